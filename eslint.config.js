@@ -1,0 +1,83 @@
+// One lint preset for the whole repo. Module boundaries are enforced with Nx project tags
+// (see docs/architecture.md#module-boundaries).
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+import prettier from 'eslint-config-prettier';
+
+const adapterModules = [
+  'kafkajs',
+  'mongodb',
+  '@grpc/*',
+  'fastify',
+  'undici',
+  'node:http',
+  'node:https',
+  'node:net',
+  'node:fs',
+  'node:fs/promises',
+  '@isams-sync/kafka',
+  '@isams-sync/mongo',
+  '@isams-sync/grpc',
+  '@isams-sync/testing',
+];
+
+export default tseslint.config(
+  {
+    ignores: ['**/node_modules/**', '**/dist/**', '.cache/**', '.nx/**', 'coverage/**', 'libs/grpc/src/generated/**', 'charts/**'],
+  },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    plugins: { '@nx': nx },
+    rules: {
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'separate-type-imports' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:util'] },
+            { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
+            { sourceTag: 'type:test-util', onlyDependOnLibsWithTags: ['type:util'] },
+            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:util', 'type:test-util'] },
+            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+            { sourceTag: 'scope:connector', onlyDependOnLibsWithTags: ['scope:shared', 'scope:connector'] },
+            { sourceTag: 'scope:roster', onlyDependOnLibsWithTags: ['scope:shared', 'scope:roster'] },
+            { sourceTag: 'scope:bookings', onlyDependOnLibsWithTags: ['scope:shared', 'scope:bookings'] },
+            { sourceTag: 'scope:gateway', onlyDependOnLibsWithTags: ['scope:shared', 'scope:gateway'] },
+            { sourceTag: 'scope:simulator', onlyDependOnLibsWithTags: ['scope:shared', 'scope:simulator'] },
+          ],
+        },
+      ],
+      'no-console': 'error',
+    },
+  },
+  {
+    // Tests may use the testing helpers in any project.
+    files: ['**/test/**/*.ts', '**/*.test.ts'],
+    rules: { '@nx/enforce-module-boundaries': 'off', 'no-console': 'off' },
+  },
+  {
+    // Domain code is pure: no I/O, no adapters, no other layers.
+    files: ['services/*/src/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: adapterModules, message: 'Domain code is pure: no I/O or adapter imports.' },
+            { group: ['**/adapters/**', '**/handlers/**', '**/app', '**/main'], message: 'Domain code must not import adapters, handlers or the composition root.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // CLIs and dev tooling print to the terminal.
+    files: ['tools/**/*.ts', 'tools/**/*.mjs', '**/src/cli/**/*.ts'],
+    rules: { 'no-console': 'off' },
+  },
+  prettier,
+);
