@@ -1,0 +1,28 @@
+/**
+ * `@isams-sync/events` — CloudEvents contracts of isams-sync: the envelope type, deterministic event
+ * ids, the event-type registry (zod schemas as the single source of truth) and the declared Kafka
+ * topics. Pure: no Kafka client here (see `@isams-sync/kafka`).
+ * @packageDocumentation
+ */
+export {
+  CLOUDEVENTS_SPEC_VERSION,
+  JSON_CONTENT_TYPE,
+  EVENT_TYPE_PATTERN,
+  isEventTypeName,
+  CLOUDEVENT_EXTENSIONS,
+  CLOUDEVENT_ATTRIBUTES,
+  cloudEventEnvelopeSchema,
+  parseCloudEventEnvelope,
+} from './cloud-event';
+export type { CloudEvent } from './cloud-event';
+export { deterministicEventId } from './event-id';
+export { defineEventType } from './define-event-type';
+export type { EventType, EventTypeDefinition, CreateEventInput } from './define-event-type';
+export { createEventRegistry } from './event-registry';
+export type { EventRegistry } from './event-registry';
+export { EventErrors } from './event-errors';
+export { registry } from './registry';
+export { platformPingV1 } from './types/platform-ping.event';
+export { TOPICS, TopicNames, topicSpec, dlqTopicName, DLQ_PARTITIONS, DLQ_RETENTION_DAYS } from './topics';
+export type { TopicSpec, TopicKeying } from './topics';
+export { generateEventSchemaFiles, stableJson, ENVELOPE_SCHEMA_FILE } from './json-schemas';
