@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../src/index';
+import { captureStream } from './capture';
+
+// An iSAMS key as issued (braced GUID) and as it appears percent-encoded in a URL.
+const KEY = '{0A1C996B-8E74-4388-A3C4-8DA1E40ADA57}';
+const KEY_CORE = '0A1C996B-8E74-4388-A3C4-8DA1E40ADA57';
+const FORENAME = 'Philippa';
+const SURNAME = 'Hollingsworth';
+
+function assertNoSecretsOrNames(output: string) {
+  expect(output).not.toContain(KEY_CORE);
+  expect(output.toLowerCase()).not.toContain(KEY_CORE.toLowerCase());
+  expect(output).not.toContain(FORENAME);
+  expect(output).not.toContain(SURNAME);
+}
+
+describe('createLogger redaction (iSAMS key and pupil names)', () => {
+  it('never writes the key or a pupil name, while keeping non-sensitive fields', () => {
+    const { stream, text, lines } = captureStream();
+    const logger = createLogger({ service: 'connector', destination: stream, level: 'debug' });
+    const log = logger.child({
+      tenantId: 'school-42',
+      syncRunId: '3f1c2f7a-8b7e-4f4e-9a55-1f0a5d3c2b1a',
+      module: 'poller',
+    });
+
+    // key in a field and in nested objects
+    log.info({ apiKey: KEY, dataset: 'pupils', count: 120 }, 'settings loaded');
+    log.info(
+      {
+        tenant: { settings: { apiKey: KEY } },
+        settings: { apiKey: KEY, baseUrl: 'https://school.isams.cloud' },
+      },
+      'tenant',
+    );
+    log.debug({ request: { key: KEY, attempt: 2 } }, 'request options');
+    // key inside a URL in the message and in a field (raw and percent-encoded)
+    log.info(`GET https://school.isams.cloud/api/batch/1.0/xml.ashx?apiKey=${KEY}&page=1`);
+    log.info(
+      { url: `https://school.isams.cloud/api/batch/1.0/xml.ashx?apiKey=${encodeURIComponent(KEY)}` },
+      'fetching',
+    );
+    log.info('formatted %s', `https://h/x?apiKey=${KEY}`);
+    // key inside an error message, a cause, and an error logged bare
+    const err = new Error(`iSAMS rejected key ${KEY}`, {
+      cause: new Error(`request to https://h/xml.ashx?apiKey=${KEY} failed`),
+    });
+    log.error({ err, dataset: 'pupils' }, 'batch fetch failed');
+    log.error(err);
+    // pupil names as fields, nested, PascalCase (iSAMS XML) and in an error's details
+    log.info({ forename: FORENAME, surname: SURNAME, pupilId: 'P-1001' }, 'pupil upserted');
+    log.info({ change: { forename: FORENAME, surname: SURNAME, id: 'P-1001' } }, 'change');
+    log.info({ pupil: { id: 'P-1001', forename: FORENAME, surname: SURNAME } }, 'pupil');
+    log.info({ diff: { before: { Forename: FORENAME, Surname: SURNAME } } }, 'deep diff');
+    log.warn(
+      { err: Object.assign(new Error('validation failed'), { details: { surname: SURNAME } }) },
+      'invalid',
+    );
+    logger.child({ forename: FORENAME, apiKey: KEY }).info('child bindings');
+
+    const output = text();
+    assertNoSecretsOrNames(output);
+    expect(output).toContain('[REDACTED]');
+
+    const parsed = lines();
+    expect(parsed).toHaveLength(14);
+    expect(parsed[0]).toMatchObject({
+      level: 'info',
+      service: 'connector',
+      tenantId: 'school-42',
+      syncRunId: '3f1c2f7a-8b7e-4f4e-9a55-1f0a5d3c2b1a',
+      module: 'poller',
+      dataset: 'pupils',
+      count: 120,
+      apiKey: '[REDACTED]',
+      msg: 'settings loaded',
+    });
+    expect(parsed[1]).toMatchObject({
+      settings: { apiKey: '[REDACTED]', baseUrl: 'https://school.isams.cloud' },
+    });
+    expect(parsed[2]).toMatchObject({ request: { key: '[REDACTED]', attempt: 2 } });
+    expect(parsed[3]!.msg).toBe(
+      'GET https://school.isams.cloud/api/batch/1.0/xml.ashx?apiKey=[REDACTED]&page=1',
+    );
+    expect(parsed[4]!.url).toBe('https://school.isams.cloud/api/batch/1.0/xml.ashx?apiKey=[REDACTED]');
+    expect(parsed[6]).toMatchObject({ msg: 'batch fetch failed', dataset: 'pupils', err: { type: 'Error' } });
+    expect((parsed[6]!.err as { message: string }).message).toContain('iSAMS rejected key [REDACTED]');
+    expect((parsed[6]!.err as { stack: string }).stack).toContain('caused by');
+    expect(parsed[7]!.msg).toBe('iSAMS rejected key [REDACTED]');
+    expect(parsed[8]).toMatchObject({ pupilId: 'P-1001', forename: '[REDACTED]', surname: '[REDACTED]' });
+    expect(parsed[9]).toMatchObject({ change: { id: 'P-1001', forename: '[REDACTED]' } });
+    expect(parsed[10]).toMatchObject({ pupil: '[REDACTED]' });
+    expect(parsed[12]).toMatchObject({
+      err: { message: 'validation failed', details: { surname: '[REDACTED]' } },
+    });
+  });
+
+  it('does not mutate the objects given to it', () => {
+    const { stream } = captureStream();
+    const logger = createLogger({ service: 's', destination: stream });
+    const fields = { user: { email: 'a@b.c' }, url: `https://h/?apiKey=${KEY}` };
+    logger.info(fields, 'x');
+    expect(fields).toEqual({ user: { email: 'a@b.c' }, url: `https://h/?apiKey=${KEY}` });
+  });
+
+  it('honours extra redact paths, levels and the service base field', () => {
+    const { stream, lines } = captureStream();
+    const logger = createLogger({
+      service: 'gateway',
+      level: 'warn',
+      destination: stream,
+      extraRedactPaths: ['body.note'],
+    });
+    logger.info('dropped');
+    logger.warn({ body: { note: 'private', kind: 'memo' } }, 'kept');
+    const out = lines();
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatchObject({
+      service: 'gateway',
+      level: 'warn',
+      body: { note: '[REDACTED]', kind: 'memo' },
+    });
+    expect(typeof out[0]!.time).toBe('string');
+  });
+
+  it('keeps entity and dataset names (name is not redacted) and our own UUID ids in fields', () => {
+    const { stream, lines } = captureStream();
+    const logger = createLogger({ service: 's', destination: stream });
+    logger.info(
+      {
+        name: 'pupils',
+        entity: { name: 'Year 7 register' },
+        eventId: '3f1c2f7a-8b7e-4f4e-9a55-1f0a5d3c2b1a',
+      },
+      'x',
+    );
+    expect(lines()[0]).toMatchObject({
+      name: 'pupils',
+      entity: { name: 'Year 7 register' },
+      eventId: '3f1c2f7a-8b7e-4f4e-9a55-1f0a5d3c2b1a',
+    });
+  });
+});
+
+describe('createLogger pretty output', () => {
+  it('is human-readable and still redacted', async () => {
+    const { stream, text } = captureStream();
+    const logger = createLogger({ service: 'dev', destination: stream, pretty: true });
+    logger.info({ apiKey: KEY, forename: FORENAME, dataset: 'pupils' }, `GET /x?apiKey=${KEY}`);
+    await new Promise((resolve) => setImmediate(resolve));
+    const output = text();
+    expect(output).toContain('dataset');
+    expect(output).toContain('pupils');
+    assertNoSecretsOrNames(output);
+  });
+});
