@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { env } from './env-fields';
+
+/**
+ * Variables every service reads; spread into a service schema:
+ * `z.object({ ...commonServiceConfig, ... })`.
+ *
+ * - `NODE_ENV`: `development` | `test` | `production` (default `production`).
+ * - `LOG_LEVEL`: pino level (default `info`).
+ * - `SERVICE_NAME`: optional override of the service's name in logs and metrics.
+ * - `OPS_PORT`: HTTP port for `/metrics`, `/health`, `/ready` (default 9464; 0 = any free port).
+ * - `SHUTDOWN_TIMEOUT_MS`: graceful-shutdown deadline, a duration like `10s` (default 10 000 ms).
+ */
+export const commonServiceConfig = {
+  NODE_ENV: env.enum(['development', 'test', 'production']).default('production'),
+  LOG_LEVEL: env.logLevel().default('info'),
+  SERVICE_NAME: z.string().trim().min(1).optional(),
+  OPS_PORT: env.port({ allowZero: true }).default(9464),
+  SHUTDOWN_TIMEOUT_MS: env.durationMs().default(10_000),
+};
+
+/** The parsed type of {@link commonServiceConfig}. */
+export type CommonServiceConfig = z.infer<z.ZodObject<typeof commonServiceConfig>>;
