@@ -54,6 +54,7 @@ export function assertUniqueBasenames(files: string[]): void {
   const seen = new Map<string, string>();
   for (const file of files) {
     const name = basename(file);
+    if (name === 'index.proto') throw new Error(`${file}: "index.proto" would clash with the generated barrels`);
     const other = seen.get(name);
     if (other !== undefined) {
       throw new Error(`Proto basenames must be unique under protos/: ${other} and ${file} are both "${name}"`);
@@ -81,6 +82,45 @@ export function postProcess(source: string): string {
   return HEADER + out;
 }
 
+/** `isams_sync/data_source/v1` → `dataSourceV1`: the namespace a proto package is exported under. */
+export function namespaceFor(packageDir: string): string {
+  const parts = packageDir.split('/');
+  const domain = parts.length >= 3 ? parts[parts.length - 2]! : parts.join('_');
+  const version = parts[parts.length - 1]!;
+  const camel = domain.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+  return camel + version.charAt(0).toUpperCase() + version.slice(1);
+}
+
+function pascal(name: string): string {
+  return name.replace(/(^|[_\-.])([a-z0-9])/gi, (_m, _s, c: string) => c.toUpperCase());
+}
+
+/**
+ * Writes barrels so services import generated types through `@isams-sync/grpc` only:
+ * `<pkg dir>/index.ts` re-exports every message/enum/service of one proto package, and the root
+ * `index.ts` exports each package as a namespace (`commonV1`, `rosterV1`, …) plus each proto file's
+ * `ProtoGrpcType` as `<File>ProtoGrpcType`.
+ */
+async function writeBarrels(staging: string, protos: string[]): Promise<void> {
+  const byDir = new Map<string, string[]>();
+  for (const file of (await listFiles(staging)).map((f) => relative(staging, f).split(sep).join('/')).sort()) {
+    const dir = dirname(file);
+    if (dir === '.') continue;
+    byDir.set(dir, [...(byDir.get(dir) ?? []), basename(file, '.ts')]);
+  }
+  const root: string[] = [];
+  for (const proto of protos) {
+    const name = basename(proto, '.proto');
+    root.push(`export type { ProtoGrpcType as ${pascal(name)}ProtoGrpcType } from './${name}';`);
+  }
+  for (const [dir, modules] of [...byDir.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const lines = modules.map((m) => `export * from './${m}';`);
+    await writeFile(join(staging, dir, 'index.ts'), HEADER + lines.join('\n') + '\n');
+    root.push(`export * as ${namespaceFor(dir)} from './${dir}';`);
+  }
+  await writeFile(join(staging, 'index.ts'), HEADER + root.join('\n') + '\n');
+}
+
 async function listFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
@@ -105,6 +145,7 @@ export async function generateProtoTypes(
     for (const file of await listFiles(staging)) {
       await writeFile(file, postProcess(await readFile(file, 'utf8')));
     }
+    await writeBarrels(staging, protos);
     await rm(outDir, { recursive: true, force: true });
     try {
       await rename(staging, outDir);

@@ -1,0 +1,157 @@
+/**
+ * Vitest global setup: chooses the Kafka broker and MongoDB-wire database for integration tests.
+ *
+ * Order (first that applies wins):
+ *  1. `KAFKA_BROKERS` and `MONGO_URL` given in the environment;
+ *  2. the repo's local infrastructure already running (`npm run infra:up`) — used, left running;
+ *  3. a Docker engine that really answers `/_ping` → testcontainers (Kafka + FerretDB images);
+ *  4. otherwise provision and start the local infrastructure (`tools/local-infra`) and stop it
+ *     afterwards — unless `TEST_AUTO_INFRA=0`, in which case fail loudly with what to do.
+ *
+ * The endpoints are exported to test workers through `process.env` (workers are forked after this
+ * runs) and vitest's `provide`.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { resolve } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import type { TestInfra } from './infra';
+
+const repoRoot = resolve(import.meta.dirname, '../../..');
+const infraCli = resolve(repoRoot, 'tools/local-infra/cli.ts');
+const tsx = resolve(repoRoot, 'node_modules/.bin/tsx');
+
+function infra(command: string): { ok: boolean; stdout: string; stderr: string } {
+  const result = spawnSync(tsx, [infraCli, command, '--json'], { cwd: repoRoot, encoding: 'utf8', env: process.env });
+  return { ok: result.status === 0, stdout: result.stdout, stderr: result.stderr };
+}
+
+function dockerAnswers(): Promise<boolean> {
+  const socketPath = process.env.DOCKER_HOST?.startsWith('unix://')
+    ? process.env.DOCKER_HOST.slice('unix://'.length)
+    : '/var/run/docker.sock';
+  if (!existsSync(socketPath)) return Promise.resolve(false);
+  return new Promise((resolvePromise) => {
+    const req = request({ socketPath, path: '/_ping', method: 'GET', timeout: 2000 }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolvePromise(res.statusCode === 200 && body.trim() === 'OK'));
+    });
+    req.on('error', () => resolvePromise(false));
+    req.on('timeout', () => {
+      req.destroy();
+      resolvePromise(false);
+    });
+    req.end();
+  });
+}
+
+async function startWithTestcontainers(): Promise<{ infra: TestInfra; stop: () => Promise<void> }> {
+  const { GenericContainer, Wait } = await import('testcontainers');
+  const { createServer } = await import('node:net');
+  const freePort = () =>
+    new Promise<number>((resolvePromise, reject) => {
+      const srv = createServer();
+      srv.listen(0, '127.0.0.1', () => {
+        const address = srv.address();
+        srv.close(() => (typeof address === 'object' && address ? resolvePromise(address.port) : reject(new Error('no port'))));
+      });
+    });
+  const kafkaPort = await freePort();
+  // Same versions as tools/local-infra. The advertised listener must be the host-mapped port.
+  const kafka = await new GenericContainer('apache/kafka:4.1.1')
+    .withExposedPorts({ container: 9092, host: kafkaPort })
+    .withEnvironment({
+      KAFKA_NODE_ID: '1',
+      KAFKA_PROCESS_ROLES: 'broker,controller',
+      KAFKA_LISTENERS: 'PLAINTEXT://0.0.0.0:9092,CONTROLLER://0.0.0.0:9093',
+      KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://127.0.0.1:${kafkaPort}`,
+      KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
+      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+      KAFKA_CONTROLLER_QUORUM_VOTERS: '1@localhost:9093',
+      KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
+      KAFKA_OFFSETS_TOPIC_NUM_PARTITIONS: '1',
+      KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
+      KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '1',
+      KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
+      KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false',
+    })
+    .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
+    .start();
+  const ferret = await new GenericContainer('ghcr.io/ferretdb/ferretdb:1.24.2')
+    .withExposedPorts(27017)
+    .withEnvironment({ FERRETDB_HANDLER: 'sqlite', FERRETDB_TELEMETRY: 'disable' })
+    .withWaitStrategy(Wait.forListeningPorts())
+    .start();
+  return {
+    infra: {
+      kafkaBrokers: [`127.0.0.1:${kafkaPort}`],
+      mongoUrl: `mongodb://${ferret.getHost()}:${ferret.getMappedPort(27017)}/?directConnection=true&retryWrites=false`,
+      source: 'testcontainers',
+    },
+    stop: async () => {
+      await Promise.allSettled([kafka.stop(), ferret.stop()]);
+    },
+  };
+}
+
+function fromEndpoints(json: string, source: TestInfra['source']): TestInfra {
+  const parsed = JSON.parse(json) as { kafkaBrokers: string; mongoUrl: string };
+  return { kafkaBrokers: parsed.kafkaBrokers.split(','), mongoUrl: parsed.mongoUrl, source };
+}
+
+function runningLocalInfra(): TestInfra | undefined {
+  const stateDir = process.env.LOCAL_INFRA_STATE_DIR ?? resolve(repoRoot, '.cache/local-infra/state');
+  const endpointsFile = resolve(stateDir, 'endpoints.json');
+  if (!existsSync(endpointsFile)) return undefined;
+  const statusCheck = spawnSync(tsx, [infraCli, 'status'], { cwd: repoRoot, encoding: 'utf8' });
+  if (statusCheck.status !== 0) return undefined;
+  return fromEndpoints(readFileSync(endpointsFile, 'utf8'), 'local-infra (already running)');
+}
+
+const HOW_TO =
+  'Integration tests need a real Kafka broker and a MongoDB-wire database. Either:\n' +
+  '  • run `npm run infra:up` (starts Kafka + FerretDB locally; needs Java 17 + Maven and Go), or\n' +
+  '  • export KAFKA_BROKERS=host:port and MONGO_URL=mongodb://…, or\n' +
+  '  • have a Docker engine running (testcontainers), or\n' +
+  '  • unset TEST_AUTO_INFRA (then `npm test` starts the local infrastructure itself).';
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  let infraChoice: TestInfra;
+  let teardown = async () => undefined as void;
+  const log = (line: string) => process.stderr.write(`[test-infra] ${line}\n`);
+
+  if (process.env.KAFKA_BROKERS && process.env.MONGO_URL) {
+    infraChoice = { kafkaBrokers: process.env.KAFKA_BROKERS.split(','), mongoUrl: process.env.MONGO_URL, source: 'environment' };
+  } else if (process.env.KAFKA_BROKERS || process.env.MONGO_URL) {
+    throw new Error('Set both KAFKA_BROKERS and MONGO_URL, or neither.\n' + HOW_TO);
+  } else {
+    const running = runningLocalInfra();
+    if (running) {
+      infraChoice = running;
+    } else if (await dockerAnswers()) {
+      log('Docker engine answers: starting Kafka and FerretDB with testcontainers…');
+      const started = await startWithTestcontainers();
+      infraChoice = started.infra;
+      teardown = started.stop;
+    } else if (process.env.TEST_AUTO_INFRA === '0') {
+      throw new Error('No test infrastructure available (TEST_AUTO_INFRA=0).\n' + HOW_TO);
+    } else {
+      log('no endpoints given and no Docker engine: provisioning and starting the local infrastructure…');
+      const started = infra('up');
+      if (!started.ok) throw new Error(`could not start the local infrastructure:\n${started.stderr}\n${HOW_TO}`);
+      infraChoice = fromEndpoints(started.stdout.trim().split('\n').at(-1) ?? '{}', 'local-infra (started for this run)');
+      teardown = async () => {
+        const stopped = infra('down');
+        if (!stopped.ok) log(`infra:down failed: ${stopped.stderr}`);
+      };
+    }
+  }
+
+  log(`Kafka ${infraChoice.kafkaBrokers.join(',')} · MongoDB ${infraChoice.mongoUrl} · from ${infraChoice.source}`);
+  process.env.KAFKA_BROKERS = infraChoice.kafkaBrokers.join(',');
+  process.env.MONGO_URL = infraChoice.mongoUrl;
+  project.provide('testInfra', infraChoice);
+  return teardown;
+}

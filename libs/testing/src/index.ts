@@ -1,0 +1,6 @@
+/**
+ * Test helpers for integration tests against the real Kafka broker and MongoDB-wire database.
+ * The vitest global setup lives in `./global-setup.ts` (wired in the root vitest.config.ts).
+ */
+export { getTestInfra, uniqueName, type TestInfra } from './infra';
+export { createTestDatabase, createTestTopics, type TestDatabase } from './resources';

@@ -1,0 +1,297 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import { MongoClient } from 'mongodb';
+import { endpoints, type InfraSettings } from './settings';
+import type { Log } from './provision';
+
+export type ServerName = 'kafka' | 'ferretdb';
+export interface ServerStatus {
+  readonly name: ServerName;
+  readonly pid: number | undefined;
+  readonly running: boolean;
+  readonly ready: boolean;
+  readonly endpoint: string;
+  readonly log: string;
+}
+
+const pidFile = (s: InfraSettings, name: ServerName) => resolve(s.stateDir, `${name}.pid`);
+const logFile = (s: InfraSettings, name: ServerName) => resolve(s.stateDir, `logs/${name}.log`);
+
+/** True when `pid` is alive AND is the process we started (its command line names our state dir). */
+function isOurs(s: InfraSettings, pid: number): boolean {
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.includes(s.stateDir);
+  } catch {
+    return false;
+  }
+}
+
+function readPid(s: InfraSettings, name: ServerName): number | undefined {
+  const file = pidFile(s, name);
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, 'utf8').trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolvePromise(true);
+    });
+    socket.once('error', () => resolvePromise(false));
+  });
+}
+
+function writeKafkaProperties(s: InfraSettings): string {
+  const dataDir = resolve(s.stateDir, 'kafka-data');
+  mkdirSync(dataDir, { recursive: true });
+  // Java properties files have no inline comments; see shared docs local-infra.md for each line.
+  const props = [
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@127.0.0.1:${s.kafkaControllerPort}`,
+    `listeners=PLAINTEXT://127.0.0.1:${s.kafkaPort},CONTROLLER://127.0.0.1:${s.kafkaControllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${s.kafkaPort}`,
+    'controller.listener.names=CONTROLLER',
+    'inter.broker.listener.name=PLAINTEXT',
+    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    `log.dirs=${dataDir}`,
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=1',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'default.replication.factor=1',
+    'min.insync.replicas=1',
+    'group.initial.rebalance.delay.ms=0',
+    'auto.create.topics.enable=false',
+    'num.partitions=1',
+    'log.retention.check.interval.ms=60000',
+    'message.max.bytes=10485760',
+    '',
+  ].join('\n');
+  const file = resolve(s.stateDir, 'server.properties');
+  writeFileSync(file, props);
+  return file;
+}
+
+function java(s: InfraSettings, mainClass: string, args: string[]): string[] {
+  return [
+    '-Xms512m',
+    '-Xmx512m',
+    '-XX:+UseG1GC',
+    `-Disams.sync.local.infra=${s.stateDir}`,
+    '-cp',
+    `${s.kafkaLibsDir}/*`,
+    mainClass,
+    ...args,
+  ];
+}
+
+function formatKafkaStorage(s: InfraSettings, propsFile: string, log: Log): void {
+  const clusterIdFile = resolve(s.stateDir, 'kafka-cluster-id');
+  if (!existsSync(clusterIdFile)) writeFileSync(clusterIdFile, uuidToKafkaId(randomUUID()));
+  const clusterId = readFileSync(clusterIdFile, 'utf8').trim();
+  const result = spawnSync('java', java(s, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', propsFile, '--ignore-formatted']), {
+    encoding: 'utf8',
+  });
+  if (result.status !== 0) {
+    throw new Error(`kafka storage format failed (exit ${result.status}):\n${(result.stderr || result.stdout).slice(-3000)}`);
+  }
+  log(`kafka: storage ready (cluster ${clusterId})`);
+}
+
+/** Kafka cluster ids are 16 bytes in URL-safe base64 without padding. */
+function uuidToKafkaId(uuid: string): string {
+  return Buffer.from(uuid.replace(/-/g, ''), 'hex').toString('base64url');
+}
+
+function startDetached(s: InfraSettings, name: ServerName, cmd: string, args: string[]): number {
+  mkdirSync(resolve(s.stateDir, 'logs'), { recursive: true });
+  const out = openSync(logFile(s, name), 'a');
+  const child = spawn(cmd, args, { detached: true, stdio: ['ignore', out, out], cwd: s.stateDir });
+  if (child.pid === undefined) throw new Error(`${name}: could not start ${cmd}`);
+  child.unref();
+  writeFileSync(pidFile(s, name), String(child.pid));
+  return child.pid;
+}
+
+export async function kafkaReady(brokers: string, timeoutMs: number): Promise<boolean> {
+  const kafka = new Kafka({
+    clientId: 'local-infra-probe',
+    brokers: [brokers],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 1000,
+    requestTimeout: 2000,
+    retry: { retries: 0 },
+  });
+  const admin = kafka.admin();
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      await admin.connect();
+      const cluster = await admin.describeCluster();
+      await admin.disconnect();
+      if (cluster.brokers.length > 0 && cluster.controller !== null) return true;
+    } catch {
+      await admin.disconnect().catch(() => undefined);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return false;
+}
+
+export async function mongoReady(url: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const client = new MongoClient(url, { serverSelectionTimeoutMS: 1000, connectTimeoutMS: 1000 });
+    try {
+      await client.connect();
+      await client.db('admin').command({ ping: 1 });
+      return true;
+    } catch {
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      await client.close().catch(() => undefined);
+    }
+  }
+  return false;
+}
+
+async function startServer(
+  s: InfraSettings,
+  name: ServerName,
+  port: number,
+  launch: () => number,
+  ready: () => Promise<boolean>,
+  log: Log,
+): Promise<void> {
+  const existing = readPid(s, name);
+  if (existing !== undefined && isOurs(s, existing)) {
+    if (await ready()) {
+      log(`${name}: already running (pid ${existing})`);
+      return;
+    }
+    throw new Error(`${name}: pid ${existing} is running but not ready; see ${logFile(s, name)} or run infra:down`);
+  }
+  if (await portInUse(port)) {
+    throw new Error(
+      `${name}: port ${port} on 127.0.0.1 is already in use by another process. Stop it, or choose other ports ` +
+        `with LOCAL_KAFKA_PORT / LOCAL_KAFKA_CONTROLLER_PORT / LOCAL_MONGO_PORT.`,
+    );
+  }
+  const pid = launch();
+  log(`${name}: started pid ${pid}, waiting for readiness…`);
+  if (!(await ready())) {
+    const tail = existsSync(logFile(s, name)) ? readFileSync(logFile(s, name), 'utf8').slice(-3000) : '';
+    await stopServer(s, name, log);
+    throw new Error(`${name}: not ready in time. Last log lines:\n${tail}`);
+  }
+  log(`${name}: ready`);
+}
+
+export async function up(s: InfraSettings, log: Log): Promise<void> {
+  if (!existsSync(s.kafkaLibsDir) || !existsSync(s.ferretBinary)) {
+    throw new Error('local infrastructure is not provisioned: run `npm run infra:provision` (or `npm run infra:up`, which provisions first)');
+  }
+  mkdirSync(s.stateDir, { recursive: true });
+  const { kafkaBrokers, mongoUrl } = endpoints(s);
+  const startKafka = async () => {
+    const props = writeKafkaProperties(s);
+    formatKafkaStorage(s, props, log);
+    await startServer(
+      s,
+      'kafka',
+      s.kafkaPort,
+      () => startDetached(s, 'kafka', 'java', java(s, 'kafka.Kafka', [props])),
+      () => kafkaReady(kafkaBrokers, 90_000),
+      log,
+    );
+  };
+  const startFerret = () =>
+    startServer(
+      s,
+      'ferretdb',
+      s.mongoPort,
+      () =>
+        startDetached(s, 'ferretdb', s.ferretBinary, [
+          '--listen-addr',
+          `127.0.0.1:${s.mongoPort}`,
+          '--data-dir',
+          resolve(s.stateDir, 'ferretdb-data'),
+        ]),
+      () => mongoReady(mongoUrl, 30_000),
+      log,
+    );
+  await Promise.all([startKafka(), startFerret()]);
+  writeFileSync(resolve(s.stateDir, 'endpoints.json'), JSON.stringify({ kafkaBrokers, mongoUrl }, null, 2) + '\n');
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return true;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
+export async function stopServer(s: InfraSettings, name: ServerName, log: Log, graceMs = 20_000): Promise<void> {
+  const pid = readPid(s, name);
+  if (pid === undefined) {
+    log(`${name}: not running`);
+    return;
+  }
+  if (!isOurs(s, pid)) {
+    log(`${name}: pid ${pid} is gone (or not ours); clearing its pid file`);
+    rmSync(pidFile(s, name), { force: true });
+    return;
+  }
+  process.kill(pid, 'SIGTERM');
+  if (!(await waitForExit(pid, graceMs))) {
+    log(`${name}: still running after ${graceMs} ms, sending SIGKILL`);
+    process.kill(pid, 'SIGKILL');
+    await waitForExit(pid, 5_000);
+  }
+  rmSync(pidFile(s, name), { force: true });
+  log(`${name}: stopped (pid ${pid})`);
+}
+
+export async function down(s: InfraSettings, log: Log): Promise<void> {
+  await Promise.all([stopServer(s, 'kafka', log), stopServer(s, 'ferretdb', log)]);
+  rmSync(resolve(s.stateDir, 'endpoints.json'), { force: true });
+}
+
+export async function status(s: InfraSettings): Promise<ServerStatus[]> {
+  const { kafkaBrokers, mongoUrl } = endpoints(s);
+  const one = async (name: ServerName, endpoint: string, ready: () => Promise<boolean>): Promise<ServerStatus> => {
+    const pid = readPid(s, name);
+    const running = pid !== undefined && isOurs(s, pid);
+    return { name, pid, running, ready: running ? await ready() : false, endpoint, log: logFile(s, name) };
+  };
+  return Promise.all([
+    one('kafka', kafkaBrokers, () => kafkaReady(kafkaBrokers, 3_000)),
+    one('ferretdb', mongoUrl, () => mongoReady(mongoUrl, 3_000)),
+  ]);
+}
+
+/** Deletes the servers' data (only when stopped). */
+export function wipe(s: InfraSettings): void {
+  for (const name of ['kafka', 'ferretdb'] as const) {
+    const pid = readPid(s, name);
+    if (pid !== undefined && isOurs(s, pid)) throw new Error(`${name} is running; run infra:down first`);
+  }
+  rmSync(resolve(s.stateDir, 'kafka-data'), { recursive: true, force: true });
+  rmSync(resolve(s.stateDir, 'kafka-cluster-id'), { force: true });
+  rmSync(resolve(s.stateDir, 'ferretdb-data'), { recursive: true, force: true });
+}
