@@ -1,0 +1,185 @@
+import { Metadata, status } from '@grpc/grpc-js';
+import type {
+  handleServerStreamingCall,
+  handleUnaryCall,
+  sendUnaryData,
+  ServerUnaryCall,
+  ServerWritableStream,
+  UntypedHandleCall,
+} from '@grpc/grpc-js';
+import { isAppError } from '@isams-sync/errors';
+import type { Logger } from '@isams-sync/logger';
+import { REQUEST_ID_KEY } from './call-metadata';
+import { openCallContext, readRequestId, readTenantId } from './call-context';
+import type { CallContext, TenantFreeCallContext } from './call-context';
+import { toGrpcStatus } from './error-status';
+
+/** Options of {@link unary} and {@link serverStreaming}. */
+export interface MethodOptions {
+  /**
+   * The method does not act for one school (platform-operator calls such as listing tenants), so
+   * `x-tenant-id` is optional; when sent it is still validated.
+   */
+  tenantFree?: boolean;
+  /** Logger to use instead of the one {@link createGrpcServer} binds. */
+  logger?: Logger;
+}
+
+/** Options of a tenant-free method. */
+export type TenantFreeMethodOptions = MethodOptions & { tenantFree: true };
+
+/** Sends one message of a server stream, resolving when grpc-js accepted it (respects backpressure). */
+export type StreamSend<Res> = (message: Res) => Promise<void>;
+
+const BIND_LOGGER = Symbol.for('@isams-sync/grpc.bindLogger');
+
+/** A wrapped handler: a grpc-js handler that {@link createGrpcServer} can give its logger to. */
+export type WrappedHandler<H extends UntypedHandleCall = UntypedHandleCall> = H & {
+  readonly [BIND_LOGGER]: (logger: Logger) => H;
+};
+
+/** True when `fn` was made by {@link unary} or {@link serverStreaming}. */
+export function isWrappedHandler(fn: unknown): fn is WrappedHandler {
+  return typeof fn === 'function' && BIND_LOGGER in fn;
+}
+
+/** The handler with `logger` bound, or the handler itself when it is not a wrapped one. */
+export function bindHandlerLogger<H>(fn: H, logger: Logger): H {
+  return isWrappedHandler(fn) ? (fn[BIND_LOGGER](logger) as H) : fn;
+}
+
+function missingLogger(): never {
+  throw new Error('gRPC handler has no logger: register it through createGrpcServer or pass options.logger');
+}
+
+/** Logs a failed call: client errors at info, server faults at error with the cause under `err`. */
+function logFailure(logger: Logger, err: unknown, code: number): void {
+  if (code === status.INTERNAL || code === status.UNKNOWN || !isAppError(err)) {
+    logger.error({ err, grpcCode: code }, 'gRPC call failed');
+  } else if (code === status.UNAVAILABLE || code === status.DEADLINE_EXCEEDED) {
+    logger.warn({ errCode: err.code, grpcCode: code }, 'gRPC call failed');
+  } else {
+    logger.info({ errCode: err.code, grpcCode: code }, 'gRPC call rejected');
+  }
+}
+
+type Surface = (ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>) & {
+  sendMetadata(md: Metadata): void;
+};
+
+/** Shared prologue: request id echo, tenant check, context. Returns undefined after reporting a failure. */
+function begin(
+  call: Surface,
+  logger: Logger,
+  tenantFree: boolean,
+  fail: (err: unknown, logger: Logger) => void,
+): ReturnType<typeof openCallContext> | undefined {
+  const requestId = readRequestId(call.metadata);
+  const initial = new Metadata();
+  initial.set(REQUEST_ID_KEY, requestId);
+  call.sendMetadata(initial);
+  let tenantId: string | undefined;
+  try {
+    tenantId = readTenantId(call.metadata, tenantFree);
+  } catch (err) {
+    fail(err, logger.child({ requestId, method: call.getPath() }));
+    return undefined;
+  }
+  return openCallContext(call, logger, tenantId, requestId);
+}
+
+/**
+ * Wraps a promise-returning unary handler: builds the {@link CallContext} (tenant required unless
+ * `tenantFree`), and turns a thrown error into a gRPC status (see `toGrpcStatus`).
+ *
+ * @example
+ * ```ts
+ * const implementation: rosterV1.RosterServiceHandlers = {
+ *   GetPerson: unary(async (req, ctx) => repo.getPerson(ctx.tenantId, req.personId, ctx.signal)),
+ * };
+ * ```
+ */
+export function unary<Req, Res>(
+  handler: (request: Req, ctx: CallContext) => Promise<Res> | Res,
+  options?: MethodOptions & { tenantFree?: false },
+): WrappedHandler<handleUnaryCall<Req, Res>>;
+export function unary<Req, Res>(
+  handler: (request: Req, ctx: TenantFreeCallContext) => Promise<Res> | Res,
+  options: TenantFreeMethodOptions,
+): WrappedHandler<handleUnaryCall<Req, Res>>;
+export function unary<Req, Res>(
+  handler: (request: Req, ctx: CallContext) => Promise<Res> | Res,
+  options: MethodOptions = {},
+): WrappedHandler<handleUnaryCall<Req, Res>> {
+  const make = (logger: Logger | undefined): handleUnaryCall<Req, Res> =>
+    function handleUnary(call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void {
+      const base = logger ?? missingLogger();
+      const fail = (err: unknown, log: Logger) => {
+        const st = toGrpcStatus(err);
+        logFailure(log, err, st.code);
+        callback(st);
+      };
+      const opened = begin(call as Surface, base, options.tenantFree === true, fail);
+      if (opened === undefined) return;
+      Promise.resolve()
+        .then(() => handler(call.request, opened.context as CallContext))
+        .then(
+          (response) => callback(null, response),
+          (err: unknown) => fail(err, opened.context.logger),
+        )
+        .finally(() => opened.close());
+    };
+  return Object.assign(make(options.logger), {
+    [BIND_LOGGER]: (logger: Logger) => make(options.logger ?? logger),
+  });
+}
+
+/**
+ * Wraps a server-streaming handler: the handler sends messages with `send` (awaiting backpressure)
+ * and returns when done; the stream then ends OK. A thrown error ends it with the mapped status.
+ * Stop sending when `ctx.signal` aborts (client gone).
+ */
+export function serverStreaming<Req, Res>(
+  handler: (request: Req, ctx: CallContext, send: StreamSend<Res>) => Promise<void>,
+  options?: MethodOptions & { tenantFree?: false },
+): WrappedHandler<handleServerStreamingCall<Req, Res>>;
+export function serverStreaming<Req, Res>(
+  handler: (request: Req, ctx: TenantFreeCallContext, send: StreamSend<Res>) => Promise<void>,
+  options: TenantFreeMethodOptions,
+): WrappedHandler<handleServerStreamingCall<Req, Res>>;
+export function serverStreaming<Req, Res>(
+  handler: (request: Req, ctx: CallContext, send: StreamSend<Res>) => Promise<void>,
+  options: MethodOptions = {},
+): WrappedHandler<handleServerStreamingCall<Req, Res>> {
+  const make = (logger: Logger | undefined): handleServerStreamingCall<Req, Res> =>
+    function handleStream(call: ServerWritableStream<Req, Res>): void {
+      const base = logger ?? missingLogger();
+      const fail = (err: unknown, log: Logger) => {
+        const st = toGrpcStatus(err);
+        logFailure(log, err, st.code);
+        call.emit('error', st);
+      };
+      const opened = begin(call as Surface, base, options.tenantFree === true, fail);
+      if (opened === undefined) return;
+      const send: StreamSend<Res> = (message) =>
+        new Promise<void>((resolve, reject) => {
+          if (opened.context.signal.aborted) {
+            reject(opened.context.signal.reason);
+            return;
+          }
+          call.write(message, (err?: Error | null) => (err ? reject(err) : resolve()));
+        });
+      Promise.resolve()
+        .then(() => handler(call.request, opened.context as CallContext, send))
+        .then(
+          () => call.end(),
+          (err: unknown) => {
+            if (!call.cancelled) fail(err, opened.context.logger);
+          },
+        )
+        .finally(() => opened.close());
+    };
+  return Object.assign(make(options.logger), {
+    [BIND_LOGGER]: (logger: Logger) => make(options.logger ?? logger),
+  });
+}

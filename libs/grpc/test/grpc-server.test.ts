@@ -1,0 +1,124 @@
+import { credentials, loadPackageDefinition, status } from '@grpc/grpc-js';
+import type { Client, ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { callMetadata, createGrpcClient, GrpcCallError, promisifyUnary } from '../src';
+import type { GrpcServerHandle } from '../src';
+import { ECHO_SERVICE, loadEchoPackage, nextSlowStart, startEchoServer } from './helpers/echo-service';
+
+type HealthClient = Client & {
+  check(req: { service: string }, cb: (err: ServiceError | null, res?: { status: string }) => void): void;
+};
+type ReflectionClient = Client & {
+  ServerReflectionInfo(): ClientDuplexStream<object, { listServicesResponse?: { service: Array<{ name: string }> } }>;
+};
+
+const opts = { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true };
+
+function healthClient(address: string): HealthClient {
+  const pkg = loadPackageDefinition(loadSync(healthProtoPath, opts)) as unknown as {
+    grpc: { health: { v1: { Health: new (a: string, c: ReturnType<typeof credentials.createInsecure>) => HealthClient } } };
+  };
+  return new pkg.grpc.health.v1.Health(address, credentials.createInsecure());
+}
+
+function checkHealth(client: HealthClient, service: string): Promise<string> {
+  return new Promise((resolve, reject) =>
+    client.check({ service }, (err, res) => (err ? reject(err) : resolve(res!.status))),
+  );
+}
+
+const servers: GrpcServerHandle[] = [];
+const clients: Client[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  await Promise.all(servers.splice(0).map((s) => s.shutdown(1000)));
+});
+
+describe('createGrpcServer', () => {
+  it('reports SERVING for every service and the server, and follows setServing', async () => {
+    const { handle, address } = await startEchoServer();
+    servers.push(handle);
+    const health = healthClient(address);
+    clients.push(health);
+
+    expect(await checkHealth(health, '')).toBe('SERVING');
+    expect(await checkHealth(health, ECHO_SERVICE)).toBe('SERVING');
+
+    handle.setServing(ECHO_SERVICE, false);
+    expect(await checkHealth(health, ECHO_SERVICE)).toBe('NOT_SERVING');
+    expect(await checkHealth(health, '')).toBe('SERVING');
+
+    handle.setServing(ECHO_SERVICE, true);
+    expect(await checkHealth(health, ECHO_SERVICE)).toBe('SERVING');
+    await expect(checkHealth(health, 'no.such.Service')).rejects.toMatchObject({ code: status.NOT_FOUND });
+  });
+
+  it('serves reflection listing the application and health services', async () => {
+    const { handle, address } = await startEchoServer();
+    servers.push(handle);
+    const reflectionDir = dirname(createRequire(import.meta.url).resolve('@grpc/reflection'));
+    const protoFile = join(reflectionDir, '../proto/grpc/reflection/v1/reflection.proto');
+    const pkg = loadPackageDefinition(loadSync(protoFile, opts)) as unknown as {
+      grpc: { reflection: { v1: { ServerReflection: new (a: string, c: ReturnType<typeof credentials.createInsecure>) => ReflectionClient } } };
+    };
+    const client = new pkg.grpc.reflection.v1.ServerReflection(address, credentials.createInsecure());
+    clients.push(client);
+
+    const names = await new Promise<string[]>((resolve, reject) => {
+      const stream = client.ServerReflectionInfo();
+      stream.on('data', (res) => {
+        resolve((res.listServicesResponse?.service ?? []).map((s) => s.name).sort());
+        stream.end();
+      });
+      stream.on('error', reject);
+      stream.write({ listServices: '*' });
+    });
+    expect(names).toEqual(['grpc.health.v1.Health', ECHO_SERVICE]);
+  });
+
+  it('lets an in-flight call finish on shutdown, then refuses new calls', async () => {
+    const { handle, state, address } = await startEchoServer();
+    const pkg = loadEchoPackage();
+    const client = createGrpcClient(pkg.isams_sync.testing.v1.EchoService, address, { deadlineMs: 10_000 });
+    clients.push(client);
+    const health = healthClient(address);
+    clients.push(health);
+    const slow = promisifyUnary(client, 'slow');
+    const echo = promisifyUnary(client, 'echo');
+    expect(await checkHealth(health, '')).toBe('SERVING');
+
+    const started = nextSlowStart(state);
+    const inFlight = slow({ delayMs: 300 }, callMetadata({ tenantId: 'school-1' }));
+    await started;
+    const stopped = handle.shutdown(10_000);
+
+    await expect(inFlight).resolves.toMatchObject({ text: 'slow done', tenantId: 'school-1' });
+    await stopped;
+    expect(state.lastSlowSignal?.aborted).toBe(false);
+
+    const refused = await echo({ text: 'late' }, callMetadata({ tenantId: 'school-1' }), { deadlineMs: 2000 }).catch(
+      (e: unknown) => e,
+    );
+    expect(refused).toBeInstanceOf(GrpcCallError);
+    expect((refused as GrpcCallError).code).toBe(status.UNAVAILABLE);
+  });
+
+  it('cancels calls still running when the shutdown deadline passes', async () => {
+    const { handle, state, address } = await startEchoServer();
+    const pkg = loadEchoPackage();
+    const client = createGrpcClient(pkg.isams_sync.testing.v1.EchoService, address, { deadlineMs: 30_000 });
+    clients.push(client);
+    const started = nextSlowStart(state);
+    const inFlight = promisifyUnary(client, 'slow')({ delayMs: 20_000 }, callMetadata({ tenantId: 'school-1' }));
+    await started;
+    await handle.shutdown(50);
+    const err = await inFlight.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GrpcCallError);
+    expect([status.CANCELLED, status.UNAVAILABLE]).toContain((err as GrpcCallError).code);
+    await expect(state.slowAborted).resolves.toMatchObject({ code: 'GRPC_CALL_CANCELLED' });
+  });
+});
