@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../src/index';
+import type { LoggerLike } from '../src/index';
 import { captureStream } from './capture';
 
 // An iSAMS key as issued (braced GUID) and as it appears percent-encoded in a URL.
@@ -153,5 +154,14 @@ describe('createLogger pretty output', () => {
     expect(output).toContain('dataset');
     expect(output).toContain('pupils');
     assertNoSecretsOrNames(output);
+  });
+});
+
+describe('LoggerLike', () => {
+  it('is satisfied by the pino logger', () => {
+    const { stream, lines } = captureStream();
+    const logger: LoggerLike = createLogger({ service: 's', destination: stream });
+    logger.info({ port: 9464 }, 'listening');
+    expect(lines()[0]).toMatchObject({ port: 9464, msg: 'listening' });
   });
 });
