@@ -1,0 +1,173 @@
+import { AppError } from '@isams-sync/errors';
+import type { ErrorKind } from '@isams-sync/errors';
+
+/** Every stable error code the iSAMS client and parser throw. */
+export const ISAMS_ERROR_CODES = [
+  'ISAMS_INVALID_KEY',
+  'ISAMS_METHODS_NOT_ALLOCATED',
+  'ISAMS_IP_NOT_ALLOWED',
+  'ISAMS_THROTTLED',
+  'ISAMS_TIMEOUT',
+  'ISAMS_SERVER_BUSY',
+  'ISAMS_ERROR_DOCUMENT',
+  'ISAMS_MALFORMED_DOCUMENT',
+  'ISAMS_TRUNCATED_DOCUMENT',
+  'ISAMS_RESPONSE_TOO_LARGE',
+  'ISAMS_TLS',
+  'ISAMS_DNS',
+  'ISAMS_CONNECTION_REFUSED',
+  'ISAMS_CONNECTION_RESET',
+  'ISAMS_HTTP_ERROR',
+  'ISAMS_PROXY_ERROR',
+] as const;
+
+/** A stable iSAMS error code. */
+export type IsamsErrorCode = (typeof ISAMS_ERROR_CODES)[number];
+
+/** Static facts about one error code: its kind, whether retrying can help, what to do about it. */
+export interface IsamsErrorSpec {
+  readonly kind: ErrorKind;
+  /** Whether the same request may succeed later without anybody changing anything. */
+  readonly transient: boolean;
+  /** What the school's iSAMS administrator (or our operator) must change. */
+  readonly adminAction: string;
+}
+
+const KEYS_PAGE = 'iSAMS Control Panel › API Services Manager › Manage Batch API Keys';
+
+/** The catalogue behind {@link IsamsError}: kind, transient flag and admin action per code. */
+export const ISAMS_ERRORS: Readonly<Record<IsamsErrorCode, IsamsErrorSpec>> = {
+  ISAMS_INVALID_KEY: {
+    kind: 'failed_precondition',
+    transient: false,
+    adminAction: `In ${KEYS_PAGE}, check that the key exists, its API Key State is Active, and that the key entered in SchoolCloud is exactly the key shown there.`,
+  },
+  ISAMS_METHODS_NOT_ALLOCATED: {
+    kind: 'failed_precondition',
+    transient: false,
+    adminAction: `In ${KEYS_PAGE}, open the key's Batch Methods tab and tick the datasets listed in this error, then save the key.`,
+  },
+  ISAMS_IP_NOT_ALLOWED: {
+    kind: 'failed_precondition',
+    transient: false,
+    adminAction:
+      'In iSAMS Control Panel › API Services Manager › Manage API Service Security › IP Restrictions (and the key\'s own IP restrictions), allow the SchoolCloud egress IP addresses.',
+  },
+  ISAMS_THROTTLED: {
+    kind: 'resource_exhausted',
+    transient: true,
+    adminAction:
+      "In iSAMS Control Panel › API Services Manager › Manage API Service Settings (or the key's Key Throttling tab), raise the request limit for this key, or wait for the throttling period to pass.",
+  },
+  ISAMS_TIMEOUT: {
+    kind: 'deadline_exceeded',
+    transient: true,
+    adminAction:
+      'iSAMS did not answer in time. If this persists, split the datasets across several Batch API keys or ask iSAMS support about server load.',
+  },
+  ISAMS_SERVER_BUSY: {
+    kind: 'unavailable',
+    transient: true,
+    adminAction:
+      'iSAMS reported a database deadlock or lock time-out while generating the data; this normally clears by itself. If it persists, split the datasets across several keys.',
+  },
+  ISAMS_ERROR_DOCUMENT: {
+    kind: 'failed_precondition',
+    transient: false,
+    adminAction: `iSAMS returned an error (see its title and description). Check the key's settings in ${KEYS_PAGE}; contact iSAMS support if the description names an internal error.`,
+  },
+  ISAMS_MALFORMED_DOCUMENT: {
+    kind: 'invalid_argument',
+    transient: false,
+    adminAction:
+      'The response is not a well-formed iSAMS Batch API document. Check that the host name points at the iSAMS server (not a login page or a proxy error page).',
+  },
+  ISAMS_TRUNCATED_DOCUMENT: {
+    kind: 'unavailable',
+    transient: true,
+    adminAction:
+      'The document ended early (connection dropped or server stopped). It is retried automatically; if it persists, check the network path to iSAMS.',
+  },
+  ISAMS_RESPONSE_TOO_LARGE: {
+    kind: 'resource_exhausted',
+    transient: false,
+    adminAction:
+      'The document is larger than the configured limit. Raise the response-size limit, or split the datasets across several Batch API keys.',
+  },
+  ISAMS_TLS: {
+    kind: 'failed_precondition',
+    transient: false,
+    adminAction:
+      "The iSAMS server's TLS certificate could not be verified (expired, self-signed or wrong host name). Ask the school's IT to install a valid certificate for the iSAMS host.",
+  },
+  ISAMS_DNS: {
+    kind: 'failed_precondition',
+    transient: false,
+    adminAction: 'The iSAMS host name does not resolve. Check the host name configured for the school.',
+  },
+  ISAMS_CONNECTION_REFUSED: {
+    kind: 'unavailable',
+    transient: true,
+    adminAction:
+      'The iSAMS server refused the connection. Check the host name and port, and that the server is reachable from the internet.',
+  },
+  ISAMS_CONNECTION_RESET: {
+    kind: 'unavailable',
+    transient: true,
+    adminAction: 'The connection to iSAMS was reset. It is retried automatically; if it persists, check firewalls between us and iSAMS.',
+  },
+  ISAMS_HTTP_ERROR: {
+    kind: 'unavailable',
+    transient: false,
+    adminAction: 'iSAMS answered with an unexpected HTTP status. Check the host name and that the Batch API is enabled.',
+  },
+  ISAMS_PROXY_ERROR: {
+    kind: 'unavailable',
+    transient: true,
+    adminAction:
+      'The egress proxy could not be reached or refused the request. Check the proxy URL and that the proxy is running (this is our side, not the school\'s).',
+  },
+};
+
+/** Constructor options of {@link IsamsError}. */
+export interface IsamsErrorOptions {
+  code: IsamsErrorCode;
+  message: string;
+  details?: Record<string, unknown>;
+  cause?: unknown;
+  /** Overrides the catalogue's `transient` (e.g. an HTTP 5xx classified as ISAMS_HTTP_ERROR). */
+  transient?: boolean;
+  /** Overrides the catalogue's admin action (e.g. naming the datasets to tick). */
+  adminAction?: string;
+}
+
+/**
+ * An error from talking to iSAMS or reading its document: a stable code, whether retrying can
+ * help, and what the administrator must change. Messages and details never contain the API key.
+ */
+export class IsamsError extends AppError {
+  /** Override of the code type for exhaustive switches. */
+  declare readonly code: IsamsErrorCode;
+  /** Whether the same request may succeed later. */
+  readonly transient: boolean;
+  /** What must change, in the words an iSAMS administrator understands. */
+  readonly adminAction: string;
+
+  constructor(options: IsamsErrorOptions) {
+    const spec = ISAMS_ERRORS[options.code];
+    super({
+      code: options.code,
+      kind: spec.kind,
+      message: options.message,
+      ...(options.details === undefined ? {} : { details: options.details }),
+      ...(options.cause === undefined ? {} : { cause: options.cause }),
+    });
+    this.transient = options.transient ?? spec.transient;
+    this.adminAction = options.adminAction ?? spec.adminAction;
+  }
+}
+
+/** True when `e` is an {@link IsamsError}. */
+export function isIsamsError(e: unknown): e is IsamsError {
+  return e instanceof IsamsError;
+}

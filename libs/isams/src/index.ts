@@ -1,0 +1,42 @@
+/**
+ * `@isams-sync/isams` — the iSAMS Batch API: dataset catalogue, tolerant streaming parser (XML and
+ * JSON), typed zod-validated views, and an HTTP client with retries, time-outs and egress proxy.
+ * @packageDocumentation
+ */
+export { DATASETS, DATASET_IDS, isDatasetId } from './datasets';
+export type { DatasetId, DatasetDescriptor } from './datasets';
+export type { RawElement } from './raw-element';
+export { ISAMS_MESSAGES, renderMessageDocument } from './isams-messages';
+export type { IsamsMessageSpec } from './isams-messages';
+
+export { IsamsError, isIsamsError, ISAMS_ERRORS, ISAMS_ERROR_CODES } from './errors/isams-error';
+export type { IsamsErrorCode, IsamsErrorSpec, IsamsErrorOptions } from './errors/isams-error';
+export { classifyMessage, parseNotAllocatedMethods } from './errors/classify-message';
+export type { IsamsMessage } from './errors/classify-message';
+export { redactSecrets, redactUrl } from './errors/redact';
+
+export { streamBatchDocument } from './parser/stream-batch-document';
+export { parseBatchDocument } from './parser/parse-batch-document';
+export type { ParsedBatchDocument, CollectedDataset } from './parser/parse-batch-document';
+export { FINDING_CODES } from './parser/parse-events';
+export type { BatchParseEvent, Finding, StreamBatchOptions } from './parser/parse-events';
+export { jsonToRaw } from './parser/json-to-raw';
+
+export { toTyped, TYPED_SCHEMAS } from './typed/to-typed';
+export type { TypedRecord, TypedResult } from './typed/to-typed';
+export { attr, child, children, text, clean, attrOrElement } from './typed/raw-access';
+export type {
+  TypedStaff,
+  TypedPupil,
+  TypedContact,
+  TypedCustomGroup,
+  TypedCustomGroupMembership,
+  TypedHouse,
+  TypedForm,
+  TypedDivision,
+  TypedYear,
+  TypedDepartment,
+  TypedTeachingForm,
+  TypedSet,
+  TypedSetList,
+} from './typed/schemas';

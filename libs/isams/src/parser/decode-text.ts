@@ -1,0 +1,111 @@
+import { TextDecoder } from 'node:util';
+import { IsamsError } from '../errors/isams-error';
+
+/** Shared counter so the caller can report how many bytes were read. */
+export interface ByteCounter {
+  bytes: number;
+}
+
+type Encoding = 'utf-8' | 'utf-16le' | 'utf-16be';
+
+/**
+ * Sniffs the real encoding from the first bytes: a BOM (UTF-8, UTF-16 LE/BE) or a BOM-less
+ * UTF-16 `<` pattern. The XML declaration is deliberately ignored — iSAMS error documents declare
+ * `encoding="utf-16"` while being UTF-8/ASCII.
+ */
+function sniff(head: Uint8Array): { encoding: Encoding; skip: number } {
+  if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return { encoding: 'utf-8', skip: 3 };
+  if (head[0] === 0xff && head[1] === 0xfe) return { encoding: 'utf-16le', skip: 2 };
+  if (head[0] === 0xfe && head[1] === 0xff) return { encoding: 'utf-16be', skip: 2 };
+  if (head[0] === 0x3c && head[1] === 0x00 && head[2] !== 0x00) return { encoding: 'utf-16le', skip: 0 };
+  if (head[0] === 0x00 && head[1] === 0x3c) return { encoding: 'utf-16be', skip: 0 };
+  return { encoding: 'utf-8', skip: 0 };
+}
+
+function tooLarge(maxBytes: number): IsamsError {
+  return new IsamsError({
+    code: 'ISAMS_RESPONSE_TOO_LARGE',
+    message: `The iSAMS document is larger than the limit of ${maxBytes} bytes.`,
+    details: { maxBytes },
+  });
+}
+
+function utf16beToLe(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.length);
+  for (let i = 0; i + 1 < bytes.length; i += 2) {
+    out[i] = bytes[i + 1]!;
+    out[i + 1] = bytes[i]!;
+  }
+  return out;
+}
+
+/**
+ * Decodes a byte stream to text chunks (string chunks pass through), counting bytes and enforcing
+ * `maxBytes`. A leading U+FEFF is dropped from the text either way.
+ */
+export async function* decodeText(
+  input: AsyncIterable<Uint8Array | string>,
+  counter: ByteCounter,
+  maxBytes?: number,
+): AsyncGenerator<string> {
+  let decoder: TextDecoder | undefined;
+  let bigEndian = false;
+  let carry: Uint8Array | undefined; // odd byte of a UTF-16BE pair split across chunks
+  let head: Uint8Array | undefined; // first bytes until the BOM can be sniffed
+  let first = true;
+  const emit = (text: string): string => {
+    if (first && text.length > 0) {
+      first = false;
+      if (text.charCodeAt(0) === 0xfeff) return text.slice(1);
+    }
+    return text;
+  };
+
+  for await (const chunk of input) {
+    if (typeof chunk === 'string') {
+      counter.bytes += Buffer.byteLength(chunk, 'utf8');
+      if (maxBytes !== undefined && counter.bytes > maxBytes) throw tooLarge(maxBytes);
+      const text = emit(chunk);
+      if (text.length > 0) yield text;
+      continue;
+    }
+    counter.bytes += chunk.byteLength;
+    if (maxBytes !== undefined && counter.bytes > maxBytes) throw tooLarge(maxBytes);
+    let bytes = chunk;
+    if (decoder === undefined) {
+      head = head === undefined ? bytes : concat(head, bytes);
+      if (head.length < 4) continue;
+      const { encoding, skip } = sniff(head);
+      bigEndian = encoding === 'utf-16be';
+      decoder = new TextDecoder(bigEndian ? 'utf-16le' : encoding, { ignoreBOM: true });
+      bytes = head.subarray(skip);
+      head = undefined;
+    }
+    if (bigEndian) {
+      if (carry !== undefined) bytes = concat(carry, bytes);
+      const even = bytes.length - (bytes.length % 2);
+      carry = even < bytes.length ? bytes.slice(even) : undefined;
+      bytes = utf16beToLe(bytes.subarray(0, even));
+    }
+    const text = emit(decoder.decode(bytes, { stream: true }));
+    if (text.length > 0) yield text;
+  }
+  if (decoder === undefined && head !== undefined) {
+    const { encoding, skip } = sniff(head);
+    decoder = new TextDecoder(encoding === 'utf-16be' ? 'utf-16le' : encoding, { ignoreBOM: true });
+    const rest = encoding === 'utf-16be' ? utf16beToLe(head.subarray(skip)) : head.subarray(skip);
+    const text = emit(decoder.decode(rest, { stream: true }));
+    if (text.length > 0) yield text;
+  }
+  if (decoder !== undefined) {
+    const tail = emit(decoder.decode());
+    if (tail.length > 0) yield tail;
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}

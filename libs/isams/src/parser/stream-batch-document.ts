@@ -1,0 +1,33 @@
+import { decodeText } from './decode-text';
+import type { ByteCounter } from './decode-text';
+import { DocumentSink } from './document-sink';
+import { JsonReader } from './json-reader';
+import type { BatchParseEvent, StreamBatchOptions } from './parse-events';
+import { XmlReader } from './xml-reader';
+
+/**
+ * Stream-parses a Batch API document (XML or Json.NET-style JSON) and yields its datasets and
+ * records as they arrive; memory is bounded by the largest single record, not the document.
+ *
+ * Yields `end` only once the document closed properly. Throws an {@link IsamsError}:
+ * `ISAMS_TRUNCATED_DOCUMENT` when the input ends early (records already yielded must then be
+ * discarded by the consumer), `ISAMS_MALFORMED_DOCUMENT` when it is not well-formed, the
+ * classified code (`ISAMS_INVALID_KEY`, …, or `ISAMS_ERROR_DOCUMENT`) for a `<Message>` error
+ * document, and `ISAMS_RESPONSE_TOO_LARGE` past `maxBytes`.
+ */
+export async function* streamBatchDocument(
+  input: AsyncIterable<Uint8Array | string>,
+  opts: StreamBatchOptions,
+): AsyncGenerator<BatchParseEvent, void, undefined> {
+  const counter: ByteCounter = { bytes: 0 };
+  const sink = new DocumentSink(opts.detectDuplicates ?? true);
+  const reader = opts.format === 'json' ? new JsonReader(sink) : new XmlReader(sink);
+  // Errors of the input stream itself (e.g. a network error) pass through unchanged.
+  for await (const text of decodeText(input, counter, opts.maxBytes)) {
+    reader.write(text);
+    if (sink.out.length > 0) yield* sink.drain();
+  }
+  reader.end();
+  yield* sink.drain();
+  yield sink.end(counter.bytes);
+}

@@ -1,0 +1,169 @@
+import { SaxesParser } from 'saxes';
+import type { SaxesTagPlain } from 'saxes';
+import type { DatasetId } from '../datasets';
+import { classifyMessage } from '../errors/classify-message';
+import type { IsamsMessage } from '../errors/classify-message';
+import { IsamsError } from '../errors/isams-error';
+import type { RawElement } from '../raw-element';
+import type { DocumentSink } from './document-sink';
+import { isRowName } from './document-sink';
+
+interface Building {
+  name: string;
+  attributes: Record<string, string>;
+  text: string | undefined;
+  children: RawElement[];
+}
+
+function finish(el: Building): RawElement {
+  // Indentation between child elements is formatting, not data; leaf text is kept exactly.
+  const keepText = el.text !== undefined && (el.children.length === 0 || el.text.trim().length > 0);
+  return keepText
+    ? { name: el.name, attributes: el.attributes, text: el.text, children: el.children }
+    : { name: el.name, attributes: el.attributes, children: el.children };
+}
+
+const MESSAGE_FIELDS: Record<string, keyof IsamsMessage> = {
+  messageid: 'messageId',
+  messagename: 'messageName',
+  title: 'title',
+  description: 'description',
+};
+
+/**
+ * Push-based reader of the XML Batch API document. Selects rows by full path
+ * (`iSAMS/Module/Container/Row`) only and builds each row subtree as a {@link RawElement}.
+ */
+export class XmlReader {
+  private readonly parser = new SaxesParser({ xmlns: false, position: true });
+  private depth = 0;
+  private root: 'isams' | 'message' | undefined;
+  private rootClosed = false;
+  private module = '';
+  private container = '';
+  private dataset: DatasetId | undefined;
+  private readonly stack: Building[] = [];
+  private message: IsamsMessage | undefined;
+  private messageDepth = 0;
+  private messageField: keyof IsamsMessage | undefined;
+  private closing = false;
+
+  constructor(private readonly sink: DocumentSink) {
+    const p = this.parser;
+    p.on('opentag', (tag) => this.open(tag as SaxesTagPlain));
+    p.on('text', (t) => this.text(t));
+    p.on('cdata', (t) => this.text(t));
+    p.on('closetag', () => this.close());
+    p.on('error', (err) => {
+      if (this.closing && !this.rootClosed) {
+        throw new IsamsError({
+          code: 'ISAMS_TRUNCATED_DOCUMENT',
+          message: `The iSAMS document ended early (${err.message}).`,
+          details: { reason: err.message },
+        });
+      }
+      throw new IsamsError({
+        code: 'ISAMS_MALFORMED_DOCUMENT',
+        message: `The iSAMS document is not well-formed XML: ${err.message}`,
+        details: { reason: err.message },
+      });
+    });
+  }
+
+  write(text: string): void {
+    this.parser.write(text);
+  }
+
+  /** Ends the input; throws when the document is incomplete or an error document. */
+  end(): void {
+    this.closing = true;
+    this.parser.close();
+    if (!this.rootClosed) {
+      throw new IsamsError({
+        code: 'ISAMS_TRUNCATED_DOCUMENT',
+        message: this.root === undefined ? 'The iSAMS response is empty.' : 'The iSAMS document ended early.',
+      });
+    }
+    if (this.message !== undefined) throw classifyMessage(this.message);
+  }
+
+  private open(tag: SaxesTagPlain): void {
+    this.depth += 1;
+    const d = this.depth;
+    if (this.message !== undefined && this.messageDepth > 0) {
+      if (d === this.messageDepth + 1) this.messageField = MESSAGE_FIELDS[tag.name.toLowerCase()];
+      return;
+    }
+    if (d === 1) {
+      const name = tag.name.toLowerCase();
+      if (name === 'isams') this.root = 'isams';
+      else if (name === 'message') this.startMessage(d);
+      else {
+        throw new IsamsError({
+          code: 'ISAMS_MALFORMED_DOCUMENT',
+          message: `The response is not an iSAMS Batch API document (root element <${tag.name}>).`,
+          details: { root: tag.name },
+        });
+      }
+      return;
+    }
+    if (d === 2) {
+      if (tag.name.toLowerCase() === 'message') this.startMessage(d);
+      this.module = tag.name;
+      return;
+    }
+    if (d === 3) {
+      this.container = tag.name;
+      this.dataset = this.sink.containerStart(this.module, tag.name);
+      return;
+    }
+    if (this.dataset === undefined) return;
+    if (d === 4) {
+      if (!isRowName(this.dataset, tag.name)) {
+        this.sink.unexpected(`${this.module}/${this.container}/${tag.name}`, this.dataset);
+        return;
+      }
+    } else if (this.stack.length === 0) return;
+    this.stack.push({ name: tag.name, attributes: { ...tag.attributes }, text: undefined, children: [] });
+  }
+
+  private text(t: string): void {
+    const top = this.stack[this.stack.length - 1];
+    if (top !== undefined) {
+      top.text = top.text === undefined ? t : top.text + t;
+    } else if (this.messageField !== undefined && this.message !== undefined) {
+      this.message[this.messageField] = (this.message[this.messageField] ?? '') + t;
+    }
+  }
+
+  private close(): void {
+    const d = this.depth;
+    this.depth -= 1;
+    if (this.messageDepth > 0) {
+      if (d === this.messageDepth + 1) this.messageField = undefined;
+      if (d === this.messageDepth) {
+        this.messageDepth = 0;
+        if (d > 1) throw classifyMessage(this.message ?? {});
+      }
+      if (d === 1) this.rootClosed = true;
+      return;
+    }
+    if (d >= 4 && this.stack.length > 0) {
+      const el = finish(this.stack.pop()!);
+      const parent = this.stack[this.stack.length - 1];
+      if (parent !== undefined) parent.children.push(el);
+      else if (this.dataset !== undefined) this.sink.record(this.dataset, el);
+      return;
+    }
+    if (d === 3) {
+      if (this.dataset !== undefined) this.sink.containerEnd();
+      this.dataset = undefined;
+    } else if (d === 1) this.rootClosed = true;
+  }
+
+  private startMessage(depth: number): void {
+    if (depth === 1) this.root = 'message';
+    this.message = {};
+    this.messageDepth = depth;
+  }
+}

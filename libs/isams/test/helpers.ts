@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { streamBatchDocument } from '../src/parser/stream-batch-document';
+import type { BatchParseEvent } from '../src/parser/parse-events';
+
+export const fixture = (name: string): string => readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8');
+
+/** Feeds `input` in chunks of `size` bytes. */
+export async function* chunks(input: string | Uint8Array, size = 7): AsyncGenerator<Uint8Array> {
+  const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
+  for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+}
+
+export async function collect(
+  input: string | Uint8Array,
+  format: 'xml' | 'json' = 'xml',
+  size = 7,
+): Promise<BatchParseEvent[]> {
+  const out: BatchParseEvent[] = [];
+  for await (const e of streamBatchDocument(chunks(input, size), { format })) out.push(e);
+  return out;
+}
+
+export async function errorOf(promise: Promise<unknown>): Promise<{ code: string; message: string } & Record<string, unknown>> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as { code: string; message: string };
+  }
+  throw new Error('expected a rejection');
+}
