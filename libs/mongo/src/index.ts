@@ -1,0 +1,24 @@
+/**
+ * `@isams-sync/mongo` — the MongoDB adapter used by every service. It works identically on
+ * MongoDB 7 (production) and FerretDB 1.24 (local/CI) by staying inside their common subset.
+ * @packageDocumentation
+ */
+export { connectMongo } from './connect-mongo';
+export type { ConnectMongoOptions, MongoConnection } from './connect-mongo';
+export { redactMongoUrl } from './redact-mongo-url';
+export { ensureIndexes } from './ensure-indexes';
+export type { IndexSpec, CollectionIndexSpec, EnsureIndexesResult } from './ensure-indexes';
+export { MongoErrors } from './mongo-errors';
+export { toMongoError, withMongoErrors, isDuplicateKeyError } from './to-mongo-error';
+export type { MongoErrorContext } from './to-mongo-error';
+export { assertPortableDocument, MAX_DOCUMENT_BYTES } from './portable-document';
+export { upsertById, bulkUpsert, insertIfAbsent } from './upsert';
+export type { UpsertByIdResult, BulkUpsertOptions, BulkUpsertResult } from './upsert';
+export { compareAndSet } from './compare-and-set';
+export { sweepExpired } from './sweep-expired';
+export type { SweepExpiredOptions } from './sweep-expired';
+export { acquireLease, renewLease, releaseLease, leaseIndexes } from './lease';
+export type { Lease, LeaseDocument, LeaseRequest } from './lease';
+export { assertPortablePipeline, portableAggregate, iterateCursor } from './portable-aggregate';
+export { tenantCollection } from './tenant-collection';
+export type { TenantCollection, TenantDocument } from './tenant-collection';

@@ -1,0 +1,134 @@
+import type {
+  Collection,
+  CountDocumentsOptions,
+  Db,
+  DeleteResult,
+  Document,
+  Filter,
+  FindOneAndUpdateOptions,
+  FindOptions,
+  InsertManyResult,
+  InsertOneResult,
+  UpdateFilter,
+  UpdateOptions,
+  UpdateResult,
+  WithId,
+} from 'mongodb';
+import { MongoErrors } from './mongo-errors';
+import { iterateCursor, portableAggregate } from './portable-aggregate';
+import { assertPortableDocument } from './portable-document';
+import { toMongoError } from './to-mongo-error';
+import { bulkUpsert } from './upsert';
+import type { BulkUpsertOptions, BulkUpsertResult } from './upsert';
+
+/** A document of a tenant-scoped collection. */
+export type TenantDocument = Document & { tenantId: string };
+
+/**
+ * A collection view bound to one tenant: every filter gets `{ tenantId }`, every inserted or
+ * upserted document carries it, and no update may change it. Services use this instead of the raw
+ * collection so a query can never see or touch another tenant's documents.
+ */
+export interface TenantCollection<T extends TenantDocument> {
+  readonly tenantId: string;
+  /** The underlying collection (for index bootstrapping; bypasses the tenant guard). */
+  readonly raw: Collection<T>;
+  find(filter?: Filter<T>, options?: FindOptions): Promise<WithId<T>[]>;
+  /** Streams the matching documents with mapped errors. */
+  iterate(filter?: Filter<T>, options?: FindOptions): AsyncGenerator<WithId<T>>;
+  findOne(filter?: Filter<T>, options?: FindOptions): Promise<WithId<T> | null>;
+  countDocuments(filter?: Filter<T>, options?: CountDocumentsOptions): Promise<number>;
+  distinct(field: string, filter?: Filter<T>): Promise<unknown[]>;
+  insertOne(doc: Omit<T, 'tenantId'> & { tenantId?: string }): Promise<InsertOneResult<T>>;
+  insertMany(docs: Array<Omit<T, 'tenantId'> & { tenantId?: string }>): Promise<InsertManyResult<T>>;
+  updateOne(filter: Filter<T>, update: UpdateFilter<T>, options?: UpdateOptions): Promise<UpdateResult<T>>;
+  updateMany(filter: Filter<T>, update: UpdateFilter<T>, options?: UpdateOptions): Promise<UpdateResult<T>>;
+  findOneAndUpdate(filter: Filter<T>, update: UpdateFilter<T>, options?: FindOneAndUpdateOptions): Promise<WithId<T> | null>;
+  deleteOne(filter: Filter<T>): Promise<DeleteResult>;
+  deleteMany(filter: Filter<T>): Promise<DeleteResult>;
+  /** {@link bulkUpsert} with `tenantId` added to every document and to the key fields. */
+  bulkUpsert(docs: Array<Omit<T, 'tenantId'> & { tenantId?: string }>, options: BulkUpsertOptions<T>): Promise<BulkUpsertResult>;
+  /** A portable aggregation (see `assertPortablePipeline`) with a leading `$match: { tenantId }`. */
+  aggregate<R extends Document = Document>(pipeline: Document[]): Promise<R[]>;
+}
+
+/** Builds a {@link TenantCollection} for `tenantId` over `db.collection(name)`. */
+export function tenantCollection<T extends TenantDocument>(db: Db, name: string, tenantId: string): TenantCollection<T> {
+  if (typeof tenantId !== 'string' || tenantId === '') {
+    throw MongoErrors.MONGO_INVALID_ARGUMENT({ reason: 'tenantId must be a non-empty string' });
+  }
+  const raw = db.collection<T>(name);
+  const coll = raw as unknown as Collection<Document>;
+  const ctx = (operation: string) => ({ operation, collection: name });
+  // Spread first, tenantId last: a caller's own tenantId condition can only be overridden, never widen.
+  const scoped = (filter: Filter<T> = {}): Filter<Document> => ({ ...(filter as Document), tenantId });
+  const stamp = (doc: Document): Document => {
+    if (doc.tenantId !== undefined && doc.tenantId !== tenantId) {
+      throw MongoErrors.MONGO_TENANT_MISMATCH({ collection: name });
+    }
+    const stamped = { ...doc, tenantId };
+    assertPortableDocument(stamped);
+    return stamped;
+  };
+  const guardUpdate = (update: UpdateFilter<T>): Document => {
+    for (const [operator, fields] of Object.entries(update as Document)) {
+      if (!operator.startsWith('$')) throw MongoErrors.MONGO_INVALID_ARGUMENT({ reason: 'update must use operators' });
+      if (fields && typeof fields === 'object' && 'tenantId' in fields) {
+        if (operator === '$set' || operator === '$setOnInsert') {
+          if ((fields as Document).tenantId !== tenantId) throw MongoErrors.MONGO_TENANT_MISMATCH({ collection: name });
+        } else {
+          throw MongoErrors.MONGO_TENANT_MISMATCH({ collection: name });
+        }
+      }
+    }
+    return update as Document;
+  };
+  const wrap = async <R>(operation: string, fn: () => Promise<R>): Promise<R> => {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toMongoError(err, ctx(operation));
+    }
+  };
+
+  return {
+    tenantId,
+    raw,
+    find: (filter, options) => wrap('find', async () => (await coll.find(scoped(filter), options).toArray()) as WithId<T>[]),
+    iterate: (filter, options) => iterateCursor(coll.find(scoped(filter), options), { collection: name }) as AsyncGenerator<WithId<T>>,
+    findOne: (filter, options) => wrap('findOne', async () => (await coll.findOne(scoped(filter), options)) as WithId<T> | null),
+    countDocuments: (filter, options) => wrap('countDocuments', () => coll.countDocuments(scoped(filter), options)),
+    distinct: (field, filter) => wrap('distinct', () => coll.distinct(field, scoped(filter))),
+    insertOne: (doc) => {
+      const stamped = stamp(doc);
+      return wrap('insertOne', async () => (await coll.insertOne(stamped)) as InsertOneResult<T>);
+    },
+    insertMany: (docs) => {
+      const stamped = docs.map(stamp);
+      return wrap('insertMany', async () => (await coll.insertMany(stamped)) as unknown as InsertManyResult<T>);
+    },
+    updateOne: (filter, update, options) => {
+      const guarded = guardUpdate(update);
+      return wrap('updateOne', async () => (await coll.updateOne(scoped(filter), guarded, options)) as UpdateResult<T>);
+    },
+    updateMany: (filter, update, options) => {
+      const guarded = guardUpdate(update);
+      return wrap('updateMany', async () => (await coll.updateMany(scoped(filter), guarded, options)) as UpdateResult<T>);
+    },
+    findOneAndUpdate: (filter, update, options = {}) => {
+      const guarded = guardUpdate(update);
+      return wrap(
+        'findOneAndUpdate',
+        async () => (await coll.findOneAndUpdate(scoped(filter), guarded, { ...options, includeResultMetadata: false })) as WithId<T> | null,
+      );
+    },
+    deleteOne: (filter) => wrap('deleteOne', () => coll.deleteOne(scoped(filter))),
+    deleteMany: (filter) => wrap('deleteMany', () => coll.deleteMany(scoped(filter))),
+    bulkUpsert: (docs, options) => {
+      const stamped = docs.map(stamp) as T[];
+      const keyFields = options.keyFields.includes('tenantId') ? options.keyFields : [...options.keyFields, 'tenantId'];
+      return bulkUpsert(raw, stamped, { ...options, keyFields });
+    },
+    aggregate: <R extends Document>(pipeline: Document[]) => portableAggregate<R>(coll, [{ $match: { tenantId } }, ...pipeline]),
+  };
+}

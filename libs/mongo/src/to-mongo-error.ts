@@ -1,0 +1,111 @@
+import { isAppError } from '@isams-sync/errors';
+import type { AppError } from '@isams-sync/errors';
+import { MongoBulkWriteError, MongoError, MongoServerError } from 'mongodb';
+import { MongoErrors } from './mongo-errors';
+
+/** Context added to the details of a mapped error. */
+export interface MongoErrorContext {
+  /** The operation, e.g. `bulkUpsert`. */
+  operation?: string;
+  /** The collection the operation ran against. */
+  collection?: string;
+}
+
+const UNAVAILABLE_ERRORS = new Set([
+  'MongoServerSelectionError',
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoTopologyClosedError',
+  'MongoNotConnectedError',
+  'MongoClientClosedError',
+  'MongoServerClosedError',
+  'MongoPoolClearedError',
+  'MongoStalePrimaryError',
+]);
+
+const DUPLICATE_KEY_CODES = new Set([11000, 11001, 12582]);
+// FerretDB's SQLite backend reports a unique violation caused by an *update* of an existing
+// document as InternalError (code 1) carrying SQLite's message instead of E11000.
+const FERRET_UNIQUE_MESSAGE = /UNIQUE constraint failed/;
+// FerretDB has no sessions: a transaction's first command fails to parse its `autocommit` field.
+const FERRET_NO_TRANSACTION_MESSAGE = /unknown field "(autocommit|txnNumber|startTransaction)"/;
+const UNSUPPORTED_CODES = new Set([115, 238, 263, 20]);
+const TIMEOUT_CODES = new Set([50, 262]);
+const AUTH_CODES = new Set([13, 18]);
+const INDEX_CONFLICT_CODES = new Set([85, 86]);
+const INVALID_CODES = new Set([2, 9, 14, 17, 40, 52, 53, 55, 56, 57, 10334]);
+
+/** True when the driver error is a duplicate-key violation on either backend. */
+export function isDuplicateKeyError(err: unknown): boolean {
+  if (isAppError(err)) return MongoErrors.MONGO_DUPLICATE_KEY.is(err);
+  if (!(err instanceof MongoError)) return false;
+  if (typeof err.code === 'number' && DUPLICATE_KEY_CODES.has(err.code)) return true;
+  if (err.code === 1 && FERRET_UNIQUE_MESSAGE.test(err.message)) return true;
+  if (err instanceof MongoBulkWriteError) {
+    const writeErrors = err.writeErrors;
+    const list = Array.isArray(writeErrors) ? writeErrors : [writeErrors];
+    return list.some((w) => w !== undefined && DUPLICATE_KEY_CODES.has(w.code));
+  }
+  return false;
+}
+
+function indexName(message: string): string | undefined {
+  // MongoDB: "E11000 duplicate key error collection: db.c index: name dup key: {...}".
+  // FerretDB has no index in E11000 and a mangled SQLite index name in code-1 errors.
+  return /index: (\S+)/.exec(message)?.[1];
+}
+
+/**
+ * Maps any error thrown by the `mongodb` driver to an {@link AppError} of {@link MongoErrors} with a
+ * stable code; the driver error is kept as `cause`. AppErrors pass through unchanged. Messages never
+ * contain document values (MongoDB's E11000 message does, so it is not copied).
+ */
+export function toMongoError(err: unknown, context: MongoErrorContext = {}): AppError {
+  if (isAppError(err)) return err;
+  const cause = { cause: err };
+  const ctx: Record<string, unknown> = {};
+  if (context.operation) ctx.operation = context.operation;
+  if (context.collection) ctx.collection = context.collection;
+  if (!(err instanceof MongoError)) return MongoErrors.MONGO_ERROR(ctx, cause);
+
+  const name = err.name;
+  const code = typeof err.code === 'number' ? err.code : undefined;
+  const codeName = err instanceof MongoServerError ? err.codeName : undefined;
+  const driver = { ...ctx, driverError: name, ...(code === undefined ? {} : { driverCode: code }), ...(codeName ? { codeName } : {}) };
+
+  if (UNAVAILABLE_ERRORS.has(name) || err.hasErrorLabel('ResetPool')) return MongoErrors.MONGO_UNAVAILABLE(driver, cause);
+  if (name === 'MongoOperationTimeoutError' || (code !== undefined && TIMEOUT_CODES.has(code))) {
+    return MongoErrors.MONGO_TIMEOUT(driver, cause);
+  }
+  if (isDuplicateKeyError(err)) {
+    const index = indexName(err.message);
+    return MongoErrors.MONGO_DUPLICATE_KEY({ ...driver, ...(index ? { index } : {}) }, cause);
+  }
+  if (FERRET_NO_TRANSACTION_MESSAGE.test(err.message) || name === 'MongoTransactionError' || name === 'MongoCompatibilityError') {
+    return MongoErrors.MONGO_UNSUPPORTED({ ...driver, feature: 'transactions' }, cause);
+  }
+  if (code !== undefined && UNSUPPORTED_CODES.has(code)) {
+    return MongoErrors.MONGO_UNSUPPORTED({ ...driver, feature: codeName ?? `code ${code}` }, cause);
+  }
+  if (code !== undefined && INDEX_CONFLICT_CODES.has(code)) {
+    return MongoErrors.MONGO_INDEX_CONFLICT({ ...driver, collection: context.collection ?? '?', index: '?' }, cause);
+  }
+  if (code !== undefined && AUTH_CODES.has(code)) return MongoErrors.MONGO_AUTH_FAILED(driver, cause);
+  if (name === 'MongoMissingCredentialsError' || name === 'MongoParseError' || name === 'MongoInvalidArgumentError') {
+    return MongoErrors.MONGO_INVALID_ARGUMENT(driver, cause);
+  }
+  if (code !== undefined && INVALID_CODES.has(code)) return MongoErrors.MONGO_INVALID_ARGUMENT(driver, cause);
+  if (err.hasErrorLabel('RetryableWriteError') || err.hasErrorLabel('TransientTransactionError')) {
+    return MongoErrors.MONGO_UNAVAILABLE(driver, cause);
+  }
+  return MongoErrors.MONGO_ERROR(driver, cause);
+}
+
+/** Runs `fn` and rethrows any failure as a mapped {@link AppError} (see {@link toMongoError}). */
+export async function withMongoErrors<T>(context: MongoErrorContext, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toMongoError(err, context);
+  }
+}

@@ -1,0 +1,149 @@
+import type { AnyBulkWriteOperation, BulkWriteResult, Collection, Document, Filter } from 'mongodb';
+import { MongoBulkWriteError } from 'mongodb';
+import { MongoErrors } from './mongo-errors';
+import { assertPortableDocument } from './portable-document';
+import { isDuplicateKeyError, toMongoError } from './to-mongo-error';
+
+/** Result of {@link upsertById}. */
+export interface UpsertByIdResult {
+  /** True when no document with this id existed. */
+  inserted: boolean;
+}
+
+/**
+ * Replaces the document with `_id = id` by `doc`, inserting it when absent. A concurrent insert of
+ * the same id (E11000 on the upsert) is retried once, after which the replace wins.
+ */
+export async function upsertById<T extends Document>(
+  coll: Collection<T>,
+  id: unknown,
+  doc: Omit<T, '_id'>,
+): Promise<UpsertByIdResult> {
+  const replacement = { ...(doc as Document) };
+  delete replacement._id;
+  assertPortableDocument(replacement);
+  const target = coll as unknown as Collection<Document>;
+  const run = () => target.replaceOne({ _id: id } as Filter<Document>, replacement, { upsert: true });
+  try {
+    let result;
+    try {
+      result = await run();
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+      result = await run();
+    }
+    return { inserted: result.upsertedCount > 0 };
+  } catch (err) {
+    throw toMongoError(err, { operation: 'upsertById', collection: coll.collectionName });
+  }
+}
+
+/** Options of {@link bulkUpsert}. */
+export interface BulkUpsertOptions<T> {
+  /** Top-level fields that identify a document (backed by a unique index); all must be set on every doc. */
+  keyFields: ReadonlyArray<keyof T & string>;
+  /** Documents per `bulkWrite`. Default 500. */
+  batchSize?: number;
+  /**
+   * `set` (default): `updateOne` with `$set` of the given fields — fields not given are kept, and an
+   * identical write counts as unchanged on both backends. `replace`: `replaceOne` — fields not given
+   * are removed; FerretDB counts an identical replacement as modified.
+   */
+  mode?: 'set' | 'replace';
+}
+
+/** Counts returned by {@link bulkUpsert}. */
+export interface BulkUpsertResult {
+  inserted: number;
+  modified: number;
+  unchanged: number;
+  /** Chunks retried after a unique-key race. */
+  retriedBatches: number;
+}
+
+function buildOperation<T extends Document>(
+  doc: T,
+  keyFields: ReadonlyArray<string>,
+  mode: 'set' | 'replace',
+): AnyBulkWriteOperation<Document> {
+  const filter: Document = {};
+  for (const field of keyFields) {
+    const value = doc[field];
+    if (value === undefined) {
+      throw MongoErrors.MONGO_INVALID_DOCUMENT({ reason: `key field ${field} is missing`, path: field });
+    }
+    filter[field] = value;
+  }
+  const { _id, ...rest } = doc as Document;
+  assertPortableDocument(rest);
+  if (mode === 'replace') {
+    return { replaceOne: { filter, replacement: rest, upsert: true } };
+  }
+  const update: Document = { $set: rest };
+  if (_id !== undefined && !keyFields.includes('_id')) update.$setOnInsert = { _id };
+  return { updateOne: { filter, update, upsert: true } };
+}
+
+function counts(result: Pick<BulkWriteResult, 'upsertedCount' | 'modifiedCount'>): { inserted: number; modified: number } {
+  return { inserted: result.upsertedCount, modified: result.modifiedCount };
+}
+
+/**
+ * Idempotently upserts many documents identified by `keyFields`, in chunks of unordered
+ * `bulkWrite`s. A chunk failing on a duplicate key (two writers inserting the same key at once) is
+ * retried once as a whole — the retry matches the document the other writer inserted. A second
+ * failure throws `MONGO_DUPLICATE_KEY`.
+ *
+ * Counts are exact without a retry. For a retried chunk FerretDB under-reports the first attempt
+ * (and stops an unordered update batch at the first error), so its counts are best-effort.
+ */
+export async function bulkUpsert<T extends Document>(
+  coll: Collection<T>,
+  docs: readonly T[],
+  options: BulkUpsertOptions<T>,
+): Promise<BulkUpsertResult> {
+  const batchSize = options.batchSize ?? 500;
+  const mode = options.mode ?? 'set';
+  if (options.keyFields.length === 0) throw MongoErrors.MONGO_INVALID_ARGUMENT({ reason: 'keyFields is empty' });
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw MongoErrors.MONGO_INVALID_ARGUMENT({ reason: 'batchSize must be ≥ 1' });
+  const target = coll as unknown as Collection<Document>;
+  const total: BulkUpsertResult = { inserted: 0, modified: 0, unchanged: 0, retriedBatches: 0 };
+
+  for (let start = 0; start < docs.length; start += batchSize) {
+    const chunk = docs.slice(start, start + batchSize);
+    const operations = chunk.map((doc) => buildOperation(doc, options.keyFields, mode));
+    let done = { inserted: 0, modified: 0 };
+    try {
+      try {
+        done = counts(await target.bulkWrite(operations, { ordered: false }));
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+        const firstAttempt = err instanceof MongoBulkWriteError ? counts(err.result) : { inserted: 0, modified: 0 };
+        total.retriedBatches += 1;
+        const retry = counts(await target.bulkWrite(operations, { ordered: false }));
+        done = { inserted: firstAttempt.inserted + retry.inserted, modified: firstAttempt.modified + retry.modified };
+      }
+    } catch (err) {
+      throw toMongoError(err, { operation: 'bulkUpsert', collection: coll.collectionName });
+    }
+    total.inserted += done.inserted;
+    total.modified += done.modified;
+    total.unchanged += Math.max(0, chunk.length - done.inserted - done.modified);
+  }
+  return total;
+}
+
+/**
+ * Inserts `doc` unless a document with the same unique key (usually `_id`) exists. Returns whether
+ * it inserted. Use it for de-duplication tables, e.g. processed event ids.
+ */
+export async function insertIfAbsent<T extends Document>(coll: Collection<T>, doc: T): Promise<boolean> {
+  assertPortableDocument(doc);
+  try {
+    await (coll as unknown as Collection<Document>).insertOne({ ...(doc as Document) });
+    return true;
+  } catch (err) {
+    if (isDuplicateKeyError(err)) return false;
+    throw toMongoError(err, { operation: 'insertIfAbsent', collection: coll.collectionName });
+  }
+}
