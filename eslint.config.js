@@ -21,6 +21,10 @@ const adapterModules = [
   '@isams-sync/testing',
 ];
 
+// Services are deployables, never libraries: nothing imports one (Nx's tag check only sees libs).
+const servicePackages = ['@isams-sync/connector', '@isams-sync/roster', '@isams-sync/bookings', '@isams-sync/gateway', '@isams-sync/isams-simulator'];
+const serviceImportRule = { group: [...servicePackages, ...servicePackages.map((p) => `${p}/*`), '**/services/*/src/**'], message: 'A service is never imported; shared code belongs in libs/.' };
+
 export default tseslint.config(
   {
     ignores: ['**/node_modules/**', '**/dist/**', '.cache/**', '.nx/**', 'coverage/**', 'libs/grpc/src/generated/**', 'charts/**'],
@@ -52,6 +56,7 @@ export default tseslint.config(
         },
       ],
       'no-console': 'error',
+      'no-restricted-imports': ['error', { patterns: [serviceImportRule] }],
     },
   },
   {
@@ -67,6 +72,7 @@ export default tseslint.config(
         'error',
         {
           patterns: [
+            serviceImportRule,
             { group: adapterModules, message: 'Domain code is pure: no I/O or adapter imports.' },
             { group: ['**/adapters/**', '**/handlers/**', '**/app', '**/main'], message: 'Domain code must not import adapters, handlers or the composition root.' },
           ],
