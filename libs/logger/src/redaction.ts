@@ -84,20 +84,23 @@ export const PERSONAL_FIELDS: readonly string[] = [
   'medicalNotes',
 ];
 
-function pathFor(field: string, prefix: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(field) ? `${prefix}${field}` : `${prefix}["${field}"]`;
+function pathFor(field: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(field) ? field : `["${field}"]`;
 }
 
 /**
- * The pino `redact` paths: every secret and personal field at the top level and one level deep
- * (`x.field`), plus the usual request/response header and settings locations. Values are replaced
- * by `[REDACTED]`. A deeper, case-insensitive key scrub runs in addition (see README), so iSAMS's
- * PascalCase fields (`Forename`, `EmailAddress`) and deeper nesting are caught as well.
+ * The pino `redact` paths (censor `[REDACTED]`): every name in {@link SECRET_FIELDS} and
+ * {@link PERSONAL_FIELDS} at the top level, plus the usual nested secret locations (auth headers,
+ * `settings.apiKey`). Nesting (`x.apiKey`, `x.y.forename`, iSAMS's PascalCase `Forename`) is covered
+ * by the deep, case-insensitive field scrub that runs on every log object, not by `*.field`
+ * wildcards: each pino wildcard path costs about as much as a whole log line (measured), and one
+ * per field would make every line ~30× slower.
  */
 export const REDACTED_PATHS: readonly string[] = [
-  ...[...SECRET_FIELDS, ...PERSONAL_FIELDS].flatMap((field) => [pathFor(field, ''), pathFor(field, '*.')]),
+  ...[...SECRET_FIELDS, ...PERSONAL_FIELDS].map(pathFor),
   'headers.authorization',
   'headers.cookie',
+  'headers["x-api-key"]',
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["x-api-key"]',
@@ -105,14 +108,26 @@ export const REDACTED_PATHS: readonly string[] = [
   'settings.apiKey',
   'settings.key',
   'config.apiKey',
+  'options.apiKey',
+  'isams.apiKey',
+  'tenant.apiKey',
   'tenant.settings.apiKey',
+  'credentials.password',
 ];
 
 const normalise = (field: string): string => field.toLowerCase().replace(/[-_]/g, '');
 
 const SENSITIVE = new Set([...SECRET_FIELDS, ...PERSONAL_FIELDS].map(normalise));
+// Field names repeat endlessly across log lines; remember the verdicts (bounded, in case keys are data).
+const verdicts = new Map<string, boolean>();
+const MAX_VERDICTS = 5000;
 
 /** True when a field of this name (any case, `_`/`-` ignored) holds a secret or personal data. */
 export function isSensitiveField(field: string): boolean {
-  return SENSITIVE.has(normalise(field));
+  let verdict = verdicts.get(field);
+  if (verdict === undefined) {
+    verdict = SENSITIVE.has(normalise(field));
+    if (verdicts.size < MAX_VERDICTS) verdicts.set(field, verdict);
+  }
+  return verdict;
 }

@@ -13,9 +13,15 @@ const ANY_GUID = /(?:\{|%7B)?\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[
 // events) and must stay readable.
 const BRACED_GUID = /(?:\{|%7B)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:\}|%7D)/gi;
 
+// The includes() checks skip regexes that cannot match: most logged strings are short ids and names.
 function scrubCommon(text: string): string {
-  return text.replace(SECRET_ASSIGNMENT, `$1$2${REDACTED}`).replace(URL_CREDENTIALS, `$1${REDACTED}@`);
+  let out = text;
+  if (out.includes('=') || out.includes(':')) out = out.replace(SECRET_ASSIGNMENT, `$1$2${REDACTED}`);
+  if (out.includes('@')) out = out.replace(URL_CREDENTIALS, `$1${REDACTED}@`);
+  return out;
 }
+
+const mayHoldGuid = (text: string): boolean => text.length >= 36 && text.includes('-');
 
 /**
  * Removes secrets from free text such as log messages, error messages and URLs: the value of any
@@ -26,12 +32,14 @@ function scrubCommon(text: string): string {
  * Because every GUID goes, put ids that must stay readable into log fields, not into messages.
  */
 export function scrubSecrets(text: string): string {
-  return scrubCommon(text).replace(ANY_GUID, REDACTED);
+  const out = scrubCommon(text);
+  return mayHoldGuid(out) ? out.replace(ANY_GUID, REDACTED) : out;
 }
 
 /** The scrub for string values of log fields: like {@link scrubSecrets} but keeps unbraced UUIDs. */
 export function scrubFieldText(text: string): string {
-  return scrubCommon(text).replace(BRACED_GUID, REDACTED);
+  const out = scrubCommon(text);
+  return mayHoldGuid(out) ? out.replace(BRACED_GUID, REDACTED) : out;
 }
 
 type StringScrubber = (text: string) => string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../src/index';
+import { createLogger, PERSONAL_FIELDS, SECRET_FIELDS } from '../src/index';
 import type { LoggerLike } from '../src/index';
 import { captureStream } from './capture';
 
@@ -163,5 +163,27 @@ describe('LoggerLike', () => {
     const logger: LoggerLike = createLogger({ service: 's', destination: stream });
     logger.info({ port: 9464 }, 'listening');
     expect(lines()[0]).toMatchObject({ port: 9464, msg: 'listening' });
+  });
+});
+
+describe('every listed field', () => {
+  it('is redacted at the top level, one level deep, deeper and in PascalCase', () => {
+    const { stream, text } = captureStream();
+    const logger = createLogger({ service: 's', destination: stream });
+    const pascal = (f: string) => f.charAt(0).toUpperCase() + f.slice(1);
+    for (const field of [...SECRET_FIELDS, ...PERSONAL_FIELDS]) {
+      const value = `sensitive-${field}-value`;
+      logger.info(
+        {
+          [field]: value,
+          outer: { [field]: value, inner: { [pascal(field)]: value } },
+          list: [{ [field]: value }],
+        },
+        'x',
+      );
+    }
+    const output = text();
+    expect(output).not.toContain('sensitive-');
+    expect(output.split('\n').filter(Boolean)).toHaveLength(SECRET_FIELDS.length + PERSONAL_FIELDS.length);
   });
 });
