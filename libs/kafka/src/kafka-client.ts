@@ -1,0 +1,135 @@
+import { Kafka, logLevel as KafkaLogLevel } from 'kafkajs';
+import type { Admin, KafkaConfig, LogEntry, SASLOptions } from 'kafkajs';
+import type { Logger } from '@isams-sync/logger';
+import { KafkaErrors, reasonOf } from './kafka-errors';
+
+/** TLS settings (PEM strings). `true` = TLS with the system CAs. */
+export type KafkaSslOptions =
+  boolean | { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean };
+
+/** SASL credentials. */
+export interface KafkaSaslOptions {
+  mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+  username: string;
+  password: string;
+}
+
+/** Retry policy of every request the client makes (connects, metadata, produce …). */
+export interface KafkaRetryOptions {
+  /** Retries after the first attempt (kafkajs default 5). */
+  retries?: number;
+  initialRetryTimeMs?: number;
+  maxRetryTimeMs?: number;
+}
+
+/** Options of {@link createKafkaClient}. */
+export interface KafkaClientOptions {
+  /** `host:port` bootstrap brokers. Use `127.0.0.1`, not `localhost`, for a local broker. */
+  brokers: string[];
+  /** Identifies this process in broker logs and quotas, e.g. the service name. */
+  clientId: string;
+  /** Root or child logger; kafkajs logs are routed into it under `component: 'kafkajs'`. */
+  logger: Logger;
+  ssl?: KafkaSslOptions;
+  sasl?: KafkaSaslOptions;
+  /** TCP connect timeout per broker (default 3000). */
+  connectionTimeoutMs?: number;
+  /** Per-request timeout (default 30000). */
+  requestTimeoutMs?: number;
+  retry?: KafkaRetryOptions;
+}
+
+/**
+ * The adapter's handle on a cluster. Producers, consumers and admin helpers of this package take it;
+ * nothing outside `@isams-sync/kafka` should need the underlying kafkajs object.
+ */
+export interface KafkaClient {
+  readonly clientId: string;
+  readonly brokers: readonly string[];
+  readonly logger: Logger;
+  /** @internal The kafkajs instance; only this package's modules use it. */
+  readonly kafka: Kafka;
+  /**
+   * Asks the cluster for its brokers (a real request, suitable for readiness probes).
+   * @throws AppError `KAFKA_UNAVAILABLE`
+   */
+  describeCluster(): Promise<{ brokers: number; controller: number | null; clusterId: string }>;
+}
+
+const PINO_LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [KafkaLogLevel.ERROR]: 'error',
+  [KafkaLogLevel.WARN]: 'warn',
+  [KafkaLogLevel.INFO]: 'info',
+  [KafkaLogLevel.DEBUG]: 'debug',
+};
+
+/** kafkajs `logCreator` that writes into pino (never `console`). */
+export function pinoLogCreator(logger: Logger) {
+  const kafkaLogger = logger.child({ component: 'kafkajs' });
+  return () =>
+    ({ namespace, level, log }: LogEntry): void => {
+      const { message, timestamp: _timestamp, logger: _name, ...extra } = log;
+      kafkaLogger[PINO_LEVEL[level] ?? 'info']({ namespace, ...extra }, message);
+    };
+}
+
+function kafkaLogLevelFor(logger: Logger): KafkaLogLevel {
+  if (logger.isLevelEnabled('debug')) return KafkaLogLevel.DEBUG;
+  if (logger.isLevelEnabled('info')) return KafkaLogLevel.INFO;
+  if (logger.isLevelEnabled('warn')) return KafkaLogLevel.WARN;
+  return KafkaLogLevel.ERROR;
+}
+
+/** Creates a client for a Kafka cluster. Nothing connects until a producer/consumer/admin is used. */
+export function createKafkaClient(options: KafkaClientOptions): KafkaClient {
+  const { brokers, clientId, logger } = options;
+  const config: KafkaConfig = {
+    brokers,
+    clientId,
+    logLevel: kafkaLogLevelFor(logger),
+    logCreator: pinoLogCreator(logger),
+    connectionTimeout: options.connectionTimeoutMs ?? 3000,
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    retry: {
+      retries: options.retry?.retries ?? 5,
+      initialRetryTime: options.retry?.initialRetryTimeMs ?? 300,
+      maxRetryTime: options.retry?.maxRetryTimeMs ?? 30_000,
+    },
+  };
+  if (options.ssl !== undefined) config.ssl = options.ssl;
+  if (options.sasl !== undefined) config.sasl = options.sasl as SASLOptions;
+  const kafka = new Kafka(config);
+
+  return {
+    clientId,
+    brokers: Object.freeze([...brokers]),
+    logger,
+    kafka,
+    async describeCluster() {
+      const admin = kafka.admin();
+      try {
+        await admin.connect();
+        const info = await admin.describeCluster();
+        return { brokers: info.brokers.length, controller: info.controller, clusterId: info.clusterId };
+      } catch (err) {
+        throw KafkaErrors.KAFKA_UNAVAILABLE(
+          { operation: 'describeCluster', reason: reasonOf(err) },
+          { cause: err },
+        );
+      } finally {
+        await admin.disconnect().catch(() => undefined);
+      }
+    },
+  };
+}
+
+/** Runs `fn` with a connected admin client of `client`, disconnecting afterwards. */
+export async function withAdmin<T>(client: KafkaClient, fn: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = client.kafka.admin();
+  await admin.connect();
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}

@@ -1,0 +1,66 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { uniqueName } from '@isams-sync/testing';
+import { createEventProducer, runConsumer } from '../src/index';
+import type { ConsumerHandle } from '../src/index';
+import { FAST_GROUP, freshTopic, pings, testClient, testLogger, waitFor } from './support/kafka-test-kit';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+const partitionsOf = (c: ConsumerHandle, topic: string): number[] => c.assignments()[topic] ?? [];
+
+describe('consumer group', () => {
+  it('spreads partitions over two members and hands all to the survivor without losing messages', async () => {
+    const client = testClient();
+    const { topic } = await freshTopic(client, 6);
+    const producer = createEventProducer(client, { logger: testLogger });
+    cleanups.push(() => producer.disconnect());
+    const groupId = uniqueName('it-group');
+    const seenBy = { a: new Set<string>(), b: new Set<string>() };
+    const start = async (name: 'a' | 'b') => {
+      const c = await runConsumer({
+        client,
+        groupId,
+        topics: [topic],
+        fromBeginning: true,
+        logger: testLogger.child({ member: name }),
+        ...FAST_GROUP,
+        handler: async (e) => void seenBy[name].add(e.id),
+      });
+      return c;
+    };
+    const a = await start('a');
+    cleanups.push(() => a.stop());
+    await a.ready;
+    const b = await start('b');
+    let bStopped = false;
+    cleanups.push(() => (bStopped ? Promise.resolve() : b.stop()));
+    await b.ready;
+    // Member a learns of the rebalance at its next heartbeat; until then its old assignment shows.
+    const split = () => [...partitionsOf(a, topic), ...partitionsOf(b, topic)].sort((x, y) => x - y);
+    await waitFor(
+      'partitions split between both members',
+      () => split().length === 6 && partitionsOf(b, topic).length > 0 && partitionsOf(a, topic).length > 0,
+    );
+    expect(split()).toEqual([0, 1, 2, 3, 4, 5]);
+
+    const tenants = Array.from({ length: 24 }, (_, i) => `school-${i}`);
+    const firstWave = pings(48, tenants, uniqueName('wave1'));
+    await producer.publish(topic, firstWave);
+    const all = () => new Set([...seenBy.a, ...seenBy.b]);
+    await waitFor('first wave consumed', () => firstWave.every((e) => all().has(e.id)));
+    expect(seenBy.a.size).toBeGreaterThan(0);
+    expect(seenBy.b.size).toBeGreaterThan(0);
+
+    await b.stop();
+    bStopped = true;
+    await waitFor('survivor owns all partitions', () => partitionsOf(a, topic).length === 6);
+
+    const secondWave = pings(48, tenants, uniqueName('wave2'));
+    await producer.publish(topic, secondWave);
+    await waitFor('second wave consumed by the survivor', () => secondWave.every((e) => seenBy.a.has(e.id)));
+    expect([...firstWave, ...secondWave].filter((e) => !all().has(e.id))).toEqual([]);
+  });
+});

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { isAppError } from '@isams-sync/errors';
+import { createEventProducer, ensureTopics, KafkaErrors } from '../src/index';
+import { pings, testClient, testLogger } from './support/kafka-test-kit';
+
+// Port 1 on loopback: nothing listens there, so every connect is refused.
+const deadClient = () =>
+  testClient({
+    brokers: ['127.0.0.1:1'],
+    connectionTimeoutMs: 500,
+    requestTimeoutMs: 1000,
+    retry: { retries: 1, initialRetryTimeMs: 100, maxRetryTimeMs: 200 },
+  });
+
+describe('unreachable broker', () => {
+  it('publish fails with a KAFKA_* AppError instead of hanging', async () => {
+    const producer = createEventProducer(deadClient(), { logger: testLogger, publishTimeoutMs: 5000 });
+    const err = await producer.publish('any-topic', pings(1, ['school-z'])).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isAppError(err)).toBe(true);
+    expect((err as { code: string }).code).toMatch(/^KAFKA_(PUBLISH_FAILED|PUBLISH_TIMEOUT)$/);
+    await producer.disconnect();
+  });
+
+  it('publish times out with KAFKA_PUBLISH_TIMEOUT when retries outlast the publish timeout', async () => {
+    const client = testClient({
+      brokers: ['127.0.0.1:1'],
+      connectionTimeoutMs: 500,
+      retry: { retries: 100, initialRetryTimeMs: 200, maxRetryTimeMs: 500 },
+    });
+    const producer = createEventProducer(client, { logger: testLogger, publishTimeoutMs: 1500 });
+    await expect(producer.publish('any-topic', pings(1, ['school-z']))).rejects.toSatisfy((e) =>
+      KafkaErrors.KAFKA_PUBLISH_TIMEOUT.is(e),
+    );
+    await producer.disconnect();
+  });
+
+  it('describeCluster and ensureTopics fail with KAFKA_UNAVAILABLE', async () => {
+    const client = deadClient();
+    await expect(client.describeCluster()).rejects.toMatchObject({ code: 'KAFKA_UNAVAILABLE' });
+    await expect(ensureTopics(client, [])).rejects.toMatchObject({ code: 'KAFKA_UNAVAILABLE' });
+  });
+});
