@@ -14,7 +14,7 @@ import {
 export interface CallContext {
   /** The school the call acts for (from `x-tenant-id`, validated). */
   tenantId: string;
-  /** From `x-request-id`, or generated; echoed to the client in the initial metadata. */
+  /** From `x-request-id`, or generated; echoed to the client in the trailing metadata. */
   requestId: string;
   /** The admin identity making the call (`x-actor`), when given. */
   actor?: string;

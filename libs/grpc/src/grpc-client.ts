@@ -44,8 +44,11 @@ export interface GrpcClientOptions {
 const DEFAULT_DEADLINE_MS = 5_000;
 const DEFAULT_MAX_ATTEMPTS = 3;
 
+// Always nine fraction digits: grpc-js 1.14 reads the fraction of "0.3s" as 3 nanoseconds.
 function duration(ms: number): string {
-  return `${(ms / 1000).toFixed(3)}s`;
+  const whole = Math.floor(ms / 1000);
+  const nanos = Math.round((ms - whole * 1000) * 1_000_000);
+  return `${whole}.${String(nanos).padStart(9, '0')}s`;
 }
 
 /**
@@ -71,8 +74,8 @@ export function buildServiceConfig(service: ServiceDefinition, options: GrpcClie
       waitForReady,
       retryPolicy: {
         maxAttempts: Math.min(5, Math.max(2, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS)),
-        initialBackoff: '0.1s',
-        maxBackoff: '1s',
+        initialBackoff: duration(100),
+        maxBackoff: duration(1000),
         backoffMultiplier: 2,
         retryableStatusCodes: ['UNAVAILABLE'],
       },

@@ -67,22 +67,26 @@ type Surface = (ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown
   sendMetadata(md: Metadata): void;
 };
 
-/** Shared prologue: request id echo, tenant check, context. Returns undefined after reporting a failure. */
+/** The request id as trailing metadata (never as headers: a response with headers can't be retried). */
+function requestIdTrailer(requestId: string, base?: Metadata): Metadata {
+  const md = base ?? new Metadata();
+  md.set(REQUEST_ID_KEY, requestId);
+  return md;
+}
+
+/** Shared prologue: tenant check and context. Returns undefined after reporting a failure. */
 function begin(
   call: Surface,
   logger: Logger,
   tenantFree: boolean,
-  fail: (err: unknown, logger: Logger) => void,
+  fail: (err: unknown, logger: Logger, requestId: string) => void,
 ): ReturnType<typeof openCallContext> | undefined {
   const requestId = readRequestId(call.metadata);
-  const initial = new Metadata();
-  initial.set(REQUEST_ID_KEY, requestId);
-  call.sendMetadata(initial);
   let tenantId: string | undefined;
   try {
     tenantId = readTenantId(call.metadata, tenantFree);
   } catch (err) {
-    fail(err, logger.child({ requestId, method: call.getPath() }));
+    fail(err, logger.child({ requestId, method: call.getPath() }), requestId);
     return undefined;
   }
   return openCallContext(call, logger, tenantId, requestId);
@@ -114,18 +118,18 @@ export function unary<Req, Res>(
   const make = (logger: Logger | undefined): handleUnaryCall<Req, Res> =>
     function handleUnary(call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void {
       const base = logger ?? missingLogger();
-      const fail = (err: unknown, log: Logger) => {
+      const fail = (err: unknown, log: Logger, requestId: string) => {
         const st = toGrpcStatus(err);
         logFailure(log, err, st.code);
-        callback(st);
+        callback({ ...st, metadata: requestIdTrailer(requestId, st.metadata) });
       };
       const opened = begin(call as Surface, base, options.tenantFree === true, fail);
       if (opened === undefined) return;
       Promise.resolve()
         .then(() => handler(call.request, opened.context as CallContext))
         .then(
-          (response) => callback(null, response),
-          (err: unknown) => fail(err, opened.context.logger),
+          (response) => callback(null, response, requestIdTrailer(opened.context.requestId)),
+          (err: unknown) => fail(err, opened.context.logger, opened.context.requestId),
         )
         .finally(() => opened.close());
     };
@@ -154,10 +158,10 @@ export function serverStreaming<Req, Res>(
   const make = (logger: Logger | undefined): handleServerStreamingCall<Req, Res> =>
     function handleStream(call: ServerWritableStream<Req, Res>): void {
       const base = logger ?? missingLogger();
-      const fail = (err: unknown, log: Logger) => {
+      const fail = (err: unknown, log: Logger, requestId: string) => {
         const st = toGrpcStatus(err);
         logFailure(log, err, st.code);
-        call.emit('error', st);
+        call.emit('error', { ...st, metadata: requestIdTrailer(requestId, st.metadata) });
       };
       const opened = begin(call as Surface, base, options.tenantFree === true, fail);
       if (opened === undefined) return;
@@ -172,9 +176,9 @@ export function serverStreaming<Req, Res>(
       Promise.resolve()
         .then(() => handler(call.request, opened.context as CallContext, send))
         .then(
-          () => call.end(),
+          () => call.end(requestIdTrailer(opened.context.requestId)),
           (err: unknown) => {
-            if (!call.cancelled) fail(err, opened.context.logger);
+            if (!call.cancelled) fail(err, opened.context.logger, opened.context.requestId);
           },
         )
         .finally(() => opened.close());

@@ -70,7 +70,7 @@ describe('createGrpcServer', () => {
 
     const names = await new Promise<string[]>((resolve, reject) => {
       const stream = client.ServerReflectionInfo();
-      stream.on('data', (res) => {
+      stream.on('data', (res: { listServicesResponse?: { service: Array<{ name: string }> } }) => {
         resolve((res.listServicesResponse?.service ?? []).map((s) => s.name).sort());
         stream.end();
       });

@@ -28,10 +28,10 @@ type UnaryFull<Req> = (argument: Req, metadata: Metadata, options: CallOptions, 
 
 /** Hand-written client type of the test-only EchoService (fixture protos are not code-generated). */
 export interface EchoClient extends Client {
-  echo: Unary<{ text?: string }> & UnaryFull<{ text?: string }>;
-  fail: Unary<{ mode?: string; key?: string }> & UnaryFull<{ mode?: string; key?: string }>;
-  slow: Unary<{ delayMs?: number }> & UnaryFull<{ delayMs?: number }>;
-  ping: Unary<object> & UnaryFull<object>;
+  echo: UnaryFull<{ text?: string }> & Unary<{ text?: string }>;
+  fail: UnaryFull<{ mode?: string; key?: string }> & Unary<{ mode?: string; key?: string }>;
+  slow: UnaryFull<{ delayMs?: number }> & Unary<{ delayMs?: number }>;
+  ping: UnaryFull<object> & Unary<object>;
   repeat(argument: { count?: number; text?: string }, metadata: Metadata, options?: CallOptions): ClientReadableStream<EchoResponse>;
 }
 

@@ -1,0 +1,102 @@
+import { status } from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildServiceConfig, callMetadata, createGrpcClient, GrpcCallError, promisifyUnary } from '../src';
+import type { GrpcServerHandle } from '../src';
+import { loadEchoPackage, startEchoServer } from './helpers/echo-service';
+import type { EchoState } from './helpers/echo-service';
+
+const EchoService = loadEchoPackage().isams_sync.testing.v1.EchoService;
+let handle: GrpcServerHandle;
+let state: EchoState;
+let address: string;
+
+beforeAll(async () => {
+  ({ handle, state, address } = await startEchoServer());
+});
+afterAll(() => handle.shutdown(1000));
+
+describe('createGrpcClient retries', () => {
+  it('retries an idempotent method that first returns UNAVAILABLE', async () => {
+    const client = createGrpcClient(EchoService, address, { idempotentMethods: ['Fail'], maxAttempts: 3 });
+    try {
+      const res = await promisifyUnary(client, 'fail')(
+        { mode: 'MODE_UNAVAILABLE_ONCE', key: 'retry-1' },
+        callMetadata({ tenantId: 'school-1' }),
+      );
+      expect(res.text).toBe('ok after 2');
+      expect(state.attempts.get('retry-1')).toBe(2);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('does not retry a method not declared idempotent', async () => {
+    const client = createGrpcClient(EchoService, address, { idempotentMethods: ['Echo'] });
+    try {
+      const err = await promisifyUnary(client, 'fail')(
+        { mode: 'MODE_UNAVAILABLE_ONCE', key: 'retry-2' },
+        callMetadata({ tenantId: 'school-1' }),
+      ).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(GrpcCallError);
+      expect((err as GrpcCallError).code).toBe(status.UNAVAILABLE);
+      expect((err as GrpcCallError).errorCode).toBe('TEST_BUSY');
+      expect(state.attempts.get('retry-2')).toBe(1);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('does not retry non-UNAVAILABLE failures of idempotent methods', async () => {
+    const client = createGrpcClient(EchoService, address, { idempotentMethods: ['Fail'] });
+    try {
+      const err = await promisifyUnary(client, 'fail')({ mode: 'MODE_APP_ERROR', key: 'retry-3' }, callMetadata({ tenantId: 'school-1' })).catch(
+        (e: unknown) => e,
+      );
+      expect((err as GrpcCallError).code).toBe(status.NOT_FOUND);
+      expect(state.attempts.get('retry-3')).toBe(1);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('reports an unreachable server as UNAVAILABLE with code GRPC_UNAVAILABLE', async () => {
+    const client = createGrpcClient(EchoService, '127.0.0.1:1', { idempotentMethods: ['Echo'], deadlineMs: 5000 });
+    try {
+      const err = await promisifyUnary(client, 'echo')({ text: 'x' }, callMetadata({ tenantId: 'school-1' })).catch((e: unknown) => e);
+      expect((err as GrpcCallError).code).toBe(status.UNAVAILABLE);
+      expect((err as GrpcCallError).errorCode).toBe('GRPC_UNAVAILABLE');
+      expect((err as GrpcCallError).toAppError().kind).toBe('unavailable');
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe('buildServiceConfig', () => {
+  it('puts a retry policy on idempotent methods only and a timeout on all', () => {
+    expect(buildServiceConfig(EchoService.service, { deadlineMs: 1500, idempotentMethods: ['Echo', 'slow'] })).toEqual({
+      methodConfig: [
+        {
+          name: [
+            { service: 'isams_sync.testing.v1.EchoService', method: 'Echo' },
+            { service: 'isams_sync.testing.v1.EchoService', method: 'Slow' },
+          ],
+          timeout: '1.500000000s',
+          waitForReady: false,
+          retryPolicy: {
+            maxAttempts: 3,
+            initialBackoff: '0.100000000s',
+            maxBackoff: '1.000000000s',
+            backoffMultiplier: 2,
+            retryableStatusCodes: ['UNAVAILABLE'],
+          },
+        },
+        { name: [{ service: 'isams_sync.testing.v1.EchoService' }], timeout: '1.500000000s', waitForReady: false },
+      ],
+    });
+  });
+
+  it('rejects an unknown idempotent method name', () => {
+    expect(() => buildServiceConfig(EchoService.service, { idempotentMethods: ['Nope'] })).toThrow(/Unknown method "Nope"/);
+  });
+});
