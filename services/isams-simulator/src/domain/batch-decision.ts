@@ -1,0 +1,107 @@
+import { ISAMS_MESSAGES } from './isams-lib';
+import type { DatasetId, IsamsMessageSpec } from './isams-lib';
+import { layoutDocument } from './document-layout';
+import type { LayoutModule } from './document-layout';
+import { MalformedFilterBodyError, parseFilterBody } from './filter-body';
+import { cacheFresh, cacheKeyFor, describeWindow, ipAllowed, throttleDecision } from './key-policy';
+import { datasetForMethod, METHOD_OF } from './methods';
+import { liveRows, takeFault } from './simulated-school';
+import type { SimulatedSchool } from './simulated-school';
+
+export type DocumentDamage = 'truncated' | 'malformed' | 'connectionReset';
+
+/** What the batch endpoint must send: a `<Message>` error document or the batch document. */
+export type BatchOutcome =
+  | { kind: 'message'; spec: IsamsMessageSpec; params: Record<string, string>; delayMs: number }
+  | { kind: 'document'; layout: LayoutModule[]; delayMs: number; damage?: DocumentDamage; cacheHit: boolean };
+
+export interface BatchRequest {
+  /** POST body (undefined for GET). */
+  body?: string;
+  /** Caller address as the policy sees it (socket or X-Forwarded-For). */
+  callerIp: string;
+  now: number;
+  /** How long the simulated internal time-out takes (35 s in iSAMS; shorter in tests). */
+  internalTimeoutMs: number;
+  /** Delay of a `slow` fault without its own delayMs. */
+  defaultSlowMs: number;
+}
+
+function message(spec: IsamsMessageSpec, params: Record<string, string> = {}, delayMs = 0): BatchOutcome {
+  return { kind: 'message', spec, params, delayMs };
+}
+
+/**
+ * Decides the response to one Batch API request for a school whose key matched. Order of checks
+ * (ASSUMED, [U] in reference §1.7/§1.8): inactive key, scripted fault, IP allow-list, throttle, filter
+ * body, MethodsToRun allocation, then the (cached) document.
+ */
+export function decideBatch(school: SimulatedSchool, req: BatchRequest): BatchOutcome {
+  const key = school.key;
+  if (!key.active) return message(ISAMS_MESSAGES.keyInactive);
+  const fault = takeFault(school);
+  switch (fault?.kind) {
+    case 'invalidKey':
+      return message(ISAMS_MESSAGES.invalidApiKey);
+    case 'ipRefused':
+      return message(ISAMS_MESSAGES.ipNotAllowed, { ip: req.callerIp });
+    case 'throttled':
+      return message(ISAMS_MESSAGES.throttled, { limit: String(key.throttle?.limit ?? 100), period: describeWindow(key.throttle?.windowMs ?? 3_600_000) });
+    case 'deadlock':
+      return message(ISAMS_MESSAGES.deadlock, {}, fault.delayMs ?? 0);
+    case 'lockTimeout':
+      return message(ISAMS_MESSAGES.lockTimeout, {}, fault.delayMs ?? 0);
+    case 'timeout35s':
+      return message(ISAMS_MESSAGES.internalTimeout, {}, fault.delayMs ?? req.internalTimeoutMs);
+    default:
+      break;
+  }
+  if (!ipAllowed(req.callerIp, key.allowedIps)) return message(ISAMS_MESSAGES.ipNotAllowed, { ip: req.callerIp });
+  const throttle = throttleDecision(school.throttle, key.throttle, req.now);
+  school.throttle = throttle.state;
+  if (!throttle.allowed && key.throttle) {
+    return message(ISAMS_MESSAGES.throttled, { limit: String(key.throttle.limit), period: describeWindow(key.throttle.windowMs) });
+  }
+
+  let methods: string[] | undefined;
+  try {
+    methods = parseFilterBody(req.body).methodsToRun;
+  } catch (err) {
+    if (err instanceof MalformedFilterBodyError) return message(ISAMS_MESSAGES.malformedRequestBody);
+    throw err;
+  }
+  const allocated = new Set(key.datasets);
+  if (fault?.kind === 'methodsNotAllocated') {
+    const names = methods && methods.length > 0 ? methods : key.datasets.map((d) => METHOD_OF[d]);
+    return message(ISAMS_MESSAGES.methodsNotAllocated, { methods: names.map((m) => m.toLowerCase()).join(', ') });
+  }
+  let selected: Set<DatasetId> = allocated;
+  if (methods && methods.length > 0) {
+    const missing = methods.filter((m) => {
+      const d = datasetForMethod(m);
+      return d === undefined || !allocated.has(d);
+    });
+    if (missing.length > 0) return message(ISAMS_MESSAGES.methodsNotAllocated, { methods: missing.map((m) => m.toLowerCase()).join(', ') });
+    selected = new Set(methods.map((m) => datasetForMethod(m) as DatasetId));
+  }
+
+  let rows;
+  let cacheHit = false;
+  if (key.cacheMode === 'bypass') {
+    rows = liveRows(school);
+  } else {
+    const ck = cacheKeyFor(key.apiKey, methods && methods.length > 0 ? methods : undefined, key.cacheKeying);
+    const entry = school.cache.get(ck);
+    if (entry && cacheFresh(entry.createdAt, req.now, key.cacheExpiryMs)) {
+      rows = entry.rows;
+      cacheHit = true;
+    } else {
+      rows = liveRows(school);
+      school.cache.set(ck, { rows, createdAt: req.now });
+    }
+  }
+  const layout = layoutDocument(rows, selected, school.datasetOrder);
+  const delayMs = fault?.kind === 'slow' ? (fault.delayMs ?? req.defaultSlowMs) : 0;
+  const damage = fault?.kind === 'truncated' || fault?.kind === 'malformed' || fault?.kind === 'connectionReset' ? fault.kind : undefined;
+  return { kind: 'document', layout, delayMs, cacheHit, ...(damage ? { damage } : {}) };
+}

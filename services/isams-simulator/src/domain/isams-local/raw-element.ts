@@ -1,0 +1,25 @@
+/**
+ * A lossless, format-independent representation of one XML element of a Batch API document.
+ *
+ * Every record of every dataset is kept in this shape for replay: attributes, text and child
+ * elements exactly as iSAMS sent them (no trimming, no type conversion). The JSON endpoint
+ * (`json.ashx`, Json.NET `SerializeXmlNode` conventions) maps onto the same shape: `@name`
+ * properties are attributes, `#text` is text, arrays are repeated children.
+ *
+ * Note: Json.NET groups repeated siblings into one array, so for JSON input the relative order
+ * of differently named siblings is not recoverable; compare JSON-derived elements order-insensitively
+ * across names.
+ */
+export interface RawElement {
+  /** Element name exactly as sent (case preserved), e.g. `Pupil`, `Preferredname`. */
+  readonly name: string;
+  /** Attributes exactly as sent; values are strings. Empty object when none. */
+  readonly attributes: Readonly<Record<string, string>>;
+  /**
+   * Concatenated character data directly inside this element (entities decoded, whitespace kept).
+   * `undefined` when the element has no text (e.g. `<Title/>` or an element with only children).
+   */
+  readonly text?: string;
+  /** Child elements in document order. Empty array when none. */
+  readonly children: readonly RawElement[];
+}
