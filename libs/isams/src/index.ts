@@ -40,3 +40,7 @@ export type {
   TypedSet,
   TypedSetList,
 } from './typed/schemas';
+
+export { fetchBatch, fetchAndParse, buildBatchUrl, backoffDelay, classifyErrorResponse } from './client/fetch-batch';
+export type { FetchBatchOptions, BatchResponse, RetryPolicy } from './client/fetch-batch';
+export { classifyNetworkError } from './client/network-errors';

@@ -1,0 +1,285 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, ProxyAgent, request } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { LoggerLike } from '@isams-sync/logger';
+import { classifyMessage } from '../errors/classify-message';
+import { IsamsError } from '../errors/isams-error';
+import { redactSecrets, redactUrl } from '../errors/redact';
+import type { BatchParseEvent } from '../parser/parse-events';
+import { streamBatchDocument } from '../parser/stream-batch-document';
+import { classifyNetworkError } from './network-errors';
+import type { NetworkErrorContext } from './network-errors';
+
+/** Retry policy for transient failures. */
+export interface RetryPolicy {
+  /** Total attempts including the first (1 = no retries). */
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+/** Options of {@link fetchBatch} and {@link fetchAndParse}. */
+export interface FetchBatchOptions {
+  /** `https://<school>.isams.cloud` (path and query are added). */
+  baseUrl: string;
+  /** The Batch API key, sent exactly as given (braced or bare), URL-encoded. Never logged. */
+  apiKey: string;
+  format: 'xml' | 'json';
+  /** Egress HTTP(S) proxy, e.g. `http://user:pass@proxy:3128`; every request goes through it. */
+  proxyUrl?: string;
+  connectTimeoutMs: number;
+  /** Idle time-out: the longest wait for response headers or for the next body bytes. */
+  readTimeoutMs: number;
+  /** Time-out for the whole exchange, body included. */
+  totalTimeoutMs: number;
+  maxBytes: number;
+  retry: RetryPolicy;
+  /** POSTs `<Filters><MethodsToRun>…` so only these allocated methods run. */
+  methodsToRun?: string[];
+  signal?: AbortSignal;
+  logger?: LoggerLike;
+  /** Extra CA certificates / TLS options for self-hosted servers (tests use it too). */
+  tls?: { ca?: string | Buffer; rejectUnauthorized?: boolean };
+  /** Called as body bytes arrive (for CLI progress). */
+  onProgress?: (bytes: number, total: number | undefined) => void;
+}
+
+/** A successful (2xx) response whose body has not been read yet. */
+export interface BatchResponse {
+  status: number;
+  contentType: string | undefined;
+  contentLength: number | undefined;
+  /** The body; read it exactly once, straight into {@link streamBatchDocument}. */
+  body: AsyncIterable<Uint8Array>;
+  attempts: number;
+  /** The request URL with the key redacted. */
+  url: string;
+}
+
+const ERROR_BODY_LIMIT = 256 * 1024;
+const TRANSIENT_STATUSES = new Set([408, 429, 502, 503, 504]);
+
+/** Builds the Batch API URL for `format`; the key is URL-encoded. */
+export function buildBatchUrl(baseUrl: string, apiKey: string, format: 'xml' | 'json'): string {
+  const base = /^https?:\/\//i.test(baseUrl) ? baseUrl : `https://${baseUrl}`;
+  return `${base.replace(/\/+$/, '')}/api/batch/1.0/${format}.ashx?apiKey=${encodeURIComponent(apiKey)}`;
+}
+
+function filtersBody(methods: string[]): string {
+  const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return `<Filters><MethodsToRun>${methods.map((m) => `<Method>${esc(m)}</Method>`).join('')}</MethodsToRun></Filters>`;
+}
+
+function proxyOf(proxyUrl: string | undefined): { host: string; port: number } | undefined {
+  if (proxyUrl === undefined) return undefined;
+  const u = new URL(proxyUrl);
+  return { host: u.hostname, port: Number(u.port || (u.protocol === 'https:' ? 443 : 80)) };
+}
+
+function dispatcherFor(opts: FetchBatchOptions): Dispatcher {
+  const timeouts = { headersTimeout: opts.readTimeoutMs, bodyTimeout: opts.readTimeoutMs };
+  const connect = { timeout: opts.connectTimeoutMs, ...(opts.tls ?? {}) };
+  if (opts.proxyUrl !== undefined) {
+    return new ProxyAgent({ uri: opts.proxyUrl, ...timeouts, connect, requestTls: opts.tls ?? {}, proxyTls: { timeout: opts.connectTimeoutMs } });
+  }
+  return new Agent({ ...timeouts, connect });
+}
+
+/** Exponential back-off with jitter (half fixed, half random), capped. */
+export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
+  const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  return Math.round(exp / 2 + (random() * exp) / 2);
+}
+
+function retryAfterMs(value: string | string[] | undefined): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v === undefined) return undefined;
+  const secs = Number(v);
+  if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+async function* once(value: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield value;
+}
+
+async function readLimited(body: AsyncIterable<Uint8Array>, limit: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    if (size < limit) parts.push(Buffer.from(chunk.subarray(0, limit - size)));
+    size += chunk.byteLength;
+  }
+  return Buffer.concat(parts);
+}
+
+/** Classifies a non-2xx response from its status and (if any) its `<Message>` body. */
+export async function classifyErrorResponse(status: number, body: Buffer, format: 'xml' | 'json'): Promise<IsamsError> {
+  const text = body.toString('utf8');
+  const looksJson = /^\s*[{[]/.test(text.replace(/^\uFEFF/, ''));
+  try {
+    for await (const _ of streamBatchDocument(once(body), { format: looksJson ? 'json' : format })) void _;
+  } catch (err) {
+    if (err instanceof IsamsError && typeof err.details?.messageId === 'string') {
+      const d = err.details as { messageId: string; title?: string; description?: string };
+      return classifyMessage({ messageId: d.messageId, title: d.title, description: d.description }, status);
+    }
+  }
+  const details = { httpStatus: status };
+  switch (status) {
+    case 401:
+      return new IsamsError({ code: 'ISAMS_INVALID_KEY', message: 'iSAMS rejected the Batch API key (HTTP 401).', details });
+    case 403:
+      return new IsamsError({ code: 'ISAMS_IP_NOT_ALLOWED', message: 'iSAMS refused the request (HTTP 403 without an iSAMS message; most likely an IP restriction).', details });
+    case 429:
+      return new IsamsError({ code: 'ISAMS_THROTTLED', message: 'iSAMS throttled the request (HTTP 429).', details });
+    case 408:
+    case 504:
+      return new IsamsError({ code: 'ISAMS_TIMEOUT', message: `iSAMS or a gateway timed out (HTTP ${status}).`, details });
+    case 407:
+      return new IsamsError({ code: 'ISAMS_PROXY_ERROR', message: 'The egress proxy requires authentication (HTTP 407).', details, transient: false });
+    default:
+      return new IsamsError({
+        code: 'ISAMS_HTTP_ERROR',
+        message: `iSAMS answered HTTP ${status}.`,
+        details,
+        transient: TRANSIENT_STATUSES.has(status),
+      });
+  }
+}
+
+async function* limitBody(
+  body: AsyncIterable<Uint8Array>,
+  maxBytes: number,
+  total: number | undefined,
+  ctx: NetworkErrorContext,
+  onProgress: FetchBatchOptions['onProgress'],
+  done: () => void,
+): AsyncGenerator<Uint8Array> {
+  let bytes = 0;
+  try {
+    for await (const chunk of body) {
+      bytes += chunk.byteLength;
+      if (bytes > maxBytes) {
+        throw new IsamsError({ code: 'ISAMS_RESPONSE_TOO_LARGE', message: `The iSAMS document is larger than the limit of ${maxBytes} bytes.`, details: { maxBytes } });
+      }
+      onProgress?.(bytes, total);
+      yield chunk;
+    }
+  } catch (err) {
+    throw classifyNetworkError(err, { ...ctx, phase: 'body' });
+  } finally {
+    done();
+  }
+}
+
+/**
+ * Requests the Batch API document with time-outs, the egress proxy and retries of transient
+ * failures (network errors, 408/429/502/503/504, the 500 deadlock and lock time-out messages).
+ * Retries happen only before the body is handed out; the body is returned as a stream.
+ *
+ * @throws {@link IsamsError} with a stable code; messages never contain the key.
+ */
+export async function fetchBatch(opts: FetchBatchOptions): Promise<BatchResponse> {
+  const url = buildBatchUrl(opts.baseUrl, opts.apiKey, opts.format);
+  const safeUrl = redactUrl(url);
+  const host = new URL(url).host;
+  const proxy = proxyOf(opts.proxyUrl);
+  const ctx: NetworkErrorContext = { host, apiKey: opts.apiKey, phase: 'connect', ...(proxy ? { proxy } : {}) };
+  const dispatcher = dispatcherFor(opts);
+  const maxAttempts = Math.max(1, opts.retry.maxAttempts);
+  let closed = false;
+  const close = (): void => {
+    if (!closed) {
+      closed = true;
+      void dispatcher.close().catch(() => undefined);
+    }
+  };
+
+  for (let attempt = 1; ; attempt++) {
+    opts.signal?.throwIfAborted();
+    const total = AbortSignal.timeout(opts.totalTimeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, total]) : total;
+    let failure: IsamsError;
+    let wait: number | undefined;
+    try {
+      const res = await request(url, {
+        method: opts.methodsToRun ? 'POST' : 'GET',
+        dispatcher,
+        signal,
+        headers: {
+          accept: opts.format === 'json' ? 'application/json' : 'application/xml',
+          ...(opts.methodsToRun ? { 'content-type': 'application/xml' } : {}),
+        },
+        ...(opts.methodsToRun ? { body: filtersBody(opts.methodsToRun) } : {}),
+      });
+      const contentLength = res.headers['content-length'] === undefined ? undefined : Number(res.headers['content-length']);
+      if (res.statusCode >= 200 && res.statusCode < 300) {
+        if (contentLength !== undefined && contentLength > opts.maxBytes) {
+          res.body.destroy();
+          close();
+          throw new IsamsError({ code: 'ISAMS_RESPONSE_TOO_LARGE', message: `The iSAMS document (${contentLength} bytes) is larger than the limit of ${opts.maxBytes} bytes.`, details: { maxBytes: opts.maxBytes, contentLength } });
+        }
+        opts.logger?.debug({ url: safeUrl, status: res.statusCode, attempt }, 'iSAMS batch response');
+        const ct = res.headers['content-type'];
+        return {
+          status: res.statusCode,
+          contentType: Array.isArray(ct) ? ct[0] : ct,
+          contentLength,
+          body: limitBody(res.body, opts.maxBytes, contentLength, { ...ctx, phase: 'body' }, opts.onProgress, close),
+          attempts: attempt,
+          url: safeUrl,
+        };
+      }
+      const body = await readLimited(res.body, ERROR_BODY_LIMIT);
+      failure = await classifyErrorResponse(res.statusCode, body, opts.format);
+      if (res.statusCode === 429) wait = retryAfterMs(res.headers['retry-after']);
+    } catch (err) {
+      if (opts.signal?.aborted) {
+        close();
+        throw opts.signal.reason;
+      }
+      if (err instanceof IsamsError && err.code === 'ISAMS_RESPONSE_TOO_LARGE') throw err;
+      failure = total.aborted
+        ? new IsamsError({ code: 'ISAMS_TIMEOUT', message: `The request to ${host} took longer than ${opts.totalTimeoutMs} ms.`, details: { host, totalTimeoutMs: opts.totalTimeoutMs } })
+        : classifyNetworkError(err, { ...ctx, phase: 'response' });
+    }
+    if (!failure.transient || attempt >= maxAttempts) {
+      close();
+      opts.logger?.warn({ url: safeUrl, code: failure.code, attempt }, redactSecrets(failure.message, opts.apiKey));
+      if (attempt > 1) failure.details!.attempts = attempt;
+      throw failure;
+    }
+    const delay = Math.min(opts.retry.maxDelayMs, wait ?? backoffDelay(attempt, opts.retry));
+    opts.logger?.info({ url: safeUrl, code: failure.code, attempt, delayMs: delay }, 'iSAMS request failed transiently; retrying');
+    await sleep(delay, undefined, opts.signal ? { signal: opts.signal } : {});
+  }
+}
+
+/**
+ * Fetches and stream-parses the document. A transient failure is retried (whole request) only
+ * while no event has been yielded yet — once records have gone to the consumer a retry would
+ * duplicate them, so later failures are thrown and the consumer must discard the partial run.
+ */
+export async function* fetchAndParse(opts: FetchBatchOptions): AsyncGenerator<BatchParseEvent, void, undefined> {
+  const maxAttempts = Math.max(1, opts.retry.maxAttempts);
+  let used = 0;
+  for (;;) {
+    const res = await fetchBatch({ ...opts, retry: { ...opts.retry, maxAttempts: maxAttempts - used } });
+    used += res.attempts;
+    let yielded = false;
+    try {
+      for await (const event of streamBatchDocument(res.body, { format: opts.format, maxBytes: opts.maxBytes })) {
+        yielded = true;
+        yield event;
+      }
+      return;
+    } catch (err) {
+      if (!(err instanceof IsamsError) || yielded || !err.transient || used >= maxAttempts) throw err;
+      const delay = backoffDelay(used, opts.retry);
+      opts.logger?.info({ url: res.url, code: err.code, attempt: used, delayMs: delay }, 'iSAMS document failed before any record; retrying');
+      await sleep(delay, undefined, opts.signal ? { signal: opts.signal } : {});
+    }
+  }
+}

@@ -1,0 +1,109 @@
+import { IsamsError } from '../errors/isams-error';
+import { redactSecrets } from '../errors/redact';
+
+const TLS_CODES = new Set([
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_REVOKED',
+  'EPROTO',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+]);
+
+interface NodeishError {
+  name?: string;
+  code?: string;
+  message?: string;
+  address?: string;
+  port?: number;
+  hostname?: string;
+  cause?: unknown;
+}
+
+/** The innermost error with a `code` (undici wraps socket errors in `cause`). */
+function rootCause(err: unknown): NodeishError {
+  let cur = err as NodeishError | undefined;
+  for (let i = 0; i < 5 && cur !== undefined; i++) {
+    if (cur.code !== undefined && cur.code !== 'UND_ERR_SOCKET' && !/^UND_ERR_(ABORTED)$/.test(cur.code)) return cur;
+    if (cur.cause === undefined || typeof cur.cause !== 'object') break;
+    cur = cur.cause as NodeishError;
+  }
+  return (err ?? {}) as NodeishError;
+}
+
+/** A cause safe to keep: name, code and a scrubbed message, no request objects or URLs with keys. */
+function safeCause(err: NodeishError, apiKey: string): Error {
+  const e = new Error(redactSecrets(String(err.message ?? ''), apiKey));
+  e.name = String(err.name ?? 'Error');
+  if (err.code !== undefined) (e as Error & { code?: string }).code = err.code;
+  e.stack = `${e.name}: ${e.message}`;
+  return e;
+}
+
+/** Context needed to word a network error. */
+export interface NetworkErrorContext {
+  /** Host of the iSAMS server. */
+  host: string;
+  /** The egress proxy, if any (`host:port`, no credentials). */
+  proxy?: { host: string; port: number };
+  apiKey: string;
+  phase: 'connect' | 'response' | 'body';
+}
+
+/** Classifies an error thrown by undici or the socket layer. */
+export function classifyNetworkError(err: unknown, ctx: NetworkErrorContext): IsamsError {
+  if (err instanceof IsamsError) return err;
+  const top = (err ?? {}) as NodeishError;
+  const root = rootCause(err);
+  const code = root.code ?? top.code ?? '';
+  const message = String(top.message ?? '');
+  const cause = safeCause(root, ctx.apiKey);
+  const details = { host: ctx.host, errorCode: code, phase: ctx.phase, ...(ctx.proxy ? { proxy: `${ctx.proxy.host}:${ctx.proxy.port}` } : {}) };
+  const viaProxy =
+    ctx.proxy !== undefined &&
+    (/proxy/i.test(message) || /proxy/i.test(String(root.message ?? '')) || (root.port === ctx.proxy.port && (root.address !== undefined || root.hostname !== undefined)) || root.hostname === ctx.proxy.host);
+  if (viaProxy) {
+    return new IsamsError({
+      code: 'ISAMS_PROXY_ERROR',
+      message: `The egress proxy ${ctx.proxy!.host}:${ctx.proxy!.port} failed (${code || redactSecrets(message, ctx.apiKey)}).`,
+      details,
+      cause,
+    });
+  }
+  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ETIMEDOUT' || top.name === 'TimeoutError') {
+    const what = code === 'UND_ERR_CONNECT_TIMEOUT' ? 'connecting to' : code === 'UND_ERR_BODY_TIMEOUT' ? 'waiting for more data from' : 'waiting for';
+    return new IsamsError({ code: 'ISAMS_TIMEOUT', message: `Timed out ${what} ${ctx.host} (${code || top.name}).`, details, cause });
+  }
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME') {
+    return new IsamsError({
+      code: 'ISAMS_DNS',
+      message: `The iSAMS host name ${ctx.host} could not be resolved (${code}).`,
+      details,
+      cause,
+      transient: code === 'EAI_AGAIN',
+    });
+  }
+  if (code === 'ECONNREFUSED') {
+    return new IsamsError({ code: 'ISAMS_CONNECTION_REFUSED', message: `${ctx.host} refused the connection.`, details, cause });
+  }
+  if (TLS_CODES.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /certificate|ssl|tls/i.test(String(root.message ?? ''))) {
+    return new IsamsError({ code: 'ISAMS_TLS', message: `The TLS connection to ${ctx.host} failed (${code || 'TLS error'}).`, details, cause });
+  }
+  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET' || code === 'UND_ERR_CLOSED' || top.code === 'UND_ERR_SOCKET') {
+    return new IsamsError({ code: 'ISAMS_CONNECTION_RESET', message: `The connection to ${ctx.host} was reset (${code}).`, details, cause });
+  }
+  if (ctx.phase === 'body') {
+    return new IsamsError({ code: 'ISAMS_TRUNCATED_DOCUMENT', message: `Reading the document from ${ctx.host} failed (${code || top.name}).`, details, cause });
+  }
+  return new IsamsError({
+    code: 'ISAMS_CONNECTION_RESET',
+    message: `The request to ${ctx.host} failed (${code || top.name || 'network error'}).`,
+    details,
+    cause,
+  });
+}

@@ -1,0 +1,263 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { fetchAndParse, fetchBatch } from '../src/client/fetch-batch';
+import type { FetchBatchOptions } from '../src/client/fetch-batch';
+import { ISAMS_MESSAGES, renderMessageDocument } from '../src/isams-messages';
+import type { IsamsMessageSpec } from '../src/isams-messages';
+import type { BatchParseEvent } from '../src/parser/parse-events';
+import { IsamsError } from '../src/errors/isams-error';
+import { fixture } from './helpers';
+import { startForwardProxy, startServer } from './local-servers';
+import type { Handler } from './local-servers';
+
+const KEY = '{0A1C996B-8E74-4388-A3C4-8DA1E40ADA57}';
+const sample = fixture('reference-sample.xml');
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+const ok: Handler = (_req, res) => {
+  res.writeHead(200, { 'content-type': 'text/xml' });
+  res.end(sample);
+};
+const message = (spec: IsamsMessageSpec, params: Record<string, string> = {}, status = spec.httpStatus): Handler => (_req, res) => {
+  res.writeHead(status, { 'content-type': 'text/xml' });
+  res.end(renderMessageDocument(spec, params));
+};
+const status = (code: number, headers: Record<string, string> = {}): Handler => (_req, res) => {
+  res.writeHead(code, headers);
+  res.end();
+};
+
+async function server(handlers: Handler[]) {
+  const s = await startServer(handlers);
+  cleanups.push(s.close);
+  return s;
+}
+
+function options(baseUrl: string, extra: Partial<FetchBatchOptions> = {}): FetchBatchOptions {
+  return {
+    baseUrl,
+    apiKey: KEY,
+    format: 'xml',
+    connectTimeoutMs: 2000,
+    readTimeoutMs: 2000,
+    totalTimeoutMs: 10_000,
+    maxBytes: 10_000_000,
+    retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 },
+    ...extra,
+  };
+}
+
+async function run(opts: FetchBatchOptions): Promise<BatchParseEvent[]> {
+  const events: BatchParseEvent[] = [];
+  for await (const e of fetchAndParse(opts)) events.push(e);
+  return events;
+}
+
+async function failure(opts: FetchBatchOptions): Promise<IsamsError> {
+  try {
+    await run(opts);
+  } catch (err) {
+    expect(err).toBeInstanceOf(IsamsError);
+    assertNoKey(err as IsamsError);
+    return err as IsamsError;
+  }
+  throw new Error('expected a failure');
+}
+
+function assertNoKey(err: IsamsError): void {
+  const bare = KEY.slice(1, -1);
+  const cause = err.cause as Error | undefined;
+  const texts = [err.message, err.stack ?? '', JSON.stringify(err.details ?? {}), JSON.stringify(err), String(cause ?? ''), cause?.stack ?? '', err.adminAction];
+  for (const t of texts) {
+    expect(t).not.toContain(bare);
+    expect(t).not.toContain(encodeURIComponent(KEY));
+  }
+}
+
+describe('fetchBatch / fetchAndParse against a real local server', () => {
+  it('GETs the XML endpoint with the key exactly as given and streams the document', async () => {
+    const s = await server([ok]);
+    const events = await run(options(s.url));
+    expect(events.at(-1)).toMatchObject({ type: 'end', absent: [] });
+    expect(events.filter((e) => e.type === 'record')).toHaveLength(18);
+    expect(s.requests).toHaveLength(1);
+    const url = new URL(s.requests[0]!.url, s.url);
+    expect(url.pathname).toBe('/api/batch/1.0/xml.ashx');
+    expect(url.searchParams.get('apiKey')).toBe(KEY);
+    expect(s.requests[0]!.method).toBe('GET');
+  });
+
+  it('POSTs MethodsToRun filters and uses json.ashx for JSON', async () => {
+    const s = await server([(_q, res) => res.end(fixture('reference-sketch.json'))]);
+    const events = await run(options(s.url, { format: 'json', methodsToRun: ['Teaching_GetTeachingSets'] }));
+    expect(events.at(-1)!.type).toBe('end');
+    expect(s.requests[0]).toMatchObject({ method: 'POST', body: '<Filters><MethodsToRun><Method>Teaching_GetTeachingSets</Method></MethodsToRun></Filters>' });
+    expect(new URL(s.requests[0]!.url, s.url).pathname).toBe('/api/batch/1.0/json.ashx');
+  });
+
+  it.each([
+    [408, 'ISAMS_TIMEOUT'],
+    [429, 'ISAMS_THROTTLED'],
+    [502, 'ISAMS_HTTP_ERROR'],
+    [503, 'ISAMS_HTTP_ERROR'],
+    [504, 'ISAMS_TIMEOUT'],
+  ])('retries HTTP %i with back-off and succeeds', async (code, expected) => {
+    const s = await server([status(code, { 'retry-after': '0' }), ok]);
+    expect((await run(options(s.url))).at(-1)!.type).toBe('end');
+    expect(s.requests).toHaveLength(2);
+    const always = await server([status(code)]);
+    const err = await failure(options(always.url));
+    expect(err.code).toBe(expected);
+    expect(err.transient).toBe(true);
+    expect(always.requests).toHaveLength(3);
+  });
+
+  it('retries the 500 deadlock and lock time-out messages, gives up after maxAttempts', async () => {
+    const s = await server([message(ISAMS_MESSAGES.deadlock), message(ISAMS_MESSAGES.lockTimeout), ok]);
+    expect((await run(options(s.url))).at(-1)!.type).toBe('end');
+    expect(s.requests).toHaveLength(3);
+    const busy = await server([message(ISAMS_MESSAGES.deadlock)]);
+    const err = await failure(options(busy.url));
+    expect(err).toMatchObject({ code: 'ISAMS_SERVER_BUSY', transient: true, kind: 'unavailable' });
+    expect(busy.requests).toHaveLength(3);
+  });
+
+  it.each([
+    ['invalid key', message(ISAMS_MESSAGES.invalidApiKey), 'ISAMS_INVALID_KEY'],
+    ['missing key', message(ISAMS_MESSAGES.missingParameter), 'ISAMS_INVALID_KEY'],
+    ['bare 401', status(401), 'ISAMS_INVALID_KEY'],
+    ['not allocated', message(ISAMS_MESSAGES.methodsNotAllocated, { methods: 'teaching_getteachingsets, pupil_getapplicant' }), 'ISAMS_METHODS_NOT_ALLOCATED'],
+    ['IP restricted', message(ISAMS_MESSAGES.ipNotAllowed, { ip: '203.0.113.7' }), 'ISAMS_IP_NOT_ALLOWED'],
+    ['bare 403', status(403), 'ISAMS_IP_NOT_ALLOWED'],
+    ['filters required', message(ISAMS_MESSAGES.filtersRequired, { method: 'SchoolReports - GetReports' }), 'ISAMS_ERROR_DOCUMENT'],
+    ['malformed request body', message(ISAMS_MESSAGES.malformedRequestBody), 'ISAMS_ERROR_DOCUMENT'],
+    ['404', status(404), 'ISAMS_HTTP_ERROR'],
+    ['200 with an error document', message(ISAMS_MESSAGES.invalidApiKey, {}, 200), 'ISAMS_INVALID_KEY'],
+    ['200 with HTML', (_q, res) => res.end('<html><body>Login</body></html>'), 'ISAMS_MALFORMED_DOCUMENT'],
+  ] as [string, Handler, string][])('does not retry a configuration error: %s', async (_name, handler, code) => {
+    const s = await server([handler]);
+    const err = await failure(options(s.url));
+    expect(err.code).toBe(code);
+    expect(err.transient).toBe(false);
+    expect(err.adminAction.length).toBeGreaterThan(20);
+    expect(s.requests).toHaveLength(1);
+  });
+
+  it('names the datasets to tick for MethodsNotAllocated', async () => {
+    const s = await server([message(ISAMS_MESSAGES.methodsNotAllocated, { methods: 'teaching_getteachingsets, pupil_getapplicant' })]);
+    const err = await failure(options(s.url));
+    expect(err.details).toMatchObject({ methods: ['teaching_getteachingsets', 'pupil_getapplicant'], datasets: ['teachingSets'], adminNames: ['Teaching Manager – Teaching Sets'] });
+    expect(err.adminAction).toContain('Teaching Manager – Teaching Sets');
+    expect(err.adminAction).toContain('Manage Batch API Keys');
+  });
+
+  it('throttled with an iSAMS message, honouring Retry-After', async () => {
+    const s = await server([message(ISAMS_MESSAGES.throttled, { limit: '100', period: 'hour' }), ok]);
+    expect((await run(options(s.url))).at(-1)!.type).toBe('end');
+    expect(s.requests).toHaveLength(2);
+  });
+
+  it('a truncated body after records is an error, never a shorter list, and is not retried', async () => {
+    const s = await server([
+      (_q, res) => {
+        res.writeHead(200, { 'content-type': 'text/xml' });
+        res.write(sample.slice(0, 6000));
+        setTimeout(() => res.socket?.destroy(), 20);
+      },
+    ]);
+    const events: string[] = [];
+    let err: IsamsError | undefined;
+    try {
+      for await (const e of fetchAndParse(options(s.url))) events.push(e.type);
+    } catch (e) {
+      err = e as IsamsError;
+    }
+    expect(events).toContain('record');
+    expect(events).not.toContain('end');
+    expect(['ISAMS_TRUNCATED_DOCUMENT', 'ISAMS_CONNECTION_RESET']).toContain(err?.code);
+    assertNoKey(err!);
+    expect(s.requests).toHaveLength(1);
+  });
+
+  it('an early end before any record is retried', async () => {
+    const s = await server([(_q, res) => res.end('<iSAMS><HRMan'), ok]);
+    expect((await run(options(s.url))).at(-1)!.type).toBe('end');
+    expect(s.requests).toHaveLength(2);
+  });
+
+  it('times out when the server does not answer (idle read time-out) and when the body stalls', async () => {
+    const s = await server([() => undefined]);
+    const err = await failure(options(s.url, { readTimeoutMs: 150, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 } }));
+    expect(err).toMatchObject({ code: 'ISAMS_TIMEOUT', transient: true });
+    expect(s.requests).toHaveLength(2);
+    const stall = await server([(_q, res) => res.write(sample.slice(0, 10))]);
+    expect((await failure(options(stall.url, { readTimeoutMs: 150, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } }))).code).toBe('ISAMS_TIMEOUT');
+    const slow = await server([(_q, res) => res.write(sample.slice(0, 10))]);
+    expect((await failure(options(slow.url, { totalTimeoutMs: 200, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } }))).code).toBe('ISAMS_TIMEOUT');
+  });
+
+  it('enforces the response-size limit from Content-Length and while streaming', async () => {
+    const s = await server([ok]);
+    expect((await failure(options(s.url, { maxBytes: 1000 }))).code).toBe('ISAMS_RESPONSE_TOO_LARGE');
+    expect(s.requests).toHaveLength(1);
+    const chunked = await server([(_q, res) => { res.write(sample.slice(0, 5000)); res.end(sample.slice(5000)); }]);
+    expect((await failure(options(chunked.url, { maxBytes: 1000 }))).code).toBe('ISAMS_RESPONSE_TOO_LARGE');
+  });
+
+  it('classifies connection refused, DNS and TLS failures', async () => {
+    const s = await server([ok]);
+    await s.close();
+    cleanups.pop();
+    const refused = await failure(options(s.url, { retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 } }));
+    expect(refused).toMatchObject({ code: 'ISAMS_CONNECTION_REFUSED', transient: true });
+    expect((await failure(options('https://no-such-school.invalid', { retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } }))).code).toBe('ISAMS_DNS');
+    const plain = await server([ok]);
+    const tls = await failure(options(`https://127.0.0.1:${plain.port}`, { retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } }));
+    expect(tls.code).toBe('ISAMS_TLS');
+  });
+
+  it('keeps the key out of log lines', async () => {
+    const lines: string[] = [];
+    const log = (obj: object, msg?: string) => lines.push(JSON.stringify(obj) + (msg ?? ''));
+    const logger = { debug: log, info: log, warn: log, error: log };
+    const s = await server([status(503), message(ISAMS_MESSAGES.invalidApiKey)]);
+    await failure(options(s.url, { logger }));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) {
+      expect(line).not.toContain(KEY.slice(1, -1));
+      expect(line).not.toContain(encodeURIComponent(KEY));
+    }
+    expect(lines.join('\n')).toContain('apiKey=[REDACTED]');
+  });
+});
+
+describe('egress proxy', () => {
+  it('sends every request through the configured forward proxy', async () => {
+    const s = await server([status(503), ok]);
+    const proxy = await startForwardProxy();
+    cleanups.push(proxy.close);
+    const res = await fetchBatch(options(s.url, { proxyUrl: proxy.url }));
+    for await (const _ of res.body) void _;
+    expect(res.attempts).toBe(2);
+    // Keep-alive may reuse one tunnel for both attempts; every tunnel goes to the iSAMS server.
+    expect(proxy.seen.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(proxy.seen)).toEqual(new Set([`CONNECT 127.0.0.1:${s.port}`]));
+    expect(s.requests).toHaveLength(2);
+    const events = await run(options(s.url, { proxyUrl: proxy.url }));
+    expect(events.at(-1)!.type).toBe('end');
+  });
+
+  it('reports a proxy that refuses or is down as ISAMS_PROXY_ERROR', async () => {
+    const s = await server([ok]);
+    const refusing = await startForwardProxy({ refuse: true });
+    cleanups.push(refusing.close);
+    const one = { retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } };
+    expect((await failure(options(s.url, { proxyUrl: refusing.url, ...one }))).code).toBe('ISAMS_PROXY_ERROR');
+    const down = await startForwardProxy();
+    await down.close();
+    expect((await failure(options(s.url, { proxyUrl: down.url, ...one }))).code).toBe('ISAMS_PROXY_ERROR');
+    expect(s.requests).toHaveLength(0);
+  });
+});
