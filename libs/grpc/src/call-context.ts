@@ -83,7 +83,9 @@ export function openCallContext(
   const controller = new AbortController();
   const onCancel = () => {
     if (!controller.signal.aborted) {
-      controller.abort(new AppError({ code: 'GRPC_CALL_CANCELLED', kind: 'cancelled', message: 'Call cancelled' }));
+      controller.abort(
+        new AppError({ code: 'GRPC_CALL_CANCELLED', kind: 'cancelled', message: 'Call cancelled' }),
+      );
     }
   };
   call.on('cancelled', onCancel);
@@ -97,7 +99,11 @@ export function openCallContext(
       () =>
         controller.signal.aborted ||
         controller.abort(
-          new AppError({ code: 'GRPC_DEADLINE_EXCEEDED', kind: 'deadline_exceeded', message: 'Deadline exceeded' }),
+          new AppError({
+            code: 'GRPC_DEADLINE_EXCEEDED',
+            kind: 'deadline_exceeded',
+            message: 'Deadline exceeded',
+          }),
         ),
       Math.max(0, deadline.getTime() - Date.now()),
     );

@@ -56,7 +56,8 @@ export function callMetadata(input: CallMetadataInput = {}): Metadata {
   const metadata = new Metadata();
   if (input.tenantId !== undefined) metadata.set(TENANT_ID_KEY, input.tenantId);
   metadata.set(REQUEST_ID_KEY, normaliseRequestId(input.requestId));
-  if (input.actor !== undefined && input.actor !== '') metadata.set(ACTOR_KEY, input.actor.slice(0, ACTOR_MAX_LENGTH));
+  if (input.actor !== undefined && input.actor !== '')
+    metadata.set(ACTOR_KEY, input.actor.slice(0, ACTOR_MAX_LENGTH));
   return metadata;
 }
 

@@ -63,7 +63,8 @@ export function buildServiceConfig(service: ServiceDefinition, options: GrpcClie
   const waitForReady = options.waitForReady ?? false;
   const idempotent = (options.idempotentMethods ?? []).map((wanted) => {
     const match = methods.find(([key, def]) => key === wanted || def.originalName === wanted);
-    if (match === undefined) throw new Error(`Unknown method "${wanted}" in idempotentMethods of ${serviceName}`);
+    if (match === undefined)
+      throw new Error(`Unknown method "${wanted}" in idempotentMethods of ${serviceName}`);
     return match[1].path.split('/')[2]!;
   });
   const methodConfig: object[] = [];
@@ -109,7 +110,10 @@ export function createGrpcClient<T extends Client>(
     'grpc.service_config_disable_resolution': 1,
     ...options.channelOptions,
   });
-  options.logger?.debug({ address, idempotentMethods: options.idempotentMethods ?? [] }, 'gRPC client created');
+  options.logger?.debug(
+    { address, idempotentMethods: options.idempotentMethods ?? [] },
+    'gRPC client created',
+  );
   return client;
 }
 
@@ -132,9 +136,14 @@ export class GrpcCallError extends Error {
     const statusName = status[err.code] ?? 'UNKNOWN';
     const serverCode = err.metadata?.get(ERROR_CODE_KEY)[0];
     const grpcMessage = err.details ?? '';
-    super(method === undefined ? `${statusName}: ${grpcMessage}` : `${method} failed: ${statusName}: ${grpcMessage}`, {
-      cause: err,
-    });
+    super(
+      method === undefined
+        ? `${statusName}: ${grpcMessage}`
+        : `${method} failed: ${statusName}: ${grpcMessage}`,
+      {
+        cause: err,
+      },
+    );
     this.name = 'GrpcCallError';
     this.code = err.code;
     this.errorCode = typeof serverCode === 'string' && serverCode !== '' ? serverCode : `GRPC_${statusName}`;

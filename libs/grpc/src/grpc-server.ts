@@ -64,7 +64,10 @@ function reflectionRoot(definitions: ServiceDefinition[]): PackageDefinition {
   const root: PackageDefinition = {};
   definitions.forEach((definition, i) => {
     for (const [method, def] of Object.entries(definition)) {
-      const { requestType, responseType } = def as { requestType?: MessageTypeDefinition<object, object>; responseType?: MessageTypeDefinition<object, object> };
+      const { requestType, responseType } = def as {
+        requestType?: MessageTypeDefinition<object, object>;
+        responseType?: MessageTypeDefinition<object, object>;
+      };
       if (requestType !== undefined) root[`${i}/${method}/request`] = requestType;
       if (responseType !== undefined) root[`${i}/${method}/response`] = responseType;
     }
@@ -110,9 +113,12 @@ export async function createGrpcServer(options: GrpcServerOptions): Promise<Grpc
     new ReflectionService(reflectionRoot(definitions), { services: fqNames }).addToServer(server);
   }
 
-  const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${options.port}` : `${host}:${options.port}`;
+  const address =
+    host.includes(':') && !host.startsWith('[') ? `[${host}]:${options.port}` : `${host}:${options.port}`;
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
+    server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) =>
+      err ? reject(err) : resolve(bound),
+    ),
   );
   for (const n of names) health.setStatus(n, 'SERVING');
   logger.info({ port, host, services: services.map((s) => s.name) }, 'gRPC server listening');

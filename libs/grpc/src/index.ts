@@ -21,7 +21,12 @@ export type { CallContext, TenantFreeCallContext } from './call-context';
 export { toGrpcStatus, readErrorDetails } from './error-status';
 export { unary, serverStreaming, isWrappedHandler } from './handlers';
 export type { MethodOptions, TenantFreeMethodOptions, StreamSend, WrappedHandler } from './handlers';
-export { PROTO_LOADER_OPTIONS, loadProtoDefinition, loadProtoPackage, resolveProtosDir } from './proto-loader';
+export {
+  PROTO_LOADER_OPTIONS,
+  loadProtoDefinition,
+  loadProtoPackage,
+  resolveProtosDir,
+} from './proto-loader';
 export type { ProtosDirOptions } from './proto-loader';
 export { HEALTH_SERVICE_NAME, createGrpcServer } from './grpc-server';
 export type { GrpcServerHandle, GrpcServerOptions, GrpcServiceRegistration } from './grpc-server';

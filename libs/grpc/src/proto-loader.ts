@@ -34,7 +34,8 @@ export function resolveProtosDir(options: ProtosDirOptions = {}): string {
   const explicit = options.protosDir ?? process.env.PROTOS_DIR;
   if (explicit !== undefined && explicit !== '') {
     const dir = resolve(explicit);
-    if (!existsSync(dir)) throw new Error(`Protos directory ${dir} does not exist (protosDir option / PROTOS_DIR)`);
+    if (!existsSync(dir))
+      throw new Error(`Protos directory ${dir} does not exist (protosDir option / PROTOS_DIR)`);
     return dir;
   }
   let dir = dirname(fileURLToPath(import.meta.url));

@@ -15,7 +15,9 @@ import { loadProtoPackage, resolveProtosDir } from '../src';
 async function snapshot(dir: string): Promise<Record<string, string>> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   const files = entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
-  return Object.fromEntries(await Promise.all(files.sort().map(async (f) => [relative(dir, f), await readFile(f, 'utf8')])));
+  return Object.fromEntries(
+    await Promise.all(files.sort().map(async (f) => [relative(dir, f), await readFile(f, 'utf8')])),
+  );
 }
 
 const temps: string[] = [];
@@ -43,7 +45,9 @@ describe('gen:protos', () => {
   });
 
   it('rejects protos that share a basename', () => {
-    expect(() => assertUniqueBasenames(['isams_sync/a/v1/service.proto', 'isams_sync/b/v1/service.proto'])).toThrow(/unique/);
+    expect(() =>
+      assertUniqueBasenames(['isams_sync/a/v1/service.proto', 'isams_sync/b/v1/service.proto']),
+    ).toThrow(/unique/);
   });
 
   it('names package namespaces after domain and version', () => {

@@ -49,9 +49,10 @@ describe('createGrpcClient retries', () => {
   it('does not retry non-UNAVAILABLE failures of idempotent methods', async () => {
     const client = createGrpcClient(EchoService, address, { idempotentMethods: ['Fail'] });
     try {
-      const err = await promisifyUnary(client, 'fail')({ mode: 'MODE_APP_ERROR', key: 'retry-3' }, callMetadata({ tenantId: 'school-1' })).catch(
-        (e: unknown) => e,
-      );
+      const err = await promisifyUnary(client, 'fail')(
+        { mode: 'MODE_APP_ERROR', key: 'retry-3' },
+        callMetadata({ tenantId: 'school-1' }),
+      ).catch((e: unknown) => e);
       expect((err as GrpcCallError).code).toBe(status.NOT_FOUND);
       expect(state.attempts.get('retry-3')).toBe(1);
     } finally {
@@ -60,9 +61,15 @@ describe('createGrpcClient retries', () => {
   });
 
   it('reports an unreachable server as UNAVAILABLE with code GRPC_UNAVAILABLE', async () => {
-    const client = createGrpcClient(EchoService, '127.0.0.1:1', { idempotentMethods: ['Echo'], deadlineMs: 5000 });
+    const client = createGrpcClient(EchoService, '127.0.0.1:1', {
+      idempotentMethods: ['Echo'],
+      deadlineMs: 5000,
+    });
     try {
-      const err = await promisifyUnary(client, 'echo')({ text: 'x' }, callMetadata({ tenantId: 'school-1' })).catch((e: unknown) => e);
+      const err = await promisifyUnary(client, 'echo')(
+        { text: 'x' },
+        callMetadata({ tenantId: 'school-1' }),
+      ).catch((e: unknown) => e);
       expect((err as GrpcCallError).code).toBe(status.UNAVAILABLE);
       expect((err as GrpcCallError).errorCode).toBe('GRPC_UNAVAILABLE');
       expect((err as GrpcCallError).toAppError().kind).toBe('unavailable');
@@ -74,7 +81,9 @@ describe('createGrpcClient retries', () => {
 
 describe('buildServiceConfig', () => {
   it('puts a retry policy on idempotent methods only and a timeout on all', () => {
-    expect(buildServiceConfig(EchoService.service, { deadlineMs: 1500, idempotentMethods: ['Echo', 'slow'] })).toEqual({
+    expect(
+      buildServiceConfig(EchoService.service, { deadlineMs: 1500, idempotentMethods: ['Echo', 'slow'] }),
+    ).toEqual({
       methodConfig: [
         {
           name: [
@@ -91,12 +100,18 @@ describe('buildServiceConfig', () => {
             retryableStatusCodes: ['UNAVAILABLE'],
           },
         },
-        { name: [{ service: 'isams_sync.testing.v1.EchoService' }], timeout: '1.500000000s', waitForReady: false },
+        {
+          name: [{ service: 'isams_sync.testing.v1.EchoService' }],
+          timeout: '1.500000000s',
+          waitForReady: false,
+        },
       ],
     });
   });
 
   it('rejects an unknown idempotent method name', () => {
-    expect(() => buildServiceConfig(EchoService.service, { idempotentMethods: ['Nope'] })).toThrow(/Unknown method "Nope"/);
+    expect(() => buildServiceConfig(EchoService.service, { idempotentMethods: ['Nope'] })).toThrow(
+      /Unknown method "Nope"/,
+    );
   });
 });

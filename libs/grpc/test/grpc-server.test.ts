@@ -13,14 +13,21 @@ type HealthClient = Client & {
   check(req: { service: string }, cb: (err: ServiceError | null, res?: { status: string }) => void): void;
 };
 type ReflectionClient = Client & {
-  ServerReflectionInfo(): ClientDuplexStream<object, { listServicesResponse?: { service: Array<{ name: string }> } }>;
+  ServerReflectionInfo(): ClientDuplexStream<
+    object,
+    { listServicesResponse?: { service: Array<{ name: string }> } }
+  >;
 };
 
 const opts = { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true };
 
 function healthClient(address: string): HealthClient {
   const pkg = loadPackageDefinition(loadSync(healthProtoPath, opts)) as unknown as {
-    grpc: { health: { v1: { Health: new (a: string, c: ReturnType<typeof credentials.createInsecure>) => HealthClient } } };
+    grpc: {
+      health: {
+        v1: { Health: new (a: string, c: ReturnType<typeof credentials.createInsecure>) => HealthClient };
+      };
+    };
   };
   return new pkg.grpc.health.v1.Health(address, credentials.createInsecure());
 }
@@ -63,7 +70,16 @@ describe('createGrpcServer', () => {
     const reflectionDir = dirname(createRequire(import.meta.url).resolve('@grpc/reflection'));
     const protoFile = join(reflectionDir, '../proto/grpc/reflection/v1/reflection.proto');
     const pkg = loadPackageDefinition(loadSync(protoFile, opts)) as unknown as {
-      grpc: { reflection: { v1: { ServerReflection: new (a: string, c: ReturnType<typeof credentials.createInsecure>) => ReflectionClient } } };
+      grpc: {
+        reflection: {
+          v1: {
+            ServerReflection: new (
+              a: string,
+              c: ReturnType<typeof credentials.createInsecure>,
+            ) => ReflectionClient;
+          };
+        };
+      };
     };
     const client = new pkg.grpc.reflection.v1.ServerReflection(address, credentials.createInsecure());
     clients.push(client);
@@ -100,9 +116,9 @@ describe('createGrpcServer', () => {
     await stopped;
     expect(state.lastSlowSignal?.aborted).toBe(false);
 
-    const refused = await echo({ text: 'late' }, callMetadata({ tenantId: 'school-1' }), { deadlineMs: 2000 }).catch(
-      (e: unknown) => e,
-    );
+    const refused = await echo({ text: 'late' }, callMetadata({ tenantId: 'school-1' }), {
+      deadlineMs: 2000,
+    }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(GrpcCallError);
     expect((refused as GrpcCallError).code).toBe(status.UNAVAILABLE);
   });
@@ -113,7 +129,10 @@ describe('createGrpcServer', () => {
     const client = createGrpcClient(pkg.isams_sync.testing.v1.EchoService, address, { deadlineMs: 30_000 });
     clients.push(client);
     const started = nextSlowStart(state);
-    const inFlight = promisifyUnary(client, 'slow')({ delayMs: 20_000 }, callMetadata({ tenantId: 'school-1' }));
+    const inFlight = promisifyUnary(client, 'slow')(
+      { delayMs: 20_000 },
+      callMetadata({ tenantId: 'school-1' }),
+    );
     await started;
     await handle.shutdown(50);
     const err = await inFlight.catch((e: unknown) => e);

@@ -43,7 +43,10 @@ async function failure(p: Promise<unknown>): Promise<GrpcCallError> {
 describe('call context', () => {
   it('propagates tenant, request id and actor to the handler', async () => {
     const echo = promisifyUnary(client, 'echo');
-    const res = await echo({ text: 'hi' }, callMetadata({ tenantId: 'school-42', requestId: 'req-1', actor: 'admin:7' }));
+    const res = await echo(
+      { text: 'hi' },
+      callMetadata({ tenantId: 'school-42', requestId: 'req-1', actor: 'admin:7' }),
+    );
     expect(res).toMatchObject({ text: 'hi', tenantId: 'school-42', requestId: 'req-1', actor: 'admin:7' });
     // proto conventions: int64 as string, oneof member named
     expect(res.big).toBe('9007199254740993');
@@ -73,7 +76,9 @@ describe('call context', () => {
   });
 
   it('rejects a malformed tenant id with GRPC_TENANT_INVALID', async () => {
-    const err = await failure(callUnary(client.echo.bind(client), { text: 'x' }, callMetadata({ tenantId: '../etc; drop' })));
+    const err = await failure(
+      callUnary(client.echo.bind(client), { text: 'x' }, callMetadata({ tenantId: '../etc; drop' })),
+    );
     expect(err.code).toBe(status.INVALID_ARGUMENT);
     expect(err.errorCode).toBe('GRPC_TENANT_INVALID');
   });
@@ -81,7 +86,9 @@ describe('call context', () => {
   it('serves a tenant-free method without a tenant, but still validates one when sent', async () => {
     const ping = promisifyUnary(client, 'ping');
     await expect(ping({}, callMetadata({}))).resolves.toMatchObject({ text: 'pong', tenantId: '' });
-    await expect(ping({}, callMetadata({ tenantId: 'school-1' }))).resolves.toMatchObject({ tenantId: 'school-1' });
+    await expect(ping({}, callMetadata({ tenantId: 'school-1' }))).resolves.toMatchObject({
+      tenantId: 'school-1',
+    });
     const err = await failure(ping({}, callMetadata({ tenantId: 'bad tenant!' })));
     expect(err.errorCode).toBe('GRPC_TENANT_INVALID');
   });
@@ -99,7 +106,11 @@ describe('error mapping', () => {
     expect(err.details).toEqual({ thingId: 't1' });
     expect(err.metadata?.get(ERROR_CODE_KEY)).toEqual(['TEST_THING_NOT_FOUND']);
     const app = err.toAppError();
-    expect(app).toMatchObject({ code: 'TEST_THING_NOT_FOUND', kind: 'not_found', details: { thingId: 't1' } });
+    expect(app).toMatchObject({
+      code: 'TEST_THING_NOT_FOUND',
+      kind: 'not_found',
+      details: { thingId: 't1' },
+    });
   });
 
   it('maps an unknown error to INTERNAL without leaking its message, and logs it with err', async () => {
@@ -124,7 +135,9 @@ describe('error mapping', () => {
 describe('deadlines', () => {
   it('surfaces DEADLINE_EXCEEDED to the client and aborts the handler signal', async () => {
     const err = await failure(
-      callUnary(client.slow.bind(client), { delayMs: 30_000 }, callMetadata({ tenantId: 'school-1' }), { deadlineMs: 100 }),
+      callUnary(client.slow.bind(client), { delayMs: 30_000 }, callMetadata({ tenantId: 'school-1' }), {
+        deadlineMs: 100,
+      }),
     );
     expect(err.code).toBe(status.DEADLINE_EXCEEDED);
     expect(err.kind).toBe('deadline_exceeded');
@@ -133,11 +146,17 @@ describe('deadlines', () => {
   });
 
   it('applies the client default deadline to calls that set none', async () => {
-    const short = createGrpcClient(loadEchoPackage().isams_sync.testing.v1.EchoService, `127.0.0.1:${handle.port}`, {
-      deadlineMs: 100,
-    });
+    const short = createGrpcClient(
+      loadEchoPackage().isams_sync.testing.v1.EchoService,
+      `127.0.0.1:${handle.port}`,
+      {
+        deadlineMs: 100,
+      },
+    );
     try {
-      const err = await failure(promisifyUnary(short, 'slow')({ delayMs: 30_000 }, callMetadata({ tenantId: 'school-1' })));
+      const err = await failure(
+        promisifyUnary(short, 'slow')({ delayMs: 30_000 }, callMetadata({ tenantId: 'school-1' })),
+      );
       expect(err.code).toBe(status.DEADLINE_EXCEEDED);
     } finally {
       short.close();
@@ -146,9 +165,14 @@ describe('deadlines', () => {
 
   it('cancels the call when the given signal aborts', async () => {
     const controller = new AbortController();
-    const p = callUnary(client.slow.bind(client), { delayMs: 30_000 }, callMetadata({ tenantId: 'school-1' }), {
-      signal: controller.signal,
-    });
+    const p = callUnary(
+      client.slow.bind(client),
+      { delayMs: 30_000 },
+      callMetadata({ tenantId: 'school-1' }),
+      {
+        signal: controller.signal,
+      },
+    );
     setImmediate(() => controller.abort());
     const err = await failure(p);
     expect(err.code).toBe(status.CANCELLED);
@@ -156,7 +180,11 @@ describe('deadlines', () => {
 });
 
 describe('server streaming', () => {
-  function collect(count: number, text: string, md: Metadata): Promise<{ items: EchoResponse[]; error?: ServiceError }> {
+  function collect(
+    count: number,
+    text: string,
+    md: Metadata,
+  ): Promise<{ items: EchoResponse[]; error?: ServiceError }> {
     return new Promise((resolve) => {
       const items: EchoResponse[] = [];
       const stream = client.repeat({ count, text }, md);

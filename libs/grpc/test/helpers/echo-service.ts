@@ -1,6 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
-import type { Client, ClientReadableStream, Metadata, requestCallback, ClientUnaryCall, CallOptions } from '@grpc/grpc-js';
+import type {
+  Client,
+  ClientReadableStream,
+  Metadata,
+  requestCallback,
+  ClientUnaryCall,
+  CallOptions,
+} from '@grpc/grpc-js';
 import { AppError } from '@isams-sync/errors';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
@@ -24,7 +31,12 @@ export interface EchoResponse {
 }
 
 type Unary<Req> = (argument: Req, callback: requestCallback<EchoResponse>) => ClientUnaryCall;
-type UnaryFull<Req> = (argument: Req, metadata: Metadata, options: CallOptions, callback: requestCallback<EchoResponse>) => ClientUnaryCall;
+type UnaryFull<Req> = (
+  argument: Req,
+  metadata: Metadata,
+  options: CallOptions,
+  callback: requestCallback<EchoResponse>,
+) => ClientUnaryCall;
 
 /** Hand-written client type of the test-only EchoService (fixture protos are not code-generated). */
 export interface EchoClient extends Client {
@@ -32,7 +44,11 @@ export interface EchoClient extends Client {
   fail: UnaryFull<{ mode?: string; key?: string }> & Unary<{ mode?: string; key?: string }>;
   slow: UnaryFull<{ delayMs?: number }> & Unary<{ delayMs?: number }>;
   ping: UnaryFull<object> & Unary<object>;
-  repeat(argument: { count?: number; text?: string }, metadata: Metadata, options?: CallOptions): ClientReadableStream<EchoResponse>;
+  repeat(
+    argument: { count?: number; text?: string },
+    metadata: Metadata,
+    options?: CallOptions,
+  ): ClientReadableStream<EchoResponse>;
 }
 
 interface EchoPackage {
@@ -48,15 +64,28 @@ export function captureLogger(): { logger: Logger; lines: Array<Record<string, u
   const lines: Array<Record<string, unknown>> = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line));
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line.trim() !== '') lines.push(JSON.parse(line));
       cb();
     },
   });
   return { logger: createLogger({ service: 'grpc-test', level: 'debug', destination }), lines };
 }
 
-function respond(ctx: Pick<CallContext, 'requestId' | 'actor'> & { tenantId?: string }, text: string, index = 0): EchoResponse {
-  return { text, tenantId: ctx.tenantId ?? '', requestId: ctx.requestId, actor: ctx.actor ?? '', index, big: '9007199254740993', note: 'n' } as EchoResponse;
+function respond(
+  ctx: Pick<CallContext, 'requestId' | 'actor'> & { tenantId?: string },
+  text: string,
+  index = 0,
+): EchoResponse {
+  return {
+    text,
+    tenantId: ctx.tenantId ?? '',
+    requestId: ctx.requestId,
+    actor: ctx.actor ?? '',
+    index,
+    big: '9007199254740993',
+    note: 'n',
+  } as EchoResponse;
 }
 
 /** Observable server-side state of the echo service. */
@@ -67,10 +96,16 @@ export interface EchoState {
   slowAborted: Promise<unknown>;
 }
 
-export async function startEchoServer(logger: Logger = captureLogger().logger): Promise<{ handle: GrpcServerHandle; state: EchoState; address: string }> {
+export async function startEchoServer(
+  logger: Logger = captureLogger().logger,
+): Promise<{ handle: GrpcServerHandle; state: EchoState; address: string }> {
   const pkg = loadEchoPackage();
   let resolveAborted!: (reason: unknown) => void;
-  const state: EchoState = { attempts: new Map(), slowStarted: [], slowAborted: new Promise((r) => (resolveAborted = r)) };
+  const state: EchoState = {
+    attempts: new Map(),
+    slowStarted: [],
+    slowAborted: new Promise((r) => (resolveAborted = r)),
+  };
   const implementation = {
     Echo: unary<{ text: string }, EchoResponse>((req, ctx) => respond(ctx, req.text)),
     Fail: unary<{ mode: string; key: string }, EchoResponse>(async (req, ctx) => {
@@ -78,9 +113,18 @@ export async function startEchoServer(logger: Logger = captureLogger().logger): 
       state.attempts.set(req.key, n);
       switch (req.mode) {
         case 'MODE_APP_ERROR':
-          throw new AppError({ code: 'TEST_THING_NOT_FOUND', kind: 'not_found', message: 'Thing t1 not found', details: { thingId: 't1' } });
+          throw new AppError({
+            code: 'TEST_THING_NOT_FOUND',
+            kind: 'not_found',
+            message: 'Thing t1 not found',
+            details: { thingId: 't1' },
+          });
         case 'MODE_INTERNAL_APP_ERROR':
-          throw new AppError({ code: 'TEST_DB_BROKEN', kind: 'internal', message: 'mongo at 10.0.0.5 refused secret-stuff' });
+          throw new AppError({
+            code: 'TEST_DB_BROKEN',
+            kind: 'internal',
+            message: 'mongo at 10.0.0.5 refused secret-stuff',
+          });
         case 'MODE_UNAVAILABLE_ONCE':
           if (n === 1) throw new AppError({ code: 'TEST_BUSY', kind: 'unavailable', message: 'Try again' });
           return respond(ctx, `ok after ${n}`);
@@ -104,14 +148,17 @@ export async function startEchoServer(logger: Logger = captureLogger().logger): 
     Ping: unary<object, EchoResponse>((_req, ctx) => respond(ctx, 'pong'), { tenantFree: true }),
     Repeat: serverStreaming<{ count: number; text: string }, EchoResponse>(async (req, ctx, send) => {
       for (let i = 0; i < req.count; i++) await send(respond(ctx, req.text, i));
-      if (req.text === 'boom') throw new AppError({ code: 'TEST_STREAM_BROKE', kind: 'aborted', message: 'Stream broke' });
+      if (req.text === 'boom')
+        throw new AppError({ code: 'TEST_STREAM_BROKE', kind: 'aborted', message: 'Stream broke' });
     }),
   };
   const handle = await createGrpcServer({
     logger,
     port: 0,
     host: '127.0.0.1',
-    services: [{ name: ECHO_SERVICE, definition: pkg.isams_sync.testing.v1.EchoService.service, implementation }],
+    services: [
+      { name: ECHO_SERVICE, definition: pkg.isams_sync.testing.v1.EchoService.service, implementation },
+    ],
   });
   return { handle, state, address: `127.0.0.1:${handle.port}` };
 }
