@@ -229,7 +229,13 @@ export async function up(s: InfraSettings, log: Log): Promise<void> {
       () => mongoReady(mongoUrl, 30_000),
       log,
     );
-  await Promise.all([startKafka(), startFerret()]);
+  const results = await Promise.allSettled([startKafka(), startFerret()]);
+  const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failures.length > 0) {
+    // Leave nothing half-started behind.
+    await down(s, log);
+    throw new Error(failures.map((f) => (f.reason instanceof Error ? f.reason.message : String(f.reason))).join('\n'));
+  }
   writeFileSync(resolve(s.stateDir, 'endpoints.json'), JSON.stringify({ kafkaBrokers, mongoUrl }, null, 2) + '\n');
 }
 
