@@ -86,7 +86,7 @@ export const ISAMS_ERRORS: Readonly<Record<IsamsErrorCode, IsamsErrorSpec>> = {
     kind: 'unavailable',
     transient: true,
     adminAction:
-      'The document ended early (connection dropped or server stopped). It is retried automatically; if it persists, check the network path to iSAMS.',
+      'The document ended early (connection dropped, server stopped, or a saved file was cut off). Fetch it again; if it keeps happening, check the network path to iSAMS and the response-size limits of any proxy.',
   },
   ISAMS_RESPONSE_TOO_LARGE: {
     kind: 'resource_exhausted',
