@@ -1,7 +1,3 @@
-// Temporary local copy of the @isams-sync/isams catalogue until that package has its src/index.ts;
-// switch these re-exports to '@isams-sync/isams' when it lands (same names, same shapes).
-export { DATASETS, DATASET_IDS, isDatasetId } from './isams-local/datasets';
-export type { DatasetId, DatasetDescriptor } from './isams-local/datasets';
-export { ISAMS_MESSAGES, renderMessageDocument } from './isams-local/isams-messages';
-export type { IsamsMessageSpec } from './isams-local/isams-messages';
-export type { RawElement } from './isams-local/raw-element';
+// The catalogue shared with the client, so client and simulator agree on datasets and messages.
+export { DATASETS, DATASET_IDS, isDatasetId, ISAMS_MESSAGES, renderMessageDocument } from '@isams-sync/isams';
+export type { DatasetId, DatasetDescriptor, IsamsMessageSpec, RawElement } from '@isams-sync/isams';

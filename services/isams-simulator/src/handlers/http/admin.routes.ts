@@ -1,0 +1,281 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { DATASET_IDS } from '../../domain/isams-lib';
+import type { DatasetId } from '../../domain/isams-lib';
+import * as mutate from '../../domain/mutations';
+import type { SchoolRegistry } from '../../domain/school-registry';
+import {
+  FAULT_KINDS,
+  createGeneratedSchool,
+  createXmlSchool,
+  liveRows,
+  refreshCache,
+  touch,
+  updateKey,
+} from '../../domain/simulated-school';
+import type { KeyOptions, SimulatedSchool } from '../../domain/simulated-school';
+import { SimErrors } from '../../domain/simulator-errors';
+import { XmlReadError } from '../../domain/xml-reader';
+import { cacheKeyFor } from '../../domain/key-policy';
+
+export interface AdminRouteOptions {
+  registry: SchoolRegistry;
+  now: () => number;
+}
+
+const datasetId = z.enum(DATASET_IDS);
+const keyFields = {
+  apiKey: z.string().trim().min(1).optional(),
+  active: z.boolean().optional(),
+  allowedIps: z.array(z.string().trim().min(1)).optional(),
+  datasets: z.array(datasetId).min(1).optional(),
+  cacheExpiryMs: z.number().int().min(0).optional(),
+  cacheExpirySeconds: z.number().int().min(0).optional(),
+  cacheMode: z.enum(['cached', 'bypass']).optional(),
+  cacheKeying: z.enum(['key+methods', 'key']).optional(),
+  throttle: z.object({ limit: z.number().int().min(1), windowMs: z.number().int().min(1) }).nullable().optional(),
+};
+const keySchema = z.object(keyFields).strict();
+const createSchema = z.union([
+  z.object({ schoolId: z.string().trim().min(1), seed: z.number().int(), size: z.enum(['small', 'medium', 'large']), ...keyFields }).strict(),
+  z.object({ schoolId: z.string().trim().min(1), xml: z.string().min(1), ...keyFields }).strict(),
+]);
+const patchSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
+const idParams = z.object({ schoolId: z.string(), id: z.coerce.number().int() });
+const schoolParams = z.object({ schoolId: z.string() });
+const datasetParams = z.object({ schoolId: z.string(), dataset: datasetId });
+const faultSchema = z
+  .object({ kind: z.enum(FAULT_KINDS), times: z.number().int().min(1).default(1), delayMs: z.number().int().min(0).optional() })
+  .strict();
+const personSchema = z
+  .object({
+    title: z.string().optional(),
+    forename: z.string().optional(),
+    middleNames: z.string().optional(),
+    surname: z.string().optional(),
+    emailAddress: z.string().optional(),
+    mobile: z.string().optional(),
+    profession: z.string().optional(),
+  })
+  .strict();
+const contactSchema = z
+  .object({ relationshipRaw: z.string().optional(), pupilIds: z.array(z.number().int()).default([]), people: z.array(personSchema).min(1).max(2), telephone: z.string().optional() })
+  .strict();
+const setSchema = z
+  .object({
+    subjectId: z.number().int(),
+    yearId: z.number().int(),
+    setCode: z.string().min(1),
+    name: z.string().optional(),
+    block: z.string().optional(),
+    setNumber: z.number().int().optional(),
+    teacherStaffIds: z.array(z.number().int()).optional(),
+  })
+  .strict();
+
+/** Converts the wire key fields to domain options (seconds → ms). */
+function keyOptions(body: z.infer<typeof keySchema>): KeyOptions {
+  const { cacheExpirySeconds, ...rest } = body;
+  const o: KeyOptions = {};
+  for (const [k, v] of Object.entries(rest)) if (v !== undefined) (o as Record<string, unknown>)[k] = v;
+  if (cacheExpirySeconds !== undefined && body.cacheExpiryMs === undefined) o.cacheExpiryMs = cacheExpirySeconds * 1000;
+  return o;
+}
+
+/** Public view of a school for the admin API (the key is shown: this is a dev-only simulator). */
+export function schoolSummary(school: SimulatedSchool, now: number) {
+  const rows = liveRows(school);
+  return {
+    schoolId: school.schoolId,
+    source: school.source,
+    key: school.key,
+    emptied: [...school.emptied],
+    datasetOrder: school.datasetOrder,
+    rowCounts: Object.fromEntries(DATASET_IDS.map((d) => [d, rows[d].length])),
+    cache: [...school.cache.entries()].map(([cacheKey, e]) => ({ cacheKey: cacheKey.replace(/^[^|]*\|/, ''), ageMs: now - e.createdAt })),
+    faults: school.faults,
+    version: school.version,
+  };
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw SimErrors.SIM_INVALID_REQUEST({ reason: result.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ') });
+  }
+  return result.data;
+}
+
+/** The admin API under `/admin`: schools, data mutations, key settings, cache and faults. */
+export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOptions): void {
+  const { registry, now } = opts;
+  const school = (req: FastifyRequest): SimulatedSchool => registry.get(parse(schoolParams, req.params).schoolId);
+  const ids = (req: FastifyRequest) => {
+    const p = parse(idParams, req.params);
+    return { s: registry.get(p.schoolId), id: p.id };
+  };
+
+  app.get('/admin/schools', async () => ({ schools: registry.list().map((s) => schoolSummary(s, now())) }));
+
+  app.post('/admin/schools', async (req, reply) => {
+    const body = parse(createSchema, req.body);
+    const key = keyOptions(body);
+    let created: SimulatedSchool;
+    if ('xml' in body) {
+      try {
+        created = createXmlSchool(body.schoolId, body.xml, key);
+      } catch (err) {
+        if (err instanceof XmlReadError) throw SimErrors.SIM_XML_INVALID({ reason: err.message }, { cause: err });
+        throw err;
+      }
+    } else created = createGeneratedSchool(body.schoolId, body.seed, body.size, key);
+    registry.add(created);
+    return reply.code(201).send(schoolSummary(created, now()));
+  });
+
+  app.get('/admin/schools/:schoolId', async (req) => schoolSummary(school(req), now()));
+  app.delete('/admin/schools/:schoolId', async (req, reply) => {
+    registry.remove(parse(schoolParams, req.params).schoolId);
+    return reply.code(204).send();
+  });
+
+  app.patch('/admin/schools/:schoolId/key', async (req) => {
+    const s = school(req);
+    const o = keyOptions(parse(keySchema, req.body));
+    if (o.apiKey) registry.assertKeyFree(o.apiKey, s.schoolId);
+    updateKey(s, o);
+    return schoolSummary(s, now());
+  });
+  app.delete('/admin/schools/:schoolId/key/datasets/:dataset', async (req) => {
+    const { schoolId, dataset } = parse(datasetParams, req.params);
+    const s = registry.get(schoolId);
+    updateKey(s, { datasets: s.key.datasets.filter((d) => d !== dataset) });
+    return schoolSummary(s, now());
+  });
+  app.post('/admin/schools/:schoolId/key/datasets/:dataset', async (req) => {
+    const { schoolId, dataset } = parse(datasetParams, req.params);
+    const s = registry.get(schoolId);
+    if (!s.key.datasets.includes(dataset)) updateKey(s, { datasets: [...s.key.datasets, dataset] });
+    return schoolSummary(s, now());
+  });
+  app.post('/admin/schools/:schoolId/datasets/:dataset/empty', async (req) => {
+    const { schoolId, dataset } = parse(datasetParams, req.params);
+    const s = registry.get(schoolId);
+    s.emptied.add(dataset);
+    touch(s);
+    return schoolSummary(s, now());
+  });
+  app.delete('/admin/schools/:schoolId/datasets/:dataset/empty', async (req) => {
+    const { schoolId, dataset } = parse(datasetParams, req.params);
+    const s = registry.get(schoolId);
+    s.emptied.delete(dataset);
+    touch(s);
+    return schoolSummary(s, now());
+  });
+  app.post('/admin/schools/:schoolId/refresh', async (req) => {
+    const s = school(req);
+    refreshCache(s);
+    return schoolSummary(s, now());
+  });
+
+  app.get('/admin/schools/:schoolId/ground-truth', async (req) => {
+    const s = school(req);
+    const q = parse(z.object({ view: z.enum(['live', 'served']).default('live'), datasets: z.string().optional() }), req.query);
+    const wanted: DatasetId[] = q.datasets ? parse(z.array(datasetId), q.datasets.split(',')) : [...DATASET_IDS];
+    let rows = liveRows(s);
+    if (q.view === 'served' && s.key.cacheMode === 'cached') {
+      const entry = s.cache.get(cacheKeyFor(s.key.apiKey, undefined, s.key.cacheKeying));
+      if (entry) rows = entry.rows as typeof rows;
+    }
+    return { schoolId: s.schoolId, view: q.view, allocated: s.key.datasets, datasets: Object.fromEntries(wanted.map((d) => [d, rows[d]])) };
+  });
+
+  // Pupils.
+  app.post('/admin/schools/:schoolId/pupils', async (req, reply) => reply.code(201).send(mutate.addPupil(school(req), parse(patchSchema, req.body ?? {}))));
+  app.patch('/admin/schools/:schoolId/pupils/:id', async (req) => {
+    const { s, id } = ids(req);
+    return mutate.updatePupil(s, id, parse(patchSchema, req.body));
+  });
+  app.delete('/admin/schools/:schoolId/pupils/:id', async (req, reply) => {
+    const { s, id } = ids(req);
+    const { purge } = parse(z.object({ purge: z.enum(['true', 'false']).optional() }), req.query);
+    mutate.removePupil(s, id, purge === 'true');
+    return reply.code(204).send();
+  });
+
+  // Staff.
+  app.post('/admin/schools/:schoolId/staff', async (req, reply) => reply.code(201).send(mutate.addStaff(school(req), parse(patchSchema, req.body ?? {}))));
+  app.patch('/admin/schools/:schoolId/staff/:id', async (req) => {
+    const { s, id } = ids(req);
+    return mutate.updateStaff(s, id, parse(patchSchema, req.body));
+  });
+  app.delete('/admin/schools/:schoolId/staff/:id', async (req, reply) => {
+    const { s, id } = ids(req);
+    mutate.removeStaff(s, id);
+    return reply.code(204).send();
+  });
+
+  // Contacts.
+  app.post('/admin/schools/:schoolId/contacts', async (req, reply) => reply.code(201).send(mutate.addContact(school(req), parse(contactSchema, req.body))));
+  app.patch('/admin/schools/:schoolId/contacts/:id', async (req) => {
+    const { s, id } = ids(req);
+    const { person } = parse(z.object({ person: z.coerce.number().int().min(0).max(1).default(0) }), req.query);
+    return mutate.updateContact(s, id, parse(patchSchema, req.body), person);
+  });
+  app.delete('/admin/schools/:schoolId/contacts/:id', async (req, reply) => {
+    const { s, id } = ids(req);
+    mutate.removeContact(s, id);
+    return reply.code(204).send();
+  });
+
+  // Sets.
+  app.post('/admin/schools/:schoolId/sets', async (req, reply) => reply.code(201).send(mutate.addSet(school(req), parse(setSchema, req.body))));
+  app.patch('/admin/schools/:schoolId/sets/:id', async (req) => {
+    const { s, id } = ids(req);
+    const body = parse(z.object({ teacherStaffIds: z.array(z.number().int()).optional() }).catchall(z.union([z.string(), z.number(), z.boolean(), z.null()])), req.body);
+    const { teacherStaffIds, ...patch } = body;
+    return mutate.updateSet(s, id, patch as mutate.Patch, teacherStaffIds);
+  });
+  app.delete('/admin/schools/:schoolId/sets/:id', async (req, reply) => {
+    const { s, id } = ids(req);
+    mutate.removeSet(s, id);
+    return reply.code(204).send();
+  });
+
+  // Set-list rows and custom-group memberships.
+  app.post('/admin/schools/:schoolId/set-lists', async (req, reply) => {
+    const b = parse(z.object({ setId: z.number().int(), pupilId: z.number().int() }).strict(), req.body);
+    return reply.code(201).send(mutate.addSetListRow(school(req), b.setId, b.pupilId));
+  });
+  app.delete('/admin/schools/:schoolId/set-lists/:id', async (req, reply) => {
+    const { s, id } = ids(req);
+    mutate.removeSetListRow(s, id);
+    return reply.code(204).send();
+  });
+  app.post('/admin/schools/:schoolId/memberships', async (req, reply) => {
+    const b = parse(z.object({ customGroupId: z.number().int(), pupilId: z.number().int() }).strict(), req.body);
+    return reply.code(201).send(mutate.addMembership(school(req), b.customGroupId, b.pupilId));
+  });
+  app.delete('/admin/schools/:schoolId/memberships/:id', async (req, reply) => {
+    const { s, id } = ids(req);
+    mutate.removeMembership(s, id);
+    return reply.code(204).send();
+  });
+  app.post('/admin/schools/:schoolId/churn', async (req) => {
+    const b = parse(z.object({ leavers: z.number().int().min(0).default(0), joiners: z.number().int().min(0).default(0) }).strict(), req.body);
+    return mutate.churn(school(req), b.leavers, b.joiners);
+  });
+
+  // Faults.
+  app.get('/admin/schools/:schoolId/faults', async (req) => ({ faults: school(req).faults }));
+  app.post('/admin/schools/:schoolId/faults', async (req, reply) => {
+    const s = school(req);
+    const f = parse(faultSchema, req.body);
+    s.faults.push({ kind: f.kind, remaining: f.times, ...(f.delayMs !== undefined ? { delayMs: f.delayMs } : {}) });
+    return reply.code(201).send({ faults: s.faults });
+  });
+  app.delete('/admin/schools/:schoolId/faults', async (req, reply) => {
+    school(req).faults.length = 0;
+    return reply.code(204).send();
+  });
+}

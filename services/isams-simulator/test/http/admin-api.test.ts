@@ -1,0 +1,100 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RawElement } from '../../src/domain/isams-lib';
+import { KEY, testSim } from '../support/sim-app';
+import type { TestSim } from '../support/sim-app';
+
+let sim: TestSim;
+beforeEach(async () => {
+  sim = testSim();
+  await sim.admin('POST', '/admin/schools', { schoolId: 'a', seed: 3, size: 'small', apiKey: KEY, cacheMode: 'bypass' });
+});
+afterEach(async () => {
+  await sim.app.close();
+});
+
+const truth = async (dataset: string): Promise<RawElement[]> => (await sim.admin('GET', `/admin/schools/a/ground-truth?datasets=${dataset}`)).json.datasets[dataset];
+const ids = (rows: RawElement[]) => rows.map((r) => r.attributes.Id);
+
+describe('admin API', () => {
+  it('rejects bad requests with coded 4xx errors', async () => {
+    expect((await sim.admin('POST', '/admin/schools', { schoolId: 'a', seed: 3, size: 'small' })).json.error.code).toBe('SIM_SCHOOL_EXISTS');
+    expect((await sim.admin('POST', '/admin/schools', { schoolId: 'b', seed: 3, size: 'huge' })).json.error.code).toBe('SIM_INVALID_REQUEST');
+    expect((await sim.admin('POST', '/admin/schools', { schoolId: 'b', seed: 4, size: 'small', apiKey: `{${KEY}}` })).json.error.code).toBe('SIM_API_KEY_IN_USE');
+    expect((await sim.admin('POST', '/admin/schools', { schoolId: 'b', xml: '<iSAMS><Broken>' })).json.error.code).toBe('SIM_XML_INVALID');
+    const missing = await sim.admin('PATCH', '/admin/schools/a/pupils/1', { forename: 'x' });
+    expect([missing.status, missing.json.error.code]).toEqual([404, 'SIM_RECORD_NOT_FOUND']);
+    const badField = await sim.admin('PATCH', '/admin/schools/a/pupils/700', { shoeSize: 9 });
+    expect([badField.status, badField.json.error.code]).toEqual([400, 'SIM_INVALID_REQUEST']);
+    expect((await sim.admin('GET', '/admin/schools/zzz')).status).toBe(404);
+  });
+
+  it('adds, updates and removes pupils (leavers keep their set-list rows unless purged)', async () => {
+    const added = await sim.admin('POST', '/admin/schools/a/pupils', { ncYear: 9, forename: 'Siân', surname: "O'Brien & Co", emailAddress: null });
+    expect(added.status).toBe(201);
+    const pupil = (await truth('currentPupils')).find((p) => p.attributes.Id === String(added.json.id)) as RawElement;
+    expect(pupil.children.find((c) => c.name === 'Surname')?.text).toBe("O'Brien & Co");
+    expect(pupil.children.some((c) => c.name === 'EmailAddress')).toBe(false);
+
+    const setId = (await truth('teachingSets'))[0]?.attributes.Id;
+    const row = await sim.admin('POST', '/admin/schools/a/set-lists', { setId: Number(setId), pupilId: added.json.id });
+    expect(row.status).toBe(201);
+    expect((await sim.admin('DELETE', `/admin/schools/a/pupils/${added.json.id}`)).status).toBe(204);
+    expect(ids(await truth('currentPupils'))).not.toContain(String(added.json.id));
+    expect(ids(await truth('teachingSetLists'))).toContain(String(row.json.id));
+    await sim.admin('DELETE', `/admin/schools/a/pupils/${added.json.id}?purge=true`);
+    expect(ids(await truth('teachingSetLists'))).not.toContain(String(row.json.id));
+  });
+
+  it('manages staff, joint contacts, sets and memberships', async () => {
+    const staff = await sim.admin('POST', '/admin/schools/a/staff', { forename: 'Łucja' });
+    await sim.admin('PATCH', `/admin/schools/a/staff/${staff.json.id}`, { preferredName: 'Lu' });
+    expect((await truth('currentStaff')).find((s) => s.attributes.Id === String(staff.json.id))?.children.find((c) => c.name === 'PreferredName')?.text).toBe('Lu');
+    await sim.admin('DELETE', `/admin/schools/a/staff/${staff.json.id}`);
+    expect(ids(await truth('currentStaff'))).not.toContain(String(staff.json.id));
+
+    const contact = await sim.admin('POST', '/admin/schools/a/contacts', { pupilIds: [700], people: [{ forename: 'Ana', surname: 'Peña' }, { forename: 'Bo', surname: 'Peña' }] });
+    expect(contact.status).toBe(201);
+    const rows = (await truth('contacts')).filter((c) => c.attributes.Id === String(contact.json.id));
+    expect(rows.map((r) => r.attributes.IsFirstPersonContact)).toEqual(['True', 'False']);
+    await sim.admin('PATCH', `/admin/schools/a/contacts/${contact.json.id}?person=1`, { forename: 'Bjørn' });
+    expect(JSON.stringify(await truth('contacts'))).toContain('Bjørn');
+    await sim.admin('DELETE', `/admin/schools/a/contacts/${contact.json.id}`);
+    expect(ids(await truth('contacts'))).not.toContain(String(contact.json.id));
+
+    const set = await sim.admin('POST', '/admin/schools/a/sets', { subjectId: 20, yearId: 9, setCode: '9/Ma9' });
+    expect(set.status).toBe(201);
+    const created = (await truth('teachingSets')).find((s) => s.attributes.Id === String(set.json.id)) as RawElement;
+    expect(created.children.some((c) => c.name === 'Teachers')).toBe(false);
+    await sim.admin('PATCH', `/admin/schools/a/sets/${set.json.id}`, { name: 'Renamed set', teacherStaffIds: [10, 11] });
+    const updated = (await truth('teachingSets')).find((s) => s.attributes.Id === String(set.json.id)) as RawElement;
+    expect(updated.children.find((c) => c.name === 'Teachers')?.children).toHaveLength(2);
+    await sim.admin('DELETE', `/admin/schools/a/sets/${set.json.id}`);
+    expect(ids(await truth('teachingSets'))).not.toContain(String(set.json.id));
+
+    const groupId = Number((await truth('customGroups'))[0]?.attributes.Id);
+    const m = await sim.admin('POST', '/admin/schools/a/memberships', { customGroupId: groupId, pupilId: 700 });
+    expect(ids(await truth('customGroupMembership'))).toContain(String(m.json.id));
+    await sim.admin('DELETE', `/admin/schools/a/memberships/${m.json.id}`);
+    expect(ids(await truth('customGroupMembership'))).not.toContain(String(m.json.id));
+  });
+
+  it('runs term-time churn: leavers leave Current Students, joiners arrive', async () => {
+    const before = (await truth('currentPupils')).length;
+    const res = await sim.admin('POST', '/admin/schools/a/churn', { leavers: 10, joiners: 4 });
+    expect(res.json.left).toHaveLength(10);
+    expect(res.json.joined).toHaveLength(4);
+    expect((await truth('currentPupils')).length).toBe(before - 6);
+  });
+
+  it('serves a school loaded from an XML document and refuses model mutations on it', async () => {
+    const xml = (await sim.app.inject({ method: 'GET', url: `/api/batch/1.0/xml.ashx?apiKey=${KEY}` })).body;
+    const created = await sim.admin('POST', '/admin/schools', { schoolId: 'x', xml, apiKey: '{ABCDEF00-0000-4000-8000-000000000001}' });
+    expect(created.status).toBe(201);
+    const res = await sim.app.inject({ method: 'GET', url: '/api/batch/1.0/xml.ashx?apiKey=ABCDEF00-0000-4000-8000-000000000001' });
+    expect(res.statusCode).toBe(200);
+    const a = (await sim.admin('GET', '/admin/schools/a/ground-truth')).json.datasets;
+    const x = (await sim.admin('GET', '/admin/schools/x/ground-truth')).json.datasets;
+    expect(x).toEqual(a);
+    expect((await sim.admin('POST', '/admin/schools/x/pupils', {})).json.error.code).toBe('SIM_NOT_MUTABLE');
+  });
+});

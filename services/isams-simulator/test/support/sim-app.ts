@@ -1,0 +1,31 @@
+import type { FastifyInstance } from 'fastify';
+import { createSimulatorApp } from '../../src/app';
+import { SchoolRegistry } from '../../src/domain/school-registry';
+
+export const KEY = '0A1C996B-8E74-4388-A3C4-8DA1E40ADA57';
+
+export interface TestSim {
+  app: FastifyInstance;
+  registry: SchoolRegistry;
+  clock: { now: number };
+  admin(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown): Promise<{ status: number; json: any }>;
+}
+
+/** A simulator with a manual clock (cache expiry and throttle windows advance only when told). */
+export function testSim(overrides: { trustProxy?: boolean; internalTimeoutMs?: number } = {}): TestSim {
+  const registry = new SchoolRegistry();
+  const clock = { now: 1_700_000_000_000 };
+  const app = createSimulatorApp(
+    { SIM_TRUST_PROXY: overrides.trustProxy ?? false, SIM_INTERNAL_TIMEOUT_MS: overrides.internalTimeoutMs ?? 200, SIM_SLOW_MS: 50 },
+    { registry, now: () => clock.now },
+  );
+  return {
+    app,
+    registry,
+    clock,
+    admin: async (method, url, body) => {
+      const res = await app.inject({ method, url, ...(body !== undefined ? { payload: body as object } : {}) });
+      return { status: res.statusCode, json: res.body ? JSON.parse(res.body) : undefined };
+    },
+  };
+}
