@@ -4,11 +4,15 @@ import { SchoolRegistry } from '../../src/domain/school-registry';
 
 export const KEY = '0A1C996B-8E74-4388-A3C4-8DA1E40ADA57';
 
+// Admin responses are asserted field by field in tests.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AdminJson = any;
+
 export interface TestSim {
   app: FastifyInstance;
   registry: SchoolRegistry;
   clock: { now: number };
-  admin(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown): Promise<{ status: number; json: any }>;
+  admin(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown): Promise<{ status: number; json: AdminJson }>;
 }
 
 /** A simulator with a manual clock (cache expiry and throttle windows advance only when told). */
