@@ -17,10 +17,14 @@ export async function compareAndSet<T extends Document & { version: number }>(
   const raw = update as Document;
   for (const [operator, fields] of Object.entries(raw)) {
     if (!operator.startsWith('$')) {
-      throw MongoErrors.MONGO_INVALID_ARGUMENT({ reason: 'compareAndSet needs an update with operators, not a replacement' });
+      throw MongoErrors.MONGO_INVALID_ARGUMENT({
+        reason: 'compareAndSet needs an update with operators, not a replacement',
+      });
     }
     if (fields && typeof fields === 'object' && 'version' in fields) {
-      throw MongoErrors.MONGO_INVALID_ARGUMENT({ reason: `compareAndSet manages version; found it under ${operator}` });
+      throw MongoErrors.MONGO_INVALID_ARGUMENT({
+        reason: `compareAndSet manages version; found it under ${operator}`,
+      });
     }
   }
   const versioned = { ...raw, $inc: { ...(raw.$inc as Document | undefined), version: 1 } };

@@ -36,18 +36,28 @@ function validate(collection: string, spec: IndexSpec): void {
     if (!ALLOWED_OPTIONS.has(option)) {
       // partialFilterExpression, expireAfterSeconds, collation: NotImplemented on FerretDB; sparse is
       // accepted there but not worth an untested difference.
-      throw MongoErrors.MONGO_UNSUPPORTED({ feature: `index option ${option}`, collection, index: spec.name });
+      throw MongoErrors.MONGO_UNSUPPORTED({
+        feature: `index option ${option}`,
+        collection,
+        index: spec.name,
+      });
     }
   }
   if (typeof spec.name !== 'string' || spec.name === '') {
     throw MongoErrors.MONGO_UNSUPPORTED({ feature: 'unnamed index', collection });
   }
   const entries = Object.entries(spec.key ?? {});
-  if (entries.length === 0) throw MongoErrors.MONGO_UNSUPPORTED({ feature: 'empty index key', collection, index: spec.name });
+  if (entries.length === 0)
+    throw MongoErrors.MONGO_UNSUPPORTED({ feature: 'empty index key', collection, index: spec.name });
   for (const [field, direction] of entries) {
     if (direction !== 1 && direction !== -1) {
       // text, 2dsphere, hashed… do not exist on FerretDB 1.24.
-      throw MongoErrors.MONGO_UNSUPPORTED({ feature: `index type ${String(direction)}`, collection, index: spec.name, field });
+      throw MongoErrors.MONGO_UNSUPPORTED({
+        feature: `index type ${String(direction)}`,
+        collection,
+        index: spec.name,
+        field,
+      });
     }
   }
 }
@@ -75,7 +85,9 @@ export async function ensureIndexes(db: Db, specs: CollectionIndexSpec[]): Promi
   const result: EnsureIndexesResult = { createdCollections: [], createdIndexes: [], existingIndexes: [] };
   let existingCollections: Set<string>;
   try {
-    existingCollections = new Set((await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
+    existingCollections = new Set(
+      (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name),
+    );
   } catch (err) {
     throw toMongoError(err, { operation: 'ensureIndexes' });
   }
@@ -88,7 +100,8 @@ export async function ensureIndexes(db: Db, specs: CollectionIndexSpec[]): Promi
         result.createdCollections.push(spec.collection);
       } catch (err) {
         // NamespaceExists: another replica created it first.
-        if (!(typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 48)) throw toMongoError(err, ctx);
+        if (!(typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 48))
+          throw toMongoError(err, ctx);
       }
     }
     const collection = db.collection(spec.collection);
@@ -109,12 +122,18 @@ export async function ensureIndexes(db: Db, specs: CollectionIndexSpec[]): Promi
         continue;
       }
       try {
-        await collection.createIndex(index.key, { name: index.name, ...(index.unique ? { unique: true } : {}) });
+        await collection.createIndex(index.key, {
+          name: index.name,
+          ...(index.unique ? { unique: true } : {}),
+        });
         result.createdIndexes.push(label);
       } catch (err) {
         const mapped = toMongoError(err, ctx);
         if (MongoErrors.MONGO_INDEX_CONFLICT.is(mapped)) {
-          throw MongoErrors.MONGO_INDEX_CONFLICT({ collection: spec.collection, index: index.name }, { cause: err });
+          throw MongoErrors.MONGO_INDEX_CONFLICT(
+            { collection: spec.collection, index: index.name },
+            { cause: err },
+          );
         }
         throw mapped;
       }

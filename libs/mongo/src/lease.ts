@@ -39,7 +39,10 @@ export interface LeaseRequest {
 
 /** Index for the "latest generation of a key" lookup; pass to {@link ensureIndexes}. */
 export function leaseIndexes(collection: string): CollectionIndexSpec {
-  return { collection, indexes: [{ key: { key: 1, generation: -1 }, unique: true, name: 'lease_key_generation_uq' }] };
+  return {
+    collection,
+    indexes: [{ key: { key: 1, generation: -1 }, unique: true, name: 'lease_key_generation_uq' }],
+  };
 }
 
 function toLease(doc: LeaseDocument): Lease {
@@ -50,9 +53,17 @@ async function latest(coll: Collection<LeaseDocument>, key: string): Promise<Lea
   return coll.find({ key }).sort({ generation: -1 }).limit(1).next();
 }
 
-async function extend(coll: Collection<LeaseDocument>, doc: LeaseDocument, expiresAt: Date): Promise<Lease | null> {
+async function extend(
+  coll: Collection<LeaseDocument>,
+  doc: LeaseDocument,
+  expiresAt: Date,
+): Promise<Lease | null> {
   // Single writer: only the holder updates its own generation document.
-  const updated = await coll.findOneAndUpdate({ _id: doc._id, owner: doc.owner }, { $set: { expiresAt } }, { returnDocument: 'after' });
+  const updated = await coll.findOneAndUpdate(
+    { _id: doc._id, owner: doc.owner },
+    { $set: { expiresAt } },
+    { returnDocument: 'after' },
+  );
   return updated ? toLease(updated) : null;
 }
 
@@ -62,7 +73,10 @@ async function extend(coll: Collection<LeaseDocument>, doc: LeaseDocument, expir
  * claimants exactly one wins, on MongoDB and FerretDB alike: each inserts the next generation and
  * all but one collide on `_id`.
  */
-export async function acquireLease(coll: Collection<LeaseDocument>, request: LeaseRequest): Promise<Lease | null> {
+export async function acquireLease(
+  coll: Collection<LeaseDocument>,
+  request: LeaseRequest,
+): Promise<Lease | null> {
   const now = request.now ?? new Date();
   const expiresAt = new Date(now.getTime() + request.ttlMs);
   try {
@@ -71,7 +85,14 @@ export async function acquireLease(coll: Collection<LeaseDocument>, request: Lea
       return current.owner === request.owner ? await extend(coll, current, expiresAt) : null;
     }
     const generation = (current?.generation ?? 0) + 1;
-    const doc: LeaseDocument = { _id: `${request.key}#${generation}`, key: request.key, generation, owner: request.owner, expiresAt, acquiredAt: now };
+    const doc: LeaseDocument = {
+      _id: `${request.key}#${generation}`,
+      key: request.key,
+      generation,
+      owner: request.owner,
+      expiresAt,
+      acquiredAt: now,
+    };
     try {
       await coll.insertOne(doc);
     } catch (err) {
@@ -90,7 +111,10 @@ export async function acquireLease(coll: Collection<LeaseDocument>, request: Lea
  * Extends a lease `owner` holds and that has not expired at `now`. Returns the lease, or `null`
  * when it was lost (expired, taken over or released) — stop the guarded work and re-acquire.
  */
-export async function renewLease(coll: Collection<LeaseDocument>, request: LeaseRequest): Promise<Lease | null> {
+export async function renewLease(
+  coll: Collection<LeaseDocument>,
+  request: LeaseRequest,
+): Promise<Lease | null> {
   const now = request.now ?? new Date();
   try {
     const current = await latest(coll, request.key);
@@ -105,7 +129,10 @@ export async function renewLease(coll: Collection<LeaseDocument>, request: Lease
  * Gives the lease up if `owner` holds it (it expires immediately; the generation is kept so the
  * next holder's is higher). Returns whether `owner` held it.
  */
-export async function releaseLease(coll: Collection<LeaseDocument>, request: { key: string; owner: string }): Promise<boolean> {
+export async function releaseLease(
+  coll: Collection<LeaseDocument>,
+  request: { key: string; owner: string },
+): Promise<boolean> {
   try {
     const current = await latest(coll, request.key);
     if (!current || current.owner !== request.owner) return false;

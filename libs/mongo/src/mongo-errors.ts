@@ -16,7 +16,8 @@ export const MongoErrors = defineErrors({
   /** A feature the portable subset (MongoDB 7 ∩ FerretDB 1.24) does not include. */
   MONGO_UNSUPPORTED: {
     kind: 'failed_precondition',
-    message: (d: { feature: string } & Record<string, unknown>) => `Unsupported database feature: ${d.feature}`,
+    message: (d: { feature: string } & Record<string, unknown>) =>
+      `Unsupported database feature: ${d.feature}`,
   },
   /** A document that one of the backends would reject or store differently. */
   MONGO_INVALID_DOCUMENT: {

@@ -21,7 +21,9 @@ export function assertPortablePipeline(pipeline: readonly Document[]): void {
     if (name !== '$group') continue;
     const accumulators = Object.entries(stage.$group as Document).filter(([field]) => field !== '_id');
     if (accumulators.length !== 1) {
-      throw MongoErrors.MONGO_UNSUPPORTED({ feature: `$group with ${accumulators.length} accumulators (exactly one is portable)` });
+      throw MongoErrors.MONGO_UNSUPPORTED({
+        feature: `$group with ${accumulators.length} accumulators (exactly one is portable)`,
+      });
     }
     const [, accumulator] = accumulators[0] as [string, unknown];
     const operator = accumulator && typeof accumulator === 'object' ? Object.keys(accumulator)[0] : undefined;
@@ -33,19 +35,22 @@ export function assertPortablePipeline(pipeline: readonly Document[]): void {
 
 /** Validates `pipeline` with {@link assertPortablePipeline}, runs it and returns all results. */
 export async function portableAggregate<R extends Document = Document>(
-  coll: Collection<Document> | Collection<never>,
+  coll: Pick<Collection, 'aggregate' | 'collectionName'>,
   pipeline: Document[],
 ): Promise<R[]> {
   assertPortablePipeline(pipeline);
   try {
-    return await (coll as Collection<Document>).aggregate<R>(pipeline).toArray();
+    return await coll.aggregate<R>(pipeline).toArray();
   } catch (err) {
     throw toMongoError(err, { operation: 'aggregate', collection: coll.collectionName });
   }
 }
 
 /** Iterates a driver cursor, mapping its errors to AppErrors (see {@link toMongoError}). */
-export async function* iterateCursor<T>(cursor: AbstractCursor<T>, context: { collection?: string } = {}): AsyncGenerator<T> {
+export async function* iterateCursor<T>(
+  cursor: AbstractCursor<T>,
+  context: { collection?: string } = {},
+): AsyncGenerator<T> {
   try {
     for await (const doc of cursor) yield doc;
   } catch (err) {

@@ -11,7 +11,10 @@ function walk(value: unknown, path: string, insideArray: boolean): void {
   }
   if (Array.isArray(value)) {
     if (insideArray) {
-      throw MongoErrors.MONGO_INVALID_DOCUMENT({ reason: 'nested arrays are not supported by FerretDB', path });
+      throw MongoErrors.MONGO_INVALID_DOCUMENT({
+        reason: 'nested arrays are not supported by FerretDB',
+        path,
+      });
     }
     value.forEach((item, i) => walk(item, `${path}.${i}`, true));
     return;
@@ -43,6 +46,8 @@ export function assertPortableDocument(doc: Document): void {
   walk(doc, '', false);
   const size = BSON.calculateObjectSize(doc);
   if (size > MAX_DOCUMENT_BYTES) {
-    throw MongoErrors.MONGO_INVALID_DOCUMENT({ reason: `document is ${size} bytes, over the ${MAX_DOCUMENT_BYTES} byte limit` });
+    throw MongoErrors.MONGO_INVALID_DOCUMENT({
+      reason: `document is ${size} bytes, over the ${MAX_DOCUMENT_BYTES} byte limit`,
+    });
   }
 }

@@ -1,4 +1,5 @@
-const SECRET_PARAMS = /([?&](?:password|authMechanismProperties|tlsCertificateKeyFilePassword|sslPEMKeyPassword)=)[^&]*/gi;
+const SECRET_PARAMS =
+  /([?&](?:password|authMechanismProperties|tlsCertificateKeyFilePassword|sslPEMKeyPassword)=)[^&]*/gi;
 
 /**
  * Returns the connection string without credentials: `user:pass@` is removed and secret query

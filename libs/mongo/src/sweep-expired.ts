@@ -24,7 +24,12 @@ export async function sweepExpired<T extends Document>(
   let deleted = 0;
   try {
     for (;;) {
-      const ids = (await target.find(expired, { projection: { _id: 1 } }).limit(batchSize).toArray()).map((d) => d._id);
+      const ids = (
+        await target
+          .find(expired, { projection: { _id: 1 } })
+          .limit(batchSize)
+          .toArray()
+      ).map((d) => d._id);
       if (ids.length === 0) return deleted;
       // Re-check the date so a document renewed in between survives.
       deleted += (await target.deleteMany({ _id: { $in: ids }, ...expired })).deletedCount;

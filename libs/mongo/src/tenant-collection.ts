@@ -43,17 +43,28 @@ export interface TenantCollection<T extends TenantDocument> {
   insertMany(docs: Array<Omit<T, 'tenantId'> & { tenantId?: string }>): Promise<InsertManyResult<T>>;
   updateOne(filter: Filter<T>, update: UpdateFilter<T>, options?: UpdateOptions): Promise<UpdateResult<T>>;
   updateMany(filter: Filter<T>, update: UpdateFilter<T>, options?: UpdateOptions): Promise<UpdateResult<T>>;
-  findOneAndUpdate(filter: Filter<T>, update: UpdateFilter<T>, options?: FindOneAndUpdateOptions): Promise<WithId<T> | null>;
+  findOneAndUpdate(
+    filter: Filter<T>,
+    update: UpdateFilter<T>,
+    options?: FindOneAndUpdateOptions,
+  ): Promise<WithId<T> | null>;
   deleteOne(filter: Filter<T>): Promise<DeleteResult>;
   deleteMany(filter: Filter<T>): Promise<DeleteResult>;
   /** {@link bulkUpsert} with `tenantId` added to every document and to the key fields. */
-  bulkUpsert(docs: Array<Omit<T, 'tenantId'> & { tenantId?: string }>, options: BulkUpsertOptions<T>): Promise<BulkUpsertResult>;
+  bulkUpsert(
+    docs: Array<Omit<T, 'tenantId'> & { tenantId?: string }>,
+    options: BulkUpsertOptions<T>,
+  ): Promise<BulkUpsertResult>;
   /** A portable aggregation (see `assertPortablePipeline`) with a leading `$match: { tenantId }`. */
   aggregate<R extends Document = Document>(pipeline: Document[]): Promise<R[]>;
 }
 
 /** Builds a {@link TenantCollection} for `tenantId` over `db.collection(name)`. */
-export function tenantCollection<T extends TenantDocument>(db: Db, name: string, tenantId: string): TenantCollection<T> {
+export function tenantCollection<T extends TenantDocument>(
+  db: Db,
+  name: string,
+  tenantId: string,
+): TenantCollection<T> {
   if (typeof tenantId !== 'string' || tenantId === '') {
     throw MongoErrors.MONGO_INVALID_ARGUMENT({ reason: 'tenantId must be a non-empty string' });
   }
@@ -72,10 +83,12 @@ export function tenantCollection<T extends TenantDocument>(db: Db, name: string,
   };
   const guardUpdate = (update: UpdateFilter<T>): Document => {
     for (const [operator, fields] of Object.entries(update as Document)) {
-      if (!operator.startsWith('$')) throw MongoErrors.MONGO_INVALID_ARGUMENT({ reason: 'update must use operators' });
+      if (!operator.startsWith('$'))
+        throw MongoErrors.MONGO_INVALID_ARGUMENT({ reason: 'update must use operators' });
       if (fields && typeof fields === 'object' && 'tenantId' in fields) {
         if (operator === '$set' || operator === '$setOnInsert') {
-          if ((fields as Document).tenantId !== tenantId) throw MongoErrors.MONGO_TENANT_MISMATCH({ collection: name });
+          if ((fields as Document).tenantId !== tenantId)
+            throw MongoErrors.MONGO_TENANT_MISMATCH({ collection: name });
         } else {
           throw MongoErrors.MONGO_TENANT_MISMATCH({ collection: name });
         }
@@ -94,41 +107,51 @@ export function tenantCollection<T extends TenantDocument>(db: Db, name: string,
   return {
     tenantId,
     raw,
-    find: (filter, options) => wrap('find', async () => (await coll.find(scoped(filter), options).toArray()) as WithId<T>[]),
-    iterate: (filter, options) => iterateCursor(coll.find(scoped(filter), options), { collection: name }) as AsyncGenerator<WithId<T>>,
-    findOne: (filter, options) => wrap('findOne', async () => (await coll.findOne(scoped(filter), options)) as WithId<T> | null),
-    countDocuments: (filter, options) => wrap('countDocuments', () => coll.countDocuments(scoped(filter), options)),
+    find: (filter, options) =>
+      wrap('find', async () => (await coll.find(scoped(filter), options).toArray()) as WithId<T>[]),
+    iterate: (filter, options) =>
+      iterateCursor(coll.find(scoped(filter), options), { collection: name }) as AsyncGenerator<WithId<T>>,
+    findOne: (filter, options) =>
+      wrap('findOne', async () => (await coll.findOne(scoped(filter), options)) as WithId<T> | null),
+    countDocuments: (filter, options) =>
+      wrap('countDocuments', () => coll.countDocuments(scoped(filter), options)),
     distinct: (field, filter) => wrap('distinct', () => coll.distinct(field, scoped(filter))),
-    insertOne: (doc) => {
-      const stamped = stamp(doc);
-      return wrap('insertOne', async () => (await coll.insertOne(stamped)) as InsertOneResult<T>);
-    },
-    insertMany: (docs) => {
-      const stamped = docs.map(stamp);
-      return wrap('insertMany', async () => (await coll.insertMany(stamped)) as unknown as InsertManyResult<T>);
-    },
-    updateOne: (filter, update, options) => {
-      const guarded = guardUpdate(update);
-      return wrap('updateOne', async () => (await coll.updateOne(scoped(filter), guarded, options)) as UpdateResult<T>);
-    },
-    updateMany: (filter, update, options) => {
-      const guarded = guardUpdate(update);
-      return wrap('updateMany', async () => (await coll.updateMany(scoped(filter), guarded, options)) as UpdateResult<T>);
-    },
-    findOneAndUpdate: (filter, update, options = {}) => {
-      const guarded = guardUpdate(update);
-      return wrap(
+    insertOne: (doc) =>
+      wrap('insertOne', async () => (await coll.insertOne(stamp(doc))) as InsertOneResult<T>),
+    insertMany: (docs) =>
+      wrap(
+        'insertMany',
+        async () => (await coll.insertMany(docs.map(stamp))) as unknown as InsertManyResult<T>,
+      ),
+    updateOne: (filter, update, options) =>
+      wrap(
+        'updateOne',
+        async () => (await coll.updateOne(scoped(filter), guardUpdate(update), options)) as UpdateResult<T>,
+      ),
+    updateMany: (filter, update, options) =>
+      wrap(
+        'updateMany',
+        async () => (await coll.updateMany(scoped(filter), guardUpdate(update), options)) as UpdateResult<T>,
+      ),
+    findOneAndUpdate: (filter, update, options = {}) =>
+      wrap(
         'findOneAndUpdate',
-        async () => (await coll.findOneAndUpdate(scoped(filter), guarded, { ...options, includeResultMetadata: false })) as WithId<T> | null,
-      );
-    },
+        async () =>
+          (await coll.findOneAndUpdate(scoped(filter), guardUpdate(update), {
+            ...options,
+            includeResultMetadata: false,
+          })) as WithId<T> | null,
+      ),
     deleteOne: (filter) => wrap('deleteOne', () => coll.deleteOne(scoped(filter))),
     deleteMany: (filter) => wrap('deleteMany', () => coll.deleteMany(scoped(filter))),
-    bulkUpsert: (docs, options) => {
+    bulkUpsert: async (docs, options) => {
       const stamped = docs.map(stamp) as T[];
-      const keyFields = options.keyFields.includes('tenantId') ? options.keyFields : [...options.keyFields, 'tenantId'];
+      const keyFields = options.keyFields.includes('tenantId')
+        ? options.keyFields
+        : [...options.keyFields, 'tenantId'];
       return bulkUpsert(raw, stamped, { ...options, keyFields });
     },
-    aggregate: <R extends Document>(pipeline: Document[]) => portableAggregate<R>(coll, [{ $match: { tenantId } }, ...pipeline]),
+    aggregate: <R extends Document>(pipeline: Document[]) =>
+      portableAggregate<R>(coll, [{ $match: { tenantId } }, ...pipeline]),
   };
 }

@@ -71,9 +71,15 @@ export function toMongoError(err: unknown, context: MongoErrorContext = {}): App
   const name = err.name;
   const code = typeof err.code === 'number' ? err.code : undefined;
   const codeName = err instanceof MongoServerError ? err.codeName : undefined;
-  const driver = { ...ctx, driverError: name, ...(code === undefined ? {} : { driverCode: code }), ...(codeName ? { codeName } : {}) };
+  const driver = {
+    ...ctx,
+    driverError: name,
+    ...(code === undefined ? {} : { driverCode: code }),
+    ...(codeName ? { codeName } : {}),
+  };
 
-  if (UNAVAILABLE_ERRORS.has(name) || err.hasErrorLabel('ResetPool')) return MongoErrors.MONGO_UNAVAILABLE(driver, cause);
+  if (UNAVAILABLE_ERRORS.has(name) || err.hasErrorLabel('ResetPool'))
+    return MongoErrors.MONGO_UNAVAILABLE(driver, cause);
   if (name === 'MongoOperationTimeoutError' || (code !== undefined && TIMEOUT_CODES.has(code))) {
     return MongoErrors.MONGO_TIMEOUT(driver, cause);
   }
@@ -81,17 +87,28 @@ export function toMongoError(err: unknown, context: MongoErrorContext = {}): App
     const index = indexName(err.message);
     return MongoErrors.MONGO_DUPLICATE_KEY({ ...driver, ...(index ? { index } : {}) }, cause);
   }
-  if (FERRET_NO_TRANSACTION_MESSAGE.test(err.message) || name === 'MongoTransactionError' || name === 'MongoCompatibilityError') {
+  if (
+    FERRET_NO_TRANSACTION_MESSAGE.test(err.message) ||
+    name === 'MongoTransactionError' ||
+    name === 'MongoCompatibilityError'
+  ) {
     return MongoErrors.MONGO_UNSUPPORTED({ ...driver, feature: 'transactions' }, cause);
   }
   if (code !== undefined && UNSUPPORTED_CODES.has(code)) {
     return MongoErrors.MONGO_UNSUPPORTED({ ...driver, feature: codeName ?? `code ${code}` }, cause);
   }
   if (code !== undefined && INDEX_CONFLICT_CODES.has(code)) {
-    return MongoErrors.MONGO_INDEX_CONFLICT({ ...driver, collection: context.collection ?? '?', index: '?' }, cause);
+    return MongoErrors.MONGO_INDEX_CONFLICT(
+      { ...driver, collection: context.collection ?? '?', index: '?' },
+      cause,
+    );
   }
   if (code !== undefined && AUTH_CODES.has(code)) return MongoErrors.MONGO_AUTH_FAILED(driver, cause);
-  if (name === 'MongoMissingCredentialsError' || name === 'MongoParseError' || name === 'MongoInvalidArgumentError') {
+  if (
+    name === 'MongoMissingCredentialsError' ||
+    name === 'MongoParseError' ||
+    name === 'MongoInvalidArgumentError'
+  ) {
     return MongoErrors.MONGO_INVALID_ARGUMENT(driver, cause);
   }
   if (code !== undefined && INVALID_CODES.has(code)) return MongoErrors.MONGO_INVALID_ARGUMENT(driver, cause);

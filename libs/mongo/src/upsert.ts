@@ -84,7 +84,10 @@ function buildOperation<T extends Document>(
   return { updateOne: { filter, update, upsert: true } };
 }
 
-function counts(result: Pick<BulkWriteResult, 'upsertedCount' | 'modifiedCount'>): { inserted: number; modified: number } {
+function counts(result: Pick<BulkWriteResult, 'upsertedCount' | 'modifiedCount'>): {
+  inserted: number;
+  modified: number;
+} {
   return { inserted: result.upsertedCount, modified: result.modifiedCount };
 }
 
@@ -104,8 +107,10 @@ export async function bulkUpsert<T extends Document>(
 ): Promise<BulkUpsertResult> {
   const batchSize = options.batchSize ?? 500;
   const mode = options.mode ?? 'set';
-  if (options.keyFields.length === 0) throw MongoErrors.MONGO_INVALID_ARGUMENT({ reason: 'keyFields is empty' });
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw MongoErrors.MONGO_INVALID_ARGUMENT({ reason: 'batchSize must be ≥ 1' });
+  if (options.keyFields.length === 0)
+    throw MongoErrors.MONGO_INVALID_ARGUMENT({ reason: 'keyFields is empty' });
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw MongoErrors.MONGO_INVALID_ARGUMENT({ reason: 'batchSize must be ≥ 1' });
   const target = coll as unknown as Collection<Document>;
   const total: BulkUpsertResult = { inserted: 0, modified: 0, unchanged: 0, retriedBatches: 0 };
 
@@ -118,10 +123,14 @@ export async function bulkUpsert<T extends Document>(
         done = counts(await target.bulkWrite(operations, { ordered: false }));
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;
-        const firstAttempt = err instanceof MongoBulkWriteError ? counts(err.result) : { inserted: 0, modified: 0 };
+        const firstAttempt =
+          err instanceof MongoBulkWriteError ? counts(err.result) : { inserted: 0, modified: 0 };
         total.retriedBatches += 1;
         const retry = counts(await target.bulkWrite(operations, { ordered: false }));
-        done = { inserted: firstAttempt.inserted + retry.inserted, modified: firstAttempt.modified + retry.modified };
+        done = {
+          inserted: firstAttempt.inserted + retry.inserted,
+          modified: firstAttempt.modified + retry.modified,
+        };
       }
     } catch (err) {
       throw toMongoError(err, { operation: 'bulkUpsert', collection: coll.collectionName });

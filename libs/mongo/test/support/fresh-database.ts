@@ -37,7 +37,7 @@ export function useFreshDatabase(): { db: () => Db; client: () => MongoClient; d
   let client: MongoClient | undefined;
   let current: Db | undefined;
   beforeAll(async () => {
-    client = new MongoClient(testMongoUrl(), { serverSelectionTimeoutMS: 5_000 });
+    client = new MongoClient(testMongoUrl(), { serverSelectionTimeoutMS: 15_000 });
     await client.connect();
   });
   afterAll(async () => {

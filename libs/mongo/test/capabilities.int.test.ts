@@ -1,0 +1,395 @@
+import { isAppError } from '@isams-sync/errors';
+import { MongoClient } from 'mongodb';
+import type { Document } from 'mongodb';
+import { describe, expect, it } from 'vitest';
+import {
+  acquireLease,
+  connectMongo,
+  ensureIndexes,
+  MongoErrors,
+  portableAggregate,
+  toMongoError,
+} from '../src/index';
+import type { LeaseDocument } from '../src/index';
+import { silentLogger, testMongoUrl, uniqueDbName, useFreshDatabase } from './support/fresh-database';
+
+/**
+ * Every database operation the helpers and the services use, against the real MongoDB-wire server
+ * (FerretDB 1.24 in CI, MongoDB 7 in production). A gap in the backend shows up here first.
+ */
+describe('MongoDB-wire capabilities we rely on (integration)', () => {
+  const ctx = useFreshDatabase();
+  // Loosely typed: these tests use numeric and string ids freely.
+  const collection = (name: string) => ctx.db().collection<{ _id: string | number } & Document>(name);
+
+  async function caught(promise: Promise<unknown>): Promise<unknown> {
+    return promise.then(
+      () => {
+        throw new Error('expected a rejection');
+      },
+      (err: unknown) => err,
+    );
+  }
+
+  it('insert + find with sort, skip, limit and inclusion/exclusion projections', async () => {
+    const coll = collection('people');
+    await coll.insertMany(
+      Array.from({ length: 30 }, (_, i) => ({
+        _id: i,
+        n: i % 3,
+        name: `p${i}`,
+        nested: { form: `F${i % 5}`, house: 'Red' },
+      })),
+    );
+    const page = await coll
+      .find({ n: 1 }, { projection: { name: 1, 'nested.form': 1 } })
+      .sort({ _id: -1 })
+      .skip(2)
+      .limit(3)
+      .toArray();
+    expect(page).toEqual([
+      { _id: 22, name: 'p22', nested: { form: 'F2' } },
+      { _id: 19, name: 'p19', nested: { form: 'F4' } },
+      { _id: 16, name: 'p16', nested: { form: 'F1' } },
+    ]);
+    expect(await coll.findOne({ _id: 3 }, { projection: { nested: 0, _id: 0 } })).toEqual({
+      n: 0,
+      name: 'p3',
+    });
+    expect(
+      await coll
+        .find({}, { projection: { _id: 1 } })
+        .sort({ n: 1, _id: -1 })
+        .limit(2)
+        .toArray(),
+    ).toEqual([{ _id: 27 }, { _id: 24 }]);
+  });
+
+  it('countDocuments, distinct, dotted paths into nested documents and $in with a large array', async () => {
+    const coll = collection('people');
+    await coll.insertMany(
+      Array.from({ length: 100 }, (_, i) => ({ _id: i, nested: { form: `F${i % 4}` }, tags: [`t${i % 2}`] })),
+    );
+    expect(await coll.countDocuments({ 'nested.form': 'F1' })).toBe(25);
+    expect(await coll.countDocuments({ tags: 't0', 'nested.form': { $in: ['F0', 'F2'] } })).toBe(50);
+    expect((await coll.distinct('nested.form')).sort()).toEqual(['F0', 'F1', 'F2', 'F3']);
+    expect(await coll.distinct('nested.form', { _id: { $lt: 2 } })).toHaveLength(2);
+    const ids = Array.from({ length: 5_000 }, (_, i) => i * 3);
+    expect(await coll.countDocuments({ _id: { $in: ids } })).toBe(34);
+  });
+
+  it('updateOne / updateMany with $set $unset $inc $setOnInsert $max $push $pull $addToSet', async () => {
+    interface Doc {
+      _id: string;
+      n: number;
+      gone?: boolean;
+      tags?: string[];
+      hi?: number;
+      seen?: Date;
+      meta?: { by: string };
+      createdAt?: Date;
+    }
+    const coll = ctx.db().collection<Doc>('docs');
+    await coll.insertMany([
+      { _id: 'a', n: 1, gone: true, tags: ['x'], hi: 5, seen: new Date('2025-01-02T00:00:00Z') },
+      { _id: 'b', n: 1, tags: [] },
+    ]);
+    await coll.updateOne(
+      { _id: 'a' },
+      { $set: { 'meta.by': 'sync' }, $unset: { gone: '' }, $inc: { n: 2 }, $push: { tags: 'y' } },
+    );
+    await coll.updateOne(
+      { _id: 'a' },
+      { $addToSet: { tags: 'x' }, $max: { hi: 3, seen: new Date('2025-01-01T00:00:00Z') } },
+    );
+    await coll.updateOne({ _id: 'a' }, { $addToSet: { tags: 'z' }, $max: { hi: 9 } });
+    await coll.updateOne({ _id: 'a' }, { $pull: { tags: 'y' } });
+    expect(await coll.findOne({ _id: 'a' })).toEqual({
+      _id: 'a',
+      n: 3,
+      tags: ['x', 'z'],
+      hi: 9,
+      seen: new Date('2025-01-02T00:00:00Z'),
+      meta: { by: 'sync' },
+    });
+
+    const many = await coll.updateMany({}, { $inc: { n: 10 } });
+    expect(many).toMatchObject({ matchedCount: 2, modifiedCount: 2 });
+    const noop = await coll.updateOne({ _id: 'b' }, { $set: { n: 11 } });
+    expect(noop).toMatchObject({ matchedCount: 1, modifiedCount: 0 });
+
+    const up = await coll.updateOne(
+      { _id: 'c' },
+      { $setOnInsert: { createdAt: new Date(0) }, $set: { n: 1 } },
+      { upsert: true },
+    );
+    expect(up).toMatchObject({ upsertedCount: 1, upsertedId: 'c' });
+    await coll.updateOne(
+      { _id: 'c' },
+      { $setOnInsert: { createdAt: new Date(1) }, $set: { n: 2 } },
+      { upsert: true },
+    );
+    expect(await coll.findOne({ _id: 'c' })).toEqual({ _id: 'c', createdAt: new Date(0), n: 2 });
+  });
+
+  it('findOneAndUpdate upsert with returnDocument after, and replaceOne upsert', async () => {
+    const coll = collection('docs');
+    const created = await coll.findOneAndUpdate(
+      { _id: 'k' },
+      { $setOnInsert: { first: 1 }, $set: { v: 'a' }, $inc: { count: 1 } },
+      { upsert: true, returnDocument: 'after' },
+    );
+    expect(created).toEqual({ _id: 'k', first: 1, v: 'a', count: 1 });
+    const again = await coll.findOneAndUpdate(
+      { _id: 'k' },
+      { $setOnInsert: { first: 2 }, $inc: { count: 1 } },
+      { upsert: true, returnDocument: 'after' },
+    );
+    expect(again).toEqual({ _id: 'k', first: 1, v: 'a', count: 2 });
+    expect(
+      await coll.findOneAndUpdate({ _id: 'missing' }, { $set: { v: 1 } }, { returnDocument: 'after' }),
+    ).toBeNull();
+
+    expect(await coll.replaceOne({ _id: 'r' }, { v: 1 }, { upsert: true })).toMatchObject({
+      upsertedCount: 1,
+      upsertedId: 'r',
+    });
+    expect(await coll.replaceOne({ _id: 'r' }, { w: 2 }, { upsert: true })).toMatchObject({
+      matchedCount: 1,
+      upsertedCount: 0,
+    });
+    expect(await coll.findOne({ _id: 'r' })).toEqual({ _id: 'r', w: 2 });
+  });
+
+  it('bulkWrite mixed, ordered: false, and deleteMany', async () => {
+    const coll = collection('docs');
+    await coll.insertMany([
+      { _id: 1, v: 1 },
+      { _id: 2, v: 2 },
+      { _id: 3, v: 3 },
+    ]);
+    const result = await coll.bulkWrite(
+      [
+        { insertOne: { document: { _id: 4, v: 4 } } },
+        { updateOne: { filter: { _id: 1 }, update: { $set: { v: 10 } } } },
+        { updateOne: { filter: { _id: 5 }, update: { $set: { v: 5 } }, upsert: true } },
+        { replaceOne: { filter: { _id: 2 }, replacement: { v: 20 } } },
+        { deleteOne: { filter: { _id: 3 } } },
+        { updateMany: { filter: { v: { $gte: 10 } }, update: { $set: { big: true } } } },
+      ],
+      { ordered: false },
+    );
+    expect(result).toMatchObject({
+      insertedCount: 1,
+      upsertedCount: 1,
+      deletedCount: 1,
+      matchedCount: 4,
+      modifiedCount: 4,
+    });
+    expect(await coll.countDocuments({ big: true })).toBe(2);
+    expect((await coll.deleteMany({ v: { $lt: 10 } })).deletedCount).toBe(2);
+    expect(await coll.countDocuments()).toBe(2);
+  });
+
+  it('a unique compound index violation maps to MONGO_DUPLICATE_KEY — for inserts, upserts and updates', async () => {
+    await ensureIndexes(ctx.db(), [
+      {
+        collection: 'people',
+        indexes: [{ key: { tenantId: 1, personId: 1 }, unique: true, name: 'tenant_person_uq' }],
+      },
+    ]);
+    const coll = ctx.db().collection('people');
+    await coll.insertMany([
+      { tenantId: 't', personId: 'a' },
+      { tenantId: 't', personId: 'b' },
+      { tenantId: 'u', personId: 'a' },
+    ]);
+
+    const insert = toMongoError(await caught(coll.insertOne({ tenantId: 't', personId: 'a' })));
+    expect(insert).toMatchObject({ code: 'MONGO_DUPLICATE_KEY', kind: 'already_exists' });
+    const upsert = toMongoError(
+      await caught(
+        coll.updateOne({ tenantId: 't', personId: 'a', x: 1 }, { $set: { y: 1 } }, { upsert: true }),
+      ),
+    );
+    expect(upsert.code).toBe('MONGO_DUPLICATE_KEY');
+    // FerretDB reports this one as InternalError (code 1) with SQLite's message; we map it too.
+    const update = toMongoError(await caught(coll.updateOne({ personId: 'b' }, { $set: { personId: 'a' } })));
+    expect(update.code).toBe('MONGO_DUPLICATE_KEY');
+    const bulk = toMongoError(
+      await caught(
+        coll.bulkWrite(
+          [
+            { insertOne: { document: { tenantId: 't', personId: 'c' } } },
+            { insertOne: { document: { tenantId: 'u', personId: 'a' } } },
+          ],
+          { ordered: false },
+        ),
+      ),
+    );
+    expect(bulk.code).toBe('MONGO_DUPLICATE_KEY');
+    expect(await coll.countDocuments({ personId: 'c' })).toBe(1);
+    // The message never carries the duplicate values (MongoDB's E11000 text does).
+    expect(update.message).not.toContain('"a"');
+  });
+
+  it('concurrent lease claims from separate connections: exactly one wins', async () => {
+    const other = await new MongoClient(testMongoUrl()).connect();
+    try {
+      const colls = [ctx.db(), other.db(ctx.dbName())].map((db) => db.collection<LeaseDocument>('leases'));
+      for (let round = 0; round < 10; round++) {
+        const results = await Promise.all(
+          colls.map((c, i) => acquireLease(c, { key: `k${round}`, owner: `o${i}`, ttlMs: 60_000 })),
+        );
+        expect(results.filter((r) => r !== null)).toHaveLength(1);
+      }
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('$match / $group / $sum aggregation with $sort, one accumulator per $group', async () => {
+    const coll = ctx.db().collection('bookings');
+    await coll.insertMany([
+      { school: 'a', status: 'open', seats: 2 },
+      { school: 'a', status: 'open', seats: 3 },
+      { school: 'b', status: 'open', seats: 1 },
+      { school: 'b', status: 'cancelled', seats: 7 },
+      { school: 'c', status: 'open', seats: 4 },
+    ]);
+    const seats = await portableAggregate(coll, [
+      { $match: { status: 'open' } },
+      { $group: { _id: '$school', seats: { $sum: '$seats' } } },
+      { $sort: { seats: -1, _id: 1 } },
+    ]);
+    expect(seats).toEqual([
+      { _id: 'a', seats: 5 },
+      { _id: 'c', seats: 4 },
+      { _id: 'b', seats: 1 },
+    ]);
+    const counts = await portableAggregate(coll, [
+      { $group: { _id: '$status', n: { $sum: 1 } } },
+      { $sort: { _id: 1 } },
+    ]);
+    expect(counts).toEqual([
+      { _id: 'cancelled', n: 1 },
+      { _id: 'open', n: 4 },
+    ]);
+    const total = await portableAggregate(coll, [{ $group: { _id: null, n: { $count: {} } } }]);
+    expect(total).toEqual([{ _id: null, n: 5 }]);
+  });
+
+  it('a cursor iterates 10 000 documents in batches, in sort order', async () => {
+    const coll = collection('many');
+    for (let start = 0; start < 10_000; start += 2_000) {
+      await coll.insertMany(
+        Array.from({ length: 2_000 }, (_, i) => ({ _id: start + i, k: `k${start + i}` })),
+      );
+    }
+    let expected = 0;
+    for await (const doc of coll.find({}).sort({ _id: 1 }).batchSize(1_000)) {
+      expect(doc._id).toBe(expected);
+      expected += 1;
+    }
+    expect(expected).toBe(10_000);
+  });
+
+  it('Dates, nested documents, arrays of documents, nulls and numbers round-trip unchanged', async () => {
+    const coll = collection('docs');
+    const doc = {
+      _id: 'rt',
+      at: new Date('2024-02-29T23:59:59.123Z'),
+      epoch: new Date(0),
+      nested: { deep: { deeper: { s: 'é', n: -1.5, i: 42, big: 2 ** 40, flag: false, nothing: null } } },
+      people: [
+        { id: 'p1', at: new Date('2020-01-01T00:00:00Z') },
+        { id: 'p2', tags: ['a', 'b'] },
+      ],
+      empty: {},
+      emptyList: [],
+    };
+    await coll.insertOne(doc);
+    expect(await coll.findOne({ _id: 'rt' })).toEqual(doc);
+    expect(
+      await coll.countDocuments({
+        at: { $gte: new Date('2024-02-29T00:00:00Z'), $lt: new Date('2024-03-01T00:00:00Z') },
+      }),
+    ).toBe(1);
+    expect(await coll.countDocuments({ 'people.id': 'p2' })).toBe(1);
+  });
+
+  it('documents near the 16 MiB limit are written and read back', async () => {
+    const coll = collection('large');
+    const s = 'x'.repeat(16 * 1024 * 1024 - 1024);
+    await coll.insertOne({ _id: 'big', s });
+    expect((await coll.findOne({ _id: 'big' }))?.s).toHaveLength(s.length);
+  });
+
+  it('lists indexes with their names, keys and uniqueness', async () => {
+    await ensureIndexes(ctx.db(), [
+      {
+        collection: 'people',
+        indexes: [{ key: { tenantId: 1, 'nested.form': -1 }, unique: true, name: 'tenant_form_uq' }],
+      },
+    ]);
+    const indexes = await collection('people').listIndexes().toArray();
+    expect(indexes.map(({ name, key, unique }) => ({ name, key, unique }))).toEqual([
+      { name: '_id_', key: { _id: 1 }, unique: undefined },
+      { name: 'tenant_form_uq', key: { tenantId: 1, 'nested.form': -1 }, unique: true },
+    ]);
+  });
+
+  it('multi-document transactions are NOT available on this backend (we never rely on them)', async () => {
+    const coll = collection('docs');
+    await ctx.db().createCollection('docs');
+    const session = ctx.client().startSession();
+    try {
+      session.startTransaction();
+      const err = await caught(
+        coll.insertOne({ _id: 'tx' }, { session }).then(() => session.commitTransaction()),
+      );
+      expect(MongoErrors.MONGO_UNSUPPORTED.is(toMongoError(err))).toBe(true);
+    } finally {
+      await session.endSession().catch(() => undefined);
+    }
+    expect(await coll.countDocuments({ _id: 'tx' })).toBe(0);
+  });
+});
+
+describe('an unreachable database', () => {
+  it(
+    'connectMongo fails with MONGO_UNAVAILABLE within the server-selection timeout instead of hanging',
+    { timeout: 15_000 },
+    async () => {
+      const err = await connectMongo({
+        url: 'mongodb://127.0.0.1:1/?directConnection=true',
+        dbName: uniqueDbName(),
+        logger: silentLogger(),
+        appName: 'mongo-lib-test',
+        serverSelectionTimeoutMs: 1_000,
+      }).catch((e: unknown) => e);
+      expect(isAppError(err) && err.code).toBe('MONGO_UNAVAILABLE');
+      expect(isAppError(err) && err.kind).toBe('unavailable');
+    },
+  );
+
+  it(
+    'operations on a client whose server went away fail with MONGO_UNAVAILABLE',
+    { timeout: 15_000 },
+    async () => {
+      const client = new MongoClient('mongodb://127.0.0.1:1/?directConnection=true', {
+        serverSelectionTimeoutMS: 1_000,
+      });
+      try {
+        const err = await client
+          .db('x')
+          .collection('y')
+          .findOne({})
+          .catch((e: unknown) => e);
+        expect(toMongoError(err).code).toBe('MONGO_UNAVAILABLE');
+      } finally {
+        await client.close();
+      }
+    },
+  );
+});

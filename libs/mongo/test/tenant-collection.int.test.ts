@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { ensureIndexes, tenantCollection } from '../src/index';
+import type { TenantDocument } from '../src/index';
+import { useFreshDatabase } from './support/fresh-database';
+
+interface Pupil extends TenantDocument {
+  pupilId: string;
+  name: string;
+  form?: string;
+}
+
+describe('tenantCollection (integration)', () => {
+  const ctx = useFreshDatabase();
+
+  async function seed() {
+    await ensureIndexes(ctx.db(), [
+      {
+        collection: 'pupils',
+        indexes: [{ key: { tenantId: 1, pupilId: 1 }, unique: true, name: 'tenant_pupil_uq' }],
+      },
+    ]);
+    const a = tenantCollection<Pupil>(ctx.db(), 'pupils', 'school-a');
+    const b = tenantCollection<Pupil>(ctx.db(), 'pupils', 'school-b');
+    await a.insertMany([
+      { pupilId: 'p1', name: 'Ann', form: '7A' },
+      { pupilId: 'p2', name: 'Bob', form: '7B' },
+    ]);
+    await b.insertOne({ pupilId: 'p1', name: 'Other school pupil', form: '7A' });
+    return { a, b };
+  }
+
+  it('stamps inserts with the tenant and never sees another tenant’s documents', async () => {
+    const { a, b } = await seed();
+    expect(await a.countDocuments()).toBe(2);
+    expect(await b.countDocuments()).toBe(1);
+    expect((await a.find({ pupilId: 'p1' })).map((p) => p.name)).toEqual(['Ann']);
+    // An explicit tenantId in the filter cannot widen the scope.
+    expect(await a.find({ tenantId: 'school-b' })).toHaveLength(2);
+    expect(await a.findOne({ name: 'Other school pupil' })).toBeNull();
+    expect(await a.distinct('name')).toEqual(expect.arrayContaining(['Ann', 'Bob']));
+    expect(await a.distinct('name')).toHaveLength(2);
+    const streamed: string[] = [];
+    for await (const p of a.iterate({}, { sort: { pupilId: 1 } })) streamed.push(p.pupilId);
+    expect(streamed).toEqual(['p1', 'p2']);
+    expect(await a.aggregate([{ $group: { _id: '$form', n: { $sum: 1 } } }, { $sort: { _id: 1 } }])).toEqual([
+      { _id: '7A', n: 1 },
+      { _id: '7B', n: 1 },
+    ]);
+    expect(await ctx.db().collection('pupils').countDocuments({ tenantId: 'school-a' })).toBe(2);
+  });
+
+  it('updates and deletes only the tenant’s documents', async () => {
+    const { a, b } = await seed();
+    expect((await b.updateMany({}, { $set: { form: '8A' } })).modifiedCount).toBe(1);
+    expect((await a.updateOne({ pupilId: 'p1' }, { $set: { name: 'Anna' } })).modifiedCount).toBe(1);
+    expect(await b.findOne({ pupilId: 'p1' })).toMatchObject({ name: 'Other school pupil', form: '8A' });
+    expect(
+      await a.findOneAndUpdate(
+        { pupilId: 'p9' },
+        { $set: { name: 'New' } },
+        { upsert: true, returnDocument: 'after' },
+      ),
+    ).toMatchObject({
+      tenantId: 'school-a',
+      pupilId: 'p9',
+    });
+    expect((await b.deleteMany({})).deletedCount).toBe(1);
+    expect(await a.countDocuments()).toBe(3);
+    expect((await a.deleteOne({ pupilId: 'p2' })).deletedCount).toBe(1);
+  });
+
+  it('bulkUpsert keys on the tenant, so the same natural key in two tenants stays apart', async () => {
+    const { a, b } = await seed();
+    expect(
+      await a.bulkUpsert(
+        [
+          { pupilId: 'p1', name: 'Ann' },
+          { pupilId: 'p3', name: 'Cat' },
+        ],
+        { keyFields: ['pupilId'] },
+      ),
+    ).toMatchObject({
+      inserted: 1,
+      unchanged: 1,
+    });
+    expect(await b.findOne({ pupilId: 'p1' })).toMatchObject({ name: 'Other school pupil' });
+    expect(await b.countDocuments()).toBe(1);
+  });
+
+  it('refuses writes that would move a document to another tenant', async () => {
+    const { a } = await seed();
+    await expect(a.insertOne({ tenantId: 'school-b', pupilId: 'x', name: 'x' })).rejects.toMatchObject({
+      code: 'MONGO_TENANT_MISMATCH',
+    });
+    await expect(a.updateOne({ pupilId: 'p1' }, { $set: { tenantId: 'school-b' } })).rejects.toMatchObject({
+      code: 'MONGO_TENANT_MISMATCH',
+    });
+    await expect(a.updateMany({}, { $unset: { tenantId: '' } })).rejects.toMatchObject({
+      code: 'MONGO_TENANT_MISMATCH',
+    });
+    expect(() => tenantCollection(ctx.db(), 'pupils', '')).toThrow(
+      expect.objectContaining({ code: 'MONGO_INVALID_ARGUMENT' }),
+    );
+    expect(await ctx.db().collection('pupils').countDocuments({ tenantId: 'school-b' })).toBe(1);
+  });
+});

@@ -1,0 +1,120 @@
+import { AppError } from '@isams-sync/errors';
+import { MongoBulkWriteError, MongoNetworkError, MongoServerError, MongoServerSelectionError } from 'mongodb';
+import { describe, expect, it } from 'vitest';
+import { isDuplicateKeyError, toMongoError, withMongoErrors } from '../src/index';
+
+const server = (code: number, message: string, codeName?: string) =>
+  new MongoServerError({ code, errmsg: message, message, ...(codeName ? { codeName } : {}) });
+
+describe('toMongoError', () => {
+  it('maps MongoDB’s E11000 without copying the duplicate values into the message', () => {
+    const err = toMongoError(
+      server(
+        11000,
+        'E11000 duplicate key error collection: db.people index: tenant_person_uq dup key: { personId: "Ann" }',
+        'DuplicateKey',
+      ),
+      {
+        collection: 'people',
+        operation: 'insert',
+      },
+    );
+    expect(err).toMatchObject({
+      code: 'MONGO_DUPLICATE_KEY',
+      kind: 'already_exists',
+      details: { index: 'tenant_person_uq', collection: 'people', driverCode: 11000 },
+    });
+    expect(err.message).toBe('Duplicate key in collection people (index tenant_person_uq)');
+    expect(err.cause).toBeInstanceOf(MongoServerError);
+  });
+
+  it('maps FerretDB’s InternalError for a unique violation by an update to MONGO_DUPLICATE_KEY', () => {
+    const err = server(
+      1,
+      "[msg_update.go:133] constraint failed: UNIQUE constraint failed: index 't_f10c3da3_a_b_uq' (2067)",
+      'InternalError',
+    );
+    expect(isDuplicateKeyError(err)).toBe(true);
+    expect(toMongoError(err).code).toBe('MONGO_DUPLICATE_KEY');
+    expect(toMongoError(server(1, 'something else', 'InternalError')).code).toBe('MONGO_ERROR');
+  });
+
+  it('maps bulk write errors by their write errors', () => {
+    const bulk = new MongoBulkWriteError(
+      {
+        message: 'E11000 duplicate key error collection: db.t',
+        code: 11000,
+        writeErrors: [
+          { index: 1, code: 11000, errmsg: 'E11000 duplicate key error collection: db.t' },
+        ] as never,
+      },
+      {
+        insertedCount: 1,
+        matchedCount: 0,
+        modifiedCount: 0,
+        deletedCount: 0,
+        upsertedCount: 0,
+        upsertedIds: {},
+        insertedIds: {},
+      } as never,
+    );
+    expect(toMongoError(bulk).code).toBe('MONGO_DUPLICATE_KEY');
+  });
+
+  it.each([
+    [
+      new MongoServerSelectionError('connect ECONNREFUSED 127.0.0.1:1', {
+        type: 'Unknown',
+        servers: new Map(),
+      } as never),
+      'MONGO_UNAVAILABLE',
+      'unavailable',
+    ],
+    [new MongoNetworkError('socket hang up'), 'MONGO_UNAVAILABLE', 'unavailable'],
+    [
+      server(238, 'Index option "expireAfterSeconds" is not implemented yet', 'NotImplemented'),
+      'MONGO_UNSUPPORTED',
+      'failed_precondition',
+    ],
+    [
+      server(9, 'insert: unknown field "autocommit"', 'FailedToParse'),
+      'MONGO_UNSUPPORTED',
+      'failed_precondition',
+    ],
+    [
+      server(
+        20,
+        'Transaction numbers are only allowed on a replica set member or mongos',
+        'IllegalOperation',
+      ),
+      'MONGO_UNSUPPORTED',
+      'failed_precondition',
+    ],
+    [server(50, 'operation exceeded time limit', 'MaxTimeMSExpired'), 'MONGO_TIMEOUT', 'deadline_exceeded'],
+    [
+      server(86, 'An existing index has the same name', 'IndexKeySpecsConflict'),
+      'MONGO_INDEX_CONFLICT',
+      'failed_precondition',
+    ],
+    [server(18, 'Authentication failed.', 'AuthenticationFailed'), 'MONGO_AUTH_FAILED', 'internal'],
+    [
+      server(2, 'invalid key: "x.y" (key must not contain \'.\' sign)', 'BadValue'),
+      'MONGO_INVALID_ARGUMENT',
+      'invalid_argument',
+    ],
+    [new Error('not from the driver'), 'MONGO_ERROR', 'internal'],
+  ])('maps %s to %s', (input, code, kind) => {
+    expect(toMongoError(input)).toMatchObject({ code, kind });
+  });
+
+  it('passes AppErrors through and wraps async failures', async () => {
+    const app = new AppError({ code: 'X', kind: 'internal', message: 'x' });
+    expect(toMongoError(app)).toBe(app);
+    await expect(
+      withMongoErrors({ operation: 'op' }, () => Promise.reject(server(11000, 'E11000'))),
+    ).rejects.toMatchObject({
+      code: 'MONGO_DUPLICATE_KEY',
+      details: { operation: 'op' },
+    });
+  });
+});
