@@ -23,6 +23,26 @@ export type { EventRegistry } from './event-registry';
 export { EventErrors } from './event-errors';
 export { registry } from './registry';
 export { platformPingV1 } from './types/platform-ping.event';
+export {
+  rawElementSchema,
+  datasetIdSchema,
+  syncTriggerSchema,
+  snapshotDatasetSchema,
+  rawDatasetChunkV1,
+  datasetSnapshotCompletedV1,
+} from './types/raw-dataset.events';
+export { SYNC_RUN_STATUSES, TERMINAL_SYNC_RUN_STATUSES, syncRunUpdatedV1 } from './types/sync-run.events';
+export type { SyncRunStatus } from './types/sync-run.events';
+export {
+  ROSTER_ENTITY_TYPES,
+  ROSTER_CHANGES,
+  REMOVAL_REASONS,
+  rosterChangeDataSchema,
+  rosterChangeEventTypeName,
+  rosterChangeEventTypes,
+  allRosterChangeEventTypes,
+} from './types/roster-change.events';
+export type { RosterEntityType, RosterChange, RosterChangeData } from './types/roster-change.events';
 export { TOPICS, TopicNames, topicSpec, dlqTopicName, DLQ_PARTITIONS, DLQ_RETENTION_DAYS } from './topics';
 export type { TopicSpec, TopicKeying } from './topics';
 export { generateEventSchemaFiles, stableJson, ENVELOPE_SCHEMA_FILE } from './json-schemas';

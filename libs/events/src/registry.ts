@@ -1,8 +1,17 @@
 import { createEventRegistry } from './event-registry';
 import { platformPingV1 } from './types/platform-ping.event';
+import { datasetSnapshotCompletedV1, rawDatasetChunkV1 } from './types/raw-dataset.events';
+import { allRosterChangeEventTypes } from './types/roster-change.events';
+import { syncRunUpdatedV1 } from './types/sync-run.events';
 
 /**
  * Every event type isams-sync emits. Add new types here (see README "Adding an event type"); the
  * JSON Schema generator and the docs read this list.
  */
-export const registry = createEventRegistry([platformPingV1]);
+export const registry = createEventRegistry([
+  platformPingV1,
+  rawDatasetChunkV1,
+  datasetSnapshotCompletedV1,
+  syncRunUpdatedV1,
+  ...allRosterChangeEventTypes,
+]);

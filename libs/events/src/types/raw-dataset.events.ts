@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { DATASET_IDS, type RawElement } from '@isams-sync/isams';
+import { defineEventType } from '../define-event-type';
+
+const CONNECTOR_SOURCE = '/isams-sync/connector';
+
+/** One XML element of the iSAMS document, kept losslessly (see `RawElement` in `@isams-sync/isams`). */
+export const rawElementSchema: z.ZodType<RawElement> = z.object({
+  name: z.string().min(1),
+  attributes: z.record(z.string(), z.string()),
+  text: z.string().optional(),
+  get children(): z.ZodArray<z.ZodType<RawElement>> {
+    return z.array(rawElementSchema);
+  },
+});
+
+export const datasetIdSchema = z.enum(DATASET_IDS);
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase sha256 hex digest');
+const syncRunId = z.string().min(1).max(64);
+
+/** Who or what asked for a sync run. */
+export const syncTriggerSchema = z
+  .object({
+    kind: z.enum(['schedule', 'manual']),
+    /** The admin who clicked Run (an opaque identity, never an email); absent for the schedule. */
+    actor: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+
+/**
+ * A chunk of one dataset's raw records from one sync run. Records are in document order; chunk
+ * `chunkIndex` of `chunkCount` holds records `firstRecordOrdinal … firstRecordOrdinal+records.length-1`.
+ * A chunk alone means nothing: only the run's `dataset-snapshot.completed` marker commits a snapshot.
+ */
+export const rawDatasetChunkV1 = defineEventType({
+  type: 'com.schoolcloud.isams-sync.connector.dataset-chunk.v1',
+  source: CONNECTOR_SOURCE,
+  description:
+    'A chunk of one dataset\'s raw, lossless iSAMS records from one sync run. Consumers stage chunks by (syncRunId, datasetId, chunkIndex) and act only when the run-complete marker arrives.',
+  schema: z
+    .object({
+      syncRunId,
+      datasetId: datasetIdSchema,
+      chunkIndex: z.number().int().nonnegative(),
+      chunkCount: z.number().int().positive(),
+      firstRecordOrdinal: z.number().int().nonnegative(),
+      /** Fingerprint of the whole dataset in this run (same value in every chunk and in the marker). */
+      datasetFingerprint: sha256Hex,
+      records: z.array(rawElementSchema),
+    })
+    .strict()
+    .refine((d) => d.chunkIndex < d.chunkCount, { message: 'chunkIndex must be < chunkCount', path: ['chunkIndex'] }),
+});
+
+/** One dataset in a run-complete marker. */
+export const snapshotDatasetSchema = z
+  .object({
+    datasetId: datasetIdSchema,
+    chunkCount: z.number().int().positive(),
+    recordCount: z.number().int().nonnegative(),
+    /** sha256 over the dataset's canonical raw records: equal fingerprints ⇒ identical data. */
+    fingerprint: sha256Hex,
+    bytes: z.number().int().nonnegative(),
+  })
+  .strict();
+
+/**
+ * The commit point of a sync run's snapshot: lists every dataset published (with its chunk count and
+ * fingerprint) and every dataset the key did not return. No marker, no snapshot.
+ */
+export const datasetSnapshotCompletedV1 = defineEventType({
+  type: 'com.schoolcloud.isams-sync.connector.dataset-snapshot.completed.v1',
+  source: CONNECTOR_SOURCE,
+  description:
+    'Run-complete marker: every dataset chunk of the run has been published. Lists each dataset with its chunk count and fingerprint and every dataset the key did not return (absent datasets must never cause removals).',
+  schema: z
+    .object({
+      syncRunId,
+      trigger: syncTriggerSchema,
+      /** Dry run: process and report the diff, commit nothing. */
+      dryRun: z.boolean(),
+      fetchedAt: z.iso.datetime({ offset: true }),
+      sourceFormat: z.enum(['xml', 'json']),
+      datasets: z.array(snapshotDatasetSchema),
+      absentDatasets: z.array(datasetIdSchema),
+      /** Containers in the document we do not use (informational). */
+      unknownContainers: z.array(z.string()),
+      /** Parser findings (record-level problems), capped; the roster adds its own. */
+      findings: z
+        .array(
+          z
+            .object({
+              code: z.string(),
+              datasetId: datasetIdSchema,
+              recordId: z.string().optional(),
+              path: z.string().optional(),
+              message: z.string(),
+            })
+            .strict(),
+        )
+        .max(1000),
+    })
+    .strict()
+    .refine(
+      (d) => d.datasets.every((x) => !d.absentDatasets.includes(x.datasetId)),
+      { message: 'a dataset cannot be both published and absent', path: ['absentDatasets'] },
+    ),
+});

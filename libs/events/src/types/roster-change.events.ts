@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import { defineEventType, type EventType } from '../define-event-type';
+
+/** Every roster entity type that has change events. */
+export const ROSTER_ENTITY_TYPES = [
+  'staff',
+  'pupil',
+  'contact',
+  'form',
+  'yearGroup',
+  'division',
+  'academicHouse',
+  'boardingHouse',
+  'department',
+  'subject',
+  'teachingSet',
+  'setMembership',
+  'teachingForm',
+  'customGroup',
+  'customGroupMembership',
+] as const;
+export type RosterEntityType = (typeof ROSTER_ENTITY_TYPES)[number];
+
+/** The changes a roster entity can undergo. `restored`: a soft-removed entity reappeared within its grace period. */
+export const ROSTER_CHANGES = ['added', 'updated', 'removed', 'restored'] as const;
+export type RosterChange = (typeof ROSTER_CHANGES)[number];
+
+/** Why an entity was removed. */
+export const REMOVAL_REASONS = [
+  /** It was absent from a complete, healthy dataset and the removal was under the hold threshold. */
+  'absent_from_feed',
+  /** It was in a held batch that an admin approved. */
+  'approved_held_batch',
+] as const;
+
+/** A normalised entity image: flat JSON fields as stored by the roster (see docs/roster-model.md). */
+const entityImage = z.record(z.string(), z.unknown());
+
+export const rosterChangeDataSchema = z
+  .object({
+    syncRunId: z.string().min(1).max(64),
+    entityType: z.enum(ROSTER_ENTITY_TYPES),
+    /** Stable roster id of the entity (e.g. the iSAMS pupil `Id` for pupils, `PersonId` for contacts). */
+    entityId: z.string().min(1),
+    change: z.enum(ROSTER_CHANGES),
+    /** State before the change (updated, removed, restored). */
+    before: entityImage.optional(),
+    /** State after the change (added, updated, restored). */
+    after: entityImage.optional(),
+    /** Top-level fields that differ between before and after (updated). */
+    changedFields: z.array(z.string()).optional(),
+    /** Present on `removed`. */
+    removal: z
+      .object({
+        reason: z.enum(REMOVAL_REASONS),
+        /** Personal data is purged after this instant unless the entity reappears (then `restored`). */
+        graceUntil: z.iso.datetime({ offset: true }),
+        heldBatchId: z.string().optional(),
+        approvedBy: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type RosterChangeData = z.infer<typeof rosterChangeDataSchema>;
+
+const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** `com.schoolcloud.isams-sync.roster.<entity-kebab>.<change>.v1`, e.g. `…roster.pupil.removed.v1`. */
+export function rosterChangeEventTypeName(entityType: RosterEntityType, change: RosterChange): string {
+  return `com.schoolcloud.isams-sync.roster.${kebab(entityType)}.${change}.v1`;
+}
+
+const describe: Record<RosterChange, string> = {
+  added: 'appeared in the roster for the first time',
+  updated: 'changed; `before`, `after` and `changedFields` say how',
+  removed:
+    'was removed (soft: personal data kept until `removal.graceUntil`, then purged); `removal.reason` says why. Bookings of removed staff, pupils and contacts are cancelled',
+  restored: 'reappeared within its grace period after a removal; same identity, not a new entity',
+};
+
+/** One event type per (entity type, change), all sharing {@link rosterChangeDataSchema}. */
+export const rosterChangeEventTypes: Readonly<Record<RosterEntityType, Readonly<Record<RosterChange, EventType<typeof rosterChangeDataSchema>>>>> =
+  Object.fromEntries(
+    ROSTER_ENTITY_TYPES.map((entityType) => [
+      entityType,
+      Object.fromEntries(
+        ROSTER_CHANGES.map((change) => [
+          change,
+          defineEventType({
+            type: rosterChangeEventTypeName(entityType, change),
+            source: '/isams-sync/roster',
+            description: `A ${entityType} ${describe[change]}.`,
+            schema: rosterChangeDataSchema,
+          }),
+        ]),
+      ),
+    ]),
+  ) as never;
+
+/** All roster change event types as a flat list (for the registry). */
+export const allRosterChangeEventTypes = ROSTER_ENTITY_TYPES.flatMap((e) => ROSTER_CHANGES.map((c) => rosterChangeEventTypes[e][c]));

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import { datasetIdSchema, syncTriggerSchema } from './raw-dataset.events';
+import { defineEventType } from '../define-event-type';
+
+/** Every state a sync run passes through, in order (terminal: applied, unchanged, held, failed, cancelled). */
+export const SYNC_RUN_STATUSES = [
+  'requested',
+  'fetching',
+  'fetched',
+  'published',
+  'applying',
+  'applied',
+  'unchanged',
+  'held',
+  'failed',
+  'cancelled',
+] as const;
+export type SyncRunStatus = (typeof SYNC_RUN_STATUSES)[number];
+export const TERMINAL_SYNC_RUN_STATUSES: readonly SyncRunStatus[] = ['applied', 'unchanged', 'held', 'failed', 'cancelled'];
+
+const changeCounts = z
+  .object({
+    added: z.number().int().nonnegative(),
+    updated: z.number().int().nonnegative(),
+    removed: z.number().int().nonnegative(),
+    restored: z.number().int().nonnegative(),
+    held: z.number().int().nonnegative(),
+    unchanged: z.number().int().nonnegative(),
+    skipped: z.number().int().nonnegative(),
+  })
+  .strict();
+
+/**
+ * A sync run changed state. Emitted by the connector (requested … published, failed, cancelled,
+ * unchanged) and by the roster (applying, applied, held, failed). `sequence` increases per run and
+ * reporter, so a consumer keeps the latest state per (syncRunId, reportedBy).
+ */
+export const syncRunUpdatedV1 = defineEventType({
+  type: 'com.schoolcloud.isams-sync.sync.run.updated.v1',
+  source: '/isams-sync/sync',
+  description:
+    'A sync run changed state (requested, fetching, fetched, published, applying, applied, unchanged, held, failed, cancelled), with progress, counts and, on failure, an error code and what the admin should do.',
+  schema: z
+    .object({
+      syncRunId: z.string().min(1).max(64),
+      status: z.enum(SYNC_RUN_STATUSES),
+      reportedBy: z.enum(['connector', 'roster']),
+      sequence: z.number().int().nonnegative(),
+      at: z.iso.datetime({ offset: true }),
+      trigger: syncTriggerSchema,
+      dryRun: z.boolean(),
+      progress: z
+        .object({
+          datasetsDone: z.number().int().nonnegative(),
+          datasetsTotal: z.number().int().nonnegative(),
+          recordsFetched: z.number().int().nonnegative(),
+          bytesFetched: z.number().int().nonnegative(),
+          chunksPublished: z.number().int().nonnegative(),
+        })
+        .strict()
+        .optional(),
+      datasets: z
+        .array(
+          z
+            .object({
+              datasetId: datasetIdSchema,
+              present: z.boolean(),
+              recordCount: z.number().int().nonnegative(),
+              bytes: z.number().int().nonnegative(),
+            })
+            .strict(),
+        )
+        .optional(),
+      /** Per entity type (e.g. `pupil`, `staff`, `setMembership`) counts of changes, from the roster. */
+      counts: z.record(z.string(), changeCounts).optional(),
+      heldBatchId: z.string().optional(),
+      error: z
+        .object({
+          code: z.string(),
+          message: z.string(),
+          adminAction: z.string().optional(),
+          transient: z.boolean(),
+        })
+        .strict()
+        .optional(),
+    })
+    .strict(),
+});
