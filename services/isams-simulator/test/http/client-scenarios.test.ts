@@ -1,0 +1,202 @@
+import { isDeepStrictEqual } from 'node:util';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { fetchBatch, isIsamsError, parseBatchDocument } from '@isams-sync/isams';
+import type { FetchBatchOptions, ParsedBatchDocument } from '@isams-sync/isams';
+import { DATASET_IDS } from '../../src/domain/isams-lib';
+import type { DatasetId, RawElement } from '../../src/domain/isams-lib';
+import { canonical } from '../support/raw-compare';
+import { KEY, testSim } from '../support/sim-app';
+import type { TestSim } from '../support/sim-app';
+
+// The real client from @isams-sync/isams against the simulator over real HTTP (port 0).
+let sim: TestSim;
+let baseUrl: string;
+
+beforeAll(async () => {
+  sim = testSim({ internalTimeoutMs: 300 });
+  baseUrl = await sim.app.listen({ host: '127.0.0.1', port: 0 });
+});
+afterAll(async () => {
+  await sim.app.close();
+});
+beforeEach(async () => {
+  for (const s of sim.registry.list()) sim.registry.remove(s.schoolId);
+  await sim.admin('POST', '/admin/schools', { schoolId: 'a', seed: 11, size: 'small', apiKey: KEY });
+});
+
+const options = (over: Partial<FetchBatchOptions> = {}): FetchBatchOptions => ({
+  baseUrl,
+  apiKey: KEY,
+  format: 'xml',
+  connectTimeoutMs: 2_000,
+  readTimeoutMs: 5_000,
+  totalTimeoutMs: 30_000,
+  maxBytes: 200 * 1024 * 1024,
+  retry: { maxAttempts: 1, baseDelayMs: 10, maxDelayMs: 50 },
+  ...over,
+});
+
+async function fetchParsed(over: Partial<FetchBatchOptions> = {}): Promise<ParsedBatchDocument> {
+  const o = options(over);
+  const res = await fetchBatch(o);
+  return parseBatchDocument(res.body, { format: o.format, maxBytes: o.maxBytes });
+}
+
+async function errorCode(over: Partial<FetchBatchOptions> = {}): Promise<string> {
+  try {
+    await fetchParsed(over);
+  } catch (err) {
+    if (isIsamsError(err)) return err.code;
+    throw err;
+  }
+  return 'NO_ERROR';
+}
+
+const fault = async (kind: string, extra: Record<string, unknown> = {}, schoolId = 'a') =>
+  expect((await sim.admin('POST', `/admin/schools/${schoolId}/faults`, { kind, ...extra })).status).toBe(201);
+
+async function groundTruth(schoolId: string): Promise<Record<DatasetId, RawElement[]>> {
+  return (await sim.admin('GET', `/admin/schools/${schoolId}/ground-truth`)).json.datasets;
+}
+
+function expectEqualToTruth(parsed: ParsedBatchDocument, truth: Record<DatasetId, RawElement[]>, format: 'xml' | 'json'): void {
+  for (const d of DATASET_IDS) {
+    expect(parsed.datasets[d].present, d).toBe(true);
+    const got = parsed.datasets[d].records;
+    expect(got.length, d).toBe(truth[d].length);
+    // Json.NET groups repeated siblings, so JSON keeps the order within a name only.
+    const same = format === 'xml' ? isDeepStrictEqual(got, truth[d]) : isDeepStrictEqual(got.map(canonical), truth[d].map(canonical));
+    if (!same) expect(got.find((r, i) => !isDeepStrictEqual(format === 'xml' ? r : canonical(r), format === 'xml' ? truth[d][i] : canonical(truth[d][i] as RawElement))), d).toBeUndefined();
+    expect(same, d).toBe(true);
+  }
+}
+
+describe('ground truth: parsed rows equal the simulator model', () => {
+  it.each([
+    ['small', 'xml'],
+    ['small', 'json'],
+    ['medium', 'xml'],
+    ['medium', 'json'],
+  ] as const)('%s school over %s', async (size, format) => {
+    const key = '{11111111-2222-4333-8444-555555555555}';
+    await sim.admin('POST', '/admin/schools', { schoolId: 'g', seed: 21, size, apiKey: key });
+    const parsed = await fetchParsed({ apiKey: key, format });
+    expectEqualToTruth(parsed, await groundTruth('g'), format);
+  });
+
+  it('large school over XML and JSON', async () => {
+    const key = '22222222-2222-4333-8444-555555555555';
+    await sim.admin('POST', '/admin/schools', { schoolId: 'big', seed: 42, size: 'large', apiKey: key });
+    const truth = await groundTruth('big');
+    expect(truth.teachingSetLists).toHaveLength(30_000);
+    for (const format of ['xml', 'json'] as const) expectEqualToTruth(await fetchParsed({ apiKey: key, format }), truth, format);
+  });
+});
+
+describe('scenarios', () => {
+  it('accepts the key braced and bare', async () => {
+    expect((await fetchParsed({ apiKey: `{${KEY.toLowerCase()}}` })).datasets.currentPupils.records.length).toBe(300);
+    expect((await fetchParsed({ format: 'json' })).datasets.currentPupils.records.length).toBe(300);
+  });
+
+  it('reports an unknown or inactive key as ISAMS_INVALID_KEY', async () => {
+    expect(await errorCode({ apiKey: '99999999-2222-4333-8444-555555555555' })).toBe('ISAMS_INVALID_KEY');
+    await sim.admin('PATCH', '/admin/schools/a/key', { active: false });
+    expect(await errorCode()).toBe('ISAMS_INVALID_KEY');
+  });
+
+  it('reports MethodsToRun outside the key as ISAMS_METHODS_NOT_ALLOCATED naming the datasets', async () => {
+    await sim.admin('DELETE', '/admin/schools/a/key/datasets/teachingSets');
+    try {
+      await fetchParsed({ methodsToRun: ['Teaching_GetTeachingSets', 'School_GetAllYears'] });
+      expect.unreachable();
+    } catch (err) {
+      expect(isIsamsError(err) && err.code).toBe('ISAMS_METHODS_NOT_ALLOCATED');
+      expect(isIsamsError(err) && err.details?.datasets).toEqual(['teachingSets']);
+    }
+    const some = await fetchParsed({ methodsToRun: ['School_GetAllYears'] });
+    expect(some.datasets.yearGroups.present).toBe(true);
+    expect(some.datasets.teachingSets.present).toBe(false);
+  });
+
+  it('shows a removed dataset as absent and an emptied one as present with no rows', async () => {
+    await sim.admin('DELETE', '/admin/schools/a/key/datasets/contacts');
+    await sim.admin('POST', '/admin/schools/a/datasets/teachingSets/empty');
+    await sim.admin('POST', '/admin/schools/a/refresh');
+    for (const format of ['xml', 'json'] as const) {
+      const parsed = await fetchParsed({ format });
+      expect(parsed.datasets.contacts.present).toBe(false);
+      expect(parsed.datasets.teachingSets.present).toBe(true);
+      expect(parsed.datasets.teachingSets.records).toHaveLength(0);
+    }
+  });
+
+  it('reports an IP outside the allow-list as ISAMS_IP_NOT_ALLOWED', async () => {
+    await sim.admin('PATCH', '/admin/schools/a/key', { allowedIps: ['203.0.113.0/24'] });
+    expect(await errorCode()).toBe('ISAMS_IP_NOT_ALLOWED');
+    await sim.admin('PATCH', '/admin/schools/a/key', { allowedIps: ['127.0.0.0/8'] });
+    expect(await errorCode()).toBe('NO_ERROR');
+  });
+
+  it('reports throttling as ISAMS_THROTTLED', async () => {
+    await sim.admin('PATCH', '/admin/schools/a/key', { throttle: { limit: 1, windowMs: 3_600_000 } });
+    expect(await errorCode()).toBe('NO_ERROR');
+    expect(await errorCode()).toBe('ISAMS_THROTTLED');
+  });
+
+  it('shows mutations only after the cache expires or is refreshed', async () => {
+    const before = await fetchParsed();
+    const added = await sim.admin('POST', '/admin/schools/a/pupils', { forename: 'Cachée' });
+    const cached = await fetchParsed();
+    expect(cached.datasets.currentPupils.records).toHaveLength(before.datasets.currentPupils.records.length);
+    await sim.admin('POST', '/admin/schools/a/refresh');
+    const fresh = await fetchParsed();
+    expect(fresh.datasets.currentPupils.records.map((r) => r.attributes.Id)).toContain(String(added.json.id));
+  });
+});
+
+const FAULT_CODES = [
+  ['invalidKey', 'ISAMS_INVALID_KEY'],
+  ['methodsNotAllocated', 'ISAMS_METHODS_NOT_ALLOCATED'],
+  ['ipRefused', 'ISAMS_IP_NOT_ALLOWED'],
+  ['throttled', 'ISAMS_THROTTLED'],
+  ['deadlock', 'ISAMS_SERVER_BUSY'],
+  ['lockTimeout', 'ISAMS_SERVER_BUSY'],
+  ['timeout35s', 'ISAMS_TIMEOUT'],
+  ['truncated', 'ISAMS_TRUNCATED_DOCUMENT'],
+  ['malformed', 'ISAMS_MALFORMED_DOCUMENT'],
+  ['connectionReset', 'ISAMS_CONNECTION_RESET'],
+] as const;
+
+// Known client issue (libs/isams fetch-batch.ts classifyErrorResponse): on json.ashx it parses the
+// XML <Message> body as JSON and falls back to the HTTP status, so faults whose class is only in the
+// message (not the status) come out as ISAMS_HTTP_ERROR / ISAMS_IP_NOT_ALLOWED. These cases are
+// expected to fail until the client is fixed; `it.fails` then flags them for un-marking.
+const CLIENT_JSON_MESSAGE_BUG = new Set(['methodsNotAllocated', 'deadlock', 'lockTimeout', 'timeout35s']);
+
+describe('faults', () => {
+  const cases = FAULT_CODES.flatMap(([kind, code]) => (['xml', 'json'] as const).map((format) => ({ kind, code, format })));
+  for (const { kind, code, format } of cases) {
+    const test = format === 'json' && CLIENT_JSON_MESSAGE_BUG.has(kind) ? it.fails : it;
+    test(`${kind} → ${code} over ${format}, then clears`, async () => {
+      await fault(kind);
+      expect(await errorCode({ format })).toBe(code);
+      expect(await errorCode({ format })).toBe('NO_ERROR');
+    });
+  }
+
+  it('slow responses succeed within the client read time-out and fail beyond it', async () => {
+    await fault('slow', { delayMs: 300 });
+    expect(await errorCode({ readTimeoutMs: 5_000 })).toBe('NO_ERROR');
+    await fault('slow', { delayMs: 1_000 });
+    expect(await errorCode({ readTimeoutMs: 200 })).toBe('ISAMS_TIMEOUT');
+  });
+
+  it('a transient deadlock is retried by the client and the run succeeds', async () => {
+    await fault('deadlock', { times: 2 });
+    const res = await fetchBatch(options({ retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 } }));
+    expect(res.attempts).toBe(3);
+    const parsed = await parseBatchDocument(res.body, { format: 'xml' });
+    expect(parsed.datasets.currentPupils.records).toHaveLength(300);
+  });
+});
