@@ -1,5 +1,12 @@
-import { Kafka, logLevel as KafkaLogLevel } from 'kafkajs';
-import type { Admin, KafkaConfig, LogEntry, SASLOptions } from 'kafkajs';
+import type {
+  Admin,
+  Kafka as KafkaJs,
+  KafkaConfig,
+  LogEntry,
+  SASLOptions,
+  logLevel as KafkaLogLevelType,
+} from 'kafkajs';
+import { Kafka, logLevel as KafkaLogLevel } from './kafkajs-runtime';
 import type { Logger } from '@isams-sync/logger';
 import { KafkaErrors, reasonOf } from './kafka-errors';
 
@@ -48,7 +55,7 @@ export interface KafkaClient {
   readonly brokers: readonly string[];
   readonly logger: Logger;
   /** @internal The kafkajs instance; only this package's modules use it. */
-  readonly kafka: Kafka;
+  readonly kafka: KafkaJs;
   /**
    * Asks the cluster for its brokers (a real request, suitable for readiness probes).
    * @throws AppError `KAFKA_UNAVAILABLE`
@@ -73,7 +80,7 @@ export function pinoLogCreator(logger: Logger) {
     };
 }
 
-function kafkaLogLevelFor(logger: Logger): KafkaLogLevel {
+function kafkaLogLevelFor(logger: Logger): KafkaLogLevelType {
   if (logger.isLevelEnabled('debug')) return KafkaLogLevel.DEBUG;
   if (logger.isLevelEnabled('info')) return KafkaLogLevel.INFO;
   if (logger.isLevelEnabled('warn')) return KafkaLogLevel.WARN;

@@ -1,4 +1,4 @@
-import { Partitioners } from 'kafkajs';
+import { Partitioners } from './kafkajs-runtime';
 import type { ICustomPartitioner } from 'kafkajs';
 import { headerValue } from './cloudevents-binding';
 

@@ -1,6 +1,6 @@
 import type { TopicSpec } from '@isams-sync/events';
 import type { Admin } from 'kafkajs';
-import { ConfigResourceTypes } from 'kafkajs';
+import { ConfigResourceTypes } from './kafkajs-runtime';
 import type { Logger } from '@isams-sync/logger';
 import { withAdmin } from './kafka-client';
 import type { KafkaClient } from './kafka-client';
