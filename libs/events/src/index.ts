@@ -43,6 +43,17 @@ export {
   allRosterChangeEventTypes,
 } from './types/roster-change.events';
 export type { RosterEntityType, RosterChange, RosterChangeData } from './types/roster-change.events';
+export {
+  BOOKING_PERSON_KINDS,
+  BOOKING_CANCELLATION_REASONS,
+  BOOKING_NOT_REINSTATED_REASONS,
+  bookingCancelledV1,
+  bookingReinstatedV1,
+  bookingNotReinstatedV1,
+  bookingCancellationHeldV1,
+  allBookingEventTypes,
+} from './types/bookings.events';
+export type { BookingPersonKind, BookingCancellationReason } from './types/bookings.events';
 export { TOPICS, TopicNames, topicSpec, dlqTopicName, DLQ_PARTITIONS, DLQ_RETENTION_DAYS } from './topics';
 export type { TopicSpec, TopicKeying } from './topics';
 export { generateEventSchemaFiles, stableJson, ENVELOPE_SCHEMA_FILE } from './json-schemas';

@@ -1,4 +1,5 @@
 import { createEventRegistry } from './event-registry';
+import { allBookingEventTypes } from './types/bookings.events';
 import { platformPingV1 } from './types/platform-ping.event';
 import { datasetSnapshotCompletedV1, rawDatasetChunkV1 } from './types/raw-dataset.events';
 import { allRosterChangeEventTypes } from './types/roster-change.events';
@@ -14,4 +15,5 @@ export const registry = createEventRegistry([
   datasetSnapshotCompletedV1,
   syncRunUpdatedV1,
   ...allRosterChangeEventTypes,
+  ...allBookingEventTypes,
 ]);
