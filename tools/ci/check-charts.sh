@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Chart checks run by CI (.ci/run) and by hand: for every chart under charts/ and every values file
+# under charts/<chart>/ci/: `helm lint --strict`, `helm template`, then offline validation of the
+# rendered manifests against the Kubernetes API types (tools/deploy/cmd/validate-manifests).
+# Tools are built from the Go module proxy by tools/deploy/install-tools.sh (cached in .cache/tools).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+bash tools/deploy/install-tools.sh
+helm=.cache/tools/helm
+validate=.cache/tools/validate-manifests
+rendered=.cache/charts-rendered
+rm -rf "$rendered" && mkdir -p "$rendered"
+echo "check-charts: $($helm version --short), $(cd tools/deploy && go list -m -f 'k8s.io/api {{.Version}}' k8s.io/api)"
+
+failed=0
+checked=0
+for chart in charts/*/; do
+  chart="${chart%/}"
+  name="$(basename "$chart")"
+  shopt -s nullglob
+  values_files=("$chart"/ci/*.yaml)
+  shopt -u nullglob
+  if (( ${#values_files[@]} == 0 )); then
+    echo "check-charts: $chart has no ci/*.yaml values files" >&2
+    failed=$((failed + 1))
+    continue
+  fi
+  for values in "${values_files[@]}"; do
+    case_name="$name/$(basename "$values" .yaml)"
+    out="$rendered/$name-$(basename "$values")"
+    if ! lint_out="$($helm lint --strict "$chart" -f "$values" 2>&1)"; then
+      echo "FAIL lint     $case_name"; echo "$lint_out" | sed 's/^/    /'; failed=$((failed + 1)); continue
+    fi
+    if ! $helm template "$name" "$chart" --namespace isams-sync -f "$values" >"$out" 2>"$out.err"; then
+      echo "FAIL template $case_name"; sed 's/^/    /' "$out.err"; failed=$((failed + 1)); continue
+    fi
+    if ! result="$($validate "$out" 2>&1)"; then
+      echo "FAIL validate $case_name"; echo "$result" | sed 's/^/    /'; failed=$((failed + 1)); continue
+    fi
+    checked=$((checked + 1))
+    echo "ok   $case_name: lint --strict, template, ${result#validate-manifests: }"
+  done
+done
+echo "check-charts: ${checked} values files passed, ${failed} failed (rendered manifests in $rendered)"
+(( failed == 0 ))
