@@ -85,6 +85,9 @@ export function tenantCollection<T extends TenantDocument>(
     for (const [operator, fields] of Object.entries(update as Document)) {
       if (!operator.startsWith('$'))
         throw MongoErrors.MONGO_INVALID_ARGUMENT({ reason: 'update must use operators' });
+      if (operator === '$rename' && Object.values(fields as Document).includes('tenantId')) {
+        throw MongoErrors.MONGO_TENANT_MISMATCH({ collection: name });
+      }
       if (fields && typeof fields === 'object' && 'tenantId' in fields) {
         if (operator === '$set' || operator === '$setOnInsert') {
           if ((fields as Document).tenantId !== tenantId)

@@ -98,6 +98,9 @@ describe('tenantCollection (integration)', () => {
     await expect(a.updateMany({}, { $unset: { tenantId: '' } })).rejects.toMatchObject({
       code: 'MONGO_TENANT_MISMATCH',
     });
+    await expect(a.updateMany({}, { $rename: { name: 'tenantId' } })).rejects.toMatchObject({
+      code: 'MONGO_TENANT_MISMATCH',
+    });
     expect(() => tenantCollection(ctx.db(), 'pupils', '')).toThrow(
       expect.objectContaining({ code: 'MONGO_INVALID_ARGUMENT' }),
     );

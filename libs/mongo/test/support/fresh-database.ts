@@ -1,27 +1,18 @@
-import { randomBytes } from 'node:crypto';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
+import { getTestInfra, uniqueName } from '@isams-sync/testing';
 import { MongoClient } from 'mongodb';
 import type { Db } from 'mongodb';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 
-/**
- * The MongoDB-wire endpoint for integration tests. Until `@isams-sync/testing` exposes
- * `getTestInfra()`, it comes from `MONGO_URL` (fail loudly, never skip).
- */
+/** The MongoDB-wire endpoint chosen by the test infrastructure (throws, never skips, when absent). */
 export function testMongoUrl(): string {
-  const url = process.env.MONGO_URL;
-  if (!url) {
-    throw new Error(
-      "MONGO_URL is not set. Start FerretDB (npm run infra:up) and run e.g. MONGO_URL='mongodb://127.0.0.1:27117/?directConnection=true&retryWrites=false' npx vitest run --project mongo",
-    );
-  }
-  return url;
+  return getTestInfra().mongoUrl;
 }
 
-/** A random database name, unique per test. */
+/** A random database name, unique per test ('-' is not allowed in FerretDB database names). */
 export function uniqueDbName(prefix = 'mongo_lib'): string {
-  return `${prefix}_${randomBytes(5).toString('hex')}`;
+  return uniqueName(prefix).replace(/[^A-Za-z0-9_]/g, '_');
 }
 
 /** A silent logger for code under test. */
