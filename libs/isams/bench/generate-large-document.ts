@@ -18,7 +18,8 @@ function toXml(e: RawElement, indent: string): string {
   return `${indent}<${e.name}${attrs}>\n${e.children.map((c) => toXml(c, indent + '  ')).join('\n')}\n${indent}</${e.name}>`;
 }
 
-function toJsonValue(e: RawElement): unknown {
+/** Json.NET `SerializeXmlNode` shape of one element (single child → object, repeated → array). */
+export function toJsonValue(e: RawElement): unknown {
   const hasAttrs = Object.keys(e.attributes).length > 0;
   if (e.children.length === 0 && !hasAttrs) return e.text ?? null;
   const o: Record<string, unknown> = {};

@@ -168,6 +168,8 @@ async function* limitBody(
       yield chunk;
     }
   } catch (err) {
+    // A caller's own abort is not an iSAMS failure: pass it through unchanged.
+    if ((err as Error | undefined)?.name === 'AbortError') throw err;
     throw classifyNetworkError(err, { ...ctx, phase: 'body' });
   } finally {
     done();
