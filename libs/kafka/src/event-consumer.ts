@@ -62,7 +62,7 @@ export interface ConsumerHandle {
   ready: Promise<void>;
   /** Stops fetching, lets the in-flight handler call finish, leaves the group. Idempotent. */
   stop(): Promise<void>;
-  /** Stops fetching from all subscribed topics (in-flight message finishes). */
+  /** Stops fetching from all subscribed topics (in-flight message finishes). Call after `ready`. */
   pause(): void;
   /** Resumes fetching. */
   resume(): void;
@@ -90,8 +90,11 @@ const defaultIsRetryable = (err: unknown): boolean => !(isAppError(err) && err.k
  * dead-lettered (at-least-once). Failures are retried `maxAttempts` times with backoff; then — or
  * at once for non-retryable errors and messages that are not valid CloudEvents — the original
  * message is produced to the DLQ with `x-dlq-*` headers and committed.
+ *
+ * Returns at once; await `ready` before relying on assignments (it rejects with
+ * `KAFKA_CONSUMER_FAILED` when connecting or joining fails).
  */
-export async function runConsumer(options: RunConsumerOptions): Promise<ConsumerHandle> {
+export function runConsumer(options: RunConsumerOptions): ConsumerHandle {
   const { client, groupId, topics, handler } = options;
   const maxAttempts = options.maxAttempts ?? 5;
   const isRetryable = options.isRetryable ?? defaultIsRetryable;
@@ -237,7 +240,7 @@ export async function runConsumer(options: RunConsumerOptions): Promise<Consumer
     }
   };
 
-  try {
+  const started = (async () => {
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: options.fromBeginning ?? false });
     await consumer.run({
@@ -245,11 +248,13 @@ export async function runConsumer(options: RunConsumerOptions): Promise<Consumer
       partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
       eachMessage,
     });
-  } catch (err) {
+  })();
+  started.catch(async (err: unknown) => {
+    logger.error({ err }, 'kafka consumer failed to start');
+    rejectReady(KafkaErrors.KAFKA_CONSUMER_FAILED({ groupId, reason: reasonOf(err) }, { cause: err }));
     await consumer.disconnect().catch(() => undefined);
     await dlqProducer.disconnect().catch(() => undefined);
-    throw KafkaErrors.KAFKA_CONSUMER_FAILED({ groupId, reason: reasonOf(err) }, { cause: err });
-  }
+  });
 
   let stopped: Promise<void> | undefined;
   return {
@@ -258,6 +263,7 @@ export async function runConsumer(options: RunConsumerOptions): Promise<Consumer
       stopped ??= (async () => {
         stopping = true;
         for (const wake of [...wakeups]) wake();
+        await started.catch(() => undefined);
         // kafkajs skips commits once its own stop() has begun, so the in-flight message is finished
         // and committed first, with fetching paused, and only then does the member leave.
         try {

@@ -20,7 +20,7 @@ describe('consumer group', () => {
     const groupId = uniqueName('it-group');
     const seenBy = { a: new Set<string>(), b: new Set<string>() };
     const start = async (name: 'a' | 'b') => {
-      const c = await runConsumer({
+      const c = runConsumer({
         client,
         groupId,
         topics: [topic],

@@ -37,7 +37,7 @@ describe('retries and dead-lettering', () => {
     const attempts: number[] = [];
     const done: string[] = [];
     track(
-      await runConsumer({
+      runConsumer({
         client,
         groupId,
         topics: [topic],
@@ -76,7 +76,7 @@ describe('retries and dead-lettering', () => {
     const attemptsOfBad: number[] = [];
     const handled: CloudEvent[] = [];
     track(
-      await runConsumer({
+      runConsumer({
         client,
         groupId,
         topics: [topic],

@@ -51,7 +51,7 @@ describe('produce → consume (binary mode)', () => {
     const received: CloudEvent[] = [];
     const groupId = uniqueName('it-group');
     const consumer = track(
-      await runConsumer({
+      runConsumer({
         client,
         groupId,
         topics: [topic],
@@ -103,7 +103,7 @@ describe('produce → consume (binary mode)', () => {
     const producer = track(createEventProducer(client, { logger: testLogger }));
     const received: CloudEvent[] = [];
     const consumer = track(
-      await runConsumer({
+      runConsumer({
         client,
         groupId: uniqueName('it-group'),
         topics: [topic],
@@ -133,7 +133,7 @@ describe('produce → consume (binary mode)', () => {
     const groupId = uniqueName('it-group');
     let started = false;
     let finished = false;
-    const consumer = await runConsumer({
+    const consumer = runConsumer({
       client,
       groupId,
       topics: [topic],

@@ -1,12 +1,18 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { uniqueName } from '@isams-sync/testing';
 import { TOPICS } from '@isams-sync/events';
 import type { TopicSpec } from '@isams-sync/events';
-import { describeTopic, ensureTopics } from '../src/index';
+import { deleteTopics, describeTopic, ensureTopics } from '../src/index';
 import { testClient, testLogger } from './support/kafka-test-kit';
 
 // The declared topics under fresh names, so the test never touches (or depends on) real ones.
 const renamed = (prefix: string): TopicSpec[] => TOPICS.map((t) => ({ ...t, name: `${prefix}.${t.name}` }));
+
+const createdHere: string[] = [];
+afterAll(async () => {
+  // 75 partitions per run: don't leave them on the shared dev broker.
+  if (createdHere.length > 0) await deleteTopics(testClient(), createdHere);
+});
 
 describe('ensureTopics', () => {
   it('creates exactly the declared topics with their partitions and configs, and is idempotent', async () => {
@@ -15,6 +21,7 @@ describe('ensureTopics', () => {
     const specs = renamed(prefix);
 
     const first = await ensureTopics(client, specs, { replicationFactor: 1 });
+    createdHere.push(...first.created);
     expect(first.created.sort()).toEqual(specs.map((s) => s.name).sort());
     expect(first.existing).toEqual([]);
 
@@ -40,6 +47,7 @@ describe('ensureTopics', () => {
     const name = uniqueName('it-mismatch');
     const spec: TopicSpec = { name, partitions: 2, configEntries: {}, keying: 'tenant', description: 'test' };
     await ensureTopics(client, [spec]);
+    createdHere.push(name);
     const grown = { ...spec, partitions: 4 };
     await expect(ensureTopics(client, [grown])).rejects.toMatchObject({
       code: 'KAFKA_TOPIC_MISMATCH',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isAppError } from '@isams-sync/errors';
-import { createEventProducer, ensureTopics, KafkaErrors } from '../src/index';
+import { createEventProducer, ensureTopics, KafkaErrors, runConsumer } from '../src/index';
 import { pings, testClient, testLogger } from './support/kafka-test-kit';
 
 // Port 1 on loopback: nothing listens there, so every connect is refused.
@@ -41,5 +41,17 @@ describe('unreachable broker', () => {
     const client = deadClient();
     await expect(client.describeCluster()).rejects.toMatchObject({ code: 'KAFKA_UNAVAILABLE' });
     await expect(ensureTopics(client, [])).rejects.toMatchObject({ code: 'KAFKA_UNAVAILABLE' });
+  });
+
+  it('a consumer that cannot connect rejects ready with KAFKA_CONSUMER_FAILED', async () => {
+    const consumer = runConsumer({
+      client: deadClient(),
+      groupId: 'never-joins',
+      topics: ['any-topic'],
+      logger: testLogger,
+      handler: async () => undefined,
+    });
+    await expect(consumer.ready).rejects.toMatchObject({ code: 'KAFKA_CONSUMER_FAILED' });
+    await consumer.stop();
   });
 });
