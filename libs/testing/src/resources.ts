@@ -48,8 +48,21 @@ export async function createTestTopics(
       replicationFactor: 1,
       configEntries: s.configEntries,
     }));
-    await admin.createTopics({ topics, waitForLeaders: true });
-    return topics.map((t) => t.topic);
+    // kafkajs' waitForLeaders sometimes fails on a fresh KRaft broker ("This server does not host
+    // this topic-partition"); poll the metadata until every partition has a leader instead.
+    await admin.createTopics({ topics, waitForLeaders: false });
+    const names = topics.map((t) => t.topic);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        const meta = await admin.fetchTopicMetadata({ topics: names });
+        if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return names;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+      }
+      if (Date.now() > deadline) throw new Error(`topics ${names.join(', ')} have no leaders after 30 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   } finally {
     await admin.disconnect();
   }
