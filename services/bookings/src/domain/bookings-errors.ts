@@ -1,0 +1,74 @@
+import { defineErrors } from '@isams-sync/errors';
+
+/** The bookings service's error catalogue (stable codes `BOOKINGS_*`). */
+export const BookingsErrors = defineErrors({
+  BOOKINGS_INVALID_REQUEST: {
+    kind: 'invalid_argument',
+    message: (d: { fields: Array<{ field: string; problem: string }> }) =>
+      `Invalid request: ${d.fields.map((f) => `${f.field}: ${f.problem}`).join('; ')}`,
+  },
+  BOOKINGS_EVENT_NOT_FOUND: {
+    kind: 'not_found',
+    message: (d: { eventId: string }) => `Event ${d.eventId} not found`,
+  },
+  BOOKINGS_SLOT_NOT_FOUND: {
+    kind: 'not_found',
+    message: (d: { slotId: string }) => `Slot ${d.slotId} not found`,
+  },
+  BOOKINGS_BOOKING_NOT_FOUND: {
+    kind: 'not_found',
+    message: (d: { bookingId: string }) => `Booking ${d.bookingId} not found`,
+  },
+  BOOKINGS_EVENT_EXISTS: {
+    kind: 'already_exists',
+    message: (d: { eventId: string }) => `Event ${d.eventId} already exists`,
+  },
+  BOOKINGS_SLOT_EXISTS: {
+    kind: 'already_exists',
+    message: (d: { slotId: string }) => `Slot ${d.slotId} already exists`,
+  },
+  BOOKINGS_EVENT_NOT_BOOKABLE: {
+    kind: 'failed_precondition',
+    message: (d: { eventId: string; status: string }) =>
+      `Event ${d.eventId} is ${d.status}: bookings are only taken while it is open or live`,
+  },
+  BOOKINGS_EVENT_FINISHED: {
+    kind: 'failed_precondition',
+    message: (d: { eventId: string }) => `Event ${d.eventId} has finished and can no longer change`,
+  },
+  BOOKINGS_STATUS_TRANSITION: {
+    kind: 'failed_precondition',
+    message: (d: { from: string; to: string }) => `An event cannot go from ${d.from} to ${d.to}`,
+  },
+  BOOKINGS_SLOT_FULL: {
+    kind: 'failed_precondition',
+    message: (d: { slotId: string; capacity: number }) =>
+      `Slot ${d.slotId} is already fully booked (capacity ${d.capacity})`,
+  },
+  BOOKINGS_TEACHER_DOUBLE_BOOKED: {
+    kind: 'failed_precondition',
+    message: (d: { staffId: string; conflictingBookingId: string }) =>
+      `The teacher already has booking ${d.conflictingBookingId} at an overlapping time`,
+  },
+  BOOKINGS_PUPIL_ALREADY_BOOKED: {
+    kind: 'failed_precondition',
+    message: (d: { slotId: string; conflictingBookingId: string }) =>
+      `The pupil is already booked in slot ${d.slotId} (booking ${d.conflictingBookingId})`,
+  },
+  BOOKINGS_TEACHER_MISMATCH: {
+    kind: 'invalid_argument',
+    message: (d: { slotId: string }) => `Slot ${d.slotId} belongs to another teacher`,
+  },
+  BOOKINGS_PERSON_UNKNOWN: {
+    kind: 'failed_precondition',
+    message: (d: { kind: string; personId: string }) => `The roster does not know ${d.kind} ${d.personId}`,
+  },
+  BOOKINGS_ALREADY_CANCELLED: {
+    kind: 'failed_precondition',
+    message: (d: { bookingId: string }) => `Booking ${d.bookingId} is already cancelled`,
+  },
+  BOOKINGS_ROSTER_UNAVAILABLE: {
+    kind: 'unavailable',
+    message: 'The roster service could not be reached to check the people named; try again',
+  },
+});

@@ -1,0 +1,144 @@
+import type { BookingCancellationReason } from '@isams-sync/events';
+import type { BookableEvent, Booking, NotReinstatedReason, PersonKind } from './booking-model';
+import { personKey, personOf } from './booking-model';
+import { overlaps } from './booking-rules';
+
+/** A roster removal of one person, as the consumer (or a preview) sees it. */
+export interface RemovalInput {
+  kind: PersonKind;
+  personId: string;
+  /** `approved_held_batch` removals cancel even in live events; `absent_from_feed` ones are held there. */
+  reason: 'absent_from_feed' | 'approved_held_batch';
+  /** The roster event id (for a preview: a placeholder, never stored). */
+  rosterEventId: string;
+}
+
+export interface RemovalDecision {
+  /** Booked (or pending) now → cancel. */
+  cancel: Booking[];
+  /** Booked in a live event → keep, mark pendingCancellation (already pending by this removal included). */
+  hold: Booking[];
+  /** Already cancelled by this very roster event (a crash re-run): publish their event again. */
+  republish: Booking[];
+  /** Named but left alone, with why (finished events keep their history). */
+  untouched: Array<{ booking: Booking; why: 'event_finished' | 'already_cancelled' }>;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * True when removals must not cancel the event's bookings automatically: it is `live`, or it is not
+ * finished and takes place (in part) on the current UTC day.
+ */
+export function isLiveToday(
+  event: Pick<BookableEvent, 'status' | 'startsAt' | 'endsAt'>,
+  now: Date,
+): boolean {
+  if (event.status === 'live') return true;
+  if (event.status === 'finished') return false;
+  const dayStart = new Date(Math.floor(now.getTime() / DAY_MS) * DAY_MS);
+  return overlaps(event, { startsAt: dayStart, endsAt: new Date(dayStart.getTime() + DAY_MS) });
+}
+
+export function cancellationReasonFor(reason: RemovalInput['reason']): BookingCancellationReason {
+  return reason === 'approved_held_batch' ? 'roster_removal_approved' : 'roster_removal';
+}
+
+/**
+ * Decides what one person's removal does to the bookings naming them. The consumer and the
+ * booking-impact preview both call this, so a preview equals the outcome by construction.
+ *
+ * - finished events: nothing (history is kept);
+ * - live-today events: an `absent_from_feed` removal holds the booking (pendingCancellation), an
+ *   `approved_held_batch` removal cancels it (also when it was pending);
+ * - otherwise: cancel.
+ */
+export function decideRemoval(
+  removal: RemovalInput,
+  bookings: readonly Booking[],
+  events: ReadonlyMap<string, BookableEvent>,
+  now: Date,
+): RemovalDecision {
+  const decision: RemovalDecision = { cancel: [], hold: [], republish: [], untouched: [] };
+  for (const booking of bookings) {
+    if (personOf(booking, removal.kind) !== removal.personId) continue;
+    if (booking.status === 'cancelled') {
+      if (booking.cancellation?.roster?.rosterEventId === removal.rosterEventId)
+        decision.republish.push(booking);
+      else decision.untouched.push({ booking, why: 'already_cancelled' });
+      continue;
+    }
+    const event = events.get(booking.eventId);
+    if (!event || event.status === 'finished') {
+      decision.untouched.push({ booking, why: 'event_finished' });
+      continue;
+    }
+    if (removal.reason !== 'approved_held_batch' && isLiveToday(event, now)) decision.hold.push(booking);
+    else decision.cancel.push(booking);
+  }
+  return decision;
+}
+
+/** A restore (`restored` roster event) of one person. */
+export interface RestoreInput {
+  kind: PersonKind;
+  personId: string;
+  rosterEventId: string;
+  at: Date;
+}
+
+export interface ReinstatementContext {
+  event: BookableEvent | undefined;
+  /** Active bookings of the same slot. */
+  activeInSlot: readonly Booking[];
+  slotCapacity: number;
+  /** Active bookings of the booking's teacher (overlap is checked here). */
+  teacherActive: readonly Booking[];
+  /** Keys (`kind:id`) of people currently removed from the roster. */
+  removedPeople: ReadonlySet<string>;
+}
+
+/**
+ * Whether a booking cancelled by the removal of `restore`'s person is reinstated, or why not. Only
+ * bookings cancelled by a roster removal of this person qualify (callers select them).
+ */
+export type ReinstatementDecision = { outcome: 'reinstate'; seat: number } | { outcome: NotReinstatedReason };
+
+export function decideReinstatement(
+  booking: Booking,
+  restore: RestoreInput,
+  ctx: ReinstatementContext,
+): ReinstatementDecision {
+  if (!ctx.event || ctx.event.status === 'finished') return { outcome: 'event_finished' };
+  const graceUntil = booking.cancellation?.graceUntil;
+  if (!graceUntil || restore.at.getTime() > graceUntil.getTime()) return { outcome: 'grace_expired' };
+  const others = (['pupil', 'staff', 'contact'] as const).filter(
+    (k) => k !== restore.kind || personOf(booking, k) !== restore.personId,
+  );
+  if (others.some((k) => ctx.removedPeople.has(personKey(k, personOf(booking, k)))))
+    return { outcome: 'other_person_removed' };
+  const taken = new Set(ctx.activeInSlot.filter((b) => b.id !== booking.id).map((b) => b.seat));
+  // Prefer the original place; a group slot may hand out another free one.
+  const seat = taken.has(booking.seat)
+    ? Array.from({ length: ctx.slotCapacity }, (_, i) => i).find((i) => !taken.has(i))
+    : booking.seat < ctx.slotCapacity
+      ? booking.seat
+      : undefined;
+  if (seat === undefined) return { outcome: 'slot_taken' };
+  const clash = ctx.teacherActive.find(
+    (b) =>
+      b.id !== booking.id &&
+      b.staffId === booking.staffId &&
+      b.slotId !== booking.slotId &&
+      overlaps(b, booking),
+  );
+  if (clash) return { outcome: 'teacher_busy' };
+  return { outcome: 'reinstate', seat };
+}
+
+/** The pending causes left after `restore`'s person is restored (empty → the hold is cleared). */
+export function remainingHoldCauses(booking: Booking, restore: Pick<RestoreInput, 'kind' | 'personId'>) {
+  return (booking.pendingCancellation?.causes ?? []).filter(
+    (c) => !(c.personKind === restore.kind && c.personId === restore.personId),
+  );
+}

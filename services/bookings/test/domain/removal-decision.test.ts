@@ -1,0 +1,215 @@
+import { describe, expect, it } from 'vitest';
+import {
+  decideReinstatement,
+  decideRemoval,
+  isLiveToday,
+  remainingHoldCauses,
+} from '../../src/domain/removal-decision';
+import type { RestoreInput } from '../../src/domain/removal-decision';
+import { NOW, booking, event } from './fixtures';
+
+const events = new Map([
+  ['e1', event('e1')],
+  [
+    'done',
+    event('done', {
+      status: 'finished',
+      startsAt: new Date('2026-03-01T16:00:00Z'),
+      endsAt: new Date('2026-03-01T20:00:00Z'),
+    }),
+  ],
+  ['live', event('live', { status: 'live' })],
+  [
+    'today',
+    event('today', {
+      status: 'open',
+      startsAt: new Date('2026-03-10T16:00:00Z'),
+      endsAt: new Date('2026-03-10T19:00:00Z'),
+    }),
+  ],
+]);
+const ids = (bs: Array<{ id: string }>) => bs.map((b) => b.id).sort();
+
+describe('decideRemoval', () => {
+  const bookings = [
+    booking('b1'),
+    booking('b2', { pupilId: 'p2', contactId: 'c2' }),
+    booking('old', { eventId: 'done' }),
+    booking('lv', { eventId: 'live' }),
+    booking('td', { eventId: 'today' }),
+    booking('gone', { status: 'cancelled', cancellation: { reason: 'user_cancelled', at: NOW } }),
+  ];
+
+  it('cancels a removed pupil’s bookings in unfinished events, holds live-today ones, leaves finished ones', () => {
+    const d = decideRemoval(
+      { kind: 'pupil', personId: 'p1', reason: 'absent_from_feed', rosterEventId: 'r1' },
+      bookings,
+      events,
+      NOW,
+    );
+    expect(ids(d.cancel)).toEqual(['b1']);
+    expect(ids(d.hold)).toEqual(['lv', 'td']);
+    expect(d.untouched.map((u) => [u.booking.id, u.why])).toEqual([
+      ['old', 'event_finished'],
+      ['gone', 'already_cancelled'],
+    ]);
+  });
+
+  it('matches teachers by staffId and contacts by contactId', () => {
+    expect(
+      ids(
+        decideRemoval(
+          { kind: 'staff', personId: 't1', reason: 'absent_from_feed', rosterEventId: 'r' },
+          bookings,
+          events,
+          NOW,
+        ).cancel,
+      ),
+    ).toEqual(['b1', 'b2']);
+    expect(
+      ids(
+        decideRemoval(
+          { kind: 'contact', personId: 'c2', reason: 'absent_from_feed', rosterEventId: 'r' },
+          bookings,
+          events,
+          NOW,
+        ).cancel,
+      ),
+    ).toEqual(['b2']);
+    expect(
+      decideRemoval(
+        { kind: 'contact', personId: 'p1', reason: 'absent_from_feed', rosterEventId: 'r' },
+        bookings,
+        events,
+        NOW,
+      ).cancel,
+    ).toEqual([]);
+  });
+
+  it('cancels live-event bookings (also pending ones) when the removal is an approved held batch', () => {
+    const pending = booking('lv', { eventId: 'live', pendingCancellation: { causes: [] } });
+    const d = decideRemoval(
+      { kind: 'pupil', personId: 'p1', reason: 'approved_held_batch', rosterEventId: 'r1' },
+      [bookings[0]!, pending, bookings[2]!],
+      events,
+      NOW,
+    );
+    expect(ids(d.cancel)).toEqual(['b1', 'lv']);
+    expect(d.hold).toEqual([]);
+  });
+
+  it('re-publishes bookings that this same roster event already cancelled (crash re-run)', () => {
+    const done = booking('b1', {
+      status: 'cancelled',
+      cancellation: {
+        reason: 'roster_removal',
+        at: NOW,
+        roster: { rosterEventId: 'r1', personKind: 'pupil', personId: 'p1', at: NOW },
+      },
+    });
+    const d = decideRemoval(
+      { kind: 'pupil', personId: 'p1', reason: 'absent_from_feed', rosterEventId: 'r1' },
+      [done],
+      events,
+      NOW,
+    );
+    expect(ids(d.republish)).toEqual(['b1']);
+    expect(d.cancel).toEqual([]);
+    const other = decideRemoval(
+      { kind: 'pupil', personId: 'p1', reason: 'absent_from_feed', rosterEventId: 'r2' },
+      [done],
+      events,
+      NOW,
+    );
+    expect(other.republish).toEqual([]);
+  });
+
+  it('treats live status and events taking place today (UTC) as live, finished never', () => {
+    expect(isLiveToday(event('x', { status: 'live' }), NOW)).toBe(true);
+    expect(isLiveToday(events.get('today')!, NOW)).toBe(true);
+    expect(isLiveToday(events.get('e1')!, NOW)).toBe(false);
+    expect(isLiveToday({ ...events.get('today')!, status: 'finished' }, NOW)).toBe(false);
+  });
+});
+
+describe('decideReinstatement', () => {
+  const graceUntil = new Date('2026-03-24T00:00:00Z');
+  const cancelled = booking('b1', {
+    status: 'cancelled',
+    cancellation: {
+      reason: 'roster_removal',
+      at: NOW,
+      graceUntil,
+      roster: { rosterEventId: 'r1', personKind: 'pupil', personId: 'p1', at: NOW },
+    },
+  });
+  const restore: RestoreInput = {
+    kind: 'pupil',
+    personId: 'p1',
+    rosterEventId: 'r2',
+    at: new Date('2026-03-11T09:00:00Z'),
+  };
+  const ctx = {
+    event: event('e1'),
+    activeInSlot: [],
+    slotCapacity: 1,
+    teacherActive: [],
+    removedPeople: new Set<string>(),
+  };
+
+  it('reinstates into the original place when it is free', () => {
+    expect(decideReinstatement(cancelled, restore, ctx)).toEqual({ outcome: 'reinstate', seat: 0 });
+  });
+
+  it('says why not: slot taken, teacher busy, event finished, grace expired, another person still removed', () => {
+    expect(
+      decideReinstatement(cancelled, restore, { ...ctx, activeInSlot: [booking('new', { pupilId: 'p5' })] })
+        .outcome,
+    ).toBe('slot_taken');
+    const busy = booking('x', { slotId: 's9', eventId: 'e2', pupilId: 'p5' });
+    expect(decideReinstatement(cancelled, restore, { ...ctx, teacherActive: [busy] }).outcome).toBe(
+      'teacher_busy',
+    );
+    expect(
+      decideReinstatement(cancelled, restore, { ...ctx, event: event('e1', { status: 'finished' }) }).outcome,
+    ).toBe('event_finished');
+    expect(
+      decideReinstatement(cancelled, { ...restore, at: new Date('2026-03-25T00:00:00Z') }, ctx).outcome,
+    ).toBe('grace_expired');
+    expect(
+      decideReinstatement(cancelled, restore, { ...ctx, removedPeople: new Set(['staff:t1']) }).outcome,
+    ).toBe('other_person_removed');
+    // The restored person themselves being listed as removed (state not yet updated) does not block.
+    expect(
+      decideReinstatement(cancelled, restore, { ...ctx, removedPeople: new Set(['pupil:p1']) }).outcome,
+    ).toBe('reinstate');
+  });
+
+  it('hands out another free place of a group slot', () => {
+    const group = { ...cancelled, slotId: 's1' };
+    expect(
+      decideReinstatement(group, restore, {
+        ...ctx,
+        slotCapacity: 3,
+        activeInSlot: [booking('n', { seat: 0, pupilId: 'p5' })],
+      }),
+    ).toEqual({ outcome: 'reinstate', seat: 1 });
+  });
+});
+
+describe('remainingHoldCauses', () => {
+  it('drops only the restored person’s cause', () => {
+    const b = booking('b1', {
+      pendingCancellation: {
+        causes: [
+          { rosterEventId: 'r1', personKind: 'pupil', personId: 'p1', at: NOW },
+          { rosterEventId: 'r2', personKind: 'staff', personId: 't1', at: NOW },
+        ],
+      },
+    });
+    expect(remainingHoldCauses(b, { kind: 'pupil', personId: 'p1' }).map((c) => c.rosterEventId)).toEqual([
+      'r2',
+    ]);
+    expect(remainingHoldCauses(b, { kind: 'contact', personId: 'c1' })).toHaveLength(2);
+  });
+});
