@@ -57,15 +57,21 @@ export interface BulkUpsertResult {
   inserted: number;
   modified: number;
   unchanged: number;
-  /** Chunks retried after a unique-key race. */
+  /** Chunks that hit a unique-key race and were redone document by document. */
   retriedBatches: number;
+}
+
+interface UpsertOperation {
+  filter: Document;
+  update?: Document;
+  replacement?: Document;
 }
 
 function buildOperation<T extends Document>(
   doc: T,
   keyFields: ReadonlyArray<string>,
   mode: 'set' | 'replace',
-): AnyBulkWriteOperation<Document> {
+): UpsertOperation {
   const filter: Document = {};
   for (const field of keyFields) {
     const value = doc[field];
@@ -76,29 +82,59 @@ function buildOperation<T extends Document>(
   }
   const { _id, ...rest } = doc as Document;
   assertPortableDocument(rest);
-  if (mode === 'replace') {
-    return { replaceOne: { filter, replacement: rest, upsert: true } };
-  }
+  if (mode === 'replace') return { filter, replacement: rest };
   const update: Document = { $set: rest };
   if (_id !== undefined && !keyFields.includes('_id')) update.$setOnInsert = { _id };
-  return { updateOne: { filter, update, upsert: true } };
+  return { filter, update };
 }
 
-function counts(result: Pick<BulkWriteResult, 'upsertedCount' | 'modifiedCount'>): {
+function toBulk(op: UpsertOperation): AnyBulkWriteOperation<Document> {
+  return op.replacement
+    ? { replaceOne: { filter: op.filter, replacement: op.replacement, upsert: true } }
+    : { updateOne: { filter: op.filter, update: op.update ?? {}, upsert: true } };
+}
+
+interface Counts {
   inserted: number;
   modified: number;
-} {
+}
+
+function counts(result: Pick<BulkWriteResult, 'upsertedCount' | 'modifiedCount'>): Counts {
   return { inserted: result.upsertedCount, modified: result.modifiedCount };
+}
+
+// Each upsert is retried once on E11000: the conflicting document was committed by the other
+// writer, so the retry matches it and updates it.
+async function upsertOneByOne(target: Collection<Document>, operations: UpsertOperation[]): Promise<Counts> {
+  const done: Counts = { inserted: 0, modified: 0 };
+  for (const op of operations) {
+    const run = () =>
+      op.replacement
+        ? target.replaceOne(op.filter, op.replacement, { upsert: true })
+        : target.updateOne(op.filter, op.update ?? {}, { upsert: true });
+    let result;
+    try {
+      result = await run();
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+      result = await run();
+    }
+    done.inserted += result.upsertedCount;
+    done.modified += result.modifiedCount;
+  }
+  return done;
 }
 
 /**
  * Idempotently upserts many documents identified by `keyFields`, in chunks of unordered
- * `bulkWrite`s. A chunk failing on a duplicate key (two writers inserting the same key at once) is
- * retried once as a whole — the retry matches the document the other writer inserted. A second
- * failure throws `MONGO_DUPLICATE_KEY`.
+ * `bulkWrite`s. A chunk failing on a duplicate key (another writer inserted the same key between
+ * our match and our insert) is redone document by document, each upsert retried once — the retry
+ * matches the document the other writer inserted. A document that still collides (a real conflict
+ * on another unique index) throws `MONGO_DUPLICATE_KEY`.
  *
- * Counts are exact without a retry. For a retried chunk FerretDB under-reports the first attempt
- * (and stops an unordered update batch at the first error), so its counts are best-effort.
+ * Counts are exact without a race. For a redone chunk FerretDB under-reports the first attempt (it
+ * also stops an unordered update batch at its first error), so documents it wrote may be counted as
+ * unchanged.
  */
 export async function bulkUpsert<T extends Document>(
   coll: Collection<T>,
@@ -117,19 +153,19 @@ export async function bulkUpsert<T extends Document>(
   for (let start = 0; start < docs.length; start += batchSize) {
     const chunk = docs.slice(start, start + batchSize);
     const operations = chunk.map((doc) => buildOperation(doc, options.keyFields, mode));
-    let done = { inserted: 0, modified: 0 };
+    let done: Counts;
     try {
       try {
-        done = counts(await target.bulkWrite(operations, { ordered: false }));
+        done = counts(await target.bulkWrite(operations.map(toBulk), { ordered: false }));
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;
         const firstAttempt =
           err instanceof MongoBulkWriteError ? counts(err.result) : { inserted: 0, modified: 0 };
         total.retriedBatches += 1;
-        const retry = counts(await target.bulkWrite(operations, { ordered: false }));
+        const redo = await upsertOneByOne(target, operations);
         done = {
-          inserted: firstAttempt.inserted + retry.inserted,
-          modified: firstAttempt.modified + retry.modified,
+          inserted: firstAttempt.inserted + redo.inserted,
+          modified: firstAttempt.modified + redo.modified,
         };
       }
     } catch (err) {

@@ -110,7 +110,7 @@ describe('write helpers (integration)', () => {
       }));
       const results = await Promise.all([
         bulkUpsert(mine, docs, { keyFields: ['tenantId', 'personId'], batchSize: 50 }),
-        bulkUpsert(theirs, [...docs].reverse(), { keyFields: ['tenantId', 'personId'], batchSize: 50 }),
+        bulkUpsert(theirs, docs, { keyFields: ['tenantId', 'personId'], batchSize: 50 }),
       ]);
       expect(await mine.countDocuments()).toBe(200);
       for (const r of results) expect(r.inserted + r.modified + r.unchanged).toBe(200);
