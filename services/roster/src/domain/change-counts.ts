@@ -1,0 +1,35 @@
+import type { RosterChange, RosterEntityType } from '@isams-sync/events';
+import type { PlannedChange } from './diff';
+
+/** Counts of one entity type, in the `sync.runs.v1` shape. */
+export interface ChangeCounts {
+  added: number;
+  updated: number;
+  removed: number;
+  restored: number;
+  held: number;
+  unchanged: number;
+  skipped: number;
+}
+
+const zero = (): ChangeCounts => ({ added: 0, updated: 0, removed: 0, restored: 0, held: 0, unchanged: 0, skipped: 0 });
+
+/**
+ * Per entity type counts of a run: applied changes by kind, held removals, and unchanged =
+ * incoming entities that produced no change. Types with nothing to report are omitted.
+ */
+export function countChanges(
+  applied: readonly PlannedChange[],
+  held: readonly PlannedChange[],
+  incomingCounts: Partial<Record<RosterEntityType, number>>,
+): Partial<Record<RosterEntityType, ChangeCounts>> {
+  const out: Partial<Record<RosterEntityType, ChangeCounts>> = {};
+  const of = (t: RosterEntityType): ChangeCounts => (out[t] ??= zero());
+  for (const c of applied) of(c.entityType)[c.change satisfies RosterChange] += 1;
+  for (const c of held) of(c.entityType).held += 1;
+  for (const [t, n] of Object.entries(incomingCounts) as [RosterEntityType, number][]) {
+    const counts = of(t);
+    counts.unchanged = Math.max(0, n - counts.added - counts.updated - counts.restored);
+  }
+  return out;
+}

@@ -1,0 +1,85 @@
+import type { DatasetId } from '@isams-sync/isams';
+import type { RosterEntityType } from '@isams-sync/events';
+
+/** A JSON value as stored in an entity image (no `undefined`: absent fields are omitted). */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** A normalised roster entity: a flat JSON image with a stable `id` (see docs/roster-model.md). */
+export interface RosterEntity {
+  id: string;
+  [field: string]: JsonValue;
+}
+
+/** Entities of one normalised snapshot, by type and id (insertion order = id order). */
+export type EntitiesByType = Record<RosterEntityType, Map<string, RosterEntity>>;
+
+/** The dataset each entity type is derived from: a type whose dataset is absent is never diffed for removals. */
+export const SOURCE_DATASET: Readonly<Record<RosterEntityType, DatasetId>> = {
+  staff: 'currentStaff',
+  pupil: 'currentPupils',
+  contact: 'contacts',
+  form: 'schoolForms',
+  yearGroup: 'yearGroups',
+  division: 'schoolDivisions',
+  academicHouse: 'academicHouses',
+  boardingHouse: 'boardingHouses',
+  department: 'departmentsAndSubjects',
+  subject: 'departmentsAndSubjects',
+  teachingSet: 'teachingSets',
+  setMembership: 'teachingSetLists',
+  teachingForm: 'teachingForms',
+  customGroup: 'customGroups',
+  customGroupMembership: 'customGroupMembership',
+};
+
+/** Entity types that are people: their removal starts a grace period after which personal fields are purged. */
+export const PERSON_TYPES: readonly RosterEntityType[] = ['staff', 'pupil', 'contact'];
+
+/** Fields of a person that are kept after the grace purge (everything else is personal and removed). */
+export const PURGE_KEEP_FIELDS: readonly string[] = ['id'];
+
+/** How bad a finding is: `warning` = data was dropped or a link left unresolved; `info` = expected filtering. */
+export type FindingSeverity = 'warning' | 'info';
+
+/** A data-quality finding about one record of the snapshot. */
+export interface RosterFinding {
+  /** Stable code (`ROSTER_*` from normalisation, `ISAMS_*` passed through from the typed view). */
+  code: string;
+  severity: FindingSeverity;
+  datasetId: DatasetId;
+  /** The record concerned (its iSAMS id or our composite id). */
+  recordId?: string;
+  /** The field holding a bad reference or value. */
+  field?: string;
+  /** The unresolved reference value (an id, user code or name of a non-person entity; never personal data). */
+  ref?: string;
+  message: string;
+}
+
+/** Stable finding codes of the roster's normalisation. */
+export const ROSTER_FINDING_CODES = {
+  /** A second record with an id already seen in the dataset; the first wins. */
+  DUPLICATE_RECORD: 'ROSTER_DUPLICATE_RECORD',
+  /** A set list row for a (set, pupil) pair already seen; de-duplicated. */
+  DUPLICATE_SET_MEMBERSHIP: 'ROSTER_DUPLICATE_SET_MEMBERSHIP',
+  /** A custom group membership row for a (group, pupil) pair already seen; de-duplicated. */
+  DUPLICATE_GROUP_MEMBERSHIP: 'ROSTER_DUPLICATE_GROUP_MEMBERSHIP',
+  /** The same subject under several departments with different names/codes; the first wins. */
+  SUBJECT_CONFLICT: 'ROSTER_SUBJECT_CONFLICT',
+  /** A reference that matches nothing in its target dataset; the link is left empty. */
+  DANGLING_REFERENCE: 'ROSTER_DANGLING_REFERENCE',
+  /** A membership/link row whose owner or member does not exist; the row is not imported. */
+  DANGLING_MEMBERSHIP: 'ROSTER_DANGLING_MEMBERSHIP',
+  /** A contact row without PersonId: keyed on contact id + first/second person instead. */
+  CONTACT_WITHOUT_PERSON_ID: 'ROSTER_CONTACT_WITHOUT_PERSON_ID',
+  /** The same contact person in two rows with different personal details; the first wins. */
+  CONTACT_CONFLICT: 'ROSTER_CONTACT_CONFLICT',
+  /** A deleted custom group: excluded with its memberships. */
+  GROUP_DELETED: 'ROSTER_GROUP_DELETED',
+  /** An expired custom group: excluded with its memberships. */
+  GROUP_EXPIRED: 'ROSTER_GROUP_EXPIRED',
+  /** A membership of an excluded (deleted/expired) group: not imported. */
+  MEMBERSHIP_OF_EXCLUDED_GROUP: 'ROSTER_MEMBERSHIP_OF_EXCLUDED_GROUP',
+  /** Two rows with the same Id and different content. */
+  CONFLICTING_DUPLICATE: 'ROSTER_CONFLICTING_DUPLICATE',
+} as const;
