@@ -6,8 +6,10 @@ import {
   acquireLease,
   connectMongo,
   ensureIndexes,
+  insertIfAbsent,
   MongoErrors,
   portableAggregate,
+  tenantCollection,
   toMongoError,
 } from '../src/index';
 import type { LeaseDocument } from '../src/index';
@@ -374,19 +376,28 @@ describe('an unreachable database', () => {
   );
 
   it(
-    'operations on a client whose server went away fail with MONGO_UNAVAILABLE',
-    { timeout: 15_000 },
+    'the helpers fail with MONGO_UNAVAILABLE when the server cannot be reached',
+    { timeout: 20_000 },
     async () => {
       const client = new MongoClient('mongodb://127.0.0.1:1/?directConnection=true', {
         serverSelectionTimeoutMS: 1_000,
       });
       try {
-        const err = await client
-          .db('x')
-          .collection('y')
-          .findOne({})
-          .catch((e: unknown) => e);
-        expect(toMongoError(err).code).toBe('MONGO_UNAVAILABLE');
+        const db = client.db(uniqueDbName());
+        const attempts = [
+          insertIfAbsent(db.collection('events'), { _id: 'e1' }),
+          tenantCollection(db, 'pupils', 't1').find({}),
+          ensureIndexes(db, [{ collection: 'c', indexes: [{ key: { a: 1 }, name: 'a' }] }]),
+          client
+            .db('x')
+            .collection('y')
+            .findOne({})
+            .catch((e: unknown) => Promise.reject(toMongoError(e))),
+        ];
+        const results = await Promise.allSettled(attempts);
+        expect(
+          results.map((r) => (r.status === 'rejected' && isAppError(r.reason) ? r.reason.code : r.status)),
+        ).toEqual(['MONGO_UNAVAILABLE', 'MONGO_UNAVAILABLE', 'MONGO_UNAVAILABLE', 'MONGO_UNAVAILABLE']);
       } finally {
         await client.close();
       }
