@@ -46,18 +46,28 @@ export function loadInitialSchools(config: SimulatorAppConfig, registry: SchoolR
   if (!file) return;
   const text = readFileSync(file, 'utf8');
   if (/\.xml$/i.test(file)) {
-    registry.add(createXmlSchool(config.SIM_SCHOOL_ID ?? 'file-school', text, config.SIM_API_KEY ? { apiKey: config.SIM_API_KEY } : {}));
+    registry.add(
+      createXmlSchool(
+        config.SIM_SCHOOL_ID ?? 'file-school',
+        text,
+        config.SIM_API_KEY ? { apiKey: config.SIM_API_KEY } : {},
+      ),
+    );
     return;
   }
   const parsed = JSON.parse(text) as { schools: SchoolsFileEntry[] };
   for (const { schoolId, seed, size, xmlFile, ...key } of parsed.schools) {
-    if (xmlFile) registry.add(createXmlSchool(schoolId, readFileSync(resolve(dirname(file), xmlFile), 'utf8'), key));
+    if (xmlFile)
+      registry.add(createXmlSchool(schoolId, readFileSync(resolve(dirname(file), xmlFile), 'utf8'), key));
     else registry.add(createGeneratedSchool(schoolId, seed ?? 1, size ?? 'small', key));
   }
 }
 
 /** Composition root: the Batch API, the admin API and `/health` on one fastify instance. */
-export function createSimulatorApp(config: SimulatorAppConfig, options: SimulatorAppOptions = {}): FastifyInstance {
+export function createSimulatorApp(
+  config: SimulatorAppConfig,
+  options: SimulatorAppOptions = {},
+): FastifyInstance {
   const registry = options.registry ?? new SchoolRegistry();
   const now = options.now ?? Date.now;
   const app = Fastify({
@@ -69,11 +79,15 @@ export function createSimulatorApp(config: SimulatorAppConfig, options: Simulato
 
   app.setErrorHandler((err, request, reply) => {
     if (isAppError(err)) {
-      return reply.code(httpStatusFor(err)).send({ error: { code: err.code, message: err.message, details: err.details } });
+      return reply
+        .code(httpStatusFor(err))
+        .send({ error: { code: err.code, message: err.message, details: err.details } });
     }
     const status = (err as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) {
-      return reply.code(status).send({ error: { code: 'SIM_INVALID_REQUEST', message: (err as Error).message } });
+      return reply
+        .code(status)
+        .send({ error: { code: 'SIM_INVALID_REQUEST', message: (err as Error).message } });
     }
     request.log.error({ err }, 'simulator request failed');
     return reply.code(500).send({ error: { code: 'SIM_INTERNAL', message: 'Internal simulator error' } });

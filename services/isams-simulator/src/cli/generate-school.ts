@@ -25,12 +25,18 @@ const { values } = parseArgs({
 });
 
 if (values.help || !values.out) {
-  console.log('usage: generate-school --seed <int> --size small|medium|large --out <file> [--format xml|json]');
+  console.log(
+    'usage: generate-school --seed <int> --size small|medium|large --out <file> [--format xml|json]',
+  );
   process.exit(values.help ? 0 : 2);
 }
 const seed = Number(values.seed);
 const size = values.size as SchoolSize;
-if (!Number.isInteger(seed) || !['small', 'medium', 'large'].includes(size) || !['xml', 'json'].includes(values.format)) {
+if (
+  !Number.isInteger(seed) ||
+  !['small', 'medium', 'large'].includes(size) ||
+  !['xml', 'json'].includes(values.format)
+) {
   console.error('invalid --seed, --size or --format');
   process.exit(2);
 }

@@ -46,7 +46,10 @@ export function decideBatch(school: SimulatedSchool, req: BatchRequest): BatchOu
     case 'ipRefused':
       return message(ISAMS_MESSAGES.ipNotAllowed, { ip: req.callerIp });
     case 'throttled':
-      return message(ISAMS_MESSAGES.throttled, { limit: String(key.throttle?.limit ?? 100), period: describeWindow(key.throttle?.windowMs ?? 3_600_000) });
+      return message(ISAMS_MESSAGES.throttled, {
+        limit: String(key.throttle?.limit ?? 100),
+        period: describeWindow(key.throttle?.windowMs ?? 3_600_000),
+      });
     case 'deadlock':
       return message(ISAMS_MESSAGES.deadlock, {}, fault.delayMs ?? 0);
     case 'lockTimeout':
@@ -56,11 +59,15 @@ export function decideBatch(school: SimulatedSchool, req: BatchRequest): BatchOu
     default:
       break;
   }
-  if (!ipAllowed(req.callerIp, key.allowedIps)) return message(ISAMS_MESSAGES.ipNotAllowed, { ip: req.callerIp });
+  if (!ipAllowed(req.callerIp, key.allowedIps))
+    return message(ISAMS_MESSAGES.ipNotAllowed, { ip: req.callerIp });
   const throttle = throttleDecision(school.throttle, key.throttle, req.now);
   school.throttle = throttle.state;
   if (!throttle.allowed && key.throttle) {
-    return message(ISAMS_MESSAGES.throttled, { limit: String(key.throttle.limit), period: describeWindow(key.throttle.windowMs) });
+    return message(ISAMS_MESSAGES.throttled, {
+      limit: String(key.throttle.limit),
+      period: describeWindow(key.throttle.windowMs),
+    });
   }
 
   let methods: string[] | undefined;
@@ -73,7 +80,9 @@ export function decideBatch(school: SimulatedSchool, req: BatchRequest): BatchOu
   const allocated = new Set(key.datasets);
   if (fault?.kind === 'methodsNotAllocated') {
     const names = methods && methods.length > 0 ? methods : key.datasets.map((d) => METHOD_OF[d]);
-    return message(ISAMS_MESSAGES.methodsNotAllocated, { methods: names.map((m) => m.toLowerCase()).join(', ') });
+    return message(ISAMS_MESSAGES.methodsNotAllocated, {
+      methods: names.map((m) => m.toLowerCase()).join(', '),
+    });
   }
   let selected: Set<DatasetId> = allocated;
   if (methods && methods.length > 0) {
@@ -81,7 +90,10 @@ export function decideBatch(school: SimulatedSchool, req: BatchRequest): BatchOu
       const d = datasetForMethod(m);
       return d === undefined || !allocated.has(d);
     });
-    if (missing.length > 0) return message(ISAMS_MESSAGES.methodsNotAllocated, { methods: missing.map((m) => m.toLowerCase()).join(', ') });
+    if (missing.length > 0)
+      return message(ISAMS_MESSAGES.methodsNotAllocated, {
+        methods: missing.map((m) => m.toLowerCase()).join(', '),
+      });
     selected = new Set(methods.map((m) => datasetForMethod(m) as DatasetId));
   }
 
@@ -102,6 +114,9 @@ export function decideBatch(school: SimulatedSchool, req: BatchRequest): BatchOu
   }
   const layout = layoutDocument(rows, selected, school.datasetOrder);
   const delayMs = fault?.kind === 'slow' ? (fault.delayMs ?? req.defaultSlowMs) : 0;
-  const damage = fault?.kind === 'truncated' || fault?.kind === 'malformed' || fault?.kind === 'connectionReset' ? fault.kind : undefined;
+  const damage =
+    fault?.kind === 'truncated' || fault?.kind === 'malformed' || fault?.kind === 'connectionReset'
+      ? fault.kind
+      : undefined;
   return { kind: 'document', layout, delayMs, cacheHit, ...(damage ? { damage } : {}) };
 }

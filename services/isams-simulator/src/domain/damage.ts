@@ -17,7 +17,10 @@ export function truncateDocument(body: string, format: 'xml' | 'json'): string {
 
 /** The document with a broken construct injected mid-record (unclosed tag / stray token). */
 export function malformDocument(body: string, format: 'xml' | 'json'): string {
-  const at = format === 'xml' ? body.indexOf('><', Math.floor(body.length / 2)) + 1 : body.indexOf('},{', Math.floor(body.length / 2)) + 1;
+  const at =
+    format === 'xml'
+      ? body.indexOf('><', Math.floor(body.length / 2)) + 1
+      : body.indexOf('},{', Math.floor(body.length / 2)) + 1;
   const point = at > 0 ? at : Math.floor(body.length / 2);
   const injected = format === 'xml' ? '</NotOpened><Broken attr=novalue>' : ',,"broken":}';
   return body.slice(0, point) + injected + body.slice(point);

@@ -9,11 +9,18 @@ function str(v: Value): string | undefined {
 }
 
 /** Builds an element; `''` text becomes an element without text (`<X/>`). */
-export function el(name: string, attributes: Record<string, Value> = {}, text?: Value, children: RawElement[] = []): RawElement {
+export function el(
+  name: string,
+  attributes: Record<string, Value> = {},
+  text?: Value,
+  children: RawElement[] = [],
+): RawElement {
   const attrs: Record<string, string> = {};
   for (const [k, v] of Object.entries(attributes)) if (v !== undefined) attrs[k] = String(v);
   const t = str(text);
-  return t === undefined || t === '' ? { name, attributes: attrs, children } : { name, attributes: attrs, text: t, children };
+  return t === undefined || t === ''
+    ? { name, attributes: attrs, children }
+    : { name, attributes: attrs, text: t, children };
 }
 
 /** A data element, omitted entirely when the value is NULL. */
@@ -72,9 +79,27 @@ function staffRow(s: StaffMember, l: Lookups): RawElement {
     el('SchoolMobileNumber', {}, s.schoolMobileNumber),
     el('PersonalMobileNumber', {}, s.personalMobileNumber),
     el('TeachingStaff', {}, bit(s.teachingStaff)),
-    ...(s.roles.length > 0 ? [el('Roles', {}, undefined, s.roles.map((r) => el('Role', { Id: r.id }, undefined, [el('Name', {}, r.name)])))] : []),
+    ...(s.roles.length > 0
+      ? [
+          el(
+            'Roles',
+            {},
+            undefined,
+            s.roles.map((r) => el('Role', { Id: r.id }, undefined, [el('Name', {}, r.name)])),
+          ),
+        ]
+      : []),
     ...(s.divisionIds.length > 0
-      ? [el('Divisions', {}, undefined, s.divisionIds.map((id) => el('Division', { Id: id }, undefined, [el('Name', {}, l.divisionNames.get(id) ?? '')])))]
+      ? [
+          el(
+            'Divisions',
+            {},
+            undefined,
+            s.divisionIds.map((id) =>
+              el('Division', { Id: id }, undefined, [el('Name', {}, l.divisionNames.get(id) ?? '')]),
+            ),
+          ),
+        ]
       : []),
   ]);
 }
@@ -83,7 +108,14 @@ function pupilRow(p: Pupil, l: Lookups): RawElement {
   const tutorId = p.form === undefined ? undefined : l.formTutor.get(p.form);
   return el(
     'Pupil',
-    { Id: p.id, PersonId: p.personId, PersonGuid: p.personGuid, DivisionId: p.divisionId, AcademicHouseId: p.academicHouseId, BoardingHouseId: p.boardingHouseId },
+    {
+      Id: p.id,
+      PersonId: p.personId,
+      PersonGuid: p.personGuid,
+      DivisionId: p.divisionId,
+      AcademicHouseId: p.academicHouseId,
+      BoardingHouseId: p.boardingHouseId,
+    },
     undefined,
     [
       ...opt('UPN', p.upn),
@@ -100,8 +132,14 @@ function pupilRow(p: Pupil, l: Lookups): RawElement {
       el('Fullname', {}, p.fullname),
       el('Gender', {}, p.gender),
       el('DOB', {}, p.dob),
-      ...opt('AcademicHouse', p.academicHouseId === undefined ? undefined : l.housesById.get(p.academicHouseId)?.name),
-      ...opt('BoardingHouse', p.boardingHouseId === undefined ? undefined : l.housesById.get(p.boardingHouseId)?.name),
+      ...opt(
+        'AcademicHouse',
+        p.academicHouseId === undefined ? undefined : l.housesById.get(p.academicHouseId)?.name,
+      ),
+      ...opt(
+        'BoardingHouse',
+        p.boardingHouseId === undefined ? undefined : l.housesById.get(p.boardingHouseId)?.name,
+      ),
       ...opt('Form', p.form),
       el('NCYear', {}, p.ncYear),
       ...opt('DivisionName', p.divisionId === undefined ? undefined : l.divisionNames.get(p.divisionId)),
@@ -127,62 +165,77 @@ const STATUS_TEXT: Record<number, string> = { 1: 'Current', 0: 'Applicant', [-1]
 
 function contactRows(c: Contact, l: Lookups): RawElement[] {
   return c.people.map((person, index) =>
-    el('Contact', { Id: c.id, PersonId: person.personId, IsFirstPersonContact: trueFalse(index === 0) }, undefined, [
-      el('Title', {}, person.title),
-      el('Forename', {}, person.forename),
-      el('MiddleNames', {}, person.middleNames),
-      el('Surname', {}, person.surname),
-      el('RelationshipRaw', {}, c.relationshipRaw),
-      ...(c.address
-        ? [
-            el('Address', {}, undefined, [
-              el('AddressLines', {}, undefined, c.address.lines.map((line, i) => el(`Address${i + 1}`, {}, line))),
-              ...opt('Town', c.address.town),
-              ...opt('Postcode', c.address.postcode),
-              ...opt('Country', c.address.country),
-            ]),
-          ]
-        : []),
-      ...opt('Telephone', c.telephone),
-      ...opt('Mobile', person.mobile),
-      ...opt('EmailAddress', person.emailAddress),
-      ...opt('Profession', person.profession),
-      el('MailMergeAll', {}, bit(c.mailMergeAll)),
-      el('CorrespondenceMailMerge', {}, bit(c.correspondenceMailMerge)),
-      ...(c.pupils.length > 0
-        ? [
-            el(
-              'Pupils',
-              {},
-              undefined,
-              c.pupils.map((link) => {
-                const pupil = l.pupilsById.get(link.pupilId);
-                return el('Pupil', { Id: link.pupilId }, undefined, [
-                  ...(pupil ? [legacy('SchoolId', pupil.schoolId)] : []),
-                  ...opt('Status', pupil ? STATUS_TEXT[pupil.status] : undefined),
-                ]);
-              }),
-            ),
-          ]
-        : []),
-    ]),
+    el(
+      'Contact',
+      { Id: c.id, PersonId: person.personId, IsFirstPersonContact: trueFalse(index === 0) },
+      undefined,
+      [
+        el('Title', {}, person.title),
+        el('Forename', {}, person.forename),
+        el('MiddleNames', {}, person.middleNames),
+        el('Surname', {}, person.surname),
+        el('RelationshipRaw', {}, c.relationshipRaw),
+        ...(c.address
+          ? [
+              el('Address', {}, undefined, [
+                el(
+                  'AddressLines',
+                  {},
+                  undefined,
+                  c.address.lines.map((line, i) => el(`Address${i + 1}`, {}, line)),
+                ),
+                ...opt('Town', c.address.town),
+                ...opt('Postcode', c.address.postcode),
+                ...opt('Country', c.address.country),
+              ]),
+            ]
+          : []),
+        ...opt('Telephone', c.telephone),
+        ...opt('Mobile', person.mobile),
+        ...opt('EmailAddress', person.emailAddress),
+        ...opt('Profession', person.profession),
+        el('MailMergeAll', {}, bit(c.mailMergeAll)),
+        el('CorrespondenceMailMerge', {}, bit(c.correspondenceMailMerge)),
+        ...(c.pupils.length > 0
+          ? [
+              el(
+                'Pupils',
+                {},
+                undefined,
+                c.pupils.map((link) => {
+                  const pupil = l.pupilsById.get(link.pupilId);
+                  return el('Pupil', { Id: link.pupilId }, undefined, [
+                    ...(pupil ? [legacy('SchoolId', pupil.schoolId)] : []),
+                    ...opt('Status', pupil ? STATUS_TEXT[pupil.status] : undefined),
+                  ]);
+                }),
+              ),
+            ]
+          : []),
+      ],
+    ),
   );
 }
 
 function houseRow(h: House, l: Lookups): RawElement {
-  return el('House', { Id: h.id, HouseMasterId: h.houseMasterId, AssistantHouseMasterId: h.assistantHouseMasterId }, undefined, [
-    legacy('HouseMaster', userCode(l, h.houseMasterId)),
-    legacy('AssistantHouseMaster', userCode(l, h.assistantHouseMasterId)),
-    el('Name', {}, h.name),
-    el('Code', {}, h.code),
-    el('Type', {}, h.type),
-    ...opt('Sex', h.sex),
-    ...opt('Address1', h.address1),
-    ...opt('Town', h.town),
-    ...opt('Postcode', h.postcode),
-    ...opt('Telephone', h.telephone),
-    ...opt('PrimaryEmail', h.primaryEmail),
-  ]);
+  return el(
+    'House',
+    { Id: h.id, HouseMasterId: h.houseMasterId, AssistantHouseMasterId: h.assistantHouseMasterId },
+    undefined,
+    [
+      legacy('HouseMaster', userCode(l, h.houseMasterId)),
+      legacy('AssistantHouseMaster', userCode(l, h.assistantHouseMasterId)),
+      el('Name', {}, h.name),
+      el('Code', {}, h.code),
+      el('Type', {}, h.type),
+      ...opt('Sex', h.sex),
+      ...opt('Address1', h.address1),
+      ...opt('Town', h.town),
+      ...opt('Postcode', h.postcode),
+      ...opt('Telephone', h.telephone),
+      ...opt('PrimaryEmail', h.primaryEmail),
+    ],
+  );
 }
 
 /**
@@ -198,7 +251,9 @@ export function toDatasetRows(model: SchoolModel): Record<DatasetId, RawElement[
     contacts: model.contacts.flatMap((c) => contactRows(c, l)),
     currentPupils: model.pupils.filter((p) => p.status === 1).map((p) => pupilRow(p, l)),
     customGroupMembership: model.memberships.map((m) =>
-      el('CustomPupilGroupMembershipItem', { Id: m.id, PupilID: m.pupilId }, undefined, [el('CustomGroupId', {}, m.customGroupId)]),
+      el('CustomPupilGroupMembershipItem', { Id: m.id, PupilID: m.pupilId }, undefined, [
+        el('CustomGroupId', {}, m.customGroupId),
+      ]),
     ),
     customGroups: model.customGroups.map((g) =>
       el('CustomPupilGroup', { Id: g.id, AuthorID: g.authorId }, undefined, [
@@ -215,18 +270,31 @@ export function toDatasetRows(model: SchoolModel): Record<DatasetId, RawElement[
     academicHouses: model.academicHouses.map((h) => houseRow(h, l)),
     boardingHouses: model.boardingHouses.map((h) => houseRow(h, l)),
     schoolForms: model.forms.map((f) =>
-      el('Form', { Id: f.id, TutorId: f.tutorId, AssistantTutorId: f.assistantTutorId, SecondAssistantTutorId: f.secondAssistantTutorId, YearId: f.yearId, RoomId: f.roomId, AuthorId: f.authorId }, undefined, [
-        legacy('Tutor', userCode(l, f.tutorId)),
-        legacy('AssistantFormTutor', userCode(l, f.assistantTutorId)),
-        legacy('SecondAssistantFormTutor', userCode(l, f.secondAssistantTutorId)),
-        legacy('NationalCurriculumYear', f.yearId),
-        legacy('RoomId', f.roomId),
-        legacy('Author', admin),
-        el('Form', {}, f.id),
-        el('EmailAddress', {}, f.emailAddress),
-        el('Website', {}, f.website),
-        el('LastUpdated', {}, f.lastUpdated),
-      ]),
+      el(
+        'Form',
+        {
+          Id: f.id,
+          TutorId: f.tutorId,
+          AssistantTutorId: f.assistantTutorId,
+          SecondAssistantTutorId: f.secondAssistantTutorId,
+          YearId: f.yearId,
+          RoomId: f.roomId,
+          AuthorId: f.authorId,
+        },
+        undefined,
+        [
+          legacy('Tutor', userCode(l, f.tutorId)),
+          legacy('AssistantFormTutor', userCode(l, f.assistantTutorId)),
+          legacy('SecondAssistantFormTutor', userCode(l, f.secondAssistantTutorId)),
+          legacy('NationalCurriculumYear', f.yearId),
+          legacy('RoomId', f.roomId),
+          legacy('Author', admin),
+          el('Form', {}, f.id),
+          el('EmailAddress', {}, f.emailAddress),
+          el('Website', {}, f.website),
+          el('LastUpdated', {}, f.lastUpdated),
+        ],
+      ),
     ),
     schoolDivisions: model.divisions.map((d) =>
       el('SchoolDivision', { Id: d.id }, undefined, [
@@ -235,22 +303,39 @@ export function toDatasetRows(model: SchoolModel): Record<DatasetId, RawElement[
         el('Code', {}, d.code),
         el('LastUpdated', {}, d.lastUpdated),
         ...(d.years.length > 0
-          ? [el('Years', {}, undefined, d.years.map((y) => el('Year', { Id: y.id, YearId: y.yearId }, undefined, [legacy('NationalCurriculumYear', y.yearId), legacy('Author', '')])))]
+          ? [
+              el(
+                'Years',
+                {},
+                undefined,
+                d.years.map((y) =>
+                  el('Year', { Id: y.id, YearId: y.yearId }, undefined, [
+                    legacy('NationalCurriculumYear', y.yearId),
+                    legacy('Author', ''),
+                  ]),
+                ),
+              ),
+            ]
           : []),
       ]),
     ),
     yearGroups: model.years.map((y) =>
-      el('Year', { Id: y.id, AuthorId: y.authorId, TutorId: y.tutorId, AssistantTutorId: y.assistantTutorId }, undefined, [
-        legacy('NationalCurriculumYear', y.id),
-        legacy('Tutor', userCode(l, y.tutorId)),
-        legacy('AssistantTutor', userCode(l, y.assistantTutorId)),
-        legacy('Author', admin),
-        el('Name', {}, y.name),
-        el('Code', {}, y.code),
-        el('Email', {}, y.email),
-        el('Website', {}, y.website),
-        el('LastUpdated', {}, y.lastUpdated),
-      ]),
+      el(
+        'Year',
+        { Id: y.id, AuthorId: y.authorId, TutorId: y.tutorId, AssistantTutorId: y.assistantTutorId },
+        undefined,
+        [
+          legacy('NationalCurriculumYear', y.id),
+          legacy('Tutor', userCode(l, y.tutorId)),
+          legacy('AssistantTutor', userCode(l, y.assistantTutorId)),
+          legacy('Author', admin),
+          el('Name', {}, y.name),
+          el('Code', {}, y.code),
+          el('Email', {}, y.email),
+          el('Website', {}, y.website),
+          el('LastUpdated', {}, y.lastUpdated),
+        ],
+      ),
     ),
     departmentsAndSubjects: model.departments.map((d) =>
       el('Department', { Id: d.id }, undefined, [
@@ -263,7 +348,14 @@ export function toDatasetRows(model: SchoolModel): Record<DatasetId, RawElement[
                 undefined,
                 d.subjectIds.flatMap((id) => {
                   const s = subjectsById.get(id);
-                  return s ? [el('Subject', { Id: s.id }, undefined, [el('Name', {}, s.name), el('Code', {}, s.code)])] : [];
+                  return s
+                    ? [
+                        el('Subject', { Id: s.id }, undefined, [
+                          el('Name', {}, s.name),
+                          el('Code', {}, s.code),
+                        ]),
+                      ]
+                    : [];
                 }),
               ),
             ]
@@ -271,25 +363,43 @@ export function toDatasetRows(model: SchoolModel): Record<DatasetId, RawElement[
       ]),
     ),
     teachingForms: model.teachingForms.map((t) =>
-      el('TeachingForm', { Id: t.id }, undefined, [el('FormCode', {}, t.formCode), el('TimetableCode', {}, t.timetableCode), el('SubjectId', {}, t.subjectId)]),
+      el('TeachingForm', { Id: t.id }, undefined, [
+        el('FormCode', {}, t.formCode),
+        el('TimetableCode', {}, t.timetableCode),
+        el('SubjectId', {}, t.subjectId),
+      ]),
     ),
     teachingSets: model.sets.map((s) => {
       const primary = s.teachers.find((t) => t.primary) ?? s.teachers[0];
-      return el('Set', { Id: s.id, SubjectId: s.subjectId, YearId: s.yearId, AuthorId: s.authorId }, undefined, [
-        legacy('SubjectId', s.subjectId),
-        legacy('YearId', s.yearId),
-        legacy('Teacher', userCode(l, primary?.staffId)),
-        legacy('Author', admin),
-        el('SetNumber', {}, s.setNumber),
-        el('Block', {}, s.block),
-        el('SetCode', {}, s.setCode),
-        el('Name', {}, s.name),
-        ...(s.teachers.length > 0
-          ? [el('Teachers', {}, undefined, s.teachers.map((t) => el('Teacher', { Id: t.id, StaffId: t.staffId, PrimaryTeacher: trueFalse(t.primary) })))]
-          : []),
-        el('Description', {}, s.description),
-        el('LastUpdated', {}, s.lastUpdated),
-      ]);
+      return el(
+        'Set',
+        { Id: s.id, SubjectId: s.subjectId, YearId: s.yearId, AuthorId: s.authorId },
+        undefined,
+        [
+          legacy('SubjectId', s.subjectId),
+          legacy('YearId', s.yearId),
+          legacy('Teacher', userCode(l, primary?.staffId)),
+          legacy('Author', admin),
+          el('SetNumber', {}, s.setNumber),
+          el('Block', {}, s.block),
+          el('SetCode', {}, s.setCode),
+          el('Name', {}, s.name),
+          ...(s.teachers.length > 0
+            ? [
+                el(
+                  'Teachers',
+                  {},
+                  undefined,
+                  s.teachers.map((t) =>
+                    el('Teacher', { Id: t.id, StaffId: t.staffId, PrimaryTeacher: trueFalse(t.primary) }),
+                  ),
+                ),
+              ]
+            : []),
+          el('Description', {}, s.description),
+          el('LastUpdated', {}, s.lastUpdated),
+        ],
+      );
     }),
     teachingSetLists: model.setLists.map((r) =>
       el('SetList', { Id: r.id, SetId: r.setId, PupilId: r.pupilId, AuthorId: r.authorId }, undefined, [

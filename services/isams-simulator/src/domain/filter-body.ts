@@ -26,5 +26,10 @@ export function parseFilterBody(body: string | undefined): BatchFilters {
   }
   const methodsNode = root.children.find((c) => c.name.toLowerCase() === 'methodstorun');
   if (!methodsNode) return {};
-  return { methodsToRun: methodsNode.children.filter((c) => c.name.toLowerCase() === 'method').map((c) => (c.text ?? '').trim()).filter((m) => m !== '') };
+  return {
+    methodsToRun: methodsNode.children
+      .filter((c) => c.name.toLowerCase() === 'method')
+      .map((c) => (c.text ?? '').trim())
+      .filter((m) => m !== ''),
+  };
 }

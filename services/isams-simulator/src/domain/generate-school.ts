@@ -49,9 +49,36 @@ export interface SizeProfile {
 }
 
 export const SIZE_PROFILES: Readonly<Record<SchoolSize, SizeProfile>> = {
-  small: { pupils: 300, staff: 45, contactPeople: 600, sets: 80, setListRows: 1_500, academicHouses: 4, boardingHouses: 2, customGroups: 15 },
-  medium: { pupils: 1_200, staff: 150, contactPeople: 2_400, sets: 320, setListRows: 7_500, academicHouses: 6, boardingHouses: 4, customGroups: 40 },
-  large: { pupils: 3_000, staff: 400, contactPeople: 6_000, sets: 1_000, setListRows: 30_000, academicHouses: 8, boardingHouses: 6, customGroups: 80 },
+  small: {
+    pupils: 300,
+    staff: 45,
+    contactPeople: 600,
+    sets: 80,
+    setListRows: 1_500,
+    academicHouses: 4,
+    boardingHouses: 2,
+    customGroups: 15,
+  },
+  medium: {
+    pupils: 1_200,
+    staff: 150,
+    contactPeople: 2_400,
+    sets: 320,
+    setListRows: 7_500,
+    academicHouses: 6,
+    boardingHouses: 4,
+    customGroups: 40,
+  },
+  large: {
+    pupils: 3_000,
+    staff: 400,
+    contactPeople: 6_000,
+    sets: 1_000,
+    setListRows: 30_000,
+    academicHouses: 8,
+    boardingHouses: 6,
+    customGroups: 80,
+  },
 };
 
 /** NC years of a generated school: Nursery (-2) … Upper Sixth (13). */
@@ -59,7 +86,11 @@ export const NC_YEARS: readonly number[] = Array.from({ length: 16 }, (_, i) => 
 const SET_YEARS = NC_YEARS.filter((y) => y >= 3);
 const FORM_SIZE = 20;
 
-const YEAR_NAMES: Record<number, [string, string]> = { [-2]: ['Nursery', 'N'], [-1]: ['Pre-Reception', 'PR'], [0]: ['Reception', 'R'] };
+const YEAR_NAMES: Record<number, [string, string]> = {
+  [-2]: ['Nursery', 'N'],
+  [-1]: ['Pre-Reception', 'PR'],
+  [0]: ['Reception', 'R'],
+};
 
 function pad(n: number, width: number): string {
   return String(n).padStart(width, '0');
@@ -71,7 +102,14 @@ export function isamsDate(year: number, month: number, day: number, h = 0, m = 0
 }
 
 function randomStamp(rng: Rng, fromYear = 2019, toYear = 2025): string {
-  return isamsDate(rng.int(fromYear, toYear), rng.int(1, 12), rng.int(1, 28), rng.int(7, 18), rng.int(0, 59), rng.int(0, 59));
+  return isamsDate(
+    rng.int(fromYear, toYear),
+    rng.int(1, 12),
+    rng.int(1, 28),
+    rng.int(7, 18),
+    rng.int(0, 59),
+    rng.int(0, 59),
+  );
 }
 
 function asciiLetters(text: string): string {
@@ -121,7 +159,11 @@ export const ID_STARTS: Readonly<Record<string, number>> = {
 };
 
 /** Builds a staff member's derived name fields. Exported for mutations that add staff. */
-export function makeStaff(rng: Rng, ids: { next(table: string): number }, divisionIds: number[]): StaffMember {
+export function makeStaff(
+  rng: Rng,
+  ids: { next(table: string): number },
+  divisionIds: number[],
+): StaffMember {
   const female = rng.chance(0.55);
   const forename = rng.pick(female ? FORENAMES_F : FORENAMES_M);
   const surname = rng.pick(SURNAMES);
@@ -148,7 +190,11 @@ export function makeStaff(rng: Rng, ids: { next(table: string): number }, divisi
     salutation: `${title} ${surname}`,
     ...(rng.chance(0.9) ? { dob: isamsDate(rng.int(1958, 1998), rng.int(1, 12), rng.int(1, 28)) } : {}),
     ...(rng.chance(0.95) ? { gender: female ? 'F' : 'M' } : {}),
-    ...(rng.chance(0.97) ? { schoolEmailAddress: `${asciiLetters(forename)[0]?.toLowerCase() ?? 'x'}${asciiLetters(surname).toLowerCase()}${id}@example-school.org` } : {}),
+    ...(rng.chance(0.97)
+      ? {
+          schoolEmailAddress: `${asciiLetters(forename)[0]?.toLowerCase() ?? 'x'}${asciiLetters(surname).toLowerCase()}${id}@example-school.org`,
+        }
+      : {}),
     schoolMobileNumber: '',
     personalMobileNumber: rng.chance(0.3) ? `07700 9${rng.digits(5)}` : '',
     teachingStaff: teaching,
@@ -166,7 +212,12 @@ export interface PupilSeed {
 }
 
 /** Builds one pupil (no form/house yet). Exported for mutations that add joiners. */
-export function makePupil(rng: Rng, ids: { next(table: string): number }, seed: PupilSeed, usedSchoolIds: Set<string>): Pupil {
+export function makePupil(
+  rng: Rng,
+  ids: { next(table: string): number },
+  seed: PupilSeed,
+  usedSchoolIds: Set<string>,
+): Pupil {
   const female = rng.chance(0.5);
   const forename = rng.pick(female ? FORENAMES_F : FORENAMES_M);
   const surname = seed.surname ?? rng.pick(SURNAMES);
@@ -184,7 +235,11 @@ export function makePupil(rng: Rng, ids: { next(table: string): number }, seed: 
     ...(rng.chance(0.85) ? { upn: `Z${schoolId}` } : {}),
     schoolCode: `EX${pad(id, 5)}`,
     schoolId,
-    ...(rng.chance(0.9) ? { userCode: `${asciiLetters(forename).toUpperCase()}${asciiLetters(surname).toUpperCase()}${rng.digits(10)}` } : {}),
+    ...(rng.chance(0.9)
+      ? {
+          userCode: `${asciiLetters(forename).toUpperCase()}${asciiLetters(surname).toUpperCase()}${rng.digits(10)}`,
+        }
+      : {}),
     ...(rng.chance(0.9) ? { userName: `${asciiLetters(surname)}${initialOf(forename)}` } : {}),
     title: rng.chance(0.3) ? '' : female ? 'Miss' : 'Mr',
     forename,
@@ -196,13 +251,21 @@ export function makePupil(rng: Rng, ids: { next(table: string): number }, seed: 
     gender: female ? 'F' : 'M',
     dob: isamsDate(rng.int(birthYear - 1, birthYear), rng.int(1, 12), rng.int(1, 28)),
     ncYear: seed.ncYear,
-    ...(rng.chance(0.9) ? { emailAddress: `${asciiLetters(forename).toLowerCase()}.${asciiLetters(surname).toLowerCase()}${id}@pupils.example-school.org` } : {}),
+    ...(rng.chance(0.9)
+      ? {
+          emailAddress: `${asciiLetters(forename).toLowerCase()}.${asciiLetters(surname).toLowerCase()}${id}@pupils.example-school.org`,
+        }
+      : {}),
     ...(rng.chance(0.4) ? { mobileNumber: rng.chance(0.5) ? '' : `07700 8${rng.digits(5)}` } : {}),
     pupilType: seed.ncYear >= 7 && rng.chance(0.3) ? rng.pick(['Boarder', 'Day Boarder']) : 'Day',
     enrolmentDate: isamsDate(enrolYear, 9, rng.int(1, 8)),
-    ...(rng.chance(0.85) ? { enrolmentTerm: rng.pick(['Michaelmas', 'Term 2', 'Summer']), enrolmentSchoolYear: enrolYear } : {}),
+    ...(rng.chance(0.85)
+      ? { enrolmentTerm: rng.pick(['Michaelmas', 'Term 2', 'Summer']), enrolmentSchoolYear: enrolYear }
+      : {}),
     familyId: seed.familyId,
-    nationalities: rng.chance(0.2) ? `${rng.pick(NATIONALITIES)},${rng.pick(NATIONALITIES)}` : rng.pick(NATIONALITIES),
+    nationalities: rng.chance(0.2)
+      ? `${rng.pick(NATIONALITIES)},${rng.pick(NATIONALITIES)}`
+      : rng.pick(NATIONALITIES),
     languages: rng.chance(0.2) ? `English,${rng.pick(LANGUAGES)}` : 'English',
     ...(rng.chance(0.8) ? { ethnicity: rng.pick(ETHNICITIES) } : {}),
     status: seed.status ?? 1,
@@ -230,7 +293,11 @@ function makeContactPerson(rng: Rng, ids: Ids, female: boolean, surname: string)
 }
 
 /** Generates a school deterministically: the same (seed, size) gives the same model, byte for byte. */
-export function generateSchool(seed: number, size: SchoolSize, schoolName = `Simulated School ${seed}`): SchoolModel {
+export function generateSchool(
+  seed: number,
+  size: SchoolSize,
+  schoolName = `Simulated School ${seed}`,
+): SchoolModel {
   const profile = SIZE_PROFILES[size];
   const rng = createRng(`${seed}:${size}`);
   const ids = idAllocator(ID_STARTS);
@@ -250,12 +317,15 @@ export function generateSchool(seed: number, size: SchoolSize, schoolName = `Sim
     lastUpdated: randomStamp(rng),
     years: yrs.map((yearId) => ({ id: ids.next('divisionYear'), yearId })),
   }));
-  const divisionOfYear = (y: number): Division => divisions.find((d) => d.years.some((dy) => dy.yearId === y)) as Division;
+  const divisionOfYear = (y: number): Division =>
+    divisions.find((d) => d.years.some((dy) => dy.yearId === y)) as Division;
 
   // Staff: current ones, then two leavers still referenced as tutor/teacher.
   const staff: StaffMember[] = [];
   for (let i = 0; i < profile.staff; i += 1) {
-    const divs = rng.chance(0.15) ? [rng.pick(divisions).id, rng.pick(divisions).id] : [rng.pick(divisions).id];
+    const divs = rng.chance(0.15)
+      ? [rng.pick(divisions).id, rng.pick(divisions).id]
+      : [rng.pick(divisions).id];
     staff.push(makeStaff(rng, ids, [...new Set(divs)]));
   }
   const teachers = staff.filter((s) => s.teachingStaff);
@@ -266,7 +336,10 @@ export function generateSchool(seed: number, size: SchoolSize, schoolName = `Sim
   notSetUp.roles = [];
   notSetUp.divisionIds = [];
   const firstTeacher = teachers[0] as StaffMember;
-  firstTeacher.roles.push({ id: 9, name: 'Form Tutor' }, { id: 12, name: 'Head of Department - Mathematics' });
+  firstTeacher.roles.push(
+    { id: 9, name: 'Form Tutor' },
+    { id: 12, name: 'Head of Department - Mathematics' },
+  );
   const leftStaff: StaffMember[] = [0, 1].map(() => ({ ...makeStaff(rng, ids, []), current: false }));
   staff.push(...leftStaff);
 
@@ -295,16 +368,29 @@ export function generateSchool(seed: number, size: SchoolSize, schoolName = `Sim
     name,
     code: asciiLetters(name).slice(0, 3).toUpperCase(),
     ...(rng.chance(0.6) ? { sex: type === 'Boarding' ? rng.pick(['M', 'F']) : 'U' } : {}),
-    ...(type === 'Boarding' ? { address1: `${name}, School Lane`, town: 'Exampleton', postcode: `EX1 ${rng.int(1, 9)}ZZ`, telephone: `01234 5${rng.digits(5)}` } : {}),
+    ...(type === 'Boarding'
+      ? {
+          address1: `${name}, School Lane`,
+          town: 'Exampleton',
+          postcode: `EX1 ${rng.int(1, 9)}ZZ`,
+          telephone: `01234 5${rng.digits(5)}`,
+        }
+      : {}),
     ...(rng.chance(0.7) ? { primaryEmail: `${asciiLetters(name).toLowerCase()}@example-school.org` } : {}),
   });
-  const academicHouses = ACADEMIC_HOUSE_NAMES.slice(0, profile.academicHouses).map((n) => makeHouse('Academic', n));
-  const boardingHouses = BOARDING_HOUSE_NAMES.slice(0, profile.boardingHouses).map((n) => makeHouse('Boarding', n));
+  const academicHouses = ACADEMIC_HOUSE_NAMES.slice(0, profile.academicHouses).map((n) =>
+    makeHouse('Academic', n),
+  );
+  const boardingHouses = BOARDING_HOUSE_NAMES.slice(0, profile.boardingHouses).map((n) =>
+    makeHouse('Boarding', n),
+  );
 
   // Pupils: current ones spread over the years, plus leavers and a few future pupils.
   const usedSchoolIds = new Set<string>();
   const pupils: Pupil[] = [];
-  const perYear = NC_YEARS.map((_, i) => Math.floor(profile.pupils / NC_YEARS.length) + (i < profile.pupils % NC_YEARS.length ? 1 : 0));
+  const perYear = NC_YEARS.map(
+    (_, i) => Math.floor(profile.pupils / NC_YEARS.length) + (i < profile.pupils % NC_YEARS.length ? 1 : 0),
+  );
   NC_YEARS.forEach((y, i) => {
     for (let k = 0; k < (perYear[i] ?? 0); k += 1) {
       pupils.push(makePupil(rng, ids, { ncYear: y, familyId: 0 }, usedSchoolIds));
@@ -314,7 +400,8 @@ export function generateSchool(seed: number, size: SchoolSize, schoolName = `Sim
   for (let k = 0; k < leaverCount; k += 1) {
     pupils.push(makePupil(rng, ids, { ncYear: rng.pick(SET_YEARS), familyId: 0, status: -1 }, usedSchoolIds));
   }
-  for (let k = 0; k < 3; k += 1) pupils.push(makePupil(rng, ids, { ncYear: -2, familyId: 0, status: 0 }, usedSchoolIds));
+  for (let k = 0; k < 3; k += 1)
+    pupils.push(makePupil(rng, ids, { ncYear: -2, familyId: 0, status: 0 }, usedSchoolIds));
 
   // Forms per year; pupils link by form name. One form has no tutor, one a tutor who has left.
   const forms: Form[] = [];
@@ -323,7 +410,12 @@ export function generateSchool(seed: number, size: SchoolSize, schoolName = `Sim
     for (let k = 0; k < count; k += 1) {
       const letter = 'ABCDEFGHJKLMNPRSTUVW'[k] ?? String(k);
       const tutor = rng.pick(teachers);
-      const formId = y <= 0 ? `Y${y}-${letter}` : y >= 12 ? `${y}/${tutor.initials.trim() || letter}${letter}` : `${y}${letter}`;
+      const formId =
+        y <= 0
+          ? `Y${y}-${letter}`
+          : y >= 12
+            ? `${y}/${tutor.initials.trim() || letter}${letter}`
+            : `${y}${letter}`;
       forms.push({
         id: formId,
         tutorId: tutor.id,
@@ -360,7 +452,7 @@ export function generateSchool(seed: number, size: SchoolSize, schoolName = `Sim
 
   // Families and contacts: siblings share a family and contact records.
   const families: Pupil[][] = [];
-  for (let i = 0; i < pupils.length; ) {
+  for (let i = 0; i < pupils.length;) {
     const sizeOfFamily = Math.min(pupils.length - i, rng.chance(0.7) ? 1 : rng.int(2, 3));
     const members = pupils.slice(i, i + sizeOfFamily);
     const familyId = ids.next('family');
@@ -384,7 +476,9 @@ export function generateSchool(seed: number, size: SchoolSize, schoolName = `Sim
       ...(rng.chance(0.95)
         ? {
             address: {
-              lines: rng.chance(0.2) ? [`Flat ${rng.int(1, 9)}`, `${rng.int(1, 200)} ${rng.pick(STREETS)}`] : [`${rng.int(1, 200)} ${rng.pick(STREETS)}`],
+              lines: rng.chance(0.2)
+                ? [`Flat ${rng.int(1, 9)}`, `${rng.int(1, 200)} ${rng.pick(STREETS)}`]
+                : [`${rng.int(1, 200)} ${rng.pick(STREETS)}`],
               town,
               postcode: `EX${rng.int(1, 20)} ${rng.int(1, 9)}${'ABDEFGHJ'[rng.int(0, 7)]}${'LNPQRSTU'[rng.int(0, 7)]}`,
               ...(rng.chance(0.7) ? { country: 'United Kingdom' } : {}),
@@ -404,13 +498,25 @@ export function generateSchool(seed: number, size: SchoolSize, schoolName = `Sim
       if (remaining <= 0) break;
       const surname = (family[0] as Pupil).surname;
       if (pass === 0 && remaining >= 2 && rng.chance(0.5)) {
-        addContact(family, rng.pick(['Parents', 'Mother & Father', 'Parents']), [makeContactPerson(rng, ids, true, surname), makeContactPerson(rng, ids, false, surname)]);
+        addContact(family, rng.pick(['Parents', 'Mother & Father', 'Parents']), [
+          makeContactPerson(rng, ids, true, surname),
+          makeContactPerson(rng, ids, false, surname),
+        ]);
       } else if (pass === 0) {
-        addContact(family, rng.pick(['Mother', 'mother_copy', 'Mother']), [makeContactPerson(rng, ids, true, surname)]);
-        if (profile.contactPeople - people > 0 && rng.chance(0.8)) addContact(family, 'Father', [makeContactPerson(rng, ids, false, surname)]);
+        addContact(family, rng.pick(['Mother', 'mother_copy', 'Mother']), [
+          makeContactPerson(rng, ids, true, surname),
+        ]);
+        if (profile.contactPeople - people > 0 && rng.chance(0.8))
+          addContact(family, 'Father', [makeContactPerson(rng, ids, false, surname)]);
       } else {
         const female = rng.chance(0.5);
-        addContact(family, female ? rng.pick(['Grandmother', 'Stepmother', 'Guardian']) : rng.pick(['Grandfather', 'Stepfather', 'Uncle']), [makeContactPerson(rng, ids, female, rng.chance(0.7) ? surname : rng.pick(SURNAMES))]);
+        addContact(
+          family,
+          female
+            ? rng.pick(['Grandmother', 'Stepmother', 'Guardian'])
+            : rng.pick(['Grandfather', 'Stepfather', 'Uncle']),
+          [makeContactPerson(rng, ids, female, rng.chance(0.7) ? surname : rng.pick(SURNAMES))],
+        );
       }
     }
   }
@@ -435,7 +541,12 @@ export function generateSchool(seed: number, size: SchoolSize, schoolName = `Sim
 
   const teachingForms = forms
     .filter((f) => f.yearId >= 7 && f.yearId <= 11)
-    .map((f) => ({ id: ids.next('teachingForm'), formCode: f.id, timetableCode: `${f.id}/PSHE`, subjectId: pshe.id }));
+    .map((f) => ({
+      id: ids.next('teachingForm'),
+      formCode: f.id,
+      timetableCode: `${f.id}/PSHE`,
+      subjectId: pshe.id,
+    }));
 
   // Sets: spread over the set years; some without teachers, some with several; Name ≠ SetCode sometimes.
   const sets: TeachingSet[] = [];
@@ -474,7 +585,14 @@ export function generateSchool(seed: number, size: SchoolSize, schoolName = `Sim
   for (const p of current) byYear.set(p.ncYear, [...(byYear.get(p.ncYear) ?? []), p]);
   const addRow = (setId: number, pupilId: number): void => {
     const author = rng.chance(0.3) ? '' : adminUserCode;
-    setLists.push({ id: ids.next('setList'), setId, pupilId, authorId: 1, author, lastUpdated: rng.chance(0.2) ? '' : randomStamp(rng, 2023, 2025) });
+    setLists.push({
+      id: ids.next('setList'),
+      setId,
+      pupilId,
+      authorId: 1,
+      author,
+      lastUpdated: rng.chance(0.2) ? '' : randomStamp(rng, 2023, 2025),
+    });
   };
   let carry = 0;
   sets.forEach((set, i) => {
@@ -504,7 +622,11 @@ export function generateSchool(seed: number, size: SchoolSize, schoolName = `Sim
       name: `${GROUP_NAMES[k % GROUP_NAMES.length] as string}${k >= GROUP_NAMES.length ? ` ${Math.floor(k / GROUP_NAMES.length) + 1}` : ''}`,
       categoryId: rng.pick(customGroupCategories).id,
       shared: rng.chance(0.6),
-      expiryDate: noExpiry ? '' : expired ? isamsDate(2023, 7, rng.int(1, 28)) : isamsDate(2026, 7, rng.int(1, 28)),
+      expiryDate: noExpiry
+        ? ''
+        : expired
+          ? isamsDate(2023, 7, rng.int(1, 28))
+          : isamsDate(2026, 7, rng.int(1, 28)),
       expiryDisable: noExpiry,
       author: author.userCode,
       deleted: k % 9 === 4,

@@ -19,7 +19,9 @@ function ipv4ToInt(ip: string): number | undefined {
 /** Strips the IPv4-mapped IPv6 prefix (`::ffff:127.0.0.1` → `127.0.0.1`). */
 export function normaliseIp(ip: string): string {
   const trimmed = ip.trim();
-  return trimmed.toLowerCase().startsWith('::ffff:') && trimmed.includes('.') ? trimmed.slice(7) : trimmed.toLowerCase();
+  return trimmed.toLowerCase().startsWith('::ffff:') && trimmed.includes('.')
+    ? trimmed.slice(7)
+    : trimmed.toLowerCase();
 }
 
 /** True when `ip` matches one entry (exact IP or IPv4 CIDR range); an empty list allows everyone. */
@@ -32,15 +34,20 @@ export function ipAllowed(ip: string, allowList: readonly string[]): boolean {
     if (bitsText === undefined) return normaliseIp(base ?? '') === caller;
     const baseInt = ipv4ToInt(base ?? '');
     const bits = Number(bitsText);
-    if (baseInt === undefined || callerInt === undefined || !Number.isInteger(bits) || bits < 0 || bits > 32) return false;
+    if (baseInt === undefined || callerInt === undefined || !Number.isInteger(bits) || bits < 0 || bits > 32)
+      return false;
     if (bits === 0) return true;
     const mask = (0xffffffff << (32 - bits)) >>> 0;
-    return ((baseInt & mask) >>> 0) === ((callerInt & mask) >>> 0);
+    return (baseInt & mask) >>> 0 === (callerInt & mask) >>> 0;
   });
 }
 
 /** Caller address: the socket's, or the left-most X-Forwarded-For entry when a proxy is trusted. */
-export function callerAddress(socketIp: string, forwardedFor: string | undefined, trustProxy: boolean): string {
+export function callerAddress(
+  socketIp: string,
+  forwardedFor: string | undefined,
+  trustProxy: boolean,
+): string {
   if (trustProxy && forwardedFor) {
     const first = forwardedFor.split(',')[0]?.trim();
     if (first) return normaliseIp(first);
@@ -83,7 +90,11 @@ export type CacheKeying = 'key+methods' | 'key';
  * Cache entry key. ASSUMED ([U] in reference §1.6): by default (key, normalised MethodsToRun) gets
  * its own entry and XML/JSON share it; `cacheKeying: 'key'` makes all bodies share one entry.
  */
-export function cacheKeyFor(apiKey: string, methods: readonly string[] | undefined, keying: CacheKeying): string {
+export function cacheKeyFor(
+  apiKey: string,
+  methods: readonly string[] | undefined,
+  keying: CacheKeying,
+): string {
   if (keying === 'key' || !methods) return `${apiKey}|*`;
   return `${apiKey}|${[...new Set(methods.map((m) => m.toLowerCase()))].sort().join(',')}`;
 }

@@ -10,7 +10,9 @@ export const METHOD_OF: Readonly<Record<DatasetId, string>> = Object.fromEntries
   DATASET_IDS.map((id) => [id, DATASETS[id].method ?? CONTACTS_METHOD]),
 ) as Record<DatasetId, string>;
 
-const DATASET_OF_METHOD = new Map<string, DatasetId>(DATASET_IDS.map((id) => [METHOD_OF[id].toLowerCase(), id]));
+const DATASET_OF_METHOD = new Map<string, DatasetId>(
+  DATASET_IDS.map((id) => [METHOD_OF[id].toLowerCase(), id]),
+);
 
 /** The dataset of a method name (case-insensitive), or undefined for an unknown method. */
 export function datasetForMethod(method: string): DatasetId | undefined {

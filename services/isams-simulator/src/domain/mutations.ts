@@ -25,7 +25,10 @@ export type Patch = Record<string, string | number | boolean | null>;
 function editable(school: SimulatedSchool): { model: SchoolModel; rng: Rng } {
   if (!school.model || school.source.kind !== 'generated') throw SimErrors.SIM_NOT_MUTABLE();
   school.mutationCount += 1;
-  return { model: school.model, rng: createRng(`${school.source.seed}:${school.source.size}:mutation:${school.mutationCount}`) };
+  return {
+    model: school.model,
+    rng: createRng(`${school.source.seed}:${school.source.size}:mutation:${school.mutationCount}`),
+  };
 }
 
 function nextId(model: SchoolModel, table: string): number {
@@ -52,19 +55,78 @@ const B = 'boolean' as const;
 /** Patchable fields per entity (see school-model.ts); anything else is rejected. */
 export const PATCHABLE: Readonly<Record<string, Readonly<Record<string, FieldType>>>> = {
   pupil: {
-    divisionId: N, academicHouseId: N, boardingHouseId: N, upn: S, schoolCode: S, schoolId: S, userCode: S, userName: S,
-    title: S, forename: S, surname: S, middlename: S, initials: S, preferredname: S, fullname: S, gender: S, dob: S,
-    form: S, ncYear: N, emailAddress: S, mobileNumber: S, pupilType: S, enrolmentDate: S, enrolmentTerm: S,
-    enrolmentSchoolYear: N, familyId: N, nationalities: S, languages: S, ethnicity: S, status: N,
+    divisionId: N,
+    academicHouseId: N,
+    boardingHouseId: N,
+    upn: S,
+    schoolCode: S,
+    schoolId: S,
+    userCode: S,
+    userName: S,
+    title: S,
+    forename: S,
+    surname: S,
+    middlename: S,
+    initials: S,
+    preferredname: S,
+    fullname: S,
+    gender: S,
+    dob: S,
+    form: S,
+    ncYear: N,
+    emailAddress: S,
+    mobileNumber: S,
+    pupilType: S,
+    enrolmentDate: S,
+    enrolmentTerm: S,
+    enrolmentSchoolYear: N,
+    familyId: N,
+    nationalities: S,
+    languages: S,
+    ethnicity: S,
+    status: N,
   },
   staff: {
-    previousMisId: S, initials: S, userCode: S, userName: S, title: S, forename: S, middleNames: S, surname: S,
-    fullName: S, nameInitials: S, preferredName: S, salutation: S, dob: S, gender: S, schoolEmailAddress: S,
-    schoolMobileNumber: S, personalMobileNumber: S, teachingStaff: B, current: B,
+    previousMisId: S,
+    initials: S,
+    userCode: S,
+    userName: S,
+    title: S,
+    forename: S,
+    middleNames: S,
+    surname: S,
+    fullName: S,
+    nameInitials: S,
+    preferredName: S,
+    salutation: S,
+    dob: S,
+    gender: S,
+    schoolEmailAddress: S,
+    schoolMobileNumber: S,
+    personalMobileNumber: S,
+    teachingStaff: B,
+    current: B,
   },
   contact: { relationshipRaw: S, telephone: S, mailMergeAll: B, correspondenceMailMerge: B },
-  contactPerson: { title: S, forename: S, middleNames: S, surname: S, emailAddress: S, mobile: S, profession: S },
-  set: { subjectId: N, yearId: N, setNumber: N, block: S, setCode: S, name: S, description: S, lastUpdated: S },
+  contactPerson: {
+    title: S,
+    forename: S,
+    middleNames: S,
+    surname: S,
+    emailAddress: S,
+    mobile: S,
+    profession: S,
+  },
+  set: {
+    subjectId: N,
+    yearId: N,
+    setNumber: N,
+    block: S,
+    setCode: S,
+    name: S,
+    description: S,
+    lastUpdated: S,
+  },
 };
 
 function applyPatch<T extends object>(target: T, patch: Patch, entity: string): void {
@@ -72,7 +134,8 @@ function applyPatch<T extends object>(target: T, patch: Patch, entity: string): 
   for (const [field, value] of Object.entries(patch)) {
     const type = fields[field];
     if (!type) throw SimErrors.SIM_INVALID_REQUEST({ reason: `${entity}.${field} cannot be patched` });
-    if (value !== null && typeof value !== type) throw SimErrors.SIM_INVALID_REQUEST({ reason: `${entity}.${field} must be a ${type} or null` });
+    if (value !== null && typeof value !== type)
+      throw SimErrors.SIM_INVALID_REQUEST({ reason: `${entity}.${field} must be a ${type} or null` });
   }
   const record = target as Record<string, unknown>;
   for (const [field, value] of Object.entries(patch)) {
@@ -87,14 +150,23 @@ function assignForm(model: SchoolModel, rng: Rng, p: Pupil): void {
   const division = model.divisions.find((d) => d.years.some((y) => y.yearId === p.ncYear));
   if (division) p.divisionId = division.id;
   if (model.academicHouses.length > 0) p.academicHouseId = rng.pick(model.academicHouses).id;
-  if (p.pupilType !== 'Day' && model.boardingHouses.length > 0) p.boardingHouseId = rng.pick(model.boardingHouses).id;
+  if (p.pupilType !== 'Day' && model.boardingHouses.length > 0)
+    p.boardingHouseId = rng.pick(model.boardingHouses).id;
 }
 
 export function addPupil(school: SimulatedSchool, input: { ncYear?: number } & Patch = {}): Pupil {
   const { model, rng } = editable(school);
   const { ncYear, ...patch } = input;
   const used = new Set(model.pupils.map((p) => p.schoolId));
-  const p = makePupil(rng, idsOf(model), { ncYear: typeof ncYear === 'number' ? ncYear : rng.pick(model.years).id, familyId: nextId(model, 'family') }, used);
+  const p = makePupil(
+    rng,
+    idsOf(model),
+    {
+      ncYear: typeof ncYear === 'number' ? ncYear : rng.pick(model.years).id,
+      familyId: nextId(model, 'family'),
+    },
+    used,
+  );
   assignForm(model, rng, p);
   applyPatch(p, patch, 'pupil');
   model.pupils.push(p);
@@ -188,10 +260,22 @@ export function addContact(school: SimulatedSchool, input: NewContact): Contact 
 export function updateContact(school: SimulatedSchool, id: number, patch: Patch, person = 0): Contact {
   const { model } = editable(school);
   const c = find(model.contacts, id, 'contact');
-  const personFields = new Set(['title', 'forename', 'middleNames', 'surname', 'emailAddress', 'mobile', 'profession']);
+  const personFields = new Set([
+    'title',
+    'forename',
+    'middleNames',
+    'surname',
+    'emailAddress',
+    'mobile',
+    'profession',
+  ]);
   const target = c.people[person];
   if (!target) throw SimErrors.SIM_RECORD_NOT_FOUND({ entity: `contact ${id} person`, id: person });
-  applyPatch(target, Object.fromEntries(Object.entries(patch).filter(([k]) => personFields.has(k))), 'contactPerson');
+  applyPatch(
+    target,
+    Object.fromEntries(Object.entries(patch).filter(([k]) => personFields.has(k))),
+    'contactPerson',
+  );
   applyPatch(c, Object.fromEntries(Object.entries(patch).filter(([k]) => !personFields.has(k))), 'contact');
   touch(school);
   return c;
@@ -226,7 +310,11 @@ export function addSet(school: SimulatedSchool, input: NewSet): TeachingSet {
     block: input.block ?? 'A',
     setCode: input.setCode,
     name: input.name ?? input.setCode,
-    teachers: (input.teacherStaffIds ?? []).map((staffId, i) => ({ id: nextId(model, 'setTeacher'), staffId, primary: i === 0 })),
+    teachers: (input.teacherStaffIds ?? []).map((staffId, i) => ({
+      id: nextId(model, 'setTeacher'),
+      staffId,
+      primary: i === 0,
+    })),
     description: '',
     lastUpdated: '2025-09-01T08:00:00',
   };
@@ -235,11 +323,21 @@ export function addSet(school: SimulatedSchool, input: NewSet): TeachingSet {
   return s;
 }
 
-export function updateSet(school: SimulatedSchool, id: number, patch: Patch & { teacherStaffIds?: never }, teacherStaffIds?: number[]): TeachingSet {
+export function updateSet(
+  school: SimulatedSchool,
+  id: number,
+  patch: Patch & { teacherStaffIds?: never },
+  teacherStaffIds?: number[],
+): TeachingSet {
   const { model } = editable(school);
   const s = find(model.sets, id, 'set');
   applyPatch(s, patch, 'set');
-  if (teacherStaffIds) s.teachers = teacherStaffIds.map((staffId, i) => ({ id: nextId(model, 'setTeacher'), staffId, primary: i === 0 }));
+  if (teacherStaffIds)
+    s.teachers = teacherStaffIds.map((staffId, i) => ({
+      id: nextId(model, 'setTeacher'),
+      staffId,
+      primary: i === 0,
+    }));
   touch(school);
   return s;
 }
@@ -257,7 +355,14 @@ export function addSetListRow(school: SimulatedSchool, setId: number, pupilId: n
   const { model } = editable(school);
   find(model.sets, setId, 'set');
   find(model.pupils, pupilId, 'pupil');
-  const row: SetListRow = { id: nextId(model, 'setList'), setId, pupilId, authorId: 1, author: model.adminUserCode, lastUpdated: '2025-09-01T08:00:00' };
+  const row: SetListRow = {
+    id: nextId(model, 'setList'),
+    setId,
+    pupilId,
+    authorId: 1,
+    author: model.adminUserCode,
+    lastUpdated: '2025-09-01T08:00:00',
+  };
   model.setLists.push(row);
   touch(school);
   return row;
@@ -270,7 +375,11 @@ export function removeSetListRow(school: SimulatedSchool, id: number): void {
   touch(school);
 }
 
-export function addMembership(school: SimulatedSchool, customGroupId: number, pupilId: number): CustomGroupMembership {
+export function addMembership(
+  school: SimulatedSchool,
+  customGroupId: number,
+  pupilId: number,
+): CustomGroupMembership {
   const { model } = editable(school);
   find(model.customGroups, customGroupId, 'custom group');
   find(model.pupils, pupilId, 'pupil');
@@ -288,7 +397,11 @@ export function removeMembership(school: SimulatedSchool, id: number): void {
 }
 
 /** Term-time churn: `leavers` current pupils leave (references kept), `joiners` new pupils arrive. */
-export function churn(school: SimulatedSchool, leavers: number, joiners: number): { left: number[]; joined: number[] } {
+export function churn(
+  school: SimulatedSchool,
+  leavers: number,
+  joiners: number,
+): { left: number[]; joined: number[] } {
   const { model, rng } = editable(school);
   const current = model.pupils.filter((p) => p.status === 1);
   const left = rng.shuffle(current).slice(0, leavers);
@@ -296,7 +409,12 @@ export function churn(school: SimulatedSchool, leavers: number, joiners: number)
   const joined: Pupil[] = [];
   const used = new Set(model.pupils.map((p) => p.schoolId));
   for (let i = 0; i < joiners; i += 1) {
-    const p = makePupil(rng, idsOf(model), { ncYear: rng.pick(model.years).id, familyId: nextId(model, 'family') }, used);
+    const p = makePupil(
+      rng,
+      idsOf(model),
+      { ncYear: rng.pick(model.years).id, familyId: nextId(model, 'family') },
+      used,
+    );
     assignForm(model, rng, p);
     model.pupils.push(p);
     joined.push(p);

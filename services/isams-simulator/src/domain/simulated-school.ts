@@ -105,7 +105,12 @@ function datasetOrderFor(schoolId: string): DatasetId[] {
   return createRng(`order:${schoolId}`).shuffle(DATASET_IDS);
 }
 
-export function createGeneratedSchool(schoolId: string, seed: number, size: SchoolSize, key: KeyOptions = {}): SimulatedSchool {
+export function createGeneratedSchool(
+  schoolId: string,
+  seed: number,
+  size: SchoolSize,
+  key: KeyOptions = {},
+): SimulatedSchool {
   return {
     schoolId,
     source: { kind: 'generated', seed, size },
@@ -145,7 +150,10 @@ export function liveRows(school: SimulatedSchool): Record<DatasetId, RawElement[
   if (school.memo?.version === school.version) return school.memo.rows;
   const base: Record<DatasetId, RawElement[]> = school.model
     ? toDatasetRows(school.model)
-    : (Object.fromEntries(DATASET_IDS.map((d) => [d, school.staticRows?.[d] ?? []])) as Record<DatasetId, RawElement[]>);
+    : (Object.fromEntries(DATASET_IDS.map((d) => [d, school.staticRows?.[d] ?? []])) as Record<
+        DatasetId,
+        RawElement[]
+      >);
   for (const d of school.emptied) base[d] = [];
   school.memo = { version: school.version, rows: base };
   return base;

@@ -29,7 +29,9 @@ interface Building {
 function finish(b: Building): RawElement {
   // Indentation between child elements of a pretty-printed file is not data.
   const keepText = b.hasText && !(b.children.length > 0 && b.text.trim() === '');
-  return keepText ? { name: b.name, attributes: b.attributes, text: b.text, children: b.children } : { name: b.name, attributes: b.attributes, children: b.children };
+  return keepText
+    ? { name: b.name, attributes: b.attributes, text: b.text, children: b.children }
+    : { name: b.name, attributes: b.attributes, children: b.children };
 }
 
 /** A small non-validating XML reader for loading a school from a Batch API XML file. */
@@ -77,7 +79,8 @@ export function readXml(xml: string): RawElement {
       const m = tagPattern.exec(xml);
       if (!m) throw new XmlReadError(`Malformed tag at offset ${lt}`);
       const attributes: Record<string, string> = {};
-      for (const a of (m[2] ?? '').matchAll(attrPattern)) attributes[a[1] as string] = decode(a[2] ?? a[3] ?? '');
+      for (const a of (m[2] ?? '').matchAll(attrPattern))
+        attributes[a[1] as string] = decode(a[2] ?? a[3] ?? '');
       const b: Building = { name: m[1] as string, attributes, text: '', hasText: false, children: [] };
       if (m[3] === '/') {
         const parent = stack[stack.length - 1];

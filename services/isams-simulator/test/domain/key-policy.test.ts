@@ -1,10 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { cacheFresh, cacheKeyFor, callerAddress, ipAllowed, normaliseApiKey, throttleDecision } from '../../src/domain/key-policy';
+import {
+  cacheFresh,
+  cacheKeyFor,
+  callerAddress,
+  ipAllowed,
+  normaliseApiKey,
+  throttleDecision,
+} from '../../src/domain/key-policy';
 
 describe('key policy', () => {
   it('matches keys braced or bare, any case', () => {
-    expect(normaliseApiKey('{0a1c996b-8e74-4388-a3c4-8da1e40ada57}')).toBe('0A1C996B-8E74-4388-A3C4-8DA1E40ADA57');
-    expect(normaliseApiKey(' 0A1C996B-8E74-4388-A3C4-8DA1E40ADA57 ')).toBe('0A1C996B-8E74-4388-A3C4-8DA1E40ADA57');
+    expect(normaliseApiKey('{0a1c996b-8e74-4388-a3c4-8da1e40ada57}')).toBe(
+      '0A1C996B-8E74-4388-A3C4-8DA1E40ADA57',
+    );
+    expect(normaliseApiKey(' 0A1C996B-8E74-4388-A3C4-8DA1E40ADA57 ')).toBe(
+      '0A1C996B-8E74-4388-A3C4-8DA1E40ADA57',
+    );
   });
 
   it('allows exact IPs and CIDR ranges, everyone when the list is empty', () => {
@@ -35,7 +46,9 @@ describe('key policy', () => {
   });
 
   it('keys the cache by key and normalised MethodsToRun unless configured per key', () => {
-    expect(cacheKeyFor('K', ['B_x', 'a_Y'], 'key+methods')).toBe(cacheKeyFor('K', ['A_y', 'b_X', 'a_y'], 'key+methods'));
+    expect(cacheKeyFor('K', ['B_x', 'a_Y'], 'key+methods')).toBe(
+      cacheKeyFor('K', ['A_y', 'b_X', 'a_y'], 'key+methods'),
+    );
     expect(cacheKeyFor('K', ['a'], 'key+methods')).not.toBe(cacheKeyFor('K', undefined, 'key+methods'));
     expect(cacheKeyFor('K', ['a'], 'key')).toBe(cacheKeyFor('K', undefined, 'key'));
     expect(cacheFresh(1000, 1999, 1000)).toBe(true);

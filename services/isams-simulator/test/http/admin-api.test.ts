@@ -6,21 +6,43 @@ import type { TestSim } from '../support/sim-app';
 let sim: TestSim;
 beforeEach(async () => {
   sim = testSim();
-  await sim.admin('POST', '/admin/schools', { schoolId: 'a', seed: 3, size: 'small', apiKey: KEY, cacheMode: 'bypass' });
+  await sim.admin('POST', '/admin/schools', {
+    schoolId: 'a',
+    seed: 3,
+    size: 'small',
+    apiKey: KEY,
+    cacheMode: 'bypass',
+  });
 });
 afterEach(async () => {
   await sim.app.close();
 });
 
-const truth = async (dataset: string): Promise<RawElement[]> => (await sim.admin('GET', `/admin/schools/a/ground-truth?datasets=${dataset}`)).json.datasets[dataset];
+const truth = async (dataset: string): Promise<RawElement[]> =>
+  (await sim.admin('GET', `/admin/schools/a/ground-truth?datasets=${dataset}`)).json.datasets[dataset];
 const ids = (rows: RawElement[]) => rows.map((r) => r.attributes.Id);
 
 describe('admin API', () => {
   it('rejects bad requests with coded 4xx errors', async () => {
-    expect((await sim.admin('POST', '/admin/schools', { schoolId: 'a', seed: 3, size: 'small' })).json.error.code).toBe('SIM_SCHOOL_EXISTS');
-    expect((await sim.admin('POST', '/admin/schools', { schoolId: 'b', seed: 3, size: 'huge' })).json.error.code).toBe('SIM_INVALID_REQUEST');
-    expect((await sim.admin('POST', '/admin/schools', { schoolId: 'b', seed: 4, size: 'small', apiKey: `{${KEY}}` })).json.error.code).toBe('SIM_API_KEY_IN_USE');
-    expect((await sim.admin('POST', '/admin/schools', { schoolId: 'b', xml: '<iSAMS><Broken>' })).json.error.code).toBe('SIM_XML_INVALID');
+    expect(
+      (await sim.admin('POST', '/admin/schools', { schoolId: 'a', seed: 3, size: 'small' })).json.error.code,
+    ).toBe('SIM_SCHOOL_EXISTS');
+    expect(
+      (await sim.admin('POST', '/admin/schools', { schoolId: 'b', seed: 3, size: 'huge' })).json.error.code,
+    ).toBe('SIM_INVALID_REQUEST');
+    expect(
+      (
+        await sim.admin('POST', '/admin/schools', {
+          schoolId: 'b',
+          seed: 4,
+          size: 'small',
+          apiKey: `{${KEY}}`,
+        })
+      ).json.error.code,
+    ).toBe('SIM_API_KEY_IN_USE');
+    expect(
+      (await sim.admin('POST', '/admin/schools', { schoolId: 'b', xml: '<iSAMS><Broken>' })).json.error.code,
+    ).toBe('SIM_XML_INVALID');
     const missing = await sim.admin('PATCH', '/admin/schools/a/pupils/1', { forename: 'x' });
     expect([missing.status, missing.json.error.code]).toEqual([404, 'SIM_RECORD_NOT_FOUND']);
     const badField = await sim.admin('PATCH', '/admin/schools/a/pupils/700', { shoeSize: 9 });
@@ -29,14 +51,24 @@ describe('admin API', () => {
   });
 
   it('adds, updates and removes pupils (leavers keep their set-list rows unless purged)', async () => {
-    const added = await sim.admin('POST', '/admin/schools/a/pupils', { ncYear: 9, forename: 'Siân', surname: "O'Brien & Co", emailAddress: null });
+    const added = await sim.admin('POST', '/admin/schools/a/pupils', {
+      ncYear: 9,
+      forename: 'Siân',
+      surname: "O'Brien & Co",
+      emailAddress: null,
+    });
     expect(added.status).toBe(201);
-    const pupil = (await truth('currentPupils')).find((p) => p.attributes.Id === String(added.json.id)) as RawElement;
+    const pupil = (await truth('currentPupils')).find(
+      (p) => p.attributes.Id === String(added.json.id),
+    ) as RawElement;
     expect(pupil.children.find((c) => c.name === 'Surname')?.text).toBe("O'Brien & Co");
     expect(pupil.children.some((c) => c.name === 'EmailAddress')).toBe(false);
 
     const setId = (await truth('teachingSets'))[0]?.attributes.Id;
-    const row = await sim.admin('POST', '/admin/schools/a/set-lists', { setId: Number(setId), pupilId: added.json.id });
+    const row = await sim.admin('POST', '/admin/schools/a/set-lists', {
+      setId: Number(setId),
+      pupilId: added.json.id,
+    });
     expect(row.status).toBe(201);
     expect((await sim.admin('DELETE', `/admin/schools/a/pupils/${added.json.id}`)).status).toBe(204);
     expect(ids(await truth('currentPupils'))).not.toContain(String(added.json.id));
@@ -48,11 +80,21 @@ describe('admin API', () => {
   it('manages staff, joint contacts, sets and memberships', async () => {
     const staff = await sim.admin('POST', '/admin/schools/a/staff', { forename: 'Łucja' });
     await sim.admin('PATCH', `/admin/schools/a/staff/${staff.json.id}`, { preferredName: 'Lu' });
-    expect((await truth('currentStaff')).find((s) => s.attributes.Id === String(staff.json.id))?.children.find((c) => c.name === 'PreferredName')?.text).toBe('Lu');
+    expect(
+      (await truth('currentStaff'))
+        .find((s) => s.attributes.Id === String(staff.json.id))
+        ?.children.find((c) => c.name === 'PreferredName')?.text,
+    ).toBe('Lu');
     await sim.admin('DELETE', `/admin/schools/a/staff/${staff.json.id}`);
     expect(ids(await truth('currentStaff'))).not.toContain(String(staff.json.id));
 
-    const contact = await sim.admin('POST', '/admin/schools/a/contacts', { pupilIds: [700], people: [{ forename: 'Ana', surname: 'Peña' }, { forename: 'Bo', surname: 'Peña' }] });
+    const contact = await sim.admin('POST', '/admin/schools/a/contacts', {
+      pupilIds: [700],
+      people: [
+        { forename: 'Ana', surname: 'Peña' },
+        { forename: 'Bo', surname: 'Peña' },
+      ],
+    });
     expect(contact.status).toBe(201);
     const rows = (await truth('contacts')).filter((c) => c.attributes.Id === String(contact.json.id));
     expect(rows.map((r) => r.attributes.IsFirstPersonContact)).toEqual(['True', 'False']);
@@ -61,18 +103,32 @@ describe('admin API', () => {
     await sim.admin('DELETE', `/admin/schools/a/contacts/${contact.json.id}`);
     expect(ids(await truth('contacts'))).not.toContain(String(contact.json.id));
 
-    const set = await sim.admin('POST', '/admin/schools/a/sets', { subjectId: 20, yearId: 9, setCode: '9/Ma9' });
+    const set = await sim.admin('POST', '/admin/schools/a/sets', {
+      subjectId: 20,
+      yearId: 9,
+      setCode: '9/Ma9',
+    });
     expect(set.status).toBe(201);
-    const created = (await truth('teachingSets')).find((s) => s.attributes.Id === String(set.json.id)) as RawElement;
+    const created = (await truth('teachingSets')).find(
+      (s) => s.attributes.Id === String(set.json.id),
+    ) as RawElement;
     expect(created.children.some((c) => c.name === 'Teachers')).toBe(false);
-    await sim.admin('PATCH', `/admin/schools/a/sets/${set.json.id}`, { name: 'Renamed set', teacherStaffIds: [10, 11] });
-    const updated = (await truth('teachingSets')).find((s) => s.attributes.Id === String(set.json.id)) as RawElement;
+    await sim.admin('PATCH', `/admin/schools/a/sets/${set.json.id}`, {
+      name: 'Renamed set',
+      teacherStaffIds: [10, 11],
+    });
+    const updated = (await truth('teachingSets')).find(
+      (s) => s.attributes.Id === String(set.json.id),
+    ) as RawElement;
     expect(updated.children.find((c) => c.name === 'Teachers')?.children).toHaveLength(2);
     await sim.admin('DELETE', `/admin/schools/a/sets/${set.json.id}`);
     expect(ids(await truth('teachingSets'))).not.toContain(String(set.json.id));
 
     const groupId = Number((await truth('customGroups'))[0]?.attributes.Id);
-    const m = await sim.admin('POST', '/admin/schools/a/memberships', { customGroupId: groupId, pupilId: 700 });
+    const m = await sim.admin('POST', '/admin/schools/a/memberships', {
+      customGroupId: groupId,
+      pupilId: 700,
+    });
     expect(ids(await truth('customGroupMembership'))).toContain(String(m.json.id));
     await sim.admin('DELETE', `/admin/schools/a/memberships/${m.json.id}`);
     expect(ids(await truth('customGroupMembership'))).not.toContain(String(m.json.id));
@@ -88,9 +144,16 @@ describe('admin API', () => {
 
   it('serves a school loaded from an XML document and refuses model mutations on it', async () => {
     const xml = (await sim.app.inject({ method: 'GET', url: `/api/batch/1.0/xml.ashx?apiKey=${KEY}` })).body;
-    const created = await sim.admin('POST', '/admin/schools', { schoolId: 'x', xml, apiKey: '{ABCDEF00-0000-4000-8000-000000000001}' });
+    const created = await sim.admin('POST', '/admin/schools', {
+      schoolId: 'x',
+      xml,
+      apiKey: '{ABCDEF00-0000-4000-8000-000000000001}',
+    });
     expect(created.status).toBe(201);
-    const res = await sim.app.inject({ method: 'GET', url: '/api/batch/1.0/xml.ashx?apiKey=ABCDEF00-0000-4000-8000-000000000001' });
+    const res = await sim.app.inject({
+      method: 'GET',
+      url: '/api/batch/1.0/xml.ashx?apiKey=ABCDEF00-0000-4000-8000-000000000001',
+    });
     expect(res.statusCode).toBe(200);
     const a = (await sim.admin('GET', '/admin/schools/a/ground-truth')).json.datasets;
     const x = (await sim.admin('GET', '/admin/schools/x/ground-truth')).json.datasets;

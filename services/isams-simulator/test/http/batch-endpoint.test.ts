@@ -3,7 +3,10 @@ import { KEY, testSim } from '../support/sim-app';
 import type { TestSim } from '../support/sim-app';
 
 let sim: TestSim;
-const batch = (query: string, init: { method?: 'GET' | 'POST'; body?: string; headers?: Record<string, string>; format?: string } = {}) =>
+const batch = (
+  query: string,
+  init: { method?: 'GET' | 'POST'; body?: string; headers?: Record<string, string>; format?: string } = {},
+) =>
   sim.app.inject({
     method: init.method ?? 'GET',
     url: `/api/batch/1.0/${init.format ?? 'xml'}.ashx${query}`,
@@ -14,7 +17,12 @@ const messageId = (body: string) => /<MessageId>([^<]+)<\/MessageId>/.exec(body)
 
 beforeEach(async () => {
   sim = testSim();
-  const res = await sim.admin('POST', '/admin/schools', { schoolId: 'a', seed: 1, size: 'small', apiKey: KEY });
+  const res = await sim.admin('POST', '/admin/schools', {
+    schoolId: 'a',
+    seed: 1,
+    size: 'small',
+    apiKey: KEY,
+  });
   expect(res.status).toBe(201);
 });
 afterEach(async () => {
@@ -43,7 +51,9 @@ describe('batch endpoint', () => {
   });
 
   it('serves only the allocated datasets and honours MethodsToRun case-insensitively (any Content-Type)', async () => {
-    await sim.admin('PATCH', '/admin/schools/a/key', { datasets: ['teachingSets', 'yearGroups', 'currentPupils'] });
+    await sim.admin('PATCH', '/admin/schools/a/key', {
+      datasets: ['teachingSets', 'yearGroups', 'currentPupils'],
+    });
     const all = await batch(`?apiKey=${KEY}`);
     expect(all.body).toContain('<Sets>');
     expect(all.body).not.toContain('<CurrentStaff');
@@ -64,7 +74,9 @@ describe('batch endpoint', () => {
       body: '<Filters><MethodsToRun><Method>Teaching_GetTeachingSets</Method><Method>Pupil_GetApplicant</Method><Method>School_GetAllYears</Method></MethodsToRun></Filters>',
     });
     expect(res.statusCode).toBe(403);
-    expect(res.body).toContain('not allocated to the requested key: teaching_getteachingsets, pupil_getapplicant</Description>');
+    expect(res.body).toContain(
+      'not allocated to the requested key: teaching_getteachingsets, pupil_getapplicant</Description>',
+    );
   });
 
   it('answers a malformed filter body with the UnhandledException 500', async () => {
@@ -133,9 +145,19 @@ describe('batch endpoint', () => {
     await sim.app.close();
 
     sim = testSim({ trustProxy: true });
-    await sim.admin('POST', '/admin/schools', { schoolId: 'a', seed: 1, size: 'small', apiKey: KEY, allowedIps: ['203.0.113.0/24'] });
-    expect((await batch(`?apiKey=${KEY}`, { headers: { 'x-forwarded-for': '203.0.113.7, 10.0.0.1' } })).statusCode).toBe(200);
-    expect((await batch(`?apiKey=${KEY}`, { headers: { 'x-forwarded-for': '198.51.100.1' } })).statusCode).toBe(403);
+    await sim.admin('POST', '/admin/schools', {
+      schoolId: 'a',
+      seed: 1,
+      size: 'small',
+      apiKey: KEY,
+      allowedIps: ['203.0.113.0/24'],
+    });
+    expect(
+      (await batch(`?apiKey=${KEY}`, { headers: { 'x-forwarded-for': '203.0.113.7, 10.0.0.1' } })).statusCode,
+    ).toBe(200);
+    expect(
+      (await batch(`?apiKey=${KEY}`, { headers: { 'x-forwarded-for': '198.51.100.1' } })).statusCode,
+    ).toBe(403);
   });
 
   it('throttles per key with the 429 ThrottleLimitExceeded document', async () => {

@@ -6,7 +6,12 @@ type Json = string | null | Json[] | { [k: string]: Json };
 export function jsonToElements(name: string, value: Json): RawElement[] {
   if (Array.isArray(value)) return value.flatMap((v) => jsonToElements(name, v));
   if (value === null) return [{ name, attributes: {}, children: [] }];
-  if (typeof value === 'string') return [value === '' ? { name, attributes: {}, children: [] } : { name, attributes: {}, text: value, children: [] }];
+  if (typeof value === 'string')
+    return [
+      value === ''
+        ? { name, attributes: {}, children: [] }
+        : { name, attributes: {}, text: value, children: [] },
+    ];
   const attributes: Record<string, string> = {};
   const children: RawElement[] = [];
   let text: string | undefined;

@@ -12,7 +12,11 @@ export interface TestSim {
   app: FastifyInstance;
   registry: SchoolRegistry;
   clock: { now: number };
-  admin(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown): Promise<{ status: number; json: AdminJson }>;
+  admin(
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    url: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: AdminJson }>;
 }
 
 /** A simulator with a manual clock (cache expiry and throttle windows advance only when told). */
@@ -20,7 +24,11 @@ export function testSim(overrides: { trustProxy?: boolean; internalTimeoutMs?: n
   const registry = new SchoolRegistry();
   const clock = { now: 1_700_000_000_000 };
   const app = createSimulatorApp(
-    { SIM_TRUST_PROXY: overrides.trustProxy ?? false, SIM_INTERNAL_TIMEOUT_MS: overrides.internalTimeoutMs ?? 200, SIM_SLOW_MS: 50 },
+    {
+      SIM_TRUST_PROXY: overrides.trustProxy ?? false,
+      SIM_INTERNAL_TIMEOUT_MS: overrides.internalTimeoutMs ?? 200,
+      SIM_SLOW_MS: 50,
+    },
     { registry, now: () => clock.now },
   );
   return {
@@ -28,7 +36,11 @@ export function testSim(overrides: { trustProxy?: boolean; internalTimeoutMs?: n
     registry,
     clock,
     admin: async (method, url, body) => {
-      const res = await app.inject({ method, url, ...(body !== undefined ? { payload: body as object } : {}) });
+      const res = await app.inject({
+        method,
+        url,
+        ...(body !== undefined ? { payload: body as object } : {}),
+      });
       return { status: res.statusCode, json: res.body ? JSON.parse(res.body) : undefined };
     },
   };

@@ -33,11 +33,21 @@ const keyFields = {
   cacheExpirySeconds: z.number().int().min(0).optional(),
   cacheMode: z.enum(['cached', 'bypass']).optional(),
   cacheKeying: z.enum(['key+methods', 'key']).optional(),
-  throttle: z.object({ limit: z.number().int().min(1), windowMs: z.number().int().min(1) }).nullable().optional(),
+  throttle: z
+    .object({ limit: z.number().int().min(1), windowMs: z.number().int().min(1) })
+    .nullable()
+    .optional(),
 };
 const keySchema = z.object(keyFields).strict();
 const createSchema = z.union([
-  z.object({ schoolId: z.string().trim().min(1), seed: z.number().int(), size: z.enum(['small', 'medium', 'large']), ...keyFields }).strict(),
+  z
+    .object({
+      schoolId: z.string().trim().min(1),
+      seed: z.number().int(),
+      size: z.enum(['small', 'medium', 'large']),
+      ...keyFields,
+    })
+    .strict(),
   z.object({ schoolId: z.string().trim().min(1), xml: z.string().min(1), ...keyFields }).strict(),
 ]);
 const patchSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
@@ -45,7 +55,11 @@ const idParams = z.object({ schoolId: z.string(), id: z.coerce.number().int() })
 const schoolParams = z.object({ schoolId: z.string() });
 const datasetParams = z.object({ schoolId: z.string(), dataset: datasetId });
 const faultSchema = z
-  .object({ kind: z.enum(FAULT_KINDS), times: z.number().int().min(1).default(1), delayMs: z.number().int().min(0).optional() })
+  .object({
+    kind: z.enum(FAULT_KINDS),
+    times: z.number().int().min(1).default(1),
+    delayMs: z.number().int().min(0).optional(),
+  })
   .strict();
 const personSchema = z
   .object({
@@ -59,7 +73,12 @@ const personSchema = z
   })
   .strict();
 const contactSchema = z
-  .object({ relationshipRaw: z.string().optional(), pupilIds: z.array(z.number().int()).default([]), people: z.array(personSchema).min(1).max(2), telephone: z.string().optional() })
+  .object({
+    relationshipRaw: z.string().optional(),
+    pupilIds: z.array(z.number().int()).default([]),
+    people: z.array(personSchema).min(1).max(2),
+    telephone: z.string().optional(),
+  })
   .strict();
 const setSchema = z
   .object({
@@ -78,7 +97,8 @@ function keyOptions(body: z.infer<typeof keySchema>): KeyOptions {
   const { cacheExpirySeconds, ...rest } = body;
   const o: KeyOptions = {};
   for (const [k, v] of Object.entries(rest)) if (v !== undefined) (o as Record<string, unknown>)[k] = v;
-  if (cacheExpirySeconds !== undefined && body.cacheExpiryMs === undefined) o.cacheExpiryMs = cacheExpirySeconds * 1000;
+  if (cacheExpirySeconds !== undefined && body.cacheExpiryMs === undefined)
+    o.cacheExpiryMs = cacheExpirySeconds * 1000;
   return o;
 }
 
@@ -92,7 +112,10 @@ export function schoolSummary(school: SimulatedSchool, now: number) {
     emptied: [...school.emptied],
     datasetOrder: school.datasetOrder,
     rowCounts: Object.fromEntries(DATASET_IDS.map((d) => [d, rows[d].length])),
-    cache: [...school.cache.entries()].map(([cacheKey, e]) => ({ cacheKey: cacheKey.replace(/^[^|]*\|/, ''), ageMs: now - e.createdAt })),
+    cache: [...school.cache.entries()].map(([cacheKey, e]) => ({
+      cacheKey: cacheKey.replace(/^[^|]*\|/, ''),
+      ageMs: now - e.createdAt,
+    })),
     faults: school.faults,
     version: school.version,
   };
@@ -101,7 +124,9 @@ export function schoolSummary(school: SimulatedSchool, now: number) {
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const result = schema.safeParse(value);
   if (!result.success) {
-    throw SimErrors.SIM_INVALID_REQUEST({ reason: result.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ') });
+    throw SimErrors.SIM_INVALID_REQUEST({
+      reason: result.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '),
+    });
   }
   return result.data;
 }
@@ -109,7 +134,8 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 /** The admin API under `/admin`: schools, data mutations, key settings, cache and faults. */
 export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOptions): void {
   const { registry, now } = opts;
-  const school = (req: FastifyRequest): SimulatedSchool => registry.get(parse(schoolParams, req.params).schoolId);
+  const school = (req: FastifyRequest): SimulatedSchool =>
+    registry.get(parse(schoolParams, req.params).schoolId);
   const ids = (req: FastifyRequest) => {
     const p = parse(idParams, req.params);
     return { s: registry.get(p.schoolId), id: p.id };
@@ -125,7 +151,8 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
       try {
         created = createXmlSchool(body.schoolId, body.xml, key);
       } catch (err) {
-        if (err instanceof XmlReadError) throw SimErrors.SIM_XML_INVALID({ reason: err.message }, { cause: err });
+        if (err instanceof XmlReadError)
+          throw SimErrors.SIM_XML_INVALID({ reason: err.message }, { cause: err });
         throw err;
       }
     } else created = createGeneratedSchool(body.schoolId, body.seed, body.size, key);
@@ -180,18 +207,30 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
 
   app.get('/admin/schools/:schoolId/ground-truth', async (req) => {
     const s = school(req);
-    const q = parse(z.object({ view: z.enum(['live', 'served']).default('live'), datasets: z.string().optional() }), req.query);
-    const wanted: DatasetId[] = q.datasets ? parse(z.array(datasetId), q.datasets.split(',')) : [...DATASET_IDS];
+    const q = parse(
+      z.object({ view: z.enum(['live', 'served']).default('live'), datasets: z.string().optional() }),
+      req.query,
+    );
+    const wanted: DatasetId[] = q.datasets
+      ? parse(z.array(datasetId), q.datasets.split(','))
+      : [...DATASET_IDS];
     let rows = liveRows(s);
     if (q.view === 'served' && s.key.cacheMode === 'cached') {
       const entry = s.cache.get(cacheKeyFor(s.key.apiKey, undefined, s.key.cacheKeying));
       if (entry) rows = entry.rows as typeof rows;
     }
-    return { schoolId: s.schoolId, view: q.view, allocated: s.key.datasets, datasets: Object.fromEntries(wanted.map((d) => [d, rows[d]])) };
+    return {
+      schoolId: s.schoolId,
+      view: q.view,
+      allocated: s.key.datasets,
+      datasets: Object.fromEntries(wanted.map((d) => [d, rows[d]])),
+    };
   });
 
   // Pupils.
-  app.post('/admin/schools/:schoolId/pupils', async (req, reply) => reply.code(201).send(mutate.addPupil(school(req), parse(patchSchema, req.body ?? {}))));
+  app.post('/admin/schools/:schoolId/pupils', async (req, reply) =>
+    reply.code(201).send(mutate.addPupil(school(req), parse(patchSchema, req.body ?? {}))),
+  );
   app.patch('/admin/schools/:schoolId/pupils/:id', async (req) => {
     const { s, id } = ids(req);
     return mutate.updatePupil(s, id, parse(patchSchema, req.body));
@@ -204,7 +243,9 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
   });
 
   // Staff.
-  app.post('/admin/schools/:schoolId/staff', async (req, reply) => reply.code(201).send(mutate.addStaff(school(req), parse(patchSchema, req.body ?? {}))));
+  app.post('/admin/schools/:schoolId/staff', async (req, reply) =>
+    reply.code(201).send(mutate.addStaff(school(req), parse(patchSchema, req.body ?? {}))),
+  );
   app.patch('/admin/schools/:schoolId/staff/:id', async (req) => {
     const { s, id } = ids(req);
     return mutate.updateStaff(s, id, parse(patchSchema, req.body));
@@ -216,10 +257,15 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
   });
 
   // Contacts.
-  app.post('/admin/schools/:schoolId/contacts', async (req, reply) => reply.code(201).send(mutate.addContact(school(req), parse(contactSchema, req.body))));
+  app.post('/admin/schools/:schoolId/contacts', async (req, reply) =>
+    reply.code(201).send(mutate.addContact(school(req), parse(contactSchema, req.body))),
+  );
   app.patch('/admin/schools/:schoolId/contacts/:id', async (req) => {
     const { s, id } = ids(req);
-    const { person } = parse(z.object({ person: z.coerce.number().int().min(0).max(1).default(0) }), req.query);
+    const { person } = parse(
+      z.object({ person: z.coerce.number().int().min(0).max(1).default(0) }),
+      req.query,
+    );
     return mutate.updateContact(s, id, parse(patchSchema, req.body), person);
   });
   app.delete('/admin/schools/:schoolId/contacts/:id', async (req, reply) => {
@@ -229,10 +275,17 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
   });
 
   // Sets.
-  app.post('/admin/schools/:schoolId/sets', async (req, reply) => reply.code(201).send(mutate.addSet(school(req), parse(setSchema, req.body))));
+  app.post('/admin/schools/:schoolId/sets', async (req, reply) =>
+    reply.code(201).send(mutate.addSet(school(req), parse(setSchema, req.body))),
+  );
   app.patch('/admin/schools/:schoolId/sets/:id', async (req) => {
     const { s, id } = ids(req);
-    const body = parse(z.object({ teacherStaffIds: z.array(z.number().int()).optional() }).catchall(z.union([z.string(), z.number(), z.boolean(), z.null()])), req.body);
+    const body = parse(
+      z
+        .object({ teacherStaffIds: z.array(z.number().int()).optional() })
+        .catchall(z.union([z.string(), z.number(), z.boolean(), z.null()])),
+      req.body,
+    );
     const { teacherStaffIds, ...patch } = body;
     return mutate.updateSet(s, id, patch as mutate.Patch, teacherStaffIds);
   });
@@ -253,7 +306,10 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
     return reply.code(204).send();
   });
   app.post('/admin/schools/:schoolId/memberships', async (req, reply) => {
-    const b = parse(z.object({ customGroupId: z.number().int(), pupilId: z.number().int() }).strict(), req.body);
+    const b = parse(
+      z.object({ customGroupId: z.number().int(), pupilId: z.number().int() }).strict(),
+      req.body,
+    );
     return reply.code(201).send(mutate.addMembership(school(req), b.customGroupId, b.pupilId));
   });
   app.delete('/admin/schools/:schoolId/memberships/:id', async (req, reply) => {
@@ -262,7 +318,12 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
     return reply.code(204).send();
   });
   app.post('/admin/schools/:schoolId/churn', async (req) => {
-    const b = parse(z.object({ leavers: z.number().int().min(0).default(0), joiners: z.number().int().min(0).default(0) }).strict(), req.body);
+    const b = parse(
+      z
+        .object({ leavers: z.number().int().min(0).default(0), joiners: z.number().int().min(0).default(0) })
+        .strict(),
+      req.body,
+    );
     return mutate.churn(school(req), b.leavers, b.joiners);
   });
 
@@ -271,7 +332,11 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
   app.post('/admin/schools/:schoolId/faults', async (req, reply) => {
     const s = school(req);
     const f = parse(faultSchema, req.body);
-    s.faults.push({ kind: f.kind, remaining: f.times, ...(f.delayMs !== undefined ? { delayMs: f.delayMs } : {}) });
+    s.faults.push({
+      kind: f.kind,
+      remaining: f.times,
+      ...(f.delayMs !== undefined ? { delayMs: f.delayMs } : {}),
+    });
     return reply.code(201).send({ faults: s.faults });
   });
   app.delete('/admin/schools/:schoolId/faults', async (req, reply) => {

@@ -23,7 +23,10 @@ type Format = 'xml' | 'json';
 
 // ASSUMED ([U] in reference §1.2): Content-Type of success responses; error documents are always
 // XML, also on json.ashx ([U] in reference §3).
-const CONTENT_TYPE: Record<Format, string> = { xml: 'text/xml; charset=utf-8', json: 'application/json; charset=utf-8' };
+const CONTENT_TYPE: Record<Format, string> = {
+  xml: 'text/xml; charset=utf-8',
+  json: 'application/json; charset=utf-8',
+};
 
 function apiKeyParam(query: unknown): string | undefined {
   if (!query || typeof query !== 'object') return undefined;
@@ -37,8 +40,15 @@ function apiKeyParam(query: unknown): string | undefined {
   return undefined;
 }
 
-function sendMessage(reply: FastifyReply, spec: IsamsMessageSpec, params: Record<string, string> = {}): FastifyReply {
-  return reply.code(spec.httpStatus).header('content-type', 'text/xml; charset=utf-8').send(renderMessageDocument(spec, params));
+function sendMessage(
+  reply: FastifyReply,
+  spec: IsamsMessageSpec,
+  params: Record<string, string> = {},
+): FastifyReply {
+  return reply
+    .code(spec.httpStatus)
+    .header('content-type', 'text/xml; charset=utf-8')
+    .send(renderMessageDocument(spec, params));
 }
 
 function render(layout: LayoutModule[], format: Format): Generator<string> {
@@ -70,7 +80,9 @@ export function registerBatchRoutes(app: FastifyInstance, opts: BatchRouteOption
   app.register(async (scope) => {
     // The server is lenient about request headers (reference §1.2): any Content-Type, raw body.
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 1024 * 1024 }, (_req, body, done) => done(null, body));
+    scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 1024 * 1024 }, (_req, body, done) =>
+      done(null, body),
+    );
 
     const handler = (format: Format) => async (request: FastifyRequest, reply: FastifyReply) => {
       const rawKey = apiKeyParam(request.query);
@@ -78,7 +90,11 @@ export function registerBatchRoutes(app: FastifyInstance, opts: BatchRouteOption
       const school = opts.registry.byKey(rawKey);
       if (!school) return sendMessage(reply, ISAMS_MESSAGES.invalidApiKey);
       const forwarded = request.headers['x-forwarded-for'];
-      const ip = callerAddress(request.socket.remoteAddress ?? '', Array.isArray(forwarded) ? forwarded[0] : forwarded, opts.trustProxy);
+      const ip = callerAddress(
+        request.socket.remoteAddress ?? '',
+        Array.isArray(forwarded) ? forwarded[0] : forwarded,
+        opts.trustProxy,
+      );
       const outcome = decideBatch(school, {
         body: typeof request.body === 'string' ? request.body : undefined,
         callerIp: ip,
@@ -88,19 +104,27 @@ export function registerBatchRoutes(app: FastifyInstance, opts: BatchRouteOption
       });
       if (outcome.delayMs > 0) await sleep(outcome.delayMs);
       if (outcome.kind === 'message') return sendMessage(reply, outcome.spec, outcome.params);
-      request.log.debug({ schoolId: school.schoolId, cacheHit: outcome.cacheHit, damage: outcome.damage }, 'batch document');
+      request.log.debug(
+        { schoolId: school.schoolId, cacheHit: outcome.cacheHit, damage: outcome.damage },
+        'batch document',
+      );
       if (outcome.damage === 'connectionReset') return resetMidBody(reply, outcome.layout, format);
       reply.code(200).header('content-type', CONTENT_TYPE[format]);
       if (outcome.damage === 'truncated' || outcome.damage === 'malformed') {
         const full = [...render(outcome.layout, format)].join('');
-        const damaged = outcome.damage === 'truncated' ? truncateDocument(full, format) : malformDocument(full, format);
+        const damaged =
+          outcome.damage === 'truncated' ? truncateDocument(full, format) : malformDocument(full, format);
         return reply.send(Readable.from(asBuffers([damaged])));
       }
       return reply.send(Readable.from(asBuffers(render(outcome.layout, format))));
     };
 
     for (const format of ['xml', 'json'] as const) {
-      scope.route({ method: ['GET', 'POST'], url: `/api/batch/1.0/${format}.ashx`, handler: handler(format) });
+      scope.route({
+        method: ['GET', 'POST'],
+        url: `/api/batch/1.0/${format}.ashx`,
+        handler: handler(format),
+      });
     }
   });
 }
