@@ -1,0 +1,137 @@
+import { datasetSnapshotCompletedV1, rawDatasetChunkV1, syncRunUpdatedV1 } from '@isams-sync/events';
+import { DATASET_IDS } from '@isams-sync/isams';
+import { toKafkaMessage } from '@isams-sync/kafka';
+import type { EventProducer, KafkaOutgoingMessage } from '@isams-sync/kafka';
+import type { RunDocument } from '../mongo/runs-repository';
+import type { RunSpool } from '../spool/run-spool';
+
+export interface RunPublisherTopics {
+  rawDatasets: string;
+  syncRuns: string;
+}
+
+/** Chunks published per produce call (each chunk is at most MAX_CHUNK_BYTES). */
+const CHUNKS_PER_SEND = 4;
+const EMPTY_RECORDS_TAIL = '"records":[]}';
+
+/** The marker's data for a fetched run (stored so a restarted connector re-sends the same marker). */
+export function markerData(run: RunDocument) {
+  return {
+    syncRunId: run._id,
+    trigger: run.trigger.actor ? { kind: run.trigger.kind, actor: run.trigger.actor } : { kind: run.trigger.kind },
+    dryRun: run.dryRun,
+    fetchedAt: (run.fetchedAt ?? run.updatedAt).toISOString(),
+    sourceFormat: run.sourceFormat ?? 'xml',
+    datasets: run.datasets.map((d) => ({ datasetId: d.datasetId, chunkCount: d.chunkCount, recordCount: d.recordCount, fingerprint: d.fingerprint, bytes: d.bytes })),
+    absentDatasets: run.absent,
+    unknownContainers: run.unknownContainers,
+    findings: run.findings.slice(0, 1000),
+  };
+}
+
+/** Publishes a run's chunks, its run-complete marker and its lifecycle events. */
+export class RunPublisher {
+  constructor(
+    private readonly producer: EventProducer,
+    private readonly topics: RunPublisherTopics,
+  ) {}
+
+  /** The lifecycle event of the run's current state (id from run, reporter and sequence). */
+  async publishRunUpdate(run: RunDocument): Promise<void> {
+    const event = syncRunUpdatedV1.create({
+      tenantId: run.tenantId,
+      syncRunId: run._id,
+      idParts: [run._id, 'connector', String(run.sequence)],
+      subject: run._id,
+      time: run.updatedAt,
+      data: {
+        syncRunId: run._id,
+        status: run.status,
+        reportedBy: 'connector',
+        sequence: run.sequence,
+        at: run.updatedAt.toISOString(),
+        trigger: run.trigger.actor ? { kind: run.trigger.kind, actor: run.trigger.actor } : { kind: run.trigger.kind },
+        dryRun: run.dryRun,
+        progress: {
+          datasetsDone: run.progress.datasetsDone,
+          datasetsTotal: run.progress.datasetsTotal,
+          recordsFetched: run.progress.recordsFetched,
+          bytesFetched: run.progress.bytesFetched,
+          chunksPublished: run.progress.chunksPublished,
+        },
+        ...(run.datasets.length > 0 || run.absent.length > 0
+          ? {
+              datasets: [
+                ...run.datasets.map((d) => ({ datasetId: d.datasetId, present: true, recordCount: d.recordCount, bytes: d.bytes })),
+                ...run.absent.map((datasetId) => ({ datasetId, present: false, recordCount: 0, bytes: 0 })),
+              ],
+            }
+          : {}),
+        ...(run.error ? { error: run.error } : {}),
+      },
+    });
+    await this.producer.publish(this.topics.syncRuns, [event]);
+  }
+
+  /**
+   * Publishes every chunk of every present dataset (catalogue order), reading the spool. The chunk
+   * event is built (and its envelope validated) with an empty record list, then the spooled
+   * canonical JSON lines are spliced in, so records are never parsed and re-serialized.
+   */
+  async publishChunks(run: RunDocument, spool: RunSpool, onPublished: (chunks: number) => void | Promise<void>): Promise<void> {
+    const fetchedAt = run.fetchedAt ?? run.updatedAt;
+    let batch: KafkaOutgoingMessage[] = [];
+    const flush = async () => {
+      if (batch.length === 0) return;
+      const n = batch.length;
+      await this.producer.publishRaw(this.topics.rawDatasets, batch);
+      batch = [];
+      await onPublished(n);
+    };
+    const order = new Map(DATASET_IDS.map((d, i) => [d, i]));
+    const datasets = [...run.datasets].sort((a, b) => order.get(a.datasetId)! - order.get(b.datasetId)!);
+    for (const ds of datasets) {
+      let chunkIndex = 0;
+      let ordinal = 0;
+      for await (const lines of spool.chunks(ds.datasetId, ds.chunkRecords)) {
+        const event = rawDatasetChunkV1.create({
+          tenantId: run.tenantId,
+          syncRunId: run._id,
+          idParts: [run._id, ds.datasetId, String(chunkIndex)],
+          subject: ds.datasetId,
+          time: fetchedAt,
+          data: {
+            syncRunId: run._id,
+            datasetId: ds.datasetId,
+            chunkIndex,
+            chunkCount: ds.chunkCount,
+            firstRecordOrdinal: ordinal,
+            datasetFingerprint: ds.fingerprint,
+            records: [],
+          },
+        });
+        const msg = toKafkaMessage(event);
+        if (!msg.value.endsWith(EMPTY_RECORDS_TAIL)) throw new Error('chunk event layout changed: records must be the last field');
+        msg.value = `${msg.value.slice(0, -2)}${lines.join(',')}]}`;
+        batch.push(msg);
+        if (batch.length >= CHUNKS_PER_SEND) await flush();
+        chunkIndex += 1;
+        ordinal += lines.length;
+      }
+    }
+    await flush();
+  }
+
+  /** The commit point: after this the roster may apply the snapshot. */
+  async publishMarker(run: RunDocument): Promise<void> {
+    const event = datasetSnapshotCompletedV1.create({
+      tenantId: run.tenantId,
+      syncRunId: run._id,
+      idParts: [run._id, 'completed'],
+      subject: run._id,
+      time: run.fetchedAt ?? run.updatedAt,
+      data: markerData(run),
+    });
+    await this.producer.publish(this.topics.rawDatasets, [event]);
+  }
+}

@@ -1,0 +1,29 @@
+import type { CollectionIndexSpec } from '@isams-sync/mongo';
+import { leaseIndexes } from '@isams-sync/mongo';
+
+export const COLLECTIONS = {
+  settings: 'data_source_settings',
+  runs: 'sync_runs',
+  activeRuns: 'active_runs',
+  leases: 'run_leases',
+  appliedSnapshots: 'applied_snapshots',
+  scheduleClaims: 'schedule_claims',
+} as const;
+
+/** Every index the connector needs (created at start-up, idempotently). */
+export const CONNECTOR_INDEXES: CollectionIndexSpec[] = [
+  {
+    collection: COLLECTIONS.settings,
+    indexes: [{ key: { enabled: 1, nextRunAt: 1 }, name: 'settings_due' }],
+  },
+  {
+    collection: COLLECTIONS.runs,
+    indexes: [
+      { key: { tenantId: 1, requestedAt: -1 }, name: 'runs_tenant_requested' },
+      { key: { status: 1, requestedAt: 1 }, name: 'runs_status' },
+    ],
+  },
+  { collection: COLLECTIONS.activeRuns, indexes: [{ key: { tenantId: 1 }, name: 'active_tenant' }] },
+  leaseIndexes(COLLECTIONS.leases),
+  { collection: COLLECTIONS.scheduleClaims, indexes: [{ key: { claimedAt: 1 }, name: 'claims_claimed_at' }] },
+];

@@ -1,0 +1,76 @@
+import type { Collection, Db } from 'mongodb';
+import { toMongoError } from '@isams-sync/mongo';
+import type { SourceFormat } from '../../domain/settings-rules';
+import type { EncryptedKey } from '../crypto/key-cipher';
+import { COLLECTIONS } from './collections';
+
+/** One school's data-source settings (`_id` = tenant id). */
+export interface SettingsDocument {
+  _id: string;
+  tenantId: string;
+  isamsUrl: string;
+  format: SourceFormat;
+  scheduleMinutes: number;
+  enabled: boolean;
+  key: EncryptedKey;
+  keyLast4: string;
+  keyUpdatedAt: Date;
+  /** When the scheduler should next run this school; null when disabled. */
+  nextRunAt: Date | null;
+  /** Consecutive transiently failed runs (back-off); reset by any finished run. */
+  consecutiveFailures: number;
+  updatedAt: Date;
+  updatedBy: string;
+}
+
+export class SettingsRepository {
+  readonly coll: Collection<SettingsDocument>;
+
+  constructor(db: Db) {
+    this.coll = db.collection<SettingsDocument>(COLLECTIONS.settings);
+  }
+
+  private async wrap<R>(operation: string, fn: () => Promise<R>): Promise<R> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toMongoError(err, { operation, collection: COLLECTIONS.settings });
+    }
+  }
+
+  get(tenantId: string): Promise<SettingsDocument | null> {
+    return this.wrap('get', () => this.coll.findOne({ _id: tenantId, tenantId }));
+  }
+
+  put(doc: SettingsDocument): Promise<void> {
+    return this.wrap('put', async () => {
+      await this.coll.replaceOne({ _id: doc._id, tenantId: doc.tenantId }, doc, { upsert: true });
+    });
+  }
+
+  setSchedule(tenantId: string, nextRunAt: Date | null, consecutiveFailures?: number): Promise<void> {
+    return this.wrap('setSchedule', async () => {
+      await this.coll.updateOne(
+        { _id: tenantId, tenantId },
+        { $set: { nextRunAt, ...(consecutiveFailures === undefined ? {} : { consecutiveFailures }) } },
+      );
+    });
+  }
+
+  setKey(tenantId: string, key: EncryptedKey): Promise<void> {
+    return this.wrap('setKey', async () => {
+      await this.coll.updateOne({ _id: tenantId, tenantId }, { $set: { key } });
+    });
+  }
+
+  /** Enabled schools whose next run is due. */
+  due(now: Date, limit: number): Promise<SettingsDocument[]> {
+    return this.wrap('due', () =>
+      this.coll.find({ enabled: true, nextRunAt: { $lte: now } }).sort({ nextRunAt: 1 }).limit(limit).toArray(),
+    );
+  }
+
+  all(): AsyncIterable<SettingsDocument> {
+    return this.coll.find({});
+  }
+}

@@ -1,0 +1,66 @@
+import type { Collection, Db } from 'mongodb';
+import { isDuplicateKeyError, toMongoError } from '@isams-sync/mongo';
+import type { AppliedSnapshot } from '../../domain/sync-run';
+import { COLLECTIONS } from './collections';
+
+interface AppliedSnapshotDocument extends AppliedSnapshot {
+  _id: string;
+  tenantId: string;
+  appliedAt: Date;
+}
+
+interface ScheduleClaimDocument {
+  _id: string;
+  tenantId: string;
+  claimedAt: Date;
+}
+
+/** Fingerprints of the last snapshot the roster applied, per school (for the unchanged skip). */
+export class AppliedSnapshotsRepository {
+  private readonly coll: Collection<AppliedSnapshotDocument>;
+  constructor(db: Db) {
+    this.coll = db.collection<AppliedSnapshotDocument>(COLLECTIONS.appliedSnapshots);
+  }
+
+  async get(tenantId: string): Promise<AppliedSnapshot | null> {
+    try {
+      const doc = await this.coll.findOne({ _id: tenantId, tenantId });
+      return doc ? { syncRunId: doc.syncRunId, fingerprints: doc.fingerprints, absent: doc.absent } : null;
+    } catch (err) {
+      throw toMongoError(err, { operation: 'get', collection: COLLECTIONS.appliedSnapshots });
+    }
+  }
+
+  async put(tenantId: string, snapshot: AppliedSnapshot, appliedAt: Date): Promise<void> {
+    try {
+      await this.coll.replaceOne({ _id: tenantId, tenantId }, { tenantId, ...snapshot, appliedAt }, { upsert: true });
+    } catch (err) {
+      throw toMongoError(err, { operation: 'put', collection: COLLECTIONS.appliedSnapshots });
+    }
+  }
+}
+
+/**
+ * One document per (school, due time): replicas that saw the same due schedule race on its `_id`,
+ * and exactly one creates the scheduled run.
+ */
+export class ScheduleClaimsRepository {
+  private readonly coll: Collection<ScheduleClaimDocument>;
+  constructor(db: Db) {
+    this.coll = db.collection<ScheduleClaimDocument>(COLLECTIONS.scheduleClaims);
+  }
+
+  async claim(tenantId: string, dueAt: Date): Promise<boolean> {
+    try {
+      await this.coll.insertOne({ _id: `${tenantId}#${dueAt.getTime()}`, tenantId, claimedAt: new Date() });
+      return true;
+    } catch (err) {
+      if (isDuplicateKeyError(err)) return false;
+      throw toMongoError(err, { operation: 'claim', collection: COLLECTIONS.scheduleClaims });
+    }
+  }
+
+  async prune(before: Date): Promise<void> {
+    await this.coll.deleteMany({ claimedAt: { $lt: before } }).catch(() => undefined);
+  }
+}

@@ -1,0 +1,57 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { commonServiceConfig, env, loadConfig } from '@isams-sync/config';
+import { TopicNames } from '@isams-sync/events';
+import { z } from 'zod';
+
+/**
+ * Environment of the connector (see docs/configuration.md › connector and the README). Durations
+ * accept `500ms`, `30s`, `5m`, `1h` or plain milliseconds.
+ */
+export const configSchema = z.object({
+  ...commonServiceConfig,
+  GRPC_PORT: env.port({ allowZero: true }).default(50051),
+  PROTOS_DIR: z.string().trim().min(1).optional(),
+  KAFKA_BROKERS: env.csv(),
+  KAFKA_CLIENT_ID: z.string().trim().min(1).default('connector'),
+  KAFKA_TOPIC_REPLICATION_FACTOR: env.int({ min: 1, max: 7 }).default(3),
+  /** Create the topics the connector writes/reads at start-up (the chart's hook Job does it too). */
+  KAFKA_ENSURE_TOPICS: env.bool().default(true),
+  RAW_DATASETS_TOPIC: z.string().trim().min(1).default(TopicNames.rawDatasets),
+  SYNC_RUNS_TOPIC: z.string().trim().min(1).default(TopicNames.syncRuns),
+  SYNC_RUNS_GROUP_ID: z.string().trim().min(1).default('connector.sync-runs'),
+  MONGO_URL: env.secret(),
+  MONGO_DB: z.string().trim().min(1).default('connector'),
+  CONNECTOR_KEK: env.secret({ minLength: 40 }),
+  CONNECTOR_KEK_ID: z.string().trim().regex(/^[A-Za-z0-9_-]{1,32}$/).default('k1'),
+  CONNECTOR_KEK_PREVIOUS: env.secret().optional(),
+  EGRESS_PROXY_URL: env.secret().optional(),
+  EGRESS_IPS: env.csv().optional(),
+  ISAMS_ALLOW_INSECURE_LOOPBACK: env.bool().default(false),
+  ISAMS_CONNECT_TIMEOUT_MS: env.durationMs().default(10_000),
+  ISAMS_READ_TIMEOUT_MS: env.durationMs().default(60_000),
+  ISAMS_TOTAL_TIMEOUT_MS: env.durationMs().default(10 * 60_000),
+  ISAMS_MAX_BYTES: env.int({ min: 1024 }).default(512 * 1024 * 1024),
+  ISAMS_RETRY_ATTEMPTS: env.int({ min: 1, max: 10 }).default(3),
+  ISAMS_RETRY_BASE_MS: env.durationMs().default(2_000),
+  ISAMS_RETRY_MAX_MS: env.durationMs().default(30_000),
+  SCHEDULER_ENABLED: env.bool().default(true),
+  SCHEDULER_TICK_MS: env.durationMs().default(15_000),
+  /** Schedules are spread by up to this much (deterministic per school). */
+  SCHEDULE_JITTER_MS: env.durationMs().default(5 * 60_000),
+  SYNC_CONCURRENCY: env.int({ min: 1, max: 64 }).default(4),
+  /** A run's lease; a replica that stops renewing it for this long is presumed dead. */
+  RUN_LEASE_TTL_MS: env.durationMs().default(60_000),
+  STALE_SWEEP_INTERVAL_MS: env.durationMs().default(30_000),
+  MANUAL_TRIGGER_LIMIT: env.int({ min: 1 }).default(6),
+  MANUAL_TRIGGER_WINDOW_MS: env.durationMs().default(60 * 60_000),
+  MAX_CHUNK_BYTES: env.int({ min: 4096, max: 900 * 1024 }).default(512 * 1024),
+  SPOOL_DIR: z.string().trim().min(1).default(join(tmpdir(), 'isams-sync-connector-spool')),
+  PROGRESS_INTERVAL_MS: env.durationMs().default(1_000),
+});
+
+export type ConnectorConfig = z.infer<typeof configSchema>;
+
+export function loadConnectorConfig(e: Record<string, string | undefined> = process.env): ConnectorConfig {
+  return loadConfig(configSchema, e);
+}

@@ -1,0 +1,64 @@
+import { defineErrors } from '@isams-sync/errors';
+
+/** The connector's error catalogue (stable codes `CONNECTOR_*`). */
+export const ConnectorErrors = defineErrors({
+  CONNECTOR_INVALID_ARGUMENT: {
+    kind: 'invalid_argument',
+    message: (d: { field: string; reason: string }) => `${d.field}: ${d.reason}`,
+  },
+  CONNECTOR_SETTINGS_NOT_FOUND: {
+    kind: 'failed_precondition',
+    message: 'The school has no iSAMS data-source settings yet; save the iSAMS address and Batch API key first.',
+  },
+  CONNECTOR_KEY_REQUIRED: {
+    kind: 'invalid_argument',
+    message: 'A Batch API key is required the first time the settings are saved.',
+  },
+  CONNECTOR_SYNC_DISABLED: {
+    kind: 'failed_precondition',
+    message: 'Syncing is paused for this school; enable it in the data-source settings first.',
+  },
+  CONNECTOR_RUN_NOT_FOUND: {
+    kind: 'not_found',
+    message: (d: { syncRunId: string }) => `Sync run ${d.syncRunId} not found`,
+  },
+  CONNECTOR_RUN_NOT_CANCELLABLE: {
+    kind: 'failed_precondition',
+    message: (d: { syncRunId: string; status: string }) =>
+      `Sync run ${d.syncRunId} is ${d.status}; only a requested run that has not started can be cancelled.`,
+  },
+  CONNECTOR_TRIGGER_RATE_LIMITED: {
+    kind: 'resource_exhausted',
+    message: (d: { limit: number; windowMinutes: number }) =>
+      `At most ${d.limit} manual syncs per ${d.windowMinutes} minutes; try again later (iSAMS refreshes its data about once an hour anyway).`,
+  },
+  CONNECTOR_KEY_DECRYPT_FAILED: {
+    kind: 'internal',
+    message: (d: { kekId: string }) => `The stored Batch API key could not be decrypted (key-encryption key ${d.kekId}).`,
+  },
+  CONNECTOR_KEK_UNKNOWN: {
+    kind: 'internal',
+    message: (d: { kekId: string }) => `Key-encryption key ${d.kekId} is not configured (CONNECTOR_KEK / CONNECTOR_KEK_PREVIOUS).`,
+  },
+  CONNECTOR_RUN_INTERRUPTED: {
+    kind: 'unavailable',
+    message: 'The sync run was interrupted (the connector stopped while running it). Nothing was applied.',
+  },
+  CONNECTOR_PUBLISH_FAILED: {
+    kind: 'unavailable',
+    message: 'The fetched data could not be published to the event stream. Nothing was applied.',
+  },
+  CONNECTOR_RUN_FAILED: {
+    kind: 'internal',
+    message: 'The sync run failed unexpectedly. Nothing was applied.',
+  },
+});
+
+/** What the admin should do for connector-side failures (iSAMS errors carry their own). */
+export const CONNECTOR_ADMIN_ACTIONS = {
+  CONNECTOR_RUN_INTERRUPTED: 'Run the sync again (it also runs again at the next scheduled time).',
+  CONNECTOR_PUBLISH_FAILED: 'Run the sync again later; if it keeps failing, contact SchoolCloud support.',
+  CONNECTOR_RUN_FAILED: 'Run the sync again; if it keeps failing, contact SchoolCloud support.',
+  CONNECTOR_KEY_DECRYPT_FAILED: 'Enter the Batch API key again in Settings › Data Input Source.',
+  CONNECTOR_KEK_UNKNOWN: 'Enter the Batch API key again in Settings › Data Input Source.',
+} as const;

@@ -1,0 +1,70 @@
+import { ConnectorErrors } from './connector-errors';
+
+export const DEFAULT_SCHEDULE_MINUTES = 60;
+export const MIN_SCHEDULE_MINUTES = 5;
+export const MAX_SCHEDULE_MINUTES = 7 * 24 * 60;
+export const SOURCE_FORMATS = ['xml', 'json'] as const;
+export type SourceFormat = (typeof SOURCE_FORMATS)[number];
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+function isLoopback(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname.toLowerCase()) || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+/**
+ * Validates and normalises an iSAMS web address: https only (http allowed for loopback hosts when
+ * `allowInsecureLoopback`, i.e. the dev/test simulator), no credentials, query or fragment; the
+ * result has no trailing slash. A bare host gets `https://`.
+ */
+export function normaliseIsamsUrl(input: string, allowInsecureLoopback: boolean): string {
+  const text = input.trim();
+  if (text === '') throw ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({ field: 'isamsUrl', reason: 'is required' });
+  let url: URL;
+  try {
+    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`);
+  } catch {
+    throw ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({ field: 'isamsUrl', reason: 'is not a valid web address' });
+  }
+  const bad = (reason: string) => ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({ field: 'isamsUrl', reason });
+  if (url.protocol === 'http:') {
+    if (!(allowInsecureLoopback && isLoopback(url.hostname))) throw bad('must use https://');
+  } else if (url.protocol !== 'https:') {
+    throw bad('must use https://');
+  }
+  if (url.username || url.password) throw bad('must not contain a user name or password');
+  if (url.search || url.hash) throw bad('must not contain a query or fragment');
+  if (!url.hostname.includes('.') && !isLoopback(url.hostname)) throw bad('must be a full host name, e.g. https://school.isams.cloud');
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+/** Validates a Batch API key as typed by the admin (GUID with or without braces; kept as given). */
+export function validateApiKey(input: string): string {
+  const key = input.trim();
+  if (key.length < 8 || key.length > 200 || /\s/.test(key)) {
+    throw ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({ field: 'apiKey', reason: 'must be the Batch API key exactly as iSAMS shows it' });
+  }
+  return key;
+}
+
+/** The last 4 characters shown after saving (braces ignored). */
+export function keyLast4(key: string): string {
+  return key.replace(/[{}]/g, '').slice(-4);
+}
+
+export function validateScheduleMinutes(value: number): number {
+  if (value === 0) return DEFAULT_SCHEDULE_MINUTES;
+  if (!Number.isInteger(value) || value < MIN_SCHEDULE_MINUTES || value > MAX_SCHEDULE_MINUTES) {
+    throw ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({
+      field: 'scheduleMinutes',
+      reason: `must be a whole number of minutes from ${MIN_SCHEDULE_MINUTES} to ${MAX_SCHEDULE_MINUTES}`,
+    });
+  }
+  return value;
+}
+
+export function validateFormat(value: string): SourceFormat {
+  if (value === '') return 'xml';
+  if ((SOURCE_FORMATS as readonly string[]).includes(value)) return value as SourceFormat;
+  throw ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({ field: 'format', reason: 'must be xml or json' });
+}

@@ -1,0 +1,94 @@
+import type { DatasetId } from '@isams-sync/isams';
+
+export type RunStatus =
+  | 'requested'
+  | 'fetching'
+  | 'fetched'
+  | 'published'
+  | 'applying'
+  | 'applied'
+  | 'unchanged'
+  | 'held'
+  | 'failed'
+  | 'cancelled';
+
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['applied', 'unchanged', 'held', 'failed', 'cancelled'];
+/** Statuses in which the connector itself is working on the run (needs a live lease). */
+export const CONNECTOR_ACTIVE_STATUSES: readonly RunStatus[] = ['fetching', 'fetched'];
+/** The statuses the roster reports after the marker. */
+export const ROSTER_STATUSES: readonly RunStatus[] = ['applying', 'applied', 'held', 'failed'];
+
+export function isTerminal(status: RunStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+export interface RunTrigger {
+  kind: 'schedule' | 'manual';
+  actor?: string;
+}
+
+export interface RunError {
+  code: string;
+  message: string;
+  adminAction?: string;
+  transient: boolean;
+}
+
+export interface RunDatasetStats {
+  datasetId: DatasetId;
+  present: boolean;
+  recordCount: number;
+  bytes: number;
+  chunkCount: number;
+  /** Records per chunk (internal: lets a restarted publish rebuild the same chunks). */
+  chunkRecords: number[];
+  fingerprint: string;
+}
+
+export interface RunProgress {
+  datasetsDone: number;
+  datasetsTotal: number;
+  recordsFetched: number;
+  bytesFetched: number;
+  chunksPublished: number;
+  chunksTotal: number;
+}
+
+export const EMPTY_PROGRESS: RunProgress = {
+  datasetsDone: 0,
+  datasetsTotal: 0,
+  recordsFetched: 0,
+  bytesFetched: 0,
+  chunksPublished: 0,
+  chunksTotal: 0,
+};
+
+/** The fingerprints of the snapshot the roster last applied for a school. */
+export interface AppliedSnapshot {
+  syncRunId: string;
+  fingerprints: Partial<Record<DatasetId, string>>;
+  absent: DatasetId[];
+}
+
+/**
+ * True when a fetch has exactly the data of the last applied snapshot: the same datasets present
+ * with equal fingerprints and the same datasets absent. Then nothing needs publishing.
+ */
+export function isUnchanged(
+  datasets: ReadonlyArray<Pick<RunDatasetStats, 'datasetId' | 'fingerprint'>>,
+  absent: readonly DatasetId[],
+  last: AppliedSnapshot | null,
+): boolean {
+  if (!last) return false;
+  const lastIds = Object.keys(last.fingerprints);
+  if (lastIds.length !== datasets.length) return false;
+  if (datasets.some((d) => last.fingerprints[d.datasetId] !== d.fingerprint)) return false;
+  const a = [...absent].sort();
+  const b = [...last.absent].sort();
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Who may move a run from one status to another (roster reports only after `published`). */
+export function rosterMayReport(current: RunStatus): boolean {
+  return current === 'published' || current === 'applying' || current === 'held';
+}

@@ -1,0 +1,114 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { serverStreaming, unary } from '@isams-sync/grpc';
+import type { connectorV1 } from '@isams-sync/grpc';
+import { z } from 'zod';
+import { ConnectorErrors } from '../../domain/connector-errors';
+import { isTerminal } from '../../domain/sync-run';
+import type { RunStatus } from '../../domain/sync-run';
+import type { RunsRepository } from '../../adapters/mongo/runs-repository';
+import type { SettingsService } from '../../use-cases/settings-service';
+import type { SyncEngine } from '../../use-cases/sync-engine';
+import { toRunProto, toSettingsProto } from './sync-run.mapper';
+
+const RUN_STATUSES = ['requested', 'fetching', 'fetched', 'published', 'applying', 'applied', 'unchanged', 'held', 'failed', 'cancelled'] as const;
+const MAX_PAGE = 100;
+const DEFAULT_PAGE = 20;
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  throw ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({ field: issue.path.join('.') || '(request)', reason: issue.message });
+}
+
+const runIdSchema = z.object({ syncRunId: z.string().trim().min(1, 'is required').max(64) });
+const listSchema = z.object({
+  page: z.object({ pageSize: z.number().int().min(0).max(1000), pageToken: z.string() }).nullish(),
+  statuses: z.array(z.enum(RUN_STATUSES)),
+  triggerKind: z.union([z.literal(''), z.enum(['schedule', 'manual'])]),
+});
+
+function decodeToken(token: string): number {
+  if (token === '') return 0;
+  const n = Number(Buffer.from(token, 'base64url').toString('utf8'));
+  if (!Number.isSafeInteger(n) || n < 0) throw ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({ field: 'page.pageToken', reason: 'is not a token from a previous page' });
+  return n;
+}
+
+export interface ConnectorHandlerDeps {
+  settings: SettingsService;
+  engine: SyncEngine;
+  runs: RunsRepository;
+  watchPollMs: number;
+}
+
+/** gRPC ConnectorService: translate, call the use cases, translate back. */
+export function connectorHandlers(deps: ConnectorHandlerDeps): connectorV1.ConnectorServiceHandlers {
+  const getRun = async (tenantId: string, syncRunId: string) => {
+    const run = await deps.runs.get(tenantId, syncRunId);
+    if (!run) throw ConnectorErrors.CONNECTOR_RUN_NOT_FOUND({ syncRunId });
+    return run;
+  };
+  return {
+    GetSettings: unary(async (_req, ctx) => toSettingsProto(await deps.settings.get(ctx.tenantId))),
+    PutSettings: unary(async (req: connectorV1.PutSettingsRequest__Output, ctx) =>
+      toSettingsProto(
+        await deps.settings.put(
+          ctx.tenantId,
+          { isamsUrl: req.isamsUrl, ...(req.apiKey ? { apiKey: req.apiKey } : {}), format: req.format, scheduleMinutes: req.scheduleMinutes, enabled: req.enabled },
+          ctx.actor,
+        ),
+      ),
+    ),
+    TestConnection: unary(async (req: connectorV1.TestConnectionRequest__Output, ctx) => {
+      const r = await deps.settings.testConnection(
+        ctx.tenantId,
+        { ...(req.isamsUrl ? { isamsUrl: req.isamsUrl } : {}), ...(req.apiKey ? { apiKey: req.apiKey } : {}), ...(req.format ? { format: req.format } : {}) },
+        ctx.signal,
+      );
+      return {
+        ok: r.ok,
+        datasets: r.datasets.map((d) => ({ ...d, recordCount: String(d.recordCount) })),
+        missing: r.missing,
+        durationMs: String(r.durationMs),
+        bytes: String(r.bytes),
+        ...(r.error ? { error: { ...r.error, adminAction: r.error.adminAction ?? '' } } : {}),
+      };
+    }),
+    GetEgressInfo: unary(async () => deps.settings.egressInfo()),
+    TriggerSync: unary(async (req: connectorV1.TriggerSyncRequest__Output, ctx) => {
+      const { run, alreadyActive } = await deps.engine.trigger(ctx.tenantId, { kind: 'manual', ...(ctx.actor ? { actor: ctx.actor } : {}) }, req.dryRun);
+      return { run: toRunProto(run), alreadyActive };
+    }),
+    GetSyncRun: unary(async (req, ctx) => toRunProto(await getRun(ctx.tenantId, parse(runIdSchema, req).syncRunId))),
+    ListSyncRuns: unary(async (req, ctx) => {
+      const q = parse(listSchema, req);
+      const limit = Math.min(MAX_PAGE, q.page?.pageSize || DEFAULT_PAGE);
+      const offset = decodeToken(q.page?.pageToken ?? '');
+      const { runs, total } = await deps.runs.list(ctx.tenantId, {
+        statuses: q.statuses as RunStatus[],
+        ...(q.triggerKind ? { triggerKind: q.triggerKind } : {}),
+        offset,
+        limit,
+      });
+      const next = offset + runs.length < total ? Buffer.from(String(offset + runs.length)).toString('base64url') : '';
+      return { runs: runs.map(toRunProto), page: { nextPageToken: next, totalSize: String(total) } };
+    }),
+    CancelSyncRun: unary(async (req, ctx) => toRunProto(await deps.engine.cancel(ctx.tenantId, parse(runIdSchema, req).syncRunId))),
+    WatchSyncRun: serverStreaming(async (req, ctx, send) => {
+      const { syncRunId } = parse(runIdSchema, req);
+      let lastSeen = '';
+      while (!ctx.signal.aborted) {
+        const run = await getRun(ctx.tenantId, syncRunId);
+        const stamp = `${run.updatedAt.getTime()}:${run.status}`;
+        if (stamp !== lastSeen) {
+          lastSeen = stamp;
+          await send(toRunProto(run));
+        }
+        if (isTerminal(run.status)) return;
+        await sleep(deps.watchPollMs, undefined, { signal: ctx.signal }).catch(() => undefined);
+      }
+    }),
+    RotateKeyEncryption: unary(async () => deps.settings.rotateKeyEncryption(), { tenantFree: true }),
+  };
+}

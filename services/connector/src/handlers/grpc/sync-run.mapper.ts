@@ -1,0 +1,54 @@
+import { DATASETS } from '@isams-sync/isams';
+import type { connectorV1 } from '@isams-sync/grpc';
+import type { RunDocument } from '../../adapters/mongo/runs-repository';
+import type { SettingsDocument } from '../../adapters/mongo/settings-repository';
+
+const iso = (d: Date | undefined | null): string => (d ? d.toISOString() : '');
+
+export function toSettingsProto(s: SettingsDocument | null): connectorV1.DataSourceSettings {
+  if (!s) return { configured: false };
+  return {
+    configured: true,
+    isamsUrl: s.isamsUrl,
+    keyLast4: s.keyLast4,
+    format: s.format,
+    scheduleMinutes: s.scheduleMinutes,
+    enabled: s.enabled,
+    nextRunAt: iso(s.nextRunAt),
+    updatedAt: iso(s.updatedAt),
+    updatedBy: s.updatedBy,
+    keyUpdatedAt: iso(s.keyUpdatedAt),
+  };
+}
+
+export function toRunProto(r: RunDocument): connectorV1.SyncRun {
+  return {
+    syncRunId: r._id,
+    status: r.status,
+    trigger: { kind: r.trigger.kind, actor: r.trigger.actor ?? '' },
+    dryRun: r.dryRun,
+    requestedAt: iso(r.requestedAt),
+    fetchStartedAt: iso(r.fetchStartedAt),
+    fetchedAt: iso(r.fetchedAt),
+    publishedAt: iso(r.publishedAt),
+    finishedAt: iso(r.finishedAt),
+    fetchDurationMs: String(r.fetchDurationMs ?? 0),
+    publishDurationMs: String(r.publishDurationMs ?? 0),
+    progress: { ...r.progress, recordsFetched: String(r.progress.recordsFetched), bytesFetched: String(r.progress.bytesFetched) },
+    datasets: r.datasets.map((d) => ({
+      datasetId: d.datasetId,
+      adminName: DATASETS[d.datasetId].adminName,
+      present: d.present,
+      recordCount: String(d.recordCount),
+      bytes: String(d.bytes),
+      chunkCount: d.chunkCount,
+      fingerprint: d.fingerprint,
+    })),
+    absentDatasets: r.absent.map((d) => DATASETS[d].adminName),
+    ...(r.error ? { error: { code: r.error.code, message: r.error.message, adminAction: r.error.adminAction ?? '', transient: r.error.transient } } : {}),
+    rosterStatus: r.rosterStatus ?? '',
+    rosterCountsJson: r.rosterCounts ? JSON.stringify(r.rosterCounts) : '',
+    heldBatchId: r.heldBatchId ?? '',
+    updatedAt: iso(r.updatedAt),
+  };
+}

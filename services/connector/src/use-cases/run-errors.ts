@@ -1,0 +1,32 @@
+import { isAppError } from '@isams-sync/errors';
+import { isIsamsError } from '@isams-sync/isams';
+import { CONNECTOR_ADMIN_ACTIONS, ConnectorErrors } from '../domain/connector-errors';
+import type { RunError } from '../domain/sync-run';
+
+/** Thrown inside a run when its lease was lost or the process is stopping. */
+export class RunInterrupted extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'RunInterrupted';
+  }
+}
+
+/** The admin-facing error of a failed run (codes are stable; messages never contain the key). */
+export function toRunError(err: unknown): RunError {
+  if (isIsamsError(err)) {
+    return { code: err.code, message: err.message, adminAction: err.adminAction, transient: err.transient };
+  }
+  if (err instanceof RunInterrupted || (err instanceof Error && err.name === 'AbortError')) {
+    const e = ConnectorErrors.CONNECTOR_RUN_INTERRUPTED();
+    return { code: e.code, message: e.message, adminAction: CONNECTOR_ADMIN_ACTIONS.CONNECTOR_RUN_INTERRUPTED, transient: true };
+  }
+  if (isAppError(err) && err.code.startsWith('KAFKA_')) {
+    const e = ConnectorErrors.CONNECTOR_PUBLISH_FAILED();
+    return { code: e.code, message: e.message, adminAction: CONNECTOR_ADMIN_ACTIONS.CONNECTOR_PUBLISH_FAILED, transient: true };
+  }
+  if (isAppError(err) && (err.code === 'CONNECTOR_KEY_DECRYPT_FAILED' || err.code === 'CONNECTOR_KEK_UNKNOWN')) {
+    return { code: err.code, message: err.message, adminAction: CONNECTOR_ADMIN_ACTIONS[err.code], transient: false };
+  }
+  const e = ConnectorErrors.CONNECTOR_RUN_FAILED();
+  return { code: e.code, message: e.message, adminAction: CONNECTOR_ADMIN_ACTIONS.CONNECTOR_RUN_FAILED, transient: true };
+}

@@ -1,0 +1,469 @@
+import { randomUUID } from 'node:crypto';
+import type { Collection } from 'mongodb';
+import { acquireLease, releaseLease, renewLease } from '@isams-sync/mongo';
+import type { LeaseDocument } from '@isams-sync/mongo';
+import type { Logger } from '@isams-sync/logger';
+import { CHUNK_ENVELOPE_OVERHEAD_BYTES } from '../domain/chunk-plan';
+import { ConnectorErrors } from '../domain/connector-errors';
+import { nextScheduledRun } from '../domain/schedule';
+import { EMPTY_PROGRESS, isTerminal, isUnchanged, rosterMayReport } from '../domain/sync-run';
+import type { RunError, RunStatus, RunTrigger } from '../domain/sync-run';
+import type { KeyCipher } from '../adapters/crypto/key-cipher';
+import { fetchToSpool } from '../adapters/isams/batch-source';
+import type { IsamsClientSettings } from '../adapters/isams/batch-source';
+import type { RunPublisher } from '../adapters/kafka/run-publisher';
+import type { RunDocument, RunsRepository } from '../adapters/mongo/runs-repository';
+import type { SettingsRepository } from '../adapters/mongo/settings-repository';
+import type { AppliedSnapshotsRepository, ScheduleClaimsRepository } from '../adapters/mongo/snapshots-repository';
+import { RunSpool } from '../adapters/spool/run-spool';
+import { RunInterrupted, toRunError } from './run-errors';
+
+export interface SyncEngineOptions {
+  owner: string;
+  concurrency: number;
+  leaseTtlMs: number;
+  schedulerTickMs: number;
+  schedulerEnabled: boolean;
+  staleSweepIntervalMs: number;
+  scheduleJitterMs: number;
+  manualTriggerLimit: number;
+  manualTriggerWindowMs: number;
+  maxChunkBytes: number;
+  spoolDir: string;
+  progressIntervalMs: number;
+  isams: IsamsClientSettings;
+}
+
+export interface SyncEngineDeps {
+  settings: SettingsRepository;
+  runs: RunsRepository;
+  snapshots: AppliedSnapshotsRepository;
+  claims: ScheduleClaimsRepository;
+  leases: Collection<LeaseDocument>;
+  cipher: KeyCipher;
+  publisher: RunPublisher;
+  logger: Logger;
+  /** Hook for tests (e.g. kill the process mid-publish); never set in production. */
+  onStep?: (step: 'chunks-published' | 'marker-attempted', run: RunDocument) => void | Promise<void>;
+}
+
+/** A roster report from sync.runs.v1. */
+export interface RosterReport {
+  tenantId: string;
+  syncRunId: string;
+  status: RunStatus;
+  sequence: number;
+  counts?: Record<string, unknown>;
+  heldBatchId?: string;
+  error?: RunError;
+}
+
+const leaseKey = (tenantId: string): string => `run:${tenantId}`;
+
+/**
+ * Sync runs end to end: requests (manual and scheduled), the work queue with per-school leases,
+ * fetch → spool → publish → marker, stale-run recovery and the roster's reports.
+ */
+export class SyncEngine {
+  private readonly inFlight = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private stopping = false;
+  private pumping: Promise<void> | undefined;
+  private pumpAgain = false;
+
+  constructor(
+    private readonly deps: SyncEngineDeps,
+    private readonly opts: SyncEngineOptions,
+  ) {}
+
+  start(): void {
+    const every = (ms: number, fn: () => Promise<void>) => {
+      const t = setInterval(() => {
+        if (!this.stopping) fn().catch((err: unknown) => this.deps.logger.error({ err }, 'background task failed'));
+      }, ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    if (this.opts.schedulerEnabled) every(this.opts.schedulerTickMs, () => this.schedulerTick());
+    every(Math.max(250, Math.min(this.opts.schedulerTickMs, 5_000)), () => this.pump());
+    every(this.opts.staleSweepIntervalMs, async () => {
+      await this.sweepStale();
+    });
+    this.wake();
+  }
+
+  /** Stops taking work; in-flight runs get until `deadlineMs`, then are interrupted. */
+  async stop(deadlineMs: number): Promise<void> {
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    const all = Promise.all([...this.inFlight.values()].map((r) => r.done));
+    const timer = new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref());
+    await Promise.race([all, timer]);
+    for (const r of this.inFlight.values()) r.abort.abort(new RunInterrupted('connector stopping'));
+    await all;
+  }
+
+  /** Runs being executed by this replica. */
+  activeRunIds(): string[] {
+    return [...this.inFlight.keys()];
+  }
+
+  // ---- requests -------------------------------------------------------------------------------
+
+  /**
+   * Requests a run for the school. One run per school at a time: when one is queued or running it
+   * is returned instead (`alreadyActive`). Manual requests are rate-limited per school.
+   */
+  async trigger(tenantId: string, trigger: RunTrigger, dryRun: boolean): Promise<{ run: RunDocument; alreadyActive: boolean }> {
+    const settings = await this.deps.settings.get(tenantId);
+    if (!settings) throw ConnectorErrors.CONNECTOR_SETTINGS_NOT_FOUND();
+    if (!settings.enabled) throw ConnectorErrors.CONNECTOR_SYNC_DISABLED();
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const active = await this.activeRun(tenantId);
+      if (active) return { run: active, alreadyActive: true };
+      if (trigger.kind === 'manual') {
+        const since = new Date(Date.now() - this.opts.manualTriggerWindowMs);
+        if ((await this.deps.runs.countManualSince(tenantId, since)) >= this.opts.manualTriggerLimit) {
+          throw ConnectorErrors.CONNECTOR_TRIGGER_RATE_LIMITED({ limit: this.opts.manualTriggerLimit, windowMinutes: Math.round(this.opts.manualTriggerWindowMs / 60_000) });
+        }
+      }
+      const id = randomUUID();
+      const slot = await this.deps.runs.claimSlot(tenantId, id);
+      if (!slot.claimed) continue;
+      const now = new Date();
+      const run: RunDocument = {
+        _id: id,
+        tenantId,
+        status: 'requested',
+        trigger,
+        dryRun,
+        requestedAt: now,
+        progress: { ...EMPTY_PROGRESS },
+        datasets: [],
+        absent: [],
+        unknownContainers: [],
+        findings: [],
+        sourceFormat: settings.format,
+        sequence: 0,
+        updatedAt: now,
+      };
+      await this.deps.runs.insert(run);
+      this.deps.logger.info({ tenantId, syncRunId: id, trigger: trigger.kind, dryRun }, 'sync run requested');
+      await this.deps.publisher.publishRunUpdate(run);
+      this.wake();
+      return { run, alreadyActive: false };
+    }
+    const active = await this.activeRun(tenantId);
+    if (active) return { run: active, alreadyActive: true };
+    throw ConnectorErrors.CONNECTOR_RUN_FAILED();
+  }
+
+  /** The school's queued or running run, clearing a slot whose run already ended or never existed. */
+  private async activeRun(tenantId: string): Promise<RunDocument | null> {
+    const slot = await this.deps.runs.getSlot(tenantId);
+    if (!slot) return null;
+    const run = await this.deps.runs.get(tenantId, slot.syncRunId);
+    if (run && !isTerminal(run.status) && run.status !== 'published' && run.status !== 'applying') return run;
+    // A slot without a live run: its run ended (release was lost in a crash) or was never inserted.
+    if (run || Date.now() - slot.claimedAt.getTime() > 60_000) await this.deps.runs.releaseSlot(tenantId, slot.syncRunId);
+    return null;
+  }
+
+  async cancel(tenantId: string, syncRunId: string): Promise<RunDocument> {
+    const run = await this.deps.runs.get(tenantId, syncRunId);
+    if (!run) throw ConnectorErrors.CONNECTOR_RUN_NOT_FOUND({ syncRunId });
+    if (run.status === 'cancelled') return run;
+    const updated = await this.deps.runs.transition(tenantId, syncRunId, ['requested'], { status: 'cancelled', finishedAt: new Date() }, { sequence: 1 });
+    if (!updated) throw ConnectorErrors.CONNECTOR_RUN_NOT_CANCELLABLE({ syncRunId, status: run.status });
+    await this.deps.runs.releaseSlot(tenantId, syncRunId);
+    await this.deps.publisher.publishRunUpdate(updated);
+    return updated;
+  }
+
+  // ---- scheduler --------------------------------------------------------------------------------
+
+  /** Creates the scheduled runs that are due. Replicas race per (school, due time); one wins. */
+  async schedulerTick(): Promise<void> {
+    const now = new Date();
+    for (const s of await this.deps.settings.due(now, 100)) {
+      if (!s.nextRunAt) continue;
+      if (!(await this.deps.claims.claim(s.tenantId, s.nextRunAt))) continue;
+      const next = nextScheduledRun({ tenantId: s.tenantId, endedAt: now, scheduleMinutes: s.scheduleMinutes, jitterMs: this.opts.scheduleJitterMs, consecutiveFailures: s.consecutiveFailures });
+      await this.deps.settings.setSchedule(s.tenantId, next);
+      try {
+        await this.trigger(s.tenantId, { kind: 'schedule' }, false);
+      } catch (err) {
+        this.deps.logger.warn({ tenantId: s.tenantId, err }, 'scheduled sync not requested');
+      }
+    }
+    await this.deps.claims.prune(new Date(now.getTime() - 24 * 3_600_000));
+  }
+
+  // ---- work queue -------------------------------------------------------------------------------
+
+  /** Asks the queue to look for requested runs now (coalesced). */
+  wake(): void {
+    if (this.stopping) return;
+    void this.pump().catch((err: unknown) => this.deps.logger.error({ err }, 'work queue failed'));
+  }
+
+  private pump(): Promise<void> {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return this.pumping;
+    }
+    this.pumping = (async () => {
+      try {
+        do {
+          this.pumpAgain = false;
+          await this.pumpOnce();
+        } while (this.pumpAgain && !this.stopping);
+      } finally {
+        this.pumping = undefined;
+      }
+    })();
+    return this.pumping;
+  }
+
+  private async pumpOnce(): Promise<void> {
+    if (this.stopping || this.inFlight.size >= this.opts.concurrency) return;
+    const candidates = await this.deps.runs.requested(this.opts.concurrency * 4);
+    for (const run of candidates) {
+      if (this.stopping || this.inFlight.size >= this.opts.concurrency) return;
+      if (this.inFlight.has(run._id)) continue;
+      const lease = await acquireLease(this.deps.leases, { key: leaseKey(run.tenantId), owner: this.opts.owner, ttlMs: this.opts.leaseTtlMs });
+      if (!lease) continue;
+      const started = await this.deps.runs.transition(
+        run.tenantId,
+        run._id,
+        ['requested'],
+        { status: 'fetching', owner: this.opts.owner, heartbeatAt: new Date(), fetchStartedAt: new Date() },
+        { sequence: 1 },
+      );
+      if (!started) {
+        await releaseLease(this.deps.leases, { key: leaseKey(run.tenantId), owner: this.opts.owner });
+        continue;
+      }
+      const abort = new AbortController();
+      const done = this.execute(started, abort).finally(() => {
+        this.inFlight.delete(run._id);
+        this.wake();
+      });
+      this.inFlight.set(run._id, { abort, done });
+    }
+  }
+
+  private async execute(initial: RunDocument, abort: AbortController): Promise<void> {
+    const { tenantId } = initial;
+    const log = this.deps.logger.child({ tenantId, syncRunId: initial._id });
+    const spool = new RunSpool(this.opts.spoolDir, initial._id);
+    const heartbeat = setInterval(() => {
+      void (async () => {
+        const lease = await renewLease(this.deps.leases, { key: leaseKey(tenantId), owner: this.opts.owner, ttlMs: this.opts.leaseTtlMs });
+        if (!lease) {
+          abort.abort(new RunInterrupted('run lease lost'));
+          return;
+        }
+        await this.deps.runs.update(tenantId, initial._id, { heartbeatAt: new Date() });
+      })().catch((err: unknown) => log.warn({ err }, 'run heartbeat failed'));
+    }, Math.max(100, Math.floor(this.opts.leaseTtlMs / 3)));
+    heartbeat.unref();
+    let run = initial;
+    let settingsFailures = 0;
+    try {
+      await this.deps.publisher.publishRunUpdate(run);
+      const settings = await this.deps.settings.get(tenantId);
+      if (!settings) throw ConnectorErrors.CONNECTOR_SETTINGS_NOT_FOUND();
+      settingsFailures = settings.consecutiveFailures;
+      const apiKey = this.deps.cipher.decrypt(tenantId, settings.key);
+      await spool.reset();
+
+      // Fetch and spool.
+      const fetchStart = Date.now();
+      let lastProgress = Date.now();
+      let progressWrite: Promise<void> = Promise.resolve();
+      const result = await fetchToSpool({
+        source: { baseUrl: settings.isamsUrl, apiKey, format: settings.format },
+        client: this.opts.isams,
+        spool,
+        maxChunkRecordBytes: this.opts.maxChunkBytes - CHUNK_ENVELOPE_OVERHEAD_BYTES,
+        signal: abort.signal,
+        logger: log,
+        onProgress: (p) => {
+          if (Date.now() - lastProgress < this.opts.progressIntervalMs) return;
+          lastProgress = Date.now();
+          progressWrite = progressWrite.then(() => this.progress(run, { ...run.progress, ...p, datasetsTotal: 14 })).catch(() => undefined);
+        },
+      });
+      await progressWrite;
+      abort.signal.throwIfAborted();
+      const fetchedAt = new Date();
+      const chunksTotal = result.datasets.reduce((n, d) => n + d.chunkCount, 0);
+      run = await this.advance(run, 'fetched', {
+        fetchedAt,
+        fetchDurationMs: fetchedAt.getTime() - fetchStart,
+        datasets: result.datasets,
+        absent: result.absent,
+        unknownContainers: result.unknownContainers,
+        findings: result.findings,
+        sourceFormat: settings.format,
+        progress: {
+          datasetsDone: result.datasets.length,
+          datasetsTotal: result.datasets.length + result.absent.length,
+          recordsFetched: result.datasets.reduce((n, d) => n + d.recordCount, 0),
+          bytesFetched: result.bytes,
+          chunksPublished: 0,
+          chunksTotal,
+        },
+      });
+      log.info({ datasets: result.datasets.length, absent: result.absent, bytes: result.bytes, ms: run.fetchDurationMs }, 'iSAMS document fetched');
+
+      // Unchanged since the last applied snapshot: nothing to publish.
+      if (!run.dryRun && isUnchanged(result.datasets, result.absent, await this.deps.snapshots.get(tenantId))) {
+        run = await this.advance(run, 'unchanged', { finishedAt: new Date() });
+        log.info('data unchanged since the last applied sync; nothing published');
+        await this.deps.settings.setSchedule(tenantId, settings.nextRunAt, 0);
+        return;
+      }
+
+      // Publish chunks, then the marker (the commit point).
+      const publishStart = Date.now();
+      let published = 0;
+      let lastPublishProgress = Date.now();
+      await this.deps.publisher.publishChunks(run, spool, async (n) => {
+        abort.signal.throwIfAborted();
+        published += n;
+        if (Date.now() - lastPublishProgress >= this.opts.progressIntervalMs) {
+          lastPublishProgress = Date.now();
+          await this.progress(run, { ...run.progress, chunksPublished: published });
+        }
+      });
+      abort.signal.throwIfAborted();
+      run = { ...run, progress: { ...run.progress, chunksPublished: published } };
+      await this.deps.onStep?.('chunks-published', run);
+      const attempted = await this.deps.runs.transition(tenantId, run._id, ['fetched'], { markerAttemptedAt: new Date(), progress: run.progress });
+      if (!attempted) throw new RunInterrupted('run changed state while publishing');
+      run = attempted;
+      await this.deps.onStep?.('marker-attempted', run);
+      await this.deps.publisher.publishMarker(run);
+      const publishedAt = new Date();
+      run = await this.advance(run, 'published', { publishedAt, publishDurationMs: publishedAt.getTime() - publishStart });
+      await this.deps.settings.setSchedule(tenantId, settings.nextRunAt, 0);
+      log.info({ chunks: published, ms: run.publishDurationMs }, 'snapshot published');
+    } catch (err) {
+      const error = toRunError(abort.signal.aborted ? abort.signal.reason : err);
+      if (error.code === 'CONNECTOR_RUN_FAILED') log.error({ err }, 'sync run failed');
+      else log.warn({ code: error.code, transient: error.transient }, 'sync run failed');
+      const failed = await this.deps.runs
+        .transition(tenantId, run._id, ['fetching', 'fetched'], { status: 'failed', error, finishedAt: new Date() }, { sequence: 1 })
+        .catch(() => null);
+      if (failed) await this.deps.publisher.publishRunUpdate(failed).catch((e: unknown) => log.warn({ err: e }, 'run update not published'));
+      if (error.transient) {
+        const settings = await this.deps.settings.get(tenantId).catch(() => null);
+        if (settings?.enabled) {
+          const failures = settingsFailures + 1;
+          const next = nextScheduledRun({ tenantId, endedAt: new Date(), scheduleMinutes: settings.scheduleMinutes, jitterMs: this.opts.scheduleJitterMs, consecutiveFailures: failures });
+          await this.deps.settings.setSchedule(tenantId, next, failures).catch(() => undefined);
+        }
+      }
+    } finally {
+      clearInterval(heartbeat);
+      await spool.remove().catch(() => undefined);
+      await this.deps.runs.releaseSlot(tenantId, initial._id).catch(() => undefined);
+      await releaseLease(this.deps.leases, { key: leaseKey(tenantId), owner: this.opts.owner }).catch(() => undefined);
+    }
+  }
+
+  /** Moves the run to `status` (one sequence step) and publishes the lifecycle event. */
+  private async advance(run: RunDocument, status: RunStatus, set: Partial<RunDocument>): Promise<RunDocument> {
+    const updated = await this.deps.runs.transition(run.tenantId, run._id, [run.status], { ...set, status, heartbeatAt: new Date() }, { sequence: 1 });
+    if (!updated) throw new RunInterrupted(`run left ${run.status} unexpectedly`);
+    await this.deps.publisher.publishRunUpdate(updated);
+    return updated;
+  }
+
+  /** Progress inside a status: stored for GetSyncRun/WatchSyncRun and published for dashboards. */
+  private async progress(run: RunDocument, progress: RunDocument['progress']): Promise<void> {
+    const updated = await this.deps.runs.transition(run.tenantId, run._id, [run.status], { progress, heartbeatAt: new Date() }, { sequence: 1 });
+    if (updated) {
+      run.progress = progress;
+      await this.deps.publisher.publishRunUpdate(updated);
+    }
+  }
+
+  // ---- recovery ---------------------------------------------------------------------------------
+
+  /**
+   * Runs whose replica stopped heartbeating: once their lease can be taken over (the owner is
+   * really gone), a run whose marker was already being sent is completed by re-sending the same
+   * marker (same event id); any other is failed with CONNECTOR_RUN_INTERRUPTED. Half-published
+   * chunks without a marker are never applied by the roster.
+   */
+  async sweepStale(): Promise<number> {
+    const before = new Date(Date.now() - this.opts.leaseTtlMs);
+    let recovered = 0;
+    for (const stale of await this.deps.runs.stale(before, 50)) {
+      if (this.inFlight.has(stale._id)) continue;
+      const key = leaseKey(stale.tenantId);
+      const lease = await acquireLease(this.deps.leases, { key, owner: this.opts.owner, ttlMs: this.opts.leaseTtlMs });
+      if (!lease) continue;
+      try {
+        const run = await this.deps.runs.get(stale.tenantId, stale._id);
+        if (!run || !(run.status === 'fetching' || run.status === 'fetched')) continue;
+        const log = this.deps.logger.child({ tenantId: run.tenantId, syncRunId: run._id });
+        if (run.status === 'fetched' && run.markerAttemptedAt) {
+          await this.deps.publisher.publishMarker(run);
+          const done = await this.deps.runs.transition(run.tenantId, run._id, ['fetched'], { status: 'published', publishedAt: new Date() }, { sequence: 1 });
+          if (done) await this.deps.publisher.publishRunUpdate(done);
+          log.warn('interrupted run resumed: run-complete marker re-sent');
+        } else {
+          const error = toRunError(new RunInterrupted('owner stopped'));
+          const failed = await this.deps.runs.transition(run.tenantId, run._id, ['fetching', 'fetched'], { status: 'failed', error, finishedAt: new Date() }, { sequence: 1 });
+          if (failed) await this.deps.publisher.publishRunUpdate(failed);
+          log.warn({ previousOwner: run.owner }, 'interrupted run failed');
+        }
+        await new RunSpool(this.opts.spoolDir, run._id).remove().catch(() => undefined);
+        await this.deps.runs.releaseSlot(run.tenantId, run._id);
+        recovered += 1;
+      } finally {
+        await releaseLease(this.deps.leases, { key, owner: this.opts.owner }).catch(() => undefined);
+      }
+    }
+    // Slots left behind by a crash between claiming and inserting, or after a run ended.
+    for (const slot of await this.deps.runs.slotsOlderThan(before, 50)) await this.activeRun(slot.tenantId);
+    if (recovered > 0) this.wake();
+    return recovered;
+  }
+
+  // ---- roster reports ---------------------------------------------------------------------------
+
+  /** Applies a roster report (applying/applied/held/failed); remembers fingerprints of applied runs. */
+  async applyRosterReport(report: RosterReport): Promise<void> {
+    const run = await this.deps.runs.get(report.tenantId, report.syncRunId);
+    if (!run) return;
+    if ((run.rosterSequence ?? -1) >= report.sequence) return;
+    if (!rosterMayReport(run.status) && run.status !== 'applied' && run.status !== 'failed') return;
+    const terminal = isTerminal(report.status);
+    const updated = await this.deps.runs.transition(
+      report.tenantId,
+      report.syncRunId,
+      [run.status],
+      {
+        status: report.status,
+        rosterStatus: report.status,
+        rosterSequence: report.sequence,
+        ...(report.counts ? { rosterCounts: report.counts } : {}),
+        ...(report.heldBatchId ? { heldBatchId: report.heldBatchId } : {}),
+        ...(report.error ? { error: report.error } : {}),
+        ...(terminal ? { finishedAt: new Date() } : {}),
+      },
+    );
+    if (updated && report.status === 'applied' && !run.dryRun) {
+      await this.deps.snapshots.put(
+        run.tenantId,
+        { syncRunId: run._id, fingerprints: Object.fromEntries(run.datasets.map((d) => [d.datasetId, d.fingerprint])), absent: run.absent },
+        new Date(),
+      );
+    }
+  }
+}

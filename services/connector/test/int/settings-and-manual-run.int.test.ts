@@ -1,0 +1,141 @@
+import { datasetSnapshotCompletedV1, rawDatasetChunkV1, syncRunUpdatedV1 } from '@isams-sync/events';
+import { DATASETS, DATASET_IDS } from '@isams-sync/isams';
+import { GrpcCallError } from '@isams-sync/grpc';
+import { MongoClient } from 'mongodb';
+import { getTestInfra } from '@isams-sync/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConnectorApp } from '../../src/app';
+import { connectorClient, connectorTestEnv, readTopic, startConnector, waitFor } from '../support/connector-harness';
+import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
+import { startSimulator } from '../support/simulator-process';
+import type { SimulatorProcess } from '../support/simulator-process';
+
+const KEY = '{11111111-2222-3333-4444-555566667777}';
+const TENANT = 'school-a';
+
+describe('connector: settings, test connection and a manual run end to end', () => {
+  let sim: SimulatorProcess;
+  let env: ConnectorTestEnv;
+  let app: ConnectorApp;
+  let client: ConnectorClient;
+
+  beforeAll(async () => {
+    sim = await startSimulator();
+    await sim.createSchool('sim-a', { seed: 11, size: 'small', apiKey: KEY });
+    env = connectorTestEnv();
+    app = await startConnector(env.env({ SCHEDULER_ENABLED: 'false' }));
+    client = connectorClient(app.grpcPort);
+  });
+  afterAll(async () => {
+    client?.close();
+    await app?.stop();
+    await sim?.stop();
+    await env?.dropDatabase();
+  });
+
+  it('rejects bad settings with INVALID_ARGUMENT and field details', async () => {
+    const err = await client.putSettings({ isamsUrl: 'http://school.example.com', apiKey: KEY, enabled: true }, client.md(TENANT)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GrpcCallError);
+    expect((err as GrpcCallError).errorCode).toBe('CONNECTOR_INVALID_ARGUMENT');
+    expect((err as GrpcCallError).grpcMessage).toContain('https');
+    const noKey = await client.putSettings({ isamsUrl: sim.url, enabled: true }, client.md('school-new')).catch((e: unknown) => e);
+    expect((noKey as GrpcCallError).errorCode).toBe('CONNECTOR_KEY_REQUIRED');
+  });
+
+  it('stores the key encrypted and only ever returns its last 4 characters', async () => {
+    const saved = await client.putSettings({ isamsUrl: sim.url, apiKey: KEY, format: 'xml', scheduleMinutes: 0, enabled: true }, client.md(TENANT));
+    expect(saved).toMatchObject({ configured: true, keyLast4: '7777', scheduleMinutes: 60, format: 'xml', enabled: true, updatedBy: 'admin:1' });
+    expect(JSON.stringify(saved)).not.toContain('5555-6666');
+    const got = await client.getSettings({}, client.md(TENANT));
+    expect(got.keyLast4).toBe('7777');
+    const mongo = new MongoClient(getTestInfra().mongoUrl);
+    await mongo.connect();
+    try {
+      const doc = await mongo.db(env.mongoDb).collection('data_source_settings').findOne({ _id: TENANT as never });
+      expect(JSON.stringify(doc)).not.toContain('5555-6666');
+      expect(doc?.key).toMatchObject({ kekId: 'k1' });
+    } finally {
+      await mongo.close();
+    }
+    // Another school sees nothing.
+    expect((await client.getSettings({}, client.md('school-other'))).configured).toBe(false);
+  });
+
+  it('test connection reports every dataset by its admin name with counts, and publishes nothing', async () => {
+    const r = await client.testConnection({}, client.md(TENANT));
+    expect(r.ok).toBe(true);
+    expect(r.datasets).toHaveLength(14);
+    expect(r.datasets.every((d) => d.present)).toBe(true);
+    expect(r.datasets.find((d) => d.datasetId === 'teachingSetLists')?.adminName).toBe('Teaching Manager – Teaching Set Lists');
+    expect(Number(r.datasets.find((d) => d.datasetId === 'currentPupils')?.recordCount)).toBeGreaterThan(0);
+    expect(r.missing).toEqual([]);
+
+    await sim.admin('DELETE', '/admin/schools/sim-a/key/datasets/teachingSetLists');
+    const partial = await client.testConnection({}, client.md(TENANT));
+    expect(partial.ok).toBe(false);
+    expect(partial.missing).toEqual(['Teaching Manager – Teaching Set Lists']);
+    await sim.admin('POST', '/admin/schools/sim-a/key/datasets/teachingSetLists');
+
+    const bad = await client.testConnection({ apiKey: '{00000000-0000-0000-0000-000000000000}' }, client.md(TENANT));
+    expect(bad.ok).toBe(false);
+    expect(bad.error?.code).toBe('ISAMS_INVALID_KEY');
+    expect(bad.error?.adminAction).toContain('API Services Manager');
+  });
+
+  it('lists the egress IPs and Integrator Properties', async () => {
+    const info = await client.getEgressInfo({}, client.md(TENANT));
+    expect(info.egressIps).toEqual(['203.0.113.10', '203.0.113.11']);
+    expect(info.integratorProperties).toEqual(['School Cloud Systems', 'SchoolCloud Clubs & Events']);
+  });
+
+  it('a manual run fetches, publishes every dataset in chunks and then the run-complete marker', async () => {
+    const { run, alreadyActive } = await client.triggerSync({ dryRun: false }, client.md(TENANT, 'admin:42'));
+    expect(alreadyActive).toBe(false);
+    expect(run?.trigger).toEqual({ kind: 'manual', actor: 'admin:42' });
+    const id = run!.syncRunId;
+    const done = await waitFor(async () => {
+      const r = await client.getSyncRun({ syncRunId: id }, client.md(TENANT));
+      return r.status === 'published' ? r : undefined;
+    }, 'run published');
+    expect(done.datasets).toHaveLength(14);
+    expect(done.absentDatasets).toEqual([]);
+    expect(done.fetchedAt).not.toBe('');
+    expect(Number(done.progress?.recordsFetched)).toBeGreaterThan(0);
+
+    const msgs = await readTopic(env.rawTopic, (m) => m.some((x) => x.event.type === datasetSnapshotCompletedV1.type && x.event.syncrunid === id));
+    const mine = msgs.filter((m) => m.event.syncrunid === id);
+    expect(mine.every((m) => m.key === TENANT)).toBe(true);
+    const marker = datasetSnapshotCompletedV1.parse(mine.at(-1)!.event);
+    expect(marker.data.datasets.map((d) => d.datasetId).sort()).toEqual([...DATASET_IDS].sort());
+    expect(marker.data.trigger).toEqual({ kind: 'manual', actor: 'admin:42' });
+    const chunks = mine.filter((m) => m.event.type === rawDatasetChunkV1.type).map((m) => rawDatasetChunkV1.parse(m.event));
+    for (const d of marker.data.datasets) {
+      const own = chunks.filter((c) => c.data.datasetId === d.datasetId);
+      expect(own).toHaveLength(d.chunkCount);
+      expect(own.reduce((n, c) => n + c.data.records.length, 0)).toBe(d.recordCount);
+      expect(own.every((c) => c.data.datasetFingerprint === d.fingerprint)).toBe(true);
+    }
+    // Records are lossless: they equal the simulator's served rows.
+    const truth = (await sim.admin('GET', '/admin/schools/sim-a/ground-truth?datasets=currentPupils')) as { datasets: { currentPupils: unknown[] } };
+    const pupils = chunks.filter((c) => c.data.datasetId === 'currentPupils').flatMap((c) => c.data.records);
+    expect(pupils).toHaveLength(truth.datasets.currentPupils.length);
+    expect(pupils[0]?.name).toBe(DATASETS.currentPupils.row);
+
+    const lifecycle = await readTopic(env.runsTopic, (m) => m.some((x) => x.event.syncrunid === id && (x.event.data as { status: string }).status === 'published'));
+    const statuses = lifecycle.filter((m) => m.event.syncrunid === id).map((m) => syncRunUpdatedV1.parse(m.event).data.status);
+    expect(statuses[0]).toBe('requested');
+    expect(statuses).toContain('fetching');
+    expect(statuses).toContain('fetched');
+    expect(statuses.at(-1)).toBe('published');
+  });
+
+  it('lists runs newest first with paging and filters', async () => {
+    const page1 = await client.listSyncRuns({ page: { pageSize: 1 }, statuses: [], triggerKind: 'manual' }, client.md(TENANT));
+    expect(page1.runs).toHaveLength(1);
+    expect(page1.runs[0]?.trigger?.kind).toBe('manual');
+    const none = await client.listSyncRuns({ statuses: ['failed'] }, client.md(TENANT));
+    expect(none.runs).toHaveLength(0);
+    const missing = await client.getSyncRun({ syncRunId: 'nope' }, client.md(TENANT)).catch((e: unknown) => e);
+    expect((missing as GrpcCallError).errorCode).toBe('CONNECTOR_RUN_NOT_FOUND');
+  });
+});

@@ -1,0 +1,155 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createGrpcClient, callMetadata, loadProtoPackage, promisifyUnary } from '@isams-sync/grpc';
+import type { ConnectorServiceProtoGrpcType, connectorV1 } from '@isams-sync/grpc';
+import { fromKafkaMessage } from '@isams-sync/kafka';
+import type { CloudEvent } from '@isams-sync/events';
+import { getTestInfra, uniqueName } from '@isams-sync/testing';
+import { Kafka, logLevel } from 'kafkajs';
+import { MongoClient } from 'mongodb';
+import { createConnectorApp } from '../../src/app';
+import type { ConnectorApp, ConnectorAppOverrides } from '../../src/app';
+import { loadConnectorConfig } from '../../src/config';
+
+export function testKek(): string {
+  return randomBytes(32).toString('base64');
+}
+
+/** Shared per-test-file environment: one database, one pair of topics, one KEK. */
+export interface ConnectorTestEnv {
+  mongoDb: string;
+  rawTopic: string;
+  runsTopic: string;
+  kek: string;
+  env(extra?: Record<string, string>): Record<string, string>;
+  dropDatabase(): Promise<void>;
+}
+
+export function connectorTestEnv(): ConnectorTestEnv {
+  const infra = getTestInfra();
+  const mongoDb = uniqueName('connector').replace(/-/g, '_');
+  const rawTopic = uniqueName('raw');
+  const runsTopic = uniqueName('runs');
+  const kek = testKek();
+  return {
+    mongoDb,
+    rawTopic,
+    runsTopic,
+    kek,
+    env: (extra = {}) => ({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'warn',
+      OPS_PORT: '0',
+      GRPC_PORT: '0',
+      KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+      KAFKA_TOPIC_REPLICATION_FACTOR: '1',
+      RAW_DATASETS_TOPIC: rawTopic,
+      SYNC_RUNS_TOPIC: runsTopic,
+      SYNC_RUNS_GROUP_ID: uniqueName('connector-runs'),
+      MONGO_URL: infra.mongoUrl,
+      MONGO_DB: mongoDb,
+      CONNECTOR_KEK: kek,
+      ISAMS_ALLOW_INSECURE_LOOPBACK: 'true',
+      ISAMS_RETRY_ATTEMPTS: '2',
+      ISAMS_RETRY_BASE_MS: '50ms',
+      ISAMS_RETRY_MAX_MS: '100ms',
+      ISAMS_READ_TIMEOUT_MS: '5s',
+      SCHEDULER_TICK_MS: '300ms',
+      SCHEDULE_JITTER_MS: '0',
+      STALE_SWEEP_INTERVAL_MS: '500ms',
+      RUN_LEASE_TTL_MS: '3s',
+      PROGRESS_INTERVAL_MS: '100ms',
+      SPOOL_DIR: `/tmp/connector-test-spool/${mongoDb}`,
+      EGRESS_IPS: '203.0.113.10,203.0.113.11',
+      ...extra,
+    }),
+    dropDatabase: async () => {
+      const client = new MongoClient(infra.mongoUrl);
+      await client.connect();
+      await client.db(mongoDb).dropDatabase();
+      await client.close();
+    },
+  };
+}
+
+export async function startConnector(env: Record<string, string>, overrides: ConnectorAppOverrides = {}): Promise<ConnectorApp> {
+  const app = createConnectorApp(loadConnectorConfig(env), { watchPollMs: 100, ...overrides });
+  await app.start();
+  return app;
+}
+
+/** A promise-based client of ConnectorService. */
+export function connectorClient(port: number) {
+  const pkg = loadProtoPackage<ConnectorServiceProtoGrpcType>('isams_sync/connector/v1/connector_service.proto');
+  const client = createGrpcClient(pkg.isams_sync.connector.v1.ConnectorService, `127.0.0.1:${port}`, { deadlineMs: 30_000 });
+  const md = (tenantId: string, actor = 'admin:1') => callMetadata({ tenantId, actor, requestId: randomUUID() });
+  return {
+    raw: client,
+    md,
+    getSettings: promisifyUnary(client, 'getSettings'),
+    putSettings: promisifyUnary(client, 'putSettings'),
+    testConnection: promisifyUnary(client, 'testConnection'),
+    getEgressInfo: promisifyUnary(client, 'getEgressInfo'),
+    triggerSync: promisifyUnary(client, 'triggerSync'),
+    getSyncRun: promisifyUnary(client, 'getSyncRun'),
+    listSyncRuns: promisifyUnary(client, 'listSyncRuns'),
+    cancelSyncRun: promisifyUnary(client, 'cancelSyncRun'),
+    rotateKeyEncryption: promisifyUnary(client, 'rotateKeyEncryption'),
+    watch(tenantId: string, syncRunId: string): Promise<connectorV1.SyncRun__Output[]> {
+      return new Promise((resolve, reject) => {
+        const out: connectorV1.SyncRun__Output[] = [];
+        const call = client.watchSyncRun({ syncRunId }, md(tenantId));
+        call.on('data', (r: connectorV1.SyncRun__Output) => out.push(r));
+        call.on('end', () => resolve(out));
+        call.on('error', reject);
+      });
+    },
+    close: () => client.close(),
+  };
+}
+export type ConnectorClient = ReturnType<typeof connectorClient>;
+
+export interface TopicMessage {
+  event: CloudEvent<unknown>;
+  key: string;
+  bytes: number;
+}
+
+/** Reads a whole topic from the beginning until `until` says it has seen enough. */
+export async function readTopic(topic: string, until: (msgs: TopicMessage[]) => boolean, timeoutMs = 30_000): Promise<TopicMessage[]> {
+  const kafka = new Kafka({ clientId: 'connector-test-reader', brokers: getTestInfra().kafkaBrokers, logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: uniqueName('reader') });
+  const msgs: TopicMessage[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out reading ${topic}: ${msgs.length} messages`)), timeoutMs);
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          msgs.push({
+            event: fromKafkaMessage({ key: message.key, value: message.value, headers: message.headers ?? {} }),
+            key: message.key?.toString() ?? '',
+            bytes: (message.value?.length ?? 0) + (message.key?.length ?? 0),
+          });
+          if (until(msgs)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return msgs;
+}
+
+export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 30_000): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
