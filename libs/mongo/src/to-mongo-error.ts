@@ -87,12 +87,11 @@ export function toMongoError(err: unknown, context: MongoErrorContext = {}): App
     const index = indexName(err.message);
     return MongoErrors.MONGO_DUPLICATE_KEY({ ...driver, ...(index ? { index } : {}) }, cause);
   }
-  if (
-    FERRET_NO_TRANSACTION_MESSAGE.test(err.message) ||
-    name === 'MongoTransactionError' ||
-    name === 'MongoCompatibilityError'
-  ) {
+  if (FERRET_NO_TRANSACTION_MESSAGE.test(err.message) || name === 'MongoTransactionError') {
     return MongoErrors.MONGO_UNSUPPORTED({ ...driver, feature: 'transactions' }, cause);
+  }
+  if (name === 'MongoCompatibilityError') {
+    return MongoErrors.MONGO_UNSUPPORTED({ ...driver, feature: 'server version' }, cause);
   }
   if (code !== undefined && UNSUPPORTED_CODES.has(code)) {
     return MongoErrors.MONGO_UNSUPPORTED({ ...driver, feature: codeName ?? `code ${code}` }, cause);
