@@ -32,12 +32,15 @@ function message(spec: IsamsMessageSpec, params: Record<string, string> = {}, de
 }
 
 /**
- * Decides the response to one Batch API request for a school whose key matched. Order of checks
- * (ASSUMED, [U] in reference §1.7/§1.8): inactive key, scripted fault, IP allow-list, throttle, filter
- * body, MethodsToRun allocation, then the (cached) document.
+ * Decides the response to one Batch API request for a school whose key matched: inactive key,
+ * scripted fault, IP allow-list, throttle, filter body, MethodsToRun allocation, then the (cached)
+ * document.
  */
 export function decideBatch(school: SimulatedSchool, req: BatchRequest): BatchOutcome {
   const key = school.key;
+  // ASSUMED ([U] in reference §1.7/§1.8): the order of checks above; refused IPs do not count
+  // against the throttle.
+  // ASSUMED ([U] in reference §1.5): an inactive key gets the InvalidApiKey 401 document.
   if (!key.active) return message(ISAMS_MESSAGES.keyInactive);
   const fault = takeFault(school);
   switch (fault?.kind) {
@@ -59,6 +62,8 @@ export function decideBatch(school: SimulatedSchool, req: BatchRequest): BatchOu
     default:
       break;
   }
+  // ASSUMED ([U] in reference §1.7): IP refusal = 403 IPAddressRestricted, throttling = 429
+  // ThrottleLimitExceeded (the shared catalogue's assumed entries).
   if (!ipAllowed(req.callerIp, key.allowedIps))
     return message(ISAMS_MESSAGES.ipNotAllowed, { ip: req.callerIp });
   const throttle = throttleDecision(school.throttle, key.throttle, req.now);
@@ -102,6 +107,8 @@ export function decideBatch(school: SimulatedSchool, req: BatchRequest): BatchOu
   if (key.cacheMode === 'bypass') {
     rows = liveRows(school);
   } else {
+    // ASSUMED ([U] in reference §1.6): the cache is regenerated lazily, on the first request after
+    // expiry; XML and JSON requests share an entry.
     const ck = cacheKeyFor(key.apiKey, methods && methods.length > 0 ? methods : undefined, key.cacheKeying);
     const entry = school.cache.get(ck);
     if (entry && cacheFresh(entry.createdAt, req.now, key.cacheExpiryMs)) {

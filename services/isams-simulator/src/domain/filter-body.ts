@@ -12,7 +12,8 @@ export class MalformedFilterBodyError extends Error {
 }
 
 /**
- * Parses a filter body. Empty body = no filters. ASSUMED ([U] in reference §1.2): a leading BOM is
+ * Parses a filter body. Empty body = no filters.
+ * ASSUMED ([U] in reference §1.2): a leading BOM is
  * tolerated, and per-module filter nodes are accepted and ignored (the simulator applies none).
  */
 export function parseFilterBody(body: string | undefined): BatchFilters {

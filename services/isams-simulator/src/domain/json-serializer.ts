@@ -35,7 +35,10 @@ function childrenToJson(children: readonly RawElement[]): JsonObject {
   return out;
 }
 
-/** Renders the JSON (`json.ashx`) form of the document in ~64 KB chunks. */
+/**
+ * Renders the JSON (`json.ashx`) form of the document in ~64 KB chunks.
+ * ASSUMED ([U] in reference §3.1): no `"?xml"` property; empty elements are `null` ([I] there).
+ */
 export function* renderJson(layout: readonly LayoutModule[]): Generator<string> {
   let buffer = '{"iSAMS":{';
   for (const [mi, m] of layout.entries()) {

@@ -87,7 +87,8 @@ export function describeWindow(windowMs: number): string {
 export type CacheKeying = 'key+methods' | 'key';
 
 /**
- * Cache entry key. ASSUMED ([U] in reference §1.6): by default (key, normalised MethodsToRun) gets
+ * Cache entry key.
+ * ASSUMED ([U] in reference §1.6): by default (key, normalised MethodsToRun) gets
  * its own entry and XML/JSON share it; `cacheKeying: 'key'` makes all bodies share one entry.
  */
 export function cacheKeyFor(
