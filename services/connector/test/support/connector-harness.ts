@@ -153,3 +153,15 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Reads every message currently in the topic (up to its high watermarks). */
+export async function readAll(topic: string): Promise<TopicMessage[]> {
+  const kafka = new Kafka({ clientId: 'connector-test-admin', brokers: getTestInfra().kafkaBrokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const offsets = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const total = offsets.reduce((n, o) => n + (Number(o.high) - Number(o.low)), 0);
+  if (total === 0) return [];
+  return readTopic(topic, (m) => m.length >= total);
+}

@@ -1,0 +1,85 @@
+import { rawDatasetChunkV1 } from '@isams-sync/events';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConnectorApp } from '../../src/app';
+import { connectorClient, connectorTestEnv, readAll, startConnector, waitFor } from '../support/connector-harness';
+import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
+import { startSimulator } from '../support/simulator-process';
+import type { SimulatorProcess } from '../support/simulator-process';
+
+const FAULTS = [
+  ['invalidKey', 'ISAMS_INVALID_KEY', false],
+  ['methodsNotAllocated', 'ISAMS_METHODS_NOT_ALLOCATED', false],
+  ['ipRefused', 'ISAMS_IP_NOT_ALLOWED', false],
+  ['throttled', 'ISAMS_THROTTLED', true],
+  ['deadlock', 'ISAMS_SERVER_BUSY', true],
+  ['lockTimeout', 'ISAMS_SERVER_BUSY', true],
+  ['timeout35s', 'ISAMS_TIMEOUT', true],
+  ['truncated', 'ISAMS_TRUNCATED_DOCUMENT', true],
+  ['malformed', 'ISAMS_MALFORMED_DOCUMENT', false],
+  ['connectionReset', 'ISAMS_CONNECTION_RESET', true],
+] as const;
+
+const keyFor = (i: number) => `{AAAAAAAA-0000-0000-0000-${String(i).padStart(12, '0')}}`;
+
+describe('connector: every simulator fault ends the run failed with the right code and publishes nothing', () => {
+  let sim: SimulatorProcess;
+  let env: ConnectorTestEnv;
+  let app: ConnectorApp;
+  let client: ConnectorClient;
+  const failedRunIds: string[] = [];
+
+  beforeAll(async () => {
+    sim = await startSimulator();
+    env = connectorTestEnv();
+    app = await startConnector(env.env({ SCHEDULER_ENABLED: 'false' }));
+    client = connectorClient(app.grpcPort);
+  });
+  afterAll(async () => {
+    client?.close();
+    await app?.stop();
+    await sim?.stop();
+    await env?.dropDatabase();
+  });
+
+  FAULTS.forEach(([kind, code, transient], i) => {
+    it(`${kind} → failed with ${code} (transient: ${transient}) and what the admin should do`, async () => {
+      const tenant = `fault-${i}`;
+      await sim.createSchool(tenant, { seed: 3, size: 'small', apiKey: keyFor(i) });
+      await client.putSettings({ isamsUrl: sim.url, apiKey: keyFor(i), enabled: true }, client.md(tenant));
+      // More faults than client attempts (ISAMS_RETRY_ATTEMPTS=2), so retries cannot hide it.
+      await sim.fault(tenant, kind, 5);
+      const { run } = await client.triggerSync({}, client.md(tenant));
+      const seen = await client.watch(tenant, run!.syncRunId);
+      const last = seen.at(-1)!;
+      expect(last.status).toBe('failed');
+      expect(last.error).toMatchObject({ code, transient });
+      expect(last.error?.adminAction.length).toBeGreaterThan(10);
+      expect(last.finishedAt).not.toBe('');
+      expect(last.datasets).toEqual([]);
+      failedRunIds.push(run!.syncRunId);
+      const settings = await client.getSettings({}, client.md(tenant));
+      if (transient) expect(Date.parse(settings.nextRunAt)).toBeGreaterThan(Date.now() + 55 * 60_000);
+      await sim.admin('DELETE', `/admin/schools/${tenant}/faults`);
+    });
+  });
+
+  it('a slow iSAMS within the read time-out still publishes', async () => {
+    const tenant = 'fault-slow';
+    await sim.createSchool(tenant, { seed: 3, size: 'small', apiKey: keyFor(99) });
+    await client.putSettings({ isamsUrl: sim.url, apiKey: keyFor(99), enabled: true }, client.md(tenant));
+    await sim.fault(tenant, 'slow', 1);
+    const { run } = await client.triggerSync({}, client.md(tenant));
+    const r = await waitFor(async () => {
+      const x = await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md(tenant));
+      return x.status === 'published' || x.status === 'failed' ? x : undefined;
+    }, 'slow run');
+    expect(r.status).toBe('published');
+  });
+
+  it('no failed run published any chunk or marker', async () => {
+    const all = await readAll(env.rawTopic);
+    expect(all.length).toBeGreaterThan(0);
+    expect(all.some((m) => m.event.type === rawDatasetChunkV1.type)).toBe(true);
+    expect(all.filter((m) => failedRunIds.includes(m.event.syncrunid ?? ''))).toEqual([]);
+  });
+});
