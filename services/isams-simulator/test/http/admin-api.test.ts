@@ -161,3 +161,26 @@ describe('admin API', () => {
     expect((await sim.admin('POST', '/admin/schools/x/pupils', {})).json.error.code).toBe('SIM_NOT_MUTABLE');
   });
 });
+
+describe('ground truth views', () => {
+  it('live shows changes at once, served shows the cached output until refresh', async () => {
+    await sim.admin('POST', '/admin/schools', {
+      schoolId: 'c',
+      seed: 3,
+      size: 'small',
+      apiKey: '{ABCDEF00-0000-4000-8000-00000000000C}',
+    });
+    await sim.app.inject({
+      method: 'GET',
+      url: '/api/batch/1.0/xml.ashx?apiKey=ABCDEF00-0000-4000-8000-00000000000C',
+    });
+    await sim.admin('POST', '/admin/schools/c/churn', { leavers: 3, joiners: 0 });
+    const count = async (view: string) =>
+      (await sim.admin('GET', `/admin/schools/c/ground-truth?view=${view}&datasets=currentPupils`)).json
+        .datasets.currentPupils.length;
+    expect(await count('live')).toBe(297);
+    expect(await count('served')).toBe(300);
+    await sim.admin('POST', '/admin/schools/c/refresh');
+    expect(await count('served')).toBe(297);
+  });
+});
