@@ -1,0 +1,129 @@
+import { datasetSnapshotCompletedV1 } from '@isams-sync/events';
+import type { GrpcCallError } from '@isams-sync/grpc';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConnectorApp } from '../../src/app';
+import { connectorClient, connectorTestEnv, readAll, startConnector, waitFor } from '../support/connector-harness';
+import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
+import { startSimulator } from '../support/simulator-process';
+import type { SimulatorProcess } from '../support/simulator-process';
+
+const keyFor = (i: number) => `{BBBBBBBB-0000-0000-0000-${String(i).padStart(12, '0')}}`;
+
+describe('connector: scheduled runs with two replicas on the same schools', () => {
+  let sim: SimulatorProcess;
+  let env: ConnectorTestEnv;
+  let a: ConnectorApp;
+  let b: ConnectorApp;
+  let client: ConnectorClient;
+  const tenants = Array.from({ length: 6 }, (_, i) => `sched-${i}`);
+
+  beforeAll(async () => {
+    sim = await startSimulator();
+    env = connectorTestEnv();
+    // Settings first, with the schedulers off, so both replicas then see the same due schools.
+    const setup = await startConnector(env.env({ SCHEDULER_ENABLED: 'false' }));
+    const c = connectorClient(setup.grpcPort);
+    for (const [i, t] of tenants.entries()) {
+      await sim.createSchool(t, { seed: 20 + i, size: 'small', apiKey: keyFor(i) });
+      await c.putSettings({ isamsUrl: sim.url, apiKey: keyFor(i), enabled: true, scheduleMinutes: 5 }, c.md(t));
+    }
+    c.close();
+    await setup.stop();
+    [a, b] = await Promise.all([
+      startConnector(env.env({ SYNC_CONCURRENCY: '2' }), { owner: 'replica-a' }),
+      startConnector(env.env({ SYNC_CONCURRENCY: '2' }), { owner: 'replica-b' }),
+    ]);
+    client = connectorClient(a.grpcPort);
+  });
+  afterAll(async () => {
+    client?.close();
+    await Promise.all([a?.stop(), b?.stop()]);
+    await sim?.stop();
+    await env?.dropDatabase();
+  });
+
+  it('every due school gets exactly one scheduled run, fetched once, and its next slot is set', async () => {
+    for (const t of tenants) {
+      await waitFor(async () => {
+        const r = await client.listSyncRuns({ statuses: ['published'] }, client.md(t));
+        return r.runs.length > 0;
+      }, `scheduled run of ${t}`);
+    }
+    // Several more scheduler ticks on both replicas: still one run per school.
+    await new Promise((r) => setTimeout(r, 2_000));
+    const owners = new Set<string>();
+    for (const t of tenants) {
+      const all = await client.listSyncRuns({}, client.md(t));
+      expect(all.runs).toHaveLength(1);
+      expect(all.runs[0]?.trigger?.kind).toBe('schedule');
+      const s = await client.getSettings({}, client.md(t));
+      expect(Date.parse(s.nextRunAt)).toBeGreaterThan(Date.now() + 4 * 60_000);
+      const run = await a.runs.get(t, all.runs[0]!.syncRunId);
+      owners.add(run!.owner!);
+    }
+    expect([...owners].every((o) => o === 'replica-a' || o === 'replica-b')).toBe(true);
+    const markers = (await readAll(env.rawTopic)).filter((m) => m.event.type === datasetSnapshotCompletedV1.type);
+    for (const t of tenants) expect(markers.filter((m) => m.key === t)).toHaveLength(1);
+  });
+});
+
+describe('connector: manual triggers (one run per school, queue, cancel, rate limit)', () => {
+  let sim: SimulatorProcess;
+  let env: ConnectorTestEnv;
+  let app: ConnectorApp;
+  let client: ConnectorClient;
+
+  beforeAll(async () => {
+    sim = await startSimulator({ SIM_SLOW_MS: '2500ms' });
+    env = connectorTestEnv();
+    app = await startConnector(env.env({ SCHEDULER_ENABLED: 'false', SYNC_CONCURRENCY: '1', MANUAL_TRIGGER_LIMIT: '2' }));
+    client = connectorClient(app.grpcPort);
+    for (const [i, t] of ['busy', 'queued', 'limited'].entries()) {
+      await sim.createSchool(t, { seed: 5, size: 'small', apiKey: keyFor(50 + i) });
+      await client.putSettings({ isamsUrl: sim.url, apiKey: keyFor(50 + i), enabled: true }, client.md(t));
+    }
+  });
+  afterAll(async () => {
+    client?.close();
+    await app?.stop();
+    await sim?.stop();
+    await env?.dropDatabase();
+  });
+
+  it('returns the running run instead of starting a second one, queues behind the concurrency limit and cancels a queued run', async () => {
+    await sim.fault('busy', 'slow', 1);
+    const first = await client.triggerSync({}, client.md('busy'));
+    await waitFor(async () => (await client.getSyncRun({ syncRunId: first.run!.syncRunId }, client.md('busy'))).status === 'fetching', 'fetching');
+    const again = await client.triggerSync({ dryRun: true }, client.md('busy'));
+    expect(again.alreadyActive).toBe(true);
+    expect(again.run?.syncRunId).toBe(first.run?.syncRunId);
+    const notCancellable = await client.cancelSyncRun({ syncRunId: first.run!.syncRunId }, client.md('busy')).catch((e: unknown) => e);
+    expect((notCancellable as GrpcCallError).errorCode).toBe('CONNECTOR_RUN_NOT_CANCELLABLE');
+
+    // SYNC_CONCURRENCY=1: the other school's run waits in `requested`.
+    const queued = await client.triggerSync({}, client.md('queued'));
+    expect(queued.run?.status).toBe('requested');
+    const cancelled = await client.cancelSyncRun({ syncRunId: queued.run!.syncRunId }, client.md('queued'));
+    expect(cancelled.status).toBe('cancelled');
+    // Another school cannot see or cancel it.
+    const foreign = await client.cancelSyncRun({ syncRunId: queued.run!.syncRunId }, client.md('busy')).catch((e: unknown) => e);
+    expect((foreign as GrpcCallError).errorCode).toBe('CONNECTOR_RUN_NOT_FOUND');
+
+    await waitFor(async () => (await client.getSyncRun({ syncRunId: first.run!.syncRunId }, client.md('busy'))).status === 'published', 'busy published');
+    expect((await client.getSyncRun({ syncRunId: queued.run!.syncRunId }, client.md('queued'))).status).toBe('cancelled');
+    // The slot is free again: a new trigger starts a new run.
+    const next = await client.triggerSync({}, client.md('queued'));
+    expect(next.alreadyActive).toBe(false);
+    expect(next.run?.syncRunId).not.toBe(queued.run?.syncRunId);
+  });
+
+  it('rate-limits manual triggers per school', async () => {
+    for (let i = 0; i < 2; i++) {
+      const { run } = await client.triggerSync({}, client.md('limited'));
+      await waitFor(async () => (await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md('limited'))).status === 'published', 'published');
+    }
+    const err = await client.triggerSync({}, client.md('limited')).catch((e: unknown) => e);
+    expect((err as GrpcCallError).errorCode).toBe('CONNECTOR_TRIGGER_RATE_LIMITED');
+    expect((err as GrpcCallError).code).toBe(8);
+  });
+});
