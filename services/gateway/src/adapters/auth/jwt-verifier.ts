@@ -1,0 +1,57 @@
+import { isValidTenantId } from '@isams-sync/grpc';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import type { JSONWebKeySet } from 'jose';
+import { GatewayErrors } from '../../domain/gateway-errors';
+import type { Principal } from '../../domain/principal';
+
+/** Verifies a signed JWT into a {@link Principal}. */
+export type JwtVerifier = (token: string) => Promise<Principal>;
+
+/** Options of {@link createJwtVerifier}. */
+export interface JwtVerifierOptions {
+  /** JWKS JSON (`{"keys":[…]}`) of the public keys whose signatures are accepted. */
+  jwks: string;
+  issuer?: string;
+  audience?: string;
+}
+
+const ALGORITHMS = ['RS256', 'ES256'];
+
+/**
+ * A verifier for RS256/ES256 JWTs signed by one of the configured keys. The token must carry a
+ * well-formed `tenantId` claim (the school) and a `sub` (the admin, used as the audit actor); `exp`
+ * is required, and `iss`/`aud` are checked when configured.
+ */
+export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
+  let keySet: JSONWebKeySet;
+  try {
+    keySet = JSON.parse(options.jwks) as JSONWebKeySet;
+  } catch (err) {
+    throw new Error('GATEWAY_JWT_PUBLIC_KEYS is not valid JSON (expected a JWKS {"keys":[…]})', {
+      cause: err,
+    });
+  }
+  if (!Array.isArray(keySet.keys) || keySet.keys.length === 0) {
+    throw new Error('GATEWAY_JWT_PUBLIC_KEYS has no keys');
+  }
+  const keys = createLocalJWKSet(keySet);
+  return async (token) => {
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, keys, {
+        algorithms: ALGORITHMS,
+        requiredClaims: ['exp', 'sub'],
+        ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
+        ...(options.audience === undefined ? {} : { audience: options.audience }),
+      }));
+    } catch (err) {
+      throw GatewayErrors.GATEWAY_TOKEN_INVALID(undefined, { cause: err });
+    }
+    const tenantId = payload.tenantId;
+    const sub = payload.sub;
+    if (!isValidTenantId(tenantId) || typeof sub !== 'string' || sub === '') {
+      throw GatewayErrors.GATEWAY_TOKEN_INVALID();
+    }
+    return { tenantId, actor: `jwt:${sub.slice(0, 200)}`, method: 'jwt' };
+  };
+}

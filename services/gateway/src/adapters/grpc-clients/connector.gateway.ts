@@ -1,0 +1,279 @@
+import { createGrpcClient, loadProtoPackage } from '@isams-sync/grpc';
+import type { GrpcClientConstructor, UnaryMethod } from '@isams-sync/grpc';
+import type { Client } from '@grpc/grpc-js';
+import type {
+  DataSourceSettings,
+  EgressInfo,
+  PutSettingsInput,
+  RunError,
+  SyncRun,
+  SyncRunPage,
+  TestConnectionInput,
+  TestConnectionResult,
+  TriggerSyncResult,
+} from '../../domain/models/connector.models';
+import type { CallContext } from '../../domain/principal';
+import { isTerminalStatus } from '../../domain/sync-run-view';
+import { orNull, toNumber, upstreamCall } from './upstream-call';
+
+/** The connector as the gateway uses it (promise-returning, API-shaped results). */
+export interface ConnectorGateway {
+  getSettings(ctx: CallContext): Promise<DataSourceSettings>;
+  putSettings(ctx: CallContext, input: PutSettingsInput): Promise<DataSourceSettings>;
+  testConnection(ctx: CallContext, input: TestConnectionInput): Promise<TestConnectionResult>;
+  getEgressInfo(ctx: CallContext): Promise<EgressInfo>;
+  triggerSync(ctx: CallContext, input: { dryRun: boolean }): Promise<TriggerSyncResult>;
+  getSyncRun(ctx: CallContext, syncRunId: string): Promise<SyncRun>;
+  listSyncRuns(
+    ctx: CallContext,
+    input: { pageSize: number; pageToken?: string; statuses?: string[]; trigger?: string },
+  ): Promise<SyncRunPage>;
+  cancelSyncRun(ctx: CallContext, syncRunId: string): Promise<SyncRun>;
+  close(): void;
+}
+
+// Shapes of the proto-loader objects (isams_sync.connector.v1, longs as strings, defaults filled).
+interface ProtoRunError {
+  code: string;
+  message: string;
+  adminAction: string;
+  transient: boolean;
+}
+interface ProtoSettings {
+  configured: boolean;
+  isamsUrl: string;
+  keyLast4: string;
+  format: string;
+  scheduleMinutes: number;
+  enabled: boolean;
+  nextRunAt: string;
+  updatedAt: string;
+  updatedBy: string;
+  keyUpdatedAt: string;
+}
+interface ProtoSyncRun {
+  syncRunId: string;
+  status: string;
+  trigger: { kind: string; actor: string } | null;
+  dryRun: boolean;
+  requestedAt: string;
+  fetchStartedAt: string;
+  fetchedAt: string;
+  publishedAt: string;
+  finishedAt: string;
+  fetchDurationMs: string;
+  publishDurationMs: string;
+  progress: {
+    datasetsDone: number;
+    datasetsTotal: number;
+    recordsFetched: string;
+    bytesFetched: string;
+    chunksPublished: number;
+    chunksTotal: number;
+  } | null;
+  datasets: Array<{
+    datasetId: string;
+    adminName: string;
+    present: boolean;
+    recordCount: string;
+    bytes: string;
+    chunkCount: number;
+  }>;
+  absentDatasets: string[];
+  error: ProtoRunError | null;
+  rosterStatus: string;
+  rosterCountsJson: string;
+  heldBatchId: string;
+  updatedAt: string;
+}
+interface ProtoTestConnection {
+  ok: boolean;
+  datasets: Array<{ datasetId: string; adminName: string; present: boolean; recordCount: string }>;
+  missing: string[];
+  durationMs: string;
+  bytes: string;
+  error: ProtoRunError | null;
+}
+interface ProtoPageInfo {
+  nextPageToken: string;
+  totalSize: string;
+}
+
+/** The generated client's unary methods the gateway calls. */
+export interface ConnectorServiceClient extends Client {
+  getSettings: UnaryMethod<object, ProtoSettings>;
+  putSettings: UnaryMethod<object, ProtoSettings>;
+  testConnection: UnaryMethod<object, ProtoTestConnection>;
+  getEgressInfo: UnaryMethod<object, EgressInfo>;
+  triggerSync: UnaryMethod<object, { run: ProtoSyncRun | null; alreadyActive: boolean }>;
+  getSyncRun: UnaryMethod<object, ProtoSyncRun>;
+  listSyncRuns: UnaryMethod<object, { runs: ProtoSyncRun[]; page: ProtoPageInfo | null }>;
+  cancelSyncRun: UnaryMethod<object, ProtoSyncRun>;
+}
+
+function runError(e: ProtoRunError | null | undefined): RunError | null {
+  if (e === null || e === undefined || e.code === '') return null;
+  return { code: e.code, message: e.message, adminAction: e.adminAction, transient: e.transient };
+}
+
+function settings(s: ProtoSettings): DataSourceSettings {
+  return {
+    configured: s.configured,
+    isamsUrl: orNull(s.isamsUrl),
+    keyLast4: orNull(s.keyLast4),
+    format: s.format === 'json' ? 'json' : 'xml',
+    scheduleMinutes: s.scheduleMinutes,
+    enabled: s.enabled,
+    nextRunAt: orNull(s.nextRunAt),
+    updatedAt: orNull(s.updatedAt),
+    updatedBy: orNull(s.updatedBy),
+    keyUpdatedAt: orNull(s.keyUpdatedAt),
+  };
+}
+
+function parseCounts(json: string): Record<string, unknown> | null {
+  if (json === '') return null;
+  try {
+    const value: unknown = JSON.parse(json);
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Maps a proto SyncRun to the API shape. */
+export function toSyncRun(r: ProtoSyncRun): SyncRun {
+  const p = r.progress;
+  return {
+    syncRunId: r.syncRunId,
+    status: r.status,
+    terminal: isTerminalStatus(r.status),
+    trigger: { kind: r.trigger?.kind || 'manual', actor: orNull(r.trigger?.actor) },
+    dryRun: r.dryRun,
+    requestedAt: orNull(r.requestedAt),
+    fetchStartedAt: orNull(r.fetchStartedAt),
+    fetchedAt: orNull(r.fetchedAt),
+    publishedAt: orNull(r.publishedAt),
+    finishedAt: orNull(r.finishedAt),
+    fetchDurationMs: toNumber(r.fetchDurationMs),
+    publishDurationMs: toNumber(r.publishDurationMs),
+    progress: {
+      datasetsDone: p?.datasetsDone ?? 0,
+      datasetsTotal: p?.datasetsTotal ?? 0,
+      recordsFetched: toNumber(p?.recordsFetched),
+      bytesFetched: toNumber(p?.bytesFetched),
+      chunksPublished: p?.chunksPublished ?? 0,
+      chunksTotal: p?.chunksTotal ?? 0,
+    },
+    datasets: r.datasets.map((d) => ({
+      datasetId: d.datasetId,
+      adminName: d.adminName,
+      present: d.present,
+      recordCount: toNumber(d.recordCount),
+      bytes: toNumber(d.bytes),
+      chunkCount: d.chunkCount,
+    })),
+    absentDatasets: r.absentDatasets,
+    error: runError(r.error),
+    rosterStatus: orNull(r.rosterStatus),
+    rosterCounts: parseCounts(r.rosterCountsJson),
+    heldBatchId: orNull(r.heldBatchId),
+    updatedAt: orNull(r.updatedAt),
+  };
+}
+
+/** Options of {@link createConnectorGateway}. */
+export interface ConnectorGatewayOptions {
+  address: string;
+  deadlineMs: number;
+  testConnectionDeadlineMs: number;
+  protosDir?: string;
+}
+
+const UPSTREAM = 'connector';
+
+/** The gRPC implementation of {@link ConnectorGateway}. */
+export function createConnectorGateway(options: ConnectorGatewayOptions): ConnectorGateway {
+  const pkg = loadProtoPackage<{
+    isams_sync: { connector: { v1: { ConnectorService: GrpcClientConstructor<ConnectorServiceClient> } } };
+  }>('isams_sync/connector/v1/connector_service.proto', { protosDir: options.protosDir });
+  const client = createGrpcClient(pkg.isams_sync.connector.v1.ConnectorService, options.address, {
+    deadlineMs: options.deadlineMs,
+    idempotentMethods: ['GetSettings', 'GetEgressInfo', 'GetSyncRun', 'ListSyncRuns'],
+  });
+  const call = <Res>(method: UnaryMethod<object, Res>, req: object, ctx: CallContext, deadlineMs?: number) =>
+    upstreamCall(UPSTREAM, method.bind(client) as UnaryMethod<object, Res>, req, ctx, deadlineMs);
+
+  return {
+    getSettings: async (ctx) => settings(await call(client.getSettings, {}, ctx)),
+    putSettings: async (ctx, input) =>
+      settings(
+        await call(
+          client.putSettings,
+          {
+            isamsUrl: input.isamsUrl,
+            apiKey: input.apiKey ?? '',
+            format: input.format,
+            scheduleMinutes: input.scheduleMinutes,
+            enabled: input.enabled,
+          },
+          ctx,
+        ),
+      ),
+    async testConnection(ctx, input) {
+      const r = await call(
+        client.testConnection,
+        { isamsUrl: input.isamsUrl ?? '', apiKey: input.apiKey ?? '', format: input.format ?? '' },
+        ctx,
+        options.testConnectionDeadlineMs,
+      );
+      return {
+        ok: r.ok,
+        datasets: r.datasets.map((d) => ({
+          datasetId: d.datasetId,
+          adminName: d.adminName,
+          present: d.present,
+          recordCount: toNumber(d.recordCount),
+        })),
+        missing: r.missing,
+        durationMs: toNumber(r.durationMs),
+        bytes: toNumber(r.bytes),
+        error: runError(r.error),
+      };
+    },
+    async getEgressInfo(ctx) {
+      const r = await call(client.getEgressInfo, {}, ctx);
+      return {
+        egressIps: r.egressIps,
+        integratorProperties: r.integratorProperties,
+        instructions: r.instructions,
+      };
+    },
+    async triggerSync(ctx, input) {
+      const r = await call(client.triggerSync, { dryRun: input.dryRun }, ctx);
+      if (r.run === null) throw new Error('TriggerSync returned no run');
+      return { run: toSyncRun(r.run), alreadyActive: r.alreadyActive };
+    },
+    getSyncRun: async (ctx, syncRunId) => toSyncRun(await call(client.getSyncRun, { syncRunId }, ctx)),
+    async listSyncRuns(ctx, input) {
+      const r = await call(
+        client.listSyncRuns,
+        {
+          page: { pageSize: input.pageSize, pageToken: input.pageToken ?? '' },
+          statuses: input.statuses ?? [],
+          triggerKind: input.trigger ?? '',
+        },
+        ctx,
+      );
+      const total = toNumber(r.page?.totalSize ?? '-1');
+      return {
+        runs: r.runs.map(toSyncRun),
+        page: { nextPageToken: orNull(r.page?.nextPageToken), totalSize: total < 0 ? null : total },
+      };
+    },
+    cancelSyncRun: async (ctx, syncRunId) => toSyncRun(await call(client.cancelSyncRun, { syncRunId }, ctx)),
+    close: () => client.close(),
+  };
+}

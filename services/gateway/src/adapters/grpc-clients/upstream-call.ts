@@ -1,0 +1,51 @@
+import { GrpcCallError, callMetadata, callUnary } from '@isams-sync/grpc';
+import type { UnaryMethod } from '@isams-sync/grpc';
+import { GatewayErrors } from '../../domain/gateway-errors';
+import type { CallContext } from '../../domain/principal';
+
+/** Maps a failed upstream call to the `AppError` the HTTP edge sends. */
+export function upstreamError(err: unknown, upstream: string): unknown {
+  if (!(err instanceof GrpcCallError)) return err;
+  // Transport failures carry no server code: say which service, not the grpc-js text.
+  if (err.errorCode.startsWith('GRPC_') && err.kind === 'unavailable')
+    return GatewayErrors.GATEWAY_UPSTREAM_UNAVAILABLE({ upstream }, { cause: err });
+  if (err.errorCode.startsWith('GRPC_') && err.kind === 'deadline_exceeded')
+    return GatewayErrors.GATEWAY_UPSTREAM_TIMEOUT({ upstream }, { cause: err });
+  return err.toAppError();
+}
+
+/**
+ * One unary call for the caller's school: tenant, request id and actor travel as metadata, the
+ * HTTP client's disconnect cancels it, and a failure is rethrown as the upstream's `AppError`
+ * (its stable code and kind decide the HTTP status at the edge).
+ */
+export async function upstreamCall<Req, Res>(
+  upstream: string,
+  method: UnaryMethod<Req, Res>,
+  request: Req,
+  ctx: CallContext,
+  deadlineMs?: number,
+): Promise<Res> {
+  try {
+    return await callUnary(
+      method,
+      request,
+      callMetadata({ tenantId: ctx.tenantId, requestId: ctx.requestId, actor: ctx.actor }),
+      { ...(deadlineMs === undefined ? {} : { deadlineMs }), ...(ctx.signal ? { signal: ctx.signal } : {}) },
+    );
+  } catch (err) {
+    throw upstreamError(err, upstream);
+  }
+}
+
+/** A proto int64 (string with `longs: String`) or number as a JS number. */
+export function toNumber(value: string | number | null | undefined): number {
+  if (value === null || value === undefined || value === '') return 0;
+  const n = typeof value === 'number' ? value : Number(value);
+  return Number.isFinite(n) ? n : 0;
+}
+
+/** Proto3 empty string → null. */
+export function orNull(value: string | null | undefined): string | null {
+  return value === undefined || value === null || value === '' ? null : value;
+}

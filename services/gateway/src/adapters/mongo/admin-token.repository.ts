@@ -1,0 +1,72 @@
+import { tenantCollection, withMongoErrors } from '@isams-sync/mongo';
+import type { Db } from 'mongodb';
+import type { AdminTokenInfo } from '../../domain/admin-token';
+import { ADMIN_TOKENS } from './collections';
+
+/** A stored admin token: the HMAC of the token, never the token. */
+export interface AdminTokenDocument {
+  _id: string;
+  tenantId: string;
+  hash: string;
+  label: string;
+  createdAt: Date;
+  createdBy: string;
+  revokedAt: Date | null;
+  revokedBy: string | null;
+  lastUsedAt: Date | null;
+}
+
+/** Storage of school admin tokens. */
+export interface AdminTokenRepository {
+  insert(doc: AdminTokenDocument): Promise<void>;
+  /** The token with this hash (any school: the hash is what identifies the school). */
+  findByHash(hash: string): Promise<AdminTokenDocument | null>;
+  list(tenantId: string): Promise<AdminTokenInfo[]>;
+  /** Marks it revoked; returns the token (revoked) or null when there is none with this id. */
+  revoke(tokenId: string, actor: string, at: Date): Promise<AdminTokenInfo | null>;
+  touch(tokenId: string, at: Date): Promise<void>;
+}
+
+function toInfo(doc: AdminTokenDocument): AdminTokenInfo {
+  return {
+    tokenId: doc._id,
+    tenantId: doc.tenantId,
+    label: doc.label,
+    createdAt: doc.createdAt.toISOString(),
+    createdBy: doc.createdBy,
+    revokedAt: doc.revokedAt?.toISOString() ?? null,
+    lastUsedAt: doc.lastUsedAt?.toISOString() ?? null,
+  };
+}
+
+/** The MongoDB implementation over the `admin_tokens` collection. */
+export function createMongoAdminTokenRepository(db: Db): AdminTokenRepository {
+  const raw = db.collection<AdminTokenDocument>(ADMIN_TOKENS);
+  return {
+    async insert(doc) {
+      await tenantCollection<AdminTokenDocument>(db, ADMIN_TOKENS, doc.tenantId).insertOne(doc);
+    },
+    findByHash: (hash) =>
+      withMongoErrors({ operation: 'findOne', collection: ADMIN_TOKENS }, () => raw.findOne({ hash })),
+    async list(tenantId) {
+      const docs = await tenantCollection<AdminTokenDocument>(db, ADMIN_TOKENS, tenantId).find(
+        {},
+        { sort: { createdAt: -1 } },
+      );
+      return docs.map(toInfo);
+    },
+    async revoke(tokenId, actor, at) {
+      const col = { operation: 'updateOne', collection: ADMIN_TOKENS };
+      await withMongoErrors(col, () =>
+        raw.updateOne({ _id: tokenId, revokedAt: null }, { $set: { revokedAt: at, revokedBy: actor } }),
+      );
+      const doc = await withMongoErrors(col, () => raw.findOne({ _id: tokenId }));
+      return doc === null ? null : toInfo(doc);
+    },
+    async touch(tokenId, at) {
+      await withMongoErrors({ operation: 'updateOne', collection: ADMIN_TOKENS }, () =>
+        raw.updateOne({ _id: tokenId }, { $set: { lastUsedAt: at } }),
+      );
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import { tenantCollection } from '@isams-sync/mongo';
+import type { Db } from 'mongodb';
+import { AUDIT_LOG } from './collections';
+
+/** One audited action: configuration changes, runs triggered, approvals, token issue/revoke. */
+export interface AuditEntry {
+  tenantId: string;
+  action: string;
+  actor: string;
+  requestId: string;
+  /** What was acted on, e.g. `{ heldBatchId }`; never a key or personal data. */
+  target?: Record<string, string | number | boolean>;
+  outcome: 'succeeded' | 'failed';
+  /** Stable error code when it failed. */
+  errorCode?: string;
+}
+
+/** A stored audit entry. */
+export interface AuditRecord extends AuditEntry {
+  at: string;
+}
+
+/** Append-only audit trail. */
+export interface AuditLog {
+  record(entry: AuditEntry): Promise<void>;
+  list(tenantId: string, limit: number): Promise<AuditRecord[]>;
+}
+
+interface AuditDocument extends AuditEntry {
+  at: Date;
+}
+
+/** The MongoDB implementation over the `audit_log` collection. */
+export function createMongoAuditLog(db: Db, now: () => Date = () => new Date()): AuditLog {
+  return {
+    async record(entry) {
+      await tenantCollection<AuditDocument>(db, AUDIT_LOG, entry.tenantId).insertOne({ ...entry, at: now() });
+    },
+    async list(tenantId, limit) {
+      const docs = await tenantCollection<AuditDocument>(db, AUDIT_LOG, tenantId).find(
+        {},
+        { sort: { at: -1 }, limit, projection: { _id: 0 } },
+      );
+      return docs.map((d) => {
+        const { at, ...rest } = d as AuditDocument & { _id?: unknown };
+        delete rest._id;
+        return { ...rest, at: at.toISOString() };
+      });
+    },
+  };
+}

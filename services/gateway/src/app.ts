@@ -1,0 +1,125 @@
+import { fileURLToPath } from 'node:url';
+import { createLogger } from '@isams-sync/logger';
+import type { Logger } from '@isams-sync/logger';
+import { createMetrics, startOpsServer } from '@isams-sync/metrics';
+import type { OpsServer } from '@isams-sync/metrics';
+import { connectMongo, ensureIndexes } from '@isams-sync/mongo';
+import type { MongoConnection } from '@isams-sync/mongo';
+import type { FastifyInstance } from 'fastify';
+import type { GatewayConfig } from './config';
+import { createJwtVerifier } from './adapters/auth/jwt-verifier';
+import { createConnectorGateway } from './adapters/grpc-clients/connector.gateway';
+import type { ConnectorGateway } from './adapters/grpc-clients/connector.gateway';
+import { createMongoAdminTokenRepository } from './adapters/mongo/admin-token.repository';
+import { createMongoAuditLog } from './adapters/mongo/audit-log.repository';
+import { GATEWAY_INDEXES } from './adapters/mongo/collections';
+import { buildHttpServer } from './handlers/http/http-server';
+import { createAdminTokens } from './use-cases/admin-tokens';
+
+/** Test seams: upstream gateways and the logger. */
+export interface GatewayAppOverrides {
+  logger?: Logger;
+  connector?: ConnectorGateway;
+}
+
+/** A built gateway; `start()` listens, `stop()` shuts down in order. */
+export interface GatewayApp {
+  readonly http: FastifyInstance;
+  /** The bound HTTP port (after `start()`). */
+  readonly httpPort: number;
+  readonly opsPort: number;
+  readonly mongo: MongoConnection;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The dashboard's static files (HTML, ES modules, CSS), served by the gateway itself. */
+export const DEFAULT_WEB_DIR = fileURLToPath(new URL('./web/', import.meta.url));
+
+/** Composition root: connects Mongo, builds adapters, the upstream gateways and the HTTP server. */
+export async function createGatewayApp(
+  config: GatewayConfig,
+  overrides: GatewayAppOverrides = {},
+): Promise<GatewayApp> {
+  const logger =
+    overrides.logger ??
+    createLogger({
+      service: config.SERVICE_NAME ?? 'gateway',
+      level: config.LOG_LEVEL,
+      pretty: config.NODE_ENV === 'development',
+    });
+  const metrics = createMetrics({ service: 'gateway' });
+  const mongo = await connectMongo({
+    url: config.MONGO_URL,
+    dbName: config.MONGO_DB,
+    logger,
+    appName: 'gateway',
+  });
+  await ensureIndexes(mongo.db, GATEWAY_INDEXES);
+
+  const adminTokens = createAdminTokens(
+    createMongoAdminTokenRepository(mongo.db),
+    config.GATEWAY_TOKEN_PEPPER,
+  );
+  const auditLog = createMongoAuditLog(mongo.db);
+  const jwtVerifier =
+    config.GATEWAY_JWT_PUBLIC_KEYS === undefined
+      ? undefined
+      : createJwtVerifier({
+          jwks: config.GATEWAY_JWT_PUBLIC_KEYS,
+          ...(config.GATEWAY_JWT_ISSUER === undefined ? {} : { issuer: config.GATEWAY_JWT_ISSUER }),
+          ...(config.GATEWAY_JWT_AUDIENCE === undefined ? {} : { audience: config.GATEWAY_JWT_AUDIENCE }),
+        });
+  const connector =
+    overrides.connector ??
+    createConnectorGateway({
+      address: config.CONNECTOR_GRPC_ADDRESS,
+      deadlineMs: config.GATEWAY_UPSTREAM_TIMEOUT_MS,
+      testConnectionDeadlineMs: config.GATEWAY_TEST_CONNECTION_TIMEOUT_MS,
+      ...(config.PROTOS_DIR === undefined ? {} : { protosDir: config.PROTOS_DIR }),
+    });
+
+  const http = await buildHttpServer({
+    logger,
+    adminTokens,
+    auditLog,
+    ...(jwtVerifier === undefined ? {} : { jwtVerifier }),
+    ...(config.GATEWAY_OPERATOR_TOKEN === undefined ? {} : { operatorToken: config.GATEWAY_OPERATOR_TOKEN }),
+    connector,
+    webDir: config.GATEWAY_WEB_DIR ?? DEFAULT_WEB_DIR,
+    bodyLimitBytes: config.GATEWAY_BODY_LIMIT_BYTES,
+    ratePerMinute: config.GATEWAY_RATE_LIMIT_PER_MINUTE,
+    expensivePerMinute: config.GATEWAY_RATE_LIMIT_EXPENSIVE_PER_MINUTE,
+    trustProxy: config.GATEWAY_TRUST_PROXY,
+  });
+
+  let ops: OpsServer | undefined;
+  let httpPort = 0;
+  let stopping: Promise<void> | undefined;
+  return {
+    http,
+    mongo,
+    get httpPort() {
+      return httpPort;
+    },
+    get opsPort() {
+      return ops?.port ?? 0;
+    },
+    async start() {
+      await http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+      const address = http.server.address();
+      httpPort = typeof address === 'object' && address !== null ? address.port : config.HTTP_PORT;
+      ops = await startOpsServer({ port: config.OPS_PORT, metrics, logger, readiness: () => mongo.ping() });
+      logger.info({ httpPort, opsPort: ops.port }, 'gateway listening');
+    },
+    stop() {
+      stopping ??= (async () => {
+        await http.close();
+        await ops?.close();
+        connector.close();
+        await mongo.close();
+      })();
+      return stopping;
+    },
+  };
+}

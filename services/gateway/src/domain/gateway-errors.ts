@@ -1,0 +1,52 @@
+import { defineErrors } from '@isams-sync/errors';
+
+/** The gateway's error catalogue; the HTTP status follows the kind (see `@isams-sync/errors`). */
+export const GatewayErrors = defineErrors({
+  GATEWAY_UNAUTHENTICATED: {
+    kind: 'unauthenticated',
+    message: 'A valid bearer token is required (Authorization: Bearer <token>)',
+  },
+  GATEWAY_TOKEN_INVALID: { kind: 'unauthenticated', message: 'The token is not valid' },
+  GATEWAY_OPERATOR_ONLY: {
+    kind: 'permission_denied',
+    message: 'This operation needs the platform-operator token',
+  },
+  GATEWAY_NOT_FOUND: {
+    kind: 'not_found',
+    message: (d: { resource: string }) => `${d.resource} not found`,
+  },
+  GATEWAY_ROUTE_NOT_FOUND: {
+    kind: 'not_found',
+    message: (d: { method: string; url: string }) => `No route ${d.method} ${d.url}`,
+  },
+  GATEWAY_VALIDATION_FAILED: {
+    kind: 'invalid_argument',
+    message: 'The request is not valid; see details.issues',
+  },
+  GATEWAY_MALFORMED_BODY: { kind: 'invalid_argument', message: 'The request body is not valid JSON' },
+  GATEWAY_BODY_TOO_LARGE: {
+    kind: 'invalid_argument',
+    message: (d: { limitBytes: number }) => `The request body exceeds ${d.limitBytes} bytes`,
+  },
+  GATEWAY_UNSUPPORTED_MEDIA_TYPE: {
+    kind: 'invalid_argument',
+    message: 'Send request bodies as application/json',
+  },
+  GATEWAY_RATE_LIMITED: {
+    kind: 'resource_exhausted',
+    message: (d: { retryAfterSeconds: number }) => `Too many requests; retry after ${d.retryAfterSeconds} s`,
+  },
+  GATEWAY_TOKEN_NOT_FOUND: { kind: 'not_found', message: 'Token not found' },
+  GATEWAY_UPSTREAM_UNAVAILABLE: {
+    kind: 'unavailable',
+    message: (d: { upstream: string }) => `The ${d.upstream} service is not reachable; try again shortly`,
+  },
+  GATEWAY_UPSTREAM_TIMEOUT: {
+    kind: 'deadline_exceeded',
+    message: (d: { upstream: string }) => `The ${d.upstream} service did not answer in time`,
+  },
+  GATEWAY_UPSTREAM_RESPONSE_INVALID: {
+    kind: 'internal',
+    message: (d: { upstream: string }) => `Unexpected response from ${d.upstream}`,
+  },
+});

@@ -1,0 +1,41 @@
+import type { DataSourceSettings, SyncRun } from './models/connector.models';
+import { SYNC_RUN_TERMINAL_STATUSES } from './models/connector.models';
+
+const SUCCESS = new Set(['applied', 'unchanged']);
+const ACTIVE = new Set(['requested', 'fetching', 'fetched', 'published', 'applying']);
+
+/** True when a run will not change any more. */
+export function isTerminalStatus(status: string): boolean {
+  return (SYNC_RUN_TERMINAL_STATUSES as readonly string[]).includes(status);
+}
+
+/** The dashboard's summary of one school's data source and runs. */
+export interface SchoolOverview {
+  settings: DataSourceSettings;
+  activeRun: SyncRun | null;
+  lastRun: SyncRun | null;
+  lastSuccessfulRun: SyncRun | null;
+  nextRunAt: string | null;
+  /** When the data now in SchoolCloud was fetched from iSAMS (the last successful real run). */
+  dataAsOf: string | null;
+  /** iSAMS serves a key's output from its cache for up to this long (the key's cache setting). */
+  isamsCacheNote: string;
+  heldRunIds: string[];
+}
+
+/** Builds the overview from the settings and the newest runs (newest first). */
+export function buildOverview(settings: DataSourceSettings, runsNewestFirst: SyncRun[]): SchoolOverview {
+  const real = runsNewestFirst.filter((r) => !r.dryRun);
+  const lastSuccessfulRun = real.find((r) => SUCCESS.has(r.status)) ?? null;
+  return {
+    settings,
+    activeRun: runsNewestFirst.find((r) => ACTIVE.has(r.status)) ?? null,
+    lastRun: runsNewestFirst.find((r) => isTerminalStatus(r.status)) ?? null,
+    lastSuccessfulRun,
+    nextRunAt: settings.enabled ? settings.nextRunAt : null,
+    dataAsOf: lastSuccessfulRun?.fetchedAt ?? lastSuccessfulRun?.finishedAt ?? null,
+    isamsCacheNote:
+      'iSAMS caches a Batch API key’s output for up to an hour when the key is set to refresh hourly (24 hours by default), so the newest changes in iSAMS may appear one sync later.',
+    heldRunIds: real.filter((r) => r.status === 'held').map((r) => r.syncRunId),
+  };
+}

@@ -1,0 +1,31 @@
+import { isAppError } from '@isams-sync/errors';
+import type { FastifyRequest } from 'fastify';
+import type { AuditEntry, AuditLog } from '../../adapters/mongo/audit-log.repository';
+
+/**
+ * Runs `fn` and appends an audit entry either way (succeeded / failed with its code). A failure to
+ * write the audit entry after a successful action is logged, not returned: the action happened.
+ */
+export async function audited<T>(
+  auditLog: AuditLog,
+  request: FastifyRequest,
+  entry: Pick<AuditEntry, 'tenantId' | 'action' | 'actor' | 'target'>,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const base = { ...entry, requestId: request.id };
+  const write = async (outcome: AuditEntry['outcome'], errorCode?: string) => {
+    try {
+      await auditLog.record({ ...base, outcome, ...(errorCode === undefined ? {} : { errorCode }) });
+    } catch (err) {
+      request.log.error({ err, action: entry.action }, 'audit entry not written');
+    }
+  };
+  try {
+    const result = await fn();
+    await write('succeeded');
+    return result;
+  } catch (err) {
+    await write('failed', isAppError(err) ? err.code : 'INTERNAL');
+    throw err;
+  }
+}

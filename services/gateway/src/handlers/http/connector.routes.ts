@@ -1,0 +1,240 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { ConnectorGateway } from '../../adapters/grpc-clients/connector.gateway';
+import type { AuditLog } from '../../adapters/mongo/audit-log.repository';
+import {
+  dataSourceSettingsSchema,
+  egressInfoSchema,
+  listRunsQuerySchema,
+  putSettingsBodySchema,
+  syncRunPageSchema,
+  syncRunSchema,
+  testConnectionBodySchema,
+  testConnectionResultSchema,
+  triggerSyncBodySchema,
+  triggerSyncResultSchema,
+} from '../../domain/models/connector.models';
+import { buildOverview } from '../../domain/sync-run-view';
+import { audited } from './audit';
+import { callContext } from './auth';
+import { schoolErrorResponses, schoolIdParam, schoolSecurity } from './route-schemas';
+import type { LiveEventCheck } from './live-events';
+
+/** Dependencies of the data-source and sync-run routes. */
+export interface ConnectorRoutesOptions {
+  connector: ConnectorGateway;
+  auditLog: AuditLog;
+  expensivePerMinute: number;
+  /** When set, a sync is refused until confirmed while the school has a live event. */
+  liveEvents?: LiveEventCheck;
+}
+
+const runParams = schoolIdParam.extend({ syncRunId: z.string().min(1).max(128) });
+
+const overviewSchema = z.object({
+  settings: dataSourceSettingsSchema,
+  activeRun: syncRunSchema.nullable(),
+  lastRun: syncRunSchema.nullable(),
+  lastSuccessfulRun: syncRunSchema.nullable(),
+  nextRunAt: z.string().nullable(),
+  dataAsOf: z.string().nullable(),
+  isamsCacheNote: z.string(),
+  heldRunIds: z.array(z.string()),
+});
+
+/** Settings, connection test, egress info, runs (trigger, list, detail, cancel), overview. */
+export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = async (app, opts) => {
+  const { connector, auditLog } = opts;
+  const expensive = { rateLimit: { max: opts.expensivePerMinute, timeWindow: 60_000 } };
+  const tags = ['data source'];
+  const runTags = ['sync runs'];
+
+  app.get(
+    '/api/v1/schools/:schoolId/overview',
+    {
+      schema: {
+        tags: runTags,
+        summary: 'Dashboard summary: settings, active/last run, next run, data freshness',
+        security: schoolSecurity,
+        params: schoolIdParam,
+        response: { 200: overviewSchema, ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      const ctx = callContext(request, reply);
+      const [settings, runs] = await Promise.all([
+        connector.getSettings(ctx),
+        connector.listSyncRuns(ctx, { pageSize: 20 }),
+      ]);
+      return buildOverview(settings, runs.runs);
+    },
+  );
+
+  app.get(
+    '/api/v1/schools/:schoolId/settings',
+    {
+      schema: {
+        tags,
+        summary: 'The data-source settings (the key only as its last 4 characters)',
+        security: schoolSecurity,
+        params: schoolIdParam,
+        response: { 200: dataSourceSettingsSchema, ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) => connector.getSettings(callContext(request, reply)),
+  );
+
+  app.put(
+    '/api/v1/schools/:schoolId/settings',
+    {
+      schema: {
+        tags,
+        summary: 'Create or replace the data-source settings; the key is write-only',
+        security: schoolSecurity,
+        params: schoolIdParam,
+        body: putSettingsBodySchema,
+        response: { 200: dataSourceSettingsSchema, ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      const ctx = callContext(request, reply);
+      return audited(
+        auditLog,
+        request,
+        {
+          tenantId: ctx.tenantId,
+          actor: ctx.actor,
+          action: 'settings.update',
+          target: { keyChanged: request.body.apiKey !== undefined, enabled: request.body.enabled },
+        },
+        () => connector.putSettings(ctx, request.body),
+      );
+    },
+  );
+
+  app.post(
+    '/api/v1/schools/:schoolId/settings/test',
+    {
+      config: expensive,
+      schema: {
+        tags,
+        summary: 'Test the connection: which of the 14 datasets the key returns, counts, errors explained',
+        description: 'Uses the body values when given, else the stored settings. Publishes nothing.',
+        security: schoolSecurity,
+        params: schoolIdParam,
+        body: testConnectionBodySchema.optional(),
+        response: { 200: testConnectionResultSchema, ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) => connector.testConnection(callContext(request, reply), request.body ?? {}),
+  );
+
+  app.get(
+    '/api/v1/schools/:schoolId/egress',
+    {
+      schema: {
+        tags,
+        summary: 'Static egress IPs to allow-list and Integrator Properties to enter in iSAMS',
+        security: schoolSecurity,
+        params: schoolIdParam,
+        response: { 200: egressInfoSchema, ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) => connector.getEgressInfo(callContext(request, reply)),
+  );
+
+  app.post(
+    '/api/v1/schools/:schoolId/sync-runs',
+    {
+      config: expensive,
+      schema: {
+        tags: runTags,
+        summary: 'Run a sync now (optionally as a dry run)',
+        description:
+          'While the school has a live event, a real run is refused with 409 GATEWAY_LIVE_EVENT_CONFIRMATION_REQUIRED until confirmLiveEvents is true: bookings of removed teachers or students will be cancelled.',
+        security: schoolSecurity,
+        params: schoolIdParam,
+        body: triggerSyncBodySchema.optional(),
+        response: { 202: triggerSyncResultSchema, ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      const ctx = callContext(request, reply);
+      const body = triggerSyncBodySchema.parse(request.body ?? {});
+      if (!body.dryRun && !body.confirmLiveEvents && opts.liveEvents !== undefined) {
+        await opts.liveEvents.assertNoneLive(ctx);
+      }
+      const result = await audited(
+        auditLog,
+        request,
+        { tenantId: ctx.tenantId, actor: ctx.actor, action: 'sync.trigger', target: { dryRun: body.dryRun } },
+        () => connector.triggerSync(ctx, { dryRun: body.dryRun }),
+      );
+      return reply.code(202).send(result);
+    },
+  );
+
+  app.get(
+    '/api/v1/schools/:schoolId/sync-runs',
+    {
+      schema: {
+        tags: runTags,
+        summary: 'Run history, newest first',
+        security: schoolSecurity,
+        params: schoolIdParam,
+        querystring: listRunsQuerySchema,
+        response: { 200: syncRunPageSchema, ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      const q = request.query;
+      return connector.listSyncRuns(callContext(request, reply), {
+        pageSize: q.pageSize,
+        ...(q.pageToken === undefined ? {} : { pageToken: q.pageToken }),
+        ...(q.status === undefined ? {} : { statuses: q.status.split(',') }),
+        ...(q.trigger === undefined ? {} : { trigger: q.trigger }),
+      });
+    },
+  );
+
+  app.get(
+    '/api/v1/schools/:schoolId/sync-runs/:syncRunId',
+    {
+      schema: {
+        tags: runTags,
+        summary: 'One run: live progress per dataset, counts per entity and change, errors with what to do',
+        security: schoolSecurity,
+        params: runParams,
+        response: { 200: syncRunSchema, ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) => connector.getSyncRun(callContext(request, reply), request.params.syncRunId),
+  );
+
+  app.post(
+    '/api/v1/schools/:schoolId/sync-runs/:syncRunId/cancel',
+    {
+      schema: {
+        tags: runTags,
+        summary: 'Cancel a run that has not started fetching yet',
+        security: schoolSecurity,
+        params: runParams,
+        response: { 200: syncRunSchema, ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      const ctx = callContext(request, reply);
+      return audited(
+        auditLog,
+        request,
+        {
+          tenantId: ctx.tenantId,
+          actor: ctx.actor,
+          action: 'sync.cancel',
+          target: { syncRunId: request.params.syncRunId },
+        },
+        () => connector.cancelSyncRun(ctx, request.params.syncRunId),
+      );
+    },
+  );
+};

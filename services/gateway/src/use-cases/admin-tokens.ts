@@ -1,0 +1,70 @@
+import type { AdminTokenInfo } from '../domain/admin-token';
+import { GatewayErrors } from '../domain/gateway-errors';
+import type { Principal } from '../domain/principal';
+import type { AdminTokenRepository } from '../adapters/mongo/admin-token.repository';
+import { generateAdminToken, generateTokenId, hashToken } from '../adapters/auth/token-crypto';
+
+/** An issued token: the secret is in `token`, returned exactly once. */
+export interface IssuedAdminToken extends AdminTokenInfo {
+  token: string;
+}
+
+/** Issue, list, revoke and verify school admin tokens. */
+export interface AdminTokens {
+  issue(input: { tenantId: string; label: string; createdBy: string }): Promise<IssuedAdminToken>;
+  list(tenantId: string): Promise<AdminTokenInfo[]>;
+  revoke(tokenId: string, actor: string): Promise<AdminTokenInfo>;
+  /** The principal of a valid, unrevoked token; throws `GATEWAY_TOKEN_INVALID` otherwise. */
+  verify(token: string): Promise<Principal>;
+}
+
+/** Builds {@link AdminTokens} over a repository; `pepper` keys the HMAC stored at rest. */
+export function createAdminTokens(
+  repo: AdminTokenRepository,
+  pepper: string,
+  now: () => Date = () => new Date(),
+): AdminTokens {
+  return {
+    async issue({ tenantId, label, createdBy }) {
+      const token = generateAdminToken();
+      const doc = {
+        _id: generateTokenId(),
+        tenantId,
+        hash: hashToken(pepper, token),
+        label,
+        createdAt: now(),
+        createdBy,
+        revokedAt: null,
+        revokedBy: null,
+        lastUsedAt: null,
+      };
+      await repo.insert(doc);
+      return {
+        token,
+        tokenId: doc._id,
+        tenantId,
+        label,
+        createdAt: doc.createdAt.toISOString(),
+        createdBy,
+        revokedAt: null,
+        lastUsedAt: null,
+      };
+    },
+    list: (tenantId) => repo.list(tenantId),
+    async revoke(tokenId, actor) {
+      const info = await repo.revoke(tokenId, actor, now());
+      if (info === null) throw GatewayErrors.GATEWAY_TOKEN_NOT_FOUND();
+      return info;
+    },
+    async verify(token) {
+      const doc = await repo.findByHash(hashToken(pepper, token));
+      if (doc === null || doc.revokedAt !== null) throw GatewayErrors.GATEWAY_TOKEN_INVALID();
+      const at = now();
+      // Last-used is informational; refresh it at most once a minute per token.
+      if (doc.lastUsedAt === null || at.getTime() - doc.lastUsedAt.getTime() > 60_000) {
+        await repo.touch(doc._id, at);
+      }
+      return { tenantId: doc.tenantId, actor: `token:${doc._id}`, method: 'admin_token' };
+    },
+  };
+}

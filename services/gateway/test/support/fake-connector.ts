@@ -1,0 +1,164 @@
+import { AppError } from '@isams-sync/errors';
+import type { ConnectorGateway } from '../../src/adapters/grpc-clients/connector.gateway';
+import type { DataSourceSettings, SyncRun } from '../../src/domain/models/connector.models';
+import type { CallContext } from '../../src/domain/principal';
+
+/** A recorded call to the fake connector. */
+export interface RecordedCall {
+  method: string;
+  ctx: Omit<CallContext, 'signal'>;
+  input?: unknown;
+}
+
+export function sampleRun(overrides: Partial<SyncRun> = {}): SyncRun {
+  return {
+    syncRunId: 'run-1',
+    status: 'applied',
+    terminal: true,
+    trigger: { kind: 'manual', actor: 'token:x' },
+    dryRun: false,
+    requestedAt: '2026-11-01T10:00:00.000Z',
+    fetchStartedAt: '2026-11-01T10:00:01.000Z',
+    fetchedAt: '2026-11-01T10:00:05.000Z',
+    publishedAt: '2026-11-01T10:00:06.000Z',
+    finishedAt: '2026-11-01T10:00:09.000Z',
+    fetchDurationMs: 4000,
+    publishDurationMs: 1000,
+    progress: {
+      datasetsDone: 14,
+      datasetsTotal: 14,
+      recordsFetched: 1234,
+      bytesFetched: 99,
+      chunksPublished: 14,
+      chunksTotal: 14,
+    },
+    datasets: [],
+    absentDatasets: [],
+    error: null,
+    rosterStatus: 'applied',
+    rosterCounts: { pupils: { added: 3 } },
+    heldBatchId: null,
+    updatedAt: '2026-11-01T10:00:09.000Z',
+    ...overrides,
+  };
+}
+
+const EMPTY_SETTINGS: DataSourceSettings = {
+  configured: false,
+  isamsUrl: null,
+  keyLast4: null,
+  format: 'xml',
+  scheduleMinutes: 60,
+  enabled: false,
+  nextRunAt: null,
+  updatedAt: null,
+  updatedBy: null,
+  keyUpdatedAt: null,
+};
+
+/**
+ * An in-process fake of the ConnectorGateway interface (for HTTP-translation tests): keeps one
+ * school's settings and runs per tenant and records every call with its context.
+ */
+export function createFakeConnector(): ConnectorGateway & {
+  calls: RecordedCall[];
+  runs: Map<string, SyncRun[]>;
+  failNext?: AppError;
+} {
+  const settings = new Map<string, DataSourceSettings>();
+  const runs = new Map<string, SyncRun[]>();
+  const calls: RecordedCall[] = [];
+  const fake = {
+    calls,
+    runs,
+    failNext: undefined as AppError | undefined,
+  };
+  const record = (method: string, ctx: CallContext, input?: unknown) => {
+    const { signal: _signal, ...rest } = ctx;
+    calls.push({ method, ctx: rest, input });
+    if (fake.failNext !== undefined) {
+      const err = fake.failNext;
+      fake.failNext = undefined;
+      throw err;
+    }
+  };
+  const notFound = () =>
+    new AppError({ code: 'CONNECTOR_RUN_NOT_FOUND', kind: 'not_found', message: 'Sync run not found' });
+  return Object.assign(fake, {
+    async getSettings(ctx: CallContext) {
+      record('getSettings', ctx);
+      return settings.get(ctx.tenantId) ?? EMPTY_SETTINGS;
+    },
+    async putSettings(ctx: CallContext, input: Parameters<ConnectorGateway['putSettings']>[1]) {
+      record('putSettings', ctx, input);
+      const s: DataSourceSettings = {
+        configured: true,
+        isamsUrl: input.isamsUrl,
+        keyLast4: input.apiKey?.slice(-4) ?? settings.get(ctx.tenantId)?.keyLast4 ?? null,
+        format: input.format,
+        scheduleMinutes: input.scheduleMinutes,
+        enabled: input.enabled,
+        nextRunAt: '2026-11-01T11:00:00.000Z',
+        updatedAt: '2026-11-01T10:00:00.000Z',
+        updatedBy: ctx.actor,
+        keyUpdatedAt: '2026-11-01T10:00:00.000Z',
+      };
+      settings.set(ctx.tenantId, s);
+      return s;
+    },
+    async testConnection(ctx: CallContext, input: unknown) {
+      record('testConnection', ctx, input);
+      return {
+        ok: false,
+        datasets: [
+          {
+            datasetId: 'currentStaff',
+            adminName: 'HR Manager – Current Staff',
+            present: true,
+            recordCount: 45,
+          },
+        ],
+        missing: ['Teaching Manager – Teaching Set Lists'],
+        durationMs: 12,
+        bytes: 3456,
+        error: null,
+      };
+    },
+    async getEgressInfo(ctx: CallContext) {
+      record('getEgressInfo', ctx);
+      return {
+        egressIps: ['203.0.113.10'],
+        integratorProperties: ['School Cloud Systems'],
+        instructions: 'Allow-list these.',
+      };
+    },
+    async triggerSync(ctx: CallContext, input: { dryRun: boolean }) {
+      record('triggerSync', ctx, input);
+      const run = sampleRun({
+        syncRunId: `run-${calls.length}`,
+        status: 'requested',
+        terminal: false,
+        dryRun: input.dryRun,
+      });
+      runs.set(ctx.tenantId, [run, ...(runs.get(ctx.tenantId) ?? [])]);
+      return { run, alreadyActive: false };
+    },
+    async getSyncRun(ctx: CallContext, syncRunId: string) {
+      record('getSyncRun', ctx, { syncRunId });
+      const run = (runs.get(ctx.tenantId) ?? []).find((r) => r.syncRunId === syncRunId);
+      if (run === undefined) throw notFound();
+      return run;
+    },
+    async listSyncRuns(ctx: CallContext, input: unknown) {
+      record('listSyncRuns', ctx, input);
+      return { runs: runs.get(ctx.tenantId) ?? [], page: { nextPageToken: null, totalSize: null } };
+    },
+    async cancelSyncRun(ctx: CallContext, syncRunId: string) {
+      record('cancelSyncRun', ctx, { syncRunId });
+      const run = (runs.get(ctx.tenantId) ?? []).find((r) => r.syncRunId === syncRunId);
+      if (run === undefined) throw notFound();
+      return { ...run, status: 'cancelled', terminal: true };
+    },
+    close() {},
+  });
+}

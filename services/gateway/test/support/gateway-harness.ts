@@ -1,0 +1,57 @@
+import { createTestDatabase } from '@isams-sync/testing';
+import type { TestDatabase } from '@isams-sync/testing';
+import type { GatewayApp } from '../../src/app';
+import { createGatewayApp } from '../../src/app';
+import { loadGatewayConfig } from '../../src/config';
+import { createFakeConnector } from './fake-connector';
+
+export const OPERATOR_TOKEN = 'operator-token-for-tests-0123456789abcdef';
+
+/** A gateway on a fresh FerretDB database with a fake connector, driven through `inject()`. */
+export interface GatewayHarness {
+  app: GatewayApp;
+  db: TestDatabase;
+  connector: ReturnType<typeof createFakeConnector>;
+  /** Issues a school admin token through the operator endpoint. */
+  issueToken(tenantId: string, label?: string): Promise<{ token: string; tokenId: string }>;
+  close(): Promise<void>;
+}
+
+export async function startGatewayHarness(env: Record<string, string> = {}): Promise<GatewayHarness> {
+  const db = await createTestDatabase('gw');
+  const config = loadGatewayConfig({
+    MONGO_URL: db.url,
+    MONGO_DB: db.name,
+    HTTP_PORT: '0',
+    OPS_PORT: '0',
+    LOG_LEVEL: 'silent',
+    CONNECTOR_GRPC_ADDRESS: '127.0.0.1:1',
+    ROSTER_GRPC_ADDRESS: '127.0.0.1:1',
+    BOOKINGS_GRPC_ADDRESS: '127.0.0.1:1',
+    GATEWAY_TOKEN_PEPPER: 'pepper-for-tests-0123456789abcdef0123',
+    GATEWAY_OPERATOR_TOKEN: OPERATOR_TOKEN,
+    ...env,
+  });
+  const connector = createFakeConnector();
+  const app = await createGatewayApp(config, { connector });
+  return {
+    app,
+    db,
+    connector,
+    async issueToken(tenantId, label = 'test') {
+      const res = await app.http.inject({
+        method: 'POST',
+        url: '/api/v1/operator/tokens',
+        headers: { authorization: `Bearer ${OPERATOR_TOKEN}` },
+        payload: { tenantId, label },
+      });
+      if (res.statusCode !== 201) throw new Error(`issue failed: ${res.statusCode} ${res.body}`);
+      const body = res.json<{ token: string; tokenId: string }>();
+      return { token: body.token, tokenId: body.tokenId };
+    },
+    async close() {
+      await app.stop();
+      await db.drop();
+    },
+  };
+}
