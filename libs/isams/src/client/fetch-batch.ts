@@ -115,11 +115,13 @@ async function readLimited(body: AsyncIterable<Uint8Array>, limit: number): Prom
 }
 
 /** Classifies a non-2xx response from its status and (if any) its `<Message>` body. */
-export async function classifyErrorResponse(status: number, body: Buffer, format: 'xml' | 'json'): Promise<IsamsError> {
+// Error bodies are `<Message>` XML on both endpoints (the reference: "same for XML and, as far as can
+// be seen, JSON"), so the body is sniffed rather than parsed in the endpoint's format.
+export async function classifyErrorResponse(status: number, body: Buffer): Promise<IsamsError> {
   const text = body.toString('utf8');
   const looksJson = /^\s*[{[]/.test(text.replace(/^\uFEFF/, ''));
   try {
-    for await (const _ of streamBatchDocument(once(body), { format: looksJson ? 'json' : format })) void _;
+    for await (const _ of streamBatchDocument(once(body), { format: looksJson ? 'json' : 'xml' })) void _;
   } catch (err) {
     if (err instanceof IsamsError && typeof err.details?.messageId === 'string') {
       const d = err.details as { messageId: string; title?: string; description?: string };
@@ -235,7 +237,7 @@ export async function fetchBatch(opts: FetchBatchOptions): Promise<BatchResponse
         };
       }
       const body = await readLimited(res.body, ERROR_BODY_LIMIT);
-      failure = await classifyErrorResponse(res.statusCode, body, opts.format);
+      failure = await classifyErrorResponse(res.statusCode, body);
       if (res.statusCode === 429) wait = retryAfterMs(res.headers['retry-after']);
     } catch (err) {
       if (opts.signal?.aborted) {

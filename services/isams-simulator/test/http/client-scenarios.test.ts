@@ -128,19 +128,12 @@ const FAULT_CODES = [
   ['connectionReset', 'ISAMS_CONNECTION_RESET'],
 ] as const;
 
-// Known client issue (libs/isams fetch-batch.ts classifyErrorResponse): on json.ashx it parses the
-// XML <Message> body as JSON and falls back to the HTTP status, so faults whose class is only in the
-// message (not the status) come out as ISAMS_HTTP_ERROR / ISAMS_IP_NOT_ALLOWED. These cases are
-// expected to fail until the client is fixed; `it.fails` then flags them for un-marking.
-const CLIENT_JSON_MESSAGE_BUG = new Set(['methodsNotAllocated', 'deadlock', 'lockTimeout', 'timeout35s']);
-
 describe('faults', () => {
   const cases = FAULT_CODES.flatMap(([kind, code]) =>
     (['xml', 'json'] as const).map((format) => ({ kind, code, format })),
   );
   for (const { kind, code, format } of cases) {
-    const test = format === 'json' && CLIENT_JSON_MESSAGE_BUG.has(kind) ? it.fails : it;
-    test(`${kind} → ${code} over ${format}, then clears`, async () => {
+    it(`${kind} → ${code} over ${format}, then clears`, async () => {
       await fault(kind);
       expect(await errorCode({ format })).toBe(code);
       expect(await errorCode({ format })).toBe('NO_ERROR');
