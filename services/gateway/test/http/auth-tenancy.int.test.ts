@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATOR_TOKEN, startGatewayHarness } from '../support/gateway-harness';
 import type { GatewayHarness } from '../support/gateway-harness';
 
+type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+
 const SETTINGS = { isamsUrl: 'https://school-a.isams.cloud', apiKey: 'AAAA-BBBB-CCCC-DDDD', format: 'xml' };
 
 describe('auth and tenancy (real FerretDB, fake connector)', () => {
@@ -10,8 +12,8 @@ describe('auth and tenancy (real FerretDB, fake connector)', () => {
   let tokenA: string;
   let tokenB: string;
   let tokenIdA: string;
-  let signingKey: CryptoKey;
-  let otherKey: CryptoKey;
+  let signingKey: SigningKey;
+  let otherKey: SigningKey;
 
   beforeAll(async () => {
     const pair = await generateKeyPair('ES256');
@@ -28,7 +30,7 @@ describe('auth and tenancy (real FerretDB, fake connector)', () => {
   });
   afterAll(async () => h?.close());
 
-  const jwt = (claims: Record<string, unknown>, key: CryptoKey = signingKey, exp = '5m') =>
+  const jwt = (claims: Record<string, unknown>, key: SigningKey = signingKey, exp = '5m') =>
     new SignJWT(claims)
       .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
       .setIssuer('https://id.example')
