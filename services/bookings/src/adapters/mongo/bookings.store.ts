@@ -1,0 +1,475 @@
+import type { Db, Filter } from 'mongodb';
+import {
+  ensureIndexes,
+  insertIfAbsent,
+  isDuplicateKeyError,
+  MongoErrors,
+  tenantCollection,
+} from '@isams-sync/mongo';
+import type { CollectionIndexSpec, TenantCollection } from '@isams-sync/mongo';
+import type {
+  BookableEvent,
+  Booking,
+  BookingStatus,
+  EventStatus,
+  HistoryEntry,
+  PersonKind,
+  Slot,
+} from '../../domain/booking-model';
+import { claimKeys } from '../../domain/booking-rules';
+import type { PersonRosterState } from '../../domain/roster-ordering';
+
+type EventDoc = BookableEvent & { _id: string; tenantId: string };
+type SlotDoc = Slot & { _id: string; tenantId: string };
+type BookingDoc = Booking & { _id: string; tenantId: string; seatKey: string; teacherKey: string };
+type PersonStateDoc = PersonRosterState & { _id: string; tenantId: string };
+interface ProcessedDoc {
+  _id: string;
+  tenantId: string;
+  eventId: string;
+  type: string;
+  processedAt: Date;
+  outcome: Record<string, number | string>;
+}
+
+export const COLLECTIONS = {
+  events: 'events',
+  slots: 'slots',
+  bookings: 'bookings',
+  personStates: 'personStates',
+  processedEvents: 'processedEvents',
+} as const;
+
+/** Every index the service needs (created at start-up; unique indexes decide races). */
+export const BOOKINGS_INDEXES: CollectionIndexSpec[] = [
+  {
+    collection: COLLECTIONS.events,
+    indexes: [
+      { key: { tenantId: 1, id: 1 }, name: 'tenant_id', unique: true },
+      { key: { tenantId: 1, startsAt: 1 }, name: 'tenant_starts' },
+    ],
+  },
+  {
+    collection: COLLECTIONS.slots,
+    indexes: [
+      { key: { tenantId: 1, id: 1 }, name: 'tenant_id', unique: true },
+      { key: { tenantId: 1, eventId: 1, startsAt: 1 }, name: 'tenant_event_starts' },
+    ],
+  },
+  {
+    collection: COLLECTIONS.bookings,
+    indexes: [
+      { key: { tenantId: 1, id: 1 }, name: 'tenant_id', unique: true },
+      { key: { tenantId: 1, seatKey: 1 }, name: 'tenant_seat', unique: true },
+      { key: { tenantId: 1, teacherKey: 1 }, name: 'tenant_teacher_time', unique: true },
+      { key: { tenantId: 1, eventId: 1 }, name: 'tenant_event' },
+      { key: { tenantId: 1, slotId: 1 }, name: 'tenant_slot' },
+      { key: { tenantId: 1, pupilId: 1 }, name: 'tenant_pupil' },
+      { key: { tenantId: 1, staffId: 1 }, name: 'tenant_staff' },
+      { key: { tenantId: 1, contactId: 1 }, name: 'tenant_contact' },
+    ],
+  },
+  {
+    collection: COLLECTIONS.personStates,
+    indexes: [{ key: { tenantId: 1, kind: 1, personId: 1 }, name: 'tenant_person', unique: true }],
+  },
+  {
+    collection: COLLECTIONS.processedEvents,
+    indexes: [{ key: { tenantId: 1, eventId: 1 }, name: 'tenant_event', unique: true }],
+  },
+];
+
+const PERSON_FIELD: Record<PersonKind, 'pupilId' | 'staffId' | 'contactId'> = {
+  pupil: 'pupilId',
+  staff: 'staffId',
+  contact: 'contactId',
+};
+
+/** Drops `undefined` fields (the driver would store them as null), keeping Dates. */
+function strip<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((v: unknown) => strip(v)) as T;
+  if (value === null || typeof value !== 'object' || value instanceof Date) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = strip(v);
+  return out as T;
+}
+
+function withoutMongo<T extends { _id: string; tenantId: string }>(
+  doc: T,
+): Omit<T, '_id' | 'tenantId' | 'seatKey' | 'teacherKey'> {
+  const { _id, tenantId, seatKey, teacherKey, ...rest } = doc as T & {
+    seatKey?: string;
+    teacherKey?: string;
+  };
+  void _id;
+  void tenantId;
+  void seatKey;
+  void teacherKey;
+  return rest;
+}
+
+export interface BookingFilter {
+  eventId?: string;
+  pupilId?: string;
+  staffId?: string;
+  contactId?: string;
+  status?: BookingStatus;
+}
+
+/** Outcome of writing a booking whose unique claims may collide. */
+export type ClaimResult = 'ok' | 'slot_taken' | 'teacher_busy' | 'exists';
+
+/**
+ * The bookings service's MongoDB store, one tenant per call. Writes are idempotent and conditional;
+ * double-booking races are decided by the unique `seatKey`/`teacherKey` indexes (no transactions).
+ */
+export class BookingsStore {
+  constructor(private readonly db: Db) {}
+
+  static async create(db: Db): Promise<BookingsStore> {
+    await ensureIndexes(db, BOOKINGS_INDEXES);
+    return new BookingsStore(db);
+  }
+
+  private events(t: string): TenantCollection<EventDoc> {
+    return tenantCollection<EventDoc>(this.db, COLLECTIONS.events, t);
+  }
+  private slots(t: string): TenantCollection<SlotDoc> {
+    return tenantCollection<SlotDoc>(this.db, COLLECTIONS.slots, t);
+  }
+  private bookings(t: string): TenantCollection<BookingDoc> {
+    return tenantCollection<BookingDoc>(this.db, COLLECTIONS.bookings, t);
+  }
+
+  // ── events ─────────────────────────────────────────────────────────────
+  /** false when an event with this id exists. */
+  async insertEvent(tenantId: string, event: BookableEvent): Promise<boolean> {
+    try {
+      await this.events(tenantId).insertOne({ _id: `${tenantId}:${event.id}`, ...strip(event) });
+      return true;
+    } catch (err) {
+      if (MongoErrors.MONGO_DUPLICATE_KEY.is(err) || isDuplicateKeyError(err)) return false;
+      throw err;
+    }
+  }
+
+  async getEvent(tenantId: string, id: string): Promise<BookableEvent | undefined> {
+    const doc = await this.events(tenantId).findOne({ id });
+    return doc ? withoutMongo(doc) : undefined;
+  }
+
+  async replaceEvent(tenantId: string, event: BookableEvent): Promise<void> {
+    const { id, ...rest } = strip(event);
+    await this.events(tenantId).updateOne({ id }, { $set: rest });
+  }
+
+  async listEvents(
+    tenantId: string,
+    opts: { status?: EventStatus; skip: number; limit: number },
+  ): Promise<{ items: BookableEvent[]; total: number }> {
+    const filter: Filter<EventDoc> = opts.status ? { status: opts.status } : {};
+    const coll = this.events(tenantId);
+    const [docs, total] = await Promise.all([
+      coll.find(filter, { sort: { startsAt: 1, id: 1 }, skip: opts.skip, limit: opts.limit }),
+      coll.countDocuments(filter),
+    ]);
+    return { items: docs.map(withoutMongo), total };
+  }
+
+  async getEventsByIds(tenantId: string, ids: readonly string[]): Promise<Map<string, BookableEvent>> {
+    const out = new Map<string, BookableEvent>();
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += 200) {
+      for (const doc of await this.events(tenantId).find({ id: { $in: unique.slice(i, i + 200) } }))
+        out.set(doc.id, withoutMongo(doc));
+    }
+    return out;
+  }
+
+  // ── slots ──────────────────────────────────────────────────────────────
+  /** Inserts slots; an existing id is kept as it is (idempotent re-send). */
+  async insertSlots(tenantId: string, slots: readonly Slot[]): Promise<void> {
+    for (const slot of slots) {
+      await insertIfAbsent(this.db.collection<SlotDoc>(COLLECTIONS.slots), {
+        _id: `${tenantId}:${slot.id}`,
+        tenantId,
+        ...strip(slot),
+      });
+    }
+  }
+
+  async getSlot(tenantId: string, id: string): Promise<Slot | undefined> {
+    const doc = await this.slots(tenantId).findOne({ id });
+    return doc ? withoutMongo(doc) : undefined;
+  }
+
+  async getSlotsByIds(tenantId: string, ids: readonly string[]): Promise<Slot[]> {
+    return (await this.slots(tenantId).find({ id: { $in: [...new Set(ids)] } })).map(withoutMongo);
+  }
+
+  async listSlots(tenantId: string, eventId: string): Promise<Slot[]> {
+    return (await this.slots(tenantId).find({ eventId }, { sort: { startsAt: 1, id: 1 } })).map(withoutMongo);
+  }
+
+  async updateSlot(
+    tenantId: string,
+    id: string,
+    set: Partial<Pick<Slot, 'capacity' | 'location'>>,
+  ): Promise<void> {
+    await this.slots(tenantId).updateOne({ id }, { $set: strip(set) });
+  }
+
+  // ── bookings ───────────────────────────────────────────────────────────
+  /** Inserts a new booking; a collision on its slot place or teacher time is reported, not thrown. */
+  async insertBooking(tenantId: string, booking: Booking, slotCapacity: number): Promise<ClaimResult> {
+    try {
+      await this.bookings(tenantId).insertOne({
+        _id: `${tenantId}:${booking.id}`,
+        ...strip(booking),
+        ...claimKeys(booking, slotCapacity),
+      });
+      return 'ok';
+    } catch (err) {
+      if (MongoErrors.MONGO_DUPLICATE_KEY.is(err)) return this.whichClaim(tenantId, booking, slotCapacity);
+      throw err;
+    }
+  }
+
+  /** Which unique claim a write collided with (FerretDB does not say which index failed). */
+  private async whichClaim(tenantId: string, booking: Booking, slotCapacity: number): Promise<ClaimResult> {
+    const keys = claimKeys({ ...booking, status: 'booked' }, slotCapacity);
+    const coll = this.bookings(tenantId);
+    if (await coll.findOne({ seatKey: keys.seatKey, id: { $ne: booking.id } })) return 'slot_taken';
+    if (await coll.findOne({ teacherKey: keys.teacherKey, id: { $ne: booking.id } })) return 'teacher_busy';
+    return 'exists';
+  }
+
+  async getBooking(tenantId: string, id: string): Promise<Booking | undefined> {
+    const doc = await this.bookings(tenantId).findOne({ id });
+    return doc ? withoutMongo(doc) : undefined;
+  }
+
+  async listBookings(
+    tenantId: string,
+    filter: BookingFilter,
+    page?: { skip: number; limit: number },
+  ): Promise<{ items: Booking[]; total: number }> {
+    const f: Filter<BookingDoc> = {};
+    for (const [k, v] of Object.entries(filter)) if (v !== undefined) (f as Record<string, unknown>)[k] = v;
+    const coll = this.bookings(tenantId);
+    const docs = await coll.find(f, {
+      sort: { startsAt: 1, id: 1 },
+      ...(page ? { skip: page.skip, limit: page.limit } : {}),
+    });
+    const total = page ? await coll.countDocuments(f) : docs.length;
+    return { items: docs.map(withoutMongo), total };
+  }
+
+  async activeInSlot(tenantId: string, slotId: string): Promise<Booking[]> {
+    return (await this.bookings(tenantId).find({ slotId, status: 'booked' })).map(withoutMongo);
+  }
+
+  async activeOfTeacher(tenantId: string, staffId: string): Promise<Booking[]> {
+    return (await this.bookings(tenantId).find({ staffId, status: 'booked' })).map(withoutMongo);
+  }
+
+  /** Bookings naming the person: active ones plus those a roster change already touched (re-runs). */
+  async bookingsOfPerson(tenantId: string, kind: PersonKind, personId: string): Promise<Booking[]> {
+    return (await this.bookings(tenantId).find({ [PERSON_FIELD[kind]]: personId } as Filter<BookingDoc>)).map(
+      withoutMongo,
+    );
+  }
+
+  /** Every booking in events that have not finished (preview input). */
+  async bookingsOfPeople(
+    tenantId: string,
+    people: ReadonlyArray<{ kind: PersonKind; personId: string }>,
+  ): Promise<Booking[]> {
+    const byId = new Map<string, Booking>();
+    for (const kind of ['pupil', 'staff', 'contact'] as const) {
+      const ids = [...new Set(people.filter((p) => p.kind === kind).map((p) => p.personId))];
+      for (let i = 0; i < ids.length; i += 200) {
+        const docs = await this.bookings(tenantId).find({
+          [PERSON_FIELD[kind]]: { $in: ids.slice(i, i + 200) },
+          status: 'booked',
+        } as Filter<BookingDoc>);
+        for (const d of docs) byId.set(d.id, withoutMongo(d));
+      }
+    }
+    return [...byId.values()];
+  }
+
+  /** Bookings held as pending cancellation in an event. */
+  async pendingInEvent(tenantId: string, eventId: string): Promise<Booking[]> {
+    return (
+      await this.bookings(tenantId).find({
+        eventId,
+        status: 'booked',
+        pendingCancellation: { $exists: true },
+      })
+    ).map(withoutMongo);
+  }
+
+  /**
+   * Cancels a booking if it is still booked (conditional update: a second run changes nothing).
+   * Returns the cancelled booking, or undefined when it was not booked any more.
+   */
+  async cancel(
+    tenantId: string,
+    booking: Booking,
+    cancellation: NonNullable<Booking['cancellation']>,
+    entry: HistoryEntry,
+  ): Promise<Booking | undefined> {
+    const updated = await this.bookings(tenantId).findOneAndUpdate(
+      { id: booking.id, status: 'booked' },
+      {
+        $set: {
+          status: 'cancelled',
+          cancellation: strip(cancellation),
+          ...claimKeys({ ...booking, status: 'cancelled' }, 1),
+        },
+        $unset: { pendingCancellation: '' },
+        $push: { history: strip(entry) },
+      },
+      { returnDocument: 'after' },
+    );
+    return updated ? withoutMongo(updated) : undefined;
+  }
+
+  async setPending(
+    tenantId: string,
+    bookingId: string,
+    causes: NonNullable<Booking['pendingCancellation']>['causes'],
+    entry?: HistoryEntry,
+  ): Promise<void> {
+    await this.bookings(tenantId).updateOne(
+      { id: bookingId, status: 'booked' },
+      {
+        $set: { pendingCancellation: strip({ causes }) },
+        ...(entry ? { $push: { history: strip(entry) } } : {}),
+      },
+    );
+  }
+
+  async clearPending(tenantId: string, bookingId: string, entry: HistoryEntry): Promise<void> {
+    await this.bookings(tenantId).updateOne(
+      { id: bookingId },
+      { $unset: { pendingCancellation: '' }, $push: { history: strip(entry) } },
+    );
+  }
+
+  /**
+   * Reinstates a cancelled booking into `seat`; the unique claims refuse it when the place or the
+   * teacher's time was taken meanwhile.
+   */
+  async reinstate(
+    tenantId: string,
+    booking: Booking,
+    seat: number,
+    slotCapacity: number,
+    reinstatement: NonNullable<Booking['reinstatement']>,
+    entry: HistoryEntry,
+  ): Promise<ClaimResult> {
+    const next = { ...booking, status: 'booked' as const, seat };
+    try {
+      await this.bookings(tenantId).updateOne(
+        { id: booking.id, status: 'cancelled' },
+        {
+          $set: {
+            status: 'booked',
+            seat,
+            reinstatement: strip(reinstatement),
+            ...claimKeys(next, slotCapacity),
+          },
+          $push: { history: strip(entry) },
+        },
+      );
+      return 'ok';
+    } catch (err) {
+      if (MongoErrors.MONGO_DUPLICATE_KEY.is(err)) return this.whichClaim(tenantId, next, slotCapacity);
+      throw err;
+    }
+  }
+
+  async recordNotReinstated(
+    tenantId: string,
+    bookingId: string,
+    reinstatement: NonNullable<Booking['reinstatement']>,
+    entry: HistoryEntry,
+  ): Promise<void> {
+    await this.bookings(tenantId).updateOne(
+      { id: bookingId, 'reinstatement.rosterEventId': { $ne: reinstatement.rosterEventId } },
+      { $set: { reinstatement: strip(reinstatement) }, $push: { history: strip(entry) } },
+    );
+  }
+
+  /** Bookings cancelled by a roster removal of this person. */
+  async cancelledByRemovalOf(tenantId: string, kind: PersonKind, personId: string): Promise<Booking[]> {
+    return (
+      await this.bookings(tenantId).find({
+        'cancellation.roster.personKind': kind,
+        'cancellation.roster.personId': personId,
+      } as Filter<BookingDoc>)
+    ).map(withoutMongo);
+  }
+
+  // ── roster bookkeeping ────────────────────────────────────────────────
+  async getPersonState(
+    tenantId: string,
+    kind: PersonKind,
+    personId: string,
+  ): Promise<PersonRosterState | undefined> {
+    const doc = await tenantCollection<PersonStateDoc>(this.db, COLLECTIONS.personStates, tenantId).findOne({
+      kind,
+      personId,
+    });
+    return doc ? withoutMongo(doc) : undefined;
+  }
+
+  async removedPeople(
+    tenantId: string,
+    people: ReadonlyArray<{ kind: PersonKind; personId: string }>,
+  ): Promise<Set<string>> {
+    const out = new Set<string>();
+    const coll = tenantCollection<PersonStateDoc>(this.db, COLLECTIONS.personStates, tenantId);
+    for (const p of people) {
+      const doc = await coll.findOne({ kind: p.kind, personId: p.personId, state: 'removed' });
+      if (doc) out.add(`${p.kind}:${p.personId}`);
+    }
+    return out;
+  }
+
+  async putPersonState(tenantId: string, state: PersonRosterState): Promise<void> {
+    const s = strip(state);
+    await tenantCollection<PersonStateDoc>(this.db, COLLECTIONS.personStates, tenantId).updateOne(
+      { kind: state.kind, personId: state.personId },
+      { $set: s, $setOnInsert: { _id: `${tenantId}|${state.kind}|${state.personId}` } },
+      { upsert: true },
+    );
+  }
+
+  async isProcessed(tenantId: string, eventId: string): Promise<boolean> {
+    return (
+      (await tenantCollection<ProcessedDoc>(this.db, COLLECTIONS.processedEvents, tenantId).findOne({
+        eventId,
+      })) !== null
+    );
+  }
+
+  /** Records a roster event as applied (after its effects; false = it was already recorded). */
+  async markProcessed(
+    tenantId: string,
+    eventId: string,
+    type: string,
+    outcome: Record<string, number | string>,
+  ): Promise<boolean> {
+    return insertIfAbsent(this.db.collection<ProcessedDoc>(COLLECTIONS.processedEvents), {
+      _id: `${tenantId}|${eventId}`,
+      tenantId,
+      eventId,
+      type,
+      processedAt: new Date(),
+      outcome,
+    });
+  }
+}

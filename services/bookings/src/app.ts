@@ -1,0 +1,174 @@
+import { TOPICS, dlqTopicName } from '@isams-sync/events';
+import type { TopicSpec } from '@isams-sync/events';
+import { createGrpcServer, loadProtoPackage } from '@isams-sync/grpc';
+import type { BookingsServiceProtoGrpcType, GrpcServerHandle } from '@isams-sync/grpc';
+import { createEventProducer, createKafkaClient, ensureTopics, runConsumer } from '@isams-sync/kafka';
+import type { ConsumerHandle, EventProducer } from '@isams-sync/kafka';
+import { createLogger } from '@isams-sync/logger';
+import type { Logger } from '@isams-sync/logger';
+import { createMetrics, startOpsServer } from '@isams-sync/metrics';
+import type { OpsServer } from '@isams-sync/metrics';
+import { connectMongo } from '@isams-sync/mongo';
+import type { MongoConnection } from '@isams-sync/mongo';
+import type { BookingsConfig } from './config';
+import { createRosterDirectory } from './adapters/grpc-clients/roster-directory.factory';
+import type { RosterDirectoryHandle } from './adapters/grpc-clients/roster-directory.factory';
+import { kafkaBookingEventPublisher } from './adapters/kafka/booking-events.publisher';
+import { BookingsStore } from './adapters/mongo/bookings.store';
+import type { RosterDirectory } from './domain/roster-directory.port';
+import { bookingsGrpcHandlers } from './handlers/grpc/bookings.grpc';
+import { rosterChangesHandler } from './handlers/kafka/roster-changes.handler';
+import { createBookingsUseCases } from './use-cases/bookings.use-cases';
+import type { BookingsUseCases } from './use-cases/bookings.use-cases';
+import { createRosterChangeHandler } from './use-cases/roster-change.use-case';
+
+export interface BookingsAppOverrides {
+  logger?: Logger;
+  /** Replaces the RosterService gRPC directory (tests). */
+  roster?: RosterDirectory;
+  /** Clock (tests of "live today"). */
+  now?: () => Date;
+  /** Consumer session timeout (tests use short ones). */
+  sessionTimeoutMs?: number;
+}
+
+export interface BookingsApp {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readonly grpcPort: number;
+  readonly opsPort: number;
+  readonly useCases: BookingsUseCases;
+  readonly store: BookingsStore;
+}
+
+/** Topic specs for the configured names (tests use unique names; production the declared ones). */
+function topicSpecs(config: BookingsConfig): TopicSpec[] {
+  const declared = (name: string) => TOPICS.find((t) => t.name === name)!;
+  return [
+    { ...declared('roster.changes.v1'), name: config.ROSTER_CHANGES_TOPIC },
+    { ...declared(dlqTopicName('roster.changes.v1')), name: dlqTopicName(config.ROSTER_CHANGES_TOPIC) },
+    { ...declared('bookings.events.v1'), name: config.BOOKINGS_EVENTS_TOPIC },
+  ];
+}
+
+/** Composition root of the bookings service. */
+export function createBookingsApp(config: BookingsConfig, overrides: BookingsAppOverrides = {}): BookingsApp {
+  const logger =
+    overrides.logger ?? createLogger({ service: config.SERVICE_NAME ?? 'bookings', level: config.LOG_LEVEL });
+  const metrics = createMetrics({ service: 'bookings' });
+  const outcomes = metrics.counter({
+    name: 'bookings_roster_changes_total',
+    help: 'Roster change events handled, by outcome',
+    labelNames: ['status'],
+  });
+  const duration = metrics.histogram({
+    name: 'bookings_roster_change_seconds',
+    help: 'Time to apply one roster change event',
+  });
+
+  let mongo: MongoConnection | undefined;
+  let producer: EventProducer | undefined;
+  let consumer: ConsumerHandle | undefined;
+  let grpc: GrpcServerHandle | undefined;
+  let ops: OpsServer | undefined;
+  let store: BookingsStore | undefined;
+  let useCases: BookingsUseCases | undefined;
+  let rosterHandle: RosterDirectoryHandle | undefined;
+
+  return {
+    async start() {
+      mongo = await connectMongo({
+        url: config.MONGO_URL,
+        dbName: config.MONGO_DB,
+        logger,
+        appName: 'bookings',
+      });
+      store = await BookingsStore.create(mongo.db);
+      const kafka = createKafkaClient({
+        brokers: config.KAFKA_BROKERS,
+        clientId: config.KAFKA_CLIENT_ID,
+        logger,
+      });
+      if (config.KAFKA_ENSURE_TOPICS) {
+        await ensureTopics(kafka, topicSpecs(config), {
+          replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,
+          logger,
+          onMismatch: 'warn',
+        });
+      }
+      producer = createEventProducer(kafka, { logger });
+      await producer.connect();
+      const publisher = kafkaBookingEventPublisher(producer, config.BOOKINGS_EVENTS_TOPIC);
+      const pkgOptions = config.PROTOS_DIR ? { protosDir: config.PROTOS_DIR } : {};
+      rosterHandle = overrides.roster ? undefined : createRosterDirectory(config, logger, pkgOptions);
+      const roster = overrides.roster ?? rosterHandle!.directory;
+      useCases = createBookingsUseCases({
+        store,
+        publisher,
+        roster,
+        ...(overrides.now ? { now: overrides.now } : {}),
+      });
+      const rosterChanges = createRosterChangeHandler({
+        store,
+        publisher,
+        logger,
+        ...(overrides.now ? { now: overrides.now } : {}),
+      });
+      consumer = await runConsumer({
+        client: kafka,
+        groupId: config.ROSTER_CHANGES_GROUP_ID,
+        topics: [config.ROSTER_CHANGES_TOPIC],
+        handler: rosterChangesHandler(rosterChanges.handle, { outcomes, duration }),
+        logger,
+        fromBeginning: true,
+        ...(overrides.sessionTimeoutMs
+          ? {
+              sessionTimeoutMs: overrides.sessionTimeoutMs,
+              heartbeatIntervalMs: Math.floor(overrides.sessionTimeoutMs / 6),
+            }
+          : {}),
+      });
+      await consumer.ready;
+      const pkg = loadProtoPackage<BookingsServiceProtoGrpcType>(
+        'isams_sync/bookings/v1/bookings_service.proto',
+        pkgOptions,
+      );
+      grpc = await createGrpcServer({
+        logger,
+        port: config.GRPC_PORT,
+        services: [
+          {
+            name: 'isams_sync.bookings.v1.BookingsService',
+            definition: pkg.isams_sync.bookings.v1.BookingsService.service,
+            implementation: bookingsGrpcHandlers(useCases),
+          },
+        ],
+      });
+      const db = mongo;
+      ops = await startOpsServer({ port: config.OPS_PORT, metrics, logger, readiness: () => db.ping() });
+      logger.info({ grpcPort: grpc.port, opsPort: ops.port }, 'bookings started');
+    },
+    async stop() {
+      await grpc?.shutdown(Math.min(2_000, config.SHUTDOWN_TIMEOUT_MS));
+      await consumer?.stop().catch(() => undefined);
+      await producer?.disconnect().catch(() => undefined);
+      rosterHandle?.close();
+      await ops?.close().catch(() => undefined);
+      await mongo?.close();
+    },
+    get grpcPort() {
+      return grpc?.port ?? 0;
+    },
+    get opsPort() {
+      return ops?.port ?? 0;
+    },
+    get useCases() {
+      if (!useCases) throw new Error('bookings not started');
+      return useCases;
+    },
+    get store() {
+      if (!store) throw new Error('bookings not started');
+      return store;
+    },
+  };
+}

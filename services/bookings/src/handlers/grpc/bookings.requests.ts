@@ -1,0 +1,149 @@
+import { z } from 'zod';
+import { EVENT_KINDS, EVENT_STATUSES } from '../../domain/booking-model';
+import { BookingsErrors } from '../../domain/bookings-errors';
+
+// Proto3 sends "" / 0 for unset fields: those mean "not given".
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === '' || v === 0 || v === null ? undefined : v), schema.optional());
+
+const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, '1–64 of A-Za-z0-9_-, starting alphanumeric');
+const personId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/, '1–128 of A-Za-z0-9_.:@-, starting alphanumeric');
+const time = z.iso.datetime({ offset: true, message: 'an RFC 3339 date-time' }).transform((s) => new Date(s));
+const title = z.string().trim().min(1, 'required').max(200);
+const page = z
+  .object({
+    pageSize: z.number().int().min(0).max(500, 'at most 500'),
+    pageToken: z.string().regex(/^\d{0,9}$/, 'a token from a previous page'),
+  })
+  .partial()
+  .nullish()
+  .transform((p) => ({ skip: p?.pageToken ? Number(p.pageToken) : 0, limit: p?.pageSize || 50 }));
+
+const startBeforeEnd = (v: { startsAt?: Date; endsAt?: Date }, ctx: z.RefinementCtx) => {
+  if (v.startsAt && v.endsAt && v.endsAt.getTime() <= v.startsAt.getTime()) {
+    ctx.addIssue({ code: 'custom', path: ['endsAt'], message: 'must be after starts_at' });
+  }
+};
+
+export const createEventRequest = z
+  .object({
+    id: optional(id),
+    kind: z.enum(EVENT_KINDS, { message: `one of ${EVENT_KINDS.join(', ')}` }),
+    title,
+    startsAt: time,
+    endsAt: time,
+    status: optional(z.enum(['draft', 'open'], { message: 'draft or open' })).transform((s) => s ?? 'draft'),
+  })
+  .superRefine(startBeforeEnd);
+
+export const updateEventRequest = z
+  .object({
+    eventId: id,
+    title: optional(title),
+    startsAt: optional(time),
+    endsAt: optional(time),
+    status: optional(z.enum(EVENT_STATUSES, { message: `one of ${EVENT_STATUSES.join(', ')}` })),
+  })
+  .superRefine(startBeforeEnd);
+
+export const eventIdRequest = z.object({ eventId: id });
+export const listEventsRequest = z.object({ status: optional(z.enum(EVENT_STATUSES)), page });
+
+const slotInput = z
+  .object({
+    id: optional(id),
+    startsAt: time,
+    endsAt: time,
+    staffId: optional(personId),
+    capacity: optional(z.number().int().min(1).max(1000)).transform((c) => c ?? 1),
+    location: optional(z.string().trim().max(200)),
+  })
+  .superRefine(startBeforeEnd);
+
+export const createSlotsRequest = z.object({
+  eventId: id,
+  slots: z.array(slotInput).min(1, 'at least one slot').max(500, 'at most 500 slots per call'),
+});
+
+export const updateSlotRequest = z.object({
+  slotId: id,
+  capacity: optional(z.number().int().min(1).max(1000)),
+  location: optional(z.string().trim().max(200)),
+});
+
+export const listSlotsRequest = z.object({ eventId: id });
+
+export const createBookingRequest = z.object({
+  slotId: id,
+  staffId: optional(personId),
+  pupilId: personId,
+  contactId: personId,
+});
+
+export const bookingIdRequest = z.object({ bookingId: id });
+
+export const listBookingsRequest = z
+  .object({
+    eventId: optional(id),
+    pupilId: optional(personId),
+    staffId: optional(personId),
+    contactId: optional(personId),
+    status: optional(z.enum(['booked', 'cancelled'])),
+    page,
+  })
+  .superRefine((v, ctx) => {
+    const given = [v.eventId, v.pupilId, v.staffId, v.contactId].filter((x) => x !== undefined).length;
+    if (given !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['eventId'],
+        message: 'give exactly one of event_id, pupil_id, staff_id, contact_id',
+      });
+  });
+
+export const previewRemovalImpactRequest = z
+  .object({
+    removals: z
+      .array(
+        z.object({
+          kind: z.enum(['pupil', 'staff', 'contact'], { message: 'pupil, staff or contact' }),
+          id: personId,
+        }),
+      )
+      .min(1, 'at least one removal')
+      .max(20_000, 'at most 20000 removals'),
+    heldBatchId: optional(z.string().max(128)),
+    dryRunId: optional(z.string().max(128)),
+  })
+  .superRefine((v, ctx) => {
+    if (v.heldBatchId && v.dryRunId)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dryRunId'],
+        message: 'give held_batch_id or dry_run_id, not both',
+      });
+  });
+
+const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** Parses a request, or throws `BOOKINGS_INVALID_REQUEST` (→ INVALID_ARGUMENT) naming every bad field. */
+export function parseRequest<S extends z.ZodType>(schema: S, request: unknown): z.output<S> {
+  const result = schema.safeParse(request);
+  if (result.success) return result.data;
+  const fields = result.error.issues.map((issue) => ({
+    field:
+      issue.path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : snake(String(p))))
+        .join('.')
+        .replace(/\.\[/g, '[') || '(request)',
+    problem: issue.message,
+  }));
+  throw BookingsErrors.BOOKINGS_INVALID_REQUEST({ fields });
+}
+
+/** The page token of the next page, or "" at the end. */
+export function nextPageToken(skip: number, count: number, total: number): string {
+  return skip + count < total ? String(skip + count) : '';
+}

@@ -1,0 +1,276 @@
+import { randomUUID } from 'node:crypto';
+import type { CloudEvent } from '@isams-sync/events';
+import type { BookingsStore, BookingFilter } from '../adapters/mongo/bookings.store';
+import type {
+  BookableEvent,
+  Booking,
+  EventKind,
+  EventStatus,
+  PersonKind,
+  Slot,
+} from '../domain/booking-model';
+import { assertStatusTransition, decideNewBooking } from '../domain/booking-rules';
+import { BookingsErrors } from '../domain/bookings-errors';
+import { previewRemovalImpact } from '../domain/removal-impact';
+import type { RemovalImpact } from '../domain/removal-impact';
+import type { RosterDirectory } from '../domain/roster-directory.port';
+import { cancelledEvent } from './roster-change.use-case';
+import type { BookingEventPublisher } from './roster-change.use-case';
+
+export interface BookingsDeps {
+  store: BookingsStore;
+  publisher: BookingEventPublisher;
+  roster: RosterDirectory;
+  now?: () => Date;
+  newId?: () => string;
+}
+
+export interface Page {
+  skip: number;
+  limit: number;
+}
+
+/** The API's use cases; handlers translate gRPC in and out around these. */
+export function createBookingsUseCases(deps: BookingsDeps) {
+  const { store, publisher, roster } = deps;
+  const now = deps.now ?? (() => new Date());
+  const newId = deps.newId ?? (() => randomUUID());
+
+  async function requireEvent(tenantId: string, eventId: string): Promise<BookableEvent> {
+    const event = await store.getEvent(tenantId, eventId);
+    if (!event) throw BookingsErrors.BOOKINGS_EVENT_NOT_FOUND({ eventId });
+    return event;
+  }
+
+  async function requireSlot(tenantId: string, slotId: string): Promise<Slot> {
+    const slot = await store.getSlot(tenantId, slotId);
+    if (!slot) throw BookingsErrors.BOOKINGS_SLOT_NOT_FOUND({ slotId });
+    return slot;
+  }
+
+  async function requireBooking(tenantId: string, bookingId: string): Promise<Booking> {
+    const booking = await store.getBooking(tenantId, bookingId);
+    if (!booking) throw BookingsErrors.BOOKINGS_BOOKING_NOT_FOUND({ bookingId });
+    return booking;
+  }
+
+  /** Cancels the bookings of an event still held as pending when it finishes. */
+  async function cancelPendingOnFinish(tenantId: string, event: BookableEvent): Promise<number> {
+    const at = now();
+    const out: CloudEvent[] = [];
+    for (const b of await store.pendingInEvent(tenantId, event.id)) {
+      const cause = b.pendingCancellation!.causes[0];
+      const done = await store.cancel(
+        tenantId,
+        b,
+        { reason: 'roster_removal_event_finished', at, ...(cause ? { roster: cause } : {}) },
+        {
+          at,
+          action: 'cancelled',
+          reason: 'roster_removal_event_finished',
+          ...(cause ? { rosterEventId: cause.rosterEventId } : {}),
+        },
+      );
+      if (done) out.push(cancelledEvent(tenantId, done));
+    }
+    await publisher.publish(out);
+    return out.length;
+  }
+
+  return {
+    async createEvent(
+      tenantId: string,
+      input: {
+        id?: string;
+        kind: EventKind;
+        title: string;
+        startsAt: Date;
+        endsAt: Date;
+        status: EventStatus;
+      },
+    ): Promise<BookableEvent> {
+      const at = now();
+      const event: BookableEvent = { ...input, id: input.id ?? newId(), createdAt: at, updatedAt: at };
+      if (!(await store.insertEvent(tenantId, event)))
+        throw BookingsErrors.BOOKINGS_EVENT_EXISTS({ eventId: event.id });
+      return event;
+    },
+
+    async updateEvent(
+      tenantId: string,
+      eventId: string,
+      patch: { title?: string; startsAt?: Date; endsAt?: Date; status?: EventStatus },
+    ): Promise<BookableEvent> {
+      const event = await requireEvent(tenantId, eventId);
+      if (
+        event.status === 'finished' &&
+        (patch.status ?? 'finished') === 'finished' &&
+        Object.keys(patch).some((k) => k !== 'status')
+      ) {
+        throw BookingsErrors.BOOKINGS_EVENT_FINISHED({ eventId });
+      }
+      if (patch.status) assertStatusTransition(event.status, patch.status);
+      const next: BookableEvent = { ...event, ...patch, updatedAt: now() };
+      if (next.endsAt.getTime() <= next.startsAt.getTime()) {
+        throw BookingsErrors.BOOKINGS_INVALID_REQUEST({
+          fields: [{ field: 'ends_at', problem: 'must be after starts_at' }],
+        });
+      }
+      await store.replaceEvent(tenantId, next);
+      if (next.status === 'finished') await cancelPendingOnFinish(tenantId, next);
+      return next;
+    },
+
+    getEvent: requireEvent,
+
+    listEvents: (tenantId: string, status: EventStatus | undefined, page: Page) =>
+      store.listEvents(tenantId, { status, ...page }),
+
+    async createSlots(
+      tenantId: string,
+      eventId: string,
+      inputs: Array<Omit<Slot, 'id' | 'eventId'> & { id?: string }>,
+    ): Promise<Slot[]> {
+      const event = await requireEvent(tenantId, eventId);
+      if (event.status === 'finished') throw BookingsErrors.BOOKINGS_EVENT_FINISHED({ eventId });
+      const slots = inputs.map((s) => ({ ...s, id: s.id ?? newId(), eventId }));
+      const outside = slots.findIndex((s) => s.startsAt < event.startsAt || s.endsAt > event.endsAt);
+      if (outside >= 0) {
+        throw BookingsErrors.BOOKINGS_INVALID_REQUEST({
+          fields: [{ field: `slots[${outside}]`, problem: 'must lie within the event’s starts_at..ends_at' }],
+        });
+      }
+      await store.insertSlots(tenantId, slots);
+      const stored = await store.getSlotsByIds(
+        tenantId,
+        slots.map((s) => s.id),
+      );
+      const foreign = stored.find((s) => s.eventId !== eventId);
+      if (foreign) throw BookingsErrors.BOOKINGS_SLOT_EXISTS({ slotId: foreign.id });
+      const byId = new Map(stored.map((s) => [s.id, s]));
+      return slots.map((s) => byId.get(s.id) ?? s);
+    },
+
+    async updateSlot(
+      tenantId: string,
+      slotId: string,
+      patch: { capacity?: number; location?: string },
+    ): Promise<Slot> {
+      const slot = await requireSlot(tenantId, slotId);
+      const event = await requireEvent(tenantId, slot.eventId);
+      if (event.status === 'finished') throw BookingsErrors.BOOKINGS_EVENT_FINISHED({ eventId: event.id });
+      if (patch.capacity !== undefined) {
+        const active = await store.activeInSlot(tenantId, slotId);
+        const highestSeat = Math.max(-1, ...active.map((b) => b.seat));
+        if (patch.capacity <= highestSeat) {
+          throw BookingsErrors.BOOKINGS_INVALID_REQUEST({
+            fields: [
+              {
+                field: 'capacity',
+                problem: `${active.length} place(s) are booked, up to place ${highestSeat + 1}`,
+              },
+            ],
+          });
+        }
+      }
+      await store.updateSlot(tenantId, slotId, patch);
+      return { ...slot, ...patch };
+    },
+
+    async listSlots(tenantId: string, eventId: string): Promise<Slot[]> {
+      await requireEvent(tenantId, eventId);
+      return store.listSlots(tenantId, eventId);
+    },
+
+    async createBooking(
+      tenantId: string,
+      input: { slotId: string; staffId?: string; pupilId: string; contactId: string },
+      signal?: AbortSignal,
+    ): Promise<Booking> {
+      const slot = await requireSlot(tenantId, input.slotId);
+      const event = await requireEvent(tenantId, slot.eventId);
+      const staffId = input.staffId ?? slot.staffId;
+      const decision = decideNewBooking(input, {
+        event,
+        slot,
+        activeInSlot: await store.activeInSlot(tenantId, slot.id),
+        teacherActive: staffId ? await store.activeOfTeacher(tenantId, staffId) : [],
+      });
+      const people: Array<[PersonKind, string]> = [
+        ['staff', decision.staffId],
+        ['pupil', input.pupilId],
+        ['contact', input.contactId],
+      ];
+      for (const [kind, personId] of people) {
+        if (!(await roster.personExists(tenantId, kind, personId, signal)))
+          throw BookingsErrors.BOOKINGS_PERSON_UNKNOWN({ kind, personId });
+      }
+      const at = now();
+      const booking: Booking = {
+        id: newId(),
+        eventId: event.id,
+        slotId: slot.id,
+        staffId: decision.staffId,
+        pupilId: input.pupilId,
+        contactId: input.contactId,
+        startsAt: slot.startsAt,
+        endsAt: slot.endsAt,
+        seat: decision.seat,
+        status: 'booked',
+        createdAt: at,
+        history: [{ at, action: 'booked' }],
+      };
+      const claim = await store.insertBooking(tenantId, booking, slot.capacity);
+      // A concurrent request won the same place or teacher time between our read and our insert.
+      if (claim === 'slot_taken')
+        throw BookingsErrors.BOOKINGS_SLOT_FULL({ slotId: slot.id, capacity: slot.capacity });
+      if (claim === 'teacher_busy')
+        throw BookingsErrors.BOOKINGS_TEACHER_DOUBLE_BOOKED({
+          staffId: decision.staffId,
+          conflictingBookingId: 'concurrent',
+        });
+      if (claim !== 'ok')
+        throw BookingsErrors.BOOKINGS_SLOT_FULL({ slotId: slot.id, capacity: slot.capacity });
+      return booking;
+    },
+
+    async cancelBooking(tenantId: string, bookingId: string, actor: string | undefined): Promise<Booking> {
+      const booking = await requireBooking(tenantId, bookingId);
+      if (booking.status === 'cancelled') throw BookingsErrors.BOOKINGS_ALREADY_CANCELLED({ bookingId });
+      const event = await store.getEvent(tenantId, booking.eventId);
+      if (event?.status === 'finished')
+        throw BookingsErrors.BOOKINGS_EVENT_FINISHED({ eventId: booking.eventId });
+      const at = now();
+      const done = await store.cancel(
+        tenantId,
+        booking,
+        { reason: 'user_cancelled', at, ...(actor ? { actor } : {}) },
+        { at, action: 'cancelled', reason: 'user_cancelled', ...(actor ? { actor } : {}) },
+      );
+      if (!done) throw BookingsErrors.BOOKINGS_ALREADY_CANCELLED({ bookingId });
+      await publisher.publish([cancelledEvent(tenantId, done)]);
+      return done;
+    },
+
+    getBooking: requireBooking,
+
+    listBookings: (tenantId: string, filter: BookingFilter, page: Page) =>
+      store.listBookings(tenantId, filter, page),
+
+    /** The impact of removing these people, computed with the consumer's own decision function. */
+    async previewRemovalImpact(
+      tenantId: string,
+      removals: ReadonlyArray<{ kind: PersonKind; personId: string }>,
+      reason: 'absent_from_feed' | 'approved_held_batch',
+    ): Promise<RemovalImpact> {
+      const bookings = await store.bookingsOfPeople(tenantId, removals);
+      const events = await store.getEventsByIds(
+        tenantId,
+        bookings.map((b) => b.eventId),
+      );
+      return previewRemovalImpact(removals, reason, bookings, events, now());
+    },
+  };
+}
+
+export type BookingsUseCases = ReturnType<typeof createBookingsUseCases>;

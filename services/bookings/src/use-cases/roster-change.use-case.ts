@@ -1,0 +1,330 @@
+import type { CloudEvent, RosterChangeData } from '@isams-sync/events';
+import {
+  bookingCancellationHeldV1,
+  bookingCancelledV1,
+  bookingNotReinstatedV1,
+  bookingReinstatedV1,
+} from '@isams-sync/events';
+import type { Logger } from '@isams-sync/logger';
+import type { BookingsStore } from '../adapters/mongo/bookings.store';
+import type { Booking, NotReinstatedReason, PersonKind, RosterCause } from '../domain/booking-model';
+import {
+  cancellationReasonFor,
+  decideReinstatement,
+  decideRemoval,
+  remainingHoldCauses,
+} from '../domain/removal-decision';
+import { isStaleChange } from '../domain/roster-ordering';
+
+/** Publishes booking outcome events (awaited, acks=all). */
+export interface BookingEventPublisher {
+  publish(events: readonly CloudEvent[]): Promise<void>;
+}
+
+/** What one roster change did (for logs, metrics and the processed-event record). */
+export interface RosterChangeOutcome {
+  status: 'applied' | 'duplicate' | 'stale' | 'ignored';
+  cancelled: number;
+  held: number;
+  reinstated: number;
+  notReinstated: number;
+}
+
+const PEOPLE: ReadonlySet<string> = new Set(['pupil', 'staff', 'contact']);
+
+const ref = (b: Booking) => ({
+  bookingId: b.id,
+  eventId: b.eventId,
+  slotId: b.slotId,
+  pupilId: b.pupilId,
+  staffId: b.staffId,
+  contactId: b.contactId,
+});
+
+const rosterRef = (c: RosterCause) => ({
+  rosterEventId: c.rosterEventId,
+  personKind: c.personKind,
+  personId: c.personId,
+  ...(c.syncRunId ? { syncRunId: c.syncRunId } : {}),
+  ...(c.heldBatchId ? { heldBatchId: c.heldBatchId } : {}),
+});
+
+/** The `booking.cancelled.v1` event of a cancellation; its id depends only on (booking, cause). */
+export function cancelledEvent(tenantId: string, b: Booking): CloudEvent {
+  const c = b.cancellation!;
+  return bookingCancelledV1.create({
+    tenantId,
+    subject: b.id,
+    idParts: [b.id, c.roster?.rosterEventId ?? `user:${c.at.toISOString()}`],
+    time: c.at,
+    ...(c.roster?.syncRunId ? { syncRunId: c.roster.syncRunId } : {}),
+    data: {
+      ...ref(b),
+      reason: c.reason,
+      cancelledAt: c.at.toISOString(),
+      ...(c.roster ? { roster: rosterRef(c.roster) } : {}),
+    },
+  });
+}
+
+/**
+ * Applies one roster change event to the bookings (the consumer's handler). Exactly once in effect:
+ * - a processed-event record (tenant, event id) written AFTER the effects skips duplicates;
+ * - every effect is a conditional, idempotent write and every published event has a deterministic
+ *   id, so a crash between effects and the record re-runs harmlessly (same events re-published);
+ * - per person, the CloudEvent `time` of the last applied change orders changes: an older one
+ *   (a replay) changes nothing.
+ */
+export function createRosterChangeHandler(deps: {
+  store: BookingsStore;
+  publisher: BookingEventPublisher;
+  now?: () => Date;
+  logger: Logger;
+}) {
+  const { store, publisher } = deps;
+  const now = deps.now ?? (() => new Date());
+  const empty = (status: RosterChangeOutcome['status']): RosterChangeOutcome => ({
+    status,
+    cancelled: 0,
+    held: 0,
+    reinstated: 0,
+    notReinstated: 0,
+  });
+
+  async function handle(event: CloudEvent<RosterChangeData>): Promise<RosterChangeOutcome> {
+    const tenantId = event.tenantid;
+    const data = event.data;
+    if (!PEOPLE.has(data.entityType) || (data.change !== 'removed' && data.change !== 'restored'))
+      return empty('ignored');
+    if (await store.isProcessed(tenantId, event.id)) return empty('duplicate');
+    const kind = data.entityType as PersonKind;
+    const at = new Date(event.time);
+    const state = await store.getPersonState(tenantId, kind, data.entityId);
+    let outcome: RosterChangeOutcome;
+    if (isStaleChange(state, at, event.id)) outcome = empty('stale');
+    else if (data.change === 'removed') outcome = await applyRemoval(tenantId, event, kind, at);
+    else outcome = await applyRestore(tenantId, event, kind, at);
+    await store.markProcessed(tenantId, event.id, event.type, { ...outcome });
+    return outcome;
+  }
+
+  async function applyRemoval(
+    tenantId: string,
+    event: CloudEvent<RosterChangeData>,
+    kind: PersonKind,
+    at: Date,
+  ): Promise<RosterChangeOutcome> {
+    const data = event.data;
+    const reason = data.removal?.reason ?? 'absent_from_feed';
+    const graceUntil = data.removal?.graceUntil ? new Date(data.removal.graceUntil) : undefined;
+    const cause: RosterCause = {
+      rosterEventId: event.id,
+      personKind: kind,
+      personId: data.entityId,
+      at,
+      syncRunId: data.syncRunId,
+      ...(data.removal?.heldBatchId ? { heldBatchId: data.removal.heldBatchId } : {}),
+    };
+    const bookings = await store.bookingsOfPerson(tenantId, kind, data.entityId);
+    const events = await store.getEventsByIds(
+      tenantId,
+      bookings.map((b) => b.eventId),
+    );
+    const decision = decideRemoval(
+      { kind, personId: data.entityId, reason, rosterEventId: event.id },
+      bookings,
+      events,
+      now(),
+    );
+
+    const toPublish: CloudEvent[] = decision.republish.map((b) => cancelledEvent(tenantId, b));
+    let cancelled = 0;
+    for (const b of decision.cancel) {
+      const done = await store.cancel(
+        tenantId,
+        b,
+        { reason: cancellationReasonFor(reason), at, roster: cause, ...(graceUntil ? { graceUntil } : {}) },
+        { at, action: 'cancelled', reason: cancellationReasonFor(reason), rosterEventId: event.id },
+      );
+      if (done) {
+        cancelled++;
+        toPublish.push(cancelledEvent(tenantId, done));
+      }
+    }
+    for (const b of decision.hold) {
+      const causes = b.pendingCancellation?.causes ?? [];
+      if (!causes.some((c) => c.rosterEventId === event.id)) {
+        await store.setPending(tenantId, b.id, [...causes, cause], {
+          at,
+          action: 'cancellation_held',
+          reason,
+          rosterEventId: event.id,
+        });
+      }
+      toPublish.push(
+        bookingCancellationHeldV1.create({
+          tenantId,
+          subject: b.id,
+          idParts: [b.id, event.id],
+          time: at,
+          syncRunId: data.syncRunId,
+          data: { ...ref(b), heldAt: at.toISOString(), roster: rosterRef(cause) },
+        }),
+      );
+    }
+    await publisher.publish(toPublish);
+    await store.putPersonState(tenantId, {
+      kind,
+      personId: data.entityId,
+      state: 'removed',
+      changedAt: at,
+      rosterEventId: event.id,
+      ...(graceUntil ? { graceUntil } : {}),
+    });
+    return { status: 'applied', cancelled, held: decision.hold.length, reinstated: 0, notReinstated: 0 };
+  }
+
+  async function applyRestore(
+    tenantId: string,
+    event: CloudEvent<RosterChangeData>,
+    kind: PersonKind,
+    at: Date,
+  ): Promise<RosterChangeOutcome> {
+    const data = event.data;
+    const restore = { kind, personId: data.entityId, rosterEventId: event.id, at };
+    const cause: RosterCause = {
+      rosterEventId: event.id,
+      personKind: kind,
+      personId: data.entityId,
+      at,
+      syncRunId: data.syncRunId,
+    };
+    const toPublish: CloudEvent[] = [];
+    let reinstated = 0;
+    let notReinstated = 0;
+
+    // Held (pending) cancellations of this person are released.
+    for (const b of await store.bookingsOfPerson(tenantId, kind, data.entityId)) {
+      if (b.status !== 'booked' || !b.pendingCancellation) continue;
+      const remaining = remainingHoldCauses(b, restore);
+      if (remaining.length === b.pendingCancellation.causes.length) continue;
+      if (remaining.length === 0)
+        await store.clearPending(tenantId, b.id, { at, action: 'hold_cleared', rosterEventId: event.id });
+      else await store.setPending(tenantId, b.id, remaining);
+    }
+
+    // Cancelled by this person's removal → reinstate when possible, else record why not.
+    const candidates = (await store.cancelledByRemovalOf(tenantId, kind, data.entityId)).filter(
+      (b) => b.status === 'cancelled' || b.reinstatement?.rosterEventId === event.id,
+    );
+    const events = await store.getEventsByIds(
+      tenantId,
+      candidates.map((b) => b.eventId),
+    );
+    for (const b of candidates) {
+      const cancelledBy = b.cancellation!.roster!.rosterEventId;
+      if (b.status === 'booked') {
+        // Reinstated by this event before a crash: publish again (same id).
+        toPublish.push(reinstatedEvent(tenantId, b, cause, cancelledBy));
+        continue;
+      }
+      if (
+        b.reinstatement &&
+        b.reinstatement.rosterEventId === event.id &&
+        b.reinstatement.outcome !== 'reinstated'
+      ) {
+        toPublish.push(notReinstatedEvent(tenantId, b, cause, b.reinstatement.outcome));
+        continue;
+      }
+      if (b.reinstatement && b.reinstatement.at.getTime() > b.cancellation!.at.getTime()) continue; // an earlier restore already decided
+      const [slot] = await store.getSlotsByIds(tenantId, [b.slotId]);
+      const others = (['pupil', 'staff', 'contact'] as const).map((k) => ({
+        kind: k,
+        personId: k === 'pupil' ? b.pupilId : k === 'staff' ? b.staffId : b.contactId,
+      }));
+      const decision = decideReinstatement(b, restore, {
+        event: events.get(b.eventId),
+        activeInSlot: await store.activeInSlot(tenantId, b.slotId),
+        slotCapacity: slot?.capacity ?? 1,
+        teacherActive: await store.activeOfTeacher(tenantId, b.staffId),
+        removedPeople: await store.removedPeople(tenantId, others),
+      });
+      let outcome: string = decision.outcome;
+      if (decision.outcome === 'reinstate') {
+        const claim = await store.reinstate(
+          tenantId,
+          b,
+          decision.seat,
+          slot?.capacity ?? 1,
+          { at, rosterEventId: event.id, outcome: 'reinstated' },
+          { at, action: 'reinstated', rosterEventId: event.id },
+        );
+        outcome = claim === 'ok' ? 'reinstated' : claim === 'teacher_busy' ? 'teacher_busy' : 'slot_taken';
+      }
+      if (outcome === 'reinstated') {
+        reinstated++;
+        toPublish.push(
+          reinstatedEvent(
+            tenantId,
+            { ...b, seat: decision.outcome === 'reinstate' ? decision.seat : b.seat },
+            cause,
+            cancelledBy,
+          ),
+        );
+      } else {
+        notReinstated++;
+        const reason = outcome as NotReinstatedReason;
+        await store.recordNotReinstated(
+          tenantId,
+          b.id,
+          { at, rosterEventId: event.id, outcome: reason },
+          { at, action: 'not_reinstated', reason, rosterEventId: event.id },
+        );
+        toPublish.push(notReinstatedEvent(tenantId, b, cause, reason));
+      }
+    }
+    await publisher.publish(toPublish);
+    await store.putPersonState(tenantId, {
+      kind,
+      personId: data.entityId,
+      state: 'present',
+      changedAt: at,
+      rosterEventId: event.id,
+    });
+    return { status: 'applied', cancelled: 0, held: 0, reinstated, notReinstated };
+  }
+
+  return { handle };
+}
+
+function reinstatedEvent(tenantId: string, b: Booking, cause: RosterCause, cancelledBy: string): CloudEvent {
+  return bookingReinstatedV1.create({
+    tenantId,
+    subject: b.id,
+    idParts: [b.id, cause.rosterEventId],
+    time: cause.at,
+    ...(cause.syncRunId ? { syncRunId: cause.syncRunId } : {}),
+    data: {
+      ...ref(b),
+      reinstatedAt: cause.at.toISOString(),
+      roster: rosterRef(cause),
+      cancelledByRosterEventId: cancelledBy,
+    },
+  });
+}
+
+function notReinstatedEvent(
+  tenantId: string,
+  b: Booking,
+  cause: RosterCause,
+  reason: NotReinstatedReason,
+): CloudEvent {
+  return bookingNotReinstatedV1.create({
+    tenantId,
+    subject: b.id,
+    idParts: [b.id, cause.rosterEventId],
+    time: cause.at,
+    ...(cause.syncRunId ? { syncRunId: cause.syncRunId } : {}),
+    data: { ...ref(b), reason, roster: rosterRef(cause) },
+  });
+}

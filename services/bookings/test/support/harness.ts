@@ -1,0 +1,208 @@
+import {
+  callMetadata,
+  createGrpcClient,
+  GrpcCallError,
+  loadProtoPackage,
+  promisifyUnary,
+} from '@isams-sync/grpc';
+import type { BookingsServiceProtoGrpcType, bookingsV1 } from '@isams-sync/grpc';
+import { rosterChangeEventTypes } from '@isams-sync/events';
+import type { CloudEvent, RosterChangeData } from '@isams-sync/events';
+import { createEventProducer, createKafkaClient, runConsumer } from '@isams-sync/kafka';
+import type { ConsumerHandle, EventProducer } from '@isams-sync/kafka';
+import { createLogger } from '@isams-sync/logger';
+import { createTestDatabase, createTestTopics, getTestInfra, uniqueName } from '@isams-sync/testing';
+import type { TestDatabase } from '@isams-sync/testing';
+import { createBookingsApp } from '../../src/app';
+import type { BookingsApp, BookingsAppOverrides } from '../../src/app';
+import { loadBookingsConfig } from '../../src/config';
+import type { RosterDirectory } from '../../src/domain/roster-directory.port';
+
+export const logger = createLogger({
+  service: 'bookings-test',
+  level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent',
+});
+
+/** Polls until `check` returns a value other than undefined/false (a deadline, not a timed assertion). */
+export async function waitFor<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+type Client = InstanceType<BookingsServiceProtoGrpcType['isams_sync']['bookings']['v1']['BookingsService']>;
+
+export interface Harness {
+  app: BookingsApp;
+  db: TestDatabase;
+  rosterTopic: string;
+  bookingsTopic: string;
+  client: Client;
+  /** Calls a BookingsService method as `tenantId`. */
+  call<K extends keyof Client>(method: K, request: unknown, tenantId: string): Promise<unknown>;
+  /** Booking events seen on the bookings topic so far. */
+  published: CloudEvent[];
+  publishRoster(events: CloudEvent[]): Promise<void>;
+  /** Publishes and waits until the consumer recorded every event as processed. */
+  sendRoster(events: CloudEvent[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(
+  options: {
+    roster?: RosterDirectory;
+    now?: () => Date;
+    rosterTopic?: string;
+    extra?: BookingsAppOverrides;
+  } = {},
+): Promise<Harness> {
+  const infra = getTestInfra();
+  const db = await createTestDatabase('bookings');
+  const [createdRoster, bookingsTopic] = await createTestTopics([
+    { prefix: 'roster-changes' },
+    { prefix: 'bookings-events' },
+  ]);
+  const rosterTopic = options.rosterTopic ?? createdRoster!;
+  const config = loadBookingsConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+    KAFKA_TOPIC_REPLICATION_FACTOR: '1',
+    MONGO_URL: infra.mongoUrl,
+    MONGO_DB: db.name,
+    GRPC_PORT: '0',
+    OPS_PORT: '0',
+    ROSTER_GRPC_ADDRESS: '127.0.0.1:1',
+    ROSTER_CHANGES_TOPIC: rosterTopic,
+    BOOKINGS_EVENTS_TOPIC: bookingsTopic!,
+    ROSTER_CHANGES_GROUP_ID: uniqueName('bookings'),
+  });
+  const roster: RosterDirectory = options.roster ?? { personExists: () => Promise.resolve(true) };
+  const app = createBookingsApp(config, {
+    logger,
+    roster,
+    sessionTimeoutMs: 6_000,
+    ...(options.now ? { now: options.now } : {}),
+    ...options.extra,
+  });
+  await app.start();
+
+  const pkg = loadProtoPackage<BookingsServiceProtoGrpcType>('isams_sync/bookings/v1/bookings_service.proto');
+  const client = createGrpcClient(pkg.isams_sync.bookings.v1.BookingsService, `127.0.0.1:${app.grpcPort}`, {
+    deadlineMs: 15_000,
+  });
+
+  const kafka = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: 'bookings-test', logger });
+  const producer: EventProducer = createEventProducer(kafka, { logger });
+  await producer.connect();
+  const published: CloudEvent[] = [];
+  const watcher: ConsumerHandle = await runConsumer({
+    client: kafka,
+    groupId: uniqueName('bookings-watch'),
+    topics: [bookingsTopic!],
+    handler: (event) => {
+      published.push(event);
+      return Promise.resolve();
+    },
+    fromBeginning: true,
+    sessionTimeoutMs: 6_000,
+    heartbeatIntervalMs: 1_000,
+    logger,
+  });
+  await watcher.ready;
+
+  const harness: Harness = {
+    app,
+    db,
+    rosterTopic,
+    bookingsTopic: bookingsTopic!,
+    client,
+    published,
+    call: (method, request, tenantId) =>
+      (promisifyUnary(client, method) as (r: unknown, m: unknown) => Promise<unknown>)(
+        request,
+        callMetadata({ tenantId }),
+      ),
+    publishRoster: async (events) => {
+      await producer.publish(rosterTopic, events);
+    },
+    async sendRoster(events) {
+      await producer.publish(rosterTopic, events);
+      for (const e of events)
+        await waitFor(() => app.store.isProcessed(e.tenantid, e.id), `roster event ${e.id} processed`);
+    },
+    async close() {
+      client.close();
+      await watcher.stop().catch(() => undefined);
+      await producer.disconnect().catch(() => undefined);
+      await app.stop();
+      await db.drop();
+    },
+  };
+  return harness;
+}
+
+/** A roster change event like the roster publishes (deterministic id per run + entity + change). */
+export function rosterEvent(
+  tenantId: string,
+  kind: 'pupil' | 'staff' | 'contact',
+  change: 'removed' | 'restored',
+  entityId: string,
+  opts: {
+    syncRunId?: string;
+    time?: Date;
+    reason?: 'absent_from_feed' | 'approved_held_batch';
+    graceUntil?: Date;
+    heldBatchId?: string;
+  } = {},
+): CloudEvent<RosterChangeData> {
+  const syncRunId = opts.syncRunId ?? 'run-1';
+  const data: RosterChangeData = {
+    syncRunId,
+    entityType: kind,
+    entityId,
+    change,
+    ...(change === 'removed'
+      ? {
+          before: { id: entityId },
+          removal: {
+            reason: opts.reason ?? 'absent_from_feed',
+            graceUntil: (opts.graceUntil ?? new Date(Date.now() + 14 * 86_400_000)).toISOString(),
+            ...(opts.heldBatchId ? { heldBatchId: opts.heldBatchId, approvedBy: 'admin:1' } : {}),
+          },
+        }
+      : { before: { id: entityId }, after: { id: entityId } }),
+  };
+  return rosterChangeEventTypes[kind][change].create({
+    tenantId,
+    syncRunId,
+    subject: entityId,
+    idParts: [syncRunId, entityId],
+    time: opts.time ?? new Date(),
+    data,
+  });
+}
+
+/** The x-error-code of a failed call. */
+export async function errorOf(
+  p: Promise<unknown>,
+): Promise<{ code: number; errorCode: string; details: unknown }> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof GrpcCallError)
+      return { code: err.code, errorCode: err.errorCode, details: err.details };
+    throw err;
+  }
+  throw new Error('expected the call to fail');
+}
+
+export type { bookingsV1 };
