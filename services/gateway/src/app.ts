@@ -10,6 +10,10 @@ import type { GatewayConfig } from './config';
 import { createJwtVerifier } from './adapters/auth/jwt-verifier';
 import { createConnectorGateway } from './adapters/grpc-clients/connector.gateway';
 import type { ConnectorGateway } from './adapters/grpc-clients/connector.gateway';
+import { createBookingsGateway } from './adapters/grpc-clients/bookings.gateway';
+import type { BookingsGateway } from './adapters/grpc-clients/bookings.gateway';
+import { createRosterGateway } from './adapters/grpc-clients/roster.gateway';
+import type { RosterGateway } from './adapters/grpc-clients/roster.gateway';
 import { createMongoAdminTokenRepository } from './adapters/mongo/admin-token.repository';
 import { createMongoAuditLog } from './adapters/mongo/audit-log.repository';
 import { GATEWAY_INDEXES } from './adapters/mongo/collections';
@@ -20,6 +24,8 @@ import { createAdminTokens } from './use-cases/admin-tokens';
 export interface GatewayAppOverrides {
   logger?: Logger;
   connector?: ConnectorGateway;
+  roster?: RosterGateway;
+  bookings?: BookingsGateway;
 }
 
 /** A built gateway; `start()` listens, `stop()` shuts down in order. */
@@ -79,6 +85,22 @@ export async function createGatewayApp(
       ...(config.PROTOS_DIR === undefined ? {} : { protosDir: config.PROTOS_DIR }),
     });
 
+  const protos = config.PROTOS_DIR === undefined ? {} : { protosDir: config.PROTOS_DIR };
+  const roster =
+    overrides.roster ??
+    createRosterGateway({
+      address: config.ROSTER_GRPC_ADDRESS,
+      deadlineMs: config.GATEWAY_UPSTREAM_TIMEOUT_MS,
+      ...protos,
+    });
+  const bookings =
+    overrides.bookings ??
+    createBookingsGateway({
+      address: config.BOOKINGS_GRPC_ADDRESS,
+      deadlineMs: config.GATEWAY_UPSTREAM_TIMEOUT_MS,
+      ...protos,
+    });
+
   const http = await buildHttpServer({
     logger,
     adminTokens,
@@ -86,6 +108,8 @@ export async function createGatewayApp(
     ...(jwtVerifier === undefined ? {} : { jwtVerifier }),
     ...(config.GATEWAY_OPERATOR_TOKEN === undefined ? {} : { operatorToken: config.GATEWAY_OPERATOR_TOKEN }),
     connector,
+    roster,
+    bookings,
     webDir: config.GATEWAY_WEB_DIR ?? DEFAULT_WEB_DIR,
     bodyLimitBytes: config.GATEWAY_BODY_LIMIT_BYTES,
     ratePerMinute: config.GATEWAY_RATE_LIMIT_PER_MINUTE,
@@ -117,6 +141,8 @@ export async function createGatewayApp(
         await http.close();
         await ops?.close();
         connector.close();
+        roster.close();
+        bookings.close();
         await mongo.close();
       })();
       return stopping;

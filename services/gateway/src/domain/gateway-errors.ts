@@ -37,6 +37,11 @@ export const GatewayErrors = defineErrors({
     message: (d: { retryAfterSeconds: number }) => `Too many requests; retry after ${d.retryAfterSeconds} s`,
   },
   GATEWAY_TOKEN_NOT_FOUND: { kind: 'not_found', message: 'Token not found' },
+  GATEWAY_LIVE_EVENT_CONFIRMATION_REQUIRED: {
+    kind: 'failed_precondition',
+    message: (d: { events: Array<{ id: string; title: string }> }) =>
+      `An event is live (${d.events.map((e) => e.title).join(', ')}): bookings of removed teachers or students will be cancelled. Confirm to run anyway.`,
+  },
   GATEWAY_UPSTREAM_UNAVAILABLE: {
     kind: 'unavailable',
     message: (d: { upstream: string }) => `The ${d.upstream} service is not reachable; try again shortly`,

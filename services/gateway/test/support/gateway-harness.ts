@@ -4,6 +4,7 @@ import type { GatewayApp } from '../../src/app';
 import { createGatewayApp } from '../../src/app';
 import { loadGatewayConfig } from '../../src/config';
 import { createFakeConnector } from './fake-connector';
+import { createFakeRosterBookings } from './fake-roster-bookings';
 
 export const OPERATOR_TOKEN = 'operator-token-for-tests-0123456789abcdef';
 
@@ -12,6 +13,7 @@ export interface GatewayHarness {
   app: GatewayApp;
   db: TestDatabase;
   connector: ReturnType<typeof createFakeConnector>;
+  upstream: ReturnType<typeof createFakeRosterBookings>;
   /** Issues a school admin token through the operator endpoint. */
   issueToken(tenantId: string, label?: string): Promise<{ token: string; tokenId: string }>;
   close(): Promise<void>;
@@ -33,11 +35,17 @@ export async function startGatewayHarness(env: Record<string, string> = {}): Pro
     ...env,
   });
   const connector = createFakeConnector();
-  const app = await createGatewayApp(config, { connector });
+  const upstream = createFakeRosterBookings();
+  const app = await createGatewayApp(config, {
+    connector,
+    roster: upstream.roster,
+    bookings: upstream.bookings,
+  });
   return {
     app,
     db,
     connector,
+    upstream,
     async issueToken(tenantId, label = 'test') {
       const res = await app.http.inject({
         method: 'POST',

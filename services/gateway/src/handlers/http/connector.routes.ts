@@ -18,7 +18,7 @@ import { buildOverview } from '../../domain/sync-run-view';
 import { audited } from './audit';
 import { callContext } from './auth';
 import { schoolErrorResponses, schoolIdParam, schoolSecurity } from './route-schemas';
-import type { LiveEventCheck } from './live-events';
+import type { LiveEventCheck } from '../../domain/live-events';
 
 /** Dependencies of the data-source and sync-run routes. */
 export interface ConnectorRoutesOptions {
@@ -122,7 +122,7 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
         description: 'Uses the body values when given, else the stored settings. Publishes nothing.',
         security: schoolSecurity,
         params: schoolIdParam,
-        body: testConnectionBodySchema.optional(),
+        body: testConnectionBodySchema.nullish(),
         response: { 200: testConnectionResultSchema, ...schoolErrorResponses },
       },
     },
@@ -154,7 +154,7 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
           'While the school has a live event, a real run is refused with 409 GATEWAY_LIVE_EVENT_CONFIRMATION_REQUIRED until confirmLiveEvents is true: bookings of removed teachers or students will be cancelled.',
         security: schoolSecurity,
         params: schoolIdParam,
-        body: triggerSyncBodySchema.optional(),
+        body: triggerSyncBodySchema.nullish(),
         response: { 202: triggerSyncResultSchema, ...schoolErrorResponses },
       },
     },

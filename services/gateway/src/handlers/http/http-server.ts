@@ -5,16 +5,24 @@ import swagger from '@fastify/swagger';
 import type { Logger } from '@isams-sync/logger';
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod';
+import type { BookingsGateway } from '../../adapters/grpc-clients/bookings.gateway';
 import type { ConnectorGateway } from '../../adapters/grpc-clients/connector.gateway';
+import type { RosterGateway } from '../../adapters/grpc-clients/roster.gateway';
 import type { AuditLog } from '../../adapters/mongo/audit-log.repository';
 import type { JwtVerifier } from '../../adapters/auth/jwt-verifier';
 import { GatewayErrors } from '../../domain/gateway-errors';
 import type { AdminTokens } from '../../use-cases/admin-tokens';
 import { connectorRoutes } from './connector.routes';
 import { installErrorHandlers } from './error-handler';
-import type { LiveEventCheck } from './live-events';
 import { operatorRoutes } from './operator.routes';
+import { rosterBookingsRoutes } from './roster-bookings.routes';
+import { createLiveEventCheck } from '../../use-cases/removal-impact';
 import { registerSchoolScope } from './school-scope';
 import { sessionRoutes } from './session.routes';
 import { registerWebRoutes } from './web.routes';
@@ -27,9 +35,8 @@ export interface HttpServerDeps {
   jwtVerifier?: JwtVerifier;
   operatorToken?: string;
   connector: ConnectorGateway;
-  liveEvents?: LiveEventCheck;
-  /** Extra route plugins registered inside the authenticated school scope (roster, bookings). */
-  schoolPlugins?: Array<(scoped: FastifyInstance) => Promise<void>>;
+  roster: RosterGateway;
+  bookings: BookingsGateway;
   webDir?: string;
   bodyLimitBytes: number;
   ratePerMinute: number;
@@ -122,6 +129,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
       },
     },
     transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
   });
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
@@ -142,9 +150,13 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
       connector: deps.connector,
       auditLog: deps.auditLog,
       expensivePerMinute: deps.expensivePerMinute,
-      ...(deps.liveEvents === undefined ? {} : { liveEvents: deps.liveEvents }),
+      liveEvents: createLiveEventCheck(deps.bookings),
     });
-    for (const plugin of deps.schoolPlugins ?? []) await plugin(scoped);
+    await scoped.register(rosterBookingsRoutes, {
+      roster: deps.roster,
+      bookings: deps.bookings,
+      auditLog: deps.auditLog,
+    });
   });
   if (deps.webDir !== undefined) await registerWebRoutes(app, deps.webDir);
   return app;

@@ -1,4 +1,4 @@
-import type { CallContext } from '../../domain/principal';
+import type { CallContext } from './principal';
 
 /** Refuses a sync while the school has a live event (throws a 409 naming the events). */
 export interface LiveEventCheck {

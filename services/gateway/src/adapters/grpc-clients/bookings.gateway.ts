@@ -1,0 +1,179 @@
+import type { Client } from '@grpc/grpc-js';
+import { createGrpcClient, loadProtoPackage } from '@isams-sync/grpc';
+import type { GrpcClientConstructor, UnaryMethod } from '@isams-sync/grpc';
+import type {
+  BookableEvent,
+  Booking,
+  BookingPage,
+  EventPage,
+  PersonRef,
+  RemovalImpact,
+} from '../../domain/models/bookings.models';
+import type { CallContext } from '../../domain/principal';
+import { pageInfo } from './proto-json';
+import { orNull, upstreamCall } from './upstream-call';
+
+/** The bookings service as the gateway uses it. */
+export interface BookingsGateway {
+  listEvents(
+    ctx: CallContext,
+    input: { status?: string; pageSize: number; pageToken?: string },
+  ): Promise<EventPage>;
+  listEventBookings(
+    ctx: CallContext,
+    input: { eventId: string; status?: string; pageSize: number; pageToken?: string },
+  ): Promise<BookingPage>;
+  previewRemovalImpact(
+    ctx: CallContext,
+    input: { removals: PersonRef[]; heldBatchId?: string; dryRunId?: string },
+  ): Promise<Omit<RemovalImpact, 'peopleConsidered'>>;
+  close(): void;
+}
+
+interface PPage {
+  nextPageToken: string;
+  totalSize: string;
+}
+interface PEvent {
+  id: string;
+  kind: string;
+  title: string;
+  startsAt: string;
+  endsAt: string;
+  status: string;
+}
+interface PBooking {
+  id: string;
+  eventId: string;
+  slotId: string;
+  staffId: string;
+  pupilId: string;
+  contactId: string;
+  startsAt: string;
+  endsAt: string;
+  status: string;
+  pendingCancellation: boolean;
+  cancellation: { reason: string; at: string; personKind: string; personId: string; actor: string } | null;
+}
+
+/** The generated BookingsService client's methods the gateway calls. */
+export interface BookingsServiceClient extends Client {
+  listEvents: UnaryMethod<object, { events: PEvent[]; page: PPage | null }>;
+  listBookings: UnaryMethod<object, { bookings: PBooking[]; page: PPage | null }>;
+  previewRemovalImpact: UnaryMethod<
+    object,
+    {
+      events: Array<{
+        event: PEvent | null;
+        live: boolean;
+        bookingsToCancel: PBooking[];
+        bookingsToHold: PBooking[];
+        familiesAffected: number;
+      }>;
+      totalBookingsToCancel: number;
+      totalBookingsToHold: number;
+      familiesAffected: number;
+    }
+  >;
+}
+
+function event(e: PEvent): BookableEvent {
+  return {
+    id: e.id,
+    kind: e.kind,
+    title: e.title,
+    startsAt: orNull(e.startsAt),
+    endsAt: orNull(e.endsAt),
+    status: e.status,
+  };
+}
+
+function booking(b: PBooking): Booking {
+  const c = b.cancellation;
+  return {
+    id: b.id,
+    eventId: b.eventId,
+    slotId: b.slotId,
+    staffId: orNull(b.staffId),
+    pupilId: orNull(b.pupilId),
+    contactId: orNull(b.contactId),
+    startsAt: orNull(b.startsAt),
+    endsAt: orNull(b.endsAt),
+    status: b.status,
+    pendingCancellation: b.pendingCancellation,
+    cancellation:
+      c === null || c.reason === ''
+        ? null
+        : {
+            reason: c.reason,
+            at: orNull(c.at),
+            personKind: orNull(c.personKind),
+            personId: orNull(c.personId),
+            actor: orNull(c.actor),
+          },
+  };
+}
+
+const UPSTREAM = 'bookings';
+
+/** The gRPC implementation of {@link BookingsGateway}. */
+export function createBookingsGateway(options: {
+  address: string;
+  deadlineMs: number;
+  protosDir?: string;
+}): BookingsGateway {
+  const pkg = loadProtoPackage<{
+    isams_sync: { bookings: { v1: { BookingsService: GrpcClientConstructor<BookingsServiceClient> } } };
+  }>('isams_sync/bookings/v1/bookings_service.proto', { protosDir: options.protosDir });
+  const client = createGrpcClient(pkg.isams_sync.bookings.v1.BookingsService, options.address, {
+    deadlineMs: options.deadlineMs,
+    idempotentMethods: ['ListEvents', 'ListBookings', 'PreviewRemovalImpact'],
+  });
+  const call = <Res>(method: UnaryMethod<object, Res>, req: object, ctx: CallContext) =>
+    upstreamCall(UPSTREAM, method.bind(client) as UnaryMethod<object, Res>, req, ctx);
+
+  return {
+    async listEvents(ctx, input) {
+      const r = await call(
+        client.listEvents,
+        { status: input.status ?? '', page: { pageSize: input.pageSize, pageToken: input.pageToken ?? '' } },
+        ctx,
+      );
+      return { events: r.events.map(event), page: pageInfo(r.page) };
+    },
+    async listEventBookings(ctx, input) {
+      const r = await call(
+        client.listBookings,
+        {
+          eventId: input.eventId,
+          status: input.status ?? '',
+          page: { pageSize: input.pageSize, pageToken: input.pageToken ?? '' },
+        },
+        ctx,
+      );
+      return { bookings: r.bookings.map(booking), page: pageInfo(r.page) };
+    },
+    async previewRemovalImpact(ctx, input) {
+      const r = await call(
+        client.previewRemovalImpact,
+        { removals: input.removals, heldBatchId: input.heldBatchId ?? '', dryRunId: input.dryRunId ?? '' },
+        ctx,
+      );
+      return {
+        events: r.events
+          .filter((e) => e.event !== null)
+          .map((e) => ({
+            event: event(e.event!),
+            live: e.live,
+            bookingsToCancel: e.bookingsToCancel.map(booking),
+            bookingsToHold: e.bookingsToHold.map(booking),
+            familiesAffected: e.familiesAffected,
+          })),
+        totalBookingsToCancel: r.totalBookingsToCancel,
+        totalBookingsToHold: r.totalBookingsToHold,
+        familiesAffected: r.familiesAffected,
+      };
+    },
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,291 @@
+import type { Client } from '@grpc/grpc-js';
+import { createGrpcClient, loadProtoPackage } from '@isams-sync/grpc';
+import type { GrpcClientConstructor, UnaryMethod } from '@isams-sync/grpc';
+import type {
+  Change,
+  ChangePage,
+  EntityPage,
+  FindingPage,
+  HeldBatch,
+  HeldBatchDetail,
+  HeldBatchList,
+  RosterEntity,
+  RosterRun,
+} from '../../domain/models/roster.models';
+import type { CallContext } from '../../domain/principal';
+import { jsonObject, pageInfo } from './proto-json';
+import { orNull, upstreamCall } from './upstream-call';
+
+interface Paging {
+  pageSize: number;
+  pageToken?: string;
+}
+
+/** The roster as the gateway uses it. */
+export interface RosterGateway {
+  listEntities(
+    ctx: CallContext,
+    input: Paging & {
+      entityType: string;
+      query?: string;
+      status?: string;
+      filters?: Array<{ field: string; value: string }>;
+    },
+  ): Promise<EntityPage>;
+  getEntity(ctx: CallContext, entityType: string, entityId: string): Promise<RosterEntity>;
+  getRun(ctx: CallContext, syncRunId: string): Promise<RosterRun>;
+  listRunChanges(
+    ctx: CallContext,
+    input: Paging & { syncRunId: string; entityType?: string; change?: string; disposition?: string },
+  ): Promise<ChangePage>;
+  listRunFindings(
+    ctx: CallContext,
+    input: Paging & { syncRunId: string; code?: string },
+  ): Promise<FindingPage>;
+  listHeldBatches(ctx: CallContext, input: Paging & { status?: string }): Promise<HeldBatchList>;
+  getHeldBatch(
+    ctx: CallContext,
+    input: Paging & { batchId: string; entityType?: string; query?: string },
+  ): Promise<HeldBatchDetail>;
+  approveHeldBatch(ctx: CallContext, batchId: string, comment: string): Promise<HeldBatch>;
+  discardHeldBatch(ctx: CallContext, batchId: string, comment: string): Promise<HeldBatch>;
+  close(): void;
+}
+
+interface PPage {
+  nextPageToken: string;
+  totalSize: string;
+}
+interface PEntity {
+  entityType: string;
+  entityId: string;
+  status: string;
+  dataJson: string;
+  lastSyncRunId: string;
+  changedAt: string;
+  removedAt: string;
+  graceUntil: string;
+  removalReason: string;
+}
+interface PChange {
+  seq: number;
+  entityType: string;
+  entityId: string;
+  change: string;
+  disposition: string;
+  beforeJson: string;
+  afterJson: string;
+  changedFields: string[];
+  removalReason: string;
+}
+interface PHeldBatch {
+  batchId: string;
+  syncRunId: string;
+  status: string;
+  createdAt: string;
+  types: Array<{ entityType: string; count: number; reason: string }>;
+  total: number;
+  decidedBy: string;
+  decidedAt: string;
+  comment: string;
+}
+interface PRun {
+  syncRunId: string;
+  state: string;
+  dryRun: boolean;
+  outcome: string;
+  receivedAt: string;
+  processedAt: string;
+  completedAt: string;
+  counts: RosterRun['counts'];
+  heldBatchId: string;
+  errorCode: string;
+  errorMessage: string;
+  changeCount: number;
+  findingCount: number;
+}
+
+/** The generated RosterService client's methods the gateway calls. */
+export interface RosterServiceClient extends Client {
+  listEntities: UnaryMethod<object, { entities: PEntity[]; page: PPage | null }>;
+  getEntity: UnaryMethod<object, PEntity>;
+  getRun: UnaryMethod<object, PRun>;
+  listRunChanges: UnaryMethod<object, { changes: PChange[]; page: PPage | null }>;
+  listRunFindings: UnaryMethod<object, { findings: FindingPage['findings']; page: PPage | null }>;
+  listHeldBatches: UnaryMethod<object, { batches: PHeldBatch[]; page: PPage | null }>;
+  getHeldBatch: UnaryMethod<object, { batch: PHeldBatch | null; records: PChange[]; page: PPage | null }>;
+  approveHeldBatch: UnaryMethod<object, PHeldBatch>;
+  discardHeldBatch: UnaryMethod<object, PHeldBatch>;
+}
+
+function entity(e: PEntity): RosterEntity {
+  return {
+    entityType: e.entityType,
+    entityId: e.entityId,
+    status: e.status,
+    data: jsonObject(e.dataJson),
+    lastSyncRunId: orNull(e.lastSyncRunId),
+    changedAt: orNull(e.changedAt),
+    removedAt: orNull(e.removedAt),
+    graceUntil: orNull(e.graceUntil),
+    removalReason: orNull(e.removalReason),
+  };
+}
+
+/** Proto Change → API change. */
+export function toChange(c: PChange): Change {
+  return {
+    seq: c.seq,
+    entityType: c.entityType,
+    entityId: c.entityId,
+    change: c.change,
+    disposition: c.disposition,
+    before: jsonObject(c.beforeJson),
+    after: jsonObject(c.afterJson),
+    changedFields: c.changedFields,
+    removalReason: orNull(c.removalReason),
+  };
+}
+
+function heldBatch(b: PHeldBatch): HeldBatch {
+  return {
+    batchId: b.batchId,
+    syncRunId: b.syncRunId,
+    status: b.status,
+    createdAt: orNull(b.createdAt),
+    types: b.types.map((t) => ({ entityType: t.entityType, count: t.count, reason: t.reason })),
+    total: b.total,
+    decidedBy: orNull(b.decidedBy),
+    decidedAt: orNull(b.decidedAt),
+    comment: orNull(b.comment),
+  };
+}
+
+const page = (p: Paging) => ({ pageSize: p.pageSize, pageToken: p.pageToken ?? '' });
+const UPSTREAM = 'roster';
+
+/** The gRPC implementation of {@link RosterGateway}. */
+export function createRosterGateway(options: {
+  address: string;
+  deadlineMs: number;
+  protosDir?: string;
+}): RosterGateway {
+  const pkg = loadProtoPackage<{
+    isams_sync: { roster: { v1: { RosterService: GrpcClientConstructor<RosterServiceClient> } } };
+  }>('isams_sync/roster/v1/roster_service.proto', { protosDir: options.protosDir });
+  const client = createGrpcClient(pkg.isams_sync.roster.v1.RosterService, options.address, {
+    deadlineMs: options.deadlineMs,
+    idempotentMethods: [
+      'ListEntities',
+      'GetEntity',
+      'GetRun',
+      'ListRunChanges',
+      'ListRunFindings',
+      'ListHeldBatches',
+      'GetHeldBatch',
+    ],
+  });
+  const call = <Res>(method: UnaryMethod<object, Res>, req: object, ctx: CallContext) =>
+    upstreamCall(UPSTREAM, method.bind(client) as UnaryMethod<object, Res>, req, ctx);
+
+  return {
+    async listEntities(ctx, input) {
+      const r = await call(
+        client.listEntities,
+        {
+          entityType: input.entityType,
+          query: input.query ?? '',
+          status: input.status ?? '',
+          filters: input.filters ?? [],
+          page: page(input),
+        },
+        ctx,
+      );
+      return { entities: r.entities.map(entity), page: pageInfo(r.page) };
+    },
+    getEntity: async (ctx, entityType, entityId) =>
+      entity(await call(client.getEntity, { entityType, entityId }, ctx)),
+    async getRun(ctx, syncRunId) {
+      const r = await call(client.getRun, { syncRunId }, ctx);
+      return {
+        syncRunId: r.syncRunId,
+        state: r.state,
+        dryRun: r.dryRun,
+        outcome: orNull(r.outcome),
+        receivedAt: orNull(r.receivedAt),
+        processedAt: orNull(r.processedAt),
+        completedAt: orNull(r.completedAt),
+        counts: r.counts.map((c) => ({
+          entityType: c.entityType,
+          added: c.added,
+          updated: c.updated,
+          removed: c.removed,
+          restored: c.restored,
+          held: c.held,
+          unchanged: c.unchanged,
+        })),
+        heldBatchId: orNull(r.heldBatchId),
+        errorCode: orNull(r.errorCode),
+        errorMessage: orNull(r.errorMessage),
+        changeCount: r.changeCount,
+        findingCount: r.findingCount,
+      };
+    },
+    async listRunChanges(ctx, input) {
+      const r = await call(
+        client.listRunChanges,
+        {
+          syncRunId: input.syncRunId,
+          entityType: input.entityType ?? '',
+          change: input.change ?? '',
+          disposition: input.disposition ?? '',
+          page: page(input),
+        },
+        ctx,
+      );
+      return { changes: r.changes.map(toChange), page: pageInfo(r.page) };
+    },
+    async listRunFindings(ctx, input) {
+      const r = await call(
+        client.listRunFindings,
+        { syncRunId: input.syncRunId, code: input.code ?? '', page: page(input) },
+        ctx,
+      );
+      return {
+        findings: r.findings.map((f) => ({
+          code: f.code,
+          severity: f.severity,
+          datasetId: f.datasetId,
+          recordId: f.recordId,
+          field: f.field,
+          ref: f.ref,
+          message: f.message,
+        })),
+        page: pageInfo(r.page),
+      };
+    },
+    async listHeldBatches(ctx, input) {
+      const r = await call(client.listHeldBatches, { status: input.status ?? '', page: page(input) }, ctx);
+      return { batches: r.batches.map(heldBatch), page: pageInfo(r.page) };
+    },
+    async getHeldBatch(ctx, input) {
+      const r = await call(
+        client.getHeldBatch,
+        {
+          batchId: input.batchId,
+          entityType: input.entityType ?? '',
+          query: input.query ?? '',
+          page: page(input),
+        },
+        ctx,
+      );
+      if (r.batch === null) throw new Error('GetHeldBatch returned no batch');
+      return { batch: heldBatch(r.batch), records: r.records.map(toChange), page: pageInfo(r.page) };
+    },
+    approveHeldBatch: async (ctx, batchId, comment) =>
+      heldBatch(await call(client.approveHeldBatch, { batchId, comment }, ctx)),
+    discardHeldBatch: async (ctx, batchId, comment) =>
+      heldBatch(await call(client.discardHeldBatch, { batchId, comment }, ctx)),
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { pageInfoSchema } from './common.models';
+
+export const eventSchema = z
+  .object({
+    id: z.string(),
+    kind: z.string(),
+    title: z.string(),
+    startsAt: z.string().nullable(),
+    endsAt: z.string().nullable(),
+    status: z.string().describe('draft, open, live, finished'),
+  })
+  .meta({ id: 'BookableEvent' });
+export type BookableEvent = z.infer<typeof eventSchema>;
+export const eventPageSchema = z.object({ events: z.array(eventSchema), page: pageInfoSchema });
+export type EventPage = z.infer<typeof eventPageSchema>;
+
+export const bookingSchema = z
+  .object({
+    id: z.string(),
+    eventId: z.string(),
+    slotId: z.string(),
+    staffId: z.string().nullable(),
+    pupilId: z.string().nullable(),
+    contactId: z.string().nullable(),
+    startsAt: z.string().nullable(),
+    endsAt: z.string().nullable(),
+    status: z.string().describe('booked or cancelled'),
+    pendingCancellation: z.boolean(),
+    cancellation: z
+      .object({
+        reason: z.string(),
+        at: z.string().nullable(),
+        personKind: z.string().nullable(),
+        personId: z.string().nullable(),
+        actor: z.string().nullable(),
+      })
+      .nullable(),
+  })
+  .meta({ id: 'Booking' });
+export type Booking = z.infer<typeof bookingSchema>;
+export const bookingPageSchema = z.object({ bookings: z.array(bookingSchema), page: pageInfoSchema });
+export type BookingPage = z.infer<typeof bookingPageSchema>;
+
+export const removalImpactSchema = z
+  .object({
+    events: z.array(
+      z.object({
+        event: eventSchema,
+        live: z.boolean(),
+        bookingsToCancel: z.array(bookingSchema),
+        bookingsToHold: z.array(bookingSchema),
+        familiesAffected: z.number().int(),
+      }),
+    ),
+    totalBookingsToCancel: z.number().int(),
+    totalBookingsToHold: z.number().int(),
+    familiesAffected: z.number().int(),
+    peopleConsidered: z
+      .number()
+      .int()
+      .describe('Removed people (staff, pupils, contacts) the preview covered'),
+  })
+  .meta({ id: 'RemovalImpact' });
+export type RemovalImpact = z.infer<typeof removalImpactSchema>;
+
+/** A person whose removal is previewed. */
+export interface PersonRef {
+  kind: 'pupil' | 'staff' | 'contact';
+  id: string;
+}

@@ -1,0 +1,123 @@
+import { z } from 'zod';
+import { pageInfoSchema } from './common.models';
+
+export const ENTITY_TYPES = [
+  'staff',
+  'pupil',
+  'contact',
+  'form',
+  'yearGroup',
+  'division',
+  'academicHouse',
+  'boardingHouse',
+  'department',
+  'subject',
+  'teachingSet',
+  'setMembership',
+  'teachingForm',
+  'customGroup',
+  'customGroupMembership',
+] as const;
+export const entityTypeSchema = z.enum(ENTITY_TYPES);
+
+export const entitySchema = z
+  .object({
+    entityType: z.string(),
+    entityId: z.string(),
+    status: z.string().describe('active or removed'),
+    data: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .describe('The normalised image (docs/roster-model.md)'),
+    lastSyncRunId: z.string().nullable(),
+    changedAt: z.string().nullable(),
+    removedAt: z.string().nullable(),
+    graceUntil: z.string().nullable(),
+    removalReason: z.string().nullable(),
+  })
+  .meta({ id: 'RosterEntity' });
+export type RosterEntity = z.infer<typeof entitySchema>;
+
+export const entityPageSchema = z.object({ entities: z.array(entitySchema), page: pageInfoSchema });
+export type EntityPage = z.infer<typeof entityPageSchema>;
+
+export const typeCountsSchema = z.object({
+  entityType: z.string(),
+  added: z.number().int(),
+  updated: z.number().int(),
+  removed: z.number().int(),
+  restored: z.number().int(),
+  held: z.number().int(),
+  unchanged: z.number().int(),
+});
+
+export const rosterRunSchema = z
+  .object({
+    syncRunId: z.string(),
+    state: z.string(),
+    dryRun: z.boolean(),
+    outcome: z.string().nullable(),
+    receivedAt: z.string().nullable(),
+    processedAt: z.string().nullable(),
+    completedAt: z.string().nullable(),
+    counts: z.array(typeCountsSchema),
+    heldBatchId: z.string().nullable(),
+    errorCode: z.string().nullable(),
+    errorMessage: z.string().nullable(),
+    changeCount: z.number().int(),
+    findingCount: z.number().int(),
+  })
+  .meta({ id: 'RosterRun' });
+export type RosterRun = z.infer<typeof rosterRunSchema>;
+
+export const changeSchema = z.object({
+  seq: z.number().int(),
+  entityType: z.string(),
+  entityId: z.string(),
+  change: z.string().describe('added, updated, removed, restored'),
+  disposition: z.string().describe('apply or held'),
+  before: z.record(z.string(), z.unknown()).nullable(),
+  after: z.record(z.string(), z.unknown()).nullable(),
+  changedFields: z.array(z.string()),
+  removalReason: z.string().nullable(),
+});
+export type Change = z.infer<typeof changeSchema>;
+export const changePageSchema = z.object({ changes: z.array(changeSchema), page: pageInfoSchema });
+export type ChangePage = z.infer<typeof changePageSchema>;
+
+export const findingSchema = z.object({
+  code: z.string().describe('Stable rule code'),
+  severity: z.string(),
+  datasetId: z.string(),
+  recordId: z.string(),
+  field: z.string(),
+  ref: z.string(),
+  message: z.string(),
+});
+export const findingPageSchema = z.object({ findings: z.array(findingSchema), page: pageInfoSchema });
+export type FindingPage = z.infer<typeof findingPageSchema>;
+
+export const heldBatchSchema = z
+  .object({
+    batchId: z.string(),
+    syncRunId: z.string(),
+    status: z.string().describe('pending, approved, discarded or superseded'),
+    createdAt: z.string().nullable(),
+    types: z.array(z.object({ entityType: z.string(), count: z.number().int(), reason: z.string() })),
+    total: z.number().int(),
+    decidedBy: z.string().nullable(),
+    decidedAt: z.string().nullable(),
+    comment: z.string().nullable(),
+  })
+  .meta({ id: 'HeldBatch' });
+export type HeldBatch = z.infer<typeof heldBatchSchema>;
+export const heldBatchListSchema = z.object({ batches: z.array(heldBatchSchema), page: pageInfoSchema });
+export type HeldBatchList = z.infer<typeof heldBatchListSchema>;
+export const heldBatchDetailSchema = z.object({
+  batch: heldBatchSchema,
+  records: z.array(changeSchema),
+  page: pageInfoSchema,
+});
+export type HeldBatchDetail = z.infer<typeof heldBatchDetailSchema>;
+
+export const decideBodySchema = z.object({ comment: z.string().trim().max(1000).default('') }).strict();

@@ -1,0 +1,301 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { BookingsGateway } from '../../adapters/grpc-clients/bookings.gateway';
+import type { RosterGateway } from '../../adapters/grpc-clients/roster.gateway';
+import type { AuditLog } from '../../adapters/mongo/audit-log.repository';
+import { bookingPageSchema, eventPageSchema, removalImpactSchema } from '../../domain/models/bookings.models';
+import {
+  changePageSchema,
+  decideBodySchema,
+  entityPageSchema,
+  entitySchema,
+  entityTypeSchema,
+  findingPageSchema,
+  heldBatchDetailSchema,
+  heldBatchListSchema,
+  heldBatchSchema,
+  rosterRunSchema,
+} from '../../domain/models/roster.models';
+import { dryRunImpact, heldBatchImpact } from '../../use-cases/removal-impact';
+import { audited } from './audit';
+import { callContext } from './auth';
+import { schoolErrorResponses, schoolIdParam, schoolSecurity } from './route-schemas';
+
+/** Dependencies of the roster, held-batch and bookings routes. */
+export interface RosterBookingsRoutesOptions {
+  roster: RosterGateway;
+  bookings: BookingsGateway;
+  auditLog: AuditLog;
+}
+
+const paging = {
+  pageSize: z.coerce.number().int().min(1).max(200).default(50),
+  pageToken: z.string().max(512).optional(),
+};
+const token = (t: string | undefined) => (t === undefined ? {} : { pageToken: t });
+const opt = <K extends string>(key: K, v: string | undefined) =>
+  v === undefined || v === '' ? {} : { [key]: v };
+const runParams = schoolIdParam.extend({ syncRunId: z.string().min(1).max(128) });
+const batchParams = schoolIdParam.extend({ batchId: z.string().min(1).max(128) });
+
+/** Roster browsing, run changes/findings, held batches (impact, approve, discard), events and bookings. */
+export const rosterBookingsRoutes: FastifyPluginAsyncZod<RosterBookingsRoutesOptions> = async (app, opts) => {
+  const { roster, bookings, auditLog } = opts;
+  const base = (tags: string[], summary: string) => ({ tags, summary, security: schoolSecurity });
+
+  app.get(
+    '/api/v1/schools/:schoolId/roster/:entityType',
+    {
+      schema: {
+        ...base(['roster'], 'Browse and search the roster (staff, pupils, sets, …)'),
+        params: schoolIdParam.extend({ entityType: entityTypeSchema }),
+        querystring: z.object({
+          q: z
+            .string()
+            .max(200)
+            .optional()
+            .describe('Case-insensitive search over names, codes, ids, e-mails'),
+          status: z.enum(['active', 'removed', 'all']).default('active'),
+          ...paging,
+        }),
+        response: { 200: entityPageSchema, ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      const q = request.query;
+      return roster.listEntities(callContext(request, reply), {
+        entityType: request.params.entityType,
+        status: q.status,
+        pageSize: q.pageSize,
+        ...opt('query', q.q),
+        ...token(q.pageToken),
+      });
+    },
+  );
+
+  app.get(
+    '/api/v1/schools/:schoolId/roster/:entityType/:entityId',
+    {
+      schema: {
+        ...base(['roster'], 'One roster entity (also removed ones)'),
+        params: schoolIdParam.extend({ entityType: entityTypeSchema, entityId: z.string().min(1).max(128) }),
+        response: { 200: entitySchema, ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) =>
+      roster.getEntity(callContext(request, reply), request.params.entityType, request.params.entityId),
+  );
+
+  app.get(
+    '/api/v1/schools/:schoolId/sync-runs/:syncRunId/roster',
+    {
+      schema: {
+        ...base(
+          ['sync runs'],
+          "The roster's processing of a run: state, outcome, counts per entity and change",
+        ),
+        params: runParams,
+        response: { 200: rosterRunSchema, ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) => roster.getRun(callContext(request, reply), request.params.syncRunId),
+  );
+
+  app.get(
+    '/api/v1/schools/:schoolId/sync-runs/:syncRunId/changes',
+    {
+      schema: {
+        ...base(['sync runs'], "A run's changeset (for a dry run: what would change)"),
+        params: runParams,
+        querystring: z.object({
+          entityType: entityTypeSchema.optional(),
+          change: z.enum(['added', 'updated', 'removed', 'restored']).optional(),
+          disposition: z.enum(['apply', 'held']).optional(),
+          ...paging,
+        }),
+        response: { 200: changePageSchema, ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      const q = request.query;
+      return roster.listRunChanges(callContext(request, reply), {
+        syncRunId: request.params.syncRunId,
+        pageSize: q.pageSize,
+        ...opt('entityType', q.entityType),
+        ...opt('change', q.change),
+        ...opt('disposition', q.disposition),
+        ...token(q.pageToken),
+      });
+    },
+  );
+
+  app.get(
+    '/api/v1/schools/:schoolId/sync-runs/:syncRunId/findings',
+    {
+      schema: {
+        ...base(['sync runs'], 'Data-quality findings of a run (stable rule codes)'),
+        params: runParams,
+        querystring: z.object({ code: z.string().max(100).optional(), ...paging }),
+        response: { 200: findingPageSchema, ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) =>
+      roster.listRunFindings(callContext(request, reply), {
+        syncRunId: request.params.syncRunId,
+        pageSize: request.query.pageSize,
+        ...opt('code', request.query.code),
+        ...token(request.query.pageToken),
+      }),
+  );
+
+  app.get(
+    '/api/v1/schools/:schoolId/sync-runs/:syncRunId/impact',
+    {
+      schema: {
+        ...base(['sync runs'], "Booking impact of a dry run's removals"),
+        params: runParams,
+        response: { 200: removalImpactSchema, ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) =>
+      dryRunImpact(roster, bookings, callContext(request, reply), request.params.syncRunId),
+  );
+
+  app.get(
+    '/api/v1/schools/:schoolId/held-batches',
+    {
+      schema: {
+        ...base(['held batches'], 'Held removal batches, newest first'),
+        params: schoolIdParam,
+        querystring: z.object({
+          status: z.enum(['pending', 'approved', 'discarded', 'superseded']).optional(),
+          ...paging,
+        }),
+        response: { 200: heldBatchListSchema, ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) =>
+      roster.listHeldBatches(callContext(request, reply), {
+        pageSize: request.query.pageSize,
+        ...opt('status', request.query.status),
+        ...token(request.query.pageToken),
+      }),
+  );
+
+  app.get(
+    '/api/v1/schools/:schoolId/held-batches/:batchId',
+    {
+      schema: {
+        ...base(['held batches'], 'A held batch with its records (searchable)'),
+        params: batchParams,
+        querystring: z.object({
+          entityType: entityTypeSchema.optional(),
+          q: z.string().max(200).optional(),
+          ...paging,
+        }),
+        response: { 200: heldBatchDetailSchema, ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) =>
+      roster.getHeldBatch(callContext(request, reply), {
+        batchId: request.params.batchId,
+        pageSize: request.query.pageSize,
+        ...opt('entityType', request.query.entityType),
+        ...opt('query', request.query.q),
+        ...token(request.query.pageToken),
+      }),
+  );
+
+  app.get(
+    '/api/v1/schools/:schoolId/held-batches/:batchId/impact',
+    {
+      schema: {
+        ...base(
+          ['held batches'],
+          'Booking impact of approving: bookings cancelled per event, families affected',
+        ),
+        params: batchParams,
+        response: { 200: removalImpactSchema, ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) =>
+      heldBatchImpact(roster, bookings, callContext(request, reply), request.params.batchId),
+  );
+
+  for (const decision of ['approve', 'discard'] as const) {
+    app.post(
+      `/api/v1/schools/:schoolId/held-batches/:batchId/${decision}`,
+      {
+        schema: {
+          ...base(
+            ['held batches'],
+            decision === 'approve'
+              ? 'Approve once: the held removals are applied (their bookings are cancelled)'
+              : 'Discard: nothing is removed; continued absence holds them again next run',
+          ),
+          params: batchParams,
+          body: decideBodySchema.nullish(),
+          response: { 200: heldBatchSchema, ...schoolErrorResponses },
+        },
+      },
+      async (request, reply) => {
+        const ctx = callContext(request, reply);
+        const comment = request.body?.comment ?? '';
+        return audited(
+          auditLog,
+          request,
+          {
+            tenantId: ctx.tenantId,
+            actor: ctx.actor,
+            action: `held-batch.${decision}`,
+            target: { batchId: request.params.batchId },
+          },
+          () =>
+            decision === 'approve'
+              ? roster.approveHeldBatch(ctx, request.params.batchId, comment)
+              : roster.discardHeldBatch(ctx, request.params.batchId, comment),
+        );
+      },
+    );
+  }
+
+  app.get(
+    '/api/v1/schools/:schoolId/events',
+    {
+      schema: {
+        ...base(['bookings'], "The school's bookable events (parents' evenings, clubs)"),
+        params: schoolIdParam,
+        querystring: z.object({
+          status: z.enum(['draft', 'open', 'live', 'finished']).optional(),
+          ...paging,
+        }),
+        response: { 200: eventPageSchema, ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) =>
+      bookings.listEvents(callContext(request, reply), {
+        pageSize: request.query.pageSize,
+        ...opt('status', request.query.status),
+        ...token(request.query.pageToken),
+      }),
+  );
+
+  app.get(
+    '/api/v1/schools/:schoolId/events/:eventId/bookings',
+    {
+      schema: {
+        ...base(['bookings'], 'Bookings of one event (with cancellations and their reasons)'),
+        params: schoolIdParam.extend({ eventId: z.string().min(1).max(64) }),
+        querystring: z.object({ status: z.enum(['booked', 'cancelled']).optional(), ...paging }),
+        response: { 200: bookingPageSchema, ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) =>
+      bookings.listEventBookings(callContext(request, reply), {
+        eventId: request.params.eventId,
+        pageSize: request.query.pageSize,
+        ...opt('status', request.query.status),
+        ...token(request.query.pageToken),
+      }),
+  );
+};

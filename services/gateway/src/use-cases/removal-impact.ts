@@ -1,0 +1,85 @@
+import type { BookingsGateway } from '../adapters/grpc-clients/bookings.gateway';
+import type { RosterGateway } from '../adapters/grpc-clients/roster.gateway';
+import { GatewayErrors } from '../domain/gateway-errors';
+import type { BookableEvent, RemovalImpact } from '../domain/models/bookings.models';
+import type { Change } from '../domain/models/roster.models';
+import type { CallContext } from '../domain/principal';
+import type { LiveEventCheck } from '../domain/live-events';
+import { removedPeople } from '../domain/removal-people';
+
+const PAGE = 200;
+/** Upper bound on records read for one preview (a held batch is at most a whole school). */
+const MAX_RECORDS = 20_000;
+
+async function collect(
+  fetchPage: (pageToken?: string) => Promise<{ items: Change[]; next: string | null }>,
+): Promise<Change[]> {
+  const all: Change[] = [];
+  let token: string | undefined;
+  do {
+    const { items, next } = await fetchPage(token);
+    all.push(...items);
+    token = next ?? undefined;
+  } while (token !== undefined && all.length < MAX_RECORDS);
+  return all;
+}
+
+/** The booking impact of approving a held batch: its removed people, previewed by the bookings service. */
+export async function heldBatchImpact(
+  roster: RosterGateway,
+  bookings: BookingsGateway,
+  ctx: CallContext,
+  batchId: string,
+): Promise<RemovalImpact> {
+  const records = await collect(async (pageToken) => {
+    const r = await roster.getHeldBatch(ctx, {
+      batchId,
+      pageSize: PAGE,
+      ...(pageToken === undefined ? {} : { pageToken }),
+    });
+    return { items: r.records, next: r.page.nextPageToken };
+  });
+  const people = removedPeople(records);
+  const impact = await bookings.previewRemovalImpact(ctx, { removals: people, heldBatchId: batchId });
+  return { ...impact, peopleConsidered: people.length };
+}
+
+/** The booking impact of a dry run's removals (live events' bookings would be held, not cancelled). */
+export async function dryRunImpact(
+  roster: RosterGateway,
+  bookings: BookingsGateway,
+  ctx: CallContext,
+  syncRunId: string,
+): Promise<RemovalImpact> {
+  const records = await collect(async (pageToken) => {
+    const r = await roster.listRunChanges(ctx, {
+      syncRunId,
+      change: 'removed',
+      pageSize: PAGE,
+      ...(pageToken === undefined ? {} : { pageToken }),
+    });
+    return { items: r.changes, next: r.page.nextPageToken };
+  });
+  const people = removedPeople(records);
+  const impact = await bookings.previewRemovalImpact(ctx, { removals: people, dryRunId: syncRunId });
+  return { ...impact, peopleConsidered: people.length };
+}
+
+/** Live events of the school (status `live`). */
+export async function liveEvents(bookings: BookingsGateway, ctx: CallContext): Promise<BookableEvent[]> {
+  return (await bookings.listEvents(ctx, { status: 'live', pageSize: 50 })).events;
+}
+
+/** A {@link LiveEventCheck} backed by the bookings service. */
+export function createLiveEventCheck(bookings: BookingsGateway): LiveEventCheck {
+  return {
+    async assertNoneLive(ctx) {
+      const live = await liveEvents(bookings, ctx);
+      if (live.length > 0) {
+        throw GatewayErrors.GATEWAY_LIVE_EVENT_CONFIRMATION_REQUIRED({
+          events: live.map((e) => ({ id: e.id, title: e.title })),
+        });
+      }
+    },
+  };
+}

@@ -1,0 +1,160 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGatewayHarness } from '../support/gateway-harness';
+import type { GatewayHarness } from '../support/gateway-harness';
+
+describe('runs, held batches, roster and bookings routes (real FerretDB, fake upstreams)', () => {
+  let h: GatewayHarness;
+  let tokenA: string;
+  let tokenB: string;
+  beforeAll(async () => {
+    h = await startGatewayHarness();
+    tokenA = (await h.issueToken('school-a')).token;
+    tokenB = (await h.issueToken('school-b')).token;
+  });
+  afterAll(async () => h?.close());
+
+  const req = (method: 'GET' | 'POST', url: string, token: string, payload?: object) =>
+    h.app.http.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${token}` },
+      ...(payload ? { payload } : {}),
+    });
+
+  it('refuses a real run while an event is live until confirmed, and then audits it', async () => {
+    h.upstream.state.live = [
+      {
+        id: 'ev1',
+        kind: 'parents_evening',
+        title: 'Year 9 evening',
+        startsAt: null,
+        endsAt: null,
+        status: 'live',
+      },
+    ];
+    const before = h.connector.calls.filter((c) => c.method === 'triggerSync').length;
+    const refused = await req('POST', '/api/v1/schools/school-a/sync-runs', tokenA, {});
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().error.code).toBe('GATEWAY_LIVE_EVENT_CONFIRMATION_REQUIRED');
+    expect(refused.json().error.details.events).toEqual([{ id: 'ev1', title: 'Year 9 evening' }]);
+    expect(h.connector.calls.filter((c) => c.method === 'triggerSync').length).toBe(before);
+
+    const dry = await req('POST', '/api/v1/schools/school-a/sync-runs', tokenA, { dryRun: true });
+    expect(dry.statusCode).toBe(202);
+    const confirmed = await req('POST', '/api/v1/schools/school-a/sync-runs', tokenA, {
+      confirmLiveEvents: true,
+    });
+    expect(confirmed.statusCode).toBe(202);
+    expect(confirmed.json().run.dryRun).toBe(false);
+    h.upstream.state.live = [];
+    const plain = await req('POST', '/api/v1/schools/school-a/sync-runs', tokenA);
+    expect(plain.statusCode).toBe(202);
+    const audit = await req('GET', '/api/v1/schools/school-a/audit-log', tokenA);
+    expect(audit.json().entries.filter((e: { action: string }) => e.action === 'sync.trigger')).toHaveLength(
+      3,
+    );
+  });
+
+  it('lists runs and builds the overview with data freshness', async () => {
+    const runs = await req(
+      'GET',
+      '/api/v1/schools/school-a/sync-runs?pageSize=5&status=applied,held',
+      tokenA,
+    );
+    expect(runs.statusCode).toBe(200);
+    expect(h.connector.calls.at(-1)?.input).toEqual({ pageSize: 5, statuses: ['applied', 'held'] });
+    const overview = await req('GET', '/api/v1/schools/school-a/overview', tokenA);
+    expect(overview.statusCode).toBe(200);
+    expect(overview.json().activeRun.status).toBe('requested');
+    expect(overview.json()).toHaveProperty('dataAsOf');
+  });
+
+  it('serves roster browsing, run counts and findings', async () => {
+    const staff = await req('GET', '/api/v1/schools/school-a/roster/staff?q=smi', tokenA);
+    expect(staff.statusCode).toBe(200);
+    expect(staff.json().entities[0].data.surname).toBe('Smith');
+    expect(h.upstream.calls.at(-1)).toMatchObject({
+      method: 'listEntities',
+      tenantId: 'school-a',
+      input: { entityType: 'staff', query: 'smi', status: 'active' },
+    });
+    expect((await req('GET', '/api/v1/schools/school-a/roster/martians', tokenA)).statusCode).toBe(400);
+    const counts = await req('GET', '/api/v1/schools/school-a/sync-runs/run-1/roster', tokenA);
+    expect(counts.json().counts[0]).toMatchObject({ entityType: 'pupil', added: 1, updated: 2 });
+    const findings = await req('GET', '/api/v1/schools/school-a/sync-runs/run-1/findings', tokenA);
+    expect(findings.json().findings[0].code).toBe('PUPIL_NO_YEAR_GROUP');
+  });
+
+  it('previews the impact of a held batch over all its pages, people de-duplicated', async () => {
+    const res = await req('GET', '/api/v1/schools/school-a/held-batches/batch-1/impact', tokenA);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ peopleConsidered: 2, totalBookingsToCancel: 4, familiesAffected: 2 });
+    expect(h.upstream.state.previewed.at(-1)).toEqual([
+      { kind: 'pupil', id: 'p1' },
+      { kind: 'pupil', id: 'p2' },
+    ]);
+  });
+
+  it("hides another school's held batch and refuses to approve it", async () => {
+    const view = await req('GET', '/api/v1/schools/school-b/held-batches/batch-1', tokenB);
+    expect(view.statusCode).toBe(404);
+    const approve = await req('POST', '/api/v1/schools/school-b/held-batches/batch-1/approve', tokenB, {});
+    expect(approve.statusCode).toBe(404);
+    const crossPath = await req('POST', '/api/v1/schools/school-a/held-batches/batch-1/approve', tokenB, {});
+    expect(crossPath.statusCode).toBe(404);
+    expect(h.upstream.state.batch.status).toBe('pending');
+  });
+
+  it('approves once with a comment, audits it, and maps a second decision to 409', async () => {
+    const ok = await req('POST', '/api/v1/schools/school-a/held-batches/batch-1/approve', tokenA, {
+      comment: 'leavers confirmed',
+    });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toMatchObject({ status: 'approved', comment: 'leavers confirmed' });
+    const again = await req('POST', '/api/v1/schools/school-a/held-batches/batch-1/discard', tokenA, {});
+    expect(again.statusCode).toBe(409);
+    expect(again.json().error.code).toBe('ROSTER_HELD_BATCH_DECIDED');
+    const audit = await req('GET', '/api/v1/schools/school-a/audit-log', tokenA);
+    const actions = audit
+      .json()
+      .entries.map((e: { action: string; outcome: string }) => `${e.action}:${e.outcome}`);
+    expect(actions).toContain('held-batch.approve:succeeded');
+    expect(actions).toContain('held-batch.discard:failed');
+  });
+
+  it('serves the OpenAPI document with every route and the error schema', async () => {
+    const res = await h.app.http.inject({ method: 'GET', url: '/api/v1/openapi.json' });
+    expect(res.statusCode).toBe(200);
+    const doc = res.json();
+    expect(doc.openapi).toBe('3.1.0');
+    for (const path of [
+      '/api/v1/schools/{schoolId}/settings',
+      '/api/v1/schools/{schoolId}/settings/test',
+      '/api/v1/schools/{schoolId}/egress',
+      '/api/v1/schools/{schoolId}/sync-runs',
+      '/api/v1/schools/{schoolId}/sync-runs/{syncRunId}',
+      '/api/v1/schools/{schoolId}/held-batches/{batchId}/impact',
+      '/api/v1/schools/{schoolId}/held-batches/{batchId}/approve',
+      '/api/v1/schools/{schoolId}/roster/{entityType}',
+      '/api/v1/schools/{schoolId}/events/{eventId}/bookings',
+      '/api/v1/operator/tokens',
+    ]) {
+      expect(Object.keys(doc.paths)).toContain(path);
+    }
+    expect(JSON.stringify(doc.paths['/api/v1/schools/{schoolId}/settings'].put.responses['401'])).toContain(
+      'ErrorBody',
+    );
+    expect(doc.components.schemas.ErrorBody.properties.error.required).toContain('requestId');
+  });
+
+  it('serves the dashboard page with a strict CSP and answers unknown routes with a coded 404', async () => {
+    const page = await h.app.http.inject({ method: 'GET', url: '/' });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toContain('text/html');
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    const missing = await h.app.http.inject({ method: 'GET', url: '/assets/..%2Fapp.ts' });
+    expect(missing.statusCode).toBe(404);
+    const unknown = await h.app.http.inject({ method: 'GET', url: '/api/v1/nothing' });
+    expect(unknown.json().error.code).toBe('GATEWAY_ROUTE_NOT_FOUND');
+  });
+});

@@ -1,0 +1,183 @@
+import { AppError } from '@isams-sync/errors';
+import type { BookingsGateway } from '../../src/adapters/grpc-clients/bookings.gateway';
+import type { RosterGateway } from '../../src/adapters/grpc-clients/roster.gateway';
+import type { BookableEvent, PersonRef } from '../../src/domain/models/bookings.models';
+import type { Change, HeldBatch } from '../../src/domain/models/roster.models';
+import type { CallContext } from '../../src/domain/principal';
+
+const EMPTY_PAGE = { nextPageToken: null, totalSize: null };
+
+function removal(entityType: string, entityId: string, seq: number): Change {
+  return {
+    seq,
+    entityType,
+    entityId,
+    change: 'removed',
+    disposition: 'held',
+    before: { id: entityId },
+    after: null,
+    changedFields: [],
+    removalReason: 'absent_from_feed',
+  };
+}
+
+/** In-process fakes of the RosterGateway and BookingsGateway interfaces (HTTP-translation tests). */
+export function createFakeRosterBookings() {
+  const calls: Array<{ method: string; tenantId: string; input?: unknown }> = [];
+  const batch: HeldBatch = {
+    batchId: 'batch-1',
+    syncRunId: 'run-9',
+    status: 'pending',
+    createdAt: '2026-11-01T10:00:00.000Z',
+    types: [{ entityType: 'pupil', count: 3, reason: 'threshold' }],
+    total: 3,
+    decidedBy: null,
+    decidedAt: null,
+    comment: null,
+  };
+  // Three pages of one record each, one duplicate person and one non-person entity.
+  const records = [
+    removal('pupil', 'p1', 1),
+    removal('pupil', 'p2', 2),
+    removal('pupil', 'p1', 3),
+    removal('form', 'f1', 4),
+  ];
+  const state = { live: [] as BookableEvent[], previewed: [] as PersonRef[][], batch };
+  const notFound = () =>
+    new AppError({ code: 'ROSTER_HELD_BATCH_NOT_FOUND', kind: 'not_found', message: 'Held batch not found' });
+  const rec = (method: string, ctx: CallContext, input?: unknown) =>
+    calls.push({ method, tenantId: ctx.tenantId, input });
+
+  const roster: RosterGateway = {
+    async listEntities(ctx, input) {
+      rec('listEntities', ctx, input);
+      return {
+        entities: [
+          {
+            entityType: input.entityType,
+            entityId: 's1',
+            status: 'active',
+            data: { id: 's1', surname: 'Smith' },
+            lastSyncRunId: 'run-1',
+            changedAt: null,
+            removedAt: null,
+            graceUntil: null,
+            removalReason: null,
+          },
+        ],
+        page: EMPTY_PAGE,
+      };
+    },
+    async getEntity(ctx, entityType, entityId) {
+      rec('getEntity', ctx);
+      return {
+        entityType,
+        entityId,
+        status: 'active',
+        data: {},
+        lastSyncRunId: null,
+        changedAt: null,
+        removedAt: null,
+        graceUntil: null,
+        removalReason: null,
+      };
+    },
+    async getRun(ctx, syncRunId) {
+      rec('getRun', ctx);
+      return {
+        syncRunId,
+        state: 'done',
+        dryRun: false,
+        outcome: 'applied',
+        receivedAt: null,
+        processedAt: null,
+        completedAt: null,
+        counts: [
+          { entityType: 'pupil', added: 1, updated: 2, removed: 0, restored: 0, held: 0, unchanged: 297 },
+        ],
+        heldBatchId: null,
+        errorCode: null,
+        errorMessage: null,
+        changeCount: 3,
+        findingCount: 0,
+      };
+    },
+    async listRunChanges(ctx, input) {
+      rec('listRunChanges', ctx, input);
+      return { changes: records.slice(0, 2), page: EMPTY_PAGE };
+    },
+    async listRunFindings(ctx, input) {
+      rec('listRunFindings', ctx, input);
+      return {
+        findings: [
+          {
+            code: 'PUPIL_NO_YEAR_GROUP',
+            severity: 'warning',
+            datasetId: 'currentPupils',
+            recordId: 'p9',
+            field: 'NCYear',
+            ref: '',
+            message: 'Pupil has no year group',
+          },
+        ],
+        page: EMPTY_PAGE,
+      };
+    },
+    async listHeldBatches(ctx, input) {
+      rec('listHeldBatches', ctx, input);
+      return { batches: [state.batch], page: EMPTY_PAGE };
+    },
+    async getHeldBatch(ctx, input) {
+      rec('getHeldBatch', ctx, input);
+      if (input.batchId !== state.batch.batchId || ctx.tenantId !== 'school-a') throw notFound();
+      const index = input.pageToken === undefined ? 0 : Number(input.pageToken);
+      const next = index + 1 < records.length ? String(index + 1) : null;
+      return {
+        batch: state.batch,
+        records: records.slice(index, index + 1),
+        page: { nextPageToken: next, totalSize: records.length },
+      };
+    },
+    async approveHeldBatch(ctx, batchId, comment) {
+      rec('approveHeldBatch', ctx, { batchId, comment });
+      if (batchId !== state.batch.batchId || ctx.tenantId !== 'school-a') throw notFound();
+      state.batch = { ...state.batch, status: 'approved', decidedBy: ctx.actor, comment };
+      return state.batch;
+    },
+    async discardHeldBatch(ctx, batchId, comment) {
+      rec('discardHeldBatch', ctx, { batchId, comment });
+      if (state.batch.status !== 'pending')
+        throw new AppError({
+          code: 'ROSTER_HELD_BATCH_DECIDED',
+          kind: 'failed_precondition',
+          message: 'Already decided',
+        });
+      state.batch = { ...state.batch, status: 'discarded' };
+      return state.batch;
+    },
+    close() {},
+  };
+
+  const bookings: BookingsGateway = {
+    async listEvents(ctx, input) {
+      rec('listEvents', ctx, input);
+      return { events: input.status === 'live' ? state.live : state.live, page: EMPTY_PAGE };
+    },
+    async listEventBookings(ctx, input) {
+      rec('listEventBookings', ctx, input);
+      return { bookings: [], page: EMPTY_PAGE };
+    },
+    async previewRemovalImpact(ctx, input) {
+      rec('previewRemovalImpact', ctx, input);
+      state.previewed.push(input.removals);
+      return {
+        events: [],
+        totalBookingsToCancel: input.removals.length * 2,
+        totalBookingsToHold: 0,
+        familiesAffected: input.removals.length,
+      };
+    },
+    close() {},
+  };
+  return { roster, bookings, calls, state };
+}
