@@ -144,6 +144,17 @@ export async function readTopic(topic: string, until: (msgs: TopicMessage[]) => 
   return msgs;
 }
 
+/** A run document read straight from the database (no connector needed). */
+export async function readRun(env: ConnectorTestEnv, tenantId: string, id: string): Promise<Record<string, any> | null> {
+  const client = new MongoClient(getTestInfra().mongoUrl);
+  await client.connect();
+  try {
+    return await client.db(env.mongoDb).collection('sync_runs').findOne({ _id: id as never, tenantId });
+  } finally {
+    await client.close();
+  }
+}
+
 export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 30_000): Promise<T> {
   const start = Date.now();
   for (;;) {
@@ -164,4 +175,35 @@ export async function readAll(topic: string): Promise<TopicMessage[]> {
   const total = offsets.reduce((n, o) => n + (Number(o.high) - Number(o.low)), 0);
   if (total === 0) return [];
   return readTopic(topic, (m) => m.length >= total);
+}
+
+/** The connector as a child process (see connector-child.ts); `kill()` sends SIGKILL. */
+export async function startConnectorProcess(env: Record<string, string>): Promise<{ grpcPort: number; kill(): Promise<void>; exited: Promise<void> }> {
+  const { spawn } = await import('node:child_process');
+  const { resolve } = await import('node:path');
+  const root = resolve(import.meta.dirname, '../../../..');
+  // `node --import tsx` (not the tsx CLI, which runs the script in a grandchild): SIGKILL must hit the connector itself.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'services/connector/test/support/connector-child.ts'], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const grpcPort = await new Promise<number>((resolvePort, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /READY (\d+)/.exec(buf);
+      if (m) resolvePort(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`connector process exited (${code}) before ready`)));
+  });
+  return {
+    grpcPort,
+    exited,
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
 }

@@ -1,0 +1,149 @@
+import { datasetSnapshotCompletedV1, rawDatasetChunkV1 } from '@isams-sync/events';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConnectorApp } from '../../src/app';
+import { connectorClient, connectorTestEnv, readAll, readRun, startConnector, startConnectorProcess, waitFor } from '../support/connector-harness';
+import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
+import { startSimulator } from '../support/simulator-process';
+import type { SimulatorProcess } from '../support/simulator-process';
+
+const keyFor = (i: number) => `{CCCCCCCC-0000-0000-0000-${String(i).padStart(12, '0')}}`;
+const MAX_CHUNK = 64 * 1024;
+
+describe('connector: chunking a large school, and crashes at any moment', () => {
+  let sim: SimulatorProcess;
+  let env: ConnectorTestEnv;
+  let client: ConnectorClient | undefined;
+  const apps: ConnectorApp[] = [];
+
+  beforeAll(async () => {
+    sim = await startSimulator();
+    env = connectorTestEnv();
+    const setup = await startConnector(env.env({ SCHEDULER_ENABLED: 'false' }));
+    apps.push(setup);
+    const c = connectorClient(setup.grpcPort);
+    for (const [i, t] of ['large', 'kill', 'crash-before-marker', 'crash-at-marker'].entries()) {
+      await sim.createSchool(t, { seed: 100 + i, size: t === 'large' || t === 'kill' ? 'large' : 'small', apiKey: keyFor(i) });
+      await c.putSettings({ isamsUrl: sim.url, apiKey: keyFor(i), enabled: true }, c.md(t));
+    }
+    c.close();
+    await setup.stop();
+    apps.length = 0;
+  });
+  afterAll(async () => {
+    client?.close();
+    for (const a of apps) await a.stop();
+    await sim?.stop();
+    await env?.dropDatabase();
+  });
+
+  it('splits a large school into chunks no bigger than MAX_CHUNK_BYTES, in order, losslessly counted', async () => {
+    const app = await startConnector(env.env({ SCHEDULER_ENABLED: 'false', MAX_CHUNK_BYTES: String(MAX_CHUNK) }));
+    apps.push(app);
+    client = connectorClient(app.grpcPort);
+    const { run } = await client.triggerSync({}, client.md('large'));
+    const done = await waitFor(async () => {
+      const r = await client!.getSyncRun({ syncRunId: run!.syncRunId }, client!.md('large'));
+      return r.status === 'published' || r.status === 'failed' ? r : undefined;
+    }, 'large run', 120_000);
+    expect(done.status).toBe('published');
+    const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === run!.syncRunId);
+    const chunks = msgs.filter((m) => m.event.type === rawDatasetChunkV1.type);
+    expect(chunks.length).toBeGreaterThan(20);
+    for (const m of chunks) expect(m.bytes).toBeLessThanOrEqual(MAX_CHUNK);
+    const marker = datasetSnapshotCompletedV1.parse(msgs.find((m) => m.event.type === datasetSnapshotCompletedV1.type)!.event);
+    const setLists = marker.data.datasets.find((d) => d.datasetId === 'teachingSetLists')!;
+    expect(setLists.chunkCount).toBeGreaterThan(1);
+    const parsed = chunks.map((m) => rawDatasetChunkV1.parse(m.event).data).filter((c) => c.datasetId === 'teachingSetLists');
+    parsed.sort((x, y) => x.chunkIndex - y.chunkIndex);
+    expect(parsed.map((c) => c.chunkIndex)).toEqual([...Array(setLists.chunkCount).keys()]);
+    let ordinal = 0;
+    for (const c of parsed) {
+      expect(c.firstRecordOrdinal).toBe(ordinal);
+      ordinal += c.records.length;
+    }
+    expect(ordinal).toBe(setLists.recordCount);
+    // Event ids are deterministic per (run, dataset, chunk): all distinct within the run.
+    expect(new Set(chunks.map((m) => m.event.id)).size).toBe(chunks.length);
+    await app.stop();
+    apps.pop();
+  });
+
+  it('kill -9 mid-publish: the run is failed as interrupted, no marker exists, and the next run publishes', async () => {
+    const proc = await startConnectorProcess(env.env({ SCHEDULER_ENABLED: 'false', MAX_CHUNK_BYTES: String(16 * 1024), CONNECTOR_TEST_OWNER: 'doomed' }));
+    const c = connectorClient(proc.grpcPort);
+    const { run } = await c.triggerSync({}, c.md('kill'));
+    const id = run!.syncRunId;
+    await waitFor(async () => {
+      const r = await c.getSyncRun({ syncRunId: id }, c.md('kill'));
+      return r.status === 'fetched' && (r.progress?.chunksPublished ?? 0) > 0;
+    }, 'publishing under way', 120_000);
+    await proc.kill();
+    c.close();
+
+    const app = await startConnector(env.env({ SCHEDULER_ENABLED: 'false' }), { owner: 'survivor' });
+    apps.push(app);
+    client?.close();
+    client = connectorClient(app.grpcPort);
+    const failed = await waitFor(async () => {
+      const r = await client!.getSyncRun({ syncRunId: id }, client!.md('kill'));
+      return r.status === 'failed' ? r : undefined;
+    }, 'interrupted run failed', 30_000);
+    expect(failed.error).toMatchObject({ code: 'CONNECTOR_RUN_INTERRUPTED', transient: true });
+    expect(failed.error?.adminAction).toContain('again');
+    const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === id);
+    expect(msgs.some((m) => m.event.type === rawDatasetChunkV1.type)).toBe(true);
+    expect(msgs.some((m) => m.event.type === datasetSnapshotCompletedV1.type)).toBe(false);
+
+    const next = await client.triggerSync({}, client.md('kill'));
+    expect(next.alreadyActive).toBe(false);
+    const ok = await waitFor(async () => {
+      const r = await client!.getSyncRun({ syncRunId: next.run!.syncRunId }, client!.md('kill'));
+      return r.status === 'published' || r.status === 'failed' ? r : undefined;
+    }, 'next run', 120_000);
+    expect(ok.status).toBe('published');
+    client.close();
+    client = undefined;
+    await app.stop();
+    apps.pop();
+  });
+
+  it('crash after the last chunk but before the marker: failed, never committed', async () => {
+    const proc = await startConnectorProcess(env.env({ SCHEDULER_ENABLED: 'false', CONNECTOR_TEST_CRASH_AT: 'chunks-published' }));
+    const c = connectorClient(proc.grpcPort);
+    const { run } = await c.triggerSync({}, c.md('crash-before-marker'));
+    c.close();
+    await proc.exited; // it SIGKILLs itself at the step
+    expect((await readRun(env, 'crash-before-marker', run!.syncRunId))?.status).toBe('fetched');
+    apps.push(await startConnector(env.env({ SCHEDULER_ENABLED: 'false' })));
+    const failed = await waitFor(async () => {
+      const r = await readRun(env, 'crash-before-marker', run!.syncRunId);
+      return r?.status === 'failed' ? r : undefined;
+    }, 'failed', 30_000);
+    await apps.pop()!.stop();
+    expect(failed.error?.code).toBe('CONNECTOR_RUN_INTERRUPTED');
+    const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === run!.syncRunId);
+    const planned = (failed.datasets as Array<{ chunkCount: number }>).reduce((n, d) => n + d.chunkCount, 0);
+    expect(msgs.filter((m) => m.event.type === rawDatasetChunkV1.type)).toHaveLength(planned);
+    expect(msgs.some((m) => m.event.type === datasetSnapshotCompletedV1.type)).toBe(false);
+  });
+
+  it('crash while sending the marker: resumed by re-sending the same marker (same event id)', async () => {
+    const proc = await startConnectorProcess(env.env({ SCHEDULER_ENABLED: 'false', CONNECTOR_TEST_CRASH_AT: 'marker-attempted' }));
+    const c = connectorClient(proc.grpcPort);
+    const { run } = await c.triggerSync({}, c.md('crash-at-marker'));
+    c.close();
+    await proc.exited;
+    const stuck = await readRun(env, 'crash-at-marker', run!.syncRunId);
+    expect(stuck?.status).toBe('fetched');
+    expect(stuck?.markerAttemptedAt).toBeInstanceOf(Date);
+    apps.push(await startConnector(env.env({ SCHEDULER_ENABLED: 'false' })));
+    const published = await waitFor(async () => {
+      const r = await readRun(env, 'crash-at-marker', run!.syncRunId);
+      return r?.status === 'published' ? r : undefined;
+    }, 'resumed', 30_000);
+    expect(published.error).toBeUndefined();
+    const markers = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === run!.syncRunId && m.event.type === datasetSnapshotCompletedV1.type);
+    expect(markers.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(markers.map((m) => m.event.id)).size).toBe(1);
+  });
+});
