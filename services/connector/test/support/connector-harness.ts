@@ -9,6 +9,7 @@ import { MongoClient } from 'mongodb';
 import { createConnectorApp } from '../../src/app';
 import type { ConnectorApp, ConnectorAppOverrides } from '../../src/app';
 import { loadConnectorConfig } from '../../src/config';
+import type { RunDocument } from '../../src/adapters/mongo/runs-repository';
 
 export function testKek(): string {
   return randomBytes(32).toString('base64');
@@ -145,11 +146,11 @@ export async function readTopic(topic: string, until: (msgs: TopicMessage[]) => 
 }
 
 /** A run document read straight from the database (no connector needed). */
-export async function readRun(env: ConnectorTestEnv, tenantId: string, id: string): Promise<Record<string, any> | null> {
+export async function readRun(env: ConnectorTestEnv, tenantId: string, id: string): Promise<RunDocument | null> {
   const client = new MongoClient(getTestInfra().mongoUrl);
   await client.connect();
   try {
-    return await client.db(env.mongoDb).collection('sync_runs').findOne({ _id: id as never, tenantId });
+    return await client.db(env.mongoDb).collection<RunDocument>('sync_runs').findOne({ _id: id, tenantId });
   } finally {
     await client.close();
   }
