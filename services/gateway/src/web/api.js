@@ -1,0 +1,81 @@
+// The admin API client. The token lives in sessionStorage (this tab only) and goes in the
+// Authorization header; it is never put in a URL.
+const TOKEN = 'isams-sync.token';
+const SCHOOL = 'isams-sync.school';
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.error?.message ?? `HTTP ${status}`);
+    this.status = status;
+    this.code = body?.error?.code;
+    this.details = body?.error?.details;
+    this.requestId = body?.error?.requestId;
+  }
+}
+
+export const session = {
+  get token() {
+    return sessionStorage.getItem(TOKEN);
+  },
+  get schoolId() {
+    return sessionStorage.getItem(SCHOOL);
+  },
+  save(token, schoolId) {
+    sessionStorage.setItem(TOKEN, token);
+    sessionStorage.setItem(SCHOOL, schoolId);
+  },
+  clear() {
+    sessionStorage.removeItem(TOKEN);
+    sessionStorage.removeItem(SCHOOL);
+  },
+};
+
+async function request(method, path, body, token = session.token) {
+  const headers = { accept: 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  const json = text ? JSON.parse(text) : undefined;
+  if (!res.ok) {
+    if (res.status === 401) window.dispatchEvent(new CustomEvent('unauthenticated'));
+    throw new ApiError(res.status, json);
+  }
+  return json;
+}
+
+const school = (path) => `/api/v1/schools/${encodeURIComponent(session.schoolId)}${path}`;
+const qs = (params) => {
+  const entries = Object.entries(params).filter(([, v]) => v !== undefined && v !== '' && v !== null);
+  return entries.length ? `?${new URLSearchParams(entries)}` : '';
+};
+
+export const api = {
+  me: (token) => request('GET', '/api/v1/me', undefined, token),
+  overview: () => request('GET', school('/overview')),
+  settings: () => request('GET', school('/settings')),
+  saveSettings: (body) => request('PUT', school('/settings'), body),
+  testConnection: (body) => request('POST', school('/settings/test'), body),
+  egress: () => request('GET', school('/egress')),
+  runSync: (body) => request('POST', school('/sync-runs'), body),
+  runs: (params = {}) => request('GET', school(`/sync-runs${qs(params)}`)),
+  run: (id) => request('GET', school(`/sync-runs/${encodeURIComponent(id)}`)),
+  runRoster: (id) => request('GET', school(`/sync-runs/${encodeURIComponent(id)}/roster`)),
+  runFindings: (id) =>
+    request('GET', school(`/sync-runs/${encodeURIComponent(id)}/findings${qs({ pageSize: 100 })}`)),
+  liveEvents: () => request('GET', school(`/events${qs({ status: 'live' })}`)),
+  events: () => request('GET', school('/events')),
+  eventBookings: (id, params = {}) =>
+    request('GET', school(`/events/${encodeURIComponent(id)}/bookings${qs(params)}`)),
+  heldBatches: (params = {}) => request('GET', school(`/held-batches${qs(params)}`)),
+  heldBatch: (id, params = {}) =>
+    request('GET', school(`/held-batches/${encodeURIComponent(id)}${qs(params)}`)),
+  heldImpact: (id) => request('GET', school(`/held-batches/${encodeURIComponent(id)}/impact`)),
+  decide: (id, decision, comment) =>
+    request('POST', school(`/held-batches/${encodeURIComponent(id)}/${decision}`), { comment }),
+  roster: (type, params = {}) => request('GET', school(`/roster/${encodeURIComponent(type)}${qs(params)}`)),
+};

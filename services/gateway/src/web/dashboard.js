@@ -1,0 +1,339 @@
+import { api } from './api.js';
+import { announce, errorBox, h, replace, table, when } from './dom.js';
+
+const POLL_MS = 1000;
+const STATUS_TEXT = {
+  requested: 'Queued',
+  fetching: 'Fetching from iSAMS',
+  fetched: 'Fetched',
+  published: 'Processing',
+  applying: 'Applying changes',
+  applied: 'Finished',
+  unchanged: 'Finished (no changes in iSAMS)',
+  held: 'Finished — removals held for review',
+  failed: 'Failed',
+  cancelled: 'Cancelled',
+};
+const statusText = (s) => STATUS_TEXT[s] ?? s;
+const statusClass = (s) =>
+  s === 'failed' ? 'bad' : s === 'held' ? 'warn' : s === 'applied' || s === 'unchanged' ? 'ok' : '';
+
+/** Counts per entity and change from the roster (typed), shown once the roster has processed the run. */
+async function countsTable(runId) {
+  try {
+    const r = await api.runRoster(runId);
+    const rows = r.counts.filter(
+      (c) => c.added + c.updated + c.removed + c.restored + c.held > 0 || c.unchanged > 0,
+    );
+    return h(
+      'div',
+      { class: 'counts' },
+      h('h3', {}, `Changes (${r.dryRun ? 'dry run — nothing applied' : (r.outcome ?? r.state)})`),
+      rows.length === 0
+        ? h('p', {}, 'No records.')
+        : table(
+            'Changes per entity',
+            ['Entity', 'Added', 'Updated', 'Removed', 'Restored', 'Held', 'Unchanged'],
+            rows.map((c) =>
+              [c.entityType, c.added, c.updated, c.removed, c.restored, c.held, c.unchanged].map(String),
+            ),
+          ),
+    );
+  } catch (err) {
+    if (err.status === 404) return h('p', { class: 'hint' }, 'Waiting for the roster to process this run…');
+    return errorBox(err, 'Counts are not available');
+  }
+}
+
+async function findingsPanel(runId) {
+  try {
+    const r = await api.runFindings(runId);
+    if (r.findings.length === 0) return h('p', {}, 'No data-quality findings.');
+    return h(
+      'div',
+      {},
+      h('h3', {}, `Data-quality findings (${r.page.totalSize ?? r.findings.length})`),
+      table(
+        'Findings',
+        ['Rule', 'Dataset', 'Record', 'What it means'],
+        r.findings.map((f) => [h('code', {}, f.code), f.datasetId, f.recordId, f.message]),
+      ),
+    );
+  } catch (err) {
+    return err.status === 404 ? null : errorBox(err, 'Findings are not available');
+  }
+}
+
+function progressView(run) {
+  const p = run.progress;
+  const total = p.datasetsTotal || 14;
+  return h(
+    'div',
+    { class: 'panel', id: 'run-progress' },
+    h(
+      'h3',
+      {},
+      `Run ${run.dryRun ? '(dry run) ' : ''}— `,
+      h('span', { class: statusClass(run.status), 'data-status': run.status }, statusText(run.status)),
+    ),
+    h('label', { for: 'progress-bar' }, `Datasets fetched: ${p.datasetsDone} of ${total}`),
+    h('progress', { id: 'progress-bar', max: String(total), value: String(p.datasetsDone) }),
+    h(
+      'p',
+      {},
+      `${p.recordsFetched.toLocaleString()} records · ${(p.bytesFetched / 1024).toFixed(0)} KB · ${p.chunksPublished}/${p.chunksTotal || '?'} chunks published`,
+    ),
+    run.datasets.length
+      ? table(
+          'Datasets of this run',
+          ['Dataset', 'Returned', 'Records'],
+          run.datasets.map((d) => [
+            d.adminName,
+            h('span', { class: d.present ? 'ok' : 'bad' }, d.present ? '✓' : '✗ missing'),
+            String(d.recordCount),
+          ]),
+        )
+      : null,
+    run.absentDatasets.length
+      ? h(
+          'div',
+          { class: 'warning-box' },
+          h('strong', {}, 'Not returned by the key (nothing was removed because of this): '),
+          run.absentDatasets.join(', '),
+        )
+      : null,
+    run.error ? errorBox(run.error, 'The run failed') : null,
+  );
+}
+
+/** The dashboard: freshness, Run with live progress, history, findings, held removals. */
+export async function renderDashboard(root) {
+  let timer;
+  let stopped = false;
+  const overviewEl = h('section', { 'aria-labelledby': 'overview-h' });
+  const runEl = h('section', { 'aria-live': 'polite' });
+  const heldEl = h('section', { 'aria-labelledby': 'held-h' });
+  const historyEl = h('section', { 'aria-labelledby': 'history-h' });
+  const detailEl = h('section', { 'aria-live': 'polite' });
+  const dryRun = h('input', { id: 'dry-run', type: 'checkbox' });
+  const runButton = h('button', { class: 'primary', type: 'button', id: 'run-button' }, 'Run');
+  const dialog = h('dialog', { 'aria-labelledby': 'live-h' });
+
+  async function watch(runId) {
+    clearTimeout(timer);
+    let run;
+    try {
+      run = await api.run(runId);
+    } catch (err) {
+      replace(runEl, errorBox(err));
+      return;
+    }
+    if (stopped) return;
+    replace(runEl, progressView(run));
+    if (!run.terminal) {
+      runButton.disabled = true;
+      timer = setTimeout(() => watch(runId), POLL_MS);
+      return;
+    }
+    runButton.disabled = false;
+    announce(`Sync ${statusText(run.status)}`);
+    runEl.firstChild.append(await countsTable(runId));
+    await Promise.all([loadOverview(), loadHistory(), loadHeld()]);
+  }
+
+  async function start(confirmLiveEvents) {
+    runButton.disabled = true;
+    try {
+      const { run, alreadyActive } = await api.runSync({ dryRun: dryRun.checked, confirmLiveEvents });
+      if (alreadyActive) announce('A sync is already running; showing it.');
+      await watch(run.syncRunId);
+    } catch (err) {
+      runButton.disabled = false;
+      if (err.code === 'GATEWAY_LIVE_EVENT_CONFIRMATION_REQUIRED') return askLive(err.details?.events ?? []);
+      replace(runEl, errorBox(err, 'The sync could not start'));
+    }
+  }
+
+  function askLive(events) {
+    replace(
+      dialog,
+      h('h2', { id: 'live-h' }, 'An event is live'),
+      h('p', {}, h('strong', {}, 'Bookings of removed teachers or students will be cancelled.')),
+      h('p', {}, 'Live now: ', events.map((e) => e.title).join(', ')),
+      h('p', {}, 'Consider a dry run first, or run after the event.'),
+      h(
+        'div',
+        { class: 'actions' },
+        h('button', { type: 'button', onclick: () => dialog.close() }, 'Cancel'),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'danger',
+            onclick: () => {
+              dialog.close();
+              void start(true);
+            },
+          },
+          'Run anyway',
+        ),
+      ),
+    );
+    dialog.showModal();
+  }
+
+  runButton.addEventListener('click', async () => {
+    if (!dryRun.checked) {
+      try {
+        const live = await api.liveEvents();
+        if (live.events.length) return askLive(live.events);
+      } catch {
+        // The server checks again; a failure here must not block the run button.
+      }
+    }
+    await start(false);
+  });
+
+  async function loadOverview() {
+    const o = await api.overview();
+    replace(
+      overviewEl,
+      h('h2', { id: 'overview-h', class: 'visually-hidden' }, 'Overview'),
+      !o.settings.configured
+        ? h(
+            'div',
+            { class: 'warning-box' },
+            'No data source yet. ',
+            h('a', { href: '#/setup' }, 'Open Getting Started'),
+          )
+        : null,
+      h(
+        'div',
+        { class: 'cards' },
+        h(
+          'div',
+          { class: 'card' },
+          h('div', { class: 'label' }, 'Last sync'),
+          h(
+            'div',
+            { class: `value ${statusClass(o.lastRun?.status)}`, id: 'last-sync' },
+            o.lastRun ? `${statusText(o.lastRun.status)} · ${when(o.lastRun.finishedAt)}` : 'Never',
+          ),
+        ),
+        h(
+          'div',
+          { class: 'card' },
+          h('div', { class: 'label' }, 'Next scheduled sync'),
+          h('div', { class: 'value' }, o.nextRunAt ? when(o.nextRunAt) : 'Not scheduled'),
+        ),
+        h(
+          'div',
+          { class: 'card' },
+          h('div', { class: 'label' }, 'Data as of'),
+          h('div', { class: 'value', id: 'data-as-of' }, when(o.dataAsOf)),
+          h('div', { class: 'hint' }, o.isamsCacheNote),
+        ),
+      ),
+    );
+    return o;
+  }
+
+  async function loadHistory() {
+    const r = await api.runs({ pageSize: 15 });
+    replace(
+      historyEl,
+      h('h2', { id: 'history-h' }, 'Run history'),
+      r.runs.length === 0
+        ? h('p', {}, 'No runs yet.')
+        : table(
+            'Run history',
+            ['Requested', 'Trigger', 'Status', 'Records', 'Fetch time', 'Problem', ''],
+            r.runs.map((run) => [
+              when(run.requestedAt),
+              `${run.trigger.kind}${run.dryRun ? ' (dry run)' : ''}`,
+              h('span', { class: statusClass(run.status) }, statusText(run.status)),
+              run.progress.recordsFetched.toLocaleString(),
+              run.fetchDurationMs ? `${(run.fetchDurationMs / 1000).toFixed(1)} s` : '—',
+              run.error
+                ? h(
+                    'span',
+                    {},
+                    run.error.message,
+                    h('br'),
+                    h('span', { class: 'hint' }, run.error.adminAction),
+                  )
+                : '',
+              h('button', { type: 'button', class: 'link', onclick: () => showDetail(run) }, 'Details'),
+            ]),
+          ),
+    );
+  }
+
+  async function showDetail(run) {
+    replace(
+      detailEl,
+      h('h2', { id: 'detail-h' }, `Run of ${when(run.requestedAt)}`),
+      progressView(run),
+      await countsTable(run.syncRunId),
+      await findingsPanel(run.syncRunId),
+    );
+    detailEl.querySelector('h2')?.setAttribute('tabindex', '-1');
+    detailEl.querySelector('h2')?.focus();
+  }
+
+  async function loadHeld() {
+    const r = await api.heldBatches({ status: 'pending' });
+    replace(
+      heldEl,
+      h('h2', { id: 'held-h' }, 'Removals held for review'),
+      r.batches.length === 0
+        ? h('p', {}, 'Nothing is held.')
+        : h(
+            'ul',
+            {},
+            r.batches.map((b) =>
+              h(
+                'li',
+                { class: 'warning-box' },
+                `${b.total} removals held on ${when(b.createdAt)} (${b.types.map((t) => `${t.count} ${t.entityType}`).join(', ')}). `,
+                h('a', { href: `#/held/${encodeURIComponent(b.batchId)}` }, 'Review held removals'),
+              ),
+            ),
+          ),
+    );
+  }
+
+  replace(
+    root,
+    h('h1', {}, 'Data Dashboard'),
+    overviewEl,
+    h(
+      'section',
+      { class: 'panel', 'aria-labelledby': 'run-h' },
+      h('h2', { id: 'run-h' }, 'Sync now'),
+      h(
+        'p',
+        { class: 'hint' },
+        'Run a sync whenever you set up a new evening or event. A dry run shows what would change without changing anything.',
+      ),
+      h(
+        'div',
+        { class: 'actions' },
+        runButton,
+        h('label', { class: 'inline', for: 'dry-run' }, dryRun, 'Dry run'),
+      ),
+      runEl,
+    ),
+    heldEl,
+    historyEl,
+    detailEl,
+    dialog,
+  );
+  const overview = await loadOverview();
+  await Promise.all([loadHistory(), loadHeld()]);
+  if (overview.activeRun) void watch(overview.activeRun.syncRunId);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}

@@ -1,0 +1,151 @@
+import { api } from './api.js';
+import { announce, errorBox, h, replace, table, when } from './dom.js';
+
+function personName(record) {
+  const d = record.before ?? {};
+  const name = [d.forename ?? d.preferredName ?? d.firstName, d.surname ?? d.lastName]
+    .filter(Boolean)
+    .join(' ');
+  return name || d.name || d.title || record.entityId;
+}
+
+/** A held batch: its records (searchable), the booking impact of approving, approve or discard. */
+export async function renderHeldBatch(root, batchId) {
+  const recordsEl = h('div');
+  const impactEl = h('section', { 'aria-labelledby': 'impact-h', 'aria-live': 'polite' });
+  const outcomeEl = h('div', { 'aria-live': 'polite' });
+  const search = h('input', { id: 'held-search', type: 'search', placeholder: 'Name, code or id' });
+  const comment = h('textarea', { id: 'decision-comment', rows: '2' });
+
+  async function loadRecords() {
+    const r = await api.heldBatch(batchId, { q: search.value.trim(), pageSize: 200 });
+    replace(
+      recordsEl,
+      table(
+        'Held records',
+        ['Type', 'Who', 'Id', 'Reason'],
+        r.records.map((rec) => [
+          rec.entityType,
+          personName(rec),
+          h('span', { class: 'mono' }, rec.entityId),
+          rec.removalReason ?? '',
+        ]),
+      ),
+      r.page.nextPageToken
+        ? h('p', { class: 'hint' }, 'Showing the first 200; search to narrow down.')
+        : null,
+    );
+    return r.batch;
+  }
+
+  async function loadImpact() {
+    replace(impactEl, h('p', {}, 'Working out which bookings would be cancelled…'));
+    try {
+      const i = await api.heldImpact(batchId);
+      replace(
+        impactEl,
+        h('h2', { id: 'impact-h' }, 'If you approve'),
+        h(
+          'p',
+          { class: i.totalBookingsToCancel > 0 ? 'bad' : 'ok', id: 'impact-summary' },
+          i.totalBookingsToCancel > 0
+            ? `Approving cancels ${i.totalBookingsToCancel} bookings for ${i.familiesAffected} families in ${i.events.map((e) => e.event.title).join(', ')}.`
+            : 'Approving cancels no bookings.',
+        ),
+        i.events.length
+          ? table(
+              'Impact per event',
+              ['Event', 'Status', 'Bookings cancelled', 'Families'],
+              i.events.map((e) => [
+                e.event.title,
+                e.live ? 'live' : e.event.status,
+                String(e.bookingsToCancel.length),
+                String(e.familiesAffected),
+              ]),
+            )
+          : null,
+      );
+    } catch (err) {
+      replace(impactEl, errorBox(err, 'The booking impact could not be computed'));
+    }
+  }
+
+  async function decide(decision) {
+    for (const b of root.querySelectorAll('button.decide')) b.disabled = true;
+    try {
+      const b = await api.decide(batchId, decision, comment.value.trim());
+      replace(
+        outcomeEl,
+        h(
+          'div',
+          { class: 'success-box', role: 'status', id: 'decision-outcome' },
+          decision === 'approve'
+            ? `Approved by ${b.decidedBy ?? 'you'}: the removals are being applied.`
+            : 'Discarded: nobody was removed.',
+        ),
+      );
+      announce(decision === 'approve' ? 'Batch approved' : 'Batch discarded');
+    } catch (err) {
+      replace(outcomeEl, errorBox(err, 'The decision was not recorded'));
+      for (const b of root.querySelectorAll('button.decide')) b.disabled = false;
+    }
+  }
+
+  replace(root, h('p', {}, 'Loading…'));
+  const first = await api.heldBatch(batchId, { pageSize: 1 });
+  const batch = first.batch;
+  const pending = batch.status === 'pending';
+  replace(
+    root,
+    h('p', {}, h('a', { href: '#/dashboard' }, '← Back to the dashboard')),
+    h('h1', {}, `Held removals (${batch.total})`),
+    h(
+      'p',
+      {},
+      `Held on ${when(batch.createdAt)} because ${batch.types.map((t) => `${t.count} ${t.entityType} (${t.reason.replace('_', ' ')})`).join(', ')} exceeded the safety threshold. Additions and updates of that sync were applied.`,
+    ),
+    !pending
+      ? h(
+          'div',
+          { class: 'success-box' },
+          `This batch was ${batch.status}${batch.decidedBy ? ` by ${batch.decidedBy}` : ''} ${when(batch.decidedAt)}.`,
+        )
+      : null,
+    impactEl,
+    h(
+      'section',
+      { 'aria-labelledby': 'records-h' },
+      h('h2', { id: 'records-h' }, 'Who would be removed'),
+      h('label', { for: 'held-search' }, 'Search held records'),
+      search,
+      recordsEl,
+    ),
+    pending
+      ? h(
+          'section',
+          { class: 'panel', 'aria-labelledby': 'decide-h' },
+          h('h2', { id: 'decide-h' }, 'Decide'),
+          h('label', { for: 'decision-comment' }, 'Comment (kept with your name in the audit log)'),
+          comment,
+          h(
+            'div',
+            { class: 'actions' },
+            h(
+              'button',
+              { type: 'button', class: 'danger decide', onclick: () => decide('approve') },
+              'Approve removals',
+            ),
+            h('button', { type: 'button', class: 'decide', onclick: () => decide('discard') }, 'Discard'),
+          ),
+          outcomeEl,
+        )
+      : null,
+  );
+  let debounce;
+  search.addEventListener('input', () => {
+    clearTimeout(debounce);
+    debounce = setTimeout(() => void loadRecords(), 250);
+  });
+  await Promise.all([loadRecords(), loadImpact()]);
+  return () => clearTimeout(debounce);
+}
