@@ -146,6 +146,15 @@ describe('BookingsService API (real FerretDB + Kafka, in-process gRPC)', () => {
       details: { fields: [{ field: 'removals[0].kind' }] },
     });
     expect((await errorOf(h.call('GetEvent', { eventId: 'nope' }, tenant))).code).toBe(GrpcStatus.NOT_FOUND);
+    // A held batch without person removals has no impact (not an error).
+    expect(
+      await h.call('PreviewRemovalImpact', { removals: [], heldBatchId: 'hb-empty' }, tenant),
+    ).toMatchObject({
+      events: [],
+      totalBookingsToCancel: 0,
+      familiesAffected: 0,
+      heldBatchId: 'hb-empty',
+    });
   });
 
   it('keeps schools apart', async () => {

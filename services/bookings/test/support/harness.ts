@@ -59,6 +59,7 @@ export interface Harness {
 export async function startHarness(
   options: {
     roster?: RosterDirectory;
+    rosterAddress?: string;
     now?: () => Date;
     rosterTopic?: string;
     extra?: BookingsAppOverrides;
@@ -80,15 +81,18 @@ export async function startHarness(
     MONGO_DB: db.name,
     GRPC_PORT: '0',
     OPS_PORT: '0',
-    ROSTER_GRPC_ADDRESS: '127.0.0.1:1',
+    ROSTER_GRPC_ADDRESS: options.rosterAddress ?? '127.0.0.1:1',
     ROSTER_CHANGES_TOPIC: rosterTopic,
     BOOKINGS_EVENTS_TOPIC: bookingsTopic!,
     ROSTER_CHANGES_GROUP_ID: uniqueName('bookings'),
   });
-  const roster: RosterDirectory = options.roster ?? { personExists: () => Promise.resolve(true) };
+  // With a RosterService address the app uses its real gRPC directory; else a stub that knows everybody.
+  const roster: RosterDirectory | undefined = options.rosterAddress
+    ? undefined
+    : (options.roster ?? { personExists: () => Promise.resolve(true) });
   const app = createBookingsApp(config, {
     logger,
-    roster,
+    ...(roster ? { roster } : {}),
     sessionTimeoutMs: 6_000,
     ...(options.now ? { now: options.now } : {}),
     ...options.extra,

@@ -112,7 +112,7 @@ export const previewRemovalImpactRequest = z
           id: personId,
         }),
       )
-      .min(1, 'at least one removal')
+      // Empty is valid (a held batch without person removals): the impact is empty.
       .max(20_000, 'at most 20000 removals'),
     heldBatchId: optional(z.string().max(128)),
     dryRunId: optional(z.string().max(128)),

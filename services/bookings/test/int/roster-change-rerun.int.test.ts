@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CloudEvent } from '@isams-sync/events';
+import { createTestDatabase, uniqueName } from '@isams-sync/testing';
+import type { TestDatabase } from '@isams-sync/testing';
+import { BookingsStore } from '../../src/adapters/mongo/bookings.store';
+import { createBookingsUseCases } from '../../src/use-cases/bookings.use-cases';
+import { createRosterChangeHandler } from '../../src/use-cases/roster-change.use-case';
+import { logger, rosterEvent } from '../support/harness';
+
+/** A publisher that fails the first `failures` calls (a crash after the effects, before the marker). */
+function flakyPublisher(failures: number) {
+  const sent: CloudEvent[] = [];
+  let left = failures;
+  return {
+    sent,
+    publish(events: readonly CloudEvent[]) {
+      if (left-- > 0) return Promise.reject(new Error('broker down'));
+      sent.push(...events);
+      return Promise.resolve();
+    },
+  };
+}
+
+describe('re-running a roster change after a failure (real FerretDB)', () => {
+  let db: TestDatabase;
+  let store: BookingsStore;
+  beforeAll(async () => {
+    db = await createTestDatabase('bookings-rerun');
+    store = await BookingsStore.create(db.db);
+  });
+  afterAll(async () => db?.drop());
+
+  async function seed(tenant: string) {
+    const uc = createBookingsUseCases({
+      store,
+      publisher: { publish: () => Promise.resolve() },
+      roster: { personExists: () => Promise.resolve(true) },
+    });
+    const start = new Date(Date.now() + 5 * 86_400_000);
+    await uc.createEvent(tenant, {
+      id: 'ev',
+      kind: 'club',
+      title: 'Chess',
+      startsAt: start,
+      endsAt: new Date(start.getTime() + 3_600_000),
+      status: 'open',
+    });
+    await uc.createSlots(tenant, 'ev', [
+      { id: 's1', startsAt: start, endsAt: new Date(start.getTime() + 600_000), capacity: 1, staffId: 't1' },
+    ]);
+    return uc.createBooking(tenant, { slotId: 's1', pupilId: 'p1', contactId: 'c1' });
+  }
+
+  it('a removal whose publish failed re-runs to the same state and re-publishes the same event id', async () => {
+    const tenant = uniqueName('school');
+    const booking = await seed(tenant);
+    const publisher = flakyPublisher(1);
+    const handler = createRosterChangeHandler({ store, publisher, logger });
+    const removal = rosterEvent(tenant, 'pupil', 'removed', 'p1');
+
+    await expect(handler.handle(removal)).rejects.toThrow('broker down');
+    expect((await store.getBooking(tenant, booking.id))?.status).toBe('cancelled');
+    expect(await store.isProcessed(tenant, removal.id)).toBe(false);
+
+    const again = await handler.handle(removal);
+    expect(again).toMatchObject({ status: 'applied', cancelled: 0 });
+    expect(publisher.sent.map((e) => e.type)).toEqual([
+      'com.schoolcloud.isams-sync.bookings.booking.cancelled.v1',
+    ]);
+    expect(await store.isProcessed(tenant, removal.id)).toBe(true);
+    expect(
+      (await store.getBooking(tenant, booking.id))?.history.filter((x) => x.action === 'cancelled'),
+    ).toHaveLength(1);
+
+    // Third delivery: a duplicate, nothing at all happens.
+    expect((await handler.handle(removal)).status).toBe('duplicate');
+    expect(publisher.sent).toHaveLength(1);
+  });
+
+  it('a restore whose publish failed re-runs without reinstating twice and re-publishes the same event id', async () => {
+    const tenant = uniqueName('school');
+    const booking = await seed(tenant);
+    const ok = createRosterChangeHandler({ store, publisher: flakyPublisher(0), logger });
+    await ok.handle(rosterEvent(tenant, 'pupil', 'removed', 'p1', { time: new Date(Date.now() - 1_000) }));
+    const publisher = flakyPublisher(1);
+    const handler = createRosterChangeHandler({ store, publisher, logger });
+    const restore = rosterEvent(tenant, 'pupil', 'restored', 'p1', { syncRunId: 'run-2' });
+    await expect(handler.handle(restore)).rejects.toThrow('broker down');
+    expect((await store.getBooking(tenant, booking.id))?.status).toBe('booked');
+    await handler.handle(restore);
+    expect(publisher.sent.map((e) => e.type)).toEqual([
+      'com.schoolcloud.isams-sync.bookings.booking.reinstated.v1',
+    ]);
+    expect((await store.getBooking(tenant, booking.id))?.history.map((x) => x.action)).toEqual([
+      'booked',
+      'cancelled',
+      'reinstated',
+    ]);
+  });
+});
