@@ -1,0 +1,41 @@
+/**
+ * Re-encrypts every stored iSAMS key with the current key-encryption key.
+ *
+ *   CONNECTOR_KEK=<new> CONNECTOR_KEK_ID=k2 CONNECTOR_KEK_PREVIOUS=k1:<old> MONGO_URL=… \
+ *     npx tsx services/connector/src/cli/rotate-kek.ts
+ *
+ * Exit codes: 0 done, 1 failed (nothing half-written: each key is replaced in one update).
+ */
+import { connectMongo } from '@isams-sync/mongo';
+import { createLogger } from '@isams-sync/logger';
+import { loadConfig, env } from '@isams-sync/config';
+import { z } from 'zod';
+import { createKeyCipher, parsePreviousKeks } from '../adapters/crypto/key-cipher';
+import { SettingsRepository } from '../adapters/mongo/settings-repository';
+import { SettingsService } from '../use-cases/settings-service';
+
+const config = loadConfig(
+  z.object({
+    MONGO_URL: env.secret(),
+    MONGO_DB: z.string().trim().min(1).default('connector'),
+    CONNECTOR_KEK: env.secret({ minLength: 40 }),
+    CONNECTOR_KEK_ID: z.string().trim().min(1).default('k1'),
+    CONNECTOR_KEK_PREVIOUS: env.secret().optional(),
+  }),
+  process.env,
+);
+// Rotation never talks to iSAMS; the client settings are required by the service's type only.
+const UNUSED_CLIENT_SETTINGS = { connectTimeoutMs: 1, readTimeoutMs: 1, totalTimeoutMs: 1, maxBytes: 1, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } };
+const logger = createLogger({ service: 'connector-rotate-kek', level: 'warn' });
+const mongo = await connectMongo({ url: config.MONGO_URL, dbName: config.MONGO_DB, logger, appName: 'connector-rotate-kek' });
+try {
+  const cipher = createKeyCipher({ id: config.CONNECTOR_KEK_ID, key: config.CONNECTOR_KEK }, parsePreviousKeks(config.CONNECTOR_KEK_PREVIOUS));
+  const service = new SettingsService(new SettingsRepository(mongo.db), cipher, { allowInsecureLoopback: false, scheduleJitterMs: 0, egressIps: [], isams: UNUSED_CLIENT_SETTINGS }, logger);
+  const result = await service.rotateKeyEncryption();
+  console.log(`re-encrypted ${result.reencrypted} key(s) with ${config.CONNECTOR_KEK_ID}; ${result.alreadyCurrent} already current`);
+} catch (err) {
+  console.error(`rotation failed: ${(err as { code?: string }).code ?? (err as Error).message}`);
+  process.exitCode = 1;
+} finally {
+  await mongo.close();
+}
