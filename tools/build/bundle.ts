@@ -149,6 +149,7 @@ export async function bundle(options: BundleOptions): Promise<BundleResult> {
     platform: 'node',
     target: 'node20',
     minify: options.minify ?? true,
+    keepNames: true,
     sourcemap: 'linked',
     legalComments: 'none',
     external: [...EXTERNAL_MODULES],

@@ -22,7 +22,7 @@ export const createTopicsConfigSchema = z.object({
   KAFKA_SASL_MECHANISM: env.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
   KAFKA_SASL_USERNAME: z.string().trim().min(1).optional(),
   KAFKA_SASL_PASSWORD: env.secret().optional(),
-  KAFKA_TOPIC_REPLICATION_FACTOR: env.int({ min: 1, max: 10 }).default(3),
+  KAFKA_TOPIC_REPLICATION_FACTOR: env.int({ min: 1, max: 7 }).default(3),
 });
 
 /** Parsed {@link createTopicsConfigSchema}. */

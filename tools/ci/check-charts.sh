@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Chart checks run by CI (.ci/run) and by hand: for every chart under charts/ and every values file
 # under charts/<chart>/ci/: `helm lint --strict`, `helm template`, then offline validation of the
-# rendered manifests against the Kubernetes API types (tools/deploy/cmd/validate-manifests).
+# rendered manifests against the Kubernetes API types (tools/deploy/cmd/validate-manifests); and the
+# generated configuration/topic references of docs/deploy.md must be current.
 # Tools are built from the Go module proxy by tools/deploy/install-tools.sh (cached in .cache/tools).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -42,5 +43,6 @@ for chart in charts/*/; do
     echo "ok   $case_name: lint --strict, template, ${result#validate-manifests: }"
   done
 done
+if npx --no-install tsx tools/deploy/gen-values-doc.ts --check; then :; else failed=$((failed + 1)); fi
 echo "check-charts: ${checked} values files passed, ${failed} failed (rendered manifests in $rendered)"
 (( failed == 0 ))
