@@ -1,0 +1,220 @@
+/**
+ * Connector benchmark, large simulated school: fetch (HTTP from the simulator) + stream-parse +
+ * spool + publish every chunk and the marker to Kafka, against a baseline measured in the same run:
+ * publishing the same number of messages of the same sizes with a bare kafkajs producer (acks=all,
+ * idempotent, the same batching). Each variant runs in its own child process so peak RSS is its own.
+ * Needs the local Kafka (`KAFKA_BROKERS` or 127.0.0.1:19092); starts the simulator itself.
+ *
+ *   npx tsx services/connector/bench/fetch-publish.bench.ts [--json] [--size large] [--chunk-kib 512]
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Kafka, logLevel } from 'kafkajs';
+import { createEventProducer, createKafkaClient } from '@isams-sync/kafka';
+import type { KafkaOutgoingMessage } from '@isams-sync/kafka';
+import { createLogger } from '@isams-sync/logger';
+import { CHUNK_ENVELOPE_OVERHEAD_BYTES } from '../src/domain/chunk-plan';
+import { fetchToSpool } from '../src/adapters/isams/batch-source';
+import { RunPublisher } from '../src/adapters/kafka/run-publisher';
+import type { RunDocument } from '../src/adapters/mongo/runs-repository';
+import { RunSpool } from '../src/adapters/spool/run-spool';
+
+const args = process.argv.slice(2);
+const arg = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
+const KEY = '{BE4C4BE4-0000-0000-0000-000000000001}';
+const repoRoot = resolve(import.meta.dirname, '../../..');
+const log = (msg: string) => process.stderr.write(`[connector bench] ${msg}\n`);
+
+interface ChildResult {
+  seconds: number;
+  bytes: number;
+  messages: number;
+  peakRssMb: number;
+  docBytes?: number;
+  records?: number;
+}
+
+const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
+
+async function connectorChild(url: string, topic: string, chunkBytes: number, sizesFile: string): Promise<ChildResult> {
+  const logger = createLogger({ service: 'connector-bench', level: 'warn' });
+  const kafka = createKafkaClient({ brokers, clientId: 'connector-bench', logger });
+  const producer = createEventProducer(kafka, { logger });
+  await producer.connect();
+  const sizes: number[] = [];
+  const counting = {
+    ...producer,
+    publishRaw: (t: string, msgs: readonly KafkaOutgoingMessage[]) => {
+      for (const m of msgs) sizes.push(Buffer.byteLength(m.value));
+      return producer.publishRaw(t, msgs as KafkaOutgoingMessage[]);
+    },
+  };
+  const publisher = new RunPublisher(counting, { rawDatasets: topic, syncRuns: topic });
+  const spoolDir = mkdtempSync(join(tmpdir(), 'connector-bench-'));
+  const spool = new RunSpool(spoolDir, 'bench-run');
+  const started = process.hrtime.bigint();
+  await spool.reset();
+  const result = await fetchToSpool({
+    source: { baseUrl: url, apiKey: KEY, format: 'xml' },
+    client: { connectTimeoutMs: 10_000, readTimeoutMs: 60_000, totalTimeoutMs: 600_000, maxBytes: 1024 ** 3, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } },
+    spool,
+    maxChunkRecordBytes: chunkBytes - CHUNK_ENVELOPE_OVERHEAD_BYTES,
+  });
+  const now = new Date();
+  const run: RunDocument = {
+    _id: `bench-${Date.now()}`,
+    tenantId: 'bench-school',
+    status: 'fetched',
+    trigger: { kind: 'manual' },
+    dryRun: true,
+    requestedAt: now,
+    fetchedAt: now,
+    progress: { datasetsDone: 0, datasetsTotal: 0, recordsFetched: 0, bytesFetched: 0, chunksPublished: 0, chunksTotal: 0 },
+    datasets: result.datasets,
+    absent: result.absent,
+    unknownContainers: result.unknownContainers,
+    findings: result.findings,
+    sourceFormat: 'xml',
+    sequence: 0,
+    updatedAt: now,
+  };
+  await publisher.publishChunks(run, spool, () => undefined);
+  await publisher.publishMarker(run);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  await spool.remove();
+  rmSync(spoolDir, { recursive: true, force: true });
+  await producer.disconnect();
+  writeFileSync(sizesFile, JSON.stringify(sizes));
+  return {
+    seconds,
+    bytes: sizes.reduce((a, b) => a + b, 0),
+    messages: sizes.length + 1,
+    peakRssMb: peakRssMb(),
+    docBytes: result.bytes,
+    records: result.datasets.reduce((n, d) => n + d.recordCount, 0),
+  };
+}
+
+async function baselineChild(topic: string, sizesFile: string): Promise<ChildResult> {
+  const sizes = JSON.parse(readFileSync(sizesFile, 'utf8')) as number[];
+  const kafka = new Kafka({ clientId: 'connector-bench-baseline', brokers, logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  await producer.connect();
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < sizes.length; i += 4) {
+    await producer.send({ topic, acks: -1, messages: sizes.slice(i, i + 4).map((n) => ({ key: 'bench-school', value: Buffer.alloc(n, 120) })) });
+  }
+  await producer.send({ topic, acks: -1, messages: [{ key: 'bench-school', value: Buffer.alloc(2048, 120) }] });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  await producer.disconnect();
+  return { seconds, bytes: sizes.reduce((a, b) => a + b, 0), messages: sizes.length + 1, peakRssMb: peakRssMb() };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => res(port));
+    });
+  });
+}
+
+function runChild(kind: string, extra: string[]): ChildResult {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--child', kind, ...extra], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  if (r.status !== 0) throw new Error(`${kind} child failed (exit ${r.status})`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as ChildResult;
+}
+
+async function main(): Promise<void> {
+  const child = arg('--child');
+  if (child === 'connector') {
+    process.stdout.write(`${JSON.stringify(await connectorChild(arg('--url')!, arg('--topic')!, Number(arg('--chunk-bytes')), arg('--sizes')!))}\n`);
+    return;
+  }
+  if (child === 'baseline') {
+    process.stdout.write(`${JSON.stringify(await baselineChild(arg('--topic')!, arg('--sizes')!))}\n`);
+    return;
+  }
+
+  const size = arg('--size') ?? 'large';
+  const chunkBytes = Number(arg('--chunk-kib') ?? 512) * 1024;
+  const port = await freePort();
+  const sim = spawn(process.execPath, ['--import', 'tsx', 'services/isams-simulator/src/main.ts'], {
+    cwd: repoRoot,
+    env: { ...process.env, SIM_PORT: String(port), LOG_LEVEL: 'warn', NODE_ENV: 'test' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const work = mkdtempSync(join(tmpdir(), 'connector-bench-'));
+  const kafka = new Kafka({ clientId: 'connector-bench-admin', brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  const topics = [`bench-connector-${Date.now()}`, `bench-baseline-${Date.now()}`];
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        if ((await fetch(`${url}/health`)).ok) break;
+      } catch {
+        // starting
+      }
+      if (i > 300) throw new Error('simulator did not start');
+      await sleep(100);
+    }
+    const created = await fetch(`${url}/admin/schools`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ schoolId: 'bench', seed: 42, size, apiKey: KEY }),
+    });
+    if (!created.ok) throw new Error(`simulator school not created: HTTP ${created.status}`);
+    await admin.connect();
+    await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: 12, replicationFactor: 1 })), waitForLeaders: true });
+
+    const rounds = 2;
+    let best: ChildResult | undefined;
+    let bestBase: ChildResult | undefined;
+    for (let round = 1; round <= rounds; round++) {
+      const sizes = join(work, `sizes-${round}.json`);
+      log(`round ${round}/${rounds}: connector fetch+parse+publish (${size} school, ${chunkBytes / 1024} KiB chunks)`);
+      const c = runChild('connector', ['--url', url, '--topic', topics[0]!, '--chunk-bytes', String(chunkBytes), '--sizes', sizes]);
+      log(`  ${c.seconds.toFixed(2)} s, ${(c.docBytes! / 1e6).toFixed(1)} MB document, ${c.records} records, ${c.messages} messages, peak RSS ${c.peakRssMb.toFixed(0)} MB`);
+      log(`round ${round}/${rounds}: baseline bare kafkajs publish of the same bytes`);
+      const b = runChild('baseline', ['--topic', topics[1]!, '--sizes', sizes]);
+      log(`  ${b.seconds.toFixed(2)} s, peak RSS ${b.peakRssMb.toFixed(0)} MB`);
+      if (!best || c.seconds < best.seconds) best = c;
+      if (!bestBase || b.seconds < bestBase.seconds) bestBase = b;
+    }
+    const c = best!;
+    const b = bestBase!;
+    const result = {
+      name: 'connector fetch + parse + publish (large school)',
+      rows: [
+        { metric: 'fetch+parse+spool+publish', value: c.seconds, unit: 's', baseline: b.seconds, ratio: c.seconds / b.seconds, note: `baseline: bare kafkajs publish of the same ${c.messages} messages / ${(c.bytes / 1e6).toFixed(1)} MB` },
+        { metric: 'end-to-end throughput (iSAMS document bytes)', value: c.docBytes! / 1e6 / c.seconds, unit: 'MB/s', note: `${(c.docBytes! / 1e6).toFixed(1)} MB XML, ${c.records} records; includes the simulator generating the document` },
+        { metric: 'peak RSS', value: c.peakRssMb, unit: 'MB', baseline: b.peakRssMb, ratio: c.peakRssMb / b.peakRssMb, note: 'connector child vs bare-producer child' },
+      ],
+    };
+    if (args.includes('--json')) process.stdout.write(`${JSON.stringify(result)}\n`);
+    else for (const r of result.rows) process.stdout.write(`${`${r.metric}: ${r.value.toFixed(2)} ${r.unit}${'ratio' in r ? ` (baseline ${r.baseline.toFixed(2)}, ×${r.ratio.toFixed(2)})` : ''} — ${r.note}`}\n`);
+  } finally {
+    await admin.deleteTopics({ topics }).catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+    sim.kill('SIGTERM');
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();
