@@ -14,6 +14,7 @@ import type { Logger } from '@isams-sync/logger';
 
 /** The variables the hook Job reads (a subset of docs/configuration.md's common variables). */
 export const createTopicsConfigSchema = z.object({
+  NODE_ENV: commonServiceConfig.NODE_ENV,
   LOG_LEVEL: commonServiceConfig.LOG_LEVEL,
   KAFKA_BROKERS: env.csv(),
   KAFKA_CLIENT_ID: z.string().trim().min(1).default('isams-sync-create-topics'),

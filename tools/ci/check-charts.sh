@@ -2,7 +2,8 @@
 # Chart checks run by CI (.ci/run) and by hand: for every chart under charts/ and every values file
 # under charts/<chart>/ci/: `helm lint --strict`, `helm template`, then offline validation of the
 # rendered manifests against the Kubernetes API types (tools/deploy/cmd/validate-manifests); and the
-# generated configuration/topic references of docs/deploy.md must be current.
+# environment each workload gets must match its service's zod config schema
+# (tools/deploy/check-env-contract.ts); and the generated references of docs/deploy.md must be current.
 # Tools are built from the Go module proxy by tools/deploy/install-tools.sh (cached in .cache/tools).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -36,13 +37,17 @@ for chart in charts/*/; do
     if ! $helm template "$name" "$chart" --namespace isams-sync -f "$values" >"$out" 2>"$out.err"; then
       echo "FAIL template $case_name"; sed 's/^/    /' "$out.err"; failed=$((failed + 1)); continue
     fi
-    if ! result="$($validate "$out" 2>&1)"; then
+    if ! result="$($validate -env-out "${out%.yaml}.env.json" "$out" 2>&1)"; then
       echo "FAIL validate $case_name"; echo "$result" | sed 's/^/    /'; failed=$((failed + 1)); continue
     fi
     checked=$((checked + 1))
     echo "ok   $case_name: lint --strict, template, ${result#validate-manifests: }"
   done
 done
-if npx --no-install tsx tools/deploy/gen-values-doc.ts --check; then :; else failed=$((failed + 1)); fi
+shopt -s nullglob
+env_files=("$rendered"/*.env.json)
+shopt -u nullglob
+if (( ${#env_files[@]} > 0 )) && ! npx --no-install tsx tools/deploy/check-env-contract.ts "${env_files[@]}"; then failed=$((failed + 1)); fi
+if ! npx --no-install tsx tools/deploy/gen-values-doc.ts --check; then failed=$((failed + 1)); fi
 echo "check-charts: ${checked} values files passed, ${failed} failed (rendered manifests in $rendered)"
 (( failed == 0 ))

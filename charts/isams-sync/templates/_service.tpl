@@ -10,6 +10,8 @@ Call with (dict "root" $ "svc" "<name>").
 {{- $s := index $v.services $svc -}}
 {{- $name := include "isams-sync.svcName" . -}}
 {{- $hasGrpc := ne $svc "gateway" -}}
+{{- /* The gateway only speaks gRPC to the other services and keeps its own MongoDB database. */ -}}
+{{- $usesKafka := ne $svc "gateway" -}}
 {{- $ctx := . -}}
 ---
 apiVersion: v1
@@ -157,7 +159,9 @@ spec:
             - name: HTTP_PORT
               value: "8080"
             {{- end }}
+            {{- if $usesKafka }}
             {{- include "isams-sync.kafkaEnv" (dict "root" $root "clientId" $svc) | nindent 12 }}
+            {{- end }}
             {{- if $v.devInfra.enabled }}
             - name: MONGO_URL
               value: {{ printf "mongodb://%s-dev-mongo:27017/" (include "isams-sync.fullname" $root) | quote }}
@@ -338,6 +342,7 @@ spec:
       to:
         {{- toYaml . | nindent 8 }}
       {{- end }}
+    {{- if $usesKafka }}
     - ports:
         {{- range $v.kafka.ports }}
         - port: {{ . }}
@@ -347,6 +352,7 @@ spec:
       to:
         {{- toYaml . | nindent 8 }}
       {{- end }}
+    {{- end }}
     - ports:
         {{- range $v.mongo.ports }}
         - port: {{ . }}

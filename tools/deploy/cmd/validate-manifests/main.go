@@ -4,19 +4,26 @@
 // unknown kinds fail. kubeconform would need schemas downloaded at run time, which CI cannot do;
 // the typed structs of k8s.io/api pinned in go.mod are the same API definitions, compiled in.
 //
-// Usage: validate-manifests FILE... (or "-" for stdin). Exit 1 when any document is invalid.
+// Usage: validate-manifests [-env-out FILE] FILE... (or "-" for stdin). Exit 1 when any document is
+// invalid. -env-out writes, as JSON, the environment-variable names each workload's containers get
+// (keyed by the app.kubernetes.io/name label), for tools/deploy/check-env-contract.ts.
 package main
 
 import (
 	"bufio"
 	"bytes"
+	encjson "encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer/json"
@@ -26,17 +33,20 @@ import (
 )
 
 func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: validate-manifests FILE... (- for stdin)")
+	envOut := flag.String("env-out", "", "write the env-variable names of each workload as JSON to this file")
+	flag.Parse()
+	if flag.NArg() < 1 {
+		fmt.Fprintln(os.Stderr, "usage: validate-manifests [-env-out FILE] FILE... (- for stdin)")
 		os.Exit(2)
 	}
+	envs := map[string][]string{}
 	s := runtime.NewScheme()
 	must(scheme.AddToScheme(s))
 	must(monitoringv1.AddToScheme(s))
 	strict := json.NewSerializerWithOptions(json.DefaultMetaFactory, s, s, json.SerializerOptions{Yaml: false, Strict: true})
 
 	total, bad := 0, 0
-	for _, name := range os.Args[1:] {
+	for _, name := range flag.Args() {
 		docs, err := readDocs(name)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
@@ -45,13 +55,21 @@ func main() {
 		}
 		for i, doc := range docs {
 			total++
-			if err := validate(strict, doc); err != nil {
+			obj, err := validate(strict, doc)
+			if err != nil {
 				fmt.Fprintf(os.Stderr, "INVALID %s (document %d, %s): %v\n", name, i+1, describe(doc), err)
 				bad++
+				continue
 			}
+			collectEnv(obj, envs)
 		}
 	}
 	fmt.Printf("validate-manifests: %d documents, %d valid, %d invalid\n", total, total-bad, bad)
+	if *envOut != "" {
+		out, err := encjson.MarshalIndent(envs, "", "  ")
+		must(err)
+		must(os.WriteFile(*envOut, out, 0o644))
+	}
 	if bad > 0 {
 		os.Exit(1)
 	}
@@ -101,24 +119,47 @@ func isEmpty(doc []byte) bool {
 	return true
 }
 
-func validate(strict runtime.Decoder, doc []byte) error {
+func validate(strict runtime.Decoder, doc []byte) (runtime.Object, error) {
 	// YAMLToJSONStrict rejects duplicate keys; the strict JSON decoder rejects unknown fields.
 	js, err := yaml.YAMLToJSONStrict(doc)
 	if err != nil {
-		return fmt.Errorf("yaml: %w", err)
+		return nil, fmt.Errorf("yaml: %w", err)
 	}
 	obj, gvk, err := strict.Decode(js, nil, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, isUnstructured := obj.(*unstructured.Unstructured); isUnstructured {
-		return fmt.Errorf("unknown kind %s", gvk)
+		return nil, fmt.Errorf("unknown kind %s", gvk)
 	}
 	meta, ok := obj.(interface{ GetName() string })
 	if !ok || meta.GetName() == "" {
-		return errors.New("metadata.name is required")
+		return nil, errors.New("metadata.name is required")
 	}
-	return nil
+	return obj, nil
+}
+
+// collectEnv records the env-variable names of Deployment and Job containers under the pod
+// template's app.kubernetes.io/name label.
+func collectEnv(obj runtime.Object, envs map[string][]string) {
+	var tpl *corev1.PodTemplateSpec
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		tpl = &o.Spec.Template
+	case *batchv1.Job:
+		tpl = &o.Spec.Template
+	default:
+		return
+	}
+	name := tpl.Labels["app.kubernetes.io/name"]
+	if name == "" {
+		return
+	}
+	for _, c := range tpl.Spec.Containers {
+		for _, e := range c.Env {
+			envs[name] = append(envs[name], e.Name)
+		}
+	}
 }
 
 func describe(doc []byte) string {
