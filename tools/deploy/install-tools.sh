@@ -24,6 +24,6 @@ ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=${helm_version}
   -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=${k8s_minor}
   -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=${k8s_minor}"
 echo "install-tools: building helm ${helm_version} and validate-manifests (k8s.io/api ${k8s_version}) into ${out} — the first build takes several minutes" >&2
-CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out/helm" helm.sh/helm/v3/cmd/helm
-CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out/validate-manifests" ./cmd/validate-manifests
+CGO_ENABLED=0 go build -buildvcs=false -trimpath -ldflags "$ldflags" -o "$out/helm" helm.sh/helm/v3/cmd/helm
+CGO_ENABLED=0 go build -buildvcs=false -trimpath -ldflags "-s -w" -o "$out/validate-manifests" ./cmd/validate-manifests
 echo "$stamp" >"$out/.stamp"
