@@ -100,3 +100,42 @@ export const rosterChangeEventTypes: Readonly<Record<RosterEntityType, Readonly<
 
 /** All roster change event types as a flat list (for the registry). */
 export const allRosterChangeEventTypes = ROSTER_ENTITY_TYPES.flatMap((e) => ROSTER_CHANGES.map((c) => rosterChangeEventTypes[e][c]));
+
+/** Status of an entity on the compacted state topic. */
+export const ROSTER_ENTITY_STATES = ['active', 'removed', 'purged'] as const;
+
+/**
+ * Current state of one roster entity on the compacted `roster.state.v1` (Kafka key
+ * `<tenantid>/<entityType>/<entityId>`, the CloudEvents `subject` is `<entityType>/<entityId>`), so a
+ * new subscriber can bootstrap the whole roster by reading the topic from the beginning, then follow
+ * `roster.changes.v1`. A purged person keeps a record without `data` (compaction drops the personal
+ * data of earlier records).
+ */
+export const rosterEntityStateV1 = defineEventType({
+  type: 'com.schoolcloud.isams-sync.roster.entity-state.v1',
+  source: '/isams-sync/roster',
+  description:
+    'Current state of one roster entity (compacted topic roster.state.v1, one retained record per tenant + entity): active with its image, removed (image kept until the grace period ends) or purged (no personal data). Read from the beginning to bootstrap, then follow roster.changes.v1.',
+  schema: z
+    .object({
+      entityType: z.enum(ROSTER_ENTITY_TYPES),
+      entityId: z.string().min(1),
+      status: z.enum(ROSTER_ENTITY_STATES),
+      /** The entity image (absent when purged). */
+      data: entityImage.optional(),
+      /** The change that produced this state (`<syncRunId>#<seq>`). */
+      lastChangeId: z.string().min(1),
+      syncRunId: z.string().min(1).max(64).optional(),
+      removal: z
+        .object({
+          reason: z.enum(REMOVAL_REASONS),
+          graceUntil: z.iso.datetime({ offset: true }),
+          heldBatchId: z.string().optional(),
+          approvedBy: z.string().optional(),
+        })
+        .strict()
+        .optional(),
+    })
+    .strict(),
+});
+export type RosterEntityState = z.infer<typeof rosterEntityStateV1.schema>;

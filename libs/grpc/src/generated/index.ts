@@ -2,6 +2,8 @@
 export type { ProtoGrpcType as BookingsServiceProtoGrpcType } from './bookings_service';
 export type { ProtoGrpcType as CommonProtoGrpcType } from './common';
 export type { ProtoGrpcType as ConnectorServiceProtoGrpcType } from './connector_service';
+export type { ProtoGrpcType as RosterServiceProtoGrpcType } from './roster_service';
 export * as bookingsV1 from './isams_sync/bookings/v1';
 export * as commonV1 from './isams_sync/common/v1';
 export * as connectorV1 from './isams_sync/connector/v1';
+export * as rosterV1 from './isams_sync/roster/v1';

@@ -1,0 +1,201 @@
+import type { RosterChange, RosterEntityType } from '@isams-sync/events';
+import type { DatasetId, RawElement } from '@isams-sync/isams';
+import type { ChangeCounts } from '../../domain/change-counts';
+import type { HoldReason, RemovalThresholds } from '../../domain/guard';
+import type { RosterEntity, RosterFinding } from '../../domain/roster-model';
+
+/** `rawChunks`: one staged chunk of one dataset of one run. */
+export interface RawChunkDoc {
+  _id: string;
+  tenantId: string;
+  syncRunId: string;
+  datasetId: DatasetId;
+  chunkIndex: number;
+  chunkCount: number;
+  fingerprint: string;
+  records: RawElement[];
+  receivedAt: Date;
+}
+
+/** Processing states of a changeset, in order (see docs/roster-model.md). */
+export const RUN_STATES = ['waiting', 'staged', 'diffed', 'applying', 'publishing', 'reporting', 'done', 'failed'] as const;
+export type RunState = (typeof RUN_STATES)[number];
+
+/** The run-complete marker as the roster keeps it. */
+export interface StoredMarker {
+  trigger: { kind: 'schedule' | 'manual'; actor?: string };
+  dryRun: boolean;
+  fetchedAt: string;
+  datasets: { datasetId: DatasetId; chunkCount: number; recordCount: number; fingerprint: string }[];
+  absentDatasets: DatasetId[];
+}
+
+/** `changesets`: one per sync run (kind `sync`) or per approved held batch (kind `approval`). */
+export interface ChangesetDoc {
+  _id: string;
+  tenantId: string;
+  /** The sync run (for an approval: the run whose batch was approved). */
+  syncRunId: string;
+  kind: 'sync' | 'approval';
+  state: RunState;
+  dryRun: boolean;
+  marker?: StoredMarker;
+  receivedAt: Date;
+  /** Fixed when the snapshot is complete; the time of every event and removal of this changeset. */
+  processedAt?: Date;
+  completedAt?: Date;
+  changeCount?: number;
+  applyCount?: number;
+  heldCount?: number;
+  chunkCount?: number;
+  findingCount?: number;
+  counts?: Partial<Record<RosterEntityType, ChangeCounts>>;
+  heldBatchId?: string;
+  heldTypes?: Partial<Record<RosterEntityType, HoldReason>>;
+  /** Change chunks whose events the broker acknowledged. */
+  publishedChunks?: number;
+  outcome?: 'applied' | 'held' | 'failed';
+  error?: { code: string; message: string; transient: boolean };
+  approvedBy?: string;
+}
+
+/** Removal details of a removed change / entity. */
+export interface RemovalInfo {
+  reason: 'absent_from_feed' | 'approved_held_batch';
+  graceUntil: string;
+  heldBatchId?: string;
+  approvedBy?: string;
+}
+
+/** One planned change as stored in a change chunk. */
+export interface StoredChange {
+  seq: number;
+  entityType: RosterEntityType;
+  entityId: string;
+  change: RosterChange;
+  before?: RosterEntity;
+  after?: RosterEntity;
+  changedFields?: string[];
+  disposition: 'apply' | 'held';
+  removal?: RemovalInfo;
+}
+
+/** `changeChunks`: up to CHANGE_CHUNK_SIZE planned changes of a changeset, in order. */
+export interface ChangeChunkDoc {
+  _id: string;
+  tenantId: string;
+  changesetId: string;
+  chunkNo: number;
+  changes: StoredChange[];
+}
+
+/** `findingChunks`: findings of a run, in order. */
+export interface FindingChunkDoc {
+  _id: string;
+  tenantId: string;
+  syncRunId: string;
+  chunkNo: number;
+  findings: RosterFinding[];
+}
+
+/** One stored roster entity (inside an {@link EntityBucketDoc}). */
+export interface EntityRecord {
+  entityType: RosterEntityType;
+  entityId: string;
+  status: 'active' | 'removed';
+  /** Current image; `{ id }` only once a removed person was purged. */
+  data: RosterEntity;
+  lastChangeId: string;
+  lastSyncRunId: string;
+  changedAt: string;
+  removedAt: string | null;
+  graceUntil: string | null;
+  removal: RemovalInfo | null;
+  purged: boolean;
+  purgedAt: string | null;
+}
+
+/**
+ * `entityBuckets`: the stored roster, ENTITY_BUCKETS documents per tenant and entity type, each
+ * holding the entities whose id hashes to it (sorted by id). FerretDB (SQLite) pays tens of
+ * milliseconds per single-document write and a collection scan for any filter beyond `_id`, so the
+ * roster is written as a few whole buckets per run (replace by `_id`) instead of one upsert per entity.
+ */
+export interface EntityBucketDoc {
+  _id: string;
+  tenantId: string;
+  entityType: RosterEntityType;
+  bucket: number;
+  entities: EntityRecord[];
+}
+
+/** `graceQueue`: removed people awaiting their purge (the sweeper's work list; deleted on purge or restore). */
+export interface GraceDoc {
+  _id: string;
+  tenantId: string;
+  entityType: RosterEntityType;
+  entityId: string;
+  graceUntil: Date;
+}
+
+/** `chunkReceipts`: a small record per staged chunk, to check a run's completeness without reading chunks. */
+export interface ChunkReceiptDoc {
+  _id: string;
+  tenantId: string;
+  syncRunId: string;
+  datasetId: DatasetId;
+  chunkIndex: number;
+}
+
+/** `heldBatches`: removals held by the guard for an admin. */
+export interface HeldBatchDoc {
+  _id: string;
+  tenantId: string;
+  batchId: string;
+  syncRunId: string;
+  status: 'pending' | 'approved' | 'discarded' | 'superseded';
+  createdAt: Date;
+  heldTypes: Partial<Record<RosterEntityType, HoldReason>>;
+  countsByType: Partial<Record<RosterEntityType, number>>;
+  total: number;
+  decidedBy?: string;
+  decidedAt?: Date;
+  comment?: string;
+  approvalChangesetId?: string;
+}
+
+/** `settings`: per-school removal thresholds. */
+export interface SettingsDoc {
+  _id: string;
+  tenantId: string;
+  thresholds: RemovalThresholds;
+  updatedAt: Date;
+  updatedBy?: string;
+}
+
+export const CHANGE_CHUNK_SIZE = 500;
+export const ENTITY_BUCKETS = 32;
+export const FINDING_CHUNK_SIZE = 1000;
+
+export const ids = {
+  chunk: (tenantId: string, runId: string, datasetId: string, chunkIndex: number) => `${tenantId}|${runId}|${datasetId}|${chunkIndex}`,
+  changeset: (tenantId: string, runId: string, kind: 'sync' | 'approval' = 'sync') => `${tenantId}|${runId}${kind === 'approval' ? '|approval' : ''}`,
+  changeChunk: (changesetId: string, chunkNo: number) => `${changesetId}|c${String(chunkNo).padStart(6, '0')}`,
+  findingChunk: (tenantId: string, runId: string, chunkNo: number) => `${tenantId}|${runId}|f${String(chunkNo).padStart(6, '0')}`,
+  entity: (tenantId: string, entityType: string, entityId: string) => `${tenantId}|${entityType}|${entityId}`,
+  bucket: (tenantId: string, entityType: string, bucket: number) => `${tenantId}|${entityType}|b${bucket}`,
+  heldBatch: (tenantId: string, batchId: string) => `${tenantId}|${batchId}`,
+  /** A held batch is named after its run. */
+  batchOf: (runId: string) => `held-${runId}`,
+  changeId: (runId: string, seq: number) => `${runId}#${seq}`,
+};
+
+/** The bucket of an entity id (FNV-1a, stable across processes and versions). */
+export function bucketOf(entityId: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < entityId.length; i += 1) {
+    h ^= entityId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % ENTITY_BUCKETS;
+}

@@ -1,0 +1,223 @@
+import type { Collection, Db, Document } from 'mongodb';
+import { MongoErrors, ensureIndexes, isDuplicateKeyError, tenantCollection, withMongoErrors } from '@isams-sync/mongo';
+import type { CollectionIndexSpec, TenantCollection } from '@isams-sync/mongo';
+import type { RosterEntityType } from '@isams-sync/events';
+import type { DatasetId } from '@isams-sync/isams';
+import type { StoredByType, StoredEntity } from '../../domain/diff';
+import type { RemovalThresholds } from '../../domain/guard';
+import { bucketOf, ids } from './documents';
+import type {
+  ChangeChunkDoc,
+  ChangesetDoc,
+  ChunkReceiptDoc,
+  EntityBucketDoc,
+  EntityRecord,
+  FindingChunkDoc,
+  GraceDoc,
+  HeldBatchDoc,
+  RawChunkDoc,
+  SettingsDoc,
+} from './documents';
+
+export const COLLECTIONS = {
+  rawChunks: 'rawChunks',
+  chunkReceipts: 'chunkReceipts',
+  changesets: 'changesets',
+  changeChunks: 'changeChunks',
+  findingChunks: 'findingChunks',
+  entityBuckets: 'entityBuckets',
+  graceQueue: 'graceQueue',
+  heldBatches: 'heldBatches',
+  settings: 'settings',
+} as const;
+
+/** Every index the roster needs (no TTL: FerretDB has none; expiry is the sweeper's job). */
+export const ROSTER_INDEXES: CollectionIndexSpec[] = [
+  { collection: COLLECTIONS.rawChunks, indexes: [{ key: { tenantId: 1, syncRunId: 1 }, name: 'tenant_run' }] },
+  { collection: COLLECTIONS.chunkReceipts, indexes: [{ key: { tenantId: 1, syncRunId: 1 }, name: 'tenant_run' }] },
+  { collection: COLLECTIONS.changesets, indexes: [{ key: { state: 1, receivedAt: 1 }, name: 'state_received' }] },
+  { collection: COLLECTIONS.changeChunks, indexes: [{ key: { tenantId: 1, changesetId: 1, chunkNo: 1 }, name: 'changeset_chunks', unique: true }] },
+  { collection: COLLECTIONS.findingChunks, indexes: [{ key: { tenantId: 1, syncRunId: 1, chunkNo: 1 }, name: 'run_findings', unique: true }] },
+  { collection: COLLECTIONS.entityBuckets, indexes: [{ key: { tenantId: 1, entityType: 1, bucket: 1 }, name: 'tenant_type_bucket', unique: true }] },
+  { collection: COLLECTIONS.graceQueue, indexes: [{ key: { graceUntil: 1 }, name: 'grace_until' }] },
+  { collection: COLLECTIONS.heldBatches, indexes: [{ key: { tenantId: 1, status: 1, createdAt: 1 }, name: 'tenant_status' }] },
+];
+
+/**
+ * The roster's MongoDB persistence. Point reads and writes go by `_id` only, and every `_id` starts
+ * with `<tenantId>|`: on FerretDB 1.24 any other filter (including `tenantCollection`'s added
+ * `tenantId`) is a collection scan, ~10× slower per call. Tenancy is kept by construction (the id
+ * embeds the tenant) and checked on every document read. Multi-document queries use `tenantCollection`.
+ */
+export class RosterStore {
+  constructor(readonly db: Db) {}
+
+  async init(): Promise<void> {
+    await ensureIndexes(this.db, ROSTER_INDEXES);
+  }
+
+  private raw<T extends Document>(name: string): Collection<T> {
+    return this.db.collection<T>(name);
+  }
+
+  private assertTenant(tenantId: string, id: string): void {
+    if (!id.startsWith(`${tenantId}|`)) throw MongoErrors.MONGO_TENANT_MISMATCH({ collection: 'roster' });
+  }
+
+  /** A document by `_id`, null when absent or (defensively) of another tenant. */
+  async byId<T extends { tenantId: string }>(name: string, tenantId: string, id: string): Promise<T | null> {
+    this.assertTenant(tenantId, id);
+    const doc = await withMongoErrors({ operation: 'findOne', collection: name }, () => this.raw<Document>(name).findOne({ _id: id as never }));
+    return doc === null || doc.tenantId !== tenantId ? null : (doc as unknown as T);
+  }
+
+  /** Replaces (or inserts) a whole document by `_id`. */
+  async putById<T extends { _id: string; tenantId: string }>(name: string, doc: T): Promise<void> {
+    this.assertTenant(doc.tenantId, doc._id);
+    await withMongoErrors({ operation: 'replaceOne', collection: name }, () => this.raw<Document>(name).replaceOne({ _id: doc._id as never }, doc, { upsert: true }));
+  }
+
+  /** `$set` on one document by `_id`. */
+  async setById(name: string, tenantId: string, id: string, set: Document): Promise<void> {
+    this.assertTenant(tenantId, id);
+    if ('tenantId' in set) throw MongoErrors.MONGO_TENANT_MISMATCH({ collection: name });
+    await withMongoErrors({ operation: 'updateOne', collection: name }, () => this.raw<Document>(name).updateOne({ _id: id as never }, { $set: set }));
+  }
+
+  /** Inserts documents; ones already present (same `_id`) are left as they are. */
+  async insertAll<T extends { _id: string; tenantId: string }>(name: string, docs: readonly T[]): Promise<void> {
+    if (docs.length === 0) return;
+    for (const d of docs) this.assertTenant(d.tenantId, d._id);
+    try {
+      await this.raw<Document>(name).insertMany(docs as unknown as Document[], { ordered: false });
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw withMongoErrors({ operation: 'insertMany', collection: name }, () => Promise.reject(err));
+      // FerretDB may stop an unordered batch at the first duplicate: insert the rest one by one.
+      for (const d of docs) {
+        try {
+          await this.raw<Document>(name).insertOne(d as unknown as Document);
+        } catch (e) {
+          if (!isDuplicateKeyError(e)) throw e;
+        }
+      }
+    }
+  }
+
+  async deleteById(name: string, tenantId: string, id: string): Promise<void> {
+    this.assertTenant(tenantId, id);
+    await withMongoErrors({ operation: 'deleteOne', collection: name }, () => this.raw<Document>(name).deleteOne({ _id: id as never }));
+  }
+
+  changesets = (t: string): TenantCollection<ChangesetDoc> => tenantCollection<ChangesetDoc>(this.db, COLLECTIONS.changesets, t);
+  heldBatches = (t: string): TenantCollection<HeldBatchDoc> => tenantCollection<HeldBatchDoc>(this.db, COLLECTIONS.heldBatches, t);
+  rawChunks = (t: string): TenantCollection<RawChunkDoc> => tenantCollection<RawChunkDoc>(this.db, COLLECTIONS.rawChunks, t);
+  chunkReceipts = (t: string): TenantCollection<ChunkReceiptDoc> => tenantCollection<ChunkReceiptDoc>(this.db, COLLECTIONS.chunkReceipts, t);
+  changeChunks = (t: string): TenantCollection<ChangeChunkDoc> => tenantCollection<ChangeChunkDoc>(this.db, COLLECTIONS.changeChunks, t);
+  buckets = (t: string): TenantCollection<EntityBucketDoc> => tenantCollection<EntityBucketDoc>(this.db, COLLECTIONS.entityBuckets, t);
+
+  /** Stages a chunk and its receipt; a redelivered chunk changes nothing. */
+  async stageChunk(doc: RawChunkDoc): Promise<void> {
+    await this.insertAll(COLLECTIONS.rawChunks, [doc]);
+    await this.insertAll<ChunkReceiptDoc>(COLLECTIONS.chunkReceipts, [
+      { _id: doc._id, tenantId: doc.tenantId, syncRunId: doc.syncRunId, datasetId: doc.datasetId, chunkIndex: doc.chunkIndex },
+    ]);
+  }
+
+  /** Which chunk indexes of a run are staged, per dataset. */
+  async stagedChunkIndexes(tenantId: string, syncRunId: string): Promise<Map<DatasetId, Set<number>>> {
+    const rows = await this.chunkReceipts(tenantId).find({ syncRunId });
+    const out = new Map<DatasetId, Set<number>>();
+    for (const r of rows) out.set(r.datasetId, (out.get(r.datasetId) ?? new Set<number>()).add(r.chunkIndex));
+    return out;
+  }
+
+  async loadChunk(tenantId: string, syncRunId: string, datasetId: DatasetId, chunkIndex: number): Promise<RawChunkDoc | null> {
+    return this.byId<RawChunkDoc>(COLLECTIONS.rawChunks, tenantId, ids.chunk(tenantId, syncRunId, datasetId, chunkIndex));
+  }
+
+  /** Drops a finished run's raw chunks (they hold personal data and are no longer needed). */
+  async dropChunks(tenantId: string, syncRunId: string): Promise<void> {
+    await this.rawChunks(tenantId).deleteMany({ syncRunId });
+    await this.chunkReceipts(tenantId).deleteMany({ syncRunId });
+  }
+
+  /** Inserts a changeset if absent; returns the stored one either way. */
+  async createChangeset(doc: ChangesetDoc): Promise<ChangesetDoc> {
+    await this.insertAll(COLLECTIONS.changesets, [doc]);
+    return (await this.getChangeset(doc.tenantId, doc._id))!;
+  }
+
+  getChangeset(tenantId: string, id: string): Promise<ChangesetDoc | null> {
+    return this.byId<ChangesetDoc>(COLLECTIONS.changesets, tenantId, id);
+  }
+
+  updateChangeset(tenantId: string, id: string, set: Partial<ChangesetDoc>): Promise<void> {
+    return this.setById(COLLECTIONS.changesets, tenantId, id, set);
+  }
+
+  /** Changesets of any tenant not finished (resume on start, timeout sweeper). */
+  async unfinishedChangesets(): Promise<ChangesetDoc[]> {
+    return withMongoErrors({ operation: 'find', collection: COLLECTIONS.changesets }, () =>
+      this.raw<ChangesetDoc>(COLLECTIONS.changesets)
+        .find({ state: { $in: ['waiting', 'staged', 'diffed', 'applying', 'publishing', 'reporting'] } })
+        .sort({ receivedAt: 1 })
+        .toArray(),
+    );
+  }
+
+  async changeChunk(tenantId: string, changesetId: string, chunkNo: number): Promise<ChangeChunkDoc | null> {
+    return this.byId<ChangeChunkDoc>(COLLECTIONS.changeChunks, tenantId, ids.changeChunk(changesetId, chunkNo));
+  }
+
+  async findingChunk(tenantId: string, syncRunId: string, chunkNo: number): Promise<FindingChunkDoc | null> {
+    return this.byId<FindingChunkDoc>(COLLECTIONS.findingChunks, tenantId, ids.findingChunk(tenantId, syncRunId, chunkNo));
+  }
+
+  /** Every entity bucket of a tenant (optionally of one type). */
+  async loadBuckets(tenantId: string, entityType?: RosterEntityType): Promise<EntityBucketDoc[]> {
+    return this.buckets(tenantId).find(entityType === undefined ? {} : { entityType });
+  }
+
+  async putBucket(doc: EntityBucketDoc): Promise<void> {
+    await this.putById(COLLECTIONS.entityBuckets, doc);
+  }
+
+  /** One entity, or null. */
+  async entity(tenantId: string, entityType: RosterEntityType, entityId: string): Promise<EntityRecord | null> {
+    const b = await this.byId<EntityBucketDoc>(COLLECTIONS.entityBuckets, tenantId, ids.bucket(tenantId, entityType, bucketOf(entityId)));
+    return b?.entities.find((e) => e.entityId === entityId) ?? null;
+  }
+
+  /** The stored roster of a tenant, for the diff. */
+  async loadStored(tenantId: string): Promise<{ stored: StoredByType; activeCounts: Partial<Record<RosterEntityType, number>> }> {
+    const stored: StoredByType = {};
+    const activeCounts: Partial<Record<RosterEntityType, number>> = {};
+    for (const b of await this.loadBuckets(tenantId)) {
+      const m = (stored[b.entityType] ??= new Map<string, StoredEntity>());
+      for (const e of b.entities) {
+        m.set(e.entityId, { entityType: e.entityType, id: e.entityId, status: e.status, data: e.data, purged: e.purged });
+        if (e.status === 'active') activeCounts[e.entityType] = (activeCounts[e.entityType] ?? 0) + 1;
+      }
+    }
+    return { stored, activeCounts };
+  }
+
+  async thresholds(tenantId: string): Promise<RemovalThresholds | undefined> {
+    return (await this.byId<SettingsDoc>(COLLECTIONS.settings, tenantId, `${tenantId}|settings`))?.thresholds;
+  }
+
+  async setThresholds(tenantId: string, thresholds: RemovalThresholds, updatedBy: string | undefined, now: Date): Promise<void> {
+    await this.putById<SettingsDoc>(COLLECTIONS.settings, { _id: `${tenantId}|settings`, tenantId, thresholds, updatedAt: now, ...(updatedBy === undefined ? {} : { updatedBy }) });
+  }
+
+  async heldBatch(tenantId: string, batchId: string): Promise<HeldBatchDoc | null> {
+    return this.byId<HeldBatchDoc>(COLLECTIONS.heldBatches, tenantId, ids.heldBatch(tenantId, batchId));
+  }
+
+  /** Removed people due for purge (all tenants). */
+  async graceDue(now: Date, limit: number): Promise<GraceDoc[]> {
+    return withMongoErrors({ operation: 'find', collection: COLLECTIONS.graceQueue }, () =>
+      this.raw<GraceDoc>(COLLECTIONS.graceQueue).find({ graceUntil: { $lt: now } }).limit(limit).toArray(),
+    );
+  }
+}

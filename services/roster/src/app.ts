@@ -1,0 +1,197 @@
+import { ensureTopics, createEventProducer, createKafkaClient, runConsumer } from '@isams-sync/kafka';
+import type { ConsumerHandle, EventProducer, KafkaClient } from '@isams-sync/kafka';
+import { TOPICS } from '@isams-sync/events';
+import { createGrpcServer, loadProtoPackage } from '@isams-sync/grpc';
+import type { GrpcServerHandle, RosterServiceProtoGrpcType } from '@isams-sync/grpc';
+import { createLogger } from '@isams-sync/logger';
+import type { Logger } from '@isams-sync/logger';
+import { createMetrics, startOpsServer } from '@isams-sync/metrics';
+import type { OpsServer } from '@isams-sync/metrics';
+import { connectMongo } from '@isams-sync/mongo';
+import type { MongoConnection } from '@isams-sync/mongo';
+import { createRosterPublisher } from './adapters/kafka/roster-publisher';
+import type { RosterPublisher, RosterTopics } from './adapters/kafka/roster-publisher';
+import { RosterStore } from './adapters/mongo/roster-store';
+import type { RosterConfig } from './config';
+import { rosterGrpcHandlers } from './handlers/grpc/roster.grpc';
+import { rawDatasetsHandler } from './handlers/kafka/raw-datasets.handler';
+import { ChangesetProcessor } from './use-cases/changeset-processor';
+import type { ProcessingStep } from './use-cases/changeset-processor';
+import { GraceSweeper } from './use-cases/grace-sweeper';
+import { HeldBatches } from './use-cases/held-batches';
+import { RosterQueries } from './use-cases/roster-queries';
+
+/** Test seams of {@link createRosterApp}. */
+export interface RosterAppOverrides {
+  logger?: Logger;
+  now?: () => Date;
+  /** Throw in here to simulate a crash before a processing step. */
+  beforeStep?: (step: ProcessingStep, changesetId: string) => void;
+  /** Don't start the periodic sweeper (tests call `sweep()`). */
+  disableSweeper?: boolean;
+  /** Consumer session timeout (tests use short ones). */
+  sessionTimeoutMs?: number;
+}
+
+export interface RosterApp {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readonly grpcPort: number;
+  readonly opsPort: number;
+  readonly store: RosterStore;
+  readonly processor: ChangesetProcessor;
+  readonly heldBatches: HeldBatches;
+  readonly queries: RosterQueries;
+  readonly sweeper: GraceSweeper;
+  /** One sweep: fail incomplete runs, resume unfinished changesets, purge after grace, prune old changesets. */
+  sweep(now?: Date): Promise<void>;
+  /** Resolves when no changeset is running in the background. */
+  idle(): Promise<void>;
+}
+
+/** Composition root of the roster service. */
+export function createRosterApp(config: RosterConfig, overrides: RosterAppOverrides = {}): RosterApp {
+  const logger = overrides.logger ?? createLogger({ service: config.SERVICE_NAME ?? 'roster', level: config.LOG_LEVEL });
+  const now = overrides.now ?? (() => new Date());
+  const metrics = createMetrics({ service: 'roster' });
+  const runsProcessed = metrics.counter<'outcome'>({ name: 'roster_changesets_total', help: 'Changesets finished, by outcome', labelNames: ['outcome'] });
+  const topics: RosterTopics = {
+    rawDatasets: config.RAW_DATASETS_TOPIC,
+    rosterChanges: config.ROSTER_CHANGES_TOPIC,
+    rosterState: config.ROSTER_STATE_TOPIC,
+    syncRuns: config.SYNC_RUNS_TOPIC,
+  };
+
+  let mongo: MongoConnection | undefined;
+  let kafka: KafkaClient | undefined;
+  let producer: EventProducer | undefined;
+  let consumer: ConsumerHandle | undefined;
+  let grpc: GrpcServerHandle | undefined;
+  let ops: OpsServer | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let store!: RosterStore;
+  let processor!: ChangesetProcessor;
+  let heldBatches!: HeldBatches;
+  let queries!: RosterQueries;
+  let sweeper!: GraceSweeper;
+  const background = new Set<Promise<void>>();
+
+  const track = (p: Promise<void>): void => {
+    const t = p.catch((err: unknown) => logger.warn({ err }, 'changeset processing failed; it resumes at the next sweep'));
+    background.add(t);
+    void t.finally(() => background.delete(t));
+  };
+
+  const sweep = async (at: Date = now()): Promise<void> => {
+    await processor.failIncompleteRuns();
+    await processor.resumeAll();
+    await sweeper.purgeExpired(at);
+    await sweeper.pruneOldChangesets(at);
+  };
+
+  const app: RosterApp = {
+    get grpcPort() {
+      return grpc?.port ?? 0;
+    },
+    get opsPort() {
+      return ops?.port ?? 0;
+    },
+    get store() {
+      return store;
+    },
+    get processor() {
+      return processor;
+    },
+    get heldBatches() {
+      return heldBatches;
+    },
+    get queries() {
+      return queries;
+    },
+    get sweeper() {
+      return sweeper;
+    },
+    sweep,
+    async idle() {
+      while (background.size > 0) await Promise.all([...background]);
+    },
+    async start() {
+      mongo = await connectMongo({ url: config.MONGO_URL, dbName: config.MONGO_DB, logger, appName: 'roster' });
+      store = new RosterStore(mongo.db);
+      await store.init();
+      kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger });
+      if (config.KAFKA_ENSURE_TOPICS) {
+        const mine = new Set<string>([topics.rawDatasets, topics.rosterChanges, topics.rosterState, topics.syncRuns]);
+        await ensureTopics(kafka, TOPICS.filter((t) => mine.has(t.name) || mine.has(t.name.replace(/\.dlq$/, ''))), {
+          replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,
+        });
+      }
+      producer = createEventProducer(kafka, { logger });
+      await producer.connect();
+      const publisher: RosterPublisher = createRosterPublisher(producer, topics);
+      processor = new ChangesetProcessor({
+        store,
+        publisher: {
+          ...publisher,
+          publishRunUpdate: async (e) => {
+            await publisher.publishRunUpdate(e);
+            const status = (e.data as { status: string }).status;
+            if (status !== 'applying') runsProcessed.inc({ outcome: status });
+          },
+        },
+        logger,
+        graceDays: config.REMOVAL_GRACE_DAYS,
+        defaultThresholds: { default: { percent: config.HOLD_THRESHOLD_PERCENT, min: config.HOLD_THRESHOLD_MIN } },
+        incompleteRunTimeoutMs: config.INCOMPLETE_RUN_TIMEOUT_MS,
+        now,
+        ...(overrides.beforeStep === undefined ? {} : { beforeStep: overrides.beforeStep }),
+      });
+      heldBatches = new HeldBatches(store, processor, now);
+      queries = new RosterQueries(store, processor, { percent: config.HOLD_THRESHOLD_PERCENT, min: config.HOLD_THRESHOLD_MIN }, now);
+      sweeper = new GraceSweeper(store, publisher, processor, logger, config.REMOVAL_GRACE_DAYS);
+
+      // Finish whatever a previous process left half done before taking new work.
+      await processor.resumeAll().catch((err: unknown) => logger.warn({ err }, 'resume on start failed; retried at the next sweep'));
+
+      const pkg = loadProtoPackage<RosterServiceProtoGrpcType>('isams_sync/roster/v1/roster_service.proto', config.PROTOS_DIR === undefined ? {} : { protosDir: config.PROTOS_DIR });
+      grpc = await createGrpcServer({
+        logger,
+        port: config.GRPC_PORT,
+        services: [
+          {
+            name: 'isams_sync.roster.v1.RosterService',
+            definition: pkg.isams_sync.roster.v1.RosterService.service,
+            implementation: rosterGrpcHandlers({ queries, heldBatches }),
+          },
+        ],
+      });
+      ops = await startOpsServer({ port: config.OPS_PORT, metrics, logger, readiness: () => mongo?.ping() ?? false });
+
+      consumer = await runConsumer({
+        client: kafka,
+        groupId: config.RAW_DATASETS_GROUP_ID,
+        topics: [topics.rawDatasets],
+        fromBeginning: true,
+        logger,
+        ...(overrides.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: overrides.sessionTimeoutMs, heartbeatIntervalMs: 1000 }),
+        handler: rawDatasetsHandler(store, processor, now, track),
+      });
+      await consumer.ready;
+      if (!overrides.disableSweeper) {
+        timer = setInterval(() => track(sweep()), config.SWEEP_INTERVAL_MS);
+        timer.unref();
+      }
+      logger.info({ grpcPort: grpc.port, opsPort: ops.port }, 'roster started');
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      await grpc?.shutdown(config.SHUTDOWN_TIMEOUT_MS / 2);
+      await consumer?.stop();
+      await app.idle().catch(() => undefined);
+      await producer?.disconnect();
+      await ops?.close();
+      await mongo?.close();
+    },
+  };
+  return app;
+}

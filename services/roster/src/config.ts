@@ -1,0 +1,41 @@
+import { commonServiceConfig, env, loadConfig } from '@isams-sync/config';
+import { TopicNames } from '@isams-sync/events';
+import { z } from 'zod';
+
+/**
+ * Environment of the roster (see docs/configuration.md › roster and the README). Durations accept
+ * `500ms`, `30s`, `5m`, `1h` or plain milliseconds.
+ */
+export const configSchema = z.object({
+  ...commonServiceConfig,
+  GRPC_PORT: env.port({ allowZero: true }).default(50051),
+  PROTOS_DIR: z.string().trim().min(1).optional(),
+  KAFKA_BROKERS: env.csv(),
+  KAFKA_CLIENT_ID: z.string().trim().min(1).default('roster'),
+  KAFKA_TOPIC_REPLICATION_FACTOR: env.int({ min: 1, max: 7 }).default(3),
+  /** Create the topics the roster reads/writes at start-up (the chart's hook Job does it too). */
+  KAFKA_ENSURE_TOPICS: env.bool().default(true),
+  RAW_DATASETS_TOPIC: z.string().trim().min(1).default(TopicNames.rawDatasets),
+  ROSTER_CHANGES_TOPIC: z.string().trim().min(1).default(TopicNames.rosterChanges),
+  ROSTER_STATE_TOPIC: z.string().trim().min(1).default(TopicNames.rosterState),
+  SYNC_RUNS_TOPIC: z.string().trim().min(1).default(TopicNames.syncRuns),
+  RAW_DATASETS_GROUP_ID: z.string().trim().min(1).default('roster.raw-datasets'),
+  MONGO_URL: env.secret(),
+  MONGO_DB: z.string().trim().min(1).default('roster'),
+  /** Soft-removed people keep their personal data this long, then it is purged. */
+  REMOVAL_GRACE_DAYS: env.int({ min: 0, max: 365 }).default(14),
+  /** Default removal brake: hold a type's removals above this percentage of its stored entities … */
+  HOLD_THRESHOLD_PERCENT: env.int({ min: 0, max: 100 }).default(10),
+  /** … and above this many records (both must be exceeded). Per-school overrides via SetRemovalThresholds. */
+  HOLD_THRESHOLD_MIN: env.int({ min: 0 }).default(5),
+  /** A run whose marker arrived but whose chunks never all arrived fails after this. */
+  INCOMPLETE_RUN_TIMEOUT_MS: env.durationMs().default(30 * 60_000),
+  /** How often the sweeper fails incomplete runs and purges people past their grace period. */
+  SWEEP_INTERVAL_MS: env.durationMs().default(60_000),
+});
+
+export type RosterConfig = z.infer<typeof configSchema>;
+
+export function loadRosterConfig(e: Record<string, string | undefined> = process.env): RosterConfig {
+  return loadConfig(configSchema, e);
+}

@@ -1,0 +1,233 @@
+import { unary } from '@isams-sync/grpc';
+import type { rosterV1 } from '@isams-sync/grpc';
+import { AppError } from '@isams-sync/errors';
+import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
+import type { RosterEntityType } from '@isams-sync/events';
+import { z } from 'zod';
+import type { EntityRecord, HeldBatchDoc, StoredChange } from '../../adapters/mongo/documents';
+import type { ChangeCounts } from '../../domain/change-counts';
+import type { HoldReason, RemovalThresholds } from '../../domain/guard';
+import type { HeldBatches } from '../../use-cases/held-batches';
+import type { Page, RosterQueries } from '../../use-cases/roster-queries';
+
+const DEFAULT_PAGE = 50;
+const MAX_PAGE = 500;
+const FILTER_FIELDS = [
+  'formId',
+  'yearGroupId',
+  'academicHouseId',
+  'boardingHouseId',
+  'divisionId',
+  'tutorStaffId',
+  'teaching',
+  'setId',
+  'pupilId',
+  'customGroupId',
+  'subjectId',
+  'personId',
+  'userCode',
+  'schoolId',
+] as const;
+
+const entityType = z.enum(ROSTER_ENTITY_TYPES);
+const pageSchema = z
+  .object({ pageSize: z.number().int().min(0).max(MAX_PAGE), pageToken: z.string().max(200) })
+  .nullish()
+  .transform((p) => ({ pageSize: p?.pageSize || DEFAULT_PAGE, pageToken: p?.pageToken || undefined }));
+const runId = z.string().min(1, 'required').max(64);
+const thresholdSchema = z.object({ percent: z.number().int().min(0).max(100), min: z.number().int().min(0) });
+
+/** zod → INVALID_ARGUMENT with the offending fields in details. */
+function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const fields = r.error.issues.map((i) => ({ field: i.path.join('.'), problem: i.message }));
+  throw new AppError({
+    code: 'ROSTER_INVALID_ARGUMENT',
+    kind: 'invalid_argument',
+    message: `Invalid request: ${fields.map((f) => `${f.field}: ${f.problem}`).join('; ')}`,
+    details: { fields },
+  });
+}
+
+const iso = (d: Date | null | undefined): string => (d ? d.toISOString() : '');
+const pageInfo = (p: Page<unknown>) => ({ nextPageToken: p.nextPageToken, totalSize: String(p.totalSize) });
+
+export function toEntity(d: EntityRecord): rosterV1.Entity {
+  return {
+    entityType: d.entityType,
+    entityId: d.entityId,
+    status: d.status,
+    dataJson: JSON.stringify(d.data),
+    lastChangeId: d.lastChangeId,
+    lastSyncRunId: d.lastSyncRunId,
+    changedAt: d.changedAt,
+    removedAt: d.removedAt ?? '',
+    graceUntil: d.graceUntil ?? '',
+    removalReason: d.removal?.reason ?? '',
+    purged: d.purged,
+  };
+}
+
+export function toChange(c: StoredChange): rosterV1.Change {
+  return {
+    seq: c.seq,
+    entityType: c.entityType,
+    entityId: c.entityId,
+    change: c.change,
+    disposition: c.disposition,
+    beforeJson: c.before === undefined ? '' : JSON.stringify(c.before),
+    afterJson: c.after === undefined ? '' : JSON.stringify(c.after),
+    changedFields: c.changedFields ?? [],
+    removalReason: c.removal?.reason ?? '',
+    graceUntil: c.removal?.graceUntil ?? '',
+  };
+}
+
+const toCounts = (counts: Partial<Record<string, ChangeCounts>> | undefined): rosterV1.TypeCounts[] =>
+  Object.entries(counts ?? {}).map(([t, c]) => ({ entityType: t, added: c!.added, updated: c!.updated, removed: c!.removed, restored: c!.restored, held: c!.held, unchanged: c!.unchanged }));
+
+const toHeldTypes = (heldTypes: Partial<Record<string, HoldReason>>, countsByType: Partial<Record<string, number>>): rosterV1.HeldType[] =>
+  Object.entries(countsByType).map(([t, n]) => ({ entityType: t, count: n ?? 0, reason: heldTypes[t] ?? '' }));
+
+export function toHeldBatch(b: HeldBatchDoc): rosterV1.HeldBatch {
+  return {
+    batchId: b.batchId,
+    syncRunId: b.syncRunId,
+    status: b.status,
+    createdAt: iso(b.createdAt),
+    types: toHeldTypes(b.heldTypes, b.countsByType),
+    total: b.total,
+    decidedBy: b.decidedBy ?? '',
+    decidedAt: iso(b.decidedAt),
+    comment: b.comment ?? '',
+  };
+}
+
+const toThresholds = (t: RemovalThresholds): rosterV1.RemovalThresholds => ({
+  defaultThreshold: t.default,
+  byType: Object.entries(t.byType ?? {}).map(([entityType, threshold]) => ({ entityType, threshold: threshold! })),
+});
+
+/** RosterService implementation: validates, calls the use cases, maps to proto messages. */
+export function rosterGrpcHandlers(deps: { queries: RosterQueries; heldBatches: HeldBatches }): rosterV1.RosterServiceHandlers {
+  const { queries, heldBatches } = deps;
+  return {
+    ListEntities: unary(async (req: rosterV1.ListEntitiesRequest__Output, ctx) => {
+      const q = parse(
+        z.object({
+          entityType,
+          query: z.string().max(200),
+          status: z.enum(['', 'active', 'removed', 'all']).transform((s) => (s === '' ? 'active' : s)),
+          filters: z.array(z.object({ field: z.enum(FILTER_FIELDS), value: z.string().max(200) })).max(10),
+          page: pageSchema,
+        }),
+        req,
+      );
+      const page = await queries.listEntities(ctx.tenantId, {
+        entityType: q.entityType,
+        query: q.query,
+        status: q.status,
+        filters: q.filters,
+        pageSize: q.page.pageSize,
+        ...(q.page.pageToken === undefined ? {} : { pageToken: q.page.pageToken }),
+      });
+      return { entities: page.items.map(toEntity), page: pageInfo(page) };
+    }),
+    GetEntity: unary(async (req: rosterV1.GetEntityRequest__Output, ctx) => {
+      const q = parse(z.object({ entityType, entityId: z.string().min(1, 'required').max(200) }), req);
+      return toEntity(await queries.getEntity(ctx.tenantId, q.entityType, q.entityId));
+    }),
+    GetRun: unary(async (req: rosterV1.GetRunRequest__Output, ctx) => {
+      const q = parse(z.object({ syncRunId: runId }), req);
+      const cs = await queries.getRun(ctx.tenantId, q.syncRunId);
+      return {
+        syncRunId: cs.syncRunId,
+        state: cs.state,
+        dryRun: cs.dryRun,
+        outcome: cs.outcome ?? '',
+        receivedAt: iso(cs.receivedAt),
+        processedAt: iso(cs.processedAt),
+        completedAt: iso(cs.completedAt),
+        counts: toCounts(cs.counts),
+        heldBatchId: cs.heldBatchId ?? '',
+        errorCode: cs.error?.code ?? '',
+        errorMessage: cs.error?.message ?? '',
+        changeCount: cs.changeCount ?? 0,
+        findingCount: cs.findingCount ?? 0,
+      };
+    }),
+    ListRunChanges: unary(async (req: rosterV1.ListRunChangesRequest__Output, ctx) => {
+      const q = parse(
+        z.object({
+          syncRunId: runId,
+          entityType: z.union([entityType, z.literal('')]),
+          change: z.enum(['', 'added', 'updated', 'removed', 'restored']),
+          disposition: z.enum(['', 'apply', 'held']),
+          page: pageSchema,
+        }),
+        req,
+      );
+      const page = await queries.listRunChanges(ctx.tenantId, q.syncRunId, q, q.page.pageSize, q.page.pageToken);
+      return { changes: page.items.map(toChange), page: pageInfo(page) };
+    }),
+    ListRunFindings: unary(async (req: rosterV1.ListRunFindingsRequest__Output, ctx) => {
+      const q = parse(z.object({ syncRunId: runId, code: z.string().max(100), page: pageSchema }), req);
+      const page = await queries.listRunFindings(ctx.tenantId, q.syncRunId, q.code || undefined, q.page.pageSize, q.page.pageToken);
+      return {
+        findings: page.items.map((f) => ({ code: f.code, severity: f.severity, datasetId: f.datasetId, recordId: f.recordId ?? '', field: f.field ?? '', ref: f.ref ?? '', message: f.message })),
+        page: pageInfo(page),
+      };
+    }),
+    ListHeldBatches: unary(async (req: rosterV1.ListHeldBatchesRequest__Output, ctx) => {
+      const q = parse(z.object({ status: z.enum(['', 'pending', 'approved', 'discarded', 'superseded']), page: pageSchema }), req);
+      const page = await queries.listHeldBatches(ctx.tenantId, q.status || undefined, q.page.pageSize, q.page.pageToken);
+      return { batches: page.items.map(toHeldBatch), page: pageInfo(page) };
+    }),
+    GetHeldBatch: unary(async (req: rosterV1.GetHeldBatchRequest__Output, ctx) => {
+      const q = parse(z.object({ batchId: z.string().min(1, 'required').max(100), entityType: z.union([entityType, z.literal('')]), query: z.string().max(200), page: pageSchema }), req);
+      const { batch, records } = await queries.getHeldBatch(ctx.tenantId, q.batchId, { entityType: q.entityType, query: q.query }, q.page.pageSize, q.page.pageToken);
+      return { batch: toHeldBatch(batch), records: records.items.map(toChange), page: pageInfo(records) };
+    }),
+    ApproveHeldBatch: unary(async (req: rosterV1.DecideHeldBatchRequest__Output, ctx) => {
+      const q = parse(z.object({ batchId: z.string().min(1, 'required').max(100), comment: z.string().max(1000) }), req);
+      await heldBatches.approve(ctx.tenantId, q.batchId, ctx.actor, q.comment);
+      return toHeldBatch(await heldBatches.get(ctx.tenantId, q.batchId));
+    }),
+    DiscardHeldBatch: unary(async (req: rosterV1.DecideHeldBatchRequest__Output, ctx) => {
+      const q = parse(z.object({ batchId: z.string().min(1, 'required').max(100), comment: z.string().max(1000) }), req);
+      return toHeldBatch(await heldBatches.discard(ctx.tenantId, q.batchId, ctx.actor, q.comment));
+    }),
+    DryRunSnapshot: unary(async (req: rosterV1.DryRunSnapshotRequest__Output, ctx) => {
+      const q = parse(z.object({ syncRunId: runId, maxChanges: z.number().int().min(0).max(MAX_PAGE) }), req);
+      const plan = await queries.dryRunSnapshot(ctx.tenantId, q.syncRunId);
+      const heldCounts: Partial<Record<RosterEntityType, number>> = {};
+      for (const c of plan.changes) if (c.disposition === 'held') heldCounts[c.entityType] = (heldCounts[c.entityType] ?? 0) + 1;
+      return {
+        counts: toCounts(plan.counts),
+        held: toHeldTypes(plan.heldTypes, heldCounts),
+        changeCount: plan.changes.length,
+        heldCount: plan.heldCount,
+        findingCount: plan.findings.length,
+        changes: plan.changes.slice(0, q.maxChanges || 100).map(toChange),
+      };
+    }),
+    GetRemovalThresholds: unary(async (_req: rosterV1.GetRemovalThresholdsRequest__Output, ctx) => toThresholds(await queries.thresholds(ctx.tenantId))),
+    SetRemovalThresholds: unary(async (req: rosterV1.SetRemovalThresholdsRequest__Output, ctx) => {
+      const q = parse(
+        z.object({
+          thresholds: z.object({
+            defaultThreshold: thresholdSchema,
+            byType: z.array(z.object({ entityType, threshold: thresholdSchema })).max(ROSTER_ENTITY_TYPES.length),
+          }),
+        }),
+        req,
+      );
+      const thresholds: RemovalThresholds = {
+        default: q.thresholds.defaultThreshold,
+        byType: Object.fromEntries(q.thresholds.byType.map((b) => [b.entityType, b.threshold])),
+      };
+      return toThresholds(await queries.setThresholds(ctx.tenantId, thresholds, ctx.actor));
+    }),
+  };
+}

@@ -1,0 +1,56 @@
+import { datasetSnapshotCompletedV1, rawDatasetChunkV1 } from '@isams-sync/events';
+import type { EventHandler } from '@isams-sync/kafka';
+import { ids } from '../../adapters/mongo/documents';
+import type { RosterStore } from '../../adapters/mongo/roster-store';
+import type { ChangesetProcessor } from '../../use-cases/changeset-processor';
+
+/**
+ * Consumes `isams.raw-datasets.v1`: stages chunks (idempotent by run/dataset/chunk), and on the
+ * run-complete marker processes the run once all its chunks are staged. Other event types are ignored.
+ */
+export function rawDatasetsHandler(
+  store: RosterStore,
+  processor: ChangesetProcessor,
+  now: () => Date,
+  /** Runs processing in the background: the marker is durable once stored, and a crash resumes it. */
+  background: (work: Promise<void>) => void,
+): EventHandler {
+  return async (event, ctx) => {
+    if (rawDatasetChunkV1.matches(event)) {
+      const { data, tenantid } = rawDatasetChunkV1.parse(event);
+      await store.stageChunk({
+        _id: ids.chunk(tenantid, data.syncRunId, data.datasetId, data.chunkIndex),
+        tenantId: tenantid,
+        syncRunId: data.syncRunId,
+        datasetId: data.datasetId,
+        chunkIndex: data.chunkIndex,
+        chunkCount: data.chunkCount,
+        fingerprint: data.datasetFingerprint,
+        records: data.records,
+        receivedAt: now(),
+      });
+      background(processor.onChunkStaged(tenantid, data.syncRunId));
+      return;
+    }
+    if (datasetSnapshotCompletedV1.matches(event)) {
+      const { data, tenantid } = datasetSnapshotCompletedV1.parse(event);
+      ctx.logger.info({ syncRunId: data.syncRunId, datasets: data.datasets.length, dryRun: data.dryRun }, 'run-complete marker received');
+      await processor.registerMarker(tenantid, data.syncRunId, {
+        trigger: data.trigger,
+        dryRun: data.dryRun,
+        fetchedAt: data.fetchedAt,
+        datasets: data.datasets.map((d) => ({ datasetId: d.datasetId, chunkCount: d.chunkCount, recordCount: d.recordCount, fingerprint: d.fingerprint })),
+        absentDatasets: data.absentDatasets,
+        findings: data.findings.map((f) => ({
+          code: f.code,
+          severity: 'warning' as const,
+          datasetId: f.datasetId,
+          ...(f.recordId === undefined ? {} : { recordId: f.recordId }),
+          ...(f.path === undefined ? {} : { field: f.path }),
+          message: f.message,
+        })),
+      });
+      background(processor.advance(tenantid, ids.changeset(tenantid, data.syncRunId)));
+    }
+  };
+}

@@ -1,0 +1,426 @@
+import type { Logger } from '@isams-sync/logger';
+import { isAppError } from '@isams-sync/errors';
+import type { RosterEntityType } from '@isams-sync/events';
+import { DATASET_IDS } from '@isams-sync/isams';
+import type { DatasetId, RawElement } from '@isams-sync/isams';
+import type { RosterPublisher } from '../adapters/kafka/roster-publisher';
+import { CHANGE_CHUNK_SIZE, FINDING_CHUNK_SIZE, ids } from '../adapters/mongo/documents';
+import { bucketOf } from '../adapters/mongo/documents';
+import type { ChangesetDoc, EntityBucketDoc, EntityRecord, GraceDoc, RunState, StoredChange, StoredMarker } from '../adapters/mongo/documents';
+import { COLLECTIONS } from '../adapters/mongo/roster-store';
+import type { RosterStore } from '../adapters/mongo/roster-store';
+import { countChanges } from '../domain/change-counts';
+import type { ChangeCounts } from '../domain/change-counts';
+import { diff } from '../domain/diff';
+import type { PlannedChange } from '../domain/diff';
+import { guard } from '../domain/guard';
+import type { HoldReason, RemovalThresholds } from '../domain/guard';
+import { normalise } from '../domain/normalise';
+import { RosterErrors } from '../domain/roster-errors';
+import type { RosterEntity, RosterFinding } from '../domain/roster-model';
+import { PERSON_TYPES } from '../domain/roster-model';
+import { REPORT_SEQUENCE, changeEvent, changeIdOf, runUpdateEvent, stateEvent } from './roster-events';
+
+const DAY_MS = 86_400_000;
+
+/** A step of the changeset state machine; `beforeStep` (tests) can fail there to simulate a crash. */
+export type ProcessingStep = 'stage' | 'diff' | 'report-applying' | 'apply' | 'publish' | 'publish-batch' | 'report-outcome';
+
+export interface ProcessorDeps {
+  store: RosterStore;
+  publisher: RosterPublisher;
+  logger: Logger;
+  graceDays: number;
+  defaultThresholds: RemovalThresholds;
+  incompleteRunTimeoutMs: number;
+  now?: () => Date;
+  /** Test hook: throw to simulate a crash right before `step` (the persisted state is whatever came before). */
+  beforeStep?: (step: ProcessingStep, changesetId: string) => void;
+}
+
+/** What a preview (dry run) of a snapshot yields. */
+export interface SnapshotPlan {
+  changes: StoredChange[];
+  findings: RosterFinding[];
+  counts: Partial<Record<RosterEntityType, ChangeCounts>>;
+  heldTypes: Partial<Record<RosterEntityType, HoldReason>>;
+  heldCount: number;
+}
+
+/**
+ * Runs changesets through their persisted, resumable states:
+ * waiting → staged → diffed → applying → publishing → reporting → done (or failed).
+ * Every step is idempotent and every id deterministic, so a crash anywhere followed by `advance`
+ * ends in the same state with the same events (a duplicate is possible, a gap is not).
+ * One tenant's changesets are processed one at a time (per-process lock; across replicas the
+ * Kafka partition owner is the single writer of sync runs).
+ */
+export class ChangesetProcessor {
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: ProcessorDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  /** Runs `fn` after every earlier task of the tenant finished. */
+  withTenantLock<T>(tenantId: string, fn: () => Promise<T>): Promise<T> {
+    const prior = this.locks.get(tenantId) ?? Promise.resolve();
+    const next = prior.then(fn, fn);
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.locks.set(tenantId, settled);
+    void settled.then(() => {
+      if (this.locks.get(tenantId) === settled) this.locks.delete(tenantId);
+    });
+    return next;
+  }
+
+  /** Registers a run-complete marker (idempotent); `advance` then processes the run once all chunks are staged. */
+  async registerMarker(tenantId: string, syncRunId: string, marker: StoredMarker & { findings?: RosterFinding[] }): Promise<void> {
+    const { findings: connectorFindings, ...rest } = marker;
+    await this.deps.store.createChangeset({
+      _id: ids.changeset(tenantId, syncRunId),
+      tenantId,
+      syncRunId,
+      kind: 'sync',
+      state: 'waiting',
+      dryRun: marker.dryRun,
+      marker: { ...rest, ...(connectorFindings && connectorFindings.length > 0 ? { connectorFindings } : {}) } as StoredMarker,
+      receivedAt: this.now(),
+    });
+  }
+
+  /** After a chunk was staged: a run already waiting for it may now be complete. */
+  async onChunkStaged(tenantId: string, syncRunId: string): Promise<void> {
+    const cs = await this.deps.store.getChangeset(tenantId, ids.changeset(tenantId, syncRunId));
+    if (cs?.state === 'waiting') await this.advance(tenantId, cs._id);
+  }
+
+  /** Resumes every unfinished changeset (on start). */
+  async resumeAll(): Promise<number> {
+    const open = await this.deps.store.unfinishedChangesets();
+    for (const cs of open) await this.advance(cs.tenantId, cs._id);
+    return open.length;
+  }
+
+  /** Fails runs whose marker arrived but whose chunks did not all arrive within the timeout. */
+  async failIncompleteRuns(): Promise<number> {
+    let failed = 0;
+    const cutoff = this.now().getTime() - this.deps.incompleteRunTimeoutMs;
+    for (const cs of await this.deps.store.unfinishedChangesets()) {
+      if (cs.state !== 'waiting' || cs.receivedAt.getTime() > cutoff) continue;
+      await this.withTenantLock(cs.tenantId, async () => {
+        const fresh = await this.deps.store.getChangeset(cs.tenantId, cs._id);
+        if (fresh?.state !== 'waiting') return;
+        if (await this.isComplete(fresh)) return;
+        const err = RosterErrors.ROSTER_RUN_TIMED_OUT({ syncRunId: cs.syncRunId });
+        await this.fail(fresh, { code: err.code, message: err.message, transient: true });
+        failed += 1;
+      });
+    }
+    return failed;
+  }
+
+  /** Moves a changeset as far as it can go. Transient errors propagate (the caller retries); data errors fail the run. */
+  advance(tenantId: string, changesetId: string): Promise<void> {
+    return this.withTenantLock(tenantId, () => this.advanceLocked(tenantId, changesetId));
+  }
+
+  async advanceLocked(tenantId: string, changesetId: string): Promise<void> {
+    const { store } = this.deps;
+    for (;;) {
+      const cs = await store.getChangeset(tenantId, changesetId);
+      if (cs === null || cs.state === 'done' || cs.state === 'failed') return;
+      const log = this.deps.logger.child({ tenantId, syncRunId: cs.syncRunId, changesetKind: cs.kind });
+      try {
+        const next = await this.step(cs);
+        if (next === undefined) return;
+        log.debug({ from: cs.state, to: next }, 'changeset advanced');
+      } catch (err) {
+        if (isAppError(err) && err.kind === 'invalid_argument') {
+          log.warn({ err }, 'changeset failed');
+          await this.fail(cs, { code: err.code, message: err.message, transient: false });
+          return;
+        }
+        throw err;
+      }
+    }
+  }
+
+  private async fail(cs: ChangesetDoc, error: NonNullable<ChangesetDoc['error']>): Promise<void> {
+    const completedAt = this.now();
+    await this.deps.store.updateChangeset(cs.tenantId, cs._id, { state: 'reporting', outcome: 'failed', error, completedAt });
+    await this.step({ ...cs, state: 'reporting', outcome: 'failed', error, completedAt });
+  }
+
+  private hook(step: ProcessingStep, cs: ChangesetDoc): void {
+    this.deps.beforeStep?.(step, cs._id);
+  }
+
+  private async isComplete(cs: ChangesetDoc): Promise<boolean> {
+    const staged = await this.deps.store.stagedChunkIndexes(cs.tenantId, cs.syncRunId);
+    return cs.marker!.datasets.every((d) => (staged.get(d.datasetId)?.size ?? 0) >= d.chunkCount);
+  }
+
+  /** Performs the work of the changeset's current state and persists the next one; undefined = wait. */
+  private async step(cs: ChangesetDoc): Promise<RunState | undefined> {
+    const { store, publisher } = this.deps;
+    const set = async (patch: Partial<ChangesetDoc>): Promise<RunState> => {
+      await store.updateChangeset(cs.tenantId, cs._id, patch);
+      return patch.state!;
+    };
+    switch (cs.state) {
+      case 'waiting': {
+        if (!(await this.isComplete(cs))) return undefined;
+        this.hook('stage', cs);
+        return set({ state: 'staged', processedAt: this.now() });
+      }
+      case 'staged': {
+        this.hook('diff', cs);
+        const plan = cs.kind === 'approval' ? await this.planApproval(cs) : await this.planSnapshot(cs.tenantId, cs);
+        await this.persistPlan(cs, plan);
+        let heldBatchId: string | undefined;
+        if (cs.kind === 'sync' && !cs.dryRun) {
+          await store.heldBatches(cs.tenantId).updateMany(
+            { status: 'pending', syncRunId: { $ne: cs.syncRunId } },
+            { $set: { status: 'superseded', decidedAt: cs.processedAt! } },
+          );
+          if (plan.heldCount > 0) {
+            heldBatchId = ids.batchOf(cs.syncRunId);
+            const countsByType: Partial<Record<RosterEntityType, number>> = {};
+            for (const c of plan.changes) if (c.disposition === 'held') countsByType[c.entityType] = (countsByType[c.entityType] ?? 0) + 1;
+            await store.insertAll(COLLECTIONS.heldBatches, [
+              {
+                _id: ids.heldBatch(cs.tenantId, heldBatchId),
+                tenantId: cs.tenantId,
+                batchId: heldBatchId,
+                syncRunId: cs.syncRunId,
+                status: 'pending' as const,
+                createdAt: cs.processedAt!,
+                heldTypes: plan.heldTypes,
+                countsByType,
+                total: plan.heldCount,
+              },
+            ]);
+          }
+        }
+        return set({
+          state: 'diffed',
+          changeCount: plan.changes.length,
+          applyCount: plan.changes.length - plan.heldCount,
+          heldCount: plan.heldCount,
+          chunkCount: Math.ceil(plan.changes.length / CHANGE_CHUNK_SIZE),
+          findingCount: plan.findings.length,
+          counts: plan.counts,
+          heldTypes: plan.heldTypes,
+          ...(heldBatchId === undefined ? {} : { heldBatchId }),
+        });
+      }
+      case 'diffed': {
+        if (cs.dryRun) return set({ state: 'reporting', outcome: (cs.heldCount ?? 0) > 0 ? 'held' : 'applied', completedAt: cs.processedAt! });
+        if (cs.kind === 'sync') {
+          this.hook('report-applying', cs);
+          await publisher.publishRunUpdate(runUpdateEvent(cs.tenantId, cs, 'applying', REPORT_SEQUENCE.applying, cs.processedAt!));
+        }
+        return set({ state: 'applying' });
+      }
+      case 'applying': {
+        this.hook('apply', cs);
+        await this.apply(cs);
+        return set({ state: 'publishing', publishedChunks: 0 });
+      }
+      case 'publishing': {
+        this.hook('publish', cs);
+        for (let chunkNo = cs.publishedChunks ?? 0; chunkNo < (cs.chunkCount ?? 0); chunkNo += 1) {
+          this.hook('publish-batch', cs);
+          const changes = (await this.chunk(cs, chunkNo)).filter((c) => c.disposition === 'apply');
+          await publisher.publishChanges(changes.map((c) => changeEvent(cs.tenantId, cs, c)));
+          await publisher.publishState(changes.map((c) => stateEvent(cs.tenantId, cs, c)));
+          await store.updateChangeset(cs.tenantId, cs._id, { publishedChunks: chunkNo + 1 });
+        }
+        const outcome = cs.kind === 'sync' && (cs.heldCount ?? 0) > 0 ? 'held' : 'applied';
+        return set({ state: 'reporting', outcome, completedAt: this.now() });
+      }
+      case 'reporting': {
+        this.hook('report-outcome', cs);
+        const sequence = cs.kind === 'approval' ? REPORT_SEQUENCE.approved : REPORT_SEQUENCE.outcome;
+        await publisher.publishRunUpdate(runUpdateEvent(cs.tenantId, cs, cs.outcome ?? 'failed', sequence, cs.completedAt ?? this.now()));
+        if (cs.kind === 'sync' && !cs.dryRun) await store.dropChunks(cs.tenantId, cs.syncRunId);
+        return set({ state: 'done' });
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  private async chunk(cs: ChangesetDoc, chunkNo: number): Promise<StoredChange[]> {
+    return (await this.deps.store.changeChunk(cs.tenantId, cs._id, chunkNo))?.changes ?? [];
+  }
+
+  private record(cs: ChangesetDoc, c: StoredChange): EntityRecord {
+    const removed = c.change === 'removed';
+    const at = cs.processedAt!.toISOString();
+    return {
+      entityType: c.entityType,
+      entityId: c.entityId,
+      status: removed ? 'removed' : 'active',
+      data: (removed ? c.before : c.after)!,
+      lastChangeId: changeIdOf(cs, c.seq),
+      lastSyncRunId: cs.syncRunId,
+      changedAt: at,
+      removedAt: removed ? at : null,
+      graceUntil: removed ? c.removal!.graceUntil : null,
+      removal: removed ? c.removal! : null,
+      purged: false,
+      purgedAt: null,
+    };
+  }
+
+  /**
+   * Applies the changeset's `apply` changes to the stored roster: every touched bucket is rewritten
+   * whole with the changed records set (idempotent: setting a record twice gives the same bucket).
+   * Removed people enter the grace queue; restored ones leave it.
+   */
+  private async apply(cs: ChangesetDoc): Promise<void> {
+    const { store } = this.deps;
+    const byBucket = new Map<string, StoredChange[]>();
+    const graceIn: GraceDoc[] = [];
+    const graceOut: string[] = [];
+    for (let chunkNo = 0; chunkNo < (cs.chunkCount ?? 0); chunkNo += 1) {
+      for (const c of await this.chunk(cs, chunkNo)) {
+        if (c.disposition !== 'apply') continue;
+        const key = ids.bucket(cs.tenantId, c.entityType, bucketOf(c.entityId));
+        byBucket.set(key, [...(byBucket.get(key) ?? []), c]);
+        if (!PERSON_TYPES.includes(c.entityType)) continue;
+        const entityKey = ids.entity(cs.tenantId, c.entityType, c.entityId);
+        if (c.change === 'removed') graceIn.push({ _id: entityKey, tenantId: cs.tenantId, entityType: c.entityType, entityId: c.entityId, graceUntil: new Date(c.removal!.graceUntil) });
+        else if (c.change === 'restored') graceOut.push(entityKey);
+      }
+    }
+    if (byBucket.size === 0) return;
+    const existing = new Map((await store.loadBuckets(cs.tenantId)).map((b) => [b._id, b]));
+    const fresh: EntityBucketDoc[] = [];
+    for (const [key, changes] of byBucket) {
+      const first = changes[0]!;
+      const prior = existing.get(key);
+      const records = new Map((prior?.entities ?? []).map((e) => [e.entityId, e]));
+      for (const c of changes) records.set(c.entityId, this.record(cs, c));
+      const doc: EntityBucketDoc = {
+        _id: key,
+        tenantId: cs.tenantId,
+        entityType: first.entityType,
+        bucket: bucketOf(first.entityId),
+        entities: [...records.values()].sort((a, b) => (a.entityId < b.entityId ? -1 : a.entityId > b.entityId ? 1 : 0)),
+      };
+      if (prior === undefined) fresh.push(doc);
+      else await store.putBucket(doc);
+    }
+    for (let i = 0; i < fresh.length; i += 50) await store.insertAll(COLLECTIONS.entityBuckets, fresh.slice(i, i + 50));
+    await store.insertAll(COLLECTIONS.graceQueue, graceIn);
+    for (const id of graceOut) await store.deleteById(COLLECTIONS.graceQueue, cs.tenantId, id);
+  }
+
+  /** Writes the plan's change chunks and findings (deterministic ids: a rerun rewrites the same documents). */
+  private async persistPlan(cs: ChangesetDoc, plan: SnapshotPlan): Promise<void> {
+    const { store } = this.deps;
+    const chunks = [];
+    for (let i = 0; i * CHANGE_CHUNK_SIZE < plan.changes.length; i += 1) {
+      chunks.push({ _id: ids.changeChunk(cs._id, i), changesetId: cs._id, chunkNo: i, changes: plan.changes.slice(i * CHANGE_CHUNK_SIZE, (i + 1) * CHANGE_CHUNK_SIZE) });
+    }
+    for (let i = 0; i < chunks.length; i += 20) await store.insertAll(COLLECTIONS.changeChunks, chunks.slice(i, i + 20).map((c) => ({ ...c, tenantId: cs.tenantId })));
+    if (cs.kind === 'sync') {
+      const fchunks = [];
+      for (let i = 0; i * FINDING_CHUNK_SIZE < plan.findings.length; i += 1) {
+        fchunks.push({
+          _id: ids.findingChunk(cs.tenantId, cs.syncRunId, i),
+          tenantId: cs.tenantId,
+          syncRunId: cs.syncRunId,
+          chunkNo: i,
+          findings: plan.findings.slice(i * FINDING_CHUNK_SIZE, (i + 1) * FINDING_CHUNK_SIZE),
+        });
+      }
+      await store.insertAll(COLLECTIONS.findingChunks, fchunks);
+    }
+  }
+
+  /** Normalises, diffs and guards a staged snapshot against the current store. Pure reads only. */
+  async planSnapshot(tenantId: string, cs: ChangesetDoc): Promise<SnapshotPlan> {
+    const { store } = this.deps;
+    const marker = cs.marker!;
+    const datasets: Partial<Record<DatasetId, RawElement[]>> = {};
+    for (const d of marker.datasets) {
+      const records: RawElement[] = [];
+      for (let i = 0; i < d.chunkCount; i += 1) {
+        const c = await store.loadChunk(tenantId, cs.syncRunId, d.datasetId, i);
+        if (c === null || c.fingerprint !== d.fingerprint || c.chunkCount !== d.chunkCount) {
+          throw RosterErrors.ROSTER_SNAPSHOT_INCONSISTENT({ syncRunId: cs.syncRunId, datasetId: d.datasetId });
+        }
+        records.push(...c.records);
+      }
+      if (records.length !== d.recordCount) throw RosterErrors.ROSTER_SNAPSHOT_INCONSISTENT({ syncRunId: cs.syncRunId, datasetId: d.datasetId });
+      datasets[d.datasetId] = records;
+    }
+    const processedAt = cs.processedAt ?? this.now();
+    const normalised = normalise({ datasets, asOf: new Date(marker.fetchedAt) });
+    const { stored, activeCounts } = await store.loadStored(tenantId);
+    const changes = diff(stored, normalised.entities, normalised.presentTypes);
+    const thresholds = (await store.thresholds(tenantId)) ?? this.deps.defaultThresholds;
+    const g = guard({ changes, activeCounts, thresholds, datasetRecordCounts: normalised.datasetRecordCounts });
+    const heldSet = new Set<PlannedChange>(g.held);
+    const graceUntil = new Date(processedAt.getTime() + this.deps.graceDays * DAY_MS).toISOString();
+    const planned: StoredChange[] = changes.map((c, seq) => {
+      const held = heldSet.has(c);
+      return {
+        seq,
+        ...c,
+        disposition: held ? 'held' : 'apply',
+        ...(c.change === 'removed' && !held ? { removal: { reason: 'absent_from_feed' as const, graceUntil } } : {}),
+      };
+    });
+    const incomingCounts: Partial<Record<RosterEntityType, number>> = {};
+    for (const [t, m] of Object.entries(normalised.entities) as [RosterEntityType, Map<string, RosterEntity>][]) if (normalised.presentTypes.has(t)) incomingCounts[t] = m.size;
+    const connectorFindings = ((marker as { connectorFindings?: RosterFinding[] }).connectorFindings ?? []).map((f) => ({ ...f, severity: f.severity ?? 'warning' }));
+    return {
+      changes: planned,
+      findings: [...connectorFindings, ...normalised.findings],
+      counts: countChanges(g.apply, g.held, incomingCounts),
+      heldTypes: g.heldTypes,
+      heldCount: g.held.length,
+    };
+  }
+
+  /** The removals of an approved batch that are still due (entity still active), with the approval as reason. */
+  private async planApproval(cs: ChangesetDoc): Promise<SnapshotPlan> {
+    const { store } = this.deps;
+    const source = await store.getChangeset(cs.tenantId, ids.changeset(cs.tenantId, cs.syncRunId));
+    const batch = await store.heldBatch(cs.tenantId, ids.batchOf(cs.syncRunId));
+    const graceUntil = new Date(cs.processedAt!.getTime() + this.deps.graceDays * DAY_MS).toISOString();
+    const held: StoredChange[] = [];
+    for (let chunkNo = 0; chunkNo < (source?.chunkCount ?? 0); chunkNo += 1) {
+      for (const c of await this.chunk(source!, chunkNo)) if (c.disposition === 'held') held.push(c);
+    }
+    const active = new Set<string>();
+    for (const b of await store.loadBuckets(cs.tenantId)) for (const e of b.entities) if (e.status === 'active') active.add(`${e.entityType}/${e.entityId}`);
+    const changes: StoredChange[] = held
+      .filter((c) => active.has(`${c.entityType}/${c.entityId}`))
+      .map((c, seq) => ({
+        ...c,
+        seq,
+        disposition: 'apply',
+        removal: {
+          reason: 'approved_held_batch',
+          graceUntil,
+          heldBatchId: batch!.batchId,
+          ...(batch?.decidedBy === undefined ? {} : { approvedBy: batch.decidedBy }),
+        },
+      }));
+    const counts = countChanges(changes, [], {});
+    return { changes, findings: [], counts, heldTypes: {}, heldCount: 0 };
+  }
+}
+
+/** The dataset ids in catalogue order (for reports). */
+export const ALL_DATASETS: readonly DatasetId[] = DATASET_IDS;

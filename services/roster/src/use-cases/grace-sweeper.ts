@@ -1,0 +1,79 @@
+import type { Logger } from '@isams-sync/logger';
+import type { RosterPublisher } from '../adapters/kafka/roster-publisher';
+import { bucketOf, ids } from '../adapters/mongo/documents';
+import type { EntityBucketDoc, GraceDoc } from '../adapters/mongo/documents';
+import { COLLECTIONS } from '../adapters/mongo/roster-store';
+import type { RosterStore } from '../adapters/mongo/roster-store';
+import type { ChangesetProcessor } from './changeset-processor';
+import { purgedStateEvent } from './roster-events';
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Application-side expiry (FerretDB has no TTL indexes): purges the personal data of people removed
+ * longer than their grace period, and prunes the change images of old changesets.
+ */
+export class GraceSweeper {
+  constructor(
+    private readonly store: RosterStore,
+    private readonly publisher: RosterPublisher,
+    private readonly processor: ChangesetProcessor,
+    private readonly logger: Logger,
+    private readonly graceDays: number,
+  ) {}
+
+  /**
+   * Purges people whose grace ended before `now`: first a `purged` state record without data (so the
+   * compacted topic forgets them), then the stored image is reduced to `{ id }`, then the queue entry
+   * goes. Emits no change event and nothing personal. Idempotent; returns how many were purged.
+   */
+  async purgeExpired(now: Date, batchSize = 500): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const due = await this.store.graceDue(now, batchSize);
+      if (due.length === 0) return total;
+      const byTenant = new Map<string, GraceDoc[]>();
+      for (const d of due) byTenant.set(d.tenantId, [...(byTenant.get(d.tenantId) ?? []), d]);
+      for (const [tenantId, docs] of byTenant) {
+        await this.processor.withTenantLock(tenantId, () => this.purgeTenant(tenantId, docs, now));
+      }
+      total += due.length;
+    }
+  }
+
+  private async purgeTenant(tenantId: string, docs: GraceDoc[], now: Date): Promise<void> {
+    const buckets = new Map<string, EntityBucketDoc>();
+    const purgeable: { doc: GraceDoc; lastChangeId: string }[] = [];
+    for (const d of docs) {
+      const key = ids.bucket(tenantId, d.entityType, bucketOf(d.entityId));
+      const bucket = buckets.get(key) ?? (await this.store.byId<EntityBucketDoc>(COLLECTIONS.entityBuckets, tenantId, key));
+      if (bucket !== null) buckets.set(key, bucket);
+      const rec = bucket?.entities.find((e) => e.entityId === d.entityId);
+      // Restored (or already purged) since it was queued: nothing to purge.
+      if (rec === undefined || rec.status !== 'removed' || rec.purged) continue;
+      purgeable.push({ doc: d, lastChangeId: rec.lastChangeId });
+      Object.assign(rec, { data: { id: d.entityId }, purged: true, purgedAt: now.toISOString() });
+    }
+    await this.publisher.publishState(purgeable.map((p) => purgedStateEvent(tenantId, p.doc.entityType, p.doc.entityId, p.lastChangeId, now)));
+    for (const b of buckets.values()) await this.store.putBucket(b);
+    for (const d of docs) await this.store.deleteById(COLLECTIONS.graceQueue, tenantId, d._id);
+    if (purgeable.length > 0) this.logger.info({ tenantId, purged: purgeable.length }, 'purged personal data after the grace period');
+  }
+
+  /** Deletes raw chunks and change chunks (they hold personal images) of changesets finished more than the grace period ago. */
+  async pruneOldChangesets(now: Date): Promise<number> {
+    const cutoff = new Date(now.getTime() - this.graceDays * DAY_MS);
+    const old = await this.store.db
+      .collection(COLLECTIONS.changesets)
+      .find({ state: { $in: ['done', 'failed'] }, completedAt: { $lt: cutoff }, pruned: { $ne: true } })
+      .limit(100)
+      .toArray();
+    for (const cs of old) {
+      const tenantId = cs.tenantId as string;
+      await this.store.dropChunks(tenantId, cs.syncRunId as string);
+      await this.store.changeChunks(tenantId).deleteMany({ changesetId: cs._id as unknown as string });
+      await this.store.setById(COLLECTIONS.changesets, tenantId, cs._id as unknown as string, { pruned: true });
+    }
+    return old.length;
+  }
+}

@@ -1,0 +1,94 @@
+import { rosterChangeEventTypes, rosterEntityStateV1, syncRunUpdatedV1 } from '@isams-sync/events';
+import type { CloudEvent, SyncRunStatus } from '@isams-sync/events';
+import type { ChangesetDoc, StoredChange } from '../adapters/mongo/documents';
+import { ids } from '../adapters/mongo/documents';
+
+const subjectOf = (c: Pick<StoredChange, 'entityType' | 'entityId'>): string => `${c.entityType}/${c.entityId}`;
+
+/** The change's id as stored on the entity (`lastChangeId`): unique per changeset and position. */
+export function changeIdOf(cs: Pick<ChangesetDoc, 'syncRunId' | 'kind'>, seq: number): string {
+  return ids.changeId(cs.kind === 'approval' ? `${cs.syncRunId}~approval` : cs.syncRunId, seq);
+}
+
+/** The roster change event of one applied change; id = f(type, tenant, run, entity), so a re-send keeps it. */
+export function changeEvent(tenantId: string, cs: ChangesetDoc, c: StoredChange): CloudEvent {
+  return rosterChangeEventTypes[c.entityType][c.change].create({
+    tenantId,
+    idParts: [cs.syncRunId, c.entityType, c.entityId],
+    subject: subjectOf(c),
+    syncRunId: cs.syncRunId,
+    time: cs.processedAt!,
+    data: {
+      syncRunId: cs.syncRunId,
+      entityType: c.entityType,
+      entityId: c.entityId,
+      change: c.change,
+      ...(c.before === undefined ? {} : { before: c.before }),
+      ...(c.after === undefined ? {} : { after: c.after }),
+      ...(c.changedFields === undefined ? {} : { changedFields: c.changedFields }),
+      ...(c.removal === undefined ? {} : { removal: c.removal }),
+    },
+  });
+}
+
+/** The state record the change leaves behind (compacted topic). */
+export function stateEvent(tenantId: string, cs: ChangesetDoc, c: StoredChange): CloudEvent {
+  const removed = c.change === 'removed';
+  return rosterEntityStateV1.create({
+    tenantId,
+    idParts: [cs.syncRunId, cs.kind, c.entityType, c.entityId],
+    subject: subjectOf(c),
+    syncRunId: cs.syncRunId,
+    time: cs.processedAt!,
+    data: {
+      entityType: c.entityType,
+      entityId: c.entityId,
+      status: removed ? 'removed' : 'active',
+      data: (removed ? c.before : c.after)!,
+      lastChangeId: changeIdOf(cs, c.seq),
+      syncRunId: cs.syncRunId,
+      ...(c.removal === undefined ? {} : { removal: c.removal }),
+    },
+  });
+}
+
+/** A purged person's state record: no data, so compaction drops the personal data of earlier records. */
+export function purgedStateEvent(tenantId: string, entityType: StoredChange['entityType'], entityId: string, lastChangeId: string, at: Date): CloudEvent {
+  return rosterEntityStateV1.create({
+    tenantId,
+    idParts: ['purged', entityType, entityId, lastChangeId],
+    subject: `${entityType}/${entityId}`,
+    time: at,
+    data: { entityType, entityId, status: 'purged', lastChangeId },
+  });
+}
+
+/** Sequence of the roster's run reports: applying 1, outcome 2, outcome after approval 3. */
+export const REPORT_SEQUENCE = { applying: 1, outcome: 2, approved: 3 } as const;
+
+export function runUpdateEvent(
+  tenantId: string,
+  cs: ChangesetDoc,
+  status: SyncRunStatus,
+  sequence: number,
+  at: Date,
+): CloudEvent {
+  return syncRunUpdatedV1.create({
+    tenantId,
+    idParts: [cs.syncRunId, 'roster', String(sequence)],
+    syncRunId: cs.syncRunId,
+    time: at,
+    data: {
+      syncRunId: cs.syncRunId,
+      status,
+      reportedBy: 'roster',
+      sequence,
+      at: at.toISOString(),
+      trigger: cs.marker?.trigger ?? { kind: 'manual' },
+      dryRun: cs.dryRun,
+      ...(cs.counts === undefined ? {} : { counts: cs.counts as Record<string, never> }),
+      ...(cs.heldBatchId === undefined || status !== 'held' ? {} : { heldBatchId: cs.heldBatchId }),
+      ...(cs.error === undefined ? {} : { error: cs.error }),
+    },
+  });
+}

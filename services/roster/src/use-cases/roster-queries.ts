@@ -1,0 +1,142 @@
+import type { RosterEntityType } from '@isams-sync/events';
+import type { ChangesetDoc, EntityRecord, HeldBatchDoc, StoredChange } from '../adapters/mongo/documents';
+import { compareIds } from '../domain/normalise';
+import { CHANGE_CHUNK_SIZE, FINDING_CHUNK_SIZE, ids } from '../adapters/mongo/documents';
+import type { RosterStore } from '../adapters/mongo/roster-store';
+import type { RemovalThreshold, RemovalThresholds } from '../domain/guard';
+import { RosterErrors } from '../domain/roster-errors';
+import type { RosterFinding } from '../domain/roster-model';
+import { searchText } from '../domain/search-text';
+import type { ChangesetProcessor, SnapshotPlan } from './changeset-processor';
+
+export interface Page<T> {
+  items: T[];
+  nextPageToken: string;
+  totalSize: number;
+}
+
+export interface ListEntitiesQuery {
+  entityType: RosterEntityType;
+  query?: string;
+  status: 'active' | 'removed' | 'all';
+  filters: { field: string; value: string }[];
+  pageSize: number;
+  pageToken?: string;
+}
+
+export interface ChangeFilter {
+  entityType?: string;
+  change?: string;
+  disposition?: string;
+  query?: string;
+}
+
+const offsetToken = (n: number, total: number): string => (n < total ? Buffer.from(String(n)).toString('base64url') : '');
+export function parseOffsetToken(token: string | undefined): number {
+  if (!token) return 0;
+  const n = Number(Buffer.from(token, 'base64url').toString());
+  if (!Number.isInteger(n) || n < 0) throw RosterErrors.ROSTER_INVALID_ARGUMENT({ field: 'page.page_token', problem: 'not a token from a previous page' });
+  return n;
+}
+
+/** Read side of the roster: entities, runs, changesets, findings, held batches, dry runs, thresholds. */
+export class RosterQueries {
+  constructor(
+    private readonly store: RosterStore,
+    private readonly processor: ChangesetProcessor,
+    private readonly defaultThreshold: RemovalThreshold,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async listEntities(tenantId: string, q: ListEntitiesQuery): Promise<Page<EntityRecord>> {
+    const needle = q.query?.toLowerCase();
+    const all = (await this.store.loadBuckets(tenantId, q.entityType))
+      .flatMap((b) => b.entities)
+      .filter(
+        (e) =>
+          (q.status === 'all' || e.status === q.status) &&
+          (!needle || searchText(e.entityType, e.data).includes(needle)) &&
+          q.filters.every((f) => String(e.data[f.field]) === f.value),
+      )
+      .sort((a, b) => compareIds(a.entityId, b.entityId));
+    return this.page(all, q.pageSize, q.pageToken);
+  }
+
+  async getEntity(tenantId: string, entityType: RosterEntityType, entityId: string): Promise<EntityRecord> {
+    const e = await this.store.entity(tenantId, entityType, entityId);
+    if (e === null) throw RosterErrors.ROSTER_ENTITY_NOT_FOUND({ entityType, entityId });
+    return e;
+  }
+
+  async getRun(tenantId: string, syncRunId: string): Promise<ChangesetDoc> {
+    const cs = await this.store.getChangeset(tenantId, ids.changeset(tenantId, syncRunId));
+    if (cs === null) throw RosterErrors.ROSTER_RUN_NOT_FOUND({ syncRunId });
+    return cs;
+  }
+
+  /** All stored changes of a changeset, filtered (changesets are chunked; filtering is in memory). */
+  private async changes(cs: ChangesetDoc, f: ChangeFilter): Promise<StoredChange[]> {
+    const all: StoredChange[] = [];
+    for (let i = 0; i < (cs.chunkCount ?? 0); i += 1) all.push(...((await this.store.changeChunk(cs.tenantId, cs._id, i))?.changes ?? []));
+    const q = f.query?.toLowerCase();
+    return all
+      .filter(
+        (c) =>
+          (!f.entityType || c.entityType === f.entityType) &&
+          (!f.change || c.change === f.change) &&
+          (!f.disposition || c.disposition === f.disposition) &&
+          (!q || searchText(c.entityType, (c.before ?? c.after)!).includes(q)),
+      );
+  }
+
+  async listRunChanges(tenantId: string, syncRunId: string, f: ChangeFilter, pageSize: number, pageToken?: string): Promise<Page<StoredChange>> {
+    const cs = await this.getRun(tenantId, syncRunId);
+    return this.page(await this.changes(cs, f), pageSize, pageToken);
+  }
+
+  async listRunFindings(tenantId: string, syncRunId: string, code: string | undefined, pageSize: number, pageToken?: string): Promise<Page<RosterFinding>> {
+    const cs = await this.getRun(tenantId, syncRunId);
+    const all: RosterFinding[] = [];
+    for (let i = 0; i * FINDING_CHUNK_SIZE < (cs.findingCount ?? 0); i += 1) all.push(...((await this.store.findingChunk(tenantId, syncRunId, i))?.findings ?? []));
+    const matching = all.filter((x) => !code || x.code === code);
+    return this.page(matching, pageSize, pageToken);
+  }
+
+  async listHeldBatches(tenantId: string, status: string | undefined, pageSize: number, pageToken?: string): Promise<Page<HeldBatchDoc>> {
+    const all = await this.store.heldBatches(tenantId).find(status ? { status: status as HeldBatchDoc['status'] } : {}, { sort: { createdAt: -1 } });
+    return this.page(all, pageSize, pageToken);
+  }
+
+  async getHeldBatch(tenantId: string, batchId: string, f: ChangeFilter, pageSize: number, pageToken?: string): Promise<{ batch: HeldBatchDoc; records: Page<StoredChange> }> {
+    const batch = await this.store.heldBatch(tenantId, batchId);
+    if (batch === null) throw RosterErrors.ROSTER_HELD_BATCH_NOT_FOUND({ batchId });
+    const cs = await this.getRun(tenantId, batch.syncRunId);
+    const records = await this.changes(cs, { ...f, disposition: 'held' });
+    return { batch, records: this.page(records, pageSize, pageToken) };
+  }
+
+  /** Normalise + diff + guard a staged snapshot against the current roster; nothing is stored or published. */
+  async dryRunSnapshot(tenantId: string, syncRunId: string): Promise<SnapshotPlan> {
+    const cs = await this.getRun(tenantId, syncRunId);
+    const staged = await this.store.stagedChunkIndexes(tenantId, syncRunId);
+    const complete = cs.marker?.datasets.every((d) => (staged.get(d.datasetId)?.size ?? 0) >= d.chunkCount) ?? false;
+    if (!complete) throw RosterErrors.ROSTER_SNAPSHOT_INCOMPLETE({ syncRunId });
+    return this.processor.planSnapshot(tenantId, { ...cs, processedAt: this.now() });
+  }
+
+  async thresholds(tenantId: string): Promise<RemovalThresholds> {
+    return (await this.store.thresholds(tenantId)) ?? { default: this.defaultThreshold };
+  }
+
+  async setThresholds(tenantId: string, thresholds: RemovalThresholds, actor: string | undefined): Promise<RemovalThresholds> {
+    await this.store.setThresholds(tenantId, thresholds, actor, this.now());
+    return thresholds;
+  }
+
+  private page<T>(all: T[], pageSize: number, pageToken?: string): Page<T> {
+    const from = parseOffsetToken(pageToken);
+    return { items: all.slice(from, from + pageSize), totalSize: all.length, nextPageToken: offsetToken(from + pageSize, all.length) };
+  }
+}
+
+export { CHANGE_CHUNK_SIZE };

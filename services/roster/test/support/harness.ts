@@ -1,0 +1,119 @@
+import type { CloudEvent } from '@isams-sync/events';
+import { createEventProducer, createKafkaClient, runConsumer } from '@isams-sync/kafka';
+import type { ConsumerHandle, EventProducer, KafkaClient } from '@isams-sync/kafka';
+import { createLogger } from '@isams-sync/logger';
+import { createTestDatabase, createTestTopics, getTestInfra, uniqueName } from '@isams-sync/testing';
+import type { TestDatabase } from '@isams-sync/testing';
+import { createRosterApp } from '../../src/app';
+import type { RosterApp, RosterAppOverrides } from '../../src/app';
+import { loadRosterConfig } from '../../src/config';
+import type { RosterConfig } from '../../src/config';
+import type { ChangesetDoc } from '../../src/adapters/mongo/documents';
+import { ids } from '../../src/adapters/mongo/documents';
+
+export interface Harness {
+  db: TestDatabase;
+  topics: { raw: string; changes: string; state: string; runs: string };
+  config: RosterConfig;
+  client: KafkaClient;
+  producer: EventProducer;
+  /** Every event seen on the output topics so far. */
+  events: { changes: CloudEvent[]; state: CloudEvent[]; runs: CloudEvent[] };
+  startApp(overrides?: RosterAppOverrides): Promise<RosterApp>;
+  close(): Promise<void>;
+}
+
+export async function createHarness(): Promise<Harness> {
+  const infra = getTestInfra();
+  const db = await createTestDatabase('roster');
+  const [raw, changes, state, runs] = await createTestTopics([{ prefix: 'raw', partitions: 2 }, { prefix: 'changes' }, { prefix: 'state' }, { prefix: 'runs' }]);
+  const topics = { raw: raw!, changes: changes!, state: state!, runs: runs! };
+  const config = loadRosterConfig({
+    KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+    MONGO_URL: infra.mongoUrl,
+    MONGO_DB: db.name,
+    GRPC_PORT: '0',
+    OPS_PORT: '0',
+    LOG_LEVEL: 'warn',
+    KAFKA_ENSURE_TOPICS: 'false',
+    RAW_DATASETS_TOPIC: topics.raw,
+    ROSTER_CHANGES_TOPIC: topics.changes,
+    ROSTER_STATE_TOPIC: topics.state,
+    SYNC_RUNS_TOPIC: topics.runs,
+    RAW_DATASETS_GROUP_ID: uniqueName('roster'),
+    SHUTDOWN_TIMEOUT_MS: '4s',
+  });
+  const logger = createLogger({ service: 'roster-test', level: (process.env.ROSTER_TEST_LOG as 'warn' | undefined) ?? 'warn' });
+  const client = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: 'roster-test', logger });
+  const producer = createEventProducer(client);
+  const events = { changes: [] as CloudEvent[], state: [] as CloudEvent[], runs: [] as CloudEvent[] };
+  const consumers: ConsumerHandle[] = [];
+  for (const [topic, sink] of [
+    [topics.changes, events.changes],
+    [topics.state, events.state],
+    [topics.runs, events.runs],
+  ] as const) {
+    const c = await runConsumer({
+      client,
+      groupId: uniqueName('collect'),
+      topics: [topic],
+      fromBeginning: true,
+      sessionTimeoutMs: 6000,
+      heartbeatIntervalMs: 1000,
+      logger,
+      handler: async (e) => {
+        sink.push(e);
+      },
+    });
+    await c.ready;
+    consumers.push(c);
+  }
+  const apps: RosterApp[] = [];
+  return {
+    db,
+    topics,
+    config,
+    client,
+    producer,
+    events,
+    async startApp(overrides = {}) {
+      const app = createRosterApp(config, { logger, disableSweeper: true, sessionTimeoutMs: 6000, ...overrides });
+      await app.start();
+      apps.push(app);
+      return app;
+    },
+    async close() {
+      for (const a of apps) await a.stop().catch(() => undefined);
+      for (const c of consumers) await c.stop();
+      await producer.disconnect();
+      await db.drop();
+    },
+  };
+}
+
+/** Polls until `check` returns a value (no timing is asserted; the deadline only bounds a hang). */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 90_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Waits for a run's changeset to reach `done` or `failed`. */
+export async function runFinished(app: RosterApp, tenantId: string, syncRunId: string, kind: 'sync' | 'approval' = 'sync'): Promise<ChangesetDoc> {
+  return eventually(async () => {
+    const cs = await app.store.getChangeset(tenantId, ids.changeset(tenantId, syncRunId, kind));
+    return cs?.state === 'done' || cs?.state === 'failed' ? cs : undefined;
+  }, `run ${syncRunId} to finish`);
+}
+
+/** Waits until `n` events matching `pred` were collected. */
+export function eventsFor(list: CloudEvent[], pred: (e: CloudEvent) => boolean, n: number, what: string): Promise<CloudEvent[]> {
+  return eventually(() => {
+    const got = list.filter(pred);
+    return got.length >= n ? got : undefined;
+  }, what);
+}
