@@ -79,6 +79,10 @@ export const BOOKINGS_INDEXES: CollectionIndexSpec[] = [
   },
 ];
 
+// Lookups go by _id: FerretDB (tests) answers _id equality without scanning the collection.
+const personStateId = (tenantId: string, kind: PersonKind, personId: string) =>
+  `${tenantId}|${kind}|${personId}`;
+
 const PERSON_FIELD: Record<PersonKind, 'pupilId' | 'staffId' | 'contactId'> = {
   pupil: 'pupilId',
   staff: 'staffId',
@@ -154,13 +158,13 @@ export class BookingsStore {
   }
 
   async getEvent(tenantId: string, id: string): Promise<BookableEvent | undefined> {
-    const doc = await this.events(tenantId).findOne({ id });
+    const doc = await this.events(tenantId).findOne({ _id: `${tenantId}:${id}` });
     return doc ? withoutMongo(doc) : undefined;
   }
 
   async replaceEvent(tenantId: string, event: BookableEvent): Promise<void> {
     const { id, ...rest } = strip(event);
-    await this.events(tenantId).updateOne({ id }, { $set: rest });
+    await this.events(tenantId).updateOne({ _id: `${tenantId}:${id}` }, { $set: rest });
   }
 
   async listEvents(
@@ -179,6 +183,11 @@ export class BookingsStore {
   async getEventsByIds(tenantId: string, ids: readonly string[]): Promise<Map<string, BookableEvent>> {
     const out = new Map<string, BookableEvent>();
     const unique = [...new Set(ids)];
+    if (unique.length === 1) {
+      const one = await this.getEvent(tenantId, unique[0]!);
+      if (one) out.set(one.id, one);
+      return out;
+    }
     for (let i = 0; i < unique.length; i += 200) {
       for (const doc of await this.events(tenantId).find({ id: { $in: unique.slice(i, i + 200) } }))
         out.set(doc.id, withoutMongo(doc));
@@ -199,7 +208,7 @@ export class BookingsStore {
   }
 
   async getSlot(tenantId: string, id: string): Promise<Slot | undefined> {
-    const doc = await this.slots(tenantId).findOne({ id });
+    const doc = await this.slots(tenantId).findOne({ _id: `${tenantId}:${id}` });
     return doc ? withoutMongo(doc) : undefined;
   }
 
@@ -216,7 +225,7 @@ export class BookingsStore {
     id: string,
     set: Partial<Pick<Slot, 'capacity' | 'location'>>,
   ): Promise<void> {
-    await this.slots(tenantId).updateOne({ id }, { $set: strip(set) });
+    await this.slots(tenantId).updateOne({ _id: `${tenantId}:${id}` }, { $set: strip(set) });
   }
 
   // ── bookings ───────────────────────────────────────────────────────────
@@ -245,7 +254,7 @@ export class BookingsStore {
   }
 
   async getBooking(tenantId: string, id: string): Promise<Booking | undefined> {
-    const doc = await this.bookings(tenantId).findOne({ id });
+    const doc = await this.bookings(tenantId).findOne({ _id: `${tenantId}:${id}` });
     return doc ? withoutMongo(doc) : undefined;
   }
 
@@ -321,7 +330,7 @@ export class BookingsStore {
     entry: HistoryEntry,
   ): Promise<Booking | undefined> {
     const updated = await this.bookings(tenantId).findOneAndUpdate(
-      { id: booking.id, status: 'booked' },
+      { _id: `${tenantId}:${booking.id}`, status: 'booked' },
       {
         $set: {
           status: 'cancelled',
@@ -343,7 +352,7 @@ export class BookingsStore {
     entry?: HistoryEntry,
   ): Promise<void> {
     await this.bookings(tenantId).updateOne(
-      { id: bookingId, status: 'booked' },
+      { _id: `${tenantId}:${bookingId}`, status: 'booked' },
       {
         $set: { pendingCancellation: strip({ causes }) },
         ...(entry ? { $push: { history: strip(entry) } } : {}),
@@ -353,7 +362,7 @@ export class BookingsStore {
 
   async clearPending(tenantId: string, bookingId: string, entry: HistoryEntry): Promise<void> {
     await this.bookings(tenantId).updateOne(
-      { id: bookingId },
+      { _id: `${tenantId}:${bookingId}` },
       { $unset: { pendingCancellation: '' }, $push: { history: strip(entry) } },
     );
   }
@@ -373,7 +382,7 @@ export class BookingsStore {
     const next = { ...booking, status: 'booked' as const, seat };
     try {
       await this.bookings(tenantId).updateOne(
-        { id: booking.id, status: 'cancelled' },
+        { _id: `${tenantId}:${booking.id}`, status: 'cancelled' },
         {
           $set: {
             status: 'booked',
@@ -398,7 +407,10 @@ export class BookingsStore {
     entry: HistoryEntry,
   ): Promise<void> {
     await this.bookings(tenantId).updateOne(
-      { id: bookingId, 'reinstatement.rosterEventId': { $ne: reinstatement.rosterEventId } },
+      {
+        _id: `${tenantId}:${bookingId}`,
+        'reinstatement.rosterEventId': { $ne: reinstatement.rosterEventId },
+      },
       { $set: { reinstatement: strip(reinstatement) }, $push: { history: strip(entry) } },
     );
   }
@@ -420,8 +432,7 @@ export class BookingsStore {
     personId: string,
   ): Promise<PersonRosterState | undefined> {
     const doc = await tenantCollection<PersonStateDoc>(this.db, COLLECTIONS.personStates, tenantId).findOne({
-      kind,
-      personId,
+      _id: personStateId(tenantId, kind, personId),
     });
     return doc ? withoutMongo(doc) : undefined;
   }
@@ -433,7 +444,7 @@ export class BookingsStore {
     const out = new Set<string>();
     const coll = tenantCollection<PersonStateDoc>(this.db, COLLECTIONS.personStates, tenantId);
     for (const p of people) {
-      const doc = await coll.findOne({ kind: p.kind, personId: p.personId, state: 'removed' });
+      const doc = await coll.findOne({ _id: personStateId(tenantId, p.kind, p.personId), state: 'removed' });
       if (doc) out.add(`${p.kind}:${p.personId}`);
     }
     return out;
@@ -442,8 +453,8 @@ export class BookingsStore {
   async putPersonState(tenantId: string, state: PersonRosterState): Promise<void> {
     const s = strip(state);
     await tenantCollection<PersonStateDoc>(this.db, COLLECTIONS.personStates, tenantId).updateOne(
-      { kind: state.kind, personId: state.personId },
-      { $set: s, $setOnInsert: { _id: `${tenantId}|${state.kind}|${state.personId}` } },
+      { _id: personStateId(tenantId, state.kind, state.personId) },
+      { $set: s },
       { upsert: true },
     );
   }
@@ -451,7 +462,7 @@ export class BookingsStore {
   async isProcessed(tenantId: string, eventId: string): Promise<boolean> {
     return (
       (await tenantCollection<ProcessedDoc>(this.db, COLLECTIONS.processedEvents, tenantId).findOne({
-        eventId,
+        _id: `${tenantId}|${eventId}`,
       })) !== null
     );
   }
