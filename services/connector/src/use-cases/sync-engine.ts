@@ -259,7 +259,10 @@ export class SyncEngine {
     const spool = new RunSpool(this.opts.spoolDir, initial._id);
     const heartbeat = setInterval(() => {
       void (async () => {
-        const lease = await renewLease(this.deps.leases, { key: leaseKey(tenantId), owner: this.opts.owner, ttlMs: this.opts.leaseTtlMs });
+        const request = { key: leaseKey(tenantId), owner: this.opts.owner, ttlMs: this.opts.leaseTtlMs };
+        // A late renewal (busy event loop) finds the lease expired; re-acquiring is still safe because
+        // it only succeeds while nobody else took it over (a sweeper that did has failed the run).
+        const lease = (await renewLease(this.deps.leases, request)) ?? (await acquireLease(this.deps.leases, request));
         if (!lease) {
           abort.abort(new RunInterrupted('run lease lost'));
           return;

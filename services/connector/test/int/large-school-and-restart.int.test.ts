@@ -87,7 +87,7 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
     const failed = await waitFor(async () => {
       const r = await client!.getSyncRun({ syncRunId: id }, client!.md('kill'));
       return r.status === 'failed' ? r : undefined;
-    }, 'interrupted run failed', 30_000);
+    }, 'interrupted run failed', 60_000);
     expect(failed.error).toMatchObject({ code: 'CONNECTOR_RUN_INTERRUPTED', transient: true });
     expect(failed.error?.adminAction).toContain('again');
     const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === id);
@@ -118,7 +118,7 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
     const failed = await waitFor(async () => {
       const r = await readRun(env, 'crash-before-marker', run!.syncRunId);
       return r?.status === 'failed' ? r : undefined;
-    }, 'failed', 30_000);
+    }, 'failed', 60_000);
     await apps.pop()!.stop();
     expect(failed.error?.code).toBe('CONNECTOR_RUN_INTERRUPTED');
     const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === run!.syncRunId);
@@ -140,7 +140,7 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
     const published = await waitFor(async () => {
       const r = await readRun(env, 'crash-at-marker', run!.syncRunId);
       return r?.status === 'published' ? r : undefined;
-    }, 'resumed', 30_000);
+    }, 'resumed', 60_000);
     expect(published.error).toBeUndefined();
     const markers = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === run!.syncRunId && m.event.type === datasetSnapshotCompletedV1.type);
     expect(markers.length).toBeGreaterThanOrEqual(1);

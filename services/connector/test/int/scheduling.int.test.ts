@@ -47,7 +47,7 @@ describe('connector: scheduled runs with two replicas on the same schools', () =
       await waitFor(async () => {
         const r = await client.listSyncRuns({ statuses: ['published'] }, client.md(t));
         return r.runs.length > 0;
-      }, `scheduled run of ${t}`);
+      }, `scheduled run of ${t}`, 60_000);
     }
     // Several more scheduler ticks on both replicas: still one run per school.
     await new Promise((r) => setTimeout(r, 2_000));

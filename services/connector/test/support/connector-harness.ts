@@ -57,7 +57,7 @@ export function connectorTestEnv(): ConnectorTestEnv {
       SCHEDULER_TICK_MS: '300ms',
       SCHEDULE_JITTER_MS: '0',
       STALE_SWEEP_INTERVAL_MS: '500ms',
-      RUN_LEASE_TTL_MS: '3s',
+      RUN_LEASE_TTL_MS: '10s',
       PROGRESS_INTERVAL_MS: '100ms',
       SPOOL_DIR: `/tmp/connector-test-spool/${mongoDb}`,
       EGRESS_IPS: '203.0.113.10,203.0.113.11',
