@@ -33,3 +33,5 @@ export type { RunConsumerOptions, ConsumerHandle, ConsumerContext, EventHandler 
 export { backoffDelay } from './backoff';
 export type { BackoffOptions } from './backoff';
 export { KafkaErrors } from './kafka-errors';
+export { kafkaServiceConfig, kafkaClientOptionsFromConfig } from './kafka-service-config';
+export type { KafkaServiceConfig } from './kafka-service-config';
