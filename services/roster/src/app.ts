@@ -83,7 +83,7 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
   };
 
   const sweep = async (at: Date = now()): Promise<void> => {
-    await processor.failIncompleteRuns();
+    await processor.failIncompleteRuns(at);
     await processor.resumeAll();
     await sweeper.purgeExpired(at);
     await sweeper.pruneOldChangesets(at);

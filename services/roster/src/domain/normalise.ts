@@ -10,6 +10,11 @@ export interface RawSnapshot {
   datasets: Partial<Record<DatasetId, readonly RawElement[]>>;
   /** The snapshot's fetch time: "expired" custom groups are judged against it (keeps normalise deterministic). */
   asOf: Date;
+  /**
+   * The stored (active) roster: references into a dataset ABSENT from this snapshot are resolved
+   * against it, so a missing dataset neither drops links nor causes spurious updates.
+   */
+  fallback?: Partial<Record<RosterEntityType, ReadonlyMap<string, RosterEntity>>>;
 }
 
 /** Result of {@link normalise}. */
@@ -57,8 +62,8 @@ export function compareIds(a: string, b: string): number {
  * Normalises one snapshot's raw records into roster entities (docs/roster-model.md) and findings.
  * Pure and deterministic. Never throws on bad data: invalid records, duplicates and dangling
  * references become findings with stable codes. References into a dataset absent from the snapshot
- * are kept as given when they are ids (they cannot be checked) and left empty when they are user
- * codes or names (they cannot be resolved).
+ * are resolved against `fallback` (the stored roster); without one, ids are kept unchecked and user
+ * codes or names stay unresolved.
  */
 export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
   const findings: RosterFinding[] = [];
@@ -145,26 +150,38 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
     return undefined;
   };
   const has = (d: DatasetId): boolean => present.has(d);
+  const fb = snapshot.fallback ?? {};
+  /** Id lookup of a dataset: its rows when present, else the stored entities of `type` (if given). */
+  const idLookup = <R extends { id: string }>(d: DatasetId, rows: readonly R[], type: RosterEntityType): Map<string, unknown> | undefined =>
+    has(d) ? new Map(rows.map((r) => [r.id, r])) : fb[type] === undefined ? undefined : new Map(fb[type]);
+  /** Name (or other key) lookup: from rows when present, else from stored entities' `field`. */
+  const keyLookup = (d: DatasetId, rows: readonly { id: string; name?: string | undefined }[], type: RosterEntityType, field = 'name'): Map<string, string> | undefined =>
+    has(d) ? nameLookup(rows) : fb[type] === undefined ? undefined : nameLookup([...fb[type].values()].map((e) => ({ id: e.id, name: typeof e[field] === 'string' ? (e[field] as string) : undefined })));
 
   // --- reference data first (ids other datasets point at) ---
   const staffRows = typed('currentStaff');
-  const staffIds = has('currentStaff') ? new Map(staffRows.map((s) => [s.id, s])) : undefined;
-  const staffByUserCode = has('currentStaff') ? new Map<string, string>() : undefined;
-  for (const s of staffRows) if (s.userCode !== undefined && !staffByUserCode!.has(s.userCode)) staffByUserCode!.set(s.userCode, s.id);
+  const staffIds = idLookup('currentStaff', staffRows, 'staff');
+  let staffByUserCode: Map<string, string> | undefined;
+  if (has('currentStaff')) {
+    staffByUserCode = new Map<string, string>();
+    for (const s of staffRows) if (s.userCode !== undefined && !staffByUserCode.has(s.userCode)) staffByUserCode.set(s.userCode, s.id);
+  } else if (fb.staff !== undefined) {
+    staffByUserCode = new Map([...fb.staff.values()].filter((e) => typeof e.userCode === 'string').map((e) => [e.userCode as string, e.id]));
+  }
 
   const yearRows = typed('yearGroups');
-  const yearIds = has('yearGroups') ? new Map(yearRows.map((y) => [y.id, y])) : undefined;
+  const yearIds = idLookup('yearGroups', yearRows, 'yearGroup');
   const divisionRows = typed('schoolDivisions');
-  const divisionIds = has('schoolDivisions') ? new Map(divisionRows.map((d) => [d.id, d])) : undefined;
-  const divisionByName = has('schoolDivisions') ? nameLookup(divisionRows) : undefined;
+  const divisionIds = idLookup('schoolDivisions', divisionRows, 'division');
+  const divisionByName = keyLookup('schoolDivisions', divisionRows, 'division');
   const academicRows = typed('academicHouses');
-  const academicIds = has('academicHouses') ? new Map(academicRows.map((h) => [h.id, h])) : undefined;
-  const academicByName = has('academicHouses') ? nameLookup(academicRows) : undefined;
+  const academicIds = idLookup('academicHouses', academicRows, 'academicHouse');
+  const academicByName = keyLookup('academicHouses', academicRows, 'academicHouse');
   const boardingRows = typed('boardingHouses');
-  const boardingIds = has('boardingHouses') ? new Map(boardingRows.map((h) => [h.id, h])) : undefined;
-  const boardingByName = has('boardingHouses') ? nameLookup(boardingRows) : undefined;
+  const boardingIds = idLookup('boardingHouses', boardingRows, 'boardingHouse');
+  const boardingByName = keyLookup('boardingHouses', boardingRows, 'boardingHouse');
   const formRows = typed('schoolForms');
-  const formIds = has('schoolForms') ? new Map(formRows.map((f) => [f.id, f])) : undefined;
+  const formIds = idLookup('schoolForms', formRows, 'form');
   const departmentRows = typed('departmentsAndSubjects');
 
   // --- subjects: de-duplicated across departments ---
@@ -187,7 +204,7 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
       existing.departmentIds = sortedUnique([...(existing.departmentIds as string[]), dept.id]);
     }
   }
-  const subjectIds = has('departmentsAndSubjects') ? subjects : undefined;
+  const subjectIds = has('departmentsAndSubjects') ? subjects : fb.subject === undefined ? undefined : new Map(fb.subject);
   for (const dept of departmentRows) {
     entities.department.set(dept.id, entity({ id: dept.id, name: dept.name, subjectIds: sortedUnique(dept.subjects.map((s) => s.id)) }));
   }
@@ -281,7 +298,7 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
 
   // --- pupils ---
   const pupilRows = typed('currentPupils');
-  const pupilIds = has('currentPupils') ? new Map(pupilRows.map((p) => [p.id, p])) : undefined;
+  const pupilIds = idLookup('currentPupils', pupilRows, 'pupil');
   for (const p of pupilRows) {
     const ctx = (field: string, targetName: string) => ({ datasetId: 'currentPupils' as const, recordId: p.id, field, targetName });
     const house = (
@@ -404,7 +421,7 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
 
   // --- teaching ---
   const setRows = typed('teachingSets');
-  const setIds = has('teachingSets') ? new Map(setRows.map((s) => [s.id, s])) : undefined;
+  const setIds = idLookup('teachingSets', setRows, 'teachingSet');
   for (const s of setRows) {
     const teachers = new Map<string, boolean>();
     for (const t of s.teachers) {
@@ -488,7 +505,7 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
       }),
     );
   }
-  const groupIds = has('customGroups') ? entities.customGroup : undefined;
+  const groupIds = has('customGroups') ? entities.customGroup : fb.customGroup === undefined ? undefined : new Map(fb.customGroup);
   for (const m of typed('customGroupMembership')) {
     if (excludedGroups.has(m.customGroupId)) {
       finding({

@@ -12,7 +12,7 @@ import type { RosterStore } from '../adapters/mongo/roster-store';
 import { countChanges } from '../domain/change-counts';
 import type { ChangeCounts } from '../domain/change-counts';
 import { diff } from '../domain/diff';
-import type { PlannedChange } from '../domain/diff';
+import type { PlannedChange, StoredEntity } from '../domain/diff';
 import { guard } from '../domain/guard';
 import type { HoldReason, RemovalThresholds } from '../domain/guard';
 import { normalise } from '../domain/normalise';
@@ -107,9 +107,9 @@ export class ChangesetProcessor {
   }
 
   /** Fails runs whose marker arrived but whose chunks did not all arrive within the timeout. */
-  async failIncompleteRuns(): Promise<number> {
+  async failIncompleteRuns(at: Date = this.now()): Promise<number> {
     let failed = 0;
-    const cutoff = this.now().getTime() - this.deps.incompleteRunTimeoutMs;
+    const cutoff = at.getTime() - this.deps.incompleteRunTimeoutMs;
     for (const cs of await this.deps.store.unfinishedChangesets()) {
       if (cs.state !== 'waiting' || cs.receivedAt.getTime() > cutoff) continue;
       await this.withTenantLock(cs.tenantId, async () => {
@@ -364,8 +364,12 @@ export class ChangesetProcessor {
       datasets[d.datasetId] = records;
     }
     const processedAt = cs.processedAt ?? this.now();
-    const normalised = normalise({ datasets, asOf: new Date(marker.fetchedAt) });
     const { stored, activeCounts } = await store.loadStored(tenantId);
+    const fallback: Partial<Record<RosterEntityType, Map<string, RosterEntity>>> = {};
+    for (const [t, m] of Object.entries(stored) as [RosterEntityType, Map<string, StoredEntity>][]) {
+      fallback[t] = new Map([...m.values()].filter((e) => e.status === 'active').map((e) => [e.id, e.data]));
+    }
+    const normalised = normalise({ datasets, asOf: new Date(marker.fetchedAt), fallback });
     const changes = diff(stored, normalised.entities, normalised.presentTypes);
     const thresholds = (await store.thresholds(tenantId)) ?? this.deps.defaultThresholds;
     const g = guard({ changes, activeCounts, thresholds, datasetRecordCounts: normalised.datasetRecordCounts });

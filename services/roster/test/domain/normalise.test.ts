@@ -134,3 +134,14 @@ describe('normalise', () => {
     expect(a.findings).toEqual(b.findings);
   });
 });
+
+describe('normalise with the stored roster as fallback', () => {
+  it('resolves references into absent datasets against the stored entities', () => {
+    const stored = normalise(snap(smallSchool()));
+    const { currentStaff: _s, schoolForms: _f, academicHouses: _a, ...rest } = smallSchool();
+    const r = normalise({ datasets: rest as RawSnapshot['datasets'], asOf, fallback: stored.entities });
+    expect(r.entities.pupil.get('100')).toEqual(stored.entities.pupil.get('100'));
+    expect(r.entities.teachingSet.get('70')).toEqual(stored.entities.teachingSet.get('70'));
+    expect(r.findings.filter((f) => f.code.startsWith('ROSTER_DANGLING'))).toEqual([]);
+  });
+});
