@@ -22,12 +22,29 @@ const adapterModules = [
 ];
 
 // Services are deployables, never libraries: nothing imports one (Nx's tag check only sees libs).
-const servicePackages = ['@isams-sync/connector', '@isams-sync/roster', '@isams-sync/bookings', '@isams-sync/gateway', '@isams-sync/isams-simulator'];
-const serviceImportRule = { group: [...servicePackages, ...servicePackages.map((p) => `${p}/*`), '**/services/*/src/**'], message: 'A service is never imported; shared code belongs in libs/.' };
+const servicePackages = [
+  '@isams-sync/connector',
+  '@isams-sync/roster',
+  '@isams-sync/bookings',
+  '@isams-sync/gateway',
+  '@isams-sync/isams-simulator',
+];
+const serviceImportRule = {
+  group: [...servicePackages, ...servicePackages.map((p) => `${p}/*`), '**/services/*/src/**'],
+  message: 'A service is never imported; shared code belongs in libs/.',
+};
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', '**/dist/**', '.cache/**', '.nx/**', 'coverage/**', 'libs/grpc/src/generated/**', 'charts/**'],
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      '.cache/**',
+      '.nx/**',
+      'coverage/**',
+      'libs/grpc/src/generated/**',
+      'charts/**',
+    ],
   },
   ...tseslint.configs.recommended,
   {
@@ -74,7 +91,10 @@ export default tseslint.config(
           patterns: [
             serviceImportRule,
             { group: adapterModules, message: 'Domain code is pure: no I/O or adapter imports.' },
-            { group: ['**/adapters/**', '**/handlers/**', '**/app', '**/main'], message: 'Domain code must not import adapters, handlers or the composition root.' },
+            {
+              group: ['**/adapters/**', '**/handlers/**', '**/app', '**/main'],
+              message: 'Domain code must not import adapters, handlers or the composition root.',
+            },
           ],
         },
       ],

@@ -10,7 +10,9 @@ const unitOnly = process.env.TEST_SCOPE === 'unit';
 const here = import.meta.dirname;
 
 const projectDirs = ['libs', 'services']
-  .flatMap((top) => (existsSync(join(here, top)) ? readdirSync(join(here, top)).map((name) => join(top, name)) : []))
+  .flatMap((top) =>
+    existsSync(join(here, top)) ? readdirSync(join(here, top)).map((name) => join(top, name)) : [],
+  )
   .filter((dir) => existsSync(join(here, dir, 'project.json')));
 
 const shared = {
@@ -26,7 +28,9 @@ export default defineConfig({
   test: {
     globalSetup: unitOnly ? [] : [resolve(here, 'libs/testing/src/global-setup.ts')],
     projects: [
-      ...projectDirs.map((dir) => ({ test: { ...shared, name: dir.split('/')[1], root: resolve(here, dir) } })),
+      ...projectDirs.map((dir) => ({
+        test: { ...shared, name: dir.split('/')[1], root: resolve(here, dir) },
+      })),
       { test: { ...shared, name: 'tools', root: resolve(here, 'tools'), include: ['**/*.test.ts'] } },
     ],
   },

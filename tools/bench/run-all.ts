@@ -50,7 +50,9 @@ if (benches.length === 0) {
   console.log('no benchmark scripts found' + (filter ? ` matching "${filter}"` : ''));
   process.exit(1);
 }
-console.log(`running ${benches.length} benchmark script(s): ${benches.map((b) => relative(root, b)).join(', ')}`);
+console.log(
+  `running ${benches.length} benchmark script(s): ${benches.map((b) => relative(root, b)).join(', ')}`,
+);
 
 const results: Result[] = [];
 const failures: string[] = [];
@@ -73,7 +75,8 @@ for (const bench of benches) {
     const result = JSON.parse(last) as Result;
     results.push(result);
     for (const r of result.rows) {
-      const ratio = r.ratio !== undefined ? ` · ×${r.ratio.toFixed(2)} vs baseline ${fmt(r.baseline)} ${r.unit}` : '';
+      const ratio =
+        r.ratio !== undefined ? ` · ×${r.ratio.toFixed(2)} vs baseline ${fmt(r.baseline)} ${r.unit}` : '';
       console.log(`  ${r.metric}: ${fmt(r.value)} ${r.unit}${ratio}${r.note ? ` (${r.note})` : ''}`);
     }
     console.log(`  (${((Date.now() - started) / 1000).toFixed(1)} s)`);
@@ -90,7 +93,12 @@ function fmt(n: number | undefined): string {
 function versions(): string {
   const pkg = (name: string) => {
     try {
-      return JSON.parse(spawnSync('node', ['-p', `require('${name}/package.json').version`], { cwd: root, encoding: 'utf8' }).stdout.trim() || '?');
+      return JSON.parse(
+        spawnSync('node', ['-p', `require('${name}/package.json').version`], {
+          cwd: root,
+          encoding: 'utf8',
+        }).stdout.trim() || '?',
+      );
     } catch {
       return '?';
     }
@@ -121,5 +129,7 @@ const lines = [
 ];
 if (failures.length) lines.push(`Failed benchmark scripts: ${failures.join(', ')}`, '');
 if (!filter) writeFileSync(join(root, 'docs/benchmarks.md'), lines.join('\n'));
-console.log(`\n${results.length} benchmark script(s) ok, ${failures.length} failed${filter ? '' : ' — table written to docs/benchmarks.md'}`);
+console.log(
+  `\n${results.length} benchmark script(s) ok, ${failures.length} failed${filter ? '' : ' — table written to docs/benchmarks.md'}`,
+);
 process.exit(failures.length ? 1 : 0);

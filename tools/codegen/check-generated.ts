@@ -19,7 +19,10 @@ if (diff.status !== 0) {
   process.exit(1);
 }
 if (diff.stdout.trim() !== '') {
-  console.error('check-generated: generated files are stale or uncommitted — run `npm run gen` and commit:\n' + diff.stdout);
+  console.error(
+    'check-generated: generated files are stale or uncommitted — run `npm run gen` and commit:\n' +
+      diff.stdout,
+  );
   process.exit(1);
 }
 console.log(`check-generated: ${GENERATED.join(', ')} are up to date`);

@@ -26,9 +26,12 @@ async function main(): Promise<number> {
       await provision(settings, log);
       await up(settings, log);
       const e = endpoints(settings);
-      log(`up in ${((Date.now() - started) / 1000).toFixed(1)} s — Kafka ${KAFKA_VERSION} at ${e.kafkaBrokers}, FerretDB ${FERRETDB_VERSION} at ${e.mongoUrl}`);
+      log(
+        `up in ${((Date.now() - started) / 1000).toFixed(1)} s — Kafka ${KAFKA_VERSION} at ${e.kafkaBrokers}, FerretDB ${FERRETDB_VERSION} at ${e.mongoUrl}`,
+      );
       if (flags.includes('--json')) process.stdout.write(JSON.stringify(e) + '\n');
-      else process.stdout.write(`export KAFKA_BROKERS='${e.kafkaBrokers}'\nexport MONGO_URL='${e.mongoUrl}'\n`);
+      else
+        process.stdout.write(`export KAFKA_BROKERS='${e.kafkaBrokers}'\nexport MONGO_URL='${e.mongoUrl}'\n`);
       return 0;
     }
     case 'down':
@@ -42,7 +45,9 @@ async function main(): Promise<number> {
       const rows = await status(settings);
       for (const r of rows) {
         const state = r.ready ? 'ready' : r.running ? 'running, NOT ready' : 'stopped';
-        process.stdout.write(`${r.name.padEnd(9)} ${state.padEnd(19)} pid ${String(r.pid ?? '-').padEnd(8)} ${r.endpoint}\n  log: ${r.log}\n`);
+        process.stdout.write(
+          `${r.name.padEnd(9)} ${state.padEnd(19)} pid ${String(r.pid ?? '-').padEnd(8)} ${r.endpoint}\n  log: ${r.log}\n`,
+        );
       }
       return rows.every((r) => r.ready) ? 0 : 1;
     }

@@ -98,11 +98,17 @@ function formatKafkaStorage(s: InfraSettings, propsFile: string, log: Log): void
   const clusterIdFile = resolve(s.stateDir, 'kafka-cluster-id');
   if (!existsSync(clusterIdFile)) writeFileSync(clusterIdFile, uuidToKafkaId(randomUUID()));
   const clusterId = readFileSync(clusterIdFile, 'utf8').trim();
-  const result = spawnSync('java', java(s, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', propsFile, '--ignore-formatted']), {
-    encoding: 'utf8',
-  });
+  const result = spawnSync(
+    'java',
+    java(s, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', propsFile, '--ignore-formatted']),
+    {
+      encoding: 'utf8',
+    },
+  );
   if (result.status !== 0) {
-    throw new Error(`kafka storage format failed (exit ${result.status}):\n${(result.stderr || result.stdout).slice(-3000)}`);
+    throw new Error(
+      `kafka storage format failed (exit ${result.status}):\n${(result.stderr || result.stdout).slice(-3000)}`,
+    );
   }
   log(`kafka: storage ready (cluster ${clusterId})`);
 }
@@ -178,7 +184,9 @@ async function startServer(
       log(`${name}: already running (pid ${existing})`);
       return;
     }
-    throw new Error(`${name}: pid ${existing} is running but not ready; see ${logFile(s, name)} or run infra:down`);
+    throw new Error(
+      `${name}: pid ${existing} is running but not ready; see ${logFile(s, name)} or run infra:down`,
+    );
   }
   if (await portInUse(port)) {
     throw new Error(
@@ -198,7 +206,9 @@ async function startServer(
 
 export async function up(s: InfraSettings, log: Log): Promise<void> {
   if (!existsSync(s.kafkaLibsDir) || !existsSync(s.ferretBinary)) {
-    throw new Error('local infrastructure is not provisioned: run `npm run infra:provision` (or `npm run infra:up`, which provisions first)');
+    throw new Error(
+      'local infrastructure is not provisioned: run `npm run infra:provision` (or `npm run infra:up`, which provisions first)',
+    );
   }
   mkdirSync(s.stateDir, { recursive: true });
   const { kafkaBrokers, mongoUrl } = endpoints(s);
@@ -234,9 +244,14 @@ export async function up(s: InfraSettings, log: Log): Promise<void> {
   if (failures.length > 0) {
     // Leave nothing half-started behind.
     await down(s, log);
-    throw new Error(failures.map((f) => (f.reason instanceof Error ? f.reason.message : String(f.reason))).join('\n'));
+    throw new Error(
+      failures.map((f) => (f.reason instanceof Error ? f.reason.message : String(f.reason))).join('\n'),
+    );
   }
-  writeFileSync(resolve(s.stateDir, 'endpoints.json'), JSON.stringify({ kafkaBrokers, mongoUrl }, null, 2) + '\n');
+  writeFileSync(
+    resolve(s.stateDir, 'endpoints.json'),
+    JSON.stringify({ kafkaBrokers, mongoUrl }, null, 2) + '\n',
+  );
 }
 
 async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
@@ -252,7 +267,12 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   return false;
 }
 
-export async function stopServer(s: InfraSettings, name: ServerName, log: Log, graceMs = 20_000): Promise<void> {
+export async function stopServer(
+  s: InfraSettings,
+  name: ServerName,
+  log: Log,
+  graceMs = 20_000,
+): Promise<void> {
   const pid = readPid(s, name);
   if (pid === undefined) {
     log(`${name}: not running`);
@@ -280,7 +300,11 @@ export async function down(s: InfraSettings, log: Log): Promise<void> {
 
 export async function status(s: InfraSettings): Promise<ServerStatus[]> {
   const { kafkaBrokers, mongoUrl } = endpoints(s);
-  const one = async (name: ServerName, endpoint: string, ready: () => Promise<boolean>): Promise<ServerStatus> => {
+  const one = async (
+    name: ServerName,
+    endpoint: string,
+    ready: () => Promise<boolean>,
+  ): Promise<ServerStatus> => {
     const pid = readPid(s, name);
     const running = pid !== undefined && isOurs(s, pid);
     return { name, pid, running, ready: running ? await ready() : false, endpoint, log: logFile(s, name) };

@@ -6,10 +6,18 @@ import { KAFKA_VERSION, type InfraSettings } from './settings';
 
 export type Log = (line: string) => void;
 
-function run(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; log: Log }): Promise<void> {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; env?: NodeJS.ProcessEnv; log: Log },
+): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     opts.log(`$ ${cmd} ${args.join(' ')}`);
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let tail = '';
     const keep = (chunk: Buffer) => {
       tail = (tail + chunk.toString()).slice(-4000);
@@ -44,9 +52,13 @@ export async function provisionKafka(s: InfraSettings, log: Log): Promise<void> 
   await run(
     'mvn',
     [
-      '-B', '-q', '-f', pom,
+      '-B',
+      '-q',
+      '-f',
+      pom,
       'org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies',
-      '-DincludeScope=runtime', `-DoutputDirectory=${tmp}`,
+      '-DincludeScope=runtime',
+      `-DoutputDirectory=${tmp}`,
     ],
     { cwd: s.repoRoot, log },
   );
@@ -66,9 +78,15 @@ export async function provisionFerretDb(s: InfraSettings, log: Log): Promise<voi
     log('ferretdb: binary cached');
     return;
   }
-  log('ferretdb: building through the Go module proxy (first build compiles a pure-Go SQLite: a few minutes)…');
+  log(
+    'ferretdb: building through the Go module proxy (first build compiles a pure-Go SQLite: a few minutes)…',
+  );
   mkdirSync(dirname(s.ferretBinary), { recursive: true });
-  await run('go', ['build', '-trimpath', '-o', s.ferretBinary, '.'], { cwd: src, env: { CGO_ENABLED: '0' }, log });
+  await run('go', ['build', '-trimpath', '-o', s.ferretBinary, '.'], {
+    cwd: src,
+    env: { CGO_ENABLED: '0' },
+    log,
+  });
   writeFileSync(marker, want);
   log('ferretdb: built');
 }

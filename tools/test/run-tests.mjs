@@ -30,7 +30,9 @@ if (existsSync(report)) {
   failed = (json.numFailedTests ?? 0) + (json.numRuntimeErrors ?? 0);
   skipped = (json.numPendingTests ?? 0) + (json.numTodoTests ?? 0);
   // A test file that fails to load counts as a failure even if vitest reports no failed test.
-  const brokenSuites = (json.testResults ?? []).filter((r) => r.status === 'failed' && (r.assertionResults ?? []).length === 0).length;
+  const brokenSuites = (json.testResults ?? []).filter(
+    (r) => r.status === 'failed' && (r.assertionResults ?? []).length === 0,
+  ).length;
   failed += brokenSuites;
 }
 const exitCode = result.status ?? 1;

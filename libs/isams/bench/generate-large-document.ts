@@ -5,16 +5,28 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { RawElement } from '../src/raw-element';
 
-const el = (name: string, attributes: Record<string, string>, kids: RawElement[] = [], text?: string): RawElement =>
+const el = (
+  name: string,
+  attributes: Record<string, string>,
+  kids: RawElement[] = [],
+  text?: string,
+): RawElement =>
   text === undefined ? { name, attributes, children: kids } : { name, attributes, text, children: kids };
-const leaf = (name: string, text: string | undefined, attributes: Record<string, string> = {}): RawElement => el(name, attributes, [], text);
+const leaf = (name: string, text: string | undefined, attributes: Record<string, string> = {}): RawElement =>
+  el(name, attributes, [], text);
 const legacy = (name: string, text: string): RawElement => leaf(name, text, { Legacy: 'True' });
 
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const esc = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 function toXml(e: RawElement, indent: string): string {
-  const attrs = Object.entries(e.attributes).map(([k, v]) => ` ${k}="${esc(v)}"`).join('');
-  if (e.children.length === 0) return e.text === undefined ? `${indent}<${e.name}${attrs}/>` : `${indent}<${e.name}${attrs}>${esc(e.text)}</${e.name}>`;
+  const attrs = Object.entries(e.attributes)
+    .map(([k, v]) => ` ${k}="${esc(v)}"`)
+    .join('');
+  if (e.children.length === 0)
+    return e.text === undefined
+      ? `${indent}<${e.name}${attrs}/>`
+      : `${indent}<${e.name}${attrs}>${esc(e.text)}</${e.name}>`;
   return `${indent}<${e.name}${attrs}>\n${e.children.map((c) => toXml(c, indent + '  ')).join('\n')}\n${indent}</${e.name}>`;
 }
 
@@ -36,71 +48,176 @@ export function toJsonValue(e: RawElement): unknown {
 }
 
 const FIRST = ['Oliver', 'Amelia', 'George', 'Isla', 'Harry', 'Ava', 'Noah', 'Mia', 'Jack', 'Sophia'];
-const LAST = ['Smith', 'Jones', 'Taylor', 'Brown', 'Williams', 'Wilson', 'Johnson', 'Davies', 'Patel', 'Okafor'];
+const LAST = [
+  'Smith',
+  'Jones',
+  'Taylor',
+  'Brown',
+  'Williams',
+  'Wilson',
+  'Johnson',
+  'Davies',
+  'Patel',
+  'Okafor',
+];
 const pick = <T>(list: T[], i: number): T => list[i % list.length]!;
 
-function* datasets(setListRows: number): Generator<[module: string, container: string, rows: Iterable<RawElement>]> {
+function* datasets(
+  setListRows: number,
+): Generator<[module: string, container: string, rows: Iterable<RawElement>]> {
   const staff = 400;
   const pupils = 2500;
   const sets = 1500;
-  yield ['HRManager', 'CurrentStaff', (function* () {
-    for (let i = 1; i <= staff; i++) {
-      yield el('StaffMember', { Id: String(i), PersonId: String(2000 + i), PersonGuid: `5B1F3C2A-9D4E-4C11-8A0B-${String(i).padStart(12, '0')}` }, [
-        leaf('Initials', `S${i}`), leaf('UserCode', `STAFF${i}X48213377401`), leaf('Title', 'Mr'), leaf('Forename', pick(FIRST, i)),
-        leaf('MiddleNames', undefined), leaf('Surname', pick(LAST, i)), leaf('FullName', `${pick(FIRST, i)} ${pick(LAST, i)}`),
-        leaf('PreferredName', pick(FIRST, i)), leaf('SchoolEmailAddress', `s${i}@example-school.org`), leaf('TeachingStaff', '1'),
-        el('Roles', {}, [el('Role', { Id: '4' }, [leaf('Name', 'Teacher')])]), el('Divisions', {}, [el('Division', { Id: '3' }, [leaf('Name', 'Senior School')])]),
-      ]);
-    }
-  })()];
-  yield ['PupilManager', 'CurrentPupils', (function* () {
-    for (let i = 1; i <= pupils; i++) {
-      yield el('Pupil', { Id: String(i), PersonId: String(10000 + i), PersonGuid: `35f2a20a-1534-40d8-9d18-${String(i).padStart(12, '0')}`, DivisionId: '3' }, [
-        leaf('SchoolCode', `EX${i}`), leaf('SchoolId', String(123456789000 + i)), leaf('UserCode', `PUPIL${i}`), leaf('Forename', pick(FIRST, i + 3)),
-        leaf('Surname', pick(LAST, i + 5)), leaf('Preferredname', pick(FIRST, i + 3)), leaf('Fullname', `${pick(FIRST, i + 3)} ${pick(LAST, i + 5)}`),
-        leaf('Gender', i % 2 ? 'M' : 'F'), leaf('DOB', '2011-05-02T00:00:00'), leaf('Form', `${7 + (i % 6)}W`), leaf('NCYear', String(7 + (i % 6))),
-        leaf('EmailAddress', `p${i}@pupils.example-school.org`), leaf('Tutor', `STAFF${(i % staff) + 1}X48213377401`),
-      ]);
-    }
-  })()];
-  yield ['PupilManager', 'Contacts', (function* () {
-    for (let i = 1; i <= pupils * 2; i++) {
-      yield el('Contact', { Id: String(i), PersonId: String(50000 + i), IsFirstPersonContact: 'True' }, [
-        leaf('Title', 'Mrs'), leaf('Forename', pick(FIRST, i)), leaf('Surname', pick(LAST, i)), leaf('RelationshipRaw', 'Mother'),
-        el('Address', {}, [el('AddressLines', {}, [leaf('Address1', `${i} Orchard Way`)]), leaf('Town', 'Exampleton'), leaf('Postcode', 'EX1 2AB')]),
-        leaf('EmailAddress', `c${i}@example.com`), leaf('MailMergeAll', '1'),
-        el('Pupils', {}, [el('Pupil', { Id: String(((i - 1) % pupils) + 1) }, [legacy('SchoolId', String(123456789000 + ((i - 1) % pupils) + 1)), leaf('Status', 'Current')])]),
-      ]);
-    }
-  })()];
-  yield ['TeachingManager', 'Sets', (function* () {
-    for (let i = 1; i <= sets; i++) {
-      yield el('Set', { Id: String(i), SubjectId: String(i % 30), YearId: String(7 + (i % 6)), AuthorId: '1' }, [
-        legacy('SubjectId', String(i % 30)), legacy('YearId', String(7 + (i % 6))), legacy('Teacher', `STAFF${(i % staff) + 1}X48213377401`),
-        leaf('SetNumber', '1'), leaf('SetCode', `S${i}`), leaf('Name', `S${i}`),
-        el('Teachers', {}, [el('Teacher', { Id: String(i), StaffId: String((i % staff) + 1), PrimaryTeacher: 'True' })]), leaf('Description', undefined),
-        leaf('LastUpdated', '2024-09-02T14:09:09'),
-      ]);
-    }
-  })()];
-  yield ['TeachingManager', 'SetLists', (function* () {
-    for (let i = 1; i <= setListRows; i++) {
-      const pupil = ((i - 1) % pupils) + 1;
-      yield el('SetList', { Id: String(i), SetId: String(((i * 7) % sets) + 1), PupilId: String(pupil), AuthorId: '1' }, [
-        legacy('SetId', String(((i * 7) % sets) + 1)), legacy('SchoolId', String(123456789000 + pupil)), legacy('Author', ''), leaf('LastUpdated', '2024-09-02T14:09:09'),
-      ]);
-    }
-  })()];
+  yield [
+    'HRManager',
+    'CurrentStaff',
+    (function* () {
+      for (let i = 1; i <= staff; i++) {
+        yield el(
+          'StaffMember',
+          {
+            Id: String(i),
+            PersonId: String(2000 + i),
+            PersonGuid: `5B1F3C2A-9D4E-4C11-8A0B-${String(i).padStart(12, '0')}`,
+          },
+          [
+            leaf('Initials', `S${i}`),
+            leaf('UserCode', `STAFF${i}X48213377401`),
+            leaf('Title', 'Mr'),
+            leaf('Forename', pick(FIRST, i)),
+            leaf('MiddleNames', undefined),
+            leaf('Surname', pick(LAST, i)),
+            leaf('FullName', `${pick(FIRST, i)} ${pick(LAST, i)}`),
+            leaf('PreferredName', pick(FIRST, i)),
+            leaf('SchoolEmailAddress', `s${i}@example-school.org`),
+            leaf('TeachingStaff', '1'),
+            el('Roles', {}, [el('Role', { Id: '4' }, [leaf('Name', 'Teacher')])]),
+            el('Divisions', {}, [el('Division', { Id: '3' }, [leaf('Name', 'Senior School')])]),
+          ],
+        );
+      }
+    })(),
+  ];
+  yield [
+    'PupilManager',
+    'CurrentPupils',
+    (function* () {
+      for (let i = 1; i <= pupils; i++) {
+        yield el(
+          'Pupil',
+          {
+            Id: String(i),
+            PersonId: String(10000 + i),
+            PersonGuid: `35f2a20a-1534-40d8-9d18-${String(i).padStart(12, '0')}`,
+            DivisionId: '3',
+          },
+          [
+            leaf('SchoolCode', `EX${i}`),
+            leaf('SchoolId', String(123456789000 + i)),
+            leaf('UserCode', `PUPIL${i}`),
+            leaf('Forename', pick(FIRST, i + 3)),
+            leaf('Surname', pick(LAST, i + 5)),
+            leaf('Preferredname', pick(FIRST, i + 3)),
+            leaf('Fullname', `${pick(FIRST, i + 3)} ${pick(LAST, i + 5)}`),
+            leaf('Gender', i % 2 ? 'M' : 'F'),
+            leaf('DOB', '2011-05-02T00:00:00'),
+            leaf('Form', `${7 + (i % 6)}W`),
+            leaf('NCYear', String(7 + (i % 6))),
+            leaf('EmailAddress', `p${i}@pupils.example-school.org`),
+            leaf('Tutor', `STAFF${(i % staff) + 1}X48213377401`),
+          ],
+        );
+      }
+    })(),
+  ];
+  yield [
+    'PupilManager',
+    'Contacts',
+    (function* () {
+      for (let i = 1; i <= pupils * 2; i++) {
+        yield el('Contact', { Id: String(i), PersonId: String(50000 + i), IsFirstPersonContact: 'True' }, [
+          leaf('Title', 'Mrs'),
+          leaf('Forename', pick(FIRST, i)),
+          leaf('Surname', pick(LAST, i)),
+          leaf('RelationshipRaw', 'Mother'),
+          el('Address', {}, [
+            el('AddressLines', {}, [leaf('Address1', `${i} Orchard Way`)]),
+            leaf('Town', 'Exampleton'),
+            leaf('Postcode', 'EX1 2AB'),
+          ]),
+          leaf('EmailAddress', `c${i}@example.com`),
+          leaf('MailMergeAll', '1'),
+          el('Pupils', {}, [
+            el('Pupil', { Id: String(((i - 1) % pupils) + 1) }, [
+              legacy('SchoolId', String(123456789000 + ((i - 1) % pupils) + 1)),
+              leaf('Status', 'Current'),
+            ]),
+          ]),
+        ]);
+      }
+    })(),
+  ];
+  yield [
+    'TeachingManager',
+    'Sets',
+    (function* () {
+      for (let i = 1; i <= sets; i++) {
+        yield el(
+          'Set',
+          { Id: String(i), SubjectId: String(i % 30), YearId: String(7 + (i % 6)), AuthorId: '1' },
+          [
+            legacy('SubjectId', String(i % 30)),
+            legacy('YearId', String(7 + (i % 6))),
+            legacy('Teacher', `STAFF${(i % staff) + 1}X48213377401`),
+            leaf('SetNumber', '1'),
+            leaf('SetCode', `S${i}`),
+            leaf('Name', `S${i}`),
+            el('Teachers', {}, [
+              el('Teacher', { Id: String(i), StaffId: String((i % staff) + 1), PrimaryTeacher: 'True' }),
+            ]),
+            leaf('Description', undefined),
+            leaf('LastUpdated', '2024-09-02T14:09:09'),
+          ],
+        );
+      }
+    })(),
+  ];
+  yield [
+    'TeachingManager',
+    'SetLists',
+    (function* () {
+      for (let i = 1; i <= setListRows; i++) {
+        const pupil = ((i - 1) % pupils) + 1;
+        yield el(
+          'SetList',
+          { Id: String(i), SetId: String(((i * 7) % sets) + 1), PupilId: String(pupil), AuthorId: '1' },
+          [
+            legacy('SetId', String(((i * 7) % sets) + 1)),
+            legacy('SchoolId', String(123456789000 + pupil)),
+            legacy('Author', ''),
+            leaf('LastUpdated', '2024-09-02T14:09:09'),
+          ],
+        );
+      }
+    })(),
+  ];
 }
 
 /** Writes a document of roughly `targetBytes` to `path`; returns the record count. */
-export async function generateLargeDocument(path: string, format: 'xml' | 'json', targetBytes: number): Promise<number> {
+export async function generateLargeDocument(
+  path: string,
+  format: 'xml' | 'json',
+  targetBytes: number,
+): Promise<number> {
   const out = createWriteStream(path);
   const write = async (s: string): Promise<void> => {
     if (!out.write(s)) await once(out, 'drain');
   };
   // Set list rows dominate; ~320 bytes each in XML (a bit less in JSON).
-  const setListRows = Math.max(1000, Math.round((targetBytes - (format === 'xml' ? 6_100_000 : 4_000_000)) / (format === 'xml' ? 277 : 230)));
+  const setListRows = Math.max(
+    1000,
+    Math.round((targetBytes - (format === 'xml' ? 6_100_000 : 4_000_000)) / (format === 'xml' ? 277 : 230)),
+  );
   let records = 0;
   const byModule = new Map<string, [string, Iterable<RawElement>][]>();
   for (const [m, c, rows] of datasets(setListRows)) byModule.set(m, [...(byModule.get(m) ?? []), [c, rows]]);

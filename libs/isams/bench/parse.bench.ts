@@ -38,11 +38,15 @@ async function runChild(variant: Variant, file: string): Promise<void> {
     for await (const _ of createReadStream(file, { highWaterMark: 64 * 1024 })) void _;
   } else if (variant.startsWith('stream')) {
     const format = variant === 'stream-json' ? 'json' : 'xml';
-    for await (const e of streamBatchDocument(createReadStream(file, { highWaterMark: 64 * 1024 }), { format })) {
+    for await (const e of streamBatchDocument(createReadStream(file, { highWaterMark: 64 * 1024 }), {
+      format,
+    })) {
       if (e.type === 'record') records++;
     }
   } else if (variant === 'baseline-xml') {
-    const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@' }).parse(readFileSync(file, 'utf8'));
+    const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@' }).parse(
+      readFileSync(file, 'utf8'),
+    );
     records = countRows(doc);
   } else {
     records = countRows(JSON.parse(readFileSync(file, 'utf8')));
@@ -55,7 +59,8 @@ async function runChild(variant: Variant, file: string): Promise<void> {
 
 /** Rows = items at depth 4 (iSAMS/Module/Container/Row) — the same thing the streaming parser counts. */
 function countRows(doc: Record<string, unknown>): number {
-  const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null || v === '' ? [] : [v]);
+  const asList = (v: unknown): unknown[] =>
+    Array.isArray(v) ? v : v === undefined || v === null || v === '' ? [] : [v];
   const values = (v: unknown): unknown[] => (typeof v === 'object' && v !== null ? Object.values(v) : []);
   let n = 0;
   for (const root of asList((doc as { iSAMS?: unknown }).iSAMS)) {
@@ -69,11 +74,15 @@ function countRows(doc: Record<string, unknown>): number {
 }
 
 function spawnVariant(variant: Variant, file: string): ChildResult {
-  const run = spawnSync(process.execPath, [...process.execArgv, import.meta.filename, '--child', variant, '--file', file], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  const run = spawnSync(
+    process.execPath,
+    [...process.execArgv, import.meta.filename, '--child', variant, '--file', file],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
   if (run.status !== 0) throw new Error(`${variant} failed (exit ${run.status})`);
   return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as ChildResult;
 }
@@ -84,39 +93,86 @@ async function main(): Promise<void> {
   const json = args.includes('--json');
   const targetMb = Number(argValue('--mb') ?? '50');
   const dir = mkdtempSync(join(tmpdir(), 'isams-bench-'));
-  const rows: { metric: string; value: number; unit: string; baseline: number; ratio: number; note: string }[] = [];
+  const rows: {
+    metric: string;
+    value: number;
+    unit: string;
+    baseline: number;
+    ratio: number;
+    note: string;
+  }[] = [];
   const table: string[][] = [];
   try {
     // Two inputs per format: the simulator's large school (3,000 pupils, 30,000 set-list rows; what
     // a big school really sends) and a ~50 MB synthetic document (shows memory stays bounded).
     const inputs = (['xml', 'json'] as const).flatMap((format) => [
       { format, label: 'large school', make: (file: string) => generateSimulatorSchool(file, format) },
-      { format, label: `~${targetMb} MB`, make: (file: string) => generateLargeDocument(file, format, targetMb * 1024 * 1024) },
+      {
+        format,
+        label: `~${targetMb} MB`,
+        make: (file: string) => generateLargeDocument(file, format, targetMb * 1024 * 1024),
+      },
     ]);
     for (const [i, { format, label, make }] of inputs.entries()) {
       const file = join(dir, `doc-${i}.${format}`);
       process.stderr.write(`generating ${label} ${format} document…\n`);
       const generated = await make(file);
       const mb = statSync(file).size / 1024 / 1024;
-      process.stderr.write(`running stream-${format} and baseline-${format} (${mb.toFixed(1)} MB, ${generated ?? '?'} records)…\n`);
+      process.stderr.write(
+        `running stream-${format} and baseline-${format} (${mb.toFixed(1)} MB, ${generated ?? '?'} records)…\n`,
+      );
       const stream = spawnVariant(`stream-${format}`, file);
       const base = spawnVariant(`baseline-${format}`, file);
       const floor = spawnVariant('read-only', file);
       if (stream.records !== base.records || (generated !== undefined && stream.records !== generated)) {
-        throw new Error(`record count mismatch: generated ${generated}, stream ${stream.records}, baseline ${base.records}`);
+        throw new Error(
+          `record count mismatch: generated ${generated}, stream ${stream.records}, baseline ${base.records}`,
+        );
       }
       const baselineName = format === 'xml' ? 'fast-xml-parser whole document' : 'JSON.parse whole document';
       const sMbps = mb / stream.seconds;
       const bMbps = mb / base.seconds;
       const what = `${format} ${label} (${mb.toFixed(1)} MB)`;
       rows.push(
-        { metric: `${what} parse throughput`, value: round(sMbps), unit: 'MB/s', baseline: round(bMbps), ratio: round(sMbps / bMbps), note: `baseline: ${baselineName}; higher is better` },
-        { metric: `${what} parse peak RSS`, value: round(stream.peakRssMb), unit: 'MB', baseline: round(base.peakRssMb), ratio: round(stream.peakRssMb / base.peakRssMb), note: `baseline: ${baselineName}; lower is better; runtime floor ${floor.peakRssMb.toFixed(0)} MB` },
+        {
+          metric: `${what} parse throughput`,
+          value: round(sMbps),
+          unit: 'MB/s',
+          baseline: round(bMbps),
+          ratio: round(sMbps / bMbps),
+          note: `baseline: ${baselineName}; higher is better`,
+        },
+        {
+          metric: `${what} parse peak RSS`,
+          value: round(stream.peakRssMb),
+          unit: 'MB',
+          baseline: round(base.peakRssMb),
+          ratio: round(stream.peakRssMb / base.peakRssMb),
+          note: `baseline: ${baselineName}; lower is better; runtime floor ${floor.peakRssMb.toFixed(0)} MB`,
+        },
       );
       table.push(
-        [`stream-${format} ${label}`, mb.toFixed(1), String(stream.records), sMbps.toFixed(1), stream.peakRssMb.toFixed(0)],
-        [`baseline-${format} ${label}`, mb.toFixed(1), String(base.records), bMbps.toFixed(1), base.peakRssMb.toFixed(0)],
-        [`read-only-${format} ${label} (floor)`, mb.toFixed(1), '-', (mb / floor.seconds).toFixed(1), floor.peakRssMb.toFixed(0)],
+        [
+          `stream-${format} ${label}`,
+          mb.toFixed(1),
+          String(stream.records),
+          sMbps.toFixed(1),
+          stream.peakRssMb.toFixed(0),
+        ],
+        [
+          `baseline-${format} ${label}`,
+          mb.toFixed(1),
+          String(base.records),
+          bMbps.toFixed(1),
+          base.peakRssMb.toFixed(0),
+        ],
+        [
+          `read-only-${format} ${label} (floor)`,
+          mb.toFixed(1),
+          '-',
+          (mb / floor.seconds).toFixed(1),
+          floor.peakRssMb.toFixed(0),
+        ],
       );
     }
   } finally {
@@ -124,7 +180,9 @@ async function main(): Promise<void> {
   }
   const header = ['variant', 'MB', 'records', 'MB/s', 'peak RSS MB'];
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
-  const lines = [header, ...table].map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
+  const lines = [header, ...table].map((r) =>
+    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '),
+  );
   const ratios = rows.map((r) => `${r.metric}: ×${r.ratio} vs baseline`);
   if (json) {
     process.stderr.write(lines.join('\n') + '\n' + ratios.join('\n') + '\n');
@@ -137,9 +195,13 @@ async function main(): Promise<void> {
 /** The simulator's large school, written by its CLI (a separate process: libs never import services). */
 function generateSimulatorSchool(file: string, format: 'xml' | 'json'): undefined {
   const cli = join(import.meta.dirname, '../../../services/isams-simulator/src/cli/generate-school.ts');
-  const run = spawnSync(process.execPath, ['--import', 'tsx', cli, '--seed', '1', '--size', 'large', '--format', format, '--out', file], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const run = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', cli, '--seed', '1', '--size', 'large', '--format', format, '--out', file],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   if (run.status !== 0) throw new Error(`simulator generate-school failed (exit ${run.status})`);
   return undefined;
 }

@@ -41,6 +41,12 @@ export type {
   TypedSetList,
 } from './typed/schemas';
 
-export { fetchBatch, fetchAndParse, buildBatchUrl, backoffDelay, classifyErrorResponse } from './client/fetch-batch';
+export {
+  fetchBatch,
+  fetchAndParse,
+  buildBatchUrl,
+  backoffDelay,
+  classifyErrorResponse,
+} from './client/fetch-batch';
 export type { FetchBatchOptions, BatchResponse, RetryPolicy } from './client/fetch-batch';
 export { classifyNetworkError } from './client/network-errors';

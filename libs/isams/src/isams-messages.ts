@@ -70,14 +70,16 @@ export const ISAMS_MESSAGES = {
   internalTimeout: {
     messageId: 'UnhandledException',
     title: 'Unknown Error',
-    description: 'Execution Timeout Expired.  The timeout period elapsed prior to completion of the operation or the server is not responding.',
+    description:
+      'Execution Timeout Expired.  The timeout period elapsed prior to completion of the operation or the server is not responding.',
     httpStatus: 500,
     assumed: true,
   },
   ipNotAllowed: {
     messageId: 'IPAddressRestricted',
     title: 'IP Address Restricted',
-    description: 'Access to the API from IP address {ip} is not allowed. Please contact your iSAMS administrator.',
+    description:
+      'Access to the API from IP address {ip} is not allowed. Please contact your iSAMS administrator.',
     httpStatus: 403,
     assumed: true,
   },

@@ -28,7 +28,8 @@ async function cli(argv: string[], env: Record<string, string> = {}) {
 
 describe('isams inspect CLI', () => {
   it('prints exactly the documented --json shape for a document with findings', async () => {
-    const xml = '<iSAMS><TeachingManager><Sets><Set Id="1"><Teachers><Teacher Id="2" StaffId="3" PrimaryTeacher="Maybe"/></Teachers></Set></Sets><SetLists/></TeachingManager><X><Y/></X></iSAMS>';
+    const xml =
+      '<iSAMS><TeachingManager><Sets><Set Id="1"><Teachers><Teacher Id="2" StaffId="3" PrimaryTeacher="Maybe"/></Teachers></Set></Sets><SetLists/></TeachingManager><X><Y/></X></iSAMS>';
     const r = await cli(['inspect', '--json', file('a.xml', xml)]);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
@@ -36,7 +37,13 @@ describe('isams inspect CLI', () => {
     expect(report.datasets.teachingSetLists).toEqual({ present: true, count: 0, findings: [] });
     expect(report.datasets.currentStaff).toEqual({ present: false, count: 0, findings: [] });
     expect(report.datasets.teachingSets.count).toBe(1);
-    expect(report.datasets.teachingSets.findings).toEqual([expect.objectContaining({ code: 'ISAMS_RECORD_INVALID_FIELD', recordId: '1', datasetId: 'teachingSets' })]);
+    expect(report.datasets.teachingSets.findings).toEqual([
+      expect.objectContaining({
+        code: 'ISAMS_RECORD_INVALID_FIELD',
+        recordId: '1',
+        datasetId: 'teachingSets',
+      }),
+    ]);
     expect(report.unknownContainers).toEqual(['X/Y']);
   });
 
@@ -75,7 +82,12 @@ describe('isams inspect CLI', () => {
 
   it('exits non-zero for a failed fetch, without the key in the output', async () => {
     const key = '{0A1C996B-8E74-4388-A3C4-8DA1E40ADA57}';
-    const s = await startServer([(_q, res) => { res.writeHead(401); res.end(renderMessageDocument(ISAMS_MESSAGES.invalidApiKey)); }]);
+    const s = await startServer([
+      (_q, res) => {
+        res.writeHead(401);
+        res.end(renderMessageDocument(ISAMS_MESSAGES.invalidApiKey));
+      },
+    ]);
     cleanups.push(s.close);
     const r = await cli(['inspect', s.url, '--key-env', 'K'], { K: key });
     expect(r.code).toBe(1);

@@ -20,14 +20,18 @@ const ok: Handler = (_req, res) => {
   res.writeHead(200, { 'content-type': 'text/xml' });
   res.end(sample);
 };
-const message = (spec: IsamsMessageSpec, params: Record<string, string> = {}, status = spec.httpStatus): Handler => (_req, res) => {
-  res.writeHead(status, { 'content-type': 'text/xml' });
-  res.end(renderMessageDocument(spec, params));
-};
-const status = (code: number, headers: Record<string, string> = {}): Handler => (_req, res) => {
-  res.writeHead(code, headers);
-  res.end();
-};
+const message =
+  (spec: IsamsMessageSpec, params: Record<string, string> = {}, status = spec.httpStatus): Handler =>
+  (_req, res) => {
+    res.writeHead(status, { 'content-type': 'text/xml' });
+    res.end(renderMessageDocument(spec, params));
+  };
+const status =
+  (code: number, headers: Record<string, string> = {}): Handler =>
+  (_req, res) => {
+    res.writeHead(code, headers);
+    res.end();
+  };
 
 async function server(handlers: Handler[]) {
   const s = await startServer(handlers);
@@ -69,7 +73,15 @@ async function failure(opts: FetchBatchOptions): Promise<IsamsError> {
 function assertNoKey(err: IsamsError): void {
   const bare = KEY.slice(1, -1);
   const cause = err.cause as Error | undefined;
-  const texts = [err.message, err.stack ?? '', JSON.stringify(err.details ?? {}), JSON.stringify(err), String(cause ?? ''), cause?.stack ?? '', err.adminAction];
+  const texts = [
+    err.message,
+    err.stack ?? '',
+    JSON.stringify(err.details ?? {}),
+    JSON.stringify(err),
+    String(cause ?? ''),
+    cause?.stack ?? '',
+    err.adminAction,
+  ];
   for (const t of texts) {
     expect(t).not.toContain(bare);
     expect(t).not.toContain(encodeURIComponent(KEY));
@@ -93,7 +105,10 @@ describe('fetchBatch / fetchAndParse against a real local server', () => {
     const s = await server([(_q, res) => res.end(fixture('reference-sketch.json'))]);
     const events = await run(options(s.url, { format: 'json', methodsToRun: ['Teaching_GetTeachingSets'] }));
     expect(events.at(-1)!.type).toBe('end');
-    expect(s.requests[0]).toMatchObject({ method: 'POST', body: '<Filters><MethodsToRun><Method>Teaching_GetTeachingSets</Method></MethodsToRun></Filters>' });
+    expect(s.requests[0]).toMatchObject({
+      method: 'POST',
+      body: '<Filters><MethodsToRun><Method>Teaching_GetTeachingSets</Method></MethodsToRun></Filters>',
+    });
     expect(new URL(s.requests[0]!.url, s.url).pathname).toBe('/api/batch/1.0/json.ashx');
   });
 
@@ -128,27 +143,48 @@ describe('fetchBatch / fetchAndParse against a real local server', () => {
     ['invalid key', message(ISAMS_MESSAGES.invalidApiKey), 'ISAMS_INVALID_KEY'],
     ['missing key', message(ISAMS_MESSAGES.missingParameter), 'ISAMS_INVALID_KEY'],
     ['bare 401', status(401), 'ISAMS_INVALID_KEY'],
-    ['not allocated', message(ISAMS_MESSAGES.methodsNotAllocated, { methods: 'teaching_getteachingsets, pupil_getapplicant' }), 'ISAMS_METHODS_NOT_ALLOCATED'],
+    [
+      'not allocated',
+      message(ISAMS_MESSAGES.methodsNotAllocated, {
+        methods: 'teaching_getteachingsets, pupil_getapplicant',
+      }),
+      'ISAMS_METHODS_NOT_ALLOCATED',
+    ],
     ['IP restricted', message(ISAMS_MESSAGES.ipNotAllowed, { ip: '203.0.113.7' }), 'ISAMS_IP_NOT_ALLOWED'],
     ['bare 403', status(403), 'ISAMS_IP_NOT_ALLOWED'],
-    ['filters required', message(ISAMS_MESSAGES.filtersRequired, { method: 'SchoolReports - GetReports' }), 'ISAMS_ERROR_DOCUMENT'],
+    [
+      'filters required',
+      message(ISAMS_MESSAGES.filtersRequired, { method: 'SchoolReports - GetReports' }),
+      'ISAMS_ERROR_DOCUMENT',
+    ],
     ['malformed request body', message(ISAMS_MESSAGES.malformedRequestBody), 'ISAMS_ERROR_DOCUMENT'],
     ['404', status(404), 'ISAMS_HTTP_ERROR'],
     ['200 with an error document', message(ISAMS_MESSAGES.invalidApiKey, {}, 200), 'ISAMS_INVALID_KEY'],
     ['200 with HTML', (_q, res) => res.end('<html><body>Login</body></html>'), 'ISAMS_MALFORMED_DOCUMENT'],
-  ] as [string, Handler, string][])('does not retry a configuration error: %s', async (_name, handler, code) => {
-    const s = await server([handler]);
-    const err = await failure(options(s.url));
-    expect(err.code).toBe(code);
-    expect(err.transient).toBe(false);
-    expect(err.adminAction.length).toBeGreaterThan(20);
-    expect(s.requests).toHaveLength(1);
-  });
+  ] as [string, Handler, string][])(
+    'does not retry a configuration error: %s',
+    async (_name, handler, code) => {
+      const s = await server([handler]);
+      const err = await failure(options(s.url));
+      expect(err.code).toBe(code);
+      expect(err.transient).toBe(false);
+      expect(err.adminAction.length).toBeGreaterThan(20);
+      expect(s.requests).toHaveLength(1);
+    },
+  );
 
   it('names the datasets to tick for MethodsNotAllocated', async () => {
-    const s = await server([message(ISAMS_MESSAGES.methodsNotAllocated, { methods: 'teaching_getteachingsets, pupil_getapplicant' })]);
+    const s = await server([
+      message(ISAMS_MESSAGES.methodsNotAllocated, {
+        methods: 'teaching_getteachingsets, pupil_getapplicant',
+      }),
+    ]);
     const err = await failure(options(s.url));
-    expect(err.details).toMatchObject({ methods: ['teaching_getteachingsets', 'pupil_getapplicant'], datasets: ['teachingSets'], adminNames: ['Teaching Manager – Teaching Sets'] });
+    expect(err.details).toMatchObject({
+      methods: ['teaching_getteachingsets', 'pupil_getapplicant'],
+      datasets: ['teachingSets'],
+      adminNames: ['Teaching Manager – Teaching Sets'],
+    });
     expect(err.adminAction).toContain('Teaching Manager – Teaching Sets');
     expect(err.adminAction).toContain('Manage Batch API Keys');
   });
@@ -189,20 +225,45 @@ describe('fetchBatch / fetchAndParse against a real local server', () => {
 
   it('times out when the server does not answer (idle read time-out) and when the body stalls', async () => {
     const s = await server([() => undefined]);
-    const err = await failure(options(s.url, { readTimeoutMs: 150, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 } }));
+    const err = await failure(
+      options(s.url, { readTimeoutMs: 150, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 } }),
+    );
     expect(err).toMatchObject({ code: 'ISAMS_TIMEOUT', transient: true });
     expect(s.requests).toHaveLength(2);
     const stall = await server([(_q, res) => res.write(sample.slice(0, 10))]);
-    expect((await failure(options(stall.url, { readTimeoutMs: 150, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } }))).code).toBe('ISAMS_TIMEOUT');
+    expect(
+      (
+        await failure(
+          options(stall.url, {
+            readTimeoutMs: 150,
+            retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+          }),
+        )
+      ).code,
+    ).toBe('ISAMS_TIMEOUT');
     const slow = await server([(_q, res) => res.write(sample.slice(0, 10))]);
-    expect((await failure(options(slow.url, { totalTimeoutMs: 200, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } }))).code).toBe('ISAMS_TIMEOUT');
+    expect(
+      (
+        await failure(
+          options(slow.url, {
+            totalTimeoutMs: 200,
+            retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+          }),
+        )
+      ).code,
+    ).toBe('ISAMS_TIMEOUT');
   });
 
   it('enforces the response-size limit from Content-Length and while streaming', async () => {
     const s = await server([ok]);
     expect((await failure(options(s.url, { maxBytes: 1000 }))).code).toBe('ISAMS_RESPONSE_TOO_LARGE');
     expect(s.requests).toHaveLength(1);
-    const chunked = await server([(_q, res) => { res.write(sample.slice(0, 5000)); res.end(sample.slice(5000)); }]);
+    const chunked = await server([
+      (_q, res) => {
+        res.write(sample.slice(0, 5000));
+        res.end(sample.slice(5000));
+      },
+    ]);
     expect((await failure(options(chunked.url, { maxBytes: 1000 }))).code).toBe('ISAMS_RESPONSE_TOO_LARGE');
   });
 
@@ -210,11 +271,25 @@ describe('fetchBatch / fetchAndParse against a real local server', () => {
     const s = await server([ok]);
     await s.close();
     cleanups.pop();
-    const refused = await failure(options(s.url, { retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 } }));
+    const refused = await failure(
+      options(s.url, { retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 } }),
+    );
     expect(refused).toMatchObject({ code: 'ISAMS_CONNECTION_REFUSED', transient: true });
-    expect((await failure(options('https://no-such-school.invalid', { retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } }))).code).toBe('ISAMS_DNS');
+    expect(
+      (
+        await failure(
+          options('https://no-such-school.invalid', {
+            retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+          }),
+        )
+      ).code,
+    ).toBe('ISAMS_DNS');
     const plain = await server([ok]);
-    const tls = await failure(options(`https://127.0.0.1:${plain.port}`, { retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } }));
+    const tls = await failure(
+      options(`https://127.0.0.1:${plain.port}`, {
+        retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+      }),
+    );
     expect(tls.code).toBe('ISAMS_TLS');
   });
 
@@ -254,7 +329,9 @@ describe('egress proxy', () => {
     const refusing = await startForwardProxy({ refuse: true });
     cleanups.push(refusing.close);
     const one = { retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } };
-    expect((await failure(options(s.url, { proxyUrl: refusing.url, ...one }))).code).toBe('ISAMS_PROXY_ERROR');
+    expect((await failure(options(s.url, { proxyUrl: refusing.url, ...one }))).code).toBe(
+      'ISAMS_PROXY_ERROR',
+    );
     const down = await startForwardProxy();
     await down.close();
     expect((await failure(options(s.url, { proxyUrl: down.url, ...one }))).code).toBe('ISAMS_PROXY_ERROR');

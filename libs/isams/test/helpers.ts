@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { streamBatchDocument } from '../src/parser/stream-batch-document';
 import type { BatchParseEvent } from '../src/parser/parse-events';
 
-export const fixture = (name: string): string => readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8');
+export const fixture = (name: string): string =>
+  readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8');
 
 /** Feeds `input` in chunks of `size` bytes. */
 export async function* chunks(input: string | Uint8Array, size = 7): AsyncGenerator<Uint8Array> {
@@ -21,7 +22,9 @@ export async function collect(
   return out;
 }
 
-export async function errorOf(promise: Promise<unknown>): Promise<{ code: string; message: string } & Record<string, unknown>> {
+export async function errorOf(
+  promise: Promise<unknown>,
+): Promise<{ code: string; message: string } & Record<string, unknown>> {
   try {
     await promise;
   } catch (err) {

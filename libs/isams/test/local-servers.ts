@@ -12,7 +12,9 @@ export interface Recorded {
 export type Handler = (req: IncomingMessage, res: ServerResponse, n: number, body: string) => void;
 
 /** A real HTTP server on an ephemeral port that answers the i-th request with handlers[i] (last repeats). */
-export async function startServer(handlers: Handler[]): Promise<{ url: string; port: number; requests: Recorded[]; close: () => Promise<void> }> {
+export async function startServer(
+  handlers: Handler[],
+): Promise<{ url: string; port: number; requests: Recorded[]; close: () => Promise<void> }> {
   const requests: Recorded[] = [];
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
@@ -42,14 +44,22 @@ async function closeServer(server: Server, sockets: Set<Socket>): Promise<void> 
  * A minimal real forward proxy: CONNECT tunnels and absolute-URI requests. Records what it saw;
  * `refuse` makes it answer CONNECT with 403.
  */
-export async function startForwardProxy(opts: { refuse?: boolean } = {}): Promise<{ url: string; seen: string[]; close: () => Promise<void> }> {
+export async function startForwardProxy(
+  opts: { refuse?: boolean } = {},
+): Promise<{ url: string; seen: string[]; close: () => Promise<void> }> {
   const seen: string[] = [];
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     seen.push(`${req.method} ${req.url}`);
     const target = new URL(req.url ?? '');
     const upstream = httpRequest(
-      { host: target.hostname, port: target.port, path: target.pathname + target.search, method: req.method, headers: req.headers },
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname + target.search,
+        method: req.method,
+        headers: req.headers,
+      },
       (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);

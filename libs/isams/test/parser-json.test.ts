@@ -11,12 +11,27 @@ describe('streamBatchDocument (JSON, Json.NET mapping)', () => {
       const doc = await parseBatchDocument(chunks(sketch, size), { format: 'json' });
       const set = doc.datasets.teachingSets.records[0]!;
       expect(set.attributes).toEqual({ Id: '501', SubjectId: '21', YearId: '9', AuthorId: '1' });
-      expect(set.children.find((c) => c.name === 'SubjectId')).toEqual({ name: 'SubjectId', attributes: { Legacy: 'True' }, text: '21', children: [] });
-      expect(set.children.find((c) => c.name === 'Description')).toEqual({ name: 'Description', attributes: {}, children: [] });
+      expect(set.children.find((c) => c.name === 'SubjectId')).toEqual({
+        name: 'SubjectId',
+        attributes: { Legacy: 'True' },
+        text: '21',
+        children: [],
+      });
+      expect(set.children.find((c) => c.name === 'Description')).toEqual({
+        name: 'Description',
+        attributes: {},
+        children: [],
+      });
       const teachers = set.children.find((c) => c.name === 'Teachers')!;
-      expect(teachers.children).toEqual([{ name: 'Teacher', attributes: { Id: '801', StaffId: '12', PrimaryTeacher: 'True' }, children: [] }]);
+      expect(teachers.children).toEqual([
+        { name: 'Teacher', attributes: { Id: '801', StaffId: '12', PrimaryTeacher: 'True' }, children: [] },
+      ]);
       const setList = doc.datasets.teachingSetLists.records[0]!;
-      expect(setList.children.find((c) => c.name === 'Author')).toEqual({ name: 'Author', attributes: { Legacy: 'True' }, children: [] });
+      expect(setList.children.find((c) => c.name === 'Author')).toEqual({
+        name: 'Author',
+        attributes: { Legacy: 'True' },
+        children: [],
+      });
       expect(doc.datasets.teachingSets.present).toBe(true);
       expect(doc.datasets.currentStaff.present).toBe(false);
     }
@@ -27,7 +42,10 @@ describe('streamBatchDocument (JSON, Json.NET mapping)', () => {
       '?xml': { '@version': '1.0', '@encoding': 'utf-16' },
       iSAMS: {
         PupilManager: {
-          CurrentPupils: [{ Pupil: [{ '@Id': '1', Forename: 'A' }, { '@Id': '2' }] }, { Pupil: { '@Id': '3', Title: null } }],
+          CurrentPupils: [
+            { Pupil: [{ '@Id': '1', Forename: 'A' }, { '@Id': '2' }] },
+            { Pupil: { '@Id': '3', Title: null } },
+          ],
           Contacts: null,
           Siblings: { Pupil: { '@Id': '9' } },
         },
@@ -39,7 +57,9 @@ describe('streamBatchDocument (JSON, Json.NET mapping)', () => {
     expect(end.type).toBe('end');
     const doc = await parseBatchDocument(json, { format: 'json' });
     expect(doc.datasets.currentPupils.records.map((r) => r.attributes.Id)).toEqual(['1', '2', '3']);
-    expect(doc.datasets.currentPupils.records[2]!.children).toEqual([{ name: 'Title', attributes: {}, children: [] }]);
+    expect(doc.datasets.currentPupils.records[2]!.children).toEqual([
+      { name: 'Title', attributes: {}, children: [] },
+    ]);
     expect(doc.datasets.currentPupils.findings.map((f) => f.code)).toEqual(['ISAMS_DUPLICATE_CONTAINER']);
     expect(doc.datasets.contacts).toMatchObject({ present: true, records: [] });
     expect(doc.datasets.teachingSets).toMatchObject({ present: true, records: [] });
@@ -48,7 +68,8 @@ describe('streamBatchDocument (JSON, Json.NET mapping)', () => {
   });
 
   it('keeps numbers as their source text and tolerates a BOM', async () => {
-    const json = '\uFEFF{"iSAMS":{"HRManager":{"CurrentStaff":{"StaffMember":{"@Id":12345678901234567890,"TeachingStaff":1}}}}}';
+    const json =
+      '\uFEFF{"iSAMS":{"HRManager":{"CurrentStaff":{"StaffMember":{"@Id":12345678901234567890,"TeachingStaff":1}}}}}';
     const doc = await parseBatchDocument(json, { format: 'json' });
     const staff = doc.datasets.currentStaff.records[0]!;
     expect(staff.attributes.Id).toBe('12345678901234567890');
@@ -61,7 +82,8 @@ describe('streamBatchDocument (JSON, Json.NET mapping)', () => {
       const types: string[] = [];
       const err = await errorOf(
         (async () => {
-          for await (const e of streamBatchDocument(chunks(bytes.subarray(0, cut), 4), { format: 'json' })) types.push(e.type);
+          for await (const e of streamBatchDocument(chunks(bytes.subarray(0, cut), 4), { format: 'json' }))
+            types.push(e.type);
         })(),
       );
       expect(types).not.toContain('end');
@@ -70,13 +92,21 @@ describe('streamBatchDocument (JSON, Json.NET mapping)', () => {
   });
 
   it('rejects malformed JSON', async () => {
-    for (const bad of ['{"iSAMS":{]}', '{"iSAMS":{}} x', '[1,2]', '{"a" "b"}', '{"iSAMS":{"A":[1,]}}', '{"iSAMS":{"A":1,}}']) {
+    for (const bad of [
+      '{"iSAMS":{]}',
+      '{"iSAMS":{}} x',
+      '[1,2]',
+      '{"a" "b"}',
+      '{"iSAMS":{"A":[1,]}}',
+      '{"iSAMS":{"A":1,}}',
+    ]) {
       expect((await errorOf(collect(bad, 'json'))).code).toBe('ISAMS_MALFORMED_DOCUMENT');
     }
   });
 
   it('classifies a JSON error document', async () => {
-    const json = '{"?xml":{"@version":"1.0","@encoding":"utf-16"},"Message":{"MessageId":"InvalidApiKey","MessageName":"InvalidApiKey","Title":"Invalid API Key","Description":"The API key is invalid."}}';
+    const json =
+      '{"?xml":{"@version":"1.0","@encoding":"utf-16"},"Message":{"MessageId":"InvalidApiKey","MessageName":"InvalidApiKey","Title":"Invalid API Key","Description":"The API key is invalid."}}';
     const err = await errorOf(collect(json, 'json'));
     expect(err.code).toBe('ISAMS_INVALID_KEY');
   });

@@ -37,10 +37,29 @@ describe('streamBatchDocument (XML)', () => {
     const set = doc.datasets.teachingSets.records[0]!;
     expect(set.attributes).toEqual({ Id: '501', SubjectId: '21', YearId: '9', AuthorId: '1' });
     expect(set.children.map((c) => c.name)).toEqual([
-      'SubjectId', 'YearId', 'Teacher', 'Author', 'SetNumber', 'Block', 'SetCode', 'Name', 'Teachers', 'Description', 'LastUpdated',
+      'SubjectId',
+      'YearId',
+      'Teacher',
+      'Author',
+      'SetNumber',
+      'Block',
+      'SetCode',
+      'Name',
+      'Teachers',
+      'Description',
+      'LastUpdated',
     ]);
-    expect(set.children[0]).toEqual({ name: 'SubjectId', attributes: { Legacy: 'True' }, text: '21', children: [] });
-    expect(set.children.find((c) => c.name === 'Description')).toEqual({ name: 'Description', attributes: {}, children: [] });
+    expect(set.children[0]).toEqual({
+      name: 'SubjectId',
+      attributes: { Legacy: 'True' },
+      text: '21',
+      children: [],
+    });
+    expect(set.children.find((c) => c.name === 'Description')).toEqual({
+      name: 'Description',
+      attributes: {},
+      children: [],
+    });
     const teachers = set.children.find((c) => c.name === 'Teachers')!;
     expect(teachers.text).toBeUndefined();
     expect(teachers.children).toHaveLength(2);
@@ -49,16 +68,23 @@ describe('streamBatchDocument (XML)', () => {
   });
 
   it('keeps whitespace-only values and decodes entities', async () => {
-    const xml = '<iSAMS><HRManager><CurrentStaff><StaffMember Id="1"><Initials>&#x20;</Initials><FullName>  &#x20;</FullName><Surname>O&apos;Neil &amp; Co</Surname></StaffMember></CurrentStaff></HRManager></iSAMS>';
+    const xml =
+      '<iSAMS><HRManager><CurrentStaff><StaffMember Id="1"><Initials>&#x20;</Initials><FullName>  &#x20;</FullName><Surname>O&apos;Neil &amp; Co</Surname></StaffMember></CurrentStaff></HRManager></iSAMS>';
     const doc = await parseBatchDocument(xml, { format: 'xml' });
     const staff = doc.datasets.currentStaff.records[0]!;
     expect(staff.children.map((c) => c.text)).toEqual([' ', '   ', "O'Neil & Co"]);
   });
 
   it('distinguishes absent and empty containers and reports unknown ones', async () => {
-    const xml = '<iSAMS><TeachingManager><Sets /><Extra><X/></Extra></TeachingManager><PupilManager><Siblings><Pupil Id="1"/></Siblings></PupilManager></iSAMS>';
+    const xml =
+      '<iSAMS><TeachingManager><Sets /><Extra><X/></Extra></TeachingManager><PupilManager><Siblings><Pupil Id="1"/></Siblings></PupilManager></iSAMS>';
     const events = await collect(xml);
-    expect(events).toContainEqual({ type: 'dataset', datasetId: 'teachingSets', present: true, occurrence: 1 });
+    expect(events).toContainEqual({
+      type: 'dataset',
+      datasetId: 'teachingSets',
+      present: true,
+      occurrence: 1,
+    });
     expect(events).toContainEqual({ type: 'dataset-end', datasetId: 'teachingSets', count: 0, total: 0 });
     const end = events.at(-1)!;
     expect(end.type).toBe('end');
@@ -73,13 +99,18 @@ describe('streamBatchDocument (XML)', () => {
       '\uFEFF<?xml version="1.0" encoding="utf-16"?>\n<!-- c --><ISAMS><teachingmanager><SETLISTS><setlist Id="2" SetId="5" PupilId="9"/></SETLISTS>' +
       '<Sets><Set Id="5"/></Sets></teachingmanager><HRManager><CurrentStaff><StaffMember Id="1"/></CurrentStaff></HRManager></ISAMS>';
     const doc = await parseBatchDocument(xml, { format: 'xml' });
-    expect(doc.datasets.teachingSetLists.records[0]!.attributes).toEqual({ Id: '2', SetId: '5', PupilId: '9' });
+    expect(doc.datasets.teachingSetLists.records[0]!.attributes).toEqual({
+      Id: '2',
+      SetId: '5',
+      PupilId: '9',
+    });
     expect(doc.datasets.teachingSets.records).toHaveLength(1);
     expect(doc.datasets.currentStaff.records).toHaveLength(1);
   });
 
   it('reads genuine UTF-16 LE and BE with BOMs', async () => {
-    const xml = '<?xml version="1.0" encoding="utf-16"?><iSAMS><HRManager><CurrentStaff><StaffMember Id="1"><Surname>Ångström</Surname></StaffMember></CurrentStaff></HRManager></iSAMS>';
+    const xml =
+      '<?xml version="1.0" encoding="utf-16"?><iSAMS><HRManager><CurrentStaff><StaffMember Id="1"><Surname>Ångström</Surname></StaffMember></CurrentStaff></HRManager></iSAMS>';
     const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(xml, 'utf16le')]);
     const be = Buffer.from(le);
     for (let i = 0; i < be.length; i += 2) [be[i], be[i + 1]] = [be[i + 1]!, be[i]!];
@@ -90,7 +121,8 @@ describe('streamBatchDocument (XML)', () => {
   });
 
   it('reports two sibling containers of the same dataset and keeps all rows', async () => {
-    const xml = '<iSAMS><PupilManager><CurrentPupils><Pupil Id="1"/></CurrentPupils><CurrentPupils><Pupil Id="2"/><Pupil Id="2"/></CurrentPupils></PupilManager></iSAMS>';
+    const xml =
+      '<iSAMS><PupilManager><CurrentPupils><Pupil Id="1"/></CurrentPupils><CurrentPupils><Pupil Id="2"/><Pupil Id="2"/></CurrentPupils></PupilManager></iSAMS>';
     const events = await collect(xml);
     expect(events.filter((e) => e.type === 'dataset')).toHaveLength(2);
     expect(events).toContainEqual({ type: 'dataset-end', datasetId: 'currentPupils', count: 2, total: 3 });
@@ -99,9 +131,13 @@ describe('streamBatchDocument (XML)', () => {
   });
 
   it('collects duplicate set memberships and unexpected elements as findings', async () => {
-    const xml = '<iSAMS><TeachingManager><SetLists><SetList Id="1" SetId="5" PupilId="9"/><SetList Id="2" SetId="5" PupilId="9"/><Junk/></SetLists></TeachingManager></iSAMS>';
+    const xml =
+      '<iSAMS><TeachingManager><SetLists><SetList Id="1" SetId="5" PupilId="9"/><SetList Id="2" SetId="5" PupilId="9"/><Junk/></SetLists></TeachingManager></iSAMS>';
     const doc = await parseBatchDocument(xml, { format: 'xml' });
-    expect(doc.datasets.teachingSetLists.findings.map((f) => f.code)).toEqual(['ISAMS_DUPLICATE_SET_MEMBERSHIP', 'ISAMS_UNEXPECTED_ELEMENT']);
+    expect(doc.datasets.teachingSetLists.findings.map((f) => f.code)).toEqual([
+      'ISAMS_DUPLICATE_SET_MEMBERSHIP',
+      'ISAMS_UNEXPECTED_ELEMENT',
+    ]);
     expect(doc.datasets.teachingSetLists.records).toHaveLength(2);
   });
 
@@ -112,7 +148,11 @@ describe('streamBatchDocument (XML)', () => {
       const events: string[] = [];
       const err = await errorOf(
         (async () => {
-          for await (const e of (await import('../src/parser/stream-batch-document')).streamBatchDocument(chunks(bytes.subarray(0, cut), 11), { format: 'xml' })) events.push(e.type);
+          for await (const e of (await import('../src/parser/stream-batch-document')).streamBatchDocument(
+            chunks(bytes.subarray(0, cut), 11),
+            { format: 'xml' },
+          ))
+            events.push(e.type);
         })(),
       );
       expect(events).not.toContain('end');
@@ -122,7 +162,9 @@ describe('streamBatchDocument (XML)', () => {
 
   it('rejects non-well-formed and non-iSAMS documents', async () => {
     expect((await errorOf(collect('<iSAMS><A></B></iSAMS>'))).code).toBe('ISAMS_MALFORMED_DOCUMENT');
-    expect((await errorOf(collect('<html><body>502 Bad Gateway</body></html>'))).code).toBe('ISAMS_MALFORMED_DOCUMENT');
+    expect((await errorOf(collect('<html><body>502 Bad Gateway</body></html>'))).code).toBe(
+      'ISAMS_MALFORMED_DOCUMENT',
+    );
     expect((await errorOf(collect('<iSAMS></iSAMS>garbage'))).code).toBe('ISAMS_MALFORMED_DOCUMENT');
     expect((await errorOf(collect(''))).code).toBe('ISAMS_TRUNCATED_DOCUMENT');
   });
@@ -132,7 +174,10 @@ describe('streamBatchDocument (XML)', () => {
       [renderMessageDocument(ISAMS_MESSAGES.invalidApiKey), 'ISAMS_INVALID_KEY'],
       ['\uFEFF' + renderMessageDocument(ISAMS_MESSAGES.deadlock), 'ISAMS_SERVER_BUSY'],
       [renderMessageDocument(ISAMS_MESSAGES.lockTimeout), 'ISAMS_SERVER_BUSY'],
-      [renderMessageDocument(ISAMS_MESSAGES.methodsNotAllocated, { methods: 'teaching_getteachingsets' }), 'ISAMS_METHODS_NOT_ALLOCATED'],
+      [
+        renderMessageDocument(ISAMS_MESSAGES.methodsNotAllocated, { methods: 'teaching_getteachingsets' }),
+        'ISAMS_METHODS_NOT_ALLOCATED',
+      ],
       [renderMessageDocument(ISAMS_MESSAGES.filtersRequired, { method: 'X' }), 'ISAMS_ERROR_DOCUMENT'],
       ['<iSAMS><Message><MessageId>InvalidApiKey</MessageId></Message></iSAMS>', 'ISAMS_INVALID_KEY'],
     ];
@@ -140,16 +185,23 @@ describe('streamBatchDocument (XML)', () => {
       const err = await errorOf(collect(xml));
       expect(err.code).toBe(code);
     }
-    const err = await errorOf(collect(renderMessageDocument(ISAMS_MESSAGES.filtersRequired, { method: 'SchoolReports - GetReports' })));
+    const err = await errorOf(
+      collect(
+        renderMessageDocument(ISAMS_MESSAGES.filtersRequired, { method: 'SchoolReports - GetReports' }),
+      ),
+    );
     expect(err.details).toMatchObject({ messageId: 'FiltersRequiredException', title: 'Filters Required' });
     expect(err.message).toContain('SchoolReports - GetReports');
   });
 
   it('enforces maxBytes', async () => {
     const { streamBatchDocument } = await import('../src/parser/stream-batch-document');
-    const err = await errorOf((async () => {
-      for await (const _ of streamBatchDocument(chunks(sample, 100), { format: 'xml', maxBytes: 1000 })) void _;
-    })());
+    const err = await errorOf(
+      (async () => {
+        for await (const _ of streamBatchDocument(chunks(sample, 100), { format: 'xml', maxBytes: 1000 }))
+          void _;
+      })(),
+    );
     expect(err.code).toBe('ISAMS_RESPONSE_TOO_LARGE');
   });
 });

@@ -12,7 +12,9 @@ function normalise(e: RawElement): unknown {
     name: e.name,
     attributes: e.attributes,
     text: e.text,
-    children: [...e.children].map(normalise).sort((a, b) => ((a as { name: string }).name < (b as { name: string }).name ? -1 : 1)),
+    children: [...e.children]
+      .map(normalise)
+      .sort((a, b) => ((a as { name: string }).name < (b as { name: string }).name ? -1 : 1)),
   };
 }
 
@@ -28,7 +30,9 @@ describe('XML and JSON of the same document give the same records', () => {
     const json = await parseBatchDocument(JSON.stringify({ iSAMS: modules }), { format: 'json' });
     for (const id of DATASET_IDS) {
       expect(json.datasets[id].records.map(normalise)).toEqual(xml.datasets[id].records.map(normalise));
-      expect(json.datasets[id].records.map((r) => toTyped(id, r))).toEqual(xml.datasets[id].records.map((r) => toTyped(id, r)));
+      expect(json.datasets[id].records.map((r) => toTyped(id, r))).toEqual(
+        xml.datasets[id].records.map((r) => toTyped(id, r)),
+      );
     }
   });
 });

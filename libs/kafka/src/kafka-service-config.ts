@@ -23,7 +23,6 @@ export const kafkaServiceConfig = {
   KAFKA_SASL_PASSWORD: env.secret().optional(),
 } as const;
 
-
 /** The parsed Kafka settings of a service. */
 export type KafkaServiceConfig = z.infer<z.ZodObject<typeof kafkaServiceConfig>>;
 
@@ -42,7 +41,9 @@ export function kafkaClientOptionsFromConfig(
     logger: opts.logger,
   };
   if (config.KAFKA_SSL) {
-    options.ssl = config.KAFKA_SSL_CA_FILE ? { ca: readFile(config.KAFKA_SSL_CA_FILE), rejectUnauthorized: true } : true;
+    options.ssl = config.KAFKA_SSL_CA_FILE
+      ? { ca: readFile(config.KAFKA_SSL_CA_FILE), rejectUnauthorized: true }
+      : true;
   } else if (config.KAFKA_SSL_CA_FILE) {
     throw new Error('KAFKA_SSL_CA_FILE is set but KAFKA_SSL is false: set KAFKA_SSL=true to use TLS');
   }

@@ -26,7 +26,11 @@ describe('kafkaServiceConfig', () => {
       KAFKA_SASL_USERNAME: 'svc',
       KAFKA_SASL_PASSWORD: 's3cret-value',
     });
-    const opts = kafkaClientOptionsFromConfig(cfg, { service: 'x', logger, readFile: (p) => `PEM from ${p}` });
+    const opts = kafkaClientOptionsFromConfig(cfg, {
+      service: 'x',
+      logger,
+      readFile: (p) => `PEM from ${p}`,
+    });
     expect(opts.ssl).toEqual({ ca: 'PEM from /etc/kafka/ca.pem', rejectUnauthorized: true });
     expect(opts.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'svc', password: 's3cret-value' });
   });
@@ -39,11 +43,19 @@ describe('kafkaServiceConfig', () => {
   });
 
   it('never echoes the SASL password in a config error', () => {
-    expect(() => loadConfig(schema, { KAFKA_BROKERS: '', KAFKA_SASL_PASSWORD: 'topsecretpw', KAFKA_SASL_MECHANISM: 'nope' })).toThrow(
-      /KAFKA_BROKERS/,
-    );
+    expect(() =>
+      loadConfig(schema, {
+        KAFKA_BROKERS: '',
+        KAFKA_SASL_PASSWORD: 'topsecretpw',
+        KAFKA_SASL_MECHANISM: 'nope',
+      }),
+    ).toThrow(/KAFKA_BROKERS/);
     try {
-      loadConfig(schema, { KAFKA_BROKERS: '', KAFKA_SASL_PASSWORD: 'topsecretpw', KAFKA_SASL_MECHANISM: 'nope' });
+      loadConfig(schema, {
+        KAFKA_BROKERS: '',
+        KAFKA_SASL_PASSWORD: 'topsecretpw',
+        KAFKA_SASL_MECHANISM: 'nope',
+      });
     } catch (err) {
       expect(String((err as Error).message)).not.toContain('topsecretpw');
     }

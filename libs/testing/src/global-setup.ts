@@ -23,7 +23,11 @@ const infraCli = resolve(repoRoot, 'tools/local-infra/cli.ts');
 const tsx = resolve(repoRoot, 'node_modules/.bin/tsx');
 
 function infra(command: string): { ok: boolean; stdout: string; stderr: string } {
-  const result = spawnSync(tsx, [infraCli, command, '--json'], { cwd: repoRoot, encoding: 'utf8', env: process.env });
+  const result = spawnSync(tsx, [infraCli, command, '--json'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env: process.env,
+  });
   return { ok: result.status === 0, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -55,7 +59,11 @@ async function startWithTestcontainers(): Promise<{ infra: TestInfra; stop: () =
       const srv = createServer();
       srv.listen(0, '127.0.0.1', () => {
         const address = srv.address();
-        srv.close(() => (typeof address === 'object' && address ? resolvePromise(address.port) : reject(new Error('no port'))));
+        srv.close(() =>
+          typeof address === 'object' && address
+            ? resolvePromise(address.port)
+            : reject(new Error('no port')),
+        );
       });
     });
   const kafkaPort = await freePort();
@@ -123,7 +131,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const log = (line: string) => process.stderr.write(`[test-infra] ${line}\n`);
 
   if (process.env.KAFKA_BROKERS && process.env.MONGO_URL) {
-    infraChoice = { kafkaBrokers: process.env.KAFKA_BROKERS.split(','), mongoUrl: process.env.MONGO_URL, source: 'environment' };
+    infraChoice = {
+      kafkaBrokers: process.env.KAFKA_BROKERS.split(','),
+      mongoUrl: process.env.MONGO_URL,
+      source: 'environment',
+    };
   } else if (process.env.KAFKA_BROKERS || process.env.MONGO_URL) {
     throw new Error('Set both KAFKA_BROKERS and MONGO_URL, or neither.\n' + HOW_TO);
   } else {
@@ -140,8 +152,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     } else {
       log('no endpoints given and no Docker engine: provisioning and starting the local infrastructure…');
       const started = infra('up');
-      if (!started.ok) throw new Error(`could not start the local infrastructure:\n${started.stderr}\n${HOW_TO}`);
-      infraChoice = fromEndpoints(started.stdout.trim().split('\n').at(-1) ?? '{}', 'local-infra (started for this run)');
+      if (!started.ok)
+        throw new Error(`could not start the local infrastructure:\n${started.stderr}\n${HOW_TO}`);
+      infraChoice = fromEndpoints(
+        started.stdout.trim().split('\n').at(-1) ?? '{}',
+        'local-infra (started for this run)',
+      );
       teardown = async () => {
         const stopped = infra('down');
         if (!stopped.ok) log(`infra:down failed: ${stopped.stderr}`);
@@ -149,7 +165,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     }
   }
 
-  log(`Kafka ${infraChoice.kafkaBrokers.join(',')} · MongoDB ${infraChoice.mongoUrl} · from ${infraChoice.source}`);
+  log(
+    `Kafka ${infraChoice.kafkaBrokers.join(',')} · MongoDB ${infraChoice.mongoUrl} · from ${infraChoice.source}`,
+  );
   process.env.KAFKA_BROKERS = infraChoice.kafkaBrokers.join(',');
   process.env.MONGO_URL = infraChoice.mongoUrl;
   project.provide('testInfra', infraChoice);

@@ -4,4 +4,10 @@
  */
 export { getTestInfra, uniqueName, type TestInfra } from './infra';
 export { createTestDatabase, createTestTopics, type TestDatabase } from './resources';
-export { freePort, startServiceProcess, type ServiceProcess, type ServiceProcessOptions, type ReadinessProbe } from './processes';
+export {
+  freePort,
+  startServiceProcess,
+  type ServiceProcess,
+  type ServiceProcessOptions,
+  type ReadinessProbe,
+} from './processes';

@@ -51,11 +51,18 @@ export interface ServiceProcess {
   restart(): Promise<void>;
 }
 
-async function waitReady(probe: ReadinessProbe, child: ChildProcess, name: string, logFile: string): Promise<void> {
+async function waitReady(
+  probe: ReadinessProbe,
+  child: ChildProcess,
+  name: string,
+  logFile: string,
+): Promise<void> {
   const deadline = Date.now() + (probe.timeoutMs ?? 60_000);
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) before it was ready; see ${logFile}`);
+      throw new Error(
+        `${name} exited (${child.exitCode ?? child.signalCode}) before it was ready; see ${logFile}`,
+      );
     }
     try {
       const res = await fetch(probe.url, { signal: AbortSignal.timeout(2000) });
@@ -86,11 +93,15 @@ export async function startServiceProcess(opts: ServiceProcessOptions): Promise<
   const launch = async () => {
     const log = createWriteStream(logFile, { flags: 'a' });
     log.write(`\n--- start ${new Date().toISOString()} ---\n`);
-    child = spawn(process.execPath, ['--import', 'tsx', resolve(repoRoot, opts.entry), ...(opts.args ?? [])], {
-      cwd: repoRoot,
-      env: { ...process.env, ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    child = spawn(
+      process.execPath,
+      ['--import', 'tsx', resolve(repoRoot, opts.entry), ...(opts.args ?? [])],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, ...opts.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });
     child.once('exit', () => log.end());

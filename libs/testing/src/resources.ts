@@ -14,7 +14,9 @@ export interface TestDatabase {
 export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase> {
   const { mongoUrl } = getTestInfra();
   // Database names are limited to 63 bytes and may not contain '.' or '-' on FerretDB's SQLite backend.
-  const name = uniqueName(prefix).replace(/[^A-Za-z0-9_]/g, '_').slice(0, 60);
+  const name = uniqueName(prefix)
+    .replace(/[^A-Za-z0-9_]/g, '_')
+    .slice(0, 60);
   const client = new MongoClient(mongoUrl, { serverSelectionTimeoutMS: 10_000 });
   await client.connect();
   const db = client.db(name);
@@ -35,7 +37,11 @@ export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase>
 
 /** Creates fresh topics (explicitly: the broker never auto-creates) and returns their names. */
 export async function createTestTopics(
-  specs: ReadonlyArray<{ prefix: string; partitions?: number; configEntries?: Array<{ name: string; value: string }> }>,
+  specs: ReadonlyArray<{
+    prefix: string;
+    partitions?: number;
+    configEntries?: Array<{ name: string; value: string }>;
+  }>,
 ): Promise<string[]> {
   const { kafkaBrokers } = getTestInfra();
   const kafka = new Kafka({ clientId: 'test-topics', brokers: kafkaBrokers, logLevel: logLevel.NOTHING });
@@ -56,7 +62,8 @@ export async function createTestTopics(
     for (;;) {
       try {
         const meta = await admin.fetchTopicMetadata({ topics: names });
-        if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return names;
+        if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)))
+          return names;
       } catch (err) {
         if (Date.now() > deadline) throw err;
       }

@@ -1,6 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
-import { createTestDatabase, createTestTopics, getTestInfra, uniqueName, type TestDatabase } from '@isams-sync/testing';
+import {
+  createTestDatabase,
+  createTestTopics,
+  getTestInfra,
+  uniqueName,
+  type TestDatabase,
+} from '@isams-sync/testing';
 
 describe('test infrastructure', () => {
   const dbs: TestDatabase[] = [];
@@ -26,7 +32,11 @@ describe('test infrastructure', () => {
 
   it('creates fresh topics on the real broker', async () => {
     const [topic] = await createTestTopics([{ prefix: 'infra', partitions: 3 }]);
-    const kafka = new Kafka({ clientId: uniqueName('c'), brokers: getTestInfra().kafkaBrokers, logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({
+      clientId: uniqueName('c'),
+      brokers: getTestInfra().kafkaBrokers,
+      logLevel: logLevel.NOTHING,
+    });
     const admin = kafka.admin();
     await admin.connect();
     const meta = await admin.fetchTopicMetadata({ topics: [topic!] });

@@ -18,7 +18,9 @@ describe('startServiceProcess', () => {
     started.push(sim);
     const firstPid = sim.pid();
     expect(firstPid).toBeGreaterThan(0);
-    const schools = (await (await fetch(`http://127.0.0.1:${port}/admin/schools`)).json()) as { schools: unknown[] };
+    const schools = (await (await fetch(`http://127.0.0.1:${port}/admin/schools`)).json()) as {
+      schools: unknown[];
+    };
     expect(schools.schools).toHaveLength(1);
 
     await sim.kill9();

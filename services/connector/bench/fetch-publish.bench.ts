@@ -44,7 +44,12 @@ interface ChildResult {
 
 const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
 
-async function connectorChild(url: string, topic: string, chunkBytes: number, sizesFile: string): Promise<ChildResult> {
+async function connectorChild(
+  url: string,
+  topic: string,
+  chunkBytes: number,
+  sizesFile: string,
+): Promise<ChildResult> {
   const logger = createLogger({ service: 'connector-bench', level: 'warn' });
   const kafka = createKafkaClient({ brokers, clientId: 'connector-bench', logger });
   const producer = createEventProducer(kafka, { logger });
@@ -64,7 +69,13 @@ async function connectorChild(url: string, topic: string, chunkBytes: number, si
   await spool.reset();
   const result = await fetchToSpool({
     source: { baseUrl: url, apiKey: KEY, format: 'xml' },
-    client: { connectTimeoutMs: 10_000, readTimeoutMs: 60_000, totalTimeoutMs: 600_000, maxBytes: 1024 ** 3, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } },
+    client: {
+      connectTimeoutMs: 10_000,
+      readTimeoutMs: 60_000,
+      totalTimeoutMs: 600_000,
+      maxBytes: 1024 ** 3,
+      retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+    },
     spool,
     maxChunkRecordBytes: chunkBytes - CHUNK_ENVELOPE_OVERHEAD_BYTES,
   });
@@ -77,7 +88,14 @@ async function connectorChild(url: string, topic: string, chunkBytes: number, si
     dryRun: true,
     requestedAt: now,
     fetchedAt: now,
-    progress: { datasetsDone: 0, datasetsTotal: 0, recordsFetched: 0, bytesFetched: 0, chunksPublished: 0, chunksTotal: 0 },
+    progress: {
+      datasetsDone: 0,
+      datasetsTotal: 0,
+      recordsFetched: 0,
+      bytesFetched: 0,
+      chunksPublished: 0,
+      chunksTotal: 0,
+    },
     datasets: result.datasets,
     absent: result.absent,
     unknownContainers: result.unknownContainers,
@@ -106,16 +124,33 @@ async function connectorChild(url: string, topic: string, chunkBytes: number, si
 async function baselineChild(topic: string, sizesFile: string): Promise<ChildResult> {
   const sizes = JSON.parse(readFileSync(sizesFile, 'utf8')) as number[];
   const kafka = new Kafka({ clientId: 'connector-bench-baseline', brokers, logLevel: logLevel.NOTHING });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+  });
   await producer.connect();
   const started = process.hrtime.bigint();
   for (let i = 0; i < sizes.length; i += 4) {
-    await producer.send({ topic, acks: -1, messages: sizes.slice(i, i + 4).map((n) => ({ key: 'bench-school', value: Buffer.alloc(n, 120) })) });
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: sizes.slice(i, i + 4).map((n) => ({ key: 'bench-school', value: Buffer.alloc(n, 120) })),
+    });
   }
-  await producer.send({ topic, acks: -1, messages: [{ key: 'bench-school', value: Buffer.alloc(2048, 120) }] });
+  await producer.send({
+    topic,
+    acks: -1,
+    messages: [{ key: 'bench-school', value: Buffer.alloc(2048, 120) }],
+  });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await producer.disconnect();
-  return { seconds, bytes: sizes.reduce((a, b) => a + b, 0), messages: sizes.length + 1, peakRssMb: peakRssMb() };
+  return {
+    seconds,
+    bytes: sizes.reduce((a, b) => a + b, 0),
+    messages: sizes.length + 1,
+    peakRssMb: peakRssMb(),
+  };
 }
 
 async function freePort(): Promise<number> {
@@ -130,12 +165,16 @@ async function freePort(): Promise<number> {
 }
 
 function runChild(kind: string, extra: string[]): ChildResult {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--child', kind, ...extra], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', import.meta.filename, '--child', kind, ...extra],
+    {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
   if (r.status !== 0) throw new Error(`${kind} child failed (exit ${r.status})`);
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as ChildResult;
 }
@@ -143,7 +182,9 @@ function runChild(kind: string, extra: string[]): ChildResult {
 async function main(): Promise<void> {
   const child = arg('--child');
   if (child === 'connector') {
-    process.stdout.write(`${JSON.stringify(await connectorChild(arg('--url')!, arg('--topic')!, Number(arg('--chunk-bytes')), arg('--sizes')!))}\n`);
+    process.stdout.write(
+      `${JSON.stringify(await connectorChild(arg('--url')!, arg('--topic')!, Number(arg('--chunk-bytes')), arg('--sizes')!))}\n`,
+    );
     return;
   }
   if (child === 'baseline') {
@@ -181,16 +222,32 @@ async function main(): Promise<void> {
     });
     if (!created.ok) throw new Error(`simulator school not created: HTTP ${created.status}`);
     await admin.connect();
-    await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: 12, replicationFactor: 1 })), waitForLeaders: true });
+    await admin.createTopics({
+      topics: topics.map((topic) => ({ topic, numPartitions: 12, replicationFactor: 1 })),
+      waitForLeaders: true,
+    });
 
     const rounds = 2;
     let best: ChildResult | undefined;
     let bestBase: ChildResult | undefined;
     for (let round = 1; round <= rounds; round++) {
       const sizes = join(work, `sizes-${round}.json`);
-      log(`round ${round}/${rounds}: connector fetch+parse+publish (${size} school, ${chunkBytes / 1024} KiB chunks)`);
-      const c = runChild('connector', ['--url', url, '--topic', topics[0]!, '--chunk-bytes', String(chunkBytes), '--sizes', sizes]);
-      log(`  ${c.seconds.toFixed(2)} s, ${(c.docBytes! / 1e6).toFixed(1)} MB document, ${c.records} records, ${c.messages} messages, peak RSS ${c.peakRssMb.toFixed(0)} MB`);
+      log(
+        `round ${round}/${rounds}: connector fetch+parse+publish (${size} school, ${chunkBytes / 1024} KiB chunks)`,
+      );
+      const c = runChild('connector', [
+        '--url',
+        url,
+        '--topic',
+        topics[0]!,
+        '--chunk-bytes',
+        String(chunkBytes),
+        '--sizes',
+        sizes,
+      ]);
+      log(
+        `  ${c.seconds.toFixed(2)} s, ${(c.docBytes! / 1e6).toFixed(1)} MB document, ${c.records} records, ${c.messages} messages, peak RSS ${c.peakRssMb.toFixed(0)} MB`,
+      );
       log(`round ${round}/${rounds}: baseline bare kafkajs publish of the same bytes`);
       const b = runChild('baseline', ['--topic', topics[1]!, '--sizes', sizes]);
       log(`  ${b.seconds.toFixed(2)} s, peak RSS ${b.peakRssMb.toFixed(0)} MB`);
@@ -202,13 +259,36 @@ async function main(): Promise<void> {
     const result = {
       name: 'connector fetch + parse + publish (large school)',
       rows: [
-        { metric: 'fetch+parse+spool+publish', value: c.seconds, unit: 's', baseline: b.seconds, ratio: c.seconds / b.seconds, note: `baseline: bare kafkajs publish of the same ${c.messages} messages / ${(c.bytes / 1e6).toFixed(1)} MB` },
-        { metric: 'end-to-end throughput (iSAMS document bytes)', value: c.docBytes! / 1e6 / c.seconds, unit: 'MB/s', note: `${(c.docBytes! / 1e6).toFixed(1)} MB XML, ${c.records} records; includes the simulator generating the document` },
-        { metric: 'peak RSS', value: c.peakRssMb, unit: 'MB', baseline: b.peakRssMb, ratio: c.peakRssMb / b.peakRssMb, note: 'connector child vs bare-producer child' },
+        {
+          metric: 'fetch+parse+spool+publish',
+          value: c.seconds,
+          unit: 's',
+          baseline: b.seconds,
+          ratio: c.seconds / b.seconds,
+          note: `baseline: bare kafkajs publish of the same ${c.messages} messages / ${(c.bytes / 1e6).toFixed(1)} MB`,
+        },
+        {
+          metric: 'end-to-end throughput (iSAMS document bytes)',
+          value: c.docBytes! / 1e6 / c.seconds,
+          unit: 'MB/s',
+          note: `${(c.docBytes! / 1e6).toFixed(1)} MB XML, ${c.records} records; includes the simulator generating the document`,
+        },
+        {
+          metric: 'peak RSS',
+          value: c.peakRssMb,
+          unit: 'MB',
+          baseline: b.peakRssMb,
+          ratio: c.peakRssMb / b.peakRssMb,
+          note: 'connector child vs bare-producer child',
+        },
       ],
     };
     if (args.includes('--json')) process.stdout.write(`${JSON.stringify(result)}\n`);
-    else for (const r of result.rows) process.stdout.write(`${`${r.metric}: ${r.value.toFixed(2)} ${r.unit}${'ratio' in r ? ` (baseline ${r.baseline.toFixed(2)}, ×${r.ratio.toFixed(2)})` : ''} — ${r.note}`}\n`);
+    else
+      for (const r of result.rows)
+        process.stdout.write(
+          `${`${r.metric}: ${r.value.toFixed(2)} ${r.unit}${'ratio' in r ? ` (baseline ${r.baseline.toFixed(2)}, ×${r.ratio.toFixed(2)})` : ''} — ${r.note}`}\n`,
+        );
   } finally {
     await admin.deleteTopics({ topics }).catch(() => undefined);
     await admin.disconnect().catch(() => undefined);

@@ -57,18 +57,30 @@ function topicSpecs(config: ConnectorConfig): TopicSpec[] {
 }
 
 /** Composition root of the connector. */
-export function createConnectorApp(config: ConnectorConfig, overrides: ConnectorAppOverrides = {}): ConnectorApp {
-  const logger = overrides.logger ?? createLogger({ service: config.SERVICE_NAME ?? 'connector', level: config.LOG_LEVEL });
+export function createConnectorApp(
+  config: ConnectorConfig,
+  overrides: ConnectorAppOverrides = {},
+): ConnectorApp {
+  const logger =
+    overrides.logger ??
+    createLogger({ service: config.SERVICE_NAME ?? 'connector', level: config.LOG_LEVEL });
   const owner = overrides.owner ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
   const metrics = createMetrics({ service: 'connector' });
-  const cipher = createKeyCipher({ id: config.CONNECTOR_KEK_ID, key: config.CONNECTOR_KEK }, parsePreviousKeks(config.CONNECTOR_KEK_PREVIOUS));
+  const cipher = createKeyCipher(
+    { id: config.CONNECTOR_KEK_ID, key: config.CONNECTOR_KEK },
+    parsePreviousKeks(config.CONNECTOR_KEK_PREVIOUS),
+  );
   const isams: IsamsClientSettings = {
     ...(config.EGRESS_PROXY_URL ? { proxyUrl: config.EGRESS_PROXY_URL } : {}),
     connectTimeoutMs: config.ISAMS_CONNECT_TIMEOUT_MS,
     readTimeoutMs: config.ISAMS_READ_TIMEOUT_MS,
     totalTimeoutMs: config.ISAMS_TOTAL_TIMEOUT_MS,
     maxBytes: config.ISAMS_MAX_BYTES,
-    retry: { maxAttempts: config.ISAMS_RETRY_ATTEMPTS, baseDelayMs: config.ISAMS_RETRY_BASE_MS, maxDelayMs: config.ISAMS_RETRY_MAX_MS },
+    retry: {
+      maxAttempts: config.ISAMS_RETRY_ATTEMPTS,
+      baseDelayMs: config.ISAMS_RETRY_BASE_MS,
+      maxDelayMs: config.ISAMS_RETRY_MAX_MS,
+    },
     ...(overrides.isamsTls ? { tls: overrides.isamsTls } : {}),
   };
 
@@ -83,11 +95,24 @@ export function createConnectorApp(config: ConnectorConfig, overrides: Connector
 
   const app: ConnectorApp = {
     async start() {
-      mongo = await connectMongo({ url: config.MONGO_URL, dbName: config.MONGO_DB, logger, appName: 'connector' });
+      mongo = await connectMongo({
+        url: config.MONGO_URL,
+        dbName: config.MONGO_DB,
+        logger,
+        appName: 'connector',
+      });
       await ensureIndexes(mongo.db, CONNECTOR_INDEXES);
-      const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger });
+      const kafka = createKafkaClient({
+        brokers: config.KAFKA_BROKERS,
+        clientId: config.KAFKA_CLIENT_ID,
+        logger,
+      });
       if (config.KAFKA_ENSURE_TOPICS) {
-        await ensureTopics(kafka, topicSpecs(config), { replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR, logger, onMismatch: 'warn' });
+        await ensureTopics(kafka, topicSpecs(config), {
+          replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,
+          logger,
+          onMismatch: 'warn',
+        });
       }
       producer = createEventProducer(kafka, { logger });
       await producer.connect();
@@ -96,7 +121,12 @@ export function createConnectorApp(config: ConnectorConfig, overrides: Connector
       settings = new SettingsService(
         settingsRepo,
         cipher,
-        { allowInsecureLoopback: config.ISAMS_ALLOW_INSECURE_LOOPBACK, scheduleJitterMs: config.SCHEDULE_JITTER_MS, egressIps: config.EGRESS_IPS ?? [], isams },
+        {
+          allowInsecureLoopback: config.ISAMS_ALLOW_INSECURE_LOOPBACK,
+          scheduleJitterMs: config.SCHEDULE_JITTER_MS,
+          egressIps: config.EGRESS_IPS ?? [],
+          isams,
+        },
         logger,
       );
       engine = new SyncEngine(
@@ -107,7 +137,10 @@ export function createConnectorApp(config: ConnectorConfig, overrides: Connector
           claims: new ScheduleClaimsRepository(mongo.db),
           leases: mongo.db.collection<LeaseDocument>(COLLECTIONS.leases),
           cipher,
-          publisher: new RunPublisher(producer, { rawDatasets: config.RAW_DATASETS_TOPIC, syncRuns: config.SYNC_RUNS_TOPIC }),
+          publisher: new RunPublisher(producer, {
+            rawDatasets: config.RAW_DATASETS_TOPIC,
+            syncRuns: config.SYNC_RUNS_TOPIC,
+          }),
           logger,
           ...(overrides.onStep ? { onStep: overrides.onStep } : {}),
         },
@@ -134,7 +167,10 @@ export function createConnectorApp(config: ConnectorConfig, overrides: Connector
         handler: syncRunsHandler(engine),
         logger,
       });
-      const pkg = loadProtoPackage<ConnectorServiceProtoGrpcType>('isams_sync/connector/v1/connector_service.proto', config.PROTOS_DIR ? { protosDir: config.PROTOS_DIR } : {});
+      const pkg = loadProtoPackage<ConnectorServiceProtoGrpcType>(
+        'isams_sync/connector/v1/connector_service.proto',
+        config.PROTOS_DIR ? { protosDir: config.PROTOS_DIR } : {},
+      );
       grpc = await createGrpcServer({
         logger,
         port: config.GRPC_PORT,
@@ -142,7 +178,12 @@ export function createConnectorApp(config: ConnectorConfig, overrides: Connector
           {
             name: 'isams_sync.connector.v1.ConnectorService',
             definition: pkg.isams_sync.connector.v1.ConnectorService.service,
-            implementation: connectorHandlers({ settings, engine, runs, watchPollMs: overrides.watchPollMs ?? 500 }),
+            implementation: connectorHandlers({
+              settings,
+              engine,
+              runs,
+              watchPollMs: overrides.watchPollMs ?? 500,
+            }),
           },
         ],
       });

@@ -23,7 +23,11 @@ export const configSchema = z.object({
   MONGO_URL: env.secret(),
   MONGO_DB: z.string().trim().min(1).default('connector'),
   CONNECTOR_KEK: env.secret({ minLength: 40 }),
-  CONNECTOR_KEK_ID: z.string().trim().regex(/^[A-Za-z0-9_-]{1,32}$/).default('k1'),
+  CONNECTOR_KEK_ID: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_-]{1,32}$/)
+    .default('k1'),
   CONNECTOR_KEK_PREVIOUS: env.secret().optional(),
   EGRESS_PROXY_URL: env.secret().optional(),
   EGRESS_IPS: env.csv().optional(),

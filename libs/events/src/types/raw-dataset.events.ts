@@ -36,7 +36,7 @@ export const rawDatasetChunkV1 = defineEventType({
   type: 'com.schoolcloud.isams-sync.connector.dataset-chunk.v1',
   source: CONNECTOR_SOURCE,
   description:
-    'A chunk of one dataset\'s raw, lossless iSAMS records from one sync run. Consumers stage chunks by (syncRunId, datasetId, chunkIndex) and act only when the run-complete marker arrives.',
+    "A chunk of one dataset's raw, lossless iSAMS records from one sync run. Consumers stage chunks by (syncRunId, datasetId, chunkIndex) and act only when the run-complete marker arrives.",
   schema: z
     .object({
       syncRunId,
@@ -49,7 +49,10 @@ export const rawDatasetChunkV1 = defineEventType({
       records: z.array(rawElementSchema),
     })
     .strict()
-    .refine((d) => d.chunkIndex < d.chunkCount, { message: 'chunkIndex must be < chunkCount', path: ['chunkIndex'] }),
+    .refine((d) => d.chunkIndex < d.chunkCount, {
+      message: 'chunkIndex must be < chunkCount',
+      path: ['chunkIndex'],
+    }),
 });
 
 /** One dataset in a run-complete marker. */
@@ -101,8 +104,8 @@ export const datasetSnapshotCompletedV1 = defineEventType({
         .max(1000),
     })
     .strict()
-    .refine(
-      (d) => d.datasets.every((x) => !d.absentDatasets.includes(x.datasetId)),
-      { message: 'a dataset cannot be both published and absent', path: ['absentDatasets'] },
-    ),
+    .refine((d) => d.datasets.every((x) => !d.absentDatasets.includes(x.datasetId)), {
+      message: 'a dataset cannot be both published and absent',
+      path: ['absentDatasets'],
+    }),
 });

@@ -16,7 +16,13 @@ export const SYNC_RUN_STATUSES = [
   'cancelled',
 ] as const;
 export type SyncRunStatus = (typeof SYNC_RUN_STATUSES)[number];
-export const TERMINAL_SYNC_RUN_STATUSES: readonly SyncRunStatus[] = ['applied', 'unchanged', 'held', 'failed', 'cancelled'];
+export const TERMINAL_SYNC_RUN_STATUSES: readonly SyncRunStatus[] = [
+  'applied',
+  'unchanged',
+  'held',
+  'failed',
+  'cancelled',
+];
 
 const changeCounts = z
   .object({

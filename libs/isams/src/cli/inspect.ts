@@ -45,7 +45,11 @@ function sniffFormat(head: Uint8Array): 'xml' | 'json' {
  * Streams a document (never holding more than one record) and builds the inspection report:
  * presence, record count and findings (structural plus typed-view) per dataset.
  */
-export async function inspectStream(input: AsyncIterable<Uint8Array>, format: 'xml' | 'json' | 'auto', maxBytes?: number): Promise<InspectReport> {
+export async function inspectStream(
+  input: AsyncIterable<Uint8Array>,
+  format: 'xml' | 'json' | 'auto',
+  maxBytes?: number,
+): Promise<InspectReport> {
   let fmt: 'xml' | 'json' = format === 'auto' ? 'xml' : format;
   let source: AsyncIterable<Uint8Array> = input;
   if (format === 'auto') {
@@ -70,7 +74,10 @@ export async function inspectStream(input: AsyncIterable<Uint8Array>, format: 'x
     if (list.length < MAX_FINDINGS) list.push(f);
     else omitted.set(f.datasetId, (omitted.get(f.datasetId) ?? 0) + 1);
   };
-  for await (const event of streamBatchDocument(source, { format: fmt, ...(maxBytes === undefined ? {} : { maxBytes }) })) {
+  for await (const event of streamBatchDocument(source, {
+    format: fmt,
+    ...(maxBytes === undefined ? {} : { maxBytes }),
+  })) {
     switch (event.type) {
       case 'dataset':
         datasets[event.datasetId].present = true;
@@ -86,9 +93,19 @@ export async function inspectStream(input: AsyncIterable<Uint8Array>, format: 'x
         break;
       case 'end':
         for (const [datasetId, n] of omitted) {
-          datasets[datasetId].findings.push({ code: 'ISAMS_FINDINGS_OMITTED', datasetId, message: `${n} more findings omitted.` });
+          datasets[datasetId].findings.push({
+            code: 'ISAMS_FINDINGS_OMITTED',
+            datasetId,
+            message: `${n} more findings omitted.`,
+          });
         }
-        return { datasets, unknownContainers: event.unknownContainers, findings, bytes: event.bytes, format: fmt };
+        return {
+          datasets,
+          unknownContainers: event.unknownContainers,
+          findings,
+          bytes: event.bytes,
+          format: fmt,
+        };
       default:
         break;
     }
@@ -107,12 +124,21 @@ export function formatReport(report: InspectReport): string {
   });
   const header = ['dataset', 'present', 'records', 'findings'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
   out.push('', `format: ${report.format}, ${report.bytes} bytes`);
-  if (report.unknownContainers.length > 0) out.push(`other containers (not used): ${report.unknownContainers.join(', ')}`);
+  if (report.unknownContainers.length > 0)
+    out.push(`other containers (not used): ${report.unknownContainers.join(', ')}`);
   for (const f of report.findings) out.push(`${f.code}: ${f.message}`);
-  const details = DATASET_IDS.flatMap((id) => report.datasets[id].findings.slice(0, 20).map((f) => `  ${id}: ${f.code}${f.recordId ? ` [${f.recordId}]` : ''} ${f.message}`));
+  const details = DATASET_IDS.flatMap((id) =>
+    report.datasets[id].findings
+      .slice(0, 20)
+      .map((f) => `  ${id}: ${f.code}${f.recordId ? ` [${f.recordId}]` : ''} ${f.message}`),
+  );
   if (details.length > 0) out.push('', 'findings (first 20 per dataset; use --json for all):', ...details);
   return out.join('\n');
 }
@@ -163,7 +189,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (/^https?:\/\//i.test(target)) {
       const url = new URL(target);
       if ([...url.searchParams.keys()].some((k) => k.toLowerCase() === 'apikey')) {
-        io.stderr(`Do not put the API key on the command line; set it in an environment variable and pass --key-env VAR.`);
+        io.stderr(
+          `Do not put the API key on the command line; set it in an environment variable and pass --key-env VAR.`,
+        );
         return 2;
       }
       const apiKey = io.env[keyEnv];

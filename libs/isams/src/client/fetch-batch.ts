@@ -80,13 +80,23 @@ function dispatcherFor(opts: FetchBatchOptions): Dispatcher {
   const timeouts = { headersTimeout: opts.readTimeoutMs, bodyTimeout: opts.readTimeoutMs };
   const connect = { timeout: opts.connectTimeoutMs, ...(opts.tls ?? {}) };
   if (opts.proxyUrl !== undefined) {
-    return new ProxyAgent({ uri: opts.proxyUrl, ...timeouts, connect, requestTls: opts.tls ?? {}, proxyTls: { timeout: opts.connectTimeoutMs } });
+    return new ProxyAgent({
+      uri: opts.proxyUrl,
+      ...timeouts,
+      connect,
+      requestTls: opts.tls ?? {},
+      proxyTls: { timeout: opts.connectTimeoutMs },
+    });
   }
   return new Agent({ ...timeouts, connect });
 }
 
 /** Exponential back-off with jitter (half fixed, half random), capped. */
-export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  policy: RetryPolicy,
+  random: () => number = Math.random,
+): number {
   const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
   return Math.round(exp / 2 + (random() * exp) / 2);
 }
@@ -131,16 +141,38 @@ export async function classifyErrorResponse(status: number, body: Buffer): Promi
   const details = { httpStatus: status };
   switch (status) {
     case 401:
-      return new IsamsError({ code: 'ISAMS_INVALID_KEY', message: 'iSAMS rejected the Batch API key (HTTP 401).', details });
+      return new IsamsError({
+        code: 'ISAMS_INVALID_KEY',
+        message: 'iSAMS rejected the Batch API key (HTTP 401).',
+        details,
+      });
     case 403:
-      return new IsamsError({ code: 'ISAMS_IP_NOT_ALLOWED', message: 'iSAMS refused the request (HTTP 403 without an iSAMS message; most likely an IP restriction).', details });
+      return new IsamsError({
+        code: 'ISAMS_IP_NOT_ALLOWED',
+        message:
+          'iSAMS refused the request (HTTP 403 without an iSAMS message; most likely an IP restriction).',
+        details,
+      });
     case 429:
-      return new IsamsError({ code: 'ISAMS_THROTTLED', message: 'iSAMS throttled the request (HTTP 429).', details });
+      return new IsamsError({
+        code: 'ISAMS_THROTTLED',
+        message: 'iSAMS throttled the request (HTTP 429).',
+        details,
+      });
     case 408:
     case 504:
-      return new IsamsError({ code: 'ISAMS_TIMEOUT', message: `iSAMS or a gateway timed out (HTTP ${status}).`, details });
+      return new IsamsError({
+        code: 'ISAMS_TIMEOUT',
+        message: `iSAMS or a gateway timed out (HTTP ${status}).`,
+        details,
+      });
     case 407:
-      return new IsamsError({ code: 'ISAMS_PROXY_ERROR', message: 'The egress proxy requires authentication (HTTP 407).', details, transient: false });
+      return new IsamsError({
+        code: 'ISAMS_PROXY_ERROR',
+        message: 'The egress proxy requires authentication (HTTP 407).',
+        details,
+        transient: false,
+      });
     default:
       return new IsamsError({
         code: 'ISAMS_HTTP_ERROR',
@@ -164,7 +196,11 @@ async function* limitBody(
     for await (const chunk of body) {
       bytes += chunk.byteLength;
       if (bytes > maxBytes) {
-        throw new IsamsError({ code: 'ISAMS_RESPONSE_TOO_LARGE', message: `The iSAMS document is larger than the limit of ${maxBytes} bytes.`, details: { maxBytes } });
+        throw new IsamsError({
+          code: 'ISAMS_RESPONSE_TOO_LARGE',
+          message: `The iSAMS document is larger than the limit of ${maxBytes} bytes.`,
+          details: { maxBytes },
+        });
       }
       onProgress?.(bytes, total);
       yield chunk;
@@ -190,7 +226,12 @@ export async function fetchBatch(opts: FetchBatchOptions): Promise<BatchResponse
   const safeUrl = redactUrl(url);
   const host = new URL(url).host;
   const proxy = proxyOf(opts.proxyUrl);
-  const ctx: NetworkErrorContext = { host, apiKey: opts.apiKey, phase: 'connect', ...(proxy ? { proxy } : {}) };
+  const ctx: NetworkErrorContext = {
+    host,
+    apiKey: opts.apiKey,
+    phase: 'connect',
+    ...(proxy ? { proxy } : {}),
+  };
   const dispatcher = dispatcherFor(opts);
   const maxAttempts = Math.max(1, opts.retry.maxAttempts);
   let closed = false;
@@ -218,12 +259,17 @@ export async function fetchBatch(opts: FetchBatchOptions): Promise<BatchResponse
         },
         ...(opts.methodsToRun ? { body: filtersBody(opts.methodsToRun) } : {}),
       });
-      const contentLength = res.headers['content-length'] === undefined ? undefined : Number(res.headers['content-length']);
+      const contentLength =
+        res.headers['content-length'] === undefined ? undefined : Number(res.headers['content-length']);
       if (res.statusCode >= 200 && res.statusCode < 300) {
         if (contentLength !== undefined && contentLength > opts.maxBytes) {
           res.body.destroy();
           close();
-          throw new IsamsError({ code: 'ISAMS_RESPONSE_TOO_LARGE', message: `The iSAMS document (${contentLength} bytes) is larger than the limit of ${opts.maxBytes} bytes.`, details: { maxBytes: opts.maxBytes, contentLength } });
+          throw new IsamsError({
+            code: 'ISAMS_RESPONSE_TOO_LARGE',
+            message: `The iSAMS document (${contentLength} bytes) is larger than the limit of ${opts.maxBytes} bytes.`,
+            details: { maxBytes: opts.maxBytes, contentLength },
+          });
         }
         opts.logger?.debug({ url: safeUrl, status: res.statusCode, attempt }, 'iSAMS batch response');
         const ct = res.headers['content-type'];
@@ -231,7 +277,14 @@ export async function fetchBatch(opts: FetchBatchOptions): Promise<BatchResponse
           status: res.statusCode,
           contentType: Array.isArray(ct) ? ct[0] : ct,
           contentLength,
-          body: limitBody(res.body, opts.maxBytes, contentLength, { ...ctx, phase: 'body' }, opts.onProgress, close),
+          body: limitBody(
+            res.body,
+            opts.maxBytes,
+            contentLength,
+            { ...ctx, phase: 'body' },
+            opts.onProgress,
+            close,
+          ),
           attempts: attempt,
           url: safeUrl,
         };
@@ -246,17 +299,27 @@ export async function fetchBatch(opts: FetchBatchOptions): Promise<BatchResponse
       }
       if (err instanceof IsamsError && err.code === 'ISAMS_RESPONSE_TOO_LARGE') throw err;
       failure = total.aborted
-        ? new IsamsError({ code: 'ISAMS_TIMEOUT', message: `The request to ${host} took longer than ${opts.totalTimeoutMs} ms.`, details: { host, totalTimeoutMs: opts.totalTimeoutMs } })
+        ? new IsamsError({
+            code: 'ISAMS_TIMEOUT',
+            message: `The request to ${host} took longer than ${opts.totalTimeoutMs} ms.`,
+            details: { host, totalTimeoutMs: opts.totalTimeoutMs },
+          })
         : classifyNetworkError(err, { ...ctx, phase: 'response' });
     }
     if (!failure.transient || attempt >= maxAttempts) {
       close();
-      opts.logger?.warn({ url: safeUrl, code: failure.code, attempt }, redactSecrets(failure.message, opts.apiKey));
+      opts.logger?.warn(
+        { url: safeUrl, code: failure.code, attempt },
+        redactSecrets(failure.message, opts.apiKey),
+      );
       if (attempt > 1) failure.details!.attempts = attempt;
       throw failure;
     }
     const delay = Math.min(opts.retry.maxDelayMs, wait ?? backoffDelay(attempt, opts.retry));
-    opts.logger?.info({ url: safeUrl, code: failure.code, attempt, delayMs: delay }, 'iSAMS request failed transiently; retrying');
+    opts.logger?.info(
+      { url: safeUrl, code: failure.code, attempt, delayMs: delay },
+      'iSAMS request failed transiently; retrying',
+    );
     await sleep(delay, undefined, opts.signal ? { signal: opts.signal } : {});
   }
 }
@@ -266,7 +329,9 @@ export async function fetchBatch(opts: FetchBatchOptions): Promise<BatchResponse
  * while no event has been yielded yet — once records have gone to the consumer a retry would
  * duplicate them, so later failures are thrown and the consumer must discard the partial run.
  */
-export async function* fetchAndParse(opts: FetchBatchOptions): AsyncGenerator<BatchParseEvent, void, undefined> {
+export async function* fetchAndParse(
+  opts: FetchBatchOptions,
+): AsyncGenerator<BatchParseEvent, void, undefined> {
   const maxAttempts = Math.max(1, opts.retry.maxAttempts);
   let used = 0;
   for (;;) {
@@ -274,7 +339,10 @@ export async function* fetchAndParse(opts: FetchBatchOptions): AsyncGenerator<Ba
     used += res.attempts;
     let yielded = false;
     try {
-      for await (const event of streamBatchDocument(res.body, { format: opts.format, maxBytes: opts.maxBytes })) {
+      for await (const event of streamBatchDocument(res.body, {
+        format: opts.format,
+        maxBytes: opts.maxBytes,
+      })) {
         yielded = true;
         yield event;
       }
@@ -282,7 +350,10 @@ export async function* fetchAndParse(opts: FetchBatchOptions): AsyncGenerator<Ba
     } catch (err) {
       if (!(err instanceof IsamsError) || yielded || !err.transient || used >= maxAttempts) throw err;
       const delay = backoffDelay(used, opts.retry);
-      opts.logger?.info({ url: res.url, code: err.code, attempt: used, delayMs: delay }, 'iSAMS document failed before any record; retrying');
+      opts.logger?.info(
+        { url: res.url, code: err.code, attempt: used, delayMs: delay },
+        'iSAMS document failed before any record; retrying',
+      );
       await sleep(delay, undefined, opts.signal ? { signal: opts.signal } : {});
     }
   }

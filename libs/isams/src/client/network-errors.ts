@@ -29,7 +29,8 @@ interface NodeishError {
 function rootCause(err: unknown): NodeishError {
   let cur = err as NodeishError | undefined;
   for (let i = 0; i < 5 && cur !== undefined; i++) {
-    if (cur.code !== undefined && cur.code !== 'UND_ERR_SOCKET' && !/^UND_ERR_(ABORTED)$/.test(cur.code)) return cur;
+    if (cur.code !== undefined && cur.code !== 'UND_ERR_SOCKET' && !/^UND_ERR_(ABORTED)$/.test(cur.code))
+      return cur;
     if (cur.cause === undefined || typeof cur.cause !== 'object') break;
     cur = cur.cause as NodeishError;
   }
@@ -63,10 +64,18 @@ export function classifyNetworkError(err: unknown, ctx: NetworkErrorContext): Is
   const code = root.code ?? top.code ?? '';
   const message = String(top.message ?? '');
   const cause = safeCause(root, ctx.apiKey);
-  const details = { host: ctx.host, errorCode: code, phase: ctx.phase, ...(ctx.proxy ? { proxy: `${ctx.proxy.host}:${ctx.proxy.port}` } : {}) };
+  const details = {
+    host: ctx.host,
+    errorCode: code,
+    phase: ctx.phase,
+    ...(ctx.proxy ? { proxy: `${ctx.proxy.host}:${ctx.proxy.port}` } : {}),
+  };
   const viaProxy =
     ctx.proxy !== undefined &&
-    (/proxy/i.test(message) || /proxy/i.test(String(root.message ?? '')) || (root.port === ctx.proxy.port && (root.address !== undefined || root.hostname !== undefined)) || root.hostname === ctx.proxy.host);
+    (/proxy/i.test(message) ||
+      /proxy/i.test(String(root.message ?? '')) ||
+      (root.port === ctx.proxy.port && (root.address !== undefined || root.hostname !== undefined)) ||
+      root.hostname === ctx.proxy.host);
   if (viaProxy) {
     return new IsamsError({
       code: 'ISAMS_PROXY_ERROR',
@@ -75,9 +84,25 @@ export function classifyNetworkError(err: unknown, ctx: NetworkErrorContext): Is
       cause,
     });
   }
-  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ETIMEDOUT' || top.name === 'TimeoutError') {
-    const what = code === 'UND_ERR_CONNECT_TIMEOUT' ? 'connecting to' : code === 'UND_ERR_BODY_TIMEOUT' ? 'waiting for more data from' : 'waiting for';
-    return new IsamsError({ code: 'ISAMS_TIMEOUT', message: `Timed out ${what} ${ctx.host} (${code || top.name}).`, details, cause });
+  if (
+    code === 'UND_ERR_CONNECT_TIMEOUT' ||
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT' ||
+    code === 'ETIMEDOUT' ||
+    top.name === 'TimeoutError'
+  ) {
+    const what =
+      code === 'UND_ERR_CONNECT_TIMEOUT'
+        ? 'connecting to'
+        : code === 'UND_ERR_BODY_TIMEOUT'
+          ? 'waiting for more data from'
+          : 'waiting for';
+    return new IsamsError({
+      code: 'ISAMS_TIMEOUT',
+      message: `Timed out ${what} ${ctx.host} (${code || top.name}).`,
+      details,
+      cause,
+    });
   }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME') {
     return new IsamsError({
@@ -89,16 +114,47 @@ export function classifyNetworkError(err: unknown, ctx: NetworkErrorContext): Is
     });
   }
   if (code === 'ECONNREFUSED') {
-    return new IsamsError({ code: 'ISAMS_CONNECTION_REFUSED', message: `${ctx.host} refused the connection.`, details, cause });
+    return new IsamsError({
+      code: 'ISAMS_CONNECTION_REFUSED',
+      message: `${ctx.host} refused the connection.`,
+      details,
+      cause,
+    });
   }
-  if (TLS_CODES.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /certificate|ssl|tls/i.test(String(root.message ?? ''))) {
-    return new IsamsError({ code: 'ISAMS_TLS', message: `The TLS connection to ${ctx.host} failed (${code || 'TLS error'}).`, details, cause });
+  if (
+    TLS_CODES.has(code) ||
+    code.startsWith('ERR_TLS') ||
+    code.startsWith('ERR_SSL') ||
+    /certificate|ssl|tls/i.test(String(root.message ?? ''))
+  ) {
+    return new IsamsError({
+      code: 'ISAMS_TLS',
+      message: `The TLS connection to ${ctx.host} failed (${code || 'TLS error'}).`,
+      details,
+      cause,
+    });
   }
-  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET' || code === 'UND_ERR_CLOSED' || top.code === 'UND_ERR_SOCKET') {
-    return new IsamsError({ code: 'ISAMS_CONNECTION_RESET', message: `The connection to ${ctx.host} was reset (${code}).`, details, cause });
+  if (
+    code === 'ECONNRESET' ||
+    code === 'EPIPE' ||
+    code === 'UND_ERR_SOCKET' ||
+    code === 'UND_ERR_CLOSED' ||
+    top.code === 'UND_ERR_SOCKET'
+  ) {
+    return new IsamsError({
+      code: 'ISAMS_CONNECTION_RESET',
+      message: `The connection to ${ctx.host} was reset (${code}).`,
+      details,
+      cause,
+    });
   }
   if (ctx.phase === 'body') {
-    return new IsamsError({ code: 'ISAMS_TRUNCATED_DOCUMENT', message: `Reading the document from ${ctx.host} failed (${code || top.name}).`, details, cause });
+    return new IsamsError({
+      code: 'ISAMS_TRUNCATED_DOCUMENT',
+      message: `Reading the document from ${ctx.host} failed (${code || top.name}).`,
+      details,
+      cause,
+    });
   }
   return new IsamsError({
     code: 'ISAMS_CONNECTION_RESET',

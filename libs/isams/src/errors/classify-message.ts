@@ -71,9 +71,17 @@ export function classifyMessage(message: IsamsMessage, httpStatus?: number): Isa
     });
   }
   if (idLower.includes('throttl') || THROTTLED.test(text) || httpStatus === 429) {
-    return new IsamsError({ code: 'ISAMS_THROTTLED', message: `iSAMS throttled the request. ${said}`, details });
+    return new IsamsError({
+      code: 'ISAMS_THROTTLED',
+      message: `iSAMS throttled the request. ${said}`,
+      details,
+    });
   }
-  if (idLower.includes('ipaddress') || idLower.includes('iprestrict') || (httpStatus === 403 && IP_RESTRICTED.test(text))) {
+  if (
+    idLower.includes('ipaddress') ||
+    idLower.includes('iprestrict') ||
+    (httpStatus === 403 && IP_RESTRICTED.test(text))
+  ) {
     return new IsamsError({
       code: 'ISAMS_IP_NOT_ALLOWED',
       message: `iSAMS refused our IP address. ${said}`,
@@ -88,7 +96,11 @@ export function classifyMessage(message: IsamsMessage, httpStatus?: number): Isa
     });
   }
   if (idLower === 'unhandledexception' && INTERNAL_TIMEOUT.test(description)) {
-    return new IsamsError({ code: 'ISAMS_TIMEOUT', message: `iSAMS timed out generating the document. ${said}`, details });
+    return new IsamsError({
+      code: 'ISAMS_TIMEOUT',
+      message: `iSAMS timed out generating the document. ${said}`,
+      details,
+    });
   }
   const transient = httpStatus !== undefined && [408, 502, 503, 504].includes(httpStatus);
   return new IsamsError({

@@ -51,7 +51,7 @@ export const ISAMS_ERRORS: Readonly<Record<IsamsErrorCode, IsamsErrorSpec>> = {
     kind: 'failed_precondition',
     transient: false,
     adminAction:
-      'In iSAMS Control Panel › API Services Manager › Manage API Service Security › IP Restrictions (and the key\'s own IP restrictions), allow the SchoolCloud egress IP addresses.',
+      "In iSAMS Control Panel › API Services Manager › Manage API Service Security › IP Restrictions (and the key's own IP restrictions), allow the SchoolCloud egress IP addresses.",
   },
   ISAMS_THROTTLED: {
     kind: 'resource_exhausted',
@@ -114,18 +114,20 @@ export const ISAMS_ERRORS: Readonly<Record<IsamsErrorCode, IsamsErrorSpec>> = {
   ISAMS_CONNECTION_RESET: {
     kind: 'unavailable',
     transient: true,
-    adminAction: 'The connection to iSAMS was reset. It is retried automatically; if it persists, check firewalls between us and iSAMS.',
+    adminAction:
+      'The connection to iSAMS was reset. It is retried automatically; if it persists, check firewalls between us and iSAMS.',
   },
   ISAMS_HTTP_ERROR: {
     kind: 'unavailable',
     transient: false,
-    adminAction: 'iSAMS answered with an unexpected HTTP status. Check the host name and that the Batch API is enabled.',
+    adminAction:
+      'iSAMS answered with an unexpected HTTP status. Check the host name and that the Batch API is enabled.',
   },
   ISAMS_PROXY_ERROR: {
     kind: 'unavailable',
     transient: true,
     adminAction:
-      'The egress proxy could not be reached or refused the request. Check the proxy URL and that the proxy is running (this is our side, not the school\'s).',
+      "The egress proxy could not be reached or refused the request. Check the proxy URL and that the proxy is running (this is our side, not the school's).",
   },
 };
 

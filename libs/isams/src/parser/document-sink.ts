@@ -6,7 +6,10 @@ import { FINDING_CODES } from './parse-events';
 import type { BatchParseEvent, Finding } from './parse-events';
 
 const BY_PATH = new Map<string, DatasetId>(
-  DATASET_IDS.map((id) => [`${DATASETS[id].module.toLowerCase()}/${DATASETS[id].container.toLowerCase()}`, id]),
+  DATASET_IDS.map((id) => [
+    `${DATASETS[id].module.toLowerCase()}/${DATASETS[id].container.toLowerCase()}`,
+    id,
+  ]),
 );
 
 /** Resolves `Module/Container` (case-insensitively) to a canonical dataset id. */
@@ -21,7 +24,8 @@ export function isRowName(datasetId: DatasetId, name: string): boolean {
 
 function duplicateKey(datasetId: DatasetId, raw: RawElement, id: string): string {
   // One contact record can hold two people that may share Contact/@Id (reference §2.2.3).
-  if (datasetId === 'contacts') return `${id}|${clean(attr(raw, 'PersonId')) ?? ''}|${clean(attr(raw, 'IsFirstPersonContact')) ?? ''}`;
+  if (datasetId === 'contacts')
+    return `${id}|${clean(attr(raw, 'PersonId')) ?? ''}|${clean(attr(raw, 'IsFirstPersonContact')) ?? ''}`;
   return id;
 }
 

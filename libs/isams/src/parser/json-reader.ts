@@ -101,7 +101,8 @@ export class JsonReader {
 
   private messageError(value: JsonValue): IsamsError {
     const raw = jsonToRaw('Message', value);
-    const field = (n: string): string | undefined => raw.children.find((c) => c.name.toLowerCase() === n)?.text;
+    const field = (n: string): string | undefined =>
+      raw.children.find((c) => c.name.toLowerCase() === n)?.text;
     return classifyMessage({
       messageId: field('messageid'),
       messageName: field('messagename'),
@@ -168,7 +169,8 @@ export class JsonReader {
   /** Checks the grammar allows a value here and returns the property key it belongs to. */
   private beforeValue(top: Frame | undefined): string {
     if (top === undefined) {
-      if (this.stack.length === 0 && this.started && this.done) throw malformed('data after the end of the document');
+      if (this.stack.length === 0 && this.started && this.done)
+        throw malformed('data after the end of the document');
       return '';
     }
     if (top.state !== 'value') throw malformed('unexpected value');
@@ -248,9 +250,10 @@ export class JsonReader {
           break;
         }
         case 'isams':
-          if (key.toLowerCase() === 'message') build((v) => {
-            throw this.messageError(v);
-          });
+          if (key.toLowerCase() === 'message')
+            build((v) => {
+              throw this.messageError(v);
+            });
           else if (isMeta(key)) break;
           else if (kind === 'object') frame.role = 'module';
           else frame.role = 'moduleList';

@@ -33,5 +33,7 @@ export function jsonToRaw(name: string, value: JsonValue): RawElement {
     else if (Array.isArray(v)) for (const item of v) children.push(jsonToRaw(key, item));
     else children.push(jsonToRaw(key, v));
   }
-  return text === undefined || text === '' ? { name, attributes, children } : { name, attributes, text, children };
+  return text === undefined || text === ''
+    ? { name, attributes, children }
+    : { name, attributes, text, children };
 }

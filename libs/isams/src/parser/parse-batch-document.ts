@@ -32,7 +32,10 @@ export async function parseBatchDocument(
   opts: StreamBatchOptions,
 ): Promise<ParsedBatchDocument> {
   const datasets = Object.fromEntries(
-    DATASET_IDS.map((id): [DatasetId, CollectedDataset] => [id, { present: false, records: [], findings: [] }]),
+    DATASET_IDS.map((id): [DatasetId, CollectedDataset] => [
+      id,
+      { present: false, records: [], findings: [] },
+    ]),
   ) as Record<DatasetId, CollectedDataset>;
   const findings: Finding[] = [];
   const source = typeof input === 'string' || input instanceof Uint8Array ? once(input) : input;

@@ -227,7 +227,11 @@ function department(el: RawElement): Extracted {
   return {
     id: a(el, 'Id'),
     name: t(el, 'Name'),
-    subjects: items(el, 'Subjects', 'Subject').map((s) => ({ id: a(s, 'Id'), name: t(s, 'Name'), code: t(s, 'Code') })),
+    subjects: items(el, 'Subjects', 'Subject').map((s) => ({
+      id: a(s, 'Id'),
+      name: t(s, 'Name'),
+      code: t(s, 'Code'),
+    })),
   };
 }
 
@@ -290,5 +294,3 @@ export const EXTRACTORS: Readonly<Record<DatasetId, (el: RawElement) => Extracte
   teachingSets: set,
   teachingSetLists: setList,
 };
-
-

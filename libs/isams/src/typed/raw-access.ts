@@ -42,7 +42,11 @@ export function text(el: RawElement, name: string): string | undefined {
 }
 
 /** Modern attribute preferred, `Legacy` (or plain) element of the same or given name as fallback. */
-export function attrOrElement(el: RawElement, attribute: string, element: string = attribute): string | undefined {
+export function attrOrElement(
+  el: RawElement,
+  attribute: string,
+  element: string = attribute,
+): string | undefined {
   return clean(attr(el, attribute)) ?? text(el, element);
 }
 

@@ -44,7 +44,8 @@ export const TYPED_SCHEMAS = {
 export type TypedRecord<D extends DatasetId> = z.output<(typeof TYPED_SCHEMAS)[D]>;
 
 /** Result of {@link toTyped}. */
-export type TypedResult<D extends DatasetId> = { ok: true; value: TypedRecord<D> } | { ok: false; finding: Finding };
+export type TypedResult<D extends DatasetId> =
+  { ok: true; value: TypedRecord<D> } | { ok: false; finding: Finding };
 
 /**
  * The typed, validated view of one raw record: trimmed strings, blank → `undefined`, iSAMS

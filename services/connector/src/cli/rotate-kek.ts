@@ -25,14 +25,35 @@ const config = loadConfig(
   process.env,
 );
 // Rotation never talks to iSAMS; the client settings are required by the service's type only.
-const UNUSED_CLIENT_SETTINGS = { connectTimeoutMs: 1, readTimeoutMs: 1, totalTimeoutMs: 1, maxBytes: 1, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } };
+const UNUSED_CLIENT_SETTINGS = {
+  connectTimeoutMs: 1,
+  readTimeoutMs: 1,
+  totalTimeoutMs: 1,
+  maxBytes: 1,
+  retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+};
 const logger = createLogger({ service: 'connector-rotate-kek', level: 'warn' });
-const mongo = await connectMongo({ url: config.MONGO_URL, dbName: config.MONGO_DB, logger, appName: 'connector-rotate-kek' });
+const mongo = await connectMongo({
+  url: config.MONGO_URL,
+  dbName: config.MONGO_DB,
+  logger,
+  appName: 'connector-rotate-kek',
+});
 try {
-  const cipher = createKeyCipher({ id: config.CONNECTOR_KEK_ID, key: config.CONNECTOR_KEK }, parsePreviousKeks(config.CONNECTOR_KEK_PREVIOUS));
-  const service = new SettingsService(new SettingsRepository(mongo.db), cipher, { allowInsecureLoopback: false, scheduleJitterMs: 0, egressIps: [], isams: UNUSED_CLIENT_SETTINGS }, logger);
+  const cipher = createKeyCipher(
+    { id: config.CONNECTOR_KEK_ID, key: config.CONNECTOR_KEK },
+    parsePreviousKeks(config.CONNECTOR_KEK_PREVIOUS),
+  );
+  const service = new SettingsService(
+    new SettingsRepository(mongo.db),
+    cipher,
+    { allowInsecureLoopback: false, scheduleJitterMs: 0, egressIps: [], isams: UNUSED_CLIENT_SETTINGS },
+    logger,
+  );
   const result = await service.rotateKeyEncryption();
-  console.log(`re-encrypted ${result.reencrypted} key(s) with ${config.CONNECTOR_KEK_ID}; ${result.alreadyCurrent} already current`);
+  console.log(
+    `re-encrypted ${result.reencrypted} key(s) with ${config.CONNECTOR_KEK_ID}; ${result.alreadyCurrent} already current`,
+  );
 } catch (err) {
   console.error(`rotation failed: ${(err as { code?: string }).code ?? (err as Error).message}`);
   process.exitCode = 1;

@@ -15,6 +15,7 @@ export function canonicalRawJson(raw: RawElement): string {
   out += '}';
   if (raw.text !== undefined) out += `,"text":${JSON.stringify(raw.text)}`;
   out += ',"children":[';
-  for (let i = 0; i < raw.children.length; i++) out += `${i > 0 ? ',' : ''}${canonicalRawJson(raw.children[i]!)}`;
+  for (let i = 0; i < raw.children.length; i++)
+    out += `${i > 0 ? ',' : ''}${canonicalRawJson(raw.children[i]!)}`;
   return `${out}]}`;
 }

@@ -8,7 +8,8 @@ export const ConnectorErrors = defineErrors({
   },
   CONNECTOR_SETTINGS_NOT_FOUND: {
     kind: 'failed_precondition',
-    message: 'The school has no iSAMS data-source settings yet; save the iSAMS address and Batch API key first.',
+    message:
+      'The school has no iSAMS data-source settings yet; save the iSAMS address and Batch API key first.',
   },
   CONNECTOR_KEY_REQUIRED: {
     kind: 'invalid_argument',
@@ -34,11 +35,13 @@ export const ConnectorErrors = defineErrors({
   },
   CONNECTOR_KEY_DECRYPT_FAILED: {
     kind: 'internal',
-    message: (d: { kekId: string }) => `The stored Batch API key could not be decrypted (key-encryption key ${d.kekId}).`,
+    message: (d: { kekId: string }) =>
+      `The stored Batch API key could not be decrypted (key-encryption key ${d.kekId}).`,
   },
   CONNECTOR_KEK_UNKNOWN: {
     kind: 'internal',
-    message: (d: { kekId: string }) => `Key-encryption key ${d.kekId} is not configured (CONNECTOR_KEK / CONNECTOR_KEK_PREVIOUS).`,
+    message: (d: { kekId: string }) =>
+      `Key-encryption key ${d.kekId} is not configured (CONNECTOR_KEK / CONNECTOR_KEK_PREVIOUS).`,
   },
   CONNECTOR_RUN_INTERRUPTED: {
     kind: 'unavailable',

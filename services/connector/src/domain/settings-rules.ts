@@ -19,12 +19,16 @@ function isLoopback(hostname: string): boolean {
  */
 export function normaliseIsamsUrl(input: string, allowInsecureLoopback: boolean): string {
   const text = input.trim();
-  if (text === '') throw ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({ field: 'isamsUrl', reason: 'is required' });
+  if (text === '')
+    throw ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({ field: 'isamsUrl', reason: 'is required' });
   let url: URL;
   try {
     url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`);
   } catch {
-    throw ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({ field: 'isamsUrl', reason: 'is not a valid web address' });
+    throw ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({
+      field: 'isamsUrl',
+      reason: 'is not a valid web address',
+    });
   }
   const bad = (reason: string) => ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({ field: 'isamsUrl', reason });
   if (url.protocol === 'http:') {
@@ -34,7 +38,8 @@ export function normaliseIsamsUrl(input: string, allowInsecureLoopback: boolean)
   }
   if (url.username || url.password) throw bad('must not contain a user name or password');
   if (url.search || url.hash) throw bad('must not contain a query or fragment');
-  if (!url.hostname.includes('.') && !isLoopback(url.hostname)) throw bad('must be a full host name, e.g. https://school.isams.cloud');
+  if (!url.hostname.includes('.') && !isLoopback(url.hostname))
+    throw bad('must be a full host name, e.g. https://school.isams.cloud');
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
 }
 
@@ -42,7 +47,10 @@ export function normaliseIsamsUrl(input: string, allowInsecureLoopback: boolean)
 export function validateApiKey(input: string): string {
   const key = input.trim();
   if (key.length < 8 || key.length > 200 || /\s/.test(key)) {
-    throw ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({ field: 'apiKey', reason: 'must be the Batch API key exactly as iSAMS shows it' });
+    throw ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({
+      field: 'apiKey',
+      reason: 'must be the Batch API key exactly as iSAMS shows it',
+    });
   }
   return key;
 }

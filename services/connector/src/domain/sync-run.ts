@@ -12,7 +12,13 @@ export type RunStatus =
   | 'failed'
   | 'cancelled';
 
-export const TERMINAL_STATUSES: readonly RunStatus[] = ['applied', 'unchanged', 'held', 'failed', 'cancelled'];
+export const TERMINAL_STATUSES: readonly RunStatus[] = [
+  'applied',
+  'unchanged',
+  'held',
+  'failed',
+  'cancelled',
+];
 /** Statuses in which the connector itself is working on the run (needs a live lease). */
 export const CONNECTOR_ACTIVE_STATUSES: readonly RunStatus[] = ['fetching', 'fetched'];
 /** The statuses the roster reports after the marker. */

@@ -18,15 +18,38 @@ export function toRunError(err: unknown): RunError {
   }
   if (err instanceof RunInterrupted || (err instanceof Error && err.name === 'AbortError')) {
     const e = ConnectorErrors.CONNECTOR_RUN_INTERRUPTED();
-    return { code: e.code, message: e.message, adminAction: CONNECTOR_ADMIN_ACTIONS.CONNECTOR_RUN_INTERRUPTED, transient: true };
+    return {
+      code: e.code,
+      message: e.message,
+      adminAction: CONNECTOR_ADMIN_ACTIONS.CONNECTOR_RUN_INTERRUPTED,
+      transient: true,
+    };
   }
   if (isAppError(err) && err.code.startsWith('KAFKA_')) {
     const e = ConnectorErrors.CONNECTOR_PUBLISH_FAILED();
-    return { code: e.code, message: e.message, adminAction: CONNECTOR_ADMIN_ACTIONS.CONNECTOR_PUBLISH_FAILED, transient: true };
+    return {
+      code: e.code,
+      message: e.message,
+      adminAction: CONNECTOR_ADMIN_ACTIONS.CONNECTOR_PUBLISH_FAILED,
+      transient: true,
+    };
   }
-  if (isAppError(err) && (err.code === 'CONNECTOR_KEY_DECRYPT_FAILED' || err.code === 'CONNECTOR_KEK_UNKNOWN')) {
-    return { code: err.code, message: err.message, adminAction: CONNECTOR_ADMIN_ACTIONS[err.code], transient: false };
+  if (
+    isAppError(err) &&
+    (err.code === 'CONNECTOR_KEY_DECRYPT_FAILED' || err.code === 'CONNECTOR_KEK_UNKNOWN')
+  ) {
+    return {
+      code: err.code,
+      message: err.message,
+      adminAction: CONNECTOR_ADMIN_ACTIONS[err.code],
+      transient: false,
+    };
   }
   const e = ConnectorErrors.CONNECTOR_RUN_FAILED();
-  return { code: e.code, message: e.message, adminAction: CONNECTOR_ADMIN_ACTIONS.CONNECTOR_RUN_FAILED, transient: true };
+  return {
+    code: e.code,
+    message: e.message,
+    adminAction: CONNECTOR_ADMIN_ACTIONS.CONNECTOR_RUN_FAILED,
+    transient: true,
+  };
 }

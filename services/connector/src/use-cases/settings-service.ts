@@ -2,7 +2,13 @@ import { DATASETS, DATASET_IDS, isIsamsError } from '@isams-sync/isams';
 import type { Logger } from '@isams-sync/logger';
 import { ConnectorErrors } from '../domain/connector-errors';
 import { firstScheduledRun } from '../domain/schedule';
-import { keyLast4, normaliseIsamsUrl, validateApiKey, validateFormat, validateScheduleMinutes } from '../domain/settings-rules';
+import {
+  keyLast4,
+  normaliseIsamsUrl,
+  validateApiKey,
+  validateFormat,
+  validateScheduleMinutes,
+} from '../domain/settings-rules';
 import type { SourceFormat } from '../domain/settings-rules';
 import type { KeyCipher } from '../adapters/crypto/key-cipher';
 import { fetchToSpool } from '../adapters/isams/batch-source';
@@ -67,7 +73,11 @@ export class SettingsService {
       keyUpdatedAt = now;
     }
     if (!key || !last4 || !keyUpdatedAt) throw ConnectorErrors.CONNECTOR_KEY_REQUIRED();
-    const keepSchedule = existing?.enabled && input.enabled && existing.nextRunAt && existing.scheduleMinutes === scheduleMinutes;
+    const keepSchedule =
+      existing?.enabled &&
+      input.enabled &&
+      existing.nextRunAt &&
+      existing.scheduleMinutes === scheduleMinutes;
     const doc: SettingsDocument = {
       _id: tenantId,
       tenantId,
@@ -78,21 +88,38 @@ export class SettingsService {
       key,
       keyLast4: last4,
       keyUpdatedAt,
-      nextRunAt: input.enabled ? (keepSchedule ? existing.nextRunAt : firstScheduledRun(tenantId, now, this.opts.scheduleJitterMs)) : null,
+      nextRunAt: input.enabled
+        ? keepSchedule
+          ? existing.nextRunAt
+          : firstScheduledRun(tenantId, now, this.opts.scheduleJitterMs)
+        : null,
       consecutiveFailures: existing?.consecutiveFailures ?? 0,
       updatedAt: now,
       updatedBy: actor ?? '',
     };
     await this.repo.put(doc);
-    this.logger.info({ tenantId, enabled: doc.enabled, scheduleMinutes, format, keyChanged: Boolean(input.apiKey) }, 'data-source settings saved');
+    this.logger.info(
+      { tenantId, enabled: doc.enabled, scheduleMinutes, format, keyChanged: Boolean(input.apiKey) },
+      'data-source settings saved',
+    );
     return doc;
   }
 
   /** One fetch that reports which datasets the key returns; publishes and stores nothing. */
-  async testConnection(tenantId: string, input: { isamsUrl?: string; apiKey?: string; format?: string }, signal?: AbortSignal): Promise<TestConnectionResult> {
+  async testConnection(
+    tenantId: string,
+    input: { isamsUrl?: string; apiKey?: string; format?: string },
+    signal?: AbortSignal,
+  ): Promise<TestConnectionResult> {
     const stored = await this.repo.get(tenantId);
-    const url = input.isamsUrl ? normaliseIsamsUrl(input.isamsUrl, this.opts.allowInsecureLoopback) : stored?.isamsUrl;
-    const apiKey = input.apiKey ? validateApiKey(input.apiKey) : stored ? this.cipher.decrypt(tenantId, stored.key) : undefined;
+    const url = input.isamsUrl
+      ? normaliseIsamsUrl(input.isamsUrl, this.opts.allowInsecureLoopback)
+      : stored?.isamsUrl;
+    const apiKey = input.apiKey
+      ? validateApiKey(input.apiKey)
+      : stored
+        ? this.cipher.decrypt(tenantId, stored.key)
+        : undefined;
     const format: SourceFormat = input.format ? validateFormat(input.format) : (stored?.format ?? 'xml');
     if (!url || !apiKey) throw ConnectorErrors.CONNECTOR_SETTINGS_NOT_FOUND();
     const started = Date.now();
@@ -104,7 +131,12 @@ export class SettingsService {
         ...(signal ? { signal } : {}),
       });
       const counts = new Map(result.datasets.map((d) => [d.datasetId, d.recordCount]));
-      const datasets = DATASET_IDS.map((id) => ({ datasetId: id, adminName: DATASETS[id].adminName, present: counts.has(id), recordCount: counts.get(id) ?? 0 }));
+      const datasets = DATASET_IDS.map((id) => ({
+        datasetId: id,
+        adminName: DATASETS[id].adminName,
+        present: counts.has(id),
+        recordCount: counts.get(id) ?? 0,
+      }));
       return {
         ok: result.absent.length === 0,
         datasets,
@@ -114,7 +146,14 @@ export class SettingsService {
       };
     } catch (err) {
       if (!isIsamsError(err)) throw err;
-      return { ok: false, datasets: [], missing: [], durationMs: Date.now() - started, bytes: 0, error: toRunError(err) };
+      return {
+        ok: false,
+        datasets: [],
+        missing: [],
+        durationMs: Date.now() - started,
+        bytes: 0,
+        error: toRunError(err),
+      };
     }
   }
 
@@ -143,7 +182,10 @@ export class SettingsService {
       await this.repo.setKey(s.tenantId, this.cipher.encrypt(s.tenantId, plain));
       reencrypted += 1;
     }
-    this.logger.info({ reencrypted, alreadyCurrent, kekId: this.cipher.currentKekId }, 'key encryption rotated');
+    this.logger.info(
+      { reencrypted, alreadyCurrent, kekId: this.cipher.currentKekId },
+      'key encryption rotated',
+    );
     return { reencrypted, alreadyCurrent };
   }
 }

@@ -14,7 +14,10 @@ import type { IsamsClientSettings } from '../adapters/isams/batch-source';
 import type { RunPublisher } from '../adapters/kafka/run-publisher';
 import type { RunDocument, RunsRepository } from '../adapters/mongo/runs-repository';
 import type { SettingsRepository } from '../adapters/mongo/settings-repository';
-import type { AppliedSnapshotsRepository, ScheduleClaimsRepository } from '../adapters/mongo/snapshots-repository';
+import type {
+  AppliedSnapshotsRepository,
+  ScheduleClaimsRepository,
+} from '../adapters/mongo/snapshots-repository';
 import { RunSpool } from '../adapters/spool/run-spool';
 import { RunInterrupted, toRunError } from './run-errors';
 
@@ -79,7 +82,8 @@ export class SyncEngine {
   start(): void {
     const every = (ms: number, fn: () => Promise<void>) => {
       const t = setInterval(() => {
-        if (!this.stopping) fn().catch((err: unknown) => this.deps.logger.error({ err }, 'background task failed'));
+        if (!this.stopping)
+          fn().catch((err: unknown) => this.deps.logger.error({ err }, 'background task failed'));
       }, ms);
       t.unref();
       this.timers.push(t);
@@ -114,7 +118,11 @@ export class SyncEngine {
    * Requests a run for the school. One run per school at a time: when one is queued or running it
    * is returned instead (`alreadyActive`). Manual requests are rate-limited per school.
    */
-  async trigger(tenantId: string, trigger: RunTrigger, dryRun: boolean): Promise<{ run: RunDocument; alreadyActive: boolean }> {
+  async trigger(
+    tenantId: string,
+    trigger: RunTrigger,
+    dryRun: boolean,
+  ): Promise<{ run: RunDocument; alreadyActive: boolean }> {
     const settings = await this.deps.settings.get(tenantId);
     if (!settings) throw ConnectorErrors.CONNECTOR_SETTINGS_NOT_FOUND();
     if (!settings.enabled) throw ConnectorErrors.CONNECTOR_SYNC_DISABLED();
@@ -124,7 +132,10 @@ export class SyncEngine {
       if (trigger.kind === 'manual') {
         const since = new Date(Date.now() - this.opts.manualTriggerWindowMs);
         if ((await this.deps.runs.countManualSince(tenantId, since)) >= this.opts.manualTriggerLimit) {
-          throw ConnectorErrors.CONNECTOR_TRIGGER_RATE_LIMITED({ limit: this.opts.manualTriggerLimit, windowMinutes: Math.round(this.opts.manualTriggerWindowMs / 60_000) });
+          throw ConnectorErrors.CONNECTOR_TRIGGER_RATE_LIMITED({
+            limit: this.opts.manualTriggerLimit,
+            windowMinutes: Math.round(this.opts.manualTriggerWindowMs / 60_000),
+          });
         }
       }
       const id = randomUUID();
@@ -165,7 +176,8 @@ export class SyncEngine {
     const run = await this.deps.runs.get(tenantId, slot.syncRunId);
     if (run && !isTerminal(run.status) && run.status !== 'published' && run.status !== 'applying') return run;
     // A slot without a live run: its run ended (release was lost in a crash) or was never inserted.
-    if (run || Date.now() - slot.claimedAt.getTime() > 60_000) await this.deps.runs.releaseSlot(tenantId, slot.syncRunId);
+    if (run || Date.now() - slot.claimedAt.getTime() > 60_000)
+      await this.deps.runs.releaseSlot(tenantId, slot.syncRunId);
     return null;
   }
 
@@ -173,7 +185,13 @@ export class SyncEngine {
     const run = await this.deps.runs.get(tenantId, syncRunId);
     if (!run) throw ConnectorErrors.CONNECTOR_RUN_NOT_FOUND({ syncRunId });
     if (run.status === 'cancelled') return run;
-    const updated = await this.deps.runs.transition(tenantId, syncRunId, ['requested'], { status: 'cancelled', finishedAt: new Date() }, { sequence: 1 });
+    const updated = await this.deps.runs.transition(
+      tenantId,
+      syncRunId,
+      ['requested'],
+      { status: 'cancelled', finishedAt: new Date() },
+      { sequence: 1 },
+    );
     if (!updated) throw ConnectorErrors.CONNECTOR_RUN_NOT_CANCELLABLE({ syncRunId, status: run.status });
     await this.deps.runs.releaseSlot(tenantId, syncRunId);
     await this.deps.publisher.publishRunUpdate(updated);
@@ -188,7 +206,13 @@ export class SyncEngine {
     for (const s of await this.deps.settings.due(now, 100)) {
       if (!s.nextRunAt) continue;
       if (!(await this.deps.claims.claim(s.tenantId, s.nextRunAt))) continue;
-      const next = nextScheduledRun({ tenantId: s.tenantId, endedAt: now, scheduleMinutes: s.scheduleMinutes, jitterMs: this.opts.scheduleJitterMs, consecutiveFailures: s.consecutiveFailures });
+      const next = nextScheduledRun({
+        tenantId: s.tenantId,
+        endedAt: now,
+        scheduleMinutes: s.scheduleMinutes,
+        jitterMs: this.opts.scheduleJitterMs,
+        consecutiveFailures: s.consecutiveFailures,
+      });
       await this.deps.settings.setSchedule(s.tenantId, next);
       try {
         await this.trigger(s.tenantId, { kind: 'schedule' }, false);
@@ -231,7 +255,11 @@ export class SyncEngine {
     for (const run of candidates) {
       if (this.stopping || this.inFlight.size >= this.opts.concurrency) return;
       if (this.inFlight.has(run._id)) continue;
-      const lease = await acquireLease(this.deps.leases, { key: leaseKey(run.tenantId), owner: this.opts.owner, ttlMs: this.opts.leaseTtlMs });
+      const lease = await acquireLease(this.deps.leases, {
+        key: leaseKey(run.tenantId),
+        owner: this.opts.owner,
+        ttlMs: this.opts.leaseTtlMs,
+      });
       if (!lease) continue;
       const started = await this.deps.runs.transition(
         run.tenantId,
@@ -257,19 +285,23 @@ export class SyncEngine {
     const { tenantId } = initial;
     const log = this.deps.logger.child({ tenantId, syncRunId: initial._id });
     const spool = new RunSpool(this.opts.spoolDir, initial._id);
-    const heartbeat = setInterval(() => {
-      void (async () => {
-        const request = { key: leaseKey(tenantId), owner: this.opts.owner, ttlMs: this.opts.leaseTtlMs };
-        // A late renewal (busy event loop) finds the lease expired; re-acquiring is still safe because
-        // it only succeeds while nobody else took it over (a sweeper that did has failed the run).
-        const lease = (await renewLease(this.deps.leases, request)) ?? (await acquireLease(this.deps.leases, request));
-        if (!lease) {
-          abort.abort(new RunInterrupted('run lease lost'));
-          return;
-        }
-        await this.deps.runs.update(tenantId, initial._id, { heartbeatAt: new Date() });
-      })().catch((err: unknown) => log.warn({ err }, 'run heartbeat failed'));
-    }, Math.max(100, Math.floor(this.opts.leaseTtlMs / 3)));
+    const heartbeat = setInterval(
+      () => {
+        void (async () => {
+          const request = { key: leaseKey(tenantId), owner: this.opts.owner, ttlMs: this.opts.leaseTtlMs };
+          // A late renewal (busy event loop) finds the lease expired; re-acquiring is still safe because
+          // it only succeeds while nobody else took it over (a sweeper that did has failed the run).
+          const lease =
+            (await renewLease(this.deps.leases, request)) ?? (await acquireLease(this.deps.leases, request));
+          if (!lease) {
+            abort.abort(new RunInterrupted('run lease lost'));
+            return;
+          }
+          await this.deps.runs.update(tenantId, initial._id, { heartbeatAt: new Date() });
+        })().catch((err: unknown) => log.warn({ err }, 'run heartbeat failed'));
+      },
+      Math.max(100, Math.floor(this.opts.leaseTtlMs / 3)),
+    );
     heartbeat.unref();
     let run = initial;
     let settingsFailures = 0;
@@ -295,7 +327,9 @@ export class SyncEngine {
         onProgress: (p) => {
           if (Date.now() - lastProgress < this.opts.progressIntervalMs) return;
           lastProgress = Date.now();
-          progressWrite = progressWrite.then(() => this.progress(run, { ...run.progress, ...p, datasetsTotal: 14 })).catch(() => undefined);
+          progressWrite = progressWrite
+            .then(() => this.progress(run, { ...run.progress, ...p, datasetsTotal: 14 }))
+            .catch(() => undefined);
         },
       });
       await progressWrite;
@@ -319,10 +353,21 @@ export class SyncEngine {
           chunksTotal,
         },
       });
-      log.info({ datasets: result.datasets.length, absent: result.absent, bytes: result.bytes, ms: run.fetchDurationMs }, 'iSAMS document fetched');
+      log.info(
+        {
+          datasets: result.datasets.length,
+          absent: result.absent,
+          bytes: result.bytes,
+          ms: run.fetchDurationMs,
+        },
+        'iSAMS document fetched',
+      );
 
       // Unchanged since the last applied snapshot: nothing to publish.
-      if (!run.dryRun && isUnchanged(result.datasets, result.absent, await this.deps.snapshots.get(tenantId))) {
+      if (
+        !run.dryRun &&
+        isUnchanged(result.datasets, result.absent, await this.deps.snapshots.get(tenantId))
+      ) {
         run = await this.advance(run, 'unchanged', { finishedAt: new Date() });
         log.info('data unchanged since the last applied sync; nothing published');
         await this.deps.settings.setSchedule(tenantId, settings.nextRunAt, 0);
@@ -344,13 +389,19 @@ export class SyncEngine {
       abort.signal.throwIfAborted();
       run = { ...run, progress: { ...run.progress, chunksPublished: published } };
       await this.deps.onStep?.('chunks-published', run);
-      const attempted = await this.deps.runs.transition(tenantId, run._id, ['fetched'], { markerAttemptedAt: new Date(), progress: run.progress });
+      const attempted = await this.deps.runs.transition(tenantId, run._id, ['fetched'], {
+        markerAttemptedAt: new Date(),
+        progress: run.progress,
+      });
       if (!attempted) throw new RunInterrupted('run changed state while publishing');
       run = attempted;
       await this.deps.onStep?.('marker-attempted', run);
       await this.deps.publisher.publishMarker(run);
       const publishedAt = new Date();
-      run = await this.advance(run, 'published', { publishedAt, publishDurationMs: publishedAt.getTime() - publishStart });
+      run = await this.advance(run, 'published', {
+        publishedAt,
+        publishDurationMs: publishedAt.getTime() - publishStart,
+      });
       await this.deps.settings.setSchedule(tenantId, settings.nextRunAt, 0);
       log.info({ chunks: published, ms: run.publishDurationMs }, 'snapshot published');
     } catch (err) {
@@ -358,14 +409,29 @@ export class SyncEngine {
       if (error.code === 'CONNECTOR_RUN_FAILED') log.error({ err }, 'sync run failed');
       else log.warn({ code: error.code, transient: error.transient }, 'sync run failed');
       const failed = await this.deps.runs
-        .transition(tenantId, run._id, ['fetching', 'fetched'], { status: 'failed', error, finishedAt: new Date() }, { sequence: 1 })
+        .transition(
+          tenantId,
+          run._id,
+          ['fetching', 'fetched'],
+          { status: 'failed', error, finishedAt: new Date() },
+          { sequence: 1 },
+        )
         .catch(() => null);
-      if (failed) await this.deps.publisher.publishRunUpdate(failed).catch((e: unknown) => log.warn({ err: e }, 'run update not published'));
+      if (failed)
+        await this.deps.publisher
+          .publishRunUpdate(failed)
+          .catch((e: unknown) => log.warn({ err: e }, 'run update not published'));
       if (error.transient) {
         const settings = await this.deps.settings.get(tenantId).catch(() => null);
         if (settings?.enabled) {
           const failures = settingsFailures + 1;
-          const next = nextScheduledRun({ tenantId, endedAt: new Date(), scheduleMinutes: settings.scheduleMinutes, jitterMs: this.opts.scheduleJitterMs, consecutiveFailures: failures });
+          const next = nextScheduledRun({
+            tenantId,
+            endedAt: new Date(),
+            scheduleMinutes: settings.scheduleMinutes,
+            jitterMs: this.opts.scheduleJitterMs,
+            consecutiveFailures: failures,
+          });
           await this.deps.settings.setSchedule(tenantId, next, failures).catch(() => undefined);
         }
       }
@@ -373,13 +439,25 @@ export class SyncEngine {
       clearInterval(heartbeat);
       await spool.remove().catch(() => undefined);
       await this.deps.runs.releaseSlot(tenantId, initial._id).catch(() => undefined);
-      await releaseLease(this.deps.leases, { key: leaseKey(tenantId), owner: this.opts.owner }).catch(() => undefined);
+      await releaseLease(this.deps.leases, { key: leaseKey(tenantId), owner: this.opts.owner }).catch(
+        () => undefined,
+      );
     }
   }
 
   /** Moves the run to `status` (one sequence step) and publishes the lifecycle event. */
-  private async advance(run: RunDocument, status: RunStatus, set: Partial<RunDocument>): Promise<RunDocument> {
-    const updated = await this.deps.runs.transition(run.tenantId, run._id, [run.status], { ...set, status, heartbeatAt: new Date() }, { sequence: 1 });
+  private async advance(
+    run: RunDocument,
+    status: RunStatus,
+    set: Partial<RunDocument>,
+  ): Promise<RunDocument> {
+    const updated = await this.deps.runs.transition(
+      run.tenantId,
+      run._id,
+      [run.status],
+      { ...set, status, heartbeatAt: new Date() },
+      { sequence: 1 },
+    );
     if (!updated) throw new RunInterrupted(`run left ${run.status} unexpectedly`);
     await this.deps.publisher.publishRunUpdate(updated);
     return updated;
@@ -387,7 +465,13 @@ export class SyncEngine {
 
   /** Progress inside a status: stored for GetSyncRun/WatchSyncRun and published for dashboards. */
   private async progress(run: RunDocument, progress: RunDocument['progress']): Promise<void> {
-    const updated = await this.deps.runs.transition(run.tenantId, run._id, [run.status], { progress, heartbeatAt: new Date() }, { sequence: 1 });
+    const updated = await this.deps.runs.transition(
+      run.tenantId,
+      run._id,
+      [run.status],
+      { progress, heartbeatAt: new Date() },
+      { sequence: 1 },
+    );
     if (updated) {
       run.progress = progress;
       await this.deps.publisher.publishRunUpdate(updated);
@@ -408,7 +492,11 @@ export class SyncEngine {
     for (const stale of await this.deps.runs.stale(before, 50)) {
       if (this.inFlight.has(stale._id)) continue;
       const key = leaseKey(stale.tenantId);
-      const lease = await acquireLease(this.deps.leases, { key, owner: this.opts.owner, ttlMs: this.opts.leaseTtlMs });
+      const lease = await acquireLease(this.deps.leases, {
+        key,
+        owner: this.opts.owner,
+        ttlMs: this.opts.leaseTtlMs,
+      });
       if (!lease) continue;
       try {
         const run = await this.deps.runs.get(stale.tenantId, stale._id);
@@ -416,12 +504,24 @@ export class SyncEngine {
         const log = this.deps.logger.child({ tenantId: run.tenantId, syncRunId: run._id });
         if (run.status === 'fetched' && run.markerAttemptedAt) {
           await this.deps.publisher.publishMarker(run);
-          const done = await this.deps.runs.transition(run.tenantId, run._id, ['fetched'], { status: 'published', publishedAt: new Date() }, { sequence: 1 });
+          const done = await this.deps.runs.transition(
+            run.tenantId,
+            run._id,
+            ['fetched'],
+            { status: 'published', publishedAt: new Date() },
+            { sequence: 1 },
+          );
           if (done) await this.deps.publisher.publishRunUpdate(done);
           log.warn('interrupted run resumed: run-complete marker re-sent');
         } else {
           const error = toRunError(new RunInterrupted('owner stopped'));
-          const failed = await this.deps.runs.transition(run.tenantId, run._id, ['fetching', 'fetched'], { status: 'failed', error, finishedAt: new Date() }, { sequence: 1 });
+          const failed = await this.deps.runs.transition(
+            run.tenantId,
+            run._id,
+            ['fetching', 'fetched'],
+            { status: 'failed', error, finishedAt: new Date() },
+            { sequence: 1 },
+          );
           if (failed) await this.deps.publisher.publishRunUpdate(failed);
           log.warn({ previousOwner: run.owner }, 'interrupted run failed');
         }
@@ -447,24 +547,23 @@ export class SyncEngine {
     if ((run.rosterSequence ?? -1) >= report.sequence) return;
     if (!rosterMayReport(run.status) && run.status !== 'applied' && run.status !== 'failed') return;
     const terminal = isTerminal(report.status);
-    const updated = await this.deps.runs.transition(
-      report.tenantId,
-      report.syncRunId,
-      [run.status],
-      {
-        status: report.status,
-        rosterStatus: report.status,
-        rosterSequence: report.sequence,
-        ...(report.counts ? { rosterCounts: report.counts } : {}),
-        ...(report.heldBatchId ? { heldBatchId: report.heldBatchId } : {}),
-        ...(report.error ? { error: report.error } : {}),
-        ...(terminal ? { finishedAt: new Date() } : {}),
-      },
-    );
+    const updated = await this.deps.runs.transition(report.tenantId, report.syncRunId, [run.status], {
+      status: report.status,
+      rosterStatus: report.status,
+      rosterSequence: report.sequence,
+      ...(report.counts ? { rosterCounts: report.counts } : {}),
+      ...(report.heldBatchId ? { heldBatchId: report.heldBatchId } : {}),
+      ...(report.error ? { error: report.error } : {}),
+      ...(terminal ? { finishedAt: new Date() } : {}),
+    });
     if (updated && report.status === 'applied' && !run.dryRun) {
       await this.deps.snapshots.put(
         run.tenantId,
-        { syncRunId: run._id, fingerprints: Object.fromEntries(run.datasets.map((d) => [d.datasetId, d.fingerprint])), absent: run.absent },
+        {
+          syncRunId: run._id,
+          fingerprints: Object.fromEntries(run.datasets.map((d) => [d.datasetId, d.fingerprint])),
+          absent: run.absent,
+        },
         new Date(),
       );
     }

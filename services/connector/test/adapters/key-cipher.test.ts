@@ -18,10 +18,15 @@ describe('key cipher (AES-256-GCM, AAD = tenant id)', () => {
   it('fails for another tenant (AAD), a tampered ciphertext or an unknown KEK, without leaking the key', () => {
     const c = createKeyCipher({ id: 'k1', key: kek() });
     const e = c.encrypt('t1', KEY);
-    for (const bad of [() => c.decrypt('t2', e), () => c.decrypt('t1', { ...e, tag: Buffer.alloc(16).toString('base64') })]) {
+    for (const bad of [
+      () => c.decrypt('t2', e),
+      () => c.decrypt('t1', { ...e, tag: Buffer.alloc(16).toString('base64') }),
+    ]) {
       expect(bad).toThrow(expect.objectContaining({ code: 'CONNECTOR_KEY_DECRYPT_FAILED' }));
     }
-    expect(() => c.decrypt('t1', { ...e, kekId: 'k9' })).toThrow(expect.objectContaining({ code: 'CONNECTOR_KEK_UNKNOWN' }));
+    expect(() => c.decrypt('t1', { ...e, kekId: 'k9' })).toThrow(
+      expect.objectContaining({ code: 'CONNECTOR_KEK_UNKNOWN' }),
+    );
   });
   it('decrypts with a previous KEK during rotation and encrypts with the current one', () => {
     const old = kek();

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { keyLast4, normaliseIsamsUrl, validateApiKey, validateFormat, validateScheduleMinutes } from '../../src/domain/settings-rules';
+import {
+  keyLast4,
+  normaliseIsamsUrl,
+  validateApiKey,
+  validateFormat,
+  validateScheduleMinutes,
+} from '../../src/domain/settings-rules';
 
 const code = (fn: () => unknown): string | undefined => {
   try {
@@ -16,10 +22,18 @@ describe('settings rules', () => {
     expect(normaliseIsamsUrl('https://School.iSAMS.cloud/', false)).toBe('https://school.isams.cloud');
     expect(normaliseIsamsUrl('http://127.0.0.1:8480', true)).toBe('http://127.0.0.1:8480');
     expect(code(() => normaliseIsamsUrl('http://127.0.0.1:8480', false))).toBe('CONNECTOR_INVALID_ARGUMENT');
-    expect(code(() => normaliseIsamsUrl('http://school.isams.cloud', true))).toBe('CONNECTOR_INVALID_ARGUMENT');
-    expect(code(() => normaliseIsamsUrl('ftp://school.isams.cloud', false))).toBe('CONNECTOR_INVALID_ARGUMENT');
-    expect(code(() => normaliseIsamsUrl('https://u:p@school.isams.cloud', false))).toBe('CONNECTOR_INVALID_ARGUMENT');
-    expect(code(() => normaliseIsamsUrl('https://school.isams.cloud/?apiKey=x', false))).toBe('CONNECTOR_INVALID_ARGUMENT');
+    expect(code(() => normaliseIsamsUrl('http://school.isams.cloud', true))).toBe(
+      'CONNECTOR_INVALID_ARGUMENT',
+    );
+    expect(code(() => normaliseIsamsUrl('ftp://school.isams.cloud', false))).toBe(
+      'CONNECTOR_INVALID_ARGUMENT',
+    );
+    expect(code(() => normaliseIsamsUrl('https://u:p@school.isams.cloud', false))).toBe(
+      'CONNECTOR_INVALID_ARGUMENT',
+    );
+    expect(code(() => normaliseIsamsUrl('https://school.isams.cloud/?apiKey=x', false))).toBe(
+      'CONNECTOR_INVALID_ARGUMENT',
+    );
     expect(code(() => normaliseIsamsUrl('intranet', false))).toBe('CONNECTOR_INVALID_ARGUMENT');
     expect(code(() => normaliseIsamsUrl('  ', false))).toBe('CONNECTOR_INVALID_ARGUMENT');
   });

@@ -6,10 +6,22 @@ import { isUnchanged } from '../../src/domain/sync-run';
 
 describe('canonical JSON of raw records', () => {
   it('sorts attributes, keeps text and children in order, and round-trips as JSON', () => {
-    const a = canonicalRawJson({ name: 'Pupil', attributes: { b: '2', a: '1' }, children: [{ name: 'Forename', attributes: {}, text: 'Ann "A"', children: [] }] });
-    const b = canonicalRawJson({ name: 'Pupil', attributes: { a: '1', b: '2' }, children: [{ name: 'Forename', attributes: {}, text: 'Ann "A"', children: [] }] });
+    const a = canonicalRawJson({
+      name: 'Pupil',
+      attributes: { b: '2', a: '1' },
+      children: [{ name: 'Forename', attributes: {}, text: 'Ann "A"', children: [] }],
+    });
+    const b = canonicalRawJson({
+      name: 'Pupil',
+      attributes: { a: '1', b: '2' },
+      children: [{ name: 'Forename', attributes: {}, text: 'Ann "A"', children: [] }],
+    });
     expect(a).toBe(b);
-    expect(JSON.parse(a)).toEqual({ name: 'Pupil', attributes: { a: '1', b: '2' }, children: [{ name: 'Forename', attributes: {}, text: 'Ann "A"', children: [] }] });
+    expect(JSON.parse(a)).toEqual({
+      name: 'Pupil',
+      attributes: { a: '1', b: '2' },
+      children: [{ name: 'Forename', attributes: {}, text: 'Ann "A"', children: [] }],
+    });
   });
 });
 
@@ -26,13 +38,22 @@ describe('chunk planning', () => {
 
 describe('unchanged detection', () => {
   const fp = (c: string) => c.repeat(64);
-  const last = { syncRunId: 'r1', fingerprints: { currentPupils: fp('a'), currentStaff: fp('b') }, absent: ['contacts' as const] };
+  const last = {
+    syncRunId: 'r1',
+    fingerprints: { currentPupils: fp('a'), currentStaff: fp('b') },
+    absent: ['contacts' as const],
+  };
   it('needs the same fingerprints for the same datasets and the same absent set', () => {
-    const same = [{ datasetId: 'currentPupils' as const, fingerprint: fp('a') }, { datasetId: 'currentStaff' as const, fingerprint: fp('b') }];
+    const same = [
+      { datasetId: 'currentPupils' as const, fingerprint: fp('a') },
+      { datasetId: 'currentStaff' as const, fingerprint: fp('b') },
+    ];
     expect(isUnchanged(same, ['contacts'], last)).toBe(true);
     expect(isUnchanged(same, ['contacts'], null)).toBe(false);
     expect(isUnchanged(same, [], last)).toBe(false);
-    expect(isUnchanged([same[0]!, { datasetId: 'currentStaff', fingerprint: fp('c') }], ['contacts'], last)).toBe(false);
+    expect(
+      isUnchanged([same[0]!, { datasetId: 'currentStaff', fingerprint: fp('c') }], ['contacts'], last),
+    ).toBe(false);
     expect(isUnchanged([same[0]!], ['contacts'], last)).toBe(false);
   });
 });
@@ -45,7 +66,14 @@ describe('schedule', () => {
     expect(firstScheduledRun('s1', new Date(0), 0).getTime()).toBe(0);
   });
   it('backs off after transient failures (×2 per failure, at most ×8)', () => {
-    const at = (failures: number) => nextScheduledRun({ tenantId: 't', endedAt: new Date(0), scheduleMinutes: 60, jitterMs: 0, consecutiveFailures: failures }).getTime() / 3_600_000;
+    const at = (failures: number) =>
+      nextScheduledRun({
+        tenantId: 't',
+        endedAt: new Date(0),
+        scheduleMinutes: 60,
+        jitterMs: 0,
+        consecutiveFailures: failures,
+      }).getTime() / 3_600_000;
     expect([0, 1, 2, 3, 4, 10].map(at)).toEqual([1, 1, 2, 4, 8, 8]);
   });
 });

@@ -1,7 +1,13 @@
 import { rawDatasetChunkV1 } from '@isams-sync/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectorApp } from '../../src/app';
-import { connectorClient, connectorTestEnv, readAll, startConnector, waitFor } from '../support/connector-harness';
+import {
+  connectorClient,
+  connectorTestEnv,
+  readAll,
+  startConnector,
+  waitFor,
+} from '../support/connector-harness';
 import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
 import { startSimulator } from '../support/simulator-process';
 import type { SimulatorProcess } from '../support/simulator-process';

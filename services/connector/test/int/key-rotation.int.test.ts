@@ -28,7 +28,14 @@ describe('connector: key-encryption key rotation', () => {
     await oldApp.stop();
 
     const newKek = randomBytes(32).toString('base64');
-    const rotating = await startConnector(env.env({ SCHEDULER_ENABLED: 'false', CONNECTOR_KEK: newKek, CONNECTOR_KEK_ID: 'k2', CONNECTOR_KEK_PREVIOUS: `k1:${env.kek}` }));
+    const rotating = await startConnector(
+      env.env({
+        SCHEDULER_ENABLED: 'false',
+        CONNECTOR_KEK: newKek,
+        CONNECTOR_KEK_ID: 'k2',
+        CONNECTOR_KEK_PREVIOUS: `k1:${env.kek}`,
+      }),
+    );
     c = connectorClient(rotating.grpcPort);
     expect((await c.testConnection({}, c.md('rot'))).ok).toBe(true);
     expect(await c.rotateKeyEncryption({}, c.md('rot'))).toEqual({ reencrypted: 1, alreadyCurrent: 0 });
@@ -36,7 +43,9 @@ describe('connector: key-encryption key rotation', () => {
     c.close();
     await rotating.stop();
 
-    const rotated = await startConnector(env.env({ SCHEDULER_ENABLED: 'false', CONNECTOR_KEK: newKek, CONNECTOR_KEK_ID: 'k2' }));
+    const rotated = await startConnector(
+      env.env({ SCHEDULER_ENABLED: 'false', CONNECTOR_KEK: newKek, CONNECTOR_KEK_ID: 'k2' }),
+    );
     c = connectorClient(rotated.grpcPort);
     expect((await c.testConnection({}, c.md('rot'))).ok).toBe(true);
     expect((await c.getSettings({}, c.md('rot'))).keyLast4).toBe('0001');

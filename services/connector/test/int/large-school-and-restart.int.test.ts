@@ -1,7 +1,15 @@
 import { datasetSnapshotCompletedV1, rawDatasetChunkV1 } from '@isams-sync/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectorApp } from '../../src/app';
-import { connectorClient, connectorTestEnv, readAll, readRun, startConnector, startConnectorProcess, waitFor } from '../support/connector-harness';
+import {
+  connectorClient,
+  connectorTestEnv,
+  readAll,
+  readRun,
+  startConnector,
+  startConnectorProcess,
+  waitFor,
+} from '../support/connector-harness';
 import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
 import { startSimulator } from '../support/simulator-process';
 import type { SimulatorProcess } from '../support/simulator-process';
@@ -22,7 +30,11 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
     apps.push(setup);
     const c = connectorClient(setup.grpcPort);
     for (const [i, t] of ['large', 'kill', 'crash-before-marker', 'crash-at-marker'].entries()) {
-      await sim.createSchool(t, { seed: 100 + i, size: t === 'large' || t === 'kill' ? 'large' : 'small', apiKey: keyFor(i) });
+      await sim.createSchool(t, {
+        seed: 100 + i,
+        size: t === 'large' || t === 'kill' ? 'large' : 'small',
+        apiKey: keyFor(i),
+      });
       await c.putSettings({ isamsUrl: sim.url, apiKey: keyFor(i), enabled: true }, c.md(t));
     }
     c.close();
@@ -37,23 +49,33 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
   });
 
   it('splits a large school into chunks no bigger than MAX_CHUNK_BYTES, in order, losslessly counted', async () => {
-    const app = await startConnector(env.env({ SCHEDULER_ENABLED: 'false', MAX_CHUNK_BYTES: String(MAX_CHUNK) }));
+    const app = await startConnector(
+      env.env({ SCHEDULER_ENABLED: 'false', MAX_CHUNK_BYTES: String(MAX_CHUNK) }),
+    );
     apps.push(app);
     client = connectorClient(app.grpcPort);
     const { run } = await client.triggerSync({}, client.md('large'));
-    const done = await waitFor(async () => {
-      const r = await client!.getSyncRun({ syncRunId: run!.syncRunId }, client!.md('large'));
-      return r.status === 'published' || r.status === 'failed' ? r : undefined;
-    }, 'large run', 120_000);
+    const done = await waitFor(
+      async () => {
+        const r = await client!.getSyncRun({ syncRunId: run!.syncRunId }, client!.md('large'));
+        return r.status === 'published' || r.status === 'failed' ? r : undefined;
+      },
+      'large run',
+      120_000,
+    );
     expect(done.status).toBe('published');
     const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === run!.syncRunId);
     const chunks = msgs.filter((m) => m.event.type === rawDatasetChunkV1.type);
     expect(chunks.length).toBeGreaterThan(20);
     for (const m of chunks) expect(m.bytes).toBeLessThanOrEqual(MAX_CHUNK);
-    const marker = datasetSnapshotCompletedV1.parse(msgs.find((m) => m.event.type === datasetSnapshotCompletedV1.type)!.event);
+    const marker = datasetSnapshotCompletedV1.parse(
+      msgs.find((m) => m.event.type === datasetSnapshotCompletedV1.type)!.event,
+    );
     const setLists = marker.data.datasets.find((d) => d.datasetId === 'teachingSetLists')!;
     expect(setLists.chunkCount).toBeGreaterThan(1);
-    const parsed = chunks.map((m) => rawDatasetChunkV1.parse(m.event).data).filter((c) => c.datasetId === 'teachingSetLists');
+    const parsed = chunks
+      .map((m) => rawDatasetChunkV1.parse(m.event).data)
+      .filter((c) => c.datasetId === 'teachingSetLists');
     parsed.sort((x, y) => x.chunkIndex - y.chunkIndex);
     expect(parsed.map((c) => c.chunkIndex)).toEqual([...Array(setLists.chunkCount).keys()]);
     let ordinal = 0;
@@ -69,14 +91,24 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
   });
 
   it('kill -9 mid-publish: the run is failed as interrupted, no marker exists, and the next run publishes', async () => {
-    const proc = await startConnectorProcess(env.env({ SCHEDULER_ENABLED: 'false', MAX_CHUNK_BYTES: String(16 * 1024), CONNECTOR_TEST_OWNER: 'doomed' }));
+    const proc = await startConnectorProcess(
+      env.env({
+        SCHEDULER_ENABLED: 'false',
+        MAX_CHUNK_BYTES: String(16 * 1024),
+        CONNECTOR_TEST_OWNER: 'doomed',
+      }),
+    );
     const c = connectorClient(proc.grpcPort);
     const { run } = await c.triggerSync({}, c.md('kill'));
     const id = run!.syncRunId;
-    await waitFor(async () => {
-      const r = await c.getSyncRun({ syncRunId: id }, c.md('kill'));
-      return r.status === 'fetched' && (r.progress?.chunksPublished ?? 0) > 0;
-    }, 'publishing under way', 120_000);
+    await waitFor(
+      async () => {
+        const r = await c.getSyncRun({ syncRunId: id }, c.md('kill'));
+        return r.status === 'fetched' && (r.progress?.chunksPublished ?? 0) > 0;
+      },
+      'publishing under way',
+      120_000,
+    );
     await proc.kill();
     c.close();
 
@@ -84,10 +116,14 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
     apps.push(app);
     client?.close();
     client = connectorClient(app.grpcPort);
-    const failed = await waitFor(async () => {
-      const r = await client!.getSyncRun({ syncRunId: id }, client!.md('kill'));
-      return r.status === 'failed' ? r : undefined;
-    }, 'interrupted run failed', 60_000);
+    const failed = await waitFor(
+      async () => {
+        const r = await client!.getSyncRun({ syncRunId: id }, client!.md('kill'));
+        return r.status === 'failed' ? r : undefined;
+      },
+      'interrupted run failed',
+      60_000,
+    );
     expect(failed.error).toMatchObject({ code: 'CONNECTOR_RUN_INTERRUPTED', transient: true });
     expect(failed.error?.adminAction).toContain('again');
     const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === id);
@@ -96,10 +132,14 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
 
     const next = await client.triggerSync({}, client.md('kill'));
     expect(next.alreadyActive).toBe(false);
-    const ok = await waitFor(async () => {
-      const r = await client!.getSyncRun({ syncRunId: next.run!.syncRunId }, client!.md('kill'));
-      return r.status === 'published' || r.status === 'failed' ? r : undefined;
-    }, 'next run', 120_000);
+    const ok = await waitFor(
+      async () => {
+        const r = await client!.getSyncRun({ syncRunId: next.run!.syncRunId }, client!.md('kill'));
+        return r.status === 'published' || r.status === 'failed' ? r : undefined;
+      },
+      'next run',
+      120_000,
+    );
     expect(ok.status).toBe('published');
     client.close();
     client = undefined;
@@ -108,17 +148,23 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
   });
 
   it('crash after the last chunk but before the marker: failed, never committed', async () => {
-    const proc = await startConnectorProcess(env.env({ SCHEDULER_ENABLED: 'false', CONNECTOR_TEST_CRASH_AT: 'chunks-published' }));
+    const proc = await startConnectorProcess(
+      env.env({ SCHEDULER_ENABLED: 'false', CONNECTOR_TEST_CRASH_AT: 'chunks-published' }),
+    );
     const c = connectorClient(proc.grpcPort);
     const { run } = await c.triggerSync({}, c.md('crash-before-marker'));
     c.close();
     await proc.exited; // it SIGKILLs itself at the step
     expect((await readRun(env, 'crash-before-marker', run!.syncRunId))?.status).toBe('fetched');
     apps.push(await startConnector(env.env({ SCHEDULER_ENABLED: 'false' })));
-    const failed = await waitFor(async () => {
-      const r = await readRun(env, 'crash-before-marker', run!.syncRunId);
-      return r?.status === 'failed' ? r : undefined;
-    }, 'failed', 60_000);
+    const failed = await waitFor(
+      async () => {
+        const r = await readRun(env, 'crash-before-marker', run!.syncRunId);
+        return r?.status === 'failed' ? r : undefined;
+      },
+      'failed',
+      60_000,
+    );
     await apps.pop()!.stop();
     expect(failed.error?.code).toBe('CONNECTOR_RUN_INTERRUPTED');
     const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === run!.syncRunId);
@@ -128,7 +174,9 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
   });
 
   it('crash while sending the marker: resumed by re-sending the same marker (same event id)', async () => {
-    const proc = await startConnectorProcess(env.env({ SCHEDULER_ENABLED: 'false', CONNECTOR_TEST_CRASH_AT: 'marker-attempted' }));
+    const proc = await startConnectorProcess(
+      env.env({ SCHEDULER_ENABLED: 'false', CONNECTOR_TEST_CRASH_AT: 'marker-attempted' }),
+    );
     const c = connectorClient(proc.grpcPort);
     const { run } = await c.triggerSync({}, c.md('crash-at-marker'));
     c.close();
@@ -137,12 +185,18 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
     expect(stuck?.status).toBe('fetched');
     expect(stuck?.markerAttemptedAt).toBeInstanceOf(Date);
     apps.push(await startConnector(env.env({ SCHEDULER_ENABLED: 'false' })));
-    const published = await waitFor(async () => {
-      const r = await readRun(env, 'crash-at-marker', run!.syncRunId);
-      return r?.status === 'published' ? r : undefined;
-    }, 'resumed', 60_000);
+    const published = await waitFor(
+      async () => {
+        const r = await readRun(env, 'crash-at-marker', run!.syncRunId);
+        return r?.status === 'published' ? r : undefined;
+      },
+      'resumed',
+      60_000,
+    );
     expect(published.error).toBeUndefined();
-    const markers = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === run!.syncRunId && m.event.type === datasetSnapshotCompletedV1.type);
+    const markers = (await readAll(env.rawTopic)).filter(
+      (m) => m.event.syncrunid === run!.syncRunId && m.event.type === datasetSnapshotCompletedV1.type,
+    );
     expect(markers.length).toBeGreaterThanOrEqual(1);
     expect(new Set(markers.map((m) => m.event.id)).size).toBe(1);
   });

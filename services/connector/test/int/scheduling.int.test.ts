@@ -2,7 +2,13 @@ import { datasetSnapshotCompletedV1 } from '@isams-sync/events';
 import type { GrpcCallError } from '@isams-sync/grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectorApp } from '../../src/app';
-import { connectorClient, connectorTestEnv, readAll, startConnector, waitFor } from '../support/connector-harness';
+import {
+  connectorClient,
+  connectorTestEnv,
+  readAll,
+  startConnector,
+  waitFor,
+} from '../support/connector-harness';
 import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
 import { startSimulator } from '../support/simulator-process';
 import type { SimulatorProcess } from '../support/simulator-process';
@@ -25,7 +31,10 @@ describe('connector: scheduled runs with two replicas on the same schools', () =
     const c = connectorClient(setup.grpcPort);
     for (const [i, t] of tenants.entries()) {
       await sim.createSchool(t, { seed: 20 + i, size: 'small', apiKey: keyFor(i) });
-      await c.putSettings({ isamsUrl: sim.url, apiKey: keyFor(i), enabled: true, scheduleMinutes: 5 }, c.md(t));
+      await c.putSettings(
+        { isamsUrl: sim.url, apiKey: keyFor(i), enabled: true, scheduleMinutes: 5 },
+        c.md(t),
+      );
     }
     c.close();
     await setup.stop();
@@ -44,10 +53,14 @@ describe('connector: scheduled runs with two replicas on the same schools', () =
 
   it('every due school gets exactly one scheduled run, fetched once, and its next slot is set', async () => {
     for (const t of tenants) {
-      await waitFor(async () => {
-        const r = await client.listSyncRuns({ statuses: ['published'] }, client.md(t));
-        return r.runs.length > 0;
-      }, `scheduled run of ${t}`, 60_000);
+      await waitFor(
+        async () => {
+          const r = await client.listSyncRuns({ statuses: ['published'] }, client.md(t));
+          return r.runs.length > 0;
+        },
+        `scheduled run of ${t}`,
+        60_000,
+      );
     }
     // Several more scheduler ticks on both replicas: still one run per school.
     await new Promise((r) => setTimeout(r, 2_000));
@@ -62,7 +75,9 @@ describe('connector: scheduled runs with two replicas on the same schools', () =
       owners.add(run!.owner!);
     }
     expect([...owners].every((o) => o === 'replica-a' || o === 'replica-b')).toBe(true);
-    const markers = (await readAll(env.rawTopic)).filter((m) => m.event.type === datasetSnapshotCompletedV1.type);
+    const markers = (await readAll(env.rawTopic)).filter(
+      (m) => m.event.type === datasetSnapshotCompletedV1.type,
+    );
     for (const t of tenants) expect(markers.filter((m) => m.key === t)).toHaveLength(1);
   });
 });
@@ -76,7 +91,9 @@ describe('connector: manual triggers (one run per school, queue, cancel, rate li
   beforeAll(async () => {
     sim = await startSimulator({ SIM_SLOW_MS: '2500ms' });
     env = connectorTestEnv();
-    app = await startConnector(env.env({ SCHEDULER_ENABLED: 'false', SYNC_CONCURRENCY: '1', MANUAL_TRIGGER_LIMIT: '2' }));
+    app = await startConnector(
+      env.env({ SCHEDULER_ENABLED: 'false', SYNC_CONCURRENCY: '1', MANUAL_TRIGGER_LIMIT: '2' }),
+    );
     client = connectorClient(app.grpcPort);
     for (const [i, t] of ['busy', 'queued', 'limited'].entries()) {
       await sim.createSchool(t, { seed: 5, size: 'small', apiKey: keyFor(50 + i) });
@@ -93,11 +110,18 @@ describe('connector: manual triggers (one run per school, queue, cancel, rate li
   it('returns the running run instead of starting a second one, queues behind the concurrency limit and cancels a queued run', async () => {
     await sim.fault('busy', 'slow', 1);
     const first = await client.triggerSync({}, client.md('busy'));
-    await waitFor(async () => (await client.getSyncRun({ syncRunId: first.run!.syncRunId }, client.md('busy'))).status === 'fetching', 'fetching');
+    await waitFor(
+      async () =>
+        (await client.getSyncRun({ syncRunId: first.run!.syncRunId }, client.md('busy'))).status ===
+        'fetching',
+      'fetching',
+    );
     const again = await client.triggerSync({ dryRun: true }, client.md('busy'));
     expect(again.alreadyActive).toBe(true);
     expect(again.run?.syncRunId).toBe(first.run?.syncRunId);
-    const notCancellable = await client.cancelSyncRun({ syncRunId: first.run!.syncRunId }, client.md('busy')).catch((e: unknown) => e);
+    const notCancellable = await client
+      .cancelSyncRun({ syncRunId: first.run!.syncRunId }, client.md('busy'))
+      .catch((e: unknown) => e);
     expect((notCancellable as GrpcCallError).errorCode).toBe('CONNECTOR_RUN_NOT_CANCELLABLE');
 
     // SYNC_CONCURRENCY=1: the other school's run waits in `requested`.
@@ -106,11 +130,20 @@ describe('connector: manual triggers (one run per school, queue, cancel, rate li
     const cancelled = await client.cancelSyncRun({ syncRunId: queued.run!.syncRunId }, client.md('queued'));
     expect(cancelled.status).toBe('cancelled');
     // Another school cannot see or cancel it.
-    const foreign = await client.cancelSyncRun({ syncRunId: queued.run!.syncRunId }, client.md('busy')).catch((e: unknown) => e);
+    const foreign = await client
+      .cancelSyncRun({ syncRunId: queued.run!.syncRunId }, client.md('busy'))
+      .catch((e: unknown) => e);
     expect((foreign as GrpcCallError).errorCode).toBe('CONNECTOR_RUN_NOT_FOUND');
 
-    await waitFor(async () => (await client.getSyncRun({ syncRunId: first.run!.syncRunId }, client.md('busy'))).status === 'published', 'busy published');
-    expect((await client.getSyncRun({ syncRunId: queued.run!.syncRunId }, client.md('queued'))).status).toBe('cancelled');
+    await waitFor(
+      async () =>
+        (await client.getSyncRun({ syncRunId: first.run!.syncRunId }, client.md('busy'))).status ===
+        'published',
+      'busy published',
+    );
+    expect((await client.getSyncRun({ syncRunId: queued.run!.syncRunId }, client.md('queued'))).status).toBe(
+      'cancelled',
+    );
     // The slot is free again: a new trigger starts a new run.
     const next = await client.triggerSync({}, client.md('queued'));
     expect(next.alreadyActive).toBe(false);
@@ -120,7 +153,12 @@ describe('connector: manual triggers (one run per school, queue, cancel, rate li
   it('rate-limits manual triggers per school', async () => {
     for (let i = 0; i < 2; i++) {
       const { run } = await client.triggerSync({}, client.md('limited'));
-      await waitFor(async () => (await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md('limited'))).status === 'published', 'published');
+      await waitFor(
+        async () =>
+          (await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md('limited'))).status ===
+          'published',
+        'published',
+      );
     }
     const err = await client.triggerSync({}, client.md('limited')).catch((e: unknown) => e);
     expect((err as GrpcCallError).errorCode).toBe('CONNECTOR_TRIGGER_RATE_LIMITED');

@@ -5,7 +5,13 @@ import { MongoClient } from 'mongodb';
 import { getTestInfra } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectorApp } from '../../src/app';
-import { connectorClient, connectorTestEnv, readTopic, startConnector, waitFor } from '../support/connector-harness';
+import {
+  connectorClient,
+  connectorTestEnv,
+  readTopic,
+  startConnector,
+  waitFor,
+} from '../support/connector-harness';
 import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
 import { startSimulator } from '../support/simulator-process';
 import type { SimulatorProcess } from '../support/simulator-process';
@@ -34,24 +40,41 @@ describe('connector: settings, test connection and a manual run end to end', () 
   });
 
   it('rejects bad settings with INVALID_ARGUMENT and field details', async () => {
-    const err = await client.putSettings({ isamsUrl: 'http://school.example.com', apiKey: KEY, enabled: true }, client.md(TENANT)).catch((e: unknown) => e);
+    const err = await client
+      .putSettings({ isamsUrl: 'http://school.example.com', apiKey: KEY, enabled: true }, client.md(TENANT))
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GrpcCallError);
     expect((err as GrpcCallError).errorCode).toBe('CONNECTOR_INVALID_ARGUMENT');
     expect((err as GrpcCallError).grpcMessage).toContain('https');
-    const noKey = await client.putSettings({ isamsUrl: sim.url, enabled: true }, client.md('school-new')).catch((e: unknown) => e);
+    const noKey = await client
+      .putSettings({ isamsUrl: sim.url, enabled: true }, client.md('school-new'))
+      .catch((e: unknown) => e);
     expect((noKey as GrpcCallError).errorCode).toBe('CONNECTOR_KEY_REQUIRED');
   });
 
   it('stores the key encrypted and only ever returns its last 4 characters', async () => {
-    const saved = await client.putSettings({ isamsUrl: sim.url, apiKey: KEY, format: 'xml', scheduleMinutes: 0, enabled: true }, client.md(TENANT));
-    expect(saved).toMatchObject({ configured: true, keyLast4: '7777', scheduleMinutes: 60, format: 'xml', enabled: true, updatedBy: 'admin:1' });
+    const saved = await client.putSettings(
+      { isamsUrl: sim.url, apiKey: KEY, format: 'xml', scheduleMinutes: 0, enabled: true },
+      client.md(TENANT),
+    );
+    expect(saved).toMatchObject({
+      configured: true,
+      keyLast4: '7777',
+      scheduleMinutes: 60,
+      format: 'xml',
+      enabled: true,
+      updatedBy: 'admin:1',
+    });
     expect(JSON.stringify(saved)).not.toContain('5555-6666');
     const got = await client.getSettings({}, client.md(TENANT));
     expect(got.keyLast4).toBe('7777');
     const mongo = new MongoClient(getTestInfra().mongoUrl);
     await mongo.connect();
     try {
-      const doc = await mongo.db(env.mongoDb).collection('data_source_settings').findOne({ _id: TENANT as never });
+      const doc = await mongo
+        .db(env.mongoDb)
+        .collection('data_source_settings')
+        .findOne({ _id: TENANT as never });
       expect(JSON.stringify(doc)).not.toContain('5555-6666');
       expect(doc?.key).toMatchObject({ kekId: 'k1' });
     } finally {
@@ -66,7 +89,9 @@ describe('connector: settings, test connection and a manual run end to end', () 
     expect(r.ok).toBe(true);
     expect(r.datasets).toHaveLength(14);
     expect(r.datasets.every((d) => d.present)).toBe(true);
-    expect(r.datasets.find((d) => d.datasetId === 'teachingSetLists')?.adminName).toBe('Teaching Manager – Teaching Set Lists');
+    expect(r.datasets.find((d) => d.datasetId === 'teachingSetLists')?.adminName).toBe(
+      'Teaching Manager – Teaching Set Lists',
+    );
     expect(Number(r.datasets.find((d) => d.datasetId === 'currentPupils')?.recordCount)).toBeGreaterThan(0);
     expect(r.missing).toEqual([]);
 
@@ -76,7 +101,10 @@ describe('connector: settings, test connection and a manual run end to end', () 
     expect(partial.missing).toEqual(['Teaching Manager – Teaching Set Lists']);
     await sim.admin('POST', '/admin/schools/sim-a/key/datasets/teachingSetLists');
 
-    const bad = await client.testConnection({ apiKey: '{00000000-0000-0000-0000-000000000000}' }, client.md(TENANT));
+    const bad = await client.testConnection(
+      { apiKey: '{00000000-0000-0000-0000-000000000000}' },
+      client.md(TENANT),
+    );
     expect(bad.ok).toBe(false);
     expect(bad.error?.code).toBe('ISAMS_INVALID_KEY');
     expect(bad.error?.adminAction).toContain('API Services Manager');
@@ -102,13 +130,17 @@ describe('connector: settings, test connection and a manual run end to end', () 
     expect(done.fetchedAt).not.toBe('');
     expect(Number(done.progress?.recordsFetched)).toBeGreaterThan(0);
 
-    const msgs = await readTopic(env.rawTopic, (m) => m.some((x) => x.event.type === datasetSnapshotCompletedV1.type && x.event.syncrunid === id));
+    const msgs = await readTopic(env.rawTopic, (m) =>
+      m.some((x) => x.event.type === datasetSnapshotCompletedV1.type && x.event.syncrunid === id),
+    );
     const mine = msgs.filter((m) => m.event.syncrunid === id);
     expect(mine.every((m) => m.key === TENANT)).toBe(true);
     const marker = datasetSnapshotCompletedV1.parse(mine.at(-1)!.event);
     expect(marker.data.datasets.map((d) => d.datasetId).sort()).toEqual([...DATASET_IDS].sort());
     expect(marker.data.trigger).toEqual({ kind: 'manual', actor: 'admin:42' });
-    const chunks = mine.filter((m) => m.event.type === rawDatasetChunkV1.type).map((m) => rawDatasetChunkV1.parse(m.event));
+    const chunks = mine
+      .filter((m) => m.event.type === rawDatasetChunkV1.type)
+      .map((m) => rawDatasetChunkV1.parse(m.event));
     for (const d of marker.data.datasets) {
       const own = chunks.filter((c) => c.data.datasetId === d.datasetId);
       expect(own).toHaveLength(d.chunkCount);
@@ -116,13 +148,19 @@ describe('connector: settings, test connection and a manual run end to end', () 
       expect(own.every((c) => c.data.datasetFingerprint === d.fingerprint)).toBe(true);
     }
     // Records are lossless: they equal the simulator's served rows.
-    const truth = (await sim.admin('GET', '/admin/schools/sim-a/ground-truth?datasets=currentPupils')) as { datasets: { currentPupils: unknown[] } };
+    const truth = (await sim.admin('GET', '/admin/schools/sim-a/ground-truth?datasets=currentPupils')) as {
+      datasets: { currentPupils: unknown[] };
+    };
     const pupils = chunks.filter((c) => c.data.datasetId === 'currentPupils').flatMap((c) => c.data.records);
     expect(pupils).toHaveLength(truth.datasets.currentPupils.length);
     expect(pupils[0]?.name).toBe(DATASETS.currentPupils.row);
 
-    const lifecycle = await readTopic(env.runsTopic, (m) => m.some((x) => x.event.syncrunid === id && (x.event.data as { status: string }).status === 'published'));
-    const statuses = lifecycle.filter((m) => m.event.syncrunid === id).map((m) => syncRunUpdatedV1.parse(m.event).data.status);
+    const lifecycle = await readTopic(env.runsTopic, (m) =>
+      m.some((x) => x.event.syncrunid === id && (x.event.data as { status: string }).status === 'published'),
+    );
+    const statuses = lifecycle
+      .filter((m) => m.event.syncrunid === id)
+      .map((m) => syncRunUpdatedV1.parse(m.event).data.status);
     expect(statuses[0]).toBe('requested');
     expect(statuses).toContain('fetching');
     expect(statuses).toContain('fetched');
@@ -130,12 +168,17 @@ describe('connector: settings, test connection and a manual run end to end', () 
   });
 
   it('lists runs newest first with paging and filters', async () => {
-    const page1 = await client.listSyncRuns({ page: { pageSize: 1 }, statuses: [], triggerKind: 'manual' }, client.md(TENANT));
+    const page1 = await client.listSyncRuns(
+      { page: { pageSize: 1 }, statuses: [], triggerKind: 'manual' },
+      client.md(TENANT),
+    );
     expect(page1.runs).toHaveLength(1);
     expect(page1.runs[0]?.trigger?.kind).toBe('manual');
     const none = await client.listSyncRuns({ statuses: ['failed'] }, client.md(TENANT));
     expect(none.runs).toHaveLength(0);
-    const missing = await client.getSyncRun({ syncRunId: 'nope' }, client.md(TENANT)).catch((e: unknown) => e);
+    const missing = await client
+      .getSyncRun({ syncRunId: 'nope' }, client.md(TENANT))
+      .catch((e: unknown) => e);
     expect((missing as GrpcCallError).errorCode).toBe('CONNECTOR_RUN_NOT_FOUND');
   });
 });

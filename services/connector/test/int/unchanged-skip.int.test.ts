@@ -5,7 +5,13 @@ import { createLogger } from '@isams-sync/logger';
 import { getTestInfra } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectorApp } from '../../src/app';
-import { connectorClient, connectorTestEnv, readAll, startConnector, waitFor } from '../support/connector-harness';
+import {
+  connectorClient,
+  connectorTestEnv,
+  readAll,
+  startConnector,
+  waitFor,
+} from '../support/connector-harness';
 import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
 import { startSimulator } from '../support/simulator-process';
 import type { SimulatorProcess } from '../support/simulator-process';
@@ -27,7 +33,13 @@ describe('connector: unchanged skip after the roster applied the same data', () 
     app = await startConnector(env.env({ SCHEDULER_ENABLED: 'false', MANUAL_TRIGGER_LIMIT: '20' }));
     client = connectorClient(app.grpcPort);
     await client.putSettings({ isamsUrl: sim.url, apiKey: KEY, enabled: true }, client.md(TENANT));
-    producer = createEventProducer(createKafkaClient({ brokers: getTestInfra().kafkaBrokers, clientId: 'fake-roster', logger: createLogger({ service: 'fake-roster', level: 'warn' }) }));
+    producer = createEventProducer(
+      createKafkaClient({
+        brokers: getTestInfra().kafkaBrokers,
+        clientId: 'fake-roster',
+        logger: createLogger({ service: 'fake-roster', level: 'warn' }),
+      }),
+    );
   });
   afterAll(async () => {
     await producer?.disconnect();
@@ -52,7 +64,18 @@ describe('connector: unchanged skip after the roster applied the same data', () 
       tenantId: TENANT,
       syncRunId,
       idParts: [syncRunId, 'roster', String(sequence)],
-      data: { syncRunId, status, reportedBy: 'roster', sequence, at: new Date().toISOString(), trigger: { kind: 'manual' }, dryRun: false, counts: { pupil: { added: 300, updated: 0, removed: 0, restored: 0, held: 0, unchanged: 0, skipped: 0 } } },
+      data: {
+        syncRunId,
+        status,
+        reportedBy: 'roster',
+        sequence,
+        at: new Date().toISOString(),
+        trigger: { kind: 'manual' },
+        dryRun: false,
+        counts: {
+          pupil: { added: 300, updated: 0, removed: 0, restored: 0, held: 0, unchanged: 0, skipped: 0 },
+        },
+      },
     });
     await producer.publish(env.runsTopic, [ev]);
   };
@@ -86,19 +109,29 @@ describe('connector: unchanged skip after the roster applied the same data', () 
     expect(listed.runs.map((r) => r.syncRunId)).toEqual([third]);
 
     // A change in iSAMS (one pupil's surname) → published again.
-    const truth = (await sim.admin('GET', `/admin/schools/${TENANT}/ground-truth?datasets=currentPupils`)) as { datasets: { currentPupils: Array<{ attributes: Record<string, string> }> } };
-    const pupilId = truth.datasets.currentPupils[0]!.attributes.Id ?? truth.datasets.currentPupils[0]!.attributes.id;
+    const truth = (await sim.admin(
+      'GET',
+      `/admin/schools/${TENANT}/ground-truth?datasets=currentPupils`,
+    )) as { datasets: { currentPupils: Array<{ attributes: Record<string, string> }> } };
+    const pupilId =
+      truth.datasets.currentPupils[0]!.attributes.Id ?? truth.datasets.currentPupils[0]!.attributes.id;
     await sim.admin('PATCH', `/admin/schools/${TENANT}/pupils/${pupilId}`, { surname: 'Changed-Surname' });
     const fourth = await runToEnd();
     expect((await client.getSyncRun({ syncRunId: fourth }, client.md(TENANT))).status).toBe('published');
-    const marker = (await readAll(env.rawTopic)).find((m) => m.event.syncrunid === fourth && m.event.type === datasetSnapshotCompletedV1.type);
+    const marker = (await readAll(env.rawTopic)).find(
+      (m) => m.event.syncrunid === fourth && m.event.type === datasetSnapshotCompletedV1.type,
+    );
     expect(marker).toBeDefined();
   });
 
   it('a dataset the key stops returning is a change too (never unchanged)', async () => {
-    const last = (await client.listSyncRuns({ statuses: ['published'] }, client.md(TENANT))).runs[0]!.syncRunId;
+    const last = (await client.listSyncRuns({ statuses: ['published'] }, client.md(TENANT))).runs[0]!
+      .syncRunId;
     await rosterReports(last, 'applied', 5);
-    await waitFor(async () => (await client.getSyncRun({ syncRunId: last }, client.md(TENANT))).status === 'applied', 'applied');
+    await waitFor(
+      async () => (await client.getSyncRun({ syncRunId: last }, client.md(TENANT))).status === 'applied',
+      'applied',
+    );
     await sim.admin('DELETE', `/admin/schools/${TENANT}/key/datasets/customGroups`);
     const id = await runToEnd();
     const r = await client.getSyncRun({ syncRunId: id }, client.md(TENANT));

@@ -72,7 +72,10 @@ export function connectorTestEnv(): ConnectorTestEnv {
   };
 }
 
-export async function startConnector(env: Record<string, string>, overrides: ConnectorAppOverrides = {}): Promise<ConnectorApp> {
+export async function startConnector(
+  env: Record<string, string>,
+  overrides: ConnectorAppOverrides = {},
+): Promise<ConnectorApp> {
   const app = createConnectorApp(loadConnectorConfig(env), { watchPollMs: 100, ...overrides });
   await app.start();
   return app;
@@ -80,9 +83,14 @@ export async function startConnector(env: Record<string, string>, overrides: Con
 
 /** A promise-based client of ConnectorService. */
 export function connectorClient(port: number) {
-  const pkg = loadProtoPackage<ConnectorServiceProtoGrpcType>('isams_sync/connector/v1/connector_service.proto');
-  const client = createGrpcClient(pkg.isams_sync.connector.v1.ConnectorService, `127.0.0.1:${port}`, { deadlineMs: 30_000 });
-  const md = (tenantId: string, actor = 'admin:1') => callMetadata({ tenantId, actor, requestId: randomUUID() });
+  const pkg = loadProtoPackage<ConnectorServiceProtoGrpcType>(
+    'isams_sync/connector/v1/connector_service.proto',
+  );
+  const client = createGrpcClient(pkg.isams_sync.connector.v1.ConnectorService, `127.0.0.1:${port}`, {
+    deadlineMs: 30_000,
+  });
+  const md = (tenantId: string, actor = 'admin:1') =>
+    callMetadata({ tenantId, actor, requestId: randomUUID() });
   return {
     raw: client,
     md,
@@ -116,19 +124,34 @@ export interface TopicMessage {
 }
 
 /** Reads a whole topic from the beginning until `until` says it has seen enough. */
-export async function readTopic(topic: string, until: (msgs: TopicMessage[]) => boolean, timeoutMs = 30_000): Promise<TopicMessage[]> {
-  const kafka = new Kafka({ clientId: 'connector-test-reader', brokers: getTestInfra().kafkaBrokers, logLevel: logLevel.NOTHING });
+export async function readTopic(
+  topic: string,
+  until: (msgs: TopicMessage[]) => boolean,
+  timeoutMs = 30_000,
+): Promise<TopicMessage[]> {
+  const kafka = new Kafka({
+    clientId: 'connector-test-reader',
+    brokers: getTestInfra().kafkaBrokers,
+    logLevel: logLevel.NOTHING,
+  });
   const consumer = kafka.consumer({ groupId: uniqueName('reader') });
   const msgs: TopicMessage[] = [];
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out reading ${topic}: ${msgs.length} messages`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`timed out reading ${topic}: ${msgs.length} messages`)),
+        timeoutMs,
+      );
       void consumer.run({
         eachMessage: async ({ message }) => {
           msgs.push({
-            event: fromKafkaMessage({ key: message.key, value: message.value, headers: message.headers ?? {} }),
+            event: fromKafkaMessage({
+              key: message.key,
+              value: message.value,
+              headers: message.headers ?? {},
+            }),
             key: message.key?.toString() ?? '',
             bytes: (message.value?.length ?? 0) + (message.key?.length ?? 0),
           });
@@ -146,7 +169,11 @@ export async function readTopic(topic: string, until: (msgs: TopicMessage[]) => 
 }
 
 /** A run document read straight from the database (no connector needed). */
-export async function readRun(env: ConnectorTestEnv, tenantId: string, id: string): Promise<RunDocument | null> {
+export async function readRun(
+  env: ConnectorTestEnv,
+  tenantId: string,
+  id: string,
+): Promise<RunDocument | null> {
   const client = new MongoClient(getTestInfra().mongoUrl);
   await client.connect();
   try {
@@ -156,7 +183,11 @@ export async function readRun(env: ConnectorTestEnv, tenantId: string, id: strin
   }
 }
 
-export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 30_000): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | null | false>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T> {
   const start = Date.now();
   for (;;) {
     const v = await fn();
@@ -168,7 +199,11 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>
 
 /** Reads every message currently in the topic (up to its high watermarks). */
 export async function readAll(topic: string): Promise<TopicMessage[]> {
-  const kafka = new Kafka({ clientId: 'connector-test-admin', brokers: getTestInfra().kafkaBrokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: 'connector-test-admin',
+    brokers: getTestInfra().kafkaBrokers,
+    logLevel: logLevel.NOTHING,
+  });
   const admin = kafka.admin();
   await admin.connect();
   const offsets = await admin.fetchTopicOffsets(topic);
@@ -179,16 +214,22 @@ export async function readAll(topic: string): Promise<TopicMessage[]> {
 }
 
 /** The connector as a child process (see connector-child.ts); `kill()` sends SIGKILL. */
-export async function startConnectorProcess(env: Record<string, string>): Promise<{ grpcPort: number; kill(): Promise<void>; exited: Promise<void> }> {
+export async function startConnectorProcess(
+  env: Record<string, string>,
+): Promise<{ grpcPort: number; kill(): Promise<void>; exited: Promise<void> }> {
   const { spawn } = await import('node:child_process');
   const { resolve } = await import('node:path');
   const root = resolve(import.meta.dirname, '../../../..');
   // `node --import tsx` (not the tsx CLI, which runs the script in a grandchild): SIGKILL must hit the connector itself.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'services/connector/test/support/connector-child.ts'], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'services/connector/test/support/connector-child.ts'],
+    {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const grpcPort = await new Promise<number>((resolvePort, reject) => {
     let buf = '';

@@ -21,7 +21,10 @@ export async function freePort(): Promise<number> {
 export interface SimulatorProcess {
   readonly url: string;
   admin(method: string, path: string, body?: unknown): Promise<unknown>;
-  createSchool(schoolId: string, opts: { seed?: number; size?: 'small' | 'medium' | 'large'; apiKey: string; datasets?: string[] }): Promise<void>;
+  createSchool(
+    schoolId: string,
+    opts: { seed?: number; size?: 'small' | 'medium' | 'large'; apiKey: string; datasets?: string[] },
+  ): Promise<void>;
   fault(schoolId: string, kind: string, times?: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -32,11 +35,24 @@ export interface SimulatorProcess {
  */
 export async function startSimulator(env: Record<string, string> = {}): Promise<SimulatorProcess> {
   const port = await freePort();
-  const child: ChildProcess = spawn(resolve(repoRoot, 'node_modules/.bin/tsx'), ['services/isams-simulator/src/main.ts'], {
-    cwd: repoRoot,
-    env: { ...process.env, SIM_HOST: '127.0.0.1', SIM_PORT: String(port), LOG_LEVEL: 'warn', NODE_ENV: 'test', SIM_INTERNAL_TIMEOUT_MS: '300ms', SIM_SLOW_MS: '200ms', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child: ChildProcess = spawn(
+    resolve(repoRoot, 'node_modules/.bin/tsx'),
+    ['services/isams-simulator/src/main.ts'],
+    {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        SIM_HOST: '127.0.0.1',
+        SIM_PORT: String(port),
+        LOG_LEVEL: 'warn',
+        NODE_ENV: 'test',
+        SIM_INTERNAL_TIMEOUT_MS: '300ms',
+        SIM_SLOW_MS: '200ms',
+        ...env,
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   let exited = false;
   child.once('exit', () => {
@@ -56,7 +72,9 @@ export async function startSimulator(env: Record<string, string> = {}): Promise<
   const admin = async (method: string, path: string, body?: unknown): Promise<unknown> => {
     const res = await fetch(`${url}${path}`, {
       method,
-      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      ...(body === undefined
+        ? {}
+        : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
     });
     if (!res.ok) throw new Error(`simulator ${method} ${path}: HTTP ${res.status} ${await res.text()}`);
     return res.status === 204 ? undefined : res.json();
@@ -65,7 +83,14 @@ export async function startSimulator(env: Record<string, string> = {}): Promise<
     url,
     admin,
     async createSchool(schoolId, opts) {
-      await admin('POST', '/admin/schools', { schoolId, seed: opts.seed ?? 7, size: opts.size ?? 'small', apiKey: opts.apiKey, ...(opts.datasets ? { datasets: opts.datasets } : {}), cacheMode: 'bypass' });
+      await admin('POST', '/admin/schools', {
+        schoolId,
+        seed: opts.seed ?? 7,
+        size: opts.size ?? 'small',
+        apiKey: opts.apiKey,
+        ...(opts.datasets ? { datasets: opts.datasets } : {}),
+        cacheMode: 'bypass',
+      });
     },
     async fault(schoolId, kind, times = 1) {
       await admin('POST', `/admin/schools/${schoolId}/faults`, { kind, times });

@@ -44,7 +44,10 @@ export function parsePreviousKeks(value: string | undefined): Array<{ id: string
  * data, so a ciphertext copied to another school's settings does not decrypt. Previous KEKs decrypt
  * only (rotation); encryption always uses the current one.
  */
-export function createKeyCipher(current: { id: string; key: string }, previous: Array<{ id: string; key: string }> = []): KeyCipher {
+export function createKeyCipher(
+  current: { id: string; key: string },
+  previous: Array<{ id: string; key: string }> = [],
+): KeyCipher {
   const keks = new Map<string, Buffer>();
   for (const k of previous) keks.set(k.id, decodeKek(k.id, k.key));
   keks.set(current.id, decodeKek(current.id, current.key));
@@ -55,7 +58,12 @@ export function createKeyCipher(current: { id: string; key: string }, previous: 
       const cipher = createCipheriv('aes-256-gcm', keks.get(current.id)!, iv);
       cipher.setAAD(Buffer.from(tenantId, 'utf8'));
       const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-      return { kekId: current.id, iv: iv.toString('base64'), ciphertext: ciphertext.toString('base64'), tag: cipher.getAuthTag().toString('base64') };
+      return {
+        kekId: current.id,
+        iv: iv.toString('base64'),
+        ciphertext: ciphertext.toString('base64'),
+        tag: cipher.getAuthTag().toString('base64'),
+      };
     },
     decrypt(tenantId, encrypted) {
       const kek = keks.get(encrypted.kekId);
@@ -64,7 +72,10 @@ export function createKeyCipher(current: { id: string; key: string }, previous: 
         const decipher = createDecipheriv('aes-256-gcm', kek, Buffer.from(encrypted.iv, 'base64'));
         decipher.setAAD(Buffer.from(tenantId, 'utf8'));
         decipher.setAuthTag(Buffer.from(encrypted.tag, 'base64'));
-        return Buffer.concat([decipher.update(Buffer.from(encrypted.ciphertext, 'base64')), decipher.final()]).toString('utf8');
+        return Buffer.concat([
+          decipher.update(Buffer.from(encrypted.ciphertext, 'base64')),
+          decipher.final(),
+        ]).toString('utf8');
       } catch {
         // The cause is dropped on purpose: nothing about the key material may reach logs.
         throw ConnectorErrors.CONNECTOR_KEY_DECRYPT_FAILED({ kekId: encrypted.kekId });

@@ -18,7 +18,10 @@ export interface IsamsSource {
 }
 
 /** Connection settings shared by every school (from configuration). */
-export type IsamsClientSettings = Omit<FetchBatchOptions, 'baseUrl' | 'apiKey' | 'format' | 'signal' | 'logger' | 'onProgress' | 'methodsToRun'>;
+export type IsamsClientSettings = Omit<
+  FetchBatchOptions,
+  'baseUrl' | 'apiKey' | 'format' | 'signal' | 'logger' | 'onProgress' | 'methodsToRun'
+>;
 
 export interface FetchProgress {
   datasetsDone: number;
@@ -79,7 +82,12 @@ export async function fetchToSpool(options: {
     switch (ev.type) {
       case 'dataset':
         if (!acc.has(ev.datasetId)) {
-          acc.set(ev.datasetId, { hash: createHash('sha256'), records: 0, bytes: 0, planner: new ChunkPlanner(options.maxChunkRecordBytes) });
+          acc.set(ev.datasetId, {
+            hash: createHash('sha256'),
+            records: 0,
+            bytes: 0,
+            planner: new ChunkPlanner(options.maxChunkRecordBytes),
+          });
           await spool?.touch(ev.datasetId);
         }
         break;
@@ -94,7 +102,8 @@ export async function fetchToSpool(options: {
         a.planner.add(size);
         recordsFetched += 1;
         if (spool) await spool.append(ev.datasetId, line);
-        if ((recordsFetched & 1023) === 0) options.onProgress?.({ datasetsDone, recordsFetched, bytesFetched });
+        if ((recordsFetched & 1023) === 0)
+          options.onProgress?.({ datasetsDone, recordsFetched, bytesFetched });
         break;
       }
       case 'dataset-end':
@@ -128,7 +137,13 @@ export async function fetchToSpool(options: {
           };
         });
         options.onProgress?.({ datasetsDone: datasets.length, recordsFetched, bytesFetched: ev.bytes });
-        return { datasets, absent: ev.absent, unknownContainers: ev.unknownContainers, findings, bytes: ev.bytes };
+        return {
+          datasets,
+          absent: ev.absent,
+          unknownContainers: ev.unknownContainers,
+          findings,
+          bytes: ev.bytes,
+        };
       }
     }
   }

@@ -18,11 +18,19 @@ const EMPTY_RECORDS_TAIL = '"records":[]}';
 export function markerData(run: RunDocument) {
   return {
     syncRunId: run._id,
-    trigger: run.trigger.actor ? { kind: run.trigger.kind, actor: run.trigger.actor } : { kind: run.trigger.kind },
+    trigger: run.trigger.actor
+      ? { kind: run.trigger.kind, actor: run.trigger.actor }
+      : { kind: run.trigger.kind },
     dryRun: run.dryRun,
     fetchedAt: (run.fetchedAt ?? run.updatedAt).toISOString(),
     sourceFormat: run.sourceFormat ?? 'xml',
-    datasets: run.datasets.map((d) => ({ datasetId: d.datasetId, chunkCount: d.chunkCount, recordCount: d.recordCount, fingerprint: d.fingerprint, bytes: d.bytes })),
+    datasets: run.datasets.map((d) => ({
+      datasetId: d.datasetId,
+      chunkCount: d.chunkCount,
+      recordCount: d.recordCount,
+      fingerprint: d.fingerprint,
+      bytes: d.bytes,
+    })),
     absentDatasets: run.absent,
     unknownContainers: run.unknownContainers,
     findings: run.findings.slice(0, 1000),
@@ -50,7 +58,9 @@ export class RunPublisher {
         reportedBy: 'connector',
         sequence: run.sequence,
         at: run.updatedAt.toISOString(),
-        trigger: run.trigger.actor ? { kind: run.trigger.kind, actor: run.trigger.actor } : { kind: run.trigger.kind },
+        trigger: run.trigger.actor
+          ? { kind: run.trigger.kind, actor: run.trigger.actor }
+          : { kind: run.trigger.kind },
         dryRun: run.dryRun,
         progress: {
           datasetsDone: run.progress.datasetsDone,
@@ -62,7 +72,12 @@ export class RunPublisher {
         ...(run.datasets.length > 0 || run.absent.length > 0
           ? {
               datasets: [
-                ...run.datasets.map((d) => ({ datasetId: d.datasetId, present: true, recordCount: d.recordCount, bytes: d.bytes })),
+                ...run.datasets.map((d) => ({
+                  datasetId: d.datasetId,
+                  present: true,
+                  recordCount: d.recordCount,
+                  bytes: d.bytes,
+                })),
                 ...run.absent.map((datasetId) => ({ datasetId, present: false, recordCount: 0, bytes: 0 })),
               ],
             }
@@ -78,7 +93,11 @@ export class RunPublisher {
    * event is built (and its envelope validated) with an empty record list, then the spooled
    * canonical JSON lines are spliced in, so records are never parsed and re-serialized.
    */
-  async publishChunks(run: RunDocument, spool: RunSpool, onPublished: (chunks: number) => void | Promise<void>): Promise<void> {
+  async publishChunks(
+    run: RunDocument,
+    spool: RunSpool,
+    onPublished: (chunks: number) => void | Promise<void>,
+  ): Promise<void> {
     const fetchedAt = run.fetchedAt ?? run.updatedAt;
     let batch: KafkaOutgoingMessage[] = [];
     const flush = async () => {
@@ -111,7 +130,8 @@ export class RunPublisher {
           },
         });
         const msg = toKafkaMessage(event);
-        if (!msg.value.endsWith(EMPTY_RECORDS_TAIL)) throw new Error('chunk event layout changed: records must be the last field');
+        if (!msg.value.endsWith(EMPTY_RECORDS_TAIL))
+          throw new Error('chunk event layout changed: records must be the last field');
         msg.value = `${msg.value.slice(0, -2)}${lines.join(',')}]}`;
         batch.push(msg);
         if (batch.length >= CHUNKS_PER_SEND) await flush();

@@ -91,7 +91,13 @@ export class RunsRepository {
   }
 
   /** Applies `set` when the run is still in one of `from`; returns the updated run or null. */
-  transition(tenantId: string, id: string, from: readonly RunStatus[], set: Partial<RunDocument>, inc?: Partial<Record<'sequence', number>>): Promise<RunDocument | null> {
+  transition(
+    tenantId: string,
+    id: string,
+    from: readonly RunStatus[],
+    set: Partial<RunDocument>,
+    inc?: Partial<Record<'sequence', number>>,
+  ): Promise<RunDocument | null> {
     return this.wrap('transition', () =>
       this.coll.findOneAndUpdate(
         { _id: id, tenantId, status: { $in: [...from] } },
@@ -128,23 +134,32 @@ export class RunsRepository {
 
   /** Requested runs of any school, oldest first (the work queue). */
   requested(limit: number): Promise<RunDocument[]> {
-    return this.wrap('requested', () => this.coll.find({ status: 'requested' }).sort({ requestedAt: 1 }).limit(limit).toArray());
+    return this.wrap('requested', () =>
+      this.coll.find({ status: 'requested' }).sort({ requestedAt: 1 }).limit(limit).toArray(),
+    );
   }
 
   /** Runs the connector was working on whose owner stopped sending heartbeats before `before`. */
   stale(before: Date, limit: number): Promise<RunDocument[]> {
     return this.wrap('stale', () =>
-      this.coll.find({ status: { $in: ['fetching', 'fetched'] }, heartbeatAt: { $lt: before } }).limit(limit).toArray(),
+      this.coll
+        .find({ status: { $in: ['fetching', 'fetched'] }, heartbeatAt: { $lt: before } })
+        .limit(limit)
+        .toArray(),
     );
   }
 
   /** Claims the school's active-run slot; returns the holder's run id when another run holds it. */
-  async claimSlot(tenantId: string, syncRunId: string): Promise<{ claimed: true } | { claimed: false; holder: string | null }> {
+  async claimSlot(
+    tenantId: string,
+    syncRunId: string,
+  ): Promise<{ claimed: true } | { claimed: false; holder: string | null }> {
     try {
       await this.active.insertOne({ _id: tenantId, tenantId, syncRunId, claimedAt: new Date() });
       return { claimed: true };
     } catch (err) {
-      if (!isDuplicateKeyError(err)) throw toMongoError(err, { operation: 'claimSlot', collection: COLLECTIONS.activeRuns });
+      if (!isDuplicateKeyError(err))
+        throw toMongoError(err, { operation: 'claimSlot', collection: COLLECTIONS.activeRuns });
       const holder = await this.active.findOne({ _id: tenantId, tenantId });
       return { claimed: false, holder: holder?.syncRunId ?? null };
     }
@@ -161,6 +176,11 @@ export class RunsRepository {
   }
 
   slotsOlderThan(before: Date, limit: number): Promise<ActiveRunDocument[]> {
-    return this.wrap('slotsOlderThan', () => this.active.find({ claimedAt: { $lt: before } }).limit(limit).toArray());
+    return this.wrap('slotsOlderThan', () =>
+      this.active
+        .find({ claimedAt: { $lt: before } })
+        .limit(limit)
+        .toArray(),
+    );
   }
 }

@@ -66,7 +66,11 @@ export class SettingsRepository {
   /** Enabled schools whose next run is due. */
   due(now: Date, limit: number): Promise<SettingsDocument[]> {
     return this.wrap('due', () =>
-      this.coll.find({ enabled: true, nextRunAt: { $lte: now } }).sort({ nextRunAt: 1 }).limit(limit).toArray(),
+      this.coll
+        .find({ enabled: true, nextRunAt: { $lte: now } })
+        .sort({ nextRunAt: 1 })
+        .limit(limit)
+        .toArray(),
     );
   }
 

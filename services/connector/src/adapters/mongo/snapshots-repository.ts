@@ -33,7 +33,11 @@ export class AppliedSnapshotsRepository {
 
   async put(tenantId: string, snapshot: AppliedSnapshot, appliedAt: Date): Promise<void> {
     try {
-      await this.coll.replaceOne({ _id: tenantId, tenantId }, { tenantId, ...snapshot, appliedAt }, { upsert: true });
+      await this.coll.replaceOne(
+        { _id: tenantId, tenantId },
+        { tenantId, ...snapshot, appliedAt },
+        { upsert: true },
+      );
     } catch (err) {
       throw toMongoError(err, { operation: 'put', collection: COLLECTIONS.appliedSnapshots });
     }

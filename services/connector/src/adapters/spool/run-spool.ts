@@ -49,7 +49,11 @@ export class RunSpool {
   /** Creates the (empty) file of a dataset that is present without records. */
   async touch(datasetId: DatasetId): Promise<void> {
     if (!this.files.has(datasetId)) {
-      this.files.set(datasetId, { handle: await open(this.fileOf(datasetId), 'a'), pending: [], pendingBytes: 0 });
+      this.files.set(datasetId, {
+        handle: await open(this.fileOf(datasetId), 'a'),
+        pending: [],
+        pendingBytes: 0,
+      });
     }
   }
 
@@ -82,7 +86,10 @@ export class RunSpool {
     };
     yield* skipEmpty();
     if (index >= chunkRecords.length) return;
-    const lines = createInterface({ input: createReadStream(this.fileOf(datasetId), { encoding: 'utf8', highWaterMark: 256 * 1024 }), crlfDelay: Infinity });
+    const lines = createInterface({
+      input: createReadStream(this.fileOf(datasetId), { encoding: 'utf8', highWaterMark: 256 * 1024 }),
+      crlfDelay: Infinity,
+    });
     for await (const line of lines) {
       if (line === '') continue;
       current.push(line);

@@ -10,7 +10,18 @@ import type { SettingsService } from '../../use-cases/settings-service';
 import type { SyncEngine } from '../../use-cases/sync-engine';
 import { toRunProto, toSettingsProto } from './sync-run.mapper';
 
-const RUN_STATUSES = ['requested', 'fetching', 'fetched', 'published', 'applying', 'applied', 'unchanged', 'held', 'failed', 'cancelled'] as const;
+const RUN_STATUSES = [
+  'requested',
+  'fetching',
+  'fetched',
+  'published',
+  'applying',
+  'applied',
+  'unchanged',
+  'held',
+  'failed',
+  'cancelled',
+] as const;
 const MAX_PAGE = 100;
 const DEFAULT_PAGE = 20;
 
@@ -18,7 +29,10 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
-  throw ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({ field: issue.path.join('.') || '(request)', reason: issue.message });
+  throw ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({
+    field: issue.path.join('.') || '(request)',
+    reason: issue.message,
+  });
 }
 
 const runIdSchema = z.object({ syncRunId: z.string().trim().min(1, 'is required').max(64) });
@@ -31,7 +45,11 @@ const listSchema = z.object({
 function decodeToken(token: string): number {
   if (token === '') return 0;
   const n = Number(Buffer.from(token, 'base64url').toString('utf8'));
-  if (!Number.isSafeInteger(n) || n < 0) throw ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({ field: 'page.pageToken', reason: 'is not a token from a previous page' });
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({
+      field: 'page.pageToken',
+      reason: 'is not a token from a previous page',
+    });
   return n;
 }
 
@@ -55,7 +73,13 @@ export function connectorHandlers(deps: ConnectorHandlerDeps): connectorV1.Conne
       toSettingsProto(
         await deps.settings.put(
           ctx.tenantId,
-          { isamsUrl: req.isamsUrl, ...(req.apiKey ? { apiKey: req.apiKey } : {}), format: req.format, scheduleMinutes: req.scheduleMinutes, enabled: req.enabled },
+          {
+            isamsUrl: req.isamsUrl,
+            ...(req.apiKey ? { apiKey: req.apiKey } : {}),
+            format: req.format,
+            scheduleMinutes: req.scheduleMinutes,
+            enabled: req.enabled,
+          },
           ctx.actor,
         ),
       ),
@@ -63,7 +87,11 @@ export function connectorHandlers(deps: ConnectorHandlerDeps): connectorV1.Conne
     TestConnection: unary(async (req: connectorV1.TestConnectionRequest__Output, ctx) => {
       const r = await deps.settings.testConnection(
         ctx.tenantId,
-        { ...(req.isamsUrl ? { isamsUrl: req.isamsUrl } : {}), ...(req.apiKey ? { apiKey: req.apiKey } : {}), ...(req.format ? { format: req.format } : {}) },
+        {
+          ...(req.isamsUrl ? { isamsUrl: req.isamsUrl } : {}),
+          ...(req.apiKey ? { apiKey: req.apiKey } : {}),
+          ...(req.format ? { format: req.format } : {}),
+        },
         ctx.signal,
       );
       return {
@@ -77,10 +105,16 @@ export function connectorHandlers(deps: ConnectorHandlerDeps): connectorV1.Conne
     }),
     GetEgressInfo: unary(async () => deps.settings.egressInfo()),
     TriggerSync: unary(async (req: connectorV1.TriggerSyncRequest__Output, ctx) => {
-      const { run, alreadyActive } = await deps.engine.trigger(ctx.tenantId, { kind: 'manual', ...(ctx.actor ? { actor: ctx.actor } : {}) }, req.dryRun);
+      const { run, alreadyActive } = await deps.engine.trigger(
+        ctx.tenantId,
+        { kind: 'manual', ...(ctx.actor ? { actor: ctx.actor } : {}) },
+        req.dryRun,
+      );
       return { run: toRunProto(run), alreadyActive };
     }),
-    GetSyncRun: unary(async (req, ctx) => toRunProto(await getRun(ctx.tenantId, parse(runIdSchema, req).syncRunId))),
+    GetSyncRun: unary(async (req, ctx) =>
+      toRunProto(await getRun(ctx.tenantId, parse(runIdSchema, req).syncRunId)),
+    ),
     ListSyncRuns: unary(async (req, ctx) => {
       const q = parse(listSchema, req);
       const limit = Math.min(MAX_PAGE, q.page?.pageSize || DEFAULT_PAGE);
@@ -91,10 +125,13 @@ export function connectorHandlers(deps: ConnectorHandlerDeps): connectorV1.Conne
         offset,
         limit,
       });
-      const next = offset + runs.length < total ? Buffer.from(String(offset + runs.length)).toString('base64url') : '';
+      const next =
+        offset + runs.length < total ? Buffer.from(String(offset + runs.length)).toString('base64url') : '';
       return { runs: runs.map(toRunProto), page: { nextPageToken: next, totalSize: String(total) } };
     }),
-    CancelSyncRun: unary(async (req, ctx) => toRunProto(await deps.engine.cancel(ctx.tenantId, parse(runIdSchema, req).syncRunId))),
+    CancelSyncRun: unary(async (req, ctx) =>
+      toRunProto(await deps.engine.cancel(ctx.tenantId, parse(runIdSchema, req).syncRunId)),
+    ),
     WatchSyncRun: serverStreaming(async (req, ctx, send) => {
       const { syncRunId } = parse(runIdSchema, req);
       let lastSeen = '';

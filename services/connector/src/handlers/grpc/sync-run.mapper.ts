@@ -34,7 +34,11 @@ export function toRunProto(r: RunDocument): connectorV1.SyncRun {
     finishedAt: iso(r.finishedAt),
     fetchDurationMs: String(r.fetchDurationMs ?? 0),
     publishDurationMs: String(r.publishDurationMs ?? 0),
-    progress: { ...r.progress, recordsFetched: String(r.progress.recordsFetched), bytesFetched: String(r.progress.bytesFetched) },
+    progress: {
+      ...r.progress,
+      recordsFetched: String(r.progress.recordsFetched),
+      bytesFetched: String(r.progress.bytesFetched),
+    },
     datasets: r.datasets.map((d) => ({
       datasetId: d.datasetId,
       adminName: DATASETS[d.datasetId].adminName,
@@ -45,7 +49,16 @@ export function toRunProto(r: RunDocument): connectorV1.SyncRun {
       fingerprint: d.fingerprint,
     })),
     absentDatasets: r.absent.map((d) => DATASETS[d].adminName),
-    ...(r.error ? { error: { code: r.error.code, message: r.error.message, adminAction: r.error.adminAction ?? '', transient: r.error.transient } } : {}),
+    ...(r.error
+      ? {
+          error: {
+            code: r.error.code,
+            message: r.error.message,
+            adminAction: r.error.adminAction ?? '',
+            transient: r.error.transient,
+          },
+        }
+      : {}),
     rosterStatus: r.rosterStatus ?? '',
     rosterCountsJson: r.rosterCounts ? JSON.stringify(r.rosterCounts) : '',
     heldBatchId: r.heldBatchId ?? '',
