@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { bookingsV1 } from '@isams-sync/grpc';
-import { uniqueName } from '@isams-sync/testing';
+import type { CloudEvent } from '@isams-sync/events';
+import { createKafkaClient, runConsumer } from '@isams-sync/kafka';
+import { getTestInfra, uniqueName } from '@isams-sync/testing';
 import { book, getBooking, makeEvent } from '../support/fixtures';
-import { rosterEvent, startHarness, waitFor } from '../support/harness';
+import { logger, rosterEvent, startHarness, waitFor } from '../support/harness';
 import type { Harness } from '../support/harness';
 
 const CANCELLED = 'com.schoolcloud.isams-sync.bookings.booking.cancelled.v1';
@@ -211,6 +213,42 @@ describe('roster changes → bookings (real Kafka + FerretDB)', () => {
     });
     expect((await getBooking(h, tenant, a.id)).status).toBe('booked');
     await waitFor(() => eventsOf(tenant, CANCELLED).length === 2, 'two booking.cancelled');
+  });
+
+  it('dead-letters a roster event with invalid data and keeps going', async () => {
+    const tenant = uniqueName('school');
+    const ev = await makeEvent(h, tenant, { id: 'ev', daysAhead: 17 });
+    const b = await book(h, tenant, ev.slots[0]!.id, 't1', 'p1', 'c1');
+    const good = rosterEvent(tenant, 'pupil', 'removed', 'p1');
+    const bad = {
+      ...rosterEvent(tenant, 'pupil', 'removed', 'p2'),
+      id: 'bad-1',
+      data: { entityType: 'pupil', change: 'removed' },
+    };
+    const dead: string[] = [];
+    const dlq = await runConsumer({
+      client: createKafkaClient({ brokers: getTestInfra().kafkaBrokers, clientId: 'dlq-watch', logger }),
+      groupId: uniqueName('dlq-watch'),
+      topics: [`${h.rosterTopic}.dlq`],
+      fromBeginning: true,
+      sessionTimeoutMs: 6_000,
+      heartbeatIntervalMs: 1_000,
+      logger,
+      handler: (e) => {
+        dead.push(e.id);
+        return Promise.resolve();
+      },
+    });
+    try {
+      await dlq.ready;
+      await h.publishRoster([bad as CloudEvent]);
+      await h.sendRoster([good]);
+      expect((await getBooking(h, tenant, b.id)).status).toBe('cancelled');
+      await waitFor(() => dead.includes('bad-1'), 'dead letter');
+      expect(await h.app.store.isProcessed(tenant, 'bad-1')).toBe(false);
+    } finally {
+      await dlq.stop();
+    }
   });
 
   it('cancels exactly what PreviewRemovalImpact showed (held batch and plain removals)', async () => {

@@ -1,0 +1,264 @@
+/**
+ * Removal-event → booking-cancelled latency under a burst of 1,000 pupil removals, against the
+ * bare consumer's receive latency of the same burst in the same run (same broker, same sizes).
+ *
+ *   npx tsx services/bookings/bench/removal-latency.bench.ts [--json] [--count 1000]
+ *
+ * Needs the local Kafka and FerretDB (`npm run infra:up`) or KAFKA_BROKERS / MONGO_URL.
+ * Latency of an event = when its outcome was seen − when the burst was handed to the producer.
+ * Baseline: a consumer with a no-op handler receiving the same 1,000 roster events.
+ * Measured: the bookings service (in-process) consumes them, cancels one booking per removal in
+ * FerretDB, publishes `booking.cancelled.v1`, and a watcher consumer sees it (one hop more).
+ */
+import { randomBytes } from 'node:crypto';
+import { rosterChangeEventTypes } from '@isams-sync/events';
+import type { CloudEvent } from '@isams-sync/events';
+import {
+  createEventProducer,
+  createKafkaClient,
+  deleteTopics,
+  ensureTopics,
+  runConsumer,
+} from '@isams-sync/kafka';
+import { createLogger } from '@isams-sync/logger';
+import { connectMongo } from '@isams-sync/mongo';
+import { createBookingsApp } from '../src/app';
+import { loadBookingsConfig } from '../src/config';
+import type { Booking } from '../src/domain/booking-model';
+
+const json = process.argv.includes('--json');
+const countArg = process.argv.indexOf('--count');
+const COUNT = countArg > 0 ? Number(process.argv[countArg + 1]) : 1000;
+const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
+const mongoUrl =
+  process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27117/?directConnection=true&retryWrites=false';
+const logger = createLogger({ service: 'bookings-bench', level: 'silent' });
+const progress = (msg: string) => process.stderr.write(`[removal-latency] ${msg}\n`);
+const suffix = randomBytes(4).toString('hex');
+const tenant = `bench-${suffix}`;
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+function removals(syncRunId: string): CloudEvent[] {
+  const graceUntil = new Date(Date.now() + 14 * 86_400_000).toISOString();
+  return Array.from({ length: COUNT }, (_, i) =>
+    rosterChangeEventTypes.pupil.removed.create({
+      tenantId: tenant,
+      syncRunId,
+      subject: `p${i}`,
+      idParts: [syncRunId, `p${i}`],
+      data: {
+        syncRunId,
+        entityType: 'pupil',
+        entityId: `p${i}`,
+        change: 'removed',
+        before: { id: `p${i}` },
+        removal: { reason: 'absent_from_feed', graceUntil },
+      },
+    }),
+  );
+}
+
+async function waitUntil(
+  check: () => boolean,
+  what: string,
+  count?: () => number,
+  timeoutMs = 1_800_000,
+): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let lastReport = Date.now();
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    if (count && Date.now() - lastReport > 5_000) {
+      lastReport = Date.now();
+      progress(`  ${count()}/${COUNT} ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function main(): Promise<void> {
+  const kafka = createKafkaClient({ brokers, clientId: 'bookings-bench', logger });
+  const topics = {
+    baseline: `bench-baseline-${suffix}`,
+    roster: `bench-roster-${suffix}`,
+    bookings: `bench-bookings-${suffix}`,
+  };
+  const names = [...Object.values(topics), `${topics.roster}.dlq`];
+  await ensureTopics(
+    kafka,
+    names.map((name) => ({
+      name,
+      partitions: 1,
+      configEntries: {},
+      keying: 'tenant' as const,
+      description: 'bench',
+    })),
+    { replicationFactor: 1 },
+  );
+  const producer = createEventProducer(kafka, { logger });
+  await producer.connect();
+  const dbName = `bench_bookings_${suffix}`;
+
+  try {
+    // ── baseline: bare consumer ─────────────────────────────────────────
+    progress(`baseline: ${COUNT} events to a no-op consumer`);
+    const baseSeen: number[] = [];
+    const bare = await runConsumer({
+      client: kafka,
+      groupId: `bench-bare-${suffix}`,
+      topics: [topics.baseline],
+      fromBeginning: true,
+      logger,
+      handler: () => {
+        baseSeen.push(performance.now());
+        return Promise.resolve();
+      },
+    });
+    await bare.ready;
+    const baseEvents = removals('bench-baseline');
+    const baseStart = performance.now();
+    await producer.publish(topics.baseline, baseEvents);
+    await waitUntil(() => baseSeen.length >= COUNT, 'baseline receipts');
+    await bare.stop();
+    const baseline = baseSeen.map((t) => t - baseStart).sort((a, b) => a - b);
+
+    // ── bookings: seed 1,000 bookings, then the burst of removals ───────
+    progress(`seeding ${COUNT} bookings`);
+    const mongo = await connectMongo({ url: mongoUrl, dbName, logger, appName: 'bookings-bench' });
+    const config = loadBookingsConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      KAFKA_BROKERS: brokers.join(','),
+      KAFKA_ENSURE_TOPICS: 'false',
+      MONGO_URL: mongoUrl,
+      MONGO_DB: dbName,
+      GRPC_PORT: '0',
+      OPS_PORT: '0',
+      ROSTER_GRPC_ADDRESS: '127.0.0.1:1',
+      ROSTER_CHANGES_TOPIC: topics.roster,
+      BOOKINGS_EVENTS_TOPIC: topics.bookings,
+      ROSTER_CHANGES_GROUP_ID: `bench-bookings-${suffix}`,
+    });
+    const app = createBookingsApp(config, { logger, roster: { personExists: () => Promise.resolve(true) } });
+    await app.start();
+    const start = new Date(Date.now() + 7 * 86_400_000);
+    const end = new Date(start.getTime() + COUNT * 300_000);
+    const now = new Date();
+    await app.useCases.createEvent(tenant, {
+      id: 'bench-evening',
+      kind: 'parents_evening',
+      title: 'Bench evening',
+      startsAt: start,
+      endsAt: end,
+      status: 'open',
+    });
+    const slots = Array.from({ length: COUNT }, (_, i) => ({
+      id: `s${i}`,
+      eventId: 'bench-evening',
+      startsAt: new Date(start.getTime() + i * 300_000),
+      endsAt: new Date(start.getTime() + (i + 1) * 300_000),
+      staffId: `t${i % 20}`,
+      capacity: 1,
+    }));
+    await app.store.insertSlots(tenant, slots);
+    for (const [i, s] of slots.entries()) {
+      const booking: Booking = {
+        id: `b${i}`,
+        eventId: s.eventId,
+        slotId: s.id,
+        staffId: s.staffId,
+        pupilId: `p${i}`,
+        contactId: `c${i}`,
+        startsAt: s.startsAt,
+        endsAt: s.endsAt,
+        seat: 0,
+        status: 'booked',
+        createdAt: now,
+        history: [{ at: now, action: 'booked' }],
+      };
+      await app.store.insertBooking(tenant, booking, 1);
+    }
+
+    const seen: number[] = [];
+    const watcher = await runConsumer({
+      client: kafka,
+      groupId: `bench-watch-${suffix}`,
+      topics: [topics.bookings],
+      fromBeginning: true,
+      logger,
+      handler: (event) => {
+        if (event.type.endsWith('booking.cancelled.v1')) seen.push(performance.now());
+        return Promise.resolve();
+      },
+    });
+    await watcher.ready;
+    progress(`burst: ${COUNT} pupil removals → bookings service`);
+    const burstStart = performance.now();
+    await producer.publish(topics.roster, removals('bench-run'));
+    await waitUntil(
+      () => seen.length >= COUNT,
+      'booking.cancelled events',
+      () => seen.length,
+    );
+    const measured = seen.map((t) => t - burstStart).sort((a, b) => a - b);
+    await watcher.stop();
+    await app.stop();
+    await mongo.db.dropDatabase();
+    await mongo.close();
+
+    const p50 = percentile(measured, 50);
+    const p99 = percentile(measured, 99);
+    const b50 = percentile(baseline, 50);
+    const b99 = percentile(baseline, 99);
+    const total = measured.at(-1)!;
+    const rows = [
+      {
+        metric: `removal→booking.cancelled p50 (burst of ${COUNT})`,
+        value: p50,
+        unit: 'ms',
+        baseline: b50,
+        ratio: p50 / b50,
+        note: 'baseline: bare consumer receive p50, same burst',
+      },
+      {
+        metric: `removal→booking.cancelled p99 (burst of ${COUNT})`,
+        value: p99,
+        unit: 'ms',
+        baseline: b99,
+        ratio: p99 / b99,
+        note: 'baseline: bare consumer receive p99, same burst',
+      },
+      {
+        metric: 'removals applied per second',
+        value: (COUNT / total) * 1000,
+        unit: '/s',
+        baseline: (COUNT / baseline.at(-1)!) * 1000,
+        ratio: baseline.at(-1)! / total,
+        note: 'one partition (one school): sequential by design',
+      },
+    ];
+    if (json)
+      process.stdout.write(
+        `${JSON.stringify({ name: 'bookings: removal → booking.cancelled latency', rows })}\n`,
+      );
+    else
+      for (const r of rows)
+        console.log(
+          `${r.metric}: ${r.value.toFixed(1)} ${r.unit} (baseline ${r.baseline.toFixed(1)}, ×${r.ratio.toFixed(2)})`,
+        );
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+    await deleteTopics(kafka, names).catch(() => undefined);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    progress(`failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);
