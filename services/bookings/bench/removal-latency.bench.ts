@@ -246,8 +246,8 @@ async function main(): Promise<void> {
       );
     else
       for (const r of rows)
-        console.log(
-          `${r.metric}: ${r.value.toFixed(1)} ${r.unit} (baseline ${r.baseline.toFixed(1)}, ×${r.ratio.toFixed(2)})`,
+        process.stdout.write(
+          `${r.metric}: ${r.value.toFixed(1)} ${r.unit} (baseline ${r.baseline.toFixed(1)}, ×${r.ratio.toFixed(2)})\n`,
         );
   } finally {
     await producer.disconnect().catch(() => undefined);
