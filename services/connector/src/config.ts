@@ -2,6 +2,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commonServiceConfig, env, loadConfig } from '@isams-sync/config';
 import { TopicNames } from '@isams-sync/events';
+import { kafkaServiceConfig } from '@isams-sync/kafka';
 import { z } from 'zod';
 
 /**
@@ -12,11 +13,7 @@ export const configSchema = z.object({
   ...commonServiceConfig,
   GRPC_PORT: env.port({ allowZero: true }).default(50051),
   PROTOS_DIR: z.string().trim().min(1).optional(),
-  KAFKA_BROKERS: env.csv(),
-  KAFKA_CLIENT_ID: z.string().trim().min(1).default('connector'),
-  KAFKA_TOPIC_REPLICATION_FACTOR: env.int({ min: 1, max: 7 }).default(3),
-  /** Create the topics the connector writes/reads at start-up (the chart's hook Job does it too). */
-  KAFKA_ENSURE_TOPICS: env.bool().default(true),
+  ...kafkaServiceConfig,
   RAW_DATASETS_TOPIC: z.string().trim().min(1).default(TopicNames.rawDatasets),
   SYNC_RUNS_TOPIC: z.string().trim().min(1).default(TopicNames.syncRuns),
   SYNC_RUNS_GROUP_ID: z.string().trim().min(1).default('connector.sync-runs'),
