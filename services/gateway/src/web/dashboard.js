@@ -143,6 +143,8 @@ export async function renderDashboard(root) {
 
   async function start(confirmLiveEvents) {
     runButton.disabled = true;
+    clearTimeout(timer);
+    replace(runEl, h('p', {}, 'Starting the sync…'));
     try {
       const { run, alreadyActive } = await api.runSync({ dryRun: dryRun.checked, confirmLiveEvents });
       if (alreadyActive) announce('A sync is already running; showing it.');

@@ -1,0 +1,209 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Client } from '@grpc/grpc-js';
+import { callMetadata, callUnary, createGrpcClient, loadProtoPackage } from '@isams-sync/grpc';
+import type { GrpcClientConstructor, UnaryMethod } from '@isams-sync/grpc';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, screenshot } from '../support/browser';
+import { startSystem } from '../support/system';
+import type { RunningSystem } from '../support/system';
+
+interface BookingsClient extends Client {
+  createEvent: UnaryMethod<object, { id: string }>;
+  updateEvent: UnaryMethod<object, { id: string; status: string }>;
+  createSlots: UnaryMethod<object, { slots: Array<{ id: string }> }>;
+  createBooking: UnaryMethod<object, { id: string }>;
+  listBookings: UnaryMethod<object, { bookings: Array<{ id: string; status: string }> }>;
+}
+
+const REMOVED_PUPILS = 8;
+
+/**
+ * The whole system as processes (simulator, connector, roster, bookings, gateway) on the real
+ * Kafka and FerretDB, driven through the Data Dashboard in Debian's chromium.
+ */
+describe('Data Dashboard in a browser against the whole running system', () => {
+  let system: RunningSystem;
+  let browser: Awaited<ReturnType<typeof launchBrowser>>;
+  let page: Page;
+  const schoolId = `e2e-${randomBytes(4).toString('hex')}`;
+  const apiKey = randomUUID().toUpperCase();
+  let token: string;
+  let bookingIds: string[] = [];
+  let bookingsClient: BookingsClient;
+
+  beforeAll(async () => {
+    browser = await launchBrowser();
+    page = browser.page;
+    system = await startSystem({ holdPercent: 2, holdMin: 3 });
+    await system.simulatorAdmin('POST', '/admin/schools', {
+      schoolId,
+      seed: 42,
+      size: 'small',
+      apiKey,
+      cacheMode: 'bypass',
+    });
+    token = await system.issueToken(schoolId);
+    const pkg = loadProtoPackage<{
+      isams_sync: { bookings: { v1: { BookingsService: GrpcClientConstructor<BookingsClient> } } };
+    }>('isams_sync/bookings/v1/bookings_service.proto');
+    bookingsClient = createGrpcClient(pkg.isams_sync.bookings.v1.BookingsService, system.bookingsAddress, {
+      deadlineMs: 10_000,
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    bookingsClient?.close();
+    await browser?.close();
+    await system?.stop();
+  }, 60_000);
+
+  const api = async <T>(path: string): Promise<T> => {
+    const res = await fetch(`${system.gatewayUrl}/api/v1/schools/${schoolId}${path}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  };
+  const bookings = <Res>(method: UnaryMethod<object, Res>, req: object) =>
+    callUnary(
+      method.bind(bookingsClient) as UnaryMethod<object, Res>,
+      req,
+      callMetadata({ tenantId: schoolId, actor: 'e2e' }),
+    );
+
+  async function waitForRunEnd(expected: string): Promise<void> {
+    const terminal = ['applied', 'unchanged', 'held', 'failed', 'cancelled']
+      .map((status) => `#run-progress [data-status="${status}"]`)
+      .join(', ');
+    try {
+      await page.locator(terminal).first().waitFor({ timeout: 240_000 });
+    } catch (err) {
+      await screenshot(page, 'run-did-not-end');
+      const runs = await api<{ runs: unknown[] }>('/sync-runs?pageSize=2').catch((e: unknown) => String(e));
+      throw new Error(`run did not end: ${JSON.stringify(runs).slice(0, 3000)}\n${system.logs()}`, {
+        cause: err,
+      });
+    }
+    const status = await page.locator(terminal).first().getAttribute('data-status');
+    if (status !== expected) await screenshot(page, `unexpected-${status}`);
+    expect(status).toBe(expected);
+  }
+
+  it('completes the Getting Started wizard, runs the first sync and shows the counts', async () => {
+    await page.goto(system.gatewayUrl);
+    await page.getByLabel('Admin token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Getting Started' }).waitFor();
+
+    await page.getByLabel('iSAMS web address').fill(system.simulatorUrl);
+    await page.getByLabel('Batch API key').fill(apiKey);
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    await page.getByRole('heading', { name: 'Connection works' }).waitFor({ timeout: 120_000 });
+    await expect(page.getByText('14 of 14 datasets are returned by this key.').isVisible()).resolves.toBe(
+      true,
+    );
+    await screenshot(page, '01-wizard-tested');
+
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByText(/Settings saved \(key …/).waitFor();
+    await page.getByRole('button', { name: 'Run first sync' }).click();
+    await page.getByRole('heading', { name: 'Data Dashboard' }).waitFor();
+    await waitForRunEnd('applied');
+    await page.getByRole('heading', { name: /^Changes/ }).waitFor({ timeout: 60_000 });
+    const pupilRow = page.locator('#run-progress .counts tr', { hasText: /^pupil/ });
+    await expect(pupilRow.first().locator('td').nth(1).textContent()).resolves.toBe('300');
+    // The freshness card refreshes once the run has ended.
+    await page.locator('#data-as-of', { hasNotText: '—' }).waitFor({ timeout: 30_000 });
+    await screenshot(page, '02-first-sync-finished');
+  }, 300_000);
+
+  it('holds a removal of pupils with bookings, shows the impact, and approving cancels the bookings', async () => {
+    // Book the pupils that will leave into an open parents' evening.
+    const pupils = (
+      await api<{ entities: Array<{ entityId: string }> }>('/roster/pupil?pageSize=50')
+    ).entities.slice(0, REMOVED_PUPILS);
+    const staff = (await api<{ entities: Array<{ entityId: string }> }>('/roster/staff?pageSize=5'))
+      .entities[0]!;
+    const contacts = (
+      await api<{ entities: Array<{ entityId: string; data: { pupils?: Array<{ pupilId: string }> } }> }>(
+        '/roster/contact?pageSize=200',
+      )
+    ).entities;
+    const day = new Date(Date.now() + 7 * 86_400_000);
+    day.setUTCHours(16, 0, 0, 0);
+    const event = await bookings(bookingsClient.createEvent, {
+      kind: 'parents_evening',
+      title: 'Year 9 Parents Evening',
+      startsAt: day.toISOString(),
+      endsAt: new Date(day.getTime() + 3 * 3_600_000).toISOString(),
+      status: 'open',
+    });
+    const { slots } = await bookings(bookingsClient.createSlots, {
+      eventId: event.id,
+      slots: pupils.map((_p, i) => ({
+        startsAt: new Date(day.getTime() + i * 600_000).toISOString(),
+        endsAt: new Date(day.getTime() + (i + 1) * 600_000).toISOString(),
+        staffId: staff.entityId,
+        capacity: 1,
+      })),
+    });
+    bookingIds = [];
+    for (const [i, pupil] of pupils.entries()) {
+      const contact = contacts.find((c) =>
+        (c.data.pupils ?? []).some((l) => String(l.pupilId) === pupil.entityId),
+      );
+      const b = await bookings(bookingsClient.createBooking, {
+        slotId: slots[i]!.id,
+        pupilId: pupil.entityId,
+        ...(contact ? { contactId: contact.entityId } : {}),
+      });
+      bookingIds.push(b.id);
+    }
+
+    // The simulator's school loses those pupils (leavers): more than the threshold → held.
+    for (const pupil of pupils)
+      await system.simulatorAdmin('DELETE', `/admin/schools/${schoolId}/pupils/${pupil.entityId}`);
+
+    await page.goto(`${system.gatewayUrl}/#/dashboard`);
+    await page.reload();
+    await page.getByRole('heading', { name: 'Run history' }).waitFor();
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    await waitForRunEnd('held');
+    await page.getByRole('link', { name: 'Review held removals' }).first().waitFor({ timeout: 30_000 });
+    await screenshot(page, '03-run-held');
+
+    await page.getByRole('link', { name: 'Review held removals' }).first().click();
+    await page.getByRole('heading', { name: /Held removals/ }).waitFor();
+    const summary = page.locator('#impact-summary');
+    await summary.waitFor({ timeout: 60_000 });
+    await expect(summary.textContent()).resolves.toContain(`Approving cancels ${REMOVED_PUPILS} bookings`);
+    await expect(summary.textContent()).resolves.toContain('Year 9 Parents Evening');
+    await screenshot(page, '04-held-batch-impact');
+
+    await page.getByLabel(/^Comment/).fill('Leavers confirmed by the office');
+    await page.getByRole('button', { name: 'Approve removals' }).click();
+    await page.locator('#decision-outcome').waitFor();
+
+    // The bookings service cancels them once the roster publishes the approved removals.
+    await page.goto(`${system.gatewayUrl}/#/roster`);
+    await page.getByRole('heading', { name: 'Events and bookings' }).waitFor();
+    for (let i = 0; ; i++) {
+      const row = page.locator('tr', { hasText: 'Year 9 Parents Evening' });
+      const cancelled = await row.locator('td').nth(3).textContent();
+      if (cancelled === String(REMOVED_PUPILS)) break;
+      if (i > 120) throw new Error(`bookings not cancelled; row shows ${await row.textContent()}`);
+      await page.waitForTimeout(1000);
+      await page.reload();
+      await page.getByRole('heading', { name: 'Events and bookings' }).waitFor();
+    }
+    await screenshot(page, '05-bookings-cancelled');
+    const listed = await bookings(bookingsClient.listBookings, {
+      eventId: event.id,
+      page: { pageSize: 100 },
+    });
+    expect(listed.bookings.filter((b) => bookingIds.includes(b.id)).map((b) => b.status)).toEqual(
+      Array(REMOVED_PUPILS).fill('cancelled'),
+    );
+  }, 420_000);
+});
