@@ -1,0 +1,88 @@
+import { Metadata, status } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
+import { httpStatusFor, isAppError } from '@isams-sync/errors';
+import { GrpcCallError } from '@isams-sync/grpc';
+import { describe, expect, it } from 'vitest';
+import { toSyncRun } from '../../src/adapters/grpc-clients/connector.gateway';
+import { upstreamError } from '../../src/adapters/grpc-clients/upstream-call';
+
+function callError(code: number, errorCode?: string): GrpcCallError {
+  const metadata = new Metadata();
+  if (errorCode) metadata.set('x-error-code', errorCode);
+  const err = Object.assign(new Error('x'), { code, details: 'upstream says no', metadata }) as ServiceError;
+  return new GrpcCallError(err, 'GetSyncRun');
+}
+
+describe('upstreamError', () => {
+  it.each([
+    [status.NOT_FOUND, 'CONNECTOR_RUN_NOT_FOUND', 'CONNECTOR_RUN_NOT_FOUND', 404],
+    [status.INVALID_ARGUMENT, 'CONNECTOR_INVALID_REQUEST', 'CONNECTOR_INVALID_REQUEST', 400],
+    [status.FAILED_PRECONDITION, 'ROSTER_HELD_BATCH_DECIDED', 'ROSTER_HELD_BATCH_DECIDED', 409],
+    [status.RESOURCE_EXHAUSTED, 'CONNECTOR_TRIGGER_LIMITED', 'CONNECTOR_TRIGGER_LIMITED', 429],
+    [status.UNAVAILABLE, undefined, 'GATEWAY_UPSTREAM_UNAVAILABLE', 503],
+    [status.DEADLINE_EXCEEDED, undefined, 'GATEWAY_UPSTREAM_TIMEOUT', 504],
+    [status.INTERNAL, 'INTERNAL', 'INTERNAL', 500],
+  ])('maps status %i (%s) to %s / HTTP %i', (code, serverCode, expected, http) => {
+    const mapped = upstreamError(callError(code, serverCode), 'connector');
+    expect(isAppError(mapped) && mapped.code).toBe(expected);
+    expect(httpStatusFor(mapped)).toBe(http);
+  });
+  it('passes non-gRPC errors through', () => {
+    const err = new Error('boom');
+    expect(upstreamError(err, 'roster')).toBe(err);
+  });
+});
+
+describe('toSyncRun', () => {
+  it('maps int64 strings to numbers, empty strings to null, and parses the roster counts', () => {
+    const run = toSyncRun({
+      syncRunId: 'r1',
+      status: 'published',
+      trigger: { kind: 'manual', actor: '' },
+      dryRun: false,
+      requestedAt: '2026-11-01T10:00:00Z',
+      fetchStartedAt: '',
+      fetchedAt: '',
+      publishedAt: '',
+      finishedAt: '',
+      fetchDurationMs: '1500',
+      publishDurationMs: '0',
+      progress: {
+        datasetsDone: 3,
+        datasetsTotal: 14,
+        recordsFetched: '12345678901',
+        bytesFetched: '99',
+        chunksPublished: 1,
+        chunksTotal: 0,
+      },
+      datasets: [
+        {
+          datasetId: 'currentPupils',
+          adminName: 'Pupil Manager – Current Students',
+          present: true,
+          recordCount: '300',
+          bytes: '10',
+          chunkCount: 2,
+        },
+      ],
+      absentDatasets: [],
+      error: { code: '', message: '', adminAction: '', transient: false },
+      rosterStatus: '',
+      rosterCountsJson: '{"pupil":{"added":3}}',
+      heldBatchId: '',
+      updatedAt: '',
+    });
+    expect(run).toMatchObject({
+      terminal: false,
+      trigger: { kind: 'manual', actor: null },
+      fetchStartedAt: null,
+      fetchDurationMs: 1500,
+      progress: { recordsFetched: 12345678901 },
+      datasets: [{ recordCount: 300 }],
+      error: null,
+      rosterStatus: null,
+      rosterCounts: { pupil: { added: 3 } },
+      heldBatchId: null,
+    });
+  });
+});

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { bearerCredential, credentialKind } from '../../src/domain/admin-token';
+import { removedPeople } from '../../src/domain/removal-people';
+import { buildOverview, isTerminalStatus } from '../../src/domain/sync-run-view';
+import type { Change } from '../../src/domain/models/roster.models';
+import { sampleRun } from '../support/fake-connector';
+
+describe('credentials', () => {
+  it('reads only a well-formed Bearer header', () => {
+    expect(bearerCredential('Bearer abc')).toBe('abc');
+    expect(bearerCredential('bearer   abc  ')).toBe('abc');
+    expect(bearerCredential('Basic abc')).toBeUndefined();
+    expect(bearerCredential('Bearer a b')).toBeUndefined();
+    expect(bearerCredential(undefined)).toBeUndefined();
+  });
+  it('classifies admin tokens, JWTs and anything else', () => {
+    expect(credentialKind(`isg_${'a'.repeat(43)}`)).toBe('admin_token');
+    expect(credentialKind(`isg_${'a'.repeat(42)}`)).toBe('unknown');
+    expect(credentialKind('aaa.bbb.ccc')).toBe('jwt');
+    expect(credentialKind('aaa.bbb.')).toBe('unknown');
+  });
+});
+
+describe('removedPeople', () => {
+  const c = (entityType: string, entityId: string, change = 'removed'): Change => ({
+    seq: 0,
+    entityType,
+    entityId,
+    change,
+    disposition: 'held',
+    before: null,
+    after: null,
+    changedFields: [],
+    removalReason: null,
+  });
+  it('keeps removed staff, pupils and contacts once each, in order', () => {
+    expect(
+      removedPeople([
+        c('pupil', '1'),
+        c('form', 'f'),
+        c('staff', 's'),
+        c('pupil', '1'),
+        c('contact', 'k'),
+        c('pupil', '2', 'updated'),
+      ]),
+    ).toEqual([
+      { kind: 'pupil', id: '1' },
+      { kind: 'staff', id: 's' },
+      { kind: 'contact', id: 'k' },
+    ]);
+  });
+});
+
+describe('buildOverview', () => {
+  const settings = {
+    configured: true,
+    isamsUrl: 'https://x',
+    keyLast4: '1234',
+    format: 'xml' as const,
+    scheduleMinutes: 60,
+    enabled: true,
+    nextRunAt: '2026-11-01T12:00:00.000Z',
+    updatedAt: null,
+    updatedBy: null,
+    keyUpdatedAt: null,
+  };
+  it('finds the active, last and last successful runs; freshness ignores dry runs and failures', () => {
+    const runs = [
+      sampleRun({ syncRunId: 'r4', status: 'fetching', terminal: false }),
+      sampleRun({ syncRunId: 'r3', status: 'failed', fetchedAt: null }),
+      sampleRun({ syncRunId: 'r2', status: 'applied', dryRun: true, fetchedAt: '2026-11-01T11:00:00.000Z' }),
+      sampleRun({ syncRunId: 'r1', status: 'unchanged', fetchedAt: '2026-11-01T10:00:00.000Z' }),
+      sampleRun({ syncRunId: 'r0', status: 'held' }),
+    ];
+    const o = buildOverview(settings, runs);
+    expect(o.activeRun?.syncRunId).toBe('r4');
+    expect(o.lastRun?.syncRunId).toBe('r3');
+    expect(o.lastSuccessfulRun?.syncRunId).toBe('r1');
+    expect(o.dataAsOf).toBe('2026-11-01T10:00:00.000Z');
+    expect(o.heldRunIds).toEqual(['r0']);
+    expect(o.nextRunAt).toBe(settings.nextRunAt);
+    expect(buildOverview({ ...settings, enabled: false }, []).nextRunAt).toBeNull();
+  });
+  it('knows the terminal statuses', () => {
+    expect(['applied', 'unchanged', 'held', 'failed', 'cancelled'].every(isTerminalStatus)).toBe(true);
+    expect(['requested', 'fetching', 'published', 'applying'].some(isTerminalStatus)).toBe(false);
+  });
+});
