@@ -90,11 +90,25 @@ describe('Data Dashboard in a browser against the whole running system', () => {
     expect(status).toBe(expected);
   }
 
+  /** Every visible form field has a <label for> (the accessible name the tests also use). */
+  async function expectEveryFieldLabelled(): Promise<void> {
+    const fields = page.locator('main input:visible, main select:visible, main textarea:visible');
+    const count = await fields.count();
+    expect(count).toBeGreaterThan(0);
+    for (let i = 0; i < count; i++) {
+      const id = await fields.nth(i).getAttribute('id');
+      expect(id, `field ${i} has an id`).toBeTruthy();
+      await expect(page.locator(`label[for="${id}"]`).count()).resolves.toBeGreaterThan(0);
+    }
+  }
+
   it('completes the Getting Started wizard, runs the first sync and shows the counts', async () => {
     await page.goto(system.gatewayUrl);
+    // Keyboard only: type the token and press Enter.
     await page.getByLabel('Admin token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('Admin token').press('Enter');
     await page.getByRole('heading', { name: 'Getting Started' }).waitFor();
+    await expectEveryFieldLabelled();
 
     await page.getByLabel('iSAMS web address').fill(system.simulatorUrl);
     await page.getByLabel('Batch API key').fill(apiKey);
@@ -115,6 +129,7 @@ describe('Data Dashboard in a browser against the whole running system', () => {
     await expect(pupilRow.first().locator('td').nth(1).textContent()).resolves.toBe('300');
     // The freshness card refreshes once the run has ended.
     await page.locator('#data-as-of', { hasNotText: '—' }).waitFor({ timeout: 30_000 });
+    await expectEveryFieldLabelled();
     await screenshot(page, '02-first-sync-finished');
   }, 300_000);
 
@@ -165,10 +180,28 @@ describe('Data Dashboard in a browser against the whole running system', () => {
     for (const pupil of pupils)
       await system.simulatorAdmin('DELETE', `/admin/schools/${schoolId}/pupils/${pupil.entityId}`);
 
+    // Another event is live right now: the dashboard warns before running.
+    const fair = await bookings(bookingsClient.createEvent, {
+      kind: 'club',
+      title: 'Clubs Fair',
+      startsAt: new Date(Date.now() - 3_600_000).toISOString(),
+      endsAt: new Date(Date.now() + 3_600_000).toISOString(),
+      status: 'open',
+    });
+    await bookings(bookingsClient.updateEvent, { eventId: fair.id, status: 'live' });
+
     await page.goto(`${system.gatewayUrl}/#/dashboard`);
     await page.reload();
     await page.getByRole('heading', { name: 'Run history' }).waitFor();
     await page.getByRole('button', { name: 'Run', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'An event is live' });
+    await dialog.waitFor();
+    await expect(dialog.textContent()).resolves.toContain(
+      'Bookings of removed teachers or students will be cancelled.',
+    );
+    await expect(dialog.textContent()).resolves.toContain('Clubs Fair');
+    await screenshot(page, '03a-live-event-warning');
+    await dialog.getByRole('button', { name: 'Run anyway' }).click();
     await waitForRunEnd('held');
     await page.getByRole('link', { name: 'Review held removals' }).first().waitFor({ timeout: 30_000 });
     await screenshot(page, '03-run-held');
