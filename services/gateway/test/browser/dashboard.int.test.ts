@@ -112,6 +112,21 @@ describe('Data Dashboard in a browser against the whole running system', () => {
 
     await page.getByLabel('iSAMS web address').fill(system.simulatorUrl);
     await page.getByLabel('Batch API key').fill(apiKey);
+
+    // First with a key that lacks a dataset: the page says exactly what to tick in iSAMS.
+    await system.simulatorAdmin('DELETE', `/admin/schools/${schoolId}/key/datasets/teachingSetLists`);
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    await page.getByRole('heading', { name: 'Connection needs attention' }).waitFor({ timeout: 120_000 });
+    await expect(page.getByText('13 of 14 datasets are returned by this key.').isVisible()).resolves.toBe(
+      true,
+    );
+    const missing = page.locator('.warning-box', { hasText: 'Tick these in iSAMS' });
+    await expect(missing.locator('li').allTextContents()).resolves.toEqual([
+      'Teaching Manager – Teaching Set Lists',
+    ]);
+    await screenshot(page, '00-wizard-missing-dataset');
+
+    await system.simulatorAdmin('POST', `/admin/schools/${schoolId}/key/datasets/teachingSetLists`);
     await page.getByRole('button', { name: 'Test connection' }).click();
     await page.getByRole('heading', { name: 'Connection works' }).waitFor({ timeout: 120_000 });
     await expect(page.getByText('14 of 14 datasets are returned by this key.').isVisible()).resolves.toBe(

@@ -95,6 +95,19 @@ describe('runs, held batches, roster and bookings routes (real FerretDB, fake up
     ]);
   });
 
+  it("previews a dry run's removals as a dry run (live events' bookings held, not cancelled)", async () => {
+    const res = await req('GET', '/api/v1/schools/school-a/sync-runs/run-dry/impact', tokenA);
+    expect(res.statusCode).toBe(200);
+    expect(res.json().peopleConsidered).toBe(2);
+    const preview = h.upstream.calls.filter((c) => c.method === 'previewRemovalImpact').at(-1);
+    expect(preview?.input).toMatchObject({ dryRunId: 'run-dry' });
+    expect(
+      h.upstream.calls.find(
+        (c) => c.method === 'listRunChanges' && (c.input as { syncRunId: string }).syncRunId === 'run-dry',
+      )?.input,
+    ).toMatchObject({ change: 'removed' });
+  });
+
   it("hides another school's held batch and refuses to approve it", async () => {
     const view = await req('GET', '/api/v1/schools/school-b/held-batches/batch-1', tokenB);
     expect(view.statusCode).toBe(404);
