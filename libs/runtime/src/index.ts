@@ -1,0 +1,6 @@
+/**
+ * `@isams-sync/runtime` — the process lifecycle shared by every service's `main.ts`.
+ * @packageDocumentation
+ */
+export { runService } from './run-service';
+export type { RunServiceOptions } from './run-service';
