@@ -113,6 +113,7 @@ export async function createGatewayApp(
     webDir: config.GATEWAY_WEB_DIR ?? DEFAULT_WEB_DIR,
     bodyLimitBytes: config.GATEWAY_BODY_LIMIT_BYTES,
     ratePerMinute: config.GATEWAY_RATE_LIMIT_PER_MINUTE,
+    failedAuthPerMinute: config.GATEWAY_FAILED_AUTH_PER_MINUTE,
     expensivePerMinute: config.GATEWAY_RATE_LIMIT_EXPENSIVE_PER_MINUTE,
     trustProxy: config.GATEWAY_TRUST_PROXY,
   });

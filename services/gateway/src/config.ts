@@ -23,6 +23,8 @@ export const gatewayConfigSchema = z.object({
   GATEWAY_RATE_LIMIT_PER_MINUTE: env.int({ min: 1 }).default(300),
   /** Per credential: connection tests and sync triggers hit the school's iSAMS. */
   GATEWAY_RATE_LIMIT_EXPENSIVE_PER_MINUTE: env.int({ min: 1 }).default(10),
+  /** Failed authentications per client IP and minute before 429 (token guessing). */
+  GATEWAY_FAILED_AUTH_PER_MINUTE: env.int({ min: 1 }).default(30),
   GATEWAY_TRUST_PROXY: env.bool().default(false),
   PROTOS_DIR: z.string().trim().min(1).optional(),
   /** Where the dashboard's files are (container images copy `src/web/` there). */

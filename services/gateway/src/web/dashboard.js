@@ -114,6 +114,7 @@ export async function renderDashboard(root) {
   const runEl = h('section', { 'aria-live': 'polite' });
   const heldEl = h('section', { 'aria-labelledby': 'held-h' });
   const historyEl = h('section', { 'aria-labelledby': 'history-h' });
+  const qualityEl = h('section', { 'aria-labelledby': 'quality-h' });
   const detailEl = h('section', { 'aria-live': 'polite' });
   const dryRun = h('input', { id: 'dry-run', type: 'checkbox' });
   const runButton = h('button', { class: 'primary', type: 'button', id: 'run-button' }, 'Run');
@@ -139,6 +140,16 @@ export async function renderDashboard(root) {
     announce(`Sync ${statusText(run.status)}`);
     runEl.firstChild.append(await countsTable(runId));
     await Promise.all([loadOverview(), loadHistory(), loadHeld()]);
+  }
+
+  async function loadQuality(run) {
+    replace(
+      qualityEl,
+      h('h2', { id: 'quality-h' }, 'Data quality of the last sync'),
+      run
+        ? ((await findingsPanel(run.syncRunId)) ?? h('p', {}, 'Not available yet.'))
+        : h('p', {}, 'No sync yet.'),
+    );
   }
 
   async function start(confirmLiveEvents) {
@@ -237,6 +248,7 @@ export async function renderDashboard(root) {
         ),
       ),
     );
+    void loadQuality(o.lastRun);
     return o;
   }
 
@@ -327,6 +339,7 @@ export async function renderDashboard(root) {
       runEl,
     ),
     heldEl,
+    qualityEl,
     historyEl,
     detailEl,
     dialog,

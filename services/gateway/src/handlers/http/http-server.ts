@@ -20,6 +20,7 @@ import { GatewayErrors } from '../../domain/gateway-errors';
 import type { AdminTokens } from '../../use-cases/admin-tokens';
 import { connectorRoutes } from './connector.routes';
 import { installErrorHandlers } from './error-handler';
+import { createFailedAuthLimiter } from './failed-auth-limiter';
 import { operatorRoutes } from './operator.routes';
 import { rosterBookingsRoutes } from './roster-bookings.routes';
 import { createLiveEventCheck } from '../../use-cases/removal-impact';
@@ -40,6 +41,8 @@ export interface HttpServerDeps {
   webDir?: string;
   bodyLimitBytes: number;
   ratePerMinute: number;
+  /** Failed authentications allowed per client IP and minute. */
+  failedAuthPerMinute: number;
   expensivePerMinute: number;
   trustProxy: boolean;
 }
@@ -133,8 +136,10 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   });
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  const limiter = createFailedAuthLimiter({ max: deps.failedAuthPerMinute, windowMs: 60_000 });
   if (deps.operatorToken !== undefined) {
     await app.register(operatorRoutes, {
+      limiter,
       adminTokens: deps.adminTokens,
       auditLog: deps.auditLog,
       operatorToken: deps.operatorToken,
@@ -144,7 +149,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     adminTokens: deps.adminTokens,
     ...(deps.jwtVerifier === undefined ? {} : { jwtVerifier: deps.jwtVerifier }),
   };
-  await registerSchoolScope(app, auth, async (scoped) => {
+  await registerSchoolScope(app, auth, limiter, async (scoped) => {
     await scoped.register(sessionRoutes, { auditLog: deps.auditLog });
     await scoped.register(connectorRoutes, {
       connector: deps.connector,

@@ -6,6 +6,7 @@ import type { AdminTokens } from '../../use-cases/admin-tokens';
 import { errorBodySchema } from '../../domain/models/common.models';
 import { audited } from './audit';
 import { authenticateOperator } from './auth';
+import type { FailedAuthLimiter } from './failed-auth-limiter';
 
 const tokenInfoSchema = z.object({
   tokenId: z.string(),
@@ -28,8 +29,18 @@ export const operatorRoutes: FastifyPluginAsyncZod<{
   adminTokens: AdminTokens;
   auditLog: AuditLog;
   operatorToken: string;
+  limiter: FailedAuthLimiter;
 }> = async (app, opts) => {
-  app.addHook('onRequest', authenticateOperator(opts.operatorToken));
+  const authenticate = authenticateOperator(opts.operatorToken);
+  app.addHook('onRequest', async (request) => {
+    opts.limiter.check(request);
+    try {
+      await authenticate(request);
+    } catch (err) {
+      opts.limiter.fail(request);
+      throw err;
+    }
+  });
   const tags = ['operator'];
 
   app.post(

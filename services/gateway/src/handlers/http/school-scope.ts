@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AuthDeps } from './auth';
 import { authenticateSchool, requireOwnSchool } from './auth';
+import type { FailedAuthLimiter } from './failed-auth-limiter';
 
 /**
  * Registers `plugin` in a scope where every route is authenticated (school token or JWT) before
@@ -9,12 +10,19 @@ import { authenticateSchool, requireOwnSchool } from './auth';
 export async function registerSchoolScope(
   app: FastifyInstance,
   auth: AuthDeps,
+  limiter: FailedAuthLimiter,
   plugin: (scoped: FastifyInstance) => Promise<void>,
 ): Promise<void> {
   await app.register(async (scoped) => {
     const authenticate = authenticateSchool(auth);
     scoped.addHook('onRequest', async (request) => {
-      await authenticate(request);
+      limiter.check(request);
+      try {
+        await authenticate(request);
+      } catch (err) {
+        limiter.fail(request);
+        throw err;
+      }
       if ((request.params as Record<string, unknown> | undefined)?.schoolId !== undefined) {
         await requireOwnSchool(request);
       }
