@@ -11,3 +11,4 @@ export {
   type ServiceProcessOptions,
   type ReadinessProbe,
 } from './processes';
+export { startSimulator, type SimulatorProcess } from './simulator';

@@ -1,3 +1,4 @@
+import { startSimulator, type SimulatorProcess } from '@isams-sync/testing';
 import { rawDatasetChunkV1 } from '@isams-sync/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectorApp } from '../../src/app';
@@ -9,8 +10,6 @@ import {
   waitFor,
 } from '../support/connector-harness';
 import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
-import { startSimulator } from '../support/simulator-process';
-import type { SimulatorProcess } from '../support/simulator-process';
 
 const FAULTS = [
   ['invalidKey', 'ISAMS_INVALID_KEY', false],

@@ -1,9 +1,8 @@
+import { startSimulator, type SimulatorProcess } from '@isams-sync/testing';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectorClient, connectorTestEnv, startConnector } from '../support/connector-harness';
 import type { ConnectorTestEnv } from '../support/connector-harness';
-import { startSimulator } from '../support/simulator-process';
-import type { SimulatorProcess } from '../support/simulator-process';
 
 const KEY = '{EEEEEEEE-0000-0000-0000-000000000001}';
 

@@ -1,3 +1,4 @@
+import { startSimulator, type SimulatorProcess } from '@isams-sync/testing';
 import { datasetSnapshotCompletedV1, rawDatasetChunkV1 } from '@isams-sync/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectorApp } from '../../src/app';
@@ -11,8 +12,6 @@ import {
   waitFor,
 } from '../support/connector-harness';
 import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
-import { startSimulator } from '../support/simulator-process';
-import type { SimulatorProcess } from '../support/simulator-process';
 
 const keyFor = (i: number) => `{CCCCCCCC-0000-0000-0000-${String(i).padStart(12, '0')}}`;
 const MAX_CHUNK = 64 * 1024;

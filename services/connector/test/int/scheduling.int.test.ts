@@ -1,3 +1,4 @@
+import { startSimulator, type SimulatorProcess } from '@isams-sync/testing';
 import { datasetSnapshotCompletedV1 } from '@isams-sync/events';
 import type { GrpcCallError } from '@isams-sync/grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,8 +11,6 @@ import {
   waitFor,
 } from '../support/connector-harness';
 import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
-import { startSimulator } from '../support/simulator-process';
-import type { SimulatorProcess } from '../support/simulator-process';
 
 const keyFor = (i: number) => `{BBBBBBBB-0000-0000-0000-${String(i).padStart(12, '0')}}`;
 

@@ -2,7 +2,7 @@ import { datasetSnapshotCompletedV1, rawDatasetChunkV1, syncRunUpdatedV1 } from 
 import { DATASETS, DATASET_IDS } from '@isams-sync/isams';
 import { GrpcCallError } from '@isams-sync/grpc';
 import { MongoClient } from 'mongodb';
-import { getTestInfra } from '@isams-sync/testing';
+import { getTestInfra, startSimulator, type SimulatorProcess } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectorApp } from '../../src/app';
 import {
@@ -13,8 +13,6 @@ import {
   waitFor,
 } from '../support/connector-harness';
 import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
-import { startSimulator } from '../support/simulator-process';
-import type { SimulatorProcess } from '../support/simulator-process';
 
 const KEY = '{11111111-2222-3333-4444-555566667777}';
 const TENANT = 'school-a';

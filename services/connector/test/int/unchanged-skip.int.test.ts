@@ -2,7 +2,7 @@ import { datasetSnapshotCompletedV1, syncRunUpdatedV1 } from '@isams-sync/events
 import { createEventProducer, createKafkaClient } from '@isams-sync/kafka';
 import type { EventProducer } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
-import { getTestInfra } from '@isams-sync/testing';
+import { getTestInfra, startSimulator, type SimulatorProcess } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectorApp } from '../../src/app';
 import {
@@ -13,8 +13,6 @@ import {
   waitFor,
 } from '../support/connector-harness';
 import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
-import { startSimulator } from '../support/simulator-process';
-import type { SimulatorProcess } from '../support/simulator-process';
 
 const KEY = '{DDDDDDDD-0000-0000-0000-000000000001}';
 const TENANT = 'same-school';
