@@ -49,14 +49,36 @@ async function findingsPanel(runId) {
   try {
     const r = await api.runFindings(runId);
     if (r.findings.length === 0) return h('p', {}, 'No data-quality findings.');
+    const byCode = new Map();
+    for (const f of r.findings) {
+      const entry = byCode.get(f.code) ?? { count: 0, example: f.message, datasetId: f.datasetId };
+      entry.count += 1;
+      byCode.set(f.code, entry);
+    }
+    const total = r.page.totalSize ?? r.findings.length;
     return h(
       'div',
       {},
-      h('h3', {}, `Data-quality findings (${r.page.totalSize ?? r.findings.length})`),
+      h('h3', {}, `Data-quality findings (${total})`),
+      h('p', { class: 'hint' }, 'Records skipped or adjusted by a stable rule; nothing here removes anyone.'),
       table(
-        'Findings',
-        ['Rule', 'Dataset', 'Record', 'What it means'],
-        r.findings.map((f) => [h('code', {}, f.code), f.datasetId, f.recordId, f.message]),
+        'Findings by rule',
+        ['Rule', 'Dataset', 'Count', 'Example'],
+        [...byCode].map(([code, e]) => [h('code', {}, code), e.datasetId, String(e.count), e.example]),
+      ),
+      h(
+        'details',
+        {},
+        h(
+          'summary',
+          {},
+          `Show ${r.findings.length === total ? 'all' : `the first ${r.findings.length} of`} ${total} findings`,
+        ),
+        table(
+          'Findings',
+          ['Rule', 'Dataset', 'Record', 'What it means'],
+          r.findings.map((f) => [h('code', {}, f.code), f.datasetId, f.recordId, f.message]),
+        ),
       ),
     );
   } catch (err) {
@@ -143,6 +165,12 @@ export async function renderDashboard(root) {
   }
 
   async function loadQuality(run) {
+    if (run)
+      replace(
+        qualityEl,
+        h('h2', { id: 'quality-h' }, 'Data quality of the last sync'),
+        h('p', {}, 'Loading…'),
+      );
     replace(
       qualityEl,
       h('h2', { id: 'quality-h' }, 'Data quality of the last sync'),
