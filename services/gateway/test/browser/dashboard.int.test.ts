@@ -254,4 +254,34 @@ describe('Data Dashboard in a browser against the whole running system', () => {
       Array(REMOVED_PUPILS).fill('cancelled'),
     );
   }, 420_000);
+  it("keeps another school out of this school's runs and batches on the real services", async () => {
+    const otherSchool = `${schoolId}-other`;
+    const otherToken = await system.issueToken(otherSchool);
+    const runs = await api<{ runs: Array<{ syncRunId: string; heldBatchId: string | null }> }>(
+      '/sync-runs?pageSize=10',
+    );
+    const runId = runs.runs[0]!.syncRunId;
+    const batchId = runs.runs.find((r) => r.heldBatchId !== null)?.heldBatchId;
+    expect(batchId).toBeTruthy();
+    const as = (method: string, path: string) =>
+      fetch(`${system.gatewayUrl}/api/v1/schools/${path}`, {
+        method,
+        headers: { authorization: `Bearer ${otherToken}`, 'content-type': 'application/json' },
+        ...(method === 'POST' ? { body: '{}' } : {}),
+      });
+    for (const [method, path] of [
+      ['GET', `${otherSchool}/sync-runs/${runId}`],
+      ['GET', `${otherSchool}/held-batches/${batchId}`],
+      ['POST', `${otherSchool}/held-batches/${batchId}/discard`],
+      ['GET', `${schoolId}/sync-runs/${runId}`],
+      ['GET', `${schoolId}/settings`],
+    ] as const) {
+      const res = await as(method, path);
+      expect(res.status, `${method} ${path}`).toBe(404);
+    }
+    const own = await as('GET', `${otherSchool}/sync-runs`);
+    expect(((await own.json()) as { runs: unknown[] }).runs).toEqual([]);
+    const batch = await api<{ batch: { status: string } }>(`/held-batches/${batchId}`);
+    expect(batch.batch.status).toBe('approved');
+  }, 60_000);
 });
