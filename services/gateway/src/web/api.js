@@ -54,7 +54,37 @@ const qs = (params) => {
   return entries.length ? `?${new URLSearchParams(entries)}` : '';
 };
 
+/**
+ * Follows a run's Server-Sent Events over fetch (EventSource cannot send the Authorization header).
+ * Calls onRun for each update; resolves at `end`, rejects on a stream error or a broken connection.
+ */
+async function streamRun(id, onRun, signal) {
+  const res = await fetch(school(`/sync-runs/${encodeURIComponent(id)}/events`), {
+    headers: { accept: 'text/event-stream', authorization: `Bearer ${session.token}` },
+    signal,
+  });
+  if (!res.ok || !res.body) throw new ApiError(res.status, await res.json().catch(() => undefined));
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error('The progress stream ended early');
+    buffer += value;
+    let cut;
+    while ((cut = buffer.indexOf('\n\n')) >= 0) {
+      const frame = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      const event = /^event: (.*)$/m.exec(frame)?.[1];
+      const data = /^data: (.*)$/m.exec(frame)?.[1];
+      if (event === 'run') onRun(JSON.parse(data));
+      else if (event === 'end') return;
+      else if (event === 'error') throw new Error(JSON.parse(data).message);
+    }
+  }
+}
+
 export const api = {
+  streamRun,
   me: (token) => request('GET', '/api/v1/me', undefined, token),
   overview: () => request('GET', school('/overview')),
   settings: () => request('GET', school('/settings')),

@@ -142,26 +142,37 @@ export async function renderDashboard(root) {
   const runButton = h('button', { class: 'primary', type: 'button', id: 'run-button' }, 'Run');
   const dialog = h('dialog', { 'aria-labelledby': 'live-h' });
 
-  async function watch(runId) {
-    clearTimeout(timer);
-    let run;
-    try {
-      run = await api.run(runId);
-    } catch (err) {
-      replace(runEl, errorBox(err));
-      return;
-    }
-    if (stopped) return;
-    replace(runEl, progressView(run));
-    if (!run.terminal) {
-      runButton.disabled = true;
-      timer = setTimeout(() => watch(runId), POLL_MS);
-      return;
-    }
+  let streamAbort;
+
+  async function finish(runId, run) {
     runButton.disabled = false;
     announce(`Sync ${statusText(run.status)}`);
-    runEl.firstChild.append(await countsTable(runId));
+    runEl.firstChild?.append(await countsTable(runId));
     await Promise.all([loadOverview(), loadHistory(), loadHeld()]);
+  }
+
+  /** Live progress from the server's event stream; polling when the stream is unavailable. */
+  async function watch(runId) {
+    clearTimeout(timer);
+    streamAbort?.abort();
+    streamAbort = new AbortController();
+    runButton.disabled = true;
+    let last;
+    try {
+      await api.streamRun(
+        runId,
+        (run) => {
+          last = run;
+          if (!stopped) replace(runEl, progressView(run));
+        },
+        streamAbort.signal,
+      );
+    } catch {
+      if (stopped || streamAbort.signal.aborted) return;
+    }
+    if (stopped) return;
+    if (last?.terminal) await finish(runId, last);
+    else await poll(runId);
   }
 
   async function loadQuality(run) {
@@ -178,6 +189,26 @@ export async function renderDashboard(root) {
         ? ((await findingsPanel(run.syncRunId)) ?? h('p', {}, 'Not available yet.'))
         : h('p', {}, 'No sync yet.'),
     );
+  }
+
+  async function poll(runId) {
+    clearTimeout(timer);
+    let run;
+    try {
+      run = await api.run(runId);
+    } catch (err) {
+      replace(runEl, errorBox(err));
+      runButton.disabled = false;
+      return;
+    }
+    if (stopped) return;
+    replace(runEl, progressView(run));
+    if (!run.terminal) {
+      runButton.disabled = true;
+      timer = setTimeout(() => poll(runId), POLL_MS);
+      return;
+    }
+    await finish(runId, run);
   }
 
   async function start(confirmLiveEvents) {
@@ -378,5 +409,6 @@ export async function renderDashboard(root) {
   return () => {
     stopped = true;
     clearTimeout(timer);
+    streamAbort?.abort();
   };
 }

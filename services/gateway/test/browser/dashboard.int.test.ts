@@ -31,6 +31,7 @@ describe('Data Dashboard in a browser against the whole running system', () => {
   let token: string;
   let bookingIds: string[] = [];
   let bookingsClient: BookingsClient;
+  const requests: string[] = [];
 
   beforeAll(async () => {
     browser = await launchBrowser();
@@ -103,6 +104,7 @@ describe('Data Dashboard in a browser against the whole running system', () => {
   }
 
   it('completes the Getting Started wizard, runs the first sync and shows the counts', async () => {
+    page.on('request', (r) => requests.push(new URL(r.url()).pathname));
     await page.goto(system.gatewayUrl);
     // Keyboard only: type the token and press Enter.
     await page.getByLabel('Admin token').fill(token);
@@ -145,6 +147,11 @@ describe('Data Dashboard in a browser against the whole running system', () => {
     // The freshness card refreshes once the run has ended.
     await page.locator('#data-as-of', { hasNotText: '—' }).waitFor({ timeout: 30_000 });
     await expectEveryFieldLabelled();
+    // Progress came over the Server-Sent Events stream (the connector's WatchSyncRun), not polling.
+    const streamed = requests.filter((u) => /\/sync-runs\/[^/]+\/events$/.test(u));
+    const polled = requests.filter((u) => /\/sync-runs\/[0-9a-f-]{36}$/.test(u));
+    expect(streamed.length).toBeGreaterThan(0);
+    expect(polled).toEqual([]);
     await screenshot(page, '02-first-sync-finished');
   }, 300_000);
 

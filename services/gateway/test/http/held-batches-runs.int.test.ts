@@ -55,6 +55,23 @@ describe('runs, held batches, roster and bookings routes (real FerretDB, fake up
     );
   });
 
+  it('streams live run progress as Server-Sent Events until the run ends', async () => {
+    const runId = h.connector.runs.get('school-a')![0]!.syncRunId;
+    const res = await req('GET', `/api/v1/schools/school-a/sync-runs/${runId}/events`, tokenA);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toContain('text/event-stream');
+    expect(res.headers['content-security-policy']).toBeDefined();
+    const events = res.body
+      .split('\n\n')
+      .filter((f) => f.startsWith('event:'))
+      .map((f) => f.split('\n')[0]);
+    expect(events).toEqual(['event: run', 'event: run', 'event: end']);
+    expect(res.body).toContain('"status":"applied"');
+    const unknown = await req('GET', '/api/v1/schools/school-a/sync-runs/nope/events', tokenA);
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().error.code).toBe('CONNECTOR_RUN_NOT_FOUND');
+  });
+
   it('lists runs and builds the overview with data freshness', async () => {
     const runs = await req(
       'GET',

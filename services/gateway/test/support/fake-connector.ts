@@ -159,6 +159,13 @@ export function createFakeConnector(): ConnectorGateway & {
       if (run === undefined) throw notFound();
       return { ...run, status: 'cancelled', terminal: true };
     },
+    async *watchSyncRun(ctx: CallContext, syncRunId: string) {
+      record('watchSyncRun', ctx, { syncRunId });
+      const run = (runs.get(ctx.tenantId) ?? []).find((r) => r.syncRunId === syncRunId);
+      if (run === undefined) throw notFound();
+      yield { ...run, status: 'fetching', terminal: false };
+      yield { ...run, status: 'applied', terminal: true };
+    },
     close() {},
   });
 }

@@ -1,6 +1,12 @@
-import { createGrpcClient, loadProtoPackage } from '@isams-sync/grpc';
+import type { CallOptions, Client, ClientReadableStream, Metadata } from '@grpc/grpc-js';
+import {
+  GrpcCallError,
+  callMetadata,
+  createGrpcClient,
+  isServiceError,
+  loadProtoPackage,
+} from '@isams-sync/grpc';
 import type { GrpcClientConstructor, UnaryMethod } from '@isams-sync/grpc';
-import type { Client } from '@grpc/grpc-js';
 import type {
   DataSourceSettings,
   EgressInfo,
@@ -14,7 +20,7 @@ import type {
 } from '../../domain/models/connector.models';
 import type { CallContext } from '../../domain/principal';
 import { isTerminalStatus } from '../../domain/sync-run-view';
-import { orNull, toNumber, upstreamCall } from './upstream-call';
+import { orNull, toNumber, upstreamCall, upstreamError } from './upstream-call';
 
 /** The connector as the gateway uses it (promise-returning, API-shaped results). */
 export interface ConnectorGateway {
@@ -29,6 +35,8 @@ export interface ConnectorGateway {
     input: { pageSize: number; pageToken?: string; statuses?: string[]; trigger?: string },
   ): Promise<SyncRunPage>;
   cancelSyncRun(ctx: CallContext, syncRunId: string): Promise<SyncRun>;
+  /** The run now and on every change until it ends (the connector's WatchSyncRun stream). */
+  watchSyncRun(ctx: CallContext, syncRunId: string): AsyncIterable<SyncRun>;
   close(): void;
 }
 
@@ -109,6 +117,11 @@ export interface ConnectorServiceClient extends Client {
   getSyncRun: UnaryMethod<object, ProtoSyncRun>;
   listSyncRuns: UnaryMethod<object, { runs: ProtoSyncRun[]; page: ProtoPageInfo | null }>;
   cancelSyncRun: UnaryMethod<object, ProtoSyncRun>;
+  watchSyncRun(
+    request: object,
+    metadata: Metadata,
+    options?: CallOptions,
+  ): ClientReadableStream<ProtoSyncRun>;
 }
 
 function runError(e: ProtoRunError | null | undefined): RunError | null {
@@ -189,6 +202,8 @@ export interface ConnectorGatewayOptions {
   address: string;
   deadlineMs: number;
   testConnectionDeadlineMs: number;
+  /** How long one WatchSyncRun stream may stay open. */
+  watchDeadlineMs?: number;
   protosDir?: string;
 }
 
@@ -202,6 +217,10 @@ export function createConnectorGateway(options: ConnectorGatewayOptions): Connec
   const client = createGrpcClient(pkg.isams_sync.connector.v1.ConnectorService, options.address, {
     deadlineMs: options.deadlineMs,
     idempotentMethods: ['GetSettings', 'GetEgressInfo', 'GetSyncRun', 'ListSyncRuns'],
+  });
+  // Streams get their own channel: the service-config timeout of `client` would cut them short.
+  const streamClient = createGrpcClient(pkg.isams_sync.connector.v1.ConnectorService, options.address, {
+    deadlineMs: options.watchDeadlineMs ?? 30 * 60_000,
   });
   const call = <Res>(method: UnaryMethod<object, Res>, req: object, ctx: CallContext, deadlineMs?: number) =>
     upstreamCall(UPSTREAM, method.bind(client) as UnaryMethod<object, Res>, req, ctx, deadlineMs);
@@ -274,6 +293,25 @@ export function createConnectorGateway(options: ConnectorGatewayOptions): Connec
       };
     },
     cancelSyncRun: async (ctx, syncRunId) => toSyncRun(await call(client.cancelSyncRun, { syncRunId }, ctx)),
-    close: () => client.close(),
+    async *watchSyncRun(ctx, syncRunId) {
+      const stream = streamClient.watchSyncRun(
+        { syncRunId },
+        callMetadata({ tenantId: ctx.tenantId, requestId: ctx.requestId, actor: ctx.actor }),
+      );
+      const onAbort = () => stream.cancel();
+      ctx.signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        for await (const run of stream as AsyncIterable<ProtoSyncRun>) yield toSyncRun(run);
+      } catch (err) {
+        throw upstreamError(isServiceError(err) ? new GrpcCallError(err, 'WatchSyncRun') : err, UPSTREAM);
+      } finally {
+        ctx.signal?.removeEventListener('abort', onAbort);
+        stream.cancel();
+      }
+    },
+    close: () => {
+      client.close();
+      streamClient.close();
+    },
   };
 }

@@ -1,3 +1,4 @@
+import { toPublicError } from '@isams-sync/errors';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ConnectorGateway } from '../../adapters/grpc-clients/connector.gateway';
@@ -209,6 +210,52 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
       },
     },
     async (request, reply) => connector.getSyncRun(callContext(request, reply), request.params.syncRunId),
+  );
+
+  app.get(
+    '/api/v1/schools/:schoolId/sync-runs/:syncRunId/events',
+    {
+      schema: {
+        tags: runTags,
+        summary: 'Live progress as Server-Sent Events',
+        description:
+          'text/event-stream: `event: run` with a SyncRun (JSON) now and on every change, `event: end` when the run is terminal, `event: error` with `{ code, message }` if the stream fails. Unknown runs are a plain 404.',
+        security: schoolSecurity,
+        params: runParams,
+        response: { ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      const ctx = callContext(request, reply);
+      // A plain HTTP error (404 …) for a bad id before the response turns into a stream.
+      await connector.getSyncRun(ctx, request.params.syncRunId);
+      reply.hijack();
+      const raw = reply.raw;
+      raw.writeHead(200, {
+        ...(reply.getHeaders() as Record<string, string>),
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      const send = (event: string, data: unknown) =>
+        raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
+      try {
+        for await (const run of connector.watchSyncRun(ctx, request.params.syncRunId)) {
+          send('run', run);
+          if (run.terminal) break;
+        }
+        send('end', {});
+      } catch (err) {
+        const pub = toPublicError(err);
+        if (!ctx.signal?.aborted) request.log.warn({ err }, 'run event stream failed');
+        send('error', { code: pub.code, message: pub.message });
+      } finally {
+        clearInterval(heartbeat);
+        raw.end();
+      }
+    },
   );
 
   app.post(
