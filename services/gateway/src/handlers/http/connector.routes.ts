@@ -238,9 +238,14 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
       });
-      const send = (event: string, data: unknown) =>
-        raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-      const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
+      const send = (event: string, data: unknown) => {
+        // The client may have gone; its disconnect also cancels the upstream stream.
+        if (!raw.destroyed && !raw.writableEnded)
+          raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      };
+      const heartbeat = setInterval(() => {
+        if (!raw.destroyed) raw.write(': keep-alive\n\n');
+      }, 15_000);
       try {
         for await (const run of connector.watchSyncRun(ctx, request.params.syncRunId)) {
           send('run', run);
@@ -253,7 +258,7 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
         send('error', { code: pub.code, message: pub.message });
       } finally {
         clearInterval(heartbeat);
-        raw.end();
+        if (!raw.destroyed) raw.end();
       }
     },
   );
