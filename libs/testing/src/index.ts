@@ -12,3 +12,4 @@ export {
   type ReadinessProbe,
 } from './processes';
 export { startSimulator, type SimulatorProcess } from './simulator';
+export { startSystem, type RunningSystem, type StartSystemOptions } from './system';

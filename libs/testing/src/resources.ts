@@ -42,8 +42,8 @@ export async function createTestTopics(
     partitions?: number;
     configEntries?: Array<{ name: string; value: string }>;
   }>,
+  kafkaBrokers: string[] = getTestInfra().kafkaBrokers,
 ): Promise<string[]> {
-  const { kafkaBrokers } = getTestInfra();
   const kafka = new Kafka({ clientId: 'test-topics', brokers: kafkaBrokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();

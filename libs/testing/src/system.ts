@@ -1,0 +1,191 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MongoClient } from 'mongodb';
+import { getTestInfra, uniqueName, type TestInfra } from './infra';
+import { freePort, startServiceProcess, type ServiceProcess } from './processes';
+import { createTestTopics } from './resources';
+import { startSimulator, type SimulatorProcess } from './simulator';
+
+/** The whole system running as real processes on the real Kafka and MongoDB-wire database. */
+export interface RunningSystem {
+  readonly gatewayUrl: string;
+  readonly simulator: SimulatorProcess;
+  readonly connectorAddress: string;
+  readonly rosterAddress: string;
+  readonly bookingsAddress: string;
+  readonly operatorToken: string;
+  /** Each service's process, for crash tests (`kill9()`, `restart()`). */
+  readonly processes: Readonly<Record<'connector' | 'roster' | 'bookings' | 'gateway', ServiceProcess>>;
+  /** The topics and databases this system uses (fresh ones per system). */
+  readonly topics: Readonly<Record<'raw' | 'runs' | 'changes' | 'state' | 'bookings', string>>;
+  readonly databases: Readonly<Record<'connector' | 'roster' | 'bookings' | 'gateway', string>>;
+  /** Issues a school admin token through the gateway's operator endpoint. */
+  issueToken(tenantId: string, label?: string): Promise<string>;
+  /** Stops every process (SIGTERM, then SIGKILL) and drops the databases. */
+  stop(): Promise<void>;
+}
+
+export interface StartSystemOptions {
+  /** Endpoints; defaults to the test infrastructure chosen by the global setup. */
+  readonly infra?: Pick<TestInfra, 'kafkaBrokers' | 'mongoUrl'>;
+  /** Roster removal brake: hold when removals exceed this percent AND this count. */
+  readonly holdPercent?: number;
+  readonly holdMin?: number;
+  /** Log level of every service (default `warn`). */
+  readonly logLevel?: string;
+  /** Where the services' logs go (default `.cache/test-logs`). */
+  readonly logDir?: string;
+  /** Extra environment per service. */
+  readonly env?: Partial<Record<'connector' | 'roster' | 'bookings' | 'gateway', Record<string, string>>>;
+}
+
+/**
+ * Starts the simulator, connector, roster, bookings and gateway as processes with fresh topics and
+ * databases, and waits until each reports ready. Used by the gateway's browser tests, the
+ * end-to-end suite and `npm run demo`.
+ */
+export async function startSystem(options: StartSystemOptions = {}): Promise<RunningSystem> {
+  const infra = options.infra ?? getTestInfra();
+  const suffix = randomBytes(4).toString('hex');
+  // Created before the services start: two services ensuring the same fresh topic at once race
+  // (a consumer may subscribe before the partition has a leader).
+  const [raw, runs, changes, state, bookingsTopic] = await createTestTopics(
+    [
+      { prefix: 'raw', partitions: 12 },
+      { prefix: 'runs', partitions: 12 },
+      { prefix: 'changes', partitions: 12 },
+      { prefix: 'state', partitions: 12, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+      { prefix: 'bookings', partitions: 12 },
+    ],
+    infra.kafkaBrokers,
+  );
+  const topics = { raw: raw!, runs: runs!, changes: changes!, state: state!, bookings: bookingsTopic! };
+  const databases = {
+    connector: `sys_connector_${suffix}`,
+    roster: `sys_roster_${suffix}`,
+    bookings: `sys_bookings_${suffix}`,
+    gateway: `sys_gateway_${suffix}`,
+  };
+  const [connGrpc, connOps, rosterGrpc, rosterOps, bookGrpc, bookOps, gwHttp, gwOps] = await Promise.all(
+    Array.from({ length: 8 }, () => freePort()),
+  );
+  const spoolDir = mkdtempSync(join(tmpdir(), 'isams-sync-spool-'));
+  const common = {
+    NODE_ENV: 'test',
+    LOG_LEVEL: options.logLevel ?? 'warn',
+    KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+    KAFKA_TOPIC_REPLICATION_FACTOR: '1',
+    MONGO_URL: infra.mongoUrl,
+  };
+  const operatorToken = `op-${randomUUID()}-${randomUUID()}`;
+  const started: ServiceProcess[] = [];
+  let simulator: SimulatorProcess | undefined;
+
+  const stop = async () => {
+    await Promise.all([...started].reverse().map((p) => p.stop(15_000)));
+    await simulator?.stop();
+    rmSync(spoolDir, { recursive: true, force: true });
+    const client = new MongoClient(infra.mongoUrl, { serverSelectionTimeoutMS: 10_000 });
+    try {
+      await client.connect();
+      for (const db of Object.values(databases))
+        await client
+          .db(db)
+          .dropDatabase()
+          .catch(() => undefined);
+    } finally {
+      await client.close();
+    }
+  };
+
+  const start = async (
+    name: 'connector' | 'roster' | 'bookings' | 'gateway',
+    opsPort: number,
+    env: Record<string, string>,
+  ) => {
+    const proc = await startServiceProcess({
+      name: `${name}-${suffix}`,
+      entry: `services/${name}/src/main.ts`,
+      env: { ...common, OPS_PORT: String(opsPort), ...env, ...options.env?.[name] },
+      ready: { url: `http://127.0.0.1:${opsPort}/ready`, timeoutMs: 120_000 },
+      ...(options.logDir ? { logDir: options.logDir } : {}),
+    });
+    started.push(proc);
+    return proc;
+  };
+
+  try {
+    simulator = await startSimulator({ LOG_LEVEL: options.logLevel ?? 'warn' });
+    const [connector, roster] = await Promise.all([
+      start('connector', connOps, {
+        GRPC_PORT: String(connGrpc),
+        RAW_DATASETS_TOPIC: topics.raw,
+        SYNC_RUNS_TOPIC: topics.runs,
+        SYNC_RUNS_GROUP_ID: uniqueName('connector-runs'),
+        MONGO_DB: databases.connector,
+        CONNECTOR_KEK: randomBytes(32).toString('base64'),
+        ISAMS_ALLOW_INSECURE_LOOPBACK: 'true',
+        SCHEDULER_ENABLED: 'false',
+        MANUAL_TRIGGER_LIMIT: '100',
+        SPOOL_DIR: spoolDir,
+        PROGRESS_INTERVAL_MS: '200ms',
+      }),
+      start('roster', rosterOps, {
+        GRPC_PORT: String(rosterGrpc),
+        RAW_DATASETS_TOPIC: topics.raw,
+        ROSTER_CHANGES_TOPIC: topics.changes,
+        ROSTER_STATE_TOPIC: topics.state,
+        SYNC_RUNS_TOPIC: topics.runs,
+        RAW_DATASETS_GROUP_ID: uniqueName('roster-raw'),
+        MONGO_DB: databases.roster,
+        HOLD_THRESHOLD_PERCENT: String(options.holdPercent ?? 10),
+        HOLD_THRESHOLD_MIN: String(options.holdMin ?? 5),
+      }),
+    ]);
+    const bookings = await start('bookings', bookOps, {
+      GRPC_PORT: String(bookGrpc),
+      ROSTER_CHANGES_TOPIC: topics.changes,
+      BOOKINGS_EVENTS_TOPIC: topics.bookings,
+      ROSTER_CHANGES_GROUP_ID: uniqueName('bookings-changes'),
+      MONGO_DB: databases.bookings,
+      ROSTER_GRPC_ADDRESS: `127.0.0.1:${rosterGrpc}`,
+    });
+    const gateway = await start('gateway', gwOps, {
+      MONGO_DB: databases.gateway,
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: String(gwHttp),
+      CONNECTOR_GRPC_ADDRESS: `127.0.0.1:${connGrpc}`,
+      ROSTER_GRPC_ADDRESS: `127.0.0.1:${rosterGrpc}`,
+      BOOKINGS_GRPC_ADDRESS: `127.0.0.1:${bookGrpc}`,
+      GATEWAY_TOKEN_PEPPER: randomBytes(32).toString('hex'),
+      GATEWAY_OPERATOR_TOKEN: operatorToken,
+    });
+    const gatewayUrl = `http://127.0.0.1:${gwHttp}`;
+    return {
+      gatewayUrl,
+      simulator,
+      connectorAddress: `127.0.0.1:${connGrpc}`,
+      rosterAddress: `127.0.0.1:${rosterGrpc}`,
+      bookingsAddress: `127.0.0.1:${bookGrpc}`,
+      operatorToken,
+      processes: { connector, roster, bookings, gateway },
+      topics,
+      databases,
+      async issueToken(tenantId, label = 'test') {
+        const res = await fetch(`${gatewayUrl}/api/v1/operator/tokens`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${operatorToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ tenantId, label }),
+        });
+        if (res.status !== 201) throw new Error(`token issue failed: ${res.status} ${await res.text()}`);
+        return ((await res.json()) as { token: string }).token;
+      },
+      stop,
+    };
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
+  }
+}
