@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
@@ -21,6 +21,8 @@ export interface RunningSystem {
   /** The topics and databases this system uses (fresh ones per system). */
   readonly topics: Readonly<Record<'raw' | 'runs' | 'changes' | 'state' | 'bookings', string>>;
   readonly databases: Readonly<Record<'connector' | 'roster' | 'bookings' | 'gateway', string>>;
+  /** The tail of every process's log (for failure messages). */
+  logs(): string;
   /** Issues a school admin token through the gateway's operator endpoint. */
   issueToken(tenantId: string, label?: string): Promise<string>;
   /** Stops every process (SIGTERM, then SIGKILL) and drops the databases. */
@@ -117,7 +119,8 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
   };
 
   try {
-    simulator = await startSimulator({ LOG_LEVEL: options.logLevel ?? 'warn' });
+    const sim = await startSimulator({ LOG_LEVEL: options.logLevel ?? 'warn' });
+    simulator = sim;
     const [connector, roster] = await Promise.all([
       start('connector', connOps, {
         GRPC_PORT: String(connGrpc),
@@ -165,7 +168,7 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
     const gatewayUrl = `http://127.0.0.1:${gwHttp}`;
     return {
       gatewayUrl,
-      simulator,
+      simulator: sim,
       connectorAddress: `127.0.0.1:${connGrpc}`,
       rosterAddress: `127.0.0.1:${rosterGrpc}`,
       bookingsAddress: `127.0.0.1:${bookGrpc}`,
@@ -173,6 +176,10 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
       processes: { connector, roster, bookings, gateway },
       topics,
       databases,
+      logs: () =>
+        [sim.process, connector, roster, bookings, gateway]
+          .map((p) => `--- ${p.name} (${p.logFile})\n${tail(p.logFile)}`)
+          .join('\n'),
       async issueToken(tenantId, label = 'test') {
         const res = await fetch(`${gatewayUrl}/api/v1/operator/tokens`, {
           method: 'POST',
@@ -188,4 +195,8 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
     await stop().catch(() => undefined);
     throw err;
   }
+}
+
+function tail(file: string, chars = 4000): string {
+  return existsSync(file) ? readFileSync(file, 'utf8').slice(-chars) : '(no log)';
 }

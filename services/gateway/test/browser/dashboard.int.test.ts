@@ -1,12 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Client } from '@grpc/grpc-js';
 import { callMetadata, callUnary, createGrpcClient, loadProtoPackage } from '@isams-sync/grpc';
+import { startSystem, type RunningSystem } from '@isams-sync/testing';
 import type { GrpcClientConstructor, UnaryMethod } from '@isams-sync/grpc';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, screenshot } from '../support/browser';
-import { startSystem } from '../support/system';
-import type { RunningSystem } from '../support/system';
 
 interface BookingsClient extends Client {
   createEvent: UnaryMethod<object, { id: string }>;
@@ -37,7 +36,7 @@ describe('Data Dashboard in a browser against the whole running system', () => {
     browser = await launchBrowser();
     page = browser.page;
     system = await startSystem({ holdPercent: 2, holdMin: 3 });
-    await system.simulatorAdmin('POST', '/admin/schools', {
+    await system.simulator.admin('POST', '/admin/schools', {
       schoolId,
       seed: 42,
       size: 'small',
@@ -112,11 +111,11 @@ describe('Data Dashboard in a browser against the whole running system', () => {
     await page.getByRole('heading', { name: 'Getting Started' }).waitFor();
     await expectEveryFieldLabelled();
 
-    await page.getByLabel('iSAMS web address').fill(system.simulatorUrl);
+    await page.getByLabel('iSAMS web address').fill(system.simulator.url);
     await page.getByLabel('Batch API key').fill(apiKey);
 
     // First with a key that lacks a dataset: the page says exactly what to tick in iSAMS.
-    await system.simulatorAdmin('DELETE', `/admin/schools/${schoolId}/key/datasets/teachingSetLists`);
+    await system.simulator.admin('DELETE', `/admin/schools/${schoolId}/key/datasets/teachingSetLists`);
     await page.getByRole('button', { name: 'Test connection' }).click();
     await page.getByRole('heading', { name: 'Connection needs attention' }).waitFor({ timeout: 120_000 });
     await expect(page.getByText('13 of 14 datasets are returned by this key.').isVisible()).resolves.toBe(
@@ -128,7 +127,7 @@ describe('Data Dashboard in a browser against the whole running system', () => {
     ]);
     await screenshot(page, '00-wizard-missing-dataset');
 
-    await system.simulatorAdmin('POST', `/admin/schools/${schoolId}/key/datasets/teachingSetLists`);
+    await system.simulator.admin('POST', `/admin/schools/${schoolId}/key/datasets/teachingSetLists`);
     await page.getByRole('button', { name: 'Test connection' }).click();
     await page.getByRole('heading', { name: 'Connection works' }).waitFor({ timeout: 120_000 });
     await expect(page.getByText('14 of 14 datasets are returned by this key.').isVisible()).resolves.toBe(
@@ -200,7 +199,7 @@ describe('Data Dashboard in a browser against the whole running system', () => {
 
     // The simulator's school loses those pupils (leavers): more than the threshold → held.
     for (const pupil of pupils)
-      await system.simulatorAdmin('DELETE', `/admin/schools/${schoolId}/pupils/${pupil.entityId}`);
+      await system.simulator.admin('DELETE', `/admin/schools/${schoolId}/pupils/${pupil.entityId}`);
 
     // Another event is live right now: the dashboard warns before running.
     const fair = await bookings(bookingsClient.createEvent, {
