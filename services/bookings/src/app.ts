@@ -2,7 +2,13 @@ import { TOPICS, dlqTopicName } from '@isams-sync/events';
 import type { TopicSpec } from '@isams-sync/events';
 import { createGrpcServer, loadProtoPackage } from '@isams-sync/grpc';
 import type { BookingsServiceProtoGrpcType, GrpcServerHandle } from '@isams-sync/grpc';
-import { createEventProducer, createKafkaClient, ensureTopics, runConsumer } from '@isams-sync/kafka';
+import {
+  createEventProducer,
+  createKafkaClient,
+  ensureTopics,
+  kafkaClientOptionsFromConfig,
+  runConsumer,
+} from '@isams-sync/kafka';
 import type { ConsumerHandle, EventProducer } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
@@ -84,11 +90,7 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
         appName: 'bookings',
       });
       store = await BookingsStore.create(mongo.db);
-      const kafka = createKafkaClient({
-        brokers: config.KAFKA_BROKERS,
-        clientId: config.KAFKA_CLIENT_ID,
-        logger,
-      });
+      const kafka = createKafkaClient(kafkaClientOptionsFromConfig(config, { service: 'bookings', logger }));
       if (config.KAFKA_ENSURE_TOPICS) {
         await ensureTopics(kafka, topicSpecs(config), {
           replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,

@@ -1,17 +1,14 @@
 import { commonServiceConfig, env, loadConfig } from '@isams-sync/config';
 import { TopicNames } from '@isams-sync/events';
 import { z } from 'zod';
+import { kafkaServiceConfig } from '@isams-sync/kafka';
 
 /** Environment of the bookings service (see docs/configuration.md › bookings and the README). */
 export const configSchema = z.object({
   ...commonServiceConfig,
   GRPC_PORT: env.port({ allowZero: true }).default(50051),
   PROTOS_DIR: z.string().trim().min(1).optional(),
-  KAFKA_BROKERS: env.csv(),
-  KAFKA_CLIENT_ID: z.string().trim().min(1).default('bookings'),
-  KAFKA_TOPIC_REPLICATION_FACTOR: env.int({ min: 1, max: 7 }).default(3),
-  /** Create the topics bookings reads/writes at start-up (the chart's hook Job does it too). */
-  KAFKA_ENSURE_TOPICS: env.bool().default(true),
+  ...kafkaServiceConfig,
   ROSTER_CHANGES_TOPIC: z.string().trim().min(1).default(TopicNames.rosterChanges),
   BOOKINGS_EVENTS_TOPIC: z.string().trim().min(1).default(TopicNames.bookingsEvents),
   ROSTER_CHANGES_GROUP_ID: z.string().trim().min(1).default('bookings.roster-changes'),

@@ -1,21 +1,18 @@
+import { createLogger } from '@isams-sync/logger';
+import { runService } from '@isams-sync/runtime';
 import { createGatewayApp } from './app';
 import { loadGatewayConfig } from './config';
 
 const config = loadGatewayConfig();
-const app = await createGatewayApp(config);
-await app.start();
-
-let stopping = false;
-const shutdown = (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  const deadline = setTimeout(() => process.exit(1), config.SHUTDOWN_TIMEOUT_MS);
-  deadline.unref();
-  app.http.log.info({ signal }, 'shutting down');
-  void app.stop().then(
-    () => process.exit(0),
-    () => process.exit(1),
-  );
-};
-process.once('SIGTERM', () => shutdown('SIGTERM'));
-process.once('SIGINT', () => shutdown('SIGINT'));
+const logger = createLogger({
+  service: config.SERVICE_NAME ?? 'gateway',
+  level: config.LOG_LEVEL,
+  pretty: config.NODE_ENV === 'development',
+});
+const app = await createGatewayApp(config, { logger });
+await runService({
+  logger,
+  start: () => app.start(),
+  stop: () => app.stop(),
+  shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+});
