@@ -27,7 +27,7 @@ import { normalise } from '../src/domain/normalise';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
-const size = (args[args.indexOf('--size') + 1] ?? 'large') as 'small' | 'medium' | 'large';
+const size = (args.includes('--size') ? args[args.indexOf('--size') + 1]! : 'large') as 'small' | 'medium' | 'large';
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
 const mongoUrl = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27117/?directConnection=true&retryWrites=false';
 const repoRoot = resolve(import.meta.dirname, '../../..');
