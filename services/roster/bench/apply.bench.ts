@@ -53,7 +53,7 @@ function snapshot(tenantId: string, runId: string, datasets: Partial<Record<Data
     const records = datasets[datasetId];
     if (!records) continue;
     const fingerprint = createHash('sha256').update(JSON.stringify(records)).digest('hex');
-    const per = 400;
+    const per = 150;
     const chunkCount = Math.max(1, Math.ceil(records.length / per));
     for (let i = 0; i < chunkCount; i += 1) {
       events.push(
@@ -120,7 +120,7 @@ try {
 
   const run = async (runId: string) => {
     const started = performance.now();
-    await producer.publish(topics.raw, snapshot(tenantId, runId, datasets));
+    for (const e of snapshot(tenantId, runId, datasets)) await producer.publish(topics.raw, [e]);
     for (;;) {
       const cs = await app.store.getChangeset(tenantId, ids.changeset(tenantId, runId));
       if (cs?.state === 'done' || cs?.state === 'failed') {

@@ -126,7 +126,8 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
           replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,
         });
       }
-      producer = createEventProducer(kafka, { logger });
+      // Change events carry before/after images: 100 per produce request keeps a request well under the broker's 1 MiB.
+      producer = createEventProducer(kafka, { logger, maxBatchSize: 100 });
       await producer.connect();
       const publisher: RosterPublisher = createRosterPublisher(producer, topics);
       processor = new ChangesetProcessor({
