@@ -22,7 +22,8 @@ afterAll(async () => h?.close());
 const ofTenant = (tenantId: string) => (e: CloudEvent) => e.tenantid === tenantId;
 const data = (e: CloudEvent) => e.data as { status: string; sequence: number; counts?: Record<string, Record<string, number>>; change?: string; entityType?: string; entityId?: string };
 
-describe('roster: first sync, no-change resync and every kind of change (small school from the simulator)', () => {
+// Each run of the small school takes tens of seconds on FerretDB on a shared machine.
+describe('roster: first sync, no-change resync and every kind of change (small school from the simulator)', { timeout: 240_000 }, () => {
   const tenantId = uniqueName('school');
 
   it('first sync stores the normalised roster, publishes one added event and one state record per entity, reports applying → applied', async () => {
