@@ -120,4 +120,9 @@ export const bookingCancellationHeldV1 = defineEventType({
 });
 
 /** Every bookings event type (for the registry). */
-export const allBookingEventTypes = [bookingCancelledV1, bookingReinstatedV1, bookingNotReinstatedV1, bookingCancellationHeldV1];
+export const allBookingEventTypes = [
+  bookingCancelledV1,
+  bookingReinstatedV1,
+  bookingNotReinstatedV1,
+  bookingCancellationHeldV1,
+];
