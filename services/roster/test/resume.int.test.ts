@@ -41,7 +41,10 @@ async function scenario(tenantId: string, crash?: { step: ProcessingStep; run: s
           beforeStep: (() => {
             let seen = 0;
             return (step: ProcessingStep, changesetId: string) => {
-              if (crashed || step !== crash.step || changesetId !== `${tenantId}|${crash.run}`) return;
+              if (changesetId !== `${tenantId}|${crash.run}`) return;
+              // after the crash this "process" is dead for that changeset (a redelivered marker must not finish it here)
+              if (crashed) throw new Error('process already crashed');
+              if (step !== crash.step) return;
               seen += 1;
               // publish-batch: die before the SECOND batch (after the first was acknowledged and its cursor saved)
               if (step === 'publish-batch' && seen < 2) return;
