@@ -1,0 +1,82 @@
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { randomBytes } from 'node:crypto';
+
+/** One roster change event as read from `roster.changes.v1` (the fields the suite compares). */
+export interface ChangeEvent {
+  id: string;
+  type: string;
+  tenantId: string;
+  syncRunId: string;
+  entityType: string;
+  entityId: string;
+  change: string;
+}
+
+/**
+ * Reads the system's roster change topic from the beginning, as any consumer would, and keeps every
+ * message (duplicates included) so tests can check "no gaps, duplicates tolerated".
+ */
+export class ChangeEventLog {
+  readonly all: ChangeEvent[] = [];
+  private constructor(private readonly consumer: Consumer) {}
+
+  static async start(brokers: readonly string[], topic: string): Promise<ChangeEventLog> {
+    const kafka = new Kafka({
+      brokers: [...brokers],
+      clientId: 'e2e-changes',
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 50, initialRetryTime: 300, maxRetryTime: 5000 },
+    });
+    const consumer = kafka.consumer({ groupId: `e2e-changes-${randomBytes(6).toString('hex')}` });
+    const log = new ChangeEventLog(consumer);
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const h = (name: string) => message.headers?.[name]?.toString() ?? '';
+        const data = JSON.parse(message.value?.toString() ?? '{}') as Record<string, string>;
+        log.all.push({
+          id: h('ce_id'),
+          type: h('ce_type'),
+          tenantId: h('ce_tenantid'),
+          syncRunId: data.syncRunId ?? '',
+          entityType: data.entityType ?? '',
+          entityId: data.entityId ?? '',
+          change: data.change ?? '',
+        });
+      },
+    });
+    return log;
+  }
+
+  forTenant(tenantId: string): ChangeEvent[] {
+    return this.all.filter((e) => e.tenantId === tenantId);
+  }
+
+  /**
+   * The tenant's distinct events (by id) as `<n> <type> <entityId>`, where n is the position of the
+   * event's run in `runIds`: comparable with another school that ran the same runs.
+   */
+  facts(tenantId: string, runIds: readonly string[]): string[] {
+    const seen = new Map<string, string>();
+    for (const e of this.forTenant(tenantId)) {
+      const n = runIds.indexOf(e.syncRunId);
+      seen.set(e.id, `${n < 0 ? `?${e.syncRunId}` : n} ${e.type} ${e.entityId}`);
+    }
+    return [...seen.values()].sort();
+  }
+
+  /** Waits until the tenant has at least `count` distinct events (or the timeout passes). */
+  async waitForDistinct(tenantId: string, count: number, timeoutMs = 120_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const n = new Set(this.forTenant(tenantId).map((e) => e.id)).size;
+      if (n >= count || Date.now() > deadline) return n;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+
+  stop(): Promise<void> {
+    return this.consumer.disconnect();
+  }
+}

@@ -1,0 +1,66 @@
+import type { Client } from '@grpc/grpc-js';
+import { callMetadata, callUnary, createGrpcClient, loadProtoPackage } from '@isams-sync/grpc';
+import type { GrpcClientConstructor, UnaryMethod } from '@isams-sync/grpc';
+
+export interface BookingView {
+  id: string;
+  eventId: string;
+  slotId: string;
+  pupilId: string;
+  contactId: string;
+  staffId: string;
+  status: string;
+  pendingCancellation: boolean;
+  cancellation?: { reason: string; personKind: string; personId: string; rosterEventId: string } | null;
+}
+interface PageInfo {
+  nextPageToken: string;
+}
+
+interface BookingsGrpc extends Client {
+  createEvent: UnaryMethod<object, { id: string; title: string }>;
+  updateEvent: UnaryMethod<object, { id: string; status: string }>;
+  createSlots: UnaryMethod<object, { slots: Array<{ id: string }> }>;
+  createBooking: UnaryMethod<object, { id: string }>;
+  listBookings: UnaryMethod<object, { bookings: BookingView[]; page?: PageInfo | null }>;
+}
+export interface RosterEntityView {
+  entityType: string;
+  entityId: string;
+  status: string;
+  dataJson: string;
+}
+interface RosterGrpc extends Client {
+  listEntities: UnaryMethod<object, { entities: RosterEntityView[]; page?: PageInfo | null }>;
+}
+
+/** BookingsService and RosterService as a test reaches them (gRPC, one tenant per call). */
+export interface ServiceClients {
+  bookings<Res>(tenantId: string, method: (c: BookingsGrpc) => UnaryMethod<object, Res>, req: object): Promise<Res>;
+  roster<Res>(tenantId: string, method: (c: RosterGrpc) => UnaryMethod<object, Res>, req: object): Promise<Res>;
+  close(): void;
+}
+
+export function serviceClients(addresses: { bookingsAddress: string; rosterAddress: string }): ServiceClients {
+  const bookingsPkg = loadProtoPackage<{
+    isams_sync: { bookings: { v1: { BookingsService: GrpcClientConstructor<BookingsGrpc> } } };
+  }>('isams_sync/bookings/v1/bookings_service.proto');
+  const rosterPkg = loadProtoPackage<{
+    isams_sync: { roster: { v1: { RosterService: GrpcClientConstructor<RosterGrpc> } } };
+  }>('isams_sync/roster/v1/roster_service.proto');
+  const b = createGrpcClient(bookingsPkg.isams_sync.bookings.v1.BookingsService, addresses.bookingsAddress, {
+    deadlineMs: 20_000,
+  });
+  const r = createGrpcClient(rosterPkg.isams_sync.roster.v1.RosterService, addresses.rosterAddress, {
+    deadlineMs: 30_000,
+  });
+  const md = (tenantId: string) => callMetadata({ tenantId, actor: 'e2e' });
+  return {
+    bookings: (tenantId, method, req) => callUnary(method(b).bind(b), req, md(tenantId)),
+    roster: (tenantId, method, req) => callUnary(method(r).bind(r), req, md(tenantId)),
+    close() {
+      b.close();
+      r.close();
+    },
+  };
+}

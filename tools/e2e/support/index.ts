@@ -1,0 +1,25 @@
+export { School, GatewayError, type SyncRun } from './school';
+export { serviceClients, type ServiceClients, type BookingView } from './grpc-clients';
+export { rosterSnapshot, activeCounts, snapshotDiff, ENTITY_TYPES, type RosterSnapshot } from './roster-snapshot';
+export { bookParentsEvening, listBookings, bookingOutcomes, waitForBookings, type BookedEvent } from './bookings';
+export { ChangeEventLog, type ChangeEvent } from './change-events';
+
+/** Active ids of one entity type, in roster order. */
+export function activeIds(snapshot: Map<string, string>, entityType: string): string[] {
+  return [...snapshot]
+    .filter(([k, v]) => k.startsWith(`${entityType}/`) && v.startsWith('active '))
+    .map(([k]) => k.slice(entityType.length + 1));
+}
+
+/** pupil id → the id of a contact linked to that pupil (bookings are made by a contact). */
+export function contactsByPupil(snapshot: Map<string, string>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [k, v] of snapshot) {
+    if (!k.startsWith('contact/') || !v.startsWith('active ')) continue;
+    const data = JSON.parse(v.slice('active '.length)) as { pupils?: Array<{ pupilId: unknown }> };
+    for (const l of data.pupils ?? []) if (!out.has(String(l.pupilId))) out.set(String(l.pupilId), k.slice(8));
+  }
+  return out;
+}
+export { captureReference, finishAfterCrash, expectSameAsReference, type Reference } from './crash';
+export { PrivateInfra } from './private-infra';

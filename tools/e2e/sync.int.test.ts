@@ -1,0 +1,180 @@
+import { getTestInfra, startSystem, type RunningSystem } from '@isams-sync/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  activeCounts,
+  activeIds,
+  contactsByPupil,
+  bookParentsEvening,
+  ChangeEventLog,
+  listBookings,
+  rosterSnapshot,
+  School,
+  serviceClients,
+  snapshotDiff,
+  waitForBookings,
+  type ServiceClients,
+} from './support';
+
+/**
+ * The whole system as processes on the real Kafka and FerretDB, driven like an admin and the
+ * bookings product would: full sync, unchanged resync, term-time changes, a dataset dropped from the
+ * key, and a mass removal that is held, previewed and approved.
+ */
+describe('e2e: syncs of simulated schools through the real processes', () => {
+  let system: RunningSystem;
+  let clients: ServiceClients;
+  let changes: ChangeEventLog;
+  let a: School;
+  let b: School;
+  const runsA: string[] = [];
+  const runsB: string[] = [];
+
+  beforeAll(async () => {
+    system = await startSystem({ holdPercent: 10, holdMin: 5 });
+    clients = serviceClients(system);
+    changes = await ChangeEventLog.start(getTestInfra().kafkaBrokers, system.topics.changes);
+    // Same seed: the two schools start with identical iSAMS data.
+    [a, b] = await Promise.all([School.create(system, 'e2e-sync-a', 11), School.create(system, 'e2e-sync-b', 11)]);
+  }, 240_000);
+
+  afterAll(async () => {
+    await changes?.stop();
+    clients?.close();
+    await system?.stop();
+  }, 90_000);
+
+  it('full sync: every entity lands in the roster, once per school, with an added event each', async () => {
+    const [runA, runB] = await Promise.all([a.sync(), b.sync()]);
+    expect(runA.status, system.logs()).toBe('applied');
+    expect(runB.status).toBe('applied');
+    runsA.push(runA.syncRunId);
+    runsB.push(runB.syncRunId);
+    const [snapA, snapB] = await Promise.all([rosterSnapshot(clients, a.id), rosterSnapshot(clients, b.id)]);
+    const counts = activeCounts(snapA);
+    expect(counts).toMatchObject({ pupil: 300, staff: expect.any(Number) as number });
+    // Same iSAMS data ⇒ the same roster, whatever the school: the basis of the crash comparisons.
+    expect(snapshotDiff(snapA, snapB)).toEqual([]);
+    const added = Object.values(runA.rosterCounts ?? {}).reduce((n, c) => n + (c.added ?? 0), 0);
+    expect(added).toBe(snapA.size);
+    expect(await changes.waitForDistinct(a.id, snapA.size)).toBe(snapA.size);
+    const facts = changes.facts(a.id, runsA);
+    expect(facts).toHaveLength(snapA.size);
+    expect(facts.every((f) => f.startsWith('0 ') && f.includes('.added.v1 '))).toBe(true);
+    expect(changes.facts(b.id, runsB)).toEqual(facts);
+  }, 300_000);
+
+  it('unchanged resync: nothing published, roster and events untouched', async () => {
+    const before = await rosterSnapshot(clients, a.id);
+    const eventsBefore = changes.forTenant(a.id).length;
+    const run = await a.sync();
+    expect(run.status).toBe('unchanged');
+    expect(snapshotDiff(await rosterSnapshot(clients, a.id), before)).toEqual([]);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(changes.forTenant(a.id).length).toBe(eventsBefore);
+  }, 120_000);
+
+  it("term-time changes cancel exactly the leavers' future bookings", async () => {
+    const snap = await rosterSnapshot(clients, a.id);
+    const contacts = contactsByPupil(snap);
+    const pupils = activeIds(snap, 'pupil')
+      .filter((p) => contacts.has(p))
+      .slice(0, 10);
+    const staff = activeIds(snap, 'staff')[0]!;
+    const future = await bookParentsEvening(clients, a.id, pupils, staff, contacts, 10);
+    const past = await bookParentsEvening(clients, a.id, pupils.slice(0, 4), staff, contacts, 12);
+    await clients.bookings(a.id, (c) => c.updateEvent, { eventId: past.eventId, status: 'finished' });
+    const leavers = pupils.slice(0, 4);
+    for (const p of leavers) await a.sim('DELETE', `/pupils/${p}`);
+    const joiner = (await a.sim('POST', '/pupils', { ncYear: 9, forename: 'Siân', surname: "O'Brien" })) as {
+      id?: number | string;
+    };
+    await a.sim('PATCH', `/pupils/${pupils[5]}`, { forename: 'Renamed' });
+
+    const run = await a.sync();
+    expect(run.status, JSON.stringify(run.error)).toBe('applied');
+    runsA.push(run.syncRunId);
+    expect(run.rosterCounts?.pupil).toMatchObject({ added: 1, removed: 4, updated: 1 });
+
+    const cancelledOf = (list: Awaited<ReturnType<typeof listBookings>>) =>
+      list.filter((x) => x.status === 'cancelled').map((x) => x.id);
+    const expected = leavers.map((p) => future.bookingByPupil.get(p)!).sort();
+    const list = await waitForBookings(clients, a.id, future.eventId, (l) => cancelledOf(l).length >= 4);
+    expect(cancelledOf(list).sort()).toEqual(expected);
+    expect(list.filter((x) => x.status === 'cancelled').map((x) => x.cancellation?.reason)).toEqual(
+      Array(4).fill('roster_removal'),
+    );
+    // A finished event keeps its history: the leavers' bookings there are not touched.
+    expect((await listBookings(clients, a.id, past.eventId)).map((x) => x.status)).toEqual(Array(4).fill('booked'));
+
+    const pupilFacts = changes
+      .facts(a.id, runsA)
+      .filter((f) => f.startsWith('1 ') && f.includes('.pupil.'))
+      .map((f) => f.replace('com.schoolcloud.isams-sync.roster.', ''));
+    await changes.waitForDistinct(a.id, snap.size + 6);
+    const after = changes
+      .facts(a.id, runsA)
+      .filter((f) => f.startsWith('1 ') && f.includes('.pupil.'))
+      .map((f) => f.replace('com.schoolcloud.isams-sync.roster.', ''));
+    expect(after.length).toBeGreaterThanOrEqual(pupilFacts.length);
+    expect(after).toEqual(
+      [
+        ...leavers.map((p) => `1 pupil.removed.v1 ${p}`),
+        `1 pupil.updated.v1 ${pupils[5]}`,
+        ...(joiner.id === undefined ? [] : [`1 pupil.added.v1 ${joiner.id}`]),
+      ].sort(),
+    );
+    if (joiner.id === undefined) expect(after.filter((f) => f.includes('.added.'))).toHaveLength(1);
+  }, 300_000);
+
+  it('a dataset dropped from the key removes nothing of that type', async () => {
+    const before = await rosterSnapshot(clients, a.id);
+    await a.sim('DELETE', '/key/datasets/teachingSetLists');
+    const run = await a.sync();
+    expect(run.status, JSON.stringify(run.error)).toBe('applied');
+    expect(run.absentDatasets).toHaveLength(1);
+    expect(run.absentDatasets[0]).toMatch(/set ?lists/i);
+    const after = await rosterSnapshot(clients, a.id);
+    expect(activeCounts(after).setMembership).toBe(activeCounts(before).setMembership);
+    expect(snapshotDiff(after, before)).toEqual([]);
+    await a.sim('POST', '/key/datasets/teachingSetLists');
+  }, 180_000);
+
+  it('mass removal is held, previewed, approved, and the cancellations equal the preview', async () => {
+    const snap = await rosterSnapshot(clients, b.id);
+    const contacts = contactsByPupil(snap);
+    const pupils = activeIds(snap, 'pupil').filter((p) => contacts.has(p));
+    const staff = activeIds(snap, 'staff')[0]!;
+    const leavers = pupils.slice(0, 40); // > 10 % of 300 and > 5
+    const booked = [...leavers.slice(0, 6), ...pupils.slice(100, 103)];
+    const event = await bookParentsEvening(clients, b.id, booked, staff, contacts, 9);
+    for (const p of leavers) await b.sim('DELETE', `/pupils/${p}`);
+
+    const run = await b.sync();
+    expect(run.status, JSON.stringify(run.error)).toBe('held');
+    expect(run.heldBatchId).toBeTruthy();
+    // Nothing removed while held.
+    expect(activeCounts(await rosterSnapshot(clients, b.id)).pupil).toBe(300);
+    expect((await listBookings(clients, b.id, event.eventId)).every((x) => x.status === 'booked')).toBe(true);
+
+    const impact = await b.api<{
+      totalBookingsToCancel: number;
+      events: Array<{ bookingsToCancel: Array<{ id: string }> }>;
+    }>('GET', `/held-batches/${run.heldBatchId}/impact`);
+    const preview = impact.events.flatMap((e) => e.bookingsToCancel.map((x) => x.id)).sort();
+    expect(impact.totalBookingsToCancel).toBe(6);
+    expect(preview).toEqual(leavers.slice(0, 6).map((p) => event.bookingByPupil.get(p)!).sort());
+
+    await b.api('POST', `/held-batches/${run.heldBatchId}/approve`, { comment: 'leavers confirmed' });
+    const list = await waitForBookings(
+      clients,
+      b.id,
+      event.eventId,
+      (l) => l.filter((x) => x.status === 'cancelled').length >= 6,
+    );
+    expect(list.filter((x) => x.status === 'cancelled').map((x) => x.id).sort()).toEqual(preview);
+    expect(list.filter((x) => x.status === 'cancelled').every((x) => x.cancellation?.reason === 'roster_removal_approved')).toBe(true);
+    const pupilsLeft = async () => activeCounts(await rosterSnapshot(clients, b.id)).pupil;
+    for (let i = 0; i < 60 && (await pupilsLeft()) !== 260; i++) await new Promise((r) => setTimeout(r, 1000));
+    expect(await pupilsLeft()).toBe(260);
+  }, 300_000);
+});
