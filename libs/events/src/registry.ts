@@ -2,7 +2,7 @@ import { createEventRegistry } from './event-registry';
 import { allBookingEventTypes } from './types/bookings.events';
 import { platformPingV1 } from './types/platform-ping.event';
 import { datasetSnapshotCompletedV1, rawDatasetChunkV1 } from './types/raw-dataset.events';
-import { allRosterChangeEventTypes } from './types/roster-change.events';
+import { allRosterChangeEventTypes, rosterEntityStateV1 } from './types/roster-change.events';
 import { syncRunUpdatedV1 } from './types/sync-run.events';
 
 /**
@@ -15,5 +15,6 @@ export const registry = createEventRegistry([
   datasetSnapshotCompletedV1,
   syncRunUpdatedV1,
   ...allRosterChangeEventTypes,
+  rosterEntityStateV1,
   ...allBookingEventTypes,
 ]);

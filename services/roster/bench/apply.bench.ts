@@ -27,9 +27,11 @@ import { normalise } from '../src/domain/normalise';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
-const size = (args.includes('--size') ? args[args.indexOf('--size') + 1]! : 'large') as 'small' | 'medium' | 'large';
+const size = (args.includes('--size') ? args[args.indexOf('--size') + 1]! : 'large') as
+  'small' | 'medium' | 'large';
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
-const mongoUrl = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27117/?directConnection=true&retryWrites=false';
+const mongoUrl =
+  process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27117/?directConnection=true&retryWrites=false';
 const repoRoot = resolve(import.meta.dirname, '../../..');
 const log = (msg: string) => process.stderr.write(`[roster bench] ${msg}\n`);
 const suffix = randomBytes(4).toString('hex');
@@ -38,7 +40,20 @@ async function school(): Promise<Partial<Record<DatasetId, RawElement[]>>> {
   const file = join(tmpdir(), `roster-bench-school-1-${size}.xml`);
   if (!existsSync(file)) {
     log(`generating a ${size} school…`);
-    execFileSync('npx', ['tsx', 'services/isams-simulator/src/cli/generate-school.ts', '--seed', '1', '--size', size, '--out', file], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(
+      'npx',
+      [
+        'tsx',
+        'services/isams-simulator/src/cli/generate-school.ts',
+        '--seed',
+        '1',
+        '--size',
+        size,
+        '--out',
+        file,
+      ],
+      { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] },
+    );
   }
   const parsed = await parseBatchDocument(readFileSync(file), { format: 'xml' });
   const out: Partial<Record<DatasetId, RawElement[]>> = {};
@@ -46,7 +61,11 @@ async function school(): Promise<Partial<Record<DatasetId, RawElement[]>>> {
   return out;
 }
 
-function snapshot(tenantId: string, runId: string, datasets: Partial<Record<DatasetId, RawElement[]>>): CloudEvent[] {
+function snapshot(
+  tenantId: string,
+  runId: string,
+  datasets: Partial<Record<DatasetId, RawElement[]>>,
+): CloudEvent[] {
   const events: CloudEvent[] = [];
   const listed = [];
   for (const datasetId of DATASET_IDS) {
@@ -60,7 +79,15 @@ function snapshot(tenantId: string, runId: string, datasets: Partial<Record<Data
         rawDatasetChunkV1.create({
           tenantId,
           idParts: [runId, datasetId, String(i)],
-          data: { syncRunId: runId, datasetId, chunkIndex: i, chunkCount, firstRecordOrdinal: i * per, datasetFingerprint: fingerprint, records: records.slice(i * per, (i + 1) * per) },
+          data: {
+            syncRunId: runId,
+            datasetId,
+            chunkIndex: i,
+            chunkCount,
+            firstRecordOrdinal: i * per,
+            datasetFingerprint: fingerprint,
+            records: records.slice(i * per, (i + 1) * per),
+          },
         }),
       );
     }
@@ -70,7 +97,17 @@ function snapshot(tenantId: string, runId: string, datasets: Partial<Record<Data
     datasetSnapshotCompletedV1.create({
       tenantId,
       idParts: [runId],
-      data: { syncRunId: runId, trigger: { kind: 'schedule' }, dryRun: false, fetchedAt: '2026-11-01T09:00:00Z', sourceFormat: 'xml', datasets: listed, absentDatasets: [], unknownContainers: [], findings: [] },
+      data: {
+        syncRunId: runId,
+        trigger: { kind: 'schedule' },
+        dryRun: false,
+        fetchedAt: '2026-11-01T09:00:00Z',
+        sourceFormat: 'xml',
+        datasets: listed,
+        absentDatasets: [],
+        unknownContainers: [],
+        findings: [],
+      },
     }),
   );
   return events;
@@ -79,10 +116,18 @@ function snapshot(tenantId: string, runId: string, datasets: Partial<Record<Data
 const datasets = await school();
 const logger = createLogger({ service: 'roster-bench', level: 'error' });
 const dbName = `roster_bench_${suffix}`;
-const topics = { raw: `bench-raw-${suffix}`, changes: `bench-changes-${suffix}`, state: `bench-state-${suffix}`, runs: `bench-runs-${suffix}` };
+const topics = {
+  raw: `bench-raw-${suffix}`,
+  changes: `bench-changes-${suffix}`,
+  state: `bench-state-${suffix}`,
+  runs: `bench-runs-${suffix}`,
+};
 const admin = new Kafka({ clientId: 'roster-bench', brokers, logLevel: logLevel.NOTHING }).admin();
 await admin.connect();
-await admin.createTopics({ topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 1, replicationFactor: 1 })), waitForLeaders: true });
+await admin.createTopics({
+  topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 1, replicationFactor: 1 })),
+  waitForLeaders: true,
+});
 const mongo = new MongoClient(mongoUrl);
 await mongo.connect();
 const db = mongo.db(dbName);
@@ -91,7 +136,14 @@ try {
   // Baseline: one bulk insert of the same normalised entities, one document per entity.
   const normalised = normalise({ datasets, asOf: new Date('2026-11-01T09:00:00Z') });
   const docs = Object.entries(normalised.entities).flatMap(([entityType, m]) =>
-    [...m.values()].map((data) => ({ _id: ids.entity('bench', entityType, data.id), tenantId: 'bench', entityType, entityId: data.id, status: 'active', data })),
+    [...m.values()].map((data) => ({
+      _id: ids.entity('bench', entityType, data.id),
+      tenantId: 'bench',
+      entityType,
+      entityId: data.id,
+      status: 'active',
+      data,
+    })),
   );
   log(`baseline: insertMany of ${docs.length} normalised entities…`);
   const t = performance.now();
@@ -125,7 +177,11 @@ try {
       const cs = await app.store.getChangeset(tenantId, ids.changeset(tenantId, runId));
       if (cs?.state === 'done' || cs?.state === 'failed') {
         if (cs.state === 'failed') throw new Error(`run ${runId} failed: ${cs.error?.code}`);
-        return { pipelineMs: cs.completedAt!.getTime() - cs.processedAt!.getTime(), endToEndMs: performance.now() - started, changes: cs.changeCount ?? 0 };
+        return {
+          pipelineMs: cs.completedAt!.getTime() - cs.processedAt!.getTime(),
+          endToEndMs: performance.now() - started,
+          changes: cs.changeCount ?? 0,
+        };
       }
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -140,13 +196,42 @@ try {
   await app.stop();
 
   const rows = [
-    { metric: `${size} first sync: normalise+diff+apply+publish (${first.changes} changes)`, value: Math.round(first.pipelineMs), unit: 'ms', baseline: Math.round(baselineMs), ratio: +(first.pipelineMs / baselineMs).toFixed(2), note: `baseline: one insertMany of the ${docs.length} normalised entities into the same database` },
-    { metric: `${size} first sync end to end (publish chunks → done)`, value: Math.round(first.endToEndMs), unit: 'ms', baseline: Math.round(baselineMs), ratio: +(first.endToEndMs / baselineMs).toFixed(2), note: 'includes staging the raw chunks from Kafka' },
-    { metric: `${size} no-change resync: normalise+diff (0 changes)`, value: Math.round(again.pipelineMs), unit: 'ms', baseline: Math.round(baselineMs), ratio: +(again.pipelineMs / baselineMs).toFixed(2), note: 'same baseline' },
-    { metric: `${size} no-change resync end to end`, value: Math.round(again.endToEndMs), unit: 'ms', baseline: Math.round(baselineMs), ratio: +(again.endToEndMs / baselineMs).toFixed(2) },
+    {
+      metric: `${size} first sync: normalise+diff+apply+publish (${first.changes} changes)`,
+      value: Math.round(first.pipelineMs),
+      unit: 'ms',
+      baseline: Math.round(baselineMs),
+      ratio: +(first.pipelineMs / baselineMs).toFixed(2),
+      note: `baseline: one insertMany of the ${docs.length} normalised entities into the same database`,
+    },
+    {
+      metric: `${size} first sync end to end (publish chunks → done)`,
+      value: Math.round(first.endToEndMs),
+      unit: 'ms',
+      baseline: Math.round(baselineMs),
+      ratio: +(first.endToEndMs / baselineMs).toFixed(2),
+      note: 'includes staging the raw chunks from Kafka',
+    },
+    {
+      metric: `${size} no-change resync: normalise+diff (0 changes)`,
+      value: Math.round(again.pipelineMs),
+      unit: 'ms',
+      baseline: Math.round(baselineMs),
+      ratio: +(again.pipelineMs / baselineMs).toFixed(2),
+      note: 'same baseline',
+    },
+    {
+      metric: `${size} no-change resync end to end`,
+      value: Math.round(again.endToEndMs),
+      unit: 'ms',
+      baseline: Math.round(baselineMs),
+      ratio: +(again.endToEndMs / baselineMs).toFixed(2),
+    },
   ];
   if (json) process.stdout.write(`${JSON.stringify({ name: 'roster apply', rows })}\n`);
-  else for (const r of rows) process.stdout.write(`${r.metric}: ${r.value} ${r.unit} (baseline ${r.baseline} ms, ×${r.ratio})\n`);
+  else
+    for (const r of rows)
+      process.stdout.write(`${r.metric}: ${r.value} ${r.unit} (baseline ${r.baseline} ms, ×${r.ratio})\n`);
 } finally {
   await db.dropDatabase().catch(() => undefined);
   await mongo.close();

@@ -1,4 +1,10 @@
-import { ensureTopics, createEventProducer, createKafkaClient, runConsumer } from '@isams-sync/kafka';
+import {
+  ensureTopics,
+  createEventProducer,
+  createKafkaClient,
+  kafkaClientOptionsFromConfig,
+  runConsumer,
+} from '@isams-sync/kafka';
 import type { ConsumerHandle, EventProducer, KafkaClient } from '@isams-sync/kafka';
 import { TOPICS } from '@isams-sync/events';
 import { createGrpcServer, loadProtoPackage } from '@isams-sync/grpc';
@@ -51,10 +57,15 @@ export interface RosterApp {
 
 /** Composition root of the roster service. */
 export function createRosterApp(config: RosterConfig, overrides: RosterAppOverrides = {}): RosterApp {
-  const logger = overrides.logger ?? createLogger({ service: config.SERVICE_NAME ?? 'roster', level: config.LOG_LEVEL });
+  const logger =
+    overrides.logger ?? createLogger({ service: config.SERVICE_NAME ?? 'roster', level: config.LOG_LEVEL });
   const now = overrides.now ?? (() => new Date());
   const metrics = createMetrics({ service: 'roster' });
-  const runsProcessed = metrics.counter<'outcome'>({ name: 'roster_changesets_total', help: 'Changesets finished, by outcome', labelNames: ['outcome'] });
+  const runsProcessed = metrics.counter<'outcome'>({
+    name: 'roster_changesets_total',
+    help: 'Changesets finished, by outcome',
+    labelNames: ['outcome'],
+  });
   const topics: RosterTopics = {
     rawDatasets: config.RAW_DATASETS_TOPIC,
     rosterChanges: config.ROSTER_CHANGES_TOPIC,
@@ -77,7 +88,9 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
   const background = new Set<Promise<void>>();
 
   const track = (p: Promise<void>): void => {
-    const t = p.catch((err: unknown) => logger.warn({ err }, 'changeset processing failed; it resumes at the next sweep'));
+    const t = p.catch((err: unknown) =>
+      logger.warn({ err }, 'changeset processing failed; it resumes at the next sweep'),
+    );
     background.add(t);
     void t.finally(() => background.delete(t));
   };
@@ -116,15 +129,29 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
       while (background.size > 0) await Promise.all([...background]);
     },
     async start() {
-      mongo = await connectMongo({ url: config.MONGO_URL, dbName: config.MONGO_DB, logger, appName: 'roster' });
+      mongo = await connectMongo({
+        url: config.MONGO_URL,
+        dbName: config.MONGO_DB,
+        logger,
+        appName: 'roster',
+      });
       store = new RosterStore(mongo.db);
       await store.init();
-      kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger });
+      kafka = createKafkaClient(kafkaClientOptionsFromConfig(config, { service: 'roster', logger }));
       if (config.KAFKA_ENSURE_TOPICS) {
-        const mine = new Set<string>([topics.rawDatasets, topics.rosterChanges, topics.rosterState, topics.syncRuns]);
-        await ensureTopics(kafka, TOPICS.filter((t) => mine.has(t.name) || mine.has(t.name.replace(/\.dlq$/, ''))), {
-          replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,
-        });
+        const mine = new Set<string>([
+          topics.rawDatasets,
+          topics.rosterChanges,
+          topics.rosterState,
+          topics.syncRuns,
+        ]);
+        await ensureTopics(
+          kafka,
+          TOPICS.filter((t) => mine.has(t.name) || mine.has(t.name.replace(/\.dlq$/, ''))),
+          {
+            replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,
+          },
+        );
       }
       // Change events carry before/after images: 100 per produce request keeps a request well under the broker's 1 MiB.
       producer = createEventProducer(kafka, { logger, maxBatchSize: 100 });
@@ -142,19 +169,31 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
         },
         logger,
         graceDays: config.REMOVAL_GRACE_DAYS,
-        defaultThresholds: { default: { percent: config.HOLD_THRESHOLD_PERCENT, min: config.HOLD_THRESHOLD_MIN } },
+        defaultThresholds: {
+          default: { percent: config.HOLD_THRESHOLD_PERCENT, min: config.HOLD_THRESHOLD_MIN },
+        },
         incompleteRunTimeoutMs: config.INCOMPLETE_RUN_TIMEOUT_MS,
         now,
         ...(overrides.beforeStep === undefined ? {} : { beforeStep: overrides.beforeStep }),
       });
       heldBatches = new HeldBatches(store, processor, now);
-      queries = new RosterQueries(store, processor, { percent: config.HOLD_THRESHOLD_PERCENT, min: config.HOLD_THRESHOLD_MIN }, now);
+      queries = new RosterQueries(
+        store,
+        processor,
+        { percent: config.HOLD_THRESHOLD_PERCENT, min: config.HOLD_THRESHOLD_MIN },
+        now,
+      );
       sweeper = new GraceSweeper(store, publisher, processor, logger, config.REMOVAL_GRACE_DAYS);
 
       // Finish whatever a previous process left half done before taking new work.
-      await processor.resumeAll().catch((err: unknown) => logger.warn({ err }, 'resume on start failed; retried at the next sweep'));
+      await processor
+        .resumeAll()
+        .catch((err: unknown) => logger.warn({ err }, 'resume on start failed; retried at the next sweep'));
 
-      const pkg = loadProtoPackage<RosterServiceProtoGrpcType>('isams_sync/roster/v1/roster_service.proto', config.PROTOS_DIR === undefined ? {} : { protosDir: config.PROTOS_DIR });
+      const pkg = loadProtoPackage<RosterServiceProtoGrpcType>(
+        'isams_sync/roster/v1/roster_service.proto',
+        config.PROTOS_DIR === undefined ? {} : { protosDir: config.PROTOS_DIR },
+      );
       grpc = await createGrpcServer({
         logger,
         port: config.GRPC_PORT,
@@ -166,7 +205,12 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
           },
         ],
       });
-      ops = await startOpsServer({ port: config.OPS_PORT, metrics, logger, readiness: () => mongo?.ping() ?? false });
+      ops = await startOpsServer({
+        port: config.OPS_PORT,
+        metrics,
+        logger,
+        readiness: () => mongo?.ping() ?? false,
+      });
 
       consumer = await runConsumer({
         client: kafka,
@@ -174,7 +218,9 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
         topics: [topics.rawDatasets],
         fromBeginning: true,
         logger,
-        ...(overrides.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: overrides.sessionTimeoutMs, heartbeatIntervalMs: 1000 }),
+        ...(overrides.sessionTimeoutMs === undefined
+          ? {}
+          : { sessionTimeoutMs: overrides.sessionTimeoutMs, heartbeatIntervalMs: 1000 }),
         handler: rawDatasetsHandler(store, processor, now, track),
       });
       await consumer.ready;

@@ -1,5 +1,6 @@
 import { commonServiceConfig, env, loadConfig } from '@isams-sync/config';
 import { TopicNames } from '@isams-sync/events';
+import { kafkaServiceConfig } from '@isams-sync/kafka';
 import { z } from 'zod';
 
 /**
@@ -10,11 +11,7 @@ export const configSchema = z.object({
   ...commonServiceConfig,
   GRPC_PORT: env.port({ allowZero: true }).default(50051),
   PROTOS_DIR: z.string().trim().min(1).optional(),
-  KAFKA_BROKERS: env.csv(),
-  KAFKA_CLIENT_ID: z.string().trim().min(1).default('roster'),
-  KAFKA_TOPIC_REPLICATION_FACTOR: env.int({ min: 1, max: 7 }).default(3),
-  /** Create the topics the roster reads/writes at start-up (the chart's hook Job does it too). */
-  KAFKA_ENSURE_TOPICS: env.bool().default(true),
+  ...kafkaServiceConfig,
   RAW_DATASETS_TOPIC: z.string().trim().min(1).default(TopicNames.rawDatasets),
   ROSTER_CHANGES_TOPIC: z.string().trim().min(1).default(TopicNames.rosterChanges),
   ROSTER_STATE_TOPIC: z.string().trim().min(1).default(TopicNames.rosterState),

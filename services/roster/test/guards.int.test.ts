@@ -23,9 +23,19 @@ afterAll(async () => {
   await h?.close();
 });
 
-type Data = { status: string; sequence: number; change?: string; entityType?: string; entityId?: string; heldBatchId?: string; removal?: { reason: string; approvedBy?: string }; error?: { code: string } };
+type Data = {
+  status: string;
+  sequence: number;
+  change?: string;
+  entityType?: string;
+  entityId?: string;
+  heldBatchId?: string;
+  removal?: { reason: string; approvedBy?: string };
+  error?: { code: string };
+};
 const d = (e: CloudEvent) => e.data as Data;
-const of = (tenantId: string, runId?: string) => (e: CloudEvent) => e.tenantid === tenantId && (runId === undefined || e.syncrunid === runId);
+const of = (tenantId: string, runId?: string) => (e: CloudEvent) =>
+  e.tenantid === tenantId && (runId === undefined || e.syncrunid === runId);
 
 async function seed(tenantId: string, n = 40): Promise<void> {
   await publishSnapshot(h.producer, h.topics.raw, tenantId, 'seed', miniSchool(n));
@@ -48,7 +58,12 @@ describe('input guards', () => {
     await seed(t, 4);
     await publishSnapshot(h.producer, h.topics.raw, t, 'r2', { ...miniSchool(4), currentPupils: [] });
     const cs = await runFinished(app, t, 'r2');
-    expect(cs).toMatchObject({ outcome: 'held', heldCount: 4, heldTypes: { pupil: 'empty_dataset' }, heldBatchId: 'held-r2' });
+    expect(cs).toMatchObject({
+      outcome: 'held',
+      heldCount: 4,
+      heldTypes: { pupil: 'empty_dataset' },
+      heldBatchId: 'held-r2',
+    });
     expect((await app.store.loadStored(t)).activeCounts.pupil).toBe(4);
     const runs = await eventsFor(h.events.runs, of(t, 'r2'), 2, 'r2 reports');
     expect(runs.map((e) => d(e).status)).toEqual(['applying', 'held']);
@@ -59,9 +74,20 @@ describe('input guards', () => {
     const t = uniqueName('school');
     await seed(t);
     // 6 of 40 removed: 15 % and more than 5 → held; one added, one renamed → applied
-    await publishSnapshot(h.producer, h.topics.raw, t, 'r2', miniSchool(40, { without: [1, 2, 3, 4, 5, 6], extra: [pupil('500')], renamed: { 7: 'Renamed' } }));
+    await publishSnapshot(
+      h.producer,
+      h.topics.raw,
+      t,
+      'r2',
+      miniSchool(40, { without: [1, 2, 3, 4, 5, 6], extra: [pupil('500')], renamed: { 7: 'Renamed' } }),
+    );
     const cs = await runFinished(app, t, 'r2');
-    expect(cs).toMatchObject({ outcome: 'held', heldCount: 6, applyCount: 2, counts: { pupil: { added: 1, updated: 1, held: 6, removed: 0 } } });
+    expect(cs).toMatchObject({
+      outcome: 'held',
+      heldCount: 6,
+      applyCount: 2,
+      counts: { pupil: { added: 1, updated: 1, held: 6, removed: 0 } },
+    });
     const applied = await eventsFor(h.events.changes, of(t, 'r2'), 2, 'r2 changes');
     expect(applied.map((e) => d(e).change).sort()).toEqual(['added', 'updated']);
 
@@ -69,22 +95,51 @@ describe('input guards', () => {
     expect(listed.batches.map((b) => b.batchId)).toEqual(['held-r2']);
     const batch = await rpc.call('getHeldBatch')({ batchId: 'held-r2', query: 'q3' }, t);
     expect(batch.records.map((r) => r.entityId)).toEqual(['3']);
-    expect(batch.batch).toMatchObject({ status: 'pending', total: 6, types: [{ entityType: 'pupil', count: 6, reason: 'threshold' }] });
+    expect(batch.batch).toMatchObject({
+      status: 'pending',
+      total: 6,
+      types: [{ entityType: 'pupil', count: 6, reason: 'threshold' }],
+    });
 
-    const approved = await rpc.call('approveHeldBatch')({ batchId: 'held-r2', comment: 'leavers confirmed' }, t, 'admin:7');
-    expect(approved).toMatchObject({ status: 'approved', decidedBy: 'admin:7', comment: 'leavers confirmed' });
-    const removed = await eventsFor(h.events.changes, (e) => of(t, 'r2')(e) && d(e).change === 'removed', 6, 'approved removals');
-    expect(removed.every((e) => d(e).removal?.reason === 'approved_held_batch' && d(e).removal?.approvedBy === 'admin:7')).toBe(true);
+    const approved = await rpc.call('approveHeldBatch')(
+      { batchId: 'held-r2', comment: 'leavers confirmed' },
+      t,
+      'admin:7',
+    );
+    expect(approved).toMatchObject({
+      status: 'approved',
+      decidedBy: 'admin:7',
+      comment: 'leavers confirmed',
+    });
+    const removed = await eventsFor(
+      h.events.changes,
+      (e) => of(t, 'r2')(e) && d(e).change === 'removed',
+      6,
+      'approved removals',
+    );
+    expect(
+      removed.every(
+        (e) => d(e).removal?.reason === 'approved_held_batch' && d(e).removal?.approvedBy === 'admin:7',
+      ),
+    ).toBe(true);
     expect((await app.store.loadStored(t)).activeCounts.pupil).toBe(35);
     const runs = await eventsFor(h.events.runs, of(t, 'r2'), 3, 'r2 reports after approval');
     expect(runs.map((e) => `${d(e).sequence}:${d(e).status}`)).toEqual(['1:applying', '2:held', '3:applied']);
 
     // approving again changes nothing; discarding an approved batch is refused; thresholds untouched
     await rpc.call('approveHeldBatch')({ batchId: 'held-r2', comment: 'again' }, t, 'admin:8');
-    expect((await rpc.call('getHeldBatch')({ batchId: 'held-r2' }, t)).batch).toMatchObject({ decidedBy: 'admin:7', comment: 'leavers confirmed' });
-    await expect(rpc.call('discardHeldBatch')({ batchId: 'held-r2', comment: 'x' }, t)).rejects.toMatchObject({ errorCode: 'ROSTER_HELD_BATCH_NOT_PENDING' });
+    expect((await rpc.call('getHeldBatch')({ batchId: 'held-r2' }, t)).batch).toMatchObject({
+      decidedBy: 'admin:7',
+      comment: 'leavers confirmed',
+    });
+    await expect(rpc.call('discardHeldBatch')({ batchId: 'held-r2', comment: 'x' }, t)).rejects.toMatchObject(
+      { errorCode: 'ROSTER_HELD_BATCH_NOT_PENDING' },
+    );
     expect((await rpc.call('getRemovalThresholds')({}, t)).defaultThreshold).toEqual({ percent: 10, min: 5 });
-    expect(new Set(h.events.changes.filter((e) => of(t, 'r2')(e) && d(e).change === 'removed').map((e) => e.id)).size).toBe(6);
+    expect(
+      new Set(h.events.changes.filter((e) => of(t, 'r2')(e) && d(e).change === 'removed').map((e) => e.id))
+        .size,
+    ).toBe(6);
   });
 
   it('discard keeps the records; their continued absence holds them again at the next run', async () => {
@@ -93,11 +148,19 @@ describe('input guards', () => {
     const without = { without: [1, 2, 3, 4, 5, 6] };
     await publishSnapshot(h.producer, h.topics.raw, t, 'r2', miniSchool(40, without));
     expect((await runFinished(app, t, 'r2')).outcome).toBe('held');
-    const discarded = await rpc.call('discardHeldBatch')({ batchId: 'held-r2', comment: 'feed glitch' }, t, 'admin:9');
+    const discarded = await rpc.call('discardHeldBatch')(
+      { batchId: 'held-r2', comment: 'feed glitch' },
+      t,
+      'admin:9',
+    );
     expect(discarded).toMatchObject({ status: 'discarded', decidedBy: 'admin:9', comment: 'feed glitch' });
     expect((await app.store.loadStored(t)).activeCounts.pupil).toBe(40);
     await publishSnapshot(h.producer, h.topics.raw, t, 'r3', miniSchool(40, without));
-    expect(await runFinished(app, t, 'r3')).toMatchObject({ outcome: 'held', heldBatchId: 'held-r3', heldCount: 6 });
+    expect(await runFinished(app, t, 'r3')).toMatchObject({
+      outcome: 'held',
+      heldBatchId: 'held-r3',
+      heldCount: 6,
+    });
     // reappearance after a discard is a no-op
     await publishSnapshot(h.producer, h.topics.raw, t, 'r4', miniSchool(40));
     expect(await runFinished(app, t, 'r4')).toMatchObject({ outcome: 'applied', changeCount: 0 });
@@ -107,9 +170,21 @@ describe('input guards', () => {
   it('a per-school threshold applies to later runs', async () => {
     const t = uniqueName('school');
     await seed(t);
-    await rpc.call('setRemovalThresholds')({ thresholds: { defaultThreshold: { percent: 10, min: 5 }, byType: [{ entityType: 'pupil', threshold: { percent: 50, min: 5 } }] } }, t, 'admin:1');
+    await rpc.call('setRemovalThresholds')(
+      {
+        thresholds: {
+          defaultThreshold: { percent: 10, min: 5 },
+          byType: [{ entityType: 'pupil', threshold: { percent: 50, min: 5 } }],
+        },
+      },
+      t,
+      'admin:1',
+    );
     await publishSnapshot(h.producer, h.topics.raw, t, 'r2', miniSchool(40, { without: [1, 2, 3, 4, 5, 6] }));
-    expect(await runFinished(app, t, 'r2')).toMatchObject({ outcome: 'applied', counts: { pupil: { removed: 6 } } });
+    expect(await runFinished(app, t, 'r2')).toMatchObject({
+      outcome: 'applied',
+      counts: { pupil: { removed: 6 } },
+    });
   });
 });
 
@@ -117,7 +192,14 @@ describe('dry runs, incomplete runs, grace', () => {
   it('a dry-run marker computes and stores the changeset but applies and publishes nothing', async () => {
     const t = uniqueName('school');
     await seed(t);
-    await publishSnapshot(h.producer, h.topics.raw, t, 'dry', miniSchool(40, { without: [1], extra: [pupil('600')] }), { dryRun: true });
+    await publishSnapshot(
+      h.producer,
+      h.topics.raw,
+      t,
+      'dry',
+      miniSchool(40, { without: [1], extra: [pupil('600')] }),
+      { dryRun: true },
+    );
     const cs = await runFinished(app, t, 'dry');
     expect(cs).toMatchObject({ dryRun: true, outcome: 'applied', changeCount: 2 });
     const changes = await rpc.call('listRunChanges')({ syncRunId: 'dry' }, t);
@@ -126,7 +208,9 @@ describe('dry runs, incomplete runs, grace', () => {
     const preview = await rpc.call('dryRunSnapshot')({ syncRunId: 'dry' }, t);
     expect(preview).toMatchObject({ changeCount: 2, heldCount: 0 });
     const runs = await eventsFor(h.events.runs, of(t, 'dry'), 1, 'dry report');
-    expect(runs.map((e) => `${d(e).status}:${(e.data as { dryRun: boolean }).dryRun}`)).toEqual(['applied:true']);
+    expect(runs.map((e) => `${d(e).status}:${(e.data as { dryRun: boolean }).dryRun}`)).toEqual([
+      'applied:true',
+    ]);
     expect(h.events.changes.filter(of(t, 'dry'))).toEqual([]);
   });
 
@@ -143,7 +227,11 @@ describe('dry runs, incomplete runs, grace', () => {
     })();
     expect(waiting.state).toBe('waiting');
     await app.sweep(new Date(Date.now() + 31 * 60_000));
-    expect(await runFinished(app, t, 'partial')).toMatchObject({ state: 'done', outcome: 'failed', error: { code: 'ROSTER_RUN_TIMED_OUT' } });
+    expect(await runFinished(app, t, 'partial')).toMatchObject({
+      state: 'done',
+      outcome: 'failed',
+      error: { code: 'ROSTER_RUN_TIMED_OUT' },
+    });
     const runs = await eventsFor(h.events.runs, of(t, 'partial'), 1, 'failed report');
     expect(d(runs[0]!)).toMatchObject({ status: 'failed', error: { code: 'ROSTER_RUN_TIMED_OUT' } });
   });
@@ -153,12 +241,26 @@ describe('dry runs, incomplete runs, grace', () => {
     await seed(t);
     await publishSnapshot(h.producer, h.topics.raw, t, 'r2', miniSchool(40, { without: [9] }));
     await runFinished(app, t, 'r2');
-    expect(await app.store.entity(t, 'pupil', '9')).toMatchObject({ status: 'removed', purged: false, data: { surname: 'Q9' } });
+    expect(await app.store.entity(t, 'pupil', '9')).toMatchObject({
+      status: 'removed',
+      purged: false,
+      data: { surname: 'Q9' },
+    });
     await app.sweep(new Date(Date.now() + 13 * 86_400_000));
     expect(await app.store.entity(t, 'pupil', '9')).toMatchObject({ purged: false });
     await app.sweep(new Date(Date.now() + 15 * 86_400_000));
-    expect(await app.store.entity(t, 'pupil', '9')).toMatchObject({ status: 'removed', purged: true, data: { id: '9' } });
-    const state = await eventsFor(h.events.state, (e) => e.tenantid === t && e.subject === 'pupil/9' && (e.data as { status: string }).status === 'purged', 1, 'purged state');
+    expect(await app.store.entity(t, 'pupil', '9')).toMatchObject({
+      status: 'removed',
+      purged: true,
+      data: { id: '9' },
+    });
+    const state = await eventsFor(
+      h.events.state,
+      (e) =>
+        e.tenantid === t && e.subject === 'pupil/9' && (e.data as { status: string }).status === 'purged',
+      1,
+      'purged state',
+    );
     expect(state[0]!.data).not.toHaveProperty('data');
     await publishSnapshot(h.producer, h.topics.raw, t, 'r3', miniSchool(40));
     await runFinished(app, t, 'r3');
@@ -174,17 +276,29 @@ describe('RosterService queries', () => {
     const page1 = await rpc.call('listEntities')({ entityType: 'pupil', page: { pageSize: 5 } }, t);
     expect(page1.entities.map((e) => e.entityId)).toEqual(['1', '2', '3', '4', '5']);
     expect(page1.page).toMatchObject({ totalSize: '12' });
-    const page3 = await rpc.call('listEntities')({ entityType: 'pupil', page: { pageSize: 5, pageToken: page1.page!.nextPageToken } }, t);
+    const page3 = await rpc.call('listEntities')(
+      { entityType: 'pupil', page: { pageSize: 5, pageToken: page1.page!.nextPageToken } },
+      t,
+    );
     expect(page3.entities.map((e) => e.entityId)).toEqual(['6', '7', '8', '9', '10']);
     const search = await rpc.call('listEntities')({ entityType: 'pupil', query: 'q11' }, t);
     expect(search.entities.map((e) => JSON.parse(e.dataJson).surname)).toEqual(['Q11']);
-    const filtered = await rpc.call('listEntities')({ entityType: 'pupil', filters: [{ field: 'tutorStaffId', value: '1' }] }, t);
+    const filtered = await rpc.call('listEntities')(
+      { entityType: 'pupil', filters: [{ field: 'tutorStaffId', value: '1' }] },
+      t,
+    );
     expect(filtered.entities).toHaveLength(12);
     const staff = await rpc.call('getEntity')({ entityType: 'staff', entityId: '2' }, t);
     expect(JSON.parse(staff.dataJson)).toMatchObject({ userCode: 'UC2', teaching: true });
-    expect((await rpc.call('listEntities')({ entityType: 'pupil' }, uniqueName('other'))).entities).toEqual([]);
-    await expect(rpc.call('getEntity')({ entityType: 'staff', entityId: '2' }, uniqueName('other'))).rejects.toMatchObject({ errorCode: 'ROSTER_ENTITY_NOT_FOUND' });
-    await expect(rpc.call('listEntities')({ entityType: 'teacher' }, t)).rejects.toMatchObject({ errorCode: 'ROSTER_INVALID_ARGUMENT' });
+    expect((await rpc.call('listEntities')({ entityType: 'pupil' }, uniqueName('other'))).entities).toEqual(
+      [],
+    );
+    await expect(
+      rpc.call('getEntity')({ entityType: 'staff', entityId: '2' }, uniqueName('other')),
+    ).rejects.toMatchObject({ errorCode: 'ROSTER_ENTITY_NOT_FOUND' });
+    await expect(rpc.call('listEntities')({ entityType: 'teacher' }, t)).rejects.toMatchObject({
+      errorCode: 'ROSTER_INVALID_ARGUMENT',
+    });
     const run = await rpc.call('getRun')({ syncRunId: 'seed' }, t);
     expect(run).toMatchObject({ state: 'done', outcome: 'applied', changeCount: 12 + 3 + 1 + 1 });
   });

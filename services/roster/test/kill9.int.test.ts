@@ -73,10 +73,14 @@ describe('kill -9 of the real process in the middle of a run', () => {
     expect(stateAfterKill).not.toBe('done');
 
     child = startService();
-    const cs = await eventually(async () => {
-      const c = await store.getChangeset(tenantId, csId);
-      return c?.state === 'done' ? c : undefined;
-    }, 'the run to finish after restart', 180_000);
+    const cs = await eventually(
+      async () => {
+        const c = await store.getChangeset(tenantId, csId);
+        return c?.state === 'done' ? c : undefined;
+      },
+      'the run to finish after restart',
+      180_000,
+    );
     expect(cs.outcome).toBe('applied');
     expect((await store.loadStored(tenantId)).activeCounts.pupil).toBe(1200);
     const total = cs.changeCount!;
@@ -86,7 +90,11 @@ describe('kill -9 of the real process in the middle of a run', () => {
     }, 'every change event');
     expect(new Set(changes.map((e) => e.id)).size).toBe(total);
     const reports = await eventually(() => {
-      const r = new Set(h.events.runs.filter((e) => e.tenantid === tenantId).map((e) => (e.data as { status: string }).status));
+      const r = new Set(
+        h.events.runs
+          .filter((e) => e.tenantid === tenantId)
+          .map((e) => (e.data as { status: string }).status),
+      );
       return r.has('applied') ? r : undefined;
     }, 'the outcome report');
     expect([...reports].sort()).toEqual(['applied', 'applying']);

@@ -13,8 +13,21 @@ import { publishSnapshot } from './support/school-feed';
 // 600 pupils: the first run's changeset spans two change chunks (500 each), so a crash between
 // publish batches is exercised too.
 const FIRST = () => miniSchool(600);
-const SECOND = () => miniSchool(600, { without: [1, 2, 3], extra: [pupil('900'), pupil('901')], renamed: { 10: 'R10', 11: 'R11' } });
-const STEPS: ProcessingStep[] = ['stage', 'diff', 'report-applying', 'apply', 'publish', 'publish-batch', 'report-outcome'];
+const SECOND = () =>
+  miniSchool(600, {
+    without: [1, 2, 3],
+    extra: [pupil('900'), pupil('901')],
+    renamed: { 10: 'R10', 11: 'R11' },
+  });
+const STEPS: ProcessingStep[] = [
+  'stage',
+  'diff',
+  'report-applying',
+  'apply',
+  'publish',
+  'publish-batch',
+  'report-outcome',
+];
 
 let h: Harness;
 beforeAll(async () => {
@@ -28,7 +41,14 @@ async function rosterOf(tenantId: string) {
   const buckets = await new RosterStore(h.db.db).loadBuckets(tenantId);
   return buckets
     .flatMap((b) => b.entities)
-    .map((e) => ({ t: e.entityType, id: e.entityId, status: e.status, data: e.data, removal: e.removal?.reason ?? null, lastChangeId: e.lastChangeId }))
+    .map((e) => ({
+      t: e.entityType,
+      id: e.entityId,
+      status: e.status,
+      data: e.data,
+      removal: e.removal?.reason ?? null,
+      lastChangeId: e.lastChangeId,
+    }))
     .sort((a, b) => `${a.t}/${a.id}`.localeCompare(`${b.t}/${b.id}`));
 }
 
@@ -84,7 +104,10 @@ describe('crash at every step and restart: same state, same events, no gap', () 
 
   it('reference run without a crash', async () => {
     const app = await scenario(reference);
-    await eventually(() => (idsOf(h.events.runs, reference).length >= 4 ? true : undefined), 'reference reports');
+    await eventually(
+      () => (idsOf(h.events.runs, reference).length >= 4 ? true : undefined),
+      'reference reports',
+    );
     await app.stop();
   });
 
@@ -108,10 +131,18 @@ describe('crash at every step and restart: same state, same events, no gap', () 
           return [...wantState].every((k) => s.has(k)) && s.size === wantState.size ? s : undefined;
         }, 'all state records');
         const runs = await eventually(() => {
-          const r = idsOf(h.events.runs, tenantId).map((e) => `${e.syncrunid}:${(e.data as { sequence: number }).sequence}:${(e.data as { status: string }).status}`);
+          const r = idsOf(h.events.runs, tenantId).map(
+            (e) =>
+              `${e.syncrunid}:${(e.data as { sequence: number }).sequence}:${(e.data as { status: string }).status}`,
+          );
           return new Set(r).size >= 4 ? new Set(r) : undefined;
         }, 'run reports');
-        expect([...runs].sort()).toEqual(['run-a:1:applying', 'run-a:2:applied', 'run-b:1:applying', 'run-b:2:applied']);
+        expect([...runs].sort()).toEqual([
+          'run-a:1:applying',
+          'run-a:2:applied',
+          'run-b:1:applying',
+          'run-b:2:applied',
+        ]);
       }, 120_000);
     }
   }

@@ -80,26 +80,29 @@ const describe: Record<RosterChange, string> = {
 };
 
 /** One event type per (entity type, change), all sharing {@link rosterChangeDataSchema}. */
-export const rosterChangeEventTypes: Readonly<Record<RosterEntityType, Readonly<Record<RosterChange, EventType<typeof rosterChangeDataSchema>>>>> =
-  Object.fromEntries(
-    ROSTER_ENTITY_TYPES.map((entityType) => [
-      entityType,
-      Object.fromEntries(
-        ROSTER_CHANGES.map((change) => [
-          change,
-          defineEventType({
-            type: rosterChangeEventTypeName(entityType, change),
-            source: '/isams-sync/roster',
-            description: `A ${entityType} ${describe[change]}.`,
-            schema: rosterChangeDataSchema,
-          }),
-        ]),
-      ),
-    ]),
-  ) as never;
+export const rosterChangeEventTypes: Readonly<
+  Record<RosterEntityType, Readonly<Record<RosterChange, EventType<typeof rosterChangeDataSchema>>>>
+> = Object.fromEntries(
+  ROSTER_ENTITY_TYPES.map((entityType) => [
+    entityType,
+    Object.fromEntries(
+      ROSTER_CHANGES.map((change) => [
+        change,
+        defineEventType({
+          type: rosterChangeEventTypeName(entityType, change),
+          source: '/isams-sync/roster',
+          description: `A ${entityType} ${describe[change]}.`,
+          schema: rosterChangeDataSchema,
+        }),
+      ]),
+    ),
+  ]),
+) as never;
 
 /** All roster change event types as a flat list (for the registry). */
-export const allRosterChangeEventTypes = ROSTER_ENTITY_TYPES.flatMap((e) => ROSTER_CHANGES.map((c) => rosterChangeEventTypes[e][c]));
+export const allRosterChangeEventTypes = ROSTER_ENTITY_TYPES.flatMap((e) =>
+  ROSTER_CHANGES.map((c) => rosterChangeEventTypes[e][c]),
+);
 
 /** Status of an entity on the compacted state topic. */
 export const ROSTER_ENTITY_STATES = ['active', 'removed', 'purged'] as const;

@@ -12,7 +12,15 @@ export interface ChangeCounts {
   skipped: number;
 }
 
-const zero = (): ChangeCounts => ({ added: 0, updated: 0, removed: 0, restored: 0, held: 0, unchanged: 0, skipped: 0 });
+const zero = (): ChangeCounts => ({
+  added: 0,
+  updated: 0,
+  removed: 0,
+  restored: 0,
+  held: 0,
+  unchanged: 0,
+  skipped: 0,
+});
 
 /**
  * Per entity type counts of a run: applied changes by kind, held removals, and unchanged =

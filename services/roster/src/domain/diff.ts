@@ -58,7 +58,11 @@ const CHANGE_ORDER: Record<RosterChange, number> = { added: 0, restored: 1, upda
  * A type whose source dataset was absent (`presentTypes` lacks it) produces no removals.
  * The result is in a deterministic order: entity type (catalogue order), change, id.
  */
-export function diff(stored: StoredByType, incoming: EntitiesByType, presentTypes: ReadonlySet<RosterEntityType>): PlannedChange[] {
+export function diff(
+  stored: StoredByType,
+  incoming: EntitiesByType,
+  presentTypes: ReadonlySet<RosterEntityType>,
+): PlannedChange[] {
   const out: PlannedChange[] = [];
   for (const entityType of ROSTER_ENTITY_TYPES) {
     const have = stored[entityType] ?? new Map<string, StoredEntity>();
@@ -69,17 +73,34 @@ export function diff(stored: StoredByType, incoming: EntitiesByType, presentType
       if (prior === undefined || (prior.status === 'removed' && prior.purged === true)) {
         changes.push({ entityType, entityId: id, change: 'added', after });
       } else if (prior.status === 'removed') {
-        changes.push({ entityType, entityId: id, change: 'restored', before: prior.data, after, changedFields: changedFields(prior.data, after) });
+        changes.push({
+          entityType,
+          entityId: id,
+          change: 'restored',
+          before: prior.data,
+          after,
+          changedFields: changedFields(prior.data, after),
+        });
       } else if (canonicalJson(prior.data) !== canonicalJson(after)) {
-        changes.push({ entityType, entityId: id, change: 'updated', before: prior.data, after, changedFields: changedFields(prior.data, after) });
+        changes.push({
+          entityType,
+          entityId: id,
+          change: 'updated',
+          before: prior.data,
+          after,
+          changedFields: changedFields(prior.data, after),
+        });
       }
     }
     if (presentTypes.has(entityType)) {
       for (const [id, prior] of have) {
-        if (prior.status === 'active' && !want.has(id)) changes.push({ entityType, entityId: id, change: 'removed', before: prior.data });
+        if (prior.status === 'active' && !want.has(id))
+          changes.push({ entityType, entityId: id, change: 'removed', before: prior.data });
       }
     }
-    changes.sort((a, b) => CHANGE_ORDER[a.change] - CHANGE_ORDER[b.change] || compareIds(a.entityId, b.entityId));
+    changes.sort(
+      (a, b) => CHANGE_ORDER[a.change] - CHANGE_ORDER[b.change] || compareIds(a.entityId, b.entityId),
+    );
     out.push(...changes);
   }
   return out;

@@ -45,7 +45,10 @@ export interface GuardResult {
 
 export const DEFAULT_THRESHOLDS: RemovalThresholds = { default: { percent: 10, min: 5 } };
 
-const MEMBERSHIP_OWNERS: Partial<Record<RosterEntityType, string>> = { setMembership: 'pupilId', customGroupMembership: 'pupilId' };
+const MEMBERSHIP_OWNERS: Partial<Record<RosterEntityType, string>> = {
+  setMembership: 'pupilId',
+  customGroupMembership: 'pupilId',
+};
 
 /**
  * Input guards before any removal. Absent datasets never reach here as removals (see `diff`).
@@ -55,7 +58,8 @@ const MEMBERSHIP_OWNERS: Partial<Record<RosterEntityType, string>> = { setMember
  */
 export function guard(input: GuardInput): GuardResult {
   const removalsByType = new Map<RosterEntityType, number>();
-  for (const c of input.changes) if (c.change === 'removed') removalsByType.set(c.entityType, (removalsByType.get(c.entityType) ?? 0) + 1);
+  for (const c of input.changes)
+    if (c.change === 'removed') removalsByType.set(c.entityType, (removalsByType.get(c.entityType) ?? 0) + 1);
 
   const heldTypes: Partial<Record<RosterEntityType, HoldReason>> = {};
   for (const entityType of ROSTER_ENTITY_TYPES) {
@@ -70,7 +74,11 @@ export function guard(input: GuardInput): GuardResult {
     if (removals > (active * t.percent) / 100 && removals > t.min) heldTypes[entityType] = 'threshold';
   }
   const heldPupils = new Set(
-    heldTypes.pupil === undefined ? [] : input.changes.filter((c) => c.entityType === 'pupil' && c.change === 'removed').map((c) => c.entityId),
+    heldTypes.pupil === undefined
+      ? []
+      : input.changes
+          .filter((c) => c.entityType === 'pupil' && c.change === 'removed')
+          .map((c) => c.entityId),
   );
   const wholeTypeHeld = new Set(Object.keys(heldTypes));
   const apply: PlannedChange[] = [];

@@ -43,7 +43,9 @@ const emptyEntities = (): EntitiesByType =>
 /** Parses an iSAMS date-time (no zone = UTC) or returns undefined. */
 function parseIsamsDate(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const withZone = /(?:Z|[+-]\d\d:?\d\d)$/.test(value) ? value : `${value.length === 10 ? `${value}T00:00:00` : value}Z`;
+  const withZone = /(?:Z|[+-]\d\d:?\d\d)$/.test(value)
+    ? value
+    : `${value.length === 10 ? `${value}T00:00:00` : value}Z`;
   const ms = Date.parse(withZone);
   return Number.isNaN(ms) ? undefined : ms;
 }
@@ -152,11 +154,29 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
   const has = (d: DatasetId): boolean => present.has(d);
   const fb = snapshot.fallback ?? {};
   /** Id lookup of a dataset: its rows when present, else the stored entities of `type` (if given). */
-  const idLookup = <R extends { id: string }>(d: DatasetId, rows: readonly R[], type: RosterEntityType): Map<string, unknown> | undefined =>
+  const idLookup = <R extends { id: string }>(
+    d: DatasetId,
+    rows: readonly R[],
+    type: RosterEntityType,
+  ): Map<string, unknown> | undefined =>
     has(d) ? new Map(rows.map((r) => [r.id, r])) : fb[type] === undefined ? undefined : new Map(fb[type]);
   /** Name (or other key) lookup: from rows when present, else from stored entities' `field`. */
-  const keyLookup = (d: DatasetId, rows: readonly { id: string; name?: string | undefined }[], type: RosterEntityType, field = 'name'): Map<string, string> | undefined =>
-    has(d) ? nameLookup(rows) : fb[type] === undefined ? undefined : nameLookup([...fb[type].values()].map((e) => ({ id: e.id, name: typeof e[field] === 'string' ? (e[field] as string) : undefined })));
+  const keyLookup = (
+    d: DatasetId,
+    rows: readonly { id: string; name?: string | undefined }[],
+    type: RosterEntityType,
+    field = 'name',
+  ): Map<string, string> | undefined =>
+    has(d)
+      ? nameLookup(rows)
+      : fb[type] === undefined
+        ? undefined
+        : nameLookup(
+            [...fb[type].values()].map((e) => ({
+              id: e.id,
+              name: typeof e[field] === 'string' ? (e[field] as string) : undefined,
+            })),
+          );
 
   // --- reference data first (ids other datasets point at) ---
   const staffRows = typed('currentStaff');
@@ -164,9 +184,14 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
   let staffByUserCode: Map<string, string> | undefined;
   if (has('currentStaff')) {
     staffByUserCode = new Map<string, string>();
-    for (const s of staffRows) if (s.userCode !== undefined && !staffByUserCode.has(s.userCode)) staffByUserCode.set(s.userCode, s.id);
+    for (const s of staffRows)
+      if (s.userCode !== undefined && !staffByUserCode.has(s.userCode)) staffByUserCode.set(s.userCode, s.id);
   } else if (fb.staff !== undefined) {
-    staffByUserCode = new Map([...fb.staff.values()].filter((e) => typeof e.userCode === 'string').map((e) => [e.userCode as string, e.id]));
+    staffByUserCode = new Map(
+      [...fb.staff.values()]
+        .filter((e) => typeof e.userCode === 'string')
+        .map((e) => [e.userCode as string, e.id]),
+    );
   }
 
   const yearRows = typed('yearGroups');
@@ -204,15 +229,29 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
       existing.departmentIds = sortedUnique([...(existing.departmentIds as string[]), dept.id]);
     }
   }
-  const subjectIds = has('departmentsAndSubjects') ? subjects : fb.subject === undefined ? undefined : new Map(fb.subject);
+  const subjectIds = has('departmentsAndSubjects')
+    ? subjects
+    : fb.subject === undefined
+      ? undefined
+      : new Map(fb.subject);
   for (const dept of departmentRows) {
-    entities.department.set(dept.id, entity({ id: dept.id, name: dept.name, subjectIds: sortedUnique(dept.subjects.map((s) => s.id)) }));
+    entities.department.set(
+      dept.id,
+      entity({ id: dept.id, name: dept.name, subjectIds: sortedUnique(dept.subjects.map((s) => s.id)) }),
+    );
   }
 
   // --- staff ---
   for (const s of staffRows) {
     const divisions = s.divisions
-      .map((d) => refById(divisionIds, d.id, { datasetId: 'currentStaff', recordId: s.id, field: 'Divisions/Division/@Id', targetName: 'school division' }))
+      .map((d) =>
+        refById(divisionIds, d.id, {
+          datasetId: 'currentStaff',
+          recordId: s.id,
+          field: 'Divisions/Division/@Id',
+          targetName: 'school division',
+        }),
+      )
       .filter((d): d is string => d !== undefined);
     entities.staff.set(
       s.id,
@@ -246,10 +285,24 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
   const staffRef = (value: string | undefined, datasetId: DatasetId, recordId: string, field: string) =>
     refById(staffIds, value, { datasetId, recordId, field, targetName: 'current staff member' });
   const staffByCode = (value: string | undefined, datasetId: DatasetId, recordId: string, field: string) =>
-    refByKey(staffByUserCode, value, { datasetId, recordId, field, targetName: 'current staff member', personal: true });
+    refByKey(staffByUserCode, value, {
+      datasetId,
+      recordId,
+      field,
+      targetName: 'current staff member',
+      personal: true,
+    });
   /** Modern id attribute first; the legacy user code only when the attribute is missing. */
-  const staffLink = (idValue: string | undefined, code: string | undefined, datasetId: DatasetId, recordId: string, field: string) =>
-    idValue !== undefined ? staffRef(idValue, datasetId, recordId, `@${field}Id`) : staffByCode(code, datasetId, recordId, field);
+  const staffLink = (
+    idValue: string | undefined,
+    code: string | undefined,
+    datasetId: DatasetId,
+    recordId: string,
+    field: string,
+  ) =>
+    idValue !== undefined
+      ? staffRef(idValue, datasetId, recordId, `@${field}Id`)
+      : staffByCode(code, datasetId, recordId, field);
 
   for (const y of yearRows) {
     entities.yearGroup.set(
@@ -259,15 +312,31 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
         name: y.name,
         code: y.code,
         tutorStaffId: staffLink(y.tutorId, y.tutorUserCode, 'yearGroups', y.id, 'Tutor'),
-        assistantTutorStaffId: staffLink(y.assistantTutorId, y.assistantTutorUserCode, 'yearGroups', y.id, 'AssistantTutor'),
+        assistantTutorStaffId: staffLink(
+          y.assistantTutorId,
+          y.assistantTutorUserCode,
+          'yearGroups',
+          y.id,
+          'AssistantTutor',
+        ),
       }),
     );
   }
   for (const d of divisionRows) {
     const years = d.years
-      .map((y) => refById(yearIds, y.yearId, { datasetId: 'schoolDivisions', recordId: d.id, field: 'Years/Year/@YearId', targetName: 'year group' }))
+      .map((y) =>
+        refById(yearIds, y.yearId, {
+          datasetId: 'schoolDivisions',
+          recordId: d.id,
+          field: 'Years/Year/@YearId',
+          targetName: 'year group',
+        }),
+      )
       .filter((y): y is string => y !== undefined);
-    entities.division.set(d.id, entity({ id: d.id, name: d.name, code: d.code, yearGroupIds: sortedUnique(years) }));
+    entities.division.set(
+      d.id,
+      entity({ id: d.id, name: d.name, code: d.code, yearGroupIds: sortedUnique(years) }),
+    );
   }
   const houseEntity = (h: TypedRecord<'academicHouses'>, datasetId: DatasetId): RosterEntity =>
     entity({
@@ -277,7 +346,13 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
       type: h.type,
       sex: h.sex,
       houseMasterStaffId: staffLink(h.houseMasterId, h.houseMasterUserCode, datasetId, h.id, 'HouseMaster'),
-      assistantHouseMasterStaffId: staffLink(h.assistantHouseMasterId, h.assistantHouseMasterUserCode, datasetId, h.id, 'AssistantHouseMaster'),
+      assistantHouseMasterStaffId: staffLink(
+        h.assistantHouseMasterId,
+        h.assistantHouseMasterUserCode,
+        datasetId,
+        h.id,
+        'AssistantHouseMaster',
+      ),
     });
   for (const h of academicRows) entities.academicHouse.set(h.id, houseEntity(h, 'academicHouses'));
   for (const h of boardingRows) entities.boardingHouse.set(h.id, houseEntity(h, 'boardingHouses'));
@@ -287,10 +362,27 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
       entity({
         id: f.id,
         name: f.name ?? f.id,
-        yearGroupId: refById(yearIds, f.yearId, { datasetId: 'schoolForms', recordId: f.id, field: '@YearId', targetName: 'year group' }),
+        yearGroupId: refById(yearIds, f.yearId, {
+          datasetId: 'schoolForms',
+          recordId: f.id,
+          field: '@YearId',
+          targetName: 'year group',
+        }),
         tutorStaffId: staffLink(f.tutorId, f.tutorUserCode, 'schoolForms', f.id, 'Tutor'),
-        assistantTutorStaffId: staffLink(f.assistantTutorId, f.assistantTutorUserCode, 'schoolForms', f.id, 'AssistantTutor'),
-        secondAssistantTutorStaffId: staffLink(f.secondAssistantTutorId, f.secondAssistantTutorUserCode, 'schoolForms', f.id, 'SecondAssistantTutor'),
+        assistantTutorStaffId: staffLink(
+          f.assistantTutorId,
+          f.assistantTutorUserCode,
+          'schoolForms',
+          f.id,
+          'AssistantTutor',
+        ),
+        secondAssistantTutorStaffId: staffLink(
+          f.secondAssistantTutorId,
+          f.secondAssistantTutorUserCode,
+          'schoolForms',
+          f.id,
+          'SecondAssistantTutor',
+        ),
         roomId: f.roomId,
       }),
     );
@@ -300,7 +392,12 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
   const pupilRows = typed('currentPupils');
   const pupilIds = idLookup('currentPupils', pupilRows, 'pupil');
   for (const p of pupilRows) {
-    const ctx = (field: string, targetName: string) => ({ datasetId: 'currentPupils' as const, recordId: p.id, field, targetName });
+    const ctx = (field: string, targetName: string) => ({
+      datasetId: 'currentPupils' as const,
+      recordId: p.id,
+      field,
+      targetName,
+    });
     const house = (
       idValue: string | undefined,
       name: string | undefined,
@@ -308,7 +405,10 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
       byName: Map<string, string> | undefined,
       field: string,
       targetName: string,
-    ) => (idValue !== undefined ? refById(ids, idValue, ctx(`@${field}Id`, targetName)) : refByKey(byName, name, ctx(field, targetName)));
+    ) =>
+      idValue !== undefined
+        ? refById(ids, idValue, ctx(`@${field}Id`, targetName))
+        : refByKey(byName, name, ctx(field, targetName));
     entities.pupil.set(
       p.id,
       entity({
@@ -336,8 +436,22 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
         familyId: p.familyId,
         formId: refById(formIds, p.form, ctx('Form', 'school form')),
         yearGroupId: refById(yearIds, p.ncYear, ctx('NCYear', 'year group')),
-        academicHouseId: house(p.academicHouseId, p.academicHouse, academicIds, academicByName, 'AcademicHouse', 'academic house'),
-        boardingHouseId: house(p.boardingHouseId, p.boardingHouse, boardingIds, boardingByName, 'BoardingHouse', 'boarding house'),
+        academicHouseId: house(
+          p.academicHouseId,
+          p.academicHouse,
+          academicIds,
+          academicByName,
+          'AcademicHouse',
+          'academic house',
+        ),
+        boardingHouseId: house(
+          p.boardingHouseId,
+          p.boardingHouse,
+          boardingIds,
+          boardingByName,
+          'BoardingHouse',
+          'boarding house',
+        ),
         divisionId:
           p.divisionId !== undefined
             ? refById(divisionIds, p.divisionId, ctx('@DivisionId', 'school division'))
@@ -348,7 +462,10 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
   }
 
   // --- contacts: one entity per person; joint contact records (two people, one Id) are split ---
-  const contactRows = typed('contacts', (c) => `${c.id}/${c.personId ?? (c.isFirstPersonContact === false ? '2' : '1')}`);
+  const contactRows = typed(
+    'contacts',
+    (c) => `${c.id}/${c.personId ?? (c.isFirstPersonContact === false ? '2' : '1')}`,
+  );
   for (const c of contactRows) {
     let personKey = c.personId;
     if (personKey === undefined) {
@@ -362,7 +479,11 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
       });
     }
     const links = c.pupils.map((l) => {
-      if (pupilIds !== undefined && !pupilIds.has(l.id) && (l.status ?? 'Current').toLowerCase() === 'current') {
+      if (
+        pupilIds !== undefined &&
+        !pupilIds.has(l.id) &&
+        (l.status ?? 'Current').toLowerCase() === 'current'
+      ) {
         finding({
           code: F.DANGLING_REFERENCE,
           datasetId: 'contacts',
@@ -398,7 +519,12 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
     });
     const existing = entities.contact.get(personKey);
     if (existing === undefined) {
-      entities.contact.set(personKey, { ...personal, contactIds: [c.id], isFirstPersonContact: c.isFirstPersonContact ?? true, pupils: links });
+      entities.contact.set(personKey, {
+        ...personal,
+        contactIds: [c.id],
+        isFirstPersonContact: c.isFirstPersonContact ?? true,
+        pupils: links,
+      });
       continue;
     }
     const same = ['title', 'forename', 'surname'].every((k) => existing[k] === personal[k]);
@@ -411,12 +537,16 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
       });
     }
     existing.contactIds = sortedUnique([...(existing.contactIds as string[]), c.id]);
-    const merged = new Map((existing.pupils as { [key: string]: JsonValue }[]).map((l) => [String(l.pupilId), l]));
+    const merged = new Map(
+      (existing.pupils as { [key: string]: JsonValue }[]).map((l) => [String(l.pupilId), l]),
+    );
     for (const l of links) if (!merged.has(String(l.pupilId))) merged.set(String(l.pupilId), l);
     existing.pupils = [...merged.values()].sort((a, b) => compareIds(String(a.pupilId), String(b.pupilId)));
   }
   for (const c of entities.contact.values()) {
-    (c.pupils as { [key: string]: JsonValue }[]).sort((a, b) => compareIds(String(a.pupilId), String(b.pupilId)));
+    (c.pupils as { [key: string]: JsonValue }[]).sort((a, b) =>
+      compareIds(String(a.pupilId), String(b.pupilId)),
+    );
   }
 
   // --- teaching ---
@@ -426,12 +556,17 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
     const teachers = new Map<string, boolean>();
     for (const t of s.teachers) {
       const staffId = staffRef(t.staffId, 'teachingSets', s.id, 'Teachers/Teacher/@StaffId');
-      if (staffId !== undefined) teachers.set(staffId, (teachers.get(staffId) ?? false) || (t.primaryTeacher ?? false));
+      if (staffId !== undefined)
+        teachers.set(staffId, (teachers.get(staffId) ?? false) || (t.primaryTeacher ?? false));
     }
-    const teacherList = [...teachers.entries()].sort((a, b) => compareIds(a[0], b[0])).map(([staffId, primary]) => ({ staffId, primary }));
+    const teacherList = [...teachers.entries()]
+      .sort((a, b) => compareIds(a[0], b[0]))
+      .map(([staffId, primary]) => ({ staffId, primary }));
     const primary =
       teacherList.find((t) => t.primary)?.staffId ??
-      (s.teachers.length === 0 ? staffByCode(s.primaryTeacherUserCode, 'teachingSets', s.id, 'Teacher') : undefined);
+      (s.teachers.length === 0
+        ? staffByCode(s.primaryTeacherUserCode, 'teachingSets', s.id, 'Teacher')
+        : undefined);
     entities.teachingSet.set(
       s.id,
       entity({
@@ -441,8 +576,18 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
         setNumber: s.setNumber,
         block: s.block,
         description: s.description,
-        subjectId: refById(subjectIds, s.subjectId, { datasetId: 'teachingSets', recordId: s.id, field: '@SubjectId', targetName: 'subject' }),
-        yearGroupId: refById(yearIds, s.yearId, { datasetId: 'teachingSets', recordId: s.id, field: '@YearId', targetName: 'year group' }),
+        subjectId: refById(subjectIds, s.subjectId, {
+          datasetId: 'teachingSets',
+          recordId: s.id,
+          field: '@SubjectId',
+          targetName: 'subject',
+        }),
+        yearGroupId: refById(yearIds, s.yearId, {
+          datasetId: 'teachingSets',
+          recordId: s.id,
+          field: '@YearId',
+          targetName: 'year group',
+        }),
         teachers: teacherList,
         primaryTeacherStaffId: primary,
       }),
@@ -450,7 +595,13 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
   }
   for (const row of typed('teachingSetLists')) {
     const key = `${row.setId}:${row.pupilId}`;
-    if (!membershipTargetsOk('teachingSetLists', row.id, [[setIds, row.setId, 'teaching set', '@SetId'], [pupilIds, row.pupilId, 'current pupil', '@PupilId']])) continue;
+    if (
+      !membershipTargetsOk('teachingSetLists', row.id, [
+        [setIds, row.setId, 'teaching set', '@SetId'],
+        [pupilIds, row.pupilId, 'current pupil', '@PupilId'],
+      ])
+    )
+      continue;
     const existing = entities.setMembership.get(key);
     if (existing !== undefined) {
       finding({
@@ -462,15 +613,28 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
       existing.rowIds = sortedUnique([...(existing.rowIds as string[]), row.id]);
       continue;
     }
-    entities.setMembership.set(key, entity({ id: key, setId: row.setId, pupilId: row.pupilId, rowIds: [row.id] }));
+    entities.setMembership.set(
+      key,
+      entity({ id: key, setId: row.setId, pupilId: row.pupilId, rowIds: [row.id] }),
+    );
   }
   for (const t of typed('teachingForms')) {
     entities.teachingForm.set(
       t.id,
       entity({
         id: t.id,
-        formId: refById(formIds, t.formCode, { datasetId: 'teachingForms', recordId: t.id, field: 'FormCode', targetName: 'school form' }),
-        subjectId: refById(subjectIds, t.subjectId, { datasetId: 'teachingForms', recordId: t.id, field: 'SubjectId', targetName: 'subject' }),
+        formId: refById(formIds, t.formCode, {
+          datasetId: 'teachingForms',
+          recordId: t.id,
+          field: 'FormCode',
+          targetName: 'school form',
+        }),
+        subjectId: refById(subjectIds, t.subjectId, {
+          datasetId: 'teachingForms',
+          recordId: t.id,
+          field: 'SubjectId',
+          targetName: 'subject',
+        }),
         timetableCode: t.timetableCode,
       }),
     );
@@ -505,7 +669,11 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
       }),
     );
   }
-  const groupIds = has('customGroups') ? entities.customGroup : fb.customGroup === undefined ? undefined : new Map(fb.customGroup);
+  const groupIds = has('customGroups')
+    ? entities.customGroup
+    : fb.customGroup === undefined
+      ? undefined
+      : new Map(fb.customGroup);
   for (const m of typed('customGroupMembership')) {
     if (excludedGroups.has(m.customGroupId)) {
       finding({
@@ -518,7 +686,13 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
       });
       continue;
     }
-    if (!membershipTargetsOk('customGroupMembership', m.id, [[groupIds, m.customGroupId, 'custom group', 'CustomGroupId'], [pupilIds, m.pupilId, 'current pupil', '@PupilID']])) continue;
+    if (
+      !membershipTargetsOk('customGroupMembership', m.id, [
+        [groupIds, m.customGroupId, 'custom group', 'CustomGroupId'],
+        [pupilIds, m.pupilId, 'current pupil', '@PupilID'],
+      ])
+    )
+      continue;
     const key = `${m.customGroupId}:${m.pupilId}`;
     const existing = entities.customGroupMembership.get(key);
     if (existing !== undefined) {
@@ -531,7 +705,10 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
       existing.rowIds = sortedUnique([...(existing.rowIds as string[]), m.id]);
       continue;
     }
-    entities.customGroupMembership.set(key, entity({ id: key, customGroupId: m.customGroupId, pupilId: m.pupilId, rowIds: [m.id] }));
+    entities.customGroupMembership.set(
+      key,
+      entity({ id: key, customGroupId: m.customGroupId, pupilId: m.pupilId, rowIds: [m.id] }),
+    );
   }
 
   return { entities, presentTypes, datasetRecordCounts, findings };

@@ -6,15 +6,23 @@ export const RosterErrors = defineErrors({
     kind: 'not_found',
     message: (d: { entityType: string; entityId: string }) => `No ${d.entityType} with id ${d.entityId}`,
   },
-  ROSTER_RUN_NOT_FOUND: { kind: 'not_found', message: (d: { syncRunId: string }) => `No sync run ${d.syncRunId} is known to the roster` },
-  ROSTER_HELD_BATCH_NOT_FOUND: { kind: 'not_found', message: (d: { batchId: string }) => `No held batch ${d.batchId}` },
+  ROSTER_RUN_NOT_FOUND: {
+    kind: 'not_found',
+    message: (d: { syncRunId: string }) => `No sync run ${d.syncRunId} is known to the roster`,
+  },
+  ROSTER_HELD_BATCH_NOT_FOUND: {
+    kind: 'not_found',
+    message: (d: { batchId: string }) => `No held batch ${d.batchId}`,
+  },
   ROSTER_HELD_BATCH_NOT_PENDING: {
     kind: 'failed_precondition',
-    message: (d: { batchId: string; status: string }) => `Held batch ${d.batchId} is ${d.status}, not pending`,
+    message: (d: { batchId: string; status: string }) =>
+      `Held batch ${d.batchId} is ${d.status}, not pending`,
   },
   ROSTER_SNAPSHOT_INCOMPLETE: {
     kind: 'failed_precondition',
-    message: (d: { syncRunId: string }) => `The snapshot of run ${d.syncRunId} is not complete (chunks missing)`,
+    message: (d: { syncRunId: string }) =>
+      `The snapshot of run ${d.syncRunId} is not complete (chunks missing)`,
   },
   ROSTER_SNAPSHOT_INCONSISTENT: {
     kind: 'invalid_argument',
@@ -23,8 +31,15 @@ export const RosterErrors = defineErrors({
   },
   ROSTER_RUN_TIMED_OUT: {
     kind: 'deadline_exceeded',
-    message: (d: { syncRunId: string }) => `Run ${d.syncRunId}: its chunks did not all arrive before the timeout`,
+    message: (d: { syncRunId: string }) =>
+      `Run ${d.syncRunId}: its chunks did not all arrive before the timeout`,
   },
-  ROSTER_INVALID_ARGUMENT: { kind: 'invalid_argument', message: (d: { field: string; problem: string }) => `${d.field}: ${d.problem}` },
-  ROSTER_CRASH_INJECTED: { kind: 'internal', message: (d: { step: string }) => `Injected crash at ${d.step}` },
+  ROSTER_INVALID_ARGUMENT: {
+    kind: 'invalid_argument',
+    message: (d: { field: string; problem: string }) => `${d.field}: ${d.problem}`,
+  },
+  ROSTER_CRASH_INJECTED: {
+    kind: 'internal',
+    message: (d: { step: string }) => `Injected crash at ${d.step}`,
+  },
 });

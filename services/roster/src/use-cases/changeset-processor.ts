@@ -6,7 +6,15 @@ import type { DatasetId, RawElement } from '@isams-sync/isams';
 import type { RosterPublisher } from '../adapters/kafka/roster-publisher';
 import { CHANGE_CHUNK_SIZE, FINDING_CHUNK_SIZE, ids } from '../adapters/mongo/documents';
 import { bucketOf } from '../adapters/mongo/documents';
-import type { ChangesetDoc, EntityBucketDoc, EntityRecord, GraceDoc, RunState, StoredChange, StoredMarker } from '../adapters/mongo/documents';
+import type {
+  ChangesetDoc,
+  EntityBucketDoc,
+  EntityRecord,
+  GraceDoc,
+  RunState,
+  StoredChange,
+  StoredMarker,
+} from '../adapters/mongo/documents';
 import { COLLECTIONS } from '../adapters/mongo/roster-store';
 import type { RosterStore } from '../adapters/mongo/roster-store';
 import { countChanges } from '../domain/change-counts';
@@ -24,7 +32,8 @@ import { REPORT_SEQUENCE, changeEvent, changeIdOf, runUpdateEvent, stateEvent } 
 const DAY_MS = 86_400_000;
 
 /** A step of the changeset state machine; `beforeStep` (tests) can fail there to simulate a crash. */
-export type ProcessingStep = 'stage' | 'diff' | 'report-applying' | 'apply' | 'publish' | 'publish-batch' | 'report-outcome';
+export type ProcessingStep =
+  'stage' | 'diff' | 'report-applying' | 'apply' | 'publish' | 'publish-batch' | 'report-outcome';
 
 export interface ProcessorDeps {
   store: RosterStore;
@@ -79,7 +88,11 @@ export class ChangesetProcessor {
   }
 
   /** Registers a run-complete marker (idempotent); `advance` then processes the run once all chunks are staged. */
-  async registerMarker(tenantId: string, syncRunId: string, marker: StoredMarker & { findings?: RosterFinding[] }): Promise<void> {
+  async registerMarker(
+    tenantId: string,
+    syncRunId: string,
+    marker: StoredMarker & { findings?: RosterFinding[] },
+  ): Promise<void> {
     const { findings: connectorFindings, ...rest } = marker;
     await this.deps.store.createChangeset({
       _id: ids.changeset(tenantId, syncRunId),
@@ -88,7 +101,10 @@ export class ChangesetProcessor {
       kind: 'sync',
       state: 'waiting',
       dryRun: marker.dryRun,
-      marker: { ...rest, ...(connectorFindings && connectorFindings.length > 0 ? { connectorFindings } : {}) } as StoredMarker,
+      marker: {
+        ...rest,
+        ...(connectorFindings && connectorFindings.length > 0 ? { connectorFindings } : {}),
+      } as StoredMarker,
       receivedAt: this.now(),
     });
   }
@@ -152,7 +168,12 @@ export class ChangesetProcessor {
 
   private async fail(cs: ChangesetDoc, error: NonNullable<ChangesetDoc['error']>): Promise<void> {
     const completedAt = this.now();
-    await this.deps.store.updateChangeset(cs.tenantId, cs._id, { state: 'reporting', outcome: 'failed', error, completedAt });
+    await this.deps.store.updateChangeset(cs.tenantId, cs._id, {
+      state: 'reporting',
+      outcome: 'failed',
+      error,
+      completedAt,
+    });
     await this.step({ ...cs, state: 'reporting', outcome: 'failed', error, completedAt });
   }
 
@@ -180,18 +201,23 @@ export class ChangesetProcessor {
       }
       case 'staged': {
         this.hook('diff', cs);
-        const plan = cs.kind === 'approval' ? await this.planApproval(cs) : await this.planSnapshot(cs.tenantId, cs);
+        const plan =
+          cs.kind === 'approval' ? await this.planApproval(cs) : await this.planSnapshot(cs.tenantId, cs);
         await this.persistPlan(cs, plan);
         let heldBatchId: string | undefined;
         if (cs.kind === 'sync' && !cs.dryRun) {
-          await store.heldBatches(cs.tenantId).updateMany(
-            { status: 'pending', syncRunId: { $ne: cs.syncRunId } },
-            { $set: { status: 'superseded', decidedAt: cs.processedAt! } },
-          );
+          await store
+            .heldBatches(cs.tenantId)
+            .updateMany(
+              { status: 'pending', syncRunId: { $ne: cs.syncRunId } },
+              { $set: { status: 'superseded', decidedAt: cs.processedAt! } },
+            );
           if (plan.heldCount > 0) {
             heldBatchId = ids.batchOf(cs.syncRunId);
             const countsByType: Partial<Record<RosterEntityType, number>> = {};
-            for (const c of plan.changes) if (c.disposition === 'held') countsByType[c.entityType] = (countsByType[c.entityType] ?? 0) + 1;
+            for (const c of plan.changes)
+              if (c.disposition === 'held')
+                countsByType[c.entityType] = (countsByType[c.entityType] ?? 0) + 1;
             await store.insertAll(COLLECTIONS.heldBatches, [
               {
                 _id: ids.heldBatch(cs.tenantId, heldBatchId),
@@ -220,10 +246,17 @@ export class ChangesetProcessor {
         });
       }
       case 'diffed': {
-        if (cs.dryRun) return set({ state: 'reporting', outcome: (cs.heldCount ?? 0) > 0 ? 'held' : 'applied', completedAt: cs.processedAt! });
+        if (cs.dryRun)
+          return set({
+            state: 'reporting',
+            outcome: (cs.heldCount ?? 0) > 0 ? 'held' : 'applied',
+            completedAt: cs.processedAt!,
+          });
         if (cs.kind === 'sync') {
           this.hook('report-applying', cs);
-          await publisher.publishRunUpdate(runUpdateEvent(cs.tenantId, cs, 'applying', REPORT_SEQUENCE.applying, cs.processedAt!));
+          await publisher.publishRunUpdate(
+            runUpdateEvent(cs.tenantId, cs, 'applying', REPORT_SEQUENCE.applying, cs.processedAt!),
+          );
         }
         return set({ state: 'applying' });
       }
@@ -247,7 +280,9 @@ export class ChangesetProcessor {
       case 'reporting': {
         this.hook('report-outcome', cs);
         const sequence = cs.kind === 'approval' ? REPORT_SEQUENCE.approved : REPORT_SEQUENCE.outcome;
-        await publisher.publishRunUpdate(runUpdateEvent(cs.tenantId, cs, cs.outcome ?? 'failed', sequence, cs.completedAt ?? this.now()));
+        await publisher.publishRunUpdate(
+          runUpdateEvent(cs.tenantId, cs, cs.outcome ?? 'failed', sequence, cs.completedAt ?? this.now()),
+        );
         if (cs.kind === 'sync' && !cs.dryRun) await store.dropChunks(cs.tenantId, cs.syncRunId);
         return set({ state: 'done' });
       }
@@ -296,7 +331,14 @@ export class ChangesetProcessor {
         byBucket.set(key, [...(byBucket.get(key) ?? []), c]);
         if (!PERSON_TYPES.includes(c.entityType)) continue;
         const entityKey = ids.entity(cs.tenantId, c.entityType, c.entityId);
-        if (c.change === 'removed') graceIn.push({ _id: entityKey, tenantId: cs.tenantId, entityType: c.entityType, entityId: c.entityId, graceUntil: new Date(c.removal!.graceUntil) });
+        if (c.change === 'removed')
+          graceIn.push({
+            _id: entityKey,
+            tenantId: cs.tenantId,
+            entityType: c.entityType,
+            entityId: c.entityId,
+            graceUntil: new Date(c.removal!.graceUntil),
+          });
         else if (c.change === 'restored') graceOut.push(entityKey);
       }
     }
@@ -313,12 +355,15 @@ export class ChangesetProcessor {
         tenantId: cs.tenantId,
         entityType: first.entityType,
         bucket: bucketOf(first.entityId),
-        entities: [...records.values()].sort((a, b) => (a.entityId < b.entityId ? -1 : a.entityId > b.entityId ? 1 : 0)),
+        entities: [...records.values()].sort((a, b) =>
+          a.entityId < b.entityId ? -1 : a.entityId > b.entityId ? 1 : 0,
+        ),
       };
       if (prior === undefined) fresh.push(doc);
       else await store.putBucket(doc);
     }
-    for (let i = 0; i < fresh.length; i += 50) await store.insertAll(COLLECTIONS.entityBuckets, fresh.slice(i, i + 50));
+    for (let i = 0; i < fresh.length; i += 50)
+      await store.insertAll(COLLECTIONS.entityBuckets, fresh.slice(i, i + 50));
     await store.insertAll(COLLECTIONS.graceQueue, graceIn);
     for (const id of graceOut) await store.deleteById(COLLECTIONS.graceQueue, cs.tenantId, id);
   }
@@ -328,9 +373,18 @@ export class ChangesetProcessor {
     const { store } = this.deps;
     const chunks = [];
     for (let i = 0; i * CHANGE_CHUNK_SIZE < plan.changes.length; i += 1) {
-      chunks.push({ _id: ids.changeChunk(cs._id, i), changesetId: cs._id, chunkNo: i, changes: plan.changes.slice(i * CHANGE_CHUNK_SIZE, (i + 1) * CHANGE_CHUNK_SIZE) });
+      chunks.push({
+        _id: ids.changeChunk(cs._id, i),
+        changesetId: cs._id,
+        chunkNo: i,
+        changes: plan.changes.slice(i * CHANGE_CHUNK_SIZE, (i + 1) * CHANGE_CHUNK_SIZE),
+      });
     }
-    for (let i = 0; i < chunks.length; i += 20) await store.insertAll(COLLECTIONS.changeChunks, chunks.slice(i, i + 20).map((c) => ({ ...c, tenantId: cs.tenantId })));
+    for (let i = 0; i < chunks.length; i += 20)
+      await store.insertAll(
+        COLLECTIONS.changeChunks,
+        chunks.slice(i, i + 20).map((c) => ({ ...c, tenantId: cs.tenantId })),
+      );
     if (cs.kind === 'sync') {
       const fchunks = [];
       for (let i = 0; i * FINDING_CHUNK_SIZE < plan.findings.length; i += 1) {
@@ -356,11 +410,15 @@ export class ChangesetProcessor {
       for (let i = 0; i < d.chunkCount; i += 1) {
         const c = await store.loadChunk(tenantId, cs.syncRunId, d.datasetId, i);
         if (c === null || c.fingerprint !== d.fingerprint || c.chunkCount !== d.chunkCount) {
-          throw RosterErrors.ROSTER_SNAPSHOT_INCONSISTENT({ syncRunId: cs.syncRunId, datasetId: d.datasetId });
+          throw RosterErrors.ROSTER_SNAPSHOT_INCONSISTENT({
+            syncRunId: cs.syncRunId,
+            datasetId: d.datasetId,
+          });
         }
         records.push(...c.records);
       }
-      if (records.length !== d.recordCount) throw RosterErrors.ROSTER_SNAPSHOT_INCONSISTENT({ syncRunId: cs.syncRunId, datasetId: d.datasetId });
+      if (records.length !== d.recordCount)
+        throw RosterErrors.ROSTER_SNAPSHOT_INCONSISTENT({ syncRunId: cs.syncRunId, datasetId: d.datasetId });
       datasets[d.datasetId] = records;
     }
     const processedAt = cs.processedAt ?? this.now();
@@ -372,7 +430,12 @@ export class ChangesetProcessor {
     const normalised = normalise({ datasets, asOf: new Date(marker.fetchedAt), fallback });
     const changes = diff(stored, normalised.entities, normalised.presentTypes);
     const thresholds = (await store.thresholds(tenantId)) ?? this.deps.defaultThresholds;
-    const g = guard({ changes, activeCounts, thresholds, datasetRecordCounts: normalised.datasetRecordCounts });
+    const g = guard({
+      changes,
+      activeCounts,
+      thresholds,
+      datasetRecordCounts: normalised.datasetRecordCounts,
+    });
     const heldSet = new Set<PlannedChange>(g.held);
     const graceUntil = new Date(processedAt.getTime() + this.deps.graceDays * DAY_MS).toISOString();
     const planned: StoredChange[] = changes.map((c, seq) => {
@@ -381,12 +444,20 @@ export class ChangesetProcessor {
         seq,
         ...c,
         disposition: held ? 'held' : 'apply',
-        ...(c.change === 'removed' && !held ? { removal: { reason: 'absent_from_feed' as const, graceUntil } } : {}),
+        ...(c.change === 'removed' && !held
+          ? { removal: { reason: 'absent_from_feed' as const, graceUntil } }
+          : {}),
       };
     });
     const incomingCounts: Partial<Record<RosterEntityType, number>> = {};
-    for (const [t, m] of Object.entries(normalised.entities) as [RosterEntityType, Map<string, RosterEntity>][]) if (normalised.presentTypes.has(t)) incomingCounts[t] = m.size;
-    const connectorFindings = ((marker as { connectorFindings?: RosterFinding[] }).connectorFindings ?? []).map((f) => ({ ...f, severity: f.severity ?? 'warning' }));
+    for (const [t, m] of Object.entries(normalised.entities) as [
+      RosterEntityType,
+      Map<string, RosterEntity>,
+    ][])
+      if (normalised.presentTypes.has(t)) incomingCounts[t] = m.size;
+    const connectorFindings = (
+      (marker as { connectorFindings?: RosterFinding[] }).connectorFindings ?? []
+    ).map((f) => ({ ...f, severity: f.severity ?? 'warning' }));
     return {
       changes: planned,
       findings: [...connectorFindings, ...normalised.findings],
@@ -407,7 +478,8 @@ export class ChangesetProcessor {
       for (const c of await this.chunk(source!, chunkNo)) if (c.disposition === 'held') held.push(c);
     }
     const active = new Set<string>();
-    for (const b of await store.loadBuckets(cs.tenantId)) for (const e of b.entities) if (e.status === 'active') active.add(`${e.entityType}/${e.entityId}`);
+    for (const b of await store.loadBuckets(cs.tenantId))
+      for (const e of b.entities) if (e.status === 'active') active.add(`${e.entityType}/${e.entityId}`);
     const changes: StoredChange[] = held
       .filter((c) => active.has(`${c.entityType}/${c.entityId}`))
       .map((c, seq) => ({

@@ -46,7 +46,9 @@ export class GraceSweeper {
     const purgeable: { doc: GraceDoc; lastChangeId: string }[] = [];
     for (const d of docs) {
       const key = ids.bucket(tenantId, d.entityType, bucketOf(d.entityId));
-      const bucket = buckets.get(key) ?? (await this.store.byId<EntityBucketDoc>(COLLECTIONS.entityBuckets, tenantId, key));
+      const bucket =
+        buckets.get(key) ??
+        (await this.store.byId<EntityBucketDoc>(COLLECTIONS.entityBuckets, tenantId, key));
       if (bucket !== null) buckets.set(key, bucket);
       const rec = bucket?.entities.find((e) => e.entityId === d.entityId);
       // Restored (or already purged) since it was queued: nothing to purge.
@@ -54,10 +56,13 @@ export class GraceSweeper {
       purgeable.push({ doc: d, lastChangeId: rec.lastChangeId });
       Object.assign(rec, { data: { id: d.entityId }, purged: true, purgedAt: now.toISOString() });
     }
-    await this.publisher.publishState(purgeable.map((p) => purgedStateEvent(tenantId, p.doc.entityType, p.doc.entityId, p.lastChangeId, now)));
+    await this.publisher.publishState(
+      purgeable.map((p) => purgedStateEvent(tenantId, p.doc.entityType, p.doc.entityId, p.lastChangeId, now)),
+    );
     for (const b of buckets.values()) await this.store.putBucket(b);
     for (const d of docs) await this.store.deleteById(COLLECTIONS.graceQueue, tenantId, d._id);
-    if (purgeable.length > 0) this.logger.info({ tenantId, purged: purgeable.length }, 'purged personal data after the grace period');
+    if (purgeable.length > 0)
+      this.logger.info({ tenantId, purged: purgeable.length }, 'purged personal data after the grace period');
   }
 
   /** Deletes raw chunks and change chunks (they hold personal images) of changesets finished more than the grace period ago. */
@@ -72,7 +77,9 @@ export class GraceSweeper {
       const tenantId = cs.tenantId as string;
       await this.store.dropChunks(tenantId, cs.syncRunId as string);
       await this.store.changeChunks(tenantId).deleteMany({ changesetId: cs._id as unknown as string });
-      await this.store.setById(COLLECTIONS.changesets, tenantId, cs._id as unknown as string, { pruned: true });
+      await this.store.setById(COLLECTIONS.changesets, tenantId, cs._id as unknown as string, {
+        pruned: true,
+      });
     }
     return old.length;
   }

@@ -24,7 +24,12 @@ export class HeldBatches {
    * only) through an approval changeset with reason `approved_held_batch`. Retrying an approved
    * batch resumes that changeset and changes nothing else.
    */
-  approve(tenantId: string, batchId: string, actor: string | undefined, comment: string): Promise<HeldBatchDoc> {
+  approve(
+    tenantId: string,
+    batchId: string,
+    actor: string | undefined,
+    comment: string,
+  ): Promise<HeldBatchDoc> {
     return this.processor.withTenantLock(tenantId, async () => {
       let batch = await this.get(tenantId, batchId);
       if (batch.status !== 'pending' && batch.status !== 'approved') {
@@ -61,11 +66,17 @@ export class HeldBatches {
   }
 
   /** Discards a pending batch: nobody is removed; a record still absent at the next run is held again. */
-  discard(tenantId: string, batchId: string, actor: string | undefined, comment: string): Promise<HeldBatchDoc> {
+  discard(
+    tenantId: string,
+    batchId: string,
+    actor: string | undefined,
+    comment: string,
+  ): Promise<HeldBatchDoc> {
     return this.processor.withTenantLock(tenantId, async () => {
       const batch = await this.get(tenantId, batchId);
       if (batch.status === 'discarded') return batch;
-      if (batch.status !== 'pending') throw RosterErrors.ROSTER_HELD_BATCH_NOT_PENDING({ batchId, status: batch.status });
+      if (batch.status !== 'pending')
+        throw RosterErrors.ROSTER_HELD_BATCH_NOT_PENDING({ batchId, status: batch.status });
       await this.store.setById(COLLECTIONS.heldBatches, tenantId, batch._id, {
         status: 'discarded',
         decidedAt: this.now(),

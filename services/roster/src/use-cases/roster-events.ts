@@ -3,7 +3,8 @@ import type { CloudEvent, SyncRunStatus } from '@isams-sync/events';
 import type { ChangesetDoc, StoredChange } from '../adapters/mongo/documents';
 import { ids } from '../adapters/mongo/documents';
 
-const subjectOf = (c: Pick<StoredChange, 'entityType' | 'entityId'>): string => `${c.entityType}/${c.entityId}`;
+const subjectOf = (c: Pick<StoredChange, 'entityType' | 'entityId'>): string =>
+  `${c.entityType}/${c.entityId}`;
 
 /** The change's id as stored on the entity (`lastChangeId`): unique per changeset and position. */
 export function changeIdOf(cs: Pick<ChangesetDoc, 'syncRunId' | 'kind'>, seq: number): string {
@@ -53,7 +54,13 @@ export function stateEvent(tenantId: string, cs: ChangesetDoc, c: StoredChange):
 }
 
 /** A purged person's state record: no data, so compaction drops the personal data of earlier records. */
-export function purgedStateEvent(tenantId: string, entityType: StoredChange['entityType'], entityId: string, lastChangeId: string, at: Date): CloudEvent {
+export function purgedStateEvent(
+  tenantId: string,
+  entityType: StoredChange['entityType'],
+  entityId: string,
+  lastChangeId: string,
+  at: Date,
+): CloudEvent {
   return rosterEntityStateV1.create({
     tenantId,
     idParts: ['purged', entityType, entityId, lastChangeId],

@@ -31,11 +31,16 @@ export interface ChangeFilter {
   query?: string;
 }
 
-const offsetToken = (n: number, total: number): string => (n < total ? Buffer.from(String(n)).toString('base64url') : '');
+const offsetToken = (n: number, total: number): string =>
+  n < total ? Buffer.from(String(n)).toString('base64url') : '';
 export function parseOffsetToken(token: string | undefined): number {
   if (!token) return 0;
   const n = Number(Buffer.from(token, 'base64url').toString());
-  if (!Number.isInteger(n) || n < 0) throw RosterErrors.ROSTER_INVALID_ARGUMENT({ field: 'page.page_token', problem: 'not a token from a previous page' });
+  if (!Number.isInteger(n) || n < 0)
+    throw RosterErrors.ROSTER_INVALID_ARGUMENT({
+      field: 'page.page_token',
+      problem: 'not a token from a previous page',
+    });
   return n;
 }
 
@@ -77,37 +82,63 @@ export class RosterQueries {
   /** All stored changes of a changeset, filtered (changesets are chunked; filtering is in memory). */
   private async changes(cs: ChangesetDoc, f: ChangeFilter): Promise<StoredChange[]> {
     const all: StoredChange[] = [];
-    for (let i = 0; i < (cs.chunkCount ?? 0); i += 1) all.push(...((await this.store.changeChunk(cs.tenantId, cs._id, i))?.changes ?? []));
+    for (let i = 0; i < (cs.chunkCount ?? 0); i += 1)
+      all.push(...((await this.store.changeChunk(cs.tenantId, cs._id, i))?.changes ?? []));
     const q = f.query?.toLowerCase();
-    return all
-      .filter(
-        (c) =>
-          (!f.entityType || c.entityType === f.entityType) &&
-          (!f.change || c.change === f.change) &&
-          (!f.disposition || c.disposition === f.disposition) &&
-          (!q || searchText(c.entityType, (c.before ?? c.after)!).includes(q)),
-      );
+    return all.filter(
+      (c) =>
+        (!f.entityType || c.entityType === f.entityType) &&
+        (!f.change || c.change === f.change) &&
+        (!f.disposition || c.disposition === f.disposition) &&
+        (!q || searchText(c.entityType, (c.before ?? c.after)!).includes(q)),
+    );
   }
 
-  async listRunChanges(tenantId: string, syncRunId: string, f: ChangeFilter, pageSize: number, pageToken?: string): Promise<Page<StoredChange>> {
+  async listRunChanges(
+    tenantId: string,
+    syncRunId: string,
+    f: ChangeFilter,
+    pageSize: number,
+    pageToken?: string,
+  ): Promise<Page<StoredChange>> {
     const cs = await this.getRun(tenantId, syncRunId);
     return this.page(await this.changes(cs, f), pageSize, pageToken);
   }
 
-  async listRunFindings(tenantId: string, syncRunId: string, code: string | undefined, pageSize: number, pageToken?: string): Promise<Page<RosterFinding>> {
+  async listRunFindings(
+    tenantId: string,
+    syncRunId: string,
+    code: string | undefined,
+    pageSize: number,
+    pageToken?: string,
+  ): Promise<Page<RosterFinding>> {
     const cs = await this.getRun(tenantId, syncRunId);
     const all: RosterFinding[] = [];
-    for (let i = 0; i * FINDING_CHUNK_SIZE < (cs.findingCount ?? 0); i += 1) all.push(...((await this.store.findingChunk(tenantId, syncRunId, i))?.findings ?? []));
+    for (let i = 0; i * FINDING_CHUNK_SIZE < (cs.findingCount ?? 0); i += 1)
+      all.push(...((await this.store.findingChunk(tenantId, syncRunId, i))?.findings ?? []));
     const matching = all.filter((x) => !code || x.code === code);
     return this.page(matching, pageSize, pageToken);
   }
 
-  async listHeldBatches(tenantId: string, status: string | undefined, pageSize: number, pageToken?: string): Promise<Page<HeldBatchDoc>> {
-    const all = await this.store.heldBatches(tenantId).find(status ? { status: status as HeldBatchDoc['status'] } : {}, { sort: { createdAt: -1 } });
+  async listHeldBatches(
+    tenantId: string,
+    status: string | undefined,
+    pageSize: number,
+    pageToken?: string,
+  ): Promise<Page<HeldBatchDoc>> {
+    const all = await this.store
+      .heldBatches(tenantId)
+      .find(status ? { status: status as HeldBatchDoc['status'] } : {}, { sort: { createdAt: -1 } });
     return this.page(all, pageSize, pageToken);
   }
 
-  async getHeldBatch(tenantId: string, batchId: string, f: ChangeFilter, pageSize: number, pageToken?: string): Promise<{ batch: HeldBatchDoc; records: Page<StoredChange> }> {
+  async getHeldBatch(
+    tenantId: string,
+    batchId: string,
+    f: ChangeFilter,
+    pageSize: number,
+    pageToken?: string,
+  ): Promise<{ batch: HeldBatchDoc; records: Page<StoredChange> }> {
     const batch = await this.store.heldBatch(tenantId, batchId);
     if (batch === null) throw RosterErrors.ROSTER_HELD_BATCH_NOT_FOUND({ batchId });
     const cs = await this.getRun(tenantId, batch.syncRunId);
@@ -119,7 +150,8 @@ export class RosterQueries {
   async dryRunSnapshot(tenantId: string, syncRunId: string): Promise<SnapshotPlan> {
     const cs = await this.getRun(tenantId, syncRunId);
     const staged = await this.store.stagedChunkIndexes(tenantId, syncRunId);
-    const complete = cs.marker?.datasets.every((d) => (staged.get(d.datasetId)?.size ?? 0) >= d.chunkCount) ?? false;
+    const complete =
+      cs.marker?.datasets.every((d) => (staged.get(d.datasetId)?.size ?? 0) >= d.chunkCount) ?? false;
     if (!complete) throw RosterErrors.ROSTER_SNAPSHOT_INCOMPLETE({ syncRunId });
     return this.processor.planSnapshot(tenantId, { ...cs, processedAt: this.now() });
   }
@@ -128,14 +160,22 @@ export class RosterQueries {
     return (await this.store.thresholds(tenantId)) ?? { default: this.defaultThreshold };
   }
 
-  async setThresholds(tenantId: string, thresholds: RemovalThresholds, actor: string | undefined): Promise<RemovalThresholds> {
+  async setThresholds(
+    tenantId: string,
+    thresholds: RemovalThresholds,
+    actor: string | undefined,
+  ): Promise<RemovalThresholds> {
     await this.store.setThresholds(tenantId, thresholds, actor, this.now());
     return thresholds;
   }
 
   private page<T>(all: T[], pageSize: number, pageToken?: string): Page<T> {
     const from = parseOffsetToken(pageToken);
-    return { items: all.slice(from, from + pageSize), totalSize: all.length, nextPageToken: offsetToken(from + pageSize, all.length) };
+    return {
+      items: all.slice(from, from + pageSize),
+      totalSize: all.length,
+      nextPageToken: offsetToken(from + pageSize, all.length),
+    };
   }
 }
 

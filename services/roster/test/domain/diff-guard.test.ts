@@ -8,13 +8,22 @@ import { DEFAULT_THRESHOLDS, guard } from '../../src/domain/guard';
 import type { EntitiesByType, RosterEntity } from '../../src/domain/roster-model';
 
 const incoming = (byType: Partial<Record<RosterEntityType, RosterEntity[]>>): EntitiesByType =>
-  Object.fromEntries(ROSTER_ENTITY_TYPES.map((t) => [t, new Map((byType[t] ?? []).map((e) => [e.id, e]))])) as EntitiesByType;
-const stored = (entityType: RosterEntityType, list: (Partial<StoredEntity> & { data: RosterEntity })[]): StoredByType => ({
-  [entityType]: new Map(list.map((s) => [s.data.id, { entityType, id: s.data.id, status: 'active', ...s } as StoredEntity])),
+  Object.fromEntries(
+    ROSTER_ENTITY_TYPES.map((t) => [t, new Map((byType[t] ?? []).map((e) => [e.id, e]))]),
+  ) as EntitiesByType;
+const stored = (
+  entityType: RosterEntityType,
+  list: (Partial<StoredEntity> & { data: RosterEntity })[],
+): StoredByType => ({
+  [entityType]: new Map(
+    list.map((s) => [s.data.id, { entityType, id: s.data.id, status: 'active', ...s } as StoredEntity]),
+  ),
 });
-const pupils = (n: number, from = 1): RosterEntity[] => Array.from({ length: n }, (_, i) => ({ id: String(from + i), surname: `S${from + i}` }));
+const pupils = (n: number, from = 1): RosterEntity[] =>
+  Array.from({ length: n }, (_, i) => ({ id: String(from + i), surname: `S${from + i}` }));
 const allPresent = new Set(ROSTER_ENTITY_TYPES);
-const summary = (cs: { entityType: string; change: string; entityId: string }[]) => cs.map((c) => `${c.entityType}:${c.change}:${c.entityId}`);
+const summary = (cs: { entityType: string; change: string; entityId: string }[]) =>
+  cs.map((c) => `${c.entityType}:${c.change}:${c.entityId}`);
 
 describe('diff', () => {
   it('classifies added, updated (with fields), removed and restored against the stored roster', () => {
@@ -27,46 +36,93 @@ describe('diff', () => {
     ]);
     const changes = diff(
       s,
-      incoming({ pupil: [{ id: '1', surname: 'A2' }, { id: '2', surname: 'B' }, { id: '4', surname: 'D' }, { id: '5', surname: 'E' }, { id: '6', surname: 'F' }] }),
+      incoming({
+        pupil: [
+          { id: '1', surname: 'A2' },
+          { id: '2', surname: 'B' },
+          { id: '4', surname: 'D' },
+          { id: '5', surname: 'E' },
+          { id: '6', surname: 'F' },
+        ],
+      }),
       allPresent,
     );
-    expect(summary(changes)).toEqual(['pupil:added:5', 'pupil:added:6', 'pupil:restored:4', 'pupil:updated:1', 'pupil:removed:3']);
+    expect(summary(changes)).toEqual([
+      'pupil:added:5',
+      'pupil:added:6',
+      'pupil:restored:4',
+      'pupil:updated:1',
+      'pupil:removed:3',
+    ]);
     const updated = changes.find((c) => c.change === 'updated')!;
-    expect(updated).toMatchObject({ before: { id: '1', surname: 'A', formId: '9A' }, after: { id: '1', surname: 'A2' }, changedFields: ['formId', 'surname'] });
+    expect(updated).toMatchObject({
+      before: { id: '1', surname: 'A', formId: '9A' },
+      after: { id: '1', surname: 'A2' },
+      changedFields: ['formId', 'surname'],
+    });
     expect(changes.find((c) => c.change === 'removed')).toMatchObject({ before: { id: '3', surname: 'C' } });
   });
 
   it('never removes entities of a type whose dataset is absent', () => {
-    const changes = diff(stored('pupil', [{ data: { id: '1' } }]), incoming({}), new Set<RosterEntityType>(['staff']));
+    const changes = diff(
+      stored('pupil', [{ data: { id: '1' } }]),
+      incoming({}),
+      new Set<RosterEntityType>(['staff']),
+    );
     expect(changes).toEqual([]);
   });
 
   it('ignores key order (images compare canonically)', () => {
     expect(canonicalJson({ b: 1, a: [{ y: 2, x: 1 }] })).toBe(canonicalJson({ a: [{ x: 1, y: 2 }], b: 1 }));
-    const changes = diff(stored('staff', [{ data: { surname: 'X', id: '1', roles: [{ name: 'T', id: '4' }] } }]), incoming({ staff: [{ id: '1', roles: [{ id: '4', name: 'T' }], surname: 'X' }] }), allPresent);
+    const changes = diff(
+      stored('staff', [{ data: { surname: 'X', id: '1', roles: [{ name: 'T', id: '4' }] } }]),
+      incoming({ staff: [{ id: '1', roles: [{ id: '4', name: 'T' }], surname: 'X' }] }),
+      allPresent,
+    );
     expect(changes).toEqual([]);
   });
 });
 
 describe('guard', () => {
   const removalsOf = (n: number, total: number) => {
-    const s = stored('pupil', pupils(total).map((data) => ({ data })));
+    const s = stored(
+      'pupil',
+      pupils(total).map((data) => ({ data })),
+    );
     return diff(s, incoming({ pupil: pupils(total - n, n + 1) }), allPresent);
   };
 
   it('applies removals at or under the threshold (10 % and more than 5 both needed)', () => {
     // 5 of 20 = 25 % but not more than 5 records: applies
-    let g = guard({ changes: removalsOf(5, 20), activeCounts: { pupil: 20 }, thresholds: DEFAULT_THRESHOLDS, datasetRecordCounts: { currentPupils: 15 } });
+    let g = guard({
+      changes: removalsOf(5, 20),
+      activeCounts: { pupil: 20 },
+      thresholds: DEFAULT_THRESHOLDS,
+      datasetRecordCounts: { currentPupils: 15 },
+    });
     expect(g.held).toEqual([]);
     expect(g.apply).toHaveLength(5);
     // 10 of 100 = 10 %, not more than 10 %: applies
-    g = guard({ changes: removalsOf(10, 100), activeCounts: { pupil: 100 }, thresholds: DEFAULT_THRESHOLDS, datasetRecordCounts: { currentPupils: 90 } });
+    g = guard({
+      changes: removalsOf(10, 100),
+      activeCounts: { pupil: 100 },
+      thresholds: DEFAULT_THRESHOLDS,
+      datasetRecordCounts: { currentPupils: 90 },
+    });
     expect(g.held).toEqual([]);
   });
 
   it('holds removals above the threshold while additions and updates apply', () => {
-    const changes = [...removalsOf(11, 100), { entityType: 'pupil' as const, entityId: '500', change: 'added' as const, after: { id: '500' } }];
-    const g = guard({ changes, activeCounts: { pupil: 100 }, thresholds: DEFAULT_THRESHOLDS, datasetRecordCounts: { currentPupils: 90 } });
+    const changes = [
+      ...removalsOf(11, 100),
+      { entityType: 'pupil' as const, entityId: '500', change: 'added' as const, after: { id: '500' } },
+    ];
+    const g = guard({
+      changes,
+      activeCounts: { pupil: 100 },
+      thresholds: DEFAULT_THRESHOLDS,
+      datasetRecordCounts: { currentPupils: 90 },
+    });
     expect(g.held).toHaveLength(11);
     expect(g.apply.map((c) => c.change)).toEqual(['added']);
     expect(g.heldTypes).toEqual({ pupil: 'threshold' });
@@ -83,7 +139,12 @@ describe('guard', () => {
   });
 
   it('holds every removal of a type whose dataset arrived empty although the store was not', () => {
-    const g = guard({ changes: removalsOf(3, 3), activeCounts: { pupil: 3 }, thresholds: DEFAULT_THRESHOLDS, datasetRecordCounts: { currentPupils: 0 } });
+    const g = guard({
+      changes: removalsOf(3, 3),
+      activeCounts: { pupil: 3 },
+      thresholds: DEFAULT_THRESHOLDS,
+      datasetRecordCounts: { currentPupils: 0 },
+    });
     expect(g.held).toHaveLength(3);
     expect(g.heldTypes).toEqual({ pupil: 'empty_dataset' });
   });
@@ -91,8 +152,18 @@ describe('guard', () => {
   it('holds memberships of pupils whose removal is held', () => {
     const pupilRemovals = removalsOf(20, 100);
     const memberships = [
-      { entityType: 'setMembership' as const, entityId: '70:1', change: 'removed' as const, before: { id: '70:1', setId: '70', pupilId: '1' } },
-      { entityType: 'setMembership' as const, entityId: '70:200', change: 'removed' as const, before: { id: '70:200', setId: '70', pupilId: '200' } },
+      {
+        entityType: 'setMembership' as const,
+        entityId: '70:1',
+        change: 'removed' as const,
+        before: { id: '70:1', setId: '70', pupilId: '1' },
+      },
+      {
+        entityType: 'setMembership' as const,
+        entityId: '70:200',
+        change: 'removed' as const,
+        before: { id: '70:200', setId: '70', pupilId: '200' },
+      },
     ];
     const g = guard({
       changes: [...pupilRemovals, ...memberships],
@@ -108,9 +179,22 @@ describe('guard', () => {
 
 describe('countChanges', () => {
   it('counts applied changes, held removals and unchanged per entity type', () => {
-    const changes = diff(stored('pupil', pupils(3).map((data) => ({ data }))), incoming({ pupil: [{ id: '1', surname: 'S1' }, { id: '2', surname: 'new' }, { id: '9' }] }), allPresent);
+    const changes = diff(
+      stored(
+        'pupil',
+        pupils(3).map((data) => ({ data })),
+      ),
+      incoming({ pupil: [{ id: '1', surname: 'S1' }, { id: '2', surname: 'new' }, { id: '9' }] }),
+      allPresent,
+    );
     const removed = changes.filter((c) => c.change === 'removed');
-    const counts = countChanges(changes.filter((c) => c.change !== 'removed'), removed, { pupil: 3 });
-    expect(counts).toEqual({ pupil: { added: 1, updated: 1, removed: 0, restored: 0, held: 1, unchanged: 1, skipped: 0 } });
+    const counts = countChanges(
+      changes.filter((c) => c.change !== 'removed'),
+      removed,
+      { pupil: 3 },
+    );
+    expect(counts).toEqual({
+      pupil: { added: 1, updated: 1, removed: 0, restored: 0, held: 1, unchanged: 1, skipped: 0 },
+    });
   });
 });

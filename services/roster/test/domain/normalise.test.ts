@@ -4,14 +4,23 @@ import type { RawSnapshot } from '../../src/domain/normalise';
 import { contact, el, pupil, setList, smallSchool, staff } from '../support/raw';
 
 const asOf = new Date('2026-01-10T00:00:00Z');
-const snap = (datasets: Record<string, unknown>): RawSnapshot => ({ datasets: datasets as RawSnapshot['datasets'], asOf });
-const codes = (r: ReturnType<typeof normalise>) => r.findings.map((f) => `${f.code}:${f.datasetId}:${f.recordId ?? ''}`);
+const snap = (datasets: Record<string, unknown>): RawSnapshot => ({
+  datasets: datasets as RawSnapshot['datasets'],
+  asOf,
+});
+const codes = (r: ReturnType<typeof normalise>) =>
+  r.findings.map((f) => `${f.code}:${f.datasetId}:${f.recordId ?? ''}`);
 
 describe('normalise', () => {
   it('builds every entity type of a complete small school with resolved references', () => {
     const r = normalise(snap(smallSchool()));
     expect(r.presentTypes.size).toBe(15);
-    expect(r.entities.staff.get('1')).toMatchObject({ id: '1', userCode: 'UC1', teaching: true, divisionIds: [] });
+    expect(r.entities.staff.get('1')).toMatchObject({
+      id: '1',
+      userCode: 'UC1',
+      teaching: true,
+      divisionIds: [],
+    });
     expect(r.entities.pupil.get('100')).toMatchObject({
       formId: '9A',
       yearGroupId: '9',
@@ -28,7 +37,10 @@ describe('normalise', () => {
     expect(r.entities.subject.get('22')).toMatchObject({ departmentIds: ['1', '2'] });
     expect(r.entities.department.get('2')).toMatchObject({ subjectIds: ['22'] });
     expect(r.entities.teachingSet.get('70')).toMatchObject({
-      teachers: [{ staffId: '1', primary: true }, { staffId: '2', primary: false }],
+      teachers: [
+        { staffId: '1', primary: true },
+        { staffId: '2', primary: false },
+      ],
       primaryTeacherStaffId: '1',
       subjectId: '21',
     });
@@ -52,29 +64,57 @@ describe('normalise', () => {
     const r = normalise(snap(school));
     expect([...r.entities.contact.keys()]).toEqual(['5001', '5002', '5003']);
     const mother = r.entities.contact.get('5001')!;
-    expect(mother).toMatchObject({ contactIds: ['500', '502'], relationship: 'Mother', isFirstPersonContact: true });
-    expect((mother.pupils as { pupilId: string; status: string }[]).map((p) => `${p.pupilId}:${p.status}`)).toEqual([
-      '100:Current',
-      '101:Current',
-      '102:Former',
-    ]);
-    expect(r.entities.contact.get('5002')).toMatchObject({ relationship: 'Father', isFirstPersonContact: false });
+    expect(mother).toMatchObject({
+      contactIds: ['500', '502'],
+      relationship: 'Mother',
+      isFirstPersonContact: true,
+    });
+    expect(
+      (mother.pupils as { pupilId: string; status: string }[]).map((p) => `${p.pupilId}:${p.status}`),
+    ).toEqual(['100:Current', '101:Current', '102:Former']);
+    expect(r.entities.contact.get('5002')).toMatchObject({
+      relationship: 'Father',
+      isFirstPersonContact: false,
+    });
   });
 
   it('keys a contact without PersonId on its record id and position, with a finding', () => {
-    const r = normalise(snap({ contacts: [contact('600', undefined, true, []), contact('600', undefined, false, [])] }));
+    const r = normalise(
+      snap({ contacts: [contact('600', undefined, true, []), contact('600', undefined, false, [])] }),
+    );
     expect([...r.entities.contact.keys()]).toEqual(['c600-1', 'c600-2']);
-    expect(codes(r)).toEqual(['ROSTER_CONTACT_WITHOUT_PERSON_ID:contacts:600', 'ROSTER_CONTACT_WITHOUT_PERSON_ID:contacts:600']);
+    expect(codes(r)).toEqual([
+      'ROSTER_CONTACT_WITHOUT_PERSON_ID:contacts:600',
+      'ROSTER_CONTACT_WITHOUT_PERSON_ID:contacts:600',
+    ]);
   });
 
   it('turns dangling references into findings and leaves the link empty, never dropping the record', () => {
     const school = smallSchool();
     school.currentPupils!.push(
-      pupil('103', [el('Form', {}, '9Z'), el('NCYear', {}, '99'), el('Tutor', {}, 'GONE'), el('AcademicHouse', {}, 'Nowhere')], { DivisionId: '77' }),
+      pupil(
+        '103',
+        [
+          el('Form', {}, '9Z'),
+          el('NCYear', {}, '99'),
+          el('Tutor', {}, 'GONE'),
+          el('AcademicHouse', {}, 'Nowhere'),
+        ],
+        { DivisionId: '77' },
+      ),
     );
-    school.teachingSets!.push(el('Set', { Id: '72', SubjectId: '99' }, [el('Teachers', {}, [el('Teacher', { Id: 'x', StaffId: '404', PrimaryTeacher: 'True' })])]));
+    school.teachingSets!.push(
+      el('Set', { Id: '72', SubjectId: '99' }, [
+        el('Teachers', {}, [el('Teacher', { Id: 'x', StaffId: '404', PrimaryTeacher: 'True' })]),
+      ]),
+    );
     school.teachingSetLists!.push(setList('4', '70', '999'), setList('5', '999', '100'));
-    school.contacts!.push(contact('503', '5009', true, [['999', 'Current'], ['998', 'Former']]));
+    school.contacts!.push(
+      contact('503', '5009', true, [
+        ['999', 'Current'],
+        ['998', 'Former'],
+      ]),
+    );
     const r = normalise(snap(school));
     expect(r.entities.pupil.get('103')).toEqual(expect.objectContaining({ id: '103', surname: 'Q103' }));
     expect(r.entities.pupil.get('103')).not.toHaveProperty('formId');
@@ -113,13 +153,20 @@ describe('normalise', () => {
   });
 
   it('turns invalid records into findings with the typed view code', () => {
-    const r = normalise(snap({ currentPupils: [el('Pupil', {}, [el('Forename', {}, 'No id')]), pupil('1')] }));
+    const r = normalise(
+      snap({ currentPupils: [el('Pupil', {}, [el('Forename', {}, 'No id')]), pupil('1')] }),
+    );
     expect([...r.entities.pupil.keys()]).toEqual(['1']);
     expect(r.findings[0]).toMatchObject({ code: 'ISAMS_RECORD_MISSING_ID', datasetId: 'currentPupils' });
   });
 
   it('marks only present datasets as present; references into absent datasets stay unchecked', () => {
-    const r = normalise(snap({ currentPupils: [pupil('1', [el('Form', {}, '9A'), el('Tutor', {}, 'UC1')])], teachingSetLists: [] }));
+    const r = normalise(
+      snap({
+        currentPupils: [pupil('1', [el('Form', {}, '9A'), el('Tutor', {}, 'UC1')])],
+        teachingSetLists: [],
+      }),
+    );
     expect([...r.presentTypes].sort()).toEqual(['pupil', 'setMembership']);
     expect(r.entities.pupil.get('1')).toMatchObject({ formId: '9A' });
     expect(r.entities.pupil.get('1')).not.toHaveProperty('tutorStaffId');
@@ -130,7 +177,9 @@ describe('normalise', () => {
   it('is deterministic', () => {
     const a = normalise(snap(smallSchool()));
     const b = normalise(snap(smallSchool()));
-    expect(JSON.stringify([...a.entities.contact.values()])).toBe(JSON.stringify([...b.entities.contact.values()]));
+    expect(JSON.stringify([...a.entities.contact.values()])).toBe(
+      JSON.stringify([...b.entities.contact.values()]),
+    );
     expect(a.findings).toEqual(b.findings);
   });
 });

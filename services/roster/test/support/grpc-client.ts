@@ -4,12 +4,35 @@ import type { RosterServiceProtoGrpcType } from '@isams-sync/grpc';
 /** A RosterService client for tests: `rpc('listEntities')(request, tenantId, actor?)`. */
 export function rosterClient(port: number) {
   const pkg = loadProtoPackage<RosterServiceProtoGrpcType>('isams_sync/roster/v1/roster_service.proto');
-  const client = createGrpcClient(pkg.isams_sync.roster.v1.RosterService, `127.0.0.1:${port}`, { deadlineMs: 60_000 });
+  const client = createGrpcClient(pkg.isams_sync.roster.v1.RosterService, `127.0.0.1:${port}`, {
+    deadlineMs: 60_000,
+  });
   const call =
-    <K extends 'listEntities' | 'getEntity' | 'getRun' | 'listRunChanges' | 'listRunFindings' | 'listHeldBatches' | 'getHeldBatch' | 'approveHeldBatch' | 'discardHeldBatch' | 'dryRunSnapshot' | 'getRemovalThresholds' | 'setRemovalThresholds'>(
+    <
+      K extends
+        | 'listEntities'
+        | 'getEntity'
+        | 'getRun'
+        | 'listRunChanges'
+        | 'listRunFindings'
+        | 'listHeldBatches'
+        | 'getHeldBatch'
+        | 'approveHeldBatch'
+        | 'discardHeldBatch'
+        | 'dryRunSnapshot'
+        | 'getRemovalThresholds'
+        | 'setRemovalThresholds',
+    >(
       method: K,
     ) =>
-    (request: Parameters<ReturnType<typeof promisifyUnary<typeof client, K>>>[0], tenantId: string, actor?: string) =>
-      promisifyUnary(client, method)(request as never, callMetadata({ tenantId, ...(actor === undefined ? {} : { actor }) })) as ReturnType<ReturnType<typeof promisifyUnary<typeof client, K>>>;
+    (
+      request: Parameters<ReturnType<typeof promisifyUnary<typeof client, K>>>[0],
+      tenantId: string,
+      actor?: string,
+    ) =>
+      promisifyUnary(client, method)(
+        request as never,
+        callMetadata({ tenantId, ...(actor === undefined ? {} : { actor }) }),
+      ) as ReturnType<ReturnType<typeof promisifyUnary<typeof client, K>>>;
   return { call, close: () => client.close() };
 }

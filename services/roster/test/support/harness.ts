@@ -26,7 +26,12 @@ export interface Harness {
 export async function createHarness(): Promise<Harness> {
   const infra = getTestInfra();
   const db = await createTestDatabase('roster');
-  const [raw, changes, state, runs] = await createTestTopics([{ prefix: 'raw', partitions: 2 }, { prefix: 'changes' }, { prefix: 'state' }, { prefix: 'runs' }]);
+  const [raw, changes, state, runs] = await createTestTopics([
+    { prefix: 'raw', partitions: 2 },
+    { prefix: 'changes' },
+    { prefix: 'state' },
+    { prefix: 'runs' },
+  ]);
   const topics = { raw: raw!, changes: changes!, state: state!, runs: runs! };
   const config = loadRosterConfig({
     KAFKA_BROKERS: infra.kafkaBrokers.join(','),
@@ -43,7 +48,10 @@ export async function createHarness(): Promise<Harness> {
     RAW_DATASETS_GROUP_ID: uniqueName('roster'),
     SHUTDOWN_TIMEOUT_MS: '4s',
   });
-  const logger = createLogger({ service: 'roster-test', level: (process.env.ROSTER_TEST_LOG as 'warn' | undefined) ?? 'warn' });
+  const logger = createLogger({
+    service: 'roster-test',
+    level: (process.env.ROSTER_TEST_LOG as 'warn' | undefined) ?? 'warn',
+  });
   const client = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: 'roster-test', logger });
   const producer = createEventProducer(client);
   const events = { changes: [] as CloudEvent[], state: [] as CloudEvent[], runs: [] as CloudEvent[] };
@@ -77,7 +85,12 @@ export async function createHarness(): Promise<Harness> {
     producer,
     events,
     async startApp(overrides = {}) {
-      const app = createRosterApp(config, { logger, disableSweeper: true, sessionTimeoutMs: 6000, ...overrides });
+      const app = createRosterApp(config, {
+        logger,
+        disableSweeper: true,
+        sessionTimeoutMs: 6000,
+        ...overrides,
+      });
       await app.start();
       apps.push(app);
       return app;
@@ -92,7 +105,11 @@ export async function createHarness(): Promise<Harness> {
 }
 
 /** Polls until `check` returns a value (no timing is asserted; the deadline only bounds a hang). */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 90_000): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  timeoutMs = 90_000,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
@@ -103,7 +120,12 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
 }
 
 /** Waits for a run's changeset to reach `done` or `failed`. */
-export async function runFinished(app: RosterApp, tenantId: string, syncRunId: string, kind: 'sync' | 'approval' = 'sync'): Promise<ChangesetDoc> {
+export async function runFinished(
+  app: RosterApp,
+  tenantId: string,
+  syncRunId: string,
+  kind: 'sync' | 'approval' = 'sync',
+): Promise<ChangesetDoc> {
   return eventually(async () => {
     const cs = await app.store.getChangeset(tenantId, ids.changeset(tenantId, syncRunId, kind));
     return cs?.state === 'done' || cs?.state === 'failed' ? cs : undefined;
@@ -111,7 +133,12 @@ export async function runFinished(app: RosterApp, tenantId: string, syncRunId: s
 }
 
 /** Waits until `n` events matching `pred` were collected. */
-export function eventsFor(list: CloudEvent[], pred: (e: CloudEvent) => boolean, n: number, what: string): Promise<CloudEvent[]> {
+export function eventsFor(
+  list: CloudEvent[],
+  pred: (e: CloudEvent) => boolean,
+  n: number,
+  what: string,
+): Promise<CloudEvent[]> {
   return eventually(() => {
     const got = list.filter(pred);
     return got.length >= n ? got : undefined;

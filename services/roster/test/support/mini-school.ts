@@ -4,7 +4,10 @@ import { withText } from './school-feed';
 import type { Datasets } from './school-feed';
 
 /** A quick school: `n` pupils (ids 1…n) in year 9, three staff, a house and a year group. */
-export function miniSchool(n: number, opts: { without?: number[]; extra?: RawElement[]; renamed?: Record<number, string> } = {}): Datasets {
+export function miniSchool(
+  n: number,
+  opts: { without?: number[]; extra?: RawElement[]; renamed?: Record<number, string> } = {},
+): Datasets {
   const pupils = Array.from({ length: n }, (_, i) => i + 1)
     .filter((i) => !(opts.without ?? []).includes(i))
     .map((i) => {

@@ -17,9 +17,22 @@ export type Datasets = Partial<Record<DatasetId, RawElement[]>>;
 export async function generatedSchool(seed: number, size: 'small' | 'medium' | 'large'): Promise<Datasets> {
   const file = join(tmpdir(), `roster-test-school-${seed}-${size}.xml`);
   if (!existsSync(file)) {
-    await promisify(execFile)('npx', ['tsx', 'services/isams-simulator/src/cli/generate-school.ts', '--seed', String(seed), '--size', size, '--out', `${file}.tmp`], {
-      cwd: repoRoot,
-    });
+    await promisify(execFile)(
+      'npx',
+      [
+        'tsx',
+        'services/isams-simulator/src/cli/generate-school.ts',
+        '--seed',
+        String(seed),
+        '--size',
+        size,
+        '--out',
+        `${file}.tmp`,
+      ],
+      {
+        cwd: repoRoot,
+      },
+    );
     await promisify(execFile)('mv', [`${file}.tmp`, file]);
   }
   const parsed = await parseBatchDocument(readFileSync(file), { format: 'xml' });
@@ -51,7 +64,15 @@ export function snapshotEvents(
           tenantId,
           idParts: [syncRunId, datasetId, String(i)],
           syncRunId,
-          data: { syncRunId, datasetId, chunkIndex: i, chunkCount, firstRecordOrdinal: i * chunkSize, datasetFingerprint: fingerprint, records: records.slice(i * chunkSize, (i + 1) * chunkSize) },
+          data: {
+            syncRunId,
+            datasetId,
+            chunkIndex: i,
+            chunkCount,
+            firstRecordOrdinal: i * chunkSize,
+            datasetFingerprint: fingerprint,
+            records: records.slice(i * chunkSize, (i + 1) * chunkSize),
+          },
         }),
       );
     }
@@ -76,7 +97,14 @@ export function snapshotEvents(
   return { chunks, marker };
 }
 
-export async function publishSnapshot(producer: EventProducer, topic: string, tenantId: string, syncRunId: string, datasets: Datasets, opts: Parameters<typeof snapshotEvents>[3] = {}): Promise<void> {
+export async function publishSnapshot(
+  producer: EventProducer,
+  topic: string,
+  tenantId: string,
+  syncRunId: string,
+  datasets: Datasets,
+  opts: Parameters<typeof snapshotEvents>[3] = {},
+): Promise<void> {
   const { chunks, marker } = snapshotEvents(tenantId, syncRunId, datasets, opts);
   await producer.publish(topic, chunks);
   await producer.publish(topic, [marker]);

@@ -23,7 +23,10 @@ export function createRosterPublisher(producer: EventProducer, topics: RosterTop
       if (events.length > 0) await producer.publish(topics.rosterChanges, events);
     },
     async publishState(events) {
-      if (events.length > 0) await producer.publish(topics.rosterState, events, { keyOf: (e) => `${e.tenantid}/${e.subject ?? ''}` });
+      if (events.length > 0)
+        await producer.publish(topics.rosterState, events, {
+          keyOf: (e) => `${e.tenantid}/${e.subject ?? ''}`,
+        });
     },
     async publishRunUpdate(event) {
       await producer.publish(topics.syncRuns, [event]);

@@ -18,7 +18,16 @@ export interface RawChunkDoc {
 }
 
 /** Processing states of a changeset, in order (see docs/roster-model.md). */
-export const RUN_STATES = ['waiting', 'staged', 'diffed', 'applying', 'publishing', 'reporting', 'done', 'failed'] as const;
+export const RUN_STATES = [
+  'waiting',
+  'staged',
+  'diffed',
+  'applying',
+  'publishing',
+  'reporting',
+  'done',
+  'failed',
+] as const;
 export type RunState = (typeof RUN_STATES)[number];
 
 /** The run-complete marker as the roster keeps it. */
@@ -178,10 +187,14 @@ export const ENTITY_BUCKETS = 32;
 export const FINDING_CHUNK_SIZE = 1000;
 
 export const ids = {
-  chunk: (tenantId: string, runId: string, datasetId: string, chunkIndex: number) => `${tenantId}|${runId}|${datasetId}|${chunkIndex}`,
-  changeset: (tenantId: string, runId: string, kind: 'sync' | 'approval' = 'sync') => `${tenantId}|${runId}${kind === 'approval' ? '|approval' : ''}`,
-  changeChunk: (changesetId: string, chunkNo: number) => `${changesetId}|c${String(chunkNo).padStart(6, '0')}`,
-  findingChunk: (tenantId: string, runId: string, chunkNo: number) => `${tenantId}|${runId}|f${String(chunkNo).padStart(6, '0')}`,
+  chunk: (tenantId: string, runId: string, datasetId: string, chunkIndex: number) =>
+    `${tenantId}|${runId}|${datasetId}|${chunkIndex}`,
+  changeset: (tenantId: string, runId: string, kind: 'sync' | 'approval' = 'sync') =>
+    `${tenantId}|${runId}${kind === 'approval' ? '|approval' : ''}`,
+  changeChunk: (changesetId: string, chunkNo: number) =>
+    `${changesetId}|c${String(chunkNo).padStart(6, '0')}`,
+  findingChunk: (tenantId: string, runId: string, chunkNo: number) =>
+    `${tenantId}|${runId}|f${String(chunkNo).padStart(6, '0')}`,
   entity: (tenantId: string, entityType: string, entityId: string) => `${tenantId}|${entityType}|${entityId}`,
   bucket: (tenantId: string, entityType: string, bucket: number) => `${tenantId}|${entityType}|b${bucket}`,
   heldBatch: (tenantId: string, batchId: string) => `${tenantId}|${batchId}`,

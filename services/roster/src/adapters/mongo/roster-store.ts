@@ -1,5 +1,11 @@
 import type { Collection, Db, Document } from 'mongodb';
-import { MongoErrors, ensureIndexes, isDuplicateKeyError, tenantCollection, withMongoErrors } from '@isams-sync/mongo';
+import {
+  MongoErrors,
+  ensureIndexes,
+  isDuplicateKeyError,
+  tenantCollection,
+  withMongoErrors,
+} from '@isams-sync/mongo';
 import type { CollectionIndexSpec, TenantCollection } from '@isams-sync/mongo';
 import type { RosterEntityType } from '@isams-sync/events';
 import type { DatasetId } from '@isams-sync/isams';
@@ -33,14 +39,35 @@ export const COLLECTIONS = {
 
 /** Every index the roster needs (no TTL: FerretDB has none; expiry is the sweeper's job). */
 export const ROSTER_INDEXES: CollectionIndexSpec[] = [
-  { collection: COLLECTIONS.rawChunks, indexes: [{ key: { tenantId: 1, syncRunId: 1 }, name: 'tenant_run' }] },
-  { collection: COLLECTIONS.chunkReceipts, indexes: [{ key: { tenantId: 1, syncRunId: 1 }, name: 'tenant_run' }] },
-  { collection: COLLECTIONS.changesets, indexes: [{ key: { state: 1, receivedAt: 1 }, name: 'state_received' }] },
-  { collection: COLLECTIONS.changeChunks, indexes: [{ key: { tenantId: 1, changesetId: 1, chunkNo: 1 }, name: 'changeset_chunks', unique: true }] },
-  { collection: COLLECTIONS.findingChunks, indexes: [{ key: { tenantId: 1, syncRunId: 1, chunkNo: 1 }, name: 'run_findings', unique: true }] },
-  { collection: COLLECTIONS.entityBuckets, indexes: [{ key: { tenantId: 1, entityType: 1, bucket: 1 }, name: 'tenant_type_bucket', unique: true }] },
+  {
+    collection: COLLECTIONS.rawChunks,
+    indexes: [{ key: { tenantId: 1, syncRunId: 1 }, name: 'tenant_run' }],
+  },
+  {
+    collection: COLLECTIONS.chunkReceipts,
+    indexes: [{ key: { tenantId: 1, syncRunId: 1 }, name: 'tenant_run' }],
+  },
+  {
+    collection: COLLECTIONS.changesets,
+    indexes: [{ key: { state: 1, receivedAt: 1 }, name: 'state_received' }],
+  },
+  {
+    collection: COLLECTIONS.changeChunks,
+    indexes: [{ key: { tenantId: 1, changesetId: 1, chunkNo: 1 }, name: 'changeset_chunks', unique: true }],
+  },
+  {
+    collection: COLLECTIONS.findingChunks,
+    indexes: [{ key: { tenantId: 1, syncRunId: 1, chunkNo: 1 }, name: 'run_findings', unique: true }],
+  },
+  {
+    collection: COLLECTIONS.entityBuckets,
+    indexes: [{ key: { tenantId: 1, entityType: 1, bucket: 1 }, name: 'tenant_type_bucket', unique: true }],
+  },
   { collection: COLLECTIONS.graceQueue, indexes: [{ key: { graceUntil: 1 }, name: 'grace_until' }] },
-  { collection: COLLECTIONS.heldBatches, indexes: [{ key: { tenantId: 1, status: 1, createdAt: 1 }, name: 'tenant_status' }] },
+  {
+    collection: COLLECTIONS.heldBatches,
+    indexes: [{ key: { tenantId: 1, status: 1, createdAt: 1 }, name: 'tenant_status' }],
+  },
 ];
 
 /**
@@ -67,31 +94,41 @@ export class RosterStore {
   /** A document by `_id`, null when absent or (defensively) of another tenant. */
   async byId<T extends { tenantId: string }>(name: string, tenantId: string, id: string): Promise<T | null> {
     this.assertTenant(tenantId, id);
-    const doc = await withMongoErrors({ operation: 'findOne', collection: name }, () => this.raw<Document>(name).findOne({ _id: id as never }));
+    const doc = await withMongoErrors({ operation: 'findOne', collection: name }, () =>
+      this.raw<Document>(name).findOne({ _id: id as never }),
+    );
     return doc === null || doc.tenantId !== tenantId ? null : (doc as unknown as T);
   }
 
   /** Replaces (or inserts) a whole document by `_id`. */
   async putById<T extends { _id: string; tenantId: string }>(name: string, doc: T): Promise<void> {
     this.assertTenant(doc.tenantId, doc._id);
-    await withMongoErrors({ operation: 'replaceOne', collection: name }, () => this.raw<Document>(name).replaceOne({ _id: doc._id as never }, doc, { upsert: true }));
+    await withMongoErrors({ operation: 'replaceOne', collection: name }, () =>
+      this.raw<Document>(name).replaceOne({ _id: doc._id as never }, doc, { upsert: true }),
+    );
   }
 
   /** `$set` on one document by `_id`. */
   async setById(name: string, tenantId: string, id: string, set: Document): Promise<void> {
     this.assertTenant(tenantId, id);
     if ('tenantId' in set) throw MongoErrors.MONGO_TENANT_MISMATCH({ collection: name });
-    await withMongoErrors({ operation: 'updateOne', collection: name }, () => this.raw<Document>(name).updateOne({ _id: id as never }, { $set: set }));
+    await withMongoErrors({ operation: 'updateOne', collection: name }, () =>
+      this.raw<Document>(name).updateOne({ _id: id as never }, { $set: set }),
+    );
   }
 
   /** Inserts documents; ones already present (same `_id`) are left as they are. */
-  async insertAll<T extends { _id: string; tenantId: string }>(name: string, docs: readonly T[]): Promise<void> {
+  async insertAll<T extends { _id: string; tenantId: string }>(
+    name: string,
+    docs: readonly T[],
+  ): Promise<void> {
     if (docs.length === 0) return;
     for (const d of docs) this.assertTenant(d.tenantId, d._id);
     try {
       await this.raw<Document>(name).insertMany(docs as unknown as Document[], { ordered: false });
     } catch (err) {
-      if (!isDuplicateKeyError(err)) throw withMongoErrors({ operation: 'insertMany', collection: name }, () => Promise.reject(err));
+      if (!isDuplicateKeyError(err))
+        throw withMongoErrors({ operation: 'insertMany', collection: name }, () => Promise.reject(err));
       // FerretDB may stop an unordered batch at the first duplicate: insert the rest one by one.
       for (const d of docs) {
         try {
@@ -105,21 +142,35 @@ export class RosterStore {
 
   async deleteById(name: string, tenantId: string, id: string): Promise<void> {
     this.assertTenant(tenantId, id);
-    await withMongoErrors({ operation: 'deleteOne', collection: name }, () => this.raw<Document>(name).deleteOne({ _id: id as never }));
+    await withMongoErrors({ operation: 'deleteOne', collection: name }, () =>
+      this.raw<Document>(name).deleteOne({ _id: id as never }),
+    );
   }
 
-  changesets = (t: string): TenantCollection<ChangesetDoc> => tenantCollection<ChangesetDoc>(this.db, COLLECTIONS.changesets, t);
-  heldBatches = (t: string): TenantCollection<HeldBatchDoc> => tenantCollection<HeldBatchDoc>(this.db, COLLECTIONS.heldBatches, t);
-  rawChunks = (t: string): TenantCollection<RawChunkDoc> => tenantCollection<RawChunkDoc>(this.db, COLLECTIONS.rawChunks, t);
-  chunkReceipts = (t: string): TenantCollection<ChunkReceiptDoc> => tenantCollection<ChunkReceiptDoc>(this.db, COLLECTIONS.chunkReceipts, t);
-  changeChunks = (t: string): TenantCollection<ChangeChunkDoc> => tenantCollection<ChangeChunkDoc>(this.db, COLLECTIONS.changeChunks, t);
-  buckets = (t: string): TenantCollection<EntityBucketDoc> => tenantCollection<EntityBucketDoc>(this.db, COLLECTIONS.entityBuckets, t);
+  changesets = (t: string): TenantCollection<ChangesetDoc> =>
+    tenantCollection<ChangesetDoc>(this.db, COLLECTIONS.changesets, t);
+  heldBatches = (t: string): TenantCollection<HeldBatchDoc> =>
+    tenantCollection<HeldBatchDoc>(this.db, COLLECTIONS.heldBatches, t);
+  rawChunks = (t: string): TenantCollection<RawChunkDoc> =>
+    tenantCollection<RawChunkDoc>(this.db, COLLECTIONS.rawChunks, t);
+  chunkReceipts = (t: string): TenantCollection<ChunkReceiptDoc> =>
+    tenantCollection<ChunkReceiptDoc>(this.db, COLLECTIONS.chunkReceipts, t);
+  changeChunks = (t: string): TenantCollection<ChangeChunkDoc> =>
+    tenantCollection<ChangeChunkDoc>(this.db, COLLECTIONS.changeChunks, t);
+  buckets = (t: string): TenantCollection<EntityBucketDoc> =>
+    tenantCollection<EntityBucketDoc>(this.db, COLLECTIONS.entityBuckets, t);
 
   /** Stages a chunk and its receipt; a redelivered chunk changes nothing. */
   async stageChunk(doc: RawChunkDoc): Promise<void> {
     await this.insertAll(COLLECTIONS.rawChunks, [doc]);
     await this.insertAll<ChunkReceiptDoc>(COLLECTIONS.chunkReceipts, [
-      { _id: doc._id, tenantId: doc.tenantId, syncRunId: doc.syncRunId, datasetId: doc.datasetId, chunkIndex: doc.chunkIndex },
+      {
+        _id: doc._id,
+        tenantId: doc.tenantId,
+        syncRunId: doc.syncRunId,
+        datasetId: doc.datasetId,
+        chunkIndex: doc.chunkIndex,
+      },
     ]);
   }
 
@@ -131,8 +182,17 @@ export class RosterStore {
     return out;
   }
 
-  async loadChunk(tenantId: string, syncRunId: string, datasetId: DatasetId, chunkIndex: number): Promise<RawChunkDoc | null> {
-    return this.byId<RawChunkDoc>(COLLECTIONS.rawChunks, tenantId, ids.chunk(tenantId, syncRunId, datasetId, chunkIndex));
+  async loadChunk(
+    tenantId: string,
+    syncRunId: string,
+    datasetId: DatasetId,
+    chunkIndex: number,
+  ): Promise<RawChunkDoc | null> {
+    return this.byId<RawChunkDoc>(
+      COLLECTIONS.rawChunks,
+      tenantId,
+      ids.chunk(tenantId, syncRunId, datasetId, chunkIndex),
+    );
   }
 
   /** Drops a finished run's raw chunks (they hold personal data and are no longer needed). */
@@ -166,11 +226,19 @@ export class RosterStore {
   }
 
   async changeChunk(tenantId: string, changesetId: string, chunkNo: number): Promise<ChangeChunkDoc | null> {
-    return this.byId<ChangeChunkDoc>(COLLECTIONS.changeChunks, tenantId, ids.changeChunk(changesetId, chunkNo));
+    return this.byId<ChangeChunkDoc>(
+      COLLECTIONS.changeChunks,
+      tenantId,
+      ids.changeChunk(changesetId, chunkNo),
+    );
   }
 
   async findingChunk(tenantId: string, syncRunId: string, chunkNo: number): Promise<FindingChunkDoc | null> {
-    return this.byId<FindingChunkDoc>(COLLECTIONS.findingChunks, tenantId, ids.findingChunk(tenantId, syncRunId, chunkNo));
+    return this.byId<FindingChunkDoc>(
+      COLLECTIONS.findingChunks,
+      tenantId,
+      ids.findingChunk(tenantId, syncRunId, chunkNo),
+    );
   }
 
   /** Every entity bucket of a tenant (optionally of one type). */
@@ -183,19 +251,35 @@ export class RosterStore {
   }
 
   /** One entity, or null. */
-  async entity(tenantId: string, entityType: RosterEntityType, entityId: string): Promise<EntityRecord | null> {
-    const b = await this.byId<EntityBucketDoc>(COLLECTIONS.entityBuckets, tenantId, ids.bucket(tenantId, entityType, bucketOf(entityId)));
+  async entity(
+    tenantId: string,
+    entityType: RosterEntityType,
+    entityId: string,
+  ): Promise<EntityRecord | null> {
+    const b = await this.byId<EntityBucketDoc>(
+      COLLECTIONS.entityBuckets,
+      tenantId,
+      ids.bucket(tenantId, entityType, bucketOf(entityId)),
+    );
     return b?.entities.find((e) => e.entityId === entityId) ?? null;
   }
 
   /** The stored roster of a tenant, for the diff. */
-  async loadStored(tenantId: string): Promise<{ stored: StoredByType; activeCounts: Partial<Record<RosterEntityType, number>> }> {
+  async loadStored(
+    tenantId: string,
+  ): Promise<{ stored: StoredByType; activeCounts: Partial<Record<RosterEntityType, number>> }> {
     const stored: StoredByType = {};
     const activeCounts: Partial<Record<RosterEntityType, number>> = {};
     for (const b of await this.loadBuckets(tenantId)) {
       const m = (stored[b.entityType] ??= new Map<string, StoredEntity>());
       for (const e of b.entities) {
-        m.set(e.entityId, { entityType: e.entityType, id: e.entityId, status: e.status, data: e.data, purged: e.purged });
+        m.set(e.entityId, {
+          entityType: e.entityType,
+          id: e.entityId,
+          status: e.status,
+          data: e.data,
+          purged: e.purged,
+        });
         if (e.status === 'active') activeCounts[e.entityType] = (activeCounts[e.entityType] ?? 0) + 1;
       }
     }
@@ -206,8 +290,19 @@ export class RosterStore {
     return (await this.byId<SettingsDoc>(COLLECTIONS.settings, tenantId, `${tenantId}|settings`))?.thresholds;
   }
 
-  async setThresholds(tenantId: string, thresholds: RemovalThresholds, updatedBy: string | undefined, now: Date): Promise<void> {
-    await this.putById<SettingsDoc>(COLLECTIONS.settings, { _id: `${tenantId}|settings`, tenantId, thresholds, updatedAt: now, ...(updatedBy === undefined ? {} : { updatedBy }) });
+  async setThresholds(
+    tenantId: string,
+    thresholds: RemovalThresholds,
+    updatedBy: string | undefined,
+    now: Date,
+  ): Promise<void> {
+    await this.putById<SettingsDoc>(COLLECTIONS.settings, {
+      _id: `${tenantId}|settings`,
+      tenantId,
+      thresholds,
+      updatedAt: now,
+      ...(updatedBy === undefined ? {} : { updatedBy }),
+    });
   }
 
   async heldBatch(tenantId: string, batchId: string): Promise<HeldBatchDoc | null> {
@@ -217,7 +312,10 @@ export class RosterStore {
   /** Removed people due for purge (all tenants). */
   async graceDue(now: Date, limit: number): Promise<GraceDoc[]> {
     return withMongoErrors({ operation: 'find', collection: COLLECTIONS.graceQueue }, () =>
-      this.raw<GraceDoc>(COLLECTIONS.graceQueue).find({ graceUntil: { $lt: now } }).limit(limit).toArray(),
+      this.raw<GraceDoc>(COLLECTIONS.graceQueue)
+        .find({ graceUntil: { $lt: now } })
+        .limit(limit)
+        .toArray(),
     );
   }
 }

@@ -85,10 +85,25 @@ export function toChange(c: StoredChange): rosterV1.Change {
 }
 
 const toCounts = (counts: Partial<Record<string, ChangeCounts>> | undefined): rosterV1.TypeCounts[] =>
-  Object.entries(counts ?? {}).map(([t, c]) => ({ entityType: t, added: c!.added, updated: c!.updated, removed: c!.removed, restored: c!.restored, held: c!.held, unchanged: c!.unchanged }));
+  Object.entries(counts ?? {}).map(([t, c]) => ({
+    entityType: t,
+    added: c!.added,
+    updated: c!.updated,
+    removed: c!.removed,
+    restored: c!.restored,
+    held: c!.held,
+    unchanged: c!.unchanged,
+  }));
 
-const toHeldTypes = (heldTypes: Partial<Record<string, HoldReason>>, countsByType: Partial<Record<string, number>>): rosterV1.HeldType[] =>
-  Object.entries(countsByType).map(([t, n]) => ({ entityType: t, count: n ?? 0, reason: heldTypes[t] ?? '' }));
+const toHeldTypes = (
+  heldTypes: Partial<Record<string, HoldReason>>,
+  countsByType: Partial<Record<string, number>>,
+): rosterV1.HeldType[] =>
+  Object.entries(countsByType).map(([t, n]) => ({
+    entityType: t,
+    count: n ?? 0,
+    reason: heldTypes[t] ?? '',
+  }));
 
 export function toHeldBatch(b: HeldBatchDoc): rosterV1.HeldBatch {
   return {
@@ -106,11 +121,17 @@ export function toHeldBatch(b: HeldBatchDoc): rosterV1.HeldBatch {
 
 const toThresholds = (t: RemovalThresholds): rosterV1.RemovalThresholds => ({
   defaultThreshold: t.default,
-  byType: Object.entries(t.byType ?? {}).map(([entityType, threshold]) => ({ entityType, threshold: threshold! })),
+  byType: Object.entries(t.byType ?? {}).map(([entityType, threshold]) => ({
+    entityType,
+    threshold: threshold!,
+  })),
 });
 
 /** RosterService implementation: validates, calls the use cases, maps to proto messages. */
-export function rosterGrpcHandlers(deps: { queries: RosterQueries; heldBatches: HeldBatches }): rosterV1.RosterServiceHandlers {
+export function rosterGrpcHandlers(deps: {
+  queries: RosterQueries;
+  heldBatches: HeldBatches;
+}): rosterV1.RosterServiceHandlers {
   const { queries, heldBatches } = deps;
   return {
     ListEntities: unary(async (req: rosterV1.ListEntitiesRequest__Output, ctx) => {
@@ -168,41 +189,93 @@ export function rosterGrpcHandlers(deps: { queries: RosterQueries; heldBatches: 
         }),
         req,
       );
-      const page = await queries.listRunChanges(ctx.tenantId, q.syncRunId, q, q.page.pageSize, q.page.pageToken);
+      const page = await queries.listRunChanges(
+        ctx.tenantId,
+        q.syncRunId,
+        q,
+        q.page.pageSize,
+        q.page.pageToken,
+      );
       return { changes: page.items.map(toChange), page: pageInfo(page) };
     }),
     ListRunFindings: unary(async (req: rosterV1.ListRunFindingsRequest__Output, ctx) => {
       const q = parse(z.object({ syncRunId: runId, code: z.string().max(100), page: pageSchema }), req);
-      const page = await queries.listRunFindings(ctx.tenantId, q.syncRunId, q.code || undefined, q.page.pageSize, q.page.pageToken);
+      const page = await queries.listRunFindings(
+        ctx.tenantId,
+        q.syncRunId,
+        q.code || undefined,
+        q.page.pageSize,
+        q.page.pageToken,
+      );
       return {
-        findings: page.items.map((f) => ({ code: f.code, severity: f.severity, datasetId: f.datasetId, recordId: f.recordId ?? '', field: f.field ?? '', ref: f.ref ?? '', message: f.message })),
+        findings: page.items.map((f) => ({
+          code: f.code,
+          severity: f.severity,
+          datasetId: f.datasetId,
+          recordId: f.recordId ?? '',
+          field: f.field ?? '',
+          ref: f.ref ?? '',
+          message: f.message,
+        })),
         page: pageInfo(page),
       };
     }),
     ListHeldBatches: unary(async (req: rosterV1.ListHeldBatchesRequest__Output, ctx) => {
-      const q = parse(z.object({ status: z.enum(['', 'pending', 'approved', 'discarded', 'superseded']), page: pageSchema }), req);
-      const page = await queries.listHeldBatches(ctx.tenantId, q.status || undefined, q.page.pageSize, q.page.pageToken);
+      const q = parse(
+        z.object({
+          status: z.enum(['', 'pending', 'approved', 'discarded', 'superseded']),
+          page: pageSchema,
+        }),
+        req,
+      );
+      const page = await queries.listHeldBatches(
+        ctx.tenantId,
+        q.status || undefined,
+        q.page.pageSize,
+        q.page.pageToken,
+      );
       return { batches: page.items.map(toHeldBatch), page: pageInfo(page) };
     }),
     GetHeldBatch: unary(async (req: rosterV1.GetHeldBatchRequest__Output, ctx) => {
-      const q = parse(z.object({ batchId: z.string().min(1, 'required').max(100), entityType: z.union([entityType, z.literal('')]), query: z.string().max(200), page: pageSchema }), req);
-      const { batch, records } = await queries.getHeldBatch(ctx.tenantId, q.batchId, { entityType: q.entityType, query: q.query }, q.page.pageSize, q.page.pageToken);
+      const q = parse(
+        z.object({
+          batchId: z.string().min(1, 'required').max(100),
+          entityType: z.union([entityType, z.literal('')]),
+          query: z.string().max(200),
+          page: pageSchema,
+        }),
+        req,
+      );
+      const { batch, records } = await queries.getHeldBatch(
+        ctx.tenantId,
+        q.batchId,
+        { entityType: q.entityType, query: q.query },
+        q.page.pageSize,
+        q.page.pageToken,
+      );
       return { batch: toHeldBatch(batch), records: records.items.map(toChange), page: pageInfo(records) };
     }),
     ApproveHeldBatch: unary(async (req: rosterV1.DecideHeldBatchRequest__Output, ctx) => {
-      const q = parse(z.object({ batchId: z.string().min(1, 'required').max(100), comment: z.string().max(1000) }), req);
+      const q = parse(
+        z.object({ batchId: z.string().min(1, 'required').max(100), comment: z.string().max(1000) }),
+        req,
+      );
       await heldBatches.approve(ctx.tenantId, q.batchId, ctx.actor, q.comment);
       return toHeldBatch(await heldBatches.get(ctx.tenantId, q.batchId));
     }),
     DiscardHeldBatch: unary(async (req: rosterV1.DecideHeldBatchRequest__Output, ctx) => {
-      const q = parse(z.object({ batchId: z.string().min(1, 'required').max(100), comment: z.string().max(1000) }), req);
+      const q = parse(
+        z.object({ batchId: z.string().min(1, 'required').max(100), comment: z.string().max(1000) }),
+        req,
+      );
       return toHeldBatch(await heldBatches.discard(ctx.tenantId, q.batchId, ctx.actor, q.comment));
     }),
     DryRunSnapshot: unary(async (req: rosterV1.DryRunSnapshotRequest__Output, ctx) => {
       const q = parse(z.object({ syncRunId: runId, maxChanges: z.number().int().min(0).max(MAX_PAGE) }), req);
       const plan = await queries.dryRunSnapshot(ctx.tenantId, q.syncRunId);
       const heldCounts: Partial<Record<RosterEntityType, number>> = {};
-      for (const c of plan.changes) if (c.disposition === 'held') heldCounts[c.entityType] = (heldCounts[c.entityType] ?? 0) + 1;
+      for (const c of plan.changes)
+        if (c.disposition === 'held') heldCounts[c.entityType] = (heldCounts[c.entityType] ?? 0) + 1;
       return {
         counts: toCounts(plan.counts),
         held: toHeldTypes(plan.heldTypes, heldCounts),
@@ -212,13 +285,17 @@ export function rosterGrpcHandlers(deps: { queries: RosterQueries; heldBatches: 
         changes: plan.changes.slice(0, q.maxChanges || 100).map(toChange),
       };
     }),
-    GetRemovalThresholds: unary(async (_req: rosterV1.GetRemovalThresholdsRequest__Output, ctx) => toThresholds(await queries.thresholds(ctx.tenantId))),
+    GetRemovalThresholds: unary(async (_req: rosterV1.GetRemovalThresholdsRequest__Output, ctx) =>
+      toThresholds(await queries.thresholds(ctx.tenantId)),
+    ),
     SetRemovalThresholds: unary(async (req: rosterV1.SetRemovalThresholdsRequest__Output, ctx) => {
       const q = parse(
         z.object({
           thresholds: z.object({
             defaultThreshold: thresholdSchema,
-            byType: z.array(z.object({ entityType, threshold: thresholdSchema })).max(ROSTER_ENTITY_TYPES.length),
+            byType: z
+              .array(z.object({ entityType, threshold: thresholdSchema }))
+              .max(ROSTER_ENTITY_TYPES.length),
           }),
         }),
         req,

@@ -34,12 +34,20 @@ export function rawDatasetsHandler(
     }
     if (datasetSnapshotCompletedV1.matches(event)) {
       const { data, tenantid } = datasetSnapshotCompletedV1.parse(event);
-      ctx.logger.info({ syncRunId: data.syncRunId, datasets: data.datasets.length, dryRun: data.dryRun }, 'run-complete marker received');
+      ctx.logger.info(
+        { syncRunId: data.syncRunId, datasets: data.datasets.length, dryRun: data.dryRun },
+        'run-complete marker received',
+      );
       await processor.registerMarker(tenantid, data.syncRunId, {
         trigger: data.trigger,
         dryRun: data.dryRun,
         fetchedAt: data.fetchedAt,
-        datasets: data.datasets.map((d) => ({ datasetId: d.datasetId, chunkCount: d.chunkCount, recordCount: d.recordCount, fingerprint: d.fingerprint })),
+        datasets: data.datasets.map((d) => ({
+          datasetId: d.datasetId,
+          chunkCount: d.chunkCount,
+          recordCount: d.recordCount,
+          fingerprint: d.fingerprint,
+        })),
         absentDatasets: data.absentDatasets,
         findings: data.findings.map((f) => ({
           code: f.code,
