@@ -1,0 +1,155 @@
+import { getTestInfra, startSystem, type RunningSystem } from '@isams-sync/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  activeIds,
+  bookingOutcomes,
+  bookParentsEvening,
+  captureReference,
+  ChangeEventLog,
+  contactsByPupil,
+  expectSameAsReference,
+  finishAfterCrash,
+  listBookings,
+  School,
+  serviceClients,
+  waitForBookings,
+  type Reference,
+  type ServiceClients,
+} from './support';
+
+const SEED = 21;
+const LEAVERS = 6;
+
+/**
+ * kill -9 of each service in the middle of a sync: the final roster, the roster change events (no
+ * gaps, duplicates tolerated) and the bookings are exactly those of a reference school (same iSAMS
+ * data, same changes) that synced without a crash.
+ */
+describe('e2e: kill -9 of each service mid-sync changes nothing in the outcome', () => {
+  let system: RunningSystem;
+  let clients: ServiceClients;
+  let changes: ChangeEventLog;
+  let ref: School;
+  const refRuns: string[] = [];
+  let first: Reference;
+  let booked: string[] = [];
+  let leavers: string[] = [];
+  let staffId = '';
+  let contacts = new Map<string, string>();
+
+  beforeAll(async () => {
+    system = await startSystem({
+      env: {
+        // Quick takeover of a run whose connector died (lease expiry) and quick roster resumes.
+        connector: { RUN_LEASE_TTL_MS: '6s', STALE_SWEEP_INTERVAL_MS: '2s' },
+        roster: { SWEEP_INTERVAL_MS: '3s' },
+      },
+    });
+    clients = serviceClients(system);
+    changes = await ChangeEventLog.start(getTestInfra().kafkaBrokers, system.topics.changes);
+    ref = await School.create(system, 'e2e-crash-ref', SEED);
+    const run = await ref.sync();
+    expect(run.status, JSON.stringify(run.error)).toBe('applied');
+    refRuns.push(run.syncRunId);
+    const added = Object.values(run.rosterCounts ?? {}).reduce((n, c) => n + (c.added ?? 0), 0);
+    first = await captureReference(clients, changes, ref, refRuns, added);
+    contacts = contactsByPupil(first.snapshot);
+    const pupils = activeIds(first.snapshot, 'pupil').filter((p) => contacts.has(p));
+    booked = pupils.slice(0, 10);
+    leavers = booked.slice(0, LEAVERS);
+    staffId = activeIds(first.snapshot, 'staff')[0]!;
+  }, 400_000);
+
+  afterAll(async () => {
+    await changes?.stop();
+    clients?.close();
+    await system?.stop();
+  }, 90_000);
+
+  it('connector killed mid-publish', async () => {
+    const school = await School.create(system, 'e2e-crash-connector', SEED);
+    const runId = await school.trigger();
+    const seen = await school.waitFor(runId, (r) => r.progress.chunksPublished > 0 || r.status === 'published');
+    expect(seen.terminal).toBe(false);
+    await system.processes.connector.kill9();
+    await system.processes.connector.restart();
+    const run = await finishAfterCrash(school, runId);
+    expect(run.status, JSON.stringify(run.error)).toBe('applied');
+    await expectSameAsReference(clients, changes, school, [run.syncRunId], first);
+  }, 400_000);
+
+  it('roster killed mid-apply', async () => {
+    const school = await School.create(system, 'e2e-crash-roster', SEED);
+    const runId = await school.trigger();
+    const seen = await school.waitFor(runId, (r) => r.status === 'applying');
+    expect(seen.status).toBe('applying');
+    await system.processes.roster.kill9();
+    await system.processes.roster.restart();
+    const run = await finishAfterCrash(school, runId);
+    expect(run.status, JSON.stringify(run.error)).toBe('applied');
+    await expectSameAsReference(clients, changes, school, [run.syncRunId], first);
+  }, 400_000);
+
+  it('gateway killed mid-request (harmless)', async () => {
+    const school = await School.create(system, 'e2e-crash-gateway', SEED);
+    const runId = await school.trigger();
+    await system.processes.gateway.kill9();
+    await system.processes.gateway.restart();
+    const run = await finishAfterCrash(school, runId);
+    expect(run.status, JSON.stringify(run.error)).toBe('applied');
+    await expectSameAsReference(clients, changes, school, [run.syncRunId], first);
+  }, 400_000);
+
+  it("bookings killed mid-cancellation: the leavers' bookings are cancelled exactly once", async () => {
+    // Reference: leavers with bookings, second sync without a crash.
+    const refEvent = await bookParentsEvening(clients, ref.id, booked, staffId, contacts, 8);
+    for (const p of leavers) await ref.sim('DELETE', `/pupils/${p}`);
+    const refRun = await ref.sync();
+    expect(refRun.status, JSON.stringify(refRun.error)).toBe('applied');
+    refRuns.push(refRun.syncRunId);
+    const refBookings = await waitForBookings(
+      clients,
+      ref.id,
+      refEvent.eventId,
+      (l) => l.filter((b) => b.status === 'cancelled').length >= LEAVERS,
+    );
+    const expectedBookings = bookingOutcomes(refBookings);
+    expect(expectedBookings.filter((b) => b.includes(' cancelled '))).toHaveLength(LEAVERS);
+    const second = await captureReference(
+      clients,
+      changes,
+      ref,
+      refRuns,
+      first.facts.length + Object.values(refRun.rosterCounts ?? {}).reduce((n, c) => n + (c.removed ?? 0), 0),
+    );
+
+    const school = await School.create(system, 'e2e-crash-bookings', SEED);
+    const firstRun = await school.sync();
+    expect(firstRun.status).toBe('applied');
+    const event = await bookParentsEvening(clients, school.id, booked, staffId, contacts, 8);
+    for (const p of leavers) await school.sim('DELETE', `/pupils/${p}`);
+    const runId = await school.trigger();
+    const mid = await waitForBookings(
+      clients,
+      school.id,
+      event.eventId,
+      (l) => l.some((b) => b.status === 'cancelled'),
+      240_000,
+    );
+    await system.processes.bookings.kill9();
+    expect(mid.filter((b) => b.status === 'cancelled').length).toBeGreaterThan(0);
+    await system.processes.bookings.restart();
+    const run = await finishAfterCrash(school, runId);
+    expect(run.status).toBe('applied');
+    const after = await waitForBookings(
+      clients,
+      school.id,
+      event.eventId,
+      (l) => l.filter((b) => b.status === 'cancelled').length >= LEAVERS,
+    );
+    expect(bookingOutcomes(after)).toEqual(expectedBookings);
+    // Exactly once in effect: each cancellation names one roster event and has one history entry.
+    expect((await listBookings(clients, school.id, event.eventId)).length).toBe(booked.length);
+    await expectSameAsReference(clients, changes, school, [firstRun.syncRunId, run.syncRunId], second);
+  }, 600_000);
+});
