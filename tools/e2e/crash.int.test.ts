@@ -69,7 +69,10 @@ describe('e2e: kill -9 of each service mid-sync changes nothing in the outcome',
   it('connector killed mid-publish', async () => {
     const school = await School.create(system, 'e2e-crash-connector', SEED);
     const runId = await school.trigger();
-    const seen = await school.waitFor(runId, (r) => r.progress.chunksPublished > 0 || r.status === 'published');
+    const seen = await school.waitFor(
+      runId,
+      (r) => r.progress.chunksPublished > 0 || r.status === 'published',
+    );
     expect(seen.terminal).toBe(false);
     await system.processes.connector.kill9();
     await system.processes.connector.restart();

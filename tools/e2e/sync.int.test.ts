@@ -34,7 +34,10 @@ describe('e2e: syncs of simulated schools through the real processes', () => {
     clients = serviceClients(system);
     changes = await ChangeEventLog.start(getTestInfra().kafkaBrokers, system.topics.changes);
     // Same seed: the two schools start with identical iSAMS data.
-    [a, b] = await Promise.all([School.create(system, 'e2e-sync-a', 11), School.create(system, 'e2e-sync-b', 11)]);
+    [a, b] = await Promise.all([
+      School.create(system, 'e2e-sync-a', 11),
+      School.create(system, 'e2e-sync-b', 11),
+    ]);
   }, 240_000);
 
   afterAll(async () => {
@@ -104,7 +107,9 @@ describe('e2e: syncs of simulated schools through the real processes', () => {
       Array(4).fill('roster_removal'),
     );
     // A finished event keeps its history: the leavers' bookings there are not touched.
-    expect((await listBookings(clients, a.id, past.eventId)).map((x) => x.status)).toEqual(Array(4).fill('booked'));
+    expect((await listBookings(clients, a.id, past.eventId)).map((x) => x.status)).toEqual(
+      Array(4).fill('booked'),
+    );
 
     const pupilFacts = changes
       .facts(a.id, runsA)
@@ -162,7 +167,12 @@ describe('e2e: syncs of simulated schools through the real processes', () => {
     }>('GET', `/held-batches/${run.heldBatchId}/impact`);
     const preview = impact.events.flatMap((e) => e.bookingsToCancel.map((x) => x.id)).sort();
     expect(impact.totalBookingsToCancel).toBe(6);
-    expect(preview).toEqual(leavers.slice(0, 6).map((p) => event.bookingByPupil.get(p)!).sort());
+    expect(preview).toEqual(
+      leavers
+        .slice(0, 6)
+        .map((p) => event.bookingByPupil.get(p)!)
+        .sort(),
+    );
 
     await b.api('POST', `/held-batches/${run.heldBatchId}/approve`, { comment: 'leavers confirmed' });
     const list = await waitForBookings(
@@ -171,10 +181,20 @@ describe('e2e: syncs of simulated schools through the real processes', () => {
       event.eventId,
       (l) => l.filter((x) => x.status === 'cancelled').length >= 6,
     );
-    expect(list.filter((x) => x.status === 'cancelled').map((x) => x.id).sort()).toEqual(preview);
-    expect(list.filter((x) => x.status === 'cancelled').every((x) => x.cancellation?.reason === 'roster_removal_approved')).toBe(true);
+    expect(
+      list
+        .filter((x) => x.status === 'cancelled')
+        .map((x) => x.id)
+        .sort(),
+    ).toEqual(preview);
+    expect(
+      list
+        .filter((x) => x.status === 'cancelled')
+        .every((x) => x.cancellation?.reason === 'roster_removal_approved'),
+    ).toBe(true);
     const pupilsLeft = async () => activeCounts(await rosterSnapshot(clients, b.id)).pupil;
-    for (let i = 0; i < 60 && (await pupilsLeft()) !== 260; i++) await new Promise((r) => setTimeout(r, 1000));
+    for (let i = 0; i < 60 && (await pupilsLeft()) !== 260; i++)
+      await new Promise((r) => setTimeout(r, 1000));
     expect(await pupilsLeft()).toBe(260);
   }, 300_000);
 });

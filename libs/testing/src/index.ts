@@ -13,3 +13,4 @@ export {
 } from './processes';
 export { startSimulator, type SimulatorProcess } from './simulator';
 export { startSystem, type RunningSystem, type StartSystemOptions } from './system';
+export { PrivateInfra } from './private-infra';

@@ -1,6 +1,13 @@
 import { startSystem, type RunningSystem } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rosterSnapshot, School, serviceClients, snapshotDiff, type RosterSnapshot, type ServiceClients } from '../support';
+import {
+  rosterSnapshot,
+  School,
+  serviceClients,
+  snapshotDiff,
+  type RosterSnapshot,
+  type ServiceClients,
+} from '../support';
 
 /** [fault kind, the run's error code, transient] — as the connector classifies iSAMS failures. */
 const FAULTS = [

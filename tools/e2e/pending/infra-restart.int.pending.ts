@@ -54,7 +54,10 @@ describe('e2e: Kafka and FerretDB restarted mid-sync change nothing in the outco
   it('Kafka restarted while the connector publishes', async () => {
     const school = await School.create(system, 'e2e-infra-kafka', SEED);
     const runId = await school.trigger();
-    const seen = await school.waitFor(runId, (r) => r.progress.chunksPublished > 0 || r.status === 'published');
+    const seen = await school.waitFor(
+      runId,
+      (r) => r.progress.chunksPublished > 0 || r.status === 'published',
+    );
     expect(seen.terminal).toBe(false);
     await infra.stopServer('kafka');
     await new Promise((r) => setTimeout(r, 3000));

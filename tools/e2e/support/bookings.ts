@@ -68,9 +68,7 @@ export async function listBookings(
 
 /** `pupil status reason` per booking, sorted: comparable across schools (ids differ per school). */
 export function bookingOutcomes(bookings: readonly BookingView[]): string[] {
-  return bookings
-    .map((b) => `${b.pupilId} ${b.status} ${b.cancellation?.reason ?? '-'}`)
-    .sort();
+  return bookings.map((b) => `${b.pupilId} ${b.status} ${b.cancellation?.reason ?? '-'}`).sort();
 }
 
 /** Polls until `done(bookings)` holds; returns the last list. */

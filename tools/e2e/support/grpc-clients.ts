@@ -36,12 +36,23 @@ interface RosterGrpc extends Client {
 
 /** BookingsService and RosterService as a test reaches them (gRPC, one tenant per call). */
 export interface ServiceClients {
-  bookings<Res>(tenantId: string, method: (c: BookingsGrpc) => UnaryMethod<object, Res>, req: object): Promise<Res>;
-  roster<Res>(tenantId: string, method: (c: RosterGrpc) => UnaryMethod<object, Res>, req: object): Promise<Res>;
+  bookings<Res>(
+    tenantId: string,
+    method: (c: BookingsGrpc) => UnaryMethod<object, Res>,
+    req: object,
+  ): Promise<Res>;
+  roster<Res>(
+    tenantId: string,
+    method: (c: RosterGrpc) => UnaryMethod<object, Res>,
+    req: object,
+  ): Promise<Res>;
   close(): void;
 }
 
-export function serviceClients(addresses: { bookingsAddress: string; rosterAddress: string }): ServiceClients {
+export function serviceClients(addresses: {
+  bookingsAddress: string;
+  rosterAddress: string;
+}): ServiceClients {
   const bookingsPkg = loadProtoPackage<{
     isams_sync: { bookings: { v1: { BookingsService: GrpcClientConstructor<BookingsGrpc> } } };
   }>('isams_sync/bookings/v1/bookings_service.proto');

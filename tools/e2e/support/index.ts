@@ -1,7 +1,19 @@
 export { School, GatewayError, type SyncRun } from './school';
 export { serviceClients, type ServiceClients, type BookingView } from './grpc-clients';
-export { rosterSnapshot, activeCounts, snapshotDiff, ENTITY_TYPES, type RosterSnapshot } from './roster-snapshot';
-export { bookParentsEvening, listBookings, bookingOutcomes, waitForBookings, type BookedEvent } from './bookings';
+export {
+  rosterSnapshot,
+  activeCounts,
+  snapshotDiff,
+  ENTITY_TYPES,
+  type RosterSnapshot,
+} from './roster-snapshot';
+export {
+  bookParentsEvening,
+  listBookings,
+  bookingOutcomes,
+  waitForBookings,
+  type BookedEvent,
+} from './bookings';
 export { ChangeEventLog, type ChangeEvent } from './change-events';
 
 /** Active ids of one entity type, in roster order. */
@@ -17,9 +29,10 @@ export function contactsByPupil(snapshot: Map<string, string>): Map<string, stri
   for (const [k, v] of snapshot) {
     if (!k.startsWith('contact/') || !v.startsWith('active ')) continue;
     const data = JSON.parse(v.slice('active '.length)) as { pupils?: Array<{ pupilId: unknown }> };
-    for (const l of data.pupils ?? []) if (!out.has(String(l.pupilId))) out.set(String(l.pupilId), k.slice(8));
+    for (const l of data.pupils ?? [])
+      if (!out.has(String(l.pupilId))) out.set(String(l.pupilId), k.slice(8));
   }
   return out;
 }
 export { captureReference, finishAfterCrash, expectSameAsReference, type Reference } from './crash';
-export { PrivateInfra } from './private-infra';
+export { PrivateInfra } from '@isams-sync/testing';

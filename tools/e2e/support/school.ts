@@ -111,7 +111,9 @@ export class School {
       const run = await this.run(runId);
       if (run.terminal) return run;
       if (Date.now() > deadline)
-        throw new Error(`run ${runId} of ${this.id} not terminal after ${timeoutMs} ms: ${JSON.stringify(run)}`);
+        throw new Error(
+          `run ${runId} of ${this.id} not terminal after ${timeoutMs} ms: ${JSON.stringify(run)}`,
+        );
       await sleep(300);
     }
   }

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort } from '@isams-sync/testing';
+import { freePort } from './processes';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 
