@@ -1,22 +1,7 @@
 import type { ServiceClients } from './grpc-clients';
+import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
 
-export const ENTITY_TYPES = [
-  'staff',
-  'pupil',
-  'contact',
-  'form',
-  'yearGroup',
-  'division',
-  'academicHouse',
-  'boardingHouse',
-  'department',
-  'subject',
-  'teachingSet',
-  'setMembership',
-  'teachingForm',
-  'customGroup',
-  'customGroupMembership',
-] as const;
+export const ENTITY_TYPES = ROSTER_ENTITY_TYPES;
 
 /** `type/id` → `status data` of every entity (active and removed), read from RosterService. */
 export type RosterSnapshot = Map<string, string>;

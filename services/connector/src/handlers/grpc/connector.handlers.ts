@@ -9,19 +9,9 @@ import type { RunsRepository } from '../../adapters/mongo/runs-repository';
 import type { SettingsService } from '../../use-cases/settings-service';
 import type { SyncEngine } from '../../use-cases/sync-engine';
 import { toRunProto, toSettingsProto } from './sync-run.mapper';
+import { SYNC_RUN_STATUSES } from '@isams-sync/events';
 
-const RUN_STATUSES = [
-  'requested',
-  'fetching',
-  'fetched',
-  'published',
-  'applying',
-  'applied',
-  'unchanged',
-  'held',
-  'failed',
-  'cancelled',
-] as const;
+const RUN_STATUSES = SYNC_RUN_STATUSES;
 const MAX_PAGE = 100;
 const DEFAULT_PAGE = 20;
 

@@ -1,23 +1,8 @@
 import { z } from 'zod';
 import { pageInfoSchema } from './common.models';
+import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
 
-export const ENTITY_TYPES = [
-  'staff',
-  'pupil',
-  'contact',
-  'form',
-  'yearGroup',
-  'division',
-  'academicHouse',
-  'boardingHouse',
-  'department',
-  'subject',
-  'teachingSet',
-  'setMembership',
-  'teachingForm',
-  'customGroup',
-  'customGroupMembership',
-] as const;
+export const ENTITY_TYPES = ROSTER_ENTITY_TYPES;
 export const entityTypeSchema = z.enum(ENTITY_TYPES);
 
 export const entitySchema = z
