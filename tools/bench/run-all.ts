@@ -40,6 +40,8 @@ const SCRIPT_TIMEOUT_MS = (full ? 90 : 30) * 60_000;
 const QUICK_ARGS: Record<string, string[]> = {
   // 1,000 removals take ~10 min on FerretDB (no secondary index use); 200 show the same shape.
   'services/bookings/bench/removal-latency.bench.ts': ['--count', '200'],
+  // A large first sync + no-change resync takes ~16 min on the shared machine's FerretDB.
+  'services/roster/bench/apply.bench.ts': ['--size', 'medium'],
 };
 
 function findBenches(): string[] {
@@ -104,7 +106,7 @@ for (const [i, bench] of benches.entries()) {
     results.push(result);
     for (const r of result.rows) {
       const ratio =
-        r.ratio !== undefined ? ` · ×${r.ratio.toFixed(2)} vs baseline ${fmt(r.baseline)} ${r.unit}` : '';
+        r.ratio !== undefined ? ` · ×${fmt(r.ratio)} vs baseline ${fmt(r.baseline)} ${r.unit}` : '';
       console.log(`  ${r.metric}: ${fmt(r.value)} ${r.unit}${ratio}${r.note ? ` (${r.note})` : ''}`);
     }
     console.log(`  (${seconds.toFixed(1)} s)`);
@@ -123,11 +125,11 @@ function fmt(n: number | undefined): string {
 function versions(): string {
   const pkg = (name: string) => {
     try {
-      return JSON.parse(
+      return (
         spawnSync('node', ['-p', `require('${name}/package.json').version`], {
           cwd: root,
           encoding: 'utf8',
-        }).stdout.trim() || '?',
+        }).stdout.trim() || '?'
       );
     } catch {
       return '?';
@@ -160,7 +162,7 @@ const lines = [
   ...results.flatMap((r) =>
     r.rows.map(
       (row) =>
-        `| ${r.name} | ${row.metric} | ${fmt(row.value)} ${row.unit} | ${row.baseline !== undefined ? `${fmt(row.baseline)} ${row.unit}` : ''} | ${row.ratio !== undefined ? `×${row.ratio.toFixed(2)}` : ''} | ${row.note ?? ''} |`,
+        `| ${r.name} | ${row.metric} | ${fmt(row.value)} ${row.unit} | ${row.baseline !== undefined ? `${fmt(row.baseline)} ${row.unit}` : ''} | ${row.ratio !== undefined ? `×${fmt(row.ratio)}` : ''} | ${row.note ?? ''} |`,
     ),
   ),
   '',
