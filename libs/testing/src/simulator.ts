@@ -14,7 +14,7 @@ export interface SimulatorProcess {
       size?: 'small' | 'medium' | 'large';
       apiKey: string;
       datasets?: string[];
-      cacheMode?: 'cache' | 'bypass';
+      cacheMode?: 'cached' | 'bypass';
     },
   ): Promise<void>;
   /** Arms a fault for the school's next `times` requests. */
