@@ -150,9 +150,11 @@ function summary(runs: GatewaySyncRun[], cancelled: BookingView[], booked: numbe
   console.log('\n================ isams-sync demo summary ================');
   for (const [i, run] of runs.entries()) {
     const { records, chunks } = runTotals(run);
-    console.log(
-      `run ${i + 1}: ${run.status.padEnd(9)} ${records} records fetched, ${chunks} raw-dataset events published`,
-    );
+    const published =
+      run.status === 'unchanged'
+        ? 'nothing published (same fingerprints as the last applied run)'
+        : `${chunks} raw-dataset events published`;
+    console.log(`run ${i + 1}: ${run.status.padEnd(9)} ${records} records fetched, ${published}`);
     for (const [entity, c] of Object.entries(
       (run.rosterCounts ?? {}) as Record<string, Record<string, number>>,
     )) {
