@@ -17,7 +17,9 @@ rmSync(report, { force: true });
 
 // The browser tests drive Debian's chromium; install it on a fresh machine (a no-op when present).
 if (!unit && !existsSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium')) {
-  process.stdout.write('chromium not found: installing it for the browser tests (tools/browser/install-chromium.sh)…\n');
+  process.stdout.write(
+    'chromium not found: installing it for the browser tests (tools/browser/install-chromium.sh)…\n',
+  );
   spawnSync('bash', [resolve(root, 'tools/browser/install-chromium.sh')], { cwd: root, stdio: 'inherit' });
 }
 
