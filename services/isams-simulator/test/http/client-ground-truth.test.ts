@@ -1,11 +1,11 @@
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { fetchBatch, parseBatchDocument } from '@isams-sync/isams';
 import type { FetchBatchOptions, ParsedBatchDocument } from '@isams-sync/isams';
 import { DATASET_IDS } from '../../src/domain/isams-lib';
 import type { DatasetId, RawElement } from '../../src/domain/isams-lib';
 import { canonical } from '../support/raw-compare';
-import { KEY, testSim } from '../support/sim-app';
+import { fetchParsed as fetchParsedFrom } from '../support/client';
+import { testSim } from '../support/sim-app';
 import type { TestSim } from '../support/sim-app';
 
 // The real client from @isams-sync/isams against the simulator over real HTTP (port 0).
@@ -23,23 +23,8 @@ beforeEach(async () => {
   for (const s of sim.registry.list()) sim.registry.remove(s.schoolId);
 });
 
-const options = (over: Partial<FetchBatchOptions> = {}): FetchBatchOptions => ({
-  baseUrl,
-  apiKey: KEY,
-  format: 'xml',
-  connectTimeoutMs: 2_000,
-  readTimeoutMs: 5_000,
-  totalTimeoutMs: 30_000,
-  maxBytes: 200 * 1024 * 1024,
-  retry: { maxAttempts: 1, baseDelayMs: 10, maxDelayMs: 50 },
-  ...over,
-});
-
-async function fetchParsed(over: Partial<FetchBatchOptions> = {}): Promise<ParsedBatchDocument> {
-  const o = options(over);
-  const res = await fetchBatch(o);
-  return parseBatchDocument(res.body, { format: o.format, maxBytes: o.maxBytes });
-}
+const fetchParsed = (over: Partial<FetchBatchOptions> = {}): Promise<ParsedBatchDocument> =>
+  fetchParsedFrom(baseUrl, over);
 
 async function groundTruth(schoolId: string): Promise<Record<DatasetId, RawElement[]>> {
   return (await sim.admin('GET', `/admin/schools/${schoolId}/ground-truth`)).json.datasets;

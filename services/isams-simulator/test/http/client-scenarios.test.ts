@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fetchBatch, isIsamsError, parseBatchDocument } from '@isams-sync/isams';
 import type { FetchBatchOptions, ParsedBatchDocument } from '@isams-sync/isams';
+import { clientOptions, fetchParsed as fetchParsedFrom } from '../support/client';
 import { KEY, testSim } from '../support/sim-app';
 import type { TestSim } from '../support/sim-app';
 
@@ -20,23 +21,9 @@ beforeEach(async () => {
   await sim.admin('POST', '/admin/schools', { schoolId: 'a', seed: 11, size: 'small', apiKey: KEY });
 });
 
-const options = (over: Partial<FetchBatchOptions> = {}): FetchBatchOptions => ({
-  baseUrl,
-  apiKey: KEY,
-  format: 'xml',
-  connectTimeoutMs: 2_000,
-  readTimeoutMs: 5_000,
-  totalTimeoutMs: 30_000,
-  maxBytes: 200 * 1024 * 1024,
-  retry: { maxAttempts: 1, baseDelayMs: 10, maxDelayMs: 50 },
-  ...over,
-});
-
-async function fetchParsed(over: Partial<FetchBatchOptions> = {}): Promise<ParsedBatchDocument> {
-  const o = options(over);
-  const res = await fetchBatch(o);
-  return parseBatchDocument(res.body, { format: o.format, maxBytes: o.maxBytes });
-}
+const options = (over: Partial<FetchBatchOptions> = {}): FetchBatchOptions => clientOptions(baseUrl, over);
+const fetchParsed = (over: Partial<FetchBatchOptions> = {}): Promise<ParsedBatchDocument> =>
+  fetchParsedFrom(baseUrl, over);
 
 async function errorCode(over: Partial<FetchBatchOptions> = {}): Promise<string> {
   try {
