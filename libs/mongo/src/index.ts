@@ -11,6 +11,7 @@ export type { IndexSpec, CollectionIndexSpec, EnsureIndexesResult } from './ensu
 export { MongoErrors } from './mongo-errors';
 export { toMongoError, withMongoErrors, isDuplicateKeyError } from './to-mongo-error';
 export type { MongoErrorContext } from './to-mongo-error';
+export { packJson, unpackJson } from './packed-json';
 export { assertPortableDocument, MAX_DOCUMENT_BYTES } from './portable-document';
 export { upsertById, bulkUpsert, insertIfAbsent } from './upsert';
 export type { UpsertByIdResult, BulkUpsertOptions, BulkUpsertResult } from './upsert';

@@ -29,6 +29,9 @@ const DUPLICATE_KEY_CODES = new Set([11000, 11001, 12582]);
 const FERRET_UNIQUE_MESSAGE = /UNIQUE constraint failed/;
 // FerretDB has no sessions: a transaction's first command fails to parse its `autocommit` field.
 const FERRET_NO_TRANSACTION_MESSAGE = /unknown field "(autocommit|txnNumber|startTransaction)"/;
+// FerretDB's SQLite backend under write contention: the statement gave up waiting for the lock.
+// Nothing was written; the same operation succeeds later, so it is transient (MONGO_UNAVAILABLE).
+const FERRET_BUSY_MESSAGE = /database is locked|SQLITE_BUSY|SQLITE_LOCKED/;
 const UNSUPPORTED_CODES = new Set([115, 238, 263, 20]);
 const TIMEOUT_CODES = new Set([50, 262]);
 const AUTH_CODES = new Set([13, 18]);
@@ -78,7 +81,7 @@ export function toMongoError(err: unknown, context: MongoErrorContext = {}): App
     ...(codeName ? { codeName } : {}),
   };
 
-  if (UNAVAILABLE_ERRORS.has(name) || err.hasErrorLabel('ResetPool'))
+  if (UNAVAILABLE_ERRORS.has(name) || err.hasErrorLabel('ResetPool') || FERRET_BUSY_MESSAGE.test(err.message))
     return MongoErrors.MONGO_UNAVAILABLE(driver, cause);
   if (name === 'MongoOperationTimeoutError' || (code !== undefined && TIMEOUT_CODES.has(code))) {
     return MongoErrors.MONGO_TIMEOUT(driver, cause);

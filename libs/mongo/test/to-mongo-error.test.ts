@@ -72,6 +72,15 @@ describe('toMongoError', () => {
     ],
     [new MongoNetworkError('socket hang up'), 'MONGO_UNAVAILABLE', 'unavailable'],
     [
+      server(
+        1,
+        '[msg_insert.go:168 handler.(*Handler).MsgInsert] [collection.go:135 sqlite.(*collection).InsertAll.func1] database is locked (5) (SQLITE_BUSY)',
+        'InternalError',
+      ),
+      'MONGO_UNAVAILABLE',
+      'unavailable',
+    ],
+    [
       server(238, 'Index option "expireAfterSeconds" is not implemented yet', 'NotImplemented'),
       'MONGO_UNSUPPORTED',
       'failed_precondition',

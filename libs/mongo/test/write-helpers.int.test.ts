@@ -6,7 +6,9 @@ import {
   compareAndSet,
   ensureIndexes,
   insertIfAbsent,
+  packJson,
   sweepExpired,
+  unpackJson,
   upsertById,
 } from '../src/index';
 import { testMongoUrl, useFreshDatabase } from './support/fresh-database';
@@ -189,5 +191,37 @@ describe('write helpers (integration)', () => {
     expect(await sweepExpired(coll, 'expiresAt', new Date(base + 200 * 1000), { batchSize: 64 })).toBe(200);
     expect(await coll.countDocuments()).toBe(50);
     expect(await sweepExpired(coll, 'expiresAt', new Date(base + 200 * 1000))).toBe(0);
+  });
+
+  it('packJson stores a bulky value as one binary field that reads back equal and much smaller', async () => {
+    const coll = ctx.db().collection<{ _id: string; tenantId: string; packed: unknown }>('packed');
+    const records = Array.from({ length: 500 }, (_, i) => ({
+      id: `p${i}`,
+      names: { forename: `Name${i}`, surname: 'Surname' },
+      sets: [`set-${i % 7}`, `set-${i % 11}`],
+      active: i % 3 !== 0,
+      note: null,
+    }));
+    const packed = packJson(records);
+    expect(packed.length()).toBeLessThan(JSON.stringify(records).length / 4);
+    await coll.insertOne({ _id: 't1|chunk', tenantId: 't1', packed });
+    const back = await coll.findOne({ _id: 't1|chunk' });
+    expect(unpackJson(back!.packed)).toEqual(records);
+  });
+
+  it('unpackJson refuses a field that is not a packed value, or a corrupt one, with MONGO_INVALID_DOCUMENT', () => {
+    const codeOf = (fn: () => unknown) => {
+      try {
+        fn();
+        return 'no error';
+      } catch (err) {
+        return isAppError(err) ? err.code : String(err);
+      }
+    };
+    expect(codeOf(() => unpackJson([1, 2], 'entities'))).toBe('MONGO_INVALID_DOCUMENT');
+    const corrupt = packJson({ a: 1 });
+    corrupt.buffer[0] = 0xff;
+    corrupt.buffer[1] = 0xff;
+    expect(codeOf(() => unpackJson(corrupt))).toBe('MONGO_INVALID_DOCUMENT');
   });
 });
