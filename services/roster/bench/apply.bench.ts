@@ -114,7 +114,10 @@ function snapshot(
 }
 
 const datasets = await school();
-const logger = createLogger({ service: 'roster-bench', level: 'error' });
+const logger = createLogger({
+  service: 'roster-bench',
+  level: process.env.BENCH_LOG_LEVEL === 'debug' ? 'debug' : 'error',
+});
 const dbName = `roster_bench_${suffix}`;
 const topics = {
   raw: `bench-raw-${suffix}`,

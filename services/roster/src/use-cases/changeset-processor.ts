@@ -152,9 +152,13 @@ export class ChangesetProcessor {
       if (cs === null || cs.state === 'done' || cs.state === 'failed') return;
       const log = this.deps.logger.child({ tenantId, syncRunId: cs.syncRunId, changesetKind: cs.kind });
       try {
+        const started = performance.now();
         const next = await this.step(cs);
         if (next === undefined) return;
-        log.debug({ from: cs.state, to: next }, 'changeset advanced');
+        log.debug(
+          { from: cs.state, to: next, ms: Math.round(performance.now() - started) },
+          'changeset advanced',
+        );
       } catch (err) {
         if (isAppError(err) && err.kind === 'invalid_argument') {
           log.warn({ err }, 'changeset failed');
@@ -328,7 +332,9 @@ export class ChangesetProcessor {
       for (const c of await this.chunk(cs, chunkNo)) {
         if (c.disposition !== 'apply') continue;
         const key = ids.bucket(cs.tenantId, c.entityType, bucketOf(c.entityId));
-        byBucket.set(key, [...(byBucket.get(key) ?? []), c]);
+        const list = byBucket.get(key);
+        if (list === undefined) byBucket.set(key, [c]);
+        else list.push(c);
         if (!PERSON_TYPES.includes(c.entityType)) continue;
         const entityKey = ids.entity(cs.tenantId, c.entityType, c.entityId);
         if (c.change === 'removed')
@@ -363,7 +369,7 @@ export class ChangesetProcessor {
       else await store.putBucket(doc);
     }
     for (let i = 0; i < fresh.length; i += 50)
-      await store.insertAll(COLLECTIONS.entityBuckets, fresh.slice(i, i + 50));
+      await store.insertPacked(COLLECTIONS.entityBuckets, fresh.slice(i, i + 50));
     await store.insertAll(COLLECTIONS.graceQueue, graceIn);
     for (const id of graceOut) await store.deleteById(COLLECTIONS.graceQueue, cs.tenantId, id);
   }
@@ -381,7 +387,7 @@ export class ChangesetProcessor {
       });
     }
     for (let i = 0; i < chunks.length; i += 20)
-      await store.insertAll(
+      await store.insertPacked(
         COLLECTIONS.changeChunks,
         chunks.slice(i, i + 20).map((c) => ({ ...c, tenantId: cs.tenantId })),
       );
@@ -396,7 +402,7 @@ export class ChangesetProcessor {
           findings: plan.findings.slice(i * FINDING_CHUNK_SIZE, (i + 1) * FINDING_CHUNK_SIZE),
         });
       }
-      await store.insertAll(COLLECTIONS.findingChunks, fchunks);
+      await store.insertPacked(COLLECTIONS.findingChunks, fchunks);
     }
   }
 

@@ -46,9 +46,7 @@ export class GraceSweeper {
     const purgeable: { doc: GraceDoc; lastChangeId: string }[] = [];
     for (const d of docs) {
       const key = ids.bucket(tenantId, d.entityType, bucketOf(d.entityId));
-      const bucket =
-        buckets.get(key) ??
-        (await this.store.byId<EntityBucketDoc>(COLLECTIONS.entityBuckets, tenantId, key));
+      const bucket = buckets.get(key) ?? (await this.store.bucket(tenantId, key));
       if (bucket !== null) buckets.set(key, bucket);
       const rec = bucket?.entities.find((e) => e.entityId === d.entityId);
       // Restored (or already purged) since it was queued: nothing to purge.

@@ -3,7 +3,10 @@ import {
   MongoErrors,
   ensureIndexes,
   isDuplicateKeyError,
+  packJson,
   tenantCollection,
+  toMongoError,
+  unpackJson,
   withMongoErrors,
 } from '@isams-sync/mongo';
 import type { CollectionIndexSpec, TenantCollection } from '@isams-sync/mongo';
@@ -71,6 +74,32 @@ export const ROSTER_INDEXES: CollectionIndexSpec[] = [
 ];
 
 /**
+ * The bulky array of each of these collections is stored as one packed binary field (`packed`, see
+ * `packJson`): FerretDB decodes every nested field on each read, which made reading back a large
+ * school's staged records, change images and roster buckets take minutes. The fields the store
+ * filters on stay top-level. The store packs on write and unpacks on read, so callers see plain arrays.
+ */
+const PACKED_FIELD = {
+  [COLLECTIONS.rawChunks]: 'records',
+  [COLLECTIONS.changeChunks]: 'changes',
+  [COLLECTIONS.findingChunks]: 'findings',
+  [COLLECTIONS.entityBuckets]: 'entities',
+} as const;
+type PackedCollection = keyof typeof PACKED_FIELD;
+
+function packDoc<T extends object>(name: PackedCollection, doc: T): Document {
+  const field = PACKED_FIELD[name];
+  const { [field]: bulky, ...rest } = doc as Record<string, unknown>;
+  return { ...rest, packed: packJson(bulky ?? []) };
+}
+
+function unpackDoc<T>(name: PackedCollection, stored: Document): T {
+  const { packed, ...rest } = stored;
+  const field = PACKED_FIELD[name];
+  return { ...rest, [field]: unpackJson(packed, `${name}.${field}`) } as T;
+}
+
+/**
  * The roster's MongoDB persistence. Point reads and writes go by `_id` only, and every `_id` starts
  * with `<tenantId>|`: on FerretDB 1.24 any other filter (including `tenantCollection`'s added
  * `tenantId`) is a collection scan, ~10× slower per call. Tenancy is kept by construction (the id
@@ -127,17 +156,37 @@ export class RosterStore {
     try {
       await this.raw<Document>(name).insertMany(docs as unknown as Document[], { ordered: false });
     } catch (err) {
-      if (!isDuplicateKeyError(err))
-        throw withMongoErrors({ operation: 'insertMany', collection: name }, () => Promise.reject(err));
+      if (!isDuplicateKeyError(err)) throw toMongoError(err, { operation: 'insertMany', collection: name });
       // FerretDB may stop an unordered batch at the first duplicate: insert the rest one by one.
       for (const d of docs) {
         try {
           await this.raw<Document>(name).insertOne(d as unknown as Document);
         } catch (e) {
-          if (!isDuplicateKeyError(e)) throw e;
+          if (!isDuplicateKeyError(e)) throw toMongoError(e, { operation: 'insertOne', collection: name });
         }
       }
     }
+  }
+
+  /** {@link insertAll} for the collections whose bulky field is stored packed. */
+  async insertPacked<T extends { _id: string; tenantId: string }>(
+    name: PackedCollection,
+    docs: readonly T[],
+  ): Promise<void> {
+    await this.insertAll(
+      name,
+      docs.map((d) => packDoc(name, d) as T),
+    );
+  }
+
+  /** A document of a packed collection by `_id`, unpacked. */
+  private async packedById<T extends { tenantId: string }>(
+    name: PackedCollection,
+    tenantId: string,
+    id: string,
+  ): Promise<T | null> {
+    const stored = await this.byId<T>(name, tenantId, id);
+    return stored === null ? null : unpackDoc<T>(name, stored as unknown as Document);
   }
 
   async deleteById(name: string, tenantId: string, id: string): Promise<void> {
@@ -162,7 +211,7 @@ export class RosterStore {
 
   /** Stages a chunk and its receipt; a redelivered chunk changes nothing. */
   async stageChunk(doc: RawChunkDoc): Promise<void> {
-    await this.insertAll(COLLECTIONS.rawChunks, [doc]);
+    await this.insertPacked(COLLECTIONS.rawChunks, [doc]);
     await this.insertAll<ChunkReceiptDoc>(COLLECTIONS.chunkReceipts, [
       {
         _id: doc._id,
@@ -188,7 +237,7 @@ export class RosterStore {
     datasetId: DatasetId,
     chunkIndex: number,
   ): Promise<RawChunkDoc | null> {
-    return this.byId<RawChunkDoc>(
+    return this.packedById<RawChunkDoc>(
       COLLECTIONS.rawChunks,
       tenantId,
       ids.chunk(tenantId, syncRunId, datasetId, chunkIndex),
@@ -226,7 +275,7 @@ export class RosterStore {
   }
 
   async changeChunk(tenantId: string, changesetId: string, chunkNo: number): Promise<ChangeChunkDoc | null> {
-    return this.byId<ChangeChunkDoc>(
+    return this.packedById<ChangeChunkDoc>(
       COLLECTIONS.changeChunks,
       tenantId,
       ids.changeChunk(changesetId, chunkNo),
@@ -234,7 +283,7 @@ export class RosterStore {
   }
 
   async findingChunk(tenantId: string, syncRunId: string, chunkNo: number): Promise<FindingChunkDoc | null> {
-    return this.byId<FindingChunkDoc>(
+    return this.packedById<FindingChunkDoc>(
       COLLECTIONS.findingChunks,
       tenantId,
       ids.findingChunk(tenantId, syncRunId, chunkNo),
@@ -243,11 +292,18 @@ export class RosterStore {
 
   /** Every entity bucket of a tenant (optionally of one type). */
   async loadBuckets(tenantId: string, entityType?: RosterEntityType): Promise<EntityBucketDoc[]> {
-    return this.buckets(tenantId).find(entityType === undefined ? {} : { entityType });
+    const stored = await this.buckets(tenantId).find(entityType === undefined ? {} : { entityType });
+    return stored.map((b) => unpackDoc<EntityBucketDoc>(COLLECTIONS.entityBuckets, b as unknown as Document));
   }
 
+  /** One bucket by its `_id` (see `ids.bucket`), or null. */
+  bucket(tenantId: string, bucketId: string): Promise<EntityBucketDoc | null> {
+    return this.packedById<EntityBucketDoc>(COLLECTIONS.entityBuckets, tenantId, bucketId);
+  }
+
+  /** Replaces (or inserts) a whole bucket. */
   async putBucket(doc: EntityBucketDoc): Promise<void> {
-    await this.putById(COLLECTIONS.entityBuckets, doc);
+    await this.putById(COLLECTIONS.entityBuckets, packDoc(COLLECTIONS.entityBuckets, doc) as EntityBucketDoc);
   }
 
   /** One entity, or null. */
@@ -256,11 +312,7 @@ export class RosterStore {
     entityType: RosterEntityType,
     entityId: string,
   ): Promise<EntityRecord | null> {
-    const b = await this.byId<EntityBucketDoc>(
-      COLLECTIONS.entityBuckets,
-      tenantId,
-      ids.bucket(tenantId, entityType, bucketOf(entityId)),
-    );
+    const b = await this.bucket(tenantId, ids.bucket(tenantId, entityType, bucketOf(entityId)));
     return b?.entities.find((e) => e.entityId === entityId) ?? null;
   }
 
