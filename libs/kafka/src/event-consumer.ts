@@ -54,6 +54,33 @@ export interface RunConsumerOptions {
   fromBeginning?: boolean;
   /** Partitions processed concurrently (default 1; order is per partition either way). */
   partitionsConsumedConcurrently?: number;
+  /**
+   * Attempts to subscribe when the broker does not serve the topics yet (default 10, backoff 0.5 s
+   * doubling to 5 s, ~35 s in all). A topic created moments ago by another service is not yet
+   * hosted by every broker ("This server does not host this topic-partition"); without this, a
+   * service starting alongside the one that creates its topics failed to start.
+   */
+  startAttempts?: number;
+}
+
+/** Errors of a subscription to topics a broker does not serve yet (created moments ago, leader not elected). */
+const TOPIC_NOT_READY =
+  /UNKNOWN_TOPIC_OR_PARTITION|LEADER_NOT_AVAILABLE|NOT_LEADER|does not host this topic-partition|no leader|COORDINATOR_(NOT_AVAILABLE|LOAD_IN_PROGRESS)|NOT_COORDINATOR/i;
+
+/** True when `err` (or an error it wraps) says the topics are not served yet; see `startAttempts`. */
+export function isTopicNotReadyError(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; depth += 1) {
+    const { type, message, originalError, cause } = e as {
+      type?: unknown;
+      message?: unknown;
+      originalError?: unknown;
+      cause?: unknown;
+    };
+    if (typeof type === 'string' && TOPIC_NOT_READY.test(type)) return true;
+    if (typeof message === 'string' && TOPIC_NOT_READY.test(message)) return true;
+    e = originalError ?? cause;
+  }
+  return false;
 }
 
 /** A running consumer. */
@@ -242,7 +269,19 @@ export function runConsumer(options: RunConsumerOptions): ConsumerHandle {
 
   const started = (async () => {
     await consumer.connect();
-    await consumer.subscribe({ topics, fromBeginning: options.fromBeginning ?? false });
+    const attempts = Math.max(1, options.startAttempts ?? 10);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await consumer.subscribe({ topics, fromBeginning: options.fromBeginning ?? false });
+        break;
+      } catch (err) {
+        if (stopping || attempt >= attempts || !isTopicNotReadyError(err)) throw err;
+        const delayMs = Math.min(5000, 500 * 2 ** (attempt - 1));
+        logger.warn({ attempt, attempts, delayMs, topics, err }, 'topics not served yet; subscribing again');
+        await sleep(delayMs);
+        if (stopping) throw new Error('stopped before subscribing');
+      }
+    }
     await consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,

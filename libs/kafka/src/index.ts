@@ -28,7 +28,7 @@ export { ensureTopics, describeTopic, deleteTopics } from './topic-admin';
 export type { EnsureTopicsOptions, EnsureTopicsResult } from './topic-admin';
 export { createEventProducer } from './event-producer';
 export type { EventProducer, EventProducerOptions, PublishOptions, PublishResult } from './event-producer';
-export { runConsumer, DLQ_HEADERS } from './event-consumer';
+export { runConsumer, DLQ_HEADERS, isTopicNotReadyError } from './event-consumer';
 export type { RunConsumerOptions, ConsumerHandle, ConsumerContext, EventHandler } from './event-consumer';
 export { backoffDelay } from './backoff';
 export type { BackoffOptions } from './backoff';

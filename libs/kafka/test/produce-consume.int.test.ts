@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { uniqueName } from '@isams-sync/testing';
 import type { CloudEvent } from '@isams-sync/events';
-import { createEventProducer, runConsumer } from '../src/index';
+import { createEventProducer, ensureTopics, isTopicNotReadyError, runConsumer } from '../src/index';
 import type { ConsumerHandle, EventProducer } from '../src/index';
 import {
   committedOffsets,
@@ -151,5 +151,50 @@ describe('produce → consume (binary mode)', () => {
     await consumer.stop();
     expect(finished).toBe(true);
     expect((await committedOffsets(client, groupId, topic))[0]).toBe('1');
+  });
+
+  it('a consumer started before its topic exists subscribes once the topic is created, and consumes it', async () => {
+    const client = testClient();
+    const topic = uniqueName('it-late-topic');
+    const received: CloudEvent[] = [];
+    const consumer = track(
+      runConsumer({
+        client,
+        groupId: uniqueName('it-late'),
+        topics: [topic],
+        fromBeginning: true,
+        logger: testLogger,
+        ...FAST_GROUP,
+        handler: async (event) => void received.push(event),
+      }),
+    );
+    let joined = false;
+    void consumer.ready.then(() => (joined = true));
+    // The first subscribe attempts fail with UNKNOWN_TOPIC_OR_PARTITION while the topic is absent.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(joined).toBe(false);
+    await ensureTopics(client, [
+      { name: topic, partitions: 2, configEntries: {}, keying: 'tenant', description: 'test' },
+    ]);
+    await consumer.ready;
+    const producer = track(createEventProducer(client, { logger: testLogger }));
+    const events = pings(4, ['school-a', 'school-b']);
+    await producer.publish(topic, events);
+    await waitFor('4 events', () => received.length >= 4);
+    expect(received.map((e) => e.id).sort()).toEqual(events.map((e) => e.id).sort());
+  });
+
+  it('isTopicNotReadyError recognises kafkajs topic-metadata errors, wrapped or not, and nothing else', () => {
+    const protocol = Object.assign(new Error('This server does not host this topic-partition'), {
+      type: 'UNKNOWN_TOPIC_OR_PARTITION',
+    });
+    const wrapped = Object.assign(new Error('Number of retries exceeded'), { originalError: protocol });
+    expect(isTopicNotReadyError(protocol)).toBe(true);
+    expect(isTopicNotReadyError(wrapped)).toBe(true);
+    expect(isTopicNotReadyError(Object.assign(new Error('x'), { type: 'LEADER_NOT_AVAILABLE' }))).toBe(true);
+    expect(isTopicNotReadyError(new Error('SASL authentication failed'))).toBe(false);
+    expect(isTopicNotReadyError(Object.assign(new Error('x'), { type: 'TOPIC_AUTHORIZATION_FAILED' }))).toBe(
+      false,
+    );
   });
 });
