@@ -24,9 +24,6 @@ export function unpackJson<T>(packed: unknown, field = 'packed'): T {
   try {
     return JSON.parse(inflateRawSync(packed.buffer).toString('utf8')) as T;
   } catch (cause) {
-    throw MongoErrors.MONGO_INVALID_DOCUMENT(
-      { reason: 'packed value is corrupt', path: field },
-      { cause },
-    );
+    throw MongoErrors.MONGO_INVALID_DOCUMENT({ reason: 'packed value is corrupt', path: field }, { cause });
   }
 }

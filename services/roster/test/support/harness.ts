@@ -1,6 +1,6 @@
 import type { CloudEvent } from '@isams-sync/events';
-import { createEventProducer, createKafkaClient, runConsumer } from '@isams-sync/kafka';
-import type { ConsumerHandle, EventProducer, KafkaClient } from '@isams-sync/kafka';
+import { createEventProducer, createKafkaClient, fromKafkaMessage } from '@isams-sync/kafka';
+import type { EventProducer, KafkaClient } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import { createTestDatabase, createTestTopics, getTestInfra, uniqueName } from '@isams-sync/testing';
 import type { TestDatabase } from '@isams-sync/testing';
@@ -55,26 +55,27 @@ export async function createHarness(): Promise<Harness> {
   const client = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: 'roster-test', logger });
   const producer = createEventProducer(client);
   const events = { changes: [] as CloudEvent[], state: [] as CloudEvent[], runs: [] as CloudEvent[] };
-  const consumers: ConsumerHandle[] = [];
+  // Plain batch consumers with auto-commit: a large school's first sync is ~80,000 events, which the
+  // services' commit-per-message consumer collects far slower than the roster publishes them.
+  const consumers: { stop(): Promise<void> }[] = [];
   for (const [topic, sink] of [
     [topics.changes, events.changes],
     [topics.state, events.state],
     [topics.runs, events.runs],
   ] as const) {
-    const c = await runConsumer({
-      client,
+    const c = client.kafka.consumer({
       groupId: uniqueName('collect'),
-      topics: [topic],
-      fromBeginning: true,
-      sessionTimeoutMs: 6000,
-      heartbeatIntervalMs: 1000,
-      logger,
-      handler: async (e) => {
-        sink.push(e);
+      sessionTimeout: 6000,
+      heartbeatInterval: 1000,
+    });
+    await c.connect();
+    await c.subscribe({ topic, fromBeginning: true });
+    await c.run({
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) sink.push(fromKafkaMessage(m));
       },
     });
-    await c.ready;
-    consumers.push(c);
+    consumers.push({ stop: () => c.disconnect() });
   }
   const apps: RosterApp[] = [];
   return {

@@ -106,7 +106,8 @@ export async function publishSnapshot(
   opts: Parameters<typeof snapshotEvents>[3] = {},
 ): Promise<void> {
   const { chunks, marker } = snapshotEvents(tenantId, syncRunId, datasets, opts);
-  await producer.publish(topic, chunks);
+  // A few chunks per request: a large school's chunks together exceed the broker's request limit.
+  for (let i = 0; i < chunks.length; i += 4) await producer.publish(topic, chunks.slice(i, i + 4));
   await producer.publish(topic, [marker]);
 }
 
