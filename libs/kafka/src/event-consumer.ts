@@ -2,7 +2,7 @@ import type { CloudEvent } from '@isams-sync/events';
 import { dlqTopicName } from '@isams-sync/events';
 import { isAppError } from '@isams-sync/errors';
 import type { Logger } from '@isams-sync/logger';
-import type { Consumer, EachMessagePayload, IHeaders, KafkaMessage } from 'kafkajs';
+import type { Consumer, EachBatchPayload, IHeaders, KafkaMessage } from 'kafkajs';
 import { backoffDelay } from './backoff';
 import type { BackoffOptions } from './backoff';
 import { fromKafkaMessage } from './cloudevents-binding';
@@ -61,6 +61,14 @@ export interface RunConsumerOptions {
    * service starting alongside the one that creates its topics failed to start.
    */
   startAttempts?: number;
+  /**
+   * Offsets are committed after at most this many handled messages of a partition (default 100) or
+   * `commitIntervalMs` (default 1000), and always at the end of a fetched batch and on stop. One
+   * commit per message capped a consumer at a few hundred messages a second; a crash now redelivers
+   * at most this many already-handled messages (handlers are idempotent).
+   */
+  commitBatchSize?: number;
+  commitIntervalMs?: number;
 }
 
 /** Errors of a subscription to topics a broker does not serve yet (created moments ago, leader not elected). */
@@ -113,8 +121,8 @@ const defaultIsRetryable = (err: unknown): boolean => !(isAppError(err) && err.k
 
 /**
  * Runs a consumer-group member that hands each CloudEvent to `handler`, one message at a time per
- * partition. Offsets are committed manually, only after the handler succeeded or the message was
- * dead-lettered (at-least-once). Failures are retried `maxAttempts` times with backoff; then — or
+ * partition. Offsets are committed manually, only up to messages whose handler succeeded or that were
+ * dead-lettered (at-least-once), a few at a time (`commitBatchSize`, `commitIntervalMs`). Failures are retried `maxAttempts` times with backoff; then — or
  * at once for non-retryable errors and messages that are not valid CloudEvents — the original
  * message is produced to the DLQ with `x-dlq-*` headers and committed.
  *
@@ -189,16 +197,20 @@ export function runConsumer(options: RunConsumerOptions): ConsumerHandle {
     }
   };
 
-  const commit = (topic: string, partition: number, message: KafkaMessage): Promise<void> =>
-    consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+  interface Delivery {
+    topic: string;
+    partition: number;
+    message: KafkaMessage;
+    heartbeat: () => Promise<void>;
+  }
 
   const deadLetter = async (
-    payload: EachMessagePayload,
+    delivery: Delivery,
     err: unknown,
     attempts: number,
     log: Logger,
   ): Promise<void> => {
-    const { topic, partition, message } = payload;
+    const { topic, partition, message } = delivery;
     const dlqTopic = dlqFor(topic);
     const headers: IHeaders = { ...(message.headers ?? {}) };
     headers[DLQ_HEADERS.reason] = reasonOf(err).slice(0, 1000);
@@ -222,38 +234,72 @@ export function runConsumer(options: RunConsumerOptions): ConsumerHandle {
   };
 
   const inFlight = new Set<Promise<void>>();
+  const commitBatchSize = Math.max(1, options.commitBatchSize ?? 100);
+  const commitIntervalMs = options.commitIntervalMs ?? 1000;
 
-  const eachMessage = (payload: EachMessagePayload): Promise<void> => {
+  const eachBatch = (payload: EachBatchPayload): Promise<void> => {
     // Messages already fetched when stop() began are left uncommitted for the next owner.
     if (stopping) return Promise.resolve();
-    const p = processMessage(payload).finally(() => inFlight.delete(p));
+    const p = processBatch(payload).finally(() => inFlight.delete(p));
     inFlight.add(p);
     return p;
   };
 
-  const processMessage = async (payload: EachMessagePayload): Promise<void> => {
-    const { topic, partition, message, heartbeat } = payload;
+  /**
+   * Handles a fetched batch of one partition in order. A message counts as done once its handler
+   * succeeded or it was dead-lettered; done offsets are committed every `commitBatchSize` messages /
+   * `commitIntervalMs`, at the end and on any exit (so a failure commits what was done before it).
+   */
+  const processBatch = async (payload: EachBatchPayload): Promise<void> => {
+    const { batch, heartbeat, isRunning, isStale, resolveOffset } = payload;
+    const { topic, partition } = batch;
+    let done: string | undefined;
+    let pending = 0;
+    let lastCommit = Date.now();
+    const flush = async (): Promise<void> => {
+      if (done === undefined) return;
+      const offset = (BigInt(done) + 1n).toString();
+      done = undefined;
+      pending = 0;
+      lastCommit = Date.now();
+      await consumer.commitOffsets([{ topic, partition, offset }]);
+    };
+    try {
+      for (const message of batch.messages) {
+        if (stopping || !isRunning() || isStale()) break;
+        if (!(await processMessage({ topic, partition, message, heartbeat }))) break;
+        resolveOffset(message.offset);
+        done = message.offset;
+        pending += 1;
+        if (pending >= commitBatchSize || Date.now() - lastCommit >= commitIntervalMs) await flush();
+        await heartbeat();
+      }
+    } finally {
+      await flush();
+    }
+  };
+
+  /** Handles one message with retries / dead-lettering; false = stopping, leave it for redelivery. */
+  const processMessage = async (delivery: Delivery): Promise<boolean> => {
+    const { topic, partition, message, heartbeat } = delivery;
     const baseLog = logger.child({ topic, partition, offset: message.offset });
     let event: CloudEvent<unknown>;
     try {
       event = fromKafkaMessage(message);
     } catch (err) {
-      await deadLetter(payload, err, 0, baseLog);
-      await commit(topic, partition, message);
-      return;
+      await deadLetter(delivery, err, 0, baseLog);
+      return true;
     }
     const log = baseLog.child({ eventId: event.id, eventType: event.type, tenantId: event.tenantid });
     for (let attempt = 1; ; attempt += 1) {
       try {
         await handler(event, { topic, partition, offset: message.offset, attempt, logger: log, heartbeat });
-        await commit(topic, partition, message);
-        return;
+        return true;
       } catch (err) {
         const retryable = isRetryable(err);
         if (!retryable || attempt >= maxAttempts) {
-          await deadLetter(payload, err, attempt, log);
-          await commit(topic, partition, message);
-          return;
+          await deadLetter(delivery, err, attempt, log);
+          return true;
         }
         const delay = backoffDelay(attempt, options.backoff);
         log.warn({ attempt, maxAttempts, delayMs: delay, err }, 'kafka handler failed; retrying');
@@ -261,7 +307,7 @@ export function runConsumer(options: RunConsumerOptions): ConsumerHandle {
         if (stopping) {
           // Left uncommitted: the partition's next owner redelivers it.
           log.info({ attempt }, 'kafka consumer stopping; failed message left for redelivery');
-          return;
+          return false;
         }
       }
     }
@@ -285,7 +331,8 @@ export function runConsumer(options: RunConsumerOptions): ConsumerHandle {
     await consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
-      eachMessage,
+      eachBatchAutoResolve: false,
+      eachBatch,
     });
   })();
   started.catch(async (err: unknown) => {

@@ -197,4 +197,39 @@ describe('produce → consume (binary mode)', () => {
       false,
     );
   });
+
+  it('commits handled offsets every commitBatchSize messages, and the rest at the end of the batch', async () => {
+    const client = testClient();
+    const { topic } = await freshTopic(client, 1);
+    const producer = track(createEventProducer(client, { logger: testLogger }));
+    const events = pings(300, ['school-a']);
+    for (let i = 0; i < events.length; i += 100) await producer.publish(topic, events.slice(i, i + 100));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let handled = 0;
+    const groupId = uniqueName('it-batched');
+    track(
+      runConsumer({
+        client,
+        groupId,
+        topics: [topic],
+        fromBeginning: true,
+        logger: testLogger,
+        ...FAST_GROUP,
+        commitBatchSize: 50,
+        commitIntervalMs: 600_000,
+        handler: async () => {
+          if (handled === 150) await gate;
+          handled += 1;
+        },
+      }),
+    );
+    const committed = async () => Number((await committedOffsets(client, groupId, topic))[0] ?? -1);
+    await waitFor('150 handled and committed', async () => handled === 150 && (await committed()) === 150);
+    // Held at the 151st message: exactly the first 150 are committed, nothing beyond.
+    expect(await committed()).toBe(150);
+    release();
+    await waitFor('all 300 committed', async () => (await committed()) === 300);
+    expect(handled).toBe(300);
+  });
 });
