@@ -14,6 +14,11 @@ export interface EventProducerOptions {
   publishTimeoutMs?: number;
   /** Records per produce request; larger publishes are split and sent in order (default 500). */
   maxBatchSize?: number;
+  /**
+   * Approximate bytes per produce request (keys, values, headers; default 900,000): a batch is cut
+   * before it would pass this, so large events never exceed the broker's 1 MiB request limit.
+   */
+  maxBatchBytes?: number;
   /** Broker-side wait for acknowledgements per request (default 30000). */
   ackTimeoutMs?: number;
 }
@@ -55,6 +60,7 @@ export function createEventProducer(client: KafkaClient, options: EventProducerO
   const logger = (options.logger ?? client.logger).child({ component: 'kafka-producer' });
   const publishTimeoutMs = options.publishTimeoutMs ?? 30_000;
   const maxBatchSize = options.maxBatchSize ?? 500;
+  const maxBatchBytes = options.maxBatchBytes ?? 900_000;
   const ackTimeoutMs = options.ackTimeoutMs ?? 30_000;
   const producer: Producer = client.kafka.producer({
     idempotent: true,
@@ -75,12 +81,12 @@ export function createEventProducer(client: KafkaClient, options: EventProducerO
   const send = async (topic: string, messages: Message[]): Promise<PublishResult> => {
     await connect();
     const partitions: PublishResult['partitions'] = [];
-    for (let i = 0; i < messages.length; i += maxBatchSize) {
+    for (const batch of splitBatches(messages, maxBatchSize, maxBatchBytes)) {
       const records = await producer.send({
         topic,
         acks: -1,
         timeout: ackTimeoutMs,
-        messages: messages.slice(i, i + maxBatchSize),
+        messages: batch,
       });
       for (const r of records) partitions.push({ partition: r.partition, baseOffset: r.baseOffset ?? '-1' });
     }
@@ -144,4 +150,28 @@ export function createEventProducer(client: KafkaClient, options: EventProducerO
       await producer.disconnect();
     },
   };
+}
+
+const sizeOf = (v: Message['key'] | Message['value']): number =>
+  v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length;
+
+/** Splits messages, in order, into batches of at most `maxCount` records and about `maxBytes` bytes. */
+export function splitBatches(messages: readonly Message[], maxCount: number, maxBytes: number): Message[][] {
+  const batches: Message[][] = [];
+  let current: Message[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    let size = 70 + sizeOf(m.key) + sizeOf(m.value);
+    for (const [k, v] of Object.entries(m.headers ?? {}))
+      size += k.length + (Array.isArray(v) ? v.reduce((n, x) => n + sizeOf(x), 0) : sizeOf(v as never));
+    if (current.length > 0 && (current.length >= maxCount || bytes + size > maxBytes)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(m);
+    bytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
 }

@@ -153,8 +153,8 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
           },
         );
       }
-      // Change events carry before/after images: 100 per produce request keeps a request well under the broker's 1 MiB.
-      producer = createEventProducer(kafka, { logger, maxBatchSize: 100 });
+      // Change events carry before/after images: requests are cut by bytes (the producer's default ~900 kB).
+      producer = createEventProducer(kafka, { logger, maxBatchSize: 1000 });
       await producer.connect();
       const publisher: RosterPublisher = createRosterPublisher(producer, topics);
       processor = new ChangesetProcessor({
