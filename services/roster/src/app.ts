@@ -18,6 +18,7 @@ import type { MongoConnection } from '@isams-sync/mongo';
 import { createRosterPublisher } from './adapters/kafka/roster-publisher';
 import type { RosterPublisher, RosterTopics } from './adapters/kafka/roster-publisher';
 import { RosterStore } from './adapters/mongo/roster-store';
+import { TenantLeases, processOwnerId } from './adapters/mongo/tenant-leases';
 import type { RosterConfig } from './config';
 import { rosterGrpcHandlers } from './handlers/grpc/roster.grpc';
 import { rawDatasetsHandler } from './handlers/kafka/raw-datasets.handler';
@@ -26,6 +27,9 @@ import type { ProcessingStep } from './use-cases/changeset-processor';
 import { GraceSweeper } from './use-cases/grace-sweeper';
 import { HeldBatches } from './use-cases/held-batches';
 import { RosterQueries } from './use-cases/roster-queries';
+
+/** Expired lease documents older than this are pruned by the sweeper. */
+const LEASE_RETENTION_MS = 60 * 60_000;
 
 /** Test seams of {@link createRosterApp}. */
 export interface RosterAppOverrides {
@@ -49,7 +53,9 @@ export interface RosterApp {
   readonly heldBatches: HeldBatches;
   readonly queries: RosterQueries;
   readonly sweeper: GraceSweeper;
-  /** One sweep: fail incomplete runs, resume unfinished changesets, purge after grace, prune old changesets. */
+  /** Cross-replica exclusion per school (its `owner` is unique per app). */
+  readonly leases: TenantLeases;
+  /** One sweep: fail incomplete runs, resume unfinished changesets, purge after grace, prune old changesets and leases. */
   sweep(now?: Date): Promise<void>;
   /** Resolves when no changeset is running in the background. */
   idle(): Promise<void>;
@@ -66,6 +72,11 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
     help: 'Changesets finished, by outcome',
     labelNames: ['outcome'],
   });
+  const tenantBusy = metrics.counter<'mode'>({
+    name: 'roster_tenant_busy_total',
+    help: 'Tasks that found their school leased by another replica (skip: background work skipped; wait: an admin action waited)',
+    labelNames: ['mode'],
+  });
   const topics: RosterTopics = {
     rawDatasets: config.RAW_DATASETS_TOPIC,
     rosterChanges: config.ROSTER_CHANGES_TOPIC,
@@ -81,6 +92,7 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
   let ops: OpsServer | undefined;
   let timer: NodeJS.Timeout | undefined;
   let store!: RosterStore;
+  let leases!: TenantLeases;
   let processor!: ChangesetProcessor;
   let heldBatches!: HeldBatches;
   let queries!: RosterQueries;
@@ -100,6 +112,8 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
     await processor.resumeAll();
     await sweeper.purgeExpired(at);
     await sweeper.pruneOldChangesets(at);
+    // Real time, not `at`: lease expiry is judged by the replicas' wall clocks.
+    await leases.prune(new Date(Date.now() - LEASE_RETENTION_MS));
   };
 
   const app: RosterApp = {
@@ -111,6 +125,9 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
     },
     get store() {
       return store;
+    },
+    get leases() {
+      return leases;
     },
     get processor() {
       return processor;
@@ -137,6 +154,11 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
       });
       store = new RosterStore(mongo.db);
       await store.init();
+      leases = new TenantLeases(mongo.db, {
+        owner: processOwnerId(),
+        ttlMs: config.TENANT_LEASE_TTL_MS,
+        logger,
+      });
       kafka = createKafkaClient(kafkaClientOptionsFromConfig(config, { service: 'roster', logger }));
       if (config.KAFKA_ENSURE_TOPICS) {
         const mine = new Set<string>([
@@ -173,6 +195,9 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
           default: { percent: config.HOLD_THRESHOLD_PERCENT, min: config.HOLD_THRESHOLD_MIN },
         },
         incompleteRunTimeoutMs: config.INCOMPLETE_RUN_TIMEOUT_MS,
+        leases,
+        leaseWaitMs: config.TENANT_LEASE_WAIT_MS,
+        onTenantBusy: (mode) => tenantBusy.inc({ mode }),
         now,
         ...(overrides.beforeStep === undefined ? {} : { beforeStep: overrides.beforeStep }),
       });
@@ -228,7 +253,7 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
         timer = setInterval(() => track(sweep()), config.SWEEP_INTERVAL_MS);
         timer.unref();
       }
-      logger.info({ grpcPort: grpc.port, opsPort: ops.port }, 'roster started');
+      logger.info({ grpcPort: grpc.port, opsPort: ops.port, leaseOwner: leases.owner }, 'roster started');
     },
     async stop() {
       if (timer) clearInterval(timer);

@@ -29,6 +29,10 @@ export const configSchema = z.object({
   INCOMPLETE_RUN_TIMEOUT_MS: env.durationMs().default(30 * 60_000),
   /** How often the sweeper fails incomplete runs and purges people past their grace period. */
   SWEEP_INTERVAL_MS: env.durationMs().default(60_000),
+  /** Lifetime of a replica's lease on a school (renewed every third of it while the work runs). */
+  TENANT_LEASE_TTL_MS: env.durationMs().default(60_000),
+  /** Approve/discard wait this long for a school another replica is processing, then fail UNAVAILABLE. */
+  TENANT_LEASE_WAIT_MS: env.durationMs().default(20_000),
 });
 
 export type RosterConfig = z.infer<typeof configSchema>;

@@ -47,6 +47,8 @@ function startService(): ChildProcess {
       SYNC_RUNS_TOPIC: h.topics.runs,
       RAW_DATASETS_GROUP_ID: h.config.RAW_DATASETS_GROUP_ID,
       SWEEP_INTERVAL_MS: '2s',
+      // the killed process keeps its lease on the school until it expires; the restarted one then takes over
+      TENANT_LEASE_TTL_MS: '15s',
     },
   });
   children.push(child);

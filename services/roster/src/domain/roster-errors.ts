@@ -38,6 +38,15 @@ export const RosterErrors = defineErrors({
     kind: 'invalid_argument',
     message: (d: { field: string; problem: string }) => `${d.field}: ${d.problem}`,
   },
+  ROSTER_TENANT_BUSY: {
+    kind: 'unavailable',
+    message: (d: { waitedMs: number }) =>
+      `Another replica is processing this school (waited ${d.waitedMs} ms); retry shortly`,
+  },
+  ROSTER_TENANT_LEASE_LOST: {
+    kind: 'unavailable',
+    message: 'The lease on this school was lost (not renewed in time); another replica continues',
+  },
   ROSTER_CRASH_INJECTED: {
     kind: 'internal',
     message: (d: { step: string }) => `Injected crash at ${d.step}`,

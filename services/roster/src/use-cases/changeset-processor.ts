@@ -17,6 +17,7 @@ import type {
 } from '../adapters/mongo/documents';
 import { COLLECTIONS } from '../adapters/mongo/roster-store';
 import type { RosterStore } from '../adapters/mongo/roster-store';
+import type { HeldLease, TenantLeases } from '../adapters/mongo/tenant-leases';
 import { countChanges } from '../domain/change-counts';
 import type { ChangeCounts } from '../domain/change-counts';
 import { diff } from '../domain/diff';
@@ -42,6 +43,12 @@ export interface ProcessorDeps {
   graceDays: number;
   defaultThresholds: RemovalThresholds;
   incompleteRunTimeoutMs: number;
+  /** Cross-replica exclusion per school. */
+  leases: TenantLeases;
+  /** How long admin actions wait for a school another replica holds before `ROSTER_TENANT_BUSY`. */
+  leaseWaitMs: number;
+  /** Called when background work skips a school another replica holds (metrics). */
+  onTenantBusy?: (mode: 'skip' | 'wait') => void;
   now?: () => Date;
   /** Test hook: throw to simulate a crash right before `step` (the persisted state is whatever came before). */
   beforeStep?: (step: ProcessingStep, changesetId: string) => void;
@@ -61,8 +68,9 @@ export interface SnapshotPlan {
  * waiting → staged → diffed → applying → publishing → reporting → done (or failed).
  * Every step is idempotent and every id deterministic, so a crash anywhere followed by `advance`
  * ends in the same state with the same events (a duplicate is possible, a gap is not).
- * One tenant's changesets are processed one at a time (per-process lock; across replicas the
- * Kafka partition owner is the single writer of sync runs).
+ * One tenant's work is processed one task at a time: an in-process queue, then the tenant's
+ * lease across replicas (`TenantLeases`). Background work skips a school another replica holds;
+ * admin actions wait for it for a bounded time.
  */
 export class ChangesetProcessor {
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -72,8 +80,40 @@ export class ChangesetProcessor {
     this.now = deps.now ?? (() => new Date());
   }
 
-  /** Runs `fn` after every earlier task of the tenant finished. */
-  withTenantLock<T>(tenantId: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Background work (Kafka handler, sweeper): runs `fn` holding the tenant, or skips it and resolves
+   * `false` when another replica holds the tenant's lease — that replica, or the next sweep, does it.
+   */
+  async tryWithTenant(tenantId: string, fn: (lease: HeldLease) => Promise<void>): Promise<boolean> {
+    const result = await this.serialised(tenantId, () => this.deps.leases.run(tenantId, 0, fn));
+    if (!result.ran) {
+      this.deps.onTenantBusy?.('skip');
+      this.deps.logger.debug(
+        { tenantId },
+        'school held by another replica; skipped (it or the next sweep does it)',
+      );
+    }
+    return result.ran;
+  }
+
+  /**
+   * Admin actions: runs `fn` holding the tenant, waiting up to `leaseWaitMs` while another replica
+   * holds it; then throws `ROSTER_TENANT_BUSY` (UNAVAILABLE: the caller retries).
+   */
+  async withTenant<T>(tenantId: string, fn: (lease: HeldLease) => Promise<T>): Promise<T> {
+    const waitMs = this.deps.leaseWaitMs;
+    const result = await this.serialised(tenantId, async () => {
+      const first = await this.deps.leases.run(tenantId, 0, fn);
+      if (first.ran) return first;
+      this.deps.onTenantBusy?.('wait');
+      return this.deps.leases.run(tenantId, waitMs, fn);
+    });
+    if (!result.ran) throw RosterErrors.ROSTER_TENANT_BUSY({ waitedMs: waitMs });
+    return result.value;
+  }
+
+  /** Runs `fn` after every earlier task of the tenant in this process finished. */
+  private serialised<T>(tenantId: string, fn: () => Promise<T>): Promise<T> {
     const prior = this.locks.get(tenantId) ?? Promise.resolve();
     const next = prior.then(fn, fn);
     const settled = next.then(
@@ -112,14 +152,28 @@ export class ChangesetProcessor {
   /** After a chunk was staged: a run already waiting for it may now be complete. */
   async onChunkStaged(tenantId: string, syncRunId: string): Promise<void> {
     const cs = await this.deps.store.getChangeset(tenantId, ids.changeset(tenantId, syncRunId));
-    if (cs?.state === 'waiting') await this.advance(tenantId, cs._id);
+    if (cs?.state === 'waiting' && (await this.isComplete(cs))) await this.advance(tenantId, cs._id);
   }
 
-  /** Resumes every unfinished changeset (on start). */
+  /**
+   * Resumes every unfinished changeset (on start and at every sweep), one lease per school; schools
+   * another replica holds are skipped. Returns how many changesets were worked on.
+   */
   async resumeAll(): Promise<number> {
-    const open = await this.deps.store.unfinishedChangesets();
-    for (const cs of open) await this.advance(cs.tenantId, cs._id);
-    return open.length;
+    const byTenant = new Map<string, ChangesetDoc[]>();
+    for (const cs of await this.deps.store.unfinishedChangesets()) {
+      // Still waiting for chunks: nothing to do, and not worth a lease.
+      if (cs.state === 'waiting' && !(await this.isComplete(cs))) continue;
+      byTenant.set(cs.tenantId, [...(byTenant.get(cs.tenantId) ?? []), cs]);
+    }
+    let resumed = 0;
+    for (const [tenantId, list] of byTenant) {
+      const ran = await this.tryWithTenant(tenantId, async (lease) => {
+        for (const cs of list) await this.advanceLocked(tenantId, cs._id, lease);
+      });
+      if (ran) resumed += list.length;
+    }
+    return resumed;
   }
 
   /** Fails runs whose marker arrived but whose chunks did not all arrive within the timeout. */
@@ -128,7 +182,8 @@ export class ChangesetProcessor {
     const cutoff = at.getTime() - this.deps.incompleteRunTimeoutMs;
     for (const cs of await this.deps.store.unfinishedChangesets()) {
       if (cs.state !== 'waiting' || cs.receivedAt.getTime() > cutoff) continue;
-      await this.withTenantLock(cs.tenantId, async () => {
+      if (await this.isComplete(cs)) continue;
+      await this.tryWithTenant(cs.tenantId, async () => {
         const fresh = await this.deps.store.getChangeset(cs.tenantId, cs._id);
         if (fresh?.state !== 'waiting') return;
         if (await this.isComplete(fresh)) return;
@@ -140,14 +195,19 @@ export class ChangesetProcessor {
     return failed;
   }
 
-  /** Moves a changeset as far as it can go. Transient errors propagate (the caller retries); data errors fail the run. */
-  advance(tenantId: string, changesetId: string): Promise<void> {
-    return this.withTenantLock(tenantId, () => this.advanceLocked(tenantId, changesetId));
+  /**
+   * Moves a changeset as far as it can go, unless another replica holds the school (then it or the
+   * next sweep does). Transient errors propagate (the caller retries); data errors fail the run.
+   */
+  async advance(tenantId: string, changesetId: string): Promise<void> {
+    await this.tryWithTenant(tenantId, (lease) => this.advanceLocked(tenantId, changesetId, lease));
   }
 
-  async advanceLocked(tenantId: string, changesetId: string): Promise<void> {
+  /** {@link advance} for a caller that holds the tenant; stops at a step boundary if the lease was lost. */
+  async advanceLocked(tenantId: string, changesetId: string, lease: HeldLease): Promise<void> {
     const { store } = this.deps;
     for (;;) {
+      lease.assertHeld();
       const cs = await store.getChangeset(tenantId, changesetId);
       if (cs === null || cs.state === 'done' || cs.state === 'failed') return;
       const log = this.deps.logger.child({ tenantId, syncRunId: cs.syncRunId, changesetKind: cs.kind });

@@ -22,7 +22,8 @@ export class HeldBatches {
   /**
    * Approves a pending batch: records who/when/why, then applies its removals (still-active entities
    * only) through an approval changeset with reason `approved_held_batch`. Retrying an approved
-   * batch resumes that changeset and changes nothing else.
+   * batch resumes that changeset and changes nothing else. Waits for a school another replica is
+   * processing (bounded; then `ROSTER_TENANT_BUSY`).
    */
   approve(
     tenantId: string,
@@ -30,7 +31,7 @@ export class HeldBatches {
     actor: string | undefined,
     comment: string,
   ): Promise<HeldBatchDoc> {
-    return this.processor.withTenantLock(tenantId, async () => {
+    return this.processor.withTenant(tenantId, async (lease) => {
       let batch = await this.get(tenantId, batchId);
       if (batch.status !== 'pending' && batch.status !== 'approved') {
         throw RosterErrors.ROSTER_HELD_BATCH_NOT_PENDING({ batchId, status: batch.status });
@@ -60,7 +61,7 @@ export class HeldBatches {
         processedAt: batch.decidedAt ?? this.now(),
         ...(batch.decidedBy === undefined ? {} : { approvedBy: batch.decidedBy }),
       });
-      await this.processor.advanceLocked(tenantId, changesetId);
+      await this.processor.advanceLocked(tenantId, changesetId, lease);
       return batch;
     });
   }
@@ -72,7 +73,7 @@ export class HeldBatches {
     actor: string | undefined,
     comment: string,
   ): Promise<HeldBatchDoc> {
-    return this.processor.withTenantLock(tenantId, async () => {
+    return this.processor.withTenant(tenantId, async () => {
       const batch = await this.get(tenantId, batchId);
       if (batch.status === 'discarded') return batch;
       if (batch.status !== 'pending')

@@ -19,7 +19,8 @@ export interface Harness {
   producer: EventProducer;
   /** Every event seen on the output topics so far. */
   events: { changes: CloudEvent[]; state: CloudEvent[]; runs: CloudEvent[] };
-  startApp(overrides?: RosterAppOverrides): Promise<RosterApp>;
+  /** Starts an app on the harness's database and topics (`config` overrides, e.g. lease timings). */
+  startApp(overrides?: RosterAppOverrides, config?: Partial<RosterConfig>): Promise<RosterApp>;
   close(): Promise<void>;
 }
 
@@ -85,13 +86,16 @@ export async function createHarness(): Promise<Harness> {
     client,
     producer,
     events,
-    async startApp(overrides = {}) {
-      const app = createRosterApp(config, {
-        logger,
-        disableSweeper: true,
-        sessionTimeoutMs: 6000,
-        ...overrides,
-      });
+    async startApp(overrides = {}, configOverrides = {}) {
+      const app = createRosterApp(
+        { ...config, ...configOverrides },
+        {
+          logger,
+          disableSweeper: true,
+          sessionTimeoutMs: 6000,
+          ...overrides,
+        },
+      );
       await app.start();
       apps.push(app);
       return app;

@@ -3,6 +3,7 @@ import {
   MongoErrors,
   ensureIndexes,
   isDuplicateKeyError,
+  leaseIndexes,
   packJson,
   tenantCollection,
   toMongoError,
@@ -38,6 +39,8 @@ export const COLLECTIONS = {
   graceQueue: 'graceQueue',
   heldBatches: 'heldBatches',
   settings: 'settings',
+  /** Per-school leases (cross-replica exclusion, `TenantLeases`); keyed by tenant id, no `tenantId` field. */
+  leases: 'leases',
 } as const;
 
 /** Every index the roster needs (no TTL: FerretDB has none; expiry is the sweeper's job). */
@@ -71,6 +74,7 @@ export const ROSTER_INDEXES: CollectionIndexSpec[] = [
     collection: COLLECTIONS.heldBatches,
     indexes: [{ key: { tenantId: 1, status: 1, createdAt: 1 }, name: 'tenant_status' }],
   },
+  leaseIndexes(COLLECTIONS.leases),
 ];
 
 /**
@@ -361,11 +365,14 @@ export class RosterStore {
     return this.byId<HeldBatchDoc>(COLLECTIONS.heldBatches, tenantId, ids.heldBatch(tenantId, batchId));
   }
 
-  /** Removed people due for purge (all tenants). */
-  async graceDue(now: Date, limit: number): Promise<GraceDoc[]> {
+  /** Removed people due for purge (all tenants, except `skipTenants`). */
+  async graceDue(now: Date, limit: number, skipTenants: readonly string[] = []): Promise<GraceDoc[]> {
     return withMongoErrors({ operation: 'find', collection: COLLECTIONS.graceQueue }, () =>
       this.raw<GraceDoc>(COLLECTIONS.graceQueue)
-        .find({ graceUntil: { $lt: now } })
+        .find({
+          graceUntil: { $lt: now },
+          ...(skipTenants.length === 0 ? {} : { tenantId: { $nin: [...skipTenants] } }),
+        })
         .limit(limit)
         .toArray(),
     );

@@ -1,0 +1,234 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CloudEvent } from '@isams-sync/events';
+import { uniqueName } from '@isams-sync/testing';
+import type { RosterApp } from '../src/app';
+import { ids } from '../src/adapters/mongo/documents';
+import { createHarness, eventually, runFinished } from './support/harness';
+import type { Harness } from './support/harness';
+import { rosterClient } from './support/grpc-client';
+import { miniSchool } from './support/mini-school';
+import { pupil } from './support/raw';
+import { publishSnapshot } from './support/school-feed';
+
+const DAY_MS = 86_400_000;
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+// r2 removes 3 pupils (below the threshold: applied, grace starts); r3 removes 27 more (held),
+// adds two and renames two — so r3's apply, the purge of r2's removals and the approval of r3's
+// held batch all rewrite the same pupil buckets.
+const RUNS = [
+  ['r1', () => miniSchool(200)],
+  ['r2', () => miniSchool(200, { without: range(1, 3) })],
+  [
+    'r3',
+    () =>
+      miniSchool(200, {
+        without: range(1, 30),
+        extra: [pupil('900'), pupil('901')],
+        renamed: { 40: 'R40', 41: 'R41' },
+      }),
+  ],
+] as const;
+
+let h: Harness;
+let a: RosterApp;
+let b: RosterApp;
+let rpcA: ReturnType<typeof rosterClient>;
+let rpcB: ReturnType<typeof rosterClient>;
+
+beforeAll(async () => {
+  h = await createHarness();
+  a = await h.startApp();
+  rpcA = rosterClient(a.grpcPort);
+});
+afterAll(async () => {
+  rpcA?.close();
+  rpcB?.close();
+  await h?.close();
+});
+
+const key = (e: CloudEvent) => `${e.type}|${e.subject ?? ''}|${e.syncrunid ?? ''}|${e.id.length}`;
+const keysOf = (list: CloudEvent[], tenantId: string) =>
+  new Set(list.filter((e) => e.tenantid === tenantId).map(key));
+async function rosterOf(tenantId: string) {
+  return (await a.store.loadBuckets(tenantId))
+    .flatMap((bucket) => bucket.entities)
+    .map((e) => ({
+      t: e.entityType,
+      id: e.entityId,
+      status: e.status,
+      data: e.data,
+      removal: e.removal?.reason ?? null,
+      purged: e.purged,
+      lastChangeId: e.lastChangeId,
+    }))
+    .sort((x, y) => `${x.t}/${x.id}`.localeCompare(`${y.t}/${y.id}`));
+}
+/** Just after r2's removals leave their grace period, long before the approval's removals do. */
+async function purgeTime(tenantId: string): Promise<Date> {
+  const r2 = await a.store.getChangeset(tenantId, ids.changeset(tenantId, 'r2'));
+  return new Date(r2!.processedAt!.getTime() + 14 * DAY_MS + 1);
+}
+async function sync(tenantId: string, run: string, data: ReturnType<(typeof RUNS)[number][1]>) {
+  await publishSnapshot(h.producer, h.topics.raw, tenantId, run, data);
+  return runFinished(a, tenantId, run);
+}
+async function metric(app: RosterApp, line: RegExp): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${app.opsPort}/metrics`)).text();
+  return Number(
+    text
+      .split('\n')
+      .find((l) => line.test(l))
+      ?.split(' ')
+      .pop() ?? 0,
+  );
+}
+
+// r1 adds 200 pupils, 3 staff, a year group and a house; r2 removes 3; r3 adds 2 and updates 2;
+// the approval removes 27. State records: one per change, plus the 3 purged people.
+const CHANGE_EVENTS = 205 + 3 + 4 + 27;
+const STATE_RECORDS = CHANGE_EVENTS + 3;
+
+describe('two replicas on the same school', () => {
+  const reference = uniqueName('ref');
+  // Taken before later tests' sweeps (which purge every school's due people) touch the reference.
+  let want: { roster: Awaited<ReturnType<typeof rosterOf>>; changes: Set<string>; state: Set<string> };
+
+  it('reference: one replica, every step in turn', async () => {
+    for (const [run, data] of RUNS) expect((await sync(reference, run, data())).state).toBe('done');
+    expect(await a.sweeper.purgeExpired(await purgeTime(reference))).toBe(3);
+    await rpcA.call('approveHeldBatch')({ batchId: 'held-r3', comment: 'leavers' }, reference, 'admin:1');
+    expect((await runFinished(a, reference, 'r3', 'approval')).outcome).toBe('applied');
+    expect((await a.store.loadStored(reference)).activeCounts.pupil).toBe(172);
+    want = {
+      roster: await rosterOf(reference),
+      changes: await eventually(() => {
+        const s = keysOf(h.events.changes, reference);
+        return s.size >= CHANGE_EVENTS ? s : undefined;
+      }, 'the reference change events'),
+      state: await eventually(() => {
+        const s = keysOf(h.events.state, reference);
+        return s.size >= STATE_RECORDS ? s : undefined;
+      }, 'the reference state records'),
+    };
+    expect([want.changes.size, want.state.size]).toEqual([CHANGE_EVENTS, STATE_RECORDS]);
+    // the second replica joins the consumer group only now
+    b = await h.startApp();
+    rpcB = rosterClient(b.grpcPort);
+  });
+
+  it('a sync raced by both replicas’ sweeps and an approval on the other replica ends as with one replica', async () => {
+    const t = uniqueName('race');
+    for (const [run, data] of RUNS.slice(0, 2)) expect((await sync(t, run, data())).state).toBe('done');
+    const purgeAt = await purgeTime(t);
+    let racing = true;
+    let sweeps = 0;
+    const sweepLoop = async (app: RosterApp) => {
+      while (racing) {
+        await app.processor.failIncompleteRuns();
+        await app.processor.resumeAll();
+        await app.sweeper.purgeExpired(purgeAt);
+        sweeps += 1;
+      }
+    };
+    const approveOnB = async () => {
+      await eventually(
+        () =>
+          rpcB
+            .call('getHeldBatch')({ batchId: 'held-r3' }, t)
+            .then(() => true)
+            .catch(() => undefined),
+        'the held batch of r3',
+      );
+      return rpcB.call('approveHeldBatch')({ batchId: 'held-r3', comment: 'leavers' }, t, 'admin:1');
+    };
+    const loops = [sweepLoop(a), sweepLoop(b)];
+    await publishSnapshot(h.producer, h.topics.raw, t, 'r3', RUNS[2][1]());
+    const approved = await approveOnB();
+    expect(approved).toMatchObject({ status: 'approved', decidedBy: 'admin:1' });
+    expect((await runFinished(b, t, 'r3')).outcome).toBe('held');
+    expect((await runFinished(b, t, 'r3', 'approval')).outcome).toBe('applied');
+    racing = false;
+    await Promise.all(loops);
+    expect(sweeps).toBeGreaterThan(0);
+    // whichever replica lost every purge race, the school's purge is due once nobody holds it
+    await b.sweeper.purgeExpired(purgeAt);
+
+    expect(await rosterOf(t)).toEqual(want.roster);
+    // duplicates are tolerated (sets), gaps are not
+    for (const [list, expected, what] of [
+      [h.events.changes, want.changes, 'change events'],
+      [h.events.state, want.state, 'state records'],
+    ] as const) {
+      const got = await eventually(() => {
+        const s = keysOf(list, t);
+        return [...expected].every((k) => s.has(k)) ? s : undefined;
+      }, `every ${what}`);
+      expect([...got].sort()).toEqual([...expected].sort());
+    }
+    const reports = await eventually(() => {
+      const r = h.events.runs
+        .filter((e) => e.tenantid === t && e.syncrunid === 'r3')
+        .map((e) => `${(e.data as { sequence: number }).sequence}:${(e.data as { status: string }).status}`);
+      return new Set(r).size >= 3 ? new Set(r) : undefined;
+    }, 'r3 reports');
+    expect([...reports].sort()).toEqual(['1:applying', '2:held', '3:applied']);
+  }, 240_000);
+
+  it('an approval on replica B waits while replica A holds the school, then succeeds', async () => {
+    const t = uniqueName('wait');
+    for (const [run, data] of RUNS) expect((await sync(t, run, data())).state).toBe('done');
+    let release!: () => void;
+    let holding!: () => void;
+    const isHolding = new Promise<void>((r) => (holding = r));
+    const hold = a.processor.withTenant(t, async () => {
+      holding();
+      await new Promise<void>((r) => (release = r));
+    });
+    await isHolding;
+    const waitsBefore = await metric(b, /^roster_tenant_busy_total\{.*mode="wait"/);
+    let settled = false;
+    const approval = rpcB.call('approveHeldBatch')({ batchId: 'held-r3', comment: 'ok' }, t, 'admin:2');
+    void approval.finally(() => (settled = true)).catch(() => undefined);
+    await eventually(
+      async () =>
+        (await metric(b, /^roster_tenant_busy_total\{.*mode="wait"/)) > waitsBefore ? true : undefined,
+      'replica B to wait for the school',
+    );
+    expect(settled).toBe(false);
+    expect((await a.store.heldBatch(t, 'held-r3'))?.status).toBe('pending');
+    release();
+    await hold;
+    expect(await approval).toMatchObject({ status: 'approved', decidedBy: 'admin:2' });
+    expect((await runFinished(b, t, 'r3', 'approval')).outcome).toBe('applied');
+    expect((await b.store.loadStored(t)).activeCounts.pupil).toBe(172);
+  });
+
+  it('an approval that cannot get the school within its wait fails UNAVAILABLE (ROSTER_TENANT_BUSY)', async () => {
+    const t = uniqueName('busy');
+    for (const [run, data] of RUNS) expect((await sync(t, run, data())).state).toBe('done');
+    const impatient = await h.startApp({}, { TENANT_LEASE_WAIT_MS: 1_000 });
+    const rpcC = rosterClient(impatient.grpcPort);
+    try {
+      let release!: () => void;
+      let holding!: () => void;
+      const isHolding = new Promise<void>((r) => (holding = r));
+      const hold = a.processor.withTenant(t, async () => {
+        holding();
+        await new Promise<void>((r) => (release = r));
+      });
+      await isHolding;
+      await expect(
+        rpcC.call('approveHeldBatch')({ batchId: 'held-r3', comment: 'ok' }, t, 'admin:3'),
+      ).rejects.toMatchObject({ code: 14, errorCode: 'ROSTER_TENANT_BUSY' });
+      expect((await a.store.heldBatch(t, 'held-r3'))?.status).toBe('pending');
+      release();
+      await hold;
+      // the retry the error asks for succeeds
+      expect(
+        await rpcC.call('approveHeldBatch')({ batchId: 'held-r3', comment: 'ok' }, t, 'admin:3'),
+      ).toMatchObject({ status: 'approved' });
+    } finally {
+      rpcC.close();
+    }
+  });
+});
