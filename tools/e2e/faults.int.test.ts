@@ -7,21 +7,34 @@ import {
   snapshotDiff,
   type RosterSnapshot,
   type ServiceClients,
-} from '../support';
+} from './support';
 
-/** [fault kind, the run's error code, transient] — as the connector classifies iSAMS failures. */
+const RETRY_ATTEMPTS = 2;
+const ARMED = 5;
+
+/**
+ * [fault kind, the run's error code, transient, requests that hit the fault] — as the connector
+ * classifies iSAMS failures. A permanent error is not retried; a transient error document is
+ * retried up to RETRY_ATTEMPTS; a document that breaks after records were read is not retried
+ * (a retry would duplicate them; the run fails and is run again later).
+ */
 const FAULTS = [
-  ['invalidKey', 'ISAMS_INVALID_KEY', false],
-  ['methodsNotAllocated', 'ISAMS_METHODS_NOT_ALLOCATED', false],
-  ['ipRefused', 'ISAMS_IP_NOT_ALLOWED', false],
-  ['throttled', 'ISAMS_THROTTLED', true],
-  ['deadlock', 'ISAMS_SERVER_BUSY', true],
-  ['lockTimeout', 'ISAMS_SERVER_BUSY', true],
-  ['timeout35s', 'ISAMS_TIMEOUT', true],
-  ['truncated', 'ISAMS_TRUNCATED_DOCUMENT', true],
-  ['malformed', 'ISAMS_MALFORMED_DOCUMENT', false],
-  ['connectionReset', 'ISAMS_CONNECTION_RESET', true],
+  ['invalidKey', 'ISAMS_INVALID_KEY', false, 1],
+  ['methodsNotAllocated', 'ISAMS_METHODS_NOT_ALLOCATED', false, 1],
+  ['ipRefused', 'ISAMS_IP_NOT_ALLOWED', false, 1],
+  ['throttled', 'ISAMS_THROTTLED', true, RETRY_ATTEMPTS],
+  ['deadlock', 'ISAMS_SERVER_BUSY', true, RETRY_ATTEMPTS],
+  ['lockTimeout', 'ISAMS_SERVER_BUSY', true, RETRY_ATTEMPTS],
+  ['timeout35s', 'ISAMS_TIMEOUT', true, RETRY_ATTEMPTS],
+  ['truncated', 'ISAMS_TRUNCATED_DOCUMENT', true, 1],
+  ['malformed', 'ISAMS_MALFORMED_DOCUMENT', false, 1],
+  ['connectionReset', 'ISAMS_CONNECTION_RESET', true, 1],
 ] as const;
+
+interface ArmedFault {
+  kind: string;
+  remaining: number;
+}
 
 /**
  * Every simulator fault, end to end: the run ends with the right status and code as the gateway
@@ -36,7 +49,7 @@ describe('e2e: every iSAMS fault through the real processes', () => {
   beforeAll(async () => {
     system = await startSystem({
       // Fewer, quicker client retries so a fault armed for 5 requests outlasts them.
-      env: { connector: { ISAMS_RETRY_ATTEMPTS: '2', ISAMS_RETRY_BASE_MS: '100ms' } },
+      env: { connector: { ISAMS_RETRY_ATTEMPTS: String(RETRY_ATTEMPTS), ISAMS_RETRY_BASE_MS: '100ms' } },
     });
     clients = serviceClients(system);
     school = await School.create(system, 'e2e-faults', 5);
@@ -50,14 +63,18 @@ describe('e2e: every iSAMS fault through the real processes', () => {
     await system?.stop();
   }, 90_000);
 
-  for (const [kind, code, transient] of FAULTS) {
-    it(`${kind}: run failed with ${code}, roster unchanged`, async () => {
-      await school.sim('POST', '/faults', { kind, times: 5 });
+  const armedFaults = async () => ((await school.sim('GET', '/faults')) as { faults: ArmedFault[] }).faults;
+
+  for (const [kind, code, transient, requests] of FAULTS) {
+    it(`${kind}: run failed with ${code} (transient ${transient}), roster unchanged`, async () => {
+      await school.sim('POST', '/faults', { kind, times: ARMED });
       try {
         const run = await school.sync();
-        expect(run.status).toBe('failed');
+        expect(run.status, JSON.stringify(run)).toBe('failed');
         expect(run.error).toMatchObject({ code, transient });
         expect(run.error?.adminAction?.length ?? 0).toBeGreaterThan(10);
+        // The fault (not something else) failed the run, after exactly the expected requests.
+        expect(await armedFaults()).toEqual([{ kind, remaining: ARMED - requests }]);
       } finally {
         await school.sim('DELETE', '/faults');
       }
@@ -69,6 +86,7 @@ describe('e2e: every iSAMS fault through the real processes', () => {
     await school.sim('POST', '/faults', { kind: 'slow', times: 1 });
     const run = await school.sync();
     expect(run.status, JSON.stringify(run.error)).toBe('unchanged');
+    expect(await armedFaults()).toEqual([]);
     expect(snapshotDiff(await rosterSnapshot(clients, school.id), reference)).toEqual([]);
   }, 180_000);
 
@@ -76,6 +94,7 @@ describe('e2e: every iSAMS fault through the real processes', () => {
     await school.sim('POST', '/faults', { kind: 'deadlock', times: 1 });
     const run = await school.sync();
     expect(run.status, JSON.stringify(run.error)).toBe('unchanged');
+    expect(await armedFaults()).toEqual([]);
     expect(snapshotDiff(await rosterSnapshot(clients, school.id), reference)).toEqual([]);
   }, 180_000);
 });

@@ -1,30 +1,75 @@
 import { startSystem, type RunningSystem } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  activeIds,
+  bookingOutcomes,
+  bookParentsEvening,
   captureReference,
   ChangeEventLog,
+  contactsByPupil,
   expectSameAsReference,
   finishAfterCrash,
+  listBookings,
   PrivateInfra,
   School,
   serviceClients,
+  waitForBookings,
   type Reference,
   type ServiceClients,
-} from '../support';
+  type SyncRun,
+} from './support';
 
 const SEED = 23;
+const LEAVERS = 6;
+const EVENT_DAY = 8;
+
+type Server = 'kafka' | 'ferretdb';
 
 /**
  * Kafka and FerretDB restarted under the running services in the middle of a sync (on a private
- * Kafka + FerretDB, so the shared infrastructure is never touched): the outcome equals that of a
- * reference school that synced while everything was up.
+ * Kafka + FerretDB, so the shared infrastructure is never touched): the roster, the change events
+ * (no gaps; duplicates tolerated) and the bookings equal those of a reference school (same iSAMS
+ * data, same changes) that synced while everything was up.
  */
 describe('e2e: Kafka and FerretDB restarted mid-sync change nothing in the outcome', () => {
   let infra: PrivateInfra;
   let system: RunningSystem;
   let clients: ServiceClients;
   let changes: ChangeEventLog;
-  let reference: Reference;
+  let first: Reference;
+  let second: Reference;
+  let expectedBookings: string[] = [];
+  let booked: string[] = [];
+  let leavers: string[] = [];
+  let staffId = '';
+  let contacts = new Map<string, string>();
+
+  const addedOf = (run: SyncRun) =>
+    Object.values(run.rosterCounts ?? {}).reduce((n, c) => n + (c.added ?? 0), 0);
+  const removedOf = (run: SyncRun) =>
+    Object.values(run.rosterCounts ?? {}).reduce((n, c) => n + (c.removed ?? 0), 0);
+  const cancelled = (l: ReadonlyArray<{ status: string }>) => l.filter((b) => b.status === 'cancelled');
+
+  /**
+   * Stops one server, leaves it down for a moment, starts it again (same data, same port); notes
+   * where the run was just before (with FerretDB down the gateway can't tell).
+   */
+  const bounce = async (
+    server: Server,
+    school: School,
+    runId: string,
+    annotate: (message: string) => Promise<unknown>,
+    note = '',
+  ) => {
+    const at = await school.run(runId);
+    await infra.stopServer(server);
+    await new Promise((r) => setTimeout(r, 3000));
+    await infra.restart();
+    await annotate(
+      `${server} stopped at run ${at.status}, ${at.progress.chunksPublished}/${at.progress.chunksTotal} chunks published, roster ${at.rosterStatus ?? '-'}${note}`,
+    );
+  };
+  const failure = (run: SyncRun) => `${JSON.stringify(run.error)}\n${system.logs()}\n(${infra.logDir()})`;
 
   beforeAll(async () => {
     infra = await PrivateInfra.up();
@@ -37,11 +82,37 @@ describe('e2e: Kafka and FerretDB restarted mid-sync change nothing in the outco
     });
     clients = serviceClients(system);
     changes = await ChangeEventLog.start(infra.kafkaBrokers, system.topics.changes);
+
+    // The reference: first sync, a parents' evening booked, leavers, second sync — nothing restarted.
     const ref = await School.create(system, 'e2e-infra-ref', SEED);
-    const run = await ref.sync();
-    expect(run.status, JSON.stringify(run.error)).toBe('applied');
-    const added = Object.values(run.rosterCounts ?? {}).reduce((n, c) => n + (c.added ?? 0), 0);
-    reference = await captureReference(clients, changes, ref, [run.syncRunId], added);
+    const run1 = await ref.sync();
+    expect(run1.status, JSON.stringify(run1.error)).toBe('applied');
+    first = await captureReference(clients, changes, ref, [run1.syncRunId], addedOf(run1));
+    contacts = contactsByPupil(first.snapshot);
+    booked = activeIds(first.snapshot, 'pupil')
+      .filter((p) => contacts.has(p))
+      .slice(0, 10);
+    leavers = booked.slice(0, LEAVERS);
+    staffId = activeIds(first.snapshot, 'staff')[0]!;
+    const event = await bookParentsEvening(clients, ref.id, booked, staffId, contacts, EVENT_DAY);
+    for (const p of leavers) await ref.sim('DELETE', `/pupils/${p}`);
+    const run2 = await ref.sync();
+    expect(run2.status, JSON.stringify(run2.error)).toBe('applied');
+    const refBookings = await waitForBookings(
+      clients,
+      ref.id,
+      event.eventId,
+      (l) => cancelled(l).length >= LEAVERS,
+    );
+    expectedBookings = bookingOutcomes(refBookings);
+    expect(expectedBookings.filter((b) => b.includes(' cancelled '))).toHaveLength(LEAVERS);
+    second = await captureReference(
+      clients,
+      changes,
+      ref,
+      [run1.syncRunId, run2.syncRunId],
+      first.facts.length + removedOf(run2),
+    );
   }, 600_000);
 
   afterAll(async () => {
@@ -51,32 +122,64 @@ describe('e2e: Kafka and FerretDB restarted mid-sync change nothing in the outco
     infra?.destroy();
   }, 180_000);
 
-  it('Kafka restarted while the connector publishes', async () => {
+  /**
+   * The second half of each scenario: a parents' evening booked, the leavers gone from iSAMS, and
+   * `server` restarted as soon as the first roster change event of the run is out — while the
+   * roster publishes and the bookings service cancels the leavers' bookings.
+   */
+  async function leaversSyncWithRestart(
+    school: School,
+    firstRunId: string,
+    server: Server,
+    annotate: (message: string) => Promise<unknown>,
+  ) {
+    const event = await bookParentsEvening(clients, school.id, booked, staffId, contacts, EVENT_DAY);
+    for (const p of leavers) await school.sim('DELETE', `/pupils/${p}`);
+    const runId = await school.trigger();
+    await changes.waitFor(school.id, (e) => e.syncRunId === runId, 240_000);
+    const mid = await listBookings(clients, school.id, event.eventId);
+    await bounce(
+      server,
+      school,
+      runId,
+      annotate,
+      `, ${cancelled(mid).length} of ${LEAVERS} bookings cancelled`,
+    );
+    const run = await finishAfterCrash(school, runId);
+    expect(run.status, failure(run)).toBe('applied');
+    const after = await waitForBookings(
+      clients,
+      school.id,
+      event.eventId,
+      (l) => cancelled(l).length >= LEAVERS,
+    );
+    expect(bookingOutcomes(after)).toEqual(expectedBookings);
+    expect((await listBookings(clients, school.id, event.eventId)).length).toBe(booked.length);
+    await expectSameAsReference(clients, changes, school, [firstRunId, run.syncRunId], second);
+  }
+
+  it('Kafka restarted while the connector publishes, and again mid-cancellation', async ({ annotate }) => {
     const school = await School.create(system, 'e2e-infra-kafka', SEED);
     const runId = await school.trigger();
-    const seen = await school.waitFor(
-      runId,
-      (r) => r.progress.chunksPublished > 0 || r.status === 'published',
-    );
+    // Fetched: the chunks are being published (or about to be) when the broker goes away.
+    const seen = await school.waitFor(runId, (r) => r.progress.chunksTotal > 0);
     expect(seen.terminal).toBe(false);
-    await infra.stopServer('kafka');
-    await new Promise((r) => setTimeout(r, 3000));
-    infra.restart();
+    await bounce('kafka', school, runId, annotate);
     const run = await finishAfterCrash(school, runId);
-    expect(run.status, `${JSON.stringify(run.error)}\n${system.logs()}`).toBe('applied');
-    await expectSameAsReference(clients, changes, school, [run.syncRunId], reference);
+    expect(run.status, failure(run)).toBe('applied');
+    await expectSameAsReference(clients, changes, school, [run.syncRunId], first);
+    await leaversSyncWithRestart(school, run.syncRunId, 'kafka', annotate);
   }, 600_000);
 
-  it('FerretDB restarted while the roster applies', async () => {
+  it('FerretDB restarted while the roster applies, and again mid-cancellation', async ({ annotate }) => {
     const school = await School.create(system, 'e2e-infra-ferretdb', SEED);
     const runId = await school.trigger();
     const seen = await school.waitFor(runId, (r) => r.status === 'applying');
     expect(seen.status).toBe('applying');
-    await infra.stopServer('ferretdb');
-    await new Promise((r) => setTimeout(r, 3000));
-    infra.restart();
+    await bounce('ferretdb', school, runId, annotate);
     const run = await finishAfterCrash(school, runId);
-    expect(run.status, `${JSON.stringify(run.error)}\n${system.logs()}`).toBe('applied');
-    await expectSameAsReference(clients, changes, school, [run.syncRunId], reference);
+    expect(run.status, failure(run)).toBe('applied');
+    await expectSameAsReference(clients, changes, school, [run.syncRunId], first);
+    await leaversSyncWithRestart(school, run.syncRunId, 'ferretdb', annotate);
   }, 600_000);
 });

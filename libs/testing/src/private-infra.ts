@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -62,9 +62,27 @@ export class PrivateInfra {
     process.kill(pid, 'SIGKILL');
   }
 
-  /** Starts whatever is not running (same data, same ports) and waits until it is ready. */
-  restart(): void {
-    this.cli('up');
+  /**
+   * Starts whatever is not running (same data, same ports) and waits until it is ready. Runs the
+   * CLI asynchronously so the test's own clients (e.g. a Kafka consumer) keep their heartbeats.
+   */
+  restart(): Promise<void> {
+    return new Promise((done, fail) => {
+      const child = spawn(resolve(repoRoot, 'node_modules/.bin/tsx'), ['tools/local-infra/cli.ts', 'up'], {
+        cwd: repoRoot,
+        env: this.env,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const timer = setTimeout(() => child.kill('SIGTERM'), 300_000);
+      child.once('error', fail);
+      child.once('close', (code) => {
+        clearTimeout(timer);
+        if (code === 0) done();
+        else fail(new Error(`local-infra up failed (exit ${code}): ${stderr.slice(-3000)}`));
+      });
+    });
   }
 
   /** Stops both servers and deletes their data and the state directory. */

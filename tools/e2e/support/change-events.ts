@@ -76,6 +76,20 @@ export class ChangeEventLog {
     }
   }
 
+  /** Waits until one of the tenant's events satisfies `predicate`; throws after the timeout. */
+  async waitFor(
+    tenantId: string,
+    predicate: (e: ChangeEvent) => boolean,
+    timeoutMs = 120_000,
+  ): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.forTenant(tenantId).some(predicate)) {
+      if (Date.now() > deadline)
+        throw new Error(`no matching change event of ${tenantId} in ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   stop(): Promise<void> {
     return this.consumer.disconnect();
   }

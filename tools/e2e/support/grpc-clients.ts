@@ -67,11 +67,31 @@ export function serviceClients(addresses: {
   });
   const md = (tenantId: string) => callMetadata({ tenantId, actor: 'e2e' });
   return {
-    bookings: (tenantId, method, req) => callUnary(method(b).bind(b), req, md(tenantId)),
-    roster: (tenantId, method, req) => callUnary(method(r).bind(r), req, md(tenantId)),
+    bookings: (tenantId, method, req) =>
+      retryUnavailable(() => callUnary(method(b).bind(b), req, md(tenantId))),
+    roster: (tenantId, method, req) =>
+      retryUnavailable(() => callUnary(method(r).bind(r), req, md(tenantId))),
     close() {
       b.close();
       r.close();
     },
   };
+}
+
+const UNAVAILABLE = 14;
+
+/**
+ * Retries a call answered UNAVAILABLE (as gRPC clients should: e.g. the service's database is
+ * being restarted) for up to `budgetMs`; any other error, or the last UNAVAILABLE, is thrown.
+ */
+async function retryUnavailable<T>(call: () => Promise<T>, budgetMs = 60_000): Promise<T> {
+  const deadline = Date.now() + budgetMs;
+  for (;;) {
+    try {
+      return await call();
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== UNAVAILABLE || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
 }

@@ -91,12 +91,19 @@ export class School {
     }
   }
 
-  /** The run, tolerating a gateway that is briefly away (crash tests restart it). */
+  /**
+   * The run, tolerating a gateway that is briefly away (crash tests restart it). Reads are
+   * rate-limited per credential and `waitFor` polls quickly, so a 429 gets a new token.
+   */
   async run(runId: string): Promise<SyncRun> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.api<SyncRun>('GET', `/sync-runs/${runId}`);
       } catch (err) {
+        if (err instanceof GatewayError && err.status === 429 && attempt <= 120) {
+          await this.newToken();
+          continue;
+        }
         const transient = !(err instanceof GatewayError) || err.status >= 500;
         if (!transient || attempt > 120) throw err;
         await sleep(500);
