@@ -17,7 +17,12 @@ describe('splitBatches', () => {
 
   it('cuts before a batch would pass the byte cap, and sends an oversized record alone', () => {
     const batches = splitBatches([msg(400), msg(400), msg(400), msg(2000), msg(10)], 100, 1000);
-    expect(batches.map((b) => b.map((m) => m.value.length))).toEqual([[400, 400], [400], [2000], [10]]);
+    expect(batches.map((b) => b.map((m) => (m.value as Buffer).length))).toEqual([
+      [400, 400],
+      [400],
+      [2000],
+      [10],
+    ]);
   });
 
   it('returns no batch for no message', () => {
