@@ -11,11 +11,12 @@ import {
   withMongoErrors,
 } from '@isams-sync/mongo';
 import type { CollectionIndexSpec, TenantCollection } from '@isams-sync/mongo';
+import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
 import type { RosterEntityType } from '@isams-sync/events';
 import type { DatasetId } from '@isams-sync/isams';
 import type { StoredByType, StoredEntity } from '../../domain/diff';
 import type { RemovalThresholds } from '../../domain/guard';
-import { bucketOf, ids } from './documents';
+import { ENTITY_BUCKETS, bucketOf, ids } from './documents';
 import type {
   ChangeChunkDoc,
   ChangesetDoc,
@@ -294,10 +295,24 @@ export class RosterStore {
     );
   }
 
-  /** Every entity bucket of a tenant (optionally of one type). */
+  /**
+   * Every entity bucket of a tenant (optionally of one type), read by `_id` — the ids are known
+   * (`ids.bucket` for each type and bucket number). FerretDB pushes down only `_id` equality: a
+   * `tenantId` filter (or `_id` `$in`/range) scans every school's buckets, which grew with the number
+   * of schools until a 200-school load spent minutes per run in this one read.
+   */
   async loadBuckets(tenantId: string, entityType?: RosterEntityType): Promise<EntityBucketDoc[]> {
-    const stored = await this.buckets(tenantId).find(entityType === undefined ? {} : { entityType });
-    return stored.map((b) => unpackDoc<EntityBucketDoc>(COLLECTIONS.entityBuckets, b as unknown as Document));
+    const types = entityType === undefined ? ROSTER_ENTITY_TYPES : [entityType];
+    const bucketIds = types.flatMap((t) =>
+      Array.from({ length: ENTITY_BUCKETS }, (_, n) => ids.bucket(tenantId, t, n)),
+    );
+    const out: EntityBucketDoc[] = [];
+    // A few reads in flight at once: one connection each, without flooding the pool.
+    for (let i = 0; i < bucketIds.length; i += 8) {
+      const got = await Promise.all(bucketIds.slice(i, i + 8).map((id) => this.bucket(tenantId, id)));
+      for (const b of got) if (b !== null) out.push(b);
+    }
+    return out;
   }
 
   /** One bucket by its `_id` (see `ids.bucket`), or null. */
