@@ -191,7 +191,7 @@ export function createConnectorApp(
       });
       const db = mongo;
       ops = await startOpsServer({ port: config.OPS_PORT, metrics, logger, readiness: () => db.ping() });
-      engine.start();
+      await engine.start();
       logger.info({ grpcPort: grpc.port, opsPort: ops.port, owner }, 'connector started');
     },
     async stop() {

@@ -47,7 +47,10 @@ export interface SyncEngineDeps {
   publisher: RunPublisher;
   logger: Logger;
   /** Hook for tests (e.g. kill the process mid-publish); never set in production. */
-  onStep?: (step: 'chunks-published' | 'marker-attempted', run: RunDocument) => void | Promise<void>;
+  onStep?: (
+    step: 'run-requested' | 'chunks-published' | 'marker-attempted',
+    run: RunDocument,
+  ) => void | Promise<void>;
 }
 
 /** A roster report from sync.runs.v1. */
@@ -79,7 +82,9 @@ export class SyncEngine {
     private readonly opts: SyncEngineOptions,
   ) {}
 
-  start(): void {
+  /** Rebuilds the work queue and the slots' start marks from `sync_runs`, then starts the timers. */
+  async start(): Promise<void> {
+    await this.restoreQueue();
     const every = (ms: number, fn: () => Promise<void>) => {
       const t = setInterval(() => {
         if (!this.stopping)
@@ -158,7 +163,11 @@ export class SyncEngine {
         sequence: 0,
         updatedAt: now,
       };
+      // Queued before inserted: a crash in between leaves a queue entry without a run (dropped by the
+      // work queue after a minute), never a requested run that no queue entry points at.
+      await this.deps.runs.enqueue({ _id: id, tenantId, requestedAt: now });
       await this.deps.runs.insert(run);
+      await this.deps.onStep?.('run-requested', run);
       this.deps.logger.info({ tenantId, syncRunId: id, trigger: trigger.kind, dryRun }, 'sync run requested');
       await this.deps.publisher.publishRunUpdate(run);
       this.wake();
@@ -193,6 +202,7 @@ export class SyncEngine {
       { sequence: 1 },
     );
     if (!updated) throw ConnectorErrors.CONNECTOR_RUN_NOT_CANCELLABLE({ syncRunId, status: run.status });
+    await this.deps.runs.dequeue(tenantId, syncRunId);
     await this.deps.runs.releaseSlot(tenantId, syncRunId);
     await this.deps.publisher.publishRunUpdate(updated);
     return updated;
@@ -251,16 +261,30 @@ export class SyncEngine {
 
   private async pumpOnce(): Promise<void> {
     if (this.stopping || this.inFlight.size >= this.opts.concurrency) return;
-    const candidates = await this.deps.runs.requested(this.opts.concurrency * 4);
-    for (const run of candidates) {
+    const candidates = await this.deps.runs.queued(this.opts.concurrency * 4);
+    for (const queued of candidates) {
       if (this.stopping || this.inFlight.size >= this.opts.concurrency) return;
-      if (this.inFlight.has(run._id)) continue;
+      if (this.inFlight.has(queued._id)) continue;
+      const run = await this.deps.runs.get(queued.tenantId, queued._id);
+      if (run?.status !== 'requested') {
+        // Started, cancelled or ended (its dequeue was lost), or never inserted because the requester
+        // died between queueing and inserting (a young entry's run may still be being inserted).
+        if (run || Date.now() - queued.requestedAt.getTime() > 60_000)
+          await this.deps.runs.dequeue(queued.tenantId, queued._id);
+        continue;
+      }
       const lease = await acquireLease(this.deps.leases, {
         key: leaseKey(run.tenantId),
         owner: this.opts.owner,
         ttlMs: this.opts.leaseTtlMs,
       });
       if (!lease) continue;
+      // The mark comes first: the stale-run sweep only looks at marked slots, so a crash right after
+      // `requested → fetching` must find the slot already marked.
+      if (!(await this.markSlot(run.tenantId, run._id))) {
+        await releaseLease(this.deps.leases, { key: leaseKey(run.tenantId), owner: this.opts.owner });
+        continue;
+      }
       const started = await this.deps.runs.transition(
         run.tenantId,
         run._id,
@@ -272,6 +296,9 @@ export class SyncEngine {
         await releaseLease(this.deps.leases, { key: leaseKey(run.tenantId), owner: this.opts.owner });
         continue;
       }
+      await this.deps.runs
+        .dequeue(run.tenantId, run._id)
+        .catch((err: unknown) => this.deps.logger.warn({ err }, 'started run not dequeued'));
       const abort = new AbortController();
       const done = this.execute(started, abort).finally(() => {
         this.inFlight.delete(run._id);
@@ -279,6 +306,16 @@ export class SyncEngine {
       });
       this.inFlight.set(run._id, { abort, done });
     }
+  }
+
+  /**
+   * Marks the run's slot as started, claiming the slot first when it is free (a slot cleared while its
+   * run was still being inserted). False when another run holds the school's slot: the run waits.
+   */
+  private async markSlot(tenantId: string, syncRunId: string): Promise<boolean> {
+    if (await this.deps.runs.markSlotStarted(tenantId, syncRunId)) return true;
+    const slot = await this.deps.runs.claimSlot(tenantId, syncRunId);
+    return slot.claimed && this.deps.runs.markSlotStarted(tenantId, syncRunId);
   }
 
   private async execute(initial: RunDocument, abort: AbortController): Promise<void> {
@@ -305,6 +342,7 @@ export class SyncEngine {
     heartbeat.unref();
     let run = initial;
     let settingsFailures = 0;
+    let keepSlot = false;
     try {
       await this.deps.publisher.publishRunUpdate(run);
       const settings = await this.deps.settings.get(tenantId);
@@ -408,15 +446,20 @@ export class SyncEngine {
       const error = toRunError(abort.signal.aborted ? abort.signal.reason : err);
       if (error.code === 'CONNECTOR_RUN_FAILED') log.error({ err }, 'sync run failed');
       else log.warn({ code: error.code, transient: error.transient }, 'sync run failed');
-      const failed = await this.deps.runs
-        .transition(
+      let failed: RunDocument | null = null;
+      try {
+        failed = await this.deps.runs.transition(
           tenantId,
           run._id,
           ['fetching', 'fetched'],
           { status: 'failed', error, finishedAt: new Date() },
           { sequence: 1 },
-        )
-        .catch(() => null);
+        );
+      } catch (e) {
+        // The run may still look in flight: its marked slot stays so the sweeper fails it later.
+        keepSlot = true;
+        log.warn({ err: e }, 'failed run not recorded');
+      }
       if (failed)
         await this.deps.publisher
           .publishRunUpdate(failed)
@@ -438,7 +481,7 @@ export class SyncEngine {
     } finally {
       clearInterval(heartbeat);
       await spool.remove().catch(() => undefined);
-      await this.deps.runs.releaseSlot(tenantId, initial._id).catch(() => undefined);
+      if (!keepSlot) await this.deps.runs.releaseSlot(tenantId, initial._id).catch(() => undefined);
       await releaseLease(this.deps.leases, { key: leaseKey(tenantId), owner: this.opts.owner }).catch(
         () => undefined,
       );
@@ -481,61 +524,102 @@ export class SyncEngine {
   // ---- recovery ---------------------------------------------------------------------------------
 
   /**
+   * Start-up: the one scan of `sync_runs`. Requested runs are (re)queued — runs from before the
+   * queue existed, or whose queue entry was lost — and in-flight runs get their slot marked
+   * so the stale-run sweep watches them.
+   */
+  private async restoreQueue(): Promise<void> {
+    for (const run of await this.deps.runs.unfinished()) {
+      if (run.status === 'requested') {
+        await this.deps.runs.enqueue({ _id: run._id, tenantId: run.tenantId, requestedAt: run.requestedAt });
+      } else if (!(await this.markSlot(run.tenantId, run._id))) {
+        this.deps.logger.warn(
+          { tenantId: run.tenantId, syncRunId: run._id, status: run.status },
+          'in-flight run whose school slot another run holds; not watched for staleness',
+        );
+      }
+    }
+  }
+
+  /**
    * Runs whose replica stopped heartbeating: once their lease can be taken over (the owner is
    * really gone), a run whose marker was already being sent is completed by re-sending the same
    * marker (same event id); any other is failed with CONNECTOR_RUN_INTERRUPTED. Half-published
-   * chunks without a marker are never applied by the roster.
+   * chunks without a marker are never applied by the roster. Only the runs of started slots are read
+   * (by `_id`); `sync_runs` is never scanned here.
    */
   async sweepStale(): Promise<number> {
     const before = new Date(Date.now() - this.opts.leaseTtlMs);
     let recovered = 0;
-    for (const stale of await this.deps.runs.stale(before, 50)) {
-      if (this.inFlight.has(stale._id)) continue;
-      const key = leaseKey(stale.tenantId);
-      const lease = await acquireLease(this.deps.leases, {
-        key,
-        owner: this.opts.owner,
-        ttlMs: this.opts.leaseTtlMs,
-      });
-      if (!lease) continue;
-      try {
-        const run = await this.deps.runs.get(stale.tenantId, stale._id);
-        if (!run || !(run.status === 'fetching' || run.status === 'fetched')) continue;
-        const log = this.deps.logger.child({ tenantId: run.tenantId, syncRunId: run._id });
-        if (run.status === 'fetched' && run.markerAttemptedAt) {
-          await this.deps.publisher.publishMarker(run);
-          const done = await this.deps.runs.transition(
-            run.tenantId,
-            run._id,
-            ['fetched'],
-            { status: 'published', publishedAt: new Date() },
-            { sequence: 1 },
-          );
-          if (done) await this.deps.publisher.publishRunUpdate(done);
-          log.warn('interrupted run resumed: run-complete marker re-sent');
-        } else {
-          const error = toRunError(new RunInterrupted('owner stopped'));
-          const failed = await this.deps.runs.transition(
-            run.tenantId,
-            run._id,
-            ['fetching', 'fetched'],
-            { status: 'failed', error, finishedAt: new Date() },
-            { sequence: 1 },
-          );
-          if (failed) await this.deps.publisher.publishRunUpdate(failed);
-          log.warn({ previousOwner: run.owner }, 'interrupted run failed');
-        }
-        await new RunSpool(this.opts.spoolDir, run._id).remove().catch(() => undefined);
-        await this.deps.runs.releaseSlot(run.tenantId, run._id);
-        recovered += 1;
-      } finally {
-        await releaseLease(this.deps.leases, { key, owner: this.opts.owner }).catch(() => undefined);
+    const slots = await this.deps.runs.slots();
+    const queued = new Set((await this.deps.runs.queued()).map((q) => q._id));
+    for (const slot of slots) {
+      if (this.inFlight.has(slot.syncRunId)) continue;
+      // Not started: waiting in the queue, or too young to be a leftover.
+      if (!slot.startedAt && (queued.has(slot.syncRunId) || slot.claimedAt >= before)) continue;
+      const run = await this.deps.runs.get(slot.tenantId, slot.syncRunId);
+      if (run?.status === 'fetching' || run?.status === 'fetched') {
+        if (run.heartbeatAt && run.heartbeatAt < before && (await this.recoverStale(run))) recovered += 1;
+        continue;
       }
+      if (run?.status === 'requested') {
+        // Its queue entry was lost (or dropped before the run was inserted): queue it again.
+        if (!queued.has(run._id))
+          await this.deps.runs.enqueue({
+            _id: run._id,
+            tenantId: run.tenantId,
+            requestedAt: run.requestedAt,
+          });
+        continue;
+      }
+      // Slots left behind by a crash between claiming and inserting, or after a run ended.
+      if (slot.claimedAt < before) await this.activeRun(slot.tenantId);
     }
-    // Slots left behind by a crash between claiming and inserting, or after a run ended.
-    for (const slot of await this.deps.runs.slotsOlderThan(before, 50)) await this.activeRun(slot.tenantId);
     if (recovered > 0) this.wake();
     return recovered;
+  }
+
+  private async recoverStale(stale: RunDocument): Promise<boolean> {
+    const key = leaseKey(stale.tenantId);
+    const lease = await acquireLease(this.deps.leases, {
+      key,
+      owner: this.opts.owner,
+      ttlMs: this.opts.leaseTtlMs,
+    });
+    if (!lease) return false;
+    try {
+      const run = await this.deps.runs.get(stale.tenantId, stale._id);
+      if (!run || !(run.status === 'fetching' || run.status === 'fetched')) return false;
+      const log = this.deps.logger.child({ tenantId: run.tenantId, syncRunId: run._id });
+      if (run.status === 'fetched' && run.markerAttemptedAt) {
+        await this.deps.publisher.publishMarker(run);
+        const done = await this.deps.runs.transition(
+          run.tenantId,
+          run._id,
+          ['fetched'],
+          { status: 'published', publishedAt: new Date() },
+          { sequence: 1 },
+        );
+        if (done) await this.deps.publisher.publishRunUpdate(done);
+        log.warn('interrupted run resumed: run-complete marker re-sent');
+      } else {
+        const error = toRunError(new RunInterrupted('owner stopped'));
+        const failed = await this.deps.runs.transition(
+          run.tenantId,
+          run._id,
+          ['fetching', 'fetched'],
+          { status: 'failed', error, finishedAt: new Date() },
+          { sequence: 1 },
+        );
+        if (failed) await this.deps.publisher.publishRunUpdate(failed);
+        log.warn({ previousOwner: run.owner }, 'interrupted run failed');
+      }
+      await new RunSpool(this.opts.spoolDir, run._id).remove().catch(() => undefined);
+      await this.deps.runs.releaseSlot(run.tenantId, run._id);
+      return true;
+    } finally {
+      await releaseLease(this.deps.leases, { key, owner: this.opts.owner }).catch(() => undefined);
+    }
   }
 
   // ---- roster reports ---------------------------------------------------------------------------

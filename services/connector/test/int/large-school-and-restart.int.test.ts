@@ -6,6 +6,8 @@ import {
   connectorClient,
   connectorTestEnv,
   readAll,
+  deleteFromCollection,
+  readCollection,
   readRun,
   startConnector,
   startConnectorProcess,
@@ -28,7 +30,15 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
     const setup = await startConnector(env.env({ SCHEDULER_ENABLED: 'false' }));
     apps.push(setup);
     const c = connectorClient(setup.grpcPort);
-    for (const [i, t] of ['large', 'kill', 'crash-before-marker', 'crash-at-marker'].entries()) {
+    const schools = [
+      'large',
+      'kill',
+      'crash-before-marker',
+      'crash-at-marker',
+      'crash-requested',
+      'lost-entry',
+    ];
+    for (const [i, t] of schools.entries()) {
       await sim.createSchool(t, {
         seed: 100 + i,
         size: t === 'large' || t === 'kill' ? 'large' : 'small',
@@ -198,5 +208,39 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
     );
     expect(markers.length).toBeGreaterThanOrEqual(1);
     expect(new Set(markers.map((m) => m.event.id)).size).toBe(1);
+  });
+
+  it('a requested run whose process died before starting it is run by the next process (queue entry kept or lost)', async () => {
+    const tenantId = 'crash-requested';
+    for (const entry of ['kept', 'lost'] as const) {
+      const proc = await startConnectorProcess(
+        env.env({ SCHEDULER_ENABLED: 'false', CONNECTOR_TEST_CRASH_AT: 'run-requested' }),
+      );
+      const c = connectorClient(proc.grpcPort);
+      await expect(c.triggerSync({}, c.md(tenantId))).rejects.toThrow();
+      c.close();
+      await proc.exited;
+      const requested = await readCollection(env, 'sync_runs', { tenantId, status: 'requested' });
+      expect(requested).toHaveLength(1);
+      const id = requested[0]!._id;
+      expect(await readCollection(env, 'run_queue', { _id: id })).toHaveLength(1);
+      // A run requested before the queue existed (or whose entry vanished) is queued again at start-up.
+      if (entry === 'lost') await deleteFromCollection(env, 'run_queue', { _id: id });
+
+      apps.push(await startConnector(env.env({ SCHEDULER_ENABLED: 'false' })));
+      const done = await waitFor(
+        async () => {
+          const r = await readRun(env, tenantId, id);
+          return r?.status === 'published' || r?.status === 'failed' ? r : undefined;
+        },
+        `run with its queue entry ${entry}`,
+        60_000,
+      );
+      await apps.pop()!.stop();
+      expect(done.status).toBe('published');
+      expect(done.error).toBeUndefined();
+      expect(await readCollection(env, 'run_queue', { tenantId })).toEqual([]);
+      expect(await readCollection(env, 'active_runs', { tenantId })).toEqual([]);
+    }
   });
 });

@@ -6,6 +6,7 @@ import type { CloudEvent } from '@isams-sync/events';
 import { getTestInfra, uniqueName } from '@isams-sync/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
+import type { Document, Filter } from 'mongodb';
 import { createConnectorApp } from '../../src/app';
 import type { ConnectorApp, ConnectorAppOverrides } from '../../src/app';
 import { loadConnectorConfig } from '../../src/config';
@@ -178,6 +179,37 @@ export async function readRun(
   await client.connect();
   try {
     return await client.db(env.mongoDb).collection<RunDocument>('sync_runs').findOne({ _id: id, tenantId });
+  } finally {
+    await client.close();
+  }
+}
+
+type StoredDocument = Document & { _id: string };
+
+/** Documents of any connector collection, read straight from the database. */
+export async function readCollection(
+  env: ConnectorTestEnv,
+  collection: string,
+  filter: Filter<StoredDocument>,
+): Promise<StoredDocument[]> {
+  const client = new MongoClient(getTestInfra().mongoUrl);
+  await client.connect();
+  try {
+    return await client.db(env.mongoDb).collection<StoredDocument>(collection).find(filter).toArray();
+  } finally {
+    await client.close();
+  }
+}
+
+export async function deleteFromCollection(
+  env: ConnectorTestEnv,
+  collection: string,
+  filter: Filter<StoredDocument>,
+): Promise<void> {
+  const client = new MongoClient(getTestInfra().mongoUrl);
+  await client.connect();
+  try {
+    await client.db(env.mongoDb).collection<StoredDocument>(collection).deleteMany(filter);
   } finally {
     await client.close();
   }

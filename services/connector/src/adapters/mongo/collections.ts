@@ -5,6 +5,7 @@ export const COLLECTIONS = {
   settings: 'data_source_settings',
   runs: 'sync_runs',
   activeRuns: 'active_runs',
+  runQueue: 'run_queue',
   leases: 'run_leases',
   appliedSnapshots: 'applied_snapshots',
   scheduleClaims: 'schedule_claims',
@@ -24,6 +25,7 @@ export const CONNECTOR_INDEXES: CollectionIndexSpec[] = [
     ],
   },
   { collection: COLLECTIONS.activeRuns, indexes: [{ key: { tenantId: 1 }, name: 'active_tenant' }] },
+  { collection: COLLECTIONS.runQueue, indexes: [{ key: { requestedAt: 1 }, name: 'queue_requested' }] },
   leaseIndexes(COLLECTIONS.leases),
   { collection: COLLECTIONS.scheduleClaims, indexes: [{ key: { claimedAt: 1 }, name: 'claims_claimed_at' }] },
 ];

@@ -54,6 +54,18 @@ export interface ActiveRunDocument {
   tenantId: string;
   syncRunId: string;
   claimedAt: Date;
+  /**
+   * Set by the replica about to start the run (before `requested → fetching`): the stale-run sweep
+   * reads only these slots' runs, never scanning `sync_runs`.
+   */
+  startedAt?: Date;
+}
+
+/** The work queue: one tiny document per `requested` run (`_id` = sync run id). */
+export interface QueuedRunDocument {
+  _id: string;
+  tenantId: string;
+  requestedAt: Date;
 }
 
 export interface ListRunsQuery {
@@ -66,17 +78,23 @@ export interface ListRunsQuery {
 export class RunsRepository {
   readonly coll: Collection<RunDocument>;
   readonly active: Collection<ActiveRunDocument>;
+  readonly queue: Collection<QueuedRunDocument>;
 
   constructor(db: Db) {
     this.coll = db.collection<RunDocument>(COLLECTIONS.runs);
     this.active = db.collection<ActiveRunDocument>(COLLECTIONS.activeRuns);
+    this.queue = db.collection<QueuedRunDocument>(COLLECTIONS.runQueue);
   }
 
-  private async wrap<R>(operation: string, fn: () => Promise<R>): Promise<R> {
+  private async wrap<R>(
+    operation: string,
+    fn: () => Promise<R>,
+    collection: string = COLLECTIONS.runs,
+  ): Promise<R> {
     try {
       return await fn();
     } catch (err) {
-      throw toMongoError(err, { operation, collection: COLLECTIONS.runs });
+      throw toMongoError(err, { operation, collection });
     }
   }
 
@@ -132,20 +150,52 @@ export class RunsRepository {
     );
   }
 
-  /** Requested runs of any school, oldest first (the work queue). */
-  requested(limit: number): Promise<RunDocument[]> {
-    return this.wrap('requested', () =>
-      this.coll.find({ status: 'requested' }).sort({ requestedAt: 1 }).limit(limit).toArray(),
+  /**
+   * Runs not yet finished by the connector, read once at start-up (the only scan of `sync_runs`) to
+   * rebuild the queue and the slots' start marks after a crash or an upgrade.
+   */
+  unfinished(): Promise<Pick<RunDocument, '_id' | 'tenantId' | 'status' | 'requestedAt'>[]> {
+    return this.wrap('unfinished', () =>
+      this.coll
+        .find(
+          { status: { $in: ['requested', 'fetching', 'fetched'] } },
+          { projection: { _id: 1, tenantId: 1, status: 1, requestedAt: 1 } },
+        )
+        .toArray(),
     );
   }
 
-  /** Runs the connector was working on whose owner stopped sending heartbeats before `before`. */
-  stale(before: Date, limit: number): Promise<RunDocument[]> {
-    return this.wrap('stale', () =>
-      this.coll
-        .find({ status: { $in: ['fetching', 'fetched'] }, heartbeatAt: { $lt: before } })
-        .limit(limit)
-        .toArray(),
+  /** Puts a requested run on the work queue (idempotent). */
+  enqueue(doc: QueuedRunDocument): Promise<void> {
+    return this.wrap(
+      'enqueue',
+      async () => {
+        try {
+          await this.queue.insertOne(doc);
+        } catch (err) {
+          if (!isDuplicateKeyError(err)) throw err;
+        }
+      },
+      COLLECTIONS.runQueue,
+    );
+  }
+
+  /** The work queue, oldest first (a small collection: one document per requested run); 0 = all. */
+  queued(limit = 0): Promise<QueuedRunDocument[]> {
+    return this.wrap(
+      'queued',
+      () => this.queue.find({}).sort({ requestedAt: 1 }).limit(limit).toArray(),
+      COLLECTIONS.runQueue,
+    );
+  }
+
+  dequeue(tenantId: string, syncRunId: string): Promise<void> {
+    return this.wrap(
+      'dequeue',
+      async () => {
+        await this.queue.deleteOne({ _id: syncRunId, tenantId });
+      },
+      COLLECTIONS.runQueue,
     );
   }
 
@@ -175,12 +225,23 @@ export class RunsRepository {
     });
   }
 
-  slotsOlderThan(before: Date, limit: number): Promise<ActiveRunDocument[]> {
-    return this.wrap('slotsOlderThan', () =>
-      this.active
-        .find({ claimedAt: { $lt: before } })
-        .limit(limit)
-        .toArray(),
+  /** Marks the slot as started (before its run leaves `requested`); false when the run doesn't hold it. */
+  markSlotStarted(tenantId: string, syncRunId: string): Promise<boolean> {
+    return this.wrap(
+      'markSlotStarted',
+      async () => {
+        const r = await this.active.updateOne(
+          { _id: tenantId, tenantId, syncRunId },
+          { $set: { startedAt: new Date() } },
+        );
+        return r.matchedCount > 0;
+      },
+      COLLECTIONS.activeRuns,
     );
+  }
+
+  /** Every slot (one per school with a queued or running run). */
+  slots(): Promise<ActiveRunDocument[]> {
+    return this.wrap('slots', () => this.active.find({}).toArray(), COLLECTIONS.activeRuns);
   }
 }
