@@ -212,7 +212,7 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
 
       // Finish whatever a previous process left half done before taking new work.
       await processor
-        .resumeAll()
+        .resumeAll({ rebuild: true })
         .catch((err: unknown) => logger.warn({ err }, 'resume on start failed; retried at the next sweep'));
 
       const pkg = loadProtoPackage<RosterServiceProtoGrpcType>(
@@ -250,7 +250,14 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
       });
       await consumer.ready;
       if (!overrides.disableSweeper) {
-        timer = setInterval(() => track(sweep()), config.SWEEP_INTERVAL_MS);
+        // One sweep at a time: on a slow database a sweep can outlast the interval, and piled-up
+        // sweeps only compete with each other (and with the runs) for the same database.
+        let sweeping = false;
+        timer = setInterval(() => {
+          if (sweeping) return;
+          sweeping = true;
+          track(sweep().finally(() => (sweeping = false)));
+        }, config.SWEEP_INTERVAL_MS);
         timer.unref();
       }
       logger.info({ grpcPort: grpc.port, opsPort: ops.port, leaseOwner: leases.owner }, 'roster started');

@@ -156,12 +156,12 @@ export class ChangesetProcessor {
   }
 
   /**
-   * Resumes every unfinished changeset (on start and at every sweep), one lease per school; schools
-   * another replica holds are skipped. Returns how many changesets were worked on.
+   * Resumes every unfinished changeset (on start with `rebuild`, and at every sweep), one lease per
+   * school; schools another replica holds are skipped. Returns how many changesets were worked on.
    */
-  async resumeAll(): Promise<number> {
+  async resumeAll(opts: { rebuild?: boolean } = {}): Promise<number> {
     const byTenant = new Map<string, ChangesetDoc[]>();
-    for (const cs of await this.deps.store.unfinishedChangesets()) {
+    for (const cs of await this.deps.store.unfinishedChangesets(opts)) {
       // Still waiting for chunks: nothing to do, and not worth a lease.
       if (cs.state === 'waiting' && !(await this.isComplete(cs))) continue;
       byTenant.set(cs.tenantId, [...(byTenant.get(cs.tenantId) ?? []), cs]);
@@ -348,7 +348,9 @@ export class ChangesetProcessor {
           runUpdateEvent(cs.tenantId, cs, cs.outcome ?? 'failed', sequence, cs.completedAt ?? this.now()),
         );
         if (cs.kind === 'sync' && !cs.dryRun) await store.dropChunks(cs.tenantId, cs.syncRunId);
-        return set({ state: 'done' });
+        const done = await set({ state: 'done' });
+        await store.closeChangeset(cs.tenantId, cs._id);
+        return done;
       }
       default:
         return undefined;

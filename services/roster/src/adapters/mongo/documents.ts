@@ -173,6 +173,13 @@ export interface HeldBatchDoc {
   approvalChangesetId?: string;
 }
 
+/** `openChangesets`: one entry per unfinished changeset (the sweeper's work list; `_id` = changeset id). */
+export interface OpenChangesetDoc {
+  _id: string;
+  tenantId: string;
+  receivedAt: Date;
+}
+
 /** `settings`: per-school removal thresholds. */
 export interface SettingsDoc {
   _id: string;
