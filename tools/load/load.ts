@@ -5,7 +5,7 @@
  *
  * How: every school is configured through the gateway (PUT settings, schedule 60 min — the minimum
  * the API accepts), so the connector gives each school a first due time of "now + its deterministic
- * jitter" (SCHEDULE_JITTER_MS = `spreadSeconds`). The scheduler (tick 1 s) claims due schools and
+ * jitter" (SCHEDULE_JITTER_MS = `spreadSeconds`). The scheduler (tick 5 s; production default 15 s) claims due schools and
  * the connector's work queue runs at most SYNC_CONCURRENCY (`concurrency`) at once; the rest queue.
  * A bare consumer of the system's sync-runs topic records, per school, when its run was requested
  * (scheduler claim), started fetching, and was applied by the roster. The run stops by itself when
@@ -179,7 +179,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
     env: {
       connector: {
         SCHEDULER_ENABLED: 'true',
-        SCHEDULER_TICK_MS: '1s',
+        SCHEDULER_TICK_MS: '5s',
         SCHEDULE_JITTER_MS: `${opts.spreadSeconds}s`,
         SYNC_CONCURRENCY: String(opts.concurrency),
       },
