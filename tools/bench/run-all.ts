@@ -40,8 +40,6 @@ const SCRIPT_TIMEOUT_MS = (full ? 90 : 30) * 60_000;
 const QUICK_ARGS: Record<string, string[]> = {
   // 1,000 removals take ~10 min on FerretDB (no secondary index use); 200 show the same shape.
   'services/bookings/bench/removal-latency.bench.ts': ['--count', '200'],
-  // A large first sync + no-change resync takes ~16 min on the shared machine's FerretDB.
-  'services/roster/bench/apply.bench.ts': ['--size', 'medium'],
 };
 
 function findBenches(): string[] {
