@@ -3,7 +3,7 @@ import type { CloudEvent } from '@isams-sync/events';
 import { uniqueName } from '@isams-sync/testing';
 import type { RosterApp } from '../src/app';
 import { ids } from '../src/adapters/mongo/documents';
-import { createHarness, eventually, runFinished } from './support/harness';
+import { createHarness, eventually, holdTenant, runFinished, storedRoster } from './support/harness';
 import type { Harness } from './support/harness';
 import { rosterClient } from './support/grpc-client';
 import { miniSchool } from './support/mini-school';
@@ -49,20 +49,7 @@ afterAll(async () => {
 const key = (e: CloudEvent) => `${e.type}|${e.subject ?? ''}|${e.syncrunid ?? ''}|${e.id.length}`;
 const keysOf = (list: CloudEvent[], tenantId: string) =>
   new Set(list.filter((e) => e.tenantid === tenantId).map(key));
-async function rosterOf(tenantId: string) {
-  return (await a.store.loadBuckets(tenantId))
-    .flatMap((bucket) => bucket.entities)
-    .map((e) => ({
-      t: e.entityType,
-      id: e.entityId,
-      status: e.status,
-      data: e.data,
-      removal: e.removal?.reason ?? null,
-      purged: e.purged,
-      lastChangeId: e.lastChangeId,
-    }))
-    .sort((x, y) => `${x.t}/${x.id}`.localeCompare(`${y.t}/${y.id}`));
-}
+const rosterOf = (tenantId: string) => storedRoster(a.store, tenantId);
 /** Just after r2's removals leave their grace period, long before the approval's removals do. */
 async function purgeTime(tenantId: string): Promise<Date> {
   const r2 = await a.store.getChangeset(tenantId, ids.changeset(tenantId, 'r2'));
@@ -177,14 +164,7 @@ describe('two replicas on the same school', () => {
   it('an approval on replica B waits while replica A holds the school, then succeeds', async () => {
     const t = uniqueName('wait');
     for (const [run, data] of RUNS) expect((await sync(t, run, data())).state).toBe('done');
-    let release!: () => void;
-    let holding!: () => void;
-    const isHolding = new Promise<void>((r) => (holding = r));
-    const hold = a.processor.withTenant(t, async () => {
-      holding();
-      await new Promise<void>((r) => (release = r));
-    });
-    await isHolding;
+    const hold = await holdTenant(a, t);
     const waitsBefore = await metric(b, /^roster_tenant_busy_total\{.*mode="wait"/);
     let settled = false;
     const approval = rpcB.call('approveHeldBatch')({ batchId: 'held-r3', comment: 'ok' }, t, 'admin:2');
@@ -196,8 +176,8 @@ describe('two replicas on the same school', () => {
     );
     expect(settled).toBe(false);
     expect((await a.store.heldBatch(t, 'held-r3'))?.status).toBe('pending');
-    release();
-    await hold;
+    hold.release();
+    await hold.done;
     expect(await approval).toMatchObject({ status: 'approved', decidedBy: 'admin:2' });
     expect((await runFinished(b, t, 'r3', 'approval')).outcome).toBe('applied');
     expect((await b.store.loadStored(t)).activeCounts.pupil).toBe(172);
@@ -209,20 +189,13 @@ describe('two replicas on the same school', () => {
     const impatient = await h.startApp({}, { TENANT_LEASE_WAIT_MS: 1_000 });
     const rpcC = rosterClient(impatient.grpcPort);
     try {
-      let release!: () => void;
-      let holding!: () => void;
-      const isHolding = new Promise<void>((r) => (holding = r));
-      const hold = a.processor.withTenant(t, async () => {
-        holding();
-        await new Promise<void>((r) => (release = r));
-      });
-      await isHolding;
+      const hold = await holdTenant(a, t);
       await expect(
         rpcC.call('approveHeldBatch')({ batchId: 'held-r3', comment: 'ok' }, t, 'admin:3'),
       ).rejects.toMatchObject({ code: 14, errorCode: 'ROSTER_TENANT_BUSY' });
       expect((await a.store.heldBatch(t, 'held-r3'))?.status).toBe('pending');
-      release();
-      await hold;
+      hold.release();
+      await hold.done;
       // the retry the error asks for succeeds
       expect(
         await rpcC.call('approveHeldBatch')({ batchId: 'held-r3', comment: 'ok' }, t, 'admin:3'),

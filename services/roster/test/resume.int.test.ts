@@ -4,7 +4,7 @@ import { uniqueName } from '@isams-sync/testing';
 import type { RosterApp } from '../src/app';
 import { RosterStore } from '../src/adapters/mongo/roster-store';
 import type { ProcessingStep } from '../src/use-cases/changeset-processor';
-import { createHarness, eventually, runFinished } from './support/harness';
+import { createHarness, eventually, runFinished, storedRoster } from './support/harness';
 import type { Harness } from './support/harness';
 import { miniSchool } from './support/mini-school';
 import { pupil } from './support/raw';
@@ -37,20 +37,7 @@ afterAll(async () => h?.close());
 
 const key = (e: CloudEvent) => `${e.type}|${e.subject ?? ''}|${e.syncrunid ?? ''}|${e.id.length}`;
 const idsOf = (list: CloudEvent[], tenantId: string) => list.filter((e) => e.tenantid === tenantId);
-async function rosterOf(tenantId: string) {
-  const buckets = await new RosterStore(h.db.db).loadBuckets(tenantId);
-  return buckets
-    .flatMap((b) => b.entities)
-    .map((e) => ({
-      t: e.entityType,
-      id: e.entityId,
-      status: e.status,
-      data: e.data,
-      removal: e.removal?.reason ?? null,
-      lastChangeId: e.lastChangeId,
-    }))
-    .sort((a, b) => `${a.t}/${a.id}`.localeCompare(`${b.t}/${b.id}`));
-}
+const rosterOf = (tenantId: string) => storedRoster(new RosterStore(h.db.db), tenantId);
 
 /** Runs both snapshots for `tenantId`; if `crashAt` is set, the first process dies right before that step of run `crashRun`. */
 async function scenario(tenantId: string, crash?: { step: ProcessingStep; run: string }): Promise<RosterApp> {

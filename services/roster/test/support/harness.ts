@@ -10,6 +10,7 @@ import { loadRosterConfig } from '../../src/config';
 import type { RosterConfig } from '../../src/config';
 import type { ChangesetDoc } from '../../src/adapters/mongo/documents';
 import { ids } from '../../src/adapters/mongo/documents';
+import type { RosterStore } from '../../src/adapters/mongo/roster-store';
 
 export interface Harness {
   db: TestDatabase;
@@ -148,4 +149,39 @@ export function eventsFor(
     const got = list.filter(pred);
     return got.length >= n ? got : undefined;
   }, what);
+}
+
+/** A tenant's stored roster as comparable rows (type, id, status, image, removal, purge, last change), sorted. */
+export async function storedRoster(store: RosterStore, tenantId: string) {
+  return (await store.loadBuckets(tenantId))
+    .flatMap((bucket) => bucket.entities)
+    .map((e) => ({
+      t: e.entityType,
+      id: e.entityId,
+      status: e.status,
+      data: e.data,
+      removal: e.removal?.reason ?? null,
+      purged: e.purged,
+      lastChangeId: e.lastChangeId,
+    }))
+    .sort((x, y) => `${x.t}/${x.id}`.localeCompare(`${y.t}/${y.id}`));
+}
+
+/**
+ * Makes `app` hold the tenant (its lease and in-process lock) until `release()` is called;
+ * resolves once it holds it. `done` settles when the hold ended.
+ */
+export async function holdTenant(
+  app: RosterApp,
+  tenantId: string,
+): Promise<{ release: () => void; done: Promise<unknown> }> {
+  let release!: () => void;
+  let holding!: () => void;
+  const isHolding = new Promise<void>((r) => (holding = r));
+  const done = app.processor.withTenant(tenantId, async () => {
+    holding();
+    await new Promise<void>((r) => (release = r));
+  });
+  await isHolding;
+  return { release: () => release(), done };
 }

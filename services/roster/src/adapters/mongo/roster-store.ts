@@ -203,8 +203,6 @@ export class RosterStore {
     );
   }
 
-  changesets = (t: string): TenantCollection<ChangesetDoc> =>
-    tenantCollection<ChangesetDoc>(this.db, COLLECTIONS.changesets, t);
   heldBatches = (t: string): TenantCollection<HeldBatchDoc> =>
     tenantCollection<HeldBatchDoc>(this.db, COLLECTIONS.heldBatches, t);
   rawChunks = (t: string): TenantCollection<RawChunkDoc> =>
@@ -213,8 +211,6 @@ export class RosterStore {
     tenantCollection<ChunkReceiptDoc>(this.db, COLLECTIONS.chunkReceipts, t);
   changeChunks = (t: string): TenantCollection<ChangeChunkDoc> =>
     tenantCollection<ChangeChunkDoc>(this.db, COLLECTIONS.changeChunks, t);
-  buckets = (t: string): TenantCollection<EntityBucketDoc> =>
-    tenantCollection<EntityBucketDoc>(this.db, COLLECTIONS.entityBuckets, t);
 
   /** Stages a chunk and its receipt; a redelivered chunk changes nothing. */
   async stageChunk(doc: RawChunkDoc): Promise<void> {
