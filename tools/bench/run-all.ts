@@ -17,18 +17,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
+import type { BenchRow } from '../system-client/bench-output';
 
-interface Row {
-  metric: string;
-  value: number;
-  unit: string;
-  baseline?: number;
-  ratio?: number;
-  note?: string;
-}
 interface Result {
   name: string;
-  rows: Row[];
+  rows: BenchRow[];
 }
 
 const root = resolve(import.meta.dirname, '../..');
