@@ -142,21 +142,6 @@ async function fetchAndParse(url: string): Promise<{ records: number; bytes: num
   return { records, bytes };
 }
 
-/**
- * Retries a gateway read that failed with a busy answer (429, 502–504: the services behind the
- * gateway still busy with the load): up to 6 attempts, 2 s apart, then the error stands.
- */
-async function withRetries<T>(read: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await read();
-    } catch (err) {
-      if (attempt >= 6 || !/HTTP (429|502|503|504)\b/.test(String(err))) throw err;
-      await new Promise((r) => setTimeout(r, 2000));
-    }
-  }
-}
-
 async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
@@ -253,7 +238,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
     log('reading every school’s last run through the gateway…');
     const outcomes: SchoolOutcome[] = [];
     await pool(schools, 2, async (s) => {
-      const runs: GatewaySyncRun[] = await withRetries(() => clients.get(s.schoolId)!.listRuns(1));
+      const runs: GatewaySyncRun[] = await clients.get(s.schoolId)!.listRuns(1);
       const run = runs[0];
       const o = observed.get(s.schoolId)!;
       const records = run?.datasets.reduce((n, d) => n + d.recordCount, 0) ?? 0;

@@ -36,18 +36,27 @@ export class SchoolApiClient {
     private readonly token: string,
   ) {}
 
-  /** Calls `/api/v1/schools/<id><path>`; throws with status and body on a non-2xx answer. */
+  /**
+   * Calls `/api/v1/schools/<id><path>`; throws with status and body on a non-2xx answer. A GET
+   * answered 429/502/503/504 (the services behind the gateway busy, e.g. under a load test) is
+   * retried up to 6 times, 2 s apart; writes are never retried.
+   */
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.gatewayUrl}/api/v1/schools/${this.schoolId}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${this.token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
+    for (let attempt = 1; ; attempt += 1) {
+      const res = await fetch(`${this.gatewayUrl}/api/v1/schools/${this.schoolId}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      if (res.ok) return (await res.json()) as T;
+      const text = await res.text();
+      if (method !== 'GET' || attempt >= 6 || ![429, 502, 503, 504].includes(res.status))
+        throw new Error(`${method} ${path}: HTTP ${res.status} ${text}`);
+      await new Promise((r) => setTimeout(r, 2000));
+    }
   }
 
   saveSettings(input: SchoolSettingsInput): Promise<unknown> {
