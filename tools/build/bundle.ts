@@ -147,7 +147,7 @@ export async function bundle(options: BundleOptions): Promise<BundleResult> {
     bundle: true,
     format: 'esm',
     platform: 'node',
-    target: 'node20',
+    target: 'node24',
     minify: options.minify ?? true,
     keepNames: true,
     sourcemap: 'linked',
@@ -174,6 +174,12 @@ export async function bundle(options: BundleOptions): Promise<BundleResult> {
       cpSync(from, to, { recursive: true });
       copiedAssets.push(join('node_modules', name, asset));
     }
+  }
+  // A service's static web files (the gateway's Data Dashboard) travel with its bundle as `web/`.
+  const web = join(dirname(entry), 'web');
+  if (existsSync(web)) {
+    cpSync(web, join(outDir, 'web'), { recursive: true });
+    copiedAssets.push('web');
   }
   return { outFile, bytes: result.metafile.outputs[relative(repoRoot, outFile)]?.bytes ?? 0, copiedAssets };
 }
