@@ -496,7 +496,7 @@ export class ChangesetProcessor {
       fallback[t] = new Map([...m.values()].filter((e) => e.status === 'active').map((e) => [e.id, e.data]));
     }
     const normalised = normalise({ datasets, asOf: new Date(marker.fetchedAt), fallback });
-    const changes = diff(stored, normalised.entities, normalised.presentTypes);
+    const changes = diff(stored, normalised.entities, normalised.presentTypes, normalised);
     const thresholds = (await store.thresholds(tenantId)) ?? this.deps.defaultThresholds;
     const g = guard({
       changes,
