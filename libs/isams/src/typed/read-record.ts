@@ -1,6 +1,6 @@
 import type { RawElement } from '../raw-element';
-import { child, children, clean } from './raw-access';
-import { parseBool, parseDate, parseId, readSource } from './read-value';
+import { child, clean } from './raw-access';
+import { childrenNamed, parseBool, parseDate, parseId, readSource } from './read-value';
 import type { Parsed } from './read-value';
 import type { FieldSpec, FieldTable, GroupField, ListField, ScalarField } from './table';
 
@@ -142,8 +142,8 @@ function readList(name: string, spec: ListField, el: RawElement, prefix: string,
   const base = join(prefix, `${containerName}/${itemElement}`);
   const items: unknown[] = [];
   let position = 0;
-  for (const container of children(el, containerName)) {
-    const found = children(container, itemElement);
+  for (const container of childrenNamed(el, containerName)) {
+    const found = childrenNamed(container, itemElement);
     if (found.length === 0 && clean(container.text) !== undefined) {
       out.unreadable.push(name);
       out.problems.push({

@@ -1,5 +1,11 @@
 import type { RawElement } from '../raw-element';
-import { attr, child, children, clean } from './raw-access';
+import { attr, clean } from './raw-access';
+
+/** The first child named `name`: exact case preferred, as `child()` does. */
+function first(el: RawElement, name: string): RawElement | undefined {
+  const found = childrenNamed(el, name);
+  return found.find((c) => c.name === name) ?? found[0];
+}
 
 /** The outcome of reading one source: nothing there, a blank value, a value, or why it is unreadable. */
 export type SourceRead =
@@ -7,6 +13,24 @@ export type SourceRead =
   | { state: 'blank' }
   | { state: 'value'; text: string }
   | { state: 'unreadable'; problem: string };
+
+const byName = new WeakMap<RawElement, Map<string, RawElement[]>>();
+
+/** The children of `el` named `name`, case-insensitively (an index per element, built once). */
+export function childrenNamed(el: RawElement, name: string): readonly RawElement[] {
+  let index = byName.get(el);
+  if (index === undefined) {
+    index = new Map();
+    for (const c of el.children) {
+      const key = c.name.toLowerCase();
+      const list = index.get(key);
+      if (list === undefined) index.set(key, [c]);
+      else list.push(c);
+    }
+    byName.set(el, index);
+  }
+  return index.get(name.toLowerCase()) ?? [];
+}
 
 /** The text at a source (`@Attr`, `Element`, `A/B`), checking the element's shape. */
 export function readSource(el: RawElement, source: string): SourceRead {
@@ -18,9 +42,9 @@ export function readSource(el: RawElement, source: string): SourceRead {
   }
   const parts = source.split('/');
   let parent: RawElement | undefined = el;
-  for (const p of parts.slice(0, -1)) parent = parent && child(parent, p);
+  for (const p of parts.slice(0, -1)) parent = parent && first(parent, p);
   if (parent === undefined) return { state: 'absent' };
-  const found = children(parent, parts[parts.length - 1]!);
+  const found = childrenNamed(parent, parts[parts.length - 1]!);
   if (found.length === 0) return { state: 'absent' };
   if (found.some((f) => f.children.length > 0))
     return { state: 'unreadable', problem: 'holds elements instead of a value' };

@@ -89,6 +89,15 @@ export function normaliseCustomGroups(ctx: NormaliseContext, refs: References): 
     );
     keepStored(ctx, 'customGroup', g.id, unreadableFields(row.unreadable, GROUP_SOURCES));
   }
+  normaliseMemberships(ctx, refs, excluded);
+}
+
+/** Custom group memberships `<groupId>:<pupilId>`, de-duplicated; those of excluded groups not imported. */
+function normaliseMemberships(
+  ctx: NormaliseContext,
+  refs: References,
+  excluded: ReadonlyMap<string, 'deleted' | 'expired' | 'unknown'>,
+): void {
   const groupIds = idSet(ctx, 'customGroups', ctx.entities.customGroup.keys(), 'customGroup');
   for (const { value: m } of readDataset(ctx, 'customGroupMembership')) {
     const reason = excluded.get(m.customGroupId);
