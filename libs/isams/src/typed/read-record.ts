@@ -176,6 +176,8 @@ function readList(name: string, spec: ListField, el: RawElement, prefix: string,
   return items;
 }
 
+const entriesOf = new WeakMap<FieldTable, [string, FieldSpec][]>();
+
 /**
  * Reads `el` with `table`. Never throws: a field that cannot be read is left `undefined` (lists keep
  * their readable items) and named in `unreadable` with a {@link ReadProblem}; a missing or unreadable
@@ -184,7 +186,9 @@ function readList(name: string, spec: ListField, el: RawElement, prefix: string,
  */
 export function readTable(table: FieldTable, el: RawElement, prefix = '', fieldPrefix = ''): TableRead {
   const out: TableRead = { value: {}, unreadable: [], problems: [] };
-  for (const [name, spec] of Object.entries(table)) {
+  let entries = entriesOf.get(table);
+  if (entries === undefined) entriesOf.set(table, (entries = Object.entries(table)));
+  for (const [name, spec] of entries) {
     const path = `${fieldPrefix}${name}`;
     switch (spec.kind) {
       case 'list':

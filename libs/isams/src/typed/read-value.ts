@@ -1,12 +1,6 @@
 import type { RawElement } from '../raw-element';
 import { attr, clean } from './raw-access';
 
-/** The first child named `name`: exact case preferred, as `child()` does. */
-function first(el: RawElement, name: string): RawElement | undefined {
-  const found = childrenNamed(el, name);
-  return found.find((c) => c.name === name) ?? found[0];
-}
-
 /** The outcome of reading one source: nothing there, a blank value, a value, or why it is unreadable. */
 export type SourceRead =
   | { state: 'absent' }
@@ -14,44 +8,67 @@ export type SourceRead =
   | { state: 'value'; text: string }
   | { state: 'unreadable'; problem: string };
 
-const byName = new WeakMap<RawElement, Map<string, RawElement[]>>();
+const ABSENT: SourceRead = { state: 'absent' };
+const BLANK: SourceRead = { state: 'blank' };
+const NONE: readonly RawElement[] = [];
+const lowered = new Map<string, string>();
+const lower = (name: string): string => {
+  let l = lowered.get(name);
+  if (l === undefined) lowered.set(name, (l = name.toLowerCase()));
+  return l;
+};
 
-/** The children of `el` named `name`, case-insensitively (an index per element, built once). */
+/**
+ * The children of `el` named `name`, case-insensitively. Table names are few and constant, so their
+ * lower case is cached; a child's name is lower-cased only when its length matches.
+ */
 export function childrenNamed(el: RawElement, name: string): readonly RawElement[] {
-  let index = byName.get(el);
-  if (index === undefined) {
-    index = new Map();
-    for (const c of el.children) {
-      const key = c.name.toLowerCase();
-      const list = index.get(key);
-      if (list === undefined) index.set(key, [c]);
-      else list.push(c);
-    }
-    byName.set(el, index);
+  const l = lower(name);
+  let out: RawElement[] | undefined;
+  for (const c of el.children) {
+    if (c.name === name || (c.name.length === name.length && c.name.toLowerCase() === l))
+      (out ??= []).push(c);
   }
-  return index.get(name.toLowerCase()) ?? [];
+  return out ?? NONE;
 }
+
+/** The first child named `name`: exact case preferred, as `child()` does. */
+function first(el: RawElement, name: string): RawElement | undefined {
+  const found = childrenNamed(el, name);
+  return found.find((c) => c.name === name) ?? found[0];
+}
+
+const split = new Map<string, readonly string[]>();
 
 /** The text at a source (`@Attr`, `Element`, `A/B`), checking the element's shape. */
 export function readSource(el: RawElement, source: string): SourceRead {
-  if (source.startsWith('@')) {
+  if (source.charCodeAt(0) === 64 /* @ */) {
     const v = attr(el, source.slice(1));
-    if (v === undefined) return { state: 'absent' };
+    if (v === undefined) return ABSENT;
     const c = clean(v);
-    return c === undefined ? { state: 'blank' } : { state: 'value', text: c };
+    return c === undefined ? BLANK : { state: 'value', text: c };
   }
-  const parts = source.split('/');
   let parent: RawElement | undefined = el;
-  for (const p of parts.slice(0, -1)) parent = parent && first(parent, p);
-  if (parent === undefined) return { state: 'absent' };
-  const found = childrenNamed(parent, parts[parts.length - 1]!);
-  if (found.length === 0) return { state: 'absent' };
-  if (found.some((f) => f.children.length > 0))
-    return { state: 'unreadable', problem: 'holds elements instead of a value' };
-  const values = [...new Set(found.map((f) => clean(f.text)).filter((v): v is string => v !== undefined))];
-  if (values.length > 1)
-    return { state: 'unreadable', problem: `appears ${found.length} times with different values` };
-  return values.length === 0 ? { state: 'blank' } : { state: 'value', text: values[0]! };
+  let leaf = source;
+  if (source.includes('/')) {
+    let parts = split.get(source);
+    if (parts === undefined) split.set(source, (parts = source.split('/')));
+    for (let i = 0; i < parts.length - 1 && parent !== undefined; i += 1) parent = first(parent, parts[i]!);
+    if (parent === undefined) return ABSENT;
+    leaf = parts[parts.length - 1]!;
+  }
+  const found = childrenNamed(parent, leaf);
+  if (found.length === 0) return ABSENT;
+  let value: string | undefined;
+  for (const f of found) {
+    if (f.children.length > 0) return { state: 'unreadable', problem: 'holds elements instead of a value' };
+    const c = clean(f.text);
+    if (c === undefined) continue;
+    if (value !== undefined && value !== c)
+      return { state: 'unreadable', problem: `appears ${found.length} times with different values` };
+    value = c;
+  }
+  return value === undefined ? BLANK : { state: 'value', text: value };
 }
 
 /** A parsed value, or why the text is not one (only non-personal kinds quote the text). */
@@ -79,23 +96,19 @@ export function parseBool(text: string): Parsed<boolean> {
 
 const DATE =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,7})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** iSAMS dates (`YYYY-MM-DDTHH:MM:SS`, date-only tolerated), kept as sent when they name a real time. */
 export function parseDate(text: string): Parsed<string> {
   const m = DATE.exec(text);
   const bad = { ok: false as const, problem: 'is not a valid date (expected YYYY-MM-DDTHH:MM:SS)' };
   if (!m) return bad;
-  const [year, month, day, hour, minute, second] = m.slice(1).map((x) => (x === undefined ? 0 : Number(x)));
-  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
-  if (
-    month! < 1 ||
-    month! > 12 ||
-    day! < 1 ||
-    day! > daysInMonth ||
-    hour! > 23 ||
-    minute! > 59 ||
-    second! > 59
-  )
-    return bad;
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 && leap ? 29 : DAYS[month - 1];
+  if (days === undefined || day < 1 || day > days) return bad;
+  if (m[4] !== undefined && (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6] ?? 0) > 59)) return bad;
   return { ok: true, value: text };
 }
