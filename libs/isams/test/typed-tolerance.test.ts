@@ -294,6 +294,11 @@ describe('typed view tolerance: values of each kind', () => {
     });
     const noPupil = toTyped('teachingSetLists', setAttr(first('teachingSetLists'), 'PupilId', ' '));
     expect(noPupil.ok).toBe(false);
+    // a contact's PersonId keys the person: absent is allowed (keyed by record), blank is not
+    expect(toTyped('contacts', setAttr(first('contacts'), 'PersonId', ' '))).toMatchObject({
+      ok: false,
+      finding: { code: 'ISAMS_RECORD_INVALID_FIELD', field: '@PersonId' },
+    });
     const house = read('academicHouses', setAttr(first('academicHouses'), 'HouseMasterId', 'RP'));
     expect(house.value).toMatchObject({ id: '2', houseMasterId: undefined, name: 'Kestrel' });
     expect(house.findings[0]!.message).toContain('"RP"');

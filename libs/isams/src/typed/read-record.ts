@@ -1,8 +1,16 @@
 import type { RawElement } from '../raw-element';
 import { child, clean } from './raw-access';
-import { childrenNamed, parseBool, parseDate, parseId, readSource } from './read-value';
-import type { Parsed } from './read-value';
-import type { FieldSpec, FieldTable, GroupField, ListField, ScalarField } from './table';
+import {
+  ABSENT,
+  BLANK,
+  Unreadable,
+  childrenNamed,
+  parseBool,
+  parseDate,
+  parseId,
+  readSource,
+} from './read-value';
+import type { FieldSpec, FieldTable, GroupField, ListField } from './table';
 
 /** A value that could not be read, before it is turned into a finding (the record id is known only then). */
 export interface ReadProblem {
@@ -34,7 +42,7 @@ export interface TableRead {
 
 const join = (prefix: string, source: string): string => (prefix === '' ? source : `${prefix}/${source}`);
 
-function parse(kind: ScalarField['kind'] | 'bool', text: string): Parsed<unknown> {
+function parse(kind: FieldSpec['kind'], text: string): unknown {
   switch (kind) {
     case 'id':
       return parseId(text);
@@ -42,38 +50,39 @@ function parse(kind: ScalarField['kind'] | 'bool', text: string): Parsed<unknown
       return parseBool(text);
     case 'date':
       return parseDate(text);
+    case 'emails':
+      return text.split(/[;,\s]+/).filter((e) => e.length > 0);
     default:
-      return { ok: true, value: text };
+      return text;
   }
 }
 
+/** What {@link readScalar} found; one scratch object, copied out by the caller before the next call. */
+interface ScalarRead {
+  value: unknown;
+  present: boolean;
+  problem: ReadProblem | undefined;
+}
+const scratch: ScalarRead = { value: undefined, present: false, problem: undefined };
+
 /** A scalar (`text`, `id`, `bool`, `date`, `emails`): the first readable non-blank source wins. */
-function readScalar(
-  spec: FieldSpec,
-  el: RawElement,
-  prefix: string,
-): { value?: unknown; blank: boolean; present: boolean; problem?: ReadProblem } {
-  const kind = spec.kind === 'emails' ? 'text' : (spec.kind as ScalarField['kind'] | 'bool');
-  let failed: ReadProblem | undefined;
-  let present = false;
+function readScalar(spec: FieldSpec, el: RawElement, prefix: string): ScalarRead {
+  const r = scratch;
+  r.value = undefined;
+  r.present = false;
+  r.problem = undefined;
   for (const source of spec.from) {
-    const r = readSource(el, source);
-    if (r.state === 'absent') continue;
-    present = true;
-    if (r.state === 'blank') continue;
-    const parsed: Parsed<unknown> =
-      r.state === 'unreadable' ? { ok: false, problem: r.problem } : parse(kind, r.text);
-    if (parsed.ok) {
-      if (failed) failed.usedInstead = join(prefix, source);
-      const value =
-        spec.kind === 'emails'
-          ? String(parsed.value)
-              .split(/[;,\s]+/)
-              .filter((e) => e.length > 0)
-          : parsed.value;
-      return { value, blank: false, present, ...(failed ? { problem: failed } : {}) };
+    const text = readSource(el, source);
+    if (text === ABSENT) continue;
+    r.present = true;
+    if (text === BLANK) continue;
+    const parsed = text instanceof Unreadable ? text : parse(spec.kind, text);
+    if (!(parsed instanceof Unreadable)) {
+      if (r.problem) r.problem.usedInstead = join(prefix, source);
+      r.value = parsed;
+      return r;
     }
-    failed ??= {
+    r.problem ??= {
       source: join(prefix, source),
       label: spec.label,
       kind: spec.kind,
@@ -81,21 +90,16 @@ function readScalar(
       ...(spec.fix ? { fix: spec.fix } : {}),
     };
   }
-  if (failed) return { blank: false, present, problem: failed };
   // A bit column is never an empty string: a blank yes/no value cannot be read.
-  if (present && spec.kind === 'bool')
-    return {
-      blank: false,
-      present,
-      problem: {
-        source: join(prefix, spec.from[0]!),
-        label: spec.label,
-        kind: 'bool',
-        problem: 'is blank, not a yes/no value (1/0 or True/False)',
-        ...(spec.fix ? { fix: spec.fix } : {}),
-      },
+  if (r.problem === undefined && r.present && spec.kind === 'bool')
+    r.problem = {
+      source: join(prefix, spec.from[0]!),
+      label: spec.label,
+      kind: 'bool',
+      problem: 'is blank, not a yes/no value (1/0 or True/False)',
+      ...(spec.fix ? { fix: spec.fix } : {}),
     };
-  return { blank: true, present };
+  return r;
 }
 
 /** `texts`: every child of the source element, trimmed, blanks dropped. */
@@ -189,7 +193,7 @@ export function readTable(table: FieldTable, el: RawElement, prefix = '', fieldP
   let entries = entriesOf.get(table);
   if (entries === undefined) entriesOf.set(table, (entries = Object.entries(table)));
   for (const [name, spec] of entries) {
-    const path = `${fieldPrefix}${name}`;
+    const path = fieldPrefix === '' ? name : fieldPrefix + name;
     switch (spec.kind) {
       case 'list':
         out.value[name] = readList(path, spec, el, prefix, out);
@@ -227,15 +231,20 @@ export function readTable(table: FieldTable, el: RawElement, prefix = '', fieldP
           (spec.kind === 'emails' ? [] : undefined);
         out.value[name] = value;
         const unreadable = r.problem !== undefined && r.problem.usedInstead === undefined;
-        if (identity !== undefined && (unreadable || (identity === 'required' && r.value === undefined))) {
+        // An optional key that is there but blank is not "absent": it cannot be told from another key.
+        const blankKey = identity === 'ifPresent' && r.present && r.value === undefined && !unreadable;
+        if (
+          identity !== undefined &&
+          (unreadable || blankKey || (identity === 'required' && r.value === undefined))
+        ) {
           out.identity ??= {
             ...(r.problem ?? {
               source: join(prefix, spec.from[0]!),
               label: spec.label,
               kind: spec.kind,
-              problem: 'is missing',
+              problem: blankKey ? 'is blank' : 'is missing',
             }),
-            missing: !unreadable,
+            missing: !unreadable && !blankKey,
             field: path,
           };
           break;

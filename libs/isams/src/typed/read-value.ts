@@ -1,15 +1,19 @@
 import type { RawElement } from '../raw-element';
 import { attr, clean } from './raw-access';
 
-/** The outcome of reading one source: nothing there, a blank value, a value, or why it is unreadable. */
-export type SourceRead =
-  | { state: 'absent' }
-  | { state: 'blank' }
-  | { state: 'value'; text: string }
-  | { state: 'unreadable'; problem: string };
+/** Why a value cannot be read (`problem` never contains personal data: only ids and yes/no values are quoted). */
+export class Unreadable {
+  constructor(readonly problem: string) {}
+}
 
-const ABSENT: SourceRead = { state: 'absent' };
-const BLANK: SourceRead = { state: 'blank' };
+/** Nothing at the source (NULL: the element or attribute is omitted). */
+export const ABSENT = Symbol('absent');
+/** The source is there but blank (empty, whitespace, `&#x20;`). */
+export const BLANK = Symbol('blank');
+
+/** What one source holds: its trimmed text, {@link ABSENT}, {@link BLANK} or {@link Unreadable}. */
+export type SourceRead = string | typeof ABSENT | typeof BLANK | Unreadable;
+
 const NONE: readonly RawElement[] = [];
 const lowered = new Map<string, string>();
 const lower = (name: string): string => {
@@ -40,13 +44,14 @@ function first(el: RawElement, name: string): RawElement | undefined {
 
 const split = new Map<string, readonly string[]>();
 
+const HOLDS_ELEMENTS = new Unreadable('holds elements instead of a value');
+
 /** The text at a source (`@Attr`, `Element`, `A/B`), checking the element's shape. */
 export function readSource(el: RawElement, source: string): SourceRead {
   if (source.charCodeAt(0) === 64 /* @ */) {
     const v = attr(el, source.slice(1));
     if (v === undefined) return ABSENT;
-    const c = clean(v);
-    return c === undefined ? BLANK : { state: 'value', text: c };
+    return clean(v) ?? BLANK;
   }
   let parent: RawElement | undefined = el;
   let leaf = source;
@@ -57,58 +62,62 @@ export function readSource(el: RawElement, source: string): SourceRead {
     if (parent === undefined) return ABSENT;
     leaf = parts[parts.length - 1]!;
   }
-  const found = childrenNamed(parent, leaf);
-  if (found.length === 0) return ABSENT;
+  // Inline over the children (no array per lookup: this runs for every field of every record).
+  const l = lower(leaf);
+  let seen = 0;
   let value: string | undefined;
-  for (const f of found) {
-    if (f.children.length > 0) return { state: 'unreadable', problem: 'holds elements instead of a value' };
-    const c = clean(f.text);
-    if (c === undefined) continue;
-    if (value !== undefined && value !== c)
-      return { state: 'unreadable', problem: `appears ${found.length} times with different values` };
-    value = c;
+  let conflict = false;
+  for (const c of parent.children) {
+    if (c.name !== leaf && (c.name.length !== leaf.length || c.name.toLowerCase() !== l)) continue;
+    seen += 1;
+    if (c.children.length > 0) return HOLDS_ELEMENTS;
+    const text = clean(c.text);
+    if (text === undefined) continue;
+    if (value !== undefined && value !== text) conflict = true;
+    value ??= text;
   }
-  return value === undefined ? BLANK : { state: 'value', text: value };
+  if (seen === 0) return ABSENT;
+  if (conflict) return new Unreadable(`appears ${seen} times with different values`);
+  return value ?? BLANK;
 }
-
-/** A parsed value, or why the text is not one (only non-personal kinds quote the text). */
-export type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
 
 const quote = (text: string): string => JSON.stringify(text.length > 24 ? `${text.slice(0, 24)}…` : text);
 
 /** iSAMS ids and numbers: whole numbers, possibly negative (NC years), without leading zeros. */
-export function parseId(text: string): Parsed<string> {
+export function parseId(text: string): string | Unreadable {
   const m = /^(-?)0*(\d+)$/.exec(text);
-  if (!m) return { ok: false, problem: `is ${quote(text)}, not a whole-number id` };
-  return { ok: true, value: m[2] === '0' ? '0' : `${m[1]}${m[2]}` };
+  if (!m) return new Unreadable(`is ${quote(text)}, not a whole-number id`);
+  if (m[2] === '0') return '0';
+  return m[1]!.length + m[2]!.length === text.length ? text : `${m[1]}${m[2]}`;
 }
 
 const TRUE = new Set(['1', 'true', 'y', 'yes']);
 const FALSE = new Set(['0', 'false', 'n', 'no']);
 
 /** iSAMS booleans: `1`/`0` in some datasets, `True`/`False` in others; `Y`/`N`, `Yes`/`No` tolerated. */
-export function parseBool(text: string): Parsed<boolean> {
+export function parseBool(text: string): boolean | Unreadable {
   const v = text.toLowerCase();
-  if (TRUE.has(v)) return { ok: true, value: true };
-  if (FALSE.has(v)) return { ok: true, value: false };
-  return { ok: false, problem: `is ${quote(text)}, not a yes/no value (1/0 or True/False)` };
+  if (TRUE.has(v)) return true;
+  if (FALSE.has(v)) return false;
+  return new Unreadable(`is ${quote(text)}, not a yes/no value (1/0 or True/False)`);
 }
 
 const DATE =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,7})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
 const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const BAD_DATE = new Unreadable('is not a valid date (expected YYYY-MM-DDTHH:MM:SS)');
 
 /** iSAMS dates (`YYYY-MM-DDTHH:MM:SS`, date-only tolerated), kept as sent when they name a real time. */
-export function parseDate(text: string): Parsed<string> {
+export function parseDate(text: string): string | Unreadable {
   const m = DATE.exec(text);
-  const bad = { ok: false as const, problem: 'is not a valid date (expected YYYY-MM-DDTHH:MM:SS)' };
-  if (!m) return bad;
+  if (!m) return BAD_DATE;
   const year = Number(m[1]);
   const month = Number(m[2]);
   const day = Number(m[3]);
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   const days = month === 2 && leap ? 29 : DAYS[month - 1];
-  if (days === undefined || day < 1 || day > days) return bad;
-  if (m[4] !== undefined && (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6] ?? 0) > 59)) return bad;
-  return { ok: true, value: text };
+  if (days === undefined || day < 1 || day > days) return BAD_DATE;
+  if (m[4] !== undefined && (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6] ?? 0) > 59))
+    return BAD_DATE;
+  return text;
 }
