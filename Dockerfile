@@ -8,7 +8,8 @@ ARG NODE_IMAGE=node:24.21.0-bookworm-slim@sha256:0e0ff40c39bc087845bfb27465a0df4
 # Dependencies: only the manifests, so this layer is rebuilt when dependencies change, not on every
 # source edit. Keep the list in step with the workspaces (tools/build/dockerfile.test.ts checks it).
 # Install scripts are skipped: the image's Node is the runtime (the `node` package is for dev
-# machines), and nothing the bundle needs builds anything at install time.
+# machines), and nothing the bundle needs builds anything at install time; the project's own patches
+# of dependencies (patches/, see docs/development.md) are applied explicitly.
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /repo
 COPY package.json package-lock.json ./
@@ -28,7 +29,9 @@ COPY services/connector/package.json services/connector/
 COPY services/gateway/package.json services/gateway/
 COPY services/isams-simulator/package.json services/isams-simulator/
 COPY services/roster/package.json services/roster/
-RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY patches/ patches/
+RUN npm ci --no-audit --no-fund --ignore-scripts \
+ && node_modules/.bin/patch-package
 
 # Build: the sources, then one ESM bundle per target (tools/build/bundle.ts).
 FROM deps AS build
