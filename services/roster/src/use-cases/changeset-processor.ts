@@ -30,7 +30,6 @@ import { RosterErrors } from '../domain/roster-errors';
 import type { RosterEntity, RosterFinding } from '../domain/roster-model';
 import { PERSON_TYPES } from '../domain/roster-model';
 import { checkSchoolIdentity } from '../domain/school-identity';
-import type { SchoolIdentityResult } from '../domain/school-identity';
 import { REPORT_SEQUENCE, changeEvent, changeIdOf, runUpdateEvent, stateEvent } from './roster-events';
 
 const DAY_MS = 86_400_000;
@@ -66,8 +65,6 @@ export interface SnapshotPlan {
   heldCount: number;
   /** Set when something is held: a batch of removals, or the whole run (another school's document). */
   hold?: { kind: HoldKind; reason: string };
-  /** The school-identity check of a sync snapshot (absent for approvals). */
-  identity?: SchoolIdentityResult;
 }
 
 /**
@@ -556,7 +553,6 @@ export class ChangesetProcessor {
       heldTypes: g.heldTypes,
       heldCount: g.held.length,
       ...(g.hold === undefined ? {} : { hold: g.hold }),
-      identity,
     };
   }
 
