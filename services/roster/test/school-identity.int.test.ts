@@ -123,7 +123,7 @@ describe('school identity: another school’s document under the same tenant', (
       ),
     ).toEqual({ added: 20, updated: 50, removed: 10 });
     expect(pupils.records.every((r) => r.disposition === 'held')).toBe(true);
-  });
+  }, 240_000);
 
   it('approval publishes the whole change set in the plan’s order, with the approval recorded', async () => {
     const { t, cs, other } = await heldDifferentSchool();
@@ -160,7 +160,7 @@ describe('school identity: another school’s document under the same tenant', (
         .filter((e) => e.status === 'active')
         .map((e) => [e.t, e.id, e.data]);
     expect(await active(t)).toEqual(await active(reference));
-  });
+  }, 240_000);
 
   it('discard leaves the roster as it was; the same document is held again at the next run', async () => {
     const { t, before, published } = await heldDifferentSchool();
@@ -180,7 +180,7 @@ describe('school identity: another school’s document under the same tenant', (
     });
     expect(await storedRoster(app.store, t)).toEqual(before);
     expect(await changesSoFar(t)).toHaveLength(published);
-  });
+  }, 240_000);
 });
 
 describe('term-time churn is never taken for another school', () => {
@@ -203,7 +203,7 @@ describe('term-time churn is never taken for another school', () => {
         .map((e) => d(e).change)
         .sort(),
     ).toEqual([...Array(30).fill('added'), ...Array(5).fill('removed'), ...Array(2).fill('updated')].sort());
-  });
+  }, 240_000);
 
   it('with 15 % leavers only the leavers are held (the removal threshold); the intake applies', async () => {
     const t = uniqueName('school');
@@ -215,7 +215,7 @@ describe('term-time churn is never taken for another school', () => {
       heldTypes: { pupil: 'threshold' },
       counts: { pupil: { added: 30, removed: 0, held: 9 } },
     });
-  });
+  }, 240_000);
 });
 
 describe('dependents of a held pupil', () => {
@@ -304,5 +304,5 @@ describe('dependents of a held pupil', () => {
     expect((await rpc.call('getEntity')({ entityType: 'contact', entityId: '101' }, t)).status).toBe(
       'removed',
     );
-  });
+  }, 240_000);
 });
