@@ -35,6 +35,7 @@ function school(): School {
     form: [{ id: '9A', name: '9A', tutorStaffId: '1' }],
     yearGroup: [{ id: '9', name: 'Year 9', tutorStaffId: '1' }],
     academicHouse: [{ id: '1', name: 'Kestrel', houseMasterStaffId: '1' }],
+    boardingHouse: [{ id: '5', name: 'Lodge', houseMasterStaffId: '2', assistantHouseMasterStaffId: '3' }],
     teachingSet: [
       {
         id: '70',
@@ -227,6 +228,9 @@ describe('dependents are held with the staff member whose removal is held', () =
     next.form = next.form!.map((f) => strip(f, ['tutorStaffId']));
     next.yearGroup = next.yearGroup!.map((y) => strip(y, ['tutorStaffId']));
     next.academicHouse = next.academicHouse!.map((h) => strip(h, ['houseMasterStaffId']));
+    next.boardingHouse = next.boardingHouse!.map((h) =>
+      strip(h, ['houseMasterStaffId', 'assistantHouseMasterStaffId']),
+    );
     next.customGroup = next.customGroup!.map((c) => strip(c, ['ownerStaffId']));
     next.teachingSet = next.teachingSet!.map((t) => ({
       ...strip(t, ['primaryTeacherStaffId']),
@@ -254,7 +258,7 @@ describe('dependents are held with the staff member whose removal is held', () =
     });
   });
 
-  it('links to a held staff member (tutor, form tutor, year tutor, house master, set teachers) are kept while held', () => {
+  it('links to a held staff member (tutor, form and year tutors, house masters, set teachers, group owner) are kept while held', () => {
     const before = school();
     const { g } = run(before, staffLeaving(before));
     // the only change of these entities is the dropped link: nothing applies, the drop is held
@@ -262,6 +266,11 @@ describe('dependents are held with the staff member whose removal is held', () =
     expect(ids(heldUpdates, 'form')).toEqual(['9A']);
     expect(ids(heldUpdates, 'yearGroup')).toEqual(['9']);
     expect(ids(heldUpdates, 'academicHouse')).toEqual(['1']);
+    expect(ids(heldUpdates, 'boardingHouse')).toEqual(['5']);
+    expect(g.held.find((c) => c.entityType === 'boardingHouse')?.before).toMatchObject({
+      houseMasterStaffId: '2',
+      assistantHouseMasterStaffId: '3',
+    });
     expect(ids(heldUpdates, 'teachingSet')).toEqual(['70']);
     expect(ids(heldUpdates, 'customGroup')).toEqual(['40']);
     // pupils tutored by staff 1–6 (ids ending 0–5 mod 20): 30 of them
