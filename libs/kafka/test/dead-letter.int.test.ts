@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { uniqueName } from '@isams-sync/testing';
 import type { CloudEvent } from '@isams-sync/events';
 import { AppError } from '@isams-sync/errors';
-import { createEventProducer, DLQ_HEADERS, runConsumer } from '../src/index';
+import { createEventProducer, DLQ_HEADERS, runConsumer, topicOffsets } from '../src/index';
 import type { ConsumerHandle } from '../src/index';
 import {
   committedOffsets,
@@ -59,11 +59,7 @@ describe('retries and dead-lettering', () => {
     expect(done).toEqual([event!.id]);
     await waitFor('committed', async () => (await committedOffsets(client, groupId, topic))[0] === '1');
     // Nothing was dead-lettered.
-    const admin = client.kafka.admin();
-    await admin.connect();
-    const dlqOffsets = await admin.fetchTopicOffsets(dlq);
-    await admin.disconnect();
-    expect(dlqOffsets.map((o) => o.high)).toEqual(['0']);
+    expect((await topicOffsets(client, dlq)).map((o) => o.high)).toEqual(['0']);
   });
 
   it('dead-letters a poison message at once and an always-failing event after maxAttempts, then carries on', async () => {

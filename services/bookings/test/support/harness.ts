@@ -62,15 +62,19 @@ export async function startHarness(
     rosterAddress?: string;
     now?: () => Date;
     rosterTopic?: string;
+    /** Partitions of the roster change topic the harness creates (default 1). */
+    rosterPartitions?: number;
+    /** A private Kafka + database (e.g. a `PrivateInfra` a test stops and starts); default the shared ones. */
+    infra?: { kafkaBrokers: string[]; mongoUrl: string };
     extra?: BookingsAppOverrides;
   } = {},
 ): Promise<Harness> {
-  const infra = getTestInfra();
-  const db = await createTestDatabase('bookings');
-  const [createdRoster, bookingsTopic] = await createTestTopics([
-    { prefix: 'roster-changes' },
-    { prefix: 'bookings-events' },
-  ]);
+  const infra = options.infra ?? getTestInfra();
+  const db = await createTestDatabase('bookings', infra.mongoUrl);
+  const [createdRoster, bookingsTopic] = await createTestTopics(
+    [{ prefix: 'roster-changes', partitions: options.rosterPartitions ?? 1 }, { prefix: 'bookings-events' }],
+    infra.kafkaBrokers,
+  );
   const rosterTopic = options.rosterTopic ?? createdRoster!;
   const config = loadBookingsConfig({
     NODE_ENV: 'test',
