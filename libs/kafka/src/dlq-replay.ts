@@ -37,6 +37,15 @@ export interface DeadLetterFilter {
 
 const DLQ_PREFIX = 'x-dlq-';
 
+/** Parses a `--from-offset` argument: `12` (every partition) or `0:12,2:40` (per partition). */
+export function parseFromOffset(raw: string): DeadLetterFilter['fromOffset'] {
+  if (/^\d+$/.test(raw)) return raw;
+  const pairs = raw.split(',').map((p) => /^(\d+):(\d+)$/.exec(p.trim()));
+  if (pairs.some((m) => !m))
+    throw new Error(`--from-offset: expected a number or partition:offset,… (got ${raw})`);
+  return Object.fromEntries(pairs.map((m) => [Number(m![1]), m![2]!]));
+}
+
 /** Reads a DLQ record's headers. */
 export function toDeadLetter(record: TopicRecord): DeadLetter {
   const h = (name: string) => headerValue(record.headers, name);

@@ -80,6 +80,11 @@ export interface RunConsumerOptions {
    */
   commitBatchSize?: number;
   commitIntervalMs?: number;
+  /**
+   * Longest wait of one fetch for new records (default 1000). It also bounds how late a paused
+   * partition is fetched again after its back-off (kafkajs' default of 5 s made every retry ~5 s late).
+   */
+  maxWaitTimeMs?: number;
   /** Upper bound of the wait before the runner rebuilds a consumer kafkajs gave up on (default 30000). */
   recoveryMaxDelayMs?: number;
 }
@@ -169,6 +174,7 @@ export function runConsumer(options: RunConsumerOptions): ConsumerHandle {
     sessionTimeout: options.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: heartbeatIntervalMs,
     rebalanceTimeout: options.rebalanceTimeoutMs ?? 60_000,
+    maxWaitTimeInMs: options.maxWaitTimeMs ?? 1000,
     allowAutoTopicCreation: false,
   });
   // A dead letter that cannot be written is not committed (redelivered), so this deadline only

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { env, loadConfig } from '@isams-sync/config';
 import { isAppError } from '@isams-sync/errors';
 import { createLogger } from '@isams-sync/logger';
-import { listDeadLetters, replayDeadLetters } from '../dlq-replay';
+import { listDeadLetters, parseFromOffset, replayDeadLetters } from '../dlq-replay';
 import type { DeadLetter, DeadLetterFilter } from '../dlq-replay';
 import { createKafkaClient } from '../kafka-client';
 import { kafkaClientOptionsFromConfig, kafkaServiceConfig } from '../kafka-service-config';
@@ -20,15 +20,6 @@ const configSchema = z.object({
   KAFKA_CLIENT_ID: z.string().trim().min(1).default('isams-sync-dlq'),
   LOG_LEVEL: env.logLevel().default('warn'),
 });
-
-/** `12` (every partition) or `0:12,2:40` (per partition). */
-export function parseFromOffset(raw: string): DeadLetterFilter['fromOffset'] {
-  if (/^\d+$/.test(raw)) return raw;
-  const pairs = raw.split(',').map((p) => /^(\d+):(\d+)$/.exec(p.trim()));
-  if (pairs.some((m) => !m))
-    throw new Error(`--from-offset: expected a number or partition:offset,… (got ${raw})`);
-  return Object.fromEntries(pairs.map((m) => [Number(m![1]), m![2]!]));
-}
 
 const line = (l: DeadLetter): string =>
   [

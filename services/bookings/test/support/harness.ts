@@ -44,6 +44,8 @@ export interface Harness {
   app: BookingsApp;
   db: TestDatabase;
   rosterTopic: string;
+  /** The bookings service's consumer group on the roster topic. */
+  rosterGroupId: string;
   bookingsTopic: string;
   client: Client;
   /** Calls a BookingsService method as `tenantId`. */
@@ -90,6 +92,7 @@ export async function startHarness(
     BOOKINGS_EVENTS_TOPIC: bookingsTopic!,
     ROSTER_CHANGES_GROUP_ID: uniqueName('bookings'),
   });
+  const rosterGroupId = config.ROSTER_CHANGES_GROUP_ID;
   // With a RosterService address the app uses its real gRPC directory; else a stub that knows everybody.
   const roster: RosterDirectory | undefined = options.rosterAddress
     ? undefined
@@ -131,6 +134,7 @@ export async function startHarness(
     app,
     db,
     rosterTopic,
+    rosterGroupId,
     bookingsTopic: bookingsTopic!,
     client,
     published,
