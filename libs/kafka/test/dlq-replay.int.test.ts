@@ -156,7 +156,7 @@ describe('dead-letter replay (npm run dlq)', () => {
     expect(res.out).toContain('must be a dead-letter topic');
     const none = dlqCli(['127.0.0.1:1'], 'purge', '--topic', 'x.dlq');
     expect(none.status).toBe(2);
-    expect(none.out).toContain('usage: npm run dlq');
+    expect(none.out).toContain('usage: dlq list|replay');
   });
 
   it('parses --from-offset as one offset or per partition', () => {

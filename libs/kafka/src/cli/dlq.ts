@@ -1,4 +1,5 @@
-// Lists or replays dead-lettered events, for operators (see docs/deploy.md, "Dead letters"):
+// Lists or replays dead-lettered events, for operators (runbook: docs/deploy.md, "Messages in a
+// dead-letter topic"). Every service image carries it as dist/dlq/main.js.
 //   npm run dlq -- list   --topic roster.changes.v1.dlq [--group bookings] [--from-offset N|P:N,…]
 //   npm run dlq -- replay --topic roster.changes.v1.dlq [--group bookings] [--from-offset N|P:N,…] [--dry-run]
 // Environment: KAFKA_BROKERS (+ KAFKA_SSL*, KAFKA_SASL_* as for the services), LOG_LEVEL (default warn).
@@ -13,7 +14,7 @@ import type { DeadLetter, DeadLetterFilter } from '../dlq-replay';
 import { createKafkaClient } from '../kafka-client';
 import { kafkaClientOptionsFromConfig, kafkaServiceConfig } from '../kafka-service-config';
 
-const USAGE = `usage: npm run dlq -- list|replay --topic <dlq topic> [--group <consumer group>] [--from-offset <n | partition:offset,…>] [--dry-run]`;
+const USAGE = `usage: dlq list|replay --topic <dlq topic> [--group <consumer group>] [--from-offset <n | partition:offset,…>] [--dry-run]\n  (in a checkout: npm run dlq -- …; in a service image: node dist/dlq/main.js …)`;
 
 const configSchema = z.object({
   ...kafkaServiceConfig,
