@@ -67,7 +67,8 @@ export interface RunConsumerOptions {
   partitionsConsumedConcurrently?: number;
   /**
    * Attempts to subscribe when the broker does not serve the topics yet (default 10, backoff 0.5 s
-   * doubling to 5 s, ~35 s in all). A topic created moments ago by another service is not yet
+   * doubling to 5 s, ~35 s in all), and to join again when the first join fails because the group
+   * coordinator is not ready (a broker that just started). A topic created moments ago by another service is not yet
    * hosted by every broker ("This server does not host this topic-partition"); without this, a
    * service starting alongside the one that creates its topics failed to start.
    */
@@ -89,9 +90,12 @@ export interface RunConsumerOptions {
   recoveryMaxDelayMs?: number;
 }
 
-/** Errors of a subscription to topics a broker does not serve yet (created moments ago, leader not elected). */
+/**
+ * Errors of a subscription to topics a broker does not serve yet (created moments ago, leader not
+ * elected) or of a group coordinator not ready yet (a broker just started or restarted).
+ */
 const TOPIC_NOT_READY =
-  /UNKNOWN_TOPIC_OR_PARTITION|LEADER_NOT_AVAILABLE|NOT_LEADER|does not host this topic-partition|no leader|COORDINATOR_(NOT_AVAILABLE|LOAD_IN_PROGRESS)|NOT_COORDINATOR/i;
+  /UNKNOWN_TOPIC_OR_PARTITION|LEADER_NOT_AVAILABLE|NOT_LEADER|does not host this topic-partition|no leader|COORDINATOR_(NOT_AVAILABLE|LOAD_IN_PROGRESS)|NOT_COORDINATOR|find group coordinator/i;
 
 /** True when `err` (or an error it wraps) says the topics are not served yet; see `startAttempts`. */
 export function isTopicNotReadyError(err: unknown): boolean {
@@ -365,9 +369,11 @@ export function runConsumer(options: RunConsumerOptions): ConsumerHandle {
   };
 
   /** Connects, subscribes (waiting for topics that are not served yet) and starts fetching. */
+  const startAttempts = Math.max(1, options.startAttempts ?? 10);
+  let startRecoveries = 0;
   const startConsumer = async (): Promise<void> => {
     await consumer.connect();
-    const attempts = Math.max(1, options.startAttempts ?? 10);
+    const attempts = startAttempts;
     for (let attempt = 1; ; attempt += 1) {
       try {
         await consumer.subscribe({ topics, fromBeginning: options.fromBeginning ?? false });
@@ -434,6 +440,16 @@ export function runConsumer(options: RunConsumerOptions): ConsumerHandle {
     }
     if (stopping) return;
     if (!joined) {
+      // A broker that just started may not have a group coordinator yet: join again, a few times.
+      if (isTopicNotReadyError(error) && startRecoveries < startAttempts) {
+        startRecoveries += 1;
+        logger.warn(
+          { err: error, attempt: startRecoveries },
+          'kafka consumer could not join yet; trying again',
+        );
+        recover();
+        return;
+      }
       logger.error({ err: error }, 'kafka consumer crashed before joining its group');
       rejectReady(KafkaErrors.KAFKA_CONSUMER_FAILED({ groupId, reason: reasonOf(error) }, { cause: error }));
       return;

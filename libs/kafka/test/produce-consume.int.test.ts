@@ -189,6 +189,11 @@ describe('produce → consume (binary mode)', () => {
     expect(isTopicNotReadyError(protocol)).toBe(true);
     expect(isTopicNotReadyError(wrapped)).toBe(true);
     expect(isTopicNotReadyError(Object.assign(new Error('x'), { type: 'LEADER_NOT_AVAILABLE' }))).toBe(true);
+    // A broker that just started has no group coordinator yet (seen on a fresh private broker).
+    const noCoordinator = Object.assign(new Error('Failed to find group coordinator'), {
+      name: 'KafkaJSGroupCoordinatorNotFound',
+    });
+    expect(isTopicNotReadyError(noCoordinator)).toBe(true);
     expect(isTopicNotReadyError(new Error('SASL authentication failed'))).toBe(false);
     expect(isTopicNotReadyError(Object.assign(new Error('x'), { type: 'TOPIC_AUTHORIZATION_FAILED' }))).toBe(
       false,
