@@ -108,7 +108,8 @@ export function tailTopic(
   });
   ready.catch(() => undefined);
   consumer.on(consumer.events.GROUP_JOIN, () => resolveReady());
-  const started = (async () => {
+  let stopping = false;
+  const start = async (): Promise<void> => {
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: options.fromBeginning ?? true });
     await consumer.run({
@@ -128,7 +129,29 @@ export function tailTopic(
         );
       },
     });
-  })();
+  };
+  // kafkajs restarts a reader that crashed on a retriable error; one it gives up on (e.g.
+  // KafkaJSGroupCoordinatorNotFound right after a broker restart) is started again here.
+  let restarting: Promise<void> | undefined;
+  consumer.on(consumer.events.CRASH, (e) => {
+    if (e.payload.restart || stopping || restarting) return;
+    restarting = (async () => {
+      for (let attempt = 1; !stopping; attempt += 1) {
+        await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * 2 ** attempt)));
+        if (stopping) return;
+        try {
+          await consumer.disconnect().catch(() => undefined);
+          await start();
+          return;
+        } catch {
+          // the broker is still away: try again
+        }
+      }
+    })().finally(() => {
+      restarting = undefined;
+    });
+  });
+  const started = start();
   started.catch((err: unknown) =>
     rejectReady(KafkaErrors.KAFKA_CONSUMER_FAILED({ groupId, reason: reasonOf(err) }, { cause: err })),
   );
@@ -137,7 +160,9 @@ export function tailTopic(
     ready,
     stop: () => {
       stopped ??= (async () => {
+        stopping = true;
         await started.catch(() => undefined);
+        await restarting?.catch(() => undefined);
         await consumer.disconnect().catch(() => undefined);
         rejectReady(KafkaErrors.KAFKA_CONSUMER_FAILED({ groupId, reason: 'stopped before joining' }));
         await withAdmin(client, (admin) => admin.deleteGroups([groupId])).catch(() => undefined);
