@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } 
 import { createConnection } from 'node:net';
 import { resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { createKafkaClient } from '@isams-sync/kafka';
+import { createLogger } from '@isams-sync/logger';
 import { MongoClient } from 'mongodb';
 import { endpoints, type InfraSettings } from './settings';
 import type { Log } from './provision';
@@ -129,24 +130,21 @@ function startDetached(s: InfraSettings, name: ServerName, cmd: string, args: st
 }
 
 export async function kafkaReady(brokers: string, timeoutMs: number): Promise<boolean> {
-  const kafka = new Kafka({
+  const client = createKafkaClient({
     clientId: 'local-infra-probe',
     brokers: [brokers],
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 1000,
-    requestTimeout: 2000,
+    logger: createLogger({ service: 'local-infra-probe', level: 'silent' }),
+    connectionTimeoutMs: 1000,
+    requestTimeoutMs: 2000,
     retry: { retries: 0 },
   });
-  const admin = kafka.admin();
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
-      await admin.connect();
-      const cluster = await admin.describeCluster();
-      await admin.disconnect();
-      if (cluster.brokers.length > 0 && cluster.controller !== null) return true;
+      const cluster = await client.describeCluster();
+      if (cluster.brokers > 0 && cluster.controller !== null) return true;
     } catch {
-      await admin.disconnect().catch(() => undefined);
+      // not up yet
     }
     await new Promise((r) => setTimeout(r, 500));
   }
