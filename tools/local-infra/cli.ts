@@ -8,6 +8,7 @@
  *   npm run infra:status      show pids, endpoints and readiness (exit 1 when not ready)
  *   npm run infra:down        stop exactly the processes started (FerretDB before PostgreSQL)
  *   npm run infra:down -- --wipe   …and delete their data
+ *   tsx tools/local-infra/cli.ts settings   the resolved settings as JSON (for the test setup)
  *
  * Flags: `--backend sqlite|postgresql` (else LOCAL_MONGO_BACKEND, else the default in settings.ts),
  * `--json` (up: print the endpoints as JSON), `--no-kafka` (provision/up: the database only).
@@ -66,6 +67,9 @@ async function main(): Promise<number> {
         log('data wiped');
       }
       return 0;
+    case 'settings':
+      process.stdout.write(JSON.stringify(settings) + '\n');
+      return 0;
     case 'status': {
       const { backend, servers } = await status(settings, { withKafka });
       process.stdout.write(`backend   ${backend}\n`);
@@ -79,7 +83,7 @@ async function main(): Promise<number> {
     }
     default:
       process.stderr.write(
-        'usage: tsx tools/local-infra/cli.ts provision|up|down [--wipe]|status [--backend sqlite|postgresql] [--json] [--no-kafka]\n',
+        'usage: tsx tools/local-infra/cli.ts provision|up|down [--wipe]|status|settings [--backend sqlite|postgresql] [--json] [--no-kafka]\n',
       );
       return 2;
   }
