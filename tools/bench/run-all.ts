@@ -20,9 +20,12 @@
  * LOCAL_POSTGRES_PORT+100, wiped afterwards) on the same Kafka and runs each database script on
  * each backend back to back; `--repeat N` repeats every (script, backend) run N times, interleaved,
  * so the table shows the run-to-run noise. With two backends the file gets a side-by-side table.
+ *
+ * Every run saves its record to `.cache/bench/last-run.json`; `--render <file>` writes
+ * docs/benchmarks.md from a saved record without running anything (see bench-report.ts).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { detectServerBackend } from '@isams-sync/mongo';
@@ -31,24 +34,29 @@ import { loadSettings, MONGO_BACKENDS, parseMongoBackend, type MongoBackend } fr
 import { postgresVersion } from '../local-infra/postgres';
 import { argValue, type BenchRow } from '../system-client/bench-output';
 import { resolveInfra } from '../system-client/infra-endpoints';
-
-/** What a row ran on: a FerretDB backend, real MongoDB, or no database at all. */
-type BackendLabel = MongoBackend | 'mongodb' | 'none';
-
-interface Result {
-  name: string;
-  script: string;
-  backend: BackendLabel;
-  run: number;
-  rows: BenchRow[];
-}
+import {
+  BACKEND_TITLE,
+  fmt,
+  renderReport,
+  type BackendLabel,
+  type BenchResult,
+  type RunRecord,
+} from './bench-report';
 
 const root = resolve(import.meta.dirname, '../..');
 const cliArgs = process.argv.slice(2);
 const full = cliArgs.includes('--full');
 const backendArg = argValue(cliArgs, '--backend');
 const repeatArg = argValue(cliArgs, '--repeat');
-const valueFlags = new Set(['--backend', '--repeat']);
+const renderArg = argValue(cliArgs, '--render');
+const valueFlags = new Set(['--backend', '--repeat', '--render']);
+const docsFile = join(root, 'docs/benchmarks.md');
+const recordFile = join(root, '.cache/bench/last-run.json');
+if (renderArg !== undefined) {
+  writeFileSync(docsFile, renderReport(JSON.parse(readFileSync(renderArg, 'utf8')) as RunRecord));
+  console.log(`docs/benchmarks.md written from ${renderArg}`);
+  process.exit(0);
+}
 const filter = cliArgs.find((a, i) => !a.startsWith('--') && !valueFlags.has(cliArgs[i - 1] ?? ''));
 const backends: MongoBackend[] | undefined =
   backendArg === undefined
@@ -168,7 +176,7 @@ console.log(
   `Kafka ${kafkaBrokers}; database ${targets.map((t) => `${t.backend} at ${t.mongoUrl}`).join(', ')}`,
 );
 
-const results: Result[] = [];
+const results: BenchResult[] = [];
 const failures: string[] = [];
 const timings = new Map<string, number>();
 const loads: number[] = [];
@@ -230,12 +238,6 @@ for (const [i, { bench, target, run }] of plan.entries()) {
 }
 for (const b of started) stopBenchDatabase(b);
 
-function fmt(n: number | undefined): string {
-  if (n === undefined) return '';
-  if (Math.abs(n) >= 100) return n.toFixed(0);
-  return Math.abs(n) >= 1 || n === 0 ? n.toFixed(2) : n.toPrecision(3);
-}
-
 function versions(): string {
   const pkg = (name: string) => {
     try {
@@ -260,119 +262,32 @@ function versions(): string {
   return `Node ${process.version}, kafkajs ${pkg('kafkajs')}, mongodb driver ${pkg('mongodb')}, Kafka 4.1.1 (local KRaft), ${database}`;
 }
 
-const BACKEND_TITLE: Record<BackendLabel, string> = {
-  sqlite: 'SQLite',
-  postgresql: 'PostgreSQL',
-  mongodb: 'MongoDB',
-  none: '— (no database)',
+const record: RunRecord = {
+  date: new Date().toISOString(),
+  machine: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM`,
+  versions: versions(),
+  mode: full
+    ? 'full sizes (`npm run bench -- --full`)'
+    : `quick (default; scripts get \`--quick\`${Object.entries(QUICK_ARGS)
+        .map(([f, a]) => `, ${f} gets \`${a.join(' ')}\``)
+        .join('')}; \`npm run bench -- --full\` for full sizes)`,
+  database: `${
+    backends
+      ? `\`--backend ${backendArg}\` — a database-only FerretDB per backend, started for this run on the same Kafka`
+      : `${BACKEND_TITLE[targets[0]!.backend]} (detected at ${infra.source === 'environment' ? 'MONGO_URL' : 'the local infrastructure'}); \`npm run bench -- --backend both\` compares the FerretDB backends`
+  }${repeat > 1 ? `; every run repeated ${repeat} times (\`--repeat ${repeat}\`)` : ''}`,
+  backends: targets.map((t) => t.backend),
+  repeat,
+  wallMinutes: (Date.now() - runStarted) / 60_000,
+  timings: [...timings],
+  loads,
+  results,
+  failures,
 };
-
-/** Rows of all results, grouped so each metric's backends and runs sit next to each other. */
-function tableRows(): string[] {
-  const order: string[] = [];
-  const byMetric = new Map<string, Array<{ r: Result; row: BenchRow }>>();
-  for (const r of results) {
-    for (const row of r.rows) {
-      const key = `${r.name}\u0000${row.metric}`;
-      if (!byMetric.has(key)) {
-        byMetric.set(key, []);
-        order.push(key);
-      }
-      byMetric.get(key)!.push({ r, row });
-    }
-  }
-  const rank = (b: BackendLabel) => ['none', 'mongodb', ...MONGO_BACKENDS].indexOf(b);
-  return order.flatMap((key) =>
-    byMetric
-      .get(key)!
-      .sort((a, b) => rank(a.r.backend) - rank(b.r.backend) || a.r.run - b.r.run)
-      .map(
-        ({ r, row }) =>
-          `| ${r.name} | ${BACKEND_TITLE[r.backend]}${repeat > 1 ? ` | ${r.run}` : ''} | ${row.metric} | ${fmt(row.value)} ${row.unit} | ${row.baseline !== undefined ? `${fmt(row.baseline)} ${row.unit}` : ''} | ${row.ratio !== undefined ? `×${fmt(row.ratio)}` : ''} | ${row.note ?? ''} |`,
-      ),
-  );
-}
-
-/**
- * The two backends side by side, per metric that has a baseline: each backend's ratio (value ÷ its
- * own same-run baseline) per run, and PostgreSQL's ratio ÷ SQLite's ratio for the same run.
- */
-function sideBySide(): string[] {
-  if (targets.length < 2) return [];
-  const [a, b] = [targets[0]!.backend, targets[1]!.backend];
-  const ratios = new Map<string, { name: string; metric: string; note: string; by: Map<string, number> }>();
-  const order: string[] = [];
-  for (const r of results) {
-    if (r.backend !== a && r.backend !== b) continue;
-    for (const row of r.rows) {
-      if (row.ratio === undefined) continue;
-      const key = `${r.name}\u0000${row.metric}`;
-      if (!ratios.has(key)) {
-        ratios.set(key, { name: r.name, metric: row.metric, note: row.note ?? '', by: new Map() });
-        order.push(key);
-      }
-      ratios.get(key)!.by.set(`${r.backend}#${r.run}`, row.ratio);
-    }
-  }
-  const runs = Array.from({ length: repeat }, (_, i) => i + 1);
-  const cell = (backend: BackendLabel, key: string) =>
-    runs.map((run) => {
-      const v = ratios.get(key)!.by.get(`${backend}#${run}`);
-      return v === undefined ? '–' : `×${fmt(v)}`;
-    });
-  const quotient = (key: string) =>
-    runs.map((run) => {
-      const x = ratios.get(key)!.by.get(`${a}#${run}`);
-      const y = ratios.get(key)!.by.get(`${b}#${run}`);
-      return x === undefined || y === undefined ? '–' : fmt(y / x);
-    });
-  const better = (note: string) =>
-    /higher is better|per second|per hour|throughput/i.test(note) ? 'higher' : 'lower';
-  return [
-    `## ${BACKEND_TITLE[a]} and ${BACKEND_TITLE[b]} side by side`,
-    '',
-    `Each backend's ratio to its own same-run baseline${repeat > 1 ? ` (runs ${runs.join(' / ')}, interleaved: every script ran on both backends back to back before the next run)` : ''}, and ${BACKEND_TITLE[b]}'s ratio ÷ ${BACKEND_TITLE[a]}'s for the same run: below 1 means ${BACKEND_TITLE[b]} is better where lower is better (times, memory), above 1 where higher is better (rates). Load average (1 min) at each script's start: min ${fmt(Math.min(...loads))}, median ${fmt([...loads].sort((x, y) => x - y)[Math.floor(loads.length / 2)]!)}, max ${fmt(Math.max(...loads))}.`,
-    '',
-    `| benchmark | metric | better | ${BACKEND_TITLE[a]} ratio | ${BACKEND_TITLE[b]} ratio | ${BACKEND_TITLE[b]} ÷ ${BACKEND_TITLE[a]} |`,
-    '|---|---|---|---|---|---|',
-    ...order.map((key) => {
-      const m = ratios.get(key)!;
-      return `| ${m.name} | ${m.metric} | ${better(m.note)} | ${cell(a, key).join(' / ')} | ${cell(b, key).join(' / ')} | ${quotient(key).join(' / ')} |`;
-    }),
-    '',
-  ];
-}
-
-const lines = [
-  '# Benchmarks',
-  '',
-  'Generated by `npm run bench` — do not edit by hand. Every figure is compared with a baseline measured in',
-  'the same run on the same machine (ratio = value ÷ baseline, so for times lower is better and for',
-  'throughputs higher is better; each row says which).',
-  '',
-  `- Date: ${new Date().toISOString()}`,
-  `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM`,
-  `- Versions: ${versions()}`,
-  `- Mode: ${
-    full
-      ? 'full sizes (`npm run bench -- --full`)'
-      : `quick (default; scripts get \`--quick\`${Object.entries(QUICK_ARGS)
-          .map(([f, a]) => `, ${f} gets \`${a.join(' ')}\``)
-          .join('')}; \`npm run bench -- --full\` for full sizes)`
-  }`,
-  `- Database: ${backends ? `\`--backend ${backendArg}\` — a database-only FerretDB per backend, started for this run on the same Kafka` : `${BACKEND_TITLE[targets[0]!.backend]} (detected at ${infra.source === 'environment' ? 'MONGO_URL' : 'the local infrastructure'}); \`npm run bench -- --backend both\` compares the FerretDB backends`}${repeat > 1 ? `; every run repeated ${repeat} times (\`--repeat ${repeat}\`)` : ''}`,
-  `- Wall time: ${((Date.now() - runStarted) / 60_000).toFixed(1)} min (${[...timings].map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(', ')})`,
-  '',
-  ...sideBySide(),
-  ...(targets.length > 1 ? ['## Every row', ''] : []),
-  `| benchmark | backend${repeat > 1 ? ' | run' : ''} | metric | value | baseline | ratio | note |`,
-  `|---|---|${repeat > 1 ? '---|' : ''}---|---|---|---|---|`,
-  ...tableRows(),
-  '',
-];
-if (failures.length) lines.push('## Failed benchmark scripts', '', ...failures.map((f) => `- ${f}`), '');
-if (!filter) writeFileSync(join(root, 'docs/benchmarks.md'), lines.join('\n'));
+mkdirSync(join(root, '.cache/bench'), { recursive: true });
+writeFileSync(recordFile, JSON.stringify(record, null, 2) + '\n');
+if (!filter) writeFileSync(docsFile, renderReport(record));
 console.log(
-  `\n${results.length} benchmark script(s) ok, ${failures.length} failed${filter ? '' : ' — table written to docs/benchmarks.md'}`,
+  `\n${results.length} benchmark script(s) ok, ${failures.length} failed${filter ? '' : ' — table written to docs/benchmarks.md'} (record: ${relative(root, recordFile)})`,
 );
 process.exit(failures.length ? 1 : 0);
