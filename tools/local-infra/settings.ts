@@ -11,8 +11,8 @@ export const MONGO_BACKENDS = ['sqlite', 'postgresql'] as const;
 export type MongoBackend = (typeof MONGO_BACKENDS)[number];
 /**
  * The backend used when neither `--backend` nor `LOCAL_MONGO_BACKEND` says otherwise: PostgreSQL,
- * measured faster than SQLite on four of our five database workloads (docs/local-infra.md,
- * docs/benchmarks.md); SQLite stays runnable.
+ * measured faster than SQLite in both runs on three of our five database workloads, slower on one
+ * and split on one (docs/local-infra.md › Which backend, and why); SQLite stays runnable.
  */
 export const DEFAULT_MONGO_BACKEND: MongoBackend = 'postgresql';
 
