@@ -122,11 +122,16 @@ export async function runFinished(
   tenantId: string,
   syncRunId: string,
   kind: 'sync' | 'approval' = 'sync',
+  timeoutMs?: number,
 ): Promise<ChangesetDoc> {
-  return eventually(async () => {
-    const cs = await app.store.getChangeset(tenantId, ids.changeset(tenantId, syncRunId, kind));
-    return cs?.state === 'done' || cs?.state === 'failed' ? cs : undefined;
-  }, `run ${syncRunId} to finish`);
+  return eventually(
+    async () => {
+      const cs = await app.store.getChangeset(tenantId, ids.changeset(tenantId, syncRunId, kind));
+      return cs?.state === 'done' || cs?.state === 'failed' ? cs : undefined;
+    },
+    `run ${syncRunId} to finish`,
+    timeoutMs,
+  );
 }
 
 /** Waits until `n` events matching `pred` were collected. */
