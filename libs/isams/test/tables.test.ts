@@ -21,6 +21,9 @@ const CASES: Record<'text' | 'id' | 'bool' | 'date' | 'emails', [Odd, Expect][]>
     ['  x  ', { read: 'x' }],
     [' ', 'absent'],
     ['', 'absent'],
+    // invalid UTF-8 (decoded as U+FFFD) or a lone surrogate (a JSON \\ud800 escape) is not text
+    ['Zo\uFFFDe', 'unreadable'],
+    ['A\uD800B', 'unreadable'],
     [STRUCTURE, 'unreadable'],
   ],
   id: [
@@ -31,6 +34,7 @@ const CASES: Record<'text' | 'id' | 'bool' | 'date' | 'emails', [Odd, Expect][]>
     ['12a', 'unreadable'],
     ['1.5', 'unreadable'],
     ['+3', 'unreadable'],
+    ['1\uFFFD2', 'unreadable'],
     [STRUCTURE, 'unreadable'],
   ],
   bool: [
@@ -46,6 +50,7 @@ const CASES: Record<'text' | 'id' | 'bool' | 'date' | 'emails', [Odd, Expect][]>
     ['   ', 'unreadable'],
     ['maybe', 'unreadable'],
     ['2', 'unreadable'],
+    ['Y\uFFFD', 'unreadable'],
     [STRUCTURE, 'unreadable'],
   ],
   date: [
@@ -56,11 +61,13 @@ const CASES: Record<'text' | 'id' | 'bool' | 'date' | 'emails', [Odd, Expect][]>
     ['2021-02-30T00:00:00', 'unreadable'],
     ['19/04/2021', 'unreadable'],
     ['yesterday', 'unreadable'],
+    ['2021-04-19\uFFFD', 'unreadable'],
     [STRUCTURE, 'unreadable'],
   ],
   emails: [
     ['a@x.org; b@y.org', { read: ['a@x.org', 'b@y.org'] }],
     ['', { read: [] }],
+    ['a@x.org; z\uFFFD@y.org', 'unreadable'],
     [STRUCTURE, 'unreadable'],
   ],
 };

@@ -47,6 +47,7 @@ const ODD_TEXT = [
   'abc',
   '2024-13-45',
   '0001-01-01T00:00:00',
+  'Zo\uFFFDe',
 ];
 
 type Mutation = { where: string; apply: (el: RawElement) => RawElement };
@@ -403,5 +404,99 @@ describe('typed view tolerance: JSON shapes', () => {
       lastUpdated: undefined,
     });
     expect(doc.datasets.currentStaff.findings.map((f) => f.code)).toEqual(['ISAMS_FIELD_UNREADABLE']);
+  });
+});
+
+describe('typed view: text that is not valid UTF-8', () => {
+  /** The sample document as bytes, with `find` replaced by `bytes` (e.g. a Windows-1252 "ö"). */
+  const sampleWith = (find: string, bytes: number[]): Uint8Array => {
+    const doc = Buffer.from(fixture('reference-sample.xml'), 'utf8');
+    const at = doc.indexOf(find);
+    expect(at).toBeGreaterThan(0);
+    return Buffer.concat([
+      doc.subarray(0, at),
+      Buffer.from(bytes),
+      doc.subarray(at + Buffer.byteLength(find)),
+    ]);
+  };
+  const staff12 = (doc: Awaited<ReturnType<typeof parseBatchDocument>>) =>
+    read(
+      'currentStaff',
+      doc.datasets.currentStaff.records.find((r) => r.attributes.Id === '12')!,
+    );
+
+  it('an invalid byte in a name is reported and the name left unread, never replaced (XML bytes)', async () => {
+    // "Whitmöre" in Windows-1252: 0xF6 is not UTF-8
+    const bytes = sampleWith('<Surname>Whitmore</Surname>', [
+      ...Buffer.from('<Surname>Whitm'),
+      0xf6,
+      ...Buffer.from('re</Surname>'),
+    ]);
+    const doc = await parseBatchDocument(bytes, { format: 'xml' });
+    const r = staff12(doc);
+    expect(r.value).toMatchObject({ id: '12', forename: 'Alice', surname: undefined, teachingStaff: true });
+    expect(r.unreadable).toEqual(['surname']);
+    expect(r.findings).toEqual([
+      expect.objectContaining({
+        code: 'ISAMS_FIELD_UNREADABLE',
+        datasetId: 'currentStaff',
+        recordId: '12',
+        field: 'Surname',
+        path: 'HRManager/CurrentStaff/StaffMember/Surname',
+      }),
+    ]);
+    expect(r.findings[0]!.message).toMatch(/StaffMember 12.*not valid text.*In iSAMS.*retype/s);
+    expect(r.findings[0]!.message).not.toMatch(/Whitm/);
+    expect(doc.datasets.currentStaff.findings.map((f) => `${f.code} ${f.recordId} ${f.field}`)).toEqual([
+      'ISAMS_FIELD_UNREADABLE 12 Surname',
+    ]);
+  });
+
+  it('in an attribute, an address line and an identity: each reported; a record is left out only when its identity is unreadable', async () => {
+    let bytes = sampleWith('<Address1>12 Orchard Way</Address1>', [
+      ...Buffer.from('<Address1>12 Orchard W'),
+      0xc3,
+      ...Buffer.from('y</Address1>'),
+    ]);
+    const contact = read(
+      'contacts',
+      (await parseBatchDocument(bytes, { format: 'xml' })).datasets.contacts.records[0]!,
+    );
+    expect(contact.unreadable).toEqual(['address.lines']);
+    expect((contact.value.address as { lines?: unknown }).lines).toEqual([]);
+    expect(contact.findings.map((f) => f.field)).toEqual(['Address/AddressLines/Address1']);
+
+    bytes = sampleWith('PersonGuid="5B1F3C2A', [...Buffer.from('PersonGuid="5B1F3C2A'), 0xff]);
+    const staff = staff12(await parseBatchDocument(bytes, { format: 'xml' }));
+    expect(staff.value).toMatchObject({ id: '12', surname: 'Whitmore', personGuid: undefined });
+    expect(staff.unreadable).toEqual(['personGuid']);
+
+    bytes = sampleWith('<Form Id="', [...Buffer.from('<Form Id="'), 0xe2, 0x82]);
+    const forms = await parseBatchDocument(bytes, { format: 'xml' });
+    const dropped = forms.datasets.schoolForms.findings.filter(
+      (f) => f.code === 'ISAMS_RECORD_INVALID_FIELD',
+    );
+    expect(dropped).toHaveLength(1);
+    expect(dropped[0]!.message).toMatch(/not valid text/);
+  });
+
+  it('JSON: an invalid byte and a lone surrogate escape are reported, the rest of the record read', async () => {
+    const head = Buffer.from(
+      '{"iSAMS":{"HRManager":{"CurrentStaff":{"StaffMember":{"@Id":"12","Forename":"Al',
+    );
+    const tail = Buffer.from('ce","Surname":"Whitmore\\ud800","Title":"Mrs","TeachingStaff":"1"}}}}}');
+    const doc = await parseBatchDocument(Buffer.concat([head, Buffer.from([0xed, 0xa0, 0x80]), tail]), {
+      format: 'json',
+    });
+    const r = read('currentStaff', doc.datasets.currentStaff.records[0]!);
+    expect(r.value).toMatchObject({
+      id: '12',
+      forename: undefined,
+      surname: undefined,
+      title: 'Mrs',
+      teachingStaff: true,
+    });
+    expect(r.unreadable.sort()).toEqual(['forename', 'surname']);
+    expect(r.findings.map((f) => f.field).sort()).toEqual(['Forename', 'Surname']);
   });
 });

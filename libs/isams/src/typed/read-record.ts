@@ -3,7 +3,9 @@ import { child, clean } from './raw-access';
 import {
   ABSENT,
   BLANK,
+  NOT_TEXT,
   Unreadable,
+  checkText,
   childrenNamed,
   parseBool,
   parseDate,
@@ -28,6 +30,8 @@ export interface ReadProblem {
   item?: string;
   /** The list item was left out: its identity could not be read. */
   dropped?: boolean;
+  /** The value holds characters that are not text (invalid UTF-8): it has to be retyped. */
+  notText?: boolean;
 }
 
 /** What reading one element with a table gave. */
@@ -87,7 +91,7 @@ function readScalar(spec: FieldSpec, el: RawElement, prefix: string): ScalarRead
       label: spec.label,
       kind: spec.kind,
       problem: parsed.problem,
-      ...(spec.fix ? { fix: spec.fix } : {}),
+      ...(parsed.notText ? { notText: true } : spec.fix ? { fix: spec.fix } : {}),
     };
   }
   // A bit column is never an empty string: a blank yes/no value cannot be read.
@@ -124,7 +128,19 @@ function readTexts(
         },
       };
     const v = clean(c.text);
-    if (v !== undefined) lines.push(v);
+    if (v === undefined) continue;
+    if (checkText(v) === NOT_TEXT)
+      return {
+        value: [],
+        problem: {
+          source: join(prefix, `${spec.from[0]}/${c.name}`),
+          label: spec.label,
+          kind: 'texts',
+          problem: NOT_TEXT.problem,
+          notText: true,
+        },
+      };
+    lines.push(v);
   }
   return { value: lines };
 }

@@ -3,7 +3,27 @@ import { attr, clean } from './raw-access';
 
 /** Why a value cannot be read (`problem` never contains personal data: only ids and yes/no values are quoted). */
 export class Unreadable {
-  constructor(readonly problem: string) {}
+  constructor(
+    readonly problem: string,
+    /** The value holds characters that are not text (see {@link NOT_TEXT}): it has to be retyped in iSAMS. */
+    readonly notText = false,
+  ) {}
+}
+
+/**
+ * A value with characters that are not text. Invalid UTF-8 bytes are decoded as U+FFFD (the
+ * replacement character) and a JSON `\ud800` escape gives a lone surrogate; either way part of the
+ * value was lost on its way, so it is unreadable (its stored value stays) rather than a new name.
+ * U+FFFD is never real text in iSAMS: where it was stored as such, the value was damaged before.
+ */
+export const NOT_TEXT = new Unreadable(
+  'is not valid text (some of its characters arrived as bytes that are not UTF-8)',
+  true,
+);
+
+/** `text` as read, or {@link NOT_TEXT} when it holds U+FFFD or a lone surrogate. */
+export function checkText(text: string): string | Unreadable {
+  return text.isWellFormed() && !text.includes('\uFFFD') ? text : NOT_TEXT;
 }
 
 /** Nothing at the source (NULL: the element or attribute is omitted). */
@@ -51,7 +71,8 @@ export function readSource(el: RawElement, source: string): SourceRead {
   if (source.charCodeAt(0) === 64 /* @ */) {
     const v = attr(el, source.slice(1));
     if (v === undefined) return ABSENT;
-    return clean(v) ?? BLANK;
+    const text = clean(v);
+    return text === undefined ? BLANK : checkText(text);
   }
   let parent: RawElement | undefined = el;
   let leaf = source;
@@ -78,7 +99,7 @@ export function readSource(el: RawElement, source: string): SourceRead {
   }
   if (seen === 0) return ABSENT;
   if (conflict) return new Unreadable(`appears ${seen} times with different values`);
-  return value ?? BLANK;
+  return value === undefined ? BLANK : checkText(value);
 }
 
 const quote = (text: string): string => JSON.stringify(text.length > 24 ? `${text.slice(0, 24)}…` : text);

@@ -28,6 +28,8 @@ function action(p: ReadProblem): string {
   if (p.dropped)
     return ` and check "${p.label}": every entry must be complete and linked to an existing record`;
   const lead = p.item === undefined ? ' and' : `, and for ${p.item}`;
+  if (p.notText)
+    return `${lead} retype "${p.label}" (iSAMS sent characters of it that are not text; check how it was entered or imported)`;
   switch (p.kind) {
     case 'bool':
       return `${lead} set "${p.label}" to Yes or No`;

@@ -248,4 +248,31 @@ describe('a partially read record keeps its entity', () => {
     expect(summary(changes)).toEqual(['staff:restored:2']);
     expect(changes[0]!.after).toMatchObject({ roles: [{ id: '4' }, { id: '9' }] });
   });
+
+  it('a name that arrives with invalid UTF-8 keeps its stored value (no name change), with a finding', () => {
+    const first = school();
+    replaceRecord(first.currentStaff!, '1', (r) => setChild(r, 'Surname', 'Zoë'));
+    replaceRecord(first.currentPupils!, '100', (r) => setChild(r, 'Forename', 'Renée'));
+    const next = school();
+    // what the decoder makes of Windows-1252 "ë" (0xEB) and a JSON "\ud800" escape
+    replaceRecord(next.currentStaff!, '1', (r) =>
+      setChild(setChild(r, 'Surname', 'Zo\uFFFD'), 'Forename', 'Ann'),
+    );
+    replaceRecord(next.currentPupils!, '100', (r) => setChild(r, 'Forename', 'Ren\uD800e'));
+    const { changes, n } = run(first, next);
+    expect(summary(changes)).toEqual(['staff:updated:1']);
+    expect(changes[0]).toMatchObject({
+      changedFields: ['forename'],
+      after: { forename: 'Ann', surname: 'Zoë', fullName: 'F1 Zoë' },
+    });
+    const f = n.findings.filter((x) => x.code === 'ISAMS_FIELD_UNREADABLE');
+    expect(f.map((x) => `${x.datasetId} ${x.recordId} ${x.field}`)).toEqual([
+      'currentStaff 1 Surname',
+      'currentPupils 100 Forename',
+    ]);
+    for (const x of f) {
+      expect(x.message).toMatch(/not valid text.*In iSAMS.*retype/);
+      expect(x.message).not.toMatch(/Zo|Ren/);
+    }
+  });
 });
