@@ -74,6 +74,8 @@ describe('e2e: records with odd values', () => {
       ['teachingSetLists', rows('teachingSetLists')[0]!.attributes.Id!, '@PupilId', ' '],
       ['customGroupMembership', rows('customGroupMembership')[0]!.attributes.Id!, 'CustomGroupId', 'x'],
       ['customGroups', rows('customGroups')[0]!.attributes.Id!, 'ExpiryDate', 'soon'],
+      // what the decoder makes of a byte that is not UTF-8 (e.g. Windows-1252 "é") — served here as U+FFFD
+      ['currentPupils', p3!, 'Forename', 'Ren\uFFFDe'],
     ];
     for (const [dataset, recordId, path, value] of edits)
       await school.sim('POST', '/raw-edits', { dataset, recordId, path, value });
@@ -114,6 +116,9 @@ describe('e2e: records with odd values', () => {
     expect(image(`staff/${staffB}`)).toEqual(
       JSON.parse(snap.get(`staff/${staffB}`)!.slice('active '.length)),
     );
+    const before = (key: string) =>
+      JSON.parse(snap.get(key)!.slice('active '.length)) as Record<string, unknown>;
+    expect(image(`pupil/${p3}`).forename).toBe(before(`pupil/${p3}`).forename);
     expect(image(`pupil/${p1}`)).toMatchObject({
       yearGroupId: (JSON.parse(snap.get(`pupil/${p1}`)!.slice(7)) as { yearGroupId: string }).yearGroupId,
     });
@@ -124,6 +129,7 @@ describe('e2e: records with odd values', () => {
     const named = findings.findings.map((f) => `${f.datasetId} ${f.recordId} ${f.field}`);
     expect(named).toContain(`currentStaff ${staffB} Roles/Role/@Id`);
     expect(named).toContain(`currentPupils ${p1} DOB`);
+    expect(named).toContain(`currentPupils ${p3} Forename`);
     expect(findings.findings.every((f) => /In iSAMS/.test(f.message))).toBe(true);
 
     // the same school read as JSON (single objects, #text): still nobody removed, nothing cancelled
@@ -143,5 +149,9 @@ describe('e2e: records with odd values', () => {
       expect((await listBookings(clients, school.id, e.eventId)).map((b) => b.status)).toEqual(
         Array(3).fill('booked'),
       );
+    const last = await rosterSnapshot(clients, school.id);
+    expect(JSON.parse(last.get(`pupil/${p3}`)!.slice('active '.length))).toMatchObject({
+      forename: before(`pupil/${p3}`).forename,
+    });
   }, 600_000);
 });

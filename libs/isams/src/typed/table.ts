@@ -26,7 +26,8 @@ export type Source = string;
  * - `list`: repeated items `Container/Item`, each read with its own table (always a list).
  * - `group`: one nested element read with its own table (always an object).
  * For every scalar kind, an element that holds child elements instead of text, or that appears twice
- * with different values, is unreadable.
+ * with different values, is unreadable; so is, for every kind, a value that is not valid text
+ * (U+FFFD from bytes that are not UTF-8, or a lone surrogate).
  */
 export type FieldKind = 'text' | 'id' | 'bool' | 'date' | 'emails' | 'texts' | 'list' | 'group';
 
