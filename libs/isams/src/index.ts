@@ -1,6 +1,6 @@
 /**
  * `@isams-sync/isams` — the iSAMS Batch API: dataset catalogue, tolerant streaming parser (XML and
- * JSON), typed zod-validated views, and an HTTP client with retries, time-outs and egress proxy.
+ * JSON), typed views read from one declarative table per dataset, and an HTTP client with retries, time-outs and egress proxy.
  * @packageDocumentation
  */
 export { DATASETS, DATASET_IDS, isDatasetId } from './datasets';
@@ -22,8 +22,24 @@ export { FINDING_CODES } from './parser/parse-events';
 export type { BatchParseEvent, Finding, StreamBatchOptions } from './parser/parse-events';
 export { jsonToRaw } from './parser/json-to-raw';
 
-export { toTyped, TYPED_SCHEMAS } from './typed/to-typed';
-export type { TypedRecord, TypedResult } from './typed/to-typed';
+export { toTyped } from './typed/to-typed';
+export type { TypedResult } from './typed/to-typed';
+export { DATASET_TABLES } from './typed/tables';
+export type { TypedRecord, TypedFieldPath } from './typed/tables';
+export { defineTable } from './typed/table';
+export type {
+  DatasetTable,
+  FieldTable,
+  FieldSpec,
+  FieldKind,
+  FieldPath,
+  TypedOf,
+  ScalarField,
+  BoolField,
+  StringListField,
+  ListField,
+  GroupField,
+} from './typed/table';
 export { attr, child, children, text, clean, attrOrElement } from './typed/raw-access';
 export type {
   TypedStaff,
@@ -39,7 +55,7 @@ export type {
   TypedTeachingForm,
   TypedSet,
   TypedSetList,
-} from './typed/schemas';
+} from './typed/tables';
 
 export {
   fetchBatch,

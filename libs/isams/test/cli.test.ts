@@ -39,9 +39,10 @@ describe('isams inspect CLI', () => {
     expect(report.datasets.teachingSets.count).toBe(1);
     expect(report.datasets.teachingSets.findings).toEqual([
       expect.objectContaining({
-        code: 'ISAMS_RECORD_INVALID_FIELD',
+        code: 'ISAMS_FIELD_UNREADABLE',
         recordId: '1',
         datasetId: 'teachingSets',
+        field: 'Teachers/Teacher/@PrimaryTeacher',
       }),
     ]);
     expect(report.unknownContainers).toEqual(['X/Y']);

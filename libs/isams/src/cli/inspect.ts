@@ -85,7 +85,8 @@ export async function inspectStream(
       case 'record': {
         datasets[event.datasetId].count += 1;
         const typed = toTyped(event.datasetId, event.raw);
-        if (!typed.ok) add(typed.finding);
+        if (typed.ok) typed.findings.forEach(add);
+        else add(typed.finding);
         break;
       }
       case 'finding':

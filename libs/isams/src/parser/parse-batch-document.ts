@@ -47,7 +47,8 @@ export async function parseBatchDocument(
       case 'record': {
         datasets[event.datasetId].records.push(event.raw);
         const typed = toTyped(event.datasetId, event.raw);
-        if (!typed.ok) datasets[event.datasetId].findings.push(typed.finding);
+        if (typed.ok) datasets[event.datasetId].findings.push(...typed.findings);
+        else datasets[event.datasetId].findings.push(typed.finding);
         break;
       }
       case 'finding':

@@ -3,7 +3,7 @@ import type { RawElement } from '../raw-element';
 
 /** A per-record or per-document problem that does not stop the parse. */
 export interface Finding {
-  /** Stable code, e.g. `ISAMS_RECORD_MISSING_ID`, `ISAMS_RECORD_INVALID_FIELD`, `ISAMS_DUPLICATE_RECORD_ID`. */
+  /** Stable code, e.g. `ISAMS_FIELD_UNREADABLE`, `ISAMS_RECORD_MISSING_ID`, `ISAMS_DUPLICATE_RECORD_ID`. */
   code: string;
   /** The dataset concerned; `undefined` for document-level findings (e.g. unknown elements). */
   datasetId?: DatasetId;
@@ -11,14 +11,20 @@ export interface Finding {
   recordId?: string;
   /** Element path (e.g. `TeachingManager/Sets/Set/Teachers/Teacher/@PrimaryTeacher`). */
   path?: string;
+  /** The same path relative to the record's row (e.g. `Teachers/Teacher/@PrimaryTeacher`), for field findings. */
+  field?: string;
   /** Human-readable description; never contains personal data beyond ids. */
   message: string;
 }
 
 /** Stable finding codes produced by the parser and the typed view. */
 export const FINDING_CODES = {
+  /** The record has no Id: it cannot be matched and is left out. */
   RECORD_MISSING_ID: 'ISAMS_RECORD_MISSING_ID',
+  /** Another field the record is identified by is missing or unreadable: left out. */
   RECORD_INVALID_FIELD: 'ISAMS_RECORD_INVALID_FIELD',
+  /** A field that does not identify the record cannot be read: the record is kept without it. */
+  FIELD_UNREADABLE: 'ISAMS_FIELD_UNREADABLE',
   DUPLICATE_RECORD_ID: 'ISAMS_DUPLICATE_RECORD_ID',
   DUPLICATE_SET_MEMBERSHIP: 'ISAMS_DUPLICATE_SET_MEMBERSHIP',
   DUPLICATE_CONTAINER: 'ISAMS_DUPLICATE_CONTAINER',

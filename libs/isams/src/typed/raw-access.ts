@@ -5,8 +5,8 @@ export function attr(el: RawElement, name: string): string | undefined {
   const exact = el.attributes[name];
   if (exact !== undefined) return exact;
   const lower = name.toLowerCase();
-  for (const [key, value] of Object.entries(el.attributes)) {
-    if (key.toLowerCase() === lower) return value;
+  for (const key in el.attributes) {
+    if (key.length === name.length && key.toLowerCase() === lower) return el.attributes[key];
   }
   return undefined;
 }

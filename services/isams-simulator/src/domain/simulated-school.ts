@@ -3,6 +3,8 @@ import type { DatasetId, RawElement } from './isams-lib';
 import { toDatasetRows } from './dataset-rows';
 import { generateSchool } from './generate-school';
 import { createRng } from './prng';
+import { applyRawEdits } from './raw-edits';
+import type { RawEdit } from './raw-edits';
 import type { CacheKeying, ThrottleSettings, ThrottleState } from './key-policy';
 import { normaliseApiKey } from './key-policy';
 import type { SchoolModel, SchoolSize } from './school-model';
@@ -63,6 +65,8 @@ export interface SimulatedSchool {
   staticRows?: Partial<Record<DatasetId, RawElement[]>>;
   /** Datasets emptied through the admin API: allocated but returning no rows. */
   emptied: Set<DatasetId>;
+  /** Raw values written into served records as-is (admin API `raw-edits`), in order. */
+  rawEdits: RawEdit[];
   /** Bumped on every data change; live rows are memoised per version. */
   version: number;
   mutationCount: number;
@@ -116,6 +120,7 @@ export function createGeneratedSchool(
     source: { kind: 'generated', seed, size },
     model: generateSchool(seed, size, `Simulated School ${schoolId}`),
     emptied: new Set(),
+    rawEdits: [],
     version: 0,
     mutationCount: 0,
     key: keySettings(schoolId, DATASET_IDS, key),
@@ -149,6 +154,7 @@ export function createXmlSchool(schoolId: string, xml: string, key: KeyOptions =
     source: { kind: 'xml' },
     staticRows,
     emptied: new Set(),
+    rawEdits: [],
     version: 0,
     mutationCount: 0,
     key: keySettings(schoolId, available, key),
@@ -168,9 +174,10 @@ export function liveRows(school: SimulatedSchool): Record<DatasetId, RawElement[
         DatasetId,
         RawElement[]
       >);
-  for (const d of school.emptied) base[d] = [];
-  school.memo = { version: school.version, rows: base };
-  return base;
+  const rows = applyRawEdits(base, school.rawEdits);
+  for (const d of school.emptied) rows[d] = [];
+  school.memo = { version: school.version, rows };
+  return rows;
 }
 
 /** Records a data change (mutations are visible only after the cache expires or is refreshed). */

@@ -206,3 +206,41 @@ describe('ground truth views', () => {
     expect(await count('served')).toBe(297);
   });
 });
+
+describe('raw edits', () => {
+  it('write raw values into served records as-is, in XML and JSON, and survive model changes', async () => {
+    const staff = (await truth('currentStaff')).find((s) => s.children.some((c) => c.name === 'Roles'))!;
+    const id = staff.attributes.Id!;
+    const edit = (path: string, value: string | null, dataset = 'currentStaff', recordId = id) =>
+      sim.admin('POST', '/admin/schools/a/raw-edits', { dataset, recordId, path, value });
+    expect((await edit('TeachingStaff', 'Y')).status).toBe(201);
+    await edit('Roles/Role/@Id', null);
+    await edit('Roles/Role[2]/Name', '');
+    await edit('DOB', '31/02/1980');
+    await edit('@PersonId', ' 12a ');
+    await sim.admin('PATCH', `/admin/schools/a/staff/${id}`, { surname: 'Later' });
+
+    const row = (await truth('currentStaff')).find((s) => s.attributes.Id === id)!;
+    const child = (e: RawElement, name: string) => e.children.find((c) => c.name === name);
+    expect(child(row, 'TeachingStaff')?.text).toBe('Y');
+    expect(child(row, 'DOB')?.text).toBe('31/02/1980');
+    expect(child(row, 'Surname')?.text).toBe('Later');
+    expect(row.attributes.PersonId).toBe(' 12a ');
+    const roles = child(row, 'Roles')!.children;
+    expect(roles[0]!.attributes).toEqual({});
+    if (roles[1]) expect(child(roles[1], 'Name')).toEqual({ name: 'Name', attributes: {}, children: [] });
+
+    const xml = await sim.app.inject({ method: 'GET', url: `/api/batch/1.0/xml.ashx?apiKey=${KEY}` });
+    expect(xml.body).toContain('<TeachingStaff>Y</TeachingStaff>');
+    expect(xml.body).toContain('PersonId=" 12a "');
+    const json = await sim.app.inject({ method: 'GET', url: `/api/batch/1.0/json.ashx?apiKey=${KEY}` });
+    expect(json.body).toContain('"TeachingStaff":"Y"');
+
+    expect((await edit('Nope[0]', 'x')).json.error.code).toBe('SIM_INVALID_REQUEST');
+    expect((await edit('TeachingStaff', 'Y', 'currentStaff', '999999')).status).toBe(404);
+    expect((await sim.admin('GET', '/admin/schools/a/raw-edits')).json.rawEdits).toHaveLength(5);
+    expect((await sim.admin('DELETE', '/admin/schools/a/raw-edits')).status).toBe(204);
+    const restored = (await truth('currentStaff')).find((s) => s.attributes.Id === id)!;
+    expect(child(restored, 'TeachingStaff')?.text).toMatch(/^[01]$/);
+  });
+});

@@ -1,5 +1,6 @@
 import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
 import type { RosterChange, RosterEntityType } from '@isams-sync/events';
+import { keepStoredFields } from './keep-stored';
 import { compareIds } from './normalise';
 import type { EntitiesByType, RosterEntity } from './roster-model';
 
@@ -49,27 +50,45 @@ export function changedFields(before: RosterEntity, after: RosterEntity): string
 
 const CHANGE_ORDER: Record<RosterChange, number> = { added: 0, restored: 1, updated: 2, removed: 3 };
 
+/** What normalisation could not read (see `NormalisedSnapshot`): fields to keep, types not to remove from. */
+export interface PartialRead {
+  /** Per type and id: fields that take the stored image's value. */
+  keepStored?: Partial<Record<RosterEntityType, ReadonlyMap<string, readonly string[]>>>;
+  /** Types whose dataset had records that could not be identified: no removals this run. */
+  suspendedTypes?: ReadonlySet<RosterEntityType>;
+}
+
 /**
  * Diffs the incoming normalised roster against the STORED roster (never the previous feed):
  * - incoming, not stored (or stored and purged) → `added`
  * - incoming, stored active, different image → `updated` (with `changedFields`)
  * - incoming, stored removed and not purged → `restored` (same identity)
  * - stored active, not incoming, its type present in the snapshot → `removed`
- * A type whose source dataset was absent (`presentTypes` lacks it) produces no removals.
+ * A type whose source dataset was absent (`presentTypes` lacks it) or whose dataset had records
+ * that could not be identified (`partial.suspendedTypes`) produces no removals. Fields that could
+ * not be read (`partial.keepStored`) take the stored image's value first (`keepStoredFields`), so
+ * they never show as changed; a new entity is added without them.
  * The result is in a deterministic order: entity type (catalogue order), change, id.
  */
 export function diff(
   stored: StoredByType,
   incoming: EntitiesByType,
   presentTypes: ReadonlySet<RosterEntityType>,
+  partial: PartialRead = {},
 ): PlannedChange[] {
   const out: PlannedChange[] = [];
   for (const entityType of ROSTER_ENTITY_TYPES) {
     const have = stored[entityType] ?? new Map<string, StoredEntity>();
     const want = incoming[entityType];
+    const keep = partial.keepStored?.[entityType];
     const changes: PlannedChange[] = [];
-    for (const [id, after] of want) {
+    for (const [id, read] of want) {
       const prior = have.get(id);
+      const fields = keep?.get(id);
+      const after =
+        fields === undefined
+          ? read
+          : keepStoredFields(read, fields, prior?.purged === true ? undefined : prior?.data);
       if (prior === undefined || (prior.status === 'removed' && prior.purged === true)) {
         changes.push({ entityType, entityId: id, change: 'added', after });
       } else if (prior.status === 'removed') {
@@ -92,7 +111,7 @@ export function diff(
         });
       }
     }
-    if (presentTypes.has(entityType)) {
+    if (presentTypes.has(entityType) && partial.suspendedTypes?.has(entityType) !== true) {
       for (const [id, prior] of have) {
         if (prior.status === 'active' && !want.has(id))
           changes.push({ entityType, entityId: id, change: 'removed', before: prior.data });

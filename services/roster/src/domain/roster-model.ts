@@ -62,7 +62,7 @@ export type FindingSeverity = 'warning' | 'info';
 
 /** A data-quality finding about one record of the snapshot. */
 export interface RosterFinding {
-  /** Stable code (`ROSTER_*` from normalisation, `ISAMS_*` passed through from the typed view). */
+  /** Stable code (`ROSTER_*` from normalisation, `ISAMS_*` passed through from the typed view, e.g. `ISAMS_FIELD_UNREADABLE`). */
   code: string;
   severity: FindingSeverity;
   datasetId: DatasetId;
@@ -101,4 +101,11 @@ export const ROSTER_FINDING_CODES = {
   MEMBERSHIP_OF_EXCLUDED_GROUP: 'ROSTER_MEMBERSHIP_OF_EXCLUDED_GROUP',
   /** Two rows with the same Id and different content. */
   CONFLICTING_DUPLICATE: 'ROSTER_CONFLICTING_DUPLICATE',
+  /**
+   * A dataset had records (or nested entries) whose identity could not be read: nothing of the
+   * affected types is removed in this run, as any stored entity might be one of them.
+   */
+  REMOVALS_SUSPENDED: 'ROSTER_REMOVALS_SUSPENDED',
+  /** A custom group whose deleted/expired status cannot be read: kept as stored, or not imported when new. */
+  GROUP_STATUS_UNREADABLE: 'ROSTER_GROUP_STATUS_UNREADABLE',
 } as const;

@@ -1,5 +1,6 @@
 import type { RosterEntityType } from '@isams-sync/events';
-import type { StoredByType, StoredEntity } from './diff';
+import type { PartialRead, StoredByType, StoredEntity } from './diff';
+import { keepStoredFields } from './keep-stored';
 import type { EntitiesByType, RosterEntity } from './roster-model';
 
 /**
@@ -92,6 +93,11 @@ export interface SchoolIdentityInput {
   incoming: EntitiesByType;
   /** Types whose source dataset is in the document (an absent dataset is not compared). */
   presentTypes: ReadonlySet<RosterEntityType>;
+  /**
+   * Fields that could not be read this run (`normalise`'s result): compared with the stored value
+   * they keep, as the diff applies them — an unreadable name is not a changed name.
+   */
+  partial?: PartialRead;
 }
 
 const fold = (v: unknown): string | undefined =>
@@ -129,13 +135,20 @@ export function samePerson(
 const activeOf = (stored: StoredByType, t: RosterEntityType): StoredEntity[] =>
   [...(stored[t]?.values() ?? [])].filter((e) => e.status === 'active');
 
+/** The document's image of a known entity, with the fields it could not read kept from the stored image. */
+function incomingOf(input: SchoolIdentityInput, known: StoredEntity): RosterEntity | undefined {
+  const now = input.incoming[known.entityType].get(known.id);
+  const unreadable = input.partial?.keepStored?.[known.entityType]?.get(known.id);
+  return now === undefined || unreadable === undefined ? now : keepStoredFields(now, unreadable, known.data);
+}
+
 function comparePeople(input: SchoolIdentityInput, entityType: PersonType): PeopleComparison {
   const known = activeOf(input.stored, entityType);
   const incoming = input.incoming[entityType];
   let matched = 0;
   let differentPerson = 0;
   for (const e of known) {
-    const now = incoming.get(e.id);
+    const now = incomingOf(input, e);
     if (now === undefined) continue;
     matched += 1;
     if (samePerson(entityType, e.data, now) === 'different') differentPerson += 1;
@@ -157,7 +170,7 @@ function compareStructure(input: SchoolIdentityInput): StructureComparison {
   for (const t of STRUCTURE_TYPES) {
     if (!input.presentTypes.has(t)) continue;
     for (const e of activeOf(input.stored, t)) {
-      const now = input.incoming[t].get(e.id);
+      const now = incomingOf(input, e);
       const [was, is] = [fold(e.data.name), fold(now?.name)];
       if (was === undefined || is === undefined) continue;
       matched += 1;

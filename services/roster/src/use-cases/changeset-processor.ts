@@ -503,11 +503,12 @@ export class ChangesetProcessor {
       fallback[t] = new Map([...m.values()].filter((e) => e.status === 'active').map((e) => [e.id, e.data]));
     }
     const normalised = normalise({ datasets, asOf: new Date(marker.fetchedAt), fallback });
-    const changes = diff(stored, normalised.entities, normalised.presentTypes);
+    const changes = diff(stored, normalised.entities, normalised.presentTypes, normalised);
     const identity = checkSchoolIdentity({
       stored,
       incoming: normalised.entities,
       presentTypes: normalised.presentTypes,
+      partial: normalised,
     });
     this.deps.logger.info(
       {

@@ -237,6 +237,23 @@ describe('school identity: a different school under the same key is recognised b
   });
 });
 
+describe('school identity: partially read people are compared with the values they keep', () => {
+  it('staff whose surname and user code could not be read this run (kept from the stored image) are the same school', () => {
+    const stored = schoolA(0, 12);
+    // the reader left the unreadable fields out (e.g. invalid UTF-8 in the surname); the diff keeps the stored ones
+    const incoming = stored.staff.map(({ surname: _s, userCode: _u, personGuid: _g, ...rest }) => rest);
+    const keepStored = new Map(incoming.map((e) => [e.id, ['surname', 'userCode', 'personGuid']]));
+    const r = checkSchoolIdentity({
+      stored: storedOf(stored),
+      incoming: byType({ staff: incoming }),
+      presentTypes: everyType,
+      partial: { keepStored: { staff: keepStored } },
+    });
+    expect(r.people.find((p) => p.entityType === 'staff')).toMatchObject({ matched: 12, differentPerson: 0 });
+    expect(r.verdict).toBe('same_school');
+  });
+});
+
 describe('samePerson: who is still the same person under an id', () => {
   const ann = { id: '1', forename: 'Ann', surname: 'Smith', dob: '2012-03-04', personGuid: 'g1' };
   it('a marriage or a name correction keeps the person (date of birth or an identifier still matches)', () => {

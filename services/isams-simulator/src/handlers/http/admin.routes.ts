@@ -18,6 +18,7 @@ import type { KeyOptions, SimulatedSchool } from '../../domain/simulated-school'
 import { SimErrors } from '../../domain/simulator-errors';
 import { XmlReadError } from '../../domain/xml-reader';
 import { cacheKeyFor } from '../../domain/key-policy';
+import { parseRawPath } from '../../domain/raw-edits';
 
 export interface AdminRouteOptions {
   registry: SchoolRegistry;
@@ -55,6 +56,14 @@ const patchSchema = z.record(z.string(), z.union([z.string(), z.number(), z.bool
 const idParams = z.object({ schoolId: z.string(), id: z.coerce.number().int() });
 const schoolParams = z.object({ schoolId: z.string() });
 const datasetParams = z.object({ schoolId: z.string(), dataset: datasetId });
+const rawEditSchema = z
+  .object({
+    dataset: datasetId,
+    recordId: z.string().min(1),
+    path: z.string().min(1),
+    value: z.string().nullable(),
+  })
+  .strict();
 const faultSchema = z
   .object({
     kind: z.enum(FAULT_KINDS),
@@ -111,6 +120,7 @@ export function schoolSummary(school: SimulatedSchool, now: number) {
     source: school.source,
     key: school.key,
     emptied: [...school.emptied],
+    rawEdits: school.rawEdits,
     datasetOrder: school.datasetOrder,
     rowCounts: Object.fromEntries(DATASET_IDS.map((d) => [d, rows[d].length])),
     cache: [...school.cache.entries()].map(([cacheKey, e]) => ({
@@ -335,6 +345,25 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
       req.body,
     );
     return mutate.churn(school(req), b.leavers, b.joiners);
+  });
+
+  // Raw values written into served records as-is (odd booleans, dates, ids, lists without ids).
+  app.get('/admin/schools/:schoolId/raw-edits', async (req) => ({ rawEdits: school(req).rawEdits }));
+  app.post('/admin/schools/:schoolId/raw-edits', async (req, reply) => {
+    const s = school(req);
+    const edit = parse(rawEditSchema, req.body);
+    parseRawPath(edit.path);
+    if (!liveRows(s)[edit.dataset].some((r) => r.attributes.Id === edit.recordId))
+      throw SimErrors.SIM_RECORD_NOT_FOUND({ entity: `${edit.dataset} record`, id: edit.recordId });
+    s.rawEdits.push(edit);
+    touch(s);
+    return reply.code(201).send({ rawEdits: s.rawEdits });
+  });
+  app.delete('/admin/schools/:schoolId/raw-edits', async (req, reply) => {
+    const s = school(req);
+    s.rawEdits.length = 0;
+    touch(s);
+    return reply.code(204).send();
   });
 
   // Faults.

@@ -1,0 +1,149 @@
+import { ROSTER_FINDING_CODES as F } from '../roster-model';
+import type { JsonValue } from '../roster-model';
+import {
+  addFinding,
+  compact,
+  compareIds,
+  entity,
+  keepStored,
+  readDataset,
+  sortedUnique,
+  unreadableFields,
+} from './context';
+import type { FieldSources, NormaliseContext, ReadRow } from './context';
+import type { References } from './references';
+
+/** Roster contact (person) fields ← Contacts table fields; links and contact ids merge over records. */
+export const CONTACT_SOURCES = {
+  personId: ['personId'],
+  title: ['title'],
+  forename: ['forename'],
+  middleNames: ['middleNames'],
+  surname: ['surname'],
+  relationship: ['relationship'],
+  emails: ['emailAddress', 'emailAddresses'],
+  telephone: ['telephone'],
+  mobile: ['mobile'],
+  profession: ['profession'],
+  address: [
+    'address',
+    'address.lines',
+    'address.town',
+    'address.county',
+    'address.postcode',
+    'address.country',
+  ],
+  mailMergeAll: ['mailMergeAll'],
+  correspondenceMailMerge: ['correspondenceMailMerge'],
+  isFirstPersonContact: ['isFirstPersonContact'],
+  pupils: ['pupils', 'pupils.id', 'pupils.status', 'relationship'],
+} as const satisfies FieldSources<'contacts'>;
+
+type Link = { [key: string]: JsonValue };
+
+/**
+ * The key of the person a contact row describes: `PersonId`, else `c<ContactId>-<1|2>` by
+ * first/second person — undefined when that cannot be read (the row cannot be matched then).
+ */
+function personKeyOf(row: ReadRow<'contacts'>): string | undefined {
+  const c = row.value;
+  if (c.personId !== undefined) return c.personId;
+  if (row.unreadable.has('isFirstPersonContact')) return undefined;
+  return `c${c.id}-${c.isFirstPersonContact === false ? 2 : 1}`;
+}
+
+/** Contacts: one entity per person; joint records (two people, one Id) are split, a person's records merged. */
+export function normaliseContacts(ctx: NormaliseContext, refs: References): void {
+  const rows = readDataset(ctx, 'contacts', (r) => {
+    const person = personKeyOf(r);
+    return person === undefined ? undefined : `${r.value.id}/${r.value.personId ?? person.slice(-1)}`;
+  });
+  for (const row of rows) {
+    const c = row.value;
+    const personKey = personKeyOf(row)!;
+    if (c.personId === undefined) {
+      addFinding(ctx, {
+        code: F.CONTACT_WITHOUT_PERSON_ID,
+        severity: 'info',
+        datasetId: 'contacts',
+        recordId: c.id,
+        message: `Contact ${c.id} has no PersonId; the person is keyed as ${personKey}.`,
+      });
+    }
+    const links = c.pupils.map((l): Link => {
+      if (
+        refs.pupilIds !== undefined &&
+        !refs.pupilIds.has(l.id) &&
+        (l.status ?? 'Current').toLowerCase() === 'current'
+      ) {
+        addFinding(ctx, {
+          code: F.DANGLING_REFERENCE,
+          datasetId: 'contacts',
+          recordId: c.id,
+          field: 'Pupils/Pupil/@Id',
+          ref: l.id,
+          message: `Contact ${c.id}: linked pupil ${l.id} is marked Current but is not a current pupil.`,
+        });
+      }
+      return compact({ pupilId: l.id, status: l.status, relationship: c.relationship, contactId: c.id });
+    });
+    keepStored(ctx, 'contact', personKey, unreadableFields(row.unreadable, CONTACT_SOURCES));
+    mergePerson(ctx, personKey, row, links);
+  }
+  for (const c of ctx.entities.contact.values())
+    (c.pupils as Link[]).sort((a, b) => compareIds(String(a.pupilId), String(b.pupilId)));
+}
+
+/** Adds the person of one contact row, or merges the row's links into the person seen before. */
+function mergePerson(
+  ctx: NormaliseContext,
+  personKey: string,
+  row: ReadRow<'contacts'>,
+  links: Link[],
+): void {
+  const c = row.value;
+  const personal = entity({
+    id: personKey,
+    personId: c.personId,
+    title: c.title,
+    forename: c.forename,
+    middleNames: c.middleNames,
+    surname: c.surname,
+    relationship: c.relationship,
+    emails: c.emailAddresses,
+    telephone: c.telephone,
+    mobile: c.mobile,
+    profession: c.profession,
+    address: compact({
+      lines: c.address.lines,
+      town: c.address.town,
+      county: c.address.county,
+      postcode: c.address.postcode,
+      country: c.address.country,
+    }),
+    mailMergeAll: c.mailMergeAll,
+    correspondenceMailMerge: c.correspondenceMailMerge,
+  });
+  const existing = ctx.entities.contact.get(personKey);
+  if (existing === undefined) {
+    ctx.entities.contact.set(personKey, {
+      ...personal,
+      contactIds: [c.id],
+      isFirstPersonContact: c.isFirstPersonContact ?? true,
+      pupils: links,
+    });
+    return;
+  }
+  if (!['title', 'forename', 'surname'].every((k) => existing[k] === personal[k])) {
+    addFinding(ctx, {
+      code: F.CONTACT_CONFLICT,
+      datasetId: 'contacts',
+      recordId: c.id,
+      message: `Contact person ${personKey} appears in several contact records with different names; the first is kept.`,
+    });
+  }
+  existing.contactIds = sortedUnique([...(existing.contactIds as string[]), c.id]);
+  const merged = new Map((existing.pupils as Link[]).map((l) => [String(l.pupilId), l]));
+  for (const l of links) if (!merged.has(String(l.pupilId))) merged.set(String(l.pupilId), l);
+  existing.pupils = [...merged.values()].sort((a, b) => compareIds(String(a.pupilId), String(b.pupilId)));
+}

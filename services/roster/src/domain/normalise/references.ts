@@ -1,0 +1,187 @@
+import { DATASETS } from '@isams-sync/isams';
+import type { DatasetId } from '@isams-sync/isams';
+import type { RosterEntityType } from '@isams-sync/events';
+import { ROSTER_FINDING_CODES as F } from '../roster-model';
+import { addFinding, has } from './context';
+import type { NormaliseContext } from './context';
+
+/** Ids a reference may point at; `undefined` = unknown (the dataset is absent and nothing is stored): unchecked. */
+export type IdSet = ReadonlySet<string> | undefined;
+/** A key (user code, name) → id lookup; `undefined` = unknown: the reference stays unresolved. */
+export type KeyMap = ReadonlyMap<string, string> | undefined;
+
+/** Where a reference sits, for its finding. */
+export interface RefSite {
+  datasetId: DatasetId;
+  recordId: string;
+  field: string;
+  targetName: string;
+  /** The value is personal-ish (a user code): never copied into the finding. */
+  personal?: boolean;
+}
+
+/**
+ * Should references into dataset `d` also accept the stored entities of `type`? Yes when the
+ * dataset is absent (nothing to check against) or has records that could not be identified (those
+ * records may be the stored entities, which are therefore not removed this run either).
+ */
+function withStored(ctx: NormaliseContext, d: DatasetId, type: RosterEntityType): boolean {
+  return !has(ctx, d) || ctx.unidentified.has(d) || ctx.suspended.has(type);
+}
+
+/** The ids of `type` a reference may point at: the rows read, plus the stored ones when needed (see above). */
+export function idSet(
+  ctx: NormaliseContext,
+  d: DatasetId,
+  ids: Iterable<string>,
+  type: RosterEntityType,
+): IdSet {
+  const stored = ctx.snapshot.fallback?.[type];
+  if (!has(ctx, d)) return stored === undefined ? undefined : new Set(stored.keys());
+  const out = new Set(ids);
+  if (withStored(ctx, d, type) && stored !== undefined) for (const id of stored.keys()) out.add(id);
+  return out;
+}
+
+/**
+ * A key → id lookup (first wins) from `rows`, plus the stored entities' `field` when needed.
+ * `caseInsensitive` also matches lower-cased keys (names); user codes match exactly.
+ */
+export function keyMap(
+  ctx: NormaliseContext,
+  d: DatasetId,
+  rows: readonly { id: string; key: string | undefined }[],
+  type: RosterEntityType,
+  field: string,
+  caseInsensitive: boolean,
+): KeyMap {
+  const stored = ctx.snapshot.fallback?.[type];
+  if (!has(ctx, d) && stored === undefined) return undefined;
+  const m = new Map<string, string>();
+  const add = (key: string | undefined, id: string) => {
+    if (key === undefined) return;
+    if (!m.has(key)) m.set(key, id);
+    if (caseInsensitive && !m.has(key.toLowerCase())) m.set(key.toLowerCase(), id);
+  };
+  if (has(ctx, d)) for (const r of rows) add(r.key, r.id);
+  if (withStored(ctx, d, type) && stored !== undefined)
+    for (const e of stored.values())
+      add(typeof e[field] === 'string' ? (e[field] as string) : undefined, e.id);
+  return m;
+}
+
+/** Checks an id reference against a target set; an unknown target = unchecked. */
+export function refById(
+  ctx: NormaliseContext,
+  target: IdSet,
+  value: string | undefined,
+  site: RefSite,
+): string | undefined {
+  if (value === undefined) return undefined;
+  if (target === undefined || target.has(value)) return value;
+  addFinding(ctx, {
+    code: F.DANGLING_REFERENCE,
+    datasetId: site.datasetId,
+    recordId: site.recordId,
+    field: site.field,
+    ref: value,
+    message: `${DATASETS[site.datasetId].row} ${site.recordId}: ${site.field} "${value}" matches no ${site.targetName}; the link is left empty.`,
+  });
+  return undefined;
+}
+
+/** Resolves a user code or name through a lookup; an unknown lookup = unresolvable (no finding). */
+export function refByKey(
+  ctx: NormaliseContext,
+  lookup: KeyMap,
+  value: string | undefined,
+  site: RefSite,
+): string | undefined {
+  if (value === undefined || lookup === undefined) return undefined;
+  const hit = lookup.get(value) ?? lookup.get(value.toLowerCase());
+  if (hit !== undefined) return hit;
+  addFinding(ctx, {
+    code: F.DANGLING_REFERENCE,
+    datasetId: site.datasetId,
+    recordId: site.recordId,
+    field: site.field,
+    ...(site.personal ? {} : { ref: value }),
+    message: `${DATASETS[site.datasetId].row} ${site.recordId}: ${site.field} matches no ${site.targetName}; the link is left empty.`,
+  });
+  return undefined;
+}
+
+/** What the datasets normalised so far offer to references from later ones. */
+export interface References {
+  staffIds: IdSet;
+  staffByUserCode: KeyMap;
+  yearIds: IdSet;
+  divisionIds: IdSet;
+  divisionByName: KeyMap;
+  academicIds: IdSet;
+  academicByName: KeyMap;
+  boardingIds: IdSet;
+  boardingByName: KeyMap;
+  formIds: IdSet;
+  subjectIds?: IdSet;
+  pupilIds?: IdSet;
+  setIds?: IdSet;
+  groupIds?: IdSet;
+}
+
+/** A staff reference: the modern id attribute first; the legacy user code only when the attribute is missing. */
+export function staffLink(
+  ctx: NormaliseContext,
+  refs: References,
+  idValue: string | undefined,
+  code: string | undefined,
+  site: Omit<RefSite, 'field' | 'targetName'> & { field: string },
+): string | undefined {
+  return idValue !== undefined
+    ? refById(ctx, refs.staffIds, idValue, {
+        ...site,
+        field: `@${site.field}Id`,
+        targetName: 'current staff member',
+      })
+    : staffByCode(ctx, refs, code, site);
+}
+
+/** A staff reference by legacy user code (personal: never copied into a finding). */
+export function staffByCode(
+  ctx: NormaliseContext,
+  refs: References,
+  code: string | undefined,
+  site: Omit<RefSite, 'targetName'>,
+): string | undefined {
+  return refByKey(ctx, refs.staffByUserCode, code, {
+    ...site,
+    targetName: 'current staff member',
+    personal: true,
+  });
+}
+
+/**
+ * A membership row's targets (set and pupil, group and pupil) must exist, else the row is not
+ * imported (`ROSTER_DANGLING_MEMBERSHIP`).
+ */
+export function membershipTargetsOk(
+  ctx: NormaliseContext,
+  datasetId: DatasetId,
+  recordId: string,
+  targets: [IdSet, string, string, string][],
+): boolean {
+  for (const [set, value, targetName, field] of targets) {
+    if (set !== undefined && !set.has(value)) {
+      addFinding(ctx, {
+        code: F.DANGLING_MEMBERSHIP,
+        datasetId,
+        recordId,
+        field,
+        ref: value,
+        message: `${DATASETS[datasetId].row} ${recordId}: ${field} "${value}" matches no ${targetName}; the row is not imported.`,
+      });
+      return false;
+    }
+  }
+  return true;
+}

@@ -1,0 +1,156 @@
+import type { DatasetId } from '@isams-sync/isams';
+import type { RosterEntity } from '../roster-model';
+import { entity, keepStored, sortedUnique, unreadableFields } from './context';
+import type { FieldSources, NormaliseContext, ReadRow } from './context';
+import { refById, staffLink } from './references';
+import type { References } from './references';
+
+export const YEAR_SOURCES = {
+  name: ['name'],
+  code: ['code'],
+  tutorStaffId: ['tutorId', 'tutorUserCode'],
+  assistantTutorStaffId: ['assistantTutorId', 'assistantTutorUserCode'],
+} as const satisfies FieldSources<'yearGroups'>;
+
+export const DIVISION_SOURCES = {
+  name: ['name'],
+  code: ['code'],
+  yearGroupIds: ['years', 'years.yearId'],
+} as const satisfies FieldSources<'schoolDivisions'>;
+
+export const HOUSE_SOURCES = {
+  name: ['name'],
+  code: ['code'],
+  type: ['type'],
+  sex: ['sex'],
+  houseMasterStaffId: ['houseMasterId', 'houseMasterUserCode'],
+  assistantHouseMasterStaffId: ['assistantHouseMasterId', 'assistantHouseMasterUserCode'],
+} as const satisfies FieldSources<'academicHouses'>;
+
+export const FORM_SOURCES = {
+  name: ['name'],
+  yearGroupId: ['yearId'],
+  tutorStaffId: ['tutorId', 'tutorUserCode'],
+  assistantTutorStaffId: ['assistantTutorId', 'assistantTutorUserCode'],
+  secondAssistantTutorStaffId: ['secondAssistantTutorId', 'secondAssistantTutorUserCode'],
+  roomId: ['roomId'],
+} as const satisfies FieldSources<'schoolForms'>;
+
+/** Year groups (`Year/@Id` = NC year) with their tutors. */
+export function normaliseYears(
+  ctx: NormaliseContext,
+  rows: readonly ReadRow<'yearGroups'>[],
+  refs: References,
+): void {
+  for (const { value: y, unreadable } of rows) {
+    const site = (field: string) => ({ datasetId: 'yearGroups' as const, recordId: y.id, field });
+    ctx.entities.yearGroup.set(
+      y.id,
+      entity({
+        id: y.id,
+        name: y.name,
+        code: y.code,
+        tutorStaffId: staffLink(ctx, refs, y.tutorId, y.tutorUserCode, site('Tutor')),
+        assistantTutorStaffId: staffLink(
+          ctx,
+          refs,
+          y.assistantTutorId,
+          y.assistantTutorUserCode,
+          site('AssistantTutor'),
+        ),
+      }),
+    );
+    keepStored(ctx, 'yearGroup', y.id, unreadableFields(unreadable, YEAR_SOURCES));
+  }
+}
+
+/** School divisions with the year groups they cover. */
+export function normaliseDivisions(
+  ctx: NormaliseContext,
+  rows: readonly ReadRow<'schoolDivisions'>[],
+  refs: References,
+): void {
+  for (const { value: d, unreadable } of rows) {
+    const years = d.years
+      .map((y) =>
+        refById(ctx, refs.yearIds, y.yearId, {
+          datasetId: 'schoolDivisions',
+          recordId: d.id,
+          field: 'Years/Year/@YearId',
+          targetName: 'year group',
+        }),
+      )
+      .filter((y): y is string => y !== undefined);
+    ctx.entities.division.set(
+      d.id,
+      entity({ id: d.id, name: d.name, code: d.code, yearGroupIds: sortedUnique(years) }),
+    );
+    keepStored(ctx, 'division', d.id, unreadableFields(unreadable, DIVISION_SOURCES));
+  }
+}
+
+/** Academic or boarding houses (one table) with their house masters. */
+export function normaliseHouses(
+  ctx: NormaliseContext,
+  datasetId: 'academicHouses' | 'boardingHouses',
+  rows: readonly ReadRow<'academicHouses' | 'boardingHouses'>[],
+  refs: References,
+): void {
+  const type = datasetId === 'academicHouses' ? 'academicHouse' : 'boardingHouse';
+  for (const { value: h, unreadable } of rows) {
+    const site = (field: string) => ({ datasetId: datasetId as DatasetId, recordId: h.id, field });
+    const house: RosterEntity = entity({
+      id: h.id,
+      name: h.name,
+      code: h.code,
+      type: h.type,
+      sex: h.sex,
+      houseMasterStaffId: staffLink(ctx, refs, h.houseMasterId, h.houseMasterUserCode, site('HouseMaster')),
+      assistantHouseMasterStaffId: staffLink(
+        ctx,
+        refs,
+        h.assistantHouseMasterId,
+        h.assistantHouseMasterUserCode,
+        site('AssistantHouseMaster'),
+      ),
+    });
+    ctx.entities[type].set(h.id, house);
+    keepStored(ctx, type, h.id, unreadableFields(unreadable, HOUSE_SOURCES));
+  }
+}
+
+/** School forms (`Form/@Id` = the form name) with year group and tutors. */
+export function normaliseForms(
+  ctx: NormaliseContext,
+  rows: readonly ReadRow<'schoolForms'>[],
+  refs: References,
+): void {
+  for (const { value: f, unreadable } of rows) {
+    const site = (field: string) => ({ datasetId: 'schoolForms' as const, recordId: f.id, field });
+    ctx.entities.form.set(
+      f.id,
+      entity({
+        id: f.id,
+        name: f.name ?? f.id,
+        yearGroupId: refById(ctx, refs.yearIds, f.yearId, { ...site('@YearId'), targetName: 'year group' }),
+        tutorStaffId: staffLink(ctx, refs, f.tutorId, f.tutorUserCode, site('Tutor')),
+        assistantTutorStaffId: staffLink(
+          ctx,
+          refs,
+          f.assistantTutorId,
+          f.assistantTutorUserCode,
+          site('AssistantTutor'),
+        ),
+        secondAssistantTutorStaffId: staffLink(
+          ctx,
+          refs,
+          f.secondAssistantTutorId,
+          f.secondAssistantTutorUserCode,
+          site('SecondAssistantTutor'),
+        ),
+        roomId: f.roomId,
+      }),
+    );
+    keepStored(ctx, 'form', f.id, unreadableFields(unreadable, FORM_SOURCES));
+  }
+}

@@ -1,0 +1,75 @@
+import { compact, entity, keepStored, sortedUnique, unreadableFields } from './context';
+import type { FieldSources, NormaliseContext, ReadRow } from './context';
+import { refById } from './references';
+import type { References } from './references';
+
+/** Roster staff fields ← the Current Staff table fields they are made from. */
+export const STAFF_SOURCES = {
+  personId: ['personId'],
+  personGuid: ['personGuid'],
+  userCode: ['userCode'],
+  userName: ['userName'],
+  initials: ['initials'],
+  title: ['title'],
+  forename: ['forename'],
+  middleNames: ['middleNames'],
+  surname: ['surname'],
+  preferredName: ['preferredName'],
+  fullName: ['fullName', 'forename', 'surname'],
+  salutation: ['salutation'],
+  gender: ['gender'],
+  dob: ['dob'],
+  email: ['schoolEmailAddress'],
+  mobile: ['schoolMobileNumber'],
+  teaching: ['teachingStaff'],
+  leavingDate: ['leavingDate'],
+  roles: ['roles', 'roles.id', 'roles.name'],
+  divisionIds: ['divisions', 'divisions.id'],
+} as const satisfies FieldSources<'currentStaff'>;
+
+/** Staff entities (`StaffMember/@Id`), divisions checked against the school divisions. */
+export function normaliseStaff(
+  ctx: NormaliseContext,
+  rows: readonly ReadRow<'currentStaff'>[],
+  refs: References,
+): void {
+  for (const { value: s, unreadable } of rows) {
+    const divisions = s.divisions
+      .map((d) =>
+        refById(ctx, refs.divisionIds, d.id, {
+          datasetId: 'currentStaff',
+          recordId: s.id,
+          field: 'Divisions/Division/@Id',
+          targetName: 'school division',
+        }),
+      )
+      .filter((d): d is string => d !== undefined);
+    ctx.entities.staff.set(
+      s.id,
+      entity({
+        id: s.id,
+        personId: s.personId,
+        personGuid: s.personGuid?.toLowerCase(),
+        userCode: s.userCode,
+        userName: s.userName,
+        initials: s.initials,
+        title: s.title,
+        forename: s.forename,
+        middleNames: s.middleNames,
+        surname: s.surname,
+        preferredName: s.preferredName,
+        fullName: s.fullName ?? ([s.forename, s.surname].filter(Boolean).join(' ') || undefined),
+        salutation: s.salutation,
+        gender: s.gender,
+        dob: s.dob,
+        email: s.schoolEmailAddress,
+        mobile: s.schoolMobileNumber,
+        teaching: s.teachingStaff ?? false,
+        leavingDate: s.leavingDate,
+        roles: s.roles.map((r) => compact({ id: r.id, name: r.name })),
+        divisionIds: sortedUnique(divisions),
+      }),
+    );
+    keepStored(ctx, 'staff', s.id, unreadableFields(unreadable, STAFF_SOURCES));
+  }
+}

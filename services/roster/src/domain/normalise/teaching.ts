@@ -1,0 +1,198 @@
+import { ROSTER_FINDING_CODES as F } from '../roster-model';
+import {
+  addFinding,
+  compareIds,
+  entity,
+  keepStored,
+  readDataset,
+  sortedUnique,
+  unreadableFields,
+} from './context';
+import type { FieldSources, NormaliseContext, ReadRow } from './context';
+import { idSet, membershipTargetsOk, refById, staffByCode } from './references';
+import type { IdSet, References } from './references';
+
+export const DEPARTMENT_SOURCES = {
+  name: ['name'],
+  subjectIds: ['subjects'],
+} as const satisfies FieldSources<'departmentsAndSubjects'>;
+
+/** Subject fields come from a department's `Subjects/Subject` items. */
+export const SUBJECT_SOURCES = {
+  name: ['subjects.name'],
+  code: ['subjects.code'],
+} as const satisfies FieldSources<'departmentsAndSubjects'>;
+
+export const SET_SOURCES = {
+  name: ['name', 'setCode'],
+  setCode: ['setCode'],
+  setNumber: ['setNumber'],
+  block: ['block'],
+  description: ['description'],
+  subjectId: ['subjectId'],
+  yearGroupId: ['yearId'],
+  teachers: ['teachers', 'teachers.staffId', 'teachers.primaryTeacher'],
+  primaryTeacherStaffId: [
+    'teachers',
+    'teachers.staffId',
+    'teachers.primaryTeacher',
+    'primaryTeacherUserCode',
+  ],
+} as const satisfies FieldSources<'teachingSets'>;
+
+export const TEACHING_FORM_SOURCES = {
+  formId: ['formCode'],
+  subjectId: ['subjectId'],
+  timetableCode: ['timetableCode'],
+} as const satisfies FieldSources<'teachingForms'>;
+
+/**
+ * Departments, and subjects de-duplicated across them. A department whose subject list could not be
+ * fully read keeps its stored `subjectIds`, and no subject is removed in this run (the unreadable
+ * item may be one of them); so too when a department itself could not be identified.
+ */
+export function normaliseDepartments(
+  ctx: NormaliseContext,
+  rows: readonly ReadRow<'departmentsAndSubjects'>[],
+): IdSet {
+  const subjects = ctx.entities.subject;
+  for (const { value: dept, unreadable } of rows) {
+    if (unreadable.has('subjects')) ctx.suspended.add('subject');
+    for (const s of dept.subjects) {
+      keepStored(ctx, 'subject', s.id, unreadableFields(unreadable, SUBJECT_SOURCES));
+      const existing = subjects.get(s.id);
+      if (existing === undefined) {
+        subjects.set(s.id, entity({ id: s.id, name: s.name, code: s.code, departmentIds: [dept.id] }));
+        continue;
+      }
+      if ((existing.name ?? undefined) !== s.name || (existing.code ?? undefined) !== s.code) {
+        addFinding(ctx, {
+          code: F.SUBJECT_CONFLICT,
+          datasetId: 'departmentsAndSubjects',
+          recordId: s.id,
+          message: `Subject ${s.id} appears under several departments with different names or codes; the first is kept.`,
+        });
+      }
+      existing.departmentIds = sortedUnique([...(existing.departmentIds as string[]), dept.id]);
+    }
+  }
+  if (ctx.unidentified.has('departmentsAndSubjects')) {
+    ctx.suspended.add('subject');
+    for (const id of subjects.keys()) keepStored(ctx, 'subject', id, ['departmentIds']);
+  }
+  for (const { value: dept, unreadable } of rows) {
+    ctx.entities.department.set(
+      dept.id,
+      entity({ id: dept.id, name: dept.name, subjectIds: sortedUnique(dept.subjects.map((s) => s.id)) }),
+    );
+    keepStored(ctx, 'department', dept.id, unreadableFields(unreadable, DEPARTMENT_SOURCES));
+  }
+  return idSet(ctx, 'departmentsAndSubjects', subjects.keys(), 'subject');
+}
+
+/** Teaching sets with subject, year, teachers and primary teacher. Returns the set ids for set lists. */
+export function normaliseSets(ctx: NormaliseContext, refs: References): IdSet {
+  const rows = readDataset(ctx, 'teachingSets');
+  for (const { value: s, unreadable } of rows) {
+    const teachers = new Map<string, boolean>();
+    for (const t of s.teachers) {
+      const staffId = refById(ctx, refs.staffIds, t.staffId, {
+        datasetId: 'teachingSets',
+        recordId: s.id,
+        field: 'Teachers/Teacher/@StaffId',
+        targetName: 'current staff member',
+      });
+      if (staffId !== undefined)
+        teachers.set(staffId, (teachers.get(staffId) ?? false) || (t.primaryTeacher ?? false));
+    }
+    const teacherList = [...teachers.entries()]
+      .sort((a, b) => compareIds(a[0], b[0]))
+      .map(([staffId, primary]) => ({ staffId, primary }));
+    const primary =
+      teacherList.find((t) => t.primary)?.staffId ??
+      (s.teachers.length === 0
+        ? staffByCode(ctx, refs, s.primaryTeacherUserCode, {
+            datasetId: 'teachingSets',
+            recordId: s.id,
+            field: 'Teacher',
+          })
+        : undefined);
+    const site = (field: string, targetName: string) => ({
+      datasetId: 'teachingSets' as const,
+      recordId: s.id,
+      field,
+      targetName,
+    });
+    ctx.entities.teachingSet.set(
+      s.id,
+      entity({
+        id: s.id,
+        name: s.name ?? s.setCode,
+        setCode: s.setCode,
+        setNumber: s.setNumber,
+        block: s.block,
+        description: s.description,
+        subjectId: refById(ctx, refs.subjectIds, s.subjectId, site('@SubjectId', 'subject')),
+        yearGroupId: refById(ctx, refs.yearIds, s.yearId, site('@YearId', 'year group')),
+        teachers: teacherList,
+        primaryTeacherStaffId: primary,
+      }),
+    );
+    keepStored(ctx, 'teachingSet', s.id, unreadableFields(unreadable, SET_SOURCES));
+  }
+  return idSet(
+    ctx,
+    'teachingSets',
+    rows.map((r) => r.value.id),
+    'teachingSet',
+  );
+}
+
+/** Set memberships `<setId>:<pupilId>`, de-duplicated; rows whose set or pupil does not exist are not imported. */
+export function normaliseSetLists(ctx: NormaliseContext, refs: References): void {
+  for (const { value: row } of readDataset(ctx, 'teachingSetLists')) {
+    const key = `${row.setId}:${row.pupilId}`;
+    const targetsOk = membershipTargetsOk(ctx, 'teachingSetLists', row.id, [
+      [refs.setIds, row.setId, 'teaching set', '@SetId'],
+      [refs.pupilIds, row.pupilId, 'current pupil', '@PupilId'],
+    ]);
+    if (!targetsOk) continue;
+    const existing = ctx.entities.setMembership.get(key);
+    if (existing !== undefined) {
+      addFinding(ctx, {
+        code: F.DUPLICATE_SET_MEMBERSHIP,
+        datasetId: 'teachingSetLists',
+        recordId: row.id,
+        message: `SetList ${row.id} repeats set ${row.setId} for a pupil already in it; de-duplicated.`,
+      });
+      existing.rowIds = sortedUnique([...(existing.rowIds as string[]), row.id]);
+      continue;
+    }
+    ctx.entities.setMembership.set(
+      key,
+      entity({ id: key, setId: row.setId, pupilId: row.pupilId, rowIds: [row.id] }),
+    );
+  }
+}
+
+/** Teaching forms: a school form taught a subject as a whole. */
+export function normaliseTeachingForms(ctx: NormaliseContext, refs: References): void {
+  for (const { value: t, unreadable } of readDataset(ctx, 'teachingForms')) {
+    const site = (field: string, targetName: string) => ({
+      datasetId: 'teachingForms' as const,
+      recordId: t.id,
+      field,
+      targetName,
+    });
+    ctx.entities.teachingForm.set(
+      t.id,
+      entity({
+        id: t.id,
+        formId: refById(ctx, refs.formIds, t.formCode, site('FormCode', 'school form')),
+        subjectId: refById(ctx, refs.subjectIds, t.subjectId, site('SubjectId', 'subject')),
+        timetableCode: t.timetableCode,
+      }),
+    );
+    keepStored(ctx, 'teachingForm', t.id, unreadableFields(unreadable, TEACHING_FORM_SOURCES));
+  }
+}

@@ -1,0 +1,278 @@
+import { describe, expect, it } from 'vitest';
+import type { RosterEntityType } from '@isams-sync/events';
+import type { RawElement } from '@isams-sync/isams';
+import { diff } from '../../src/domain/diff';
+import type { StoredByType, StoredEntity } from '../../src/domain/diff';
+import { normalise } from '../../src/domain/normalise';
+import type { RawSnapshot } from '../../src/domain/normalise';
+import type { EntitiesByType } from '../../src/domain/roster-model';
+import { el, smallSchool, staff } from '../support/raw';
+
+/**
+ * Issue #14 item 1: a record the reader cannot fully read must keep its entity. It appears in the
+ * snapshot (so it is not removed), its readable fields are updated and its unreadable fields keep
+ * their stored values; a dataset with a record whose identity cannot be read removes nothing of its
+ * type in that run.
+ */
+
+const asOf = new Date('2026-01-10T00:00:00Z');
+type School = Record<string, RawElement[]>;
+const t = (name: string, value: string): RawElement => el(name, {}, value);
+
+/** The small school, with roles on staff 2 (so a broken Role list has something to keep). */
+function school(): School {
+  const s = smallSchool();
+  s.currentStaff![1] = staff('2', 'UC2', [
+    el('Roles', {}, [
+      el('Role', { Id: '4' }, [t('Name', 'Teacher - Maths')]),
+      el('Role', { Id: '9' }, [t('Name', 'Form Tutor')]),
+    ]),
+  ]);
+  return s;
+}
+
+/** Stores a normalised snapshot as the active roster (what the first sync leaves behind). */
+function storedOf(entities: EntitiesByType): StoredByType {
+  const out: StoredByType = {};
+  for (const [type, m] of Object.entries(entities) as [
+    RosterEntityType,
+    EntitiesByType[RosterEntityType],
+  ][]) {
+    out[type] = new Map(
+      [...m.values()].map((data): [string, StoredEntity] => [
+        data.id,
+        { entityType: type, id: data.id, status: 'active', data: structuredClone(data) },
+      ]),
+    );
+  }
+  return out;
+}
+
+const fallbackOf = (stored: StoredByType): RawSnapshot['fallback'] =>
+  Object.fromEntries(
+    Object.entries(stored).map(([type, m]) => [type, new Map([...m.values()].map((e) => [e.id, e.data]))]),
+  );
+
+/** Normalises `next` against the stored result of `first` and diffs them, as the processor does. */
+function run(first: School, next: School) {
+  const stored = storedOf(normalise({ datasets: first, asOf }).entities);
+  const n = normalise({ datasets: next, asOf, fallback: fallbackOf(stored) });
+  const changes = diff(stored, n.entities, n.presentTypes, n);
+  return { stored, n, changes };
+}
+const summary = (cs: { entityType: string; change: string; entityId: string }[]) =>
+  cs.map((c) => `${c.entityType}:${c.change}:${c.entityId}`);
+
+function replaceRecord(list: RawElement[], id: string, f: (r: RawElement) => RawElement): void {
+  const i = list.findIndex((r) => r.attributes.Id === id);
+  list[i] = f(list[i]!);
+}
+function setChild(r: RawElement, name: string, value: string | RawElement[]): RawElement {
+  const make = (): RawElement => el(name, {}, value);
+  return r.children.some((c) => c.name === name)
+    ? { ...r, children: r.children.map((c) => (c.name === name ? make() : c)) }
+    : { ...r, children: [...r.children, make()] };
+}
+
+describe('a partially read record keeps its entity', () => {
+  it('two staff — TeachingStaff "Y" and a Role without Id — are kept; readable fields update, the roles keep their stored value', () => {
+    const next = school();
+    replaceRecord(next.currentStaff!, '1', (r) => setChild(r, 'TeachingStaff', 'Y'));
+    replaceRecord(next.currentStaff!, '2', (r) =>
+      setChild(setChild(r, 'Surname', 'Renamed'), 'Roles', [
+        el('Role', { Id: '4' }, [t('Name', 'Teacher - Maths')]),
+        el('Role', {}, [t('Name', 'Head of Year')]),
+      ]),
+    );
+    const { changes, n } = run(school(), next);
+    expect(summary(changes)).toEqual(['staff:updated:2']);
+    expect(changes[0]).toMatchObject({
+      changedFields: ['fullName', 'surname'],
+      after: {
+        surname: 'Renamed',
+        roles: [
+          { id: '4', name: 'Teacher - Maths' },
+          { id: '9', name: 'Form Tutor' },
+        ],
+        teaching: true,
+      },
+    });
+    const f = n.findings.filter((x) => x.code === 'ISAMS_FIELD_UNREADABLE');
+    expect(f).toEqual([
+      expect.objectContaining({
+        datasetId: 'currentStaff',
+        recordId: '2',
+        field: 'Roles/Role/@Id',
+        severity: 'warning',
+      }),
+    ]);
+    expect(f[0]!.message).toMatch(/In iSAMS/);
+  });
+
+  it('an unreadable boolean keeps the stored value; a readable change next to it is applied', () => {
+    const next = school();
+    replaceRecord(next.currentStaff!, '1', (r) =>
+      setChild(setChild(r, 'TeachingStaff', 'maybe'), 'Forename', 'Ann'),
+    );
+    const first = school();
+    replaceRecord(first.currentStaff!, '1', (r) => setChild(r, 'TeachingStaff', '0'));
+    const { changes } = run(first, next);
+    expect(summary(changes)).toEqual(['staff:updated:1']);
+    expect(changes[0]).toMatchObject({
+      changedFields: ['forename', 'fullName'],
+      after: { forename: 'Ann', teaching: false },
+    });
+  });
+
+  it('odd values in pupils, contacts, sets, set lists, groups and memberships remove nobody', () => {
+    const next = school();
+    replaceRecord(next.currentPupils!, '100', (r) =>
+      setChild(setChild(r, 'NCYear', 'Year 9'), 'Surname', 'New'),
+    );
+    replaceRecord(next.currentPupils!, '101', (r) => ({
+      ...setChild(r, 'DOB', '31/02/2011'),
+      attributes: { ...r.attributes, AcademicHouseId: 'x' },
+    }));
+    next.contacts![0] = setChild(next.contacts![0]!, 'Pupils', [el('Pupil', {}, [t('Status', 'Current')])]);
+    next.contacts![2] = setChild(next.contacts![2]!, 'MailMergeAll', 'maybe');
+    replaceRecord(next.teachingSets!, '70', (r) =>
+      setChild(r, 'Teachers', [
+        el('Teacher', { Id: '700', StaffId: '1', PrimaryTeacher: 'Maybe' }),
+        el('Teacher', { Id: '701', PrimaryTeacher: 'False' }),
+      ]),
+    );
+    replaceRecord(next.customGroups!, '40', (r) =>
+      setChild(setChild(r, 'Deleted', 'x'), 'Name', 'Chamber choir'),
+    );
+    const { changes, n } = run(school(), next);
+    expect(summary(changes).filter((c) => c.includes(':removed:'))).toEqual([]);
+    const byId = (type: string, id: string) =>
+      changes.find((c) => c.entityType === type && c.entityId === id);
+    expect(byId('pupil', '100')).toMatchObject({
+      changedFields: ['fullName', 'surname'],
+      after: { yearGroupId: '9' },
+    });
+    expect(byId('pupil', '101')).toBeUndefined(); // nothing readable changed: DOB and house keep their stored values
+    expect(byId('contact', '5001')).toBeUndefined(); // pupils list kept
+    expect(byId('teachingSet', '70')).toBeUndefined(); // teachers kept
+    expect(byId('customGroup', '40')).toMatchObject({ changedFields: ['name'] });
+    expect(
+      n.findings
+        .filter((f) => f.code === 'ISAMS_FIELD_UNREADABLE')
+        .map((f) => `${f.datasetId}:${f.recordId}:${f.field}`)
+        .sort(),
+    ).toEqual(
+      [
+        'contacts:500:Pupils/Pupil/@Id',
+        'contacts:501:MailMergeAll',
+        'currentPupils:100:NCYear',
+        'currentPupils:101:@AcademicHouseId',
+        'currentPupils:101:DOB',
+        'customGroups:40:Deleted',
+        'teachingSets:70:Teachers/Teacher/@PrimaryTeacher',
+        'teachingSets:70:Teachers/Teacher/@StaffId',
+      ].sort(),
+    );
+  });
+
+  it('a record whose identity cannot be read removes nothing of its type in that run, with a finding', () => {
+    const next = school();
+    // pupil 102 really left, but one pupil record has an unreadable Id: it might be 102
+    next.currentPupils = [
+      ...next.currentPupils!.filter((r) => r.attributes.Id !== '102'),
+      el('Pupil', { Id: '1O2' }, [t('Surname', 'Q102')]),
+    ];
+    next.teachingSetLists = [
+      ...next.teachingSetLists!.filter((r) => r.attributes.Id !== '3'),
+      el('SetList', { Id: '8', SetId: '71' }),
+    ];
+    next.customGroupMembership = [
+      el('CustomPupilGroupMembershipItem', { Id: '1', PupilID: '100' }, [t('CustomGroupId', '')]),
+    ];
+    const { changes, n } = run(school(), next);
+    expect(summary(changes).filter((c) => c.includes(':removed:'))).toEqual([]);
+    const suspended = n.findings.filter((f) => f.code === 'ROSTER_REMOVALS_SUSPENDED');
+    expect(suspended.map((f) => f.datasetId).sort()).toEqual([
+      'currentPupils',
+      'customGroupMembership',
+      'teachingSetLists',
+    ]);
+    expect(
+      n.findings
+        .filter((f) => f.code.startsWith('ISAMS_RECORD_'))
+        .map((f) => `${f.code}:${f.datasetId}`)
+        .sort(),
+    ).toEqual([
+      'ISAMS_RECORD_INVALID_FIELD:currentPupils',
+      'ISAMS_RECORD_INVALID_FIELD:customGroupMembership',
+      'ISAMS_RECORD_INVALID_FIELD:teachingSetLists',
+    ]);
+    // the same feed without the unreadable records removes them as usual
+    const clean = school();
+    clean.currentPupils = clean.currentPupils!.filter((r) => r.attributes.Id !== '102');
+    expect(summary(run(school(), clean).changes).filter((c) => c.includes('pupil:removed'))).toEqual([
+      'pupil:removed:102',
+    ]);
+  });
+
+  it('references into a dataset with an unidentifiable record still resolve against the stored roster', () => {
+    const next = school();
+    next.currentStaff = [
+      ...next.currentStaff!.filter((r) => r.attributes.Id !== '1'),
+      el('StaffMember', { PersonId: '91' }, [t('UserCode', 'UC1')]),
+    ];
+    const { changes } = run(school(), next);
+    // form 9A's tutor (staff 1) and pupil 100's tutor (UC1) stay linked; staff 1 is not removed
+    expect(summary(changes)).toEqual([]);
+  });
+
+  it('a new person whose record is partly unreadable is added with what could be read', () => {
+    const next = school();
+    next.currentStaff!.push(staff('4', 'UC4', [el('Roles', {}, [el('Role', {}, [t('Name', 'Cover')])])], {}));
+    replaceRecord(next.currentStaff!, '4', (r) => setChild(r, 'TeachingStaff', 'perhaps'));
+    const { changes } = run(school(), next);
+    expect(summary(changes)).toEqual(['staff:added:4']);
+    expect(changes[0]!.after).toMatchObject({ id: '4', userCode: 'UC4', surname: 'S4' });
+    expect(changes[0]!.after).not.toHaveProperty('teaching');
+    expect(changes[0]!.after).not.toHaveProperty('roles');
+  });
+
+  it('a restored entity keeps the fields of its last image that cannot be read now', () => {
+    const first = school();
+    const stored = storedOf(normalise({ datasets: first, asOf }).entities);
+    stored.staff!.get('2')!.status = 'removed';
+    const next = school();
+    replaceRecord(next.currentStaff!, '2', (r) => setChild(r, 'Roles', [el('Role', {}, [t('Name', 'x')])]));
+    const n = normalise({ datasets: next, asOf, fallback: fallbackOf(stored) });
+    const changes = diff(stored, n.entities, n.presentTypes, n);
+    expect(summary(changes)).toEqual(['staff:restored:2']);
+    expect(changes[0]!.after).toMatchObject({ roles: [{ id: '4' }, { id: '9' }] });
+  });
+
+  it('a name that arrives with invalid UTF-8 keeps its stored value (no name change), with a finding', () => {
+    const first = school();
+    replaceRecord(first.currentStaff!, '1', (r) => setChild(r, 'Surname', 'Zoë'));
+    replaceRecord(first.currentPupils!, '100', (r) => setChild(r, 'Forename', 'Renée'));
+    const next = school();
+    // what the decoder makes of Windows-1252 "ë" (0xEB) and a JSON "\ud800" escape
+    replaceRecord(next.currentStaff!, '1', (r) =>
+      setChild(setChild(r, 'Surname', 'Zo\uFFFD'), 'Forename', 'Ann'),
+    );
+    replaceRecord(next.currentPupils!, '100', (r) => setChild(r, 'Forename', 'Ren\uD800e'));
+    const { changes, n } = run(first, next);
+    expect(summary(changes)).toEqual(['staff:updated:1']);
+    expect(changes[0]).toMatchObject({
+      changedFields: ['forename'],
+      after: { forename: 'Ann', surname: 'Zoë', fullName: 'F1 Zoë' },
+    });
+    const f = n.findings.filter((x) => x.code === 'ISAMS_FIELD_UNREADABLE');
+    expect(f.map((x) => `${x.datasetId} ${x.recordId} ${x.field}`)).toEqual([
+      'currentStaff 1 Surname',
+      'currentPupils 100 Forename',
+    ]);
+    for (const x of f) {
+      expect(x.message).toMatch(/not valid text.*In iSAMS.*retype/);
+      expect(x.message).not.toMatch(/Zo|Ren/);
+    }
+  });
+});
