@@ -419,6 +419,7 @@ export class SyncEngine {
       const publishStart = Date.now();
       let published = 0;
       let lastPublishProgress = Date.now();
+      await lease.fence.check();
       await this.deps.publisher.publishChunks(run, spool, async (n) => {
         abort.signal.throwIfAborted();
         published += n;
@@ -440,6 +441,7 @@ export class SyncEngine {
       if (!attempted.won || !attempted.run) throw new RunInterrupted('run changed state while publishing');
       run = attempted.run;
       await this.deps.onStep?.('marker-attempted', run);
+      await lease.fence.check();
       await this.deps.publisher.publishMarker(run);
       const publishedAt = new Date();
       run = await this.advance(run, lease, 'published', {
