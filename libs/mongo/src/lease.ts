@@ -90,21 +90,27 @@ export async function leaseIsCurrent(
 }
 
 /**
- * Moves the expiry of the owner's generation `doc` and then checks that no newer generation exists.
- * The write itself may land on a generation that was replaced a moment earlier (FerretDB cannot make
- * it conditional atomically); that is harmless — only the newest generation counts — and the check
- * after it reports the loss, so a replaced generation is never reported as renewed.
+ * Moves the expiry of `owner`'s generation `generation` of `key` while it has not expired at `now`,
+ * then checks that no newer generation exists. The condition is evaluated when the command arrives
+ * (atomically on MongoDB), so a renewal never revives an expired generation; the write may still land
+ * on a generation replaced a moment earlier (FerretDB cannot make that atomic) — harmless, only the
+ * newest generation counts — and the check after it reports the loss, so a replaced generation is
+ * never reported as renewed. Two round trips.
  */
 async function extend(
   coll: Collection<LeaseDocument>,
-  doc: LeaseDocument,
+  ref: { key: string; owner: string; generation: number },
+  now: Date,
   expiresAt: Date,
 ): Promise<Lease | null> {
-  if (await exists(coll, leaseId(doc.key, doc.generation + 1))) return null;
-  const result = await coll.updateOne({ _id: doc._id }, { $set: { expiresAt } });
-  if (result.matchedCount === 0) return null;
-  if (await exists(coll, leaseId(doc.key, doc.generation + 1))) return null;
-  return toLease({ ...doc, expiresAt });
+  const updated = await coll.findOneAndUpdate(
+    { _id: leaseId(ref.key, ref.generation), owner: ref.owner, expiresAt: { $gt: now } },
+    { $set: { expiresAt } },
+    { returnDocument: 'after' },
+  );
+  if (updated === null) return null;
+  if (await exists(coll, leaseId(ref.key, ref.generation + 1))) return null;
+  return toLease(updated);
 }
 
 /**
@@ -122,7 +128,7 @@ export async function acquireLease(
   try {
     const current = await latest(coll, request.key);
     if (current && current.expiresAt > now) {
-      return current.owner === request.owner ? await extend(coll, current, expiresAt) : null;
+      return current.owner === request.owner ? await extend(coll, current, now, expiresAt) : null;
     }
     const generation = (current?.generation ?? 0) + 1;
     const doc: LeaseDocument = {
@@ -159,13 +165,11 @@ export async function renewLease(
   request: LeaseRequest & { generation?: number },
 ): Promise<Lease | null> {
   const now = request.now ?? new Date();
+  const expiresAt = new Date(now.getTime() + request.ttlMs);
   try {
-    const current =
-      request.generation === undefined
-        ? await latest(coll, request.key)
-        : await coll.findOne({ _id: leaseId(request.key, request.generation) });
-    if (!current || current.owner !== request.owner || current.expiresAt <= now) return null;
-    return await extend(coll, current, new Date(now.getTime() + request.ttlMs));
+    const generation = request.generation ?? (await latest(coll, request.key))?.generation;
+    if (generation === undefined) return null;
+    return await extend(coll, { key: request.key, owner: request.owner, generation }, now, expiresAt);
   } catch (err) {
     throw toMongoError(err, { operation: 'renewLease', collection: coll.collectionName });
   }
@@ -180,14 +184,16 @@ export async function releaseLease(
   request: { key: string; owner: string; generation?: number },
 ): Promise<boolean> {
   try {
-    const current =
-      request.generation === undefined
-        ? await latest(coll, request.key)
-        : await coll.findOne({ _id: leaseId(request.key, request.generation) });
-    if (!current || current.owner !== request.owner) return false;
-    if (await exists(coll, leaseId(current.key, current.generation + 1))) return false;
-    await coll.updateOne({ _id: current._id }, { $set: { expiresAt: new Date(0) } });
-    return true;
+    const generation = request.generation ?? (await latest(coll, request.key))?.generation;
+    if (generation === undefined) return false;
+    const id = leaseId(request.key, generation);
+    // Expiring a replaced generation is harmless (only the newest counts) but is not a release.
+    if (await exists(coll, leaseId(request.key, generation + 1))) return false;
+    const result = await coll.updateOne(
+      { _id: id, owner: request.owner },
+      { $set: { expiresAt: new Date(0) } },
+    );
+    return result.matchedCount > 0;
   } catch (err) {
     throw toMongoError(err, { operation: 'releaseLease', collection: coll.collectionName });
   }

@@ -454,6 +454,21 @@ export class SyncEngine {
       const error = toRunError(abort.signal.aborted ? abort.signal.reason : err);
       if (error.code === 'CONNECTOR_RUN_FAILED') log.error({ err }, 'sync run failed');
       else log.warn({ code: error.code, transient: error.transient }, 'sync run failed');
+      // The back-off first: once the run shows `failed`, its next slot is already pushed back.
+      if (error.transient) {
+        const settings = await this.deps.settings.get(tenantId).catch(() => null);
+        if (settings?.enabled) {
+          const failures = settingsFailures + 1;
+          const next = nextScheduledRun({
+            tenantId,
+            endedAt: new Date(),
+            scheduleMinutes: settings.scheduleMinutes,
+            jitterMs: this.opts.scheduleJitterMs,
+            consecutiveFailures: failures,
+          });
+          await this.deps.settings.setSchedule(tenantId, next, failures).catch(() => undefined);
+        }
+      }
       let failed: RunDocument | null = null;
       try {
         // Refused (MONGO_FENCED) when another replica took the run's lease over: that one decides.
@@ -473,20 +488,6 @@ export class SyncEngine {
         await this.deps.publisher
           .publishRunUpdate(failed)
           .catch((e: unknown) => log.warn({ err: e }, 'run update not published'));
-      if (error.transient) {
-        const settings = await this.deps.settings.get(tenantId).catch(() => null);
-        if (settings?.enabled) {
-          const failures = settingsFailures + 1;
-          const next = nextScheduledRun({
-            tenantId,
-            endedAt: new Date(),
-            scheduleMinutes: settings.scheduleMinutes,
-            jitterMs: this.opts.scheduleJitterMs,
-            consecutiveFailures: failures,
-          });
-          await this.deps.settings.setSchedule(tenantId, next, failures).catch(() => undefined);
-        }
-      }
     } finally {
       lease.signal.removeEventListener('abort', onLost);
       await spool.remove().catch(() => undefined);

@@ -1,5 +1,5 @@
 import type { Collection, Db, Filter } from 'mongodb';
-import { claimStep, fencedWrite, isDuplicateKeyError, readStepClaim, toMongoError } from '@isams-sync/mongo';
+import { claimStep, isDuplicateKeyError, readStepClaim, toMongoError } from '@isams-sync/mongo';
 import type { Fence, StepClaimDocument } from '@isams-sync/mongo';
 import type { DatasetId } from '@isams-sync/isams';
 import type { RunDatasetStats, RunError, RunProgress, RunStatus, RunTrigger } from '../../domain/sync-run';
@@ -177,8 +177,9 @@ export class RunsRepository {
       () => claimStep(this.steps, { recordId: run._id, step, patch, fence }),
       COLLECTIONS.runSteps,
     );
-    const record = () => this.applyStep(run.tenantId, run._id, step, claim.patch);
-    const recorded = fence === null ? await record() : await fencedWrite(fence, record);
+    // Records the decided outcome (whoever decided it), only while the run is still in that step:
+    // a late write never moves a run back.
+    const recorded = await this.applyStep(run.tenantId, run._id, step, claim.patch);
     return { won, run: recorded ?? (await this.get(run.tenantId, run._id)) };
   }
 
