@@ -160,8 +160,8 @@ export class RunsRepository {
    * (a unique insert: atomic on MongoDB and FerretDB alike) — under the run lease's `fence` when the
    * caller holds one (a stale holder is refused with `MONGO_FENCED`), or `null` for a decision made
    * outside a lease (cancelling a queued run). The decided outcome is then recorded on the run,
-   * conditionally on the run still being in that step. `won` says whether this call decided it;
-   * otherwise `run` shows the outcome decided before (adopt it).
+   * conditionally on the run still being in that step. `won` says whether this call's outcome is the
+   * decided one; otherwise `run` shows the outcome decided before (adopt it).
    */
   async advanceStep(
     run: RunDocument,
@@ -177,10 +177,12 @@ export class RunsRepository {
       () => claimStep(this.steps, { recordId: run._id, step, patch, fence }),
       COLLECTIONS.runSteps,
     );
+    // Won means this patch is the decided one (not an earlier decision of the same holder).
+    const ours = won && claim.patch === patch;
     // Records the decided outcome (whoever decided it), only while the run is still in that step:
     // a late write never moves a run back.
     const recorded = await this.applyStep(run.tenantId, run._id, step, claim.patch);
-    return { won, run: recorded ?? (await this.get(run.tenantId, run._id)) };
+    return { won: ours, run: recorded ?? (await this.get(run.tenantId, run._id)) };
   }
 
   private applyStep(
