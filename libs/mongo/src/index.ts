@@ -37,5 +37,7 @@ export type { StepClaimDocument, StepClaimOutcome, ClaimStepRequest } from './st
 export { LeaseKeeper } from './lease-keeper';
 export type { LeaseKeeperOptions, HeldLease, AcquireOptions } from './lease-keeper';
 export { assertPortablePipeline, portableAggregate, iterateCursor } from './portable-aggregate';
+export { detectServerBackend } from './server-backend';
+export type { ServerBackend } from './server-backend';
 export { tenantCollection } from './tenant-collection';
 export type { TenantCollection, TenantDocument } from './tenant-collection';

@@ -454,7 +454,8 @@ export class SyncEngine {
       const error = toRunError(abort.signal.aborted ? abort.signal.reason : err);
       if (error.code === 'CONNECTOR_RUN_FAILED') log.error({ err }, 'sync run failed');
       else log.warn({ code: error.code, transient: error.transient }, 'sync run failed');
-      // The back-off first: once the run shows `failed`, its next slot is already pushed back.
+      // The retry is scheduled before the run is marked failed, so whoever sees `failed` (the
+      // gateway, the admin) also sees when it will be tried again.
       if (error.transient) {
         const settings = await this.deps.settings.get(tenantId).catch(() => null);
         if (settings?.enabled) {
