@@ -1,11 +1,12 @@
 import { startSimulator, getTestInfra, type SimulatorProcess } from '@isams-sync/testing';
 import { datasetSnapshotCompletedV1 } from '@isams-sync/events';
 import { MongoClient } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { ConnectorApp } from '../../src/app';
 import type { RunDocument } from '../../src/adapters/mongo/runs-repository';
 import {
   connectorClient,
+  connectorTest as it,
   connectorTestEnv,
   readAll,
   readCollection,
@@ -13,7 +14,7 @@ import {
   startConnector,
   waitFor,
 } from '../support/connector-harness';
-import type { ConnectorTestEnv } from '../support/connector-harness';
+import type { ConnectorFleet, ConnectorTestEnv } from '../support/connector-harness';
 
 const keyFor = (i: number) => `{DDDDDDDD-0000-0000-0000-${String(i).padStart(12, '0')}}`;
 type Step = 'chunks-published' | 'marker-attempted';
@@ -22,52 +23,57 @@ describe('connector: a replica that stalls past its run lease', () => {
   let sim: SimulatorProcess;
   let env: ConnectorTestEnv;
   let mongo: MongoClient;
-  let a: ConnectorApp;
-  let b: ConnectorApp;
-  let pause: { tenantId: string; step: Step; arrived: () => void; gate: Promise<void> } | undefined;
 
   beforeAll(async () => {
     sim = await startSimulator();
     env = connectorTestEnv();
     mongo = await new MongoClient(getTestInfra().mongoUrl).connect();
-    // A lease long enough that only the test ends it, even on a busy machine.
-    a = await startConnector(env.env({ SCHEDULER_ENABLED: 'false', RUN_LEASE_TTL_MS: '30s' }), {
-      owner: 'replica-a',
-      onStep: async (step, run) => {
-        const p = pause;
-        if (p === undefined || p.tenantId !== run.tenantId || p.step !== step) return;
-        pause = undefined;
-        p.arrived();
-        await p.gate;
-      },
-    });
-    const c = connectorClient(a.grpcPort);
-    for (const [i, t] of ['stall-before-marker', 'stall-after-marker'].entries()) {
-      await sim.createSchool(t, { seed: 70 + i, size: 'small', apiKey: keyFor(i) });
-      await c.putSettings({ isamsUrl: sim.url, apiKey: keyFor(i), enabled: true }, c.md(t));
+    const setup = await startConnector(env.env({ SCHEDULER_ENABLED: 'false' }));
+    const c = connectorClient(setup.grpcPort);
+    try {
+      for (const [i, t] of ['stall-before-marker', 'stall-after-marker'].entries()) {
+        await sim.createSchool(t, { seed: 70 + i, size: 'small', apiKey: keyFor(i) });
+        await c.putSettings({ isamsUrl: sim.url, apiKey: keyFor(i), enabled: true }, c.md(t));
+      }
+    } finally {
+      c.close();
+      await setup.stop();
     }
-    c.close();
   });
   afterAll(async () => {
-    await a?.stop();
-    await b?.stop();
     await mongo?.close();
     await sim?.stop();
     await env?.dropDatabase();
   });
 
-  /** Starts a run on replica A and stalls A at `step`; then A's lease expires and replica B's sweep takes over. */
+  /**
+   * Starts replica A (each test its own replicas), starts a run of `tenantId` on it and stalls A at
+   * `step`; then A's lease expires and replica B's sweep takes over. A stays paused until `wake()`
+   * (or the end of the test: a paused replica could not stop).
+   */
   async function stallAndTakeOver(
+    connectors: ConnectorFleet,
     tenantId: string,
     step: Step,
-  ): Promise<{ runId: string; wake: () => void }> {
+  ): Promise<{ a: ConnectorApp; runId: string; wake: () => void }> {
     let arrived!: () => void;
     let wake!: () => void;
     const isPaused = new Promise<void>((r) => (arrived = r));
-    pause = { tenantId, step, arrived, gate: new Promise<void>((r) => (wake = r)) };
-    const c = connectorClient(a.grpcPort);
+    const gate = new Promise<void>((r) => (wake = r));
+    connectors.onStop(() => wake());
+    let paused = false;
+    // A lease long enough that only the test ends it, even on a busy machine.
+    const a = await connectors.start(env.env({ SCHEDULER_ENABLED: 'false', RUN_LEASE_TTL_MS: '30s' }), {
+      owner: 'replica-a',
+      onStep: async (at, run) => {
+        if (paused || run.tenantId !== tenantId || at !== step) return;
+        paused = true;
+        arrived();
+        await gate;
+      },
+    });
+    const c = connectors.client(a.grpcPort);
     const { run } = await c.triggerSync({}, c.md(tenantId));
-    c.close();
     await isPaused;
     // The stall outlasts A's lease: its generation expires and its last heartbeat is old.
     const db = mongo.db(env.mongoDb);
@@ -77,10 +83,10 @@ describe('connector: a replica that stalls past its run lease', () => {
     await db
       .collection<RunDocument>('sync_runs')
       .updateOne({ _id: run!.syncRunId }, { $set: { heartbeatAt: new Date(Date.now() - 3_600_000) } });
-    b ??= await startConnector(env.env({ SCHEDULER_ENABLED: 'false', RUN_LEASE_TTL_MS: '30s' }), {
+    await connectors.start(env.env({ SCHEDULER_ENABLED: 'false', RUN_LEASE_TTL_MS: '30s' }), {
       owner: 'replica-b',
     });
-    return { runId: run!.syncRunId, wake };
+    return { a, runId: run!.syncRunId, wake };
   }
 
   const markersOf = async (runId: string) =>
@@ -93,17 +99,29 @@ describe('connector: a replica that stalls past its run lease', () => {
     (await readCollection(env, 'run_steps', { _id: `${runId}|${step}` }))[0]?.fence as
       { token: number } | undefined;
 
-  it('stalled after publishing its chunks: the other replica fails the run; the stalled one’s marker attempt is refused and no marker is sent', async () => {
+  it('stalled after publishing its chunks: the other replica fails the run; the stalled one’s marker attempt is refused and no marker is sent', async ({
+    connectors,
+  }) => {
     const t = 'stall-before-marker';
-    const { runId, wake } = await stallAndTakeOver(t, 'chunks-published');
-    const failed = await waitFor(async () => {
-      const r = await readRun(env, t, runId);
-      return r?.status === 'failed' ? r : undefined;
-    }, 'replica B to fail the interrupted run');
+    const { a, runId, wake } = await stallAndTakeOver(connectors, t, 'chunks-published');
+    const failed = await waitFor(
+      async () => {
+        const r = await readRun(env, t, runId);
+        return r?.status === 'failed' ? r : undefined;
+      },
+      'replica B to fail the interrupted run',
+      undefined,
+      connectors.signal,
+    );
     expect(failed.error?.code).toBe('CONNECTOR_RUN_INTERRUPTED');
 
     wake();
-    await waitFor(async () => a.engine.activeRunIds().length === 0, 'replica A to give the run up');
+    await waitFor(
+      async () => a.engine.activeRunIds().length === 0,
+      'replica A to give the run up',
+      undefined,
+      connectors.signal,
+    );
     const after = await readRun(env, t, runId);
     expect(after).toMatchObject({ status: 'failed', error: { code: 'CONNECTOR_RUN_INTERRUPTED' } });
     expect(after?.markerAttemptedAt).toBeUndefined();
@@ -112,16 +130,28 @@ describe('connector: a replica that stalls past its run lease', () => {
     expect(await readCollection(env, 'active_runs', { _id: t })).toEqual([]);
   });
 
-  it('stalled after attempting the marker: the other replica re-sends it and completes the run; the stalled one sends nothing more', async () => {
+  it('stalled after attempting the marker: the other replica re-sends it and completes the run; the stalled one sends nothing more', async ({
+    connectors,
+  }) => {
     const t = 'stall-after-marker';
-    const { runId, wake } = await stallAndTakeOver(t, 'marker-attempted');
-    const published = await waitFor(async () => {
-      const r = await readRun(env, t, runId);
-      return r?.status === 'published' ? r : undefined;
-    }, 'replica B to re-send the marker');
+    const { a, runId, wake } = await stallAndTakeOver(connectors, t, 'marker-attempted');
+    const published = await waitFor(
+      async () => {
+        const r = await readRun(env, t, runId);
+        return r?.status === 'published' ? r : undefined;
+      },
+      'replica B to re-send the marker',
+      undefined,
+      connectors.signal,
+    );
 
     wake();
-    await waitFor(async () => a.engine.activeRunIds().length === 0, 'replica A to give the run up');
+    await waitFor(
+      async () => a.engine.activeRunIds().length === 0,
+      'replica A to give the run up',
+      undefined,
+      connectors.signal,
+    );
     expect(await readRun(env, t, runId)).toMatchObject({
       status: 'published',
       publishedAt: published.publishedAt,
