@@ -461,12 +461,17 @@ export class SyncEngine {
       await this.deps.settings.setSchedule(tenantId, settings.nextRunAt, 0);
       log.info({ chunks: published, ms: run.publishDurationMs }, 'snapshot published');
     } catch (err) {
-      const error = toRunError(abort.signal.aborted ? abort.signal.reason : err);
-      if (error.code === 'CONNECTOR_RUN_FAILED') log.error({ err }, 'sync run failed');
+      const cause: unknown = abort.signal.aborted ? abort.signal.reason : err;
+      const error = toRunError(cause);
+      // Refused (MONGO_FENCED): another replica took the run's lease over, and it decides the run's
+      // outcome and the school's schedule; this one changes neither.
+      let superseded = MongoErrors.MONGO_FENCED.is(cause);
+      if (superseded) log.warn({ err: cause }, 'run taken over by another replica; this one stops');
+      else if (error.code === 'CONNECTOR_RUN_FAILED') log.error({ err }, 'sync run failed');
       else log.warn({ code: error.code, transient: error.transient }, 'sync run failed');
       // The retry is scheduled before the run is marked failed, so whoever sees `failed` (the
       // gateway, the admin) also sees when it will be tried again.
-      if (error.transient) {
+      if (error.transient && !superseded) {
         const settings = await this.deps.settings.get(tenantId).catch(() => null);
         if (settings?.enabled) {
           const failures = settingsFailures + 1;
@@ -477,23 +482,31 @@ export class SyncEngine {
             jitterMs: this.opts.scheduleJitterMs,
             consecutiveFailures: failures,
           });
-          await this.deps.settings.setSchedule(tenantId, next, failures).catch(() => undefined);
+          await fencedWrite(lease.fence, () =>
+            this.deps.settings.setSchedule(tenantId, next, failures),
+          ).catch((e: unknown) => {
+            if (MongoErrors.MONGO_FENCED.is(e)) superseded = true;
+          });
         }
       }
       let failed: RunDocument | null = null;
-      try {
-        // Refused (MONGO_FENCED) when another replica took the run's lease over: that one decides.
-        const outcome = await this.deps.runs.advanceStep(
-          run,
-          { status: 'failed', error, finishedAt: new Date() },
-          { sequence: 1 },
-          lease.fence,
-        );
-        if (outcome.won) failed = outcome.run;
-      } catch (e) {
-        // The run may still look in flight: its marked slot stays so the sweeper fails it later.
-        keepSlot = true;
-        log.warn({ err: e }, 'failed run not recorded');
+      if (superseded) {
+        keepSlot = true; // the replica that took the run over releases it
+      } else {
+        try {
+          // Refused (MONGO_FENCED) when another replica took the run's lease over: that one decides.
+          const outcome = await this.deps.runs.advanceStep(
+            run,
+            { status: 'failed', error, finishedAt: new Date() },
+            { sequence: 1 },
+            lease.fence,
+          );
+          if (outcome.won) failed = outcome.run;
+        } catch (e) {
+          // The run may still look in flight: its marked slot stays so the sweeper fails it later.
+          keepSlot = true;
+          log.warn({ err: e }, 'failed run not recorded');
+        }
       }
       if (failed)
         await this.deps.publisher

@@ -89,6 +89,11 @@ describe('connector: a replica that stalls past its run lease', () => {
     return { a, runId: run!.syncRunId, wake };
   }
 
+  /** The school's schedule (what a failed run's back-off writes). */
+  const scheduleOf = async (tenantId: string) => {
+    const [s] = await readCollection(env, 'data_source_settings', { _id: tenantId });
+    return { nextRunAt: s?.nextRunAt as unknown, consecutiveFailures: s?.consecutiveFailures as unknown };
+  };
   const markersOf = async (runId: string) =>
     (await readAll(env.rawTopic)).filter(
       (m) =>
@@ -114,6 +119,7 @@ describe('connector: a replica that stalls past its run lease', () => {
       connectors.signal,
     );
     expect(failed.error?.code).toBe('CONNECTOR_RUN_INTERRUPTED');
+    const schedule = await scheduleOf(t);
 
     wake();
     await waitFor(
@@ -128,6 +134,8 @@ describe('connector: a replica that stalls past its run lease', () => {
     expect(await markersOf(runId)).toHaveLength(0);
     expect((await decidedBy(runId, 'fetched'))?.token).toBe(2);
     expect(await readCollection(env, 'active_runs', { _id: t })).toEqual([]);
+    // Nor did it back the school's schedule off for a failure that was not its to record.
+    expect(await scheduleOf(t)).toEqual(schedule);
   });
 
   it('stalled after attempting the marker: the other replica re-sends it and completes the run; the stalled one sends nothing more', async ({
@@ -144,6 +152,7 @@ describe('connector: a replica that stalls past its run lease', () => {
       undefined,
       connectors.signal,
     );
+    const schedule = await scheduleOf(t);
 
     wake();
     await waitFor(
@@ -158,5 +167,7 @@ describe('connector: a replica that stalls past its run lease', () => {
     });
     expect(await markersOf(runId)).toHaveLength(1);
     expect((await decidedBy(runId, 'marker-attempted'))?.token).toBe(2);
+    // The run was published: the stalled replica does not back the schedule off as if it had failed.
+    expect(await scheduleOf(t)).toEqual(schedule);
   });
 });
