@@ -18,8 +18,24 @@ export type { UpsertByIdResult, BulkUpsertOptions, BulkUpsertResult } from './up
 export { compareAndSet } from './compare-and-set';
 export { sweepExpired } from './sweep-expired';
 export type { SweepExpiredOptions } from './sweep-expired';
-export { acquireLease, renewLease, releaseLease, leaseIndexes } from './lease';
-export type { Lease, LeaseDocument, LeaseRequest } from './lease';
+export {
+  acquireLease,
+  renewLease,
+  releaseLease,
+  leaseIsCurrent,
+  pruneLeases,
+  leaseIndexes,
+  leaseId,
+} from './lease';
+export type { Lease, LeaseDocument, LeaseRequest, LeaseGeneration } from './lease';
+export { mongoLeaseStore } from './lease-store';
+export type { LeaseStore } from './lease-store';
+export { createFence, fencedWrite, fenceCondition } from './fence';
+export type { Fence, FencingToken } from './fence';
+export { claimStep, readStepClaim, deleteStepClaims, stepClaimId } from './step-claims';
+export type { StepClaimDocument, StepClaimOutcome, ClaimStepRequest } from './step-claims';
+export { LeaseKeeper } from './lease-keeper';
+export type { LeaseKeeperOptions, HeldLease, AcquireOptions } from './lease-keeper';
 export { assertPortablePipeline, portableAggregate, iterateCursor } from './portable-aggregate';
 export { detectServerBackend } from './server-backend';
 export type { ServerBackend } from './server-backend';

@@ -42,6 +42,22 @@ export const MongoErrors = defineErrors({
     kind: 'permission_denied',
     message: 'The document belongs to another tenant',
   },
+  /**
+   * A write under a lease was refused: a newer generation of the lease (a higher fencing token) was
+   * issued, so this holder is stale. `afterWrite`: the supersession was seen only after the write was
+   * sent — stop; the write may stand as an interrupted step that the new holder resumes.
+   */
+  MONGO_FENCED: {
+    kind: 'aborted',
+    message: (d: { key: string; token: number; afterWrite?: boolean } & Record<string, unknown>) =>
+      `Lease ${d.key} has a newer holder than token ${d.token}${d.afterWrite ? ' (seen after writing)' : ''}`,
+  },
+  /** A held lease was lost: a renewal was refused (taken over), came too late, or the holder released it. */
+  MONGO_LEASE_LOST: {
+    kind: 'unavailable',
+    message: (d: { key: string; token: number; reason: string } & Record<string, unknown>) =>
+      `Lease ${d.key} (token ${d.token}) lost: ${d.reason}`,
+  },
   /** Any other database error. */
   MONGO_ERROR: { kind: 'internal', message: 'Database operation failed' },
 });

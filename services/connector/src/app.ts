@@ -18,7 +18,7 @@ import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
 import { createMetrics, startOpsServer } from '@isams-sync/metrics';
 import type { OpsServer } from '@isams-sync/metrics';
-import { connectMongo, ensureIndexes } from '@isams-sync/mongo';
+import { LeaseKeeper, connectMongo, ensureIndexes, mongoLeaseStore } from '@isams-sync/mongo';
 import type { LeaseDocument, MongoConnection } from '@isams-sync/mongo';
 import type { ConnectorConfig } from './config';
 import { createKeyCipher, parsePreviousKeks } from './adapters/crypto/key-cipher';
@@ -142,7 +142,11 @@ export function createConnectorApp(
           runs,
           snapshots: new AppliedSnapshotsRepository(mongo.db),
           claims: new ScheduleClaimsRepository(mongo.db),
-          leases: mongo.db.collection<LeaseDocument>(COLLECTIONS.leases),
+          leases: new LeaseKeeper(mongoLeaseStore(mongo.db.collection<LeaseDocument>(COLLECTIONS.leases)), {
+            owner,
+            ttlMs: config.RUN_LEASE_TTL_MS,
+            logger,
+          }),
           cipher,
           publisher: new RunPublisher(producer, {
             rawDatasets: config.RAW_DATASETS_TOPIC,

@@ -38,7 +38,7 @@ export interface RosterAppOverrides {
   logger?: Logger;
   now?: () => Date;
   /** Throw in here to simulate a crash before a processing step. */
-  beforeStep?: (step: ProcessingStep, changesetId: string) => void;
+  beforeStep?: (step: ProcessingStep, changesetId: string) => void | Promise<void>;
   /** Don't start the periodic sweeper (tests call `sweep()`). */
   disableSweeper?: boolean;
   /** Consumer session timeout (tests use short ones). */

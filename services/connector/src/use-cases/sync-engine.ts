@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Collection } from 'mongodb';
-import { acquireLease, releaseLease, renewLease } from '@isams-sync/mongo';
-import type { LeaseDocument } from '@isams-sync/mongo';
+import { MongoErrors, fencedWrite } from '@isams-sync/mongo';
+import type { HeldLease, LeaseKeeper } from '@isams-sync/mongo';
 import type { Logger } from '@isams-sync/logger';
 import { CHUNK_ENVELOPE_OVERHEAD_BYTES } from '../domain/chunk-plan';
 import { ConnectorErrors } from '../domain/connector-errors';
@@ -12,6 +11,7 @@ import type { KeyCipher } from '../adapters/crypto/key-cipher';
 import { fetchToSpool } from '../adapters/isams/batch-source';
 import type { IsamsClientSettings } from '../adapters/isams/batch-source';
 import type { RunPublisher } from '../adapters/kafka/run-publisher';
+import { runStep } from '../adapters/mongo/runs-repository';
 import type { RunDocument, RunsRepository } from '../adapters/mongo/runs-repository';
 import type { SettingsRepository } from '../adapters/mongo/settings-repository';
 import type {
@@ -24,6 +24,7 @@ import { RunInterrupted, toRunError } from './run-errors';
 export interface SyncEngineOptions {
   owner: string;
   concurrency: number;
+  /** A run's lease ttl: a run whose heartbeat is older is checked by the stale-run sweep. */
   leaseTtlMs: number;
   schedulerTickMs: number;
   schedulerEnabled: boolean;
@@ -42,13 +43,14 @@ export interface SyncEngineDeps {
   runs: RunsRepository;
   snapshots: AppliedSnapshotsRepository;
   claims: ScheduleClaimsRepository;
-  leases: Collection<LeaseDocument>;
+  /** Keeps the per-school run leases (libs/mongo): renewals, lost-lease signal, fencing tokens. */
+  leases: LeaseKeeper;
   cipher: KeyCipher;
   publisher: RunPublisher;
   logger: Logger;
   /** Hook for tests (e.g. kill the process mid-publish); never set in production. */
   onStep?: (
-    step: 'run-requested' | 'chunks-published' | 'marker-attempted',
+    step: 'run-requested' | 'publishing' | 'chunks-published' | 'marker-attempted',
     run: RunDocument,
   ) => void | Promise<void>;
 }
@@ -65,6 +67,8 @@ export interface RosterReport {
 }
 
 const leaseKey = (tenantId: string): string => `run:${tenantId}`;
+/** Expired run-lease generations are pruned this long after expiry, at most this often. */
+const LEASE_RETENTION_MS = 60 * 60_000;
 
 /**
  * Sync runs end to end: requests (manual and scheduled), the work queue with per-school leases,
@@ -75,6 +79,7 @@ export class SyncEngine {
   private readonly timers: NodeJS.Timeout[] = [];
   private stopping = false;
   private lastClaimsPrune = 0;
+  private lastLeasePrune = 0;
   private pumping: Promise<void> | undefined;
   private pumpAgain = false;
 
@@ -195,14 +200,21 @@ export class SyncEngine {
     const run = await this.deps.runs.get(tenantId, syncRunId);
     if (!run) throw ConnectorErrors.CONNECTOR_RUN_NOT_FOUND({ syncRunId });
     if (run.status === 'cancelled') return run;
-    const updated = await this.deps.runs.transition(
-      tenantId,
-      syncRunId,
-      ['requested'],
+    if (run.status !== 'requested')
+      throw ConnectorErrors.CONNECTOR_RUN_NOT_CANCELLABLE({ syncRunId, status: run.status });
+    // Decided against a replica starting it by the same step claim: exactly one of the two wins.
+    const { won, run: updated } = await this.deps.runs.advanceStep(
+      run,
       { status: 'cancelled', finishedAt: new Date() },
       { sequence: 1 },
+      null,
     );
-    if (!updated) throw ConnectorErrors.CONNECTOR_RUN_NOT_CANCELLABLE({ syncRunId, status: run.status });
+    if (!won && updated?.status === 'cancelled') return updated;
+    if (!won || !updated)
+      throw ConnectorErrors.CONNECTOR_RUN_NOT_CANCELLABLE({
+        syncRunId,
+        status: updated?.status ?? run.status,
+      });
     await this.deps.runs.dequeue(tenantId, syncRunId);
     await this.deps.runs.releaseSlot(tenantId, syncRunId);
     await this.deps.publisher.publishRunUpdate(updated);
@@ -278,34 +290,30 @@ export class SyncEngine {
           await this.deps.runs.dequeue(queued.tenantId, queued._id);
         continue;
       }
-      const lease = await acquireLease(this.deps.leases, {
-        key: leaseKey(run.tenantId),
-        owner: this.opts.owner,
-        ttlMs: this.opts.leaseTtlMs,
-      });
+      const lease = await this.deps.leases.acquire(leaseKey(run.tenantId));
       if (!lease) continue;
-      // The mark comes first: the stale-run sweep only looks at marked slots, so a crash right after
-      // `requested → fetching` must find the slot already marked.
-      if (!(await this.markSlot(run.tenantId, run._id))) {
-        await releaseLease(this.deps.leases, { key: leaseKey(run.tenantId), owner: this.opts.owner });
-        continue;
+      let started: RunDocument | null = null;
+      try {
+        // The mark comes first: the stale-run sweep only looks at marked slots, so a crash right after
+        // `requested → fetching` must find the slot already marked.
+        if (!(await this.markSlot(run.tenantId, run._id))) continue;
+        // A cancel racing the start is decided by the same step claim: exactly one wins.
+        const start = await this.deps.runs.advanceStep(
+          run,
+          { status: 'fetching', owner: this.opts.owner, heartbeatAt: new Date(), fetchStartedAt: new Date() },
+          { sequence: 1 },
+          lease.fence,
+        );
+        if (start.won && start.run?.status === 'fetching') started = start.run;
+      } finally {
+        if (started === null) await lease.release();
       }
-      const started = await this.deps.runs.transition(
-        run.tenantId,
-        run._id,
-        ['requested'],
-        { status: 'fetching', owner: this.opts.owner, heartbeatAt: new Date(), fetchStartedAt: new Date() },
-        { sequence: 1 },
-      );
-      if (!started) {
-        await releaseLease(this.deps.leases, { key: leaseKey(run.tenantId), owner: this.opts.owner });
-        continue;
-      }
+      if (started === null) continue;
       await this.deps.runs
         .dequeue(run.tenantId, run._id)
         .catch((err: unknown) => this.deps.logger.warn({ err }, 'started run not dequeued'));
       const abort = new AbortController();
-      const done = this.execute(started, abort).finally(() => {
+      const done = this.execute(started, abort, lease).finally(() => {
         this.inFlight.delete(run._id);
         this.wake();
       });
@@ -323,28 +331,18 @@ export class SyncEngine {
     return slot.claimed && this.deps.runs.markSlotStarted(tenantId, syncRunId);
   }
 
-  private async execute(initial: RunDocument, abort: AbortController): Promise<void> {
+  /**
+   * Runs a started run under its lease. The keeper renews the lease; once it is lost (taken over, or
+   * not renewed in time) the run is aborted, and every write of the run carries the lease's fence, so
+   * a replica that stalled past its lease cannot change a run another replica took over.
+   */
+  private async execute(initial: RunDocument, abort: AbortController, lease: HeldLease): Promise<void> {
     const { tenantId } = initial;
     const log = this.deps.logger.child({ tenantId, syncRunId: initial._id });
     const spool = new RunSpool(this.opts.spoolDir, initial._id);
-    const heartbeat = setInterval(
-      () => {
-        void (async () => {
-          const request = { key: leaseKey(tenantId), owner: this.opts.owner, ttlMs: this.opts.leaseTtlMs };
-          // A late renewal (busy event loop) finds the lease expired; re-acquiring is still safe because
-          // it only succeeds while nobody else took it over (a sweeper that did has failed the run).
-          const lease =
-            (await renewLease(this.deps.leases, request)) ?? (await acquireLease(this.deps.leases, request));
-          if (!lease) {
-            abort.abort(new RunInterrupted('run lease lost'));
-            return;
-          }
-          await this.deps.runs.update(tenantId, initial._id, { heartbeatAt: new Date() });
-        })().catch((err: unknown) => log.warn({ err }, 'run heartbeat failed'));
-      },
-      Math.max(100, Math.floor(this.opts.leaseTtlMs / 3)),
-    );
-    heartbeat.unref();
+    const onLost = () => abort.abort(new RunInterrupted('run lease lost'));
+    if (lease.signal.aborted) onLost();
+    else lease.signal.addEventListener('abort', onLost, { once: true });
     let run = initial;
     let settingsFailures = 0;
     let keepSlot = false;
@@ -356,10 +354,26 @@ export class SyncEngine {
       const apiKey = this.deps.cipher.decrypt(tenantId, settings.key);
       await spool.reset();
 
+      // Progress is written beside the work, not in its way (a fenced write is five round trips):
+      // one write at a time, none queued behind it (awaited in line, or queued, they held the run up
+      // by the database's latency times the writes: a large school's publish took 26 s instead of 1–2
+      // at 50 ms per round trip); a refused one (another replica took the run over) aborts the run.
+      let progressWrite: Promise<void> | undefined;
+      let lastProgress = Date.now();
+      const writeProgress = (progress: () => RunDocument['progress']): void => {
+        if (progressWrite !== undefined) return;
+        if (Date.now() - lastProgress < this.opts.progressIntervalMs) return;
+        lastProgress = Date.now();
+        progressWrite = this.progress(run, progress(), lease)
+          .catch((err: unknown) => {
+            if (MongoErrors.MONGO_FENCED.is(err)) abort.abort(err);
+            else log.warn({ err }, 'run progress not written');
+          })
+          .finally(() => (progressWrite = undefined));
+      };
+
       // Fetch and spool.
       const fetchStart = Date.now();
-      let lastProgress = Date.now();
-      let progressWrite: Promise<void> = Promise.resolve();
       const result = await fetchToSpool({
         source: { baseUrl: settings.isamsUrl, apiKey, format: settings.format },
         client: this.opts.isams,
@@ -367,19 +381,13 @@ export class SyncEngine {
         maxChunkRecordBytes: this.opts.maxChunkBytes - CHUNK_ENVELOPE_OVERHEAD_BYTES,
         signal: abort.signal,
         logger: log,
-        onProgress: (p) => {
-          if (Date.now() - lastProgress < this.opts.progressIntervalMs) return;
-          lastProgress = Date.now();
-          progressWrite = progressWrite
-            .then(() => this.progress(run, { ...run.progress, ...p, datasetsTotal: 14 }))
-            .catch(() => undefined);
-        },
+        onProgress: (p) => writeProgress(() => ({ ...run.progress, ...p, datasetsTotal: 14 })),
       });
       await progressWrite;
       abort.signal.throwIfAborted();
       const fetchedAt = new Date();
       const chunksTotal = result.datasets.reduce((n, d) => n + d.chunkCount, 0);
-      run = await this.advance(run, 'fetched', {
+      run = await this.advance(run, lease, 'fetched', {
         fetchedAt,
         fetchDurationMs: fetchedAt.getTime() - fetchStart,
         datasets: result.datasets,
@@ -411,7 +419,7 @@ export class SyncEngine {
         !run.dryRun &&
         isUnchanged(result.datasets, result.absent, await this.deps.snapshots.get(tenantId))
       ) {
-        run = await this.advance(run, 'unchanged', { finishedAt: new Date() });
+        run = await this.advance(run, lease, 'unchanged', { finishedAt: new Date() });
         log.info('data unchanged since the last applied sync; nothing published');
         await this.deps.settings.setSchedule(tenantId, settings.nextRunAt, 0);
         return;
@@ -420,40 +428,50 @@ export class SyncEngine {
       // Publish chunks, then the marker (the commit point).
       const publishStart = Date.now();
       let published = 0;
-      let lastPublishProgress = Date.now();
-      await this.deps.publisher.publishChunks(run, spool, async (n) => {
+      lastProgress = Date.now();
+      await lease.fence.check();
+      await this.deps.onStep?.('publishing', run);
+      await this.deps.publisher.publishChunks(run, spool, (n) => {
         abort.signal.throwIfAborted();
         published += n;
-        if (Date.now() - lastPublishProgress >= this.opts.progressIntervalMs) {
-          lastPublishProgress = Date.now();
-          await this.progress(run, { ...run.progress, chunksPublished: published });
-        }
+        writeProgress(() => ({ ...run.progress, chunksPublished: published }));
       });
+      // The last progress write lands before the marker attempt is decided.
+      await progressWrite;
       abort.signal.throwIfAborted();
       run = { ...run, progress: { ...run.progress, chunksPublished: published } };
       await this.deps.onStep?.('chunks-published', run);
-      const attempted = await this.deps.runs.transition(tenantId, run._id, ['fetched'], {
-        markerAttemptedAt: new Date(),
-        progress: run.progress,
-      });
-      if (!attempted) throw new RunInterrupted('run changed state while publishing');
-      run = attempted;
+      // Decided once: after this a stale-run sweep re-sends the marker instead of failing the run.
+      const attempted = await this.deps.runs.advanceStep(
+        run,
+        { markerAttemptedAt: new Date(), progress: run.progress },
+        undefined,
+        lease.fence,
+      );
+      if (!attempted.won || !attempted.run) throw new RunInterrupted('run changed state while publishing');
+      run = attempted.run;
       await this.deps.onStep?.('marker-attempted', run);
+      await lease.fence.check();
       await this.deps.publisher.publishMarker(run);
       const publishedAt = new Date();
-      run = await this.advance(run, 'published', {
+      run = await this.advance(run, lease, 'published', {
         publishedAt,
         publishDurationMs: publishedAt.getTime() - publishStart,
       });
       await this.deps.settings.setSchedule(tenantId, settings.nextRunAt, 0);
       log.info({ chunks: published, ms: run.publishDurationMs }, 'snapshot published');
     } catch (err) {
-      const error = toRunError(abort.signal.aborted ? abort.signal.reason : err);
-      if (error.code === 'CONNECTOR_RUN_FAILED') log.error({ err }, 'sync run failed');
+      const cause: unknown = abort.signal.aborted ? abort.signal.reason : err;
+      const error = toRunError(cause);
+      // Refused (MONGO_FENCED): another replica took the run's lease over, and it decides the run's
+      // outcome and the school's schedule; this one changes neither.
+      let superseded = MongoErrors.MONGO_FENCED.is(cause);
+      if (superseded) log.warn({ err: cause }, 'run taken over by another replica; this one stops');
+      else if (error.code === 'CONNECTOR_RUN_FAILED') log.error({ err }, 'sync run failed');
       else log.warn({ code: error.code, transient: error.transient }, 'sync run failed');
       // The retry is scheduled before the run is marked failed, so whoever sees `failed` (the
       // gateway, the admin) also sees when it will be tried again.
-      if (error.transient) {
+      if (error.transient && !superseded) {
         const settings = await this.deps.settings.get(tenantId).catch(() => null);
         if (settings?.enabled) {
           const failures = settingsFailures + 1;
@@ -464,63 +482,79 @@ export class SyncEngine {
             jitterMs: this.opts.scheduleJitterMs,
             consecutiveFailures: failures,
           });
-          await this.deps.settings.setSchedule(tenantId, next, failures).catch(() => undefined);
+          await fencedWrite(lease.fence, () =>
+            this.deps.settings.setSchedule(tenantId, next, failures),
+          ).catch((e: unknown) => {
+            if (MongoErrors.MONGO_FENCED.is(e)) superseded = true;
+          });
         }
       }
       let failed: RunDocument | null = null;
-      try {
-        failed = await this.deps.runs.transition(
-          tenantId,
-          run._id,
-          ['fetching', 'fetched'],
-          { status: 'failed', error, finishedAt: new Date() },
-          { sequence: 1 },
-        );
-      } catch (e) {
-        // The run may still look in flight: its marked slot stays so the sweeper fails it later.
-        keepSlot = true;
-        log.warn({ err: e }, 'failed run not recorded');
+      if (superseded) {
+        keepSlot = true; // the replica that took the run over releases it
+      } else {
+        try {
+          // Refused (MONGO_FENCED) when another replica took the run's lease over: that one decides.
+          const outcome = await this.deps.runs.advanceStep(
+            run,
+            { status: 'failed', error, finishedAt: new Date() },
+            { sequence: 1 },
+            lease.fence,
+          );
+          if (outcome.won) failed = outcome.run;
+        } catch (e) {
+          // The run may still look in flight: its marked slot stays so the sweeper fails it later.
+          keepSlot = true;
+          log.warn({ err: e }, 'failed run not recorded');
+        }
       }
       if (failed)
         await this.deps.publisher
           .publishRunUpdate(failed)
           .catch((e: unknown) => log.warn({ err: e }, 'run update not published'));
     } finally {
-      clearInterval(heartbeat);
+      lease.signal.removeEventListener('abort', onLost);
       await spool.remove().catch(() => undefined);
-      if (!keepSlot) await this.deps.runs.releaseSlot(tenantId, initial._id).catch(() => undefined);
-      await releaseLease(this.deps.leases, { key: leaseKey(tenantId), owner: this.opts.owner }).catch(
-        () => undefined,
-      );
+      if (!keepSlot)
+        await fencedWrite(lease.fence, () => this.deps.runs.releaseSlot(tenantId, initial._id)).catch(
+          () => undefined,
+        );
+      await lease.release();
     }
   }
 
-  /** Moves the run to `status` (one sequence step) and publishes the lifecycle event. */
+  /** Moves the run to `status` (one sequence step, decided under the lease) and publishes the lifecycle event. */
   private async advance(
     run: RunDocument,
+    lease: HeldLease,
     status: RunStatus,
     set: Partial<RunDocument>,
   ): Promise<RunDocument> {
-    const updated = await this.deps.runs.transition(
-      run.tenantId,
-      run._id,
-      [run.status],
+    const { won, run: updated } = await this.deps.runs.advanceStep(
+      run,
       { ...set, status, heartbeatAt: new Date() },
       { sequence: 1 },
+      lease.fence,
     );
-    if (!updated) throw new RunInterrupted(`run left ${run.status} unexpectedly`);
+    if (!won || !updated) throw new RunInterrupted(`run left ${run.status} unexpectedly`);
     await this.deps.publisher.publishRunUpdate(updated);
     return updated;
   }
 
   /** Progress inside a status: stored for GetSyncRun/WatchSyncRun and published for dashboards. */
-  private async progress(run: RunDocument, progress: RunDocument['progress']): Promise<void> {
-    const updated = await this.deps.runs.transition(
-      run.tenantId,
-      run._id,
-      [run.status],
-      { progress, heartbeatAt: new Date() },
-      { sequence: 1 },
+  private async progress(
+    run: RunDocument,
+    progress: RunDocument['progress'],
+    lease: HeldLease,
+  ): Promise<void> {
+    const updated = await fencedWrite(lease.fence, () =>
+      this.deps.runs.transition(
+        run.tenantId,
+        run._id,
+        [run.status],
+        { progress, heartbeatAt: new Date() },
+        { sequence: 1 },
+      ),
     );
     if (updated) {
       run.progress = progress;
@@ -583,49 +617,55 @@ export class SyncEngine {
       if (slot.claimedAt < before) await this.activeRun(slot.tenantId);
     }
     if (recovered > 0) this.wake();
+    // Acquiring already drops older lease generations; this catches what that best-effort delete missed.
+    if (Date.now() - this.lastLeasePrune >= LEASE_RETENTION_MS) {
+      this.lastLeasePrune = Date.now();
+      await this.deps.leases.prune(new Date(Date.now() - LEASE_RETENTION_MS));
+    }
     return recovered;
   }
 
   private async recoverStale(stale: RunDocument): Promise<boolean> {
-    const key = leaseKey(stale.tenantId);
-    const lease = await acquireLease(this.deps.leases, {
-      key,
-      owner: this.opts.owner,
-      ttlMs: this.opts.leaseTtlMs,
-    });
+    const lease = await this.deps.leases.acquire(leaseKey(stale.tenantId));
     if (!lease) return false;
     try {
-      const run = await this.deps.runs.get(stale.tenantId, stale._id);
-      if (!run || !(run.status === 'fetching' || run.status === 'fetched')) return false;
-      const log = this.deps.logger.child({ tenantId: run.tenantId, syncRunId: run._id });
-      if (run.status === 'fetched' && run.markerAttemptedAt) {
-        await this.deps.publisher.publishMarker(run);
-        const done = await this.deps.runs.transition(
-          run.tenantId,
-          run._id,
-          ['fetched'],
-          { status: 'published', publishedAt: new Date() },
-          { sequence: 1 },
-        );
-        if (done) await this.deps.publisher.publishRunUpdate(done);
-        log.warn('interrupted run resumed: run-complete marker re-sent');
-      } else {
-        const error = toRunError(new RunInterrupted('owner stopped'));
-        const failed = await this.deps.runs.transition(
-          run.tenantId,
-          run._id,
-          ['fetching', 'fetched'],
-          { status: 'failed', error, finishedAt: new Date() },
-          { sequence: 1 },
-        );
-        if (failed) await this.deps.publisher.publishRunUpdate(failed);
-        log.warn({ previousOwner: run.owner }, 'interrupted run failed');
+      // Each pass decides one step; a step an earlier holder already decided is adopted and the
+      // run looked at again (e.g. its marker attempt: then the marker is re-sent, not the run failed).
+      for (let pass = 0; pass < 3; pass++) {
+        const run = await this.deps.runs.get(stale.tenantId, stale._id);
+        if (!run || !(run.status === 'fetching' || run.status === 'fetched')) return false;
+        const log = this.deps.logger.child({ tenantId: run.tenantId, syncRunId: run._id });
+        if (runStep(run) === 'marker-attempted') {
+          await lease.fence.check();
+          await this.deps.publisher.publishMarker(run);
+          const done = await this.deps.runs.advanceStep(
+            run,
+            { status: 'published', publishedAt: new Date() },
+            { sequence: 1 },
+            lease.fence,
+          );
+          if (!done.won) continue;
+          if (done.run) await this.deps.publisher.publishRunUpdate(done.run);
+          log.warn('interrupted run resumed: run-complete marker re-sent');
+        } else {
+          const error = toRunError(new RunInterrupted('owner stopped'));
+          const failed = await this.deps.runs.advanceStep(
+            run,
+            { status: 'failed', error, finishedAt: new Date() },
+            { sequence: 1 },
+            lease.fence,
+          );
+          if (!failed.won) continue;
+          if (failed.run) await this.deps.publisher.publishRunUpdate(failed.run);
+          log.warn({ previousOwner: run.owner }, 'interrupted run failed');
+        }
+        await new RunSpool(this.opts.spoolDir, run._id).remove().catch(() => undefined);
+        await fencedWrite(lease.fence, () => this.deps.runs.releaseSlot(run.tenantId, run._id));
+        return true;
       }
-      await new RunSpool(this.opts.spoolDir, run._id).remove().catch(() => undefined);
-      await this.deps.runs.releaseSlot(run.tenantId, run._id);
-      return true;
+      return false;
     } finally {
-      await releaseLease(this.deps.leases, { key, owner: this.opts.owner }).catch(() => undefined);
+      await lease.release();
     }
   }
 

@@ -1,246 +1,264 @@
 import { startSimulator, type SimulatorProcess } from '@isams-sync/testing';
 import { datasetSnapshotCompletedV1, rawDatasetChunkV1 } from '@isams-sync/events';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ConnectorApp } from '../../src/app';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import {
   connectorClient,
+  connectorTest as it,
   connectorTestEnv,
   readAll,
   deleteFromCollection,
   readCollection,
   readRun,
   startConnector,
-  startConnectorProcess,
   waitFor,
 } from '../support/connector-harness';
-import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
+import type { ConnectorTestEnv } from '../support/connector-harness';
 
 const keyFor = (i: number) => `{CCCCCCCC-0000-0000-0000-${String(i).padStart(12, '0')}}`;
 const MAX_CHUNK = 64 * 1024;
+// Hang guards, not timing assertions: a large school's run waits up to RUN_WAIT_MS, and each test's
+// timeout covers the waits it makes (a large run took 3–9 s alone, over 60 s under a loaded suite).
+const RUN_WAIT_MS = 120_000;
+const RECOVERY_WAIT_MS = 60_000;
 
 describe('connector: chunking a large school, and crashes at any moment', () => {
   let sim: SimulatorProcess;
   let env: ConnectorTestEnv;
-  let client: ConnectorClient | undefined;
-  const apps: ConnectorApp[] = [];
 
+  // Each test starts its own connectors (`connectors`), stopped when it ends, also on a time-out.
   beforeAll(async () => {
     sim = await startSimulator();
     env = connectorTestEnv();
     const setup = await startConnector(env.env({ SCHEDULER_ENABLED: 'false' }));
-    apps.push(setup);
     const c = connectorClient(setup.grpcPort);
-    const schools = [
-      'large',
-      'kill',
-      'crash-before-marker',
-      'crash-at-marker',
-      'crash-requested',
-      'lost-entry',
-    ];
-    for (const [i, t] of schools.entries()) {
-      await sim.createSchool(t, {
-        seed: 100 + i,
-        size: t === 'large' || t === 'kill' ? 'large' : 'small',
-        apiKey: keyFor(i),
-      });
-      await c.putSettings({ isamsUrl: sim.url, apiKey: keyFor(i), enabled: true }, c.md(t));
+    try {
+      const schools = [
+        'large',
+        'kill',
+        'crash-before-marker',
+        'crash-at-marker',
+        'crash-requested',
+        'lost-entry',
+      ];
+      for (const [i, t] of schools.entries()) {
+        await sim.createSchool(t, {
+          seed: 100 + i,
+          size: t === 'large' || t === 'kill' ? 'large' : 'small',
+          apiKey: keyFor(i),
+        });
+        await c.putSettings({ isamsUrl: sim.url, apiKey: keyFor(i), enabled: true }, c.md(t));
+      }
+    } finally {
+      c.close();
+      await setup.stop();
     }
-    c.close();
-    await setup.stop();
-    apps.length = 0;
   });
   afterAll(async () => {
-    client?.close();
-    for (const a of apps) await a.stop();
     await sim?.stop();
     await env?.dropDatabase();
   });
 
-  it('splits a large school into chunks no bigger than MAX_CHUNK_BYTES, in order, losslessly counted', async () => {
-    const app = await startConnector(
-      env.env({ SCHEDULER_ENABLED: 'false', MAX_CHUNK_BYTES: String(MAX_CHUNK) }),
-    );
-    apps.push(app);
-    client = connectorClient(app.grpcPort);
-    const { run } = await client.triggerSync({}, client.md('large'));
-    const done = await waitFor(
-      async () => {
-        const r = await client!.getSyncRun({ syncRunId: run!.syncRunId }, client!.md('large'));
-        return r.status === 'published' || r.status === 'failed' ? r : undefined;
-      },
-      'large run',
-      120_000,
-    );
-    expect(done.status).toBe('published');
-    const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === run!.syncRunId);
-    const chunks = msgs.filter((m) => m.event.type === rawDatasetChunkV1.type);
-    expect(chunks.length).toBeGreaterThan(20);
-    for (const m of chunks) expect(m.bytes).toBeLessThanOrEqual(MAX_CHUNK);
-    const marker = datasetSnapshotCompletedV1.parse(
-      msgs.find((m) => m.event.type === datasetSnapshotCompletedV1.type)!.event,
-    );
-    const setLists = marker.data.datasets.find((d) => d.datasetId === 'teachingSetLists')!;
-    expect(setLists.chunkCount).toBeGreaterThan(1);
-    const parsed = chunks
-      .map((m) => rawDatasetChunkV1.parse(m.event).data)
-      .filter((c) => c.datasetId === 'teachingSetLists');
-    parsed.sort((x, y) => x.chunkIndex - y.chunkIndex);
-    expect(parsed.map((c) => c.chunkIndex)).toEqual([...Array(setLists.chunkCount).keys()]);
-    let ordinal = 0;
-    for (const c of parsed) {
-      expect(c.firstRecordOrdinal).toBe(ordinal);
-      ordinal += c.records.length;
-    }
-    expect(ordinal).toBe(setLists.recordCount);
-    // Event ids are deterministic per (run, dataset, chunk): all distinct within the run.
-    expect(new Set(chunks.map((m) => m.event.id)).size).toBe(chunks.length);
-    await app.stop();
-    apps.pop();
-  });
-
-  it('kill -9 mid-publish: the run is failed as interrupted, no marker exists, and the next run publishes', async () => {
-    const proc = await startConnectorProcess(
-      env.env({
-        SCHEDULER_ENABLED: 'false',
-        MAX_CHUNK_BYTES: String(16 * 1024),
-        CONNECTOR_TEST_OWNER: 'doomed',
-      }),
-    );
-    const c = connectorClient(proc.grpcPort);
-    const { run } = await c.triggerSync({}, c.md('kill'));
-    const id = run!.syncRunId;
-    await waitFor(
-      async () => {
-        const r = await c.getSyncRun({ syncRunId: id }, c.md('kill'));
-        return r.status === 'fetched' && (r.progress?.chunksPublished ?? 0) > 0;
-      },
-      'publishing under way',
-      120_000,
-    );
-    await proc.kill();
-    c.close();
-
-    const app = await startConnector(env.env({ SCHEDULER_ENABLED: 'false' }), { owner: 'survivor' });
-    apps.push(app);
-    client?.close();
-    client = connectorClient(app.grpcPort);
-    const failed = await waitFor(
-      async () => {
-        const r = await client!.getSyncRun({ syncRunId: id }, client!.md('kill'));
-        return r.status === 'failed' ? r : undefined;
-      },
-      'interrupted run failed',
-      60_000,
-    );
-    expect(failed.error).toMatchObject({ code: 'CONNECTOR_RUN_INTERRUPTED', transient: true });
-    expect(failed.error?.adminAction).toContain('again');
-    const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === id);
-    expect(msgs.some((m) => m.event.type === rawDatasetChunkV1.type)).toBe(true);
-    expect(msgs.some((m) => m.event.type === datasetSnapshotCompletedV1.type)).toBe(false);
-
-    const next = await client.triggerSync({}, client.md('kill'));
-    expect(next.alreadyActive).toBe(false);
-    const ok = await waitFor(
-      async () => {
-        const r = await client!.getSyncRun({ syncRunId: next.run!.syncRunId }, client!.md('kill'));
-        return r.status === 'published' || r.status === 'failed' ? r : undefined;
-      },
-      'next run',
-      120_000,
-    );
-    expect(ok.status).toBe('published');
-    client.close();
-    client = undefined;
-    await app.stop();
-    apps.pop();
-  });
-
-  it('crash after the last chunk but before the marker: failed, never committed', async () => {
-    const proc = await startConnectorProcess(
-      env.env({ SCHEDULER_ENABLED: 'false', CONNECTOR_TEST_CRASH_AT: 'chunks-published' }),
-    );
-    const c = connectorClient(proc.grpcPort);
-    const { run } = await c.triggerSync({}, c.md('crash-before-marker'));
-    c.close();
-    await proc.exited; // it SIGKILLs itself at the step
-    expect((await readRun(env, 'crash-before-marker', run!.syncRunId))?.status).toBe('fetched');
-    apps.push(await startConnector(env.env({ SCHEDULER_ENABLED: 'false' })));
-    const failed = await waitFor(
-      async () => {
-        const r = await readRun(env, 'crash-before-marker', run!.syncRunId);
-        return r?.status === 'failed' ? r : undefined;
-      },
-      'failed',
-      60_000,
-    );
-    await apps.pop()!.stop();
-    expect(failed.error?.code).toBe('CONNECTOR_RUN_INTERRUPTED');
-    const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === run!.syncRunId);
-    const planned = (failed.datasets as Array<{ chunkCount: number }>).reduce((n, d) => n + d.chunkCount, 0);
-    expect(msgs.filter((m) => m.event.type === rawDatasetChunkV1.type)).toHaveLength(planned);
-    expect(msgs.some((m) => m.event.type === datasetSnapshotCompletedV1.type)).toBe(false);
-  });
-
-  it('crash while sending the marker: resumed by re-sending the same marker (same event id)', async () => {
-    const proc = await startConnectorProcess(
-      env.env({ SCHEDULER_ENABLED: 'false', CONNECTOR_TEST_CRASH_AT: 'marker-attempted' }),
-    );
-    const c = connectorClient(proc.grpcPort);
-    const { run } = await c.triggerSync({}, c.md('crash-at-marker'));
-    c.close();
-    await proc.exited;
-    const stuck = await readRun(env, 'crash-at-marker', run!.syncRunId);
-    expect(stuck?.status).toBe('fetched');
-    expect(stuck?.markerAttemptedAt).toBeInstanceOf(Date);
-    apps.push(await startConnector(env.env({ SCHEDULER_ENABLED: 'false' })));
-    const published = await waitFor(
-      async () => {
-        const r = await readRun(env, 'crash-at-marker', run!.syncRunId);
-        return r?.status === 'published' ? r : undefined;
-      },
-      'resumed',
-      60_000,
-    );
-    expect(published.error).toBeUndefined();
-    const markers = (await readAll(env.rawTopic)).filter(
-      (m) => m.event.syncrunid === run!.syncRunId && m.event.type === datasetSnapshotCompletedV1.type,
-    );
-    expect(markers.length).toBeGreaterThanOrEqual(1);
-    expect(new Set(markers.map((m) => m.event.id)).size).toBe(1);
-  });
-
-  it('a requested run whose process died before starting it is run by the next process (queue entry kept or lost)', async () => {
-    const tenantId = 'crash-requested';
-    for (const entry of ['kept', 'lost'] as const) {
-      const proc = await startConnectorProcess(
-        env.env({ SCHEDULER_ENABLED: 'false', CONNECTOR_TEST_CRASH_AT: 'run-requested' }),
+  it(
+    'splits a large school into chunks no bigger than MAX_CHUNK_BYTES, in order, losslessly counted',
+    { timeout: RUN_WAIT_MS + 60_000 },
+    async ({ connectors }) => {
+      const app = await connectors.start(
+        env.env({ SCHEDULER_ENABLED: 'false', MAX_CHUNK_BYTES: String(MAX_CHUNK) }),
       );
-      const c = connectorClient(proc.grpcPort);
-      await expect(c.triggerSync({}, c.md(tenantId))).rejects.toThrow();
-      c.close();
-      await proc.exited;
-      const requested = await readCollection(env, 'sync_runs', { tenantId, status: 'requested' });
-      expect(requested).toHaveLength(1);
-      const id = requested[0]!._id;
-      expect(await readCollection(env, 'run_queue', { _id: id })).toHaveLength(1);
-      // A run requested before the queue existed (or whose entry vanished) is queued again at start-up.
-      if (entry === 'lost') await deleteFromCollection(env, 'run_queue', { _id: id });
-
-      apps.push(await startConnector(env.env({ SCHEDULER_ENABLED: 'false' })));
+      const client = connectors.client(app.grpcPort);
+      const { run } = await client.triggerSync({}, client.md('large'));
       const done = await waitFor(
         async () => {
-          const r = await readRun(env, tenantId, id);
-          return r?.status === 'published' || r?.status === 'failed' ? r : undefined;
+          const r = await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md('large'));
+          return r.status === 'published' || r.status === 'failed' ? r : undefined;
         },
-        `run with its queue entry ${entry}`,
-        60_000,
+        'large run',
+        RUN_WAIT_MS,
+        connectors.signal,
       );
-      await apps.pop()!.stop();
       expect(done.status).toBe('published');
-      expect(done.error).toBeUndefined();
-      expect(await readCollection(env, 'run_queue', { tenantId })).toEqual([]);
-      expect(await readCollection(env, 'active_runs', { tenantId })).toEqual([]);
-    }
-  });
+      const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === run!.syncRunId);
+      const chunks = msgs.filter((m) => m.event.type === rawDatasetChunkV1.type);
+      expect(chunks.length).toBeGreaterThan(20);
+      for (const m of chunks) expect(m.bytes).toBeLessThanOrEqual(MAX_CHUNK);
+      const marker = datasetSnapshotCompletedV1.parse(
+        msgs.find((m) => m.event.type === datasetSnapshotCompletedV1.type)!.event,
+      );
+      const setLists = marker.data.datasets.find((d) => d.datasetId === 'teachingSetLists')!;
+      expect(setLists.chunkCount).toBeGreaterThan(1);
+      const parsed = chunks
+        .map((m) => rawDatasetChunkV1.parse(m.event).data)
+        .filter((c) => c.datasetId === 'teachingSetLists');
+      parsed.sort((x, y) => x.chunkIndex - y.chunkIndex);
+      expect(parsed.map((c) => c.chunkIndex)).toEqual([...Array(setLists.chunkCount).keys()]);
+      let ordinal = 0;
+      for (const c of parsed) {
+        expect(c.firstRecordOrdinal).toBe(ordinal);
+        ordinal += c.records.length;
+      }
+      expect(ordinal).toBe(setLists.recordCount);
+      // Event ids are deterministic per (run, dataset, chunk): all distinct within the run.
+      expect(new Set(chunks.map((m) => m.event.id)).size).toBe(chunks.length);
+    },
+  );
+
+  it(
+    'kill -9 mid-publish: the run is failed as interrupted, no marker exists, and the next run publishes',
+    { timeout: 2 * RUN_WAIT_MS + RECOVERY_WAIT_MS + 60_000 },
+    async ({ connectors }) => {
+      const proc = await connectors.startProcess(
+        env.env({
+          SCHEDULER_ENABLED: 'false',
+          MAX_CHUNK_BYTES: String(16 * 1024),
+          CONNECTOR_TEST_OWNER: 'doomed',
+        }),
+      );
+      const c = connectors.client(proc.grpcPort);
+      const { run } = await c.triggerSync({}, c.md('kill'));
+      const id = run!.syncRunId;
+      await waitFor(
+        async () => {
+          const r = await c.getSyncRun({ syncRunId: id }, c.md('kill'));
+          return r.status === 'fetched' && (r.progress?.chunksPublished ?? 0) > 0;
+        },
+        'publishing under way',
+        RUN_WAIT_MS,
+        connectors.signal,
+      );
+      await proc.kill();
+
+      const app = await connectors.start(env.env({ SCHEDULER_ENABLED: 'false' }), { owner: 'survivor' });
+      const client = connectors.client(app.grpcPort);
+      const failed = await waitFor(
+        async () => {
+          const r = await client.getSyncRun({ syncRunId: id }, client.md('kill'));
+          return r.status === 'failed' ? r : undefined;
+        },
+        'interrupted run failed',
+        RECOVERY_WAIT_MS,
+        connectors.signal,
+      );
+      expect(failed.error).toMatchObject({ code: 'CONNECTOR_RUN_INTERRUPTED', transient: true });
+      expect(failed.error?.adminAction).toContain('again');
+      const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === id);
+      expect(msgs.some((m) => m.event.type === rawDatasetChunkV1.type)).toBe(true);
+      expect(msgs.some((m) => m.event.type === datasetSnapshotCompletedV1.type)).toBe(false);
+
+      const next = await client.triggerSync({}, client.md('kill'));
+      expect(next.alreadyActive).toBe(false);
+      const ok = await waitFor(
+        async () => {
+          const r = await client.getSyncRun({ syncRunId: next.run!.syncRunId }, client.md('kill'));
+          return r.status === 'published' || r.status === 'failed' ? r : undefined;
+        },
+        'next run',
+        RUN_WAIT_MS,
+        connectors.signal,
+      );
+      expect(ok.status).toBe('published');
+    },
+  );
+
+  it(
+    'crash after the last chunk but before the marker: failed, never committed',
+    { timeout: RECOVERY_WAIT_MS + 60_000 },
+    async ({ connectors }) => {
+      const proc = await connectors.startProcess(
+        env.env({ SCHEDULER_ENABLED: 'false', CONNECTOR_TEST_CRASH_AT: 'chunks-published' }),
+      );
+      const c = connectors.client(proc.grpcPort);
+      const { run } = await c.triggerSync({}, c.md('crash-before-marker'));
+      await proc.exited; // it SIGKILLs itself at the step
+      expect((await readRun(env, 'crash-before-marker', run!.syncRunId))?.status).toBe('fetched');
+      const app = await connectors.start(env.env({ SCHEDULER_ENABLED: 'false' }));
+      const failed = await waitFor(
+        async () => {
+          const r = await readRun(env, 'crash-before-marker', run!.syncRunId);
+          return r?.status === 'failed' ? r : undefined;
+        },
+        'failed',
+        RECOVERY_WAIT_MS,
+        connectors.signal,
+      );
+      await connectors.stop(app);
+      expect(failed.error?.code).toBe('CONNECTOR_RUN_INTERRUPTED');
+      const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === run!.syncRunId);
+      const planned = (failed.datasets as Array<{ chunkCount: number }>).reduce(
+        (n, d) => n + d.chunkCount,
+        0,
+      );
+      expect(msgs.filter((m) => m.event.type === rawDatasetChunkV1.type)).toHaveLength(planned);
+      expect(msgs.some((m) => m.event.type === datasetSnapshotCompletedV1.type)).toBe(false);
+    },
+  );
+
+  it(
+    'crash while sending the marker: resumed by re-sending the same marker (same event id)',
+    { timeout: RECOVERY_WAIT_MS + 60_000 },
+    async ({ connectors }) => {
+      const proc = await connectors.startProcess(
+        env.env({ SCHEDULER_ENABLED: 'false', CONNECTOR_TEST_CRASH_AT: 'marker-attempted' }),
+      );
+      const c = connectors.client(proc.grpcPort);
+      const { run } = await c.triggerSync({}, c.md('crash-at-marker'));
+      await proc.exited;
+      const stuck = await readRun(env, 'crash-at-marker', run!.syncRunId);
+      expect(stuck?.status).toBe('fetched');
+      expect(stuck?.markerAttemptedAt).toBeInstanceOf(Date);
+      await connectors.start(env.env({ SCHEDULER_ENABLED: 'false' }));
+      const published = await waitFor(
+        async () => {
+          const r = await readRun(env, 'crash-at-marker', run!.syncRunId);
+          return r?.status === 'published' ? r : undefined;
+        },
+        'resumed',
+        RECOVERY_WAIT_MS,
+        connectors.signal,
+      );
+      expect(published.error).toBeUndefined();
+      const markers = (await readAll(env.rawTopic)).filter(
+        (m) => m.event.syncrunid === run!.syncRunId && m.event.type === datasetSnapshotCompletedV1.type,
+      );
+      expect(markers.length).toBeGreaterThanOrEqual(1);
+      expect(new Set(markers.map((m) => m.event.id)).size).toBe(1);
+    },
+  );
+
+  it(
+    'a requested run whose process died before starting it is run by the next process (queue entry kept or lost)',
+    { timeout: 2 * (RECOVERY_WAIT_MS + 30_000) },
+    async ({ connectors }) => {
+      const tenantId = 'crash-requested';
+      for (const entry of ['kept', 'lost'] as const) {
+        const proc = await connectors.startProcess(
+          env.env({ SCHEDULER_ENABLED: 'false', CONNECTOR_TEST_CRASH_AT: 'run-requested' }),
+        );
+        const c = connectors.client(proc.grpcPort);
+        await expect(c.triggerSync({}, c.md(tenantId))).rejects.toThrow();
+        await proc.exited;
+        const requested = await readCollection(env, 'sync_runs', { tenantId, status: 'requested' });
+        expect(requested).toHaveLength(1);
+        const id = requested[0]!._id;
+        expect(await readCollection(env, 'run_queue', { _id: id })).toHaveLength(1);
+        // A run requested before the queue existed (or whose entry vanished) is queued again at start-up.
+        if (entry === 'lost') await deleteFromCollection(env, 'run_queue', { _id: id });
+
+        const app = await connectors.start(env.env({ SCHEDULER_ENABLED: 'false' }));
+        const done = await waitFor(
+          async () => {
+            const r = await readRun(env, tenantId, id);
+            return r?.status === 'published' || r?.status === 'failed' ? r : undefined;
+          },
+          `run with its queue entry ${entry}`,
+          RECOVERY_WAIT_MS,
+          connectors.signal,
+        );
+        await connectors.stop(app);
+        expect(done.status).toBe('published');
+        expect(done.error).toBeUndefined();
+        expect(await readCollection(env, 'run_queue', { tenantId })).toEqual([]);
+        expect(await readCollection(env, 'active_runs', { tenantId })).toEqual([]);
+      }
+    },
+  );
 });

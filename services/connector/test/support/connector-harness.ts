@@ -8,6 +8,7 @@ import { createLogger } from '@isams-sync/logger';
 import { getTestInfra, uniqueName } from '@isams-sync/testing';
 import { MongoClient } from 'mongodb';
 import type { Document, Filter } from 'mongodb';
+import { test } from 'vitest';
 import { createConnectorApp } from '../../src/app';
 import type { ConnectorApp, ConnectorAppOverrides } from '../../src/app';
 import { loadConnectorConfig } from '../../src/config';
@@ -198,13 +199,19 @@ export async function deleteFromCollection(
   }
 }
 
+/**
+ * Polls `fn` every 100 ms until it returns a value. Pass a test's `connectors.signal` so that a test
+ * that timed out (vitest does not stop its body) stops polling once its connectors are stopped.
+ */
 export async function waitFor<T>(
   fn: () => Promise<T | undefined | null | false>,
   what: string,
   timeoutMs = 30_000,
+  signal?: AbortSignal,
 ): Promise<T> {
   const start = Date.now();
   for (;;) {
+    signal?.throwIfAborted();
     const v = await fn();
     if (v) return v;
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
@@ -218,9 +225,14 @@ export async function readAll(topic: string): Promise<TopicMessage[]> {
 }
 
 /** The connector as a child process (see connector-child.ts); `kill()` sends SIGKILL. */
-export async function startConnectorProcess(
-  env: Record<string, string>,
-): Promise<{ grpcPort: number; kill(): Promise<void>; exited: Promise<void> }> {
+export interface ConnectorProcess {
+  grpcPort: number;
+  /** SIGKILLs the process (unless it already exited) and waits for it to exit. */
+  kill(): Promise<void>;
+  exited: Promise<void>;
+}
+
+export async function startConnectorProcess(env: Record<string, string>): Promise<ConnectorProcess> {
   const { spawn } = await import('node:child_process');
   const { resolve } = await import('node:path');
   const root = resolve(import.meta.dirname, '../../../..');
@@ -253,3 +265,111 @@ export async function startConnectorProcess(
     },
   };
 }
+
+/**
+ * The connectors (in-process apps, child processes) and gRPC clients one test starts. The
+ * `connectors` fixture of {@link connectorTest} stops them all after the test — also when it failed
+ * or timed out — and refuses any start after that: vitest does not stop the body of a test that timed
+ * out, and a connector it left running on the file's database would take the next tests' runs.
+ */
+export class ConnectorFleet {
+  private readonly apps = new Set<ConnectorApp>();
+  private readonly processes = new Set<ConnectorProcess>();
+  private readonly clients = new Set<ConnectorClient>();
+  private readonly starting = new Set<Promise<unknown>>();
+  private readonly beforeStop: Array<() => void | Promise<void>> = [];
+  private readonly closed = new AbortController();
+
+  /** Aborted once the test ended and its connectors are being stopped (give it to `waitFor`). */
+  get signal(): AbortSignal {
+    return this.closed.signal;
+  }
+
+  /** Starts an in-process connector, stopped with the fleet (or earlier by {@link stop}). */
+  async start(env: Record<string, string>, overrides: ConnectorAppOverrides = {}): Promise<ConnectorApp> {
+    return this.track(() =>
+      startConnector(env, overrides).then((app) => {
+        this.apps.add(app);
+        return app;
+      }),
+    );
+  }
+
+  /** Stops one in-process connector now (e.g. before a restart). */
+  async stop(app: ConnectorApp): Promise<void> {
+    this.apps.delete(app);
+    await app.stop();
+  }
+
+  /** Starts the connector as a child process, SIGKILLed with the fleet unless it exited before. */
+  startProcess(env: Record<string, string>): Promise<ConnectorProcess> {
+    return this.track(() =>
+      startConnectorProcess(env).then((proc) => {
+        this.processes.add(proc);
+        void proc.exited.then(() => this.processes.delete(proc));
+        return proc;
+      }),
+    );
+  }
+
+  /** A gRPC client of the connector on `port`, closed with the fleet. */
+  client(port: number): ConnectorClient {
+    this.assertOpen();
+    const c = connectorClient(port);
+    this.clients.add(c);
+    return c;
+  }
+
+  /** Runs `fn` before the connectors are stopped (e.g. to release a replica a test paused). */
+  onStop(fn: () => void | Promise<void>): void {
+    this.beforeStop.push(fn);
+  }
+
+  /** Stops everything the test started; later starts are refused. */
+  async stopAll(): Promise<void> {
+    this.closed.abort(new Error('the test ended: its connectors were stopped'));
+    const results = await Promise.allSettled(this.beforeStop.map(async (fn) => fn()));
+    // A start that failed was reported by its test; what the others started is stopped below.
+    await Promise.allSettled([...this.starting]);
+    for (const c of this.clients) c.close();
+    this.clients.clear();
+    results.push(
+      ...(await Promise.allSettled([
+        ...[...this.processes].map((p) => p.kill()),
+        ...[...this.apps].map((a) => this.stop(a)),
+      ])),
+    );
+    const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    if (errors.length > 0) throw new AggregateError(errors, 'connectors not stopped cleanly');
+  }
+
+  private assertOpen(): void {
+    this.closed.signal.throwIfAborted();
+  }
+
+  /** Starts something unless the fleet is stopped; `stopAll` waits for a start in progress, so what it starts is stopped too. */
+  private async track<T>(start: () => Promise<T>): Promise<T> {
+    this.assertOpen();
+    const starting = start();
+    this.starting.add(starting);
+    try {
+      const started = await starting;
+      this.assertOpen();
+      return started;
+    } finally {
+      this.starting.delete(starting);
+    }
+  }
+}
+
+/** `it` with a per-test {@link ConnectorFleet} (`connectors`), stopped after the test whatever its outcome. */
+export const connectorTest = test.extend<{ connectors: ConnectorFleet }>({
+  connectors: async ({}, use) => {
+    const fleet = new ConnectorFleet();
+    try {
+      await use(fleet);
+    } finally {
+      await fleet.stopAll();
+    }
+  },
+});

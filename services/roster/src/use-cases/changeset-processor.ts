@@ -1,5 +1,6 @@
 import type { Logger } from '@isams-sync/logger';
 import { isAppError } from '@isams-sync/errors';
+import { fenceCondition, fencedWrite } from '@isams-sync/mongo';
 import type { RosterEntityType } from '@isams-sync/events';
 import { DATASET_IDS } from '@isams-sync/isams';
 import type { DatasetId, RawElement } from '@isams-sync/isams';
@@ -52,8 +53,11 @@ export interface ProcessorDeps {
   /** Called when background work skips a school another replica holds (metrics). */
   onTenantBusy?: (mode: 'skip' | 'wait') => void;
   now?: () => Date;
-  /** Test hook: throw to simulate a crash right before `step` (the persisted state is whatever came before). */
-  beforeStep?: (step: ProcessingStep, changesetId: string) => void;
+  /**
+   * Test hook: throw to simulate a crash right before `step` (the persisted state is whatever came
+   * before); return a promise to pause the holder there.
+   */
+  beforeStep?: (step: ProcessingStep, changesetId: string) => void | Promise<void>;
 }
 
 /** What a preview (dry run) of a snapshot yields. */
@@ -75,6 +79,9 @@ export interface SnapshotPlan {
  * One tenant's work is processed one task at a time: an in-process queue, then the tenant's
  * lease across replicas (`TenantLeases`). Background work skips a school another replica holds;
  * admin actions wait for it for a bounded time.
+ * Every write under the lease carries its fence (refused once another replica holds a newer
+ * generation), and each step's outcome is decided once by a step claim (`store.decideStep`), so a
+ * holder that stalled past its lease can neither redo nor overwrite what its successor decided.
  */
 export class ChangesetProcessor {
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -187,13 +194,14 @@ export class ChangesetProcessor {
     for (const cs of await this.deps.store.unfinishedChangesets()) {
       if (cs.state !== 'waiting' || cs.receivedAt.getTime() > cutoff) continue;
       if (await this.isComplete(cs)) continue;
-      await this.tryWithTenant(cs.tenantId, async () => {
+      await this.tryWithTenant(cs.tenantId, async (lease) => {
         const fresh = await this.deps.store.getChangeset(cs.tenantId, cs._id);
         if (fresh?.state !== 'waiting') return;
         if (await this.isComplete(fresh)) return;
         const err = RosterErrors.ROSTER_RUN_TIMED_OUT({ syncRunId: cs.syncRunId });
-        await this.fail(fresh, { code: err.code, message: err.message, transient: true });
+        await this.fail(fresh, { code: err.code, message: err.message, transient: true }, lease);
         failed += 1;
+        await this.advanceLocked(cs.tenantId, cs._id, lease);
       });
     }
     return failed;
@@ -212,12 +220,20 @@ export class ChangesetProcessor {
     const { store } = this.deps;
     for (;;) {
       lease.assertHeld();
-      const cs = await store.getChangeset(tenantId, changesetId);
-      if (cs === null || cs.state === 'done' || cs.state === 'failed') return;
+      const loaded = await store.loadChangeset(tenantId, changesetId);
+      if (loaded === null) return;
+      const cs = loaded.doc;
+      // A holder stopped between deciding a step and recording it: record the decided outcome.
+      if (loaded.behind !== null)
+        await store.updateChangeset(tenantId, changesetId, loaded.behind, lease.fence);
+      if (cs.state === 'done' || cs.state === 'failed') {
+        if (loaded.behind !== null) await store.closeChangeset(tenantId, changesetId, lease.fence);
+        return;
+      }
       const log = this.deps.logger.child({ tenantId, syncRunId: cs.syncRunId, changesetKind: cs.kind });
       try {
         const started = performance.now();
-        const next = await this.step(cs);
+        const next = await this.step(cs, lease);
         if (next === undefined) return;
         log.debug(
           { from: cs.state, to: next, ms: Math.round(performance.now() - started) },
@@ -226,27 +242,50 @@ export class ChangesetProcessor {
       } catch (err) {
         if (isAppError(err) && err.kind === 'invalid_argument') {
           log.warn({ err }, 'changeset failed');
-          await this.fail(cs, { code: err.code, message: err.message, transient: false });
-          return;
+          await this.fail(cs, { code: err.code, message: err.message, transient: false }, lease);
+          continue;
         }
         throw err;
       }
     }
   }
 
-  private async fail(cs: ChangesetDoc, error: NonNullable<ChangesetDoc['error']>): Promise<void> {
-    const completedAt = this.now();
-    await this.deps.store.updateChangeset(cs.tenantId, cs._id, {
-      state: 'reporting',
-      outcome: 'failed',
-      error,
-      completedAt,
-    });
-    await this.step({ ...cs, state: 'reporting', outcome: 'failed', error, completedAt });
+  /** Decides the failure of the changeset's current step (reported by the next `reporting` step). */
+  private async fail(
+    cs: ChangesetDoc,
+    error: NonNullable<ChangesetDoc['error']>,
+    lease: HeldLease,
+  ): Promise<void> {
+    await this.transition(
+      cs,
+      { state: 'reporting', outcome: 'failed', error, completedAt: this.now() },
+      lease,
+    );
   }
 
-  private hook(step: ProcessingStep, cs: ChangesetDoc): void {
-    this.deps.beforeStep?.(step, cs._id);
+  /**
+   * Leaves the changeset's current state: the step's outcome is decided by a step claim under the
+   * lease's fence (a stale holder is refused), then recorded on the changeset. When an earlier holder
+   * already decided this step (and stopped before recording it), its outcome is the one recorded.
+   */
+  private async transition(
+    cs: ChangesetDoc,
+    patch: Partial<ChangesetDoc> & { state: RunState },
+    lease: HeldLease,
+  ): Promise<RunState> {
+    const { store } = this.deps;
+    const decided = await store.decideStep(cs, patch, lease.fence);
+    if (!decided.won)
+      this.deps.logger.info(
+        { tenantId: cs.tenantId, syncRunId: cs.syncRunId, from: cs.state, to: decided.patch.state },
+        'changeset step already decided by an earlier holder; its outcome is kept',
+      );
+    await store.updateChangeset(cs.tenantId, cs._id, decided.patch, lease.fence);
+    return decided.patch.state!;
+  }
+
+  private async hook(step: ProcessingStep, cs: ChangesetDoc): Promise<void> {
+    await this.deps.beforeStep?.(step, cs._id);
   }
 
   private async isComplete(cs: ChangesetDoc): Promise<boolean> {
@@ -255,52 +294,57 @@ export class ChangesetProcessor {
   }
 
   /** Performs the work of the changeset's current state and persists the next one; undefined = wait. */
-  private async step(cs: ChangesetDoc): Promise<RunState | undefined> {
+  private async step(cs: ChangesetDoc, lease: HeldLease): Promise<RunState | undefined> {
     const { store, publisher } = this.deps;
-    const set = async (patch: Partial<ChangesetDoc>): Promise<RunState> => {
-      await store.updateChangeset(cs.tenantId, cs._id, patch);
-      return patch.state!;
-    };
+    const { fence } = lease;
+    const set = (patch: Partial<ChangesetDoc> & { state: RunState }): Promise<RunState> =>
+      this.transition(cs, patch, lease);
     switch (cs.state) {
       case 'waiting': {
         if (!(await this.isComplete(cs))) return undefined;
-        this.hook('stage', cs);
+        await this.hook('stage', cs);
         return set({ state: 'staged', processedAt: this.now() });
       }
       case 'staged': {
-        this.hook('diff', cs);
+        await this.hook('diff', cs);
         const plan =
           cs.kind === 'approval' ? await this.planApproval(cs) : await this.planSnapshot(cs.tenantId, cs);
-        await this.persistPlan(cs, plan);
+        await this.persistPlan(cs, plan, lease);
         let heldBatchId: string | undefined;
         if (cs.kind === 'sync' && !cs.dryRun) {
-          await store
-            .heldBatches(cs.tenantId)
-            .updateMany(
-              { status: 'pending', syncRunId: { $ne: cs.syncRunId } },
-              { $set: { status: 'superseded', decidedAt: cs.processedAt! } },
-            );
+          await fencedWrite(fence, () =>
+            store
+              .heldBatches(cs.tenantId)
+              .updateMany(
+                { status: 'pending', syncRunId: { $ne: cs.syncRunId }, ...fenceCondition(fence) },
+                { $set: { status: 'superseded', decidedAt: cs.processedAt!, fence: fence.token } },
+              ),
+          );
           if (plan.heldCount > 0) {
             heldBatchId = ids.batchOf(cs.syncRunId);
             const countsByType: Partial<Record<RosterEntityType, number>> = {};
             for (const c of plan.changes)
               if (c.disposition === 'held')
                 countsByType[c.entityType] = (countsByType[c.entityType] ?? 0) + 1;
-            await store.insertAll(COLLECTIONS.heldBatches, [
-              {
-                _id: ids.heldBatch(cs.tenantId, heldBatchId),
-                tenantId: cs.tenantId,
-                batchId: heldBatchId,
-                syncRunId: cs.syncRunId,
-                status: 'pending' as const,
-                createdAt: cs.processedAt!,
-                kind: plan.hold?.kind ?? 'removals',
-                ...(plan.hold === undefined ? {} : { reason: plan.hold.reason }),
-                heldTypes: plan.heldTypes,
-                countsByType,
-                total: plan.heldCount,
-              },
-            ]);
+            await store.insertAll(
+              COLLECTIONS.heldBatches,
+              [
+                {
+                  _id: ids.heldBatch(cs.tenantId, heldBatchId),
+                  tenantId: cs.tenantId,
+                  batchId: heldBatchId,
+                  syncRunId: cs.syncRunId,
+                  status: 'pending' as const,
+                  createdAt: cs.processedAt!,
+                  kind: plan.hold?.kind ?? 'removals',
+                  ...(plan.hold === undefined ? {} : { reason: plan.hold.reason }),
+                  heldTypes: plan.heldTypes,
+                  countsByType,
+                  total: plan.heldCount,
+                },
+              ],
+              fence,
+            );
           }
         }
         return set({
@@ -324,7 +368,8 @@ export class ChangesetProcessor {
             completedAt: cs.processedAt!,
           });
         if (cs.kind === 'sync') {
-          this.hook('report-applying', cs);
+          await this.hook('report-applying', cs);
+          await fence.check();
           await publisher.publishRunUpdate(
             runUpdateEvent(cs.tenantId, cs, 'applying', REPORT_SEQUENCE.applying, cs.processedAt!),
           );
@@ -332,31 +377,33 @@ export class ChangesetProcessor {
         return set({ state: 'applying' });
       }
       case 'applying': {
-        this.hook('apply', cs);
-        await this.apply(cs);
+        await this.hook('apply', cs);
+        await this.apply(cs, lease);
         return set({ state: 'publishing', publishedChunks: 0 });
       }
       case 'publishing': {
-        this.hook('publish', cs);
+        await this.hook('publish', cs);
         for (let chunkNo = cs.publishedChunks ?? 0; chunkNo < (cs.chunkCount ?? 0); chunkNo += 1) {
-          this.hook('publish-batch', cs);
+          await this.hook('publish-batch', cs);
           const changes = (await this.chunk(cs, chunkNo)).filter((c) => c.disposition === 'apply');
+          // The fence was checked after the previous chunk's cursor write (or the step's claim).
           await publisher.publishChanges(changes.map((c) => changeEvent(cs.tenantId, cs, c)));
           await publisher.publishState(changes.map((c) => stateEvent(cs.tenantId, cs, c)));
-          await store.updateChangeset(cs.tenantId, cs._id, { publishedChunks: chunkNo + 1 });
+          await store.updateChangeset(cs.tenantId, cs._id, { publishedChunks: chunkNo + 1 }, fence);
         }
         const outcome = cs.kind === 'sync' && (cs.heldCount ?? 0) > 0 ? 'held' : 'applied';
         return set({ state: 'reporting', outcome, completedAt: this.now() });
       }
       case 'reporting': {
-        this.hook('report-outcome', cs);
+        await this.hook('report-outcome', cs);
         const sequence = cs.kind === 'approval' ? REPORT_SEQUENCE.approved : REPORT_SEQUENCE.outcome;
+        await fence.check();
         await publisher.publishRunUpdate(
           runUpdateEvent(cs.tenantId, cs, cs.outcome ?? 'failed', sequence, cs.completedAt ?? this.now()),
         );
-        if (cs.kind === 'sync' && !cs.dryRun) await store.dropChunks(cs.tenantId, cs.syncRunId);
+        if (cs.kind === 'sync' && !cs.dryRun) await store.dropChunks(cs.tenantId, cs.syncRunId, fence);
         const done = await set({ state: 'done' });
-        await store.closeChangeset(cs.tenantId, cs._id);
+        await store.closeChangeset(cs.tenantId, cs._id, fence);
         return done;
       }
       default:
@@ -392,8 +439,9 @@ export class ChangesetProcessor {
    * whole with the changed records set (idempotent: setting a record twice gives the same bucket).
    * Removed people enter the grace queue; restored ones leave it.
    */
-  private async apply(cs: ChangesetDoc): Promise<void> {
+  private async apply(cs: ChangesetDoc, lease: HeldLease): Promise<void> {
     const { store } = this.deps;
+    const { fence } = lease;
     const byBucket = new Map<string, StoredChange[]>();
     const graceIn: GraceDoc[] = [];
     const graceOut: string[] = [];
@@ -435,17 +483,18 @@ export class ChangesetProcessor {
         ),
       };
       if (prior === undefined) fresh.push(doc);
-      else await store.putBucket(doc);
+      else await store.putBucket(doc, fence);
     }
     for (let i = 0; i < fresh.length; i += 50)
-      await store.insertPacked(COLLECTIONS.entityBuckets, fresh.slice(i, i + 50));
-    await store.insertAll(COLLECTIONS.graceQueue, graceIn);
-    for (const id of graceOut) await store.deleteById(COLLECTIONS.graceQueue, cs.tenantId, id);
+      await store.insertPacked(COLLECTIONS.entityBuckets, fresh.slice(i, i + 50), fence);
+    await store.insertAll(COLLECTIONS.graceQueue, graceIn, fence);
+    for (const id of graceOut) await store.deleteById(COLLECTIONS.graceQueue, cs.tenantId, id, fence);
   }
 
   /** Writes the plan's change chunks and findings (deterministic ids: a rerun rewrites the same documents). */
-  private async persistPlan(cs: ChangesetDoc, plan: SnapshotPlan): Promise<void> {
+  private async persistPlan(cs: ChangesetDoc, plan: SnapshotPlan, lease: HeldLease): Promise<void> {
     const { store } = this.deps;
+    const { fence } = lease;
     const chunks = [];
     for (let i = 0; i * CHANGE_CHUNK_SIZE < plan.changes.length; i += 1) {
       chunks.push({
@@ -459,6 +508,7 @@ export class ChangesetProcessor {
       await store.insertPacked(
         COLLECTIONS.changeChunks,
         chunks.slice(i, i + 20).map((c) => ({ ...c, tenantId: cs.tenantId })),
+        fence,
       );
     if (cs.kind === 'sync') {
       const fchunks = [];
@@ -471,7 +521,7 @@ export class ChangesetProcessor {
           findings: plan.findings.slice(i * FINDING_CHUNK_SIZE, (i + 1) * FINDING_CHUNK_SIZE),
         });
       }
-      await store.insertPacked(COLLECTIONS.findingChunks, fchunks);
+      await store.insertPacked(COLLECTIONS.findingChunks, fchunks, fence);
     }
   }
 

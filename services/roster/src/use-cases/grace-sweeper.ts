@@ -4,6 +4,7 @@ import { bucketOf, ids } from '../adapters/mongo/documents';
 import type { EntityBucketDoc, GraceDoc } from '../adapters/mongo/documents';
 import { COLLECTIONS } from '../adapters/mongo/roster-store';
 import type { RosterStore } from '../adapters/mongo/roster-store';
+import type { HeldLease } from '../adapters/mongo/tenant-leases';
 import type { ChangesetProcessor } from './changeset-processor';
 import { purgedStateEvent } from './roster-events';
 
@@ -41,14 +42,16 @@ export class GraceSweeper {
       const byTenant = new Map<string, GraceDoc[]>();
       for (const d of due) byTenant.set(d.tenantId, [...(byTenant.get(d.tenantId) ?? []), d]);
       for (const [tenantId, docs] of byTenant) {
-        const ran = await this.processor.tryWithTenant(tenantId, () => this.purgeTenant(tenantId, docs, now));
+        const ran = await this.processor.tryWithTenant(tenantId, (lease) =>
+          this.purgeTenant(tenantId, docs, now, lease),
+        );
         if (ran) total += docs.length;
         else skipped.push(tenantId);
       }
     }
   }
 
-  private async purgeTenant(tenantId: string, docs: GraceDoc[], now: Date): Promise<void> {
+  private async purgeTenant(tenantId: string, docs: GraceDoc[], now: Date, lease: HeldLease): Promise<void> {
     const buckets = new Map<string, EntityBucketDoc>();
     const purgeable: { doc: GraceDoc; lastChangeId: string }[] = [];
     for (const d of docs) {
@@ -61,11 +64,12 @@ export class GraceSweeper {
       purgeable.push({ doc: d, lastChangeId: rec.lastChangeId });
       Object.assign(rec, { data: { id: d.entityId }, purged: true, purgedAt: now.toISOString() });
     }
+    await lease.fence.check();
     await this.publisher.publishState(
       purgeable.map((p) => purgedStateEvent(tenantId, p.doc.entityType, p.doc.entityId, p.lastChangeId, now)),
     );
-    for (const b of buckets.values()) await this.store.putBucket(b);
-    for (const d of docs) await this.store.deleteById(COLLECTIONS.graceQueue, tenantId, d._id);
+    for (const b of buckets.values()) await this.store.putBucket(b, lease.fence);
+    for (const d of docs) await this.store.deleteById(COLLECTIONS.graceQueue, tenantId, d._id, lease.fence);
     if (purgeable.length > 0)
       this.logger.info({ tenantId, purged: purgeable.length }, 'purged personal data after the grace period');
   }
@@ -88,6 +92,8 @@ export class GraceSweeper {
       await this.store.setById(COLLECTIONS.changesets, tenantId, cs._id as unknown as string, {
         pruned: true,
       });
+      // Finished long ago: its decided steps are no longer needed.
+      await this.store.dropChangesetSteps(cs._id as unknown as string);
     }
     return old.length;
   }

@@ -39,28 +39,37 @@ export class HeldBatches {
       const changesetId = ids.changeset(tenantId, batch.syncRunId, 'approval');
       if (batch.status === 'pending') {
         const decidedAt = this.now();
-        await this.store.setById(COLLECTIONS.heldBatches, tenantId, batch._id, {
-          status: 'approved',
-          decidedAt,
-          comment,
-          approvalChangesetId: changesetId,
-          ...(actor === undefined ? {} : { decidedBy: actor }),
-        });
+        await this.store.setById(
+          COLLECTIONS.heldBatches,
+          tenantId,
+          batch._id,
+          {
+            status: 'approved',
+            decidedAt,
+            comment,
+            approvalChangesetId: changesetId,
+            ...(actor === undefined ? {} : { decidedBy: actor }),
+          },
+          lease.fence,
+        );
         batch = await this.get(tenantId, batchId);
       }
       const source = await this.store.getChangeset(tenantId, ids.changeset(tenantId, batch.syncRunId));
-      await this.store.createChangeset({
-        _id: changesetId,
-        tenantId,
-        syncRunId: batch.syncRunId,
-        kind: 'approval',
-        state: 'staged',
-        dryRun: false,
-        ...(source?.marker === undefined ? {} : { marker: source.marker }),
-        receivedAt: batch.decidedAt ?? this.now(),
-        processedAt: batch.decidedAt ?? this.now(),
-        ...(batch.decidedBy === undefined ? {} : { approvedBy: batch.decidedBy }),
-      });
+      await this.store.createChangeset(
+        {
+          _id: changesetId,
+          tenantId,
+          syncRunId: batch.syncRunId,
+          kind: 'approval',
+          state: 'staged',
+          dryRun: false,
+          ...(source?.marker === undefined ? {} : { marker: source.marker }),
+          receivedAt: batch.decidedAt ?? this.now(),
+          processedAt: batch.decidedAt ?? this.now(),
+          ...(batch.decidedBy === undefined ? {} : { approvedBy: batch.decidedBy }),
+        },
+        lease.fence,
+      );
       await this.processor.advanceLocked(tenantId, changesetId, lease);
       return batch;
     });
@@ -73,17 +82,23 @@ export class HeldBatches {
     actor: string | undefined,
     comment: string,
   ): Promise<HeldBatchDoc> {
-    return this.processor.withTenant(tenantId, async () => {
+    return this.processor.withTenant(tenantId, async (lease) => {
       const batch = await this.get(tenantId, batchId);
       if (batch.status === 'discarded') return batch;
       if (batch.status !== 'pending')
         throw RosterErrors.ROSTER_HELD_BATCH_NOT_PENDING({ batchId, status: batch.status });
-      await this.store.setById(COLLECTIONS.heldBatches, tenantId, batch._id, {
-        status: 'discarded',
-        decidedAt: this.now(),
-        comment,
-        ...(actor === undefined ? {} : { decidedBy: actor }),
-      });
+      await this.store.setById(
+        COLLECTIONS.heldBatches,
+        tenantId,
+        batch._id,
+        {
+          status: 'discarded',
+          decidedAt: this.now(),
+          comment,
+          ...(actor === undefined ? {} : { decidedBy: actor }),
+        },
+        lease.fence,
+      );
       return this.get(tenantId, batchId);
     });
   }

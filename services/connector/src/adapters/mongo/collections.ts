@@ -7,6 +7,8 @@ export const COLLECTIONS = {
   activeRuns: 'active_runs',
   runQueue: 'run_queue',
   leases: 'run_leases',
+  /** The decided step of each run status (`<runId>|<step>`, libs/mongo step claims). */
+  runSteps: 'run_steps',
   appliedSnapshots: 'applied_snapshots',
   scheduleClaims: 'schedule_claims',
 } as const;
@@ -27,5 +29,7 @@ export const CONNECTOR_INDEXES: CollectionIndexSpec[] = [
   { collection: COLLECTIONS.activeRuns, indexes: [{ key: { tenantId: 1 }, name: 'active_tenant' }] },
   { collection: COLLECTIONS.runQueue, indexes: [{ key: { requestedAt: 1 }, name: 'queue_requested' }] },
   leaseIndexes(COLLECTIONS.leases),
+  // Read and written by `_id` only.
+  { collection: COLLECTIONS.runSteps, indexes: [] },
   { collection: COLLECTIONS.scheduleClaims, indexes: [{ key: { claimedAt: 1 }, name: 'claims_claimed_at' }] },
 ];

@@ -1,5 +1,6 @@
 import type { Collection, Db, Filter } from 'mongodb';
-import { isDuplicateKeyError, toMongoError } from '@isams-sync/mongo';
+import { claimStep, isDuplicateKeyError, readStepClaim, toMongoError } from '@isams-sync/mongo';
+import type { Fence, StepClaimDocument } from '@isams-sync/mongo';
 import type { DatasetId } from '@isams-sync/isams';
 import type { RunDatasetStats, RunError, RunProgress, RunStatus, RunTrigger } from '../../domain/sync-run';
 import type { SourceFormat } from '../../domain/settings-rules';
@@ -68,6 +69,33 @@ export interface QueuedRunDocument {
   requestedAt: Date;
 }
 
+/**
+ * The steps of a run the connector decides (each left once): its status, with `fetched` split at the
+ * marker attempt (the run stays `fetched`, but after `markerAttemptedAt` a restart re-sends the marker
+ * instead of failing the run, so that is a decision of its own).
+ */
+export type RunStep = 'requested' | 'fetching' | 'fetched' | 'marker-attempted';
+
+/** The step `run` is in, or null when the connector decides nothing more about it. */
+export function runStep(run: Pick<RunDocument, 'status' | 'markerAttemptedAt'>): RunStep | null {
+  if (run.status === 'requested' || run.status === 'fetching') return run.status;
+  if (run.status === 'fetched') return run.markerAttemptedAt ? 'marker-attempted' : 'fetched';
+  return null;
+}
+
+const STEP_FILTER: Record<RunStep, Filter<RunDocument>> = {
+  requested: { status: 'requested' },
+  fetching: { status: 'fetching' },
+  fetched: { status: 'fetched', markerAttemptedAt: { $exists: false } },
+  'marker-attempted': { status: 'fetched', markerAttemptedAt: { $exists: true } },
+};
+
+/** What leaving a step sets on the run (the decided outcome of its step claim). */
+export interface RunStepPatch {
+  set: Partial<RunDocument>;
+  inc?: { sequence: number };
+}
+
 export interface ListRunsQuery {
   statuses?: RunStatus[];
   triggerKind?: 'schedule' | 'manual';
@@ -79,11 +107,13 @@ export class RunsRepository {
   readonly coll: Collection<RunDocument>;
   readonly active: Collection<ActiveRunDocument>;
   readonly queue: Collection<QueuedRunDocument>;
+  private readonly steps: Collection<StepClaimDocument<RunStepPatch>>;
 
   constructor(db: Db) {
     this.coll = db.collection<RunDocument>(COLLECTIONS.runs);
     this.active = db.collection<ActiveRunDocument>(COLLECTIONS.activeRuns);
     this.queue = db.collection<QueuedRunDocument>(COLLECTIONS.runQueue);
+    this.steps = db.collection<StepClaimDocument<RunStepPatch>>(COLLECTIONS.runSteps);
   }
 
   private async wrap<R>(
@@ -104,11 +134,77 @@ export class RunsRepository {
     });
   }
 
+  /**
+   * A run as its decided steps say: a run still recorded in a step whose outcome was already decided
+   * (its decider stopped in between) is brought forward first — conditionally on the step, so a late
+   * repair never moves a run back. One more read by `_id` for a run the connector is working on.
+   */
   get(tenantId: string, id: string): Promise<RunDocument | null> {
-    return this.wrap('get', () => this.coll.findOne({ _id: id, tenantId }));
+    return this.wrap('get', async () => {
+      let run = await this.coll.findOne({ _id: id, tenantId });
+      for (let i = 0; run !== null && i < 4; i++) {
+        const step = runStep(run);
+        if (step === null) break;
+        const claim = await readStepClaim(this.steps, id, step);
+        if (claim === null) break;
+        run =
+          (await this.applyStep(tenantId, id, step, claim.patch)) ??
+          (await this.coll.findOne({ _id: id, tenantId }));
+      }
+      return run;
+    });
   }
 
-  /** Applies `set` when the run is still in one of `from`; returns the updated run or null. */
+  /**
+   * Leaves the run's current step (see {@link runStep}). The outcome is decided once by a step claim
+   * (a unique insert: atomic on MongoDB and FerretDB alike) — under the run lease's `fence` when the
+   * caller holds one (a stale holder is refused with `MONGO_FENCED`), or `null` for a decision made
+   * outside a lease (cancelling a queued run). The decided outcome is then recorded on the run,
+   * conditionally on the run still being in that step. `won` says whether this call's outcome is the
+   * decided one; otherwise `run` shows the outcome decided before (adopt it).
+   */
+  async advanceStep(
+    run: RunDocument,
+    set: Partial<RunDocument>,
+    inc: { sequence: number } | undefined,
+    fence: Fence | null,
+  ): Promise<{ won: boolean; run: RunDocument | null }> {
+    const step = runStep(run);
+    if (step === null) return { won: false, run };
+    const patch: RunStepPatch = inc === undefined ? { set } : { set, inc };
+    const { won, claim } = await this.wrap(
+      'advanceStep',
+      () => claimStep(this.steps, { recordId: run._id, step, patch, fence }),
+      COLLECTIONS.runSteps,
+    );
+    // Won means this patch is the decided one (not an earlier decision of the same holder).
+    const ours = won && claim.patch === patch;
+    // Records the decided outcome (whoever decided it), only while the run is still in that step:
+    // a late write never moves a run back.
+    const recorded = await this.applyStep(run.tenantId, run._id, step, claim.patch);
+    return { won: ours, run: recorded ?? (await this.get(run.tenantId, run._id)) };
+  }
+
+  private applyStep(
+    tenantId: string,
+    id: string,
+    step: RunStep,
+    patch: RunStepPatch,
+  ): Promise<RunDocument | null> {
+    return this.wrap('applyStep', () =>
+      this.coll.findOneAndUpdate(
+        { _id: id, tenantId, ...STEP_FILTER[step] },
+        { $set: { ...patch.set, updatedAt: new Date() }, ...(patch.inc ? { $inc: patch.inc } : {}) },
+        { returnDocument: 'after' },
+      ),
+    );
+  }
+
+  /**
+   * Applies `set` when the run is still in one of `from`; returns the updated run or null. For
+   * updates within a status (progress) and the roster's reports; a step the connector decides under
+   * its run lease goes through {@link advanceStep}.
+   */
   transition(
     tenantId: string,
     id: string,
@@ -123,12 +219,6 @@ export class RunsRepository {
         { returnDocument: 'after' },
       ),
     );
-  }
-
-  update(tenantId: string, id: string, set: Partial<RunDocument>): Promise<void> {
-    return this.wrap('update', async () => {
-      await this.coll.updateOne({ _id: id, tenantId }, { $set: { ...set, updatedAt: new Date() } });
-    });
   }
 
   async list(tenantId: string, q: ListRunsQuery): Promise<{ runs: RunDocument[]; total: number }> {

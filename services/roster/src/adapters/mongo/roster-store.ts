@@ -1,22 +1,26 @@
 import type { Collection, Db, Document } from 'mongodb';
 import {
   MongoErrors,
+  claimStep,
+  deleteStepClaims,
   ensureIndexes,
+  fencedWrite,
   isDuplicateKeyError,
   leaseIndexes,
   packJson,
+  readStepClaim,
   tenantCollection,
   toMongoError,
   unpackJson,
   withMongoErrors,
 } from '@isams-sync/mongo';
-import type { CollectionIndexSpec, TenantCollection } from '@isams-sync/mongo';
+import type { CollectionIndexSpec, Fence, StepClaimDocument, TenantCollection } from '@isams-sync/mongo';
 import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
 import type { RosterEntityType } from '@isams-sync/events';
 import type { DatasetId } from '@isams-sync/isams';
 import type { StoredByType, StoredEntity } from '../../domain/diff';
 import type { RemovalThresholds } from '../../domain/guard';
-import { ENTITY_BUCKETS, bucketOf, ids } from './documents';
+import { ENTITY_BUCKETS, RUN_STATES, bucketOf, ids } from './documents';
 import type {
   ChangeChunkDoc,
   ChangesetDoc,
@@ -44,6 +48,8 @@ export const COLLECTIONS = {
   /** Per-school leases (cross-replica exclusion, `TenantLeases`); keyed by tenant id, no `tenantId` field. */
   leases: 'leases',
   openChangesets: 'openChangesets',
+  /** The decided step of each changeset state (`<changesetId>|<state left>`, libs/mongo step claims). */
+  changesetSteps: 'changesetSteps',
 } as const;
 
 /** Every index the roster needs (no TTL: FerretDB has none; expiry is the sweeper's job). */
@@ -78,6 +84,8 @@ export const ROSTER_INDEXES: CollectionIndexSpec[] = [
     indexes: [{ key: { tenantId: 1, status: 1, createdAt: 1 }, name: 'tenant_status' }],
   },
   leaseIndexes(COLLECTIONS.leases),
+  // Read and written by `_id` only.
+  { collection: COLLECTIONS.changesetSteps, indexes: [] },
 ];
 
 /**
@@ -123,6 +131,11 @@ export class RosterStore {
     return this.db.collection<T>(name);
   }
 
+  /** A write under a lease: checked against its fence before and after (libs/mongo `fencedWrite`). */
+  private fenced<T>(fence: Fence | undefined, write: () => Promise<T>): Promise<T> {
+    return fence === undefined ? write() : fencedWrite(fence, write);
+  }
+
   private assertTenant(tenantId: string, id: string): void {
     if (!id.startsWith(`${tenantId}|`)) throw MongoErrors.MONGO_TENANT_MISMATCH({ collection: 'roster' });
   }
@@ -136,30 +149,51 @@ export class RosterStore {
     return doc === null || doc.tenantId !== tenantId ? null : (doc as unknown as T);
   }
 
-  /** Replaces (or inserts) a whole document by `_id`. */
-  async putById<T extends { _id: string; tenantId: string }>(name: string, doc: T): Promise<void> {
+  /**
+   * Replaces (or inserts) a whole document by `_id`. With a `fence` (the writer's lease) the write is
+   * refused (`MONGO_FENCED`) once a newer holder exists, and the document records the token (`fence`).
+   */
+  async putById<T extends { _id: string; tenantId: string }>(
+    name: string,
+    doc: T,
+    fence?: Fence,
+  ): Promise<void> {
     this.assertTenant(doc.tenantId, doc._id);
-    await withMongoErrors({ operation: 'replaceOne', collection: name }, () =>
-      this.raw<Document>(name).replaceOne({ _id: doc._id as never }, doc, { upsert: true }),
+    const stamped = fence === undefined ? doc : { ...doc, fence: fence.token };
+    await this.fenced(fence, () =>
+      withMongoErrors({ operation: 'replaceOne', collection: name }, () =>
+        this.raw<Document>(name).replaceOne({ _id: doc._id as never }, stamped, { upsert: true }),
+      ),
     );
   }
 
-  /** `$set` on one document by `_id`. */
-  async setById(name: string, tenantId: string, id: string, set: Document): Promise<void> {
+  /** `$set` on one document by `_id` (fenced like {@link putById} when a `fence` is given). */
+  async setById(name: string, tenantId: string, id: string, set: Document, fence?: Fence): Promise<void> {
     this.assertTenant(tenantId, id);
     if ('tenantId' in set) throw MongoErrors.MONGO_TENANT_MISMATCH({ collection: name });
-    await withMongoErrors({ operation: 'updateOne', collection: name }, () =>
-      this.raw<Document>(name).updateOne({ _id: id as never }, { $set: set }),
+    const stamped = fence === undefined ? set : { ...set, fence: fence.token };
+    await this.fenced(fence, () =>
+      withMongoErrors({ operation: 'updateOne', collection: name }, () =>
+        this.raw<Document>(name).updateOne({ _id: id as never }, { $set: stamped }),
+      ),
     );
   }
 
-  /** Inserts documents; ones already present (same `_id`) are left as they are. */
+  /**
+   * Inserts documents; ones already present (same `_id`) are left as they are (fenced like
+   * {@link putById} when a `fence` is given).
+   */
   async insertAll<T extends { _id: string; tenantId: string }>(
     name: string,
     docs: readonly T[],
+    fence?: Fence,
   ): Promise<void> {
     if (docs.length === 0) return;
     for (const d of docs) this.assertTenant(d.tenantId, d._id);
+    if (fence !== undefined) {
+      const stamped = docs.map((d) => ({ ...d, fence: fence.token }));
+      return fencedWrite(fence, () => this.insertAll(name, stamped));
+    }
     try {
       await this.raw<Document>(name).insertMany(docs as unknown as Document[], { ordered: false });
     } catch (err) {
@@ -179,10 +213,12 @@ export class RosterStore {
   async insertPacked<T extends { _id: string; tenantId: string }>(
     name: PackedCollection,
     docs: readonly T[],
+    fence?: Fence,
   ): Promise<void> {
     await this.insertAll(
       name,
       docs.map((d) => packDoc(name, d) as T),
+      fence,
     );
   }
 
@@ -196,10 +232,12 @@ export class RosterStore {
     return stored === null ? null : unpackDoc<T>(name, stored as unknown as Document);
   }
 
-  async deleteById(name: string, tenantId: string, id: string): Promise<void> {
+  async deleteById(name: string, tenantId: string, id: string, fence?: Fence): Promise<void> {
     this.assertTenant(tenantId, id);
-    await withMongoErrors({ operation: 'deleteOne', collection: name }, () =>
-      this.raw<Document>(name).deleteOne({ _id: id as never }),
+    await this.fenced(fence, () =>
+      withMongoErrors({ operation: 'deleteOne', collection: name }, () =>
+        this.raw<Document>(name).deleteOne({ _id: id as never }),
+      ),
     );
   }
 
@@ -248,9 +286,11 @@ export class RosterStore {
   }
 
   /** Drops a finished run's raw chunks (they hold personal data and are no longer needed). */
-  async dropChunks(tenantId: string, syncRunId: string): Promise<void> {
-    await this.rawChunks(tenantId).deleteMany({ syncRunId });
-    await this.chunkReceipts(tenantId).deleteMany({ syncRunId });
+  async dropChunks(tenantId: string, syncRunId: string, fence?: Fence): Promise<void> {
+    await this.fenced(fence, async () => {
+      await this.rawChunks(tenantId).deleteMany({ syncRunId });
+      await this.chunkReceipts(tenantId).deleteMany({ syncRunId });
+    });
   }
 
   /**
@@ -258,25 +298,82 @@ export class RosterStore {
    * (the sweeper's small work list) is written first, so a crash in between leaves an entry without
    * a changeset (dropped by {@link unfinishedChangesets} once old), never an unlisted changeset.
    */
-  async createChangeset(doc: ChangesetDoc): Promise<ChangesetDoc> {
-    await this.insertAll<OpenChangesetDoc>(COLLECTIONS.openChangesets, [
-      { _id: doc._id, tenantId: doc.tenantId, receivedAt: doc.receivedAt },
-    ]);
-    await this.insertAll(COLLECTIONS.changesets, [doc]);
+  async createChangeset(doc: ChangesetDoc, fence?: Fence): Promise<ChangesetDoc> {
+    await this.insertAll<OpenChangesetDoc>(
+      COLLECTIONS.openChangesets,
+      [{ _id: doc._id, tenantId: doc.tenantId, receivedAt: doc.receivedAt }],
+      fence,
+    );
+    await this.insertAll(COLLECTIONS.changesets, [doc], fence);
     return (await this.getChangeset(doc.tenantId, doc._id))!;
   }
 
   /** Removes a finished changeset from `openChangesets`. */
-  closeChangeset(tenantId: string, id: string): Promise<void> {
-    return this.deleteById(COLLECTIONS.openChangesets, tenantId, id);
+  closeChangeset(tenantId: string, id: string, fence?: Fence): Promise<void> {
+    return this.deleteById(COLLECTIONS.openChangesets, tenantId, id, fence);
   }
 
-  getChangeset(tenantId: string, id: string): Promise<ChangesetDoc | null> {
-    return this.byId<ChangesetDoc>(COLLECTIONS.changesets, tenantId, id);
+  private steps(): Collection<StepClaimDocument<Partial<ChangesetDoc>>> {
+    return this.raw<StepClaimDocument<Partial<ChangesetDoc>>>(COLLECTIONS.changesetSteps);
   }
 
-  updateChangeset(tenantId: string, id: string, set: Partial<ChangesetDoc>): Promise<void> {
-    return this.setById(COLLECTIONS.changesets, tenantId, id, set);
+  /**
+   * A changeset as its decided steps say: the stored document, rolled forward through any step
+   * claims it is behind (a holder stopped between deciding a step and recording it). `behind` is what
+   * the stored document lacks (null when it is up to date); only a lease holder writes it back
+   * (see {@link updateChangeset}). One more read by `_id` for an unfinished changeset.
+   */
+  async loadChangeset(
+    tenantId: string,
+    id: string,
+  ): Promise<{ doc: ChangesetDoc; behind: Partial<ChangesetDoc> | null } | null> {
+    const stored = await this.byId<ChangesetDoc>(COLLECTIONS.changesets, tenantId, id);
+    if (stored === null) return null;
+    let doc: ChangesetDoc = stored;
+    let behind: Partial<ChangesetDoc> | null = null;
+    for (let i = 0; i < RUN_STATES.length && doc.state !== 'done' && doc.state !== 'failed'; i += 1) {
+      const claim: StepClaimDocument<Partial<ChangesetDoc>> | null = await readStepClaim(
+        this.steps(),
+        id,
+        doc.state,
+      );
+      if (claim === null) break;
+      behind = { ...(behind ?? {}), ...claim.patch };
+      doc = { ...doc, ...claim.patch };
+    }
+    return { doc, behind };
+  }
+
+  /** A changeset as its decided steps say (see {@link loadChangeset}), or null. */
+  async getChangeset(tenantId: string, id: string): Promise<ChangesetDoc | null> {
+    return (await this.loadChangeset(tenantId, id))?.doc ?? null;
+  }
+
+  /**
+   * Decides the step out of the changeset's current state (`cs.state`) by a step claim under the
+   * holder's fence: exactly one outcome per step on every backend; a stale holder is refused
+   * (`MONGO_FENCED`). Returns the decided patch — this holder's, or the one decided earlier by a
+   * holder that stopped before recording it (adopt it).
+   */
+  async decideStep(
+    cs: ChangesetDoc,
+    patch: Partial<ChangesetDoc>,
+    fence: Fence,
+  ): Promise<{ won: boolean; patch: Partial<ChangesetDoc> }> {
+    const { won, claim } = await claimStep(this.steps(), { recordId: cs._id, step: cs.state, patch, fence });
+    return { won, patch: claim.patch };
+  }
+
+  updateChangeset(tenantId: string, id: string, set: Partial<ChangesetDoc>, fence?: Fence): Promise<void> {
+    return this.setById(COLLECTIONS.changesets, tenantId, id, set, fence);
+  }
+
+  /** Forgets the decided steps of a pruned changeset. */
+  dropChangesetSteps(changesetId: string): Promise<void> {
+    return deleteStepClaims(
+      this.steps() as unknown as Collection<StepClaimDocument>,
+      RUN_STATES.map((step) => ({ recordId: changesetId, step })),
+    );
   }
 
   /**
@@ -306,12 +403,17 @@ export class RosterStore {
     const out: ChangesetDoc[] = [];
     const staleBefore = Date.now() - 10 * 60_000;
     for (const o of open) {
-      const cs = await this.getChangeset(o.tenantId, o._id);
+      const loaded = await this.loadChangeset(o.tenantId, o._id);
+      const cs = loaded?.doc ?? null;
       const finished = cs !== null && (cs.state === 'done' || cs.state === 'failed');
       // An entry whose changeset never got written (crash in createChangeset) is dropped once old.
-      if (finished || (cs === null && new Date(o.receivedAt).getTime() < staleBefore))
+      // A changeset finished by its steps but not yet recorded so stays listed for a lease holder.
+      if (
+        (finished && loaded?.behind === null) ||
+        (cs === null && new Date(o.receivedAt).getTime() < staleBefore)
+      )
         await this.closeChangeset(o.tenantId, o._id);
-      else if (cs !== null && !finished) out.push(cs);
+      else if (cs !== null) out.push(cs);
     }
     return out.sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime());
   }
@@ -357,9 +459,13 @@ export class RosterStore {
     return this.packedById<EntityBucketDoc>(COLLECTIONS.entityBuckets, tenantId, bucketId);
   }
 
-  /** Replaces (or inserts) a whole bucket. */
-  async putBucket(doc: EntityBucketDoc): Promise<void> {
-    await this.putById(COLLECTIONS.entityBuckets, packDoc(COLLECTIONS.entityBuckets, doc) as EntityBucketDoc);
+  /** Replaces (or inserts) a whole bucket (fenced like {@link putById} when a `fence` is given). */
+  async putBucket(doc: EntityBucketDoc, fence?: Fence): Promise<void> {
+    await this.putById(
+      COLLECTIONS.entityBuckets,
+      packDoc(COLLECTIONS.entityBuckets, doc) as EntityBucketDoc,
+      fence,
+    );
   }
 
   /** One entity, or null. */

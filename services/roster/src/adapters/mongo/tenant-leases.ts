@@ -1,19 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Collection, Db } from 'mongodb';
-import { acquireLease, releaseLease, renewLease, toMongoError } from '@isams-sync/mongo';
-import type { LeaseDocument } from '@isams-sync/mongo';
+import type { Db } from 'mongodb';
+import { LeaseKeeper, MongoErrors, mongoLeaseStore } from '@isams-sync/mongo';
+import type { Fence, LeaseDocument } from '@isams-sync/mongo';
 import type { Logger } from '@isams-sync/logger';
 import { RosterErrors } from '../../domain/roster-errors';
 import { COLLECTIONS } from './roster-store';
 
-const LEASES_COLLECTION = COLLECTIONS.leases;
-
-/** The lease a task holds while it runs; `assertHeld` stops work at a step boundary once it is lost. */
+/**
+ * The lease a task holds while it runs. `fence` goes with every write the task makes (the store
+ * refuses it once another replica holds a newer generation); `assertHeld` stops work at a step
+ * boundary once the lease is known to be lost.
+ */
 export interface HeldLease {
   readonly tenantId: string;
-  /** The lease generation (increases on every change of holder). */
+  /** The lease generation: the fencing token of this holder (grows on every change of holder). */
   readonly generation: number;
+  /** The fencing token with its check, for the store's writes. */
+  readonly fence: Fence;
   /** True once a renewal found the lease taken over, or it expired without a successful renewal. */
   readonly lost: boolean;
   /** Throws `ROSTER_TENANT_LEASE_LOST` when {@link lost}. */
@@ -36,127 +40,76 @@ export function processOwnerId(): string {
   return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 }
 
+/** A refused write or a lost lease, as the roster reports it. */
+function asLeaseLost(err: unknown): unknown {
+  return MongoErrors.MONGO_FENCED.is(err) || MongoErrors.MONGO_LEASE_LOST.is(err)
+    ? RosterErrors.ROSTER_TENANT_LEASE_LOST(undefined, { cause: err })
+    : err;
+}
+
 /**
- * Cross-replica mutual exclusion per school: a lease document per tenant (libs/mongo `acquireLease`,
- * decided by unique `_id` inserts, the one atomic write FerretDB 1.24 has), renewed every ttl/3
- * while the task runs and released when it ends. A replica that dies keeps it until it expires.
+ * Cross-replica mutual exclusion per school on the shared `LeaseKeeper` (libs/mongo): a generation
+ * document per holder (decided by unique `_id` inserts, the one atomic write FerretDB 1.24 has),
+ * renewed every ttl/3 while the task runs, released when it ends. A replica that dies keeps it until
+ * it expires. Writes under the lease carry its fence; a refused write (`MONGO_FENCED`) or a lost
+ * lease surfaces as `ROSTER_TENANT_LEASE_LOST`.
  */
 export class TenantLeases {
   readonly owner: string;
-  private readonly coll: Collection<LeaseDocument>;
-  private readonly ttlMs: number;
-  private readonly pollMs: number;
-  private readonly clock: () => number;
-  private readonly logger: Logger;
+  private readonly keeper: LeaseKeeper;
 
   constructor(db: Db, options: TenantLeasesOptions) {
-    this.coll = db.collection<LeaseDocument>(LEASES_COLLECTION);
     this.owner = options.owner;
-    this.ttlMs = options.ttlMs;
-    this.pollMs = options.pollMs ?? 500;
-    this.clock = options.clock ?? Date.now;
-    this.logger = options.logger;
+    this.keeper = new LeaseKeeper(mongoLeaseStore(db.collection<LeaseDocument>(COLLECTIONS.leases)), {
+      owner: options.owner,
+      ttlMs: options.ttlMs,
+      logger: options.logger,
+      ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+    });
   }
 
   /**
    * Runs `fn` holding the tenant's lease. When another owner holds it, retries every `pollMs` for up
    * to `waitMs` (0: one attempt) and then returns `{ ran: false }` without running `fn`. The caller
-   * must serialise its own tasks per tenant (the lease is re-entrant for its owner).
+   * must serialise its own tasks per tenant (the keeper hands a tenant out once per process).
    */
   async run<T>(
     tenantId: string,
     waitMs: number,
     fn: (lease: HeldLease) => Promise<T>,
   ): Promise<{ ran: true; value: T } | { ran: false }> {
-    const deadline = this.clock() + waitMs;
-    let lease = await this.tryAcquire(tenantId);
-    while (lease === null && this.clock() < deadline) {
-      await new Promise((r) => setTimeout(r, Math.min(this.pollMs, Math.max(1, deadline - this.clock()))));
-      lease = await this.tryAcquire(tenantId);
-    }
+    const lease = await this.keeper.acquire(tenantId, { waitMs });
     if (lease === null) return { ran: false };
+    const held: HeldLease = {
+      tenantId,
+      generation: lease.token,
+      fence: lease.fence,
+      get lost() {
+        return lease.lost;
+      },
+      assertHeld() {
+        try {
+          lease.assertHeld();
+        } catch (err) {
+          throw asLeaseLost(err);
+        }
+      },
+    };
     try {
-      return { ran: true, value: await fn(lease.held) };
+      return { ran: true, value: await fn(held) };
+    } catch (err) {
+      throw asLeaseLost(err);
     } finally {
       await lease.release();
     }
   }
 
-  private async tryAcquire(
-    tenantId: string,
-  ): Promise<{ held: HeldLease; release: () => Promise<void> } | null> {
-    const request = { key: tenantId, owner: this.owner, ttlMs: this.ttlMs };
-    const acquired = await acquireLease(this.coll, { ...request, now: new Date(this.clock()) });
-    if (acquired === null) return null;
-    const log = this.logger.child({ tenantId, leaseGeneration: acquired.generation });
-    let expiresAt = acquired.expiresAt.getTime();
-    let takenOver = false;
-    let stopped = false;
-    let renewing: Promise<void> = Promise.resolve();
-    const renew = async (): Promise<void> => {
-      try {
-        const renewed = await renewLease(this.coll, { ...request, now: new Date(this.clock()) });
-        if (stopped) return;
-        if (renewed === null) {
-          takenOver = true;
-          log.error('tenant lease lost: another replica may now process this school concurrently');
-        } else expiresAt = renewed.expiresAt.getTime();
-      } catch (err) {
-        log.error({ err }, 'tenant lease renewal failed; retried until it expires');
-      }
-    };
-    const timer = setInterval(
-      () => {
-        renewing = renewing.then(renew);
-      },
-      Math.max(1, Math.floor(this.ttlMs / 3)),
-    );
-    timer.unref();
-    const clock = this.clock;
-    const held: HeldLease = {
-      tenantId,
-      generation: acquired.generation,
-      get lost() {
-        return takenOver || clock() >= expiresAt;
-      },
-      assertHeld() {
-        if (this.lost) throw RosterErrors.ROSTER_TENANT_LEASE_LOST();
-      },
-    };
-    const release = async (): Promise<void> => {
-      stopped = true;
-      clearInterval(timer);
-      await renewing;
-      if (takenOver) return;
-      // Failing to release is harmless: the lease expires after its ttl.
-      await releaseLease(this.coll, request).catch((err: unknown) =>
-        log.warn({ err }, 'tenant lease release failed; it expires by itself'),
-      );
-    };
-    return { held, release };
-  }
-
   /**
-   * Deletes lease documents that expired before `before`, except the newest generation of each
-   * key: removing that one would let the next claimant restart at generation 1 while a concurrent
-   * claimant that had read it inserts generation n+1 — two holders. (`acquireLease` already deletes
-   * older generations; this catches the ones its best-effort delete missed.) Returns how many went.
+   * Deletes lease generations that expired before `before`, oldest first and never a school's
+   * newest (libs/mongo `pruneLeases`). Returns how many went.
    */
-  async prune(before: Date): Promise<number> {
-    try {
-      const all = await this.coll
-        .find({}, { projection: { _id: 1, key: 1, generation: 1, expiresAt: 1 } })
-        .toArray();
-      const newest = new Map<string, number>();
-      for (const d of all) newest.set(d.key, Math.max(newest.get(d.key) ?? 0, d.generation));
-      const stale = all
-        .filter((d) => d.expiresAt < before && d.generation < newest.get(d.key)!)
-        .map((d) => d._id);
-      if (stale.length === 0) return 0;
-      const res = await this.coll.deleteMany({ _id: { $in: stale }, expiresAt: { $lt: before } });
-      return res.deletedCount;
-    } catch (err) {
-      throw toMongoError(err, { operation: 'pruneLeases', collection: LEASES_COLLECTION });
-    }
+  prune(before: Date): Promise<number> {
+    return this.keeper.prune(before);
   }
 }

@@ -1,0 +1,173 @@
+import { startSimulator, getTestInfra, type SimulatorProcess } from '@isams-sync/testing';
+import { datasetSnapshotCompletedV1 } from '@isams-sync/events';
+import { MongoClient } from 'mongodb';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
+import type { ConnectorApp } from '../../src/app';
+import type { RunDocument } from '../../src/adapters/mongo/runs-repository';
+import {
+  connectorClient,
+  connectorTest as it,
+  connectorTestEnv,
+  readAll,
+  readCollection,
+  readRun,
+  startConnector,
+  waitFor,
+} from '../support/connector-harness';
+import type { ConnectorFleet, ConnectorTestEnv } from '../support/connector-harness';
+
+const keyFor = (i: number) => `{DDDDDDDD-0000-0000-0000-${String(i).padStart(12, '0')}}`;
+type Step = 'chunks-published' | 'marker-attempted';
+
+describe('connector: a replica that stalls past its run lease', () => {
+  let sim: SimulatorProcess;
+  let env: ConnectorTestEnv;
+  let mongo: MongoClient;
+
+  beforeAll(async () => {
+    sim = await startSimulator();
+    env = connectorTestEnv();
+    mongo = await new MongoClient(getTestInfra().mongoUrl).connect();
+    const setup = await startConnector(env.env({ SCHEDULER_ENABLED: 'false' }));
+    const c = connectorClient(setup.grpcPort);
+    try {
+      for (const [i, t] of ['stall-before-marker', 'stall-after-marker'].entries()) {
+        await sim.createSchool(t, { seed: 70 + i, size: 'small', apiKey: keyFor(i) });
+        await c.putSettings({ isamsUrl: sim.url, apiKey: keyFor(i), enabled: true }, c.md(t));
+      }
+    } finally {
+      c.close();
+      await setup.stop();
+    }
+  });
+  afterAll(async () => {
+    await mongo?.close();
+    await sim?.stop();
+    await env?.dropDatabase();
+  });
+
+  /**
+   * Starts replica A (each test its own replicas), starts a run of `tenantId` on it and stalls A at
+   * `step`; then A's lease expires and replica B's sweep takes over. A stays paused until `wake()`
+   * (or the end of the test: a paused replica could not stop).
+   */
+  async function stallAndTakeOver(
+    connectors: ConnectorFleet,
+    tenantId: string,
+    step: Step,
+  ): Promise<{ a: ConnectorApp; runId: string; wake: () => void }> {
+    let arrived!: () => void;
+    let wake!: () => void;
+    const isPaused = new Promise<void>((r) => (arrived = r));
+    const gate = new Promise<void>((r) => (wake = r));
+    connectors.onStop(() => wake());
+    let paused = false;
+    // A lease long enough that only the test ends it, even on a busy machine.
+    const a = await connectors.start(env.env({ SCHEDULER_ENABLED: 'false', RUN_LEASE_TTL_MS: '30s' }), {
+      owner: 'replica-a',
+      onStep: async (at, run) => {
+        if (paused || run.tenantId !== tenantId || at !== step) return;
+        paused = true;
+        arrived();
+        await gate;
+      },
+    });
+    const c = connectors.client(a.grpcPort);
+    const { run } = await c.triggerSync({}, c.md(tenantId));
+    await isPaused;
+    // The stall outlasts A's lease: its generation expires and its last heartbeat is old.
+    const db = mongo.db(env.mongoDb);
+    await db
+      .collection<{ _id: string; key: string }>('run_leases')
+      .updateMany({ key: `run:${tenantId}` }, { $set: { expiresAt: new Date(Date.now() - 1) } });
+    await db
+      .collection<RunDocument>('sync_runs')
+      .updateOne({ _id: run!.syncRunId }, { $set: { heartbeatAt: new Date(Date.now() - 3_600_000) } });
+    await connectors.start(env.env({ SCHEDULER_ENABLED: 'false', RUN_LEASE_TTL_MS: '30s' }), {
+      owner: 'replica-b',
+    });
+    return { a, runId: run!.syncRunId, wake };
+  }
+
+  /** The school's schedule (what a failed run's back-off writes). */
+  const scheduleOf = async (tenantId: string) => {
+    const [s] = await readCollection(env, 'data_source_settings', { _id: tenantId });
+    return { nextRunAt: s?.nextRunAt as unknown, consecutiveFailures: s?.consecutiveFailures as unknown };
+  };
+  const markersOf = async (runId: string) =>
+    (await readAll(env.rawTopic)).filter(
+      (m) =>
+        m.event.type === datasetSnapshotCompletedV1.type &&
+        (m.event.data as { syncRunId: string }).syncRunId === runId,
+    );
+  const decidedBy = async (runId: string, step: string) =>
+    (await readCollection(env, 'run_steps', { _id: `${runId}|${step}` }))[0]?.fence as
+      { token: number } | undefined;
+
+  it('stalled after publishing its chunks: the other replica fails the run; the stalled one’s marker attempt is refused and no marker is sent', async ({
+    connectors,
+  }) => {
+    const t = 'stall-before-marker';
+    const { a, runId, wake } = await stallAndTakeOver(connectors, t, 'chunks-published');
+    const failed = await waitFor(
+      async () => {
+        const r = await readRun(env, t, runId);
+        return r?.status === 'failed' ? r : undefined;
+      },
+      'replica B to fail the interrupted run',
+      undefined,
+      connectors.signal,
+    );
+    expect(failed.error?.code).toBe('CONNECTOR_RUN_INTERRUPTED');
+    const schedule = await scheduleOf(t);
+
+    wake();
+    await waitFor(
+      async () => a.engine.activeRunIds().length === 0,
+      'replica A to give the run up',
+      undefined,
+      connectors.signal,
+    );
+    const after = await readRun(env, t, runId);
+    expect(after).toMatchObject({ status: 'failed', error: { code: 'CONNECTOR_RUN_INTERRUPTED' } });
+    expect(after?.markerAttemptedAt).toBeUndefined();
+    expect(await markersOf(runId)).toHaveLength(0);
+    expect((await decidedBy(runId, 'fetched'))?.token).toBe(2);
+    expect(await readCollection(env, 'active_runs', { _id: t })).toEqual([]);
+    // Nor did it back the school's schedule off for a failure that was not its to record.
+    expect(await scheduleOf(t)).toEqual(schedule);
+  });
+
+  it('stalled after attempting the marker: the other replica re-sends it and completes the run; the stalled one sends nothing more', async ({
+    connectors,
+  }) => {
+    const t = 'stall-after-marker';
+    const { a, runId, wake } = await stallAndTakeOver(connectors, t, 'marker-attempted');
+    const published = await waitFor(
+      async () => {
+        const r = await readRun(env, t, runId);
+        return r?.status === 'published' ? r : undefined;
+      },
+      'replica B to re-send the marker',
+      undefined,
+      connectors.signal,
+    );
+    const schedule = await scheduleOf(t);
+
+    wake();
+    await waitFor(
+      async () => a.engine.activeRunIds().length === 0,
+      'replica A to give the run up',
+      undefined,
+      connectors.signal,
+    );
+    expect(await readRun(env, t, runId)).toMatchObject({
+      status: 'published',
+      publishedAt: published.publishedAt,
+    });
+    expect(await markersOf(runId)).toHaveLength(1);
+    expect((await decidedBy(runId, 'marker-attempted'))?.token).toBe(2);
+    // The run was published: the stalled replica does not back the schedule off as if it had failed.
+    expect(await scheduleOf(t)).toEqual(schedule);
+  });
+});

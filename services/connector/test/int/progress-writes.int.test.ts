@@ -1,0 +1,96 @@
+import { getTestInfra, startSimulator, type SimulatorProcess } from '@isams-sync/testing';
+import { datasetSnapshotCompletedV1, rawDatasetChunkV1 } from '@isams-sync/events';
+import { afterAll, beforeAll, describe, expect, onTestFinished } from 'vitest';
+import {
+  connectorTest as it,
+  connectorTestEnv,
+  readAll,
+  readRun,
+  waitFor,
+} from '../support/connector-harness';
+import type { ConnectorTestEnv } from '../support/connector-harness';
+import { startPausableProxy } from '../support/pausable-proxy';
+
+const KEY = '{EEEEEEEE-0000-0000-0000-000000000001}';
+
+// A progress write is a fenced write (the run lease read before and after it): several round trips.
+// It must not stand in the way of the run: awaited before each next chunk, a slow database held the
+// publishing up by its latency times the number of writes.
+describe('connector: progress writes beside the run', () => {
+  let sim: SimulatorProcess;
+  let env: ConnectorTestEnv;
+
+  beforeAll(async () => {
+    sim = await startSimulator();
+    env = connectorTestEnv();
+    await sim.createSchool('slow-db', { seed: 90, size: 'large', apiKey: KEY });
+  });
+  afterAll(async () => {
+    await sim?.stop();
+    await env?.dropDatabase();
+  });
+
+  it(
+    'a database that stops answering while a run publishes holds up its progress, not its chunks; the run ends once it answers',
+    { timeout: 180_000 },
+    async ({ connectors }) => {
+      const port = Number(/:(\d+)\//.exec(getTestInfra().mongoUrl)?.[1]);
+      const proxy = await startPausableProxy(port);
+      onTestFinished(() => proxy.close());
+      let planned = 0;
+      const app = await connectors.start(
+        env.env({
+          SCHEDULER_ENABLED: 'false',
+          MONGO_URL: `mongodb://127.0.0.1:${proxy.port}/?directConnection=true&retryWrites=false`,
+          MAX_CHUNK_BYTES: String(64 * 1024),
+          PROGRESS_INTERVAL_MS: '10ms',
+          // Long enough that the held database does not cost the run its lease.
+          RUN_LEASE_TTL_MS: '120s',
+        }),
+        {
+          onStep: (step, run) => {
+            if (step !== 'publishing' || run.tenantId !== 'slow-db') return;
+            planned = run.datasets.reduce((n, d) => n + d.chunkCount, 0);
+            // From here on the database answers nothing until resumed.
+            proxy.pause();
+          },
+        },
+      );
+      const c = connectors.client(app.grpcPort);
+      await c.putSettings({ isamsUrl: sim.url, apiKey: KEY, enabled: true }, c.md('slow-db'));
+      const { run } = await c.triggerSync({}, c.md('slow-db'));
+      const id = run!.syncRunId;
+      const ofRun = async () => (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === id);
+
+      // Hang guard: on the old code the publishing stopped at its first progress write, for good.
+      const chunks = await waitFor(
+        async () => {
+          const msgs = (await ofRun()).filter((m) => m.event.type === rawDatasetChunkV1.type);
+          return planned > 0 && msgs.length >= planned ? msgs : undefined;
+        },
+        'every chunk published while the database is held',
+        90_000,
+        connectors.signal,
+      );
+      expect(new Set(chunks.map((m) => m.event.id)).size).toBe(planned);
+      // The commit point needs the database: no marker yet, and the run (read directly) is not done.
+      expect((await ofRun()).some((m) => m.event.type === datasetSnapshotCompletedV1.type)).toBe(false);
+      expect((await readRun(env, 'slow-db', id))?.status).toBe('fetched');
+
+      proxy.resume();
+      const done = await waitFor(
+        async () => {
+          const r = await readRun(env, 'slow-db', id);
+          return r?.status === 'published' || r?.status === 'failed' ? r : undefined;
+        },
+        'the run once the database answers',
+        60_000,
+        connectors.signal,
+      );
+      expect(done.status).toBe('published');
+      expect(done.progress?.chunksPublished).toBe(planned);
+      const markers = (await ofRun()).filter((m) => m.event.type === datasetSnapshotCompletedV1.type);
+      expect(markers).toHaveLength(1);
+    },
+  );
+});
