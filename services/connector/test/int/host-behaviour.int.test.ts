@@ -37,8 +37,14 @@ const ODD = 'school-on-odd-host';
 const GOOD = 'school-on-good-host';
 const ODD_KEY = '{B0B0B0B0-1111-4222-8333-444455556666}';
 const GOOD_KEY = '{C0C0C0C0-1111-4222-8333-444455556666}';
-/** Syncs in a row for the crash cases, as in the report ("sequences of ten syncs"). */
-const SYNCS_IN_A_ROW = 10;
+/**
+ * Syncs in a row for the crash cases. The report saw a crash in about one of three sequences of ten
+ * syncs; with this suite's 3 MB document and a well-behaved school syncing alongside, undici 7 on
+ * Node 20 crashed in about one sync of five, so twenty in a row make a crash all but certain there.
+ */
+const SYNCS_IN_A_ROW = 20;
+const TEST_ROUNDS = 10;
+const TESTS_AT_ONCE = 4;
 const TERMINAL = new Set(['published', 'failed', 'unchanged', 'cancelled']);
 
 type SyncRun = connectorV1.SyncRun__Output;
@@ -75,7 +81,14 @@ async function stage(behaviour: OddBehaviour | OddBehaviour[], extraEnv: Record<
   const env = connectorTestEnv();
   cleanups.push(env.dropDatabase);
   const proc = await startConnectorProcess(
-    env.env({ SCHEDULER_ENABLED: 'false', MANUAL_TRIGGER_LIMIT: '100', LOG_LEVEL: 'info', ...extraEnv }),
+    env.env({
+      SCHEDULER_ENABLED: 'false',
+      MANUAL_TRIGGER_LIMIT: '100',
+      LOG_LEVEL: 'info',
+      // Leases are not under test here; a loaded test machine must not fail a run as interrupted.
+      RUN_LEASE_TTL_MS: '60s',
+      ...extraEnv,
+    }),
   );
   cleanups.push(proc.kill);
   const client = connectorClient(proc.grpcPort);
@@ -107,7 +120,11 @@ async function runEnd(s: Stage, tenant: string, syncRunId: string, timeoutMs = 9
       throw err;
     }
     if (TERMINAL.has(run.status)) return run;
-    if (Date.now() > deadline) throw new Error(`run ${syncRunId} of ${tenant} still ${run.status}`);
+    if (Date.now() > deadline) {
+      throw new Error(
+        `run ${syncRunId} of ${tenant} still ${run.status}; the connector's last log lines:\n${s.proc.stdout().slice(-4000)}`,
+      );
+    }
     await sleep(100);
   }
 }
@@ -247,22 +264,24 @@ describe(
       await expectStillServing(s);
     }, 300_000);
 
-    it(`TestConnection against a host that closes right after a 3 MB body answers ${SYNCS_IN_A_ROW} times in a row and the connector stays up`, async () => {
+    it(`TestConnection against a host that closes right after a 3 MB body answers every time (${TEST_ROUNDS} rounds of ${TESTS_AT_ONCE} at once) and the connector stays up`, async () => {
       const s = await stage(closeRightAfterBody(school.bytes));
+      const testConnection = () =>
+        s.client.testConnection({}, s.client.md(ODD)).catch(async (err: unknown) => {
+          await Promise.race([s.proc.exited, sleep(2000)]);
+          if (!s.proc.alive()) throw await died(s);
+          throw err;
+        });
       const { result, good } = await alongsideGoodSchool(s, async () => {
         const answers: connectorV1.TestConnectionResponse__Output[] = [];
-        for (let i = 0; i < SYNCS_IN_A_ROW; i++) {
+        for (let round = 1; round <= TEST_ROUNDS; round++) {
           if (!s.proc.alive()) throw await died(s);
-          answers.push(
-            await s.client.testConnection({}, s.client.md(ODD)).catch(async (err: unknown) => {
-              await Promise.race([s.proc.exited, sleep(2000)]);
-              if (!s.proc.alive()) throw await died(s);
-              throw err;
-            }),
-          );
+          // Several at once, as admins of several schools might: each parse gets less of the event loop.
+          answers.push(...(await Promise.all(Array.from({ length: TESTS_AT_ONCE }, testConnection))));
         }
         return answers;
       });
+      expect(result).toHaveLength(TEST_ROUNDS * TESTS_AT_ONCE);
       for (const answer of result) {
         expect(answer.error, JSON.stringify(answer.error)).toBeNull();
         expect(answer.bytes).toBe(String(school.bytes.length));
@@ -288,10 +307,13 @@ describe(
       await expectStillServing(s);
     });
 
-    it('a host that resets the connection (RST) mid-response fails the run with ISAMS_CONNECTION_RESET and publishes nothing', async () => {
+    it('a host that resets the connection (RST) mid-response fails the run with ISAMS_CONNECTION_RESET or ISAMS_TRUNCATED_DOCUMENT and publishes nothing', async () => {
       const s = await stage(resetMidBody(school.bytes, 0.5));
       const { odd, good } = await syncOddSchool(s);
-      expectFailedWith(odd, 'ISAMS_CONNECTION_RESET');
+      // The RST reaches the client as ECONNRESET, or — when it arrives while we are still draining
+      // the receive queue under backpressure — as a plain end of the stream, i.e. a cut document.
+      expect(['ISAMS_CONNECTION_RESET', 'ISAMS_TRUNCATED_DOCUMENT']).toContain(odd.error?.code);
+      expectFailedWith(odd, odd.error!.code);
       await expectNothingPublishedFor(s, [odd], [good]);
       await expectStillServing(s);
     });
@@ -411,6 +433,7 @@ describe(
         const { odd } = await syncOddSchool(s);
         expectPublished(odd, sample.records);
       }
+      expect(s.odd.requests).toHaveLength(2 * statuses.length);
       const moved = s.odd.requests.filter((r) => r.target.startsWith('/moved/'));
       expect(moved).toHaveLength(statuses.length);
       for (const r of moved) expect(r.target).toContain(`apiKey=${encodeURIComponent(ODD_KEY)}`);
@@ -421,6 +444,7 @@ describe(
       const s = await stage((socket, req, n) => redirectTo(302, `/loop/${n}${req.target}`)(socket, req, n));
       const { odd, good } = await syncOddSchool(s);
       expectFailedWith(odd, 'ISAMS_REDIRECTED', (action) => expect(action).not.toContain('apiKey'));
+      expect(s.odd.requests.length).toBeGreaterThan(1);
       expect(s.odd.requests.length).toBeLessThanOrEqual(5);
       await expectNothingPublishedFor(s, [odd], [good]);
       await expectStillServing(s);

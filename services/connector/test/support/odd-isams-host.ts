@@ -45,8 +45,8 @@ function parseHead(head: string): Omit<ReceivedRequest, 'body'> {
 }
 
 /**
- * A raw TCP server that reads one HTTP request per connection (head and Content-Length body) and
- * hands the socket to `behaviour` — or to `behaviours[n]` for the n-th request (the last repeats).
+ * A raw TCP server that reads HTTP requests (head and Content-Length body) and hands the socket to
+ * `behaviour` — or to `behaviours[n]` for the n-th request (the last repeats) — for each in turn.
  */
 export async function startOddIsamsHost(behaviours: OddBehaviour | OddBehaviour[]): Promise<OddIsamsHost> {
   const list = Array.isArray(behaviours) ? behaviours : [behaviours];
@@ -60,24 +60,33 @@ export async function startOddIsamsHost(behaviours: OddBehaviour | OddBehaviour[
       closed += 1;
     });
     socket.on('error', () => undefined);
+    // Requests on one connection are handled one after the other (keep-alive, e.g. after a redirect).
     let buf = Buffer.alloc(0);
-    const onData = (d: Buffer): void => {
-      buf = Buffer.concat([buf, d]);
+    let busy = false;
+    const next = (): void => {
       const end = buf.indexOf(HEAD_END);
-      if (end < 0) return;
+      if (busy || end < 0) return;
       const head = parseHead(buf.subarray(0, end).toString('latin1'));
       const length = Number(head.headers['content-length'] ?? 0);
-      const body = buf.subarray(end + HEAD_END.length);
-      if (body.length < length) return;
-      socket.off('data', onData);
-      const request = { ...head, body: body.subarray(0, length).toString('utf8') };
+      const start = end + HEAD_END.length;
+      if (buf.length < start + length) return;
+      const request = { ...head, body: buf.subarray(start, start + length).toString('utf8') };
+      buf = buf.subarray(start + length);
       const n = requests.length;
       requests.push(request);
-      void Promise.resolve(list[Math.min(n, list.length - 1)]!(socket, request, n)).catch(() =>
-        socket.destroy(),
-      );
+      busy = true;
+      void Promise.resolve()
+        .then(() => list[Math.min(n, list.length - 1)]!(socket, request, n))
+        .catch(() => socket.destroy())
+        .finally(() => {
+          busy = false;
+          next();
+        });
     };
-    socket.on('data', onData);
+    socket.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      next();
+    });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
