@@ -98,6 +98,16 @@ async function stage(behaviour: OddBehaviour | OddBehaviour[], extraEnv: Record<
   return { env, proc, client, odd, good } satisfies Stage;
 }
 
+/** The connector's warning and error log lines so far. */
+function warnings(s: Stage): string {
+  return s.proc
+    .stdout()
+    .split('\n')
+    .filter((line) => /"level":"(warn|error|fatal)"/.test(line) && !line.includes('Limiting retries'))
+    .slice(-20)
+    .join('\n');
+}
+
 async function died(s: Stage): Promise<Error> {
   await Promise.race([s.proc.exited, sleep(2000)]);
   return new Error(
@@ -106,7 +116,9 @@ async function died(s: Stage): Promise<Error> {
 }
 
 /** Polls the run until it ends; fails at once (with the child's stderr) if the process dies. */
-async function runEnd(s: Stage, tenant: string, syncRunId: string, timeoutMs = 90_000): Promise<SyncRun> {
+// Generous: on a loaded shared machine one 3 MB sync (fetch, spool, publish, status writes) has
+// taken over a minute.
+async function runEnd(s: Stage, tenant: string, syncRunId: string, timeoutMs = 240_000): Promise<SyncRun> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (!s.proc.alive()) throw await died(s);
@@ -175,7 +187,10 @@ async function syncOddSchool(
     releaseGood,
   );
   expect(goodWasInFlight, "the other school's run was in flight while the odd host misbehaved").toBe(true);
-  expect(good.status, `the other school's run: ${JSON.stringify(good.error)}`).toBe('published');
+  expect(
+    good.status,
+    `the other school's run: ${JSON.stringify(good.error)}; the connector's warnings:\n${warnings(s)}`,
+  ).toBe('published');
   return { odd: result, good };
 }
 
@@ -251,7 +266,7 @@ describe(
       }
       expect(s.odd.requests).toHaveLength(SYNCS_IN_A_ROW);
       await expectStillServing(s);
-    }, 300_000);
+    }, 1_200_000);
 
     it(`a host that answers HTTP/1.0 and closes right after a 3 MB body while we apply backpressure does not crash the connector: ${SYNCS_IN_A_ROW} syncs in a row publish`, async () => {
       const s = await stage(http10CloseDelimited(school.bytes));
@@ -262,7 +277,7 @@ describe(
         expectPublished(odd, school.records);
       }
       await expectStillServing(s);
-    }, 300_000);
+    }, 1_200_000);
 
     it(`TestConnection against a host that closes right after a 3 MB body answers every time (${TEST_ROUNDS} rounds of ${TESTS_AT_ONCE} at once) and the connector stays up`, async () => {
       const s = await stage(closeRightAfterBody(school.bytes));
@@ -289,7 +304,7 @@ describe(
       }
       expect(good.status).toBe('published');
       await expectStillServing(s);
-    }, 300_000);
+    }, 1_200_000);
 
     it('a host that closes the connection (FIN) mid-body fails the run with ISAMS_TRUNCATED_DOCUMENT and publishes nothing', async () => {
       const s = await stage(closeMidBody(school.bytes, 0.5));
