@@ -246,7 +246,7 @@ async function expectNothingPublishedFor(s: Stage, failed: SyncRun[], published:
 
 describe(
   'connector against odd and hostile iSAMS hosts (real sockets, connector in its own process)',
-  { timeout: 120_000 },
+  { timeout: 300_000 },
   () => {
     it('a host that answers HTTP/1.0 and ends the body by closing the connection (no Content-Length) is read to the end and published', async () => {
       const s = await stage(http10CloseDelimited(sample.bytes));
