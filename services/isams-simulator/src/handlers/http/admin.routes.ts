@@ -10,6 +10,7 @@ import {
   createXmlSchool,
   liveRows,
   refreshCache,
+  replaceWithGenerated,
   touch,
   updateKey,
 } from '../../domain/simulated-school';
@@ -197,6 +198,15 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
     const s = registry.get(schoolId);
     s.emptied.delete(dataset);
     touch(s);
+    return schoolSummary(s, now());
+  });
+  app.post('/admin/schools/:schoolId/replace', async (req) => {
+    const s = school(req);
+    const b = parse(
+      z.object({ seed: z.number().int(), size: z.enum(['small', 'medium', 'large']) }).strict(),
+      req.body,
+    );
+    replaceWithGenerated(s, b.seed, b.size);
     return schoolSummary(s, now());
   });
   app.post('/admin/schools/:schoolId/refresh', async (req) => {
