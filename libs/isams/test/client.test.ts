@@ -454,6 +454,25 @@ describe('redirect policy: followed only within the iSAMS host, so the key never
     expect(err.code).toBe('ISAMS_REDIRECTED');
     expect(s.requests).toHaveLength(MAX_REDIRECTS + 1);
   });
+
+  it('every hop is checked again: a hop within the host, then one to another host, is refused there', async () => {
+    const other = await server([ok]);
+    const s = await server([
+      (req, res) => {
+        res.writeHead(301, { location: `/moved${req.url}` });
+        res.end();
+      },
+      (req, res) => {
+        res.writeHead(302, { location: `http://localhost:${other.port}${req.url}` });
+        res.end();
+      },
+    ]);
+    const err = await failure(options(s.url));
+    expect(err.code).toBe('ISAMS_REDIRECTED');
+    expect(err.adminAction).toContain(`iSAMS redirects to http://localhost:${other.port}/moved.`);
+    expect(s.requests).toHaveLength(2);
+    expect(other.requests).toHaveLength(0);
+  });
 });
 
 describe('egress proxy', () => {
