@@ -28,7 +28,9 @@ const FAULTS = [
   ['timeout35s', 'ISAMS_TIMEOUT', true, RETRY_ATTEMPTS],
   ['truncated', 'ISAMS_TRUNCATED_DOCUMENT', true, 1],
   ['malformed', 'ISAMS_MALFORMED_DOCUMENT', false, 1],
-  ['connectionReset', 'ISAMS_CONNECTION_RESET', true, 1],
+  // An RST mid-body reaches the client as ECONNRESET or as a plain early end of the stream (the
+  // kernel may report the end before the reset): a cut document.
+  ['connectionReset', ['ISAMS_CONNECTION_RESET', 'ISAMS_TRUNCATED_DOCUMENT'], true, 1],
 ] as const;
 
 interface ArmedFault {
@@ -66,12 +68,14 @@ describe('e2e: every iSAMS fault through the real processes', () => {
   const armedFaults = async () => ((await school.sim('GET', '/faults')) as { faults: ArmedFault[] }).faults;
 
   for (const [kind, code, transient, requests] of FAULTS) {
-    it(`${kind}: run failed with ${code} (transient ${transient}), roster unchanged`, async () => {
+    const codes: readonly string[] = typeof code === 'string' ? [code] : code;
+    it(`${kind}: run failed with ${codes.join(' or ')} (transient ${transient}), roster unchanged`, async () => {
       await school.sim('POST', '/faults', { kind, times: ARMED });
       try {
         const run = await school.sync();
         expect(run.status, JSON.stringify(run)).toBe('failed');
-        expect(run.error).toMatchObject({ code, transient });
+        expect(codes).toContain(run.error?.code);
+        expect(run.error?.transient).toBe(transient);
         expect(run.error?.adminAction?.length ?? 0).toBeGreaterThan(10);
         // The fault (not something else) failed the run, after exactly the expected requests.
         expect(await armedFaults()).toEqual([{ kind, remaining: ARMED - requests }]);

@@ -64,10 +64,11 @@ const pick = <T>(list: T[], i: number): T => list[i % list.length]!;
 
 function* datasets(
   setListRows: number,
+  schoolScale: number,
 ): Generator<[module: string, container: string, rows: Iterable<RawElement>]> {
-  const staff = 400;
-  const pupils = 2500;
-  const sets = 1500;
+  const staff = Math.max(1, Math.round(400 * schoolScale));
+  const pupils = Math.max(1, Math.round(2500 * schoolScale));
+  const sets = Math.max(1, Math.round(1500 * schoolScale));
   yield [
     'HRManager',
     'CurrentStaff',
@@ -203,11 +204,16 @@ function* datasets(
   ];
 }
 
-/** Writes a document of roughly `targetBytes` to `path`; returns the record count. */
+/**
+ * Writes a document of roughly `targetBytes` to `path`; returns the record count. `schoolScale`
+ * scales the staff, pupils, contacts and sets (1 = 400 staff and 2500 pupils, about 6 MB of XML
+ * before set lists); set lists fill the rest of `targetBytes`.
+ */
 export async function generateLargeDocument(
   path: string,
   format: 'xml' | 'json',
   targetBytes: number,
+  schoolScale = 1,
 ): Promise<number> {
   const out = createWriteStream(path);
   const write = async (s: string): Promise<void> => {
@@ -216,11 +222,15 @@ export async function generateLargeDocument(
   // Set list rows dominate; ~320 bytes each in XML (a bit less in JSON).
   const setListRows = Math.max(
     1000,
-    Math.round((targetBytes - (format === 'xml' ? 6_100_000 : 4_000_000)) / (format === 'xml' ? 277 : 230)),
+    Math.round(
+      (targetBytes - (format === 'xml' ? 6_100_000 : 4_000_000) * schoolScale) /
+        (format === 'xml' ? 277 : 230),
+    ),
   );
   let records = 0;
   const byModule = new Map<string, [string, Iterable<RawElement>][]>();
-  for (const [m, c, rows] of datasets(setListRows)) byModule.set(m, [...(byModule.get(m) ?? []), [c, rows]]);
+  for (const [m, c, rows] of datasets(setListRows, schoolScale))
+    byModule.set(m, [...(byModule.get(m) ?? []), [c, rows]]);
   if (format === 'xml') {
     await write('<iSAMS>\n');
     for (const [module, containers] of byModule) {

@@ -4,7 +4,8 @@ import type { FetchBatchOptions } from '../src/client/fetch-batch';
 import { ISAMS_MESSAGES, renderMessageDocument } from '../src/isams-messages';
 import type { IsamsMessageSpec } from '../src/isams-messages';
 import type { BatchParseEvent } from '../src/parser/parse-events';
-import { IsamsError } from '../src/errors/isams-error';
+import { IsamsError, ISAMS_ERRORS } from '../src/errors/isams-error';
+import { decideRedirect, MAX_REDIRECTS, redirectAddress } from '../src/client/redirects';
 import { fixture } from './helpers';
 import { startForwardProxy, startServer } from './local-servers';
 import type { Handler } from './local-servers';
@@ -217,6 +218,33 @@ describe('fetchBatch / fetchAndParse against a real local server', () => {
     expect(s.requests).toHaveLength(1);
   });
 
+  it('a server that closes (FIN) mid-body on a keep-alive connection: ISAMS_TRUNCATED_DOCUMENT, not a reset', async () => {
+    const s = await server([
+      (_q, res) => {
+        res.writeHead(200, { 'content-type': 'text/xml', 'content-length': String(sample.length) });
+        res.write(sample.slice(0, 6000), () => res.socket?.end());
+      },
+    ]);
+    const err = await failure(options(s.url, { retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } }));
+    expect(err).toMatchObject({ code: 'ISAMS_TRUNCATED_DOCUMENT', transient: true });
+    expect(err.message).toContain('closed the connection before the whole document arrived');
+  });
+
+  it('the total time-out firing while the body streams is named as such', async () => {
+    const s = await server([
+      (_q, res) => {
+        res.writeHead(200, { 'content-type': 'text/xml' });
+        const drip = setInterval(() => (res.destroyed ? clearInterval(drip) : res.write(' ')), 20);
+        res.write(sample.slice(0, 10));
+      },
+    ]);
+    const err = await failure(
+      options(s.url, { totalTimeoutMs: 300, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } }),
+    );
+    expect(err.code).toBe('ISAMS_TIMEOUT');
+    expect(err.message).toBe(`The request to 127.0.0.1:${s.port} took longer than 300 ms.`);
+  });
+
   it('an early end before any record is retried', async () => {
     const s = await server([(_q, res) => res.end('<iSAMS><HRMan'), ok]);
     expect((await run(options(s.url))).at(-1)!.type).toBe('end');
@@ -305,6 +333,145 @@ describe('fetchBatch / fetchAndParse against a real local server', () => {
       expect(line).not.toContain(encodeURIComponent(KEY));
     }
     expect(lines.join('\n')).toContain('apiKey=[REDACTED]');
+  });
+});
+
+describe('redirect policy: followed only within the iSAMS host, so the key never leaves it', () => {
+  const from = new URL(`http://127.0.0.1:8080/api/batch/1.0/xml.ashx?apiKey=${encodeURIComponent(KEY)}`);
+  const decide = (location: string | undefined, hops = 0, status = 302, at = from) =>
+    decideRedirect(at, status, location, hops, KEY);
+  const refusal = (d: ReturnType<typeof decide>): IsamsError => {
+    if (!('refuse' in d)) throw new Error(`expected a refusal, got ${d.follow.href}`);
+    assertNoKey(d.refuse);
+    return d.refuse;
+  };
+
+  it('follows a relative or absolute Location on the same scheme, host and port', () => {
+    expect(decide('/moved/api/batch/1.0/xml.ashx?apiKey=x')).toEqual({
+      follow: new URL('http://127.0.0.1:8080/moved/api/batch/1.0/xml.ashx?apiKey=x'),
+    });
+    expect(decide('http://127.0.0.1:8080/other')).toEqual({ follow: new URL('http://127.0.0.1:8080/other') });
+    const https = new URL('https://School.isams.cloud/api/batch/1.0/xml.ashx');
+    expect(decide('https://school.isams.cloud:443/x', 0, 301, https)).toEqual({
+      follow: new URL('https://school.isams.cloud/x'),
+    });
+  });
+
+  it('follows the upgrade from http to https on the same host name', () => {
+    const plain = new URL('http://school.isams.cloud/api/batch/1.0/xml.ashx?apiKey=k');
+    expect(decide('https://school.isams.cloud/api/batch/1.0/xml.ashx?apiKey=k', 0, 301, plain)).toEqual({
+      follow: new URL('https://school.isams.cloud/api/batch/1.0/xml.ashx?apiKey=k'),
+    });
+  });
+
+  it('refuses another host or another port with ISAMS_REDIRECTED naming the address to enter, without the key', () => {
+    for (const location of [
+      `https://new-school.isams.cloud/api/batch/1.0/xml.ashx?apiKey=${encodeURIComponent(KEY)}`,
+      `http://localhost:8080/api/batch/1.0/xml.ashx?apiKey=${encodeURIComponent(KEY)}`,
+      `http://127.0.0.1:9090/api/batch/1.0/xml.ashx?apiKey=${encodeURIComponent(KEY)}`,
+      `//evil.example/api/batch/1.0/xml.ashx?apiKey=${KEY}`,
+    ]) {
+      const err = refusal(decide(location));
+      const address = redirectAddress(new URL(location, from), KEY);
+      expect(err).toMatchObject({ code: 'ISAMS_REDIRECTED', transient: false, kind: 'failed_precondition' });
+      expect(err.adminAction).toContain(`iSAMS redirects to ${address}.`);
+      expect(err.adminAction).toContain('Settings › Data Input Source');
+      expect(err.details).toMatchObject({ httpStatus: 302, redirectsTo: address });
+      expect(address).not.toContain('?');
+    }
+    expect(redirectAddress(new URL('https://h.example/school/api/batch/1.0/xml.ashx?apiKey=k'), KEY)).toBe(
+      'https://h.example/school',
+    );
+    expect(redirectAddress(new URL('https://user:pw@h.example:8443/login?next=1'), KEY)).toBe(
+      'https://h.example:8443',
+    );
+  });
+
+  it('refuses a downgrade from https to http on the same host (the key is never sent unencrypted)', () => {
+    const tls = new URL(`https://school.isams.cloud/api/batch/1.0/xml.ashx?apiKey=${KEY}`);
+    const err = refusal(
+      decide(`http://school.isams.cloud/api/batch/1.0/xml.ashx?apiKey=${KEY}`, 0, 301, tls),
+    );
+    expect(err.code).toBe('ISAMS_REDIRECTED');
+    expect(err.adminAction).toContain('unencrypted address http://school.isams.cloud');
+  });
+
+  it(`refuses after ${MAX_REDIRECTS} redirects, and a redirect without a usable Location`, () => {
+    expect('follow' in decide('/next', MAX_REDIRECTS - 1)).toBe(true);
+    const tooMany = refusal(decide('/next', MAX_REDIRECTS));
+    expect(tooMany.message).toContain(`more than ${MAX_REDIRECTS} times`);
+    expect(tooMany.adminAction).toBe(ISAMS_ERRORS.ISAMS_REDIRECTED.adminAction);
+    expect(refusal(decide(undefined)).code).toBe('ISAMS_REDIRECTED');
+    expect(refusal(decide('  ')).code).toBe('ISAMS_REDIRECTED');
+    expect(refusal(decide('http://[not an address')).code).toBe('ISAMS_REDIRECTED');
+  });
+
+  it.each([301, 302, 303, 307, 308])(
+    'a real server answering %i to a path on itself is followed, method and MethodsToRun body kept',
+    async (code) => {
+      const s = await server([
+        (req, res) => {
+          res.writeHead(code, { location: `/moved${req.url}` });
+          res.end('moved');
+        },
+        ok,
+      ]);
+      const events = await run(options(s.url, { methodsToRun: ['Teaching_GetTeachingSets'] }));
+      expect(events.at(-1)!.type).toBe('end');
+      expect(s.requests).toHaveLength(2);
+      expect(s.requests[1]).toMatchObject({ method: 'POST', body: s.requests[0]!.body });
+      expect(s.requests[1]!.body).toContain('Teaching_GetTeachingSets');
+      expect(new URL(s.requests[1]!.url, s.url).pathname).toBe('/moved/api/batch/1.0/xml.ashx');
+    },
+  );
+
+  it('a real server redirecting to another host: refused, not retried, and the other host never sees the key', async () => {
+    const other = await server([ok]);
+    const lines: string[] = [];
+    const log = (obj: object, msg?: string) => lines.push(JSON.stringify(obj) + (msg ?? ''));
+    const s = await server([
+      (req, res) => {
+        res.writeHead(307, { location: `http://localhost:${other.port}${req.url}` });
+        res.end();
+      },
+    ]);
+    const err = await failure(options(s.url, { logger: { debug: log, info: log, warn: log, error: log } }));
+    expect(err.code).toBe('ISAMS_REDIRECTED');
+    expect(err.adminAction).toContain(`iSAMS redirects to http://localhost:${other.port}.`);
+    expect(s.requests).toHaveLength(1);
+    expect(other.requests).toHaveLength(0);
+    for (const line of lines) expect(line).not.toContain(KEY.slice(1, -1));
+  });
+
+  it(`a real server redirecting to itself forever is refused after ${MAX_REDIRECTS} hops`, async () => {
+    const s = await server([
+      (req, res) => {
+        res.writeHead(302, { location: `/again${req.url}` });
+        res.end();
+      },
+    ]);
+    const err = await failure(options(s.url));
+    expect(err.code).toBe('ISAMS_REDIRECTED');
+    expect(s.requests).toHaveLength(MAX_REDIRECTS + 1);
+  });
+
+  it('every hop is checked again: a hop within the host, then one to another host, is refused there', async () => {
+    const other = await server([ok]);
+    const s = await server([
+      (req, res) => {
+        res.writeHead(301, { location: `/moved${req.url}` });
+        res.end();
+      },
+      (req, res) => {
+        res.writeHead(302, { location: `http://localhost:${other.port}${req.url}` });
+        res.end();
+      },
+    ]);
+    const err = await failure(options(s.url));
+    expect(err.code).toBe('ISAMS_REDIRECTED');
+    expect(err.adminAction).toContain(`iSAMS redirects to http://localhost:${other.port}/moved.`);
+    expect(s.requests).toHaveLength(2);
+    expect(other.requests).toHaveLength(0);
   });
 });
 

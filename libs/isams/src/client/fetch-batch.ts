@@ -9,6 +9,7 @@ import type { BatchParseEvent } from '../parser/parse-events';
 import { streamBatchDocument } from '../parser/stream-batch-document';
 import { classifyNetworkError } from './network-errors';
 import type { NetworkErrorContext } from './network-errors';
+import { decideRedirect, isRedirectStatus } from './redirects';
 
 /** Retry policy for transient failures. */
 export interface RetryPolicy {
@@ -186,6 +187,45 @@ export async function classifyErrorResponse(status: number, body: Buffer): Promi
   }
 }
 
+type RequestOptions = NonNullable<Parameters<typeof request>[1]>;
+
+/**
+ * `request`, following redirects only within the iSAMS host (see {@link decideRedirect}): the key
+ * is in the URL, so a redirect to any other address is refused, never followed. Method and body
+ * are kept on every hop (a POST carries the MethodsToRun filter).
+ */
+async function requestWithinHost(
+  url: string,
+  init: RequestOptions,
+  apiKey: string,
+  logger: LoggerLike | undefined,
+): Promise<Awaited<ReturnType<typeof request>>> {
+  let current = new URL(url);
+  for (let hops = 0; ; hops++) {
+    const res = await request(current, init);
+    if (!isRedirectStatus(res.statusCode)) return res;
+    await res.body.dump().catch(() => undefined);
+    const location = res.headers.location;
+    const decision = decideRedirect(
+      current,
+      res.statusCode,
+      Array.isArray(location) ? location[0] : location,
+      hops,
+      apiKey,
+    );
+    if ('refuse' in decision) throw decision.refuse;
+    logger?.info(
+      {
+        status: res.statusCode,
+        from: redactSecrets(current.href, apiKey),
+        to: redactSecrets(decision.follow.href, apiKey),
+      },
+      'iSAMS redirected within its host; following',
+    );
+    current = decision.follow;
+  }
+}
+
 async function* limitBody(
   body: AsyncIterable<Uint8Array>,
   maxBytes: number,
@@ -252,16 +292,21 @@ export async function fetchBatch(opts: FetchBatchOptions): Promise<BatchResponse
     let failure: IsamsError;
     let wait: number | undefined;
     try {
-      const res = await request(url, {
-        method: opts.methodsToRun ? 'POST' : 'GET',
-        dispatcher,
-        signal,
-        headers: {
-          accept: opts.format === 'json' ? 'application/json' : 'application/xml',
-          ...(opts.methodsToRun ? { 'content-type': 'application/xml' } : {}),
+      const res = await requestWithinHost(
+        url,
+        {
+          method: opts.methodsToRun ? 'POST' : 'GET',
+          dispatcher,
+          signal,
+          headers: {
+            accept: opts.format === 'json' ? 'application/json' : 'application/xml',
+            ...(opts.methodsToRun ? { 'content-type': 'application/xml' } : {}),
+          },
+          ...(opts.methodsToRun ? { body: filtersBody(opts.methodsToRun) } : {}),
         },
-        ...(opts.methodsToRun ? { body: filtersBody(opts.methodsToRun) } : {}),
-      });
+        opts.apiKey,
+        opts.logger,
+      );
       const contentLength =
         res.headers['content-length'] === undefined ? undefined : Number(res.headers['content-length']);
       if (res.statusCode >= 200 && res.statusCode < 300) {
@@ -284,7 +329,7 @@ export async function fetchBatch(opts: FetchBatchOptions): Promise<BatchResponse
             res.body,
             opts.maxBytes,
             contentLength,
-            { ...ctx, phase: 'body' },
+            { ...ctx, phase: 'body', totalTimeoutMs: opts.totalTimeoutMs },
             opts.onProgress,
             close,
           ),

@@ -17,7 +17,8 @@ const TLS_CODES = new Set([
 
 interface NodeishError {
   name?: string;
-  code?: string;
+  /** A string for Node and undici errors; a number on a DOMException (e.g. 23 for TimeoutError). */
+  code?: string | number;
   message?: string;
   address?: string;
   port?: number;
@@ -29,7 +30,11 @@ interface NodeishError {
 function rootCause(err: unknown): NodeishError {
   let cur = err as NodeishError | undefined;
   for (let i = 0; i < 5 && cur !== undefined; i++) {
-    if (cur.code !== undefined && cur.code !== 'UND_ERR_SOCKET' && !/^UND_ERR_(ABORTED)$/.test(cur.code))
+    if (
+      typeof cur.code === 'string' &&
+      cur.code !== 'UND_ERR_SOCKET' &&
+      !/^UND_ERR_(ABORTED)$/.test(cur.code)
+    )
       return cur;
     if (cur.cause === undefined || typeof cur.cause !== 'object') break;
     cur = cur.cause as NodeishError;
@@ -41,7 +46,7 @@ function rootCause(err: unknown): NodeishError {
 function safeCause(err: NodeishError, apiKey: string): Error {
   const e = new Error(redactSecrets(String(err.message ?? ''), apiKey));
   e.name = String(err.name ?? 'Error');
-  if (err.code !== undefined) (e as Error & { code?: string }).code = err.code;
+  if (typeof err.code === 'string') (e as Error & { code?: string }).code = err.code;
   e.stack = `${e.name}: ${e.message}`;
   return e;
 }
@@ -54,6 +59,8 @@ export interface NetworkErrorContext {
   proxy?: { host: string; port: number };
   apiKey: string;
   phase: 'connect' | 'response' | 'body';
+  /** The time-out of the whole exchange, to name it when it fires while the body streams. */
+  totalTimeoutMs?: number;
 }
 
 /** Classifies an error thrown by undici or the socket layer. */
@@ -61,7 +68,7 @@ export function classifyNetworkError(err: unknown, ctx: NetworkErrorContext): Is
   if (err instanceof IsamsError) return err;
   const top = (err ?? {}) as NodeishError;
   const root = rootCause(err);
-  const code = root.code ?? top.code ?? '';
+  const code = [root.code, top.code].find((c): c is string => typeof c === 'string') ?? '';
   const message = String(top.message ?? '');
   const cause = safeCause(root, ctx.apiKey);
   const details = {
@@ -81,6 +88,14 @@ export function classifyNetworkError(err: unknown, ctx: NetworkErrorContext): Is
       code: 'ISAMS_PROXY_ERROR',
       message: `The egress proxy ${ctx.proxy!.host}:${ctx.proxy!.port} failed (${code || redactSecrets(message, ctx.apiKey)}).`,
       details,
+      cause,
+    });
+  }
+  if (top.name === 'TimeoutError' && ctx.totalTimeoutMs !== undefined) {
+    return new IsamsError({
+      code: 'ISAMS_TIMEOUT',
+      message: `The request to ${ctx.host} took longer than ${ctx.totalTimeoutMs} ms.`,
+      details: { ...details, totalTimeoutMs: ctx.totalTimeoutMs },
       cause,
     });
   }
@@ -130,6 +145,16 @@ export function classifyNetworkError(err: unknown, ctx: NetworkErrorContext): Is
     return new IsamsError({
       code: 'ISAMS_TLS',
       message: `The TLS connection to ${ctx.host} failed (${code || 'TLS error'}).`,
+      details,
+      cause,
+    });
+  }
+  // The peer closed (FIN, no error of its own) before the body was complete: the document is cut
+  // short, not the connection reset.
+  if (ctx.phase === 'body' && code === 'UND_ERR_SOCKET') {
+    return new IsamsError({
+      code: 'ISAMS_TRUNCATED_DOCUMENT',
+      message: `${ctx.host} closed the connection before the whole document arrived.`,
       details,
       cause,
     });

@@ -19,6 +19,7 @@ export const ISAMS_ERROR_CODES = [
   'ISAMS_CONNECTION_RESET',
   'ISAMS_HTTP_ERROR',
   'ISAMS_PROXY_ERROR',
+  'ISAMS_REDIRECTED',
 ] as const;
 
 /** A stable iSAMS error code. */
@@ -128,6 +129,12 @@ export const ISAMS_ERRORS: Readonly<Record<IsamsErrorCode, IsamsErrorSpec>> = {
     transient: true,
     adminAction:
       "The egress proxy could not be reached or refused the request. Check the proxy URL and that the proxy is running (this is our side, not the school's).",
+  },
+  ISAMS_REDIRECTED: {
+    kind: 'failed_precondition',
+    transient: false,
+    adminAction:
+      'iSAMS answered with a redirect SchoolCloud does not follow (to another address, or too many times). The Batch API key is only ever sent to the iSAMS web address entered in SchoolCloud: enter the address iSAMS redirects to (named in this error) as that address, or ask whoever runs the iSAMS server to remove the redirect.',
   },
 };
 

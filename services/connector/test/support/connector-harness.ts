@@ -224,14 +224,22 @@ export async function readAll(topic: string): Promise<TopicMessage[]> {
   return (await readKafkaTopic(readerClient(), topic)).map(toTopicMessage);
 }
 
-/** The connector as a child process (see connector-child.ts); `kill()` sends SIGKILL. */
+/** A connector child process (see connector-child.ts). */
 export interface ConnectorProcess {
   grpcPort: number;
-  /** SIGKILLs the process (unless it already exited) and waits for it to exit. */
+  pid: number;
+  /** True while the process has not exited. */
+  alive(): boolean;
+  /** Everything it wrote to stderr so far (also forwarded to the test's stderr). */
+  stderr(): string;
+  /** Everything it wrote to stdout so far (its log lines). */
+  stdout(): string;
+  /** Sends SIGKILL (if still running) and waits for the exit. */
   kill(): Promise<void>;
   exited: Promise<void>;
 }
 
+/** The connector as a child process (see connector-child.ts); `kill()` sends SIGKILL. */
 export async function startConnectorProcess(env: Record<string, string>): Promise<ConnectorProcess> {
   const { spawn } = await import('node:child_process');
   const { resolve } = await import('node:path');
@@ -243,24 +251,34 @@ export async function startConnectorProcess(env: Record<string, string>): Promis
     {
       cwd: root,
       env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+    process.stderr.write(d);
+  });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const grpcPort = await new Promise<number>((resolvePort, reject) => {
-    let buf = '';
     child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = /READY (\d+)/.exec(buf);
+      out += d.toString();
+      const m = /READY (\d+)/.exec(out);
       if (m) resolvePort(Number(m[1]));
     });
     child.once('exit', (code) => reject(new Error(`connector process exited (${code}) before ready`)));
   });
+  const alive = () => child.exitCode === null && child.signalCode === null;
   return {
     grpcPort,
+    pid: child.pid!,
+    alive,
+    stderr: () => err,
+    stdout: () => out,
     exited,
     async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (alive()) child.kill('SIGKILL');
       await exited;
     },
   };

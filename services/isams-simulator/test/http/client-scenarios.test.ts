@@ -112,17 +112,23 @@ const FAULT_CODES = [
   ['timeout35s', 'ISAMS_TIMEOUT'],
   ['truncated', 'ISAMS_TRUNCATED_DOCUMENT'],
   ['malformed', 'ISAMS_MALFORMED_DOCUMENT'],
-  ['connectionReset', 'ISAMS_CONNECTION_RESET'],
+  // An RST mid-body reaches the client as ECONNRESET or as a plain early end of the stream (the
+  // kernel may report the end before the reset): a cut document.
+  ['connectionReset', ['ISAMS_CONNECTION_RESET', 'ISAMS_TRUNCATED_DOCUMENT']],
 ] as const;
 
 describe('faults', () => {
   const cases = FAULT_CODES.flatMap(([kind, code]) =>
-    (['xml', 'json'] as const).map((format) => ({ kind, code, format })),
+    (['xml', 'json'] as const).map((format) => ({
+      kind,
+      codes: typeof code === 'string' ? [code] : [...code],
+      format,
+    })),
   );
-  for (const { kind, code, format } of cases) {
-    it(`${kind} → ${code} over ${format}, then clears`, async () => {
+  for (const { kind, codes, format } of cases) {
+    it(`${kind} → ${codes.join(' or ')} over ${format}, then clears`, async () => {
       await fault(kind);
-      expect(await errorCode({ format })).toBe(code);
+      expect(codes).toContain(await errorCode({ format }));
       expect(await errorCode({ format })).toBe('NO_ERROR');
     });
   }
