@@ -223,6 +223,30 @@ describe('fetchBatch / fetchAndParse against a real local server', () => {
     expect(s.requests).toHaveLength(2);
   });
 
+  it('reads documents from a server that closes the connection after every response (close-delimited bodies, retries included)', async () => {
+    const closeDelimited: Handler = (_req, res) => {
+      // HTTP/1.0 semantics: no Content-Length, no chunking; the body ends with the connection.
+      res.removeHeader('transfer-encoding');
+      res.writeHead(200, { 'content-type': 'text/xml', connection: 'close' });
+      res.write(sample.slice(0, 200));
+      setTimeout(() => res.end(sample.slice(200)), 20);
+    };
+    const deadlockThenClose: Handler = (_req, res) => {
+      res.writeHead(500, { 'content-type': 'text/xml', connection: 'close' });
+      res.end(renderMessageDocument(ISAMS_MESSAGES.deadlock));
+    };
+    const s = await server([deadlockThenClose, closeDelimited, closeDelimited]);
+    const first = await run(options(s.url));
+    const second = await run(options(s.url, { methodsToRun: ['School_GetAllYears'] }));
+    expect(s.requests.map((r) => r.method)).toEqual(['GET', 'GET', 'POST']);
+    for (const events of [first, second]) {
+      expect(events.at(-1)?.type).toBe('end');
+      expect(events.filter((e) => e.type === 'record').length).toBe(
+        (await run(options((await server([ok])).url))).filter((e) => e.type === 'record').length,
+      );
+    }
+  });
+
   it('times out when the server does not answer (idle read time-out) and when the body stalls', async () => {
     const s = await server([() => undefined]);
     const err = await failure(
