@@ -23,6 +23,7 @@ import { createKeyCipher, parsePreviousKeks } from './adapters/crypto/key-cipher
 import type { IsamsClientSettings } from './adapters/isams/batch-source';
 import { RunPublisher } from './adapters/kafka/run-publisher';
 import { COLLECTIONS, CONNECTOR_INDEXES } from './adapters/mongo/collections';
+import { FetchPlansRepository } from './adapters/mongo/fetch-plans-repository';
 import { RunsRepository } from './adapters/mongo/runs-repository';
 import { SettingsRepository } from './adapters/mongo/settings-repository';
 import { AppliedSnapshotsRepository, ScheduleClaimsRepository } from './adapters/mongo/snapshots-repository';
@@ -120,6 +121,7 @@ export function createConnectorApp(
       await producer.connect();
       runs = new RunsRepository(mongo.db);
       const settingsRepo = new SettingsRepository(mongo.db);
+      const fetchPlans = new FetchPlansRepository(mongo.db);
       settings = new SettingsService(
         settingsRepo,
         cipher,
@@ -128,8 +130,10 @@ export function createConnectorApp(
           scheduleJitterMs: config.SCHEDULE_JITTER_MS,
           egressIps: config.EGRESS_IPS ?? [],
           isams,
+          contactsMethods: config.ISAMS_CONTACTS_METHODS,
         },
         logger,
+        fetchPlans,
       );
       engine = new SyncEngine(
         {
@@ -137,6 +141,7 @@ export function createConnectorApp(
           runs,
           snapshots: new AppliedSnapshotsRepository(mongo.db),
           claims: new ScheduleClaimsRepository(mongo.db),
+          fetchPlans,
           leases: mongo.db.collection<LeaseDocument>(COLLECTIONS.leases),
           cipher,
           publisher: new RunPublisher(producer, {
@@ -160,6 +165,7 @@ export function createConnectorApp(
           spoolDir: config.SPOOL_DIR,
           progressIntervalMs: config.PROGRESS_INTERVAL_MS,
           isams,
+          contactsMethods: config.ISAMS_CONTACTS_METHODS,
         },
       );
       consumer = await runConsumer({

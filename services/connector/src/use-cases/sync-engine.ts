@@ -11,6 +11,8 @@ import type { RunError, RunStatus, RunTrigger } from '../domain/sync-run';
 import type { KeyCipher } from '../adapters/crypto/key-cipher';
 import { fetchToSpool } from '../adapters/isams/batch-source';
 import type { IsamsClientSettings } from '../adapters/isams/batch-source';
+import type { FetchPlansRepository } from '../adapters/mongo/fetch-plans-repository';
+import type { RunFetch } from '../domain/method-groups';
 import type { RunPublisher } from '../adapters/kafka/run-publisher';
 import type { RunDocument, RunsRepository } from '../adapters/mongo/runs-repository';
 import type { SettingsRepository } from '../adapters/mongo/settings-repository';
@@ -35,6 +37,8 @@ export interface SyncEngineOptions {
   spoolDir: string;
   progressIntervalMs: number;
   isams: IsamsClientSettings;
+  /** Candidate MethodsToRun names of Contacts (Filtered) for fetches in method groups. */
+  contactsMethods: readonly string[];
 }
 
 export interface SyncEngineDeps {
@@ -42,6 +46,7 @@ export interface SyncEngineDeps {
   runs: RunsRepository;
   snapshots: AppliedSnapshotsRepository;
   claims: ScheduleClaimsRepository;
+  fetchPlans: FetchPlansRepository;
   leases: Collection<LeaseDocument>;
   cipher: KeyCipher;
   publisher: RunPublisher;
@@ -348,6 +353,8 @@ export class SyncEngine {
     let run = initial;
     let settingsFailures = 0;
     let keepSlot = false;
+    let fetch: RunFetch | undefined;
+    let progressWrite: Promise<void> = Promise.resolve();
     try {
       await this.deps.publisher.publishRunUpdate(run);
       const settings = await this.deps.settings.get(tenantId);
@@ -359,7 +366,6 @@ export class SyncEngine {
       // Fetch and spool.
       const fetchStart = Date.now();
       let lastProgress = Date.now();
-      let progressWrite: Promise<void> = Promise.resolve();
       const result = await fetchToSpool({
         source: { baseUrl: settings.isamsUrl, apiKey, format: settings.format },
         client: this.opts.isams,
@@ -367,6 +373,15 @@ export class SyncEngine {
         maxChunkRecordBytes: this.opts.maxChunkBytes - CHUNK_ENVELOPE_OVERHEAD_BYTES,
         signal: abort.signal,
         logger: log,
+        plan: await this.deps.fetchPlans.get(tenantId),
+        contactsMethods: this.opts.contactsMethods,
+        onPlanChange: (plan) =>
+          this.deps.fetchPlans.put(tenantId, plan).catch((err: unknown) => {
+            log.warn({ err }, 'fetch plan not saved; the next run learns it again');
+          }),
+        onFetch: (f) => {
+          fetch = f;
+        },
         onProgress: (p) => {
           if (Date.now() - lastProgress < this.opts.progressIntervalMs) return;
           lastProgress = Date.now();
@@ -387,6 +402,7 @@ export class SyncEngine {
         unknownContainers: result.unknownContainers,
         findings: result.findings,
         sourceFormat: settings.format,
+        fetch: result.fetch,
         progress: {
           datasetsDone: result.datasets.length,
           datasetsTotal: result.datasets.length + result.absent.length,
@@ -394,6 +410,9 @@ export class SyncEngine {
           bytesFetched: result.bytes,
           chunksPublished: 0,
           chunksTotal,
+          ...(result.fetch.mode === 'groups'
+            ? { groupsDone: result.fetch.groups.length, groupsTotal: result.fetch.groups.length }
+            : {}),
         },
       });
       log.info(
@@ -402,6 +421,7 @@ export class SyncEngine {
           absent: result.absent,
           bytes: result.bytes,
           ms: run.fetchDurationMs,
+          mode: result.fetch.mode,
         },
         'iSAMS document fetched',
       );
@@ -452,12 +472,14 @@ export class SyncEngine {
       if (error.code === 'CONNECTOR_RUN_FAILED') log.error({ err }, 'sync run failed');
       else log.warn({ code: error.code, transient: error.transient }, 'sync run failed');
       let failed: RunDocument | null = null;
+      // A progress write still in flight would race the failure (FerretDB updates are not atomic).
+      await progressWrite;
       try {
         failed = await this.deps.runs.transition(
           tenantId,
           run._id,
           ['fetching', 'fetched'],
-          { status: 'failed', error, finishedAt: new Date() },
+          { status: 'failed', error, finishedAt: new Date(), ...(fetch ? { fetch } : {}) },
           { sequence: 1 },
         );
       } catch (e) {

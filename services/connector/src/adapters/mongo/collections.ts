@@ -9,6 +9,7 @@ export const COLLECTIONS = {
   leases: 'run_leases',
   appliedSnapshots: 'applied_snapshots',
   scheduleClaims: 'schedule_claims',
+  fetchPlans: 'fetch_plans',
 } as const;
 
 /** Every index the connector needs (created at start-up, idempotently). */
