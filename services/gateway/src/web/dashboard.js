@@ -100,6 +100,17 @@ function progressView(run) {
     ),
     h('label', { for: 'progress-bar' }, `Datasets fetched: ${p.datasetsDone} of ${total}`),
     h('progress', { id: 'progress-bar', max: String(total), value: String(p.datasetsDone) }),
+    run.fetch && run.fetch.mode === 'groups'
+      ? h(
+          'p',
+          { id: 'run-method-groups' },
+          `Fetched in ${run.fetch.groups.length} method groups` +
+            (p.groupsTotal ? ` (${p.groupsDone} of ${p.groupsTotal} done)` : '') +
+            ': iSAMS took too long to generate the whole document at once, so SchoolCloud asks for it in parts.',
+        )
+      : p.groupsTotal
+        ? h('p', { id: 'run-method-groups' }, `Method groups fetched: ${p.groupsDone} of ${p.groupsTotal}`)
+        : null,
     h(
       'p',
       {},
