@@ -54,7 +54,13 @@ function harness(connectorEnv: Record<string, string> = {}) {
     h.sim = await startSimulator();
     h.env = connectorTestEnv();
     h.app = await startConnector(
-      h.env.env({ SCHEDULER_ENABLED: 'false', MANUAL_TRIGGER_LIMIT: '50', ...connectorEnv }),
+      h.env.env({
+        SCHEDULER_ENABLED: 'false',
+        MANUAL_TRIGGER_LIMIT: '50',
+        // A large school's document is parsed on the event loop the heartbeat shares.
+        RUN_LEASE_TTL_MS: '30s',
+        ...connectorEnv,
+      }),
     );
     h.client = connectorClient(h.app.grpcPort);
     h.roster = fakeRoster();
@@ -111,6 +117,7 @@ function harness(connectorEnv: Record<string, string> = {}) {
       await waitFor(
         async () => (await h.client.getSyncRun({ syncRunId }, md(tenant))).status === 'applied',
         'roster report applied',
+        60_000,
       );
     },
     async published(syncRunId: string) {
@@ -134,8 +141,7 @@ describe('connector: a school over the generation limit is fetched in method gro
   const BIG = 'big-school';
 
   it('a large school whose whole-key request exceeds its limit switches to groups: same fingerprints, so the run is `unchanged`', async () => {
-    // A large school behind a server that closes the connection after every response.
-    await t.school(BIG, 1, { seed: 21, size: 'large', connection: 'close' });
+    await t.school(BIG, 1, { seed: 21, size: 'large' });
     const whole = await t.sync(BIG);
     expect(whole.status, JSON.stringify(whole.error)).toBe('published');
     expect(whole.fetch?.mode).toBe('whole');
@@ -208,7 +214,13 @@ describe('connector: a school over the generation limit is fetched in method gro
   it('a group that keeps failing, even alone, fails the run, names its dataset and publishes nothing', async () => {
     const tenant = 'stubborn';
     // Medium school: set lists alone (7,500 rows × 40 ms per 1,000 = 300 ms) exceed the 100 ms limit.
-    await t.school(tenant, 2, { seed: 5, size: 'medium', generation: { limitMs: 100, msPer1000Rows: 40 } });
+    // Its server closes the connection after every response.
+    await t.school(tenant, 2, {
+      seed: 5,
+      size: 'medium',
+      connection: 'close',
+      generation: { limitMs: 100, msPer1000Rows: 40 },
+    });
     const run = await t.sync(tenant);
     expect(run.status).toBe('failed');
     expect(run.error).toMatchObject({ code: 'ISAMS_TIMEOUT', transient: true });
