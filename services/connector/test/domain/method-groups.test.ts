@@ -266,6 +266,39 @@ describe('the Contacts (Filtered) method name ([U] in the reference)', () => {
   });
 });
 
+describe('a Contacts name that iSAMS accepts but that returns no Contacts container', () => {
+  it('counts as refused: the next candidate is asked alone, in a group of its own', () => {
+    const planner = new MethodGroupPlanner(
+      groupsPlan(
+        MODULE_GROUPS.map((g) => [...g]),
+        { contactsMethod: 'Pupil_GetContacts' },
+      ),
+      CANDIDATES,
+    );
+    const { requests } = drive(planner, (r) => ({
+      kind: 'fetched',
+      present: r.datasets.filter((d) => d !== 'contacts' || names(r).includes('Pupil_GetContactsFiltered')),
+    }));
+    expect(requests.map((r) => r.datasets)).toEqual([
+      MODULE_GROUPS[0],
+      MODULE_GROUPS[1],
+      ['contacts'],
+      MODULE_GROUPS[2],
+    ]);
+    expect(names(requests[2]!)).toEqual(['Pupil_GetContactsFiltered']);
+    expect(planner.result().present).toContain('contacts');
+    expect(planner.plan()).toMatchObject({ contactsMethod: 'Pupil_GetContactsFiltered' });
+    expect(planner.plan().groups.flat().sort()).toEqual([...DATASET_IDS].sort());
+  });
+
+  it('with no candidate left, contacts are absent with the finding', () => {
+    const planner = new MethodGroupPlanner(groupsPlan([[...MODULE_GROUPS[1]!]]), CANDIDATES);
+    drive(planner, (r) => ({ kind: 'fetched', present: r.datasets.filter((d) => d !== 'contacts') }));
+    expect(planner.result().absent).toEqual(['contacts']);
+    expect(planner.result().findings.map((f) => f.code)).toEqual(['CONNECTOR_CONTACTS_METHOD_UNKNOWN']);
+  });
+});
+
 describe('how to assemble', () => {
   it('one snapshot: each dataset from exactly one group of this run; absent = not returned', () => {
     const planner = new MethodGroupPlanner(
