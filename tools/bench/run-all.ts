@@ -12,28 +12,74 @@
  * get `--quick` and the sizes in QUICK_ARGS; `npm run bench -- --full` runs every script at its own
  * full default size. One failing or hanging script (timeout SCRIPT_TIMEOUT_MS) does not stop the
  * others; failures are listed in the table.
+ *
+ * Database backend: every script gets the same KAFKA_BROKERS + MONGO_URL (from the environment, the
+ * running local infra, else `infra:up`), and every row names the backend it ran on (detected with
+ * real requests). `--backend sqlite|postgresql|both` instead starts a database-only FerretDB per
+ * backend (own state dir `<cache>/bench-<backend>`, ports LOCAL_MONGO_PORT+100/+101 and
+ * LOCAL_POSTGRES_PORT+100, wiped afterwards) on the same Kafka and runs each database script on
+ * each backend back to back; `--repeat N` repeats every (script, backend) run N times, interleaved,
+ * so the table shows the run-to-run noise. With two backends the file gets a side-by-side table.
+ *
+ * Every run saves its record to `.cache/bench/last-run.json`; `--render <file>` writes
+ * docs/benchmarks.md from a saved record without running anything (see bench-report.ts).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import type { BenchRow } from '../system-client/bench-output';
-
-interface Result {
-  name: string;
-  rows: BenchRow[];
-}
+import { detectServerBackend } from '@isams-sync/mongo';
+import { MongoClient } from 'mongodb';
+import { loadSettings, MONGO_BACKENDS, parseMongoBackend, type MongoBackend } from '../local-infra/settings';
+import { postgresVersion } from '../local-infra/postgres';
+import { argValue, type BenchRow } from '../system-client/bench-output';
+import { resolveInfra } from '../system-client/infra-endpoints';
+import {
+  BACKEND_TITLE,
+  fmt,
+  renderReport,
+  type BackendLabel,
+  type BenchResult,
+  type RunRecord,
+} from './bench-report';
 
 const root = resolve(import.meta.dirname, '../..');
 const cliArgs = process.argv.slice(2);
 const full = cliArgs.includes('--full');
-const filter = cliArgs.find((a) => !a.startsWith('--'));
+const backendArg = argValue(cliArgs, '--backend');
+const repeatArg = argValue(cliArgs, '--repeat');
+const renderArg = argValue(cliArgs, '--render');
+const valueFlags = new Set(['--backend', '--repeat', '--render']);
+const docsFile = join(root, 'docs/benchmarks.md');
+const recordFile = join(root, '.cache/bench/last-run.json');
+if (renderArg !== undefined) {
+  writeFileSync(docsFile, renderReport(JSON.parse(readFileSync(renderArg, 'utf8')) as RunRecord));
+  console.log(`docs/benchmarks.md written from ${renderArg}`);
+  process.exit(0);
+}
+const filter = cliArgs.find((a, i) => !a.startsWith('--') && !valueFlags.has(cliArgs[i - 1] ?? ''));
+const backends: MongoBackend[] | undefined =
+  backendArg === undefined
+    ? undefined
+    : backendArg === 'both'
+      ? [...MONGO_BACKENDS]
+      : [parseMongoBackend(backendArg, '--backend')];
+const repeat = repeatArg === undefined ? 1 : Number(repeatArg);
+if (!Number.isInteger(repeat) || repeat < 1 || repeat > 5) {
+  console.error(`--repeat must be 1-5, got ${repeatArg}`);
+  process.exit(2);
+}
 const SCRIPT_TIMEOUT_MS = (full ? 90 : 30) * 60_000;
 /** Extra arguments per script (repo-relative path) in quick mode; each script's own note says its size. */
 const QUICK_ARGS: Record<string, string[]> = {
   // 1,000 removals take ~10 min on FerretDB (no secondary index use); 200 show the same shape.
   'services/bookings/bench/removal-latency.bench.ts': ['--count', '200'],
 };
+/** Scripts that never touch the database: run once per repeat, labelled `none`. */
+const DATABASE_FREE = new Set([
+  'libs/isams/bench/parse.bench.ts',
+  'services/connector/bench/fetch-publish.bench.ts',
+]);
 
 function findBenches(): string[] {
   const found: string[] = [];
@@ -60,41 +106,125 @@ console.log(
   `running ${benches.length} benchmark script(s): ${benches.map((b) => relative(root, b)).join(', ')}`,
 );
 
-const results: Result[] = [];
+interface Target {
+  readonly backend: BackendLabel;
+  readonly mongoUrl: string;
+}
+
+const tsx = join(root, 'node_modules/.bin/tsx');
+const infraCli = join(root, 'tools/local-infra/cli.ts');
+
+/** A database-only local-infra set for one backend, beside (not instead of) the developer's own. */
+function benchDatabaseEnv(backend: MongoBackend): NodeJS.ProcessEnv {
+  const s = loadSettings(backend);
+  return {
+    ...process.env,
+    LOCAL_INFRA_STATE_DIR: join(s.cacheDir, `bench-${backend}`),
+    LOCAL_MONGO_PORT: String(s.mongoPort + 100 + MONGO_BACKENDS.indexOf(backend)),
+    LOCAL_POSTGRES_PORT: String(s.postgresPort + 100),
+  };
+}
+
+function startBenchDatabase(backend: MongoBackend): string {
+  console.log(`starting a FerretDB on ${backend} for the benchmarks…`);
+  const up = spawnSync(tsx, [infraCli, 'up', '--no-kafka', '--json', '--backend', backend], {
+    cwd: root,
+    env: benchDatabaseEnv(backend),
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (up.status !== 0) throw new Error(`could not start FerretDB on ${backend} (see the lines above)`);
+  return (JSON.parse(up.stdout.trim().split('\n').at(-1) ?? '{}') as { mongoUrl: string }).mongoUrl;
+}
+
+function stopBenchDatabase(backend: MongoBackend): void {
+  spawnSync(tsx, [infraCli, 'down', '--wipe', '--backend', backend], {
+    cwd: root,
+    env: benchDatabaseEnv(backend),
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+}
+
+async function backendOf(mongoUrl: string): Promise<BackendLabel> {
+  const client = new MongoClient(mongoUrl, { serverSelectionTimeoutMS: 10_000 });
+  try {
+    const kind = await detectServerBackend(await client.connect());
+    return kind === 'mongodb' ? 'mongodb' : kind === 'ferretdb-sqlite' ? 'sqlite' : 'postgresql';
+  } finally {
+    await client.close();
+  }
+}
+
+const infra = resolveInfra((line) => console.log(line));
+const kafkaBrokers = infra.kafkaBrokers.join(',');
+const started = new Set<MongoBackend>();
+const targets: Target[] = [];
+try {
+  if (backends) {
+    for (const backend of backends) {
+      started.add(backend);
+      targets.push({ backend, mongoUrl: startBenchDatabase(backend) });
+    }
+  } else {
+    targets.push({ backend: await backendOf(infra.mongoUrl), mongoUrl: infra.mongoUrl });
+  }
+} catch (err) {
+  for (const b of started) stopBenchDatabase(b);
+  throw err;
+}
+console.log(
+  `Kafka ${kafkaBrokers}; database ${targets.map((t) => `${t.backend} at ${t.mongoUrl}`).join(', ')}`,
+);
+
+const results: BenchResult[] = [];
 const failures: string[] = [];
-const timings: string[] = [];
+const timings = new Map<string, number>();
+const loads: number[] = [];
 const runStarted = Date.now();
-for (const [i, bench] of benches.entries()) {
+const plan: Array<{ bench: string; target: Target; run: number }> = [];
+for (let run = 1; run <= repeat; run++) {
+  for (const bench of benches) {
+    const rel = relative(root, bench);
+    if (DATABASE_FREE.has(rel))
+      plan.push({ bench, target: { backend: 'none', mongoUrl: targets[0]!.mongoUrl }, run });
+    else for (const target of targets) plan.push({ bench, target, run });
+  }
+}
+for (const [i, { bench, target, run }] of plan.entries()) {
   const rel = relative(root, bench);
   const extra = full ? [] : ['--quick', ...(QUICK_ARGS[rel] ?? [])];
+  const where = `${target.backend === 'none' ? 'no database' : `on ${target.backend}`}${repeat > 1 ? `, run ${run}/${repeat}` : ''}`;
   console.log(
-    `\n▶ [${i + 1}/${benches.length}] ${rel}${extra.length ? ` ${extra.join(' ')}` : ''} (total so far ${((Date.now() - runStarted) / 60_000).toFixed(1)} min)`,
+    `\n▶ [${i + 1}/${plan.length}] ${rel}${extra.length ? ` ${extra.join(' ')}` : ''} ${where} (total so far ${((Date.now() - runStarted) / 60_000).toFixed(1)} min, load ${loadavg()[0]!.toFixed(1)})`,
   );
-  const started = Date.now();
-  const run = spawnSync(join(root, 'node_modules/.bin/tsx'), [bench, '--json', ...extra], {
+  loads.push(loadavg()[0]!);
+  const t0 = Date.now();
+  const child = spawnSync(tsx, [bench, '--json', ...extra], {
     cwd: root,
+    env: { ...process.env, KAFKA_BROKERS: kafkaBrokers, MONGO_URL: target.mongoUrl },
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 64 * 1024 * 1024,
     timeout: SCRIPT_TIMEOUT_MS,
     killSignal: 'SIGTERM',
   });
-  const seconds = (Date.now() - started) / 1000;
-  timings.push(`${rel} ${seconds.toFixed(0)} s`);
-  const last = (run.stdout ?? '').trim().split('\n').at(-1) ?? '';
-  if (run.error || run.status !== 0) {
-    const why = run.error?.message.includes('ETIMEDOUT')
+  const seconds = (Date.now() - t0) / 1000;
+  const timingKey = `${rel}${target.backend === 'none' ? '' : ` (${target.backend})`}`;
+  timings.set(timingKey, (timings.get(timingKey) ?? 0) + seconds);
+  const last = (child.stdout ?? '').trim().split('\n').at(-1) ?? '';
+  if (child.error || child.status !== 0) {
+    const why = child.error?.message.includes('ETIMEDOUT')
       ? `timed out after ${SCRIPT_TIMEOUT_MS / 60_000} min`
-      : run.error
-        ? run.error.message
-        : `exit ${run.status ?? run.signal}`;
-    failures.push(`${rel} (${why})`);
+      : child.error
+        ? child.error.message
+        : `exit ${child.status ?? child.signal}`;
+    failures.push(`${rel} ${where} (${why})`);
     console.log(`  ✗ failed: ${why} (${seconds.toFixed(1)} s)`);
     continue;
   }
   try {
-    const result = JSON.parse(last) as Result;
-    results.push(result);
+    const result = JSON.parse(last) as { name: string; rows: BenchRow[] };
+    results.push({ ...result, script: rel, backend: target.backend, run });
     for (const r of result.rows) {
       const ratio =
         r.ratio !== undefined ? ` · ×${fmt(r.ratio)} vs baseline ${fmt(r.baseline)} ${r.unit}` : '';
@@ -102,16 +232,11 @@ for (const [i, bench] of benches.entries()) {
     }
     console.log(`  (${seconds.toFixed(1)} s)`);
   } catch {
-    failures.push(`${rel} (no JSON result line)`);
+    failures.push(`${rel} ${where} (no JSON result line)`);
     console.log(`  ✗ failed: no JSON result line (${seconds.toFixed(1)} s)`);
   }
 }
-
-function fmt(n: number | undefined): string {
-  if (n === undefined) return '';
-  if (Math.abs(n) >= 100) return n.toFixed(0);
-  return Math.abs(n) >= 1 || n === 0 ? n.toFixed(2) : n.toPrecision(3);
-}
+for (const b of started) stopBenchDatabase(b);
 
 function versions(): string {
   const pkg = (name: string) => {
@@ -126,41 +251,43 @@ function versions(): string {
       return '?';
     }
   };
-  return `Node ${process.version}, kafkajs ${pkg('kafkajs')}, mongodb driver ${pkg('mongodb')}, Kafka 4.1.1 (local KRaft), FerretDB v1.24.2 (SQLite)`;
+  const used = new Set(targets.map((t) => t.backend));
+  const ferret = [
+    used.has('sqlite') ? 'SQLite' : '',
+    used.has('postgresql') ? `PostgreSQL ${postgresVersion() ?? '?'}` : '',
+  ].filter(Boolean);
+  const database = used.has('mongodb')
+    ? 'MongoDB (from MONGO_URL)'
+    : `FerretDB v1.24.2 (${ferret.join(' and ')} backend${ferret.length > 1 ? 's' : ''})`;
+  return `Node ${process.version}, kafkajs ${pkg('kafkajs')}, mongodb driver ${pkg('mongodb')}, Kafka 4.1.1 (local KRaft), ${database}`;
 }
 
-const lines = [
-  '# Benchmarks',
-  '',
-  'Generated by `npm run bench` — do not edit by hand. Every figure is compared with a baseline measured in',
-  'the same run on the same machine (ratio = value ÷ baseline, so for times lower is better and for',
-  'throughputs higher is better; each row says which).',
-  '',
-  `- Date: ${new Date().toISOString()}`,
-  `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM`,
-  `- Versions: ${versions()}`,
-  `- Mode: ${
-    full
-      ? 'full sizes (`npm run bench -- --full`)'
-      : `quick (default; scripts get \`--quick\`${Object.entries(QUICK_ARGS)
-          .map(([f, a]) => `, ${f} gets \`${a.join(' ')}\``)
-          .join('')}; \`npm run bench -- --full\` for full sizes)`
-  }`,
-  `- Wall time: ${((Date.now() - runStarted) / 60_000).toFixed(1)} min (${timings.join(', ')})`,
-  '',
-  '| benchmark | metric | value | baseline | ratio | note |',
-  '|---|---|---|---|---|---|',
-  ...results.flatMap((r) =>
-    r.rows.map(
-      (row) =>
-        `| ${r.name} | ${row.metric} | ${fmt(row.value)} ${row.unit} | ${row.baseline !== undefined ? `${fmt(row.baseline)} ${row.unit}` : ''} | ${row.ratio !== undefined ? `×${fmt(row.ratio)}` : ''} | ${row.note ?? ''} |`,
-    ),
-  ),
-  '',
-];
-if (failures.length) lines.push('## Failed benchmark scripts', '', ...failures.map((f) => `- ${f}`), '');
-if (!filter) writeFileSync(join(root, 'docs/benchmarks.md'), lines.join('\n'));
+const record: RunRecord = {
+  date: new Date().toISOString(),
+  machine: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM`,
+  versions: versions(),
+  mode: full
+    ? 'full sizes (`npm run bench -- --full`)'
+    : `quick (default; scripts get \`--quick\`${Object.entries(QUICK_ARGS)
+        .map(([f, a]) => `, ${f} gets \`${a.join(' ')}\``)
+        .join('')}; \`npm run bench -- --full\` for full sizes)`,
+  database: `${
+    backends
+      ? `\`--backend ${backendArg}\` — a database-only FerretDB per backend, started for this run on the same Kafka`
+      : `${BACKEND_TITLE[targets[0]!.backend]} (detected at ${infra.source === 'environment' ? 'MONGO_URL' : 'the local infrastructure'}); \`npm run bench -- --backend both\` compares the FerretDB backends`
+  }${repeat > 1 ? `; every run repeated ${repeat} times (\`--repeat ${repeat}\`)` : ''}`,
+  backends: targets.map((t) => t.backend),
+  repeat,
+  wallMinutes: (Date.now() - runStarted) / 60_000,
+  timings: [...timings],
+  loads,
+  results,
+  failures,
+};
+mkdirSync(join(root, '.cache/bench'), { recursive: true });
+writeFileSync(recordFile, JSON.stringify(record, null, 2) + '\n');
+if (!filter) writeFileSync(docsFile, renderReport(record));
 console.log(
-  `\n${results.length} benchmark script(s) ok, ${failures.length} failed${filter ? '' : ' — table written to docs/benchmarks.md'}`,
+  `\n${results.length} benchmark script(s) ok, ${failures.length} failed${filter ? '' : ' — table written to docs/benchmarks.md'} (record: ${relative(root, recordFile)})`,
 );
 process.exit(failures.length ? 1 : 0);

@@ -4,7 +4,8 @@
  *   npx tsx tools/build/bundle.ts <target>... [--out-dir dist]
  *
  * `<service>` → `services/<service>/src/main.ts` → `dist/<service>/main.js`;
- * `create-topics` → `tools/build/create-topics-main.ts` → `dist/create-topics/main.js`.
+ * `create-topics` → `tools/build/create-topics-main.ts` → `dist/create-topics/main.js`;
+ * `dlq` → `libs/kafka/src/cli/dlq.ts` → `dist/dlq/main.js` (the dead-letter list/replay command).
  * Workspace packages are TypeScript sources (their exports point at `src/index.ts`); esbuild follows
  * them. The mongodb driver's optional native/cloud dependencies stay external (the driver loads them
  * lazily inside try/catch). CommonJS packages that read files next to themselves through `__dirname`
@@ -41,6 +42,7 @@ export const PACKAGE_ASSETS: Readonly<Record<string, readonly string[]>> = {
 /** Entries that are not services. */
 const TOOL_ENTRIES: Readonly<Record<string, string>> = {
   'create-topics': 'tools/build/create-topics-main.ts',
+  dlq: 'libs/kafka/src/cli/dlq.ts',
 };
 
 /** Thrown for a target that has no entry file (e.g. a service not written yet). */
@@ -117,7 +119,7 @@ const BANNER = [
 
 /** Options of {@link bundle}. */
 export interface BundleOptions {
-  /** Target name: a service folder under `services/`, or `create-topics`. */
+  /** Target name: a service folder under `services/`, `create-topics` or `dlq`. */
   target: string;
   /** Output root (default `<repo>/dist`); the bundle goes to `<outRoot>/<target>/main.js`. */
   outRoot?: string;
@@ -147,7 +149,7 @@ export async function bundle(options: BundleOptions): Promise<BundleResult> {
     bundle: true,
     format: 'esm',
     platform: 'node',
-    target: 'node20',
+    target: 'node24',
     minify: options.minify ?? true,
     keepNames: true,
     sourcemap: 'linked',
@@ -175,6 +177,12 @@ export async function bundle(options: BundleOptions): Promise<BundleResult> {
       copiedAssets.push(join('node_modules', name, asset));
     }
   }
+  // A service's static web files (the gateway's Data Dashboard) travel with its bundle as `web/`.
+  const web = join(dirname(entry), 'web');
+  if (existsSync(web)) {
+    cpSync(web, join(outDir, 'web'), { recursive: true });
+    copiedAssets.push('web');
+  }
   return { outFile, bytes: result.metafile.outputs[relative(repoRoot, outFile)]?.bytes ?? 0, copiedAssets };
 }
 
@@ -186,7 +194,7 @@ async function main(argv: string[]): Promise<number> {
     else targets.push(argv[i]!);
   }
   if (targets.length === 0) {
-    console.error('usage: tsx tools/build/bundle.ts <service|create-topics>... [--out-dir dist]');
+    console.error('usage: tsx tools/build/bundle.ts <service|create-topics|dlq>... [--out-dir dist]');
     return 2;
   }
   for (const target of targets) {

@@ -161,8 +161,10 @@ describe('e2e: Kafka and FerretDB restarted mid-sync change nothing in the outco
   it('Kafka restarted while the connector publishes, and again mid-cancellation', async ({ annotate }) => {
     const school = await School.create(system, 'e2e-infra-kafka', SEED);
     const runId = await school.trigger();
-    // Fetched: the chunks are being published (or about to be) when the broker goes away.
-    const seen = await school.waitFor(runId, (r) => r.progress.chunksTotal > 0);
+    // Fetching or fetched: the chunks are about to be published, or being published, when the broker
+    // goes away. (Waiting for chunks alone was racy: a small school's whole run can finish between
+    // two polls, and then nothing was restarted under it.)
+    const seen = await school.waitFor(runId, (r) => r.status === 'fetching' || r.progress.chunksTotal > 0);
     expect(seen.terminal).toBe(false);
     await bounce('kafka', school, runId, annotate);
     const run = await finishAfterCrash(school, runId);

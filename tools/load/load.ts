@@ -23,7 +23,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { Kafka, logLevel } from 'kafkajs';
+import { createKafkaClient, tailTopic } from '@isams-sync/kafka';
+import { createLogger } from '@isams-sync/logger';
 import { streamBatchDocument } from '@isams-sync/isams';
 import { startSystem, type RunningSystem } from '@isams-sync/testing';
 import { percentile } from '../system-client/bench-output';
@@ -100,17 +101,18 @@ export function schoolSizes(n: number, mix: readonly [number, number, number]): 
 }
 
 async function watchRuns(system: RunningSystem, brokers: string[], observed: Map<string, Observed>) {
-  const kafka = new Kafka({ clientId: 'load-watch', brokers, logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: `load-watch-${randomUUID()}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic: system.topics.runs, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
+  const client = createKafkaClient({
+    clientId: 'load-watch',
+    brokers,
+    logger: createLogger({ service: 'load-watch', level: 'silent' }),
+  });
+  const tail = tailTopic(client, system.topics.runs, (records) => {
+    for (const message of records) {
       const tenant = message.key?.toString();
-      if (!tenant || !message.value) return;
+      if (!tenant || !message.value) continue;
       const data = JSON.parse(message.value.toString()) as { status: string; reportedBy: string; at: string };
       const o = observed.get(tenant);
-      if (!o) return;
+      if (!o) continue;
       const at = Date.parse(data.at);
       if (data.status === 'requested') o.requested ??= at;
       else if (data.status === 'fetching') o.fetching ??= at;
@@ -121,9 +123,10 @@ async function watchRuns(system: RunningSystem, brokers: string[], observed: Map
           o.terminalStatus = data.status;
         }
       }
-    },
+    }
   });
-  return consumer;
+  await tail.ready;
+  return tail;
 }
 
 async function fetchAndParse(url: string): Promise<{ records: number; bytes: number }> {
@@ -261,7 +264,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
     const lastApplied = Math.max(...[...observed.values()].map((o) => o.terminal ?? -Infinity));
     const windowSeconds = (lastApplied - firstRequested) / 1000;
 
-    await consumer.disconnect();
+    await consumer.stop();
     consumer = undefined;
     log(
       `baseline: fetch + stream-parse the same ${schools.length} documents alone (concurrency ${opts.concurrency})…`,
@@ -303,7 +306,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
     process.stderr.write(`${system.logs()}\n`);
     throw err;
   } finally {
-    await consumer?.disconnect().catch(() => undefined);
+    await consumer?.stop().catch(() => undefined);
     await system.stop().catch(() => undefined);
   }
 }

@@ -3,12 +3,20 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } 
 import { createConnection } from 'node:net';
 import { resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { createKafkaClient } from '@isams-sync/kafka';
+import { createLogger } from '@isams-sync/logger';
 import { MongoClient } from 'mongodb';
-import { endpoints, type InfraSettings } from './settings';
+import {
+  ensureFerretDatabase,
+  initPostgres,
+  postgresBinDir,
+  postgresCommand,
+  postgresReady,
+} from './postgres';
+import { endpoints, parseMongoBackend, postgresUrl, type InfraSettings, type MongoBackend } from './settings';
 import type { Log } from './provision';
 
-export type ServerName = 'kafka' | 'ferretdb';
+export type ServerName = 'kafka' | 'ferretdb' | 'postgres';
 export interface ServerStatus {
   readonly name: ServerName;
   readonly pid: number | undefined;
@@ -20,6 +28,8 @@ export interface ServerStatus {
 
 const pidFile = (s: InfraSettings, name: ServerName) => resolve(s.stateDir, `${name}.pid`);
 const logFile = (s: InfraSettings, name: ServerName) => resolve(s.stateDir, `logs/${name}.log`);
+/** The backend the running FerretDB was started with (written next to its pid file). */
+const backendFile = (s: InfraSettings) => resolve(s.stateDir, 'ferretdb.backend');
 
 /** True when `pid` is alive AND is the process we started (its command line names our state dir). */
 function isOurs(s: InfraSettings, pid: number): boolean {
@@ -29,6 +39,17 @@ function isOurs(s: InfraSettings, pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The backend of the FerretDB running from this state dir, or undefined when none runs. A FerretDB
+ * started before backends were selectable has no backend file: it is SQLite.
+ */
+export function runningBackend(s: InfraSettings): MongoBackend | undefined {
+  const pid = readPid(s, 'ferretdb');
+  if (pid === undefined || !isOurs(s, pid)) return undefined;
+  if (!existsSync(backendFile(s))) return 'sqlite';
+  return parseMongoBackend(readFileSync(backendFile(s), 'utf8'), backendFile(s));
 }
 
 function readPid(s: InfraSettings, name: ServerName): number | undefined {
@@ -129,24 +150,21 @@ function startDetached(s: InfraSettings, name: ServerName, cmd: string, args: st
 }
 
 export async function kafkaReady(brokers: string, timeoutMs: number): Promise<boolean> {
-  const kafka = new Kafka({
+  const client = createKafkaClient({
     clientId: 'local-infra-probe',
     brokers: [brokers],
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 1000,
-    requestTimeout: 2000,
+    logger: createLogger({ service: 'local-infra-probe', level: 'silent' }),
+    connectionTimeoutMs: 1000,
+    requestTimeoutMs: 2000,
     retry: { retries: 0 },
   });
-  const admin = kafka.admin();
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
-      await admin.connect();
-      const cluster = await admin.describeCluster();
-      await admin.disconnect();
-      if (cluster.brokers.length > 0 && cluster.controller !== null) return true;
+      const cluster = await client.describeCluster();
+      if (cluster.brokers > 0 && cluster.controller !== null) return true;
     } catch {
-      await admin.disconnect().catch(() => undefined);
+      // not up yet
     }
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -191,7 +209,7 @@ async function startServer(
   if (await portInUse(port)) {
     throw new Error(
       `${name}: port ${port} on 127.0.0.1 is already in use by another process. Stop it, or choose other ports ` +
-        `with LOCAL_KAFKA_PORT / LOCAL_KAFKA_CONTROLLER_PORT / LOCAL_MONGO_PORT.`,
+        `with LOCAL_KAFKA_PORT / LOCAL_KAFKA_CONTROLLER_PORT / LOCAL_MONGO_PORT / LOCAL_POSTGRES_PORT.`,
     );
   }
   const pid = launch();
@@ -204,14 +222,30 @@ async function startServer(
   log(`${name}: ready`);
 }
 
-export async function up(s: InfraSettings, log: Log): Promise<void> {
-  if (!existsSync(s.kafkaLibsDir) || !existsSync(s.ferretBinary)) {
+/**
+ * Starts Kafka (unless `withKafka` is false) and FerretDB on the selected backend — for
+ * `postgresql` first our own PostgreSQL server — and waits until each answers a real request.
+ */
+export async function up(s: InfraSettings, log: Log, opts: { withKafka?: boolean } = {}): Promise<void> {
+  const withKafka = opts.withKafka !== false;
+  const missing = [
+    withKafka && !existsSync(s.kafkaLibsDir) ? 'Kafka jars' : '',
+    !existsSync(s.ferretBinary) ? 'the FerretDB binary' : '',
+    s.mongoBackend === 'postgresql' && !postgresBinDir() ? 'PostgreSQL' : '',
+  ].filter(Boolean);
+  if (missing.length > 0) {
     throw new Error(
-      'local infrastructure is not provisioned: run `npm run infra:provision` (or `npm run infra:up`, which provisions first)',
+      `local infrastructure is not provisioned (${missing.join(', ')}): run \`npm run infra:provision -- --backend ${s.mongoBackend}\` (or \`npm run infra:up\`, which provisions first)`,
+    );
+  }
+  const running = runningBackend(s);
+  if (running !== undefined && running !== s.mongoBackend) {
+    throw new Error(
+      `ferretdb: already running on the ${running} backend from ${s.stateDir}; run \`npm run infra:down\` first to switch to ${s.mongoBackend} (each backend keeps its own data)`,
     );
   }
   mkdirSync(s.stateDir, { recursive: true });
-  const { kafkaBrokers, mongoUrl } = endpoints(s);
+  const e = endpoints(s);
   const startKafka = async () => {
     const props = writeKafkaProperties(s);
     formatKafkaStorage(s, props, log);
@@ -220,26 +254,50 @@ export async function up(s: InfraSettings, log: Log): Promise<void> {
       'kafka',
       s.kafkaPort,
       () => startDetached(s, 'kafka', 'java', java(s, 'kafka.Kafka', [props])),
-      () => kafkaReady(kafkaBrokers, 90_000),
+      () => kafkaReady(e.kafkaBrokers, 90_000),
       log,
     );
   };
-  const startFerret = () =>
-    startServer(
+  const startPostgres = async () => {
+    initPostgres(s, log);
+    const { cmd, args } = postgresCommand(s);
+    await startServer(
+      s,
+      'postgres',
+      s.postgresPort,
+      () => startDetached(s, 'postgres', cmd, args),
+      () => postgresReady(s, 60_000),
+      log,
+    );
+    await ensureFerretDatabase(s, log);
+  };
+  const ferretArgs =
+    s.mongoBackend === 'postgresql'
+      ? ['--handler', 'postgresql', '--postgresql-url', postgresUrl(s)]
+      : ['--handler', 'sqlite', '--data-dir', resolve(s.stateDir, 'ferretdb-data')];
+  const startMongo = async () => {
+    if (s.mongoBackend === 'postgresql') await startPostgres();
+    await startServer(
       s,
       'ferretdb',
       s.mongoPort,
-      () =>
-        startDetached(s, 'ferretdb', s.ferretBinary, [
+      () => {
+        // The state dir is on FerretDB's command line so isOurs() recognises it on either backend.
+        const pid = startDetached(s, 'ferretdb', s.ferretBinary, [
           '--listen-addr',
           `127.0.0.1:${s.mongoPort}`,
-          '--data-dir',
-          resolve(s.stateDir, 'ferretdb-data'),
-        ]),
-      () => mongoReady(mongoUrl, 30_000),
+          ...ferretArgs,
+          '--owner',
+          s.stateDir,
+        ]);
+        writeFileSync(backendFile(s), s.mongoBackend);
+        return pid;
+      },
+      () => mongoReady(e.mongoUrl, 30_000),
       log,
     );
-  const results = await Promise.allSettled([startKafka(), startFerret()]);
+  };
+  const results = await Promise.allSettled([withKafka ? startKafka() : Promise.resolve(), startMongo()]);
   const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failures.length > 0) {
     // Leave nothing half-started behind.
@@ -248,10 +306,8 @@ export async function up(s: InfraSettings, log: Log): Promise<void> {
       failures.map((f) => (f.reason instanceof Error ? f.reason.message : String(f.reason))).join('\n'),
     );
   }
-  writeFileSync(
-    resolve(s.stateDir, 'endpoints.json'),
-    JSON.stringify({ kafkaBrokers, mongoUrl }, null, 2) + '\n',
-  );
+  const recorded = withKafka ? e : { mongoUrl: e.mongoUrl, mongoBackend: e.mongoBackend };
+  writeFileSync(resolve(s.stateDir, 'endpoints.json'), JSON.stringify(recorded, null, 2) + '\n');
 }
 
 async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
@@ -267,11 +323,16 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   return false;
 }
 
+/**
+ * Stops one recorded server: `signal` (SIGTERM; PostgreSQL gets SIGINT, its fast shutdown), then
+ * SIGKILL after `graceMs`.
+ */
 export async function stopServer(
   s: InfraSettings,
   name: ServerName,
   log: Log,
   graceMs = 20_000,
+  signal: NodeJS.Signals = name === 'postgres' ? 'SIGINT' : 'SIGTERM',
 ): Promise<void> {
   const pid = readPid(s, name);
   if (pid === undefined) {
@@ -283,7 +344,7 @@ export async function stopServer(
     rmSync(pidFile(s, name), { force: true });
     return;
   }
-  process.kill(pid, 'SIGTERM');
+  process.kill(pid, signal);
   if (!(await waitForExit(pid, graceMs))) {
     log(`${name}: still running after ${graceMs} ms, sending SIGKILL`);
     process.kill(pid, 'SIGKILL');
@@ -293,13 +354,30 @@ export async function stopServer(
   log(`${name}: stopped (pid ${pid})`);
 }
 
+/** Stops everything recorded in the state dir: Kafka, and FerretDB before the PostgreSQL it uses. */
 export async function down(s: InfraSettings, log: Log): Promise<void> {
-  await Promise.all([stopServer(s, 'kafka', log), stopServer(s, 'ferretdb', log)]);
+  const stopMongo = async () => {
+    await stopServer(s, 'ferretdb', log);
+    await stopServer(s, 'postgres', log);
+  };
+  await Promise.all([stopServer(s, 'kafka', log), stopMongo()]);
+  rmSync(backendFile(s), { force: true });
   rmSync(resolve(s.stateDir, 'endpoints.json'), { force: true });
 }
 
-export async function status(s: InfraSettings): Promise<ServerStatus[]> {
+export interface InfraStatus {
+  /** The running FerretDB's backend, else the selected one. */
+  readonly backend: MongoBackend;
+  readonly servers: ServerStatus[];
+}
+
+/**
+ * Every server this state dir uses: Kafka, FerretDB, and PostgreSQL when the backend is
+ * `postgresql` (or a PostgreSQL of ours is still running). Readiness is a real request to each.
+ */
+export async function status(s: InfraSettings, opts: { withKafka?: boolean } = {}): Promise<InfraStatus> {
   const { kafkaBrokers, mongoUrl } = endpoints(s);
+  const backend = runningBackend(s) ?? s.mongoBackend;
   const one = async (
     name: ServerName,
     endpoint: string,
@@ -309,19 +387,24 @@ export async function status(s: InfraSettings): Promise<ServerStatus[]> {
     const running = pid !== undefined && isOurs(s, pid);
     return { name, pid, running, ready: running ? await ready() : false, endpoint, log: logFile(s, name) };
   };
-  return Promise.all([
-    one('kafka', kafkaBrokers, () => kafkaReady(kafkaBrokers, 3_000)),
-    one('ferretdb', mongoUrl, () => mongoReady(mongoUrl, 3_000)),
+  const postgresPid = readPid(s, 'postgres');
+  const withPostgres = backend === 'postgresql' || (postgresPid !== undefined && isOurs(s, postgresPid));
+  const servers = await Promise.all([
+    ...(opts.withKafka === false ? [] : [one('kafka', kafkaBrokers, () => kafkaReady(kafkaBrokers, 3_000))]),
+    one('ferretdb', `${mongoUrl} (${backend})`, () => mongoReady(mongoUrl, 3_000)),
+    ...(withPostgres ? [one('postgres', postgresUrl(s), () => postgresReady(s, 3_000))] : []),
   ]);
+  return { backend, servers };
 }
 
 /** Deletes the servers' data (only when stopped). */
 export function wipe(s: InfraSettings): void {
-  for (const name of ['kafka', 'ferretdb'] as const) {
+  for (const name of ['kafka', 'ferretdb', 'postgres'] as const) {
     const pid = readPid(s, name);
     if (pid !== undefined && isOurs(s, pid)) throw new Error(`${name} is running; run infra:down first`);
   }
   rmSync(resolve(s.stateDir, 'kafka-data'), { recursive: true, force: true });
   rmSync(resolve(s.stateDir, 'kafka-cluster-id'), { force: true });
   rmSync(resolve(s.stateDir, 'ferretdb-data'), { recursive: true, force: true });
+  rmSync(s.postgresDataDir, { recursive: true, force: true });
 }

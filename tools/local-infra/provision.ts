@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync, readFileSync, renameSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
+import { provisionPostgres } from './postgres';
 import { KAFKA_VERSION, type InfraSettings } from './settings';
 
 export type Log = (line: string) => void;
@@ -91,6 +92,18 @@ export async function provisionFerretDb(s: InfraSettings, log: Log): Promise<voi
   log('ferretdb: built');
 }
 
-export async function provision(s: InfraSettings, log: Log): Promise<void> {
-  await Promise.all([provisionKafka(s, log), provisionFerretDb(s, log)]);
+/**
+ * Provisions what `up` will start: Kafka's jars (unless `withKafka` is false), the FerretDB binary,
+ * and for the `postgresql` backend Debian's PostgreSQL server.
+ */
+export async function provision(
+  s: InfraSettings,
+  log: Log,
+  opts: { withKafka?: boolean } = {},
+): Promise<void> {
+  await Promise.all([
+    opts.withKafka === false ? Promise.resolve() : provisionKafka(s, log),
+    provisionFerretDb(s, log),
+    s.mongoBackend === 'postgresql' ? provisionPostgres(log) : Promise.resolve(),
+  ]);
 }

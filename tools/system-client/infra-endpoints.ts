@@ -1,11 +1,13 @@
 /**
  * Where the local Kafka and MongoDB-wire database are, for tools that run the whole system (bench,
  * load): `KAFKA_BROKERS` + `MONGO_URL`, else the running local infra's endpoints file, else
- * `npm run infra:up` (which starts it and prints the endpoints).
+ * `npm run infra:up` (which starts it, on FerretDB's default or LOCAL_MONGO_BACKEND backend, and
+ * prints the endpoints).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { loadSettings } from '../local-infra/settings';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 
@@ -24,7 +26,8 @@ export function resolveInfra(log: (line: string) => void = () => undefined): Inf
       source: 'environment',
     };
   }
-  const file = resolve(repoRoot, '.cache/local-infra/state/endpoints.json');
+  // The same state dir the infra:* scripts use (LOCAL_INFRA_STATE_DIR / LOCAL_INFRA_CACHE_DIR honoured).
+  const file = resolve(loadSettings().stateDir, 'endpoints.json');
   const status = spawnSync('npm', ['run', '-s', 'infra:status'], { cwd: repoRoot, encoding: 'utf8' });
   if (status.status === 0 && existsSync(file)) {
     const e = JSON.parse(readFileSync(file, 'utf8')) as { kafkaBrokers: string; mongoUrl: string };

@@ -1,10 +1,11 @@
 /**
  * Baselines for the end-to-end benchmarks: the raw cost of moving the same bytes without the
- * system's logic — a plain HTTP fetch of the iSAMS document, a bare kafkajs produce of the same
+ * system's logic — a plain HTTP fetch of the iSAMS document, a bare produce (libs/kafka's raw producer) of the same
  * number and size of messages, a bare `insertMany` of the same number of documents.
  */
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { createKafkaClient, createRawProducer, deleteTopics, ensureTopics } from '@isams-sync/kafka';
+import { createLogger } from '@isams-sync/logger';
 import { MongoClient } from 'mongodb';
 
 /** The simulator's (or iSAMS's) Batch API URL for a key. */
@@ -28,35 +29,37 @@ export async function bareProduce(
   messages: number,
   bytesEach: number,
 ): Promise<{ seconds: number }> {
-  const kafka = new Kafka({ clientId: 'bench-baseline', brokers, logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({
-    topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
-    waitForLeaders: true,
+  const client = createKafkaClient({
+    clientId: 'bench-baseline',
+    brokers,
+    logger: createLogger({ service: 'bench-baseline', level: 'silent' }),
   });
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-  });
+  await ensureTopics(client, [
+    {
+      name: topic,
+      partitions: 1,
+      replicationFactor: 1,
+      configEntries: {},
+      keying: 'tenant',
+      description: 'baseline',
+    },
+  ]);
+  const producer = createRawProducer(client);
   await producer.connect();
   const value = Buffer.alloc(bytesEach, 120);
   const started = performance.now();
   try {
     for (let i = 0; i < messages; i += 4) {
       const n = Math.min(4, messages - i);
-      await producer.send({
+      await producer.send(
         topic,
-        acks: -1,
-        messages: Array.from({ length: n }, () => ({ key: 'bench-school', value })),
-      });
+        Array.from({ length: n }, () => ({ key: 'bench-school', value })),
+      );
     }
     return { seconds: (performance.now() - started) / 1000 };
   } finally {
     await producer.disconnect();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.disconnect();
+    await deleteTopics(client, [topic]).catch(() => undefined);
   }
 }
 

@@ -5,7 +5,7 @@
  */
 export { AppError, isAppError } from './app-error';
 export type { AppErrorOptions, AppErrorJson } from './app-error';
-export { ERROR_KINDS } from './error-kind';
+export { ERROR_KINDS, isPermanentKind, isTransientKind } from './error-kind';
 export type { ErrorKind } from './error-kind';
 export { GrpcStatus, httpStatusFor, grpcStatusFor, kindForGrpcStatus } from './status-mapping';
 export type { GrpcStatusCode } from './status-mapping';

@@ -7,8 +7,11 @@ import { backoffDelay } from './backoff';
 import type { BackoffOptions } from './backoff';
 import { fromKafkaMessage } from './cloudevents-binding';
 import { createEventProducer } from './event-producer';
+import { kafkajsOf } from './kafka-client';
 import type { KafkaClient } from './kafka-client';
 import { KafkaErrors, reasonOf } from './kafka-errors';
+import { classifyHandlerFailure } from './kafka-failures';
+import type { HandlerFailure } from './kafka-failures';
 
 /** Context passed to a handler with each event. */
 export interface ConsumerContext {
@@ -19,14 +22,14 @@ export interface ConsumerContext {
   attempt: number;
   /** Logger bound to topic/partition/offset/event id/tenant. */
   logger: Logger;
-  /** Tell the group coordinator we are alive during long handlers. */
+  /** Tell the group coordinator we are alive (the runner also does so while a handler runs). */
   heartbeat(): Promise<void>;
 }
 
 /**
  * Handles one event. Must be idempotent: de-duplicate by `event.id` (a message can be delivered more
- * than once after a crash, a rebalance or a re-send). Throw to retry; throw an error for which
- * `isRetryable` returns false to dead-letter at once.
+ * than once after a crash, a rebalance, a retry or a replay). Throw to retry; an error classified
+ * `permanent` (see {@link classifyHandlerFailure}) dead-letters the event at once.
  */
 export type EventHandler = (event: CloudEvent<unknown>, ctx: ConsumerContext) => Promise<void>;
 
@@ -36,13 +39,21 @@ export interface RunConsumerOptions {
   groupId: string;
   topics: string[];
   handler: EventHandler;
-  /** Attempts per message before dead-lettering (default 5). */
+  /**
+   * Attempts per message for failures that are not permanent before it is dead-lettered (default:
+   * no limit — a transient failure is retried until it succeeds). Permanent failures are
+   * dead-lettered at the first attempt whatever this says.
+   */
   maxAttempts?: number;
+  /**
+   * Back-off between attempts of a failing message (default 200 ms doubling, capped at 30 s, ±20 %).
+   * While it waits, only that partition is paused; the others go on, and the member stays in its group.
+   */
   backoff?: BackoffOptions;
   /** Dead-letter topic name, or a function of the source topic (default `<topic>.dlq`). */
   dlqTopic?: string | ((topic: string) => string);
-  /** False = dead-letter at once. Default: retry everything except AppErrors of kind `invalid_argument`. */
-  isRetryable?: (err: unknown) => boolean;
+  /** Classifies a handler failure (default {@link classifyHandlerFailure}: through the errors catalogue). */
+  classify?: (err: unknown) => HandlerFailure;
   logger?: Logger;
   /** Group session timeout (default 30000; 6000–10000 in tests). */
   sessionTimeoutMs?: number;
@@ -56,7 +67,8 @@ export interface RunConsumerOptions {
   partitionsConsumedConcurrently?: number;
   /**
    * Attempts to subscribe when the broker does not serve the topics yet (default 10, backoff 0.5 s
-   * doubling to 5 s, ~35 s in all). A topic created moments ago by another service is not yet
+   * doubling to 5 s, ~35 s in all), and to join again when the first join fails because the group
+   * coordinator is not ready (a broker that just started). A topic created moments ago by another service is not yet
    * hosted by every broker ("This server does not host this topic-partition"); without this, a
    * service starting alongside the one that creates its topics failed to start.
    */
@@ -69,11 +81,21 @@ export interface RunConsumerOptions {
    */
   commitBatchSize?: number;
   commitIntervalMs?: number;
+  /**
+   * Longest wait of one fetch for new records (default 1000). It also bounds how late a paused
+   * partition is fetched again after its back-off (kafkajs' default of 5 s made every retry ~5 s late).
+   */
+  maxWaitTimeMs?: number;
+  /** Upper bound of the wait before the runner rebuilds a consumer kafkajs gave up on (default 30000). */
+  recoveryMaxDelayMs?: number;
 }
 
-/** Errors of a subscription to topics a broker does not serve yet (created moments ago, leader not elected). */
+/**
+ * Errors of a subscription to topics a broker does not serve yet (created moments ago, leader not
+ * elected) or of a group coordinator not ready yet (a broker just started or restarted).
+ */
 const TOPIC_NOT_READY =
-  /UNKNOWN_TOPIC_OR_PARTITION|LEADER_NOT_AVAILABLE|NOT_LEADER|does not host this topic-partition|no leader|COORDINATOR_(NOT_AVAILABLE|LOAD_IN_PROGRESS)|NOT_COORDINATOR/i;
+  /UNKNOWN_TOPIC_OR_PARTITION|LEADER_NOT_AVAILABLE|NOT_LEADER|does not host this topic-partition|no leader|COORDINATOR_(NOT_AVAILABLE|LOAD_IN_PROGRESS)|NOT_COORDINATOR|find group coordinator/i;
 
 /** True when `err` (or an error it wraps) says the topics are not served yet; see `startAttempts`. */
 export function isTopicNotReadyError(err: unknown): boolean {
@@ -117,38 +139,55 @@ export const DLQ_HEADERS = {
   failedAt: 'x-dlq-failed-at',
 } as const;
 
-const defaultIsRetryable = (err: unknown): boolean => !(isAppError(err) && err.kind === 'invalid_argument');
-
 /**
  * Runs a consumer-group member that hands each CloudEvent to `handler`, one message at a time per
  * partition. Offsets are committed manually, only up to messages whose handler succeeded or that were
- * dead-lettered (at-least-once), a few at a time (`commitBatchSize`, `commitIntervalMs`). Failures are retried `maxAttempts` times with backoff; then — or
- * at once for non-retryable errors and messages that are not valid CloudEvents — the original
- * message is produced to the DLQ with `x-dlq-*` headers and committed.
+ * dead-lettered (at-least-once), a few at a time (`commitBatchSize`, `commitIntervalMs`).
+ *
+ * Failures (see {@link classifyHandlerFailure}):
+ * - **permanent** (invalid data, an unknown schema version, a permanent `AppError` kind) and records
+ *   that are not valid CloudEvents: the original record goes to the DLQ with `x-dlq-*` headers and is
+ *   committed, at once;
+ * - anything else (a database or Kafka away, an unexpected error): the message is retried until it
+ *   succeeds (or `maxAttempts`, if set). Between attempts only its partition is paused for a capped
+ *   back-off and then resumed, so later messages of that partition (the same schools) wait in order,
+ *   other partitions go on, and the member keeps heartbeating and its group membership.
+ *
+ * The runner outlives the broker: kafkajs restarts a consumer that crashed on a retriable error
+ * (`KafkaJSNumberOfRetriesExceeded` …), and one it would give up on is rebuilt here (connect,
+ * subscribe, run) with a capped back-off, resuming from the committed offsets. It stops only on `stop()`.
  *
  * Returns at once; await `ready` before relying on assignments (it rejects with
- * `KAFKA_CONSUMER_FAILED` when connecting or joining fails).
+ * `KAFKA_CONSUMER_FAILED` when connecting or joining fails the first time).
  */
 export function runConsumer(options: RunConsumerOptions): ConsumerHandle {
   const { client, groupId, topics, handler } = options;
-  const maxAttempts = options.maxAttempts ?? 5;
-  const isRetryable = options.isRetryable ?? defaultIsRetryable;
+  const maxAttempts = options.maxAttempts ?? Number.POSITIVE_INFINITY;
+  const classify = options.classify ?? classifyHandlerFailure;
+  const backoff: BackoffOptions = { initialMs: 200, maxMs: 30_000, ...options.backoff };
+  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 3000;
+  const recoveryMaxDelayMs = options.recoveryMaxDelayMs ?? 30_000;
   const dlqFor = (topic: string): string =>
     typeof options.dlqTopic === 'function'
       ? options.dlqTopic(topic)
       : (options.dlqTopic ?? dlqTopicName(topic));
   const logger = (options.logger ?? client.logger).child({ component: 'kafka-consumer', groupId });
 
-  const consumer: Consumer = client.kafka.consumer({
+  const consumer: Consumer = kafkajsOf(client).consumer({
     groupId,
     sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-    heartbeatInterval: options.heartbeatIntervalMs ?? 3000,
+    heartbeatInterval: heartbeatIntervalMs,
     rebalanceTimeout: options.rebalanceTimeoutMs ?? 60_000,
+    maxWaitTimeInMs: options.maxWaitTimeMs ?? 1000,
     allowAutoTopicCreation: false,
   });
-  const dlqProducer = createEventProducer(client, { logger });
+  // A dead letter that cannot be written is not committed (redelivered), so this deadline only
+  // bounds how long one batch waits for the DLQ.
+  const dlqProducer = createEventProducer(client, { logger, publishDeadlineMs: 30_000 });
 
   let stopping = false;
+  let joined = false;
+  let userPaused = false;
   let assigned: Record<string, number[]> = {};
   let resolveReady!: () => void;
   let rejectReady!: (err: unknown) => void;
@@ -159,23 +198,9 @@ export function runConsumer(options: RunConsumerOptions): ConsumerHandle {
   // Avoid an unhandled rejection when the caller never awaits `ready`.
   ready.catch(() => undefined);
   const wakeups = new Set<() => void>();
-
-  consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    assigned = e.payload.memberAssignment;
-    logger.info({ assignment: assigned }, 'kafka consumer joined group');
-    resolveReady();
-  });
-  consumer.on(consumer.events.CRASH, (e) => {
-    logger.error({ err: e.payload.error, restart: e.payload.restart }, 'kafka consumer crashed');
-    if (!e.payload.restart) {
-      rejectReady(
-        KafkaErrors.KAFKA_CONSUMER_FAILED(
-          { groupId, reason: reasonOf(e.payload.error) },
-          { cause: e.payload.error },
-        ),
-      );
-    }
-  });
+  const resumeTimers = new Set<NodeJS.Timeout>();
+  /** The message of each topic-partition that is being retried, and its attempts so far. */
+  const retrying = new Map<string, { offset: string; attempts: number }>();
 
   const sleep = (ms: number): Promise<void> =>
     new Promise((resolve) => {
@@ -187,15 +212,6 @@ export function runConsumer(options: RunConsumerOptions): ConsumerHandle {
       const timer = setTimeout(done, ms);
       wakeups.add(done);
     });
-
-  // kafkajs heartbeats only when asked, so long backoffs are cut into heartbeat-sized naps.
-  const backoffWithHeartbeats = async (ms: number, heartbeat: () => Promise<void>): Promise<void> => {
-    const step = options.heartbeatIntervalMs ?? 3000;
-    for (let left = ms; left > 0 && !stopping; left -= step) {
-      await sleep(Math.min(step, left));
-      if (!stopping) await heartbeat();
-    }
-  };
 
   interface Delivery {
     topic: string;
@@ -222,7 +238,9 @@ export function runConsumer(options: RunConsumerOptions): ConsumerHandle {
     headers[DLQ_HEADERS.consumerGroup] = groupId;
     headers[DLQ_HEADERS.failedAt] = new Date().toISOString();
     try {
-      await dlqProducer.publishRaw(dlqTopic, [{ key: message.key, value: message.value, headers }]);
+      await dlqProducer.publishRaw(dlqTopic, [
+        { key: message.key, value: message.value, headers: headers as Record<string, Buffer | string> },
+      ]);
     } catch (dlqErr) {
       // Not committed: the message is redelivered and dead-lettering is tried again.
       throw KafkaErrors.KAFKA_DLQ_PUBLISH_FAILED({ dlqTopic, reason: reasonOf(dlqErr) }, { cause: dlqErr });
@@ -231,6 +249,19 @@ export function runConsumer(options: RunConsumerOptions): ConsumerHandle {
       { dlqTopic, attempts, errorCode: headers[DLQ_HEADERS.errorCode], err },
       'kafka message dead-lettered',
     );
+  };
+
+  /** Runs `fn` while heartbeating every interval, so a slow handler never costs the membership. */
+  const withHeartbeats = async <T>(heartbeat: () => Promise<void>, fn: () => Promise<T>): Promise<T> => {
+    const timer = setInterval(() => {
+      // A rebalance reported here is reported again by the runner's own heartbeat after `fn`.
+      heartbeat().catch(() => undefined);
+    }, heartbeatIntervalMs);
+    try {
+      return await fn();
+    } finally {
+      clearInterval(timer);
+    }
   };
 
   const inFlight = new Set<Promise<void>>();
@@ -245,13 +276,17 @@ export function runConsumer(options: RunConsumerOptions): ConsumerHandle {
     return p;
   };
 
+  /** What became of one message. */
+  type Outcome = { kind: 'done' } | { kind: 'stop' } | { kind: 'later'; delayMs: number };
+
   /**
    * Handles a fetched batch of one partition in order. A message counts as done once its handler
    * succeeded or it was dead-lettered; done offsets are committed every `commitBatchSize` messages /
    * `commitIntervalMs`, at the end and on any exit (so a failure commits what was done before it).
+   * A message to retry later pauses the partition (it is fetched again from there on resume).
    */
   const processBatch = async (payload: EachBatchPayload): Promise<void> => {
-    const { batch, heartbeat, isRunning, isStale, resolveOffset } = payload;
+    const { batch, heartbeat, isRunning, isStale, resolveOffset, pause } = payload;
     const { topic, partition } = batch;
     let done: string | undefined;
     let pending = 0;
@@ -267,7 +302,17 @@ export function runConsumer(options: RunConsumerOptions): ConsumerHandle {
     try {
       for (const message of batch.messages) {
         if (stopping || !isRunning() || isStale()) break;
-        if (!(await processMessage({ topic, partition, message, heartbeat }))) break;
+        const outcome = await processMessage({ topic, partition, message, heartbeat });
+        if (outcome.kind === 'stop') break;
+        if (outcome.kind === 'later') {
+          const resume = pause();
+          const timer = setTimeout(() => {
+            resumeTimers.delete(timer);
+            if (!stopping && !userPaused) resume();
+          }, outcome.delayMs);
+          resumeTimers.add(timer);
+          break;
+        }
         resolveOffset(message.offset);
         done = message.offset;
         pending += 1;
@@ -279,43 +324,56 @@ export function runConsumer(options: RunConsumerOptions): ConsumerHandle {
     }
   };
 
-  /** Handles one message with retries / dead-lettering; false = stopping, leave it for redelivery. */
-  const processMessage = async (delivery: Delivery): Promise<boolean> => {
+  /** Handles one attempt of one message: done (handled or dead-lettered), retry later, or stopping. */
+  const processMessage = async (delivery: Delivery): Promise<Outcome> => {
     const { topic, partition, message, heartbeat } = delivery;
     const baseLog = logger.child({ topic, partition, offset: message.offset });
+    const key = `${topic}:${partition}`;
     let event: CloudEvent<unknown>;
     try {
       event = fromKafkaMessage(message);
     } catch (err) {
       await deadLetter(delivery, err, 0, baseLog);
-      return true;
+      retrying.delete(key);
+      return { kind: 'done' };
     }
     const log = baseLog.child({ eventId: event.id, eventType: event.type, tenantId: event.tenantid });
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        await handler(event, { topic, partition, offset: message.offset, attempt, logger: log, heartbeat });
-        return true;
-      } catch (err) {
-        const retryable = isRetryable(err);
-        if (!retryable || attempt >= maxAttempts) {
-          await deadLetter(delivery, err, attempt, log);
-          return true;
-        }
-        const delay = backoffDelay(attempt, options.backoff);
-        log.warn({ attempt, maxAttempts, delayMs: delay, err }, 'kafka handler failed; retrying');
-        if (!stopping) await backoffWithHeartbeats(delay, heartbeat);
-        if (stopping) {
-          // Left uncommitted: the partition's next owner redelivers it.
-          log.info({ attempt }, 'kafka consumer stopping; failed message left for redelivery');
-          return false;
-        }
+    const previous = retrying.get(key);
+    const attempt = (previous?.offset === message.offset ? previous.attempts : 0) + 1;
+    try {
+      await withHeartbeats(heartbeat, () =>
+        handler(event, { topic, partition, offset: message.offset, attempt, logger: log, heartbeat }),
+      );
+      if (attempt > 1) log.info({ attempt }, 'kafka handler succeeded after retrying');
+      retrying.delete(key);
+      return { kind: 'done' };
+    } catch (err) {
+      const failure = classify(err);
+      if (failure === 'permanent' || attempt >= maxAttempts) {
+        await deadLetter(delivery, err, attempt, log);
+        retrying.delete(key);
+        return { kind: 'done' };
       }
+      if (stopping) {
+        // Left uncommitted: the partition's next owner redelivers it.
+        log.info({ attempt }, 'kafka consumer stopping; failed message left for redelivery');
+        return { kind: 'stop' };
+      }
+      retrying.set(key, { offset: message.offset, attempts: attempt });
+      const delayMs = backoffDelay(attempt, backoff);
+      const fields = { attempt, delayMs, failure, err };
+      if (failure === 'transient') log.warn(fields, 'kafka handler failed; partition paused, retrying');
+      else log.error(fields, 'kafka handler failed unexpectedly; partition paused, retrying');
+      return { kind: 'later', delayMs };
     }
   };
 
-  const started = (async () => {
+  /** Connects, subscribes (waiting for topics that are not served yet) and starts fetching. */
+  const startAttempts = Math.max(1, options.startAttempts ?? 10);
+  let startRecoveries = 0;
+  const startConsumer = async (): Promise<void> => {
     await consumer.connect();
-    const attempts = Math.max(1, options.startAttempts ?? 10);
+    const attempts = startAttempts;
     for (let attempt = 1; ; attempt += 1) {
       try {
         await consumer.subscribe({ topics, fromBeginning: options.fromBeginning ?? false });
@@ -334,7 +392,73 @@ export function runConsumer(options: RunConsumerOptions): ConsumerHandle {
       eachBatchAutoResolve: false,
       eachBatch,
     });
-  })();
+  };
+
+  // Rebuilding a consumer kafkajs gave up on: one loop at a time; a crash while it runs goes round again.
+  let recovering: Promise<void> | undefined;
+  let crashedWhileRecovering = false;
+  const recover = (): void => {
+    if (recovering) {
+      crashedWhileRecovering = true;
+      return;
+    }
+    recovering = (async () => {
+      for (let attempt = 1; !stopping; attempt += 1) {
+        crashedWhileRecovering = false;
+        const delayMs = Math.min(recoveryMaxDelayMs, 1000 * 2 ** (attempt - 1));
+        logger.warn({ attempt, delayMs }, 'kafka consumer stopped by its client; rebuilding it');
+        await sleep(delayMs);
+        if (stopping) return;
+        try {
+          await consumer.disconnect().catch(() => undefined);
+          await startConsumer();
+          if (!crashedWhileRecovering) {
+            logger.info({ attempt }, 'kafka consumer rebuilt; resuming from the committed offsets');
+            return;
+          }
+        } catch (err) {
+          logger.error({ attempt, err }, 'rebuilding the kafka consumer failed; trying again');
+        }
+      }
+    })().finally(() => {
+      recovering = undefined;
+    });
+  };
+
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    assigned = e.payload.memberAssignment;
+    joined = true;
+    logger.info({ assignment: assigned }, 'kafka consumer joined group');
+    resolveReady();
+  });
+  consumer.on(consumer.events.CRASH, (e) => {
+    const { error, restart } = e.payload;
+    if (restart) {
+      // kafkajs reconnects, re-joins and resumes from the committed offsets by itself.
+      logger.warn({ err: error }, 'kafka consumer crashed; its client restarts it');
+      return;
+    }
+    if (stopping) return;
+    if (!joined) {
+      // A broker that just started may not have a group coordinator yet: join again, a few times.
+      if (isTopicNotReadyError(error) && startRecoveries < startAttempts) {
+        startRecoveries += 1;
+        logger.warn(
+          { err: error, attempt: startRecoveries },
+          'kafka consumer could not join yet; trying again',
+        );
+        recover();
+        return;
+      }
+      logger.error({ err: error }, 'kafka consumer crashed before joining its group');
+      rejectReady(KafkaErrors.KAFKA_CONSUMER_FAILED({ groupId, reason: reasonOf(error) }, { cause: error }));
+      return;
+    }
+    logger.error({ err: error }, 'kafka consumer crashed and its client gave up');
+    recover();
+  });
+
+  const started = startConsumer();
   started.catch(async (err: unknown) => {
     logger.error({ err }, 'kafka consumer failed to start');
     rejectReady(KafkaErrors.KAFKA_CONSUMER_FAILED({ groupId, reason: reasonOf(err) }, { cause: err }));
@@ -349,13 +473,16 @@ export function runConsumer(options: RunConsumerOptions): ConsumerHandle {
       stopped ??= (async () => {
         stopping = true;
         for (const wake of [...wakeups]) wake();
+        for (const timer of resumeTimers) clearTimeout(timer);
+        resumeTimers.clear();
         await started.catch(() => undefined);
+        await recovering?.catch(() => undefined);
         // kafkajs skips commits once its own stop() has begun, so the in-flight message is finished
         // and committed first, with fetching paused, and only then does the member leave.
         try {
           consumer.pause(topics.map((topic) => ({ topic })));
         } catch {
-          // Not running yet: nothing to pause.
+          // Not running: nothing to pause.
         }
         await Promise.allSettled([...inFlight]);
         await consumer.disconnect();
@@ -365,8 +492,14 @@ export function runConsumer(options: RunConsumerOptions): ConsumerHandle {
       })();
       return stopped;
     },
-    pause: () => consumer.pause(topics.map((topic) => ({ topic }))),
-    resume: () => consumer.resume(topics.map((topic) => ({ topic }))),
+    pause: () => {
+      userPaused = true;
+      consumer.pause(topics.map((topic) => ({ topic })));
+    },
+    resume: () => {
+      userPaused = false;
+      consumer.resume(topics.map((topic) => ({ topic })));
+    },
     assignments: () => ({ ...assigned }),
   };
 }

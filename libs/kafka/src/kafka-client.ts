@@ -47,15 +47,14 @@ export interface KafkaClientOptions {
 }
 
 /**
- * The adapter's handle on a cluster. Producers, consumers and admin helpers of this package take it;
- * nothing outside `@isams-sync/kafka` should need the underlying kafkajs object.
+ * The adapter's handle on a cluster. Producers, consumers and admin helpers of this package take it.
+ * The kafkajs object behind it is private to this package (see {@link kafkajsOf}), so callers never
+ * depend on kafkajs and swapping the library is this package's change alone.
  */
 export interface KafkaClient {
   readonly clientId: string;
   readonly brokers: readonly string[];
   readonly logger: Logger;
-  /** @internal The kafkajs instance; only this package's modules use it. */
-  readonly kafka: KafkaJs;
   /**
    * Asks the cluster for its brokers (a real request, suitable for readiness probes).
    * @throws AppError `KAFKA_UNAVAILABLE`
@@ -107,11 +106,10 @@ export function createKafkaClient(options: KafkaClientOptions): KafkaClient {
   if (options.sasl !== undefined) config.sasl = options.sasl as SASLOptions;
   const kafka = new Kafka(config);
 
-  return {
+  const client: KafkaClient = {
     clientId,
     brokers: Object.freeze([...brokers]),
     logger,
-    kafka,
     async describeCluster() {
       const admin = kafka.admin();
       try {
@@ -128,11 +126,26 @@ export function createKafkaClient(options: KafkaClientOptions): KafkaClient {
       }
     },
   };
+  KAFKAJS.set(client, kafka);
+  return Object.freeze(client);
+}
+
+// The kafkajs instance of each client; module-private so it never appears on the public surface.
+const KAFKAJS = new WeakMap<KafkaClient, KafkaJs>();
+
+/**
+ * The kafkajs instance behind `client`. For this package's modules only: it is not exported from
+ * `src/index.ts`, and the lint rule on `kafkajs` keeps it that way.
+ */
+export function kafkajsOf(client: KafkaClient): KafkaJs {
+  const kafka = KAFKAJS.get(client);
+  if (!kafka) throw new Error('not a KafkaClient made by createKafkaClient');
+  return kafka;
 }
 
 /** Runs `fn` with a connected admin client of `client`, disconnecting afterwards. */
 export async function withAdmin<T>(client: KafkaClient, fn: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = client.kafka.admin();
+  const admin = kafkajsOf(client).admin();
   await admin.connect();
   try {
     return await fn(admin);

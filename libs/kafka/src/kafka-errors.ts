@@ -7,11 +7,11 @@ export const KafkaErrors = defineErrors({
     kind: 'unavailable',
     message: (d: { operation: string; reason: string }) => `Kafka ${d.operation} failed: ${d.reason}`,
   },
-  /** A publish did not get its acknowledgements within the configured timeout. */
+  /** A publish was not acknowledged before its deadline, retries included (`publishDeadlineMs`). */
   KAFKA_PUBLISH_TIMEOUT: {
     kind: 'deadline_exceeded',
     message: (d: { topic: string; timeoutMs: number }) =>
-      `Publishing to ${d.topic} was not acknowledged within ${d.timeoutMs} ms`,
+      `Publishing to Kafka topic ${d.topic} was not acknowledged within ${d.timeoutMs} ms (retries included)`,
   },
   /** A publish failed (broker error, connection error after retries, message too large …). */
   KAFKA_PUBLISH_FAILED: {

@@ -21,10 +21,33 @@ export const kafkaServiceConfig = {
   KAFKA_SASL_MECHANISM: env.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
   KAFKA_SASL_USERNAME: z.string().trim().min(1).optional(),
   KAFKA_SASL_PASSWORD: env.secret().optional(),
+  /**
+   * How long one publish keeps retrying a broker that is away (restart, leader change) before the
+   * caller sees KAFKA_PUBLISH_TIMEOUT (default 5 min).
+   */
+  KAFKA_PUBLISH_DEADLINE_MS: env.durationMs().default(300_000),
+  /** First back-off of a consumer retrying a transiently failing event (default 200 ms). */
+  KAFKA_CONSUMER_RETRY_INITIAL_MS: env.durationMs().default(200),
+  /** Cap of that back-off (default 30 s); the event is retried until it succeeds. */
+  KAFKA_CONSUMER_RETRY_MAX_MS: env.durationMs().default(30_000),
 } as const;
 
 /** The parsed Kafka settings of a service. */
 export type KafkaServiceConfig = z.infer<z.ZodObject<typeof kafkaServiceConfig>>;
+
+/** The producer options of {@link createEventProducer} that the environment sets. */
+export function kafkaProducerOptionsFromConfig(config: KafkaServiceConfig): { publishDeadlineMs: number } {
+  return { publishDeadlineMs: config.KAFKA_PUBLISH_DEADLINE_MS };
+}
+
+/** The consumer options of {@link runConsumer} that the environment sets. */
+export function kafkaConsumerOptionsFromConfig(config: KafkaServiceConfig): {
+  backoff: { initialMs: number; maxMs: number };
+} {
+  return {
+    backoff: { initialMs: config.KAFKA_CONSUMER_RETRY_INITIAL_MS, maxMs: config.KAFKA_CONSUMER_RETRY_MAX_MS },
+  };
+}
 
 /**
  * Turns the parsed settings into {@link KafkaClientOptions}. Throws a plain Error naming the

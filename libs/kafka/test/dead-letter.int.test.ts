@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { uniqueName } from '@isams-sync/testing';
 import type { CloudEvent } from '@isams-sync/events';
 import { AppError } from '@isams-sync/errors';
-import { createEventProducer, DLQ_HEADERS, runConsumer } from '../src/index';
+import { createEventProducer, DLQ_HEADERS, runConsumer, topicOffsets } from '../src/index';
+import { tenantPartitioner } from '../src/partitioner';
 import type { ConsumerHandle } from '../src/index';
 import {
   committedOffsets,
@@ -59,11 +60,7 @@ describe('retries and dead-lettering', () => {
     expect(done).toEqual([event!.id]);
     await waitFor('committed', async () => (await committedOffsets(client, groupId, topic))[0] === '1');
     // Nothing was dead-lettered.
-    const admin = client.kafka.admin();
-    await admin.connect();
-    const dlqOffsets = await admin.fetchTopicOffsets(dlq);
-    await admin.disconnect();
-    expect(dlqOffsets.map((o) => o.high)).toEqual(['0']);
+    expect((await topicOffsets(client, dlq)).map((o) => o.high)).toEqual(['0']);
   });
 
   it('dead-letters a poison message at once and an always-failing event after maxAttempts, then carries on', async () => {
@@ -136,6 +133,110 @@ describe('retries and dead-lettering', () => {
       ce_id: rejected!.id,
       [DLQ_HEADERS.errorCode]: 'TEST_REJECTED',
       [DLQ_HEADERS.originalOffset]: '2',
+      [DLQ_HEADERS.attempts]: '1',
+    });
+  });
+});
+
+describe('transient failures are retried until they succeed', () => {
+  const unavailable = () =>
+    new AppError({ code: 'MONGO_UNAVAILABLE', kind: 'unavailable', message: 'The database is unavailable' });
+
+  it('pauses only the failing partition: the others go on, its later events wait in order, nothing is dead-lettered', async () => {
+    const client = testClient();
+    const { topic, dlq } = await freshTopic(client, 2);
+    const producer = createEventProducer(client, { logger: testLogger });
+    cleanups.push(() => producer.disconnect());
+    // Two schools on different partitions of a two-partition topic.
+    const partitionOf = (tenant: string) =>
+      tenantPartitioner()({
+        topic,
+        partitionMetadata: [0, 1].map((partitionId) => ({
+          partitionId,
+          leader: 1,
+          replicas: [1],
+          isr: [1],
+          partitionErrorCode: 0,
+        })),
+        message: { key: tenant, value: null, headers: { ce_tenantid: tenant } },
+      });
+    const a = 'school-a';
+    const b = ['school-b', 'school-c', 'school-d', 'school-e', 'school-f'].find(
+      (t) => partitionOf(t) !== partitionOf(a),
+    )!;
+    let down = true;
+    const handled: string[] = [];
+    const attemptsOf = new Map<string, number>();
+    track(
+      runConsumer({
+        client,
+        groupId: uniqueName('it-group'),
+        topics: [topic],
+        fromBeginning: true,
+        logger: testLogger,
+        ...FAST_GROUP,
+        backoff: { initialMs: 100, maxMs: 400, jitter: 0 },
+        handler: async (event, ctx) => {
+          attemptsOf.set(event.id, ctx.attempt);
+          // School a's database is away; school b's work is not.
+          if (event.tenantid === a && down) throw unavailable();
+          handled.push(event.id);
+        },
+      }),
+    );
+    const first = await producer.publish(topic, pings(3, [a], uniqueName('a')));
+    const second = await producer.publish(topic, pings(3, [b], uniqueName('b')));
+    expect(first.partitions[0]!.partition).not.toBe(second.partitions[0]!.partition);
+    const aEvents = (await readRaw(client, topic, 6))
+      .filter((r) => r.partition === first.partitions[0]!.partition)
+      .map((r) => headersOf(r).ce_id!);
+    const bEvents = (await readRaw(client, topic, 6))
+      .filter((r) => r.partition === second.partitions[0]!.partition)
+      .map((r) => headersOf(r).ce_id!);
+
+    // School b is processed while school a's first event keeps failing.
+    await waitFor('school b handled', () => bEvents.every((id) => handled.includes(id)));
+    await waitFor('school a retried many times', () => (attemptsOf.get(aEvents[0]!) ?? 0) >= 6, 60_000);
+    expect(handled.filter((id) => aEvents.includes(id))).toEqual([]);
+    expect(attemptsOf.has(aEvents[1]!)).toBe(false); // waits behind the first, in order
+
+    down = false;
+    await waitFor('school a handled after the outage', () => aEvents.every((id) => handled.includes(id)));
+    expect(handled.filter((id) => aEvents.includes(id))).toEqual(aEvents);
+    expect((await topicOffsets(client, dlq)).map((o) => o.high)).toEqual(['0']);
+  });
+
+  it('a permanent failure (unknown event type, invalid data) is dead-lettered at the first attempt', async () => {
+    const client = testClient();
+    const { topic, dlq } = await freshTopic(client, 1);
+    const producer = createEventProducer(client, { logger: testLogger });
+    cleanups.push(() => producer.disconnect());
+    const [event] = pings(1, ['school-p']);
+    const attempts: number[] = [];
+    track(
+      runConsumer({
+        client,
+        groupId: uniqueName('it-group'),
+        topics: [topic],
+        fromBeginning: true,
+        logger: testLogger,
+        ...fast,
+        handler: async (_e, ctx) => {
+          attempts.push(ctx.attempt);
+          throw new AppError({
+            code: 'EVENT_TYPE_UNKNOWN',
+            kind: 'invalid_argument',
+            message: 'Unknown event type',
+          });
+        },
+      }),
+    );
+    await producer.publish(topic, [event!]);
+    const [dead] = await readRaw(client, dlq, 1);
+    expect(attempts).toEqual([1]);
+    expect(headersOf(dead!)).toMatchObject({
+      ce_id: event!.id,
+      [DLQ_HEADERS.errorCode]: 'EVENT_TYPE_UNKNOWN',
       [DLQ_HEADERS.attempts]: '1',
     });
   });

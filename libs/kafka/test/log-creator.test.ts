@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { logLevel } from 'kafkajs';
 import { createLogger } from '@isams-sync/logger';
-import { pinoLogCreator } from '../src/index';
+import { pinoLogCreator } from '../src/kafka-client';
 
 describe('pinoLogCreator', () => {
   it('writes kafkajs log entries into pino with level, namespace and extra fields', () => {

@@ -21,5 +21,7 @@ export type { SweepExpiredOptions } from './sweep-expired';
 export { acquireLease, renewLease, releaseLease, leaseIndexes } from './lease';
 export type { Lease, LeaseDocument, LeaseRequest } from './lease';
 export { assertPortablePipeline, portableAggregate, iterateCursor } from './portable-aggregate';
+export { detectServerBackend } from './server-backend';
+export type { ServerBackend } from './server-backend';
 export { tenantCollection } from './tenant-collection';
 export type { TenantCollection, TenantDocument } from './tenant-collection';

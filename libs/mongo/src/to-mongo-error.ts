@@ -24,9 +24,11 @@ const UNAVAILABLE_ERRORS = new Set([
 ]);
 
 const DUPLICATE_KEY_CODES = new Set([11000, 11001, 12582]);
-// FerretDB's SQLite backend reports a unique violation caused by an *update* of an existing
-// document as InternalError (code 1) carrying SQLite's message instead of E11000.
-const FERRET_UNIQUE_MESSAGE = /UNIQUE constraint failed/;
+// FerretDB reports a unique violation caused by an *update* of an existing document as
+// InternalError (code 1) carrying the backend's own message instead of E11000: SQLite's
+// "UNIQUE constraint failed", PostgreSQL's "duplicate key value violates unique constraint … (SQLSTATE 23505)".
+const FERRET_UNIQUE_MESSAGE =
+  /UNIQUE constraint failed|duplicate key value violates unique constraint|SQLSTATE 23505/;
 // FerretDB has no sessions: a transaction's first command fails to parse its `autocommit` field.
 const FERRET_NO_TRANSACTION_MESSAGE = /unknown field "(autocommit|txnNumber|startTransaction)"/;
 // FerretDB's SQLite backend under write contention: the statement gave up waiting for the lock.

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import {
   acquireLease,
   connectMongo,
+  detectServerBackend,
   ensureIndexes,
   insertIfAbsent,
   MongoErrors,
@@ -12,7 +13,7 @@ import {
   tenantCollection,
   toMongoError,
 } from '../src/index';
-import type { LeaseDocument } from '../src/index';
+import type { LeaseDocument, ServerBackend } from '../src/index';
 import { silentLogger, testMongoUrl, uniqueDbName, useFreshDatabase } from './support/fresh-database';
 
 /**
@@ -355,6 +356,89 @@ describe('MongoDB-wire capabilities we rely on (integration)', () => {
       await session.endSession().catch(() => undefined);
     }
     expect(await coll.countDocuments({ _id: 'tx' })).toBe(0);
+  });
+});
+
+/**
+ * Which filters the database evaluates itself (FerretDB's `filterPushdown`) and which it leaves to
+ * FerretDB's Go code, which reads and decodes every document of the collection. The shapes are the
+ * services' hot paths: every tenant-scoped query carries `tenantId` (tenantCollection), lookups by
+ * `_id` add it too. SQLite pushes down only a lone string/ObjectId `_id`; PostgreSQL pushes down
+ * every top-level scalar equality (ANDed), so a partly pushed-down filter still narrows the scan.
+ * Real MongoDB has no such flag (it plans with indexes).
+ */
+describe('filter push-down for the hot-path query shapes (integration)', () => {
+  const ctx = useFreshDatabase();
+  const pushed = (backend: ServerBackend, onPostgres: boolean, onSqlite: boolean) =>
+    backend === 'ferretdb-postgresql' ? onPostgres : backend === 'ferretdb-sqlite' ? onSqlite : undefined;
+
+  it('names the backend it runs on', async () => {
+    expect(['mongodb', 'ferretdb-sqlite', 'ferretdb-postgresql']).toContain(
+      await detectServerBackend(ctx.client()),
+    );
+  });
+
+  it('find: which top-level conditions the backend evaluates', async () => {
+    const backend = await detectServerBackend(ctx.client());
+    const coll = ctx.db().collection<{ _id: string } & Document>('bookings');
+    await coll.insertMany([
+      { _id: 't1:b1', tenantId: 't1', slotId: 's1', status: 'booked', id: 'b1', trigger: { kind: 'manual' } },
+      { _id: 't2:b1', tenantId: 't2', slotId: 's1', status: 'booked', id: 'b1', trigger: { kind: 'manual' } },
+    ]);
+    const cases: Array<[string, Document, boolean | undefined]> = [
+      ['_id alone', { _id: 't1:b1' }, pushed(backend, true, true)],
+      [
+        '_id + tenantId (tenantCollection.findOne by id)',
+        { _id: 't1:b1', tenantId: 't1' },
+        pushed(backend, true, false),
+      ],
+      [
+        'scalar equalities (bookings by slot)',
+        { slotId: 's1', status: 'booked', tenantId: 't1' },
+        pushed(backend, true, false),
+      ],
+      [
+        '$eq and $ne on scalars',
+        { status: { $eq: 'booked' }, id: { $ne: 'b2' }, tenantId: 't1' },
+        pushed(backend, true, false),
+      ],
+      [
+        '$in + tenantId: tenantId pushed, $in in Go',
+        { id: { $in: ['b1', 'b2'] }, tenantId: 't1' },
+        pushed(backend, true, false),
+      ],
+      [
+        'dotted key + range + tenantId: tenantId pushed',
+        { tenantId: 't1', 'trigger.kind': 'manual', n: { $gte: 1 } },
+        pushed(backend, true, false),
+      ],
+      ['a range alone stays in Go', { n: { $gte: 1 } }, pushed(backend, false, false)],
+      ['a dotted key alone stays in Go', { 'trigger.kind': 'manual' }, pushed(backend, false, false)],
+    ];
+    const seen = [];
+    for (const [shape, filter] of cases) {
+      const plan = (await coll.find(filter).explain()) as Document;
+      seen.push([shape, plan.filterPushdown as boolean | undefined]);
+      if (backend === 'mongodb') expect((plan.queryPlanner as Document).winningPlan).toBeDefined();
+    }
+    expect(seen).toEqual(cases.map(([shape, , expected]) => [shape, expected]));
+    // Push-down never changes the answer: the tenant condition still separates the schools.
+    expect(await coll.find({ _id: 't1:b1', tenantId: 't2' }).toArray()).toEqual([]);
+    expect(await coll.countDocuments({ slotId: 's1', status: 'booked', tenantId: 't2' })).toBe(1);
+  });
+
+  it('aggregate: a leading $match on tenantId (countDocuments, tenantCollection.aggregate)', async () => {
+    const backend = await detectServerBackend(ctx.client());
+    const coll = ctx.db().collection<Document>('runs');
+    await coll.insertOne({ tenantId: 't1', status: 'applied' });
+    const plan = await ctx.db().command({
+      explain: {
+        aggregate: 'runs',
+        pipeline: [{ $match: { tenantId: 't1' } }, { $group: { _id: null, n: { $sum: 1 } } }],
+        cursor: {},
+      },
+    });
+    expect(plan.filterPushdown).toBe(pushed(backend, true, false));
   });
 });
 

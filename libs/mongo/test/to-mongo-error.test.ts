@@ -39,6 +39,29 @@ describe('toMongoError', () => {
     expect(toMongoError(server(1, 'something else', 'InternalError')).code).toBe('MONGO_ERROR');
   });
 
+  it('maps the same InternalError from FerretDB’s PostgreSQL backend (SQLSTATE 23505)', () => {
+    // Verbatim from FerretDB 1.24.2 on PostgreSQL 15 (capabilities.int.test.ts, update of a unique key).
+    const err = server(
+      1,
+      '[msg_update.go:133 handler.(*Handler).updateDocument] [update.go:114 common.UpdateDocument] ' +
+        '[collection.go:227 postgresql.(*collection).UpdateAll] [collection.go:218 postgresql.(*collection).UpdateAll.func1] ' +
+        'ERROR: duplicate key value violates unique constraint "people_963335ee_tenant_person_uq_78c1e4f6_idx" (SQLSTATE 23505)',
+      'InternalError',
+    );
+    expect(isDuplicateKeyError(err)).toBe(true);
+    expect(toMongoError(err, { collection: 'people' })).toMatchObject({
+      code: 'MONGO_DUPLICATE_KEY',
+      kind: 'already_exists',
+      details: { collection: 'people', driverCode: 1 },
+    });
+    // Another PostgreSQL error in the same wrapper stays unmapped.
+    expect(
+      toMongoError(
+        server(1, 'ERROR: value too long for type character varying(10) (SQLSTATE 22001)', 'InternalError'),
+      ).code,
+    ).toBe('MONGO_ERROR');
+  });
+
   it('maps bulk write errors by their write errors', () => {
     const bulk = new MongoBulkWriteError(
       {

@@ -8,6 +8,10 @@
  *  4. otherwise provision and start the local infrastructure (`tools/local-infra`) and stop it
  *     afterwards — unless `TEST_AUTO_INFRA=0`, in which case fail loudly with what to do.
  *
+ * FerretDB's backend in 2–4 is `LOCAL_MONGO_BACKEND` (`sqlite` or `postgresql`; unset: the local
+ * infrastructure's default). A running local infrastructure on another backend than the one asked
+ * for is an error, never silently used.
+ *
  * The endpoints are exported to test workers through `process.env` (workers are forked after this
  * runs) and vitest's `provide`.
  */
@@ -21,6 +25,22 @@ import type { TestInfra } from './infra';
 const repoRoot = resolve(import.meta.dirname, '../../..');
 const infraCli = resolve(repoRoot, 'tools/local-infra/cli.ts');
 const tsx = resolve(repoRoot, 'node_modules/.bin/tsx');
+
+/** FerretDB's backend and where the local infrastructure keeps its state, as tools/local-infra resolves them. */
+interface LocalInfraSettings {
+  readonly mongoBackend: string;
+  readonly stateDir: string;
+}
+
+function localInfraSettings(): LocalInfraSettings {
+  const result = spawnSync(tsx, [infraCli, 'settings'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env: process.env,
+  });
+  if (result.status !== 0) throw new Error(`local infrastructure settings: ${result.stderr.trim()}`);
+  return JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}') as LocalInfraSettings;
+}
 
 function infra(command: string): { ok: boolean; stdout: string; stderr: string } {
   const result = spawnSync(tsx, [infraCli, command, '--json'], {
@@ -51,8 +71,10 @@ function dockerAnswers(): Promise<boolean> {
   });
 }
 
-async function startWithTestcontainers(): Promise<{ infra: TestInfra; stop: () => Promise<void> }> {
-  const { GenericContainer, Wait } = await import('testcontainers');
+async function startWithTestcontainers(
+  backend: string,
+): Promise<{ infra: TestInfra; stop: () => Promise<void> }> {
+  const { GenericContainer, Network, Wait } = await import('testcontainers');
   const { createServer } = await import('node:net');
   const freePort = () =>
     new Promise<number>((resolvePromise, reject) => {
@@ -87,9 +109,40 @@ async function startWithTestcontainers(): Promise<{ infra: TestInfra; stop: () =
     })
     .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
     .start();
-  const ferret = await new GenericContainer('ghcr.io/ferretdb/ferretdb:1.24.2')
-    .withExposedPorts(27017)
-    .withEnvironment({ FERRETDB_HANDLER: 'sqlite', FERRETDB_TELEMETRY: 'disable' })
+  // The postgresql backend: PostgreSQL 15 beside FerretDB on a private network (same settings as
+  // tools/local-infra/postgres.ts: UTF8, locale C, test durability off).
+  const network = backend === 'postgresql' ? await new Network().start() : undefined;
+  const postgres = network
+    ? await new GenericContainer('postgres:15')
+        .withNetwork(network)
+        .withNetworkAliases('postgres')
+        .withEnvironment({
+          POSTGRES_HOST_AUTH_METHOD: 'trust',
+          POSTGRES_DB: 'ferretdb',
+          POSTGRES_INITDB_ARGS: '--encoding=UTF8 --locale=C',
+        })
+        .withCommand([
+          'postgres',
+          '-c',
+          'fsync=off',
+          '-c',
+          'synchronous_commit=off',
+          '-c',
+          'full_page_writes=off',
+        ])
+        .withWaitStrategy(Wait.forLogMessage(/database system is ready to accept connections/, 2))
+        .start()
+    : undefined;
+  const ferretImage = new GenericContainer('ghcr.io/ferretdb/ferretdb:1.24.2').withExposedPorts(27017);
+  const ferret = await (
+    network
+      ? ferretImage.withNetwork(network).withEnvironment({
+          FERRETDB_HANDLER: 'postgresql',
+          FERRETDB_POSTGRESQL_URL: 'postgres://postgres@postgres:5432/ferretdb',
+          FERRETDB_TELEMETRY: 'disable',
+        })
+      : ferretImage.withEnvironment({ FERRETDB_HANDLER: 'sqlite', FERRETDB_TELEMETRY: 'disable' })
+  )
     .withWaitStrategy(Wait.forListeningPorts())
     .start();
   return {
@@ -97,30 +150,47 @@ async function startWithTestcontainers(): Promise<{ infra: TestInfra; stop: () =
       kafkaBrokers: [`127.0.0.1:${kafkaPort}`],
       mongoUrl: `mongodb://${ferret.getHost()}:${ferret.getMappedPort(27017)}/?directConnection=true&retryWrites=false`,
       source: 'testcontainers',
+      mongoBackend: backend,
     },
     stop: async () => {
       await Promise.allSettled([kafka.stop(), ferret.stop()]);
+      await postgres?.stop();
+      await network?.stop();
     },
   };
 }
 
 function fromEndpoints(json: string, source: TestInfra['source']): TestInfra {
-  const parsed = JSON.parse(json) as { kafkaBrokers: string; mongoUrl: string };
-  return { kafkaBrokers: parsed.kafkaBrokers.split(','), mongoUrl: parsed.mongoUrl, source };
+  const parsed = JSON.parse(json) as { kafkaBrokers: string; mongoUrl: string; mongoBackend?: string };
+  return {
+    kafkaBrokers: parsed.kafkaBrokers.split(','),
+    mongoUrl: parsed.mongoUrl,
+    source,
+    // Written before backends were selectable: SQLite.
+    mongoBackend: parsed.mongoBackend ?? 'sqlite',
+  };
 }
 
-function runningLocalInfra(): TestInfra | undefined {
-  const stateDir = process.env.LOCAL_INFRA_STATE_DIR ?? resolve(repoRoot, '.cache/local-infra/state');
+function runningLocalInfra(settings: LocalInfraSettings, explicit: boolean): TestInfra | undefined {
+  const { stateDir, mongoBackend: backend } = settings;
   const endpointsFile = resolve(stateDir, 'endpoints.json');
   if (!existsSync(endpointsFile)) return undefined;
   const statusCheck = spawnSync(tsx, [infraCli, 'status'], { cwd: repoRoot, encoding: 'utf8' });
   if (statusCheck.status !== 0) return undefined;
-  return fromEndpoints(readFileSync(endpointsFile, 'utf8'), 'local-infra (already running)');
+  const running = fromEndpoints(readFileSync(endpointsFile, 'utf8'), 'local-infra (already running)');
+  if (explicit && running.mongoBackend !== backend) {
+    throw new Error(
+      `LOCAL_MONGO_BACKEND=${backend}, but the local infrastructure in ${stateDir} runs FerretDB on ${running.mongoBackend}. ` +
+        `Run \`npm run infra:down && npm run infra:up -- --backend ${backend}\`, or unset LOCAL_MONGO_BACKEND to use it as it is.`,
+    );
+  }
+  return running;
 }
 
 const HOW_TO =
   'Integration tests need a real Kafka broker and a MongoDB-wire database. Either:\n' +
-  '  • run `npm run infra:up` (starts Kafka + FerretDB locally; needs Java 17 + Maven and Go), or\n' +
+  '  • run `npm run infra:up` (starts Kafka + FerretDB locally; needs Java 17 + Maven and Go;\n' +
+  '    `-- --backend postgresql` or LOCAL_MONGO_BACKEND=postgresql for FerretDB on PostgreSQL), or\n' +
   '  • export KAFKA_BROKERS=host:port and MONGO_URL=mongodb://…, or\n' +
   '  • have a Docker engine running (testcontainers), or\n' +
   '  • unset TEST_AUTO_INFRA (then `npm test` starts the local infrastructure itself).';
@@ -139,12 +209,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
   } else if (process.env.KAFKA_BROKERS || process.env.MONGO_URL) {
     throw new Error('Set both KAFKA_BROKERS and MONGO_URL, or neither.\n' + HOW_TO);
   } else {
-    const running = runningLocalInfra();
+    const explicit = Boolean(process.env.LOCAL_MONGO_BACKEND);
+    const settings = localInfraSettings();
+    const backend = settings.mongoBackend;
+    const running = runningLocalInfra(settings, explicit);
     if (running) {
       infraChoice = running;
     } else if (await dockerAnswers()) {
-      log('Docker engine answers: starting Kafka and FerretDB with testcontainers…');
-      const started = await startWithTestcontainers();
+      log(`Docker engine answers: starting Kafka and FerretDB (${backend}) with testcontainers…`);
+      const started = await startWithTestcontainers(backend);
       infraChoice = started.infra;
       teardown = started.stop;
     } else if (process.env.TEST_AUTO_INFRA === '0') {
@@ -166,7 +239,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
 
   log(
-    `Kafka ${infraChoice.kafkaBrokers.join(',')} · MongoDB ${infraChoice.mongoUrl} · from ${infraChoice.source}`,
+    `Kafka ${infraChoice.kafkaBrokers.join(',')} · MongoDB ${infraChoice.mongoUrl}${infraChoice.mongoBackend ? ` (FerretDB on ${infraChoice.mongoBackend})` : ''} · from ${infraChoice.source}`,
   );
   process.env.KAFKA_BROKERS = infraChoice.kafkaBrokers.join(',');
   process.env.MONGO_URL = infraChoice.mongoUrl;

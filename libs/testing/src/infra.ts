@@ -7,6 +7,11 @@ export interface TestInfra {
   readonly mongoUrl: string;
   /** How the endpoints were chosen (environment, local infra, testcontainers). */
   readonly source: string;
+  /**
+   * FerretDB's backend (`sqlite` or `postgresql`) when the setup started or found it; undefined for
+   * endpoints given in the environment (tests that care ask the server: `detectServerBackend`).
+   */
+  readonly mongoBackend?: string;
 }
 
 declare module 'vitest' {

@@ -9,6 +9,8 @@ const repoRoot = resolve(import.meta.dirname, '../../..');
 /**
  * A second, private Kafka + FerretDB started with the local-infra CLI (own state dir and ports), so a
  * test can stop and restart them without disturbing the shared infrastructure other tests use.
+ * FerretDB runs on the backend `LOCAL_MONGO_BACKEND` names (else the local infrastructure's default);
+ * on `postgresql` it brings its own PostgreSQL server too.
  */
 export class PrivateInfra {
   private constructor(
@@ -20,13 +22,19 @@ export class PrivateInfra {
 
   static async up(): Promise<PrivateInfra> {
     const stateDir = mkdtempSync(join(tmpdir(), 'isams-sync-e2e-infra-'));
-    const [kafka, controller, mongo] = [await freePort(), await freePort(), await freePort()];
+    const [kafka, controller, mongo, postgres] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
     const env = {
       ...process.env,
       LOCAL_INFRA_STATE_DIR: stateDir,
       LOCAL_KAFKA_PORT: String(kafka),
       LOCAL_KAFKA_CONTROLLER_PORT: String(controller),
       LOCAL_MONGO_PORT: String(mongo),
+      LOCAL_POSTGRES_PORT: String(postgres),
     };
     const infra = new PrivateInfra(env, stateDir, [], '');
     const out = infra.cli('up', '--json');
@@ -45,12 +53,15 @@ export class PrivateInfra {
     return res.stdout;
   }
 
-  /** Stops one server (SIGTERM to the pid the CLI recorded, then waits for it to exit). */
-  async stopServer(name: 'kafka' | 'ferretdb'): Promise<void> {
+  /**
+   * Stops one server (SIGTERM to the pid the CLI recorded — SIGINT, the fast shutdown, for
+   * PostgreSQL — then waits for it to exit).
+   */
+  async stopServer(name: 'kafka' | 'ferretdb' | 'postgres'): Promise<void> {
     const file = join(this.stateDir, `${name}.pid`);
     if (!existsSync(file)) throw new Error(`${name} has no pid file in ${this.stateDir}`);
     const pid = Number(readFileSync(file, 'utf8').trim());
-    process.kill(pid, 'SIGTERM');
+    process.kill(pid, name === 'postgres' ? 'SIGINT' : 'SIGTERM');
     for (let i = 0; i < 300; i++) {
       try {
         process.kill(pid, 0);

@@ -1,4 +1,5 @@
-import { Kafka, logLevel } from 'kafkajs';
+import { createKafkaClient, ensureTopics } from '@isams-sync/kafka';
+import { createLogger } from '@isams-sync/logger';
 import { MongoClient, type Db } from 'mongodb';
 import { getTestInfra, uniqueName } from './infra';
 
@@ -11,8 +12,11 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase> {
-  const { mongoUrl } = getTestInfra();
+/** `mongoUrl` defaults to the shared test database server (a `PrivateInfra`'s URL for a private one). */
+export async function createTestDatabase(
+  prefix = 'test',
+  mongoUrl: string = getTestInfra().mongoUrl,
+): Promise<TestDatabase> {
   // Database names are limited to 63 bytes and may not contain '.' or '-' on FerretDB's SQLite backend.
   const name = uniqueName(prefix)
     .replace(/[^A-Za-z0-9_]/g, '_')
@@ -44,33 +48,24 @@ export async function createTestTopics(
   }>,
   kafkaBrokers: string[] = getTestInfra().kafkaBrokers,
 ): Promise<string[]> {
-  const kafka = new Kafka({ clientId: 'test-topics', brokers: kafkaBrokers, logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const topics = specs.map((s) => ({
-      topic: uniqueName(s.prefix),
-      numPartitions: s.partitions ?? 1,
+  const client = createKafkaClient({
+    clientId: 'test-topics',
+    brokers: kafkaBrokers,
+    logger: createLogger({ service: 'test-topics', level: 'silent' }),
+  });
+  const names = specs.map((s) => uniqueName(s.prefix));
+  // ensureTopics waits until every partition has a leader (a fresh KRaft broker briefly answers
+  // "This server does not host this topic-partition").
+  await ensureTopics(
+    client,
+    specs.map((s, i) => ({
+      name: names[i]!,
+      partitions: s.partitions ?? 1,
       replicationFactor: 1,
-      configEntries: s.configEntries,
-    }));
-    // kafkajs' waitForLeaders sometimes fails on a fresh KRaft broker ("This server does not host
-    // this topic-partition"); poll the metadata until every partition has a leader instead.
-    await admin.createTopics({ topics, waitForLeaders: false });
-    const names = topics.map((t) => t.topic);
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      try {
-        const meta = await admin.fetchTopicMetadata({ topics: names });
-        if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)))
-          return names;
-      } catch (err) {
-        if (Date.now() > deadline) throw err;
-      }
-      if (Date.now() > deadline) throw new Error(`topics ${names.join(', ')} have no leaders after 30 s`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  } finally {
-    await admin.disconnect();
-  }
+      configEntries: Object.fromEntries((s.configEntries ?? []).map((e) => [e.name, e.value])),
+      keying: 'tenant' as const,
+      description: 'test topic',
+    })),
+  );
+  return names;
 }

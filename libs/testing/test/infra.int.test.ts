@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { Kafka, logLevel } from 'kafkajs';
+import { createKafkaClient, describeTopic } from '@isams-sync/kafka';
+import { createLogger } from '@isams-sync/logger';
 import {
   createTestDatabase,
   createTestTopics,
@@ -32,15 +33,11 @@ describe('test infrastructure', () => {
 
   it('creates fresh topics on the real broker', async () => {
     const [topic] = await createTestTopics([{ prefix: 'infra', partitions: 3 }]);
-    const kafka = new Kafka({
+    const client = createKafkaClient({
       clientId: uniqueName('c'),
       brokers: getTestInfra().kafkaBrokers,
-      logLevel: logLevel.NOTHING,
+      logger: createLogger({ service: 'infra-test', level: 'silent' }),
     });
-    const admin = kafka.admin();
-    await admin.connect();
-    const meta = await admin.fetchTopicMetadata({ topics: [topic!] });
-    await admin.disconnect();
-    expect(meta.topics[0]?.partitions).toHaveLength(3);
+    expect((await describeTopic(client, topic!)).partitions).toBe(3);
   });
 });

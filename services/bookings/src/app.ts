@@ -7,6 +7,8 @@ import {
   createKafkaClient,
   ensureTopics,
   kafkaClientOptionsFromConfig,
+  kafkaConsumerOptionsFromConfig,
+  kafkaProducerOptionsFromConfig,
   runConsumer,
 } from '@isams-sync/kafka';
 import type { ConsumerHandle, EventProducer } from '@isams-sync/kafka';
@@ -98,7 +100,10 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
           onMismatch: 'warn',
         });
       }
-      producer = createEventProducer(kafka, { logger });
+      producer = createEventProducer(kafka, {
+        logger,
+        ...kafkaProducerOptionsFromConfig(config),
+      });
       await producer.connect();
       const publisher = kafkaBookingEventPublisher(producer, config.BOOKINGS_EVENTS_TOPIC);
       const pkgOptions = config.PROTOS_DIR ? { protosDir: config.PROTOS_DIR } : {};
@@ -118,6 +123,7 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
       });
       consumer = await runConsumer({
         client: kafka,
+        ...kafkaConsumerOptionsFromConfig(config),
         groupId: config.ROSTER_CHANGES_GROUP_ID,
         topics: [config.ROSTER_CHANGES_TOPIC],
         handler: rosterChangesHandler(rosterChanges.handle, { outcomes, duration }),

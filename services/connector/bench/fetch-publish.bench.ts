@@ -1,8 +1,8 @@
 /**
  * Connector benchmark, large simulated school: fetch (HTTP from the simulator) + stream-parse +
  * spool + publish every chunk and the marker to Kafka, against a baseline measured in the same run:
- * publishing the same number of messages of the same sizes with a bare kafkajs producer (acks=all,
- * idempotent, the same batching). Each variant runs in its own child process so peak RSS is its own.
+ * publishing the same number of messages of the same sizes with a bare producer (libs/kafka's
+ * `createRawProducer`: acks=all, idempotent, the same batching, nothing else). Each variant runs in its own child process so peak RSS is its own.
  * Needs the local Kafka (`KAFKA_BROKERS` or 127.0.0.1:19092); starts the simulator itself.
  *
  *   npx tsx services/connector/bench/fetch-publish.bench.ts [--json] [--size large] [--chunk-kib 512]
@@ -13,8 +13,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Kafka, logLevel } from 'kafkajs';
-import { createEventProducer, createKafkaClient } from '@isams-sync/kafka';
+import {
+  createEventProducer,
+  createKafkaClient,
+  createRawProducer,
+  deleteTopics,
+  ensureTopics,
+} from '@isams-sync/kafka';
 import type { KafkaOutgoingMessage } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import { CHUNK_ENVELOPE_OVERHEAD_BYTES } from '../src/domain/chunk-plan';
@@ -123,26 +128,21 @@ async function connectorChild(
 
 async function baselineChild(topic: string, sizesFile: string): Promise<ChildResult> {
   const sizes = JSON.parse(readFileSync(sizesFile, 'utf8')) as number[];
-  const kafka = new Kafka({ clientId: 'connector-bench-baseline', brokers, logLevel: logLevel.NOTHING });
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
+  const client = createKafkaClient({
+    brokers,
+    clientId: 'connector-bench-baseline',
+    logger: createLogger({ service: 'connector-bench-baseline', level: 'silent' }),
   });
+  const producer = createRawProducer(client);
   await producer.connect();
   const started = process.hrtime.bigint();
   for (let i = 0; i < sizes.length; i += 4) {
-    await producer.send({
+    await producer.send(
       topic,
-      acks: -1,
-      messages: sizes.slice(i, i + 4).map((n) => ({ key: 'bench-school', value: Buffer.alloc(n, 120) })),
-    });
+      sizes.slice(i, i + 4).map((n) => ({ key: 'bench-school', value: Buffer.alloc(n, 120) })),
+    );
   }
-  await producer.send({
-    topic,
-    acks: -1,
-    messages: [{ key: 'bench-school', value: Buffer.alloc(2048, 120) }],
-  });
+  await producer.send(topic, [{ key: 'bench-school', value: Buffer.alloc(2048, 120) }]);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await producer.disconnect();
   return {
@@ -202,8 +202,11 @@ async function main(): Promise<void> {
   });
   const url = `http://127.0.0.1:${port}`;
   const work = mkdtempSync(join(tmpdir(), 'connector-bench-'));
-  const kafka = new Kafka({ clientId: 'connector-bench-admin', brokers, logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
+  const admin = createKafkaClient({
+    brokers,
+    clientId: 'connector-bench-admin',
+    logger: createLogger({ service: 'connector-bench-admin', level: 'silent' }),
+  });
   const topics = [`bench-connector-${Date.now()}`, `bench-baseline-${Date.now()}`];
   try {
     for (let i = 0; ; i++) {
@@ -221,11 +224,17 @@ async function main(): Promise<void> {
       body: JSON.stringify({ schoolId: 'bench', seed: 42, size, apiKey: KEY }),
     });
     if (!created.ok) throw new Error(`simulator school not created: HTTP ${created.status}`);
-    await admin.connect();
-    await admin.createTopics({
-      topics: topics.map((topic) => ({ topic, numPartitions: 12, replicationFactor: 1 })),
-      waitForLeaders: true,
-    });
+    await ensureTopics(
+      admin,
+      topics.map((name) => ({
+        name,
+        partitions: 12,
+        replicationFactor: 1,
+        configEntries: {},
+        keying: 'tenant' as const,
+        description: 'benchmark',
+      })),
+    );
 
     const rounds = 2;
     let best: ChildResult | undefined;
@@ -248,7 +257,7 @@ async function main(): Promise<void> {
       log(
         `  ${c.seconds.toFixed(2)} s, ${(c.docBytes! / 1e6).toFixed(1)} MB document, ${c.records} records, ${c.messages} messages, peak RSS ${c.peakRssMb.toFixed(0)} MB`,
       );
-      log(`round ${round}/${rounds}: baseline bare kafkajs publish of the same bytes`);
+      log(`round ${round}/${rounds}: baseline bare publish of the same bytes`);
       const b = runChild('baseline', ['--topic', topics[1]!, '--sizes', sizes]);
       log(`  ${b.seconds.toFixed(2)} s, peak RSS ${b.peakRssMb.toFixed(0)} MB`);
       if (!best || c.seconds < best.seconds) best = c;
@@ -265,7 +274,7 @@ async function main(): Promise<void> {
           unit: 's',
           baseline: b.seconds,
           ratio: c.seconds / b.seconds,
-          note: `baseline: bare kafkajs publish of the same ${c.messages} messages / ${(c.bytes / 1e6).toFixed(1)} MB`,
+          note: `baseline: bare publish (raw producer) of the same ${c.messages} messages / ${(c.bytes / 1e6).toFixed(1)} MB`,
         },
         {
           metric: 'end-to-end throughput (iSAMS document bytes)',
@@ -290,8 +299,7 @@ async function main(): Promise<void> {
           `${`${r.metric}: ${r.value.toFixed(2)} ${r.unit}${'ratio' in r ? ` (baseline ${r.baseline.toFixed(2)}, ×${r.ratio.toFixed(2)})` : ''} — ${r.note}`}\n`,
         );
   } finally {
-    await admin.deleteTopics({ topics }).catch(() => undefined);
-    await admin.disconnect().catch(() => undefined);
+    await deleteTopics(admin, topics).catch(() => undefined);
     sim.kill('SIGTERM');
     rmSync(work, { recursive: true, force: true });
   }

@@ -9,6 +9,8 @@ import {
   createKafkaClient,
   ensureTopics,
   kafkaClientOptionsFromConfig,
+  kafkaConsumerOptionsFromConfig,
+  kafkaProducerOptionsFromConfig,
   runConsumer,
 } from '@isams-sync/kafka';
 import type { ConsumerHandle, EventProducer } from '@isams-sync/kafka';
@@ -117,7 +119,10 @@ export function createConnectorApp(
           onMismatch: 'warn',
         });
       }
-      producer = createEventProducer(kafka, { logger });
+      producer = createEventProducer(kafka, {
+        logger,
+        ...kafkaProducerOptionsFromConfig(config),
+      });
       await producer.connect();
       runs = new RunsRepository(mongo.db);
       const settingsRepo = new SettingsRepository(mongo.db);
@@ -170,6 +175,7 @@ export function createConnectorApp(
       );
       consumer = await runConsumer({
         client: kafka,
+        ...kafkaConsumerOptionsFromConfig(config),
         groupId: config.SYNC_RUNS_GROUP_ID,
         topics: [config.SYNC_RUNS_TOPIC],
         handler: syncRunsHandler(engine),

@@ -12,13 +12,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { DATASET_IDS, parseBatchDocument } from '@isams-sync/isams';
 import type { DatasetId, RawElement } from '@isams-sync/isams';
 import { datasetSnapshotCompletedV1, rawDatasetChunkV1 } from '@isams-sync/events';
 import type { CloudEvent } from '@isams-sync/events';
-import { createEventProducer, createKafkaClient } from '@isams-sync/kafka';
+import { createEventProducer, createKafkaClient, deleteTopics, ensureTopics } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import { createRosterApp } from '../src/app';
 import { loadRosterConfig } from '../src/config';
@@ -125,12 +124,22 @@ const topics = {
   state: `bench-state-${suffix}`,
   runs: `bench-runs-${suffix}`,
 };
-const admin = new Kafka({ clientId: 'roster-bench', brokers, logLevel: logLevel.NOTHING }).admin();
-await admin.connect();
-await admin.createTopics({
-  topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 1, replicationFactor: 1 })),
-  waitForLeaders: true,
+const admin = createKafkaClient({
+  brokers,
+  clientId: 'roster-bench-admin',
+  logger: createLogger({ service: 'roster-bench-admin', level: 'silent' }),
 });
+await ensureTopics(
+  admin,
+  Object.values(topics).map((name) => ({
+    name,
+    partitions: 1,
+    replicationFactor: 1,
+    configEntries: {},
+    keying: 'tenant' as const,
+    description: 'benchmark',
+  })),
+);
 const mongo = new MongoClient(mongoUrl);
 await mongo.connect();
 const db = mongo.db(dbName);
@@ -238,6 +247,5 @@ try {
 } finally {
   await db.dropDatabase().catch(() => undefined);
   await mongo.close();
-  await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
-  await admin.disconnect();
+  await deleteTopics(admin, Object.values(topics)).catch(() => undefined);
 }

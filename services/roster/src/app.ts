@@ -3,6 +3,8 @@ import {
   createEventProducer,
   createKafkaClient,
   kafkaClientOptionsFromConfig,
+  kafkaConsumerOptionsFromConfig,
+  kafkaProducerOptionsFromConfig,
   runConsumer,
 } from '@isams-sync/kafka';
 import type { ConsumerHandle, EventProducer, KafkaClient } from '@isams-sync/kafka';
@@ -176,7 +178,11 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
         );
       }
       // Change events carry before/after images: requests are cut by bytes (the producer's default ~900 kB).
-      producer = createEventProducer(kafka, { logger, maxBatchSize: 1000 });
+      producer = createEventProducer(kafka, {
+        logger,
+        ...kafkaProducerOptionsFromConfig(config),
+        maxBatchSize: 1000,
+      });
       await producer.connect();
       const publisher: RosterPublisher = createRosterPublisher(producer, topics);
       processor = new ChangesetProcessor({
@@ -239,6 +245,7 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
 
       consumer = await runConsumer({
         client: kafka,
+        ...kafkaConsumerOptionsFromConfig(config),
         groupId: config.RAW_DATASETS_GROUP_ID,
         topics: [topics.rawDatasets],
         fromBeginning: true,

@@ -1,5 +1,5 @@
-import { Kafka, logLevel, type Consumer } from 'kafkajs';
-import { randomBytes } from 'node:crypto';
+import { createKafkaClient, headerValue, tailTopic, type TopicTail } from '@isams-sync/kafka';
+import { createLogger } from '@isams-sync/logger';
 
 /** One roster change event as read from `roster.changes.v1` (the fields the suite compares). */
 export interface ChangeEvent {
@@ -18,23 +18,22 @@ export interface ChangeEvent {
  */
 export class ChangeEventLog {
   readonly all: ChangeEvent[] = [];
-  private constructor(private readonly consumer: Consumer) {}
+  private constructor() {}
+  private tail: TopicTail | undefined;
 
   static async start(brokers: readonly string[], topic: string): Promise<ChangeEventLog> {
-    const kafka = new Kafka({
+    // Generous retries: the suites restart the broker under this reader.
+    const client = createKafkaClient({
       brokers: [...brokers],
       clientId: 'e2e-changes',
-      logLevel: logLevel.NOTHING,
-      retry: { retries: 50, initialRetryTime: 300, maxRetryTime: 5000 },
+      logger: createLogger({ service: 'e2e-changes', level: 'silent' }),
+      retry: { retries: 50, initialRetryTimeMs: 300, maxRetryTimeMs: 5000 },
     });
-    const consumer = kafka.consumer({ groupId: `e2e-changes-${randomBytes(6).toString('hex')}` });
-    const log = new ChangeEventLog(consumer);
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        const h = (name: string) => message.headers?.[name]?.toString() ?? '';
-        const data = JSON.parse(message.value?.toString() ?? '{}') as Record<string, string>;
+    const log = new ChangeEventLog();
+    log.tail = tailTopic(client, topic, (records) => {
+      for (const r of records) {
+        const h = (name: string) => headerValue(r.headers, name) ?? '';
+        const data = JSON.parse(r.value?.toString() ?? '{}') as Record<string, string>;
         log.all.push({
           id: h('ce_id'),
           type: h('ce_type'),
@@ -44,7 +43,7 @@ export class ChangeEventLog {
           entityId: data.entityId ?? '',
           change: data.change ?? '',
         });
-      },
+      }
     });
     return log;
   }
@@ -91,6 +90,6 @@ export class ChangeEventLog {
   }
 
   stop(): Promise<void> {
-    return this.consumer.disconnect();
+    return this.tail?.stop() ?? Promise.resolve();
   }
 }

@@ -82,6 +82,9 @@ function dispatcherFor(opts: FetchBatchOptions): Dispatcher {
   if (opts.proxyUrl !== undefined) {
     return new ProxyAgent({
       uri: opts.proxyUrl,
+      // Always a CONNECT tunnel, also for http:// targets (undici 8 forwards those as absolute-URI
+      // requests by default): the egress proxy sees one kind of traffic and never the request line.
+      proxyTunnel: true,
       ...timeouts,
       connect,
       requestTls: opts.tls ?? {},

@@ -4,9 +4,8 @@ import type { Logger } from '@isams-sync/logger';
 import type { TopicSpec } from '@isams-sync/events';
 import { platformPingV1 } from '@isams-sync/events';
 import type { CloudEvent } from '@isams-sync/events';
-import type { KafkaMessage } from 'kafkajs';
-import { createKafkaClient, ensureTopics } from '../../src/index';
-import type { KafkaClient, KafkaClientOptions } from '../../src/index';
+import { createKafkaClient, ensureTopics, groupOffsets, readTopic } from '../../src/index';
+import type { KafkaClient, KafkaClientOptions, TopicRecord } from '../../src/index';
 
 /** Quiet by default; `TEST_LOG_LEVEL=debug` shows kafkajs logs. */
 export const testLogger: Logger = createLogger({
@@ -69,41 +68,18 @@ export async function waitFor(
 }
 
 /** A received record with its partition. */
-export type RawRecord = KafkaMessage & { partition: number };
+export type RawRecord = TopicRecord;
 
 /** Reads every raw message of `topic` from the beginning until `count` arrived. */
 export async function readRaw(client: KafkaClient, topic: string, count: number): Promise<RawRecord[]> {
-  const consumer = client.kafka.consumer({
-    groupId: uniqueName('raw-reader'),
-    sessionTimeout: 6000,
-    heartbeatInterval: 1000,
-  });
-  const messages: RawRecord[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message, partition }) => void messages.push({ ...message, partition }),
-    });
-    await waitFor(`${count} raw messages on ${topic}`, () => messages.length >= count);
-  } finally {
-    await consumer.disconnect();
-  }
-  return messages;
+  return readTopic(client, topic, { until: (records) => records.length >= count, timeoutMs: 30_000 });
 }
 
 /** The committed offset of `groupId` per partition of `topic` (-1 = none). */
-export async function committedOffsets(
+export function committedOffsets(
   client: KafkaClient,
   groupId: string,
   topic: string,
 ): Promise<Record<number, string>> {
-  const admin = client.kafka.admin();
-  await admin.connect();
-  try {
-    const [result] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return Object.fromEntries((result?.partitions ?? []).map((p) => [p.partition, p.offset]));
-  } finally {
-    await admin.disconnect();
-  }
+  return groupOffsets(client, groupId, topic);
 }

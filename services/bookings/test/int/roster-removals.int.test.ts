@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { bookingsV1 } from '@isams-sync/grpc';
 import type { CloudEvent } from '@isams-sync/events';
-import { createKafkaClient, runConsumer } from '@isams-sync/kafka';
+import { createKafkaClient, listDeadLetters, runConsumer } from '@isams-sync/kafka';
 import { getTestInfra, uniqueName } from '@isams-sync/testing';
 import { book, getBooking, makeEvent } from '../support/fixtures';
 import { logger, rosterEvent, startHarness, waitFor } from '../support/harness';
@@ -226,8 +226,13 @@ describe('roster changes → bookings (real Kafka + FerretDB)', () => {
       data: { entityType: 'pupil', change: 'removed' },
     };
     const dead: string[] = [];
+    const dlqClient = createKafkaClient({
+      brokers: getTestInfra().kafkaBrokers,
+      clientId: 'dlq-watch',
+      logger,
+    });
     const dlq = await runConsumer({
-      client: createKafkaClient({ brokers: getTestInfra().kafkaBrokers, clientId: 'dlq-watch', logger }),
+      client: dlqClient,
       groupId: uniqueName('dlq-watch'),
       topics: [`${h.rosterTopic}.dlq`],
       fromBeginning: true,
@@ -246,6 +251,9 @@ describe('roster changes → bookings (real Kafka + FerretDB)', () => {
       expect((await getBooking(h, tenant, b.id)).status).toBe('cancelled');
       await waitFor(() => dead.includes('bad-1'), 'dead letter');
       expect(await h.app.store.isProcessed(tenant, 'bad-1')).toBe(false);
+      // At once: invalid data is never retried.
+      const letters = await listDeadLetters(dlqClient, `${h.rosterTopic}.dlq`, { group: h.rosterGroupId });
+      expect(letters.filter((l) => l.eventId === 'bad-1').map((l) => l.attempts)).toEqual(['1']);
     } finally {
       await dlq.stop();
     }

@@ -44,6 +44,8 @@ export interface Harness {
   app: BookingsApp;
   db: TestDatabase;
   rosterTopic: string;
+  /** The bookings service's consumer group on the roster topic. */
+  rosterGroupId: string;
   bookingsTopic: string;
   client: Client;
   /** Calls a BookingsService method as `tenantId`. */
@@ -62,15 +64,19 @@ export async function startHarness(
     rosterAddress?: string;
     now?: () => Date;
     rosterTopic?: string;
+    /** Partitions of the roster change topic the harness creates (default 1). */
+    rosterPartitions?: number;
+    /** A private Kafka + database (e.g. a `PrivateInfra` a test stops and starts); default the shared ones. */
+    infra?: { kafkaBrokers: string[]; mongoUrl: string };
     extra?: BookingsAppOverrides;
   } = {},
 ): Promise<Harness> {
-  const infra = getTestInfra();
-  const db = await createTestDatabase('bookings');
-  const [createdRoster, bookingsTopic] = await createTestTopics([
-    { prefix: 'roster-changes' },
-    { prefix: 'bookings-events' },
-  ]);
+  const infra = options.infra ?? getTestInfra();
+  const db = await createTestDatabase('bookings', infra.mongoUrl);
+  const [createdRoster, bookingsTopic] = await createTestTopics(
+    [{ prefix: 'roster-changes', partitions: options.rosterPartitions ?? 1 }, { prefix: 'bookings-events' }],
+    infra.kafkaBrokers,
+  );
   const rosterTopic = options.rosterTopic ?? createdRoster!;
   const config = loadBookingsConfig({
     NODE_ENV: 'test',
@@ -86,6 +92,7 @@ export async function startHarness(
     BOOKINGS_EVENTS_TOPIC: bookingsTopic!,
     ROSTER_CHANGES_GROUP_ID: uniqueName('bookings'),
   });
+  const rosterGroupId = config.ROSTER_CHANGES_GROUP_ID;
   // With a RosterService address the app uses its real gRPC directory; else a stub that knows everybody.
   const roster: RosterDirectory | undefined = options.rosterAddress
     ? undefined
@@ -127,6 +134,7 @@ export async function startHarness(
     app,
     db,
     rosterTopic,
+    rosterGroupId,
     bookingsTopic: bookingsTopic!,
     client,
     published,

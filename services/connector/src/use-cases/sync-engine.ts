@@ -471,6 +471,22 @@ export class SyncEngine {
       const error = toRunError(abort.signal.aborted ? abort.signal.reason : err);
       if (error.code === 'CONNECTOR_RUN_FAILED') log.error({ err }, 'sync run failed');
       else log.warn({ code: error.code, transient: error.transient }, 'sync run failed');
+      // The retry is scheduled before the run is marked failed, so whoever sees `failed` (the
+      // gateway, the admin) also sees when it will be tried again.
+      if (error.transient) {
+        const settings = await this.deps.settings.get(tenantId).catch(() => null);
+        if (settings?.enabled) {
+          const failures = settingsFailures + 1;
+          const next = nextScheduledRun({
+            tenantId,
+            endedAt: new Date(),
+            scheduleMinutes: settings.scheduleMinutes,
+            jitterMs: this.opts.scheduleJitterMs,
+            consecutiveFailures: failures,
+          });
+          await this.deps.settings.setSchedule(tenantId, next, failures).catch(() => undefined);
+        }
+      }
       let failed: RunDocument | null = null;
       // A progress write still in flight would race the failure (FerretDB updates are not atomic).
       await progressWrite;
@@ -491,20 +507,6 @@ export class SyncEngine {
         await this.deps.publisher
           .publishRunUpdate(failed)
           .catch((e: unknown) => log.warn({ err: e }, 'run update not published'));
-      if (error.transient) {
-        const settings = await this.deps.settings.get(tenantId).catch(() => null);
-        if (settings?.enabled) {
-          const failures = settingsFailures + 1;
-          const next = nextScheduledRun({
-            tenantId,
-            endedAt: new Date(),
-            scheduleMinutes: settings.scheduleMinutes,
-            jitterMs: this.opts.scheduleJitterMs,
-            consecutiveFailures: failures,
-          });
-          await this.deps.settings.setSchedule(tenantId, next, failures).catch(() => undefined);
-        }
-      }
     } finally {
       clearInterval(heartbeat);
       await spool.remove().catch(() => undefined);

@@ -1,10 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createGrpcClient, callMetadata, loadProtoPackage, promisifyUnary } from '@isams-sync/grpc';
 import type { ConnectorServiceProtoGrpcType, connectorV1 } from '@isams-sync/grpc';
-import { fromKafkaMessage } from '@isams-sync/kafka';
+import { createKafkaClient, fromKafkaMessage, readTopic as readKafkaTopic } from '@isams-sync/kafka';
+import type { KafkaClient, TopicRecord } from '@isams-sync/kafka';
 import type { CloudEvent } from '@isams-sync/events';
+import { createLogger } from '@isams-sync/logger';
 import { getTestInfra, uniqueName } from '@isams-sync/testing';
-import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import type { Document, Filter } from 'mongodb';
 import { createConnectorApp } from '../../src/app';
@@ -124,49 +125,31 @@ export interface TopicMessage {
   bytes: number;
 }
 
+let reader: KafkaClient | undefined;
+const readerClient = (): KafkaClient =>
+  (reader ??= createKafkaClient({
+    brokers: getTestInfra().kafkaBrokers,
+    clientId: 'connector-test-reader',
+    logger: createLogger({ service: 'connector-test-reader', level: 'silent' }),
+  }));
+
+const toTopicMessage = (r: TopicRecord): TopicMessage => ({
+  event: fromKafkaMessage(r),
+  key: r.key?.toString() ?? '',
+  bytes: (r.value?.length ?? 0) + (r.key?.length ?? 0),
+});
+
 /** Reads a whole topic from the beginning until `until` says it has seen enough. */
 export async function readTopic(
   topic: string,
   until: (msgs: TopicMessage[]) => boolean,
   timeoutMs = 30_000,
 ): Promise<TopicMessage[]> {
-  const kafka = new Kafka({
-    clientId: 'connector-test-reader',
-    brokers: getTestInfra().kafkaBrokers,
-    logLevel: logLevel.NOTHING,
+  const records = await readKafkaTopic(readerClient(), topic, {
+    until: (rs) => until(rs.map(toTopicMessage)),
+    timeoutMs,
   });
-  const consumer = kafka.consumer({ groupId: uniqueName('reader') });
-  const msgs: TopicMessage[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`timed out reading ${topic}: ${msgs.length} messages`)),
-        timeoutMs,
-      );
-      void consumer.run({
-        eachMessage: async ({ message }) => {
-          msgs.push({
-            event: fromKafkaMessage({
-              key: message.key,
-              value: message.value,
-              headers: message.headers ?? {},
-            }),
-            key: message.key?.toString() ?? '',
-            bytes: (message.value?.length ?? 0) + (message.key?.length ?? 0),
-          });
-          if (until(msgs)) {
-            clearTimeout(timer);
-            resolve();
-          }
-        },
-      });
-    });
-  } finally {
-    await consumer.disconnect();
-  }
-  return msgs;
+  return records.map(toTopicMessage);
 }
 
 /** A run document read straight from the database (no connector needed). */
@@ -231,18 +214,7 @@ export async function waitFor<T>(
 
 /** Reads every message currently in the topic (up to its high watermarks). */
 export async function readAll(topic: string): Promise<TopicMessage[]> {
-  const kafka = new Kafka({
-    clientId: 'connector-test-admin',
-    brokers: getTestInfra().kafkaBrokers,
-    logLevel: logLevel.NOTHING,
-  });
-  const admin = kafka.admin();
-  await admin.connect();
-  const offsets = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
-  const total = offsets.reduce((n, o) => n + (Number(o.high) - Number(o.low)), 0);
-  if (total === 0) return [];
-  return readTopic(topic, (m) => m.length >= total);
+  return (await readKafkaTopic(readerClient(), topic)).map(toTopicMessage);
 }
 
 /** The connector as a child process (see connector-child.ts); `kill()` sends SIGKILL. */

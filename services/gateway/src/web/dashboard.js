@@ -10,7 +10,7 @@ const STATUS_TEXT = {
   applying: 'Applying changes',
   applied: 'Finished',
   unchanged: 'Finished (no changes in iSAMS)',
-  held: 'Finished — removals held for review',
+  held: 'Finished — held for review',
   failed: 'Failed',
   cancelled: 'Cancelled',
 };
@@ -369,19 +369,31 @@ export async function renderDashboard(root) {
     const r = await api.heldBatches({ status: 'pending' });
     replace(
       heldEl,
-      h('h2', { id: 'held-h' }, 'Removals held for review'),
+      h('h2', { id: 'held-h' }, 'Held for review'),
       r.batches.length === 0
         ? h('p', {}, 'Nothing is held.')
         : h(
             'ul',
             {},
             r.batches.map((b) =>
-              h(
-                'li',
-                { class: 'warning-box' },
-                `${b.total} removals held on ${when(b.createdAt)} (${b.types.map((t) => `${t.count} ${t.entityType}`).join(', ')}). `,
-                h('a', { href: `#/held/${encodeURIComponent(b.batchId)}` }, 'Review held removals'),
-              ),
+              b.kind === 'whole_run'
+                ? h(
+                    'li',
+                    { class: 'warning-box' },
+                    h(
+                      'strong',
+                      {},
+                      `A whole sync is held (${when(b.createdAt)}): nothing of it was applied. `,
+                    ),
+                    b.reason ? h('span', { class: 'hold-reason' }, `${b.reason} `) : null,
+                    h('a', { href: `#/held/${encodeURIComponent(b.batchId)}` }, 'Review the held sync'),
+                  )
+                : h(
+                    'li',
+                    { class: 'warning-box' },
+                    `${b.total} removals held on ${when(b.createdAt)} (${b.types.map((t) => `${t.count} ${t.entityType}`).join(', ')}). `,
+                    h('a', { href: `#/held/${encodeURIComponent(b.batchId)}` }, 'Review held removals'),
+                  ),
             ),
           ),
     );

@@ -2,20 +2,25 @@ import { api } from './api.js';
 import { announce, errorBox, h, replace, table, when } from './dom.js';
 
 function personName(record) {
-  const d = record.before ?? {};
+  const d = record.after ?? record.before ?? {};
   const name = [d.forename ?? d.preferredName ?? d.firstName, d.surname ?? d.lastName]
     .filter(Boolean)
     .join(' ');
   return name || d.name || d.title || record.entityId;
 }
 
-/** A held batch: its records (searchable), the booking impact of approving, approve or discard. */
+/**
+ * A held batch: why it was held, its records (searchable), the booking impact of approving, approve
+ * or discard. A `whole_run` batch holds every change of a sync whose document looked like another
+ * school's; a `removals` batch holds a sync's suspicious removals.
+ */
 export async function renderHeldBatch(root, batchId) {
   const recordsEl = h('div');
   const impactEl = h('section', { 'aria-labelledby': 'impact-h', 'aria-live': 'polite' });
   const outcomeEl = h('div', { 'aria-live': 'polite' });
   const search = h('input', { id: 'held-search', type: 'search', placeholder: 'Name, code or id' });
   const comment = h('textarea', { id: 'decision-comment', rows: '2' });
+  let wholeRun = false;
 
   async function loadRecords() {
     const r = await api.heldBatch(batchId, { q: search.value.trim(), pageSize: 200 });
@@ -23,12 +28,12 @@ export async function renderHeldBatch(root, batchId) {
       recordsEl,
       table(
         'Held records',
-        ['Type', 'Who', 'Id', 'Reason'],
+        ['Type', 'Change', 'Who', 'Id'],
         r.records.map((rec) => [
           rec.entityType,
+          rec.change,
           personName(rec),
           h('span', { class: 'mono' }, rec.entityId),
-          rec.removalReason ?? '',
         ]),
       ),
       r.page.nextPageToken
@@ -80,8 +85,10 @@ export async function renderHeldBatch(root, batchId) {
           'div',
           { class: 'success-box', role: 'status', id: 'decision-outcome' },
           decision === 'approve'
-            ? `Approved by ${b.decidedBy ?? 'you'}: the removals are being applied.`
-            : 'Discarded: nobody was removed.',
+            ? `Approved by ${b.decidedBy ?? 'you'}: ${wholeRun ? 'the sync' : 'the removals'} ${wholeRun ? 'is' : 'are'} being applied.`
+            : wholeRun
+              ? 'Discarded: nothing of this sync was applied.'
+              : 'Discarded: nobody was removed.',
         ),
       );
       announce(decision === 'approve' ? 'Batch approved' : 'Batch discarded');
@@ -95,15 +102,29 @@ export async function renderHeldBatch(root, batchId) {
   const first = await api.heldBatch(batchId, { pageSize: 1 });
   const batch = first.batch;
   const pending = batch.status === 'pending';
+  wholeRun = batch.kind === 'whole_run';
   replace(
     root,
     h('p', {}, h('a', { href: '#/dashboard' }, '← Back to the dashboard')),
-    h('h1', {}, `Held removals (${batch.total})`),
+    h(
+      'h1',
+      {},
+      wholeRun ? `Sync held — nothing applied (${batch.total} changes)` : `Held removals (${batch.total})`,
+    ),
     h(
       'p',
-      {},
-      `Held on ${when(batch.createdAt)} because ${batch.types.map((t) => `${t.count} ${t.entityType} (${t.reason.replace('_', ' ')})`).join(', ')} exceeded the safety threshold. Additions and updates of that sync were applied.`,
+      { id: 'hold-reason' },
+      `Held on ${when(batch.createdAt)}. `,
+      batch.reason ??
+        `${batch.types.map((t) => `${t.count} ${t.entityType} (${t.reason.replace('_', ' ')})`).join(', ')} exceeded the safety threshold. Additions and updates of that sync were applied.`,
     ),
+    wholeRun
+      ? h(
+          'p',
+          { class: 'hint' },
+          'Approve only if the school really moved to another iSAMS (its people change as listed below); otherwise check the iSAMS address and key in the settings and discard.',
+        )
+      : null,
     !pending
       ? h(
           'div',
@@ -115,7 +136,7 @@ export async function renderHeldBatch(root, batchId) {
     h(
       'section',
       { 'aria-labelledby': 'records-h' },
-      h('h2', { id: 'records-h' }, 'Who would be removed'),
+      h('h2', { id: 'records-h' }, wholeRun ? 'What approving would change' : 'Who would be removed'),
       h('label', { for: 'held-search' }, 'Search held records'),
       search,
       recordsEl,
@@ -133,7 +154,7 @@ export async function renderHeldBatch(root, batchId) {
             h(
               'button',
               { type: 'button', class: 'danger decide', onclick: () => decide('approve') },
-              'Approve removals',
+              wholeRun ? 'Approve the whole sync' : 'Approve removals',
             ),
             h('button', { type: 'button', class: 'decide', onclick: () => decide('discard') }, 'Discard'),
           ),

@@ -4,6 +4,7 @@ import { httpStatusFor, isAppError } from '@isams-sync/errors';
 import { GrpcCallError } from '@isams-sync/grpc';
 import { describe, expect, it } from 'vitest';
 import { toSyncRun } from '../../src/adapters/grpc-clients/connector.gateway';
+import { toHeldBatch } from '../../src/adapters/grpc-clients/roster.gateway';
 import { upstreamError } from '../../src/adapters/grpc-clients/upstream-call';
 
 function callError(code: number, errorCode?: string): GrpcCallError {
@@ -106,5 +107,31 @@ describe('toSyncRun', () => {
       rosterCounts: { pupil: { added: 3 } },
       heldBatchId: null,
     });
+  });
+});
+
+describe('toHeldBatch', () => {
+  const proto = {
+    batchId: 'held-r2',
+    syncRunId: 'r2',
+    status: 'pending',
+    createdAt: '2026-11-01T10:00:00Z',
+    types: [{ entityType: 'pupil', count: 80, reason: 'school_identity' }],
+    total: 80,
+    decidedBy: '',
+    decidedAt: '',
+    comment: '',
+  };
+  it('carries the kind and the plain-words reason of the batch', () => {
+    expect(
+      toHeldBatch({ ...proto, kind: 'whole_run', reason: 'This document looks like a different school: …' }),
+    ).toMatchObject({
+      kind: 'whole_run',
+      reason: 'This document looks like a different school: …',
+      decidedBy: null,
+    });
+  });
+  it('reads a roster that predates batch kinds as a removal batch without a reason', () => {
+    expect(toHeldBatch({ ...proto, kind: '', reason: '' })).toMatchObject({ kind: 'removals', reason: null });
   });
 });

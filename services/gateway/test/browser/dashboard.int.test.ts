@@ -290,4 +290,47 @@ describe('Data Dashboard in a browser against the whole running system', () => {
     const batch = await api<{ batch: { status: string } }>(`/held-batches/${batchId}`);
     expect(batch.batch.status).toBe('approved');
   }, 60_000);
+
+  it("holds a whole sync of another school's document, says why, and discarding applies nothing", async () => {
+    const before = await api<{ page: { totalSize: number | null } }>('/roster/pupil?pageSize=1');
+    // The key now leads to another school's iSAMS: the same ids, other people.
+    await system.simulator.admin('POST', `/admin/schools/${schoolId}/replace`, { seed: 43, size: 'small' });
+    await page.goto(`${system.gatewayUrl}/#/dashboard`);
+    await page.reload();
+    await page.getByRole('heading', { name: 'Run history' }).waitFor();
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'An event is live' });
+    await dialog.waitFor();
+    await dialog.getByRole('button', { name: 'Run anyway' }).click();
+    await waitForRunEnd('held');
+    const review = page.getByRole('link', { name: 'Review the held sync' });
+    await review.waitFor({ timeout: 30_000 });
+    await expect(page.locator('#held-h + ul').textContent()).resolves.toContain(
+      'This document looks like a different school',
+    );
+    await screenshot(page, '06-whole-sync-held');
+
+    await review.click();
+    // A whole run's batch holds every change of the sync (~3,000 here): its page reads them all.
+    await page.getByRole('heading', { name: /^Sync held — nothing applied/ }).waitFor({ timeout: 120_000 });
+    await expect(page.locator('#hold-reason').textContent()).resolves.toMatch(
+      /This document looks like a different school: \d+ of \d+ known pupils now have a different name and date of birth/,
+    );
+    await page.getByRole('heading', { name: 'What approving would change' }).waitFor();
+    await expect(page.getByRole('button', { name: 'Approve the whole sync' }).isVisible()).resolves.toBe(
+      true,
+    );
+    await page.getByRole('table', { name: 'Held records' }).waitFor({ timeout: 120_000 });
+    await expect(
+      page.getByRole('table', { name: 'Held records' }).locator('th').allTextContents(),
+    ).resolves.toEqual(['Type', 'Change', 'Who', 'Id']);
+    await screenshot(page, '07-whole-sync-held-detail');
+    await page.getByLabel(/^Comment/).fill('Wrong key: this is not our school');
+    await page.getByRole('button', { name: 'Discard' }).click();
+    await expect(page.locator('#decision-outcome').textContent()).resolves.toBe(
+      'Discarded: nothing of this sync was applied.',
+    );
+    const after = await api<{ page: { totalSize: number | null } }>('/roster/pupil?pageSize=1');
+    expect(after.page.totalSize).toBe(before.page.totalSize);
+  }, 300_000);
 });

@@ -152,6 +152,45 @@ describe('runs, held batches, roster and bookings routes (real FerretDB, fake up
     expect(actions).toContain('held-batch.discard:failed');
   });
 
+  it('shows a whole-run batch (another school’s document) with its kind and reason, and audits its decision', async () => {
+    const reason =
+      'This document looks like a different school: 1,150 of 1,199 known pupils now have a different name and date of birth. Nothing from it has been applied.';
+    h.upstream.state.batch = {
+      ...h.upstream.state.batch,
+      batchId: 'batch-2',
+      syncRunId: 'run-2',
+      status: 'pending',
+      decidedBy: null,
+      comment: null,
+      kind: 'whole_run',
+      reason,
+      types: [{ entityType: 'pupil', count: 1199, reason: 'school_identity' }],
+      total: 1199,
+    };
+    const list = await req('GET', '/api/v1/schools/school-a/held-batches?status=pending', tokenA);
+    expect(list.statusCode).toBe(200);
+    expect(list.json().batches[0]).toMatchObject({ batchId: 'batch-2', kind: 'whole_run', reason });
+    const detail = await req('GET', '/api/v1/schools/school-a/held-batches/batch-2', tokenA);
+    expect(detail.json().batch).toMatchObject({ kind: 'whole_run', reason });
+    const run = await req('GET', '/api/v1/schools/school-a/sync-runs/run-2/roster', tokenA);
+    expect(run.json()).toMatchObject({ outcome: 'held', holdKind: 'whole_run', holdReason: reason });
+    const ok = await req('POST', '/api/v1/schools/school-a/held-batches/batch-2/approve', tokenA, {
+      comment: 'the school moved to a new iSAMS',
+    });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toMatchObject({ status: 'approved', kind: 'whole_run' });
+    const audit = await req('GET', '/api/v1/schools/school-a/audit-log', tokenA);
+    expect(
+      audit
+        .json()
+        .entries.filter(
+          (e: { action: string; target: { batchId?: string } }) =>
+            e.action === 'held-batch.approve' && e.target.batchId === 'batch-2',
+        )
+        .map((e: { outcome: string }) => e.outcome),
+    ).toEqual(['succeeded']);
+  });
+
   it('serves the OpenAPI document with every route and the error schema', async () => {
     const res = await h.app.http.inject({ method: 'GET', url: '/api/v1/openapi.json' });
     expect(res.statusCode).toBe(200);

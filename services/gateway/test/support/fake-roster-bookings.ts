@@ -34,6 +34,8 @@ export function createFakeRosterBookings() {
     decidedBy: null,
     decidedAt: null,
     comment: null,
+    kind: 'removals',
+    reason: 'Removals held for review: 3 of 20 pupils would be removed (more than 10 % and more than 5).',
   };
   // Three pages of one record each, one duplicate person and one non-person entity.
   const records = [
@@ -84,22 +86,25 @@ export function createFakeRosterBookings() {
     },
     async getRun(ctx, syncRunId) {
       rec('getRun', ctx);
+      const held = state.batch.syncRunId === syncRunId;
       return {
         syncRunId,
         state: 'done',
         dryRun: false,
-        outcome: 'applied',
+        outcome: held ? 'held' : 'applied',
         receivedAt: null,
         processedAt: null,
         completedAt: null,
         counts: [
           { entityType: 'pupil', added: 1, updated: 2, removed: 0, restored: 0, held: 0, unchanged: 297 },
         ],
-        heldBatchId: null,
+        heldBatchId: held ? state.batch.batchId : null,
         errorCode: null,
         errorMessage: null,
         changeCount: 3,
         findingCount: 0,
+        holdKind: held ? state.batch.kind : null,
+        holdReason: held ? state.batch.reason : null,
       };
     },
     async listRunChanges(ctx, input) {

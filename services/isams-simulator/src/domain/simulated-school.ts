@@ -184,6 +184,20 @@ export function createGeneratedSchool(
   };
 }
 
+/**
+ * Replaces a school's data with another generated school, keeping its id, key, cache settings,
+ * emptied datasets and faults — as when the key or address saved for a school leads to another
+ * school's iSAMS. iSAMS numbers people per school, so the new data reuses the ids for other people.
+ * Visible when the key's cache expires or is refreshed, like every data change.
+ */
+export function replaceWithGenerated(school: SimulatedSchool, seed: number, size: SchoolSize): void {
+  school.source = { kind: 'generated', seed, size };
+  school.model = generateSchool(seed, size, `Simulated School ${school.schoolId}`);
+  delete school.staticRows;
+  school.mutationCount = 0;
+  touch(school);
+}
+
 /** A school served from a Batch API XML document; datasets absent from it are not allocatable. */
 export function createXmlSchool(
   schoolId: string,

@@ -142,6 +142,28 @@ describe('admin API', () => {
     expect((await truth('currentPupils')).length).toBe(before - 6);
   });
 
+  it("replaces a school's data with another generated school under the same key (same ids, other people)", async () => {
+    const served = async () =>
+      (await sim.app.inject({ method: 'GET', url: `/api/batch/1.0/xml.ashx?apiKey=${KEY}` })).body;
+    const before = await truth('currentPupils');
+    const documentBefore = await served();
+    const res = await sim.admin('POST', '/admin/schools/a/replace', { seed: 4, size: 'small' });
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ schoolId: 'a', source: { kind: 'generated', seed: 4, size: 'small' } });
+    expect(res.json.key.apiKey).toBe(KEY);
+    const after = await truth('currentPupils');
+    const name = (p: RawElement) => p.children.find((c) => c.name === 'Surname')?.text;
+    // iSAMS numbers people per school: the ids overlap, the people under them differ.
+    expect(ids(after).filter((id) => ids(before).includes(id)).length).toBeGreaterThan(before.length / 2);
+    expect(after.filter((p, i) => name(p) === name(before[i]!)).length).toBeLessThan(after.length / 2);
+    expect(await served()).not.toBe(documentBefore);
+    // the new data can be edited like any generated school
+    expect((await sim.admin('POST', '/admin/schools/a/churn', { leavers: 1, joiners: 0 })).status).toBe(200);
+    expect((await sim.admin('POST', '/admin/schools/a/replace', { seed: 4 })).json.error.code).toBe(
+      'SIM_INVALID_REQUEST',
+    );
+  });
+
   it('serves a school loaded from an XML document and refuses model mutations on it', async () => {
     const xml = (await sim.app.inject({ method: 'GET', url: `/api/batch/1.0/xml.ashx?apiKey=${KEY}` })).body;
     const created = await sim.admin('POST', '/admin/schools', {

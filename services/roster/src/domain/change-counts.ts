@@ -23,8 +23,9 @@ const zero = (): ChangeCounts => ({
 });
 
 /**
- * Per entity type counts of a run: applied changes by kind, held removals, and unchanged =
- * incoming entities that produced no change. Types with nothing to report are omitted.
+ * Per entity type counts of a run: applied changes by kind, held changes (removals, dependents,
+ * or every change of a run held whole), and unchanged = incoming entities with no change, applied
+ * or held. Types with nothing to report are omitted.
  */
 export function countChanges(
   applied: readonly PlannedChange[],
@@ -33,11 +34,23 @@ export function countChanges(
 ): Partial<Record<RosterEntityType, ChangeCounts>> {
   const out: Partial<Record<RosterEntityType, ChangeCounts>> = {};
   const of = (t: RosterEntityType): ChangeCounts => (out[t] ??= zero());
-  for (const c of applied) of(c.entityType)[c.change satisfies RosterChange] += 1;
-  for (const c of held) of(c.entityType).held += 1;
+  const changedIncoming = new Map<RosterEntityType, Set<string>>();
+  const touched = (c: PlannedChange) => {
+    if (c.change === 'removed') return;
+    const ids = changedIncoming.get(c.entityType) ?? new Set<string>();
+    ids.add(c.entityId);
+    changedIncoming.set(c.entityType, ids);
+  };
+  for (const c of applied) {
+    of(c.entityType)[c.change satisfies RosterChange] += 1;
+    touched(c);
+  }
+  for (const c of held) {
+    of(c.entityType).held += 1;
+    touched(c);
+  }
   for (const [t, n] of Object.entries(incomingCounts) as [RosterEntityType, number][]) {
-    const counts = of(t);
-    counts.unchanged = Math.max(0, n - counts.added - counts.updated - counts.restored);
+    of(t).unchanged = Math.max(0, n - (changedIncoming.get(t)?.size ?? 0));
   }
   return out;
 }

@@ -1,8 +1,11 @@
 import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
 import type { RosterEntityType } from '@isams-sync/events';
 import type { DatasetId } from '@isams-sync/isams';
-import type { PlannedChange } from './diff';
-import { SOURCE_DATASET } from './roster-model';
+import { EXISTS_BECAUSE_OF, PERSON_LINKS, keepDroppedLinks, refIds } from './dependents';
+import { canonicalJson, changedFields } from './diff';
+import type { PlannedChange, StoredByType } from './diff';
+import { PLAIN_NAMES, SOURCE_DATASET } from './roster-model';
+import type { SchoolIdentityResult } from './school-identity';
 
 /** The removal brake of one entity type: hold when removals exceed BOTH `percent` % of the stored active count AND `min`. */
 export interface RemovalThreshold {
@@ -16,14 +19,19 @@ export interface RemovalThresholds {
   byType?: Partial<Record<RosterEntityType, RemovalThreshold>>;
 }
 
-/** Why the removals of a type were held. */
+/** Why the changes of a type were held. */
 export type HoldReason =
   /** More removals than the threshold allows. */
   | 'threshold'
   /** The source dataset arrived empty while the store has active entities of the type. */
   | 'empty_dataset'
-  /** Memberships of a person whose own removal is held. */
-  | 'dependent';
+  /** Removals (or dropped links) of entities that exist only because of an owner whose removal is held. */
+  | 'dependent'
+  /** The document looks like a different school: the whole run is held. */
+  | 'school_identity';
+
+/** What a held batch holds: the run's suspicious removals (and their dependents), or the whole run. */
+export type HoldKind = 'removals' | 'whole_run';
 
 export interface GuardInput {
   changes: readonly PlannedChange[];
@@ -32,73 +40,190 @@ export interface GuardInput {
   thresholds: RemovalThresholds;
   /** Raw record count of every dataset present in the snapshot. */
   datasetRecordCounts: Partial<Record<DatasetId, number>>;
+  /** The stored roster the changes were diffed against (who stays active decides dependent holds). */
+  stored: StoredByType;
+  /** The school-identity check of the document; `different_school` holds the whole run. */
+  identity?: SchoolIdentityResult;
+}
+
+/** One change of the plan and what happens to it, in plan order. */
+export interface GuardDecision {
+  change: PlannedChange;
+  disposition: 'apply' | 'held';
 }
 
 export interface GuardResult {
   /** Changes to apply now: every addition, update and restore, and the removals not held. */
   apply: PlannedChange[];
-  /** Removals held for an admin (a named batch), in the input order. */
+  /** Changes held for an admin (a named batch), in the input order. */
   held: PlannedChange[];
-  /** Entity types with held removals, and why. */
+  /**
+   * Every decision in plan order. An update that drops a link to a held person appears twice: the
+   * update without the drop (`apply`, omitted when nothing else changed), then the drop (`held`).
+   */
+  decisions: GuardDecision[];
+  /** Entity types with held changes, and why. */
   heldTypes: Partial<Record<RosterEntityType, HoldReason>>;
+  /** Set when something is held: what kind of batch, and why in plain words. */
+  hold?: { kind: HoldKind; reason: string };
 }
 
 export const DEFAULT_THRESHOLDS: RemovalThresholds = { default: { percent: 10, min: 5 } };
 
-const MEMBERSHIP_OWNERS: Partial<Record<RosterEntityType, string>> = {
-  setMembership: 'pupilId',
-  customGroupMembership: 'pupilId',
-};
+const key = (t: RosterEntityType, id: string) => `${t}/${id}`;
 
 /**
- * Input guards before any removal. Absent datasets never reach here as removals (see `diff`).
- * An empty dataset that was not empty before holds all its removals; removals above the threshold
- * hold the type's removals; memberships of a pupil whose removal is held are held with it.
- * Additions, updates and restores always apply. Pure; approval never changes `thresholds`.
+ * Input guards before anything is applied. A document that looks like a different school
+ * (`identity`) holds the whole run: additions, updates and removals. Otherwise, per type: an empty
+ * dataset that was not empty before holds all its removals; removals above the threshold hold the
+ * type's removals; and an entity that exists only because of an owner whose removal is held
+ * (EXISTS_BECAUSE_OF: a held pupil's contacts and memberships, a held staff member's custom groups,
+ * a held set's memberships) is held with it, as is an update's drop of a link to a held person
+ * (PERSON_LINKS). Additions, updates and restores otherwise apply. Absent datasets never reach here
+ * as removals (see `diff`). Pure; approval never changes `thresholds`.
  */
 export function guard(input: GuardInput): GuardResult {
+  if (input.identity?.verdict === 'different_school') return holdWholeRun(input.changes, input.identity);
+
   const removalsByType = new Map<RosterEntityType, number>();
   for (const c of input.changes)
     if (c.change === 'removed') removalsByType.set(c.entityType, (removalsByType.get(c.entityType) ?? 0) + 1);
 
   const heldTypes: Partial<Record<RosterEntityType, HoldReason>> = {};
+  const notes: string[] = [];
   for (const entityType of ROSTER_ENTITY_TYPES) {
     const removals = removalsByType.get(entityType) ?? 0;
     if (removals === 0) continue;
     const active = input.activeCounts[entityType] ?? 0;
     if (input.datasetRecordCounts[SOURCE_DATASET[entityType]] === 0 && active > 0) {
       heldTypes[entityType] = 'empty_dataset';
+      notes.push(
+        `the ${PLAIN_NAMES[entityType]} list arrived empty (${removals} of ${active} would be removed)`,
+      );
       continue;
     }
     const t = input.thresholds.byType?.[entityType] ?? input.thresholds.default;
-    if (removals > (active * t.percent) / 100 && removals > t.min) heldTypes[entityType] = 'threshold';
+    if (removals > (active * t.percent) / 100 && removals > t.min) {
+      heldTypes[entityType] = 'threshold';
+      notes.push(
+        `${removals} of ${active} ${PLAIN_NAMES[entityType]} would be removed (more than ${t.percent} % and more than ${t.min})`,
+      );
+    }
   }
-  const heldPupils = new Set(
-    heldTypes.pupil === undefined
-      ? []
-      : input.changes
-          .filter((c) => c.entityType === 'pupil' && c.change === 'removed')
-          .map((c) => c.entityId),
-  );
-  const wholeTypeHeld = new Set(Object.keys(heldTypes));
-  const apply: PlannedChange[] = [];
-  const held: PlannedChange[] = [];
+
+  // Who is held, who goes now and who arrives: decides whether a dependent's owner stays.
+  const held = new Set<string>();
+  const goingNow = new Set<string>();
+  const arriving = new Set<string>();
   for (const c of input.changes) {
-    if (c.change !== 'removed') {
-      apply.push(c);
-      continue;
+    if (c.change === 'added' || c.change === 'restored') arriving.add(key(c.entityType, c.entityId));
+    else if (c.change === 'removed') {
+      if (heldTypes[c.entityType] !== undefined) held.add(key(c.entityType, c.entityId));
+      else goingNow.add(key(c.entityType, c.entityId));
     }
-    if (wholeTypeHeld.has(c.entityType)) {
-      held.push(c);
-      continue;
-    }
-    const ownerField = MEMBERSHIP_OWNERS[c.entityType];
-    if (ownerField !== undefined && heldPupils.has(String(c.before?.[ownerField]))) {
-      heldTypes[c.entityType] ??= 'dependent';
-      held.push(c);
-      continue;
-    }
-    apply.push(c);
   }
-  return { apply, held, heldTypes };
+  const isHeld = (t: RosterEntityType, id: string) => held.has(key(t, id));
+  const stays = (t: RosterEntityType, id: string) =>
+    !held.has(key(t, id)) &&
+    !goingNow.has(key(t, id)) &&
+    (arriving.has(key(t, id)) || input.stored[t]?.get(id)?.status === 'active');
+
+  // Dependent removals, owners first (the catalogue order puts every owner type before its dependents).
+  const dependentHeld = new Set<PlannedChange>();
+  for (const c of input.changes) {
+    const requirements = EXISTS_BECAUSE_OF[c.entityType];
+    if (c.change !== 'removed' || heldTypes[c.entityType] !== undefined || requirements === undefined)
+      continue;
+    const waits = requirements.some((refs) => {
+      const owners = refs.flatMap((r) => refIds(c.before!, r).map((id) => [r.owner, id] as const));
+      return owners.some(([t, id]) => isHeld(t, id)) && !owners.some(([t, id]) => stays(t, id));
+    });
+    if (!waits) continue;
+    dependentHeld.add(c);
+    held.add(key(c.entityType, c.entityId));
+    goingNow.delete(key(c.entityType, c.entityId));
+  }
+
+  const decisions: GuardDecision[] = [];
+  const dependentTypes = new Set<RosterEntityType>();
+  for (const c of input.changes) {
+    if (c.change === 'removed') {
+      const hold = heldTypes[c.entityType] !== undefined || dependentHeld.has(c);
+      if (dependentHeld.has(c)) dependentTypes.add(c.entityType);
+      decisions.push({ change: c, disposition: hold ? 'held' : 'apply' });
+      continue;
+    }
+    const links = PERSON_LINKS[c.entityType];
+    if (c.change !== 'updated' || links === undefined || held.size === 0) {
+      decisions.push({ change: c, disposition: 'apply' });
+      continue;
+    }
+    const kept = keepDroppedLinks(c.before!, c.after!, links, isHeld);
+    if (kept === c.after) {
+      decisions.push({ change: c, disposition: 'apply' });
+      continue;
+    }
+    dependentTypes.add(c.entityType);
+    if (canonicalJson(kept) !== canonicalJson(c.before))
+      decisions.push({
+        change: { ...c, after: kept, changedFields: changedFields(c.before!, kept) },
+        disposition: 'apply',
+      });
+    decisions.push({
+      change: { ...c, before: kept, changedFields: changedFields(kept, c.after!) },
+      disposition: 'held',
+    });
+  }
+  for (const t of dependentTypes) heldTypes[t] ??= 'dependent';
+
+  const apply = decisions.filter((d) => d.disposition === 'apply').map((d) => d.change);
+  const heldChanges = decisions.filter((d) => d.disposition === 'held').map((d) => d.change);
+  const result: GuardResult = { apply, held: heldChanges, decisions, heldTypes };
+  if (heldChanges.length > 0)
+    result.hold = { kind: 'removals', reason: describeRemovalHold(heldChanges, heldTypes, notes) };
+  return result;
+}
+
+function holdWholeRun(changes: readonly PlannedChange[], identity: SchoolIdentityResult): GuardResult {
+  const heldTypes: Partial<Record<RosterEntityType, HoldReason>> = {};
+  for (const c of changes) heldTypes[c.entityType] = 'school_identity';
+  return {
+    apply: [],
+    held: [...changes],
+    decisions: changes.map((change) => ({ change, disposition: 'held' as const })),
+    heldTypes,
+    hold: { kind: 'whole_run', reason: identity.reason },
+  };
+}
+
+/**
+ * The reason of a batch stored before reasons were recorded (always a removal batch), from its
+ * held types and counts.
+ */
+export function storedBatchReason(
+  heldTypes: Partial<Record<RosterEntityType, HoldReason>>,
+  countsByType: Partial<Record<RosterEntityType, number>>,
+): string {
+  const parts = (Object.entries(countsByType) as [RosterEntityType, number][]).map(
+    ([t, count]) => `${count} ${PLAIN_NAMES[t]} (${(heldTypes[t] ?? 'threshold').replace('_', ' ')})`,
+  );
+  return `Removals held for review: ${parts.join(', ')}. Additions and updates were applied.`;
+}
+
+/** A removal batch's reason in plain words: what tripped which brake, and what waits with it. */
+function describeRemovalHold(
+  held: readonly PlannedChange[],
+  heldTypes: Partial<Record<RosterEntityType, HoldReason>>,
+  notes: readonly string[],
+): string {
+  const dependents = new Map<RosterEntityType, number>();
+  for (const c of held)
+    if (heldTypes[c.entityType] === 'dependent')
+      dependents.set(c.entityType, (dependents.get(c.entityType) ?? 0) + 1);
+  const parts = [...notes];
+  if (dependents.size > 0)
+    parts.push(
+      `held with them: ${[...dependents].map(([t, count]) => `${count} ${PLAIN_NAMES[t]}`).join(', ')} (they exist only because of held records, or would drop a link to one)`,
+    );
+  return `Removals held for review: ${parts.join('; ')}. Additions and updates were applied.`;
 }

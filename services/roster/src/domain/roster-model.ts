@@ -32,6 +32,25 @@ export const SOURCE_DATASET: Readonly<Record<RosterEntityType, DatasetId>> = {
   customGroupMembership: 'customGroupMembership',
 };
 
+/** Each entity type in plain words, plural (for reasons shown to admins). */
+export const PLAIN_NAMES: Readonly<Record<RosterEntityType, string>> = {
+  staff: 'staff',
+  pupil: 'pupils',
+  contact: 'contacts',
+  form: 'forms',
+  yearGroup: 'year groups',
+  division: 'divisions',
+  academicHouse: 'academic houses',
+  boardingHouse: 'boarding houses',
+  department: 'departments',
+  subject: 'subjects',
+  teachingSet: 'teaching sets',
+  setMembership: 'set memberships',
+  teachingForm: 'teaching forms',
+  customGroup: 'custom groups',
+  customGroupMembership: 'custom group memberships',
+};
+
 /** Entity types that are people: their removal starts a grace period after which personal fields are purged. */
 export const PERSON_TYPES: readonly RosterEntityType[] = ['staff', 'pupil', 'contact'];
 

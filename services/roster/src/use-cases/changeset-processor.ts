@@ -21,13 +21,15 @@ import type { HeldLease, TenantLeases } from '../adapters/mongo/tenant-leases';
 import { countChanges } from '../domain/change-counts';
 import type { ChangeCounts } from '../domain/change-counts';
 import { diff } from '../domain/diff';
-import type { PlannedChange, StoredEntity } from '../domain/diff';
+import type { StoredEntity } from '../domain/diff';
 import { guard } from '../domain/guard';
-import type { HoldReason, RemovalThresholds } from '../domain/guard';
+import type { HoldKind, HoldReason, RemovalThresholds } from '../domain/guard';
+import { releaseHeld } from '../domain/held-release';
 import { normalise } from '../domain/normalise';
 import { RosterErrors } from '../domain/roster-errors';
 import type { RosterEntity, RosterFinding } from '../domain/roster-model';
 import { PERSON_TYPES } from '../domain/roster-model';
+import { checkSchoolIdentity } from '../domain/school-identity';
 import { REPORT_SEQUENCE, changeEvent, changeIdOf, runUpdateEvent, stateEvent } from './roster-events';
 
 const DAY_MS = 86_400_000;
@@ -61,6 +63,8 @@ export interface SnapshotPlan {
   counts: Partial<Record<RosterEntityType, ChangeCounts>>;
   heldTypes: Partial<Record<RosterEntityType, HoldReason>>;
   heldCount: number;
+  /** Set when something is held: a batch of removals, or the whole run (another school's document). */
+  hold?: { kind: HoldKind; reason: string };
 }
 
 /**
@@ -290,6 +294,8 @@ export class ChangesetProcessor {
                 syncRunId: cs.syncRunId,
                 status: 'pending' as const,
                 createdAt: cs.processedAt!,
+                kind: plan.hold?.kind ?? 'removals',
+                ...(plan.hold === undefined ? {} : { reason: plan.hold.reason }),
                 heldTypes: plan.heldTypes,
                 countsByType,
                 total: plan.heldCount,
@@ -307,6 +313,7 @@ export class ChangesetProcessor {
           counts: plan.counts,
           heldTypes: plan.heldTypes,
           ...(heldBatchId === undefined ? {} : { heldBatchId }),
+          ...(plan.hold === undefined ? {} : { holdKind: plan.hold.kind, holdReason: plan.hold.reason }),
         });
       }
       case 'diffed': {
@@ -497,26 +504,39 @@ export class ChangesetProcessor {
     }
     const normalised = normalise({ datasets, asOf: new Date(marker.fetchedAt), fallback });
     const changes = diff(stored, normalised.entities, normalised.presentTypes);
+    const identity = checkSchoolIdentity({
+      stored,
+      incoming: normalised.entities,
+      presentTypes: normalised.presentTypes,
+    });
+    this.deps.logger.info(
+      {
+        tenantId,
+        syncRunId: cs.syncRunId,
+        verdict: identity.verdict,
+        people: identity.people,
+        structure: identity.structure,
+      },
+      'school identity checked',
+    );
     const thresholds = (await store.thresholds(tenantId)) ?? this.deps.defaultThresholds;
     const g = guard({
       changes,
       activeCounts,
       thresholds,
       datasetRecordCounts: normalised.datasetRecordCounts,
+      stored,
+      identity,
     });
-    const heldSet = new Set<PlannedChange>(g.held);
     const graceUntil = new Date(processedAt.getTime() + this.deps.graceDays * DAY_MS).toISOString();
-    const planned: StoredChange[] = changes.map((c, seq) => {
-      const held = heldSet.has(c);
-      return {
-        seq,
-        ...c,
-        disposition: held ? 'held' : 'apply',
-        ...(c.change === 'removed' && !held
-          ? { removal: { reason: 'absent_from_feed' as const, graceUntil } }
-          : {}),
-      };
-    });
+    const planned: StoredChange[] = g.decisions.map(({ change: c, disposition }, seq) => ({
+      seq,
+      ...c,
+      disposition,
+      ...(c.change === 'removed' && disposition === 'apply'
+        ? { removal: { reason: 'absent_from_feed' as const, graceUntil } }
+        : {}),
+    }));
     const incomingCounts: Partial<Record<RosterEntityType, number>> = {};
     for (const [t, m] of Object.entries(normalised.entities) as [
       RosterEntityType,
@@ -532,10 +552,15 @@ export class ChangesetProcessor {
       counts: countChanges(g.apply, g.held, incomingCounts),
       heldTypes: g.heldTypes,
       heldCount: g.held.length,
+      ...(g.hold === undefined ? {} : { hold: g.hold }),
     };
   }
 
-  /** The removals of an approved batch that are still due (entity still active), with the approval as reason. */
+  /**
+   * What an approved batch applies: its held changes released against the roster as it is now
+   * (`releaseHeld`: removals of entities still active, additions/updates/restores not already so),
+   * removals with the approval as their reason.
+   */
   private async planApproval(cs: ChangesetDoc): Promise<SnapshotPlan> {
     const { store } = this.deps;
     const source = await store.getChangeset(cs.tenantId, ids.changeset(cs.tenantId, cs.syncRunId));
@@ -545,23 +570,24 @@ export class ChangesetProcessor {
     for (let chunkNo = 0; chunkNo < (source?.chunkCount ?? 0); chunkNo += 1) {
       for (const c of await this.chunk(source!, chunkNo)) if (c.disposition === 'held') held.push(c);
     }
-    const active = new Set<string>();
-    for (const b of await store.loadBuckets(cs.tenantId))
-      for (const e of b.entities) if (e.status === 'active') active.add(`${e.entityType}/${e.entityId}`);
-    const changes: StoredChange[] = held
-      .filter((c) => active.has(`${c.entityType}/${c.entityId}`))
-      .map((c, seq) => ({
-        ...c,
-        seq,
-        disposition: 'apply',
-        removal: {
-          reason: 'approved_held_batch',
-          graceUntil,
-          heldBatchId: batch!.batchId,
-          ...(batch?.decidedBy === undefined ? {} : { approvedBy: batch.decidedBy }),
-        },
-      }));
-    const counts = countChanges(changes, [], {});
+    const { stored } = await store.loadStored(cs.tenantId);
+    const released = releaseHeld(held, stored);
+    const changes: StoredChange[] = released.map((c, seq) => ({
+      ...c,
+      seq,
+      disposition: 'apply',
+      ...(c.change === 'removed'
+        ? {
+            removal: {
+              reason: 'approved_held_batch' as const,
+              graceUntil,
+              heldBatchId: batch!.batchId,
+              ...(batch?.decidedBy === undefined ? {} : { approvedBy: batch.decidedBy }),
+            },
+          }
+        : {}),
+    }));
+    const counts = countChanges(released, [], {});
     return { changes, findings: [], counts, heldTypes: {}, heldCount: 0 };
   }
 }

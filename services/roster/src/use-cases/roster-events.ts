@@ -11,11 +11,18 @@ export function changeIdOf(cs: Pick<ChangesetDoc, 'syncRunId' | 'kind'>, seq: nu
   return ids.changeId(cs.kind === 'approval' ? `${cs.syncRunId}~approval` : cs.syncRunId, seq);
 }
 
-/** The roster change event of one applied change; id = f(type, tenant, run, entity), so a re-send keeps it. */
+/**
+ * The roster change event of one applied change; id = f(type, tenant, run, [approval,] entity), so a
+ * re-send keeps it. An approval's events have ids of their own: a run can apply part of an entity's
+ * update (keeping a link to a held person) and its approval the rest — two `updated` events.
+ */
 export function changeEvent(tenantId: string, cs: ChangesetDoc, c: StoredChange): CloudEvent {
   return rosterChangeEventTypes[c.entityType][c.change].create({
     tenantId,
-    idParts: [cs.syncRunId, c.entityType, c.entityId],
+    idParts:
+      cs.kind === 'approval'
+        ? [cs.syncRunId, 'approval', c.entityType, c.entityId]
+        : [cs.syncRunId, c.entityType, c.entityId],
     subject: subjectOf(c),
     syncRunId: cs.syncRunId,
     time: cs.processedAt!,

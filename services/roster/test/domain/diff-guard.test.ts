@@ -84,6 +84,11 @@ describe('diff', () => {
 });
 
 describe('guard', () => {
+  const storedPupils = (total: number) =>
+    stored(
+      'pupil',
+      pupils(total).map((data) => ({ data })),
+    );
   const removalsOf = (n: number, total: number) => {
     const s = stored(
       'pupil',
@@ -97,6 +102,7 @@ describe('guard', () => {
     let g = guard({
       changes: removalsOf(5, 20),
       activeCounts: { pupil: 20 },
+      stored: storedPupils(20),
       thresholds: DEFAULT_THRESHOLDS,
       datasetRecordCounts: { currentPupils: 15 },
     });
@@ -106,6 +112,7 @@ describe('guard', () => {
     g = guard({
       changes: removalsOf(10, 100),
       activeCounts: { pupil: 100 },
+      stored: storedPupils(100),
       thresholds: DEFAULT_THRESHOLDS,
       datasetRecordCounts: { currentPupils: 90 },
     });
@@ -120,18 +127,25 @@ describe('guard', () => {
     const g = guard({
       changes,
       activeCounts: { pupil: 100 },
+      stored: storedPupils(100),
       thresholds: DEFAULT_THRESHOLDS,
       datasetRecordCounts: { currentPupils: 90 },
     });
     expect(g.held).toHaveLength(11);
     expect(g.apply.map((c) => c.change)).toEqual(['added']);
     expect(g.heldTypes).toEqual({ pupil: 'threshold' });
+    expect(g.hold).toEqual({
+      kind: 'removals',
+      reason:
+        'Removals held for review: 11 of 100 pupils would be removed (more than 10 % and more than 5). Additions and updates were applied.',
+    });
   });
 
   it('uses per-type thresholds', () => {
     const g = guard({
       changes: removalsOf(11, 100),
       activeCounts: { pupil: 100 },
+      stored: storedPupils(100),
       thresholds: { default: DEFAULT_THRESHOLDS.default, byType: { pupil: { percent: 50, min: 5 } } },
       datasetRecordCounts: { currentPupils: 89 },
     });
@@ -142,6 +156,7 @@ describe('guard', () => {
     const g = guard({
       changes: removalsOf(3, 3),
       activeCounts: { pupil: 3 },
+      stored: storedPupils(3),
       thresholds: DEFAULT_THRESHOLDS,
       datasetRecordCounts: { currentPupils: 0 },
     });
@@ -168,6 +183,7 @@ describe('guard', () => {
     const g = guard({
       changes: [...pupilRemovals, ...memberships],
       activeCounts: { pupil: 100, setMembership: 1000 },
+      stored: storedPupils(100),
       thresholds: DEFAULT_THRESHOLDS,
       datasetRecordCounts: { currentPupils: 80, teachingSetLists: 998 },
     });

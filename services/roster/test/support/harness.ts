@@ -1,6 +1,6 @@
 import type { CloudEvent } from '@isams-sync/events';
-import { createEventProducer, createKafkaClient, fromKafkaMessage } from '@isams-sync/kafka';
-import type { EventProducer, KafkaClient } from '@isams-sync/kafka';
+import { createEventProducer, createKafkaClient, fromKafkaMessage, tailTopic } from '@isams-sync/kafka';
+import type { EventProducer, KafkaClient, TopicTail } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import { createTestDatabase, createTestTopics, getTestInfra, uniqueName } from '@isams-sync/testing';
 import type { TestDatabase } from '@isams-sync/testing';
@@ -57,27 +57,18 @@ export async function createHarness(): Promise<Harness> {
   const client = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: 'roster-test', logger });
   const producer = createEventProducer(client);
   const events = { changes: [] as CloudEvent[], state: [] as CloudEvent[], runs: [] as CloudEvent[] };
-  // Plain batch consumers with auto-commit: a large school's first sync is ~80,000 events, which the
-  // services' commit-per-message consumer collects far slower than the roster publishes them.
-  const consumers: { stop(): Promise<void> }[] = [];
+  // Plain observers (no per-message commits): a large school's first sync is ~80,000 events, which
+  // the services' consumer runner collects far slower than the roster publishes them.
+  const consumers: TopicTail[] = [];
   for (const [topic, sink] of [
     [topics.changes, events.changes],
     [topics.state, events.state],
     [topics.runs, events.runs],
   ] as const) {
-    const c = client.kafka.consumer({
-      groupId: uniqueName('collect'),
-      sessionTimeout: 6000,
-      heartbeatInterval: 1000,
+    const tail = tailTopic(client, topic, (records) => {
+      for (const r of records) sink.push(fromKafkaMessage(r));
     });
-    await c.connect();
-    await c.subscribe({ topic, fromBeginning: true });
-    await c.run({
-      eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) sink.push(fromKafkaMessage(m));
-      },
-    });
-    consumers.push({ stop: () => c.disconnect() });
+    consumers.push(tail);
   }
   const apps: RosterApp[] = [];
   return {
@@ -131,11 +122,16 @@ export async function runFinished(
   tenantId: string,
   syncRunId: string,
   kind: 'sync' | 'approval' = 'sync',
+  timeoutMs?: number,
 ): Promise<ChangesetDoc> {
-  return eventually(async () => {
-    const cs = await app.store.getChangeset(tenantId, ids.changeset(tenantId, syncRunId, kind));
-    return cs?.state === 'done' || cs?.state === 'failed' ? cs : undefined;
-  }, `run ${syncRunId} to finish`);
+  return eventually(
+    async () => {
+      const cs = await app.store.getChangeset(tenantId, ids.changeset(tenantId, syncRunId, kind));
+      return cs?.state === 'done' || cs?.state === 'failed' ? cs : undefined;
+    },
+    `run ${syncRunId} to finish`,
+    timeoutMs,
+  );
 }
 
 /** Waits until `n` events matching `pred` were collected. */

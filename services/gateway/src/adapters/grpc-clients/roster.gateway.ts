@@ -88,6 +88,9 @@ interface PHeldBatch {
   decidedBy: string;
   decidedAt: string;
   comment: string;
+  /** Empty from a roster that predates batch kinds. */
+  kind: string;
+  reason: string;
 }
 interface PRun {
   syncRunId: string;
@@ -103,6 +106,8 @@ interface PRun {
   errorMessage: string;
   changeCount: number;
   findingCount: number;
+  holdKind: string;
+  holdReason: string;
 }
 
 /** The generated RosterService client's methods the gateway calls. */
@@ -147,7 +152,8 @@ export function toChange(c: PChange): Change {
   };
 }
 
-function heldBatch(b: PHeldBatch): HeldBatch {
+/** Proto HeldBatch → API held batch (a batch without a kind is a removal batch). */
+export function toHeldBatch(b: PHeldBatch): HeldBatch {
   return {
     batchId: b.batchId,
     syncRunId: b.syncRunId,
@@ -158,6 +164,8 @@ function heldBatch(b: PHeldBatch): HeldBatch {
     decidedBy: orNull(b.decidedBy),
     decidedAt: orNull(b.decidedAt),
     comment: orNull(b.comment),
+    kind: b.kind || 'removals',
+    reason: orNull(b.reason),
   };
 }
 
@@ -229,6 +237,8 @@ export function createRosterGateway(options: {
         errorMessage: orNull(r.errorMessage),
         changeCount: r.changeCount,
         findingCount: r.findingCount,
+        holdKind: orNull(r.holdKind),
+        holdReason: orNull(r.holdReason),
       };
     },
     async listRunChanges(ctx, input) {
@@ -266,7 +276,7 @@ export function createRosterGateway(options: {
     },
     async listHeldBatches(ctx, input) {
       const r = await call(client.listHeldBatches, { status: input.status ?? '', page: page(input) }, ctx);
-      return { batches: r.batches.map(heldBatch), page: pageInfo(r.page) };
+      return { batches: r.batches.map(toHeldBatch), page: pageInfo(r.page) };
     },
     async getHeldBatch(ctx, input) {
       const r = await call(
@@ -280,12 +290,12 @@ export function createRosterGateway(options: {
         ctx,
       );
       if (r.batch === null) throw new Error('GetHeldBatch returned no batch');
-      return { batch: heldBatch(r.batch), records: r.records.map(toChange), page: pageInfo(r.page) };
+      return { batch: toHeldBatch(r.batch), records: r.records.map(toChange), page: pageInfo(r.page) };
     },
     approveHeldBatch: async (ctx, batchId, comment) =>
-      heldBatch(await call(client.approveHeldBatch, { batchId, comment }, ctx)),
+      toHeldBatch(await call(client.approveHeldBatch, { batchId, comment }, ctx)),
     discardHeldBatch: async (ctx, batchId, comment) =>
-      heldBatch(await call(client.discardHeldBatch, { batchId, comment }, ctx)),
+      toHeldBatch(await call(client.discardHeldBatch, { batchId, comment }, ctx)),
     close: () => client.close(),
   };
 }

@@ -51,6 +51,13 @@ export const rosterRunSchema = z
     errorMessage: z.string().nullable(),
     changeCount: z.number().int(),
     findingCount: z.number().int(),
+    holdKind: z
+      .string()
+      .nullable()
+      .describe(
+        'When the run held something: removals, or whole_run (the document looked like another school)',
+      ),
+    holdReason: z.string().nullable().describe('Why the run held something, in plain words'),
   })
   .meta({ id: 'RosterRun' });
 export type RosterRun = z.infer<typeof rosterRunSchema>;
@@ -93,6 +100,12 @@ export const heldBatchSchema = z
     decidedBy: z.string().nullable(),
     decidedAt: z.string().nullable(),
     comment: z.string().nullable(),
+    kind: z
+      .string()
+      .describe(
+        'removals: the run’s suspicious removals and what depends on them (additions and updates were applied); whole_run: the document looked like a different school, so nothing of the run was applied',
+      ),
+    reason: z.string().nullable().describe('Why it was held, in plain words'),
   })
   .meta({ id: 'HeldBatch' });
 export type HeldBatch = z.infer<typeof heldBatchSchema>;

@@ -11,6 +11,7 @@ import {
   createXmlSchool,
   liveRows,
   refreshCache,
+  replaceWithGenerated,
   touch,
   updateKey,
   updateServer,
@@ -239,6 +240,15 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
     const s = registry.get(schoolId);
     s.emptied.delete(dataset);
     touch(s);
+    return schoolSummary(s, now());
+  });
+  app.post('/admin/schools/:schoolId/replace', async (req) => {
+    const s = school(req);
+    const b = parse(
+      z.object({ seed: z.number().int(), size: z.enum(['small', 'medium', 'large']) }).strict(),
+      req.body,
+    );
+    replaceWithGenerated(s, b.seed, b.size);
     return schoolSummary(s, now());
   });
   app.post('/admin/schools/:schoolId/refresh', async (req) => {

@@ -1,7 +1,7 @@
 import type { RosterChange, RosterEntityType } from '@isams-sync/events';
 import type { DatasetId, RawElement } from '@isams-sync/isams';
 import type { ChangeCounts } from '../../domain/change-counts';
-import type { HoldReason, RemovalThresholds } from '../../domain/guard';
+import type { HoldKind, HoldReason, RemovalThresholds } from '../../domain/guard';
 import type { RosterEntity, RosterFinding } from '../../domain/roster-model';
 
 /** `rawChunks`: one staged chunk of one dataset of one run. */
@@ -61,6 +61,9 @@ export interface ChangesetDoc {
   counts?: Partial<Record<RosterEntityType, ChangeCounts>>;
   heldBatchId?: string;
   heldTypes?: Partial<Record<RosterEntityType, HoldReason>>;
+  /** What the held batch holds (`whole_run`: the document looked like another school's) and why, in plain words. */
+  holdKind?: HoldKind;
+  holdReason?: string;
   /** Change chunks whose events the broker acknowledged. */
   publishedChunks?: number;
   outcome?: 'applied' | 'held' | 'failed';
@@ -156,7 +159,7 @@ export interface ChunkReceiptDoc {
   chunkIndex: number;
 }
 
-/** `heldBatches`: removals held by the guard for an admin. */
+/** `heldBatches`: changes held by the guard for an admin (a run's removals, or a whole run). */
 export interface HeldBatchDoc {
   _id: string;
   tenantId: string;
@@ -164,6 +167,10 @@ export interface HeldBatchDoc {
   syncRunId: string;
   status: 'pending' | 'approved' | 'discarded' | 'superseded';
   createdAt: Date;
+  /** `removals` (absent for batches stored before whole-run holds) or `whole_run`. */
+  kind?: HoldKind;
+  /** Why, in plain words (absent for batches stored before it was recorded). */
+  reason?: string;
   heldTypes: Partial<Record<RosterEntityType, HoldReason>>;
   countsByType: Partial<Record<RosterEntityType, number>>;
   total: number;

@@ -6,6 +6,7 @@ import type { RosterEntityType } from '@isams-sync/events';
 import { z } from 'zod';
 import type { EntityRecord, HeldBatchDoc, StoredChange } from '../../adapters/mongo/documents';
 import type { ChangeCounts } from '../../domain/change-counts';
+import { storedBatchReason } from '../../domain/guard';
 import type { HoldReason, RemovalThresholds } from '../../domain/guard';
 import type { HeldBatches } from '../../use-cases/held-batches';
 import type { Page, RosterQueries } from '../../use-cases/roster-queries';
@@ -116,6 +117,8 @@ export function toHeldBatch(b: HeldBatchDoc): rosterV1.HeldBatch {
     decidedBy: b.decidedBy ?? '',
     decidedAt: iso(b.decidedAt),
     comment: b.comment ?? '',
+    kind: b.kind ?? 'removals',
+    reason: b.reason ?? storedBatchReason(b.heldTypes, b.countsByType),
   };
 }
 
@@ -176,6 +179,8 @@ export function rosterGrpcHandlers(deps: {
         errorMessage: cs.error?.message ?? '',
         changeCount: cs.changeCount ?? 0,
         findingCount: cs.findingCount ?? 0,
+        holdKind: cs.holdKind ?? (cs.heldBatchId === undefined ? '' : 'removals'),
+        holdReason: cs.holdReason ?? '',
       };
     }),
     ListRunChanges: unary(async (req: rosterV1.ListRunChangesRequest__Output, ctx) => {
@@ -283,6 +288,8 @@ export function rosterGrpcHandlers(deps: {
         heldCount: plan.heldCount,
         findingCount: plan.findings.length,
         changes: plan.changes.slice(0, q.maxChanges || 100).map(toChange),
+        holdKind: plan.hold?.kind ?? '',
+        holdReason: plan.hold?.reason ?? '',
       };
     }),
     GetRemovalThresholds: unary(async (_req: rosterV1.GetRemovalThresholdsRequest__Output, ctx) =>

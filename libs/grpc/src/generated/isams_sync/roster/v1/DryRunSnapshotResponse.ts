@@ -12,6 +12,11 @@ export interface DryRunSnapshotResponse {
   'heldCount'?: (number);
   'findingCount'?: (number);
   'changes'?: (_isams_sync_roster_v1_Change)[];
+  /**
+   * As Run.hold_kind / Run.hold_reason: what a real run of this snapshot would hold, and why.
+   */
+  'holdKind'?: (string);
+  'holdReason'?: (string);
 }
 
 export interface DryRunSnapshotResponse__Output {
@@ -21,4 +26,9 @@ export interface DryRunSnapshotResponse__Output {
   'heldCount': (number);
   'findingCount': (number);
   'changes': (_isams_sync_roster_v1_Change__Output)[];
+  /**
+   * As Run.hold_kind / Run.hold_reason: what a real run of this snapshot would hold, and why.
+   */
+  'holdKind': (string);
+  'holdReason': (string);
 }

@@ -16,6 +16,17 @@ export interface HeldBatch {
   'decidedBy'?: (string);
   'decidedAt'?: (string);
   'comment'?: (string);
+  /**
+   * removals: the run's suspicious removals and what depends on them (its additions and updates
+   * were applied); whole_run: the document looked like a different school, so every change of the
+   * run (additions, updates, removals) is held and nothing of it was applied.
+   */
+  'kind'?: (string);
+  /**
+   * Why, in plain words (e.g. "This document looks like a different school: 1,150 of 1,199 known
+   * pupils now have a different name and date of birth; …").
+   */
+  'reason'?: (string);
 }
 
 export interface HeldBatch__Output {
@@ -31,4 +42,15 @@ export interface HeldBatch__Output {
   'decidedBy': (string);
   'decidedAt': (string);
   'comment': (string);
+  /**
+   * removals: the run's suspicious removals and what depends on them (its additions and updates
+   * were applied); whole_run: the document looked like a different school, so every change of the
+   * run (additions, updates, removals) is held and nothing of it was applied.
+   */
+  'kind': (string);
+  /**
+   * Why, in plain words (e.g. "This document looks like a different school: 1,150 of 1,199 known
+   * pupils now have a different name and date of birth; …").
+   */
+  'reason': (string);
 }

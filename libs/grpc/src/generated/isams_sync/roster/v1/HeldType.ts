@@ -6,7 +6,8 @@ export interface HeldType {
   'entityType'?: (string);
   'count'?: (number);
   /**
-   * threshold, empty_dataset or dependent.
+   * threshold, empty_dataset, dependent (exists only because of a held record, or drops a link to
+   * one) or school_identity (the whole run is held).
    */
   'reason'?: (string);
 }
@@ -15,7 +16,8 @@ export interface HeldType__Output {
   'entityType': (string);
   'count': (number);
   /**
-   * threshold, empty_dataset or dependent.
+   * threshold, empty_dataset, dependent (exists only because of a held record, or drops a link to
+   * one) or school_identity (the whole run is held).
    */
   'reason': (string);
 }

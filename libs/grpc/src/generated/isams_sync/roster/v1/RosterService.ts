@@ -27,14 +27,16 @@ import type { SetRemovalThresholdsRequest as _isams_sync_roster_v1_SetRemovalThr
 
 export interface RosterServiceClient extends grpc.Client {
   /**
-   * Applies a pending batch's removals once (actor from x-actor); idempotent for an approved batch.
+   * Applies a pending batch once (its removals, or the whole run it holds; actor from x-actor);
+   * idempotent for an approved batch.
    */
   ApproveHeldBatch(argument: _isams_sync_roster_v1_DecideHeldBatchRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_roster_v1_HeldBatch__Output>): grpc.ClientUnaryCall;
   ApproveHeldBatch(argument: _isams_sync_roster_v1_DecideHeldBatchRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_isams_sync_roster_v1_HeldBatch__Output>): grpc.ClientUnaryCall;
   ApproveHeldBatch(argument: _isams_sync_roster_v1_DecideHeldBatchRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_roster_v1_HeldBatch__Output>): grpc.ClientUnaryCall;
   ApproveHeldBatch(argument: _isams_sync_roster_v1_DecideHeldBatchRequest, callback: grpc.requestCallback<_isams_sync_roster_v1_HeldBatch__Output>): grpc.ClientUnaryCall;
   /**
-   * Applies a pending batch's removals once (actor from x-actor); idempotent for an approved batch.
+   * Applies a pending batch once (its removals, or the whole run it holds; actor from x-actor);
+   * idempotent for an approved batch.
    */
   approveHeldBatch(argument: _isams_sync_roster_v1_DecideHeldBatchRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_roster_v1_HeldBatch__Output>): grpc.ClientUnaryCall;
   approveHeldBatch(argument: _isams_sync_roster_v1_DecideHeldBatchRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_isams_sync_roster_v1_HeldBatch__Output>): grpc.ClientUnaryCall;
@@ -42,14 +44,16 @@ export interface RosterServiceClient extends grpc.Client {
   approveHeldBatch(argument: _isams_sync_roster_v1_DecideHeldBatchRequest, callback: grpc.requestCallback<_isams_sync_roster_v1_HeldBatch__Output>): grpc.ClientUnaryCall;
   
   /**
-   * Discards a pending batch: the records stay; continued absence holds them again at the next run.
+   * Discards a pending batch: nothing of it is applied; the next run holds the same again if it
+   * still applies.
    */
   DiscardHeldBatch(argument: _isams_sync_roster_v1_DecideHeldBatchRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_roster_v1_HeldBatch__Output>): grpc.ClientUnaryCall;
   DiscardHeldBatch(argument: _isams_sync_roster_v1_DecideHeldBatchRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_isams_sync_roster_v1_HeldBatch__Output>): grpc.ClientUnaryCall;
   DiscardHeldBatch(argument: _isams_sync_roster_v1_DecideHeldBatchRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_roster_v1_HeldBatch__Output>): grpc.ClientUnaryCall;
   DiscardHeldBatch(argument: _isams_sync_roster_v1_DecideHeldBatchRequest, callback: grpc.requestCallback<_isams_sync_roster_v1_HeldBatch__Output>): grpc.ClientUnaryCall;
   /**
-   * Discards a pending batch: the records stay; continued absence holds them again at the next run.
+   * Discards a pending batch: nothing of it is applied; the next run holds the same again if it
+   * still applies.
    */
   discardHeldBatch(argument: _isams_sync_roster_v1_DecideHeldBatchRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_roster_v1_HeldBatch__Output>): grpc.ClientUnaryCall;
   discardHeldBatch(argument: _isams_sync_roster_v1_DecideHeldBatchRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_isams_sync_roster_v1_HeldBatch__Output>): grpc.ClientUnaryCall;
@@ -147,14 +151,14 @@ export interface RosterServiceClient extends grpc.Client {
   listEntities(argument: _isams_sync_roster_v1_ListEntitiesRequest, callback: grpc.requestCallback<_isams_sync_roster_v1_ListEntitiesResponse__Output>): grpc.ClientUnaryCall;
   
   /**
-   * Held removal batches, newest first.
+   * Held batches (a run's removals, or a whole run), newest first.
    */
   ListHeldBatches(argument: _isams_sync_roster_v1_ListHeldBatchesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_roster_v1_ListHeldBatchesResponse__Output>): grpc.ClientUnaryCall;
   ListHeldBatches(argument: _isams_sync_roster_v1_ListHeldBatchesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_isams_sync_roster_v1_ListHeldBatchesResponse__Output>): grpc.ClientUnaryCall;
   ListHeldBatches(argument: _isams_sync_roster_v1_ListHeldBatchesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_roster_v1_ListHeldBatchesResponse__Output>): grpc.ClientUnaryCall;
   ListHeldBatches(argument: _isams_sync_roster_v1_ListHeldBatchesRequest, callback: grpc.requestCallback<_isams_sync_roster_v1_ListHeldBatchesResponse__Output>): grpc.ClientUnaryCall;
   /**
-   * Held removal batches, newest first.
+   * Held batches (a run's removals, or a whole run), newest first.
    */
   listHeldBatches(argument: _isams_sync_roster_v1_ListHeldBatchesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_roster_v1_ListHeldBatchesResponse__Output>): grpc.ClientUnaryCall;
   listHeldBatches(argument: _isams_sync_roster_v1_ListHeldBatchesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_isams_sync_roster_v1_ListHeldBatchesResponse__Output>): grpc.ClientUnaryCall;
@@ -210,12 +214,14 @@ export interface RosterServiceClient extends grpc.Client {
 
 export interface RosterServiceHandlers extends grpc.UntypedServiceImplementation {
   /**
-   * Applies a pending batch's removals once (actor from x-actor); idempotent for an approved batch.
+   * Applies a pending batch once (its removals, or the whole run it holds; actor from x-actor);
+   * idempotent for an approved batch.
    */
   ApproveHeldBatch: grpc.handleUnaryCall<_isams_sync_roster_v1_DecideHeldBatchRequest__Output, _isams_sync_roster_v1_HeldBatch>;
   
   /**
-   * Discards a pending batch: the records stay; continued absence holds them again at the next run.
+   * Discards a pending batch: nothing of it is applied; the next run holds the same again if it
+   * still applies.
    */
   DiscardHeldBatch: grpc.handleUnaryCall<_isams_sync_roster_v1_DecideHeldBatchRequest__Output, _isams_sync_roster_v1_HeldBatch>;
   
@@ -250,7 +256,7 @@ export interface RosterServiceHandlers extends grpc.UntypedServiceImplementation
   ListEntities: grpc.handleUnaryCall<_isams_sync_roster_v1_ListEntitiesRequest__Output, _isams_sync_roster_v1_ListEntitiesResponse>;
   
   /**
-   * Held removal batches, newest first.
+   * Held batches (a run's removals, or a whole run), newest first.
    */
   ListHeldBatches: grpc.handleUnaryCall<_isams_sync_roster_v1_ListHeldBatchesRequest__Output, _isams_sync_roster_v1_ListHeldBatchesResponse>;
   

@@ -23,6 +23,14 @@ export interface Run {
   'errorMessage'?: (string);
   'changeCount'?: (number);
   'findingCount'?: (number);
+  /**
+   * When the run held something: "removals" or "whole_run" (see HeldBatch.kind); empty otherwise.
+   */
+  'holdKind'?: (string);
+  /**
+   * Why, in plain words; empty when nothing was held.
+   */
+  'holdReason'?: (string);
 }
 
 export interface Run__Output {
@@ -45,4 +53,12 @@ export interface Run__Output {
   'errorMessage': (string);
   'changeCount': (number);
   'findingCount': (number);
+  /**
+   * When the run held something: "removals" or "whole_run" (see HeldBatch.kind); empty otherwise.
+   */
+  'holdKind': (string);
+  /**
+   * Why, in plain words; empty when nothing was held.
+   */
+  'holdReason': (string);
 }

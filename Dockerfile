@@ -1,0 +1,64 @@
+# syntax=docker/dockerfile:1
+# One image per service, from this one file at the repository root (skaffold passes SERVICE):
+#   docker build --build-arg SERVICE=connector -t isams-sync-connector .
+# SERVICE is connector, roster, bookings or gateway. Every image also carries the topic hook's
+# script (dist/create-topics/main.js; the Helm hook Job runs it from the connector image) and the
+# dead-letter command (dist/dlq/main.js: list/replay, see docs/deploy.md).
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim@sha256:0e0ff40c39bc087845bfb27465a0df4ea419520094bc35842ff83dd8cbe6f9b6
+
+# Dependencies: only the manifests, so this layer is rebuilt when dependencies change, not on every
+# source edit. Keep the list in step with the workspaces (tools/build/dockerfile.test.ts checks it).
+# Install scripts are skipped: the image's Node is the runtime (the `node` package is for dev
+# machines), and nothing the bundle needs builds anything at install time; the project's own patches
+# of dependencies (patches/, see docs/development.md) are applied explicitly.
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /repo
+COPY package.json package-lock.json ./
+COPY libs/config/package.json libs/config/
+COPY libs/errors/package.json libs/errors/
+COPY libs/events/package.json libs/events/
+COPY libs/grpc/package.json libs/grpc/
+COPY libs/isams/package.json libs/isams/
+COPY libs/kafka/package.json libs/kafka/
+COPY libs/logger/package.json libs/logger/
+COPY libs/metrics/package.json libs/metrics/
+COPY libs/mongo/package.json libs/mongo/
+COPY libs/runtime/package.json libs/runtime/
+COPY libs/testing/package.json libs/testing/
+COPY services/bookings/package.json services/bookings/
+COPY services/connector/package.json services/connector/
+COPY services/gateway/package.json services/gateway/
+COPY services/isams-simulator/package.json services/isams-simulator/
+COPY services/roster/package.json services/roster/
+COPY patches/ patches/
+RUN npm ci --no-audit --no-fund --ignore-scripts \
+ && node_modules/.bin/patch-package
+
+# Build: the sources, then one ESM bundle per target (tools/build/bundle.ts).
+FROM deps AS build
+ARG SERVICE
+COPY tsconfig.base.json tsconfig.json ./
+COPY protos/ protos/
+COPY libs/ libs/
+COPY services/ services/
+COPY tools/build/ tools/build/
+RUN test -n "${SERVICE}" || { echo 'build with --build-arg SERVICE=<connector|roster|bookings|gateway>' >&2; exit 1; } \
+ && node --import tsx tools/build/bundle.ts "${SERVICE}" create-topics dlq
+
+# Runtime: Node only (npm and corepack removed), the bundle and the protos; non-root; nothing written
+# but /tmp (an emptyDir in the chart).
+FROM ${NODE_IMAGE}
+ARG SERVICE
+RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack
+ENV NODE_ENV=production \
+    PROTOS_DIR=/app/protos \
+    GATEWAY_WEB_DIR=/app/dist/web
+WORKDIR /app
+COPY --from=build /repo/protos/ ./protos/
+COPY --from=build /repo/dist/${SERVICE}/ ./dist/
+COPY --from=build /repo/dist/create-topics/ ./dist/create-topics/
+COPY --from=build /repo/dist/dlq/ ./dist/dlq/
+USER 65532:65532
+# gRPC 50051 (connector, roster, bookings) or HTTP 8080 (gateway); ops HTTP 9464 (/metrics, /health, /ready).
+EXPOSE 50051 8080 9464
+CMD ["node", "--enable-source-maps", "dist/main.js"]

@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '@isams-sync/logger';
+import { PrivateInfra, uniqueName } from '@isams-sync/testing';
+import { createEventProducer, createKafkaClient, runConsumer } from '../src/index';
+import type { ConsumerHandle, EventProducer, KafkaClient } from '../src/index';
+import { FAST_GROUP, freshTopic, pings, testLogger, waitFor } from './support/kafka-test-kit';
+
+/** Longer than the old retry budget of a publish (kafkajs' 5 retries, 30 s publish timeout). */
+const DOWN_MS = 45_000;
+const BATCHES = 30;
+const PER_BATCH = 10;
+const TENANTS = ['school-a', 'school-b', 'school-c', 'school-d', 'school-e'];
+
+/**
+ * A broker restart (a rolling upgrade, a leader change) is ridden through: on a private broker,
+ * stopped while a producer publishes and a consumer consumes and started again after longer than
+ * the old retry budget, every publish resolves, every event is processed (at least once, each
+ * school in order), and the consumer is still running afterwards. The client keeps the production
+ * defaults (retries, timeouts): those are what failed in CI.
+ */
+describe('broker restarted while publishing and consuming', () => {
+  let infra: PrivateInfra;
+  let client: KafkaClient;
+  let producer: EventProducer;
+  let consumer: ConsumerHandle | undefined;
+
+  beforeAll(async () => {
+    infra = await PrivateInfra.up();
+    client = createKafkaClient({
+      brokers: infra.kafkaBrokers,
+      clientId: uniqueName('restart-test'),
+      logger: process.env.TEST_LOG_LEVEL ? testLogger : createLogger({ service: 't', level: 'silent' }),
+    });
+    producer = createEventProducer(client, { logger: testLogger });
+  }, 300_000);
+
+  afterAll(async () => {
+    await consumer?.stop().catch(() => undefined);
+    await producer?.disconnect().catch(() => undefined);
+    infra?.destroy();
+  }, 120_000);
+
+  it('every publish resolves and every event is processed once the broker is back; the consumer keeps running', async () => {
+    const { topic } = await freshTopic(client, 3);
+    const runId = uniqueName('run');
+    const events = pings(BATCHES * PER_BATCH, TENANTS, runId);
+    const sequenceOf = new Map(events.map((e) => [e.id, (e.data as { sequence: number }).sequence]));
+    const effects = new Map<string, number>();
+    const orderPerTenant = new Map<string, number[]>();
+    consumer = runConsumer({
+      client,
+      groupId: uniqueName('restart-group'),
+      topics: [topic],
+      fromBeginning: true,
+      logger: testLogger,
+      ...FAST_GROUP,
+      handler: async (event) => {
+        // An idempotent handler: a redelivered event has no second side effect.
+        const seen = effects.get(event.id) ?? 0;
+        effects.set(event.id, seen + 1);
+        if (seen === 0) {
+          const list = orderPerTenant.get(event.tenantid) ?? [];
+          list.push(sequenceOf.get(event.id) ?? -1);
+          orderPerTenant.set(event.tenantid, list);
+        }
+      },
+    });
+    await consumer.ready;
+
+    let acked = 0;
+    const outcomes: string[] = [];
+    const publishing = (async () => {
+      for (let b = 0; b < BATCHES; b++) {
+        const batch = events.slice(b * PER_BATCH, (b + 1) * PER_BATCH);
+        try {
+          await producer.publish(topic, batch);
+          acked += 1;
+          outcomes.push('ok');
+        } catch (err) {
+          outcomes.push(`${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}`);
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+
+    await waitFor('a third of the batches acknowledged', () => acked >= BATCHES / 3, 60_000);
+    await infra.stopServer('kafka');
+    await new Promise((r) => setTimeout(r, DOWN_MS));
+    await infra.restart();
+    await publishing;
+
+    expect(outcomes.filter((o) => o !== 'ok')).toEqual([]);
+    await waitFor('every event processed', () => events.every((e) => effects.has(e.id)), 180_000);
+    expect([...effects.keys()].sort()).toEqual(events.map((e) => e.id).sort());
+    for (const [tenant, sequences] of orderPerTenant)
+      expect(sequences, `order of ${tenant}`).toEqual([...sequences].sort((a, b) => a - b));
+
+    // Still a member of its group and consuming: a new event is processed without any restart by us.
+    const [late] = pings(1, ['school-late'], `${runId}-late`);
+    await producer.publish(topic, [late!]);
+    await waitFor('an event published after the restart processed', () => effects.has(late!.id), 120_000);
+  }, 600_000);
+});
