@@ -255,6 +255,34 @@ describe('connector: a school over the generation limit is fetched in method gro
     expect(fingerprints(kaGroups)).toEqual(fingerprints(ka));
     expect(fingerprints(clGroups)).toEqual(fingerprints(ka));
   }, 240_000);
+
+  it('a group cut off part-way is retried on its own, after back-off, and the run still has every dataset once', async () => {
+    // A whole-key document cut off after records fails the run (a retry would duplicate records);
+    // a group's records are discarded and the group alone is asked again.
+    const before = await t.h.sim.stats('close');
+    await t.h.sim.fault('close', 'connectionReset', 1);
+    const run = await t.sync('close');
+    expect(run.status, JSON.stringify(run.error)).toBe('published');
+    expect(run.fetch?.mode).toBe('groups');
+    expect(run.fetch?.groups.map((g) => g.status)).toEqual(['done', 'done', 'done']);
+    const reference = await t.sync('keep-alive');
+    expect(fingerprints(run)).toEqual(fingerprints(reference));
+    expect(run.datasets).toHaveLength(14);
+    const left = (await t.h.sim.admin('GET', '/admin/schools/close/faults')) as { faults: unknown[] };
+    expect(left.faults).toEqual([]);
+    // The three groups, and the first one once more.
+    expect((await t.h.sim.stats('close')).requests - before.requests).toBe(4);
+    const { marker, chunks } = await t.published(run.syncRunId);
+    expect(marker?.datasets.map((d) => d.datasetId).sort()).toEqual(MODULE_GROUPS.flat().sort());
+    const records = new Map<string, number>();
+    for (const c of chunks) {
+      const data = c.event.data as { datasetId: string; records: unknown[] };
+      records.set(data.datasetId, (records.get(data.datasetId) ?? 0) + data.records.length);
+    }
+    expect(Object.fromEntries(records)).toEqual(
+      Object.fromEntries(run.datasets.map((d) => [d.datasetId, Number(d.recordCount)])),
+    );
+  }, 240_000);
 });
 
 describe('connector: the Contacts (Filtered) method name is unknown ([U]); learnt from the 403, or reported absent', () => {
