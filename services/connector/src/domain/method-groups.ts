@@ -55,7 +55,18 @@ const SMALLER_HELPS: ReadonlySet<string> = new Set([
   'ISAMS_RESPONSE_TOO_LARGE',
 ]);
 
-export function needsSmallerRequests(code: string): boolean {
+/**
+ * Time-outs before iSAMS even had the request (the host, the network, an allow-list that drops
+ * packets): `ISAMS_TIMEOUT` too, but no smaller request avoids them.
+ */
+const CONNECT_TIMEOUTS: ReadonlySet<string> = new Set(['UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
+
+/**
+ * Whether a smaller request could avoid this failure. `networkCode`: the socket-level code behind it
+ * (`details.errorCode` of the client's error), when there is one.
+ */
+export function needsSmallerRequests(code: string, networkCode?: string): boolean {
+  if (networkCode !== undefined && CONNECT_TIMEOUTS.has(networkCode)) return false;
   return SMALLER_HELPS.has(code);
 }
 
@@ -120,8 +131,8 @@ export type GroupOutcome =
   | { kind: 'fetched'; present: DatasetId[] }
   /** 403 MethodsNotAllocatedToKeyException; `echoed`: the method names it lists (lower-cased). */
   | { kind: 'not-allocated'; echoed: string[] }
-  /** Any other failure, by its stable error code. */
-  | { kind: 'failed'; code: string };
+  /** Any other failure, by its stable error code (and the socket-level code behind it, if any). */
+  | { kind: 'failed'; code: string; networkCode?: string };
 
 export type PlannerDecision =
   | { action: 'continue' }
@@ -238,7 +249,7 @@ export class MethodGroupPlanner {
       case 'not-allocated':
         return this.notAllocated(request, outcome.echoed);
       case 'failed':
-        return this.failed(request, outcome.code);
+        return this.failed(request, outcome.code, outcome.networkCode);
     }
   }
 
@@ -283,8 +294,8 @@ export class MethodGroupPlanner {
     return { action: 'continue' };
   }
 
-  private failed(request: GroupRequest, code: string): PlannerDecision {
-    const halves = needsSmallerRequests(code) ? splitGroup(request.datasets) : undefined;
+  private failed(request: GroupRequest, code: string, networkCode: string | undefined): PlannerDecision {
+    const halves = needsSmallerRequests(code, networkCode) ? splitGroup(request.datasets) : undefined;
     if (!halves) return this.fail(request.group);
     const item = this.items[request.group]!;
     // Datasets already unavailable this run stay in the plan, with the first half.

@@ -67,6 +67,15 @@ describe('which groups', () => {
       expect(needsSmallerRequests(code), code).toBe(false);
   });
 
+  it('a time-out while connecting is not the generation limit: no switch to groups', () => {
+    // The host, the network or an allow-list that drops packets: a smaller request cannot avoid it.
+    expect(needsSmallerRequests('ISAMS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT')).toBe(false);
+    expect(needsSmallerRequests('ISAMS_TIMEOUT', 'ETIMEDOUT')).toBe(false);
+    // Waiting for the headers or the body is what a generation that takes too long looks like.
+    expect(needsSmallerRequests('ISAMS_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT')).toBe(true);
+    expect(needsSmallerRequests('ISAMS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT')).toBe(true);
+  });
+
   it('repairs a stored plan so that every dataset is requested exactly once', () => {
     expect(normalisePlan(null)).toEqual(WHOLE_KEY_PLAN);
     const repaired = normalisePlan(
@@ -157,6 +166,19 @@ describe('how to split', () => {
     const { requests, failure } = drive(planner, () => ({ kind: 'failed', code: 'ISAMS_IP_NOT_ALLOWED' }));
     expect(requests).toHaveLength(1);
     expect(failure).toEqual(MODULE_GROUPS[0]);
+  });
+
+  it('does not split a group whose request could not even connect', () => {
+    const planner = new MethodGroupPlanner(switchToGroups(WHOLE_KEY_PLAN, 'ISAMS_TIMEOUT', AT), CANDIDATES);
+    const { requests, failure } = drive(planner, () => ({
+      kind: 'failed',
+      code: 'ISAMS_TIMEOUT',
+      networkCode: 'UND_ERR_CONNECT_TIMEOUT',
+    }));
+    expect(requests).toHaveLength(1);
+    expect(failure).toEqual(MODULE_GROUPS[0]);
+    // The plan learnt nothing from it: the module groups stay as they were.
+    expect(planner.plan().groups).toEqual(MODULE_GROUPS.map((g) => [...g]));
   });
 });
 

@@ -100,7 +100,7 @@ export async function fetchToSpool(options: FetchToSpoolOptions): Promise<FetchR
         },
       };
     } catch (err) {
-      if (!isIsamsError(err) || !needsSmallerRequests(err.code)) throw err;
+      if (!isIsamsError(err) || !smallerHelps(err)) throw err;
       options.logger?.warn(
         { code: err.code },
         'whole-key request failed after its retries; fetching the key in method groups',
@@ -193,7 +193,7 @@ async function fetchGroup(
         const echoed = Array.isArray(err.details?.methods) ? (err.details.methods as string[]) : [];
         return { outcome: { kind: 'not-allocated', echoed }, error: err };
       }
-      if (err.transient && midDocument && !needsSmallerRequests(err.code) && attempt < maxAttempts) {
+      if (err.transient && midDocument && !smallerHelps(err) && attempt < maxAttempts) {
         const delay = backoffDelay(attempt, options.client.retry);
         options.logger?.info(
           { code: err.code, attempt, delayMs: delay },
@@ -203,10 +203,23 @@ async function fetchGroup(
         continue;
       }
       options.logger?.warn({ code: err.code, datasets: request.datasets }, 'method group failed');
-      return { outcome: { kind: 'failed', code: err.code }, error: err };
+      const networkCode = networkCodeOf(err);
+      return {
+        outcome: { kind: 'failed', code: err.code, ...(networkCode ? { networkCode } : {}) },
+        error: err,
+      };
     }
   }
 }
+
+/** The socket-level code behind a network failure (`UND_ERR_CONNECT_TIMEOUT`, …), if any. */
+function networkCodeOf(err: IsamsError): string | undefined {
+  const code = err.details?.errorCode;
+  return typeof code === 'string' && code !== '' ? code : undefined;
+}
+
+/** Whether a smaller request could avoid this failure (not a time-out while connecting). */
+const smallerHelps = (err: IsamsError): boolean => needsSmallerRequests(err.code, networkCodeOf(err));
 
 function runFetch(planner: MethodGroupPlanner): RunFetch {
   const { mode, contactsMethod, switchedBecause, switchedAt } = planner.plan();
