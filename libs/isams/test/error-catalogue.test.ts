@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ISAMS_ERRORS, ISAMS_ERROR_CODES } from '../src/errors/isams-error';
+import { classifyNetworkError } from '../src/client/network-errors';
 
 describe('admin actions of the iSAMS error catalogue', () => {
   it('never tells the school to split the datasets across several Batch API keys (SchoolCloud uses one key)', () => {
@@ -25,5 +26,37 @@ describe('admin actions of the iSAMS error catalogue', () => {
     expect(action).toMatch(/35/);
     expect(action).toMatch(/iSAMS support/);
     expect(action).toMatch(/nothing to do/i);
+  });
+});
+
+describe('a time-out while connecting', () => {
+  it('is ISAMS_TIMEOUT, but its admin action does not promise method groups (they cannot help)', () => {
+    const connectTimeout = Object.assign(new Error('Connect Timeout Error'), {
+      name: 'ConnectTimeoutError',
+      code: 'UND_ERR_CONNECT_TIMEOUT',
+    });
+    const err = classifyNetworkError(connectTimeout, {
+      host: 'school.isams.cloud',
+      apiKey: 'KEY',
+      phase: 'response',
+    });
+    expect(err).toMatchObject({ code: 'ISAMS_TIMEOUT', transient: true });
+    expect(err.details).toMatchObject({ errorCode: 'UND_ERR_CONNECT_TIMEOUT' });
+    expect(err.adminAction).not.toMatch(/method groups|35 s/i);
+    expect(err.adminAction).toMatch(/could not connect/i);
+    expect(err.adminAction).toMatch(/automatically/i);
+  });
+
+  it('a time-out waiting for the document keeps the generation-limit action', () => {
+    const headersTimeout = Object.assign(new Error('Headers Timeout Error'), {
+      name: 'HeadersTimeoutError',
+      code: 'UND_ERR_HEADERS_TIMEOUT',
+    });
+    const err = classifyNetworkError(headersTimeout, {
+      host: 'school.isams.cloud',
+      apiKey: 'KEY',
+      phase: 'response',
+    });
+    expect(err.adminAction).toBe(ISAMS_ERRORS.ISAMS_TIMEOUT.adminAction);
   });
 });
