@@ -14,23 +14,33 @@ const ARMED = 5;
 
 /**
  * [fault kind, the run's error code, transient, requests that hit the fault] — as the connector
- * classifies iSAMS failures. A permanent error is not retried; a transient error document is
- * retried up to RETRY_ATTEMPTS; a document that breaks after records were read is not retried
- * (a retry would duplicate them; the run fails and is run again later).
+ * classifies iSAMS failures on a whole-key fetch. A permanent error is not retried; a transient
+ * error document is retried up to RETRY_ATTEMPTS; a document that breaks after records were read
+ * is not retried (a retry would duplicate them; the run fails and is run again later). Time-outs
+ * and deadlocks make the connector fetch in method groups instead: see the scenarios below.
  */
 const FAULTS = [
   ['invalidKey', 'ISAMS_INVALID_KEY', false, 1],
   ['methodsNotAllocated', 'ISAMS_METHODS_NOT_ALLOCATED', false, 1],
   ['ipRefused', 'ISAMS_IP_NOT_ALLOWED', false, 1],
   ['throttled', 'ISAMS_THROTTLED', true, RETRY_ATTEMPTS],
-  ['deadlock', 'ISAMS_SERVER_BUSY', true, RETRY_ATTEMPTS],
-  ['lockTimeout', 'ISAMS_SERVER_BUSY', true, RETRY_ATTEMPTS],
-  ['timeout35s', 'ISAMS_TIMEOUT', true, RETRY_ATTEMPTS],
   ['truncated', 'ISAMS_TRUNCATED_DOCUMENT', true, 1],
   ['malformed', 'ISAMS_MALFORMED_DOCUMENT', false, 1],
   // An RST mid-body reaches the client as ECONNRESET or as a plain early end of the stream (the
   // kernel may report the end before the reset): a cut document.
   ['connectionReset', ['ISAMS_CONNECTION_RESET', 'ISAMS_TRUNCATED_DOCUMENT'], true, 1],
+] as const;
+
+/**
+ * Faults a smaller request can avoid, in the order they run (each one's requests depend on the
+ * method groups the previous ones left): [kind, code, armed, requests that hit it, datasets of the
+ * group that still failed alone]. Every request is tried RETRY_ATTEMPTS times.
+ */
+const GROUP_FAULTS = [
+  // Groups now: HR+School (6) … ; the first group is split to one method: 6 → 3 → 2 → 1.
+  ['lockTimeout', 'ISAMS_SERVER_BUSY', 20, 3 * RETRY_ATTEMPTS, 'HR Manager – Current Staff'],
+  // Groups now start with Current Staff alone.
+  ['timeout35s', 'ISAMS_TIMEOUT', 20, RETRY_ATTEMPTS, 'HR Manager – Current Staff'],
 ] as const;
 
 interface ArmedFault {
@@ -54,7 +64,8 @@ describe('e2e: every iSAMS fault through the real processes', () => {
       env: { connector: { ISAMS_RETRY_ATTEMPTS: String(RETRY_ATTEMPTS), ISAMS_RETRY_BASE_MS: '100ms' } },
     });
     clients = serviceClients(system);
-    school = await School.create(system, 'e2e-faults', 5);
+    // A server that closes the connection after every response: every fault below over that too.
+    school = await School.create(system, 'e2e-faults', 5, { connection: 'close' });
     const first = await school.sync();
     expect(first.status, JSON.stringify(first.error)).toBe('applied');
     reference = await rosterSnapshot(clients, school.id);
@@ -79,6 +90,34 @@ describe('e2e: every iSAMS fault through the real processes', () => {
         expect(run.error?.adminAction?.length ?? 0).toBeGreaterThan(10);
         // The fault (not something else) failed the run, after exactly the expected requests.
         expect(await armedFaults()).toEqual([{ kind, remaining: ARMED - requests }]);
+      } finally {
+        await school.sim('DELETE', '/faults');
+      }
+      expect(snapshotDiff(await rosterSnapshot(clients, school.id), reference)).toEqual([]);
+    }, 180_000);
+  }
+
+  it('a deadlock that outlasts the whole-key retries: fetched in method groups, same data, run unchanged', async () => {
+    // Whole key twice, the HR + School Manager group twice (then split in two), its first half once.
+    await school.sim('POST', '/faults', { kind: 'deadlock', times: 5 });
+    const run = await school.sync();
+    expect(run.status, JSON.stringify(run.error)).toBe('unchanged');
+    expect(run.fetch?.mode).toBe('groups');
+    expect(run.fetch?.groups.map((g) => g.datasetIds.length)).toEqual([3, 3, 4, 4]);
+    expect(await armedFaults()).toEqual([]);
+    expect(snapshotDiff(await rosterSnapshot(clients, school.id), reference)).toEqual([]);
+  }, 180_000);
+
+  for (const [kind, code, armed, requests, dataset] of GROUP_FAULTS) {
+    it(`${kind} that outlasts every split: failed with ${code} naming ${dataset}, roster unchanged`, async () => {
+      await school.sim('POST', '/faults', { kind, times: armed });
+      try {
+        const run = await school.sync();
+        expect(run.status, JSON.stringify(run)).toBe('failed');
+        expect(run.error).toMatchObject({ code, transient: true });
+        expect(run.error?.message).toContain(`(${dataset})`);
+        expect(run.error?.adminAction).toMatch(/method groups/);
+        expect(await armedFaults()).toEqual([{ kind, remaining: armed - requests }]);
       } finally {
         await school.sim('DELETE', '/faults');
       }

@@ -33,10 +33,11 @@ describe('e2e: syncs of simulated schools through the real processes', () => {
     system = await startSystem({ holdPercent: 10, holdMin: 5 });
     clients = serviceClients(system);
     changes = await ChangeEventLog.start(getTestInfra().kafkaBrokers, system.topics.changes);
-    // Same seed: the two schools start with identical iSAMS data.
+    // Same seed: the two schools start with identical iSAMS data. Their servers differ: `a` keeps
+    // connections alive, `b` closes the connection after every response (HTTP/1.0 semantics).
     [a, b] = await Promise.all([
-      School.create(system, 'e2e-sync-a', 11),
-      School.create(system, 'e2e-sync-b', 11),
+      School.create(system, 'e2e-sync-a', 11, { connection: 'keep-alive' }),
+      School.create(system, 'e2e-sync-b', 11, { connection: 'close' }),
     ]);
   }, 240_000);
 
@@ -142,6 +143,33 @@ describe('e2e: syncs of simulated schools through the real processes', () => {
     expect(activeCounts(after).setMembership).toBe(activeCounts(before).setMembership);
     expect(snapshotDiff(after, before)).toEqual([]);
     await a.sim('POST', '/key/datasets/teachingSetLists');
+  }, 180_000);
+
+  it('over the generation limit: fetched in method groups, the same data is `unchanged`, and a change applies', async () => {
+    // Baseline: the whole key again (the previous scenario applied a snapshot without set lists).
+    const baseline = await a.sync();
+    expect(baseline.fetch?.mode).toBe('whole');
+    expect(['applied', 'unchanged']).toContain(baseline.status);
+    const before = await rosterSnapshot(clients, a.id);
+    // 2,821 rows × 100 ms per 1,000 ≈ 282 ms for the whole key; each module group fits in 200 ms.
+    await system.simulator.setServer(a.id, { generation: { limitMs: 200, msPer1000Rows: 100 } });
+    const grouped = await a.sync();
+    expect(grouped.status, JSON.stringify(grouped.error)).toBe('unchanged');
+    expect(grouped.fetch?.mode).toBe('groups');
+    expect(grouped.fetch?.groups.map((g) => g.status)).toEqual(['done', 'done', 'done']);
+    expect(snapshotDiff(await rosterSnapshot(clients, a.id), before)).toEqual([]);
+    const settings = await a.api<{ fetchPlan: { mode: string; switchedBecause: string | null } }>(
+      'GET',
+      '/settings',
+    );
+    expect(settings.fetchPlan).toMatchObject({ mode: 'groups', switchedBecause: 'ISAMS_TIMEOUT' });
+
+    const pupil = activeIds(before, 'pupil')[7]!;
+    await a.sim('PATCH', `/pupils/${pupil}`, { forename: 'Grouped' });
+    const changed = await a.sync();
+    expect(changed.status, JSON.stringify(changed.error)).toBe('applied');
+    expect(changed.fetch?.mode).toBe('groups');
+    expect(changed.rosterCounts?.pupil).toMatchObject({ updated: 1, added: 0, removed: 0 });
   }, 180_000);
 
   it('mass removal is held, previewed, approved, and the cancellations equal the preview', async () => {

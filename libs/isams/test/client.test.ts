@@ -251,6 +251,65 @@ describe('fetchBatch / fetchAndParse against a real local server', () => {
     expect(s.requests).toHaveLength(2);
   });
 
+  it('reads documents from a server that closes the connection after every response (close-delimited bodies, retries included)', async () => {
+    const closeDelimited: Handler = (_req, res) => {
+      // HTTP/1.0 semantics: no Content-Length, no chunking; the body ends with the connection.
+      res.removeHeader('transfer-encoding');
+      res.writeHead(200, { 'content-type': 'text/xml', connection: 'close' });
+      res.write(sample.slice(0, 200));
+      setTimeout(() => res.end(sample.slice(200)), 20);
+    };
+    const deadlockThenClose: Handler = (_req, res) => {
+      res.writeHead(500, { 'content-type': 'text/xml', connection: 'close' });
+      res.end(renderMessageDocument(ISAMS_MESSAGES.deadlock));
+    };
+    const s = await server([deadlockThenClose, closeDelimited, closeDelimited]);
+    const first = await run(options(s.url));
+    const second = await run(options(s.url, { methodsToRun: ['School_GetAllYears'] }));
+    expect(s.requests.map((r) => r.method)).toEqual(['GET', 'GET', 'POST']);
+    for (const events of [first, second]) {
+      expect(events.at(-1)?.type).toBe('end');
+      expect(events.filter((e) => e.type === 'record').length).toBe(
+        (await run(options((await server([ok])).url))).filter((e) => e.type === 'record').length,
+      );
+    }
+  });
+
+  it.each(['content-length', 'close-delimited'] as const)(
+    'a large %s document from a server that closes after the response is read whole by a slow consumer (no client crash)',
+    async (framing) => {
+      // 4,000 set-list rows (~1 MB): the body arrives faster than a slow consumer reads it, so the
+      // HTTP client holds the parser back (backpressure) when the server's FIN arrives.
+      const rows = Array.from(
+        { length: 4000 },
+        (_, i) =>
+          `<SetList Id="${i + 1}" SetId="${(i % 50) + 1}" PupilId="${i + 700}"><SetId Legacy="True">${(i % 50) + 1}</SetId><Padding>${'x'.repeat(200)}</Padding></SetList>`,
+      );
+      const body = Buffer.from(
+        `<iSAMS><TeachingManager><SetLists>${rows.join('')}</SetLists></TeachingManager></iSAMS>`,
+      );
+      const s = await server([
+        (_req, res) => {
+          if (framing === 'close-delimited') res.removeHeader('transfer-encoding');
+          res.writeHead(200, {
+            'content-type': 'text/xml',
+            connection: 'close',
+            ...(framing === 'content-length' ? { 'content-length': String(body.length) } : {}),
+          });
+          res.end(body);
+        },
+      ]);
+      let records = 0;
+      let end: BatchParseEvent | undefined;
+      for await (const e of fetchAndParse(options(s.url))) {
+        if (e.type === 'record' && ++records % 500 === 0) await new Promise((r) => setTimeout(r, 25));
+        if (e.type === 'end') end = e;
+      }
+      expect(records).toBe(4000);
+      expect(end).toMatchObject({ type: 'end', bytes: body.length });
+    },
+  );
+
   it('times out when the server does not answer (idle read time-out) and when the body stalls', async () => {
     const s = await server([() => undefined]);
     const err = await failure(

@@ -11,6 +11,11 @@ export {
   type ServiceProcessOptions,
   type ReadinessProbe,
 } from './processes';
-export { startSimulator, type SimulatorProcess } from './simulator';
+export {
+  startSimulator,
+  type SimulatorProcess,
+  type SimulatedServerOptions,
+  type SimulatedRequestStats,
+} from './simulator';
 export { startSystem, type RunningSystem, type StartSystemOptions } from './system';
 export { PrivateInfra } from './private-infra';

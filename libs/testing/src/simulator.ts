@@ -1,5 +1,27 @@
 import { freePort, startServiceProcess, type ServiceProcess } from './processes';
 
+/** A simulated school's server behaviour (see the simulator README › Server behaviour). */
+export interface SimulatedServerOptions {
+  /** `keep-alive` (default) or `close`: `Connection: close` and the socket closed after every response. */
+  connection?: 'keep-alive' | 'close';
+  /** Generation time model: iSAMS gives up after `limitMs` (~35 s by default). */
+  generation?: {
+    limitMs?: number;
+    msPerMethod?: number;
+    msPer1000Rows?: number;
+    deadlockPer1000Rows?: number;
+  };
+}
+
+/** Counters of a simulated school's Batch API requests. */
+export interface SimulatedRequestStats {
+  requests: number;
+  documents: number;
+  generationTimeouts: number;
+  generationDeadlocks: number;
+  methodsNotAllocated: number;
+}
+
 /** The iSAMS simulator running as a real HTTP server in its own process, with its admin API. */
 export interface SimulatorProcess {
   readonly url: string;
@@ -15,8 +37,12 @@ export interface SimulatorProcess {
       apiKey: string;
       datasets?: string[];
       cacheMode?: 'cached' | 'bypass';
-    },
+    } & SimulatedServerOptions,
   ): Promise<void>;
+  /** Changes a school's server behaviour (connection mode, generation time model). */
+  setServer(schoolId: string, server: SimulatedServerOptions): Promise<void>;
+  /** The school's request counters. */
+  stats(schoolId: string): Promise<SimulatedRequestStats>;
   /** Arms a fault for the school's next `times` requests. */
   fault(schoolId: string, kind: string, times?: number): Promise<void>;
   stop(): Promise<void>;
@@ -65,7 +91,15 @@ export async function startSimulator(env: Record<string, string> = {}): Promise<
         apiKey: opts.apiKey,
         ...(opts.datasets ? { datasets: opts.datasets } : {}),
         cacheMode: opts.cacheMode ?? 'bypass',
+        ...(opts.connection ? { connection: opts.connection } : {}),
+        ...(opts.generation ? { generation: opts.generation } : {}),
       });
+    },
+    async setServer(schoolId, server) {
+      await admin('PATCH', `/admin/schools/${schoolId}/server`, server);
+    },
+    async stats(schoolId) {
+      return ((await admin('GET', `/admin/schools/${schoolId}`)) as { stats: SimulatedRequestStats }).stats;
     },
     async fault(schoolId, kind, times = 1) {
       await admin('POST', `/admin/schools/${schoolId}/faults`, { kind, times });

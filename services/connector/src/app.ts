@@ -25,6 +25,7 @@ import { createKeyCipher, parsePreviousKeks } from './adapters/crypto/key-cipher
 import type { IsamsClientSettings } from './adapters/isams/batch-source';
 import { RunPublisher } from './adapters/kafka/run-publisher';
 import { COLLECTIONS, CONNECTOR_INDEXES } from './adapters/mongo/collections';
+import { FetchPlansRepository } from './adapters/mongo/fetch-plans-repository';
 import { RunsRepository } from './adapters/mongo/runs-repository';
 import { SettingsRepository } from './adapters/mongo/settings-repository';
 import { AppliedSnapshotsRepository, ScheduleClaimsRepository } from './adapters/mongo/snapshots-repository';
@@ -125,6 +126,7 @@ export function createConnectorApp(
       await producer.connect();
       runs = new RunsRepository(mongo.db);
       const settingsRepo = new SettingsRepository(mongo.db);
+      const fetchPlans = new FetchPlansRepository(mongo.db);
       settings = new SettingsService(
         settingsRepo,
         cipher,
@@ -133,8 +135,10 @@ export function createConnectorApp(
           scheduleJitterMs: config.SCHEDULE_JITTER_MS,
           egressIps: config.EGRESS_IPS ?? [],
           isams,
+          contactsMethods: config.ISAMS_CONTACTS_METHODS,
         },
         logger,
+        fetchPlans,
       );
       engine = new SyncEngine(
         {
@@ -142,6 +146,7 @@ export function createConnectorApp(
           runs,
           snapshots: new AppliedSnapshotsRepository(mongo.db),
           claims: new ScheduleClaimsRepository(mongo.db),
+          fetchPlans,
           leases: new LeaseKeeper(mongoLeaseStore(mongo.db.collection<LeaseDocument>(COLLECTIONS.leases)), {
             owner,
             ttlMs: config.RUN_LEASE_TTL_MS,
@@ -169,6 +174,7 @@ export function createConnectorApp(
           spoolDir: config.SPOOL_DIR,
           progressIntervalMs: config.PROGRESS_INTERVAL_MS,
           isams,
+          contactsMethods: config.ISAMS_CONTACTS_METHODS,
         },
       );
       consumer = await runConsumer({

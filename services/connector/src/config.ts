@@ -4,6 +4,7 @@ import { commonServiceConfig, env, loadConfig } from '@isams-sync/config';
 import { TopicNames } from '@isams-sync/events';
 import { kafkaServiceConfig } from '@isams-sync/kafka';
 import { z } from 'zod';
+import { DEFAULT_CONTACTS_METHODS } from './domain/method-groups';
 
 /**
  * Environment of the connector (see docs/configuration.md › connector and the README). Durations
@@ -36,6 +37,16 @@ export const configSchema = z.object({
   ISAMS_RETRY_ATTEMPTS: env.int({ min: 1, max: 10 }).default(3),
   ISAMS_RETRY_BASE_MS: env.durationMs().default(2_000),
   ISAMS_RETRY_MAX_MS: env.durationMs().default(30_000),
+  /**
+   * Candidate `MethodsToRun` names of Contacts (Filtered), tried in order when a school is fetched in
+   * method groups (the real name is unknown; the one iSAMS accepts is remembered per school).
+   */
+  ISAMS_CONTACTS_METHODS: env
+    .csv()
+    .refine((names) => names.every((n) => /^[A-Za-z][A-Za-z0-9_]*$/.test(n)), {
+      message: 'expected method names such as Pupil_GetContactsFiltered, comma-separated',
+    })
+    .default([...DEFAULT_CONTACTS_METHODS]),
   SCHEDULER_ENABLED: env.bool().default(true),
   SCHEDULER_TICK_MS: env.durationMs().default(15_000),
   /** Schedules are spread by up to this much (deterministic per school). */

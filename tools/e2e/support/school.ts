@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RunningSystem } from '@isams-sync/testing';
+import type { RunningSystem, SimulatedServerOptions } from '@isams-sync/testing';
 
 /** A sync run as the gateway reports it (the fields the suite reads). */
 export interface SyncRun {
@@ -10,8 +10,16 @@ export interface SyncRun {
   rosterStatus: string | null;
   rosterCounts: Record<string, Record<string, number>> | null;
   heldBatchId: string | null;
-  progress: { chunksPublished: number; chunksTotal: number; datasetsDone: number };
+  progress: {
+    chunksPublished: number;
+    chunksTotal: number;
+    datasetsDone: number;
+    groupsDone: number;
+    groupsTotal: number;
+  };
   absentDatasets: string[];
+  /** How the run fetched the document: the whole key, or method groups. */
+  fetch: { mode: 'whole' | 'groups'; groups: Array<{ datasetIds: string[]; status: string | null }> } | null;
 }
 
 export class GatewayError extends Error {
@@ -39,10 +47,19 @@ export class School {
     readonly apiKey: string,
   ) {}
 
-  /** Creates the simulated school (same seed ⇒ same data), issues a token and saves the settings. */
-  static async create(system: RunningSystem, id: string, seed: number): Promise<School> {
+  /**
+   * Creates the simulated school (same seed ⇒ same data), issues a token and saves the settings.
+   * `server`: the school's connection mode (keep-alive by default, or close-per-response) and
+   * generation time model.
+   */
+  static async create(
+    system: RunningSystem,
+    id: string,
+    seed: number,
+    server: SimulatedServerOptions = {},
+  ): Promise<School> {
     const apiKey = `{${randomUUID().toUpperCase()}}`;
-    await system.simulator.createSchool(id, { seed, size: 'small', apiKey, cacheMode: 'bypass' });
+    await system.simulator.createSchool(id, { seed, size: 'small', apiKey, cacheMode: 'bypass', ...server });
     const school = new School(system, id, apiKey);
     await school.newToken();
     await school.api('PUT', '/settings', {

@@ -10,11 +10,13 @@ import type { ConnectorServiceClient as _isams_sync_connector_v1_ConnectorServic
 import type { DataSourceSettings as _isams_sync_connector_v1_DataSourceSettings, DataSourceSettings__Output as _isams_sync_connector_v1_DataSourceSettings__Output } from './isams_sync/connector/v1/DataSourceSettings';
 import type { DatasetCheck as _isams_sync_connector_v1_DatasetCheck, DatasetCheck__Output as _isams_sync_connector_v1_DatasetCheck__Output } from './isams_sync/connector/v1/DatasetCheck';
 import type { EgressInfo as _isams_sync_connector_v1_EgressInfo, EgressInfo__Output as _isams_sync_connector_v1_EgressInfo__Output } from './isams_sync/connector/v1/EgressInfo';
+import type { FetchPlan as _isams_sync_connector_v1_FetchPlan, FetchPlan__Output as _isams_sync_connector_v1_FetchPlan__Output } from './isams_sync/connector/v1/FetchPlan';
 import type { GetEgressInfoRequest as _isams_sync_connector_v1_GetEgressInfoRequest, GetEgressInfoRequest__Output as _isams_sync_connector_v1_GetEgressInfoRequest__Output } from './isams_sync/connector/v1/GetEgressInfoRequest';
 import type { GetSettingsRequest as _isams_sync_connector_v1_GetSettingsRequest, GetSettingsRequest__Output as _isams_sync_connector_v1_GetSettingsRequest__Output } from './isams_sync/connector/v1/GetSettingsRequest';
 import type { GetSyncRunRequest as _isams_sync_connector_v1_GetSyncRunRequest, GetSyncRunRequest__Output as _isams_sync_connector_v1_GetSyncRunRequest__Output } from './isams_sync/connector/v1/GetSyncRunRequest';
 import type { ListSyncRunsRequest as _isams_sync_connector_v1_ListSyncRunsRequest, ListSyncRunsRequest__Output as _isams_sync_connector_v1_ListSyncRunsRequest__Output } from './isams_sync/connector/v1/ListSyncRunsRequest';
 import type { ListSyncRunsResponse as _isams_sync_connector_v1_ListSyncRunsResponse, ListSyncRunsResponse__Output as _isams_sync_connector_v1_ListSyncRunsResponse__Output } from './isams_sync/connector/v1/ListSyncRunsResponse';
+import type { MethodGroup as _isams_sync_connector_v1_MethodGroup, MethodGroup__Output as _isams_sync_connector_v1_MethodGroup__Output } from './isams_sync/connector/v1/MethodGroup';
 import type { PutSettingsRequest as _isams_sync_connector_v1_PutSettingsRequest, PutSettingsRequest__Output as _isams_sync_connector_v1_PutSettingsRequest__Output } from './isams_sync/connector/v1/PutSettingsRequest';
 import type { RotateKeyEncryptionRequest as _isams_sync_connector_v1_RotateKeyEncryptionRequest, RotateKeyEncryptionRequest__Output as _isams_sync_connector_v1_RotateKeyEncryptionRequest__Output } from './isams_sync/connector/v1/RotateKeyEncryptionRequest';
 import type { RotateKeyEncryptionResponse as _isams_sync_connector_v1_RotateKeyEncryptionResponse, RotateKeyEncryptionResponse__Output as _isams_sync_connector_v1_RotateKeyEncryptionResponse__Output } from './isams_sync/connector/v1/RotateKeyEncryptionResponse';
@@ -53,11 +55,13 @@ export interface ProtoGrpcType {
         DataSourceSettings: MessageTypeDefinition<_isams_sync_connector_v1_DataSourceSettings, _isams_sync_connector_v1_DataSourceSettings__Output>
         DatasetCheck: MessageTypeDefinition<_isams_sync_connector_v1_DatasetCheck, _isams_sync_connector_v1_DatasetCheck__Output>
         EgressInfo: MessageTypeDefinition<_isams_sync_connector_v1_EgressInfo, _isams_sync_connector_v1_EgressInfo__Output>
+        FetchPlan: MessageTypeDefinition<_isams_sync_connector_v1_FetchPlan, _isams_sync_connector_v1_FetchPlan__Output>
         GetEgressInfoRequest: MessageTypeDefinition<_isams_sync_connector_v1_GetEgressInfoRequest, _isams_sync_connector_v1_GetEgressInfoRequest__Output>
         GetSettingsRequest: MessageTypeDefinition<_isams_sync_connector_v1_GetSettingsRequest, _isams_sync_connector_v1_GetSettingsRequest__Output>
         GetSyncRunRequest: MessageTypeDefinition<_isams_sync_connector_v1_GetSyncRunRequest, _isams_sync_connector_v1_GetSyncRunRequest__Output>
         ListSyncRunsRequest: MessageTypeDefinition<_isams_sync_connector_v1_ListSyncRunsRequest, _isams_sync_connector_v1_ListSyncRunsRequest__Output>
         ListSyncRunsResponse: MessageTypeDefinition<_isams_sync_connector_v1_ListSyncRunsResponse, _isams_sync_connector_v1_ListSyncRunsResponse__Output>
+        MethodGroup: MessageTypeDefinition<_isams_sync_connector_v1_MethodGroup, _isams_sync_connector_v1_MethodGroup__Output>
         PutSettingsRequest: MessageTypeDefinition<_isams_sync_connector_v1_PutSettingsRequest, _isams_sync_connector_v1_PutSettingsRequest__Output>
         RotateKeyEncryptionRequest: MessageTypeDefinition<_isams_sync_connector_v1_RotateKeyEncryptionRequest, _isams_sync_connector_v1_RotateKeyEncryptionRequest__Output>
         RotateKeyEncryptionResponse: MessageTypeDefinition<_isams_sync_connector_v1_RotateKeyEncryptionResponse, _isams_sync_connector_v1_RotateKeyEncryptionResponse__Output>

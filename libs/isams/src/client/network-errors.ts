@@ -117,6 +117,13 @@ export function classifyNetworkError(err: unknown, ctx: NetworkErrorContext): Is
       message: `Timed out ${what} ${ctx.host} (${code || top.name}).`,
       details,
       cause,
+      // Not iSAMS's generation limit: no smaller request helps (the connector does not split for it).
+      ...(code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT'
+        ? {
+            adminAction:
+              'SchoolCloud could not connect to the iSAMS host in time. It retries automatically; if this persists, check the host name configured for the school and that the iSAMS server is reachable (IP restrictions that drop our requests look like this).',
+          }
+        : {}),
     });
   }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME') {

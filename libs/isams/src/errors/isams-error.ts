@@ -64,13 +64,13 @@ export const ISAMS_ERRORS: Readonly<Record<IsamsErrorCode, IsamsErrorSpec>> = {
     kind: 'deadline_exceeded',
     transient: true,
     adminAction:
-      'iSAMS did not answer in time. If this persists, split the datasets across several Batch API keys or ask iSAMS support about server load.',
+      'iSAMS took longer than its ~35 s limit to generate the document (or did not answer in time). SchoolCloud now fetches the data in smaller method groups and retries automatically; nothing to do unless this persists for a day, then contact iSAMS support about the load on the iSAMS server.',
   },
   ISAMS_SERVER_BUSY: {
     kind: 'unavailable',
     transient: true,
     adminAction:
-      'iSAMS reported a database deadlock or lock time-out while generating the data; this normally clears by itself. If it persists, split the datasets across several keys.',
+      'iSAMS hit a database deadlock or lock time-out while generating the document; this normally clears by itself. SchoolCloud retries automatically and, if it keeps happening, fetches the data in smaller method groups; nothing to do unless this persists for a day, then contact iSAMS support about the load on the iSAMS server.',
   },
   ISAMS_ERROR_DOCUMENT: {
     kind: 'failed_precondition',
@@ -93,7 +93,7 @@ export const ISAMS_ERRORS: Readonly<Record<IsamsErrorCode, IsamsErrorSpec>> = {
     kind: 'resource_exhausted',
     transient: false,
     adminAction:
-      'The document is larger than the configured limit. Raise the response-size limit, or split the datasets across several Batch API keys.',
+      "The document iSAMS sent is larger than SchoolCloud's response-size limit. SchoolCloud fetches the data in smaller method groups automatically, so each response is smaller; nothing to change in iSAMS. If a single dataset alone is over the limit, contact SchoolCloud support (the limit is ours).",
   },
   ISAMS_TLS: {
     kind: 'failed_precondition',

@@ -11,6 +11,7 @@ import { createLogger } from '@isams-sync/logger';
 import { loadConfig, env } from '@isams-sync/config';
 import { z } from 'zod';
 import { createKeyCipher, parsePreviousKeks } from '../adapters/crypto/key-cipher';
+import { FetchPlansRepository } from '../adapters/mongo/fetch-plans-repository';
 import { SettingsRepository } from '../adapters/mongo/settings-repository';
 import { SettingsService } from '../use-cases/settings-service';
 
@@ -47,8 +48,15 @@ try {
   const service = new SettingsService(
     new SettingsRepository(mongo.db),
     cipher,
-    { allowInsecureLoopback: false, scheduleJitterMs: 0, egressIps: [], isams: UNUSED_CLIENT_SETTINGS },
+    {
+      allowInsecureLoopback: false,
+      scheduleJitterMs: 0,
+      egressIps: [],
+      isams: UNUSED_CLIENT_SETTINGS,
+      contactsMethods: [],
+    },
     logger,
+    new FetchPlansRepository(mongo.db),
   );
   const result = await service.rotateKeyEncryption();
   console.log(

@@ -58,6 +58,9 @@ export interface RunProgress {
   bytesFetched: number;
   chunksPublished: number;
   chunksTotal: number;
+  /** Method groups fetched so far and in all (fetches in groups only). */
+  groupsDone?: number;
+  groupsTotal?: number;
 }
 
 export const EMPTY_PROGRESS: RunProgress = {

@@ -13,7 +13,9 @@ import type { SourceFormat } from '../domain/settings-rules';
 import type { KeyCipher } from '../adapters/crypto/key-cipher';
 import { fetchToSpool } from '../adapters/isams/batch-source';
 import type { IsamsClientSettings } from '../adapters/isams/batch-source';
+import type { FetchPlansRepository } from '../adapters/mongo/fetch-plans-repository';
 import type { SettingsDocument, SettingsRepository } from '../adapters/mongo/settings-repository';
+import type { FetchPlan } from '../domain/method-groups';
 import { toRunError } from './run-errors';
 import type { RunError } from '../domain/sync-run';
 
@@ -42,6 +44,7 @@ export interface SettingsServiceOptions {
   scheduleJitterMs: number;
   egressIps: string[];
   isams: IsamsClientSettings;
+  contactsMethods: readonly string[];
 }
 
 /** Data-source settings, test connection, egress info and KEK rotation. */
@@ -51,10 +54,16 @@ export class SettingsService {
     private readonly cipher: KeyCipher,
     private readonly opts: SettingsServiceOptions,
     private readonly logger: Logger,
+    private readonly fetchPlans: FetchPlansRepository,
   ) {}
 
   get(tenantId: string): Promise<SettingsDocument | null> {
     return this.repo.get(tenantId);
+  }
+
+  /** How the school is fetched (whole key or method groups); null until a run needed groups. */
+  fetchPlan(tenantId: string): Promise<FetchPlan | null> {
+    return this.fetchPlans.get(tenantId);
   }
 
   async put(tenantId: string, input: PutSettingsInput, actor: string | undefined): Promise<SettingsDocument> {
@@ -123,11 +132,15 @@ export class SettingsService {
     const format: SourceFormat = input.format ? validateFormat(input.format) : (stored?.format ?? 'xml');
     if (!url || !apiKey) throw ConnectorErrors.CONNECTOR_SETTINGS_NOT_FOUND();
     const started = Date.now();
+    // The stored address is tested the way runs fetch it (whole key or the school's method groups).
+    const plan = stored && !input.isamsUrl ? await this.fetchPlans.get(tenantId) : null;
     try {
       const result = await fetchToSpool({
         source: { baseUrl: url, apiKey, format },
         client: this.opts.isams,
         maxChunkRecordBytes: Number.MAX_SAFE_INTEGER,
+        plan,
+        contactsMethods: this.opts.contactsMethods,
         ...(signal ? { signal } : {}),
       });
       const counts = new Map(result.datasets.map((d) => [d.datasetId, d.recordCount]));

@@ -10,6 +10,8 @@ import type { RunError, RunStatus, RunTrigger } from '../domain/sync-run';
 import type { KeyCipher } from '../adapters/crypto/key-cipher';
 import { fetchToSpool } from '../adapters/isams/batch-source';
 import type { IsamsClientSettings } from '../adapters/isams/batch-source';
+import type { FetchPlansRepository } from '../adapters/mongo/fetch-plans-repository';
+import type { RunFetch } from '../domain/method-groups';
 import type { RunPublisher } from '../adapters/kafka/run-publisher';
 import { runStep } from '../adapters/mongo/runs-repository';
 import type { RunDocument, RunsRepository } from '../adapters/mongo/runs-repository';
@@ -36,6 +38,8 @@ export interface SyncEngineOptions {
   spoolDir: string;
   progressIntervalMs: number;
   isams: IsamsClientSettings;
+  /** Candidate MethodsToRun names of Contacts (Filtered) for fetches in method groups. */
+  contactsMethods: readonly string[];
 }
 
 export interface SyncEngineDeps {
@@ -45,6 +49,7 @@ export interface SyncEngineDeps {
   claims: ScheduleClaimsRepository;
   /** Keeps the per-school run leases (libs/mongo): renewals, lost-lease signal, fencing tokens. */
   leases: LeaseKeeper;
+  fetchPlans: FetchPlansRepository;
   cipher: KeyCipher;
   publisher: RunPublisher;
   logger: Logger;
@@ -346,6 +351,9 @@ export class SyncEngine {
     let run = initial;
     let settingsFailures = 0;
     let keepSlot = false;
+    let fetch: RunFetch | undefined;
+    let progressWrite: Promise<void> = Promise.resolve();
+    let progressWriting = false;
     try {
       await this.deps.publisher.publishRunUpdate(run);
       const settings = await this.deps.settings.get(tenantId);
@@ -358,18 +366,18 @@ export class SyncEngine {
       // one write at a time, none queued behind it (awaited in line, or queued, they held the run up
       // by the database's latency times the writes: a large school's publish took 26 s instead of 1–2
       // at 50 ms per round trip); a refused one (another replica took the run over) aborts the run.
-      let progressWrite: Promise<void> | undefined;
       let lastProgress = Date.now();
       const writeProgress = (progress: () => RunDocument['progress']): void => {
-        if (progressWrite !== undefined) return;
+        if (progressWriting) return;
         if (Date.now() - lastProgress < this.opts.progressIntervalMs) return;
         lastProgress = Date.now();
+        progressWriting = true;
         progressWrite = this.progress(run, progress(), lease)
           .catch((err: unknown) => {
             if (MongoErrors.MONGO_FENCED.is(err)) abort.abort(err);
             else log.warn({ err }, 'run progress not written');
           })
-          .finally(() => (progressWrite = undefined));
+          .finally(() => (progressWriting = false));
       };
 
       // Fetch and spool.
@@ -381,6 +389,15 @@ export class SyncEngine {
         maxChunkRecordBytes: this.opts.maxChunkBytes - CHUNK_ENVELOPE_OVERHEAD_BYTES,
         signal: abort.signal,
         logger: log,
+        plan: await this.deps.fetchPlans.get(tenantId),
+        contactsMethods: this.opts.contactsMethods,
+        onPlanChange: (plan) =>
+          this.deps.fetchPlans.put(tenantId, plan).catch((err: unknown) => {
+            log.warn({ err }, 'fetch plan not saved; the next run learns it again');
+          }),
+        onFetch: (f) => {
+          fetch = f;
+        },
         onProgress: (p) => writeProgress(() => ({ ...run.progress, ...p, datasetsTotal: 14 })),
       });
       await progressWrite;
@@ -395,6 +412,7 @@ export class SyncEngine {
         unknownContainers: result.unknownContainers,
         findings: result.findings,
         sourceFormat: settings.format,
+        fetch: result.fetch,
         progress: {
           datasetsDone: result.datasets.length,
           datasetsTotal: result.datasets.length + result.absent.length,
@@ -402,6 +420,9 @@ export class SyncEngine {
           bytesFetched: result.bytes,
           chunksPublished: 0,
           chunksTotal,
+          ...(result.fetch.mode === 'groups'
+            ? { groupsDone: result.fetch.groups.length, groupsTotal: result.fetch.groups.length }
+            : {}),
         },
       });
       log.info(
@@ -410,6 +431,7 @@ export class SyncEngine {
           absent: result.absent,
           bytes: result.bytes,
           ms: run.fetchDurationMs,
+          mode: result.fetch.mode,
         },
         'iSAMS document fetched',
       );
@@ -490,6 +512,8 @@ export class SyncEngine {
         }
       }
       let failed: RunDocument | null = null;
+      // A progress write still in flight would race the failure (FerretDB updates are not atomic).
+      await progressWrite;
       if (superseded) {
         keepSlot = true; // the replica that took the run over releases it
       } else {
@@ -497,7 +521,7 @@ export class SyncEngine {
           // Refused (MONGO_FENCED) when another replica took the run's lease over: that one decides.
           const outcome = await this.deps.runs.advanceStep(
             run,
-            { status: 'failed', error, finishedAt: new Date() },
+            { status: 'failed', error, finishedAt: new Date(), ...(fetch ? { fetch } : {}) },
             { sequence: 1 },
             lease.fence,
           );

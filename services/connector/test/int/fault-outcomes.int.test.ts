@@ -11,19 +11,25 @@ import {
 } from '../support/connector-harness';
 import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
 
+/**
+ * [fault, code, transient, requests it is armed for]. A time-out or deadlock makes the connector
+ * fetch the key in method groups, splitting a group that still fails down to one method
+ * (ISAMS_RETRY_ATTEMPTS=2 per request): whole key 2 + groups of 6, 3, 2 and 1 datasets 2 each = 10
+ * requests before the run gives up, so those faults are armed for more.
+ */
 const FAULTS = [
-  ['invalidKey', 'ISAMS_INVALID_KEY', false],
-  ['methodsNotAllocated', 'ISAMS_METHODS_NOT_ALLOCATED', false],
-  ['ipRefused', 'ISAMS_IP_NOT_ALLOWED', false],
-  ['throttled', 'ISAMS_THROTTLED', true],
-  ['deadlock', 'ISAMS_SERVER_BUSY', true],
-  ['lockTimeout', 'ISAMS_SERVER_BUSY', true],
-  ['timeout35s', 'ISAMS_TIMEOUT', true],
-  ['truncated', 'ISAMS_TRUNCATED_DOCUMENT', true],
-  ['malformed', 'ISAMS_MALFORMED_DOCUMENT', false],
+  ['invalidKey', 'ISAMS_INVALID_KEY', false, 5],
+  ['methodsNotAllocated', 'ISAMS_METHODS_NOT_ALLOCATED', false, 5],
+  ['ipRefused', 'ISAMS_IP_NOT_ALLOWED', false, 5],
+  ['throttled', 'ISAMS_THROTTLED', true, 5],
+  ['deadlock', 'ISAMS_SERVER_BUSY', true, 20],
+  ['lockTimeout', 'ISAMS_SERVER_BUSY', true, 20],
+  ['timeout35s', 'ISAMS_TIMEOUT', true, 20],
+  ['truncated', 'ISAMS_TRUNCATED_DOCUMENT', true, 5],
+  ['malformed', 'ISAMS_MALFORMED_DOCUMENT', false, 5],
   // An RST mid-body reaches the client as ECONNRESET or, when it lands while we are still draining
   // the receive queue under backpressure, as a plain early end of the stream: a cut document.
-  ['connectionReset', ['ISAMS_CONNECTION_RESET', 'ISAMS_TRUNCATED_DOCUMENT'], true],
+  ['connectionReset', ['ISAMS_CONNECTION_RESET', 'ISAMS_TRUNCATED_DOCUMENT'], true, 5],
 ] as const;
 
 const keyFor = (i: number) => `{AAAAAAAA-0000-0000-0000-${String(i).padStart(12, '0')}}`;
@@ -48,14 +54,14 @@ describe('connector: every simulator fault ends the run failed with the right co
     await env?.dropDatabase();
   });
 
-  FAULTS.forEach(([kind, code, transient], i) => {
+  FAULTS.forEach(([kind, code, transient, armed], i) => {
     const codes: readonly string[] = typeof code === 'string' ? [code] : code;
     it(`${kind} → failed with ${codes.join(' or ')} (transient: ${transient}) and what the admin should do`, async () => {
       const tenant = `fault-${i}`;
       await sim.createSchool(tenant, { seed: 3, size: 'small', apiKey: keyFor(i) });
       await client.putSettings({ isamsUrl: sim.url, apiKey: keyFor(i), enabled: true }, client.md(tenant));
       // More faults than client attempts (ISAMS_RETRY_ATTEMPTS=2), so retries cannot hide it.
-      await sim.fault(tenant, kind, 5);
+      await sim.fault(tenant, kind, armed);
       const { run } = await client.triggerSync({}, client.md(tenant));
       const seen = await client.watch(tenant, run!.syncRunId);
       const last = seen.at(-1)!;
@@ -65,6 +71,15 @@ describe('connector: every simulator fault ends the run failed with the right co
       expect(last.error?.adminAction.length).toBeGreaterThan(10);
       expect(last.finishedAt).not.toBe('');
       expect(last.datasets).toEqual([]);
+      if (armed > 5) {
+        // Fetched in method groups down to one method, which still failed: the message names it.
+        expect(last.error?.message).toMatch(/^Method group 1 of \d+ \(HR Manager – Current Staff\)/);
+        expect(last.fetch?.mode).toBe('groups');
+        const left = (await sim.admin('GET', `/admin/schools/${tenant}/faults`)) as {
+          faults: Array<{ remaining: number }>;
+        };
+        expect(left.faults).toEqual([expect.objectContaining({ kind, remaining: armed - 10 })]);
+      }
       failedRunIds.push(run!.syncRunId);
       // The back-off is written just after the run is marked failed (the watch may end in between).
       if (transient)
@@ -74,6 +89,26 @@ describe('connector: every simulator fault ends the run failed with the right co
         }, `${tenant}: next run moved out by the back-off`);
       await sim.admin('DELETE', `/admin/schools/${tenant}/faults`);
     });
+  });
+
+  it('a deadlock that outlasts the whole-key retries is ridden out by fetching in method groups', async () => {
+    const tenant = 'fault-recovers';
+    await sim.createSchool(tenant, { seed: 3, size: 'small', apiKey: keyFor(98) });
+    await client.putSettings({ isamsUrl: sim.url, apiKey: keyFor(98), enabled: true }, client.md(tenant));
+    // Whole key 2 attempts, the first group 2 more (then split), the first half once more.
+    await sim.fault(tenant, 'deadlock', 5);
+    const { run } = await client.triggerSync({}, client.md(tenant));
+    const last = await waitFor(async () => {
+      const x = await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md(tenant));
+      return x.status === 'published' || x.status === 'failed' ? x : undefined;
+    }, 'recovering run');
+    expect(last.status, JSON.stringify(last.error)).toBe('published');
+    expect(last.datasets).toHaveLength(14);
+    expect(last.fetch?.mode).toBe('groups');
+    expect(last.fetch?.switchedBecause).toBe('ISAMS_SERVER_BUSY');
+    expect(
+      ((await sim.admin('GET', `/admin/schools/${tenant}/faults`)) as { faults: unknown[] }).faults,
+    ).toEqual([]);
   });
 
   it('a slow iSAMS within the read time-out still publishes', async () => {

@@ -15,6 +15,13 @@ const STATUS_TEXT = {
   cancelled: 'Cancelled',
 };
 const statusText = (s) => STATUS_TEXT[s] ?? s;
+/** Why the school is fetched in method groups, by the failure of the whole-key request. */
+const GROUPS_REASON = {
+  ISAMS_TIMEOUT: 'iSAMS took too long to generate the whole document at once',
+  ISAMS_SERVER_BUSY: 'iSAMS kept hitting database deadlocks while generating the whole document at once',
+  ISAMS_RESPONSE_TOO_LARGE: 'the whole document was larger than SchoolCloud accepts in one response',
+};
+const groupsReason = (code) => GROUPS_REASON[code] ?? 'iSAMS could not deliver the whole document at once';
 const statusClass = (s) =>
   s === 'failed' ? 'bad' : s === 'held' ? 'warn' : s === 'applied' || s === 'unchanged' ? 'ok' : '';
 
@@ -100,6 +107,17 @@ function progressView(run) {
     ),
     h('label', { for: 'progress-bar' }, `Datasets fetched: ${p.datasetsDone} of ${total}`),
     h('progress', { id: 'progress-bar', max: String(total), value: String(p.datasetsDone) }),
+    run.fetch && run.fetch.mode === 'groups'
+      ? h(
+          'p',
+          { id: 'run-method-groups' },
+          `Fetched in ${run.fetch.groups.length} method groups` +
+            (p.groupsTotal ? ` (${p.groupsDone} of ${p.groupsTotal} done)` : '') +
+            `: ${groupsReason(run.fetch.switchedBecause)}, so SchoolCloud asks for it in parts.`,
+        )
+      : p.groupsTotal
+        ? h('p', { id: 'run-method-groups' }, `Method groups fetched: ${p.groupsDone} of ${p.groupsTotal}`)
+        : null,
     h(
       'p',
       {},

@@ -55,6 +55,18 @@ describe('toSyncRun', () => {
         bytesFetched: '99',
         chunksPublished: 1,
         chunksTotal: 0,
+        groupsDone: 1,
+        groupsTotal: 3,
+      },
+      fetch: {
+        mode: 'groups',
+        groups: [
+          { datasetIds: ['currentStaff', 'yearGroups'], status: 'done', requests: 1 },
+          { datasetIds: ['currentPupils'], status: 'pending', requests: 0 },
+        ],
+        contactsMethod: '',
+        switchedBecause: 'ISAMS_TIMEOUT',
+        switchedAt: '2026-11-01T09:00:00.000Z',
       },
       datasets: [
         {
@@ -78,7 +90,17 @@ describe('toSyncRun', () => {
       trigger: { kind: 'manual', actor: null },
       fetchStartedAt: null,
       fetchDurationMs: 1500,
-      progress: { recordsFetched: 12345678901 },
+      progress: { recordsFetched: 12345678901, groupsDone: 1, groupsTotal: 3 },
+      fetch: {
+        mode: 'groups',
+        groups: [
+          { datasetIds: ['currentStaff', 'yearGroups'], status: 'done', requests: 1 },
+          { datasetIds: ['currentPupils'], status: 'pending', requests: 0 },
+        ],
+        contactsMethod: null,
+        switchedBecause: 'ISAMS_TIMEOUT',
+        switchedAt: '2026-11-01T09:00:00.000Z',
+      },
       datasets: [{ recordCount: 300 }],
       error: null,
       rosterStatus: null,

@@ -333,4 +333,27 @@ describe('Data Dashboard in a browser against the whole running system', () => {
     const after = await api<{ page: { totalSize: number | null } }>('/roster/pupil?pageSize=1');
     expect(after.page.totalSize).toBe(before.page.totalSize);
   }, 300_000);
+
+  it('says when and why a run was fetched in method groups (deadlocks on the whole document)', async () => {
+    // Every whole-key attempt (ISAMS_RETRY_ATTEMPTS, 3 by default) is a deadlock victim; the groups are not.
+    await system.simulator.fault(schoolId, 'deadlock', 3);
+    await page.goto(`${system.gatewayUrl}/#/dashboard`);
+    await page.reload();
+    await page.getByRole('heading', { name: 'Run history' }).waitFor();
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'An event is live' });
+    await dialog.waitFor();
+    await dialog.getByRole('button', { name: 'Run anyway' }).click();
+    // Still the other school's document (the previous scenario discarded it): held again.
+    await waitForRunEnd('held');
+    const groups = page.locator('#run-progress #run-method-groups');
+    await groups.waitFor({ timeout: 30_000 });
+    const text = await groups.textContent();
+    expect(text).toMatch(/^Fetched in 3 method groups \(3 of 3 done\)/);
+    expect(text).toMatch(/deadlock/i);
+    expect(text).not.toMatch(/took too long/);
+    await screenshot(page, '08-fetched-in-method-groups');
+    const settings = await api<{ fetchPlan: { mode: string; switchedBecause: string | null } }>('/settings');
+    expect(settings.fetchPlan).toMatchObject({ mode: 'groups', switchedBecause: 'ISAMS_SERVER_BUSY' });
+  }, 300_000);
 });

@@ -63,6 +63,13 @@ describe('buildOverview', () => {
     updatedAt: null,
     updatedBy: null,
     keyUpdatedAt: null,
+    fetchPlan: {
+      mode: 'whole' as const,
+      groups: [],
+      contactsMethod: null,
+      switchedBecause: null,
+      switchedAt: null,
+    },
   };
   it('finds the active, last and last successful runs; freshness ignores dry runs and failures', () => {
     const runs = [

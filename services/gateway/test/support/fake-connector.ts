@@ -31,7 +31,10 @@ export function sampleRun(overrides: Partial<SyncRun> = {}): SyncRun {
       bytesFetched: 99,
       chunksPublished: 14,
       chunksTotal: 14,
+      groupsDone: 0,
+      groupsTotal: 0,
     },
+    fetch: { mode: 'whole', groups: [], contactsMethod: null, switchedBecause: null, switchedAt: null },
     datasets: [],
     absentDatasets: [],
     error: null,
@@ -42,6 +45,14 @@ export function sampleRun(overrides: Partial<SyncRun> = {}): SyncRun {
     ...overrides,
   };
 }
+
+const WHOLE_KEY: DataSourceSettings['fetchPlan'] = {
+  mode: 'whole',
+  groups: [],
+  contactsMethod: null,
+  switchedBecause: null,
+  switchedAt: null,
+};
 
 const EMPTY_SETTINGS: DataSourceSettings = {
   configured: false,
@@ -54,6 +65,7 @@ const EMPTY_SETTINGS: DataSourceSettings = {
   updatedAt: null,
   updatedBy: null,
   keyUpdatedAt: null,
+  fetchPlan: WHOLE_KEY,
 };
 
 /**
@@ -102,6 +114,7 @@ export function createFakeConnector(): ConnectorGateway & {
         updatedAt: '2026-11-01T10:00:00.000Z',
         updatedBy: ctx.actor,
         keyUpdatedAt: '2026-11-01T10:00:00.000Z',
+        fetchPlan: WHOLE_KEY,
       };
       settings.set(ctx.tenantId, s);
       return s;

@@ -3,6 +3,7 @@ import type { DatasetId, IsamsMessageSpec } from './isams-lib';
 import { layoutDocument } from './document-layout';
 import type { LayoutModule } from './document-layout';
 import { MalformedFilterBodyError, parseFilterBody } from './filter-body';
+import { decideGeneration, generationCost } from './generation-model';
 import { cacheFresh, cacheKeyFor, describeWindow, ipAllowed, throttleDecision } from './key-policy';
 import { datasetForMethod, METHOD_OF } from './methods';
 import { liveRows, takeFault } from './simulated-school';
@@ -13,7 +14,14 @@ export type DocumentDamage = 'truncated' | 'malformed' | 'connectionReset';
 /** What the batch endpoint must send: a `<Message>` error document or the batch document. */
 export type BatchOutcome =
   | { kind: 'message'; spec: IsamsMessageSpec; params: Record<string, string>; delayMs: number }
-  | { kind: 'document'; layout: LayoutModule[]; delayMs: number; damage?: DocumentDamage; cacheHit: boolean };
+  | {
+      kind: 'document';
+      layout: LayoutModule[];
+      /** Generation time (cache miss) plus any `slow` fault delay. */
+      delayMs: number;
+      damage?: DocumentDamage;
+      cacheHit: boolean;
+    };
 
 export interface BatchRequest {
   /** POST body (undefined for GET). */
@@ -34,9 +42,18 @@ function message(spec: IsamsMessageSpec, params: Record<string, string> = {}, de
 /**
  * Decides the response to one Batch API request for a school whose key matched: inactive key,
  * scripted fault, IP allow-list, throttle, filter body, MethodsToRun allocation, then the (cached)
- * document.
+ * document — generated under the school's time model when it is not cached.
  */
 export function decideBatch(school: SimulatedSchool, req: BatchRequest): BatchOutcome {
+  school.stats.requests += 1;
+  const outcome = decide(school, req);
+  if (outcome.kind === 'document') school.stats.documents += 1;
+  else if (outcome.spec.messageId === ISAMS_MESSAGES.methodsNotAllocated.messageId)
+    school.stats.methodsNotAllocated += 1;
+  return outcome;
+}
+
+function decide(school: SimulatedSchool, req: BatchRequest): BatchOutcome {
   const key = school.key;
   // ASSUMED ([U] in reference §1.7/§1.8): the order of checks above; refused IPs do not count
   // against the throttle.
@@ -104,26 +121,51 @@ export function decideBatch(school: SimulatedSchool, req: BatchRequest): BatchOu
 
   let rows;
   let cacheHit = false;
-  if (key.cacheMode === 'bypass') {
-    rows = liveRows(school);
+  let generationMs = 0;
+  const cacheKey =
+    key.cacheMode === 'bypass'
+      ? undefined
+      : cacheKeyFor(key.apiKey, methods && methods.length > 0 ? methods : undefined, key.cacheKeying);
+  // ASSUMED ([U] in reference §1.6): the cache is regenerated lazily, on the first request after
+  // expiry; XML and JSON requests share an entry.
+  const entry = cacheKey === undefined ? undefined : school.cache.get(cacheKey);
+  if (entry && cacheFresh(entry.createdAt, req.now, key.cacheExpiryMs)) {
+    rows = entry.rows;
+    cacheHit = true;
   } else {
-    // ASSUMED ([U] in reference §1.6): the cache is regenerated lazily, on the first request after
-    // expiry; XML and JSON requests share an entry.
-    const ck = cacheKeyFor(key.apiKey, methods && methods.length > 0 ? methods : undefined, key.cacheKeying);
-    const entry = school.cache.get(ck);
-    if (entry && cacheFresh(entry.createdAt, req.now, key.cacheExpiryMs)) {
-      rows = entry.rows;
-      cacheHit = true;
-    } else {
-      rows = liveRows(school);
-      school.cache.set(ck, { rows, createdAt: req.now });
+    rows = liveRows(school);
+    // ASSUMED ([U] in reference §1.8): only a generation takes time (a cached copy is served at
+    // once), and only the selected methods are generated; a failed generation caches nothing.
+    const model = school.server.generation;
+    const generation = decideGeneration(
+      model,
+      generationCost(model, rows, selected),
+      school.generationRng.next(),
+    );
+    if (generation.kind === 'timeout') {
+      school.stats.generationTimeouts += 1;
+      // ASSUMED ([U] in reference §1.8): the ~35 s time-out answers the 500 UnhandledException
+      // "Execution Timeout Expired…" document (the shared catalogue's assumed entry).
+      return message(ISAMS_MESSAGES.internalTimeout, {}, generation.ms);
     }
+    if (generation.kind === 'deadlock') {
+      school.stats.generationDeadlocks += 1;
+      return message(ISAMS_MESSAGES.deadlock, {}, generation.ms);
+    }
+    generationMs = generation.ms;
+    if (cacheKey !== undefined) school.cache.set(cacheKey, { rows, createdAt: req.now });
   }
   const layout = layoutDocument(rows, selected, school.datasetOrder);
-  const delayMs = fault?.kind === 'slow' ? (fault.delayMs ?? req.defaultSlowMs) : 0;
+  const slowMs = fault?.kind === 'slow' ? (fault.delayMs ?? req.defaultSlowMs) : 0;
   const damage =
     fault?.kind === 'truncated' || fault?.kind === 'malformed' || fault?.kind === 'connectionReset'
       ? fault.kind
       : undefined;
-  return { kind: 'document', layout, delayMs, cacheHit, ...(damage ? { damage } : {}) };
+  return {
+    kind: 'document',
+    layout,
+    delayMs: generationMs + slowMs,
+    cacheHit,
+    ...(damage ? { damage } : {}),
+  };
 }

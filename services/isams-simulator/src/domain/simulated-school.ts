@@ -2,9 +2,12 @@ import { DATASET_IDS } from './isams-lib';
 import type { DatasetId, RawElement } from './isams-lib';
 import { toDatasetRows } from './dataset-rows';
 import { generateSchool } from './generate-school';
+import { DEFAULT_GENERATION_MODEL } from './generation-model';
+import type { GenerationModel } from './generation-model';
 import { createRng } from './prng';
 import { applyRawEdits } from './raw-edits';
 import type { RawEdit } from './raw-edits';
+import type { Rng } from './prng';
 import type { CacheKeying, ThrottleSettings, ThrottleState } from './key-policy';
 import { normaliseApiKey } from './key-policy';
 import type { SchoolModel, SchoolSize } from './school-model';
@@ -53,6 +56,42 @@ export interface CacheEntry {
   createdAt: number;
 }
 
+/**
+ * How the school's web server treats connections. `keep-alive`: persistent HTTP/1.1 connections
+ * (the default). `close`: every response says `Connection: close` and the server closes the socket
+ * after it; a document without a known length is delimited by the close (HTTP/1.0 semantics), as
+ * many real servers, load balancers and proxies do.
+ * ASSUMED ([U] in reference §1.2: nothing is known about iSAMS's connection handling).
+ */
+export const CONNECTION_MODES = ['keep-alive', 'close'] as const;
+export type ConnectionMode = (typeof CONNECTION_MODES)[number];
+
+/** The school's server: connection handling and document generation (not key settings). */
+export interface ServerSettings {
+  connection: ConnectionMode;
+  generation: GenerationModel;
+}
+
+/** Partial server settings, as accepted by seeds, the manifest and the admin API. */
+export interface ServerOptions {
+  connection?: ConnectionMode;
+  generation?: Partial<GenerationModel>;
+}
+
+/** Counters of the school's Batch API requests (for tests and support; reset with the school). */
+export interface RequestStats {
+  /** Requests that matched the school's key. */
+  requests: number;
+  /** Batch documents served (cached or generated). */
+  documents: number;
+  /** Generations abandoned at the time limit. */
+  generationTimeouts: number;
+  /** Generations that were chosen as deadlock victims by the time model. */
+  generationDeadlocks: number;
+  /** 403 MethodsNotAllocatedToKeyException answers. */
+  methodsNotAllocated: number;
+}
+
 export type SchoolSource = { kind: 'generated'; seed: number; size: SchoolSize } | { kind: 'xml' };
 
 /** One simulated school: its data, its key, its cache, throttle counter and scripted faults. */
@@ -75,6 +114,10 @@ export interface SimulatedSchool {
   cache: Map<string, CacheEntry>;
   throttle: ThrottleState;
   faults: Fault[];
+  server: ServerSettings;
+  /** Seeded per school: the time model's deadlocks are reproducible. */
+  generationRng: Rng;
+  stats: RequestStats;
   memo?: { version: number; rows: Record<DatasetId, RawElement[]> };
 }
 
@@ -104,6 +147,17 @@ function keySettings(schoolId: string, available: readonly DatasetId[], o: KeyOp
   };
 }
 
+function serverSettings(o: ServerOptions, base?: ServerSettings): ServerSettings {
+  return {
+    connection: o.connection ?? base?.connection ?? 'keep-alive',
+    generation: { ...(base?.generation ?? DEFAULT_GENERATION_MODEL), ...o.generation },
+  };
+}
+
+function emptyStats(): RequestStats {
+  return { requests: 0, documents: 0, generationTimeouts: 0, generationDeadlocks: 0, methodsNotAllocated: 0 };
+}
+
 /** A per-school output order: iSAMS does not keep module/container order stable (reference §2.1). */
 function datasetOrderFor(schoolId: string): DatasetId[] {
   return createRng(`order:${schoolId}`).shuffle(DATASET_IDS);
@@ -114,6 +168,7 @@ export function createGeneratedSchool(
   seed: number,
   size: SchoolSize,
   key: KeyOptions = {},
+  server: ServerOptions = {},
 ): SimulatedSchool {
   return {
     schoolId,
@@ -128,6 +183,9 @@ export function createGeneratedSchool(
     cache: new Map(),
     throttle: { windowStart: 0, count: 0 },
     faults: [],
+    server: serverSettings(server),
+    generationRng: createRng(`generation:${schoolId}`),
+    stats: emptyStats(),
   };
 }
 
@@ -146,7 +204,12 @@ export function replaceWithGenerated(school: SimulatedSchool, seed: number, size
 }
 
 /** A school served from a Batch API XML document; datasets absent from it are not allocatable. */
-export function createXmlSchool(schoolId: string, xml: string, key: KeyOptions = {}): SimulatedSchool {
+export function createXmlSchool(
+  schoolId: string,
+  xml: string,
+  key: KeyOptions = {},
+  server: ServerOptions = {},
+): SimulatedSchool {
   const staticRows = rowsFromDocument(readXml(xml));
   const available = DATASET_IDS.filter((d) => staticRows[d] !== undefined);
   return {
@@ -162,6 +225,9 @@ export function createXmlSchool(schoolId: string, xml: string, key: KeyOptions =
     cache: new Map(),
     throttle: { windowStart: 0, count: 0 },
     faults: [],
+    server: serverSettings(server),
+    generationRng: createRng(`generation:${schoolId}`),
+    stats: emptyStats(),
   };
 }
 
@@ -207,6 +273,11 @@ export function updateKey(school: SimulatedSchool, o: KeyOptions): void {
   else if (o.throttle !== undefined) school.key.throttle = o.throttle;
   school.throttle = { windowStart: 0, count: 0 };
   refreshCache(school);
+}
+
+/** Changes the school's server behaviour (connection mode, generation model); the cache stays. */
+export function updateServer(school: SimulatedSchool, o: ServerOptions): void {
+  school.server = serverSettings(o, school.server);
 }
 
 /** Takes the next scripted fault (decrementing its count), if any. */

@@ -65,6 +65,56 @@ describe('start-up schools and config', () => {
     expect(registry.get('gen').key.cacheMode).toBe('bypass');
   });
 
+  it('takes per-school server behaviour from seed options and the JSON manifest', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sim-'));
+    writeFileSync(
+      join(dir, 'schools.json'),
+      JSON.stringify({
+        schools: [
+          {
+            schoolId: 'manifest',
+            seed: 3,
+            size: 'small',
+            connection: 'close',
+            generation: { limitMs: 1_000, msPer1000Rows: 250 },
+          },
+        ],
+      }),
+    );
+    const registry = new SchoolRegistry();
+    loadInitialSchools(
+      {
+        ...base,
+        SIM_SEED_SCHOOLS: [
+          'plain:1:small',
+          'big:2:large:0A1C996B-8E74-4388-A3C4-8DA1E40ADA57:connection=close:limitMs=35000:msPerMethod=500:msPer1000Rows=800:deadlockPer1000Rows=0.01',
+          'closed:3:small:connection=close',
+        ],
+        SIM_SCHOOLS_FILE: join(dir, 'schools.json'),
+      },
+      registry,
+    );
+    expect(registry.get('plain').server).toEqual({
+      connection: 'keep-alive',
+      generation: { limitMs: 35_000, msPerMethod: 0, msPer1000Rows: 0, deadlockPer1000Rows: 0 },
+    });
+    expect(registry.get('big').key.apiKey).toBe('0A1C996B-8E74-4388-A3C4-8DA1E40ADA57');
+    expect(registry.get('big').server).toEqual({
+      connection: 'close',
+      generation: { limitMs: 35_000, msPerMethod: 500, msPer1000Rows: 800, deadlockPer1000Rows: 0.01 },
+    });
+    expect(registry.get('closed').server.connection).toBe('close');
+    expect(registry.get('manifest').server).toEqual({
+      connection: 'close',
+      generation: { limitMs: 1_000, msPerMethod: 0, msPer1000Rows: 250, deadlockPer1000Rows: 0 },
+    });
+    for (const bad of ['x:1:small:connection=sometimes', 'x:1:small:limitMs=soon', 'x:1:small:colour=red']) {
+      expect(() => loadInitialSchools({ ...base, SIM_SEED_SCHOOLS: [bad] }, new SchoolRegistry())).toThrow(
+        /SIM_SEED_SCHOOLS/,
+      );
+    }
+  });
+
   it('serves a single XML file as one school', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sim-'));
     writeFileSync(

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { diff } from '../../src/domain/diff';
+import type { StoredByType } from '../../src/domain/diff';
 import { normalise } from '../../src/domain/normalise';
 import type { RawSnapshot } from '../../src/domain/normalise';
 import { contact, el, pupil, setList, smallSchool, staff } from '../support/raw';
@@ -192,5 +194,33 @@ describe('normalise with the stored roster as fallback', () => {
     expect(r.entities.pupil.get('100')).toEqual(stored.entities.pupil.get('100'));
     expect(r.entities.teachingSet.get('70')).toEqual(stored.entities.teachingSet.get('70'));
     expect(r.findings.filter((f) => f.code.startsWith('ROSTER_DANGLING'))).toEqual([]);
+  });
+});
+
+describe('an absent Contacts dataset', () => {
+  it('removes no contact (e.g. a fetch in method groups whose Contacts method name iSAMS did not accept)', () => {
+    const full = normalise(snap(smallSchool()));
+    expect(full.entities.contact.size).toBeGreaterThan(0);
+    const storedContacts: StoredByType = {
+      contact: new Map(
+        [...full.entities.contact.values()].map((data) => [
+          data.id,
+          { entityType: 'contact', id: data.id, status: 'active', data },
+        ]),
+      ),
+    };
+    const { contacts: _absent, ...withoutContacts } = smallSchool();
+    const r = normalise(snap(withoutContacts));
+    expect(r.presentTypes.has('contact')).toBe(false);
+    expect(
+      diff(storedContacts, r.entities, r.presentTypes).filter((c) => c.entityType === 'contact'),
+    ).toEqual([]);
+    // Present but empty is different: those contacts would be removed (and the guard holds that).
+    const empty = normalise(snap({ ...withoutContacts, contacts: [] }));
+    expect(
+      diff(storedContacts, empty.entities, empty.presentTypes)
+        .filter((c) => c.entityType === 'contact')
+        .map((c) => c.change),
+    ).toEqual(Array(full.entities.contact.size).fill('removed'));
   });
 });

@@ -1,14 +1,20 @@
-import { createHash } from 'node:crypto';
-import type { Hash } from 'node:crypto';
-import { fetchAndParse } from '@isams-sync/isams';
-import type { BatchParseEvent, DatasetId, FetchBatchOptions } from '@isams-sync/isams';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DATASETS, IsamsError, backoffDelay, fetchAndParse, isIsamsError } from '@isams-sync/isams';
+import type { DatasetId, FetchBatchOptions } from '@isams-sync/isams';
 import type { Logger } from '@isams-sync/logger';
-import { canonicalRawJson } from '../../domain/canonical-json';
-import { ChunkPlanner } from '../../domain/chunk-plan';
+import {
+  DEFAULT_CONTACTS_METHODS,
+  MethodGroupPlanner,
+  needsSmallerRequests,
+  normalisePlan,
+  switchToGroups,
+} from '../../domain/method-groups';
+import type { FetchPlan, GroupOutcome, GroupRequest, RunFetch } from '../../domain/method-groups';
 import type { SourceFormat } from '../../domain/settings-rules';
 import type { RunDatasetStats } from '../../domain/sync-run';
 import type { RunFinding } from '../mongo/runs-repository';
 import type { RunSpool } from '../spool/run-spool';
+import { DocumentAccumulator } from './document-accumulator';
 
 /** Where and how to reach one school's iSAMS. */
 export interface IsamsSource {
@@ -27,6 +33,9 @@ export interface FetchProgress {
   datasetsDone: number;
   recordsFetched: number;
   bytesFetched: number;
+  /** Method groups done and in all, when fetching in groups. */
+  groupsDone?: number;
+  groupsTotal?: number;
 }
 
 export interface FetchResult {
@@ -35,24 +44,11 @@ export interface FetchResult {
   unknownContainers: string[];
   findings: RunFinding[];
   bytes: number;
+  /** Whole key or method groups, and each group's outcome. */
+  fetch: RunFetch;
 }
 
-const MAX_FINDINGS = 1000;
-
-interface DatasetAcc {
-  hash: Hash;
-  records: number;
-  bytes: number;
-  planner: ChunkPlanner;
-}
-
-/**
- * Fetches and stream-parses the school's document. With a spool, every record is written to it as
- * canonical JSON while its dataset's sha256 fingerprint, byte count and chunk plan are computed;
- * without one (test connection) records are only counted. Throws the client's `IsamsError` for any
- * failure, including a document that ends early: the caller then discards the spool.
- */
-export async function fetchToSpool(options: {
+export interface FetchToSpoolOptions {
   source: IsamsSource;
   client: IsamsClientSettings;
   spool?: RunSpool;
@@ -60,93 +56,214 @@ export async function fetchToSpool(options: {
   signal?: AbortSignal;
   logger?: Logger;
   onProgress?: (p: FetchProgress) => void;
-}): Promise<FetchResult> {
-  const acc = new Map<DatasetId, DatasetAcc>();
-  const findings: RunFinding[] = [];
-  let datasetsDone = 0;
-  let recordsFetched = 0;
-  let bytesFetched = 0;
-  const { spool } = options;
-  const events: AsyncGenerator<BatchParseEvent> = fetchAndParse({
+  /** The school's stored fetch plan (whole key when absent). */
+  plan?: FetchPlan | null;
+  /** Candidate `MethodsToRun` names of Contacts (Filtered) ([U]); defaults to the built-in list. */
+  contactsMethods?: readonly string[];
+  /** Called whenever the plan changes (switch to groups, a split, a contacts name learnt): persist it. */
+  onPlanChange?: (plan: FetchPlan) => Promise<void>;
+  /** Called whenever a group's state changes (for the run record, also when the run fails). */
+  onFetch?: (fetch: RunFetch) => void;
+}
+
+/**
+ * Fetches and stream-parses the school's document into the spool (records as canonical JSON, each
+ * dataset's sha256 fingerprint, byte count and chunk plan; without a spool — test connection —
+ * records are only counted).
+ *
+ * Whole key first, as one request; when that fails in a way a smaller request can avoid (iSAMS's
+ * ~35 s generation limit, a deadlock, our per-response size limit) — after the client's retries —
+ * the same key is fetched in method groups (`MethodsToRun`), and a school that needed groups is
+ * fetched in groups straight away next time (`plan`, persisted through `onPlanChange`). Every
+ * dataset of the result comes from this run; if any group fails for good, this throws (the caller
+ * discards the spool and publishes nothing). Throws the client's `IsamsError` for any failure.
+ */
+export async function fetchToSpool(options: FetchToSpoolOptions): Promise<FetchResult> {
+  let plan = normalisePlan(options.plan);
+  let groups: { groupsDone: number; groupsTotal: number } | undefined;
+  const acc = new DocumentAccumulator(options.spool, options.maxChunkRecordBytes, (p) =>
+    options.onProgress?.({ ...p, ...groups }),
+  );
+  if (plan.mode === 'whole') {
+    try {
+      const { absent } = await acc.consume(fetchAndParse(requestOptions(options, acc)));
+      return {
+        datasets: acc.stats(),
+        absent,
+        unknownContainers: acc.unknownContainers(),
+        findings: acc.findings(),
+        bytes: acc.bytes(),
+        fetch: {
+          mode: 'whole',
+          groups: [],
+          ...(plan.contactsMethod ? { contactsMethod: plan.contactsMethod } : {}),
+        },
+      };
+    } catch (err) {
+      if (!isIsamsError(err) || !smallerHelps(err)) throw err;
+      options.logger?.warn(
+        { code: err.code },
+        'whole-key request failed after its retries; fetching the key in method groups',
+      );
+      plan = switchToGroups(plan, err.code, new Date());
+      await options.onPlanChange?.(plan);
+      await acc.reset();
+    }
+  }
+  const planner = new MethodGroupPlanner(plan, options.contactsMethods ?? DEFAULT_CONTACTS_METHODS);
+  const report = () => {
+    groups = planner.progress();
+    options.onFetch?.(runFetch(planner));
+    options.onProgress?.({ ...acc.progress(), ...groups });
+  };
+  let stored = JSON.stringify(plan);
+  let lastRefusal: IsamsError | undefined;
+  for (let request = planner.next(); request; request = planner.next()) {
+    report();
+    const { outcome, error } = await fetchGroup(options, acc, request);
+    if (outcome.kind === 'not-allocated') lastRefusal = error;
+    const decision = planner.record(request, outcome);
+    const next = JSON.stringify(planner.plan());
+    if (next !== stored) {
+      stored = next;
+      await options.onPlanChange?.(planner.plan());
+    }
+    if (decision.action === 'fail') {
+      report();
+      throw groupFailure(error, decision.datasets, request.group, planner.groups().length);
+    }
+  }
+  report();
+  const result = planner.result();
+  if (result.present.length === 0) throw nothingAllocated(lastRefusal, result.absent);
+  const datasets = acc.stats().filter((d) => result.present.includes(d.datasetId));
+  options.logger?.info(
+    { groups: planner.groups().length, absent: result.absent },
+    'iSAMS document fetched in method groups',
+  );
+  return {
+    datasets,
+    absent: result.absent,
+    unknownContainers: acc.unknownContainers(),
+    findings: [...result.findings, ...acc.findings()],
+    bytes: acc.bytes(),
+    fetch: runFetch(planner),
+  };
+}
+
+function requestOptions(
+  options: FetchToSpoolOptions,
+  acc: DocumentAccumulator,
+  methodsToRun?: string[],
+): FetchBatchOptions {
+  return {
     ...options.client,
     baseUrl: options.source.baseUrl,
     apiKey: options.source.apiKey,
     format: options.source.format,
+    ...(methodsToRun ? { methodsToRun } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
-    onProgress: (bytes) => {
-      bytesFetched = bytes;
-    },
-  });
-  for await (const ev of events) {
-    switch (ev.type) {
-      case 'dataset':
-        if (!acc.has(ev.datasetId)) {
-          acc.set(ev.datasetId, {
-            hash: createHash('sha256'),
-            records: 0,
-            bytes: 0,
-            planner: new ChunkPlanner(options.maxChunkRecordBytes),
-          });
-          await spool?.touch(ev.datasetId);
-        }
-        break;
-      case 'record': {
-        const a = acc.get(ev.datasetId)!;
-        const line = canonicalRawJson(ev.raw);
-        const size = Buffer.byteLength(line);
-        a.hash.update(line);
-        a.hash.update('\n');
-        a.records += 1;
-        a.bytes += size;
-        a.planner.add(size);
-        recordsFetched += 1;
-        if (spool) await spool.append(ev.datasetId, line);
-        if ((recordsFetched & 1023) === 0)
-          options.onProgress?.({ datasetsDone, recordsFetched, bytesFetched });
-        break;
+    onProgress: acc.onBytes,
+  };
+}
+
+/**
+ * One group's request, retried on its own: the client retries transient failures before the first
+ * record; a transient failure after records (a document cut off mid-way) is retried here, with
+ * back-off, after discarding what the group had delivered.
+ */
+async function fetchGroup(
+  options: FetchToSpoolOptions,
+  acc: DocumentAccumulator,
+  request: GroupRequest,
+): Promise<{ outcome: GroupOutcome; error?: IsamsError }> {
+  const wanted = new Set(request.datasets);
+  const names = request.methods.map((m) => m.name);
+  const maxAttempts = Math.max(1, options.client.retry.maxAttempts);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { absent } = await acc.consume(fetchAndParse(requestOptions(options, acc, names)), wanted);
+      return { outcome: { kind: 'fetched', present: request.datasets.filter((d) => !absent.includes(d)) } };
+    } catch (err) {
+      const midDocument = acc.yielded;
+      await acc.discard(request.datasets);
+      if (!isIsamsError(err)) throw err;
+      if (err.code === 'ISAMS_METHODS_NOT_ALLOCATED') {
+        const echoed = Array.isArray(err.details?.methods) ? (err.details.methods as string[]) : [];
+        return { outcome: { kind: 'not-allocated', echoed }, error: err };
       }
-      case 'dataset-end':
-        datasetsDone += 1;
-        options.onProgress?.({ datasetsDone, recordsFetched, bytesFetched });
-        break;
-      case 'finding':
-        if (ev.finding.datasetId && findings.length < MAX_FINDINGS) {
-          const f = ev.finding;
-          findings.push({
-            code: f.code,
-            datasetId: f.datasetId!,
-            ...(f.recordId !== undefined ? { recordId: f.recordId } : {}),
-            ...(f.path !== undefined ? { path: f.path } : {}),
-            message: f.message,
-          });
-        }
-        break;
-      case 'end': {
-        await spool?.close();
-        const datasets: RunDatasetStats[] = [...acc.entries()].map(([datasetId, a]) => {
-          const chunkRecords = a.planner.finish();
-          return {
-            datasetId,
-            present: true,
-            recordCount: a.records,
-            bytes: a.bytes,
-            chunkCount: chunkRecords.length,
-            chunkRecords,
-            fingerprint: a.hash.digest('hex'),
-          };
-        });
-        options.onProgress?.({ datasetsDone: datasets.length, recordsFetched, bytesFetched: ev.bytes });
-        return {
-          datasets,
-          absent: ev.absent,
-          unknownContainers: ev.unknownContainers,
-          findings,
-          bytes: ev.bytes,
-        };
+      if (err.transient && midDocument && !smallerHelps(err) && attempt < maxAttempts) {
+        const delay = backoffDelay(attempt, options.client.retry);
+        options.logger?.info(
+          { code: err.code, attempt, delayMs: delay },
+          'method group failed part-way; retrying the group',
+        );
+        await sleep(delay, undefined, options.signal ? { signal: options.signal } : {});
+        continue;
       }
+      options.logger?.warn({ code: err.code, datasets: request.datasets }, 'method group failed');
+      const networkCode = networkCodeOf(err);
+      return {
+        outcome: { kind: 'failed', code: err.code, ...(networkCode ? { networkCode } : {}) },
+        error: err,
+      };
     }
   }
-  // streamBatchDocument always ends with `end` or throws; reaching here means the stream was cut.
-  throw new Error('iSAMS document stream ended without an end event');
+}
+
+/** The socket-level code behind a network failure (`UND_ERR_CONNECT_TIMEOUT`, …), if any. */
+function networkCodeOf(err: IsamsError): string | undefined {
+  const code = err.details?.errorCode;
+  return typeof code === 'string' && code !== '' ? code : undefined;
+}
+
+/** Whether a smaller request could avoid this failure (not a time-out while connecting). */
+const smallerHelps = (err: IsamsError): boolean => needsSmallerRequests(err.code, networkCodeOf(err));
+
+function runFetch(planner: MethodGroupPlanner): RunFetch {
+  const { mode, contactsMethod, switchedBecause, switchedAt } = planner.plan();
+  return {
+    mode,
+    groups: planner.groups(),
+    ...(contactsMethod ? { contactsMethod } : {}),
+    ...(switchedBecause ? { switchedBecause } : {}),
+    ...(switchedAt ? { switchedAt } : {}),
+  };
+}
+
+const adminNames = (datasets: readonly DatasetId[]) => datasets.map((d) => DATASETS[d].adminName).join(', ');
+
+/** The run's error when a group failed for good: iSAMS's error, naming the group. */
+function groupFailure(
+  cause: IsamsError | undefined,
+  datasets: DatasetId[],
+  group: number,
+  groups: number,
+): IsamsError {
+  const err =
+    cause ??
+    new IsamsError({
+      code: 'ISAMS_ERROR_DOCUMENT',
+      message: 'iSAMS kept answering the method groups without the run making progress.',
+      transient: true,
+    });
+  return new IsamsError({
+    code: err.code,
+    message: `Method group ${group + 1} of ${groups} (${adminNames(datasets)}) could not be fetched, so nothing was published. ${err.message}`,
+    details: { ...err.details, methodGroup: datasets },
+    cause: err,
+    transient: err.transient,
+    adminAction: err.adminAction,
+  });
+}
+
+/** Every method of the key was refused (403): there is nothing to publish. */
+function nothingAllocated(last: IsamsError | undefined, absent: DatasetId[]): IsamsError {
+  return new IsamsError({
+    code: 'ISAMS_METHODS_NOT_ALLOCATED',
+    message: `iSAMS refused every method of the Batch API key when asked in method groups: ${adminNames(absent)}.`,
+    details: { ...last?.details, datasets: absent, adminNames: absent.map((d) => DATASETS[d].adminName) },
+    ...(last ? { cause: last } : {}),
+  });
 }

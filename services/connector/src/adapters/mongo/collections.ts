@@ -11,6 +11,7 @@ export const COLLECTIONS = {
   runSteps: 'run_steps',
   appliedSnapshots: 'applied_snapshots',
   scheduleClaims: 'schedule_claims',
+  fetchPlans: 'fetch_plans',
 } as const;
 
 /** Every index the connector needs (created at start-up, idempotently). */

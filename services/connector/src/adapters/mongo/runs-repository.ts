@@ -2,6 +2,7 @@ import type { Collection, Db, Filter } from 'mongodb';
 import { claimStep, isDuplicateKeyError, readStepClaim, toMongoError } from '@isams-sync/mongo';
 import type { Fence, StepClaimDocument } from '@isams-sync/mongo';
 import type { DatasetId } from '@isams-sync/isams';
+import type { RunFetch } from '../../domain/method-groups';
 import type { RunDatasetStats, RunError, RunProgress, RunStatus, RunTrigger } from '../../domain/sync-run';
 import type { SourceFormat } from '../../domain/settings-rules';
 import { COLLECTIONS } from './collections';
@@ -34,6 +35,8 @@ export interface RunDocument {
   unknownContainers: string[];
   findings: RunFinding[];
   sourceFormat?: SourceFormat;
+  /** Whole key or method groups, with each group's outcome (set once the fetch ended or failed). */
+  fetch?: RunFetch;
   error?: RunError;
   rosterStatus?: RunStatus;
   rosterSequence?: number;

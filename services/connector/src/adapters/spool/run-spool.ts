@@ -31,8 +31,19 @@ export class RunSpool {
   }
 
   async reset(): Promise<void> {
+    await this.close().catch(() => undefined);
     await rm(this.dir, { recursive: true, force: true });
     await mkdir(this.dir, { recursive: true });
+  }
+
+  /** Drops what was spooled for these datasets (a request that failed part-way through). */
+  async discard(datasetIds: readonly DatasetId[]): Promise<void> {
+    for (const id of datasetIds) {
+      const f = this.files.get(id);
+      this.files.delete(id);
+      await f?.handle.close().catch(() => undefined);
+      await rm(this.fileOf(id), { force: true });
+    }
   }
 
   async append(datasetId: DatasetId, line: string): Promise<void> {

@@ -58,7 +58,9 @@ export function connectorHandlers(deps: ConnectorHandlerDeps): connectorV1.Conne
     return run;
   };
   return {
-    GetSettings: unary(async (_req, ctx) => toSettingsProto(await deps.settings.get(ctx.tenantId))),
+    GetSettings: unary(async (_req, ctx) =>
+      toSettingsProto(await deps.settings.get(ctx.tenantId), await deps.settings.fetchPlan(ctx.tenantId)),
+    ),
     PutSettings: unary(async (req: connectorV1.PutSettingsRequest__Output, ctx) =>
       toSettingsProto(
         await deps.settings.put(
@@ -72,6 +74,7 @@ export function connectorHandlers(deps: ConnectorHandlerDeps): connectorV1.Conne
           },
           ctx.actor,
         ),
+        await deps.settings.fetchPlan(ctx.tenantId),
       ),
     ),
     TestConnection: unary(async (req: connectorV1.TestConnectionRequest__Output, ctx) => {

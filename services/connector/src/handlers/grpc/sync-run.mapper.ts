@@ -2,10 +2,33 @@ import { DATASETS } from '@isams-sync/isams';
 import type { connectorV1 } from '@isams-sync/grpc';
 import type { RunDocument } from '../../adapters/mongo/runs-repository';
 import type { SettingsDocument } from '../../adapters/mongo/settings-repository';
+import type { FetchPlan, RunFetch } from '../../domain/method-groups';
 
 const iso = (d: Date | undefined | null): string => (d ? d.toISOString() : '');
 
-export function toSettingsProto(s: SettingsDocument | null): connectorV1.DataSourceSettings {
+/** A stored fetch plan (settings) or a run's fetch (with each group's status and requests). */
+export function toFetchPlanProto(f: FetchPlan | RunFetch): connectorV1.FetchPlan {
+  const groups =
+    'groups' in f
+      ? f.groups.map((g) =>
+          Array.isArray(g)
+            ? { datasetIds: g }
+            : { datasetIds: g.datasets, status: g.status, requests: g.requests },
+        )
+      : [];
+  return {
+    mode: f.mode,
+    groups,
+    contactsMethod: f.contactsMethod ?? '',
+    switchedBecause: f.switchedBecause ?? '',
+    switchedAt: iso(f.switchedAt),
+  };
+}
+
+export function toSettingsProto(
+  s: SettingsDocument | null,
+  plan: FetchPlan | null = null,
+): connectorV1.DataSourceSettings {
   if (!s) return { configured: false };
   return {
     configured: true,
@@ -18,6 +41,7 @@ export function toSettingsProto(s: SettingsDocument | null): connectorV1.DataSou
     updatedAt: iso(s.updatedAt),
     updatedBy: s.updatedBy,
     keyUpdatedAt: iso(s.keyUpdatedAt),
+    fetchPlan: toFetchPlanProto(plan ?? { mode: 'whole', groups: [] }),
   };
 }
 
@@ -63,5 +87,6 @@ export function toRunProto(r: RunDocument): connectorV1.SyncRun {
     rosterCountsJson: r.rosterCounts ? JSON.stringify(r.rosterCounts) : '',
     heldBatchId: r.heldBatchId ?? '',
     updatedAt: iso(r.updatedAt),
+    ...(r.fetch ? { fetch: toFetchPlanProto(r.fetch) } : {}),
   };
 }

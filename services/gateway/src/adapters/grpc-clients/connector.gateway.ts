@@ -10,6 +10,7 @@ import type { GrpcClientConstructor, UnaryMethod } from '@isams-sync/grpc';
 import type {
   DataSourceSettings,
   EgressInfo,
+  FetchPlan,
   PutSettingsInput,
   RunError,
   SyncRun,
@@ -47,6 +48,13 @@ interface ProtoRunError {
   adminAction: string;
   transient: boolean;
 }
+interface ProtoFetchPlan {
+  mode: string;
+  groups: Array<{ datasetIds: string[]; status: string; requests: number }>;
+  contactsMethod: string;
+  switchedBecause: string;
+  switchedAt: string;
+}
 interface ProtoSettings {
   configured: boolean;
   isamsUrl: string;
@@ -58,6 +66,7 @@ interface ProtoSettings {
   updatedAt: string;
   updatedBy: string;
   keyUpdatedAt: string;
+  fetchPlan: ProtoFetchPlan | null;
 }
 interface ProtoSyncRun {
   syncRunId: string;
@@ -78,7 +87,10 @@ interface ProtoSyncRun {
     bytesFetched: string;
     chunksPublished: number;
     chunksTotal: number;
+    groupsDone?: number;
+    groupsTotal?: number;
   } | null;
+  fetch?: ProtoFetchPlan | null;
   datasets: Array<{
     datasetId: string;
     adminName: string;
@@ -129,6 +141,20 @@ function runError(e: ProtoRunError | null | undefined): RunError | null {
   return { code: e.code, message: e.message, adminAction: e.adminAction, transient: e.transient };
 }
 
+function fetchPlan(f: ProtoFetchPlan | null | undefined): FetchPlan {
+  return {
+    mode: f?.mode === 'groups' ? 'groups' : 'whole',
+    groups: (f?.groups ?? []).map((g) => ({
+      datasetIds: g.datasetIds,
+      status: orNull(g.status),
+      requests: g.requests,
+    })),
+    contactsMethod: orNull(f?.contactsMethod),
+    switchedBecause: orNull(f?.switchedBecause),
+    switchedAt: orNull(f?.switchedAt),
+  };
+}
+
 function settings(s: ProtoSettings): DataSourceSettings {
   return {
     configured: s.configured,
@@ -141,6 +167,7 @@ function settings(s: ProtoSettings): DataSourceSettings {
     updatedAt: orNull(s.updatedAt),
     updatedBy: orNull(s.updatedBy),
     keyUpdatedAt: orNull(s.keyUpdatedAt),
+    fetchPlan: fetchPlan(s.fetchPlan),
   };
 }
 
@@ -179,7 +206,10 @@ export function toSyncRun(r: ProtoSyncRun): SyncRun {
       bytesFetched: toNumber(p?.bytesFetched),
       chunksPublished: p?.chunksPublished ?? 0,
       chunksTotal: p?.chunksTotal ?? 0,
+      groupsDone: p?.groupsDone ?? 0,
+      groupsTotal: p?.groupsTotal ?? 0,
     },
+    fetch: r.fetch ? fetchPlan(r.fetch) : null,
     datasets: r.datasets.map((d) => ({
       datasetId: d.datasetId,
       adminName: d.adminName,

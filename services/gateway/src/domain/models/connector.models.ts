@@ -14,6 +14,33 @@ export const runErrorSchema = z
   .meta({ id: 'RunError' });
 export type RunError = z.infer<typeof runErrorSchema>;
 
+export const fetchPlanSchema = z
+  .object({
+    mode: z
+      .enum(['whole', 'groups'])
+      .describe('whole: one request for the whole key; groups: one request per method group (MethodsToRun)'),
+    groups: z
+      .array(
+        z.object({
+          datasetIds: z.array(z.string()),
+          status: z.string().nullable().describe('In a run: pending, done or failed'),
+          requests: z.number().int().describe('In a run: how many times the group was requested'),
+        }),
+      )
+      .describe('The method groups, in request order (empty for a whole-key fetch)'),
+    contactsMethod: z
+      .string()
+      .nullable()
+      .describe('The Contacts (Filtered) method name iSAMS accepted, when known'),
+    switchedBecause: z
+      .string()
+      .nullable()
+      .describe('The error that made SchoolCloud fetch this school in groups, e.g. ISAMS_TIMEOUT'),
+    switchedAt: isoOrNull,
+  })
+  .meta({ id: 'FetchPlan' });
+export type FetchPlan = z.infer<typeof fetchPlanSchema>;
+
 export const dataSourceSettingsSchema = z
   .object({
     configured: z.boolean(),
@@ -26,6 +53,9 @@ export const dataSourceSettingsSchema = z
     updatedAt: isoOrNull,
     updatedBy: z.string().nullable(),
     keyUpdatedAt: isoOrNull,
+    fetchPlan: fetchPlanSchema.describe(
+      'How runs fetch the school: the whole key, or method groups after iSAMS timed out on the whole key',
+    ),
   })
   .meta({ id: 'DataSourceSettings' });
 export type DataSourceSettings = z.infer<typeof dataSourceSettingsSchema>;
@@ -122,7 +152,10 @@ export const syncRunSchema = z
       bytesFetched: z.number().int(),
       chunksPublished: z.number().int(),
       chunksTotal: z.number().int(),
+      groupsDone: z.number().int().describe('Method groups fetched (0 for a whole-key fetch)'),
+      groupsTotal: z.number().int(),
     }),
+    fetch: fetchPlanSchema.nullable().describe('How this run fetched the document, once known'),
     datasets: z.array(syncRunDatasetSchema),
     absentDatasets: z.array(z.string()),
     error: runErrorSchema.nullable(),

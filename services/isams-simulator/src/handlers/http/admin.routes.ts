@@ -5,6 +5,7 @@ import type { DatasetId } from '../../domain/isams-lib';
 import * as mutate from '../../domain/mutations';
 import type { SchoolRegistry } from '../../domain/school-registry';
 import {
+  CONNECTION_MODES,
   FAULT_KINDS,
   createGeneratedSchool,
   createXmlSchool,
@@ -13,8 +14,9 @@ import {
   replaceWithGenerated,
   touch,
   updateKey,
+  updateServer,
 } from '../../domain/simulated-school';
-import type { KeyOptions, SimulatedSchool } from '../../domain/simulated-school';
+import type { KeyOptions, ServerOptions, SimulatedSchool } from '../../domain/simulated-school';
 import { SimErrors } from '../../domain/simulator-errors';
 import { XmlReadError } from '../../domain/xml-reader';
 import { cacheKeyFor } from '../../domain/key-policy';
@@ -41,6 +43,24 @@ const keyFields = {
     .optional(),
 };
 const keySchema = z.object(keyFields).strict();
+const ms = z
+  .number()
+  .min(0)
+  .max(24 * 3_600_000);
+/** The school's server behaviour: connection mode and generation time model (all optional). */
+export const serverFields = {
+  connection: z.enum(CONNECTION_MODES).optional(),
+  generation: z
+    .object({
+      limitMs: ms.optional(),
+      msPerMethod: ms.optional(),
+      msPer1000Rows: ms.optional(),
+      deadlockPer1000Rows: z.number().min(0).max(1).optional(),
+    })
+    .strict()
+    .optional(),
+};
+const serverSchema = z.object(serverFields).strict();
 const createSchema = z.union([
   z
     .object({
@@ -48,9 +68,12 @@ const createSchema = z.union([
       seed: z.number().int(),
       size: z.enum(['small', 'medium', 'large']),
       ...keyFields,
+      ...serverFields,
     })
     .strict(),
-  z.object({ schoolId: z.string().trim().min(1), xml: z.string().min(1), ...keyFields }).strict(),
+  z
+    .object({ schoolId: z.string().trim().min(1), xml: z.string().min(1), ...keyFields, ...serverFields })
+    .strict(),
 ]);
 const patchSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
 const idParams = z.object({ schoolId: z.string(), id: z.coerce.number().int() });
@@ -102,6 +125,17 @@ const setSchema = z
   })
   .strict();
 
+/** Picks the server fields of a request body (dropping undefined ones). */
+function serverOptions(body: z.infer<typeof serverSchema>): ServerOptions {
+  const generation = Object.fromEntries(
+    Object.entries(body.generation ?? {}).filter(([, v]) => v !== undefined),
+  ) as ServerOptions['generation'];
+  return {
+    ...(body.connection !== undefined ? { connection: body.connection } : {}),
+    ...(body.generation !== undefined ? { generation } : {}),
+  };
+}
+
 /** Converts the wire key fields to domain options (seconds → ms). */
 function keyOptions(body: z.infer<typeof keySchema>): KeyOptions {
   const { cacheExpirySeconds, ...rest } = body;
@@ -128,6 +162,8 @@ export function schoolSummary(school: SimulatedSchool, now: number) {
       ageMs: now - e.createdAt,
     })),
     faults: school.faults,
+    server: school.server,
+    stats: school.stats,
     version: school.version,
   };
 }
@@ -155,18 +191,19 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
   app.get('/admin/schools', async () => ({ schools: registry.list().map((s) => schoolSummary(s, now())) }));
 
   app.post('/admin/schools', async (req, reply) => {
-    const body = parse(createSchema, req.body);
+    const { connection, generation, ...body } = parse(createSchema, req.body);
     const key = keyOptions(body);
+    const server = serverOptions({ connection, generation });
     let created: SimulatedSchool;
     if ('xml' in body) {
       try {
-        created = createXmlSchool(body.schoolId, body.xml, key);
+        created = createXmlSchool(body.schoolId, body.xml, key, server);
       } catch (err) {
         if (err instanceof XmlReadError)
           throw SimErrors.SIM_XML_INVALID({ reason: err.message }, { cause: err });
         throw err;
       }
-    } else created = createGeneratedSchool(body.schoolId, body.seed, body.size, key);
+    } else created = createGeneratedSchool(body.schoolId, body.seed, body.size, key, server);
     registry.add(created);
     return reply.code(201).send(schoolSummary(created, now()));
   });
@@ -182,6 +219,11 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
     const o = keyOptions(parse(keySchema, req.body));
     if (o.apiKey) registry.assertKeyFree(o.apiKey, s.schoolId);
     updateKey(s, o);
+    return schoolSummary(s, now());
+  });
+  app.patch('/admin/schools/:schoolId/server', async (req) => {
+    const s = school(req);
+    updateServer(s, serverOptions(parse(serverSchema, req.body)));
     return schoolSummary(s, now());
   });
   app.delete('/admin/schools/:schoolId/key/datasets/:dataset', async (req) => {

@@ -63,6 +63,15 @@ async function* asBuffers(chunks: Iterable<string>): AsyncGenerator<Buffer> {
   }
 }
 
+/**
+ * Close-per-response mode: `Connection: close` on the answer, and no chunked encoding, so a body of
+ * unknown length is delimited by the close (HTTP/1.0 semantics); Node closes the socket after it.
+ */
+function closeAfterResponse(reply: FastifyReply): void {
+  reply.header('connection', 'close');
+  reply.raw.removeHeader('transfer-encoding');
+}
+
 /** Writes part of the body, then destroys the socket mid-response (the `connectionReset` fault). */
 async function resetMidBody(reply: FastifyReply, layout: LayoutModule[], format: Format): Promise<void> {
   reply.hijack();
@@ -95,6 +104,7 @@ export function registerBatchRoutes(app: FastifyInstance, opts: BatchRouteOption
         Array.isArray(forwarded) ? forwarded[0] : forwarded,
         opts.trustProxy,
       );
+      if (school.server.connection === 'close') closeAfterResponse(reply);
       const outcome = decideBatch(school, {
         body: typeof request.body === 'string' ? request.body : undefined,
         callerIp: ip,

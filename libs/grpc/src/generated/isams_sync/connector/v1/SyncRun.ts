@@ -5,6 +5,7 @@ import type { SyncTrigger as _isams_sync_connector_v1_SyncTrigger, SyncTrigger__
 import type { SyncRunProgress as _isams_sync_connector_v1_SyncRunProgress, SyncRunProgress__Output as _isams_sync_connector_v1_SyncRunProgress__Output } from '../../../isams_sync/connector/v1/SyncRunProgress';
 import type { SyncRunDataset as _isams_sync_connector_v1_SyncRunDataset, SyncRunDataset__Output as _isams_sync_connector_v1_SyncRunDataset__Output } from '../../../isams_sync/connector/v1/SyncRunDataset';
 import type { RunError as _isams_sync_connector_v1_RunError, RunError__Output as _isams_sync_connector_v1_RunError__Output } from '../../../isams_sync/connector/v1/RunError';
+import type { FetchPlan as _isams_sync_connector_v1_FetchPlan, FetchPlan__Output as _isams_sync_connector_v1_FetchPlan__Output } from '../../../isams_sync/connector/v1/FetchPlan';
 import type { Long } from '@grpc/proto-loader';
 
 export interface SyncRun {
@@ -42,6 +43,10 @@ export interface SyncRun {
   'rosterCountsJson'?: (string);
   'heldBatchId'?: (string);
   'updatedAt'?: (string);
+  /**
+   * How this run fetched the document (whole key or method groups, each group's outcome).
+   */
+  'fetch'?: (_isams_sync_connector_v1_FetchPlan | null);
 }
 
 export interface SyncRun__Output {
@@ -79,4 +84,8 @@ export interface SyncRun__Output {
   'rosterCountsJson': (string);
   'heldBatchId': (string);
   'updatedAt': (string);
+  /**
+   * How this run fetched the document (whole key or method groups, each group's outcome).
+   */
+  'fetch': (_isams_sync_connector_v1_FetchPlan__Output | null);
 }

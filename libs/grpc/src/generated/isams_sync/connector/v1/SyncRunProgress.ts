@@ -10,6 +10,11 @@ export interface SyncRunProgress {
   'bytesFetched'?: (number | string | Long);
   'chunksPublished'?: (number);
   'chunksTotal'?: (number);
+  /**
+   * Method groups fetched and in all (0 for a whole-key fetch).
+   */
+  'groupsDone'?: (number);
+  'groupsTotal'?: (number);
 }
 
 export interface SyncRunProgress__Output {
@@ -19,4 +24,9 @@ export interface SyncRunProgress__Output {
   'bytesFetched': (string);
   'chunksPublished': (number);
   'chunksTotal': (number);
+  /**
+   * Method groups fetched and in all (0 for a whole-key fetch).
+   */
+  'groupsDone': (number);
+  'groupsTotal': (number);
 }

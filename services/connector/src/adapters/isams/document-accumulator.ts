@@ -1,0 +1,184 @@
+import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import type { BatchParseEvent, DatasetId } from '@isams-sync/isams';
+import { canonicalRawJson } from '../../domain/canonical-json';
+import { ChunkPlanner } from '../../domain/chunk-plan';
+import type { RunDatasetStats } from '../../domain/sync-run';
+import type { RunFinding } from '../mongo/runs-repository';
+import type { RunSpool } from '../spool/run-spool';
+
+const MAX_FINDINGS = 1000;
+
+interface DatasetAcc {
+  hash: Hash;
+  records: number;
+  bytes: number;
+  planner: ChunkPlanner;
+  done: boolean;
+}
+
+/** Counters for progress reports. */
+export interface AccumulatedProgress {
+  datasetsDone: number;
+  recordsFetched: number;
+  bytesFetched: number;
+}
+
+/**
+ * Collects the records of one run's documents (one for a whole-key fetch, one per method group
+ * otherwise) into the spool as canonical JSON, with each dataset's sha256 fingerprint, byte count
+ * and chunk plan. A dataset's fingerprint covers its records in document order only, so the same
+ * data gives the same fingerprint whether it came in the whole document or in a group's.
+ */
+export class DocumentAccumulator {
+  private readonly datasets = new Map<DatasetId, DatasetAcc>();
+  private readonly foundFindings: RunFinding[] = [];
+  private readonly unknown = new Set<string>();
+  /** Bytes of the documents read completely, and of the one being read. */
+  private bytesDone = 0;
+  private bytesCurrent = 0;
+  /** Whether the last {@link consume} handed out any event before it failed. */
+  yielded = false;
+
+  constructor(
+    private readonly spool: RunSpool | undefined,
+    private readonly maxChunkRecordBytes: number,
+    private readonly onProgress: (p: AccumulatedProgress) => void = () => undefined,
+  ) {}
+
+  /** Called with the current document's byte count as it downloads. */
+  readonly onBytes = (bytes: number): void => {
+    this.bytesCurrent = bytes;
+  };
+
+  progress(): AccumulatedProgress {
+    let datasetsDone = 0;
+    let recordsFetched = 0;
+    for (const a of this.datasets.values()) {
+      if (a.done) datasetsDone += 1;
+      recordsFetched += a.records;
+    }
+    return { datasetsDone, recordsFetched, bytesFetched: this.bytesDone + this.bytesCurrent };
+  }
+
+  /**
+   * Reads one document to its end. Only datasets in `wanted` are kept (all when undefined); returns
+   * the canonical datasets whose container the document did not have. Throws whatever the stream
+   * throws (the caller then discards what this document added).
+   */
+  async consume(
+    events: AsyncIterable<BatchParseEvent>,
+    wanted?: ReadonlySet<DatasetId>,
+  ): Promise<{ absent: DatasetId[] }> {
+    this.yielded = false;
+    this.bytesCurrent = 0;
+    const keep = (d: DatasetId | undefined): d is DatasetId => d !== undefined && (!wanted || wanted.has(d));
+    for await (const ev of events) {
+      this.yielded = true;
+      switch (ev.type) {
+        case 'dataset':
+          if (keep(ev.datasetId) && !this.datasets.has(ev.datasetId)) {
+            this.datasets.set(ev.datasetId, {
+              hash: createHash('sha256'),
+              records: 0,
+              bytes: 0,
+              planner: new ChunkPlanner(this.maxChunkRecordBytes),
+              done: false,
+            });
+            await this.spool?.touch(ev.datasetId);
+          }
+          break;
+        case 'record': {
+          const a = keep(ev.datasetId) ? this.datasets.get(ev.datasetId) : undefined;
+          if (!a) break;
+          const line = canonicalRawJson(ev.raw);
+          const size = Buffer.byteLength(line);
+          a.hash.update(line);
+          a.hash.update('\n');
+          a.records += 1;
+          a.bytes += size;
+          a.planner.add(size);
+          if (this.spool) await this.spool.append(ev.datasetId, line);
+          if ((a.records & 1023) === 0) this.onProgress(this.progress());
+          break;
+        }
+        case 'dataset-end': {
+          const a = keep(ev.datasetId) ? this.datasets.get(ev.datasetId) : undefined;
+          if (a) a.done = true;
+          this.onProgress(this.progress());
+          break;
+        }
+        case 'finding': {
+          const f = ev.finding;
+          if (keep(f.datasetId) && this.foundFindings.length < MAX_FINDINGS) {
+            this.foundFindings.push({
+              code: f.code,
+              datasetId: f.datasetId,
+              ...(f.recordId !== undefined ? { recordId: f.recordId } : {}),
+              ...(f.path !== undefined ? { path: f.path } : {}),
+              message: f.message,
+            });
+          }
+          break;
+        }
+        case 'end':
+          await this.spool?.close();
+          ev.unknownContainers.forEach((c) => this.unknown.add(c));
+          this.bytesDone += ev.bytes;
+          this.bytesCurrent = 0;
+          this.onProgress(this.progress());
+          return { absent: ev.absent };
+      }
+    }
+    // streamBatchDocument always ends with `end` or throws; reaching here means the stream was cut.
+    throw new Error('iSAMS document stream ended without an end event');
+  }
+
+  /** Forgets these datasets (records, findings, spool files): their request failed part-way. */
+  async discard(datasetIds: readonly DatasetId[]): Promise<void> {
+    const gone = new Set(datasetIds);
+    for (const d of gone) this.datasets.delete(d);
+    for (let i = this.foundFindings.length - 1; i >= 0; i--)
+      if (gone.has(this.foundFindings[i]!.datasetId)) this.foundFindings.splice(i, 1);
+    this.bytesCurrent = 0;
+    await this.spool?.discard(datasetIds);
+  }
+
+  /** Forgets everything (a whole-key fetch that is going to be fetched in groups instead). */
+  async reset(): Promise<void> {
+    this.datasets.clear();
+    this.foundFindings.length = 0;
+    this.unknown.clear();
+    this.bytesDone = 0;
+    this.bytesCurrent = 0;
+    await this.spool?.reset();
+  }
+
+  /** Per-dataset statistics of everything collected (call once, at the end). */
+  stats(): RunDatasetStats[] {
+    return [...this.datasets.entries()].map(([datasetId, a]) => {
+      const chunkRecords = a.planner.finish();
+      return {
+        datasetId,
+        present: true,
+        recordCount: a.records,
+        bytes: a.bytes,
+        chunkCount: chunkRecords.length,
+        chunkRecords,
+        fingerprint: a.hash.digest('hex'),
+      };
+    });
+  }
+
+  findings(): RunFinding[] {
+    return [...this.foundFindings];
+  }
+
+  unknownContainers(): string[] {
+    return [...this.unknown];
+  }
+
+  bytes(): number {
+    return this.bytesDone;
+  }
+}

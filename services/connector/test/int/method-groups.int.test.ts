@@ -1,0 +1,334 @@
+import { datasetSnapshotCompletedV1, rawDatasetChunkV1, syncRunUpdatedV1 } from '@isams-sync/events';
+import type { connectorV1 } from '@isams-sync/grpc';
+import { createEventProducer, createKafkaClient } from '@isams-sync/kafka';
+import type { EventProducer } from '@isams-sync/kafka';
+import { createLogger } from '@isams-sync/logger';
+import { getTestInfra, startSimulator, type SimulatorProcess } from '@isams-sync/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConnectorApp } from '../../src/app';
+import {
+  connectorClient,
+  connectorTestEnv,
+  readAll,
+  readRun,
+  startConnector,
+  waitFor,
+} from '../support/connector-harness';
+import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
+
+/**
+ * iSAMS gives up generating a document after ~35 s (reference §1.8, §4 item 1), more often the
+ * bigger the school. The simulator's per-school time model (set small here) makes the whole-key
+ * request time out; the connector then fetches the same key in method groups (`MethodsToRun`).
+ */
+
+const MODULE_GROUPS = [
+  ['currentStaff', 'academicHouses', 'boardingHouses', 'schoolForms', 'schoolDivisions', 'yearGroups'],
+  ['contacts', 'currentPupils', 'customGroupMembership', 'customGroups'],
+  ['departmentsAndSubjects', 'teachingForms', 'teachingSets', 'teachingSetLists'],
+];
+const keyFor = (i: number) => `{EEEEEEEE-0000-4000-8000-${String(i).padStart(12, '0')}}`;
+type Run = connectorV1.SyncRun__Output;
+const fingerprints = (run: Run) => Object.fromEntries(run.datasets.map((d) => [d.datasetId, d.fingerprint]));
+
+function fakeRoster(): EventProducer {
+  return createEventProducer(
+    createKafkaClient({
+      brokers: getTestInfra().kafkaBrokers,
+      clientId: 'fake-roster',
+      logger: createLogger({ service: 'fake-roster', level: 'warn' }),
+    }),
+  );
+}
+
+/** Shared by both describe blocks: a simulator, a connector on its own database, a fake roster. */
+function harness(connectorEnv: Record<string, string> = {}) {
+  const h = {} as {
+    sim: SimulatorProcess;
+    env: ConnectorTestEnv;
+    app: ConnectorApp;
+    client: ConnectorClient;
+    roster: EventProducer;
+  };
+  beforeAll(async () => {
+    h.sim = await startSimulator();
+    h.env = connectorTestEnv();
+    h.app = await startConnector(
+      h.env.env({
+        SCHEDULER_ENABLED: 'false',
+        MANUAL_TRIGGER_LIMIT: '50',
+        // A large school's document is parsed on the event loop the heartbeat shares.
+        RUN_LEASE_TTL_MS: '30s',
+        ...connectorEnv,
+      }),
+    );
+    h.client = connectorClient(h.app.grpcPort);
+    h.roster = fakeRoster();
+    await h.roster.connect();
+  }, 120_000);
+  afterAll(async () => {
+    await h.roster?.disconnect();
+    h.client?.close();
+    await h.app?.stop();
+    await h.sim?.stop();
+    await h.env?.dropDatabase();
+  });
+  const md = (tenant: string) => h.client.md(tenant);
+  return {
+    h,
+    md,
+    async school(
+      tenant: string,
+      i: number,
+      opts: Omit<Parameters<SimulatorProcess['createSchool']>[1], 'apiKey'>,
+    ) {
+      await h.sim.createSchool(tenant, { ...opts, apiKey: keyFor(i) });
+      await h.client.putSettings({ isamsUrl: h.sim.url, apiKey: keyFor(i), enabled: true }, md(tenant));
+    },
+    /** Triggers a run and waits until the connector is done with it. */
+    async sync(tenant: string): Promise<Run> {
+      const { run } = await h.client.triggerSync({}, md(tenant));
+      return waitFor(
+        async () => {
+          const r = await h.client.getSyncRun({ syncRunId: run!.syncRunId }, md(tenant));
+          return ['published', 'unchanged', 'failed'].includes(r.status) ? r : undefined;
+        },
+        `run of ${tenant}`,
+        120_000,
+      );
+    },
+    /** What the roster publishes once it applied a run (the connector then remembers its fingerprints). */
+    async applied(tenant: string, syncRunId: string): Promise<void> {
+      const ev = syncRunUpdatedV1.create({
+        tenantId: tenant,
+        syncRunId,
+        idParts: [syncRunId, 'roster', '1'],
+        data: {
+          syncRunId,
+          status: 'applied',
+          reportedBy: 'roster',
+          sequence: 1,
+          at: new Date().toISOString(),
+          trigger: { kind: 'manual' },
+          dryRun: false,
+        },
+      });
+      await h.roster.publish(h.env.runsTopic, [ev]);
+      await waitFor(
+        async () => (await h.client.getSyncRun({ syncRunId }, md(tenant))).status === 'applied',
+        'roster report applied',
+        60_000,
+      );
+    },
+    async published(syncRunId: string) {
+      const all = await readAll(h.env.rawTopic);
+      const mine = all.filter((m) => m.event.syncrunid === syncRunId);
+      const marker = mine.find((m) => m.event.type === datasetSnapshotCompletedV1.type)?.event.data as
+        | {
+            datasets: Array<{ datasetId: string; fingerprint: string }>;
+            absentDatasets: string[];
+            findings: Array<{ code: string }>;
+          }
+        | undefined;
+      const chunks = mine.filter((m) => m.event.type === rawDatasetChunkV1.type);
+      return { marker, chunks };
+    },
+  };
+}
+
+describe('connector: a school over the generation limit is fetched in method groups, with the one key', () => {
+  const t = harness();
+  const BIG = 'big-school';
+
+  it('a large school whose whole-key request exceeds its limit switches to groups: same fingerprints, so the run is `unchanged`', async () => {
+    await t.school(BIG, 1, { seed: 21, size: 'large' });
+    const whole = await t.sync(BIG);
+    expect(whole.status, JSON.stringify(whole.error)).toBe('published');
+    expect(whole.fetch?.mode).toBe('whole');
+    await t.applied(BIG, whole.syncRunId);
+
+    // 41,955 rows × 12 ms per 1,000 ≈ 503 ms for the whole key; the largest module (Teaching
+    // Manager, 31,055 rows) ≈ 373 ms; the limit is 400 ms.
+    await t.h.sim.setServer(BIG, { generation: { limitMs: 400, msPer1000Rows: 12 } });
+    const grouped = await t.sync(BIG);
+    expect(grouped.status, JSON.stringify(grouped.error)).toBe('unchanged');
+    expect(fingerprints(grouped)).toEqual(fingerprints(whole));
+    expect(grouped.datasets).toHaveLength(14);
+    // The Pupil Manager group is asked twice: its first request carries every Contacts (Filtered)
+    // candidate name, the 403 refuses those iSAMS does not know, the second carries the one it does.
+    expect(grouped.fetch).toMatchObject({
+      mode: 'groups',
+      switchedBecause: 'ISAMS_TIMEOUT',
+      contactsMethod: 'Pupil_GetContactsFiltered',
+      groups: MODULE_GROUPS.map((datasetIds, i) => ({
+        datasetIds,
+        status: 'done',
+        requests: i === 1 ? 2 : 1,
+      })),
+    });
+    expect(grouped.progress).toMatchObject({ groupsDone: 3, groupsTotal: 3 });
+    const stats = await t.h.sim.stats(BIG);
+    // Whole key: ISAMS_RETRY_ATTEMPTS=2 attempts, both over the limit; then the three groups.
+    expect(stats).toMatchObject({ generationTimeouts: 2, methodsNotAllocated: 1, documents: 1 + 3 });
+
+    // Visible to the admin and support in the settings.
+    const settings = await t.h.client.getSettings({}, t.md(BIG));
+    expect(settings.fetchPlan).toMatchObject({
+      mode: 'groups',
+      switchedBecause: 'ISAMS_TIMEOUT',
+      contactsMethod: 'Pupil_GetContactsFiltered',
+      groups: MODULE_GROUPS.map((datasetIds) => ({ datasetIds })),
+    });
+    expect(Date.parse(settings.fetchPlan!.switchedAt)).toBeGreaterThan(Date.now() - 10 * 60_000);
+  }, 240_000);
+
+  it('the next run goes straight to the groups (no whole-key attempt), and a change in iSAMS is published from the groups', async () => {
+    const before = await t.h.sim.stats(BIG);
+    const again = await t.sync(BIG);
+    expect(again.status).toBe('unchanged');
+    const after = await t.h.sim.stats(BIG);
+    expect(after.requests - before.requests).toBe(3);
+    expect(after.generationTimeouts).toBe(before.generationTimeouts);
+
+    const truth = (await t.h.sim.admin(
+      'GET',
+      `/admin/schools/${BIG}/ground-truth?datasets=currentPupils`,
+    )) as {
+      datasets: { currentPupils: Array<{ attributes: Record<string, string> }> };
+    };
+    const pupilId = truth.datasets.currentPupils[0]!.attributes.Id;
+    await t.h.sim.admin('PATCH', `/admin/schools/${BIG}/pupils/${pupilId}`, { surname: 'Grouped-Change' });
+    const changed = await t.sync(BIG);
+    expect(changed.status).toBe('published');
+    const fp = fingerprints(changed);
+    const fpAgain = fingerprints(again);
+    expect(Object.keys(fp).filter((d) => fp[d] !== fpAgain[d])).toEqual(
+      expect.arrayContaining(['currentPupils']),
+    );
+    const { marker, chunks } = await t.published(changed.syncRunId);
+    expect(marker?.datasets.map((d) => d.datasetId).sort()).toEqual(MODULE_GROUPS.flat().sort());
+    expect(marker?.absentDatasets).toEqual([]);
+    expect(new Set(chunks.map((c) => (c.event.data as { datasetId: string }).datasetId)).size).toBe(14);
+  }, 240_000);
+
+  it('a group that keeps failing, even alone, fails the run, names its dataset and publishes nothing', async () => {
+    const tenant = 'stubborn';
+    // Medium school: set lists alone (7,500 rows × 40 ms per 1,000 = 300 ms) exceed the 100 ms limit.
+    // Its server closes the connection after every response.
+    await t.school(tenant, 2, {
+      seed: 5,
+      size: 'medium',
+      connection: 'close',
+      generation: { limitMs: 100, msPer1000Rows: 40 },
+    });
+    const run = await t.sync(tenant);
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatchObject({ code: 'ISAMS_TIMEOUT', transient: true });
+    expect(run.error?.message).toContain('Teaching Manager – Teaching Set Lists');
+    expect(run.error?.message).toMatch(/method group/i);
+    expect(run.error?.adminAction).toMatch(/method groups/);
+    expect(run.datasets).toEqual([]);
+    const failed = run.fetch?.groups.find((g) => g.status === 'failed');
+    expect(failed?.datasetIds).toEqual(['teachingSetLists']);
+    const { marker, chunks } = await t.published(run.syncRunId);
+    expect(marker).toBeUndefined();
+    expect(chunks).toEqual([]);
+    // The splits learnt are kept for the next run.
+    const plan = (await t.h.client.getSettings({}, t.md(tenant))).fetchPlan!;
+    expect(plan.mode).toBe('groups');
+    expect(plan.groups.map((g) => g.datasetIds)).toContainEqual(['teachingSetLists']);
+    expect(plan.groups.flatMap((g) => g.datasetIds).sort()).toEqual(MODULE_GROUPS.flat().sort());
+  }, 240_000);
+
+  it('a keep-alive school and a close-per-response school both sync, whole and in groups, to the same data', async () => {
+    await t.school('keep-alive', 3, { seed: 8, size: 'small', connection: 'keep-alive' });
+    await t.school('close', 4, { seed: 8, size: 'small', connection: 'close' });
+    const [ka, cl] = [await t.sync('keep-alive'), await t.sync('close')];
+    expect([ka.status, cl.status]).toEqual(['published', 'published']);
+    expect(fingerprints(cl)).toEqual(fingerprints(ka));
+    // 2,821 rows × 100 ms per 1,000 ≈ 282 ms for the whole key; the limit is 200 ms.
+    for (const tenant of ['keep-alive', 'close'])
+      await t.h.sim.setServer(tenant, { generation: { limitMs: 200, msPer1000Rows: 100 } });
+    const [kaGroups, clGroups] = [await t.sync('keep-alive'), await t.sync('close')];
+    expect([kaGroups.fetch?.mode, clGroups.fetch?.mode]).toEqual(['groups', 'groups']);
+    expect([kaGroups.status, clGroups.status]).toEqual(['published', 'published']);
+    expect(fingerprints(kaGroups)).toEqual(fingerprints(ka));
+    expect(fingerprints(clGroups)).toEqual(fingerprints(ka));
+  }, 240_000);
+
+  it('a group cut off part-way is retried on its own, after back-off, and the run still has every dataset once', async () => {
+    // A whole-key document cut off after records fails the run (a retry would duplicate records);
+    // a group's records are discarded and the group alone is asked again.
+    const before = await t.h.sim.stats('close');
+    await t.h.sim.fault('close', 'connectionReset', 1);
+    const run = await t.sync('close');
+    expect(run.status, JSON.stringify(run.error)).toBe('published');
+    expect(run.fetch?.mode).toBe('groups');
+    expect(run.fetch?.groups.map((g) => g.status)).toEqual(['done', 'done', 'done']);
+    const reference = await t.sync('keep-alive');
+    expect(fingerprints(run)).toEqual(fingerprints(reference));
+    expect(run.datasets).toHaveLength(14);
+    const left = (await t.h.sim.admin('GET', '/admin/schools/close/faults')) as { faults: unknown[] };
+    expect(left.faults).toEqual([]);
+    // The three groups, and the first one once more.
+    expect((await t.h.sim.stats('close')).requests - before.requests).toBe(4);
+    const { marker, chunks } = await t.published(run.syncRunId);
+    expect(marker?.datasets.map((d) => d.datasetId).sort()).toEqual(MODULE_GROUPS.flat().sort());
+    const records = new Map<string, number>();
+    for (const c of chunks) {
+      const data = c.event.data as { datasetId: string; records: unknown[] };
+      records.set(data.datasetId, (records.get(data.datasetId) ?? 0) + data.records.length);
+    }
+    expect(Object.fromEntries(records)).toEqual(
+      Object.fromEntries(run.datasets.map((d) => [d.datasetId, Number(d.recordCount)])),
+    );
+  }, 240_000);
+});
+
+describe('connector: the Contacts (Filtered) method name is unknown ([U]); learnt from the 403, or reported absent', () => {
+  // The simulator's (invented) name is the second candidate; the first is refused with a 403.
+  const t = harness({
+    ISAMS_CONTACTS_METHODS: 'Pupil_GetContacts,Pupil_GetContactsFiltered,Pupil_GetStudentContacts',
+  });
+  const SLOW = { limitMs: 200, msPer1000Rows: 100 };
+
+  it('learns the name iSAMS accepts from the names its 403 echoes, and sends only that one next time', async () => {
+    const tenant = 'learns';
+    await t.school(tenant, 10, { seed: 12, size: 'small', generation: SLOW });
+    const first = await t.sync(tenant);
+    expect(first.status, JSON.stringify(first.error)).toBe('published');
+    expect(first.absentDatasets).toEqual([]);
+    expect((await t.h.sim.stats(tenant)).methodsNotAllocated).toBe(1);
+    expect((await t.h.client.getSettings({}, t.md(tenant))).fetchPlan?.contactsMethod).toBe(
+      'Pupil_GetContactsFiltered',
+    );
+    const second = await t.sync(tenant);
+    expect(second.status).toBe('published');
+    expect(fingerprints(second)).toEqual(fingerprints(first));
+    expect((await t.h.sim.stats(tenant)).methodsNotAllocated).toBe(1);
+  }, 120_000);
+
+  it('when no candidate is accepted, contacts are reported absent with a finding in plain words — never empty', async () => {
+    const tenant = 'no-contacts-name';
+    const withoutContacts = MODULE_GROUPS.flat().filter((d) => d !== 'contacts');
+    await t.school(tenant, 11, { seed: 12, size: 'small', datasets: withoutContacts, generation: SLOW });
+    const run = await t.sync(tenant);
+    expect(run.status, JSON.stringify(run.error)).toBe('published');
+    expect(run.fetch?.mode).toBe('groups');
+    expect(run.absentDatasets).toEqual(['Pupil Manager – Contacts (Filtered)']);
+    expect(run.datasets.map((d) => d.datasetId)).not.toContain('contacts');
+    const doc = await readRun(t.h.env, tenant, run.syncRunId);
+    const finding = doc?.findings.find((f) => f.code === 'CONNECTOR_CONTACTS_METHOD_UNKNOWN');
+    expect(finding).toMatchObject({ datasetId: 'contacts' });
+    expect(finding?.message).toContain(
+      'Pupil_GetContacts, Pupil_GetContactsFiltered, Pupil_GetStudentContacts',
+    );
+    expect(finding?.message).toMatch(/nothing was removed/i);
+    const { marker, chunks } = await t.published(run.syncRunId);
+    expect(marker?.absentDatasets).toEqual(['contacts']);
+    expect(marker?.findings.map((f) => f.code)).toContain('CONNECTOR_CONTACTS_METHOD_UNKNOWN');
+    expect(chunks.filter((c) => (c.event.data as { datasetId: string }).datasetId === 'contacts')).toEqual(
+      [],
+    );
+  }, 120_000);
+});
