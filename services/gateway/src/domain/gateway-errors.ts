@@ -36,6 +36,19 @@ export const GatewayErrors = defineErrors({
     kind: 'resource_exhausted',
     message: (d: { retryAfterSeconds: number }) => `Too many requests; retry after ${d.retryAfterSeconds} s`,
   },
+  GATEWAY_STREAM_LIMIT: {
+    kind: 'resource_exhausted',
+    message: (d: { limit: 'overall' | 'school' | 'credential' }) =>
+      d.limit === 'credential'
+        ? 'Too many live-progress streams are open for this credential; close one or poll instead'
+        : d.limit === 'school'
+          ? 'Too many live-progress streams are open for this school; close one or poll instead'
+          : 'Too many live-progress streams are open; poll the run instead',
+  },
+  GATEWAY_STREAM_EXPIRED: {
+    kind: 'deadline_exceeded',
+    message: 'The live-progress stream reached its maximum lifetime; open it again',
+  },
   GATEWAY_TOKEN_NOT_FOUND: { kind: 'not_found', message: 'Token not found' },
   GATEWAY_LIVE_EVENT_CONFIRMATION_REQUIRED: {
     kind: 'failed_precondition',

@@ -45,7 +45,8 @@ describe('failed-authentication limit per client address (real FerretDB)', () =>
         remoteAddress: '192.0.2.20',
         headers: { authorization: `Bearer ${credential}` },
       });
-    for (let i = 0; i < 30; i++) expect((await list(`wrong-operator-token-${i}-0123456789abcdef`)).statusCode).toBe(401);
+    for (let i = 0; i < 30; i++)
+      expect((await list(`wrong-operator-token-${i}-0123456789abcdef`)).statusCode).toBe(401);
     expect((await list('wrong-operator-token-x-0123456789abcdef')).statusCode).toBe(429);
     expect((await list(OPERATOR_TOKEN)).statusCode).toBe(200);
   });

@@ -36,6 +36,7 @@ describe('server timeouts and event-stream caps (real FerretDB)', () => {
       GATEWAY_SSE_MAX_PER_SCHOOL: '3',
       GATEWAY_SSE_MAX_STREAMS: '4',
       GATEWAY_SSE_MAX_LIFETIME_MS: '1s',
+      GATEWAY_SSE_REVERIFY_MS: '100ms',
     });
     await h.app.start();
     token = (await h.issueToken('school-a')).token;
@@ -95,5 +96,17 @@ describe('server timeouts and event-stream caps (real FerretDB)', () => {
     const again = await open('school-b', 'run-b', tokenB);
     expect(again.status).toBe(200);
     await again.body?.cancel();
+  });
+
+  it('ends an open stream whose token was revoked elsewhere (CLI, another replica) at its next re-check', async () => {
+    const { token: revokedLater, tokenId } = await h.issueToken('school-b', 'cli-revoked');
+    const res = await open('school-b', 'run-b', revokedLater);
+    expect(res.status).toBe(200);
+    await h.db.db
+      .collection('admin_tokens')
+      .updateOne({ _id: tokenId as never }, { $set: { revokedAt: new Date(), revokedBy: 'operator:cli' } });
+    const text = await readAll(res);
+    expect(text).toContain('GATEWAY_TOKEN_INVALID');
+    expect(text).not.toContain('GATEWAY_STREAM_EXPIRED');
   });
 });

@@ -21,13 +21,18 @@ describe('token lifetime and revocation (real FerretDB)', () => {
       GATEWAY_JWT_AUDIENCE: 'isams-sync',
       GATEWAY_JWT_MAX_AGE: '1h',
       GATEWAY_ADMIN_TOKEN_MAX_AGE: `${30 * 24}h`,
-      GATEWAY_SSE_REVERIFY_MS: '100ms',
+      // Long: only the in-process revocation (operator route → stream registry) can end the stream in time.
+      GATEWAY_SSE_REVERIFY_MS: '10m',
     });
   });
   afterAll(async () => h?.close());
 
   const me = (credential: string) =>
-    h.app.http.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: `Bearer ${credential}` } });
+    h.app.http.inject({
+      method: 'GET',
+      url: '/api/v1/me',
+      headers: { authorization: `Bearer ${credential}` },
+    });
 
   it('gives every admin token an expiry no later than the maximum age', async () => {
     const res = await h.app.operatorHttp!.inject({

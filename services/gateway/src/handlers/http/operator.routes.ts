@@ -5,7 +5,7 @@ import type { AuditLog } from '../../adapters/mongo/audit-log.repository';
 import type { AdminTokens } from '../../use-cases/admin-tokens';
 import { errorBodySchema } from '../../domain/models/common.models';
 import { audited } from './audit';
-import { authenticateOperator } from './auth';
+import { authenticateLimited, authenticateOperator } from './auth';
 import type { FailedAuthLimiter } from './failed-auth-limiter';
 
 const tokenInfoSchema = z.object({
@@ -14,6 +14,7 @@ const tokenInfoSchema = z.object({
   label: z.string(),
   createdAt: z.string(),
   createdBy: z.string(),
+  expiresAt: z.string(),
   revokedAt: z.string().nullable(),
   lastUsedAt: z.string().nullable(),
 });
@@ -30,16 +31,12 @@ export const operatorRoutes: FastifyPluginAsyncZod<{
   auditLog: AuditLog;
   operatorToken: string;
   limiter: FailedAuthLimiter;
+  /** Called after a revocation, to end what the token still holds open (live-progress streams). */
+  onRevoked?: (tokenId: string) => void;
 }> = async (app, opts) => {
   const authenticate = authenticateOperator(opts.operatorToken);
-  app.addHook('onRequest', async (request) => {
-    opts.limiter.check(request);
-    try {
-      await authenticate(request);
-    } catch (err) {
-      opts.limiter.fail(request);
-      throw err;
-    }
+  app.addHook('onRequest', async (request, reply) => {
+    await authenticateLimited(request, reply, opts.limiter, authenticate);
   });
   const tags = ['operator'];
 
@@ -104,6 +101,7 @@ export const operatorRoutes: FastifyPluginAsyncZod<{
     },
     async (request) => {
       const info = await opts.adminTokens.revoke(request.params.tokenId, 'operator');
+      opts.onRevoked?.(info.tokenId);
       await opts.auditLog
         .record({
           tenantId: info.tenantId,
