@@ -23,6 +23,15 @@ export const GatewayErrors = defineErrors({
     kind: 'invalid_argument',
     message: 'The request is not valid; see details.issues',
   },
+  GATEWAY_METHOD_NOT_ALLOWED: {
+    kind: 'invalid_argument',
+    message: (d: { method: string; allowed: string[] }) =>
+      `Method ${d.method} is not allowed here; use ${d.allowed.join(', ')}`,
+  },
+  GATEWAY_BAD_REQUEST: {
+    kind: 'invalid_argument',
+    message: 'The request is not valid HTTP for this route',
+  },
   GATEWAY_MALFORMED_BODY: { kind: 'invalid_argument', message: 'The request body is not valid JSON' },
   GATEWAY_BODY_TOO_LARGE: {
     kind: 'invalid_argument',

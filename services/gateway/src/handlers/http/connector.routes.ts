@@ -231,7 +231,18 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
           'text/event-stream: `event: run` with a SyncRun (JSON) now and on every change, `event: end` when the run is terminal, `event: error` with `{ code, message }` if the stream fails, reaches its maximum lifetime (`GATEWAY_STREAM_EXPIRED`) or its credential is revoked or expires (`GATEWAY_TOKEN_INVALID`). Unknown runs are a plain 404; too many open streams a 429 `GATEWAY_STREAM_LIMIT`.',
         security: schoolSecurity,
         params: runParams,
-        response: { ...schoolErrorResponses },
+        response: {
+          200: {
+            description: 'The event stream (`event: run|end|error`, `data:` JSON, `: keep-alive` comments)',
+            // The schema of one event: its name and its `data:` line (JSON of a SyncRun, {} or { code, message }).
+            content: {
+              'text/event-stream': {
+                schema: z.object({ event: z.enum(['run', 'end', 'error']), data: z.string() }),
+              },
+            },
+          },
+          ...schoolErrorResponses,
+        },
       },
     },
     async (request, reply) => {

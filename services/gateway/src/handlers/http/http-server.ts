@@ -19,7 +19,7 @@ import type { JwtVerifier } from '../../adapters/auth/jwt-verifier';
 import { GatewayErrors } from '../../domain/gateway-errors';
 import type { AdminTokens } from '../../use-cases/admin-tokens';
 import { connectorRoutes } from './connector.routes';
-import { installErrorHandlers } from './error-handler';
+import { frameworkErrorHandler, installErrorHandlers } from './error-handler';
 import { createFailedAuthLimiter } from './failed-auth-limiter';
 import { operatorRoutes } from './operator.routes';
 import { rosterBookingsRoutes } from './roster-bookings.routes';
@@ -29,6 +29,33 @@ import { sessionRoutes } from './session.routes';
 import { registerWebRoutes } from './web.routes';
 import { verifySchoolCredential } from './auth';
 import type { StreamRegistry } from '../../domain/stream-registry';
+
+/**
+ * @fastify/swagger marks every request body required; a route whose body schema accepts null
+ * (`schema.nullish()`: "no body" is fine) gets `requestBody.required: false`.
+ */
+function markOptionalBodies<T>(doc: T): T {
+  const paths = (doc as { paths?: Record<string, Record<string, unknown>> }).paths ?? {};
+  for (const operations of Object.values(paths)) {
+    for (const operation of Object.values(operations)) {
+      const body = (
+        operation as { requestBody?: { required?: boolean; content?: Record<string, { schema?: unknown }> } }
+      ).requestBody;
+      if (body?.content === undefined) continue;
+      const acceptsNull = Object.values(body.content).some(({ schema }) => {
+        const s = schema as {
+          type?: unknown;
+          anyOf?: Array<{ type?: unknown }>;
+          oneOf?: Array<{ type?: unknown }>;
+        };
+        const isNull = (t: unknown) => t === 'null' || (Array.isArray(t) && t.includes('null'));
+        return isNull(s?.type) || [...(s?.anyOf ?? []), ...(s?.oneOf ?? [])].some((v) => isNull(v.type));
+      });
+      if (acceptsNull) body.required = false;
+    }
+  }
+  return doc;
+}
 
 /** Server-level limits shared by the public and the operator listener. */
 export interface ServerLimits {
@@ -124,6 +151,7 @@ async function createBaseServer(
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     routerOptions: { maxParamLength: 200 },
+    frameworkErrors: frameworkErrorHandler,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -165,7 +193,7 @@ async function createBaseServer(
       components: { securitySchemes: openapi.securitySchemes },
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (input) => markOptionalBodies(jsonSchemaTransformObject(input)),
   });
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
