@@ -35,7 +35,8 @@ describe('server timeouts and event-stream caps (real FerretDB)', () => {
       GATEWAY_SSE_MAX_PER_CREDENTIAL: '2',
       GATEWAY_SSE_MAX_PER_SCHOOL: '3',
       GATEWAY_SSE_MAX_STREAMS: '4',
-      GATEWAY_SSE_MAX_LIFETIME_MS: '1s',
+      // Longer than the request timeout: that timeout covers receiving the request, never a stream.
+      GATEWAY_SSE_MAX_LIFETIME_MS: '2500ms',
       GATEWAY_SSE_REVERIFY_MS: '100ms',
     });
     await h.app.start();
