@@ -68,7 +68,12 @@ export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest
         {
           in: 'path',
           path: '',
-          message: err.code === 'FST_ERR_BAD_URL' ? 'malformed URL encoding' : 'path parameter too long',
+          message:
+            err.code === 'FST_ERR_BAD_URL'
+              ? 'malformed URL encoding'
+              : err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+                ? 'path parameter too long'
+                : 'the URL cannot be routed',
         },
       ],
     }),
