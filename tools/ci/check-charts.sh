@@ -40,6 +40,20 @@ for chart in charts/*/; do
     if ! result="$($validate -env-out "${out%.yaml}.env.json" "$out" 2>&1)"; then
       echo "FAIL validate $case_name"; echo "$result" | sed 's/^/    /'; failed=$((failed + 1)); continue
     fi
+    # The gateway's operator listener (token administration) must stay on loopback and be exposed by
+    # no Service, container port or NetworkPolicy rule (docs/security.md).
+    op_port="$(grep -A1 'name: GATEWAY_OPERATOR_PORT' "$out" | sed -n 's/^ *value: *"\{0,1\}\([0-9]*\)"\{0,1\} *$/\1/p' | head -1)"
+    if [[ -n "$op_port" ]]; then
+      if ! grep -A1 'name: GATEWAY_OPERATOR_HOST' "$out" | grep -q 'value: "127.0.0.1"'; then
+        echo "FAIL exposure $case_name: GATEWAY_OPERATOR_HOST is not 127.0.0.1"; failed=$((failed + 1)); continue
+      fi
+      if exposed="$(grep -nE "^ *(- )?(port|containerPort|targetPort|nodePort): *\"?${op_port}\"? *$" "$out")"; then
+        echo "FAIL exposure $case_name: the operator port ${op_port} is exposed:"; echo "$exposed" | sed 's/^/    /'
+        failed=$((failed + 1)); continue
+      fi
+    elif grep -q 'name: GATEWAY_OPERATOR_TOKEN' "$out"; then
+      echo "FAIL exposure $case_name: the gateway has an operator token but no GATEWAY_OPERATOR_PORT"; failed=$((failed + 1)); continue
+    fi
     checked=$((checked + 1))
     echo "ok   $case_name: lint --strict, template, ${result#validate-manifests: }"
   done

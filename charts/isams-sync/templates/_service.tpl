@@ -212,6 +212,14 @@ spec:
                   name: {{ $s.secrets.existingSecret }}
                   key: {{ $s.secrets.operatorTokenKey }}
                   optional: true
+            # The operator listener stays on loopback: no Service, container port or NetworkPolicy
+            # rule names it (tools/ci/check-charts.sh checks); operators use kubectl port-forward.
+            - name: GATEWAY_OPERATOR_HOST
+              value: "127.0.0.1"
+            - name: GATEWAY_OPERATOR_PORT
+              value: {{ $s.operator.port | quote }}
+            - name: GATEWAY_TRUST_PROXY
+              value: {{ $s.trustProxy | toString | quote }}
             {{- end }}
             {{- range $key, $value := $s.config }}
             - name: {{ $key }}

@@ -11,6 +11,8 @@ import { startSimulator, type SimulatorProcess } from './simulator';
 /** The whole system running as real processes on the real Kafka and MongoDB-wire database. */
 export interface RunningSystem {
   readonly gatewayUrl: string;
+  /** The gateway's operator listener (token administration; not the public API). */
+  readonly operatorUrl: string;
   readonly simulator: SimulatorProcess;
   readonly connectorAddress: string;
   readonly rosterAddress: string;
@@ -23,7 +25,7 @@ export interface RunningSystem {
   readonly databases: Readonly<Record<'connector' | 'roster' | 'bookings' | 'gateway', string>>;
   /** The tail of every process's log (for failure messages). */
   logs(): string;
-  /** Issues a school admin token through the gateway's operator endpoint. */
+  /** Issues a school admin token through the gateway's operator listener. */
   issueToken(tenantId: string, label?: string): Promise<string>;
   /** Stops every process (SIGTERM, then SIGKILL) and drops the databases. */
   stop(): Promise<void>;
@@ -70,9 +72,8 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
     bookings: `sys_bookings_${suffix}`,
     gateway: `sys_gateway_${suffix}`,
   };
-  const [connGrpc, connOps, rosterGrpc, rosterOps, bookGrpc, bookOps, gwHttp, gwOps] = await Promise.all(
-    Array.from({ length: 8 }, () => freePort()),
-  );
+  const [connGrpc, connOps, rosterGrpc, rosterOps, bookGrpc, bookOps, gwHttp, gwOps, gwOperator] =
+    await Promise.all(Array.from({ length: 9 }, () => freePort()));
   const spoolDir = mkdtempSync(join(tmpdir(), 'isams-sync-spool-'));
   const common = {
     NODE_ENV: 'test',
@@ -164,10 +165,14 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
       BOOKINGS_GRPC_ADDRESS: `127.0.0.1:${bookGrpc}`,
       GATEWAY_TOKEN_PEPPER: randomBytes(32).toString('hex'),
       GATEWAY_OPERATOR_TOKEN: operatorToken,
+      GATEWAY_OPERATOR_HOST: '127.0.0.1',
+      GATEWAY_OPERATOR_PORT: String(gwOperator),
     });
     const gatewayUrl = `http://127.0.0.1:${gwHttp}`;
+    const operatorUrl = `http://127.0.0.1:${gwOperator}`;
     return {
       gatewayUrl,
+      operatorUrl,
       simulator: sim,
       connectorAddress: `127.0.0.1:${connGrpc}`,
       rosterAddress: `127.0.0.1:${rosterGrpc}`,
@@ -181,7 +186,7 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
           .map((p) => `--- ${p.name} (${p.logFile})\n${tail(p.logFile)}`)
           .join('\n'),
       async issueToken(tenantId, label = 'test') {
-        const res = await fetch(`${gatewayUrl}/api/v1/operator/tokens`, {
+        const res = await fetch(`${operatorUrl}/api/v1/operator/tokens`, {
           method: 'POST',
           headers: { authorization: `Bearer ${operatorToken}`, 'content-type': 'application/json' },
           body: JSON.stringify({ tenantId, label }),

@@ -17,7 +17,9 @@ import type { RosterGateway } from './adapters/grpc-clients/roster.gateway';
 import { createMongoAdminTokenRepository } from './adapters/mongo/admin-token.repository';
 import { createMongoAuditLog } from './adapters/mongo/audit-log.repository';
 import { GATEWAY_INDEXES } from './adapters/mongo/collections';
-import { buildHttpServer } from './handlers/http/http-server';
+import { buildHttpServer, buildOperatorServer } from './handlers/http/http-server';
+import type { ServerLimits } from './handlers/http/http-server';
+import { createStreamRegistry } from './domain/stream-registry';
 import { createAdminTokens } from './use-cases/admin-tokens';
 
 /** Test seams: upstream gateways and the logger. */
@@ -31,8 +33,12 @@ export interface GatewayAppOverrides {
 /** A built gateway; `start()` listens, `stop()` shuts down in order. */
 export interface GatewayApp {
   readonly http: FastifyInstance;
+  /** The operator listener (token administration); absent without `GATEWAY_OPERATOR_TOKEN`. */
+  readonly operatorHttp: FastifyInstance | undefined;
   /** The bound HTTP port (after `start()`). */
   readonly httpPort: number;
+  /** The bound operator port (after `start()`; 0 when there is no operator listener). */
+  readonly operatorPort: number;
   readonly opsPort: number;
   readonly mongo: MongoConnection;
   start(): Promise<void>;
@@ -63,18 +69,21 @@ export async function createGatewayApp(
   });
   await ensureIndexes(mongo.db, GATEWAY_INDEXES);
 
-  const adminTokens = createAdminTokens(
-    createMongoAdminTokenRepository(mongo.db),
-    config.GATEWAY_TOKEN_PEPPER,
-  );
+  const maxAgeMs = config.GATEWAY_ADMIN_TOKEN_MAX_AGE;
+  const adminTokens = createAdminTokens(createMongoAdminTokenRepository(mongo.db, maxAgeMs), {
+    pepper: config.GATEWAY_TOKEN_PEPPER,
+    maxAgeMs,
+  });
   const auditLog = createMongoAuditLog(mongo.db);
+  // The config schema requires issuer and audience whenever keys are set.
   const jwtVerifier =
     config.GATEWAY_JWT_PUBLIC_KEYS === undefined
       ? undefined
       : createJwtVerifier({
           jwks: config.GATEWAY_JWT_PUBLIC_KEYS,
-          ...(config.GATEWAY_JWT_ISSUER === undefined ? {} : { issuer: config.GATEWAY_JWT_ISSUER }),
-          ...(config.GATEWAY_JWT_AUDIENCE === undefined ? {} : { audience: config.GATEWAY_JWT_AUDIENCE }),
+          issuer: config.GATEWAY_JWT_ISSUER ?? '',
+          audience: config.GATEWAY_JWT_AUDIENCE ?? '',
+          maxAgeMs: config.GATEWAY_JWT_MAX_AGE,
         });
   const connector =
     overrides.connector ??
@@ -101,45 +110,86 @@ export async function createGatewayApp(
       ...protos,
     });
 
+  const limits: ServerLimits = {
+    bodyLimitBytes: config.GATEWAY_BODY_LIMIT_BYTES,
+    trustProxy: config.GATEWAY_TRUST_PROXY,
+    headersTimeoutMs: config.GATEWAY_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: config.GATEWAY_REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: config.GATEWAY_KEEP_ALIVE_TIMEOUT_MS,
+    connectionTimeoutMs: config.GATEWAY_CONNECTION_TIMEOUT_MS,
+    failedAuthPerMinute: config.GATEWAY_FAILED_AUTH_PER_MINUTE,
+    failedAuthTrackedAddresses: config.GATEWAY_FAILED_AUTH_TRACKED_ADDRESSES,
+  };
+  const streams = createStreamRegistry({
+    maxStreams: config.GATEWAY_SSE_MAX_STREAMS,
+    maxPerSchool: config.GATEWAY_SSE_MAX_PER_SCHOOL,
+    maxPerCredential: config.GATEWAY_SSE_MAX_PER_CREDENTIAL,
+  });
   const http = await buildHttpServer({
+    ...limits,
     logger,
     adminTokens,
     auditLog,
     ...(jwtVerifier === undefined ? {} : { jwtVerifier }),
-    ...(config.GATEWAY_OPERATOR_TOKEN === undefined ? {} : { operatorToken: config.GATEWAY_OPERATOR_TOKEN }),
     connector,
     roster,
     bookings,
     webDir: config.GATEWAY_WEB_DIR ?? DEFAULT_WEB_DIR,
-    bodyLimitBytes: config.GATEWAY_BODY_LIMIT_BYTES,
     ratePerMinute: config.GATEWAY_RATE_LIMIT_PER_MINUTE,
-    failedAuthPerMinute: config.GATEWAY_FAILED_AUTH_PER_MINUTE,
     expensivePerMinute: config.GATEWAY_RATE_LIMIT_EXPENSIVE_PER_MINUTE,
-    trustProxy: config.GATEWAY_TRUST_PROXY,
+    streams,
+    streamLimits: {
+      maxLifetimeMs: config.GATEWAY_SSE_MAX_LIFETIME_MS,
+      reverifyMs: config.GATEWAY_SSE_REVERIFY_MS,
+    },
   });
+  const operatorHttp =
+    config.GATEWAY_OPERATOR_TOKEN === undefined
+      ? undefined
+      : await buildOperatorServer({
+          ...limits,
+          logger,
+          adminTokens,
+          auditLog,
+          operatorToken: config.GATEWAY_OPERATOR_TOKEN,
+          onRevoked: (tokenId) => streams.endActor(`token:${tokenId}`),
+        });
 
   let ops: OpsServer | undefined;
   let httpPort = 0;
+  let operatorPort = 0;
   let stopping: Promise<void> | undefined;
+  const boundPort = (server: FastifyInstance, fallback: number) => {
+    const address = server.server.address();
+    return typeof address === 'object' && address !== null ? address.port : fallback;
+  };
   return {
     http,
+    operatorHttp,
     mongo,
     get httpPort() {
       return httpPort;
+    },
+    get operatorPort() {
+      return operatorPort;
     },
     get opsPort() {
       return ops?.port ?? 0;
     },
     async start() {
       await http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
-      const address = http.server.address();
-      httpPort = typeof address === 'object' && address !== null ? address.port : config.HTTP_PORT;
+      httpPort = boundPort(http, config.HTTP_PORT);
+      if (operatorHttp !== undefined) {
+        await operatorHttp.listen({ host: config.GATEWAY_OPERATOR_HOST, port: config.GATEWAY_OPERATOR_PORT });
+        operatorPort = boundPort(operatorHttp, config.GATEWAY_OPERATOR_PORT);
+      }
       ops = await startOpsServer({ port: config.OPS_PORT, metrics, logger, readiness: () => mongo.ping() });
-      logger.info({ httpPort, opsPort: ops.port }, 'gateway listening');
+      logger.info({ httpPort, operatorPort, opsPort: ops.port }, 'gateway listening');
     },
     stop() {
       stopping ??= (async () => {
         await http.close();
+        await operatorHttp?.close();
         await ops?.close();
         connector.close();
         roster.close();

@@ -5,7 +5,8 @@
  *   npx tsx services/gateway/src/cli/tokens.ts list   --tenant <schoolId>
  *   npx tsx services/gateway/src/cli/tokens.ts revoke --id <tokenId> [--by <operator>]
  *
- * Reads MONGO_URL, MONGO_DB (default gateway) and GATEWAY_TOKEN_PEPPER from the environment.
+ * Reads MONGO_URL, MONGO_DB (default gateway), GATEWAY_TOKEN_PEPPER and GATEWAY_ADMIN_TOKEN_MAX_AGE
+ * (default 90 days, as the gateway) from the environment.
  * The issued token is printed once and cannot be shown again. Exit codes: 0 ok, 1 failure, 2 usage.
  */
 import { parseArgs } from 'node:util';
@@ -56,6 +57,7 @@ const config = loadConfig(
     MONGO_URL: env.secret(),
     MONGO_DB: z.string().trim().min(1).default('gateway'),
     GATEWAY_TOKEN_PEPPER: env.secret({ minLength: 32 }),
+    GATEWAY_ADMIN_TOKEN_MAX_AGE: env.durationMs().default(90 * 24 * 3_600_000),
   }),
 );
 const logger = createLogger({ service: 'gateway-tokens-cli', level: 'warn' });
@@ -69,7 +71,11 @@ const print = (human: string, data: unknown) =>
   console.log(values.json ? JSON.stringify(data, null, 2) : human);
 try {
   await ensureIndexes(mongo.db, GATEWAY_INDEXES);
-  const tokens = createAdminTokens(createMongoAdminTokenRepository(mongo.db), config.GATEWAY_TOKEN_PEPPER);
+  const maxAgeMs = config.GATEWAY_ADMIN_TOKEN_MAX_AGE;
+  const tokens = createAdminTokens(createMongoAdminTokenRepository(mongo.db, maxAgeMs), {
+    pepper: config.GATEWAY_TOKEN_PEPPER,
+    maxAgeMs,
+  });
   const audit = createMongoAuditLog(mongo.db);
   const actor = `operator:${values.by}`;
   if (command === 'issue') {
@@ -87,7 +93,7 @@ try {
       outcome: 'succeeded',
     });
     print(
-      `Issued token ${issued.tokenId} for ${issued.tenantId} (${issued.label}).\nToken (shown once, give it to the school's admin securely):\n${issued.token}`,
+      `Issued token ${issued.tokenId} for ${issued.tenantId} (${issued.label}), valid until ${issued.expiresAt}.\nToken (shown once, give it to the school's admin securely):\n${issued.token}`,
       issued,
     );
   } else if (command === 'list') {
@@ -98,7 +104,7 @@ try {
         : list
             .map(
               (t) =>
-                `${t.tokenId}  ${t.revokedAt ? 'REVOKED' : 'active '}  ${t.createdAt}  ${t.label}  (by ${t.createdBy})`,
+                `${t.tokenId}  ${t.revokedAt ? 'REVOKED' : Date.parse(t.expiresAt) <= Date.now() ? 'EXPIRED' : 'active '}  ${t.createdAt}  until ${t.expiresAt}  ${t.label}  (by ${t.createdBy})`,
             )
             .join('\n'),
       list,

@@ -28,6 +28,22 @@ export interface AdminTokenInfo {
   label: string;
   createdAt: string;
   createdBy: string;
+  /** When it stops working: issue time + `GATEWAY_ADMIN_TOKEN_MAX_AGE` at the latest. */
+  expiresAt: string;
   revokedAt: string | null;
   lastUsedAt: string | null;
+}
+
+/**
+ * When a token stops working: its stored expiry, but never later than `createdAt + maxAgeMs` —
+ * so lowering the maximum age also shortens tokens already issued, and a token stored before
+ * expiries existed gets one.
+ */
+export function tokenExpiry(
+  createdAt: Date,
+  storedExpiresAt: Date | null | undefined,
+  maxAgeMs: number,
+): Date {
+  const cap = createdAt.getTime() + maxAgeMs;
+  return new Date(storedExpiresAt == null ? cap : Math.min(storedExpiresAt.getTime(), cap));
 }

@@ -23,6 +23,15 @@ export const GatewayErrors = defineErrors({
     kind: 'invalid_argument',
     message: 'The request is not valid; see details.issues',
   },
+  GATEWAY_METHOD_NOT_ALLOWED: {
+    kind: 'invalid_argument',
+    message: (d: { method: string; allowed: string[] }) =>
+      `Method ${d.method} is not allowed here; use ${d.allowed.join(', ')}`,
+  },
+  GATEWAY_BAD_REQUEST: {
+    kind: 'invalid_argument',
+    message: 'The request is not valid HTTP for this route',
+  },
   GATEWAY_MALFORMED_BODY: { kind: 'invalid_argument', message: 'The request body is not valid JSON' },
   GATEWAY_BODY_TOO_LARGE: {
     kind: 'invalid_argument',
@@ -35,6 +44,19 @@ export const GatewayErrors = defineErrors({
   GATEWAY_RATE_LIMITED: {
     kind: 'resource_exhausted',
     message: (d: { retryAfterSeconds: number }) => `Too many requests; retry after ${d.retryAfterSeconds} s`,
+  },
+  GATEWAY_STREAM_LIMIT: {
+    kind: 'resource_exhausted',
+    message: (d: { limit: 'overall' | 'school' | 'credential' }) =>
+      d.limit === 'credential'
+        ? 'Too many live-progress streams are open for this credential; close one or poll instead'
+        : d.limit === 'school'
+          ? 'Too many live-progress streams are open for this school; close one or poll instead'
+          : 'Too many live-progress streams are open; poll the run instead',
+  },
+  GATEWAY_STREAM_EXPIRED: {
+    kind: 'deadline_exceeded',
+    message: 'The live-progress stream reached its maximum lifetime; open it again',
   },
   GATEWAY_TOKEN_NOT_FOUND: { kind: 'not_found', message: 'Token not found' },
   GATEWAY_LIVE_EVENT_CONFIRMATION_REQUIRED: {

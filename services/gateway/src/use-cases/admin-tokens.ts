@@ -1,4 +1,5 @@
 import type { AdminTokenInfo } from '../domain/admin-token';
+import { tokenExpiry } from '../domain/admin-token';
 import { GatewayErrors } from '../domain/gateway-errors';
 import type { Principal } from '../domain/principal';
 import type { AdminTokenRepository } from '../adapters/mongo/admin-token.repository';
@@ -14,26 +15,29 @@ export interface AdminTokens {
   issue(input: { tenantId: string; label: string; createdBy: string }): Promise<IssuedAdminToken>;
   list(tenantId: string): Promise<AdminTokenInfo[]>;
   revoke(tokenId: string, actor: string): Promise<AdminTokenInfo>;
-  /** The principal of a valid, unrevoked token; throws `GATEWAY_TOKEN_INVALID` otherwise. */
+  /** The principal of a valid, unrevoked, unexpired token; throws `GATEWAY_TOKEN_INVALID` otherwise. */
   verify(token: string): Promise<Principal>;
 }
 
 /** Builds {@link AdminTokens} over a repository; `pepper` keys the HMAC stored at rest. */
 export function createAdminTokens(
   repo: AdminTokenRepository,
-  pepper: string,
+  options: { pepper: string; maxAgeMs: number },
   now: () => Date = () => new Date(),
 ): AdminTokens {
+  const { pepper, maxAgeMs } = options;
   return {
     async issue({ tenantId, label, createdBy }) {
       const token = generateAdminToken();
+      const createdAt = now();
       const doc = {
         _id: generateTokenId(),
         tenantId,
         hash: hashToken(pepper, token),
         label,
-        createdAt: now(),
+        createdAt,
         createdBy,
+        expiresAt: tokenExpiry(createdAt, null, maxAgeMs),
         revokedAt: null,
         revokedBy: null,
         lastUsedAt: null,
@@ -46,6 +50,7 @@ export function createAdminTokens(
         label,
         createdAt: doc.createdAt.toISOString(),
         createdBy,
+        expiresAt: doc.expiresAt.toISOString(),
         revokedAt: null,
         lastUsedAt: null,
       };
@@ -58,8 +63,10 @@ export function createAdminTokens(
     },
     async verify(token) {
       const doc = await repo.findByHash(hashToken(pepper, token));
-      if (doc === null || doc.revokedAt !== null) throw GatewayErrors.GATEWAY_TOKEN_INVALID();
       const at = now();
+      if (doc === null || doc.revokedAt !== null) throw GatewayErrors.GATEWAY_TOKEN_INVALID();
+      if (at >= tokenExpiry(doc.createdAt, doc.expiresAt, maxAgeMs))
+        throw GatewayErrors.GATEWAY_TOKEN_INVALID();
       // Last-used is informational; refresh it at most once a minute per token.
       if (doc.lastUsedAt === null || at.getTime() - doc.lastUsedAt.getTime() > 60_000) {
         await repo.touch(doc._id, at);

@@ -23,6 +23,7 @@ describe('auth and tenancy (real FerretDB, fake connector)', () => {
     h = await startGatewayHarness({
       GATEWAY_JWT_PUBLIC_KEYS: JSON.stringify({ keys: [jwk] }),
       GATEWAY_JWT_ISSUER: 'https://id.example',
+      GATEWAY_JWT_AUDIENCE: 'isams-sync',
       GATEWAY_RATE_LIMIT_EXPENSIVE_PER_MINUTE: '3',
     });
     ({ token: tokenA, tokenId: tokenIdA } = await h.issueToken('school-a'));
@@ -34,6 +35,7 @@ describe('auth and tenancy (real FerretDB, fake connector)', () => {
     new SignJWT(claims)
       .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
       .setIssuer('https://id.example')
+      .setAudience('isams-sync')
       .setSubject('alice@school-a')
       .setIssuedAt()
       .setExpirationTime(exp)
@@ -151,6 +153,8 @@ describe('auth and tenancy (real FerretDB, fake connector)', () => {
         tenantId: 'school-b',
         sub: 'alice@school-a',
         iss: 'https://id.example',
+        aud: 'isams-sync',
+        iat: Math.floor(Date.now() / 1000),
         exp: 4102444800,
       }),
     ).toString('base64url');
@@ -264,7 +268,7 @@ describe('auth and tenancy (real FerretDB, fake connector)', () => {
   it('revokes a token: it stops working at once', async () => {
     const { token, tokenId } = await h.issueToken('school-a', 'temp');
     expect((await get('/api/v1/me', token)).statusCode).toBe(200);
-    const del = await h.app.http.inject({
+    const del = await h.app.operatorHttp!.inject({
       method: 'DELETE',
       url: `/api/v1/operator/tokens/${tokenId}`,
       headers: { authorization: `Bearer ${OPERATOR_TOKEN}` },
@@ -272,7 +276,7 @@ describe('auth and tenancy (real FerretDB, fake connector)', () => {
     expect(del.statusCode).toBe(200);
     expect(del.json().revokedAt).not.toBeNull();
     expect((await get('/api/v1/me', token)).statusCode).toBe(401);
-    const list = await h.app.http.inject({
+    const list = await h.app.operatorHttp!.inject({
       method: 'GET',
       url: '/api/v1/operator/tokens?tenantId=school-a',
       headers: { authorization: `Bearer ${OPERATOR_TOKEN}` },
@@ -282,14 +286,14 @@ describe('auth and tenancy (real FerretDB, fake connector)', () => {
   });
 
   it('refuses operator routes to a school token and to no token', async () => {
-    const asSchool = await h.app.http.inject({
+    const asSchool = await h.app.operatorHttp!.inject({
       method: 'POST',
       url: '/api/v1/operator/tokens',
       headers: { authorization: `Bearer ${tokenA}` },
       payload: { tenantId: 'school-a', label: 'x' },
     });
     expect(asSchool.statusCode).toBe(401);
-    const anonymous = await h.app.http.inject({
+    const anonymous = await h.app.operatorHttp!.inject({
       method: 'GET',
       url: '/api/v1/operator/tokens?tenantId=school-a',
     });

@@ -76,6 +76,8 @@ export function createFakeConnector(): ConnectorGateway & {
   calls: RecordedCall[];
   runs: Map<string, SyncRun[]>;
   failNext?: AppError;
+  /** When true, watchSyncRun sends the run once and then waits until the caller goes away. */
+  watchForever: boolean;
 } {
   const settings = new Map<string, DataSourceSettings>();
   const runs = new Map<string, SyncRun[]>();
@@ -84,6 +86,7 @@ export function createFakeConnector(): ConnectorGateway & {
     calls,
     runs,
     failNext: undefined as AppError | undefined,
+    watchForever: false,
   };
   const record = (method: string, ctx: CallContext, input?: unknown) => {
     const { signal: _signal, ...rest } = ctx;
@@ -177,6 +180,12 @@ export function createFakeConnector(): ConnectorGateway & {
       const run = (runs.get(ctx.tenantId) ?? []).find((r) => r.syncRunId === syncRunId);
       if (run === undefined) throw notFound();
       yield { ...run, status: 'fetching', terminal: false };
+      if (fake.watchForever) {
+        const signal = ctx.signal;
+        if (signal !== undefined && !signal.aborted)
+          await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+        return;
+      }
       yield { ...run, status: 'applied', terminal: true };
     },
     close() {},

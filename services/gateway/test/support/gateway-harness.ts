@@ -25,6 +25,7 @@ export async function startGatewayHarness(env: Record<string, string> = {}): Pro
     MONGO_URL: db.url,
     MONGO_DB: db.name,
     HTTP_PORT: '0',
+    GATEWAY_OPERATOR_PORT: '0',
     OPS_PORT: '0',
     LOG_LEVEL: 'silent',
     CONNECTOR_GRPC_ADDRESS: '127.0.0.1:1',
@@ -47,7 +48,7 @@ export async function startGatewayHarness(env: Record<string, string> = {}): Pro
     connector,
     upstream,
     async issueToken(tenantId, label = 'test') {
-      const res = await app.http.inject({
+      const res = await app.operatorHttp!.inject({
         method: 'POST',
         url: '/api/v1/operator/tokens',
         headers: { authorization: `Bearer ${OPERATOR_TOKEN}` },

@@ -11,16 +11,21 @@ export type JwtVerifier = (token: string) => Promise<Principal>;
 export interface JwtVerifierOptions {
   /** JWKS JSON (`{"keys":[…]}`) of the public keys whose signatures are accepted. */
   jwks: string;
-  issuer?: string;
-  audience?: string;
+  /** Required `iss`. */
+  issuer: string;
+  /** Required `aud` (one of the token's audiences). */
+  audience: string;
+  /** A token must carry `iat` and be younger than this (ms), whatever its `exp` says. */
+  maxAgeMs: number;
 }
 
 const ALGORITHMS = ['RS256', 'ES256'];
 
 /**
  * A verifier for RS256/ES256 JWTs signed by one of the configured keys. The token must carry a
- * well-formed `tenantId` claim (the school) and a `sub` (the admin, used as the audit actor); `exp`
- * is required, and `iss`/`aud` are checked when configured.
+ * well-formed `tenantId` claim (the school) and a `sub` (the admin, used as the audit actor); `exp`,
+ * `iat`, `iss` and `aud` are required, `iss`/`aud` must be the configured ones and `iat` no older
+ * than `maxAgeMs`.
  */
 export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
   let keySet: JSONWebKeySet;
@@ -40,9 +45,10 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     try {
       ({ payload } = await jwtVerify(token, keys, {
         algorithms: ALGORITHMS,
-        requiredClaims: ['exp', 'sub'],
-        ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
-        ...(options.audience === undefined ? {} : { audience: options.audience }),
+        requiredClaims: ['exp', 'iat', 'sub', 'iss', 'aud'],
+        issuer: options.issuer,
+        audience: options.audience,
+        maxTokenAge: Math.floor(options.maxAgeMs / 1000),
       }));
     } catch (err) {
       throw GatewayErrors.GATEWAY_TOKEN_INVALID(undefined, { cause: err });

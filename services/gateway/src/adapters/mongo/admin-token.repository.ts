@@ -1,6 +1,7 @@
 import { tenantCollection, withMongoErrors } from '@isams-sync/mongo';
 import type { Db } from 'mongodb';
 import type { AdminTokenInfo } from '../../domain/admin-token';
+import { tokenExpiry } from '../../domain/admin-token';
 import { ADMIN_TOKENS } from './collections';
 
 /** A stored admin token: the HMAC of the token, never the token. */
@@ -11,6 +12,8 @@ export interface AdminTokenDocument {
   label: string;
   createdAt: Date;
   createdBy: string;
+  /** Absent on tokens issued before expiries existed; `tokenExpiry()` then derives one. */
+  expiresAt?: Date | null;
   revokedAt: Date | null;
   revokedBy: string | null;
   lastUsedAt: Date | null;
@@ -27,20 +30,21 @@ export interface AdminTokenRepository {
   touch(tokenId: string, at: Date): Promise<void>;
 }
 
-function toInfo(doc: AdminTokenDocument): AdminTokenInfo {
+function toInfo(doc: AdminTokenDocument, maxAgeMs: number): AdminTokenInfo {
   return {
     tokenId: doc._id,
     tenantId: doc.tenantId,
     label: doc.label,
     createdAt: doc.createdAt.toISOString(),
     createdBy: doc.createdBy,
+    expiresAt: tokenExpiry(doc.createdAt, doc.expiresAt, maxAgeMs).toISOString(),
     revokedAt: doc.revokedAt?.toISOString() ?? null,
     lastUsedAt: doc.lastUsedAt?.toISOString() ?? null,
   };
 }
 
 /** The MongoDB implementation over the `admin_tokens` collection. */
-export function createMongoAdminTokenRepository(db: Db): AdminTokenRepository {
+export function createMongoAdminTokenRepository(db: Db, maxAgeMs: number): AdminTokenRepository {
   const raw = db.collection<AdminTokenDocument>(ADMIN_TOKENS);
   return {
     async insert(doc) {
@@ -53,7 +57,7 @@ export function createMongoAdminTokenRepository(db: Db): AdminTokenRepository {
         {},
         { sort: { createdAt: -1 } },
       );
-      return docs.map(toInfo);
+      return docs.map((d) => toInfo(d, maxAgeMs));
     },
     async revoke(tokenId, actor, at) {
       const col = { operation: 'updateOne', collection: ADMIN_TOKENS };
@@ -61,7 +65,7 @@ export function createMongoAdminTokenRepository(db: Db): AdminTokenRepository {
         raw.updateOne({ _id: tokenId, revokedAt: null }, { $set: { revokedAt: at, revokedBy: actor } }),
       );
       const doc = await withMongoErrors(col, () => raw.findOne({ _id: tokenId }));
-      return doc === null ? null : toInfo(doc);
+      return doc === null ? null : toInfo(doc, maxAgeMs);
     },
     async touch(tokenId, at) {
       await withMongoErrors({ operation: 'updateOne', collection: ADMIN_TOKENS }, () =>

@@ -5,6 +5,7 @@ import type { CallContext, Principal } from '../../domain/principal';
 import type { JwtVerifier } from '../../adapters/auth/jwt-verifier';
 import { secretsEqual } from '../../adapters/auth/token-crypto';
 import type { AdminTokens } from '../../use-cases/admin-tokens';
+import type { FailedAuthLimiter } from './failed-auth-limiter';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,16 +20,20 @@ export interface AuthDeps {
   operatorToken?: string;
 }
 
+/** The principal of a school admin token or JWT; throws `GATEWAY_TOKEN_INVALID` when it is not valid. */
+export async function verifySchoolCredential(deps: AuthDeps, credential: string): Promise<Principal> {
+  const kind = credentialKind(credential);
+  if (kind === 'admin_token') return deps.adminTokens.verify(credential);
+  if (kind === 'jwt' && deps.jwtVerifier !== undefined) return deps.jwtVerifier(credential);
+  throw GatewayErrors.GATEWAY_TOKEN_INVALID();
+}
+
 /** preHandler: a school admin token or JWT → `request.principal`; else 401. */
 export function authenticateSchool(deps: AuthDeps) {
   return async (request: FastifyRequest): Promise<void> => {
     const credential = bearerCredential(request.headers.authorization);
     if (credential === undefined) throw GatewayErrors.GATEWAY_UNAUTHENTICATED();
-    const kind = credentialKind(credential);
-    let principal: Principal;
-    if (kind === 'admin_token') principal = await deps.adminTokens.verify(credential);
-    else if (kind === 'jwt' && deps.jwtVerifier !== undefined) principal = await deps.jwtVerifier(credential);
-    else throw GatewayErrors.GATEWAY_TOKEN_INVALID();
+    const principal = await verifySchoolCredential(deps, credential);
     request.principal = principal;
     request.log = request.log.child({ tenantId: principal.tenantId, actor: principal.actor });
   };
@@ -43,6 +48,29 @@ export async function requireOwnSchool(request: FastifyRequest): Promise<void> {
   if (request.principal === undefined) throw GatewayErrors.GATEWAY_UNAUTHENTICATED();
   if (params.schoolId !== request.principal.tenantId)
     throw GatewayErrors.GATEWAY_NOT_FOUND({ resource: 'School' });
+}
+
+/**
+ * Runs `authenticate` under the failed-auth limiter: a presented credential that fails counts
+ * against the client address, and once the address is over its limit further failures are answered
+ * 429 instead of 401. A valid credential is never refused here, whatever its address did.
+ */
+export async function authenticateLimited(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  limiter: FailedAuthLimiter,
+  authenticate: (request: FastifyRequest) => Promise<void>,
+): Promise<void> {
+  try {
+    await authenticate(request);
+  } catch (err) {
+    if (!GatewayErrors.GATEWAY_TOKEN_INVALID.is(err)) throw err;
+    const blocked = limiter.blocked(request.ip);
+    limiter.fail(request.ip);
+    if (blocked === undefined) throw err;
+    reply.header('retry-after', String(blocked.retryAfterSeconds));
+    throw GatewayErrors.GATEWAY_RATE_LIMITED(blocked);
+  }
 }
 
 /** preHandler for platform-operator routes: the configured operator token, compared in constant time. */

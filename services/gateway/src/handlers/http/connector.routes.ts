@@ -1,4 +1,5 @@
 import { toPublicError } from '@isams-sync/errors';
+import type { AppError } from '@isams-sync/errors';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ConnectorGateway } from '../../adapters/grpc-clients/connector.gateway';
@@ -20,6 +21,9 @@ import { audited } from './audit';
 import { callContext } from './auth';
 import { schoolErrorResponses, schoolIdParam, schoolSecurity } from './route-schemas';
 import type { LiveEventCheck } from '../../domain/live-events';
+import { bearerCredential } from '../../domain/admin-token';
+import { GatewayErrors } from '../../domain/gateway-errors';
+import type { StreamRegistry } from '../../domain/stream-registry';
 
 /** Dependencies of the data-source and sync-run routes. */
 export interface ConnectorRoutesOptions {
@@ -28,6 +32,11 @@ export interface ConnectorRoutesOptions {
   expensivePerMinute: number;
   /** When set, a sync is refused until confirmed while the school has a live event. */
   liveEvents?: LiveEventCheck;
+  /** Open live-progress streams, capped per credential, per school and overall. */
+  streams: StreamRegistry;
+  streamLimits: { maxLifetimeMs: number; reverifyMs: number };
+  /** Verifies the stream's credential again (revoked or expired → throws). */
+  reverify: (credential: string) => Promise<unknown>;
 }
 
 const runParams = schoolIdParam.extend({ syncRunId: z.string().min(1).max(128) });
@@ -219,16 +228,41 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
         tags: runTags,
         summary: 'Live progress as Server-Sent Events',
         description:
-          'text/event-stream: `event: run` with a SyncRun (JSON) now and on every change, `event: end` when the run is terminal, `event: error` with `{ code, message }` if the stream fails. Unknown runs are a plain 404.',
+          'text/event-stream: `event: run` with a SyncRun (JSON) now and on every change, `event: end` when the run is terminal, `event: error` with `{ code, message }` if the stream fails, reaches its maximum lifetime (`GATEWAY_STREAM_EXPIRED`) or its credential is revoked or expires (`GATEWAY_TOKEN_INVALID`). Unknown runs are a plain 404; too many open streams a 429 `GATEWAY_STREAM_LIMIT`.',
         security: schoolSecurity,
         params: runParams,
-        response: { ...schoolErrorResponses },
+        response: {
+          200: {
+            description: 'The event stream (`event: run|end|error`, `data:` JSON, `: keep-alive` comments)',
+            // The schema of one event: its name and its `data:` line (JSON of a SyncRun, {} or { code, message }).
+            content: {
+              'text/event-stream': {
+                schema: z.object({ event: z.enum(['run', 'end', 'error']), data: z.string() }),
+              },
+            },
+          },
+          ...schoolErrorResponses,
+        },
       },
     },
     async (request, reply) => {
       const ctx = callContext(request, reply);
       // A plain HTTP error (404 …) for a bad id before the response turns into a stream.
       await connector.getSyncRun(ctx, request.params.syncRunId);
+      let ended: AppError | undefined;
+      const stopper = new AbortController();
+      const stop = (reason: AppError) => {
+        ended ??= reason;
+        stopper.abort();
+      };
+      const lease = opts.streams.open({ tenantId: ctx.tenantId, actor: ctx.actor }, () =>
+        stop(GatewayErrors.GATEWAY_TOKEN_INVALID()),
+      );
+      if (typeof lease === 'string') throw GatewayErrors.GATEWAY_STREAM_LIMIT({ limit: lease });
+      const streamCtx = {
+        ...ctx,
+        signal: ctx.signal === undefined ? stopper.signal : AbortSignal.any([ctx.signal, stopper.signal]),
+      };
       reply.hijack();
       const raw = reply.raw;
       raw.writeHead(200, {
@@ -246,18 +280,37 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
       const heartbeat = setInterval(() => {
         if (!raw.destroyed) raw.write(': keep-alive\n\n');
       }, 15_000);
+      const lifetime = setTimeout(
+        () => stop(GatewayErrors.GATEWAY_STREAM_EXPIRED()),
+        opts.streamLimits.maxLifetimeMs,
+      );
+      // Revocations on this replica end the stream at once (registry); elsewhere (another replica,
+      // the CLI) or an expiry is noticed at the next re-check.
+      const credential = bearerCredential(request.headers.authorization) ?? '';
+      const recheck = setInterval(() => {
+        opts.reverify(credential).catch((err: unknown) => {
+          if (GatewayErrors.GATEWAY_TOKEN_INVALID.is(err)) stop(err);
+        });
+      }, opts.streamLimits.reverifyMs);
       try {
-        for await (const run of connector.watchSyncRun(ctx, request.params.syncRunId)) {
+        for await (const run of connector.watchSyncRun(streamCtx, request.params.syncRunId)) {
+          if (ended !== undefined) break;
           send('run', run);
           if (run.terminal) break;
         }
-        send('end', {});
+        if (ended === undefined) send('end', {});
       } catch (err) {
-        const pub = toPublicError(err);
-        if (!ctx.signal?.aborted) request.log.warn({ err }, 'run event stream failed');
-        send('error', { code: pub.code, message: pub.message });
+        if (ended === undefined && !ctx.signal?.aborted) request.log.warn({ err }, 'run event stream failed');
+        if (ended === undefined) {
+          const pub = toPublicError(err);
+          send('error', { code: pub.code, message: pub.message });
+        }
       } finally {
         clearInterval(heartbeat);
+        clearInterval(recheck);
+        clearTimeout(lifetime);
+        lease.release();
+        if (ended !== undefined) send('error', { code: ended.code, message: ended.message });
         if (!raw.destroyed) raw.end();
       }
     },

@@ -7,7 +7,10 @@ import { GatewayErrors } from '../../domain/gateway-errors';
 const STATUS_BY_CODE: Record<string, number> = {
   [GatewayErrors.GATEWAY_BODY_TOO_LARGE.code]: 413,
   [GatewayErrors.GATEWAY_UNSUPPORTED_MEDIA_TYPE.code]: 415,
+  [GatewayErrors.GATEWAY_METHOD_NOT_ALLOWED.code]: 405,
 };
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
 /** The HTTP status of any thrown value. */
 export function statusOf(err: unknown): number {
@@ -44,11 +47,51 @@ function fromFastifyError(err: FastifyError, bodyLimit: number): AppError | unde
   }
   // fastify's own JSON parser reports a syntax error as a 400 SyntaxError.
   if (err instanceof SyntaxError && err.statusCode === 400) return GatewayErrors.GATEWAY_MALFORMED_BODY();
+  // Any other client error fastify raises (e.g. a body-carrying method without Content-Type) is the
+  // caller's, never a 500.
+  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500)
+    return GatewayErrors.GATEWAY_BAD_REQUEST({ fastifyCode: err.code });
   return undefined;
+}
+
+/**
+ * fastify's `frameworkErrors`: errors the router raises before any hook runs (a path parameter
+ * longer than `maxParamLength`, a malformed percent-encoding) answered in the error model as 400.
+ */
+export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-request-id', request.id);
+  void sendError(
+    reply,
+    request,
+    GatewayErrors.GATEWAY_VALIDATION_FAILED({
+      issues: [
+        {
+          in: 'path',
+          path: '',
+          message:
+            err.code === 'FST_ERR_BAD_URL'
+              ? 'malformed URL encoding'
+              : err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+                ? 'path parameter too long'
+                : 'the URL cannot be routed',
+        },
+      ],
+    }),
+  );
 }
 
 /** Installs the error and not-found handlers: every failure becomes a coded error body. */
 export function installErrorHandlers(app: FastifyInstance, bodyLimit: number): void {
+  // A path that exists with other methods is a 405 with Allow, not a 404 (and not a 500 when the
+  // method is one that carries a body, like QUERY).
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.is404) return;
+    const url = request.url.split('?')[0]!;
+    const allowed = METHODS.filter((method) => app.findRoute({ method: method as 'GET', url }) !== null);
+    if (allowed.length === 0) return;
+    reply.header('allow', allowed.join(', '));
+    throw GatewayErrors.GATEWAY_METHOD_NOT_ALLOWED({ method: request.method, allowed });
+  });
   app.setErrorHandler((err: FastifyError, request, reply) => {
     let mapped: unknown = err;
     if (hasZodFastifySchemaValidationErrors(err)) {

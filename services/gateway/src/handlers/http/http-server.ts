@@ -19,7 +19,7 @@ import type { JwtVerifier } from '../../adapters/auth/jwt-verifier';
 import { GatewayErrors } from '../../domain/gateway-errors';
 import type { AdminTokens } from '../../use-cases/admin-tokens';
 import { connectorRoutes } from './connector.routes';
-import { installErrorHandlers } from './error-handler';
+import { frameworkErrorHandler, installErrorHandlers } from './error-handler';
 import { createFailedAuthLimiter } from './failed-auth-limiter';
 import { operatorRoutes } from './operator.routes';
 import { rosterBookingsRoutes } from './roster-bookings.routes';
@@ -27,27 +27,90 @@ import { createLiveEventCheck } from '../../use-cases/removal-impact';
 import { registerSchoolScope } from './school-scope';
 import { sessionRoutes } from './session.routes';
 import { registerWebRoutes } from './web.routes';
+import { verifySchoolCredential } from './auth';
+import type { StreamRegistry } from '../../domain/stream-registry';
 
-/** Everything the HTTP server needs; upstream gateways that are absent have no routes. */
-export interface HttpServerDeps {
+/**
+ * @fastify/swagger marks every request body required; a route whose body schema accepts null
+ * (`schema.nullish()`: "no body" is fine) gets `requestBody.required: false`.
+ */
+function markOptionalBodies<T>(doc: T): T {
+  const paths = (doc as { paths?: Record<string, Record<string, unknown>> }).paths ?? {};
+  for (const operations of Object.values(paths)) {
+    for (const operation of Object.values(operations)) {
+      const body = (
+        operation as { requestBody?: { required?: boolean; content?: Record<string, { schema?: unknown }> } }
+      ).requestBody;
+      if (body?.content === undefined) continue;
+      const acceptsNull = Object.values(body.content).some(({ schema }) => {
+        const s = schema as {
+          type?: unknown;
+          anyOf?: Array<{ type?: unknown }>;
+          oneOf?: Array<{ type?: unknown }>;
+        };
+        const isNull = (t: unknown) => t === 'null' || (Array.isArray(t) && t.includes('null'));
+        return isNull(s?.type) || [...(s?.anyOf ?? []), ...(s?.oneOf ?? [])].some((v) => isNull(v.type));
+      });
+      if (acceptsNull) body.required = false;
+    }
+  }
+  return doc;
+}
+
+/** Server-level limits shared by the public and the operator listener. */
+export interface ServerLimits {
+  bodyLimitBytes: number;
+  /** `false`, a number of trusted proxy hops, or trusted proxy addresses/CIDRs. */
+  trustProxy: false | number | string[];
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  connectionTimeoutMs: number;
+  /** Failed authentications allowed per client address and minute. */
+  failedAuthPerMinute: number;
+  /** Client addresses the failed-auth limiter remembers at most. */
+  failedAuthTrackedAddresses: number;
+}
+
+/** Everything the public HTTP server needs. */
+export interface HttpServerDeps extends ServerLimits {
   logger: Logger;
   adminTokens: AdminTokens;
   auditLog: AuditLog;
   jwtVerifier?: JwtVerifier;
-  operatorToken?: string;
   connector: ConnectorGateway;
   roster: RosterGateway;
   bookings: BookingsGateway;
   webDir?: string;
-  bodyLimitBytes: number;
   ratePerMinute: number;
-  /** Failed authentications allowed per client IP and minute. */
-  failedAuthPerMinute: number;
   expensivePerMinute: number;
-  trustProxy: boolean;
+  streams: StreamRegistry;
+  streamLimits: { maxLifetimeMs: number; reverifyMs: number };
+}
+
+/** Everything the operator HTTP server needs. */
+export interface OperatorServerDeps extends ServerLimits {
+  logger: Logger;
+  adminTokens: AdminTokens;
+  auditLog: AuditLog;
+  operatorToken: string;
+  /** Called after a token is revoked (ends its open streams on this replica). */
+  onRevoked?: (tokenId: string) => void;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * fastify's `trustProxy`: CIDRs as they are; a hop count as a function that trusts the socket peer
+ * and the next `hops - 1` X-Forwarded-For entries from the right (fastify itself refuses plain
+ * numbers). Entries further left — what the client wrote itself — are never taken as the address.
+ */
+function trustProxyOption(
+  trust: ServerLimits['trustProxy'],
+): false | string[] | ((a: string, i: number) => boolean) {
+  if (typeof trust !== 'number') return trust;
+  return (_address, hop) => hop < trust;
+}
 
 function rateLimitKey(request: FastifyRequest): string {
   const auth = request.headers.authorization;
@@ -57,18 +120,38 @@ function rateLimitKey(request: FastifyRequest): string {
   return `ip:${request.ip}`;
 }
 
-/** Builds the fastify app: security plugins, OpenAPI, error model, auth scopes, routes, dashboard. */
-export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
+/**
+ * The common base of both listeners: timeouts, proxy trust, request ids, JSON-only bodies, the
+ * error model, security headers, the general rate limit and an OpenAPI document of its routes.
+ */
+async function createBaseServer(
+  deps: ServerLimits & { logger: Logger },
+  name: string,
+  openapi: {
+    title: string;
+    description: string;
+    securitySchemes: Record<string, { type: 'http'; scheme: string; description: string }>;
+  },
+): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: deps.logger.child({ module: 'http' }) as FastifyBaseLogger,
+    loggerInstance: deps.logger.child({ module: name }) as FastifyBaseLogger,
     bodyLimit: deps.bodyLimitBytes,
-    trustProxy: deps.trustProxy,
+    trustProxy: trustProxyOption(deps.trustProxy),
+    // Node checks headers/request timeouts every connectionsCheckingInterval (30 s by default).
+    http: {
+      headersTimeout: deps.headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(1_000, deps.headersTimeoutMs),
+    },
+    requestTimeout: deps.requestTimeoutMs,
+    keepAliveTimeout: deps.keepAliveTimeoutMs,
+    connectionTimeout: deps.connectionTimeoutMs,
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     routerOptions: { maxParamLength: 200 },
+    frameworkErrors: frameworkErrorHandler,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -98,14 +181,6 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     crossOriginEmbedderPolicy: true,
     referrerPolicy: { policy: 'no-referrer' },
   });
-  await app.register(rateLimit, {
-    global: true,
-    max: deps.ratePerMinute,
-    timeWindow: 60_000,
-    keyGenerator: rateLimitKey,
-    errorResponseBuilder: (_request, context) =>
-      GatewayErrors.GATEWAY_RATE_LIMITED({ retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)) }),
-  });
   app.addHook('onSend', async (request, reply, payload) => {
     if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
     return payload;
@@ -114,37 +189,48 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: {
-        title: 'isams-sync admin API',
-        version: '1.0.0',
-        description:
-          'Per-school administration of the iSAMS data source, sync runs, held removals, roster and bookings. Every error is `{ "error": { "code", "message", "details?", "requestId" } }`.',
-      },
-      components: {
-        securitySchemes: {
-          bearerAuth: {
-            type: 'http',
-            scheme: 'bearer',
-            description: 'A school admin token (isg_…) or a signed JWT with a tenantId claim',
-          },
-          operatorAuth: { type: 'http', scheme: 'bearer', description: 'GATEWAY_OPERATOR_TOKEN' },
-        },
-      },
+      info: { title: openapi.title, version: '1.0.0', description: openapi.description },
+      components: { securitySchemes: openapi.securitySchemes },
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (input) => markOptionalBodies(jsonSchemaTransformObject(input)),
   });
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}
 
-  const limiter = createFailedAuthLimiter({ max: deps.failedAuthPerMinute, windowMs: 60_000 });
-  if (deps.operatorToken !== undefined) {
-    await app.register(operatorRoutes, {
-      limiter,
-      adminTokens: deps.adminTokens,
-      auditLog: deps.auditLog,
-      operatorToken: deps.operatorToken,
-    });
-  }
+async function registerRateLimit(app: FastifyInstance, ratePerMinute: number): Promise<void> {
+  await app.register(rateLimit, {
+    global: true,
+    max: ratePerMinute,
+    timeWindow: 60_000,
+    keyGenerator: rateLimitKey,
+    errorResponseBuilder: (_request, context) =>
+      GatewayErrors.GATEWAY_RATE_LIMITED({ retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)) }),
+  });
+}
+
+const ERROR_MODEL = 'Every error is `{ "error": { "code", "message", "details?", "requestId" } }`.';
+
+/** Builds the public app: school admin API (token/JWT, tenancy) and the dashboard. No operator routes. */
+export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
+  const app = await createBaseServer(deps, 'http', {
+    title: 'isams-sync admin API',
+    description: `Per-school administration of the iSAMS data source, sync runs, held removals, roster and bookings. ${ERROR_MODEL}`,
+    securitySchemes: {
+      bearerAuth: {
+        type: 'http',
+        scheme: 'bearer',
+        description: 'A school admin token (isg_…) or a signed JWT with a tenantId claim',
+      },
+    },
+  });
+  await registerRateLimit(app, deps.ratePerMinute);
+  const limiter = createFailedAuthLimiter({
+    max: deps.failedAuthPerMinute,
+    windowMs: 60_000,
+    maxTracked: deps.failedAuthTrackedAddresses,
+  });
   const auth = {
     adminTokens: deps.adminTokens,
     ...(deps.jwtVerifier === undefined ? {} : { jwtVerifier: deps.jwtVerifier }),
@@ -156,6 +242,9 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
       auditLog: deps.auditLog,
       expensivePerMinute: deps.expensivePerMinute,
       liveEvents: createLiveEventCheck(deps.bookings),
+      streams: deps.streams,
+      streamLimits: deps.streamLimits,
+      reverify: (credential: string) => verifySchoolCredential(auth, credential),
     });
     await scoped.register(rosterBookingsRoutes, {
       roster: deps.roster,
@@ -164,5 +253,32 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     });
   });
   if (deps.webDir !== undefined) await registerWebRoutes(app, deps.webDir);
+  return app;
+}
+
+/**
+ * Builds the operator app (token administration, bearer `GATEWAY_OPERATOR_TOKEN`): a separate
+ * listener, loopback by default and never in the chart's Service, so the public listener has no
+ * operator routes at all.
+ */
+export async function buildOperatorServer(deps: OperatorServerDeps): Promise<FastifyInstance> {
+  const app = await createBaseServer(deps, 'operator-http', {
+    title: 'isams-sync operator API',
+    description: `Platform-operator administration of school admin tokens. ${ERROR_MODEL}`,
+    securitySchemes: {
+      operatorAuth: { type: 'http', scheme: 'bearer', description: 'GATEWAY_OPERATOR_TOKEN' },
+    },
+  });
+  await app.register(operatorRoutes, {
+    limiter: createFailedAuthLimiter({
+      max: deps.failedAuthPerMinute,
+      windowMs: 60_000,
+      maxTracked: deps.failedAuthTrackedAddresses,
+    }),
+    adminTokens: deps.adminTokens,
+    auditLog: deps.auditLog,
+    operatorToken: deps.operatorToken,
+    ...(deps.onRevoked === undefined ? {} : { onRevoked: deps.onRevoked }),
+  });
   return app;
 }

@@ -1,11 +1,11 @@
-import { isValidTenantId } from '@isams-sync/grpc';
+import { TENANT_ID_PATTERN } from '@isams-sync/grpc';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AuditLog } from '../../adapters/mongo/audit-log.repository';
 import type { AdminTokens } from '../../use-cases/admin-tokens';
 import { errorBodySchema } from '../../domain/models/common.models';
 import { audited } from './audit';
-import { authenticateOperator } from './auth';
+import { authenticateLimited, authenticateOperator } from './auth';
 import type { FailedAuthLimiter } from './failed-auth-limiter';
 
 const tokenInfoSchema = z.object({
@@ -14,15 +14,17 @@ const tokenInfoSchema = z.object({
   label: z.string(),
   createdAt: z.string(),
   createdBy: z.string(),
+  expiresAt: z.string(),
   revokedAt: z.string().nullable(),
   lastUsedAt: z.string().nullable(),
 });
 
 const errors = { 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema, 429: errorBodySchema };
 const security = [{ operatorAuth: [] }];
+// A regex (not a refine) so the OpenAPI document states the rule the route enforces.
 const tenantIdSchema = z
   .string()
-  .refine(isValidTenantId, 'expected 1–64 of A-Za-z0-9_- starting alphanumeric');
+  .regex(TENANT_ID_PATTERN, 'expected 1–64 of A-Za-z0-9_- starting alphanumeric');
 
 /** Platform-operator token administration (authenticated with GATEWAY_OPERATOR_TOKEN). */
 export const operatorRoutes: FastifyPluginAsyncZod<{
@@ -30,16 +32,12 @@ export const operatorRoutes: FastifyPluginAsyncZod<{
   auditLog: AuditLog;
   operatorToken: string;
   limiter: FailedAuthLimiter;
+  /** Called after a revocation, to end what the token still holds open (live-progress streams). */
+  onRevoked?: (tokenId: string) => void;
 }> = async (app, opts) => {
   const authenticate = authenticateOperator(opts.operatorToken);
-  app.addHook('onRequest', async (request) => {
-    opts.limiter.check(request);
-    try {
-      await authenticate(request);
-    } catch (err) {
-      opts.limiter.fail(request);
-      throw err;
-    }
+  app.addHook('onRequest', async (request, reply) => {
+    await authenticateLimited(request, reply, opts.limiter, authenticate);
   });
   const tags = ['operator'];
 
@@ -104,6 +102,7 @@ export const operatorRoutes: FastifyPluginAsyncZod<{
     },
     async (request) => {
       const info = await opts.adminTokens.revoke(request.params.tokenId, 'operator');
+      opts.onRevoked?.(info.tokenId);
       await opts.auditLog
         .record({
           tenantId: info.tenantId,

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { AuthDeps } from './auth';
-import { authenticateSchool, requireOwnSchool } from './auth';
+import { authenticateLimited, authenticateSchool, requireOwnSchool } from './auth';
 import type { FailedAuthLimiter } from './failed-auth-limiter';
 
 /**
@@ -15,14 +15,8 @@ export async function registerSchoolScope(
 ): Promise<void> {
   await app.register(async (scoped) => {
     const authenticate = authenticateSchool(auth);
-    scoped.addHook('onRequest', async (request) => {
-      limiter.check(request);
-      try {
-        await authenticate(request);
-      } catch (err) {
-        limiter.fail(request);
-        throw err;
-      }
+    scoped.addHook('onRequest', async (request, reply) => {
+      await authenticateLimited(request, reply, limiter, authenticate);
       if ((request.params as Record<string, unknown> | undefined)?.schoolId !== undefined) {
         await requireOwnSchool(request);
       }
