@@ -14,3 +14,4 @@ export {
 export { startSimulator, type SimulatorProcess } from './simulator';
 export { startSystem, type RunningSystem, type StartSystemOptions } from './system';
 export { PrivateInfra } from './private-infra';
+export { testClientIdentity, testServiceIdentityDir } from './service-identity';

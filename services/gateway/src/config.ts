@@ -1,4 +1,5 @@
 import { commonServiceConfig, env, loadConfig } from '@isams-sync/config';
+import { grpcIdentityConfig } from '@isams-sync/grpc';
 import { z } from 'zod';
 
 /** The gateway's environment (docs/configuration.md#gateway). */
@@ -11,6 +12,7 @@ export const gatewayConfigSchema = z.object({
   CONNECTOR_GRPC_ADDRESS: z.string().trim().min(1),
   ROSTER_GRPC_ADDRESS: z.string().trim().min(1),
   BOOKINGS_GRPC_ADDRESS: z.string().trim().min(1),
+  ...grpcIdentityConfig,
   /** Deadline of ordinary upstream calls; TestConnection gets `GATEWAY_TEST_CONNECTION_TIMEOUT_MS`. */
   GATEWAY_UPSTREAM_TIMEOUT_MS: env.durationMs().default(10_000),
   GATEWAY_TEST_CONNECTION_TIMEOUT_MS: env.durationMs().default(120_000),
