@@ -57,6 +57,7 @@ export {
   generateServiceKeys,
   loadServiceKeyring,
   mintServiceToken,
+  parseKeyFile,
   serviceKeyFileName,
   serviceKeyringFrom,
   verifyServiceToken,
