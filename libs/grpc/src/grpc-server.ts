@@ -111,11 +111,12 @@ function methodAccess(services: GrpcServiceRegistration[]): Map<string, MethodAc
     for (const listed of Object.keys(svc.callers.methods ?? {}))
       if (!known.has(listed))
         throw new Error(`${svc.name}: callers.methods names unknown method "${listed}"`);
+    // proto-loader keys methods by their proto name (`GetEntity`); `originalName` is the camelCase one.
     for (const [key, def] of Object.entries(svc.definition)) {
-      const name = def.originalName ?? key;
-      const callers = svc.callers.methods?.[name] ?? svc.callers.methods?.[key] ?? svc.callers.default;
-      if (callers.length === 0) throw new Error(`${svc.name}/${name}: no caller is allowed`);
-      const fn = svc.implementation[key] ?? svc.implementation[name];
+      const alias = def.originalName ?? key;
+      const callers = svc.callers.methods?.[key] ?? svc.callers.methods?.[alias] ?? svc.callers.default;
+      if (callers.length === 0) throw new Error(`${svc.name}/${key}: no caller is allowed`);
+      const fn = svc.implementation[key] ?? svc.implementation[alias];
       access.set(def.path, { callers: new Set(callers), tenantFree: isTenantFreeHandler(fn) });
     }
   }

@@ -15,3 +15,4 @@ export { startSimulator, type SimulatorProcess } from './simulator';
 export { startSystem, type RunningSystem, type StartSystemOptions } from './system';
 export { PrivateInfra } from './private-infra';
 export { testClientIdentity, testServiceIdentityDir } from './service-identity';
+export { probeEveryMethod } from './grpc-probe';

@@ -8,7 +8,7 @@ import {
   promisifyUnary,
 } from '@isams-sync/grpc';
 import type { ConnectorServiceProtoGrpcType } from '@isams-sync/grpc';
-import { testClientIdentity, uniqueName } from '@isams-sync/testing';
+import { probeEveryMethod, testClientIdentity, uniqueName } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectorApp } from '../../src/app';
 import { connectorTestEnv, startConnector } from '../support/connector-harness';
@@ -45,22 +45,17 @@ describe('connector: service identity', () => {
     await env?.dropDatabase();
   });
 
-  it('refuses every call of a caller without a service identity, RotateKeyEncryption included', async () => {
-    const bare = new ConnectorService(address, credentials.createInsecure());
-    try {
-      const call = (method: 'getSettings' | 'rotateKeyEncryption', tenant?: string) =>
-        new Promise<number | 'served'>((resolve) => {
-          const md = new Metadata();
-          if (tenant !== undefined) md.set('x-tenant-id', tenant);
-          const done = (err: ServiceError | null) => resolve(err ? err.code : 'served');
-          if (method === 'getSettings') bare.getSettings({}, md, done);
-          else bare.rotateKeyEncryption({}, md, done);
-        });
-      expect(await call('getSettings', schoolA)).toBe(status.UNAUTHENTICATED);
-      expect(await call('rotateKeyEncryption')).toBe(status.UNAUTHENTICATED);
-    } finally {
-      bare.close();
-    }
+  it('refuses every RPC of a caller without a service identity, RotateKeyEncryption included', async () => {
+    const withHeaderOnly = () => {
+      const md = new Metadata();
+      md.set('x-tenant-id', schoolA);
+      return md;
+    };
+    const outcomes = await probeEveryMethod(address, ConnectorService.service, withHeaderOnly);
+    expect(Object.keys(outcomes)).toContain('RotateKeyEncryption');
+    expect(Object.keys(outcomes)).toHaveLength(Object.keys(ConnectorService.service).length);
+    for (const [method, outcome] of Object.entries(outcomes))
+      expect({ method, outcome }).toEqual({ method, outcome: status.UNAUTHENTICATED });
   });
 
   it('lets only the operator identity call RotateKeyEncryption, and the operator nothing else', async () => {
