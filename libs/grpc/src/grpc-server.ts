@@ -131,9 +131,14 @@ function methodAccess(services: GrpcServiceRegistration[]): Map<string, MethodAc
  *
  * @example
  * ```ts
- * const grpcServer = await createGrpcServer({ logger, port: config.GRPC_PORT, services: [{
- *   name: 'isams_sync.roster.v1.RosterService', definition: RosterService.service, implementation,
- * }] });
+ * const grpcServer = await createGrpcServer({
+ *   logger, port: config.GRPC_PORT, identity: serviceKeyringFromConfig(config, 'roster'),
+ *   reflection: config.GRPC_REFLECTION,
+ *   services: [{
+ *     name: 'isams_sync.roster.v1.RosterService', definition: RosterService.service, implementation,
+ *     callers: { default: ['gateway'], methods: { GetEntity: ['gateway', 'bookings'] } },
+ *   }],
+ * });
  * process.once('SIGTERM', () => void grpcServer.shutdown(10_000));
  * ```
  */
