@@ -38,7 +38,7 @@ const system = await startSystem({
   logDir: resolve(repoRoot, '.cache/bench-logs'),
 });
 const schoolId = `bench-removal-${size}`;
-const bookings = createSchoolBookings(system.bookingsAddress, schoolId, 'bench');
+const bookings = createSchoolBookings(system, schoolId, 'bench');
 try {
   const apiKey = `{${randomUUID().toUpperCase()}}`;
   await system.simulator.createSchool(schoolId, { seed: 7, size, apiKey, cacheMode: 'bypass' });

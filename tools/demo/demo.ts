@@ -95,7 +95,7 @@ async function demo(system: RunningSystem): Promise<void> {
     throw new Error(`first sync ended ${first.status}: ${JSON.stringify(first.error)}`);
 
   // The bookings product sets up a parents' evening and parents book (pupils who have a contact).
-  const bookings = createSchoolBookings(system.bookingsAddress, schoolId, 'demo');
+  const bookings = createSchoolBookings(system, schoolId, 'demo');
   try {
     const pupils = (
       await school.call<{ entities: Array<{ entityId: string }> }>('GET', '/roster/pupil?pageSize=50')

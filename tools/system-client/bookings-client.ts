@@ -4,7 +4,7 @@
  */
 import type { Client } from '@grpc/grpc-js';
 import { callMetadata, callUnary, createGrpcClient, loadProtoPackage } from '@isams-sync/grpc';
-import type { GrpcClientConstructor, UnaryMethod } from '@isams-sync/grpc';
+import type { ClientIdentity, GrpcClientConstructor, UnaryMethod } from '@isams-sync/grpc';
 
 export interface BookingView {
   id: string;
@@ -30,11 +30,17 @@ export interface SchoolBookings {
   close(): void;
 }
 
-export function createSchoolBookings(address: string, tenantId: string, actor = 'tools'): SchoolBookings {
+/** Bookings of one school through BookingsService, calling as the gateway does (`system.clientIdentity`). */
+export function createSchoolBookings(
+  system: { bookingsAddress: string; clientIdentity(audience: string): ClientIdentity },
+  tenantId: string,
+  actor = 'tools',
+): SchoolBookings {
   const pkg = loadProtoPackage<{
     isams_sync: { bookings: { v1: { BookingsService: GrpcClientConstructor<BookingsGrpcClient> } } };
   }>('isams_sync/bookings/v1/bookings_service.proto');
-  const client = createGrpcClient(pkg.isams_sync.bookings.v1.BookingsService, address, {
+  const client = createGrpcClient(pkg.isams_sync.bookings.v1.BookingsService, system.bookingsAddress, {
+    identity: system.clientIdentity('bookings'),
     deadlineMs: 15_000,
   });
   const call = <Res>(method: UnaryMethod<object, Res>, req: object) =>

@@ -49,6 +49,50 @@ app.kubernetes.io/component: {{ .svc }}
 {{- printf "%s:50051" (include "isams-sync.svcName" .) -}}
 {{- end -}}
 
+{{/*
+Who calls whom over gRPC, as "caller:callee" words: the pairs of service-identity keys (one key each)
+and of the NetworkPolicy rules. The same list as SERVICE_CALLS in libs/grpc (a chart test checks).
+*/}}
+{{- define "isams-sync.serviceCalls" -}}
+gateway:connector gateway:roster gateway:bookings bookings:roster operator:connector
+{{- end -}}
+
+{{/* The service-identity key files a service holds (the pairs it is part of): (dict "root" $ "svc" "roster"). */}}
+{{- define "isams-sync.identityKeyFiles" -}}
+{{- $files := list -}}
+{{- range $pair := splitList " " (include "isams-sync.serviceCalls" .root) -}}
+{{- $p := splitList ":" $pair -}}
+{{- if or (eq (index $p 0) $.svc) (eq (index $p 1) $.svc) -}}
+{{- $files = append $files (printf "%s-to-%s.key" (index $p 0) (index $p 1)) -}}
+{{- end -}}
+{{- end -}}
+{{- join " " $files -}}
+{{- end -}}
+
+{{/* The services that call a service over gRPC (the operator reaches it by port-forward): (dict "root" $ "svc" "roster"). */}}
+{{- define "isams-sync.grpcCallers" -}}
+{{- $callers := list -}}
+{{- range $pair := splitList " " (include "isams-sync.serviceCalls" .root) -}}
+{{- $p := splitList ":" $pair -}}
+{{- if and (eq (index $p 1) $.svc) (ne (index $p 0) "operator") -}}
+{{- $callers = append $callers (index $p 0) -}}
+{{- end -}}
+{{- end -}}
+{{- join " " $callers -}}
+{{- end -}}
+
+{{/* The services a service calls over gRPC: (dict "root" $ "svc" "gateway"). */}}
+{{- define "isams-sync.grpcCallees" -}}
+{{- $callees := list -}}
+{{- range $pair := splitList " " (include "isams-sync.serviceCalls" .root) -}}
+{{- $p := splitList ":" $pair -}}
+{{- if eq (index $p 0) $.svc -}}
+{{- $callees = append $callees (index $p 1) -}}
+{{- end -}}
+{{- end -}}
+{{- join " " $callees -}}
+{{- end -}}
+
 {{- define "isams-sync.kafkaBrokers" -}}
 {{- if .Values.devInfra.enabled -}}
 {{- printf "%s-dev-kafka:9092" (include "isams-sync.fullname" .) -}}

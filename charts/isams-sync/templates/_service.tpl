@@ -152,9 +152,13 @@ spec:
               value: "9464"
             - name: SHUTDOWN_TIMEOUT_MS
               value: {{ $v.shutdownTimeout | quote }}
+            - name: GRPC_IDENTITY_DIR
+              value: /etc/isams-sync/service-identity
             {{- if $hasGrpc }}
             - name: GRPC_PORT
               value: "50051"
+            - name: GRPC_REFLECTION
+              value: {{ $v.grpc.reflection | toString | quote }}
             {{- else }}
             - name: HTTP_PORT
               value: "8080"
@@ -257,8 +261,21 @@ spec:
             {{- toYaml $s.resources | nindent 12 }}
           volumeMounts:
             {{- include "isams-sync.volumeMounts" $root | nindent 12 }}
+            - name: service-identity
+              mountPath: /etc/isams-sync/service-identity
+              readOnly: true
       volumes:
         {{- include "isams-sync.volumes" $root | nindent 8 }}
+        # Only the keys of the caller→callee pairs this service is part of.
+        - name: service-identity
+          secret:
+            secretName: {{ $v.serviceIdentity.existingSecret }}
+            defaultMode: 0440
+            items:
+              {{- range $file := splitList " " (include "isams-sync.identityKeyFiles" $ctx) }}
+              - key: {{ $file }}
+                path: {{ $file }}
+              {{- end }}
 {{- if $s.pdb }}
 ---
 apiVersion: policy/v1
@@ -314,12 +331,14 @@ spec:
   policyTypes: [Ingress, Egress]
   ingress:
     {{- if $hasGrpc }}
-    # gRPC only from the other isams-sync pods of this release (same namespace).
+    # gRPC only from the services that call this one (each call also needs their service token).
     - from:
+        {{- range $caller := splitList " " (include "isams-sync.grpcCallers" $ctx) }}
         - podSelector:
             matchLabels:
+              app.kubernetes.io/name: {{ $caller }}
               app.kubernetes.io/instance: {{ $root.Release.Name }}
-              app.kubernetes.io/part-of: isams-sync
+        {{- end }}
       ports:
         - port: grpc
           protocol: TCP
@@ -370,12 +389,15 @@ spec:
       to:
         {{- toYaml . | nindent 8 }}
       {{- end }}
-    {{- if or (eq $svc "gateway") (eq $svc "bookings") }}
+    {{- with include "isams-sync.grpcCallees" $ctx }}
+    # gRPC only to the services this one calls.
     - to:
+        {{- range $callee := splitList " " . }}
         - podSelector:
             matchLabels:
+              app.kubernetes.io/name: {{ $callee }}
               app.kubernetes.io/instance: {{ $root.Release.Name }}
-              app.kubernetes.io/part-of: isams-sync
+        {{- end }}
       ports:
         - port: 50051
           protocol: TCP

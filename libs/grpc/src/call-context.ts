@@ -1,19 +1,14 @@
 import type { Metadata, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import { AppError } from '@isams-sync/errors';
 import type { Logger } from '@isams-sync/logger';
-import {
-  REQUEST_ID_KEY,
-  TENANT_ID_KEY,
-  isValidTenantId,
-  metadataString,
-  normaliseRequestId,
-  readActor,
-} from './call-metadata';
+import { REQUEST_ID_KEY, metadataString, normaliseRequestId, readActor } from './call-metadata';
 
 /** What a wrapped handler knows about the call it serves. */
 export interface CallContext {
-  /** The school the call acts for (from `x-tenant-id`, validated). */
+  /** The school the call acts for: the `sub` of the verified service token (never a bare header). */
   tenantId: string;
+  /** The calling service, from its verified service token (`gateway`, `bookings`, `operator`…). */
+  caller: string;
   /** From `x-request-id`, or generated; echoed to the client in the trailing metadata. */
   requestId: string;
   /** The admin identity making the call (`x-actor`), when given. */
@@ -33,33 +28,10 @@ export interface CallContext {
 /** The context of a tenant-free method: `tenantId` is only present when the caller sent one. */
 export type TenantFreeCallContext = Omit<CallContext, 'tenantId'> & { tenantId?: string };
 
-/** Thrown (and sent as `INVALID_ARGUMENT`) when a tenant-scoped call has no `x-tenant-id`. */
+/** Sent as `INVALID_ARGUMENT` when a tenant-scoped method is called with a token naming no school. */
 export const TENANT_REQUIRED = 'GRPC_TENANT_REQUIRED';
-/** Thrown (and sent as `INVALID_ARGUMENT`) when `x-tenant-id` is malformed. */
+/** Sent as `INVALID_ARGUMENT` when the token's school is not a well-formed tenant id. */
 export const TENANT_INVALID = 'GRPC_TENANT_INVALID';
-
-/** Reads the tenant id: validated when present; required unless `tenantFree`. */
-export function readTenantId(metadata: Metadata, tenantFree: boolean): string | undefined {
-  const raw = metadataString(metadata, TENANT_ID_KEY);
-  if (raw === undefined || raw === '') {
-    if (tenantFree) return undefined;
-    throw new AppError({
-      code: TENANT_REQUIRED,
-      kind: 'invalid_argument',
-      message: `Metadata "${TENANT_ID_KEY}" is required`,
-      details: { key: TENANT_ID_KEY },
-    });
-  }
-  if (!isValidTenantId(raw)) {
-    throw new AppError({
-      code: TENANT_INVALID,
-      kind: 'invalid_argument',
-      message: `Metadata "${TENANT_ID_KEY}" is not a valid tenant id`,
-      details: { key: TENANT_ID_KEY },
-    });
-  }
-  return raw;
-}
 
 /** A context plus the cleanup to run when the call ends. */
 export interface OpenedContext {
@@ -77,6 +49,7 @@ export function openCallContext(
   baseLogger: Logger,
   tenantId: string | undefined,
   requestId: string,
+  caller: string,
 ): OpenedContext {
   const method = call.getPath();
   const actor = readActor(call.metadata);
@@ -110,11 +83,12 @@ export function openCallContext(
     timer.unref();
   }
 
-  const bindings: Record<string, string> = { requestId, method };
+  const bindings: Record<string, string> = { requestId, method, caller };
   if (tenantId !== undefined) bindings.tenantId = tenantId;
   const context: TenantFreeCallContext = {
     requestId,
     method,
+    caller,
     logger: baseLogger.child(bindings),
     signal: controller.signal,
     metadata: call.metadata,

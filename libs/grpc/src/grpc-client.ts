@@ -1,6 +1,7 @@
-import { credentials, Metadata, status } from '@grpc/grpc-js';
+import { credentials, InterceptingCall, Metadata, status } from '@grpc/grpc-js';
 import type {
   CallOptions,
+  Interceptor,
   ChannelCredentials,
   Client,
   ClientOptions,
@@ -12,8 +13,10 @@ import type {
 import { AppError, kindForGrpcStatus } from '@isams-sync/errors';
 import type { ErrorKind } from '@isams-sync/errors';
 import type { Logger } from '@isams-sync/logger';
-import { ERROR_CODE_KEY } from './call-metadata';
+import { ERROR_CODE_KEY, TENANT_ID_KEY, metadataString } from './call-metadata';
 import { readErrorDetails } from './error-status';
+import { ANY_TENANT, AUTHORIZATION_KEY, mintServiceToken } from './service-identity';
+import type { ServiceKeyring } from './service-identity';
 
 /** A generated client constructor (`pkg.isams_sync.roster.v1.RosterService`). */
 export type GrpcClientConstructor<T extends Client> = (new (
@@ -22,8 +25,21 @@ export type GrpcClientConstructor<T extends Client> = (new (
   options?: ClientOptions,
 ) => T) & { service: ServiceDefinition };
 
+/** The identity a client calls with. */
+export interface ClientIdentity {
+  /** The calling service's keys; it must hold a key for `audience`. */
+  keyring: ServiceKeyring;
+  /** The called service (`connector`, `roster`, `bookings`). */
+  audience: string;
+}
+
 /** Options of {@link createGrpcClient}. */
 export interface GrpcClientOptions {
+  /**
+   * Who is calling: every call carries a fresh service token for `audience`, naming the method and
+   * the school of the call's `x-tenant-id` (`*` when it has none).
+   */
+  identity: ClientIdentity;
   /** Deadline applied to every call that sets none; default 5000 ms. */
   deadlineMs?: number;
   /**
@@ -42,6 +58,38 @@ export interface GrpcClientOptions {
 }
 
 const DEFAULT_DEADLINE_MS = 5_000;
+
+/**
+ * Message-size and keepalive limits of every client, matching {@link GRPC_SERVER_LIMITS}: requests up
+ * to 4 MiB, responses up to 16 MiB; while calls are open the client pings every 30 s and gives the
+ * connection up when a ping is not answered within 10 s (grpc-js servers do not police ping rates).
+ */
+export const GRPC_CLIENT_LIMITS: Readonly<ClientOptions> = Object.freeze({
+  'grpc.max_send_message_length': 4 * 1024 * 1024,
+  'grpc.max_receive_message_length': 16 * 1024 * 1024,
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.keepalive_timeout_ms': 10_000,
+  'grpc.keepalive_permit_without_calls': 0,
+});
+
+/** A client interceptor that adds a service token for each call (see {@link ClientIdentity}). */
+export function serviceTokenInterceptor(identity: ClientIdentity): Interceptor {
+  if (!identity.keyring.signing.has(identity.audience))
+    throw new Error(`Service "${identity.keyring.self}" holds no key to call "${identity.audience}"`);
+  return (options, nextCall) =>
+    new InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        const tenant = metadataString(metadata, TENANT_ID_KEY);
+        const token = mintServiceToken(identity.keyring, {
+          audience: identity.audience,
+          method: options.method_definition.path,
+          tenant: tenant === undefined || tenant === '' ? ANY_TENANT : tenant,
+        });
+        metadata.set(AUTHORIZATION_KEY, `Bearer ${token}`);
+        next(metadata, listener);
+      },
+    });
+}
 const DEFAULT_MAX_ATTEMPTS = 3;
 
 // Always nine fraction digits: grpc-js 1.14 reads the fraction of "0.3s" as 3 nanoseconds.
@@ -55,7 +103,10 @@ function duration(ms: number): string {
  * The grpc-js service config for a client: a default timeout on every method, and a `retryPolicy`
  * (UNAVAILABLE only, exponential backoff 100 ms → 1 s) on the idempotent ones.
  */
-export function buildServiceConfig(service: ServiceDefinition, options: GrpcClientOptions = {}): object {
+export function buildServiceConfig(
+  service: ServiceDefinition,
+  options: Omit<GrpcClientOptions, 'identity'> = {},
+): object {
   const methods = Object.entries(service);
   const serviceName = methods[0]?.[1].path.split('/')[1];
   if (serviceName === undefined) throw new Error('Service definition has no methods');
@@ -87,31 +138,37 @@ export function buildServiceConfig(service: ServiceDefinition, options: GrpcClie
 }
 
 /**
- * Creates a client (plaintext: TLS is the mesh's job) whose calls carry a default deadline and whose
- * idempotent methods retry on UNAVAILABLE, both through the grpc-js service config.
+ * Creates a client whose calls carry a service token ({@link ClientIdentity}) and a default
+ * deadline, whose idempotent methods retry on UNAVAILABLE (both through the grpc-js service config),
+ * with {@link GRPC_CLIENT_LIMITS}. Plaintext HTTP/2: see docs/security.md.
  *
  * @example
  * ```ts
  * const roster = createGrpcClient(pkg.isams_sync.roster.v1.RosterService, config.ROSTER_GRPC_ADDRESS, {
- *   deadlineMs: 3000, idempotentMethods: ['GetPerson', 'ListPeople'], logger,
+ *   identity: { keyring, audience: 'roster' }, deadlineMs: 3000, idempotentMethods: ['GetPerson', 'ListPeople'], logger,
  * });
  * ```
  */
 export function createGrpcClient<T extends Client>(
   ClientCtor: GrpcClientConstructor<T>,
   address: string,
-  options: GrpcClientOptions = {},
+  options: GrpcClientOptions,
 ): T {
   const serviceConfig = buildServiceConfig(ClientCtor.service, options);
   const client = new ClientCtor(address, credentials.createInsecure(), {
+    ...GRPC_CLIENT_LIMITS,
     'grpc.enable_retries': 1,
     'grpc.service_config': JSON.stringify(serviceConfig),
     // Only our config applies, never one published in DNS.
     'grpc.service_config_disable_resolution': 1,
     ...options.channelOptions,
+    interceptors: [
+      serviceTokenInterceptor(options.identity),
+      ...(options.channelOptions?.interceptors ?? []),
+    ],
   });
   options.logger?.debug(
-    { address, idempotentMethods: options.idempotentMethods ?? [] },
+    { address, audience: options.identity.audience, idempotentMethods: options.idempotentMethods ?? [] },
     'gRPC client created',
   );
   return client;

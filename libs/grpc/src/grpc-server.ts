@@ -5,7 +5,10 @@ import type { MessageTypeDefinition, PackageDefinition } from '@grpc/proto-loade
 import type { Logger } from '@isams-sync/logger';
 import { HealthImplementation, service as healthService } from 'grpc-health-check';
 import type { ServingStatusMap } from 'grpc-health-check';
-import { bindHandlerLogger } from './handlers';
+import { bindHandlerLogger, isTenantFreeHandler } from './handlers';
+import { serviceAccessInterceptor } from './service-access';
+import type { MethodAccess, ServiceCallers } from './service-access';
+import type { ServiceKeyring } from './service-identity';
 
 /** The standard health service name, listed by reflection next to the application services. */
 export const HEALTH_SERVICE_NAME = 'grpc.health.v1.Health';
@@ -18,7 +21,27 @@ export interface GrpcServiceRegistration {
   implementation: UntypedServiceImplementation;
   /** Fully-qualified service name (`isams_sync.roster.v1.RosterService`): the health-check key. */
   name: string;
+  /**
+   * Which calling services may call which method. Every method must resolve to at least one caller:
+   * a method nobody is allowed to call fails start-up instead of being open.
+   */
+  callers: ServiceCallers;
 }
+
+/**
+ * Message-size and keepalive limits of every server (grpc-js server options); `serverOptions`
+ * overrides single keys. Requests are small (ids, settings, filters), responses are pages of at most
+ * 1000 roster entities; 4 MiB in and 16 MiB out leave a wide margin while refusing a runaway
+ * message. The server pings an idle-looking connection every 60 s and drops it when the ping is not
+ * answered within 20 s (a peer that vanished without a FIN), and closes connections idle for 5 min.
+ */
+export const GRPC_SERVER_LIMITS: Readonly<ServerOptions> = Object.freeze({
+  'grpc.max_receive_message_length': 4 * 1024 * 1024,
+  'grpc.max_send_message_length': 16 * 1024 * 1024,
+  'grpc.keepalive_time_ms': 60_000,
+  'grpc.keepalive_timeout_ms': 20_000,
+  'grpc.max_connection_idle_ms': 5 * 60_000,
+});
 
 /** Options of {@link createGrpcServer}. */
 export interface GrpcServerOptions {
@@ -29,9 +52,14 @@ export interface GrpcServerOptions {
   port: number;
   /** Interface to bind; default `0.0.0.0` (containers). */
   host?: string;
-  /** Serve gRPC server reflection (for grpcurl/grpcui); default true. */
+  /**
+   * Serve gRPC server reflection (for grpcurl/grpcui); default false (services turn it on with
+   * `GRPC_REFLECTION=true`). Even then it needs a verified service identity.
+   */
   reflection?: boolean;
-  /** Extra grpc-js server options (message size limits, keepalive…). */
+  /** This service's keys: calls are accepted only with a token this keyring verifies. */
+  identity: ServiceKeyring;
+  /** Extra grpc-js server options, over {@link GRPC_SERVER_LIMITS}. */
   serverOptions?: ServerOptions;
 }
 
@@ -75,23 +103,62 @@ function reflectionRoot(definitions: ServiceDefinition[]): PackageDefinition {
   return root;
 }
 
+/** The access rule of every method of the registered services, by full path. */
+function methodAccess(services: GrpcServiceRegistration[]): Map<string, MethodAccess> {
+  const access = new Map<string, MethodAccess>();
+  for (const svc of services) {
+    const known = new Set(Object.entries(svc.definition).flatMap(([k, d]) => [k, d.originalName ?? k]));
+    for (const listed of Object.keys(svc.callers.methods ?? {}))
+      if (!known.has(listed))
+        throw new Error(`${svc.name}: callers.methods names unknown method "${listed}"`);
+    // proto-loader keys methods by their proto name (`GetEntity`); `originalName` is the camelCase one.
+    for (const [key, def] of Object.entries(svc.definition)) {
+      const alias = def.originalName ?? key;
+      const callers = svc.callers.methods?.[key] ?? svc.callers.methods?.[alias] ?? svc.callers.default;
+      if (callers.length === 0) throw new Error(`${svc.name}/${key}: no caller is allowed`);
+      const fn = svc.implementation[key] ?? svc.implementation[alias];
+      access.set(def.path, { callers: new Set(callers), tenantFree: isTenantFreeHandler(fn) });
+    }
+  }
+  return access;
+}
+
 /**
  * Starts a grpc-js server with the isams-sync defaults: the standard gRPC health service (every
- * service name plus the overall `''`), server reflection, and plaintext HTTP/2 — TLS and mTLS are
- * terminated by the service mesh / ingress, never by the process.
+ * service name plus the overall `''`), a service-identity check before every other call (see
+ * {@link serviceAccessInterceptor}), message-size and keepalive limits ({@link GRPC_SERVER_LIMITS}),
+ * reflection only when asked for, and plaintext HTTP/2.
  *
  * @example
  * ```ts
- * const grpcServer = await createGrpcServer({ logger, port: config.GRPC_PORT, services: [{
- *   name: 'isams_sync.roster.v1.RosterService', definition: RosterService.service, implementation,
- * }] });
+ * const grpcServer = await createGrpcServer({
+ *   logger, port: config.GRPC_PORT, identity: serviceKeyringFromConfig(config, 'roster'),
+ *   reflection: config.GRPC_REFLECTION,
+ *   services: [{
+ *     name: 'isams_sync.roster.v1.RosterService', definition: RosterService.service, implementation,
+ *     callers: { default: ['gateway'], methods: { GetEntity: ['gateway', 'bookings'] } },
+ *   }],
+ * });
  * process.once('SIGTERM', () => void grpcServer.shutdown(10_000));
  * ```
  */
 export async function createGrpcServer(options: GrpcServerOptions): Promise<GrpcServerHandle> {
   const { logger, services } = options;
   const host = options.host ?? '0.0.0.0';
-  const server = new Server(options.serverOptions);
+  const reflection = options.reflection ?? false;
+  const server = new Server({
+    ...GRPC_SERVER_LIMITS,
+    ...options.serverOptions,
+    interceptors: [
+      serviceAccessInterceptor({
+        keyring: options.identity,
+        methods: methodAccess(services),
+        reflection,
+        logger,
+      }),
+      ...(options.serverOptions?.interceptors ?? []),
+    ],
+  });
 
   const names = ['', ...services.map((s) => s.name)];
   const health = new HealthImplementation(
@@ -107,7 +174,7 @@ export async function createGrpcServer(options: GrpcServerOptions): Promise<Grpc
     server.addService(svc.definition, implementation);
   }
 
-  if (options.reflection ?? true) {
+  if (reflection) {
     const definitions = [...services.map((s) => s.definition), healthService as ServiceDefinition];
     const fqNames = definitions.map(serviceNameOf).filter((n): n is string => n !== undefined);
     new ReflectionService(reflectionRoot(definitions), { services: fqNames }).addToServer(server);
@@ -121,7 +188,16 @@ export async function createGrpcServer(options: GrpcServerOptions): Promise<Grpc
     ),
   );
   for (const n of names) health.setStatus(n, 'SERVING');
-  logger.info({ port, host, services: services.map((s) => s.name) }, 'gRPC server listening');
+  logger.info(
+    {
+      port,
+      host,
+      services: services.map((s) => s.name),
+      reflection,
+      callers: [...options.identity.verifying.keys()],
+    },
+    'gRPC server listening',
+  );
 
   let stopping: Promise<void> | undefined;
   const shutdown = (deadlineMs: number): Promise<void> => {

@@ -7,12 +7,14 @@ import type {
   ServerWritableStream,
   UntypedHandleCall,
 } from '@grpc/grpc-js';
-import { isAppError } from '@isams-sync/errors';
+import { AppError, isAppError } from '@isams-sync/errors';
 import type { Logger } from '@isams-sync/logger';
 import { REQUEST_ID_KEY } from './call-metadata';
-import { openCallContext, readRequestId, readTenantId } from './call-context';
+import { TENANT_REQUIRED, openCallContext, readRequestId } from './call-context';
 import type { CallContext, TenantFreeCallContext } from './call-context';
 import { toGrpcStatus } from './error-status';
+import { verifiedCallerOf } from './service-access';
+import { IDENTITY_ERRORS } from './service-identity';
 
 /** Options of {@link unary} and {@link serverStreaming}. */
 export interface MethodOptions {
@@ -32,11 +34,18 @@ export type TenantFreeMethodOptions = MethodOptions & { tenantFree: true };
 export type StreamSend<Res> = (message: Res) => Promise<void>;
 
 const BIND_LOGGER = Symbol.for('@isams-sync/grpc.bindLogger');
+const TENANT_FREE = Symbol.for('@isams-sync/grpc.tenantFree');
 
 /** A wrapped handler: a grpc-js handler that {@link createGrpcServer} can give its logger to. */
 export type WrappedHandler<H extends UntypedHandleCall = UntypedHandleCall> = H & {
   readonly [BIND_LOGGER]: (logger: Logger) => H;
+  readonly [TENANT_FREE]: boolean;
 };
+
+/** True when `fn` is a wrapped handler of a tenant-free method (the server's access check needs it). */
+export function isTenantFreeHandler(fn: unknown): boolean {
+  return isWrappedHandler(fn) && fn[TENANT_FREE];
+}
 
 /** True when `fn` was made by {@link unary} or {@link serverStreaming}. */
 export function isWrappedHandler(fn: unknown): fn is WrappedHandler {
@@ -74,7 +83,10 @@ function requestIdTrailer(requestId: string, base?: Metadata): Metadata {
   return md;
 }
 
-/** Shared prologue: tenant check and context. Returns undefined after reporting a failure. */
+/**
+ * Shared prologue: the caller and school verified by the server's access interceptor (never a bare
+ * header), then the context. Returns undefined after reporting a failure.
+ */
 function begin(
   call: Surface,
   logger: Logger,
@@ -82,14 +94,28 @@ function begin(
   fail: (err: unknown, logger: Logger, requestId: string) => void,
 ): ReturnType<typeof openCallContext> | undefined {
   const requestId = readRequestId(call.metadata);
-  let tenantId: string | undefined;
-  try {
-    tenantId = readTenantId(call.metadata, tenantFree);
-  } catch (err) {
+  const caller = verifiedCallerOf(call.metadata);
+  const refuse = (err: AppError) => {
     fail(err, logger.child({ requestId, method: call.getPath() }), requestId);
     return undefined;
-  }
-  return openCallContext(call, logger, tenantId, requestId);
+  };
+  if (caller === undefined)
+    return refuse(
+      new AppError({
+        code: IDENTITY_ERRORS.missing,
+        kind: 'unauthenticated',
+        message: 'A verified service identity is required',
+      }),
+    );
+  if (caller.tenantId === undefined && !tenantFree)
+    return refuse(
+      new AppError({
+        code: TENANT_REQUIRED,
+        kind: 'invalid_argument',
+        message: 'This method acts for one school: the token names none',
+      }),
+    );
+  return openCallContext(call, logger, caller.tenantId, requestId, caller.service);
 }
 
 /**
@@ -135,6 +161,7 @@ export function unary<Req, Res>(
     };
   return Object.assign(make(options.logger), {
     [BIND_LOGGER]: (logger: Logger) => make(options.logger ?? logger),
+    [TENANT_FREE]: options.tenantFree === true,
   });
 }
 
@@ -185,5 +212,6 @@ export function serverStreaming<Req, Res>(
     };
   return Object.assign(make(options.logger), {
     [BIND_LOGGER]: (logger: Logger) => make(options.logger ?? logger),
+    [TENANT_FREE]: options.tenantFree === true,
   });
 }

@@ -1,7 +1,8 @@
 /**
  * `@isams-sync/grpc` — the gRPC conventions of isams-sync: proto loading, a server bootstrap with
- * health/reflection/graceful shutdown, handler wrappers that build a tenant-aware call context and
- * map errors to statuses, and a client factory with deadlines and safe retries. Generated proto
+ * health/reflection/graceful shutdown and a service-identity check before every call, handler
+ * wrappers that build a tenant-aware call context (the school from the verified service token) and
+ * map errors to statuses, and a client factory with service tokens, deadlines and safe retries. Generated proto
  * types are exported per package namespace (`commonV1`, …).
  * @packageDocumentation
  */
@@ -28,16 +29,44 @@ export {
   resolveProtosDir,
 } from './proto-loader';
 export type { ProtosDirOptions } from './proto-loader';
-export { HEALTH_SERVICE_NAME, createGrpcServer } from './grpc-server';
+export { GRPC_SERVER_LIMITS, HEALTH_SERVICE_NAME, createGrpcServer } from './grpc-server';
 export type { GrpcServerHandle, GrpcServerOptions, GrpcServiceRegistration } from './grpc-server';
 export {
+  GRPC_CLIENT_LIMITS,
   GrpcCallError,
   buildServiceConfig,
+  serviceTokenInterceptor,
   callUnary,
   createGrpcClient,
   isServiceError,
   promisifyUnary,
 } from './grpc-client';
-export type { GrpcClientConstructor, GrpcClientOptions, UnaryCallOptions, UnaryMethod } from './grpc-client';
+export type {
+  ClientIdentity,
+  GrpcClientConstructor,
+  GrpcClientOptions,
+  UnaryCallOptions,
+  UnaryMethod,
+} from './grpc-client';
+export {
+  ANY_TENANT,
+  AUTHORIZATION_KEY,
+  IDENTITY_ERRORS,
+  SERVICE_CALLS,
+  SERVICE_NAME_PATTERN,
+  generateServiceKeys,
+  loadServiceKeyring,
+  mintServiceToken,
+  parseKeyFile,
+  serviceKeyFileName,
+  serviceKeyringFrom,
+  verifyServiceToken,
+  writeServiceKeys,
+} from './service-identity';
+export type { MintOptions, ServiceKeyring, VerifiedCaller } from './service-identity';
+export { authorizeCall } from './service-access';
+export { grpcIdentityConfig, grpcServerConfig, serviceKeyringFromConfig } from './grpc-service-config';
+export type { GrpcIdentityConfig } from './grpc-service-config';
+export type { MethodAccess, ServiceCallers } from './service-access';
 export { Metadata } from '@grpc/grpc-js';
 export * from './generated';

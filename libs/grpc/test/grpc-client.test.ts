@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServiceConfig, callMetadata, createGrpcClient, GrpcCallError, promisifyUnary } from '../src';
 import type { GrpcServerHandle } from '../src';
-import { loadEchoPackage, startEchoServer } from './helpers/echo-service';
+import { echoIdentity, loadEchoPackage, startEchoServer } from './helpers/echo-service';
 import type { EchoState } from './helpers/echo-service';
 
 const EchoService = loadEchoPackage().isams_sync.testing.v1.EchoService;
@@ -17,7 +17,11 @@ afterAll(() => handle.shutdown(1000));
 
 describe('createGrpcClient retries', () => {
   it('retries an idempotent method that first returns UNAVAILABLE', async () => {
-    const client = createGrpcClient(EchoService, address, { idempotentMethods: ['Fail'], maxAttempts: 3 });
+    const client = createGrpcClient(EchoService, address, {
+      identity: echoIdentity(),
+      idempotentMethods: ['Fail'],
+      maxAttempts: 3,
+    });
     try {
       const res = await promisifyUnary(client, 'fail')(
         { mode: 'MODE_UNAVAILABLE_ONCE', key: 'retry-1' },
@@ -31,7 +35,10 @@ describe('createGrpcClient retries', () => {
   });
 
   it('does not retry a method not declared idempotent', async () => {
-    const client = createGrpcClient(EchoService, address, { idempotentMethods: ['Echo'] });
+    const client = createGrpcClient(EchoService, address, {
+      identity: echoIdentity(),
+      idempotentMethods: ['Echo'],
+    });
     try {
       const err = await promisifyUnary(client, 'fail')(
         { mode: 'MODE_UNAVAILABLE_ONCE', key: 'retry-2' },
@@ -47,7 +54,10 @@ describe('createGrpcClient retries', () => {
   });
 
   it('does not retry non-UNAVAILABLE failures of idempotent methods', async () => {
-    const client = createGrpcClient(EchoService, address, { idempotentMethods: ['Fail'] });
+    const client = createGrpcClient(EchoService, address, {
+      identity: echoIdentity(),
+      idempotentMethods: ['Fail'],
+    });
     try {
       const err = await promisifyUnary(client, 'fail')(
         { mode: 'MODE_APP_ERROR', key: 'retry-3' },
@@ -62,6 +72,7 @@ describe('createGrpcClient retries', () => {
 
   it('reports an unreachable server as UNAVAILABLE with code GRPC_UNAVAILABLE', async () => {
     const client = createGrpcClient(EchoService, '127.0.0.1:1', {
+      identity: echoIdentity(),
       idempotentMethods: ['Echo'],
       deadlineMs: 5000,
     });

@@ -1,13 +1,25 @@
 import { credentials, loadPackageDefinition, status } from '@grpc/grpc-js';
-import type { Client, ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
+import type { Client, ClientDuplexStream, ClientOptions, ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { callMetadata, createGrpcClient, GrpcCallError, promisifyUnary } from '../src';
+import {
+  callMetadata,
+  createGrpcClient,
+  GrpcCallError,
+  promisifyUnary,
+  serviceTokenInterceptor,
+} from '../src';
 import type { GrpcServerHandle } from '../src';
-import { ECHO_SERVICE, loadEchoPackage, nextSlowStart, startEchoServer } from './helpers/echo-service';
+import {
+  ECHO_SERVICE,
+  echoIdentity,
+  loadEchoPackage,
+  nextSlowStart,
+  startEchoServer,
+} from './helpers/echo-service';
 
 type HealthClient = Client & {
   check(req: { service: string }, cb: (err: ServiceError | null, res?: { status: string }) => void): void;
@@ -64,8 +76,8 @@ describe('createGrpcServer', () => {
     await expect(checkHealth(health, 'no.such.Service')).rejects.toMatchObject({ code: status.NOT_FOUND });
   });
 
-  it('serves reflection listing the application and health services', async () => {
-    const { handle, address } = await startEchoServer();
+  it('serves reflection, when enabled, to a verified caller, listing the application and health services', async () => {
+    const { handle, address } = await startEchoServer(undefined, { reflection: true });
     servers.push(handle);
     const reflectionDir = dirname(createRequire(import.meta.url).resolve('@grpc/reflection'));
     const protoFile = join(reflectionDir, '../proto/grpc/reflection/v1/reflection.proto');
@@ -76,12 +88,15 @@ describe('createGrpcServer', () => {
             ServerReflection: new (
               a: string,
               c: ReturnType<typeof credentials.createInsecure>,
+              o?: ClientOptions,
             ) => ReflectionClient;
           };
         };
       };
     };
-    const client = new pkg.grpc.reflection.v1.ServerReflection(address, credentials.createInsecure());
+    const client = new pkg.grpc.reflection.v1.ServerReflection(address, credentials.createInsecure(), {
+      interceptors: [serviceTokenInterceptor(echoIdentity('operator'))],
+    });
     clients.push(client);
 
     const names = await new Promise<string[]>((resolve, reject) => {
@@ -99,7 +114,10 @@ describe('createGrpcServer', () => {
   it('lets an in-flight call finish on shutdown, then refuses new calls', async () => {
     const { handle, state, address } = await startEchoServer();
     const pkg = loadEchoPackage();
-    const client = createGrpcClient(pkg.isams_sync.testing.v1.EchoService, address, { deadlineMs: 10_000 });
+    const client = createGrpcClient(pkg.isams_sync.testing.v1.EchoService, address, {
+      identity: echoIdentity(),
+      deadlineMs: 10_000,
+    });
     clients.push(client);
     const health = healthClient(address);
     clients.push(health);
@@ -126,7 +144,10 @@ describe('createGrpcServer', () => {
   it('cancels calls still running when the shutdown deadline passes', async () => {
     const { handle, state, address } = await startEchoServer();
     const pkg = loadEchoPackage();
-    const client = createGrpcClient(pkg.isams_sync.testing.v1.EchoService, address, { deadlineMs: 30_000 });
+    const client = createGrpcClient(pkg.isams_sync.testing.v1.EchoService, address, {
+      identity: echoIdentity(),
+      deadlineMs: 30_000,
+    });
     clients.push(client);
     const started = nextSlowStart(state);
     const inFlight = promisifyUnary(client, 'slow')(

@@ -12,7 +12,7 @@ import {
   TENANT_ID_KEY,
 } from '../src';
 import type { GrpcServerHandle } from '../src';
-import { captureLogger, loadEchoPackage, startEchoServer } from './helpers/echo-service';
+import { captureLogger, echoIdentity, loadEchoPackage, startEchoServer } from './helpers/echo-service';
 import type { EchoClient, EchoResponse, EchoState } from './helpers/echo-service';
 
 let handle: GrpcServerHandle;
@@ -24,7 +24,9 @@ beforeAll(async () => {
   const captured = captureLogger();
   lines = captured.lines;
   ({ handle, state } = await startEchoServer(captured.logger));
-  client = createGrpcClient(loadEchoPackage().isams_sync.testing.v1.EchoService, `127.0.0.1:${handle.port}`);
+  client = createGrpcClient(loadEchoPackage().isams_sync.testing.v1.EchoService, `127.0.0.1:${handle.port}`, {
+    identity: echoIdentity(),
+  });
 });
 afterAll(async () => {
   client.close();
@@ -150,6 +152,7 @@ describe('deadlines', () => {
       loadEchoPackage().isams_sync.testing.v1.EchoService,
       `127.0.0.1:${handle.port}`,
       {
+        identity: echoIdentity(),
         deadlineMs: 100,
       },
     );

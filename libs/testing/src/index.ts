@@ -19,3 +19,5 @@ export {
 } from './simulator';
 export { startSystem, type RunningSystem, type StartSystemOptions } from './system';
 export { PrivateInfra } from './private-infra';
+export { testClientIdentity, testServiceIdentityDir } from './service-identity';
+export { probeEveryMethod } from './grpc-probe';

@@ -2,6 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadServiceKeyring, writeServiceKeys } from '@isams-sync/grpc';
+import type { ClientIdentity } from '@isams-sync/grpc';
 import { MongoClient } from 'mongodb';
 import { getTestInfra, uniqueName, type TestInfra } from './infra';
 import { freePort, startServiceProcess, type ServiceProcess } from './processes';
@@ -18,6 +20,10 @@ export interface RunningSystem {
   readonly rosterAddress: string;
   readonly bookingsAddress: string;
   readonly operatorToken: string;
+  /** The service-identity keys of this system (`GRPC_IDENTITY_DIR` of every service). */
+  readonly identityDir: string;
+  /** The identity a test client calls `audience` with, as `as` (default `gateway`). */
+  clientIdentity(audience: string, as?: string): ClientIdentity;
   /** Each service's process, for crash tests (`kill9()`, `restart()`). */
   readonly processes: Readonly<Record<'connector' | 'roster' | 'bookings' | 'gateway', ServiceProcess>>;
   /** The topics and databases this system uses (fresh ones per system). */
@@ -75,12 +81,15 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
   const [connGrpc, connOps, rosterGrpc, rosterOps, bookGrpc, bookOps, gwHttp, gwOps, gwOperator] =
     await Promise.all(Array.from({ length: 9 }, () => freePort()));
   const spoolDir = mkdtempSync(join(tmpdir(), 'isams-sync-spool-'));
+  // Fresh service-identity keys per system, as the chart generates per release.
+  const identityDir = writeServiceKeys(mkdtempSync(join(tmpdir(), 'isams-sync-identity-')));
   const common = {
     NODE_ENV: 'test',
     LOG_LEVEL: options.logLevel ?? 'warn',
     KAFKA_BROKERS: infra.kafkaBrokers.join(','),
     KAFKA_TOPIC_REPLICATION_FACTOR: '1',
     MONGO_URL: infra.mongoUrl,
+    GRPC_IDENTITY_DIR: identityDir,
   };
   const operatorToken = `op-${randomUUID()}-${randomUUID()}`;
   const started: ServiceProcess[] = [];
@@ -90,6 +99,7 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
     await Promise.all([...started].reverse().map((p) => p.stop(15_000)));
     await simulator?.stop();
     rmSync(spoolDir, { recursive: true, force: true });
+    rmSync(identityDir, { recursive: true, force: true });
     const client = new MongoClient(infra.mongoUrl, { serverSelectionTimeoutMS: 10_000 });
     try {
       await client.connect();
@@ -178,6 +188,11 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
       rosterAddress: `127.0.0.1:${rosterGrpc}`,
       bookingsAddress: `127.0.0.1:${bookGrpc}`,
       operatorToken,
+      identityDir,
+      clientIdentity: (audience, as = 'gateway') => ({
+        keyring: loadServiceKeyring(identityDir, as),
+        audience,
+      }),
       processes: { connector, roster, bookings, gateway },
       topics,
       databases,

@@ -11,6 +11,10 @@
  * FerretDB, publishes `booking.cancelled.v1`, and a watcher consumer sees it (one hop more).
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeServiceKeys } from '@isams-sync/grpc';
 import { rosterChangeEventTypes } from '@isams-sync/events';
 import type { CloudEvent } from '@isams-sync/events';
 import {
@@ -136,6 +140,7 @@ async function main(): Promise<void> {
       MONGO_URL: mongoUrl,
       MONGO_DB: dbName,
       GRPC_PORT: '0',
+      GRPC_IDENTITY_DIR: writeServiceKeys(mkdtempSync(join(tmpdir(), 'bench-identity-'))),
       OPS_PORT: '0',
       ROSTER_GRPC_ADDRESS: '127.0.0.1:1',
       ROSTER_CHANGES_TOPIC: topics.roster,

@@ -1,6 +1,6 @@
 import { TOPICS, dlqTopicName } from '@isams-sync/events';
 import type { TopicSpec } from '@isams-sync/events';
-import { createGrpcServer, loadProtoPackage } from '@isams-sync/grpc';
+import { createGrpcServer, loadProtoPackage, serviceKeyringFromConfig } from '@isams-sync/grpc';
 import type { BookingsServiceProtoGrpcType, GrpcServerHandle } from '@isams-sync/grpc';
 import {
   createEventProducer,
@@ -24,7 +24,7 @@ import type { RosterDirectoryHandle } from './adapters/grpc-clients/roster-direc
 import { kafkaBookingEventPublisher } from './adapters/kafka/booking-events.publisher';
 import { BookingsStore } from './adapters/mongo/bookings.store';
 import type { RosterDirectory } from './domain/roster-directory.port';
-import { bookingsGrpcHandlers } from './handlers/grpc/bookings.grpc';
+import { BOOKINGS_CALLERS, bookingsGrpcHandlers } from './handlers/grpc/bookings.grpc';
 import { rosterChangesHandler } from './handlers/kafka/roster-changes.handler';
 import { createBookingsUseCases } from './use-cases/bookings.use-cases';
 import type { BookingsUseCases } from './use-cases/bookings.use-cases';
@@ -63,6 +63,7 @@ function topicSpecs(config: BookingsConfig): TopicSpec[] {
 export function createBookingsApp(config: BookingsConfig, overrides: BookingsAppOverrides = {}): BookingsApp {
   const logger =
     overrides.logger ?? createLogger({ service: config.SERVICE_NAME ?? 'bookings', level: config.LOG_LEVEL });
+  const identity = serviceKeyringFromConfig(config, 'bookings');
   const metrics = createMetrics({ service: 'bookings' });
   const outcomes = metrics.counter({
     name: 'bookings_roster_changes_total',
@@ -107,7 +108,9 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
       await producer.connect();
       const publisher = kafkaBookingEventPublisher(producer, config.BOOKINGS_EVENTS_TOPIC);
       const pkgOptions = config.PROTOS_DIR ? { protosDir: config.PROTOS_DIR } : {};
-      rosterHandle = overrides.roster ? undefined : createRosterDirectory(config, logger, pkgOptions);
+      rosterHandle = overrides.roster
+        ? undefined
+        : createRosterDirectory(config, logger, { ...pkgOptions, identity });
       const roster = overrides.roster ?? rosterHandle!.directory;
       useCases = createBookingsUseCases({
         store,
@@ -144,11 +147,14 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
       grpc = await createGrpcServer({
         logger,
         port: config.GRPC_PORT,
+        identity,
+        reflection: config.GRPC_REFLECTION,
         services: [
           {
             name: 'isams_sync.bookings.v1.BookingsService',
             definition: pkg.isams_sync.bookings.v1.BookingsService.service,
             implementation: bookingsGrpcHandlers(useCases),
+            callers: BOOKINGS_CALLERS,
           },
         ],
       });

@@ -1,6 +1,7 @@
 import { commonServiceConfig, env, loadConfig } from '@isams-sync/config';
 import { TopicNames } from '@isams-sync/events';
 import { z } from 'zod';
+import { grpcServerConfig } from '@isams-sync/grpc';
 import { kafkaServiceConfig } from '@isams-sync/kafka';
 
 /** Environment of the bookings service (see docs/configuration.md › bookings and the README). */
@@ -8,6 +9,7 @@ export const configSchema = z.object({
   ...commonServiceConfig,
   GRPC_PORT: env.port({ allowZero: true }).default(50051),
   PROTOS_DIR: z.string().trim().min(1).optional(),
+  ...grpcServerConfig,
   ...kafkaServiceConfig,
   ROSTER_CHANGES_TOPIC: z.string().trim().min(1).default(TopicNames.rosterChanges),
   BOOKINGS_EVENTS_TOPIC: z.string().trim().min(1).default(TopicNames.bookingsEvents),

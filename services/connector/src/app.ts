@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { TOPICS, dlqTopicName } from '@isams-sync/events';
 import type { TopicSpec } from '@isams-sync/events';
-import { createGrpcServer, loadProtoPackage } from '@isams-sync/grpc';
+import { createGrpcServer, loadProtoPackage, serviceKeyringFromConfig } from '@isams-sync/grpc';
 import type { ConnectorServiceProtoGrpcType, GrpcServerHandle } from '@isams-sync/grpc';
 import {
   createEventProducer,
@@ -29,7 +29,7 @@ import { FetchPlansRepository } from './adapters/mongo/fetch-plans-repository';
 import { RunsRepository } from './adapters/mongo/runs-repository';
 import { SettingsRepository } from './adapters/mongo/settings-repository';
 import { AppliedSnapshotsRepository, ScheduleClaimsRepository } from './adapters/mongo/snapshots-repository';
-import { connectorHandlers } from './handlers/grpc/connector.handlers';
+import { CONNECTOR_CALLERS, connectorHandlers } from './handlers/grpc/connector.handlers';
 import { syncRunsHandler } from './handlers/kafka/sync-runs.handler';
 import { SettingsService } from './use-cases/settings-service';
 import { SyncEngine } from './use-cases/sync-engine';
@@ -75,6 +75,7 @@ export function createConnectorApp(
     createLogger({ service: config.SERVICE_NAME ?? 'connector', level: config.LOG_LEVEL });
   const owner = overrides.owner ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
   const metrics = createMetrics({ service: 'connector' });
+  const identity = serviceKeyringFromConfig(config, 'connector');
   const cipher = createKeyCipher(
     { id: config.CONNECTOR_KEK_ID, key: config.CONNECTOR_KEK },
     parsePreviousKeks(config.CONNECTOR_KEK_PREVIOUS),
@@ -192,6 +193,8 @@ export function createConnectorApp(
       grpc = await createGrpcServer({
         logger,
         port: config.GRPC_PORT,
+        identity,
+        reflection: config.GRPC_REFLECTION,
         services: [
           {
             name: 'isams_sync.connector.v1.ConnectorService',
@@ -202,6 +205,7 @@ export function createConnectorApp(
               runs,
               watchPollMs: overrides.watchPollMs ?? 500,
             }),
+            callers: CONNECTOR_CALLERS,
           },
         ],
       });

@@ -2,6 +2,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commonServiceConfig, env, loadConfig } from '@isams-sync/config';
 import { TopicNames } from '@isams-sync/events';
+import { grpcServerConfig } from '@isams-sync/grpc';
 import { kafkaServiceConfig } from '@isams-sync/kafka';
 import { z } from 'zod';
 import { DEFAULT_CONTACTS_METHODS } from './domain/method-groups';
@@ -14,6 +15,7 @@ export const configSchema = z.object({
   ...commonServiceConfig,
   GRPC_PORT: env.port({ allowZero: true }).default(50051),
   PROTOS_DIR: z.string().trim().min(1).optional(),
+  ...grpcServerConfig,
   ...kafkaServiceConfig,
   RAW_DATASETS_TOPIC: z.string().trim().min(1).default(TopicNames.rawDatasets),
   SYNC_RUNS_TOPIC: z.string().trim().min(1).default(TopicNames.syncRuns),

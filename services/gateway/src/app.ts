@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { serviceKeyringFromConfig } from '@isams-sync/grpc';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
 import { createMetrics, startOpsServer } from '@isams-sync/metrics';
@@ -85,12 +86,14 @@ export async function createGatewayApp(
           audience: config.GATEWAY_JWT_AUDIENCE ?? '',
           maxAgeMs: config.GATEWAY_JWT_MAX_AGE,
         });
+  const identity = serviceKeyringFromConfig(config, 'gateway');
   const connector =
     overrides.connector ??
     createConnectorGateway({
       address: config.CONNECTOR_GRPC_ADDRESS,
       deadlineMs: config.GATEWAY_UPSTREAM_TIMEOUT_MS,
       testConnectionDeadlineMs: config.GATEWAY_TEST_CONNECTION_TIMEOUT_MS,
+      identity,
       ...(config.PROTOS_DIR === undefined ? {} : { protosDir: config.PROTOS_DIR }),
     });
 
@@ -100,6 +103,7 @@ export async function createGatewayApp(
     createRosterGateway({
       address: config.ROSTER_GRPC_ADDRESS,
       deadlineMs: config.GATEWAY_UPSTREAM_TIMEOUT_MS,
+      identity,
       ...protos,
     });
   const bookings =
@@ -107,6 +111,7 @@ export async function createGatewayApp(
     createBookingsGateway({
       address: config.BOOKINGS_GRPC_ADDRESS,
       deadlineMs: config.GATEWAY_UPSTREAM_TIMEOUT_MS,
+      identity,
       ...protos,
     });
 

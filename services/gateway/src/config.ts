@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { commonServiceConfig, env, loadConfig } from '@isams-sync/config';
+import { grpcIdentityConfig } from '@isams-sync/grpc';
 import { z } from 'zod';
 
 const HOUR = 3_600_000;
@@ -46,6 +47,7 @@ export const gatewayConfigSchema = z
     CONNECTOR_GRPC_ADDRESS: z.string().trim().min(1),
     ROSTER_GRPC_ADDRESS: z.string().trim().min(1),
     BOOKINGS_GRPC_ADDRESS: z.string().trim().min(1),
+    ...grpcIdentityConfig,
     /** Deadline of ordinary upstream calls; TestConnection gets `GATEWAY_TEST_CONNECTION_TIMEOUT_MS`. */
     GATEWAY_UPSTREAM_TIMEOUT_MS: env.durationMs().default(10_000),
     GATEWAY_TEST_CONNECTION_TIMEOUT_MS: env.durationMs().default(120_000),

@@ -8,11 +8,12 @@
  *   npx tsx services/roster/bench/apply.bench.ts [--json] [--size large]
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
 import { MongoClient } from 'mongodb';
+import { writeServiceKeys } from '@isams-sync/grpc';
 import { DATASET_IDS, parseBatchDocument } from '@isams-sync/isams';
 import type { DatasetId, RawElement } from '@isams-sync/isams';
 import { datasetSnapshotCompletedV1, rawDatasetChunkV1 } from '@isams-sync/events';
@@ -167,6 +168,7 @@ try {
     MONGO_URL: mongoUrl,
     MONGO_DB: dbName,
     GRPC_PORT: '0',
+    GRPC_IDENTITY_DIR: writeServiceKeys(mkdtempSync(join(tmpdir(), 'bench-identity-'))),
     OPS_PORT: '0',
     LOG_LEVEL: 'error',
     KAFKA_ENSURE_TOPICS: 'false',

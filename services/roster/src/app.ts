@@ -9,7 +9,7 @@ import {
 } from '@isams-sync/kafka';
 import type { ConsumerHandle, EventProducer, KafkaClient } from '@isams-sync/kafka';
 import { TOPICS } from '@isams-sync/events';
-import { createGrpcServer, loadProtoPackage } from '@isams-sync/grpc';
+import { createGrpcServer, loadProtoPackage, serviceKeyringFromConfig } from '@isams-sync/grpc';
 import type { GrpcServerHandle, RosterServiceProtoGrpcType } from '@isams-sync/grpc';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
@@ -22,7 +22,7 @@ import type { RosterPublisher, RosterTopics } from './adapters/kafka/roster-publ
 import { RosterStore } from './adapters/mongo/roster-store';
 import { TenantLeases, processOwnerId } from './adapters/mongo/tenant-leases';
 import type { RosterConfig } from './config';
-import { rosterGrpcHandlers } from './handlers/grpc/roster.grpc';
+import { ROSTER_CALLERS, rosterGrpcHandlers } from './handlers/grpc/roster.grpc';
 import { rawDatasetsHandler } from './handlers/kafka/raw-datasets.handler';
 import { ChangesetProcessor } from './use-cases/changeset-processor';
 import type { ProcessingStep } from './use-cases/changeset-processor';
@@ -67,6 +67,7 @@ export interface RosterApp {
 export function createRosterApp(config: RosterConfig, overrides: RosterAppOverrides = {}): RosterApp {
   const logger =
     overrides.logger ?? createLogger({ service: config.SERVICE_NAME ?? 'roster', level: config.LOG_LEVEL });
+  const identity = serviceKeyringFromConfig(config, 'roster');
   const now = overrides.now ?? (() => new Date());
   const metrics = createMetrics({ service: 'roster' });
   const runsProcessed = metrics.counter<'outcome'>({
@@ -228,11 +229,14 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
       grpc = await createGrpcServer({
         logger,
         port: config.GRPC_PORT,
+        identity,
+        reflection: config.GRPC_REFLECTION,
         services: [
           {
             name: 'isams_sync.roster.v1.RosterService',
             definition: pkg.isams_sync.roster.v1.RosterService.service,
             implementation: rosterGrpcHandlers({ queries, heldBatches }),
+            callers: ROSTER_CALLERS,
           },
         ],
       });

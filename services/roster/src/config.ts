@@ -1,5 +1,6 @@
 import { commonServiceConfig, env, loadConfig } from '@isams-sync/config';
 import { TopicNames } from '@isams-sync/events';
+import { grpcServerConfig } from '@isams-sync/grpc';
 import { kafkaServiceConfig } from '@isams-sync/kafka';
 import { z } from 'zod';
 
@@ -11,6 +12,7 @@ export const configSchema = z.object({
   ...commonServiceConfig,
   GRPC_PORT: env.port({ allowZero: true }).default(50051),
   PROTOS_DIR: z.string().trim().min(1).optional(),
+  ...grpcServerConfig,
   ...kafkaServiceConfig,
   RAW_DATASETS_TOPIC: z.string().trim().min(1).default(TopicNames.rawDatasets),
   ROSTER_CHANGES_TOPIC: z.string().trim().min(1).default(TopicNames.rosterChanges),

@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@isams-sync/events';
-import { getTestInfra, uniqueName } from '@isams-sync/testing';
+import { getTestInfra, testServiceIdentityDir, uniqueName } from '@isams-sync/testing';
 import { ids } from '../src/adapters/mongo/documents';
 import { RosterStore } from '../src/adapters/mongo/roster-store';
 import { createHarness, eventually } from './support/harness';
@@ -38,6 +38,7 @@ function startService(): ChildProcess {
       MONGO_URL: infra.mongoUrl,
       MONGO_DB: h.config.MONGO_DB,
       GRPC_PORT: '0',
+      GRPC_IDENTITY_DIR: testServiceIdentityDir(),
       OPS_PORT: '0',
       LOG_LEVEL: 'warn',
       KAFKA_ENSURE_TOPICS: 'false',

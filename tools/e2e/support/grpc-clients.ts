@@ -1,6 +1,6 @@
 import type { Client } from '@grpc/grpc-js';
 import { callMetadata, callUnary, createGrpcClient, loadProtoPackage } from '@isams-sync/grpc';
-import type { GrpcClientConstructor, UnaryMethod } from '@isams-sync/grpc';
+import type { ClientIdentity, GrpcClientConstructor, UnaryMethod } from '@isams-sync/grpc';
 
 export interface BookingView {
   id: string;
@@ -49,9 +49,11 @@ export interface ServiceClients {
   close(): void;
 }
 
+/** Clients of bookings and roster calling as the gateway does (with its service identity). */
 export function serviceClients(addresses: {
   bookingsAddress: string;
   rosterAddress: string;
+  clientIdentity(audience: string): ClientIdentity;
 }): ServiceClients {
   const bookingsPkg = loadProtoPackage<{
     isams_sync: { bookings: { v1: { BookingsService: GrpcClientConstructor<BookingsGrpc> } } };
@@ -60,9 +62,11 @@ export function serviceClients(addresses: {
     isams_sync: { roster: { v1: { RosterService: GrpcClientConstructor<RosterGrpc> } } };
   }>('isams_sync/roster/v1/roster_service.proto');
   const b = createGrpcClient(bookingsPkg.isams_sync.bookings.v1.BookingsService, addresses.bookingsAddress, {
+    identity: addresses.clientIdentity('bookings'),
     deadlineMs: 20_000,
   });
   const r = createGrpcClient(rosterPkg.isams_sync.roster.v1.RosterService, addresses.rosterAddress, {
+    identity: addresses.clientIdentity('roster'),
     deadlineMs: 30_000,
   });
   const md = (tenantId: string) => callMetadata({ tenantId, actor: 'e2e' });

@@ -11,8 +11,15 @@ import type {
 import { AppError } from '@isams-sync/errors';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
-import { createGrpcServer, loadProtoPackage, serverStreaming, unary } from '../../src';
-import type { GrpcClientConstructor, GrpcServerHandle } from '../../src';
+import {
+  createGrpcServer,
+  generateServiceKeys,
+  loadProtoPackage,
+  serverStreaming,
+  serviceKeyringFrom,
+  unary,
+} from '../../src';
+import type { ClientIdentity, GrpcClientConstructor, GrpcServerHandle } from '../../src';
 import type { CallContext } from '../../src';
 
 export const ECHO_SERVICE = 'isams_sync.testing.v1.EchoService';
@@ -53,6 +60,22 @@ export interface EchoClient extends Client {
 
 interface EchoPackage {
   isams_sync: { testing: { v1: { EchoService: GrpcClientConstructor<EchoClient> } } };
+}
+
+/**
+ * Keys of the test pairs: `gateway` may call every echo method, `operator` only the tenant-free
+ * Ping, `bookings` nothing (it holds a key, so it has a valid identity that the allow-list refuses).
+ */
+export const ECHO_KEYS = generateServiceKeys([
+  ['gateway', 'echo'],
+  ['operator', 'echo'],
+  ['bookings', 'echo'],
+]);
+export const ECHO_CALLERS = { default: ['gateway'], methods: { Ping: ['gateway', 'operator'] } };
+
+/** The identity a test client calls the echo server with (default: `gateway`). */
+export function echoIdentity(as = 'gateway'): ClientIdentity {
+  return { keyring: serviceKeyringFrom(as, ECHO_KEYS), audience: 'echo' };
 }
 
 export function loadEchoPackage(): EchoPackage {
@@ -98,6 +121,7 @@ export interface EchoState {
 
 export async function startEchoServer(
   logger: Logger = captureLogger().logger,
+  options: { reflection?: boolean } = {},
 ): Promise<{ handle: GrpcServerHandle; state: EchoState; address: string }> {
   const pkg = loadEchoPackage();
   let resolveAborted!: (reason: unknown) => void;
@@ -156,8 +180,15 @@ export async function startEchoServer(
     logger,
     port: 0,
     host: '127.0.0.1',
+    identity: serviceKeyringFrom('echo', ECHO_KEYS),
+    ...(options.reflection === undefined ? {} : { reflection: options.reflection }),
     services: [
-      { name: ECHO_SERVICE, definition: pkg.isams_sync.testing.v1.EchoService.service, implementation },
+      {
+        name: ECHO_SERVICE,
+        definition: pkg.isams_sync.testing.v1.EchoService.service,
+        implementation,
+        callers: ECHO_CALLERS,
+      },
     ],
   });
   return { handle, state, address: `127.0.0.1:${handle.port}` };

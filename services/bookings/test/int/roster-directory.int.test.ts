@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError, GrpcStatus } from '@isams-sync/errors';
 import { createGrpcServer, loadProtoPackage, unary } from '@isams-sync/grpc';
 import type { GrpcServerHandle, RosterServiceProtoGrpcType, rosterV1 } from '@isams-sync/grpc';
-import { uniqueName } from '@isams-sync/testing';
+import { testServiceIdentityDir, testClientIdentity, uniqueName } from '@isams-sync/testing';
+import { loadServiceKeyring } from '@isams-sync/grpc';
 import { createGrpcRosterDirectory } from '../../src/adapters/grpc-clients/roster-directory.factory';
 import { book, makeEvent } from '../support/fixtures';
 import { errorOf, logger, startHarness } from '../support/harness';
@@ -25,11 +26,13 @@ async function startRoster(
     logger,
     port: 0,
     host: '127.0.0.1',
+    identity: loadServiceKeyring(testServiceIdentityDir(), 'roster'),
     services: [
       {
         name: 'isams_sync.roster.v1.RosterService',
         definition: pkg.isams_sync.roster.v1.RosterService.service,
         implementation: implementation as rosterV1.RosterServiceHandlers,
+        callers: { default: ['bookings'] },
       },
     ],
   });
@@ -70,7 +73,10 @@ describe('RosterService-backed person checks', () => {
   });
 
   it('reports an unreachable roster as UNAVAILABLE, not as an unknown person', async () => {
-    const dead = createGrpcRosterDirectory('127.0.0.1:1', { deadlineMs: 500 });
+    const dead = createGrpcRosterDirectory('127.0.0.1:1', {
+      deadlineMs: 500,
+      identity: testClientIdentity('roster', 'bookings').keyring,
+    });
     try {
       await expect(dead.directory.personExists(tenant, 'pupil', 'p1')).rejects.toMatchObject({
         code: 'BOOKINGS_ROSTER_UNAVAILABLE',

@@ -11,7 +11,14 @@ import type { CloudEvent, RosterChangeData } from '@isams-sync/events';
 import { createEventProducer, createKafkaClient, runConsumer } from '@isams-sync/kafka';
 import type { ConsumerHandle, EventProducer } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
-import { createTestDatabase, createTestTopics, getTestInfra, uniqueName } from '@isams-sync/testing';
+import {
+  createTestDatabase,
+  createTestTopics,
+  getTestInfra,
+  testClientIdentity,
+  testServiceIdentityDir,
+  uniqueName,
+} from '@isams-sync/testing';
 import type { TestDatabase } from '@isams-sync/testing';
 import { createBookingsApp } from '../../src/app';
 import type { BookingsApp, BookingsAppOverrides } from '../../src/app';
@@ -86,6 +93,7 @@ export async function startHarness(
     MONGO_URL: infra.mongoUrl,
     MONGO_DB: db.name,
     GRPC_PORT: '0',
+    GRPC_IDENTITY_DIR: testServiceIdentityDir(),
     OPS_PORT: '0',
     ROSTER_GRPC_ADDRESS: options.rosterAddress ?? '127.0.0.1:1',
     ROSTER_CHANGES_TOPIC: rosterTopic,
@@ -108,6 +116,7 @@ export async function startHarness(
 
   const pkg = loadProtoPackage<BookingsServiceProtoGrpcType>('isams_sync/bookings/v1/bookings_service.proto');
   const client = createGrpcClient(pkg.isams_sync.bookings.v1.BookingsService, `127.0.0.1:${app.grpcPort}`, {
+    identity: testClientIdentity('bookings', 'gateway'),
     deadlineMs: 15_000,
   });
 

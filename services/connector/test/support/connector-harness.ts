@@ -5,7 +5,7 @@ import { createKafkaClient, fromKafkaMessage, readTopic as readKafkaTopic } from
 import type { KafkaClient, TopicRecord } from '@isams-sync/kafka';
 import type { CloudEvent } from '@isams-sync/events';
 import { createLogger } from '@isams-sync/logger';
-import { getTestInfra, uniqueName } from '@isams-sync/testing';
+import { getTestInfra, testClientIdentity, testServiceIdentityDir, uniqueName } from '@isams-sync/testing';
 import { MongoClient } from 'mongodb';
 import type { Document, Filter } from 'mongodb';
 import { test } from 'vitest';
@@ -44,6 +44,7 @@ export function connectorTestEnv(): ConnectorTestEnv {
       LOG_LEVEL: 'warn',
       OPS_PORT: '0',
       GRPC_PORT: '0',
+      GRPC_IDENTITY_DIR: testServiceIdentityDir(),
       KAFKA_BROKERS: infra.kafkaBrokers.join(','),
       KAFKA_TOPIC_REPLICATION_FACTOR: '1',
       RAW_DATASETS_TOPIC: rawTopic,
@@ -84,12 +85,20 @@ export async function startConnector(
   return app;
 }
 
-/** A promise-based client of ConnectorService. */
+/**
+ * A promise-based client of ConnectorService, calling as the gateway does (its service identity);
+ * `rotateKeyEncryption` calls as the operator, the only identity allowed to.
+ */
 export function connectorClient(port: number) {
   const pkg = loadProtoPackage<ConnectorServiceProtoGrpcType>(
     'isams_sync/connector/v1/connector_service.proto',
   );
   const client = createGrpcClient(pkg.isams_sync.connector.v1.ConnectorService, `127.0.0.1:${port}`, {
+    identity: testClientIdentity('connector', 'gateway'),
+    deadlineMs: 30_000,
+  });
+  const operator = createGrpcClient(pkg.isams_sync.connector.v1.ConnectorService, `127.0.0.1:${port}`, {
+    identity: testClientIdentity('connector', 'operator'),
     deadlineMs: 30_000,
   });
   const md = (tenantId: string, actor = 'admin:1') =>
@@ -105,7 +114,7 @@ export function connectorClient(port: number) {
     getSyncRun: promisifyUnary(client, 'getSyncRun'),
     listSyncRuns: promisifyUnary(client, 'listSyncRuns'),
     cancelSyncRun: promisifyUnary(client, 'cancelSyncRun'),
-    rotateKeyEncryption: promisifyUnary(client, 'rotateKeyEncryption'),
+    rotateKeyEncryption: promisifyUnary(operator, 'rotateKeyEncryption'),
     watch(tenantId: string, syncRunId: string): Promise<connectorV1.SyncRun__Output[]> {
       return new Promise((resolve, reject) => {
         const out: connectorV1.SyncRun__Output[] = [];

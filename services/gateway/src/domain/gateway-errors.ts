@@ -72,6 +72,12 @@ export const GatewayErrors = defineErrors({
     kind: 'deadline_exceeded',
     message: (d: { upstream: string }) => `The ${d.upstream} service did not answer in time`,
   },
+  /** The upstream refused the gateway's service identity: keys or allow-lists are misconfigured. */
+  GATEWAY_UPSTREAM_IDENTITY_REFUSED: {
+    kind: 'internal',
+    message: (d: { upstream: string; upstreamCode: string }) =>
+      `The ${d.upstream} service refused the gateway's service identity (${d.upstreamCode})`,
+  },
   GATEWAY_UPSTREAM_RESPONSE_INVALID: {
     kind: 'internal',
     message: (d: { upstream: string }) => `Unexpected response from ${d.upstream}`,

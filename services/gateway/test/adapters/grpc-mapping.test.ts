@@ -23,6 +23,12 @@ describe('upstreamError', () => {
     [status.UNAVAILABLE, undefined, 'GATEWAY_UPSTREAM_UNAVAILABLE', 503],
     [status.DEADLINE_EXCEEDED, undefined, 'GATEWAY_UPSTREAM_TIMEOUT', 504],
     [status.INTERNAL, 'INTERNAL', 'INTERNAL', 500],
+    // The upstream refused the gateway's own service identity: a deployment fault (keys, allow-list),
+    // not the admin's credential — never 401/403 to the admin.
+    [status.UNAUTHENTICATED, 'GRPC_SERVICE_TOKEN_INVALID', 'GATEWAY_UPSTREAM_IDENTITY_REFUSED', 500],
+    [status.UNAUTHENTICATED, 'GRPC_SERVICE_IDENTITY_REQUIRED', 'GATEWAY_UPSTREAM_IDENTITY_REFUSED', 500],
+    [status.PERMISSION_DENIED, 'GRPC_CALLER_NOT_ALLOWED', 'GATEWAY_UPSTREAM_IDENTITY_REFUSED', 500],
+    [status.PERMISSION_DENIED, 'GRPC_TENANT_MISMATCH', 'GATEWAY_UPSTREAM_IDENTITY_REFUSED', 500],
   ])('maps status %i (%s) to %s / HTTP %i', (code, serverCode, expected, http) => {
     const mapped = upstreamError(callError(code, serverCode), 'connector');
     expect(isAppError(mapped) && mapped.code).toBe(expected);

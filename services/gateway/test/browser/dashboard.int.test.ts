@@ -48,6 +48,7 @@ describe('Data Dashboard in a browser against the whole running system', () => {
       isams_sync: { bookings: { v1: { BookingsService: GrpcClientConstructor<BookingsClient> } } };
     }>('isams_sync/bookings/v1/bookings_service.proto');
     bookingsClient = createGrpcClient(pkg.isams_sync.bookings.v1.BookingsService, system.bookingsAddress, {
+      identity: system.clientIdentity('bookings'),
       deadlineMs: 10_000,
     });
   }, 180_000);

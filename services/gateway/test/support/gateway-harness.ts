@@ -1,4 +1,4 @@
-import { createTestDatabase } from '@isams-sync/testing';
+import { createTestDatabase, testServiceIdentityDir } from '@isams-sync/testing';
 import type { TestDatabase } from '@isams-sync/testing';
 import type { GatewayApp } from '../../src/app';
 import { createGatewayApp } from '../../src/app';
@@ -31,6 +31,7 @@ export async function startGatewayHarness(env: Record<string, string> = {}): Pro
     CONNECTOR_GRPC_ADDRESS: '127.0.0.1:1',
     ROSTER_GRPC_ADDRESS: '127.0.0.1:1',
     BOOKINGS_GRPC_ADDRESS: '127.0.0.1:1',
+    GRPC_IDENTITY_DIR: testServiceIdentityDir(),
     GATEWAY_TOKEN_PEPPER: 'pepper-for-tests-0123456789abcdef0123',
     GATEWAY_OPERATOR_TOKEN: OPERATOR_TOKEN,
     ...env,

@@ -2,7 +2,13 @@ import type { CloudEvent } from '@isams-sync/events';
 import { createEventProducer, createKafkaClient, fromKafkaMessage, tailTopic } from '@isams-sync/kafka';
 import type { EventProducer, KafkaClient, TopicTail } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
-import { createTestDatabase, createTestTopics, getTestInfra, uniqueName } from '@isams-sync/testing';
+import {
+  createTestDatabase,
+  createTestTopics,
+  getTestInfra,
+  testServiceIdentityDir,
+  uniqueName,
+} from '@isams-sync/testing';
 import type { TestDatabase } from '@isams-sync/testing';
 import { createRosterApp } from '../../src/app';
 import type { RosterApp, RosterAppOverrides } from '../../src/app';
@@ -40,6 +46,7 @@ export async function createHarness(): Promise<Harness> {
     MONGO_URL: infra.mongoUrl,
     MONGO_DB: db.name,
     GRPC_PORT: '0',
+    GRPC_IDENTITY_DIR: testServiceIdentityDir(),
     OPS_PORT: '0',
     LOG_LEVEL: 'warn',
     KAFKA_ENSURE_TOPICS: 'false',

@@ -5,7 +5,7 @@ import {
   loadProtoPackage,
   promisifyUnary,
 } from '@isams-sync/grpc';
-import type { ProtosDirOptions, RosterServiceProtoGrpcType } from '@isams-sync/grpc';
+import type { ProtosDirOptions, RosterServiceProtoGrpcType, ServiceKeyring } from '@isams-sync/grpc';
 import { GrpcStatus } from '@isams-sync/errors';
 import type { Logger } from '@isams-sync/logger';
 import type { BookingsConfig } from '../../config';
@@ -25,13 +25,14 @@ export interface RosterDirectoryHandle {
  */
 export function createGrpcRosterDirectory(
   address: string,
-  options: ProtosDirOptions & { deadlineMs?: number; logger?: Logger } = {},
+  options: ProtosDirOptions & { identity: ServiceKeyring; deadlineMs?: number; logger?: Logger },
 ): RosterDirectoryHandle {
   const pkg = loadProtoPackage<RosterServiceProtoGrpcType>(
     'isams_sync/roster/v1/roster_service.proto',
     options.protosDir ? { protosDir: options.protosDir } : {},
   );
   const client = createGrpcClient(pkg.isams_sync.roster.v1.RosterService, address, {
+    identity: { keyring: options.identity, audience: 'roster' },
     deadlineMs: options.deadlineMs ?? 3_000,
     idempotentMethods: ['GetEntity'],
     maxAttempts: 3,
@@ -67,7 +68,7 @@ export function createGrpcRosterDirectory(
 export function createRosterDirectory(
   config: BookingsConfig,
   logger: Logger,
-  options: ProtosDirOptions,
+  options: ProtosDirOptions & { identity: ServiceKeyring },
 ): RosterDirectoryHandle {
   return createGrpcRosterDirectory(config.ROSTER_GRPC_ADDRESS, {
     ...options,

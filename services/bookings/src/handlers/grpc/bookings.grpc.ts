@@ -1,5 +1,5 @@
 import { unary } from '@isams-sync/grpc';
-import type { bookingsV1 } from '@isams-sync/grpc';
+import type { bookingsV1, ServiceCallers } from '@isams-sync/grpc';
 import type { BookableEvent, Booking, Slot } from '../../domain/booking-model';
 import type { EventImpact } from '../../domain/removal-impact';
 import type { BookingsUseCases } from '../../use-cases/bookings.use-cases';
@@ -93,6 +93,9 @@ function toImpactProto(g: EventImpact): bookingsV1.EventImpact {
     familiesAffected: g.familiesAffected,
   };
 }
+
+/** Who may call the BookingsService: the gateway, acting for one school per call (docs/security.md). */
+export const BOOKINGS_CALLERS: ServiceCallers = { default: ['gateway'] };
 
 /** gRPC BookingsService: validate (zod → INVALID_ARGUMENT with fields), call the use case, translate back. */
 export function bookingsGrpcHandlers(uc: BookingsUseCases): bookingsV1.BookingsServiceHandlers {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serverStreaming, unary } from '@isams-sync/grpc';
-import type { connectorV1 } from '@isams-sync/grpc';
+import type { connectorV1, ServiceCallers } from '@isams-sync/grpc';
 import { z } from 'zod';
 import { ConnectorErrors } from '../../domain/connector-errors';
 import { isTerminal } from '../../domain/sync-run';
@@ -42,6 +42,15 @@ function decodeToken(token: string): number {
     });
   return n;
 }
+
+/**
+ * Who may call the ConnectorService: the gateway (acting for one school per call); the
+ * platform-wide RotateKeyEncryption only an operator (docs/security.md).
+ */
+export const CONNECTOR_CALLERS: ServiceCallers = {
+  default: ['gateway'],
+  methods: { RotateKeyEncryption: ['operator'] },
+};
 
 export interface ConnectorHandlerDeps {
   settings: SettingsService;

@@ -1,6 +1,6 @@
 import type { Client } from '@grpc/grpc-js';
 import { createGrpcClient, loadProtoPackage } from '@isams-sync/grpc';
-import type { GrpcClientConstructor, UnaryMethod } from '@isams-sync/grpc';
+import type { GrpcClientConstructor, ServiceKeyring, UnaryMethod } from '@isams-sync/grpc';
 import type {
   BookableEvent,
   Booking,
@@ -120,12 +120,15 @@ const UPSTREAM = 'bookings';
 export function createBookingsGateway(options: {
   address: string;
   deadlineMs: number;
+  /** The gateway's service-identity keys. */
+  identity: ServiceKeyring;
   protosDir?: string;
 }): BookingsGateway {
   const pkg = loadProtoPackage<{
     isams_sync: { bookings: { v1: { BookingsService: GrpcClientConstructor<BookingsServiceClient> } } };
   }>('isams_sync/bookings/v1/bookings_service.proto', { protosDir: options.protosDir });
   const client = createGrpcClient(pkg.isams_sync.bookings.v1.BookingsService, options.address, {
+    identity: { keyring: options.identity, audience: 'bookings' },
     deadlineMs: options.deadlineMs,
     idempotentMethods: ['ListEvents', 'ListBookings', 'PreviewRemovalImpact'],
   });

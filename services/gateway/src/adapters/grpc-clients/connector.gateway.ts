@@ -6,7 +6,7 @@ import {
   isServiceError,
   loadProtoPackage,
 } from '@isams-sync/grpc';
-import type { GrpcClientConstructor, UnaryMethod } from '@isams-sync/grpc';
+import type { GrpcClientConstructor, ServiceKeyring, UnaryMethod } from '@isams-sync/grpc';
 import type {
   DataSourceSettings,
   EgressInfo,
@@ -232,6 +232,8 @@ export interface ConnectorGatewayOptions {
   address: string;
   deadlineMs: number;
   testConnectionDeadlineMs: number;
+  /** The gateway's service-identity keys. */
+  identity: ServiceKeyring;
   /** How long one WatchSyncRun stream may stay open. */
   watchDeadlineMs?: number;
   protosDir?: string;
@@ -244,12 +246,15 @@ export function createConnectorGateway(options: ConnectorGatewayOptions): Connec
   const pkg = loadProtoPackage<{
     isams_sync: { connector: { v1: { ConnectorService: GrpcClientConstructor<ConnectorServiceClient> } } };
   }>('isams_sync/connector/v1/connector_service.proto', { protosDir: options.protosDir });
+  const identity = { keyring: options.identity, audience: 'connector' };
   const client = createGrpcClient(pkg.isams_sync.connector.v1.ConnectorService, options.address, {
+    identity,
     deadlineMs: options.deadlineMs,
     idempotentMethods: ['GetSettings', 'GetEgressInfo', 'GetSyncRun', 'ListSyncRuns'],
   });
   // Streams get their own channel: the service-config timeout of `client` would cut them short.
   const streamClient = createGrpcClient(pkg.isams_sync.connector.v1.ConnectorService, options.address, {
+    identity,
     deadlineMs: options.watchDeadlineMs ?? 30 * 60_000,
   });
   const call = <Res>(method: UnaryMethod<object, Res>, req: object, ctx: CallContext, deadlineMs?: number) =>

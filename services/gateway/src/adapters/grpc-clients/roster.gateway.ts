@@ -1,6 +1,6 @@
 import type { Client } from '@grpc/grpc-js';
 import { createGrpcClient, loadProtoPackage } from '@isams-sync/grpc';
-import type { GrpcClientConstructor, UnaryMethod } from '@isams-sync/grpc';
+import type { GrpcClientConstructor, ServiceKeyring, UnaryMethod } from '@isams-sync/grpc';
 import type {
   Change,
   ChangePage,
@@ -176,12 +176,15 @@ const UPSTREAM = 'roster';
 export function createRosterGateway(options: {
   address: string;
   deadlineMs: number;
+  /** The gateway's service-identity keys. */
+  identity: ServiceKeyring;
   protosDir?: string;
 }): RosterGateway {
   const pkg = loadProtoPackage<{
     isams_sync: { roster: { v1: { RosterService: GrpcClientConstructor<RosterServiceClient> } } };
   }>('isams_sync/roster/v1/roster_service.proto', { protosDir: options.protosDir });
   const client = createGrpcClient(pkg.isams_sync.roster.v1.RosterService, options.address, {
+    identity: { keyring: options.identity, audience: 'roster' },
     deadlineMs: options.deadlineMs,
     idempotentMethods: [
       'ListEntities',

@@ -1,11 +1,20 @@
-import { GrpcCallError, callMetadata, callUnary } from '@isams-sync/grpc';
+import { GrpcCallError, IDENTITY_ERRORS, callMetadata, callUnary } from '@isams-sync/grpc';
 import type { UnaryMethod } from '@isams-sync/grpc';
 import { GatewayErrors } from '../../domain/gateway-errors';
 import type { CallContext } from '../../domain/principal';
 
+const IDENTITY_CODES: ReadonlySet<string> = new Set(Object.values(IDENTITY_ERRORS));
+
 /** Maps a failed upstream call to the `AppError` the HTTP edge sends. */
 export function upstreamError(err: unknown, upstream: string): unknown {
   if (!(err instanceof GrpcCallError)) return err;
+  // The upstream refused *our* service identity (keys, allow-list): a deployment fault, sent as an
+  // internal error — never as 401/403, which would tell the admin their own credential is wrong.
+  if (IDENTITY_CODES.has(err.errorCode))
+    return GatewayErrors.GATEWAY_UPSTREAM_IDENTITY_REFUSED(
+      { upstream, upstreamCode: err.errorCode },
+      { cause: err },
+    );
   // Transport failures carry no server code: say which service, not the grpc-js text.
   if (err.errorCode.startsWith('GRPC_') && err.kind === 'unavailable')
     return GatewayErrors.GATEWAY_UPSTREAM_UNAVAILABLE({ upstream }, { cause: err });

@@ -1,5 +1,5 @@
 import { unary } from '@isams-sync/grpc';
-import type { rosterV1 } from '@isams-sync/grpc';
+import type { rosterV1, ServiceCallers } from '@isams-sync/grpc';
 import { AppError } from '@isams-sync/errors';
 import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
 import type { RosterEntityType } from '@isams-sync/events';
@@ -129,6 +129,15 @@ const toThresholds = (t: RemovalThresholds): rosterV1.RemovalThresholds => ({
     threshold: threshold!,
   })),
 });
+
+/**
+ * Who may call the RosterService: the gateway (admin API) on every method; bookings only GetEntity,
+ * to check that a person named by a booking exists (docs/security.md).
+ */
+export const ROSTER_CALLERS: ServiceCallers = {
+  default: ['gateway'],
+  methods: { GetEntity: ['gateway', 'bookings'] },
+};
 
 /** RosterService implementation: validates, calls the use cases, maps to proto messages. */
 export function rosterGrpcHandlers(deps: {

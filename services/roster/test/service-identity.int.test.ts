@@ -1,0 +1,69 @@
+import { Metadata, status } from '@grpc/grpc-js';
+import { loadProtoPackage } from '@isams-sync/grpc';
+import type { RosterServiceProtoGrpcType } from '@isams-sync/grpc';
+import { probeEveryMethod, uniqueName } from '@isams-sync/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RosterApp } from '../src/app';
+import { rosterClient } from './support/grpc-client';
+import { createHarness } from './support/harness';
+import type { Harness } from './support/harness';
+
+// Issue 15: no RPC without a service identity; bookings may only ask whether a person exists.
+
+let h: Harness;
+let app: RosterApp;
+let asGateway: ReturnType<typeof rosterClient>;
+let asBookings: ReturnType<typeof rosterClient>;
+beforeAll(async () => {
+  h = await createHarness();
+  app = await h.startApp();
+  asGateway = rosterClient(app.grpcPort, 'gateway');
+  asBookings = rosterClient(app.grpcPort, 'bookings');
+});
+afterAll(async () => {
+  asGateway?.close();
+  asBookings?.close();
+  await h?.close();
+});
+
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => 'served',
+    (err: { code: number; errorCode: string }) => ({ code: err.code, errorCode: err.errorCode }),
+  );
+
+describe('roster: service identity', () => {
+  it('refuses every RPC of a caller without a service identity', async () => {
+    const { RosterService } = loadProtoPackage<RosterServiceProtoGrpcType>(
+      'isams_sync/roster/v1/roster_service.proto',
+    ).isams_sync.roster.v1;
+    const outcomes = await probeEveryMethod(`127.0.0.1:${app.grpcPort}`, RosterService.service, () => {
+      const md = new Metadata();
+      md.set('x-tenant-id', 'school-a');
+      return md;
+    });
+    expect(Object.keys(outcomes)).toHaveLength(Object.keys(RosterService.service).length);
+    for (const [method, outcome] of Object.entries(outcomes))
+      expect({ method, outcome }).toEqual({ method, outcome: status.UNAUTHENTICATED });
+  });
+
+  it('lets bookings call GetEntity only, and the gateway every method', async () => {
+    const tenant = uniqueName('school');
+    expect(
+      await failure(asBookings.call('getEntity')({ entityType: 'pupil', entityId: 'p1' }, tenant)),
+    ).toEqual({
+      code: status.NOT_FOUND,
+      errorCode: 'ROSTER_ENTITY_NOT_FOUND',
+    });
+    expect(await failure(asBookings.call('listEntities')({ entityType: 'pupil' }, tenant))).toEqual({
+      code: status.PERMISSION_DENIED,
+      errorCode: 'GRPC_CALLER_NOT_ALLOWED',
+    });
+    expect(await failure(asBookings.call('getRemovalThresholds')({}, tenant))).toEqual({
+      code: status.PERMISSION_DENIED,
+      errorCode: 'GRPC_CALLER_NOT_ALLOWED',
+    });
+    const thresholds = await asGateway.call('getRemovalThresholds')({}, tenant);
+    expect(thresholds.defaultThreshold).toMatchObject({ percent: expect.any(Number) as number });
+  });
+});
