@@ -370,9 +370,16 @@ describe(
       );
       const withLength = await syncOddSchool(s);
       expectFailedWith(withLength.odd, 'ISAMS_RESPONSE_TOO_LARGE');
+      // The whole-key request (Content-Length over the limit) is refused before its body is read; the
+      // connector then asks for the same key in method groups (MethodsToRun), each answered chunked
+      // and cut off at the limit while streaming, until the run gives up (docs/isams-assumptions.md).
+      const firstRun = s.odd.requests.length;
+      expect(s.odd.requests[0]!.body).not.toContain('MethodsToRun');
+      expect(firstRun).toBeGreaterThan(1);
+      expect(s.odd.requests.slice(1).every((r) => r.body.includes('<MethodsToRun>'))).toBe(true);
       const withoutLength = await syncOddSchool(s);
       expectFailedWith(withoutLength.odd, 'ISAMS_RESPONSE_TOO_LARGE');
-      expect(s.odd.requests).toHaveLength(2);
+      expect(s.odd.requests.length).toBeGreaterThan(firstRun);
       await expectNothingPublishedFor(
         s,
         [withLength.odd, withoutLength.odd],

@@ -7,6 +7,7 @@ const base = {
   ROSTER_GRPC_ADDRESS: '127.0.0.1:1',
   BOOKINGS_GRPC_ADDRESS: '127.0.0.1:1',
   GATEWAY_TOKEN_PEPPER: 'pepper-for-tests-0123456789abcdef0123',
+  GRPC_IDENTITY_DIR: '/run/secrets/isams-sync-service-identity',
 };
 
 describe('gateway configuration (security)', () => {
