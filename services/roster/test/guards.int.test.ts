@@ -1,27 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useStartedRoster } from './support/started-roster';
 import type { CloudEvent } from '@isams-sync/events';
 import { uniqueName } from '@isams-sync/testing';
-import type { RosterApp } from '../src/app';
-import { createHarness, eventsFor, runFinished } from './support/harness';
-import type { Harness } from './support/harness';
-import { rosterClient } from './support/grpc-client';
+import { eventsFor, runFinished } from './support/harness';
 import { miniSchool } from './support/mini-school';
 import { pupil } from './support/raw';
 import { publishSnapshot, snapshotEvents } from './support/school-feed';
 
-let h: Harness;
-let app: RosterApp;
-let rpc: ReturnType<typeof rosterClient>;
-
-beforeAll(async () => {
-  h = await createHarness();
-  app = await h.startApp();
-  rpc = rosterClient(app.grpcPort);
-});
-afterAll(async () => {
-  rpc?.close();
-  await h?.close();
-});
+const roster = useStartedRoster();
 
 type Data = {
   status: string;
@@ -38,8 +24,8 @@ const of = (tenantId: string, runId?: string) => (e: CloudEvent) =>
   e.tenantid === tenantId && (runId === undefined || e.syncrunid === runId);
 
 async function seed(tenantId: string, n = 40): Promise<void> {
-  await publishSnapshot(h.producer, h.topics.raw, tenantId, 'seed', miniSchool(n));
-  expect((await runFinished(app, tenantId, 'seed')).outcome).toBe('applied');
+  await publishSnapshot(roster.h.producer, roster.h.topics.raw, tenantId, 'seed', miniSchool(n));
+  expect((await runFinished(roster.app, tenantId, 'seed')).outcome).toBe('applied');
 }
 
 describe('input guards', () => {
@@ -47,25 +33,28 @@ describe('input guards', () => {
     const t = uniqueName('school');
     await seed(t);
     const { currentStaff: _absent, ...rest } = miniSchool(40);
-    await publishSnapshot(h.producer, h.topics.raw, t, 'r2', rest);
-    const cs = await runFinished(app, t, 'r2');
+    await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'r2', rest);
+    const cs = await runFinished(roster.app, t, 'r2');
     expect(cs).toMatchObject({ outcome: 'applied', changeCount: 0 });
-    expect((await app.store.loadStored(t)).activeCounts.staff).toBe(3);
+    expect((await roster.app.store.loadStored(t)).activeCounts.staff).toBe(3);
   });
 
   it('an empty dataset that was not empty before is held (run reported held with the batch id)', async () => {
     const t = uniqueName('school');
     await seed(t, 4);
-    await publishSnapshot(h.producer, h.topics.raw, t, 'r2', { ...miniSchool(4), currentPupils: [] });
-    const cs = await runFinished(app, t, 'r2');
+    await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'r2', {
+      ...miniSchool(4),
+      currentPupils: [],
+    });
+    const cs = await runFinished(roster.app, t, 'r2');
     expect(cs).toMatchObject({
       outcome: 'held',
       heldCount: 4,
       heldTypes: { pupil: 'empty_dataset' },
       heldBatchId: 'held-r2',
     });
-    expect((await app.store.loadStored(t)).activeCounts.pupil).toBe(4);
-    const runs = await eventsFor(h.events.runs, of(t, 'r2'), 2, 'r2 reports');
+    expect((await roster.app.store.loadStored(t)).activeCounts.pupil).toBe(4);
+    const runs = await eventsFor(roster.h.events.runs, of(t, 'r2'), 2, 'r2 reports');
     expect(runs.map((e) => d(e).status)).toEqual(['applying', 'held']);
     expect(d(runs[1]!).heldBatchId).toBe('held-r2');
   });
@@ -75,25 +64,25 @@ describe('input guards', () => {
     await seed(t);
     // 6 of 40 removed: 15 % and more than 5 → held; one added, one renamed → applied
     await publishSnapshot(
-      h.producer,
-      h.topics.raw,
+      roster.h.producer,
+      roster.h.topics.raw,
       t,
       'r2',
       miniSchool(40, { without: [1, 2, 3, 4, 5, 6], extra: [pupil('500')], renamed: { 7: 'Renamed' } }),
     );
-    const cs = await runFinished(app, t, 'r2');
+    const cs = await runFinished(roster.app, t, 'r2');
     expect(cs).toMatchObject({
       outcome: 'held',
       heldCount: 6,
       applyCount: 2,
       counts: { pupil: { added: 1, updated: 1, held: 6, removed: 0 } },
     });
-    const applied = await eventsFor(h.events.changes, of(t, 'r2'), 2, 'r2 changes');
+    const applied = await eventsFor(roster.h.events.changes, of(t, 'r2'), 2, 'r2 changes');
     expect(applied.map((e) => d(e).change).sort()).toEqual(['added', 'updated']);
 
-    const listed = await rpc.call('listHeldBatches')({ status: 'pending' }, t);
+    const listed = await roster.rpc.call('listHeldBatches')({ status: 'pending' }, t);
     expect(listed.batches.map((b) => b.batchId)).toEqual(['held-r2']);
-    const batch = await rpc.call('getHeldBatch')({ batchId: 'held-r2', query: 'q3' }, t);
+    const batch = await roster.rpc.call('getHeldBatch')({ batchId: 'held-r2', query: 'q3' }, t);
     expect(batch.records.map((r) => r.entityId)).toEqual(['3']);
     expect(batch.batch).toMatchObject({
       status: 'pending',
@@ -101,7 +90,7 @@ describe('input guards', () => {
       types: [{ entityType: 'pupil', count: 6, reason: 'threshold' }],
     });
 
-    const approved = await rpc.call('approveHeldBatch')(
+    const approved = await roster.rpc.call('approveHeldBatch')(
       { batchId: 'held-r2', comment: 'leavers confirmed' },
       t,
       'admin:7',
@@ -112,7 +101,7 @@ describe('input guards', () => {
       comment: 'leavers confirmed',
     });
     const removed = await eventsFor(
-      h.events.changes,
+      roster.h.events.changes,
       (e) => of(t, 'r2')(e) && d(e).change === 'removed',
       6,
       'approved removals',
@@ -122,23 +111,27 @@ describe('input guards', () => {
         (e) => d(e).removal?.reason === 'approved_held_batch' && d(e).removal?.approvedBy === 'admin:7',
       ),
     ).toBe(true);
-    expect((await app.store.loadStored(t)).activeCounts.pupil).toBe(35);
-    const runs = await eventsFor(h.events.runs, of(t, 'r2'), 3, 'r2 reports after approval');
+    expect((await roster.app.store.loadStored(t)).activeCounts.pupil).toBe(35);
+    const runs = await eventsFor(roster.h.events.runs, of(t, 'r2'), 3, 'r2 reports after approval');
     expect(runs.map((e) => `${d(e).sequence}:${d(e).status}`)).toEqual(['1:applying', '2:held', '3:applied']);
 
     // approving again changes nothing; discarding an approved batch is refused; thresholds untouched
-    await rpc.call('approveHeldBatch')({ batchId: 'held-r2', comment: 'again' }, t, 'admin:8');
-    expect((await rpc.call('getHeldBatch')({ batchId: 'held-r2' }, t)).batch).toMatchObject({
+    await roster.rpc.call('approveHeldBatch')({ batchId: 'held-r2', comment: 'again' }, t, 'admin:8');
+    expect((await roster.rpc.call('getHeldBatch')({ batchId: 'held-r2' }, t)).batch).toMatchObject({
       decidedBy: 'admin:7',
       comment: 'leavers confirmed',
     });
-    await expect(rpc.call('discardHeldBatch')({ batchId: 'held-r2', comment: 'x' }, t)).rejects.toMatchObject(
-      { errorCode: 'ROSTER_HELD_BATCH_NOT_PENDING' },
-    );
-    expect((await rpc.call('getRemovalThresholds')({}, t)).defaultThreshold).toEqual({ percent: 10, min: 5 });
+    await expect(
+      roster.rpc.call('discardHeldBatch')({ batchId: 'held-r2', comment: 'x' }, t),
+    ).rejects.toMatchObject({ errorCode: 'ROSTER_HELD_BATCH_NOT_PENDING' });
+    expect((await roster.rpc.call('getRemovalThresholds')({}, t)).defaultThreshold).toEqual({
+      percent: 10,
+      min: 5,
+    });
     expect(
-      new Set(h.events.changes.filter((e) => of(t, 'r2')(e) && d(e).change === 'removed').map((e) => e.id))
-        .size,
+      new Set(
+        roster.h.events.changes.filter((e) => of(t, 'r2')(e) && d(e).change === 'removed').map((e) => e.id),
+      ).size,
     ).toBe(6);
   });
 
@@ -146,31 +139,33 @@ describe('input guards', () => {
     const t = uniqueName('school');
     await seed(t);
     const without = { without: [1, 2, 3, 4, 5, 6] };
-    await publishSnapshot(h.producer, h.topics.raw, t, 'r2', miniSchool(40, without));
-    expect((await runFinished(app, t, 'r2')).outcome).toBe('held');
-    const discarded = await rpc.call('discardHeldBatch')(
+    await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'r2', miniSchool(40, without));
+    expect((await runFinished(roster.app, t, 'r2')).outcome).toBe('held');
+    const discarded = await roster.rpc.call('discardHeldBatch')(
       { batchId: 'held-r2', comment: 'feed glitch' },
       t,
       'admin:9',
     );
     expect(discarded).toMatchObject({ status: 'discarded', decidedBy: 'admin:9', comment: 'feed glitch' });
-    expect((await app.store.loadStored(t)).activeCounts.pupil).toBe(40);
-    await publishSnapshot(h.producer, h.topics.raw, t, 'r3', miniSchool(40, without));
-    expect(await runFinished(app, t, 'r3')).toMatchObject({
+    expect((await roster.app.store.loadStored(t)).activeCounts.pupil).toBe(40);
+    await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'r3', miniSchool(40, without));
+    expect(await runFinished(roster.app, t, 'r3')).toMatchObject({
       outcome: 'held',
       heldBatchId: 'held-r3',
       heldCount: 6,
     });
     // reappearance after a discard is a no-op
-    await publishSnapshot(h.producer, h.topics.raw, t, 'r4', miniSchool(40));
-    expect(await runFinished(app, t, 'r4')).toMatchObject({ outcome: 'applied', changeCount: 0 });
-    expect((await rpc.call('getHeldBatch')({ batchId: 'held-r3' }, t)).batch?.status).toBe('superseded');
+    await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'r4', miniSchool(40));
+    expect(await runFinished(roster.app, t, 'r4')).toMatchObject({ outcome: 'applied', changeCount: 0 });
+    expect((await roster.rpc.call('getHeldBatch')({ batchId: 'held-r3' }, t)).batch?.status).toBe(
+      'superseded',
+    );
   });
 
   it('a per-school threshold applies to later runs', async () => {
     const t = uniqueName('school');
     await seed(t);
-    await rpc.call('setRemovalThresholds')(
+    await roster.rpc.call('setRemovalThresholds')(
       {
         thresholds: {
           defaultThreshold: { percent: 10, min: 5 },
@@ -180,8 +175,14 @@ describe('input guards', () => {
       t,
       'admin:1',
     );
-    await publishSnapshot(h.producer, h.topics.raw, t, 'r2', miniSchool(40, { without: [1, 2, 3, 4, 5, 6] }));
-    expect(await runFinished(app, t, 'r2')).toMatchObject({
+    await publishSnapshot(
+      roster.h.producer,
+      roster.h.topics.raw,
+      t,
+      'r2',
+      miniSchool(40, { without: [1, 2, 3, 4, 5, 6] }),
+    );
+    expect(await runFinished(roster.app, t, 'r2')).toMatchObject({
       outcome: 'applied',
       counts: { pupil: { removed: 6 } },
     });
@@ -193,78 +194,78 @@ describe('dry runs, incomplete runs, grace', () => {
     const t = uniqueName('school');
     await seed(t);
     await publishSnapshot(
-      h.producer,
-      h.topics.raw,
+      roster.h.producer,
+      roster.h.topics.raw,
       t,
       'dry',
       miniSchool(40, { without: [1], extra: [pupil('600')] }),
       { dryRun: true },
     );
-    const cs = await runFinished(app, t, 'dry');
+    const cs = await runFinished(roster.app, t, 'dry');
     expect(cs).toMatchObject({ dryRun: true, outcome: 'applied', changeCount: 2 });
-    const changes = await rpc.call('listRunChanges')({ syncRunId: 'dry' }, t);
+    const changes = await roster.rpc.call('listRunChanges')({ syncRunId: 'dry' }, t);
     expect(changes.changes.map((c) => `${c.change}:${c.entityId}`)).toEqual(['added:600', 'removed:1']);
-    expect((await app.store.loadStored(t)).activeCounts.pupil).toBe(40);
-    const preview = await rpc.call('dryRunSnapshot')({ syncRunId: 'dry' }, t);
+    expect((await roster.app.store.loadStored(t)).activeCounts.pupil).toBe(40);
+    const preview = await roster.rpc.call('dryRunSnapshot')({ syncRunId: 'dry' }, t);
     expect(preview).toMatchObject({ changeCount: 2, heldCount: 0 });
-    const runs = await eventsFor(h.events.runs, of(t, 'dry'), 1, 'dry report');
+    const runs = await eventsFor(roster.h.events.runs, of(t, 'dry'), 1, 'dry report');
     expect(runs.map((e) => `${d(e).status}:${(e.data as { dryRun: boolean }).dryRun}`)).toEqual([
       'applied:true',
     ]);
-    expect(h.events.changes.filter(of(t, 'dry'))).toEqual([]);
+    expect(roster.h.events.changes.filter(of(t, 'dry'))).toEqual([]);
   });
 
   it('a run whose chunks never complete fails after the timeout', async () => {
     const t = uniqueName('school');
     const { chunks, marker } = snapshotEvents(t, 'partial', miniSchool(5));
-    await h.producer.publish(h.topics.raw, [...chunks.slice(1), marker]);
+    await roster.h.producer.publish(roster.h.topics.raw, [...chunks.slice(1), marker]);
     const waiting = await (async () => {
       for (;;) {
-        const cs = await app.store.getChangeset(t, `${t}|partial`);
+        const cs = await roster.app.store.getChangeset(t, `${t}|partial`);
         if (cs) return cs;
         await new Promise((r) => setTimeout(r, 200));
       }
     })();
     expect(waiting.state).toBe('waiting');
-    await app.sweep(new Date(Date.now() + 31 * 60_000));
-    expect(await runFinished(app, t, 'partial')).toMatchObject({
+    await roster.app.sweep(new Date(Date.now() + 31 * 60_000));
+    expect(await runFinished(roster.app, t, 'partial')).toMatchObject({
       state: 'done',
       outcome: 'failed',
       error: { code: 'ROSTER_RUN_TIMED_OUT' },
     });
-    const runs = await eventsFor(h.events.runs, of(t, 'partial'), 1, 'failed report');
+    const runs = await eventsFor(roster.h.events.runs, of(t, 'partial'), 1, 'failed report');
     expect(d(runs[0]!)).toMatchObject({ status: 'failed', error: { code: 'ROSTER_RUN_TIMED_OUT' } });
   });
 
   it('purges a removed person after the grace period, publishes a data-less state record; a later reappearance is added', async () => {
     const t = uniqueName('school');
     await seed(t);
-    await publishSnapshot(h.producer, h.topics.raw, t, 'r2', miniSchool(40, { without: [9] }));
-    await runFinished(app, t, 'r2');
-    expect(await app.store.entity(t, 'pupil', '9')).toMatchObject({
+    await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'r2', miniSchool(40, { without: [9] }));
+    await runFinished(roster.app, t, 'r2');
+    expect(await roster.app.store.entity(t, 'pupil', '9')).toMatchObject({
       status: 'removed',
       purged: false,
       data: { surname: 'Q9' },
     });
-    await app.sweep(new Date(Date.now() + 13 * 86_400_000));
-    expect(await app.store.entity(t, 'pupil', '9')).toMatchObject({ purged: false });
-    await app.sweep(new Date(Date.now() + 15 * 86_400_000));
-    expect(await app.store.entity(t, 'pupil', '9')).toMatchObject({
+    await roster.app.sweep(new Date(Date.now() + 13 * 86_400_000));
+    expect(await roster.app.store.entity(t, 'pupil', '9')).toMatchObject({ purged: false });
+    await roster.app.sweep(new Date(Date.now() + 15 * 86_400_000));
+    expect(await roster.app.store.entity(t, 'pupil', '9')).toMatchObject({
       status: 'removed',
       purged: true,
       data: { id: '9' },
     });
     const state = await eventsFor(
-      h.events.state,
+      roster.h.events.state,
       (e) =>
         e.tenantid === t && e.subject === 'pupil/9' && (e.data as { status: string }).status === 'purged',
       1,
       'purged state',
     );
     expect(state[0]!.data).not.toHaveProperty('data');
-    await publishSnapshot(h.producer, h.topics.raw, t, 'r3', miniSchool(40));
-    await runFinished(app, t, 'r3');
-    const back = await eventsFor(h.events.changes, of(t, 'r3'), 1, 'r3 change');
+    await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'r3', miniSchool(40));
+    await runFinished(roster.app, t, 'r3');
+    const back = await eventsFor(roster.h.events.changes, of(t, 'r3'), 1, 'r3 change');
     expect(back.map((e) => `${d(e).change}:${d(e).entityId}`)).toEqual(['added:9']);
   });
 });
@@ -273,33 +274,33 @@ describe('RosterService queries', () => {
   it('lists, searches, filters and pages entities, tenant-scoped, and validates requests', async () => {
     const t = uniqueName('school');
     await seed(t, 12);
-    const page1 = await rpc.call('listEntities')({ entityType: 'pupil', page: { pageSize: 5 } }, t);
+    const page1 = await roster.rpc.call('listEntities')({ entityType: 'pupil', page: { pageSize: 5 } }, t);
     expect(page1.entities.map((e) => e.entityId)).toEqual(['1', '2', '3', '4', '5']);
     expect(page1.page).toMatchObject({ totalSize: '12' });
-    const page3 = await rpc.call('listEntities')(
+    const page3 = await roster.rpc.call('listEntities')(
       { entityType: 'pupil', page: { pageSize: 5, pageToken: page1.page!.nextPageToken } },
       t,
     );
     expect(page3.entities.map((e) => e.entityId)).toEqual(['6', '7', '8', '9', '10']);
-    const search = await rpc.call('listEntities')({ entityType: 'pupil', query: 'q11' }, t);
+    const search = await roster.rpc.call('listEntities')({ entityType: 'pupil', query: 'q11' }, t);
     expect(search.entities.map((e) => JSON.parse(e.dataJson).surname)).toEqual(['Q11']);
-    const filtered = await rpc.call('listEntities')(
+    const filtered = await roster.rpc.call('listEntities')(
       { entityType: 'pupil', filters: [{ field: 'tutorStaffId', value: '1' }] },
       t,
     );
     expect(filtered.entities).toHaveLength(12);
-    const staff = await rpc.call('getEntity')({ entityType: 'staff', entityId: '2' }, t);
+    const staff = await roster.rpc.call('getEntity')({ entityType: 'staff', entityId: '2' }, t);
     expect(JSON.parse(staff.dataJson)).toMatchObject({ userCode: 'UC2', teaching: true });
-    expect((await rpc.call('listEntities')({ entityType: 'pupil' }, uniqueName('other'))).entities).toEqual(
-      [],
-    );
+    expect(
+      (await roster.rpc.call('listEntities')({ entityType: 'pupil' }, uniqueName('other'))).entities,
+    ).toEqual([]);
     await expect(
-      rpc.call('getEntity')({ entityType: 'staff', entityId: '2' }, uniqueName('other')),
+      roster.rpc.call('getEntity')({ entityType: 'staff', entityId: '2' }, uniqueName('other')),
     ).rejects.toMatchObject({ errorCode: 'ROSTER_ENTITY_NOT_FOUND' });
-    await expect(rpc.call('listEntities')({ entityType: 'teacher' }, t)).rejects.toMatchObject({
+    await expect(roster.rpc.call('listEntities')({ entityType: 'teacher' }, t)).rejects.toMatchObject({
       errorCode: 'ROSTER_INVALID_ARGUMENT',
     });
-    const run = await rpc.call('getRun')({ syncRunId: 'seed' }, t);
+    const run = await roster.rpc.call('getRun')({ syncRunId: 'seed' }, t);
     expect(run).toMatchObject({ state: 'done', outcome: 'applied', changeCount: 12 + 3 + 1 + 1 });
   });
 });

@@ -1,10 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useStartedRoster } from './support/started-roster';
 import { DATASET_IDS, parseBatchDocument } from '@isams-sync/isams';
 import { uniqueName } from '@isams-sync/testing';
-import type { RosterApp } from '../src/app';
-import { createHarness, runFinished, storedRoster } from './support/harness';
-import type { Harness } from './support/harness';
-import { rosterClient } from './support/grpc-client';
+import { runFinished, storedRoster } from './support/harness';
 import { publishSnapshot } from './support/school-feed';
 import type { Datasets } from './support/school-feed';
 
@@ -16,19 +14,7 @@ import type { Datasets } from './support/school-feed';
  * record and field.
  */
 
-let h: Harness;
-let app: RosterApp;
-let rpc: ReturnType<typeof rosterClient>;
-
-beforeAll(async () => {
-  h = await createHarness();
-  app = await h.startApp();
-  rpc = rosterClient(app.grpcPort);
-});
-afterAll(async () => {
-  rpc?.close();
-  await h?.close();
-});
+const roster = useStartedRoster();
 
 /** The pieces of a small school's XML document that the odd variant replaces. */
 interface Parts {
@@ -337,15 +323,21 @@ for (const [format, odd] of [
   describe(`roster: partially readable records (${format})`, { timeout: 240_000 }, () => {
     it('nobody is removed; readable fields update, unreadable ones keep their stored values; findings name record and field', async () => {
       const t = uniqueName('school');
-      await publishSnapshot(h.producer, h.topics.raw, t, 'seed', await datasetsOf(schoolXml(SEED), 'xml'));
-      expect((await runFinished(app, t, 'seed')).outcome).toBe('applied');
-      const before = await storedRoster(app.store, t);
+      await publishSnapshot(
+        roster.h.producer,
+        roster.h.topics.raw,
+        t,
+        'seed',
+        await datasetsOf(schoolXml(SEED), 'xml'),
+      );
+      expect((await runFinished(roster.app, t, 'seed')).outcome).toBe('applied');
+      const before = await storedRoster(roster.app.store, t);
 
-      await publishSnapshot(h.producer, h.topics.raw, t, 'odd', await odd());
-      const cs = await runFinished(app, t, 'odd');
+      await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'odd', await odd());
+      const cs = await runFinished(roster.app, t, 'odd');
       expect(cs).toMatchObject({ state: 'done', outcome: 'applied', heldCount: 0 });
 
-      const changes = await rpc.call('listRunChanges')({ syncRunId: 'odd' }, t);
+      const changes = await roster.rpc.call('listRunChanges')({ syncRunId: 'odd' }, t);
       const summary = changes.changes
         .map((c) => `${c.change} ${c.entityType} ${c.entityId} ${c.changedFields.join(',')}`)
         .sort();
@@ -360,7 +352,7 @@ for (const [format, odd] of [
         ].sort(),
       );
 
-      const after = await storedRoster(app.store, t);
+      const after = await storedRoster(roster.app.store, t);
       expect(after.filter((e) => e.status !== 'active')).toEqual([]);
       expect(after.map((e) => `${e.t}/${e.id}`)).toEqual(before.map((e) => `${e.t}/${e.id}`));
       const image = (type: string, id: string) => after.find((e) => e.t === type && e.id === id)!.data;
@@ -403,7 +395,10 @@ for (const [format, odd] of [
         '77:733',
       ]);
 
-      const findings = await rpc.call('listRunFindings')({ syncRunId: 'odd', page: { pageSize: 200 } }, t);
+      const findings = await roster.rpc.call('listRunFindings')(
+        { syncRunId: 'odd', page: { pageSize: 200 } },
+        t,
+      );
       const named = findings.findings.map(
         (f) => `${f.code} ${f.datasetId}${f.recordId ? ` ${f.recordId}` : ''}${f.field ? ` ${f.field}` : ''}`,
       );

@@ -1,29 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useStartedRoster } from './support/started-roster';
 import { platformPingV1 } from '@isams-sync/events';
 import type { CloudEvent } from '@isams-sync/events';
 import { uniqueName } from '@isams-sync/testing';
-import type { RosterApp } from '../src/app';
-import { createHarness, eventsFor, runFinished, storedRoster } from './support/harness';
-import type { Harness } from './support/harness';
-import { rosterClient } from './support/grpc-client';
+import { eventsFor, runFinished, storedRoster } from './support/harness';
 import { namedSchool } from './support/named-school';
 import { contact } from './support/raw';
 import { publishSnapshot } from './support/school-feed';
 import type { Datasets } from './support/school-feed';
 
-let h: Harness;
-let app: RosterApp;
-let rpc: ReturnType<typeof rosterClient>;
-
-beforeAll(async () => {
-  h = await createHarness();
-  app = await h.startApp();
-  rpc = rosterClient(app.grpcPort);
-});
-afterAll(async () => {
-  rpc?.close();
-  await h?.close();
-});
+const roster = useStartedRoster();
 
 type Data = {
   status: string;
@@ -40,8 +26,8 @@ const of = (tenantId: string, runId?: string) => (e: CloudEvent) =>
 const fact = (e: CloudEvent) => `${d(e).entityType}.${d(e).change} ${d(e).entityId}`;
 
 async function sync(tenantId: string, runId: string, datasets: Datasets) {
-  await publishSnapshot(h.producer, h.topics.raw, tenantId, runId, datasets);
-  return runFinished(app, tenantId, runId);
+  await publishSnapshot(roster.h.producer, roster.h.topics.raw, tenantId, runId, datasets);
+  return runFinished(roster.app, tenantId, runId);
 }
 
 /**
@@ -51,18 +37,23 @@ async function sync(tenantId: string, runId: string, datasets: Datasets) {
  */
 async function changesSoFar(tenantId: string): Promise<CloudEvent[]> {
   const marker = uniqueName('sentinel');
-  await h.producer.publish(h.topics.changes, [
+  await roster.h.producer.publish(roster.h.topics.changes, [
     platformPingV1.create({ tenantId, idParts: [marker], data: { message: marker, sequence: 0 } }),
   ]);
-  await eventsFor(h.events.changes, (e) => (e.data as { message?: string }).message === marker, 1, marker);
-  return h.events.changes.filter((e) => e.tenantid === tenantId && e.type !== platformPingV1.type);
+  await eventsFor(
+    roster.h.events.changes,
+    (e) => (e.data as { message?: string }).message === marker,
+    1,
+    marker,
+  );
+  return roster.h.events.changes.filter((e) => e.tenantid === tenantId && e.type !== platformPingV1.type);
 }
 
 /** A held whole run for a fresh school: A synced, then B's document (same ids, other people) arrives. */
 async function heldDifferentSchool() {
   const t = uniqueName('school');
   expect((await sync(t, 'a1', namedSchool('A'))).outcome).toBe('applied');
-  const before = await storedRoster(app.store, t);
+  const before = await storedRoster(roster.app.store, t);
   const published = (await changesSoFar(t)).length;
   // The other school: 50 pupils under our ids 1–50 and 20 of its own (71–90), other staff and contacts.
   const other = namedSchool('B', { pupils: [...range(1, 50), ...range(71, 90)] });
@@ -88,18 +79,18 @@ describe('school identity: another school’s document under the same tenant', (
     );
     expect(cs.counts?.pupil).toMatchObject({ added: 0, updated: 0, removed: 0, held: 80 });
 
-    expect(await storedRoster(app.store, t)).toEqual(before);
+    expect(await storedRoster(roster.app.store, t)).toEqual(before);
     const after = await changesSoFar(t);
     expect(after).toHaveLength(published);
     expect(after.filter(of(t, 'b1'))).toEqual([]);
-    const runs = await eventsFor(h.events.runs, of(t, 'b1'), 2, 'b1 reports');
+    const runs = await eventsFor(roster.h.events.runs, of(t, 'b1'), 2, 'b1 reports');
     expect(runs.map((e) => `${d(e).sequence}:${d(e).status}`)).toEqual(['1:applying', '2:held']);
     expect(d(runs[1]!).heldBatchId).toBe('held-b1');
 
-    const run = await rpc.call('getRun')({ syncRunId: 'b1' }, t);
+    const run = await roster.rpc.call('getRun')({ syncRunId: 'b1' }, t);
     expect(run).toMatchObject({ outcome: 'held', heldBatchId: 'held-b1', holdKind: 'whole_run' });
     expect(run.holdReason).toBe(cs.holdReason);
-    const listed = await rpc.call('listHeldBatches')({ status: 'pending' }, t);
+    const listed = await roster.rpc.call('listHeldBatches')({ status: 'pending' }, t);
     expect(listed.batches).toHaveLength(1);
     expect(listed.batches[0]).toMatchObject({
       batchId: 'held-b1',
@@ -112,7 +103,7 @@ describe('school identity: another school’s document under the same tenant', (
       count: 80,
       reason: 'school_identity',
     });
-    const pupils = await rpc.call('getHeldBatch')(
+    const pupils = await roster.rpc.call('getHeldBatch')(
       { batchId: 'held-b1', entityType: 'pupil', page: { pageSize: 200 } },
       t,
     );
@@ -127,15 +118,15 @@ describe('school identity: another school’s document under the same tenant', (
 
   it('approval publishes the whole change set in the plan’s order, with the approval recorded', async () => {
     const { t, cs, other } = await heldDifferentSchool();
-    const approved = await rpc.call('approveHeldBatch')(
+    const approved = await roster.rpc.call('approveHeldBatch')(
       { batchId: 'held-b1', comment: 'we moved to a new iSAMS' },
       t,
       'admin:3',
     );
     expect(approved).toMatchObject({ status: 'approved', decidedBy: 'admin:3', kind: 'whole_run' });
-    await runFinished(app, t, 'b1', 'approval');
+    await runFinished(roster.app, t, 'b1', 'approval');
     const events = (await changesSoFar(t)).filter(of(t, 'b1'));
-    const plan = await rpc.call('listRunChanges')({ syncRunId: 'b1', page: { pageSize: 500 } }, t);
+    const plan = await roster.rpc.call('listRunChanges')({ syncRunId: 'b1', page: { pageSize: 500 } }, t);
     expect(plan.changes).toHaveLength(cs.changeCount!);
     expect(events.map(fact)).toEqual(plan.changes.map((c) => `${c.entityType}.${c.change} ${c.entityId}`));
     expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
@@ -149,14 +140,14 @@ describe('school identity: another school’s document under the same tenant', (
           d(e).removal?.heldBatchId === 'held-b1',
       ),
     ).toBe(true);
-    const runs = await eventsFor(h.events.runs, of(t, 'b1'), 3, 'b1 reports after approval');
+    const runs = await eventsFor(roster.h.events.runs, of(t, 'b1'), 3, 'b1 reports after approval');
     expect(runs.map((e) => `${d(e).sequence}:${d(e).status}`)).toEqual(['1:applying', '2:held', '3:applied']);
 
     // The roster is now the other school's, as a first sync of its document would have made it.
     const reference = uniqueName('school');
     expect((await sync(reference, 'ref', other)).outcome).toBe('applied');
     const active = async (tenant: string) =>
-      (await storedRoster(app.store, tenant))
+      (await storedRoster(roster.app.store, tenant))
         .filter((e) => e.status === 'active')
         .map((e) => [e.t, e.id, e.data]);
     expect(await active(t)).toEqual(await active(reference));
@@ -164,13 +155,13 @@ describe('school identity: another school’s document under the same tenant', (
 
   it('discard leaves the roster as it was; the same document is held again at the next run', async () => {
     const { t, before, published } = await heldDifferentSchool();
-    const discarded = await rpc.call('discardHeldBatch')(
+    const discarded = await roster.rpc.call('discardHeldBatch')(
       { batchId: 'held-b1', comment: 'wrong key' },
       t,
       'admin:4',
     );
     expect(discarded).toMatchObject({ status: 'discarded', decidedBy: 'admin:4', kind: 'whole_run' });
-    expect(await storedRoster(app.store, t)).toEqual(before);
+    expect(await storedRoster(roster.app.store, t)).toEqual(before);
     expect(
       await sync(t, 'b2', namedSchool('B', { pupils: [...range(1, 50), ...range(71, 90)] })),
     ).toMatchObject({
@@ -178,7 +169,7 @@ describe('school identity: another school’s document under the same tenant', (
       holdKind: 'whole_run',
       heldBatchId: 'held-b2',
     });
-    expect(await storedRoster(app.store, t)).toEqual(before);
+    expect(await storedRoster(roster.app.store, t)).toEqual(before);
     expect(await changesSoFar(t)).toHaveLength(published);
   }, 240_000);
 });
@@ -263,7 +254,7 @@ describe('dependents of a held pupil', () => {
       heldTypes: { pupil: 'threshold', contact: 'dependent', setMembership: 'dependent' },
     });
     expect(cs.holdReason).toContain('10 of 60 pupils would be removed (more than 10 % and more than 5)');
-    const held = await rpc.call('getHeldBatch')({ batchId: 'held-aug', page: { pageSize: 100 } }, t);
+    const held = await roster.rpc.call('getHeldBatch')({ batchId: 'held-aug', page: { pageSize: 100 } }, t);
     const heldFacts = held.records.map((r) => `${r.entityType}.${r.change} ${r.entityId}`);
     expect(heldFacts.filter((f) => f.startsWith('contact.removed'))).toEqual(
       range(1, 10).map((p) => `contact.removed ${p}01`),
@@ -274,17 +265,17 @@ describe('dependents of a held pupil', () => {
     // Nothing of the leavers went out; the shared contact's new telephone did, its link to pupil 1 kept.
     const applied = (await changesSoFar(t)).slice(published).filter(of(t, 'aug'));
     expect(applied.map(fact)).toEqual(['contact.updated 7777']);
-    const sharedNow = await rpc.call('getEntity')({ entityType: 'contact', entityId: '7777' }, t);
+    const sharedNow = await roster.rpc.call('getEntity')({ entityType: 'contact', entityId: '7777' }, t);
     expect(JSON.parse(sharedNow.dataJson)).toMatchObject({
       telephone: '02',
       pupils: [{ pupilId: '1' }, { pupilId: '11' }],
     });
-    expect((await rpc.call('getEntity')({ entityType: 'contact', entityId: '101' }, t)).status).toBe(
+    expect((await roster.rpc.call('getEntity')({ entityType: 'contact', entityId: '101' }, t)).status).toBe(
       'active',
     );
 
-    await rpc.call('approveHeldBatch')({ batchId: 'held-aug', comment: 'leavers' }, t, 'admin:5');
-    await runFinished(app, t, 'aug', 'approval');
+    await roster.rpc.call('approveHeldBatch')({ batchId: 'held-aug', comment: 'leavers' }, t, 'admin:5');
+    await runFinished(roster.app, t, 'aug', 'approval');
     const released = (await changesSoFar(t)).slice(published).filter(of(t, 'aug')).map(fact);
     for (const p of range(1, 10)) {
       expect(released).toContain(`pupil.removed ${p}`);
@@ -297,11 +288,13 @@ describe('dependents of a held pupil', () => {
     expect(sharedUpdates).toHaveLength(2);
     expect(new Set(sharedUpdates.map((e) => e.id)).size).toBe(2);
     expect(
-      JSON.parse((await rpc.call('getEntity')({ entityType: 'contact', entityId: '7777' }, t)).dataJson),
+      JSON.parse(
+        (await roster.rpc.call('getEntity')({ entityType: 'contact', entityId: '7777' }, t)).dataJson,
+      ),
     ).toMatchObject({
       pupils: [{ pupilId: '11' }],
     });
-    expect((await rpc.call('getEntity')({ entityType: 'contact', entityId: '101' }, t)).status).toBe(
+    expect((await roster.rpc.call('getEntity')({ entityType: 'contact', entityId: '101' }, t)).status).toBe(
       'removed',
     );
   }, 240_000);

@@ -1,0 +1,43 @@
+import { afterAll, beforeAll } from 'vitest';
+import type { RosterApp } from '../../src/app';
+import { rosterClient } from './grpc-client';
+import { createHarness } from './harness';
+import type { Harness } from './harness';
+
+/** One roster app on a fresh harness for a test file, with a gateway gRPC client; stopped after the file. */
+export interface StartedRoster {
+  readonly h: Harness;
+  readonly app: RosterApp;
+  readonly rpc: ReturnType<typeof rosterClient>;
+}
+
+/** Registers the file's beforeAll/afterAll; the fields are readable from the first test on. */
+export function useStartedRoster(): StartedRoster {
+  let h: Harness | undefined;
+  let app: RosterApp | undefined;
+  let rpc: ReturnType<typeof rosterClient> | undefined;
+  beforeAll(async () => {
+    h = await createHarness();
+    app = await h.startApp();
+    rpc = rosterClient(app.grpcPort);
+  });
+  afterAll(async () => {
+    rpc?.close();
+    await h?.close();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the roster app is started in beforeAll; read it inside a test');
+    return value;
+  };
+  return {
+    get h() {
+      return started(h);
+    },
+    get app() {
+      return started(app);
+    },
+    get rpc() {
+      return started(rpc);
+    },
+  };
+}
