@@ -1,7 +1,7 @@
 import { ROSTER_FINDING_CODES as F } from '../roster-model';
-import { addFinding, entity, keepStored, readDataset, sortedUnique, unreadableFields } from './context';
+import { addFinding, entity, keepStored, readDataset, unreadableFields } from './context';
 import type { FieldSources, NormaliseContext, ReadRow } from './context';
-import { idSet, membershipTargetsOk, staffByCode } from './references';
+import { addMembership, idSet, membershipTargetsOk, staffByCode } from './references';
 import type { References } from './references';
 
 export const GROUP_SOURCES = {
@@ -121,20 +121,17 @@ function normaliseMemberships(
     ]);
     if (!targetsOk) continue;
     const key = `${m.customGroupId}:${m.pupilId}`;
-    const existing = ctx.entities.customGroupMembership.get(key);
-    if (existing !== undefined) {
-      addFinding(ctx, {
+    addMembership(
+      ctx,
+      'customGroupMembership',
+      key,
+      m.id,
+      { customGroupId: m.customGroupId, pupilId: m.pupilId },
+      {
         code: F.DUPLICATE_GROUP_MEMBERSHIP,
         datasetId: 'customGroupMembership',
-        recordId: m.id,
         message: `Membership ${m.id} repeats group ${m.customGroupId} for a pupil already in it; de-duplicated.`,
-      });
-      existing.rowIds = sortedUnique([...(existing.rowIds as string[]), m.id]);
-      continue;
-    }
-    ctx.entities.customGroupMembership.set(
-      key,
-      entity({ id: key, customGroupId: m.customGroupId, pupilId: m.pupilId, rowIds: [m.id] }),
+      },
     );
   }
 }

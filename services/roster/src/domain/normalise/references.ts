@@ -2,8 +2,8 @@ import { DATASETS } from '@isams-sync/isams';
 import type { DatasetId } from '@isams-sync/isams';
 import type { RosterEntityType } from '@isams-sync/events';
 import { ROSTER_FINDING_CODES as F } from '../roster-model';
-import { addFinding, has } from './context';
-import type { NormaliseContext } from './context';
+import { addFinding, entity, has, sortedUnique } from './context';
+import type { NewFinding, NormaliseContext } from './context';
 
 /** Ids a reference may point at; `undefined` = unknown (the dataset is absent and nothing is stored): unchecked. */
 export type IdSet = ReadonlySet<string> | undefined;
@@ -184,4 +184,25 @@ export function membershipTargetsOk(
     }
   }
   return true;
+}
+
+/**
+ * Adds the membership `key` made from one row; a row that repeats a membership already added is
+ * merged into it (its row id kept beside the first) and reported with `duplicate`.
+ */
+export function addMembership(
+  ctx: NormaliseContext,
+  type: 'customGroupMembership' | 'setMembership',
+  key: string,
+  rowId: string,
+  fields: Record<string, string>,
+  duplicate: Omit<NewFinding, 'recordId'>,
+): void {
+  const existing = ctx.entities[type].get(key);
+  if (existing === undefined) {
+    ctx.entities[type].set(key, entity({ ...fields, id: key, rowIds: [rowId] }));
+    return;
+  }
+  addFinding(ctx, { ...duplicate, recordId: rowId });
+  existing.rowIds = sortedUnique([...(existing.rowIds as string[]), rowId]);
 }

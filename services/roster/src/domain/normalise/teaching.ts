@@ -9,7 +9,7 @@ import {
   unreadableFields,
 } from './context';
 import type { FieldSources, NormaliseContext, ReadRow } from './context';
-import { idSet, membershipTargetsOk, refById, staffByCode } from './references';
+import { addMembership, idSet, membershipTargetsOk, refById, staffByCode } from './references';
 import type { IdSet, References } from './references';
 
 export const DEPARTMENT_SOURCES = {
@@ -157,20 +157,17 @@ export function normaliseSetLists(ctx: NormaliseContext, refs: References): void
       [refs.pupilIds, row.pupilId, 'current pupil', '@PupilId'],
     ]);
     if (!targetsOk) continue;
-    const existing = ctx.entities.setMembership.get(key);
-    if (existing !== undefined) {
-      addFinding(ctx, {
+    addMembership(
+      ctx,
+      'setMembership',
+      key,
+      row.id,
+      { setId: row.setId, pupilId: row.pupilId },
+      {
         code: F.DUPLICATE_SET_MEMBERSHIP,
         datasetId: 'teachingSetLists',
-        recordId: row.id,
         message: `SetList ${row.id} repeats set ${row.setId} for a pupil already in it; de-duplicated.`,
-      });
-      existing.rowIds = sortedUnique([...(existing.rowIds as string[]), row.id]);
-      continue;
-    }
-    ctx.entities.setMembership.set(
-      key,
-      entity({ id: key, setId: row.setId, pupilId: row.pupilId, rowIds: [row.id] }),
+      },
     );
   }
 }
