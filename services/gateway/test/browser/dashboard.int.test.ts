@@ -5,7 +5,7 @@ import { startSystem, type RunningSystem } from '@isams-sync/testing';
 import type { GrpcClientConstructor, UnaryMethod } from '@isams-sync/grpc';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, screenshot } from '../support/browser';
+import { accessibilityViolations, launchBrowser, screenshot } from '../support/browser';
 
 interface BookingsClient extends Client {
   createEvent: UnaryMethod<object, { id: string }>;
@@ -134,7 +134,7 @@ describe('Data Dashboard in a browser against the whole running system', () => {
     await expect(page.getByText('14 of 14 datasets are returned by this key.').isVisible()).resolves.toBe(
       true,
     );
-    await screenshot(page, '01-wizard-tested');
+    expect(await accessibilityViolations(page, '01-wizard-tested')).toEqual([]);
 
     await page.getByRole('button', { name: 'Save settings' }).click();
     await page.getByText(/Settings saved \(key …/).waitFor();
@@ -152,7 +152,7 @@ describe('Data Dashboard in a browser against the whole running system', () => {
     const polled = requests.filter((u) => /\/sync-runs\/[0-9a-f-]{36}$/.test(u));
     expect(streamed.length).toBeGreaterThan(0);
     expect(polled).toEqual([]);
-    await screenshot(page, '02-first-sync-finished');
+    expect(await accessibilityViolations(page, '02-first-sync-finished')).toEqual([]);
   }, 300_000);
 
   it('holds a removal of pupils with bookings, shows the impact, and approving cancels the bookings', async () => {
@@ -234,7 +234,7 @@ describe('Data Dashboard in a browser against the whole running system', () => {
     await summary.waitFor({ timeout: 60_000 });
     await expect(summary.textContent()).resolves.toContain(`Approving cancels ${REMOVED_PUPILS} bookings`);
     await expect(summary.textContent()).resolves.toContain('Year 9 Parents Evening');
-    await screenshot(page, '04-held-batch-impact');
+    expect(await accessibilityViolations(page, '04-held-batch-impact')).toEqual([]);
 
     await page.getByLabel(/^Comment/).fill('Leavers confirmed by the office');
     await page.getByRole('button', { name: 'Approve removals' }).click();

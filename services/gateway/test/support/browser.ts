@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { AxeBuilder } from '@axe-core/playwright';
 import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 
@@ -48,4 +49,24 @@ export async function launchBrowser(): Promise<{
 /** Saves a full-page screenshot as a test artefact. */
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+}
+
+/**
+ * Runs axe-core (WCAG 2.0/2.1 A and AA rules) on the page as it is now and returns the
+ * violations, one readable line each (rule, impact, the first offending selectors), so a test
+ * can `expect(await accessibilityViolations(page)).toEqual([])` and see what is wrong.
+ * Also saves a screenshot named after the page for the test-results artefacts.
+ */
+export async function accessibilityViolations(page: Page, name: string): Promise<string[]> {
+  await screenshot(page, name);
+  const results = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+    .analyze();
+  return results.violations.map(
+    (violation) =>
+      `${violation.id} (${violation.impact ?? 'unknown'}): ${violation.help} — ${violation.nodes
+        .slice(0, 3)
+        .map((node) => node.target.join(' '))
+        .join(', ')}`,
+  );
 }
