@@ -47,10 +47,12 @@ export const ConnectorErrors = defineErrors({
     message: (d: { limit: number; windowMinutes: number }) =>
       `At most ${d.limit} manual syncs per ${d.windowMinutes} minutes; try again later (iSAMS refreshes its data about once an hour anyway).`,
   },
+  // Not `internal`: a key that does not decrypt for the stored address (it was entered for another
+  // host, or tampered with) is fixed by the admin entering the key again.
   CONNECTOR_KEY_DECRYPT_FAILED: {
-    kind: 'internal',
+    kind: 'failed_precondition',
     message: (d: { kekId: string }) =>
-      `The stored Batch API key could not be decrypted (key-encryption key ${d.kekId}).`,
+      `The stored Batch API key could not be decrypted for this school and iSAMS address (key-encryption key ${d.kekId}); enter the key again.`,
   },
   CONNECTOR_KEK_UNKNOWN: {
     kind: 'internal',
