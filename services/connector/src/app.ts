@@ -134,11 +134,14 @@ export function createConnectorApp(
       const keys = new KeyVault(settingsRepo, cipher, logger);
       // Before any call is served: keys stored before the host binding are bound to their address.
       await keys.bindLegacyKeys();
-      const leases = new LeaseKeeper(mongoLeaseStore(mongo.db.collection<LeaseDocument>(COLLECTIONS.leases)), {
-        owner,
-        ttlMs: config.RUN_LEASE_TTL_MS,
-        logger,
-      });
+      const leases = new LeaseKeeper(
+        mongoLeaseStore(mongo.db.collection<LeaseDocument>(COLLECTIONS.leases)),
+        {
+          owner,
+          ttlMs: config.RUN_LEASE_TTL_MS,
+          logger,
+        },
+      );
       settings = new SettingsService(
         settingsRepo,
         keys,

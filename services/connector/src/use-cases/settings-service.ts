@@ -82,7 +82,11 @@ export class SettingsService {
    * again (`CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS`, nothing saved), and every address change is
    * recorded in the settings audit before it is saved.
    */
-  async put(tenantId: string, input: PutSettingsInput, caller: SettingsCaller = {}): Promise<SettingsDocument> {
+  async put(
+    tenantId: string,
+    input: PutSettingsInput,
+    caller: SettingsCaller = {},
+  ): Promise<SettingsDocument> {
     const isamsUrl = normaliseIsamsUrl(input.isamsUrl, this.opts.allowInsecureLoopback);
     const format = validateFormat(input.format);
     const scheduleMinutes = validateScheduleMinutes(input.scheduleMinutes);
@@ -190,7 +194,13 @@ export class SettingsService {
     try {
       const apiKey = givenKey ?? (await this.keys.reveal(stored!));
       const signals = [signal, slot?.signal].filter((s): s is AbortSignal => s !== undefined);
-      return await this.fetchForTest(tenantId, { url, apiKey, format }, stored, input, AbortSignal.any(signals));
+      return await this.fetchForTest(
+        tenantId,
+        { url, apiKey, format },
+        stored,
+        input,
+        AbortSignal.any(signals),
+      );
     } finally {
       await slot?.release();
     }
@@ -267,7 +277,10 @@ export class SettingsService {
       if (await this.keys.reencrypt(s)) reencrypted += 1;
       else alreadyCurrent += 1;
     }
-    this.logger.info({ reencrypted, alreadyCurrent, kekId: this.keys.currentKekId }, 'key encryption rotated');
+    this.logger.info(
+      { reencrypted, alreadyCurrent, kekId: this.keys.currentKekId },
+      'key encryption rotated',
+    );
     return { reencrypted, alreadyCurrent };
   }
 }

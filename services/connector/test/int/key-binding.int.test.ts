@@ -9,6 +9,7 @@ import { createCipheriv, randomBytes } from 'node:crypto';
 import { GrpcCallError } from '@isams-sync/grpc';
 import { getTestInfra, startSimulator, type SimulatorProcess } from '@isams-sync/testing';
 import { MongoClient } from 'mongodb';
+import type { Collection } from 'mongodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ConnectorApp } from '../../src/app';
 import {
@@ -39,7 +40,7 @@ async function errorOf(p: Promise<unknown>): Promise<GrpcCallError> {
 
 async function withSettingsCollection<T>(
   env: ConnectorTestEnv,
-  fn: (coll: import('mongodb').Collection<Record<string, unknown>>) => Promise<T>,
+  fn: (coll: Collection<Record<string, unknown>>) => Promise<T>,
 ): Promise<T> {
   const client = new MongoClient(getTestInfra().mongoUrl);
   await client.connect();
@@ -101,7 +102,7 @@ describe('connector: the stored key is bound to its host', () => {
     expect(err.kind).toBe('invalid_argument');
     expect(err.grpcMessage).toContain('requires entering the API key again');
     expect(hostB.requests).toEqual([]);
-    // The same address written differently (case, default port, trailing slash) is the same host.
+    // The same address written differently (here with a trailing slash) is the same host.
     const same = new URL(sim.url);
     const r = await client.testConnection({ isamsUrl: `${same.protocol}//${same.host}/` }, client.md(SCHOOL));
     expect(r.ok).toBe(true);
@@ -168,7 +169,9 @@ describe('connector: the stored key is bound to its host', () => {
     expect((await errorOf(client.testConnection({}, client.md(SCHOOL)))).errorCode).toBe(
       'CONNECTOR_KEY_DECRYPT_FAILED',
     );
-    await withSettingsCollection(env, (c) => c.updateOne({ _id: SCHOOL as never }, { $set: { key: mine!.key } }));
+    await withSettingsCollection(env, (c) =>
+      c.updateOne({ _id: SCHOOL as never }, { $set: { key: mine!.key } }),
+    );
     expect((await client.testConnection({}, client.md(SCHOOL))).ok).toBe(true);
     expect(hostB.requests).toEqual([]);
   });

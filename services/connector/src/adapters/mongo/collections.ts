@@ -34,6 +34,9 @@ export const CONNECTOR_INDEXES: CollectionIndexSpec[] = [
   leaseIndexes(COLLECTIONS.leases),
   // Read and written by `_id` only.
   { collection: COLLECTIONS.runSteps, indexes: [] },
-  { collection: COLLECTIONS.settingsAudit, indexes: [{ key: { tenantId: 1, at: -1 }, name: 'audit_tenant_at' }] },
+  {
+    collection: COLLECTIONS.settingsAudit,
+    indexes: [{ key: { tenantId: 1, at: -1 }, name: 'audit_tenant_at' }],
+  },
   { collection: COLLECTIONS.scheduleClaims, indexes: [{ key: { claimedAt: 1 }, name: 'claims_claimed_at' }] },
 ];

@@ -55,8 +55,6 @@ export class SettingsAuditRepository {
 
   /** A school's address changes, newest first. */
   list(tenantId: string, limit: number): Promise<AddressChangeRecord[]> {
-    return this.wrap('list', () =>
-      this.coll.find({ tenantId }).sort({ at: -1 }).limit(limit).toArray(),
-    );
+    return this.wrap('list', () => this.coll.find({ tenantId }).sort({ at: -1 }).limit(limit).toArray());
   }
 }
