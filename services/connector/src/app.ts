@@ -27,11 +27,14 @@ import { RunPublisher } from './adapters/kafka/run-publisher';
 import { COLLECTIONS, CONNECTOR_INDEXES } from './adapters/mongo/collections';
 import { FetchPlansRepository } from './adapters/mongo/fetch-plans-repository';
 import { RunsRepository } from './adapters/mongo/runs-repository';
+import { SettingsAuditRepository } from './adapters/mongo/settings-audit-repository';
 import { SettingsRepository } from './adapters/mongo/settings-repository';
 import { AppliedSnapshotsRepository, ScheduleClaimsRepository } from './adapters/mongo/snapshots-repository';
 import { CONNECTOR_CALLERS, connectorHandlers } from './handlers/grpc/connector.handlers';
 import { syncRunsHandler } from './handlers/kafka/sync-runs.handler';
+import { KeyVault } from './use-cases/key-vault';
 import { SettingsService } from './use-cases/settings-service';
+import { TestConnectionSlots } from './use-cases/test-connection-slots';
 import { SyncEngine } from './use-cases/sync-engine';
 import type { SyncEngineDeps } from './use-cases/sync-engine';
 
@@ -128,9 +131,20 @@ export function createConnectorApp(
       runs = new RunsRepository(mongo.db);
       const settingsRepo = new SettingsRepository(mongo.db);
       const fetchPlans = new FetchPlansRepository(mongo.db);
+      const keys = new KeyVault(settingsRepo, cipher, logger);
+      // Before any call is served: keys stored before the host binding are bound to their address.
+      await keys.bindLegacyKeys();
+      const leases = new LeaseKeeper(
+        mongoLeaseStore(mongo.db.collection<LeaseDocument>(COLLECTIONS.leases)),
+        {
+          owner,
+          ttlMs: config.RUN_LEASE_TTL_MS,
+          logger,
+        },
+      );
       settings = new SettingsService(
         settingsRepo,
-        cipher,
+        keys,
         {
           allowInsecureLoopback: config.ISAMS_ALLOW_INSECURE_LOOPBACK,
           scheduleJitterMs: config.SCHEDULE_JITTER_MS,
@@ -140,6 +154,8 @@ export function createConnectorApp(
         },
         logger,
         fetchPlans,
+        new SettingsAuditRepository(mongo.db),
+        new TestConnectionSlots(leases, config.CONNECTOR_MAX_CONCURRENT_TESTS),
       );
       engine = new SyncEngine(
         {
@@ -148,12 +164,8 @@ export function createConnectorApp(
           snapshots: new AppliedSnapshotsRepository(mongo.db),
           claims: new ScheduleClaimsRepository(mongo.db),
           fetchPlans,
-          leases: new LeaseKeeper(mongoLeaseStore(mongo.db.collection<LeaseDocument>(COLLECTIONS.leases)), {
-            owner,
-            ttlMs: config.RUN_LEASE_TTL_MS,
-            logger,
-          }),
-          cipher,
+          leases,
+          keys,
           publisher: new RunPublisher(producer, {
             rawDatasets: config.RAW_DATASETS_TOPIC,
             syncRuns: config.SYNC_RUNS_TOPIC,

@@ -54,6 +54,8 @@ export const configSchema = z.object({
   /** Schedules are spread by up to this much (deterministic per school). */
   SCHEDULE_JITTER_MS: env.durationMs().default(5 * 60_000),
   SYNC_CONCURRENCY: env.int({ min: 1, max: 64 }).default(4),
+  /** Connection tests running at once in one replica (each school: one at a time across replicas). */
+  CONNECTOR_MAX_CONCURRENT_TESTS: env.int({ min: 1, max: 64 }).default(4),
   /** A run's lease; a replica that stops renewing it for this long is presumed dead. */
   RUN_LEASE_TTL_MS: env.durationMs().default(60_000),
   STALE_SWEEP_INTERVAL_MS: env.durationMs().default(30_000),

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { createKeyCipher, parsePreviousKeks } from '../adapters/crypto/key-cipher';
 import { FetchPlansRepository } from '../adapters/mongo/fetch-plans-repository';
 import { SettingsRepository } from '../adapters/mongo/settings-repository';
+import { KeyVault } from '../use-cases/key-vault';
 import { SettingsService } from '../use-cases/settings-service';
 
 const config = loadConfig(
@@ -45,9 +46,10 @@ try {
     { id: config.CONNECTOR_KEK_ID, key: config.CONNECTOR_KEK },
     parsePreviousKeks(config.CONNECTOR_KEK_PREVIOUS),
   );
+  const repo = new SettingsRepository(mongo.db);
   const service = new SettingsService(
-    new SettingsRepository(mongo.db),
-    cipher,
+    repo,
+    new KeyVault(repo, cipher, logger),
     {
       allowInsecureLoopback: false,
       scheduleJitterMs: 0,

@@ -15,6 +15,20 @@ export const ConnectorErrors = defineErrors({
     kind: 'invalid_argument',
     message: 'A Batch API key is required the first time the settings are saved.',
   },
+  CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS: {
+    kind: 'invalid_argument',
+    message:
+      'Changing the iSAMS address requires entering the API key again: the stored key is only ever sent to the address it was entered for.',
+  },
+  CONNECTOR_TEST_ALREADY_RUNNING: {
+    kind: 'aborted',
+    message: 'A connection test is already running for this school; wait for it to finish.',
+  },
+  CONNECTOR_TEST_CAPACITY_EXHAUSTED: {
+    kind: 'resource_exhausted',
+    message: (d: { limit: number; retryAfterSeconds: number }) =>
+      `Too many connection tests are running at once (at most ${d.limit}); try again in ${d.retryAfterSeconds} s.`,
+  },
   CONNECTOR_SYNC_DISABLED: {
     kind: 'failed_precondition',
     message: 'Syncing is paused for this school; enable it in the data-source settings first.',
@@ -33,10 +47,12 @@ export const ConnectorErrors = defineErrors({
     message: (d: { limit: number; windowMinutes: number }) =>
       `At most ${d.limit} manual syncs per ${d.windowMinutes} minutes; try again later (iSAMS refreshes its data about once an hour anyway).`,
   },
+  // Not `internal`: a key that does not decrypt for the stored address (it was entered for another
+  // host, or tampered with) is fixed by the admin entering the key again.
   CONNECTOR_KEY_DECRYPT_FAILED: {
-    kind: 'internal',
+    kind: 'failed_precondition',
     message: (d: { kekId: string }) =>
-      `The stored Batch API key could not be decrypted (key-encryption key ${d.kekId}).`,
+      `The stored Batch API key could not be decrypted for this school and iSAMS address (key-encryption key ${d.kekId}); enter the key again.`,
   },
   CONNECTOR_KEK_UNKNOWN: {
     kind: 'internal',

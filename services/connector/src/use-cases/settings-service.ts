@@ -10,14 +10,17 @@ import {
   validateScheduleMinutes,
 } from '../domain/settings-rules';
 import type { SourceFormat } from '../domain/settings-rules';
-import type { KeyCipher } from '../adapters/crypto/key-cipher';
+import { addressChange, assertStoredKeyUsableFor, isamsOrigin } from '../domain/key-binding';
 import { fetchToSpool } from '../adapters/isams/batch-source';
 import type { IsamsClientSettings } from '../adapters/isams/batch-source';
 import type { FetchPlansRepository } from '../adapters/mongo/fetch-plans-repository';
+import type { SettingsAuditRepository } from '../adapters/mongo/settings-audit-repository';
 import type { SettingsDocument, SettingsRepository } from '../adapters/mongo/settings-repository';
 import type { FetchPlan } from '../domain/method-groups';
 import { toRunError } from './run-errors';
 import type { RunError } from '../domain/sync-run';
+import type { KeyVault } from './key-vault';
+import type { TestConnectionSlots } from './test-connection-slots';
 
 export interface PutSettingsInput {
   isamsUrl: string;
@@ -47,14 +50,22 @@ export interface SettingsServiceOptions {
   contactsMethods: readonly string[];
 }
 
+/** Who saved a change (from the verified call), for the audit. */
+export interface SettingsCaller {
+  actor?: string | undefined;
+  requestId?: string | undefined;
+}
+
 /** Data-source settings, test connection, egress info and KEK rotation. */
 export class SettingsService {
   constructor(
     private readonly repo: SettingsRepository,
-    private readonly cipher: KeyCipher,
+    private readonly keys: KeyVault,
     private readonly opts: SettingsServiceOptions,
     private readonly logger: Logger,
     private readonly fetchPlans: FetchPlansRepository,
+    private readonly audit?: SettingsAuditRepository,
+    private readonly testSlots?: TestConnectionSlots,
   ) {}
 
   get(tenantId: string): Promise<SettingsDocument | null> {
@@ -66,18 +77,30 @@ export class SettingsService {
     return this.fetchPlans.get(tenantId);
   }
 
-  async put(tenantId: string, input: PutSettingsInput, actor: string | undefined): Promise<SettingsDocument> {
+  /**
+   * Saves the settings. The stored key stays bound to its host: a new host needs the key entered
+   * again (`CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS`, nothing saved), and every address change is
+   * recorded in the settings audit before it is saved.
+   */
+  async put(
+    tenantId: string,
+    input: PutSettingsInput,
+    caller: SettingsCaller = {},
+  ): Promise<SettingsDocument> {
     const isamsUrl = normaliseIsamsUrl(input.isamsUrl, this.opts.allowInsecureLoopback);
     const format = validateFormat(input.format);
     const scheduleMinutes = validateScheduleMinutes(input.scheduleMinutes);
+    const plain = input.apiKey ? validateApiKey(input.apiKey) : undefined;
     const existing = await this.repo.get(tenantId);
+    const change = addressChange(existing?.isamsUrl, isamsUrl);
+    if (change === 'new-host' && plain === undefined)
+      throw ConnectorErrors.CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS();
     const now = new Date();
     let key = existing?.key;
     let last4 = existing?.keyLast4;
     let keyUpdatedAt = existing?.keyUpdatedAt;
-    if (input.apiKey) {
-      const plain = validateApiKey(input.apiKey);
-      key = this.cipher.encrypt(tenantId, plain);
+    if (plain !== undefined) {
+      key = this.keys.seal(tenantId, isamsUrl, plain);
       last4 = keyLast4(plain);
       keyUpdatedAt = now;
     }
@@ -104,17 +127,56 @@ export class SettingsService {
         : null,
       consecutiveFailures: existing?.consecutiveFailures ?? 0,
       updatedAt: now,
-      updatedBy: actor ?? '',
+      updatedBy: caller.actor ?? '',
     };
-    await this.repo.put(doc);
+    // Recorded first, so no address change is ever saved without its audit record.
+    const auditId =
+      existing && (change === 'new-host' || change === 'same-host')
+        ? await this.audit?.begin({
+            tenantId,
+            at: now,
+            actor: caller.actor ?? '',
+            requestId: caller.requestId ?? '',
+            previousOrigin: isamsOrigin(existing.isamsUrl),
+            newOrigin: isamsOrigin(isamsUrl),
+            previousUrl: existing.isamsUrl,
+            newUrl: isamsUrl,
+            keyEntered: plain !== undefined,
+          })
+        : undefined;
+    try {
+      await this.repo.put(doc);
+    } catch (err) {
+      if (auditId !== undefined) await this.audit?.settle(tenantId, auditId, 'failed').catch(() => undefined);
+      throw err;
+    }
+    if (auditId !== undefined)
+      await this.audit?.settle(tenantId, auditId, 'saved').catch((err: unknown) => {
+        this.logger.warn({ err, tenantId }, 'address change saved; its audit record stays pending');
+      });
     this.logger.info(
-      { tenantId, enabled: doc.enabled, scheduleMinutes, format, keyChanged: Boolean(input.apiKey) },
-      'data-source settings saved',
+      {
+        tenantId,
+        enabled: doc.enabled,
+        scheduleMinutes,
+        format,
+        keyChanged: plain !== undefined,
+        ...(existing && change !== 'unchanged'
+          ? { previousOrigin: isamsOrigin(existing.isamsUrl), newOrigin: isamsOrigin(isamsUrl) }
+          : {}),
+      },
+      change === 'new-host' || change === 'same-host'
+        ? 'data-source settings saved; iSAMS address changed'
+        : 'data-source settings saved',
     );
     return doc;
   }
 
-  /** One fetch that reports which datasets the key returns; publishes and stores nothing. */
+  /**
+   * One fetch that reports which datasets the key returns; publishes and stores nothing. The stored
+   * key is used only for the stored address's host; another host needs a key in the request
+   * (`CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS`). One test per school at a time, a few per replica.
+   */
   async testConnection(
     tenantId: string,
     input: { isamsUrl?: string; apiKey?: string; format?: string },
@@ -124,13 +186,34 @@ export class SettingsService {
     const url = input.isamsUrl
       ? normaliseIsamsUrl(input.isamsUrl, this.opts.allowInsecureLoopback)
       : stored?.isamsUrl;
-    const apiKey = input.apiKey
-      ? validateApiKey(input.apiKey)
-      : stored
-        ? this.cipher.decrypt(tenantId, stored.key)
-        : undefined;
+    const givenKey = input.apiKey ? validateApiKey(input.apiKey) : undefined;
     const format: SourceFormat = input.format ? validateFormat(input.format) : (stored?.format ?? 'xml');
-    if (!url || !apiKey) throw ConnectorErrors.CONNECTOR_SETTINGS_NOT_FOUND();
+    if (!url || (givenKey === undefined && !stored)) throw ConnectorErrors.CONNECTOR_SETTINGS_NOT_FOUND();
+    if (givenKey === undefined) assertStoredKeyUsableFor(stored!.isamsUrl, url);
+    const slot = await this.testSlots?.acquire(tenantId);
+    try {
+      const apiKey = givenKey ?? (await this.keys.reveal(stored!));
+      const signals = [signal, slot?.signal].filter((s): s is AbortSignal => s !== undefined);
+      return await this.fetchForTest(
+        tenantId,
+        { url, apiKey, format },
+        stored,
+        input,
+        AbortSignal.any(signals),
+      );
+    } finally {
+      await slot?.release();
+    }
+  }
+
+  private async fetchForTest(
+    tenantId: string,
+    source: { url: string; apiKey: string; format: SourceFormat },
+    stored: SettingsDocument | null,
+    input: { isamsUrl?: string },
+    signal: AbortSignal,
+  ): Promise<TestConnectionResult> {
+    const { url, apiKey, format } = source;
     const started = Date.now();
     // The stored address is tested the way runs fetch it (whole key or the school's method groups).
     const plan = stored && !input.isamsUrl ? await this.fetchPlans.get(tenantId) : null;
@@ -141,7 +224,7 @@ export class SettingsService {
         maxChunkRecordBytes: Number.MAX_SAFE_INTEGER,
         plan,
         contactsMethods: this.opts.contactsMethods,
-        ...(signal ? { signal } : {}),
+        signal,
       });
       const counts = new Map(result.datasets.map((d) => [d.datasetId, d.recordCount]));
       const datasets = DATASET_IDS.map((id) => ({
@@ -182,21 +265,20 @@ export class SettingsService {
     return { egressIps: ips, integratorProperties: [...INTEGRATOR_PROPERTIES], instructions };
   }
 
-  /** Re-encrypts every stored key under the current KEK (run after adding a new CONNECTOR_KEK). */
+  /**
+   * Re-encrypts every stored key under the current KEK (run after adding a new CONNECTOR_KEK), bound
+   * to its school and stored host (legacy keys get bound too). A key saved meanwhile is left alone:
+   * it is already current.
+   */
   async rotateKeyEncryption(): Promise<{ reencrypted: number; alreadyCurrent: number }> {
     let reencrypted = 0;
     let alreadyCurrent = 0;
     for await (const s of this.repo.all()) {
-      if (s.key.kekId === this.cipher.currentKekId) {
-        alreadyCurrent += 1;
-        continue;
-      }
-      const plain = this.cipher.decrypt(s.tenantId, s.key);
-      await this.repo.setKey(s.tenantId, this.cipher.encrypt(s.tenantId, plain));
-      reencrypted += 1;
+      if (await this.keys.reencrypt(s)) reencrypted += 1;
+      else alreadyCurrent += 1;
     }
     this.logger.info(
-      { reencrypted, alreadyCurrent, kekId: this.cipher.currentKekId },
+      { reencrypted, alreadyCurrent, kekId: this.keys.currentKekId },
       'key encryption rotated',
     );
     return { reencrypted, alreadyCurrent };

@@ -7,7 +7,6 @@ import { ConnectorErrors } from '../domain/connector-errors';
 import { nextScheduledRun } from '../domain/schedule';
 import { EMPTY_PROGRESS, isTerminal, isUnchanged, rosterMayReport } from '../domain/sync-run';
 import type { RunError, RunStatus, RunTrigger } from '../domain/sync-run';
-import type { KeyCipher } from '../adapters/crypto/key-cipher';
 import { fetchToSpool } from '../adapters/isams/batch-source';
 import type { IsamsClientSettings } from '../adapters/isams/batch-source';
 import type { FetchPlansRepository } from '../adapters/mongo/fetch-plans-repository';
@@ -22,6 +21,7 @@ import type {
 } from '../adapters/mongo/snapshots-repository';
 import { RunSpool } from '../adapters/spool/run-spool';
 import { RunInterrupted, toRunError } from './run-errors';
+import type { KeyVault } from './key-vault';
 
 export interface SyncEngineOptions {
   owner: string;
@@ -50,7 +50,8 @@ export interface SyncEngineDeps {
   /** Keeps the per-school run leases (libs/mongo): renewals, lost-lease signal, fencing tokens. */
   leases: LeaseKeeper;
   fetchPlans: FetchPlansRepository;
-  cipher: KeyCipher;
+  /** The stored key, revealed only for the stored address's host. */
+  keys: KeyVault;
   publisher: RunPublisher;
   logger: Logger;
   /** Hook for tests (e.g. kill the process mid-publish); never set in production. */
@@ -359,7 +360,7 @@ export class SyncEngine {
       const settings = await this.deps.settings.get(tenantId);
       if (!settings) throw ConnectorErrors.CONNECTOR_SETTINGS_NOT_FOUND();
       settingsFailures = settings.consecutiveFailures;
-      const apiKey = this.deps.cipher.decrypt(tenantId, settings.key);
+      const apiKey = await this.deps.keys.reveal(settings);
       await spool.reset();
 
       // Progress is written beside the work, not in its way (a fenced write is five round trips):

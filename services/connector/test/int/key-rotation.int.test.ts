@@ -1,7 +1,12 @@
 import { startSimulator, type SimulatorProcess } from '@isams-sync/testing';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectorClient, connectorTestEnv, startConnector } from '../support/connector-harness';
+import {
+  connectorClient,
+  connectorTestEnv,
+  readCollection,
+  startConnector,
+} from '../support/connector-harness';
 import type { ConnectorTestEnv } from '../support/connector-harness';
 
 const KEY = '{EEEEEEEE-0000-0000-0000-000000000001}';
@@ -39,6 +44,9 @@ describe('connector: key-encryption key rotation', () => {
     expect((await c.testConnection({}, c.md('rot'))).ok).toBe(true);
     expect(await c.rotateKeyEncryption({}, c.md('rot'))).toEqual({ reencrypted: 1, alreadyCurrent: 0 });
     expect(await c.rotateKeyEncryption({}, c.md('rot'))).toEqual({ reencrypted: 0, alreadyCurrent: 1 });
+    // The re-encrypted key stays bound to the school and its host.
+    const [stored] = await readCollection(env, 'data_source_settings', { _id: 'rot' });
+    expect(stored!.key).toMatchObject({ kekId: 'k2', binding: 'tenant-origin' });
     c.close();
     await rotating.stop();
 

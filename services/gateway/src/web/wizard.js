@@ -115,7 +115,7 @@ export async function renderWizard(root) {
       'p',
       { id: 'key-hint', class: 'hint' },
       settings.keyLast4
-        ? `A key ending …${settings.keyLast4} is saved. Leave empty to keep it.`
+        ? `A key ending …${settings.keyLast4} is saved. Leave empty to keep it; a different iSAMS address needs the key again.`
         : 'Created in iSAMS › API Services Manager. It is stored encrypted and never shown again.',
     ),
     key,

@@ -76,6 +76,8 @@ export function createFakeConnector(): ConnectorGateway & {
   calls: RecordedCall[];
   runs: Map<string, SyncRun[]>;
   failNext?: AppError;
+  /** Errors thrown once by the next call of the named method (e.g. `putSettings`). */
+  failOn: Map<string, AppError>;
   /** When true, watchSyncRun sends the run once and then waits until the caller goes away. */
   watchForever: boolean;
 } {
@@ -86,6 +88,7 @@ export function createFakeConnector(): ConnectorGateway & {
     calls,
     runs,
     failNext: undefined as AppError | undefined,
+    failOn: new Map<string, AppError>(),
     watchForever: false,
   };
   const record = (method: string, ctx: CallContext, input?: unknown) => {
@@ -95,6 +98,11 @@ export function createFakeConnector(): ConnectorGateway & {
       const err = fake.failNext;
       fake.failNext = undefined;
       throw err;
+    }
+    const once = fake.failOn.get(method);
+    if (once !== undefined) {
+      fake.failOn.delete(method);
+      throw once;
     }
   };
   const notFound = () =>

@@ -1,9 +1,17 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { ConnectorErrors } from '../../domain/connector-errors';
+import type { KeyBinding } from '../../domain/key-binding';
 
-/** An encrypted Batch API key as stored: AES-256-GCM, AAD = tenant id. */
+/** The associated data of a bound key (see {@link bindingAad}). */
+export const KEY_BINDING = 'tenant-origin';
+
+/**
+ * An encrypted Batch API key as stored: AES-256-GCM; AAD = school and iSAMS origin when `binding` is
+ * `tenant-origin`, the school only for keys stored before the binding (absent `binding`: legacy).
+ */
 export interface EncryptedKey {
   kekId: string;
+  binding?: typeof KEY_BINDING;
   /** base64 */
   iv: string;
   /** base64 */
@@ -15,8 +23,31 @@ export interface EncryptedKey {
 /** Encrypts/decrypts iSAMS keys under the configured key-encryption keys. */
 export interface KeyCipher {
   readonly currentKekId: string;
-  encrypt(tenantId: string, plaintext: string): EncryptedKey;
-  decrypt(tenantId: string, encrypted: EncryptedKey): string;
+  /** Always bound to the school and the origin. */
+  encrypt(binding: KeyBinding, plaintext: string): EncryptedKey;
+  /**
+   * A bound key decrypts only for the binding it was encrypted for. A legacy key (no `binding`)
+   * decrypts with the school alone: only {@link KeyVault} calls this for legacy keys, for the stored
+   * address, to bind them.
+   */
+  decrypt(binding: KeyBinding, encrypted: EncryptedKey): string;
+}
+
+/** True for a key stored before the binding (AAD = school only). */
+export function isLegacyKey(encrypted: EncryptedKey): boolean {
+  return encrypted.binding !== KEY_BINDING;
+}
+
+/**
+ * The AAD of a bound key: a versioned JSON array, so no school id or origin can be shaped to equal
+ * another pair's AAD, and a bound ciphertext never equals a legacy one's (AAD = the bare school id).
+ */
+function bindingAad(binding: KeyBinding): Buffer {
+  return Buffer.from(JSON.stringify(['isams-sync/isams-key/v2', binding.tenantId, binding.origin]), 'utf8');
+}
+
+function aadFor(binding: KeyBinding, encrypted: EncryptedKey): Buffer {
+  return isLegacyKey(encrypted) ? Buffer.from(binding.tenantId, 'utf8') : bindingAad(binding);
 }
 
 function decodeKek(id: string, base64: string): Buffer {
@@ -40,9 +71,10 @@ export function parsePreviousKeks(value: string | undefined): Array<{ id: string
 }
 
 /**
- * AES-256-GCM with a random 12-byte IV per encryption and the tenant id as additional authenticated
- * data, so a ciphertext copied to another school's settings does not decrypt. Previous KEKs decrypt
- * only (rotation); encryption always uses the current one.
+ * AES-256-GCM with a random 12-byte IV per encryption and the school and iSAMS origin as additional
+ * authenticated data, so a ciphertext copied to another school's settings, or a stored address
+ * changed to another host, does not decrypt. Previous KEKs decrypt only (rotation); encryption
+ * always uses the current one.
  */
 export function createKeyCipher(
   current: { id: string; key: string },
@@ -53,24 +85,25 @@ export function createKeyCipher(
   keks.set(current.id, decodeKek(current.id, current.key));
   return {
     currentKekId: current.id,
-    encrypt(tenantId, plaintext) {
+    encrypt(binding, plaintext) {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', keks.get(current.id)!, iv);
-      cipher.setAAD(Buffer.from(tenantId, 'utf8'));
+      cipher.setAAD(bindingAad(binding));
       const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
       return {
         kekId: current.id,
+        binding: KEY_BINDING,
         iv: iv.toString('base64'),
         ciphertext: ciphertext.toString('base64'),
         tag: cipher.getAuthTag().toString('base64'),
       };
     },
-    decrypt(tenantId, encrypted) {
+    decrypt(binding, encrypted) {
       const kek = keks.get(encrypted.kekId);
       if (!kek) throw ConnectorErrors.CONNECTOR_KEK_UNKNOWN({ kekId: encrypted.kekId });
       try {
         const decipher = createDecipheriv('aes-256-gcm', kek, Buffer.from(encrypted.iv, 'base64'));
-        decipher.setAAD(Buffer.from(tenantId, 'utf8'));
+        decipher.setAAD(aadFor(binding, encrypted));
         decipher.setAuthTag(Buffer.from(encrypted.tag, 'base64'));
         return Buffer.concat([
           decipher.update(Buffer.from(encrypted.ciphertext, 'base64')),

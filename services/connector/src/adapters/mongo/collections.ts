@@ -12,6 +12,8 @@ export const COLLECTIONS = {
   appliedSnapshots: 'applied_snapshots',
   scheduleClaims: 'schedule_claims',
   fetchPlans: 'fetch_plans',
+  /** Append-only record of iSAMS address changes (who, when, old and new host; never the key). */
+  settingsAudit: 'settings_audit',
 } as const;
 
 /** Every index the connector needs (created at start-up, idempotently). */
@@ -32,5 +34,9 @@ export const CONNECTOR_INDEXES: CollectionIndexSpec[] = [
   leaseIndexes(COLLECTIONS.leases),
   // Read and written by `_id` only.
   { collection: COLLECTIONS.runSteps, indexes: [] },
+  {
+    collection: COLLECTIONS.settingsAudit,
+    indexes: [{ key: { tenantId: 1, at: -1 }, name: 'audit_tenant_at' }],
+  },
   { collection: COLLECTIONS.scheduleClaims, indexes: [{ key: { claimedAt: 1 }, name: 'claims_claimed_at' }] },
 ];

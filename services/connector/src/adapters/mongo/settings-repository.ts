@@ -57,10 +57,33 @@ export class SettingsRepository {
     });
   }
 
-  setKey(tenantId: string, key: EncryptedKey): Promise<void> {
-    return this.wrap('setKey', async () => {
-      await this.coll.updateOne({ _id: tenantId, tenantId }, { $set: { key } });
+  /**
+   * Replaces the stored key with a re-encryption of the same key, only while the settings still hold
+   * `previous` for `isamsUrl` (a key or address saved meanwhile wins). True when it was replaced.
+   */
+  replaceKey(
+    tenantId: string,
+    expected: { isamsUrl: string; key: EncryptedKey },
+    key: EncryptedKey,
+  ): Promise<boolean> {
+    return this.wrap('replaceKey', async () => {
+      const r = await this.coll.updateOne(
+        {
+          _id: tenantId,
+          tenantId,
+          isamsUrl: expected.isamsUrl,
+          'key.iv': expected.key.iv,
+          'key.ciphertext': expected.key.ciphertext,
+        },
+        { $set: { key } },
+      );
+      return r.modifiedCount === 1;
     });
+  }
+
+  /** Settings whose key is stored without its host binding (legacy). */
+  withUnboundKeys(): AsyncIterable<SettingsDocument> {
+    return this.coll.find({ 'key.binding': { $exists: false } });
   }
 
   /** Enabled schools whose next run is due. */

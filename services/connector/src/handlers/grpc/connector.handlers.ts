@@ -81,7 +81,7 @@ export function connectorHandlers(deps: ConnectorHandlerDeps): connectorV1.Conne
             scheduleMinutes: req.scheduleMinutes,
             enabled: req.enabled,
           },
-          ctx.actor,
+          { actor: ctx.actor, requestId: ctx.requestId },
         ),
         await deps.settings.fetchPlan(ctx.tenantId),
       ),

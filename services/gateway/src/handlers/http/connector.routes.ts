@@ -39,6 +39,16 @@ export interface ConnectorRoutesOptions {
   reverify: (credential: string) => Promise<unknown>;
 }
 
+/** Scheme, host and port of an address (what the connector binds the stored key to). */
+function originOf(url: string | null | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
+}
+
 const runParams = schoolIdParam.extend({ syncRunId: z.string().min(1).max(128) });
 
 const overviewSchema = z.object({
@@ -100,6 +110,8 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
       schema: {
         tags,
         summary: 'Create or replace the data-source settings; the key is write-only',
+        description:
+          'The stored key is bound to the host of the iSAMS address it was entered for: a new host (scheme, host or port) without `apiKey` is refused with 400 `CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS` and nothing changes. Audited (`settings.update`, with `previousOrigin`, `newOrigin` and `hostChanged`).',
         security: schoolSecurity,
         params: schoolIdParam,
         body: putSettingsBodySchema,
@@ -108,6 +120,10 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
     },
     async (request, reply) => {
       const ctx = callContext(request, reply);
+      // For the admin's audit log; the connector decides (and records the change in its own audit).
+      const previous = await connector.getSettings(ctx).catch(() => undefined);
+      const previousOrigin = originOf(previous?.isamsUrl);
+      const newOrigin = originOf(request.body.isamsUrl) ?? request.body.isamsUrl;
       return audited(
         auditLog,
         request,
@@ -115,7 +131,13 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
           tenantId: ctx.tenantId,
           actor: ctx.actor,
           action: 'settings.update',
-          target: { keyChanged: request.body.apiKey !== undefined, enabled: request.body.enabled },
+          target: {
+            keyChanged: request.body.apiKey !== undefined,
+            enabled: request.body.enabled,
+            ...(previousOrigin === undefined ? {} : { previousOrigin }),
+            newOrigin,
+            hostChanged: previousOrigin !== undefined && previousOrigin !== newOrigin,
+          },
         },
         () => connector.putSettings(ctx, request.body),
       );
@@ -129,7 +151,8 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
       schema: {
         tags,
         summary: 'Test the connection: which of the 14 datasets the key returns, counts, errors explained',
-        description: 'Uses the body values when given, else the stored settings. Publishes nothing.',
+        description:
+          "Uses the body values when given, else the stored settings. Publishes nothing. The stored key is only ever sent to the stored address's host: another `isamsUrl` host without `apiKey` → 400 `CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS`. One test per school at a time (409 `CONNECTOR_TEST_ALREADY_RUNNING`) and a few per connector replica (429 `CONNECTOR_TEST_CAPACITY_EXHAUSTED` with `Retry-After`). A stored key that does not decrypt for the stored address → 409 `CONNECTOR_KEY_DECRYPT_FAILED` (enter the key again).",
         security: schoolSecurity,
         params: schoolIdParam,
         body: testConnectionBodySchema.nullish(),

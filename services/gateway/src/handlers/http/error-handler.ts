@@ -17,7 +17,16 @@ export function statusOf(err: unknown): number {
   return (isAppError(err) ? STATUS_BY_CODE[err.code] : undefined) ?? httpStatusFor(err);
 }
 
-/** Sends the standard error body `{ error: { code, message, details?, requestId } }`. */
+/** `details.retryAfterSeconds` of an error (e.g. an upstream's RESOURCE_EXHAUSTED), if it has one. */
+function retryAfterSeconds(err: unknown): number | undefined {
+  const value = isAppError(err) ? err.details?.retryAfterSeconds : undefined;
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.ceil(value) : undefined;
+}
+
+/**
+ * Sends the standard error body `{ error: { code, message, details?, requestId } }`; a 429 whose
+ * error says when to retry (`details.retryAfterSeconds`) also gets `Retry-After`.
+ */
 export function sendError(
   reply: FastifyReply,
   request: FastifyRequest,
@@ -25,6 +34,9 @@ export function sendError(
 ): FastifyReply {
   const status = statusOf(err);
   const body = toPublicError(err);
+  const retryAfter = status === 429 ? retryAfterSeconds(err) : undefined;
+  if (retryAfter !== undefined && !reply.hasHeader('retry-after'))
+    reply.header('retry-after', String(retryAfter));
   return reply
     .code(status)
     .type('application/json; charset=utf-8')

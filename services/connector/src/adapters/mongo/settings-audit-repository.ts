@@ -1,0 +1,60 @@
+import { randomUUID } from 'node:crypto';
+import type { Collection, Db } from 'mongodb';
+import { toMongoError } from '@isams-sync/mongo';
+import { COLLECTIONS } from './collections';
+
+/** One change of a school's iSAMS address. Never holds a key. */
+export interface AddressChangeRecord {
+  _id: string;
+  tenantId: string;
+  action: 'isams_address.changed';
+  at: Date;
+  /** Who saved it: the caller's actor (`token:<id>`, `jwt:<subject>`), never a credential. */
+  actor: string;
+  requestId: string;
+  previousOrigin: string;
+  newOrigin: string;
+  previousUrl: string;
+  newUrl: string;
+  /** The key was entered with the change (required when the host changes). */
+  keyEntered: boolean;
+  /** `pending` until the settings are saved; `failed` when saving them failed. */
+  outcome: 'pending' | 'saved' | 'failed';
+}
+
+/** Append-only audit of iSAMS address changes in the connector's database. */
+export class SettingsAuditRepository {
+  private readonly coll: Collection<AddressChangeRecord>;
+
+  constructor(db: Db) {
+    this.coll = db.collection<AddressChangeRecord>(COLLECTIONS.settingsAudit);
+  }
+
+  private async wrap<R>(operation: string, fn: () => Promise<R>): Promise<R> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toMongoError(err, { operation, collection: COLLECTIONS.settingsAudit });
+    }
+  }
+
+  /** Records a change about to be saved; returns its id for {@link settle}. */
+  begin(record: Omit<AddressChangeRecord, '_id' | 'outcome' | 'action'>): Promise<string> {
+    return this.wrap('begin', async () => {
+      const _id = randomUUID();
+      await this.coll.insertOne({ ...record, _id, action: 'isams_address.changed', outcome: 'pending' });
+      return _id;
+    });
+  }
+
+  settle(tenantId: string, id: string, outcome: 'saved' | 'failed'): Promise<void> {
+    return this.wrap('settle', async () => {
+      await this.coll.updateOne({ _id: id, tenantId }, { $set: { outcome } });
+    });
+  }
+
+  /** A school's address changes, newest first. */
+  list(tenantId: string, limit: number): Promise<AddressChangeRecord[]> {
+    return this.wrap('list', () => this.coll.find({ tenantId }).sort({ at: -1 }).limit(limit).toArray());
+  }
+}

@@ -1,0 +1,282 @@
+/**
+ * The stored iSAMS key stays with its host (issue #15). Two real local hosts: host A is the
+ * simulator with the school's key; host B is a hostile host that records every request it gets. No
+ * way through the connector's API — test connection, saving settings, a run afterwards — and no
+ * stored-data trick (an address changed in the database, another school's ciphertext, a stripped
+ * binding marker) makes the connector decrypt the stored key for B or send it there.
+ */
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { GrpcCallError } from '@isams-sync/grpc';
+import { getTestInfra, startSimulator, type SimulatorProcess } from '@isams-sync/testing';
+import { MongoClient } from 'mongodb';
+import type { Collection } from 'mongodb';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ConnectorApp } from '../../src/app';
+import {
+  connectorClient,
+  connectorTestEnv,
+  readCollection,
+  startConnector,
+  waitFor,
+} from '../support/connector-harness';
+import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
+import { startOddIsamsHost } from '../support/odd-isams-host';
+import type { OddIsamsHost } from '../support/odd-isams-host';
+
+const KEY = '{A1A1A1A1-2222-4333-8444-555566667777}';
+const NEW_KEY = '{B2B2B2B2-2222-4333-8444-555566668888}';
+const SCHOOL = 'school-bound';
+const OTHER = 'school-other';
+const KEY_MARKERS = ['A1A1A1A1', '55556666777'];
+
+async function errorOf(p: Promise<unknown>): Promise<GrpcCallError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err, 'expected the call to be refused').toBeInstanceOf(GrpcCallError);
+  return err as GrpcCallError;
+}
+
+async function withSettingsCollection<T>(
+  env: ConnectorTestEnv,
+  fn: (coll: Collection<Record<string, unknown>>) => Promise<T>,
+): Promise<T> {
+  const client = new MongoClient(getTestInfra().mongoUrl);
+  await client.connect();
+  try {
+    return await fn(client.db(env.mongoDb).collection<Record<string, unknown>>('data_source_settings'));
+  } finally {
+    await client.close();
+  }
+}
+
+describe('connector: the stored key is bound to its host', () => {
+  let sim: SimulatorProcess;
+  let hostB: OddIsamsHost;
+  let env: ConnectorTestEnv;
+  let app: ConnectorApp;
+  let client: ConnectorClient;
+
+  /** Every request host B received, as text (its target carries any key sent to it). */
+  const receivedByB = () => hostB.requests.map((r) => `${r.method} ${r.target}`).join('\n');
+  const expectKeyNeverReachedB = () => {
+    for (const marker of KEY_MARKERS) expect(receivedByB()).not.toContain(marker);
+  };
+
+  beforeAll(async () => {
+    sim = await startSimulator();
+    await sim.createSchool('bound', { seed: 5, size: 'small', apiKey: KEY });
+    // Host B answers every request with a bare 404 and remembers it.
+    hostB = await startOddIsamsHost((socket) => {
+      socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    });
+    env = connectorTestEnv();
+    app = await startConnector(env.env({ SCHEDULER_ENABLED: 'false', MANUAL_TRIGGER_LIMIT: '100' }));
+    client = connectorClient(app.grpcPort);
+    await client.putSettings({ isamsUrl: sim.url, apiKey: KEY, enabled: true }, client.md(SCHOOL));
+    await client.putSettings({ isamsUrl: sim.url, apiKey: KEY, enabled: true }, client.md(OTHER));
+  });
+  beforeEach(() => {
+    hostB.requests.length = 0;
+  });
+  afterAll(async () => {
+    client?.close();
+    await app?.stop();
+    await hostB?.close();
+    await sim?.stop();
+    await env?.dropDatabase();
+  });
+
+  const runToEnd = async (tenantId: string) => {
+    const { run } = await client.triggerSync({ dryRun: true }, client.md(tenantId));
+    return waitFor(async () => {
+      const r = await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md(tenantId));
+      return ['published', 'failed', 'unchanged', 'cancelled'].includes(r.status) ? r : undefined;
+    }, 'run finished');
+  };
+
+  it('test connection with another address and no key is refused; host B receives nothing', async () => {
+    const err = await errorOf(client.testConnection({ isamsUrl: hostB.url }, client.md(SCHOOL)));
+    expect(err.errorCode).toBe('CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS');
+    expect(err.kind).toBe('invalid_argument');
+    expect(err.grpcMessage).toContain('requires entering the API key again');
+    expect(hostB.requests).toEqual([]);
+    // The same address written differently (here with a trailing slash) is the same host.
+    const same = new URL(sim.url);
+    const r = await client.testConnection({ isamsUrl: `${same.protocol}//${same.host}/` }, client.md(SCHOOL));
+    expect(r.ok).toBe(true);
+  });
+
+  it('test connection with another address and a key sends only that key there', async () => {
+    const r = await client.testConnection({ isamsUrl: hostB.url, apiKey: NEW_KEY }, client.md(SCHOOL));
+    expect(r.ok).toBe(false);
+    expect(hostB.requests.length).toBeGreaterThan(0);
+    expect(receivedByB()).toContain(encodeURIComponent(NEW_KEY));
+    expectKeyNeverReachedB();
+  });
+
+  it('saving another address without the key is refused and changes nothing; the next run still fetches from host A', async () => {
+    const before = await client.getSettings({}, client.md(SCHOOL));
+    const err = await errorOf(
+      client.putSettings({ isamsUrl: hostB.url, enabled: true, scheduleMinutes: 30 }, client.md(SCHOOL)),
+    );
+    expect(err.errorCode).toBe('CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS');
+    const after = await client.getSettings({}, client.md(SCHOOL));
+    expect(after).toEqual(before);
+    const run = await runToEnd(SCHOOL);
+    expect(run.status).toBe('published');
+    expect(hostB.requests).toEqual([]);
+    // A change that keeps the host (the trailing slash) needs no key.
+    const kept = await client.putSettings(
+      { isamsUrl: `${sim.url}/`, enabled: true, scheduleMinutes: 30 },
+      client.md(SCHOOL),
+    );
+    expect(kept.scheduleMinutes).toBe(30);
+    expect(kept.keyLast4).toBe(before.keyLast4);
+  });
+
+  it('an address changed in the database behind the API makes the key undecryptable: the run fails, host B receives nothing', async () => {
+    await withSettingsCollection(env, (c) =>
+      c.updateOne({ _id: SCHOOL as never }, { $set: { isamsUrl: hostB.url } }),
+    );
+    const run = await runToEnd(SCHOOL);
+    expect(run.status).toBe('failed');
+    expect(run.error?.code).toBe('CONNECTOR_KEY_DECRYPT_FAILED');
+    const tested = await errorOf(client.testConnection({}, client.md(SCHOOL)));
+    expect(tested.errorCode).toBe('CONNECTOR_KEY_DECRYPT_FAILED');
+    expect(hostB.requests).toEqual([]);
+    await withSettingsCollection(env, (c) =>
+      c.updateOne({ _id: SCHOOL as never }, { $set: { isamsUrl: sim.url } }),
+    );
+    expect((await client.testConnection({}, client.md(SCHOOL))).ok).toBe(true);
+  });
+
+  it("another school's ciphertext, or a key with its binding marker stripped, does not decrypt", async () => {
+    const [other] = await readCollection(env, 'data_source_settings', { _id: OTHER });
+    const [mine] = await readCollection(env, 'data_source_settings', { _id: SCHOOL });
+    expect(mine!.key).toMatchObject({ binding: 'tenant-origin' });
+    await withSettingsCollection(env, (c) =>
+      c.updateOne({ _id: SCHOOL as never }, { $set: { key: other!.key } }),
+    );
+    expect((await errorOf(client.testConnection({}, client.md(SCHOOL)))).errorCode).toBe(
+      'CONNECTOR_KEY_DECRYPT_FAILED',
+    );
+    const { binding: _binding, ...stripped } = mine!.key as Record<string, unknown>;
+    await withSettingsCollection(env, (c) =>
+      c.updateOne({ _id: SCHOOL as never }, { $set: { key: stripped } }),
+    );
+    expect((await errorOf(client.testConnection({}, client.md(SCHOOL)))).errorCode).toBe(
+      'CONNECTOR_KEY_DECRYPT_FAILED',
+    );
+    await withSettingsCollection(env, (c) =>
+      c.updateOne({ _id: SCHOOL as never }, { $set: { key: mine!.key } }),
+    );
+    expect((await client.testConnection({}, client.md(SCHOOL))).ok).toBe(true);
+    expect(hostB.requests).toEqual([]);
+  });
+
+  it('saving another address with the key moves the binding, and every address change is audited (who, when, old and new host; never the key)', async () => {
+    const saved = await client.putSettings(
+      { isamsUrl: hostB.url, apiKey: NEW_KEY, enabled: true },
+      client.md(SCHOOL, 'token:admin-7'),
+    );
+    expect(saved.isamsUrl).toBe(hostB.url);
+    const run = await runToEnd(SCHOOL);
+    expect(run.status).toBe('failed');
+    expect(receivedByB()).toContain(encodeURIComponent(NEW_KEY));
+    expectKeyNeverReachedB();
+    // Back to A needs the key again.
+    const back = await errorOf(client.putSettings({ isamsUrl: sim.url, enabled: true }, client.md(SCHOOL)));
+    expect(back.errorCode).toBe('CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS');
+
+    const audit = await readCollection(env, 'settings_audit', { tenantId: SCHOOL });
+    const changes = audit.filter((a) => a.action === 'isams_address.changed');
+    expect(changes).toHaveLength(1);
+    expect(changes[0]).toMatchObject({
+      tenantId: SCHOOL,
+      actor: 'token:admin-7',
+      previousOrigin: new URL(sim.url).origin,
+      newOrigin: new URL(hostB.url).origin,
+    });
+    expect(changes[0]!.at).toBeInstanceOf(Date);
+    const text = JSON.stringify(audit);
+    expect(text).not.toContain('B2B2B2B2');
+    expect(text).not.toContain('A1A1A1A1');
+  });
+});
+
+describe('connector: keys stored before the binding (AAD = school only)', () => {
+  let sim: SimulatorProcess;
+  let hostB: OddIsamsHost;
+  let env: ConnectorTestEnv;
+  const LEGACY = 'school-legacy';
+
+  /** A key encrypted the way the connector did before the binding: AES-256-GCM, AAD = tenant id. */
+  function legacyKey(kekBase64: string, tenantId: string, plaintext: string) {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', Buffer.from(kekBase64, 'base64'), iv);
+    cipher.setAAD(Buffer.from(tenantId, 'utf8'));
+    const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    return {
+      kekId: 'k1',
+      iv: iv.toString('base64'),
+      ciphertext: ciphertext.toString('base64'),
+      tag: cipher.getAuthTag().toString('base64'),
+    };
+  }
+
+  beforeAll(async () => {
+    sim = await startSimulator();
+    await sim.createSchool('legacy', { seed: 6, size: 'small', apiKey: KEY });
+    hostB = await startOddIsamsHost((socket) => {
+      socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    });
+    env = connectorTestEnv();
+  });
+  afterAll(async () => {
+    await hostB?.close();
+    await sim?.stop();
+    await env?.dropDatabase();
+  });
+
+  it('are bound to their stored address when the connector starts, and then refuse any other host', async () => {
+    const now = new Date();
+    await withSettingsCollection(env, (c) =>
+      c.insertOne({
+        _id: LEGACY as never,
+        tenantId: LEGACY,
+        isamsUrl: sim.url,
+        format: 'xml',
+        scheduleMinutes: 60,
+        enabled: false,
+        key: legacyKey(env.kek, LEGACY, KEY),
+        keyLast4: '7777',
+        keyUpdatedAt: now,
+        nextRunAt: null,
+        consecutiveFailures: 0,
+        updatedAt: now,
+        updatedBy: 'admin:old',
+      }),
+    );
+    const app = await startConnector(env.env({ SCHEDULER_ENABLED: 'false' }));
+    const client = connectorClient(app.grpcPort);
+    try {
+      const [doc] = await readCollection(env, 'data_source_settings', { _id: LEGACY });
+      expect(doc!.key).toMatchObject({ kekId: 'k1', binding: 'tenant-origin' });
+      expect((await client.testConnection({}, client.md(LEGACY))).ok).toBe(true);
+      const err = await errorOf(client.testConnection({ isamsUrl: hostB.url }, client.md(LEGACY)));
+      expect(err.errorCode).toBe('CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS');
+      await withSettingsCollection(env, (c) =>
+        c.updateOne({ _id: LEGACY as never }, { $set: { isamsUrl: hostB.url } }),
+      );
+      expect((await errorOf(client.testConnection({}, client.md(LEGACY)))).errorCode).toBe(
+        'CONNECTOR_KEY_DECRYPT_FAILED',
+      );
+      expect(hostB.requests).toEqual([]);
+    } finally {
+      client.close();
+      await app.stop();
+    }
+  });
+});
