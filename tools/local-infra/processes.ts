@@ -104,8 +104,10 @@ function writeKafkaProperties(s: InfraSettings): string {
 
 function java(s: InfraSettings, mainClass: string, args: string[]): string[] {
   return [
+    // 1 GiB: every test creates its own topics, and a long-lived dev broker that has collected
+    // ~17,000 partitions ran out of a 512 MiB heap (docs/local-infra.md › Long-lived brokers).
     '-Xms512m',
-    '-Xmx512m',
+    '-Xmx1g',
     '-XX:+UseG1GC',
     `-Disams.sync.local.infra=${s.stateDir}`,
     '-cp',
