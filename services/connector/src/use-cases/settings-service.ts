@@ -10,6 +10,7 @@ import {
   validateScheduleMinutes,
 } from '../domain/settings-rules';
 import type { SourceFormat } from '../domain/settings-rules';
+import { validateNotificationEmails, validateTimeZone } from '../domain/notifications';
 import type { KeyCipher } from '../adapters/crypto/key-cipher';
 import { fetchToSpool } from '../adapters/isams/batch-source';
 import type { IsamsClientSettings } from '../adapters/isams/batch-source';
@@ -25,6 +26,8 @@ export interface PutSettingsInput {
   format: string;
   scheduleMinutes: number;
   enabled: boolean;
+  timeZone?: string;
+  notificationEmails?: string[];
 }
 
 export interface TestConnectionResult {
@@ -70,6 +73,8 @@ export class SettingsService {
     const isamsUrl = normaliseIsamsUrl(input.isamsUrl, this.opts.allowInsecureLoopback);
     const format = validateFormat(input.format);
     const scheduleMinutes = validateScheduleMinutes(input.scheduleMinutes);
+    const timeZone = validateTimeZone(input.timeZone ?? '');
+    const notificationEmails = validateNotificationEmails(input.notificationEmails ?? []);
     const existing = await this.repo.get(tenantId);
     const now = new Date();
     let key = existing?.key;
@@ -105,10 +110,19 @@ export class SettingsService {
       consecutiveFailures: existing?.consecutiveFailures ?? 0,
       updatedAt: now,
       updatedBy: actor ?? '',
+      timeZone,
+      notificationEmails,
     };
     await this.repo.put(doc);
     this.logger.info(
-      { tenantId, enabled: doc.enabled, scheduleMinutes, format, keyChanged: Boolean(input.apiKey) },
+      {
+        tenantId,
+        enabled: doc.enabled,
+        scheduleMinutes,
+        format,
+        keyChanged: Boolean(input.apiKey),
+        notificationEmails: notificationEmails.length,
+      },
       'data-source settings saved',
     );
     return doc;

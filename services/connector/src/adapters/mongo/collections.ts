@@ -12,6 +12,10 @@ export const COLLECTIONS = {
   appliedSnapshots: 'applied_snapshots',
   scheduleClaims: 'schedule_claims',
   fetchPlans: 'fetch_plans',
+  /** Per school: when the data now in SchoolCloud was fetched (`_id` = tenant id). */
+  dataFreshness: 'data_freshness',
+  /** One per (school, condition, local day): the claim that lets one replica send that e-mail. */
+  notifications: 'notifications',
 } as const;
 
 /** Every index the connector needs (created at start-up, idempotently). */
@@ -33,4 +37,10 @@ export const CONNECTOR_INDEXES: CollectionIndexSpec[] = [
   // Read and written by `_id` only.
   { collection: COLLECTIONS.runSteps, indexes: [] },
   { collection: COLLECTIONS.scheduleClaims, indexes: [{ key: { claimedAt: 1 }, name: 'claims_claimed_at' }] },
+  // Read and written by `_id` only.
+  { collection: COLLECTIONS.dataFreshness, indexes: [] },
+  {
+    collection: COLLECTIONS.notifications,
+    indexes: [{ key: { tenantId: 1, claimedAt: -1 }, name: 'notifications_tenant_claimed' }],
+  },
 ];
