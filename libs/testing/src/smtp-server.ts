@@ -25,13 +25,25 @@ export interface TestSmtpServer {
   stop(): Promise<void>;
 }
 
-/** Starts a real SMTP server that accepts every message and keeps it for the test to read. */
-export async function startSmtpServer(): Promise<TestSmtpServer> {
+/**
+ * Starts a real SMTP server that accepts every message and keeps it for the test to read. With
+ * `auth`, clients must log in (AUTH PLAIN/LOGIN over the plain connection) with that user and password.
+ */
+export async function startSmtpServer(
+  options: { auth?: { user: string; password: string } } = {},
+): Promise<TestSmtpServer> {
   const received: ReceivedMail[] = [];
   let refuse = 0;
+  const auth = options.auth;
   const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
+    authOptional: auth === undefined,
+    disabledCommands: auth === undefined ? ['STARTTLS', 'AUTH'] : ['STARTTLS'],
+    allowInsecureAuth: true,
+    onAuth(login, _session, callback) {
+      if (auth !== undefined && login.username === auth.user && login.password === auth.password)
+        callback(null, { user: login.username });
+      else callback(new Error('Invalid user name or password'));
+    },
     logger: false,
     onData(stream, session, callback) {
       const refusing = refuse > 0;

@@ -1,6 +1,7 @@
 import { syncRunUpdatedV1 } from '@isams-sync/events';
 import { createEventProducer, createKafkaClient } from '@isams-sync/kafka';
 import type { EventProducer } from '@isams-sync/kafka';
+import { Writable } from 'node:stream';
 import { createLogger } from '@isams-sync/logger';
 import { getTestInfra, startSimulator, startSmtpServer } from '@isams-sync/testing';
 import type { SimulatorProcess, TestSmtpServer } from '@isams-sync/testing';
@@ -13,6 +14,8 @@ let schools = 0;
 const nextKey = () => `{EEEEEEEE-0000-0000-0000-0000000000${String(++schools).padStart(2, '0')}}`;
 const DAY = 24 * 3_600_000;
 const CONTACTS = ['office@school.example', 'head@school.example'];
+const SMTP_USER = 'isams-sync';
+const SMTP_PASSWORD = 'smtp-Pa55word-never-logged';
 
 type Counts = Record<string, { added: number; updated: number; removed: number; held: number }>;
 
@@ -25,9 +28,20 @@ describe('connector: being told by e-mail (a real SMTP server) and data as of', 
   let producer: EventProducer;
   // The notifier's clock: tests move it forward a day instead of waiting one.
   const clock = { offsetMs: 0 };
+  // Everything the connector logs (info and up), to check no address or password is in it.
+  let logged = '';
+  const logSink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logged += chunk.toString();
+      done();
+    },
+  });
 
   beforeAll(async () => {
-    [sim, smtp] = await Promise.all([startSimulator(), startSmtpServer()]);
+    [sim, smtp] = await Promise.all([
+      startSimulator(),
+      startSmtpServer({ auth: { user: SMTP_USER, password: SMTP_PASSWORD } }),
+    ]);
     env = connectorTestEnv();
     app = await startConnector(
       env.env({
@@ -36,13 +50,18 @@ describe('connector: being told by e-mail (a real SMTP server) and data as of', 
         SMTP_HOST: smtp.host,
         SMTP_PORT: String(smtp.port),
         SMTP_TLS: 'none',
+        SMTP_USER,
+        SMTP_PASSWORD,
         NOTIFY_FROM: 'iSAMS sync <sync@schoolcloud.example>',
         DASHBOARD_URL: 'https://dashboard.schoolcloud.example',
         NOTIFY_FAILURE_STREAK: '3',
         // The test runs the checks itself.
         NOTIFY_CHECK_INTERVAL_MS: '1h',
       }),
-      { notifierNow: () => new Date(Date.now() + clock.offsetMs) },
+      {
+        notifierNow: () => new Date(Date.now() + clock.offsetMs),
+        logger: createLogger({ service: 'connector', level: 'info', destination: logSink }),
+      },
     );
     client = connectorClient(app.grpcPort);
     producer = createEventProducer(
@@ -256,6 +275,13 @@ describe('connector: being told by e-mail (a real SMTP server) and data as of', 
     expect(stale).toHaveLength(1);
     expect(stale[0]!.subject).toBe('iSAMS sync (stale-school): data is more than 24 hours old');
     expect(stale[0]!.text).toContain('The data in SchoolCloud is older than 24 hours');
+  });
+
+  it('logs say notifications are on, and never hold the SMTP password or an e-mail address', () => {
+    expect(logged).toContain('e-mail notifications on');
+    expect(logged).toContain('notification e-mail sent');
+    expect(logged).not.toContain(SMTP_PASSWORD);
+    expect(logged).not.toMatch(/@(school|schoolcloud)\.example/);
   });
 
   it('the contacts are personal data: the settings keep them, invalid ones are refused', async () => {
