@@ -99,11 +99,11 @@ describe('connector: being told by e-mail (a real SMTP server) and data as of', 
 
   const runToEnd = async (tenantId: string): Promise<string> => {
     const { run } = await client.triggerSync({}, client.md(tenantId));
-    await waitFor(async () => {
+    const ended = await waitFor(async () => {
       const r = await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md(tenantId));
-      return ['published', 'unchanged', 'failed'].includes(r.status);
+      return ['published', 'unchanged', 'failed'].includes(r.status) && r;
     }, 'run end');
-    return run!.syncRunId;
+    return ended.syncRunId;
   };
 
   const rosterReports = async (
@@ -173,8 +173,10 @@ describe('connector: being told by e-mail (a real SMTP server) and data as of', 
     const tenant = 'asof-failing';
     await school(tenant, []);
     const good = await runToEnd(tenant);
+    const published = await client.getSyncRun({ syncRunId: good }, client.md(tenant));
+    expect(published.status, JSON.stringify(published.error)).toBe('published');
     await rosterReports(tenant, good, 'applied', { pupil: { added: 300, updated: 0, removed: 0, held: 0 } });
-    const fetchedAt = (await client.getSyncRun({ syncRunId: good }, client.md(tenant))).fetchedAt;
+    const fetchedAt = published.fetchedAt;
     await sim.fault(tenant, 'invalidKey', 25);
     for (let i = 0; i < 25; i++) {
       const id = await runToEnd(tenant);
