@@ -79,7 +79,14 @@ export const putSettingsBodySchema = z
     enabled: z.boolean().default(true),
     timeZone: z.string().trim().min(1).max(64).optional().describe('IANA name; omit to keep the stored one'),
     notificationEmails: z
-      .array(z.email().max(254))
+      // The connector's check (one @, no spaces or separators, a dot in the domain), as a pattern:
+      // JSON Schema's `email` format is stricter than zod's email, so the document would lie.
+      .array(
+        z
+          .string()
+          .max(254)
+          .regex(/^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/),
+      )
       .max(10)
       .optional()
       .describe('Who is e-mailed (at most 10); omit to keep the stored list, [] for nobody'),
