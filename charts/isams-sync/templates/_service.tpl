@@ -192,6 +192,36 @@ spec:
                   name: {{ $s.kek.existingSecret }}
                   key: {{ $s.kek.previousKey }}
                   optional: true
+            {{- with $s.smtp }}
+            {{- if .host }}
+            - name: SMTP_HOST
+              value: {{ .host | quote }}
+            - name: SMTP_PORT
+              value: {{ .port | quote }}
+            - name: SMTP_TLS
+              value: {{ .tls | quote }}
+            {{- if .from }}
+            - name: NOTIFY_FROM
+              value: {{ .from | quote }}
+            {{- end }}
+            {{- if .dashboardUrl }}
+            - name: DASHBOARD_URL
+              value: {{ .dashboardUrl | quote }}
+            {{- end }}
+            - name: SMTP_USER
+              valueFrom:
+                secretKeyRef:
+                  name: {{ .existingSecret }}
+                  key: {{ .userKey }}
+                  optional: true
+            - name: SMTP_PASSWORD
+              valueFrom:
+                secretKeyRef:
+                  name: {{ .existingSecret }}
+                  key: {{ .passwordKey }}
+                  optional: true
+            {{- end }}
+            {{- end }}
             {{- include "isams-sync.egressEnv" $root | nindent 12 }}
             {{- end }}
             {{- if eq $svc "bookings" }}
@@ -401,6 +431,16 @@ spec:
       ports:
         - port: 50051
           protocol: TCP
+    {{- end }}
+    {{- if and (eq $svc "connector") $s.smtp $s.smtp.host }}
+    # E-mail notifications: the SMTP server only, on its port.
+    - ports:
+        - port: {{ $s.smtp.port }}
+          protocol: TCP
+      {{- with $s.smtp.networkPeers }}
+      to:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
     {{- end }}
     {{- if eq $svc "connector" }}
     {{- $e := $v.egress }}

@@ -7,6 +7,9 @@ const SECRET_ASSIGNMENT =
   /\b(api[_-]?key|password|passwd|secret|(?:access[_-]?|refresh[_-]?)?token)("?\s*[:=]\s*"?)(\{[^}\s]*\}|%7B[^&#\s]*?%7D|[^"'&#\s,;}<>]+)/gi;
 // user:password@ in any URL (mongodb://, amqp://, https://).
 const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi;
+// An e-mail address (personal data: a school's contacts, staff, parents). The top-level domain is
+// letters only, so `node@24.21.0` and similar package specs stay readable.
+const EMAIL_ADDRESS = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b/g;
 // A GUID with or without braces (raw or percent-encoded): iSAMS API keys look like this.
 const ANY_GUID = /(?:\{|%7B)?\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b(?:\}|%7D)?/gi;
 // Only braced GUIDs: the iSAMS key format. Unbraced UUIDs in fields are our own ids (sync runs,
@@ -17,7 +20,8 @@ const BRACED_GUID = /(?:\{|%7B)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[
 function scrubCommon(text: string): string {
   let out = text;
   if (out.includes('=') || out.includes(':')) out = out.replace(SECRET_ASSIGNMENT, `$1$2${REDACTED}`);
-  if (out.includes('@')) out = out.replace(URL_CREDENTIALS, `$1${REDACTED}@`);
+  if (out.includes('@'))
+    out = out.replace(URL_CREDENTIALS, `$1${REDACTED}@`).replace(EMAIL_ADDRESS, REDACTED);
   return out;
 }
 
@@ -26,7 +30,8 @@ const mayHoldGuid = (text: string): boolean => text.length >= 36 && text.include
 /**
  * Removes secrets from free text such as log messages, error messages and URLs: the value of any
  * `apiKey=` (also `api_key`, `password`, `secret`, `token`) parameter or property, credentials in
- * URLs (`scheme://user:pass@`), and every GUID with or without braces (iSAMS keys are GUIDs like
+ * URLs (`scheme://user:pass@`), e-mail addresses (personal data), and every GUID with or without
+ * braces (iSAMS keys are GUIDs like
  * `{0A1C996B-8E74-4388-A3C4-8DA1E40ADA57}`). Each becomes `[REDACTED]`.
  *
  * Because every GUID goes, put ids that must stay readable into log fields, not into messages.

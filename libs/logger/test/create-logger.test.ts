@@ -17,6 +17,20 @@ function assertNoSecretsOrNames(output: string) {
 }
 
 describe('createLogger redaction (iSAMS key and pupil names)', () => {
+  it('never writes an e-mail address, in a field, an array or an error message', () => {
+    const { stream, text } = captureStream();
+    const logger = createLogger({ service: 'connector', destination: stream, level: 'debug' });
+    logger.info({ recipients: ['office@school.example', 'head@school.example'], count: 2 }, 'sending');
+    logger.warn(
+      { err: new Error("Can't send mail - all recipients were rejected: 550 <office@school.example>") },
+      'x',
+    );
+    logger.info('mail to bursar@school.example refused');
+    const output = text();
+    expect(output).not.toContain('@school.example');
+    expect(output).toContain('"count":2');
+  });
+
   it('never writes the key or a pupil name, while keeping non-sensitive fields', () => {
     const { stream, text, lines } = captureStream();
     const logger = createLogger({ service: 'connector', destination: stream, level: 'debug' });

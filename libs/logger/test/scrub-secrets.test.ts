@@ -17,6 +17,11 @@ describe('scrubSecrets', () => {
     ['{"apiKey":"abc123","x":1}', '{"apiKey":"[REDACTED]","x":1}'],
     ['mongodb://admin:s3cret@db:27017/roster', 'mongodb://[REDACTED]@db:27017/roster'],
     ['password=hunter2 token: abc', 'password=[REDACTED] token: [REDACTED]'],
+    [
+      '550 5.1.1 <office.manager@school.example>: mailbox unavailable',
+      '550 5.1.1 <[REDACTED]>: mailbox unavailable',
+    ],
+    ['to head+sync@st-mary.sch.uk, bursar@st-mary.sch.uk', 'to [REDACTED], [REDACTED]'],
   ])('%s', (input, expected) => {
     expect(scrubSecrets(input)).toBe(expected);
   });
@@ -24,6 +29,8 @@ describe('scrubSecrets', () => {
   it('leaves ordinary text alone', () => {
     const text = 'Imported 120 pupils from dataset pupils in 3 pages (DB_PASSWORD unset)';
     expect(scrubSecrets(text)).toBe(text);
+    // Package specs look like addresses but have a numeric "domain".
+    expect(scrubSecrets('npx --package node@24.21.0')).toBe('npx --package node@24.21.0');
   });
 });
 

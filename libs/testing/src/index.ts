@@ -21,3 +21,4 @@ export { startSystem, type RunningSystem, type StartSystemOptions } from './syst
 export { PrivateInfra } from './private-infra';
 export { testClientIdentity, testServiceIdentityDir } from './service-identity';
 export { probeEveryMethod } from './grpc-probe';
+export { startSmtpServer, type TestSmtpServer, type ReceivedMail } from './smtp-server';

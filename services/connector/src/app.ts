@@ -36,6 +36,10 @@ import { KeyVault } from './use-cases/key-vault';
 import { SettingsService } from './use-cases/settings-service';
 import { TestConnectionSlots } from './use-cases/test-connection-slots';
 import { SyncEngine } from './use-cases/sync-engine';
+import { Notifier } from './use-cases/notifier';
+import { DataFreshnessRepository } from './adapters/mongo/data-freshness-repository';
+import { NotificationsRepository } from './adapters/mongo/notifications-repository';
+import { createSmtpMailer } from './adapters/smtp/smtp-mailer';
 import type { SyncEngineDeps } from './use-cases/sync-engine';
 
 export interface ConnectorAppOverrides {
@@ -47,6 +51,8 @@ export interface ConnectorAppOverrides {
   onStep?: SyncEngineDeps['onStep'];
   /** Poll interval of WatchSyncRun (default 500 ms). */
   watchPollMs?: number;
+  /** The notifier's business clock (tests: a day-old school without waiting a day). */
+  notifierNow?: () => Date;
 }
 
 export interface ConnectorApp {
@@ -57,6 +63,8 @@ export interface ConnectorApp {
   readonly engine: SyncEngine;
   readonly settings: SettingsService;
   readonly runs: RunsRepository;
+  /** The e-mail notifier; undefined when SMTP_HOST is unset (notifications off). */
+  readonly notifier: Notifier | undefined;
 }
 
 /** Topic specs for the configured names (tests use unique names; production the declared ones). */
@@ -105,6 +113,7 @@ export function createConnectorApp(
   let engine: SyncEngine | undefined;
   let settings: SettingsService | undefined;
   let runs: RunsRepository | undefined;
+  let notifier: Notifier | undefined;
 
   const app: ConnectorApp = {
     async start() {
@@ -142,6 +151,36 @@ export function createConnectorApp(
           logger,
         },
       );
+      const freshness = new DataFreshnessRepository(mongo.db, runs.coll);
+      const notifications = new NotificationsRepository(mongo.db);
+      if (config.SMTP_HOST !== undefined) {
+        notifier = new Notifier(
+          {
+            settings: settingsRepo,
+            runs,
+            freshness,
+            notifications,
+            mailer: createSmtpMailer({
+              host: config.SMTP_HOST,
+              port: config.SMTP_PORT,
+              tls: config.SMTP_TLS,
+              ...(config.SMTP_USER === undefined ? {} : { user: config.SMTP_USER }),
+              ...(config.SMTP_PASSWORD === undefined ? {} : { password: config.SMTP_PASSWORD }),
+              from: config.NOTIFY_FROM,
+              timeoutMs: config.SMTP_TIMEOUT_MS,
+            }),
+            logger: logger.child({ module: 'notifier' }),
+          },
+          {
+            owner,
+            failureStreak: config.NOTIFY_FAILURE_STREAK,
+            staleAfterMs: config.NOTIFY_STALE_AFTER_MS,
+            checkIntervalMs: config.NOTIFY_CHECK_INTERVAL_MS,
+            ...(config.DASHBOARD_URL === undefined ? {} : { dashboardUrl: config.DASHBOARD_URL }),
+            ...(overrides.notifierNow ? { now: overrides.notifierNow } : {}),
+          },
+        );
+      }
       settings = new SettingsService(
         settingsRepo,
         keys,
@@ -166,6 +205,7 @@ export function createConnectorApp(
           fetchPlans,
           leases,
           keys,
+          freshness,
           publisher: new RunPublisher(producer, {
             rawDatasets: config.RAW_DATASETS_TOPIC,
             syncRuns: config.SYNC_RUNS_TOPIC,
@@ -195,7 +235,7 @@ export function createConnectorApp(
         ...kafkaConsumerOptionsFromConfig(config),
         groupId: config.SYNC_RUNS_GROUP_ID,
         topics: [config.SYNC_RUNS_TOPIC],
-        handler: syncRunsHandler(engine),
+        handler: syncRunsHandler(engine, notifier),
         logger,
       });
       const pkg = loadProtoPackage<ConnectorServiceProtoGrpcType>(
@@ -215,6 +255,8 @@ export function createConnectorApp(
               settings,
               engine,
               runs,
+              freshness,
+              notifications,
               watchPollMs: overrides.watchPollMs ?? 500,
             }),
             callers: CONNECTOR_CALLERS,
@@ -224,6 +266,14 @@ export function createConnectorApp(
       const db = mongo;
       ops = await startOpsServer({ port: config.OPS_PORT, metrics, logger, readiness: () => db.ping() });
       await engine.start();
+      notifier?.start();
+      // The state of e-mail notifications is stated at start (the host, never the user or password).
+      if (config.SMTP_HOST === undefined) logger.info('e-mail notifications off: SMTP_HOST is not set');
+      else
+        logger.info(
+          { smtpHost: config.SMTP_HOST, smtpPort: config.SMTP_PORT, smtpTls: config.SMTP_TLS },
+          'e-mail notifications on',
+        );
       logger.info({ grpcPort: grpc.port, opsPort: ops.port, owner }, 'connector started');
     },
     async stop() {
@@ -231,6 +281,7 @@ export function createConnectorApp(
       await grpc?.shutdown(Math.min(2_000, deadline));
       await engine?.stop(Math.max(0, deadline - 2_000));
       await consumer?.stop().catch(() => undefined);
+      await notifier?.stop().catch(() => undefined);
       await producer?.disconnect().catch(() => undefined);
       await ops?.close().catch(() => undefined);
       await mongo?.close();
@@ -252,6 +303,9 @@ export function createConnectorApp(
     get runs() {
       if (!runs) throw new Error('connector not started');
       return runs;
+    },
+    get notifier() {
+      return notifier;
     },
   };
   return app;

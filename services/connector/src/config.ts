@@ -64,6 +64,20 @@ export const configSchema = z.object({
   MAX_CHUNK_BYTES: env.int({ min: 4096, max: 900 * 1024 }).default(512 * 1024),
   SPOOL_DIR: z.string().trim().min(1).default(join(tmpdir(), 'isams-sync-connector-spool')),
   PROGRESS_INTERVAL_MS: env.durationMs().default(1_000),
+  /** E-mail notifications (docs/configuration.md › connector): off while SMTP_HOST is unset. */
+  SMTP_HOST: z.string().trim().min(1).optional(),
+  SMTP_PORT: env.port().default(587),
+  /** `starttls` (required upgrade, port 587), `implicit` (TLS from the start, port 465) or `none`. */
+  SMTP_TLS: env.enum(['starttls', 'implicit', 'none']).default('starttls'),
+  SMTP_USER: z.string().trim().min(1).optional(),
+  SMTP_PASSWORD: env.secret().optional(),
+  SMTP_TIMEOUT_MS: env.durationMs().default(30_000),
+  NOTIFY_FROM: z.string().trim().min(3).default('SchoolCloud iSAMS sync <no-reply@schoolcloud.co.uk>'),
+  /** The Data Dashboard's public address, for links in e-mails (none when unset). */
+  DASHBOARD_URL: env.url({ protocols: ['https', 'http'] }).optional(),
+  NOTIFY_FAILURE_STREAK: env.int({ min: 1, max: 50 }).default(3),
+  NOTIFY_STALE_AFTER_MS: env.durationMs().default(24 * 3_600_000),
+  NOTIFY_CHECK_INTERVAL_MS: env.durationMs().default(15 * 60_000),
 });
 
 export type ConnectorConfig = z.infer<typeof configSchema>;

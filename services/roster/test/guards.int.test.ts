@@ -16,6 +16,7 @@ type Data = {
   entityType?: string;
   entityId?: string;
   heldBatchId?: string;
+  holdKind?: string;
   removal?: { reason: string; approvedBy?: string };
   error?: { code: string };
 };
@@ -57,6 +58,8 @@ describe('input guards', () => {
     const runs = await eventsFor(roster.h.events.runs, of(t, 'r2'), 2, 'r2 reports');
     expect(runs.map((e) => d(e).status)).toEqual(['applying', 'held']);
     expect(d(runs[1]!).heldBatchId).toBe('held-r2');
+    // Only removals held: the connector counts this run for "data as of".
+    expect(d(runs[1]!).holdKind).toBe('removals');
   });
 
   it('removals above the threshold are held as a named batch while additions and updates apply; approve once', async () => {

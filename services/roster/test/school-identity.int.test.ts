@@ -18,6 +18,7 @@ type Data = {
   entityType?: string;
   entityId?: string;
   heldBatchId?: string;
+  holdKind?: string;
   removal?: { reason: string; approvedBy?: string; heldBatchId?: string };
 };
 const d = (e: CloudEvent) => e.data as Data;
@@ -86,6 +87,8 @@ describe('school identity: another school’s document under the same tenant', (
     const runs = await eventsFor(roster.h.events.runs, of(t, 'b1'), 2, 'b1 reports');
     expect(runs.map((e) => `${d(e).sequence}:${d(e).status}`)).toEqual(['1:applying', '2:held']);
     expect(d(runs[1]!).heldBatchId).toBe('held-b1');
+    // Nothing applied: the connector does not count this run for "data as of".
+    expect(d(runs[1]!).holdKind).toBe('whole_run');
 
     const run = await roster.rpc.call('getRun')({ syncRunId: 'b1' }, t);
     expect(run).toMatchObject({ outcome: 'held', heldBatchId: 'held-b1', holdKind: 'whole_run' });

@@ -80,6 +80,11 @@ export const syncRunUpdatedV1 = defineEventType({
       /** Per entity type (e.g. `pupil`, `staff`, `setMembership`) counts of changes, from the roster. */
       counts: z.record(z.string(), changeCounts).optional(),
       heldBatchId: z.string().optional(),
+      /**
+       * With `held`: `removals` (additions and updates were applied; removals wait for an admin) or
+       * `whole_run` (nothing was applied: the document looked like another school's).
+       */
+      holdKind: z.enum(['removals', 'whole_run']).optional(),
       error: z
         .object({
           code: z.string(),

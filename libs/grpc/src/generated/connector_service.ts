@@ -14,9 +14,11 @@ import type { FetchPlan as _isams_sync_connector_v1_FetchPlan, FetchPlan__Output
 import type { GetEgressInfoRequest as _isams_sync_connector_v1_GetEgressInfoRequest, GetEgressInfoRequest__Output as _isams_sync_connector_v1_GetEgressInfoRequest__Output } from './isams_sync/connector/v1/GetEgressInfoRequest';
 import type { GetSettingsRequest as _isams_sync_connector_v1_GetSettingsRequest, GetSettingsRequest__Output as _isams_sync_connector_v1_GetSettingsRequest__Output } from './isams_sync/connector/v1/GetSettingsRequest';
 import type { GetSyncRunRequest as _isams_sync_connector_v1_GetSyncRunRequest, GetSyncRunRequest__Output as _isams_sync_connector_v1_GetSyncRunRequest__Output } from './isams_sync/connector/v1/GetSyncRunRequest';
+import type { GetSyncStatusRequest as _isams_sync_connector_v1_GetSyncStatusRequest, GetSyncStatusRequest__Output as _isams_sync_connector_v1_GetSyncStatusRequest__Output } from './isams_sync/connector/v1/GetSyncStatusRequest';
 import type { ListSyncRunsRequest as _isams_sync_connector_v1_ListSyncRunsRequest, ListSyncRunsRequest__Output as _isams_sync_connector_v1_ListSyncRunsRequest__Output } from './isams_sync/connector/v1/ListSyncRunsRequest';
 import type { ListSyncRunsResponse as _isams_sync_connector_v1_ListSyncRunsResponse, ListSyncRunsResponse__Output as _isams_sync_connector_v1_ListSyncRunsResponse__Output } from './isams_sync/connector/v1/ListSyncRunsResponse';
 import type { MethodGroup as _isams_sync_connector_v1_MethodGroup, MethodGroup__Output as _isams_sync_connector_v1_MethodGroup__Output } from './isams_sync/connector/v1/MethodGroup';
+import type { NotificationRecord as _isams_sync_connector_v1_NotificationRecord, NotificationRecord__Output as _isams_sync_connector_v1_NotificationRecord__Output } from './isams_sync/connector/v1/NotificationRecord';
 import type { PutSettingsRequest as _isams_sync_connector_v1_PutSettingsRequest, PutSettingsRequest__Output as _isams_sync_connector_v1_PutSettingsRequest__Output } from './isams_sync/connector/v1/PutSettingsRequest';
 import type { RotateKeyEncryptionRequest as _isams_sync_connector_v1_RotateKeyEncryptionRequest, RotateKeyEncryptionRequest__Output as _isams_sync_connector_v1_RotateKeyEncryptionRequest__Output } from './isams_sync/connector/v1/RotateKeyEncryptionRequest';
 import type { RotateKeyEncryptionResponse as _isams_sync_connector_v1_RotateKeyEncryptionResponse, RotateKeyEncryptionResponse__Output as _isams_sync_connector_v1_RotateKeyEncryptionResponse__Output } from './isams_sync/connector/v1/RotateKeyEncryptionResponse';
@@ -24,6 +26,7 @@ import type { RunError as _isams_sync_connector_v1_RunError, RunError__Output as
 import type { SyncRun as _isams_sync_connector_v1_SyncRun, SyncRun__Output as _isams_sync_connector_v1_SyncRun__Output } from './isams_sync/connector/v1/SyncRun';
 import type { SyncRunDataset as _isams_sync_connector_v1_SyncRunDataset, SyncRunDataset__Output as _isams_sync_connector_v1_SyncRunDataset__Output } from './isams_sync/connector/v1/SyncRunDataset';
 import type { SyncRunProgress as _isams_sync_connector_v1_SyncRunProgress, SyncRunProgress__Output as _isams_sync_connector_v1_SyncRunProgress__Output } from './isams_sync/connector/v1/SyncRunProgress';
+import type { SyncStatus as _isams_sync_connector_v1_SyncStatus, SyncStatus__Output as _isams_sync_connector_v1_SyncStatus__Output } from './isams_sync/connector/v1/SyncStatus';
 import type { SyncTrigger as _isams_sync_connector_v1_SyncTrigger, SyncTrigger__Output as _isams_sync_connector_v1_SyncTrigger__Output } from './isams_sync/connector/v1/SyncTrigger';
 import type { TestConnectionRequest as _isams_sync_connector_v1_TestConnectionRequest, TestConnectionRequest__Output as _isams_sync_connector_v1_TestConnectionRequest__Output } from './isams_sync/connector/v1/TestConnectionRequest';
 import type { TestConnectionResponse as _isams_sync_connector_v1_TestConnectionResponse, TestConnectionResponse__Output as _isams_sync_connector_v1_TestConnectionResponse__Output } from './isams_sync/connector/v1/TestConnectionResponse';
@@ -59,9 +62,11 @@ export interface ProtoGrpcType {
         GetEgressInfoRequest: MessageTypeDefinition<_isams_sync_connector_v1_GetEgressInfoRequest, _isams_sync_connector_v1_GetEgressInfoRequest__Output>
         GetSettingsRequest: MessageTypeDefinition<_isams_sync_connector_v1_GetSettingsRequest, _isams_sync_connector_v1_GetSettingsRequest__Output>
         GetSyncRunRequest: MessageTypeDefinition<_isams_sync_connector_v1_GetSyncRunRequest, _isams_sync_connector_v1_GetSyncRunRequest__Output>
+        GetSyncStatusRequest: MessageTypeDefinition<_isams_sync_connector_v1_GetSyncStatusRequest, _isams_sync_connector_v1_GetSyncStatusRequest__Output>
         ListSyncRunsRequest: MessageTypeDefinition<_isams_sync_connector_v1_ListSyncRunsRequest, _isams_sync_connector_v1_ListSyncRunsRequest__Output>
         ListSyncRunsResponse: MessageTypeDefinition<_isams_sync_connector_v1_ListSyncRunsResponse, _isams_sync_connector_v1_ListSyncRunsResponse__Output>
         MethodGroup: MessageTypeDefinition<_isams_sync_connector_v1_MethodGroup, _isams_sync_connector_v1_MethodGroup__Output>
+        NotificationRecord: MessageTypeDefinition<_isams_sync_connector_v1_NotificationRecord, _isams_sync_connector_v1_NotificationRecord__Output>
         PutSettingsRequest: MessageTypeDefinition<_isams_sync_connector_v1_PutSettingsRequest, _isams_sync_connector_v1_PutSettingsRequest__Output>
         RotateKeyEncryptionRequest: MessageTypeDefinition<_isams_sync_connector_v1_RotateKeyEncryptionRequest, _isams_sync_connector_v1_RotateKeyEncryptionRequest__Output>
         RotateKeyEncryptionResponse: MessageTypeDefinition<_isams_sync_connector_v1_RotateKeyEncryptionResponse, _isams_sync_connector_v1_RotateKeyEncryptionResponse__Output>
@@ -69,6 +74,7 @@ export interface ProtoGrpcType {
         SyncRun: MessageTypeDefinition<_isams_sync_connector_v1_SyncRun, _isams_sync_connector_v1_SyncRun__Output>
         SyncRunDataset: MessageTypeDefinition<_isams_sync_connector_v1_SyncRunDataset, _isams_sync_connector_v1_SyncRunDataset__Output>
         SyncRunProgress: MessageTypeDefinition<_isams_sync_connector_v1_SyncRunProgress, _isams_sync_connector_v1_SyncRunProgress__Output>
+        SyncStatus: MessageTypeDefinition<_isams_sync_connector_v1_SyncStatus, _isams_sync_connector_v1_SyncStatus__Output>
         SyncTrigger: MessageTypeDefinition<_isams_sync_connector_v1_SyncTrigger, _isams_sync_connector_v1_SyncTrigger__Output>
         TestConnectionRequest: MessageTypeDefinition<_isams_sync_connector_v1_TestConnectionRequest, _isams_sync_connector_v1_TestConnectionRequest__Output>
         TestConnectionResponse: MessageTypeDefinition<_isams_sync_connector_v1_TestConnectionResponse, _isams_sync_connector_v1_TestConnectionResponse__Output>

@@ -71,6 +71,11 @@ export const ConnectorErrors = defineErrors({
     kind: 'internal',
     message: 'The sync run failed unexpectedly. Nothing was applied.',
   },
+  CONNECTOR_NOTIFICATION_NOT_SENT: {
+    kind: 'unavailable',
+    message: (d: { reason: string }) =>
+      `The notification e-mail was not accepted by the SMTP server (${d.reason}); it is tried again at the next check.`,
+  },
 });
 
 /** What the admin should do for connector-side failures (iSAMS errors carry their own). */

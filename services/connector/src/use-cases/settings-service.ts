@@ -11,6 +11,7 @@ import {
 } from '../domain/settings-rules';
 import type { SourceFormat } from '../domain/settings-rules';
 import { addressChange, assertStoredKeyUsableFor, isamsOrigin } from '../domain/key-binding';
+import { validateNotificationEmails, validateTimeZone } from '../domain/notifications';
 import { fetchToSpool } from '../adapters/isams/batch-source';
 import type { IsamsClientSettings } from '../adapters/isams/batch-source';
 import type { FetchPlansRepository } from '../adapters/mongo/fetch-plans-repository';
@@ -28,6 +29,8 @@ export interface PutSettingsInput {
   format: string;
   scheduleMinutes: number;
   enabled: boolean;
+  timeZone?: string;
+  notificationEmails?: string[];
 }
 
 export interface TestConnectionResult {
@@ -91,6 +94,8 @@ export class SettingsService {
     const format = validateFormat(input.format);
     const scheduleMinutes = validateScheduleMinutes(input.scheduleMinutes);
     const plain = input.apiKey ? validateApiKey(input.apiKey) : undefined;
+    const timeZone = validateTimeZone(input.timeZone ?? '');
+    const notificationEmails = validateNotificationEmails(input.notificationEmails ?? []);
     const existing = await this.repo.get(tenantId);
     const change = addressChange(existing?.isamsUrl, isamsUrl);
     if (change === 'new-host' && plain === undefined)
@@ -128,6 +133,8 @@ export class SettingsService {
       consecutiveFailures: existing?.consecutiveFailures ?? 0,
       updatedAt: now,
       updatedBy: caller.actor ?? '',
+      timeZone,
+      notificationEmails,
     };
     // Recorded first, so no address change is ever saved without its audit record.
     const auditId =
@@ -161,6 +168,7 @@ export class SettingsService {
         scheduleMinutes,
         format,
         keyChanged: plain !== undefined,
+        notificationEmails: notificationEmails.length,
         ...(existing && change !== 'unchanged'
           ? { previousOrigin: isamsOrigin(existing.isamsUrl), newOrigin: isamsOrigin(isamsUrl) }
           : {}),

@@ -10,6 +10,8 @@ import type { RunError, RunStatus, RunTrigger } from '../domain/sync-run';
 import { fetchToSpool } from '../adapters/isams/batch-source';
 import type { IsamsClientSettings } from '../adapters/isams/batch-source';
 import type { FetchPlansRepository } from '../adapters/mongo/fetch-plans-repository';
+import type { DataFreshnessRepository } from '../adapters/mongo/data-freshness-repository';
+import { dataAsOfOf } from '../domain/data-freshness';
 import type { RunFetch } from '../domain/method-groups';
 import type { RunPublisher } from '../adapters/kafka/run-publisher';
 import { runStep } from '../adapters/mongo/runs-repository';
@@ -52,6 +54,8 @@ export interface SyncEngineDeps {
   fetchPlans: FetchPlansRepository;
   /** The stored key, revealed only for the stored address's host. */
   keys: KeyVault;
+  /** When the data now in SchoolCloud was fetched, per school (moved forward by good runs). */
+  freshness: DataFreshnessRepository;
   publisher: RunPublisher;
   logger: Logger;
   /** Hook for tests (e.g. kill the process mid-publish); never set in production. */
@@ -69,6 +73,7 @@ export interface RosterReport {
   sequence: number;
   counts?: Record<string, unknown>;
   heldBatchId?: string;
+  holdKind?: 'removals' | 'whole_run';
   error?: RunError;
 }
 
@@ -444,6 +449,7 @@ export class SyncEngine {
       ) {
         run = await this.advance(run, lease, 'unchanged', { finishedAt: new Date() });
         log.info('data unchanged since the last applied sync; nothing published');
+        await this.deps.freshness.advance(tenantId, fetchedAt, run._id);
         await this.deps.settings.setSchedule(tenantId, settings.nextRunAt, 0);
         return;
       }
@@ -696,7 +702,11 @@ export class SyncEngine {
 
   // ---- roster reports ---------------------------------------------------------------------------
 
-  /** Applies a roster report (applying/applied/held/failed); remembers fingerprints of applied runs. */
+  /**
+   * Applies a roster report (applying/applied/held/failed); remembers fingerprints of applied runs
+   * and moves the school's data-as-of time forward (a run with held removals counts: its additions
+   * and updates were applied).
+   */
   async applyRosterReport(report: RosterReport): Promise<void> {
     const run = await this.deps.runs.get(report.tenantId, report.syncRunId);
     if (!run) return;
@@ -709,9 +719,12 @@ export class SyncEngine {
       rosterSequence: report.sequence,
       ...(report.counts ? { rosterCounts: report.counts } : {}),
       ...(report.heldBatchId ? { heldBatchId: report.heldBatchId } : {}),
+      ...(report.holdKind ? { holdKind: report.holdKind } : {}),
       ...(report.error ? { error: report.error } : {}),
       ...(terminal ? { finishedAt: new Date() } : {}),
     });
+    const dataAsOf = updated ? dataAsOfOf(updated) : null;
+    if (updated && dataAsOf) await this.deps.freshness.advance(run.tenantId, dataAsOf, run._id);
     if (updated && report.status === 'applied' && !run.dryRun) {
       await this.deps.snapshots.put(
         run.tenantId,

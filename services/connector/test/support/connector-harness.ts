@@ -114,6 +114,7 @@ export function connectorClient(port: number) {
     getSyncRun: promisifyUnary(client, 'getSyncRun'),
     listSyncRuns: promisifyUnary(client, 'listSyncRuns'),
     cancelSyncRun: promisifyUnary(client, 'cancelSyncRun'),
+    getSyncStatus: promisifyUnary(client, 'getSyncStatus'),
     rotateKeyEncryption: promisifyUnary(operator, 'rotateKeyEncryption'),
     watch(tenantId: string, syncRunId: string): Promise<connectorV1.SyncRun__Output[]> {
       return new Promise((resolve, reject) => {

@@ -1,4 +1,4 @@
-import type { DataSourceSettings, SyncRun } from './models/connector.models';
+import type { DataSourceSettings, NotificationRecord, SyncRun, SyncStatus } from './models/connector.models';
 import { SYNC_RUN_TERMINAL_STATUSES } from './models/connector.models';
 
 const SUCCESS = new Set(['applied', 'unchanged']);
@@ -16,15 +16,25 @@ export interface SchoolOverview {
   lastRun: SyncRun | null;
   lastSuccessfulRun: SyncRun | null;
   nextRunAt: string | null;
-  /** When the data now in SchoolCloud was fetched from iSAMS (the last successful real run). */
+  /**
+   * When the data now in SchoolCloud was fetched from iSAMS: stored by the connector for every run
+   * that brought it up to date (applied, unchanged, or held with its additions and updates applied),
+   * so neither a run of failures nor the page size of the run list can blank it out.
+   */
   dataAsOf: string | null;
+  /** The e-mails sent to the school's contacts in the last 7 days, newest first. */
+  notifications: NotificationRecord[];
   /** iSAMS serves a key's output from its cache for up to this long (the key's cache setting). */
   isamsCacheNote: string;
   heldRunIds: string[];
 }
 
-/** Builds the overview from the settings and the newest runs (newest first). */
-export function buildOverview(settings: DataSourceSettings, runsNewestFirst: SyncRun[]): SchoolOverview {
+/** Builds the overview from the settings, the newest runs (newest first) and the connector's status. */
+export function buildOverview(
+  settings: DataSourceSettings,
+  runsNewestFirst: SyncRun[],
+  status: SyncStatus,
+): SchoolOverview {
   const real = runsNewestFirst.filter((r) => !r.dryRun);
   const lastSuccessfulRun = real.find((r) => SUCCESS.has(r.status)) ?? null;
   return {
@@ -33,7 +43,8 @@ export function buildOverview(settings: DataSourceSettings, runsNewestFirst: Syn
     lastRun: runsNewestFirst.find((r) => isTerminalStatus(r.status)) ?? null,
     lastSuccessfulRun,
     nextRunAt: settings.enabled ? settings.nextRunAt : null,
-    dataAsOf: lastSuccessfulRun?.fetchedAt ?? lastSuccessfulRun?.finishedAt ?? null,
+    dataAsOf: status.dataAsOf,
+    notifications: status.notifications,
     isamsCacheNote:
       'iSAMS caches a Batch API key’s output for up to an hour when the key is set to refresh hourly (24 hours by default), so the newest changes in iSAMS may appear one sync later.',
     heldRunIds: real.filter((r) => r.status === 'held').map((r) => r.syncRunId),

@@ -1,5 +1,6 @@
 import { api } from './api.js';
 import { announce, errorBox, h, replace, table, when } from './dom.js';
+import { notificationsPanel } from './notifications.js';
 
 const POLL_MS = 1000;
 const STATUS_TEXT = {
@@ -324,6 +325,7 @@ export async function renderDashboard(root) {
           h('div', { class: 'hint' }, o.isamsCacheNote),
         ),
       ),
+      notificationsPanel(o.notifications ?? []),
     );
     void loadQuality(o.lastRun);
     return o;

@@ -70,8 +70,11 @@ describe('buildOverview', () => {
       switchedBecause: null,
       switchedAt: null,
     },
+    timeZone: 'Europe/London',
+    notificationEmails: [],
   };
-  it('finds the active, last and last successful runs; freshness ignores dry runs and failures', () => {
+  const status = { dataAsOf: '2026-11-01T10:00:00.000Z', dataAsOfRunId: 'r1', notifications: [] };
+  it("finds the active, last and last successful runs; data as of is the connector's stored time", () => {
     const runs = [
       sampleRun({ syncRunId: 'r4', status: 'fetching', terminal: false }),
       sampleRun({ syncRunId: 'r3', status: 'failed', fetchedAt: null }),
@@ -79,14 +82,14 @@ describe('buildOverview', () => {
       sampleRun({ syncRunId: 'r1', status: 'unchanged', fetchedAt: '2026-11-01T10:00:00.000Z' }),
       sampleRun({ syncRunId: 'r0', status: 'held' }),
     ];
-    const o = buildOverview(settings, runs);
+    const o = buildOverview(settings, runs, status);
     expect(o.activeRun?.syncRunId).toBe('r4');
     expect(o.lastRun?.syncRunId).toBe('r3');
     expect(o.lastSuccessfulRun?.syncRunId).toBe('r1');
     expect(o.dataAsOf).toBe('2026-11-01T10:00:00.000Z');
     expect(o.heldRunIds).toEqual(['r0']);
     expect(o.nextRunAt).toBe(settings.nextRunAt);
-    expect(buildOverview({ ...settings, enabled: false }, []).nextRunAt).toBeNull();
+    expect(buildOverview({ ...settings, enabled: false }, [], status).nextRunAt).toBeNull();
   });
   it('knows the terminal statuses', () => {
     expect(['applied', 'unchanged', 'held', 'failed', 'cancelled'].every(isTerminalStatus)).toBe(true);

@@ -1,6 +1,6 @@
 import { AppError } from '@isams-sync/errors';
 import type { ConnectorGateway } from '../../src/adapters/grpc-clients/connector.gateway';
-import type { DataSourceSettings, SyncRun } from '../../src/domain/models/connector.models';
+import type { DataSourceSettings, SyncRun, SyncStatus } from '../../src/domain/models/connector.models';
 import type { CallContext } from '../../src/domain/principal';
 
 /** A recorded call to the fake connector. */
@@ -66,6 +66,8 @@ const EMPTY_SETTINGS: DataSourceSettings = {
   updatedBy: null,
   keyUpdatedAt: null,
   fetchPlan: WHOLE_KEY,
+  timeZone: 'Europe/London',
+  notificationEmails: [],
 };
 
 /**
@@ -75,6 +77,8 @@ const EMPTY_SETTINGS: DataSourceSettings = {
 export function createFakeConnector(): ConnectorGateway & {
   calls: RecordedCall[];
   runs: Map<string, SyncRun[]>;
+  /** GetSyncStatus per school (data as of, e-mails sent). */
+  status: Map<string, SyncStatus>;
   failNext?: AppError;
   /** Errors thrown once by the next call of the named method (e.g. `putSettings`). */
   failOn: Map<string, AppError>;
@@ -83,10 +87,12 @@ export function createFakeConnector(): ConnectorGateway & {
 } {
   const settings = new Map<string, DataSourceSettings>();
   const runs = new Map<string, SyncRun[]>();
+  const status = new Map<string, SyncStatus>();
   const calls: RecordedCall[] = [];
   const fake = {
     calls,
     runs,
+    status,
     failNext: undefined as AppError | undefined,
     failOn: new Map<string, AppError>(),
     watchForever: false,
@@ -126,6 +132,8 @@ export function createFakeConnector(): ConnectorGateway & {
         updatedBy: ctx.actor,
         keyUpdatedAt: '2026-11-01T10:00:00.000Z',
         fetchPlan: WHOLE_KEY,
+        timeZone: input.timeZone ?? 'Europe/London',
+        notificationEmails: input.notificationEmails ?? [],
       };
       settings.set(ctx.tenantId, s);
       return s;
@@ -173,9 +181,15 @@ export function createFakeConnector(): ConnectorGateway & {
       if (run === undefined) throw notFound();
       return run;
     },
-    async listSyncRuns(ctx: CallContext, input: unknown) {
+    async listSyncRuns(ctx: CallContext, input: { pageSize?: number }) {
       record('listSyncRuns', ctx, input);
-      return { runs: runs.get(ctx.tenantId) ?? [], page: { nextPageToken: null, totalSize: null } };
+      // One page, as the connector answers.
+      const all = runs.get(ctx.tenantId) ?? [];
+      return { runs: all.slice(0, input.pageSize ?? 20), page: { nextPageToken: null, totalSize: null } };
+    },
+    async getSyncStatus(ctx: CallContext) {
+      record('getSyncStatus', ctx);
+      return status.get(ctx.tenantId) ?? { dataAsOf: null, dataAsOfRunId: null, notifications: [] };
     },
     async cancelSyncRun(ctx: CallContext, syncRunId: string) {
       record('cancelSyncRun', ctx, { syncRunId });

@@ -102,6 +102,9 @@ export function runUpdateEvent(
       dryRun: cs.dryRun,
       ...(cs.counts === undefined ? {} : { counts: cs.counts as Record<string, never> }),
       ...(cs.heldBatchId === undefined || status !== 'held' ? {} : { heldBatchId: cs.heldBatchId }),
+      ...(status === 'held' && cs.heldBatchId !== undefined
+        ? { holdKind: cs.holdKind ?? ('removals' as const) }
+        : {}),
       ...(cs.error === undefined ? {} : { error: cs.error }),
     },
   });

@@ -14,6 +14,10 @@ export const COLLECTIONS = {
   fetchPlans: 'fetch_plans',
   /** Append-only record of iSAMS address changes (who, when, old and new host; never the key). */
   settingsAudit: 'settings_audit',
+  /** Per school: when the data now in SchoolCloud was fetched (`_id` = tenant id). */
+  dataFreshness: 'data_freshness',
+  /** One per (school, condition, local day): the claim that lets one replica send that e-mail. */
+  notifications: 'notifications',
 } as const;
 
 /** Every index the connector needs (created at start-up, idempotently). */
@@ -39,4 +43,10 @@ export const CONNECTOR_INDEXES: CollectionIndexSpec[] = [
     indexes: [{ key: { tenantId: 1, at: -1 }, name: 'audit_tenant_at' }],
   },
   { collection: COLLECTIONS.scheduleClaims, indexes: [{ key: { claimedAt: 1 }, name: 'claims_claimed_at' }] },
+  // Read and written by `_id` only.
+  { collection: COLLECTIONS.dataFreshness, indexes: [] },
+  {
+    collection: COLLECTIONS.notifications,
+    indexes: [{ key: { tenantId: 1, claimedAt: -1 }, name: 'notifications_tenant_claimed' }],
+  },
 ];

@@ -42,6 +42,8 @@ export interface RunDocument {
   rosterSequence?: number;
   rosterCounts?: Record<string, unknown>;
   heldBatchId?: string;
+  /** With `held`: only removals held (the rest applied) or the whole run. */
+  holdKind?: 'removals' | 'whole_run';
   /** Per-run sequence of the connector's sync.runs.v1 events. */
   sequence: number;
   /** Replica executing the run, and its last heartbeat. */

@@ -21,6 +21,10 @@ export interface SettingsDocument {
   consecutiveFailures: number;
   updatedAt: Date;
   updatedBy: string;
+  /** IANA name; absent = Europe/London. */
+  timeZone?: string;
+  /** Who is e-mailed about held removals, failing runs and old data (personal data: never logged). */
+  notificationEmails?: string[];
 }
 
 export class SettingsRepository {

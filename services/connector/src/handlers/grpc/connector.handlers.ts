@@ -6,6 +6,8 @@ import { ConnectorErrors } from '../../domain/connector-errors';
 import { isTerminal } from '../../domain/sync-run';
 import type { RunStatus } from '../../domain/sync-run';
 import type { RunsRepository } from '../../adapters/mongo/runs-repository';
+import type { DataFreshnessRepository } from '../../adapters/mongo/data-freshness-repository';
+import type { NotificationsRepository } from '../../adapters/mongo/notifications-repository';
 import type { SettingsService } from '../../use-cases/settings-service';
 import type { SyncEngine } from '../../use-cases/sync-engine';
 import { toRunProto, toSettingsProto } from './sync-run.mapper';
@@ -52,10 +54,15 @@ export const CONNECTOR_CALLERS: ServiceCallers = {
   methods: { RotateKeyEncryption: ['operator'] },
 };
 
+/** GetSyncStatus lists the e-mails of this many days. */
+const NOTIFICATIONS_SHOWN_MS = 7 * 24 * 3_600_000;
+
 export interface ConnectorHandlerDeps {
   settings: SettingsService;
   engine: SyncEngine;
   runs: RunsRepository;
+  freshness: DataFreshnessRepository;
+  notifications: NotificationsRepository;
   watchPollMs: number;
 }
 
@@ -80,6 +87,8 @@ export function connectorHandlers(deps: ConnectorHandlerDeps): connectorV1.Conne
             format: req.format,
             scheduleMinutes: req.scheduleMinutes,
             enabled: req.enabled,
+            timeZone: req.timeZone,
+            notificationEmails: req.notificationEmails,
           },
           { actor: ctx.actor, requestId: ctx.requestId },
         ),
@@ -149,5 +158,22 @@ export function connectorHandlers(deps: ConnectorHandlerDeps): connectorV1.Conne
       }
     }),
     RotateKeyEncryption: unary(async () => deps.settings.rotateKeyEncryption(), { tenantFree: true }),
+    GetSyncStatus: unary(async (_req, ctx) => {
+      const [freshness, sent] = await Promise.all([
+        deps.freshness.get(ctx.tenantId),
+        deps.notifications.recent(ctx.tenantId, new Date(Date.now() - NOTIFICATIONS_SHOWN_MS)),
+      ]);
+      return {
+        dataAsOf: freshness ? freshness.dataAsOf.toISOString() : '',
+        dataAsOfRunId: freshness?.syncRunId ?? '',
+        notifications: sent.map((n) => ({
+          condition: n.condition,
+          day: n.day,
+          sentAt: n.sentAt ? n.sentAt.toISOString() : '',
+          recipients: n.recipients,
+          subject: n.subject,
+        })),
+      };
+    }),
   };
 }

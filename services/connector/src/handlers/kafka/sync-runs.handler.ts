@@ -1,26 +1,33 @@
 import { syncRunUpdatedV1 } from '@isams-sync/events';
 import type { EventHandler } from '@isams-sync/kafka';
+import type { Notifier } from '../../use-cases/notifier';
 import type { SyncEngine } from '../../use-cases/sync-engine';
 
 /**
  * Consumes sync.runs.v1 for the roster's reports (applying/applied/held/failed) so runs show the
- * final outcome and the fingerprints of applied snapshots are remembered. The connector's own
- * events on the topic are skipped. Idempotent: a report is applied once per (run, sequence).
+ * final outcome and the fingerprints of applied snapshots are remembered. Idempotent: a report is
+ * applied once per (run, sequence). With a notifier, a held run (roster) and a failed run (roster
+ * or the connector's own event) are then checked for e-mails; the notifier's claims keep a
+ * redelivered event from sending twice.
  */
-export function syncRunsHandler(engine: SyncEngine): EventHandler {
+export function syncRunsHandler(engine: SyncEngine, notifier?: Notifier): EventHandler {
   return async (raw) => {
     if (!syncRunUpdatedV1.matches(raw)) return;
     const event = syncRunUpdatedV1.parse(raw);
     const d = event.data;
-    if (d.reportedBy !== 'roster') return;
-    await engine.applyRosterReport({
-      tenantId: event.tenantid,
-      syncRunId: d.syncRunId,
-      status: d.status,
-      sequence: d.sequence,
-      ...(d.counts ? { counts: d.counts } : {}),
-      ...(d.heldBatchId ? { heldBatchId: d.heldBatchId } : {}),
-      ...(d.error ? { error: d.error } : {}),
-    });
+    if (d.reportedBy === 'roster') {
+      await engine.applyRosterReport({
+        tenantId: event.tenantid,
+        syncRunId: d.syncRunId,
+        status: d.status,
+        sequence: d.sequence,
+        ...(d.counts ? { counts: d.counts } : {}),
+        ...(d.heldBatchId ? { heldBatchId: d.heldBatchId } : {}),
+        ...(d.holdKind ? { holdKind: d.holdKind } : {}),
+        ...(d.error ? { error: d.error } : {}),
+      });
+    }
+    const told = d.status === 'failed' || (d.status === 'held' && d.reportedBy === 'roster');
+    if (notifier !== undefined && told && !d.dryRun) await notifier.runEnded(event.tenantid, d.syncRunId);
   };
 }

@@ -13,8 +13,10 @@ import type {
   FetchPlan,
   PutSettingsInput,
   RunError,
+  NotificationRecord,
   SyncRun,
   SyncRunPage,
+  SyncStatus,
   TestConnectionInput,
   TestConnectionResult,
   TriggerSyncResult,
@@ -38,6 +40,8 @@ export interface ConnectorGateway {
   cancelSyncRun(ctx: CallContext, syncRunId: string): Promise<SyncRun>;
   /** The run now and on every change until it ends (the connector's WatchSyncRun stream). */
   watchSyncRun(ctx: CallContext, syncRunId: string): AsyncIterable<SyncRun>;
+  /** The stored data-as-of time and the e-mails of the last 7 days. */
+  getSyncStatus(ctx: CallContext): Promise<SyncStatus>;
   close(): void;
 }
 
@@ -67,6 +71,19 @@ interface ProtoSettings {
   updatedBy: string;
   keyUpdatedAt: string;
   fetchPlan: ProtoFetchPlan | null;
+  timeZone: string;
+  notificationEmails: string[];
+}
+interface ProtoSyncStatus {
+  dataAsOf: string;
+  dataAsOfRunId: string;
+  notifications: Array<{
+    condition: string;
+    day: string;
+    sentAt: string;
+    recipients: number;
+    subject: string;
+  }>;
 }
 interface ProtoSyncRun {
   syncRunId: string;
@@ -129,6 +146,7 @@ export interface ConnectorServiceClient extends Client {
   getSyncRun: UnaryMethod<object, ProtoSyncRun>;
   listSyncRuns: UnaryMethod<object, { runs: ProtoSyncRun[]; page: ProtoPageInfo | null }>;
   cancelSyncRun: UnaryMethod<object, ProtoSyncRun>;
+  getSyncStatus: UnaryMethod<object, ProtoSyncStatus>;
   watchSyncRun(
     request: object,
     metadata: Metadata,
@@ -168,6 +186,8 @@ function settings(s: ProtoSettings): DataSourceSettings {
     updatedBy: orNull(s.updatedBy),
     keyUpdatedAt: orNull(s.keyUpdatedAt),
     fetchPlan: fetchPlan(s.fetchPlan),
+    timeZone: s.timeZone || 'Europe/London',
+    notificationEmails: s.notificationEmails,
   };
 }
 
@@ -250,7 +270,7 @@ export function createConnectorGateway(options: ConnectorGatewayOptions): Connec
   const client = createGrpcClient(pkg.isams_sync.connector.v1.ConnectorService, options.address, {
     identity,
     deadlineMs: options.deadlineMs,
-    idempotentMethods: ['GetSettings', 'GetEgressInfo', 'GetSyncRun', 'ListSyncRuns'],
+    idempotentMethods: ['GetSettings', 'GetEgressInfo', 'GetSyncRun', 'ListSyncRuns', 'GetSyncStatus'],
   });
   // Streams get their own channel: the service-config timeout of `client` would cut them short.
   const streamClient = createGrpcClient(pkg.isams_sync.connector.v1.ConnectorService, options.address, {
@@ -272,10 +292,26 @@ export function createConnectorGateway(options: ConnectorGatewayOptions): Connec
             format: input.format,
             scheduleMinutes: input.scheduleMinutes,
             enabled: input.enabled,
+            timeZone: input.timeZone ?? '',
+            notificationEmails: input.notificationEmails ?? [],
           },
           ctx,
         ),
       ),
+    async getSyncStatus(ctx) {
+      const r = await call(client.getSyncStatus, {}, ctx);
+      return {
+        dataAsOf: orNull(r.dataAsOf),
+        dataAsOfRunId: orNull(r.dataAsOfRunId),
+        notifications: r.notifications.map((n) => ({
+          condition: n.condition as NotificationRecord['condition'],
+          day: n.day,
+          sentAt: orNull(n.sentAt),
+          recipients: n.recipients,
+          subject: n.subject,
+        })),
+      };
+    },
     async testConnection(ctx, input) {
       const r = await call(
         client.testConnection,

@@ -56,6 +56,10 @@ export const dataSourceSettingsSchema = z
     fetchPlan: fetchPlanSchema.describe(
       'How runs fetch the school: the whole key, or method groups after iSAMS timed out on the whole key',
     ),
+    timeZone: z.string().describe('IANA time zone of the school (default Europe/London)'),
+    notificationEmails: z
+      .array(z.string())
+      .describe('Who is e-mailed when removals are held, runs keep failing or data is a day old'),
   })
   .meta({ id: 'DataSourceSettings' });
 export type DataSourceSettings = z.infer<typeof dataSourceSettingsSchema>;
@@ -73,6 +77,19 @@ export const putSettingsBodySchema = z
     format: z.enum(['xml', 'json']).default('xml'),
     scheduleMinutes: z.number().int().min(60).max(1440).default(60),
     enabled: z.boolean().default(true),
+    timeZone: z.string().trim().min(1).max(64).optional().describe('IANA name; omit to keep the stored one'),
+    notificationEmails: z
+      // The connector's check (one @, no spaces or separators, a dot in the domain), as a pattern:
+      // JSON Schema's `email` format is stricter than zod's email, so the document would lie.
+      .array(
+        z
+          .string()
+          .max(254)
+          .regex(/^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/),
+      )
+      .max(10)
+      .optional()
+      .describe('Who is e-mailed (at most 10); omit to keep the stored list, [] for nobody'),
   })
   .strict();
 export type PutSettingsInput = z.infer<typeof putSettingsBodySchema>;
@@ -201,3 +218,23 @@ export const listRunsQuerySchema = z.object({
     .describe('Comma-separated statuses to include'),
   trigger: z.enum(['schedule', 'manual']).optional(),
 });
+
+export const notificationRecordSchema = z
+  .object({
+    condition: z.enum(['removals_held', 'runs_failing', 'data_stale']),
+    day: z
+      .string()
+      .describe("The school's local day (YYYY-MM-DD) the e-mail counts for: one per condition per day"),
+    sentAt: isoOrNull.describe('Null while it is being sent'),
+    recipients: z.number().int(),
+    subject: z.string(),
+  })
+  .meta({ id: 'NotificationRecord' });
+export type NotificationRecord = z.infer<typeof notificationRecordSchema>;
+
+/** The connector's stored freshness of a school's data and the e-mails of the last 7 days. */
+export interface SyncStatus {
+  dataAsOf: string | null;
+  dataAsOfRunId: string | null;
+  notifications: NotificationRecord[];
+}

@@ -8,6 +8,7 @@ import {
   dataSourceSettingsSchema,
   egressInfoSchema,
   listRunsQuerySchema,
+  notificationRecordSchema,
   putSettingsBodySchema,
   syncRunPageSchema,
   syncRunSchema,
@@ -57,7 +58,13 @@ const overviewSchema = z.object({
   lastRun: syncRunSchema.nullable(),
   lastSuccessfulRun: syncRunSchema.nullable(),
   nextRunAt: z.string().nullable(),
-  dataAsOf: z.string().nullable(),
+  dataAsOf: z
+    .string()
+    .nullable()
+    .describe(
+      'When the data now in SchoolCloud was fetched from iSAMS (the last applied, unchanged, or removals-held run); null before the first',
+    ),
+  notifications: z.array(notificationRecordSchema).describe('E-mails sent in the last 7 days, newest first'),
   isamsCacheNote: z.string(),
   heldRunIds: z.array(z.string()),
 });
@@ -82,11 +89,12 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
     },
     async (request, reply) => {
       const ctx = callContext(request, reply);
-      const [settings, runs] = await Promise.all([
+      const [settings, runs, status] = await Promise.all([
         connector.getSettings(ctx),
         connector.listSyncRuns(ctx, { pageSize: 20 }),
+        connector.getSyncStatus(ctx),
       ]);
-      return buildOverview(settings, runs.runs);
+      return buildOverview(settings, runs.runs, status);
     },
   );
 
@@ -139,7 +147,18 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
             hostChanged: previousOrigin !== undefined && previousOrigin !== newOrigin,
           },
         },
-        () => connector.putSettings(ctx, request.body),
+        async () => {
+          const body = request.body;
+          // Omitted time zone or contacts keep the stored ones (a PUT from the set-up wizard).
+          if (body.timeZone !== undefined && body.notificationEmails !== undefined)
+            return connector.putSettings(ctx, body);
+          const stored = await connector.getSettings(ctx);
+          return connector.putSettings(ctx, {
+            ...body,
+            timeZone: body.timeZone ?? stored.timeZone,
+            notificationEmails: body.notificationEmails ?? stored.notificationEmails,
+          });
+        },
       );
     },
   );

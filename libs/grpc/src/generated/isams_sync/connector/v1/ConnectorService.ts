@@ -9,12 +9,14 @@ import type { EgressInfo as _isams_sync_connector_v1_EgressInfo, EgressInfo__Out
 import type { GetEgressInfoRequest as _isams_sync_connector_v1_GetEgressInfoRequest, GetEgressInfoRequest__Output as _isams_sync_connector_v1_GetEgressInfoRequest__Output } from '../../../isams_sync/connector/v1/GetEgressInfoRequest';
 import type { GetSettingsRequest as _isams_sync_connector_v1_GetSettingsRequest, GetSettingsRequest__Output as _isams_sync_connector_v1_GetSettingsRequest__Output } from '../../../isams_sync/connector/v1/GetSettingsRequest';
 import type { GetSyncRunRequest as _isams_sync_connector_v1_GetSyncRunRequest, GetSyncRunRequest__Output as _isams_sync_connector_v1_GetSyncRunRequest__Output } from '../../../isams_sync/connector/v1/GetSyncRunRequest';
+import type { GetSyncStatusRequest as _isams_sync_connector_v1_GetSyncStatusRequest, GetSyncStatusRequest__Output as _isams_sync_connector_v1_GetSyncStatusRequest__Output } from '../../../isams_sync/connector/v1/GetSyncStatusRequest';
 import type { ListSyncRunsRequest as _isams_sync_connector_v1_ListSyncRunsRequest, ListSyncRunsRequest__Output as _isams_sync_connector_v1_ListSyncRunsRequest__Output } from '../../../isams_sync/connector/v1/ListSyncRunsRequest';
 import type { ListSyncRunsResponse as _isams_sync_connector_v1_ListSyncRunsResponse, ListSyncRunsResponse__Output as _isams_sync_connector_v1_ListSyncRunsResponse__Output } from '../../../isams_sync/connector/v1/ListSyncRunsResponse';
 import type { PutSettingsRequest as _isams_sync_connector_v1_PutSettingsRequest, PutSettingsRequest__Output as _isams_sync_connector_v1_PutSettingsRequest__Output } from '../../../isams_sync/connector/v1/PutSettingsRequest';
 import type { RotateKeyEncryptionRequest as _isams_sync_connector_v1_RotateKeyEncryptionRequest, RotateKeyEncryptionRequest__Output as _isams_sync_connector_v1_RotateKeyEncryptionRequest__Output } from '../../../isams_sync/connector/v1/RotateKeyEncryptionRequest';
 import type { RotateKeyEncryptionResponse as _isams_sync_connector_v1_RotateKeyEncryptionResponse, RotateKeyEncryptionResponse__Output as _isams_sync_connector_v1_RotateKeyEncryptionResponse__Output } from '../../../isams_sync/connector/v1/RotateKeyEncryptionResponse';
 import type { SyncRun as _isams_sync_connector_v1_SyncRun, SyncRun__Output as _isams_sync_connector_v1_SyncRun__Output } from '../../../isams_sync/connector/v1/SyncRun';
+import type { SyncStatus as _isams_sync_connector_v1_SyncStatus, SyncStatus__Output as _isams_sync_connector_v1_SyncStatus__Output } from '../../../isams_sync/connector/v1/SyncStatus';
 import type { TestConnectionRequest as _isams_sync_connector_v1_TestConnectionRequest, TestConnectionRequest__Output as _isams_sync_connector_v1_TestConnectionRequest__Output } from '../../../isams_sync/connector/v1/TestConnectionRequest';
 import type { TestConnectionResponse as _isams_sync_connector_v1_TestConnectionResponse, TestConnectionResponse__Output as _isams_sync_connector_v1_TestConnectionResponse__Output } from '../../../isams_sync/connector/v1/TestConnectionResponse';
 import type { TriggerSyncRequest as _isams_sync_connector_v1_TriggerSyncRequest, TriggerSyncRequest__Output as _isams_sync_connector_v1_TriggerSyncRequest__Output } from '../../../isams_sync/connector/v1/TriggerSyncRequest';
@@ -79,6 +81,21 @@ export interface ConnectorServiceClient extends grpc.Client {
   getSyncRun(argument: _isams_sync_connector_v1_GetSyncRunRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_isams_sync_connector_v1_SyncRun__Output>): grpc.ClientUnaryCall;
   getSyncRun(argument: _isams_sync_connector_v1_GetSyncRunRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_connector_v1_SyncRun__Output>): grpc.ClientUnaryCall;
   getSyncRun(argument: _isams_sync_connector_v1_GetSyncRunRequest, callback: grpc.requestCallback<_isams_sync_connector_v1_SyncRun__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * How fresh the school's data is (stored, not computed from recent runs) and the e-mails sent lately.
+   */
+  GetSyncStatus(argument: _isams_sync_connector_v1_GetSyncStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_connector_v1_SyncStatus__Output>): grpc.ClientUnaryCall;
+  GetSyncStatus(argument: _isams_sync_connector_v1_GetSyncStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_isams_sync_connector_v1_SyncStatus__Output>): grpc.ClientUnaryCall;
+  GetSyncStatus(argument: _isams_sync_connector_v1_GetSyncStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_connector_v1_SyncStatus__Output>): grpc.ClientUnaryCall;
+  GetSyncStatus(argument: _isams_sync_connector_v1_GetSyncStatusRequest, callback: grpc.requestCallback<_isams_sync_connector_v1_SyncStatus__Output>): grpc.ClientUnaryCall;
+  /**
+   * How fresh the school's data is (stored, not computed from recent runs) and the e-mails sent lately.
+   */
+  getSyncStatus(argument: _isams_sync_connector_v1_GetSyncStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_connector_v1_SyncStatus__Output>): grpc.ClientUnaryCall;
+  getSyncStatus(argument: _isams_sync_connector_v1_GetSyncStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_isams_sync_connector_v1_SyncStatus__Output>): grpc.ClientUnaryCall;
+  getSyncStatus(argument: _isams_sync_connector_v1_GetSyncStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_connector_v1_SyncStatus__Output>): grpc.ClientUnaryCall;
+  getSyncStatus(argument: _isams_sync_connector_v1_GetSyncStatusRequest, callback: grpc.requestCallback<_isams_sync_connector_v1_SyncStatus__Output>): grpc.ClientUnaryCall;
   
   /**
    * Newest first.
@@ -191,6 +208,11 @@ export interface ConnectorServiceHandlers extends grpc.UntypedServiceImplementat
   GetSyncRun: grpc.handleUnaryCall<_isams_sync_connector_v1_GetSyncRunRequest__Output, _isams_sync_connector_v1_SyncRun>;
   
   /**
+   * How fresh the school's data is (stored, not computed from recent runs) and the e-mails sent lately.
+   */
+  GetSyncStatus: grpc.handleUnaryCall<_isams_sync_connector_v1_GetSyncStatusRequest__Output, _isams_sync_connector_v1_SyncStatus>;
+  
+  /**
    * Newest first.
    */
   ListSyncRuns: grpc.handleUnaryCall<_isams_sync_connector_v1_ListSyncRunsRequest__Output, _isams_sync_connector_v1_ListSyncRunsResponse>;
@@ -227,6 +249,7 @@ export interface ConnectorServiceDefinition extends grpc.ServiceDefinition {
   GetEgressInfo: MethodDefinition<_isams_sync_connector_v1_GetEgressInfoRequest, _isams_sync_connector_v1_EgressInfo, _isams_sync_connector_v1_GetEgressInfoRequest__Output, _isams_sync_connector_v1_EgressInfo__Output>
   GetSettings: MethodDefinition<_isams_sync_connector_v1_GetSettingsRequest, _isams_sync_connector_v1_DataSourceSettings, _isams_sync_connector_v1_GetSettingsRequest__Output, _isams_sync_connector_v1_DataSourceSettings__Output>
   GetSyncRun: MethodDefinition<_isams_sync_connector_v1_GetSyncRunRequest, _isams_sync_connector_v1_SyncRun, _isams_sync_connector_v1_GetSyncRunRequest__Output, _isams_sync_connector_v1_SyncRun__Output>
+  GetSyncStatus: MethodDefinition<_isams_sync_connector_v1_GetSyncStatusRequest, _isams_sync_connector_v1_SyncStatus, _isams_sync_connector_v1_GetSyncStatusRequest__Output, _isams_sync_connector_v1_SyncStatus__Output>
   ListSyncRuns: MethodDefinition<_isams_sync_connector_v1_ListSyncRunsRequest, _isams_sync_connector_v1_ListSyncRunsResponse, _isams_sync_connector_v1_ListSyncRunsRequest__Output, _isams_sync_connector_v1_ListSyncRunsResponse__Output>
   PutSettings: MethodDefinition<_isams_sync_connector_v1_PutSettingsRequest, _isams_sync_connector_v1_DataSourceSettings, _isams_sync_connector_v1_PutSettingsRequest__Output, _isams_sync_connector_v1_DataSourceSettings__Output>
   RotateKeyEncryption: MethodDefinition<_isams_sync_connector_v1_RotateKeyEncryptionRequest, _isams_sync_connector_v1_RotateKeyEncryptionResponse, _isams_sync_connector_v1_RotateKeyEncryptionRequest__Output, _isams_sync_connector_v1_RotateKeyEncryptionResponse__Output>

@@ -1,0 +1,225 @@
+import type { Logger } from '@isams-sync/logger';
+import type { DataFreshnessRepository } from '../adapters/mongo/data-freshness-repository';
+import { NotificationsRepository } from '../adapters/mongo/notifications-repository';
+import type { RunsRepository } from '../adapters/mongo/runs-repository';
+import type { SettingsDocument, SettingsRepository } from '../adapters/mongo/settings-repository';
+import type { Mailer } from '../domain/mailer.port';
+import {
+  DEFAULT_TIME_ZONE,
+  dataStaleMessage,
+  failureStreak,
+  isStale,
+  localDay,
+  removalsHeldMessage,
+  runsFailingMessage,
+} from '../domain/notifications';
+import type { NotificationMessage } from '../domain/notifications';
+
+export interface NotifierOptions {
+  /** Replica identity (recorded on the claims it makes). */
+  owner: string;
+  /** The same error this many real runs in a row is told about. */
+  failureStreak: number;
+  /** Data older than this is told about. */
+  staleAfterMs: number;
+  /** Every replica checks every school for old data this often (claims keep it to one e-mail). */
+  checkIntervalMs: number;
+  /** The Data Dashboard's address, for links in the e-mails. */
+  dashboardUrl?: string;
+  /** The business clock (tests inject one; the day of a claim is the school's local day of it). */
+  now?: () => Date;
+}
+
+export interface NotifierDeps {
+  settings: SettingsRepository;
+  runs: RunsRepository;
+  freshness: DataFreshnessRepository;
+  notifications: NotificationsRepository;
+  mailer: Mailer;
+  logger: Logger;
+}
+
+/** What one notification attempt came to. */
+export type NotifyOutcome = 'sent' | 'already_sent_today' | 'not_sent' | 'no_contacts' | 'nothing_to_tell';
+
+/**
+ * E-mails a school's chosen contacts when removals are held, when runs keep failing with the same
+ * error and when its data is older than a day — at most once per condition, school and local day
+ * across replicas: the e-mail is claimed by a unique insert before it is sent and the claim is given
+ * back when the SMTP server refuses it. At most once: a replica that dies between claiming and
+ * sending loses that day's e-mail of that condition (docs/architecture.md › Being told).
+ */
+export class Notifier {
+  private timer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly deps: NotifierDeps,
+    private readonly opts: NotifierOptions,
+  ) {
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  start(): void {
+    this.timer = setInterval(() => {
+      this.sweeping ??= this.sweep()
+        .catch((err: unknown) => this.deps.logger.warn({ err }, 'notification check failed'))
+        .finally(() => (this.sweeping = undefined));
+    }, this.opts.checkIntervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.sweeping;
+    this.deps.mailer.close();
+  }
+
+  /** A run ended (from sync.runs.v1): held removals and failure streaks are told about now. */
+  async runEnded(tenantId: string, syncRunId: string): Promise<NotifyOutcome> {
+    const run = await this.deps.runs.get(tenantId, syncRunId);
+    if (!run || run.dryRun) return 'nothing_to_tell';
+    const settings = await this.deps.settings.get(tenantId);
+    if (!settings) return 'nothing_to_tell';
+    const timeZone = settings.timeZone ?? DEFAULT_TIME_ZONE;
+    if (run.status === 'held') {
+      const heldByType: Record<string, number> = {};
+      for (const [type, counts] of Object.entries(run.rosterCounts ?? {})) {
+        const held = (counts as { held?: unknown } | null)?.held;
+        if (typeof held === 'number' && held > 0) heldByType[type] = held;
+      }
+      return this.notify(
+        settings,
+        removalsHeldMessage({
+          schoolId: tenantId,
+          holdKind: run.holdKind ?? 'removals',
+          heldByType,
+          ...(run.heldBatchId === undefined ? {} : { heldBatchId: run.heldBatchId }),
+          at: run.fetchedAt ?? run.requestedAt,
+          timeZone,
+          ...this.link(),
+        }),
+        run._id,
+      );
+    }
+    if (run.status === 'failed') return this.checkFailing(settings);
+    return 'nothing_to_tell';
+  }
+
+  /**
+   * Checks every school for old data and failure streaks (a streak whose e-mail the SMTP server
+   * refused is tried again here, without waiting for another failed run).
+   */
+  async sweep(): Promise<void> {
+    for await (const settings of this.deps.settings.all()) {
+      if ((settings.notificationEmails ?? []).length === 0) continue;
+      await this.checkStale(settings).catch((err: unknown) =>
+        this.deps.logger.warn({ err, tenantId: settings.tenantId }, 'old-data check failed'),
+      );
+      await this.checkFailing(settings).catch((err: unknown) =>
+        this.deps.logger.warn({ err, tenantId: settings.tenantId }, 'failing-runs check failed'),
+      );
+    }
+  }
+
+  /** Tells the school's contacts when its last N real runs failed with the same error. */
+  async checkFailing(settings: SettingsDocument): Promise<NotifyOutcome> {
+    const runs = await this.recentRuns(settings.tenantId);
+    const error = failureStreak(runs, this.opts.failureStreak);
+    if (error === null) return 'nothing_to_tell';
+    const latest = runs[0]!;
+    return this.notify(
+      settings,
+      runsFailingMessage({
+        schoolId: settings.tenantId,
+        streak: this.opts.failureStreak,
+        error,
+        at: latest.finishedAt ?? latest.requestedAt,
+        timeZone: settings.timeZone ?? DEFAULT_TIME_ZONE,
+        ...this.link(),
+      }),
+      latest._id,
+    );
+  }
+
+  /** Tells the school's contacts when its data is older than the limit. */
+  async checkStale(settings: SettingsDocument): Promise<NotifyOutcome> {
+    const freshness = await this.deps.freshness.get(settings.tenantId);
+    const stale = isStale({
+      enabled: settings.enabled,
+      dataAsOf: freshness?.dataAsOf ?? null,
+      configuredAt: settings.keyUpdatedAt,
+      now: this.now(),
+      staleAfterMs: this.opts.staleAfterMs,
+    });
+    if (!stale) return 'nothing_to_tell';
+    const [latest] = await this.recentRuns(settings.tenantId);
+    return this.notify(
+      settings,
+      dataStaleMessage({
+        schoolId: settings.tenantId,
+        dataAsOf: freshness?.dataAsOf ?? null,
+        staleAfterHours: Math.round(this.opts.staleAfterMs / 3_600_000),
+        ...(latest?.status === 'failed' && latest.error ? { lastError: latest.error } : {}),
+        timeZone: settings.timeZone ?? DEFAULT_TIME_ZONE,
+        ...this.link(),
+      }),
+    );
+  }
+
+  private link(): { dashboardUrl?: string } {
+    return this.opts.dashboardUrl === undefined ? {} : { dashboardUrl: this.opts.dashboardUrl };
+  }
+
+  /** The school's newest finished real runs (enough to see a streak past interleaved dry runs). */
+  private async recentRuns(tenantId: string) {
+    const { runs } = await this.deps.runs.list(tenantId, {
+      statuses: ['applied', 'unchanged', 'held', 'failed'],
+      offset: 0,
+      limit: Math.max(10, this.opts.failureStreak * 4),
+    });
+    return runs.filter((r) => !r.dryRun);
+  }
+
+  private async notify(
+    settings: SettingsDocument,
+    message: NotificationMessage,
+    syncRunId?: string,
+  ): Promise<NotifyOutcome> {
+    const { tenantId } = settings;
+    const to = settings.notificationEmails ?? [];
+    if (to.length === 0) return 'no_contacts';
+    const now = this.now();
+    const day = localDay(now, settings.timeZone ?? DEFAULT_TIME_ZONE);
+    const id = NotificationsRepository.key(tenantId, message.condition, day);
+    const log = this.deps.logger.child({ tenantId, condition: message.condition, day });
+    const claimed = await this.deps.notifications.claim({
+      _id: id,
+      tenantId,
+      condition: message.condition,
+      day,
+      claimedAt: now,
+      claimedBy: this.opts.owner,
+      subject: message.subject,
+      recipients: to.length,
+      ...(syncRunId === undefined ? {} : { syncRunId }),
+    });
+    if (!claimed) return 'already_sent_today';
+    try {
+      await this.deps.mailer.send({ to, subject: message.subject, text: message.text });
+    } catch (err) {
+      await this.deps.notifications
+        .release(tenantId, id)
+        .catch((e: unknown) => log.warn({ err: e }, 'notification claim not released; retried tomorrow'));
+      log.warn({ err }, 'notification e-mail not sent; tried again at the next check');
+      return 'not_sent';
+    }
+    await this.deps.notifications
+      .markSent(tenantId, id, this.now())
+      .catch((err: unknown) => log.warn({ err }, 'sent notification not marked as sent'));
+    // Counts only: the addresses are personal data.
+    log.info({ recipients: to.length }, 'notification e-mail sent');
+    return 'sent';
+  }
+}

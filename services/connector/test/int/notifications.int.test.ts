@@ -1,0 +1,302 @@
+import { syncRunUpdatedV1 } from '@isams-sync/events';
+import { createEventProducer, createKafkaClient } from '@isams-sync/kafka';
+import type { EventProducer } from '@isams-sync/kafka';
+import { Writable } from 'node:stream';
+import { createLogger } from '@isams-sync/logger';
+import { getTestInfra, startSimulator, startSmtpServer } from '@isams-sync/testing';
+import type { SimulatorProcess, TestSmtpServer } from '@isams-sync/testing';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ConnectorApp } from '../../src/app';
+import { connectorClient, connectorTestEnv, startConnector, waitFor } from '../support/connector-harness';
+import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
+
+let schools = 0;
+const nextKey = () => `{EEEEEEEE-0000-0000-0000-0000000000${String(++schools).padStart(2, '0')}}`;
+const DAY = 24 * 3_600_000;
+const CONTACTS = ['office@school.example', 'head@school.example'];
+const SMTP_USER = 'isams-sync';
+const SMTP_PASSWORD = 'smtp-Pa55word-never-logged';
+
+type Counts = Record<string, { added: number; updated: number; removed: number; held: number }>;
+
+describe('connector: being told by e-mail (a real SMTP server) and data as of', () => {
+  let sim: SimulatorProcess;
+  let smtp: TestSmtpServer;
+  let env: ConnectorTestEnv;
+  let app: ConnectorApp;
+  let client: ConnectorClient;
+  let producer: EventProducer;
+  // The notifier's clock: tests move it forward a day instead of waiting one.
+  const clock = { offsetMs: 0 };
+  // Everything the connector logs (info and up), to check no address or password is in it.
+  let logged = '';
+  const logSink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logged += chunk.toString();
+      done();
+    },
+  });
+
+  beforeAll(async () => {
+    [sim, smtp] = await Promise.all([
+      startSimulator(),
+      startSmtpServer({ auth: { user: SMTP_USER, password: SMTP_PASSWORD } }),
+    ]);
+    env = connectorTestEnv();
+    app = await startConnector(
+      env.env({
+        SCHEDULER_ENABLED: 'false',
+        MANUAL_TRIGGER_LIMIT: '100',
+        SMTP_HOST: smtp.host,
+        SMTP_PORT: String(smtp.port),
+        SMTP_TLS: 'none',
+        SMTP_USER,
+        SMTP_PASSWORD,
+        NOTIFY_FROM: 'iSAMS sync <sync@schoolcloud.example>',
+        DASHBOARD_URL: 'https://dashboard.schoolcloud.example',
+        NOTIFY_FAILURE_STREAK: '3',
+        // The test runs the checks itself.
+        NOTIFY_CHECK_INTERVAL_MS: '1h',
+      }),
+      {
+        notifierNow: () => new Date(Date.now() + clock.offsetMs),
+        logger: createLogger({ service: 'connector', level: 'info', destination: logSink }),
+      },
+    );
+    client = connectorClient(app.grpcPort);
+    producer = createEventProducer(
+      createKafkaClient({
+        brokers: getTestInfra().kafkaBrokers,
+        clientId: 'fake-roster',
+        logger: createLogger({ service: 'fake-roster', level: 'warn' }),
+      }),
+    );
+  });
+  afterAll(async () => {
+    await producer?.disconnect();
+    client?.close();
+    await app?.stop();
+    await smtp?.stop();
+    await sim?.stop();
+    await env?.dropDatabase();
+  });
+  beforeEach(() => smtp.clear());
+
+  const school = async (tenantId: string, emails = CONTACTS) => {
+    const key = nextKey();
+    await sim.createSchool(tenantId, { seed: 16, size: 'small', apiKey: key });
+    await client.putSettings(
+      {
+        isamsUrl: sim.url,
+        apiKey: key,
+        enabled: true,
+        notificationEmails: emails,
+        timeZone: 'Europe/London',
+      },
+      client.md(tenantId),
+    );
+  };
+
+  const runToEnd = async (tenantId: string): Promise<string> => {
+    const { run } = await client.triggerSync({}, client.md(tenantId));
+    const ended = await waitFor(async () => {
+      const r = await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md(tenantId));
+      return ['published', 'unchanged', 'failed'].includes(r.status) && r;
+    }, 'run end');
+    return ended.syncRunId;
+  };
+
+  const rosterReports = async (
+    tenantId: string,
+    syncRunId: string,
+    status: 'applied' | 'held',
+    counts: Counts,
+    hold?: { batchId: string; kind: 'removals' | 'whole_run' },
+  ) => {
+    const full = Object.fromEntries(
+      Object.entries(counts).map(([t, c]) => [t, { restored: 0, unchanged: 0, skipped: 0, ...c }]),
+    );
+    await producer.publish(env.runsTopic, [
+      syncRunUpdatedV1.create({
+        tenantId,
+        syncRunId,
+        idParts: [syncRunId, 'roster', '2'],
+        data: {
+          syncRunId,
+          status,
+          reportedBy: 'roster',
+          sequence: 2,
+          at: new Date().toISOString(),
+          trigger: { kind: 'manual' },
+          dryRun: false,
+          counts: full,
+          ...(hold ? { heldBatchId: hold.batchId, holdKind: hold.kind } : {}),
+        },
+      }),
+    ]);
+    await waitFor(
+      async () => (await client.getSyncRun({ syncRunId }, client.md(tenantId))).status === status,
+      `roster report ${status}`,
+    );
+  };
+
+  it('a run whose removals are held still brings "data as of" forward; a run held whole does not', async () => {
+    const tenant = 'asof-school';
+    await school(tenant, []);
+    expect((await client.getSyncStatus({}, client.md(tenant))).dataAsOf).toBe('');
+
+    const first = await runToEnd(tenant);
+    await rosterReports(
+      tenant,
+      first,
+      'held',
+      { pupil: { added: 2, updated: 1, removed: 0, held: 9 } },
+      { batchId: 'batch-1', kind: 'removals' },
+    );
+    const fetchedAt = (await client.getSyncRun({ syncRunId: first }, client.md(tenant))).fetchedAt;
+    const status = await client.getSyncStatus({}, client.md(tenant));
+    expect(status.dataAsOf).toBe(fetchedAt);
+    expect(status.dataAsOfRunId).toBe(first);
+
+    const foreign = await runToEnd(tenant);
+    await rosterReports(
+      tenant,
+      foreign,
+      'held',
+      { pupil: { added: 0, updated: 0, removed: 0, held: 300 } },
+      { batchId: 'batch-2', kind: 'whole_run' },
+    );
+    expect((await client.getSyncStatus({}, client.md(tenant))).dataAsOf).toBe(fetchedAt);
+  });
+
+  it('"data as of" is stored: 25 failed runs later it is still the last good sync', async () => {
+    const tenant = 'asof-failing';
+    await school(tenant, []);
+    const good = await runToEnd(tenant);
+    const published = await client.getSyncRun({ syncRunId: good }, client.md(tenant));
+    expect(published.status, JSON.stringify(published.error)).toBe('published');
+    await rosterReports(tenant, good, 'applied', { pupil: { added: 300, updated: 0, removed: 0, held: 0 } });
+    const fetchedAt = published.fetchedAt;
+    await sim.fault(tenant, 'invalidKey', 25);
+    for (let i = 0; i < 25; i++) {
+      const id = await runToEnd(tenant);
+      expect((await client.getSyncRun({ syncRunId: id }, client.md(tenant))).status).toBe('failed');
+    }
+    expect((await client.getSyncStatus({}, client.md(tenant))).dataAsOf).toBe(fetchedAt);
+  });
+
+  it('held removals: one e-mail to the contacts with counts and a link, no names; once a day', async () => {
+    const tenant = 'held-school';
+    await school(tenant);
+    const first = await runToEnd(tenant);
+    await rosterReports(
+      tenant,
+      first,
+      'held',
+      {
+        pupil: { added: 0, updated: 0, removed: 0, held: 12 },
+        contact: { added: 0, updated: 0, removed: 0, held: 20 },
+      },
+      { batchId: 'batch-held-1', kind: 'removals' },
+    );
+    const [mail] = await waitFor(async () => smtp.messages().length > 0 && smtp.messages(), 'the e-mail');
+    expect(mail!.to.sort()).toEqual([...CONTACTS].sort());
+    expect(mail!.from).toBe('sync@schoolcloud.example');
+    expect(mail!.subject).toBe('iSAMS sync (held-school): 32 removals held for your approval');
+    expect(mail!.text).toContain('  - contact: 20\n  - pupil: 12');
+    expect(mail!.text).toContain('https://dashboard.schoolcloud.example/#/held/batch-held-1');
+    expect(mail!.text).toContain('nobody has been removed');
+
+    // A later run held the same day: no second e-mail.
+    const second = await runToEnd(tenant);
+    await rosterReports(
+      tenant,
+      second,
+      'held',
+      { pupil: { added: 0, updated: 0, removed: 0, held: 12 } },
+      { batchId: 'batch-held-1', kind: 'removals' },
+    );
+    expect(await app.notifier!.runEnded(tenant, second)).toBe('already_sent_today');
+    expect(smtp.messages()).toHaveLength(1);
+
+    // The next day, still held: told again.
+    clock.offsetMs = DAY;
+    try {
+      expect(await app.notifier!.runEnded(tenant, second)).toBe('sent');
+    } finally {
+      clock.offsetMs = 0;
+    }
+    expect(smtp.messages()).toHaveLength(2);
+    const sent = (await client.getSyncStatus({}, client.md(tenant))).notifications;
+    expect(sent.map((n) => n.condition)).toEqual(['removals_held', 'removals_held']);
+    expect(sent.every((n) => n.sentAt !== '' && n.recipients === 2)).toBe(true);
+  });
+
+  it('the same error 3 runs in a row: one e-mail with what to do, not one per failure', async () => {
+    const tenant = 'failing-school';
+    await school(tenant);
+    await sim.fault(tenant, 'invalidKey', 10);
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) ids.push(await runToEnd(tenant));
+    // Two failures are not a streak of three.
+    expect(await app.notifier!.runEnded(tenant, ids[1]!)).toBe('nothing_to_tell');
+    ids.push(await runToEnd(tenant));
+    const [mail] = await waitFor(async () => smtp.messages().length > 0 && smtp.messages(), 'the e-mail');
+    const failed = await client.getSyncRun({ syncRunId: ids[2]! }, client.md(tenant));
+    expect(failed.error!.adminAction).not.toBe('');
+    expect(mail!.subject).toBe(
+      `iSAMS sync (failing-school): the last 3 syncs failed (${failed.error!.code})`,
+    );
+    expect(mail!.text).toContain(`${failed.error!.code}: ${failed.error!.message}`);
+    expect(mail!.text).toContain(`What to do: ${failed.error!.adminAction}`);
+
+    ids.push(await runToEnd(tenant));
+    expect(await app.notifier!.runEnded(tenant, ids[3]!)).toBe('already_sent_today');
+    expect(smtp.messages()).toHaveLength(1);
+  });
+
+  it('a day-old school: one e-mail per day; refused by the SMTP server → claim given back, sent at the next check', async () => {
+    const tenant = 'stale-school';
+    await school(tenant);
+    const good = await runToEnd(tenant);
+    await rosterReports(tenant, good, 'applied', { pupil: { added: 300, updated: 0, removed: 0, held: 0 } });
+    const settings = (await app.settings.get(tenant))!;
+    expect(await app.notifier!.checkStale(settings)).toBe('nothing_to_tell');
+
+    clock.offsetMs = DAY + 3_600_000;
+    try {
+      smtp.refuseNext(1);
+      expect(await app.notifier!.checkStale(settings)).toBe('not_sent');
+      expect(smtp.messages()).toHaveLength(0);
+      await app.notifier!.sweep();
+      await app.notifier!.sweep();
+    } finally {
+      clock.offsetMs = 0;
+    }
+    const stale = smtp.messages().filter((m) => m.subject.includes('stale-school'));
+    expect(stale).toHaveLength(1);
+    expect(stale[0]!.subject).toBe('iSAMS sync (stale-school): data is more than 24 hours old');
+    expect(stale[0]!.text).toContain('The data in SchoolCloud is older than 24 hours');
+  });
+
+  it('logs say notifications are on, and never hold the SMTP password or an e-mail address', () => {
+    expect(logged).toContain('e-mail notifications on');
+    expect(logged).toContain('notification e-mail sent');
+    expect(logged).not.toContain(SMTP_PASSWORD);
+    expect(logged).not.toMatch(/@(school|schoolcloud)\.example/);
+  });
+
+  it('the contacts are personal data: the settings keep them, invalid ones are refused', async () => {
+    const tenant = 'contacts-school';
+    await school(tenant);
+    const s = await client.getSettings({}, client.md(tenant));
+    expect(s.notificationEmails).toEqual(CONTACTS);
+    expect(s.timeZone).toBe('Europe/London');
+    await expect(
+      client.putSettings(
+        { isamsUrl: sim.url, enabled: true, notificationEmails: ['not an address'] },
+        client.md(tenant),
+      ),
+    ).rejects.toThrow(/notificationEmails/);
+  });
+});
