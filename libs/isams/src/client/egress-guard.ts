@@ -40,7 +40,11 @@ export const ADDRESS_NOT_ALLOWED_MESSAGE =
 
 /** The generic refusal; the reason goes to the operator's log only, never to the caller. */
 export function addressNotAllowed(): IsamsError {
-  return new IsamsError({ code: 'ISAMS_ADDRESS_NOT_ALLOWED', message: ADDRESS_NOT_ALLOWED_MESSAGE, details: {} });
+  return new IsamsError({
+    code: 'ISAMS_ADDRESS_NOT_ALLOWED',
+    message: ADDRESS_NOT_ALLOWED_MESSAGE,
+    details: {},
+  });
 }
 
 function list(family: 'ipv4' | 'ipv6', ranges: ReadonlyArray<readonly [string, number, string]>) {
@@ -136,11 +140,15 @@ export function refusedAddressRange(address: string): string | undefined {
 
 // Names that only ever mean something inside a network or cluster (RFC 6761/6762, RFC 8375,
 // Kubernetes' cluster domain, cloud providers' internal zones).
-const INTERNAL_NAME = /(^|\.)(localhost|local|localdomain|internal|intranet|lan|home\.arpa|svc|cluster\.local)$/;
+const INTERNAL_NAME =
+  /(^|\.)(localhost|local|localdomain|internal|intranet|lan|home\.arpa|svc|cluster\.local)$/;
 
 /** Lower-case host name without brackets or a trailing dot. */
 function bareHost(hostname: string): string {
-  return hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
+  return hostname
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/\.$/, '');
 }
 
 /** Whether `host` ends with one of `suffixes` on a label boundary (`.isams.cloud` ≠ `evil-isams.cloud`). */
@@ -165,7 +173,9 @@ export function staticRefusal(url: URL, policy: EgressPolicy): string | undefine
   if (url.protocol !== 'https:') return `scheme ${url.protocol} (https only)`;
   const port = Number(url.port || 443);
   if (!policy.allowedPorts.includes(port)) return `port ${port} is not allowed`;
-  if (isIP(host) !== 0) return (policy.classify ?? refusedAddressRange)(host);
+  // A school's iSAMS is reached by its host name (its certificate names it): an IP literal is
+  // refused even when public.
+  if (isIP(host) !== 0) return (policy.classify ?? refusedAddressRange)(host) ?? 'IP address literal';
   if (!host.includes('.')) return 'single-label host name';
   if (INTERNAL_NAME.test(host)) return 'internal host name';
   return undefined;
@@ -226,7 +236,9 @@ export function createEgressGuard(policy: EgressPolicy, logger?: LoggerLike): Eg
         } else if (usable[0]) {
           callback(null, usable[0].address, usable[0].family);
         } else {
-          const err = Object.assign(new Error(`no IPv${wanted} address for ${hostname}`), { code: 'ENOTFOUND' });
+          const err = Object.assign(new Error(`no IPv${wanted} address for ${hostname}`), {
+            code: 'ENOTFOUND',
+          });
           callback(err, '', 0);
         }
       },
