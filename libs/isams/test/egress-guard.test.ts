@@ -140,6 +140,8 @@ describe('staticRefusal: what is refused before any lookup', () => {
     'https://metadata.google.internal/',
     'https://nas.local/',
     'https://router.home.arpa/',
+    'https://isams.school.corp/',
+    'https://files.home/',
     'https://isams/',
     'http://school.isams.cloud/',
     'https://school.isams.cloud:8443/',

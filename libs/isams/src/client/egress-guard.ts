@@ -138,10 +138,10 @@ export function refusedAddressRange(address: string): string | undefined {
   return undefined;
 }
 
-// Names that only ever mean something inside a network or cluster (RFC 6761/6762, RFC 8375,
-// Kubernetes' cluster domain, cloud providers' internal zones).
+// Names that only ever mean something inside a network or cluster (RFC 6761/6762, RFC 8375, the
+// never-delegated .corp/.home, Kubernetes' cluster domain, cloud providers' internal zones).
 const INTERNAL_NAME =
-  /(^|\.)(localhost|local|localdomain|internal|intranet|lan|home\.arpa|svc|cluster\.local)$/;
+  /(^|\.)(localhost|local|localdomain|internal|intranet|lan|corp|home|home\.arpa|svc|cluster\.local)$/;
 
 /** Lower-case host name without brackets or a trailing dot. */
 function bareHost(hostname: string): string {
@@ -191,7 +191,10 @@ const systemResolve = async (hostname: string): Promise<ResolvedAddress[]> =>
 export interface EgressGuard {
   /** Throws `ISAMS_ADDRESS_NOT_ALLOWED` when `url` may not be requested (no lookup, no connection). */
   check(url: URL): void;
-  /** Resolves `hostname` and throws when any answer is not public; returns the vetted answers. */
+  /**
+   * Resolves `hostname` and throws when any answer is not public; returns the vetted answers
+   * (nothing is resolved, and nothing returned, when private addresses are allowed).
+   */
   vet(hostname: string): Promise<ResolvedAddress[]>;
   /** A `net.connect` lookup that connects only to vetted answers (undefined: no lookup hook needed). */
   readonly lookup: LookupFunction | undefined;
@@ -210,7 +213,7 @@ export function createEgressGuard(policy: EgressPolicy, logger?: LoggerLike): Eg
   };
   const vet = async (hostname: string): Promise<ResolvedAddress[]> => {
     const host = bareHost(hostname);
-    if (policy.allowPrivateAddresses) return resolve(host);
+    if (policy.allowPrivateAddresses) return [];
     if (isIP(host) !== 0) {
       const reason = classify(host);
       if (reason !== undefined) throw refuse(host, reason, host);
