@@ -161,8 +161,8 @@ export function matchesHostSuffix(host: string, suffixes: readonly string[]): bo
 }
 
 /**
- * Why `url` may not be requested before any lookup — scheme, port, host-suffix list, an IP literal
- * in a refused range, an internal name — or `undefined`. Numeric host forms (`0x7f000001`,
+ * Why `url` may not be requested before any lookup — scheme, port, host-suffix list, any IP
+ * literal, an internal name — or `undefined`. Numeric host forms (`0x7f000001`,
  * `2130706433`, `0177.0.0.1`, `127.1`) arrive normalised by the WHATWG URL parser.
  */
 export function staticRefusal(url: URL, policy: EgressPolicy): string | undefined {
