@@ -66,3 +66,12 @@ export {
 } from './client/fetch-batch';
 export type { FetchBatchOptions, BatchResponse, RetryPolicy } from './client/fetch-batch';
 export { classifyNetworkError } from './client/network-errors';
+export {
+  ADDRESS_NOT_ALLOWED_MESSAGE,
+  addressNotAllowed,
+  createEgressGuard,
+  matchesHostSuffix,
+  refusedAddressRange,
+  staticRefusal,
+} from './client/egress-guard';
+export type { EgressGuard, EgressPolicy, ResolvedAddress } from './client/egress-guard';

@@ -140,6 +140,8 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
         SYNC_RUNS_GROUP_ID: uniqueName('connector-runs'),
         MONGO_DB: databases.connector,
         CONNECTOR_KEK: randomBytes(32).toString('base64'),
+        // The simulator listens on loopback: the development settings, explicitly.
+        CONNECTOR_ALLOW_PRIVATE_EGRESS: 'true',
         ISAMS_ALLOW_INSECURE_LOOPBACK: 'true',
         SCHEDULER_ENABLED: 'false',
         MANUAL_TRIGGER_LIMIT: '100',

@@ -80,6 +80,8 @@ async function connectorChild(
       totalTimeoutMs: 600_000,
       maxBytes: 1024 ** 3,
       retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+      // The simulator on loopback: the development setting (CONNECTOR_ALLOW_PRIVATE_EGRESS).
+      egress: { allowPrivateAddresses: true, hostSuffixes: [], allowedPorts: [443] },
     },
     spool,
     maxChunkRecordBytes: chunkBytes - CHUNK_ENVELOPE_OVERHEAD_BYTES,

@@ -22,6 +22,7 @@ import { LeaseKeeper, connectMongo, ensureIndexes, mongoLeaseStore } from '@isam
 import type { LeaseDocument, MongoConnection } from '@isams-sync/mongo';
 import type { ConnectorConfig } from './config';
 import { createKeyCipher, parsePreviousKeks } from './adapters/crypto/key-cipher';
+import type { EgressPolicy } from '@isams-sync/isams';
 import type { IsamsClientSettings } from './adapters/isams/batch-source';
 import { RunPublisher } from './adapters/kafka/run-publisher';
 import { COLLECTIONS, CONNECTOR_INDEXES } from './adapters/mongo/collections';
@@ -48,6 +49,8 @@ export interface ConnectorAppOverrides {
   owner?: string;
   /** TLS options for iSAMS (tests with self-signed servers). */
   isamsTls?: IsamsClientSettings['tls'];
+  /** The egress guard's resolver and address classifier (tests: a local listener as a "public" host). */
+  egress?: Pick<EgressPolicy, 'resolve' | 'classify'>;
   onStep?: SyncEngineDeps['onStep'];
   /** Poll interval of WatchSyncRun (default 500 ms). */
   watchPollMs?: number;
@@ -103,6 +106,12 @@ export function createConnectorApp(
       maxDelayMs: config.ISAMS_RETRY_MAX_MS,
     },
     ...(overrides.isamsTls ? { tls: overrides.isamsTls } : {}),
+    egress: {
+      allowPrivateAddresses: config.CONNECTOR_ALLOW_PRIVATE_EGRESS,
+      hostSuffixes: config.CONNECTOR_ISAMS_HOST_SUFFIXES ?? [],
+      allowedPorts: config.CONNECTOR_ISAMS_PORTS,
+      ...overrides.egress,
+    },
   };
 
   let mongo: MongoConnection | undefined;
@@ -117,6 +126,12 @@ export function createConnectorApp(
 
   const app: ConnectorApp = {
     async start() {
+      if (config.CONNECTOR_ALLOW_PRIVATE_EGRESS) {
+        logger.warn(
+          { CONNECTOR_ALLOW_PRIVATE_EGRESS: true },
+          'private egress is ON: the connector will request private, loopback and cluster-internal iSAMS addresses (development only; never in production)',
+        );
+      }
       mongo = await connectMongo({
         url: config.MONGO_URL,
         dbName: config.MONGO_DB,

@@ -31,6 +31,27 @@ export const configSchema = z.object({
   CONNECTOR_KEK_PREVIOUS: env.secret().optional(),
   EGRESS_PROXY_URL: env.secret().optional(),
   EGRESS_IPS: env.csv().optional(),
+  /**
+   * Development only: let the connector reach private, loopback and cluster-internal addresses (the
+   * local simulator). Off, only public addresses are requested (docs/security.md › Egress).
+   */
+  CONNECTOR_ALLOW_PRIVATE_EGRESS: env.bool().default(false),
+  /** iSAMS host-name suffixes the connector may request (label boundary); unset = any public host. */
+  CONNECTOR_ISAMS_HOST_SUFFIXES: env
+    .csv()
+    .refine((items) => items.every((s) => /^\.?([a-z0-9-]+\.)*[a-z0-9-]+$/i.test(s)), {
+      message: 'expected host-name suffixes such as .isams.cloud, comma-separated',
+    })
+    .transform((items) => items.map((s) => `.${s.toLowerCase().replace(/^\./, '')}`))
+    .optional(),
+  /** Ports an https iSAMS address may name (when private egress is off). */
+  CONNECTOR_ISAMS_PORTS: env
+    .csv()
+    .refine((items) => items.every((p) => /^\d+$/.test(p) && Number(p) >= 1 && Number(p) <= 65535), {
+      message: 'expected TCP ports 1-65535, comma-separated',
+    })
+    .transform((items) => items.map(Number))
+    .default([443]),
   ISAMS_ALLOW_INSECURE_LOOPBACK: env.bool().default(false),
   ISAMS_CONNECT_TIMEOUT_MS: env.durationMs().default(10_000),
   ISAMS_READ_TIMEOUT_MS: env.durationMs().default(60_000),
@@ -82,6 +103,18 @@ export const configSchema = z.object({
 
 export type ConnectorConfig = z.infer<typeof configSchema>;
 
+/** Rules across variables, checked with the rest at start-up. */
+const checkedSchema = configSchema.superRefine((c, ctx) => {
+  if (c.ISAMS_ALLOW_INSECURE_LOOPBACK && !c.CONNECTOR_ALLOW_PRIVATE_EGRESS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ISAMS_ALLOW_INSECURE_LOOPBACK'],
+      message:
+        'requires CONNECTOR_ALLOW_PRIVATE_EGRESS=true (loopback addresses are private; both are for development only)',
+    });
+  }
+});
+
 export function loadConnectorConfig(e: Record<string, string | undefined> = process.env): ConnectorConfig {
-  return loadConfig(configSchema, e);
+  return loadConfig(checkedSchema, e);
 }

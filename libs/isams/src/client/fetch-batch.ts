@@ -7,6 +7,8 @@ import { IsamsError } from '../errors/isams-error';
 import { redactSecrets, redactUrl } from '../errors/redact';
 import type { BatchParseEvent } from '../parser/parse-events';
 import { streamBatchDocument } from '../parser/stream-batch-document';
+import { createEgressGuard } from './egress-guard';
+import type { EgressGuard, EgressPolicy } from './egress-guard';
 import { classifyNetworkError } from './network-errors';
 import type { NetworkErrorContext } from './network-errors';
 import { decideRedirect, isRedirectStatus } from './redirects';
@@ -28,6 +30,11 @@ export interface FetchBatchOptions {
   format: 'xml' | 'json';
   /** Egress HTTP(S) proxy, e.g. `http://user:pass@proxy:3128`; every request goes through it. */
   proxyUrl?: string;
+  /**
+   * Where requests may go (public addresses only, checked after DNS on every hop); the connector
+   * always sets it. Without it any address is requested (the CLI and tests of this library).
+   */
+  egress?: EgressPolicy;
   connectTimeoutMs: number;
   /** Idle time-out: the longest wait for response headers or for the next body bytes. */
   readTimeoutMs: number;
@@ -77,10 +84,11 @@ function proxyOf(proxyUrl: string | undefined): { host: string; port: number } |
   return { host: u.hostname, port: Number(u.port || (u.protocol === 'https:' ? 443 : 80)) };
 }
 
-function dispatcherFor(opts: FetchBatchOptions): Dispatcher {
+function dispatcherFor(opts: FetchBatchOptions, guard: EgressGuard | undefined): Dispatcher {
   const timeouts = { headersTimeout: opts.readTimeoutMs, bodyTimeout: opts.readTimeoutMs };
   const connect = { timeout: opts.connectTimeoutMs, ...(opts.tls ?? {}) };
   if (opts.proxyUrl !== undefined) {
+    // The proxy resolves the target itself: `requestWithinHost` vets it before each CONNECT.
     return new ProxyAgent({
       uri: opts.proxyUrl,
       // Always a CONNECT tunnel, also for http:// targets (undici 8 forwards those as absolute-URI
@@ -92,7 +100,10 @@ function dispatcherFor(opts: FetchBatchOptions): Dispatcher {
       proxyTls: { timeout: opts.connectTimeoutMs },
     });
   }
-  return new Agent({ ...timeouts, connect });
+  // The guard's lookup resolves the host, refuses it if any answer is not public and hands the
+  // socket only the vetted addresses, so the address checked is the address connected to (no DNS
+  // rebinding window); TLS SNI and Host stay the host name.
+  return new Agent({ ...timeouts, connect: guard?.lookup ? { ...connect, lookup: guard.lookup } : connect });
 }
 
 /** Exponential back-off with jitter (half fixed, half random), capped. */
@@ -192,16 +203,20 @@ type RequestOptions = NonNullable<Parameters<typeof request>[1]>;
 /**
  * `request`, following redirects only within the iSAMS host (see {@link decideRedirect}): the key
  * is in the URL, so a redirect to any other address is refused, never followed. Method and body
- * are kept on every hop (a POST carries the MethodsToRun filter).
+ * are kept on every hop (a POST carries the MethodsToRun filter). Every hop passes the egress
+ * guard first; through a proxy the target is also resolved and vetted here, before the CONNECT.
  */
 async function requestWithinHost(
   url: string,
   init: RequestOptions,
   apiKey: string,
   logger: LoggerLike | undefined,
+  egress: { guard: EgressGuard; viaProxy: boolean } | undefined,
 ): Promise<Awaited<ReturnType<typeof request>>> {
   let current = new URL(url);
   for (let hops = 0; ; hops++) {
+    egress?.guard.check(current);
+    if (egress?.viaProxy) await egress.guard.vet(current.hostname);
     const res = await request(current, init);
     if (!isRedirectStatus(res.statusCode)) return res;
     await res.body.dump().catch(() => undefined);
@@ -275,7 +290,9 @@ export async function fetchBatch(opts: FetchBatchOptions): Promise<BatchResponse
     phase: 'connect',
     ...(proxy ? { proxy } : {}),
   };
-  const dispatcher = dispatcherFor(opts);
+  const guard = opts.egress ? createEgressGuard(opts.egress, opts.logger) : undefined;
+  const egress = guard ? { guard, viaProxy: opts.proxyUrl !== undefined } : undefined;
+  const dispatcher = dispatcherFor(opts, guard);
   const maxAttempts = Math.max(1, opts.retry.maxAttempts);
   let closed = false;
   const close = (): void => {
@@ -306,6 +323,7 @@ export async function fetchBatch(opts: FetchBatchOptions): Promise<BatchResponse
         },
         opts.apiKey,
         opts.logger,
+        egress,
       );
       const contentLength =
         res.headers['content-length'] === undefined ? undefined : Number(res.headers['content-length']);

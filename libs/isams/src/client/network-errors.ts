@@ -65,7 +65,11 @@ export interface NetworkErrorContext {
 
 /** Classifies an error thrown by undici or the socket layer. */
 export function classifyNetworkError(err: unknown, ctx: NetworkErrorContext): IsamsError {
-  if (err instanceof IsamsError) return err;
+  // Our own refusals (the egress guard's lookup) may come back wrapped by the socket layer.
+  for (let cur: unknown = err, i = 0; i < 5 && cur !== null && typeof cur === 'object'; i++) {
+    if (cur instanceof IsamsError) return cur;
+    cur = (cur as { cause?: unknown }).cause;
+  }
   const top = (err ?? {}) as NodeishError;
   const root = rootCause(err);
   const code = [root.code, top.code].find((c): c is string => typeof c === 'string') ?? '';

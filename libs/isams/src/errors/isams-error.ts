@@ -20,6 +20,7 @@ export const ISAMS_ERROR_CODES = [
   'ISAMS_HTTP_ERROR',
   'ISAMS_PROXY_ERROR',
   'ISAMS_REDIRECTED',
+  'ISAMS_ADDRESS_NOT_ALLOWED',
 ] as const;
 
 /** A stable iSAMS error code. */
@@ -135,6 +136,12 @@ export const ISAMS_ERRORS: Readonly<Record<IsamsErrorCode, IsamsErrorSpec>> = {
     transient: false,
     adminAction:
       'iSAMS answered with a redirect SchoolCloud does not follow (to another address, or too many times). The Batch API key is only ever sent to the iSAMS web address entered in SchoolCloud: enter the address iSAMS redirects to (named in this error) as that address, or ask whoever runs the iSAMS server to remove the redirect.',
+  },
+  ISAMS_ADDRESS_NOT_ALLOWED: {
+    kind: 'invalid_argument',
+    transient: false,
+    adminAction:
+      "Enter the school's public iSAMS web address over https (for example https://<school>.isams.cloud). SchoolCloud does not connect to private, internal or local network addresses, nor to host names that resolve to them.",
   },
 };
 

@@ -33,6 +33,7 @@ const UNUSED_CLIENT_SETTINGS = {
   totalTimeoutMs: 1,
   maxBytes: 1,
   retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+  egress: { allowPrivateAddresses: false, hostSuffixes: [], allowedPorts: [443] },
 };
 const logger = createLogger({ service: 'connector-rotate-kek', level: 'warn' });
 const mongo = await connectMongo({

@@ -38,7 +38,8 @@ export function normaliseIsamsUrl(input: string, allowInsecureLoopback: boolean)
   }
   if (url.username || url.password) throw bad('must not contain a user name or password');
   if (url.search || url.hash) throw bad('must not contain a query or fragment');
-  if (!url.hostname.includes('.') && !isLoopback(url.hostname))
+  // IPv6 literals ([…]) pass on to the egress check, which refuses them with the other IP literals.
+  if (!url.hostname.includes('.') && !url.hostname.startsWith('[') && !isLoopback(url.hostname))
     throw bad('must be a full host name, e.g. https://school.isams.cloud');
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
 }

@@ -1,4 +1,4 @@
-import { DATASETS, DATASET_IDS, isIsamsError } from '@isams-sync/isams';
+import { DATASETS, DATASET_IDS, createEgressGuard, isIsamsError } from '@isams-sync/isams';
 import type { Logger } from '@isams-sync/logger';
 import { ConnectorErrors } from '../domain/connector-errors';
 import { firstScheduledRun } from '../domain/schedule';
@@ -91,6 +91,9 @@ export class SettingsService {
     caller: SettingsCaller = {},
   ): Promise<SettingsDocument> {
     const isamsUrl = normaliseIsamsUrl(input.isamsUrl, this.opts.allowInsecureLoopback);
+    // IP literals, internal names, other ports and hosts outside the suffix list are refused now;
+    // what a name resolves to is checked on every connection (a test connection or run).
+    createEgressGuard(this.opts.isams.egress, this.logger.child({ tenantId })).check(new URL(isamsUrl));
     const format = validateFormat(input.format);
     const scheduleMinutes = validateScheduleMinutes(input.scheduleMinutes);
     const plain = input.apiKey ? validateApiKey(input.apiKey) : undefined;

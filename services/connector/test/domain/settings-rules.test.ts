@@ -36,6 +36,8 @@ describe('settings rules', () => {
     );
     expect(code(() => normaliseIsamsUrl('intranet', false))).toBe('CONNECTOR_INVALID_ARGUMENT');
     expect(code(() => normaliseIsamsUrl('  ', false))).toBe('CONNECTOR_INVALID_ARGUMENT');
+    // IPv6 literals are left to the egress check (ISAMS_ADDRESS_NOT_ALLOWED, like every IP literal).
+    expect(normaliseIsamsUrl('https://[::ffff:127.0.0.1]:8443', false)).toBe('https://[::ffff:7f00:1]:8443');
   });
 
   it('validates keys, schedule and format', () => {

@@ -53,6 +53,8 @@ export function connectorTestEnv(): ConnectorTestEnv {
       MONGO_URL: infra.mongoUrl,
       MONGO_DB: mongoDb,
       CONNECTOR_KEK: kek,
+      // The test hosts listen on loopback: the development settings, explicitly.
+      CONNECTOR_ALLOW_PRIVATE_EGRESS: 'true',
       ISAMS_ALLOW_INSECURE_LOOPBACK: 'true',
       ISAMS_RETRY_ATTEMPTS: '2',
       ISAMS_RETRY_BASE_MS: '50ms',

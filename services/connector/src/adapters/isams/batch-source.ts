@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DATASETS, IsamsError, backoffDelay, fetchAndParse, isIsamsError } from '@isams-sync/isams';
-import type { DatasetId, FetchBatchOptions } from '@isams-sync/isams';
+import type { DatasetId, EgressPolicy, FetchBatchOptions } from '@isams-sync/isams';
 import type { Logger } from '@isams-sync/logger';
 import {
   DEFAULT_CONTACTS_METHODS,
@@ -23,11 +23,11 @@ export interface IsamsSource {
   format: SourceFormat;
 }
 
-/** Connection settings shared by every school (from configuration). */
+/** Connection settings shared by every school (from configuration); the egress policy is required. */
 export type IsamsClientSettings = Omit<
   FetchBatchOptions,
-  'baseUrl' | 'apiKey' | 'format' | 'signal' | 'logger' | 'onProgress' | 'methodsToRun'
->;
+  'baseUrl' | 'apiKey' | 'format' | 'signal' | 'logger' | 'onProgress' | 'methodsToRun' | 'egress'
+> & { egress: EgressPolicy };
 
 export interface FetchProgress {
   datasetsDone: number;
