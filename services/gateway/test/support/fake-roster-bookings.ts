@@ -59,7 +59,7 @@ export function createFakeRosterBookings() {
     removal('pupil', 'p9', 3, 'discarded'),
     { ...removal('pupil', 'p10', 0, 'apply'), change: 'added', before: null, after: { id: 'p10' } },
   ];
-  const state = { live: [] as BookableEvent[], previewed: [] as PersonRef[][], batch };
+  const state = { live: [] as BookableEvent[], previewed: [] as PersonRef[][], batch, dryRun: false };
   const notFound = () =>
     new AppError({ code: 'ROSTER_HELD_BATCH_NOT_FOUND', kind: 'not_found', message: 'Held batch not found' });
   const rec = (method: string, ctx: CallContext, input?: unknown) =>
@@ -105,7 +105,7 @@ export function createFakeRosterBookings() {
       return {
         syncRunId,
         state: 'done',
-        dryRun: false,
+        dryRun: state.dryRun,
         outcome: held ? 'held' : 'applied',
         receivedAt: null,
         processedAt: null,
@@ -150,7 +150,11 @@ export function createFakeRosterBookings() {
     },
     async listHeldBatches(ctx, input) {
       rec('listHeldBatches', ctx, input);
-      return { batches: [state.batch], page: EMPTY_PAGE };
+      const { status } = input as { status?: string };
+      return {
+        batches: status === undefined || status === state.batch.status ? [state.batch] : [],
+        page: EMPTY_PAGE,
+      };
     },
     async getHeldBatch(ctx, input) {
       rec('getHeldBatch', ctx, input);
