@@ -102,7 +102,10 @@ describe('a pending held batch stays decidable', () => {
     const without = { without: [1, 2, 3, 4, 5, 6] };
     expect((await run(t, 'r2', miniSchool(40, without))).outcome).toBe('held');
     expect(
-      await roster.rpc.call('discardHeldBatch')({ batchId: 'held-r2', comment: 'feed glitch', version: 1 }, t),
+      await roster.rpc.call('discardHeldBatch')(
+        { batchId: 'held-r2', comment: 'feed glitch', version: 1 },
+        t,
+      ),
     ).toMatchObject({ status: 'discarded' });
 
     for (const r of ['r3', 'r4', 'r5']) {
@@ -111,9 +114,9 @@ describe('a pending held batch stays decidable', () => {
       expect(cs.heldBatchId).toBeUndefined();
     }
     expect(await pending(t)).toEqual([]);
-    expect(roster.h.events.changes.filter((e) => of(t)(e) && ['r3', 'r4', 'r5'].includes(e.syncrunid!))).toEqual(
-      [],
-    );
+    expect(
+      roster.h.events.changes.filter((e) => of(t)(e) && ['r3', 'r4', 'r5'].includes(e.syncrunid!)),
+    ).toEqual([]);
     expect(await activePupils(t)).toBe(40);
     const listed = await roster.rpc.call('listRunChanges')({ syncRunId: 'r5', disposition: 'discarded' }, t);
     expect(listed.changes.map((c) => c.entityId)).toEqual(['1', '2', '3', '4', '5', '6']);
@@ -155,7 +158,13 @@ describe('a pending held batch stays decidable', () => {
         });
         await publishSnapshot(h.producer, h.topics.raw, t, 'seed', miniSchool(40));
         await runFinished(app, t, 'seed');
-        await publishSnapshot(h.producer, h.topics.raw, t, 'r2', miniSchool(40, { without: [1, 2, 3, 4, 5, 6] }));
+        await publishSnapshot(
+          h.producer,
+          h.topics.raw,
+          t,
+          'r2',
+          miniSchool(40, { without: [1, 2, 3, 4, 5, 6] }),
+        );
         await runFinished(app, t, 'r2');
         await publishSnapshot(
           h.producer,
@@ -168,7 +177,10 @@ describe('a pending held batch stays decidable', () => {
         await app.idle();
         await app.stop();
         const restarted = await h.startApp();
-        expect(await runFinished(restarted, t, 'r3')).toMatchObject({ outcome: 'held', heldBatchId: 'held-r2' });
+        expect(await runFinished(restarted, t, 'r3')).toMatchObject({
+          outcome: 'held',
+          heldBatchId: 'held-r2',
+        });
         const batch = await restarted.store.heldBatch(t, 'held-r2');
         expect(batch).toMatchObject({ status: 'pending', version: 2, total: 7, lastSyncRunId: 'r3' });
         expect(await restarted.store.heldItems(batch!)).toHaveLength(7);

@@ -178,13 +178,7 @@ export async function renderHeldBatch(root, batchId) {
           'Approve only if the school really moved to another iSAMS (its people change as listed below); otherwise check the iSAMS address and key in the settings and discard.',
         )
       : null,
-    !pending
-      ? h(
-          'div',
-          { class: 'success-box', id: 'batch-decided' },
-          decidedText,
-        )
-      : null,
+    !pending ? h('div', { class: 'success-box', id: 'batch-decided' }, decidedText) : null,
     impactEl,
     h(
       'section',

@@ -22,13 +22,16 @@ describe('held removals that stay decidable, and the dry-run review, in a browse
     await h.app.start();
     url = `http://127.0.0.1:${h.app.httpPort}`;
     token = (await h.issueToken('school-a')).token;
-    await h.connector.putSettings({ tenantId: 'school-a', actor: 'test' } as CallContext, {
-      isamsUrl: 'https://isams.example.org',
-      apiKey: 'ABCDEF',
-      format: 'xml',
-      scheduleMinutes: 60,
-      enabled: true,
-    } as never);
+    await h.connector.putSettings(
+      { tenantId: 'school-a', actor: 'test' } as CallContext,
+      {
+        isamsUrl: 'https://isams.example.org',
+        apiKey: 'ABCDEF',
+        format: 'xml',
+        scheduleMinutes: 60,
+        enabled: true,
+      } as never,
+    );
     browser = await launchBrowser();
     page = browser.page;
     await page.goto(url);
@@ -124,9 +127,9 @@ describe('held removals that stay decidable, and the dry-run review, in a browse
       await page.getByRole('button', { name: 'Run', exact: true }).click();
       const list = page.getByRole('table', { name: 'Change list' });
       await list.waitFor({ timeout: 30_000 });
-      const rows = await list.locator('tbody tr').evaluateAll((trs) =>
-        trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)),
-      );
+      const rows = await list
+        .locator('tbody tr')
+        .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
       expect(rows.map((r) => [r[2], r[3]])).toEqual([
         ['p7', 'Removed'],
         ['p8', 'Held for review'],

@@ -83,7 +83,10 @@ export class DiscardMemory {
    * The entries still in force after a run: those that covered one of its changes, and those of
    * types the run could not judge. Any other entry's person came back or changed: a new decision.
    */
-  keptAfter(covered: readonly DiscardedChange[], judgedTypes: ReadonlySet<RosterEntityType>): DiscardedChange[] {
+  keptAfter(
+    covered: readonly DiscardedChange[],
+    judgedTypes: ReadonlySet<RosterEntityType>,
+  ): DiscardedChange[] {
     const still = new Set(covered);
     return this.entries.filter((e) => still.has(e) || !judgedTypes.has(e.entityType));
   }

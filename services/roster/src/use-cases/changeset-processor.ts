@@ -602,7 +602,9 @@ export class ChangesetProcessor {
     // Held changes a discard covers (a dependent's removal, a dropped link) stay unapplied too; a
     // whole run is discarded only as a whole (every change of it covered).
     type Disposition = StoredChange['disposition'];
-    const decisions: { change: PlannedChange; disposition: Disposition }[] = g.decisions.map((d) => ({ ...d }));
+    const decisions: { change: PlannedChange; disposition: Disposition }[] = g.decisions.map((d) => ({
+      ...d,
+    }));
     const heldDecisions = decisions.filter((d) => d.disposition === 'held');
     const coveringHeld = heldDecisions.map((d) => memory.covering(d.change));
     if (!wholeRun || (heldDecisions.length > 0 && coveringHeld.every((e) => e !== undefined)))
@@ -684,7 +686,8 @@ export class ChangesetProcessor {
     const countsByType: Partial<Record<RosterEntityType, number>> = {};
     for (const c of items) {
       countsByType[c.entityType] = (countsByType[c.entityType] ?? 0) + 1;
-      heldTypes[c.entityType] ??= plan.heldTypes[c.entityType] ?? pending?.heldTypes[c.entityType] ?? 'threshold';
+      heldTypes[c.entityType] ??=
+        plan.heldTypes[c.entityType] ?? pending?.heldTypes[c.entityType] ?? 'threshold';
     }
     const itemsHash = itemsFingerprint(items);
     const writeItems = async (batchId: string, version: number): Promise<string> => {

@@ -91,6 +91,10 @@ interface PHeldBatch {
   /** Empty from a roster that predates batch kinds. */
   kind: string;
   reason: string;
+  /** 0 / empty from a roster that predates batch versions. */
+  version: number;
+  updatedAt: string;
+  lastSyncRunId: string;
 }
 interface PRun {
   syncRunId: string;

@@ -69,7 +69,9 @@ export const changeSchema = z.object({
   change: z.string().describe('added, updated, removed, restored'),
   disposition: z
     .string()
-    .describe('apply, held (waits in the pending held batch) or discarded (an admin discarded this very change earlier)'),
+    .describe(
+      'apply, held (waits in the pending held batch) or discarded (an admin discarded this very change earlier)',
+    ),
   before: z.record(z.string(), z.unknown()).nullable(),
   after: z.record(z.string(), z.unknown()).nullable(),
   changedFields: z.array(z.string()),

@@ -286,9 +286,7 @@ export function rosterGrpcHandlers(deps: {
     }),
     DiscardHeldBatch: unary(async (req: rosterV1.DecideHeldBatchRequest__Output, ctx) => {
       const q = parse(decision, req);
-      return toHeldBatch(
-        await heldBatches.discard(ctx.tenantId, q.batchId, ctx.actor, q.comment, q.version),
-      );
+      return toHeldBatch(await heldBatches.discard(ctx.tenantId, q.batchId, ctx.actor, q.comment, q.version));
     }),
     DryRunSnapshot: unary(async (req: rosterV1.DryRunSnapshotRequest__Output, ctx) => {
       const q = parse(z.object({ syncRunId: runId, maxChanges: z.number().int().min(0).max(MAX_PAGE) }), req);
