@@ -138,7 +138,7 @@ describe('input guards', () => {
     ).toBe(6);
   });
 
-  it('discard keeps the records; their continued absence holds them again at the next run', async () => {
+  it('discard keeps the records; their continued absence is not held again; a reappearance is a no-op', async () => {
     const t = uniqueName('school');
     await seed(t);
     const without = { without: [1, 2, 3, 4, 5, 6] };
@@ -153,16 +153,16 @@ describe('input guards', () => {
     expect((await roster.app.store.loadStored(t)).activeCounts.pupil).toBe(40);
     await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'r3', miniSchool(40, without));
     expect(await runFinished(roster.app, t, 'r3')).toMatchObject({
-      outcome: 'held',
-      heldBatchId: 'held-r3',
-      heldCount: 6,
+      outcome: 'applied',
+      heldCount: 0,
+      discardedCount: 6,
     });
     // reappearance after a discard is a no-op
     await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'r4', miniSchool(40));
     expect(await runFinished(roster.app, t, 'r4')).toMatchObject({ outcome: 'applied', changeCount: 0 });
-    expect((await roster.rpc.call('getHeldBatch')({ batchId: 'held-r3' }, t)).batch?.status).toBe(
-      'superseded',
-    );
+    expect((await roster.rpc.call('listHeldBatches')({}, t)).batches.map((b) => b.status)).toEqual([
+      'discarded',
+    ]);
   });
 
   it('a per-school threshold applies to later runs', async () => {

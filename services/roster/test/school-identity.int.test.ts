@@ -156,7 +156,7 @@ describe('school identity: another school’s document under the same tenant', (
     expect(await active(t)).toEqual(await active(reference));
   }, 240_000);
 
-  it('discard leaves the roster as it was; the same document is held again at the next run', async () => {
+  it('discard leaves the roster as it was; the same document is not held again, a changed one is', async () => {
     const { t, before, published } = await heldDifferentSchool();
     const discarded = await roster.rpc.call('discardHeldBatch')(
       { batchId: 'held-b1', comment: 'wrong key' },
@@ -165,12 +165,18 @@ describe('school identity: another school’s document under the same tenant', (
     );
     expect(discarded).toMatchObject({ status: 'discarded', decidedBy: 'admin:4', kind: 'whole_run' });
     expect(await storedRoster(roster.app.store, t)).toEqual(before);
+    // The same document again: the discard holds (nothing applied, no new batch).
+    const again = await sync(t, 'b2', namedSchool('B', { pupils: [...range(1, 50), ...range(71, 90)] }));
+    expect(again).toMatchObject({ outcome: 'applied', heldCount: 0, applyCount: 0 });
+    expect(again.discardedCount).toBe(again.changeCount);
+    expect(again.heldBatchId).toBeUndefined();
+    // A document that differs (one more pupil of the other school): a new decision, held whole again.
     expect(
-      await sync(t, 'b2', namedSchool('B', { pupils: [...range(1, 50), ...range(71, 90)] })),
+      await sync(t, 'b3', namedSchool('B', { pupils: [...range(1, 50), ...range(71, 91)] })),
     ).toMatchObject({
       outcome: 'held',
       holdKind: 'whole_run',
-      heldBatchId: 'held-b2',
+      heldBatchId: 'held-b3',
     });
     expect(await storedRoster(roster.app.store, t)).toEqual(before);
     expect(await changesSoFar(t)).toHaveLength(published);

@@ -44,7 +44,11 @@ export async function heldBatchImpact(
   return { ...impact, peopleConsidered: people.length };
 }
 
-/** The booking impact of a dry run's removals (live events' bookings would be held, not cancelled). */
+/**
+ * The booking impact of a dry run: the removals a real run would apply now — not those it would
+ * hold for an admin (or that an earlier discard keeps); live events' bookings would be held, not
+ * cancelled.
+ */
 export async function dryRunImpact(
   roster: RosterGateway,
   bookings: BookingsGateway,
@@ -55,6 +59,7 @@ export async function dryRunImpact(
     const r = await roster.listRunChanges(ctx, {
       syncRunId,
       change: 'removed',
+      disposition: 'apply',
       pageSize: PAGE,
       ...(pageToken === undefined ? {} : { pageToken }),
     });

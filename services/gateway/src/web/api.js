@@ -95,6 +95,9 @@ export const api = {
   runs: (params = {}) => request('GET', school(`/sync-runs${qs(params)}`)),
   run: (id) => request('GET', school(`/sync-runs/${encodeURIComponent(id)}`)),
   runRoster: (id) => request('GET', school(`/sync-runs/${encodeURIComponent(id)}/roster`)),
+  runChanges: (id, params = {}) =>
+    request('GET', school(`/sync-runs/${encodeURIComponent(id)}/changes${qs(params)}`)),
+  runImpact: (id) => request('GET', school(`/sync-runs/${encodeURIComponent(id)}/impact`)),
   runFindings: (id) =>
     request('GET', school(`/sync-runs/${encodeURIComponent(id)}/findings${qs({ pageSize: 100 })}`)),
   liveEvents: () => request('GET', school(`/events${qs({ status: 'live' })}`)),
@@ -105,7 +108,7 @@ export const api = {
   heldBatch: (id, params = {}) =>
     request('GET', school(`/held-batches/${encodeURIComponent(id)}${qs(params)}`)),
   heldImpact: (id) => request('GET', school(`/held-batches/${encodeURIComponent(id)}/impact`)),
-  decide: (id, decision, comment) =>
-    request('POST', school(`/held-batches/${encodeURIComponent(id)}/${decision}`), { comment }),
+  decide: (id, decision, comment, version) =>
+    request('POST', school(`/held-batches/${encodeURIComponent(id)}/${decision}`), { comment, version }),
   roster: (type, params = {}) => request('GET', school(`/roster/${encodeURIComponent(type)}${qs(params)}`)),
 };

@@ -1,6 +1,7 @@
 import { api } from './api.js';
 import { announce, errorBox, h, replace, table, when } from './dom.js';
 import { notificationsPanel } from './notifications.js';
+import { dryRunReview } from './dry-run-review.js';
 
 const POLL_MS = 1000;
 const STATUS_TEXT = {
@@ -46,6 +47,7 @@ async function countsTable(runId) {
               [c.entityType, c.added, c.updated, c.removed, c.restored, c.held, c.unchanged].map(String),
             ),
           ),
+      r.dryRun ? await dryRunReview(runId, r) : null,
     );
   } catch (err) {
     if (err.status === 404) return h('p', { class: 'hint' }, 'Waiting for the roster to process this run…');
@@ -375,10 +377,22 @@ export async function renderDashboard(root) {
   }
 
   async function loadHeld() {
-    const r = await api.heldBatches({ status: 'pending' });
+    const [r, discarded] = await Promise.all([
+      api.heldBatches({ status: 'pending' }),
+      api.heldBatches({ status: 'discarded', pageSize: 1 }),
+    ]);
+    const lastDiscard = discarded.batches[0];
     replace(
       heldEl,
       h('h2', { id: 'held-h' }, 'Held for review'),
+      lastDiscard
+        ? h(
+            'p',
+            { class: 'hint', id: 'last-discard' },
+            `Last discarded on ${when(lastDiscard.decidedAt)}: those ${lastDiscard.total} changes stay unapplied until the people’s data changes in iSAMS. `,
+            h('a', { href: `#/held/${encodeURIComponent(lastDiscard.batchId)}` }, 'See what was discarded'),
+          )
+        : null,
       r.batches.length === 0
         ? h('p', {}, 'Nothing is held.')
         : h(
@@ -400,7 +414,7 @@ export async function renderDashboard(root) {
                 : h(
                     'li',
                     { class: 'warning-box' },
-                    `${b.total} removals held on ${when(b.createdAt)} (${b.types.map((t) => `${t.count} ${t.entityType}`).join(', ')}). `,
+                    `${b.total} removals waiting for a decision since ${when(b.createdAt)} (${b.types.map((t) => `${t.count} ${t.entityType}`).join(', ')}). `,
                     h('a', { href: `#/held/${encodeURIComponent(b.batchId)}` }, 'Review held removals'),
                   ),
             ),

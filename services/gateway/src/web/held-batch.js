@@ -1,7 +1,27 @@
 import { api } from './api.js';
 import { announce, errorBox, h, replace, table, when } from './dom.js';
 
-function personName(record) {
+/** Why a record is held, in plain words, by its type's hold reason. */
+export const HOLD_REASON_TEXT = {
+  threshold: 'more removals than the safety threshold allows',
+  empty_dataset: 'its list arrived empty from iSAMS',
+  dependent: 'depends on a held person (kept with them)',
+  school_identity: 'the document looked like another school',
+};
+export const holdReasonText = (reason) => HOLD_REASON_TEXT[reason] ?? reason ?? '';
+
+/** How long ago, in words ("3 hours", "2 days"). */
+function age(iso) {
+  if (!iso) return '';
+  const minutes = Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 60_000));
+  if (minutes < 60) return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+  const hours = Math.round(minutes / 60);
+  if (hours < 48) return `${hours} hour${hours === 1 ? '' : 's'}`;
+  const days = Math.round(hours / 24);
+  return `${days} days`;
+}
+
+export function personName(record) {
   const d = record.after ?? record.before ?? {};
   const name = [d.forename ?? d.preferredName ?? d.firstName, d.surname ?? d.lastName]
     .filter(Boolean)
@@ -21,6 +41,8 @@ export async function renderHeldBatch(root, batchId) {
   const search = h('input', { id: 'held-search', type: 'search', placeholder: 'Name, code or id' });
   const comment = h('textarea', { id: 'decision-comment', rows: '2' });
   let wholeRun = false;
+  let reasons = {};
+  let version;
 
   async function loadRecords() {
     const r = await api.heldBatch(batchId, { q: search.value.trim(), pageSize: 200 });
@@ -28,12 +50,13 @@ export async function renderHeldBatch(root, batchId) {
       recordsEl,
       table(
         'Held records',
-        ['Type', 'Change', 'Who', 'Id'],
+        ['Type', 'Change', 'Who', 'Id', 'Why held'],
         r.records.map((rec) => [
           rec.entityType,
           rec.change,
           personName(rec),
           h('span', { class: 'mono' }, rec.entityId),
+          holdReasonText(reasons[rec.entityType]),
         ]),
       ),
       r.page.nextPageToken
@@ -78,7 +101,7 @@ export async function renderHeldBatch(root, batchId) {
   async function decide(decision) {
     for (const b of root.querySelectorAll('button.decide')) b.disabled = true;
     try {
-      const b = await api.decide(batchId, decision, comment.value.trim());
+      const b = await api.decide(batchId, decision, comment.value.trim(), version);
       replace(
         outcomeEl,
         h(
@@ -87,12 +110,24 @@ export async function renderHeldBatch(root, batchId) {
           decision === 'approve'
             ? `Approved by ${b.decidedBy ?? 'you'}: ${wholeRun ? 'the sync' : 'the removals'} ${wholeRun ? 'is' : 'are'} being applied.`
             : wholeRun
-              ? 'Discarded: nothing of this sync was applied.'
-              : 'Discarded: nobody was removed.',
+              ? 'Discarded: nothing of this sync was applied, and the same document will not be held again.'
+              : 'Discarded: nobody was removed. These people are not held again until their data changes.',
         ),
       );
       announce(decision === 'approve' ? 'Batch approved' : 'Batch discarded');
     } catch (err) {
+      if (err.code === 'ROSTER_HELD_BATCH_CHANGED') {
+        replace(
+          outcomeEl,
+          errorBox(err, 'A later sync changed this batch: nothing was decided'),
+          h(
+            'button',
+            { type: 'button', id: 'reload-batch', onclick: () => void renderHeldBatch(root, batchId) },
+            'Show the current batch',
+          ),
+        );
+        return;
+      }
       replace(outcomeEl, errorBox(err, 'The decision was not recorded'));
       for (const b of root.querySelectorAll('button.decide')) b.disabled = false;
     }
@@ -103,6 +138,14 @@ export async function renderHeldBatch(root, batchId) {
   const batch = first.batch;
   const pending = batch.status === 'pending';
   wholeRun = batch.kind === 'whole_run';
+  version = batch.version;
+  reasons = Object.fromEntries(batch.types.map((t) => [t.entityType, t.reason]));
+  const decidedText =
+    batch.status === 'discarded'
+      ? `Discarded${batch.decidedBy ? ` by ${batch.decidedBy}` : ''} on ${when(batch.decidedAt)}: nothing was applied, and these people are held as they are until their data changes in iSAMS.`
+      : batch.status === 'superseded'
+        ? `Nothing left to decide since ${when(batch.decidedAt)}: everyone in it is back in iSAMS.`
+        : `This batch was ${batch.status}${batch.decidedBy ? ` by ${batch.decidedBy}` : ''} ${when(batch.decidedAt)}.`;
   replace(
     root,
     h('p', {}, h('a', { href: '#/dashboard' }, '← Back to the dashboard')),
@@ -111,6 +154,16 @@ export async function renderHeldBatch(root, batchId) {
       {},
       wholeRun ? `Sync held — nothing applied (${batch.total} changes)` : `Held removals (${batch.total})`,
     ),
+    pending
+      ? h(
+          'p',
+          { id: 'batch-age' },
+          `Waiting for a decision since ${when(batch.createdAt)} (${age(batch.createdAt)}). `,
+          batch.version > 1
+            ? `Later syncs kept it up to date (last on ${when(batch.updatedAt)}, version ${batch.version}): it lists everyone still held.`
+            : 'Later syncs add anyone else they hold to this batch, and drop anyone back in iSAMS.',
+        )
+      : null,
     h(
       'p',
       { id: 'hold-reason' },
@@ -125,13 +178,7 @@ export async function renderHeldBatch(root, batchId) {
           'Approve only if the school really moved to another iSAMS (its people change as listed below); otherwise check the iSAMS address and key in the settings and discard.',
         )
       : null,
-    !pending
-      ? h(
-          'div',
-          { class: 'success-box' },
-          `This batch was ${batch.status}${batch.decidedBy ? ` by ${batch.decidedBy}` : ''} ${when(batch.decidedAt)}.`,
-        )
-      : null,
+    !pending ? h('div', { class: 'success-box', id: 'batch-decided' }, decidedText) : null,
     impactEl,
     h(
       'section',

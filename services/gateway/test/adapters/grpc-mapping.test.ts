@@ -127,7 +127,22 @@ describe('toHeldBatch', () => {
     decidedBy: '',
     decidedAt: '',
     comment: '',
+    version: 3,
+    updatedAt: '2026-11-01T12:00:00Z',
+    lastSyncRunId: 'r4',
   };
+  it('carries the version a later run gave the pending batch, and when and by which run', () => {
+    expect(toHeldBatch({ ...proto, kind: 'removals', reason: '' })).toMatchObject({
+      version: 3,
+      updatedAt: '2026-11-01T12:00:00Z',
+      lastSyncRunId: 'r4',
+    });
+  });
+  it('reads a roster that predates batch versions as version 1 of its own run', () => {
+    expect(
+      toHeldBatch({ ...proto, kind: 'removals', reason: '', version: 0, updatedAt: '', lastSyncRunId: '' }),
+    ).toMatchObject({ version: 1, updatedAt: '2026-11-01T10:00:00Z', lastSyncRunId: 'r2' });
+  });
   it('carries the kind and the plain-words reason of the batch', () => {
     expect(
       toHeldBatch({ ...proto, kind: 'whole_run', reason: 'This document looks like a different school: …' }),

@@ -324,12 +324,12 @@ describe('Data Dashboard in a browser against the whole running system', () => {
     await page.getByRole('table', { name: 'Held records' }).waitFor({ timeout: 120_000 });
     await expect(
       page.getByRole('table', { name: 'Held records' }).locator('th').allTextContents(),
-    ).resolves.toEqual(['Type', 'Change', 'Who', 'Id']);
+    ).resolves.toEqual(['Type', 'Change', 'Who', 'Id', 'Why held']);
     await screenshot(page, '07-whole-sync-held-detail');
     await page.getByLabel(/^Comment/).fill('Wrong key: this is not our school');
     await page.getByRole('button', { name: 'Discard' }).click();
     await expect(page.locator('#decision-outcome').textContent()).resolves.toBe(
-      'Discarded: nothing of this sync was applied.',
+      'Discarded: nothing of this sync was applied, and the same document will not be held again.',
     );
     const after = await api<{ page: { totalSize: number | null } }>('/roster/pupil?pageSize=1');
     expect(after.page.totalSize).toBe(before.page.totalSize);
@@ -345,8 +345,9 @@ describe('Data Dashboard in a browser against the whole running system', () => {
     const dialog = page.getByRole('dialog', { name: 'An event is live' });
     await dialog.waitFor();
     await dialog.getByRole('button', { name: 'Run anyway' }).click();
-    // Still the other school's document (the previous scenario discarded it): held again.
-    await waitForRunEnd('held');
+    // Still the other school's document, which the previous scenario discarded: the discard holds,
+    // so nothing of it is held again or applied (the run ends applied, with nothing applied).
+    await waitForRunEnd('applied');
     const groups = page.locator('#run-progress #run-method-groups');
     await groups.waitFor({ timeout: 30_000 });
     const text = await groups.textContent();

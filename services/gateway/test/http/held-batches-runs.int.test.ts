@@ -115,14 +115,28 @@ describe('runs, held batches, roster and bookings routes (real FerretDB, fake up
   it("previews a dry run's removals as a dry run (live events' bookings held, not cancelled)", async () => {
     const res = await req('GET', '/api/v1/schools/school-a/sync-runs/run-dry/impact', tokenA);
     expect(res.statusCode).toBe(200);
-    expect(res.json().peopleConsidered).toBe(2);
+    // only the removal a real run would apply: not the one it would hold, nor the one a discard keeps
+    expect(res.json().peopleConsidered).toBe(1);
+    expect(h.upstream.state.previewed.at(-1)).toEqual([{ kind: 'pupil', id: 'p7' }]);
     const preview = h.upstream.calls.filter((c) => c.method === 'previewRemovalImpact').at(-1);
     expect(preview?.input).toMatchObject({ dryRunId: 'run-dry' });
     expect(
       h.upstream.calls.find(
         (c) => c.method === 'listRunChanges' && (c.input as { syncRunId: string }).syncRunId === 'run-dry',
       )?.input,
-    ).toMatchObject({ change: 'removed' });
+    ).toMatchObject({ change: 'removed', disposition: 'apply' });
+  });
+
+  it('passes the version the admin saw; a batch changed since is refused with 409', async () => {
+    const stale = await req('POST', '/api/v1/schools/school-a/held-batches/batch-1/approve', tokenA, {
+      comment: 'old view',
+      version: 7,
+    });
+    expect(stale.statusCode).toBe(409);
+    expect(stale.json().error.code).toBe('ROSTER_HELD_BATCH_CHANGED');
+    expect(h.upstream.state.batch.status).toBe('pending');
+    const listed = await req('GET', '/api/v1/schools/school-a/held-batches', tokenA);
+    expect(listed.json().batches[0]).toMatchObject({ version: 1, lastSyncRunId: 'run-9' });
   });
 
   it("hides another school's held batch and refuses to approve it", async () => {

@@ -7,13 +7,18 @@ import type { CallContext } from '../../src/domain/principal';
 
 const EMPTY_PAGE = { nextPageToken: null, totalSize: null };
 
-function removal(entityType: string, entityId: string, seq: number): Change {
+function removal(
+  entityType: string,
+  entityId: string,
+  seq: number,
+  disposition: Change['disposition'] = 'held',
+): Change {
   return {
     seq,
     entityType,
     entityId,
     change: 'removed',
-    disposition: 'held',
+    disposition,
     before: { id: entityId },
     after: null,
     changedFields: [],
@@ -36,6 +41,9 @@ export function createFakeRosterBookings() {
     comment: null,
     kind: 'removals',
     reason: 'Removals held for review: 3 of 20 pupils would be removed (more than 10 % and more than 5).',
+    version: 1,
+    updatedAt: '2026-11-01T10:00:00.000Z',
+    lastSyncRunId: 'run-9',
   };
   // Three pages of one record each, one duplicate person and one non-person entity.
   const records = [
@@ -44,7 +52,14 @@ export function createFakeRosterBookings() {
     removal('pupil', 'p1', 3),
     removal('form', 'f1', 4),
   ];
-  const state = { live: [] as BookableEvent[], previewed: [] as PersonRef[][], batch };
+  // A run's change list: one removal applied, one held for an admin, one an earlier discard keeps, one addition.
+  const runChanges: Change[] = [
+    { ...removal('pupil', 'p7', 1, 'apply'), removalReason: 'absent_from_feed' },
+    removal('pupil', 'p8', 2, 'held'),
+    removal('pupil', 'p9', 3, 'discarded'),
+    { ...removal('pupil', 'p10', 0, 'apply'), change: 'added', before: null, after: { id: 'p10' } },
+  ];
+  const state = { live: [] as BookableEvent[], previewed: [] as PersonRef[][], batch, dryRun: false };
   const notFound = () =>
     new AppError({ code: 'ROSTER_HELD_BATCH_NOT_FOUND', kind: 'not_found', message: 'Held batch not found' });
   const rec = (method: string, ctx: CallContext, input?: unknown) =>
@@ -90,7 +105,7 @@ export function createFakeRosterBookings() {
       return {
         syncRunId,
         state: 'done',
-        dryRun: false,
+        dryRun: state.dryRun,
         outcome: held ? 'held' : 'applied',
         receivedAt: null,
         processedAt: null,
@@ -109,7 +124,12 @@ export function createFakeRosterBookings() {
     },
     async listRunChanges(ctx, input) {
       rec('listRunChanges', ctx, input);
-      return { changes: records.slice(0, 2), page: EMPTY_PAGE };
+      const changes = runChanges.filter(
+        (c) =>
+          (input.change === undefined || c.change === input.change) &&
+          (input.disposition === undefined || c.disposition === input.disposition),
+      );
+      return { changes, page: EMPTY_PAGE };
     },
     async listRunFindings(ctx, input) {
       rec('listRunFindings', ctx, input);
@@ -130,7 +150,11 @@ export function createFakeRosterBookings() {
     },
     async listHeldBatches(ctx, input) {
       rec('listHeldBatches', ctx, input);
-      return { batches: [state.batch], page: EMPTY_PAGE };
+      const { status } = input as { status?: string };
+      return {
+        batches: status === undefined || status === state.batch.status ? [state.batch] : [],
+        page: EMPTY_PAGE,
+      };
     },
     async getHeldBatch(ctx, input) {
       rec('getHeldBatch', ctx, input);
@@ -143,14 +167,20 @@ export function createFakeRosterBookings() {
         page: { nextPageToken: next, totalSize: records.length },
       };
     },
-    async approveHeldBatch(ctx, batchId, comment) {
-      rec('approveHeldBatch', ctx, { batchId, comment });
+    async approveHeldBatch(ctx, batchId, comment, version) {
+      rec('approveHeldBatch', ctx, { batchId, comment, version });
       if (batchId !== state.batch.batchId || ctx.tenantId !== 'school-a') throw notFound();
+      if (version !== undefined && version !== state.batch.version)
+        throw new AppError({
+          code: 'ROSTER_HELD_BATCH_CHANGED',
+          kind: 'failed_precondition',
+          message: `Held batch ${batchId} changed since it was shown`,
+        });
       state.batch = { ...state.batch, status: 'approved', decidedBy: ctx.actor, comment };
       return state.batch;
     },
-    async discardHeldBatch(ctx, batchId, comment) {
-      rec('discardHeldBatch', ctx, { batchId, comment });
+    async discardHeldBatch(ctx, batchId, comment, version) {
+      rec('discardHeldBatch', ctx, { batchId, comment, version });
       if (state.batch.status !== 'pending')
         throw new AppError({
           code: 'ROSTER_HELD_BATCH_DECIDED',

@@ -44,6 +44,16 @@ export interface GuardInput {
   stored: StoredByType;
   /** The school-identity check of the document; `different_school` holds the whole run. */
   identity?: SchoolIdentityResult;
+  /**
+   * Removals waiting in the school's pending held batch, with the reason they were held: they stay
+   * held (whatever this run's counts) until an admin decides the batch.
+   */
+  pendingHeld?: ReadonlyMap<string, HoldReason>;
+  /**
+   * People whose removal an admin discarded (and whose data has not changed since): they stay, so a
+   * link to them that an update drops is held like a link to a held person.
+   */
+  kept?: ReadonlySet<string>;
 }
 
 /** One change of the plan and what happens to it, in plan order. */
@@ -111,6 +121,21 @@ export function guard(input: GuardInput): GuardResult {
     }
   }
 
+  // Removals still waiting in the pending batch stay held, whatever this run's counts.
+  const pendingHeld = new Set<PlannedChange>();
+  const pendingByType = new Map<RosterEntityType, number>();
+  for (const c of input.changes) {
+    const reason = input.pendingHeld?.get(key(c.entityType, c.entityId));
+    if (c.change !== 'removed' || reason === undefined || heldTypes[c.entityType] !== undefined) continue;
+    pendingHeld.add(c);
+    pendingByType.set(c.entityType, (pendingByType.get(c.entityType) ?? 0) + 1);
+  }
+  for (const [entityType, count] of pendingByType) {
+    const first = [...pendingHeld].find((c) => c.entityType === entityType)!;
+    heldTypes[entityType] = input.pendingHeld!.get(key(first.entityType, first.entityId))!;
+    notes.push(`${count} ${PLAIN_NAMES[entityType]} still await the decision on the pending batch`);
+  }
+
   // Who is held, who goes now and who arrives: decides whether a dependent's owner stays.
   const held = new Set<string>();
   const goingNow = new Set<string>();
@@ -118,11 +143,15 @@ export function guard(input: GuardInput): GuardResult {
   for (const c of input.changes) {
     if (c.change === 'added' || c.change === 'restored') arriving.add(key(c.entityType, c.entityId));
     else if (c.change === 'removed') {
-      if (heldTypes[c.entityType] !== undefined) held.add(key(c.entityType, c.entityId));
+      if (pendingHeld.has(c) || (heldTypes[c.entityType] !== undefined && !pendingByType.has(c.entityType)))
+        held.add(key(c.entityType, c.entityId));
       else goingNow.add(key(c.entityType, c.entityId));
     }
   }
-  const isHeld = (t: RosterEntityType, id: string) => held.has(key(t, id));
+  const isHeld = (t: RosterEntityType, id: string) =>
+    held.has(key(t, id)) || input.kept?.has(key(t, id)) === true;
+  const typeHeld = (c: PlannedChange) =>
+    pendingHeld.has(c) || (heldTypes[c.entityType] !== undefined && !pendingByType.has(c.entityType));
   const stays = (t: RosterEntityType, id: string) =>
     !held.has(key(t, id)) &&
     !goingNow.has(key(t, id)) &&
@@ -132,8 +161,7 @@ export function guard(input: GuardInput): GuardResult {
   const dependentHeld = new Set<PlannedChange>();
   for (const c of input.changes) {
     const requirements = EXISTS_BECAUSE_OF[c.entityType];
-    if (c.change !== 'removed' || heldTypes[c.entityType] !== undefined || requirements === undefined)
-      continue;
+    if (c.change !== 'removed' || typeHeld(c) || requirements === undefined) continue;
     const waits = requirements.some((refs) => {
       const owners = refs.flatMap((r) => refIds(c.before!, r).map((id) => [r.owner, id] as const));
       return owners.some(([t, id]) => isHeld(t, id)) && !owners.some(([t, id]) => stays(t, id));
@@ -148,7 +176,7 @@ export function guard(input: GuardInput): GuardResult {
   const dependentTypes = new Set<RosterEntityType>();
   for (const c of input.changes) {
     if (c.change === 'removed') {
-      const hold = heldTypes[c.entityType] !== undefined || dependentHeld.has(c);
+      const hold = typeHeld(c) || dependentHeld.has(c);
       if (dependentHeld.has(c)) dependentTypes.add(c.entityType);
       decisions.push({ change: c, disposition: hold ? 'held' : 'apply' });
       continue;

@@ -19,6 +19,11 @@ export const RosterErrors = defineErrors({
     message: (d: { batchId: string; status: string }) =>
       `Held batch ${d.batchId} is ${d.status}, not pending`,
   },
+  ROSTER_HELD_BATCH_CHANGED: {
+    kind: 'failed_precondition',
+    message: (d: { batchId: string; seen: number; current: number }) =>
+      `Held batch ${d.batchId} changed since it was shown (version ${d.seen}, now ${d.current}: a later run added or dropped people); nothing was decided — review it again`,
+  },
   ROSTER_SNAPSHOT_INCOMPLETE: {
     kind: 'failed_precondition',
     message: (d: { syncRunId: string }) =>

@@ -1,6 +1,5 @@
 import type { Logger } from '@isams-sync/logger';
 import { isAppError } from '@isams-sync/errors';
-import { fenceCondition, fencedWrite } from '@isams-sync/mongo';
 import type { RosterEntityType } from '@isams-sync/events';
 import { DATASET_IDS } from '@isams-sync/isams';
 import type { DatasetId, RawElement } from '@isams-sync/isams';
@@ -12,6 +11,7 @@ import type {
   EntityBucketDoc,
   EntityRecord,
   GraceDoc,
+  HeldBatchDoc,
   RunState,
   StoredChange,
   StoredMarker,
@@ -26,6 +26,9 @@ import type { StoredEntity } from '../domain/diff';
 import { guard } from '../domain/guard';
 import type { HoldKind, HoldReason, RemovalThresholds } from '../domain/guard';
 import { releaseHeld } from '../domain/held-release';
+import { DiscardMemory, entityKey, itemsFingerprint, mergeBatchItems } from '../domain/held-batch';
+import type { DiscardedChange } from '../domain/held-batch';
+import type { PlannedChange } from '../domain/diff';
 import { normalise } from '../domain/normalise';
 import { RosterErrors } from '../domain/roster-errors';
 import type { RosterEntity, RosterFinding } from '../domain/roster-model';
@@ -37,7 +40,17 @@ const DAY_MS = 86_400_000;
 
 /** A step of the changeset state machine; `beforeStep` (tests) can fail there to simulate a crash. */
 export type ProcessingStep =
-  'stage' | 'diff' | 'report-applying' | 'apply' | 'publish' | 'publish-batch' | 'report-outcome';
+  | 'stage'
+  | 'diff'
+  /** Inside `diff`: the held batch's new items are written, its document not yet updated. */
+  | 'held-batch'
+  /** Inside `diff`: the held batch is updated, the step's outcome not yet recorded. */
+  | 'record-plan'
+  | 'report-applying'
+  | 'apply'
+  | 'publish'
+  | 'publish-batch'
+  | 'report-outcome';
 
 export interface ProcessorDeps {
   store: RosterStore;
@@ -69,6 +82,18 @@ export interface SnapshotPlan {
   heldCount: number;
   /** Set when something is held: a batch of removals, or the whole run (another school's document). */
   hold?: { kind: HoldKind; reason: string };
+  /** Changes an earlier discard still covers (disposition `discarded`). */
+  discardedCount?: number;
+  /** What the held-batch update of a real run needs (not part of a preview's answer). */
+  batchContext?: {
+    pending: HeldBatchDoc | null;
+    pendingItems: StoredChange[];
+    /** Types this run could judge removals of (dataset present, every record identified). */
+    judgedTypes: ReadonlySet<RosterEntityType>;
+    /** The stored discard entries, and those this run's changes matched. */
+    discards: DiscardedChange[];
+    covered: DiscardedChange[];
+  };
 }
 
 /**
@@ -310,48 +335,15 @@ export class ChangesetProcessor {
         const plan =
           cs.kind === 'approval' ? await this.planApproval(cs) : await this.planSnapshot(cs.tenantId, cs);
         await this.persistPlan(cs, plan, lease);
-        let heldBatchId: string | undefined;
-        if (cs.kind === 'sync' && !cs.dryRun) {
-          await fencedWrite(fence, () =>
-            store
-              .heldBatches(cs.tenantId)
-              .updateMany(
-                { status: 'pending', syncRunId: { $ne: cs.syncRunId }, ...fenceCondition(fence) },
-                { $set: { status: 'superseded', decidedAt: cs.processedAt!, fence: fence.token } },
-              ),
-          );
-          if (plan.heldCount > 0) {
-            heldBatchId = ids.batchOf(cs.syncRunId);
-            const countsByType: Partial<Record<RosterEntityType, number>> = {};
-            for (const c of plan.changes)
-              if (c.disposition === 'held')
-                countsByType[c.entityType] = (countsByType[c.entityType] ?? 0) + 1;
-            await store.insertAll(
-              COLLECTIONS.heldBatches,
-              [
-                {
-                  _id: ids.heldBatch(cs.tenantId, heldBatchId),
-                  tenantId: cs.tenantId,
-                  batchId: heldBatchId,
-                  syncRunId: cs.syncRunId,
-                  status: 'pending' as const,
-                  createdAt: cs.processedAt!,
-                  kind: plan.hold?.kind ?? 'removals',
-                  ...(plan.hold === undefined ? {} : { reason: plan.hold.reason }),
-                  heldTypes: plan.heldTypes,
-                  countsByType,
-                  total: plan.heldCount,
-                },
-              ],
-              fence,
-            );
-          }
-        }
+        const heldBatchId =
+          cs.kind === 'sync' && !cs.dryRun ? await this.updateHeldBatch(cs, plan, lease) : undefined;
+        await this.hook('record-plan', cs);
         return set({
           state: 'diffed',
           changeCount: plan.changes.length,
-          applyCount: plan.changes.length - plan.heldCount,
+          applyCount: plan.changes.length - plan.heldCount - (plan.discardedCount ?? 0),
           heldCount: plan.heldCount,
+          ...(plan.discardedCount ? { discardedCount: plan.discardedCount } : {}),
           chunkCount: Math.ceil(plan.changes.length / CHANGE_CHUNK_SIZE),
           findingCount: plan.findings.length,
           counts: plan.counts,
@@ -571,16 +563,67 @@ export class ChangesetProcessor {
       'school identity checked',
     );
     const thresholds = (await store.thresholds(tenantId)) ?? this.deps.defaultThresholds;
+    // The pending batch stays decidable: its removals stay held; what an admin discarded stays unapplied.
+    const pending = await store.pendingBatch(tenantId);
+    const pendingItems = pending === null ? [] : await store.heldItems(pending);
+    const pendingHeld = new Map<string, HoldReason>();
+    for (const c of pendingItems)
+      if (c.change === 'removed')
+        pendingHeld.set(entityKey(c), pending!.heldTypes[c.entityType] ?? 'threshold');
+    const discards = await store.discarded(tenantId);
+    // Entries of a batch still pending belong to a discard that has not finished (a crash): not yet in force.
+    const memory = new DiscardMemory(discards.filter((e) => e.batchId !== pending?.batchId));
+    const judgedTypes = new Set(
+      [...normalised.presentTypes].filter((t) => normalised.suspendedTypes?.has(t) !== true),
+    );
+    const covered: DiscardedChange[] = [];
+    const wholeRun = identity.verdict === 'different_school';
+    // A removal an admin discarded (same person, same stored image) is not counted against the thresholds.
+    const discardedRemovals: PlannedChange[] = [];
+    const judged: PlannedChange[] = [];
+    for (const c of changes) {
+      const e = wholeRun || c.change !== 'removed' ? undefined : memory.covering(c);
+      if (e === undefined) judged.push(c);
+      else {
+        covered.push(e);
+        discardedRemovals.push(c);
+      }
+    }
     const g = guard({
-      changes,
+      changes: judged,
       activeCounts,
       thresholds,
       datasetRecordCounts: normalised.datasetRecordCounts,
       stored,
       identity,
+      pendingHeld,
+      kept: new Set(discardedRemovals.map(entityKey)),
     });
+    // Held changes a discard covers (a dependent's removal, a dropped link) stay unapplied too; a
+    // whole run is discarded only as a whole (every change of it covered).
+    type Disposition = StoredChange['disposition'];
+    const decisions: { change: PlannedChange; disposition: Disposition }[] = g.decisions.map((d) => ({
+      ...d,
+    }));
+    const heldDecisions = decisions.filter((d) => d.disposition === 'held');
+    const coveringHeld = heldDecisions.map((d) => memory.covering(d.change));
+    if (!wholeRun || (heldDecisions.length > 0 && coveringHeld.every((e) => e !== undefined)))
+      heldDecisions.forEach((d, i) => {
+        const e = coveringHeld[i];
+        if (e === undefined) return;
+        covered.push(e);
+        d.disposition = 'discarded';
+      });
+    const order = new Map(changes.map((c, i) => [`${entityKey(c)}:${c.change}`, i]));
+    const all = [
+      ...decisions,
+      ...discardedRemovals.map((change) => ({ change, disposition: 'discarded' as Disposition })),
+    ]
+      .map((d, i) => ({ d, at: order.get(`${entityKey(d.change)}:${d.change.change}`) ?? 0, i }))
+      .sort((x, y) => x.at - y.at || x.i - y.i)
+      .map((x) => x.d);
     const graceUntil = new Date(processedAt.getTime() + this.deps.graceDays * DAY_MS).toISOString();
-    const planned: StoredChange[] = g.decisions.map(({ change: c, disposition }, seq) => ({
+    const planned: StoredChange[] = all.map(({ change: c, disposition }, seq) => ({
       seq,
       ...c,
       disposition,
@@ -588,6 +631,8 @@ export class ChangesetProcessor {
         ? { removal: { reason: 'absent_from_feed' as const, graceUntil } }
         : {}),
     }));
+    const heldNow = planned.filter((c) => c.disposition === 'held');
+    const discardedCount = planned.filter((c) => c.disposition === 'discarded').length;
     const incomingCounts: Partial<Record<RosterEntityType, number>> = {};
     for (const [t, m] of Object.entries(normalised.entities) as [
       RosterEntityType,
@@ -600,11 +645,135 @@ export class ChangesetProcessor {
     return {
       changes: planned,
       findings: [...connectorFindings, ...normalised.findings],
-      counts: countChanges(g.apply, g.held, incomingCounts),
-      heldTypes: g.heldTypes,
-      heldCount: g.held.length,
-      ...(g.hold === undefined ? {} : { hold: g.hold }),
+      counts: countChanges(g.apply, heldNow, incomingCounts),
+      heldTypes: Object.fromEntries(
+        Object.entries(g.heldTypes).filter(([t]) => heldNow.some((c) => c.entityType === t)),
+      ),
+      heldCount: heldNow.length,
+      ...(g.hold === undefined || heldNow.length === 0 ? {} : { hold: g.hold }),
+      ...(discardedCount > 0 ? { discardedCount } : {}),
+      batchContext: { pending, pendingItems, judgedTypes, discards, covered },
     };
+  }
+
+  /**
+   * Keeps the school's one pending batch current after a real run (docs/roster-model.md › Held
+   * batches): its items become the run's held changes plus the earlier items of types the run could
+   * not judge; when they differ from the batch's, they are written as a new version (change chunks
+   * under deterministic ids, then the batch document); an empty batch is closed (`superseded`:
+   * nothing left to decide). With no pending batch, held changes open one (`held-<run>`). Discards
+   * that no longer cover anything are forgotten. Every write is idempotent, and re-planning the run
+   * after any of them gives the same plan, so a crash anywhere here ends in the same state.
+   * Returns the batch the run's held changes are in.
+   */
+  private async updateHeldBatch(
+    cs: ChangesetDoc,
+    plan: SnapshotPlan,
+    lease: HeldLease,
+  ): Promise<string | undefined> {
+    const { store } = this.deps;
+    const { fence } = lease;
+    const { tenantId } = cs;
+    const at = cs.processedAt!;
+    const { pending, pendingItems, judgedTypes, discards, covered } = plan.batchContext!;
+    const runHeld = plan.changes.filter((c) => c.disposition === 'held');
+    const items: StoredChange[] = mergeBatchItems(pendingItems, runHeld, judgedTypes).map((c, seq) => ({
+      ...(c as StoredChange),
+      seq,
+      disposition: 'held',
+    }));
+    const heldTypes: Partial<Record<RosterEntityType, HoldReason>> = {};
+    const countsByType: Partial<Record<RosterEntityType, number>> = {};
+    for (const c of items) {
+      countsByType[c.entityType] = (countsByType[c.entityType] ?? 0) + 1;
+      heldTypes[c.entityType] ??=
+        plan.heldTypes[c.entityType] ?? pending?.heldTypes[c.entityType] ?? 'threshold';
+    }
+    const itemsHash = itemsFingerprint(items);
+    const writeItems = async (batchId: string, version: number): Promise<string> => {
+      const csId = ids.heldItems(tenantId, batchId, version);
+      const chunks = [];
+      for (let i = 0; i * CHANGE_CHUNK_SIZE < items.length; i += 1)
+        chunks.push({
+          _id: ids.changeChunk(csId, i),
+          tenantId,
+          changesetId: csId,
+          chunkNo: i,
+          changes: items.slice(i * CHANGE_CHUNK_SIZE, (i + 1) * CHANGE_CHUNK_SIZE),
+        });
+      for (let i = 0; i < chunks.length; i += 20)
+        await store.insertPacked(COLLECTIONS.changeChunks, chunks.slice(i, i + 20), fence);
+      return csId;
+    };
+    const contents = (version: number, itemsChangesetId: string) => ({
+      version,
+      itemsChangesetId,
+      itemChunkCount: Math.ceil(items.length / CHANGE_CHUNK_SIZE),
+      itemsHash,
+      heldTypes,
+      countsByType,
+      total: items.length,
+      kind: plan.hold?.kind ?? pending?.kind ?? 'removals',
+      ...(plan.hold !== undefined
+        ? { reason: plan.hold.reason }
+        : pending?.reason === undefined
+          ? {}
+          : { reason: pending.reason }),
+      lastSyncRunId: cs.syncRunId,
+      updatedAt: at,
+    });
+
+    let batchId: string | undefined;
+    if (pending !== null) {
+      const current = pending.itemsHash ?? itemsFingerprint(pendingItems);
+      if (items.length === 0) {
+        await store.setById(
+          COLLECTIONS.heldBatches,
+          tenantId,
+          pending._id,
+          { status: 'superseded', decidedAt: at, lastSyncRunId: cs.syncRunId, updatedAt: at },
+          fence,
+        );
+      } else {
+        batchId = pending.batchId;
+        if (itemsHash !== current) {
+          const version = (pending.version ?? 1) + 1;
+          const csId = await writeItems(pending.batchId, version);
+          await this.hook('held-batch', cs);
+          await store.setById(COLLECTIONS.heldBatches, tenantId, pending._id, contents(version, csId), fence);
+          if (pending.itemsChangesetId !== undefined && pending.itemsChangesetId !== csId) {
+            await fence.check();
+            await store.changeChunks(tenantId).deleteMany({ changesetId: pending.itemsChangesetId });
+          }
+        }
+      }
+    } else if (items.length > 0) {
+      batchId = ids.batchOf(cs.syncRunId);
+      const csId = await writeItems(batchId, 1);
+      await this.hook('held-batch', cs);
+      await store.insertAll(
+        COLLECTIONS.heldBatches,
+        [
+          {
+            _id: ids.heldBatch(tenantId, batchId),
+            tenantId,
+            batchId,
+            syncRunId: cs.syncRunId,
+            status: 'pending' as const,
+            createdAt: at,
+            ...contents(1, csId),
+          },
+        ],
+        fence,
+      );
+    }
+
+    const stillCovered = new Set(covered);
+    const kept = discards.filter(
+      (e) => e.batchId === pending?.batchId || stillCovered.has(e) || !judgedTypes.has(e.entityType),
+    );
+    if (kept.length !== discards.length) await store.putDiscarded(tenantId, kept, at, fence);
+    return runHeld.length > 0 ? batchId : undefined;
   }
 
   /**
@@ -614,13 +783,10 @@ export class ChangesetProcessor {
    */
   private async planApproval(cs: ChangesetDoc): Promise<SnapshotPlan> {
     const { store } = this.deps;
-    const source = await store.getChangeset(cs.tenantId, ids.changeset(cs.tenantId, cs.syncRunId));
-    const batch = await store.heldBatch(cs.tenantId, ids.batchOf(cs.syncRunId));
+    const batch = await store.heldBatch(cs.tenantId, cs.heldBatchId ?? ids.batchOf(cs.syncRunId));
     const graceUntil = new Date(cs.processedAt!.getTime() + this.deps.graceDays * DAY_MS).toISOString();
-    const held: StoredChange[] = [];
-    for (let chunkNo = 0; chunkNo < (source?.chunkCount ?? 0); chunkNo += 1) {
-      for (const c of await this.chunk(source!, chunkNo)) if (c.disposition === 'held') held.push(c);
-    }
+    // The items of the version the admin approved (a decided batch's items never change).
+    const held: StoredChange[] = batch === null ? [] : await store.heldItems(batch);
     const { stored } = await store.loadStored(cs.tenantId);
     const released = releaseHeld(held, stored);
     const changes: StoredChange[] = released.map((c, seq) => ({

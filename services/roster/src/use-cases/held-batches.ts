@@ -2,6 +2,7 @@ import type { HeldBatchDoc } from '../adapters/mongo/documents';
 import { ids } from '../adapters/mongo/documents';
 import { COLLECTIONS } from '../adapters/mongo/roster-store';
 import type { RosterStore } from '../adapters/mongo/roster-store';
+import { contentHash } from '../domain/held-batch';
 import { RosterErrors } from '../domain/roster-errors';
 import type { ChangesetProcessor } from './changeset-processor';
 
@@ -19,23 +20,33 @@ export class HeldBatches {
     return batch;
   }
 
+  /** Refuses a decision on a view of the batch older than its current items (`version` 0/absent: any). */
+  private assertVersion(batch: HeldBatchDoc, version: number | undefined): void {
+    const current = batch.version ?? 1;
+    if (version !== undefined && version > 0 && version !== current)
+      throw RosterErrors.ROSTER_HELD_BATCH_CHANGED({ batchId: batch.batchId, seen: version, current });
+  }
+
   /**
-   * Approves a pending batch: records who/when/why, then applies its removals (still-active entities
-   * only) through an approval changeset with reason `approved_held_batch`. Retrying an approved
-   * batch resumes that changeset and changes nothing else. Waits for a school another replica is
-   * processing (bounded; then `ROSTER_TENANT_BUSY`).
+   * Approves a pending batch: records who/when/why, then applies its items — exactly the version the
+   * admin saw when `version` is given (else the current one; a changed batch is refused with
+   * `ROSTER_HELD_BATCH_CHANGED`) — through an approval changeset: removals of still-active entities
+   * with reason `approved_held_batch`. Retrying an approved batch resumes that changeset and changes
+   * nothing else. Waits for a school another replica is processing (bounded; then `ROSTER_TENANT_BUSY`).
    */
   approve(
     tenantId: string,
     batchId: string,
     actor: string | undefined,
     comment: string,
+    version?: number,
   ): Promise<HeldBatchDoc> {
     return this.processor.withTenant(tenantId, async (lease) => {
       let batch = await this.get(tenantId, batchId);
       if (batch.status !== 'pending' && batch.status !== 'approved') {
         throw RosterErrors.ROSTER_HELD_BATCH_NOT_PENDING({ batchId, status: batch.status });
       }
+      if (batch.status === 'pending') this.assertVersion(batch, version);
       const changesetId = ids.changeset(tenantId, batch.syncRunId, 'approval');
       if (batch.status === 'pending') {
         const decidedAt = this.now();
@@ -62,6 +73,7 @@ export class HeldBatches {
           syncRunId: batch.syncRunId,
           kind: 'approval',
           state: 'staged',
+          heldBatchId: batch.batchId,
           dryRun: false,
           ...(source?.marker === undefined ? {} : { marker: source.marker }),
           receivedAt: batch.decidedAt ?? this.now(),
@@ -75,25 +87,55 @@ export class HeldBatches {
     });
   }
 
-  /** Discards a pending batch: nobody is removed; a record still absent at the next run is held again. */
+  /**
+   * Discards a pending batch: nothing of it is applied, and it holds: each of its changes is
+   * remembered with the content it was decided on (`discardedChanges`), so later runs neither apply
+   * nor hold the same change again until that person's data changes (or they come back and leave
+   * again) — then it is a new decision. The memory is written first (not in force while the batch is
+   * pending), then the status: a crash in between is finished by retrying.
+   */
   discard(
     tenantId: string,
     batchId: string,
     actor: string | undefined,
     comment: string,
+    version?: number,
   ): Promise<HeldBatchDoc> {
     return this.processor.withTenant(tenantId, async (lease) => {
       const batch = await this.get(tenantId, batchId);
       if (batch.status === 'discarded') return batch;
       if (batch.status !== 'pending')
         throw RosterErrors.ROSTER_HELD_BATCH_NOT_PENDING({ batchId, status: batch.status });
+      this.assertVersion(batch, version);
+      const discardedAt = this.now();
+      const items = await this.store.heldItems(batch);
+      const mine = new Set(items.map((c) => `${c.entityType}/${c.entityId}:${c.change}`));
+      const others = (await this.store.discarded(tenantId)).filter(
+        (e) => e.batchId !== batch.batchId && !mine.has(`${e.entityType}/${e.entityId}:${e.change}`),
+      );
+      await this.store.putDiscarded(
+        tenantId,
+        [
+          ...others,
+          ...items.map((c) => ({
+            entityType: c.entityType,
+            entityId: c.entityId,
+            change: c.change,
+            hash: contentHash(c),
+            batchId: batch.batchId,
+            discardedAt: discardedAt.toISOString(),
+          })),
+        ],
+        discardedAt,
+        lease.fence,
+      );
       await this.store.setById(
         COLLECTIONS.heldBatches,
         tenantId,
         batch._id,
         {
           status: 'discarded',
-          decidedAt: this.now(),
+          decidedAt: discardedAt,
           comment,
           ...(actor === undefined ? {} : { decidedBy: actor }),
         },

@@ -44,6 +44,17 @@ export function parseOffsetToken(token: string | undefined): number {
   return n;
 }
 
+function filterChanges(all: StoredChange[], f: ChangeFilter): StoredChange[] {
+  const q = f.query?.toLowerCase();
+  return all.filter(
+    (c) =>
+      (!f.entityType || c.entityType === f.entityType) &&
+      (!f.change || c.change === f.change) &&
+      (!f.disposition || c.disposition === f.disposition) &&
+      (!q || searchText(c.entityType, (c.before ?? c.after)!).includes(q)),
+  );
+}
+
 /** Read side of the roster: entities, runs, changesets, findings, held batches, dry runs, thresholds. */
 export class RosterQueries {
   constructor(
@@ -84,14 +95,7 @@ export class RosterQueries {
     const all: StoredChange[] = [];
     for (let i = 0; i < (cs.chunkCount ?? 0); i += 1)
       all.push(...((await this.store.changeChunk(cs.tenantId, cs._id, i))?.changes ?? []));
-    const q = f.query?.toLowerCase();
-    return all.filter(
-      (c) =>
-        (!f.entityType || c.entityType === f.entityType) &&
-        (!f.change || c.change === f.change) &&
-        (!f.disposition || c.disposition === f.disposition) &&
-        (!q || searchText(c.entityType, (c.before ?? c.after)!).includes(q)),
-    );
+    return filterChanges(all, f);
   }
 
   async listRunChanges(
@@ -141,8 +145,7 @@ export class RosterQueries {
   ): Promise<{ batch: HeldBatchDoc; records: Page<StoredChange> }> {
     const batch = await this.store.heldBatch(tenantId, batchId);
     if (batch === null) throw RosterErrors.ROSTER_HELD_BATCH_NOT_FOUND({ batchId });
-    const cs = await this.getRun(tenantId, batch.syncRunId);
-    const records = await this.changes(cs, { ...f, disposition: 'held' });
+    const records = filterChanges(await this.store.heldItems(batch), f);
     return { batch, records: this.page(records, pageSize, pageToken) };
   }
 

@@ -47,8 +47,8 @@ export interface RosterGateway {
     ctx: CallContext,
     input: Paging & { batchId: string; entityType?: string; query?: string },
   ): Promise<HeldBatchDetail>;
-  approveHeldBatch(ctx: CallContext, batchId: string, comment: string): Promise<HeldBatch>;
-  discardHeldBatch(ctx: CallContext, batchId: string, comment: string): Promise<HeldBatch>;
+  approveHeldBatch(ctx: CallContext, batchId: string, comment: string, version?: number): Promise<HeldBatch>;
+  discardHeldBatch(ctx: CallContext, batchId: string, comment: string, version?: number): Promise<HeldBatch>;
   close(): void;
 }
 
@@ -91,6 +91,10 @@ interface PHeldBatch {
   /** Empty from a roster that predates batch kinds. */
   kind: string;
   reason: string;
+  /** 0 / empty from a roster that predates batch versions. */
+  version: number;
+  updatedAt: string;
+  lastSyncRunId: string;
 }
 interface PRun {
   syncRunId: string;
@@ -166,6 +170,9 @@ export function toHeldBatch(b: PHeldBatch): HeldBatch {
     comment: orNull(b.comment),
     kind: b.kind || 'removals',
     reason: orNull(b.reason),
+    version: b.version || 1,
+    updatedAt: orNull(b.updatedAt) ?? orNull(b.createdAt),
+    lastSyncRunId: b.lastSyncRunId || b.syncRunId,
   };
 }
 
@@ -295,10 +302,10 @@ export function createRosterGateway(options: {
       if (r.batch === null) throw new Error('GetHeldBatch returned no batch');
       return { batch: toHeldBatch(r.batch), records: r.records.map(toChange), page: pageInfo(r.page) };
     },
-    approveHeldBatch: async (ctx, batchId, comment) =>
-      toHeldBatch(await call(client.approveHeldBatch, { batchId, comment }, ctx)),
-    discardHeldBatch: async (ctx, batchId, comment) =>
-      toHeldBatch(await call(client.discardHeldBatch, { batchId, comment }, ctx)),
+    approveHeldBatch: async (ctx, batchId, comment, version) =>
+      toHeldBatch(await call(client.approveHeldBatch, { batchId, comment, version: version ?? 0 }, ctx)),
+    discardHeldBatch: async (ctx, batchId, comment, version) =>
+      toHeldBatch(await call(client.discardHeldBatch, { batchId, comment, version: version ?? 0 }, ctx)),
     close: () => client.close(),
   };
 }

@@ -67,7 +67,11 @@ export const changeSchema = z.object({
   entityType: z.string(),
   entityId: z.string(),
   change: z.string().describe('added, updated, removed, restored'),
-  disposition: z.string().describe('apply or held'),
+  disposition: z
+    .string()
+    .describe(
+      'apply, held (waits in the pending held batch) or discarded (an admin discarded this very change earlier)',
+    ),
   before: z.record(z.string(), z.unknown()).nullable(),
   after: z.record(z.string(), z.unknown()).nullable(),
   changedFields: z.array(z.string()),
@@ -93,7 +97,11 @@ export const heldBatchSchema = z
   .object({
     batchId: z.string(),
     syncRunId: z.string(),
-    status: z.string().describe('pending, approved, discarded or superseded'),
+    status: z
+      .string()
+      .describe(
+        'pending (decidable until decided; later runs update its items), approved, discarded (holds until the people’s data changes) or superseded (nothing left to decide)',
+      ),
     createdAt: z.string().nullable(),
     types: z.array(z.object({ entityType: z.string(), count: z.number().int(), reason: z.string() })),
     total: z.number().int(),
@@ -106,6 +114,12 @@ export const heldBatchSchema = z
         'removals: the run’s suspicious removals and what depends on them (additions and updates were applied); whole_run: the document looked like a different school, so nothing of the run was applied',
       ),
     reason: z.string().nullable().describe('Why it was held, in plain words'),
+    version: z
+      .number()
+      .int()
+      .describe('Bumped whenever a later run changes the items; send it with approve/discard'),
+    updatedAt: z.string().nullable().describe('When a later run last changed the items'),
+    lastSyncRunId: z.string().describe('The run that last changed the items'),
   })
   .meta({ id: 'HeldBatch' });
 export type HeldBatch = z.infer<typeof heldBatchSchema>;
@@ -118,4 +132,17 @@ export const heldBatchDetailSchema = z.object({
 });
 export type HeldBatchDetail = z.infer<typeof heldBatchDetailSchema>;
 
-export const decideBodySchema = z.object({ comment: z.string().trim().max(1000).default('') }).strict();
+export const decideBodySchema = z
+  .object({
+    comment: z.string().trim().max(1000).default(''),
+    version: z
+      .number()
+      .int()
+      .min(1)
+      .max(2_147_483_647)
+      .optional()
+      .describe(
+        'The batch version shown to the admin; a batch changed since is refused (409 ROSTER_HELD_BATCH_CHANGED). Absent: the current version',
+      ),
+  })
+  .strict();

@@ -110,7 +110,7 @@ export const rosterBookingsRoutes: FastifyPluginAsyncZod<RosterBookingsRoutesOpt
         querystring: z.object({
           entityType: entityTypeSchema.optional(),
           change: z.enum(['added', 'updated', 'removed', 'restored']).optional(),
-          disposition: z.enum(['apply', 'held']).optional(),
+          disposition: z.enum(['apply', 'held', 'discarded']).optional(),
           ...paging,
         }),
         response: { 200: changePageSchema, ...schoolErrorResponses },
@@ -230,8 +230,8 @@ export const rosterBookingsRoutes: FastifyPluginAsyncZod<RosterBookingsRoutesOpt
           ...base(
             ['held batches'],
             decision === 'approve'
-              ? 'Approve once: the held removals are applied (their bookings are cancelled)'
-              : 'Discard: nothing is removed; continued absence holds them again next run',
+              ? 'Approve once: the held removals (of the version shown) are applied (their bookings are cancelled)'
+              : 'Discard: nothing is removed, and the same removals are not held again until those people’s data changes',
           ),
           params: batchParams,
           body: decideBodySchema.nullish(),
@@ -241,6 +241,7 @@ export const rosterBookingsRoutes: FastifyPluginAsyncZod<RosterBookingsRoutesOpt
       async (request, reply) => {
         const ctx = callContext(request, reply);
         const comment = request.body?.comment ?? '';
+        const version = request.body?.version;
         return audited(
           auditLog,
           request,
@@ -252,8 +253,8 @@ export const rosterBookingsRoutes: FastifyPluginAsyncZod<RosterBookingsRoutesOpt
           },
           () =>
             decision === 'approve'
-              ? roster.approveHeldBatch(ctx, request.params.batchId, comment)
-              : roster.discardHeldBatch(ctx, request.params.batchId, comment),
+              ? roster.approveHeldBatch(ctx, request.params.batchId, comment, version)
+              : roster.discardHeldBatch(ctx, request.params.batchId, comment, version),
         );
       },
     );

@@ -2,6 +2,7 @@ import type { RosterChange, RosterEntityType } from '@isams-sync/events';
 import type { DatasetId, RawElement } from '@isams-sync/isams';
 import type { ChangeCounts } from '../../domain/change-counts';
 import type { HoldKind, HoldReason, RemovalThresholds } from '../../domain/guard';
+import type { DiscardedChange } from '../../domain/held-batch';
 import type { RosterEntity, RosterFinding } from '../../domain/roster-model';
 
 /** `rawChunks`: one staged chunk of one dataset of one run. */
@@ -66,6 +67,8 @@ export interface ChangesetDoc {
   holdReason?: string;
   /** Change chunks whose events the broker acknowledged. */
   publishedChunks?: number;
+  /** Changes an earlier discard still covers (disposition `discarded`): neither applied nor held. */
+  discardedCount?: number;
   outcome?: 'applied' | 'held' | 'failed';
   error?: { code: string; message: string; transient: boolean };
   approvedBy?: string;
@@ -88,7 +91,11 @@ export interface StoredChange {
   before?: RosterEntity;
   after?: RosterEntity;
   changedFields?: string[];
-  disposition: 'apply' | 'held';
+  /**
+   * `apply`: applied by this run; `held`: waits in the pending held batch; `discarded`: an admin
+   * discarded this very change (same person, same content) earlier, so it is neither applied nor held.
+   */
+  disposition: 'apply' | 'held' | 'discarded';
   removal?: RemovalInfo;
 }
 
@@ -159,14 +166,32 @@ export interface ChunkReceiptDoc {
   chunkIndex: number;
 }
 
-/** `heldBatches`: changes held by the guard for an admin (a run's removals, or a whole run). */
+/**
+ * `heldBatches`: changes held by the guard for an admin (a run's removals, or a whole run). A school
+ * has at most one `pending` batch; later runs update its items (a new `version`) until it is decided.
+ */
 export interface HeldBatchDoc {
   _id: string;
   tenantId: string;
   batchId: string;
+  /** The run that opened the batch (its approval is reported on this run). */
   syncRunId: string;
+  /**
+   * `superseded`: nothing of it is left to decide (every held change stopped applying), or — for
+   * batches stored before batches stayed pending — a later run replaced it.
+   */
   status: 'pending' | 'approved' | 'discarded' | 'superseded';
   createdAt: Date;
+  /** Bumped whenever a later run changes the items; approve/discard may name the version they saw. Absent = 1. */
+  version?: number;
+  /** Where the items of the current version are (change chunks); absent = the opening run's `held` changes. */
+  itemsChangesetId?: string;
+  itemChunkCount?: number;
+  /** `itemsFingerprint` of the current items. */
+  itemsHash?: string;
+  /** The last run that changed the items, and when. */
+  lastSyncRunId?: string;
+  updatedAt?: Date;
   /** `removals` (absent for batches stored before whole-run holds) or `whole_run`. */
   kind?: HoldKind;
   /** Why, in plain words (absent for batches stored before it was recorded). */
@@ -178,6 +203,14 @@ export interface HeldBatchDoc {
   decidedAt?: Date;
   comment?: string;
   approvalChangesetId?: string;
+}
+
+/** `discardedChanges` (`<tenant>|discarded`): the changes admins discarded that still hold (see `DiscardMemory`). */
+export interface DiscardedChangesDoc {
+  _id: string;
+  tenantId: string;
+  entries: DiscardedChange[];
+  updatedAt: Date;
 }
 
 /** `openChangesets`: one entry per unfinished changeset (the sweeper's work list; `_id` = changeset id). */
@@ -217,6 +250,9 @@ export const ids = {
   entity: (tenantId: string, entityType: string, entityId: string) => `${tenantId}|${entityType}|${entityId}`,
   bucket: (tenantId: string, entityType: string, bucket: number) => `${tenantId}|${entityType}|b${bucket}`,
   heldBatch: (tenantId: string, batchId: string) => `${tenantId}|${batchId}`,
+  /** The change chunks of one version of a held batch's items. */
+  heldItems: (tenantId: string, batchId: string, version: number) => `${tenantId}|${batchId}|v${version}`,
+  discarded: (tenantId: string) => `${tenantId}|discarded`,
   /** A held batch is named after its run. */
   batchOf: (runId: string) => `held-${runId}`,
   changeId: (runId: string, seq: number) => `${runId}#${seq}`,

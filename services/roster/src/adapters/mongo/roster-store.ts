@@ -20,11 +20,13 @@ import type { RosterEntityType } from '@isams-sync/events';
 import type { DatasetId } from '@isams-sync/isams';
 import type { StoredByType, StoredEntity } from '../../domain/diff';
 import type { RemovalThresholds } from '../../domain/guard';
+import type { DiscardedChange } from '../../domain/held-batch';
 import { ENTITY_BUCKETS, RUN_STATES, bucketOf, ids } from './documents';
 import type {
   ChangeChunkDoc,
   ChangesetDoc,
   ChunkReceiptDoc,
+  DiscardedChangesDoc,
   EntityBucketDoc,
   EntityRecord,
   FindingChunkDoc,
@@ -33,6 +35,7 @@ import type {
   OpenChangesetDoc,
   RawChunkDoc,
   SettingsDoc,
+  StoredChange,
 } from './documents';
 
 export const COLLECTIONS = {
@@ -44,6 +47,8 @@ export const COLLECTIONS = {
   entityBuckets: 'entityBuckets',
   graceQueue: 'graceQueue',
   heldBatches: 'heldBatches',
+  /** Per school, the discarded changes that still hold (`<tenant>|discarded`, read by `_id`). */
+  discardedChanges: 'discardedChanges',
   settings: 'settings',
   /** Per-school leases (cross-replica exclusion, `TenantLeases`); keyed by tenant id, no `tenantId` field. */
   leases: 'leases',
@@ -86,6 +91,7 @@ export const ROSTER_INDEXES: CollectionIndexSpec[] = [
   leaseIndexes(COLLECTIONS.leases),
   // Read and written by `_id` only.
   { collection: COLLECTIONS.changesetSteps, indexes: [] },
+  { collection: COLLECTIONS.discardedChanges, indexes: [] },
 ];
 
 /**
@@ -517,6 +523,41 @@ export class RosterStore {
       updatedAt: now,
       ...(updatedBy === undefined ? {} : { updatedBy }),
     });
+  }
+
+  /** The school's pending held batch (the newest, should a store from before single batches hold several). */
+  async pendingBatch(tenantId: string): Promise<HeldBatchDoc | null> {
+    const pending = await this.heldBatches(tenantId).find({ status: 'pending' }, { sort: { createdAt: -1 } });
+    return pending[0] ?? null;
+  }
+
+  /** The held changes of a batch's current version, in order. */
+  async heldItems(batch: HeldBatchDoc): Promise<StoredChange[]> {
+    const { tenantId } = batch;
+    const csId = batch.itemsChangesetId ?? ids.changeset(tenantId, batch.syncRunId);
+    let chunks = batch.itemChunkCount;
+    if (chunks === undefined) chunks = (await this.getChangeset(tenantId, csId))?.chunkCount ?? 0;
+    const out: StoredChange[] = [];
+    for (let i = 0; i < chunks; i += 1)
+      for (const c of (await this.changeChunk(tenantId, csId, i))?.changes ?? [])
+        if (c.disposition === 'held') out.push(c);
+    return out;
+  }
+
+  /** The discarded changes that still hold for the school. */
+  async discarded(tenantId: string): Promise<DiscardedChange[]> {
+    return (
+      (await this.byId<DiscardedChangesDoc>(COLLECTIONS.discardedChanges, tenantId, ids.discarded(tenantId)))
+        ?.entries ?? []
+    );
+  }
+
+  async putDiscarded(tenantId: string, entries: DiscardedChange[], now: Date, fence: Fence): Promise<void> {
+    await this.putById<DiscardedChangesDoc>(
+      COLLECTIONS.discardedChanges,
+      { _id: ids.discarded(tenantId), tenantId, entries, updatedAt: now },
+      fence,
+    );
   }
 
   async heldBatch(tenantId: string, batchId: string): Promise<HeldBatchDoc | null> {

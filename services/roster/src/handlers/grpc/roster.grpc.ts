@@ -106,6 +106,13 @@ const toHeldTypes = (
     reason: heldTypes[t] ?? '',
   }));
 
+/** Approve/Discard: the batch, why, and the version the admin saw (0 = current). */
+const decision = z.object({
+  batchId: z.string().min(1, 'required').max(100),
+  comment: z.string().max(1000),
+  version: z.number().int().min(0),
+});
+
 export function toHeldBatch(b: HeldBatchDoc): rosterV1.HeldBatch {
   return {
     batchId: b.batchId,
@@ -119,6 +126,9 @@ export function toHeldBatch(b: HeldBatchDoc): rosterV1.HeldBatch {
     comment: b.comment ?? '',
     kind: b.kind ?? 'removals',
     reason: b.reason ?? storedBatchReason(b.heldTypes, b.countsByType),
+    version: b.version ?? 1,
+    updatedAt: iso(b.updatedAt ?? b.createdAt),
+    lastSyncRunId: b.lastSyncRunId ?? b.syncRunId,
   };
 }
 
@@ -198,7 +208,7 @@ export function rosterGrpcHandlers(deps: {
           syncRunId: runId,
           entityType: z.union([entityType, z.literal('')]),
           change: z.enum(['', 'added', 'updated', 'removed', 'restored']),
-          disposition: z.enum(['', 'apply', 'held']),
+          disposition: z.enum(['', 'apply', 'held', 'discarded']),
           page: pageSchema,
         }),
         req,
@@ -270,19 +280,13 @@ export function rosterGrpcHandlers(deps: {
       return { batch: toHeldBatch(batch), records: records.items.map(toChange), page: pageInfo(records) };
     }),
     ApproveHeldBatch: unary(async (req: rosterV1.DecideHeldBatchRequest__Output, ctx) => {
-      const q = parse(
-        z.object({ batchId: z.string().min(1, 'required').max(100), comment: z.string().max(1000) }),
-        req,
-      );
-      await heldBatches.approve(ctx.tenantId, q.batchId, ctx.actor, q.comment);
+      const q = parse(decision, req);
+      await heldBatches.approve(ctx.tenantId, q.batchId, ctx.actor, q.comment, q.version);
       return toHeldBatch(await heldBatches.get(ctx.tenantId, q.batchId));
     }),
     DiscardHeldBatch: unary(async (req: rosterV1.DecideHeldBatchRequest__Output, ctx) => {
-      const q = parse(
-        z.object({ batchId: z.string().min(1, 'required').max(100), comment: z.string().max(1000) }),
-        req,
-      );
-      return toHeldBatch(await heldBatches.discard(ctx.tenantId, q.batchId, ctx.actor, q.comment));
+      const q = parse(decision, req);
+      return toHeldBatch(await heldBatches.discard(ctx.tenantId, q.batchId, ctx.actor, q.comment, q.version));
     }),
     DryRunSnapshot: unary(async (req: rosterV1.DryRunSnapshotRequest__Output, ctx) => {
       const q = parse(z.object({ syncRunId: runId, maxChanges: z.number().int().min(0).max(MAX_PAGE) }), req);

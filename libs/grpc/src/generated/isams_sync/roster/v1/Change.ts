@@ -11,7 +11,7 @@ export interface Change {
    */
   'change'?: (string);
   /**
-   * apply or held.
+   * apply, held, or discarded (an admin discarded this very change earlier: neither applied nor held).
    */
   'disposition'?: (string);
   'beforeJson'?: (string);
@@ -30,7 +30,7 @@ export interface Change__Output {
    */
   'change': (string);
   /**
-   * apply or held.
+   * apply, held, or discarded (an admin discarded this very change earlier: neither applied nor held).
    */
   'disposition': (string);
   'beforeJson': (string);

@@ -8,6 +8,11 @@ export interface DecideHeldBatchRequest {
    * Why (kept with who and when).
    */
   'comment'?: (string);
+  /**
+   * The version the decision was made on; a batch changed since is refused (ROSTER_HELD_BATCH_CHANGED).
+   * 0 = the current version.
+   */
+  'version'?: (number);
 }
 
 export interface DecideHeldBatchRequest__Output {
@@ -16,4 +21,9 @@ export interface DecideHeldBatchRequest__Output {
    * Why (kept with who and when).
    */
   'comment': (string);
+  /**
+   * The version the decision was made on; a batch changed since is refused (ROSTER_HELD_BATCH_CHANGED).
+   * 0 = the current version.
+   */
+  'version': (number);
 }

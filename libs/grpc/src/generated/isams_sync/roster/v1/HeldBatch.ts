@@ -7,7 +7,8 @@ export interface HeldBatch {
   'batchId'?: (string);
   'syncRunId'?: (string);
   /**
-   * pending, approved, discarded or superseded (a later run replaced it).
+   * pending, approved, discarded or superseded (nothing of it is left to decide: every held change
+   * stopped applying). A pending batch stays decidable: later runs update its items (version).
    */
   'status'?: (string);
   'createdAt'?: (string);
@@ -27,13 +28,24 @@ export interface HeldBatch {
    * pupils now have a different name and date of birth; …").
    */
   'reason'?: (string);
+  /**
+   * Bumped whenever a later run changes the items (adds held people, drops those back in the
+   * feed); pass it to Approve/Discard to decide exactly what was shown.
+   */
+  'version'?: (number);
+  /**
+   * When a later run last changed the items, and which run.
+   */
+  'updatedAt'?: (string);
+  'lastSyncRunId'?: (string);
 }
 
 export interface HeldBatch__Output {
   'batchId': (string);
   'syncRunId': (string);
   /**
-   * pending, approved, discarded or superseded (a later run replaced it).
+   * pending, approved, discarded or superseded (nothing of it is left to decide: every held change
+   * stopped applying). A pending batch stays decidable: later runs update its items (version).
    */
   'status': (string);
   'createdAt': (string);
@@ -53,4 +65,14 @@ export interface HeldBatch__Output {
    * pupils now have a different name and date of birth; …").
    */
   'reason': (string);
+  /**
+   * Bumped whenever a later run changes the items (adds held people, drops those back in the
+   * feed); pass it to Approve/Discard to decide exactly what was shown.
+   */
+  'version': (number);
+  /**
+   * When a later run last changed the items, and which run.
+   */
+  'updatedAt': (string);
+  'lastSyncRunId': (string);
 }

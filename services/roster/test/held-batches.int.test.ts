@@ -1,0 +1,192 @@
+import { describe, expect, it } from 'vitest';
+import type { CloudEvent } from '@isams-sync/events';
+import { uniqueName } from '@isams-sync/testing';
+import type { ProcessingStep } from '../src/use-cases/changeset-processor';
+import { createHarness, eventsFor, eventually, runFinished } from './support/harness';
+import { miniSchool } from './support/mini-school';
+import { pupil } from './support/raw';
+import { publishSnapshot } from './support/school-feed';
+import { useStartedRoster } from './support/started-roster';
+
+const roster = useStartedRoster();
+
+type Data = { status: string; sequence: number; change?: string; removal?: { reason: string } };
+const d = (e: CloudEvent) => e.data as Data;
+const of = (tenantId: string, runId?: string) => (e: CloudEvent) =>
+  e.tenantid === tenantId && (runId === undefined || e.syncrunid === runId);
+
+async function run(tenantId: string, runId: string, data: ReturnType<typeof miniSchool>, dryRun = false) {
+  await publishSnapshot(roster.h.producer, roster.h.topics.raw, tenantId, runId, data, { dryRun });
+  return runFinished(roster.app, tenantId, runId);
+}
+
+const pending = async (t: string) =>
+  (await roster.rpc.call('listHeldBatches')({ status: 'pending' }, t)).batches;
+const heldIds = async (t: string, batchId: string) =>
+  (await roster.rpc.call('getHeldBatch')({ batchId, page: { pageSize: 500 } }, t)).records.map(
+    (r) => `${r.change}:${r.entityId}`,
+  );
+const activePupils = async (t: string) => (await roster.app.store.loadStored(t)).activeCounts.pupil;
+
+describe('a pending held batch stays decidable', () => {
+  it('later runs add their held removals to the one pending batch; approve applies the version shown', async () => {
+    const t = uniqueName('school');
+    expect((await run(t, 'seed', miniSchool(40))).outcome).toBe('applied');
+    // 6 of 40 leave: held
+    expect(await run(t, 'r2', miniSchool(40, { without: [1, 2, 3, 4, 5, 6] }))).toMatchObject({
+      outcome: 'held',
+      heldBatchId: 'held-r2',
+    });
+    // an hour later a seventh leaves and someone joins: the joiner applies, the leaver joins the batch
+    expect(
+      await run(t, 'r3', miniSchool(40, { without: [1, 2, 3, 4, 5, 6, 7], extra: [pupil('501')] })),
+    ).toMatchObject({ outcome: 'held', heldBatchId: 'held-r2', heldCount: 7 });
+    expect(await roster.app.store.entity(t, 'pupil', '501')).toMatchObject({ status: 'active' });
+    // a third run changes nothing: same batch, same version
+    expect(
+      await run(t, 'r4', miniSchool(40, { without: [1, 2, 3, 4, 5, 6, 7], extra: [pupil('501')] })),
+    ).toMatchObject({ outcome: 'held', heldBatchId: 'held-r2' });
+
+    const batches = await pending(t);
+    expect(batches.map((b) => [b.batchId, b.total, b.version, b.lastSyncRunId])).toEqual([
+      ['held-r2', 7, 2, 'r3'],
+    ]);
+    expect(await heldIds(t, 'held-r2')).toEqual([1, 2, 3, 4, 5, 6, 7].map((i) => `removed:${i}`));
+
+    // approving the view from before r3 is refused clearly, and changes nothing
+    await expect(
+      roster.rpc.call('approveHeldBatch')({ batchId: 'held-r2', comment: 'old view', version: 1 }, t),
+    ).rejects.toMatchObject({ errorCode: 'ROSTER_HELD_BATCH_CHANGED' });
+    expect(await activePupils(t)).toBe(41);
+
+    const approved = await roster.rpc.call('approveHeldBatch')(
+      { batchId: 'held-r2', comment: 'leavers confirmed', version: 2 },
+      t,
+      'admin:1',
+    );
+    expect(approved).toMatchObject({ status: 'approved', version: 2, decidedBy: 'admin:1' });
+    expect(await activePupils(t)).toBe(34);
+    const removed = await eventsFor(
+      roster.h.events.changes,
+      (e) => of(t)(e) && d(e).change === 'removed',
+      7,
+      'approved removals',
+    );
+    expect(removed.every((e) => d(e).removal?.reason === 'approved_held_batch')).toBe(true);
+    expect(await pending(t)).toEqual([]);
+  });
+
+  it('a person back in the feed leaves the batch; the rest stay held even below the threshold', async () => {
+    const t = uniqueName('school');
+    await run(t, 'seed', miniSchool(40));
+    await run(t, 'r2', miniSchool(40, { without: [1, 2, 3, 4, 5, 6] }));
+    // 6 is back: 5 of 40 alone would not be held (not more than 5), but they await the decision
+    expect(await run(t, 'r3', miniSchool(40, { without: [1, 2, 3, 4, 5] }))).toMatchObject({
+      outcome: 'held',
+      heldBatchId: 'held-r2',
+      heldCount: 5,
+    });
+    expect(await activePupils(t)).toBe(40);
+    expect(await heldIds(t, 'held-r2')).toEqual([1, 2, 3, 4, 5].map((i) => `removed:${i}`));
+    // everyone back: nothing left to decide
+    expect(await run(t, 'r4', miniSchool(40))).toMatchObject({ outcome: 'applied', changeCount: 0 });
+    expect(await pending(t)).toEqual([]);
+    expect((await roster.rpc.call('getHeldBatch')({ batchId: 'held-r2' }, t)).batch?.status).toBe(
+      'superseded',
+    );
+  });
+
+  it('a discard holds across later runs: no new batch, nothing published; a change of data is a new decision', async () => {
+    const t = uniqueName('school');
+    await run(t, 'seed', miniSchool(40));
+    const without = { without: [1, 2, 3, 4, 5, 6] };
+    expect((await run(t, 'r2', miniSchool(40, without))).outcome).toBe('held');
+    expect(
+      await roster.rpc.call('discardHeldBatch')(
+        { batchId: 'held-r2', comment: 'feed glitch', version: 1 },
+        t,
+      ),
+    ).toMatchObject({ status: 'discarded' });
+
+    for (const r of ['r3', 'r4', 'r5']) {
+      const cs = await run(t, r, miniSchool(40, without));
+      expect(cs).toMatchObject({ outcome: 'applied', heldCount: 0, applyCount: 0, discardedCount: 6 });
+      expect(cs.heldBatchId).toBeUndefined();
+    }
+    expect(await pending(t)).toEqual([]);
+    expect(
+      roster.h.events.changes.filter((e) => of(t)(e) && ['r3', 'r4', 'r5'].includes(e.syncrunid!)),
+    ).toEqual([]);
+    expect(await activePupils(t)).toBe(40);
+    const listed = await roster.rpc.call('listRunChanges')({ syncRunId: 'r5', disposition: 'discarded' }, t);
+    expect(listed.changes.map((c) => c.entityId)).toEqual(['1', '2', '3', '4', '5', '6']);
+
+    // pupil 1 comes back, then leaves again: a new decision (1 of 40 applies as usual)
+    await run(t, 'r6', miniSchool(40, { without: [2, 3, 4, 5, 6] }));
+    expect(await run(t, 'r7', miniSchool(40, without))).toMatchObject({
+      outcome: 'applied',
+      discardedCount: 5,
+      counts: { pupil: { removed: 1 } },
+    });
+    expect(await roster.app.store.entity(t, 'pupil', '1')).toMatchObject({ status: 'removed' });
+    expect(await pending(t)).toEqual([]);
+  });
+
+  it('a dry run previews against the pending batch and the discards, and changes neither', async () => {
+    const t = uniqueName('school');
+    await run(t, 'seed', miniSchool(40));
+    await run(t, 'r2', miniSchool(40, { without: [1, 2, 3, 4, 5, 6] }));
+    const cs = await run(t, 'dry', miniSchool(40, { without: [1, 2, 3, 4, 5, 6, 7] }), true);
+    expect(cs).toMatchObject({ dryRun: true, outcome: 'held', heldCount: 7 });
+    expect(await pending(t)).toMatchObject([{ batchId: 'held-r2', total: 6, version: 1 }]);
+  });
+
+  for (const step of ['held-batch', 'record-plan'] as ProcessingStep[]) {
+    it(`a crash while updating the batch (before ${step}) + restart ends in the same batch`, async () => {
+      const h = await createHarness();
+      try {
+        const t = uniqueName('school');
+        let crashed = false;
+        const app = await h.startApp({
+          beforeStep: (s, changesetId) => {
+            if (changesetId !== `${t}|r3`) return;
+            if (crashed) throw new Error('process already crashed');
+            if (s !== step) return;
+            crashed = true;
+            throw new Error(`simulated crash before ${s}`);
+          },
+        });
+        await publishSnapshot(h.producer, h.topics.raw, t, 'seed', miniSchool(40));
+        await runFinished(app, t, 'seed');
+        await publishSnapshot(
+          h.producer,
+          h.topics.raw,
+          t,
+          'r2',
+          miniSchool(40, { without: [1, 2, 3, 4, 5, 6] }),
+        );
+        await runFinished(app, t, 'r2');
+        await publishSnapshot(
+          h.producer,
+          h.topics.raw,
+          t,
+          'r3',
+          miniSchool(40, { without: [1, 2, 3, 4, 5, 6, 7] }),
+        );
+        await eventually(() => (crashed ? true : undefined), 'the simulated crash');
+        await app.idle();
+        await app.stop();
+        const restarted = await h.startApp();
+        expect(await runFinished(restarted, t, 'r3')).toMatchObject({
+          outcome: 'held',
+          heldBatchId: 'held-r2',
+        });
+        const batch = await restarted.store.heldBatch(t, 'held-r2');
+        expect(batch).toMatchObject({ status: 'pending', version: 2, total: 7, lastSyncRunId: 'r3' });
+        expect(await restarted.store.heldItems(batch!)).toHaveLength(7);
+      } finally {
+        await h.close();
+      }
+    });
+  }
+});
