@@ -3,11 +3,14 @@ import type { Logger } from '@isams-sync/logger';
 import { ConnectorErrors } from '../domain/connector-errors';
 import { firstScheduledRun } from '../domain/schedule';
 import {
+  DEFAULT_TIME_ZONE,
   keyLast4,
   normaliseIsamsUrl,
   validateApiKey,
   validateFormat,
+  validateNotificationEmails,
   validateScheduleMinutes,
+  validateTimeZone,
 } from '../domain/settings-rules';
 import type { SourceFormat } from '../domain/settings-rules';
 import type { KeyCipher } from '../adapters/crypto/key-cipher';
@@ -25,6 +28,10 @@ export interface PutSettingsInput {
   format: string;
   scheduleMinutes: number;
   enabled: boolean;
+  /** IANA name; empty or absent keeps the stored one (the default the first time). */
+  timeZone?: string;
+  /** Replaces the stored list; absent keeps it. */
+  notificationEmails?: readonly string[];
 }
 
 export interface TestConnectionResult {
@@ -70,6 +77,10 @@ export class SettingsService {
     const isamsUrl = normaliseIsamsUrl(input.isamsUrl, this.opts.allowInsecureLoopback);
     const format = validateFormat(input.format);
     const scheduleMinutes = validateScheduleMinutes(input.scheduleMinutes);
+    const givenTimeZone = input.timeZone ? validateTimeZone(input.timeZone) : undefined;
+    const givenEmails = input.notificationEmails
+      ? validateNotificationEmails(input.notificationEmails)
+      : undefined;
     const existing = await this.repo.get(tenantId);
     const now = new Date();
     let key = existing?.key;
@@ -103,12 +114,22 @@ export class SettingsService {
           : firstScheduledRun(tenantId, now, this.opts.scheduleJitterMs)
         : null,
       consecutiveFailures: existing?.consecutiveFailures ?? 0,
+      timeZone: givenTimeZone ?? existing?.timeZone ?? DEFAULT_TIME_ZONE,
+      notificationEmails: givenEmails ?? existing?.notificationEmails ?? [],
       updatedAt: now,
       updatedBy: actor ?? '',
     };
     await this.repo.put(doc);
     this.logger.info(
-      { tenantId, enabled: doc.enabled, scheduleMinutes, format, keyChanged: Boolean(input.apiKey) },
+      {
+        tenantId,
+        enabled: doc.enabled,
+        scheduleMinutes,
+        format,
+        timeZone: doc.timeZone,
+        notificationEmailCount: doc.notificationEmails?.length ?? 0,
+        keyChanged: Boolean(input.apiKey),
+      },
       'data-source settings saved',
     );
     return doc;

@@ -70,6 +70,8 @@ describe('buildOverview', () => {
       switchedBecause: null,
       switchedAt: null,
     },
+    timeZone: 'Europe/London',
+    notificationEmails: [],
   };
   it('finds the active, last and last successful runs; freshness ignores dry runs and failures', () => {
     const runs = [

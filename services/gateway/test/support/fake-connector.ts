@@ -66,6 +66,8 @@ const EMPTY_SETTINGS: DataSourceSettings = {
   updatedBy: null,
   keyUpdatedAt: null,
   fetchPlan: WHOLE_KEY,
+  timeZone: 'Europe/London',
+  notificationEmails: [],
 };
 
 /**
@@ -109,7 +111,8 @@ export function createFakeConnector(): ConnectorGateway & {
       const s: DataSourceSettings = {
         configured: true,
         isamsUrl: input.isamsUrl,
-        keyLast4: input.apiKey?.slice(-4) ?? settings.get(ctx.tenantId)?.keyLast4 ?? null,
+        keyLast4:
+          input.apiKey?.replace(/[{}]/g, '').slice(-4) ?? settings.get(ctx.tenantId)?.keyLast4 ?? null,
         format: input.format,
         scheduleMinutes: input.scheduleMinutes,
         enabled: input.enabled,
@@ -118,6 +121,8 @@ export function createFakeConnector(): ConnectorGateway & {
         updatedBy: ctx.actor,
         keyUpdatedAt: '2026-11-01T10:00:00.000Z',
         fetchPlan: WHOLE_KEY,
+        timeZone: input.timeZone || 'Europe/London',
+        notificationEmails: input.notificationEmails,
       };
       settings.set(ctx.tenantId, s);
       return s;

@@ -80,6 +80,8 @@ export function connectorHandlers(deps: ConnectorHandlerDeps): connectorV1.Conne
             format: req.format,
             scheduleMinutes: req.scheduleMinutes,
             enabled: req.enabled,
+            timeZone: req.timeZone,
+            notificationEmails: req.notificationEmails,
           },
           ctx.actor,
         ),

@@ -3,6 +3,7 @@ import type { connectorV1 } from '@isams-sync/grpc';
 import type { RunDocument } from '../../adapters/mongo/runs-repository';
 import type { SettingsDocument } from '../../adapters/mongo/settings-repository';
 import type { FetchPlan, RunFetch } from '../../domain/method-groups';
+import { DEFAULT_TIME_ZONE } from '../../domain/settings-rules';
 
 const iso = (d: Date | undefined | null): string => (d ? d.toISOString() : '');
 
@@ -42,6 +43,8 @@ export function toSettingsProto(
     updatedBy: s.updatedBy,
     keyUpdatedAt: iso(s.keyUpdatedAt),
     fetchPlan: toFetchPlanProto(plan ?? { mode: 'whole', groups: [] }),
+    timeZone: s.timeZone ?? DEFAULT_TIME_ZONE,
+    notificationEmails: s.notificationEmails ?? [],
   };
 }
 

@@ -67,6 +67,9 @@ interface ProtoSettings {
   updatedBy: string;
   keyUpdatedAt: string;
   fetchPlan: ProtoFetchPlan | null;
+  /** Empty from a connector that predates it. */
+  timeZone: string;
+  notificationEmails: string[];
 }
 interface ProtoSyncRun {
   syncRunId: string;
@@ -168,6 +171,8 @@ function settings(s: ProtoSettings): DataSourceSettings {
     updatedBy: orNull(s.updatedBy),
     keyUpdatedAt: orNull(s.keyUpdatedAt),
     fetchPlan: fetchPlan(s.fetchPlan),
+    timeZone: s.timeZone || DEFAULT_TIME_ZONE,
+    notificationEmails: s.notificationEmails ?? [],
   };
 }
 
@@ -240,6 +245,8 @@ export interface ConnectorGatewayOptions {
 }
 
 const UPSTREAM = 'connector';
+/** The connector's default time zone (shown when it sends none). */
+const DEFAULT_TIME_ZONE = 'Europe/London';
 
 /** The gRPC implementation of {@link ConnectorGateway}. */
 export function createConnectorGateway(options: ConnectorGatewayOptions): ConnectorGateway {
@@ -272,6 +279,8 @@ export function createConnectorGateway(options: ConnectorGatewayOptions): Connec
             format: input.format,
             scheduleMinutes: input.scheduleMinutes,
             enabled: input.enabled,
+            timeZone: input.timeZone,
+            notificationEmails: input.notificationEmails,
           },
           ctx,
         ),

@@ -56,13 +56,24 @@ export const dataSourceSettingsSchema = z
     fetchPlan: fetchPlanSchema.describe(
       'How runs fetch the school: the whole key, or method groups after iSAMS timed out on the whole key',
     ),
+    timeZone: z.string().describe('IANA time zone of the school (Europe/London unless chosen)'),
+    notificationEmails: z
+      .array(z.string())
+      .describe('Who is e-mailed about held removals, failing runs and stale data'),
   })
   .meta({ id: 'DataSourceSettings' });
 export type DataSourceSettings = z.infer<typeof dataSourceSettingsSchema>;
 
+/** At most this many addresses are e-mailed about a school (the connector enforces the same). */
+export const MAX_NOTIFICATION_EMAILS = 10;
+
 export const putSettingsBodySchema = z
   .object({
-    isamsUrl: z.url({ protocol: /^https?$/ }).max(2048),
+    isamsUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional()
+      .describe('Required the first time; omit to keep the stored address'),
     apiKey: z
       .string()
       .trim()
@@ -70,12 +81,50 @@ export const putSettingsBodySchema = z
       .max(256)
       .optional()
       .describe('Write-only; omit to keep the stored key (required the first time)'),
-    format: z.enum(['xml', 'json']).default('xml'),
-    scheduleMinutes: z.number().int().min(60).max(1440).default(60),
-    enabled: z.boolean().default(true),
+    format: z
+      .enum(['xml', 'json'])
+      .optional()
+      .describe('Omit to keep the stored format (xml the first time)'),
+    scheduleMinutes: z
+      .number()
+      .int()
+      .min(60)
+      .max(1440)
+      .optional()
+      .describe('Minutes between scheduled runs; omit to keep the stored schedule (60 the first time)'),
+    enabled: z
+      .boolean()
+      .optional()
+      .describe('false pauses scheduled runs; omit to keep the stored value (true the first time)'),
+    timeZone: z
+      .string()
+      .trim()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe('IANA time zone of the school, e.g. Europe/London; omit to keep the stored one'),
+    notificationEmails: z
+      .array(z.email({ error: 'must be an e-mail address, e.g. office@school.org' }).max(254))
+      .max(MAX_NOTIFICATION_EMAILS)
+      .optional()
+      .describe(
+        'Who is e-mailed about held removals, failing runs and stale data; replaces the list; omit to keep it',
+      ),
   })
-  .strict();
-export type PutSettingsInput = z.infer<typeof putSettingsBodySchema>;
+  .strict()
+  .describe('Fields left out keep their stored values, so a form saves only what it shows');
+export type PutSettingsBody = z.infer<typeof putSettingsBodySchema>;
+
+/** The complete settings the gateway sends to the connector (its PutSettings replaces them). */
+export interface PutSettingsInput {
+  isamsUrl: string;
+  apiKey?: string;
+  format: 'xml' | 'json';
+  scheduleMinutes: number;
+  enabled: boolean;
+  timeZone: string;
+  notificationEmails: string[];
+}
 
 export const testConnectionBodySchema = z
   .object({

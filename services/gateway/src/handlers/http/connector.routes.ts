@@ -17,6 +17,7 @@ import {
   triggerSyncResultSchema,
 } from '../../domain/models/connector.models';
 import { buildOverview } from '../../domain/sync-run-view';
+import { settingsToSave } from '../../domain/settings-update';
 import { audited } from './audit';
 import { callContext } from './auth';
 import { schoolErrorResponses, schoolIdParam, schoolSecurity } from './route-schemas';
@@ -99,7 +100,8 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
     {
       schema: {
         tags,
-        summary: 'Create or replace the data-source settings; the key is write-only',
+        summary:
+          'Save the data-source settings; fields left out keep their stored values; the key is write-only',
         security: schoolSecurity,
         params: schoolIdParam,
         body: putSettingsBodySchema,
@@ -115,9 +117,14 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
           tenantId: ctx.tenantId,
           actor: ctx.actor,
           action: 'settings.update',
-          target: { keyChanged: request.body.apiKey !== undefined, enabled: request.body.enabled },
+          target: {
+            keyChanged: request.body.apiKey !== undefined,
+            fields: Object.keys(request.body).sort().join(','),
+            ...(request.body.enabled === undefined ? {} : { enabled: request.body.enabled }),
+          },
         },
-        () => connector.putSettings(ctx, request.body),
+        async () =>
+          connector.putSettings(ctx, settingsToSave(await connector.getSettings(ctx), request.body)),
       );
     },
   );

@@ -34,6 +34,14 @@ export interface DataSourceSettings {
    * (MethodsToRun) after iSAMS timed out generating the whole document. Absent until a run needed groups.
    */
   'fetchPlan'?: (_isams_sync_connector_v1_FetchPlan | null);
+  /**
+   * IANA time zone of the school, e.g. "Europe/London" (the default).
+   */
+  'timeZone'?: (string);
+  /**
+   * Who is e-mailed about held removals, repeated failures and stale data (at most 10).
+   */
+  'notificationEmails'?: (string)[];
 }
 
 export interface DataSourceSettings__Output {
@@ -67,4 +75,12 @@ export interface DataSourceSettings__Output {
    * (MethodsToRun) after iSAMS timed out generating the whole document. Absent until a run needed groups.
    */
   'fetchPlan': (_isams_sync_connector_v1_FetchPlan__Output | null);
+  /**
+   * IANA time zone of the school, e.g. "Europe/London" (the default).
+   */
+  'timeZone': (string);
+  /**
+   * Who is e-mailed about held removals, repeated failures and stale data (at most 10).
+   */
+  'notificationEmails': (string)[];
 }
