@@ -71,4 +71,49 @@ describe('data-source settings over HTTP (real FerretDB, fake connector)', () =>
       notificationEmails: ['office@school.org'],
     });
   });
+
+  it('shows and changes the removal thresholds per entity type; a partial change keeps the rest', async () => {
+    const thresholds = (method: 'GET' | 'PUT', payload?: object) =>
+      h.app.http.inject({
+        method,
+        url: '/api/v1/schools/school-s/removal-thresholds',
+        headers: { authorization: `Bearer ${token}` },
+        ...(payload ? { payload } : {}),
+      });
+    expect((await thresholds('GET')).json()).toEqual({ default: { percent: 10, min: 5 }, byType: [] });
+    const set = await thresholds('PUT', {
+      default: { percent: 15, min: 8 },
+      byType: [{ entityType: 'pupil', percent: 5, min: 3 }],
+    });
+    expect(set.statusCode).toBe(200);
+    const kept = await thresholds('PUT', { default: { percent: 20, min: 10 } });
+    expect(kept.json()).toEqual({
+      default: { percent: 20, min: 10 },
+      byType: [{ entityType: 'pupil', percent: 5, min: 3 }],
+    });
+    expect((await thresholds('GET')).json()).toEqual(kept.json());
+
+    for (const bad of [
+      { default: { percent: 101, min: 1 } },
+      { byType: [{ entityType: 'dragon', percent: 5, min: 1 }] },
+      {
+        byType: [
+          { entityType: 'pupil', percent: 5, min: 1 },
+          { entityType: 'pupil', percent: 6, min: 1 },
+        ],
+      },
+    ]) {
+      const refused = await thresholds('PUT', bad);
+      expect(refused.statusCode, JSON.stringify(bad)).toBe(400);
+    }
+    expect((await thresholds('GET')).json()).toEqual(kept.json());
+    const audit = await h.app.http.inject({
+      method: 'GET',
+      url: '/api/v1/schools/school-s/audit-log',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(audit.json().entries.map((e: { action: string }) => e.action)).toContain(
+      'removal-thresholds.update',
+    );
+  });
 });

@@ -4,6 +4,9 @@ import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
 
 export const ENTITY_TYPES = ROSTER_ENTITY_TYPES;
 export const entityTypeSchema = z.enum(ENTITY_TYPES);
+export type EntityType = z.infer<typeof entityTypeSchema>;
+export const isEntityType = (value: string): value is EntityType =>
+  (ENTITY_TYPES as readonly string[]).includes(value);
 
 export const entitySchema = z
   .object({
@@ -119,3 +122,38 @@ export const heldBatchDetailSchema = z.object({
 export type HeldBatchDetail = z.infer<typeof heldBatchDetailSchema>;
 
 export const decideBodySchema = z.object({ comment: z.string().trim().max(1000).default('') }).strict();
+
+const thresholdFields = {
+  percent: z
+    .number()
+    .int()
+    .min(0)
+    .max(100)
+    .describe('Hold when removals exceed this percentage of the stored active records …'),
+  min: z.number().int().min(0).max(1_000_000).describe('… and also exceed this many records'),
+};
+export const thresholdSchema = z.object(thresholdFields).strict();
+
+export const removalThresholdsSchema = z
+  .object({
+    default: thresholdSchema.describe('For every entity type without its own threshold'),
+    byType: z
+      .array(z.object({ entityType: entityTypeSchema, ...thresholdFields }).strict())
+      .max(ENTITY_TYPES.length)
+      .describe('Per-entity-type thresholds that replace the default for that type'),
+  })
+  .meta({ id: 'RemovalThresholds' });
+export type RemovalThresholds = z.infer<typeof removalThresholdsSchema>;
+
+export const putRemovalThresholdsBodySchema = z
+  .object({
+    default: thresholdSchema.optional().describe('Omit to keep the stored default'),
+    byType: removalThresholdsSchema.shape.byType
+      .refine((list) => new Set(list.map((t) => t.entityType)).size === list.length, {
+        message: 'each entity type at most once',
+      })
+      .optional()
+      .describe('Replaces every per-type threshold (an empty list removes them all); omit to keep them'),
+  })
+  .strict();
+export type PutRemovalThresholdsBody = z.infer<typeof putRemovalThresholdsBodySchema>;
