@@ -186,7 +186,7 @@ export class SettingsService {
         missing: [],
         durationMs: Date.now() - started,
         bytes: 0,
-        error: toRunError(err),
+        error: toRunError(err, this.opts.egressIps),
       };
     }
   }

@@ -156,6 +156,13 @@ describe('connector: settings, test connection and a manual run end to end', () 
     expect(bad.ok).toBe(false);
     expect(bad.error?.code).toBe('ISAMS_INVALID_KEY');
     expect(bad.error?.adminAction).toContain('API Services Manager');
+
+    // iSAMS refuses our address: the test says which addresses to allow-list.
+    await sim.fault('sim-a', 'ipRefused', 2);
+    const refused = await client.testConnection({}, client.md(TENANT));
+    await sim.admin('DELETE', '/admin/schools/sim-a/faults');
+    expect(refused.error?.code).toBe('ISAMS_IP_NOT_ALLOWED');
+    expect(refused.error?.adminAction).toContain('egress IP addresses: 203.0.113.10, 203.0.113.11.');
   });
 
   it('lists the egress IPs and Integrator Properties', async () => {
