@@ -1,4 +1,4 @@
-import { DATASETS, DATASET_IDS, isIsamsError } from '@isams-sync/isams';
+import { DATASETS, DATASET_ARTICLE_NAMES, DATASET_IDS, isIsamsError } from '@isams-sync/isams';
 import type { Logger } from '@isams-sync/logger';
 import { ConnectorErrors } from '../domain/connector-errors';
 import { firstScheduledRun } from '../domain/schedule';
@@ -191,16 +191,26 @@ export class SettingsService {
     }
   }
 
-  egressInfo(): { egressIps: string[]; integratorProperties: string[]; instructions: string } {
+  egressInfo(): {
+    egressIps: string[];
+    integratorProperties: string[];
+    instructions: string;
+    datasets: string[];
+  } {
     const ips = this.opts.egressIps;
     const instructions = [
       'In iSAMS Control Panel › API Services Manager:',
       `1. Manage API Service Security › IP Restrictions: allow ${ips.length > 0 ? ips.join(', ') : '(no egress IPs configured)'}.`,
-      '2. Manage Batch API Keys: create one key with the 14 SchoolCloud datasets ticked on its Batch Methods tab, and set its cache to refresh every hour.',
+      `2. Manage Batch API Keys: create one key with the ${DATASET_ARTICLE_NAMES.length} SchoolCloud datasets ticked on its Batch Methods tab, and set its cache to refresh every hour (not the default 24 hours).`,
       `3. Where iSAMS asks for Integrator Properties, enter "${INTEGRATOR_PROPERTIES[0]}" and "${INTEGRATOR_PROPERTIES[1]}".`,
       '4. Enter the iSAMS web address and the key in SchoolCloud (Settings › Data Input Source) and click Test connection.',
     ].join('\n');
-    return { egressIps: ips, integratorProperties: [...INTEGRATOR_PROPERTIES], instructions };
+    return {
+      egressIps: ips,
+      integratorProperties: [...INTEGRATOR_PROPERTIES],
+      instructions,
+      datasets: [...DATASET_ARTICLE_NAMES],
+    };
   }
 
   /** Re-encrypts every stored key under the current KEK (run after adding a new CONNECTOR_KEK). */

@@ -169,6 +169,10 @@ describe('connector: settings, test connection and a manual run end to end', () 
     const info = await client.getEgressInfo({}, client.md(TENANT));
     expect(info.egressIps).toEqual(['203.0.113.10', '203.0.113.11']);
     expect(info.integratorProperties).toEqual(['School Cloud Systems', 'SchoolCloud Clubs & Events']);
+    expect(info.datasets).toHaveLength(14);
+    expect(info.datasets[0]).toBe('HR Manager Datasets - Current Staff');
+    expect(info.datasets).toContain('Pupil Manager Datasets - Contacts (Filtered)');
+    expect(info.instructions).toContain('refresh every hour');
   });
 
   it('a manual run fetches, publishes every dataset in chunks and then the run-complete marker', async () => {

@@ -151,6 +151,7 @@ export function createFakeConnector(): ConnectorGateway & {
         egressIps: ['203.0.113.10'],
         integratorProperties: ['School Cloud Systems'],
         instructions: 'Allow-list these.',
+        datasets: ['HR Manager Datasets - Current Staff', 'Teaching Manager Datasets - Teaching Set Lists'],
       };
     },
     async triggerSync(ctx: CallContext, input: { dryRun: boolean }) {

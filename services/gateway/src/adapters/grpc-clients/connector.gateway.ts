@@ -127,7 +127,7 @@ export interface ConnectorServiceClient extends Client {
   getSettings: UnaryMethod<object, ProtoSettings>;
   putSettings: UnaryMethod<object, ProtoSettings>;
   testConnection: UnaryMethod<object, ProtoTestConnection>;
-  getEgressInfo: UnaryMethod<object, EgressInfo>;
+  getEgressInfo: UnaryMethod<object, Omit<EgressInfo, 'datasets'> & { datasets?: string[] }>;
   triggerSync: UnaryMethod<object, { run: ProtoSyncRun | null; alreadyActive: boolean }>;
   getSyncRun: UnaryMethod<object, ProtoSyncRun>;
   listSyncRuns: UnaryMethod<object, { runs: ProtoSyncRun[]; page: ProtoPageInfo | null }>;
@@ -312,6 +312,7 @@ export function createConnectorGateway(options: ConnectorGatewayOptions): Connec
         egressIps: r.egressIps,
         integratorProperties: r.integratorProperties,
         instructions: r.instructions,
+        datasets: r.datasets ?? [],
       };
     },
     async triggerSync(ctx, input) {

@@ -160,9 +160,14 @@ export type TestConnectionResult = z.infer<typeof testConnectionResultSchema>;
 
 export const egressInfoSchema = z
   .object({
-    egressIps: z.array(z.string()),
-    integratorProperties: z.array(z.string()),
+    egressIps: z.array(z.string()).describe('The public addresses to allow-list in iSAMS'),
+    integratorProperties: z.array(z.string()).describe('The names to enter where iSAMS asks for them'),
     instructions: z.string(),
+    datasets: z
+      .array(z.string())
+      .describe(
+        'The 14 datasets to tick on the key, as the help article names them ("HR Manager Datasets - Current Staff", …)',
+      ),
   })
   .meta({ id: 'EgressInfo' });
 export type EgressInfo = z.infer<typeof egressInfoSchema>;
