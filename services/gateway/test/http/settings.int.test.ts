@@ -80,14 +80,16 @@ describe('data-source settings over HTTP (real FerretDB, fake connector)', () =>
         headers: { authorization: `Bearer ${token}` },
         ...(payload ? { payload } : {}),
       });
-    expect((await thresholds('GET')).json()).toEqual({ default: { percent: 10, min: 5 }, byType: [] });
+    const initial = (await thresholds('GET')).json();
+    expect(initial).toMatchObject({ default: { percent: 10, min: 5 }, byType: [] });
+    expect(initial.entityTypes).toContain('pupil');
     const set = await thresholds('PUT', {
       default: { percent: 15, min: 8 },
       byType: [{ entityType: 'pupil', percent: 5, min: 3 }],
     });
     expect(set.statusCode).toBe(200);
     const kept = await thresholds('PUT', { default: { percent: 20, min: 10 } });
-    expect(kept.json()).toEqual({
+    expect(kept.json()).toMatchObject({
       default: { percent: 20, min: 10 },
       byType: [{ entityType: 'pupil', percent: 5, min: 3 }],
     });

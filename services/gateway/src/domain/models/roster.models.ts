@@ -141,9 +141,12 @@ export const removalThresholdsSchema = z
       .array(z.object({ entityType: entityTypeSchema, ...thresholdFields }).strict())
       .max(ENTITY_TYPES.length)
       .describe('Per-entity-type thresholds that replace the default for that type'),
+    entityTypes: z
+      .array(entityTypeSchema)
+      .describe('Read-only: every entity type a threshold can be set for'),
   })
   .meta({ id: 'RemovalThresholds' });
-export type RemovalThresholds = z.infer<typeof removalThresholdsSchema>;
+export type RemovalThresholds = Omit<z.infer<typeof removalThresholdsSchema>, 'entityTypes'>;
 
 export const putRemovalThresholdsBodySchema = z
   .object({

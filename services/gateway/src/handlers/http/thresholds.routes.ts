@@ -1,7 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { RosterGateway } from '../../adapters/grpc-clients/roster.gateway';
 import type { AuditLog } from '../../adapters/mongo/audit-log.repository';
-import { putRemovalThresholdsBodySchema, removalThresholdsSchema } from '../../domain/models/roster.models';
+import {
+  ENTITY_TYPES,
+  putRemovalThresholdsBodySchema,
+  removalThresholdsSchema,
+} from '../../domain/models/roster.models';
+import type { RemovalThresholds } from '../../domain/models/roster.models';
 import { audited } from './audit';
 import { callContext } from './auth';
 import { schoolErrorResponses, schoolIdParam, schoolSecurity } from './route-schemas';
@@ -11,6 +16,8 @@ export interface ThresholdsRoutesOptions {
   roster: RosterGateway;
   auditLog: AuditLog;
 }
+
+const withTypes = (t: RemovalThresholds) => ({ ...t, entityTypes: [...ENTITY_TYPES] });
 
 /** The school's removal thresholds (the roster's guard: above them, removals are held for an admin). */
 export const thresholdsRoutes: FastifyPluginAsyncZod<ThresholdsRoutesOptions> = async (app, opts) => {
@@ -29,7 +36,7 @@ export const thresholdsRoutes: FastifyPluginAsyncZod<ThresholdsRoutesOptions> = 
         response: { 200: removalThresholdsSchema, ...schoolErrorResponses },
       },
     },
-    async (request, reply) => roster.getRemovalThresholds(callContext(request, reply)),
+    async (request, reply) => withTypes(await roster.getRemovalThresholds(callContext(request, reply))),
   );
 
   app.put(
@@ -63,10 +70,12 @@ export const thresholdsRoutes: FastifyPluginAsyncZod<ThresholdsRoutesOptions> = 
         },
         async () => {
           const current = await roster.getRemovalThresholds(ctx);
-          return roster.setRemovalThresholds(ctx, {
-            default: body.default ?? current.default,
-            byType: body.byType ?? current.byType,
-          });
+          return withTypes(
+            await roster.setRemovalThresholds(ctx, {
+              default: body.default ?? current.default,
+              byType: body.byType ?? current.byType,
+            }),
+          );
         },
       );
     },
