@@ -319,7 +319,7 @@ export async function renderSettings(root) {
         `From ${MIN_SCHEDULE} to ${MAX_SCHEDULE}. iSAMS refreshes the key’s data at most hourly, so 60 is the most useful.`,
       ),
       schedule,
-      h('label', { for: 'paused', class: 'inline' }, paused, 'Pause scheduled syncs'),
+      h('div', {}, h('label', { for: 'paused', class: 'inline' }, paused, 'Pause scheduled syncs')),
       h(
         'p',
         { id: 'paused-hint', class: 'hint' },
