@@ -55,7 +55,7 @@ interface ProtoFetchPlan {
   switchedBecause: string;
   switchedAt: string;
 }
-interface ProtoSettings {
+export interface ProtoSettings {
   configured: boolean;
   isamsUrl: string;
   keyLast4: string;
@@ -67,9 +67,9 @@ interface ProtoSettings {
   updatedBy: string;
   keyUpdatedAt: string;
   fetchPlan: ProtoFetchPlan | null;
-  /** Empty from a connector that predates it. */
-  timeZone: string;
-  notificationEmails: string[];
+  /** Empty (absent) from a connector that predates them. */
+  timeZone?: string;
+  notificationEmails?: string[];
 }
 interface ProtoSyncRun {
   syncRunId: string;
@@ -158,7 +158,8 @@ function fetchPlan(f: ProtoFetchPlan | null | undefined): FetchPlan {
   };
 }
 
-function settings(s: ProtoSettings): DataSourceSettings {
+/** Proto DataSourceSettings → API settings (a connector that predates the time zone → Europe/London). */
+export function toSettings(s: ProtoSettings): DataSourceSettings {
   return {
     configured: s.configured,
     isamsUrl: orNull(s.isamsUrl),
@@ -268,9 +269,9 @@ export function createConnectorGateway(options: ConnectorGatewayOptions): Connec
     upstreamCall(UPSTREAM, method.bind(client) as UnaryMethod<object, Res>, req, ctx, deadlineMs);
 
   return {
-    getSettings: async (ctx) => settings(await call(client.getSettings, {}, ctx)),
+    getSettings: async (ctx) => toSettings(await call(client.getSettings, {}, ctx)),
     putSettings: async (ctx, input) =>
-      settings(
+      toSettings(
         await call(
           client.putSettings,
           {

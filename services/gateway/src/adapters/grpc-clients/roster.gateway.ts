@@ -131,17 +131,17 @@ export interface RosterServiceClient extends Client {
   setRemovalThresholds: UnaryMethod<object, PThresholds>;
 }
 
-interface PThreshold {
+export interface PThreshold {
   percent: number;
   min: number;
 }
-interface PThresholds {
+export interface PThresholds {
   defaultThreshold: PThreshold | null;
   byType: Array<{ entityType: string; threshold: PThreshold | null }>;
 }
 
 /** Proto RemovalThresholds → API thresholds (types the gateway does not know are left out). */
-function toThresholds(t: PThresholds): RemovalThresholds {
+export function toThresholds(t: PThresholds): RemovalThresholds {
   const byType: RemovalThresholds['byType'] = [];
   for (const b of t.byType) {
     if (b.threshold !== null && isEntityType(b.entityType))
