@@ -82,9 +82,11 @@ export const DEFAULT_TIME_ZONE = 'Europe/London';
 /** At most this many addresses are e-mailed about a school. */
 export const MAX_NOTIFICATION_EMAILS = 10;
 const MAX_EMAIL_LENGTH = 254;
-// A practical address check (what a school admin types), not RFC 5322: one @, no spaces or list
-// separators, a dotted domain of letters, digits and hyphens.
-const EMAIL_PATTERN = /^[^\s@,;<>"]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/i;
+// A practical address check (what a school admin types), not RFC 5322: a local part of 1–64
+// characters without spaces or list separators, one @, a dotted host name. The gateway's API schema
+// (connector.models.ts) states the same pattern.
+const EMAIL_PATTERN =
+  /^[^\s@,;<>"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
 
 /**
  * Validates an IANA time zone name; empty means the default. Returns the runtime's canonical name

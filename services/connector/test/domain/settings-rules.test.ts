@@ -88,6 +88,9 @@ describe('settings rules', () => {
         bad,
       ).toBe('CONNECTOR_INVALID_ARGUMENT');
     }
+    expect(code(() => validateNotificationEmails([`${'a'.repeat(65)}@school.org`]))).toBe(
+      'CONNECTOR_INVALID_ARGUMENT',
+    );
     expect(code(() => validateNotificationEmails([`${'a'.repeat(250)}@x.org`]))).toBe(
       'CONNECTOR_INVALID_ARGUMENT',
     );

@@ -5,8 +5,10 @@ import { announce, errorBox, h, replace, when } from './dom.js';
 const MAX_EMAILS = 10;
 const MIN_SCHEDULE = 60;
 const MAX_SCHEDULE = 1440;
-// The same practical check as the connector's (settings-rules.ts): one @, a dotted domain.
-const EMAIL = /^[^\s@,;<>"]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/i;
+// The same check as the API's and the connector's (settings-rules.ts): a local part of 1–64
+// characters, one @, a dotted host name.
+const EMAIL =
+  /^[^\s@,;<>"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
 
 /** "yearGroup" → "year group". */
 const typeLabel = (t) => t.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();

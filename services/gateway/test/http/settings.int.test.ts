@@ -65,6 +65,10 @@ describe('data-source settings over HTTP (real FerretDB, fake connector)', () =>
       notificationEmails: Array.from({ length: 11 }, (_, i) => `admin${i}@school.org`),
     });
     expect(tooMany.statusCode).toBe(400);
+    // Found by the OpenAPI fuzzing: a local part over 64 characters is not an address (RFC 5321),
+    // and the document's pattern says so.
+    const longLocal = await put({ notificationEmails: [`${'a'.repeat(65)}@school.org`] });
+    expect(longLocal.statusCode).toBe(400);
     expect((await get()).json()).toMatchObject({
       scheduleMinutes: 90,
       timeZone: 'Europe/Paris',

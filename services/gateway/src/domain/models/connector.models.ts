@@ -66,6 +66,13 @@ export type DataSourceSettings = z.infer<typeof dataSourceSettingsSchema>;
 
 /** At most this many addresses are e-mailed about a school (the connector enforces the same). */
 export const MAX_NOTIFICATION_EMAILS = 10;
+/**
+ * An address to notify, as the connector checks it (services/connector settings-rules.ts): a local
+ * part of 1–64 characters without spaces or list separators, one @, a dotted host name. Written
+ * without regex flags so the OpenAPI document states exactly what is accepted.
+ */
+const NOTIFICATION_EMAIL_PATTERN =
+  /^[^\s@,;<>"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
 
 export const putSettingsBodySchema = z
   .object({
@@ -104,7 +111,12 @@ export const putSettingsBodySchema = z
       .optional()
       .describe('IANA time zone of the school, e.g. Europe/London; omit to keep the stored one'),
     notificationEmails: z
-      .array(z.email({ error: 'must be an e-mail address, e.g. office@school.org' }).max(254))
+      .array(
+        z
+          .string()
+          .max(254)
+          .regex(NOTIFICATION_EMAIL_PATTERN, { error: 'must be an e-mail address, e.g. office@school.org' }),
+      )
       .max(MAX_NOTIFICATION_EMAILS)
       .optional()
       .describe(
