@@ -9,21 +9,34 @@
  *  4. applies term-time changes in the simulator — leavers who have bookings, a joiner, an update —
  *     and syncs again;
  *  5. prints a summary (runs, counts per entity and change, bookings cancelled and why) and keeps the
- *     Data Dashboard up until Ctrl-C. `npm run demo -- --once` exits 0 after the summary (CI uses it).
+ *     Data Dashboard up until Ctrl-C, with a sign-in link for the demo school's admin (a token issued
+ *     through the gateway's operator listener, carried in the link's fragment).
+ *     `npm run demo -- --once` exits 0 after the summary (CI uses it).
  *
- * Options: --size small|medium|large (default medium), --once.
+ * Options: see DEMO_USAGE (`npm run demo -- --help`).
  */
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
-import { startSystem, type RunningSystem } from '@isams-sync/testing';
+import { dashboardSignInUrl, startSystem, type RunningSystem } from '@isams-sync/testing';
 import { createSchoolBookings, type BookingView } from '../system-client/bookings-client';
 import { repoRoot as root, resolveInfra } from '../system-client/infra-endpoints';
 import { SchoolApiClient, runTotals, type GatewaySyncRun } from '../system-client/school-client';
+import { DEMO_USAGE, DemoUsageError, parseDemoArgs, type DemoOptions } from './demo-args';
 
-const args = process.argv.slice(2);
-const once = args.includes('--once');
-const size = (args[args.indexOf('--size') + 1] ?? 'medium') as 'small' | 'medium' | 'large';
+let options: DemoOptions;
+try {
+  options = parseDemoArgs(process.argv.slice(2));
+} catch (err) {
+  if (!(err instanceof DemoUsageError)) throw err;
+  console.error(`[demo] ${err.message}\n\n${DEMO_USAGE}`);
+  process.exit(2);
+}
+if (options.help) {
+  console.log(DEMO_USAGE);
+  process.exit(0);
+}
+const { once, size } = options;
 const LEAVERS = 3;
 const t0 = Date.now();
 const say = (line: string) => console.log(`[demo +${((Date.now() - t0) / 1000).toFixed(1)}s] ${line}`);
@@ -43,8 +56,9 @@ async function main(): Promise<void> {
     if (infra.source === 'started')
       spawnSync('npm', ['run', '-s', 'infra:down'], { cwd: root, stdio: 'ignore' });
   };
+  let adminToken: string;
   try {
-    await demo(system);
+    adminToken = await demo(system);
   } catch (err) {
     await cleanup();
     throw err;
@@ -53,22 +67,22 @@ async function main(): Promise<void> {
     await cleanup();
     return;
   }
-  say(`Data Dashboard: ${system.gatewayUrl}/  — press Ctrl-C to stop`);
+  say(`Data Dashboard: ${system.gatewayUrl}/`);
+  say(`sign in as the demo school's admin: ${dashboardSignInUrl(system.gatewayUrl, adminToken)}`);
+  say("(the token is in the link's #fragment: it is never sent to the server; press Ctrl-C to stop)");
   await new Promise<void>((r) => process.once('SIGINT', () => r()));
   say('stopping…');
   await cleanup();
 }
 
-async function demo(system: RunningSystem): Promise<void> {
+/** Runs the demo story; returns the school admin token it issued (for the sign-in link). */
+async function demo(system: RunningSystem): Promise<string> {
   const schoolId = `demo-${size}`;
   const apiKey = `{${randomUUID().toUpperCase()}}`;
   await system.simulator.createSchool(schoolId, { seed: 42, size, apiKey, cacheMode: 'bypass' });
   say(`simulated iSAMS school "${schoolId}" (${size}) at ${system.simulator.url}`);
-  const school = new SchoolApiClient(
-    system.gatewayUrl,
-    schoolId,
-    await system.issueToken(schoolId, 'demo admin'),
-  );
+  const adminToken = await system.issueToken(schoolId, 'demo admin');
+  const school = new SchoolApiClient(system.gatewayUrl, schoolId, adminToken);
   say('issued a school admin token through the operator endpoint');
 
   // Getting Started: address + key → test → save.
@@ -144,6 +158,7 @@ async function demo(system: RunningSystem): Promise<void> {
   } finally {
     bookings.close();
   }
+  return adminToken;
 }
 
 function summary(runs: GatewaySyncRun[], cancelled: BookingView[], booked: number): void {

@@ -158,6 +158,20 @@ export const DATASETS: Readonly<Record<DatasetId, DatasetDescriptor>> = {
   },
 };
 
+/**
+ * The name SchoolCloud's help article gives a dataset in its list of what to tick on the key,
+ * e.g. "HR Manager Datasets - Current Staff" (iSAMS groups the tick-boxes as "<Module> Datasets").
+ * Derived from {@link DatasetDescriptor.adminName}, so the two never disagree.
+ */
+export function datasetArticleName(id: DatasetId): string {
+  const adminName = DATASETS[id].adminName;
+  const cut = adminName.indexOf(' – ');
+  return `${adminName.slice(0, cut)} Datasets - ${adminName.slice(cut + 3)}`;
+}
+
+/** The 14 datasets to tick on the Batch API key, in the help article's words and order. */
+export const DATASET_ARTICLE_NAMES: readonly string[] = DATASET_IDS.map(datasetArticleName);
+
 /** Type guard for a canonical dataset id. */
 export function isDatasetId(value: string): value is DatasetId {
   return (DATASET_IDS as readonly string[]).includes(value);

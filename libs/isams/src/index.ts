@@ -3,7 +3,7 @@
  * JSON), typed views read from one declarative table per dataset, and an HTTP client with retries, time-outs and egress proxy.
  * @packageDocumentation
  */
-export { DATASETS, DATASET_IDS, isDatasetId } from './datasets';
+export { DATASETS, DATASET_ARTICLE_NAMES, DATASET_IDS, datasetArticleName, isDatasetId } from './datasets';
 export type { DatasetId, DatasetDescriptor } from './datasets';
 export type { RawElement } from './raw-element';
 export { ISAMS_MESSAGES, renderMessageDocument } from './isams-messages';

@@ -17,7 +17,7 @@ export {
   type SimulatedServerOptions,
   type SimulatedRequestStats,
 } from './simulator';
-export { startSystem, type RunningSystem, type StartSystemOptions } from './system';
+export { dashboardSignInUrl, startSystem, type RunningSystem, type StartSystemOptions } from './system';
 export { PrivateInfra } from './private-infra';
 export { testClientIdentity, testServiceIdentityDir } from './service-identity';
 export { probeEveryMethod } from './grpc-probe';

@@ -219,6 +219,15 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
   }
 }
 
+/**
+ * A link that signs in to the Data Dashboard with `token`: the token rides in the URL fragment
+ * (`/#token=…`), which the browser never sends to the server (so no access log holds it); the
+ * dashboard (services/gateway/src/web/app.js) signs in with it and removes it from the address bar.
+ */
+export function dashboardSignInUrl(gatewayUrl: string, token: string): string {
+  return `${gatewayUrl.replace(/\/+$/, '')}/#token=${encodeURIComponent(token)}`;
+}
+
 function tail(file: string, chars = 4000): string {
   return existsSync(file) ? readFileSync(file, 'utf8').slice(-chars) : '(no log)';
 }

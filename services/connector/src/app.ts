@@ -243,6 +243,7 @@ export function createConnectorApp(
           progressIntervalMs: config.PROGRESS_INTERVAL_MS,
           isams,
           contactsMethods: config.ISAMS_CONTACTS_METHODS,
+          egressIps: config.EGRESS_IPS ?? [],
         },
       );
       consumer = await runConsumer({

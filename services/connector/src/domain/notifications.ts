@@ -1,4 +1,4 @@
-import { ConnectorErrors } from './connector-errors';
+import { DEFAULT_TIME_ZONE } from './settings-rules';
 import type { RunError, RunStatus } from './sync-run';
 
 /** The three moments a school's contacts are told about (docs/architecture.md › Being told). */
@@ -9,8 +9,6 @@ export const NOTIFICATION_CONDITIONS: readonly NotificationCondition[] = [
   'runs_failing',
   'data_stale',
 ];
-
-export const DEFAULT_TIME_ZONE = 'Europe/London';
 
 /** An e-mail to send: no pupil or staff names, only counts, codes, times and a link. */
 export interface NotificationMessage {
@@ -191,47 +189,4 @@ export function dataStaleMessage(input: {
     subject: `iSAMS sync (${input.schoolId}): data is more than ${input.staleAfterHours} hours old`,
     text,
   };
-}
-
-export const MAX_NOTIFICATION_EMAILS = 10;
-// A pragmatic address check (one @, no spaces, a dot in the domain); the SMTP server has the last word.
-const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
-
-/** The school's notification addresses: trimmed, de-duplicated (case-insensitively), at most 10. */
-export function validateNotificationEmails(input: readonly string[]): string[] {
-  const out: string[] = [];
-  const seen = new Set<string>();
-  for (const raw of input) {
-    const email = raw.trim();
-    if (email === '') continue;
-    if (email.length > 254 || !EMAIL.test(email))
-      throw ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({
-        field: 'notificationEmails',
-        reason: 'must be e-mail addresses such as office@school.example',
-      });
-    if (seen.has(email.toLowerCase())) continue;
-    seen.add(email.toLowerCase());
-    out.push(email);
-  }
-  if (out.length > MAX_NOTIFICATION_EMAILS)
-    throw ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({
-      field: 'notificationEmails',
-      reason: `must list at most ${MAX_NOTIFICATION_EMAILS} addresses`,
-    });
-  return out;
-}
-
-/** An IANA time zone name (default Europe/London). */
-export function validateTimeZone(input: string): string {
-  const tz = input.trim();
-  if (tz === '') return DEFAULT_TIME_ZONE;
-  try {
-    new Intl.DateTimeFormat('en-GB', { timeZone: tz });
-    return tz;
-  } catch {
-    throw ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({
-      field: 'timeZone',
-      reason: 'must be an IANA time zone name such as Europe/London',
-    });
-  }
 }

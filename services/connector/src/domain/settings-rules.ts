@@ -77,3 +77,63 @@ export function validateFormat(value: string): SourceFormat {
   if ((SOURCE_FORMATS as readonly string[]).includes(value)) return value as SourceFormat;
   throw ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({ field: 'format', reason: 'must be xml or json' });
 }
+
+/** The school's time zone when none was chosen (the product's schools are mostly in the UK). */
+export const DEFAULT_TIME_ZONE = 'Europe/London';
+/** At most this many addresses are e-mailed about a school. */
+export const MAX_NOTIFICATION_EMAILS = 10;
+const MAX_EMAIL_LENGTH = 254;
+// A practical address check (what a school admin types), not RFC 5322: a local part of 1–64
+// characters without spaces or list separators, one @, a dotted host name. The gateway's API schema
+// (connector.models.ts) states the same pattern.
+const EMAIL_PATTERN =
+  /^[^\s@,;<>"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+
+/**
+ * Validates an IANA time zone name; empty means the default. Returns the runtime's canonical name
+ * for it (the spelling of `Intl.supportedValuesOf('timeZone')`, e.g. "asia/kolkata" → "Asia/Calcutta").
+ */
+export function validateTimeZone(value: string): string {
+  const text = value.trim();
+  if (text === '') return DEFAULT_TIME_ZONE;
+  try {
+    if (text.length <= 64)
+      return new Intl.DateTimeFormat('en-GB', { timeZone: text }).resolvedOptions().timeZone;
+  } catch {
+    // not a time zone the runtime knows: refused below
+  }
+  throw ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({
+    field: 'timeZone',
+    reason: `"${text.slice(0, 64)}" is not an IANA time zone name such as ${DEFAULT_TIME_ZONE}`,
+  });
+}
+
+/**
+ * Validates the addresses to notify: each a plausible e-mail address, at most
+ * {@link MAX_NOTIFICATION_EMAILS}; trimmed, the domain lower-cased, duplicates dropped (first kept).
+ */
+export function validateNotificationEmails(values: readonly string[]): string[] {
+  const result: string[] = [];
+  const seen = new Set<string>();
+  values.forEach((value, index) => {
+    const text = value.trim();
+    if (text.length > MAX_EMAIL_LENGTH || !EMAIL_PATTERN.test(text)) {
+      throw ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({
+        field: `notificationEmails[${index}]`,
+        reason: `"${text.slice(0, 64)}" is not an e-mail address (name@school.org)`,
+      });
+    }
+    const at = text.lastIndexOf('@');
+    const address = `${text.slice(0, at)}@${text.slice(at + 1).toLowerCase()}`;
+    if (seen.has(address.toLowerCase())) return;
+    seen.add(address.toLowerCase());
+    result.push(address);
+  });
+  if (result.length > MAX_NOTIFICATION_EMAILS) {
+    throw ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({
+      field: 'notificationEmails',
+      reason: `at most ${MAX_NOTIFICATION_EMAILS} addresses`,
+    });
+  }
+  return result;
+}

@@ -4,8 +4,8 @@ import { NotificationsRepository } from '../adapters/mongo/notifications-reposit
 import type { RunsRepository } from '../adapters/mongo/runs-repository';
 import type { SettingsDocument, SettingsRepository } from '../adapters/mongo/settings-repository';
 import type { Mailer } from '../domain/mailer.port';
+import { DEFAULT_TIME_ZONE } from '../domain/settings-rules';
 import {
-  DEFAULT_TIME_ZONE,
   dataStaleMessage,
   failureStreak,
   isStale,

@@ -11,10 +11,17 @@ export class RunInterrupted extends Error {
   }
 }
 
-/** The admin-facing error of a failed run (codes are stable; messages never contain the key). */
-export function toRunError(err: unknown): RunError {
+/**
+ * The admin-facing error of a failed run (codes are stable; messages never contain the key).
+ * `egressIps` (EGRESS_IPS) are named in the admin action when iSAMS refused our address.
+ */
+export function toRunError(err: unknown, egressIps: readonly string[] = []): RunError {
   if (isIsamsError(err)) {
-    return { code: err.code, message: err.message, adminAction: err.adminAction, transient: err.transient };
+    const adminAction =
+      err.code === 'ISAMS_IP_NOT_ALLOWED' && egressIps.length > 0
+        ? `${err.adminAction.replace(/\.$/, '')}: ${egressIps.join(', ')}.`
+        : err.adminAction;
+    return { code: err.code, message: err.message, adminAction, transient: err.transient };
   }
   if (err instanceof RunInterrupted || (err instanceof Error && err.name === 'AbortError')) {
     const e = ConnectorErrors.CONNECTOR_RUN_INTERRUPTED();

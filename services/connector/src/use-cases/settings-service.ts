@@ -1,17 +1,25 @@
-import { DATASETS, DATASET_IDS, createEgressGuard, isIsamsError } from '@isams-sync/isams';
+import {
+  DATASETS,
+  DATASET_ARTICLE_NAMES,
+  DATASET_IDS,
+  createEgressGuard,
+  isIsamsError,
+} from '@isams-sync/isams';
 import type { Logger } from '@isams-sync/logger';
 import { ConnectorErrors } from '../domain/connector-errors';
 import { firstScheduledRun } from '../domain/schedule';
 import {
+  DEFAULT_TIME_ZONE,
   keyLast4,
   normaliseIsamsUrl,
   validateApiKey,
   validateFormat,
+  validateNotificationEmails,
   validateScheduleMinutes,
+  validateTimeZone,
 } from '../domain/settings-rules';
 import type { SourceFormat } from '../domain/settings-rules';
 import { addressChange, assertStoredKeyUsableFor, isamsOrigin } from '../domain/key-binding';
-import { validateNotificationEmails, validateTimeZone } from '../domain/notifications';
 import { fetchToSpool } from '../adapters/isams/batch-source';
 import type { IsamsClientSettings } from '../adapters/isams/batch-source';
 import type { FetchPlansRepository } from '../adapters/mongo/fetch-plans-repository';
@@ -29,8 +37,10 @@ export interface PutSettingsInput {
   format: string;
   scheduleMinutes: number;
   enabled: boolean;
+  /** IANA name; empty or absent keeps the stored one (the default the first time). */
   timeZone?: string;
-  notificationEmails?: string[];
+  /** Replaces the stored list; absent keeps it. */
+  notificationEmails?: readonly string[];
 }
 
 export interface TestConnectionResult {
@@ -97,8 +107,10 @@ export class SettingsService {
     const format = validateFormat(input.format);
     const scheduleMinutes = validateScheduleMinutes(input.scheduleMinutes);
     const plain = input.apiKey ? validateApiKey(input.apiKey) : undefined;
-    const timeZone = validateTimeZone(input.timeZone ?? '');
-    const notificationEmails = validateNotificationEmails(input.notificationEmails ?? []);
+    const givenTimeZone = input.timeZone ? validateTimeZone(input.timeZone) : undefined;
+    const givenEmails = input.notificationEmails
+      ? validateNotificationEmails(input.notificationEmails)
+      : undefined;
     const existing = await this.repo.get(tenantId);
     const change = addressChange(existing?.isamsUrl, isamsUrl);
     if (change === 'new-host' && plain === undefined)
@@ -134,10 +146,10 @@ export class SettingsService {
           : firstScheduledRun(tenantId, now, this.opts.scheduleJitterMs)
         : null,
       consecutiveFailures: existing?.consecutiveFailures ?? 0,
+      timeZone: givenTimeZone ?? existing?.timeZone ?? DEFAULT_TIME_ZONE,
+      notificationEmails: givenEmails ?? existing?.notificationEmails ?? [],
       updatedAt: now,
       updatedBy: caller.actor ?? '',
-      timeZone,
-      notificationEmails,
     };
     // Recorded first, so no address change is ever saved without its audit record.
     const auditId =
@@ -171,7 +183,8 @@ export class SettingsService {
         scheduleMinutes,
         format,
         keyChanged: plain !== undefined,
-        notificationEmails: notificationEmails.length,
+        timeZone: doc.timeZone,
+        notificationEmailCount: doc.notificationEmails?.length ?? 0,
         ...(existing && change !== 'unchanged'
           ? { previousOrigin: isamsOrigin(existing.isamsUrl), newOrigin: isamsOrigin(isamsUrl) }
           : {}),
@@ -259,21 +272,31 @@ export class SettingsService {
         missing: [],
         durationMs: Date.now() - started,
         bytes: 0,
-        error: toRunError(err),
+        error: toRunError(err, this.opts.egressIps),
       };
     }
   }
 
-  egressInfo(): { egressIps: string[]; integratorProperties: string[]; instructions: string } {
+  egressInfo(): {
+    egressIps: string[];
+    integratorProperties: string[];
+    instructions: string;
+    datasets: string[];
+  } {
     const ips = this.opts.egressIps;
     const instructions = [
       'In iSAMS Control Panel › API Services Manager:',
       `1. Manage API Service Security › IP Restrictions: allow ${ips.length > 0 ? ips.join(', ') : '(no egress IPs configured)'}.`,
-      '2. Manage Batch API Keys: create one key with the 14 SchoolCloud datasets ticked on its Batch Methods tab, and set its cache to refresh every hour.',
+      `2. Manage Batch API Keys: create one key with the ${DATASET_ARTICLE_NAMES.length} SchoolCloud datasets ticked on its Batch Methods tab, and set its cache to refresh every hour (not the default 24 hours).`,
       `3. Where iSAMS asks for Integrator Properties, enter "${INTEGRATOR_PROPERTIES[0]}" and "${INTEGRATOR_PROPERTIES[1]}".`,
       '4. Enter the iSAMS web address and the key in SchoolCloud (Settings › Data Input Source) and click Test connection.',
     ].join('\n');
-    return { egressIps: ips, integratorProperties: [...INTEGRATOR_PROPERTIES], instructions };
+    return {
+      egressIps: ips,
+      integratorProperties: [...INTEGRATOR_PROPERTIES],
+      instructions,
+      datasets: [...DATASET_ARTICLE_NAMES],
+    };
   }
 
   /**

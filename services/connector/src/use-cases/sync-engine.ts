@@ -42,6 +42,8 @@ export interface SyncEngineOptions {
   isams: IsamsClientSettings;
   /** Candidate MethodsToRun names of Contacts (Filtered) for fetches in method groups. */
   contactsMethods: readonly string[];
+  /** The public IPs iSAMS sees (EGRESS_IPS), named when iSAMS refuses our address. */
+  egressIps: readonly string[];
 }
 
 export interface SyncEngineDeps {
@@ -491,7 +493,7 @@ export class SyncEngine {
       log.info({ chunks: published, ms: run.publishDurationMs }, 'snapshot published');
     } catch (err) {
       const cause: unknown = abort.signal.aborted ? abort.signal.reason : err;
-      const error = toRunError(cause);
+      const error = toRunError(cause, this.opts.egressIps);
       // Refused (MONGO_FENCED): another replica took the run's lease over, and it decides the run's
       // outcome and the school's schedule; this one changes neither.
       let superseded = MongoErrors.MONGO_FENCED.is(cause);

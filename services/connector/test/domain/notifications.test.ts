@@ -8,8 +8,6 @@ import {
   localDay,
   removalsHeldMessage,
   runsFailingMessage,
-  validateNotificationEmails,
-  validateTimeZone,
 } from '../../src/domain/notifications';
 import type { StreakRun } from '../../src/domain/notifications';
 
@@ -141,22 +139,5 @@ describe('messages: counts, codes and links; no names', () => {
       timeZone: 'Europe/London',
     });
     expect(s.text).toContain('has not received any data from iSAMS yet');
-  });
-});
-
-describe('settings: contacts and time zone', () => {
-  it('trims and de-duplicates addresses; refuses what is not one, and more than 10', () => {
-    expect(
-      validateNotificationEmails([' a@school.example ', 'A@school.example', '', 'b@school.example']),
-    ).toEqual(['a@school.example', 'b@school.example']);
-    expect(() => validateNotificationEmails(['not an address'])).toThrow(/notificationEmails/);
-    expect(() =>
-      validateNotificationEmails(Array.from({ length: 11 }, (_, i) => `p${i}@school.example`)),
-    ).toThrow(/at most 10/);
-  });
-  it('accepts IANA zones, defaults to Europe/London', () => {
-    expect(validateTimeZone('')).toBe('Europe/London');
-    expect(validateTimeZone('Asia/Dubai')).toBe('Asia/Dubai');
-    expect(() => validateTimeZone('Mars/Olympus')).toThrow(/timeZone/);
   });
 });

@@ -4,7 +4,9 @@ import {
   normaliseIsamsUrl,
   validateApiKey,
   validateFormat,
+  validateNotificationEmails,
   validateScheduleMinutes,
+  validateTimeZone,
 } from '../../src/domain/settings-rules';
 
 const code = (fn: () => unknown): string | undefined => {
@@ -52,5 +54,50 @@ describe('settings rules', () => {
     expect(validateFormat('')).toBe('xml');
     expect(validateFormat('json')).toBe('json');
     expect(code(() => validateFormat('csv'))).toBe('CONNECTOR_INVALID_ARGUMENT');
+  });
+
+  it('accepts IANA time zone names (case-insensitively, returned canonical) and defaults to Europe/London', () => {
+    expect(validateTimeZone('')).toBe('Europe/London');
+    expect(validateTimeZone('  ')).toBe('Europe/London');
+    expect(validateTimeZone('Europe/Paris')).toBe('Europe/Paris');
+    expect(validateTimeZone('america/new_york')).toBe('America/New_York');
+    expect(Intl.supportedValuesOf('timeZone')).toContain(validateTimeZone('Asia/Kolkata'));
+    expect(validateTimeZone('utc')).toBe('UTC');
+    expect(code(() => validateTimeZone('Mars/Olympus'))).toBe('CONNECTOR_INVALID_ARGUMENT');
+    expect(code(() => validateTimeZone('GMT+1; DROP'))).toBe('CONNECTOR_INVALID_ARGUMENT');
+  });
+
+  it('validates the addresses to notify: trimmed, domain lower-cased, duplicates dropped, at most 10', () => {
+    expect(validateNotificationEmails([])).toEqual([]);
+    expect(
+      validateNotificationEmails([
+        ' Head@School.ORG',
+        'head@school.org',
+        'it.office+isams@mail.school.sch.uk',
+      ]),
+    ).toEqual(['Head@school.org', 'it.office+isams@mail.school.sch.uk']);
+    for (const bad of [
+      'head',
+      'head@',
+      '@school.org',
+      'head@school',
+      'a b@school.org',
+      'a@b.org, c@d.org',
+      'x@-bad.org',
+    ]) {
+      expect(
+        code(() => validateNotificationEmails([bad])),
+        bad,
+      ).toBe('CONNECTOR_INVALID_ARGUMENT');
+    }
+    expect(code(() => validateNotificationEmails([`${'a'.repeat(65)}@school.org`]))).toBe(
+      'CONNECTOR_INVALID_ARGUMENT',
+    );
+    expect(code(() => validateNotificationEmails([`${'a'.repeat(250)}@x.org`]))).toBe(
+      'CONNECTOR_INVALID_ARGUMENT',
+    );
+    const eleven = Array.from({ length: 11 }, (_, i) => `admin${i}@school.org`);
+    expect(validateNotificationEmails(eleven.slice(0, 10))).toHaveLength(10);
+    expect(code(() => validateNotificationEmails(eleven))).toBe('CONNECTOR_INVALID_ARGUMENT');
   });
 });

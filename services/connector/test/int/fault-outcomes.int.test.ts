@@ -69,6 +69,8 @@ describe('connector: every simulator fault ends the run failed with the right co
       expect(codes).toContain(last.error?.code);
       expect(last.error?.transient).toBe(transient);
       expect(last.error?.adminAction.length).toBeGreaterThan(10);
+      // iSAMS refused our address: the admin is told exactly which addresses to allow (EGRESS_IPS).
+      if (kind === 'ipRefused') expect(last.error?.adminAction).toContain('203.0.113.10, 203.0.113.11');
       expect(last.finishedAt).not.toBe('');
       expect(last.datasets).toEqual([]);
       if (armed > 5) {

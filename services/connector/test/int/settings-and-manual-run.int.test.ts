@@ -82,6 +82,56 @@ describe('connector: settings, test connection and a manual run end to end', () 
     expect((await client.getSettings({}, client.md('school-other'))).configured).toBe(false);
   });
 
+  it('stores the time zone and who is notified; an empty time zone keeps the stored one', async () => {
+    const tenant = 'school-tz';
+    const first = await client.putSettings(
+      { isamsUrl: sim.url, apiKey: KEY, enabled: true },
+      client.md(tenant),
+    );
+    expect(first).toMatchObject({ timeZone: 'Europe/London', notificationEmails: [] });
+    const saved = await client.putSettings(
+      {
+        isamsUrl: sim.url,
+        enabled: true,
+        timeZone: 'america/new_york',
+        notificationEmails: [' bursar@School.ORG ', 'head@school.org', 'bursar@school.org'],
+      },
+      client.md(tenant),
+    );
+    expect(saved).toMatchObject({
+      timeZone: 'America/New_York',
+      notificationEmails: ['bursar@school.org', 'head@school.org'],
+    });
+    const kept = await client.putSettings(
+      { isamsUrl: sim.url, enabled: true, notificationEmails: ['head@school.org'] },
+      client.md(tenant),
+    );
+    expect(kept).toMatchObject({ timeZone: 'America/New_York', notificationEmails: ['head@school.org'] });
+    expect(await client.getSettings({}, client.md(tenant))).toMatchObject({
+      timeZone: 'America/New_York',
+      notificationEmails: ['head@school.org'],
+    });
+
+    const badZone = await client
+      .putSettings({ isamsUrl: sim.url, enabled: true, timeZone: 'Mars/Olympus' }, client.md(tenant))
+      .catch((e: unknown) => e);
+    expect((badZone as GrpcCallError).errorCode).toBe('CONNECTOR_INVALID_ARGUMENT');
+    expect((badZone as GrpcCallError).grpcMessage).toContain('timeZone');
+    const badEmail = await client
+      .putSettings(
+        { isamsUrl: sim.url, enabled: true, notificationEmails: ['head@school.org', 'not an address'] },
+        client.md(tenant),
+      )
+      .catch((e: unknown) => e);
+    expect((badEmail as GrpcCallError).errorCode).toBe('CONNECTOR_INVALID_ARGUMENT');
+    expect((badEmail as GrpcCallError).grpcMessage).toContain('notificationEmails[1]');
+    // A refused save changes nothing.
+    expect(await client.getSettings({}, client.md(tenant))).toMatchObject({
+      timeZone: 'America/New_York',
+      notificationEmails: ['head@school.org'],
+    });
+  });
+
   it('test connection reports every dataset by its admin name with counts, and publishes nothing', async () => {
     const r = await client.testConnection({}, client.md(TENANT));
     expect(r.ok).toBe(true);
@@ -106,12 +156,23 @@ describe('connector: settings, test connection and a manual run end to end', () 
     expect(bad.ok).toBe(false);
     expect(bad.error?.code).toBe('ISAMS_INVALID_KEY');
     expect(bad.error?.adminAction).toContain('API Services Manager');
+
+    // iSAMS refuses our address: the test says which addresses to allow-list.
+    await sim.fault('sim-a', 'ipRefused', 2);
+    const refused = await client.testConnection({}, client.md(TENANT));
+    await sim.admin('DELETE', '/admin/schools/sim-a/faults');
+    expect(refused.error?.code).toBe('ISAMS_IP_NOT_ALLOWED');
+    expect(refused.error?.adminAction).toContain('egress IP addresses: 203.0.113.10, 203.0.113.11.');
   });
 
   it('lists the egress IPs and Integrator Properties', async () => {
     const info = await client.getEgressInfo({}, client.md(TENANT));
     expect(info.egressIps).toEqual(['203.0.113.10', '203.0.113.11']);
     expect(info.integratorProperties).toEqual(['School Cloud Systems', 'SchoolCloud Clubs & Events']);
+    expect(info.datasets).toHaveLength(14);
+    expect(info.datasets[0]).toBe('HR Manager Datasets - Current Staff');
+    expect(info.datasets).toContain('Pupil Manager Datasets - Contacts (Filtered)');
+    expect(info.instructions).toContain('refresh every hour');
   });
 
   it('a manual run fetches, publishes every dataset in chunks and then the run-complete marker', async () => {

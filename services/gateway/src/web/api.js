@@ -1,5 +1,6 @@
 // The admin API client. The token lives in sessionStorage (this tab only) and goes in the
-// Authorization header; it is never put in a URL.
+// Authorization header; it is never put in a request URL (a sign-in link carries it in the
+// fragment, which app.js removes at once).
 const TOKEN = 'isams-sync.token';
 const SCHOOL = 'isams-sync.school';
 
@@ -42,7 +43,9 @@ async function request(method, path, body, token = session.token) {
   const text = await res.text();
   const json = text ? JSON.parse(text) : undefined;
   if (!res.ok) {
-    if (res.status === 401) window.dispatchEvent(new CustomEvent('unauthenticated'));
+    // Only the session's own token going bad signs the tab out (not a token being tried at sign-in).
+    if (res.status === 401 && token === session.token)
+      window.dispatchEvent(new CustomEvent('unauthenticated'));
     throw new ApiError(res.status, json);
   }
   return json;
@@ -91,6 +94,8 @@ export const api = {
   saveSettings: (body) => request('PUT', school('/settings'), body),
   testConnection: (body) => request('POST', school('/settings/test'), body),
   egress: () => request('GET', school('/egress')),
+  thresholds: () => request('GET', school('/removal-thresholds')),
+  saveThresholds: (body) => request('PUT', school('/removal-thresholds'), body),
   runSync: (body) => request('POST', school('/sync-runs'), body),
   runs: (params = {}) => request('GET', school(`/sync-runs${qs(params)}`)),
   run: (id) => request('GET', school(`/sync-runs/${encodeURIComponent(id)}`)),

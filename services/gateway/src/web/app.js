@@ -3,6 +3,7 @@ import { h, replace } from './dom.js';
 import { renderDashboard } from './dashboard.js';
 import { renderHeldBatch } from './held-batch.js';
 import { renderRoster } from './roster.js';
+import { renderSettings } from './settings.js';
 import { renderWizard } from './wizard.js';
 
 const main = () => document.getElementById('main');
@@ -15,7 +16,7 @@ function renderNav() {
     nav,
     h('a', { href: '#/dashboard' }, 'Dashboard'),
     h('a', { href: '#/roster' }, 'Roster'),
-    h('a', { href: '#/setup' }, 'Settings'),
+    h('a', { href: '#/settings' }, 'Settings'),
     h('span', {}, `School ${session.schoolId}`),
     h('button', { class: 'link', type: 'button', onclick: signOut }, 'Sign out'),
   );
@@ -26,7 +27,38 @@ function signOut() {
   location.hash = '#/signin';
 }
 
-function renderSignIn(root) {
+/** Checks the token, keeps it in this tab and opens the dashboard (or Getting Started). */
+async function signIn(token) {
+  try {
+    const me = await api.me(token);
+    session.save(token, me.schoolId);
+    const settings = await api.settings();
+    location.hash = settings.configured ? '#/dashboard' : '#/setup';
+  } catch (err) {
+    session.clear();
+    throw err;
+  }
+}
+
+const signInMessage = (err) => (err.status === 401 ? 'That token is not valid or was revoked.' : err.message);
+
+/**
+ * A sign-in link carries the token in the fragment (`/#token=isg_…`), which browsers never send to
+ * the server, so it is in no request or access log. It is taken out of the address bar (and the
+ * history entry) before anything else happens.
+ */
+function takeFragmentToken() {
+  const match = /^#token=([^&]+)$/.exec(location.hash);
+  if (!match) return null;
+  history.replaceState(null, '', `${location.pathname}${location.search}`);
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return null;
+  }
+}
+
+function renderSignIn(root, message) {
   const error = h('div');
   const input = h('input', {
     id: 'token',
@@ -35,6 +67,7 @@ function renderSignIn(root) {
     required: true,
     'aria-describedby': 'token-hint',
   });
+  const showError = (text) => replace(error, h('div', { class: 'error-box', role: 'alert' }, text));
   const form = h(
     'form',
     {
@@ -42,20 +75,9 @@ function renderSignIn(root) {
         event.preventDefault();
         replace(error);
         try {
-          const me = await api.me(input.value.trim());
-          session.save(input.value.trim(), me.schoolId);
-          const settings = await api.settings();
-          location.hash = settings.configured ? '#/dashboard' : '#/setup';
+          await signIn(input.value.trim());
         } catch (err) {
-          session.clear();
-          replace(
-            error,
-            h(
-              'div',
-              { class: 'error-box', role: 'alert' },
-              err.status === 401 ? 'That token is not valid or was revoked.' : err.message,
-            ),
-          );
+          showError(signInMessage(err));
         }
       },
     },
@@ -63,13 +85,14 @@ function renderSignIn(root) {
     h(
       'p',
       { id: 'token-hint', class: 'hint' },
-      'The school admin token you were given (it starts with isg_). It is kept in this browser tab only.',
+      'The school admin token you were given (it starts with isg_), or open the sign-in link you were sent. It is kept in this browser tab only.',
     ),
     input,
     h('div', { class: 'actions' }, h('button', { class: 'primary', type: 'submit' }, 'Sign in')),
     error,
   );
   replace(root, h('h1', {}, 'Sign in'), form);
+  if (message) showError(message);
   input.focus();
 }
 
@@ -78,6 +101,17 @@ async function route() {
   cleanup = () => {};
   renderNav();
   const root = main();
+  const linkToken = takeFragmentToken();
+  if (linkToken !== null) {
+    replace(root, h('p', {}, 'Signing in…'));
+    try {
+      await signIn(linkToken);
+    } catch (err) {
+      renderNav();
+      renderSignIn(root, signInMessage(err));
+    }
+    return;
+  }
   const hash = location.hash || '#/';
   if (!session.token) {
     renderSignIn(root);
@@ -86,6 +120,7 @@ async function route() {
   const [, page, id] = hash.split('/');
   try {
     if (page === 'setup') cleanup = (await renderWizard(root)) ?? cleanup;
+    else if (page === 'settings') cleanup = (await renderSettings(root)) ?? cleanup;
     else if (page === 'held' && id)
       cleanup = (await renderHeldBatch(root, decodeURIComponent(id))) ?? cleanup;
     else if (page === 'roster') cleanup = (await renderRoster(root)) ?? cleanup;

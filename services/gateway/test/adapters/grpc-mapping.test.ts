@@ -3,8 +3,8 @@ import type { ServiceError } from '@grpc/grpc-js';
 import { httpStatusFor, isAppError } from '@isams-sync/errors';
 import { GrpcCallError } from '@isams-sync/grpc';
 import { describe, expect, it } from 'vitest';
-import { toSyncRun } from '../../src/adapters/grpc-clients/connector.gateway';
-import { toHeldBatch } from '../../src/adapters/grpc-clients/roster.gateway';
+import { toSettings, toSyncRun } from '../../src/adapters/grpc-clients/connector.gateway';
+import { toHeldBatch, toThresholds } from '../../src/adapters/grpc-clients/roster.gateway';
 import { upstreamError } from '../../src/adapters/grpc-clients/upstream-call';
 
 function callError(code: number, errorCode?: string): GrpcCallError {
@@ -154,5 +154,56 @@ describe('toHeldBatch', () => {
   });
   it('reads a roster that predates batch kinds as a removal batch without a reason', () => {
     expect(toHeldBatch({ ...proto, kind: '', reason: '' })).toMatchObject({ kind: 'removals', reason: null });
+  });
+});
+
+describe('toSettings', () => {
+  const proto = {
+    configured: true,
+    isamsUrl: 'https://school.isams.cloud',
+    keyLast4: '7777',
+    format: 'xml',
+    scheduleMinutes: 120,
+    enabled: false,
+    nextRunAt: '',
+    updatedAt: '2026-11-01T10:00:00.000Z',
+    updatedBy: 'token:a',
+    keyUpdatedAt: '2026-11-01T10:00:00.000Z',
+    fetchPlan: null,
+    timeZone: 'Europe/Dublin',
+    notificationEmails: ['office@school.org'],
+  };
+  it('carries the time zone and who is notified', () => {
+    expect(toSettings(proto)).toMatchObject({
+      scheduleMinutes: 120,
+      enabled: false,
+      nextRunAt: null,
+      timeZone: 'Europe/Dublin',
+      notificationEmails: ['office@school.org'],
+    });
+  });
+  it('reads a connector that predates them as Europe/London and nobody', () => {
+    const { timeZone: _t, notificationEmails: _n, ...old } = proto;
+    expect(
+      toSettings({ ...old, timeZone: '', notificationEmails: undefined as unknown as string[] }),
+    ).toMatchObject({
+      timeZone: 'Europe/London',
+      notificationEmails: [],
+    });
+  });
+});
+
+describe('toThresholds', () => {
+  it('flattens the per-type thresholds and leaves out types the gateway does not know', () => {
+    expect(
+      toThresholds({
+        defaultThreshold: { percent: 10, min: 5 },
+        byType: [
+          { entityType: 'pupil', threshold: { percent: 5, min: 3 } },
+          { entityType: 'spaceship', threshold: { percent: 1, min: 1 } },
+          { entityType: 'staff', threshold: null },
+        ],
+      }),
+    ).toEqual({ default: { percent: 10, min: 5 }, byType: [{ entityType: 'pupil', percent: 5, min: 3 }] });
   });
 });

@@ -123,7 +123,8 @@ export function createFakeConnector(): ConnectorGateway & {
       const s: DataSourceSettings = {
         configured: true,
         isamsUrl: input.isamsUrl,
-        keyLast4: input.apiKey?.slice(-4) ?? settings.get(ctx.tenantId)?.keyLast4 ?? null,
+        keyLast4:
+          input.apiKey?.replace(/[{}]/g, '').slice(-4) ?? settings.get(ctx.tenantId)?.keyLast4 ?? null,
         format: input.format,
         scheduleMinutes: input.scheduleMinutes,
         enabled: input.enabled,
@@ -132,8 +133,8 @@ export function createFakeConnector(): ConnectorGateway & {
         updatedBy: ctx.actor,
         keyUpdatedAt: '2026-11-01T10:00:00.000Z',
         fetchPlan: WHOLE_KEY,
-        timeZone: input.timeZone ?? 'Europe/London',
-        notificationEmails: input.notificationEmails ?? [],
+        timeZone: input.timeZone || 'Europe/London',
+        notificationEmails: input.notificationEmails,
       };
       settings.set(ctx.tenantId, s);
       return s;
@@ -162,6 +163,7 @@ export function createFakeConnector(): ConnectorGateway & {
         egressIps: ['203.0.113.10'],
         integratorProperties: ['School Cloud Systems'],
         instructions: 'Allow-list these.',
+        datasets: ['HR Manager Datasets - Current Staff', 'Teaching Manager Datasets - Teaching Set Lists'],
       };
     },
     async triggerSync(ctx: CallContext, input: { dryRun: boolean }) {

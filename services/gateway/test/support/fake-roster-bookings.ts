@@ -2,10 +2,12 @@ import { AppError } from '@isams-sync/errors';
 import type { BookingsGateway } from '../../src/adapters/grpc-clients/bookings.gateway';
 import type { RosterGateway } from '../../src/adapters/grpc-clients/roster.gateway';
 import type { BookableEvent, PersonRef } from '../../src/domain/models/bookings.models';
-import type { Change, HeldBatch } from '../../src/domain/models/roster.models';
+import type { Change, HeldBatch, RemovalThresholds } from '../../src/domain/models/roster.models';
 import type { CallContext } from '../../src/domain/principal';
 
 const EMPTY_PAGE = { nextPageToken: null, totalSize: null };
+/** The roster's own default (services/roster DEFAULT_THRESHOLDS). */
+const DEFAULT_THRESHOLDS: RemovalThresholds = { default: { percent: 10, min: 5 }, byType: [] };
 
 function removal(
   entityType: string,
@@ -62,6 +64,7 @@ export function createFakeRosterBookings() {
   const state = { live: [] as BookableEvent[], previewed: [] as PersonRef[][], batch, dryRun: false };
   const notFound = () =>
     new AppError({ code: 'ROSTER_HELD_BATCH_NOT_FOUND', kind: 'not_found', message: 'Held batch not found' });
+  const thresholds = new Map<string, RemovalThresholds>();
   const rec = (method: string, ctx: CallContext, input?: unknown) =>
     calls.push({ method, tenantId: ctx.tenantId, input });
 
@@ -189,6 +192,15 @@ export function createFakeRosterBookings() {
         });
       state.batch = { ...state.batch, status: 'discarded' };
       return state.batch;
+    },
+    async getRemovalThresholds(ctx) {
+      rec('getRemovalThresholds', ctx);
+      return thresholds.get(ctx.tenantId) ?? DEFAULT_THRESHOLDS;
+    },
+    async setRemovalThresholds(ctx, t) {
+      rec('setRemovalThresholds', ctx, t);
+      thresholds.set(ctx.tenantId, t);
+      return t;
     },
     close() {},
   };

@@ -19,12 +19,12 @@ export interface SettingsDocument {
   nextRunAt: Date | null;
   /** Consecutive transiently failed runs (back-off); reset by any finished run. */
   consecutiveFailures: number;
+  /** IANA time zone of the school; absent in documents stored before it existed (= the default). */
+  timeZone?: string;
+  /** Who is e-mailed about the school (held removals, failing runs, stale data); absent = nobody. */
+  notificationEmails?: string[];
   updatedAt: Date;
   updatedBy: string;
-  /** IANA name; absent = Europe/London. */
-  timeZone?: string;
-  /** Who is e-mailed about held removals, failing runs and old data (personal data: never logged). */
-  notificationEmails?: string[];
 }
 
 export class SettingsRepository {

@@ -3,7 +3,7 @@ import type { connectorV1 } from '@isams-sync/grpc';
 import type { RunDocument } from '../../adapters/mongo/runs-repository';
 import type { SettingsDocument } from '../../adapters/mongo/settings-repository';
 import type { FetchPlan, RunFetch } from '../../domain/method-groups';
-import { DEFAULT_TIME_ZONE } from '../../domain/notifications';
+import { DEFAULT_TIME_ZONE } from '../../domain/settings-rules';
 
 const iso = (d: Date | undefined | null): string => (d ? d.toISOString() : '');
 

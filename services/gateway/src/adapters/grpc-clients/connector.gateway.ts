@@ -59,7 +59,7 @@ interface ProtoFetchPlan {
   switchedBecause: string;
   switchedAt: string;
 }
-interface ProtoSettings {
+export interface ProtoSettings {
   configured: boolean;
   isamsUrl: string;
   keyLast4: string;
@@ -71,8 +71,9 @@ interface ProtoSettings {
   updatedBy: string;
   keyUpdatedAt: string;
   fetchPlan: ProtoFetchPlan | null;
-  timeZone: string;
-  notificationEmails: string[];
+  /** Empty (absent) from a connector that predates them. */
+  timeZone?: string;
+  notificationEmails?: string[];
 }
 interface ProtoSyncStatus {
   dataAsOf: string;
@@ -141,7 +142,7 @@ export interface ConnectorServiceClient extends Client {
   getSettings: UnaryMethod<object, ProtoSettings>;
   putSettings: UnaryMethod<object, ProtoSettings>;
   testConnection: UnaryMethod<object, ProtoTestConnection>;
-  getEgressInfo: UnaryMethod<object, EgressInfo>;
+  getEgressInfo: UnaryMethod<object, Omit<EgressInfo, 'datasets'> & { datasets?: string[] }>;
   triggerSync: UnaryMethod<object, { run: ProtoSyncRun | null; alreadyActive: boolean }>;
   getSyncRun: UnaryMethod<object, ProtoSyncRun>;
   listSyncRuns: UnaryMethod<object, { runs: ProtoSyncRun[]; page: ProtoPageInfo | null }>;
@@ -173,7 +174,8 @@ function fetchPlan(f: ProtoFetchPlan | null | undefined): FetchPlan {
   };
 }
 
-function settings(s: ProtoSettings): DataSourceSettings {
+/** Proto DataSourceSettings → API settings (a connector that predates the time zone → Europe/London). */
+export function toSettings(s: ProtoSettings): DataSourceSettings {
   return {
     configured: s.configured,
     isamsUrl: orNull(s.isamsUrl),
@@ -186,8 +188,8 @@ function settings(s: ProtoSettings): DataSourceSettings {
     updatedBy: orNull(s.updatedBy),
     keyUpdatedAt: orNull(s.keyUpdatedAt),
     fetchPlan: fetchPlan(s.fetchPlan),
-    timeZone: s.timeZone || 'Europe/London',
-    notificationEmails: s.notificationEmails,
+    timeZone: s.timeZone || DEFAULT_TIME_ZONE,
+    notificationEmails: s.notificationEmails ?? [],
   };
 }
 
@@ -260,6 +262,8 @@ export interface ConnectorGatewayOptions {
 }
 
 const UPSTREAM = 'connector';
+/** The connector's default time zone (shown when it sends none). */
+const DEFAULT_TIME_ZONE = 'Europe/London';
 
 /** The gRPC implementation of {@link ConnectorGateway}. */
 export function createConnectorGateway(options: ConnectorGatewayOptions): ConnectorGateway {
@@ -281,9 +285,9 @@ export function createConnectorGateway(options: ConnectorGatewayOptions): Connec
     upstreamCall(UPSTREAM, method.bind(client) as UnaryMethod<object, Res>, req, ctx, deadlineMs);
 
   return {
-    getSettings: async (ctx) => settings(await call(client.getSettings, {}, ctx)),
+    getSettings: async (ctx) => toSettings(await call(client.getSettings, {}, ctx)),
     putSettings: async (ctx, input) =>
-      settings(
+      toSettings(
         await call(
           client.putSettings,
           {
@@ -292,8 +296,8 @@ export function createConnectorGateway(options: ConnectorGatewayOptions): Connec
             format: input.format,
             scheduleMinutes: input.scheduleMinutes,
             enabled: input.enabled,
-            timeZone: input.timeZone ?? '',
-            notificationEmails: input.notificationEmails ?? [],
+            timeZone: input.timeZone,
+            notificationEmails: input.notificationEmails,
           },
           ctx,
         ),
@@ -339,6 +343,7 @@ export function createConnectorGateway(options: ConnectorGatewayOptions): Connec
         egressIps: r.egressIps,
         integratorProperties: r.integratorProperties,
         instructions: r.instructions,
+        datasets: r.datasets ?? [],
       };
     },
     async triggerSync(ctx, input) {

@@ -9,9 +9,11 @@ import type {
   HeldBatch,
   HeldBatchDetail,
   HeldBatchList,
+  RemovalThresholds,
   RosterEntity,
   RosterRun,
 } from '../../domain/models/roster.models';
+import { isEntityType } from '../../domain/models/roster.models';
 import type { CallContext } from '../../domain/principal';
 import { jsonObject, pageInfo } from './proto-json';
 import { orNull, upstreamCall } from './upstream-call';
@@ -49,6 +51,10 @@ export interface RosterGateway {
   ): Promise<HeldBatchDetail>;
   approveHeldBatch(ctx: CallContext, batchId: string, comment: string, version?: number): Promise<HeldBatch>;
   discardHeldBatch(ctx: CallContext, batchId: string, comment: string, version?: number): Promise<HeldBatch>;
+  /** The school's removal thresholds (the roster's defaults when never set). */
+  getRemovalThresholds(ctx: CallContext): Promise<RemovalThresholds>;
+  /** Replaces the school's removal thresholds. */
+  setRemovalThresholds(ctx: CallContext, thresholds: RemovalThresholds): Promise<RemovalThresholds>;
   close(): void;
 }
 
@@ -125,6 +131,30 @@ export interface RosterServiceClient extends Client {
   getHeldBatch: UnaryMethod<object, { batch: PHeldBatch | null; records: PChange[]; page: PPage | null }>;
   approveHeldBatch: UnaryMethod<object, PHeldBatch>;
   discardHeldBatch: UnaryMethod<object, PHeldBatch>;
+  getRemovalThresholds: UnaryMethod<object, PThresholds>;
+  setRemovalThresholds: UnaryMethod<object, PThresholds>;
+}
+
+export interface PThreshold {
+  percent: number;
+  min: number;
+}
+export interface PThresholds {
+  defaultThreshold: PThreshold | null;
+  byType: Array<{ entityType: string; threshold: PThreshold | null }>;
+}
+
+/** Proto RemovalThresholds → API thresholds (types the gateway does not know are left out). */
+export function toThresholds(t: PThresholds): RemovalThresholds {
+  const byType: RemovalThresholds['byType'] = [];
+  for (const b of t.byType) {
+    if (b.threshold !== null && isEntityType(b.entityType))
+      byType.push({ entityType: b.entityType, percent: b.threshold.percent, min: b.threshold.min });
+  }
+  return {
+    default: { percent: t.defaultThreshold?.percent ?? 0, min: t.defaultThreshold?.min ?? 0 },
+    byType,
+  };
 }
 
 function entity(e: PEntity): RosterEntity {
@@ -201,6 +231,7 @@ export function createRosterGateway(options: {
       'ListRunFindings',
       'ListHeldBatches',
       'GetHeldBatch',
+      'GetRemovalThresholds',
     ],
   });
   const call = <Res>(method: UnaryMethod<object, Res>, req: object, ctx: CallContext) =>
@@ -306,6 +337,23 @@ export function createRosterGateway(options: {
       toHeldBatch(await call(client.approveHeldBatch, { batchId, comment, version: version ?? 0 }, ctx)),
     discardHeldBatch: async (ctx, batchId, comment, version) =>
       toHeldBatch(await call(client.discardHeldBatch, { batchId, comment, version: version ?? 0 }, ctx)),
+    getRemovalThresholds: async (ctx) => toThresholds(await call(client.getRemovalThresholds, {}, ctx)),
+    setRemovalThresholds: async (ctx, t) =>
+      toThresholds(
+        await call(
+          client.setRemovalThresholds,
+          {
+            thresholds: {
+              defaultThreshold: t.default,
+              byType: t.byType.map((b) => ({
+                entityType: b.entityType,
+                threshold: { percent: b.percent, min: b.min },
+              })),
+            },
+          },
+          ctx,
+        ),
+      ),
     close: () => client.close(),
   };
 }

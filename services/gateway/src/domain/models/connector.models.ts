@@ -56,17 +56,31 @@ export const dataSourceSettingsSchema = z
     fetchPlan: fetchPlanSchema.describe(
       'How runs fetch the school: the whole key, or method groups after iSAMS timed out on the whole key',
     ),
-    timeZone: z.string().describe('IANA time zone of the school (default Europe/London)'),
+    timeZone: z.string().describe('IANA time zone of the school (Europe/London unless chosen)'),
     notificationEmails: z
       .array(z.string())
-      .describe('Who is e-mailed when removals are held, runs keep failing or data is a day old'),
+      .describe('Who is e-mailed about held removals, failing runs and stale data'),
   })
   .meta({ id: 'DataSourceSettings' });
 export type DataSourceSettings = z.infer<typeof dataSourceSettingsSchema>;
 
+/** At most this many addresses are e-mailed about a school (the connector enforces the same). */
+export const MAX_NOTIFICATION_EMAILS = 10;
+/**
+ * An address to notify, as the connector checks it (services/connector settings-rules.ts): a local
+ * part of 1–64 characters without spaces or list separators, one @, a dotted host name. Written
+ * without regex flags so the OpenAPI document states exactly what is accepted.
+ */
+const NOTIFICATION_EMAIL_PATTERN =
+  /^[^\s@,;<>"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+
 export const putSettingsBodySchema = z
   .object({
-    isamsUrl: z.url({ protocol: /^https?$/ }).max(2048),
+    isamsUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional()
+      .describe('Required the first time; omit to keep the stored address'),
     apiKey: z
       .string()
       .trim()
@@ -74,25 +88,55 @@ export const putSettingsBodySchema = z
       .max(256)
       .optional()
       .describe('Write-only; omit to keep the stored key (required the first time)'),
-    format: z.enum(['xml', 'json']).default('xml'),
-    scheduleMinutes: z.number().int().min(60).max(1440).default(60),
-    enabled: z.boolean().default(true),
-    timeZone: z.string().trim().min(1).max(64).optional().describe('IANA name; omit to keep the stored one'),
+    format: z
+      .enum(['xml', 'json'])
+      .optional()
+      .describe('Omit to keep the stored format (xml the first time)'),
+    scheduleMinutes: z
+      .number()
+      .int()
+      .min(60)
+      .max(1440)
+      .optional()
+      .describe('Minutes between scheduled runs; omit to keep the stored schedule (60 the first time)'),
+    enabled: z
+      .boolean()
+      .optional()
+      .describe('false pauses scheduled runs; omit to keep the stored value (true the first time)'),
+    timeZone: z
+      .string()
+      .trim()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe('IANA time zone of the school, e.g. Europe/London; omit to keep the stored one'),
     notificationEmails: z
-      // The connector's check (one @, no spaces or separators, a dot in the domain), as a pattern:
-      // JSON Schema's `email` format is stricter than zod's email, so the document would lie.
       .array(
         z
           .string()
           .max(254)
-          .regex(/^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/),
+          .regex(NOTIFICATION_EMAIL_PATTERN, { error: 'must be an e-mail address, e.g. office@school.org' }),
       )
-      .max(10)
+      .max(MAX_NOTIFICATION_EMAILS)
       .optional()
-      .describe('Who is e-mailed (at most 10); omit to keep the stored list, [] for nobody'),
+      .describe(
+        'Who is e-mailed about held removals, failing runs and stale data; replaces the list; omit to keep it',
+      ),
   })
-  .strict();
-export type PutSettingsInput = z.infer<typeof putSettingsBodySchema>;
+  .strict()
+  .describe('Fields left out keep their stored values, so a form saves only what it shows');
+export type PutSettingsBody = z.infer<typeof putSettingsBodySchema>;
+
+/** The complete settings the gateway sends to the connector (its PutSettings replaces them). */
+export interface PutSettingsInput {
+  isamsUrl: string;
+  apiKey?: string;
+  format: 'xml' | 'json';
+  scheduleMinutes: number;
+  enabled: boolean;
+  timeZone: string;
+  notificationEmails: string[];
+}
 
 export const testConnectionBodySchema = z
   .object({
@@ -128,9 +172,14 @@ export type TestConnectionResult = z.infer<typeof testConnectionResultSchema>;
 
 export const egressInfoSchema = z
   .object({
-    egressIps: z.array(z.string()),
-    integratorProperties: z.array(z.string()),
+    egressIps: z.array(z.string()).describe('The public addresses to allow-list in iSAMS'),
+    integratorProperties: z.array(z.string()).describe('The names to enter where iSAMS asks for them'),
     instructions: z.string(),
+    datasets: z
+      .array(z.string())
+      .describe(
+        'The 14 datasets to tick on the key, as the help article names them ("HR Manager Datasets - Current Staff", …)',
+      ),
   })
   .meta({ id: 'EgressInfo' });
 export type EgressInfo = z.infer<typeof egressInfoSchema>;

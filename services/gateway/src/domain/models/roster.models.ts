@@ -4,6 +4,9 @@ import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
 
 export const ENTITY_TYPES = ROSTER_ENTITY_TYPES;
 export const entityTypeSchema = z.enum(ENTITY_TYPES);
+export type EntityType = z.infer<typeof entityTypeSchema>;
+export const isEntityType = (value: string): value is EntityType =>
+  (ENTITY_TYPES as readonly string[]).includes(value);
 
 export const entitySchema = z
   .object({
@@ -146,3 +149,41 @@ export const decideBodySchema = z
       ),
   })
   .strict();
+
+const thresholdFields = {
+  percent: z
+    .number()
+    .int()
+    .min(0)
+    .max(100)
+    .describe('Hold when removals exceed this percentage of the stored active records …'),
+  min: z.number().int().min(0).max(1_000_000).describe('… and also exceed this many records'),
+};
+export const thresholdSchema = z.object(thresholdFields).strict();
+
+export const removalThresholdsSchema = z
+  .object({
+    default: thresholdSchema.describe('For every entity type without its own threshold'),
+    byType: z
+      .array(z.object({ entityType: entityTypeSchema, ...thresholdFields }).strict())
+      .max(ENTITY_TYPES.length)
+      .describe('Per-entity-type thresholds that replace the default for that type'),
+    entityTypes: z
+      .array(entityTypeSchema)
+      .describe('Read-only: every entity type a threshold can be set for'),
+  })
+  .meta({ id: 'RemovalThresholds' });
+export type RemovalThresholds = Omit<z.infer<typeof removalThresholdsSchema>, 'entityTypes'>;
+
+export const putRemovalThresholdsBodySchema = z
+  .object({
+    default: thresholdSchema.optional().describe('Omit to keep the stored default'),
+    byType: removalThresholdsSchema.shape.byType
+      .refine((list) => new Set(list.map((t) => t.entityType)).size === list.length, {
+        message: 'each entity type at most once',
+      })
+      .optional()
+      .describe('Replaces every per-type threshold (an empty list removes them all); omit to keep them'),
+  })
+  .strict();
+export type PutRemovalThresholdsBody = z.infer<typeof putRemovalThresholdsBodySchema>;

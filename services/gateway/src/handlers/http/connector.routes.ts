@@ -18,6 +18,7 @@ import {
   triggerSyncResultSchema,
 } from '../../domain/models/connector.models';
 import { buildOverview } from '../../domain/sync-run-view';
+import { settingsToSave } from '../../domain/settings-update';
 import { audited } from './audit';
 import { callContext } from './auth';
 import { schoolErrorResponses, schoolIdParam, schoolSecurity } from './route-schemas';
@@ -117,7 +118,8 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
     {
       schema: {
         tags,
-        summary: 'Create or replace the data-source settings; the key is write-only',
+        summary:
+          'Save the data-source settings; fields left out keep their stored values; the key is write-only',
         description:
           'The stored key is bound to the host of the iSAMS address it was entered for: a new host (scheme, host or port) without `apiKey` is refused with 400 `CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS` and nothing changes. Audited (`settings.update`, with `previousOrigin`, `newOrigin` and `hostChanged`).',
         security: schoolSecurity,
@@ -131,7 +133,8 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
       // For the admin's audit log; the connector decides (and records the change in its own audit).
       const previous = await connector.getSettings(ctx).catch(() => undefined);
       const previousOrigin = originOf(previous?.isamsUrl);
-      const newOrigin = originOf(request.body.isamsUrl) ?? request.body.isamsUrl;
+      const newAddress = request.body.isamsUrl ?? previous?.isamsUrl ?? '';
+      const newOrigin = originOf(newAddress) ?? newAddress;
       return audited(
         auditLog,
         request,
@@ -141,24 +144,18 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
           action: 'settings.update',
           target: {
             keyChanged: request.body.apiKey !== undefined,
-            enabled: request.body.enabled,
+            fields: Object.keys(request.body).sort().join(','),
+            ...(request.body.enabled === undefined ? {} : { enabled: request.body.enabled }),
             ...(previousOrigin === undefined ? {} : { previousOrigin }),
             newOrigin,
             hostChanged: previousOrigin !== undefined && previousOrigin !== newOrigin,
           },
         },
-        async () => {
-          const body = request.body;
-          // Omitted time zone or contacts keep the stored ones (a PUT from the set-up wizard).
-          if (body.timeZone !== undefined && body.notificationEmails !== undefined)
-            return connector.putSettings(ctx, body);
-          const stored = await connector.getSettings(ctx);
-          return connector.putSettings(ctx, {
-            ...body,
-            timeZone: body.timeZone ?? stored.timeZone,
-            notificationEmails: body.notificationEmails ?? stored.notificationEmails,
-          });
-        },
+        async () =>
+          connector.putSettings(
+            ctx,
+            settingsToSave(previous ?? (await connector.getSettings(ctx)), request.body),
+          ),
       );
     },
   );

@@ -26,6 +26,7 @@ import { rosterBookingsRoutes } from './roster-bookings.routes';
 import { createLiveEventCheck } from '../../use-cases/removal-impact';
 import { registerSchoolScope } from './school-scope';
 import { sessionRoutes } from './session.routes';
+import { thresholdsRoutes } from './thresholds.routes';
 import { registerWebRoutes } from './web.routes';
 import { verifySchoolCredential } from './auth';
 import type { StreamRegistry } from '../../domain/stream-registry';
@@ -251,6 +252,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
       bookings: deps.bookings,
       auditLog: deps.auditLog,
     });
+    await scoped.register(thresholdsRoutes, { roster: deps.roster, auditLog: deps.auditLog });
   });
   if (deps.webDir !== undefined) await registerWebRoutes(app, deps.webDir);
   return app;

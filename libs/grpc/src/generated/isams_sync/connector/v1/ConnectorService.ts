@@ -44,14 +44,14 @@ export interface ConnectorServiceClient extends grpc.Client {
   cancelSyncRun(argument: _isams_sync_connector_v1_CancelSyncRunRequest, callback: grpc.requestCallback<_isams_sync_connector_v1_SyncRun__Output>): grpc.ClientUnaryCall;
   
   /**
-   * The static egress IPs to allow-list in iSAMS and the Integrator Properties text.
+   * What to set up in iSAMS: the static egress IPs to allow-list, the datasets to tick, the Integrator Properties.
    */
   GetEgressInfo(argument: _isams_sync_connector_v1_GetEgressInfoRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_connector_v1_EgressInfo__Output>): grpc.ClientUnaryCall;
   GetEgressInfo(argument: _isams_sync_connector_v1_GetEgressInfoRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_isams_sync_connector_v1_EgressInfo__Output>): grpc.ClientUnaryCall;
   GetEgressInfo(argument: _isams_sync_connector_v1_GetEgressInfoRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_connector_v1_EgressInfo__Output>): grpc.ClientUnaryCall;
   GetEgressInfo(argument: _isams_sync_connector_v1_GetEgressInfoRequest, callback: grpc.requestCallback<_isams_sync_connector_v1_EgressInfo__Output>): grpc.ClientUnaryCall;
   /**
-   * The static egress IPs to allow-list in iSAMS and the Integrator Properties text.
+   * What to set up in iSAMS: the static egress IPs to allow-list, the datasets to tick, the Integrator Properties.
    */
   getEgressInfo(argument: _isams_sync_connector_v1_GetEgressInfoRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_connector_v1_EgressInfo__Output>): grpc.ClientUnaryCall;
   getEgressInfo(argument: _isams_sync_connector_v1_GetEgressInfoRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_isams_sync_connector_v1_EgressInfo__Output>): grpc.ClientUnaryCall;
@@ -196,7 +196,7 @@ export interface ConnectorServiceHandlers extends grpc.UntypedServiceImplementat
   CancelSyncRun: grpc.handleUnaryCall<_isams_sync_connector_v1_CancelSyncRunRequest__Output, _isams_sync_connector_v1_SyncRun>;
   
   /**
-   * The static egress IPs to allow-list in iSAMS and the Integrator Properties text.
+   * What to set up in iSAMS: the static egress IPs to allow-list, the datasets to tick, the Integrator Properties.
    */
   GetEgressInfo: grpc.handleUnaryCall<_isams_sync_connector_v1_GetEgressInfoRequest__Output, _isams_sync_connector_v1_EgressInfo>;
   

@@ -34,7 +34,13 @@ export interface DataSourceSettings {
    * (MethodsToRun) after iSAMS timed out generating the whole document. Absent until a run needed groups.
    */
   'fetchPlan'?: (_isams_sync_connector_v1_FetchPlan | null);
+  /**
+   * IANA time zone of the school, e.g. "Europe/London" (the default).
+   */
   'timeZone'?: (string);
+  /**
+   * Who is e-mailed about held removals, repeated failures and stale data (at most 10).
+   */
   'notificationEmails'?: (string)[];
 }
 
@@ -69,6 +75,12 @@ export interface DataSourceSettings__Output {
    * (MethodsToRun) after iSAMS timed out generating the whole document. Absent until a run needed groups.
    */
   'fetchPlan': (_isams_sync_connector_v1_FetchPlan__Output | null);
+  /**
+   * IANA time zone of the school, e.g. "Europe/London" (the default).
+   */
   'timeZone': (string);
+  /**
+   * Who is e-mailed about held removals, repeated failures and stale data (at most 10).
+   */
   'notificationEmails': (string)[];
 }

@@ -9,6 +9,11 @@ export interface EgressInfo {
    * Step-by-step text for the iSAMS administrator.
    */
   'instructions'?: (string);
+  /**
+   * The 14 datasets to tick on the Batch API key, as SchoolCloud's help article names them
+   * ("HR Manager Datasets - Current Staff", …).
+   */
+  'datasets'?: (string)[];
 }
 
 export interface EgressInfo__Output {
@@ -18,4 +23,9 @@ export interface EgressInfo__Output {
    * Step-by-step text for the iSAMS administrator.
    */
   'instructions': (string);
+  /**
+   * The 14 datasets to tick on the Batch API key, as SchoolCloud's help article names them
+   * ("HR Manager Datasets - Current Staff", …).
+   */
+  'datasets': (string)[];
 }

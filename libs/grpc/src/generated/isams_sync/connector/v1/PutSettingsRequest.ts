@@ -17,7 +17,13 @@ export interface PutSettingsRequest {
    */
   'scheduleMinutes'?: (number);
   'enabled'?: (boolean);
+  /**
+   * IANA time zone; empty keeps the stored one ("Europe/London" the first time).
+   */
   'timeZone'?: (string);
+  /**
+   * Replaces the stored list (empty = nobody is e-mailed); at most 10 addresses.
+   */
   'notificationEmails'?: (string)[];
 }
 
@@ -36,6 +42,12 @@ export interface PutSettingsRequest__Output {
    */
   'scheduleMinutes': (number);
   'enabled': (boolean);
+  /**
+   * IANA time zone; empty keeps the stored one ("Europe/London" the first time).
+   */
   'timeZone': (string);
+  /**
+   * Replaces the stored list (empty = nobody is e-mailed); at most 10 addresses.
+   */
   'notificationEmails': (string)[];
 }

@@ -1,0 +1,83 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { RosterGateway } from '../../adapters/grpc-clients/roster.gateway';
+import type { AuditLog } from '../../adapters/mongo/audit-log.repository';
+import {
+  ENTITY_TYPES,
+  putRemovalThresholdsBodySchema,
+  removalThresholdsSchema,
+} from '../../domain/models/roster.models';
+import type { RemovalThresholds } from '../../domain/models/roster.models';
+import { audited } from './audit';
+import { callContext } from './auth';
+import { schoolErrorResponses, schoolIdParam, schoolSecurity } from './route-schemas';
+
+/** Dependencies of the removal-threshold routes. */
+export interface ThresholdsRoutesOptions {
+  roster: RosterGateway;
+  auditLog: AuditLog;
+}
+
+const withTypes = (t: RemovalThresholds) => ({ ...t, entityTypes: [...ENTITY_TYPES] });
+
+/** The school's removal thresholds (the roster's guard: above them, removals are held for an admin). */
+export const thresholdsRoutes: FastifyPluginAsyncZod<ThresholdsRoutesOptions> = async (app, opts) => {
+  const { roster, auditLog } = opts;
+  const tags = ['data source'];
+  const url = '/api/v1/schools/:schoolId/removal-thresholds';
+
+  app.get(
+    url,
+    {
+      schema: {
+        tags,
+        summary: 'Removal thresholds: above them a run holds its removals for an admin',
+        security: schoolSecurity,
+        params: schoolIdParam,
+        response: { 200: removalThresholdsSchema, ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) => withTypes(await roster.getRemovalThresholds(callContext(request, reply))),
+  );
+
+  app.put(
+    url,
+    {
+      schema: {
+        tags,
+        summary: 'Change the removal thresholds; fields left out keep their stored values',
+        security: schoolSecurity,
+        params: schoolIdParam,
+        body: putRemovalThresholdsBodySchema,
+        response: { 200: removalThresholdsSchema, ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      const ctx = callContext(request, reply);
+      const body = request.body;
+      return audited(
+        auditLog,
+        request,
+        {
+          tenantId: ctx.tenantId,
+          actor: ctx.actor,
+          action: 'removal-thresholds.update',
+          target: {
+            ...(body.default ? { defaultPercent: body.default.percent, defaultMin: body.default.min } : {}),
+            ...(body.byType
+              ? { byType: body.byType.map((t) => `${t.entityType}:${t.percent}%/${t.min}`).join(',') }
+              : {}),
+          },
+        },
+        async () => {
+          const current = await roster.getRemovalThresholds(ctx);
+          return withTypes(
+            await roster.setRemovalThresholds(ctx, {
+              default: body.default ?? current.default,
+              byType: body.byType ?? current.byType,
+            }),
+          );
+        },
+      );
+    },
+  );
+};

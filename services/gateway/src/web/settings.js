@@ -1,0 +1,364 @@
+import { api } from './api.js';
+import { setupChecklist, sourceFields, testResultView } from './data-source.js';
+import { announce, errorBox, h, replace, when } from './dom.js';
+
+const MAX_EMAILS = 10;
+const MIN_SCHEDULE = 60;
+const MAX_SCHEDULE = 1440;
+// The same check as the API's and the connector's (settings-rules.ts): a local part of 1–64
+// characters, one @, a dotted host name.
+const EMAIL =
+  /^[^\s@,;<>"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+
+/** "yearGroup" → "year group". */
+const typeLabel = (t) => t.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+
+/** The time zones this browser knows, with the stored one always among them. */
+function timeZoneOptions(current) {
+  const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+  const all = [...new Set(['Europe/London', 'UTC', ...zones, current].filter(Boolean))].sort();
+  return all.map((z) => h('option', { value: z }, z.replaceAll('_', ' ')));
+}
+
+/** The problems of the e-mail list as sentences (empty when it is fine). */
+export function emailProblems(lines) {
+  const problems = lines
+    .map((line, i) => (EMAIL.test(line) ? null : `Line ${i + 1}: “${line}” is not an e-mail address.`))
+    .filter(Boolean);
+  if (lines.length > MAX_EMAILS)
+    problems.push(`At most ${MAX_EMAILS} addresses can be notified (${lines.length} entered).`);
+  return problems;
+}
+
+/** An API validation error as its issues ("notificationEmails/1: must be an e-mail address"). */
+function saveError(err, title) {
+  const issues = err?.details?.issues;
+  if (!Array.isArray(issues) || issues.length === 0) return errorBox(err, title);
+  return h(
+    'div',
+    { class: 'error-box', role: 'alert' },
+    h('strong', {}, title),
+    h(
+      'ul',
+      {},
+      issues.map((i) => h('li', {}, `${i.path ? `${i.path.replace(/^\//, '')}: ` : ''}${i.message}`)),
+    ),
+  );
+}
+
+function scheduleSummary(s) {
+  if (!s.configured) return 'Not set up yet.';
+  if (!s.enabled) return 'Scheduled syncs are paused. Run still works from the dashboard.';
+  return `Syncs run every ${s.scheduleMinutes} minutes; next run ${when(s.nextRunAt)}.`;
+}
+
+/** The removal thresholds form: a default and an optional threshold per entity type. */
+function thresholdsPanel(initial) {
+  const status = h('div', { 'aria-live': 'polite' });
+  const num = (id, value) =>
+    h('input', { id, type: 'number', min: 0, step: 1, inputmode: 'numeric', value: value ?? '' });
+  const defaultPercent = num('threshold-default-percent', initial.default.percent);
+  const defaultMin = num('threshold-default-min', initial.default.min);
+  defaultPercent.max = '100';
+  const own = new Map(initial.byType.map((t) => [t.entityType, t]));
+  const rows = initial.entityTypes.map((type) => {
+    const t = own.get(type);
+    const percent = num(`threshold-${type}-percent`, t?.percent);
+    percent.max = '100';
+    const min = num(`threshold-${type}-min`, t?.min);
+    return { type, percent, min };
+  });
+  const save = h('button', { class: 'primary', type: 'submit' }, 'Save thresholds');
+  const form = h(
+    'form',
+    {
+      onsubmit: async (event) => {
+        event.preventDefault();
+        const int = (input) => (input.value.trim() === '' ? null : Number(input.value));
+        const byType = [];
+        for (const r of rows) {
+          const p = int(r.percent);
+          const m = int(r.min);
+          if (p === null && m === null) continue;
+          byType.push({
+            entityType: r.type,
+            percent: p ?? int(defaultPercent) ?? 0,
+            min: m ?? int(defaultMin) ?? 0,
+          });
+        }
+        save.disabled = true;
+        try {
+          const saved = await api.saveThresholds({
+            default: { percent: int(defaultPercent) ?? 0, min: int(defaultMin) ?? 0 },
+            byType,
+          });
+          const ownSaved = new Map(saved.byType.map((t) => [t.entityType, t]));
+          for (const r of rows) {
+            r.percent.value = ownSaved.get(r.type)?.percent ?? '';
+            r.min.value = ownSaved.get(r.type)?.min ?? '';
+          }
+          replace(status, h('div', { class: 'success-box', role: 'status' }, 'Removal thresholds saved.'));
+          announce('Removal thresholds saved');
+        } catch (err) {
+          replace(status, saveError(err, 'The thresholds were not saved'));
+        } finally {
+          save.disabled = false;
+        }
+      },
+    },
+    h(
+      'p',
+      { id: 'thresholds-hint', class: 'hint' },
+      'A run holds its removals of a type for your review when they exceed BOTH the percentage of that type’s records AND the number. Leave a type empty to use the default.',
+    ),
+    h('label', { for: 'threshold-default-percent' }, 'Default: more than (%)'),
+    defaultPercent,
+    h('label', { for: 'threshold-default-min' }, 'Default: and more than (records)'),
+    defaultMin,
+    h(
+      'table',
+      {},
+      h('caption', { class: 'visually-hidden' }, 'Thresholds per entity type'),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'col' }, 'Entity type'),
+          h('th', { scope: 'col' }, 'More than (%)'),
+          h('th', { scope: 'col' }, 'And more than (records)'),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        rows.map((r) =>
+          h(
+            'tr',
+            {},
+            h('th', { scope: 'row' }, typeLabel(r.type)),
+            h(
+              'td',
+              {},
+              h(
+                'label',
+                { for: r.percent.id, class: 'visually-hidden' },
+                `${typeLabel(r.type)}: more than (%)`,
+              ),
+              r.percent,
+            ),
+            h(
+              'td',
+              {},
+              h(
+                'label',
+                { for: r.min.id, class: 'visually-hidden' },
+                `${typeLabel(r.type)}: and more than (records)`,
+              ),
+              r.min,
+            ),
+          ),
+        ),
+      ),
+    ),
+    h('div', { class: 'actions' }, save),
+    status,
+  );
+  return h(
+    'section',
+    { class: 'panel', 'aria-labelledby': 'thresholds-h' },
+    h('h2', { id: 'thresholds-h' }, 'Removal thresholds'),
+    form,
+  );
+}
+
+/** Settings › Data Input Source: connection, schedule and pause, time zone, contacts, thresholds. */
+export async function renderSettings(root) {
+  const [settings, egress, thresholds] = await Promise.all([
+    api.settings(),
+    api.egress().catch(() => null),
+    api.thresholds().catch((err) => err),
+  ]);
+  const fields = sourceFields(settings);
+  const testResult = h('section', { 'aria-live': 'polite' });
+  const saveResult = h('div', { 'aria-live': 'polite' });
+  const summary = h('p', { id: 'schedule-summary' }, scheduleSummary(settings));
+
+  const schedule = h('input', {
+    id: 'schedule-minutes',
+    type: 'number',
+    min: MIN_SCHEDULE,
+    max: MAX_SCHEDULE,
+    step: 1,
+    inputmode: 'numeric',
+    required: true,
+    value: settings.configured ? settings.scheduleMinutes : 60,
+    'aria-describedby': 'schedule-hint',
+  });
+  const paused = h('input', { id: 'paused', type: 'checkbox', 'aria-describedby': 'paused-hint' });
+  paused.checked = settings.configured && !settings.enabled;
+  const timeZone = h(
+    'select',
+    { id: 'time-zone', 'aria-describedby': 'time-zone-hint' },
+    timeZoneOptions(settings.timeZone),
+  );
+  timeZone.value = settings.timeZone ?? 'Europe/London';
+  const emails = h('textarea', {
+    id: 'notification-emails',
+    rows: 4,
+    autocomplete: 'off',
+    spellcheck: 'false',
+    'aria-describedby': 'emails-hint emails-error',
+  });
+  emails.value = (settings.notificationEmails ?? []).join('\n');
+  const emailError = h('div', { id: 'emails-error' });
+
+  const testButton = h('button', { type: 'button' }, 'Test connection');
+  testButton.addEventListener('click', async () => {
+    testButton.disabled = true;
+    replace(
+      testResult,
+      h('p', {}, 'Testing the connection to iSAMS… this can take a minute for a large school.'),
+    );
+    try {
+      const r = await api.testConnection(fields.values());
+      replace(testResult, ...testResultView(r));
+      announce(r.ok ? 'Connection works' : 'Connection needs attention');
+    } catch (err) {
+      replace(testResult, errorBox(err, 'The test could not run'));
+    } finally {
+      testButton.disabled = false;
+    }
+  });
+
+  const saveButton = h('button', { class: 'primary', type: 'submit' }, 'Save settings');
+  const form = h(
+    'form',
+    {
+      novalidate: true,
+      onsubmit: async (event) => {
+        event.preventDefault();
+        replace(saveResult);
+        const lines = emails.value
+          .split(/[\n,;]+/)
+          .map((l) => l.trim())
+          .filter(Boolean);
+        const problems = emailProblems(lines);
+        replace(emailError);
+        emails.removeAttribute('aria-invalid');
+        if (problems.length) {
+          emails.setAttribute('aria-invalid', 'true');
+          replace(
+            emailError,
+            h(
+              'div',
+              { class: 'error-box', role: 'alert' },
+              h('strong', {}, 'Check the e-mail addresses:'),
+              h(
+                'ul',
+                {},
+                problems.map((p) => h('li', {}, p)),
+              ),
+              h('p', {}, 'Use one address per line, e.g. office@yourschool.org.'),
+            ),
+          );
+          emails.focus();
+          return;
+        }
+        const minutes = Number(schedule.value);
+        if (!Number.isInteger(minutes) || minutes < MIN_SCHEDULE || minutes > MAX_SCHEDULE) {
+          replace(
+            saveResult,
+            h(
+              'div',
+              { class: 'error-box', role: 'alert' },
+              `The schedule must be a whole number of minutes from ${MIN_SCHEDULE} to ${MAX_SCHEDULE}.`,
+            ),
+          );
+          schedule.focus();
+          return;
+        }
+        saveButton.disabled = true;
+        try {
+          const saved = await api.saveSettings({
+            ...fields.values(),
+            scheduleMinutes: minutes,
+            enabled: !paused.checked,
+            timeZone: timeZone.value,
+            notificationEmails: lines,
+          });
+          fields.key.value = '';
+          fields.showKey(saved.keyLast4);
+          emails.value = saved.notificationEmails.join('\n');
+          summary.textContent = scheduleSummary(saved);
+          replace(saveResult, h('div', { class: 'success-box', role: 'status' }, 'Settings saved.'));
+          announce('Settings saved');
+        } catch (err) {
+          replace(saveResult, saveError(err, 'Settings were not saved'));
+        } finally {
+          saveButton.disabled = false;
+        }
+      },
+    },
+    h(
+      'section',
+      { class: 'panel', 'aria-labelledby': 'connection-h' },
+      h('h2', { id: 'connection-h' }, 'iSAMS connection'),
+      ...fields.nodes,
+      h('div', { class: 'actions' }, testButton),
+      testResult,
+    ),
+    h(
+      'section',
+      { class: 'panel', 'aria-labelledby': 'schedule-h' },
+      h('h2', { id: 'schedule-h' }, 'Schedule'),
+      summary,
+      h('label', { for: 'schedule-minutes' }, 'Sync every (minutes)'),
+      h(
+        'p',
+        { id: 'schedule-hint', class: 'hint' },
+        `From ${MIN_SCHEDULE} to ${MAX_SCHEDULE}. iSAMS refreshes the key’s data at most hourly, so 60 is the most useful.`,
+      ),
+      schedule,
+      h('div', {}, h('label', { for: 'paused', class: 'inline' }, paused, 'Pause scheduled syncs')),
+      h(
+        'p',
+        { id: 'paused-hint', class: 'hint' },
+        'While paused, nothing syncs on its own; Run on the dashboard still works.',
+      ),
+    ),
+    h(
+      'section',
+      { class: 'panel', 'aria-labelledby': 'school-h' },
+      h('h2', { id: 'school-h' }, 'School'),
+      h('label', { for: 'time-zone' }, 'Time zone'),
+      h(
+        'p',
+        { id: 'time-zone-hint', class: 'hint' },
+        'Decides which evenings are “today” and when the daily notices are sent.',
+      ),
+      timeZone,
+      h('label', { for: 'notification-emails' }, 'Who is notified (e-mail addresses)'),
+      h(
+        'p',
+        { id: 'emails-hint', class: 'hint' },
+        `One address per line, at most ${MAX_EMAILS}. They are e-mailed when removals are held for review, when runs keep failing and when the data is more than a day old.`,
+      ),
+      emails,
+      emailError,
+    ),
+    h('div', { class: 'actions' }, saveButton),
+    saveResult,
+  );
+
+  replace(
+    root,
+    h('h1', {}, 'Settings › Data Input Source'),
+    setupChecklist(egress),
+    form,
+    thresholds instanceof Error
+      ? errorBox(thresholds, 'The removal thresholds could not be loaded')
+      : thresholdsPanel(thresholds),
+  );
+}

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import type { DataSourceSettings } from '../../src/domain/models/connector.models';
+import { settingsToSave } from '../../src/domain/settings-update';
+
+const stored: DataSourceSettings = {
+  configured: true,
+  isamsUrl: 'https://school.isams.cloud',
+  keyLast4: '7777',
+  format: 'json',
+  scheduleMinutes: 180,
+  enabled: false,
+  nextRunAt: null,
+  updatedAt: '2026-11-01T10:00:00.000Z',
+  updatedBy: 'token:a',
+  keyUpdatedAt: '2026-11-01T10:00:00.000Z',
+  fetchPlan: { mode: 'whole', groups: [], contactsMethod: null, switchedBecause: null, switchedAt: null },
+  timeZone: 'Europe/Dublin',
+  notificationEmails: ['office@school.org'],
+};
+const unconfigured: DataSourceSettings = {
+  ...stored,
+  configured: false,
+  isamsUrl: null,
+  keyLast4: null,
+  format: 'xml',
+  scheduleMinutes: 0,
+  enabled: false,
+  timeZone: 'Europe/London',
+  notificationEmails: [],
+};
+
+describe('settingsToSave: a save keeps what the form did not send', () => {
+  it('keeps every stored field the body leaves out', () => {
+    expect(settingsToSave(stored, {})).toEqual({
+      isamsUrl: 'https://school.isams.cloud',
+      format: 'json',
+      scheduleMinutes: 180,
+      enabled: false,
+      timeZone: 'Europe/Dublin',
+      notificationEmails: ['office@school.org'],
+    });
+  });
+
+  it('takes what the body sends, including false, an empty list and a new key', () => {
+    expect(
+      settingsToSave(
+        { ...stored, enabled: true },
+        { enabled: false, notificationEmails: [], apiKey: 'NEW-KEY-0001', scheduleMinutes: 60 },
+      ),
+    ).toMatchObject({ enabled: false, notificationEmails: [], apiKey: 'NEW-KEY-0001', scheduleMinutes: 60 });
+  });
+
+  it('gives a first save the defaults: xml, hourly, enabled, the connector’s default time zone', () => {
+    expect(
+      settingsToSave(unconfigured, { isamsUrl: 'https://new.isams.cloud', apiKey: 'KEY-12345' }),
+    ).toEqual({
+      isamsUrl: 'https://new.isams.cloud',
+      apiKey: 'KEY-12345',
+      format: 'xml',
+      scheduleMinutes: 60,
+      enabled: true,
+      timeZone: '',
+      notificationEmails: [],
+    });
+    // No address at all: left empty for the connector to refuse ("isamsUrl: is required").
+    expect(settingsToSave(unconfigured, {}).isamsUrl).toBe('');
+  });
+});
