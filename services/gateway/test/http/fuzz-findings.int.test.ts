@@ -42,7 +42,7 @@ describe('findings of the OpenAPI fuzzing, pinned (real FerretDB)', () => {
     const body = (emails: string[]) =>
       JSON.stringify({ isamsUrl: 'https://0.com', apiKey: '{00000000-0000}', notificationEmails: emails });
     // Schemathesis found an address the document's `email` format refused but the route accepted.
-    const odd = `${'E+-cp.Oe'.repeat(12)}@2PH0O.kz`;
+    const odd = `${'E+-cp.Oe'.repeat(8)}@2PH0O.kz`; // a 64-character local part, the most RFC 5321 allows
     expect((await send('PUT', '/api/v1/schools/school-a/settings', body([odd]))).statusCode).toBe(200);
     const bad = await send('PUT', '/api/v1/schools/school-a/settings', body(['office at school']));
     expect(bad.statusCode).toBe(400);
