@@ -1,5 +1,5 @@
 import { isAppError } from '@isams-sync/errors';
-import { isIsamsError } from '@isams-sync/isams';
+import { boundText, isIsamsError } from '@isams-sync/isams';
 import { CONNECTOR_ADMIN_ACTIONS, ConnectorErrors } from '../domain/connector-errors';
 import type { RunError } from '../domain/sync-run';
 
@@ -11,10 +11,26 @@ export class RunInterrupted extends Error {
   }
 }
 
-/** The admin-facing error of a failed run (codes are stable; messages never contain the key). */
+/**
+ * The admin-facing error of a failed run (codes are stable; messages never contain the key). It is
+ * stored, sent in events and API answers: its texts are bounded (they may quote the iSAMS server).
+ */
 export function toRunError(err: unknown): RunError {
   if (isIsamsError(err)) {
-    return { code: err.code, message: err.message, adminAction: err.adminAction, transient: err.transient };
+    return {
+      code: err.code,
+      message: boundText(err.message, 2000),
+      adminAction: boundText(err.adminAction, 2000),
+      transient: err.transient,
+    };
+  }
+  if (isAppError(err) && err.code === 'CONNECTOR_SPOOL_FULL') {
+    return {
+      code: err.code,
+      message: err.message,
+      adminAction: CONNECTOR_ADMIN_ACTIONS.CONNECTOR_SPOOL_FULL,
+      transient: true,
+    };
   }
   if (err instanceof RunInterrupted || (err instanceof Error && err.name === 'AbortError')) {
     const e = ConnectorErrors.CONNECTOR_RUN_INTERRUPTED();
