@@ -63,8 +63,8 @@ export type BatchParseEvent =
 /**
  * Limits that stop a hostile or broken document before it can exhaust memory. Each one ends the
  * parse with its own error (no document text in it); the defaults are far above the largest real
- * school (the simulator's large school: depth 7, largest record ~3 KB, 30,000 rows in its largest
- * dataset, ~60,000 rows in all).
+ * school (the simulator's large school: depth 7, largest record ~1 KB, 30,000 rows in its largest
+ * dataset, 41,875 rows in all).
  */
 export interface ParserLimits {
   /** Deepest element nesting (XML elements / JSON objects and arrays) → `ISAMS_DOCUMENT_TOO_DEEP`. */
