@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { classifyErrorResponse } from '../src/client/fetch-batch';
 import { classifyMessage } from '../src/errors/classify-message';
+import { redactSecrets } from '../src/errors/redact';
 import { parseBatchDocument } from '../src/parser/parse-batch-document';
 import type { BatchParseEvent, StreamBatchOptions } from '../src/parser/parse-events';
 import { streamBatchDocument } from '../src/parser/stream-batch-document';
@@ -156,6 +157,17 @@ describe('hostile documents: text from the server is bounded and without control
     expect(String(err.details?.description).length).toBeLessThanOrEqual(520);
     expect(String(err.details?.messageId).length).toBeLessThanOrEqual(520);
     expect(err.message).toContain('Bad things');
+  });
+
+  it('a key echoed by the host and cut by the bound is still redacted (no key prefix survives the cut)', () => {
+    const key = '{B0B0B0B0-1111-4222-8333-444455556666}';
+    for (const offset of [0, 5, 20, 37]) {
+      const description = `${'d'.repeat(500 - 20 - offset)}${key}${'e'.repeat(1000)}`;
+      const err = classifyMessage({ messageId: 'X', title: 't', description });
+      const logged = redactSecrets(err.message, key);
+      for (let k = 4; k < key.length; k++) expect(logged).not.toContain(key.slice(0, k) + '…');
+      expect(logged).not.toContain(key.slice(0, 8));
+    }
   });
 
   it('a 5 MB error body from the host is read only up to the error-body limit and classified bounded', async () => {
