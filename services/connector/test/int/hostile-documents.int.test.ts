@@ -29,11 +29,15 @@ const xml = (rows: string) =>
     `<?xml version="1.0" encoding="utf-8"?>\n<iSAMS><PupilManager><CurrentPupils>${rows}</CurrentPupils></PupilManager></iSAMS>`,
   );
 
-/** A 500 answer whose `<Message>` has a 5 MB description and control characters everywhere. */
+/**
+ * A 500 answer of 5 MB: a `<Message>` of ~240 KB (long id, title and description with control
+ * characters; it fits the client's 256 KiB error-body limit, so it is classified), then 5 MB of
+ * padding the client must not read.
+ */
 const hugeErrorBody: OddBehaviour = (socket: Socket) => {
   const body = Buffer.from(
-    `<Message><MessageId>Odd\u0007${'I'.repeat(100_000)}</MessageId><Title>\u001b[2J${'T'.repeat(100_000)}</Title>` +
-      `<Description>line1\r\nline2${'D'.repeat(5 * 1024 * 1024)}</Description></Message>`,
+    `<Message><MessageId>Odd\u009b${'I'.repeat(20_000)}</MessageId><Title>\u009b2J\t${'T'.repeat(20_000)}</Title>` +
+      `<Description>line1\r\nline2${'D'.repeat(200_000)}</Description></Message>${' '.repeat(5 * 1024 * 1024)}`,
   );
   socket.write(
     Buffer.concat([
@@ -107,7 +111,7 @@ describe('connector: hostile documents end as clear run errors and change nothin
     });
   }
 
-  it('a 5 MB iSAMS error body with control characters → a bounded, clean run error', async () => {
+  it('a 5 MB iSAMS error answer with a 240 KB message and control characters → a bounded, clean run error', async () => {
     const last = await runAgainst('huge-error-body', hugeErrorBody);
     expect(last.status).toBe('failed');
     expect(last.error?.code).toBe('ISAMS_ERROR_DOCUMENT');
