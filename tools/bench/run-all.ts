@@ -78,6 +78,7 @@ const QUICK_ARGS: Record<string, string[]> = {
 /** Scripts that never touch the database: run once per repeat, labelled `none`. */
 const DATABASE_FREE = new Set([
   'libs/isams/bench/parse.bench.ts',
+  'libs/isams/bench/hostile-documents.bench.ts',
   'services/connector/bench/fetch-publish.bench.ts',
 ]);
 

@@ -54,6 +54,23 @@ for chart in charts/*/; do
     elif grep -q 'name: GATEWAY_OPERATOR_TOKEN' "$out"; then
       echo "FAIL exposure $case_name: the gateway has an operator token but no GATEWAY_OPERATOR_PORT"; failed=$((failed + 1)); continue
     fi
+    # The connector's spool volume must hold what the in-process quota lets its runs spool:
+    # volume sizeLimit ≥ CONNECTOR_SPOOL_QUOTA_BYTES ≥ SYNC_CONCURRENCY × the largest run (docs/deploy.md).
+    if grep -q 'name: CONNECTOR_KEK$' "$out"; then
+      quota="$(grep -A1 'name: CONNECTOR_SPOOL_QUOTA_BYTES' "$out" | sed -n 's/^ *value: *"\{0,1\}\([0-9]*\)"\{0,1\} *$/\1/p' | head -1)" || true
+      concurrency="$(grep -A1 'name: SYNC_CONCURRENCY' "$out" | sed -n 's/^ *value: *"\{0,1\}\([0-9]*\)"\{0,1\} *$/\1/p' | head -1)" || true
+      max_run="$(sed -n 's/^ *isams-sync\/spool-max-run-bytes: *"\([0-9]*\)" *$/\1/p' "$out" | head -1)" || true
+      volume_mi="$(grep -A2 '^ *- name: spool$' "$out" | sed -n 's/^ *sizeLimit: *\([0-9]*\)Mi *$/\1/p' | head -1)" || true
+      ephemeral_mi="$(sed -n 's/^ *ephemeral-storage: *\([0-9]*\)Mi *$/\1/p' "$out" | sort -n | head -1)" || true
+      concurrency="${concurrency:-4}"
+      if [[ -z "$quota" || -z "$max_run" || -z "$volume_mi" || -z "$ephemeral_mi" ]]; then
+        echo "FAIL spool    $case_name: the connector has no spool volume, quota, ephemeral-storage or max-run annotation"; failed=$((failed + 1)); continue
+      fi
+      if (( volume_mi * 1048576 < quota || quota < concurrency * max_run || ephemeral_mi < volume_mi )); then
+        echo "FAIL spool    $case_name: need ephemeral-storage (${ephemeral_mi}Mi) ≥ spool sizeLimit (${volume_mi}Mi) ≥ CONNECTOR_SPOOL_QUOTA_BYTES (${quota}) ≥ SYNC_CONCURRENCY (${concurrency}) × max run (${max_run})"
+        failed=$((failed + 1)); continue
+      fi
+    fi
     checked=$((checked + 1))
     echo "ok   $case_name: lint --strict, template, ${result#validate-manifests: }"
   done

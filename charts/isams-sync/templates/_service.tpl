@@ -13,6 +13,19 @@ Call with (dict "root" $ "svc" "<name>").
 {{- /* The gateway only speaks gRPC to the other services and keeps its own MongoDB database. */ -}}
 {{- $usesKafka := ne $svc "gateway" -}}
 {{- $ctx := . -}}
+{{- /* The connector's spool: quota = SYNC_CONCURRENCY × maxRunMiB; volume = quota + headroom. */ -}}
+{{- $spoolQuotaMiB := 0 -}}
+{{- $spoolVolumeMiB := 0 -}}
+{{- if eq $svc "connector" }}
+{{- range $k := list "SPOOL_DIR" "CONNECTOR_SPOOL_QUOTA_BYTES" }}
+{{- if hasKey $s.config $k }}
+{{- fail (printf "services.connector.config.%s is derived by the chart: set services.connector.spool.* instead" $k) }}
+{{- end }}
+{{- end }}
+{{- $concurrency := int (default "4" (index $s.config "SYNC_CONCURRENCY")) -}}
+{{- $spoolQuotaMiB = mul $concurrency (int $s.spool.maxRunMiB) -}}
+{{- $spoolVolumeMiB = div (mul $spoolQuotaMiB (add 100 (int $s.spool.headroomPercent))) 100 -}}
+{{- end }}
 ---
 apiVersion: v1
 kind: ServiceAccount
@@ -91,6 +104,10 @@ spec:
         {{- end }}
         {{- with $s.podAnnotations }}
         {{- toYaml . | nindent 8 }}
+        {{- end }}
+        {{- if eq $svc "connector" }}
+        # Read by tools/ci/check-charts.sh: volume ≥ quota ≥ SYNC_CONCURRENCY × this.
+        isams-sync/spool-max-run-bytes: {{ mul (int $s.spool.maxRunMiB) 1048576 | quote }}
         {{- end }}
     spec:
       serviceAccountName: {{ $name }}
@@ -223,6 +240,10 @@ spec:
             {{- end }}
             {{- end }}
             {{- include "isams-sync.egressEnv" $root | nindent 12 }}
+            - name: SPOOL_DIR
+              value: {{ $s.spool.mountPath | quote }}
+            - name: CONNECTOR_SPOOL_QUOTA_BYTES
+              value: {{ mul $spoolQuotaMiB 1048576 | quote }}
             {{- end }}
             {{- if eq $svc "bookings" }}
             - name: ROSTER_GRPC_ADDRESS
@@ -287,15 +308,34 @@ spec:
             periodSeconds: 5
             timeoutSeconds: 3
             failureThreshold: 2
+          {{- if eq $svc "connector" }}
+          {{- /* Ephemeral storage: the spool volume, /tmp (64Mi) and 128Mi for the container's logs. */}}
+          {{- $ephemeral := printf "%dMi" (add $spoolVolumeMiB 64 128) }}
+          {{- $resources := deepCopy $s.resources }}
+          {{- $_ := set $resources "requests" (set (default dict $resources.requests) "ephemeral-storage" $ephemeral) }}
+          {{- $_ := set $resources "limits" (set (default dict $resources.limits) "ephemeral-storage" $ephemeral) }}
+          resources:
+            {{- toYaml $resources | nindent 12 }}
+          {{- else }}
           resources:
             {{- toYaml $s.resources | nindent 12 }}
+          {{- end }}
           volumeMounts:
             {{- include "isams-sync.volumeMounts" $root | nindent 12 }}
+            {{- if eq $svc "connector" }}
+            - name: spool
+              mountPath: {{ $s.spool.mountPath }}
+            {{- end }}
             - name: service-identity
               mountPath: /etc/isams-sync/service-identity
               readOnly: true
       volumes:
         {{- include "isams-sync.volumes" $root | nindent 8 }}
+        {{- if eq $svc "connector" }}
+        - name: spool
+          emptyDir:
+            sizeLimit: {{ printf "%dMi" $spoolVolumeMiB }}
+        {{- end }}
         # Only the keys of the caller→callee pairs this service is part of.
         - name: service-identity
           secret:

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { streamBatchDocument } from '../src/parser/stream-batch-document';
 import { generateLargeDocument } from './generate-large-document';
+import { generateSimulatorSchool } from './simulator-school';
 
 type Variant = 'stream-xml' | 'baseline-xml' | 'stream-json' | 'baseline-json' | 'read-only';
 interface ChildResult {
@@ -190,20 +191,6 @@ async function main(): Promise<void> {
   } else {
     process.stdout.write(lines.join('\n') + '\n\n' + ratios.join('\n') + '\n');
   }
-}
-
-/** The simulator's large school, written by its CLI (a separate process: libs never import services). */
-function generateSimulatorSchool(file: string, format: 'xml' | 'json'): undefined {
-  const cli = join(import.meta.dirname, '../../../services/isams-simulator/src/cli/generate-school.ts');
-  const run = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', cli, '--seed', '1', '--size', 'large', '--format', format, '--out', file],
-    {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-  if (run.status !== 0) throw new Error(`simulator generate-school failed (exit ${run.status})`);
-  return undefined;
 }
 
 const round = (n: number): number => Math.round(n * 100) / 100;

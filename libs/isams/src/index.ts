@@ -18,8 +18,9 @@ export { redactSecrets, redactUrl } from './errors/redact';
 export { streamBatchDocument } from './parser/stream-batch-document';
 export { parseBatchDocument } from './parser/parse-batch-document';
 export type { ParsedBatchDocument, CollectedDataset } from './parser/parse-batch-document';
-export { FINDING_CODES } from './parser/parse-events';
-export type { BatchParseEvent, Finding, StreamBatchOptions } from './parser/parse-events';
+export { FINDING_CODES, DEFAULT_PARSER_LIMITS } from './parser/parse-events';
+export type { BatchParseEvent, Finding, ParserLimits, StreamBatchOptions } from './parser/parse-events';
+export { boundText, SERVER_TEXT_MAX_CHARS } from './errors/bound-text';
 export { jsonToRaw } from './parser/json-to-raw';
 
 export { toTyped } from './typed/to-typed';

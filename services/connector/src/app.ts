@@ -100,6 +100,12 @@ export function createConnectorApp(
     readTimeoutMs: config.ISAMS_READ_TIMEOUT_MS,
     totalTimeoutMs: config.ISAMS_TOTAL_TIMEOUT_MS,
     maxBytes: config.ISAMS_MAX_BYTES,
+    parserLimits: {
+      maxDepth: config.ISAMS_MAX_DEPTH,
+      maxRecordBytes: config.ISAMS_MAX_RECORD_BYTES,
+      maxRecordsPerDataset: config.ISAMS_MAX_RECORDS_PER_DATASET,
+      maxRecordsPerDocument: config.ISAMS_MAX_RECORDS_PER_DOCUMENT,
+    },
     retry: {
       maxAttempts: config.ISAMS_RETRY_ATTEMPTS,
       baseDelayMs: config.ISAMS_RETRY_BASE_MS,
@@ -240,6 +246,7 @@ export function createConnectorApp(
           manualTriggerWindowMs: config.MANUAL_TRIGGER_WINDOW_MS,
           maxChunkBytes: config.MAX_CHUNK_BYTES,
           spoolDir: config.SPOOL_DIR,
+          spoolQuotaBytes: config.CONNECTOR_SPOOL_QUOTA_BYTES,
           progressIntervalMs: config.PROGRESS_INTERVAL_MS,
           isams,
           contactsMethods: config.ISAMS_CONTACTS_METHODS,

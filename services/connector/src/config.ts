@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { commonServiceConfig, env, loadConfig } from '@isams-sync/config';
 import { TopicNames } from '@isams-sync/events';
 import { grpcServerConfig } from '@isams-sync/grpc';
+import { DEFAULT_PARSER_LIMITS } from '@isams-sync/isams';
 import { kafkaServiceConfig } from '@isams-sync/kafka';
 import { z } from 'zod';
 import { DEFAULT_CONTACTS_METHODS } from './domain/method-groups';
@@ -57,6 +58,11 @@ export const configSchema = z.object({
   ISAMS_READ_TIMEOUT_MS: env.durationMs().default(60_000),
   ISAMS_TOTAL_TIMEOUT_MS: env.durationMs().default(10 * 60_000),
   ISAMS_MAX_BYTES: env.int({ min: 1024 }).default(512 * 1024 * 1024),
+  /** Parser limits (libs/isams ParserLimits): a document past one fails its run with its own ISAMS_* code. */
+  ISAMS_MAX_DEPTH: env.int({ min: 8, max: 10_000 }).default(DEFAULT_PARSER_LIMITS.maxDepth),
+  ISAMS_MAX_RECORD_BYTES: env.int({ min: 4096 }).default(DEFAULT_PARSER_LIMITS.maxRecordBytes),
+  ISAMS_MAX_RECORDS_PER_DATASET: env.int({ min: 1 }).default(DEFAULT_PARSER_LIMITS.maxRecordsPerDataset),
+  ISAMS_MAX_RECORDS_PER_DOCUMENT: env.int({ min: 1 }).default(DEFAULT_PARSER_LIMITS.maxRecordsPerDocument),
   ISAMS_RETRY_ATTEMPTS: env.int({ min: 1, max: 10 }).default(3),
   ISAMS_RETRY_BASE_MS: env.durationMs().default(2_000),
   ISAMS_RETRY_MAX_MS: env.durationMs().default(30_000),
@@ -84,6 +90,11 @@ export const configSchema = z.object({
   MANUAL_TRIGGER_WINDOW_MS: env.durationMs().default(60 * 60_000),
   MAX_CHUNK_BYTES: env.int({ min: 4096, max: 900 * 1024 }).default(512 * 1024),
   SPOOL_DIR: z.string().trim().min(1).default(join(tmpdir(), 'isams-sync-connector-spool')),
+  /**
+   * Bytes all runs of one connector may spool together; past it a run fails with the transient
+   * CONNECTOR_SPOOL_FULL. Keep it below the spool volume's size (the chart derives both).
+   */
+  CONNECTOR_SPOOL_QUOTA_BYTES: env.int({ min: 1024 * 1024 }).default(1024 * 1024 * 1024),
   PROGRESS_INTERVAL_MS: env.durationMs().default(1_000),
   /** E-mail notifications (docs/configuration.md › connector): off while SMTP_HOST is unset. */
   SMTP_HOST: z.string().trim().min(1).optional(),

@@ -5,7 +5,7 @@ import type { LoggerLike } from '@isams-sync/logger';
 import { classifyMessage } from '../errors/classify-message';
 import { IsamsError } from '../errors/isams-error';
 import { redactSecrets, redactUrl } from '../errors/redact';
-import type { BatchParseEvent } from '../parser/parse-events';
+import type { BatchParseEvent, ParserLimits } from '../parser/parse-events';
 import { streamBatchDocument } from '../parser/stream-batch-document';
 import { createEgressGuard } from './egress-guard';
 import type { EgressGuard, EgressPolicy } from './egress-guard';
@@ -41,6 +41,8 @@ export interface FetchBatchOptions {
   /** Time-out for the whole exchange, body included. */
   totalTimeoutMs: number;
   maxBytes: number;
+  /** Depth, record-size and record-count limits of the parser (defaults when unset). */
+  parserLimits?: Partial<ParserLimits>;
   retry: RetryPolicy;
   /** POSTs `<Filters><MethodsToRun>…` so only these allocated methods run. */
   methodsToRun?: string[];
@@ -129,12 +131,14 @@ async function* once(value: Uint8Array): AsyncGenerator<Uint8Array> {
   yield value;
 }
 
+/** Reads at most `limit` bytes of an error body and stops there (a hostile host may send gigabytes). */
 async function readLimited(body: AsyncIterable<Uint8Array>, limit: number): Promise<Buffer> {
   const parts: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
-    if (size < limit) parts.push(Buffer.from(chunk.subarray(0, limit - size)));
-    size += chunk.byteLength;
+    parts.push(Buffer.from(chunk.subarray(0, limit - size)));
+    size += Math.min(chunk.byteLength, limit - size);
+    if (size >= limit) break;
   }
   return Buffer.concat(parts);
 }
@@ -408,6 +412,7 @@ export async function* fetchAndParse(
       for await (const event of streamBatchDocument(res.body, {
         format: opts.format,
         maxBytes: opts.maxBytes,
+        ...(opts.parserLimits ? { limits: opts.parserLimits } : {}),
       })) {
         yielded = true;
         yield event;

@@ -1,5 +1,6 @@
 import { DATASETS } from '../datasets';
 import type { DatasetDescriptor } from '../datasets';
+import { boundText } from './bound-text';
 import { IsamsError } from './isams-error';
 
 /** The fields of an iSAMS `<Message>` error document. */
@@ -43,10 +44,11 @@ export function parseNotAllocatedMethods(description: string): {
  * server that words them differently still lands in a sensible class.
  */
 export function classifyMessage(message: IsamsMessage, httpStatus?: number): IsamsError {
-  const id = (message.messageId ?? message.messageName ?? '').trim();
+  // Everything here is the server's text: bounded before it goes into a message (see boundText).
+  const id = boundText((message.messageId ?? message.messageName ?? '').trim(), 100);
   const idLower = id.toLowerCase();
-  const title = (message.title ?? '').trim();
-  const description = (message.description ?? '').trim();
+  const title = boundText((message.title ?? '').trim());
+  const description = boundText((message.description ?? '').trim().replace(/\s+/g, ' '));
   const details: Record<string, unknown> = { messageId: id, title, description };
   if (httpStatus !== undefined) details.httpStatus = httpStatus;
   const said = `iSAMS said: "${title}${description ? ` — ${description.replace(/\s+/g, ' ')}` : ''}"`;

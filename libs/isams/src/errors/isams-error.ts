@@ -1,5 +1,6 @@
 import { AppError } from '@isams-sync/errors';
 import type { ErrorKind } from '@isams-sync/errors';
+import { boundDetails, boundText } from './bound-text';
 
 /** Every stable error code the iSAMS client and parser throw. */
 export const ISAMS_ERROR_CODES = [
@@ -13,6 +14,9 @@ export const ISAMS_ERROR_CODES = [
   'ISAMS_MALFORMED_DOCUMENT',
   'ISAMS_TRUNCATED_DOCUMENT',
   'ISAMS_RESPONSE_TOO_LARGE',
+  'ISAMS_DOCUMENT_TOO_DEEP',
+  'ISAMS_RECORD_TOO_LARGE',
+  'ISAMS_TOO_MANY_RECORDS',
   'ISAMS_TLS',
   'ISAMS_DNS',
   'ISAMS_CONNECTION_REFUSED',
@@ -96,6 +100,24 @@ export const ISAMS_ERRORS: Readonly<Record<IsamsErrorCode, IsamsErrorSpec>> = {
     adminAction:
       "The document iSAMS sent is larger than SchoolCloud's response-size limit. SchoolCloud fetches the data in smaller method groups automatically, so each response is smaller; nothing to change in iSAMS. If a single dataset alone is over the limit, contact SchoolCloud support (the limit is ours).",
   },
+  ISAMS_DOCUMENT_TOO_DEEP: {
+    kind: 'invalid_argument',
+    transient: false,
+    adminAction:
+      'The document nests elements deeper than any iSAMS Batch API document does, so SchoolCloud stopped reading it and changed nothing. Check that the host name points at the iSAMS server; if it does, contact SchoolCloud support (the limit is ours and configurable).',
+  },
+  ISAMS_RECORD_TOO_LARGE: {
+    kind: 'invalid_argument',
+    transient: false,
+    adminAction:
+      'One record (or one value) of the document is larger than any real iSAMS record, so SchoolCloud stopped reading it and changed nothing. Check that the host name points at the iSAMS server; if it does, contact SchoolCloud support (the limit is ours and configurable).',
+  },
+  ISAMS_TOO_MANY_RECORDS: {
+    kind: 'invalid_argument',
+    transient: false,
+    adminAction:
+      'The document has more records than any school has, so SchoolCloud stopped reading it and changed nothing. Check that the host name points at the iSAMS server; if it does, contact SchoolCloud support (the limit is ours and configurable).',
+  },
   ISAMS_TLS: {
     kind: 'failed_precondition',
     transient: false,
@@ -157,9 +179,14 @@ export interface IsamsErrorOptions {
   adminAction?: string;
 }
 
+/** Longest message an {@link IsamsError} keeps (our wording plus bounded server text). */
+const MESSAGE_MAX_CHARS = 2000;
+
 /**
  * An error from talking to iSAMS or reading its document: a stable code, whether retrying can
  * help, and what the administrator must change. Messages and details never contain the API key.
+ * Text from the server is bounded here, whatever path it came by: the message is cut at 2,000
+ * characters and every string detail at 500, control characters removed ({@link boundText}).
  */
 export class IsamsError extends AppError {
   /** Override of the code type for exhaustive switches. */
@@ -174,12 +201,12 @@ export class IsamsError extends AppError {
     super({
       code: options.code,
       kind: spec.kind,
-      message: options.message,
-      ...(options.details === undefined ? {} : { details: options.details }),
+      message: boundText(options.message, MESSAGE_MAX_CHARS),
+      ...(options.details === undefined ? {} : { details: boundDetails(options.details) }),
       ...(options.cause === undefined ? {} : { cause: options.cause }),
     });
     this.transient = options.transient ?? spec.transient;
-    this.adminAction = options.adminAction ?? spec.adminAction;
+    this.adminAction = boundText(options.adminAction ?? spec.adminAction, MESSAGE_MAX_CHARS);
   }
 }
 

@@ -16,6 +16,29 @@ export function redactSecrets(text: string, apiKey?: string): string {
     for (const form of forms) {
       if (form.length >= 4) out = out.split(form).join('[REDACTED]');
     }
+    out = redactCutKey(out, forms);
+  }
+  return out;
+}
+
+const CUT_MARKER = '…[+';
+
+/**
+ * Text bounded by `boundText` may end in the middle of the key (`…{B0B0-11…[+4 chars]`): the start
+ * of a key form right before a cut marker is redacted too.
+ */
+function redactCutKey(text: string, forms: ReadonlySet<string>): string {
+  let out = text;
+  for (let at = out.indexOf(CUT_MARKER); at >= 0; at = out.indexOf(CUT_MARKER, at + CUT_MARKER.length)) {
+    for (const form of forms) {
+      for (let k = Math.min(form.length - 1, at); k >= 4; k--) {
+        if (out.slice(at - k, at) === form.slice(0, k)) {
+          out = `${out.slice(0, at - k)}[REDACTED]${out.slice(at)}`;
+          at += '[REDACTED]'.length - k;
+          break;
+        }
+      }
+    }
   }
   return out;
 }

@@ -1,9 +1,17 @@
 import { DATASETS, DATASET_IDS } from '../datasets';
 import type { DatasetId } from '../datasets';
+import { boundText } from '../errors/bound-text';
 import type { RawElement } from '../raw-element';
 import { attr, attrOrElement, clean } from '../typed/raw-access';
+import { CompactIdSet } from './compact-id-set';
+import { tooManyRecords } from './limits';
 import { FINDING_CODES } from './parse-events';
-import type { BatchParseEvent, Finding } from './parse-events';
+import type { BatchParseEvent, Finding, ParserLimits } from './parse-events';
+
+/** At most this many distinct unknown `Module/Container` paths are listed (a hostile document can have millions). */
+const MAX_UNKNOWN_CONTAINERS = 100;
+/** Longest id quoted in a finding. */
+const FINDING_ID_MAX_CHARS = 100;
 
 const BY_PATH = new Map<string, DatasetId>(
   DATASET_IDS.map((id) => [
@@ -38,18 +46,23 @@ export class DocumentSink {
   private readonly seen = new Set<DatasetId>();
   private readonly occurrences = new Map<DatasetId, number>();
   private readonly totals = new Map<DatasetId, number>();
-  private readonly ids = new Map<DatasetId, Set<string>>();
-  private readonly memberships = new Set<string>();
+  private readonly ids = new Map<DatasetId, CompactIdSet>();
+  private readonly memberships = new CompactIdSet();
   private readonly unknown = new Set<string>();
+  private records = 0;
   private current: { datasetId: DatasetId; count: number } | undefined;
 
-  constructor(private readonly detectDuplicates: boolean) {}
+  constructor(
+    private readonly detectDuplicates: boolean,
+    private readonly limits: Pick<ParserLimits, 'maxRecordsPerDataset' | 'maxRecordsPerDocument'>,
+  ) {}
 
   /** A container element started; returns its dataset or `undefined` when it is not one of ours. */
   containerStart(module: string, container: string): DatasetId | undefined {
     const datasetId = datasetForContainer(module, container);
     if (datasetId === undefined) {
-      this.unknown.add(`${module}/${container}`);
+      if (this.unknown.size < MAX_UNKNOWN_CONTAINERS)
+        this.unknown.add(boundText(`${module}/${container}`, 200));
       return undefined;
     }
     const occurrence = (this.occurrences.get(datasetId) ?? 0) + 1;
@@ -75,39 +88,47 @@ export class DocumentSink {
     this.current = undefined;
   }
 
+  /**
+   * One record of `datasetId`. Throws `ISAMS_TOO_MANY_RECORDS` past the per-dataset or per-document
+   * limit (before the record is handed on). Duplicate ids are detected on 64-bit hashes
+   * ({@link CompactIdSet}): the finding is only a report, every record is passed on either way.
+   */
   record(datasetId: DatasetId, raw: RawElement): void {
+    const total = (this.totals.get(datasetId) ?? 0) + 1;
+    if (total > this.limits.maxRecordsPerDataset)
+      throw tooManyRecords(this.limits.maxRecordsPerDataset, datasetId);
+    this.records += 1;
+    if (this.records > this.limits.maxRecordsPerDocument)
+      throw tooManyRecords(this.limits.maxRecordsPerDocument);
     if (this.current !== undefined) this.current.count += 1;
-    this.totals.set(datasetId, (this.totals.get(datasetId) ?? 0) + 1);
+    this.totals.set(datasetId, total);
     this.out.push({ type: 'record', datasetId, raw });
     const { module, container, row } = DATASETS[datasetId];
     const id = clean(attr(raw, 'Id'));
     // A missing id is a record-level problem reported by toTyped (ISAMS_RECORD_MISSING_ID).
     if (id === undefined || !this.detectDuplicates) return;
     let ids = this.ids.get(datasetId);
-    if (ids === undefined) this.ids.set(datasetId, (ids = new Set()));
-    const key = duplicateKey(datasetId, raw, id);
-    if (ids.has(key)) {
+    if (ids === undefined) this.ids.set(datasetId, (ids = new CompactIdSet()));
+    if (!ids.add(duplicateKey(datasetId, raw, id))) {
+      const shown = boundText(id, FINDING_ID_MAX_CHARS);
       this.finding({
         code: FINDING_CODES.DUPLICATE_RECORD_ID,
         datasetId,
-        recordId: id,
+        recordId: shown,
         path: `${module}/${container}/${row}/@Id`,
-        message: `Record id ${id} appears more than once in ${container}.`,
+        message: `Record id ${shown} appears more than once in ${container}.`,
       });
-    } else ids.add(key);
+    }
     if (datasetId === 'teachingSetLists') {
       const setId = attrOrElement(raw, 'SetId');
       const pupilId = clean(attr(raw, 'PupilId'));
-      if (setId !== undefined && pupilId !== undefined) {
-        const pair = `${setId}|${pupilId}`;
-        if (this.memberships.has(pair)) {
-          this.finding({
-            code: FINDING_CODES.DUPLICATE_SET_MEMBERSHIP,
-            datasetId,
-            recordId: id,
-            message: `Pupil ${pupilId} is listed in set ${setId} more than once.`,
-          });
-        } else this.memberships.add(pair);
+      if (setId !== undefined && pupilId !== undefined && !this.memberships.add(`${setId}|${pupilId}`)) {
+        this.finding({
+          code: FINDING_CODES.DUPLICATE_SET_MEMBERSHIP,
+          datasetId,
+          recordId: boundText(id, FINDING_ID_MAX_CHARS),
+          message: `Pupil ${boundText(pupilId, FINDING_ID_MAX_CHARS)} is listed in set ${boundText(setId, FINDING_ID_MAX_CHARS)} more than once.`,
+        });
       }
     }
   }
@@ -121,8 +142,13 @@ export class DocumentSink {
     });
   }
 
+  /** Reports a finding; its texts (which quote the document) are bounded ({@link boundText}). */
   finding(finding: Finding): void {
-    this.out.push({ type: 'finding', finding });
+    const bounded: Finding = { ...finding, message: boundText(finding.message, 1000) };
+    if (finding.recordId !== undefined) bounded.recordId = boundText(finding.recordId, FINDING_ID_MAX_CHARS);
+    if (finding.path !== undefined) bounded.path = boundText(finding.path);
+    if (finding.field !== undefined) bounded.field = boundText(finding.field);
+    this.out.push({ type: 'finding', finding: bounded });
   }
 
   /** Moves out the events produced so far. */

@@ -7,6 +7,11 @@ import type { DocumentSink } from './document-sink';
 import { isRowName } from './document-sink';
 import { jsonToRaw } from './json-to-raw';
 import type { JsonValue } from './json-to-raw';
+import { NODE_OVERHEAD, documentTooDeep, recordTooLarge } from './limits';
+import type { ParserLimits } from './parse-events';
+
+/** Input is handed to the tokenizer in pieces of at most this many characters, so limits are checked often. */
+const PIECE_CHARS = 64 * 1024;
 
 /** Keeps numbers as their source text so ids never lose precision. */
 class TextNumberTokenizer extends Tokenizer {
@@ -61,6 +66,10 @@ const isMeta = (key: string): boolean => key.startsWith('@') || key.startsWith('
  * Push-based reader of the `json.ashx` document. Holds at most one row in memory: the tokenizer
  * drives a role stack (root → module → container → row) and only rows are materialised, then
  * mapped back to {@link RawElement} with the Json.NET conventions.
+ *
+ * Memory is bounded by the {@link ParserLimits}: the nesting depth (the role stack), the size of
+ * the row being built, and the bytes the tokenizer buffers between two tokens (one string or
+ * number), which stops a single huge value wherever it is.
  */
 export class JsonReader {
   private readonly tokenizer = new TextNumberTokenizer();
@@ -69,8 +78,16 @@ export class JsonReader {
   private started = false;
   private failure: unknown;
   private message: JsonValue | undefined;
+  /** Size of the row being built (see {@link ParserLimits.maxRecordBytes}). */
+  private recordSize = 0;
+  /** Bytes handed to the tokenizer, and the offset of its last token. */
+  private written = 0;
+  private lastToken = 0;
 
-  constructor(private readonly sink: DocumentSink) {
+  constructor(
+    private readonly sink: DocumentSink,
+    private readonly limits: ParserLimits,
+  ) {
     this.tokenizer.onToken = (t) => this.token(t);
     this.tokenizer.onError = (err) => {
       this.failure ??= err instanceof IsamsError ? err : malformed(err.message);
@@ -82,10 +99,37 @@ export class JsonReader {
   write(text: string): void {
     if (this.failure !== undefined) throw this.failure;
     try {
-      this.tokenizer.write(text);
+      for (let i = 0; i < text.length; i += PIECE_CHARS) {
+        const piece = text.length <= PIECE_CHARS ? text : text.slice(i, i + PIECE_CHARS);
+        this.written += Buffer.byteLength(piece);
+        this.tokenizer.write(piece);
+        if (this.written - this.lastToken > this.limits.maxRecordBytes) {
+          this.failure = recordTooLarge(
+            this.limits.maxRecordBytes,
+            this.dataset(),
+            'value (string or number)',
+          );
+          throw this.failure;
+        }
+      }
     } catch (err) {
       throw this.failure ?? (err instanceof IsamsError ? err : malformed(String((err as Error).message)));
     }
+  }
+
+  /** The dataset whose container is open, if any (for the limits' errors). */
+  private dataset(): DatasetId | undefined {
+    for (let i = this.stack.length - 1; i >= 0; i--) {
+      const d = this.stack[i]!.dataset;
+      if (d !== undefined) return d;
+    }
+    return undefined;
+  }
+
+  private grow(size: number): void {
+    this.recordSize += size;
+    if (this.recordSize > this.limits.maxRecordBytes)
+      throw recordTooLarge(this.limits.maxRecordBytes, this.dataset());
   }
 
   end(): void {
@@ -114,6 +158,7 @@ export class JsonReader {
   private token(t: ParsedTokenInfo): void {
     if (this.done) throw malformed('data after the end of the document');
     this.started = true;
+    this.lastToken = t.offset;
     const top = this.stack[this.stack.length - 1];
     switch (t.token) {
       case TokenType.LEFT_BRACE:
@@ -193,6 +238,7 @@ export class JsonReader {
     if (top === undefined) throw malformed('the document is not a JSON object');
     switch (top.role) {
       case 'build':
+        this.grow(key.length + (value === null ? 4 : String(value).length) + NODE_OVERHEAD);
         this.assign(top, key, value);
         break;
       case 'module':
@@ -233,7 +279,11 @@ export class JsonReader {
       items: 0,
       afterComma: false,
     };
+    if (this.stack.length >= this.limits.maxDepth)
+      throw documentTooDeep(this.limits.maxDepth, this.dataset());
     const build = (complete: (value: JsonValue) => void): void => {
+      this.recordSize = 0;
+      this.grow(key.length + NODE_OVERHEAD);
       frame.role = 'build';
       frame.value = kind === 'object' ? {} : [];
       frame.complete = complete;
@@ -289,6 +339,7 @@ export class JsonReader {
           if (kind === 'object') build((v) => this.sink.record(parent.dataset!, jsonToRaw(parent.name, v)));
           break;
         case 'build':
+          this.grow(key.length + NODE_OVERHEAD);
           frame.role = 'build';
           frame.value = kind === 'object' ? {} : [];
           this.assign(parent, key, frame.value);

@@ -60,11 +60,46 @@ export type BatchParseEvent =
       bytes: number;
     };
 
+/**
+ * Limits that stop a hostile or broken document before it can exhaust memory. Each one ends the
+ * parse with its own error (no document text in it); the defaults are far above the largest real
+ * school (the simulator's large school: depth 7, largest record ~1 KB, 30,000 rows in its largest
+ * dataset, 41,875 rows in all).
+ */
+export interface ParserLimits {
+  /** Deepest element nesting (XML elements / JSON objects and arrays) → `ISAMS_DOCUMENT_TOO_DEEP`. */
+  maxDepth: number;
+  /**
+   * Largest record, and largest single value anywhere (text, attribute, name, comment, JSON string)
+   * → `ISAMS_RECORD_TOO_LARGE`. A record's size is the characters of its names, attribute values
+   * and text, each element, attribute and JSON value counting 16 more (so a record of many empty
+   * elements is large too).
+   */
+  maxRecordBytes: number;
+  /** Most records of one dataset (over all its containers) → `ISAMS_TOO_MANY_RECORDS`. */
+  maxRecordsPerDataset: number;
+  /** Most records of the whole document → `ISAMS_TOO_MANY_RECORDS`. */
+  maxRecordsPerDocument: number;
+}
+
+/** The defaults of {@link ParserLimits}. */
+export const DEFAULT_PARSER_LIMITS: Readonly<ParserLimits> = {
+  maxDepth: 64,
+  maxRecordBytes: 1024 * 1024,
+  maxRecordsPerDataset: 500_000,
+  maxRecordsPerDocument: 1_000_000,
+};
+
 /** Options of {@link streamBatchDocument}. */
 export interface StreamBatchOptions {
+  /** Depth, record-size and record-count limits; unset ones take {@link DEFAULT_PARSER_LIMITS}. */
+  limits?: Partial<ParserLimits>;
   format: 'xml' | 'json';
   /** Stop with ISAMS_RESPONSE_TOO_LARGE once more bytes than this were read. */
   maxBytes?: number;
-  /** Track record ids per dataset to report duplicates (memory grows with the number of ids). Default true. */
+  /**
+   * Track record ids per dataset to report duplicates. Default true. Ids are kept as 64-bit hashes
+   * (8 bytes each, at most `maxRecordsPerDocument` of them), not as strings.
+   */
   detectDuplicates?: boolean;
 }

@@ -2,6 +2,7 @@ import { decodeText } from './decode-text';
 import type { ByteCounter } from './decode-text';
 import { DocumentSink } from './document-sink';
 import { JsonReader } from './json-reader';
+import { resolveLimits } from './limits';
 import type { BatchParseEvent, StreamBatchOptions } from './parse-events';
 import { XmlReader } from './xml-reader';
 
@@ -13,15 +14,19 @@ import { XmlReader } from './xml-reader';
  * `ISAMS_TRUNCATED_DOCUMENT` when the input ends early (records already yielded must then be
  * discarded by the consumer), `ISAMS_MALFORMED_DOCUMENT` when it is not well-formed, the
  * classified code (`ISAMS_INVALID_KEY`, …, or `ISAMS_ERROR_DOCUMENT`) for a `<Message>` error
- * document, and `ISAMS_RESPONSE_TOO_LARGE` past `maxBytes`.
+ * document, `ISAMS_RESPONSE_TOO_LARGE` past `maxBytes`, and `ISAMS_DOCUMENT_TOO_DEEP`,
+ * `ISAMS_RECORD_TOO_LARGE` or `ISAMS_TOO_MANY_RECORDS` past the `ParserLimits` (`limits`;
+ * defaults `DEFAULT_PARSER_LIMITS`). After any of these the records already yielded must be
+ * discarded: the document was not read to its end.
  */
 export async function* streamBatchDocument(
   input: AsyncIterable<Uint8Array | string>,
   opts: StreamBatchOptions,
 ): AsyncGenerator<BatchParseEvent, void, undefined> {
   const counter: ByteCounter = { bytes: 0 };
-  const sink = new DocumentSink(opts.detectDuplicates ?? true);
-  const reader = opts.format === 'json' ? new JsonReader(sink) : new XmlReader(sink);
+  const limits = resolveLimits(opts.limits);
+  const sink = new DocumentSink(opts.detectDuplicates ?? true, limits);
+  const reader = opts.format === 'json' ? new JsonReader(sink, limits) : new XmlReader(sink, limits);
   // Errors of the input stream itself (e.g. a network error) pass through unchanged.
   for await (const text of decodeText(input, counter, opts.maxBytes)) {
     reader.write(text);

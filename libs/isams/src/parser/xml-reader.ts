@@ -7,6 +7,13 @@ import { IsamsError } from '../errors/isams-error';
 import type { RawElement } from '../raw-element';
 import type { DocumentSink } from './document-sink';
 import { isRowName } from './document-sink';
+import { NODE_OVERHEAD, documentTooDeep, recordTooLarge } from './limits';
+import type { ParserLimits } from './parse-events';
+
+/** Input is handed to saxes in pieces of at most this many characters, so limits are checked often. */
+const PIECE_CHARS = 64 * 1024;
+/** Longest text kept of one `<Message>` field (it is shown bounded anyway). */
+const MESSAGE_FIELD_MAX_CHARS = 4096;
 
 interface Building {
   name: string;
@@ -33,6 +40,11 @@ const MESSAGE_FIELDS: Record<string, keyof IsamsMessage> = {
 /**
  * Push-based reader of the XML Batch API document. Selects rows by full path
  * (`iSAMS/Module/Container/Row`) only and builds each row subtree as a {@link RawElement}.
+ *
+ * Memory is bounded by the {@link ParserLimits}: the element depth (saxes keeps a stack of open
+ * tags, and so does the row being built), the size of the row being built, and the characters saxes
+ * buffers between two events (one text node, tag with its attributes, comment…), which stops a
+ * single huge value wherever it is.
  */
 export class XmlReader {
   private readonly parser = new SaxesParser({ xmlns: false, position: true });
@@ -47,13 +59,39 @@ export class XmlReader {
   private messageDepth = 0;
   private messageField: keyof IsamsMessage | undefined;
   private closing = false;
+  /** Size of the row being built (see {@link ParserLimits.maxRecordBytes}). */
+  private recordSize = 0;
+  /** saxes's position (characters) at its last event. */
+  private lastEvent = 0;
 
-  constructor(private readonly sink: DocumentSink) {
+  constructor(
+    private readonly sink: DocumentSink,
+    private readonly limits: ParserLimits,
+  ) {
     const p = this.parser;
-    p.on('opentag', (tag) => this.open(tag as SaxesTagPlain));
-    p.on('text', (t) => this.text(t));
-    p.on('cdata', (t) => this.text(t));
-    p.on('closetag', () => this.close());
+    const seen = (): void => {
+      this.lastEvent = p.position;
+    };
+    p.on('opentag', (tag) => {
+      seen();
+      this.open(tag as SaxesTagPlain);
+    });
+    p.on('text', (t) => {
+      seen();
+      this.text(t);
+    });
+    p.on('cdata', (t) => {
+      seen();
+      this.text(t);
+    });
+    p.on('closetag', () => {
+      seen();
+      this.close();
+    });
+    p.on('comment', seen);
+    p.on('processinginstruction', seen);
+    p.on('doctype', seen);
+    p.on('xmldecl', seen);
     p.on('error', (err) => {
       if (this.closing && !this.rootClosed) {
         throw new IsamsError({
@@ -71,7 +109,12 @@ export class XmlReader {
   }
 
   write(text: string): void {
-    this.parser.write(text);
+    for (let i = 0; i < text.length; i += PIECE_CHARS) {
+      this.parser.write(text.length <= PIECE_CHARS ? text : text.slice(i, i + PIECE_CHARS));
+      if (this.parser.position - this.lastEvent > this.limits.maxRecordBytes) {
+        throw recordTooLarge(this.limits.maxRecordBytes, this.dataset, 'value (text, tag or comment)');
+      }
+    }
   }
 
   /** Ends the input; throws when the document is incomplete or an error document. */
@@ -90,6 +133,7 @@ export class XmlReader {
   private open(tag: SaxesTagPlain): void {
     this.depth += 1;
     const d = this.depth;
+    if (d > this.limits.maxDepth) throw documentTooDeep(this.limits.maxDepth, this.dataset);
     if (this.message !== undefined && this.messageDepth > 0) {
       if (d === this.messageDepth + 1) this.messageField = MESSAGE_FIELDS[tag.name.toLowerCase()];
       return;
@@ -123,16 +167,29 @@ export class XmlReader {
         this.sink.unexpected(`${this.module}/${this.container}/${tag.name}`, this.dataset);
         return;
       }
+      this.recordSize = 0;
     } else if (this.stack.length === 0) return;
+    let size = tag.name.length + NODE_OVERHEAD;
+    for (const name in tag.attributes) size += name.length + tag.attributes[name]!.length + NODE_OVERHEAD;
+    this.grow(size);
     this.stack.push({ name: tag.name, attributes: { ...tag.attributes }, text: undefined, children: [] });
+  }
+
+  private grow(size: number): void {
+    this.recordSize += size;
+    if (this.recordSize > this.limits.maxRecordBytes)
+      throw recordTooLarge(this.limits.maxRecordBytes, this.dataset);
   }
 
   private text(t: string): void {
     const top = this.stack[this.stack.length - 1];
     if (top !== undefined) {
+      this.grow(t.length);
       top.text = top.text === undefined ? t : top.text + t;
     } else if (this.messageField !== undefined && this.message !== undefined) {
-      this.message[this.messageField] = (this.message[this.messageField] ?? '') + t;
+      const field = this.message[this.messageField] ?? '';
+      if (field.length < MESSAGE_FIELD_MAX_CHARS)
+        this.message[this.messageField] = (field + t).slice(0, MESSAGE_FIELD_MAX_CHARS);
     }
   }
 

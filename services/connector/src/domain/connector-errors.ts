@@ -67,6 +67,11 @@ export const ConnectorErrors = defineErrors({
     kind: 'unavailable',
     message: 'The fetched data could not be published to the event stream. Nothing was applied.',
   },
+  CONNECTOR_SPOOL_FULL: {
+    kind: 'resource_exhausted',
+    message: (d: { quotaBytes: number }) =>
+      `The connector's disk space for runs in progress (${d.quotaBytes} bytes, shared by the runs of one connector) is full, so this run stopped; it is tried again later. Nothing was applied.`,
+  },
   CONNECTOR_RUN_FAILED: {
     kind: 'internal',
     message: 'The sync run failed unexpectedly. Nothing was applied.',
@@ -83,6 +88,8 @@ export const CONNECTOR_ADMIN_ACTIONS = {
   CONNECTOR_RUN_INTERRUPTED: 'Run the sync again (it also runs again at the next scheduled time).',
   CONNECTOR_PUBLISH_FAILED: 'Run the sync again later; if it keeps failing, contact SchoolCloud support.',
   CONNECTOR_RUN_FAILED: 'Run the sync again; if it keeps failing, contact SchoolCloud support.',
+  CONNECTOR_SPOOL_FULL:
+    'Nothing to do: the sync runs again automatically. If it keeps happening, contact SchoolCloud support (the connector needs more spool space for this school).',
   CONNECTOR_KEY_DECRYPT_FAILED: 'Enter the Batch API key again in Settings › Data Input Source.',
   CONNECTOR_KEK_UNKNOWN: 'Enter the Batch API key again in Settings › Data Input Source.',
 } as const;

@@ -1,5 +1,5 @@
 import { isAppError } from '@isams-sync/errors';
-import { isIsamsError } from '@isams-sync/isams';
+import { boundText, isIsamsError } from '@isams-sync/isams';
 import { CONNECTOR_ADMIN_ACTIONS, ConnectorErrors } from '../domain/connector-errors';
 import type { RunError } from '../domain/sync-run';
 
@@ -12,7 +12,8 @@ export class RunInterrupted extends Error {
 }
 
 /**
- * The admin-facing error of a failed run (codes are stable; messages never contain the key).
+ * The admin-facing error of a failed run (codes are stable; messages never contain the key). It is
+ * stored, sent in events and API answers: its texts are bounded (they may quote the iSAMS server).
  * `egressIps` (EGRESS_IPS) are named in the admin action when iSAMS refused our address.
  */
 export function toRunError(err: unknown, egressIps: readonly string[] = []): RunError {
@@ -21,7 +22,20 @@ export function toRunError(err: unknown, egressIps: readonly string[] = []): Run
       err.code === 'ISAMS_IP_NOT_ALLOWED' && egressIps.length > 0
         ? `${err.adminAction.replace(/\.$/, '')}: ${egressIps.join(', ')}.`
         : err.adminAction;
-    return { code: err.code, message: err.message, adminAction, transient: err.transient };
+    return {
+      code: err.code,
+      message: boundText(err.message, 2000),
+      adminAction: boundText(adminAction, 2000),
+      transient: err.transient,
+    };
+  }
+  if (isAppError(err) && err.code === 'CONNECTOR_SPOOL_FULL') {
+    return {
+      code: err.code,
+      message: err.message,
+      adminAction: CONNECTOR_ADMIN_ACTIONS.CONNECTOR_SPOOL_FULL,
+      transient: true,
+    };
   }
   if (err instanceof RunInterrupted || (err instanceof Error && err.name === 'AbortError')) {
     const e = ConnectorErrors.CONNECTOR_RUN_INTERRUPTED();

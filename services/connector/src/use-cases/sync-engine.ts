@@ -21,7 +21,8 @@ import type {
   AppliedSnapshotsRepository,
   ScheduleClaimsRepository,
 } from '../adapters/mongo/snapshots-repository';
-import { RunSpool } from '../adapters/spool/run-spool';
+import { RunSpool, removeSpoolsExcept } from '../adapters/spool/run-spool';
+import { SpoolQuota } from '../adapters/spool/spool-quota';
 import { RunInterrupted, toRunError } from './run-errors';
 import type { KeyVault } from './key-vault';
 
@@ -38,6 +39,8 @@ export interface SyncEngineOptions {
   manualTriggerWindowMs: number;
   maxChunkBytes: number;
   spoolDir: string;
+  /** Bytes all runs of this process may spool together (CONNECTOR_SPOOL_QUOTA_BYTES); unlimited when unset. */
+  spoolQuotaBytes?: number;
   progressIntervalMs: number;
   isams: IsamsClientSettings;
   /** Candidate MethodsToRun names of Contacts (Filtered) for fetches in method groups. */
@@ -95,15 +98,23 @@ export class SyncEngine {
   private lastLeasePrune = 0;
   private pumping: Promise<void> | undefined;
   private pumpAgain = false;
+  /** Shared by every run of this process. */
+  private readonly spoolQuota: SpoolQuota | undefined;
 
   constructor(
     private readonly deps: SyncEngineDeps,
     private readonly opts: SyncEngineOptions,
-  ) {}
+  ) {
+    this.spoolQuota = opts.spoolQuotaBytes === undefined ? undefined : new SpoolQuota(opts.spoolQuotaBytes);
+  }
 
-  /** Rebuilds the work queue and the slots' start marks from `sync_runs`, then starts the timers. */
+  /**
+   * Rebuilds the work queue and the slots' start marks from `sync_runs`, removes spools left behind
+   * by a crash, then starts the timers.
+   */
   async start(): Promise<void> {
     await this.restoreQueue();
+    await this.removeLeftoverSpools();
     const every = (ms: number, fn: () => Promise<void>) => {
       const t = setInterval(() => {
         if (!this.stopping)
@@ -118,6 +129,18 @@ export class SyncEngine {
       await this.sweepStale();
     });
     this.wake();
+  }
+
+  /**
+   * Removes the spool directories of runs that are not in flight (a process that crashed mid-run
+   * leaves its run's files; a replica that takes such a run over fails it and removes its own copy
+   * only). A directory of a run still fetching or fetched is kept: another process sharing the
+   * directory may be running it, and the stale-run sweep removes it when it fails the run.
+   */
+  private async removeLeftoverSpools(): Promise<void> {
+    const keep = [...(await this.deps.runs.unfinished()).map((r) => r._id), ...this.inFlight.keys()];
+    const removed = await removeSpoolsExcept(this.opts.spoolDir, keep);
+    if (removed > 0) this.deps.logger.info({ removed }, 'removed spools left behind by earlier runs');
   }
 
   /** Stops taking work; in-flight runs get until `deadlineMs`, then are interrupted. */
@@ -352,7 +375,7 @@ export class SyncEngine {
   private async execute(initial: RunDocument, abort: AbortController, lease: HeldLease): Promise<void> {
     const { tenantId } = initial;
     const log = this.deps.logger.child({ tenantId, syncRunId: initial._id });
-    const spool = new RunSpool(this.opts.spoolDir, initial._id);
+    const spool = new RunSpool(this.opts.spoolDir, initial._id, this.spoolQuota);
     const onLost = () => abort.abort(new RunInterrupted('run lease lost'));
     if (lease.signal.aborted) onLost();
     else lease.signal.addEventListener('abort', onLost, { once: true });

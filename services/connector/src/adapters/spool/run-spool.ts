@@ -1,9 +1,10 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { DatasetId } from '@isams-sync/isams';
+import type { SpoolQuota } from './spool-quota';
 
 const FLUSH_BYTES = 256 * 1024;
 
@@ -13,17 +14,60 @@ interface OpenDataset {
   pendingBytes: number;
 }
 
+/** The directory of a run's spool under `spoolDir`. */
+export function runSpoolDirName(syncRunId: string): string {
+  return syncRunId.replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
+/**
+ * Removes every run directory under `spoolDir` except those of `keepRunIds`; returns how many it
+ * removed (start-up clean-up after a crash).
+ */
+export async function removeSpoolsExcept(spoolDir: string, keepRunIds: readonly string[]): Promise<number> {
+  const entries = await readdir(spoolDir, { withFileTypes: true }).catch(() => []);
+  const keep = new Set(keepRunIds.map(runSpoolDirName));
+  let removed = 0;
+  for (const e of entries) {
+    if (!e.isDirectory() || keep.has(e.name)) continue;
+    await rm(join(spoolDir, e.name), { recursive: true, force: true }).catch(() => undefined);
+    removed += 1;
+  }
+  return removed;
+}
+
 /**
  * A run's records on local disk while it is fetched: one NDJSON file per dataset (canonical JSON
  * per line) under `<spoolDir>/<syncRunId>/`. Nothing is published until the whole document parsed,
- * and memory stays bounded by the write buffer.
+ * and memory stays bounded by the write buffer. With a {@link SpoolQuota}, every line is reserved
+ * before it is written (`CONNECTOR_SPOOL_FULL` past the quota) and given back when its dataset is
+ * discarded or the spool reset or removed.
  */
 export class RunSpool {
   readonly dir: string;
   private readonly files = new Map<DatasetId, OpenDataset>();
+  /** Bytes reserved from the quota, per dataset. */
+  private readonly reserved = new Map<DatasetId, number>();
 
-  constructor(spoolDir: string, syncRunId: string) {
-    this.dir = join(spoolDir, syncRunId.replace(/[^A-Za-z0-9_-]/g, '_'));
+  constructor(
+    spoolDir: string,
+    syncRunId: string,
+    private readonly quota?: SpoolQuota,
+  ) {
+    this.dir = join(spoolDir, runSpoolDirName(syncRunId));
+  }
+
+  /** Bytes this run holds of the quota. */
+  get reservedBytes(): number {
+    let n = 0;
+    for (const b of this.reserved.values()) n += b;
+    return n;
+  }
+
+  private releaseAll(datasetIds: Iterable<DatasetId> = [...this.reserved.keys()]): void {
+    for (const id of datasetIds) {
+      this.quota?.release(this.reserved.get(id) ?? 0);
+      this.reserved.delete(id);
+    }
   }
 
   fileOf(datasetId: DatasetId): string {
@@ -33,6 +77,7 @@ export class RunSpool {
   async reset(): Promise<void> {
     await this.close().catch(() => undefined);
     await rm(this.dir, { recursive: true, force: true });
+    this.releaseAll();
     await mkdir(this.dir, { recursive: true });
   }
 
@@ -43,10 +88,16 @@ export class RunSpool {
       this.files.delete(id);
       await f?.handle.close().catch(() => undefined);
       await rm(this.fileOf(id), { force: true });
+      this.releaseAll([id]);
     }
   }
 
   async append(datasetId: DatasetId, line: string): Promise<void> {
+    if (this.quota) {
+      const bytes = Buffer.byteLength(line) + 1;
+      this.quota.reserve(bytes);
+      this.reserved.set(datasetId, (this.reserved.get(datasetId) ?? 0) + bytes);
+    }
     let f = this.files.get(datasetId);
     if (!f) {
       f = { handle: await open(this.fileOf(datasetId), 'a'), pending: [], pendingBytes: 0 };
@@ -117,7 +168,11 @@ export class RunSpool {
   }
 
   async remove(): Promise<void> {
-    await this.close().catch(() => undefined);
-    await rm(this.dir, { recursive: true, force: true });
+    try {
+      await this.close().catch(() => undefined);
+      await rm(this.dir, { recursive: true, force: true });
+    } finally {
+      this.releaseAll();
+    }
   }
 }
