@@ -15,6 +15,7 @@ import {
   nextPageToken,
   parseRequest,
   previewRemovalImpactRequest,
+  setSchoolTimeZoneRequest,
   updateEventRequest,
   updateSlotRequest,
 } from './bookings.requests';
@@ -81,6 +82,16 @@ export function toBookingProto(b: Booking): bookingsV1.Booking {
       actor: h.actor ?? '',
     })),
     reinstatementOutcome: b.reinstatement?.outcome ?? '',
+    heldBy:
+      b.status === 'booked'
+        ? (b.pendingCancellation?.causes ?? []).map((c) => ({
+            personKind: c.personKind,
+            personId: c.personId,
+            rosterEventId: c.rosterEventId,
+            syncRunId: c.syncRunId ?? '',
+            at: iso(c.at),
+          }))
+        : [],
   };
 }
 
@@ -181,5 +192,26 @@ export function bookingsGrpcHandlers(uc: BookingsUseCases): bookingsV1.BookingsS
         dryRunId: dryRunId ?? '',
       };
     }),
+    SetSchoolTimeZone: unary<bookingsV1.SetSchoolTimeZoneRequest__Output, bookingsV1.SchoolTimeZone>(
+      async (req, ctx) => {
+        const { timeZone } = parseRequest(setSchoolTimeZoneRequest, req);
+        const saved = await uc.setSchoolTimeZone(ctx.tenantId, timeZone);
+        return { timeZone: saved.timeZone, updatedAt: iso(saved.updatedAt) };
+      },
+    ),
+    ListEvenings: unary<bookingsV1.ListEveningsRequest__Output, bookingsV1.ListEveningsResponse>(
+      async (_req, ctx) => {
+        const { timeZone, evenings } = await uc.listEvenings(ctx.tenantId);
+        return {
+          timeZone,
+          evenings: evenings.map((e) => ({
+            event: toEventProto(e.event),
+            state: e.state,
+            pending: e.pending.map(toBookingProto),
+            familiesAffected: e.familiesAffected,
+          })),
+        };
+      },
+    ),
   };
 }

@@ -126,6 +126,10 @@ export const previewRemovalImpactRequest = z
       });
   });
 
+export const setSchoolTimeZoneRequest = z.object({
+  timeZone: z.string().trim().min(1, 'required: an IANA name such as Europe/London').max(64),
+});
+
 const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 /** Parses a request, or throws `BOOKINGS_INVALID_REQUEST` (→ INVALID_ARGUMENT) naming every bad field. */
