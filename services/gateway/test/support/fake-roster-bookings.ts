@@ -44,7 +44,7 @@ export function createFakeRosterBookings() {
     removal('pupil', 'p1', 3),
     removal('form', 'f1', 4),
   ];
-  const state = { live: [] as BookableEvent[], previewed: [] as PersonRef[][], batch };
+  const state = { live: [] as BookableEvent[], previewed: [] as PersonRef[][], batch, timeZone: 'Europe/London' };
   const notFound = () =>
     new AppError({ code: 'ROSTER_HELD_BATCH_NOT_FOUND', kind: 'not_found', message: 'Held batch not found' });
   const rec = (method: string, ctx: CallContext, input?: unknown) =>
@@ -180,6 +180,23 @@ export function createFakeRosterBookings() {
         totalBookingsToCancel: input.removals.length * 2,
         totalBookingsToHold: 0,
         familiesAffected: input.removals.length,
+      };
+    },
+    async setSchoolTimeZone(ctx, timeZone) {
+      rec('setSchoolTimeZone', ctx, { timeZone });
+      if (!timeZone.includes('/'))
+        throw new AppError({
+          code: 'BOOKINGS_TIME_ZONE_UNKNOWN',
+          kind: 'invalid_argument',
+          message: `"${timeZone}" is not a time zone: give an IANA name such as Europe/London`,
+        });
+      state.timeZone = timeZone;
+    },
+    async listEvenings(ctx) {
+      rec('listEvenings', ctx);
+      return {
+        timeZone: state.timeZone,
+        evenings: state.live.map((event) => ({ event, state: 'live' as const, pending: [], familiesAffected: 0 })),
       };
     },
     close() {},

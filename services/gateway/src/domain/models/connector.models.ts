@@ -73,6 +73,13 @@ export const putSettingsBodySchema = z
     format: z.enum(['xml', 'json']).default('xml'),
     scheduleMinutes: z.number().int().min(60).max(1440).default(60),
     enabled: z.boolean().default(true),
+    timeZone: z
+      .string()
+      .trim()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe('IANA time zone of the school (default Europe/London): what "an evening open today" means'),
   })
   .strict();
 export type PutSettingsInput = z.infer<typeof putSettingsBodySchema>;

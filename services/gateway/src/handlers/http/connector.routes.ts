@@ -23,6 +23,7 @@ import { schoolErrorResponses, schoolIdParam, schoolSecurity } from './route-sch
 import type { LiveEventCheck } from '../../domain/live-events';
 import { bearerCredential } from '../../domain/admin-token';
 import { GatewayErrors } from '../../domain/gateway-errors';
+import type { CallContext } from '../../domain/principal';
 import type { StreamRegistry } from '../../domain/stream-registry';
 
 /** Dependencies of the data-source and sync-run routes. */
@@ -37,6 +38,8 @@ export interface ConnectorRoutesOptions {
   streamLimits: { maxLifetimeMs: number; reverifyMs: number };
   /** Verifies the stream's credential again (revoked or expired → throws). */
   reverify: (credential: string) => Promise<unknown>;
+  /** Where a saved `timeZone` also goes (bookings: what "an evening open today" means for the school). */
+  schoolTimeZone?: (ctx: CallContext, timeZone: string) => Promise<void>;
 }
 
 const runParams = schoolIdParam.extend({ syncRunId: z.string().min(1).max(128) });
@@ -117,7 +120,11 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
           action: 'settings.update',
           target: { keyChanged: request.body.apiKey !== undefined, enabled: request.body.enabled },
         },
-        () => connector.putSettings(ctx, request.body),
+        async () => {
+          // Bookings first: it validates the name, so an unknown zone changes nothing anywhere.
+          if (request.body.timeZone !== undefined) await opts.schoolTimeZone?.(ctx, request.body.timeZone);
+          return connector.putSettings(ctx, request.body);
+        },
       );
     },
   );

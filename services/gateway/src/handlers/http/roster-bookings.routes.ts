@@ -3,7 +3,12 @@ import { z } from 'zod';
 import type { BookingsGateway } from '../../adapters/grpc-clients/bookings.gateway';
 import type { RosterGateway } from '../../adapters/grpc-clients/roster.gateway';
 import type { AuditLog } from '../../adapters/mongo/audit-log.repository';
-import { bookingPageSchema, eventPageSchema, removalImpactSchema } from '../../domain/models/bookings.models';
+import {
+  bookingPageSchema,
+  eventPageSchema,
+  eveningsSchema,
+  removalImpactSchema,
+} from '../../domain/models/bookings.models';
 import {
   changePageSchema,
   decideBodySchema,
@@ -278,6 +283,23 @@ export const rosterBookingsRoutes: FastifyPluginAsyncZod<RosterBookingsRoutesOpt
         ...opt('status', request.query.status),
         ...token(request.query.pageToken),
       }),
+  );
+
+  app.get(
+    '/api/v1/schools/:schoolId/evenings',
+    {
+      schema: {
+        ...base(
+          ['bookings'],
+          'Live evenings (marked live, or open today in the school’s time zone) and the cancellations they hold',
+        ),
+        description:
+          'A removal that would cancel a booking in a live evening is held (pending cancellation), whatever triggered the run. When the evening ends (set to finished, or its day passes in the school’s time zone) what is still held is cancelled; a person who comes back releases theirs.',
+        params: schoolIdParam,
+        response: { 200: eveningsSchema, ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) => bookings.listEvenings(callContext(request, reply)),
   );
 
   app.get(

@@ -34,6 +34,8 @@ export interface DataSourceSettings {
    * (MethodsToRun) after iSAMS timed out generating the whole document. Absent until a run needed groups.
    */
   'fetchPlan'?: (_isams_sync_connector_v1_FetchPlan | null);
+  'timeZone'?: (string);
+  'notificationEmails'?: (string)[];
 }
 
 export interface DataSourceSettings__Output {
@@ -67,4 +69,6 @@ export interface DataSourceSettings__Output {
    * (MethodsToRun) after iSAMS timed out generating the whole document. Absent until a run needed groups.
    */
   'fetchPlan': (_isams_sync_connector_v1_FetchPlan__Output | null);
+  'timeZone': (string);
+  'notificationEmails': (string)[];
 }

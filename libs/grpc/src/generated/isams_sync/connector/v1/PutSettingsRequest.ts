@@ -17,6 +17,8 @@ export interface PutSettingsRequest {
    */
   'scheduleMinutes'?: (number);
   'enabled'?: (boolean);
+  'timeZone'?: (string);
+  'notificationEmails'?: (string)[];
 }
 
 export interface PutSettingsRequest__Output {
@@ -34,4 +36,6 @@ export interface PutSettingsRequest__Output {
    */
   'scheduleMinutes': (number);
   'enabled': (boolean);
+  'timeZone': (string);
+  'notificationEmails': (string)[];
 }
