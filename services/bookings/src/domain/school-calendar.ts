@@ -53,7 +53,10 @@ export function eveningState(
 ): EveningState {
   if (event.status === 'finished') return 'ended';
   const today = localDate(now, timeZone);
-  const lastDay = localDate(new Date(Math.max(event.startsAt.getTime(), event.endsAt.getTime() - 1)), timeZone);
+  const lastDay = localDate(
+    new Date(Math.max(event.startsAt.getTime(), event.endsAt.getTime() - 1)),
+    timeZone,
+  );
   if (today > lastDay) return 'ended';
   if (event.status === 'live') return 'live';
   return today >= localDate(event.startsAt, timeZone) ? 'live' : 'upcoming';

@@ -302,7 +302,10 @@ export function createBookingsUseCases(deps: BookingsDeps) {
     schoolTimeZone,
 
     /** Sets the school's time zone (an IANA name): what "an evening open today" means for it. */
-    async setSchoolTimeZone(tenantId: string, timeZone: string): Promise<{ timeZone: string; updatedAt: Date }> {
+    async setSchoolTimeZone(
+      tenantId: string,
+      timeZone: string,
+    ): Promise<{ timeZone: string; updatedAt: Date }> {
       if (!isTimeZone(timeZone))
         throw BookingsErrors.BOOKINGS_TIME_ZONE_UNKNOWN({ timeZone: timeZone.slice(0, 64) });
       const settings = { timeZone, updatedAt: now() };
@@ -332,10 +335,16 @@ export function createBookingsUseCases(deps: BookingsDeps) {
           (a, b) => a.startsAt.getTime() - b.startsAt.getTime() || a.id.localeCompare(b.id),
         );
         if (state !== 'live' && pending.length === 0) continue;
-        evenings.push({ event, state, pending, familiesAffected: new Set(pending.map((b) => b.contactId)).size });
+        evenings.push({
+          event,
+          state,
+          pending,
+          familiesAffected: new Set(pending.map((b) => b.contactId)).size,
+        });
       }
       evenings.sort(
-        (a, b) => a.event.startsAt.getTime() - b.event.startsAt.getTime() || a.event.id.localeCompare(b.event.id),
+        (a, b) =>
+          a.event.startsAt.getTime() - b.event.startsAt.getTime() || a.event.id.localeCompare(b.event.id),
       );
       return { timeZone, evenings };
     },

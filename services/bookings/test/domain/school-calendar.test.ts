@@ -5,7 +5,10 @@ import { booking, event } from './fixtures';
 
 const at = (iso: string) => new Date(iso);
 // 15 June 2027, 16:00–20:00 British Summer Time (UTC+1) = 15:00–19:00 UTC.
-const juneEvening = event('june', { startsAt: at('2027-06-15T15:00:00Z'), endsAt: at('2027-06-15T19:00:00Z') });
+const juneEvening = event('june', {
+  startsAt: at('2027-06-15T15:00:00Z'),
+  endsAt: at('2027-06-15T19:00:00Z'),
+});
 
 describe('the school’s calendar', () => {
   it('dates an instant in the school’s time zone, across midnight and daylight saving', () => {
@@ -35,16 +38,16 @@ describe('the school’s calendar', () => {
   it('an evening’s day passes at the school’s midnight, not at UTC’s; finished or past is ended', () => {
     expect(eveningState(juneEvening, at('2027-06-15T22:59:00Z'), 'Europe/London')).toBe('live');
     expect(eveningState(juneEvening, at('2027-06-15T23:00:00Z'), 'Europe/London')).toBe('ended');
-    expect(eveningState({ ...juneEvening, status: 'live' }, at('2027-06-15T23:00:00Z'), 'Europe/London')).toBe(
-      'ended',
-    );
-    expect(eveningState({ ...juneEvening, status: 'finished' }, at('2027-06-15T16:00:00Z'), 'Europe/London')).toBe(
-      'ended',
-    );
+    expect(
+      eveningState({ ...juneEvening, status: 'live' }, at('2027-06-15T23:00:00Z'), 'Europe/London'),
+    ).toBe('ended');
+    expect(
+      eveningState({ ...juneEvening, status: 'finished' }, at('2027-06-15T16:00:00Z'), 'Europe/London'),
+    ).toBe('ended');
     // Marked live days ahead: live until its own day has passed.
-    expect(eveningState({ ...juneEvening, status: 'live' }, at('2027-06-01T10:00:00Z'), 'Europe/London')).toBe(
-      'live',
-    );
+    expect(
+      eveningState({ ...juneEvening, status: 'live' }, at('2027-06-01T10:00:00Z'), 'Europe/London'),
+    ).toBe('live');
   });
 
   it('an evening ending at midnight belongs to the day it started', () => {
@@ -56,10 +59,17 @@ describe('the school’s calendar', () => {
     // 10 March 2027, 17:00–20:00 AEDT (UTC+11).
     const sydney = event('e1', { startsAt: at('2027-03-10T06:00:00Z'), endsAt: at('2027-03-10T09:00:00Z') });
     const b = booking('b1', { startsAt: sydney.startsAt, endsAt: at('2027-03-10T06:10:00Z') });
-    const removal = { kind: 'pupil', personId: 'p1', reason: 'absent_from_feed', rosterEventId: 'r1' } as const;
+    const removal = {
+      kind: 'pupil',
+      personId: 'p1',
+      reason: 'absent_from_feed',
+      rosterEventId: 'r1',
+    } as const;
     const events = new Map([['e1', sydney]]);
     const morning = at('2027-03-09T21:00:00Z');
-    expect(decideRemoval(removal, [b], events, morning, 'Australia/Sydney').hold.map((x) => x.id)).toEqual(['b1']);
+    expect(decideRemoval(removal, [b], events, morning, 'Australia/Sydney').hold.map((x) => x.id)).toEqual([
+      'b1',
+    ]);
     expect(decideRemoval(removal, [b], events, morning, 'UTC').cancel.map((x) => x.id)).toEqual(['b1']);
   });
 });

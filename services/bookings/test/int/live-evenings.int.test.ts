@@ -73,7 +73,10 @@ describe('live evenings in the school’s time zone (real Kafka + FerretDB)', ()
 
     clock = new Date('2027-03-09T21:00:00Z'); // 08:00 on 10 March in Sydney, 9 March in UTC and London
     await h.sendRoster([rosterEvent(tenant, 'pupil', 'removed', 'p1', { time: clock })]);
-    expect(await getBooking(h, tenant, held.id)).toMatchObject({ status: 'booked', pendingCancellation: true });
+    expect(await getBooking(h, tenant, held.id)).toMatchObject({
+      status: 'booked',
+      pendingCancellation: true,
+    });
 
     const bad = await errorOf(h.call('SetSchoolTimeZone', { timeZone: 'Mars/Olympus' }, tenant));
     expect(bad.errorCode).toBe('BOOKINGS_TIME_ZONE_UNKNOWN');
@@ -135,14 +138,19 @@ describe('live evenings in the school’s time zone (real Kafka + FerretDB)', ()
       pendingCancellation: false,
       cancellation: { reason: 'roster_removal_event_finished', rosterEventId: removal.id, personId: 'p1' },
     });
-    expect(await getBooking(h, tenant, back.id)).toMatchObject({ status: 'booked', pendingCancellation: false });
+    expect(await getBooking(h, tenant, back.id)).toMatchObject({
+      status: 'booked',
+      pendingCancellation: false,
+    });
     await waitFor(() => published(tenant, CANCELLED).length === 1, 'one booking.cancelled');
 
     // A second sweep (another replica, a restart) changes nothing.
     await h.app.useCases.resolveEndedEvenings();
     const list = (await h.call('ListEvenings', {}, tenant)) as bookingsV1.ListEveningsResponse__Output;
     expect(list.evenings).toEqual([]);
-    expect((await getBooking(h, tenant, gone.id)).history.filter((x) => x.action === 'cancelled')).toHaveLength(1);
+    expect(
+      (await getBooking(h, tenant, gone.id)).history.filter((x) => x.action === 'cancelled'),
+    ).toHaveLength(1);
     expect(new Set(published(tenant, CANCELLED).map((e) => e.id)).size).toBe(1);
   });
 });

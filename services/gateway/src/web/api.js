@@ -97,7 +97,7 @@ export const api = {
   runRoster: (id) => request('GET', school(`/sync-runs/${encodeURIComponent(id)}/roster`)),
   runFindings: (id) =>
     request('GET', school(`/sync-runs/${encodeURIComponent(id)}/findings${qs({ pageSize: 100 })}`)),
-  liveEvents: () => request('GET', school(`/events${qs({ status: 'live' })}`)),
+  evenings: () => request('GET', school('/evenings')),
   events: () => request('GET', school('/events')),
   eventBookings: (id, params = {}) =>
     request('GET', school(`/events/${encodeURIComponent(id)}/bookings${qs(params)}`)),

@@ -1,6 +1,7 @@
 import { api, session } from './api.js';
 import { h, replace } from './dom.js';
 import { renderDashboard } from './dashboard.js';
+import { renderEvenings } from './evenings.js';
 import { renderHeldBatch } from './held-batch.js';
 import { renderRoster } from './roster.js';
 import { renderWizard } from './wizard.js';
@@ -15,6 +16,7 @@ function renderNav() {
     nav,
     h('a', { href: '#/dashboard' }, 'Dashboard'),
     h('a', { href: '#/roster' }, 'Roster'),
+    h('a', { href: '#/evenings' }, 'Evenings'),
     h('a', { href: '#/setup' }, 'Settings'),
     h('span', {}, `School ${session.schoolId}`),
     h('button', { class: 'link', type: 'button', onclick: signOut }, 'Sign out'),
@@ -89,6 +91,7 @@ async function route() {
     else if (page === 'held' && id)
       cleanup = (await renderHeldBatch(root, decodeURIComponent(id))) ?? cleanup;
     else if (page === 'roster') cleanup = (await renderRoster(root)) ?? cleanup;
+    else if (page === 'evenings') await renderEvenings(root);
     else cleanup = (await renderDashboard(root)) ?? cleanup;
   } catch (err) {
     replace(root, h('div', { class: 'error-box', role: 'alert' }, err.message));

@@ -247,10 +247,23 @@ export async function renderDashboard(root) {
   function askLive(events) {
     replace(
       dialog,
-      h('h2', { id: 'live-h' }, 'An event is live'),
-      h('p', {}, h('strong', {}, 'Bookings of removed teachers or students will be cancelled.')),
+      h('h2', { id: 'live-h' }, 'An evening is live'),
+      h(
+        'p',
+        {},
+        h(
+          'strong',
+          {},
+          'Its bookings are not cancelled tonight: bookings of teachers or students this sync removes are kept and listed under Evenings, and cancelled when the evening ends.',
+        ),
+      ),
       h('p', {}, 'Live now: ', events.map((e) => e.title).join(', ')),
-      h('p', {}, 'Consider a dry run first, or run after the event.'),
+      h(
+        'p',
+        {},
+        'Consider a dry run first, or run after the evening. ',
+        h('a', { href: '#/evenings' }, 'See live evenings'),
+      ),
       h(
         'div',
         { class: 'actions' },
@@ -275,8 +288,8 @@ export async function renderDashboard(root) {
   runButton.addEventListener('click', async () => {
     if (!dryRun.checked) {
       try {
-        const live = await api.liveEvents();
-        if (live.events.length) return askLive(live.events);
+        const live = (await api.evenings()).evenings.filter((e) => e.state === 'live');
+        if (live.length) return askLive(live.map((e) => e.event));
       } catch {
         // The server checks again; a failure here must not block the run button.
       }
@@ -374,11 +387,21 @@ export async function renderDashboard(root) {
 
   async function loadHeld() {
     const r = await api.heldBatches({ status: 'pending' });
+    const evenings = await api.evenings().catch(() => ({ evenings: [] }));
+    const heldInEvenings = evenings.evenings.reduce((n, e) => n + e.pending.length, 0);
     replace(
       heldEl,
       h('h2', { id: 'held-h' }, 'Held for review'),
+      heldInEvenings > 0
+        ? h(
+            'p',
+            { class: 'warning-box', id: 'held-cancellations' },
+            `${heldInEvenings} ${heldInEvenings === 1 ? 'booking cancellation is' : 'booking cancellations are'} held in live evenings. `,
+            h('a', { href: '#/evenings' }, 'See live evenings'),
+          )
+        : null,
       r.batches.length === 0
-        ? h('p', {}, 'Nothing is held.')
+        ? h('p', {}, heldInEvenings > 0 ? 'No removal is held.' : 'Nothing is held.')
         : h(
             'ul',
             {},

@@ -21,7 +21,10 @@ describe('live evenings and the school’s time zone (real FerretDB, fake upstre
   const settings = { isamsUrl: 'https://school.isams.cloud', apiKey: 'ABCDEFGH-1234', enabled: true };
 
   it('saving the settings forwards the time zone to bookings, for the token’s school', async () => {
-    const saved = await req('PUT', '/api/v1/schools/school-a/settings', { ...settings, timeZone: 'Australia/Sydney' });
+    const saved = await req('PUT', '/api/v1/schools/school-a/settings', {
+      ...settings,
+      timeZone: 'Australia/Sydney',
+    });
     expect(saved.statusCode).toBe(200);
     expect(h.upstream.calls.filter((c) => c.method === 'setSchoolTimeZone')).toEqual([
       { method: 'setSchoolTimeZone', tenantId: 'school-a', input: { timeZone: 'Australia/Sydney' } },
@@ -34,7 +37,10 @@ describe('live evenings and the school’s time zone (real FerretDB, fake upstre
 
   it('an unknown time zone is refused before anything is saved', async () => {
     const before = h.connector.calls.filter((c) => c.method === 'putSettings').length;
-    const refused = await req('PUT', '/api/v1/schools/school-a/settings', { ...settings, timeZone: 'Olympus' });
+    const refused = await req('PUT', '/api/v1/schools/school-a/settings', {
+      ...settings,
+      timeZone: 'Olympus',
+    });
     expect(refused.statusCode).toBe(400);
     expect(refused.json().error.code).toBe('BOOKINGS_TIME_ZONE_UNKNOWN');
     expect(h.connector.calls.filter((c) => c.method === 'putSettings')).toHaveLength(before);
@@ -42,7 +48,14 @@ describe('live evenings and the school’s time zone (real FerretDB, fake upstre
 
   it('lists the live evenings with their held cancellations, and the Run button warns about an evening open today', async () => {
     h.upstream.state.live = [
-      { id: 'ev1', kind: 'parents_evening', title: 'Year 11 evening', startsAt: null, endsAt: null, status: 'open' },
+      {
+        id: 'ev1',
+        kind: 'parents_evening',
+        title: 'Year 11 evening',
+        startsAt: null,
+        endsAt: null,
+        status: 'open',
+      },
     ];
     const list = await req('GET', '/api/v1/schools/school-a/evenings');
     expect(list.statusCode).toBe(200);

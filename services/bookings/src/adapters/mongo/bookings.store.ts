@@ -469,7 +469,11 @@ export class BookingsStore {
 
   // ── school settings and held evenings ─────────────────────────────────
   async getSchoolSettings(tenantId: string): Promise<SchoolSettings | undefined> {
-    const doc = await tenantCollection<SchoolSettingsDoc>(this.db, COLLECTIONS.schoolSettings, tenantId).findOne({
+    const doc = await tenantCollection<SchoolSettingsDoc>(
+      this.db,
+      COLLECTIONS.schoolSettings,
+      tenantId,
+    ).findOne({
       _id: tenantId,
     });
     return doc ? { timeZone: doc.timeZone, updatedAt: doc.updatedAt } : undefined;
@@ -503,7 +507,9 @@ export class BookingsStore {
   }
 
   async forgetHeldEvening(tenantId: string, eventId: string): Promise<void> {
-    await this.db.collection<HeldEveningDoc>(COLLECTIONS.heldEvenings).deleteOne({ _id: `${tenantId}|${eventId}` });
+    await this.db
+      .collection<HeldEveningDoc>(COLLECTIONS.heldEvenings)
+      .deleteOne({ _id: `${tenantId}|${eventId}` });
   }
 
   // ── roster bookkeeping ────────────────────────────────────────────────

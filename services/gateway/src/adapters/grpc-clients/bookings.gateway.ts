@@ -59,7 +59,13 @@ interface PBooking {
   status: string;
   pendingCancellation: boolean;
   cancellation: { reason: string; at: string; personKind: string; personId: string; actor: string } | null;
-  heldBy?: Array<{ personKind: string; personId: string; rosterEventId: string; syncRunId: string; at: string }>;
+  heldBy?: Array<{
+    personKind: string;
+    personId: string;
+    rosterEventId: string;
+    syncRunId: string;
+    at: string;
+  }>;
 }
 
 /** The generated BookingsService client's methods the gateway calls. */
@@ -144,7 +150,13 @@ export function createBookingsGateway(options: {
   const client = createGrpcClient(pkg.isams_sync.bookings.v1.BookingsService, options.address, {
     identity: { keyring: options.identity, audience: 'bookings' },
     deadlineMs: options.deadlineMs,
-    idempotentMethods: ['ListEvents', 'ListBookings', 'PreviewRemovalImpact', 'SetSchoolTimeZone', 'ListEvenings'],
+    idempotentMethods: [
+      'ListEvents',
+      'ListBookings',
+      'PreviewRemovalImpact',
+      'SetSchoolTimeZone',
+      'ListEvenings',
+    ],
   });
   const call = <Res>(method: UnaryMethod<object, Res>, req: object, ctx: CallContext) =>
     upstreamCall(UPSTREAM, method.bind(client) as UnaryMethod<object, Res>, req, ctx);

@@ -98,7 +98,9 @@ export const eveningsSchema = z
           .describe('live: removals are held here now; ended: its held cancellations are resolved shortly'),
         pending: z
           .array(heldBookingSchema)
-          .describe('Bookings kept although a removal named them; cancelled when the evening ends unless the person comes back'),
+          .describe(
+            'Bookings kept although a removal named them; cancelled when the evening ends unless the person comes back',
+          ),
         familiesAffected: z.number().int(),
       }),
     ),
