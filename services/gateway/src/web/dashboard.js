@@ -247,14 +247,14 @@ export async function renderDashboard(root) {
   function askLive(events) {
     replace(
       dialog,
-      h('h2', { id: 'live-h' }, 'An evening is live'),
+      h('h2', { id: 'live-h' }, 'An event is live'),
       h(
         'p',
         {},
         h(
           'strong',
           {},
-          'Its bookings are not cancelled tonight: bookings of teachers or students this sync removes are kept and listed under Evenings, and cancelled when the evening ends.',
+          'A sync does not cancel its bookings: bookings of teachers or students this sync removes are kept and listed under Evenings, and cancelled when the evening ends (approving held removals cancels at once, after showing the impact).',
         ),
       ),
       h('p', {}, 'Live now: ', events.map((e) => e.title).join(', ')),
