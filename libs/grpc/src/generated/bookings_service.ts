@@ -28,6 +28,9 @@ import type { ListSlotsResponse as _isams_sync_bookings_v1_ListSlotsResponse, Li
 import type { PersonRef as _isams_sync_bookings_v1_PersonRef, PersonRef__Output as _isams_sync_bookings_v1_PersonRef__Output } from './isams_sync/bookings/v1/PersonRef';
 import type { PreviewRemovalImpactRequest as _isams_sync_bookings_v1_PreviewRemovalImpactRequest, PreviewRemovalImpactRequest__Output as _isams_sync_bookings_v1_PreviewRemovalImpactRequest__Output } from './isams_sync/bookings/v1/PreviewRemovalImpactRequest';
 import type { PreviewRemovalImpactResponse as _isams_sync_bookings_v1_PreviewRemovalImpactResponse, PreviewRemovalImpactResponse__Output as _isams_sync_bookings_v1_PreviewRemovalImpactResponse__Output } from './isams_sync/bookings/v1/PreviewRemovalImpactResponse';
+import type { ReinstatementLine as _isams_sync_bookings_v1_ReinstatementLine, ReinstatementLine__Output as _isams_sync_bookings_v1_ReinstatementLine__Output } from './isams_sync/bookings/v1/ReinstatementLine';
+import type { RunReinstatementReportRequest as _isams_sync_bookings_v1_RunReinstatementReportRequest, RunReinstatementReportRequest__Output as _isams_sync_bookings_v1_RunReinstatementReportRequest__Output } from './isams_sync/bookings/v1/RunReinstatementReportRequest';
+import type { RunReinstatementReportResponse as _isams_sync_bookings_v1_RunReinstatementReportResponse, RunReinstatementReportResponse__Output as _isams_sync_bookings_v1_RunReinstatementReportResponse__Output } from './isams_sync/bookings/v1/RunReinstatementReportResponse';
 import type { SchoolTimeZone as _isams_sync_bookings_v1_SchoolTimeZone, SchoolTimeZone__Output as _isams_sync_bookings_v1_SchoolTimeZone__Output } from './isams_sync/bookings/v1/SchoolTimeZone';
 import type { SetSchoolTimeZoneRequest as _isams_sync_bookings_v1_SetSchoolTimeZoneRequest, SetSchoolTimeZoneRequest__Output as _isams_sync_bookings_v1_SetSchoolTimeZoneRequest__Output } from './isams_sync/bookings/v1/SetSchoolTimeZoneRequest';
 import type { Slot as _isams_sync_bookings_v1_Slot, Slot__Output as _isams_sync_bookings_v1_Slot__Output } from './isams_sync/bookings/v1/Slot';
@@ -77,6 +80,9 @@ export interface ProtoGrpcType {
         PersonRef: MessageTypeDefinition<_isams_sync_bookings_v1_PersonRef, _isams_sync_bookings_v1_PersonRef__Output>
         PreviewRemovalImpactRequest: MessageTypeDefinition<_isams_sync_bookings_v1_PreviewRemovalImpactRequest, _isams_sync_bookings_v1_PreviewRemovalImpactRequest__Output>
         PreviewRemovalImpactResponse: MessageTypeDefinition<_isams_sync_bookings_v1_PreviewRemovalImpactResponse, _isams_sync_bookings_v1_PreviewRemovalImpactResponse__Output>
+        ReinstatementLine: MessageTypeDefinition<_isams_sync_bookings_v1_ReinstatementLine, _isams_sync_bookings_v1_ReinstatementLine__Output>
+        RunReinstatementReportRequest: MessageTypeDefinition<_isams_sync_bookings_v1_RunReinstatementReportRequest, _isams_sync_bookings_v1_RunReinstatementReportRequest__Output>
+        RunReinstatementReportResponse: MessageTypeDefinition<_isams_sync_bookings_v1_RunReinstatementReportResponse, _isams_sync_bookings_v1_RunReinstatementReportResponse__Output>
         SchoolTimeZone: MessageTypeDefinition<_isams_sync_bookings_v1_SchoolTimeZone, _isams_sync_bookings_v1_SchoolTimeZone__Output>
         SetSchoolTimeZoneRequest: MessageTypeDefinition<_isams_sync_bookings_v1_SetSchoolTimeZoneRequest, _isams_sync_bookings_v1_SetSchoolTimeZoneRequest__Output>
         Slot: MessageTypeDefinition<_isams_sync_bookings_v1_Slot, _isams_sync_bookings_v1_Slot__Output>

@@ -5,12 +5,14 @@ import type {
   Booking,
   EventKind,
   EventStatus,
+  NotReinstatedReason,
   PersonKind,
   Slot,
 } from '../domain/booking-model';
 import { assertStatusTransition, decideNewBooking } from '../domain/booking-rules';
 import { BookingsErrors } from '../domain/bookings-errors';
-import { decideHeldAtEveningEnd } from '../domain/removal-decision';
+import { decideHeldAtEveningEnd, decideReinstatement } from '../domain/removal-decision';
+import { personKey, personOf } from '../domain/booking-model';
 import { previewRemovalImpact } from '../domain/removal-impact';
 import { DEFAULT_SCHOOL_TIME_ZONE, eveningState, isTimeZone } from '../domain/school-calendar';
 import type { EveningState } from '../domain/school-calendar';
@@ -35,6 +37,13 @@ export interface EveningHolds {
   pending: Booking[];
   /** Distinct contacts (parents who booked) among `pending`. */
   familiesAffected: number;
+}
+
+/** One booking a run's removals cancelled, and what undoing the run does (or did) to it. */
+export interface ReinstatementLine {
+  booking: Booking;
+  /** `reinstated` (done), `can_reinstate` (preview), or why not (`slot_taken`, `event_finished`, …). */
+  outcome: 'reinstated' | 'can_reinstate' | NotReinstatedReason;
 }
 
 export interface Page {
@@ -300,6 +309,66 @@ export function createBookingsUseCases(deps: BookingsDeps) {
     },
 
     schoolTimeZone,
+
+    /**
+     * The bookings a sync run's removals cancelled, each with what restoring those people does:
+     * after the restore, its outcome (`reinstated` or why not); before it, the same decision the
+     * consumer will take ({@link decideReinstatement}, now), with the people being restored
+     * (`restoring`) counted as present — so the preview an admin sees before undoing a run is
+     * what the undo does, unless a slot is taken meanwhile.
+     */
+    async runReinstatementReport(
+      tenantId: string,
+      syncRunId: string,
+      restoring: ReadonlyArray<{ kind: PersonKind; personId: string }>,
+    ): Promise<ReinstatementLine[]> {
+      const at = now();
+      const back = new Set(restoring.map((p) => personKey(p.kind, p.personId)));
+      const bookings = await store.cancelledByRun(tenantId, syncRunId);
+      const events = await store.getEventsByIds(
+        tenantId,
+        bookings.map((b) => b.eventId),
+      );
+      const lines: ReinstatementLine[] = [];
+      for (const b of bookings) {
+        const c = b.cancellation!;
+        if (b.status === 'booked') {
+          lines.push({ booking: b, outcome: 'reinstated' });
+          continue;
+        }
+        if (
+          b.reinstatement &&
+          b.reinstatement.at.getTime() > c.at.getTime() &&
+          b.reinstatement.outcome !== 'reinstated'
+        ) {
+          lines.push({ booking: b, outcome: b.reinstatement.outcome });
+          continue;
+        }
+        const [slot] = await store.getSlotsByIds(tenantId, [b.slotId]);
+        const people = (['pupil', 'staff', 'contact'] as const).map((k) => ({
+          kind: k,
+          personId: personOf(b, k),
+        }));
+        const removed = await store.removedPeople(tenantId, people);
+        for (const key of back) removed.delete(key);
+        const decision = decideReinstatement(
+          b,
+          { kind: c.roster!.personKind, personId: c.roster!.personId, rosterEventId: 'preview', at },
+          {
+            event: events.get(b.eventId),
+            activeInSlot: await store.activeInSlot(tenantId, b.slotId),
+            slotCapacity: slot?.capacity ?? 1,
+            teacherActive: await store.activeOfTeacher(tenantId, b.staffId),
+            removedPeople: removed,
+          },
+        );
+        lines.push({
+          booking: b,
+          outcome: decision.outcome === 'reinstate' ? 'can_reinstate' : decision.outcome,
+        });
+      }
+      return lines;
+    },
 
     /** Sets the school's time zone (an IANA name): what "an evening open today" means for it. */
     async setSchoolTimeZone(

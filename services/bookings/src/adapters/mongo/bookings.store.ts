@@ -456,6 +456,18 @@ export class BookingsStore {
     ).map(withoutMongo);
   }
 
+  /** Bookings a roster removal of this sync run cancelled (whatever happened to them since). */
+  async cancelledByRun(tenantId: string, syncRunId: string): Promise<Booking[]> {
+    return (
+      await this.bookings(tenantId).find(
+        { 'cancellation.roster.syncRunId': syncRunId } as Filter<BookingDoc>,
+        {
+          sort: { startsAt: 1, id: 1 },
+        },
+      )
+    ).map(withoutMongo);
+  }
+
   /** Bookings of an event cancelled when the evening ended (re-published until the evening is resolved). */
   async cancelledAtEveningEnd(tenantId: string, eventId: string): Promise<Booking[]> {
     return (

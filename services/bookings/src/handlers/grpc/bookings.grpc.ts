@@ -15,6 +15,7 @@ import {
   nextPageToken,
   parseRequest,
   previewRemovalImpactRequest,
+  runReinstatementReportRequest,
   setSchoolTimeZoneRequest,
   updateEventRequest,
   updateSlotRequest,
@@ -199,6 +200,18 @@ export function bookingsGrpcHandlers(uc: BookingsUseCases): bookingsV1.BookingsS
         return { timeZone: saved.timeZone, updatedAt: iso(saved.updatedAt) };
       },
     ),
+    RunReinstatementReport: unary<
+      bookingsV1.RunReinstatementReportRequest__Output,
+      bookingsV1.RunReinstatementReportResponse
+    >(async (req, ctx) => {
+      const { syncRunId, restoring } = parseRequest(runReinstatementReportRequest, req);
+      const lines = await uc.runReinstatementReport(
+        ctx.tenantId,
+        syncRunId,
+        restoring.map((r) => ({ kind: r.kind, personId: r.id })),
+      );
+      return { lines: lines.map((l) => ({ booking: toBookingProto(l.booking), outcome: l.outcome })) };
+    }),
     ListEvenings: unary<bookingsV1.ListEveningsRequest__Output, bookingsV1.ListEveningsResponse>(
       async (_req, ctx) => {
         const { timeZone, evenings } = await uc.listEvenings(ctx.tenantId);

@@ -8,6 +8,7 @@ import type {
   EventPage,
   Evenings,
   PersonRef,
+  ReinstatementLine,
   RemovalImpact,
 } from '../../domain/models/bookings.models';
 import type { CallContext } from '../../domain/principal';
@@ -32,6 +33,11 @@ export interface BookingsGateway {
   setSchoolTimeZone(ctx: CallContext, timeZone: string): Promise<void>;
   /** Live evenings (in the school's time zone) and evenings with held cancellations. */
   listEvenings(ctx: CallContext): Promise<Evenings>;
+  /** The bookings a run's removals cancelled and what restoring `restoring` does (or did) to each. */
+  runReinstatementReport(
+    ctx: CallContext,
+    input: { syncRunId: string; restoring: PersonRef[] },
+  ): Promise<ReinstatementLine[]>;
   close(): void;
 }
 
@@ -86,6 +92,10 @@ export interface BookingsServiceClient extends Client {
       totalBookingsToHold: number;
       familiesAffected: number;
     }
+  >;
+  runReinstatementReport: UnaryMethod<
+    object,
+    { lines: Array<{ booking: PBooking | null; outcome: string }> }
   >;
   setSchoolTimeZone: UnaryMethod<object, { timeZone: string; updatedAt: string }>;
   listEvenings: UnaryMethod<
@@ -156,6 +166,7 @@ export function createBookingsGateway(options: {
       'PreviewRemovalImpact',
       'SetSchoolTimeZone',
       'ListEvenings',
+      'RunReinstatementReport',
     ],
   });
   const call = <Res>(method: UnaryMethod<object, Res>, req: object, ctx: CallContext) =>
@@ -202,6 +213,12 @@ export function createBookingsGateway(options: {
         totalBookingsToHold: r.totalBookingsToHold,
         familiesAffected: r.familiesAffected,
       };
+    },
+    async runReinstatementReport(ctx, input) {
+      const r = await call(client.runReinstatementReport, input, ctx);
+      return r.lines
+        .filter((l) => l.booking !== null)
+        .map((l) => ({ booking: booking(l.booking!), outcome: l.outcome }));
     },
     async setSchoolTimeZone(ctx, timeZone) {
       await call(client.setSchoolTimeZone, { timeZone }, ctx);

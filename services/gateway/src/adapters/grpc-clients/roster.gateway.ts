@@ -11,6 +11,7 @@ import type {
   HeldBatchList,
   RosterEntity,
   RosterRun,
+  RunUndo,
 } from '../../domain/models/roster.models';
 import type { CallContext } from '../../domain/principal';
 import { jsonObject, pageInfo } from './proto-json';
@@ -49,6 +50,8 @@ export interface RosterGateway {
   ): Promise<HeldBatchDetail>;
   approveHeldBatch(ctx: CallContext, batchId: string, comment: string): Promise<HeldBatch>;
   discardHeldBatch(ctx: CallContext, batchId: string, comment: string): Promise<HeldBatch>;
+  previewRunUndo(ctx: CallContext, syncRunId: string): Promise<RunUndo>;
+  undoRun(ctx: CallContext, syncRunId: string, comment: string): Promise<RunUndo>;
   close(): void;
 }
 
@@ -121,6 +124,32 @@ export interface RosterServiceClient extends Client {
   getHeldBatch: UnaryMethod<object, { batch: PHeldBatch | null; records: PChange[]; page: PPage | null }>;
   approveHeldBatch: UnaryMethod<object, PHeldBatch>;
   discardHeldBatch: UnaryMethod<object, PHeldBatch>;
+  previewRunUndo: UnaryMethod<object, PRunUndo>;
+  undoRun: UnaryMethod<object, PRunUndo>;
+}
+
+interface PRunUndo {
+  syncRunId: string;
+  status: string;
+  restore: Array<{ entityType: string; entityId: string }>;
+  skipped: Array<{ reason: string; count: number }>;
+  expiresAt: string;
+  undoneBy: string;
+  undoneAt: string;
+  comment: string;
+}
+
+function toRunUndo(u: PRunUndo): RunUndo {
+  return {
+    syncRunId: u.syncRunId,
+    status: u.status === 'undone' || u.status === 'undoing' ? u.status : 'possible',
+    restore: u.restore.map((r) => ({ entityType: r.entityType, entityId: r.entityId })),
+    skipped: u.skipped.map((s) => ({ reason: s.reason, count: s.count })),
+    expiresAt: orNull(u.expiresAt),
+    undoneBy: orNull(u.undoneBy),
+    undoneAt: orNull(u.undoneAt),
+    comment: orNull(u.comment),
+  };
 }
 
 function entity(e: PEntity): RosterEntity {
@@ -299,6 +328,10 @@ export function createRosterGateway(options: {
       toHeldBatch(await call(client.approveHeldBatch, { batchId, comment }, ctx)),
     discardHeldBatch: async (ctx, batchId, comment) =>
       toHeldBatch(await call(client.discardHeldBatch, { batchId, comment }, ctx)),
+    previewRunUndo: async (ctx, syncRunId) =>
+      toRunUndo(await call(client.previewRunUndo, { syncRunId, comment: '' }, ctx)),
+    undoRun: async (ctx, syncRunId, comment) =>
+      toRunUndo(await call(client.undoRun, { syncRunId, comment }, ctx)),
     close: () => client.close(),
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { pageInfoSchema } from './common.models';
+import { runUndoSchema } from './roster.models';
 
 export const eventSchema = z
   .object({
@@ -107,3 +108,28 @@ export const eveningsSchema = z
   })
   .meta({ id: 'Evenings' });
 export type Evenings = z.infer<typeof eveningsSchema>;
+
+export const reinstatementLineSchema = z.object({
+  booking: bookingSchema,
+  outcome: z
+    .string()
+    .describe(
+      'reinstated, can_reinstate (before the undo), or why not: slot_taken, teacher_busy, event_finished, grace_expired, other_person_removed',
+    ),
+});
+export type ReinstatementLine = z.infer<typeof reinstatementLineSchema>;
+
+export const runUndoWithBookingsSchema = z
+  .object({
+    undo: runUndoSchema,
+    bookings: z.object({
+      lines: z.array(reinstatementLineSchema).describe('Each booking the run’s removals cancelled'),
+      reinstated: z.number().int(),
+      canReinstate: z
+        .number()
+        .int()
+        .describe('Would be reinstated by undoing (or while the undo is worked through)'),
+      notReinstated: z.array(z.object({ reason: z.string(), count: z.number().int() })),
+    }),
+  })
+  .meta({ id: 'RunUndoWithBookings' });

@@ -22,6 +22,8 @@ import type { ListSlotsRequest as _isams_sync_bookings_v1_ListSlotsRequest, List
 import type { ListSlotsResponse as _isams_sync_bookings_v1_ListSlotsResponse, ListSlotsResponse__Output as _isams_sync_bookings_v1_ListSlotsResponse__Output } from '../../../isams_sync/bookings/v1/ListSlotsResponse';
 import type { PreviewRemovalImpactRequest as _isams_sync_bookings_v1_PreviewRemovalImpactRequest, PreviewRemovalImpactRequest__Output as _isams_sync_bookings_v1_PreviewRemovalImpactRequest__Output } from '../../../isams_sync/bookings/v1/PreviewRemovalImpactRequest';
 import type { PreviewRemovalImpactResponse as _isams_sync_bookings_v1_PreviewRemovalImpactResponse, PreviewRemovalImpactResponse__Output as _isams_sync_bookings_v1_PreviewRemovalImpactResponse__Output } from '../../../isams_sync/bookings/v1/PreviewRemovalImpactResponse';
+import type { RunReinstatementReportRequest as _isams_sync_bookings_v1_RunReinstatementReportRequest, RunReinstatementReportRequest__Output as _isams_sync_bookings_v1_RunReinstatementReportRequest__Output } from '../../../isams_sync/bookings/v1/RunReinstatementReportRequest';
+import type { RunReinstatementReportResponse as _isams_sync_bookings_v1_RunReinstatementReportResponse, RunReinstatementReportResponse__Output as _isams_sync_bookings_v1_RunReinstatementReportResponse__Output } from '../../../isams_sync/bookings/v1/RunReinstatementReportResponse';
 import type { SchoolTimeZone as _isams_sync_bookings_v1_SchoolTimeZone, SchoolTimeZone__Output as _isams_sync_bookings_v1_SchoolTimeZone__Output } from '../../../isams_sync/bookings/v1/SchoolTimeZone';
 import type { SetSchoolTimeZoneRequest as _isams_sync_bookings_v1_SetSchoolTimeZoneRequest, SetSchoolTimeZoneRequest__Output as _isams_sync_bookings_v1_SetSchoolTimeZoneRequest__Output } from '../../../isams_sync/bookings/v1/SetSchoolTimeZoneRequest';
 import type { Slot as _isams_sync_bookings_v1_Slot, Slot__Output as _isams_sync_bookings_v1_Slot__Output } from '../../../isams_sync/bookings/v1/Slot';
@@ -182,6 +184,25 @@ export interface BookingsServiceClient extends grpc.Client {
   previewRemovalImpact(argument: _isams_sync_bookings_v1_PreviewRemovalImpactRequest, callback: grpc.requestCallback<_isams_sync_bookings_v1_PreviewRemovalImpactResponse__Output>): grpc.ClientUnaryCall;
   
   /**
+   * The bookings a sync run's removals cancelled and what restoring the people does to each:
+   * "reinstated" / why not once the restore arrived; before it, "can_reinstate" or why not, with
+   * the people in `restoring` counted as present (the preview of undoing the run).
+   */
+  RunReinstatementReport(argument: _isams_sync_bookings_v1_RunReinstatementReportRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_bookings_v1_RunReinstatementReportResponse__Output>): grpc.ClientUnaryCall;
+  RunReinstatementReport(argument: _isams_sync_bookings_v1_RunReinstatementReportRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_isams_sync_bookings_v1_RunReinstatementReportResponse__Output>): grpc.ClientUnaryCall;
+  RunReinstatementReport(argument: _isams_sync_bookings_v1_RunReinstatementReportRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_bookings_v1_RunReinstatementReportResponse__Output>): grpc.ClientUnaryCall;
+  RunReinstatementReport(argument: _isams_sync_bookings_v1_RunReinstatementReportRequest, callback: grpc.requestCallback<_isams_sync_bookings_v1_RunReinstatementReportResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * The bookings a sync run's removals cancelled and what restoring the people does to each:
+   * "reinstated" / why not once the restore arrived; before it, "can_reinstate" or why not, with
+   * the people in `restoring` counted as present (the preview of undoing the run).
+   */
+  runReinstatementReport(argument: _isams_sync_bookings_v1_RunReinstatementReportRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_bookings_v1_RunReinstatementReportResponse__Output>): grpc.ClientUnaryCall;
+  runReinstatementReport(argument: _isams_sync_bookings_v1_RunReinstatementReportRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_isams_sync_bookings_v1_RunReinstatementReportResponse__Output>): grpc.ClientUnaryCall;
+  runReinstatementReport(argument: _isams_sync_bookings_v1_RunReinstatementReportRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_bookings_v1_RunReinstatementReportResponse__Output>): grpc.ClientUnaryCall;
+  runReinstatementReport(argument: _isams_sync_bookings_v1_RunReinstatementReportRequest, callback: grpc.requestCallback<_isams_sync_bookings_v1_RunReinstatementReportResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * The school's time zone (IANA name, default "Europe/London"): what "an evening open today" and
    * "its day has passed" mean for it. An unknown name → INVALID_ARGUMENT BOOKINGS_TIME_ZONE_UNKNOWN.
    */
@@ -279,6 +300,13 @@ export interface BookingsServiceHandlers extends grpc.UntypedServiceImplementati
   PreviewRemovalImpact: grpc.handleUnaryCall<_isams_sync_bookings_v1_PreviewRemovalImpactRequest__Output, _isams_sync_bookings_v1_PreviewRemovalImpactResponse>;
   
   /**
+   * The bookings a sync run's removals cancelled and what restoring the people does to each:
+   * "reinstated" / why not once the restore arrived; before it, "can_reinstate" or why not, with
+   * the people in `restoring` counted as present (the preview of undoing the run).
+   */
+  RunReinstatementReport: grpc.handleUnaryCall<_isams_sync_bookings_v1_RunReinstatementReportRequest__Output, _isams_sync_bookings_v1_RunReinstatementReportResponse>;
+  
+  /**
    * The school's time zone (IANA name, default "Europe/London"): what "an evening open today" and
    * "its day has passed" mean for it. An unknown name → INVALID_ARGUMENT BOOKINGS_TIME_ZONE_UNKNOWN.
    */
@@ -306,6 +334,7 @@ export interface BookingsServiceDefinition extends grpc.ServiceDefinition {
   ListEvents: MethodDefinition<_isams_sync_bookings_v1_ListEventsRequest, _isams_sync_bookings_v1_ListEventsResponse, _isams_sync_bookings_v1_ListEventsRequest__Output, _isams_sync_bookings_v1_ListEventsResponse__Output>
   ListSlots: MethodDefinition<_isams_sync_bookings_v1_ListSlotsRequest, _isams_sync_bookings_v1_ListSlotsResponse, _isams_sync_bookings_v1_ListSlotsRequest__Output, _isams_sync_bookings_v1_ListSlotsResponse__Output>
   PreviewRemovalImpact: MethodDefinition<_isams_sync_bookings_v1_PreviewRemovalImpactRequest, _isams_sync_bookings_v1_PreviewRemovalImpactResponse, _isams_sync_bookings_v1_PreviewRemovalImpactRequest__Output, _isams_sync_bookings_v1_PreviewRemovalImpactResponse__Output>
+  RunReinstatementReport: MethodDefinition<_isams_sync_bookings_v1_RunReinstatementReportRequest, _isams_sync_bookings_v1_RunReinstatementReportResponse, _isams_sync_bookings_v1_RunReinstatementReportRequest__Output, _isams_sync_bookings_v1_RunReinstatementReportResponse__Output>
   SetSchoolTimeZone: MethodDefinition<_isams_sync_bookings_v1_SetSchoolTimeZoneRequest, _isams_sync_bookings_v1_SchoolTimeZone, _isams_sync_bookings_v1_SetSchoolTimeZoneRequest__Output, _isams_sync_bookings_v1_SchoolTimeZone__Output>
   UpdateEvent: MethodDefinition<_isams_sync_bookings_v1_UpdateEventRequest, _isams_sync_bookings_v1_Event, _isams_sync_bookings_v1_UpdateEventRequest__Output, _isams_sync_bookings_v1_Event__Output>
   UpdateSlot: MethodDefinition<_isams_sync_bookings_v1_UpdateSlotRequest, _isams_sync_bookings_v1_Slot, _isams_sync_bookings_v1_UpdateSlotRequest__Output, _isams_sync_bookings_v1_Slot__Output>
