@@ -4,6 +4,7 @@ import { renderDashboard } from './dashboard.js';
 import { renderEvenings } from './evenings.js';
 import { renderHeldBatch } from './held-batch.js';
 import { renderRoster } from './roster.js';
+import { renderUndo } from './undo.js';
 import { renderWizard } from './wizard.js';
 
 const main = () => document.getElementById('main');
@@ -92,6 +93,7 @@ async function route() {
       cleanup = (await renderHeldBatch(root, decodeURIComponent(id))) ?? cleanup;
     else if (page === 'roster') cleanup = (await renderRoster(root)) ?? cleanup;
     else if (page === 'evenings') await renderEvenings(root);
+    else if (page === 'undo' && id) cleanup = (await renderUndo(root, decodeURIComponent(id))) ?? cleanup;
     else cleanup = (await renderDashboard(root)) ?? cleanup;
   } catch (err) {
     replace(root, h('div', { class: 'error-box', role: 'alert' }, err.message));

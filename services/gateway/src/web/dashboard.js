@@ -378,6 +378,9 @@ export async function renderDashboard(root) {
       detailEl,
       h('h2', { id: 'detail-h' }, `Run of ${when(run.requestedAt)}`),
       progressView(run),
+      (run.status === 'applied' || run.status === 'held') && !run.dryRun
+        ? h('p', {}, h('a', { href: `#/undo/${encodeURIComponent(run.syncRunId)}` }, 'Undo this sync'))
+        : null,
       await countsTable(run.syncRunId),
       await findingsPanel(run.syncRunId),
     );
