@@ -26,14 +26,39 @@ interface Evenings {
   }>;
 }
 
+interface UndoView {
+  undo: {
+    status: string;
+    restore: Array<{ entityType: string; entityId: string }>;
+    undoneBy: string | null;
+    undoneAt: string | null;
+  };
+  bookings: {
+    lines: Array<{ booking: { id: string; pupilId: string }; outcome: string }>;
+    reinstated: number;
+    canReinstate: number;
+    notReinstated: Array<{ reason: string; count: number }>;
+  };
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+async function snapshotAfter<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await sleep(500);
+  }
+}
+
 /**
- * Live evenings over the real processes (simulator, connector, roster, bookings, gateway on the real
- * Kafka and FerretDB): a run the connector's scheduler starts on its own during an evening that is
- * open today keeps that evening's bookings and shows them to the admin.
+ * Live evenings and undo over the real processes (simulator, connector, roster, bookings, gateway on
+ * the real Kafka and FerretDB): a run the connector's scheduler starts on its own during an evening
+ * that is open today keeps that evening's bookings and shows them to the admin; a run's removals are
+ * undone with the booking impact shown first and the reinstatements reported after.
  */
-describe('e2e: live evenings', () => {
+describe('e2e: live evenings and undo', () => {
   let system: RunningSystem;
   let clients: ServiceClients;
   let school: School;
@@ -55,13 +80,15 @@ describe('e2e: live evenings', () => {
     await system?.stop();
   }, 90_000);
 
+  let pupilsLeft: string[] = [];
+
   /** The newest scheduled run after `after` (ids), once it has ended. */
   async function scheduledRunAfter(after: ReadonlySet<string>): Promise<SyncRun> {
     const deadline = Date.now() + 240_000;
     for (;;) {
       const { runs } = await school.api<{ runs: SyncRun[] }>(
         'GET',
-        '/sync-runs?trigger=scheduled&pageSize=5',
+        '/sync-runs?trigger=schedule&pageSize=5',
       );
       const fresh = runs.find((r) => !after.has(r.syncRunId));
       if (fresh) return school.waitRun(fresh.syncRunId);
@@ -161,5 +188,115 @@ describe('e2e: live evenings', () => {
     ).toEqual(leavers.map((p) => [p, 'roster_removal_event_finished']).sort());
     expect(after.filter((b) => b.status === 'booked')).toHaveLength(pupils.length - 3);
     expect((await school.api<Evenings>('GET', '/evenings')).evenings).toEqual([]);
+    pupilsLeft = pupils.slice(3);
+  }, 600_000);
+
+  it('undo a run: the impact first, then everyone restored, the bookings reinstated where the slot is free and the one that could not be reported; undo twice = once; audited', async () => {
+    const snap = await rosterSnapshot(clients, school.id);
+    const contacts = contactsByPupil(snap);
+    const staff = activeIds(snap, 'staff')[1]!;
+    const [leaverA, leaverB, other] = pupilsLeft as [string, string, string];
+    // Next week's evening: appointments for the two who will leave.
+    const startsAt = new Date(Date.now() + 8 * 86_400_000);
+    startsAt.setUTCHours(15, 0, 0, 0);
+    const event = await clients.bookings(school.id, (c) => c.createEvent, {
+      kind: 'parents_evening',
+      title: 'Year 9 Parents Evening',
+      startsAt: startsAt.toISOString(),
+      endsAt: new Date(startsAt.getTime() + 3_600_000).toISOString(),
+      status: 'open',
+    });
+    const { slots } = await clients.bookings(school.id, (c) => c.createSlots, {
+      eventId: event.id,
+      slots: [0, 1].map((i) => ({
+        startsAt: new Date(startsAt.getTime() + i * 600_000).toISOString(),
+        endsAt: new Date(startsAt.getTime() + (i + 1) * 600_000).toISOString(),
+        staffId: staff,
+        capacity: 1,
+      })),
+    });
+    const bookingA = await clients.bookings(school.id, (c) => c.createBooking, {
+      slotId: slots[0]!.id,
+      pupilId: leaverA,
+      contactId: contacts.get(leaverA),
+    });
+    const bookingB = await clients.bookings(school.id, (c) => c.createBooking, {
+      slotId: slots[1]!.id,
+      pupilId: leaverB,
+      contactId: contacts.get(leaverB),
+    });
+
+    // A sync removes both (a wrong feed: under the threshold, so applied) and cancels both bookings.
+    for (const p of [leaverA, leaverB]) await school.sim('DELETE', `/pupils/${p}`);
+    const run = await school.sync();
+    expect(run.status, JSON.stringify(run.error)).toBe('applied');
+    expect(run.rosterCounts?.pupil).toMatchObject({ removed: 2 });
+    await waitForBookings(clients, school.id, event.id, (l) => l.every((b) => b.status === 'cancelled'));
+    // Meanwhile another family takes B's slot.
+    await clients.bookings(school.id, (c) => c.createBooking, {
+      slotId: slots[1]!.id,
+      pupilId: other,
+      contactId: contacts.get(other),
+    });
+
+    // First the impact: who comes back, which bookings can be reinstated and which cannot.
+    const preview = await school.api<UndoView>('GET', `/sync-runs/${run.syncRunId}/undo`);
+    expect(preview.undo.status).toBe('possible');
+    expect(
+      preview.undo.restore
+        .filter((r) => r.entityType === 'pupil')
+        .map((r) => r.entityId)
+        .sort(),
+    ).toEqual([leaverA, leaverB].sort());
+    expect(preview.bookings).toMatchObject({
+      canReinstate: 1,
+      reinstated: 0,
+      notReinstated: [{ reason: 'slot_taken', count: 1 }],
+    });
+    // Nothing changed by looking.
+    expect((await rosterSnapshot(clients, school.id)).get(`pupil/${leaverA}`)?.startsWith('removed ')).toBe(
+      true,
+    );
+
+    const undone = await school.api<UndoView>('POST', `/sync-runs/${run.syncRunId}/undo`, {
+      comment: 'the feed lost two pupils',
+    });
+    expect(undone.undo.status).toBe('undone');
+    const after = await snapshotAfter(
+      () => rosterSnapshot(clients, school.id),
+      (snapAfter) => [leaverA, leaverB].every((p) => snapAfter.get(`pupil/${p}`)?.startsWith('active ')),
+    );
+    expect(after.get(`pupil/${leaverB}`)?.startsWith('active ')).toBe(true);
+
+    // The report: A's booking reinstated, B's not (its slot was taken), with the reason.
+    const report = await (async () => {
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        const r = await school.api<UndoView>('GET', `/sync-runs/${run.syncRunId}/undo`);
+        if (r.bookings.canReinstate === 0 || Date.now() > deadline) return r;
+        await sleep(500);
+      }
+    })();
+    expect(report.bookings).toMatchObject({
+      reinstated: 1,
+      canReinstate: 0,
+      notReinstated: [{ reason: 'slot_taken', count: 1 }],
+    });
+    const list = await listBookings(clients, school.id, event.id);
+    expect(list.find((b) => b.id === bookingA.id)?.status).toBe('booked');
+    expect(list.find((b) => b.id === bookingB.id)?.status).toBe('cancelled');
+
+    // Undo twice = once; the undo is in the audit log with who and which run.
+    const again = await school.api<UndoView>('POST', `/sync-runs/${run.syncRunId}/undo`, {
+      comment: 'again',
+    });
+    expect(again.undo).toMatchObject({ undoneBy: undone.undo.undoneBy, undoneAt: undone.undo.undoneAt });
+    const audit = await school.api<{ entries: Array<{ action: string; target: { syncRunId?: string } }> }>(
+      'GET',
+      '/audit-log',
+    );
+    expect(
+      audit.entries.filter((e) => e.action === 'sync-run.undo' && e.target.syncRunId === run.syncRunId),
+    ).toHaveLength(2);
   }, 600_000);
 });
