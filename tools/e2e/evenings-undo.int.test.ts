@@ -69,7 +69,7 @@ describe('e2e: live evenings and undo', () => {
     system = await startSystem({
       holdPercent: 10,
       holdMin: 5,
-      env: { connector: { SCHEDULER_TICK_MS: '1000', SCHEDULE_JITTER_MS: '0' } },
+      env: { connector: { SCHEDULER_ENABLED: 'true', SCHEDULER_TICK_MS: '1000', SCHEDULE_JITTER_MS: '0' } },
     });
     clients = serviceClients(system);
     school = await School.create(system, 'e2e-evenings', 17);
@@ -86,10 +86,7 @@ describe('e2e: live evenings and undo', () => {
   async function scheduledRunAfter(after: ReadonlySet<string>): Promise<SyncRun> {
     const deadline = Date.now() + 240_000;
     for (;;) {
-      const { runs } = await school.api<{ runs: SyncRun[] }>(
-        'GET',
-        '/sync-runs?trigger=schedule&pageSize=5',
-      );
+      const { runs } = await school.api<{ runs: SyncRun[] }>('GET', '/sync-runs?trigger=schedule&pageSize=5');
       const fresh = runs.find((r) => !after.has(r.syncRunId));
       if (fresh) return school.waitRun(fresh.syncRunId);
       if (Date.now() > deadline) throw new Error(`no scheduled run: ${system.logs()}`);

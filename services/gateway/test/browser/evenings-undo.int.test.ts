@@ -20,10 +20,10 @@ interface BookingsClient extends Client {
 const LEAVERS = 2;
 
 /**
- * Live evenings walked as an admin would, in Debian's chromium against the whole running system
+ * Live evenings and undoing a sync walked as an admin would, in Debian's chromium against the whole running system
  * (simulator, connector, roster, bookings, gateway on the real Kafka and FerretDB).
  */
-describe('Evenings page in a browser against the whole running system', () => {
+describe('Evenings and Undo pages in a browser against the whole running system', () => {
   let system: RunningSystem;
   let browser: Awaited<ReturnType<typeof launchBrowser>>;
   let page: Page;
@@ -31,6 +31,7 @@ describe('Evenings page in a browser against the whole running system', () => {
   const apiKey = randomUUID().toUpperCase();
   let token: string;
   let bookingsClient: BookingsClient;
+  let laterEventId = '';
 
   beforeAll(async () => {
     browser = await launchBrowser();
@@ -147,6 +148,35 @@ describe('Evenings page in a browser against the whole running system', () => {
         contactId: contactOf(p.entityId),
       });
 
+    // Next week's evening: the same two have appointments there too (a run would cancel those).
+    const nextWeek = new Date(Date.now() + 7 * 86_400_000);
+    nextWeek.setUTCHours(16, 0, 0, 0);
+    const later = await bookings(bookingsClient.createEvent, {
+      kind: 'parents_evening',
+      title: 'Year 11 Options Evening',
+      startsAt: nextWeek.toISOString(),
+      endsAt: new Date(nextWeek.getTime() + 3_600_000).toISOString(),
+      status: 'open',
+    });
+    const laterSlots = (
+      await bookings(bookingsClient.createSlots, {
+        eventId: later.id,
+        slots: [0, 1].map((i) => ({
+          startsAt: new Date(nextWeek.getTime() + i * 600_000).toISOString(),
+          endsAt: new Date(nextWeek.getTime() + (i + 1) * 600_000).toISOString(),
+          staffId: staff.entityId,
+          capacity: 1,
+        })),
+      })
+    ).slots;
+    for (const [i, p] of booked.slice(0, LEAVERS).entries())
+      await bookings(bookingsClient.createBooking, {
+        slotId: laterSlots[i]!.id,
+        pupilId: p.entityId,
+        contactId: contactOf(p.entityId),
+      });
+    laterEventId = later.id;
+
     // Two of them leave (under the threshold: their removal applies).
     const leavers = booked.slice(0, LEAVERS).map((p) => p.entityId);
     for (const p of leavers) await system.simulator.admin('DELETE', `/admin/schools/${schoolId}/pupils/${p}`);
@@ -194,4 +224,34 @@ describe('Evenings page in a browser against the whole running system', () => {
     expect(await accessibilityViolations(page, 'ev-03-evenings-held-cancellations')).toEqual([]);
     await screenshot(page, 'ev-03-evenings');
   }, 600_000);
+
+  it('undo the run: the booking impact first, then the report', async () => {
+    // Next week's appointments of the two leavers were cancelled by the run.
+    const cancelled = await bookings(bookingsClient.listBookings, { eventId: laterEventId });
+    expect(cancelled.bookings.map((b) => b.status)).toEqual(Array(LEAVERS).fill('cancelled'));
+
+    await page.goto(`${system.gatewayUrl}/#/dashboard`);
+    await page.getByRole('heading', { name: 'Run history' }).waitFor();
+    await page.getByRole('button', { name: 'Details' }).first().click();
+    await page.getByRole('link', { name: 'Undo this sync' }).click();
+    await page.getByRole('heading', { name: 'Undo a sync' }).waitFor();
+    const impact = page.locator('#undo-bookings');
+    await impact.waitFor();
+    await expect(impact.textContent()).resolves.toContain(
+      `${LEAVERS} bookings the sync cancelled can be reinstated`,
+    );
+    await expect(page.locator('#undo-restore').textContent()).resolves.toContain(`${LEAVERS} pupils`);
+    expect(await accessibilityViolations(page, 'ev-04-undo-impact')).toEqual([]);
+
+    await page.getByLabel(/^Comment/).fill('The office confirms both are still with us');
+    await page.getByRole('button', { name: 'Undo this sync' }).click();
+    const report = page.locator('#undo-report');
+    await report.waitFor({ timeout: 60_000 });
+    await page
+      .locator('#undo-report', { hasText: `${LEAVERS} bookings reinstated.` })
+      .waitFor({ timeout: 120_000 });
+    expect(await accessibilityViolations(page, 'ev-05-undo-report')).toEqual([]);
+    const after = await bookings(bookingsClient.listBookings, { eventId: laterEventId });
+    expect(after.bookings.map((b) => b.status)).toEqual(Array(LEAVERS).fill('booked'));
+  }, 300_000);
 });
