@@ -88,13 +88,13 @@ describe('Evenings and Undo pages in a browser against the whole running system'
   }
 
   it('a run during an evening open today keeps its bookings; the Evenings page shows them, who and why', async () => {
-    // Settings (schedule paused: only the Run button starts runs here) and a first sync.
+    // Settings (startSystem runs the connector without its scheduler: only the Run button starts runs here) and a first sync.
     await api('PUT', '/settings', {
       isamsUrl: system.simulator.url,
       apiKey,
       format: 'xml',
       scheduleMinutes: 60,
-      enabled: false,
+      enabled: true,
       timeZone: 'Europe/London',
     });
     const first = await api<{ run: { syncRunId: string } }>('POST', '/sync-runs', { dryRun: false });
