@@ -4,6 +4,7 @@ import { uniqueName } from '@isams-sync/testing';
 import { eventsFor, runFinished } from './support/harness';
 import { miniSchool } from './support/mini-school';
 import { publishSnapshot } from './support/school-feed';
+import { rosterClient } from './support/grpc-client';
 import { useStartedRoster } from './support/started-roster';
 
 const roster = useStartedRoster();
@@ -79,6 +80,38 @@ describe('undo a run (real Kafka + FerretDB)', () => {
         .filter((e) => e.tenantid === t && e.syncrunid === 'r2')
         .map((e) => (e.data as { status: string }).status),
     ).toEqual(['applying', 'applied']);
+  });
+
+  it('a crash in the middle of an undo (restored in the store, nothing published yet) is finished by the next undo: same state, each event once', async () => {
+    const t = uniqueName('school');
+    expect((await run(t, 'seed')).outcome).toBe('applied');
+    expect((await run(t, 'r2', [5, 6, 7])).outcome).toBe('applied');
+    const crashing = await roster.h.startApp({
+      beforeStep: (step, changesetId) => {
+        if (changesetId === `${t}|r2|undo` && step === 'publish')
+          throw new Error('simulated crash before publish');
+      },
+    });
+    const rpc = rosterClient(crashing.grpcPort);
+    try {
+      await expect(
+        rpc.call('undoRun')({ syncRunId: 'r2', comment: 'first try' }, t, 'admin:1'),
+      ).rejects.toThrow();
+      expect((await roster.app.store.getChangeset(t, `${t}|r2|undo`))?.state).toBe('publishing');
+    } finally {
+      rpc.close();
+      await crashing.stop();
+    }
+    const undone = await roster.rpc.call('undoRun')({ syncRunId: 'r2', comment: 'retry' }, t, 'admin:2');
+    expect(undone).toMatchObject({ status: 'undone', undoneBy: 'admin:1', comment: 'first try' });
+    const restored = await eventsFor(
+      roster.h.events.changes,
+      (e) => e.tenantid === t && d(e).restoration !== undefined,
+      3,
+      'the undo’s restored events',
+    );
+    expect(restored.map((e) => d(e).entityId).sort()).toEqual(['5', '6', '7']);
+    expect((await roster.app.store.loadStored(t)).activeCounts.pupil).toBe(40);
   });
 
   it('refuses a dry run or an unknown run with a clear error', async () => {
