@@ -83,6 +83,8 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
   let store: BookingsStore | undefined;
   let useCases: BookingsUseCases | undefined;
   let rosterHandle: RosterDirectoryHandle | undefined;
+  let sweepTimer: NodeJS.Timeout | undefined;
+  let sweeping: Promise<unknown> | undefined;
 
   return {
     async start() {
@@ -158,12 +160,26 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
           },
         ],
       });
+      const uc = useCases;
+      sweepTimer = setInterval(() => {
+        if (sweeping) return;
+        sweeping = uc
+          .resolveEndedEvenings()
+          .then((r) => {
+            if (r.evenings > 0) logger.info(r, 'held cancellations of ended evenings resolved');
+          })
+          .catch((err: unknown) => logger.warn({ err }, 'end-of-evening sweep failed; retried next interval'))
+          .finally(() => (sweeping = undefined));
+      }, config.EVENING_SWEEP_INTERVAL_MS);
+      sweepTimer.unref();
       const db = mongo;
       ops = await startOpsServer({ port: config.OPS_PORT, metrics, logger, readiness: () => db.ping() });
       logger.info({ grpcPort: grpc.port, opsPort: ops.port }, 'bookings started');
     },
     async stop() {
+      clearInterval(sweepTimer);
       await grpc?.shutdown(Math.min(2_000, config.SHUTDOWN_TIMEOUT_MS));
+      await sweeping;
       await consumer?.stop().catch(() => undefined);
       await producer?.disconnect().catch(() => undefined);
       rosterHandle?.close();

@@ -22,6 +22,8 @@ export const configSchema = z.object({
     .trim()
     .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port'),
   ROSTER_GRPC_DEADLINE_MS: env.durationMs().default(3_000),
+  /** How often the held cancellations of evenings that have ended are resolved (docs/events.md › bookings). */
+  EVENING_SWEEP_INTERVAL_MS: env.durationMs().default(60_000),
 });
 
 export type BookingsConfig = z.infer<typeof configSchema>;

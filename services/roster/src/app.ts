@@ -28,6 +28,7 @@ import { ChangesetProcessor } from './use-cases/changeset-processor';
 import type { ProcessingStep } from './use-cases/changeset-processor';
 import { GraceSweeper } from './use-cases/grace-sweeper';
 import { HeldBatches } from './use-cases/held-batches';
+import { RunUndo } from './use-cases/run-undo';
 import { RosterQueries } from './use-cases/roster-queries';
 
 /** Expired lease documents older than this are pruned by the sweeper. */
@@ -235,7 +236,11 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
           {
             name: 'isams_sync.roster.v1.RosterService',
             definition: pkg.isams_sync.roster.v1.RosterService.service,
-            implementation: rosterGrpcHandlers({ queries, heldBatches }),
+            implementation: rosterGrpcHandlers({
+              queries,
+              heldBatches,
+              runUndo: new RunUndo(store, processor, config.REMOVAL_GRACE_DAYS, now),
+            }),
             callers: ROSTER_CALLERS,
           },
         ],

@@ -60,6 +60,18 @@ export const rosterChangeDataSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * Present on a `restored` an admin caused by undoing the run (`syncRunId`) that removed the
+     * entity; absent when the entity reappeared in the feed.
+     */
+    restoration: z
+      .object({
+        reason: z.enum(['run_undone']),
+        /** The admin identity who undid the run. */
+        undoneBy: z.string().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type RosterChangeData = z.infer<typeof rosterChangeDataSchema>;
@@ -76,7 +88,8 @@ const describe: Record<RosterChange, string> = {
   updated: 'changed; `before`, `after` and `changedFields` say how',
   removed:
     'was removed (soft: personal data kept until `removal.graceUntil`, then purged); `removal.reason` says why. Bookings of removed staff, pupils and contacts are cancelled',
-  restored: 'reappeared within its grace period after a removal; same identity, not a new entity',
+  restored:
+    'reappeared within its grace period after a removal, or was restored by an admin undoing the run that removed it (`restoration`); same identity, not a new entity',
 };
 
 /** One event type per (entity type, change), all sharing {@link rosterChangeDataSchema}. */

@@ -10,13 +10,17 @@ import type { CreateBookingRequest as _isams_sync_bookings_v1_CreateBookingReque
 import type { CreateEventRequest as _isams_sync_bookings_v1_CreateEventRequest, CreateEventRequest__Output as _isams_sync_bookings_v1_CreateEventRequest__Output } from './isams_sync/bookings/v1/CreateEventRequest';
 import type { CreateSlotsRequest as _isams_sync_bookings_v1_CreateSlotsRequest, CreateSlotsRequest__Output as _isams_sync_bookings_v1_CreateSlotsRequest__Output } from './isams_sync/bookings/v1/CreateSlotsRequest';
 import type { CreateSlotsResponse as _isams_sync_bookings_v1_CreateSlotsResponse, CreateSlotsResponse__Output as _isams_sync_bookings_v1_CreateSlotsResponse__Output } from './isams_sync/bookings/v1/CreateSlotsResponse';
+import type { Evening as _isams_sync_bookings_v1_Evening, Evening__Output as _isams_sync_bookings_v1_Evening__Output } from './isams_sync/bookings/v1/Evening';
 import type { Event as _isams_sync_bookings_v1_Event, Event__Output as _isams_sync_bookings_v1_Event__Output } from './isams_sync/bookings/v1/Event';
 import type { EventImpact as _isams_sync_bookings_v1_EventImpact, EventImpact__Output as _isams_sync_bookings_v1_EventImpact__Output } from './isams_sync/bookings/v1/EventImpact';
 import type { GetBookingRequest as _isams_sync_bookings_v1_GetBookingRequest, GetBookingRequest__Output as _isams_sync_bookings_v1_GetBookingRequest__Output } from './isams_sync/bookings/v1/GetBookingRequest';
 import type { GetEventRequest as _isams_sync_bookings_v1_GetEventRequest, GetEventRequest__Output as _isams_sync_bookings_v1_GetEventRequest__Output } from './isams_sync/bookings/v1/GetEventRequest';
+import type { HeldCause as _isams_sync_bookings_v1_HeldCause, HeldCause__Output as _isams_sync_bookings_v1_HeldCause__Output } from './isams_sync/bookings/v1/HeldCause';
 import type { HistoryEntry as _isams_sync_bookings_v1_HistoryEntry, HistoryEntry__Output as _isams_sync_bookings_v1_HistoryEntry__Output } from './isams_sync/bookings/v1/HistoryEntry';
 import type { ListBookingsRequest as _isams_sync_bookings_v1_ListBookingsRequest, ListBookingsRequest__Output as _isams_sync_bookings_v1_ListBookingsRequest__Output } from './isams_sync/bookings/v1/ListBookingsRequest';
 import type { ListBookingsResponse as _isams_sync_bookings_v1_ListBookingsResponse, ListBookingsResponse__Output as _isams_sync_bookings_v1_ListBookingsResponse__Output } from './isams_sync/bookings/v1/ListBookingsResponse';
+import type { ListEveningsRequest as _isams_sync_bookings_v1_ListEveningsRequest, ListEveningsRequest__Output as _isams_sync_bookings_v1_ListEveningsRequest__Output } from './isams_sync/bookings/v1/ListEveningsRequest';
+import type { ListEveningsResponse as _isams_sync_bookings_v1_ListEveningsResponse, ListEveningsResponse__Output as _isams_sync_bookings_v1_ListEveningsResponse__Output } from './isams_sync/bookings/v1/ListEveningsResponse';
 import type { ListEventsRequest as _isams_sync_bookings_v1_ListEventsRequest, ListEventsRequest__Output as _isams_sync_bookings_v1_ListEventsRequest__Output } from './isams_sync/bookings/v1/ListEventsRequest';
 import type { ListEventsResponse as _isams_sync_bookings_v1_ListEventsResponse, ListEventsResponse__Output as _isams_sync_bookings_v1_ListEventsResponse__Output } from './isams_sync/bookings/v1/ListEventsResponse';
 import type { ListSlotsRequest as _isams_sync_bookings_v1_ListSlotsRequest, ListSlotsRequest__Output as _isams_sync_bookings_v1_ListSlotsRequest__Output } from './isams_sync/bookings/v1/ListSlotsRequest';
@@ -24,6 +28,11 @@ import type { ListSlotsResponse as _isams_sync_bookings_v1_ListSlotsResponse, Li
 import type { PersonRef as _isams_sync_bookings_v1_PersonRef, PersonRef__Output as _isams_sync_bookings_v1_PersonRef__Output } from './isams_sync/bookings/v1/PersonRef';
 import type { PreviewRemovalImpactRequest as _isams_sync_bookings_v1_PreviewRemovalImpactRequest, PreviewRemovalImpactRequest__Output as _isams_sync_bookings_v1_PreviewRemovalImpactRequest__Output } from './isams_sync/bookings/v1/PreviewRemovalImpactRequest';
 import type { PreviewRemovalImpactResponse as _isams_sync_bookings_v1_PreviewRemovalImpactResponse, PreviewRemovalImpactResponse__Output as _isams_sync_bookings_v1_PreviewRemovalImpactResponse__Output } from './isams_sync/bookings/v1/PreviewRemovalImpactResponse';
+import type { ReinstatementLine as _isams_sync_bookings_v1_ReinstatementLine, ReinstatementLine__Output as _isams_sync_bookings_v1_ReinstatementLine__Output } from './isams_sync/bookings/v1/ReinstatementLine';
+import type { RunReinstatementReportRequest as _isams_sync_bookings_v1_RunReinstatementReportRequest, RunReinstatementReportRequest__Output as _isams_sync_bookings_v1_RunReinstatementReportRequest__Output } from './isams_sync/bookings/v1/RunReinstatementReportRequest';
+import type { RunReinstatementReportResponse as _isams_sync_bookings_v1_RunReinstatementReportResponse, RunReinstatementReportResponse__Output as _isams_sync_bookings_v1_RunReinstatementReportResponse__Output } from './isams_sync/bookings/v1/RunReinstatementReportResponse';
+import type { SchoolTimeZone as _isams_sync_bookings_v1_SchoolTimeZone, SchoolTimeZone__Output as _isams_sync_bookings_v1_SchoolTimeZone__Output } from './isams_sync/bookings/v1/SchoolTimeZone';
+import type { SetSchoolTimeZoneRequest as _isams_sync_bookings_v1_SetSchoolTimeZoneRequest, SetSchoolTimeZoneRequest__Output as _isams_sync_bookings_v1_SetSchoolTimeZoneRequest__Output } from './isams_sync/bookings/v1/SetSchoolTimeZoneRequest';
 import type { Slot as _isams_sync_bookings_v1_Slot, Slot__Output as _isams_sync_bookings_v1_Slot__Output } from './isams_sync/bookings/v1/Slot';
 import type { SlotInput as _isams_sync_bookings_v1_SlotInput, SlotInput__Output as _isams_sync_bookings_v1_SlotInput__Output } from './isams_sync/bookings/v1/SlotInput';
 import type { UpdateEventRequest as _isams_sync_bookings_v1_UpdateEventRequest, UpdateEventRequest__Output as _isams_sync_bookings_v1_UpdateEventRequest__Output } from './isams_sync/bookings/v1/UpdateEventRequest';
@@ -53,13 +62,17 @@ export interface ProtoGrpcType {
         CreateEventRequest: MessageTypeDefinition<_isams_sync_bookings_v1_CreateEventRequest, _isams_sync_bookings_v1_CreateEventRequest__Output>
         CreateSlotsRequest: MessageTypeDefinition<_isams_sync_bookings_v1_CreateSlotsRequest, _isams_sync_bookings_v1_CreateSlotsRequest__Output>
         CreateSlotsResponse: MessageTypeDefinition<_isams_sync_bookings_v1_CreateSlotsResponse, _isams_sync_bookings_v1_CreateSlotsResponse__Output>
+        Evening: MessageTypeDefinition<_isams_sync_bookings_v1_Evening, _isams_sync_bookings_v1_Evening__Output>
         Event: MessageTypeDefinition<_isams_sync_bookings_v1_Event, _isams_sync_bookings_v1_Event__Output>
         EventImpact: MessageTypeDefinition<_isams_sync_bookings_v1_EventImpact, _isams_sync_bookings_v1_EventImpact__Output>
         GetBookingRequest: MessageTypeDefinition<_isams_sync_bookings_v1_GetBookingRequest, _isams_sync_bookings_v1_GetBookingRequest__Output>
         GetEventRequest: MessageTypeDefinition<_isams_sync_bookings_v1_GetEventRequest, _isams_sync_bookings_v1_GetEventRequest__Output>
+        HeldCause: MessageTypeDefinition<_isams_sync_bookings_v1_HeldCause, _isams_sync_bookings_v1_HeldCause__Output>
         HistoryEntry: MessageTypeDefinition<_isams_sync_bookings_v1_HistoryEntry, _isams_sync_bookings_v1_HistoryEntry__Output>
         ListBookingsRequest: MessageTypeDefinition<_isams_sync_bookings_v1_ListBookingsRequest, _isams_sync_bookings_v1_ListBookingsRequest__Output>
         ListBookingsResponse: MessageTypeDefinition<_isams_sync_bookings_v1_ListBookingsResponse, _isams_sync_bookings_v1_ListBookingsResponse__Output>
+        ListEveningsRequest: MessageTypeDefinition<_isams_sync_bookings_v1_ListEveningsRequest, _isams_sync_bookings_v1_ListEveningsRequest__Output>
+        ListEveningsResponse: MessageTypeDefinition<_isams_sync_bookings_v1_ListEveningsResponse, _isams_sync_bookings_v1_ListEveningsResponse__Output>
         ListEventsRequest: MessageTypeDefinition<_isams_sync_bookings_v1_ListEventsRequest, _isams_sync_bookings_v1_ListEventsRequest__Output>
         ListEventsResponse: MessageTypeDefinition<_isams_sync_bookings_v1_ListEventsResponse, _isams_sync_bookings_v1_ListEventsResponse__Output>
         ListSlotsRequest: MessageTypeDefinition<_isams_sync_bookings_v1_ListSlotsRequest, _isams_sync_bookings_v1_ListSlotsRequest__Output>
@@ -67,6 +80,11 @@ export interface ProtoGrpcType {
         PersonRef: MessageTypeDefinition<_isams_sync_bookings_v1_PersonRef, _isams_sync_bookings_v1_PersonRef__Output>
         PreviewRemovalImpactRequest: MessageTypeDefinition<_isams_sync_bookings_v1_PreviewRemovalImpactRequest, _isams_sync_bookings_v1_PreviewRemovalImpactRequest__Output>
         PreviewRemovalImpactResponse: MessageTypeDefinition<_isams_sync_bookings_v1_PreviewRemovalImpactResponse, _isams_sync_bookings_v1_PreviewRemovalImpactResponse__Output>
+        ReinstatementLine: MessageTypeDefinition<_isams_sync_bookings_v1_ReinstatementLine, _isams_sync_bookings_v1_ReinstatementLine__Output>
+        RunReinstatementReportRequest: MessageTypeDefinition<_isams_sync_bookings_v1_RunReinstatementReportRequest, _isams_sync_bookings_v1_RunReinstatementReportRequest__Output>
+        RunReinstatementReportResponse: MessageTypeDefinition<_isams_sync_bookings_v1_RunReinstatementReportResponse, _isams_sync_bookings_v1_RunReinstatementReportResponse__Output>
+        SchoolTimeZone: MessageTypeDefinition<_isams_sync_bookings_v1_SchoolTimeZone, _isams_sync_bookings_v1_SchoolTimeZone__Output>
+        SetSchoolTimeZoneRequest: MessageTypeDefinition<_isams_sync_bookings_v1_SetSchoolTimeZoneRequest, _isams_sync_bookings_v1_SetSchoolTimeZoneRequest__Output>
         Slot: MessageTypeDefinition<_isams_sync_bookings_v1_Slot, _isams_sync_bookings_v1_Slot__Output>
         SlotInput: MessageTypeDefinition<_isams_sync_bookings_v1_SlotInput, _isams_sync_bookings_v1_SlotInput__Output>
         UpdateEventRequest: MessageTypeDefinition<_isams_sync_bookings_v1_UpdateEventRequest, _isams_sync_bookings_v1_UpdateEventRequest__Output>

@@ -10,6 +10,7 @@ import type { DecideHeldBatchRequest as _isams_sync_roster_v1_DecideHeldBatchReq
 import type { DryRunSnapshotRequest as _isams_sync_roster_v1_DryRunSnapshotRequest, DryRunSnapshotRequest__Output as _isams_sync_roster_v1_DryRunSnapshotRequest__Output } from './isams_sync/roster/v1/DryRunSnapshotRequest';
 import type { DryRunSnapshotResponse as _isams_sync_roster_v1_DryRunSnapshotResponse, DryRunSnapshotResponse__Output as _isams_sync_roster_v1_DryRunSnapshotResponse__Output } from './isams_sync/roster/v1/DryRunSnapshotResponse';
 import type { Entity as _isams_sync_roster_v1_Entity, Entity__Output as _isams_sync_roster_v1_Entity__Output } from './isams_sync/roster/v1/Entity';
+import type { EntityRef as _isams_sync_roster_v1_EntityRef, EntityRef__Output as _isams_sync_roster_v1_EntityRef__Output } from './isams_sync/roster/v1/EntityRef';
 import type { FieldFilter as _isams_sync_roster_v1_FieldFilter, FieldFilter__Output as _isams_sync_roster_v1_FieldFilter__Output } from './isams_sync/roster/v1/FieldFilter';
 import type { Finding as _isams_sync_roster_v1_Finding, Finding__Output as _isams_sync_roster_v1_Finding__Output } from './isams_sync/roster/v1/Finding';
 import type { GetEntityRequest as _isams_sync_roster_v1_GetEntityRequest, GetEntityRequest__Output as _isams_sync_roster_v1_GetEntityRequest__Output } from './isams_sync/roster/v1/GetEntityRequest';
@@ -30,10 +31,13 @@ import type { ListRunFindingsResponse as _isams_sync_roster_v1_ListRunFindingsRe
 import type { RemovalThresholds as _isams_sync_roster_v1_RemovalThresholds, RemovalThresholds__Output as _isams_sync_roster_v1_RemovalThresholds__Output } from './isams_sync/roster/v1/RemovalThresholds';
 import type { RosterServiceClient as _isams_sync_roster_v1_RosterServiceClient, RosterServiceDefinition as _isams_sync_roster_v1_RosterServiceDefinition } from './isams_sync/roster/v1/RosterService';
 import type { Run as _isams_sync_roster_v1_Run, Run__Output as _isams_sync_roster_v1_Run__Output } from './isams_sync/roster/v1/Run';
+import type { RunUndo as _isams_sync_roster_v1_RunUndo, RunUndo__Output as _isams_sync_roster_v1_RunUndo__Output } from './isams_sync/roster/v1/RunUndo';
+import type { RunUndoRequest as _isams_sync_roster_v1_RunUndoRequest, RunUndoRequest__Output as _isams_sync_roster_v1_RunUndoRequest__Output } from './isams_sync/roster/v1/RunUndoRequest';
 import type { SetRemovalThresholdsRequest as _isams_sync_roster_v1_SetRemovalThresholdsRequest, SetRemovalThresholdsRequest__Output as _isams_sync_roster_v1_SetRemovalThresholdsRequest__Output } from './isams_sync/roster/v1/SetRemovalThresholdsRequest';
 import type { Threshold as _isams_sync_roster_v1_Threshold, Threshold__Output as _isams_sync_roster_v1_Threshold__Output } from './isams_sync/roster/v1/Threshold';
 import type { TypeCounts as _isams_sync_roster_v1_TypeCounts, TypeCounts__Output as _isams_sync_roster_v1_TypeCounts__Output } from './isams_sync/roster/v1/TypeCounts';
 import type { TypeThreshold as _isams_sync_roster_v1_TypeThreshold, TypeThreshold__Output as _isams_sync_roster_v1_TypeThreshold__Output } from './isams_sync/roster/v1/TypeThreshold';
+import type { UndoSkipped as _isams_sync_roster_v1_UndoSkipped, UndoSkipped__Output as _isams_sync_roster_v1_UndoSkipped__Output } from './isams_sync/roster/v1/UndoSkipped';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -55,6 +59,7 @@ export interface ProtoGrpcType {
         DryRunSnapshotRequest: MessageTypeDefinition<_isams_sync_roster_v1_DryRunSnapshotRequest, _isams_sync_roster_v1_DryRunSnapshotRequest__Output>
         DryRunSnapshotResponse: MessageTypeDefinition<_isams_sync_roster_v1_DryRunSnapshotResponse, _isams_sync_roster_v1_DryRunSnapshotResponse__Output>
         Entity: MessageTypeDefinition<_isams_sync_roster_v1_Entity, _isams_sync_roster_v1_Entity__Output>
+        EntityRef: MessageTypeDefinition<_isams_sync_roster_v1_EntityRef, _isams_sync_roster_v1_EntityRef__Output>
         FieldFilter: MessageTypeDefinition<_isams_sync_roster_v1_FieldFilter, _isams_sync_roster_v1_FieldFilter__Output>
         Finding: MessageTypeDefinition<_isams_sync_roster_v1_Finding, _isams_sync_roster_v1_Finding__Output>
         GetEntityRequest: MessageTypeDefinition<_isams_sync_roster_v1_GetEntityRequest, _isams_sync_roster_v1_GetEntityRequest__Output>
@@ -75,10 +80,13 @@ export interface ProtoGrpcType {
         RemovalThresholds: MessageTypeDefinition<_isams_sync_roster_v1_RemovalThresholds, _isams_sync_roster_v1_RemovalThresholds__Output>
         RosterService: SubtypeConstructor<typeof grpc.Client, _isams_sync_roster_v1_RosterServiceClient> & { service: _isams_sync_roster_v1_RosterServiceDefinition }
         Run: MessageTypeDefinition<_isams_sync_roster_v1_Run, _isams_sync_roster_v1_Run__Output>
+        RunUndo: MessageTypeDefinition<_isams_sync_roster_v1_RunUndo, _isams_sync_roster_v1_RunUndo__Output>
+        RunUndoRequest: MessageTypeDefinition<_isams_sync_roster_v1_RunUndoRequest, _isams_sync_roster_v1_RunUndoRequest__Output>
         SetRemovalThresholdsRequest: MessageTypeDefinition<_isams_sync_roster_v1_SetRemovalThresholdsRequest, _isams_sync_roster_v1_SetRemovalThresholdsRequest__Output>
         Threshold: MessageTypeDefinition<_isams_sync_roster_v1_Threshold, _isams_sync_roster_v1_Threshold__Output>
         TypeCounts: MessageTypeDefinition<_isams_sync_roster_v1_TypeCounts, _isams_sync_roster_v1_TypeCounts__Output>
         TypeThreshold: MessageTypeDefinition<_isams_sync_roster_v1_TypeThreshold, _isams_sync_roster_v1_TypeThreshold__Output>
+        UndoSkipped: MessageTypeDefinition<_isams_sync_roster_v1_UndoSkipped, _isams_sync_roster_v1_UndoSkipped__Output>
       }
     }
   }

@@ -67,6 +67,11 @@ export const BookingsErrors = defineErrors({
     kind: 'failed_precondition',
     message: (d: { bookingId: string }) => `Booking ${d.bookingId} is already cancelled`,
   },
+  BOOKINGS_TIME_ZONE_UNKNOWN: {
+    kind: 'invalid_argument',
+    message: (d: { timeZone: string }) =>
+      `"${d.timeZone}" is not a time zone: give an IANA name such as Europe/London`,
+  },
   BOOKINGS_ROSTER_UNAVAILABLE: {
     kind: 'unavailable',
     message: 'The roster service could not be reached to check the people named; try again',

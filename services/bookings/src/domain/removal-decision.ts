@@ -1,7 +1,8 @@
 import type { BookingCancellationReason } from '@isams-sync/events';
-import type { BookableEvent, Booking, NotReinstatedReason, PersonKind } from './booking-model';
+import type { BookableEvent, Booking, NotReinstatedReason, PersonKind, RosterCause } from './booking-model';
 import { personKey, personOf } from './booking-model';
 import { overlaps } from './booking-rules';
+import { DEFAULT_SCHOOL_TIME_ZONE, eveningState } from './school-calendar';
 
 /** A roster removal of one person, as the consumer (or a preview) sees it. */
 export interface RemovalInput {
@@ -24,20 +25,17 @@ export interface RemovalDecision {
   untouched: Array<{ booking: Booking; why: 'event_finished' | 'already_cancelled' }>;
 }
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-
 /**
- * True when removals must not cancel the event's bookings automatically: it is `live`, or it is not
- * finished and takes place (in part) on the current UTC day.
+ * True when removals must not cancel the event's bookings automatically: it is a live evening in the
+ * school's time zone — marked `live`, or open today on the school's calendar — and its day has not
+ * passed ({@link eveningState}).
  */
-export function isLiveToday(
+export function isLiveEvening(
   event: Pick<BookableEvent, 'status' | 'startsAt' | 'endsAt'>,
   now: Date,
+  timeZone: string,
 ): boolean {
-  if (event.status === 'live') return true;
-  if (event.status === 'finished') return false;
-  const dayStart = new Date(Math.floor(now.getTime() / DAY_MS) * DAY_MS);
-  return overlaps(event, { startsAt: dayStart, endsAt: new Date(dayStart.getTime() + DAY_MS) });
+  return eveningState(event, now, timeZone) === 'live';
 }
 
 export function cancellationReasonFor(reason: RemovalInput['reason']): BookingCancellationReason {
@@ -49,8 +47,8 @@ export function cancellationReasonFor(reason: RemovalInput['reason']): BookingCa
  * booking-impact preview both call this, so a preview equals the outcome by construction.
  *
  * - finished events: nothing (history is kept);
- * - live-today events: an `absent_from_feed` removal holds the booking (pendingCancellation), an
- *   `approved_held_batch` removal cancels it (also when it was pending);
+ * - live evenings (in the school's time zone `timeZone`): an `absent_from_feed` removal holds the
+ *   booking (pendingCancellation), an `approved_held_batch` removal cancels it (also when it was pending);
  * - otherwise: cancel.
  */
 export function decideRemoval(
@@ -58,6 +56,7 @@ export function decideRemoval(
   bookings: readonly Booking[],
   events: ReadonlyMap<string, BookableEvent>,
   now: Date,
+  timeZone: string = DEFAULT_SCHOOL_TIME_ZONE,
 ): RemovalDecision {
   const decision: RemovalDecision = { cancel: [], hold: [], republish: [], untouched: [] };
   for (const booking of bookings) {
@@ -73,7 +72,8 @@ export function decideRemoval(
       decision.untouched.push({ booking, why: 'event_finished' });
       continue;
     }
-    if (removal.reason !== 'approved_held_batch' && isLiveToday(event, now)) decision.hold.push(booking);
+    if (removal.reason !== 'approved_held_batch' && isLiveEvening(event, now, timeZone))
+      decision.hold.push(booking);
     else decision.cancel.push(booking);
   }
   return decision;
@@ -141,4 +141,18 @@ export function remainingHoldCauses(booking: Booking, restore: Pick<RestoreInput
   return (booking.pendingCancellation?.causes ?? []).filter(
     (c) => !(c.personKind === restore.kind && c.personId === restore.personId),
   );
+}
+
+/**
+ * What happens to a booking still held as pending cancellation when its evening has ended (set to
+ * finished, or its day passed on the school's calendar): `cancel` when a removal still holds it —
+ * the hold only protected the evening while it ran, and the roster's removal stands (a `restored`
+ * would have released it) — with the first remaining cause; `release` when no cause is left.
+ * Called with the evening ended only; the caller checks that with {@link eveningState}.
+ */
+export function decideHeldAtEveningEnd(
+  booking: Booking,
+): { outcome: 'cancel'; cause: RosterCause } | { outcome: 'release' } {
+  const cause = booking.status === 'booked' ? booking.pendingCancellation?.causes[0] : undefined;
+  return cause ? { outcome: 'cancel', cause } : { outcome: 'release' };
 }

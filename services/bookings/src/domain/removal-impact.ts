@@ -1,5 +1,6 @@
 import type { BookableEvent, Booking, PersonKind } from './booking-model';
-import { decideRemoval, isLiveToday } from './removal-decision';
+import { decideRemoval, isLiveEvening } from './removal-decision';
+import { DEFAULT_SCHOOL_TIME_ZONE } from './school-calendar';
 import type { RemovalInput } from './removal-decision';
 
 export interface ImpactRemoval {
@@ -33,6 +34,7 @@ const byStart = (a: Booking, b: Booking) =>
  * when it receives those removals (one {@link decideRemoval} per person, in order, each seeing the
  * previous ones' cancellations), so approving what was previewed yields what was previewed.
  *
+ * `timeZone`: the school's, for what counts as a live evening ({@link isLiveEvening}).
  * `reason`: `approved_held_batch` when previewing the approval of a held batch, else `absent_from_feed`.
  */
 export function previewRemovalImpact(
@@ -41,6 +43,7 @@ export function previewRemovalImpact(
   bookings: readonly Booking[],
   events: ReadonlyMap<string, BookableEvent>,
   now: Date,
+  timeZone: string = DEFAULT_SCHOOL_TIME_ZONE,
 ): RemovalImpact {
   const cancelled = new Map<string, Booking>();
   const held = new Map<string, Booking>();
@@ -56,6 +59,7 @@ export function previewRemovalImpact(
       current,
       events,
       now,
+      timeZone,
     );
     for (const b of decision.cancel) {
       cancelled.set(b.id, b);
@@ -68,7 +72,7 @@ export function previewRemovalImpact(
     let g = grouped.get(b.eventId);
     if (!g) {
       const event = events.get(b.eventId)!;
-      g = { event, live: isLiveToday(event, now), cancel: [], hold: [], familiesAffected: 0 };
+      g = { event, live: isLiveEvening(event, now, timeZone), cancel: [], hold: [], familiesAffected: 0 };
       grouped.set(b.eventId, g);
     }
     return g;

@@ -1,17 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import type { CloudEvent } from '@isams-sync/events';
 import type { BookingsStore, BookingFilter } from '../adapters/mongo/bookings.store';
 import type {
   BookableEvent,
   Booking,
   EventKind,
   EventStatus,
+  NotReinstatedReason,
   PersonKind,
   Slot,
 } from '../domain/booking-model';
 import { assertStatusTransition, decideNewBooking } from '../domain/booking-rules';
 import { BookingsErrors } from '../domain/bookings-errors';
+import { decideHeldAtEveningEnd, decideReinstatement } from '../domain/removal-decision';
+import { personKey, personOf } from '../domain/booking-model';
 import { previewRemovalImpact } from '../domain/removal-impact';
+import { DEFAULT_SCHOOL_TIME_ZONE, eveningState, isTimeZone } from '../domain/school-calendar';
+import type { EveningState } from '../domain/school-calendar';
 import type { RemovalImpact } from '../domain/removal-impact';
 import type { RosterDirectory } from '../domain/roster-directory.port';
 import { cancelledEvent } from './roster-change.use-case';
@@ -23,6 +27,23 @@ export interface BookingsDeps {
   roster: RosterDirectory;
   now?: () => Date;
   newId?: () => string;
+}
+
+/** An evening as the dashboard shows it: live now, or with cancellations still held. */
+export interface EveningHolds {
+  event: BookableEvent;
+  state: EveningState;
+  /** Bookings kept although a removal named them (pending cancellation), by start time. */
+  pending: Booking[];
+  /** Distinct contacts (parents who booked) among `pending`. */
+  familiesAffected: number;
+}
+
+/** One booking a run's removals cancelled, and what undoing the run does (or did) to it. */
+export interface ReinstatementLine {
+  booking: Booking;
+  /** `reinstated` (done), `can_reinstate` (preview), or why not (`slot_taken`, `event_finished`, …). */
+  outcome: 'reinstated' | 'can_reinstate' | NotReinstatedReason;
 }
 
 export interface Page {
@@ -54,27 +75,43 @@ export function createBookingsUseCases(deps: BookingsDeps) {
     return booking;
   }
 
-  /** Cancels the bookings of an event still held as pending when it finishes. */
-  async function cancelPendingOnFinish(tenantId: string, event: BookableEvent): Promise<number> {
+  async function schoolTimeZone(tenantId: string): Promise<string> {
+    return (await store.getSchoolSettings(tenantId))?.timeZone ?? DEFAULT_SCHOOL_TIME_ZONE;
+  }
+
+  /**
+   * Resolves an ended evening's held cancellations ({@link decideHeldAtEveningEnd}): each booking a
+   * removal still holds is cancelled (`roster_removal_event_finished`). Crash-safe and idempotent:
+   * the cancellation is conditional (`booked → cancelled`), every booking cancelled this way is
+   * published again (same id, same time) until the evening is struck off the work list, last.
+   */
+  async function resolveEvening(tenantId: string, event: BookableEvent): Promise<number> {
     const at = now();
-    const out: CloudEvent[] = [];
+    let cancelled = 0;
     for (const b of await store.pendingInEvent(tenantId, event.id)) {
-      const cause = b.pendingCancellation!.causes[0];
+      const decision = decideHeldAtEveningEnd(b);
+      if (decision.outcome === 'release') {
+        await store.clearPending(tenantId, b.id, { at, action: 'hold_cleared', reason: 'evening_ended' });
+        continue;
+      }
       const done = await store.cancel(
         tenantId,
         b,
-        { reason: 'roster_removal_event_finished', at, ...(cause ? { roster: cause } : {}) },
+        { reason: 'roster_removal_event_finished', at, roster: decision.cause },
         {
           at,
           action: 'cancelled',
           reason: 'roster_removal_event_finished',
-          ...(cause ? { rosterEventId: cause.rosterEventId } : {}),
+          rosterEventId: decision.cause.rosterEventId,
         },
       );
-      if (done) out.push(cancelledEvent(tenantId, done));
+      if (done) cancelled++;
     }
-    await publisher.publish(out);
-    return out.length;
+    await publisher.publish(
+      (await store.cancelledAtEveningEnd(tenantId, event.id)).map((b) => cancelledEvent(tenantId, b)),
+    );
+    await store.forgetHeldEvening(tenantId, event.id);
+    return cancelled;
   }
 
   return {
@@ -117,7 +154,7 @@ export function createBookingsUseCases(deps: BookingsDeps) {
         });
       }
       await store.replaceEvent(tenantId, next);
-      if (next.status === 'finished') await cancelPendingOnFinish(tenantId, next);
+      if (next.status === 'finished') await resolveEvening(tenantId, next);
       return next;
     },
 
@@ -268,7 +305,138 @@ export function createBookingsUseCases(deps: BookingsDeps) {
         tenantId,
         bookings.map((b) => b.eventId),
       );
-      return previewRemovalImpact(removals, reason, bookings, events, now());
+      return previewRemovalImpact(removals, reason, bookings, events, now(), await schoolTimeZone(tenantId));
+    },
+
+    schoolTimeZone,
+
+    /**
+     * The bookings a sync run's removals cancelled, each with what restoring those people does:
+     * after the restore, its outcome (`reinstated` or why not); before it, the same decision the
+     * consumer will take ({@link decideReinstatement}, now), with the people being restored
+     * (`restoring`) counted as present — so the preview an admin sees before undoing a run is
+     * what the undo does, unless a slot is taken meanwhile.
+     */
+    async runReinstatementReport(
+      tenantId: string,
+      syncRunId: string,
+      restoring: ReadonlyArray<{ kind: PersonKind; personId: string }>,
+    ): Promise<ReinstatementLine[]> {
+      const at = now();
+      const back = new Set(restoring.map((p) => personKey(p.kind, p.personId)));
+      const bookings = await store.cancelledByRun(tenantId, syncRunId);
+      const events = await store.getEventsByIds(
+        tenantId,
+        bookings.map((b) => b.eventId),
+      );
+      const lines: ReinstatementLine[] = [];
+      for (const b of bookings) {
+        const c = b.cancellation!;
+        if (b.status === 'booked') {
+          lines.push({ booking: b, outcome: 'reinstated' });
+          continue;
+        }
+        if (
+          b.reinstatement &&
+          b.reinstatement.at.getTime() > c.at.getTime() &&
+          b.reinstatement.outcome !== 'reinstated'
+        ) {
+          lines.push({ booking: b, outcome: b.reinstatement.outcome });
+          continue;
+        }
+        const [slot] = await store.getSlotsByIds(tenantId, [b.slotId]);
+        const people = (['pupil', 'staff', 'contact'] as const).map((k) => ({
+          kind: k,
+          personId: personOf(b, k),
+        }));
+        const removed = await store.removedPeople(tenantId, people);
+        for (const key of back) removed.delete(key);
+        const decision = decideReinstatement(
+          b,
+          { kind: c.roster!.personKind, personId: c.roster!.personId, rosterEventId: 'preview', at },
+          {
+            event: events.get(b.eventId),
+            activeInSlot: await store.activeInSlot(tenantId, b.slotId),
+            slotCapacity: slot?.capacity ?? 1,
+            teacherActive: await store.activeOfTeacher(tenantId, b.staffId),
+            removedPeople: removed,
+          },
+        );
+        lines.push({
+          booking: b,
+          outcome: decision.outcome === 'reinstate' ? 'can_reinstate' : decision.outcome,
+        });
+      }
+      return lines;
+    },
+
+    /** Sets the school's time zone (an IANA name): what "an evening open today" means for it. */
+    async setSchoolTimeZone(
+      tenantId: string,
+      timeZone: string,
+    ): Promise<{ timeZone: string; updatedAt: Date }> {
+      if (!isTimeZone(timeZone))
+        throw BookingsErrors.BOOKINGS_TIME_ZONE_UNKNOWN({ timeZone: timeZone.slice(0, 64) });
+      const settings = { timeZone, updatedAt: now() };
+      await store.putSchoolSettings(tenantId, settings);
+      return settings;
+    },
+
+    /**
+     * The school's live evenings (in its time zone) and every evening with cancellations still held,
+     * with the held bookings: what the dashboard shows and the Run button warns about.
+     */
+    async listEvenings(tenantId: string): Promise<{ timeZone: string; evenings: EveningHolds[] }> {
+      const timeZone = await schoolTimeZone(tenantId);
+      const at = now();
+      const candidates = new Map<string, BookableEvent>();
+      for (const e of await store.eventsAround(tenantId, at)) candidates.set(e.id, e);
+      const held = await store.heldEvenings(tenantId);
+      for (const [id, e] of await store.getEventsByIds(
+        tenantId,
+        held.map((x) => x.eventId),
+      ))
+        candidates.set(id, e);
+      const evenings: EveningHolds[] = [];
+      for (const event of candidates.values()) {
+        const state = eveningState(event, at, timeZone);
+        const pending = (await store.pendingInEvent(tenantId, event.id)).sort(
+          (a, b) => a.startsAt.getTime() - b.startsAt.getTime() || a.id.localeCompare(b.id),
+        );
+        if (state !== 'live' && pending.length === 0) continue;
+        evenings.push({
+          event,
+          state,
+          pending,
+          familiesAffected: new Set(pending.map((b) => b.contactId)).size,
+        });
+      }
+      evenings.sort(
+        (a, b) =>
+          a.event.startsAt.getTime() - b.event.startsAt.getTime() || a.event.id.localeCompare(b.event.id),
+      );
+      return { timeZone, evenings };
+    },
+
+    /**
+     * The end-of-evening sweep (every school): resolves the held cancellations of each evening that
+     * has ended — set to finished, or its day passed on the school's calendar.
+     */
+    async resolveEndedEvenings(): Promise<{ evenings: number; cancelled: number }> {
+      let evenings = 0;
+      let cancelled = 0;
+      const at = now();
+      for (const held of await store.heldEvenings()) {
+        const event = await store.getEvent(held.tenantId, held.eventId);
+        if (!event) {
+          await store.forgetHeldEvening(held.tenantId, held.eventId);
+          continue;
+        }
+        if (eveningState(event, at, await schoolTimeZone(held.tenantId)) !== 'ended') continue;
+        evenings++;
+        cancelled += await resolveEvening(held.tenantId, event);
+      }
+      return { evenings, cancelled };
     },
   };
 }

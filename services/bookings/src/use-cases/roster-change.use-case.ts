@@ -15,6 +15,7 @@ import {
   remainingHoldCauses,
 } from '../domain/removal-decision';
 import { isStaleChange } from '../domain/roster-ordering';
+import { DEFAULT_SCHOOL_TIME_ZONE } from '../domain/school-calendar';
 
 /** Publishes booking outcome events (awaited, acks=all). */
 export interface BookingEventPublisher {
@@ -130,11 +131,13 @@ export function createRosterChangeHandler(deps: {
       tenantId,
       bookings.map((b) => b.eventId),
     );
+    const timeZone = (await store.getSchoolSettings(tenantId))?.timeZone ?? DEFAULT_SCHOOL_TIME_ZONE;
     const decision = decideRemoval(
       { kind, personId: data.entityId, reason, rosterEventId: event.id },
       bookings,
       events,
       now(),
+      timeZone,
     );
 
     const toPublish: CloudEvent[] = decision.republish.map((b) => cancelledEvent(tenantId, b));
@@ -154,6 +157,8 @@ export function createRosterChangeHandler(deps: {
     for (const b of decision.hold) {
       const causes = b.pendingCancellation?.causes ?? [];
       if (!causes.some((c) => c.rosterEventId === event.id)) {
+        // On the end-of-evening sweep's work list before the hold exists, so no hold is ever missed.
+        await store.noteHeldEvening(tenantId, b.eventId, at);
         await store.setPending(tenantId, b.id, [...causes, cause], {
           at,
           action: 'cancellation_held',

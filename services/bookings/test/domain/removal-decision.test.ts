@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   decideReinstatement,
   decideRemoval,
-  isLiveToday,
+  isLiveEvening,
   remainingHoldCauses,
 } from '../../src/domain/removal-decision';
 import type { RestoreInput } from '../../src/domain/removal-decision';
@@ -124,11 +124,11 @@ describe('decideRemoval', () => {
     expect(other.republish).toEqual([]);
   });
 
-  it('treats live status and events taking place today (UTC) as live, finished never', () => {
-    expect(isLiveToday(event('x', { status: 'live' }), NOW)).toBe(true);
-    expect(isLiveToday(events.get('today')!, NOW)).toBe(true);
-    expect(isLiveToday(events.get('e1')!, NOW)).toBe(false);
-    expect(isLiveToday({ ...events.get('today')!, status: 'finished' }, NOW)).toBe(false);
+  it('treats live status and events taking place today (in the given time zone) as live, finished never', () => {
+    expect(isLiveEvening(event('x', { status: 'live' }), NOW, 'UTC')).toBe(true);
+    expect(isLiveEvening(events.get('today')!, NOW, 'UTC')).toBe(true);
+    expect(isLiveEvening(events.get('e1')!, NOW, 'UTC')).toBe(false);
+    expect(isLiveEvening({ ...events.get('today')!, status: 'finished' }, NOW, 'UTC')).toBe(false);
   });
 });
 

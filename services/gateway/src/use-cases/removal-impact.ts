@@ -70,9 +70,9 @@ export async function dryRunImpact(
   return { ...impact, peopleConsidered: people.length };
 }
 
-/** Live events of the school (status `live`). */
+/** The school's live evenings: marked live, or open today in the school's time zone (the bookings service decides). */
 export async function liveEvents(bookings: BookingsGateway, ctx: CallContext): Promise<BookableEvent[]> {
-  return (await bookings.listEvents(ctx, { status: 'live', pageSize: 50 })).events;
+  return (await bookings.listEvenings(ctx)).evenings.filter((e) => e.state === 'live').map((e) => e.event);
 }
 
 /** A {@link LiveEventCheck} backed by the bookings service. */

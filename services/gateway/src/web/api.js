@@ -105,7 +105,9 @@ export const api = {
   runImpact: (id) => request('GET', school(`/sync-runs/${encodeURIComponent(id)}/impact`)),
   runFindings: (id) =>
     request('GET', school(`/sync-runs/${encodeURIComponent(id)}/findings${qs({ pageSize: 100 })}`)),
-  liveEvents: () => request('GET', school(`/events${qs({ status: 'live' })}`)),
+  evenings: () => request('GET', school('/evenings')),
+  runUndo: (id) => request('GET', school(`/sync-runs/${encodeURIComponent(id)}/undo`)),
+  undoRun: (id, comment) => request('POST', school(`/sync-runs/${encodeURIComponent(id)}/undo`), { comment }),
   events: () => request('GET', school('/events')),
   eventBookings: (id, params = {}) =>
     request('GET', school(`/events/${encodeURIComponent(id)}/bookings${qs(params)}`)),

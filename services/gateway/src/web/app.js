@@ -1,9 +1,11 @@
 import { api, session } from './api.js';
 import { h, replace } from './dom.js';
 import { renderDashboard } from './dashboard.js';
+import { renderEvenings } from './evenings.js';
 import { renderHeldBatch } from './held-batch.js';
 import { renderRoster } from './roster.js';
 import { renderSettings } from './settings.js';
+import { renderUndo } from './undo.js';
 import { renderWizard } from './wizard.js';
 
 const main = () => document.getElementById('main');
@@ -16,6 +18,7 @@ function renderNav() {
     nav,
     h('a', { href: '#/dashboard' }, 'Dashboard'),
     h('a', { href: '#/roster' }, 'Roster'),
+    h('a', { href: '#/evenings' }, 'Evenings'),
     h('a', { href: '#/settings' }, 'Settings'),
     h('span', {}, `School ${session.schoolId}`),
     h('button', { class: 'link', type: 'button', onclick: signOut }, 'Sign out'),
@@ -124,6 +127,8 @@ async function route() {
     else if (page === 'held' && id)
       cleanup = (await renderHeldBatch(root, decodeURIComponent(id))) ?? cleanup;
     else if (page === 'roster') cleanup = (await renderRoster(root)) ?? cleanup;
+    else if (page === 'evenings') await renderEvenings(root);
+    else if (page === 'undo' && id) cleanup = (await renderUndo(root, decodeURIComponent(id))) ?? cleanup;
     else cleanup = (await renderDashboard(root)) ?? cleanup;
   } catch (err) {
     replace(root, h('div', { class: 'error-box', role: 'alert' }, err.message));

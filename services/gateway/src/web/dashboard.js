@@ -251,9 +251,22 @@ export async function renderDashboard(root) {
     replace(
       dialog,
       h('h2', { id: 'live-h' }, 'An event is live'),
-      h('p', {}, h('strong', {}, 'Bookings of removed teachers or students will be cancelled.')),
+      h(
+        'p',
+        {},
+        h(
+          'strong',
+          {},
+          'A sync does not cancel its bookings: bookings of teachers or students this sync removes are kept and listed under Evenings, and cancelled when the evening ends (approving held removals cancels at once, after showing the impact).',
+        ),
+      ),
       h('p', {}, 'Live now: ', events.map((e) => e.title).join(', ')),
-      h('p', {}, 'Consider a dry run first, or run after the event.'),
+      h(
+        'p',
+        {},
+        'Consider a dry run first, or run after the evening. ',
+        h('a', { href: '#/evenings' }, 'See live evenings'),
+      ),
       h(
         'div',
         { class: 'actions' },
@@ -278,8 +291,8 @@ export async function renderDashboard(root) {
   runButton.addEventListener('click', async () => {
     if (!dryRun.checked) {
       try {
-        const live = await api.liveEvents();
-        if (live.events.length) return askLive(live.events);
+        const live = (await api.evenings()).evenings.filter((e) => e.state === 'live');
+        if (live.length) return askLive(live.map((e) => e.event));
       } catch {
         // The server checks again; a failure here must not block the run button.
       }
@@ -369,6 +382,9 @@ export async function renderDashboard(root) {
       detailEl,
       h('h2', { id: 'detail-h' }, `Run of ${when(run.requestedAt)}`),
       progressView(run),
+      (run.status === 'applied' || run.status === 'held') && !run.dryRun
+        ? h('p', {}, h('a', { href: `#/undo/${encodeURIComponent(run.syncRunId)}` }, 'Undo this sync'))
+        : null,
       await countsTable(run.syncRunId),
       await findingsPanel(run.syncRunId),
     );
@@ -377,14 +393,24 @@ export async function renderDashboard(root) {
   }
 
   async function loadHeld() {
-    const [r, discarded] = await Promise.all([
+    const [r, discarded, evenings] = await Promise.all([
       api.heldBatches({ status: 'pending' }),
       api.heldBatches({ status: 'discarded', pageSize: 1 }),
+      api.evenings().catch(() => ({ evenings: [] })),
     ]);
     const lastDiscard = discarded.batches[0];
+    const heldInEvenings = evenings.evenings.reduce((n, e) => n + e.pending.length, 0);
     replace(
       heldEl,
       h('h2', { id: 'held-h' }, 'Held for review'),
+      heldInEvenings > 0
+        ? h(
+            'p',
+            { class: 'warning-box', id: 'held-cancellations' },
+            `${heldInEvenings} ${heldInEvenings === 1 ? 'booking cancellation is' : 'booking cancellations are'} held in live evenings. `,
+            h('a', { href: '#/evenings' }, 'See live evenings'),
+          )
+        : null,
       lastDiscard
         ? h(
             'p',
@@ -394,7 +420,7 @@ export async function renderDashboard(root) {
           )
         : null,
       r.batches.length === 0
-        ? h('p', {}, 'Nothing is held.')
+        ? h('p', {}, heldInEvenings > 0 ? 'No removal is held.' : 'Nothing is held.')
         : h(
             'ul',
             {},

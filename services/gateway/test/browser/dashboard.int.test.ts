@@ -219,7 +219,7 @@ describe('Data Dashboard in a browser against the whole running system', () => {
     const dialog = page.getByRole('dialog', { name: 'An event is live' });
     await dialog.waitFor();
     await expect(dialog.textContent()).resolves.toContain(
-      'Bookings of removed teachers or students will be cancelled.',
+      'bookings of teachers or students this sync removes are kept and listed under Evenings',
     );
     await expect(dialog.textContent()).resolves.toContain('Clubs Fair');
     await screenshot(page, '03a-live-event-warning');

@@ -1,8 +1,8 @@
 import { AppError } from '@isams-sync/errors';
 import type { BookingsGateway } from '../../src/adapters/grpc-clients/bookings.gateway';
 import type { RosterGateway } from '../../src/adapters/grpc-clients/roster.gateway';
-import type { BookableEvent, PersonRef } from '../../src/domain/models/bookings.models';
-import type { Change, HeldBatch, RemovalThresholds } from '../../src/domain/models/roster.models';
+import type { BookableEvent, PersonRef, ReinstatementLine } from '../../src/domain/models/bookings.models';
+import type { Change, HeldBatch, RemovalThresholds, RunUndo } from '../../src/domain/models/roster.models';
 import type { CallContext } from '../../src/domain/principal';
 
 const EMPTY_PAGE = { nextPageToken: null, totalSize: null };
@@ -61,7 +61,34 @@ export function createFakeRosterBookings() {
     removal('pupil', 'p9', 3, 'discarded'),
     { ...removal('pupil', 'p10', 0, 'apply'), change: 'added', before: null, after: { id: 'p10' } },
   ];
-  const state = { live: [] as BookableEvent[], previewed: [] as PersonRef[][], batch, dryRun: false };
+  const state = {
+    live: [] as BookableEvent[],
+    previewed: [] as PersonRef[][],
+    batch,
+    dryRun: false,
+    timeZone: 'Europe/London',
+    undo: {
+      syncRunId: 'run-9',
+      status: 'possible',
+      restore: [
+        { entityType: 'pupil', entityId: 'p1' },
+        { entityType: 'contact', entityId: 'c1' },
+        { entityType: 'setMembership', entityId: 'sm1' },
+      ],
+      skipped: [{ reason: 'active_again', count: 1 }],
+      expiresAt: '2026-11-15T10:00:00.000Z',
+      undoneBy: null,
+      undoneAt: null,
+      comment: null,
+    } as RunUndo,
+    reinstatements: [] as ReinstatementLine[],
+  };
+  const notFoundRun = (syncRunId: string) =>
+    new AppError({
+      code: 'ROSTER_RUN_NOT_FOUND',
+      kind: 'not_found',
+      message: `No sync run ${syncRunId} is known to the roster`,
+    });
   const notFound = () =>
     new AppError({ code: 'ROSTER_HELD_BATCH_NOT_FOUND', kind: 'not_found', message: 'Held batch not found' });
   const thresholds = new Map<string, RemovalThresholds>();
@@ -202,6 +229,24 @@ export function createFakeRosterBookings() {
       thresholds.set(ctx.tenantId, t);
       return t;
     },
+    async previewRunUndo(ctx, syncRunId) {
+      rec('previewRunUndo', ctx, { syncRunId });
+      if (syncRunId !== state.undo.syncRunId) throw notFoundRun(syncRunId);
+      return state.undo;
+    },
+    async undoRun(ctx, syncRunId, comment) {
+      rec('undoRun', ctx, { syncRunId, comment });
+      if (syncRunId !== state.undo.syncRunId) throw notFoundRun(syncRunId);
+      if (state.undo.status === 'possible')
+        state.undo = {
+          ...state.undo,
+          status: 'undone',
+          undoneBy: ctx.actor ?? null,
+          undoneAt: '2026-11-02T10:00:00.000Z',
+          comment,
+        };
+      return state.undo;
+    },
     close() {},
   };
 
@@ -222,6 +267,32 @@ export function createFakeRosterBookings() {
         totalBookingsToCancel: input.removals.length * 2,
         totalBookingsToHold: 0,
         familiesAffected: input.removals.length,
+      };
+    },
+    async runReinstatementReport(ctx, input) {
+      rec('runReinstatementReport', ctx, input);
+      return state.reinstatements;
+    },
+    async setSchoolTimeZone(ctx, timeZone) {
+      rec('setSchoolTimeZone', ctx, { timeZone });
+      if (!timeZone.includes('/'))
+        throw new AppError({
+          code: 'BOOKINGS_TIME_ZONE_UNKNOWN',
+          kind: 'invalid_argument',
+          message: `"${timeZone}" is not a time zone: give an IANA name such as Europe/London`,
+        });
+      state.timeZone = timeZone;
+    },
+    async listEvenings(ctx) {
+      rec('listEvenings', ctx);
+      return {
+        timeZone: state.timeZone,
+        evenings: state.live.map((event) => ({
+          event,
+          state: 'live' as const,
+          pending: [],
+          familiesAffected: 0,
+        })),
       };
     },
     close() {},

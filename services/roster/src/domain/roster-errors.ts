@@ -14,6 +14,15 @@ export const RosterErrors = defineErrors({
     kind: 'not_found',
     message: (d: { batchId: string }) => `No held batch ${d.batchId}`,
   },
+  ROSTER_UNDO_NOT_POSSIBLE: {
+    kind: 'failed_precondition',
+    message: (d: { syncRunId: string; why: string }) => `Sync run ${d.syncRunId} cannot be undone: ${d.why}`,
+  },
+  ROSTER_UNDO_EXPIRED: {
+    kind: 'failed_precondition',
+    message: (d: { syncRunId: string; expiredAt: string }) =>
+      `Sync run ${d.syncRunId} can no longer be undone: its grace period ended at ${d.expiredAt} and the people it removed are being purged`,
+  },
   ROSTER_HELD_BATCH_NOT_PENDING: {
     kind: 'failed_precondition',
     message: (d: { batchId: string; status: string }) =>

@@ -29,6 +29,8 @@ import { releaseHeld } from '../domain/held-release';
 import { DiscardMemory, entityKey, itemsFingerprint, mergeBatchItems } from '../domain/held-batch';
 import type { DiscardedChange } from '../domain/held-batch';
 import type { PlannedChange } from '../domain/diff';
+import { planRunUndo } from '../domain/run-undo';
+import type { CurrentEntity, UndoSkipReason } from '../domain/run-undo';
 import { normalise } from '../domain/normalise';
 import { RosterErrors } from '../domain/roster-errors';
 import type { RosterEntity, RosterFinding } from '../domain/roster-model';
@@ -94,6 +96,8 @@ export interface SnapshotPlan {
     discards: DiscardedChange[];
     covered: DiscardedChange[];
   };
+  /** Kind `undo`: what of the run's removals could not be restored, and why. */
+  undoSkipped?: Partial<Record<UndoSkipReason, number>>;
 }
 
 /**
@@ -333,7 +337,11 @@ export class ChangesetProcessor {
       case 'staged': {
         await this.hook('diff', cs);
         const plan =
-          cs.kind === 'approval' ? await this.planApproval(cs) : await this.planSnapshot(cs.tenantId, cs);
+          cs.kind === 'approval'
+            ? await this.planApproval(cs)
+            : cs.kind === 'undo'
+              ? await this.planUndo(cs.tenantId, cs.syncRunId, cs.processedAt!, cs.undoneBy)
+              : await this.planSnapshot(cs.tenantId, cs);
         await this.persistPlan(cs, plan, lease);
         const heldBatchId =
           cs.kind === 'sync' && !cs.dryRun ? await this.updateHeldBatch(cs, plan, lease) : undefined;
@@ -350,6 +358,7 @@ export class ChangesetProcessor {
           heldTypes: plan.heldTypes,
           ...(heldBatchId === undefined ? {} : { heldBatchId }),
           ...(plan.hold === undefined ? {} : { holdKind: plan.hold.kind, holdReason: plan.hold.reason }),
+          ...(plan.undoSkipped === undefined ? {} : { undoSkipped: plan.undoSkipped }),
         });
       }
       case 'diffed': {
@@ -390,9 +399,11 @@ export class ChangesetProcessor {
         await this.hook('report-outcome', cs);
         const sequence = cs.kind === 'approval' ? REPORT_SEQUENCE.approved : REPORT_SEQUENCE.outcome;
         await fence.check();
-        await publisher.publishRunUpdate(
-          runUpdateEvent(cs.tenantId, cs, cs.outcome ?? 'failed', sequence, cs.completedAt ?? this.now()),
-        );
+        // An undo leaves the run's own report as it was: the undo is the roster's record, not a run state.
+        if (cs.kind !== 'undo')
+          await publisher.publishRunUpdate(
+            runUpdateEvent(cs.tenantId, cs, cs.outcome ?? 'failed', sequence, cs.completedAt ?? this.now()),
+          );
         if (cs.kind === 'sync' && !cs.dryRun) await store.dropChunks(cs.tenantId, cs.syncRunId, fence);
         const done = await set({ state: 'done' });
         await store.closeChangeset(cs.tenantId, cs._id, fence);
@@ -806,6 +817,52 @@ export class ChangesetProcessor {
     }));
     const counts = countChanges(released, [], {});
     return { changes, findings: [], counts, heldTypes: {}, heldCount: 0 };
+  }
+
+  /**
+   * What undoing a run restores ({@link planRunUndo}): the entities its changesets (the run and its
+   * approval) removed that are still removed by it and within their grace period, as `restored`
+   * changes with the image they had. Pure reads; the preview calls it too, so preview = outcome.
+   */
+  async planUndo(tenantId: string, syncRunId: string, at: Date, undoneBy?: string): Promise<SnapshotPlan> {
+    const { store } = this.deps;
+    const removedByRun: Array<{ entityType: RosterEntityType; entityId: string }> = [];
+    for (const kind of ['sync', 'approval'] as const) {
+      const source = await store.getChangeset(tenantId, ids.changeset(tenantId, syncRunId, kind));
+      if (source === null || source.dryRun) continue;
+      for (let chunkNo = 0; chunkNo < (source.chunkCount ?? 0); chunkNo += 1)
+        for (const c of await this.chunk(source, chunkNo))
+          if (c.change === 'removed' && c.disposition === 'apply')
+            removedByRun.push({ entityType: c.entityType, entityId: c.entityId });
+    }
+    const current = new Map<string, CurrentEntity>();
+    for (const b of await store.loadBuckets(tenantId))
+      for (const e of b.entities) current.set(`${e.entityType}/${e.entityId}`, e);
+    const { restore, skipped } = planRunUndo({
+      syncRunId,
+      removedByRun,
+      current: (t, id) => current.get(`${t}/${id}`),
+      now: at,
+    });
+    const changes: StoredChange[] = restore.map((r, seq) => ({
+      seq,
+      entityType: r.entityType,
+      entityId: r.entityId,
+      change: 'restored',
+      before: r.image,
+      after: r.image,
+      changedFields: [],
+      disposition: 'apply',
+      restoration: { reason: 'run_undone', ...(undoneBy === undefined ? {} : { undoneBy }) },
+    }));
+    return {
+      changes,
+      findings: [],
+      counts: countChanges(changes, [], {}),
+      heldTypes: {},
+      heldCount: 0,
+      undoSkipped: skipped,
+    };
   }
 }
 

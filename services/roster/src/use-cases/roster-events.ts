@@ -8,7 +8,7 @@ const subjectOf = (c: Pick<StoredChange, 'entityType' | 'entityId'>): string =>
 
 /** The change's id as stored on the entity (`lastChangeId`): unique per changeset and position. */
 export function changeIdOf(cs: Pick<ChangesetDoc, 'syncRunId' | 'kind'>, seq: number): string {
-  return ids.changeId(cs.kind === 'approval' ? `${cs.syncRunId}~approval` : cs.syncRunId, seq);
+  return ids.changeId(cs.kind === 'sync' ? cs.syncRunId : `${cs.syncRunId}~${cs.kind}`, seq);
 }
 
 /**
@@ -20,9 +20,9 @@ export function changeEvent(tenantId: string, cs: ChangesetDoc, c: StoredChange)
   return rosterChangeEventTypes[c.entityType][c.change].create({
     tenantId,
     idParts:
-      cs.kind === 'approval'
-        ? [cs.syncRunId, 'approval', c.entityType, c.entityId]
-        : [cs.syncRunId, c.entityType, c.entityId],
+      cs.kind === 'sync'
+        ? [cs.syncRunId, c.entityType, c.entityId]
+        : [cs.syncRunId, cs.kind, c.entityType, c.entityId],
     subject: subjectOf(c),
     syncRunId: cs.syncRunId,
     time: cs.processedAt!,
@@ -35,6 +35,7 @@ export function changeEvent(tenantId: string, cs: ChangesetDoc, c: StoredChange)
       ...(c.after === undefined ? {} : { after: c.after }),
       ...(c.changedFields === undefined ? {} : { changedFields: c.changedFields }),
       ...(c.removal === undefined ? {} : { removal: c.removal }),
+      ...(c.restoration === undefined ? {} : { restoration: c.restoration }),
     },
   });
 }

@@ -23,7 +23,9 @@ export function rosterClient(port: number, as = 'gateway') {
         | 'discardHeldBatch'
         | 'dryRunSnapshot'
         | 'getRemovalThresholds'
-        | 'setRemovalThresholds',
+        | 'setRemovalThresholds'
+        | 'previewRunUndo'
+        | 'undoRun',
     >(
       method: K,
     ) =>

@@ -38,7 +38,25 @@ export const COLLECTIONS = {
   bookings: 'bookings',
   personStates: 'personStates',
   processedEvents: 'processedEvents',
+  schoolSettings: 'schoolSettings',
+  heldEvenings: 'heldEvenings',
 } as const;
+
+/** Per-school settings bookings keeps (`_id` = tenant id). */
+export interface SchoolSettings {
+  /** IANA time zone: what "today" and "its day has passed" mean for the school's evenings. */
+  timeZone: string;
+  updatedAt: Date;
+}
+type SchoolSettingsDoc = SchoolSettings & { _id: string; tenantId: string };
+
+/** An evening with (or that had) bookings held as pending cancellation: the end-of-evening sweep's work list. */
+export interface HeldEvening {
+  tenantId: string;
+  eventId: string;
+  since: Date;
+}
+type HeldEveningDoc = HeldEvening & { _id: string };
 
 /** Every index the service needs (created at start-up; unique indexes decide races). */
 export const BOOKINGS_INDEXES: CollectionIndexSpec[] = [
@@ -178,6 +196,19 @@ export class BookingsStore {
       coll.countDocuments(filter),
     ]);
     return { items: docs.map(withoutMongo), total };
+  }
+
+  /** Events not finished that are marked live or take place within a day and a half of `at` (live-evening candidates). */
+  async eventsAround(tenantId: string, at: Date): Promise<BookableEvent[]> {
+    const margin = 36 * 3_600_000;
+    const coll = this.events(tenantId);
+    const near = await coll.find({
+      status: { $ne: 'finished' },
+      startsAt: { $lt: new Date(at.getTime() + margin) },
+      endsAt: { $gt: new Date(at.getTime() - margin) },
+    } as Filter<EventDoc>);
+    const live = await coll.find({ status: 'live' } as Filter<EventDoc>);
+    return [...near, ...live].map(withoutMongo);
   }
 
   async getEventsByIds(tenantId: string, ids: readonly string[]): Promise<Map<string, BookableEvent>> {
@@ -423,6 +454,74 @@ export class BookingsStore {
         'cancellation.roster.personId': personId,
       } as Filter<BookingDoc>)
     ).map(withoutMongo);
+  }
+
+  /** Bookings a roster removal of this sync run cancelled (whatever happened to them since). */
+  async cancelledByRun(tenantId: string, syncRunId: string): Promise<Booking[]> {
+    return (
+      await this.bookings(tenantId).find(
+        { 'cancellation.roster.syncRunId': syncRunId } as Filter<BookingDoc>,
+        {
+          sort: { startsAt: 1, id: 1 },
+        },
+      )
+    ).map(withoutMongo);
+  }
+
+  /** Bookings of an event cancelled when the evening ended (re-published until the evening is resolved). */
+  async cancelledAtEveningEnd(tenantId: string, eventId: string): Promise<Booking[]> {
+    return (
+      await this.bookings(tenantId).find({
+        eventId,
+        status: 'cancelled',
+        'cancellation.reason': 'roster_removal_event_finished',
+      } as Filter<BookingDoc>)
+    ).map(withoutMongo);
+  }
+
+  // ── school settings and held evenings ─────────────────────────────────
+  async getSchoolSettings(tenantId: string): Promise<SchoolSettings | undefined> {
+    const doc = await tenantCollection<SchoolSettingsDoc>(
+      this.db,
+      COLLECTIONS.schoolSettings,
+      tenantId,
+    ).findOne({
+      _id: tenantId,
+    });
+    return doc ? { timeZone: doc.timeZone, updatedAt: doc.updatedAt } : undefined;
+  }
+
+  async putSchoolSettings(tenantId: string, settings: SchoolSettings): Promise<void> {
+    await tenantCollection<SchoolSettingsDoc>(this.db, COLLECTIONS.schoolSettings, tenantId).updateOne(
+      { _id: tenantId },
+      { $set: strip(settings) },
+      { upsert: true },
+    );
+  }
+
+  /** Records that an evening has held cancellations (before the first hold is written; idempotent). */
+  async noteHeldEvening(tenantId: string, eventId: string, since: Date): Promise<void> {
+    await insertIfAbsent(this.db.collection<HeldEveningDoc>(COLLECTIONS.heldEvenings), {
+      _id: `${tenantId}|${eventId}`,
+      tenantId,
+      eventId,
+      since,
+    });
+  }
+
+  /** Every school's evenings with held cancellations (a short list: evenings live today, or just ended). */
+  async heldEvenings(tenantId?: string): Promise<HeldEvening[]> {
+    const docs = await this.db
+      .collection<HeldEveningDoc>(COLLECTIONS.heldEvenings)
+      .find(tenantId ? { tenantId } : {})
+      .toArray();
+    return docs.map(({ tenantId: t, eventId, since }) => ({ tenantId: t, eventId, since }));
+  }
+
+  async forgetHeldEvening(tenantId: string, eventId: string): Promise<void> {
+    await this.db
+      .collection<HeldEveningDoc>(COLLECTIONS.heldEvenings)
+      .deleteOne({ _id: `${tenantId}|${eventId}` });
   }
 
   // ── roster bookkeeping ────────────────────────────────────────────────

@@ -15,6 +15,8 @@ import {
   nextPageToken,
   parseRequest,
   previewRemovalImpactRequest,
+  runReinstatementReportRequest,
+  setSchoolTimeZoneRequest,
   updateEventRequest,
   updateSlotRequest,
 } from './bookings.requests';
@@ -81,6 +83,16 @@ export function toBookingProto(b: Booking): bookingsV1.Booking {
       actor: h.actor ?? '',
     })),
     reinstatementOutcome: b.reinstatement?.outcome ?? '',
+    heldBy:
+      b.status === 'booked'
+        ? (b.pendingCancellation?.causes ?? []).map((c) => ({
+            personKind: c.personKind,
+            personId: c.personId,
+            rosterEventId: c.rosterEventId,
+            syncRunId: c.syncRunId ?? '',
+            at: iso(c.at),
+          }))
+        : [],
   };
 }
 
@@ -181,5 +193,38 @@ export function bookingsGrpcHandlers(uc: BookingsUseCases): bookingsV1.BookingsS
         dryRunId: dryRunId ?? '',
       };
     }),
+    SetSchoolTimeZone: unary<bookingsV1.SetSchoolTimeZoneRequest__Output, bookingsV1.SchoolTimeZone>(
+      async (req, ctx) => {
+        const { timeZone } = parseRequest(setSchoolTimeZoneRequest, req);
+        const saved = await uc.setSchoolTimeZone(ctx.tenantId, timeZone);
+        return { timeZone: saved.timeZone, updatedAt: iso(saved.updatedAt) };
+      },
+    ),
+    RunReinstatementReport: unary<
+      bookingsV1.RunReinstatementReportRequest__Output,
+      bookingsV1.RunReinstatementReportResponse
+    >(async (req, ctx) => {
+      const { syncRunId, restoring } = parseRequest(runReinstatementReportRequest, req);
+      const lines = await uc.runReinstatementReport(
+        ctx.tenantId,
+        syncRunId,
+        restoring.map((r) => ({ kind: r.kind, personId: r.id })),
+      );
+      return { lines: lines.map((l) => ({ booking: toBookingProto(l.booking), outcome: l.outcome })) };
+    }),
+    ListEvenings: unary<bookingsV1.ListEveningsRequest__Output, bookingsV1.ListEveningsResponse>(
+      async (_req, ctx) => {
+        const { timeZone, evenings } = await uc.listEvenings(ctx.tenantId);
+        return {
+          timeZone,
+          evenings: evenings.map((e) => ({
+            event: toEventProto(e.event),
+            state: e.state,
+            pending: e.pending.map(toBookingProto),
+            familiesAffected: e.familiesAffected,
+          })),
+        };
+      },
+    ),
   };
 }

@@ -126,6 +126,22 @@ export const previewRemovalImpactRequest = z
       });
   });
 
+export const runReinstatementReportRequest = z.object({
+  syncRunId: z.string().min(1, 'required').max(128),
+  restoring: z
+    .array(
+      z.object({
+        kind: z.enum(['pupil', 'staff', 'contact'], { message: 'pupil, staff or contact' }),
+        id: personId,
+      }),
+    )
+    .max(20_000, 'at most 20000 people'),
+});
+
+export const setSchoolTimeZoneRequest = z.object({
+  timeZone: z.string().trim().min(1, 'required: an IANA name such as Europe/London').max(64),
+});
+
 const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 /** Parses a request, or throws `BOOKINGS_INVALID_REQUEST` (→ INVALID_ARGUMENT) naming every bad field. */

@@ -6,7 +6,9 @@ import type {
   Booking,
   BookingPage,
   EventPage,
+  Evenings,
   PersonRef,
+  ReinstatementLine,
   RemovalImpact,
 } from '../../domain/models/bookings.models';
 import type { CallContext } from '../../domain/principal';
@@ -27,6 +29,15 @@ export interface BookingsGateway {
     ctx: CallContext,
     input: { removals: PersonRef[]; heldBatchId?: string; dryRunId?: string },
   ): Promise<Omit<RemovalImpact, 'peopleConsidered'>>;
+  /** Sets the school's time zone in bookings (an unknown name → 400 BOOKINGS_TIME_ZONE_UNKNOWN). */
+  setSchoolTimeZone(ctx: CallContext, timeZone: string): Promise<void>;
+  /** Live evenings (in the school's time zone) and evenings with held cancellations. */
+  listEvenings(ctx: CallContext): Promise<Evenings>;
+  /** The bookings a run's removals cancelled and what restoring `restoring` does (or did) to each. */
+  runReinstatementReport(
+    ctx: CallContext,
+    input: { syncRunId: string; restoring: PersonRef[] },
+  ): Promise<ReinstatementLine[]>;
   close(): void;
 }
 
@@ -54,6 +65,13 @@ interface PBooking {
   status: string;
   pendingCancellation: boolean;
   cancellation: { reason: string; at: string; personKind: string; personId: string; actor: string } | null;
+  heldBy?: Array<{
+    personKind: string;
+    personId: string;
+    rosterEventId: string;
+    syncRunId: string;
+    at: string;
+  }>;
 }
 
 /** The generated BookingsService client's methods the gateway calls. */
@@ -73,6 +91,18 @@ export interface BookingsServiceClient extends Client {
       totalBookingsToCancel: number;
       totalBookingsToHold: number;
       familiesAffected: number;
+    }
+  >;
+  runReinstatementReport: UnaryMethod<
+    object,
+    { lines: Array<{ booking: PBooking | null; outcome: string }> }
+  >;
+  setSchoolTimeZone: UnaryMethod<object, { timeZone: string; updatedAt: string }>;
+  listEvenings: UnaryMethod<
+    object,
+    {
+      timeZone: string;
+      evenings: Array<{ event: PEvent | null; state: string; pending: PBooking[]; familiesAffected: number }>;
     }
   >;
 }
@@ -130,7 +160,14 @@ export function createBookingsGateway(options: {
   const client = createGrpcClient(pkg.isams_sync.bookings.v1.BookingsService, options.address, {
     identity: { keyring: options.identity, audience: 'bookings' },
     deadlineMs: options.deadlineMs,
-    idempotentMethods: ['ListEvents', 'ListBookings', 'PreviewRemovalImpact'],
+    idempotentMethods: [
+      'ListEvents',
+      'ListBookings',
+      'PreviewRemovalImpact',
+      'SetSchoolTimeZone',
+      'ListEvenings',
+      'RunReinstatementReport',
+    ],
   });
   const call = <Res>(method: UnaryMethod<object, Res>, req: object, ctx: CallContext) =>
     upstreamCall(UPSTREAM, method.bind(client) as UnaryMethod<object, Res>, req, ctx);
@@ -175,6 +212,38 @@ export function createBookingsGateway(options: {
         totalBookingsToCancel: r.totalBookingsToCancel,
         totalBookingsToHold: r.totalBookingsToHold,
         familiesAffected: r.familiesAffected,
+      };
+    },
+    async runReinstatementReport(ctx, input) {
+      const r = await call(client.runReinstatementReport, input, ctx);
+      return r.lines
+        .filter((l) => l.booking !== null)
+        .map((l) => ({ booking: booking(l.booking!), outcome: l.outcome }));
+    },
+    async setSchoolTimeZone(ctx, timeZone) {
+      await call(client.setSchoolTimeZone, { timeZone }, ctx);
+    },
+    async listEvenings(ctx) {
+      const r = await call(client.listEvenings, {}, ctx);
+      return {
+        timeZone: r.timeZone,
+        evenings: r.evenings
+          .filter((e) => e.event !== null)
+          .map((e) => ({
+            event: event(e.event!),
+            state: e.state === 'live' || e.state === 'ended' ? e.state : 'upcoming',
+            pending: e.pending.map((b) => ({
+              ...booking(b),
+              heldBy: (b.heldBy ?? []).map((c) => ({
+                personKind: c.personKind,
+                personId: c.personId,
+                rosterEventId: c.rosterEventId,
+                syncRunId: orNull(c.syncRunId),
+                at: orNull(c.at),
+              })),
+            })),
+            familiesAffected: e.familiesAffected,
+          })),
       };
     },
     close: () => client.close(),

@@ -12,6 +12,7 @@ import type {
   RemovalThresholds,
   RosterEntity,
   RosterRun,
+  RunUndo,
 } from '../../domain/models/roster.models';
 import { isEntityType } from '../../domain/models/roster.models';
 import type { CallContext } from '../../domain/principal';
@@ -55,6 +56,8 @@ export interface RosterGateway {
   getRemovalThresholds(ctx: CallContext): Promise<RemovalThresholds>;
   /** Replaces the school's removal thresholds. */
   setRemovalThresholds(ctx: CallContext, thresholds: RemovalThresholds): Promise<RemovalThresholds>;
+  previewRunUndo(ctx: CallContext, syncRunId: string): Promise<RunUndo>;
+  undoRun(ctx: CallContext, syncRunId: string, comment: string): Promise<RunUndo>;
   close(): void;
 }
 
@@ -133,6 +136,8 @@ export interface RosterServiceClient extends Client {
   discardHeldBatch: UnaryMethod<object, PHeldBatch>;
   getRemovalThresholds: UnaryMethod<object, PThresholds>;
   setRemovalThresholds: UnaryMethod<object, PThresholds>;
+  previewRunUndo: UnaryMethod<object, PRunUndo>;
+  undoRun: UnaryMethod<object, PRunUndo>;
 }
 
 export interface PThreshold {
@@ -154,6 +159,30 @@ export function toThresholds(t: PThresholds): RemovalThresholds {
   return {
     default: { percent: t.defaultThreshold?.percent ?? 0, min: t.defaultThreshold?.min ?? 0 },
     byType,
+  };
+}
+
+interface PRunUndo {
+  syncRunId: string;
+  status: string;
+  restore: Array<{ entityType: string; entityId: string }>;
+  skipped: Array<{ reason: string; count: number }>;
+  expiresAt: string;
+  undoneBy: string;
+  undoneAt: string;
+  comment: string;
+}
+
+function toRunUndo(u: PRunUndo): RunUndo {
+  return {
+    syncRunId: u.syncRunId,
+    status: u.status === 'undone' || u.status === 'undoing' ? u.status : 'possible',
+    restore: u.restore.map((r) => ({ entityType: r.entityType, entityId: r.entityId })),
+    skipped: u.skipped.map((s) => ({ reason: s.reason, count: s.count })),
+    expiresAt: orNull(u.expiresAt),
+    undoneBy: orNull(u.undoneBy),
+    undoneAt: orNull(u.undoneAt),
+    comment: orNull(u.comment),
   };
 }
 
@@ -354,6 +383,10 @@ export function createRosterGateway(options: {
           ctx,
         ),
       ),
+    previewRunUndo: async (ctx, syncRunId) =>
+      toRunUndo(await call(client.previewRunUndo, { syncRunId, comment: '' }, ctx)),
+    undoRun: async (ctx, syncRunId, comment) =>
+      toRunUndo(await call(client.undoRun, { syncRunId, comment }, ctx)),
     close: () => client.close(),
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { pageInfoSchema } from './common.models';
+import { runUndoSchema } from './roster.models';
 
 export const eventSchema = z
   .object({
@@ -69,3 +70,66 @@ export interface PersonRef {
   kind: 'pupil' | 'staff' | 'contact';
   id: string;
 }
+
+export const heldBookingSchema = bookingSchema
+  .extend({
+    heldBy: z
+      .array(
+        z.object({
+          personKind: z.string().describe('pupil, staff or contact'),
+          personId: z.string(),
+          rosterEventId: z.string(),
+          syncRunId: z.string().nullable().describe('The run whose removal is held'),
+          at: z.string().nullable(),
+        }),
+      )
+      .describe('The roster removals holding this booking (pending cancellation)'),
+  })
+  .meta({ id: 'HeldBooking' });
+export type HeldBooking = z.infer<typeof heldBookingSchema>;
+
+export const eveningsSchema = z
+  .object({
+    timeZone: z.string().describe("The school's time zone: what “today” means for its evenings"),
+    evenings: z.array(
+      z.object({
+        event: eventSchema,
+        state: z
+          .enum(['live', 'ended', 'upcoming'])
+          .describe('live: removals are held here now; ended: its held cancellations are resolved shortly'),
+        pending: z
+          .array(heldBookingSchema)
+          .describe(
+            'Bookings kept although a removal named them; cancelled when the evening ends unless the person comes back',
+          ),
+        familiesAffected: z.number().int(),
+      }),
+    ),
+  })
+  .meta({ id: 'Evenings' });
+export type Evenings = z.infer<typeof eveningsSchema>;
+
+export const reinstatementLineSchema = z.object({
+  booking: bookingSchema,
+  outcome: z
+    .string()
+    .describe(
+      'reinstated, can_reinstate (before the undo), or why not: slot_taken, teacher_busy, event_finished, grace_expired, other_person_removed',
+    ),
+});
+export type ReinstatementLine = z.infer<typeof reinstatementLineSchema>;
+
+export const runUndoWithBookingsSchema = z
+  .object({
+    undo: runUndoSchema,
+    bookings: z.object({
+      lines: z.array(reinstatementLineSchema).describe('Each booking the run’s removals cancelled'),
+      reinstated: z.number().int(),
+      canReinstate: z
+        .number()
+        .int()
+        .describe('Would be reinstated by undoing (or while the undo is worked through)'),
+      notReinstated: z.array(z.object({ reason: z.string(), count: z.number().int() })),
+    }),
+  })
+  .meta({ id: 'RunUndoWithBookings' });

@@ -187,3 +187,26 @@ export const putRemovalThresholdsBodySchema = z
   })
   .strict();
 export type PutRemovalThresholdsBody = z.infer<typeof putRemovalThresholdsBodySchema>;
+
+export const runUndoSchema = z
+  .object({
+    syncRunId: z.string(),
+    status: z.enum(['possible', 'undoing', 'undone']).describe('possible: not undone yet (a preview)'),
+    restore: z
+      .array(z.object({ entityType: z.string(), entityId: z.string() }))
+      .describe('Before: what undoing restores now; after: what the undo restored'),
+    skipped: z
+      .array(
+        z.object({
+          reason: z.string().describe('active_again, removed_by_later_run, purged'),
+          count: z.number().int(),
+        }),
+      )
+      .describe('What the run removed that is not restored, and why'),
+    expiresAt: z.string().nullable().describe('Until when the run can be undone (the removal grace period)'),
+    undoneBy: z.string().nullable(),
+    undoneAt: z.string().nullable(),
+    comment: z.string().nullable(),
+  })
+  .meta({ id: 'RunUndo' });
+export type RunUndo = z.infer<typeof runUndoSchema>;

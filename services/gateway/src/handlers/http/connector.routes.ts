@@ -25,6 +25,7 @@ import { schoolErrorResponses, schoolIdParam, schoolSecurity } from './route-sch
 import type { LiveEventCheck } from '../../domain/live-events';
 import { bearerCredential } from '../../domain/admin-token';
 import { GatewayErrors } from '../../domain/gateway-errors';
+import type { CallContext } from '../../domain/principal';
 import type { StreamRegistry } from '../../domain/stream-registry';
 
 /** Dependencies of the data-source and sync-run routes. */
@@ -39,6 +40,8 @@ export interface ConnectorRoutesOptions {
   streamLimits: { maxLifetimeMs: number; reverifyMs: number };
   /** Verifies the stream's credential again (revoked or expired → throws). */
   reverify: (credential: string) => Promise<unknown>;
+  /** Where a saved `timeZone` also goes (bookings: what "an evening open today" means for the school). */
+  schoolTimeZone?: (ctx: CallContext, timeZone: string) => Promise<void>;
 }
 
 /** Scheme, host and port of an address (what the connector binds the stored key to). */
@@ -151,11 +154,14 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
             hostChanged: previousOrigin !== undefined && previousOrigin !== newOrigin,
           },
         },
-        async () =>
-          connector.putSettings(
+        async () => {
+          // Bookings first: it validates the name, so an unknown zone changes nothing anywhere.
+          if (request.body.timeZone !== undefined) await opts.schoolTimeZone?.(ctx, request.body.timeZone);
+          return connector.putSettings(
             ctx,
             settingsToSave(previous ?? (await connector.getSettings(ctx)), request.body),
-          ),
+          );
+        },
       );
     },
   );

@@ -243,6 +243,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
       auditLog: deps.auditLog,
       expensivePerMinute: deps.expensivePerMinute,
       liveEvents: createLiveEventCheck(deps.bookings),
+      schoolTimeZone: (ctx, timeZone) => deps.bookings.setSchoolTimeZone(ctx, timeZone),
       streams: deps.streams,
       streamLimits: deps.streamLimits,
       reverify: (credential: string) => verifySchoolCredential(auth, credential),

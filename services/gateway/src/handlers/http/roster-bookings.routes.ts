@@ -3,7 +3,13 @@ import { z } from 'zod';
 import type { BookingsGateway } from '../../adapters/grpc-clients/bookings.gateway';
 import type { RosterGateway } from '../../adapters/grpc-clients/roster.gateway';
 import type { AuditLog } from '../../adapters/mongo/audit-log.repository';
-import { bookingPageSchema, eventPageSchema, removalImpactSchema } from '../../domain/models/bookings.models';
+import {
+  bookingPageSchema,
+  eventPageSchema,
+  eveningsSchema,
+  removalImpactSchema,
+  runUndoWithBookingsSchema,
+} from '../../domain/models/bookings.models';
 import {
   changePageSchema,
   decideBodySchema,
@@ -17,6 +23,7 @@ import {
   rosterRunSchema,
 } from '../../domain/models/roster.models';
 import { dryRunImpact, heldBatchImpact } from '../../use-cases/removal-impact';
+import { runUndoWithBookings } from '../../use-cases/run-undo';
 import { audited } from './audit';
 import { callContext } from './auth';
 import { schoolErrorResponses, schoolIdParam, schoolSecurity } from './route-schemas';
@@ -279,6 +286,69 @@ export const rosterBookingsRoutes: FastifyPluginAsyncZod<RosterBookingsRoutesOpt
         ...opt('status', request.query.status),
         ...token(request.query.pageToken),
       }),
+  );
+
+  app.get(
+    '/api/v1/schools/:schoolId/sync-runs/:syncRunId/undo',
+    {
+      schema: {
+        ...base(['runs'], 'Undo a run, first look: whom undoing restores and which bookings come back'),
+        description:
+          'Before the undo: everyone (and everything) the run removed that undoing restores now, what cannot be restored and why, and for each booking the run’s removals cancelled whether it would be reinstated (the slot still free, the event not finished) or why not. After the undo: what it restored and the bookings reinstated or not, with the reason.',
+        params: runParams,
+        response: { 200: runUndoWithBookingsSchema, ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      const ctx = callContext(request, reply);
+      return runUndoWithBookings(bookings, ctx, await roster.previewRunUndo(ctx, request.params.syncRunId));
+    },
+  );
+
+  app.post(
+    '/api/v1/schools/:schoolId/sync-runs/:syncRunId/undo',
+    {
+      schema: {
+        ...base(['runs'], 'Undo a run: restore everyone it removed (within the grace period)'),
+        description:
+          'Restores every entity the run removed that is still removed by it, within the removal grace period (14 days by default; then 409 ROSTER_UNDO_EXPIRED). The roster publishes `restored` events; bookings reinstates the cancelled bookings whose slot is still free and reports the others. Undoing twice is undoing once. Audited (`sync-run.undo`).',
+        params: runParams,
+        body: decideBodySchema.nullish(),
+        response: { 200: runUndoWithBookingsSchema, ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      const ctx = callContext(request, reply);
+      const undo = await audited(
+        auditLog,
+        request,
+        {
+          tenantId: ctx.tenantId,
+          actor: ctx.actor,
+          action: 'sync-run.undo',
+          target: { syncRunId: request.params.syncRunId },
+        },
+        () => roster.undoRun(ctx, request.params.syncRunId, request.body?.comment ?? ''),
+      );
+      return runUndoWithBookings(bookings, ctx, undo);
+    },
+  );
+
+  app.get(
+    '/api/v1/schools/:schoolId/evenings',
+    {
+      schema: {
+        ...base(
+          ['bookings'],
+          'Live evenings (marked live, or open today in the school’s time zone) and the cancellations they hold',
+        ),
+        description:
+          'A removal that would cancel a booking in a live evening is held (pending cancellation), whatever triggered the run. When the evening ends (set to finished, or its day passes in the school’s time zone) what is still held is cancelled; a person who comes back releases theirs.',
+        params: schoolIdParam,
+        response: { 200: eveningsSchema, ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) => bookings.listEvenings(callContext(request, reply)),
   );
 
   app.get(

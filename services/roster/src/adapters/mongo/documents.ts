@@ -1,4 +1,5 @@
 import type { RosterChange, RosterEntityType } from '@isams-sync/events';
+import type { UndoSkipReason } from '../../domain/run-undo';
 import type { DatasetId, RawElement } from '@isams-sync/isams';
 import type { ChangeCounts } from '../../domain/change-counts';
 import type { HoldKind, HoldReason, RemovalThresholds } from '../../domain/guard';
@@ -40,13 +41,13 @@ export interface StoredMarker {
   absentDatasets: DatasetId[];
 }
 
-/** `changesets`: one per sync run (kind `sync`) or per approved held batch (kind `approval`). */
+/** `changesets`: one per sync run (kind `sync`), per approved held batch (kind `approval`), per undone run (kind `undo`). */
 export interface ChangesetDoc {
   _id: string;
   tenantId: string;
   /** The sync run (for an approval: the run whose batch was approved). */
   syncRunId: string;
-  kind: 'sync' | 'approval';
+  kind: ChangesetKind;
   state: RunState;
   dryRun: boolean;
   marker?: StoredMarker;
@@ -72,7 +73,13 @@ export interface ChangesetDoc {
   outcome?: 'applied' | 'held' | 'failed';
   error?: { code: string; message: string; transient: boolean };
   approvedBy?: string;
+  /** Kind `undo`: who undid the run, why, and what of the run's removals could not be restored. */
+  undoneBy?: string;
+  undoComment?: string;
+  undoSkipped?: Partial<Record<UndoSkipReason, number>>;
 }
+
+export type ChangesetKind = 'sync' | 'approval' | 'undo';
 
 /** Removal details of a removed change / entity. */
 export interface RemovalInfo {
@@ -97,6 +104,8 @@ export interface StoredChange {
    */
   disposition: 'apply' | 'held' | 'discarded';
   removal?: RemovalInfo;
+  /** On a `restored` of an undone run. */
+  restoration?: { reason: 'run_undone'; undoneBy?: string };
 }
 
 /** `changeChunks`: up to CHANGE_CHUNK_SIZE planned changes of a changeset, in order. */
@@ -241,8 +250,8 @@ export const FINDING_CHUNK_SIZE = 1000;
 export const ids = {
   chunk: (tenantId: string, runId: string, datasetId: string, chunkIndex: number) =>
     `${tenantId}|${runId}|${datasetId}|${chunkIndex}`,
-  changeset: (tenantId: string, runId: string, kind: 'sync' | 'approval' = 'sync') =>
-    `${tenantId}|${runId}${kind === 'approval' ? '|approval' : ''}`,
+  changeset: (tenantId: string, runId: string, kind: ChangesetKind = 'sync') =>
+    `${tenantId}|${runId}${kind === 'sync' ? '' : `|${kind}`}`,
   changeChunk: (changesetId: string, chunkNo: number) =>
     `${changesetId}|c${String(chunkNo).padStart(6, '0')}`,
   findingChunk: (tenantId: string, runId: string, chunkNo: number) =>

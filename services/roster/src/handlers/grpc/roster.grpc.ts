@@ -1,4 +1,5 @@
 import { unary } from '@isams-sync/grpc';
+import type { RunUndo, RunUndoView } from '../../use-cases/run-undo';
 import type { rosterV1, ServiceCallers } from '@isams-sync/grpc';
 import { AppError } from '@isams-sync/errors';
 import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
@@ -153,9 +154,28 @@ export const ROSTER_CALLERS: ServiceCallers = {
 export function rosterGrpcHandlers(deps: {
   queries: RosterQueries;
   heldBatches: HeldBatches;
+  runUndo: RunUndo;
 }): rosterV1.RosterServiceHandlers {
-  const { queries, heldBatches } = deps;
+  const { queries, heldBatches, runUndo } = deps;
+  const toRunUndo = (v: RunUndoView): rosterV1.RunUndo => ({
+    syncRunId: v.syncRunId,
+    status: v.status,
+    restore: v.restore,
+    skipped: Object.entries(v.skipped).map(([reason, count]) => ({ reason, count })),
+    expiresAt: iso(v.expiresAt),
+    undoneBy: v.undoneBy ?? '',
+    undoneAt: iso(v.undoneAt),
+    comment: v.comment ?? '',
+  });
   return {
+    PreviewRunUndo: unary(async (req: rosterV1.RunUndoRequest__Output, ctx) => {
+      const q = parse(z.object({ syncRunId: runId }), req);
+      return toRunUndo(await runUndo.preview(ctx.tenantId, q.syncRunId));
+    }),
+    UndoRun: unary(async (req: rosterV1.RunUndoRequest__Output, ctx) => {
+      const q = parse(z.object({ syncRunId: runId, comment: z.string().max(1000) }), req);
+      return toRunUndo(await runUndo.undo(ctx.tenantId, q.syncRunId, ctx.actor, q.comment));
+    }),
     ListEntities: unary(async (req: rosterV1.ListEntitiesRequest__Output, ctx) => {
       const q = parse(
         z.object({

@@ -3,6 +3,7 @@
 
 import type { Cancellation as _isams_sync_bookings_v1_Cancellation, Cancellation__Output as _isams_sync_bookings_v1_Cancellation__Output } from '../../../isams_sync/bookings/v1/Cancellation';
 import type { HistoryEntry as _isams_sync_bookings_v1_HistoryEntry, HistoryEntry__Output as _isams_sync_bookings_v1_HistoryEntry__Output } from '../../../isams_sync/bookings/v1/HistoryEntry';
+import type { HeldCause as _isams_sync_bookings_v1_HeldCause, HeldCause__Output as _isams_sync_bookings_v1_HeldCause__Output } from '../../../isams_sync/bookings/v1/HeldCause';
 
 /**
  * status: "booked" | "cancelled".
@@ -28,6 +29,10 @@ export interface Booking {
    * Outcome of the latest reinstatement attempt: "reinstated" or why not; empty when none.
    */
   'reinstatementOutcome'?: (string);
+  /**
+   * While pending_cancellation: the roster removals holding it.
+   */
+  'heldBy'?: (_isams_sync_bookings_v1_HeldCause)[];
 }
 
 /**
@@ -54,4 +59,8 @@ export interface Booking__Output {
    * Outcome of the latest reinstatement attempt: "reinstated" or why not; empty when none.
    */
   'reinstatementOutcome': (string);
+  /**
+   * While pending_cancellation: the roster removals holding it.
+   */
+  'heldBy': (_isams_sync_bookings_v1_HeldCause__Output)[];
 }

@@ -14,12 +14,18 @@ import type { GetBookingRequest as _isams_sync_bookings_v1_GetBookingRequest, Ge
 import type { GetEventRequest as _isams_sync_bookings_v1_GetEventRequest, GetEventRequest__Output as _isams_sync_bookings_v1_GetEventRequest__Output } from '../../../isams_sync/bookings/v1/GetEventRequest';
 import type { ListBookingsRequest as _isams_sync_bookings_v1_ListBookingsRequest, ListBookingsRequest__Output as _isams_sync_bookings_v1_ListBookingsRequest__Output } from '../../../isams_sync/bookings/v1/ListBookingsRequest';
 import type { ListBookingsResponse as _isams_sync_bookings_v1_ListBookingsResponse, ListBookingsResponse__Output as _isams_sync_bookings_v1_ListBookingsResponse__Output } from '../../../isams_sync/bookings/v1/ListBookingsResponse';
+import type { ListEveningsRequest as _isams_sync_bookings_v1_ListEveningsRequest, ListEveningsRequest__Output as _isams_sync_bookings_v1_ListEveningsRequest__Output } from '../../../isams_sync/bookings/v1/ListEveningsRequest';
+import type { ListEveningsResponse as _isams_sync_bookings_v1_ListEveningsResponse, ListEveningsResponse__Output as _isams_sync_bookings_v1_ListEveningsResponse__Output } from '../../../isams_sync/bookings/v1/ListEveningsResponse';
 import type { ListEventsRequest as _isams_sync_bookings_v1_ListEventsRequest, ListEventsRequest__Output as _isams_sync_bookings_v1_ListEventsRequest__Output } from '../../../isams_sync/bookings/v1/ListEventsRequest';
 import type { ListEventsResponse as _isams_sync_bookings_v1_ListEventsResponse, ListEventsResponse__Output as _isams_sync_bookings_v1_ListEventsResponse__Output } from '../../../isams_sync/bookings/v1/ListEventsResponse';
 import type { ListSlotsRequest as _isams_sync_bookings_v1_ListSlotsRequest, ListSlotsRequest__Output as _isams_sync_bookings_v1_ListSlotsRequest__Output } from '../../../isams_sync/bookings/v1/ListSlotsRequest';
 import type { ListSlotsResponse as _isams_sync_bookings_v1_ListSlotsResponse, ListSlotsResponse__Output as _isams_sync_bookings_v1_ListSlotsResponse__Output } from '../../../isams_sync/bookings/v1/ListSlotsResponse';
 import type { PreviewRemovalImpactRequest as _isams_sync_bookings_v1_PreviewRemovalImpactRequest, PreviewRemovalImpactRequest__Output as _isams_sync_bookings_v1_PreviewRemovalImpactRequest__Output } from '../../../isams_sync/bookings/v1/PreviewRemovalImpactRequest';
 import type { PreviewRemovalImpactResponse as _isams_sync_bookings_v1_PreviewRemovalImpactResponse, PreviewRemovalImpactResponse__Output as _isams_sync_bookings_v1_PreviewRemovalImpactResponse__Output } from '../../../isams_sync/bookings/v1/PreviewRemovalImpactResponse';
+import type { RunReinstatementReportRequest as _isams_sync_bookings_v1_RunReinstatementReportRequest, RunReinstatementReportRequest__Output as _isams_sync_bookings_v1_RunReinstatementReportRequest__Output } from '../../../isams_sync/bookings/v1/RunReinstatementReportRequest';
+import type { RunReinstatementReportResponse as _isams_sync_bookings_v1_RunReinstatementReportResponse, RunReinstatementReportResponse__Output as _isams_sync_bookings_v1_RunReinstatementReportResponse__Output } from '../../../isams_sync/bookings/v1/RunReinstatementReportResponse';
+import type { SchoolTimeZone as _isams_sync_bookings_v1_SchoolTimeZone, SchoolTimeZone__Output as _isams_sync_bookings_v1_SchoolTimeZone__Output } from '../../../isams_sync/bookings/v1/SchoolTimeZone';
+import type { SetSchoolTimeZoneRequest as _isams_sync_bookings_v1_SetSchoolTimeZoneRequest, SetSchoolTimeZoneRequest__Output as _isams_sync_bookings_v1_SetSchoolTimeZoneRequest__Output } from '../../../isams_sync/bookings/v1/SetSchoolTimeZoneRequest';
 import type { Slot as _isams_sync_bookings_v1_Slot, Slot__Output as _isams_sync_bookings_v1_Slot__Output } from '../../../isams_sync/bookings/v1/Slot';
 import type { UpdateEventRequest as _isams_sync_bookings_v1_UpdateEventRequest, UpdateEventRequest__Output as _isams_sync_bookings_v1_UpdateEventRequest__Output } from '../../../isams_sync/bookings/v1/UpdateEventRequest';
 import type { UpdateSlotRequest as _isams_sync_bookings_v1_UpdateSlotRequest, UpdateSlotRequest__Output as _isams_sync_bookings_v1_UpdateSlotRequest__Output } from '../../../isams_sync/bookings/v1/UpdateSlotRequest';
@@ -118,6 +124,23 @@ export interface BookingsServiceClient extends grpc.Client {
   listBookings(argument: _isams_sync_bookings_v1_ListBookingsRequest, callback: grpc.requestCallback<_isams_sync_bookings_v1_ListBookingsResponse__Output>): grpc.ClientUnaryCall;
   
   /**
+   * The school's live evenings (marked live, or open today in its time zone) and every evening whose
+   * cancellations are still held (pending), with the held bookings.
+   */
+  ListEvenings(argument: _isams_sync_bookings_v1_ListEveningsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_bookings_v1_ListEveningsResponse__Output>): grpc.ClientUnaryCall;
+  ListEvenings(argument: _isams_sync_bookings_v1_ListEveningsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_isams_sync_bookings_v1_ListEveningsResponse__Output>): grpc.ClientUnaryCall;
+  ListEvenings(argument: _isams_sync_bookings_v1_ListEveningsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_bookings_v1_ListEveningsResponse__Output>): grpc.ClientUnaryCall;
+  ListEvenings(argument: _isams_sync_bookings_v1_ListEveningsRequest, callback: grpc.requestCallback<_isams_sync_bookings_v1_ListEveningsResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * The school's live evenings (marked live, or open today in its time zone) and every evening whose
+   * cancellations are still held (pending), with the held bookings.
+   */
+  listEvenings(argument: _isams_sync_bookings_v1_ListEveningsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_bookings_v1_ListEveningsResponse__Output>): grpc.ClientUnaryCall;
+  listEvenings(argument: _isams_sync_bookings_v1_ListEveningsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_isams_sync_bookings_v1_ListEveningsResponse__Output>): grpc.ClientUnaryCall;
+  listEvenings(argument: _isams_sync_bookings_v1_ListEveningsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_bookings_v1_ListEveningsResponse__Output>): grpc.ClientUnaryCall;
+  listEvenings(argument: _isams_sync_bookings_v1_ListEveningsRequest, callback: grpc.requestCallback<_isams_sync_bookings_v1_ListEveningsResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * Sorted by start time.
    */
   ListEvents(argument: _isams_sync_bookings_v1_ListEventsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_bookings_v1_ListEventsResponse__Output>): grpc.ClientUnaryCall;
@@ -159,6 +182,42 @@ export interface BookingsServiceClient extends grpc.Client {
   previewRemovalImpact(argument: _isams_sync_bookings_v1_PreviewRemovalImpactRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_isams_sync_bookings_v1_PreviewRemovalImpactResponse__Output>): grpc.ClientUnaryCall;
   previewRemovalImpact(argument: _isams_sync_bookings_v1_PreviewRemovalImpactRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_bookings_v1_PreviewRemovalImpactResponse__Output>): grpc.ClientUnaryCall;
   previewRemovalImpact(argument: _isams_sync_bookings_v1_PreviewRemovalImpactRequest, callback: grpc.requestCallback<_isams_sync_bookings_v1_PreviewRemovalImpactResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * The bookings a sync run's removals cancelled and what restoring the people does to each:
+   * "reinstated" / why not once the restore arrived; before it, "can_reinstate" or why not, with
+   * the people in `restoring` counted as present (the preview of undoing the run).
+   */
+  RunReinstatementReport(argument: _isams_sync_bookings_v1_RunReinstatementReportRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_bookings_v1_RunReinstatementReportResponse__Output>): grpc.ClientUnaryCall;
+  RunReinstatementReport(argument: _isams_sync_bookings_v1_RunReinstatementReportRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_isams_sync_bookings_v1_RunReinstatementReportResponse__Output>): grpc.ClientUnaryCall;
+  RunReinstatementReport(argument: _isams_sync_bookings_v1_RunReinstatementReportRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_bookings_v1_RunReinstatementReportResponse__Output>): grpc.ClientUnaryCall;
+  RunReinstatementReport(argument: _isams_sync_bookings_v1_RunReinstatementReportRequest, callback: grpc.requestCallback<_isams_sync_bookings_v1_RunReinstatementReportResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * The bookings a sync run's removals cancelled and what restoring the people does to each:
+   * "reinstated" / why not once the restore arrived; before it, "can_reinstate" or why not, with
+   * the people in `restoring` counted as present (the preview of undoing the run).
+   */
+  runReinstatementReport(argument: _isams_sync_bookings_v1_RunReinstatementReportRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_bookings_v1_RunReinstatementReportResponse__Output>): grpc.ClientUnaryCall;
+  runReinstatementReport(argument: _isams_sync_bookings_v1_RunReinstatementReportRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_isams_sync_bookings_v1_RunReinstatementReportResponse__Output>): grpc.ClientUnaryCall;
+  runReinstatementReport(argument: _isams_sync_bookings_v1_RunReinstatementReportRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_bookings_v1_RunReinstatementReportResponse__Output>): grpc.ClientUnaryCall;
+  runReinstatementReport(argument: _isams_sync_bookings_v1_RunReinstatementReportRequest, callback: grpc.requestCallback<_isams_sync_bookings_v1_RunReinstatementReportResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * The school's time zone (IANA name, default "Europe/London"): what "an evening open today" and
+   * "its day has passed" mean for it. An unknown name → INVALID_ARGUMENT BOOKINGS_TIME_ZONE_UNKNOWN.
+   */
+  SetSchoolTimeZone(argument: _isams_sync_bookings_v1_SetSchoolTimeZoneRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_bookings_v1_SchoolTimeZone__Output>): grpc.ClientUnaryCall;
+  SetSchoolTimeZone(argument: _isams_sync_bookings_v1_SetSchoolTimeZoneRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_isams_sync_bookings_v1_SchoolTimeZone__Output>): grpc.ClientUnaryCall;
+  SetSchoolTimeZone(argument: _isams_sync_bookings_v1_SetSchoolTimeZoneRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_bookings_v1_SchoolTimeZone__Output>): grpc.ClientUnaryCall;
+  SetSchoolTimeZone(argument: _isams_sync_bookings_v1_SetSchoolTimeZoneRequest, callback: grpc.requestCallback<_isams_sync_bookings_v1_SchoolTimeZone__Output>): grpc.ClientUnaryCall;
+  /**
+   * The school's time zone (IANA name, default "Europe/London"): what "an evening open today" and
+   * "its day has passed" mean for it. An unknown name → INVALID_ARGUMENT BOOKINGS_TIME_ZONE_UNKNOWN.
+   */
+  setSchoolTimeZone(argument: _isams_sync_bookings_v1_SetSchoolTimeZoneRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_bookings_v1_SchoolTimeZone__Output>): grpc.ClientUnaryCall;
+  setSchoolTimeZone(argument: _isams_sync_bookings_v1_SetSchoolTimeZoneRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_isams_sync_bookings_v1_SchoolTimeZone__Output>): grpc.ClientUnaryCall;
+  setSchoolTimeZone(argument: _isams_sync_bookings_v1_SetSchoolTimeZoneRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_bookings_v1_SchoolTimeZone__Output>): grpc.ClientUnaryCall;
+  setSchoolTimeZone(argument: _isams_sync_bookings_v1_SetSchoolTimeZoneRequest, callback: grpc.requestCallback<_isams_sync_bookings_v1_SchoolTimeZone__Output>): grpc.ClientUnaryCall;
   
   /**
    * Changes title/dates/status; status only moves draft→open→live→finished (open→draft allowed).
@@ -221,6 +280,12 @@ export interface BookingsServiceHandlers extends grpc.UntypedServiceImplementati
   ListBookings: grpc.handleUnaryCall<_isams_sync_bookings_v1_ListBookingsRequest__Output, _isams_sync_bookings_v1_ListBookingsResponse>;
   
   /**
+   * The school's live evenings (marked live, or open today in its time zone) and every evening whose
+   * cancellations are still held (pending), with the held bookings.
+   */
+  ListEvenings: grpc.handleUnaryCall<_isams_sync_bookings_v1_ListEveningsRequest__Output, _isams_sync_bookings_v1_ListEveningsResponse>;
+  
+  /**
    * Sorted by start time.
    */
   ListEvents: grpc.handleUnaryCall<_isams_sync_bookings_v1_ListEventsRequest__Output, _isams_sync_bookings_v1_ListEventsResponse>;
@@ -233,6 +298,19 @@ export interface BookingsServiceHandlers extends grpc.UntypedServiceImplementati
    * Computed with the same decision the roster-change consumer uses: approving yields the preview.
    */
   PreviewRemovalImpact: grpc.handleUnaryCall<_isams_sync_bookings_v1_PreviewRemovalImpactRequest__Output, _isams_sync_bookings_v1_PreviewRemovalImpactResponse>;
+  
+  /**
+   * The bookings a sync run's removals cancelled and what restoring the people does to each:
+   * "reinstated" / why not once the restore arrived; before it, "can_reinstate" or why not, with
+   * the people in `restoring` counted as present (the preview of undoing the run).
+   */
+  RunReinstatementReport: grpc.handleUnaryCall<_isams_sync_bookings_v1_RunReinstatementReportRequest__Output, _isams_sync_bookings_v1_RunReinstatementReportResponse>;
+  
+  /**
+   * The school's time zone (IANA name, default "Europe/London"): what "an evening open today" and
+   * "its day has passed" mean for it. An unknown name → INVALID_ARGUMENT BOOKINGS_TIME_ZONE_UNKNOWN.
+   */
+  SetSchoolTimeZone: grpc.handleUnaryCall<_isams_sync_bookings_v1_SetSchoolTimeZoneRequest__Output, _isams_sync_bookings_v1_SchoolTimeZone>;
   
   /**
    * Changes title/dates/status; status only moves draft→open→live→finished (open→draft allowed).
@@ -252,9 +330,12 @@ export interface BookingsServiceDefinition extends grpc.ServiceDefinition {
   GetBooking: MethodDefinition<_isams_sync_bookings_v1_GetBookingRequest, _isams_sync_bookings_v1_Booking, _isams_sync_bookings_v1_GetBookingRequest__Output, _isams_sync_bookings_v1_Booking__Output>
   GetEvent: MethodDefinition<_isams_sync_bookings_v1_GetEventRequest, _isams_sync_bookings_v1_Event, _isams_sync_bookings_v1_GetEventRequest__Output, _isams_sync_bookings_v1_Event__Output>
   ListBookings: MethodDefinition<_isams_sync_bookings_v1_ListBookingsRequest, _isams_sync_bookings_v1_ListBookingsResponse, _isams_sync_bookings_v1_ListBookingsRequest__Output, _isams_sync_bookings_v1_ListBookingsResponse__Output>
+  ListEvenings: MethodDefinition<_isams_sync_bookings_v1_ListEveningsRequest, _isams_sync_bookings_v1_ListEveningsResponse, _isams_sync_bookings_v1_ListEveningsRequest__Output, _isams_sync_bookings_v1_ListEveningsResponse__Output>
   ListEvents: MethodDefinition<_isams_sync_bookings_v1_ListEventsRequest, _isams_sync_bookings_v1_ListEventsResponse, _isams_sync_bookings_v1_ListEventsRequest__Output, _isams_sync_bookings_v1_ListEventsResponse__Output>
   ListSlots: MethodDefinition<_isams_sync_bookings_v1_ListSlotsRequest, _isams_sync_bookings_v1_ListSlotsResponse, _isams_sync_bookings_v1_ListSlotsRequest__Output, _isams_sync_bookings_v1_ListSlotsResponse__Output>
   PreviewRemovalImpact: MethodDefinition<_isams_sync_bookings_v1_PreviewRemovalImpactRequest, _isams_sync_bookings_v1_PreviewRemovalImpactResponse, _isams_sync_bookings_v1_PreviewRemovalImpactRequest__Output, _isams_sync_bookings_v1_PreviewRemovalImpactResponse__Output>
+  RunReinstatementReport: MethodDefinition<_isams_sync_bookings_v1_RunReinstatementReportRequest, _isams_sync_bookings_v1_RunReinstatementReportResponse, _isams_sync_bookings_v1_RunReinstatementReportRequest__Output, _isams_sync_bookings_v1_RunReinstatementReportResponse__Output>
+  SetSchoolTimeZone: MethodDefinition<_isams_sync_bookings_v1_SetSchoolTimeZoneRequest, _isams_sync_bookings_v1_SchoolTimeZone, _isams_sync_bookings_v1_SetSchoolTimeZoneRequest__Output, _isams_sync_bookings_v1_SchoolTimeZone__Output>
   UpdateEvent: MethodDefinition<_isams_sync_bookings_v1_UpdateEventRequest, _isams_sync_bookings_v1_Event, _isams_sync_bookings_v1_UpdateEventRequest__Output, _isams_sync_bookings_v1_Event__Output>
   UpdateSlot: MethodDefinition<_isams_sync_bookings_v1_UpdateSlotRequest, _isams_sync_bookings_v1_Slot, _isams_sync_bookings_v1_UpdateSlotRequest__Output, _isams_sync_bookings_v1_Slot__Output>
 }

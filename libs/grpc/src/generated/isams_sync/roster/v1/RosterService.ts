@@ -23,6 +23,8 @@ import type { ListRunFindingsRequest as _isams_sync_roster_v1_ListRunFindingsReq
 import type { ListRunFindingsResponse as _isams_sync_roster_v1_ListRunFindingsResponse, ListRunFindingsResponse__Output as _isams_sync_roster_v1_ListRunFindingsResponse__Output } from '../../../isams_sync/roster/v1/ListRunFindingsResponse';
 import type { RemovalThresholds as _isams_sync_roster_v1_RemovalThresholds, RemovalThresholds__Output as _isams_sync_roster_v1_RemovalThresholds__Output } from '../../../isams_sync/roster/v1/RemovalThresholds';
 import type { Run as _isams_sync_roster_v1_Run, Run__Output as _isams_sync_roster_v1_Run__Output } from '../../../isams_sync/roster/v1/Run';
+import type { RunUndo as _isams_sync_roster_v1_RunUndo, RunUndo__Output as _isams_sync_roster_v1_RunUndo__Output } from '../../../isams_sync/roster/v1/RunUndo';
+import type { RunUndoRequest as _isams_sync_roster_v1_RunUndoRequest, RunUndoRequest__Output as _isams_sync_roster_v1_RunUndoRequest__Output } from '../../../isams_sync/roster/v1/RunUndoRequest';
 import type { SetRemovalThresholdsRequest as _isams_sync_roster_v1_SetRemovalThresholdsRequest, SetRemovalThresholdsRequest__Output as _isams_sync_roster_v1_SetRemovalThresholdsRequest__Output } from '../../../isams_sync/roster/v1/SetRemovalThresholdsRequest';
 
 export interface RosterServiceClient extends grpc.Client {
@@ -196,6 +198,23 @@ export interface RosterServiceClient extends grpc.Client {
   listRunFindings(argument: _isams_sync_roster_v1_ListRunFindingsRequest, callback: grpc.requestCallback<_isams_sync_roster_v1_ListRunFindingsResponse__Output>): grpc.ClientUnaryCall;
   
   /**
+   * What undoing a run would restore now (or, once undone, what its undo restored). A dry run, a
+   * run still in progress → FAILED_PRECONDITION ROSTER_UNDO_NOT_POSSIBLE; unknown → NOT_FOUND.
+   */
+  PreviewRunUndo(argument: _isams_sync_roster_v1_RunUndoRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_roster_v1_RunUndo__Output>): grpc.ClientUnaryCall;
+  PreviewRunUndo(argument: _isams_sync_roster_v1_RunUndoRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_isams_sync_roster_v1_RunUndo__Output>): grpc.ClientUnaryCall;
+  PreviewRunUndo(argument: _isams_sync_roster_v1_RunUndoRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_roster_v1_RunUndo__Output>): grpc.ClientUnaryCall;
+  PreviewRunUndo(argument: _isams_sync_roster_v1_RunUndoRequest, callback: grpc.requestCallback<_isams_sync_roster_v1_RunUndo__Output>): grpc.ClientUnaryCall;
+  /**
+   * What undoing a run would restore now (or, once undone, what its undo restored). A dry run, a
+   * run still in progress → FAILED_PRECONDITION ROSTER_UNDO_NOT_POSSIBLE; unknown → NOT_FOUND.
+   */
+  previewRunUndo(argument: _isams_sync_roster_v1_RunUndoRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_roster_v1_RunUndo__Output>): grpc.ClientUnaryCall;
+  previewRunUndo(argument: _isams_sync_roster_v1_RunUndoRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_isams_sync_roster_v1_RunUndo__Output>): grpc.ClientUnaryCall;
+  previewRunUndo(argument: _isams_sync_roster_v1_RunUndoRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_roster_v1_RunUndo__Output>): grpc.ClientUnaryCall;
+  previewRunUndo(argument: _isams_sync_roster_v1_RunUndoRequest, callback: grpc.requestCallback<_isams_sync_roster_v1_RunUndo__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * Replaces the school's removal thresholds.
    */
   SetRemovalThresholds(argument: _isams_sync_roster_v1_SetRemovalThresholdsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_roster_v1_RemovalThresholds__Output>): grpc.ClientUnaryCall;
@@ -209,6 +228,25 @@ export interface RosterServiceClient extends grpc.Client {
   setRemovalThresholds(argument: _isams_sync_roster_v1_SetRemovalThresholdsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_isams_sync_roster_v1_RemovalThresholds__Output>): grpc.ClientUnaryCall;
   setRemovalThresholds(argument: _isams_sync_roster_v1_SetRemovalThresholdsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_roster_v1_RemovalThresholds__Output>): grpc.ClientUnaryCall;
   setRemovalThresholds(argument: _isams_sync_roster_v1_SetRemovalThresholdsRequest, callback: grpc.requestCallback<_isams_sync_roster_v1_RemovalThresholds__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Restores every entity the run removed that is still removed by it, within the removal grace
+   * period (ROSTER_UNDO_EXPIRED after it), publishing `restored` events (restoration.reason
+   * run_undone). Actor from x-actor. Idempotent: undoing twice is undoing once.
+   */
+  UndoRun(argument: _isams_sync_roster_v1_RunUndoRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_roster_v1_RunUndo__Output>): grpc.ClientUnaryCall;
+  UndoRun(argument: _isams_sync_roster_v1_RunUndoRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_isams_sync_roster_v1_RunUndo__Output>): grpc.ClientUnaryCall;
+  UndoRun(argument: _isams_sync_roster_v1_RunUndoRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_roster_v1_RunUndo__Output>): grpc.ClientUnaryCall;
+  UndoRun(argument: _isams_sync_roster_v1_RunUndoRequest, callback: grpc.requestCallback<_isams_sync_roster_v1_RunUndo__Output>): grpc.ClientUnaryCall;
+  /**
+   * Restores every entity the run removed that is still removed by it, within the removal grace
+   * period (ROSTER_UNDO_EXPIRED after it), publishing `restored` events (restoration.reason
+   * run_undone). Actor from x-actor. Idempotent: undoing twice is undoing once.
+   */
+  undoRun(argument: _isams_sync_roster_v1_RunUndoRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_roster_v1_RunUndo__Output>): grpc.ClientUnaryCall;
+  undoRun(argument: _isams_sync_roster_v1_RunUndoRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_isams_sync_roster_v1_RunUndo__Output>): grpc.ClientUnaryCall;
+  undoRun(argument: _isams_sync_roster_v1_RunUndoRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_isams_sync_roster_v1_RunUndo__Output>): grpc.ClientUnaryCall;
+  undoRun(argument: _isams_sync_roster_v1_RunUndoRequest, callback: grpc.requestCallback<_isams_sync_roster_v1_RunUndo__Output>): grpc.ClientUnaryCall;
   
 }
 
@@ -271,9 +309,22 @@ export interface RosterServiceHandlers extends grpc.UntypedServiceImplementation
   ListRunFindings: grpc.handleUnaryCall<_isams_sync_roster_v1_ListRunFindingsRequest__Output, _isams_sync_roster_v1_ListRunFindingsResponse>;
   
   /**
+   * What undoing a run would restore now (or, once undone, what its undo restored). A dry run, a
+   * run still in progress → FAILED_PRECONDITION ROSTER_UNDO_NOT_POSSIBLE; unknown → NOT_FOUND.
+   */
+  PreviewRunUndo: grpc.handleUnaryCall<_isams_sync_roster_v1_RunUndoRequest__Output, _isams_sync_roster_v1_RunUndo>;
+  
+  /**
    * Replaces the school's removal thresholds.
    */
   SetRemovalThresholds: grpc.handleUnaryCall<_isams_sync_roster_v1_SetRemovalThresholdsRequest__Output, _isams_sync_roster_v1_RemovalThresholds>;
+  
+  /**
+   * Restores every entity the run removed that is still removed by it, within the removal grace
+   * period (ROSTER_UNDO_EXPIRED after it), publishing `restored` events (restoration.reason
+   * run_undone). Actor from x-actor. Idempotent: undoing twice is undoing once.
+   */
+  UndoRun: grpc.handleUnaryCall<_isams_sync_roster_v1_RunUndoRequest__Output, _isams_sync_roster_v1_RunUndo>;
   
 }
 
@@ -289,5 +340,7 @@ export interface RosterServiceDefinition extends grpc.ServiceDefinition {
   ListHeldBatches: MethodDefinition<_isams_sync_roster_v1_ListHeldBatchesRequest, _isams_sync_roster_v1_ListHeldBatchesResponse, _isams_sync_roster_v1_ListHeldBatchesRequest__Output, _isams_sync_roster_v1_ListHeldBatchesResponse__Output>
   ListRunChanges: MethodDefinition<_isams_sync_roster_v1_ListRunChangesRequest, _isams_sync_roster_v1_ListRunChangesResponse, _isams_sync_roster_v1_ListRunChangesRequest__Output, _isams_sync_roster_v1_ListRunChangesResponse__Output>
   ListRunFindings: MethodDefinition<_isams_sync_roster_v1_ListRunFindingsRequest, _isams_sync_roster_v1_ListRunFindingsResponse, _isams_sync_roster_v1_ListRunFindingsRequest__Output, _isams_sync_roster_v1_ListRunFindingsResponse__Output>
+  PreviewRunUndo: MethodDefinition<_isams_sync_roster_v1_RunUndoRequest, _isams_sync_roster_v1_RunUndo, _isams_sync_roster_v1_RunUndoRequest__Output, _isams_sync_roster_v1_RunUndo__Output>
   SetRemovalThresholds: MethodDefinition<_isams_sync_roster_v1_SetRemovalThresholdsRequest, _isams_sync_roster_v1_RemovalThresholds, _isams_sync_roster_v1_SetRemovalThresholdsRequest__Output, _isams_sync_roster_v1_RemovalThresholds__Output>
+  UndoRun: MethodDefinition<_isams_sync_roster_v1_RunUndoRequest, _isams_sync_roster_v1_RunUndo, _isams_sync_roster_v1_RunUndoRequest__Output, _isams_sync_roster_v1_RunUndo__Output>
 }

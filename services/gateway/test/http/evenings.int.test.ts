@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGatewayHarness } from '../support/gateway-harness';
+import type { GatewayHarness } from '../support/gateway-harness';
+
+describe('live evenings and the school’s time zone (real FerretDB, fake upstreams)', () => {
+  let h: GatewayHarness;
+  let token: string;
+  beforeAll(async () => {
+    h = await startGatewayHarness();
+    token = (await h.issueToken('school-a')).token;
+  });
+  afterAll(async () => h?.close());
+
+  const req = (method: 'GET' | 'PUT', url: string, payload?: object) =>
+    h.app.http.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${token}` },
+      ...(payload ? { payload } : {}),
+    });
+  const settings = { isamsUrl: 'https://school.isams.cloud', apiKey: 'ABCDEFGH-1234', enabled: true };
+
+  it('saving the settings forwards the time zone to bookings, for the token’s school', async () => {
+    const saved = await req('PUT', '/api/v1/schools/school-a/settings', {
+      ...settings,
+      timeZone: 'Australia/Sydney',
+    });
+    expect(saved.statusCode).toBe(200);
+    expect(h.upstream.calls.filter((c) => c.method === 'setSchoolTimeZone')).toEqual([
+      { method: 'setSchoolTimeZone', tenantId: 'school-a', input: { timeZone: 'Australia/Sydney' } },
+    ]);
+
+    const without = await req('PUT', '/api/v1/schools/school-a/settings', settings);
+    expect(without.statusCode).toBe(200);
+    expect(h.upstream.calls.filter((c) => c.method === 'setSchoolTimeZone')).toHaveLength(1);
+  });
+
+  it('an unknown time zone is refused before anything is saved', async () => {
+    const before = h.connector.calls.filter((c) => c.method === 'putSettings').length;
+    const refused = await req('PUT', '/api/v1/schools/school-a/settings', {
+      ...settings,
+      timeZone: 'Olympus',
+    });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().error.code).toBe('BOOKINGS_TIME_ZONE_UNKNOWN');
+    expect(h.connector.calls.filter((c) => c.method === 'putSettings')).toHaveLength(before);
+  });
+
+  it('lists the live evenings with their held cancellations, and the Run button warns about an evening open today', async () => {
+    h.upstream.state.live = [
+      {
+        id: 'ev1',
+        kind: 'parents_evening',
+        title: 'Year 11 evening',
+        startsAt: null,
+        endsAt: null,
+        status: 'open',
+      },
+    ];
+    const list = await req('GET', '/api/v1/schools/school-a/evenings');
+    expect(list.statusCode).toBe(200);
+    expect(list.json()).toMatchObject({
+      timeZone: 'Australia/Sydney',
+      evenings: [{ event: { id: 'ev1', status: 'open' }, state: 'live', pending: [], familiesAffected: 0 }],
+    });
+    const run = await h.app.http.inject({
+      method: 'POST',
+      url: '/api/v1/schools/school-a/sync-runs',
+      headers: { authorization: `Bearer ${token}` },
+      payload: {},
+    });
+    expect(run.statusCode).toBe(409);
+    expect(run.json().error.details.events).toEqual([{ id: 'ev1', title: 'Year 11 evening' }]);
+    h.upstream.state.live = [];
+  });
+});
