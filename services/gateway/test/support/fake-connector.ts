@@ -134,7 +134,7 @@ export function createFakeConnector(): ConnectorGateway & {
         keyUpdatedAt: '2026-11-01T10:00:00.000Z',
         fetchPlan: WHOLE_KEY,
         timeZone: input.timeZone || 'Europe/London',
-        notificationEmails: input.notificationEmails,
+        notificationEmails: input.notificationEmails ?? [],
       };
       settings.set(ctx.tenantId, s);
       return s;
