@@ -13,11 +13,7 @@ describe('overview: "Data as of" and the e-mails sent (real FerretDB, fake conne
   afterAll(async () => h?.close());
 
   const overview = async () => {
-    const res = await h.app.http.inject({
-      method: 'GET',
-      url: '/api/v1/schools/school-asof/overview',
-      headers: { authorization: `Bearer ${token}` },
-    });
+    const res = await h.request(token, 'GET', '/api/v1/schools/school-asof/overview');
     expect(res.statusCode).toBe(200);
     return res.json();
   };

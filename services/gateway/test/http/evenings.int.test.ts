@@ -12,12 +12,7 @@ describe('live evenings and the school’s time zone (real FerretDB, fake upstre
   afterAll(async () => h?.close());
 
   const req = (method: 'GET' | 'PUT', url: string, payload?: object) =>
-    h.app.http.inject({
-      method,
-      url,
-      headers: { authorization: `Bearer ${token}` },
-      ...(payload ? { payload } : {}),
-    });
+    h.request(token, method, url, payload);
   const settings = { isamsUrl: 'https://school.isams.cloud', apiKey: 'ABCDEFGH-1234', enabled: true };
 
   it('saving the settings forwards the time zone to bookings, for the token’s school', async () => {
@@ -63,12 +58,7 @@ describe('live evenings and the school’s time zone (real FerretDB, fake upstre
       timeZone: 'Australia/Sydney',
       evenings: [{ event: { id: 'ev1', status: 'open' }, state: 'live', pending: [], familiesAffected: 0 }],
     });
-    const run = await h.app.http.inject({
-      method: 'POST',
-      url: '/api/v1/schools/school-a/sync-runs',
-      headers: { authorization: `Bearer ${token}` },
-      payload: {},
-    });
+    const run = await h.request(token, 'POST', '/api/v1/schools/school-a/sync-runs', {});
     expect(run.statusCode).toBe(409);
     expect(run.json().error.details.events).toEqual([{ id: 'ev1', title: 'Year 11 evening' }]);
     h.upstream.state.live = [];

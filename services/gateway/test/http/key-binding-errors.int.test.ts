@@ -32,15 +32,11 @@ describe('gateway: key binding and connection-test limits', () => {
   afterAll(async () => h?.close());
 
   const send = (method: 'PUT' | 'POST', url: string, payload: object) =>
-    h.app.http.inject({ method, url, headers: { authorization: `Bearer ${token}` }, payload });
+    h.request(token, method, url, payload);
   const auditEntries = async () =>
-    (
-      await h.app.http.inject({
-        method: 'GET',
-        url: '/api/v1/schools/school-k/audit-log',
-        headers: { authorization: `Bearer ${token}` },
-      })
-    ).json().entries as Array<Record<string, unknown>>;
+    (await h.request(token, 'GET', '/api/v1/schools/school-k/audit-log')).json().entries as Array<
+      Record<string, unknown>
+    >;
 
   it('a new address without the key: 400 CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS, audited as a refused host change', async () => {
     const first = await send('PUT', '/api/v1/schools/school-k/settings', {

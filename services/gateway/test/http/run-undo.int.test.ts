@@ -27,12 +27,7 @@ describe('undo a run: impact first, then the report (real FerretDB, fake upstrea
   afterAll(async () => h?.close());
 
   const req = (method: 'GET' | 'POST', url: string, payload?: object) =>
-    h.app.http.inject({
-      method,
-      url,
-      headers: { authorization: `Bearer ${token}` },
-      ...(payload ? { payload } : {}),
-    });
+    h.request(token, method, url, payload);
 
   it('shows whom undoing restores and which bookings come back before anything is done', async () => {
     h.upstream.state.reinstatements = [

@@ -11,19 +11,8 @@ describe('data-source settings over HTTP (real FerretDB, fake connector)', () =>
   });
   afterAll(async () => h?.close());
 
-  const put = (payload: object) =>
-    h.app.http.inject({
-      method: 'PUT',
-      url: '/api/v1/schools/school-s/settings',
-      headers: { authorization: `Bearer ${token}` },
-      payload,
-    });
-  const get = () =>
-    h.app.http.inject({
-      method: 'GET',
-      url: '/api/v1/schools/school-s/settings',
-      headers: { authorization: `Bearer ${token}` },
-    });
+  const put = (payload: object) => h.request(token, 'PUT', '/api/v1/schools/school-s/settings', payload);
+  const get = () => h.request(token, 'GET', '/api/v1/schools/school-s/settings');
 
   it('a save that does not name the schedule or pause keeps them (no forced enabled: true / 60 minutes)', async () => {
     const first = await put({
@@ -78,12 +67,7 @@ describe('data-source settings over HTTP (real FerretDB, fake connector)', () =>
 
   it('shows and changes the removal thresholds per entity type; a partial change keeps the rest', async () => {
     const thresholds = (method: 'GET' | 'PUT', payload?: object) =>
-      h.app.http.inject({
-        method,
-        url: '/api/v1/schools/school-s/removal-thresholds',
-        headers: { authorization: `Bearer ${token}` },
-        ...(payload ? { payload } : {}),
-      });
+      h.request(token, method, '/api/v1/schools/school-s/removal-thresholds', payload);
     const initial = (await thresholds('GET')).json();
     expect(initial).toMatchObject({ default: { percent: 10, min: 5 }, byType: [] });
     expect(initial.entityTypes).toContain('pupil');
@@ -113,11 +97,7 @@ describe('data-source settings over HTTP (real FerretDB, fake connector)', () =>
       expect(refused.statusCode, JSON.stringify(bad)).toBe(400);
     }
     expect((await thresholds('GET')).json()).toEqual(kept.json());
-    const audit = await h.app.http.inject({
-      method: 'GET',
-      url: '/api/v1/schools/school-s/audit-log',
-      headers: { authorization: `Bearer ${token}` },
-    });
+    const audit = await h.request(token, 'GET', '/api/v1/schools/school-s/audit-log');
     expect(audit.json().entries.map((e: { action: string }) => e.action)).toContain(
       'removal-thresholds.update',
     );

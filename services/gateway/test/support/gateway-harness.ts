@@ -16,8 +16,13 @@ export interface GatewayHarness {
   upstream: ReturnType<typeof createFakeRosterBookings>;
   /** Issues a school admin token through the operator endpoint. */
   issueToken(tenantId: string, label?: string): Promise<{ token: string; tokenId: string }>;
+  /** A request to the public API with `token` as the admin's bearer credential (JSON body if given). */
+  request(token: string, method: AdminMethod, url: string, payload?: object): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
+
+export type AdminMethod = 'GET' | 'PUT' | 'POST' | 'DELETE';
+type LightMyRequestResponse = Awaited<ReturnType<GatewayApp['http']['inject']>>;
 
 export async function startGatewayHarness(env: Record<string, string> = {}): Promise<GatewayHarness> {
   const db = await createTestDatabase('gw');
@@ -59,6 +64,13 @@ export async function startGatewayHarness(env: Record<string, string> = {}): Pro
       const body = res.json<{ token: string; tokenId: string }>();
       return { token: body.token, tokenId: body.tokenId };
     },
+    request: (token, method, url, payload) =>
+      app.http.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${token}` },
+        ...(payload === undefined ? {} : { payload }),
+      }),
     async close() {
       await app.stop();
       await db.drop();
