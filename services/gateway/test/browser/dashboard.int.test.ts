@@ -1,19 +1,13 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import type { Client } from '@grpc/grpc-js';
-import { callMetadata, callUnary, createGrpcClient, loadProtoPackage } from '@isams-sync/grpc';
-import { startSystem, type RunningSystem } from '@isams-sync/testing';
-import type { GrpcClientConstructor, UnaryMethod } from '@isams-sync/grpc';
+import type { RunningSystem } from '@isams-sync/testing';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessibilityViolations, launchBrowser, screenshot } from '../support/browser';
-
-interface BookingsClient extends Client {
-  createEvent: UnaryMethod<object, { id: string }>;
-  updateEvent: UnaryMethod<object, { id: string; status: string }>;
-  createSlots: UnaryMethod<object, { slots: Array<{ id: string }> }>;
-  createBooking: UnaryMethod<object, { id: string }>;
-  listBookings: UnaryMethod<object, { bookings: Array<{ id: string; status: string }> }>;
-}
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  accessibilityViolations,
+  expectEveryFieldLabelled,
+  runEndStatus,
+  screenshot,
+} from '../support/browser';
+import { useWholeSystemInBrowser, type BrowserBookingsClient } from '../support/browser-system';
 
 const REMOVED_PUPILS = 8;
 
@@ -22,63 +16,27 @@ const REMOVED_PUPILS = 8;
  * Kafka and FerretDB, driven through the Data Dashboard in Debian's chromium.
  */
 describe('Data Dashboard in a browser against the whole running system', () => {
+  const w = useWholeSystemInBrowser({
+    schoolPrefix: 'e2e',
+    seed: 42,
+    system: { holdPercent: 2, holdMin: 3 },
+  });
+  const { schoolId, apiKey, bookings } = w;
   let system: RunningSystem;
-  let browser: Awaited<ReturnType<typeof launchBrowser>>;
   let page: Page;
-  const schoolId = `e2e-${randomBytes(4).toString('hex')}`;
-  const apiKey = randomUUID().toUpperCase();
   let token: string;
+  let bookingsClient: BrowserBookingsClient;
+  beforeAll(() => {
+    ({ system, page, token, bookingsClient } = w);
+  });
   let bookingIds: string[] = [];
-  let bookingsClient: BookingsClient;
   const requests: string[] = [];
-
-  beforeAll(async () => {
-    browser = await launchBrowser();
-    page = browser.page;
-    system = await startSystem({ holdPercent: 2, holdMin: 3 });
-    await system.simulator.admin('POST', '/admin/schools', {
-      schoolId,
-      seed: 42,
-      size: 'small',
-      apiKey,
-      cacheMode: 'bypass',
-    });
-    token = await system.issueToken(schoolId);
-    const pkg = loadProtoPackage<{
-      isams_sync: { bookings: { v1: { BookingsService: GrpcClientConstructor<BookingsClient> } } };
-    }>('isams_sync/bookings/v1/bookings_service.proto');
-    bookingsClient = createGrpcClient(pkg.isams_sync.bookings.v1.BookingsService, system.bookingsAddress, {
-      identity: system.clientIdentity('bookings'),
-      deadlineMs: 10_000,
-    });
-  }, 180_000);
-
-  afterAll(async () => {
-    bookingsClient?.close();
-    await browser?.close();
-    await system?.stop();
-  }, 60_000);
-
-  const api = async <T>(path: string): Promise<T> => {
-    const res = await fetch(`${system.gatewayUrl}/api/v1/schools/${schoolId}${path}`, {
-      headers: { authorization: `Bearer ${token}` },
-    });
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  };
-  const bookings = <Res>(method: UnaryMethod<object, Res>, req: object) =>
-    callUnary(
-      method.bind(bookingsClient) as UnaryMethod<object, Res>,
-      req,
-      callMetadata({ tenantId: schoolId, actor: 'e2e' }),
-    );
+  const api = <T>(path: string) => w.api<T>('GET', path);
 
   async function waitForRunEnd(expected: string): Promise<void> {
-    const terminal = ['applied', 'unchanged', 'held', 'failed', 'cancelled']
-      .map((status) => `#run-progress [data-status="${status}"]`)
-      .join(', ');
+    let status: string;
     try {
-      await page.locator(terminal).first().waitFor({ timeout: 240_000 });
+      status = await runEndStatus(page);
     } catch (err) {
       await screenshot(page, 'run-did-not-end');
       const runs = await api<{ runs: unknown[] }>('/sync-runs?pageSize=2').catch((e: unknown) => String(e));
@@ -86,21 +44,8 @@ describe('Data Dashboard in a browser against the whole running system', () => {
         cause: err,
       });
     }
-    const status = await page.locator(terminal).first().getAttribute('data-status');
     if (status !== expected) await screenshot(page, `unexpected-${status}`);
     expect(status).toBe(expected);
-  }
-
-  /** Every visible form field has a <label for> (the accessible name the tests also use). */
-  async function expectEveryFieldLabelled(): Promise<void> {
-    const fields = page.locator('main input:visible, main select:visible, main textarea:visible');
-    const count = await fields.count();
-    expect(count).toBeGreaterThan(0);
-    for (let i = 0; i < count; i++) {
-      const id = await fields.nth(i).getAttribute('id');
-      expect(id, `field ${i} has an id`).toBeTruthy();
-      await expect(page.locator(`label[for="${id}"]`).count()).resolves.toBeGreaterThan(0);
-    }
   }
 
   it('completes the Getting Started wizard, runs the first sync and shows the counts', async () => {
@@ -110,7 +55,7 @@ describe('Data Dashboard in a browser against the whole running system', () => {
     await page.getByLabel('Admin token').fill(token);
     await page.getByLabel('Admin token').press('Enter');
     await page.getByRole('heading', { name: 'Getting Started' }).waitFor();
-    await expectEveryFieldLabelled();
+    await expectEveryFieldLabelled(page);
 
     await page.getByLabel('iSAMS web address').fill(system.simulator.url);
     await page.getByLabel('Batch API key').fill(apiKey);
@@ -146,7 +91,7 @@ describe('Data Dashboard in a browser against the whole running system', () => {
     await expect(pupilRow.first().locator('td').nth(1).textContent()).resolves.toBe('300');
     // The freshness card refreshes once the run has ended.
     await page.locator('#data-as-of', { hasNotText: '—' }).waitFor({ timeout: 30_000 });
-    await expectEveryFieldLabelled();
+    await expectEveryFieldLabelled(page);
     // Progress came over the Server-Sent Events stream (the connector's WatchSyncRun), not polling.
     const streamed = requests.filter((u) => /\/sync-runs\/[^/]+\/events$/.test(u));
     const polled = requests.filter((u) => /\/sync-runs\/[0-9a-f-]{36}$/.test(u));

@@ -1,21 +1,8 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import type { Client } from '@grpc/grpc-js';
-import { callMetadata, callUnary, createGrpcClient, loadProtoPackage } from '@isams-sync/grpc';
-import { startSystem, type RunningSystem } from '@isams-sync/testing';
-import type { GrpcClientConstructor, UnaryMethod } from '@isams-sync/grpc';
+import type { RunningSystem } from '@isams-sync/testing';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessibilityViolations, launchBrowser, screenshot } from '../support/browser';
-
-interface BookingsClient extends Client {
-  createEvent: UnaryMethod<object, { id: string }>;
-  createSlots: UnaryMethod<object, { slots: Array<{ id: string }> }>;
-  createBooking: UnaryMethod<object, { id: string }>;
-  listBookings: UnaryMethod<
-    object,
-    { bookings: Array<{ id: string; status: string; pendingCancellation: boolean }> }
-  >;
-}
+import { beforeAll, describe, expect, it } from 'vitest';
+import { accessibilityViolations, runEndStatus, screenshot } from '../support/browser';
+import { useWholeSystemInBrowser, type BrowserBookingsClient } from '../support/browser-system';
 
 const LEAVERS = 2;
 
@@ -24,68 +11,19 @@ const LEAVERS = 2;
  * (simulator, connector, roster, bookings, gateway on the real Kafka and FerretDB).
  */
 describe('Evenings and Undo pages in a browser against the whole running system', () => {
+  const w = useWholeSystemInBrowser({
+    schoolPrefix: 'ev',
+    seed: 44,
+    system: { holdPercent: 10, holdMin: 5 },
+  });
+  const { schoolId, apiKey, api, bookings } = w;
   let system: RunningSystem;
-  let browser: Awaited<ReturnType<typeof launchBrowser>>;
   let page: Page;
-  const schoolId = `ev-${randomBytes(4).toString('hex')}`;
-  const apiKey = randomUUID().toUpperCase();
-  let token: string;
-  let bookingsClient: BookingsClient;
+  let bookingsClient: BrowserBookingsClient;
+  beforeAll(() => {
+    ({ system, page, bookingsClient } = w);
+  });
   let laterEventId = '';
-
-  beforeAll(async () => {
-    browser = await launchBrowser();
-    page = browser.page;
-    system = await startSystem({ holdPercent: 10, holdMin: 5 });
-    await system.simulator.admin('POST', '/admin/schools', {
-      schoolId,
-      seed: 44,
-      size: 'small',
-      apiKey,
-      cacheMode: 'bypass',
-    });
-    token = await system.issueToken(schoolId);
-    const pkg = loadProtoPackage<{
-      isams_sync: { bookings: { v1: { BookingsService: GrpcClientConstructor<BookingsClient> } } };
-    }>('isams_sync/bookings/v1/bookings_service.proto');
-    bookingsClient = createGrpcClient(pkg.isams_sync.bookings.v1.BookingsService, system.bookingsAddress, {
-      identity: system.clientIdentity('bookings'),
-      deadlineMs: 10_000,
-    });
-  }, 180_000);
-
-  afterAll(async () => {
-    bookingsClient?.close();
-    await browser?.close();
-    await system?.stop();
-  }, 60_000);
-
-  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${system.gatewayUrl}/api/v1/schools/${schoolId}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  };
-  const bookings = <Res>(method: UnaryMethod<object, Res>, req: object) =>
-    callUnary(
-      method.bind(bookingsClient) as UnaryMethod<object, Res>,
-      req,
-      callMetadata({ tenantId: schoolId, actor: 'browser-test' }),
-    );
-
-  async function waitForRun(): Promise<string> {
-    const terminal = ['applied', 'unchanged', 'held', 'failed', 'cancelled']
-      .map((status) => `#run-progress [data-status="${status}"]`)
-      .join(', ');
-    await page.locator(terminal).first().waitFor({ timeout: 240_000 });
-    return (await page.locator(terminal).first().getAttribute('data-status')) ?? '';
-  }
 
   it('a run during an evening open today keeps its bookings; the Evenings page shows them, who and why', async () => {
     // Settings (startSystem runs the connector without its scheduler: only the Run button starts runs here) and a first sync.
@@ -182,7 +120,7 @@ describe('Evenings and Undo pages in a browser against the whole running system'
     for (const p of leavers) await system.simulator.admin('DELETE', `/admin/schools/${schoolId}/pupils/${p}`);
 
     await page.goto(system.gatewayUrl);
-    await page.getByLabel('Admin token').fill(token);
+    await page.getByLabel('Admin token').fill(w.token);
     await page.getByLabel('Admin token').press('Enter');
     await page.getByRole('heading', { name: 'Run history' }).waitFor();
     await page.getByRole('button', { name: 'Run', exact: true }).click();
@@ -192,7 +130,7 @@ describe('Evenings and Undo pages in a browser against the whole running system'
     await expect(dialog.textContent()).resolves.toContain('Year 11 Parents Evening');
     expect(await accessibilityViolations(page, 'ev-01-run-during-live-evening')).toEqual([]);
     await dialog.getByRole('button', { name: 'Run anyway' }).click();
-    expect(await waitForRun()).toBe('applied');
+    expect(await runEndStatus(page)).toBe('applied');
 
     // Nothing was cancelled: the leavers' bookings are kept, pending.
     const list = await bookings(bookingsClient.listBookings, { eventId: event.id });

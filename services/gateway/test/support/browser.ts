@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { chromium } from 'playwright-core';
+import { expect } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -69,4 +70,26 @@ export async function accessibilityViolations(page: Page, name: string): Promise
         .map((node) => node.target.join(' '))
         .join(', ')}`,
   );
+}
+
+/** Every visible form field of the page's main has a <label for> (the accessible name tests use). */
+export async function expectEveryFieldLabelled(page: Page): Promise<void> {
+  const fields = page.locator('main input:visible, main select:visible, main textarea:visible');
+  const count = await fields.count();
+  expect(count).toBeGreaterThan(0);
+  for (let i = 0; i < count; i++) {
+    const id = await fields.nth(i).getAttribute('id');
+    expect(id, `field ${i} has an id`).toBeTruthy();
+    await expect(page.locator(`label[for="${id}"]`).count()).resolves.toBeGreaterThan(0);
+  }
+}
+
+const RUN_ENDED = ['applied', 'unchanged', 'held', 'failed', 'cancelled']
+  .map((status) => `#run-progress [data-status="${status}"]`)
+  .join(', ');
+
+/** Waits until the dashboard's run progress shows a terminal status, and returns that status. */
+export async function runEndStatus(page: Page, timeoutMs = 240_000): Promise<string> {
+  await page.locator(RUN_ENDED).first().waitFor({ timeout: timeoutMs });
+  return (await page.locator(RUN_ENDED).first().getAttribute('data-status')) ?? '';
 }
