@@ -50,6 +50,13 @@ export interface TenantCollection<T extends TenantDocument> {
   ): Promise<WithId<T> | null>;
   deleteOne(filter: Filter<T>): Promise<DeleteResult>;
   deleteMany(filter: Filter<T>): Promise<DeleteResult>;
+  /**
+   * Several `updateOne`s in one round trip (unordered `bulkWrite`), each filter scoped and each update
+   * guarded like {@link TenantCollection.updateOne}. Returns the summed matched/modified/upserted counts.
+   */
+  updateEach(
+    ops: ReadonlyArray<{ filter: Filter<T>; update: UpdateFilter<T>; upsert?: boolean }>,
+  ): Promise<{ matched: number; modified: number; upserted: number }>;
   /** {@link bulkUpsert} with `tenantId` added to every document and to the key fields. */
   bulkUpsert(
     docs: Array<Omit<T, 'tenantId'> & { tenantId?: string }>,
@@ -147,6 +154,16 @@ export function tenantCollection<T extends TenantDocument>(
       ),
     deleteOne: (filter) => wrap('deleteOne', () => coll.deleteOne(scoped(filter))),
     deleteMany: (filter) => wrap('deleteMany', () => coll.deleteMany(scoped(filter))),
+    updateEach: async (ops) => {
+      if (ops.length === 0) return { matched: 0, modified: 0, upserted: 0 };
+      const writes = ops.map((op) => ({
+        updateOne: { filter: scoped(op.filter), update: guardUpdate(op.update), upsert: op.upsert ?? false },
+      }));
+      return wrap('updateEach', async () => {
+        const r = await coll.bulkWrite(writes, { ordered: false });
+        return { matched: r.matchedCount, modified: r.modifiedCount, upserted: r.upsertedCount };
+      });
+    },
     bulkUpsert: async (docs, options) => {
       const stamped = docs.map(stamp) as T[];
       const keyFields = options.keyFields.includes('tenantId')
