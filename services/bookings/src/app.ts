@@ -72,7 +72,7 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
   });
   const duration = metrics.histogram({
     name: 'bookings_roster_change_seconds',
-    help: 'Time to apply one roster change event',
+    help: 'Time to apply one roster change event (its share of the batch it was applied in)',
   });
 
   let mongo: MongoConnection | undefined;
