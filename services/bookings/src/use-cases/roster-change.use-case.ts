@@ -425,6 +425,24 @@ export function createRosterChangeHandler(deps: {
         timeZone,
       );
 
+      // Holds (live evenings; rare) first, one by one in order: a held booking that a later removal
+      // of the batch cancels (an approved held batch) gets both history entries, as one by one.
+      for (const [k, d] of decisions.entries()) {
+        const { removal } = removals[k]!;
+        const at = removal.cause.at;
+        for (const b of d.hold) {
+          const causes = b.pendingCancellation?.causes ?? [];
+          if (causes.some((c) => c.rosterEventId === removal.rosterEventId)) continue;
+          // On the end-of-evening sweep's work list before the hold exists, so no hold is ever missed.
+          await store.noteHeldEvening(tenantId, b.eventId, at);
+          await store.setPending(tenantId, b.id, [...causes, removal.cause], {
+            at,
+            action: 'cancellation_held',
+            reason: removal.reason,
+            rosterEventId: removal.rosterEventId,
+          });
+        }
+      }
       const cancelled = await store.cancelBookings(
         tenantId,
         decisions.flatMap((d, k) => {
@@ -455,17 +473,6 @@ export function createRosterChangeHandler(deps: {
         const mine = cancelledBy.get(event.id) ?? [];
         toPublish.push(...mine.map((b) => cancelledEvent(tenantId, b)));
         for (const b of d.hold) {
-          const causes = b.pendingCancellation?.causes ?? [];
-          if (!causes.some((c) => c.rosterEventId === event.id)) {
-            // On the end-of-evening sweep's work list before the hold exists, so no hold is ever missed.
-            await store.noteHeldEvening(tenantId, b.eventId, at);
-            await store.setPending(tenantId, b.id, [...causes, removal.cause], {
-              at,
-              action: 'cancellation_held',
-              reason: removal.reason,
-              rosterEventId: event.id,
-            });
-          }
           toPublish.push(
             bookingCancellationHeldV1.create({
               tenantId,

@@ -147,6 +147,12 @@ describe('bookings: removals applied a batch at a time (real FerretDB)', () => {
     const burst = (tenant: string): Array<CloudEvent<RosterChangeData>> => [
       rosterEvent(tenant, 'pupil', 'removed', 'p0', at(1)), // cancels open/p0, holds live/p0
       rosterEvent(tenant, 'contact', 'removed', 'c0', at(2)), // same bookings: nothing more to cancel; adds a hold cause
+      // The live booking's teacher, approved: cancels the held booking (after both holds, as one by one).
+      rosterEvent(tenant, 'staff', 'removed', 't2', {
+        ...at(2),
+        reason: 'approved_held_batch',
+        heldBatchId: 'hb1',
+      }),
       rosterEvent(tenant, 'pupil', 'removed', 'p1', at(3)),
       rosterEvent(tenant, 'pupil', 'removed', 'p2', at(4)),
       rosterEvent(tenant, 'pupil', 'restored', 'p2', { ...at(5), syncRunId: 'run-2' }), // reinstates p2
@@ -172,6 +178,7 @@ describe('bookings: removals applied a batch at a time (real FerretDB)', () => {
       'applied',
       'applied',
       'applied',
+      'applied',
       'stale',
       'duplicate',
     ]);
@@ -184,8 +191,10 @@ describe('bookings: removals applied a batch at a time (real FerretDB)', () => {
     };
     expect(kinds(p2.sent, await all(batch))).toEqual(kinds(p1.sent, await all(one)));
     expect(snapshot(await all(batch)).find((b) => b.who === 'live/p0/c0')).toMatchObject({
-      status: 'booked',
-      held: ['pupil:p0', 'contact:c0'],
+      status: 'cancelled',
+      reason: 'roster_removal_approved',
+      cancelledBy: 'staff:t2',
+      history: ['booked', 'cancellation_held', 'cancellation_held', 'cancelled'],
     });
   });
 
