@@ -66,6 +66,13 @@ export interface TenantCollection<T extends TenantDocument> {
   aggregate<R extends Document = Document>(pipeline: Document[]): Promise<R[]>;
 }
 
+/**
+ * Most statements of one `updateEach` write command. FerretDB 1.24 (PostgreSQL backend) stopped
+ * answering every client after one `update` command of 200 statements (seen 2026-12-03); 20 at a time
+ * works and keeps the round trips few.
+ */
+const UPDATE_EACH_CHUNK = 20;
+
 /** Builds a {@link TenantCollection} for `tenantId` over `db.collection(name)`. */
 export function tenantCollection<T extends TenantDocument>(
   db: Db,
@@ -160,8 +167,14 @@ export function tenantCollection<T extends TenantDocument>(
         updateOne: { filter: scoped(op.filter), update: guardUpdate(op.update), upsert: op.upsert ?? false },
       }));
       return wrap('updateEach', async () => {
-        const r = await coll.bulkWrite(writes, { ordered: false });
-        return { matched: r.matchedCount, modified: r.modifiedCount, upserted: r.upsertedCount };
+        const total = { matched: 0, modified: 0, upserted: 0 };
+        for (let i = 0; i < writes.length; i += UPDATE_EACH_CHUNK) {
+          const r = await coll.bulkWrite(writes.slice(i, i + UPDATE_EACH_CHUNK), { ordered: false });
+          total.matched += r.matchedCount;
+          total.modified += r.modifiedCount;
+          total.upserted += r.upsertedCount;
+        }
+        return total;
       });
     },
     bulkUpsert: async (docs, options) => {
