@@ -33,12 +33,36 @@ export interface ConsumerContext {
  */
 export type EventHandler = (event: CloudEvent<unknown>, ctx: ConsumerContext) => Promise<void>;
 
+/** Context passed to a {@link BatchEventHandler} with each batch (offsets of its first and last event). */
+export interface BatchConsumerContext extends Omit<ConsumerContext, 'offset'> {
+  firstOffset: string;
+  lastOffset: string;
+}
+
+/**
+ * Handles consecutive events of one partition together (in offset order), all or nothing as far as
+ * the runner knows: it resolves when every event is handled. Must be idempotent like
+ * {@link EventHandler} (after a crash or a failed attempt the whole batch is delivered again). A
+ * `permanent` failure makes the runner split the batch to isolate the event that fails (one event
+ * alone goes to the per-event `handler`, which dead-letters it); any other failure retries the
+ * whole batch after a back-off, like a failed single event.
+ */
+export type BatchEventHandler = (events: CloudEvent<unknown>[], ctx: BatchConsumerContext) => Promise<void>;
+
 /** Options of {@link runConsumer}. */
 export interface RunConsumerOptions {
   client: KafkaClient;
   groupId: string;
   topics: string[];
   handler: EventHandler;
+  /**
+   * Optional: handles up to `maxBatchSize` consecutive events of a fetched partition batch in one call
+   * (one database round trip for many events). `handler` stays required: it handles an event a
+   * failing batch was split down to (poison isolation). Offsets are committed after each batch.
+   */
+  batchHandler?: BatchEventHandler;
+  /** Most events given to `batchHandler` at once (default 200). */
+  maxBatchSize?: number;
   /**
    * Attempts per message for failures that are not permanent before it is dead-lettered (default:
    * no limit — a transient failure is retried until it succeeds). Permanent failures are
@@ -299,28 +323,146 @@ export function runConsumer(options: RunConsumerOptions): ConsumerHandle {
       lastCommit = Date.now();
       await consumer.commitOffsets([{ topic, partition, offset }]);
     };
+    const later = (delayMs: number): void => {
+      const resume = pause();
+      const timer = setTimeout(() => {
+        resumeTimers.delete(timer);
+        if (!stopping && !userPaused) resume();
+      }, delayMs);
+      resumeTimers.add(timer);
+    };
+    const markDone = async (offset: string, count: number, commitNow: boolean): Promise<void> => {
+      resolveOffset(offset);
+      done = offset;
+      pending += count;
+      if (commitNow || pending >= commitBatchSize || Date.now() - lastCommit >= commitIntervalMs)
+        await flush();
+      await heartbeat();
+    };
     try {
+      if (options.batchHandler) {
+        await processInBatches(payload, later, markDone);
+        return;
+      }
       for (const message of batch.messages) {
         if (stopping || !isRunning() || isStale()) break;
         const outcome = await processMessage({ topic, partition, message, heartbeat });
         if (outcome.kind === 'stop') break;
         if (outcome.kind === 'later') {
-          const resume = pause();
-          const timer = setTimeout(() => {
-            resumeTimers.delete(timer);
-            if (!stopping && !userPaused) resume();
-          }, outcome.delayMs);
-          resumeTimers.add(timer);
+          later(outcome.delayMs);
           break;
         }
-        resolveOffset(message.offset);
-        done = message.offset;
-        pending += 1;
-        if (pending >= commitBatchSize || Date.now() - lastCommit >= commitIntervalMs) await flush();
-        await heartbeat();
+        await markDone(message.offset, 1, false);
       }
     } finally {
       await flush();
+    }
+  };
+
+  const maxBatchSize = Math.max(1, options.maxBatchSize ?? 200);
+
+  /**
+   * Batch mode: consecutive CloudEvents of the fetched batch, at most `maxBatchSize`, go to
+   * `batchHandler` together and are committed together. A record that is not a CloudEvent ends the
+   * batch before it and is dead-lettered on its own (through {@link processMessage}).
+   */
+  const processInBatches = async (
+    payload: EachBatchPayload,
+    later: (delayMs: number) => void,
+    markDone: (offset: string, count: number, commitNow: boolean) => Promise<void>,
+  ): Promise<void> => {
+    const { batch, heartbeat, isRunning, isStale } = payload;
+    const { topic, partition } = batch;
+    const messages = batch.messages;
+    let i = 0;
+    while (i < messages.length) {
+      if (stopping || !isRunning() || isStale()) return;
+      const chunk: Array<{ message: KafkaMessage; event: CloudEvent<unknown> }> = [];
+      while (i < messages.length && chunk.length < maxBatchSize) {
+        const message = messages[i]!;
+        let event: CloudEvent<unknown>;
+        try {
+          event = fromKafkaMessage(message);
+        } catch {
+          break;
+        }
+        chunk.push({ message, event });
+        i += 1;
+      }
+      if (chunk.length === 0) {
+        // Not a CloudEvent: dead-lettered alone.
+        const message = messages[i]!;
+        const outcome = await processMessage({ topic, partition, message, heartbeat });
+        if (outcome.kind === 'stop') return;
+        if (outcome.kind === 'later') return later(outcome.delayMs);
+        await markDone(message.offset, 1, true);
+        i += 1;
+        continue;
+      }
+      const outcome = await processChunk(topic, partition, chunk, heartbeat, markDone);
+      if (outcome.kind === 'stop') return;
+      if (outcome.kind === 'later') return later(outcome.delayMs);
+    }
+  };
+
+  /**
+   * One attempt at a batch. A permanent failure splits it in halves (each handled the same way; one
+   * event alone goes through {@link processMessage}: handled again, dead-lettered if it fails
+   * permanently), so a poison event neither blocks nor drops the others; any other failure retries
+   * the batch from its first offset after a back-off.
+   */
+  const processChunk = async (
+    topic: string,
+    partition: number,
+    chunk: Array<{ message: KafkaMessage; event: CloudEvent<unknown> }>,
+    heartbeat: () => Promise<void>,
+    markDone: (offset: string, count: number, commitNow: boolean) => Promise<void>,
+  ): Promise<Outcome> => {
+    if (chunk.length === 1) {
+      const outcome = await processMessage({ topic, partition, message: chunk[0]!.message, heartbeat });
+      if (outcome.kind === 'done') await markDone(chunk[0]!.message.offset, 1, true);
+      return outcome;
+    }
+    const firstOffset = chunk[0]!.message.offset;
+    const lastOffset = chunk.at(-1)!.message.offset;
+    const log = logger.child({ topic, partition, firstOffset, lastOffset, batchSize: chunk.length });
+    const key = `${topic}:${partition}`;
+    const previous = retrying.get(key);
+    const attempt = (previous?.offset === firstOffset ? previous.attempts : 0) + 1;
+    try {
+      await withHeartbeats(heartbeat, () =>
+        options.batchHandler!(
+          chunk.map((c) => c.event),
+          { topic, partition, firstOffset, lastOffset, attempt, logger: log, heartbeat },
+        ),
+      );
+      if (attempt > 1) log.info({ attempt }, 'kafka batch handler succeeded after retrying');
+      retrying.delete(key);
+      await markDone(lastOffset, chunk.length, true);
+      return { kind: 'done' };
+    } catch (err) {
+      const failure = classify(err);
+      if (failure === 'permanent' || attempt >= maxAttempts) {
+        retrying.delete(key);
+        log.warn({ failure, err }, 'kafka batch failed; splitting it to isolate the failing event');
+        const half = Math.ceil(chunk.length / 2);
+        for (const part of [chunk.slice(0, half), chunk.slice(half)]) {
+          const outcome = await processChunk(topic, partition, part, heartbeat, markDone);
+          // A part that must wait: the partition is fetched again from its first unfinished offset.
+          if (outcome.kind !== 'done') return outcome;
+        }
+        return { kind: 'done' };
+      }
+      if (stopping) {
+        log.info({ attempt }, 'kafka consumer stopping; failed batch left for redelivery');
+        return { kind: 'stop' };
+      }
+      retrying.set(key, { offset: firstOffset, attempts: attempt });
+      const delayMs = backoffDelay(attempt, backoff);
+      const fields = { attempt, delayMs, failure, err };
+      if (failure === 'transient') log.warn(fields, 'kafka batch handler failed; partition paused, retrying');
+      else log.error(fields, 'kafka batch handler failed unexpectedly; partition paused, retrying');
+      return { kind: 'later', delayMs };
     }
   };
 

@@ -38,7 +38,14 @@ export type {
   RawRecord,
 } from './event-producer';
 export { runConsumer, DLQ_HEADERS, isTopicNotReadyError } from './event-consumer';
-export type { RunConsumerOptions, ConsumerHandle, ConsumerContext, EventHandler } from './event-consumer';
+export type {
+  RunConsumerOptions,
+  ConsumerHandle,
+  ConsumerContext,
+  EventHandler,
+  BatchEventHandler,
+  BatchConsumerContext,
+} from './event-consumer';
 export { classifyHandlerFailure, isPermanentKafkaError } from './kafka-failures';
 export type { HandlerFailure } from './kafka-failures';
 export { listDeadLetters, replayDeadLetters, originalRecord, toDeadLetter } from './dlq-replay';

@@ -50,6 +50,13 @@ export interface TenantCollection<T extends TenantDocument> {
   ): Promise<WithId<T> | null>;
   deleteOne(filter: Filter<T>): Promise<DeleteResult>;
   deleteMany(filter: Filter<T>): Promise<DeleteResult>;
+  /**
+   * Several `updateOne`s in one round trip (unordered `bulkWrite`), each filter scoped and each update
+   * guarded like {@link TenantCollection.updateOne}. Returns the summed matched/modified/upserted counts.
+   */
+  updateEach(
+    ops: ReadonlyArray<{ filter: Filter<T>; update: UpdateFilter<T>; upsert?: boolean }>,
+  ): Promise<{ matched: number; modified: number; upserted: number }>;
   /** {@link bulkUpsert} with `tenantId` added to every document and to the key fields. */
   bulkUpsert(
     docs: Array<Omit<T, 'tenantId'> & { tenantId?: string }>,
@@ -58,6 +65,13 @@ export interface TenantCollection<T extends TenantDocument> {
   /** A portable aggregation (see `assertPortablePipeline`) with a leading `$match: { tenantId }`. */
   aggregate<R extends Document = Document>(pipeline: Document[]): Promise<R[]>;
 }
+
+/**
+ * Most statements of one `updateEach` write command. FerretDB 1.24 (PostgreSQL backend) stopped
+ * answering every client after one `update` command of 200 statements (seen 2026-12-03); 20 at a time
+ * works and keeps the round trips few.
+ */
+const UPDATE_EACH_CHUNK = 20;
 
 /** Builds a {@link TenantCollection} for `tenantId` over `db.collection(name)`. */
 export function tenantCollection<T extends TenantDocument>(
@@ -147,6 +161,22 @@ export function tenantCollection<T extends TenantDocument>(
       ),
     deleteOne: (filter) => wrap('deleteOne', () => coll.deleteOne(scoped(filter))),
     deleteMany: (filter) => wrap('deleteMany', () => coll.deleteMany(scoped(filter))),
+    updateEach: async (ops) => {
+      if (ops.length === 0) return { matched: 0, modified: 0, upserted: 0 };
+      const writes = ops.map((op) => ({
+        updateOne: { filter: scoped(op.filter), update: guardUpdate(op.update), upsert: op.upsert ?? false },
+      }));
+      return wrap('updateEach', async () => {
+        const total = { matched: 0, modified: 0, upserted: 0 };
+        for (let i = 0; i < writes.length; i += UPDATE_EACH_CHUNK) {
+          const r = await coll.bulkWrite(writes.slice(i, i + UPDATE_EACH_CHUNK), { ordered: false });
+          total.matched += r.matchedCount;
+          total.modified += r.modifiedCount;
+          total.upserted += r.upsertedCount;
+        }
+        return total;
+      });
+    },
     bulkUpsert: async (docs, options) => {
       const stamped = docs.map(stamp) as T[];
       const keyFields = options.keyFields.includes('tenantId')

@@ -87,6 +87,27 @@ describe('tenantCollection (integration)', () => {
     expect(await b.countDocuments()).toBe(1);
   });
 
+  it('updateEach: several updates in one round trip, each scoped to the tenant (upserts stamped)', async () => {
+    const { a, b } = await seed();
+    expect(
+      await a.updateEach([
+        { filter: { pupilId: 'p1' }, update: { $set: { form: '9A' } } },
+        { filter: { pupilId: 'p2' }, update: { $set: { form: '9B' } } },
+        { filter: { pupilId: 'p7' }, update: { $set: { name: 'Gus' } }, upsert: true },
+        // A filter naming another tenant is overridden: it reaches this tenant's p1, never school-b's.
+        { filter: { pupilId: 'p1', tenantId: 'school-b' }, update: { $set: { name: 'Anna' } } },
+      ]),
+    ).toEqual({ matched: 3, modified: 3, upserted: 1 });
+    expect(await b.findOne({ pupilId: 'p1' })).toMatchObject({ name: 'Other school pupil', form: '7A' });
+    expect(await a.findOne({ pupilId: 'p1' })).toMatchObject({ name: 'Anna', form: '9A' });
+    expect(await a.findOne({ pupilId: 'p7' })).toMatchObject({ tenantId: 'school-a', name: 'Gus' });
+    expect((await a.find({}, { sort: { pupilId: 1 } })).map((p) => p.form)).toEqual(['9A', '9B', undefined]);
+    await expect(
+      a.updateEach([{ filter: { pupilId: 'p1' }, update: { $set: { tenantId: 'school-b' } } }]),
+    ).rejects.toMatchObject({ code: 'MONGO_TENANT_MISMATCH' });
+    expect(await a.updateEach([])).toEqual({ matched: 0, modified: 0, upserted: 0 });
+  });
+
   it('refuses writes that would move a document to another tenant', async () => {
     const { a } = await seed();
     await expect(a.insertOne({ tenantId: 'school-b', pupilId: 'x', name: 'x' })).rejects.toMatchObject({

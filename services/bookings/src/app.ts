@@ -25,7 +25,7 @@ import { kafkaBookingEventPublisher } from './adapters/kafka/booking-events.publ
 import { BookingsStore } from './adapters/mongo/bookings.store';
 import type { RosterDirectory } from './domain/roster-directory.port';
 import { BOOKINGS_CALLERS, bookingsGrpcHandlers } from './handlers/grpc/bookings.grpc';
-import { rosterChangesHandler } from './handlers/kafka/roster-changes.handler';
+import { rosterChangesBatchHandler, rosterChangesHandler } from './handlers/kafka/roster-changes.handler';
 import { createBookingsUseCases } from './use-cases/bookings.use-cases';
 import type { BookingsUseCases } from './use-cases/bookings.use-cases';
 import { createRosterChangeHandler } from './use-cases/roster-change.use-case';
@@ -72,7 +72,7 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
   });
   const duration = metrics.histogram({
     name: 'bookings_roster_change_seconds',
-    help: 'Time to apply one roster change event',
+    help: 'Time to apply one roster change event (its share of the batch it was applied in)',
   });
 
   let mongo: MongoConnection | undefined;
@@ -132,6 +132,9 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
         groupId: config.ROSTER_CHANGES_GROUP_ID,
         topics: [config.ROSTER_CHANGES_TOPIC],
         handler: rosterChangesHandler(rosterChanges.handle, { outcomes, duration }),
+        // A burst of removals is applied a batch at a time (one bookings lookup per school and batch).
+        batchHandler: rosterChangesBatchHandler(rosterChanges.handleBatch, { outcomes, duration }),
+        maxBatchSize: config.ROSTER_CHANGES_BATCH_SIZE,
         logger,
         fromBeginning: true,
         ...(overrides.sessionTimeoutMs

@@ -14,6 +14,8 @@ export const configSchema = z.object({
   ROSTER_CHANGES_TOPIC: z.string().trim().min(1).default(TopicNames.rosterChanges),
   BOOKINGS_EVENTS_TOPIC: z.string().trim().min(1).default(TopicNames.bookingsEvents),
   ROSTER_CHANGES_GROUP_ID: z.string().trim().min(1).default('bookings.roster-changes'),
+  /** Most roster change events applied together (one bookings lookup per school and batch). */
+  ROSTER_CHANGES_BATCH_SIZE: env.int({ min: 1, max: 1000 }).default(200),
   MONGO_URL: env.secret(),
   MONGO_DB: z.string().trim().min(1).default('bookings'),
   /** `host:port` of RosterService (people named by a booking must exist there). */

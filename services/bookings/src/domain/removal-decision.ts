@@ -79,6 +79,54 @@ export function decideRemoval(
   return decision;
 }
 
+/** A removal of a batch: the removal plus the roster change that causes it. */
+export interface BatchRemoval extends RemovalInput {
+  cause: RosterCause;
+  /** The removal's grace deadline (a `restored` before it reinstates). */
+  graceUntil?: Date;
+}
+
+/** The cancellation a removal writes on a booking it cancels. */
+export function removalCancellation(removal: BatchRemoval): NonNullable<Booking['cancellation']> {
+  return {
+    reason: cancellationReasonFor(removal.reason),
+    at: removal.cause.at,
+    roster: removal.cause,
+    ...(removal.graceUntil ? { graceUntil: removal.graceUntil } : {}),
+  };
+}
+
+/**
+ * Decides a batch of removals, in order, as if each were applied before the next is decided: the
+ * bookings one removal cancels or holds are seen cancelled or held by the next (a booking naming two
+ * removed people is cancelled once, by the first). `bookings` must hold every booking naming any of
+ * the removed people (one lookup for the batch); the result has one decision per removal, in order.
+ * The removals must be of distinct people (a person removed twice is decided in the next batch).
+ */
+export function decideRemovals(
+  removals: readonly BatchRemoval[],
+  bookings: readonly Booking[],
+  events: ReadonlyMap<string, BookableEvent>,
+  now: Date,
+  timeZone: string = DEFAULT_SCHOOL_TIME_ZONE,
+): RemovalDecision[] {
+  const current = new Map(bookings.map((b) => [b.id, b]));
+  return removals.map((removal) => {
+    const decision = decideRemoval(removal, [...current.values()], events, now, timeZone);
+    for (const b of decision.cancel) {
+      const { pendingCancellation, ...rest } = b;
+      void pendingCancellation;
+      current.set(b.id, { ...rest, status: 'cancelled', cancellation: removalCancellation(removal) });
+    }
+    for (const b of decision.hold) {
+      const causes = b.pendingCancellation?.causes ?? [];
+      if (!causes.some((c) => c.rosterEventId === removal.rosterEventId))
+        current.set(b.id, { ...b, pendingCancellation: { causes: [...causes, removal.cause] } });
+    }
+    return decision;
+  });
+}
+
 /** A restore (`restored` roster event) of one person. */
 export interface RestoreInput {
   kind: PersonKind;

@@ -12,8 +12,11 @@ import {
   cancellationReasonFor,
   decideReinstatement,
   decideRemoval,
+  decideRemovals,
   remainingHoldCauses,
+  removalCancellation,
 } from '../domain/removal-decision';
+import type { BatchRemoval } from '../domain/removal-decision';
 import { isStaleChange } from '../domain/roster-ordering';
 import { DEFAULT_SCHOOL_TIME_ZONE } from '../domain/school-calendar';
 
@@ -299,7 +302,217 @@ export function createRosterChangeHandler(deps: {
     return { status: 'applied', cancelled: 0, held: 0, reinstated, notReinstated };
   }
 
-  return { handle };
+  /**
+   * Applies consecutive roster change events (one Kafka batch of a partition, several schools mixed)
+   * with the same outcome as {@link handle} called on each in order. Removals are applied in bulk:
+   * per school, ONE lookup of the bookings naming the removed people, then the pure
+   * {@link decideRemovals}, the cancellations in one bulk write, the booking events in one publish,
+   * the person states and processed records in one bulk write each — effects, publish, state, record,
+   * the same order as one event, so a crash at any step re-runs the batch to the same state. A
+   * `restored` (rare in a burst) is applied alone, in its place; a person removed twice starts a new
+   * bulk group. Returns the outcome of each event, in order.
+   */
+  async function handleBatch(
+    events: ReadonlyArray<CloudEvent<RosterChangeData>>,
+  ): Promise<RosterChangeOutcome[]> {
+    const outcomes: RosterChangeOutcome[] = Array.from({ length: events.length }, () => empty('ignored'));
+    let group: number[] = [];
+    const people = new Set<string>();
+    const flush = async () => {
+      if (group.length > 0) {
+        const done = await applyRemovals(group.map((i) => events[i]!));
+        group.forEach((i, k) => (outcomes[i] = done[k]!));
+      }
+      group = [];
+      people.clear();
+    };
+    for (const [i, event] of events.entries()) {
+      const data = event.data;
+      if (!PEOPLE.has(data.entityType) || (data.change !== 'removed' && data.change !== 'restored')) continue;
+      if (data.change === 'restored') {
+        await flush();
+        outcomes[i] = await handle(event);
+        continue;
+      }
+      const key = `${event.tenantid}|${data.entityType}|${data.entityId}`;
+      if (people.has(key)) await flush();
+      group.push(i);
+      people.add(key);
+    }
+    await flush();
+    return outcomes;
+  }
+
+  /** Removals of distinct people (any schools): applied per school, in bulk. */
+  async function applyRemovals(
+    events: ReadonlyArray<CloudEvent<RosterChangeData>>,
+  ): Promise<RosterChangeOutcome[]> {
+    const byTenant = new Map<string, number[]>();
+    for (const [i, e] of events.entries()) byTenant.set(e.tenantid, [...(byTenant.get(e.tenantid) ?? []), i]);
+    const outcomes: RosterChangeOutcome[] = new Array<RosterChangeOutcome>(events.length);
+    for (const [tenantId, indexes] of byTenant) {
+      const done = await applyRemovalsOfSchool(
+        tenantId,
+        indexes.map((i) => events[i]!),
+      );
+      indexes.forEach((i, k) => (outcomes[i] = done[k]!));
+    }
+    return outcomes;
+  }
+
+  async function applyRemovalsOfSchool(
+    tenantId: string,
+    events: ReadonlyArray<CloudEvent<RosterChangeData>>,
+  ): Promise<RosterChangeOutcome[]> {
+    const person = (e: CloudEvent<RosterChangeData>) => ({
+      kind: e.data.entityType as PersonKind,
+      personId: e.data.entityId,
+    });
+    const outcomes = new Map<string, RosterChangeOutcome>();
+    const processed = await store.processedAmong(
+      tenantId,
+      events.map((e) => e.id),
+    );
+    for (const e of events) if (processed.has(e.id)) outcomes.set(e.id, empty('duplicate'));
+    const fresh = events.filter((e) => !processed.has(e.id));
+    const states = await store.personStatesOf(tenantId, fresh.map(person));
+    const removals: Array<{ event: CloudEvent<RosterChangeData>; removal: BatchRemoval }> = [];
+    for (const e of fresh) {
+      const at = new Date(e.time);
+      if (isStaleChange(states.get(`${e.data.entityType}:${e.data.entityId}`), at, e.id)) {
+        outcomes.set(e.id, empty('stale'));
+        continue;
+      }
+      const { kind, personId } = person(e);
+      const reason = e.data.removal?.reason ?? 'absent_from_feed';
+      const graceUntil = e.data.removal?.graceUntil ? new Date(e.data.removal.graceUntil) : undefined;
+      const cause: RosterCause = {
+        rosterEventId: e.id,
+        personKind: kind,
+        personId,
+        at,
+        syncRunId: e.data.syncRunId,
+        ...(e.data.removal?.heldBatchId ? { heldBatchId: e.data.removal.heldBatchId } : {}),
+      };
+      removals.push({
+        event: e,
+        removal: {
+          kind,
+          personId,
+          reason,
+          rosterEventId: e.id,
+          cause,
+          ...(graceUntil ? { graceUntil } : {}),
+        },
+      });
+    }
+
+    if (removals.length > 0) {
+      const bookings = await store.bookingsNamingAny(
+        tenantId,
+        removals.map((r) => r.removal),
+      );
+      const bookableEvents = await store.getEventsByIds(
+        tenantId,
+        bookings.map((b) => b.eventId),
+      );
+      const timeZone = (await store.getSchoolSettings(tenantId))?.timeZone ?? DEFAULT_SCHOOL_TIME_ZONE;
+      const decisions = decideRemovals(
+        removals.map((r) => r.removal),
+        bookings,
+        bookableEvents,
+        now(),
+        timeZone,
+      );
+
+      // Holds (live evenings; rare) first, one by one in order: a held booking that a later removal
+      // of the batch cancels (an approved held batch) gets both history entries, as one by one.
+      for (const [k, d] of decisions.entries()) {
+        const { removal } = removals[k]!;
+        const at = removal.cause.at;
+        for (const b of d.hold) {
+          const causes = b.pendingCancellation?.causes ?? [];
+          if (causes.some((c) => c.rosterEventId === removal.rosterEventId)) continue;
+          // On the end-of-evening sweep's work list before the hold exists, so no hold is ever missed.
+          await store.noteHeldEvening(tenantId, b.eventId, at);
+          await store.setPending(tenantId, b.id, [...causes, removal.cause], {
+            at,
+            action: 'cancellation_held',
+            reason: removal.reason,
+            rosterEventId: removal.rosterEventId,
+          });
+        }
+      }
+      const cancelled = await store.cancelBookings(
+        tenantId,
+        decisions.flatMap((d, k) => {
+          const { removal } = removals[k]!;
+          return d.cancel.map((booking) => ({
+            booking,
+            cancellation: removalCancellation(removal),
+            entry: {
+              at: removal.cause.at,
+              action: 'cancelled' as const,
+              reason: cancellationReasonFor(removal.reason),
+              rosterEventId: removal.rosterEventId,
+            },
+          }));
+        }),
+      );
+      const cancelledBy = new Map<string, Booking[]>();
+      for (const b of cancelled) {
+        const id = b.cancellation!.roster!.rosterEventId;
+        cancelledBy.set(id, [...(cancelledBy.get(id) ?? []), b]);
+      }
+
+      const toPublish: CloudEvent[] = [];
+      for (const [k, d] of decisions.entries()) {
+        const { event, removal } = removals[k]!;
+        const at = removal.cause.at;
+        toPublish.push(...d.republish.map((b) => cancelledEvent(tenantId, b)));
+        const mine = cancelledBy.get(event.id) ?? [];
+        toPublish.push(...mine.map((b) => cancelledEvent(tenantId, b)));
+        for (const b of d.hold) {
+          toPublish.push(
+            bookingCancellationHeldV1.create({
+              tenantId,
+              subject: b.id,
+              idParts: [b.id, event.id],
+              time: at,
+              syncRunId: event.data.syncRunId,
+              data: { ...ref(b), heldAt: at.toISOString(), roster: rosterRef(removal.cause) },
+            }),
+          );
+        }
+        outcomes.set(event.id, {
+          status: 'applied',
+          cancelled: mine.length,
+          held: d.hold.length,
+          reinstated: 0,
+          notReinstated: 0,
+        });
+      }
+      await publisher.publish(toPublish);
+      await store.putPersonStates(
+        tenantId,
+        removals.map(({ removal }) => ({
+          kind: removal.kind,
+          personId: removal.personId,
+          state: 'removed' as const,
+          changedAt: removal.cause.at,
+          rosterEventId: removal.rosterEventId,
+          ...(removal.graceUntil ? { graceUntil: removal.graceUntil } : {}),
+        })),
+      );
+    }
+    await store.markAllProcessed(
+      tenantId,
+      fresh.map((e) => ({ eventId: e.id, type: e.type, outcome: { ...outcomes.get(e.id)! } })),
+    );
+    return events.map((e) => outcomes.get(e.id)!);
+  }
+
+  return { handle, handleBatch };
 }
 
 function reinstatedEvent(tenantId: string, b: Booking, cause: RosterCause, cancelledBy: string): CloudEvent {

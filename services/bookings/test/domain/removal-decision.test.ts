@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   decideReinstatement,
   decideRemoval,
+  decideRemovals,
   isLiveEvening,
   remainingHoldCauses,
 } from '../../src/domain/removal-decision';
@@ -211,5 +212,82 @@ describe('remainingHoldCauses', () => {
       'r2',
     ]);
     expect(remainingHoldCauses(b, { kind: 'contact', personId: 'c1' })).toHaveLength(2);
+  });
+});
+
+describe('decideRemovals (a batch, decided in order)', () => {
+  const cause = (id: string, kind: 'pupil' | 'contact', personId: string) => ({
+    rosterEventId: id,
+    personKind: kind,
+    personId,
+    at: NOW,
+  });
+  const removal = (
+    id: string,
+    kind: 'pupil' | 'contact',
+    personId: string,
+    reason: 'absent_from_feed' | 'approved_held_batch' = 'absent_from_feed',
+  ) => ({ kind, personId, reason, rosterEventId: id, cause: cause(id, kind, personId) });
+
+  it('equals decideRemoval for removals of people with no booking in common', () => {
+    const bookings = [
+      booking('b1'),
+      booking('b2', { pupilId: 'p2', contactId: 'c2' }),
+      booking('x', { pupilId: 'p9', contactId: 'c9' }),
+    ];
+    const [d1, d2] = decideRemovals(
+      [removal('r1', 'pupil', 'p1'), removal('r2', 'pupil', 'p2')],
+      bookings,
+      events,
+      NOW,
+    );
+    expect(ids(d1!.cancel)).toEqual(['b1']);
+    expect(ids(d2!.cancel)).toEqual(['b2']);
+  });
+
+  it('cancels a booking naming two removed people once, by the first removal; the second finds it cancelled', () => {
+    const [byPupil, byContact] = decideRemovals(
+      [removal('r1', 'pupil', 'p1'), removal('r2', 'contact', 'c1')],
+      [booking('b1')],
+      events,
+      NOW,
+    );
+    expect(ids(byPupil!.cancel)).toEqual(['b1']);
+    expect(byContact!.cancel).toEqual([]);
+    expect(byContact!.untouched.map((u) => [u.booking.id, u.why])).toEqual([['b1', 'already_cancelled']]);
+  });
+
+  it('in a live evening: the second removal holding a booking sees the first one’s hold (causes add up)', () => {
+    const [first, second] = decideRemovals(
+      [removal('r1', 'pupil', 'p1'), removal('r2', 'contact', 'c1')],
+      [booking('lv', { eventId: 'live' })],
+      events,
+      NOW,
+    );
+    expect(ids(first!.hold)).toEqual(['lv']);
+    expect(second!.hold.map((b) => b.pendingCancellation?.causes.map((c) => c.rosterEventId))).toEqual([
+      ['r1'],
+    ]);
+  });
+
+  it('an approved removal after a held one in the same batch cancels the held booking', () => {
+    const [held, approved] = decideRemovals(
+      [removal('r1', 'pupil', 'p1'), removal('r2', 'contact', 'c1', 'approved_held_batch')],
+      [booking('lv', { eventId: 'live' })],
+      events,
+      NOW,
+    );
+    expect(ids(held!.hold)).toEqual(['lv']);
+    expect(ids(approved!.cancel)).toEqual(['lv']);
+  });
+
+  it('a re-run (the booking already cancelled by this removal) republishes instead of cancelling', () => {
+    const done = booking('b1', {
+      status: 'cancelled',
+      cancellation: { reason: 'roster_removal', at: NOW, roster: cause('r1', 'pupil', 'p1') },
+    });
+    const [d] = decideRemovals([removal('r1', 'pupil', 'p1')], [done], events, NOW);
+    expect(ids(d!.republish)).toEqual(['b1']);
+    expect(d!.cancel).toEqual([]);
   });
 });

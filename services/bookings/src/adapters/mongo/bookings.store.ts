@@ -320,6 +320,72 @@ export class BookingsStore {
     );
   }
 
+  /**
+   * Every booking (any status) naming any of these people: one query for a batch of removals, over
+   * the (tenantId, pupilId / staffId / contactId) indexes (an `$or` of one `$in` per kind present).
+   */
+  async bookingsNamingAny(
+    tenantId: string,
+    people: ReadonlyArray<{ kind: PersonKind; personId: string }>,
+  ): Promise<Booking[]> {
+    const clauses = (['pupil', 'staff', 'contact'] as const).flatMap((kind) => {
+      const ids = [...new Set(people.filter((p) => p.kind === kind).map((p) => p.personId))];
+      return ids.length ? [{ [PERSON_FIELD[kind]]: { $in: ids } }] : [];
+    });
+    if (clauses.length === 0) return [];
+    const filter = (clauses.length === 1 ? clauses[0] : { $or: clauses }) as Filter<BookingDoc>;
+    return (await this.bookings(tenantId).find(filter)).map(withoutMongo);
+  }
+
+  /**
+   * Cancels the bookings still booked, all in one round trip (each a conditional update like
+   * {@link cancel}; a re-run changes nothing). Returns the bookings these writes cancelled: when a
+   * write found its booking no longer booked (an admin cancelled it meanwhile), the bookings are read
+   * back and only those carrying the given cancellation count.
+   */
+  async cancelBookings(
+    tenantId: string,
+    items: ReadonlyArray<{
+      booking: Booking;
+      cancellation: NonNullable<Booking['cancellation']>;
+      entry: HistoryEntry;
+    }>,
+  ): Promise<Booking[]> {
+    if (items.length === 0) return [];
+    const result = await this.bookings(tenantId).updateEach(
+      items.map(({ booking, cancellation, entry }) => ({
+        filter: { _id: `${tenantId}:${booking.id}`, status: 'booked' } as Filter<BookingDoc>,
+        update: {
+          $set: {
+            status: 'cancelled',
+            cancellation: strip(cancellation),
+            ...claimKeys({ ...booking, status: 'cancelled' }, 1),
+          },
+          $unset: { pendingCancellation: '' },
+          $push: { history: strip(entry) },
+        },
+      })),
+    );
+    if (result.modified === items.length)
+      return items.map(({ booking, cancellation, entry }) => {
+        const { pendingCancellation, ...rest } = booking;
+        void pendingCancellation;
+        return { ...rest, status: 'cancelled' as const, cancellation, history: [...booking.history, entry] };
+      });
+    const docs = await this.bookings(tenantId).find({
+      _id: { $in: items.map((i) => `${tenantId}:${i.booking.id}`) },
+    } as Filter<BookingDoc>);
+    const byId = new Map(docs.map((d) => [d.id, withoutMongo(d) as Booking]));
+    return items.flatMap(({ booking, cancellation }) => {
+      const now = byId.get(booking.id);
+      const ours =
+        now?.status === 'cancelled' &&
+        now.cancellation?.roster?.rosterEventId === cancellation.roster?.rosterEventId &&
+        now.cancellation?.at.getTime() === cancellation.at.getTime();
+      return ours && now ? [now] : [];
+    });
+  }
+
   /** Every booking in events that have not finished (preview input). */
   async bookingsOfPeople(
     tenantId: string,
@@ -555,6 +621,55 @@ export class BookingsStore {
       { _id: personStateId(tenantId, state.kind, state.personId) },
       { $set: s },
       { upsert: true },
+    );
+  }
+
+  /** The applied roster states of these people (one query), by `kind:personId`. */
+  async personStatesOf(
+    tenantId: string,
+    people: ReadonlyArray<{ kind: PersonKind; personId: string }>,
+  ): Promise<Map<string, PersonRosterState>> {
+    const out = new Map<string, PersonRosterState>();
+    if (people.length === 0) return out;
+    const docs = await tenantCollection<PersonStateDoc>(this.db, COLLECTIONS.personStates, tenantId).find({
+      _id: { $in: [...new Set(people.map((p) => personStateId(tenantId, p.kind, p.personId)))] },
+    } as Filter<PersonStateDoc>);
+    for (const d of docs) out.set(`${d.kind}:${d.personId}`, withoutMongo(d));
+    return out;
+  }
+
+  /** Records what bookings applied for several people, in one round trip (upserts). */
+  async putPersonStates(tenantId: string, states: readonly PersonRosterState[]): Promise<void> {
+    await tenantCollection<PersonStateDoc>(this.db, COLLECTIONS.personStates, tenantId).updateEach(
+      states.map((state) => ({
+        filter: { _id: personStateId(tenantId, state.kind, state.personId) } as Filter<PersonStateDoc>,
+        update: { $set: strip(state) },
+        upsert: true,
+      })),
+    );
+  }
+
+  /** Which of these roster event ids are recorded as applied (one query). */
+  async processedAmong(tenantId: string, eventIds: readonly string[]): Promise<Set<string>> {
+    if (eventIds.length === 0) return new Set();
+    const docs = await tenantCollection<ProcessedDoc>(this.db, COLLECTIONS.processedEvents, tenantId).find({
+      _id: { $in: [...new Set(eventIds.map((id) => `${tenantId}|${id}`))] },
+    } as Filter<ProcessedDoc>);
+    return new Set(docs.map((d) => d.eventId));
+  }
+
+  /** Records several roster events as applied (after their effects; one round trip; already recorded ones are kept). */
+  async markAllProcessed(
+    tenantId: string,
+    records: ReadonlyArray<{ eventId: string; type: string; outcome: Record<string, number | string> }>,
+  ): Promise<void> {
+    const processedAt = new Date();
+    await tenantCollection<ProcessedDoc>(this.db, COLLECTIONS.processedEvents, tenantId).updateEach(
+      records.map((r) => ({
+        filter: { _id: `${tenantId}|${r.eventId}` } as Filter<ProcessedDoc>,
+        update: { $setOnInsert: { eventId: r.eventId, type: r.type, processedAt, outcome: r.outcome } },
+        upsert: true,
+      })),
     );
   }
 

@@ -1,6 +1,11 @@
 import { rosterChangeEventTypes } from '@isams-sync/events';
 import type { CloudEvent, EventType, RosterChangeData } from '@isams-sync/events';
-import type { ConsumerContext, EventHandler } from '@isams-sync/kafka';
+import type {
+  BatchConsumerContext,
+  BatchEventHandler,
+  ConsumerContext,
+  EventHandler,
+} from '@isams-sync/kafka';
 import type { Counter, Histogram } from '@isams-sync/metrics';
 import type { RosterChangeOutcome } from '../../use-cases/roster-change.use-case';
 
@@ -40,5 +45,45 @@ export function rosterChangesHandler(
       },
       'roster change applied to bookings',
     );
+  };
+}
+
+/**
+ * The batch form of {@link rosterChangesHandler} (the consumer's `batchHandler`): every relevant event
+ * of the batch is validated first — one with bad data fails the batch with `invalid_argument` before
+ * anything is applied, and the consumer splits the batch until that event is alone and dead-lettered
+ * by {@link rosterChangesHandler} — then the batch is applied at once. `duration` observes each
+ * event's share of the batch's time.
+ */
+export function rosterChangesBatchHandler(
+  applyBatch: (events: ReadonlyArray<CloudEvent<RosterChangeData>>) => Promise<RosterChangeOutcome[]>,
+  metrics?: { outcomes: Counter<'status'>; duration: Histogram },
+): BatchEventHandler {
+  return async (events: CloudEvent<unknown>[], ctx: BatchConsumerContext) => {
+    const typed: Array<CloudEvent<RosterChangeData>> = [];
+    for (const event of events) {
+      const type = RELEVANT.get(event.type);
+      if (type) typed.push(type.parse(event) as CloudEvent<RosterChangeData>);
+    }
+    if (typed.length === 0) return;
+    const started = performance.now();
+    const outcomes = await applyBatch(typed);
+    const share = (performance.now() - started) / 1000 / typed.length;
+    for (const [i, event] of typed.entries()) {
+      const outcome = outcomes[i]!;
+      metrics?.outcomes.inc({ status: outcome.status });
+      metrics?.duration.observe(share);
+      ctx.logger.info(
+        {
+          tenantId: event.tenantid,
+          eventId: event.id,
+          entityType: event.data.entityType,
+          change: event.data.change,
+          batchSize: typed.length,
+          ...outcome,
+        },
+        'roster change applied to bookings',
+      );
+    }
   };
 }

@@ -1,0 +1,142 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { uniqueName } from '@isams-sync/testing';
+import { AppError } from '@isams-sync/errors';
+import { createEventProducer, DLQ_HEADERS, runConsumer, topicOffsets } from '../src/index';
+import type { ConsumerHandle } from '../src/index';
+import {
+  committedOffsets,
+  FAST_GROUP,
+  freshTopic,
+  pings,
+  readRaw,
+  testClient,
+  testLogger,
+  waitFor,
+} from './support/kafka-test-kit';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+const track = (c: ConsumerHandle): ConsumerHandle => {
+  cleanups.push(() => c.stop());
+  return c;
+};
+const fast = { ...FAST_GROUP, backoff: { initialMs: 50, maxMs: 200, jitter: 0 } };
+const rejected = () => new AppError({ code: 'TEST_REJECTED', kind: 'invalid_argument', message: 'bad data' });
+
+describe('batch consumption (batchHandler)', () => {
+  it('hands consecutive events over in batches of at most maxBatchSize, in order, and commits them', async () => {
+    const client = testClient();
+    const { topic } = await freshTopic(client, 1);
+    const producer = createEventProducer(client, { logger: testLogger });
+    cleanups.push(() => producer.disconnect());
+    const events = pings(25, ['school-b']);
+    await producer.publish(topic, events);
+    const groupId = uniqueName('it-group');
+    const batches: string[][] = [];
+    const single: string[] = [];
+    track(
+      runConsumer({
+        client,
+        groupId,
+        topics: [topic],
+        fromBeginning: true,
+        logger: testLogger,
+        ...fast,
+        maxBatchSize: 10,
+        batchHandler: (batch) => {
+          batches.push(batch.map((e) => e.id));
+          return Promise.resolve();
+        },
+        handler: (event) => {
+          single.push(event.id);
+          return Promise.resolve();
+        },
+      }),
+    );
+    await waitFor('all handled', () => batches.flat().length + single.length === 25);
+    // The burst was on the topic before the consumer started: one fetch, batches of 10, 10, 5.
+    expect(batches.map((b) => b.length)).toEqual([10, 10, 5]);
+    expect(batches.flat()).toEqual(events.map((e) => e.id));
+    expect(single).toEqual([]);
+    await waitFor('committed', async () => (await committedOffsets(client, groupId, topic))[0] === '25');
+  });
+
+  it('isolates a poison event by splitting its batch: it alone is dead-lettered, every other event handled once', async () => {
+    const client = testClient();
+    const { topic, dlq } = await freshTopic(client, 1);
+    const producer = createEventProducer(client, { logger: testLogger });
+    cleanups.push(() => producer.disconnect());
+    const events = pings(16, ['school-p']);
+    const poison = events[11]!;
+    await producer.publish(topic, events);
+    const groupId = uniqueName('it-group');
+    const handled: string[] = [];
+    let batchCalls = 0;
+    track(
+      runConsumer({
+        client,
+        groupId,
+        topics: [topic],
+        fromBeginning: true,
+        logger: testLogger,
+        ...fast,
+        batchHandler: (batch) => {
+          batchCalls += 1;
+          // Validate first, then apply: a batch with the poison in it changes nothing.
+          if (batch.some((e) => e.id === poison.id)) return Promise.reject(rejected());
+          handled.push(...batch.map((e) => e.id));
+          return Promise.resolve();
+        },
+        handler: (event) => {
+          if (event.id === poison.id) return Promise.reject(rejected());
+          handled.push(event.id);
+          return Promise.resolve();
+        },
+      }),
+    );
+    await waitFor('all committed', async () => (await committedOffsets(client, groupId, topic))[0] === '16');
+    expect(handled).toEqual(events.filter((e) => e !== poison).map((e) => e.id));
+    // 16 → 8 + 8 → 4 + 4 → 2 + 2 → 1 + 1: a handful of calls, not one per event.
+    expect(batchCalls).toBeLessThan(8);
+    const dead = await readRaw(client, dlq, 1);
+    expect(dead.map((m) => [String(m.headers?.ce_id), String(m.headers?.[DLQ_HEADERS.attempts])])).toEqual([
+      [poison.id, '1'],
+    ]);
+    expect((await topicOffsets(client, dlq)).map((o) => o.high)).toEqual(['1']);
+  });
+
+  it('retries a batch that failed for another reason, whole, from its first offset', async () => {
+    const client = testClient();
+    const { topic, dlq } = await freshTopic(client, 1);
+    const producer = createEventProducer(client, { logger: testLogger });
+    cleanups.push(() => producer.disconnect());
+    const events = pings(6, ['school-t']);
+    await producer.publish(topic, events);
+    const groupId = uniqueName('it-group');
+    const attempts: number[] = [];
+    const handled: string[] = [];
+    track(
+      runConsumer({
+        client,
+        groupId,
+        topics: [topic],
+        fromBeginning: true,
+        logger: testLogger,
+        ...fast,
+        batchHandler: (batch, ctx) => {
+          attempts.push(ctx.attempt);
+          if (ctx.attempt < 3) return Promise.reject(new Error('database away'));
+          handled.push(...batch.map((e) => e.id));
+          return Promise.resolve();
+        },
+        handler: () => Promise.reject(new Error('not expected: no event goes alone')),
+      }),
+    );
+    await waitFor('committed', async () => (await committedOffsets(client, groupId, topic))[0] === '6');
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(handled).toEqual(events.map((e) => e.id));
+    expect((await topicOffsets(client, dlq)).map((o) => o.high)).toEqual(['0']);
+  });
+});

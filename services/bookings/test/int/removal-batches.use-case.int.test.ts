@@ -1,0 +1,251 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CloudEvent, RosterChangeData } from '@isams-sync/events';
+import { createTestDatabase, uniqueName } from '@isams-sync/testing';
+import type { TestDatabase } from '@isams-sync/testing';
+import { BookingsStore } from '../../src/adapters/mongo/bookings.store';
+import type { Booking } from '../../src/domain/booking-model';
+import { createBookingsUseCases } from '../../src/use-cases/bookings.use-cases';
+import { createRosterChangeHandler } from '../../src/use-cases/roster-change.use-case';
+import { logger, rosterEvent } from '../support/harness';
+
+const DAY = 86_400_000;
+
+/** Collects what is published; `failNext` makes the next publish fail before sending anything. */
+function recordingPublisher() {
+  const sent: CloudEvent[] = [];
+  let failNext = false;
+  return {
+    sent,
+    failOnce() {
+      failNext = true;
+    },
+    publish(events: readonly CloudEvent[]) {
+      if (failNext) {
+        failNext = false;
+        return Promise.reject(new Error('broker down'));
+      }
+      sent.push(...events);
+      return Promise.resolve();
+    },
+  };
+}
+
+/**
+ * The store with one method made to fail once — `after` its real write (a crash right after it) or
+ * `before` it — the way a process dies between two steps of a batch.
+ */
+function crashingStore(store: BookingsStore, method: keyof BookingsStore, when: 'before' | 'after') {
+  let armed = true;
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (prop !== method || typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        if (armed && when === 'before') {
+          armed = false;
+          throw new Error(`crash before ${String(method)}`);
+        }
+        const result = (await (value as (...a: unknown[]) => Promise<unknown>).apply(
+          target,
+          args,
+        )) as unknown;
+        if (armed) {
+          armed = false;
+          throw new Error(`crash after ${String(method)}`);
+        }
+        return result;
+      };
+    },
+  });
+}
+
+/** A school's bookings in a comparable form (ids are random; people and effects are not). */
+function snapshot(bookings: Booking[]) {
+  return bookings
+    .map((b) => ({
+      who: `${b.eventId}/${b.pupilId}/${b.contactId}`,
+      status: b.status,
+      reason: b.cancellation?.reason,
+      cancelledBy: b.cancellation?.roster
+        ? `${b.cancellation.roster.personKind}:${b.cancellation.roster.personId}`
+        : undefined,
+      held: b.pendingCancellation?.causes.map((c) => `${c.personKind}:${c.personId}`),
+      history: b.history.map((h) => h.action),
+    }))
+    .sort((a, b) => a.who.localeCompare(b.who));
+}
+
+describe('bookings: removals applied a batch at a time (real FerretDB)', () => {
+  let db: TestDatabase;
+  let store: BookingsStore;
+  beforeAll(async () => {
+    db = await createTestDatabase('bookings-batches');
+    store = await BookingsStore.create(db.db);
+  });
+  afterAll(async () => db?.drop());
+
+  /** A school with an open evening in 5 days (pupils p0…p<n-1>, contacts c<i>) and one live evening. */
+  async function seed(tenant: string, n: number) {
+    const uc = createBookingsUseCases({
+      store,
+      publisher: { publish: () => Promise.resolve() },
+      roster: { personExists: () => Promise.resolve(true) },
+    });
+    const start = new Date(Date.now() + 5 * DAY);
+    await uc.createEvent(tenant, {
+      id: 'open',
+      kind: 'parents_evening',
+      title: 'Year 9',
+      startsAt: start,
+      endsAt: new Date(start.getTime() + n * 600_000),
+      status: 'open',
+    });
+    await uc.createSlots(
+      tenant,
+      'open',
+      Array.from({ length: n }, (_, i) => ({
+        id: `s${i}`,
+        startsAt: new Date(start.getTime() + i * 600_000),
+        endsAt: new Date(start.getTime() + (i + 1) * 600_000),
+        capacity: 1,
+        staffId: 't1',
+      })),
+    );
+    for (let i = 0; i < n; i++)
+      await uc.createBooking(tenant, { slotId: `s${i}`, pupilId: `p${i}`, contactId: `c${i}` });
+    const liveStart = new Date(Date.now() + 2 * DAY);
+    await uc.createEvent(tenant, {
+      id: 'live',
+      kind: 'parents_evening',
+      title: 'Tonight',
+      startsAt: liveStart,
+      endsAt: new Date(liveStart.getTime() + 3_600_000),
+      status: 'open',
+    });
+    await uc.createSlots(tenant, 'live', [
+      {
+        id: 'l0',
+        startsAt: liveStart,
+        endsAt: new Date(liveStart.getTime() + 600_000),
+        capacity: 1,
+        staffId: 't2',
+      },
+    ]);
+    await uc.createBooking(tenant, { slotId: 'l0', pupilId: 'p0', contactId: 'c0' });
+    await uc.updateEvent(tenant, 'live', { status: 'live' });
+  }
+
+  const all = async (tenant: string) => (await store.listBookings(tenant, {})).items;
+
+  it('a batch has exactly the outcome of the same events applied one at a time', async () => {
+    const one = uniqueName('school');
+    const batch = uniqueName('school');
+    await seed(one, 6);
+    await seed(batch, 6);
+    const t0 = Date.now() - 60_000;
+    const at = (s: number) => ({ time: new Date(t0 + s * 1000) });
+    const burst = (tenant: string): Array<CloudEvent<RosterChangeData>> => [
+      rosterEvent(tenant, 'pupil', 'removed', 'p0', at(1)), // cancels open/p0, holds live/p0
+      rosterEvent(tenant, 'contact', 'removed', 'c0', at(2)), // same bookings: nothing more to cancel; adds a hold cause
+      // The live booking's teacher, approved: cancels the held booking (after both holds, as one by one).
+      rosterEvent(tenant, 'staff', 'removed', 't2', {
+        ...at(2),
+        reason: 'approved_held_batch',
+        heldBatchId: 'hb1',
+      }),
+      rosterEvent(tenant, 'pupil', 'removed', 'p1', at(3)),
+      rosterEvent(tenant, 'pupil', 'removed', 'p2', at(4)),
+      rosterEvent(tenant, 'pupil', 'restored', 'p2', { ...at(5), syncRunId: 'run-2' }), // reinstates p2
+      rosterEvent(tenant, 'pupil', 'removed', 'p2', { ...at(6), syncRunId: 'run-3' }), // removed again
+      rosterEvent(tenant, 'pupil', 'removed', 'p3', at(7)),
+      rosterEvent(tenant, 'pupil', 'removed', 'p3', { ...at(0), syncRunId: 'run-0' }), // older: stale
+      rosterEvent(tenant, 'pupil', 'removed', 'p1', at(3)), // a re-send of the same event: duplicate
+    ];
+    const p1 = recordingPublisher();
+    const sequential = createRosterChangeHandler({ store, publisher: p1, logger });
+    const oneByOne = [];
+    for (const e of burst(one)) oneByOne.push(await sequential.handle(e));
+    const p2 = recordingPublisher();
+    const batched = createRosterChangeHandler({ store, publisher: p2, logger });
+    const together = await batched.handleBatch(burst(batch));
+
+    expect(together).toEqual(oneByOne);
+    expect(together.map((o) => o.status)).toEqual([
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+      'stale',
+      'duplicate',
+    ]);
+    expect(snapshot(await all(batch))).toEqual(snapshot(await all(one)));
+    const kinds = (sent: CloudEvent[], bookings: Booking[]) => {
+      const who = new Map(bookings.map((b) => [b.id, `${b.eventId}/${b.pupilId}`]));
+      return sent.map(
+        (e) => `${e.type.split('.').at(-2)} ${who.get((e.data as { bookingId: string }).bookingId)}`,
+      );
+    };
+    expect(kinds(p2.sent, await all(batch))).toEqual(kinds(p1.sent, await all(one)));
+    expect(snapshot(await all(batch)).find((b) => b.who === 'live/p0/c0')).toMatchObject({
+      status: 'cancelled',
+      reason: 'roster_removal_approved',
+      cancelledBy: 'staff:t2',
+      history: ['booked', 'cancellation_held', 'cancellation_held', 'cancelled'],
+    });
+  });
+
+  const steps: Array<[keyof BookingsStore | 'publish', 'before' | 'after']> = [
+    ['cancelBookings', 'after'],
+    ['setPending', 'after'],
+    ['publish', 'before'],
+    ['putPersonStates', 'after'],
+    ['markAllProcessed', 'before'],
+  ];
+  for (const [step, when] of steps) {
+    it(`a crash ${when} ${step} re-runs the batch to the same state and re-publishes the same event ids`, async () => {
+      const tenant = uniqueName('school');
+      await seed(tenant, 5);
+      const events = ['p0', 'p1', 'p2', 'p3', 'p4'].map((p) => rosterEvent(tenant, 'pupil', 'removed', p));
+      const publisher = recordingPublisher();
+      if (step === 'publish') publisher.failOnce();
+      const first = createRosterChangeHandler({
+        store: step === 'publish' ? store : crashingStore(store, step, when),
+        publisher,
+        logger,
+      });
+      await expect(first.handleBatch(events)).rejects.toThrow(step === 'publish' ? 'broker down' : 'crash');
+      const sentBefore = publisher.sent.map((e) => e.id);
+
+      // The restart: the same batch is delivered again to a fresh handler.
+      const again = createRosterChangeHandler({ store, publisher, logger });
+      const outcomes = await again.handleBatch(events);
+      expect(outcomes.every((o) => o.status === 'applied')).toBe(true);
+      const sentAfter = publisher.sent.slice(sentBefore.length);
+      // Every outcome event is published by the successful run, with the ids of the failed one.
+      expect(sentAfter).toHaveLength(6);
+      expect(new Set([...sentBefore, ...sentAfter.map((e) => e.id)]).size).toBe(6);
+      expect(sentAfter.filter((e) => e.type.endsWith('booking.cancelled.v1'))).toHaveLength(5);
+      expect(sentAfter.filter((e) => e.type.endsWith('booking.cancellation-held.v1'))).toHaveLength(1);
+
+      const bookings = await all(tenant);
+      for (const b of bookings.filter((x) => x.eventId === 'open')) {
+        expect(b.status).toBe('cancelled');
+        expect(b.history.filter((x) => x.action === 'cancelled')).toHaveLength(1);
+      }
+      const live = bookings.find((b) => b.eventId === 'live')!;
+      expect(live.status).toBe('booked');
+      expect(live.pendingCancellation?.causes.map((c) => c.personId)).toEqual(['p0']);
+      expect(live.history.filter((x) => x.action === 'cancellation_held')).toHaveLength(1);
+      for (const e of events) expect(await store.isProcessed(tenant, e.id)).toBe(true);
+
+      // A third delivery changes and publishes nothing.
+      const count = publisher.sent.length;
+      expect((await again.handleBatch(events)).map((o) => o.status)).toEqual(Array(5).fill('duplicate'));
+      expect(publisher.sent).toHaveLength(count);
+    });
+  }
+});
