@@ -23,6 +23,20 @@ export async function* streamBatchDocument(
   input: AsyncIterable<Uint8Array | string>,
   opts: StreamBatchOptions,
 ): AsyncGenerator<BatchParseEvent, void, undefined> {
+  for await (const batch of streamBatchDocumentBatches(input, opts)) {
+    for (const event of batch) yield event;
+  }
+}
+
+/**
+ * {@link streamBatchDocument} in batches: the events of each input chunk at once (never an empty
+ * batch), the last batch ending with `end`. Same events, same errors; for consumers that handle
+ * many records per step and would otherwise pay an asynchronous step per record.
+ */
+export async function* streamBatchDocumentBatches(
+  input: AsyncIterable<Uint8Array | string>,
+  opts: StreamBatchOptions,
+): AsyncGenerator<BatchParseEvent[], void, undefined> {
   const counter: ByteCounter = { bytes: 0 };
   const limits = resolveLimits(opts.limits);
   const sink = new DocumentSink(opts.detectDuplicates ?? true, limits);
@@ -30,9 +44,10 @@ export async function* streamBatchDocument(
   // Errors of the input stream itself (e.g. a network error) pass through unchanged.
   for await (const text of decodeText(input, counter, opts.maxBytes)) {
     reader.write(text);
-    if (sink.out.length > 0) yield* sink.drain();
+    if (sink.out.length > 0) yield sink.drain();
   }
   reader.end();
-  yield* sink.drain();
-  yield sink.end(counter.bytes);
+  const last = sink.drain();
+  last.push(sink.end(counter.bytes));
+  yield last;
 }
