@@ -62,6 +62,8 @@ describe('JSON reader: tokens split across chunk boundaries', () => {
       },
     });
     for (let at = 1; at < tricky.length; at++) {
+      // Not between the two halves of 😀 (string input counts a lone surrogate as 3 bytes).
+      if (/[\uD800-\uDBFF]/.test(tricky[at - 1]!)) continue;
       const split = await run(cutAt(tricky, at));
       expect(split, `cut at ${at}`).toEqual(whole);
     }
