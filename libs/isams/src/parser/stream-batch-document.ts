@@ -19,12 +19,67 @@ import { XmlReader } from './xml-reader';
  * defaults `DEFAULT_PARSER_LIMITS`). After any of these the records already yielded must be
  * discarded: the document was not read to its end.
  */
-export async function* streamBatchDocument(
+export function streamBatchDocument(
   input: AsyncIterable<Uint8Array | string>,
   opts: StreamBatchOptions,
 ): AsyncGenerator<BatchParseEvent, void, undefined> {
-  for await (const batch of streamBatchDocumentBatches(input, opts)) {
-    for (const event of batch) yield event;
+  return new EventIterator(streamBatchDocumentBatches(input, opts));
+}
+
+/**
+ * Hands out the events of {@link streamBatchDocumentBatches} one by one. An event already parsed
+ * is returned as a resolved promise, without the extra asynchronous steps an `async function*`
+ * takes per `yield` (they were a tenth of the JSON parse time).
+ */
+class EventIterator implements AsyncGenerator<BatchParseEvent, void, undefined> {
+  private batch: BatchParseEvent[] = [];
+  private index = 0;
+
+  constructor(private readonly batches: AsyncGenerator<BatchParseEvent[], void, undefined>) {}
+
+  next(): Promise<IteratorResult<BatchParseEvent, void>> {
+    if (this.index < this.batch.length) {
+      return Promise.resolve({ done: false, value: this.batch[this.index++]! });
+    }
+    return this.pull();
+  }
+
+  private async pull(): Promise<IteratorResult<BatchParseEvent, void>> {
+    for (;;) {
+      const r = await this.batches.next();
+      if (r.done === true) {
+        this.batch = [];
+        this.index = 0;
+        return { done: true, value: undefined };
+      }
+      if (r.value.length > 0) {
+        this.batch = r.value;
+        this.index = 1;
+        return { done: false, value: r.value[0]! };
+      }
+    }
+  }
+
+  async return(): Promise<IteratorResult<BatchParseEvent, void>> {
+    this.batch = [];
+    this.index = 0;
+    await this.batches.return(undefined);
+    return { done: true, value: undefined };
+  }
+
+  async throw(err: unknown): Promise<IteratorResult<BatchParseEvent, void>> {
+    this.batch = [];
+    this.index = 0;
+    await this.batches.return(undefined);
+    throw err;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.return();
   }
 }
 
