@@ -15,7 +15,7 @@ export { classifyMessage, parseNotAllocatedMethods } from './errors/classify-mes
 export type { IsamsMessage } from './errors/classify-message';
 export { redactSecrets, redactUrl } from './errors/redact';
 
-export { streamBatchDocument } from './parser/stream-batch-document';
+export { streamBatchDocument, streamBatchDocumentBatches } from './parser/stream-batch-document';
 export { parseBatchDocument } from './parser/parse-batch-document';
 export type { ParsedBatchDocument, CollectedDataset } from './parser/parse-batch-document';
 export { FINDING_CODES, DEFAULT_PARSER_LIMITS } from './parser/parse-events';

@@ -1,5 +1,3 @@
-import { Tokenizer, TokenType } from '@streamparser/json';
-import type { ParsedTokenInfo } from '@streamparser/json';
 import type { DatasetId } from '../datasets';
 import { classifyMessage } from '../errors/classify-message';
 import { IsamsError } from '../errors/isams-error';
@@ -10,90 +8,167 @@ import type { JsonValue } from './json-to-raw';
 import { NODE_OVERHEAD, documentTooDeep, recordTooLarge } from './limits';
 import type { ParserLimits } from './parse-events';
 
-/** Input is handed to the tokenizer in pieces of at most this many characters, so limits are checked often. */
+/** Input is scanned in pieces of at most this many characters, so limits are checked often. */
 const PIECE_CHARS = 64 * 1024;
 
-/** Keeps numbers as their source text so ids never lose precision. */
-class TextNumberTokenizer extends Tokenizer {
-  protected override parseNumber(numberStr: string): number {
-    return numberStr as unknown as number;
-  }
-}
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const LEFT_BRACE = 0x7b;
+const RIGHT_BRACE = 0x7d;
+const LEFT_BRACKET = 0x5b;
+const RIGHT_BRACKET = 0x5d;
+const COLON = 0x3a;
+const COMMA = 0x2c;
 
-type Role =
-  | 'top'
-  | 'root'
-  | 'isams'
-  | 'moduleList'
-  | 'module'
-  | 'containerList'
-  | 'container'
-  | 'rowList'
-  | 'skip'
-  | 'build';
+const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
+type Role = 'root' | 'isams' | 'moduleList' | 'module' | 'containerList' | 'container' | 'rowList' | 'skip';
+
+/** An object or array of the document's envelope (everything above and around the rows). */
 interface Frame {
   role: Role;
   kind: 'object' | 'array';
   /** The property name this value was found under (for lists: the name of their items). */
   name: string;
-  /** Grammar state for this object/array. */
+  /** Where the envelope's grammar is inside this object/array. */
   state: 'key' | 'colon' | 'value' | 'comma';
   /** Pending property key inside an object. */
-  key?: string;
-  /** Values seen so far, and whether a comma is waiting for the next one (grammar checks). */
-  items: number;
+  key: string;
+  /** A comma is waiting for the next value (so `[1,]` and `{"a":1,}` are refused). */
   afterComma: boolean;
   dataset?: DatasetId;
   module?: string;
-  /** For build frames: the value being assembled. */
-  value?: { [key: string]: JsonValue } | JsonValue[];
-  /** For build roots: what to do when complete. */
-  complete?: (value: JsonValue) => void;
 }
 
-function malformed(reason: string): IsamsError {
+/**
+ * A row (or an error `Message`) whose text is being collected, to be parsed whole by `JSON.parse`.
+ * One object, reused for every row.
+ */
+interface Capture {
+  active: boolean;
+  /** Property name the value was found under. */
+  name: string;
+  /** Character offset of its first character in the document. */
+  start: number;
+  /** Its text from earlier pieces, and their total length. */
+  parts: string[];
+  length: number;
+  /** Nesting inside the value: the open brackets (their character codes), and the depth allowed. */
+  depth: number;
+  maxDepth: number;
+  /** A number token was seen (then the value is parsed keeping numbers as their source text). */
+  hasNumber: boolean;
+  /** What the value is: a row of `dataset`, the root's error `Message`, or a `Message` inside `iSAMS`. */
+  target: 'record' | 'message' | 'isamsMessage';
+  dataset: DatasetId | undefined;
+}
+
+/** A string or literal (`true`, `12`, …) of the envelope that spans pieces. */
+interface PendingToken {
+  kind: 'string' | 'literal';
+  start: number;
+  parts: string[];
+  length: number;
+}
+
+function malformed(reason: string, position?: number): IsamsError {
+  const at = position === undefined ? '' : ` at character ${position}`;
   return new IsamsError({
     code: 'ISAMS_MALFORMED_DOCUMENT',
-    message: `The iSAMS document is not well-formed JSON: ${reason}`,
-    details: { reason },
+    message: `The iSAMS document is not well-formed JSON: ${reason}${at}`,
+    details: position === undefined ? { reason } : { reason, position },
   });
 }
 
 const isMeta = (key: string): boolean => key.startsWith('@') || key.startsWith('#') || key.startsWith('?');
 
+/** `JSON.parse` reviver keeping every number as its source text, so ids never lose precision. */
+function numbersAsText(this: unknown, _key: string, value: unknown, context?: { source?: string }): unknown {
+  return typeof value === 'number' ? (context?.source ?? String(value)) : value;
+}
+
 /**
- * Push-based reader of the `json.ashx` document. Holds at most one row in memory: the tokenizer
- * drives a role stack (root → module → container → row) and only rows are materialised, then
- * mapped back to {@link RawElement} with the Json.NET conventions.
+ * `JSON.parse` of one value whose first character is at `start` in the document; a syntax error
+ * becomes ISAMS_MALFORMED_DOCUMENT at the document position V8 names.
+ */
+function parseValue(text: string, start: number, keepNumbers: boolean): JsonValue {
+  try {
+    return (
+      keepNumbers
+        ? JSON.parse(text, numbersAsText as (this: unknown, key: string, value: unknown) => unknown)
+        : JSON.parse(text)
+    ) as JsonValue;
+  } catch (err) {
+    // V8 names the position for most errors; "Unexpected token" quotes the text instead, which
+    // must not reach an error (it is the school's data): only the token character is kept.
+    const message = String((err as Error).message);
+    const at = /^(.{1,120}?) in JSON at position (\d+)/s.exec(message);
+    if (at !== null) throw malformed(at[1]!, start + Number(at[2]));
+    const token = /^Unexpected token '(.)'/s.exec(message);
+    throw malformed(
+      token === null
+        ? 'not valid JSON in the value that starts'
+        : `unexpected '${token[1]!}' in the value that starts`,
+      start,
+    );
+  }
+}
+
+/** The size a value counts towards {@link ParserLimits.maxRecordBytes} (names and values, 16 more per value). */
+function measure(key: string, value: JsonValue): number {
+  let size = key.length + NODE_OVERHEAD;
+  if (value === null) return size + 4;
+  if (typeof value !== 'object') return size + String(value).length;
+  if (Array.isArray(value)) {
+    for (const item of value) size += measure(key, item);
+    return size;
+  }
+  for (const k in value) size += measure(k, value[k]!);
+  return size;
+}
+
+/**
+ * Push-based reader of the `json.ashx` document. A small scanner walks the envelope (root →
+ * module → container → row list) and checks its grammar; each row's text is collected and handed
+ * whole to V8's `JSON.parse`, which checks the row's grammar and builds it natively, then it is
+ * mapped back to {@link RawElement} with the Json.NET conventions. Holds at most one row in memory.
  *
- * Memory is bounded by the {@link ParserLimits}: the nesting depth (the role stack), the size of
- * the row being built, and the bytes the tokenizer buffers between two tokens (one string or
- * number), which stops a single huge value wherever it is.
+ * Memory is bounded by the {@link ParserLimits}: the nesting depth (the envelope's frames plus the
+ * row's brackets), the text of the row being collected and its parsed size, and the text of one
+ * envelope string or literal, which stops a single huge value wherever it is.
  */
 export class JsonReader {
-  private readonly tokenizer = new TextNumberTokenizer();
   private readonly stack: Frame[] = [];
   private done = false;
   private started = false;
   private failure: unknown;
   private message: JsonValue | undefined;
-  /** Size of the row being built (see {@link ParserLimits.maxRecordBytes}). */
-  private recordSize = 0;
-  /** Bytes handed to the tokenizer, and the offset of its last token. */
-  private written = 0;
-  private lastToken = 0;
+  /** Characters scanned before the current piece. */
+  private base = 0;
+  /** Inside a string: the last character seen was an unescaped backslash. */
+  private escapePending = false;
+  private inString = false;
+  private readonly capture: Capture = {
+    active: false,
+    name: '',
+    start: 0,
+    parts: [],
+    length: 0,
+    depth: 0,
+    maxDepth: 0,
+    hasNumber: false,
+    target: 'record',
+    dataset: undefined,
+  };
+  /** Open brackets of the captured row (one entry per level, reused). */
+  private readonly brackets: Uint8Array;
+  private pending: PendingToken | undefined;
 
   constructor(
     private readonly sink: DocumentSink,
     private readonly limits: ParserLimits,
   ) {
-    this.tokenizer.onToken = (t) => this.token(t);
-    this.tokenizer.onError = (err) => {
-      this.failure ??= err instanceof IsamsError ? err : malformed(err.message);
-      throw this.failure;
-    };
-    this.tokenizer.onEnd = () => undefined;
+    this.brackets = new Uint8Array(limits.maxDepth + 1);
   }
 
   write(text: string): void {
@@ -101,20 +176,222 @@ export class JsonReader {
     try {
       for (let i = 0; i < text.length; i += PIECE_CHARS) {
         const piece = text.length <= PIECE_CHARS ? text : text.slice(i, i + PIECE_CHARS);
-        this.written += Buffer.byteLength(piece);
-        this.tokenizer.write(piece);
-        if (this.written - this.lastToken > this.limits.maxRecordBytes) {
-          this.failure = recordTooLarge(
-            this.limits.maxRecordBytes,
-            this.dataset(),
-            'value (string or number)',
-          );
-          throw this.failure;
-        }
+        this.scan(piece);
+        this.base += piece.length;
       }
     } catch (err) {
-      throw this.failure ?? (err instanceof IsamsError ? err : malformed(String((err as Error).message)));
+      this.failure = err instanceof IsamsError ? err : malformed(String((err as Error).message));
+      throw this.failure;
     }
+  }
+
+  end(): void {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.pending?.kind === 'literal' && this.stack.length === 0) {
+      // A bare literal as the whole document.
+      throw malformed('the document is not a JSON object', this.pending.start);
+    }
+    if (!this.done) {
+      throw new IsamsError({
+        code: 'ISAMS_TRUNCATED_DOCUMENT',
+        message: this.started ? 'The iSAMS document ended early.' : 'The iSAMS response is empty.',
+      });
+    }
+    if (this.message !== undefined) throw this.messageError(this.message);
+  }
+
+  /** Scans one piece: resumes a capture or a pending token, then walks the envelope. */
+  private scan(text: string): void {
+    let i = 0;
+    if (this.capture.active) i = this.continueCapture(text, 0);
+    else if (this.pending !== undefined) i = this.continuePending(text);
+    const len = text.length;
+    while (i < len) {
+      const c = text.charCodeAt(i);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
+        i++;
+        continue;
+      }
+      const at = this.base + i;
+      if (this.done) throw malformed('data after the end of the document', at);
+      this.started = true;
+      switch (c) {
+        case LEFT_BRACE:
+        case LEFT_BRACKET:
+          if (this.open(c === LEFT_BRACE ? 'object' : 'array', at)) {
+            this.brackets[0] = c;
+            i = this.continueCapture(text, i + 1, i);
+          } else i++;
+          break;
+        case RIGHT_BRACE:
+        case RIGHT_BRACKET:
+          this.close(c === RIGHT_BRACE ? 'object' : 'array', at);
+          i++;
+          break;
+        case COLON: {
+          const top = this.stack[this.stack.length - 1];
+          if (top?.kind !== 'object' || top.state !== 'colon') throw malformed("unexpected ':'", at);
+          top.state = 'value';
+          i++;
+          break;
+        }
+        case COMMA: {
+          const top = this.stack[this.stack.length - 1];
+          if (top === undefined || top.state !== 'comma') throw malformed("unexpected ','", at);
+          top.state = top.kind === 'object' ? 'key' : 'value';
+          top.afterComma = true;
+          i++;
+          break;
+        }
+        case QUOTE: {
+          this.inString = true;
+          const e = this.skipString(text, i + 1);
+          if (e === -1) {
+            this.pending = { kind: 'string', start: at, parts: [text.slice(i)], length: len - i };
+            this.checkPending();
+            return;
+          }
+          this.stringToken(parseValue(text.slice(i, e), at, false) as string, at);
+          i = e;
+          break;
+        }
+        default: {
+          const e = literalEnd(text, i);
+          if (e === i) throw malformed(`unexpected character '${text[i]!}'`, at);
+          if (e === len) {
+            this.pending = { kind: 'literal', start: at, parts: [text.slice(i)], length: len - i };
+            this.checkPending();
+            return;
+          }
+          this.literalToken(text.slice(i, e), at);
+          i = e;
+        }
+      }
+    }
+  }
+
+  /** Continues a string or literal of the envelope that began in an earlier piece. */
+  private continuePending(text: string): number {
+    const p = this.pending!;
+    let e: number;
+    if (p.kind === 'string') {
+      e = this.skipString(text, 0);
+    } else {
+      e = literalEnd(text, 0);
+    }
+    if (e === -1 || (p.kind === 'literal' && e === text.length)) {
+      p.parts.push(text);
+      p.length += text.length;
+      this.checkPending();
+      return text.length;
+    }
+    p.parts.push(text.slice(0, e));
+    const token = p.parts.join('');
+    this.pending = undefined;
+    if (p.kind === 'string') this.stringToken(parseValue(token, p.start, false) as string, p.start);
+    else this.literalToken(token, p.start);
+    return e;
+  }
+
+  private checkPending(): void {
+    if (this.pending!.length > this.limits.maxRecordBytes)
+      throw recordTooLarge(this.limits.maxRecordBytes, this.dataset(), 'value (string or number)');
+  }
+
+  /**
+   * Index just past the closing quote of the string that continues at `i`, or -1 when the piece
+   * ends inside it. Only quotes and backslashes are looked at; escapes and control characters are
+   * checked by `JSON.parse` when the string (or its row) is parsed.
+   */
+  private skipString(text: string, i: number): number {
+    const len = text.length;
+    if (this.escapePending) {
+      if (i >= len) return -1;
+      this.escapePending = false;
+      i++;
+    }
+    for (;;) {
+      const q = text.indexOf('"', i);
+      if (q === -1) {
+        let n = 0;
+        for (let k = len - 1; k >= i && text.charCodeAt(k) === BACKSLASH; k--) n++;
+        this.escapePending = (n & 1) === 1;
+        return -1;
+      }
+      let n = 0;
+      for (let k = q - 1; k >= i && text.charCodeAt(k) === BACKSLASH; k--) n++;
+      if ((n & 1) === 0) {
+        this.inString = false;
+        return q + 1;
+      }
+      i = q + 1;
+    }
+  }
+
+  /**
+   * Walks a captured row from `i` (its opening bracket at `start` in this piece, or -1 when it began
+   * in an earlier piece) to its closing bracket, then parses it; returns where the envelope resumes.
+   */
+  private continueCapture(text: string, i: number, start = -1): number {
+    const cap = this.capture;
+    const brackets = this.brackets;
+    const len = text.length;
+    if (this.inString) {
+      const e = this.skipString(text, i);
+      if (e === -1) return this.keepCaptured(text, start, len);
+      i = e;
+    }
+    while (i < len) {
+      const c = text.charCodeAt(i);
+      if (c === QUOTE) {
+        this.inString = true;
+        const e = this.skipString(text, i + 1);
+        if (e === -1) return this.keepCaptured(text, start, len);
+        i = e;
+        continue;
+      }
+      if (c === LEFT_BRACE || c === LEFT_BRACKET) {
+        if (cap.depth >= cap.maxDepth) throw documentTooDeep(this.limits.maxDepth, this.dataset());
+        brackets[cap.depth++] = c;
+      } else if (c === RIGHT_BRACE || c === RIGHT_BRACKET) {
+        if (brackets[--cap.depth] !== c - 2)
+          throw malformed(`unexpected '${String.fromCharCode(c)}'`, this.base + i);
+        if (cap.depth === 0) {
+          this.finishCapture(text, start, i + 1);
+          return i + 1;
+        }
+      } else if ((c >= 0x30 && c <= 0x39) || c === 0x2d) cap.hasNumber = true;
+      i++;
+    }
+    return this.keepCaptured(text, start, len);
+  }
+
+  /** The piece ended inside a captured row: keeps its text, within the record limit. */
+  private keepCaptured(text: string, start: number, len: number): number {
+    const cap = this.capture;
+    const kept = start <= 0 ? text : text.slice(start);
+    cap.parts.push(kept);
+    cap.length += kept.length;
+    if (cap.length > this.limits.maxRecordBytes)
+      throw recordTooLarge(this.limits.maxRecordBytes, this.dataset());
+    return len;
+  }
+
+  private finishCapture(text: string, start: number, end: number): void {
+    const cap = this.capture;
+    const tail = text.slice(start === -1 ? 0 : start, end);
+    if (cap.length + tail.length > this.limits.maxRecordBytes)
+      throw recordTooLarge(this.limits.maxRecordBytes, this.dataset());
+    const source = cap.parts.length === 0 ? tail : cap.parts.join('') + tail;
+    cap.active = false;
+    cap.parts.length = 0;
+    const value = parseValue(source, cap.start, cap.hasNumber);
+    if (measure(cap.name, value) > this.limits.maxRecordBytes)
+      throw recordTooLarge(this.limits.maxRecordBytes, this.dataset());
+    if (cap.target === 'record') this.sink.record(cap.dataset!, jsonToRaw(cap.name, value));
+    else if (cap.target === 'message') this.message = value;
+    else throw this.messageError(value);
+    this.afterValue();
   }
 
   /** The dataset whose container is open, if any (for the limits' errors). */
@@ -124,23 +401,6 @@ export class JsonReader {
       if (d !== undefined) return d;
     }
     return undefined;
-  }
-
-  private grow(size: number): void {
-    this.recordSize += size;
-    if (this.recordSize > this.limits.maxRecordBytes)
-      throw recordTooLarge(this.limits.maxRecordBytes, this.dataset());
-  }
-
-  end(): void {
-    if (this.failure !== undefined) throw this.failure;
-    if (!this.done) {
-      throw new IsamsError({
-        code: 'ISAMS_TRUNCATED_DOCUMENT',
-        message: this.started ? 'The iSAMS document ended early.' : 'The iSAMS response is empty.',
-      });
-    }
-    if (this.message !== undefined) throw this.messageError(this.message);
   }
 
   private messageError(value: JsonValue): IsamsError {
@@ -155,71 +415,29 @@ export class JsonReader {
     });
   }
 
-  private token(t: ParsedTokenInfo): void {
-    if (this.done) throw malformed('data after the end of the document');
-    this.started = true;
-    this.lastToken = t.offset;
+  private stringToken(value: string, at: number): void {
     const top = this.stack[this.stack.length - 1];
-    switch (t.token) {
-      case TokenType.LEFT_BRACE:
-      case TokenType.LEFT_BRACKET: {
-        const key = this.beforeValue(top);
-        this.openValue(top, key, t.token === TokenType.LEFT_BRACE ? 'object' : 'array');
-        return;
-      }
-      case TokenType.RIGHT_BRACE:
-      case TokenType.RIGHT_BRACKET: {
-        const kind = t.token === TokenType.RIGHT_BRACE ? 'object' : 'array';
-        if (top === undefined || top.kind !== kind) throw malformed(`unexpected '${String(t.value)}'`);
-        if (top.afterComma || top.state === 'colon' || (kind === 'object' && top.state === 'value')) {
-          throw malformed(`unexpected '${String(t.value)}'`);
-        }
-        this.stack.pop();
-        this.closeValue(top);
-        this.afterValue();
-        return;
-      }
-      case TokenType.COLON:
-        if (top?.kind !== 'object' || top.state !== 'colon') throw malformed("unexpected ':'");
-        top.state = 'value';
-        return;
-      case TokenType.COMMA:
-        if (top === undefined || top.state !== 'comma') throw malformed("unexpected ','");
-        top.state = top.kind === 'object' ? 'key' : 'value';
-        top.afterComma = true;
-        return;
-      case TokenType.STRING:
-        if (top?.kind === 'object' && top.state === 'key') {
-          top.key = t.value as string;
-          top.state = 'colon';
-          return;
-        }
-        this.primitive(top, t.value as string);
-        return;
-      case TokenType.NUMBER:
-        this.primitive(top, t.value as unknown as string);
-        return;
-      case TokenType.TRUE:
-      case TokenType.FALSE:
-        this.primitive(top, t.value as boolean);
-        return;
-      case TokenType.NULL:
-        this.primitive(top, null);
-        return;
-      default:
-        throw malformed('unexpected token');
+    if (top?.kind === 'object' && top.state === 'key') {
+      top.key = value;
+      top.state = 'colon';
+      return;
     }
+    this.primitive(top, value, at);
+  }
+
+  private literalToken(token: string, at: number): void {
+    const top = this.stack[this.stack.length - 1];
+    if (token === 'true' || token === 'false') this.primitive(top, token === 'true', at);
+    else if (token === 'null') this.primitive(top, null, at);
+    else if (NUMBER.test(token)) this.primitive(top, token, at);
+    else throw malformed('a value that is not true, false, null, a number or a string', at);
   }
 
   /** Checks the grammar allows a value here and returns the property key it belongs to. */
-  private beforeValue(top: Frame | undefined): string {
-    if (top === undefined) {
-      if (this.stack.length === 0 && this.started && this.done)
-        throw malformed('data after the end of the document');
-      return '';
-    }
-    if (top.state !== 'value') throw malformed('unexpected value');
-    return top.kind === 'object' ? (top.key ?? '') : top.name;
+  private beforeValue(top: Frame | undefined, at: number): string {
+    if (top === undefined) return '';
+    if (top.state !== 'value') throw malformed('unexpected value', at);
+    return top.kind === 'object' ? top.key : top.name;
   }
 
   private afterValue(): void {
@@ -229,18 +447,24 @@ export class JsonReader {
       return;
     }
     top.state = 'comma';
-    top.items += 1;
     top.afterComma = false;
   }
 
-  private primitive(top: Frame | undefined, value: JsonValue): void {
-    const key = this.beforeValue(top);
-    if (top === undefined) throw malformed('the document is not a JSON object');
+  private close(kind: 'object' | 'array', at: number): void {
+    const top = this.stack[this.stack.length - 1];
+    const ch = kind === 'object' ? '}' : ']';
+    if (top === undefined || top.kind !== kind) throw malformed(`unexpected '${ch}'`, at);
+    if (top.afterComma || top.state === 'colon' || (kind === 'object' && top.state === 'value'))
+      throw malformed(`unexpected '${ch}'`, at);
+    this.stack.pop();
+    if (top.role === 'container') this.sink.containerEnd();
+    this.afterValue();
+  }
+
+  private primitive(top: Frame | undefined, value: JsonValue, at: number): void {
+    const key = this.beforeValue(top, at);
+    if (top === undefined) throw malformed('the document is not a JSON object', at);
     switch (top.role) {
-      case 'build':
-        this.grow(key.length + (value === null ? 4 : String(value).length) + NODE_OVERHEAD);
-        this.assign(top, key, value);
-        break;
       case 'module':
         if (!isMeta(key)) this.emptyContainer(top.name, key);
         break;
@@ -265,45 +489,39 @@ export class JsonReader {
     if (this.sink.containerStart(module, container) !== undefined) this.sink.containerEnd();
   }
 
-  private assign(frame: Frame, key: string, value: JsonValue): void {
-    if (Array.isArray(frame.value)) frame.value.push(value);
-    else if (frame.value !== undefined) frame.value[key] = value;
-  }
-
-  private openValue(parent: Frame | undefined, key: string, kind: 'object' | 'array'): void {
+  /**
+   * An object or array starts at `at`. Either pushes an envelope frame (returns false) or, for a
+   * row or an error message, starts capturing its text (returns true).
+   */
+  private open(kind: 'object' | 'array', at: number): boolean {
+    const parent = this.stack[this.stack.length - 1];
+    const key = this.beforeValue(parent, at);
+    if (this.stack.length >= this.limits.maxDepth)
+      throw documentTooDeep(this.limits.maxDepth, this.dataset());
     const frame: Frame = {
       role: 'skip',
       kind,
       name: key,
       state: kind === 'object' ? 'key' : 'value',
-      items: 0,
+      key: '',
       afterComma: false,
     };
-    if (this.stack.length >= this.limits.maxDepth)
-      throw documentTooDeep(this.limits.maxDepth, this.dataset());
-    const build = (complete: (value: JsonValue) => void): void => {
-      this.recordSize = 0;
-      this.grow(key.length + NODE_OVERHEAD);
-      frame.role = 'build';
-      frame.value = kind === 'object' ? {} : [];
-      frame.complete = complete;
-    };
+    let target: Capture['target'] | undefined;
+    let dataset: DatasetId | undefined;
+    let name = key;
     if (parent === undefined) {
-      if (kind !== 'object') throw malformed('the document is not a JSON object');
+      if (kind !== 'object') throw malformed('the document is not a JSON object', at);
       frame.role = 'root';
     } else {
       switch (parent.role) {
         case 'root': {
           const k = key.toLowerCase();
           if (k === 'isams' && kind === 'object') frame.role = 'isams';
-          else if (k === 'message') build((v) => (this.message = v));
+          else if (k === 'message') target = 'message';
           break;
         }
         case 'isams':
-          if (key.toLowerCase() === 'message')
-            build((v) => {
-              throw this.messageError(v);
-            });
+          if (key.toLowerCase() === 'message') target = 'isamsMessage';
           else if (isMeta(key)) break;
           else if (kind === 'object') frame.role = 'module';
           else frame.role = 'moduleList';
@@ -324,7 +542,7 @@ export class JsonReader {
         case 'containerList':
           if (kind === 'object') this.startContainer(frame, parent.module ?? '', parent.name);
           break;
-        case 'container':
+        case 'container': {
           if (isMeta(key)) break;
           if (!isRowName(parent.dataset!, key)) {
             this.sink.unexpected(`${parent.module}/${parent.name}/${key}`, parent.dataset);
@@ -333,22 +551,38 @@ export class JsonReader {
           if (kind === 'array') {
             frame.role = 'rowList';
             frame.dataset = parent.dataset!;
-          } else build((v) => this.sink.record(parent.dataset!, jsonToRaw(key, v)));
+          } else {
+            target = 'record';
+            dataset = parent.dataset;
+          }
           break;
+        }
         case 'rowList':
-          if (kind === 'object') build((v) => this.sink.record(parent.dataset!, jsonToRaw(parent.name, v)));
-          break;
-        case 'build':
-          this.grow(key.length + NODE_OVERHEAD);
-          frame.role = 'build';
-          frame.value = kind === 'object' ? {} : [];
-          this.assign(parent, key, frame.value);
+          if (kind === 'object') {
+            target = 'record';
+            dataset = parent.dataset;
+            name = parent.name;
+          }
           break;
         default:
           break;
       }
     }
+    if (target !== undefined) {
+      const cap = this.capture;
+      cap.active = true;
+      cap.name = name;
+      cap.start = at;
+      cap.length = 0;
+      cap.depth = 1;
+      cap.maxDepth = this.limits.maxDepth - this.stack.length;
+      cap.hasNumber = false;
+      cap.target = target;
+      cap.dataset = dataset;
+      return true;
+    }
     this.stack.push(frame);
+    return false;
   }
 
   private startContainer(frame: Frame, module: string, container: string): void {
@@ -359,9 +593,23 @@ export class JsonReader {
     frame.module = module;
     frame.name = container;
   }
+}
 
-  private closeValue(frame: Frame): void {
-    if (frame.role === 'container') this.sink.containerEnd();
-    if (frame.complete !== undefined) frame.complete(frame.value ?? null);
+/** End of the literal (`true`, `-1.5e3`, …) starting at `i`: letters, digits, `+`, `-`, `.`. */
+function literalEnd(text: string, i: number): number {
+  const len = text.length;
+  while (i < len) {
+    const c = text.charCodeAt(i);
+    if (
+      (c >= 0x61 && c <= 0x7a) ||
+      (c >= 0x30 && c <= 0x39) ||
+      (c >= 0x41 && c <= 0x5a) ||
+      c === 0x2b ||
+      c === 0x2d ||
+      c === 0x2e
+    )
+      i++;
+    else break;
   }
+  return i;
 }

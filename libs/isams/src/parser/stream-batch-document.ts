@@ -19,10 +19,79 @@ import { XmlReader } from './xml-reader';
  * defaults `DEFAULT_PARSER_LIMITS`). After any of these the records already yielded must be
  * discarded: the document was not read to its end.
  */
-export async function* streamBatchDocument(
+export function streamBatchDocument(
   input: AsyncIterable<Uint8Array | string>,
   opts: StreamBatchOptions,
 ): AsyncGenerator<BatchParseEvent, void, undefined> {
+  return new EventIterator(streamBatchDocumentBatches(input, opts));
+}
+
+/**
+ * Hands out the events of {@link streamBatchDocumentBatches} one by one. An event already parsed
+ * is returned as a resolved promise, without the extra asynchronous steps an `async function*`
+ * takes per `yield` (they were a tenth of the JSON parse time).
+ */
+class EventIterator implements AsyncGenerator<BatchParseEvent, void, undefined> {
+  private batch: BatchParseEvent[] = [];
+  private index = 0;
+
+  constructor(private readonly batches: AsyncGenerator<BatchParseEvent[], void, undefined>) {}
+
+  next(): Promise<IteratorResult<BatchParseEvent, void>> {
+    if (this.index < this.batch.length) {
+      return Promise.resolve({ done: false, value: this.batch[this.index++]! });
+    }
+    return this.pull();
+  }
+
+  private async pull(): Promise<IteratorResult<BatchParseEvent, void>> {
+    for (;;) {
+      const r = await this.batches.next();
+      if (r.done === true) {
+        this.batch = [];
+        this.index = 0;
+        return { done: true, value: undefined };
+      }
+      if (r.value.length > 0) {
+        this.batch = r.value;
+        this.index = 1;
+        return { done: false, value: r.value[0]! };
+      }
+    }
+  }
+
+  async return(): Promise<IteratorResult<BatchParseEvent, void>> {
+    this.batch = [];
+    this.index = 0;
+    await this.batches.return(undefined);
+    return { done: true, value: undefined };
+  }
+
+  async throw(err: unknown): Promise<IteratorResult<BatchParseEvent, void>> {
+    this.batch = [];
+    this.index = 0;
+    await this.batches.return(undefined);
+    throw err;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.return();
+  }
+}
+
+/**
+ * {@link streamBatchDocument} in batches: the events of each input chunk at once (never an empty
+ * batch), the last batch ending with `end`. Same events, same errors; for consumers that handle
+ * many records per step and would otherwise pay an asynchronous step per record.
+ */
+export async function* streamBatchDocumentBatches(
+  input: AsyncIterable<Uint8Array | string>,
+  opts: StreamBatchOptions,
+): AsyncGenerator<BatchParseEvent[], void, undefined> {
   const counter: ByteCounter = { bytes: 0 };
   const limits = resolveLimits(opts.limits);
   const sink = new DocumentSink(opts.detectDuplicates ?? true, limits);
@@ -30,9 +99,10 @@ export async function* streamBatchDocument(
   // Errors of the input stream itself (e.g. a network error) pass through unchanged.
   for await (const text of decodeText(input, counter, opts.maxBytes)) {
     reader.write(text);
-    if (sink.out.length > 0) yield* sink.drain();
+    if (sink.out.length > 0) yield sink.drain();
   }
   reader.end();
-  yield* sink.drain();
-  yield sink.end(counter.bytes);
+  const last = sink.drain();
+  last.push(sink.end(counter.bytes));
+  yield last;
 }

@@ -1,0 +1,183 @@
+import { describe, expect, it } from 'vitest';
+import type { BatchParseEvent, StreamBatchOptions } from '../src/parser/parse-events';
+import { streamBatchDocument, streamBatchDocumentBatches } from '../src/parser/stream-batch-document';
+import { fixture } from './helpers';
+
+type Piece = string | Uint8Array;
+
+async function* pieces(list: Piece[]): AsyncGenerator<Piece> {
+  for (const p of list) yield p;
+}
+
+/** Every event, and the error the parse ended with (if any). */
+async function run(
+  list: Piece[],
+  limits?: StreamBatchOptions['limits'],
+): Promise<{ events: BatchParseEvent[]; error?: { code: string; message: string; details?: unknown } }> {
+  const events: BatchParseEvent[] = [];
+  try {
+    for await (const e of streamBatchDocument(pieces(list), {
+      format: 'json',
+      ...(limits ? { limits } : {}),
+    }))
+      events.push(e);
+    return { events };
+  } catch (err) {
+    return { events, error: err as { code: string; message: string; details?: unknown } };
+  }
+}
+
+/** The document cut in two at character `at`. */
+const cutAt = (doc: string, at: number): string[] => [doc.slice(0, at), doc.slice(at)];
+
+// Escapes next to quotes (`\\`, `\"`, `\\\"`), a `\u` escape, non-ASCII text, numbers (kept as
+// source text), empty and nested values, a row given as a single object and rows in an array.
+const tricky = JSON.stringify({
+  '?xml': { '@version': '1.0' },
+  iSAMS: {
+    PupilManager: {
+      CurrentPupils: {
+        Pupil: [
+          { '@Id': '1', Forename: 'Zoë \\', Surname: 'O"Brien \\"x', Notes: { '#text': '[{a}]' } },
+          { '@Id': '2', Forename: 'Ünïcode ✓ 😀', Empty: null, List: { Item: ['a', 'b'] } },
+        ],
+      },
+    },
+    HRManager: { CurrentStaff: { StaffMember: { '@Id': 3 } } },
+  },
+}).replace('"@Id":3', '"@Id":12345678901234567890.50');
+
+describe('JSON reader: tokens split across chunk boundaries', () => {
+  it('gives the same events wherever a small document is cut (every character position)', async () => {
+    const whole = await run([tricky]);
+    expect(whole.error).toBeUndefined();
+    const records = whole.events.filter((e) => e.type === 'record');
+    expect(records).toHaveLength(3);
+    expect(records[2]).toMatchObject({ raw: { attributes: { Id: '12345678901234567890.50' } } });
+    expect(records[0]).toMatchObject({
+      raw: {
+        children: expect.arrayContaining([
+          { name: 'Surname', attributes: {}, text: 'O"Brien \\"x', children: [] },
+        ]),
+      },
+    });
+    for (let at = 1; at < tricky.length; at++) {
+      // Not between the two halves of 😀 (string input counts a lone surrogate as 3 bytes).
+      if (/[\uD800-\uDBFF]/.test(tricky[at - 1]!)) continue;
+      const split = await run(cutAt(tricky, at));
+      expect(split, `cut at ${at}`).toEqual(whole);
+    }
+  });
+
+  it('gives the same events wherever the bytes are cut (inside multi-byte characters too) and in 1-character pieces', async () => {
+    const whole = await run([tricky]);
+    const bytes = Buffer.from(tricky, 'utf8');
+    for (let at = 1; at < bytes.length; at++) {
+      expect(await run([bytes.subarray(0, at), bytes.subarray(at)]), `byte ${at}`).toEqual(whole);
+    }
+    expect(await run([...tricky])).toEqual(whole);
+    const sketch = fixture('reference-sketch.json');
+    const sketchWhole = await run([sketch]);
+    expect(sketchWhole.error).toBeUndefined();
+    for (let at = 1; at < sketch.length; at++) expect(await run(cutAt(sketch, at))).toEqual(sketchWhole);
+  });
+});
+
+describe('JSON reader: malformed documents name the character where they go wrong', () => {
+  const row = (r: string) => `{"iSAMS":{"PupilManager":{"CurrentPupils":{"Pupil":[${r}]}}}}`;
+  const prefix = row('').indexOf('[') + 1; // where the first row starts
+  const cases: [string, string, number][] = [
+    // In the envelope (read by the reader's scanner).
+    ['{"iSAMS":{]}', "unexpected ']'", 10],
+    ['{"iSAMS":{}} x', 'data after the end of the document', 13],
+    ['[1,2]', 'the document is not a JSON object', 0],
+    ['{"a" "b"}', 'unexpected value', 5],
+    ['{"iSAMS":{"A":[1,]}}', "unexpected ']'", 17],
+    ['{"iSAMS":{"A":1,}}', "unexpected '}'", 16],
+    ['{"iSAMS":{"A":tru}}', 'not true, false, null, a number or a string', 14],
+    ['{"iSAMS":{"A":01}}', 'not true, false, null, a number or a string', 14],
+    ['{"iSAMS":{"A":"x\\qy"}}', 'Bad escaped character', 14 + 3],
+    ['{"iSAMS":{"A":@}}', "unexpected character '@'", 14],
+    // Inside a row (checked by JSON.parse; positions are the document's).
+    [row('{"@Id":"1","a":1 x}'), "Expected ',' or '}' after property value", prefix + 17],
+    [row('{"@Id":"1","a" 1}'), "Expected ':' after property name", prefix + 15],
+    [row('{"@Id":"1","a":"x\ny"}'), 'Bad control character in string literal', prefix + 17],
+    [row('{"@Id":"1","a":[}'), "unexpected '}'", prefix + 16],
+    [row('{"@Id":"1","a":[1,]}'), "unexpected ']' in the value that starts", prefix],
+  ];
+
+  for (const [doc, reason, position] of cases) {
+    it(`${JSON.stringify(doc.slice(-24))} → ${reason} at ${position}, however it is cut`, async () => {
+      for (const list of [[doc], [...doc], cutAt(doc, Math.floor(doc.length / 2))]) {
+        const { events, error } = await run(list);
+        expect(error?.code).toBe('ISAMS_MALFORMED_DOCUMENT');
+        expect(error?.message).toContain(reason);
+        expect(error?.message).toContain(`at character ${position}`);
+        expect(error?.details).toMatchObject({ position });
+        expect(events.some((e) => e.type === 'end')).toBe(false);
+      }
+    });
+  }
+
+  it('never quotes the row (personal data) in the error, even where V8 would', async () => {
+    const { error } = await run([row('{"@Id":"1","Forename":"Secretname","a":[1,]}')]);
+    expect(error?.code).toBe('ISAMS_MALFORMED_DOCUMENT');
+    expect(error?.message).not.toContain('Secretname');
+    expect(JSON.stringify(error?.details)).not.toContain('Secretname');
+  });
+});
+
+describe('JSON reader: limits apply inside and outside rows', () => {
+  it('deep nesting outside any dataset → ISAMS_DOCUMENT_TOO_DEEP without a dataset', async () => {
+    const doc = `{"iSAMS":{"Other":${'['.repeat(100)}${']'.repeat(100)}}}`;
+    const { error } = await run([doc]);
+    expect(error?.code).toBe('ISAMS_DOCUMENT_TOO_DEEP');
+    expect(error?.details).toEqual({ limit: 64 });
+  });
+
+  it('nesting counts the envelope and the row together (the row is level 6: 58 more fit in 64)', async () => {
+    const row = (n: number) =>
+      `{"iSAMS":{"PupilManager":{"CurrentPupils":{"Pupil":[{"@Id":"1","D":${'['.repeat(n)}${']'.repeat(n)}}]}}}}`;
+    // root, iSAMS, module, container, row list, row = 6 levels, so 58 more fit in 64.
+    expect((await run([row(58)])).error).toBeUndefined();
+    expect((await run([row(59)])).error?.code).toBe('ISAMS_DOCUMENT_TOO_DEEP');
+  });
+
+  it("a row's text over the limit → ISAMS_RECORD_TOO_LARGE naming the dataset, however it is cut", async () => {
+    const doc = `{"iSAMS":{"PupilManager":{"CurrentPupils":{"Pupil":{"@Id":"1","F":"${'y'.repeat(3000)}"}}}}}`;
+    for (const list of [[doc], cutAt(doc, 100), cutAt(doc, 2000)]) {
+      const { error } = await run(list, { maxRecordBytes: 2000 });
+      expect(error?.code).toBe('ISAMS_RECORD_TOO_LARGE');
+      expect(error?.details).toEqual({ limit: 2000, datasetId: 'currentPupils' });
+    }
+  });
+
+  it('a `__proto__` key in a row is an ordinary child element', async () => {
+    const doc = '{"iSAMS":{"PupilManager":{"CurrentPupils":{"Pupil":{"@Id":"1","__proto__":{"x":"1"}}}}}}';
+    const { events, error } = await run([doc]);
+    expect(error).toBeUndefined();
+    const rec = events.find((e) => e.type === 'record');
+    expect(rec).toMatchObject({
+      raw: { children: [{ name: '__proto__', children: [{ name: 'x', text: '1' }] }] },
+    });
+  });
+});
+
+describe('streamBatchDocumentBatches', () => {
+  it('gives the same events as streamBatchDocument, one non-empty batch per chunk, the last ending with end', async () => {
+    const sketch = fixture('reference-sketch.json');
+    for (const format of ['json', 'xml'] as const) {
+      const doc = format === 'json' ? sketch : fixture('reference-sample.xml');
+      const list = [doc.slice(0, 200), doc.slice(200, 201), doc.slice(201)];
+      const batches: BatchParseEvent[][] = [];
+      for await (const b of streamBatchDocumentBatches(pieces(list), { format })) batches.push(b);
+      const events: BatchParseEvent[] = [];
+      for await (const e of streamBatchDocument(pieces(list), { format })) events.push(e);
+      expect(batches.flat()).toEqual(events);
+      expect(batches.length).toBeLessThanOrEqual(list.length + 1);
+      expect(batches.every((b) => b.length > 0)).toBe(true);
+      expect(batches.at(-1)!.at(-1)!.type).toBe('end');
+      expect(events.filter((e) => e.type === 'record').length).toBeGreaterThan(0);
+    }
+  });
+});
