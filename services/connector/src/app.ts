@@ -11,14 +11,21 @@ import {
   kafkaClientOptionsFromConfig,
   kafkaConsumerOptionsFromConfig,
   kafkaProducerOptionsFromConfig,
+  kafkaReadinessCheck,
   runConsumer,
 } from '@isams-sync/kafka';
 import type { ConsumerHandle, EventProducer } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
-import { createMetrics, startOpsServer } from '@isams-sync/metrics';
-import type { OpsServer } from '@isams-sync/metrics';
-import { LeaseKeeper, connectMongo, ensureIndexes, mongoLeaseStore } from '@isams-sync/mongo';
+import { createMetrics, createReadiness, startOpsServer } from '@isams-sync/metrics';
+import type { OpsServer, Readiness } from '@isams-sync/metrics';
+import {
+  LeaseKeeper,
+  connectMongo,
+  ensureIndexes,
+  mongoLeaseStore,
+  mongoReadinessCheck,
+} from '@isams-sync/mongo';
 import type { LeaseDocument, MongoConnection } from '@isams-sync/mongo';
 import type { ConnectorConfig } from './config';
 import { createKeyCipher, parsePreviousKeks } from './adapters/crypto/key-cipher';
@@ -125,6 +132,7 @@ export function createConnectorApp(
   let consumer: ConsumerHandle | undefined;
   let grpc: GrpcServerHandle | undefined;
   let ops: OpsServer | undefined;
+  let readiness: Readiness | undefined;
   let engine: SyncEngine | undefined;
   let settings: SettingsService | undefined;
   let runs: RunsRepository | undefined;
@@ -158,6 +166,14 @@ export function createConnectorApp(
         ...kafkaProducerOptionsFromConfig(config),
       });
       await producer.connect();
+      readiness = createReadiness({
+        checks: [mongoReadinessCheck(mongo), kafkaReadinessCheck(kafka)],
+        intervalMs: config.READINESS_INTERVAL_MS,
+        timeoutMs: config.READINESS_TIMEOUT_MS,
+        logger,
+        metrics,
+      });
+      await readiness.start();
       runs = new RunsRepository(mongo.db);
       const settingsRepo = new SettingsRepository(mongo.db);
       const fetchPlans = new FetchPlansRepository(mongo.db);
@@ -270,6 +286,7 @@ export function createConnectorApp(
         port: config.GRPC_PORT,
         identity,
         reflection: config.GRPC_REFLECTION,
+        readiness,
         services: [
           {
             name: 'isams_sync.connector.v1.ConnectorService',
@@ -286,8 +303,13 @@ export function createConnectorApp(
           },
         ],
       });
-      const db = mongo;
-      ops = await startOpsServer({ port: config.OPS_PORT, metrics, logger, readiness: () => db.ping() });
+      const ready = readiness;
+      ops = await startOpsServer({
+        port: config.OPS_PORT,
+        metrics,
+        logger,
+        readiness: () => ready.isReady(),
+      });
       await engine.start();
       notifier?.start();
       // The state of e-mail notifications is stated at start (the host, never the user or password).
@@ -301,6 +323,7 @@ export function createConnectorApp(
     },
     async stop() {
       const deadline = config.SHUTDOWN_TIMEOUT_MS;
+      readiness?.stop();
       await grpc?.shutdown(Math.min(2_000, deadline));
       await engine?.stop(Math.max(0, deadline - 2_000));
       await consumer?.stop().catch(() => undefined);

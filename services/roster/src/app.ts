@@ -5,6 +5,7 @@ import {
   kafkaClientOptionsFromConfig,
   kafkaConsumerOptionsFromConfig,
   kafkaProducerOptionsFromConfig,
+  kafkaReadinessCheck,
   runConsumer,
 } from '@isams-sync/kafka';
 import type { ConsumerHandle, EventProducer, KafkaClient } from '@isams-sync/kafka';
@@ -13,9 +14,9 @@ import { createGrpcServer, loadProtoPackage, serviceKeyringFromConfig } from '@i
 import type { GrpcServerHandle, RosterServiceProtoGrpcType } from '@isams-sync/grpc';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
-import { createMetrics, startOpsServer } from '@isams-sync/metrics';
-import type { OpsServer } from '@isams-sync/metrics';
-import { connectMongo } from '@isams-sync/mongo';
+import { createMetrics, createReadiness, startOpsServer } from '@isams-sync/metrics';
+import type { OpsServer, Readiness } from '@isams-sync/metrics';
+import { connectMongo, mongoReadinessCheck } from '@isams-sync/mongo';
 import type { MongoConnection } from '@isams-sync/mongo';
 import { createRosterPublisher } from './adapters/kafka/roster-publisher';
 import type { RosterPublisher, RosterTopics } from './adapters/kafka/roster-publisher';
@@ -94,6 +95,7 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
   let consumer: ConsumerHandle | undefined;
   let grpc: GrpcServerHandle | undefined;
   let ops: OpsServer | undefined;
+  let readiness: Readiness | undefined;
   let timer: NodeJS.Timeout | undefined;
   let store!: RosterStore;
   let leases!: TenantLeases;
@@ -186,6 +188,14 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
         maxBatchSize: 1000,
       });
       await producer.connect();
+      readiness = createReadiness({
+        checks: [mongoReadinessCheck(mongo), kafkaReadinessCheck(kafka)],
+        intervalMs: config.READINESS_INTERVAL_MS,
+        timeoutMs: config.READINESS_TIMEOUT_MS,
+        logger,
+        metrics,
+      });
+      await readiness.start();
       const publisher: RosterPublisher = createRosterPublisher(producer, topics);
       processor = new ChangesetProcessor({
         store,
@@ -232,6 +242,7 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
         port: config.GRPC_PORT,
         identity,
         reflection: config.GRPC_REFLECTION,
+        readiness,
         services: [
           {
             name: 'isams_sync.roster.v1.RosterService',
@@ -249,7 +260,7 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
         port: config.OPS_PORT,
         metrics,
         logger,
-        readiness: () => mongo?.ping() ?? false,
+        readiness: () => readiness?.isReady() ?? false,
       });
 
       consumer = await runConsumer({
@@ -280,6 +291,7 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
     },
     async stop() {
       if (timer) clearInterval(timer);
+      readiness?.stop();
       await grpc?.shutdown(config.SHUTDOWN_TIMEOUT_MS / 2);
       await consumer?.stop();
       await app.idle().catch(() => undefined);
