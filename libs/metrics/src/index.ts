@@ -11,3 +11,4 @@ export type { OpsServerOptions, OpsServer } from './ops-server';
 export type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 export { createReadiness, DEPENDENCY_UP_METRIC } from './readiness';
 export type { DependencyCheck, Readiness, ReadinessOptions, ReadinessStatus } from './readiness';
+export { deadLetterCounter, DEAD_LETTERS_METRIC } from './shared-metrics';

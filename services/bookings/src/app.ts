@@ -15,7 +15,7 @@ import {
 import type { ConsumerHandle, EventProducer } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
-import { createMetrics, createReadiness, startOpsServer } from '@isams-sync/metrics';
+import { createMetrics, createReadiness, deadLetterCounter, startOpsServer } from '@isams-sync/metrics';
 import type { OpsServer, Readiness } from '@isams-sync/metrics';
 import { connectMongo, mongoReadinessCheck } from '@isams-sync/mongo';
 import type { MongoConnection } from '@isams-sync/mongo';
@@ -144,6 +144,7 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
         groupId: config.ROSTER_CHANGES_GROUP_ID,
         topics: [config.ROSTER_CHANGES_TOPIC],
         handler: rosterChangesHandler(rosterChanges.handle, { outcomes, duration }),
+        onDeadLettered: deadLetterCounter(metrics),
         logger,
         fromBeginning: true,
         ...(overrides.sessionTimeoutMs

@@ -17,7 +17,7 @@ import {
 import type { ConsumerHandle, EventProducer } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
-import { createMetrics, createReadiness, startOpsServer } from '@isams-sync/metrics';
+import { createMetrics, createReadiness, deadLetterCounter, startOpsServer } from '@isams-sync/metrics';
 import type { OpsServer, Readiness } from '@isams-sync/metrics';
 import {
   LeaseKeeper,
@@ -96,6 +96,11 @@ export function createConnectorApp(
     createLogger({ service: config.SERVICE_NAME ?? 'connector', level: config.LOG_LEVEL });
   const owner = overrides.owner ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
   const metrics = createMetrics({ service: 'connector' });
+  const runsFinished = metrics.counter<'status' | 'error_code'>({
+    name: 'connector_sync_runs_finished_total',
+    help: 'Sync runs that reached a final status, by status and error code (none when there is no error)',
+    labelNames: ['status', 'error_code'],
+  });
   const identity = serviceKeyringFromConfig(config, 'connector');
   const cipher = createKeyCipher(
     { id: config.CONNECTOR_KEK_ID, key: config.CONNECTOR_KEK },
@@ -274,7 +279,10 @@ export function createConnectorApp(
         ...kafkaConsumerOptionsFromConfig(config),
         groupId: config.SYNC_RUNS_GROUP_ID,
         topics: [config.SYNC_RUNS_TOPIC],
-        handler: syncRunsHandler(engine, notifier),
+        handler: syncRunsHandler(engine, notifier, (run) =>
+          runsFinished.inc({ status: run.status, error_code: run.errorCode ?? 'none' }),
+        ),
+        onDeadLettered: deadLetterCounter(metrics),
         logger,
       });
       const pkg = loadProtoPackage<ConnectorServiceProtoGrpcType>(

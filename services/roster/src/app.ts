@@ -14,7 +14,7 @@ import { createGrpcServer, loadProtoPackage, serviceKeyringFromConfig } from '@i
 import type { GrpcServerHandle, RosterServiceProtoGrpcType } from '@isams-sync/grpc';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
-import { createMetrics, createReadiness, startOpsServer } from '@isams-sync/metrics';
+import { createMetrics, createReadiness, deadLetterCounter, startOpsServer } from '@isams-sync/metrics';
 import type { OpsServer, Readiness } from '@isams-sync/metrics';
 import { connectMongo, mongoReadinessCheck } from '@isams-sync/mongo';
 import type { MongoConnection } from '@isams-sync/mongo';
@@ -113,7 +113,26 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
     void t.finally(() => background.delete(t));
   };
 
+  const heldPending = metrics.gauge({
+    name: 'roster_held_batches_pending',
+    help: 'Held batches waiting for a decision (approve or discard), all schools together',
+  });
+  const heldOldestAge = metrics.gauge({
+    name: 'roster_held_batch_oldest_age_seconds',
+    help: 'Age of the oldest held batch waiting for a decision (0 when none waits)',
+  });
+  /** Refreshes the held-batch gauges (every sweep); a failure only leaves them as they were. */
+  const measureHeld = async (at: Date): Promise<void> => {
+    try {
+      const { count, oldestCreatedAt } = await store.pendingBatchStats();
+      heldPending.set(count);
+      heldOldestAge.set(oldestCreatedAt ? Math.max(0, (at.getTime() - oldestCreatedAt.getTime()) / 1000) : 0);
+    } catch (err) {
+      logger.warn({ err }, 'held-batch metrics not refreshed; retried at the next sweep');
+    }
+  };
   const sweep = async (at: Date = now()): Promise<void> => {
+    await measureHeld(at);
     await processor.failIncompleteRuns(at);
     await processor.resumeAll();
     await sweeper.purgeExpired(at);
@@ -274,6 +293,7 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
           ? {}
           : { sessionTimeoutMs: overrides.sessionTimeoutMs, heartbeatIntervalMs: 1000 }),
         handler: rawDatasetsHandler(store, processor, now, track),
+        onDeadLettered: deadLetterCounter(metrics),
       });
       await consumer.ready;
       if (!overrides.disableSweeper) {
