@@ -59,7 +59,7 @@ export interface RosterApp {
   readonly sweeper: GraceSweeper;
   /** Cross-replica exclusion per school (its `owner` is unique per app). */
   readonly leases: TenantLeases;
-  /** One sweep: fail incomplete runs, resume unfinished changesets, purge after grace, prune old changesets and leases. */
+  /** One sweep: refresh the held-batch metrics, fail incomplete runs, resume unfinished changesets, purge after grace, prune old changesets and leases. */
   sweep(now?: Date): Promise<void>;
   /** Resolves when no changeset is running in the background. */
   idle(): Promise<void>;
