@@ -53,7 +53,7 @@ describe('e2e: readiness and gRPC health follow Kafka and FerretDB; liveness nev
   };
   /** Observes until `done` holds; the deadline only bounds a failing run. */
   const until = async (what: string, done: (o: Observation) => boolean) => {
-    const deadline = Date.now() + 120_000;
+    const deadline = Date.now() + 90_000;
     let last: Observation | undefined;
     while (Date.now() < deadline) {
       last = await observe();
@@ -77,7 +77,7 @@ describe('e2e: readiness and gRPC health follow Kafka and FerretDB; liveness nev
       infra,
       env: { connector: fast, roster: fast, bookings: fast, gateway: fast },
     });
-  });
+  }, 300_000);
 
   afterAll(async () => {
     await infra?.restart().catch(() => undefined);
@@ -108,7 +108,7 @@ describe('e2e: readiness and gRPC health follow Kafka and FerretDB; liveness nev
       await infra.restart();
       const back = await until(`ready again after ${server} returned`, allUp);
       expect(readyFlags(back, SERVICES)).toEqual(SERVICES.map(() => 200));
-    });
+    }, 300_000);
   }
 
   it('answered liveness OK at every observation, whatever Kafka and FerretDB did', () => {
