@@ -291,8 +291,11 @@ spec:
             failureThreshold: 60
           livenessProbe:
             {{- if $hasGrpc }}
+            # The `liveness` health key is SERVING while the process serves; `''` and the service
+            # names follow readiness (Kafka/MongoDB), which must never restart a pod.
             grpc:
               port: 50051
+              service: liveness
             {{- else }}
             httpGet:
               path: /health

@@ -13,6 +13,20 @@ import type { ServiceKeyring } from './service-identity';
 /** The standard health service name, listed by reflection next to the application services. */
 export const HEALTH_SERVICE_NAME = 'grpc.health.v1.Health';
 
+/**
+ * The health-check key of liveness (the Kubernetes `grpc:` liveness probe's `service`): SERVING
+ * while the server serves, whatever its dependencies say; only shutdown turns it NOT_SERVING. The
+ * overall key `''` and every service name follow readiness instead (see {@link GrpcServerOptions.readiness}).
+ */
+export const LIVENESS_HEALTH_NAME = 'liveness';
+
+/** What the server's health statuses follow (a `Readiness` of `@isams-sync/metrics` fits). */
+export interface ReadinessSignal {
+  isReady(): boolean;
+  /** Called with the new value whenever readiness changes; returns the unsubscribe function. */
+  subscribe(listener: (ready: boolean) => void): () => void;
+}
+
 /** One service to serve. */
 export interface GrpcServiceRegistration {
   /** The service definition, e.g. `pkg.isams_sync.roster.v1.RosterService.service`. */
@@ -61,6 +75,12 @@ export interface GrpcServerOptions {
   identity: ServiceKeyring;
   /** Extra grpc-js server options, over {@link GRPC_SERVER_LIMITS}. */
   serverOptions?: ServerOptions;
+  /**
+   * The process' readiness: the overall health status `''` and every service's status are SERVING
+   * only while it is ready (NOT_SERVING while Kafka or MongoDB is unreachable) and follow it by
+   * themselves. Without it they are SERVING from bind to shutdown.
+   */
+  readiness?: ReadinessSignal;
 }
 
 /** A started server. */
@@ -125,7 +145,7 @@ function methodAccess(services: GrpcServiceRegistration[]): Map<string, MethodAc
 
 /**
  * Starts a grpc-js server with the isams-sync defaults: the standard gRPC health service (every
- * service name plus the overall `''`), a service-identity check before every other call (see
+ * service name plus the overall `''`, following `readiness`, and {@link LIVENESS_HEALTH_NAME}), a service-identity check before every other call (see
  * {@link serviceAccessInterceptor}), message-size and keepalive limits ({@link GRPC_SERVER_LIMITS}),
  * reflection only when asked for, and plaintext HTTP/2.
  *
@@ -161,8 +181,10 @@ export async function createGrpcServer(options: GrpcServerOptions): Promise<Grpc
   });
 
   const names = ['', ...services.map((s) => s.name)];
+  if (services.some((s) => s.name === LIVENESS_HEALTH_NAME))
+    throw new Error(`"${LIVENESS_HEALTH_NAME}" is the liveness health key, not a service name`);
   const health = new HealthImplementation(
-    Object.fromEntries(names.map((n) => [n, 'NOT_SERVING'])) as ServingStatusMap,
+    Object.fromEntries([...names, LIVENESS_HEALTH_NAME].map((n) => [n, 'NOT_SERVING'])) as ServingStatusMap,
   );
   health.addToServer(server);
 
@@ -187,7 +209,14 @@ export async function createGrpcServer(options: GrpcServerOptions): Promise<Grpc
       err ? reject(err) : resolve(bound),
     ),
   );
-  for (const n of names) health.setStatus(n, 'SERVING');
+  let stopping: Promise<void> | undefined;
+  const follow = (ready: boolean) => {
+    if (stopping) return;
+    for (const n of names) health.setStatus(n, ready ? 'SERVING' : 'NOT_SERVING');
+  };
+  health.setStatus(LIVENESS_HEALTH_NAME, 'SERVING');
+  follow(options.readiness?.isReady() ?? true);
+  const unsubscribe = options.readiness?.subscribe(follow);
   logger.info(
     {
       port,
@@ -199,10 +228,10 @@ export async function createGrpcServer(options: GrpcServerOptions): Promise<Grpc
     'gRPC server listening',
   );
 
-  let stopping: Promise<void> | undefined;
   const shutdown = (deadlineMs: number): Promise<void> => {
     stopping ??= new Promise<void>((resolve) => {
-      for (const n of names) health.setStatus(n, 'NOT_SERVING');
+      unsubscribe?.();
+      for (const n of [...names, LIVENESS_HEALTH_NAME]) health.setStatus(n, 'NOT_SERVING');
       const timer = setTimeout(() => {
         logger.warn({ deadlineMs }, 'gRPC graceful shutdown deadline passed; cancelling remaining calls');
         server.forceShutdown();

@@ -29,8 +29,18 @@ export {
   resolveProtosDir,
 } from './proto-loader';
 export type { ProtosDirOptions } from './proto-loader';
-export { GRPC_SERVER_LIMITS, HEALTH_SERVICE_NAME, createGrpcServer } from './grpc-server';
-export type { GrpcServerHandle, GrpcServerOptions, GrpcServiceRegistration } from './grpc-server';
+export {
+  GRPC_SERVER_LIMITS,
+  HEALTH_SERVICE_NAME,
+  LIVENESS_HEALTH_NAME,
+  createGrpcServer,
+} from './grpc-server';
+export type {
+  GrpcServerHandle,
+  GrpcServerOptions,
+  GrpcServiceRegistration,
+  ReadinessSignal,
+} from './grpc-server';
 export {
   GRPC_CLIENT_LIMITS,
   GrpcCallError,

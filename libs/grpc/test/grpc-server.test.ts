@@ -9,6 +9,7 @@ import {
   callMetadata,
   createGrpcClient,
   GrpcCallError,
+  LIVENESS_HEALTH_NAME,
   promisifyUnary,
   serviceTokenInterceptor,
 } from '../src';
@@ -74,6 +75,46 @@ describe('createGrpcServer', () => {
     handle.setServing(ECHO_SERVICE, true);
     expect(await checkHealth(health, ECHO_SERVICE)).toBe('SERVING');
     await expect(checkHealth(health, 'no.such.Service')).rejects.toMatchObject({ code: status.NOT_FOUND });
+  });
+
+  it('follows readiness on the overall and service statuses, while liveness stays SERVING', async () => {
+    const listeners = new Set<(ready: boolean) => void>();
+    let ready = false;
+    const setReady = (value: boolean) => {
+      ready = value;
+      for (const l of listeners) l(value);
+    };
+    const readiness = {
+      isReady: () => ready,
+      subscribe: (l: (value: boolean) => void) => {
+        listeners.add(l);
+        return () => listeners.delete(l);
+      },
+    };
+    const { handle, address } = await startEchoServer(undefined, { readiness });
+    servers.push(handle);
+    const health = healthClient(address);
+    clients.push(health);
+    const statuses = async () => ({
+      all: await checkHealth(health, ''),
+      echo: await checkHealth(health, ECHO_SERVICE),
+      liveness: await checkHealth(health, LIVENESS_HEALTH_NAME),
+    });
+
+    // Not ready at bind (e.g. a dependency down at start): NOT_SERVING, but alive.
+    expect(await statuses()).toEqual({ all: 'NOT_SERVING', echo: 'NOT_SERVING', liveness: 'SERVING' });
+    setReady(true);
+    expect(await statuses()).toEqual({ all: 'SERVING', echo: 'SERVING', liveness: 'SERVING' });
+    setReady(false);
+    expect(await statuses()).toEqual({ all: 'NOT_SERVING', echo: 'NOT_SERVING', liveness: 'SERVING' });
+    setReady(true);
+    expect(await statuses()).toEqual({ all: 'SERVING', echo: 'SERVING', liveness: 'SERVING' });
+
+    // Shutdown wins over readiness: everything NOT_SERVING, and a later "ready" changes nothing.
+    const stopped = handle.shutdown(1000);
+    expect(listeners.size).toBe(0);
+    setReady(true);
+    await stopped;
   });
 
   it('serves reflection, when enabled, to a verified caller, listing the application and health services', async () => {

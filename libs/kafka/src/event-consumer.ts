@@ -76,6 +76,11 @@ export interface RunConsumerOptions {
   backoff?: BackoffOptions;
   /** Dead-letter topic name, or a function of the source topic (default `<topic>.dlq`). */
   dlqTopic?: string | ((topic: string) => string);
+  /**
+   * Told after each message written to a dead-letter topic (for a metric; must not throw). The
+   * fields are bounded values: the source topic, its dead-letter topic and the error code.
+   */
+  onDeadLettered?: (e: { topic: string; dlqTopic: string; errorCode: string }) => void;
   /** Classifies a handler failure (default {@link classifyHandlerFailure}: through the errors catalogue). */
   classify?: (err: unknown) => HandlerFailure;
   logger?: Logger;
@@ -273,6 +278,11 @@ export function runConsumer(options: RunConsumerOptions): ConsumerHandle {
       { dlqTopic, attempts, errorCode: headers[DLQ_HEADERS.errorCode], err },
       'kafka message dead-lettered',
     );
+    try {
+      options.onDeadLettered?.({ topic, dlqTopic, errorCode: headers[DLQ_HEADERS.errorCode] as string });
+    } catch (hookErr) {
+      log.error({ err: hookErr }, 'onDeadLettered hook failed');
+    }
   };
 
   /** Runs `fn` while heartbeating every interval, so a slow handler never costs the membership. */

@@ -7,7 +7,7 @@
  * in this surface, so swapping the library is this package's change alone.
  * @packageDocumentation
  */
-export { createKafkaClient } from './kafka-client';
+export { createKafkaClient, kafkaReadinessCheck } from './kafka-client';
 export type {
   KafkaClient,
   KafkaClientOptions,

@@ -56,10 +56,14 @@ export interface KafkaClient {
   readonly brokers: readonly string[];
   readonly logger: Logger;
   /**
-   * Asks the cluster for its brokers (a real request, suitable for readiness probes).
+   * Asks the cluster for its brokers (a real request, suitable for readiness probes). `retries`
+   * overrides the client's retry count for this call (readiness probes use 0: fail fast, probe again
+   * at the next interval).
    * @throws AppError `KAFKA_UNAVAILABLE`
    */
-  describeCluster(): Promise<{ brokers: number; controller: number | null; clusterId: string }>;
+  describeCluster(options?: {
+    retries?: number;
+  }): Promise<{ brokers: number; controller: number | null; clusterId: string }>;
 }
 
 const PINO_LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -110,8 +114,10 @@ export function createKafkaClient(options: KafkaClientOptions): KafkaClient {
     clientId,
     brokers: Object.freeze([...brokers]),
     logger,
-    async describeCluster() {
-      const admin = kafka.admin();
+    async describeCluster(opts = {}) {
+      const admin = kafka.admin(
+        opts.retries === undefined ? {} : { retry: { ...config.retry, retries: opts.retries } },
+      );
       try {
         await admin.connect();
         const info = await admin.describeCluster();
@@ -141,6 +147,15 @@ export function kafkajsOf(client: KafkaClient): KafkaJs {
   const kafka = KAFKAJS.get(client);
   if (!kafka) throw new Error('not a KafkaClient made by createKafkaClient');
   return kafka;
+}
+
+/**
+ * The readiness check of a Kafka client (for `createReadiness` of `@isams-sync/metrics`): one
+ * `describeCluster` without retries — a fresh admin connection that asks a broker for the cluster's
+ * metadata, so it fails when no broker answers and succeeds again by itself once one does.
+ */
+export function kafkaReadinessCheck(client: KafkaClient): { name: 'kafka'; probe(): Promise<unknown> } {
+  return { name: 'kafka', probe: () => client.describeCluster({ retries: 0 }) };
 }
 
 /** Runs `fn` with a connected admin client of `client`, disconnecting afterwards. */

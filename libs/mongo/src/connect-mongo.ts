@@ -109,3 +109,15 @@ export async function connectMongo(options: ConnectMongoOptions): Promise<MongoC
     },
   };
 }
+
+/**
+ * The readiness check of a connection (for `createReadiness` of `@isams-sync/metrics`): a `ping`
+ * through the pool, which fails while no server can be selected and succeeds again by itself once the
+ * driver reconnects.
+ */
+export function mongoReadinessCheck(connection: Pick<MongoConnection, 'ping'>): {
+  name: 'mongo';
+  probe(): Promise<boolean>;
+} {
+  return { name: 'mongo', probe: () => connection.ping() };
+}

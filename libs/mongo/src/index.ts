@@ -3,7 +3,7 @@
  * MongoDB 7 (production) and FerretDB 1.24 (local/CI) by staying inside their common subset.
  * @packageDocumentation
  */
-export { connectMongo } from './connect-mongo';
+export { connectMongo, mongoReadinessCheck } from './connect-mongo';
 export type { ConnectMongoOptions, MongoConnection } from './connect-mongo';
 export { redactMongoUrl } from './redact-mongo-url';
 export { ensureIndexes } from './ensure-indexes';

@@ -52,3 +52,38 @@ export async function probeEveryMethod(
     client.close();
   }
 }
+
+const HEALTH_STATUS = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'] as const;
+
+/**
+ * Asks the standard gRPC health service (`grpc.health.v1.Health/Check`) at `address` for `service`
+ * (`''` = the whole server), without a service identity, as a Kubernetes `grpc:` probe does. Resolves
+ * to the status name, or to `unreachable` / the gRPC status code when the call fails. The two tiny
+ * messages are encoded by hand (field 1: the service name / the status enum).
+ */
+export function grpcHealthStatus(
+  address: string,
+  service: string,
+): Promise<(typeof HEALTH_STATUS)[number] | 'unreachable' | number> {
+  const client = new Client(address, credentials.createInsecure());
+  const name = Buffer.from(service, 'utf8');
+  if (name.length > 127) throw new Error('grpcHealthStatus: service names up to 127 bytes');
+  const request =
+    name.length === 0 ? Buffer.alloc(0) : Buffer.concat([Buffer.from([0x0a, name.length]), name]);
+  return new Promise<(typeof HEALTH_STATUS)[number] | 'unreachable' | number>((resolve) => {
+    client.makeUnaryRequest(
+      '/grpc.health.v1.Health/Check',
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      request,
+      new Metadata(),
+      { deadline: Date.now() + 5_000 },
+      (err: ServiceError | null, res?: Buffer) => {
+        if (err) return resolve(err.code === 14 ? 'unreachable' : err.code);
+        // Absent field = 0 (UNKNOWN); else `0x08 <varint>` with a one-byte enum value.
+        const value = res && res.length >= 2 && res[0] === 0x08 ? res[1]! : 0;
+        resolve(HEALTH_STATUS[value] ?? value);
+      },
+    );
+  }).finally(() => client.close());
+}

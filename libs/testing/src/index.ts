@@ -20,5 +20,5 @@ export {
 export { dashboardSignInUrl, startSystem, type RunningSystem, type StartSystemOptions } from './system';
 export { PrivateInfra } from './private-infra';
 export { testClientIdentity, testServiceIdentityDir } from './service-identity';
-export { probeEveryMethod } from './grpc-probe';
+export { grpcHealthStatus, probeEveryMethod } from './grpc-probe';
 export { startSmtpServer, type TestSmtpServer, type ReceivedMail } from './smtp-server';

@@ -19,6 +19,8 @@ export interface RunningSystem {
   readonly connectorAddress: string;
   readonly rosterAddress: string;
   readonly bookingsAddress: string;
+  /** Each service's ops server (`/metrics`, `/health`, `/ready`), e.g. `http://127.0.0.1:9464`. */
+  readonly opsUrls: Readonly<Record<'connector' | 'roster' | 'bookings' | 'gateway', string>>;
   readonly operatorToken: string;
   /** The service-identity keys of this system (`GRPC_IDENTITY_DIR` of every service). */
   readonly identityDir: string;
@@ -189,6 +191,12 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
       connectorAddress: `127.0.0.1:${connGrpc}`,
       rosterAddress: `127.0.0.1:${rosterGrpc}`,
       bookingsAddress: `127.0.0.1:${bookGrpc}`,
+      opsUrls: {
+        connector: `http://127.0.0.1:${connOps}`,
+        roster: `http://127.0.0.1:${rosterOps}`,
+        bookings: `http://127.0.0.1:${bookOps}`,
+        gateway: `http://127.0.0.1:${gwOps}`,
+      },
       operatorToken,
       identityDir,
       clientIdentity: (audience, as = 'gateway') => ({

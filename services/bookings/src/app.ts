@@ -9,14 +9,15 @@ import {
   kafkaClientOptionsFromConfig,
   kafkaConsumerOptionsFromConfig,
   kafkaProducerOptionsFromConfig,
+  kafkaReadinessCheck,
   runConsumer,
 } from '@isams-sync/kafka';
 import type { ConsumerHandle, EventProducer } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
-import { createMetrics, startOpsServer } from '@isams-sync/metrics';
-import type { OpsServer } from '@isams-sync/metrics';
-import { connectMongo } from '@isams-sync/mongo';
+import { createMetrics, createReadiness, deadLetterCounter, startOpsServer } from '@isams-sync/metrics';
+import type { OpsServer, Readiness } from '@isams-sync/metrics';
+import { connectMongo, mongoReadinessCheck } from '@isams-sync/mongo';
 import type { MongoConnection } from '@isams-sync/mongo';
 import type { BookingsConfig } from './config';
 import { createRosterDirectory } from './adapters/grpc-clients/roster-directory.factory';
@@ -80,6 +81,7 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
   let consumer: ConsumerHandle | undefined;
   let grpc: GrpcServerHandle | undefined;
   let ops: OpsServer | undefined;
+  let readiness: Readiness | undefined;
   let store: BookingsStore | undefined;
   let useCases: BookingsUseCases | undefined;
   let rosterHandle: RosterDirectoryHandle | undefined;
@@ -108,6 +110,16 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
         ...kafkaProducerOptionsFromConfig(config),
       });
       await producer.connect();
+      // Kafka and MongoDB only: the roster's gRPC API is not a readiness dependency (a roster outage
+      // must not take bookings' own API out of service; its calls fail on their own).
+      readiness = createReadiness({
+        checks: [mongoReadinessCheck(mongo), kafkaReadinessCheck(kafka)],
+        intervalMs: config.READINESS_INTERVAL_MS,
+        timeoutMs: config.READINESS_TIMEOUT_MS,
+        logger,
+        metrics,
+      });
+      await readiness.start();
       const publisher = kafkaBookingEventPublisher(producer, config.BOOKINGS_EVENTS_TOPIC);
       const pkgOptions = config.PROTOS_DIR ? { protosDir: config.PROTOS_DIR } : {};
       rosterHandle = overrides.roster
@@ -135,6 +147,7 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
         // A burst of removals is applied a batch at a time (one bookings lookup per school and batch).
         batchHandler: rosterChangesBatchHandler(rosterChanges.handleBatch, { outcomes, duration }),
         maxBatchSize: config.ROSTER_CHANGES_BATCH_SIZE,
+        onDeadLettered: deadLetterCounter(metrics),
         logger,
         fromBeginning: true,
         ...(overrides.sessionTimeoutMs
@@ -154,6 +167,7 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
         port: config.GRPC_PORT,
         identity,
         reflection: config.GRPC_REFLECTION,
+        readiness,
         services: [
           {
             name: 'isams_sync.bookings.v1.BookingsService',
@@ -175,12 +189,18 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
           .finally(() => (sweeping = undefined));
       }, config.EVENING_SWEEP_INTERVAL_MS);
       sweepTimer.unref();
-      const db = mongo;
-      ops = await startOpsServer({ port: config.OPS_PORT, metrics, logger, readiness: () => db.ping() });
+      const ready = readiness;
+      ops = await startOpsServer({
+        port: config.OPS_PORT,
+        metrics,
+        logger,
+        readiness: () => ready.isReady(),
+      });
       logger.info({ grpcPort: grpc.port, opsPort: ops.port }, 'bookings started');
     },
     async stop() {
       clearInterval(sweepTimer);
+      readiness?.stop();
       await grpc?.shutdown(Math.min(2_000, config.SHUTDOWN_TIMEOUT_MS));
       await sweeping;
       await consumer?.stop().catch(() => undefined);

@@ -11,14 +11,21 @@ import {
   kafkaClientOptionsFromConfig,
   kafkaConsumerOptionsFromConfig,
   kafkaProducerOptionsFromConfig,
+  kafkaReadinessCheck,
   runConsumer,
 } from '@isams-sync/kafka';
 import type { ConsumerHandle, EventProducer } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
-import { createMetrics, startOpsServer } from '@isams-sync/metrics';
-import type { OpsServer } from '@isams-sync/metrics';
-import { LeaseKeeper, connectMongo, ensureIndexes, mongoLeaseStore } from '@isams-sync/mongo';
+import { createMetrics, createReadiness, deadLetterCounter, startOpsServer } from '@isams-sync/metrics';
+import type { OpsServer, Readiness } from '@isams-sync/metrics';
+import {
+  LeaseKeeper,
+  connectMongo,
+  ensureIndexes,
+  mongoLeaseStore,
+  mongoReadinessCheck,
+} from '@isams-sync/mongo';
 import type { LeaseDocument, MongoConnection } from '@isams-sync/mongo';
 import type { ConnectorConfig } from './config';
 import { createKeyCipher, parsePreviousKeks } from './adapters/crypto/key-cipher';
@@ -89,6 +96,11 @@ export function createConnectorApp(
     createLogger({ service: config.SERVICE_NAME ?? 'connector', level: config.LOG_LEVEL });
   const owner = overrides.owner ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
   const metrics = createMetrics({ service: 'connector' });
+  const runsFinished = metrics.counter<'status' | 'error_code'>({
+    name: 'connector_sync_runs_finished_total',
+    help: 'Sync runs that reached a final status, by status and error code (none when there is no error)',
+    labelNames: ['status', 'error_code'],
+  });
   const identity = serviceKeyringFromConfig(config, 'connector');
   const cipher = createKeyCipher(
     { id: config.CONNECTOR_KEK_ID, key: config.CONNECTOR_KEK },
@@ -125,6 +137,7 @@ export function createConnectorApp(
   let consumer: ConsumerHandle | undefined;
   let grpc: GrpcServerHandle | undefined;
   let ops: OpsServer | undefined;
+  let readiness: Readiness | undefined;
   let engine: SyncEngine | undefined;
   let settings: SettingsService | undefined;
   let runs: RunsRepository | undefined;
@@ -158,6 +171,14 @@ export function createConnectorApp(
         ...kafkaProducerOptionsFromConfig(config),
       });
       await producer.connect();
+      readiness = createReadiness({
+        checks: [mongoReadinessCheck(mongo), kafkaReadinessCheck(kafka)],
+        intervalMs: config.READINESS_INTERVAL_MS,
+        timeoutMs: config.READINESS_TIMEOUT_MS,
+        logger,
+        metrics,
+      });
+      await readiness.start();
       runs = new RunsRepository(mongo.db);
       const settingsRepo = new SettingsRepository(mongo.db);
       const fetchPlans = new FetchPlansRepository(mongo.db);
@@ -258,7 +279,10 @@ export function createConnectorApp(
         ...kafkaConsumerOptionsFromConfig(config),
         groupId: config.SYNC_RUNS_GROUP_ID,
         topics: [config.SYNC_RUNS_TOPIC],
-        handler: syncRunsHandler(engine, notifier),
+        handler: syncRunsHandler(engine, notifier, (run) =>
+          runsFinished.inc({ status: run.status, error_code: run.errorCode ?? 'none' }),
+        ),
+        onDeadLettered: deadLetterCounter(metrics),
         logger,
       });
       const pkg = loadProtoPackage<ConnectorServiceProtoGrpcType>(
@@ -270,6 +294,7 @@ export function createConnectorApp(
         port: config.GRPC_PORT,
         identity,
         reflection: config.GRPC_REFLECTION,
+        readiness,
         services: [
           {
             name: 'isams_sync.connector.v1.ConnectorService',
@@ -286,8 +311,13 @@ export function createConnectorApp(
           },
         ],
       });
-      const db = mongo;
-      ops = await startOpsServer({ port: config.OPS_PORT, metrics, logger, readiness: () => db.ping() });
+      const ready = readiness;
+      ops = await startOpsServer({
+        port: config.OPS_PORT,
+        metrics,
+        logger,
+        readiness: () => ready.isReady(),
+      });
       await engine.start();
       notifier?.start();
       // The state of e-mail notifications is stated at start (the host, never the user or password).
@@ -301,6 +331,7 @@ export function createConnectorApp(
     },
     async stop() {
       const deadline = config.SHUTDOWN_TIMEOUT_MS;
+      readiness?.stop();
       await grpc?.shutdown(Math.min(2_000, deadline));
       await engine?.stop(Math.max(0, deadline - 2_000));
       await consumer?.stop().catch(() => undefined);

@@ -2,9 +2,9 @@ import { fileURLToPath } from 'node:url';
 import { serviceKeyringFromConfig } from '@isams-sync/grpc';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
-import { createMetrics, startOpsServer } from '@isams-sync/metrics';
+import { createMetrics, createReadiness, startOpsServer } from '@isams-sync/metrics';
 import type { OpsServer } from '@isams-sync/metrics';
-import { connectMongo, ensureIndexes } from '@isams-sync/mongo';
+import { connectMongo, ensureIndexes, mongoReadinessCheck } from '@isams-sync/mongo';
 import type { MongoConnection } from '@isams-sync/mongo';
 import type { FastifyInstance } from 'fastify';
 import type { GatewayConfig } from './config';
@@ -161,6 +161,15 @@ export async function createGatewayApp(
         });
 
   let ops: OpsServer | undefined;
+  // MongoDB only: the gateway has no Kafka connection, and the back-end services are not readiness
+  // dependencies (their outage shows as 503s of the calls that need them, not as a gateway outage).
+  const readiness = createReadiness({
+    checks: [mongoReadinessCheck(mongo)],
+    intervalMs: config.READINESS_INTERVAL_MS,
+    timeoutMs: config.READINESS_TIMEOUT_MS,
+    logger,
+    metrics,
+  });
   let httpPort = 0;
   let operatorPort = 0;
   let stopping: Promise<void> | undefined;
@@ -188,11 +197,18 @@ export async function createGatewayApp(
         await operatorHttp.listen({ host: config.GATEWAY_OPERATOR_HOST, port: config.GATEWAY_OPERATOR_PORT });
         operatorPort = boundPort(operatorHttp, config.GATEWAY_OPERATOR_PORT);
       }
-      ops = await startOpsServer({ port: config.OPS_PORT, metrics, logger, readiness: () => mongo.ping() });
+      await readiness.start();
+      ops = await startOpsServer({
+        port: config.OPS_PORT,
+        metrics,
+        logger,
+        readiness: () => readiness.isReady(),
+      });
       logger.info({ httpPort, operatorPort, opsPort: ops.port }, 'gateway listening');
     },
     stop() {
       stopping ??= (async () => {
+        readiness.stop();
         await http.close();
         await operatorHttp?.close();
         await ops?.close();

@@ -5,6 +5,7 @@ import {
   kafkaClientOptionsFromConfig,
   kafkaConsumerOptionsFromConfig,
   kafkaProducerOptionsFromConfig,
+  kafkaReadinessCheck,
   runConsumer,
 } from '@isams-sync/kafka';
 import type { ConsumerHandle, EventProducer, KafkaClient } from '@isams-sync/kafka';
@@ -13,9 +14,9 @@ import { createGrpcServer, loadProtoPackage, serviceKeyringFromConfig } from '@i
 import type { GrpcServerHandle, RosterServiceProtoGrpcType } from '@isams-sync/grpc';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
-import { createMetrics, startOpsServer } from '@isams-sync/metrics';
-import type { OpsServer } from '@isams-sync/metrics';
-import { connectMongo } from '@isams-sync/mongo';
+import { createMetrics, createReadiness, deadLetterCounter, startOpsServer } from '@isams-sync/metrics';
+import type { OpsServer, Readiness } from '@isams-sync/metrics';
+import { connectMongo, mongoReadinessCheck } from '@isams-sync/mongo';
 import type { MongoConnection } from '@isams-sync/mongo';
 import { createRosterPublisher } from './adapters/kafka/roster-publisher';
 import type { RosterPublisher, RosterTopics } from './adapters/kafka/roster-publisher';
@@ -58,7 +59,7 @@ export interface RosterApp {
   readonly sweeper: GraceSweeper;
   /** Cross-replica exclusion per school (its `owner` is unique per app). */
   readonly leases: TenantLeases;
-  /** One sweep: fail incomplete runs, resume unfinished changesets, purge after grace, prune old changesets and leases. */
+  /** One sweep: refresh the held-batch metrics, fail incomplete runs, resume unfinished changesets, purge after grace, prune old changesets and leases. */
   sweep(now?: Date): Promise<void>;
   /** Resolves when no changeset is running in the background. */
   idle(): Promise<void>;
@@ -94,6 +95,7 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
   let consumer: ConsumerHandle | undefined;
   let grpc: GrpcServerHandle | undefined;
   let ops: OpsServer | undefined;
+  let readiness: Readiness | undefined;
   let timer: NodeJS.Timeout | undefined;
   let store!: RosterStore;
   let leases!: TenantLeases;
@@ -111,7 +113,26 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
     void t.finally(() => background.delete(t));
   };
 
+  const heldPending = metrics.gauge({
+    name: 'roster_held_batches_pending',
+    help: 'Held batches waiting for a decision (approve or discard), all schools together',
+  });
+  const heldOldestAge = metrics.gauge({
+    name: 'roster_held_batch_oldest_age_seconds',
+    help: 'Age of the oldest held batch waiting for a decision (0 when none waits)',
+  });
+  /** Refreshes the held-batch gauges (every sweep); a failure only leaves them as they were. */
+  const measureHeld = async (at: Date): Promise<void> => {
+    try {
+      const { count, oldestCreatedAt } = await store.pendingBatchStats();
+      heldPending.set(count);
+      heldOldestAge.set(oldestCreatedAt ? Math.max(0, (at.getTime() - oldestCreatedAt.getTime()) / 1000) : 0);
+    } catch (err) {
+      logger.warn({ err }, 'held-batch metrics not refreshed; retried at the next sweep');
+    }
+  };
   const sweep = async (at: Date = now()): Promise<void> => {
+    await measureHeld(at);
     await processor.failIncompleteRuns(at);
     await processor.resumeAll();
     await sweeper.purgeExpired(at);
@@ -186,6 +207,14 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
         maxBatchSize: 1000,
       });
       await producer.connect();
+      readiness = createReadiness({
+        checks: [mongoReadinessCheck(mongo), kafkaReadinessCheck(kafka)],
+        intervalMs: config.READINESS_INTERVAL_MS,
+        timeoutMs: config.READINESS_TIMEOUT_MS,
+        logger,
+        metrics,
+      });
+      await readiness.start();
       const publisher: RosterPublisher = createRosterPublisher(producer, topics);
       processor = new ChangesetProcessor({
         store,
@@ -232,6 +261,7 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
         port: config.GRPC_PORT,
         identity,
         reflection: config.GRPC_REFLECTION,
+        readiness,
         services: [
           {
             name: 'isams_sync.roster.v1.RosterService',
@@ -249,7 +279,7 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
         port: config.OPS_PORT,
         metrics,
         logger,
-        readiness: () => mongo?.ping() ?? false,
+        readiness: () => readiness?.isReady() ?? false,
       });
 
       consumer = await runConsumer({
@@ -263,6 +293,7 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
           ? {}
           : { sessionTimeoutMs: overrides.sessionTimeoutMs, heartbeatIntervalMs: 1000 }),
         handler: rawDatasetsHandler(store, processor, now, track),
+        onDeadLettered: deadLetterCounter(metrics),
       });
       await consumer.ready;
       if (!overrides.disableSweeper) {
@@ -280,6 +311,7 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
     },
     async stop() {
       if (timer) clearInterval(timer);
+      readiness?.stop();
       await grpc?.shutdown(config.SHUTDOWN_TIMEOUT_MS / 2);
       await consumer?.stop();
       await app.idle().catch(() => undefined);

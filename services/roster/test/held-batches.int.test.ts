@@ -76,6 +76,24 @@ describe('a pending held batch stays decidable', () => {
     expect(await pending(t)).toEqual([]);
   });
 
+  it('the held-batch metrics count the pending batches of all schools and the age of the oldest, without a school id', async () => {
+    const t = uniqueName('school');
+    expect((await run(t, 'seed', miniSchool(40))).outcome).toBe('applied');
+    expect((await run(t, 'r2', miniSchool(40, { without: [1, 2, 3, 4, 5, 6] }))).outcome).toBe('held');
+    const mine = await roster.app.store.pendingBatch(t);
+    const stats = await roster.app.store.pendingBatchStats();
+    expect(stats.count).toBeGreaterThanOrEqual(1);
+    expect(stats.oldestCreatedAt!.getTime()).toBeLessThanOrEqual(mine!.createdAt.getTime());
+
+    await roster.app.sweep();
+    const text = await (await fetch(`http://127.0.0.1:${roster.app.opsPort}/metrics`)).text();
+    const value = (name: string) =>
+      Number(new RegExp(`^${name}\\{service="roster"\\} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(value('roster_held_batches_pending')).toBe(stats.count);
+    expect(value('roster_held_batch_oldest_age_seconds')).toBeGreaterThan(0);
+    expect(text).not.toContain(t);
+  });
+
   it('a person back in the feed leaves the batch; the rest stay held even below the threshold', async () => {
     const t = uniqueName('school');
     await run(t, 'seed', miniSchool(40));

@@ -19,7 +19,7 @@ import {
   serviceKeyringFrom,
   unary,
 } from '../../src';
-import type { ClientIdentity, GrpcClientConstructor, GrpcServerHandle } from '../../src';
+import type { ClientIdentity, GrpcClientConstructor, GrpcServerHandle, ReadinessSignal } from '../../src';
 import type { CallContext } from '../../src';
 
 export const ECHO_SERVICE = 'isams_sync.testing.v1.EchoService';
@@ -121,7 +121,7 @@ export interface EchoState {
 
 export async function startEchoServer(
   logger: Logger = captureLogger().logger,
-  options: { reflection?: boolean } = {},
+  options: { reflection?: boolean; readiness?: ReadinessSignal } = {},
 ): Promise<{ handle: GrpcServerHandle; state: EchoState; address: string }> {
   const pkg = loadEchoPackage();
   let resolveAborted!: (reason: unknown) => void;
@@ -182,6 +182,7 @@ export async function startEchoServer(
     host: '127.0.0.1',
     identity: serviceKeyringFrom('echo', ECHO_KEYS),
     ...(options.reflection === undefined ? {} : { reflection: options.reflection }),
+    ...(options.readiness === undefined ? {} : { readiness: options.readiness }),
     services: [
       {
         name: ECHO_SERVICE,

@@ -730,13 +730,14 @@ export class SyncEngine {
   /**
    * Applies a roster report (applying/applied/held/failed); remembers fingerprints of applied runs
    * and moves the school's data-as-of time forward (a run with held removals counts: its additions
-   * and updates were applied).
+   * and updates were applied). Resolves to true when the report changed the run (false: unknown run,
+   * an old or repeated report).
    */
-  async applyRosterReport(report: RosterReport): Promise<void> {
+  async applyRosterReport(report: RosterReport): Promise<boolean> {
     const run = await this.deps.runs.get(report.tenantId, report.syncRunId);
-    if (!run) return;
-    if ((run.rosterSequence ?? -1) >= report.sequence) return;
-    if (!rosterMayReport(run.status) && run.status !== 'applied' && run.status !== 'failed') return;
+    if (!run) return false;
+    if ((run.rosterSequence ?? -1) >= report.sequence) return false;
+    if (!rosterMayReport(run.status) && run.status !== 'applied' && run.status !== 'failed') return false;
     const terminal = isTerminal(report.status);
     const updated = await this.deps.runs.transition(report.tenantId, report.syncRunId, [run.status], {
       status: report.status,
@@ -761,5 +762,6 @@ export class SyncEngine {
         new Date(),
       );
     }
+    return Boolean(updated);
   }
 }

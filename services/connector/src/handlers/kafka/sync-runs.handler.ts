@@ -1,4 +1,5 @@
 import { syncRunUpdatedV1 } from '@isams-sync/events';
+import { isTerminal } from '../../domain/sync-run';
 import type { EventHandler } from '@isams-sync/kafka';
 import type { Notifier } from '../../use-cases/notifier';
 import type { SyncEngine } from '../../use-cases/sync-engine';
@@ -9,14 +10,23 @@ import type { SyncEngine } from '../../use-cases/sync-engine';
  * applied once per (run, sequence). With a notifier, a held run (roster) and a failed run (roster
  * or the connector's own event) are then checked for e-mails; the notifier's claims keep a
  * redelivered event from sending twice.
+ *
+ * `onRunEnded` is told once per run that reached a final status (applied, unchanged, held, failed,
+ * cancelled), for the `connector_sync_runs_finished_total` metric: a roster report when it changed
+ * the run (a repeated report does not count), the connector's own final event as it arrives.
  */
-export function syncRunsHandler(engine: SyncEngine, notifier?: Notifier): EventHandler {
+export function syncRunsHandler(
+  engine: SyncEngine,
+  notifier?: Notifier,
+  onRunEnded?: (run: { status: string; errorCode: string | undefined }) => void,
+): EventHandler {
   return async (raw) => {
     if (!syncRunUpdatedV1.matches(raw)) return;
     const event = syncRunUpdatedV1.parse(raw);
     const d = event.data;
+    let changed = d.reportedBy !== 'roster';
     if (d.reportedBy === 'roster') {
-      await engine.applyRosterReport({
+      changed = await engine.applyRosterReport({
         tenantId: event.tenantid,
         syncRunId: d.syncRunId,
         status: d.status,
@@ -27,6 +37,7 @@ export function syncRunsHandler(engine: SyncEngine, notifier?: Notifier): EventH
         ...(d.error ? { error: d.error } : {}),
       });
     }
+    if (changed && isTerminal(d.status)) onRunEnded?.({ status: d.status, errorCode: d.error?.code });
     const told = d.status === 'failed' || (d.status === 'held' && d.reportedBy === 'roster');
     if (notifier !== undefined && told && !d.dryRun) await notifier.runEnded(event.tenantid, d.syncRunId);
   };

@@ -531,6 +531,19 @@ export class RosterStore {
     return pending[0] ?? null;
   }
 
+  /**
+   * Pending held batches of all schools: how many, and when the oldest was held — for the
+   * `roster_held_batches` metrics only (no school id or content leaves this method).
+   */
+  async pendingBatchStats(): Promise<{ count: number; oldestCreatedAt: Date | null }> {
+    const pending = this.raw<HeldBatchDoc>(COLLECTIONS.heldBatches);
+    const count = await pending.countDocuments({ status: 'pending' });
+    const oldest = await pending
+      .find({ status: 'pending' }, { sort: { createdAt: 1 }, limit: 1, projection: { createdAt: 1 } })
+      .toArray();
+    return { count, oldestCreatedAt: oldest[0]?.createdAt ?? null };
+  }
+
   /** The held changes of a batch's current version, in order. */
   async heldItems(batch: HeldBatchDoc): Promise<StoredChange[]> {
     const { tenantId } = batch;
