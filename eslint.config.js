@@ -67,19 +67,62 @@ export default tseslint.config(
           allow: [],
           // libs/testing creates test topics through @isams-sync/kafka (kafkajs is private to it), and
           // libs/kafka's own tests use libs/testing: a test-only edge. libs/kafka's sources still
-          // cannot import libs/testing (type:util may only use type:util).
+          // cannot import libs/testing (type:infra may not use type:test-util).
           ignoredCircularDependencies: [['kafka', 'testing']],
+          // Layers (docs/architecture.md › Module boundaries): foundation ← integration ← contract ←
+          // infra ← app, each using only the layers before it; test-util is for tests and tools.
+          // Scopes: `scope:isams` (the iSAMS client, parser and dataset catalogue) is for the
+          // projects that read iSAMS documents or describe its datasets — never bookings or gateway.
           depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:util'] },
-            { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
-            { sourceTag: 'type:test-util', onlyDependOnLibsWithTags: ['type:util'] },
-            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:util', 'type:test-util'] },
-            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
-            { sourceTag: 'scope:connector', onlyDependOnLibsWithTags: ['scope:shared', 'scope:connector'] },
-            { sourceTag: 'scope:roster', onlyDependOnLibsWithTags: ['scope:shared', 'scope:roster'] },
+            { sourceTag: 'type:foundation', onlyDependOnLibsWithTags: ['type:foundation'] },
+            { sourceTag: 'type:integration', onlyDependOnLibsWithTags: ['type:foundation'] },
+            {
+              sourceTag: 'type:contract',
+              onlyDependOnLibsWithTags: ['type:foundation', 'type:integration'],
+            },
+            {
+              sourceTag: 'type:infra',
+              onlyDependOnLibsWithTags: ['type:foundation', 'type:contract'],
+            },
+            {
+              sourceTag: 'type:test-util',
+              onlyDependOnLibsWithTags: ['type:foundation', 'type:contract', 'type:infra'],
+            },
+            {
+              sourceTag: 'type:app',
+              onlyDependOnLibsWithTags: [
+                'type:foundation',
+                'type:integration',
+                'type:contract',
+                'type:infra',
+              ],
+            },
+            {
+              sourceTag: 'type:tool',
+              onlyDependOnLibsWithTags: [
+                'type:foundation',
+                'type:integration',
+                'type:contract',
+                'type:infra',
+                'type:test-util',
+              ],
+            },
+            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared', 'scope:isams'] },
+            { sourceTag: 'scope:isams', onlyDependOnLibsWithTags: ['scope:shared'] },
+            {
+              sourceTag: 'scope:connector',
+              onlyDependOnLibsWithTags: ['scope:shared', 'scope:isams', 'scope:connector'],
+            },
+            {
+              sourceTag: 'scope:roster',
+              onlyDependOnLibsWithTags: ['scope:shared', 'scope:isams', 'scope:roster'],
+            },
             { sourceTag: 'scope:bookings', onlyDependOnLibsWithTags: ['scope:shared', 'scope:bookings'] },
             { sourceTag: 'scope:gateway', onlyDependOnLibsWithTags: ['scope:shared', 'scope:gateway'] },
-            { sourceTag: 'scope:simulator', onlyDependOnLibsWithTags: ['scope:shared', 'scope:simulator'] },
+            {
+              sourceTag: 'scope:simulator',
+              onlyDependOnLibsWithTags: ['scope:shared', 'scope:isams', 'scope:simulator'],
+            },
           ],
         },
       ],
