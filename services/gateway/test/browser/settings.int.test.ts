@@ -1,8 +1,12 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { dashboardSignInUrl, startSystem, type RunningSystem } from '@isams-sync/testing';
+import { dashboardSignInUrl, type RunningSystem } from '@isams-sync/testing';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessibilityViolations, launchBrowser, screenshot } from '../support/browser';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  accessibilityViolations,
+  expectEveryFieldLabelled as expectEveryFieldLabelledOn,
+  screenshot,
+} from '../support/browser';
+import { useWholeSystemInBrowser } from '../support/browser-system';
 
 const EGRESS_IPS = ['3.11.136.51', '3.11.149.57', '3.11.229.108', '195.89.1.118'];
 
@@ -12,53 +16,25 @@ const EGRESS_IPS = ['3.11.136.51', '3.11.149.57', '3.11.229.108', '195.89.1.118'
  * FerretDB. Every page and state gets an axe-core check and a screenshot.
  */
 describe('Settings › Data Input Source in a browser against the whole running system', () => {
+  const w = useWholeSystemInBrowser({
+    schoolPrefix: 'set',
+    seed: 7,
+    system: { env: { connector: { EGRESS_IPS: EGRESS_IPS.join(',') } } },
+    tokenLabel: 'settings walk',
+  });
   let system: RunningSystem;
-  let browser: Awaited<ReturnType<typeof launchBrowser>>;
   let page: Page;
-  const schoolId = `set-${randomBytes(4).toString('hex')}`;
-  const apiKey = randomUUID().toUpperCase();
+  let schoolId: string;
+  let apiKey: string;
   let token: string;
   const requested: string[] = [];
+  const api = <T>(path: string): Promise<T> => w.api<T>('GET', path);
+  const expectEveryFieldLabelled = (): Promise<void> => expectEveryFieldLabelledOn(page);
 
-  beforeAll(async () => {
-    browser = await launchBrowser();
-    page = browser.page;
+  beforeAll(() => {
+    ({ system, page, schoolId, apiKey, token } = w);
     page.on('request', (r) => requested.push(r.url()));
-    system = await startSystem({ env: { connector: { EGRESS_IPS: EGRESS_IPS.join(',') } } });
-    await system.simulator.admin('POST', '/admin/schools', {
-      schoolId,
-      seed: 7,
-      size: 'small',
-      apiKey,
-      cacheMode: 'bypass',
-    });
-    token = await system.issueToken(schoolId, 'settings walk');
-  }, 180_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await system?.stop();
-  }, 60_000);
-
-  const api = async <T>(path: string): Promise<T> => {
-    const res = await fetch(`${system.gatewayUrl}/api/v1/schools/${schoolId}${path}`, {
-      headers: { authorization: `Bearer ${token}` },
-    });
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  };
-
-  /** Every visible form field has a <label for> (the accessible name the tests also use). */
-  async function expectEveryFieldLabelled(): Promise<void> {
-    const fields = page.locator('main input:visible, main select:visible, main textarea:visible');
-    const count = await fields.count();
-    expect(count).toBeGreaterThan(0);
-    for (let i = 0; i < count; i++) {
-      const id = await fields.nth(i).getAttribute('id');
-      expect(id, `field ${i} has an id`).toBeTruthy();
-      await expect(page.locator(`label[for="${id}"]`).count()).resolves.toBeGreaterThan(0);
-    }
-  }
+  });
 
   /** The set-up checklist: the 14 datasets in the article's words, the cache, addresses, Integrator Properties. */
   async function expectSetupChecklist(): Promise<void> {
