@@ -1,5 +1,18 @@
 import type { DatasetId, RawElement } from './isams-lib';
-import type { Contact, House, Pupil, SchoolModel, StaffMember } from './school-model';
+import type {
+  Contact,
+  CustomGroup,
+  Department,
+  Division,
+  Form,
+  House,
+  Pupil,
+  SchoolModel,
+  StaffMember,
+  Subject,
+  TeachingSet,
+  Year,
+} from './school-model';
 
 /** Value of a field: `undefined` = NULL (omitted), `''` = empty element, otherwise text. */
 type Value = string | number | undefined;
@@ -238,6 +251,139 @@ function houseRow(h: House, l: Lookups): RawElement {
   );
 }
 
+function customGroupRow(g: CustomGroup): RawElement {
+  return el('CustomPupilGroup', { Id: g.id, AuthorID: g.authorId }, undefined, [
+    el('Name', {}, g.name),
+    el('CategoryId', {}, g.categoryId),
+    el('Shared', {}, bit(g.shared)),
+    el('ExpiryDate', {}, g.expiryDate),
+    el('ExpiryDisable', {}, bit(g.expiryDisable)),
+    legacy('Author', g.author),
+    // ASSUMED ([I] in reference §2.2.4): <Deleted>1</Deleted> only on deleted groups.
+    ...(g.deleted ? [el('Deleted', {}, '1')] : []),
+  ]);
+}
+
+function formRow(f: Form, l: Lookups, admin: string): RawElement {
+  return el(
+    'Form',
+    {
+      Id: f.id,
+      TutorId: f.tutorId,
+      AssistantTutorId: f.assistantTutorId,
+      SecondAssistantTutorId: f.secondAssistantTutorId,
+      YearId: f.yearId,
+      RoomId: f.roomId,
+      AuthorId: f.authorId,
+    },
+    undefined,
+    [
+      legacy('Tutor', userCode(l, f.tutorId)),
+      legacy('AssistantFormTutor', userCode(l, f.assistantTutorId)),
+      legacy('SecondAssistantFormTutor', userCode(l, f.secondAssistantTutorId)),
+      legacy('NationalCurriculumYear', f.yearId),
+      legacy('RoomId', f.roomId),
+      legacy('Author', admin),
+      el('Form', {}, f.id),
+      el('EmailAddress', {}, f.emailAddress),
+      el('Website', {}, f.website),
+      el('LastUpdated', {}, f.lastUpdated),
+    ],
+  );
+}
+
+function divisionRow(d: Division, admin: string): RawElement {
+  return el('SchoolDivision', { Id: d.id }, undefined, [
+    legacy('Author', admin),
+    el('Name', {}, d.name),
+    el('Code', {}, d.code),
+    el('LastUpdated', {}, d.lastUpdated),
+    ...(d.years.length > 0
+      ? [
+          el(
+            'Years',
+            {},
+            undefined,
+            d.years.map((y) =>
+              el('Year', { Id: y.id, YearId: y.yearId }, undefined, [
+                legacy('NationalCurriculumYear', y.yearId),
+                legacy('Author', ''),
+              ]),
+            ),
+          ),
+        ]
+      : []),
+  ]);
+}
+
+function yearRow(y: Year, l: Lookups, admin: string): RawElement {
+  return el(
+    'Year',
+    { Id: y.id, AuthorId: y.authorId, TutorId: y.tutorId, AssistantTutorId: y.assistantTutorId },
+    undefined,
+    [
+      legacy('NationalCurriculumYear', y.id),
+      legacy('Tutor', userCode(l, y.tutorId)),
+      legacy('AssistantTutor', userCode(l, y.assistantTutorId)),
+      legacy('Author', admin),
+      el('Name', {}, y.name),
+      el('Code', {}, y.code),
+      el('Email', {}, y.email),
+      el('Website', {}, y.website),
+      el('LastUpdated', {}, y.lastUpdated),
+    ],
+  );
+}
+
+function departmentRow(d: Department, subjectsById: Map<number, Subject>): RawElement {
+  return el('Department', { Id: d.id }, undefined, [
+    el('Name', {}, d.name),
+    ...(d.subjectIds.length > 0
+      ? [
+          el(
+            'Subjects',
+            {},
+            undefined,
+            d.subjectIds.flatMap((id) => {
+              const s = subjectsById.get(id);
+              return s
+                ? [el('Subject', { Id: s.id }, undefined, [el('Name', {}, s.name), el('Code', {}, s.code)])]
+                : [];
+            }),
+          ),
+        ]
+      : []),
+  ]);
+}
+
+function setRow(s: TeachingSet, l: Lookups, admin: string): RawElement {
+  const primary = s.teachers.find((t) => t.primary) ?? s.teachers[0];
+  return el('Set', { Id: s.id, SubjectId: s.subjectId, YearId: s.yearId, AuthorId: s.authorId }, undefined, [
+    legacy('SubjectId', s.subjectId),
+    legacy('YearId', s.yearId),
+    legacy('Teacher', userCode(l, primary?.staffId)),
+    legacy('Author', admin),
+    el('SetNumber', {}, s.setNumber),
+    el('Block', {}, s.block),
+    el('SetCode', {}, s.setCode),
+    el('Name', {}, s.name),
+    ...(s.teachers.length > 0
+      ? [
+          el(
+            'Teachers',
+            {},
+            undefined,
+            s.teachers.map((t) =>
+              el('Teacher', { Id: t.id, StaffId: t.staffId, PrimaryTeacher: trueFalse(t.primary) }),
+            ),
+          ),
+        ]
+      : []),
+    el('Description', {}, s.description),
+    el('LastUpdated', {}, s.lastUpdated),
+  ]);
+}
+
 /**
  * THE ground truth: the rows (row elements) of every dataset, exactly as the Batch API document
  * carries them. A correct parser of the served XML or JSON must reproduce these.
@@ -255,113 +401,13 @@ export function toDatasetRows(model: SchoolModel): Record<DatasetId, RawElement[
         el('CustomGroupId', {}, m.customGroupId),
       ]),
     ),
-    customGroups: model.customGroups.map((g) =>
-      el('CustomPupilGroup', { Id: g.id, AuthorID: g.authorId }, undefined, [
-        el('Name', {}, g.name),
-        el('CategoryId', {}, g.categoryId),
-        el('Shared', {}, bit(g.shared)),
-        el('ExpiryDate', {}, g.expiryDate),
-        el('ExpiryDisable', {}, bit(g.expiryDisable)),
-        legacy('Author', g.author),
-        // ASSUMED ([I] in reference §2.2.4): <Deleted>1</Deleted> only on deleted groups.
-        ...(g.deleted ? [el('Deleted', {}, '1')] : []),
-      ]),
-    ),
+    customGroups: model.customGroups.map(customGroupRow),
     academicHouses: model.academicHouses.map((h) => houseRow(h, l)),
     boardingHouses: model.boardingHouses.map((h) => houseRow(h, l)),
-    schoolForms: model.forms.map((f) =>
-      el(
-        'Form',
-        {
-          Id: f.id,
-          TutorId: f.tutorId,
-          AssistantTutorId: f.assistantTutorId,
-          SecondAssistantTutorId: f.secondAssistantTutorId,
-          YearId: f.yearId,
-          RoomId: f.roomId,
-          AuthorId: f.authorId,
-        },
-        undefined,
-        [
-          legacy('Tutor', userCode(l, f.tutorId)),
-          legacy('AssistantFormTutor', userCode(l, f.assistantTutorId)),
-          legacy('SecondAssistantFormTutor', userCode(l, f.secondAssistantTutorId)),
-          legacy('NationalCurriculumYear', f.yearId),
-          legacy('RoomId', f.roomId),
-          legacy('Author', admin),
-          el('Form', {}, f.id),
-          el('EmailAddress', {}, f.emailAddress),
-          el('Website', {}, f.website),
-          el('LastUpdated', {}, f.lastUpdated),
-        ],
-      ),
-    ),
-    schoolDivisions: model.divisions.map((d) =>
-      el('SchoolDivision', { Id: d.id }, undefined, [
-        legacy('Author', admin),
-        el('Name', {}, d.name),
-        el('Code', {}, d.code),
-        el('LastUpdated', {}, d.lastUpdated),
-        ...(d.years.length > 0
-          ? [
-              el(
-                'Years',
-                {},
-                undefined,
-                d.years.map((y) =>
-                  el('Year', { Id: y.id, YearId: y.yearId }, undefined, [
-                    legacy('NationalCurriculumYear', y.yearId),
-                    legacy('Author', ''),
-                  ]),
-                ),
-              ),
-            ]
-          : []),
-      ]),
-    ),
-    yearGroups: model.years.map((y) =>
-      el(
-        'Year',
-        { Id: y.id, AuthorId: y.authorId, TutorId: y.tutorId, AssistantTutorId: y.assistantTutorId },
-        undefined,
-        [
-          legacy('NationalCurriculumYear', y.id),
-          legacy('Tutor', userCode(l, y.tutorId)),
-          legacy('AssistantTutor', userCode(l, y.assistantTutorId)),
-          legacy('Author', admin),
-          el('Name', {}, y.name),
-          el('Code', {}, y.code),
-          el('Email', {}, y.email),
-          el('Website', {}, y.website),
-          el('LastUpdated', {}, y.lastUpdated),
-        ],
-      ),
-    ),
-    departmentsAndSubjects: model.departments.map((d) =>
-      el('Department', { Id: d.id }, undefined, [
-        el('Name', {}, d.name),
-        ...(d.subjectIds.length > 0
-          ? [
-              el(
-                'Subjects',
-                {},
-                undefined,
-                d.subjectIds.flatMap((id) => {
-                  const s = subjectsById.get(id);
-                  return s
-                    ? [
-                        el('Subject', { Id: s.id }, undefined, [
-                          el('Name', {}, s.name),
-                          el('Code', {}, s.code),
-                        ]),
-                      ]
-                    : [];
-                }),
-              ),
-            ]
-          : []),
-      ]),
-    ),
+    schoolForms: model.forms.map((f) => formRow(f, l, admin)),
+    schoolDivisions: model.divisions.map((d) => divisionRow(d, admin)),
+    yearGroups: model.years.map((y) => yearRow(y, l, admin)),
+    departmentsAndSubjects: model.departments.map((d) => departmentRow(d, subjectsById)),
     teachingForms: model.teachingForms.map((t) =>
       el('TeachingForm', { Id: t.id }, undefined, [
         el('FormCode', {}, t.formCode),
@@ -369,38 +415,7 @@ export function toDatasetRows(model: SchoolModel): Record<DatasetId, RawElement[
         el('SubjectId', {}, t.subjectId),
       ]),
     ),
-    teachingSets: model.sets.map((s) => {
-      const primary = s.teachers.find((t) => t.primary) ?? s.teachers[0];
-      return el(
-        'Set',
-        { Id: s.id, SubjectId: s.subjectId, YearId: s.yearId, AuthorId: s.authorId },
-        undefined,
-        [
-          legacy('SubjectId', s.subjectId),
-          legacy('YearId', s.yearId),
-          legacy('Teacher', userCode(l, primary?.staffId)),
-          legacy('Author', admin),
-          el('SetNumber', {}, s.setNumber),
-          el('Block', {}, s.block),
-          el('SetCode', {}, s.setCode),
-          el('Name', {}, s.name),
-          ...(s.teachers.length > 0
-            ? [
-                el(
-                  'Teachers',
-                  {},
-                  undefined,
-                  s.teachers.map((t) =>
-                    el('Teacher', { Id: t.id, StaffId: t.staffId, PrimaryTeacher: trueFalse(t.primary) }),
-                  ),
-                ),
-              ]
-            : []),
-          el('Description', {}, s.description),
-          el('LastUpdated', {}, s.lastUpdated),
-        ],
-      );
-    }),
+    teachingSets: model.sets.map((s) => setRow(s, l, admin)),
     teachingSetLists: model.setLists.map((r) =>
       el('SetList', { Id: r.id, SetId: r.setId, PupilId: r.pupilId, AuthorId: r.authorId }, undefined, [
         legacy('SetId', r.setId),

@@ -292,35 +292,107 @@ function makeContactPerson(rng: Rng, ids: Ids, female: boolean, surname: string)
   };
 }
 
-/** Generates a school deterministically: the same (seed, size) gives the same model, byte for byte. */
+/** What every generation step shares: the seeded random source, the id allocator and the size. */
+interface Generation {
+  readonly rng: Rng;
+  readonly ids: Ids;
+  readonly profile: SizeProfile;
+}
+
+/**
+ * Generates a school deterministically: the same (seed, size) gives the same model, byte for byte.
+ * The steps below draw from one random source in a fixed order — reordering them changes every
+ * simulated school (and the fixtures of the tests that use them).
+ */
 export function generateSchool(
   seed: number,
   size: SchoolSize,
   schoolName = `Simulated School ${seed}`,
 ): SchoolModel {
-  const profile = SIZE_PROFILES[size];
-  const rng = createRng(`${seed}:${size}`);
-  const ids = idAllocator(ID_STARTS);
-  const adminUserCode = `ADMIN${rng.digits(12)}lh`;
+  const g: Generation = {
+    rng: createRng(`${seed}:${size}`),
+    ids: idAllocator(ID_STARTS),
+    profile: SIZE_PROFILES[size],
+  };
+  const adminUserCode = `ADMIN${g.rng.digits(12)}lh`;
+  const divisions = generateDivisions(g);
+  const { staff, teachers, leftStaff } = generateStaff(g, divisions);
+  const years = generateYears(g, teachers);
+  const academicHouses = ACADEMIC_HOUSE_NAMES.slice(0, g.profile.academicHouses).map((n) =>
+    makeHouse(g, staff, teachers, 'Academic', n),
+  );
+  const boardingHouses = BOARDING_HOUSE_NAMES.slice(0, g.profile.boardingHouses).map((n) =>
+    makeHouse(g, staff, teachers, 'Boarding', n),
+  );
+  const { pupils, perYear } = generatePupils(g);
+  const forms = generateForms(g, perYear, teachers, leftStaff);
+  const current = pupils.filter((p) => p.status === 1);
+  placePupils(g, { pupils, current, forms, divisions, academicHouses, boardingHouses });
+  const contacts = generateContacts(g, groupFamilies(g, pupils));
+  const { departments, subjects, pshe } = generateDepartments(g);
+  const teachingForms = forms
+    .filter((f) => f.yearId >= 7 && f.yearId <= 11)
+    .map((f) => ({
+      id: g.ids.next('teachingForm'),
+      formCode: f.id,
+      timetableCode: `${f.id}/PSHE`,
+      subjectId: pshe.id,
+    }));
+  const sets = generateSets(g, subjects, pshe, teachers, leftStaff);
+  const leavers = pupils.filter((p) => p.status === -1);
+  const setLists = generateSetLists(g, sets, current, leavers, adminUserCode);
+  const { customGroupCategories, customGroups, memberships } = generateCustomGroups(
+    g,
+    teachers,
+    current,
+    leavers,
+  );
 
-  // Divisions and years.
+  return {
+    schoolName,
+    adminUserCode,
+    staff,
+    pupils,
+    contacts,
+    academicHouses,
+    boardingHouses,
+    forms,
+    years,
+    divisions,
+    departments,
+    subjects,
+    teachingForms,
+    sets,
+    setLists,
+    customGroupCategories,
+    customGroups,
+    memberships,
+    nextId: g.ids.snapshot(),
+  };
+}
+
+/** The four divisions and the NC years each holds. */
+function generateDivisions({ rng, ids }: Generation): Division[] {
   const divisionSpecs: Array<[string, string, number[]]> = [
     ['Pre Prep School', 'PP', [-2, -1, 0, 1, 2]],
     ['Prep School', 'PS', [3, 4, 5, 6]],
     ['Senior School', 'SS', [7, 8, 9, 10, 11]],
     ['Sixth Form', '6F', [12, 13]],
   ];
-  const divisions: Division[] = divisionSpecs.map(([name, code, yrs]) => ({
+  return divisionSpecs.map(([name, code, yrs]) => ({
     id: ids.next('division'),
     name,
     code,
     lastUpdated: randomStamp(rng),
     years: yrs.map((yearId) => ({ id: ids.next('divisionYear'), yearId })),
   }));
-  const divisionOfYear = (y: number): Division =>
-    divisions.find((d) => d.years.some((dy) => dy.yearId === y)) as Division;
+}
 
-  // Staff: current ones, then two leavers still referenced as tutor/teacher.
+/** Staff: current ones (the last one not fully set up), then two leavers still referenced as tutor/teacher. */
+function generateStaff(
+  { rng, ids, profile }: Generation,
+  divisions: Division[],
+): { staff: StaffMember[]; teachers: StaffMember[]; leftStaff: StaffMember[] } {
   const staff: StaffMember[] = [];
   for (let i = 0; i < profile.staff; i += 1) {
     const divs = rng.chance(0.15)
@@ -342,8 +414,11 @@ export function generateSchool(
   );
   const leftStaff: StaffMember[] = [0, 1].map(() => ({ ...makeStaff(rng, ids, []), current: false }));
   staff.push(...leftStaff);
+  return { staff, teachers, leftStaff };
+}
 
-  const years: Year[] = NC_YEARS.map((y) => {
+function generateYears({ rng }: Generation, teachers: StaffMember[]): Year[] {
+  return NC_YEARS.map((y) => {
     const [name, code] = YEAR_NAMES[y] ?? [`Year ${y}`, `Y${y}`];
     const tutor = y >= 7 ? rng.pick(teachers) : undefined;
     return {
@@ -358,9 +433,17 @@ export function generateSchool(
       lastUpdated: randomStamp(rng),
     };
   });
+}
 
-  // Houses (one iSAMS table: ids unique across both kinds).
-  const makeHouse = (type: House['type'], name: string): House => ({
+/** A house (one iSAMS table for both kinds: ids unique across them). */
+function makeHouse(
+  { rng, ids }: Generation,
+  staff: StaffMember[],
+  teachers: StaffMember[],
+  type: House['type'],
+  name: string,
+): House {
+  return {
     id: ids.next('house'),
     type,
     houseMasterId: rng.pick(staff.filter((s) => s.current)).id,
@@ -377,15 +460,11 @@ export function generateSchool(
         }
       : {}),
     ...(rng.chance(0.7) ? { primaryEmail: `${asciiLetters(name).toLowerCase()}@example-school.org` } : {}),
-  });
-  const academicHouses = ACADEMIC_HOUSE_NAMES.slice(0, profile.academicHouses).map((n) =>
-    makeHouse('Academic', n),
-  );
-  const boardingHouses = BOARDING_HOUSE_NAMES.slice(0, profile.boardingHouses).map((n) =>
-    makeHouse('Boarding', n),
-  );
+  };
+}
 
-  // Pupils: current ones spread over the years, plus leavers and a few future pupils.
+/** Pupils: current ones spread over the years, plus leavers and a few future pupils. */
+function generatePupils({ rng, ids, profile }: Generation): { pupils: Pupil[]; perYear: number[] } {
   const usedSchoolIds = new Set<string>();
   const pupils: Pupil[] = [];
   const perYear = NC_YEARS.map(
@@ -402,8 +481,16 @@ export function generateSchool(
   }
   for (let k = 0; k < 3; k += 1)
     pupils.push(makePupil(rng, ids, { ncYear: -2, familyId: 0, status: 0 }, usedSchoolIds));
+  return { pupils, perYear };
+}
 
-  // Forms per year; pupils link by form name. One form has no tutor, one a tutor who has left.
+/** Forms per year; pupils link by form name. One form has no tutor, one a tutor who has left. */
+function generateForms(
+  { rng }: Generation,
+  perYear: number[],
+  teachers: StaffMember[],
+  leftStaff: StaffMember[],
+): Form[] {
   const forms: Form[] = [];
   NC_YEARS.forEach((y, i) => {
     const count = Math.max(1, Math.round((perYear[i] ?? 0) / FORM_SIZE));
@@ -433,24 +520,41 @@ export function generateSchool(
   const formsWithTutor = forms.filter((f) => f.tutorId !== undefined);
   delete (formsWithTutor[1] as Form).tutorId;
   (formsWithTutor[2] as Form).tutorId = (leftStaff[0] as StaffMember).id;
+  return forms;
+}
 
-  const current = pupils.filter((p) => p.status === 1);
-  for (const p of pupils) {
-    const yearForms = forms.filter((f) => f.yearId === p.ncYear);
+/** Puts every pupil in a form, division and houses; then the quirks real schools have. */
+function placePupils(
+  { rng }: Generation,
+  school: {
+    pupils: Pupil[];
+    current: Pupil[];
+    forms: Form[];
+    divisions: Division[];
+    academicHouses: House[];
+    boardingHouses: House[];
+  },
+): void {
+  const divisionOfYear = (y: number): Division =>
+    school.divisions.find((d) => d.years.some((dy) => dy.yearId === y)) as Division;
+  for (const p of school.pupils) {
+    const yearForms = school.forms.filter((f) => f.yearId === p.ncYear);
     p.form = rng.pick(yearForms).id;
     p.divisionId = divisionOfYear(p.ncYear).id;
-    if (rng.chance(0.95)) p.academicHouseId = rng.pick(academicHouses).id;
-    if (p.pupilType !== 'Day') p.boardingHouseId = rng.pick(boardingHouses).id;
+    if (rng.chance(0.95)) p.academicHouseId = rng.pick(school.academicHouses).id;
+    if (p.pupilType !== 'Day') p.boardingHouseId = rng.pick(school.boardingHouses).id;
   }
   // Quirks: pupils with no form, a form name matching no form, a missing preferred name, a shared SchoolCode.
-  const quirkPupils = rng.shuffle(current).slice(0, 6);
+  const quirkPupils = rng.shuffle(school.current).slice(0, 6);
   delete (quirkPupils[0] as Pupil).form;
   delete (quirkPupils[1] as Pupil).form;
   (quirkPupils[2] as Pupil).form = '9Z';
   delete (quirkPupils[3] as Pupil).preferredname;
   (quirkPupils[4] as Pupil).schoolCode = (quirkPupils[5] as Pupil).schoolCode;
+}
 
-  // Families and contacts: siblings share a family and contact records.
+/** Families: siblings share a family (and its surname) and contact records. */
+function groupFamilies({ rng, ids }: Generation, pupils: Pupil[]): Pupil[][] {
   const families: Pupil[][] = [];
   for (let i = 0; i < pupils.length;) {
     const sizeOfFamily = Math.min(pupils.length - i, rng.chance(0.7) ? 1 : rng.int(2, 3));
@@ -465,6 +569,11 @@ export function generateSchool(
     families.push(members);
     i += sizeOfFamily;
   }
+  return families;
+}
+
+/** Contact records until the profile's number of contact people: joint parents, single parents, relatives. */
+function generateContacts({ rng, ids, profile }: Generation, families: Pupil[][]): Contact[] {
   const contacts: Contact[] = [];
   let people = 0;
   const addContact = (family: Pupil[], relationship: string, persons: ContactPerson[]): void => {
@@ -520,8 +629,15 @@ export function generateSchool(
       }
     }
   }
+  return contacts;
+}
 
-  // Departments and subjects; one subject under two departments; a department with no subjects.
+/** Departments and subjects; one subject under two departments; a department with no subjects. */
+function generateDepartments({ ids }: Generation): {
+  departments: Department[];
+  subjects: Subject[];
+  pshe: Subject;
+} {
   const departments: Department[] = [];
   const subjects: Subject[] = [];
   for (const [dept, subject, code] of SUBJECTS) {
@@ -537,18 +653,17 @@ export function generateSchool(
   const shared = subjects.find((s) => s.name === SHARED_SUBJECT[1]) as Subject;
   departments.find((d) => d.name === SHARED_SUBJECT[0])?.subjectIds.push(shared.id);
   departments.push({ id: ids.next('department'), name: 'Pastoral', subjectIds: [] });
-  const pshe = subjects.find((s) => s.code === 'PS') as Subject;
+  return { departments, subjects, pshe: subjects.find((s) => s.code === 'PS') as Subject };
+}
 
-  const teachingForms = forms
-    .filter((f) => f.yearId >= 7 && f.yearId <= 11)
-    .map((f) => ({
-      id: ids.next('teachingForm'),
-      formCode: f.id,
-      timetableCode: `${f.id}/PSHE`,
-      subjectId: pshe.id,
-    }));
-
-  // Sets: spread over the set years; some without teachers, some with several; Name ≠ SetCode sometimes.
+/** Sets over the set years; some without teachers, some with several; Name ≠ SetCode sometimes. */
+function generateSets(
+  { rng, ids, profile }: Generation,
+  subjects: Subject[],
+  pshe: Subject,
+  teachers: StaffMember[],
+  leftStaff: StaffMember[],
+): TeachingSet[] {
   const sets: TeachingSet[] = [];
   const setSubjects = subjects.filter((s) => s.id !== pshe.id);
   for (let k = 0; k < profile.sets; k += 1) {
@@ -574,10 +689,18 @@ export function generateSchool(
       lastUpdated: randomStamp(rng),
     });
   }
+  return sets;
+}
 
-  // Set lists: exact total = main rows + dangling leaver rows + duplicate (set, pupil) rows.
+/** Set lists: exact total = main rows + dangling leaver rows + duplicate (set, pupil) rows. */
+function generateSetLists(
+  { rng, ids, profile }: Generation,
+  sets: TeachingSet[],
+  current: Pupil[],
+  leavers: Pupil[],
+  adminUserCode: string,
+): SetListRow[] {
   const setLists: SetListRow[] = [];
-  const leavers = pupils.filter((p) => p.status === -1);
   const dangling = Math.max(3, Math.round(profile.setListRows * 0.01));
   const duplicates = Math.max(3, Math.round(profile.setListRows * 0.005));
   const main = profile.setListRows - dangling - duplicates;
@@ -608,8 +731,16 @@ export function generateSchool(
     const original = setLists[rng.int(0, main - carry - 1)] as SetListRow;
     addRow(original.setId, original.pupilId);
   }
+  return setLists;
+}
 
-  // Custom groups: some deleted, some expired; memberships include leavers.
+/** Custom groups: some deleted, some expired; memberships include leavers. */
+function generateCustomGroups(
+  { rng, ids, profile }: Generation,
+  teachers: StaffMember[],
+  current: Pupil[],
+  leavers: Pupil[],
+): Pick<SchoolModel, 'customGroupCategories' | 'customGroups' | 'memberships'> {
   const customGroupCategories = GROUP_CATEGORIES.map((name) => ({ id: ids.next('category'), name }));
   const customGroups: CustomGroup[] = [];
   for (let k = 0; k < profile.customGroups; k += 1) {
@@ -640,26 +771,5 @@ export function generateSchool(
       .map((p) => ({ id: 0, pupilId: p.id, customGroupId: g.id })),
   );
   for (const m of memberships) m.id = ids.next('membership');
-
-  return {
-    schoolName,
-    adminUserCode,
-    staff,
-    pupils,
-    contacts,
-    academicHouses,
-    boardingHouses,
-    forms,
-    years,
-    divisions,
-    departments,
-    subjects,
-    teachingForms,
-    sets,
-    setLists,
-    customGroupCategories,
-    customGroups,
-    memberships,
-    nextId: ids.snapshot(),
-  };
+  return { customGroupCategories, customGroups, memberships };
 }

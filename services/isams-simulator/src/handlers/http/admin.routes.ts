@@ -178,16 +178,31 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   return result.data;
 }
 
+/** What the admin routes share: the registry, the clock and the request → school resolvers. */
+interface AdminRouteContext extends AdminRouteOptions {
+  school: (req: FastifyRequest) => SimulatedSchool;
+  ids: (req: FastifyRequest) => { s: SimulatedSchool; id: number };
+}
+
 /** The admin API under `/admin`: schools, data mutations, key settings, cache and faults. */
 export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOptions): void {
   const { registry, now } = opts;
-  const school = (req: FastifyRequest): SimulatedSchool =>
-    registry.get(parse(schoolParams, req.params).schoolId);
-  const ids = (req: FastifyRequest) => {
-    const p = parse(idParams, req.params);
-    return { s: registry.get(p.schoolId), id: p.id };
+  const ctx: AdminRouteContext = {
+    registry,
+    now,
+    school: (req) => registry.get(parse(schoolParams, req.params).schoolId),
+    ids: (req) => {
+      const p = parse(idParams, req.params);
+      return { s: registry.get(p.schoolId), id: p.id };
+    },
   };
+  registerSchoolRoutes(app, ctx);
+  registerRecordRoutes(app, ctx);
+  registerFaultRoutes(app, ctx);
+}
 
+/** Schools: create/list/delete, key and server settings, datasets, replace, refresh, ground truth. */
+function registerSchoolRoutes(app: FastifyInstance, { registry, now, school }: AdminRouteContext): void {
   app.get('/admin/schools', async () => ({ schools: registry.list().map((s) => schoolSummary(s, now())) }));
 
   app.post('/admin/schools', async (req, reply) => {
@@ -290,6 +305,10 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
   });
 
   // Pupils.
+}
+
+/** Record mutations: pupils, staff, contacts, sets, set lists, memberships, churn. */
+function registerRecordRoutes(app: FastifyInstance, { school, ids }: AdminRouteContext): void {
   app.post('/admin/schools/:schoolId/pupils', async (req, reply) =>
     reply.code(201).send(mutate.addPupil(school(req), parse(patchSchema, req.body ?? {}))),
   );
@@ -390,6 +409,10 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
   });
 
   // Raw values written into served records as-is (odd booleans, dates, ids, lists without ids).
+}
+
+/** Raw edits of the served document and injected faults. */
+function registerFaultRoutes(app: FastifyInstance, { school }: AdminRouteContext): void {
   app.get('/admin/schools/:schoolId/raw-edits', async (req) => ({ rawEdits: school(req).rawEdits }));
   app.post('/admin/schools/:schoolId/raw-edits', async (req, reply) => {
     const s = school(req);
