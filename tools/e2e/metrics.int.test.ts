@@ -48,16 +48,22 @@ describe('e2e: every service exports the series of the alert rules', () => {
         }),
       ),
     ) as Record<Service, PromSample[]>;
-  /** Scrapes until `done` holds of a scrape (the sampled gauges and Kafka reports arrive a little later). */
-  const scrapeUntil = async (what: string, done: (m: Record<Service, PromSample[]>) => boolean) => {
+  /**
+   * Scrapes until every condition holds (the sampled gauges and the roster's reports arrive a little
+   * later); the failure names the conditions that never held.
+   */
+  const scrapeUntil = async (conditions: Record<string, (m: Record<Service, PromSample[]>) => boolean>) => {
     const deadline = Date.now() + 120_000;
-    let last: Record<Service, PromSample[]> | undefined;
+    let unmet: string[] = [];
     while (Date.now() < deadline) {
-      last = await scrape();
-      if (done(last)) return last;
+      const m = await scrape();
+      unmet = Object.entries(conditions)
+        .filter(([, holds]) => !holds(m))
+        .map(([what]) => what);
+      if (unmet.length === 0) return m;
       await new Promise((r) => setTimeout(r, 500));
     }
-    throw new Error(`${what}: not seen in the scrapes\n${system.logs()}`);
+    throw new Error(`never seen in the scrapes: ${unmet.join('; ')}\n${system.logs()}`);
   };
 
   beforeAll(async () => {
@@ -98,19 +104,23 @@ describe('e2e: every service exports the series of the alert rules', () => {
     // An unknown path: counted as `unmatched`, never by its URL.
     expect((await fetch(`${system.gatewayUrl}/api/v1/no-such-thing/e2e-metrics`)).status).toBe(404);
 
-    scraped = await scrapeUntil(
-      'runs counted, lag caught up, schools sampled, the dead letter counted',
-      (m) =>
-        valueOf(m.connector, 'connector_sync_runs_finished_total', { status: 'failed' }) === 1 &&
-        (valueOf(m.connector, 'connector_sync_runs_finished_total', { status: 'applied' }) ?? 0) >= 1 &&
-        valueOf(m.connector, 'connector_schools_enabled') === 1 &&
-        samplesOf(m.roster, 'isams_sync_dead_letters_total').length === 1 &&
-        (['connector', 'roster', 'bookings'] as const).every(
-          (s) =>
+    scraped = await scrapeUntil({
+      'connector: one failed run': (m) =>
+        valueOf(m.connector, 'connector_sync_runs_finished_total', { status: 'failed' }) === 1,
+      'connector: an applied run': (m) =>
+        (valueOf(m.connector, 'connector_sync_runs_finished_total', { status: 'applied' }) ?? 0) >= 1,
+      'connector: one enabled school sampled': (m) => valueOf(m.connector, 'connector_schools_enabled') === 1,
+      'roster: the dead letter counted': (m) =>
+        samplesOf(m.roster, 'isams_sync_dead_letters_total').length === 1,
+      ...Object.fromEntries(
+        (['connector', 'roster', 'bookings'] as const).map((s) => [
+          `${s}: its consumer group's lag sampled, 0`,
+          (m: Record<Service, PromSample[]>) =>
             samplesOf(m[s], 'isams_sync_consumer_lag_messages').length === 1 &&
             valueOf(m[s], 'isams_sync_consumer_lag_messages') === 0,
-        ),
-    );
+        ]),
+      ),
+    });
   }, 600_000);
 
   it('connector: runs by status and catalogue error code, fetch/publish durations, bytes, schools', () => {
