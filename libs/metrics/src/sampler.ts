@@ -21,8 +21,8 @@ export interface SamplerOptions {
 export interface Sampler {
   /** One round now (every sample once); resolves when it is done. Rounds never overlap. */
   refresh(): Promise<void>;
-  /** Stops the rounds (a round in progress finishes). */
-  stop(): void;
+  /** Stops the rounds; resolves once a round in progress has finished (which may wait on its dependency). */
+  stop(): Promise<void>;
 }
 
 /**
@@ -33,6 +33,8 @@ export interface Sampler {
  */
 export function startSampler(options: SamplerOptions): Sampler {
   const { samples, intervalMs, logger } = options;
+  if (!(intervalMs >= 100))
+    throw new Error(`startSampler: intervalMs must be at least 100 (got ${intervalMs})`);
   const failing = new Set<string>();
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -62,9 +64,10 @@ export function startSampler(options: SamplerOptions): Sampler {
   void round().finally(schedule);
   return {
     refresh: round,
-    stop() {
+    async stop() {
       stopped = true;
       clearTimeout(timer);
+      await running;
     },
   };
 }

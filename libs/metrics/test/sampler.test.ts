@@ -46,7 +46,7 @@ describe('startSampler', () => {
       ]);
       expect(answers).toEqual([]);
     } finally {
-      sampler.stop();
+      await sampler.stop();
     }
   });
 
@@ -73,7 +73,7 @@ describe('startSampler', () => {
     const b = sampler.refresh();
     release();
     await Promise.all([a, b]);
-    sampler.stop();
+    await sampler.stop();
     expect(calls).toBe(1);
     expect(metrics.registry.getMetricsAsArray()).toEqual([]);
   });
@@ -82,16 +82,20 @@ describe('startSampler', () => {
     const { logger } = recordingLogger();
     let calls = 0;
     const sampler = startSampler({
-      intervalMs: 20,
+      intervalMs: 100,
       logger,
       samples: [{ name: 'count', take: async () => void (calls += 1) }],
     });
-    while (calls < 3) await new Promise((r) => setTimeout(r, 10));
-    sampler.stop();
-    await sampler.refresh();
+    while (calls < 3) await new Promise((r) => setTimeout(r, 20));
+    await sampler.stop();
     const after = calls;
     await new Promise((r) => setTimeout(r, 100));
     expect(calls).toBe(after);
+  });
+  it('refuses an interval below 100 ms (an unset interval would spin)', () => {
+    const { logger } = recordingLogger();
+    expect(() => startSampler({ intervalMs: Number.NaN, logger, samples: [] })).toThrow(/at least 100/);
+    expect(() => startSampler({ intervalMs: 5, logger, samples: [] })).toThrow(/at least 100/);
   });
 });
 

@@ -223,7 +223,8 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
     async stop() {
       clearInterval(sweepTimer);
       readiness?.stop();
-      sampler?.stop();
+      // Not awaited: a sample waiting on an unreachable broker must not hold the shutdown up.
+      void sampler?.stop();
       await grpc?.shutdown(Math.min(2_000, config.SHUTDOWN_TIMEOUT_MS));
       await sweeping;
       await consumer?.stop().catch(() => undefined);

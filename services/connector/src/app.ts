@@ -351,7 +351,8 @@ export function createConnectorApp(
     async stop() {
       const deadline = config.SHUTDOWN_TIMEOUT_MS;
       readiness?.stop();
-      sampler?.stop();
+      // Not awaited: a sample waiting on an unreachable broker must not hold the shutdown up.
+      void sampler?.stop();
       await grpc?.shutdown(Math.min(2_000, deadline));
       await engine?.stop(Math.max(0, deadline - 2_000));
       await consumer?.stop().catch(() => undefined);

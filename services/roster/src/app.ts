@@ -331,7 +331,8 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
     async stop() {
       if (timer) clearInterval(timer);
       readiness?.stop();
-      sampler?.stop();
+      // Not awaited: a sample waiting on an unreachable broker must not hold the shutdown up.
+      void sampler?.stop();
       await grpc?.shutdown(config.SHUTDOWN_TIMEOUT_MS / 2);
       await consumer?.stop();
       await app.idle().catch(() => undefined);
