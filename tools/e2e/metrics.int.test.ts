@@ -6,7 +6,16 @@ import { createKafkaClient, createRawProducer, ensureTopics } from '@isams-sync/
 import { createLogger } from '@isams-sync/logger';
 import { getTestInfra, startSystem, type RunningSystem } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { School } from './support';
+import {
+  activeIds,
+  bookParentsEvening,
+  contactsByPupil,
+  rosterSnapshot,
+  School,
+  serviceClients,
+  waitForBookings,
+  type ServiceClients,
+} from './support';
 import { parsePrometheusText, samplesOf, valueOf, type PromSample } from './support/prometheus-text';
 
 type Service = 'connector' | 'roster' | 'bookings' | 'gateway';
@@ -27,14 +36,15 @@ function alertRuleSeries(): string[] {
 }
 
 /**
- * The whole system as processes: after a good sync, a sync that failed (the simulated iSAMS refusing
- * the key) and a record no consumer can read, every service's `/metrics` is scraped and parsed, and
+ * The whole system as processes: after a good sync, a sync removing a pupil with a booking (cancelled),
+ * a sync that failed (the simulated iSAMS refusing the key) and a record no consumer can read, every service's `/metrics` is scraped and parsed, and
  * the series the alert rules use (and the rest of docs/deploy.md › Monitoring) are there with the
  * values these events imply — labels bounded (route templates, catalogue codes, no school id).
  */
 describe('e2e: every service exports the series of the alert rules', () => {
   let system: RunningSystem;
   let school: School;
+  let clients: ServiceClients;
   let scraped: Record<Service, PromSample[]>;
 
   const scrape = async (): Promise<Record<Service, PromSample[]>> =>
@@ -69,16 +79,35 @@ describe('e2e: every service exports the series of the alert rules', () => {
   beforeAll(async () => {
     const fast = { METRICS_SAMPLE_INTERVAL_MS: '300ms' };
     system = await startSystem({ env: { connector: fast, roster: fast, bookings: fast } });
+    clients = serviceClients(system);
     school = await School.create(system, 'e2e-metrics', 7);
   }, 300_000);
 
   afterAll(async () => {
+    clients?.close();
     await system?.stop();
   }, 90_000);
 
-  it('a sync, a failed sync and a dead-lettered record are counted; every alert series is there', async () => {
+  it('a sync, a removal cancelling a booking, a failed sync and a dead letter are counted', async () => {
     const good = await school.sync();
     expect(good.status, JSON.stringify(good.error)).toBe('applied');
+    // A leaver with a future booking: the next sync removes them and bookings cancels the booking.
+    const snap = await rosterSnapshot(clients, school.id);
+    const contacts = contactsByPupil(snap);
+    const pupils = activeIds(snap, 'pupil')
+      .filter((p) => contacts.has(p))
+      .slice(0, 2);
+    const booked = await bookParentsEvening(
+      clients,
+      school.id,
+      pupils,
+      activeIds(snap, 'staff')[0]!,
+      contacts,
+    );
+    await school.sim('DELETE', `/pupils/${pupils[0]}`);
+    const removal = await school.sync();
+    expect(removal.status, JSON.stringify(removal.error)).toBe('applied');
+    await waitForBookings(clients, school.id, booked.eventId, (l) => l.some((b) => b.status === 'cancelled'));
     await school.sim('POST', '/faults', { kind: 'invalidKey', times: 5 });
     try {
       const bad = await school.sync();
@@ -107,8 +136,10 @@ describe('e2e: every service exports the series of the alert rules', () => {
     scraped = await scrapeUntil({
       'connector: one failed run': (m) =>
         valueOf(m.connector, 'connector_sync_runs_finished_total', { status: 'failed' }) === 1,
-      'connector: an applied run': (m) =>
-        (valueOf(m.connector, 'connector_sync_runs_finished_total', { status: 'applied' }) ?? 0) >= 1,
+      'connector: both applied runs': (m) =>
+        valueOf(m.connector, 'connector_sync_runs_finished_total', { status: 'applied' }) === 2,
+      'bookings: the cancellation counted': (m) =>
+        valueOf(m.bookings, 'bookings_cancelled_total', { reason: 'roster_removal' }) === 1,
       'connector: one enabled school sampled': (m) => valueOf(m.connector, 'connector_schools_enabled') === 1,
       'roster: the dead letter counted': (m) =>
         samplesOf(m.roster, 'isams_sync_dead_letters_total').length === 1,
@@ -133,14 +164,14 @@ describe('e2e: every service exports the series of the alert rules', () => {
       ]),
     ).toEqual(
       expect.arrayContaining([
-        ['applied', 'none', 1],
+        ['applied', 'none', 2],
         ['failed', 'ISAMS_INVALID_KEY', 1],
       ]),
     );
-    expect(valueOf(c, 'connector_fetch_duration_seconds_count', { outcome: 'ok' })).toBe(1);
+    expect(valueOf(c, 'connector_fetch_duration_seconds_count', { outcome: 'ok' })).toBe(2);
     expect(valueOf(c, 'connector_fetch_duration_seconds_count', { outcome: 'failed' })).toBe(1);
-    expect(valueOf(c, 'connector_publish_duration_seconds_count')).toBe(1);
-    expect(valueOf(c, 'connector_document_bytes_count')).toBe(1);
+    expect(valueOf(c, 'connector_publish_duration_seconds_count')).toBe(2);
+    expect(valueOf(c, 'connector_document_bytes_count')).toBe(2);
     const documentBytes = valueOf(c, 'connector_document_bytes_sum')!;
     expect(documentBytes).toBeGreaterThan(10_000);
     const perDataset = samplesOf(c, 'connector_dataset_bytes_total');
@@ -158,7 +189,7 @@ describe('e2e: every service exports the series of the alert rules', () => {
 
   it('roster: changesets by outcome, held batches, the dead letter by topic and code, lag', () => {
     const r = scraped.roster;
-    expect(valueOf(r, 'roster_changesets_total', { outcome: 'applied' })).toBe(1);
+    expect(valueOf(r, 'roster_changesets_total', { outcome: 'applied' })).toBe(2);
     expect(valueOf(r, 'roster_held_batches_pending')).toBe(0);
     expect(valueOf(r, 'roster_held_batch_oldest_age_seconds')).toBe(0);
     const [dead] = samplesOf(r, 'isams_sync_dead_letters_total');
@@ -167,9 +198,12 @@ describe('e2e: every service exports the series of the alert rules', () => {
     expect(samplesOf(r, 'isams_sync_consumer_lag_messages')[0]!.labels.topic).toBe(system.topics.raw);
   });
 
-  it('bookings: cancellations and reinstatements by reason from 0, lag', () => {
+  it("bookings: the leaver's cancellation by reason, the other reasons from 0, lag", () => {
     const b = scraped.bookings;
-    expect(valueOf(b, 'bookings_cancelled_total', { reason: 'roster_removal' })).toBe(0);
+    expect(valueOf(b, 'bookings_cancelled_total', { reason: 'roster_removal' })).toBe(1);
+    expect(valueOf(b, 'bookings_cancelled_total', { reason: 'roster_removal_approved' })).toBe(0);
+    expect(valueOf(b, 'bookings_reinstated_total')).toBe(0);
+    expect(valueOf(b, 'bookings_roster_changes_total', { status: 'applied' })).toBeGreaterThanOrEqual(1);
     expect(valueOf(b, 'bookings_cancelled_total', { reason: 'user_cancelled' })).toBe(0);
     expect(valueOf(b, 'bookings_not_reinstated_total', { reason: 'slot_taken' })).toBe(0);
     expect(samplesOf(b, 'isams_sync_consumer_lag_messages')[0]!.labels.topic).toBe(system.topics.changes);
@@ -183,13 +217,13 @@ describe('e2e: every service exports the series of the alert rules', () => {
       route: SYNC_RUNS,
       status_code: '202',
     });
-    expect(triggers).toBe(2);
+    expect(triggers).toBe(3);
     expect(
       valueOf(g, 'gateway_http_requests_total', { method: 'GET', route: 'unmatched', status_code: '404' }),
     ).toBe(1);
     expect(
       valueOf(g, 'gateway_http_request_duration_seconds_count', { method: 'POST', route: SYNC_RUNS }),
-    ).toBe(2);
+    ).toBe(3);
     const routes = new Set(samplesOf(g, 'gateway_http_requests_total').map((s) => s.labels.route));
     for (const route of routes) expect(route === 'unmatched' || route!.startsWith('/')).toBe(true);
   });
