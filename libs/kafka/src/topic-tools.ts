@@ -76,15 +76,17 @@ export interface TopicLag {
 
 /**
  * How far `groupId` is behind on each of `topics`: per partition, the end offset minus the group's
- * committed offset (a partition without a commit counts from its first stored record; never below
- * 0), summed over the partitions. One admin connection for all of it. For metrics
- * (`isams_sync_consumer_lag_messages`).
+ * committed offset (never below 0), summed over the partitions. A partition without a commit is
+ * read as the group's consumer would start it: from its first stored record with `fromBeginning`
+ * (all of it is behind), else at its end (nothing is). One admin connection for all of it. For
+ * metrics (`isams_sync_consumer_lag_messages`).
  * @throws AppError `KAFKA_UNAVAILABLE`
  */
 export async function consumerGroupLag(
   client: KafkaClient,
   groupId: string,
   topics: readonly string[],
+  options: { fromBeginning: boolean },
 ): Promise<TopicLag[]> {
   try {
     return await withAdmin(client, async (admin) => {
@@ -103,7 +105,8 @@ export async function consumerGroupLag(
           const high = Number(o.high);
           const low = Number(o.low);
           const at = done.get(o.partition);
-          lag += Math.max(0, high - Math.max(at === undefined || at < 0 ? low : at, low));
+          const from = at === undefined || at < 0 ? (options.fromBeginning ? low : high) : at;
+          lag += Math.max(0, high - Math.max(from, low));
         }
         out.push({ topic, lag });
       }

@@ -10,7 +10,7 @@ afterEach(async () => {
 });
 
 describe('consumerGroupLag (real Kafka)', () => {
-  it('sums end offsets minus committed offsets over the partitions; an uncommitted partition counts from its start', async () => {
+  it('sums end offsets minus committed offsets over the partitions; an uncommitted partition counts from where the consumer would start', async () => {
     const client = testClient();
     const { topic } = await freshTopic(client, 2);
     const { topic: other } = await freshTopic(client, 1);
@@ -23,10 +23,15 @@ describe('consumerGroupLag (real Kafka)', () => {
     await producer.send({ topic: other, acks: -1, messages: records(4, 0) });
     const groupId = uniqueName('lag-group');
 
-    // Nothing committed yet: everything stored is behind.
-    expect(await consumerGroupLag(client, groupId, [topic, other])).toEqual([
+    // Nothing committed yet: for a group that starts from the beginning everything stored is
+    // behind; one that starts at the end (the default) is behind on nothing.
+    expect(await consumerGroupLag(client, groupId, [topic, other], { fromBeginning: true })).toEqual([
       { topic, lag: 8 },
       { topic: other, lag: 4 },
+    ]);
+    expect(await consumerGroupLag(client, groupId, [topic, other], { fromBeginning: false })).toEqual([
+      { topic, lag: 0 },
+      { topic: other, lag: 0 },
     ]);
     // Committed 3 of partition 0's 5 and all of partition 1's 3: 2 behind.
     await withAdmin(client, (admin) =>
@@ -39,7 +44,10 @@ describe('consumerGroupLag (real Kafka)', () => {
         ],
       }),
     );
-    expect(await consumerGroupLag(client, groupId, [topic])).toEqual([{ topic, lag: 2 }]);
+    for (const fromBeginning of [true, false])
+      expect(await consumerGroupLag(client, groupId, [topic], { fromBeginning })).toEqual([
+        { topic, lag: 2 },
+      ]);
   });
 
   it('fails with KAFKA_UNAVAILABLE when no broker answers', async () => {
@@ -49,6 +57,8 @@ describe('consumerGroupLag (real Kafka)', () => {
       requestTimeoutMs: 1000,
       retry: { retries: 1, initialRetryTimeMs: 100, maxRetryTimeMs: 200 },
     });
-    await expect(consumerGroupLag(client, 'g', ['t'])).rejects.toMatchObject({ code: 'KAFKA_UNAVAILABLE' });
+    await expect(consumerGroupLag(client, 'g', ['t'], { fromBeginning: true })).rejects.toMatchObject({
+      code: 'KAFKA_UNAVAILABLE',
+    });
   });
 });

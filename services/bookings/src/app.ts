@@ -176,7 +176,9 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
         logger,
         samples: [
           consumerLagSample(metrics, config.ROSTER_CHANGES_GROUP_ID, () =>
-            consumerGroupLag(kafka, config.ROSTER_CHANGES_GROUP_ID, [config.ROSTER_CHANGES_TOPIC]),
+            consumerGroupLag(kafka, config.ROSTER_CHANGES_GROUP_ID, [config.ROSTER_CHANGES_TOPIC], {
+              fromBeginning: true,
+            }),
           ),
         ],
       });

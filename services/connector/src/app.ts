@@ -322,7 +322,9 @@ export function createConnectorApp(
         logger,
         samples: [
           consumerLagSample(metrics, config.SYNC_RUNS_GROUP_ID, () =>
-            consumerGroupLag(kafka, config.SYNC_RUNS_GROUP_ID, [config.SYNC_RUNS_TOPIC]),
+            consumerGroupLag(kafka, config.SYNC_RUNS_GROUP_ID, [config.SYNC_RUNS_TOPIC], {
+              fromBeginning: false,
+            }),
           ),
           own.schoolsSample({
             dataAsOf: () => freshness.enabledSchoolsDataAsOf(settingsColl),

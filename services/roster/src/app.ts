@@ -311,7 +311,9 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
         logger,
         samples: [
           consumerLagSample(metrics, config.RAW_DATASETS_GROUP_ID, () =>
-            consumerGroupLag(client, config.RAW_DATASETS_GROUP_ID, [topics.rawDatasets]),
+            consumerGroupLag(client, config.RAW_DATASETS_GROUP_ID, [topics.rawDatasets], {
+              fromBeginning: true,
+            }),
           ),
         ],
       });
