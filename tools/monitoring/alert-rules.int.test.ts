@@ -68,6 +68,7 @@ describe('alert rules of the chart (promtool)', () => {
     expect(alerts.map((a) => a[1])).toEqual([
       'IsamsSyncRunFailed',
       'IsamsSyncRunsMostlyFailing',
+      'IsamsSyncSchoolNotSynced',
       'IsamsSyncBatchHeld',
       'IsamsSyncHeldBatchOld',
       'IsamsSyncDeadLetters',

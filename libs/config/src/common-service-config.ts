@@ -13,6 +13,8 @@ import { env } from './env-fields';
  * - `READINESS_INTERVAL_MS`: pause between two rounds of readiness probes of Kafka/MongoDB (default 5 s).
  * - `READINESS_TIMEOUT_MS`: how long one readiness probe may take before the dependency counts as
  *   unreachable (default 3 s).
+ * - `METRICS_SAMPLE_INTERVAL_MS`: pause between two rounds of the gauges computed from Kafka or the
+ *   database (consumer lag, schools' last good sync; default 30 s).
  */
 export const commonServiceConfig = {
   NODE_ENV: env.enum(['development', 'test', 'production']).default('production'),
@@ -22,6 +24,10 @@ export const commonServiceConfig = {
   SHUTDOWN_TIMEOUT_MS: env.durationMs().default(10_000),
   READINESS_INTERVAL_MS: env.durationMs().pipe(z.number().min(100, 'expected at least 100ms')).default(5_000),
   READINESS_TIMEOUT_MS: env.durationMs().pipe(z.number().min(100, 'expected at least 100ms')).default(3_000),
+  METRICS_SAMPLE_INTERVAL_MS: env
+    .durationMs()
+    .pipe(z.number().min(100, 'expected at least 100ms'))
+    .default(30_000),
 };
 
 /** The parsed type of {@link commonServiceConfig}. */

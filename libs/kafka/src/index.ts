@@ -50,9 +50,17 @@ export { classifyHandlerFailure, isPermanentKafkaError } from './kafka-failures'
 export type { HandlerFailure } from './kafka-failures';
 export { listDeadLetters, replayDeadLetters, originalRecord, toDeadLetter } from './dlq-replay';
 export type { DeadLetter, DeadLetterFilter, ReplayOptions, ReplayResult } from './dlq-replay';
-export { readTopic, tailTopic, topicOffsets, groupOffsets, createRawProducer } from './topic-tools';
+export {
+  readTopic,
+  tailTopic,
+  topicOffsets,
+  groupOffsets,
+  consumerGroupLag,
+  createRawProducer,
+} from './topic-tools';
 export type {
   TopicRecord,
+  TopicLag,
   PartitionOffsets,
   ReadTopicOptions,
   TailTopicOptions,

@@ -67,6 +67,59 @@ export async function groupOffsets(
   }
 }
 
+/** One topic's lag of a consumer group (see {@link consumerGroupLag}). */
+export interface TopicLag {
+  topic: string;
+  /** Messages behind, summed over the topic's partitions. */
+  lag: number;
+}
+
+/**
+ * How far `groupId` is behind on each of `topics`: per partition, the end offset minus the group's
+ * committed offset (never below 0), summed over the partitions. A partition without a commit is
+ * read as the group's consumer would start it: from its first stored record with `fromBeginning`
+ * (all of it is behind), else at its end (nothing is). One admin connection for all of it. For
+ * metrics (`isams_sync_consumer_lag_messages`).
+ * @throws AppError `KAFKA_UNAVAILABLE`
+ */
+export async function consumerGroupLag(
+  client: KafkaClient,
+  groupId: string,
+  topics: readonly string[],
+  options: { fromBeginning: boolean },
+): Promise<TopicLag[]> {
+  try {
+    return await withAdmin(client, async (admin) => {
+      const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
+      const out: TopicLag[] = [];
+      for (const topic of topics) {
+        const ends = await admin.fetchTopicOffsets(topic);
+        const done = new Map(
+          (committed.find((c) => c.topic === topic)?.partitions ?? []).map((p) => [
+            p.partition,
+            Number(p.offset),
+          ]),
+        );
+        let lag = 0;
+        for (const o of ends) {
+          const high = Number(o.high);
+          const low = Number(o.low);
+          const at = done.get(o.partition);
+          const from = at === undefined || at < 0 ? (options.fromBeginning ? low : high) : at;
+          lag += Math.max(0, high - Math.max(from, low));
+        }
+        out.push({ topic, lag });
+      }
+      return out;
+    });
+  } catch (err) {
+    throw KafkaErrors.KAFKA_UNAVAILABLE(
+      { operation: 'consumerGroupLag', reason: reasonOf(err) },
+      { cause: err },
+    );
+  }
+}
+
 /** Options of {@link tailTopic}. */
 export interface TailTopicOptions {
   /** From the first stored record (default true) or only records written after joining. */

@@ -12,3 +12,5 @@ export type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 export { createReadiness, DEPENDENCY_UP_METRIC } from './readiness';
 export type { DependencyCheck, Readiness, ReadinessOptions, ReadinessStatus } from './readiness';
 export { deadLetterCounter, DEAD_LETTERS_METRIC } from './shared-metrics';
+export { startSampler, consumerLagSample, boundedLabel, CONSUMER_LAG_METRIC } from './sampler';
+export type { Sample, Sampler, SamplerOptions } from './sampler';

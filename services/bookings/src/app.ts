@@ -3,6 +3,7 @@ import type { TopicSpec } from '@isams-sync/events';
 import { createGrpcServer, loadProtoPackage, serviceKeyringFromConfig } from '@isams-sync/grpc';
 import type { BookingsServiceProtoGrpcType, GrpcServerHandle } from '@isams-sync/grpc';
 import {
+  consumerGroupLag,
   createEventProducer,
   createKafkaClient,
   ensureTopics,
@@ -15,14 +16,22 @@ import {
 import type { ConsumerHandle, EventProducer } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
-import { createMetrics, createReadiness, deadLetterCounter, startOpsServer } from '@isams-sync/metrics';
-import type { OpsServer, Readiness } from '@isams-sync/metrics';
+import {
+  consumerLagSample,
+  createMetrics,
+  createReadiness,
+  deadLetterCounter,
+  startOpsServer,
+  startSampler,
+} from '@isams-sync/metrics';
+import type { OpsServer, Readiness, Sampler } from '@isams-sync/metrics';
 import { connectMongo, mongoReadinessCheck } from '@isams-sync/mongo';
 import type { MongoConnection } from '@isams-sync/mongo';
 import type { BookingsConfig } from './config';
 import { createRosterDirectory } from './adapters/grpc-clients/roster-directory.factory';
 import type { RosterDirectoryHandle } from './adapters/grpc-clients/roster-directory.factory';
 import { kafkaBookingEventPublisher } from './adapters/kafka/booking-events.publisher';
+import { countingPublisher } from './adapters/kafka/counting.publisher';
 import { BookingsStore } from './adapters/mongo/bookings.store';
 import type { RosterDirectory } from './domain/roster-directory.port';
 import { BOOKINGS_CALLERS, bookingsGrpcHandlers } from './handlers/grpc/bookings.grpc';
@@ -82,6 +91,7 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
   let grpc: GrpcServerHandle | undefined;
   let ops: OpsServer | undefined;
   let readiness: Readiness | undefined;
+  let sampler: Sampler | undefined;
   let store: BookingsStore | undefined;
   let useCases: BookingsUseCases | undefined;
   let rosterHandle: RosterDirectoryHandle | undefined;
@@ -120,7 +130,10 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
         metrics,
       });
       await readiness.start();
-      const publisher = kafkaBookingEventPublisher(producer, config.BOOKINGS_EVENTS_TOPIC);
+      const publisher = countingPublisher(
+        kafkaBookingEventPublisher(producer, config.BOOKINGS_EVENTS_TOPIC),
+        metrics,
+      );
       const pkgOptions = config.PROTOS_DIR ? { protosDir: config.PROTOS_DIR } : {};
       rosterHandle = overrides.roster
         ? undefined
@@ -158,6 +171,17 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
           : {}),
       });
       await consumer.ready;
+      sampler = startSampler({
+        intervalMs: config.METRICS_SAMPLE_INTERVAL_MS,
+        logger,
+        samples: [
+          consumerLagSample(metrics, config.ROSTER_CHANGES_GROUP_ID, () =>
+            consumerGroupLag(kafka, config.ROSTER_CHANGES_GROUP_ID, [config.ROSTER_CHANGES_TOPIC], {
+              fromBeginning: true,
+            }),
+          ),
+        ],
+      });
       const pkg = loadProtoPackage<BookingsServiceProtoGrpcType>(
         'isams_sync/bookings/v1/bookings_service.proto',
         pkgOptions,
@@ -201,6 +225,8 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
     async stop() {
       clearInterval(sweepTimer);
       readiness?.stop();
+      // Not awaited: a sample waiting on an unreachable broker must not hold the shutdown up.
+      void sampler?.stop();
       await grpc?.shutdown(Math.min(2_000, config.SHUTDOWN_TIMEOUT_MS));
       await sweeping;
       await consumer?.stop().catch(() => undefined);

@@ -6,6 +6,7 @@ import { createGrpcServer, loadProtoPackage, serviceKeyringFromConfig } from '@i
 import type { ConnectorServiceProtoGrpcType, GrpcServerHandle } from '@isams-sync/grpc';
 import {
   createEventProducer,
+  consumerGroupLag,
   createKafkaClient,
   ensureTopics,
   kafkaClientOptionsFromConfig,
@@ -17,8 +18,15 @@ import {
 import type { ConsumerHandle, EventProducer } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
-import { createMetrics, createReadiness, deadLetterCounter, startOpsServer } from '@isams-sync/metrics';
-import type { OpsServer, Readiness } from '@isams-sync/metrics';
+import {
+  consumerLagSample,
+  createMetrics,
+  createReadiness,
+  deadLetterCounter,
+  startOpsServer,
+  startSampler,
+} from '@isams-sync/metrics';
+import type { OpsServer, Readiness, Sampler } from '@isams-sync/metrics';
 import {
   LeaseKeeper,
   connectMongo,
@@ -40,6 +48,7 @@ import { SettingsRepository } from './adapters/mongo/settings-repository';
 import { AppliedSnapshotsRepository, ScheduleClaimsRepository } from './adapters/mongo/snapshots-repository';
 import { CONNECTOR_CALLERS, connectorHandlers } from './handlers/grpc/connector.handlers';
 import { syncRunsHandler } from './handlers/kafka/sync-runs.handler';
+import { connectorMetrics } from './adapters/metrics/connector-metrics';
 import { KeyVault } from './use-cases/key-vault';
 import { SettingsService } from './use-cases/settings-service';
 import { TestConnectionSlots } from './use-cases/test-connection-slots';
@@ -96,11 +105,7 @@ export function createConnectorApp(
     createLogger({ service: config.SERVICE_NAME ?? 'connector', level: config.LOG_LEVEL });
   const owner = overrides.owner ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
   const metrics = createMetrics({ service: 'connector' });
-  const runsFinished = metrics.counter<'status' | 'error_code'>({
-    name: 'connector_sync_runs_finished_total',
-    help: 'Sync runs that reached a final status, by status and error code (none when there is no error)',
-    labelNames: ['status', 'error_code'],
-  });
+  const own = connectorMetrics(metrics);
   const identity = serviceKeyringFromConfig(config, 'connector');
   const cipher = createKeyCipher(
     { id: config.CONNECTOR_KEK_ID, key: config.CONNECTOR_KEK },
@@ -138,6 +143,7 @@ export function createConnectorApp(
   let grpc: GrpcServerHandle | undefined;
   let ops: OpsServer | undefined;
   let readiness: Readiness | undefined;
+  let sampler: Sampler | undefined;
   let engine: SyncEngine | undefined;
   let settings: SettingsService | undefined;
   let runs: RunsRepository | undefined;
@@ -253,6 +259,7 @@ export function createConnectorApp(
             syncRuns: config.SYNC_RUNS_TOPIC,
           }),
           logger,
+          observe: own.observer,
           ...(overrides.onStep ? { onStep: overrides.onStep } : {}),
         },
         {
@@ -279,9 +286,7 @@ export function createConnectorApp(
         ...kafkaConsumerOptionsFromConfig(config),
         groupId: config.SYNC_RUNS_GROUP_ID,
         topics: [config.SYNC_RUNS_TOPIC],
-        handler: syncRunsHandler(engine, notifier, (run) =>
-          runsFinished.inc({ status: run.status, error_code: run.errorCode ?? 'none' }),
-        ),
+        handler: syncRunsHandler(engine, notifier, own.runEnded),
         onDeadLettered: deadLetterCounter(metrics),
         logger,
       });
@@ -311,6 +316,22 @@ export function createConnectorApp(
           },
         ],
       });
+      const settingsColl = settingsRepo.coll;
+      sampler = startSampler({
+        intervalMs: config.METRICS_SAMPLE_INTERVAL_MS,
+        logger,
+        samples: [
+          consumerLagSample(metrics, config.SYNC_RUNS_GROUP_ID, () =>
+            consumerGroupLag(kafka, config.SYNC_RUNS_GROUP_ID, [config.SYNC_RUNS_TOPIC], {
+              fromBeginning: false,
+            }),
+          ),
+          own.schoolsSample({
+            dataAsOf: () => freshness.enabledSchoolsDataAsOf(settingsColl),
+            staleAfterMs: config.NOTIFY_STALE_AFTER_MS,
+          }),
+        ],
+      });
       const ready = readiness;
       ops = await startOpsServer({
         port: config.OPS_PORT,
@@ -332,6 +353,8 @@ export function createConnectorApp(
     async stop() {
       const deadline = config.SHUTDOWN_TIMEOUT_MS;
       readiness?.stop();
+      // Not awaited: a sample waiting on an unreachable broker must not hold the shutdown up.
+      void sampler?.stop();
       await grpc?.shutdown(Math.min(2_000, deadline));
       await engine?.stop(Math.max(0, deadline - 2_000));
       await consumer?.stop().catch(() => undefined);

@@ -124,6 +124,7 @@ export async function createGatewayApp(
     connectionTimeoutMs: config.GATEWAY_CONNECTION_TIMEOUT_MS,
     failedAuthPerMinute: config.GATEWAY_FAILED_AUTH_PER_MINUTE,
     failedAuthTrackedAddresses: config.GATEWAY_FAILED_AUTH_TRACKED_ADDRESSES,
+    metrics,
   };
   const streams = createStreamRegistry({
     maxStreams: config.GATEWAY_SSE_MAX_STREAMS,

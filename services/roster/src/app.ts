@@ -1,4 +1,5 @@
 import {
+  consumerGroupLag,
   ensureTopics,
   createEventProducer,
   createKafkaClient,
@@ -14,8 +15,15 @@ import { createGrpcServer, loadProtoPackage, serviceKeyringFromConfig } from '@i
 import type { GrpcServerHandle, RosterServiceProtoGrpcType } from '@isams-sync/grpc';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
-import { createMetrics, createReadiness, deadLetterCounter, startOpsServer } from '@isams-sync/metrics';
-import type { OpsServer, Readiness } from '@isams-sync/metrics';
+import {
+  consumerLagSample,
+  createMetrics,
+  createReadiness,
+  deadLetterCounter,
+  startOpsServer,
+  startSampler,
+} from '@isams-sync/metrics';
+import type { OpsServer, Readiness, Sampler } from '@isams-sync/metrics';
 import { connectMongo, mongoReadinessCheck } from '@isams-sync/mongo';
 import type { MongoConnection } from '@isams-sync/mongo';
 import { createRosterPublisher } from './adapters/kafka/roster-publisher';
@@ -96,6 +104,7 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
   let grpc: GrpcServerHandle | undefined;
   let ops: OpsServer | undefined;
   let readiness: Readiness | undefined;
+  let sampler: Sampler | undefined;
   let timer: NodeJS.Timeout | undefined;
   let store!: RosterStore;
   let leases!: TenantLeases;
@@ -296,6 +305,18 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
         onDeadLettered: deadLetterCounter(metrics),
       });
       await consumer.ready;
+      const client = kafka;
+      sampler = startSampler({
+        intervalMs: config.METRICS_SAMPLE_INTERVAL_MS,
+        logger,
+        samples: [
+          consumerLagSample(metrics, config.RAW_DATASETS_GROUP_ID, () =>
+            consumerGroupLag(client, config.RAW_DATASETS_GROUP_ID, [topics.rawDatasets], {
+              fromBeginning: true,
+            }),
+          ),
+        ],
+      });
       if (!overrides.disableSweeper) {
         // One sweep at a time: on a slow database a sweep can outlast the interval, and piled-up
         // sweeps only compete with each other (and with the runs) for the same database.
@@ -312,6 +333,8 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
     async stop() {
       if (timer) clearInterval(timer);
       readiness?.stop();
+      // Not awaited: a sample waiting on an unreachable broker must not hold the shutdown up.
+      void sampler?.stop();
       await grpc?.shutdown(config.SHUTDOWN_TIMEOUT_MS / 2);
       await consumer?.stop();
       await app.idle().catch(() => undefined);

@@ -37,3 +37,39 @@ export function dataAsOfOf(run: FreshnessRun): Date | null {
   if (run.holdKind === 'whole_run') return null;
   return appliedSomething(run.rosterCounts) ? run.fetchedAt : null;
 }
+
+/** How long ago the enabled schools last had a good sync, all together (no school named). */
+export interface SyncAgeSummary {
+  /** Schools with syncing enabled. */
+  enabled: number;
+  /** Enabled schools without a good sync yet. */
+  neverSynced: number;
+  /** Enabled schools whose last good sync is older than the threshold. */
+  stale: number;
+  /** Seconds since the oldest last good sync of an enabled school (0 when none has one). */
+  oldestAgeSeconds: number;
+}
+
+/**
+ * Summarises the enabled schools' data-as-of times (`null`: no good sync yet) at `now`; a school
+ * counts as stale when its data is older than `staleAfterMs` (the stale-data e-mail's threshold).
+ */
+export function summariseSyncAges(
+  dataAsOf: ReadonlyArray<Date | null>,
+  now: Date,
+  staleAfterMs: number,
+): SyncAgeSummary {
+  let neverSynced = 0;
+  let stale = 0;
+  let oldestMs = 0;
+  for (const at of dataAsOf) {
+    if (at === null) {
+      neverSynced += 1;
+      continue;
+    }
+    const age = Math.max(0, now.getTime() - at.getTime());
+    if (age > staleAfterMs) stale += 1;
+    oldestMs = Math.max(oldestMs, age);
+  }
+  return { enabled: dataAsOf.length, neverSynced, stale, oldestAgeSeconds: oldestMs / 1000 };
+}

@@ -6,7 +6,7 @@ import { CHUNK_ENVELOPE_OVERHEAD_BYTES } from '../domain/chunk-plan';
 import { ConnectorErrors } from '../domain/connector-errors';
 import { nextScheduledRun } from '../domain/schedule';
 import { EMPTY_PROGRESS, isTerminal, isUnchanged, rosterMayReport } from '../domain/sync-run';
-import type { RunError, RunStatus, RunTrigger } from '../domain/sync-run';
+import type { RunDatasetStats, RunError, RunStatus, RunTrigger } from '../domain/sync-run';
 import { fetchToSpool } from '../adapters/isams/batch-source';
 import type { IsamsClientSettings } from '../adapters/isams/batch-source';
 import type { FetchPlansRepository } from '../adapters/mongo/fetch-plans-repository';
@@ -63,11 +63,21 @@ export interface SyncEngineDeps {
   freshness: DataFreshnessRepository;
   publisher: RunPublisher;
   logger: Logger;
+  /** Told the duration and outcome of each fetch and publish (the connector's metrics). */
+  observe?: RunObserver;
   /** Hook for tests (e.g. kill the process mid-publish); never set in production. */
   onStep?: (
     step: 'run-requested' | 'publishing' | 'chunks-published' | 'marker-attempted',
     run: RunDocument,
   ) => void | Promise<void>;
+}
+
+/** What the engine tells about each run's phases (for metrics; no school id is passed on). */
+export interface RunObserver {
+  /** A fetch ended: the document was fetched and stream-parsed into the spool (`ok`), or not. */
+  fetched(f: { seconds: number; ok: boolean; datasets?: readonly RunDatasetStats[]; bytes?: number }): void;
+  /** The chunks and the run-complete marker of a run were published. */
+  published(p: { seconds: number }): void;
 }
 
 /** A roster report from sync.runs.v1. */
@@ -413,6 +423,7 @@ export class SyncEngine {
 
       // Fetch and spool.
       const fetchStart = Date.now();
+      const fetchSeconds = () => (Date.now() - fetchStart) / 1000;
       const result = await fetchToSpool({
         source: { baseUrl: settings.isamsUrl, apiKey, format: settings.format },
         client: this.opts.isams,
@@ -430,6 +441,15 @@ export class SyncEngine {
           fetch = f;
         },
         onProgress: (p) => writeProgress(() => ({ ...run.progress, ...p, datasetsTotal: 14 })),
+      }).catch((err: unknown) => {
+        this.deps.observe?.fetched({ seconds: fetchSeconds(), ok: false });
+        throw err;
+      });
+      this.deps.observe?.fetched({
+        seconds: fetchSeconds(),
+        ok: true,
+        datasets: result.datasets,
+        bytes: result.bytes,
       });
       await progressWrite;
       abort.signal.throwIfAborted();
@@ -508,6 +528,7 @@ export class SyncEngine {
       await lease.fence.check();
       await this.deps.publisher.publishMarker(run);
       const publishedAt = new Date();
+      this.deps.observe?.published({ seconds: (publishedAt.getTime() - publishStart) / 1000 });
       run = await this.advance(run, lease, 'published', {
         publishedAt,
         publishDurationMs: publishedAt.getTime() - publishStart,

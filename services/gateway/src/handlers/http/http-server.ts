@@ -3,6 +3,7 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import type { Logger } from '@isams-sync/logger';
+import type { Metrics } from '@isams-sync/metrics';
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import {
@@ -20,6 +21,7 @@ import { GatewayErrors } from '../../domain/gateway-errors';
 import type { AdminTokens } from '../../use-cases/admin-tokens';
 import { connectorRoutes } from './connector.routes';
 import { frameworkErrorHandler, installErrorHandlers } from './error-handler';
+import { installHttpMetrics } from './http-metrics';
 import { createFailedAuthLimiter } from './failed-auth-limiter';
 import { operatorRoutes } from './operator.routes';
 import { rosterBookingsRoutes } from './roster-bookings.routes';
@@ -71,6 +73,8 @@ export interface ServerLimits {
   failedAuthPerMinute: number;
   /** Client addresses the failed-auth limiter remembers at most. */
   failedAuthTrackedAddresses: number;
+  /** Where the listener's request metrics (RED) go; none without. */
+  metrics?: Metrics;
 }
 
 /** Everything the public HTTP server needs. */
@@ -159,6 +163,8 @@ async function createBaseServer(
   // JSON only: a text/plain body is refused (415) rather than handed to a route as a string.
   app.removeContentTypeParser('text/plain');
   installErrorHandlers(app, deps.bodyLimitBytes);
+  if (deps.metrics !== undefined)
+    installHttpMetrics(app, deps.metrics, name === 'operator-http' ? 'operator' : 'public');
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
