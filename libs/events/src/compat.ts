@@ -29,6 +29,7 @@ const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefin
 
 function resolve(node: Json, root: Json): Json {
   const ref = node.$ref;
+  if (ref === '#') return root;
   if (typeof ref !== 'string' || !ref.startsWith('#/$defs/')) return node;
   const target = (root.$defs as Json | undefined)?.[ref.slice('#/$defs/'.length)];
   return isObject(target) ? resolve(target, root) : node;
@@ -58,7 +59,8 @@ export function breakingChanges(released: Json, current: Json): string[] {
   const walk = (rNode: Json, cNode: Json, path: string): void => {
     const r = resolve(rNode, released);
     const c = resolve(cNode, current);
-    const key = `${path}|${JSON.stringify(r)}`;
+    // Recursive schemas (a raw element's children) meet the same pair again: compare it once.
+    const key = `${JSON.stringify(r)}|${JSON.stringify(c)}`;
     if (seen.has(key)) return;
     seen.add(key);
     const at = path === '' ? '(root)' : path;
