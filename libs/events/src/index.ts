@@ -85,3 +85,5 @@ export {
   anyRosterEntitySchema,
   ROSTER_ENTITY_SCHEMA_VERSION,
 } from './types/roster-entities';
+export { PUBLISHED_TOPICS, ASYNCAPI_FILE, generateAsyncApi, asyncApiText } from './asyncapi';
+export type { PublishedTopic } from './asyncapi';
