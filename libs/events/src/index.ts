@@ -46,9 +46,10 @@ export {
 export {
   ROSTER_ENTITY_STATES,
   rosterEntityStateV1,
+  rosterRevisionSchema,
   rosterEntityStateDataSchema,
 } from './types/roster-change.events';
-export type { RosterEntityState } from './types/roster-change.events';
+export type { RosterEntityState, RosterRevision } from './types/roster-change.events';
 export type { RosterEntityType, RosterChange, RosterChangeData } from './types/roster-change.events';
 export {
   BOOKING_PERSON_KINDS,

@@ -34,6 +34,17 @@ export const REMOVAL_REASONS = [
   'approved_held_batch',
 ] as const;
 
+/**
+ * A change's place among the changes of its entity, on both roster topics: `changeset` is the school's
+ * changeset number (changesets of a school apply one at a time, in this order), `change` the change's
+ * position in it. Compare `(changeset, change)` lexicographically: a larger revision is a later change
+ * of the entity. Absent on events of changes applied before revisions existed (then apply them).
+ */
+export const rosterRevisionSchema = z
+  .object({ changeset: z.number().int().min(1), change: z.number().int().min(0) })
+  .strict();
+export type RosterRevision = z.infer<typeof rosterRevisionSchema>;
+
 const removalSchema = z
   .object({
     reason: z.enum(REMOVAL_REASONS),
@@ -73,6 +84,10 @@ function changeDataSchema<E extends z.ZodType, I extends z.ZodType>(entityType: 
         })
         .strict()
         .optional(),
+      /** The change's id (`<syncRunId>[~<kind>]#<seq>`): the `lastChangeId` of the state record it leaves. */
+      changeId: z.string().min(1).optional(),
+      /** The change's order among its entity's changes (docs/events.md › Bootstrap and follow). */
+      revision: rosterRevisionSchema.optional(),
     })
     .strict();
 }
@@ -150,6 +165,8 @@ function stateDataSchema<E extends z.ZodType, I extends z.ZodType>(entityType: E
       data: image.optional(),
       /** The change that produced this state (`<syncRunId>#<seq>`). */
       lastChangeId: z.string().min(1),
+      /** The revision of that change (absent when it was applied before revisions existed). */
+      revision: rosterRevisionSchema.optional(),
       syncRunId: z.string().min(1).max(64).optional(),
       removal: removalSchema.optional(),
     })
