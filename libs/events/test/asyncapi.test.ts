@@ -1,5 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import specs from '@asyncapi/specs';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import {
   ASYNCAPI_FILE,
@@ -26,6 +29,17 @@ const follow = (ref: string): unknown =>
 describe('AsyncAPI document', () => {
   it('is committed as generated (run `npm run gen:asyncapi` when this fails)', () => {
     expect(readFileSync(join(libDir, ASYNCAPI_FILE), 'utf8')).toBe(text);
+  });
+
+  it('is a valid AsyncAPI 3.0.0 document (the official JSON Schema of @asyncapi/specs)', () => {
+    // The spec schema embeds the draft-07 meta-schema itself: ajv's own copy must stay out.
+    const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+    const ajv = addFormats(new Ajv({ strict: false, allErrors: true, meta: false, validateSchema: false }));
+    const validate = ajv.compile(specs.schemas['3.0.0'] as object);
+    expect(validate(doc) ? '' : ajv.errorsText(validate.errors)).toBe('');
+    const broken = structuredClone(doc);
+    broken.channels.rosterChangesV1.address = 42;
+    expect(validate(broken)).toBe(false);
   });
 
   it('covers every main topic and every registered type exactly once (the test ping excepted)', () => {
