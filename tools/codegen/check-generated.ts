@@ -1,12 +1,12 @@
 /**
  * CI freshness check: regenerates every committed generated artefact (gRPC types from protos/,
- * event JSON Schemas from the zod contracts) and fails when the result differs from what git has.
+ * event JSON Schemas from the zod contracts, the AsyncAPI document from the event registry) and fails when the result differs from what git has.
  */
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '../..');
-const GENERATED = ['libs/grpc/src/generated', 'libs/events/schemas'];
+const GENERATED = ['libs/grpc/src/generated', 'libs/events/schemas', 'libs/events/asyncapi'];
 
 const gen = spawnSync('npm', ['run', '-s', 'gen'], { cwd: root, stdio: 'inherit' });
 if (gen.status !== 0) {

@@ -1,10 +1,11 @@
 // Writes one JSON Schema per registered event type (plus the envelope) into libs/events/schemas/,
-// generated from the zod schemas with zod's native z.toJSONSchema. Deterministic output; files of
-// types no longer registered are removed. Usage: npm run gen:schemas
+// generated from the zod schemas with zod's native z.toJSONSchema, and one per roster entity image
+// (schemas/roster-entities/). Deterministic output; files of types no longer registered are removed
+// (never those of the released snapshot, schemas/released/). Usage: npm run gen:schemas
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateEventSchemaFiles, registry } from '@isams-sync/events';
+import { RELEASED_DIR, generateEventSchemaFiles, registry } from '@isams-sync/events';
 
 const outDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../libs/events/schemas');
 
@@ -13,6 +14,7 @@ mkdirSync(outDir, { recursive: true });
 let written = 0;
 for (const [name, content] of Object.entries(files)) {
   const path = join(outDir, name);
+  mkdirSync(dirname(path), { recursive: true });
   let current: string | undefined;
   try {
     current = readFileSync(path, 'utf8');
@@ -25,7 +27,8 @@ for (const [name, content] of Object.entries(files)) {
     console.log(`wrote ${path}`);
   }
 }
-for (const name of readdirSync(outDir)) {
+for (const name of readdirSync(outDir, { recursive: true, encoding: 'utf8' })) {
+  if (name.startsWith(`${RELEASED_DIR}/`)) continue; // the released snapshot is not generated
   if (name.endsWith('.json') && !(name in files)) {
     rmSync(join(outDir, name));
     console.log(`removed stale ${join(outDir, name)}`);

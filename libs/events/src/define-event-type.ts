@@ -9,6 +9,7 @@ import {
 import type { CloudEvent } from './cloud-event';
 import { EventErrors } from './event-errors';
 import { deterministicEventId } from './event-id';
+import { dataSchemaUri, parseSemver, typeMajor } from './schema-uri';
 
 /** What {@link defineEventType} needs to know about an event type. */
 export interface EventTypeDefinition<S extends z.ZodType> {
@@ -20,6 +21,11 @@ export interface EventTypeDefinition<S extends z.ZodType> {
   description: string;
   /** CloudEvents `source` of the producing service, e.g. `/isams-sync/connector`. */
   source: string;
+  /**
+   * Semver of the data schema; its major must equal the type's `.v<N>`. Bump the minor for an
+   * additive change (the compatibility check, `npm run check:contracts`, insists). Default `<N>.0.0`.
+   */
+  schemaVersion?: string;
 }
 
 /** Input of {@link EventType.create}. */
@@ -47,6 +53,10 @@ export interface EventType<S extends z.ZodType = z.ZodType> {
   readonly source: string;
   readonly description: string;
   readonly schema: S;
+  /** Semver of the data schema (major = the type's `.v<N>`). */
+  readonly schemaVersion: string;
+  /** Absolute URI of the data schema, set as `dataschema` on every created event. */
+  readonly dataschema: string;
   /**
    * Builds a complete CloudEvent with a deterministic id.
    * @throws AppError `EVENT_DATA_INVALID` when `data` fails the schema.
@@ -74,6 +84,14 @@ export function defineEventType<S extends z.ZodType>(definition: EventTypeDefini
     });
   }
   if (source.length === 0) throw EventErrors.EVENT_DEFINITION_INVALID({ type, reason: 'source is empty' });
+  const schemaVersion = definition.schemaVersion ?? `${typeMajor(type)}.0.0`;
+  if (parseSemver(schemaVersion)?.[0] !== typeMajor(type)) {
+    throw EventErrors.EVENT_DEFINITION_INVALID({
+      type,
+      reason: `schemaVersion must be semver with major ${typeMajor(type)} (the type's .v suffix)`,
+    });
+  }
+  const dataschema = dataSchemaUri(type, schemaVersion);
 
   const parseData = (data: unknown): z.output<S> => {
     const result = schema.safeParse(data);
@@ -86,6 +104,8 @@ export function defineEventType<S extends z.ZodType>(definition: EventTypeDefini
     source,
     description,
     schema,
+    schemaVersion,
+    dataschema,
     create(input: CreateEventInput<z.input<S>>): CloudEvent<z.output<S>> {
       const data = parseData(input.data);
       const time = input.time === undefined ? new Date() : new Date(input.time);
@@ -96,6 +116,7 @@ export function defineEventType<S extends z.ZodType>(definition: EventTypeDefini
         type,
         time: time.toISOString(),
         datacontenttype: JSON_CONTENT_TYPE,
+        dataschema,
         tenantid: input.tenantId,
         data,
       };

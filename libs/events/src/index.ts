@@ -38,12 +38,18 @@ export {
   ROSTER_CHANGES,
   REMOVAL_REASONS,
   rosterChangeDataSchema,
+  rosterChangeDataSchemas,
   rosterChangeEventTypeName,
   rosterChangeEventTypes,
   allRosterChangeEventTypes,
 } from './types/roster-change.events';
-export { ROSTER_ENTITY_STATES, rosterEntityStateV1 } from './types/roster-change.events';
-export type { RosterEntityState } from './types/roster-change.events';
+export {
+  ROSTER_ENTITY_STATES,
+  rosterEntityStateV1,
+  rosterRevisionSchema,
+  rosterEntityStateDataSchema,
+} from './types/roster-change.events';
+export type { RosterEntityState, RosterRevision } from './types/roster-change.events';
 export type { RosterEntityType, RosterChange, RosterChangeData } from './types/roster-change.events';
 export {
   BOOKING_PERSON_KINDS,
@@ -58,4 +64,27 @@ export {
 export type { BookingPersonKind, BookingCancellationReason } from './types/bookings.events';
 export { TOPICS, TopicNames, topicSpec, dlqTopicName, DLQ_PARTITIONS, DLQ_RETENTION_DAYS } from './topics';
 export type { TopicSpec, TopicKeying } from './topics';
-export { generateEventSchemaFiles, stableJson, ENVELOPE_SCHEMA_FILE } from './json-schemas';
+export {
+  generateEventSchemaFiles,
+  stableJson,
+  ENVELOPE_SCHEMA_FILE,
+  ROSTER_ENTITY_SCHEMA_DIR,
+  RELEASED_DIR,
+} from './json-schemas';
+export {
+  SCHEMA_BASE_URI,
+  CONTRACTS_VERSION,
+  ENVELOPE_SCHEMA_VERSION,
+  dataSchemaUri,
+  parseSemver,
+  typeMajor,
+} from './schema-uri';
+export { breakingChanges, checkContracts, schemaVersionOf } from './compat';
+export type { ContractsRelease } from './compat';
+export {
+  rosterEntitySchemas,
+  anyRosterEntitySchema,
+  ROSTER_ENTITY_SCHEMA_VERSION,
+} from './types/roster-entities';
+export { PUBLISHED_TOPICS, ASYNCAPI_FILE, generateAsyncApi, asyncApiText } from './asyncapi';
+export type { PublishedTopic } from './asyncapi';

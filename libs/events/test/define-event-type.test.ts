@@ -28,10 +28,28 @@ describe('defineEventType().create', () => {
       subject: 'ping-1',
       time: '2025-01-02T03:04:05.000Z',
       datacontenttype: 'application/json',
+      dataschema:
+        'https://schemas.schoolcloud.example/isams-sync/com.schoolcloud.isams-sync.platform.ping.v1/1.0.0.json',
       tenantid: 'school-7',
       syncrunid: 'run-1',
       data: { message: 'hello', sequence: 1 },
     });
+  });
+
+  it('refuses a schemaVersion whose major is not the type version', () => {
+    const define = (schemaVersion: string) =>
+      defineEventType({
+        type: 'com.schoolcloud.isams-sync.test.thing.v2',
+        source: '/isams-sync/test',
+        description: 'test',
+        schema: z.object({}),
+        schemaVersion,
+      });
+    expect(define('2.3.0').dataschema).toBe(
+      'https://schemas.schoolcloud.example/isams-sync/com.schoolcloud.isams-sync.test.thing.v2/2.3.0.json',
+    );
+    expect(() => define('1.0.0')).toThrow(/major 2/);
+    expect(() => define('2.0')).toThrow(/semver/);
   });
 
   it('keeps the id across re-sends at different times', () => {

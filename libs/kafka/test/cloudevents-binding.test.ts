@@ -32,6 +32,7 @@ describe('toKafkaMessage (binary mode)', () => {
       ce_subject: 'ping-1',
       ce_tenantid: 'school-1',
       ce_syncrunid: 'r1',
+      ce_dataschema: platformPingV1.dataschema,
       'content-type': 'application/json',
     });
   });

@@ -45,6 +45,7 @@ describe('produce → consume (binary mode)', () => {
       ce_subject: 'ping-0',
       ce_tenantid: 'school-a',
       ce_syncrunid: events[0]!.syncrunid,
+      ce_dataschema: events[0]!.dataschema,
       'content-type': 'application/json',
     });
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineEventType, type EventType } from '../define-event-type';
+import { anyRosterEntitySchema, rosterEntitySchemas } from './roster-entities';
 
 /** Every roster entity type that has change events. */
 export const ROSTER_ENTITY_TYPES = [
@@ -33,47 +34,74 @@ export const REMOVAL_REASONS = [
   'approved_held_batch',
 ] as const;
 
-/** A normalised entity image: flat JSON fields as stored by the roster (see docs/roster-model.md). */
-const entityImage = z.record(z.string(), z.unknown());
+/**
+ * A change's place among the changes of its entity, on both roster topics: `changeset` is the school's
+ * changeset number (changesets of a school apply one at a time, in this order), `change` the change's
+ * position in it. Compare `(changeset, change)` lexicographically: a larger revision is a later change
+ * of the entity. Absent on events of changes applied before revisions existed (then apply them).
+ */
+export const rosterRevisionSchema = z
+  .object({ changeset: z.number().int().min(1), change: z.number().int().min(0) })
+  .strict();
+export type RosterRevision = z.infer<typeof rosterRevisionSchema>;
 
-export const rosterChangeDataSchema = z
+const removalSchema = z
   .object({
-    syncRunId: z.string().min(1).max(64),
-    entityType: z.enum(ROSTER_ENTITY_TYPES),
-    /** Stable roster id of the entity (e.g. the iSAMS pupil `Id` for pupils, `PersonId` for contacts). */
-    entityId: z.string().min(1),
-    change: z.enum(ROSTER_CHANGES),
-    /** State before the change (updated, removed, restored). */
-    before: entityImage.optional(),
-    /** State after the change (added, updated, restored). */
-    after: entityImage.optional(),
-    /** Top-level fields that differ between before and after (updated). */
-    changedFields: z.array(z.string()).optional(),
-    /** Present on `removed`. */
-    removal: z
-      .object({
-        reason: z.enum(REMOVAL_REASONS),
-        /** Personal data is purged after this instant unless the entity reappears (then `restored`). */
-        graceUntil: z.iso.datetime({ offset: true }),
-        heldBatchId: z.string().optional(),
-        approvedBy: z.string().optional(),
-      })
-      .strict()
-      .optional(),
-    /**
-     * Present on a `restored` an admin caused by undoing the run (`syncRunId`) that removed the
-     * entity; absent when the entity reappeared in the feed.
-     */
-    restoration: z
-      .object({
-        reason: z.enum(['run_undone']),
-        /** The admin identity who undid the run. */
-        undoneBy: z.string().optional(),
-      })
-      .strict()
-      .optional(),
+    reason: z.enum(REMOVAL_REASONS),
+    /** Personal data is purged after this instant unless the entity reappears (then `restored`). */
+    graceUntil: z.iso.datetime({ offset: true }),
+    heldBatchId: z.string().optional(),
+    approvedBy: z.string().optional(),
   })
   .strict();
+
+/** The data of a roster change whose entity type is `entityType` and whose images are `image`. */
+function changeDataSchema<E extends z.ZodType, I extends z.ZodType>(entityType: E, image: I) {
+  return z
+    .object({
+      syncRunId: z.string().min(1).max(64),
+      entityType,
+      /** Stable roster id of the entity (e.g. the iSAMS pupil `Id` for pupils, `PersonId` for contacts). */
+      entityId: z.string().min(1),
+      change: z.enum(ROSTER_CHANGES),
+      /** State before the change (updated, removed, restored). */
+      before: image.optional(),
+      /** State after the change (added, updated, restored). */
+      after: image.optional(),
+      /** Top-level fields that differ between before and after (updated). */
+      changedFields: z.array(z.string()).optional(),
+      /** Present on `removed`. */
+      removal: removalSchema.optional(),
+      /**
+       * Present on a `restored` an admin caused by undoing the run (`syncRunId`) that removed the
+       * entity; absent when the entity reappeared in the feed.
+       */
+      restoration: z
+        .object({
+          reason: z.enum(['run_undone']),
+          /** The admin identity who undid the run. */
+          undoneBy: z.string().optional(),
+        })
+        .strict()
+        .optional(),
+      /** The change's id (`<syncRunId>[~<kind>]#<seq>`): the `lastChangeId` of the state record it leaves. */
+      changeId: z.string().min(1).optional(),
+      /** The change's order among its entity's changes (docs/events.md › Bootstrap and follow). */
+      revision: rosterRevisionSchema.optional(),
+    })
+    .strict();
+}
+
+/**
+ * The data of any roster change, images as open objects with an `id`. Each event type validates
+ * with its entity type's own schema ({@link rosterChangeDataSchemas}), whose images are typed.
+ */
+export const rosterChangeDataSchema = changeDataSchema(z.enum(ROSTER_ENTITY_TYPES), anyRosterEntitySchema);
+
+/** Per entity type: the data schema of its change events (`entityType` fixed, images typed). */
+export const rosterChangeDataSchemas = Object.fromEntries(
+  ROSTER_ENTITY_TYPES.map((t) => [t, changeDataSchema(z.literal(t), rosterEntitySchemas[t])]),
+) as unknown as Readonly<Record<RosterEntityType, typeof rosterChangeDataSchema>>;
 export type RosterChangeData = z.infer<typeof rosterChangeDataSchema>;
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -105,7 +133,7 @@ export const rosterChangeEventTypes: Readonly<
           type: rosterChangeEventTypeName(entityType, change),
           source: '/isams-sync/roster',
           description: `A ${entityType} ${describe[change]}.`,
-          schema: rosterChangeDataSchema,
+          schema: rosterChangeDataSchemas[entityType],
         }),
       ]),
     ),
@@ -127,31 +155,43 @@ export const ROSTER_ENTITY_STATES = ['active', 'removed', 'purged'] as const;
  * `roster.changes.v1`. A purged person keeps a record without `data` (compaction drops the personal
  * data of earlier records).
  */
+function stateDataSchema<E extends z.ZodType, I extends z.ZodType>(entityType: E, image: I) {
+  return z
+    .object({
+      entityType,
+      entityId: z.string().min(1),
+      status: z.enum(ROSTER_ENTITY_STATES),
+      /** The entity image (absent when purged). */
+      data: image.optional(),
+      /** The change that produced this state (`<syncRunId>#<seq>`). */
+      lastChangeId: z.string().min(1),
+      /** The revision of that change (absent when it was applied before revisions existed). */
+      revision: rosterRevisionSchema.optional(),
+      syncRunId: z.string().min(1).max(64).optional(),
+      removal: removalSchema.optional(),
+    })
+    .strict();
+}
+
+/**
+ * The state record of any entity, images as open objects with an `id`. The registered type validates
+ * with the discriminated union on `entityType`, whose images are typed.
+ */
+export const rosterEntityStateDataSchema = stateDataSchema(
+  z.enum(ROSTER_ENTITY_TYPES),
+  anyRosterEntitySchema,
+);
+
 export const rosterEntityStateV1 = defineEventType({
   type: 'com.schoolcloud.isams-sync.roster.entity-state.v1',
   source: '/isams-sync/roster',
   description:
     'Current state of one roster entity (compacted topic roster.state.v1, one retained record per tenant + entity): active with its image, removed (image kept until the grace period ends) or purged (no personal data). Read from the beginning to bootstrap, then follow roster.changes.v1.',
-  schema: z
-    .object({
-      entityType: z.enum(ROSTER_ENTITY_TYPES),
-      entityId: z.string().min(1),
-      status: z.enum(ROSTER_ENTITY_STATES),
-      /** The entity image (absent when purged). */
-      data: entityImage.optional(),
-      /** The change that produced this state (`<syncRunId>#<seq>`). */
-      lastChangeId: z.string().min(1),
-      syncRunId: z.string().min(1).max(64).optional(),
-      removal: z
-        .object({
-          reason: z.enum(REMOVAL_REASONS),
-          graceUntil: z.iso.datetime({ offset: true }),
-          heldBatchId: z.string().optional(),
-          approvedBy: z.string().optional(),
-        })
-        .strict()
-        .optional(),
-    })
-    .strict(),
+  schema: z.discriminatedUnion(
+    'entityType',
+    ROSTER_ENTITY_TYPES.map((t) => stateDataSchema(z.literal(t), rosterEntitySchemas[t])) as unknown as [
+      typeof rosterEntityStateDataSchema,
+    ],
+  ) as unknown as typeof rosterEntityStateDataSchema,
 });
 export type RosterEntityState = z.infer<typeof rosterEntityStateV1.schema>;
