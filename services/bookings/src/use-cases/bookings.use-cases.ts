@@ -51,8 +51,34 @@ export interface Page {
   limit: number;
 }
 
+/** What every group of use cases shares: the ports, the clock, new ids and lookups that fail specifically. */
+interface UseCaseContext {
+  store: BookingsStore;
+  publisher: BookingEventPublisher;
+  roster: RosterDirectory;
+  now: () => Date;
+  newId: () => string;
+  requireEvent(tenantId: string, eventId: string): Promise<BookableEvent>;
+  requireSlot(tenantId: string, slotId: string): Promise<Slot>;
+  requireBooking(tenantId: string, bookingId: string): Promise<Booking>;
+  schoolTimeZone(tenantId: string): Promise<string>;
+  resolveEvening(tenantId: string, event: BookableEvent): Promise<number>;
+}
+
 /** The API's use cases; handlers translate gRPC in and out around these. */
 export function createBookingsUseCases(deps: BookingsDeps) {
+  const ctx = useCaseContext(deps);
+  return {
+    ...scheduleUseCases(ctx),
+    ...bookingUseCases(ctx),
+    ...removalReportUseCases(ctx),
+    ...eveningUseCases(ctx),
+  };
+}
+
+export type BookingsUseCases = ReturnType<typeof createBookingsUseCases>;
+
+function useCaseContext(deps: BookingsDeps): UseCaseContext {
   const { store, publisher, roster } = deps;
   const now = deps.now ?? (() => new Date());
   const newId = deps.newId ?? (() => randomUUID());
@@ -114,6 +140,22 @@ export function createBookingsUseCases(deps: BookingsDeps) {
     return cancelled;
   }
 
+  return {
+    store,
+    publisher,
+    roster,
+    now,
+    newId,
+    requireEvent,
+    requireSlot,
+    requireBooking,
+    schoolTimeZone,
+    resolveEvening,
+  };
+}
+
+/** Events and their slots. */
+function scheduleUseCases({ store, now, newId, requireEvent, requireSlot, resolveEvening }: UseCaseContext) {
   return {
     async createEvent(
       tenantId: string,
@@ -218,7 +260,21 @@ export function createBookingsUseCases(deps: BookingsDeps) {
       await requireEvent(tenantId, eventId);
       return store.listSlots(tenantId, eventId);
     },
+  };
+}
 
+/** Booking and cancelling a slot. */
+function bookingUseCases({
+  store,
+  publisher,
+  roster,
+  now,
+  newId,
+  requireEvent,
+  requireSlot,
+  requireBooking,
+}: UseCaseContext) {
+  return {
     async createBooking(
       tenantId: string,
       input: { slotId: string; staffId?: string; pupilId: string; contactId: string },
@@ -293,7 +349,12 @@ export function createBookingsUseCases(deps: BookingsDeps) {
 
     listBookings: (tenantId: string, filter: BookingFilter, page: Page) =>
       store.listBookings(tenantId, filter, page),
+  };
+}
 
+/** What removals do and did to bookings: the impact preview and the reinstatement report. */
+function removalReportUseCases({ store, now, schoolTimeZone }: UseCaseContext) {
+  return {
     /** The impact of removing these people, computed with the consumer's own decision function. */
     async previewRemovalImpact(
       tenantId: string,
@@ -369,7 +430,12 @@ export function createBookingsUseCases(deps: BookingsDeps) {
       }
       return lines;
     },
+  };
+}
 
+/** The school's time zone and its evenings: live ones, held cancellations, the end-of-evening sweep. */
+function eveningUseCases({ store, now, schoolTimeZone, resolveEvening }: UseCaseContext) {
+  return {
     /** Sets the school's time zone (an IANA name): what "an evening open today" means for it. */
     async setSchoolTimeZone(
       tenantId: string,
@@ -440,5 +506,3 @@ export function createBookingsUseCases(deps: BookingsDeps) {
     },
   };
 }
-
-export type BookingsUseCases = ReturnType<typeof createBookingsUseCases>;
