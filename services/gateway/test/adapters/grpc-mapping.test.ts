@@ -82,6 +82,7 @@ describe('toSyncRun', () => {
           recordCount: '300',
           bytes: '10',
           chunkCount: 2,
+          fingerprint: '',
         },
       ],
       absentDatasets: [],

@@ -1,3 +1,4 @@
+import type { Client } from '@grpc/grpc-js';
 import { GrpcCallError, IDENTITY_ERRORS, callMetadata, callUnary } from '@isams-sync/grpc';
 import type { UnaryMethod } from '@isams-sync/grpc';
 import { GatewayErrors } from '../../domain/gateway-errors';
@@ -45,6 +46,20 @@ export async function upstreamCall<Req, Res>(
   } catch (err) {
     throw upstreamError(err, upstream);
   }
+}
+
+/** A call bound to one generated client: request and response types follow the method passed. */
+export type UpstreamCaller = <Req, Res>(
+  method: UnaryMethod<Req, Res>,
+  request: Req,
+  ctx: CallContext,
+  deadlineMs?: number,
+) => Promise<Res>;
+
+/** {@link upstreamCall} for the methods of `client` (e.g. `call(client.getRun, { syncRunId }, ctx)`). */
+export function upstreamCaller(upstream: string, client: Client): UpstreamCaller {
+  return (method, request, ctx, deadlineMs) =>
+    upstreamCall(upstream, method.bind(client), request, ctx, deadlineMs);
 }
 
 /** A proto int64 (string with `longs: String`) or number as a JS number. */
