@@ -11,6 +11,8 @@ export interface EventuallyOptions {
    * stops once its instances are stopped); rejects with the signal's reason.
    */
   signal?: AbortSignal;
+  /** More to say when the deadline passes (e.g. the last state seen, a process's last log lines). */
+  detail?: () => string;
 }
 
 /** A value {@link eventually} keeps waiting on. */
@@ -44,7 +46,8 @@ export async function eventually<T>(
     if (value !== undefined && value !== null && value !== false) return value;
     if (Date.now() >= deadline) {
       const seen = value === undefined ? '' : ` (last seen: ${inspect(value)})`;
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${seen}`);
+      const detail = options.detail === undefined ? '' : `: ${options.detail()}`;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${seen}${detail}`);
     }
     await new Promise((resolve) =>
       setTimeout(resolve, Math.min(intervalMs, Math.max(1, deadline - Date.now()))),

@@ -10,19 +10,19 @@ describe('eventually', () => {
   });
 
   it('fails naming what it waited for and the last value seen once the deadline passes', async () => {
-    let checks = 0;
-    const wait = eventually(
-      () => {
-        checks += 1;
-        return false;
-      },
-      'the run to finish',
-      { timeoutMs: 30, intervalMs: 5 },
-    );
+    const wait = eventually(() => false, 'the run to finish', { timeoutMs: 30, intervalMs: 5 });
     await expect(wait).rejects.toThrow(
       'timed out after 30 ms waiting for the run to finish (last seen: false)',
     );
-    expect(checks).toBeGreaterThan(1);
+  });
+
+  it("adds the caller's detail to the failure", async () => {
+    const wait = eventually(() => undefined, 'the e-mail', {
+      timeoutMs: 10,
+      intervalMs: 5,
+      detail: () => '0 messages received',
+    });
+    await expect(wait).rejects.toThrow('timed out after 10 ms waiting for the e-mail: 0 messages received');
   });
 
   it('ends with the error a check throws, without further checks', async () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@isams-sync/events';
-import { uniqueName } from '@isams-sync/testing';
+import { eventually, uniqueName } from '@isams-sync/testing';
 import type { ProcessingStep } from '../src/use-cases/changeset-processor';
-import { createHarness, eventsFor, eventually, runFinished } from './support/harness';
+import { createHarness, eventsFor, runFinished } from './support/harness';
 import { miniSchool } from './support/mini-school';
 import { pupil } from './support/raw';
 import { publishSnapshot } from './support/school-feed';

@@ -3,10 +3,10 @@ import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@isams-sync/events';
-import { getTestInfra, testServiceIdentityDir, uniqueName } from '@isams-sync/testing';
+import { eventually, getTestInfra, testServiceIdentityDir, uniqueName } from '@isams-sync/testing';
 import { ids } from '../src/adapters/mongo/documents';
 import { RosterStore } from '../src/adapters/mongo/roster-store';
-import { createHarness, eventually } from './support/harness';
+import { createHarness } from './support/harness';
 import type { Harness } from './support/harness';
 import { miniSchool } from './support/mini-school';
 import { publishSnapshot } from './support/school-feed';
@@ -68,7 +68,7 @@ describe('kill -9 of the real process in the middle of a run', () => {
         return cs && ['diffed', 'applying', 'publishing'].includes(cs.state) ? cs.state : undefined;
       },
       'the run to be in progress',
-      120_000,
+      { timeoutMs: 120_000 },
     );
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
@@ -82,7 +82,7 @@ describe('kill -9 of the real process in the middle of a run', () => {
         return c?.state === 'done' ? c : undefined;
       },
       'the run to finish after restart',
-      180_000,
+      { timeoutMs: 180_000 },
     );
     expect(cs.outcome).toBe('applied');
     expect((await store.loadStored(tenantId)).activeCounts.pupil).toBe(1200);

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@isams-sync/events';
-import { uniqueName } from '@isams-sync/testing';
+import { eventually, uniqueName } from '@isams-sync/testing';
 import type { RosterApp } from '../src/app';
 import { ids } from '../src/adapters/mongo/documents';
-import { createHarness, eventually, holdTenant, runFinished, storedRoster } from './support/harness';
+import { createHarness, holdTenant, runFinished, storedRoster } from './support/harness';
 import type { Harness } from './support/harness';
 import { rosterClient } from './support/grpc-client';
 import { miniSchool } from './support/mini-school';

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@isams-sync/events';
-import { uniqueName } from '@isams-sync/testing';
+import { eventually, uniqueName } from '@isams-sync/testing';
 import type { RosterApp } from '../src/app';
 import { RosterStore } from '../src/adapters/mongo/roster-store';
 import type { ProcessingStep } from '../src/use-cases/changeset-processor';
-import { createHarness, eventually, runFinished, storedRoster } from './support/harness';
+import { createHarness, runFinished, storedRoster } from './support/harness';
 import type { Harness } from './support/harness';
 import { miniSchool } from './support/mini-school';
 import { pupil } from './support/raw';

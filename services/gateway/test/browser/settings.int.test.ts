@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { dashboardSignInUrl, startSystem, type RunningSystem } from '@isams-sync/testing';
+import { AdminApiClient, dashboardSignInUrl, startSystem, type RunningSystem } from '@isams-sync/testing';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessibilityViolations, launchBrowser, screenshot } from '../support/browser';
@@ -40,13 +40,8 @@ describe('Settings › Data Input Source in a browser against the whole running 
     await system?.stop();
   }, 60_000);
 
-  const api = async <T>(path: string): Promise<T> => {
-    const res = await fetch(`${system.gatewayUrl}/api/v1/schools/${schoolId}${path}`, {
-      headers: { authorization: `Bearer ${token}` },
-    });
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  };
+  const api = <T>(path: string): Promise<T> =>
+    new AdminApiClient(system.gatewayUrl, schoolId, token).call<T>('GET', path);
 
   /** Every visible form field has a <label for> (the accessible name the tests also use). */
   async function expectEveryFieldLabelled(): Promise<void> {
