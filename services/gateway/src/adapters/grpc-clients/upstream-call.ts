@@ -1,8 +1,10 @@
 import type { Client } from '@grpc/grpc-js';
 import { GrpcCallError, IDENTITY_ERRORS, callMetadata, callUnary } from '@isams-sync/grpc';
 import type { UnaryMethod } from '@isams-sync/grpc';
+import { AppError } from '@isams-sync/errors';
 import { GatewayErrors } from '../../domain/gateway-errors';
 import type { CallContext } from '../../domain/principal';
+import { upstreamIssues } from '../../domain/validation-issues';
 
 const IDENTITY_CODES: ReadonlySet<string> = new Set(Object.values(IDENTITY_ERRORS));
 
@@ -21,6 +23,16 @@ export function upstreamError(err: unknown, upstream: string): unknown {
     return GatewayErrors.GATEWAY_UPSTREAM_UNAVAILABLE({ upstream }, { cause: err });
   if (err.errorCode.startsWith('GRPC_') && err.kind === 'deadline_exceeded')
     return GatewayErrors.GATEWAY_UPSTREAM_TIMEOUT({ upstream }, { cause: err });
+  // The fields an upstream refused travel in the API's one details shape (`details.issues`).
+  const issues = err.kind === 'invalid_argument' ? upstreamIssues(err.details) : undefined;
+  if (issues !== undefined)
+    return new AppError({
+      code: err.errorCode,
+      kind: err.kind,
+      message: err.grpcMessage,
+      details: { issues },
+      cause: err,
+    });
   return err.toAppError();
 }
 
