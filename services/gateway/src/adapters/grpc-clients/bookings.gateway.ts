@@ -11,7 +11,7 @@ import type {
   RemovalImpact,
 } from '../../domain/models/bookings.models';
 import type { CallContext } from '../../domain/principal';
-import { pageInfo } from './proto-json';
+import { pageInfo, pageRequest } from './proto-json';
 import { orNull, upstreamCaller } from './upstream-call';
 
 /** The bookings service as the gateway uses it. */
@@ -109,11 +109,7 @@ export function createBookingsGateway(options: {
 
   return {
     async listEvents(ctx, input) {
-      const r = await call(
-        client.listEvents,
-        { status: input.status ?? '', page: { pageSize: input.pageSize, pageToken: input.pageToken ?? '' } },
-        ctx,
-      );
+      const r = await call(client.listEvents, { status: input.status ?? '', page: pageRequest(input) }, ctx);
       return { events: r.events.map(event), page: pageInfo(r.page) };
     },
     async listEventBookings(ctx, input) {
@@ -122,7 +118,7 @@ export function createBookingsGateway(options: {
         {
           eventId: input.eventId,
           status: input.status ?? '',
-          page: { pageSize: input.pageSize, pageToken: input.pageToken ?? '' },
+          page: pageRequest(input),
         },
         ctx,
       );

@@ -22,7 +22,7 @@ import type {
 } from '../../domain/models/connector.models';
 import type { CallContext } from '../../domain/principal';
 import { isTerminalStatus } from '../../domain/sync-run-view';
-import { jsonObject, pageInfo } from './proto-json';
+import { jsonObject, pageInfo, pageRequest } from './proto-json';
 import { orNull, toNumber, upstreamCaller, upstreamError } from './upstream-call';
 
 /** The connector as the gateway uses it (promise-returning, API-shaped results). */
@@ -236,7 +236,7 @@ export function createConnectorGateway(options: ConnectorGatewayOptions): Connec
       const r = await call(
         client.listSyncRuns,
         {
-          page: { pageSize: input.pageSize, pageToken: input.pageToken ?? '' },
+          page: pageRequest(input),
           statuses: input.statuses ?? [],
           triggerKind: input.trigger ?? '',
         },

@@ -15,7 +15,7 @@ import type {
 } from '../../domain/models/roster.models';
 import { isEntityType } from '../../domain/models/roster.models';
 import type { CallContext } from '../../domain/principal';
-import { jsonObject, pageInfo } from './proto-json';
+import { jsonObject, pageInfo, pageRequest } from './proto-json';
 import { orNull, upstreamCaller } from './upstream-call';
 
 interface Paging {
@@ -135,7 +135,6 @@ export function toHeldBatch(b: rosterV1.HeldBatch__Output): HeldBatch {
   };
 }
 
-const page = (p: Paging) => ({ pageSize: p.pageSize, pageToken: p.pageToken ?? '' });
 const UPSTREAM = 'roster';
 
 /** The gRPC implementation of {@link RosterGateway}. */
@@ -174,7 +173,7 @@ export function createRosterGateway(options: {
           query: input.query ?? '',
           status: input.status ?? '',
           filters: input.filters ?? [],
-          page: page(input),
+          page: pageRequest(input),
         },
         ctx,
       );
@@ -218,7 +217,7 @@ export function createRosterGateway(options: {
           entityType: input.entityType ?? '',
           change: input.change ?? '',
           disposition: input.disposition ?? '',
-          page: page(input),
+          page: pageRequest(input),
         },
         ctx,
       );
@@ -227,7 +226,7 @@ export function createRosterGateway(options: {
     async listRunFindings(ctx, input) {
       const r = await call(
         client.listRunFindings,
-        { syncRunId: input.syncRunId, code: input.code ?? '', page: page(input) },
+        { syncRunId: input.syncRunId, code: input.code ?? '', page: pageRequest(input) },
         ctx,
       );
       return {
@@ -244,7 +243,11 @@ export function createRosterGateway(options: {
       };
     },
     async listHeldBatches(ctx, input) {
-      const r = await call(client.listHeldBatches, { status: input.status ?? '', page: page(input) }, ctx);
+      const r = await call(
+        client.listHeldBatches,
+        { status: input.status ?? '', page: pageRequest(input) },
+        ctx,
+      );
       return { batches: r.batches.map(toHeldBatch), page: pageInfo(r.page) };
     },
     async getHeldBatch(ctx, input) {
@@ -254,7 +257,7 @@ export function createRosterGateway(options: {
           batchId: input.batchId,
           entityType: input.entityType ?? '',
           query: input.query ?? '',
-          page: page(input),
+          page: pageRequest(input),
         },
         ctx,
       );
