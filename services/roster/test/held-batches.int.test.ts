@@ -191,7 +191,7 @@ describe('a pending held batch stays decidable', () => {
           'r3',
           miniSchool(40, { without: [1, 2, 3, 4, 5, 6, 7] }),
         );
-        await eventually(() => (crashed ? true : undefined), 'the simulated crash');
+        await eventually(() => (crashed ? true : undefined), 'the simulated crash', { timeoutMs: 90_000 });
         await app.idle();
         await app.stop();
         const restarted = await h.startApp();

@@ -87,19 +87,27 @@ describe('kill -9 of the real process in the middle of a run', () => {
     expect(cs.outcome).toBe('applied');
     expect((await store.loadStored(tenantId)).activeCounts.pupil).toBe(1200);
     const total = cs.changeCount!;
-    const changes = await eventually(() => {
-      const mine = h.events.changes.filter((e: CloudEvent) => e.tenantid === tenantId);
-      return new Set(mine.map((e) => e.id)).size >= total ? mine : undefined;
-    }, 'every change event');
+    const changes = await eventually(
+      () => {
+        const mine = h.events.changes.filter((e: CloudEvent) => e.tenantid === tenantId);
+        return new Set(mine.map((e) => e.id)).size >= total ? mine : undefined;
+      },
+      'every change event',
+      { timeoutMs: 90_000 },
+    );
     expect(new Set(changes.map((e) => e.id)).size).toBe(total);
-    const reports = await eventually(() => {
-      const r = new Set(
-        h.events.runs
-          .filter((e) => e.tenantid === tenantId)
-          .map((e) => (e.data as { status: string }).status),
-      );
-      return r.has('applied') ? r : undefined;
-    }, 'the outcome report');
+    const reports = await eventually(
+      () => {
+        const r = new Set(
+          h.events.runs
+            .filter((e) => e.tenantid === tenantId)
+            .map((e) => (e.data as { status: string }).status),
+        );
+        return r.has('applied') ? r : undefined;
+      },
+      'the outcome report',
+      { timeoutMs: 90_000 },
+    );
     expect([...reports].sort()).toEqual(['applied', 'applying']);
     expect(['diffed', 'applying', 'publishing']).toContain(killedIn);
     child.kill('SIGTERM');

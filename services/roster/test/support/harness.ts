@@ -134,10 +134,14 @@ export function eventsFor(
   n: number,
   what: string,
 ): Promise<CloudEvent[]> {
-  return eventually(() => {
-    const got = list.filter(pred);
-    return got.length >= n ? got : undefined;
-  }, what);
+  return eventually(
+    () => {
+      const got = list.filter(pred);
+      return got.length >= n ? got : undefined;
+    },
+    what,
+    { timeoutMs: 90_000 },
+  );
 }
 
 /** A tenant's stored roster as comparable rows (type, id, status, image, removal, purge, last change), sorted. */
