@@ -20,7 +20,7 @@ import { startSystem } from '@isams-sync/testing';
 import { argValue, emitResult, percentile, progress, row } from '../system-client/bench-output';
 import { createSchoolBookings } from '../system-client/bookings-client';
 import { repoRoot, resolveInfra } from '../system-client/infra-endpoints';
-import { SchoolApiClient } from '../system-client/school-client';
+import { schoolApiClient } from '../system-client/school-client';
 
 const args = process.argv.slice(2);
 const log = progress('e2e-removal');
@@ -42,7 +42,7 @@ const bookings = createSchoolBookings(system, schoolId, 'bench');
 try {
   const apiKey = `{${randomUUID().toUpperCase()}}`;
   await system.simulator.createSchool(schoolId, { seed: 7, size, apiKey, cacheMode: 'bypass' });
-  const school = new SchoolApiClient(system.gatewayUrl, schoolId, await system.issueToken(schoolId, 'bench'));
+  const school = schoolApiClient(system.gatewayUrl, schoolId, await system.issueToken(schoolId, 'bench'));
   await school.saveSettings({ isamsUrl: system.simulator.url, apiKey });
   log(`first sync of a ${size} school…`);
   const first = await school.syncAndWait();

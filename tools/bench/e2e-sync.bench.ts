@@ -24,17 +24,12 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
-import { startSystem } from '@isams-sync/testing';
+import { startSystem, type AdminSyncRun } from '@isams-sync/testing';
 import { argValue, emitResult, progress, row, type BenchRow } from '../system-client/bench-output';
 import { repoRoot, resolveInfra } from '../system-client/infra-endpoints';
 import { peakRssMb } from '../system-client/process-memory';
 import { bareInsert, bareProduce, batchUrl, plainFetch } from '../system-client/raw-cost';
-import {
-  SchoolApiClient,
-  changedCount,
-  runTotals,
-  type GatewaySyncRun,
-} from '../system-client/school-client';
+import { changedCount, runTotals, schoolApiClient } from '../system-client/school-client';
 
 const args = process.argv.slice(2);
 const log = progress('e2e-sync');
@@ -95,7 +90,7 @@ function runBaseline(input: BaselineInput): BaselineResult {
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as BaselineResult;
 }
 
-function expectStatus(run: GatewaySyncRun, status: string, what: string): void {
+function expectStatus(run: AdminSyncRun, status: string, what: string): void {
   if (run.status !== status)
     throw new Error(`${what} ended ${run.status}, expected ${status}: ${JSON.stringify(run.error)}`);
 }
@@ -123,11 +118,7 @@ async function main(): Promise<void> {
     const schoolId = `bench-${size}`;
     const apiKey = `{${randomUUID().toUpperCase()}}`;
     await system.simulator.createSchool(schoolId, { seed: 42, size, apiKey, cacheMode: 'bypass' });
-    const school = new SchoolApiClient(
-      system.gatewayUrl,
-      schoolId,
-      await system.issueToken(schoolId, 'bench'),
-    );
+    const school = schoolApiClient(system.gatewayUrl, schoolId, await system.issueToken(schoolId, 'bench'));
     await school.saveSettings({ isamsUrl: system.simulator.url, apiKey });
 
     log(`first sync of a ${size} school…`);

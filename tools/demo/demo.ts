@@ -18,10 +18,10 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
-import { dashboardSignInUrl, startSystem, type RunningSystem } from '@isams-sync/testing';
+import { dashboardSignInUrl, startSystem, type AdminSyncRun, type RunningSystem } from '@isams-sync/testing';
 import { createSchoolBookings, type BookingView } from '../system-client/bookings-client';
 import { repoRoot as root, resolveInfra } from '../system-client/infra-endpoints';
-import { SchoolApiClient, runTotals, type GatewaySyncRun } from '../system-client/school-client';
+import { runTotals, schoolApiClient } from '../system-client/school-client';
 import { DEMO_USAGE, DemoUsageError, parseDemoArgs, type DemoOptions } from './demo-args';
 
 let options: DemoOptions;
@@ -82,7 +82,7 @@ async function demo(system: RunningSystem): Promise<string> {
   await system.simulator.createSchool(schoolId, { seed: 42, size, apiKey, cacheMode: 'bypass' });
   say(`simulated iSAMS school "${schoolId}" (${size}) at ${system.simulator.url}`);
   const adminToken = await system.issueToken(schoolId, 'demo admin');
-  const school = new SchoolApiClient(system.gatewayUrl, schoolId, adminToken);
+  const school = schoolApiClient(system.gatewayUrl, schoolId, adminToken);
   say('issued a school admin token through the operator endpoint');
 
   // Getting Started: address + key → test → save.
@@ -97,9 +97,9 @@ async function demo(system: RunningSystem): Promise<string> {
   await school.saveSettings({ isamsUrl: system.simulator.url, apiKey });
   say('settings saved (the key is now write-only)');
 
-  const sync = async (label: string): Promise<GatewaySyncRun> => {
+  const sync = async (label: string): Promise<AdminSyncRun> => {
     const { run } = await school.syncAndWait({
-      pollMs: 500,
+      intervalMs: 500,
       onStatus: (status) => say(`${label}: ${status}`),
     });
     return run;
@@ -161,7 +161,7 @@ async function demo(system: RunningSystem): Promise<string> {
   return adminToken;
 }
 
-function summary(runs: GatewaySyncRun[], cancelled: BookingView[], booked: number): void {
+function summary(runs: AdminSyncRun[], cancelled: BookingView[], booked: number): void {
   console.log('\n================ isams-sync demo summary ================');
   for (const [i, run] of runs.entries()) {
     const { records, chunks } = runTotals(run);

@@ -1,4 +1,5 @@
-import { startSystem, type RunningSystem } from '@isams-sync/testing';
+import { inspect } from 'node:util';
+import { eventually, startSystem, type RunningSystem } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   activeIds,
@@ -41,15 +42,22 @@ interface UndoView {
   };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function snapshotAfter<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await sleep(500);
-  }
+/** Reads until `done` holds; a failure names `what` and shows the last value read. */
+function readUntil<T>(
+  what: string,
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 120_000,
+) {
+  let last: T | undefined;
+  return eventually(
+    async () => {
+      last = await read();
+      return done(last) ? last : undefined;
+    },
+    what,
+    { timeoutMs, intervalMs: 500, detail: () => inspect(last, { depth: 6 }) },
+  );
 }
 
 /**
@@ -84,14 +92,18 @@ describe('e2e: live evenings and undo', () => {
 
   /** The newest scheduled run after `after` (ids), once it has ended. */
   async function scheduledRunAfter(after: ReadonlySet<string>): Promise<SyncRun> {
-    const deadline = Date.now() + 240_000;
-    for (;;) {
-      const { runs } = await school.api<{ runs: SyncRun[] }>('GET', '/sync-runs?trigger=schedule&pageSize=5');
-      const fresh = runs.find((r) => !after.has(r.syncRunId));
-      if (fresh) return school.waitRun(fresh.syncRunId);
-      if (Date.now() > deadline) throw new Error(`no scheduled run: ${system.logs()}`);
-      await sleep(500);
-    }
+    const fresh = await eventually(
+      async () => {
+        const { runs } = await school.api<{ runs: SyncRun[] }>(
+          'GET',
+          '/sync-runs?trigger=schedule&pageSize=5',
+        );
+        return runs.find((r) => !after.has(r.syncRunId));
+      },
+      'a scheduled run',
+      { timeoutMs: 240_000, intervalMs: 500, detail: () => system.logs() },
+    );
+    return school.waitRun(fresh.syncRunId);
   }
 
   it('a scheduled run during an evening open today holds its cancellations (bookings kept, shown with who and which run); finishing the evening applies them', async () => {
@@ -147,14 +159,12 @@ describe('e2e: live evenings and undo', () => {
     expect(run.rosterCounts?.pupil).toMatchObject({ removed: 3 });
 
     // The removals are applied in the roster, but tonight's bookings are kept and shown.
-    const evenings = await (async () => {
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        const e = await school.api<Evenings>('GET', '/evenings');
-        if ((e.evenings[0]?.pending.length ?? 0) >= 3 || Date.now() > deadline) return e;
-        await sleep(300);
-      }
-    })();
+    const evenings = await readUntil(
+      "tonight's three held bookings",
+      () => school.api<Evenings>('GET', '/evenings'),
+      (e) => (e.evenings[0]?.pending.length ?? 0) >= 3,
+      60_000,
+    );
     expect(evenings.timeZone).toBe('Europe/London');
     expect(evenings.evenings.map((e) => [e.event.id, e.state])).toEqual([[event.id, 'live']]);
     const pending = evenings.evenings[0]!.pending;
@@ -259,21 +269,19 @@ describe('e2e: live evenings and undo', () => {
       comment: 'the feed lost two pupils',
     });
     expect(undone.undo.status).toBe('undone');
-    const after = await snapshotAfter(
+    const after = await readUntil(
+      'both leavers active again',
       () => rosterSnapshot(clients, school.id),
       (snapAfter) => [leaverA, leaverB].every((p) => snapAfter.get(`pupil/${p}`)?.startsWith('active ')),
     );
     expect(after.get(`pupil/${leaverB}`)?.startsWith('active ')).toBe(true);
 
     // The report: A's booking reinstated, B's not (its slot was taken), with the reason.
-    const report = await (async () => {
-      const deadline = Date.now() + 120_000;
-      for (;;) {
-        const r = await school.api<UndoView>('GET', `/sync-runs/${run.syncRunId}/undo`);
-        if (r.bookings.canReinstate === 0 || Date.now() > deadline) return r;
-        await sleep(500);
-      }
-    })();
+    const report = await readUntil(
+      'no booking left to reinstate',
+      () => school.api<UndoView>('GET', `/sync-runs/${run.syncRunId}/undo`),
+      (r) => r.bookings.canReinstate === 0,
+    );
     expect(report.bookings).toMatchObject({
       reinstated: 1,
       canReinstate: 0,

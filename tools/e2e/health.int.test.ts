@@ -1,4 +1,10 @@
-import { grpcHealthStatus, PrivateInfra, startSystem, type RunningSystem } from '@isams-sync/testing';
+import {
+  eventually,
+  grpcHealthStatus,
+  PrivateInfra,
+  startSystem,
+  type RunningSystem,
+} from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 type Service = 'connector' | 'roster' | 'bookings' | 'gateway';
@@ -52,16 +58,19 @@ describe('e2e: readiness and gRPC health follow Kafka and FerretDB; liveness nev
     return o;
   };
   /** Observes until `done` holds; the deadline only bounds a failing run. */
-  const until = async (what: string, done: (o: Observation) => boolean) => {
-    const deadline = Date.now() + 90_000;
+  const until = (what: string, done: (o: Observation) => boolean) => {
     let last: Observation | undefined;
-    while (Date.now() < deadline) {
-      last = await observe();
-      if (done(last)) return last;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    throw new Error(
-      `${what}: last observation ${JSON.stringify(last)}\n${system.logs()}\n(${infra.logDir()})`,
+    return eventually(
+      async () => {
+        last = await observe();
+        return done(last) ? last : undefined;
+      },
+      what,
+      {
+        timeoutMs: 90_000,
+        intervalMs: 250,
+        detail: () => `last observation ${JSON.stringify(last)}\n${system.logs()}\n(${infra.logDir()})`,
+      },
     );
   };
   const readyFlags = (o: Observation, services: readonly Service[]) => services.map((s) => o.ready[s]);

@@ -1,6 +1,12 @@
-import { startSmtpServer, startSystem, type RunningSystem, type TestSmtpServer } from '@isams-sync/testing';
+import {
+  eventually,
+  getTestInfra,
+  startSmtpServer,
+  startSystem,
+  type RunningSystem,
+  type TestSmtpServer,
+} from '@isams-sync/testing';
 import { MongoClient } from 'mongodb';
-import { getTestInfra } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { School } from './support';
 
@@ -14,8 +20,6 @@ interface Overview {
     subject: string;
   }>;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Being told, over the real processes: the connector e-mails each school's contacts through a real
@@ -52,18 +56,19 @@ describe('e2e: e-mail notifications received by a real SMTP server', () => {
   }, 90_000);
 
   const mailsFor = (schoolId: string) => smtp.messages().filter((m) => m.subject.includes(`(${schoolId})`));
-  const waitForMail = async (schoolId: string, match: RegExp, timeoutMs = 120_000) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = mailsFor(schoolId).filter((m) => match.test(m.subject));
-      if (found.length > 0) return found;
-      if (Date.now() > deadline)
-        throw new Error(
-          `no e-mail ${match} for ${schoolId}; got ${JSON.stringify(smtp.messages().map((m) => m.subject))}`,
-        );
-      await sleep(200);
-    }
-  };
+  const waitForMail = (schoolId: string, match: RegExp, timeoutMs = 120_000) =>
+    eventually(
+      () => {
+        const found = mailsFor(schoolId).filter((m) => match.test(m.subject));
+        return found.length > 0 ? found : undefined;
+      },
+      `an e-mail ${match} for ${schoolId}`,
+      {
+        timeoutMs,
+        intervalMs: 200,
+        detail: () => `got ${JSON.stringify(smtp.messages().map((m) => m.subject))}`,
+      },
+    );
   const withContacts = async (school: School, emails: string[]) =>
     school.api('PUT', '/settings', {
       isamsUrl: system.simulator.url,

@@ -26,12 +26,12 @@ import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { createKafkaClient, tailTopic } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import { streamBatchDocument } from '@isams-sync/isams';
-import { startSystem, type RunningSystem } from '@isams-sync/testing';
+import { startSystem, type AdminApiClient, type AdminSyncRun, type RunningSystem } from '@isams-sync/testing';
 import { percentile } from '../system-client/bench-output';
 import { repoRoot, type InfraEndpoints } from '../system-client/infra-endpoints';
 import { peakRssMb } from '../system-client/process-memory';
 import { batchUrl } from '../system-client/raw-cost';
-import { SchoolApiClient, type GatewaySyncRun } from '../system-client/school-client';
+import { schoolApiClient } from '../system-client/school-client';
 
 export type SchoolSize = 'small' | 'medium' | 'large';
 
@@ -180,7 +180,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
   }));
   const observed = new Map(schools.map((s) => [s.schoolId, {} as Observed]));
   const saved = new Map<string, number>();
-  const clients = new Map<string, SchoolApiClient>();
+  const clients = new Map<string, AdminApiClient>();
   let consumer: Awaited<ReturnType<typeof watchRuns>> | undefined;
   try {
     consumer = await watchRuns(system, opts.infra.kafkaBrokers, observed);
@@ -194,7 +194,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
       });
     log('configuring every school through the gateway (token, settings; the scheduler takes it from there)…');
     await pool(schools, 8, async (s) => {
-      const client = new SchoolApiClient(
+      const client = schoolApiClient(
         system.gatewayUrl,
         s.schoolId,
         await system.issueToken(s.schoolId, 'load'),
@@ -241,7 +241,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
     log('reading every school’s last run through the gateway…');
     const outcomes: SchoolOutcome[] = [];
     await pool(schools, 2, async (s) => {
-      const runs: GatewaySyncRun[] = await clients.get(s.schoolId)!.listRuns(1);
+      const runs: AdminSyncRun[] = await clients.get(s.schoolId)!.listRuns(1);
       const run = runs[0];
       const o = observed.get(s.schoolId)!;
       const records = run?.datasets.reduce((n, d) => n + d.recordCount, 0) ?? 0;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { argValue, percentile, round, row } from './bench-output';
-import { changedCount, runTotals, type GatewaySyncRun } from './school-client';
+import type { AdminSyncRun } from '@isams-sync/testing';
+import { changedCount, runTotals } from './school-client';
 
 describe('bench output helpers', () => {
   it('takes nearest-rank percentiles', () => {
@@ -41,7 +42,7 @@ describe('run summaries', () => {
       pupil: { added: 3, removed: 3, unchanged: 294 },
       contact: { updated: 2, unchanged: 598 },
     },
-  } as unknown as GatewaySyncRun;
+  } as unknown as AdminSyncRun;
 
   it('totals records, bytes and chunks over the datasets', () => {
     expect(runTotals(run)).toEqual({ records: 900, bytes: 4000, chunks: 5 });

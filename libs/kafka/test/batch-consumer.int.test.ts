@@ -1,5 +1,5 @@
+import { eventually, uniqueName } from '@isams-sync/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { uniqueName } from '@isams-sync/testing';
 import { AppError } from '@isams-sync/errors';
 import { createEventProducer, DLQ_HEADERS, runConsumer, topicOffsets } from '../src/index';
 import type { ConsumerHandle } from '../src/index';
@@ -11,7 +11,6 @@ import {
   readRaw,
   testClient,
   testLogger,
-  waitFor,
 } from './support/kafka-test-kit';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -55,12 +54,12 @@ describe('batch consumption (batchHandler)', () => {
         },
       }),
     );
-    await waitFor('all handled', () => batches.flat().length + single.length === 25);
+    await eventually(() => batches.flat().length + single.length === 25, 'all handled');
     // The burst was on the topic before the consumer started: one fetch, batches of 10, 10, 5.
     expect(batches.map((b) => b.length)).toEqual([10, 10, 5]);
     expect(batches.flat()).toEqual(events.map((e) => e.id));
     expect(single).toEqual([]);
-    await waitFor('committed', async () => (await committedOffsets(client, groupId, topic))[0] === '25');
+    await eventually(async () => (await committedOffsets(client, groupId, topic))[0] === '25', 'committed');
   });
 
   it('isolates a poison event by splitting its batch: it alone is dead-lettered, every other event handled once', async () => {
@@ -96,7 +95,10 @@ describe('batch consumption (batchHandler)', () => {
         },
       }),
     );
-    await waitFor('all committed', async () => (await committedOffsets(client, groupId, topic))[0] === '16');
+    await eventually(
+      async () => (await committedOffsets(client, groupId, topic))[0] === '16',
+      'all committed',
+    );
     expect(handled).toEqual(events.filter((e) => e !== poison).map((e) => e.id));
     // 16 → 8 + 8 → 4 + 4 → 2 + 2 → 1 + 1: a handful of calls, not one per event.
     expect(batchCalls).toBeLessThan(8);
@@ -134,7 +136,7 @@ describe('batch consumption (batchHandler)', () => {
         handler: () => Promise.reject(new Error('not expected: no event goes alone')),
       }),
     );
-    await waitFor('committed', async () => (await committedOffsets(client, groupId, topic))[0] === '6');
+    await eventually(async () => (await committedOffsets(client, groupId, topic))[0] === '6', 'committed');
     expect(attempts).toEqual([1, 2, 3]);
     expect(handled).toEqual(events.map((e) => e.id));
     expect((await topicOffsets(client, dlq)).map((o) => o.high)).toEqual(['0']);

@@ -1,9 +1,9 @@
+import { eventually, PrivateInfra, uniqueName } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@isams-sync/logger';
-import { PrivateInfra, uniqueName } from '@isams-sync/testing';
 import { createEventProducer, createKafkaClient, runConsumer } from '../src/index';
 import type { ConsumerHandle, EventProducer, KafkaClient } from '../src/index';
-import { FAST_GROUP, freshTopic, pings, testLogger, waitFor } from './support/kafka-test-kit';
+import { FAST_GROUP, freshTopic, pings, testLogger } from './support/kafka-test-kit';
 
 /** Longer than the old retry budget of a publish (kafkajs' 5 retries, 30 s publish timeout). */
 const DOWN_MS = 45_000;
@@ -83,14 +83,18 @@ describe('broker restarted while publishing and consuming', () => {
       }
     })();
 
-    await waitFor('a third of the batches acknowledged', () => acked >= BATCHES / 3, 60_000);
+    await eventually(() => acked >= BATCHES / 3, 'a third of the batches acknowledged', {
+      timeoutMs: 60_000,
+    });
     await infra.stopServer('kafka');
     await new Promise((r) => setTimeout(r, DOWN_MS));
     await infra.restart();
     await publishing;
 
     expect(outcomes.filter((o) => o !== 'ok')).toEqual([]);
-    await waitFor('every event processed', () => events.every((e) => effects.has(e.id)), 180_000);
+    await eventually(() => events.every((e) => effects.has(e.id)), 'every event processed', {
+      timeoutMs: 180_000,
+    });
     expect([...effects.keys()].sort()).toEqual(events.map((e) => e.id).sort());
     for (const [tenant, sequences] of orderPerTenant)
       expect(sequences, `order of ${tenant}`).toEqual([...sequences].sort((a, b) => a - b));
@@ -98,6 +102,8 @@ describe('broker restarted while publishing and consuming', () => {
     // Still a member of its group and consuming: a new event is processed without any restart by us.
     const [late] = pings(1, ['school-late'], `${runId}-late`);
     await producer.publish(topic, [late!]);
-    await waitFor('an event published after the restart processed', () => effects.has(late!.id), 120_000);
+    await eventually(() => effects.has(late!.id), 'an event published after the restart processed', {
+      timeoutMs: 120_000,
+    });
   }, 600_000);
 });

@@ -1,9 +1,9 @@
+import { eventually, PrivateInfra } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAppError } from '@isams-sync/errors';
-import { PrivateInfra } from '@isams-sync/testing';
 import { createEventProducer, runConsumer } from '../src/index';
 import type { ConsumerHandle, EventProducer, KafkaClient } from '../src/index';
-import { FAST_GROUP, freshTopic, pings, testClient, testLogger, waitFor } from './support/kafka-test-kit';
+import { FAST_GROUP, freshTopic, pings, testClient, testLogger } from './support/kafka-test-kit';
 
 // A broker of our own (not the shared one other test files use), stopped in the middle of the test.
 describe('broker stopped mid-test', () => {
@@ -45,7 +45,7 @@ describe('broker stopped mid-test', () => {
     });
     await consumer.ready;
     await producer.publish(topic, pings(3, ['school-a']));
-    await waitFor('three events consumed', () => received.length === 3, 30_000);
+    await eventually(() => received.length === 3, 'three events consumed', { timeoutMs: 30_000 });
 
     await infra.stopServer('kafka');
 

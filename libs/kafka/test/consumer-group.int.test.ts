@@ -1,8 +1,8 @@
+import { eventually, uniqueName } from '@isams-sync/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { uniqueName } from '@isams-sync/testing';
 import { createEventProducer, runConsumer } from '../src/index';
 import type { ConsumerHandle } from '../src/index';
-import { FAST_GROUP, freshTopic, pings, testClient, testLogger, waitFor } from './support/kafka-test-kit';
+import { FAST_GROUP, freshTopic, pings, testClient, testLogger } from './support/kafka-test-kit';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -40,9 +40,9 @@ describe('consumer group', () => {
     await b.ready;
     // Member a learns of the rebalance at its next heartbeat; until then its old assignment shows.
     const split = () => [...partitionsOf(a, topic), ...partitionsOf(b, topic)].sort((x, y) => x - y);
-    await waitFor(
-      'partitions split between both members',
+    await eventually(
       () => split().length === 6 && partitionsOf(b, topic).length > 0 && partitionsOf(a, topic).length > 0,
+      'partitions split between both members',
     );
     expect(split()).toEqual([0, 1, 2, 3, 4, 5]);
 
@@ -50,17 +50,20 @@ describe('consumer group', () => {
     const firstWave = pings(48, tenants, uniqueName('wave1'));
     await producer.publish(topic, firstWave);
     const all = () => new Set([...seenBy.a, ...seenBy.b]);
-    await waitFor('first wave consumed', () => firstWave.every((e) => all().has(e.id)));
+    await eventually(() => firstWave.every((e) => all().has(e.id)), 'first wave consumed');
     expect(seenBy.a.size).toBeGreaterThan(0);
     expect(seenBy.b.size).toBeGreaterThan(0);
 
     await b.stop();
     bStopped = true;
-    await waitFor('survivor owns all partitions', () => partitionsOf(a, topic).length === 6);
+    await eventually(() => partitionsOf(a, topic).length === 6, 'survivor owns all partitions');
 
     const secondWave = pings(48, tenants, uniqueName('wave2'));
     await producer.publish(topic, secondWave);
-    await waitFor('second wave consumed by the survivor', () => secondWave.every((e) => seenBy.a.has(e.id)));
+    await eventually(
+      () => secondWave.every((e) => seenBy.a.has(e.id)),
+      'second wave consumed by the survivor',
+    );
     expect([...firstWave, ...secondWave].filter((e) => !all().has(e.id))).toEqual([]);
   });
 });

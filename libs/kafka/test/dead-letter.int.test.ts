@@ -1,5 +1,5 @@
+import { eventually, uniqueName } from '@isams-sync/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { uniqueName } from '@isams-sync/testing';
 import type { CloudEvent } from '@isams-sync/events';
 import { AppError } from '@isams-sync/errors';
 import { createEventProducer, DLQ_HEADERS, runConsumer, topicOffsets } from '../src/index';
@@ -13,7 +13,6 @@ import {
   readRaw,
   testClient,
   testLogger,
-  waitFor,
 } from './support/kafka-test-kit';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -55,10 +54,10 @@ describe('retries and dead-lettering', () => {
     );
     const [event] = pings(1, ['school-r']);
     await producer.publish(topic, [event!]);
-    await waitFor('handled', () => done.length === 1);
+    await eventually(() => done.length === 1, 'handled');
     expect(attempts).toEqual([1, 2, 3]);
     expect(done).toEqual([event!.id]);
-    await waitFor('committed', async () => (await committedOffsets(client, groupId, topic))[0] === '1');
+    await eventually(async () => (await committedOffsets(client, groupId, topic))[0] === '1', 'committed');
     // Nothing was dead-lettered.
     expect((await topicOffsets(client, dlq)).map((o) => o.high)).toEqual(['0']);
   });
@@ -99,10 +98,13 @@ describe('retries and dead-lettering', () => {
     ]);
     await producer.publish(topic, [bad!, rejected!, good!]);
 
-    await waitFor('good event handled', () => handled.length === 1);
+    await eventually(() => handled.length === 1, 'good event handled');
     expect(handled[0]!.id).toBe(good!.id);
     expect(attemptsOfBad).toEqual([1, 2, 3]);
-    await waitFor('all committed', async () => (await committedOffsets(client, groupId, topic))[0] === '4');
+    await eventually(
+      async () => (await committedOffsets(client, groupId, topic))[0] === '4',
+      'all committed',
+    );
 
     const dead = (await readRaw(client, dlq, 3)).map((m) => ({ ...m, h: headersOf(m) }));
     expect(dead).toHaveLength(3);
@@ -195,13 +197,15 @@ describe('transient failures are retried until they succeed', () => {
       .map((r) => headersOf(r).ce_id!);
 
     // School b is processed while school a's first event keeps failing.
-    await waitFor('school b handled', () => bEvents.every((id) => handled.includes(id)));
-    await waitFor('school a retried many times', () => (attemptsOf.get(aEvents[0]!) ?? 0) >= 6, 60_000);
+    await eventually(() => bEvents.every((id) => handled.includes(id)), 'school b handled');
+    await eventually(() => (attemptsOf.get(aEvents[0]!) ?? 0) >= 6, 'school a retried many times', {
+      timeoutMs: 60_000,
+    });
     expect(handled.filter((id) => aEvents.includes(id))).toEqual([]);
     expect(attemptsOf.has(aEvents[1]!)).toBe(false); // waits behind the first, in order
 
     down = false;
-    await waitFor('school a handled after the outage', () => aEvents.every((id) => handled.includes(id)));
+    await eventually(() => aEvents.every((id) => handled.includes(id)), 'school a handled after the outage');
     expect(handled.filter((id) => aEvents.includes(id))).toEqual(aEvents);
     expect((await topicOffsets(client, dlq)).map((o) => o.high)).toEqual(['0']);
   });

@@ -1,20 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
+import { eventually, uniqueName } from '@isams-sync/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AppError } from '@isams-sync/errors';
-import { uniqueName } from '@isams-sync/testing';
 import { createEventProducer, DLQ_HEADERS, headerValue, runConsumer, topicOffsets } from '../src/index';
 import type { ConsumerHandle } from '../src/index';
 import { parseFromOffset } from '../src/dlq-replay';
-import {
-  FAST_GROUP,
-  freshTopic,
-  pings,
-  readRaw,
-  testClient,
-  testLogger,
-  waitFor,
-} from './support/kafka-test-kit';
+import { FAST_GROUP, freshTopic, pings, readRaw, testClient, testLogger } from './support/kafka-test-kit';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 const cleanups: (() => Promise<void>)[] = [];
@@ -89,7 +81,7 @@ describe('dead-letter replay (npm run dlq)', () => {
     await producer.publish(topic, [target!, other!, plain!]);
     const dead = await readRaw(client, dlq, 2);
     expect(dead.map((r) => headerValue(r.headers, 'ce_id')).sort()).toEqual([target!.id, other!.id].sort());
-    await waitFor('the plain event handled', () => effects.has(plain!.id));
+    await eventually(() => effects.has(plain!.id), 'the plain event handled');
     const original = (await readRaw(client, topic, 3)).find(
       (r) => headerValue(r.headers, 'ce_id') === target!.id,
     )!;
@@ -120,7 +112,7 @@ describe('dead-letter replay (npm run dlq)', () => {
     expect(replay.status, replay.out).toBe(0);
     expect(replay.out).toContain('replayed 1/1');
     expect(replay.out).toContain('1 dead letter(s) replayed');
-    await waitFor('the replayed event handled', () => effects.get(target!.id) === 1);
+    await eventually(() => effects.get(target!.id) === 1, 'the replayed event handled');
     const copies = (await readRaw(client, topic, 4)).filter(
       (r) => headerValue(r.headers, 'ce_id') === target!.id,
     );
@@ -135,7 +127,7 @@ describe('dead-letter replay (npm run dlq)', () => {
     // Replaying again is harmless: delivered again, de-duplicated by id, no second effect.
     const deliveredBefore = deliveries.get(target!.id)!;
     expect(dlqCli(client.brokers, 'replay', '--topic', dlq, '--group', group).status).toBe(0);
-    await waitFor('the second replay delivered', () => deliveries.get(target!.id)! > deliveredBefore);
+    await eventually(() => deliveries.get(target!.id)! > deliveredBefore, 'the second replay delivered');
     expect(effects.get(target!.id)).toBe(1);
     // The other group's dead letter was not replayed.
     const others = (await readRaw(client, topic, 5)).filter(

@@ -1,5 +1,5 @@
+import { eventually, uniqueName } from '@isams-sync/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { uniqueName } from '@isams-sync/testing';
 import type { CloudEvent } from '@isams-sync/events';
 import { createEventProducer, ensureTopics, isTopicNotReadyError, runConsumer } from '../src/index';
 import type { ConsumerHandle, EventProducer } from '../src/index';
@@ -11,7 +11,6 @@ import {
   readRaw,
   testClient,
   testLogger,
-  waitFor,
 } from './support/kafka-test-kit';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -63,7 +62,7 @@ describe('produce → consume (binary mode)', () => {
       }),
     );
     await consumer.ready;
-    await waitFor('12 events', () => received.length >= 12);
+    await eventually(() => received.length >= 12, '12 events');
     expect(new Map(received.map((e) => [e.id, e]))).toEqual(new Map(events.map((e) => [e.id, e])));
     for (const tenant of ['school-a', 'school-b', 'school-c']) {
       const seq = received
@@ -75,10 +74,10 @@ describe('produce → consume (binary mode)', () => {
     for (const tenant of ['school-a', 'school-b', 'school-c']) {
       expect(new Set(raw.filter((m) => m.key?.toString() === tenant).map((m) => m.partition)).size).toBe(1);
     }
-    await waitFor('offsets committed', async () => {
+    await eventually(async () => {
       const offsets = await committedOffsets(client, groupId, topic);
       return Object.values(offsets).reduce((sum, o) => sum + Math.max(0, Number(o)), 0) === 12;
-    });
+    }, 'offsets committed');
   });
 
   it('uses an idempotent producer: records carry a producer id and sequences, no duplicates', async () => {
@@ -112,7 +111,7 @@ describe('produce → consume (binary mode)', () => {
     );
     await consumer.ready;
     await producer.publish(topic, pings(1, ['school-p'], 'before-pause'));
-    await waitFor('first event', () => received.length === 1);
+    await eventually(() => received.length === 1, 'first event');
 
     consumer.pause();
     await producer.publish(topic, pings(3, ['school-p'], 'while-paused'));
@@ -121,7 +120,7 @@ describe('produce → consume (binary mode)', () => {
     expect(received).toHaveLength(1);
 
     consumer.resume();
-    await waitFor('events after resume', () => received.length === 4);
+    await eventually(() => received.length === 4, 'events after resume');
   });
 
   it('finishes and commits the in-flight message on stop', async () => {
@@ -145,7 +144,7 @@ describe('produce → consume (binary mode)', () => {
     });
     await consumer.ready;
     await producer.publish(topic, pings(1, ['school-s']));
-    await waitFor('handler start', () => started);
+    await eventually(() => started, 'handler start');
     await consumer.stop();
     expect(finished).toBe(true);
     expect((await committedOffsets(client, groupId, topic))[0]).toBe('1');
@@ -178,7 +177,7 @@ describe('produce → consume (binary mode)', () => {
     const producer = track(createEventProducer(client, { logger: testLogger }));
     const events = pings(4, ['school-a', 'school-b']);
     await producer.publish(topic, events);
-    await waitFor('4 events', () => received.length >= 4);
+    await eventually(() => received.length >= 4, '4 events');
     expect(received.map((e) => e.id).sort()).toEqual(events.map((e) => e.id).sort());
   });
 
@@ -228,11 +227,11 @@ describe('produce → consume (binary mode)', () => {
       }),
     );
     const committed = async () => Number((await committedOffsets(client, groupId, topic))[0] ?? -1);
-    await waitFor('150 handled and committed', async () => handled === 150 && (await committed()) === 150);
+    await eventually(async () => handled === 150 && (await committed()) === 150, '150 handled and committed');
     // Held at the 151st message: exactly the first 150 are committed, nothing beyond.
     expect(await committed()).toBe(150);
     release();
-    await waitFor('all 300 committed', async () => (await committed()) === 300);
+    await eventually(async () => (await committed()) === 300, 'all 300 committed');
     expect(handled).toBe(300);
   });
 });

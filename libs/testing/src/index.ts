@@ -2,6 +2,15 @@
  * Test helpers for integration tests against the real Kafka broker and MongoDB-wire database.
  * The vitest global setup lives in `./global-setup.ts` (wired in the root vitest.config.ts).
  */
+export {
+  AdminApiClient,
+  AdminApiError,
+  type AdminApiClientOptions,
+  type AdminSettingsInput,
+  type AdminSyncRun,
+  type WaitForRunOptions,
+} from './admin-api-client';
+export { eventually, type EventuallyOptions, type NotYet } from './eventually';
 export { getTestInfra, uniqueName, type TestInfra } from './infra';
 export { createTestDatabase, createTestTopics, type TestDatabase } from './resources';
 export {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { useStartedRoster } from './support/started-roster';
 import type { CloudEvent } from '@isams-sync/events';
-import { uniqueName } from '@isams-sync/testing';
+import { eventually, uniqueName } from '@isams-sync/testing';
 import { eventsFor, runFinished } from './support/harness';
 import { miniSchool } from './support/mini-school';
 import { pupil } from './support/raw';
@@ -222,13 +222,10 @@ describe('dry runs, incomplete runs, grace', () => {
     const t = uniqueName('school');
     const { chunks, marker } = snapshotEvents(t, 'partial', miniSchool(5));
     await roster.h.producer.publish(roster.h.topics.raw, [...chunks.slice(1), marker]);
-    const waiting = await (async () => {
-      for (;;) {
-        const cs = await roster.app.store.getChangeset(t, `${t}|partial`);
-        if (cs) return cs;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    })();
+    const waiting = await eventually(
+      () => roster.app.store.getChangeset(t, `${t}|partial`),
+      'the partial run to be waiting for its chunks',
+    );
     expect(waiting.state).toBe('waiting');
     await roster.app.sweep(new Date(Date.now() + 31 * 60_000));
     expect(await runFinished(roster.app, t, 'partial')).toMatchObject({

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@isams-sync/events';
-import { uniqueName } from '@isams-sync/testing';
+import { eventually, uniqueName } from '@isams-sync/testing';
 import type { ProcessingStep } from '../src/use-cases/changeset-processor';
-import { createHarness, eventsFor, eventually, runFinished } from './support/harness';
+import { createHarness, eventsFor, runFinished } from './support/harness';
 import { miniSchool } from './support/mini-school';
 import { pupil } from './support/raw';
 import { publishSnapshot } from './support/school-feed';
@@ -191,7 +191,7 @@ describe('a pending held batch stays decidable', () => {
           'r3',
           miniSchool(40, { without: [1, 2, 3, 4, 5, 6, 7] }),
         );
-        await eventually(() => (crashed ? true : undefined), 'the simulated crash');
+        await eventually(() => (crashed ? true : undefined), 'the simulated crash', { timeoutMs: 90_000 });
         await app.idle();
         await app.stop();
         const restarted = await h.startApp();

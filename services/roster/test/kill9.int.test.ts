@@ -3,10 +3,10 @@ import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@isams-sync/events';
-import { getTestInfra, testServiceIdentityDir, uniqueName } from '@isams-sync/testing';
+import { eventually, getTestInfra, testServiceIdentityDir, uniqueName } from '@isams-sync/testing';
 import { ids } from '../src/adapters/mongo/documents';
 import { RosterStore } from '../src/adapters/mongo/roster-store';
-import { createHarness, eventually } from './support/harness';
+import { createHarness } from './support/harness';
 import type { Harness } from './support/harness';
 import { miniSchool } from './support/mini-school';
 import { publishSnapshot } from './support/school-feed';
@@ -68,7 +68,7 @@ describe('kill -9 of the real process in the middle of a run', () => {
         return cs && ['diffed', 'applying', 'publishing'].includes(cs.state) ? cs.state : undefined;
       },
       'the run to be in progress',
-      120_000,
+      { timeoutMs: 120_000 },
     );
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
@@ -82,24 +82,32 @@ describe('kill -9 of the real process in the middle of a run', () => {
         return c?.state === 'done' ? c : undefined;
       },
       'the run to finish after restart',
-      180_000,
+      { timeoutMs: 180_000 },
     );
     expect(cs.outcome).toBe('applied');
     expect((await store.loadStored(tenantId)).activeCounts.pupil).toBe(1200);
     const total = cs.changeCount!;
-    const changes = await eventually(() => {
-      const mine = h.events.changes.filter((e: CloudEvent) => e.tenantid === tenantId);
-      return new Set(mine.map((e) => e.id)).size >= total ? mine : undefined;
-    }, 'every change event');
+    const changes = await eventually(
+      () => {
+        const mine = h.events.changes.filter((e: CloudEvent) => e.tenantid === tenantId);
+        return new Set(mine.map((e) => e.id)).size >= total ? mine : undefined;
+      },
+      'every change event',
+      { timeoutMs: 90_000 },
+    );
     expect(new Set(changes.map((e) => e.id)).size).toBe(total);
-    const reports = await eventually(() => {
-      const r = new Set(
-        h.events.runs
-          .filter((e) => e.tenantid === tenantId)
-          .map((e) => (e.data as { status: string }).status),
-      );
-      return r.has('applied') ? r : undefined;
-    }, 'the outcome report');
+    const reports = await eventually(
+      () => {
+        const r = new Set(
+          h.events.runs
+            .filter((e) => e.tenantid === tenantId)
+            .map((e) => (e.data as { status: string }).status),
+        );
+        return r.has('applied') ? r : undefined;
+      },
+      'the outcome report',
+      { timeoutMs: 90_000 },
+    );
     expect([...reports].sort()).toEqual(['applied', 'applying']);
     expect(['diffed', 'applying', 'publishing']).toContain(killedIn);
     child.kill('SIGTERM');

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@isams-sync/events';
-import { uniqueName } from '@isams-sync/testing';
+import { eventually, uniqueName } from '@isams-sync/testing';
 import type { RosterApp } from '../src/app';
 import { ids } from '../src/adapters/mongo/documents';
-import { createHarness, eventually, holdTenant, runFinished, storedRoster } from './support/harness';
+import { createHarness, holdTenant, runFinished, storedRoster } from './support/harness';
 import type { Harness } from './support/harness';
 import { rosterClient } from './support/grpc-client';
 import { miniSchool } from './support/mini-school';
@@ -88,14 +88,22 @@ describe('two replicas on the same school', () => {
     expect((await a.store.loadStored(reference)).activeCounts.pupil).toBe(172);
     want = {
       roster: await rosterOf(reference),
-      changes: await eventually(() => {
-        const s = keysOf(h.events.changes, reference);
-        return s.size >= CHANGE_EVENTS ? s : undefined;
-      }, 'the reference change events'),
-      state: await eventually(() => {
-        const s = keysOf(h.events.state, reference);
-        return s.size >= STATE_RECORDS ? s : undefined;
-      }, 'the reference state records'),
+      changes: await eventually(
+        () => {
+          const s = keysOf(h.events.changes, reference);
+          return s.size >= CHANGE_EVENTS ? s : undefined;
+        },
+        'the reference change events',
+        { timeoutMs: 90_000 },
+      ),
+      state: await eventually(
+        () => {
+          const s = keysOf(h.events.state, reference);
+          return s.size >= STATE_RECORDS ? s : undefined;
+        },
+        'the reference state records',
+        { timeoutMs: 90_000 },
+      ),
     };
     expect([want.changes.size, want.state.size]).toEqual([CHANGE_EVENTS, STATE_RECORDS]);
     // the second replica joins the consumer group only now
@@ -125,6 +133,7 @@ describe('two replicas on the same school', () => {
             .then(() => true)
             .catch(() => undefined),
         'the held batch of r3',
+        { timeoutMs: 90_000 },
       );
       return rpcB.call('approveHeldBatch')({ batchId: 'held-r3', comment: 'leavers' }, t, 'admin:1');
     };
@@ -146,18 +155,28 @@ describe('two replicas on the same school', () => {
       [h.events.changes, want.changes, 'change events'],
       [h.events.state, want.state, 'state records'],
     ] as const) {
-      const got = await eventually(() => {
-        const s = keysOf(list, t);
-        return [...expected].every((k) => s.has(k)) ? s : undefined;
-      }, `every ${what}`);
+      const got = await eventually(
+        () => {
+          const s = keysOf(list, t);
+          return [...expected].every((k) => s.has(k)) ? s : undefined;
+        },
+        `every ${what}`,
+        { timeoutMs: 90_000 },
+      );
       expect([...got].sort()).toEqual([...expected].sort());
     }
-    const reports = await eventually(() => {
-      const r = h.events.runs
-        .filter((e) => e.tenantid === t && e.syncrunid === 'r3')
-        .map((e) => `${(e.data as { sequence: number }).sequence}:${(e.data as { status: string }).status}`);
-      return new Set(r).size >= 3 ? new Set(r) : undefined;
-    }, 'r3 reports');
+    const reports = await eventually(
+      () => {
+        const r = h.events.runs
+          .filter((e) => e.tenantid === t && e.syncrunid === 'r3')
+          .map(
+            (e) => `${(e.data as { sequence: number }).sequence}:${(e.data as { status: string }).status}`,
+          );
+        return new Set(r).size >= 3 ? new Set(r) : undefined;
+      },
+      'r3 reports',
+      { timeoutMs: 90_000 },
+    );
     expect([...reports].sort()).toEqual(['1:applying', '2:held', '3:applied']);
   }, 240_000);
 

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@isams-sync/events';
-import { uniqueName } from '@isams-sync/testing';
+import { eventually, uniqueName } from '@isams-sync/testing';
 import type { RosterApp } from '../src/app';
 import { RosterStore } from '../src/adapters/mongo/roster-store';
 import type { ProcessingStep } from '../src/use-cases/changeset-processor';
-import { createHarness, eventually, runFinished, storedRoster } from './support/harness';
+import { createHarness, runFinished, storedRoster } from './support/harness';
 import type { Harness } from './support/harness';
 import { miniSchool } from './support/mini-school';
 import { pupil } from './support/raw';
@@ -70,7 +70,7 @@ async function scenario(tenantId: string, crash?: { step: ProcessingStep; run: s
       await publishSnapshot(h.producer, h.topics.raw, tenantId, run, data);
       if (crash?.run === run) {
         // the first process stops where it crashed; a new process resumes from the persisted state
-        await eventually(() => (crashed ? true : undefined), 'the simulated crash');
+        await eventually(() => (crashed ? true : undefined), 'the simulated crash', { timeoutMs: 90_000 });
         await app.idle();
         const cs = await app.store.getChangeset(tenantId, `${tenantId}|${run}`);
         expect(cs?.state).not.toBe('done');
@@ -94,6 +94,7 @@ describe('crash at every step and restart: same state, same events, no gap', () 
     await eventually(
       () => (idsOf(h.events.runs, reference).length >= 4 ? true : undefined),
       'reference reports',
+      { timeoutMs: 90_000 },
     );
     await app.stop();
   });
@@ -107,23 +108,35 @@ describe('crash at every step and restart: same state, same events, no gap', () 
         await app.stop();
         expect(await rosterOf(tenantId)).toEqual(await rosterOf(reference));
         const want = new Set(idsOf(h.events.changes, reference).map(key));
-        const got = await eventually(() => {
-          const s = new Set(idsOf(h.events.changes, tenantId).map(key));
-          return [...want].every((k) => s.has(k)) ? s : undefined;
-        }, 'all change events');
+        const got = await eventually(
+          () => {
+            const s = new Set(idsOf(h.events.changes, tenantId).map(key));
+            return [...want].every((k) => s.has(k)) ? s : undefined;
+          },
+          'all change events',
+          { timeoutMs: 90_000 },
+        );
         expect([...got].sort()).toEqual([...want].sort());
         const wantState = new Set(idsOf(h.events.state, reference).map(key));
-        await eventually(() => {
-          const s = new Set(idsOf(h.events.state, tenantId).map(key));
-          return [...wantState].every((k) => s.has(k)) && s.size === wantState.size ? s : undefined;
-        }, 'all state records');
-        const runs = await eventually(() => {
-          const r = idsOf(h.events.runs, tenantId).map(
-            (e) =>
-              `${e.syncrunid}:${(e.data as { sequence: number }).sequence}:${(e.data as { status: string }).status}`,
-          );
-          return new Set(r).size >= 4 ? new Set(r) : undefined;
-        }, 'run reports');
+        await eventually(
+          () => {
+            const s = new Set(idsOf(h.events.state, tenantId).map(key));
+            return [...wantState].every((k) => s.has(k)) && s.size === wantState.size ? s : undefined;
+          },
+          'all state records',
+          { timeoutMs: 90_000 },
+        );
+        const runs = await eventually(
+          () => {
+            const r = idsOf(h.events.runs, tenantId).map(
+              (e) =>
+                `${e.syncrunid}:${(e.data as { sequence: number }).sequence}:${(e.data as { status: string }).status}`,
+            );
+            return new Set(r).size >= 4 ? new Set(r) : undefined;
+          },
+          'run reports',
+          { timeoutMs: 90_000 },
+        );
         expect([...runs].sort()).toEqual([
           'run-a:1:applying',
           'run-a:2:applied',
@@ -149,10 +162,14 @@ describe('the sweeper finds unfinished changesets through openChangesets', () =>
     });
     const store = new RosterStore(h.db.db);
     await publishSnapshot(h.producer, h.topics.raw, tenantId, 'run-1', miniSchool(20));
-    const stuck = await eventually(async () => {
-      const open = await store.unfinishedChangesets();
-      return open.find((c) => c.tenantId === tenantId && c.state === 'applying');
-    }, 'the run to stop before apply');
+    const stuck = await eventually(
+      async () => {
+        const open = await store.unfinishedChangesets();
+        return open.find((c) => c.tenantId === tenantId && c.state === 'applying');
+      },
+      'the run to stop before apply',
+      { timeoutMs: 90_000 },
+    );
     expect(stuck.syncRunId).toBe('run-1');
     await app.sweep();
     const cs = await runFinished(app, tenantId, 'run-1');
@@ -173,10 +190,14 @@ describe('the sweeper finds unfinished changesets through openChangesets', () =>
     });
     await publishSnapshot(h.producer, h.topics.raw, tenantId, 'run-1', miniSchool(20));
     const store = new RosterStore(h.db.db);
-    await eventually(async () => {
-      const cs = await store.getChangeset(tenantId, `${tenantId}|run-1`);
-      return cs?.state === 'applying' ? cs : undefined;
-    }, 'the run to stop before apply');
+    await eventually(
+      async () => {
+        const cs = await store.getChangeset(tenantId, `${tenantId}|run-1`);
+        return cs?.state === 'applying' ? cs : undefined;
+      },
+      'the run to stop before apply',
+      { timeoutMs: 90_000 },
+    );
     await first.stop();
     // As if written by a version without the list (or lost): only the start-up rebuild can find it.
     await h.db.db.collection('openChangesets').deleteOne({ _id: `${tenantId}|run-1` as never });

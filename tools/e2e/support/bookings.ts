@@ -1,3 +1,4 @@
+import { eventually } from '@isams-sync/testing';
 import type { BookingView, ServiceClients } from './grpc-clients';
 
 export interface BookedEvent {
@@ -79,11 +80,15 @@ export async function waitForBookings(
   done: (bookings: BookingView[]) => boolean,
   timeoutMs = 180_000,
 ): Promise<BookingView[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const list = await listBookings(clients, tenantId, eventId).catch(() => undefined);
-    if (list && done(list)) return list;
-    if (Date.now() > deadline) return list ?? [];
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  let last: BookingView[] | undefined;
+  // A bookings service briefly away (crash tests) is read again; at the deadline the caller gets
+  // the last list read and its assertion says what differs.
+  return eventually(
+    async () => {
+      last = await listBookings(clients, tenantId, eventId).catch(() => undefined);
+      return last && done(last) ? last : undefined;
+    },
+    `the bookings of event ${eventId}`,
+    { timeoutMs, intervalMs: 500 },
+  ).catch(() => last ?? []);
 }

@@ -1,5 +1,6 @@
 import { createKafkaClient, headerValue, tailTopic, type TopicTail } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
+import { eventually } from '@isams-sync/testing';
 
 /** One roster change event as read from `roster.changes.v1` (the fields the suite compares). */
 export interface ChangeEvent {
@@ -67,12 +68,16 @@ export class ChangeEventLog {
 
   /** Waits until the tenant has at least `count` distinct events (or the timeout passes). */
   async waitForDistinct(tenantId: string, count: number, timeoutMs = 120_000): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const n = new Set(this.forTenant(tenantId).map((e) => e.id)).size;
-      if (n >= count || Date.now() > deadline) return n;
-      await new Promise((r) => setTimeout(r, 300));
-    }
+    const distinct = () => new Set(this.forTenant(tenantId).map((e) => e.id)).size;
+    // At the deadline the caller gets the count reached and its assertion says what differs.
+    return eventually(
+      () => (distinct() >= count ? distinct() : undefined),
+      `${count} change events of ${tenantId}`,
+      {
+        timeoutMs,
+        intervalMs: 300,
+      },
+    ).catch(() => distinct());
   }
 
   /** Waits until one of the tenant's events satisfies `predicate`; throws after the timeout. */
@@ -81,12 +86,14 @@ export class ChangeEventLog {
     predicate: (e: ChangeEvent) => boolean,
     timeoutMs = 120_000,
   ): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.forTenant(tenantId).some(predicate)) {
-      if (Date.now() > deadline)
-        throw new Error(`no matching change event of ${tenantId} in ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await eventually(
+      () => this.forTenant(tenantId).some(predicate),
+      `a matching change event of ${tenantId}`,
+      {
+        timeoutMs,
+        intervalMs: 50,
+      },
+    );
   }
 
   stop(): Promise<void> {

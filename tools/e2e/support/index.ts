@@ -1,4 +1,4 @@
-export { School, GatewayError, type SyncRun } from './school';
+export { School, type SyncRun } from './school';
 export { serviceClients, type ServiceClients, type BookingView } from './grpc-clients';
 export {
   rosterSnapshot,

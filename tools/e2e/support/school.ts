@@ -1,36 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { RunningSystem, SimulatedServerOptions } from '@isams-sync/testing';
+import { AdminApiClient, AdminApiError, eventually } from '@isams-sync/testing';
+import type { AdminSyncRun, RunningSystem, SimulatedServerOptions } from '@isams-sync/testing';
 
-/** A sync run as the gateway reports it (the fields the suite reads). */
-export interface SyncRun {
-  syncRunId: string;
-  status: string;
-  terminal: boolean;
-  error: { code: string; message: string; adminAction?: string; transient?: boolean } | null;
-  rosterStatus: string | null;
-  rosterCounts: Record<string, Record<string, number>> | null;
-  heldBatchId: string | null;
-  progress: {
-    chunksPublished: number;
-    chunksTotal: number;
-    datasetsDone: number;
-    groupsDone: number;
-    groupsTotal: number;
-  };
-  absentDatasets: string[];
-  /** How the run fetched the document: the whole key, or method groups. */
-  fetch: { mode: 'whole' | 'groups'; groups: Array<{ datasetIds: string[]; status: string | null }> } | null;
-}
-
-export class GatewayError extends Error {
-  constructor(
-    readonly status: number,
-    readonly body: string,
-    what: string,
-  ) {
-    super(`${what}: HTTP ${status} ${body.slice(0, 500)}`);
-  }
-}
+/** A sync run as the gateway reports it. */
+export type SyncRun = AdminSyncRun;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -39,13 +12,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * school in the simulator, an admin token, settings saved, runs triggered and awaited.
  */
 export class School {
-  private token = '';
+  /** The school's admin API; a request that gets no answer in 130 s fails. */
+  readonly client: AdminApiClient;
 
   private constructor(
     readonly system: RunningSystem,
     readonly id: string,
     readonly apiKey: string,
-  ) {}
+  ) {
+    this.client = new AdminApiClient(system.gatewayUrl, id, '', { requestTimeoutMs: 130_000 });
+  }
 
   /**
    * Creates the simulated school (same seed ⇒ same data), issues a token and saves the settings.
@@ -62,47 +38,27 @@ export class School {
     await system.simulator.createSchool(id, { seed, size: 'small', apiKey, cacheMode: 'bypass', ...server });
     const school = new School(system, id, apiKey);
     await school.newToken();
-    await school.api('PUT', '/settings', {
-      isamsUrl: system.simulator.url,
-      apiKey,
-      format: 'xml',
-      scheduleMinutes: 60,
-      enabled: true,
-    });
+    await school.client.saveSettings({ isamsUrl: system.simulator.url, apiKey });
     return school;
   }
 
   /** A fresh admin token: run triggers are rate-limited per credential. */
   async newToken(): Promise<void> {
-    this.token = await this.system.issueToken(this.id, 'e2e');
+    this.client.useToken(await this.system.issueToken(this.id, 'e2e'));
   }
 
-  async api<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.system.gatewayUrl}/api/v1/schools/${this.id}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${this.token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(130_000),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new GatewayError(res.status, text, `${method} ${path}`);
-    return JSON.parse(text) as T;
+  /** Calls `/api/v1/schools/<id><path>`; a non-2xx answer throws `AdminApiError`. */
+  api<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.client.call<T>(method, path, body);
   }
 
   /** Requests a real run (live events confirmed); a rate-limited trigger gets a new token and retries. */
   async trigger(): Promise<string> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const { run } = await this.api<{ run: SyncRun }>('POST', '/sync-runs', {
-          dryRun: false,
-          confirmLiveEvents: true,
-        });
-        return run.syncRunId;
+        return (await this.client.triggerSync()).syncRunId;
       } catch (err) {
-        if (!(err instanceof GatewayError) || err.status !== 429 || attempt > 3) throw err;
+        if (!(err instanceof AdminApiError) || err.status !== 429 || attempt > 3) throw err;
         await this.newToken();
       }
     }
@@ -115,13 +71,13 @@ export class School {
   async run(runId: string): Promise<SyncRun> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.api<SyncRun>('GET', `/sync-runs/${runId}`);
+        return await this.client.getRun(runId);
       } catch (err) {
-        if (err instanceof GatewayError && err.status === 429 && attempt <= 120) {
+        if (err instanceof AdminApiError && err.status === 429 && attempt <= 120) {
           await this.newToken();
           continue;
         }
-        const transient = !(err instanceof GatewayError) || err.status >= 500;
+        const transient = !(err instanceof AdminApiError) || err.status >= 500;
         if (!transient || attempt > 120) throw err;
         await sleep(500);
       }
@@ -129,17 +85,8 @@ export class School {
   }
 
   /** Polls until the run is terminal. */
-  async waitRun(runId: string, timeoutMs = 240_000): Promise<SyncRun> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const run = await this.run(runId);
-      if (run.terminal) return run;
-      if (Date.now() > deadline)
-        throw new Error(
-          `run ${runId} of ${this.id} not terminal after ${timeoutMs} ms: ${JSON.stringify(run)}`,
-        );
-      await sleep(300);
-    }
+  waitRun(runId: string, timeoutMs = 240_000): Promise<SyncRun> {
+    return this.poll(runId, () => false, timeoutMs, 300);
   }
 
   /** Triggers a run and waits for its end. */
@@ -148,14 +95,25 @@ export class School {
   }
 
   /** Polls the run until `predicate` holds (or the run ends); returns the run seen. */
-  async waitFor(runId: string, predicate: (run: SyncRun) => boolean, timeoutMs = 240_000): Promise<SyncRun> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const run = await this.run(runId);
-      if (predicate(run) || run.terminal) return run;
-      if (Date.now() > deadline) throw new Error(`run ${runId}: condition not met: ${JSON.stringify(run)}`);
-      await sleep(50);
-    }
+  waitFor(runId: string, predicate: (run: SyncRun) => boolean, timeoutMs = 240_000): Promise<SyncRun> {
+    return this.poll(runId, predicate, timeoutMs, 50);
+  }
+
+  private poll(
+    runId: string,
+    predicate: (run: SyncRun) => boolean,
+    timeoutMs: number,
+    intervalMs: number,
+  ): Promise<SyncRun> {
+    let last: SyncRun | undefined;
+    return eventually(
+      async () => {
+        last = await this.run(runId);
+        return predicate(last) || last.terminal ? last : undefined;
+      },
+      `run ${runId} of ${this.id} to end or meet the condition`,
+      { timeoutMs, intervalMs, detail: () => JSON.stringify(last) },
+    );
   }
 
   /** Simulator admin call scoped to this school (`/admin/schools/<id><path>`). */

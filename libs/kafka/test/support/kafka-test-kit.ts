@@ -54,19 +54,6 @@ export function pings(count: number, tenants: string[], runId = uniqueName('run'
   );
 }
 
-/** Polls `check` until it returns true (or throws after `timeoutMs`, naming `what`). */
-export async function waitFor(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** A received record with its partition. */
 export type RawRecord = TopicRecord;
 

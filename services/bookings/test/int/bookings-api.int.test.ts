@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GrpcStatus } from '@isams-sync/errors';
 import type { bookingsV1 } from '@isams-sync/grpc';
-import { uniqueName } from '@isams-sync/testing';
+import { eventually, uniqueName } from '@isams-sync/testing';
 import { book, makeEvent } from '../support/fixtures';
-import { errorOf, startHarness, waitFor } from '../support/harness';
+import { errorOf, startHarness } from '../support/harness';
 import type { Harness } from '../support/harness';
 
 const known = new Set([
@@ -183,7 +183,7 @@ describe('BookingsService API (real FerretDB + Kafka, in-process gRPC)', () => {
     );
     const again = await book(h, tenant, slots[0]!.id, 't2', 'p2', 'c2');
     expect(again.status).toBe('booked');
-    const event = await waitFor(() => h.published.find((e) => e.subject === b.id), 'booking.cancelled');
+    const event = await eventually(() => h.published.find((e) => e.subject === b.id), 'booking.cancelled');
     expect(event).toMatchObject({
       type: 'com.schoolcloud.isams-sync.bookings.booking.cancelled.v1',
       tenantid: tenant,

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@isams-sync/events';
 import { createKafkaClient, runConsumer } from '@isams-sync/kafka';
 import type { ConsumerHandle } from '@isams-sync/kafka';
-import { PrivateInfra, uniqueName } from '@isams-sync/testing';
+import { eventually, PrivateInfra, uniqueName } from '@isams-sync/testing';
 import { book, makeEvent } from '../support/fixtures';
-import { logger, rosterEvent, startHarness, waitFor } from '../support/harness';
+import { logger, rosterEvent, startHarness } from '../support/harness';
 import type { Harness } from '../support/harness';
 
 const CANCELLED = 'com.schoolcloud.isams-sync.bookings.booking.cancelled.v1';
@@ -76,7 +76,9 @@ describe('bookings: the database stopped mid-burst of removals (private Kafka + 
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
-    await waitFor(() => cancelledIds().size >= 50, 'a quarter of the removals applied', 120_000);
+    await eventually(() => cancelledIds().size >= 50, 'a quarter of the removals applied', {
+      timeoutMs: 120_000,
+    });
     await infra.stopServer('ferretdb');
     await burst;
     expect(sent).toBe(200);
@@ -84,15 +86,15 @@ describe('bookings: the database stopped mid-burst of removals (private Kafka + 
     await infra.restart();
     expect(dead, 'removals dead-lettered while the database was down').toEqual([]);
 
-    await waitFor(
+    await eventually(
       async () => {
         for (const e of removals) if (!(await h.app.store.isProcessed(e.tenantid, e.id))) return false;
         return true;
       },
       'every removal processed after the database returned',
-      300_000,
+      { timeoutMs: 300_000 },
     );
-    await waitFor(() => cancelledIds().size >= 200, '200 booking.cancelled events', 60_000);
+    await eventually(() => cancelledIds().size >= 200, '200 booking.cancelled events', { timeoutMs: 60_000 });
 
     // Exactly once: one cancellation per booking (re-sent events carry the same id), for that removal.
     const cancellations = new Map<string, Set<string>>();

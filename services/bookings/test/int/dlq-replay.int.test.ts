@@ -9,9 +9,9 @@ import {
   toKafkaMessage,
   topicOffsets,
 } from '@isams-sync/kafka';
-import { getTestInfra, uniqueName } from '@isams-sync/testing';
+import { eventually, getTestInfra, uniqueName } from '@isams-sync/testing';
 import { book, getBooking, makeEvent } from '../support/fixtures';
-import { logger, rosterEvent, startHarness, waitFor } from '../support/harness';
+import { logger, rosterEvent, startHarness } from '../support/harness';
 import type { Harness } from '../support/harness';
 
 const repoRoot = resolve(import.meta.dirname, '../../../..');
@@ -73,7 +73,7 @@ describe('bookings: a dead-lettered removal replayed with npm run dlq', () => {
 
     const out = replay(dlqTopic, h.rosterGroupId);
     expect(out).toContain('replayed 1/1');
-    await waitFor(() => h.app.store.isProcessed(tenant, removal.id), 'the replayed removal processed');
+    await eventually(() => h.app.store.isProcessed(tenant, removal.id), 'the replayed removal processed');
     expect(await getBooking(h, tenant, b.id)).toMatchObject({
       status: 'cancelled',
       cancellation: { reason: 'roster_removal', rosterEventId: removal.id },
@@ -84,11 +84,11 @@ describe('bookings: a dead-lettered removal replayed with npm run dlq', () => {
           .filter((e) => e.type === CANCELLED && (e.data as { bookingId: string }).bookingId === b.id)
           .map((e) => e.id),
       );
-    await waitFor(() => cancellations().size === 1, 'one booking.cancelled');
+    await eventually(() => cancellations().size === 1, 'one booking.cancelled');
 
     // Again: consumed (the group's offset reaches the end of the topic), de-duplicated by event id.
     replay(dlqTopic, h.rosterGroupId);
-    await waitFor(async () => {
+    await eventually(async () => {
       const [end] = await topicOffsets(client, h.rosterTopic);
       return (
         (await groupOffsets(client, h.rosterGroupId, h.rosterTopic))[0] === end!.high && end!.high === '2'

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { bookingsV1 } from '@isams-sync/grpc';
-import { uniqueName } from '@isams-sync/testing';
+import { eventually, uniqueName } from '@isams-sync/testing';
 import { book, getBooking } from '../support/fixtures';
-import { errorOf, rosterEvent, startHarness, waitFor } from '../support/harness';
+import { errorOf, rosterEvent, startHarness } from '../support/harness';
 import type { Harness } from '../support/harness';
 
 const CANCELLED = 'com.schoolcloud.isams-sync.bookings.booking.cancelled.v1';
@@ -57,7 +57,7 @@ describe('live evenings in the school’s time zone (real Kafka + FerretDB)', ()
     await h.sendRoster([rosterEvent(tenant, 'pupil', 'removed', 'p1', { time: clock })]);
 
     expect(await getBooking(h, tenant, b.id)).toMatchObject({ status: 'booked', pendingCancellation: true });
-    await waitFor(() => published(tenant, HELD).length === 1, 'booking.cancellation-held');
+    await eventually(() => published(tenant, HELD).length === 1, 'booking.cancellation-held');
     expect(published(tenant, CANCELLED)).toHaveLength(0);
   });
 
@@ -142,7 +142,7 @@ describe('live evenings in the school’s time zone (real Kafka + FerretDB)', ()
       status: 'booked',
       pendingCancellation: false,
     });
-    await waitFor(() => published(tenant, CANCELLED).length === 1, 'one booking.cancelled');
+    await eventually(() => published(tenant, CANCELLED).length === 1, 'one booking.cancelled');
 
     // A second sweep (another replica, a restart) changes nothing.
     await h.app.useCases.resolveEndedEvenings();

@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { MockInstance } from 'vitest';
 import type { CloudEvent } from '@isams-sync/events';
 import { createKafkaClient, groupOffsets, listDeadLetters, topicOffsets } from '@isams-sync/kafka';
-import { getTestInfra, uniqueName } from '@isams-sync/testing';
+import { eventually, getTestInfra, uniqueName } from '@isams-sync/testing';
 import type { BookingsStore } from '../../src/adapters/mongo/bookings.store';
 import { book, getBooking, makeEvent } from '../support/fixtures';
-import { logger, rosterEvent, startHarness, waitFor } from '../support/harness';
+import { logger, rosterEvent, startHarness } from '../support/harness';
 import type { Harness } from '../support/harness';
 
 const CANCELLED = 'com.schoolcloud.isams-sync.bookings.booking.cancelled.v1';
@@ -66,7 +66,7 @@ describe('bookings: a burst of removals is consumed in batches (real Kafka + Fer
     const lookups = spyOnBookingLookups(h.app.store);
     try {
       await h.sendRoster(burst);
-      await waitFor(
+      await eventually(
         () => cancelledOf(a).length >= n && cancelledOf(b).length >= 8,
         'booking.cancelled events',
       );
@@ -119,17 +119,17 @@ describe('bookings: a burst of removals is consumed in batches (real Kafka + Fer
 
     await h.publishRoster([...good.slice(0, 6), bad, ...good.slice(6)]);
     for (const e of good)
-      await waitFor(() => h.app.store.isProcessed(tenant, e.id), `removal ${e.id} processed`);
+      await eventually(() => h.app.store.isProcessed(tenant, e.id), `removal ${e.id} processed`);
     for (const b of booked) expect((await getBooking(h, tenant, b.id)).status).toBe('cancelled');
     expect(await h.app.store.isProcessed(tenant, bad.id)).toBe(false);
 
     // Dead-lettered once, at its first attempt; the group's offset passes it (nothing blocked).
-    const letters = await waitFor(async () => {
+    const letters = await eventually(async () => {
       const all = await listDeadLetters(client, `${h.rosterTopic}.dlq`, { group: h.rosterGroupId });
       return all.length > 0 ? all : undefined;
     }, 'the dead letter');
     expect(letters.map((l) => [l.eventId, l.attempts])).toEqual([[bad.id, '1']]);
-    await waitFor(async () => {
+    await eventually(async () => {
       const [end] = await topicOffsets(client, h.rosterTopic);
       return (await groupOffsets(client, h.rosterGroupId, h.rosterTopic))[0] === end!.high;
     }, 'the batch committed');

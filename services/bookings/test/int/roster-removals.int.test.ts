@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { bookingsV1 } from '@isams-sync/grpc';
 import type { CloudEvent } from '@isams-sync/events';
 import { createKafkaClient, listDeadLetters, runConsumer } from '@isams-sync/kafka';
-import { getTestInfra, uniqueName } from '@isams-sync/testing';
+import { eventually, getTestInfra, uniqueName } from '@isams-sync/testing';
 import { book, getBooking, makeEvent } from '../support/fixtures';
-import { logger, rosterEvent, startHarness, waitFor } from '../support/harness';
+import { logger, rosterEvent, startHarness } from '../support/harness';
 import type { Harness } from '../support/harness';
 
 const CANCELLED = 'com.schoolcloud.isams-sync.bookings.booking.cancelled.v1';
@@ -50,7 +50,7 @@ describe('roster changes → bookings (real Kafka + FerretDB)', () => {
     }
     expect((await getBooking(h, tenant, keep.id)).status).toBe('booked');
     expect((await getBooking(h, tenant, hist.id)).status).toBe('booked');
-    const published = await waitFor(
+    const published = await eventually(
       () => eventsOf(tenant, CANCELLED).length === 2 && eventsOf(tenant, CANCELLED),
       'two booking.cancelled',
     );
@@ -82,7 +82,7 @@ describe('roster changes → bookings (real Kafka + FerretDB)', () => {
       cancellation: { personKind: 'contact', personId: 'c3' },
     });
     expect((await getBooking(h, tenant, c3other.id)).status).toBe('booked');
-    await waitFor(() => eventsOf(tenant, CANCELLED).length === 3, 'three booking.cancelled');
+    await eventually(() => eventsOf(tenant, CANCELLED).length === 3, 'three booking.cancelled');
   });
 
   it('changes nothing extra on duplicates, replays and out-of-order events', async () => {
@@ -93,7 +93,7 @@ describe('roster changes → bookings (real Kafka + FerretDB)', () => {
     const removal = rosterEvent(tenant, 'pupil', 'removed', 'p1', { time: removedAt, syncRunId: 'run-7' });
     await h.sendRoster([removal, removal]); // a producer re-send (same id)
     await h.sendRoster([removal]); // a later replay
-    await waitFor(() => eventsOf(tenant, CANCELLED).length >= 1, 'booking.cancelled');
+    await eventually(() => eventsOf(tenant, CANCELLED).length >= 1, 'booking.cancelled');
     const after = await getBooking(h, tenant, b.id);
     expect(after.history.filter((x) => x.action === 'cancelled')).toHaveLength(1);
 
@@ -114,7 +114,7 @@ describe('roster changes → bookings (real Kafka + FerretDB)', () => {
     expect(final.status).toBe('booked');
     expect(final.history.map((x) => x.action)).toEqual(['booked', 'cancelled', 'reinstated']);
     // Let the watcher catch up, then count: exactly one cancellation and one reinstatement were published.
-    await waitFor(() => eventsOf(tenant, REINSTATED).length === 1, 'booking.reinstated');
+    await eventually(() => eventsOf(tenant, REINSTATED).length === 1, 'booking.reinstated');
     const ids = new Set(eventsOf(tenant, CANCELLED).map((e) => e.id));
     expect(ids.size).toBe(1);
   });
@@ -153,12 +153,12 @@ describe('roster changes → bookings (real Kafka + FerretDB)', () => {
       reinstatementOutcome: 'grace_expired',
     });
     expect((await getBooking(h, tenant, newcomer.id)).status).toBe('booked');
-    const re = await waitFor(
+    const re = await eventually(
       () => eventsOf(tenant, REINSTATED).length === 1 && eventsOf(tenant, REINSTATED),
       'booking.reinstated',
     );
     expect(re[0]!.data).toMatchObject({ bookingId: free.id, roster: { rosterEventId: restores[0]!.id } });
-    const not = await waitFor(
+    const not = await eventually(
       () => eventsOf(tenant, NOT_REINSTATED).length === 2 && eventsOf(tenant, NOT_REINSTATED),
       'two not-reinstated',
     );
@@ -185,7 +185,7 @@ describe('roster changes → bookings (real Kafka + FerretDB)', () => {
         status: 'booked',
         pendingCancellation: true,
       });
-    await waitFor(() => eventsOf(tenant, HELD).length === 3, 'three cancellation-held');
+    await eventually(() => eventsOf(tenant, HELD).length === 3, 'three cancellation-held');
     expect(eventsOf(tenant, CANCELLED)).toHaveLength(0);
 
     // p1 comes back: the hold is released.
@@ -212,7 +212,7 @@ describe('roster changes → bookings (real Kafka + FerretDB)', () => {
       cancellation: { reason: 'roster_removal_event_finished' },
     });
     expect((await getBooking(h, tenant, a.id)).status).toBe('booked');
-    await waitFor(() => eventsOf(tenant, CANCELLED).length === 2, 'two booking.cancelled');
+    await eventually(() => eventsOf(tenant, CANCELLED).length === 2, 'two booking.cancelled');
   });
 
   it('dead-letters a roster event with invalid data and keeps going', async () => {
@@ -249,7 +249,7 @@ describe('roster changes → bookings (real Kafka + FerretDB)', () => {
       await h.publishRoster([bad as CloudEvent]);
       await h.sendRoster([good]);
       expect((await getBooking(h, tenant, b.id)).status).toBe('cancelled');
-      await waitFor(() => dead.includes('bad-1'), 'dead letter');
+      await eventually(() => dead.includes('bad-1'), 'dead letter');
       expect(await h.app.store.isProcessed(tenant, 'bad-1')).toBe(false);
       // At once: invalid data is never retried.
       const letters = await listDeadLetters(dlqClient, `${h.rosterTopic}.dlq`, { group: h.rosterGroupId });

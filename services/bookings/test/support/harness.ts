@@ -13,6 +13,7 @@ import type { ConsumerHandle, EventProducer } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import {
   createTestDatabase,
+  eventually,
   createTestTopics,
   getTestInfra,
   testClientIdentity,
@@ -29,21 +30,6 @@ export const logger = createLogger({
   service: 'bookings-test',
   level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent',
 });
-
-/** Polls until `check` returns a value other than undefined/false (a deadline, not a timed assertion). */
-export async function waitFor<T>(
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 type Client = InstanceType<BookingsServiceProtoGrpcType['isams_sync']['bookings']['v1']['BookingsService']>;
 
@@ -158,7 +144,7 @@ export async function startHarness(
     async sendRoster(events) {
       await producer.publish(rosterTopic, events);
       for (const e of events)
-        await waitFor(() => app.store.isProcessed(e.tenantid, e.id), `roster event ${e.id} processed`);
+        await eventually(() => app.store.isProcessed(e.tenantid, e.id), `roster event ${e.id} processed`);
     },
     async close() {
       client.close();

@@ -12,8 +12,9 @@ import { ADDRESS_NOT_ALLOWED_MESSAGE } from '@isams-sync/isams';
 import type { ResolvedAddress } from '@isams-sync/isams';
 import { GrpcCallError } from '@isams-sync/grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '@isams-sync/testing';
 import type { ConnectorApp } from '../../src/app';
-import { connectorClient, connectorTestEnv, startConnector, waitFor } from '../support/connector-harness';
+import { connectorClient, connectorTestEnv, startConnector } from '../support/connector-harness';
 import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
 
 const KEY = '{5A5A5A5A-1111-4222-8333-444455556666}';
@@ -192,7 +193,7 @@ describe('connector egress: only public iSAMS addresses (production setting)', (
       client.md('school-run'),
     );
     const { run } = await client.triggerSync({ dryRun: false }, client.md('school-run'));
-    const done = await waitFor(async () => {
+    const done = await eventually(async () => {
       const r = await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md('school-run'));
       return r.status === 'failed' ? r : undefined;
     }, 'run failed');
@@ -217,7 +218,7 @@ describe('connector egress: only public iSAMS addresses (production setting)', (
       await dev.stop();
     }
     const { run } = await client.triggerSync({ dryRun: false }, client.md('school-stored'));
-    const done = await waitFor(async () => {
+    const done = await eventually(async () => {
       const r = await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md('school-stored'));
       return r.status === 'failed' ? r : undefined;
     }, 'run failed');

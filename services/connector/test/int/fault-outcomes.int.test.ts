@@ -1,14 +1,8 @@
-import { startSimulator, type SimulatorProcess } from '@isams-sync/testing';
+import { eventually, type SimulatorProcess, startSimulator } from '@isams-sync/testing';
 import { rawDatasetChunkV1 } from '@isams-sync/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectorApp } from '../../src/app';
-import {
-  connectorClient,
-  connectorTestEnv,
-  readAll,
-  startConnector,
-  waitFor,
-} from '../support/connector-harness';
+import { connectorClient, connectorTestEnv, readAll, startConnector } from '../support/connector-harness';
 import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
 
 /**
@@ -85,7 +79,7 @@ describe('connector: every simulator fault ends the run failed with the right co
       failedRunIds.push(run!.syncRunId);
       // The back-off is written just after the run is marked failed (the watch may end in between).
       if (transient)
-        await waitFor(async () => {
+        await eventually(async () => {
           const settings = await client.getSettings({}, client.md(tenant));
           return Date.parse(settings.nextRunAt) > Date.now() + 55 * 60_000 ? settings : undefined;
         }, `${tenant}: next run moved out by the back-off`);
@@ -100,7 +94,7 @@ describe('connector: every simulator fault ends the run failed with the right co
     // Whole key 2 attempts, the first group 2 more (then split), the first half once more.
     await sim.fault(tenant, 'deadlock', 5);
     const { run } = await client.triggerSync({}, client.md(tenant));
-    const last = await waitFor(async () => {
+    const last = await eventually(async () => {
       const x = await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md(tenant));
       return x.status === 'published' || x.status === 'failed' ? x : undefined;
     }, 'recovering run');
@@ -119,7 +113,7 @@ describe('connector: every simulator fault ends the run failed with the right co
     await client.putSettings({ isamsUrl: sim.url, apiKey: keyFor(99), enabled: true }, client.md(tenant));
     await sim.fault(tenant, 'slow', 1);
     const { run } = await client.triggerSync({}, client.md(tenant));
-    const r = await waitFor(async () => {
+    const r = await eventually(async () => {
       const x = await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md(tenant));
       return x.status === 'published' || x.status === 'failed' ? x : undefined;
     }, 'slow run');

@@ -10,6 +10,7 @@ import { datasetSnapshotCompletedV1 } from '@isams-sync/events';
 import type { connectorV1 } from '@isams-sync/grpc';
 import { ISAMS_ERRORS, parseBatchDocument } from '@isams-sync/isams';
 import { generatedSchoolDocument, referenceSampleDocument } from '@isams-sync/isams/test-support';
+import { eventually } from '@isams-sync/testing';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -119,35 +120,40 @@ async function died(s: Stage): Promise<Error> {
 // Generous: on a loaded shared machine one 3 MB sync (fetch, spool, publish, status writes) has
 // taken over a minute.
 async function runEnd(s: Stage, tenant: string, syncRunId: string, timeoutMs = 240_000): Promise<SyncRun> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (!s.proc.alive()) throw await died(s);
-    let run: SyncRun;
-    try {
-      run = await s.client.getSyncRun({ syncRunId }, s.client.md(tenant));
-    } catch (err) {
-      // A dying process drops the gRPC connection a moment before it exits.
-      await Promise.race([s.proc.exited, sleep(2000)]);
+  let status = '';
+  return eventually(
+    async () => {
       if (!s.proc.alive()) throw await died(s);
-      throw err;
-    }
-    if (TERMINAL.has(run.status)) return run;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `run ${syncRunId} of ${tenant} still ${run.status}; the connector's last log lines:\n${s.proc.stdout().slice(-4000)}`,
-      );
-    }
-    await sleep(100);
-  }
+      let run: SyncRun;
+      try {
+        run = await s.client.getSyncRun({ syncRunId }, s.client.md(tenant));
+      } catch (err) {
+        // A dying process drops the gRPC connection a moment before it exits.
+        await Promise.race([s.proc.exited, sleep(2000)]);
+        if (!s.proc.alive()) throw await died(s);
+        throw err;
+      }
+      status = run.status;
+      return TERMINAL.has(run.status) ? run : undefined;
+    },
+    `run ${syncRunId} of ${tenant} to end`,
+    {
+      timeoutMs,
+      detail: () => `still ${status}; the connector's last log lines:\n${s.proc.stdout().slice(-4000)}`,
+    },
+  );
 }
 
 async function until(s: Stage, check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (!s.proc.alive()) throw await died(s);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
+  await eventually(
+    async () => {
+      if (check()) return true;
+      if (!s.proc.alive()) throw await died(s);
+      return undefined;
+    },
+    what,
+    { timeoutMs, intervalMs: 50 },
+  );
 }
 
 /**

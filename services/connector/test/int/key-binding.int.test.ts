@@ -7,7 +7,7 @@
  */
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { GrpcCallError } from '@isams-sync/grpc';
-import { getTestInfra, startSimulator, type SimulatorProcess } from '@isams-sync/testing';
+import { eventually, getTestInfra, type SimulatorProcess, startSimulator } from '@isams-sync/testing';
 import { MongoClient } from 'mongodb';
 import type { Collection } from 'mongodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -17,7 +17,6 @@ import {
   connectorTestEnv,
   readCollection,
   startConnector,
-  waitFor,
 } from '../support/connector-harness';
 import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
 import { startOddIsamsHost } from '../support/odd-isams-host';
@@ -90,7 +89,7 @@ describe('connector: the stored key is bound to its host', () => {
 
   const runToEnd = async (tenantId: string) => {
     const { run } = await client.triggerSync({ dryRun: true }, client.md(tenantId));
-    return waitFor(async () => {
+    return eventually(async () => {
       const r = await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md(tenantId));
       return ['published', 'failed', 'unchanged', 'cancelled'].includes(r.status) ? r : undefined;
     }, 'run finished');

@@ -1,4 +1,4 @@
-import { startSimulator, type SimulatorProcess } from '@isams-sync/testing';
+import { eventually, type SimulatorProcess, startSimulator } from '@isams-sync/testing';
 import { datasetSnapshotCompletedV1, rawDatasetChunkV1 } from '@isams-sync/events';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import {
@@ -10,7 +10,6 @@ import {
   readCollection,
   readRun,
   startConnector,
-  waitFor,
 } from '../support/connector-harness';
 import type { ConnectorTestEnv } from '../support/connector-harness';
 
@@ -67,14 +66,13 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
       );
       const client = connectors.client(app.grpcPort);
       const { run } = await client.triggerSync({}, client.md('large'));
-      const done = await waitFor(
+      const done = await eventually(
         async () => {
           const r = await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md('large'));
           return r.status === 'published' || r.status === 'failed' ? r : undefined;
         },
         'large run',
-        RUN_WAIT_MS,
-        connectors.signal,
+        { timeoutMs: RUN_WAIT_MS, signal: connectors.signal },
       );
       expect(done.status).toBe('published');
       const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === run!.syncRunId);
@@ -116,27 +114,25 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
       const c = connectors.client(proc.grpcPort);
       const { run } = await c.triggerSync({}, c.md('kill'));
       const id = run!.syncRunId;
-      await waitFor(
+      await eventually(
         async () => {
           const r = await c.getSyncRun({ syncRunId: id }, c.md('kill'));
           return r.status === 'fetched' && (r.progress?.chunksPublished ?? 0) > 0;
         },
         'publishing under way',
-        RUN_WAIT_MS,
-        connectors.signal,
+        { timeoutMs: RUN_WAIT_MS, signal: connectors.signal },
       );
       await proc.kill();
 
       const app = await connectors.start(env.env({ SCHEDULER_ENABLED: 'false' }), { owner: 'survivor' });
       const client = connectors.client(app.grpcPort);
-      const failed = await waitFor(
+      const failed = await eventually(
         async () => {
           const r = await client.getSyncRun({ syncRunId: id }, client.md('kill'));
           return r.status === 'failed' ? r : undefined;
         },
         'interrupted run failed',
-        RECOVERY_WAIT_MS,
-        connectors.signal,
+        { timeoutMs: RECOVERY_WAIT_MS, signal: connectors.signal },
       );
       expect(failed.error).toMatchObject({ code: 'CONNECTOR_RUN_INTERRUPTED', transient: true });
       expect(failed.error?.adminAction).toContain('again');
@@ -146,14 +142,13 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
 
       const next = await client.triggerSync({}, client.md('kill'));
       expect(next.alreadyActive).toBe(false);
-      const ok = await waitFor(
+      const ok = await eventually(
         async () => {
           const r = await client.getSyncRun({ syncRunId: next.run!.syncRunId }, client.md('kill'));
           return r.status === 'published' || r.status === 'failed' ? r : undefined;
         },
         'next run',
-        RUN_WAIT_MS,
-        connectors.signal,
+        { timeoutMs: RUN_WAIT_MS, signal: connectors.signal },
       );
       expect(ok.status).toBe('published');
     },
@@ -171,14 +166,13 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
       await proc.exited; // it SIGKILLs itself at the step
       expect((await readRun(env, 'crash-before-marker', run!.syncRunId))?.status).toBe('fetched');
       const app = await connectors.start(env.env({ SCHEDULER_ENABLED: 'false' }));
-      const failed = await waitFor(
+      const failed = await eventually(
         async () => {
           const r = await readRun(env, 'crash-before-marker', run!.syncRunId);
           return r?.status === 'failed' ? r : undefined;
         },
         'failed',
-        RECOVERY_WAIT_MS,
-        connectors.signal,
+        { timeoutMs: RECOVERY_WAIT_MS, signal: connectors.signal },
       );
       await connectors.stop(app);
       expect(failed.error?.code).toBe('CONNECTOR_RUN_INTERRUPTED');
@@ -206,14 +200,13 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
       expect(stuck?.status).toBe('fetched');
       expect(stuck?.markerAttemptedAt).toBeInstanceOf(Date);
       await connectors.start(env.env({ SCHEDULER_ENABLED: 'false' }));
-      const published = await waitFor(
+      const published = await eventually(
         async () => {
           const r = await readRun(env, 'crash-at-marker', run!.syncRunId);
           return r?.status === 'published' ? r : undefined;
         },
         'resumed',
-        RECOVERY_WAIT_MS,
-        connectors.signal,
+        { timeoutMs: RECOVERY_WAIT_MS, signal: connectors.signal },
       );
       expect(published.error).toBeUndefined();
       const markers = (await readAll(env.rawTopic)).filter(
@@ -244,14 +237,13 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
         if (entry === 'lost') await deleteFromCollection(env, 'run_queue', { _id: id });
 
         const app = await connectors.start(env.env({ SCHEDULER_ENABLED: 'false' }));
-        const done = await waitFor(
+        const done = await eventually(
           async () => {
             const r = await readRun(env, tenantId, id);
             return r?.status === 'published' || r?.status === 'failed' ? r : undefined;
           },
           `run with its queue entry ${entry}`,
-          RECOVERY_WAIT_MS,
-          connectors.signal,
+          { timeoutMs: RECOVERY_WAIT_MS, signal: connectors.signal },
         );
         await connectors.stop(app);
         expect(done.status).toBe('published');

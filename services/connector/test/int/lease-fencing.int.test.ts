@@ -1,4 +1,4 @@
-import { startSimulator, getTestInfra, type SimulatorProcess } from '@isams-sync/testing';
+import { eventually, getTestInfra, type SimulatorProcess, startSimulator } from '@isams-sync/testing';
 import { datasetSnapshotCompletedV1 } from '@isams-sync/events';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
@@ -12,7 +12,6 @@ import {
   readCollection,
   readRun,
   startConnector,
-  waitFor,
 } from '../support/connector-harness';
 import type { ConnectorFleet, ConnectorTestEnv } from '../support/connector-harness';
 
@@ -109,25 +108,21 @@ describe('connector: a replica that stalls past its run lease', () => {
   }) => {
     const t = 'stall-before-marker';
     const { a, runId, wake } = await stallAndTakeOver(connectors, t, 'chunks-published');
-    const failed = await waitFor(
+    const failed = await eventually(
       async () => {
         const r = await readRun(env, t, runId);
         return r?.status === 'failed' ? r : undefined;
       },
       'replica B to fail the interrupted run',
-      undefined,
-      connectors.signal,
+      { signal: connectors.signal },
     );
     expect(failed.error?.code).toBe('CONNECTOR_RUN_INTERRUPTED');
     const schedule = await scheduleOf(t);
 
     wake();
-    await waitFor(
-      async () => a.engine.activeRunIds().length === 0,
-      'replica A to give the run up',
-      undefined,
-      connectors.signal,
-    );
+    await eventually(async () => a.engine.activeRunIds().length === 0, 'replica A to give the run up', {
+      signal: connectors.signal,
+    });
     const after = await readRun(env, t, runId);
     expect(after).toMatchObject({ status: 'failed', error: { code: 'CONNECTOR_RUN_INTERRUPTED' } });
     expect(after?.markerAttemptedAt).toBeUndefined();
@@ -143,24 +138,20 @@ describe('connector: a replica that stalls past its run lease', () => {
   }) => {
     const t = 'stall-after-marker';
     const { a, runId, wake } = await stallAndTakeOver(connectors, t, 'marker-attempted');
-    const published = await waitFor(
+    const published = await eventually(
       async () => {
         const r = await readRun(env, t, runId);
         return r?.status === 'published' ? r : undefined;
       },
       'replica B to re-send the marker',
-      undefined,
-      connectors.signal,
+      { signal: connectors.signal },
     );
     const schedule = await scheduleOf(t);
 
     wake();
-    await waitFor(
-      async () => a.engine.activeRunIds().length === 0,
-      'replica A to give the run up',
-      undefined,
-      connectors.signal,
-    );
+    await eventually(async () => a.engine.activeRunIds().length === 0, 'replica A to give the run up', {
+      signal: connectors.signal,
+    });
     expect(await readRun(env, t, runId)).toMatchObject({
       status: 'published',
       publishedAt: published.publishedAt,

@@ -3,7 +3,7 @@ import type { connectorV1 } from '@isams-sync/grpc';
 import { createEventProducer, createKafkaClient } from '@isams-sync/kafka';
 import type { EventProducer } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
-import { getTestInfra, startSimulator, type SimulatorProcess } from '@isams-sync/testing';
+import { eventually, getTestInfra, type SimulatorProcess, startSimulator } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectorApp } from '../../src/app';
 import {
@@ -12,7 +12,6 @@ import {
   readAll,
   readRun,
   startConnector,
-  waitFor,
 } from '../support/connector-harness';
 import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
 
@@ -88,13 +87,13 @@ function harness(connectorEnv: Record<string, string> = {}) {
     /** Triggers a run and waits until the connector is done with it. */
     async sync(tenant: string): Promise<Run> {
       const { run } = await h.client.triggerSync({}, md(tenant));
-      return waitFor(
+      return eventually(
         async () => {
           const r = await h.client.getSyncRun({ syncRunId: run!.syncRunId }, md(tenant));
           return ['published', 'unchanged', 'failed'].includes(r.status) ? r : undefined;
         },
         `run of ${tenant}`,
-        120_000,
+        { timeoutMs: 120_000 },
       );
     },
     /** What the roster publishes once it applied a run (the connector then remembers its fingerprints). */
@@ -114,10 +113,10 @@ function harness(connectorEnv: Record<string, string> = {}) {
         },
       });
       await h.roster.publish(h.env.runsTopic, [ev]);
-      await waitFor(
+      await eventually(
         async () => (await h.client.getSyncRun({ syncRunId }, md(tenant))).status === 'applied',
         'roster report applied',
-        60_000,
+        { timeoutMs: 60_000 },
       );
     },
     async published(syncRunId: string) {

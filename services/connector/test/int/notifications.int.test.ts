@@ -3,11 +3,11 @@ import { createEventProducer, createKafkaClient } from '@isams-sync/kafka';
 import type { EventProducer } from '@isams-sync/kafka';
 import { Writable } from 'node:stream';
 import { createLogger } from '@isams-sync/logger';
-import { getTestInfra, startSimulator, startSmtpServer } from '@isams-sync/testing';
+import { eventually, getTestInfra, startSimulator, startSmtpServer } from '@isams-sync/testing';
 import type { SimulatorProcess, TestSmtpServer } from '@isams-sync/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ConnectorApp } from '../../src/app';
-import { connectorClient, connectorTestEnv, startConnector, waitFor } from '../support/connector-harness';
+import { connectorClient, connectorTestEnv, startConnector } from '../support/connector-harness';
 import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
 
 let schools = 0;
@@ -99,7 +99,7 @@ describe('connector: being told by e-mail (a real SMTP server) and data as of', 
 
   const runToEnd = async (tenantId: string): Promise<string> => {
     const { run } = await client.triggerSync({}, client.md(tenantId));
-    const ended = await waitFor(async () => {
+    const ended = await eventually(async () => {
       const r = await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md(tenantId));
       return ['published', 'unchanged', 'failed'].includes(r.status) && r;
     }, 'run end');
@@ -134,7 +134,7 @@ describe('connector: being told by e-mail (a real SMTP server) and data as of', 
         },
       }),
     ]);
-    await waitFor(
+    await eventually(
       async () => (await client.getSyncRun({ syncRunId }, client.md(tenantId))).status === status,
       `roster report ${status}`,
     );
@@ -199,7 +199,7 @@ describe('connector: being told by e-mail (a real SMTP server) and data as of', 
       },
       { batchId: 'batch-held-1', kind: 'removals' },
     );
-    const [mail] = await waitFor(async () => smtp.messages().length > 0 && smtp.messages(), 'the e-mail');
+    const [mail] = await eventually(async () => smtp.messages().length > 0 && smtp.messages(), 'the e-mail');
     expect(mail!.to.sort()).toEqual([...CONTACTS].sort());
     expect(mail!.from).toBe('sync@schoolcloud.example');
     expect(mail!.subject).toBe('iSAMS sync (held-school): 32 removals held for your approval');
@@ -241,7 +241,7 @@ describe('connector: being told by e-mail (a real SMTP server) and data as of', 
     // Two failures are not a streak of three.
     expect(await app.notifier!.runEnded(tenant, ids[1]!)).toBe('nothing_to_tell');
     ids.push(await runToEnd(tenant));
-    const [mail] = await waitFor(async () => smtp.messages().length > 0 && smtp.messages(), 'the e-mail');
+    const [mail] = await eventually(async () => smtp.messages().length > 0 && smtp.messages(), 'the e-mail');
     const failed = await client.getSyncRun({ syncRunId: ids[2]! }, client.md(tenant));
     expect(failed.error!.adminAction).not.toBe('');
     expect(mail!.subject).toBe(

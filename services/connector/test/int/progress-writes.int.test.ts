@@ -1,13 +1,7 @@
-import { getTestInfra, startSimulator, type SimulatorProcess } from '@isams-sync/testing';
+import { eventually, getTestInfra, type SimulatorProcess, startSimulator } from '@isams-sync/testing';
 import { datasetSnapshotCompletedV1, rawDatasetChunkV1 } from '@isams-sync/events';
 import { afterAll, beforeAll, describe, expect, onTestFinished } from 'vitest';
-import {
-  connectorTest as it,
-  connectorTestEnv,
-  readAll,
-  readRun,
-  waitFor,
-} from '../support/connector-harness';
+import { connectorTest as it, connectorTestEnv, readAll, readRun } from '../support/connector-harness';
 import type { ConnectorTestEnv } from '../support/connector-harness';
 import { startPausableProxy } from '../support/pausable-proxy';
 
@@ -63,14 +57,13 @@ describe('connector: progress writes beside the run', () => {
       const ofRun = async () => (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === id);
 
       // Hang guard: on the old code the publishing stopped at its first progress write, for good.
-      const chunks = await waitFor(
+      const chunks = await eventually(
         async () => {
           const msgs = (await ofRun()).filter((m) => m.event.type === rawDatasetChunkV1.type);
           return planned > 0 && msgs.length >= planned ? msgs : undefined;
         },
         'every chunk published while the database is held',
-        90_000,
-        connectors.signal,
+        { timeoutMs: 90_000, signal: connectors.signal },
       );
       expect(new Set(chunks.map((m) => m.event.id)).size).toBe(planned);
       // The commit point needs the database: no marker yet, and the run (read directly) is not done.
@@ -78,14 +71,13 @@ describe('connector: progress writes beside the run', () => {
       expect((await readRun(env, 'slow-db', id))?.status).toBe('fetched');
 
       proxy.resume();
-      const done = await waitFor(
+      const done = await eventually(
         async () => {
           const r = await readRun(env, 'slow-db', id);
           return r?.status === 'published' || r?.status === 'failed' ? r : undefined;
         },
         'the run once the database answers',
-        60_000,
-        connectors.signal,
+        { timeoutMs: 60_000, signal: connectors.signal },
       );
       expect(done.status).toBe('published');
       expect(done.progress?.chunksPublished).toBe(planned);

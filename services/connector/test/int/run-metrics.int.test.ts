@@ -1,7 +1,7 @@
-import { startSimulator, type SimulatorProcess } from '@isams-sync/testing';
+import { eventually, type SimulatorProcess, startSimulator } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectorApp } from '../../src/app';
-import { connectorClient, connectorTestEnv, startConnector, waitFor } from '../support/connector-harness';
+import { connectorClient, connectorTestEnv, startConnector } from '../support/connector-harness';
 import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
 
 const KEY = '{AAAAAAAA-0000-0000-0000-00000000a1e7}';
@@ -50,7 +50,7 @@ describe('connector metrics: runs by final status and error code', () => {
     expect(last.status).toBe('failed');
     expect(last.error?.code).toBe('ISAMS_INVALID_KEY');
     // Counted when the connector reads its own final event back from sync.runs.v1.
-    await waitFor(async () => (await seriesValue(app.opsPort, failed)) === 1, 'the failed run counted');
+    await eventually(async () => (await seriesValue(app.opsPort, failed)) === 1, 'the failed run counted');
     const text = await (await fetch(`http://127.0.0.1:${app.opsPort}/metrics`)).text();
     expect(text).not.toContain(tenant);
     expect(text).toContain('isams_sync_dependency_up{dependency="kafka",service="connector"} 1');

@@ -1,15 +1,9 @@
-import { startSimulator, type SimulatorProcess } from '@isams-sync/testing';
+import { eventually, type SimulatorProcess, startSimulator } from '@isams-sync/testing';
 import { datasetSnapshotCompletedV1 } from '@isams-sync/events';
 import type { GrpcCallError } from '@isams-sync/grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectorApp } from '../../src/app';
-import {
-  connectorClient,
-  connectorTestEnv,
-  readAll,
-  startConnector,
-  waitFor,
-} from '../support/connector-harness';
+import { connectorClient, connectorTestEnv, readAll, startConnector } from '../support/connector-harness';
 import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
 
 const keyFor = (i: number) => `{BBBBBBBB-0000-0000-0000-${String(i).padStart(12, '0')}}`;
@@ -52,13 +46,13 @@ describe('connector: scheduled runs with two replicas on the same schools', () =
 
   it('every due school gets exactly one scheduled run, fetched once, and its next slot is set', async () => {
     for (const t of tenants) {
-      await waitFor(
+      await eventually(
         async () => {
           const r = await client.listSyncRuns({ statuses: ['published'] }, client.md(t));
           return r.runs.length > 0;
         },
         `scheduled run of ${t}`,
-        60_000,
+        { timeoutMs: 60_000 },
       );
     }
     // Several more scheduler ticks on both replicas: still one run per school.
@@ -109,7 +103,7 @@ describe('connector: manual triggers (one run per school, queue, cancel, rate li
   it('returns the running run instead of starting a second one, queues behind the concurrency limit and cancels a queued run', async () => {
     await sim.fault('busy', 'slow', 1);
     const first = await client.triggerSync({}, client.md('busy'));
-    await waitFor(
+    await eventually(
       async () =>
         (await client.getSyncRun({ syncRunId: first.run!.syncRunId }, client.md('busy'))).status ===
         'fetching',
@@ -134,7 +128,7 @@ describe('connector: manual triggers (one run per school, queue, cancel, rate li
       .catch((e: unknown) => e);
     expect((foreign as GrpcCallError).errorCode).toBe('CONNECTOR_RUN_NOT_FOUND');
 
-    await waitFor(
+    await eventually(
       async () =>
         (await client.getSyncRun({ syncRunId: first.run!.syncRunId }, client.md('busy'))).status ===
         'published',
@@ -152,7 +146,7 @@ describe('connector: manual triggers (one run per school, queue, cancel, rate li
   it('rate-limits manual triggers per school', async () => {
     for (let i = 0; i < 2; i++) {
       const { run } = await client.triggerSync({}, client.md('limited'));
-      await waitFor(
+      await eventually(
         async () =>
           (await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md('limited'))).status ===
           'published',

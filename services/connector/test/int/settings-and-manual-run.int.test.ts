@@ -2,16 +2,10 @@ import { datasetSnapshotCompletedV1, rawDatasetChunkV1, syncRunUpdatedV1 } from 
 import { DATASETS, DATASET_IDS } from '@isams-sync/isams';
 import { GrpcCallError } from '@isams-sync/grpc';
 import { MongoClient } from 'mongodb';
-import { getTestInfra, startSimulator, type SimulatorProcess } from '@isams-sync/testing';
+import { eventually, getTestInfra, type SimulatorProcess, startSimulator } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectorApp } from '../../src/app';
-import {
-  connectorClient,
-  connectorTestEnv,
-  readTopic,
-  startConnector,
-  waitFor,
-} from '../support/connector-harness';
+import { connectorClient, connectorTestEnv, readTopic, startConnector } from '../support/connector-harness';
 import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
 
 const KEY = '{11111111-2222-3333-4444-555566667777}';
@@ -180,7 +174,7 @@ describe('connector: settings, test connection and a manual run end to end', () 
     expect(alreadyActive).toBe(false);
     expect(run?.trigger).toEqual({ kind: 'manual', actor: 'admin:42' });
     const id = run!.syncRunId;
-    const done = await waitFor(async () => {
+    const done = await eventually(async () => {
       const r = await client.getSyncRun({ syncRunId: id }, client.md(TENANT));
       return r.status === 'published' ? r : undefined;
     }, 'run published');

@@ -6,8 +6,9 @@
 import { GrpcCallError } from '@isams-sync/grpc';
 import { referenceSampleDocument } from '@isams-sync/isams/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '@isams-sync/testing';
 import type { ConnectorApp } from '../../src/app';
-import { connectorClient, connectorTestEnv, startConnector, waitFor } from '../support/connector-harness';
+import { connectorClient, connectorTestEnv, startConnector } from '../support/connector-harness';
 import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
 import { startOddIsamsHost, startWellBehavedIsamsHost } from '../support/odd-isams-host';
 import type { OddIsamsHost, WellBehavedHost } from '../support/odd-isams-host';
@@ -35,7 +36,7 @@ describe('connector: connection tests are capped per school and per replica', ()
 
   /** Waits until the host holds `n` requests in total (each a running test). */
   const hostHasReceived = (n: number) =>
-    waitFor(async () => host.requests.length >= n && host.holding(), `${n} requests held by the host`);
+    eventually(async () => host.requests.length >= n && host.holding(), `${n} requests held by the host`);
 
   beforeAll(async () => {
     host = await startWellBehavedIsamsHost(referenceSampleDocument());

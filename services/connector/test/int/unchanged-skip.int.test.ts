@@ -2,16 +2,10 @@ import { datasetSnapshotCompletedV1, syncRunUpdatedV1 } from '@isams-sync/events
 import { createEventProducer, createKafkaClient } from '@isams-sync/kafka';
 import type { EventProducer } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
-import { getTestInfra, startSimulator, type SimulatorProcess } from '@isams-sync/testing';
+import { eventually, getTestInfra, type SimulatorProcess, startSimulator } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectorApp } from '../../src/app';
-import {
-  connectorClient,
-  connectorTestEnv,
-  readAll,
-  startConnector,
-  waitFor,
-} from '../support/connector-harness';
+import { connectorClient, connectorTestEnv, readAll, startConnector } from '../support/connector-harness';
 import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
 
 const KEY = '{DDDDDDDD-0000-0000-0000-000000000001}';
@@ -49,7 +43,7 @@ describe('connector: unchanged skip after the roster applied the same data', () 
 
   const runToEnd = async (): Promise<string> => {
     const { run } = await client.triggerSync({}, client.md(TENANT));
-    await waitFor(async () => {
+    await eventually(async () => {
       const r = await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md(TENANT));
       return ['published', 'unchanged', 'failed'].includes(r.status);
     }, 'run end');
@@ -87,7 +81,7 @@ describe('connector: unchanged skip after the roster applied the same data', () 
 
     await rosterReports(second, 'applying', 0);
     await rosterReports(second, 'applied', 1);
-    const applied = await waitFor(async () => {
+    const applied = await eventually(async () => {
       const r = await client.getSyncRun({ syncRunId: second }, client.md(TENANT));
       return r.status === 'applied' ? r : undefined;
     }, 'roster report applied');
@@ -126,7 +120,7 @@ describe('connector: unchanged skip after the roster applied the same data', () 
     const last = (await client.listSyncRuns({ statuses: ['published'] }, client.md(TENANT))).runs[0]!
       .syncRunId;
     await rosterReports(last, 'applied', 5);
-    await waitFor(
+    await eventually(
       async () => (await client.getSyncRun({ syncRunId: last }, client.md(TENANT))).status === 'applied',
       'applied',
     );

@@ -211,26 +211,6 @@ export async function deleteFromCollection(
   }
 }
 
-/**
- * Polls `fn` every 100 ms until it returns a value. Pass a test's `connectors.signal` so that a test
- * that timed out (vitest does not stop its body) stops polling once its connectors are stopped.
- */
-export async function waitFor<T>(
-  fn: () => Promise<T | undefined | null | false>,
-  what: string,
-  timeoutMs = 30_000,
-  signal?: AbortSignal,
-): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    signal?.throwIfAborted();
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** Reads every message currently in the topic (up to its high watermarks). */
 export async function readAll(topic: string): Promise<TopicMessage[]> {
   return (await readKafkaTopic(readerClient(), topic)).map(toTopicMessage);
@@ -310,7 +290,7 @@ export class ConnectorFleet {
   private readonly beforeStop: Array<() => void | Promise<void>> = [];
   private readonly closed = new AbortController();
 
-  /** Aborted once the test ended and its connectors are being stopped (give it to `waitFor`). */
+  /** Aborted once the test ended and its connectors are being stopped (give it to `eventually`). */
   get signal(): AbortSignal {
     return this.closed.signal;
   }

@@ -1,15 +1,16 @@
 import { Metadata, status } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import { httpStatusFor, isAppError } from '@isams-sync/errors';
-import { GrpcCallError } from '@isams-sync/grpc';
+import { ERROR_DETAILS_KEY, GrpcCallError } from '@isams-sync/grpc';
 import { describe, expect, it } from 'vitest';
 import { toSettings, toSyncRun } from '../../src/adapters/grpc-clients/connector.gateway';
 import { toHeldBatch, toThresholds } from '../../src/adapters/grpc-clients/roster.gateway';
 import { upstreamError } from '../../src/adapters/grpc-clients/upstream-call';
 
-function callError(code: number, errorCode?: string): GrpcCallError {
+function callError(code: number, errorCode?: string, details?: Record<string, unknown>): GrpcCallError {
   const metadata = new Metadata();
   if (errorCode) metadata.set('x-error-code', errorCode);
+  if (details) metadata.set(ERROR_DETAILS_KEY, Buffer.from(JSON.stringify(details)));
   const err = Object.assign(new Error('x'), { code, details: 'upstream says no', metadata }) as ServiceError;
   return new GrpcCallError(err, 'GetSyncRun');
 }
@@ -33,6 +34,49 @@ describe('upstreamError', () => {
     const mapped = upstreamError(callError(code, serverCode), 'connector');
     expect(isAppError(mapped) && mapped.code).toBe(expected);
     expect(httpStatusFor(mapped)).toBe(http);
+  });
+  it.each([
+    [
+      'the connector',
+      'CONNECTOR_INVALID_ARGUMENT',
+      { field: 'isamsUrl', reason: 'must use https' },
+      [{ in: 'upstream', path: '/isamsUrl', message: 'must use https' }],
+    ],
+    [
+      'the roster',
+      'ROSTER_INVALID_ARGUMENT',
+      { field: 'page.page_token', problem: 'not a token from a previous page' },
+      [{ in: 'upstream', path: '/page/page_token', message: 'not a token from a previous page' }],
+    ],
+    [
+      'bookings',
+      'BOOKINGS_INVALID_REQUEST',
+      {
+        fields: [
+          { field: 'removals[0].id', problem: 'required' },
+          { field: '(request)', problem: 'unknown key' },
+        ],
+      },
+      [
+        { in: 'upstream', path: '/removals/0/id', message: 'required' },
+        { in: 'upstream', path: '', message: 'unknown key' },
+      ],
+    ],
+  ])(
+    'gives the invalid fields %s names in the one details shape, details.issues (code and status kept)',
+    (_who, code, details, issues) => {
+      const mapped = upstreamError(callError(status.INVALID_ARGUMENT, code, details), 'connector');
+      expect(isAppError(mapped) && mapped.code).toBe(code);
+      expect(httpStatusFor(mapped)).toBe(400);
+      expect(isAppError(mapped) && mapped.details).toEqual({ issues });
+    },
+  );
+  it('keeps the details of an invalid-argument error that names no field', () => {
+    const mapped = upstreamError(
+      callError(status.INVALID_ARGUMENT, 'CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS', { host: 'x' }),
+      'connector',
+    );
+    expect(isAppError(mapped) && mapped.details).toEqual({ host: 'x' });
   });
   it('passes non-gRPC errors through', () => {
     const err = new Error('boom');
@@ -82,6 +126,7 @@ describe('toSyncRun', () => {
           recordCount: '300',
           bytes: '10',
           chunkCount: 2,
+          fingerprint: '',
         },
       ],
       absentDatasets: [],

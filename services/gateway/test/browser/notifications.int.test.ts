@@ -1,10 +1,15 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { startSmtpServer, startSystem, type RunningSystem, type TestSmtpServer } from '@isams-sync/testing';
+import {
+  AdminApiClient,
+  eventually,
+  startSmtpServer,
+  startSystem,
+  type RunningSystem,
+  type TestSmtpServer,
+} from '@isams-sync/testing';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessibilityViolations, launchBrowser } from '../support/browser';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Being told, in the Data Dashboard (Debian's chromium) over the whole running system with a real
@@ -45,31 +50,12 @@ describe('Data Dashboard: e-mails sent and "Data as of" after repeated failures'
     await smtp?.stop();
   }, 60_000);
 
-  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${system.gatewayUrl}/api/v1/schools/${schoolId}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  };
-  const sync = async (): Promise<{ syncRunId: string; status: string; fetchedAt: string | null }> => {
-    const { run } = await api<{ run: { syncRunId: string } }>('POST', '/sync-runs', {
-      dryRun: false,
-      confirmLiveEvents: true,
-    });
-    for (;;) {
-      const r = await api<{ syncRunId: string; status: string; terminal: boolean; fetchedAt: string | null }>(
-        'GET',
-        `/sync-runs/${run.syncRunId}`,
-      );
-      if (r.terminal) return r;
-      await sleep(300);
-    }
+  const admin = () => new AdminApiClient(system.gatewayUrl, schoolId, token);
+  const api = <T>(method: string, path: string, body?: unknown): Promise<T> =>
+    admin().call<T>(method, path, body);
+  const sync = async () => {
+    const { syncRunId } = await admin().triggerSync();
+    return admin().waitForRun(syncRunId, { timeoutMs: 60_000, intervalMs: 300 });
   };
 
   it('lists the e-mail sent and keeps "Data as of" at the last good sync', async () => {
@@ -87,10 +73,7 @@ describe('Data Dashboard: e-mails sent and "Data as of" after repeated failures'
       times: 3,
     });
     for (let i = 0; i < 3; i++) expect((await sync()).status).toBe('failed');
-    for (let i = 0; smtp.messages().length === 0; i++) {
-      if (i > 600) throw new Error('no e-mail received');
-      await sleep(100);
-    }
+    await eventually(() => smtp.messages().length > 0, 'the e-mail', { timeoutMs: 60_000 });
     expect(smtp.messages().map((m) => m.to)).toEqual([['office@notify.example']]);
 
     await page.goto(system.gatewayUrl);

@@ -2,7 +2,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Client } from '@grpc/grpc-js';
 import { callMetadata, callUnary, createGrpcClient, loadProtoPackage } from '@isams-sync/grpc';
 import type { GrpcClientConstructor, UnaryMethod } from '@isams-sync/grpc';
-import { startSystem, type RunningSystem, type StartSystemOptions } from '@isams-sync/testing';
+import {
+  AdminApiClient,
+  startSystem,
+  type RunningSystem,
+  type StartSystemOptions,
+} from '@isams-sync/testing';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import { launchBrowser } from './browser';
@@ -101,21 +106,12 @@ export function useWholeSystemInBrowser(options: WholeSystemInBrowserOptions): W
     get bookingsClient() {
       return started(client, 'the bookings client');
     },
-    async api<T>(method: string, path: string, body?: unknown): Promise<T> {
-      const res = await fetch(
-        `${started(system, 'the system').gatewayUrl}/api/v1/schools/${schoolId}${path}`,
-        {
-          method,
-          headers: {
-            authorization: `Bearer ${token}`,
-            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        },
-      );
-      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-      return (await res.json()) as T;
-    },
+    api: <T>(method: string, path: string, body?: unknown) =>
+      new AdminApiClient(started(system, 'the system').gatewayUrl, schoolId, token).call<T>(
+        method,
+        path,
+        body,
+      ),
     bookings: <Res>(method: UnaryMethod<object, Res>, req: object) =>
       callUnary(
         method.bind(started(client, 'the bookings client')) as UnaryMethod<object, Res>,

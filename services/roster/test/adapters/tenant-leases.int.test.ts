@@ -2,12 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureIndexes } from '@isams-sync/mongo';
 import type { LeaseDocument } from '@isams-sync/mongo';
 import { createLogger } from '@isams-sync/logger';
-import { createTestDatabase, uniqueName } from '@isams-sync/testing';
+import { createTestDatabase, eventually, uniqueName } from '@isams-sync/testing';
 import type { TestDatabase } from '@isams-sync/testing';
 import { COLLECTIONS, ROSTER_INDEXES } from '../../src/adapters/mongo/roster-store';
 import { TenantLeases, processOwnerId } from '../../src/adapters/mongo/tenant-leases';
 import type { HeldLease } from '../../src/adapters/mongo/tenant-leases';
-import { eventually } from '../support/harness';
 
 let db: TestDatabase;
 const logger = createLogger({ service: 'roster-test', level: 'silent' });
@@ -93,7 +92,7 @@ describe('tenant leases (integration)', () => {
         await new Promise<void>((r) => (releaseB = r));
       });
       await isBHolding;
-      await eventually(() => (lease.lost ? true : undefined), 'the holder to notice', 10_000);
+      await eventually(() => (lease.lost ? true : undefined), 'the holder to notice', { timeoutMs: 10_000 });
       expect(() => lease.assertHeld()).toThrow(expect.objectContaining({ code: 'ROSTER_TENANT_LEASE_LOST' }));
       return 'a stopped';
     });

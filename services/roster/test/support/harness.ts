@@ -9,6 +9,7 @@ import {
   testServiceIdentityDir,
   uniqueName,
 } from '@isams-sync/testing';
+import { eventually } from '@isams-sync/testing';
 import type { TestDatabase } from '@isams-sync/testing';
 import { createRosterApp } from '../../src/app';
 import type { RosterApp, RosterAppOverrides } from '../../src/app';
@@ -108,21 +109,6 @@ export async function createHarness(): Promise<Harness> {
   };
 }
 
-/** Polls until `check` returns a value (no timing is asserted; the deadline only bounds a hang). */
-export async function eventually<T>(
-  check: () => Promise<T | undefined> | T | undefined,
-  what: string,
-  timeoutMs = 90_000,
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 /** Waits for a run's changeset to reach `done` or `failed`. */
 export async function runFinished(
   app: RosterApp,
@@ -137,7 +123,7 @@ export async function runFinished(
       return cs?.state === 'done' || cs?.state === 'failed' ? cs : undefined;
     },
     `run ${syncRunId} to finish`,
-    timeoutMs,
+    { timeoutMs: timeoutMs ?? 90_000 },
   );
 }
 
@@ -148,10 +134,14 @@ export function eventsFor(
   n: number,
   what: string,
 ): Promise<CloudEvent[]> {
-  return eventually(() => {
-    const got = list.filter(pred);
-    return got.length >= n ? got : undefined;
-  }, what);
+  return eventually(
+    () => {
+      const got = list.filter(pred);
+      return got.length >= n ? got : undefined;
+    },
+    what,
+    { timeoutMs: 90_000 },
+  );
 }
 
 /** A tenant's stored roster as comparable rows (type, id, status, image, removal, purge, last change), sorted. */

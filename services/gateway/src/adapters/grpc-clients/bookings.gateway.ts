@@ -1,6 +1,5 @@
-import type { Client } from '@grpc/grpc-js';
 import { createGrpcClient, loadProtoPackage } from '@isams-sync/grpc';
-import type { GrpcClientConstructor, ServiceKeyring, UnaryMethod } from '@isams-sync/grpc';
+import type { BookingsServiceProtoGrpcType, bookingsV1, ServiceKeyring } from '@isams-sync/grpc';
 import type {
   BookableEvent,
   Booking,
@@ -12,8 +11,8 @@ import type {
   RemovalImpact,
 } from '../../domain/models/bookings.models';
 import type { CallContext } from '../../domain/principal';
-import { pageInfo } from './proto-json';
-import { orNull, upstreamCall } from './upstream-call';
+import { pageInfo, pageRequest } from './proto-json';
+import { orNull, upstreamCaller } from './upstream-call';
 
 /** The bookings service as the gateway uses it. */
 export interface BookingsGateway {
@@ -41,73 +40,7 @@ export interface BookingsGateway {
   close(): void;
 }
 
-interface PPage {
-  nextPageToken: string;
-  totalSize: string;
-}
-interface PEvent {
-  id: string;
-  kind: string;
-  title: string;
-  startsAt: string;
-  endsAt: string;
-  status: string;
-}
-interface PBooking {
-  id: string;
-  eventId: string;
-  slotId: string;
-  staffId: string;
-  pupilId: string;
-  contactId: string;
-  startsAt: string;
-  endsAt: string;
-  status: string;
-  pendingCancellation: boolean;
-  cancellation: { reason: string; at: string; personKind: string; personId: string; actor: string } | null;
-  heldBy?: Array<{
-    personKind: string;
-    personId: string;
-    rosterEventId: string;
-    syncRunId: string;
-    at: string;
-  }>;
-}
-
-/** The generated BookingsService client's methods the gateway calls. */
-export interface BookingsServiceClient extends Client {
-  listEvents: UnaryMethod<object, { events: PEvent[]; page: PPage | null }>;
-  listBookings: UnaryMethod<object, { bookings: PBooking[]; page: PPage | null }>;
-  previewRemovalImpact: UnaryMethod<
-    object,
-    {
-      events: Array<{
-        event: PEvent | null;
-        live: boolean;
-        bookingsToCancel: PBooking[];
-        bookingsToHold: PBooking[];
-        familiesAffected: number;
-      }>;
-      totalBookingsToCancel: number;
-      totalBookingsToHold: number;
-      familiesAffected: number;
-    }
-  >;
-  runReinstatementReport: UnaryMethod<
-    object,
-    { lines: Array<{ booking: PBooking | null; outcome: string }> }
-  >;
-  setSchoolTimeZone: UnaryMethod<object, { timeZone: string; updatedAt: string }>;
-  listEvenings: UnaryMethod<
-    object,
-    {
-      timeZone: string;
-      evenings: Array<{ event: PEvent | null; state: string; pending: PBooking[]; familiesAffected: number }>;
-    }
-  >;
-}
-
-function event(e: PEvent): BookableEvent {
+function event(e: bookingsV1.Event__Output): BookableEvent {
   return {
     id: e.id,
     kind: e.kind,
@@ -118,7 +51,7 @@ function event(e: PEvent): BookableEvent {
   };
 }
 
-function booking(b: PBooking): Booking {
+function booking(b: bookingsV1.Booking__Output): Booking {
   const c = b.cancellation;
   return {
     id: b.id,
@@ -154,9 +87,12 @@ export function createBookingsGateway(options: {
   identity: ServiceKeyring;
   protosDir?: string;
 }): BookingsGateway {
-  const pkg = loadProtoPackage<{
-    isams_sync: { bookings: { v1: { BookingsService: GrpcClientConstructor<BookingsServiceClient> } } };
-  }>('isams_sync/bookings/v1/bookings_service.proto', { protosDir: options.protosDir });
+  const pkg = loadProtoPackage<BookingsServiceProtoGrpcType>(
+    'isams_sync/bookings/v1/bookings_service.proto',
+    {
+      protosDir: options.protosDir,
+    },
+  );
   const client = createGrpcClient(pkg.isams_sync.bookings.v1.BookingsService, options.address, {
     identity: { keyring: options.identity, audience: 'bookings' },
     deadlineMs: options.deadlineMs,
@@ -169,16 +105,11 @@ export function createBookingsGateway(options: {
       'RunReinstatementReport',
     ],
   });
-  const call = <Res>(method: UnaryMethod<object, Res>, req: object, ctx: CallContext) =>
-    upstreamCall(UPSTREAM, method.bind(client) as UnaryMethod<object, Res>, req, ctx);
+  const call = upstreamCaller(UPSTREAM, client);
 
   return {
     async listEvents(ctx, input) {
-      const r = await call(
-        client.listEvents,
-        { status: input.status ?? '', page: { pageSize: input.pageSize, pageToken: input.pageToken ?? '' } },
-        ctx,
-      );
+      const r = await call(client.listEvents, { status: input.status ?? '', page: pageRequest(input) }, ctx);
       return { events: r.events.map(event), page: pageInfo(r.page) };
     },
     async listEventBookings(ctx, input) {
@@ -187,7 +118,7 @@ export function createBookingsGateway(options: {
         {
           eventId: input.eventId,
           status: input.status ?? '',
-          page: { pageSize: input.pageSize, pageToken: input.pageToken ?? '' },
+          page: pageRequest(input),
         },
         ctx,
       );
@@ -234,7 +165,7 @@ export function createBookingsGateway(options: {
             state: e.state === 'live' || e.state === 'ended' ? e.state : 'upcoming',
             pending: e.pending.map((b) => ({
               ...booking(b),
-              heldBy: (b.heldBy ?? []).map((c) => ({
+              heldBy: b.heldBy.map((c) => ({
                 personKind: c.personKind,
                 personId: c.personId,
                 rosterEventId: c.rosterEventId,

@@ -1,4 +1,3 @@
-import type { CallOptions, Client, ClientReadableStream, Metadata } from '@grpc/grpc-js';
 import {
   GrpcCallError,
   callMetadata,
@@ -6,7 +5,7 @@ import {
   isServiceError,
   loadProtoPackage,
 } from '@isams-sync/grpc';
-import type { GrpcClientConstructor, ServiceKeyring, UnaryMethod } from '@isams-sync/grpc';
+import type { ConnectorServiceProtoGrpcType, connectorV1, ServiceKeyring } from '@isams-sync/grpc';
 import type {
   DataSourceSettings,
   EgressInfo,
@@ -23,7 +22,8 @@ import type {
 } from '../../domain/models/connector.models';
 import type { CallContext } from '../../domain/principal';
 import { isTerminalStatus } from '../../domain/sync-run-view';
-import { orNull, toNumber, upstreamCall, upstreamError } from './upstream-call';
+import { jsonObject, pageInfo, pageRequest } from './proto-json';
+import { orNull, toNumber, upstreamCaller, upstreamError } from './upstream-call';
 
 /** The connector as the gateway uses it (promise-returning, API-shaped results). */
 export interface ConnectorGateway {
@@ -45,122 +45,14 @@ export interface ConnectorGateway {
   close(): void;
 }
 
-// Shapes of the proto-loader objects (isams_sync.connector.v1, longs as strings, defaults filled).
-interface ProtoRunError {
-  code: string;
-  message: string;
-  adminAction: string;
-  transient: boolean;
-}
-interface ProtoFetchPlan {
-  mode: string;
-  groups: Array<{ datasetIds: string[]; status: string; requests: number }>;
-  contactsMethod: string;
-  switchedBecause: string;
-  switchedAt: string;
-}
-export interface ProtoSettings {
-  configured: boolean;
-  isamsUrl: string;
-  keyLast4: string;
-  format: string;
-  scheduleMinutes: number;
-  enabled: boolean;
-  nextRunAt: string;
-  updatedAt: string;
-  updatedBy: string;
-  keyUpdatedAt: string;
-  fetchPlan: ProtoFetchPlan | null;
-  /** Empty (absent) from a connector that predates them. */
-  timeZone?: string;
-  notificationEmails?: string[];
-}
-interface ProtoSyncStatus {
-  dataAsOf: string;
-  dataAsOfRunId: string;
-  notifications: Array<{
-    condition: string;
-    day: string;
-    sentAt: string;
-    recipients: number;
-    subject: string;
-  }>;
-}
-interface ProtoSyncRun {
-  syncRunId: string;
-  status: string;
-  trigger: { kind: string; actor: string } | null;
-  dryRun: boolean;
-  requestedAt: string;
-  fetchStartedAt: string;
-  fetchedAt: string;
-  publishedAt: string;
-  finishedAt: string;
-  fetchDurationMs: string;
-  publishDurationMs: string;
-  progress: {
-    datasetsDone: number;
-    datasetsTotal: number;
-    recordsFetched: string;
-    bytesFetched: string;
-    chunksPublished: number;
-    chunksTotal: number;
-    groupsDone?: number;
-    groupsTotal?: number;
-  } | null;
-  fetch?: ProtoFetchPlan | null;
-  datasets: Array<{
-    datasetId: string;
-    adminName: string;
-    present: boolean;
-    recordCount: string;
-    bytes: string;
-    chunkCount: number;
-  }>;
-  absentDatasets: string[];
-  error: ProtoRunError | null;
-  rosterStatus: string;
-  rosterCountsJson: string;
-  heldBatchId: string;
-  updatedAt: string;
-}
-interface ProtoTestConnection {
-  ok: boolean;
-  datasets: Array<{ datasetId: string; adminName: string; present: boolean; recordCount: string }>;
-  missing: string[];
-  durationMs: string;
-  bytes: string;
-  error: ProtoRunError | null;
-}
-interface ProtoPageInfo {
-  nextPageToken: string;
-  totalSize: string;
-}
+type ProtoSyncRun = connectorV1.SyncRun__Output;
 
-/** The generated client's unary methods the gateway calls. */
-export interface ConnectorServiceClient extends Client {
-  getSettings: UnaryMethod<object, ProtoSettings>;
-  putSettings: UnaryMethod<object, ProtoSettings>;
-  testConnection: UnaryMethod<object, ProtoTestConnection>;
-  getEgressInfo: UnaryMethod<object, Omit<EgressInfo, 'datasets'> & { datasets?: string[] }>;
-  triggerSync: UnaryMethod<object, { run: ProtoSyncRun | null; alreadyActive: boolean }>;
-  getSyncRun: UnaryMethod<object, ProtoSyncRun>;
-  listSyncRuns: UnaryMethod<object, { runs: ProtoSyncRun[]; page: ProtoPageInfo | null }>;
-  cancelSyncRun: UnaryMethod<object, ProtoSyncRun>;
-  getSyncStatus: UnaryMethod<object, ProtoSyncStatus>;
-  watchSyncRun(
-    request: object,
-    metadata: Metadata,
-    options?: CallOptions,
-  ): ClientReadableStream<ProtoSyncRun>;
-}
-
-function runError(e: ProtoRunError | null | undefined): RunError | null {
+function runError(e: connectorV1.RunError__Output | null | undefined): RunError | null {
   if (e === null || e === undefined || e.code === '') return null;
   return { code: e.code, message: e.message, adminAction: e.adminAction, transient: e.transient };
 }
 
-function fetchPlan(f: ProtoFetchPlan | null | undefined): FetchPlan {
+function fetchPlan(f: connectorV1.FetchPlan__Output | null | undefined): FetchPlan {
   return {
     mode: f?.mode === 'groups' ? 'groups' : 'whole',
     groups: (f?.groups ?? []).map((g) => ({
@@ -175,7 +67,7 @@ function fetchPlan(f: ProtoFetchPlan | null | undefined): FetchPlan {
 }
 
 /** Proto DataSourceSettings → API settings (a connector that predates the time zone → Europe/London). */
-export function toSettings(s: ProtoSettings): DataSourceSettings {
+export function toSettings(s: connectorV1.DataSourceSettings__Output): DataSourceSettings {
   return {
     configured: s.configured,
     isamsUrl: orNull(s.isamsUrl),
@@ -191,18 +83,6 @@ export function toSettings(s: ProtoSettings): DataSourceSettings {
     timeZone: s.timeZone || DEFAULT_TIME_ZONE,
     notificationEmails: s.notificationEmails ?? [],
   };
-}
-
-function parseCounts(json: string): Record<string, unknown> | null {
-  if (json === '') return null;
-  try {
-    const value: unknown = JSON.parse(json);
-    return value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : null;
-  } catch {
-    return null;
-  }
 }
 
 /** Maps a proto SyncRun to the API shape. */
@@ -243,7 +123,7 @@ export function toSyncRun(r: ProtoSyncRun): SyncRun {
     absentDatasets: r.absentDatasets,
     error: runError(r.error),
     rosterStatus: orNull(r.rosterStatus),
-    rosterCounts: parseCounts(r.rosterCountsJson),
+    rosterCounts: jsonObject(r.rosterCountsJson),
     heldBatchId: orNull(r.heldBatchId),
     updatedAt: orNull(r.updatedAt),
   };
@@ -267,9 +147,10 @@ const DEFAULT_TIME_ZONE = 'Europe/London';
 
 /** The gRPC implementation of {@link ConnectorGateway}. */
 export function createConnectorGateway(options: ConnectorGatewayOptions): ConnectorGateway {
-  const pkg = loadProtoPackage<{
-    isams_sync: { connector: { v1: { ConnectorService: GrpcClientConstructor<ConnectorServiceClient> } } };
-  }>('isams_sync/connector/v1/connector_service.proto', { protosDir: options.protosDir });
+  const pkg = loadProtoPackage<ConnectorServiceProtoGrpcType>(
+    'isams_sync/connector/v1/connector_service.proto',
+    { protosDir: options.protosDir },
+  );
   const identity = { keyring: options.identity, audience: 'connector' };
   const client = createGrpcClient(pkg.isams_sync.connector.v1.ConnectorService, options.address, {
     identity,
@@ -281,8 +162,7 @@ export function createConnectorGateway(options: ConnectorGatewayOptions): Connec
     identity,
     deadlineMs: options.watchDeadlineMs ?? 30 * 60_000,
   });
-  const call = <Res>(method: UnaryMethod<object, Res>, req: object, ctx: CallContext, deadlineMs?: number) =>
-    upstreamCall(UPSTREAM, method.bind(client) as UnaryMethod<object, Res>, req, ctx, deadlineMs);
+  const call = upstreamCaller(UPSTREAM, client);
 
   return {
     getSettings: async (ctx) => toSettings(await call(client.getSettings, {}, ctx)),
@@ -356,17 +236,13 @@ export function createConnectorGateway(options: ConnectorGatewayOptions): Connec
       const r = await call(
         client.listSyncRuns,
         {
-          page: { pageSize: input.pageSize, pageToken: input.pageToken ?? '' },
+          page: pageRequest(input),
           statuses: input.statuses ?? [],
           triggerKind: input.trigger ?? '',
         },
         ctx,
       );
-      const total = toNumber(r.page?.totalSize ?? '-1');
-      return {
-        runs: r.runs.map(toSyncRun),
-        page: { nextPageToken: orNull(r.page?.nextPageToken), totalSize: total < 0 ? null : total },
-      };
+      return { runs: r.runs.map(toSyncRun), page: pageInfo(r.page) };
     },
     cancelSyncRun: async (ctx, syncRunId) => toSyncRun(await call(client.cancelSyncRun, { syncRunId }, ctx)),
     async *watchSyncRun(ctx, syncRunId) {

@@ -1,3 +1,4 @@
+import type { commonV1 } from '@isams-sync/grpc';
 import { orNull, toNumber } from './upstream-call';
 
 /** Parses a JSON object field of a proto message; anything else → null. */
@@ -17,4 +18,9 @@ export function jsonObject(json: string | null | undefined): Record<string, unkn
 export function pageInfo(p: { nextPageToken: string; totalSize: string } | null | undefined) {
   const total = p === null || p === undefined ? -1 : toNumber(p.totalSize);
   return { nextPageToken: orNull(p?.nextPageToken), totalSize: total < 0 ? null : total };
+}
+
+/** API paging → proto PageRequest (no token: the first page). */
+export function pageRequest(p: { pageSize: number; pageToken?: string }): commonV1.PageRequest {
+  return { pageSize: p.pageSize, pageToken: p.pageToken ?? '' };
 }

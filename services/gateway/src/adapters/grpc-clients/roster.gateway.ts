@@ -1,6 +1,5 @@
-import type { Client } from '@grpc/grpc-js';
 import { createGrpcClient, loadProtoPackage } from '@isams-sync/grpc';
-import type { GrpcClientConstructor, ServiceKeyring, UnaryMethod } from '@isams-sync/grpc';
+import type { RosterServiceProtoGrpcType, rosterV1, ServiceKeyring } from '@isams-sync/grpc';
 import type {
   Change,
   ChangePage,
@@ -16,8 +15,8 @@ import type {
 } from '../../domain/models/roster.models';
 import { isEntityType } from '../../domain/models/roster.models';
 import type { CallContext } from '../../domain/principal';
-import { jsonObject, pageInfo } from './proto-json';
-import { orNull, upstreamCall } from './upstream-call';
+import { jsonObject, pageInfo, pageRequest } from './proto-json';
+import { orNull, upstreamCaller } from './upstream-call';
 
 interface Paging {
   pageSize: number;
@@ -61,96 +60,8 @@ export interface RosterGateway {
   close(): void;
 }
 
-interface PPage {
-  nextPageToken: string;
-  totalSize: string;
-}
-interface PEntity {
-  entityType: string;
-  entityId: string;
-  status: string;
-  dataJson: string;
-  lastSyncRunId: string;
-  changedAt: string;
-  removedAt: string;
-  graceUntil: string;
-  removalReason: string;
-}
-interface PChange {
-  seq: number;
-  entityType: string;
-  entityId: string;
-  change: string;
-  disposition: string;
-  beforeJson: string;
-  afterJson: string;
-  changedFields: string[];
-  removalReason: string;
-}
-interface PHeldBatch {
-  batchId: string;
-  syncRunId: string;
-  status: string;
-  createdAt: string;
-  types: Array<{ entityType: string; count: number; reason: string }>;
-  total: number;
-  decidedBy: string;
-  decidedAt: string;
-  comment: string;
-  /** Empty from a roster that predates batch kinds. */
-  kind: string;
-  reason: string;
-  /** 0 / empty from a roster that predates batch versions. */
-  version: number;
-  updatedAt: string;
-  lastSyncRunId: string;
-}
-interface PRun {
-  syncRunId: string;
-  state: string;
-  dryRun: boolean;
-  outcome: string;
-  receivedAt: string;
-  processedAt: string;
-  completedAt: string;
-  counts: RosterRun['counts'];
-  heldBatchId: string;
-  errorCode: string;
-  errorMessage: string;
-  changeCount: number;
-  findingCount: number;
-  holdKind: string;
-  holdReason: string;
-}
-
-/** The generated RosterService client's methods the gateway calls. */
-export interface RosterServiceClient extends Client {
-  listEntities: UnaryMethod<object, { entities: PEntity[]; page: PPage | null }>;
-  getEntity: UnaryMethod<object, PEntity>;
-  getRun: UnaryMethod<object, PRun>;
-  listRunChanges: UnaryMethod<object, { changes: PChange[]; page: PPage | null }>;
-  listRunFindings: UnaryMethod<object, { findings: FindingPage['findings']; page: PPage | null }>;
-  listHeldBatches: UnaryMethod<object, { batches: PHeldBatch[]; page: PPage | null }>;
-  getHeldBatch: UnaryMethod<object, { batch: PHeldBatch | null; records: PChange[]; page: PPage | null }>;
-  approveHeldBatch: UnaryMethod<object, PHeldBatch>;
-  discardHeldBatch: UnaryMethod<object, PHeldBatch>;
-  getRemovalThresholds: UnaryMethod<object, PThresholds>;
-  setRemovalThresholds: UnaryMethod<object, PThresholds>;
-  previewRunUndo: UnaryMethod<object, PRunUndo>;
-  undoRun: UnaryMethod<object, PRunUndo>;
-}
-
-export interface PThreshold {
-  percent: number;
-  min: number;
-}
-export interface PThresholds {
-  defaultThreshold: PThreshold | null;
-  byType: Array<{ entityType: string; threshold: PThreshold | null }>;
-}
-
 /** Proto RemovalThresholds → API thresholds (types the gateway does not know are left out). */
-export function toThresholds(t: PThresholds): RemovalThresholds {
+export function toThresholds(t: rosterV1.RemovalThresholds__Output): RemovalThresholds {
   const byType: RemovalThresholds['byType'] = [];
   for (const b of t.byType) {
     if (b.threshold !== null && isEntityType(b.entityType))
@@ -162,18 +73,7 @@ export function toThresholds(t: PThresholds): RemovalThresholds {
   };
 }
 
-interface PRunUndo {
-  syncRunId: string;
-  status: string;
-  restore: Array<{ entityType: string; entityId: string }>;
-  skipped: Array<{ reason: string; count: number }>;
-  expiresAt: string;
-  undoneBy: string;
-  undoneAt: string;
-  comment: string;
-}
-
-function toRunUndo(u: PRunUndo): RunUndo {
+function toRunUndo(u: rosterV1.RunUndo__Output): RunUndo {
   return {
     syncRunId: u.syncRunId,
     status: u.status === 'undone' || u.status === 'undoing' ? u.status : 'possible',
@@ -186,7 +86,7 @@ function toRunUndo(u: PRunUndo): RunUndo {
   };
 }
 
-function entity(e: PEntity): RosterEntity {
+function entity(e: rosterV1.Entity__Output): RosterEntity {
   return {
     entityType: e.entityType,
     entityId: e.entityId,
@@ -201,7 +101,7 @@ function entity(e: PEntity): RosterEntity {
 }
 
 /** Proto Change → API change. */
-export function toChange(c: PChange): Change {
+export function toChange(c: rosterV1.Change__Output): Change {
   return {
     seq: c.seq,
     entityType: c.entityType,
@@ -216,7 +116,7 @@ export function toChange(c: PChange): Change {
 }
 
 /** Proto HeldBatch → API held batch (a batch without a kind is a removal batch). */
-export function toHeldBatch(b: PHeldBatch): HeldBatch {
+export function toHeldBatch(b: rosterV1.HeldBatch__Output): HeldBatch {
   return {
     batchId: b.batchId,
     syncRunId: b.syncRunId,
@@ -235,7 +135,6 @@ export function toHeldBatch(b: PHeldBatch): HeldBatch {
   };
 }
 
-const page = (p: Paging) => ({ pageSize: p.pageSize, pageToken: p.pageToken ?? '' });
 const UPSTREAM = 'roster';
 
 /** The gRPC implementation of {@link RosterGateway}. */
@@ -246,9 +145,9 @@ export function createRosterGateway(options: {
   identity: ServiceKeyring;
   protosDir?: string;
 }): RosterGateway {
-  const pkg = loadProtoPackage<{
-    isams_sync: { roster: { v1: { RosterService: GrpcClientConstructor<RosterServiceClient> } } };
-  }>('isams_sync/roster/v1/roster_service.proto', { protosDir: options.protosDir });
+  const pkg = loadProtoPackage<RosterServiceProtoGrpcType>('isams_sync/roster/v1/roster_service.proto', {
+    protosDir: options.protosDir,
+  });
   const client = createGrpcClient(pkg.isams_sync.roster.v1.RosterService, options.address, {
     identity: { keyring: options.identity, audience: 'roster' },
     deadlineMs: options.deadlineMs,
@@ -263,8 +162,7 @@ export function createRosterGateway(options: {
       'GetRemovalThresholds',
     ],
   });
-  const call = <Res>(method: UnaryMethod<object, Res>, req: object, ctx: CallContext) =>
-    upstreamCall(UPSTREAM, method.bind(client) as UnaryMethod<object, Res>, req, ctx);
+  const call = upstreamCaller(UPSTREAM, client);
 
   return {
     async listEntities(ctx, input) {
@@ -275,7 +173,7 @@ export function createRosterGateway(options: {
           query: input.query ?? '',
           status: input.status ?? '',
           filters: input.filters ?? [],
-          page: page(input),
+          page: pageRequest(input),
         },
         ctx,
       );
@@ -319,7 +217,7 @@ export function createRosterGateway(options: {
           entityType: input.entityType ?? '',
           change: input.change ?? '',
           disposition: input.disposition ?? '',
-          page: page(input),
+          page: pageRequest(input),
         },
         ctx,
       );
@@ -328,7 +226,7 @@ export function createRosterGateway(options: {
     async listRunFindings(ctx, input) {
       const r = await call(
         client.listRunFindings,
-        { syncRunId: input.syncRunId, code: input.code ?? '', page: page(input) },
+        { syncRunId: input.syncRunId, code: input.code ?? '', page: pageRequest(input) },
         ctx,
       );
       return {
@@ -345,7 +243,11 @@ export function createRosterGateway(options: {
       };
     },
     async listHeldBatches(ctx, input) {
-      const r = await call(client.listHeldBatches, { status: input.status ?? '', page: page(input) }, ctx);
+      const r = await call(
+        client.listHeldBatches,
+        { status: input.status ?? '', page: pageRequest(input) },
+        ctx,
+      );
       return { batches: r.batches.map(toHeldBatch), page: pageInfo(r.page) };
     },
     async getHeldBatch(ctx, input) {
@@ -355,7 +257,7 @@ export function createRosterGateway(options: {
           batchId: input.batchId,
           entityType: input.entityType ?? '',
           query: input.query ?? '',
-          page: page(input),
+          page: pageRequest(input),
         },
         ctx,
       );

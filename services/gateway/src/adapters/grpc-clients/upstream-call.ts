@@ -1,7 +1,10 @@
+import type { Client } from '@grpc/grpc-js';
 import { GrpcCallError, IDENTITY_ERRORS, callMetadata, callUnary } from '@isams-sync/grpc';
 import type { UnaryMethod } from '@isams-sync/grpc';
+import { AppError } from '@isams-sync/errors';
 import { GatewayErrors } from '../../domain/gateway-errors';
 import type { CallContext } from '../../domain/principal';
+import { upstreamIssues } from '../../domain/validation-issues';
 
 const IDENTITY_CODES: ReadonlySet<string> = new Set(Object.values(IDENTITY_ERRORS));
 
@@ -20,6 +23,16 @@ export function upstreamError(err: unknown, upstream: string): unknown {
     return GatewayErrors.GATEWAY_UPSTREAM_UNAVAILABLE({ upstream }, { cause: err });
   if (err.errorCode.startsWith('GRPC_') && err.kind === 'deadline_exceeded')
     return GatewayErrors.GATEWAY_UPSTREAM_TIMEOUT({ upstream }, { cause: err });
+  // The fields an upstream refused travel in the API's one details shape (`details.issues`).
+  const issues = err.kind === 'invalid_argument' ? upstreamIssues(err.details) : undefined;
+  if (issues !== undefined)
+    return new AppError({
+      code: err.errorCode,
+      kind: err.kind,
+      message: err.grpcMessage,
+      details: { issues },
+      cause: err,
+    });
   return err.toAppError();
 }
 
@@ -45,6 +58,20 @@ export async function upstreamCall<Req, Res>(
   } catch (err) {
     throw upstreamError(err, upstream);
   }
+}
+
+/** A call bound to one generated client: request and response types follow the method passed. */
+export type UpstreamCaller = <Req, Res>(
+  method: UnaryMethod<Req, Res>,
+  request: Req,
+  ctx: CallContext,
+  deadlineMs?: number,
+) => Promise<Res>;
+
+/** {@link upstreamCall} for the methods of `client` (e.g. `call(client.getRun, { syncRunId }, ctx)`). */
+export function upstreamCaller(upstream: string, client: Client): UpstreamCaller {
+  return (method, request, ctx, deadlineMs) =>
+    upstreamCall(upstream, method.bind(client), request, ctx, deadlineMs);
 }
 
 /** A proto int64 (string with `longs: String`) or number as a JS number. */

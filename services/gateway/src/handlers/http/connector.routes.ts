@@ -25,6 +25,7 @@ import { schoolErrorResponses, schoolIdParam, schoolSecurity } from './route-sch
 import type { LiveEventCheck } from '../../domain/live-events';
 import { bearerCredential } from '../../domain/admin-token';
 import { GatewayErrors } from '../../domain/gateway-errors';
+import { parseRequest } from '../../domain/validation-issues';
 import type { CallContext } from '../../domain/principal';
 import type { StreamRegistry } from '../../domain/stream-registry';
 
@@ -215,7 +216,7 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
     },
     async (request, reply) => {
       const ctx = callContext(request, reply);
-      const body = triggerSyncBodySchema.parse(request.body ?? {});
+      const body = parseRequest(triggerSyncBodySchema, request.body ?? {}, 'body');
       if (!body.dryRun && !body.confirmLiveEvents && opts.liveEvents !== undefined) {
         await opts.liveEvents.assertNoneLive(ctx);
       }

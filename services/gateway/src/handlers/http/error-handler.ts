@@ -2,6 +2,7 @@ import { AppError, httpStatusFor, isAppError, toPublicError } from '@isams-sync/
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { GatewayErrors } from '../../domain/gateway-errors';
+import { validationFailed } from '../../domain/validation-issues';
 
 // HTTP has more precise statuses than the error kinds for these two.
 const STATUS_BY_CODE: Record<string, number> = {
@@ -75,20 +76,18 @@ export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest
   void sendError(
     reply,
     request,
-    GatewayErrors.GATEWAY_VALIDATION_FAILED({
-      issues: [
-        {
-          in: 'path',
-          path: '',
-          message:
-            err.code === 'FST_ERR_BAD_URL'
-              ? 'malformed URL encoding'
-              : err.code === 'FST_ERR_MAX_PARAM_LENGTH'
-                ? 'path parameter too long'
-                : 'the URL cannot be routed',
-        },
-      ],
-    }),
+    validationFailed([
+      {
+        in: 'path',
+        path: '',
+        message:
+          err.code === 'FST_ERR_BAD_URL'
+            ? 'malformed URL encoding'
+            : err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+              ? 'path parameter too long'
+              : 'the URL cannot be routed',
+      },
+    ]),
   );
 }
 
@@ -107,13 +106,13 @@ export function installErrorHandlers(app: FastifyInstance, bodyLimit: number): v
   app.setErrorHandler((err: FastifyError, request, reply) => {
     let mapped: unknown = err;
     if (hasZodFastifySchemaValidationErrors(err)) {
-      mapped = GatewayErrors.GATEWAY_VALIDATION_FAILED({
-        issues: err.validation.map((v) => ({
+      mapped = validationFailed(
+        err.validation.map((v) => ({
           in: err.validationContext ?? 'body',
           path: v.instancePath,
           message: v.message ?? 'invalid',
         })),
-      });
+      );
     } else if (isResponseSerializationError(err)) {
       request.log.error({ err, url: request.routeOptions.url }, 'response failed its schema');
       mapped = new AppError({ code: 'INTERNAL', kind: 'internal', message: 'Internal error', cause: err });

@@ -217,7 +217,8 @@ async function registerRateLimit(app: FastifyInstance, ratePerMinute: number): P
   });
 }
 
-const ERROR_MODEL = 'Every error is `{ "error": { "code", "message", "details?", "requestId" } }`.';
+const ERROR_MODEL =
+  'Every error is `{ "error": { "code", "message", "details?", "requestId" } }`; a request refused for its fields (400 `GATEWAY_VALIDATION_FAILED`, or an upstream invalid-argument code) names them in `details.issues[]` (`in`, `path`, `message`).';
 
 /** Builds the public app: school admin API (token/JWT, tenancy) and the dashboard. No operator routes. */
 export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {

@@ -1,0 +1,64 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AdminApiClient, AdminApiError } from '../src/admin-api-client';
+
+// A stand-in gateway: answers 503 `busyTimes` times per path, then 200 — to check the client's retry rule.
+const hits = new Map<string, number>();
+let busyTimes = 0;
+const server = createServer((req, res) => {
+  const key = `${req.method} ${req.url}`;
+  const n = (hits.get(key) ?? 0) + 1;
+  hits.set(key, n);
+  if (req.headers.authorization !== 'Bearer t') {
+    res.writeHead(401).end('{"error":{"code":"GATEWAY_TOKEN_INVALID"}}');
+    return;
+  }
+  if (n <= busyTimes) {
+    res.writeHead(503).end('{"error":{"code":"GATEWAY_UPSTREAM_UNAVAILABLE"}}');
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+});
+let url = '';
+
+beforeAll(async () => {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+describe('AdminApiClient.call', () => {
+  const retrying = () => new AdminApiClient(url, 's1', 't', { busyReads: { attempts: 6, delayMs: 1 } });
+
+  it('retries a GET answered busy (503) when asked to, and returns the later answer', async () => {
+    busyTimes = 1;
+    hits.clear();
+    expect(await retrying().call('GET', '/sync-runs')).toEqual({ ok: true });
+    expect(hits.get('GET /api/v1/schools/s1/sync-runs')).toBe(2);
+  });
+
+  it('never retries a write', async () => {
+    busyTimes = 1;
+    hits.clear();
+    await expect(retrying().call('PUT', '/settings', { a: 1 })).rejects.toThrow(/HTTP 503/);
+    expect(hits.get('PUT /api/v1/schools/s1/settings')).toBe(1);
+  });
+
+  it('retries nothing by default and reports the status and body', async () => {
+    busyTimes = 1;
+    hits.clear();
+    const err = await new AdminApiClient(url, 's1', 't').call('GET', '/sync-runs').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AdminApiError);
+    expect(err).toMatchObject({ status: 503, body: '{"error":{"code":"GATEWAY_UPSTREAM_UNAVAILABLE"}}' });
+    expect(hits.get('GET /api/v1/schools/s1/sync-runs')).toBe(1);
+  });
+
+  it('calls with the token given last', async () => {
+    busyTimes = 0;
+    const client = new AdminApiClient(url, 's1', 'old');
+    await expect(client.call('GET', '/settings')).rejects.toMatchObject({ status: 401 });
+    client.useToken('t');
+    expect(await client.call('GET', '/settings')).toEqual({ ok: true });
+  });
+});
