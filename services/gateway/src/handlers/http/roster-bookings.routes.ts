@@ -45,11 +45,19 @@ const opt = <K extends string>(key: K, v: string | undefined) =>
 const runParams = schoolIdParam.extend({ syncRunId: z.string().min(1).max(128) });
 const batchParams = schoolIdParam.extend({ batchId: z.string().min(1).max(128) });
 
+type RouteApp = Parameters<FastifyPluginAsyncZod<RosterBookingsRoutesOptions>>[0];
+const base = (tags: string[], summary: string) => ({ tags, summary, security: schoolSecurity });
+
 /** Roster browsing, run changes/findings, held batches (impact, approve, discard), events and bookings. */
 export const rosterBookingsRoutes: FastifyPluginAsyncZod<RosterBookingsRoutesOptions> = async (app, opts) => {
-  const { roster, bookings, auditLog } = opts;
-  const base = (tags: string[], summary: string) => ({ tags, summary, security: schoolSecurity });
+  rosterRoutes(app, opts);
+  heldBatchRoutes(app, opts);
+  bookingRoutes(app, opts);
+  runUndoRoutes(app, opts);
+};
 
+/** The roster (browse, search, one entity) and a run's roster view, changes, findings and dry-run impact. */
+function rosterRoutes(app: RouteApp, { roster, bookings }: RosterBookingsRoutesOptions): void {
   app.get(
     '/api/v1/schools/:schoolId/roster/:entityType',
     {
@@ -167,7 +175,10 @@ export const rosterBookingsRoutes: FastifyPluginAsyncZod<RosterBookingsRoutesOpt
     async (request, reply) =>
       dryRunImpact(roster, bookings, callContext(request, reply), request.params.syncRunId),
   );
+}
 
+/** Held batches: list, detail, booking impact, approve and discard. */
+function heldBatchRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBookingsRoutesOptions): void {
   app.get(
     '/api/v1/schools/:schoolId/held-batches',
     {
@@ -266,7 +277,10 @@ export const rosterBookingsRoutes: FastifyPluginAsyncZod<RosterBookingsRoutesOpt
       },
     );
   }
+}
 
+/** Events, live evenings and their bookings. */
+function bookingRoutes(app: RouteApp, { bookings }: RosterBookingsRoutesOptions): void {
   app.get(
     '/api/v1/schools/:schoolId/events',
     {
@@ -288,6 +302,45 @@ export const rosterBookingsRoutes: FastifyPluginAsyncZod<RosterBookingsRoutesOpt
       }),
   );
 
+  app.get(
+    '/api/v1/schools/:schoolId/evenings',
+    {
+      schema: {
+        ...base(
+          ['bookings'],
+          'Live evenings (marked live, or open today in the school’s time zone) and the cancellations they hold',
+        ),
+        description:
+          'A removal that would cancel a booking in a live evening is held (pending cancellation), whatever triggered the run. When the evening ends (set to finished, or its day passes in the school’s time zone) what is still held is cancelled; a person who comes back releases theirs.',
+        params: schoolIdParam,
+        response: { 200: eveningsSchema, ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) => bookings.listEvenings(callContext(request, reply)),
+  );
+
+  app.get(
+    '/api/v1/schools/:schoolId/events/:eventId/bookings',
+    {
+      schema: {
+        ...base(['bookings'], 'Bookings of one event (with cancellations and their reasons)'),
+        params: schoolIdParam.extend({ eventId: z.string().min(1).max(64) }),
+        querystring: z.object({ status: z.enum(['booked', 'cancelled']).optional(), ...paging }),
+        response: { 200: bookingPageSchema, ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) =>
+      bookings.listEventBookings(callContext(request, reply), {
+        eventId: request.params.eventId,
+        pageSize: request.query.pageSize,
+        ...opt('status', request.query.status),
+        ...token(request.query.pageToken),
+      }),
+  );
+}
+
+/** Undo a run: the preview with bookings, then the undo itself. */
+function runUndoRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBookingsRoutesOptions): void {
   app.get(
     '/api/v1/schools/:schoolId/sync-runs/:syncRunId/undo',
     {
@@ -333,40 +386,4 @@ export const rosterBookingsRoutes: FastifyPluginAsyncZod<RosterBookingsRoutesOpt
       return runUndoWithBookings(bookings, ctx, undo);
     },
   );
-
-  app.get(
-    '/api/v1/schools/:schoolId/evenings',
-    {
-      schema: {
-        ...base(
-          ['bookings'],
-          'Live evenings (marked live, or open today in the school’s time zone) and the cancellations they hold',
-        ),
-        description:
-          'A removal that would cancel a booking in a live evening is held (pending cancellation), whatever triggered the run. When the evening ends (set to finished, or its day passes in the school’s time zone) what is still held is cancelled; a person who comes back releases theirs.',
-        params: schoolIdParam,
-        response: { 200: eveningsSchema, ...schoolErrorResponses },
-      },
-    },
-    async (request, reply) => bookings.listEvenings(callContext(request, reply)),
-  );
-
-  app.get(
-    '/api/v1/schools/:schoolId/events/:eventId/bookings',
-    {
-      schema: {
-        ...base(['bookings'], 'Bookings of one event (with cancellations and their reasons)'),
-        params: schoolIdParam.extend({ eventId: z.string().min(1).max(64) }),
-        querystring: z.object({ status: z.enum(['booked', 'cancelled']).optional(), ...paging }),
-        response: { 200: bookingPageSchema, ...schoolErrorResponses },
-      },
-    },
-    async (request, reply) =>
-      bookings.listEventBookings(callContext(request, reply), {
-        eventId: request.params.eventId,
-        pageSize: request.query.pageSize,
-        ...opt('status', request.query.status),
-        ...token(request.query.pageToken),
-      }),
-  );
-};
+}
