@@ -87,12 +87,16 @@ export async function startTelemetry(options: StartTelemetryOptions): Promise<Te
   }
   const provider = new sdk.TracerProvider({
     sampler,
-    resource: resources.defaultResource().merge(
-      resources.resourceFromAttributes({
-        [semconv.ATTR_SERVICE_NAME]: serviceName,
-        'service.namespace': 'isams-sync',
-      }),
-    ),
+    // SDK defaults, then OTEL_RESOURCE_ATTRIBUTES, then this service's name (OTEL_SERVICE_NAME wins).
+    resource: resources
+      .defaultResource()
+      .merge(resources.detectResources({ detectors: [resources.envDetector] }))
+      .merge(
+        resources.resourceFromAttributes({
+          [semconv.ATTR_SERVICE_NAME]: serviceName,
+          'service.namespace': 'isams-sync',
+        }),
+      ),
     spanProcessors: [processor],
   });
   const contextManager = new hooks.AsyncLocalStorageContextManager().enable();

@@ -28,6 +28,8 @@ export const telemetryServiceConfig = {
   OTEL_TRACES_EXPORTER: env.enum(['otlp', 'none']).default('otlp'),
   /** Resource `service.name` of the spans; default the service's name (`SERVICE_NAME`, else its own). */
   OTEL_SERVICE_NAME: z.string().trim().min(1).optional(),
+  /** `key=value,…` resource attributes added to every span (read by the SDK's environment detector). */
+  OTEL_RESOURCE_ATTRIBUTES: z.string().trim().min(1).optional(),
   /** Sampler (default `parentbased_always_on`: follow the caller's decision, sample every new trace). */
   OTEL_TRACES_SAMPLER: env.enum(TRACE_SAMPLERS).default('parentbased_always_on'),
   /** Ratio 0–1 of the `…traceidratio` samplers (default 1). */
