@@ -169,6 +169,20 @@ spec:
               value: "9464"
             - name: SHUTDOWN_TIMEOUT_MS
               value: {{ $v.shutdownTimeout | quote }}
+            {{- if $v.tracing.enabled }}
+            - name: OTEL_EXPORTER_OTLP_ENDPOINT
+              value: {{ required "tracing.endpoint is required when tracing.enabled" $v.tracing.endpoint | quote }}
+            - name: OTEL_SERVICE_NAME
+              value: {{ $svc | quote }}
+            - name: OTEL_TRACES_SAMPLER
+              value: {{ $v.tracing.sampler | quote }}
+            - name: OTEL_TRACES_SAMPLER_ARG
+              value: {{ $v.tracing.samplerArg | toString | quote }}
+            {{- with $v.tracing.resourceAttributes }}
+            - name: OTEL_RESOURCE_ATTRIBUTES
+              value: {{ . | quote }}
+            {{- end }}
+            {{- end }}
             - name: GRPC_IDENTITY_DIR
               value: /etc/isams-sync/service-identity
             {{- if $hasGrpc }}

@@ -43,12 +43,22 @@ export interface CloudEvent<T = unknown> {
   tenantid: string;
   /** Extension: the sync run that produced the event, when there is one. */
   syncrunid?: string;
+  /**
+   * Extension (CloudEvents distributed tracing): the W3C trace context of the span that published
+   * the event, when tracing is on. Consumers continue the trace from it; see docs/observability.md.
+   */
+  traceparent?: string;
+  /** Extension (CloudEvents distributed tracing): the W3C `tracestate` that goes with `traceparent`. */
+  tracestate?: string;
   /** The payload, validated by the event type's zod schema. */
   data: T;
 }
 
 /** Extension attribute names we use (lowercase alphanumeric, per the CloudEvents spec). */
-export const CLOUDEVENT_EXTENSIONS = ['tenantid', 'syncrunid'] as const;
+export const CLOUDEVENT_EXTENSIONS = ['tenantid', 'syncrunid', 'traceparent', 'tracestate'] as const;
+
+/** A W3C `traceparent` (version 00): `00-<32 hex trace id>-<16 hex span id>-<2 hex flags>`. */
+export const TRACEPARENT_PATTERN = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 /** The envelope attributes in CloudEvents order; `data` excluded. */
 export const CLOUDEVENT_ATTRIBUTES = [
@@ -76,6 +86,8 @@ export const cloudEventEnvelopeSchema = z
     dataschema: z.string().min(1).optional(),
     tenantid: z.string().min(1),
     syncrunid: z.string().min(1).optional(),
+    traceparent: z.string().regex(TRACEPARENT_PATTERN).optional(),
+    tracestate: z.string().min(1).max(512).optional(),
     data: z.unknown(),
   })
   .strict()

@@ -11,6 +11,7 @@ export {
   isEventTypeName,
   CLOUDEVENT_EXTENSIONS,
   CLOUDEVENT_ATTRIBUTES,
+  TRACEPARENT_PATTERN,
   cloudEventEnvelopeSchema,
   parseCloudEventEnvelope,
 } from './cloud-event';

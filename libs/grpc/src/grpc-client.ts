@@ -15,6 +15,7 @@ import type { ErrorKind } from '@isams-sync/errors';
 import type { Logger } from '@isams-sync/logger';
 import { ERROR_CODE_KEY, TENANT_ID_KEY, metadataString } from './call-metadata';
 import { readErrorDetails } from './error-status';
+import { tracingClientInterceptor } from './grpc-tracing';
 import { ANY_TENANT, AUTHORIZATION_KEY, mintServiceToken } from './service-identity';
 import type { ServiceKeyring } from './service-identity';
 
@@ -140,7 +141,9 @@ export function buildServiceConfig(
 /**
  * Creates a client whose calls carry a service token ({@link ClientIdentity}) and a default
  * deadline, whose idempotent methods retry on UNAVAILABLE (both through the grpc-js service config),
- * with {@link GRPC_CLIENT_LIMITS}. Plaintext HTTP/2: see docs/security.md.
+ * with {@link GRPC_CLIENT_LIMITS}. Every call is a CLIENT span whose W3C trace context travels in the
+ * `traceparent`/`tracestate` metadata (nothing with tracing off; docs/observability.md). Plaintext
+ * HTTP/2: see docs/security.md.
  *
  * @example
  * ```ts
@@ -163,6 +166,8 @@ export function createGrpcClient<T extends Client>(
     'grpc.service_config_disable_resolution': 1,
     ...options.channelOptions,
     interceptors: [
+      // First, so its span covers the call and the token interceptor runs inside it.
+      tracingClientInterceptor(),
       serviceTokenInterceptor(options.identity),
       ...(options.channelOptions?.interceptors ?? []),
     ],

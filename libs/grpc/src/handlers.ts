@@ -13,6 +13,8 @@ import { REQUEST_ID_KEY } from './call-metadata';
 import { TENANT_REQUIRED, openCallContext, readRequestId } from './call-context';
 import type { CallContext, TenantFreeCallContext } from './call-context';
 import { toGrpcStatus } from './error-status';
+import { withContext } from '@isams-sync/telemetry';
+import { startServerSpan } from './grpc-tracing';
 import { verifiedCallerOf } from './service-access';
 import { IDENTITY_ERRORS } from './service-identity';
 
@@ -142,22 +144,31 @@ export function unary<Req, Res>(
   options: MethodOptions = {},
 ): WrappedHandler<handleUnaryCall<Req, Res>> {
   const make = (logger: Logger | undefined): handleUnaryCall<Req, Res> =>
-    function handleUnary(call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void {
+    function handleUnary(call: ServerUnaryCall<Req, Res>, reply: sendUnaryData<Res>): void {
       const base = logger ?? missingLogger();
+      // The call's SERVER span, a child of the caller's trace context (metadata); ended with the status.
+      const traced = startServerSpan(call.getPath(), call.metadata);
+      const callback: sendUnaryData<Res> = (err, ...rest) => {
+        traced.end(err === null ? status.OK : (err.code ?? status.UNKNOWN));
+        reply(err, ...rest);
+      };
       const fail = (err: unknown, log: Logger, requestId: string) => {
         const st = toGrpcStatus(err);
         logFailure(log, err, st.code);
         callback({ ...st, metadata: requestIdTrailer(requestId, st.metadata) });
       };
-      const opened = begin(call as Surface, base, options.tenantFree === true, fail);
-      if (opened === undefined) return;
-      Promise.resolve()
-        .then(() => handler(call.request, opened.context as CallContext))
-        .then(
-          (response) => callback(null, response, requestIdTrailer(opened.context.requestId)),
-          (err: unknown) => fail(err, opened.context.logger, opened.context.requestId),
-        )
-        .finally(() => opened.close());
+      withContext(traced.context, () => {
+        const opened = begin(call as Surface, base, options.tenantFree === true, fail);
+        if (opened === undefined) return;
+        traced.tenant(opened.context.tenantId);
+        Promise.resolve()
+          .then(() => handler(call.request, opened.context as CallContext))
+          .then(
+            (response) => callback(null, response, requestIdTrailer(opened.context.requestId)),
+            (err: unknown) => fail(err, opened.context.logger, opened.context.requestId),
+          )
+          .finally(() => opened.close());
+      });
     };
   return Object.assign(make(options.logger), {
     [BIND_LOGGER]: (logger: Logger) => make(options.logger ?? logger),
@@ -185,30 +196,39 @@ export function serverStreaming<Req, Res>(
   const make = (logger: Logger | undefined): handleServerStreamingCall<Req, Res> =>
     function handleStream(call: ServerWritableStream<Req, Res>): void {
       const base = logger ?? missingLogger();
+      const traced = startServerSpan(call.getPath(), call.metadata);
       const fail = (err: unknown, log: Logger, requestId: string) => {
         const st = toGrpcStatus(err);
         logFailure(log, err, st.code);
+        traced.end(st.code);
         call.emit('error', { ...st, metadata: requestIdTrailer(requestId, st.metadata) });
       };
-      const opened = begin(call as Surface, base, options.tenantFree === true, fail);
-      if (opened === undefined) return;
-      const send: StreamSend<Res> = (message) =>
-        new Promise<void>((resolve, reject) => {
-          if (opened.context.signal.aborted) {
-            reject(opened.context.signal.reason);
-            return;
-          }
-          call.write(message, (err?: Error | null) => (err ? reject(err) : resolve()));
-        });
-      Promise.resolve()
-        .then(() => handler(call.request, opened.context as CallContext, send))
-        .then(
-          () => call.end(requestIdTrailer(opened.context.requestId)),
-          (err: unknown) => {
-            if (!call.cancelled) fail(err, opened.context.logger, opened.context.requestId);
-          },
-        )
-        .finally(() => opened.close());
+      withContext(traced.context, () => {
+        const opened = begin(call as Surface, base, options.tenantFree === true, fail);
+        if (opened === undefined) return;
+        traced.tenant(opened.context.tenantId);
+        const send: StreamSend<Res> = (message) =>
+          new Promise<void>((resolve, reject) => {
+            if (opened.context.signal.aborted) {
+              reject(opened.context.signal.reason);
+              return;
+            }
+            call.write(message, (err?: Error | null) => (err ? reject(err) : resolve()));
+          });
+        Promise.resolve()
+          .then(() => handler(call.request, opened.context as CallContext, send))
+          .then(
+            () => {
+              traced.end(status.OK);
+              call.end(requestIdTrailer(opened.context.requestId));
+            },
+            (err: unknown) => {
+              if (!call.cancelled) fail(err, opened.context.logger, opened.context.requestId);
+              else traced.end(status.CANCELLED);
+            },
+          )
+          .finally(() => opened.close());
+      });
     };
   return Object.assign(make(options.logger), {
     [BIND_LOGGER]: (logger: Logger) => make(options.logger ?? logger),

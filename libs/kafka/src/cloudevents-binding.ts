@@ -1,6 +1,7 @@
-import { parseCloudEventEnvelope } from '@isams-sync/events';
+import { parseCloudEventEnvelope, TRACEPARENT_PATTERN } from '@isams-sync/events';
 import type { CloudEvent } from '@isams-sync/events';
 import { isAppError } from '@isams-sync/errors';
+import { traceCarrierOf } from '@isams-sync/telemetry';
 import { KafkaErrors } from './kafka-errors';
 
 /** A Kafka record as this package produces it (kafkajs-independent). */
@@ -33,6 +34,8 @@ const HEADER_ATTRIBUTES = [
   'dataschema',
   'tenantid',
   'syncrunid',
+  'traceparent',
+  'tracestate',
 ] as const;
 const REQUIRED_HEADERS = ['specversion', 'id', 'source', 'type', 'time', 'tenantid'] as const;
 
@@ -48,12 +51,19 @@ export interface ToKafkaMessageOptions {
 /**
  * Maps a CloudEvent to a Kafka record in CloudEvents **binary** content mode: attributes as `ce_*`
  * headers, `datacontenttype` as `content-type`, `data` as the JSON value, tenant id as the key.
+ * An event without a `traceparent` gets the active span's (the CloudEvents distributed-tracing
+ * extension, `ce_traceparent`/`ce_tracestate`); with tracing off there is none to add.
  */
 export function toKafkaMessage(event: CloudEvent, options: ToKafkaMessageOptions = {}): KafkaOutgoingMessage {
   const headers: Record<string, string> = {};
   for (const attr of HEADER_ATTRIBUTES) {
     const value = event[attr];
     if (value !== undefined) headers[`${CE_HEADER_PREFIX}${attr}`] = value;
+  }
+  if (event.traceparent === undefined) {
+    const { traceparent, tracestate } = traceCarrierOf();
+    if (traceparent !== undefined) headers[`${CE_HEADER_PREFIX}traceparent`] = traceparent;
+    if (tracestate !== undefined) headers[`${CE_HEADER_PREFIX}tracestate`] = tracestate;
   }
   headers[CONTENT_TYPE_HEADER] = event.datacontenttype;
   return { key: options.key ?? event.tenantid, value: JSON.stringify(event.data), headers };
@@ -79,6 +89,17 @@ export function fromKafkaMessage(message: KafkaIncomingMessage): CloudEvent<unkn
     const v = headerValue(message.headers, `${CE_HEADER_PREFIX}${attr}`);
     if (v !== undefined) attrs[attr] = v;
   }
+  // A malformed trace context is ignored, as W3C Trace Context asks (the event starts a new trace),
+  // never a reason to refuse the event.
+  if (typeof attrs.traceparent === 'string' && !TRACEPARENT_PATTERN.test(attrs.traceparent)) {
+    delete attrs.traceparent;
+    delete attrs.tracestate;
+  }
+  if (
+    typeof attrs.tracestate === 'string' &&
+    (attrs.traceparent === undefined || attrs.tracestate === '' || attrs.tracestate.length > 512)
+  )
+    delete attrs.tracestate;
   const missing = REQUIRED_HEADERS.filter((a) => attrs[a] === undefined);
   if (missing.length > 0) {
     throw KafkaErrors.KAFKA_MESSAGE_INVALID({

@@ -2,6 +2,8 @@ import type { CloudEvent } from '@isams-sync/events';
 import { dlqTopicName } from '@isams-sync/events';
 import { isAppError } from '@isams-sync/errors';
 import type { Logger } from '@isams-sync/logger';
+import { contextFromCarrier, linkTo, ROOT_CONTEXT, SpanKind, withSpan } from '@isams-sync/telemetry';
+import type { Link } from '@isams-sync/telemetry';
 import type { Consumer, EachBatchPayload, IHeaders, KafkaMessage } from 'kafkajs';
 import { backoffDelay } from './backoff';
 import type { BackoffOptions } from './backoff';
@@ -440,11 +442,32 @@ export function runConsumer(options: RunConsumerOptions): ConsumerHandle {
     const previous = retrying.get(key);
     const attempt = (previous?.offset === firstOffset ? previous.attempts : 0) + 1;
     try {
-      await withHeartbeats(heartbeat, () =>
-        options.batchHandler!(
-          chunk.map((c) => c.event),
-          { topic, partition, firstOffset, lastOffset, attempt, logger: log, heartbeat },
-        ),
+      // A batch mixes events of several traces (runs, schools): its span starts a trace of its own,
+      // linked to the span that published each event (docs/observability.md › Batches).
+      const links = chunk.map((c) => linkTo(c.event)).filter((l): l is Link => l !== undefined);
+      await withSpan(
+        `process ${topic}`,
+        {
+          kind: SpanKind.CONSUMER,
+          parent: ROOT_CONTEXT,
+          links,
+          attributes: {
+            'messaging.system': 'kafka',
+            'messaging.operation.type': 'process',
+            'messaging.destination.name': topic,
+            'messaging.destination.partition.id': String(partition),
+            'messaging.consumer.group.name': groupId,
+            'messaging.batch.message_count': chunk.length,
+            'isams_sync.attempt': attempt,
+          },
+        },
+        () =>
+          withHeartbeats(heartbeat, () =>
+            options.batchHandler!(
+              chunk.map((c) => c.event),
+              { topic, partition, firstOffset, lastOffset, attempt, logger: log, heartbeat },
+            ),
+          ),
       );
       if (attempt > 1) log.info({ attempt }, 'kafka batch handler succeeded after retrying');
       retrying.delete(key);
@@ -493,8 +516,29 @@ export function runConsumer(options: RunConsumerOptions): ConsumerHandle {
     const previous = retrying.get(key);
     const attempt = (previous?.offset === message.offset ? previous.attempts : 0) + 1;
     try {
-      await withHeartbeats(heartbeat, () =>
-        handler(event, { topic, partition, offset: message.offset, attempt, logger: log, heartbeat }),
+      // The event's CONSUMER span continues the trace of the span that published it.
+      await withSpan(
+        `process ${topic}`,
+        {
+          kind: SpanKind.CONSUMER,
+          parent: contextFromCarrier(event),
+          attributes: {
+            'messaging.system': 'kafka',
+            'messaging.operation.type': 'process',
+            'messaging.destination.name': topic,
+            'messaging.destination.partition.id': String(partition),
+            'messaging.consumer.group.name': groupId,
+            'messaging.kafka.offset': Number(message.offset),
+            'cloudevents.event_id': event.id,
+            'cloudevents.event_type': event.type,
+            'isams_sync.tenant_id': event.tenantid,
+            'isams_sync.attempt': attempt,
+          },
+        },
+        () =>
+          withHeartbeats(heartbeat, () =>
+            handler(event, { topic, partition, offset: message.offset, attempt, logger: log, heartbeat }),
+          ),
       );
       if (attempt > 1) log.info({ attempt }, 'kafka handler succeeded after retrying');
       retrying.delete(key);

@@ -1,5 +1,6 @@
 import type { CloudEvent } from '@isams-sync/events';
 import type { Logger } from '@isams-sync/logger';
+import { SpanKind, withSpan } from '@isams-sync/telemetry';
 import type { Message, Producer } from 'kafkajs';
 import { backoffDelay } from './backoff';
 import type { BackoffOptions } from './backoff';
@@ -228,12 +229,26 @@ export function createEventProducer(client: KafkaClient, options: EventProducerO
         );
       }
     },
+    // One PRODUCER span per publish; events without a trace context of their own carry this span's.
     publish: (topic, events, publishOptions = {}) =>
-      publishMessages(
-        topic,
-        events.map((e) =>
-          toKafkaMessage(e, publishOptions.keyOf === undefined ? {} : { key: publishOptions.keyOf(e) }),
-        ),
+      withSpan(
+        `publish ${topic}`,
+        {
+          kind: SpanKind.PRODUCER,
+          attributes: {
+            'messaging.system': 'kafka',
+            'messaging.operation.type': 'send',
+            'messaging.destination.name': topic,
+            'messaging.batch.message_count': events.length,
+          },
+        },
+        () =>
+          publishMessages(
+            topic,
+            events.map((e) =>
+              toKafkaMessage(e, publishOptions.keyOf === undefined ? {} : { key: publishOptions.keyOf(e) }),
+            ),
+          ),
       ),
     publishRaw: (topic, records) =>
       publishMessages(

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import pino from 'pino';
 import type { DestinationStream, LevelWithSilent, Logger } from 'pino';
 import pretty from 'pino-pretty';
@@ -22,6 +23,18 @@ export interface CreateLoggerOptions {
 
 const scrubMessage = (msg: unknown): unknown => (typeof msg === 'string' ? scrubSecrets(msg) : msg);
 
+const NO_TRACE = Object.freeze({});
+
+/**
+ * `trace_id`/`span_id` of the active span (OpenTelemetry), so a log line can be found from its trace
+ * and back. With tracing off there is never an active span: the line gets no fields.
+ */
+export function traceLogFields(): { trace_id?: string; span_id?: string } {
+  const spanContext = trace.getSpanContext(context.active());
+  if (spanContext === undefined || !isSpanContextValid(spanContext)) return NO_TRACE;
+  return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
+}
+
 /**
  * Creates the process's root logger (create one per process, then `child()` per module/request).
  *
@@ -31,6 +44,8 @@ const scrubMessage = (msg: unknown): unknown => (typeof msg === 'string' ? scrub
  * 2. a deep, case-insensitive scrub of sensitive field names and of `apiKey=`/braced-GUID/URL
  *    credential text in every field value;
  * 3. {@link scrubSecrets} over the message and the error's message and stack (every GUID goes).
+ *
+ * While an OpenTelemetry span is active, lines carry its `trace_id` and `span_id` ({@link traceLogFields}).
  *
  * @example
  * ```ts
@@ -45,6 +60,11 @@ export function createLogger(opts: CreateLoggerOptions): Logger {
     base: { service: opts.service, pid: process.pid, hostname: hostname() },
     timestamp: pino.stdTimeFunctions.isoTime,
     errorKey: 'err',
+    mixin: traceLogFields,
+    // pino's default merge copies the line's fields into the mixin's object; without a span there is
+    // nothing to merge (and the shared empty object must stay empty).
+    mixinMergeStrategy: (mergeObject, mixinObject) =>
+      mixinObject === NO_TRACE ? mergeObject : Object.assign(mixinObject, mergeObject),
     redact: { paths: [...REDACTED_PATHS, ...(opts.extraRedactPaths ?? [])], censor: REDACTED },
     serializers: {
       err: scrubbingErrSerializer,

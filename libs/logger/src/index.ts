@@ -3,7 +3,7 @@
  * secrets and pupils'/staff's personal data.
  * @packageDocumentation
  */
-export { createLogger } from './create-logger';
+export { createLogger, traceLogFields } from './create-logger';
 export type { CreateLoggerOptions } from './create-logger';
 export { REDACTED, REDACTED_PATHS, SECRET_FIELDS, PERSONAL_FIELDS, isSensitiveField } from './redaction';
 export { scrubSecrets } from './scrub';

@@ -3,10 +3,12 @@ import { TopicNames } from '@isams-sync/events';
 import { z } from 'zod';
 import { grpcServerConfig } from '@isams-sync/grpc';
 import { kafkaServiceConfig } from '@isams-sync/kafka';
+import { telemetryServiceConfig } from '@isams-sync/telemetry';
 
 /** Environment of the bookings service (see docs/configuration.md › bookings and the README). */
 export const configSchema = z.object({
   ...commonServiceConfig,
+  ...telemetryServiceConfig,
   GRPC_PORT: env.port({ allowZero: true }).default(50051),
   PROTOS_DIR: z.string().trim().min(1).optional(),
   ...grpcServerConfig,

@@ -7,6 +7,7 @@ import { DEFAULT_PARSER_LIMITS } from '@isams-sync/isams';
 import { kafkaServiceConfig } from '@isams-sync/kafka';
 import { z } from 'zod';
 import { DEFAULT_CONTACTS_METHODS } from './domain/method-groups';
+import { telemetryServiceConfig } from '@isams-sync/telemetry';
 
 /**
  * Environment of the connector (see docs/configuration.md › connector and the README). Durations
@@ -14,6 +15,7 @@ import { DEFAULT_CONTACTS_METHODS } from './domain/method-groups';
  */
 export const configSchema = z.object({
   ...commonServiceConfig,
+  ...telemetryServiceConfig,
   GRPC_PORT: env.port({ allowZero: true }).default(50051),
   PROTOS_DIR: z.string().trim().min(1).optional(),
   ...grpcServerConfig,

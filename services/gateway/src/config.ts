@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { commonServiceConfig, env, loadConfig } from '@isams-sync/config';
 import { grpcIdentityConfig } from '@isams-sync/grpc';
 import { z } from 'zod';
+import { telemetryServiceConfig } from '@isams-sync/telemetry';
 
 const HOUR = 3_600_000;
 
@@ -37,6 +38,7 @@ const trustProxy = z.string().transform((raw, ctx): false | number | string[] =>
 export const gatewayConfigSchema = z
   .object({
     ...commonServiceConfig,
+    ...telemetryServiceConfig,
     HTTP_HOST: z.string().trim().min(1).default('0.0.0.0'),
     HTTP_PORT: env.port({ allowZero: true }).default(8080),
     /** The operator listener (token administration); loopback by default, never in the chart's Service. */

@@ -3,6 +3,7 @@ import { TopicNames } from '@isams-sync/events';
 import { grpcServerConfig } from '@isams-sync/grpc';
 import { kafkaServiceConfig } from '@isams-sync/kafka';
 import { z } from 'zod';
+import { telemetryServiceConfig } from '@isams-sync/telemetry';
 
 /**
  * Environment of the roster (see docs/configuration.md › roster and the README). Durations accept
@@ -10,6 +11,7 @@ import { z } from 'zod';
  */
 export const configSchema = z.object({
   ...commonServiceConfig,
+  ...telemetryServiceConfig,
   GRPC_PORT: env.port({ allowZero: true }).default(50051),
   PROTOS_DIR: z.string().trim().min(1).optional(),
   ...grpcServerConfig,

@@ -19,6 +19,14 @@ import {
 import type { BatchRemoval } from '../domain/removal-decision';
 import { isStaleChange } from '../domain/roster-ordering';
 import { DEFAULT_SCHOOL_TIME_ZONE } from '../domain/school-calendar';
+import {
+  activeSpanContext,
+  contextFromCarrier,
+  recordSpanError,
+  startSpan,
+  traceCarrierOf,
+} from '@isams-sync/telemetry';
+import type { Span } from '@isams-sync/telemetry';
 
 /** Publishes booking outcome events (awaited, acks=all). */
 export interface BookingEventPublisher {
@@ -466,22 +474,43 @@ export function createRosterChangeHandler(deps: {
       }
 
       const toPublish: CloudEvent[] = [];
+      // The batch's span is a trace of its own (several runs and schools): each removal gets a span
+      // in its own run's trace (a child of the change event's context, linked to the batch span), and
+      // the booking events it causes carry that span's context (docs/observability.md › Batches).
+      const batchSpan = activeSpanContext();
+      const spans: Span[] = [];
       for (const [k, d] of decisions.entries()) {
         const { event, removal } = removals[k]!;
         const at = removal.cause.at;
-        toPublish.push(...d.republish.map((b) => cancelledEvent(tenantId, b)));
         const mine = cancelledBy.get(event.id) ?? [];
-        toPublish.push(...mine.map((b) => cancelledEvent(tenantId, b)));
+        const traced = startSpan('bookings.apply-removal', {
+          parent: contextFromCarrier(event),
+          ...(batchSpan === undefined ? {} : { links: [{ context: batchSpan }] }),
+          attributes: {
+            'isams_sync.tenant_id': tenantId,
+            'cloudevents.event_id': event.id,
+            'isams_sync.bookings_cancelled': mine.length,
+            'isams_sync.bookings_held': d.hold.length,
+            'isams_sync.bookings_republished': d.republish.length,
+          },
+        });
+        spans.push(traced.span);
+        const carrier = traceCarrierOf(traced.context);
+        const causedHere = (e: CloudEvent): CloudEvent => ({ ...e, ...carrier });
+        toPublish.push(...d.republish.map((b) => causedHere(cancelledEvent(tenantId, b))));
+        toPublish.push(...mine.map((b) => causedHere(cancelledEvent(tenantId, b))));
         for (const b of d.hold) {
           toPublish.push(
-            bookingCancellationHeldV1.create({
-              tenantId,
-              subject: b.id,
-              idParts: [b.id, event.id],
-              time: at,
-              syncRunId: event.data.syncRunId,
-              data: { ...ref(b), heldAt: at.toISOString(), roster: rosterRef(removal.cause) },
-            }),
+            causedHere(
+              bookingCancellationHeldV1.create({
+                tenantId,
+                subject: b.id,
+                idParts: [b.id, event.id],
+                time: at,
+                syncRunId: event.data.syncRunId,
+                data: { ...ref(b), heldAt: at.toISOString(), roster: rosterRef(removal.cause) },
+              }),
+            ),
           );
         }
         outcomes.set(event.id, {
@@ -492,7 +521,14 @@ export function createRosterChangeHandler(deps: {
           notReinstated: 0,
         });
       }
-      await publisher.publish(toPublish);
+      try {
+        await publisher.publish(toPublish);
+      } catch (err) {
+        for (const span of spans) recordSpanError(span, err);
+        throw err;
+      } finally {
+        for (const span of spans) span.end();
+      }
       await store.putPersonStates(
         tenantId,
         removals.map(({ removal }) => ({

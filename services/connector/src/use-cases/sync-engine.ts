@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { MongoErrors, fencedWrite } from '@isams-sync/mongo';
 import type { HeldLease, LeaseKeeper } from '@isams-sync/mongo';
 import type { Logger } from '@isams-sync/logger';
+import { contextFromCarrier, ROOT_CONTEXT, traceCarrierOf, withSpan } from '@isams-sync/telemetry';
 import { CHUNK_ENVELOPE_OVERHEAD_BYTES } from '../domain/chunk-plan';
 import { ConnectorErrors } from '../domain/connector-errors';
 import { nextScheduledRun } from '../domain/schedule';
@@ -215,6 +216,8 @@ export class SyncEngine {
         sequence: 0,
         updatedAt: now,
       };
+      const trace = traceCarrierOf();
+      if (trace.traceparent !== undefined) run.trace = trace;
       // Queued before inserted: a crash in between leaves a queue entry without a run (dropped by the
       // work queue after a minute), never a requested run that no queue entry points at.
       await this.deps.runs.enqueue({ _id: id, tenantId, requestedAt: now });
@@ -284,7 +287,12 @@ export class SyncEngine {
       });
       await this.deps.settings.setSchedule(s.tenantId, next);
       try {
-        await this.trigger(s.tenantId, { kind: 'schedule' }, false);
+        // Each school's scheduled run is a trace of its own, rooted here.
+        await withSpan(
+          'connector.scheduled-run',
+          { parent: ROOT_CONTEXT, attributes: { 'isams_sync.tenant_id': s.tenantId } },
+          () => this.trigger(s.tenantId, { kind: 'schedule' }, false),
+        );
       } catch (err) {
         this.deps.logger.warn({ tenantId: s.tenantId, err }, 'scheduled sync not requested');
       }
@@ -382,7 +390,25 @@ export class SyncEngine {
    * not renewed in time) the run is aborted, and every write of the run carries the lease's fence, so
    * a replica that stalled past its lease cannot change a run another replica took over.
    */
-  private async execute(initial: RunDocument, abort: AbortController, lease: HeldLease): Promise<void> {
+  private execute(initial: RunDocument, abort: AbortController, lease: HeldLease): Promise<void> {
+    // The run's span continues the trace of its request (stored with the run), whichever replica
+    // and however much later the work queue starts it.
+    return withSpan(
+      'connector.sync-run',
+      {
+        parent: contextFromCarrier(initial.trace),
+        attributes: {
+          'isams_sync.tenant_id': initial.tenantId,
+          'isams_sync.sync_run_id': initial._id,
+          'isams_sync.trigger': initial.trigger.kind,
+          'isams_sync.dry_run': initial.dryRun,
+        },
+      },
+      () => this.executeRun(initial, abort, lease),
+    );
+  }
+
+  private async executeRun(initial: RunDocument, abort: AbortController, lease: HeldLease): Promise<void> {
     const { tenantId } = initial;
     const log = this.deps.logger.child({ tenantId, syncRunId: initial._id });
     const spool = new RunSpool(this.opts.spoolDir, initial._id, this.spoolQuota);
@@ -424,24 +450,30 @@ export class SyncEngine {
       // Fetch and spool.
       const fetchStart = Date.now();
       const fetchSeconds = () => (Date.now() - fetchStart) / 1000;
-      const result = await fetchToSpool({
-        source: { baseUrl: settings.isamsUrl, apiKey, format: settings.format },
-        client: this.opts.isams,
-        spool,
-        maxChunkRecordBytes: this.opts.maxChunkBytes - CHUNK_ENVELOPE_OVERHEAD_BYTES,
-        signal: abort.signal,
-        logger: log,
-        plan: await this.deps.fetchPlans.get(tenantId),
-        contactsMethods: this.opts.contactsMethods,
-        onPlanChange: (plan) =>
-          this.deps.fetchPlans.put(tenantId, plan).catch((err: unknown) => {
-            log.warn({ err }, 'fetch plan not saved; the next run learns it again');
+      const plan = await this.deps.fetchPlans.get(tenantId);
+      const result = await withSpan(
+        'connector.fetch',
+        { attributes: { 'isams_sync.source_format': settings.format } },
+        () =>
+          fetchToSpool({
+            source: { baseUrl: settings.isamsUrl, apiKey, format: settings.format },
+            client: this.opts.isams,
+            spool,
+            maxChunkRecordBytes: this.opts.maxChunkBytes - CHUNK_ENVELOPE_OVERHEAD_BYTES,
+            signal: abort.signal,
+            logger: log,
+            plan,
+            contactsMethods: this.opts.contactsMethods,
+            onPlanChange: (plan) =>
+              this.deps.fetchPlans.put(tenantId, plan).catch((err: unknown) => {
+                log.warn({ err }, 'fetch plan not saved; the next run learns it again');
+              }),
+            onFetch: (f) => {
+              fetch = f;
+            },
+            onProgress: (p) => writeProgress(() => ({ ...run.progress, ...p, datasetsTotal: 14 })),
           }),
-        onFetch: (f) => {
-          fetch = f;
-        },
-        onProgress: (p) => writeProgress(() => ({ ...run.progress, ...p, datasetsTotal: 14 })),
-      }).catch((err: unknown) => {
+      ).catch((err: unknown) => {
         this.deps.observe?.fetched({ seconds: fetchSeconds(), ok: false });
         throw err;
       });
@@ -505,11 +537,13 @@ export class SyncEngine {
       lastProgress = Date.now();
       await lease.fence.check();
       await this.deps.onStep?.('publishing', run);
-      await this.deps.publisher.publishChunks(run, spool, (n) => {
-        abort.signal.throwIfAborted();
-        published += n;
-        writeProgress(() => ({ ...run.progress, chunksPublished: published }));
-      });
+      await withSpan('connector.publish-chunks', {}, () =>
+        this.deps.publisher.publishChunks(run, spool, (n) => {
+          abort.signal.throwIfAborted();
+          published += n;
+          writeProgress(() => ({ ...run.progress, chunksPublished: published }));
+        }),
+      );
       // The last progress write lands before the marker attempt is decided.
       await progressWrite;
       abort.signal.throwIfAborted();

@@ -1,4 +1,5 @@
 import type { Logger } from '@isams-sync/logger';
+import { contextFromCarrier, withSpan } from '@isams-sync/telemetry';
 import { isAppError } from '@isams-sync/errors';
 import type { RosterEntityType } from '@isams-sync/events';
 import { DATASET_IDS } from '@isams-sync/isams';
@@ -262,7 +263,20 @@ export class ChangesetProcessor {
       const log = this.deps.logger.child({ tenantId, syncRunId: cs.syncRunId, changesetKind: cs.kind });
       try {
         const started = performance.now();
-        const next = await this.step(cs, lease);
+        // One span per step, a child of the changeset's creation (the run's trace for a sync).
+        const next = await withSpan(
+          `roster.changeset ${cs.state}`,
+          {
+            parent: contextFromCarrier(cs.trace),
+            attributes: {
+              'isams_sync.tenant_id': tenantId,
+              'isams_sync.sync_run_id': cs.syncRunId,
+              'isams_sync.changeset_kind': cs.kind,
+              'isams_sync.changeset_state': cs.state,
+            },
+          },
+          () => this.step(cs, lease),
+        );
         if (next === undefined) return;
         log.debug(
           { from: cs.state, to: next, ms: Math.round(performance.now() - started) },

@@ -2,6 +2,8 @@ import { datasetSnapshotCompletedV1, rawDatasetChunkV1, syncRunUpdatedV1 } from 
 import { DATASET_IDS } from '@isams-sync/isams';
 import { toKafkaMessage } from '@isams-sync/kafka';
 import type { EventProducer, KafkaOutgoingMessage } from '@isams-sync/kafka';
+import { SpanKind, startSpan, withContext } from '@isams-sync/telemetry';
+import type { Span } from '@isams-sync/telemetry';
 import type { RunDocument } from '../mongo/runs-repository';
 import type { RunSpool } from '../spool/run-spool';
 
@@ -100,10 +102,17 @@ export class RunPublisher {
   ): Promise<void> {
     const fetchedAt = run.fetchedAt ?? run.updatedAt;
     let batch: KafkaOutgoingMessage[] = [];
+    // One PRODUCER span per chunk, whose context the chunk carries; ended once the chunk is acknowledged.
+    let spans: Span[] = [];
     const flush = async () => {
       if (batch.length === 0) return;
       const n = batch.length;
-      await this.producer.publishRaw(this.topics.rawDatasets, batch);
+      try {
+        await this.producer.publishRaw(this.topics.rawDatasets, batch);
+      } finally {
+        for (const span of spans) span.end();
+        spans = [];
+      }
       batch = [];
       await onPublished(n);
     };
@@ -129,7 +138,19 @@ export class RunPublisher {
             records: [],
           },
         });
-        const msg = toKafkaMessage(event);
+        const chunk = startSpan(`publish ${this.topics.rawDatasets}`, {
+          kind: SpanKind.PRODUCER,
+          attributes: {
+            'messaging.system': 'kafka',
+            'messaging.operation.type': 'send',
+            'messaging.destination.name': this.topics.rawDatasets,
+            'isams_sync.dataset_id': ds.datasetId,
+            'isams_sync.chunk_index': chunkIndex,
+            'isams_sync.chunk_count': ds.chunkCount,
+          },
+        });
+        spans.push(chunk.span);
+        const msg = withContext(chunk.context, () => toKafkaMessage(event));
         if (!msg.value.endsWith(EMPTY_RECORDS_TAIL))
           throw new Error('chunk event layout changed: records must be the last field');
         msg.value = `${msg.value.slice(0, -2)}${lines.join(',')}]}`;

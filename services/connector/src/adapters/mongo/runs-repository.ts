@@ -6,6 +6,7 @@ import type { RunFetch } from '../../domain/method-groups';
 import type { RunDatasetStats, RunError, RunProgress, RunStatus, RunTrigger } from '../../domain/sync-run';
 import type { SourceFormat } from '../../domain/settings-rules';
 import { COLLECTIONS } from './collections';
+import type { TraceCarrier } from '@isams-sync/telemetry';
 
 export interface RunFinding {
   code: string;
@@ -51,6 +52,11 @@ export interface RunDocument {
   heartbeatAt?: Date;
   /** Set just before the run-complete marker is sent: a restart then re-sends it instead of failing. */
   markerAttemptedAt?: Date;
+  /**
+   * W3C trace context of the request that asked for the run (the admin's gRPC call, or the scheduler's
+   * root span), when tracing is on: the run's work, started later by the work queue, continues it.
+   */
+  trace?: TraceCarrier;
   updatedAt: Date;
 }
 

@@ -32,6 +32,8 @@ import { thresholdsRoutes } from './thresholds.routes';
 import { registerWebRoutes } from './web.routes';
 import { verifySchoolCredential } from './auth';
 import type { StreamRegistry } from '../../domain/stream-registry';
+import { extractContext, SpanKind, SpanStatusCode, startSpan, withContext } from '@isams-sync/telemetry';
+import type { Context, Span, TextMapGetter } from '@isams-sync/telemetry';
 
 /**
  * @fastify/swagger marks every request body required; a route whose body schema accepts null
@@ -125,6 +127,55 @@ function rateLimitKey(request: FastifyRequest): string {
   return `ip:${request.ip}`;
 }
 
+const REQUEST_SPAN = Symbol('requestSpan');
+type RequestSpan = { span: Span; context: Context };
+
+/**
+ * One SERVER span per request (a new trace, or the caller's when it sent a W3C `traceparent`), active
+ * while the route runs, so the gRPC calls it makes are its children. Attributes are the method, the
+ * route template (never the raw URL: no query string, no token) and the status code.
+ */
+function installRequestSpans(app: FastifyInstance): void {
+  // Callback style: fastify runs the later hooks and the handler inside `done`, so inside the span.
+  app.addHook('onRequest', (request, _reply, done) => {
+    const route = request.routeOptions.url;
+    const started = startSpan(`${request.method} ${route ?? 'unmatched'}`, {
+      kind: SpanKind.SERVER,
+      parent: extractContext(request.headers, headerGetter),
+      attributes: {
+        'http.request.method': request.method,
+        ...(route === undefined ? {} : { 'http.route': route }),
+      },
+    });
+    (request as unknown as Record<symbol, RequestSpan>)[REQUEST_SPAN] = started;
+    withContext(started.context, done);
+  });
+  // Reading the body runs in the socket's callbacks, outside the span: entered again for the handler.
+  app.addHook('preHandler', (request, _reply, done) => {
+    const started = (request as unknown as Record<symbol, RequestSpan | undefined>)[REQUEST_SPAN];
+    if (started === undefined) done();
+    else withContext(started.context, done);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const span = (request as unknown as Record<symbol, RequestSpan | undefined>)[REQUEST_SPAN]?.span;
+    if (span === undefined) return;
+    span.setAttribute('http.response.status_code', reply.statusCode);
+    if (reply.statusCode >= 500) {
+      span.setAttribute('error.type', String(reply.statusCode));
+      span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    span.end();
+  });
+}
+
+const headerGetter: TextMapGetter<Record<string, string | string[] | undefined>> = {
+  keys: (headers) => Object.keys(headers),
+  get: (headers, key) => {
+    const value = headers[key];
+    return Array.isArray(value) ? value[0] : value;
+  },
+};
+
 /**
  * The common base of both listeners: timeouts, proxy trust, request ids, JSON-only bodies, the
  * error model, security headers, the general rate limit and an OpenAPI document of its routes.
@@ -168,6 +219,7 @@ async function createBaseServer(
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  installRequestSpans(app);
 
   await app.register(helmet, {
     contentSecurityPolicy: {

@@ -5,6 +5,7 @@ import type { ChangeCounts } from '../../domain/change-counts';
 import type { HoldKind, HoldReason, RemovalThresholds } from '../../domain/guard';
 import type { DiscardedChange } from '../../domain/held-batch';
 import type { RosterEntity, RosterFinding } from '../../domain/roster-model';
+import type { TraceCarrier } from '@isams-sync/telemetry';
 
 /** `rawChunks`: one staged chunk of one dataset of one run. */
 export interface RawChunkDoc {
@@ -45,6 +46,12 @@ export interface StoredMarker {
 export interface ChangesetDoc {
   _id: string;
   tenantId: string;
+  /**
+   * W3C trace context of what created the changeset (the run-complete marker's consumer span, the
+   * approval's or undo's gRPC call), when tracing is on: every step's span is its child, whichever
+   * event, sweep or restart later advances the changeset.
+   */
+  trace?: TraceCarrier;
   /** The sync run (for an approval: the run whose batch was approved). */
   syncRunId: string;
   kind: ChangesetKind;

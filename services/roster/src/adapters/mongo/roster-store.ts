@@ -22,6 +22,7 @@ import type { StoredByType, StoredEntity } from '../../domain/diff';
 import type { RemovalThresholds } from '../../domain/guard';
 import type { DiscardedChange } from '../../domain/held-batch';
 import { ENTITY_BUCKETS, RUN_STATES, bucketOf, ids } from './documents';
+import { traceCarrierOf } from '@isams-sync/telemetry';
 import type {
   ChangeChunkDoc,
   ChangesetDoc,
@@ -304,7 +305,10 @@ export class RosterStore {
    * (the sweeper's small work list) is written first, so a crash in between leaves an entry without
    * a changeset (dropped by {@link unfinishedChangesets} once old), never an unlisted changeset.
    */
-  async createChangeset(doc: ChangesetDoc, fence?: Fence): Promise<ChangesetDoc> {
+  async createChangeset(created: ChangesetDoc, fence?: Fence): Promise<ChangesetDoc> {
+    // The active trace context (tracing on) is kept with the changeset for its steps' spans.
+    const trace = created.trace ?? traceCarrierOf();
+    const doc = trace.traceparent === undefined ? created : { ...created, trace };
     await this.insertAll<OpenChangesetDoc>(
       COLLECTIONS.openChangesets,
       [{ _id: doc._id, tenantId: doc.tenantId, receivedAt: doc.receivedAt }],
