@@ -5,7 +5,9 @@
  * `createRawProducer`: acks=all, idempotent, the same batching, nothing else). Each variant runs in its own child process so peak RSS is its own.
  * Needs the local Kafka (`KAFKA_BROKERS` or 127.0.0.1:19092); starts the simulator itself.
  *
- *   npx tsx services/connector/bench/fetch-publish.bench.ts [--json] [--size large] [--chunk-kib 512]
+ *   npx tsx services/connector/bench/fetch-publish.bench.ts [--json] [--quick] [--rounds 2] [--size large] [--chunk-kib 512]
+ *
+ * Default: the best of 2 rounds; `--quick` (run-all's default mode): 1 round.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,6 +47,11 @@ interface ChildResult {
   peakRssMb: number;
   docBytes?: number;
   records?: number;
+  /** Connector child: fetch + parse + spool, and publish (chunks + marker), in seconds. */
+  fetchSeconds?: number;
+  publishSeconds?: number;
+  /** CPU time (user + system) of the child's work, in seconds: steadier than wall time on a shared machine. */
+  cpuSeconds?: number;
 }
 
 const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
@@ -71,6 +78,7 @@ async function connectorChild(
   const spoolDir = mkdtempSync(join(tmpdir(), 'connector-bench-'));
   const spool = new RunSpool(spoolDir, 'bench-run');
   const started = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
   await spool.reset();
   const result = await fetchToSpool({
     source: { baseUrl: url, apiKey: KEY, format: 'xml' },
@@ -86,6 +94,7 @@ async function connectorChild(
     spool,
     maxChunkRecordBytes: chunkBytes - CHUNK_ENVELOPE_OVERHEAD_BYTES,
   });
+  const fetched = process.hrtime.bigint();
   const now = new Date();
   const run: RunDocument = {
     _id: `bench-${Date.now()}`,
@@ -114,6 +123,7 @@ async function connectorChild(
   await publisher.publishChunks(run, spool, () => undefined);
   await publisher.publishMarker(run);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuStart);
   await spool.remove();
   rmSync(spoolDir, { recursive: true, force: true });
   await producer.disconnect();
@@ -125,6 +135,9 @@ async function connectorChild(
     peakRssMb: peakRssMb(),
     docBytes: result.bytes,
     records: result.datasets.reduce((n, d) => n + d.recordCount, 0),
+    fetchSeconds: Number(fetched - started) / 1e9,
+    publishSeconds: seconds - Number(fetched - started) / 1e9,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
   };
 }
 
@@ -138,6 +151,7 @@ async function baselineChild(topic: string, sizesFile: string): Promise<ChildRes
   const producer = createRawProducer(client);
   await producer.connect();
   const started = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
   for (let i = 0; i < sizes.length; i += 4) {
     await producer.send(
       topic,
@@ -146,9 +160,11 @@ async function baselineChild(topic: string, sizesFile: string): Promise<ChildRes
   }
   await producer.send(topic, [{ key: 'bench-school', value: Buffer.alloc(2048, 120) }]);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuStart);
   await producer.disconnect();
   return {
     seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
     bytes: sizes.reduce((a, b) => a + b, 0),
     messages: sizes.length + 1,
     peakRssMb: peakRssMb(),
@@ -238,7 +254,8 @@ async function main(): Promise<void> {
       })),
     );
 
-    const rounds = 2;
+    // Best of two rounds; one in quick mode (run-all's default), or `--rounds N`.
+    const rounds = Number(arg('--rounds') ?? (args.includes('--quick') ? 1 : 2));
     let best: ChildResult | undefined;
     let bestBase: ChildResult | undefined;
     for (let round = 1; round <= rounds; round++) {
@@ -257,11 +274,13 @@ async function main(): Promise<void> {
         sizes,
       ]);
       log(
-        `  ${c.seconds.toFixed(2)} s, ${(c.docBytes! / 1e6).toFixed(1)} MB document, ${c.records} records, ${c.messages} messages, peak RSS ${c.peakRssMb.toFixed(0)} MB`,
+        `  ${c.seconds.toFixed(2)} s (fetch+parse+spool ${c.fetchSeconds!.toFixed(2)} s, publish ${c.publishSeconds!.toFixed(2)} s; CPU ${c.cpuSeconds!.toFixed(2)} s), ${(c.docBytes! / 1e6).toFixed(1)} MB document, ${c.records} records, ${c.messages} messages, peak RSS ${c.peakRssMb.toFixed(0)} MB`,
       );
       log(`round ${round}/${rounds}: baseline bare publish of the same bytes`);
       const b = runChild('baseline', ['--topic', topics[1]!, '--sizes', sizes]);
-      log(`  ${b.seconds.toFixed(2)} s, peak RSS ${b.peakRssMb.toFixed(0)} MB`);
+      log(
+        `  ${b.seconds.toFixed(2)} s (CPU ${b.cpuSeconds!.toFixed(2)} s), peak RSS ${b.peakRssMb.toFixed(0)} MB`,
+      );
       if (!best || c.seconds < best.seconds) best = c;
       if (!bestBase || b.seconds < bestBase.seconds) bestBase = b;
     }

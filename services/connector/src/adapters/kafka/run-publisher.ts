@@ -92,21 +92,41 @@ export class RunPublisher {
    * Publishes every chunk of every present dataset (catalogue order), reading the spool. The chunk
    * event is built (and its envelope validated) with an empty record list, then the spooled
    * canonical JSON lines are spliced in, so records are never parsed and re-serialized.
+   *
+   * The next batch is read from the spool and built while the current one is produced (one batch
+   * ahead, so memory stays at two batches): reading the disk overlaps the broker's round trips.
+   * Batches are still sent one after the other, in order, each acknowledged before the next.
    */
   async publishChunks(
     run: RunDocument,
     spool: RunSpool,
     onPublished: (chunks: number) => void | Promise<void>,
   ): Promise<void> {
+    const batches = this.chunkBatches(run, spool);
+    let next = batches.next();
+    try {
+      for (;;) {
+        const current = await next;
+        if (current.done === true) return;
+        next = batches.next();
+        // Settled below if the send fails; never left as an unhandled rejection meanwhile.
+        next.catch(() => undefined);
+        await this.producer.publishRaw(this.topics.rawDatasets, current.value);
+        await onPublished(current.value.length);
+      }
+    } finally {
+      await next.catch(() => undefined);
+      await batches.return(undefined);
+    }
+  }
+
+  /** The run's chunk messages, {@link CHUNKS_PER_SEND} at a time, read from the spool. */
+  private async *chunkBatches(
+    run: RunDocument,
+    spool: RunSpool,
+  ): AsyncGenerator<KafkaOutgoingMessage[], void, undefined> {
     const fetchedAt = run.fetchedAt ?? run.updatedAt;
     let batch: KafkaOutgoingMessage[] = [];
-    const flush = async () => {
-      if (batch.length === 0) return;
-      const n = batch.length;
-      await this.producer.publishRaw(this.topics.rawDatasets, batch);
-      batch = [];
-      await onPublished(n);
-    };
     const order = new Map(DATASET_IDS.map((d, i) => [d, i]));
     const datasets = [...run.datasets].sort((a, b) => order.get(a.datasetId)! - order.get(b.datasetId)!);
     for (const ds of datasets) {
@@ -134,12 +154,15 @@ export class RunPublisher {
           throw new Error('chunk event layout changed: records must be the last field');
         msg.value = `${msg.value.slice(0, -2)}${lines.join(',')}]}`;
         batch.push(msg);
-        if (batch.length >= CHUNKS_PER_SEND) await flush();
+        if (batch.length >= CHUNKS_PER_SEND) {
+          yield batch;
+          batch = [];
+        }
         chunkIndex += 1;
         ordinal += lines.length;
       }
     }
-    await flush();
+    if (batch.length > 0) yield batch;
   }
 
   /** The commit point: after this the roster may apply the snapshot. */
