@@ -215,8 +215,13 @@ export class RunSpool {
     }
   }
 
+  /** Drops the spool: lines not yet handed to the disk are discarded, writes in flight awaited. */
   async remove(): Promise<void> {
     try {
+      for (const f of this.files.values()) {
+        f.pending = [];
+        f.pendingBytes = 0;
+      }
       await this.close().catch(() => undefined);
       await rm(this.dir, { recursive: true, force: true });
     } finally {
