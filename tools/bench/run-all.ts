@@ -8,8 +8,9 @@
  * where `ratio` compares against a baseline measured in the same run (these machines are noisy).
  * Progress goes to stderr. `npm run bench -- <filter>` runs only scripts whose path contains <filter>.
  *
- * Quick mode (the default) keeps the whole run under 10 minutes on the shared 2-core dev machine
- * with one database backend (it took ~25 min before 2026-12-03): scripts get `--quick` and the sizes
+ * Quick mode (the default) is sized for a whole run under 10 minutes on the shared 2-core dev
+ * machine with one database backend (it took ~25 min before 2026-12-03; the new sizes were estimated
+ * from the per-script times in docs/benchmarks.md, not yet timed as a whole): scripts get `--quick` and the sizes
  * in QUICK_ARGS — every path still runs, on smaller inputs (parse: the simulator's large school and a
  * ~10 MB synthetic document; roster apply: a small school; the connector: one round of the large
  * school; load: 10 schools of all three sizes; e2e-sync: a medium school). `npm run bench -- --full`
