@@ -8,7 +8,8 @@
  *   npx tsx tools/bench/load-200-schools.bench.ts [--json] [--quick] [--schools 200] [--max-minutes 20]
  *
  * Mix: 85 % small / 12.5 % medium / 2.5 % large (200 → 170/25/5). `--quick` (run-all's default)
- * runs 20 schools of the same mix (16/3/1) with a 6-minute cap; without it, 200 schools, 20 min cap.
+ * runs 10 schools, every size present (mix 0.7/0.2/0.1 → 7 small, 2 medium, 1 large), first runs
+ * spread over 30 s, with a 4-minute cap; without it (`npm run bench -- --full`), 200 schools, 20 min cap.
  */
 import { argValue, emitResult, progress, row, type BenchRow } from '../system-client/bench-output';
 import { resolveInfra } from '../system-client/infra-endpoints';
@@ -21,8 +22,10 @@ const quick = args.includes('--quick');
 const options = loadArgs(args);
 if (quick) {
   // Sized so `npm run bench` stays bounded on the shared 2-core machine (see docs/load.md).
-  if (argValue(args, '--schools') === undefined) options.schools = 20;
-  if (argValue(args, '--max-minutes') === undefined) options.maxMinutes = 6;
+  if (argValue(args, '--schools') === undefined) options.schools = 10;
+  if (argValue(args, '--mix') === undefined) options.mix = [0.7, 0.2, 0.1];
+  if (argValue(args, '--max-minutes') === undefined) options.maxMinutes = 4;
+  if (argValue(args, '--spread-seconds') === undefined) options.spreadSeconds = 30;
 }
 const report = await runLoad({ ...options, infra: resolveInfra(log), log });
 const sizes = `${report.options.schools} schools (${report.counts.small} small, ${report.counts.medium} medium, ${report.counts.large} large), SYNC_CONCURRENCY ${report.options.concurrency}, first runs spread over ${report.options.spreadSeconds} s${quick ? ', quick mode' : ''}`;

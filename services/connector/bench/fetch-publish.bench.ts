@@ -2,10 +2,17 @@
  * Connector benchmark, large simulated school: fetch (HTTP from the simulator) + stream-parse +
  * spool + publish every chunk and the marker to Kafka, against a baseline measured in the same run:
  * publishing the same number of messages of the same sizes with a bare producer (libs/kafka's
- * `createRawProducer`: acks=all, idempotent, the same batching, nothing else). Each variant runs in its own child process so peak RSS is its own.
+ * `createRawProducer`: acks=all, idempotent, the same batching, nothing else). A second row compares
+ * it with its floor: the same document fetched and stream-parsed alone (libs/isams, records only
+ * counted) plus that bare publish — what is left once the XML parse, which the connector cannot
+ * publish before finishing (nothing is published for a document that turns out malformed), is paid.
+ * Each variant runs in its own child process so peak RSS is its own; the connector child also
+ * reports its stages' wall times and its CPU time (steadier than wall time on a shared machine).
  * Needs the local Kafka (`KAFKA_BROKERS` or 127.0.0.1:19092); starts the simulator itself.
  *
- *   npx tsx services/connector/bench/fetch-publish.bench.ts [--json] [--size large] [--chunk-kib 512]
+ *   npx tsx services/connector/bench/fetch-publish.bench.ts [--json] [--quick] [--rounds 2] [--size large] [--chunk-kib 512]
+ *
+ * Default: the best of 2 rounds; `--quick` (run-all's default mode): 1 round.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +28,7 @@ import {
   ensureTopics,
 } from '@isams-sync/kafka';
 import type { KafkaOutgoingMessage } from '@isams-sync/kafka';
+import { fetchAndParse } from '@isams-sync/isams';
 import { createLogger } from '@isams-sync/logger';
 import { CHUNK_ENVELOPE_OVERHEAD_BYTES } from '../src/domain/chunk-plan';
 import { fetchToSpool } from '../src/adapters/isams/batch-source';
@@ -38,6 +46,16 @@ const KEY = '{BE4C4BE4-0000-0000-0000-000000000001}';
 const repoRoot = resolve(import.meta.dirname, '../../..');
 const log = (msg: string) => process.stderr.write(`[connector bench] ${msg}\n`);
 
+const CLIENT = {
+  connectTimeoutMs: 10_000,
+  readTimeoutMs: 60_000,
+  totalTimeoutMs: 600_000,
+  maxBytes: 1024 ** 3,
+  retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+  // The simulator on loopback: the development setting (CONNECTOR_ALLOW_PRIVATE_EGRESS).
+  egress: { allowPrivateAddresses: true, hostSuffixes: [], allowedPorts: [443] },
+};
+
 interface ChildResult {
   seconds: number;
   bytes: number;
@@ -45,6 +63,11 @@ interface ChildResult {
   peakRssMb: number;
   docBytes?: number;
   records?: number;
+  /** Connector child: fetch + parse + spool, and publish (chunks + marker), in seconds. */
+  fetchSeconds?: number;
+  publishSeconds?: number;
+  /** CPU time (user + system) of the child's work, in seconds: steadier than wall time on a shared machine. */
+  cpuSeconds?: number;
 }
 
 const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
@@ -71,21 +94,15 @@ async function connectorChild(
   const spoolDir = mkdtempSync(join(tmpdir(), 'connector-bench-'));
   const spool = new RunSpool(spoolDir, 'bench-run');
   const started = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
   await spool.reset();
   const result = await fetchToSpool({
     source: { baseUrl: url, apiKey: KEY, format: 'xml' },
-    client: {
-      connectTimeoutMs: 10_000,
-      readTimeoutMs: 60_000,
-      totalTimeoutMs: 600_000,
-      maxBytes: 1024 ** 3,
-      retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
-      // The simulator on loopback: the development setting (CONNECTOR_ALLOW_PRIVATE_EGRESS).
-      egress: { allowPrivateAddresses: true, hostSuffixes: [], allowedPorts: [443] },
-    },
+    client: CLIENT,
     spool,
     maxChunkRecordBytes: chunkBytes - CHUNK_ENVELOPE_OVERHEAD_BYTES,
   });
+  const fetched = process.hrtime.bigint();
   const now = new Date();
   const run: RunDocument = {
     _id: `bench-${Date.now()}`,
@@ -114,6 +131,7 @@ async function connectorChild(
   await publisher.publishChunks(run, spool, () => undefined);
   await publisher.publishMarker(run);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuStart);
   await spool.remove();
   rmSync(spoolDir, { recursive: true, force: true });
   await producer.disconnect();
@@ -125,6 +143,35 @@ async function connectorChild(
     peakRssMb: peakRssMb(),
     docBytes: result.bytes,
     records: result.datasets.reduce((n, d) => n + d.recordCount, 0),
+    fetchSeconds: Number(fetched - started) / 1e9,
+    publishSeconds: seconds - Number(fetched - started) / 1e9,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+  };
+}
+
+/**
+ * The fetch stage's floor: the same document fetched and stream-parsed by libs/isams, records only
+ * counted (no canonical JSON, fingerprint, spool or publish).
+ */
+async function fetchParseChild(url: string): Promise<ChildResult> {
+  const started = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
+  let records = 0;
+  let docBytes = 0;
+  for await (const ev of fetchAndParse({ ...CLIENT, baseUrl: url, apiKey: KEY, format: 'xml' })) {
+    if (ev.type === 'record') records += 1;
+    else if (ev.type === 'end') docBytes = ev.bytes;
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuStart);
+  return {
+    seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    bytes: docBytes,
+    messages: 0,
+    peakRssMb: peakRssMb(),
+    docBytes,
+    records,
   };
 }
 
@@ -138,6 +185,7 @@ async function baselineChild(topic: string, sizesFile: string): Promise<ChildRes
   const producer = createRawProducer(client);
   await producer.connect();
   const started = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
   for (let i = 0; i < sizes.length; i += 4) {
     await producer.send(
       topic,
@@ -146,9 +194,11 @@ async function baselineChild(topic: string, sizesFile: string): Promise<ChildRes
   }
   await producer.send(topic, [{ key: 'bench-school', value: Buffer.alloc(2048, 120) }]);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuStart);
   await producer.disconnect();
   return {
     seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
     bytes: sizes.reduce((a, b) => a + b, 0),
     messages: sizes.length + 1,
     peakRssMb: peakRssMb(),
@@ -187,6 +237,10 @@ async function main(): Promise<void> {
     process.stdout.write(
       `${JSON.stringify(await connectorChild(arg('--url')!, arg('--topic')!, Number(arg('--chunk-bytes')), arg('--sizes')!))}\n`,
     );
+    return;
+  }
+  if (child === 'fetch-parse') {
+    process.stdout.write(`${JSON.stringify(await fetchParseChild(arg('--url')!))}\n`);
     return;
   }
   if (child === 'baseline') {
@@ -238,9 +292,11 @@ async function main(): Promise<void> {
       })),
     );
 
-    const rounds = 2;
+    // Best of two rounds; one in quick mode (run-all's default), or `--rounds N`.
+    const rounds = Number(arg('--rounds') ?? (args.includes('--quick') ? 1 : 2));
     let best: ChildResult | undefined;
     let bestBase: ChildResult | undefined;
+    let bestFloor: ChildResult | undefined;
     for (let round = 1; round <= rounds; round++) {
       const sizes = join(work, `sizes-${round}.json`);
       log(
@@ -257,16 +313,23 @@ async function main(): Promise<void> {
         sizes,
       ]);
       log(
-        `  ${c.seconds.toFixed(2)} s, ${(c.docBytes! / 1e6).toFixed(1)} MB document, ${c.records} records, ${c.messages} messages, peak RSS ${c.peakRssMb.toFixed(0)} MB`,
+        `  ${c.seconds.toFixed(2)} s (fetch+parse+spool ${c.fetchSeconds!.toFixed(2)} s, publish ${c.publishSeconds!.toFixed(2)} s; CPU ${c.cpuSeconds!.toFixed(2)} s), ${(c.docBytes! / 1e6).toFixed(1)} MB document, ${c.records} records, ${c.messages} messages, peak RSS ${c.peakRssMb.toFixed(0)} MB`,
       );
       log(`round ${round}/${rounds}: baseline bare publish of the same bytes`);
       const b = runChild('baseline', ['--topic', topics[1]!, '--sizes', sizes]);
-      log(`  ${b.seconds.toFixed(2)} s, peak RSS ${b.peakRssMb.toFixed(0)} MB`);
+      log(
+        `  ${b.seconds.toFixed(2)} s (CPU ${b.cpuSeconds!.toFixed(2)} s), peak RSS ${b.peakRssMb.toFixed(0)} MB`,
+      );
       if (!best || c.seconds < best.seconds) best = c;
       if (!bestBase || b.seconds < bestBase.seconds) bestBase = b;
+      log(`round ${round}/${rounds}: fetch + stream-parse alone (the fetch stage's floor)`);
+      const f = runChild('fetch-parse', ['--url', url]);
+      log(`  ${f.seconds.toFixed(2)} s (CPU ${f.cpuSeconds!.toFixed(2)} s), ${f.records} records`);
+      if (!bestFloor || f.seconds < bestFloor.seconds) bestFloor = f;
     }
     const c = best!;
     const b = bestBase!;
+    const f = bestFloor!;
     const result = {
       name: 'connector fetch + parse + publish (large school)',
       rows: [
@@ -277,6 +340,14 @@ async function main(): Promise<void> {
           baseline: b.seconds,
           ratio: c.seconds / b.seconds,
           note: `baseline: bare publish (raw producer) of the same ${c.messages} messages / ${(c.bytes / 1e6).toFixed(1)} MB`,
+        },
+        {
+          metric: 'fetch+parse+spool+publish vs its floor (fetch+parse alone, then bare publish)',
+          value: c.seconds,
+          unit: 's',
+          baseline: f.seconds + b.seconds,
+          ratio: c.seconds / (f.seconds + b.seconds),
+          note: `floor: the same document fetched + stream-parsed alone (${f.seconds.toFixed(2)} s, CPU ${f.cpuSeconds!.toFixed(2)} s) plus the bare publish (${b.seconds.toFixed(2)} s); connector CPU ${c.cpuSeconds!.toFixed(2)} s (fetch stage ${c.fetchSeconds!.toFixed(2)} s, publish ${c.publishSeconds!.toFixed(2)} s wall); lower is better`,
         },
         {
           metric: 'end-to-end throughput (iSAMS document bytes)',

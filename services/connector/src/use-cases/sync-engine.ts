@@ -578,6 +578,9 @@ export class SyncEngine {
       if (superseded) log.warn({ err: cause }, 'run taken over by another replica; this one stops');
       else if (error.code === 'CONNECTOR_RUN_FAILED') log.error({ err }, 'sync run failed');
       else log.warn({ code: error.code, transient: error.transient }, 'sync run failed');
+      // A failed run's spool is of no use: gone (its writes still in flight awaited) before anyone
+      // can see `failed`.
+      await spool.remove().catch(() => undefined);
       // The retry is scheduled before the run is marked failed, so whoever sees `failed` (the
       // gateway, the admin) also sees when it will be tried again.
       if (error.transient && !superseded) {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { RawElement } from '@isams-sync/isams';
 import { canonicalRawJson } from '../../src/domain/canonical-json';
 import { ChunkPlanner } from '../../src/domain/chunk-plan';
 import { firstScheduledRun, nextScheduledRun, scheduleJitterMs } from '../../src/domain/schedule';
@@ -22,6 +23,37 @@ describe('canonical JSON of raw records', () => {
       attributes: { a: '1', b: '2' },
       children: [{ name: 'Forename', attributes: {}, text: 'Ann "A"', children: [] }],
     });
+  });
+
+  it('gives exactly the text fingerprints were computed over so far, also past the cache of encoded names', () => {
+    // The encoding every stored fingerprint was made with: a change would make every school look
+    // changed once (no "unchanged" skip), so the text must stay byte for byte the same.
+    const reference = (raw: RawElement): string => {
+      let out = `{"name":${JSON.stringify(raw.name)},"attributes":{`;
+      const keys = Object.keys(raw.attributes).sort();
+      for (let i = 0; i < keys.length; i++)
+        out += `${i > 0 ? ',' : ''}${JSON.stringify(keys[i])}:${JSON.stringify(raw.attributes[keys[i]!])}`;
+      out += '}';
+      if (raw.text !== undefined) out += `,"text":${JSON.stringify(raw.text)}`;
+      return `${out},"children":[${raw.children.map(reference).join(',')}]}`;
+    };
+    const odd = ['Pupil', 'x:Name', 'é_ü', 'a\u2028b', 'q"uote', 'back\\slash', 'ctl\u0001', '\ud83d\ude00'];
+    const records: RawElement[] = [];
+    for (let i = 0; i < 6_000; i++) {
+      const name = `${odd[i % odd.length]}${i % 4 === 0 ? '' : i}`; // ~4,500 distinct names
+      records.push({
+        name,
+        attributes: { [`k${i}`]: `v"${i}`, id: String(i), [odd[(i + 1) % odd.length]!]: '\n\t' },
+        ...(i % 2 === 0 ? { text: `t ${odd[(i + 2) % odd.length]}` } : {}),
+        children: [
+          { name: odd[(i + 3) % odd.length]!, attributes: {}, children: [] },
+          { name, attributes: { z: '', a: 'ä' }, text: '', children: [] },
+        ],
+      });
+    }
+    // Twice: the second pass reads the cached encodings (and the names past the limit again).
+    for (let pass = 0; pass < 2; pass++)
+      for (const r of records) expect(canonicalRawJson(r)).toBe(reference(r));
   });
 });
 

@@ -94,28 +94,48 @@ export class RunPublisher {
    * Publishes every chunk of every present dataset (catalogue order), reading the spool. The chunk
    * event is built (and its envelope validated) with an empty record list, then the spooled
    * canonical JSON lines are spliced in, so records are never parsed and re-serialized.
+   *
+   * The next batch is read from the spool and built while the current one is produced (one batch
+   * ahead, so memory stays at two batches): reading the disk overlaps the broker's round trips.
+   * Batches are still sent one after the other, in order, each acknowledged before the next.
    */
   async publishChunks(
     run: RunDocument,
     spool: RunSpool,
     onPublished: (chunks: number) => void | Promise<void>,
   ): Promise<void> {
+    const batches = this.chunkBatches(run, spool);
+    let next = batches.next();
+    try {
+      for (;;) {
+        const current = await next;
+        if (current.done === true) return;
+        next = batches.next();
+        // Settled below if the send fails; never left as an unhandled rejection meanwhile.
+        next.catch(() => undefined);
+        const { messages, spans } = current.value;
+        try {
+          await this.producer.publishRaw(this.topics.rawDatasets, messages);
+        } finally {
+          for (const span of spans) span.end();
+        }
+        await onPublished(messages.length);
+      }
+    } finally {
+      await next.catch(() => undefined);
+      await batches.return(undefined);
+    }
+  }
+
+  /** The run's chunk messages, {@link CHUNKS_PER_SEND} at a time, read from the spool. */
+  private async *chunkBatches(
+    run: RunDocument,
+    spool: RunSpool,
+  ): AsyncGenerator<{ messages: KafkaOutgoingMessage[]; spans: Span[] }, void, undefined> {
     const fetchedAt = run.fetchedAt ?? run.updatedAt;
     let batch: KafkaOutgoingMessage[] = [];
-    // One PRODUCER span per chunk, whose context the chunk carries; ended once the chunk is acknowledged.
+    // One PRODUCER span per chunk, whose context the chunk carries; ended once its batch is acknowledged.
     let spans: Span[] = [];
-    const flush = async () => {
-      if (batch.length === 0) return;
-      const n = batch.length;
-      try {
-        await this.producer.publishRaw(this.topics.rawDatasets, batch);
-      } finally {
-        for (const span of spans) span.end();
-        spans = [];
-      }
-      batch = [];
-      await onPublished(n);
-    };
     const order = new Map(DATASET_IDS.map((d, i) => [d, i]));
     const datasets = [...run.datasets].sort((a, b) => order.get(a.datasetId)! - order.get(b.datasetId)!);
     for (const ds of datasets) {
@@ -155,12 +175,16 @@ export class RunPublisher {
           throw new Error('chunk event layout changed: records must be the last field');
         msg.value = `${msg.value.slice(0, -2)}${lines.join(',')}]}`;
         batch.push(msg);
-        if (batch.length >= CHUNKS_PER_SEND) await flush();
+        if (batch.length >= CHUNKS_PER_SEND) {
+          yield { messages: batch, spans };
+          batch = [];
+          spans = [];
+        }
         chunkIndex += 1;
         ordinal += lines.length;
       }
     }
-    await flush();
+    if (batch.length > 0) yield { messages: batch, spans };
   }
 
   /** The commit point: after this the roster may apply the snapshot. */

@@ -7,11 +7,18 @@ import type { DatasetId } from '@isams-sync/isams';
 import type { SpoolQuota } from './spool-quota';
 
 const FLUSH_BYTES = 256 * 1024;
+/**
+ * Bytes handed to the file system but not yet written, for the whole run: past this, `append` waits
+ * for the writes (backpressure on the parser), so a slow disk bounds memory instead of growing it.
+ */
+const MAX_WRITE_BEHIND_BYTES = 4 * 1024 * 1024;
 
 interface OpenDataset {
   handle: FileHandle;
   pending: string[];
   pendingBytes: number;
+  /** The file's writes, in order: each flush is chained after the one before (never rejects). */
+  writing: Promise<void>;
 }
 
 /** The directory of a run's spool under `spoolDir`. */
@@ -37,8 +44,11 @@ export async function removeSpoolsExcept(spoolDir: string, keepRunIds: readonly 
 
 /**
  * A run's records on local disk while it is fetched: one NDJSON file per dataset (canonical JSON
- * per line) under `<spoolDir>/<syncRunId>/`. Nothing is published until the whole document parsed,
- * and memory stays bounded by the write buffer. With a {@link SpoolQuota}, every line is reserved
+ * per line) under `<spoolDir>/<syncRunId>/`. Nothing is published until the whole document parsed.
+ * Writes happen behind the parser (write-behind): a full buffer is handed to the file system and
+ * the parser goes on, so parsing and disk writes overlap; memory stays bounded by the buffers plus
+ * {@link MAX_WRITE_BEHIND_BYTES} in flight, past which `append` waits. A failed write fails the
+ * next `append` or the `close` (the run then fails before anything is published). With a {@link SpoolQuota}, every line is reserved
  * before it is written (`CONNECTOR_SPOOL_FULL` past the quota) and given back when its dataset is
  * discarded or the spool reset or removed.
  */
@@ -47,6 +57,10 @@ export class RunSpool {
   private readonly files = new Map<DatasetId, OpenDataset>();
   /** Bytes reserved from the quota, per dataset. */
   private readonly reserved = new Map<DatasetId, number>();
+  /** Bytes handed to the file system and not yet written. */
+  private writeBehindBytes = 0;
+  /** The first failed write (sticky until `reset`). */
+  private failure: { error: unknown } | undefined;
 
   constructor(
     spoolDir: string,
@@ -78,6 +92,7 @@ export class RunSpool {
     await this.close().catch(() => undefined);
     await rm(this.dir, { recursive: true, force: true });
     this.releaseAll();
+    this.failure = undefined;
     await mkdir(this.dir, { recursive: true });
   }
 
@@ -86,6 +101,7 @@ export class RunSpool {
     for (const id of datasetIds) {
       const f = this.files.get(id);
       this.files.delete(id);
+      await f?.writing;
       await f?.handle.close().catch(() => undefined);
       await rm(this.fileOf(id), { force: true });
       this.releaseAll([id]);
@@ -93,6 +109,7 @@ export class RunSpool {
   }
 
   async append(datasetId: DatasetId, line: string): Promise<void> {
+    this.throwIfFailed();
     if (this.quota) {
       const bytes = Buffer.byteLength(line) + 1;
       this.quota.reserve(bytes);
@@ -100,40 +117,71 @@ export class RunSpool {
     }
     let f = this.files.get(datasetId);
     if (!f) {
-      f = { handle: await open(this.fileOf(datasetId), 'a'), pending: [], pendingBytes: 0 };
+      f = await this.openDataset(datasetId);
       this.files.set(datasetId, f);
     }
     f.pending.push(line);
     f.pendingBytes += line.length + 1;
-    if (f.pendingBytes >= FLUSH_BYTES) await this.flush(f);
+    if (f.pendingBytes >= FLUSH_BYTES) {
+      const written = this.flush(f);
+      if (this.writeBehindBytes > MAX_WRITE_BEHIND_BYTES) await written;
+      this.throwIfFailed();
+    }
+  }
+
+  private async openDataset(datasetId: DatasetId): Promise<OpenDataset> {
+    return {
+      handle: await open(this.fileOf(datasetId), 'a'),
+      pending: [],
+      pendingBytes: 0,
+      writing: Promise.resolve(),
+    };
   }
 
   /** Creates the (empty) file of a dataset that is present without records. */
   async touch(datasetId: DatasetId): Promise<void> {
-    if (!this.files.has(datasetId)) {
-      this.files.set(datasetId, {
-        handle: await open(this.fileOf(datasetId), 'a'),
-        pending: [],
-        pendingBytes: 0,
-      });
-    }
+    if (!this.files.has(datasetId)) this.files.set(datasetId, await this.openDataset(datasetId));
   }
 
-  private async flush(f: OpenDataset): Promise<void> {
-    if (f.pending.length === 0) return;
+  /**
+   * Hands the buffered lines to the file system behind the file's earlier writes; resolves once
+   * they are written (or failed: the failure is kept for the next `append` or `close`).
+   */
+  private flush(f: OpenDataset): Promise<void> {
+    if (f.pending.length === 0) return f.writing;
     const text = `${f.pending.join('\n')}\n`;
+    const bytes = f.pendingBytes;
     f.pending = [];
     f.pendingBytes = 0;
-    await f.handle.write(text);
+    this.writeBehindBytes += bytes;
+    f.writing = f.writing
+      .then(async () => {
+        if (!this.failure) await f.handle.write(text);
+      })
+      .catch((error: unknown) => {
+        this.failure ??= { error };
+      })
+      .finally(() => {
+        this.writeBehindBytes -= bytes;
+      });
+    return f.writing;
   }
 
-  /** Flushes and closes every file (call once the document ended). */
+  /**
+   * Flushes, waits for every write and closes every file (call once the document ended); throws
+   * the first failed write.
+   */
   async close(): Promise<void> {
     for (const f of this.files.values()) {
       await this.flush(f);
       await f.handle.close();
     }
     this.files.clear();
+    this.throwIfFailed();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure.error;
   }
 
   /** The dataset's lines grouped by the planned chunk sizes. */
@@ -167,8 +215,13 @@ export class RunSpool {
     }
   }
 
+  /** Drops the spool: lines not yet handed to the disk are discarded, writes in flight awaited. */
   async remove(): Promise<void> {
     try {
+      for (const f of this.files.values()) {
+        f.pending = [];
+        f.pendingBytes = 0;
+      }
       await this.close().catch(() => undefined);
       await rm(this.dir, { recursive: true, force: true });
     } finally {

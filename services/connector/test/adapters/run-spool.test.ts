@@ -1,0 +1,55 @@
+import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RunSpool } from '../../src/adapters/spool/run-spool';
+
+/** A canonical-looking line of about `n` bytes, numbered so order can be checked. */
+const line = (i: number, n = 200) => `{"i":${i},"pad":"${'p'.repeat(n)}"}`;
+
+describe('run spool: writes behind the parser, in order, failures not lost', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'run-spool-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('keeps every line of every dataset in append order across many buffered writes', async () => {
+    const spool = new RunSpool(dir, 'run-1');
+    await spool.reset();
+    // ~12 MB over two datasets, interleaved: many 256 KiB flushes per file, several in flight.
+    const n = 30_000;
+    for (let i = 0; i < n; i++) {
+      await spool.append('currentPupils', line(i));
+      if (i % 3 === 0) await spool.append('contacts', line(i, 50));
+    }
+    await spool.close();
+    const pupils = (await readFile(spool.fileOf('currentPupils'), 'utf8')).split('\n');
+    expect(pupils.at(-1)).toBe('');
+    expect(pupils.slice(0, -1)).toEqual(Array.from({ length: n }, (_, i) => line(i)));
+    const contacts = (await readFile(spool.fileOf('contacts'), 'utf8')).split('\n').slice(0, -1);
+    expect(contacts).toEqual(Array.from({ length: n / 3 }, (_, k) => line(k * 3, 50)));
+    // And reads back in the planned chunks.
+    const chunks: string[][] = [];
+    for await (const c of spool.chunks('contacts', [4_000, 0, 6_000])) chunks.push(c);
+    expect(chunks.map((c) => c.length)).toEqual([4_000, 0, 6_000]);
+    expect(chunks[2]!.at(-1)).toBe(line(29_997, 50));
+  });
+
+  it('a write that fails (disk full) fails the run before anything could be published: append or close rejects', async () => {
+    const spool = new RunSpool(dir, 'run-full');
+    await spool.reset();
+    // The dataset's file is the full device: every write to it fails with ENOSPC.
+    await symlink('/dev/full', spool.fileOf('currentPupils'));
+    const written = (async () => {
+      for (let i = 0; i < 5_000; i++) await spool.append('currentPupils', line(i));
+      await spool.close();
+    })();
+    await expect(written).rejects.toMatchObject({ code: 'ENOSPC' });
+    // Sticky until reset: a later append is refused too.
+    await expect(spool.append('currentPupils', line(0))).rejects.toMatchObject({ code: 'ENOSPC' });
+    await spool.remove();
+  });
+});
