@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { useStartedRoster } from './support/started-roster';
 import type { CloudEvent } from '@isams-sync/events';
+import { headerValue, readTopic } from '@isams-sync/kafka';
 import { uniqueName } from '@isams-sync/testing';
 import { eventsFor, runFinished } from './support/harness';
 import { miniSchool } from './support/mini-school';
@@ -240,7 +241,7 @@ describe('dry runs, incomplete runs, grace', () => {
     expect(d(runs[0]!)).toMatchObject({ status: 'failed', error: { code: 'ROSTER_RUN_TIMED_OUT' } });
   });
 
-  it('purges a removed person after the grace period, publishes a data-less state record; a later reappearance is added', async () => {
+  it('purges a removed person after the grace period, publishes a data-less state record and a tombstone; a later reappearance is added', async () => {
     const t = uniqueName('school');
     await seed(t);
     await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'r2', miniSchool(40, { without: [9] }));
@@ -266,6 +267,25 @@ describe('dry runs, incomplete runs, grace', () => {
       'purged state',
     );
     expect(state[0]!.data).not.toHaveProperty('data');
+    // Then a tombstone (null value, same key, same partition): compaction forgets the person's key.
+    const key = `${t}/pupil/9`;
+    const tombstoned = (rs: Awaited<ReturnType<typeof readTopic>>) =>
+      rs.filter((r) => r.key?.toString() === key).at(-1)?.value === null;
+    // `sweep` resolves once the broker acknowledged what it published: read up to the end offsets.
+    const records = (await readTopic(roster.h.client, roster.h.topics.state)).filter(
+      (r) => r.key?.toString() === key,
+    );
+    expect(records.map((r) => (r.value === null ? 'tombstone' : 'record'))).toEqual([
+      'record',
+      'record',
+      'record',
+      'tombstone',
+    ]);
+    expect(new Set(records.map((r) => r.partition)).size).toBe(1);
+    expect(headerValue(records.at(-1)!.headers, 'ce_tenantid')).toBe(t);
+    // A sweep that runs again (or re-publishes after a crash) leaves the key tombstoned.
+    await roster.app.sweep(new Date(Date.now() + 16 * 86_400_000));
+    expect(tombstoned(await readTopic(roster.h.client, roster.h.topics.state))).toBe(true);
     await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'r3', miniSchool(40));
     await runFinished(roster.app, t, 'r3');
     const back = await eventsFor(roster.h.events.changes, of(t, 'r3'), 1, 'r3 change');

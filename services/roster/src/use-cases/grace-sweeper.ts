@@ -28,10 +28,12 @@ export class GraceSweeper {
   ) {}
 
   /**
-   * Purges people whose grace ended before `now`: first a `purged` state record without data (so the
-   * compacted topic forgets them), then the stored image is reduced to `{ id }`, then the queue entry
-   * goes. Emits no change event and nothing personal. Idempotent; a school another replica holds is
-   * left to the next sweep. Returns how many queue entries were handled.
+   * Purges people whose grace ended before `now`: first a `purged` state record without data (live
+   * followers of the state topic see the purge), then a tombstone for the same key (so compaction
+   * forgets the key and every earlier record of it), then the stored image is reduced to `{ id }`,
+   * then the queue entry goes. Emits no change event and nothing personal. Idempotent — a crash before
+   * the queue entry is gone re-publishes the same record id and another tombstone, both harmless; a
+   * school another replica holds is left to the next sweep. Returns how many queue entries were handled.
    */
   async purgeExpired(now: Date, batchSize = 500): Promise<number> {
     let total = 0;
@@ -67,6 +69,9 @@ export class GraceSweeper {
     await lease.fence.check();
     await this.publisher.publishState(
       purgeable.map((p) => purgedStateEvent(tenantId, p.doc.entityType, p.doc.entityId, p.lastChangeId, now)),
+    );
+    await this.publisher.publishStateTombstones(
+      purgeable.map((p) => ({ tenantId, entityType: p.doc.entityType, entityId: p.doc.entityId })),
     );
     for (const b of buckets.values()) await this.store.putBucket(b, lease.fence);
     for (const d of docs) await this.store.deleteById(COLLECTIONS.graceQueue, tenantId, d._id, lease.fence);

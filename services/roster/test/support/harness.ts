@@ -26,6 +26,8 @@ export interface Harness {
   producer: EventProducer;
   /** Every event seen on the output topics so far. */
   events: { changes: CloudEvent[]; state: CloudEvent[]; runs: CloudEvent[] };
+  /** Keys of the tombstones (null values) seen on the state topic, in order. */
+  stateTombstones: string[];
   /** Starts an app on the harness's database and topics (`config` overrides, e.g. lease timings). */
   startApp(overrides?: RosterAppOverrides, config?: Partial<RosterConfig>): Promise<RosterApp>;
   close(): Promise<void>;
@@ -64,6 +66,7 @@ export async function createHarness(): Promise<Harness> {
   const client = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: 'roster-test', logger });
   const producer = createEventProducer(client);
   const events = { changes: [] as CloudEvent[], state: [] as CloudEvent[], runs: [] as CloudEvent[] };
+  const stateTombstones: string[] = [];
   // Plain observers (no per-message commits): a large school's first sync is ~80,000 events, which
   // the services' consumer runner collects far slower than the roster publishes them.
   const consumers: TopicTail[] = [];
@@ -73,7 +76,9 @@ export async function createHarness(): Promise<Harness> {
     [topics.runs, events.runs],
   ] as const) {
     const tail = tailTopic(client, topic, (records) => {
-      for (const r of records) sink.push(fromKafkaMessage(r));
+      for (const r of records)
+        if (r.value === null) stateTombstones.push(r.key?.toString() ?? '');
+        else sink.push(fromKafkaMessage(r));
     });
     consumers.push(tail);
   }
@@ -85,6 +90,7 @@ export async function createHarness(): Promise<Harness> {
     client,
     producer,
     events,
+    stateTombstones,
     async startApp(overrides = {}, configOverrides = {}) {
       const app = createRosterApp(
         { ...config, ...configOverrides },
