@@ -42,8 +42,12 @@ export {
   rosterChangeEventTypes,
   allRosterChangeEventTypes,
 } from './types/roster-change.events';
-export { ROSTER_ENTITY_STATES, rosterEntityStateV1 } from './types/roster-change.events';
-export type { RosterEntityState } from './types/roster-change.events';
+export {
+  ROSTER_ENTITY_STATES,
+  rosterEntityStateV1,
+  rosterRevisionSchema,
+} from './types/roster-change.events';
+export type { RosterEntityState, RosterRevision } from './types/roster-change.events';
 export type { RosterEntityType, RosterChange, RosterChangeData } from './types/roster-change.events';
 export {
   BOOKING_PERSON_KINDS,

@@ -241,6 +241,39 @@ describe('dry runs, incomplete runs, grace', () => {
     expect(d(runs[0]!)).toMatchObject({ status: 'failed', error: { code: 'ROSTER_RUN_TIMED_OUT' } });
   });
 
+  it('every change event and its state record carry the same changeId and revision; revisions grow per entity', async () => {
+    const t = uniqueName('school');
+    await seed(t, 4);
+    await publishSnapshot(
+      roster.h.producer,
+      roster.h.topics.raw,
+      t,
+      'r2',
+      miniSchool(4, { renamed: { 2: 'Z' } }),
+    );
+    await runFinished(roster.app, t, 'r2');
+    await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'r3', miniSchool(4, { without: [2] }));
+    await runFinished(roster.app, t, 'r3');
+    type Rev = { changeset: number; change: number };
+    const changes = (
+      await eventsFor(
+        roster.h.events.changes,
+        (e) => e.tenantid === t && e.subject === 'pupil/2',
+        3,
+        'pupil 2',
+      )
+    ).map((e) => e.data as { change: string; changeId: string; revision: Rev });
+    expect(changes.map((c) => c.change)).toEqual(['added', 'updated', 'removed']);
+    const states = (
+      await eventsFor(roster.h.events.state, (e) => e.tenantid === t && e.subject === 'pupil/2', 3, 'states')
+    ).map((e) => e.data as { lastChangeId: string; revision: Rev });
+    expect(states.map((s) => [s.lastChangeId, s.revision])).toEqual(
+      changes.map((c) => [c.changeId, c.revision]),
+    );
+    // The school's changesets are numbered in the order they applied.
+    expect(changes.map((c) => c.revision.changeset)).toEqual([1, 2, 3]);
+  });
+
   it('purges a removed person after the grace period, publishes a data-less state record and a tombstone; a later reappearance is added', async () => {
     const t = uniqueName('school');
     await seed(t);
@@ -267,6 +300,8 @@ describe('dry runs, incomplete runs, grace', () => {
       'purged state',
     );
     expect(state[0]!.data).not.toHaveProperty('data');
+    // The purge keeps the removal's revision: a subscriber can tell a stale replay from a re-addition.
+    expect(state[0]!.data).toMatchObject({ revision: { changeset: 2 } });
     // Then a tombstone (null value, same key, same partition): compaction forgets the person's key.
     const key = `${t}/pupil/9`;
     const tombstoned = (rs: Awaited<ReturnType<typeof readTopic>>) =>

@@ -36,6 +36,17 @@ export const REMOVAL_REASONS = [
 /** A normalised entity image: flat JSON fields as stored by the roster (see docs/roster-model.md). */
 const entityImage = z.record(z.string(), z.unknown());
 
+/**
+ * A change's place among the changes of its entity, on both roster topics: `changeset` is the school's
+ * changeset number (changesets of a school apply one at a time, in this order), `change` the change's
+ * position in it. Compare `(changeset, change)` lexicographically: a larger revision is a later change
+ * of the entity. Absent on events of changes applied before revisions existed (then apply them).
+ */
+export const rosterRevisionSchema = z
+  .object({ changeset: z.number().int().min(1), change: z.number().int().min(0) })
+  .strict();
+export type RosterRevision = z.infer<typeof rosterRevisionSchema>;
+
 export const rosterChangeDataSchema = z
   .object({
     syncRunId: z.string().min(1).max(64),
@@ -72,6 +83,10 @@ export const rosterChangeDataSchema = z
       })
       .strict()
       .optional(),
+    /** The change's id (`<syncRunId>[~<kind>]#<seq>`): the `lastChangeId` of the state record it leaves. */
+    changeId: z.string().min(1).optional(),
+    /** The change's order among its entity's changes (docs/events.md › Bootstrap and follow). */
+    revision: rosterRevisionSchema.optional(),
   })
   .strict();
 export type RosterChangeData = z.infer<typeof rosterChangeDataSchema>;
@@ -141,6 +156,8 @@ export const rosterEntityStateV1 = defineEventType({
       data: entityImage.optional(),
       /** The change that produced this state (`<syncRunId>#<seq>`). */
       lastChangeId: z.string().min(1),
+      /** The revision of that change (absent when it was applied before revisions existed). */
+      revision: rosterRevisionSchema.optional(),
       syncRunId: z.string().min(1).max(64).optional(),
       removal: z
         .object({

@@ -1,7 +1,7 @@
 import type { Logger } from '@isams-sync/logger';
 import type { RosterPublisher } from '../adapters/kafka/roster-publisher';
 import { bucketOf, ids } from '../adapters/mongo/documents';
-import type { EntityBucketDoc, GraceDoc } from '../adapters/mongo/documents';
+import type { EntityBucketDoc, EntityRecord, GraceDoc } from '../adapters/mongo/documents';
 import { COLLECTIONS } from '../adapters/mongo/roster-store';
 import type { RosterStore } from '../adapters/mongo/roster-store';
 import type { HeldLease } from '../adapters/mongo/tenant-leases';
@@ -55,7 +55,7 @@ export class GraceSweeper {
 
   private async purgeTenant(tenantId: string, docs: GraceDoc[], now: Date, lease: HeldLease): Promise<void> {
     const buckets = new Map<string, EntityBucketDoc>();
-    const purgeable: { doc: GraceDoc; lastChangeId: string }[] = [];
+    const purgeable: { doc: GraceDoc; rec: EntityRecord }[] = [];
     for (const d of docs) {
       const key = ids.bucket(tenantId, d.entityType, bucketOf(d.entityId));
       const bucket = buckets.get(key) ?? (await this.store.bucket(tenantId, key));
@@ -63,12 +63,12 @@ export class GraceSweeper {
       const rec = bucket?.entities.find((e) => e.entityId === d.entityId);
       // Restored (or already purged) since it was queued: nothing to purge.
       if (rec === undefined || rec.status !== 'removed' || rec.purged) continue;
-      purgeable.push({ doc: d, lastChangeId: rec.lastChangeId });
+      purgeable.push({ doc: d, rec: { ...rec } });
       Object.assign(rec, { data: { id: d.entityId }, purged: true, purgedAt: now.toISOString() });
     }
     await lease.fence.check();
     await this.publisher.publishState(
-      purgeable.map((p) => purgedStateEvent(tenantId, p.doc.entityType, p.doc.entityId, p.lastChangeId, now)),
+      purgeable.map((p) => purgedStateEvent(tenantId, p.doc.entityType, p.doc.entityId, p.rec, now)),
     );
     await this.publisher.publishStateTombstones(
       purgeable.map((p) => ({ tenantId, entityType: p.doc.entityType, entityId: p.doc.entityId })),

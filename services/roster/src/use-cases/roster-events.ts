@@ -1,6 +1,6 @@
 import { rosterChangeEventTypes, rosterEntityStateV1, syncRunUpdatedV1 } from '@isams-sync/events';
 import type { CloudEvent, SyncRunStatus } from '@isams-sync/events';
-import type { ChangesetDoc, StoredChange } from '../adapters/mongo/documents';
+import type { ChangesetDoc, EntityRecord, StoredChange } from '../adapters/mongo/documents';
 import { ids } from '../adapters/mongo/documents';
 
 const subjectOf = (c: Pick<StoredChange, 'entityType' | 'entityId'>): string =>
@@ -10,6 +10,10 @@ const subjectOf = (c: Pick<StoredChange, 'entityType' | 'entityId'>): string =>
 export function changeIdOf(cs: Pick<ChangesetDoc, 'syncRunId' | 'kind'>, seq: number): string {
   return ids.changeId(cs.kind === 'sync' ? cs.syncRunId : `${cs.syncRunId}~${cs.kind}`, seq);
 }
+
+/** The change's order among the entity's changes (both topics carry it); absent before revisions existed. */
+const revisionOf = (cs: Pick<ChangesetDoc, 'number'>, c: Pick<StoredChange, 'seq'>) =>
+  cs.number === undefined ? {} : { revision: { changeset: cs.number, change: c.seq } };
 
 /**
  * The roster change event of one applied change; id = f(type, tenant, run, [approval,] entity), so a
@@ -36,6 +40,8 @@ export function changeEvent(tenantId: string, cs: ChangesetDoc, c: StoredChange)
       ...(c.changedFields === undefined ? {} : { changedFields: c.changedFields }),
       ...(c.removal === undefined ? {} : { removal: c.removal }),
       ...(c.restoration === undefined ? {} : { restoration: c.restoration }),
+      changeId: changeIdOf(cs, c.seq),
+      ...revisionOf(cs, c),
     },
   });
 }
@@ -55,6 +61,7 @@ export function stateEvent(tenantId: string, cs: ChangesetDoc, c: StoredChange):
       status: removed ? 'removed' : 'active',
       data: (removed ? c.before : c.after)!,
       lastChangeId: changeIdOf(cs, c.seq),
+      ...revisionOf(cs, c),
       syncRunId: cs.syncRunId,
       ...(c.removal === undefined ? {} : { removal: c.removal }),
     },
@@ -66,15 +73,22 @@ export function purgedStateEvent(
   tenantId: string,
   entityType: StoredChange['entityType'],
   entityId: string,
-  lastChangeId: string,
+  last: Pick<EntityRecord, 'lastChangeId' | 'revision'>,
   at: Date,
 ): CloudEvent {
+  const { lastChangeId, revision } = last;
   return rosterEntityStateV1.create({
     tenantId,
     idParts: ['purged', entityType, entityId, lastChangeId],
     subject: `${entityType}/${entityId}`,
     time: at,
-    data: { entityType, entityId, status: 'purged', lastChangeId },
+    data: {
+      entityType,
+      entityId,
+      status: 'purged',
+      lastChangeId,
+      ...(revision === undefined ? {} : { revision }),
+    },
   });
 }
 
