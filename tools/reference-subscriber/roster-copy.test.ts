@@ -71,6 +71,22 @@ describe('reference subscriber: the roster copy', () => {
     expect(surnames(copy)).toEqual(['active:B']);
   });
 
+  it('only people are forgotten after the grace period, as the roster purges only people', () => {
+    const copy = new RosterCopy();
+    const removal = { reason: 'absent_from_feed' as const, graceUntil: '2026-12-17T10:00:00.000Z' };
+    for (const entityType of ['staff', 'contact', 'setMembership', 'customGroupMembership'] as const)
+      copy.applyChange(
+        T,
+        `rm-${entityType}`,
+        change({ entityType, change: 'removed', after: undefined, removal }),
+      );
+    expect(copy.purgeExpired(new Date('2026-12-18T00:00:00.000Z'))).toBe(2);
+    expect(copy.list(T).map((e) => `${e.entityType}:${e.status}`)).toEqual([
+      'customGroupMembership:removed',
+      'setMembership:removed',
+    ]);
+  });
+
   it('purged records and tombstones of the state topic forget the key; other schools are apart', () => {
     const copy = new RosterCopy();
     copy.loadState(T, state({}));

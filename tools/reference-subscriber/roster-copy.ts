@@ -23,6 +23,9 @@ export function isNewer(change: RosterRevision | undefined, known: RosterRevisio
     : change.change > known.change;
 }
 
+/** The roster purges people only (docs/roster-model.md › Removal); other removed entities keep their image. */
+const PURGED_TYPES: ReadonlySet<string> = new Set(['staff', 'pupil', 'contact']);
+
 const keyOf = (tenantId: string, entityType: string, entityId: string) =>
   `${tenantId}/${entityType}/${entityId}`;
 
@@ -90,13 +93,19 @@ export class RosterCopy {
   }
 
   /**
-   * Forgets removed entities whose grace period has ended — the roster purges them then and publishes
-   * no change event for it; a subscriber must not keep their personal data longer. Returns how many.
+   * Forgets removed people (staff, pupils, contacts) whose grace period has ended — the roster purges
+   * them then and publishes no change event for it; a subscriber must not keep their personal data
+   * longer. Other removed entities stay, as in the roster. Returns how many were forgotten.
    */
   purgeExpired(now: Date): number {
     let n = 0;
     for (const [key, e] of this.entities)
-      if (e.status === 'removed' && e.graceUntil !== undefined && Date.parse(e.graceUntil) <= now.getTime()) {
+      if (
+        e.status === 'removed' &&
+        PURGED_TYPES.has(e.entityType) &&
+        e.graceUntil !== undefined &&
+        Date.parse(e.graceUntil) <= now.getTime()
+      ) {
         this.forget(key, e.revision);
         n += 1;
       }

@@ -1,4 +1,13 @@
-import { rosterChangeDataSchema, rosterChangeEventTypes, rosterEntityStateV1 } from '@isams-sync/events';
+import {
+  rosterChangeDataSchema,
+  rosterChangeEventTypes,
+  rosterDirectoryChangeV1,
+  rosterDirectoryStateV1,
+  rosterEntityStateV1,
+  type CloudEvent,
+  type RosterChangeData,
+  type RosterEntityState,
+} from '@isams-sync/events';
 import {
   fromKafkaMessage,
   headerValue,
@@ -14,9 +23,14 @@ import { RosterCopy } from './roster-copy';
 
 export interface ReferenceSubscriberOptions {
   client: KafkaClient;
-  /** `roster.changes.v1` and `roster.state.v1` (overridable for tests). */
+  /**
+   * `roster.changes.v1` and `roster.state.v1`, or with `projection: 'directory'` their least-data
+   * projections `roster.changes.directory.v1` and `roster.state.directory.v1`.
+   */
   changesTopic: string;
   stateTopic: string;
+  /** Which contracts the topics carry (default `full`). */
+  projection?: 'full' | 'directory';
   /** Keep only these schools (default: every school). */
   tenants?: readonly string[];
   logger: Logger;
@@ -25,6 +39,24 @@ export interface ReferenceSubscriberOptions {
   /** The clock of the grace-period purge (tests). */
   now?: () => Date;
 }
+
+/** Validation with the published contracts (`@isams-sync/events`), as any consumer would. */
+interface Contracts {
+  state(event: CloudEvent<unknown>): RosterEntityState;
+  change(event: CloudEvent<unknown>): RosterChangeData;
+}
+const fullContracts: Contracts = {
+  state: (event) => rosterEntityStateV1.parse(event).data,
+  change: (event) => {
+    // The generic data schema names the type; the type's own schema checks the event.
+    const { entityType, change } = rosterChangeDataSchema.parse(event.data);
+    return rosterChangeEventTypes[entityType][change].parse(event).data;
+  },
+};
+const directoryContracts: Contracts = {
+  state: (event) => rosterDirectoryStateV1.parse(event).data,
+  change: (event) => rosterDirectoryChangeV1.parse(event).data,
+};
 
 export interface ReferenceSubscriber {
   readonly copy: RosterCopy;
@@ -55,6 +87,7 @@ export async function startReferenceSubscriber(
   const wanted = options.tenants === undefined ? undefined : new Set(options.tenants);
   const keep = (tenantId: string | undefined): tenantId is string =>
     tenantId !== undefined && (wanted === undefined || wanted.has(tenantId));
+  const contracts = options.projection === 'directory' ? directoryContracts : fullContracts;
   const copy = new RosterCopy();
   const stats = { states: 0, tombstones: 0, applied: 0, duplicate: 0, stale: 0, invalid: 0 };
 
@@ -71,8 +104,7 @@ export async function startReferenceSubscriber(
       stats.tombstones += 1;
       continue;
     }
-    const state = rosterEntityStateV1.parse(fromKafkaMessage(record));
-    copy.loadState(tenantId, state.data);
+    copy.loadState(tenantId, contracts.state(fromKafkaMessage(record)));
     stats.states += 1;
   }
   logger.info({ ...stats, entities: copy.size }, 'bootstrapped from the state topic');
@@ -86,10 +118,7 @@ export async function startReferenceSubscriber(
       if (!keep(tenantId)) continue;
       try {
         const event = fromKafkaMessage(record);
-        // Validate with the contracts: the generic data schema names the type, its own schema checks it.
-        const { entityType, change } = rosterChangeDataSchema.parse(event.data);
-        const typed = rosterChangeEventTypes[entityType][change].parse(event);
-        stats[copy.applyChange(tenantId, typed.id, typed.data)] += 1;
+        stats[copy.applyChange(tenantId, event.id, contracts.change(event))] += 1;
       } catch (err) {
         // Not ours to fix: count it and go on (a production subscriber would dead-letter it).
         stats.invalid += 1;

@@ -1,3 +1,4 @@
+import { isDirectoryEntityType, projectDirectoryImage } from '@isams-sync/events';
 import { createKafkaClient } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import type { RunningSystem } from '@isams-sync/testing';
@@ -17,10 +18,16 @@ function canonical(value: unknown): string {
   );
 }
 
-/** The reference subscriber beside a running system (its own Kafka client, every school). */
+export type Projection = 'full' | 'directory';
+
+/**
+ * The reference subscriber beside a running system (its own Kafka client, every school), on the full
+ * topics or on the directory projection's.
+ */
 export async function startSubscriber(
   system: RunningSystem,
   brokers: readonly string[],
+  projection: Projection = 'full',
 ): Promise<ReferenceSubscriber> {
   const logger = createLogger({ service: 'reference-subscriber', level: 'warn' });
   // Generous retries: the suites restart the broker and the roster under it.
@@ -32,17 +39,26 @@ export async function startSubscriber(
   });
   return startReferenceSubscriber({
     client,
-    changesTopic: system.topics.changes,
-    stateTopic: system.topics.state,
+    changesTopic: projection === 'full' ? system.topics.changes : system.topics.changesDirectory,
+    stateTopic: projection === 'full' ? system.topics.state : system.topics.stateDirectory,
+    projection,
     logger,
     purgeEveryMs: 500,
   });
 }
 
-/** `type/id` → `status image` of what the roster holds for a school, purged people left out. */
-async function rosterCopy(clients: ServiceClients, tenantId: string): Promise<Map<string, string>> {
+/**
+ * `type/id` → `status image` of what the roster holds for a school, purged people left out; for the
+ * directory projection only its entity types, each image reduced to the projection.
+ */
+async function rosterCopy(
+  clients: ServiceClients,
+  tenantId: string,
+  projection: Projection,
+): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const entityType of ENTITY_TYPES) {
+    if (projection === 'directory' && !isDirectoryEntityType(entityType)) continue;
     let pageToken = '';
     do {
       const res = await clients.roster(tenantId, (c) => c.listEntities, {
@@ -50,9 +66,12 @@ async function rosterCopy(clients: ServiceClients, tenantId: string): Promise<Ma
         status: 'all',
         page: { pageSize: 500, pageToken },
       });
-      for (const e of res.entities)
-        if (!e.purged)
-          out.set(`${entityType}/${e.entityId}`, `${e.status} ${canonical(JSON.parse(e.dataJson))}`);
+      for (const e of res.entities) {
+        if (e.purged) continue;
+        const image = JSON.parse(e.dataJson) as Record<string, unknown>;
+        const shown = projection === 'full' ? image : projectDirectoryImage(entityType, image);
+        out.set(`${entityType}/${e.entityId}`, `${e.status} ${canonical(shown)}`);
+      }
       pageToken = res.page?.nextPageToken ?? '';
     } while (pageToken !== '');
   }
@@ -74,12 +93,13 @@ export async function expectCopyEqualsRoster(
   clients: ServiceClients,
   sub: ReferenceSubscriber,
   tenantId: string,
+  projection: Projection = 'full',
   timeoutMs = 60_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     await sub.caughtUp();
-    const expected = await rosterCopy(clients, tenantId);
+    const expected = await rosterCopy(clients, tenantId, projection);
     const diff = snapshotDiff(subscriberCopy(sub, tenantId), expected);
     if (diff.length === 0 || Date.now() > deadline) {
       expect(diff).toEqual([]);

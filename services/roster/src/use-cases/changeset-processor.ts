@@ -36,7 +36,17 @@ import { RosterErrors } from '../domain/roster-errors';
 import type { RosterEntity, RosterFinding } from '../domain/roster-model';
 import { PERSON_TYPES } from '../domain/roster-model';
 import { checkSchoolIdentity } from '../domain/school-identity';
-import { REPORT_SEQUENCE, changeEvent, changeIdOf, runUpdateEvent, stateEvent } from './roster-events';
+import {
+  REPORT_SEQUENCE,
+  changeEvent,
+  changeIdOf,
+  directoryChangeEvent,
+  directoryStateEvent,
+  runUpdateEvent,
+  stateEvent,
+} from './roster-events';
+
+const defined = <T>(list: readonly (T | undefined)[]): T[] => list.filter((x): x is T => x !== undefined);
 
 const DAY_MS = 86_400_000;
 
@@ -393,8 +403,14 @@ export class ChangesetProcessor {
           // State records first, then the change events: a change event is only ever sent after its state
           // record was acknowledged, which makes the subscriber handover gap-free (docs/events.md ›
           // Bootstrap and follow: changes' end offsets are taken before the state topic's).
-          await publisher.publishState(changes.map((c) => stateEvent(cs.tenantId, cs, c)));
-          await publisher.publishChanges(changes.map((c) => changeEvent(cs.tenantId, cs, c)));
+          await publisher.publishState(
+            changes.map((c) => stateEvent(cs.tenantId, cs, c)),
+            defined(changes.map((c) => directoryStateEvent(cs.tenantId, cs, c))),
+          );
+          await publisher.publishChanges(
+            changes.map((c) => changeEvent(cs.tenantId, cs, c)),
+            defined(changes.map((c) => directoryChangeEvent(cs.tenantId, cs, c))),
+          );
           await store.updateChangeset(cs.tenantId, cs._id, { publishedChunks: chunkNo + 1 }, fence);
         }
         const outcome = cs.kind === 'sync' && (cs.heldCount ?? 0) > 0 ? 'held' : 'applied';

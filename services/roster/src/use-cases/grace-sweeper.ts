@@ -6,7 +6,7 @@ import { COLLECTIONS } from '../adapters/mongo/roster-store';
 import type { RosterStore } from '../adapters/mongo/roster-store';
 import type { HeldLease } from '../adapters/mongo/tenant-leases';
 import type { ChangesetProcessor } from './changeset-processor';
-import { purgedStateEvent } from './roster-events';
+import { purgedDirectoryStateEvent, purgedStateEvent } from './roster-events';
 
 /** How often old changesets are pruned (each prune scans `changesets`). */
 const PRUNE_EVERY_MS = 3_600_000;
@@ -69,6 +69,9 @@ export class GraceSweeper {
     await lease.fence.check();
     await this.publisher.publishState(
       purgeable.map((p) => purgedStateEvent(tenantId, p.doc.entityType, p.doc.entityId, p.rec, now)),
+      purgeable.flatMap(
+        (p) => purgedDirectoryStateEvent(tenantId, p.doc.entityType, p.doc.entityId, p.rec, now) ?? [],
+      ),
     );
     await this.publisher.publishStateTombstones(
       purgeable.map((p) => ({ tenantId, entityType: p.doc.entityType, entityId: p.doc.entityId })),

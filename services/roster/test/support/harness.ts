@@ -20,7 +20,14 @@ import type { RosterStore } from '../../src/adapters/mongo/roster-store';
 
 export interface Harness {
   db: TestDatabase;
-  topics: { raw: string; changes: string; state: string; runs: string };
+  topics: {
+    raw: string;
+    changes: string;
+    state: string;
+    runs: string;
+    changesDirectory: string;
+    stateDirectory: string;
+  };
   config: RosterConfig;
   client: KafkaClient;
   producer: EventProducer;
@@ -36,13 +43,22 @@ export interface Harness {
 export async function createHarness(): Promise<Harness> {
   const infra = getTestInfra();
   const db = await createTestDatabase('roster');
-  const [raw, changes, state, runs] = await createTestTopics([
+  const [raw, changes, state, runs, changesDirectory, stateDirectory] = await createTestTopics([
     { prefix: 'raw', partitions: 2 },
     { prefix: 'changes' },
     { prefix: 'state' },
     { prefix: 'runs' },
+    { prefix: 'changes-directory' },
+    { prefix: 'state-directory' },
   ]);
-  const topics = { raw: raw!, changes: changes!, state: state!, runs: runs! };
+  const topics = {
+    raw: raw!,
+    changes: changes!,
+    state: state!,
+    runs: runs!,
+    changesDirectory: changesDirectory!,
+    stateDirectory: stateDirectory!,
+  };
   const config = loadRosterConfig({
     KAFKA_BROKERS: infra.kafkaBrokers.join(','),
     MONGO_URL: infra.mongoUrl,
@@ -55,6 +71,8 @@ export async function createHarness(): Promise<Harness> {
     RAW_DATASETS_TOPIC: topics.raw,
     ROSTER_CHANGES_TOPIC: topics.changes,
     ROSTER_STATE_TOPIC: topics.state,
+    ROSTER_CHANGES_DIRECTORY_TOPIC: topics.changesDirectory,
+    ROSTER_STATE_DIRECTORY_TOPIC: topics.stateDirectory,
     SYNC_RUNS_TOPIC: topics.runs,
     RAW_DATASETS_GROUP_ID: uniqueName('roster'),
     SHUTDOWN_TIMEOUT_MS: '4s',
