@@ -1,5 +1,6 @@
 import { getTestInfra, startSystem, type RunningSystem } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReferenceSubscriber } from '../reference-subscriber/subscriber';
 import {
   activeIds,
   bookingOutcomes,
@@ -7,11 +8,13 @@ import {
   captureReference,
   ChangeEventLog,
   contactsByPupil,
+  expectCopyEqualsRoster,
   expectSameAsReference,
   finishAfterCrash,
   listBookings,
   School,
   serviceClients,
+  startSubscriber,
   waitForBookings,
   type Reference,
   type ServiceClients,
@@ -36,6 +39,12 @@ describe('e2e: kill -9 of each service mid-sync changes nothing in the outcome',
   let leavers: string[] = [];
   let staffId = '';
   let contacts = new Map<string, string>();
+  // Reference subscribers (full and directory) beside the system: their copies equal the roster after each crash.
+  let subs: ReferenceSubscriber[] = [];
+  const expectCopies = async (tenantId: string) => {
+    await expectCopyEqualsRoster(clients, subs[0]!, tenantId);
+    await expectCopyEqualsRoster(clients, subs[1]!, tenantId, 'directory');
+  };
 
   beforeAll(async () => {
     system = await startSystem({
@@ -47,12 +56,17 @@ describe('e2e: kill -9 of each service mid-sync changes nothing in the outcome',
     });
     clients = serviceClients(system);
     changes = await ChangeEventLog.start(getTestInfra().kafkaBrokers, system.topics.changes);
+    subs = await Promise.all([
+      startSubscriber(system, getTestInfra().kafkaBrokers),
+      startSubscriber(system, getTestInfra().kafkaBrokers, 'directory'),
+    ]);
     ref = await School.create(system, 'e2e-crash-ref', SEED);
     const run = await ref.sync();
     expect(run.status, JSON.stringify(run.error)).toBe('applied');
     refRuns.push(run.syncRunId);
     const added = Object.values(run.rosterCounts ?? {}).reduce((n, c) => n + (c.added ?? 0), 0);
     first = await captureReference(clients, changes, ref, refRuns, added);
+    await expectCopies(ref.id);
     contacts = contactsByPupil(first.snapshot);
     const pupils = activeIds(first.snapshot, 'pupil').filter((p) => contacts.has(p));
     booked = pupils.slice(0, 10);
@@ -61,6 +75,7 @@ describe('e2e: kill -9 of each service mid-sync changes nothing in the outcome',
   }, 400_000);
 
   afterAll(async () => {
+    for (const sub of subs) await sub.stop();
     await changes?.stop();
     clients?.close();
     await system?.stop();
@@ -79,6 +94,7 @@ describe('e2e: kill -9 of each service mid-sync changes nothing in the outcome',
     const run = await finishAfterCrash(school, runId);
     expect(run.status, JSON.stringify(run.error)).toBe('applied');
     await expectSameAsReference(clients, changes, school, [run.syncRunId], first);
+    await expectCopies(school.id);
   }, 400_000);
 
   it('roster killed mid-apply', async () => {
@@ -91,6 +107,7 @@ describe('e2e: kill -9 of each service mid-sync changes nothing in the outcome',
     const run = await finishAfterCrash(school, runId);
     expect(run.status, JSON.stringify(run.error)).toBe('applied');
     await expectSameAsReference(clients, changes, school, [run.syncRunId], first);
+    await expectCopies(school.id);
   }, 400_000);
 
   it('gateway killed mid-request (harmless)', async () => {
@@ -101,6 +118,7 @@ describe('e2e: kill -9 of each service mid-sync changes nothing in the outcome',
     const run = await finishAfterCrash(school, runId);
     expect(run.status, JSON.stringify(run.error)).toBe('applied');
     await expectSameAsReference(clients, changes, school, [run.syncRunId], first);
+    await expectCopies(school.id);
   }, 400_000);
 
   it("bookings killed mid-cancellation: the leavers' bookings are cancelled exactly once", async () => {
@@ -154,5 +172,7 @@ describe('e2e: kill -9 of each service mid-sync changes nothing in the outcome',
     // Exactly once in effect: each cancellation names one roster event and has one history entry.
     expect((await listBookings(clients, school.id, event.eventId)).length).toBe(booked.length);
     await expectSameAsReference(clients, changes, school, [firstRun.syncRunId, run.syncRunId], second);
+    await expectCopies(school.id);
+    await expectCopies(ref.id);
   }, 600_000);
 });

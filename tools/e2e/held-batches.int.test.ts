@@ -1,16 +1,19 @@
 import { MongoClient } from 'mongodb';
 import { getTestInfra, startSystem, type RunningSystem } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReferenceSubscriber } from '../reference-subscriber/subscriber';
 import {
   activeCounts,
   activeIds,
   bookParentsEvening,
   ChangeEventLog,
   contactsByPupil,
+  expectCopyEqualsRoster,
   listBookings,
   rosterSnapshot,
   School,
   serviceClients,
+  startSubscriber,
   waitForBookings,
   type ServiceClients,
   type SyncRun,
@@ -34,6 +37,12 @@ describe('e2e: held removals across scheduled runs', () => {
   let clients: ServiceClients;
   let changes: ChangeEventLog;
   let mongo: MongoClient;
+  // Reference subscribers (full and directory): after each scenario their copies equal the roster.
+  let subs: ReferenceSubscriber[] = [];
+  const expectCopies = async (tenantId: string) => {
+    await expectCopyEqualsRoster(clients, subs[0]!, tenantId);
+    await expectCopyEqualsRoster(clients, subs[1]!, tenantId, 'directory');
+  };
 
   beforeAll(async () => {
     system = await startSystem({
@@ -43,10 +52,15 @@ describe('e2e: held removals across scheduled runs', () => {
     });
     clients = serviceClients(system);
     changes = await ChangeEventLog.start(getTestInfra().kafkaBrokers, system.topics.changes);
+    subs = await Promise.all([
+      startSubscriber(system, getTestInfra().kafkaBrokers),
+      startSubscriber(system, getTestInfra().kafkaBrokers, 'directory'),
+    ]);
     mongo = await MongoClient.connect(getTestInfra().mongoUrl);
   }, 240_000);
 
   afterAll(async () => {
+    for (const sub of subs) await sub.stop();
     await mongo?.close();
     await changes?.stop();
     clients?.close();
@@ -106,6 +120,8 @@ describe('e2e: held removals across scheduled runs', () => {
 
     const first = await nextScheduledRun(school, 1);
     expect(first.status).toBe('held');
+    // While held, the subscribers still see every leaver (nothing of the batch is published).
+    await expectCopies(school.id);
     const batchId = first.heldBatchId!;
     const [v1] = await pendingBatches(school);
     expect(v1).toMatchObject({ batchId, version: 1 });
@@ -161,6 +177,7 @@ describe('e2e: held removals across scheduled runs', () => {
     ).toEqual(cancelledIds);
     expect(list.filter((b) => b.status === 'booked')).toHaveLength(3);
     expect(activeCounts(await rosterSnapshot(clients, school.id)).pupil).toBe(258);
+    await expectCopies(school.id);
   }, 900_000);
 
   it('a discard sticks across scheduled runs: no new batch, no re-publish of the school, nobody removed', async () => {
@@ -193,5 +210,6 @@ describe('e2e: held removals across scheduled runs', () => {
     expect(activeCounts(await rosterSnapshot(clients, school.id)).pupil).toBe(300);
     await new Promise((r) => setTimeout(r, 2000));
     expect(changes.forTenant(school.id)).toHaveLength(eventsBefore);
+    await expectCopies(school.id);
   }, 900_000);
 });

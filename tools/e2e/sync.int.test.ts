@@ -1,16 +1,19 @@
 import { getTestInfra, startSystem, type RunningSystem } from '@isams-sync/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ReferenceSubscriber } from '../reference-subscriber/subscriber';
 import {
   activeCounts,
   activeIds,
   contactsByPupil,
   bookParentsEvening,
   ChangeEventLog,
+  expectCopyEqualsRoster,
   listBookings,
   rosterSnapshot,
   School,
   serviceClients,
   snapshotDiff,
+  startSubscriber,
   waitForBookings,
   type ServiceClients,
 } from './support';
@@ -28,11 +31,17 @@ describe('e2e: syncs of simulated schools through the real processes', () => {
   let b: School;
   const runsA: string[] = [];
   const runsB: string[] = [];
+  // Reference subscribers (full and directory): after every scenario their copies equal the roster.
+  let subs: ReferenceSubscriber[] = [];
 
   beforeAll(async () => {
     system = await startSystem({ holdPercent: 10, holdMin: 5 });
     clients = serviceClients(system);
     changes = await ChangeEventLog.start(getTestInfra().kafkaBrokers, system.topics.changes);
+    subs = await Promise.all([
+      startSubscriber(system, getTestInfra().kafkaBrokers),
+      startSubscriber(system, getTestInfra().kafkaBrokers, 'directory'),
+    ]);
     // Same seed: the two schools start with identical iSAMS data. Their servers differ: `a` keeps
     // connections alive, `b` closes the connection after every response (HTTP/1.0 semantics).
     [a, b] = await Promise.all([
@@ -41,7 +50,15 @@ describe('e2e: syncs of simulated schools through the real processes', () => {
     ]);
   }, 240_000);
 
+  afterEach(async () => {
+    for (const school of [a, b]) {
+      await expectCopyEqualsRoster(clients, subs[0]!, school.id);
+      await expectCopyEqualsRoster(clients, subs[1]!, school.id, 'directory');
+    }
+  }, 180_000);
+
   afterAll(async () => {
+    for (const sub of subs) await sub.stop();
     await changes?.stop();
     clients?.close();
     await system?.stop();

@@ -6,6 +6,7 @@ import type { TopicSpec } from './topics';
 import { allBookingEventTypes } from './types/bookings.events';
 import { datasetSnapshotCompletedV1, rawDatasetChunkV1 } from './types/raw-dataset.events';
 import { allRosterChangeEventTypes, rosterEntityStateV1 } from './types/roster-change.events';
+import { rosterDirectoryChangeV1, rosterDirectoryStateV1 } from './types/roster-directory.events';
 import { syncRunUpdatedV1 } from './types/sync-run.events';
 
 /** What isams-sync publishes on one topic, and whether other teams may build on it. */
@@ -29,6 +30,8 @@ export const PUBLISHED_TOPICS: Readonly<Record<string, PublishedTopic>> = {
   'sync.runs.v1': { types: [syncRunUpdatedV1], audience: 'internal' },
   'roster.changes.v1': { types: allRosterChangeEventTypes, audience: 'public' },
   'roster.state.v1': { types: [rosterEntityStateV1], audience: 'public' },
+  'roster.changes.directory.v1': { types: [rosterDirectoryChangeV1], audience: 'public' },
+  'roster.state.directory.v1': { types: [rosterDirectoryStateV1], audience: 'public' },
   'bookings.events.v1': { types: allBookingEventTypes, audience: 'public' },
 };
 

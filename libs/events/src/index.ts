@@ -51,6 +51,16 @@ export {
   rosterEntityStateDataSchema,
 } from './types/roster-change.events';
 export type { RosterEntityState, RosterRevision } from './types/roster-change.events';
+export {
+  DIRECTORY_FIELDS,
+  DIRECTORY_ENTITY_TYPES,
+  isDirectoryEntityType,
+  projectDirectoryImage,
+  rosterDirectoryChangeDataSchema,
+  rosterDirectoryChangeV1,
+  rosterDirectoryStateV1,
+} from './types/roster-directory.events';
+export type { DirectoryEntityType, RosterDirectoryChangeData } from './types/roster-directory.events';
 export type { RosterEntityType, RosterChange, RosterChangeData } from './types/roster-change.events';
 export {
   BOOKING_PERSON_KINDS,

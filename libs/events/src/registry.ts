@@ -3,6 +3,7 @@ import { allBookingEventTypes } from './types/bookings.events';
 import { platformPingV1 } from './types/platform-ping.event';
 import { datasetSnapshotCompletedV1, rawDatasetChunkV1 } from './types/raw-dataset.events';
 import { allRosterChangeEventTypes, rosterEntityStateV1 } from './types/roster-change.events';
+import { rosterDirectoryChangeV1, rosterDirectoryStateV1 } from './types/roster-directory.events';
 import { syncRunUpdatedV1 } from './types/sync-run.events';
 
 /**
@@ -16,5 +17,7 @@ export const registry = createEventRegistry([
   syncRunUpdatedV1,
   ...allRosterChangeEventTypes,
   rosterEntityStateV1,
+  rosterDirectoryChangeV1,
+  rosterDirectoryStateV1,
   ...allBookingEventTypes,
 ]);

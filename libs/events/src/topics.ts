@@ -74,6 +74,22 @@ const main: TopicSpec[] = [
       'Compacted per-entity current roster state (one retained record per tenant + entity), so a new subscriber can bootstrap before following roster.changes.v1.',
   },
   {
+    name: 'roster.changes.directory.v1',
+    partitions: 12,
+    configEntries: deleteAfter(30),
+    keying: 'tenant',
+    description:
+      'Roster change events reduced to the directory projection (names, ids, school structure; no contact details), published by roster beside roster.changes.v1 for products that need no more (least data).',
+  },
+  {
+    name: 'roster.state.directory.v1',
+    partitions: 12,
+    configEntries: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': String(60 * 60 * 1000) },
+    keying: 'tenant-subject',
+    description:
+      'Compacted per-entity roster state reduced to the directory projection, to bootstrap before following roster.changes.directory.v1.',
+  },
+  {
     name: 'bookings.events.v1',
     partitions: 12,
     configEntries: deleteAfter(30),
@@ -104,6 +120,8 @@ export const TopicNames = {
   syncRuns: 'sync.runs.v1',
   rosterChanges: 'roster.changes.v1',
   rosterState: 'roster.state.v1',
+  rosterChangesDirectory: 'roster.changes.directory.v1',
+  rosterStateDirectory: 'roster.state.directory.v1',
   bookingsEvents: 'bookings.events.v1',
 } as const;
 

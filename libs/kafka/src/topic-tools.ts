@@ -124,6 +124,12 @@ export async function consumerGroupLag(
 export interface TailTopicOptions {
   /** From the first stored record (default true) or only records written after joining. */
   fromBeginning?: boolean;
+  /**
+   * Start each listed partition at this offset (e.g. end offsets captured earlier with
+   * {@link topicOffsets}); partitions not listed follow `fromBeginning`. After a reconnect the reader
+   * starts there again (it re-reads; readers de-duplicate).
+   */
+  fromOffsets?: Readonly<Record<number, string>>;
 }
 
 /** A running {@link tailTopic} reader. */
@@ -182,6 +188,8 @@ export function tailTopic(
         );
       },
     });
+    for (const [partition, offset] of Object.entries(options.fromOffsets ?? {}))
+      consumer.seek({ topic, partition: Number(partition), offset });
   };
   // kafkajs restarts a reader that crashed on a retriable error; one it gives up on (e.g.
   // KafkaJSGroupCoordinatorNotFound right after a broker restart) is started again here.

@@ -1,7 +1,14 @@
 import { eventually, uniqueName } from '@isams-sync/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@isams-sync/events';
-import { createEventProducer, ensureTopics, isTopicNotReadyError, runConsumer } from '../src/index';
+import {
+  createEventProducer,
+  ensureTopics,
+  isTopicNotReadyError,
+  runConsumer,
+  tailTopic,
+  topicOffsets,
+} from '../src/index';
 import type { ConsumerHandle, EventProducer } from '../src/index';
 import {
   committedOffsets,
@@ -233,5 +240,30 @@ describe('produce → consume (binary mode)', () => {
     release();
     await eventually(async () => (await committed()) === 300, 'all 300 committed');
     expect(handled).toBe(300);
+  });
+});
+
+describe('tailTopic fromOffsets', () => {
+  it('starts each listed partition at the given offset (the reference subscriber follows from captured end offsets)', async () => {
+    const client = testClient();
+    const { topic } = await freshTopic(client, 1);
+    const producer = track(createEventProducer(client, { logger: testLogger }));
+    await producer.publish(topic, pings(3, ['school-a']));
+    const [ends] = await topicOffsets(client, topic);
+    expect(ends!.high).toBe('3');
+    await producer.publish(topic, pings(2, ['school-b']));
+    const seen: string[] = [];
+    const tail = tailTopic(
+      client,
+      topic,
+      (rs) => void seen.push(...rs.map((r) => `${r.offset}:${r.key?.toString()}`)),
+      {
+        fromOffsets: { 0: ends!.high },
+      },
+    );
+    cleanups.push(() => tail.stop());
+    await tail.ready;
+    await eventually(() => seen.length >= 2, 'two records from offset 3');
+    expect(seen).toEqual(['3:school-b', '4:school-b']);
   });
 });

@@ -29,7 +29,9 @@ export interface RunningSystem {
   /** Each service's process, for crash tests (`kill9()`, `restart()`). */
   readonly processes: Readonly<Record<'connector' | 'roster' | 'bookings' | 'gateway', ServiceProcess>>;
   /** The topics and databases this system uses (fresh ones per system). */
-  readonly topics: Readonly<Record<'raw' | 'runs' | 'changes' | 'state' | 'bookings', string>>;
+  readonly topics: Readonly<
+    Record<'raw' | 'runs' | 'changes' | 'state' | 'changesDirectory' | 'stateDirectory' | 'bookings', string>
+  >;
   readonly databases: Readonly<Record<'connector' | 'roster' | 'bookings' | 'gateway', string>>;
   /** The tail of every process's log (for failure messages). */
   logs(): string;
@@ -63,17 +65,31 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
   const suffix = randomBytes(4).toString('hex');
   // Created before the services start: two services ensuring the same fresh topic at once race
   // (a consumer may subscribe before the partition has a leader).
-  const [raw, runs, changes, state, bookingsTopic] = await createTestTopics(
+  const [raw, runs, changes, state, bookingsTopic, changesDirectory, stateDirectory] = await createTestTopics(
     [
       { prefix: 'raw', partitions: 12 },
       { prefix: 'runs', partitions: 12 },
       { prefix: 'changes', partitions: 12 },
       { prefix: 'state', partitions: 12, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
       { prefix: 'bookings', partitions: 12 },
+      { prefix: 'changes-directory', partitions: 12 },
+      {
+        prefix: 'state-directory',
+        partitions: 12,
+        configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+      },
     ],
     infra.kafkaBrokers,
   );
-  const topics = { raw: raw!, runs: runs!, changes: changes!, state: state!, bookings: bookingsTopic! };
+  const topics = {
+    raw: raw!,
+    runs: runs!,
+    changes: changes!,
+    state: state!,
+    changesDirectory: changesDirectory!,
+    stateDirectory: stateDirectory!,
+    bookings: bookingsTopic!,
+  };
   const databases = {
     connector: `sys_connector_${suffix}`,
     roster: `sys_roster_${suffix}`,
@@ -155,6 +171,8 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
         RAW_DATASETS_TOPIC: topics.raw,
         ROSTER_CHANGES_TOPIC: topics.changes,
         ROSTER_STATE_TOPIC: topics.state,
+        ROSTER_CHANGES_DIRECTORY_TOPIC: topics.changesDirectory,
+        ROSTER_STATE_DIRECTORY_TOPIC: topics.stateDirectory,
         SYNC_RUNS_TOPIC: topics.runs,
         RAW_DATASETS_GROUP_ID: uniqueName('roster-raw'),
         MONGO_DB: databases.roster,

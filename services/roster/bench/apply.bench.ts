@@ -124,6 +124,8 @@ const topics = {
   changes: `bench-changes-${suffix}`,
   state: `bench-state-${suffix}`,
   runs: `bench-runs-${suffix}`,
+  changesDirectory: `bench-changes-directory-${suffix}`,
+  stateDirectory: `bench-state-directory-${suffix}`,
 };
 const admin = createKafkaClient({
   brokers,
@@ -175,6 +177,8 @@ try {
     RAW_DATASETS_TOPIC: topics.raw,
     ROSTER_CHANGES_TOPIC: topics.changes,
     ROSTER_STATE_TOPIC: topics.state,
+    ROSTER_CHANGES_DIRECTORY_TOPIC: topics.changesDirectory,
+    ROSTER_STATE_DIRECTORY_TOPIC: topics.stateDirectory,
     SYNC_RUNS_TOPIC: topics.runs,
     RAW_DATASETS_GROUP_ID: `bench-${suffix}`,
   });

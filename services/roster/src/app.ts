@@ -94,6 +94,8 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
     rawDatasets: config.RAW_DATASETS_TOPIC,
     rosterChanges: config.ROSTER_CHANGES_TOPIC,
     rosterState: config.ROSTER_STATE_TOPIC,
+    rosterChangesDirectory: config.ROSTER_CHANGES_DIRECTORY_TOPIC,
+    rosterStateDirectory: config.ROSTER_STATE_DIRECTORY_TOPIC,
     syncRuns: config.SYNC_RUNS_TOPIC,
   };
 
@@ -199,6 +201,8 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
           topics.rawDatasets,
           topics.rosterChanges,
           topics.rosterState,
+          topics.rosterChangesDirectory,
+          topics.rosterStateDirectory,
           topics.syncRuns,
         ]);
         await ensureTopics(

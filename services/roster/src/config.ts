@@ -19,6 +19,9 @@ export const configSchema = z.object({
   RAW_DATASETS_TOPIC: z.string().trim().min(1).default(TopicNames.rawDatasets),
   ROSTER_CHANGES_TOPIC: z.string().trim().min(1).default(TopicNames.rosterChanges),
   ROSTER_STATE_TOPIC: z.string().trim().min(1).default(TopicNames.rosterState),
+  /** Least data: the directory projection's topics (docs/events.md › Who gets what). */
+  ROSTER_CHANGES_DIRECTORY_TOPIC: z.string().trim().min(1).default(TopicNames.rosterChangesDirectory),
+  ROSTER_STATE_DIRECTORY_TOPIC: z.string().trim().min(1).default(TopicNames.rosterStateDirectory),
   SYNC_RUNS_TOPIC: z.string().trim().min(1).default(TopicNames.syncRuns),
   RAW_DATASETS_GROUP_ID: z.string().trim().min(1).default('roster.raw-datasets'),
   MONGO_URL: env.secret(),

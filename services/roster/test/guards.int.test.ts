@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { useStartedRoster } from './support/started-roster';
 import type { CloudEvent } from '@isams-sync/events';
+import { headerValue, readTopic } from '@isams-sync/kafka';
 import { eventually, uniqueName } from '@isams-sync/testing';
 import { eventsFor, runFinished } from './support/harness';
 import { miniSchool } from './support/mini-school';
@@ -237,7 +238,40 @@ describe('dry runs, incomplete runs, grace', () => {
     expect(d(runs[0]!)).toMatchObject({ status: 'failed', error: { code: 'ROSTER_RUN_TIMED_OUT' } });
   });
 
-  it('purges a removed person after the grace period, publishes a data-less state record; a later reappearance is added', async () => {
+  it('every change event and its state record carry the same changeId and revision; revisions grow per entity', async () => {
+    const t = uniqueName('school');
+    await seed(t, 4);
+    await publishSnapshot(
+      roster.h.producer,
+      roster.h.topics.raw,
+      t,
+      'r2',
+      miniSchool(4, { renamed: { 2: 'Z' } }),
+    );
+    await runFinished(roster.app, t, 'r2');
+    await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'r3', miniSchool(4, { without: [2] }));
+    await runFinished(roster.app, t, 'r3');
+    type Rev = { changeset: number; change: number };
+    const changes = (
+      await eventsFor(
+        roster.h.events.changes,
+        (e) => e.tenantid === t && e.subject === 'pupil/2',
+        3,
+        'pupil 2',
+      )
+    ).map((e) => e.data as { change: string; changeId: string; revision: Rev });
+    expect(changes.map((c) => c.change)).toEqual(['added', 'updated', 'removed']);
+    const states = (
+      await eventsFor(roster.h.events.state, (e) => e.tenantid === t && e.subject === 'pupil/2', 3, 'states')
+    ).map((e) => e.data as { lastChangeId: string; revision: Rev });
+    expect(states.map((s) => [s.lastChangeId, s.revision])).toEqual(
+      changes.map((c) => [c.changeId, c.revision]),
+    );
+    // The school's changesets are numbered in the order they applied.
+    expect(changes.map((c) => c.revision.changeset)).toEqual([1, 2, 3]);
+  });
+
+  it('purges a removed person after the grace period, publishes a data-less state record and a tombstone; a later reappearance is added', async () => {
     const t = uniqueName('school');
     await seed(t);
     await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'r2', miniSchool(40, { without: [9] }));
@@ -263,6 +297,27 @@ describe('dry runs, incomplete runs, grace', () => {
       'purged state',
     );
     expect(state[0]!.data).not.toHaveProperty('data');
+    // The purge keeps the removal's revision: a subscriber can tell a stale replay from a re-addition.
+    expect(state[0]!.data).toMatchObject({ revision: { changeset: 2 } });
+    // Then a tombstone (null value, same key, same partition): compaction forgets the person's key.
+    const key = `${t}/pupil/9`;
+    const tombstoned = (rs: Awaited<ReturnType<typeof readTopic>>) =>
+      rs.filter((r) => r.key?.toString() === key).at(-1)?.value === null;
+    // `sweep` resolves once the broker acknowledged what it published: read up to the end offsets.
+    const records = (await readTopic(roster.h.client, roster.h.topics.state)).filter(
+      (r) => r.key?.toString() === key,
+    );
+    expect(records.map((r) => (r.value === null ? 'tombstone' : 'record'))).toEqual([
+      'record',
+      'record',
+      'record',
+      'tombstone',
+    ]);
+    expect(new Set(records.map((r) => r.partition)).size).toBe(1);
+    expect(headerValue(records.at(-1)!.headers, 'ce_tenantid')).toBe(t);
+    // A sweep that runs again (or re-publishes after a crash) leaves the key tombstoned.
+    await roster.app.sweep(new Date(Date.now() + 16 * 86_400_000));
+    expect(tombstoned(await readTopic(roster.h.client, roster.h.topics.state))).toBe(true);
     await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'r3', miniSchool(40));
     await runFinished(roster.app, t, 'r3');
     const back = await eventsFor(roster.h.events.changes, of(t, 'r3'), 1, 'r3 change');

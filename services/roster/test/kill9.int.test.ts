@@ -45,6 +45,8 @@ function startService(): ChildProcess {
       RAW_DATASETS_TOPIC: h.topics.raw,
       ROSTER_CHANGES_TOPIC: h.topics.changes,
       ROSTER_STATE_TOPIC: h.topics.state,
+      ROSTER_CHANGES_DIRECTORY_TOPIC: h.topics.changesDirectory,
+      ROSTER_STATE_DIRECTORY_TOPIC: h.topics.stateDirectory,
       SYNC_RUNS_TOPIC: h.topics.runs,
       RAW_DATASETS_GROUP_ID: h.config.RAW_DATASETS_GROUP_ID,
       SWEEP_INTERVAL_MS: '2s',

@@ -29,6 +29,7 @@ export interface RosterEntityView {
   entityId: string;
   status: string;
   dataJson: string;
+  purged?: boolean;
 }
 interface RosterGrpc extends Client {
   listEntities: UnaryMethod<object, { entities: RosterEntityView[]; page?: PageInfo | null }>;

@@ -152,8 +152,8 @@ export const ROSTER_ENTITY_STATES = ['active', 'removed', 'purged'] as const;
  * Current state of one roster entity on the compacted `roster.state.v1` (Kafka key
  * `<tenantid>/<entityType>/<entityId>`, the CloudEvents `subject` is `<entityType>/<entityId>`), so a
  * new subscriber can bootstrap the whole roster by reading the topic from the beginning, then follow
- * `roster.changes.v1`. A purged person keeps a record without `data` (compaction drops the personal
- * data of earlier records).
+ * `roster.changes.v1`. A purged person gets a record without `data`, then a Kafka tombstone (null
+ * value, same key — not a CloudEvent), so compaction forgets the key.
  */
 function stateDataSchema<E extends z.ZodType, I extends z.ZodType>(entityType: E, image: I) {
   return z

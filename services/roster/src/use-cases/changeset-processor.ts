@@ -37,7 +37,17 @@ import { RosterErrors } from '../domain/roster-errors';
 import type { RosterEntity, RosterFinding } from '../domain/roster-model';
 import { PERSON_TYPES } from '../domain/roster-model';
 import { checkSchoolIdentity } from '../domain/school-identity';
-import { REPORT_SEQUENCE, changeEvent, changeIdOf, runUpdateEvent, stateEvent } from './roster-events';
+import {
+  REPORT_SEQUENCE,
+  changeEvent,
+  changeIdOf,
+  directoryChangeEvent,
+  directoryStateEvent,
+  runUpdateEvent,
+  stateEvent,
+} from './roster-events';
+
+const defined = <T>(list: readonly (T | undefined)[]): T[] => list.filter((x): x is T => x !== undefined);
 
 const DAY_MS = 86_400_000;
 
@@ -389,7 +399,9 @@ export class ChangesetProcessor {
             runUpdateEvent(cs.tenantId, cs, 'applying', REPORT_SEQUENCE.applying, cs.processedAt!),
           );
         }
-        return set({ state: 'applying' });
+        // Taken under the lease as the changeset starts applying: the school's changesets apply one at
+        // a time, so (number, seq) orders every change of an entity (the events' `revision`).
+        return set({ state: 'applying', number: await store.nextChangesetNumber(cs.tenantId, fence) });
       }
       case 'applying': {
         await this.hook('apply', cs);
@@ -402,8 +414,17 @@ export class ChangesetProcessor {
           await this.hook('publish-batch', cs);
           const changes = (await this.chunk(cs, chunkNo)).filter((c) => c.disposition === 'apply');
           // The fence was checked after the previous chunk's cursor write (or the step's claim).
-          await publisher.publishChanges(changes.map((c) => changeEvent(cs.tenantId, cs, c)));
-          await publisher.publishState(changes.map((c) => stateEvent(cs.tenantId, cs, c)));
+          // State records first, then the change events: a change event is only ever sent after its state
+          // record was acknowledged, which makes the subscriber handover gap-free (docs/events.md ›
+          // Bootstrap and follow: changes' end offsets are taken before the state topic's).
+          await publisher.publishState(
+            changes.map((c) => stateEvent(cs.tenantId, cs, c)),
+            defined(changes.map((c) => directoryStateEvent(cs.tenantId, cs, c))),
+          );
+          await publisher.publishChanges(
+            changes.map((c) => changeEvent(cs.tenantId, cs, c)),
+            defined(changes.map((c) => directoryChangeEvent(cs.tenantId, cs, c))),
+          );
           await store.updateChangeset(cs.tenantId, cs._id, { publishedChunks: chunkNo + 1 }, fence);
         }
         const outcome = cs.kind === 'sync' && (cs.heldCount ?? 0) > 0 ? 'held' : 'applied';
@@ -441,6 +462,7 @@ export class ChangesetProcessor {
       status: removed ? 'removed' : 'active',
       data: (removed ? c.before : c.after)!,
       lastChangeId: changeIdOf(cs, c.seq),
+      ...(cs.number === undefined ? {} : { revision: { changeset: cs.number, change: c.seq } }),
       lastSyncRunId: cs.syncRunId,
       changedAt: at,
       removedAt: removed ? at : null,

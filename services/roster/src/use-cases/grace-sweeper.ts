@@ -1,12 +1,12 @@
 import type { Logger } from '@isams-sync/logger';
 import type { RosterPublisher } from '../adapters/kafka/roster-publisher';
 import { bucketOf, ids } from '../adapters/mongo/documents';
-import type { EntityBucketDoc, GraceDoc } from '../adapters/mongo/documents';
+import type { EntityBucketDoc, EntityRecord, GraceDoc } from '../adapters/mongo/documents';
 import { COLLECTIONS } from '../adapters/mongo/roster-store';
 import type { RosterStore } from '../adapters/mongo/roster-store';
 import type { HeldLease } from '../adapters/mongo/tenant-leases';
 import type { ChangesetProcessor } from './changeset-processor';
-import { purgedStateEvent } from './roster-events';
+import { purgedDirectoryStateEvent, purgedStateEvent } from './roster-events';
 
 /** How often old changesets are pruned (each prune scans `changesets`). */
 const PRUNE_EVERY_MS = 3_600_000;
@@ -28,10 +28,12 @@ export class GraceSweeper {
   ) {}
 
   /**
-   * Purges people whose grace ended before `now`: first a `purged` state record without data (so the
-   * compacted topic forgets them), then the stored image is reduced to `{ id }`, then the queue entry
-   * goes. Emits no change event and nothing personal. Idempotent; a school another replica holds is
-   * left to the next sweep. Returns how many queue entries were handled.
+   * Purges people whose grace ended before `now`: first a `purged` state record without data (live
+   * followers of the state topic see the purge), then a tombstone for the same key (so compaction
+   * forgets the key and every earlier record of it), then the stored image is reduced to `{ id }`,
+   * then the queue entry goes. Emits no change event and nothing personal. Idempotent — a crash before
+   * the queue entry is gone re-publishes the same record id and another tombstone, both harmless; a
+   * school another replica holds is left to the next sweep. Returns how many queue entries were handled.
    */
   async purgeExpired(now: Date, batchSize = 500): Promise<number> {
     let total = 0;
@@ -53,7 +55,7 @@ export class GraceSweeper {
 
   private async purgeTenant(tenantId: string, docs: GraceDoc[], now: Date, lease: HeldLease): Promise<void> {
     const buckets = new Map<string, EntityBucketDoc>();
-    const purgeable: { doc: GraceDoc; lastChangeId: string }[] = [];
+    const purgeable: { doc: GraceDoc; rec: EntityRecord }[] = [];
     for (const d of docs) {
       const key = ids.bucket(tenantId, d.entityType, bucketOf(d.entityId));
       const bucket = buckets.get(key) ?? (await this.store.bucket(tenantId, key));
@@ -61,12 +63,18 @@ export class GraceSweeper {
       const rec = bucket?.entities.find((e) => e.entityId === d.entityId);
       // Restored (or already purged) since it was queued: nothing to purge.
       if (rec === undefined || rec.status !== 'removed' || rec.purged) continue;
-      purgeable.push({ doc: d, lastChangeId: rec.lastChangeId });
+      purgeable.push({ doc: d, rec: { ...rec } });
       Object.assign(rec, { data: { id: d.entityId }, purged: true, purgedAt: now.toISOString() });
     }
     await lease.fence.check();
     await this.publisher.publishState(
-      purgeable.map((p) => purgedStateEvent(tenantId, p.doc.entityType, p.doc.entityId, p.lastChangeId, now)),
+      purgeable.map((p) => purgedStateEvent(tenantId, p.doc.entityType, p.doc.entityId, p.rec, now)),
+      purgeable.flatMap(
+        (p) => purgedDirectoryStateEvent(tenantId, p.doc.entityType, p.doc.entityId, p.rec, now) ?? [],
+      ),
+    );
+    await this.publisher.publishStateTombstones(
+      purgeable.map((p) => ({ tenantId, entityType: p.doc.entityType, entityId: p.doc.entityId })),
     );
     for (const b of buckets.values()) await this.store.putBucket(b, lease.fence);
     for (const d of docs) await this.store.deleteById(COLLECTIONS.graceQueue, tenantId, d._id, lease.fence);

@@ -1,6 +1,15 @@
-import { rosterChangeEventTypes, rosterEntityStateV1, syncRunUpdatedV1 } from '@isams-sync/events';
-import type { CloudEvent, SyncRunStatus } from '@isams-sync/events';
-import type { ChangesetDoc, StoredChange } from '../adapters/mongo/documents';
+import {
+  DIRECTORY_FIELDS,
+  isDirectoryEntityType,
+  projectDirectoryImage,
+  rosterChangeEventTypes,
+  rosterDirectoryChangeV1,
+  rosterDirectoryStateV1,
+  rosterEntityStateV1,
+  syncRunUpdatedV1,
+} from '@isams-sync/events';
+import type { CloudEvent, DirectoryEntityType, SyncRunStatus } from '@isams-sync/events';
+import type { ChangesetDoc, EntityRecord, StoredChange } from '../adapters/mongo/documents';
 import { ids } from '../adapters/mongo/documents';
 
 const subjectOf = (c: Pick<StoredChange, 'entityType' | 'entityId'>): string =>
@@ -10,6 +19,10 @@ const subjectOf = (c: Pick<StoredChange, 'entityType' | 'entityId'>): string =>
 export function changeIdOf(cs: Pick<ChangesetDoc, 'syncRunId' | 'kind'>, seq: number): string {
   return ids.changeId(cs.kind === 'sync' ? cs.syncRunId : `${cs.syncRunId}~${cs.kind}`, seq);
 }
+
+/** The change's order among the entity's changes (both topics carry it); absent before revisions existed. */
+const revisionOf = (cs: Pick<ChangesetDoc, 'number'>, c: Pick<StoredChange, 'seq'>) =>
+  cs.number === undefined ? {} : { revision: { changeset: cs.number, change: c.seq } };
 
 /**
  * The roster change event of one applied change; id = f(type, tenant, run, [approval,] entity), so a
@@ -36,6 +49,8 @@ export function changeEvent(tenantId: string, cs: ChangesetDoc, c: StoredChange)
       ...(c.changedFields === undefined ? {} : { changedFields: c.changedFields }),
       ...(c.removal === undefined ? {} : { removal: c.removal }),
       ...(c.restoration === undefined ? {} : { restoration: c.restoration }),
+      changeId: changeIdOf(cs, c.seq),
+      ...revisionOf(cs, c),
     },
   });
 }
@@ -55,8 +70,111 @@ export function stateEvent(tenantId: string, cs: ChangesetDoc, c: StoredChange):
       status: removed ? 'removed' : 'active',
       data: (removed ? c.before : c.after)!,
       lastChangeId: changeIdOf(cs, c.seq),
+      ...revisionOf(cs, c),
       syncRunId: cs.syncRunId,
       ...(c.removal === undefined ? {} : { removal: c.removal }),
+    },
+  });
+}
+
+/**
+ * The directory fields an update changed; undefined when the change is not for the directory at all
+ * (an entity type outside it, or an update of other fields only: nothing to publish there).
+ */
+function directoryChange(c: StoredChange): { changedFields?: string[] } | undefined {
+  if (!isDirectoryEntityType(c.entityType)) return undefined;
+  if (c.change !== 'updated' || c.changedFields === undefined) return {};
+  const fields = new Set<string>(['id', ...DIRECTORY_FIELDS[c.entityType]]);
+  const changedFields = c.changedFields.filter((f) => fields.has(f));
+  return changedFields.length === 0 ? undefined : { changedFields };
+}
+
+const project = (c: StoredChange, image: StoredChange['before']) =>
+  image === undefined ? undefined : projectDirectoryImage(c.entityType, image);
+
+/** The change event reduced to the directory projection (`roster.changes.directory.v1`), if any. */
+export function directoryChangeEvent(
+  tenantId: string,
+  cs: ChangesetDoc,
+  c: StoredChange,
+): CloudEvent | undefined {
+  const directory = directoryChange(c);
+  if (directory === undefined) return undefined;
+  const before = project(c, c.before);
+  const after = project(c, c.after);
+  return rosterDirectoryChangeV1.create({
+    tenantId,
+    idParts:
+      cs.kind === 'sync'
+        ? [cs.syncRunId, c.entityType, c.entityId]
+        : [cs.syncRunId, cs.kind, c.entityType, c.entityId],
+    subject: subjectOf(c),
+    syncRunId: cs.syncRunId,
+    time: cs.processedAt!,
+    data: {
+      syncRunId: cs.syncRunId,
+      entityType: c.entityType as DirectoryEntityType,
+      entityId: c.entityId,
+      change: c.change,
+      ...(before === undefined ? {} : { before }),
+      ...(after === undefined ? {} : { after }),
+      ...directory,
+      ...(c.removal === undefined ? {} : { removal: c.removal }),
+      ...(c.restoration === undefined ? {} : { restoration: c.restoration }),
+      changeId: changeIdOf(cs, c.seq),
+      ...revisionOf(cs, c),
+    },
+  });
+}
+
+/** The state record reduced to the directory projection (`roster.state.directory.v1`), if any. */
+export function directoryStateEvent(
+  tenantId: string,
+  cs: ChangesetDoc,
+  c: StoredChange,
+): CloudEvent | undefined {
+  if (directoryChange(c) === undefined) return undefined;
+  const removed = c.change === 'removed';
+  return rosterDirectoryStateV1.create({
+    tenantId,
+    idParts: [cs.syncRunId, cs.kind, c.entityType, c.entityId],
+    subject: subjectOf(c),
+    syncRunId: cs.syncRunId,
+    time: cs.processedAt!,
+    data: {
+      entityType: c.entityType as DirectoryEntityType,
+      entityId: c.entityId,
+      status: removed ? 'removed' : 'active',
+      data: project(c, removed ? c.before : c.after)!,
+      lastChangeId: changeIdOf(cs, c.seq),
+      ...revisionOf(cs, c),
+      syncRunId: cs.syncRunId,
+      ...(c.removal === undefined ? {} : { removal: c.removal }),
+    },
+  });
+}
+
+/** A purged person's directory state record (no data), for the directory's entity types. */
+export function purgedDirectoryStateEvent(
+  tenantId: string,
+  entityType: StoredChange['entityType'],
+  entityId: string,
+  last: Pick<EntityRecord, 'lastChangeId' | 'revision'>,
+  at: Date,
+): CloudEvent | undefined {
+  if (!isDirectoryEntityType(entityType)) return undefined;
+  const { lastChangeId, revision } = last;
+  return rosterDirectoryStateV1.create({
+    tenantId,
+    idParts: ['purged', entityType, entityId, lastChangeId],
+    subject: `${entityType}/${entityId}`,
+    time: at,
+    data: {
+      entityType,
+      entityId,
+      status: 'purged',
+      lastChangeId,
+      ...(revision === undefined ? {} : { revision }),
     },
   });
 }
@@ -66,15 +184,22 @@ export function purgedStateEvent(
   tenantId: string,
   entityType: StoredChange['entityType'],
   entityId: string,
-  lastChangeId: string,
+  last: Pick<EntityRecord, 'lastChangeId' | 'revision'>,
   at: Date,
 ): CloudEvent {
+  const { lastChangeId, revision } = last;
   return rosterEntityStateV1.create({
     tenantId,
     idParts: ['purged', entityType, entityId, lastChangeId],
     subject: `${entityType}/${entityId}`,
     time: at,
-    data: { entityType, entityId, status: 'purged', lastChangeId },
+    data: {
+      entityType,
+      entityId,
+      status: 'purged',
+      lastChangeId,
+      ...(revision === undefined ? {} : { revision }),
+    },
   });
 }
 

@@ -21,12 +21,21 @@ import type { RosterStore } from '../../src/adapters/mongo/roster-store';
 
 export interface Harness {
   db: TestDatabase;
-  topics: { raw: string; changes: string; state: string; runs: string };
+  topics: {
+    raw: string;
+    changes: string;
+    state: string;
+    runs: string;
+    changesDirectory: string;
+    stateDirectory: string;
+  };
   config: RosterConfig;
   client: KafkaClient;
   producer: EventProducer;
   /** Every event seen on the output topics so far. */
   events: { changes: CloudEvent[]; state: CloudEvent[]; runs: CloudEvent[] };
+  /** Keys of the tombstones (null values) seen on the state topic, in order. */
+  stateTombstones: string[];
   /** Starts an app on the harness's database and topics (`config` overrides, e.g. lease timings). */
   startApp(overrides?: RosterAppOverrides, config?: Partial<RosterConfig>): Promise<RosterApp>;
   close(): Promise<void>;
@@ -35,13 +44,22 @@ export interface Harness {
 export async function createHarness(): Promise<Harness> {
   const infra = getTestInfra();
   const db = await createTestDatabase('roster');
-  const [raw, changes, state, runs] = await createTestTopics([
+  const [raw, changes, state, runs, changesDirectory, stateDirectory] = await createTestTopics([
     { prefix: 'raw', partitions: 2 },
     { prefix: 'changes' },
     { prefix: 'state' },
     { prefix: 'runs' },
+    { prefix: 'changes-directory' },
+    { prefix: 'state-directory' },
   ]);
-  const topics = { raw: raw!, changes: changes!, state: state!, runs: runs! };
+  const topics = {
+    raw: raw!,
+    changes: changes!,
+    state: state!,
+    runs: runs!,
+    changesDirectory: changesDirectory!,
+    stateDirectory: stateDirectory!,
+  };
   const config = loadRosterConfig({
     KAFKA_BROKERS: infra.kafkaBrokers.join(','),
     MONGO_URL: infra.mongoUrl,
@@ -54,6 +72,8 @@ export async function createHarness(): Promise<Harness> {
     RAW_DATASETS_TOPIC: topics.raw,
     ROSTER_CHANGES_TOPIC: topics.changes,
     ROSTER_STATE_TOPIC: topics.state,
+    ROSTER_CHANGES_DIRECTORY_TOPIC: topics.changesDirectory,
+    ROSTER_STATE_DIRECTORY_TOPIC: topics.stateDirectory,
     SYNC_RUNS_TOPIC: topics.runs,
     RAW_DATASETS_GROUP_ID: uniqueName('roster'),
     SHUTDOWN_TIMEOUT_MS: '4s',
@@ -65,6 +85,7 @@ export async function createHarness(): Promise<Harness> {
   const client = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: 'roster-test', logger });
   const producer = createEventProducer(client);
   const events = { changes: [] as CloudEvent[], state: [] as CloudEvent[], runs: [] as CloudEvent[] };
+  const stateTombstones: string[] = [];
   // Plain observers (no per-message commits): a large school's first sync is ~80,000 events, which
   // the services' consumer runner collects far slower than the roster publishes them.
   const consumers: TopicTail[] = [];
@@ -74,7 +95,9 @@ export async function createHarness(): Promise<Harness> {
     [topics.runs, events.runs],
   ] as const) {
     const tail = tailTopic(client, topic, (records) => {
-      for (const r of records) sink.push(fromKafkaMessage(r));
+      for (const r of records)
+        if (r.value === null) stateTombstones.push(r.key?.toString() ?? '');
+        else sink.push(fromKafkaMessage(r));
     });
     consumers.push(tail);
   }
@@ -86,6 +109,7 @@ export async function createHarness(): Promise<Harness> {
     client,
     producer,
     events,
+    stateTombstones,
     async startApp(overrides = {}, configOverrides = {}) {
       const app = createRosterApp(
         { ...config, ...configOverrides },

@@ -1,32 +1,60 @@
 import type { CloudEvent } from '@isams-sync/events';
+import { isDirectoryEntityType } from '@isams-sync/events';
 import type { EventProducer } from '@isams-sync/kafka';
+
+const stateKey = (e: CloudEvent): string => `${e.tenantid}/${e.subject ?? ''}`;
 
 /** Topics the roster writes to (overridable for tests). */
 export interface RosterTopics {
   rawDatasets: string;
   rosterChanges: string;
   rosterState: string;
+  /** The directory projection's topics (least data). */
+  rosterChangesDirectory: string;
+  rosterStateDirectory: string;
   syncRuns: string;
 }
 
 /** Where the roster's events go; every method resolves only once the broker acknowledged (acks=all). */
 export interface RosterPublisher {
-  publishChanges(events: readonly CloudEvent[]): Promise<void>;
-  /** State records, keyed `<tenantid>/<subject>` for compaction. */
-  publishState(events: readonly CloudEvent[]): Promise<void>;
+  /** Change events: the full ones on `roster.changes.v1`, the directory projections beside them. */
+  publishChanges(events: readonly CloudEvent[], directory?: readonly CloudEvent[]): Promise<void>;
+  /** State records, keyed `<tenantid>/<subject>` for compaction (full, then the directory projections). */
+  publishState(events: readonly CloudEvent[], directory?: readonly CloudEvent[]): Promise<void>;
+  /**
+   * Tombstones (null value, key `<tenantid>/<entityType>/<entityId>`) on both state topics (the
+   * directory one only for its entity types), so compaction
+   * forgets the entity's key. The `ce_tenantid` header puts each on its school's partition — the one
+   * holding the key's earlier records (compaction works per partition).
+   */
+  publishStateTombstones(
+    tombstones: readonly { tenantId: string; entityType: string; entityId: string }[],
+  ): Promise<void>;
   publishRunUpdate(event: CloudEvent): Promise<void>;
 }
 
 export function createRosterPublisher(producer: EventProducer, topics: RosterTopics): RosterPublisher {
   return {
-    async publishChanges(events) {
+    async publishChanges(events, directory = []) {
       if (events.length > 0) await producer.publish(topics.rosterChanges, events);
+      if (directory.length > 0) await producer.publish(topics.rosterChangesDirectory, directory);
     },
-    async publishState(events) {
-      if (events.length > 0)
-        await producer.publish(topics.rosterState, events, {
-          keyOf: (e) => `${e.tenantid}/${e.subject ?? ''}`,
-        });
+    async publishState(events, directory = []) {
+      if (events.length > 0) await producer.publish(topics.rosterState, events, { keyOf: stateKey });
+      if (directory.length > 0)
+        await producer.publish(topics.rosterStateDirectory, directory, { keyOf: stateKey });
+    },
+    async publishStateTombstones(tombstones) {
+      const records = (list: typeof tombstones) =>
+        list.map((t) => ({
+          key: `${t.tenantId}/${t.entityType}/${t.entityId}`,
+          value: null,
+          headers: { ce_tenantid: t.tenantId },
+        }));
+      if (tombstones.length === 0) return;
+      await producer.publishRaw(topics.rosterState, records(tombstones));
+      const directory = tombstones.filter((t) => isDirectoryEntityType(t.entityType));
+      if (directory.length > 0) await producer.publishRaw(topics.rosterStateDirectory, records(directory));
     },
     async publishRunUpdate(event) {
       await producer.publish(topics.syncRuns, [event]);

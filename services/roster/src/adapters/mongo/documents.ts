@@ -73,6 +73,12 @@ export interface ChangesetDoc {
   /** What the held batch holds (`whole_run`: the document looked like another school's) and why, in plain words. */
   holdKind?: HoldKind;
   holdReason?: string;
+  /**
+   * The school's changeset number, taken when it started applying (`RosterStore.nextChangesetNumber`):
+   * with a change's `seq` it is the change's `revision` on both roster topics (absent: applied before
+   * revisions existed, or a dry run).
+   */
+  number?: number;
   /** Change chunks whose events the broker acknowledged. */
   publishedChunks?: number;
   /** Changes an earlier discard still covers (disposition `discarded`): neither applied nor held. */
@@ -141,6 +147,8 @@ export interface EntityRecord {
   /** Current image; `{ id }` only once a removed person was purged. */
   data: RosterEntity;
   lastChangeId: string;
+  /** The last change's revision (absent when it was applied before revisions existed). */
+  revision?: { changeset: number; change: number };
   lastSyncRunId: string;
   changedAt: string;
   removedAt: string | null;

@@ -529,6 +529,26 @@ export class RosterStore {
     });
   }
 
+  /**
+   * The school's next changeset number (1, 2, …; `<tenant>|changesets` in `settings`): taken when a
+   * changeset starts applying, so numbers follow the order in which a school's changesets are
+   * applied. A number taken by a holder that crashed before recording it is skipped (gaps are fine).
+   */
+  async nextChangesetNumber(tenantId: string, fence: Fence): Promise<number> {
+    const id = `${tenantId}|changesets`;
+    this.assertTenant(tenantId, id);
+    const doc = await this.fenced(fence, () =>
+      withMongoErrors({ operation: 'findOneAndUpdate', collection: COLLECTIONS.settings }, () =>
+        this.raw<Document>(COLLECTIONS.settings).findOneAndUpdate(
+          { _id: id as never },
+          { $inc: { lastChangesetNumber: 1 }, $set: { tenantId, fence: fence.token } },
+          { upsert: true, returnDocument: 'after' },
+        ),
+      ),
+    );
+    return Number((doc as { lastChangesetNumber?: unknown } | null)?.lastChangesetNumber);
+  }
+
   /** The school's pending held batch (the newest, should a store from before single batches hold several). */
   async pendingBatch(tenantId: string): Promise<HeldBatchDoc | null> {
     const pending = await this.heldBatches(tenantId).find({ status: 'pending' }, { sort: { createdAt: -1 } });
