@@ -66,6 +66,8 @@ describe('AsyncAPI document', () => {
       'sync.runs.v1': 'internal',
       'roster.changes.v1': 'public',
       'roster.state.v1': 'public',
+      'roster.changes.directory.v1': 'public',
+      'roster.state.directory.v1': 'public',
       'bookings.events.v1': 'public',
     });
   });
