@@ -48,9 +48,10 @@ describe('docs/events.md example messages', () => {
     }
   });
 
-  it('covers every bookings and state type and every roster change, with real deterministic ids', () => {
+  it('covers every bookings, state and directory type and every roster change, with real deterministic ids', () => {
     const types = new Set(examples.map((e) => e.type as string));
-    for (const t of PUBLISHED_TOPICS['bookings.events.v1']!.types) expect(types).toContain(t.type);
+    for (const topic of ['bookings.events.v1', 'roster.changes.directory.v1', 'roster.state.directory.v1'])
+      for (const t of PUBLISHED_TOPICS[topic]!.types) expect(types).toContain(t.type);
     expect(types).toContain(rosterEntityStateV1.type);
     for (const change of ROSTER_CHANGES)
       expect(
