@@ -520,7 +520,12 @@ export class ChangesetProcessor {
     if (docs.size === 0) return;
     const written = [...docs.values()];
     await store.putEntities(written, (d) => added.has(d._id), fence);
-    await store.updateManifest(cs.tenantId, written.map(manifestEntryOf), fence);
+    await store.updateManifest(
+      cs.tenantId,
+      written.map(manifestEntryOf),
+      fence,
+      await store.loadManifest(cs.tenantId),
+    );
     await store.insertAll(COLLECTIONS.graceQueue, graceIn, fence);
     for (const id of graceOut) await store.deleteById(COLLECTIONS.graceQueue, cs.tenantId, id, fence);
   }

@@ -4,6 +4,7 @@ import {
   claimStep,
   deleteStepClaims,
   ensureIndexes,
+  fenceCondition,
   fencedWrite,
   isDuplicateKeyError,
   leaseIndexes,
@@ -121,8 +122,12 @@ export const ROSTER_INDEXES: CollectionIndexSpec[] = [
 const ENTITY_WRITE_CHUNK = 50;
 /** Statements per replacing `bulkWrite`, as libs/mongo's `updateEach`. */
 const UPDATE_CHUNK = 20;
-/** Up to this many images of one type are read by `_id`; more in one query of the whole type. */
-const POINT_READS_UP_TO = 200;
+/** Insert commands in flight at once while writing entity documents. */
+const WRITES_IN_FLIGHT = 4;
+/** Entity ids per `$in` query (on `tenant_type_id`). */
+const IDS_PER_QUERY = 500;
+/** From this many images of one type, the whole type is read in one query (on `tenant_type_status`'s prefix). */
+const WHOLE_TYPE_FROM = 5000;
 
 /** Per type, the manifest entries of a school by entity id. */
 export type Manifest = Partial<Record<RosterEntityType, Map<string, ManifestEntry>>>;
@@ -506,14 +511,15 @@ export class RosterStore {
   }
 
   /**
-   * Updates the manifest chunks the given entries fall in (`null` = forget the entity): each touched
-   * chunk is read by `_id` and rewritten whole, untouched ones are left alone. Idempotent: writing the
-   * same entries again gives the same chunks.
+   * Updates the manifest chunks the given entries fall in: each touched chunk is rewritten whole
+   * (from `current`, the school's manifest as just read, or else read by `_id`), untouched ones are
+   * left alone. Idempotent: writing the same entries again gives the same chunks.
    */
   async updateManifest(
     tenantId: string,
     updates: ReadonlyArray<{ entityType: RosterEntityType; entry: ManifestEntry }>,
     fence?: Fence,
+    current?: Manifest,
   ): Promise<void> {
     const byChunk = new Map<
       string,
@@ -527,8 +533,12 @@ export class RosterStore {
       byChunk.set(key, group);
     }
     for (const [key, group] of byChunk) {
-      const prior = await this.packedById<ManifestChunkDoc>(COLLECTIONS.entityManifests, tenantId, key);
-      const entries = new Map((prior?.entries ?? []).map((e) => [e.id, e]));
+      const prior =
+        current === undefined
+          ? ((await this.packedById<ManifestChunkDoc>(COLLECTIONS.entityManifests, tenantId, key))?.entries ??
+            [])
+          : [...(current[group.entityType]?.values() ?? [])].filter((e) => chunkOf(e.id) === group.chunk);
+      const entries = new Map(prior.map((e) => [e.id, e]));
       for (const e of group.entries) entries.set(e.id, e);
       const doc: ManifestChunkDoc = {
         _id: key,
@@ -560,41 +570,56 @@ export class RosterStore {
     for (const d of docs) this.assertTenant(d.tenantId, d._id);
     const stamped = fence === undefined ? docs : docs.map((d) => ({ ...d, fence: fence.token }));
     const coll = this.raw<Document>(COLLECTIONS.entities);
+    // Conditional on the fence: a document a newer holder wrote is not replaced (the upsert then
+    // collides on `_id` and the write is refused as fenced) — atomic on MongoDB, evaluated when the
+    // command arrives on FerretDB.
+    const filterOf = (d: Document): Document =>
+      fence === undefined ? { _id: d._id } : { _id: d._id, ...fenceCondition(fence) };
     const replace = async (list: readonly Document[]): Promise<void> => {
-      for (let i = 0; i < list.length; i += UPDATE_CHUNK)
-        await withMongoErrors({ operation: 'bulkWrite', collection: COLLECTIONS.entities }, () =>
-          coll.bulkWrite(
-            list.slice(i, i + UPDATE_CHUNK).map((d) => ({
-              replaceOne: { filter: { _id: d._id }, replacement: d, upsert: true },
-            })),
-            { ordered: false },
-          ),
-        );
+      for (let i = 0; i < list.length; i += UPDATE_CHUNK) {
+        const ops = list
+          .slice(i, i + UPDATE_CHUNK)
+          .map((d) => ({ replaceOne: { filter: filterOf(d), replacement: d, upsert: true } }));
+        try {
+          await coll.bulkWrite(ops, { ordered: false });
+        } catch (err) {
+          if (fence !== undefined && isDuplicateKeyError(err))
+            throw MongoErrors.MONGO_FENCED({ key: fence.key, token: fence.token }, { cause: err });
+          throw toMongoError(err, { operation: 'bulkWrite', collection: COLLECTIONS.entities });
+        }
+      }
     };
     const inserts = stamped.filter((d) => fresh(d));
     const replaces = stamped.filter((d) => !fresh(d));
-    const group = ENTITY_WRITE_CHUNK * 10;
+    const group = ENTITY_WRITE_CHUNK * WRITES_IN_FLIGHT * 4;
+    const insertChunk = async (chunk: Document[]): Promise<void> => {
+      try {
+        await coll.insertMany(chunk, { ordered: false });
+      } catch (err) {
+        if (!isDuplicateKeyError(err))
+          throw toMongoError(err, { operation: 'insertMany', collection: COLLECTIONS.entities });
+        await replace(chunk);
+      }
+    };
     for (let g = 0; g < inserts.length; g += group)
       await this.fenced(fence, async () => {
-        const part = inserts.slice(g, g + group);
-        for (let i = 0; i < part.length; i += ENTITY_WRITE_CHUNK) {
-          const chunk = part.slice(i, i + ENTITY_WRITE_CHUNK) as unknown as Document[];
-          try {
-            await coll.insertMany(chunk, { ordered: false });
-          } catch (err) {
-            if (!isDuplicateKeyError(err))
-              throw toMongoError(err, { operation: 'insertMany', collection: COLLECTIONS.entities });
-            await replace(chunk);
-          }
-        }
+        const part = inserts.slice(g, g + group) as unknown as Document[];
+        const chunks: Document[][] = [];
+        for (let i = 0; i < part.length; i += ENTITY_WRITE_CHUNK)
+          chunks.push(part.slice(i, i + ENTITY_WRITE_CHUNK));
+        // A few commands in flight: the PostgreSQL backend (and MongoDB) take concurrent writers.
+        for (let i = 0; i < chunks.length; i += WRITES_IN_FLIGHT)
+          await Promise.all(chunks.slice(i, i + WRITES_IN_FLIGHT).map(insertChunk));
       });
     for (let g = 0; g < replaces.length; g += group)
       await this.fenced(fence, () => replace(replaces.slice(g, g + group) as unknown as Document[]));
   }
 
   /**
-   * Entity documents by id (the images a resync needs: changed, removed, kept fields). Few ids are
-   * read by `_id` (eight in flight); many of one type in one query on `tenant_type_status`.
+   * Entity documents by id (the images a resync needs: changed, removed, kept fields): `$in` queries
+   * of IDS_PER_QUERY ids on `tenant_type_id`, or the whole type in one query when that many are
+   * wanted. Not one read per id: on FerretDB's PostgreSQL backend each query is a scan of the
+   * collection (its `_id` index cannot serve FerretDB's query), so fewer queries win there too.
    */
   async entityDocs(
     tenantId: string,
@@ -604,22 +629,18 @@ export class RosterStore {
     const wanted = [...new Set(entityIds)];
     const out = new Map<string, EntityDoc>();
     if (wanted.length === 0) return out;
-    if (wanted.length > POINT_READS_UP_TO) {
+    if (wanted.length > WHOLE_TYPE_FROM) {
       const want = new Set(wanted);
       for await (const d of this.entityColl(tenantId).iterate({ entityType }))
         if (want.has(d.entityId)) out.set(d.entityId, d);
       return out;
     }
-    for (let i = 0; i < wanted.length; i += 8) {
-      const got = await Promise.all(
-        wanted
-          .slice(i, i + 8)
-          .map((id) =>
-            this.byId<EntityDoc>(COLLECTIONS.entities, tenantId, ids.entity(tenantId, entityType, id)),
-          ),
-      );
-      for (const d of got) if (d !== null) out.set(d.entityId, d);
-    }
+    for (let i = 0; i < wanted.length; i += IDS_PER_QUERY)
+      for (const d of await this.entityColl(tenantId).find({
+        entityType,
+        entityId: { $in: wanted.slice(i, i + IDS_PER_QUERY) },
+      }))
+        out.set(d.entityId, d);
     return out;
   }
 
