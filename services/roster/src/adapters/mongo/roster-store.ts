@@ -122,8 +122,6 @@ export const ROSTER_INDEXES: CollectionIndexSpec[] = [
 const ENTITY_WRITE_CHUNK = 50;
 /** Statements per replacing `bulkWrite`, as libs/mongo's `updateEach`. */
 const UPDATE_CHUNK = 20;
-/** Insert commands in flight at once while writing entity documents. */
-const WRITES_IN_FLIGHT = 4;
 /** Entity ids per `$in` query (on `tenant_type_id`). */
 const IDS_PER_QUERY = 500;
 /** From this many images of one type, the whole type is read in one query (on `tenant_type_status`'s prefix). */
@@ -591,25 +589,20 @@ export class RosterStore {
     };
     const inserts = stamped.filter((d) => fresh(d));
     const replaces = stamped.filter((d) => !fresh(d));
-    const group = ENTITY_WRITE_CHUNK * WRITES_IN_FLIGHT * 4;
-    const insertChunk = async (chunk: Document[]): Promise<void> => {
-      try {
-        await coll.insertMany(chunk, { ordered: false });
-      } catch (err) {
-        if (!isDuplicateKeyError(err))
-          throw toMongoError(err, { operation: 'insertMany', collection: COLLECTIONS.entities });
-        await replace(chunk);
-      }
-    };
+    const group = ENTITY_WRITE_CHUNK * 10;
     for (let g = 0; g < inserts.length; g += group)
       await this.fenced(fence, async () => {
         const part = inserts.slice(g, g + group) as unknown as Document[];
-        const chunks: Document[][] = [];
-        for (let i = 0; i < part.length; i += ENTITY_WRITE_CHUNK)
-          chunks.push(part.slice(i, i + ENTITY_WRITE_CHUNK));
-        // A few commands in flight: the PostgreSQL backend (and MongoDB) take concurrent writers.
-        for (let i = 0; i < chunks.length; i += WRITES_IN_FLIGHT)
-          await Promise.all(chunks.slice(i, i + WRITES_IN_FLIGHT).map(insertChunk));
+        for (let i = 0; i < part.length; i += ENTITY_WRITE_CHUNK) {
+          const chunk = part.slice(i, i + ENTITY_WRITE_CHUNK);
+          try {
+            await coll.insertMany(chunk, { ordered: false });
+          } catch (err) {
+            if (!isDuplicateKeyError(err))
+              throw toMongoError(err, { operation: 'insertMany', collection: COLLECTIONS.entities });
+            await replace(chunk);
+          }
+        }
       });
     for (let g = 0; g < replaces.length; g += group)
       await this.fenced(fence, () => replace(replaces.slice(g, g + group) as unknown as Document[]));
