@@ -90,13 +90,11 @@ export const ROSTER_INDEXES: CollectionIndexSpec[] = [
   },
   {
     collection: COLLECTIONS.entities,
-    indexes: [
-      // GetEntity / single lookups go by `_id`; this one keeps (tenant, type, id) unique and serves
-      // a type's entities in id order.
-      { key: { tenantId: 1, entityType: 1, entityId: 1 }, name: 'tenant_type_id', unique: true },
-      // ListEntities (a type's active / removed entities), whole-type image loads of a resync.
-      { key: { tenantId: 1, entityType: 1, status: 1 }, name: 'tenant_type_status' },
-    ],
+    // GetEntity and single lookups go by `_id`. This one index keeps (tenant, type, id) unique and
+    // serves every other entity query: `$in` image reads, a whole type, ListEntities (its `status`
+    // filter is applied to the type's entries — most are active, so a `status` key would save
+    // little and cost every one of a first sync's tens of thousands of inserts one more index write).
+    indexes: [{ key: { tenantId: 1, entityType: 1, entityId: 1 }, name: 'tenant_type_id', unique: true }],
   },
   {
     collection: COLLECTIONS.entityManifests,
@@ -124,7 +122,7 @@ const ENTITY_WRITE_CHUNK = 50;
 const UPDATE_CHUNK = 20;
 /** Entity ids per `$in` query (on `tenant_type_id`). */
 const IDS_PER_QUERY = 500;
-/** From this many images of one type, the whole type is read in one query (on `tenant_type_status`'s prefix). */
+/** From this many images of one type, the whole type is read in one query (on `tenant_type_id`'s prefix). */
 const WHOLE_TYPE_FROM = 5000;
 
 /** Per type, the manifest entries of a school by entity id. */
