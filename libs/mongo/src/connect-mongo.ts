@@ -2,6 +2,7 @@ import type { Logger } from '@isams-sync/logger';
 import { MongoClient } from 'mongodb';
 import type { Db, MongoClientOptions } from 'mongodb';
 import { redactMongoUrl } from './redact-mongo-url';
+import { attachActiveRecorders, queryShapeRecordingActive } from './query-shapes';
 import { toMongoError } from './to-mongo-error';
 
 /** Options of {@link connectMongo}. Timeouts are in milliseconds. */
@@ -68,8 +69,11 @@ export async function connectMongo(options: ConnectMongoOptions): Promise<MongoC
       minPoolSize: options.minPoolSize ?? 0,
       waitQueueTimeoutMS: options.waitQueueTimeoutMs ?? 10_000,
       maxIdleTimeMS: options.maxIdleTimeMs ?? 60_000,
+      // Tests that record query shapes (`recordQueryShapes`) need the driver's command events.
+      ...(queryShapeRecordingActive() ? { monitorCommands: true } : {}),
       ...options.driverOptions,
     });
+    attachActiveRecorders(client);
   } catch (err) {
     throw toMongoError(err, { operation: 'connect' });
   }

@@ -260,6 +260,8 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
       );
       sweeper = new GraceSweeper(store, publisher, processor, logger, config.REMOVAL_GRACE_DAYS);
 
+      // A roster stored before #17 (packed buckets) becomes entity documents + manifests first.
+      await processor.migrateLegacyRoster();
       // Finish whatever a previous process left half done before taking new work.
       await processor
         .resumeAll({ rebuild: true })

@@ -100,7 +100,7 @@ export function diff(
           after,
           changedFields: changedFields(prior.data, after),
         });
-      } else if (canonicalJson(prior.data) !== canonicalJson(after)) {
+      } else if (prior.data !== after && canonicalJson(prior.data) !== canonicalJson(after)) {
         changes.push({
           entityType,
           entityId: id,

@@ -5,11 +5,17 @@ import type { RosterEntityType } from '@isams-sync/events';
 import { DATASET_IDS } from '@isams-sync/isams';
 import type { DatasetId, RawElement } from '@isams-sync/isams';
 import type { RosterPublisher } from '../adapters/kafka/roster-publisher';
-import { CHANGE_CHUNK_SIZE, FINDING_CHUNK_SIZE, ids } from '../adapters/mongo/documents';
-import { bucketOf } from '../adapters/mongo/documents';
+import {
+  CHANGE_CHUNK_SIZE,
+  FINDING_CHUNK_SIZE,
+  entityDocOf,
+  ids,
+  imageHash,
+  manifestEntryOf,
+} from '../adapters/mongo/documents';
 import type {
   ChangesetDoc,
-  EntityBucketDoc,
+  EntityDoc,
   EntityRecord,
   GraceDoc,
   HeldBatchDoc,
@@ -17,19 +23,20 @@ import type {
   StoredChange,
   StoredMarker,
 } from '../adapters/mongo/documents';
-import { COLLECTIONS } from '../adapters/mongo/roster-store';
-import type { RosterStore } from '../adapters/mongo/roster-store';
+import { COLLECTIONS, toRecord } from '../adapters/mongo/roster-store';
+import type { Manifest, RosterStore } from '../adapters/mongo/roster-store';
 import type { HeldLease, TenantLeases } from '../adapters/mongo/tenant-leases';
 import { countChanges } from '../domain/change-counts';
 import type { ChangeCounts } from '../domain/change-counts';
 import { diff } from '../domain/diff';
-import type { StoredEntity } from '../domain/diff';
+import type { StoredByType, StoredEntity } from '../domain/diff';
 import { guard } from '../domain/guard';
 import type { HoldKind, HoldReason, RemovalThresholds } from '../domain/guard';
 import { releaseHeld } from '../domain/held-release';
 import { DiscardMemory, entityKey, itemsFingerprint, mergeBatchItems } from '../domain/held-batch';
 import type { DiscardedChange } from '../domain/held-batch';
 import type { PlannedChange } from '../domain/diff';
+import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
 import { planRunUndo } from '../domain/run-undo';
 import type { CurrentEntity, UndoSkipReason } from '../domain/run-undo';
 import { normalise } from '../domain/normalise';
@@ -136,7 +143,9 @@ export class ChangesetProcessor {
    * `false` when another replica holds the tenant's lease — that replica, or the next sweep, does it.
    */
   async tryWithTenant(tenantId: string, fn: (lease: HeldLease) => Promise<void>): Promise<boolean> {
-    const result = await this.serialised(tenantId, () => this.deps.leases.run(tenantId, 0, fn));
+    const result = await this.serialised(tenantId, () =>
+      this.deps.leases.run(tenantId, 0, (lease) => this.afterMigration(tenantId, lease, fn)),
+    );
     if (!result.ran) {
       this.deps.onTenantBusy?.('skip');
       this.deps.logger.debug(
@@ -153,14 +162,52 @@ export class ChangesetProcessor {
    */
   async withTenant<T>(tenantId: string, fn: (lease: HeldLease) => Promise<T>): Promise<T> {
     const waitMs = this.deps.leaseWaitMs;
+    const run = (lease: HeldLease): Promise<T> => this.afterMigration(tenantId, lease, fn);
     const result = await this.serialised(tenantId, async () => {
-      const first = await this.deps.leases.run(tenantId, 0, fn);
+      const first = await this.deps.leases.run(tenantId, 0, run);
       if (first.ran) return first;
       this.deps.onTenantBusy?.('wait');
-      return this.deps.leases.run(tenantId, waitMs, fn);
+      return this.deps.leases.run(tenantId, waitMs, run);
     });
     if (!result.ran) throw RosterErrors.ROSTER_TENANT_BUSY({ waitedMs: waitMs });
     return result.value;
+  }
+
+  /**
+   * Converts the stored rosters still kept in the legacy `entityBuckets` (before #17) into entity
+   * documents and manifests, each school under its lease (`RosterStore.migrateTenantBuckets`:
+   * idempotent, buckets deleted last, so a crash anywhere is redone on the next start). A school
+   * another replica holds now is migrated by the first work this process does on it. Returns how many
+   * entities were converted. Called on start, before any other work.
+   */
+  async migrateLegacyRoster(): Promise<number> {
+    const tenants = await this.deps.store.legacyBucketTenants();
+    for (const t of tenants) this.legacy.add(t);
+    const before = this.migratedEntities;
+    for (const t of tenants) await this.tryWithTenant(t, async () => {});
+    const migrated = this.migratedEntities - before;
+    if (tenants.length > 0)
+      this.deps.logger.info(
+        { schools: tenants.length, entities: migrated },
+        'legacy entity buckets migrated',
+      );
+    return migrated;
+  }
+
+  private readonly legacy = new Set<string>();
+  private migratedEntities = 0;
+
+  /** Runs `fn` holding the tenant, after migrating its legacy buckets if it still has any. */
+  private async afterMigration<T>(
+    tenantId: string,
+    lease: HeldLease,
+    fn: (lease: HeldLease) => Promise<T>,
+  ): Promise<T> {
+    if (this.legacy.has(tenantId)) {
+      this.migratedEntities += await this.deps.store.migrateTenantBuckets(tenantId, lease.fence);
+      this.legacy.delete(tenantId);
+    }
+    return fn(lease);
   }
 
   /** Runs `fn` after every earlier task of the tenant in this process finished. */
@@ -474,25 +521,27 @@ export class ChangesetProcessor {
   }
 
   /**
-   * Applies the changeset's `apply` changes to the stored roster: every touched bucket is rewritten
-   * whole with the changed records set (idempotent: setting a record twice gives the same bucket).
-   * Removed people enter the grace queue; restored ones leave it.
+   * Applies the changeset's `apply` changes to the stored roster: each changed entity's document is
+   * written (inserted when the change adds it, else replaced), then the manifest chunks they fall in
+   * are rewritten; nothing else is touched. Idempotent: a rerun writes the same documents and entries
+   * (entity documents first, so a crash in between leaves images ahead of the manifest, which the
+   * rerun catches up). Removed people enter the grace queue; restored ones leave it.
    */
   private async apply(cs: ChangesetDoc, lease: HeldLease): Promise<void> {
     const { store } = this.deps;
     const { fence } = lease;
-    const byBucket = new Map<string, StoredChange[]>();
+    const docs = new Map<string, EntityDoc>();
+    const added = new Set<string>();
     const graceIn: GraceDoc[] = [];
     const graceOut: string[] = [];
     for (let chunkNo = 0; chunkNo < (cs.chunkCount ?? 0); chunkNo += 1) {
       for (const c of await this.chunk(cs, chunkNo)) {
         if (c.disposition !== 'apply') continue;
-        const key = ids.bucket(cs.tenantId, c.entityType, bucketOf(c.entityId));
-        const list = byBucket.get(key);
-        if (list === undefined) byBucket.set(key, [c]);
-        else list.push(c);
-        if (!PERSON_TYPES.includes(c.entityType)) continue;
         const entityKey = ids.entity(cs.tenantId, c.entityType, c.entityId);
+        docs.set(entityKey, entityDocOf(cs.tenantId, this.record(cs, c)));
+        if (c.change === 'added') added.add(entityKey);
+        else added.delete(entityKey);
+        if (!PERSON_TYPES.includes(c.entityType)) continue;
         if (c.change === 'removed')
           graceIn.push({
             _id: entityKey,
@@ -504,30 +553,105 @@ export class ChangesetProcessor {
         else if (c.change === 'restored') graceOut.push(entityKey);
       }
     }
-    if (byBucket.size === 0) return;
-    const existing = new Map((await store.loadBuckets(cs.tenantId)).map((b) => [b._id, b]));
-    const fresh: EntityBucketDoc[] = [];
-    for (const [key, changes] of byBucket) {
-      const first = changes[0]!;
-      const prior = existing.get(key);
-      const records = new Map((prior?.entities ?? []).map((e) => [e.entityId, e]));
-      for (const c of changes) records.set(c.entityId, this.record(cs, c));
-      const doc: EntityBucketDoc = {
-        _id: key,
-        tenantId: cs.tenantId,
-        entityType: first.entityType,
-        bucket: bucketOf(first.entityId),
-        entities: [...records.values()].sort((a, b) =>
-          a.entityId < b.entityId ? -1 : a.entityId > b.entityId ? 1 : 0,
-        ),
-      };
-      if (prior === undefined) fresh.push(doc);
-      else await store.putBucket(doc, fence);
-    }
-    for (let i = 0; i < fresh.length; i += 50)
-      await store.insertPacked(COLLECTIONS.entityBuckets, fresh.slice(i, i + 50), fence);
+    if (docs.size === 0) return;
+    const written = [...docs.values()];
+    await store.putEntities(written, (d) => added.has(d._id), fence);
+    await store.updateManifest(
+      cs.tenantId,
+      written.map(manifestEntryOf),
+      fence,
+      await store.loadManifest(cs.tenantId),
+    );
     await store.insertAll(COLLECTIONS.graceQueue, graceIn, fence);
     for (const id of graceOut) await store.deleteById(COLLECTIONS.graceQueue, cs.tenantId, id, fence);
+  }
+
+  /**
+   * Normalises a snapshot with the stored roster as its fallback (references into datasets that are
+   * absent or partly unreadable). The fallback's ids come from the manifest; the images of a type
+   * are read only when normalisation asks for them (`ImagesOnDemand`), which it does only for a few
+   * types (staff by user code, divisions and houses by name) and only when their dataset is absent
+   * or partly unreadable — then normalisation (pure) runs again with them.
+   */
+  private async normaliseOnManifest(
+    tenantId: string,
+    manifest: Manifest,
+    datasets: Partial<Record<DatasetId, RawElement[]>>,
+    asOf: Date,
+  ): Promise<ReturnType<typeof normalise>> {
+    const loaded: Partial<Record<RosterEntityType, ReadonlyMap<string, RosterEntity>>> = {};
+    const activeIds = (t: RosterEntityType): string[] =>
+      [...(manifest[t]?.values() ?? [])].filter((e) => e.status === 'active').map((e) => e.id);
+    for (;;) {
+      const fallback: Partial<Record<RosterEntityType, ReadonlyMap<string, RosterEntity>>> = {};
+      for (const t of Object.keys(manifest) as RosterEntityType[])
+        fallback[t] = loaded[t] ?? new ImagesOnDemand(t, activeIds(t));
+      try {
+        return normalise({ datasets, asOf, fallback });
+      } catch (err) {
+        if (!(err instanceof ImagesNeeded) || loaded[err.entityType] !== undefined) throw err;
+        const docs = await this.deps.store.entityDocs(tenantId, err.entityType, activeIds(err.entityType));
+        loaded[err.entityType] = new Map([...docs.values()].map((d) => [d.entityId, d.image]));
+      }
+    }
+  }
+
+  /**
+   * The stored roster as the diff, the identity check and the guard see it, from the manifest plus
+   * the images that can differ from the incoming ones: an incoming entity whose hash equals the
+   * stored hash has the incoming image (equal content); the images of changed, removed-and-returning,
+   * partly read (`keepStored`) and disappearing entities are read from their documents. A removed
+   * entity that does not return keeps only `{ id }` (nothing reads its image).
+   */
+  private async storedForDiff(
+    tenantId: string,
+    manifest: Manifest,
+    normalised: ReturnType<typeof normalise>,
+  ): Promise<{ stored: StoredByType; activeCounts: Partial<Record<RosterEntityType, number>> }> {
+    const stored: StoredByType = {};
+    const activeCounts: Partial<Record<RosterEntityType, number>> = {};
+    for (const t of ROSTER_ENTITY_TYPES) {
+      const have = manifest[t];
+      if (have === undefined) continue;
+      const want = normalised.entities[t];
+      const keep = normalised.keepStored[t];
+      const same = new Set<string>();
+      const need: string[] = [];
+      for (const e of have.values()) {
+        const incoming = want.get(e.id);
+        if (e.status === 'removed') {
+          if (incoming !== undefined && e.purged !== true) need.push(e.id);
+        } else if (incoming === undefined || keep?.has(e.id) === true || imageHash(incoming) !== e.hash)
+          need.push(e.id);
+        else same.add(e.id);
+      }
+      const docs = await this.deps.store.entityDocs(tenantId, t, need);
+      const m = new Map<string, StoredEntity>();
+      for (const e of have.values()) {
+        const data = docs.get(e.id)?.image ?? (same.has(e.id) ? want.get(e.id) : undefined) ?? { id: e.id };
+        m.set(e.id, { entityType: t, id: e.id, status: e.status, data, purged: e.purged === true });
+        if (e.status === 'active') activeCounts[t] = (activeCounts[t] ?? 0) + 1;
+      }
+      stored[t] = m;
+    }
+    return { stored, activeCounts };
+  }
+
+  /** The stored roster restricted to the entities of `changes` (status from the manifest, images read). */
+  private async storedOf(tenantId: string, changes: readonly StoredChange[]): Promise<StoredByType> {
+    const stored: StoredByType = {};
+    for (const t of ROSTER_ENTITY_TYPES) {
+      const wanted = changes.filter((c) => c.entityType === t).map((c) => c.entityId);
+      if (wanted.length === 0) continue;
+      const docs = await this.deps.store.entityDocs(tenantId, t, wanted);
+      stored[t] = new Map(
+        [...docs.values()].map((d) => [
+          d.entityId,
+          { entityType: t, id: d.entityId, status: d.status, data: d.image, purged: d.purged },
+        ]),
+      );
+    }
+    return stored;
   }
 
   /** Writes the plan's change chunks and findings (deterministic ids: a rerun rewrites the same documents). */
@@ -586,12 +710,14 @@ export class ChangesetProcessor {
       datasets[d.datasetId] = records;
     }
     const processedAt = cs.processedAt ?? this.now();
-    const { stored, activeCounts } = await store.loadStored(tenantId);
-    const fallback: Partial<Record<RosterEntityType, Map<string, RosterEntity>>> = {};
-    for (const [t, m] of Object.entries(stored) as [RosterEntityType, Map<string, StoredEntity>][]) {
-      fallback[t] = new Map([...m.values()].filter((e) => e.status === 'active').map((e) => [e.id, e.data]));
-    }
-    const normalised = normalise({ datasets, asOf: new Date(marker.fetchedAt), fallback });
+    const manifest = await store.loadManifest(tenantId);
+    const normalised = await this.normaliseOnManifest(
+      tenantId,
+      manifest,
+      datasets,
+      new Date(marker.fetchedAt),
+    );
+    const { stored, activeCounts } = await this.storedForDiff(tenantId, manifest, normalised);
     const changes = diff(stored, normalised.entities, normalised.presentTypes, normalised);
     const identity = checkSchoolIdentity({
       stored,
@@ -834,7 +960,7 @@ export class ChangesetProcessor {
     const graceUntil = new Date(cs.processedAt!.getTime() + this.deps.graceDays * DAY_MS).toISOString();
     // The items of the version the admin approved (a decided batch's items never change).
     const held: StoredChange[] = batch === null ? [] : await store.heldItems(batch);
-    const { stored } = await store.loadStored(cs.tenantId);
+    const stored = await this.storedOf(cs.tenantId, held);
     const released = releaseHeld(held, stored);
     const changes: StoredChange[] = released.map((c, seq) => ({
       ...c,
@@ -872,8 +998,11 @@ export class ChangesetProcessor {
             removedByRun.push({ entityType: c.entityType, entityId: c.entityId });
     }
     const current = new Map<string, CurrentEntity>();
-    for (const b of await store.loadBuckets(tenantId))
-      for (const e of b.entities) current.set(`${e.entityType}/${e.entityId}`, e);
+    for (const t of ROSTER_ENTITY_TYPES) {
+      const wanted = removedByRun.filter((r) => r.entityType === t).map((r) => r.entityId);
+      for (const d of (await store.entityDocs(tenantId, t, wanted)).values())
+        current.set(`${t}/${d.entityId}`, toRecord(d));
+    }
     const { restore, skipped } = planRunUndo({
       syncRunId,
       removedByRun,
@@ -899,6 +1028,52 @@ export class ChangesetProcessor {
       heldCount: 0,
       undoSkipped: skipped,
     };
+  }
+}
+
+/** Thrown by {@link ImagesOnDemand} when normalisation reads stored images not loaded yet. */
+class ImagesNeeded extends Error {
+  constructor(readonly entityType: RosterEntityType) {
+    super(`stored ${entityType} images needed`);
+  }
+}
+
+/**
+ * A type's stored (active) roster for normalisation's fallback, known by ids only (from the
+ * manifest): `has`, `keys` and `size` answer; reading an image throws {@link ImagesNeeded}, and the
+ * processor loads the type's images and normalises again.
+ */
+class ImagesOnDemand implements ReadonlyMap<string, RosterEntity> {
+  private readonly ids: ReadonlySet<string>;
+  constructor(
+    private readonly entityType: RosterEntityType,
+    ids: readonly string[],
+  ) {
+    this.ids = new Set(ids);
+  }
+  get size(): number {
+    return this.ids.size;
+  }
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+  keys(): MapIterator<string> {
+    return this.ids.keys();
+  }
+  get(): RosterEntity | undefined {
+    throw new ImagesNeeded(this.entityType);
+  }
+  values(): MapIterator<RosterEntity> {
+    throw new ImagesNeeded(this.entityType);
+  }
+  entries(): MapIterator<[string, RosterEntity]> {
+    throw new ImagesNeeded(this.entityType);
+  }
+  forEach(): void {
+    throw new ImagesNeeded(this.entityType);
+  }
+  [Symbol.iterator](): MapIterator<[string, RosterEntity]> {
+    throw new ImagesNeeded(this.entityType);
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Logger } from '@isams-sync/logger';
 import type { RosterPublisher } from '../adapters/kafka/roster-publisher';
-import { bucketOf, ids } from '../adapters/mongo/documents';
-import type { EntityBucketDoc, EntityRecord, GraceDoc } from '../adapters/mongo/documents';
+import { imageHash } from '../adapters/mongo/documents';
+import type { EntityDoc, GraceDoc } from '../adapters/mongo/documents';
 import { COLLECTIONS } from '../adapters/mongo/roster-store';
 import type { RosterStore } from '../adapters/mongo/roster-store';
 import type { HeldLease } from '../adapters/mongo/tenant-leases';
@@ -54,17 +54,15 @@ export class GraceSweeper {
   }
 
   private async purgeTenant(tenantId: string, docs: GraceDoc[], now: Date, lease: HeldLease): Promise<void> {
-    const buckets = new Map<string, EntityBucketDoc>();
-    const purgeable: { doc: GraceDoc; rec: EntityRecord }[] = [];
+    const purged: EntityDoc[] = [];
+    const purgeable: { doc: GraceDoc; rec: EntityDoc }[] = [];
     for (const d of docs) {
-      const key = ids.bucket(tenantId, d.entityType, bucketOf(d.entityId));
-      const bucket = buckets.get(key) ?? (await this.store.bucket(tenantId, key));
-      if (bucket !== null) buckets.set(key, bucket);
-      const rec = bucket?.entities.find((e) => e.entityId === d.entityId);
+      const rec = (await this.store.entityDocs(tenantId, d.entityType, [d.entityId])).get(d.entityId);
       // Restored (or already purged) since it was queued: nothing to purge.
       if (rec === undefined || rec.status !== 'removed' || rec.purged) continue;
-      purgeable.push({ doc: d, rec: { ...rec } });
-      Object.assign(rec, { data: { id: d.entityId }, purged: true, purgedAt: now.toISOString() });
+      purgeable.push({ doc: d, rec });
+      const image = { id: d.entityId };
+      purged.push({ ...rec, image, hash: imageHash(image), purged: true, purgedAt: now.toISOString() });
     }
     await lease.fence.check();
     await this.publisher.publishState(
@@ -76,7 +74,15 @@ export class GraceSweeper {
     await this.publisher.publishStateTombstones(
       purgeable.map((p) => ({ tenantId, entityType: p.doc.entityType, entityId: p.doc.entityId })),
     );
-    for (const b of buckets.values()) await this.store.putBucket(b, lease.fence);
+    await this.store.putEntities(purged, () => false, lease.fence);
+    await this.store.updateManifest(
+      tenantId,
+      purged.map((p) => ({
+        entityType: p.entityType,
+        entry: { id: p.entityId, hash: p.hash, status: 'removed' as const, purged: true as const },
+      })),
+      lease.fence,
+    );
     for (const d of docs) await this.store.deleteById(COLLECTIONS.graceQueue, tenantId, d._id, lease.fence);
     if (purgeable.length > 0)
       this.logger.info({ tenantId, purged: purgeable.length }, 'purged personal data after the grace period');

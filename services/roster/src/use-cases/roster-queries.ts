@@ -2,6 +2,7 @@ import type { RosterEntityType } from '@isams-sync/events';
 import type { ChangesetDoc, EntityRecord, HeldBatchDoc, StoredChange } from '../adapters/mongo/documents';
 import { compareIds } from '../domain/normalise';
 import { CHANGE_CHUNK_SIZE, FINDING_CHUNK_SIZE, ids } from '../adapters/mongo/documents';
+import { toRecord } from '../adapters/mongo/roster-store';
 import type { RosterStore } from '../adapters/mongo/roster-store';
 import type { RemovalThreshold, RemovalThresholds } from '../domain/guard';
 import { RosterErrors } from '../domain/roster-errors';
@@ -66,8 +67,10 @@ export class RosterQueries {
 
   async listEntities(tenantId: string, q: ListEntitiesQuery): Promise<Page<EntityRecord>> {
     const needle = q.query?.toLowerCase();
-    const all = (await this.store.loadBuckets(tenantId, q.entityType))
-      .flatMap((b) => b.entities)
+    const all = (
+      await this.store.listEntityDocs(tenantId, q.entityType, q.status === 'all' ? undefined : q.status)
+    )
+      .map(toRecord)
       .filter(
         (e) =>
           (q.status === 'all' || e.status === q.status) &&

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAppError } from '@isams-sync/errors';
 import { createTestDatabase, uniqueName } from '@isams-sync/testing';
 import type { TestDatabase } from '@isams-sync/testing';
-import { bucketOf, ids } from '../../src/adapters/mongo/documents';
+import { chunkOf, entityDocOf, ids, imageHash, manifestEntryOf } from '../../src/adapters/mongo/documents';
 import type { EntityBucketDoc, EntityRecord } from '../../src/adapters/mongo/documents';
 import { COLLECTIONS, RosterStore } from '../../src/adapters/mongo/roster-store';
 
@@ -16,11 +16,11 @@ beforeAll(async () => {
 });
 afterAll(async () => db?.drop());
 
-const record = (entityId: string): EntityRecord => ({
+const record = (entityId: string, surname = `S${entityId}`): EntityRecord => ({
   entityType: 'pupil',
   entityId,
   status: 'active',
-  data: { id: entityId, surname: `S${entityId}` } as never,
+  data: { id: entityId, surname } as never,
   lastChangeId: 'run#0',
   lastSyncRunId: 'run',
   changedAt: '2026-11-01T09:00:00.000Z',
@@ -30,40 +30,126 @@ const record = (entityId: string): EntityRecord => ({
   purged: false,
   purgedAt: null,
 });
-const bucket = (tenantId: string, n: number, entityIds: string[]): EntityBucketDoc => ({
-  _id: ids.bucket(tenantId, 'pupil', n),
-  tenantId,
-  entityType: 'pupil',
-  bucket: n,
-  entities: entityIds.map(record),
-});
 
 describe('RosterStore (integration)', () => {
-  it('stores buckets packed and reads back exactly the tenant’s own, by id', async () => {
+  it('stores one plain document per entity and a packed manifest; reads back exactly the tenant’s own', async () => {
     const mine = uniqueName('t');
     const other = uniqueName('t');
-    const inBuckets = (tenantId: string, entityIds: string[]) => {
-      const by = new Map<number, string[]>();
-      for (const id of entityIds) by.set(bucketOf(id), [...(by.get(bucketOf(id)) ?? []), id]);
-      return [...by].map(([n, list]) => bucket(tenantId, n, list));
-    };
-    const [first, ...rest] = inBuckets(mine, ['1', '2', '3', '4', '5']);
-    await store.insertPacked(COLLECTIONS.entityBuckets, [...rest, ...inBuckets(other, ['9'])]);
-    await store.putBucket(first!);
-    const raw = await db.db.collection(COLLECTIONS.entityBuckets).findOne({ _id: first!._id as never });
-    expect(raw).not.toHaveProperty('entities');
-    expect(raw?.packed).toBeDefined();
-    const loaded = await store.loadBuckets(mine);
-    expect(loaded.flatMap((b) => b.entities.map((e) => e.entityId)).sort()).toEqual([
+    const docs = ['1', '2', '3', '4', '5'].map((id) => entityDocOf(mine, record(id)));
+    await store.putEntities(docs, () => true);
+    await store.updateManifest(mine, docs.map(manifestEntryOf));
+    const theirs = [entityDocOf(other, record('9'))];
+    await store.putEntities(theirs, () => true);
+    await store.updateManifest(other, theirs.map(manifestEntryOf));
+
+    const raw = await db.db
+      .collection(COLLECTIONS.entities)
+      .findOne({ _id: ids.entity(mine, 'pupil', '4') as never });
+    expect(raw).toMatchObject({
+      tenantId: mine,
+      entityType: 'pupil',
+      entityId: '4',
+      status: 'active',
+      image: { id: '4', surname: 'S4' },
+      hash: imageHash({ id: '4', surname: 'S4' } as never),
+    });
+    const manifestRaw = await db.db
+      .collection(COLLECTIONS.entityManifests)
+      .findOne({ _id: ids.manifest(mine, 'pupil', chunkOf('4')) as never });
+    expect(manifestRaw).not.toHaveProperty('entries');
+    expect(manifestRaw?.packed).toBeDefined();
+
+    const manifest = await store.loadManifest(mine);
+    expect([...manifest.pupil!.keys()].sort()).toEqual(['1', '2', '3', '4', '5']);
+    expect(manifest.pupil!.get('4')).toEqual({ id: '4', hash: raw?.hash, status: 'active' });
+    expect(await store.entity(mine, 'pupil', '4')).toEqual(record('4'));
+    expect(await store.entity(mine, 'pupil', '9')).toBeNull();
+    expect((await store.listEntityDocs(mine, 'pupil')).map((d) => d.entityId).sort()).toEqual([
       '1',
       '2',
       '3',
       '4',
       '5',
     ]);
-    expect(loaded.every((b) => b.tenantId === mine)).toBe(true);
-    expect(await store.entity(mine, 'pupil', '4')).toEqual(record('4'));
-    expect(await store.entity(mine, 'pupil', '9')).toBeNull();
+    expect([...(await store.entityDocs(mine, 'pupil', ['2', '9'])).keys()]).toEqual(['2']);
+  });
+
+  it('an insert of an entity already stored (a rerun after a crash) replaces it', async () => {
+    const t = uniqueName('t');
+    await store.putEntities([entityDocOf(t, record('1', 'Old'))], () => true);
+    await store.putEntities([entityDocOf(t, record('1', 'New')), entityDocOf(t, record('2'))], () => true);
+    expect((await store.entity(t, 'pupil', '1'))?.data).toEqual({ id: '1', surname: 'New' });
+    expect((await store.entity(t, 'pupil', '2'))?.data).toEqual({ id: '2', surname: 'S2' });
+  });
+
+  it('manifest updates rewrite only the entries given and keep the rest of the chunk', async () => {
+    const t = uniqueName('t');
+    const ids10 = Array.from({ length: 10 }, (_, i) => String(i + 1));
+    await store.updateManifest(
+      t,
+      ids10.map((id) => manifestEntryOf(entityDocOf(t, record(id)))),
+    );
+    await store.updateManifest(t, [manifestEntryOf({ ...entityDocOf(t, record('3')), status: 'removed' })]);
+    const m = (await store.loadManifest(t)).pupil!;
+    expect(m.size).toBe(10);
+    expect(m.get('3')?.status).toBe('removed');
+    expect([...m.values()].filter((e) => e.status === 'active')).toHaveLength(9);
+  });
+
+  it('migrates a legacy bucketed roster to entity documents + manifest, idempotently, then drops the buckets', async () => {
+    const t = uniqueName('t');
+    const entityIds = ['1', '2', '3', '4', '5', '6', '7'];
+    const byBucket = new Map<number, EntityRecord[]>();
+    for (const id of entityIds)
+      byBucket.set(chunkOf(id), [
+        ...(byBucket.get(chunkOf(id)) ?? []),
+        id === '6'
+          ? {
+              ...record(id),
+              status: 'removed' as const,
+              data: { id } as never,
+              purged: true,
+              purgedAt: '2026-11-20T00:00:00.000Z',
+            }
+          : record(id),
+      ]);
+    const buckets: EntityBucketDoc[] = [...byBucket].map(([n, entities]) => ({
+      _id: ids.bucket(t, 'pupil', n),
+      tenantId: t,
+      entityType: 'pupil',
+      bucket: n,
+      entities,
+    }));
+    await store.insertPacked(COLLECTIONS.entityBuckets, buckets);
+    expect(await store.legacyBucketTenants()).toContain(t);
+
+    // A crash after the first bucket's entities were written (before its manifest or deletion):
+    const first = buckets[0]!;
+    await store.putEntities(
+      first.entities.map((e) =>
+        entityDocOf(t, { ...e, data: { id: e.entityId, surname: 'stale' } as never }),
+      ),
+      () => true,
+    );
+    expect(await store.migrateTenantBuckets(t)).toBe(entityIds.length);
+    // Run again (a crash after deleting nothing more is covered by the same writes): nothing left to do.
+    expect(await store.migrateTenantBuckets(t)).toBe(0);
+    expect(await store.legacyBucketTenants()).not.toContain(t);
+    expect(await db.db.collection(COLLECTIONS.entityBuckets).countDocuments({ tenantId: t })).toBe(0);
+
+    const { stored, activeCounts } = await store.loadStored(t);
+    expect(activeCounts.pupil).toBe(6);
+    expect(stored.pupil?.get('1')?.data).toEqual({ id: '1', surname: 'S1' });
+    expect(await store.entity(t, 'pupil', '6')).toMatchObject({ status: 'removed', purged: true });
+    const m = (await store.loadManifest(t)).pupil!;
+    expect(m.size).toBe(7);
+    expect(m.get('6')).toEqual({
+      id: '6',
+      hash: imageHash({ id: '6' } as never),
+      status: 'removed',
+      purged: true,
+    });
+    expect(m.get('1')?.hash).toBe(imageHash({ id: '1', surname: 'S1' } as never));
   });
 
   it('a non-duplicate insert failure rejects with a MONGO_* AppError (it used to escape as an unhandled rejection)', async () => {

@@ -17,6 +17,7 @@ import { loadRosterConfig } from '../../src/config';
 import type { RosterConfig } from '../../src/config';
 import type { ChangesetDoc } from '../../src/adapters/mongo/documents';
 import { ids } from '../../src/adapters/mongo/documents';
+import { toRecord } from '../../src/adapters/mongo/roster-store';
 import type { RosterStore } from '../../src/adapters/mongo/roster-store';
 
 export interface Harness {
@@ -170,8 +171,8 @@ export function eventsFor(
 
 /** A tenant's stored roster as comparable rows (type, id, status, image, removal, purge, last change), sorted. */
 export async function storedRoster(store: RosterStore, tenantId: string) {
-  return (await store.loadBuckets(tenantId))
-    .flatMap((bucket) => bucket.entities)
+  return (await store.listEntityDocs(tenantId))
+    .map(toRecord)
     .map((e) => ({
       t: e.entityType,
       id: e.entityId,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { RosterChange, RosterEntityType } from '@isams-sync/events';
 import type { UndoSkipReason } from '../../domain/run-undo';
 import type { DatasetId, RawElement } from '@isams-sync/isams';
@@ -6,6 +7,7 @@ import type { HoldKind, HoldReason, RemovalThresholds } from '../../domain/guard
 import type { DiscardedChange } from '../../domain/held-batch';
 import type { RosterEntity, RosterFinding } from '../../domain/roster-model';
 import type { TraceCarrier } from '@isams-sync/telemetry';
+import { canonicalJson } from '../../domain/diff';
 
 /** `rawChunks`: one staged chunk of one dataset of one run. */
 export interface RawChunkDoc {
@@ -139,7 +141,7 @@ export interface FindingChunkDoc {
   findings: RosterFinding[];
 }
 
-/** One stored roster entity (inside an {@link EntityBucketDoc}). */
+/** One stored roster entity, as the store's readers see it (an {@link EntityDoc} with its image as `data`). */
 export interface EntityRecord {
   entityType: RosterEntityType;
   entityId: string;
@@ -159,10 +161,43 @@ export interface EntityRecord {
 }
 
 /**
- * `entityBuckets`: the stored roster, ENTITY_BUCKETS documents per tenant and entity type, each
- * holding the entities whose id hashes to it (sorted by id). FerretDB (SQLite) pays tens of
- * milliseconds per single-document write and a collection scan for any filter beyond `_id`, so the
- * roster is written as a few whole buckets per run (replace by `_id`) instead of one upsert per entity.
+ * `entities` (`<tenant>|<type>|<id>`): one document per stored roster entity. Its image is a plain
+ * sub-document (`image`), readable by anyone looking at the database; `hash` is the content hash of
+ * the image ({@link imageHash}), the value the school's manifest carries for it.
+ */
+export interface EntityDoc extends Omit<EntityRecord, 'data'> {
+  _id: string;
+  tenantId: string;
+  hash: string;
+  image: RosterEntity;
+}
+
+/** One entity in a manifest chunk: what the diff needs without reading the entity's image. */
+export interface ManifestEntry {
+  id: string;
+  /** {@link imageHash} of the stored image. */
+  hash: string;
+  status: 'active' | 'removed';
+  /** Present (true) once a removed person's personal data was purged. */
+  purged?: true;
+}
+
+/**
+ * `entityManifests` (`<tenant>|<type>|m<n>`): per school and type, MANIFEST_CHUNKS documents listing
+ * the entities of the type whose id hashes to chunk n (`chunkOf`), sorted by id, with each entity's
+ * image hash and status; `entries` is stored packed. A resync reads these instead of every image.
+ */
+export interface ManifestChunkDoc {
+  _id: string;
+  tenantId: string;
+  entityType: RosterEntityType;
+  chunk: number;
+  entries: ManifestEntry[];
+}
+
+/**
+ * `entityBuckets` (before #17, migrated on start and then deleted): the stored roster as 4 packed
+ * documents per tenant and type (`<tenant>|<type>|b<n>`), each the sorted list of its entities.
  */
 export interface EntityBucketDoc {
   _id: string;
@@ -255,11 +290,12 @@ export interface SettingsDoc {
 
 export const CHANGE_CHUNK_SIZE = 500;
 /**
- * Buckets per tenant and entity type. Few, because the roster is read bucket by bucket by `_id`
- * (15 types × 4 = 60 point reads) and each bucket is packed (a large school's 30,000 set
- * memberships make four ~0.3 MB documents). Changing it needs a migration of stored rosters.
+ * Manifest chunks per tenant and entity type (`chunkOf`). A large school's 30,000 set memberships make
+ * four documents of ~0.3 MB packed; a run rewrites only the chunks its changes touch. Also the number
+ * of the legacy `entityBuckets` per type (same hash), which the migration relies on. Changing it needs
+ * a migration of stored manifests.
  */
-export const ENTITY_BUCKETS = 4;
+export const MANIFEST_CHUNKS = 4;
 export const FINDING_CHUNK_SIZE = 1000;
 
 export const ids = {
@@ -272,6 +308,9 @@ export const ids = {
   findingChunk: (tenantId: string, runId: string, chunkNo: number) =>
     `${tenantId}|${runId}|f${String(chunkNo).padStart(6, '0')}`,
   entity: (tenantId: string, entityType: string, entityId: string) => `${tenantId}|${entityType}|${entityId}`,
+  /** A manifest chunk (`chunkOf`). */
+  manifest: (tenantId: string, entityType: string, chunk: number) => `${tenantId}|${entityType}|m${chunk}`,
+  /** A legacy entity bucket (before #17; see `EntityBucketDoc`). */
   bucket: (tenantId: string, entityType: string, bucket: number) => `${tenantId}|${entityType}|b${bucket}`,
   heldBatch: (tenantId: string, batchId: string) => `${tenantId}|${batchId}`,
   /** The change chunks of one version of a held batch's items. */
@@ -282,12 +321,46 @@ export const ids = {
   changeId: (runId: string, seq: number) => `${runId}#${seq}`,
 };
 
-/** The bucket of an entity id (FNV-1a, stable across processes and versions). */
-export function bucketOf(entityId: string): number {
+/** The manifest chunk (and legacy bucket) of an entity id (FNV-1a, stable across processes and versions). */
+export function chunkOf(entityId: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < entityId.length; i += 1) {
     h ^= entityId.charCodeAt(i);
     h = Math.imul(h, 0x01000193) >>> 0;
   }
-  return h % ENTITY_BUCKETS;
+  return h % MANIFEST_CHUNKS;
+}
+
+/**
+ * The content hash of an entity image: SHA-1 (base64url) of its canonical JSON, so equal images
+ * (whatever their key order or `undefined` fields) have equal hashes. Stored on the entity and in the
+ * manifest; a resync compares it with the incoming image's hash instead of reading the stored image.
+ */
+export function imageHash(image: RosterEntity): string {
+  return createHash('sha1').update(canonicalJson(image)).digest('base64url');
+}
+
+/** The document of a stored entity. */
+export function entityDocOf(tenantId: string, record: EntityRecord): EntityDoc {
+  const { data, ...rest } = record;
+  return {
+    _id: ids.entity(tenantId, record.entityType, record.entityId),
+    tenantId,
+    ...rest,
+    hash: imageHash(data),
+    image: data,
+  };
+}
+
+/** An entity document's manifest entry. */
+export function manifestEntryOf(doc: EntityDoc): { entityType: RosterEntityType; entry: ManifestEntry } {
+  return {
+    entityType: doc.entityType,
+    entry: {
+      id: doc.entityId,
+      hash: doc.hash,
+      status: doc.status,
+      ...(doc.purged ? { purged: true as const } : {}),
+    },
+  };
 }

@@ -4,6 +4,7 @@ import {
   claimStep,
   deleteStepClaims,
   ensureIndexes,
+  fenceCondition,
   fencedWrite,
   isDuplicateKeyError,
   leaseIndexes,
@@ -15,21 +16,24 @@ import {
   withMongoErrors,
 } from '@isams-sync/mongo';
 import type { CollectionIndexSpec, Fence, StepClaimDocument, TenantCollection } from '@isams-sync/mongo';
-import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
 import type { RosterEntityType } from '@isams-sync/events';
 import type { DatasetId } from '@isams-sync/isams';
 import type { StoredByType, StoredEntity } from '../../domain/diff';
 import type { RemovalThresholds } from '../../domain/guard';
 import type { DiscardedChange } from '../../domain/held-batch';
-import { ENTITY_BUCKETS, RUN_STATES, bucketOf, ids } from './documents';
 import { traceCarrierOf } from '@isams-sync/telemetry';
+import { MANIFEST_CHUNKS, RUN_STATES, chunkOf, entityDocOf, ids, manifestEntryOf } from './documents';
+import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
 import type {
   ChangeChunkDoc,
   ChangesetDoc,
   ChunkReceiptDoc,
   DiscardedChangesDoc,
   EntityBucketDoc,
+  EntityDoc,
   EntityRecord,
+  ManifestChunkDoc,
+  ManifestEntry,
   FindingChunkDoc,
   GraceDoc,
   HeldBatchDoc,
@@ -45,6 +49,11 @@ export const COLLECTIONS = {
   changesets: 'changesets',
   changeChunks: 'changeChunks',
   findingChunks: 'findingChunks',
+  /** One document per stored entity (`<tenant>|<type>|<id>`). */
+  entities: 'entities',
+  /** Per school and type, the content hashes of its entities (`<tenant>|<type>|m<n>`, packed). */
+  entityManifests: 'entityManifests',
+  /** The stored roster before #17 (packed buckets); migrated to `entities` + `entityManifests` on start. */
   entityBuckets: 'entityBuckets',
   graceQueue: 'graceQueue',
   heldBatches: 'heldBatches',
@@ -81,19 +90,54 @@ export const ROSTER_INDEXES: CollectionIndexSpec[] = [
     indexes: [{ key: { tenantId: 1, syncRunId: 1, chunkNo: 1 }, name: 'run_findings', unique: true }],
   },
   {
-    collection: COLLECTIONS.entityBuckets,
-    indexes: [{ key: { tenantId: 1, entityType: 1, bucket: 1 }, name: 'tenant_type_bucket', unique: true }],
+    collection: COLLECTIONS.entities,
+    // GetEntity and single lookups go by `_id`. This one index keeps (tenant, type, id) unique and
+    // serves every other entity query: `$in` image reads, a whole type, ListEntities (its `status`
+    // filter is applied to the type's entries — most are active, so a `status` key would save
+    // little and cost every one of a first sync's tens of thousands of inserts one more index write).
+    indexes: [{ key: { tenantId: 1, entityType: 1, entityId: 1 }, name: 'tenant_type_id', unique: true }],
+  },
+  {
+    collection: COLLECTIONS.entityManifests,
+    // A school's manifest (every type, or one) in one query.
+    indexes: [{ key: { tenantId: 1, entityType: 1, chunk: 1 }, name: 'tenant_type_chunk', unique: true }],
   },
   { collection: COLLECTIONS.graceQueue, indexes: [{ key: { graceUntil: 1 }, name: 'grace_until' }] },
   {
     collection: COLLECTIONS.heldBatches,
-    indexes: [{ key: { tenantId: 1, status: 1, createdAt: 1 }, name: 'tenant_status' }],
+    indexes: [
+      { key: { tenantId: 1, status: 1, createdAt: 1 }, name: 'tenant_status' },
+      // `roster_held_batches` metrics: pending batches of every school, oldest first.
+      { key: { status: 1, createdAt: 1 }, name: 'status_created' },
+    ],
   },
   leaseIndexes(COLLECTIONS.leases),
   // Read and written by `_id` only.
   { collection: COLLECTIONS.changesetSteps, indexes: [] },
   { collection: COLLECTIONS.discardedChanges, indexes: [] },
 ];
+
+/** Entity documents per `insertMany` (FerretDB 1.24 stops answering on a bulk write of ~200). */
+const ENTITY_WRITE_CHUNK = 50;
+/** Statements per replacing `bulkWrite`, as libs/mongo's `updateEach`. */
+const UPDATE_CHUNK = 20;
+/** Entity ids per `$in` query (on `tenant_type_id`). */
+const IDS_PER_QUERY = 500;
+/** From this many images of one type, the whole type is read in one query (on `tenant_type_id`'s prefix). */
+const WHOLE_TYPE_FROM = 5000;
+
+/** Per type, the manifest entries of a school by entity id. */
+export type Manifest = Partial<Record<RosterEntityType, Map<string, ManifestEntry>>>;
+
+/** An entity document as readers see it (`image` as `data`, no store fields). */
+export function toRecord(d: EntityDoc): EntityRecord {
+  const { _id, tenantId, hash, image, fence, ...rest } = d as EntityDoc & { fence?: number };
+  void _id;
+  void tenantId;
+  void hash;
+  void fence;
+  return { ...rest, data: image };
+}
 
 /**
  * The bulky array of each of these collections is stored as one packed binary field (`packed`, see
@@ -106,6 +150,7 @@ const PACKED_FIELD = {
   [COLLECTIONS.changeChunks]: 'changes',
   [COLLECTIONS.findingChunks]: 'findings',
   [COLLECTIONS.entityBuckets]: 'entities',
+  [COLLECTIONS.entityManifests]: 'entries',
 } as const;
 type PackedCollection = keyof typeof PACKED_FIELD;
 
@@ -444,70 +489,234 @@ export class RosterStore {
     );
   }
 
+  private entityColl = (t: string): TenantCollection<EntityDoc> =>
+    tenantCollection<EntityDoc>(this.db, COLLECTIONS.entities, t);
+
   /**
-   * Every entity bucket of a tenant (optionally of one type), read by `_id` — the ids are known
-   * (`ids.bucket` for each type and bucket number). FerretDB pushes down only `_id` equality: a
-   * `tenantId` filter (or `_id` `$in`/range) scans every school's buckets, which grew with the number
-   * of schools until a 200-school load spent minutes per run in this one read.
+   * The school's manifest: per type, every stored entity's image hash and status (one query on
+   * `tenant_type_chunk`, a few packed documents per type).
    */
-  async loadBuckets(tenantId: string, entityType?: RosterEntityType): Promise<EntityBucketDoc[]> {
-    const types = entityType === undefined ? ROSTER_ENTITY_TYPES : [entityType];
-    const bucketIds = types.flatMap((t) =>
-      Array.from({ length: ENTITY_BUCKETS }, (_, n) => ids.bucket(tenantId, t, n)),
-    );
-    const out: EntityBucketDoc[] = [];
-    // A few reads in flight at once: one connection each, without flooding the pool.
-    for (let i = 0; i < bucketIds.length; i += 8) {
-      const got = await Promise.all(bucketIds.slice(i, i + 8).map((id) => this.bucket(tenantId, id)));
-      for (const b of got) if (b !== null) out.push(b);
+  async loadManifest(tenantId: string): Promise<Manifest> {
+    const out: Manifest = {};
+    for (const stored of await tenantCollection<Document & { tenantId: string }>(
+      this.db,
+      COLLECTIONS.entityManifests,
+      tenantId,
+    ).find({})) {
+      const chunk = unpackDoc<ManifestChunkDoc>(COLLECTIONS.entityManifests, stored);
+      const m = (out[chunk.entityType] ??= new Map<string, ManifestEntry>());
+      for (const e of chunk.entries) m.set(e.id, e);
     }
     return out;
   }
 
-  /** One bucket by its `_id` (see `ids.bucket`), or null. */
-  bucket(tenantId: string, bucketId: string): Promise<EntityBucketDoc | null> {
-    return this.packedById<EntityBucketDoc>(COLLECTIONS.entityBuckets, tenantId, bucketId);
+  /**
+   * Updates the manifest chunks the given entries fall in: each touched chunk is rewritten whole
+   * (from `current`, the school's manifest as just read, or else read by `_id`), untouched ones are
+   * left alone. Idempotent: writing the same entries again gives the same chunks.
+   */
+  async updateManifest(
+    tenantId: string,
+    updates: ReadonlyArray<{ entityType: RosterEntityType; entry: ManifestEntry }>,
+    fence?: Fence,
+    current?: Manifest,
+  ): Promise<void> {
+    const byChunk = new Map<
+      string,
+      { entityType: RosterEntityType; chunk: number; entries: ManifestEntry[] }
+    >();
+    for (const u of updates) {
+      const chunk = chunkOf(u.entry.id);
+      const key = ids.manifest(tenantId, u.entityType, chunk);
+      const group = byChunk.get(key) ?? { entityType: u.entityType, chunk, entries: [] };
+      group.entries.push(u.entry);
+      byChunk.set(key, group);
+    }
+    for (const [key, group] of byChunk) {
+      const prior =
+        current === undefined
+          ? ((await this.packedById<ManifestChunkDoc>(COLLECTIONS.entityManifests, tenantId, key))?.entries ??
+            [])
+          : [...(current[group.entityType]?.values() ?? [])].filter((e) => chunkOf(e.id) === group.chunk);
+      const entries = new Map(prior.map((e) => [e.id, e]));
+      for (const e of group.entries) entries.set(e.id, e);
+      const doc: ManifestChunkDoc = {
+        _id: key,
+        tenantId,
+        entityType: group.entityType,
+        chunk: group.chunk,
+        entries: [...entries.values()].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0)),
+      };
+      await this.putById(
+        COLLECTIONS.entityManifests,
+        packDoc(COLLECTIONS.entityManifests, doc) as ManifestChunkDoc,
+        fence,
+      );
+    }
   }
 
-  /** Replaces (or inserts) a whole bucket (fenced like {@link putById} when a `fence` is given). */
-  async putBucket(doc: EntityBucketDoc, fence?: Fence): Promise<void> {
-    await this.putById(
-      COLLECTIONS.entityBuckets,
-      packDoc(COLLECTIONS.entityBuckets, doc) as EntityBucketDoc,
-      fence,
-    );
+  /**
+   * Writes entity documents (each replaces the stored one of its `_id`). `fresh` ones (not in the
+   * manifest) are inserted ENTITY_WRITE_CHUNK at a time; one already present (a crash between a
+   * run's entity and manifest writes) is replaced instead. The others are replaced
+   * (`replaceOne` upserts, UPDATE_CHUNK per command: FerretDB 1.24 stops answering on a bulk write
+   * of ~200 statements). Fenced per group of commands; every document records the token.
+   */
+  async putEntities(
+    docs: readonly EntityDoc[],
+    fresh: (doc: EntityDoc) => boolean,
+    fence?: Fence,
+  ): Promise<void> {
+    for (const d of docs) this.assertTenant(d.tenantId, d._id);
+    const stamped = fence === undefined ? docs : docs.map((d) => ({ ...d, fence: fence.token }));
+    const coll = this.raw<Document>(COLLECTIONS.entities);
+    // Conditional on the fence: a document a newer holder wrote is not replaced (the upsert then
+    // collides on `_id` and the write is refused as fenced) — atomic on MongoDB, evaluated when the
+    // command arrives on FerretDB.
+    const filterOf = (d: Document): Document =>
+      fence === undefined ? { _id: d._id } : { _id: d._id, ...fenceCondition(fence) };
+    const replace = async (list: readonly Document[]): Promise<void> => {
+      for (let i = 0; i < list.length; i += UPDATE_CHUNK) {
+        const ops = list
+          .slice(i, i + UPDATE_CHUNK)
+          .map((d) => ({ replaceOne: { filter: filterOf(d), replacement: d, upsert: true } }));
+        try {
+          await coll.bulkWrite(ops, { ordered: false });
+        } catch (err) {
+          if (fence !== undefined && isDuplicateKeyError(err))
+            throw MongoErrors.MONGO_FENCED({ key: fence.key, token: fence.token }, { cause: err });
+          throw toMongoError(err, { operation: 'bulkWrite', collection: COLLECTIONS.entities });
+        }
+      }
+    };
+    const inserts = stamped.filter((d) => fresh(d));
+    const replaces = stamped.filter((d) => !fresh(d));
+    const group = ENTITY_WRITE_CHUNK * 10;
+    for (let g = 0; g < inserts.length; g += group)
+      await this.fenced(fence, async () => {
+        const part = inserts.slice(g, g + group) as unknown as Document[];
+        for (let i = 0; i < part.length; i += ENTITY_WRITE_CHUNK) {
+          const chunk = part.slice(i, i + ENTITY_WRITE_CHUNK);
+          try {
+            await coll.insertMany(chunk, { ordered: false });
+          } catch (err) {
+            if (!isDuplicateKeyError(err))
+              throw toMongoError(err, { operation: 'insertMany', collection: COLLECTIONS.entities });
+            await replace(chunk);
+          }
+        }
+      });
+    for (let g = 0; g < replaces.length; g += group)
+      await this.fenced(fence, () => replace(replaces.slice(g, g + group) as unknown as Document[]));
   }
 
-  /** One entity, or null. */
+  /**
+   * Entity documents by id (the images a resync needs: changed, removed, kept fields): `$in` queries
+   * of IDS_PER_QUERY ids on `tenant_type_id`, or the whole type in one query when that many are
+   * wanted. Not one read per id: on FerretDB's PostgreSQL backend each query is a scan of the
+   * collection (its `_id` index cannot serve FerretDB's query), so fewer queries win there too.
+   */
+  async entityDocs(
+    tenantId: string,
+    entityType: RosterEntityType,
+    entityIds: Iterable<string>,
+  ): Promise<Map<string, EntityDoc>> {
+    const wanted = [...new Set(entityIds)];
+    const out = new Map<string, EntityDoc>();
+    if (wanted.length === 0) return out;
+    if (wanted.length > WHOLE_TYPE_FROM) {
+      const want = new Set(wanted);
+      for await (const d of this.entityColl(tenantId).iterate({ entityType }))
+        if (want.has(d.entityId)) out.set(d.entityId, d);
+      return out;
+    }
+    for (let i = 0; i < wanted.length; i += IDS_PER_QUERY)
+      for (const d of await this.entityColl(tenantId).find({
+        entityType,
+        entityId: { $in: wanted.slice(i, i + IDS_PER_QUERY) },
+      }))
+        out.set(d.entityId, d);
+    return out;
+  }
+
+  /** Every entity of a school (optionally of one type and status), by index; unordered. */
+  async listEntityDocs(
+    tenantId: string,
+    entityType?: RosterEntityType,
+    status?: EntityDoc['status'],
+  ): Promise<EntityDoc[]> {
+    return this.entityColl(tenantId).find({
+      ...(entityType === undefined ? {} : { entityType }),
+      ...(status === undefined ? {} : { status }),
+    });
+  }
+
+  /** One entity, or null (by `_id`). */
   async entity(
     tenantId: string,
     entityType: RosterEntityType,
     entityId: string,
   ): Promise<EntityRecord | null> {
-    const b = await this.bucket(tenantId, ids.bucket(tenantId, entityType, bucketOf(entityId)));
-    return b?.entities.find((e) => e.entityId === entityId) ?? null;
+    const d = await this.byId<EntityDoc>(
+      COLLECTIONS.entities,
+      tenantId,
+      ids.entity(tenantId, entityType, entityId),
+    );
+    return d === null ? null : toRecord(d);
   }
 
-  /** The stored roster of a tenant, for the diff. */
+  /**
+   * The whole stored roster of a tenant, images included (tests, tools). The processor reads the
+   * manifest and only the images it needs instead (`loadManifest`, `entityDocs`).
+   */
   async loadStored(
     tenantId: string,
   ): Promise<{ stored: StoredByType; activeCounts: Partial<Record<RosterEntityType, number>> }> {
     const stored: StoredByType = {};
     const activeCounts: Partial<Record<RosterEntityType, number>> = {};
-    for (const b of await this.loadBuckets(tenantId)) {
-      const m = (stored[b.entityType] ??= new Map<string, StoredEntity>());
-      for (const e of b.entities) {
-        m.set(e.entityId, {
-          entityType: e.entityType,
-          id: e.entityId,
-          status: e.status,
-          data: e.data,
-          purged: e.purged,
-        });
-        if (e.status === 'active') activeCounts[e.entityType] = (activeCounts[e.entityType] ?? 0) + 1;
-      }
+    for (const e of await this.listEntityDocs(tenantId)) {
+      const m = (stored[e.entityType] ??= new Map<string, StoredEntity>());
+      m.set(e.entityId, {
+        entityType: e.entityType,
+        id: e.entityId,
+        status: e.status,
+        data: e.image,
+        purged: e.purged,
+      });
+      if (e.status === 'active') activeCounts[e.entityType] = (activeCounts[e.entityType] ?? 0) + 1;
     }
     return { stored, activeCounts };
+  }
+
+  /** Schools whose roster is still in the legacy `entityBuckets` (on start only: a scan of that collection). */
+  async legacyBucketTenants(): Promise<string[]> {
+    const tenants = await withMongoErrors(
+      { operation: 'distinct', collection: COLLECTIONS.entityBuckets },
+      () => this.raw<EntityBucketDoc>(COLLECTIONS.entityBuckets).distinct('tenantId'),
+    );
+    return tenants.filter((t): t is string => typeof t === 'string').sort();
+  }
+
+  /**
+   * Converts one school's legacy buckets (read by their known `_id`s) into entity documents and
+   * manifest entries, then deletes each bucket. Idempotent and crash-safe: a bucket is deleted only
+   * after its entities and manifest entries are written, and writing them again gives the same
+   * documents. Returns how many entities were converted.
+   */
+  async migrateTenantBuckets(tenantId: string, fence?: Fence): Promise<number> {
+    let converted = 0;
+    for (const entityType of ROSTER_ENTITY_TYPES)
+      for (let n = 0; n < MANIFEST_CHUNKS; n += 1) {
+        const id = ids.bucket(tenantId, entityType, n);
+        const bucket = await this.packedById<EntityBucketDoc>(COLLECTIONS.entityBuckets, tenantId, id);
+        if (bucket === null) continue;
+        const docs = bucket.entities.map((e) => entityDocOf(tenantId, e));
+        await this.putEntities(docs, () => true, fence);
+        await this.updateManifest(tenantId, docs.map(manifestEntryOf), fence);
+        await this.deleteById(COLLECTIONS.entityBuckets, tenantId, id, fence);
+        converted += docs.length;
+      }
+    return converted;
   }
 
   async thresholds(tenantId: string): Promise<RemovalThresholds | undefined> {
