@@ -74,13 +74,25 @@ const overviewSchema = z.object({
   heldRunIds: z.array(z.string()),
 });
 
+type RouteApp = Parameters<FastifyPluginAsyncZod<ConnectorRoutesOptions>>[0];
+const tags = ['data source'];
+const runTags = ['sync runs'];
+/** The rate limit of the routes that make the connector call iSAMS (per credential and minute). */
+const expensiveLimit = (opts: ConnectorRoutesOptions) => ({
+  rateLimit: { max: opts.expensivePerMinute, timeWindow: 60_000 },
+});
+
 /** Settings, connection test, egress info, runs (trigger, list, detail, cancel), overview. */
 export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = async (app, opts) => {
-  const { connector, auditLog } = opts;
-  const expensive = { rateLimit: { max: opts.expensivePerMinute, timeWindow: 60_000 } };
-  const tags = ['data source'];
-  const runTags = ['sync runs'];
+  dataSourceRoutes(app, opts);
+  syncRunRoutes(app, opts);
+  syncRunEventsRoute(app, opts);
+};
 
+/** The overview, data-source settings, the connection test and the egress addresses. */
+function dataSourceRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
+  const { connector, auditLog } = opts;
+  const expensive = expensiveLimit(opts);
   app.get(
     '/api/v1/schools/:schoolId/overview',
     {
@@ -198,7 +210,12 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
     },
     async (request, reply) => connector.getEgressInfo(callContext(request, reply)),
   );
+}
 
+/** Sync runs: trigger, list, detail and cancel. */
+function syncRunRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
+  const { connector, auditLog } = opts;
+  const expensive = expensiveLimit(opts);
   app.post(
     '/api/v1/schools/:schoolId/sync-runs',
     {
@@ -267,6 +284,37 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
     async (request, reply) => connector.getSyncRun(callContext(request, reply), request.params.syncRunId),
   );
 
+  app.post(
+    '/api/v1/schools/:schoolId/sync-runs/:syncRunId/cancel',
+    {
+      schema: {
+        tags: runTags,
+        summary: 'Cancel a run that has not started fetching yet',
+        security: schoolSecurity,
+        params: runParams,
+        response: { 200: syncRunSchema, ...schoolErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      const ctx = callContext(request, reply);
+      return audited(
+        auditLog,
+        request,
+        {
+          tenantId: ctx.tenantId,
+          actor: ctx.actor,
+          action: 'sync.cancel',
+          target: { syncRunId: request.params.syncRunId },
+        },
+        () => connector.cancelSyncRun(ctx, request.params.syncRunId),
+      );
+    },
+  );
+}
+
+/** A run's live progress as server-sent events. */
+function syncRunEventsRoute(app: RouteApp, opts: ConnectorRoutesOptions): void {
+  const { connector } = opts;
   app.get(
     '/api/v1/schools/:schoolId/sync-runs/:syncRunId/events',
     {
@@ -361,31 +409,4 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
       }
     },
   );
-
-  app.post(
-    '/api/v1/schools/:schoolId/sync-runs/:syncRunId/cancel',
-    {
-      schema: {
-        tags: runTags,
-        summary: 'Cancel a run that has not started fetching yet',
-        security: schoolSecurity,
-        params: runParams,
-        response: { 200: syncRunSchema, ...schoolErrorResponses },
-      },
-    },
-    async (request, reply) => {
-      const ctx = callContext(request, reply);
-      return audited(
-        auditLog,
-        request,
-        {
-          tenantId: ctx.tenantId,
-          actor: ctx.actor,
-          action: 'sync.cancel',
-          target: { syncRunId: request.params.syncRunId },
-        },
-        () => connector.cancelSyncRun(ctx, request.params.syncRunId),
-      );
-    },
-  );
-};
+}
