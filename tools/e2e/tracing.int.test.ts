@@ -137,7 +137,9 @@ describe('e2e: one trace from the admin’s Run to the booking cancellation (OTL
       l.some((b) => b.status === 'cancelled'),
     );
 
-    // The SDKs export in batches (every 5 s by default): wait for the bookings span of the removal.
+    // The SDKs export in batches (every 5 s by default), each service on its own clock: wait for the
+    // bookings span of the removal and for every roster step span of the run's trace.
+    const steps = ['staged', 'diffed', 'applying', 'publishing', 'reporting'];
     let spans: SpanRecord[] = [];
     let removal: SpanRecord | undefined;
     const deadline = Date.now() + 60_000;
@@ -153,7 +155,10 @@ describe('e2e: one trace from the admin’s Run to the booking cancellation (OTL
           (s.name === 'bookings.apply-removal' || s.name.startsWith('process ')) &&
           spans.some((p) => p.spanId === s.parentSpanId && p.service === 'roster'),
       );
-      if (removal !== undefined) break;
+      const stepsSeen = new Set(
+        spans.filter((s) => s.traceId === removal?.traceId && s.service === 'roster').map((s) => s.name),
+      );
+      if (removal !== undefined && steps.every((step) => stepsSeen.has(`roster.changeset ${step}`))) break;
       await new Promise((r) => setTimeout(r, 500));
     }
     expect(removal, `spans received: ${spans.length}`).toBeDefined();
@@ -192,8 +197,7 @@ describe('e2e: one trace from the admin’s Run to the booking cancellation (OTL
     expect(trace.filter((s) => s.attributes['isams_sync.chunk_index'] !== undefined)).toHaveLength(
       run.progress.chunksPublished,
     );
-    for (const step of ['staged', 'diffed', 'applying', 'publishing', 'reporting'])
-      expect(inTrace, step).toContain(`roster.changeset ${step}`);
+    for (const step of steps) expect(inTrace, step).toContain(`roster.changeset ${step}`);
 
     // No personal data or key in any attribute of any span.
     const everything = JSON.stringify(spans.map((s) => s.attributes));
