@@ -2,7 +2,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { resolve } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { createKafkaClient } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import { MongoClient } from 'mongodb';
@@ -14,6 +13,7 @@ import {
   postgresReady,
 } from './postgres';
 import { endpoints, parseMongoBackend, postgresUrl, type InfraSettings, type MongoBackend } from './settings';
+import { newKafkaClusterId } from './kafka-cluster-id';
 import type { Log } from './provision';
 
 export type ServerName = 'kafka' | 'ferretdb' | 'postgres';
@@ -119,7 +119,7 @@ function java(s: InfraSettings, mainClass: string, args: string[]): string[] {
 
 function formatKafkaStorage(s: InfraSettings, propsFile: string, log: Log): void {
   const clusterIdFile = resolve(s.stateDir, 'kafka-cluster-id');
-  if (!existsSync(clusterIdFile)) writeFileSync(clusterIdFile, uuidToKafkaId(randomUUID()));
+  if (!existsSync(clusterIdFile)) writeFileSync(clusterIdFile, newKafkaClusterId());
   const clusterId = readFileSync(clusterIdFile, 'utf8').trim();
   const result = spawnSync(
     'java',
@@ -134,11 +134,6 @@ function formatKafkaStorage(s: InfraSettings, propsFile: string, log: Log): void
     );
   }
   log(`kafka: storage ready (cluster ${clusterId})`);
-}
-
-/** Kafka cluster ids are 16 bytes in URL-safe base64 without padding. */
-function uuidToKafkaId(uuid: string): string {
-  return Buffer.from(uuid.replace(/-/g, ''), 'hex').toString('base64url');
 }
 
 function startDetached(s: InfraSettings, name: ServerName, cmd: string, args: string[]): number {
