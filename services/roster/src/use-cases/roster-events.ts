@@ -154,17 +154,16 @@ export function directoryStateEvent(
   });
 }
 
-/** A purged person's directory state record (no data), for the directory's entity types. */
-export function purgedDirectoryStateEvent(
+/** The content of a purged person's state record: no data, so compaction drops earlier personal data. */
+function purgedState(
   tenantId: string,
   entityType: StoredChange['entityType'],
   entityId: string,
   last: Pick<EntityRecord, 'lastChangeId' | 'revision'>,
   at: Date,
-): CloudEvent | undefined {
-  if (!isDirectoryEntityType(entityType)) return undefined;
+) {
   const { lastChangeId, revision } = last;
-  return rosterDirectoryStateV1.create({
+  return {
     tenantId,
     idParts: ['purged', entityType, entityId, lastChangeId],
     subject: `${entityType}/${entityId}`,
@@ -172,35 +171,24 @@ export function purgedDirectoryStateEvent(
     data: {
       entityType,
       entityId,
-      status: 'purged',
+      status: 'purged' as const,
       lastChangeId,
       ...(revision === undefined ? {} : { revision }),
     },
-  });
+  };
 }
 
-/** A purged person's state record: no data, so compaction drops the personal data of earlier records. */
-export function purgedStateEvent(
-  tenantId: string,
-  entityType: StoredChange['entityType'],
-  entityId: string,
-  last: Pick<EntityRecord, 'lastChangeId' | 'revision'>,
-  at: Date,
-): CloudEvent {
-  const { lastChangeId, revision } = last;
-  return rosterEntityStateV1.create({
-    tenantId,
-    idParts: ['purged', entityType, entityId, lastChangeId],
-    subject: `${entityType}/${entityId}`,
-    time: at,
-    data: {
-      entityType,
-      entityId,
-      status: 'purged',
-      lastChangeId,
-      ...(revision === undefined ? {} : { revision }),
-    },
-  });
+/** A purged person's state record on `roster.state.v1`. */
+export function purgedStateEvent(...args: Parameters<typeof purgedState>): CloudEvent {
+  return rosterEntityStateV1.create(purgedState(...args));
+}
+
+/** The same record on `roster.state.directory.v1`, for the directory's entity types. */
+export function purgedDirectoryStateEvent(...args: Parameters<typeof purgedState>): CloudEvent | undefined {
+  const state = purgedState(...args);
+  const { entityType } = state.data;
+  if (!isDirectoryEntityType(entityType)) return undefined;
+  return rosterDirectoryStateV1.create({ ...state, data: { ...state.data, entityType } });
 }
 
 /** Sequence of the roster's run reports: applying 1, outcome 2, outcome after approval 3. */
