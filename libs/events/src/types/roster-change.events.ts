@@ -45,7 +45,7 @@ export const rosterRevisionSchema = z
   .strict();
 export type RosterRevision = z.infer<typeof rosterRevisionSchema>;
 
-const removalSchema = z
+export const removalSchema = z
   .object({
     reason: z.enum(REMOVAL_REASONS),
     /** Personal data is purged after this instant unless the entity reappears (then `restored`). */

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { defineEventType } from '../define-event-type';
 import {
-  REMOVAL_REASONS,
   ROSTER_CHANGES,
   ROSTER_ENTITY_STATES,
+  removalSchema,
   rosterRevisionSchema,
   type RosterEntityType,
 } from './roster-change.events';
@@ -88,15 +88,7 @@ export const rosterDirectoryChangeDataSchema = z
     after: directoryImage.optional(),
     /** The directory fields that changed (an update of other fields only is not published here). */
     changedFields: z.array(z.string()).optional(),
-    removal: z
-      .object({
-        reason: z.enum(REMOVAL_REASONS),
-        graceUntil: z.iso.datetime({ offset: true }),
-        heldBatchId: z.string().optional(),
-        approvedBy: z.string().optional(),
-      })
-      .strict()
-      .optional(),
+    removal: removalSchema.optional(),
     restoration: z
       .object({ reason: z.enum(['run_undone']), undoneBy: z.string().optional() })
       .strict()
@@ -130,15 +122,7 @@ export const rosterDirectoryStateV1 = defineEventType({
       lastChangeId: z.string().min(1),
       revision: rosterRevisionSchema.optional(),
       syncRunId: z.string().min(1).max(64).optional(),
-      removal: z
-        .object({
-          reason: z.enum(REMOVAL_REASONS),
-          graceUntil: z.iso.datetime({ offset: true }),
-          heldBatchId: z.string().optional(),
-          approvedBy: z.string().optional(),
-        })
-        .strict()
-        .optional(),
+      removal: removalSchema.optional(),
     })
     .strict()
     .superRefine((v, ctx) => withinProjection(v.entityType, { data: v.data }, ctx)),
