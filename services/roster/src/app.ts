@@ -248,6 +248,7 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
         leases,
         leaseWaitMs: config.TENANT_LEASE_WAIT_MS,
         onTenantBusy: (mode) => tenantBusy.inc({ mode }),
+        background: track,
         now,
         ...(overrides.beforeStep === undefined ? {} : { beforeStep: overrides.beforeStep }),
       });

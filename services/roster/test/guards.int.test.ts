@@ -104,6 +104,7 @@ describe('input guards', () => {
       decidedBy: 'admin:7',
       comment: 'leavers confirmed',
     });
+    await roster.app.idle(); // the approval applies in the background
     const removed = await eventsFor(
       roster.h.events.changes,
       (e) => of(t, 'r2')(e) && d(e).change === 'removed',

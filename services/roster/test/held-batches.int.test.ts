@@ -6,6 +6,7 @@ import { createHarness, eventsFor, runFinished } from './support/harness';
 import { miniSchool } from './support/mini-school';
 import { pupil } from './support/raw';
 import { publishSnapshot } from './support/school-feed';
+import { rosterClient } from './support/grpc-client';
 import { useStartedRoster } from './support/started-roster';
 
 const roster = useStartedRoster();
@@ -65,6 +66,7 @@ describe('a pending held batch stays decidable', () => {
       'admin:1',
     );
     expect(approved).toMatchObject({ status: 'approved', version: 2, decidedBy: 'admin:1' });
+    await roster.app.idle(); // the approval applies in the background
     expect(await activePupils(t)).toBe(34);
     const removed = await eventsFor(
       roster.h.events.changes,
@@ -74,6 +76,74 @@ describe('a pending held batch stays decidable', () => {
     );
     expect(removed.every((e) => d(e).removal?.reason === 'approved_held_batch')).toBe(true);
     expect(await pending(t)).toEqual([]);
+  });
+
+  it('approve records the decision and answers at once; the approval applies in the background (a long apply never times the admin out)', async () => {
+    const t = uniqueName('school');
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let pausedAt: string | undefined;
+    const app = await roster.h.startApp({
+      beforeStep: async (step, changesetId) => {
+        if (changesetId !== `${t}|r2|approval` || step !== 'apply') return;
+        pausedAt = step;
+        await released;
+      },
+    });
+    const rpc = rosterClient(app.grpcPort);
+    try {
+      await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'seed', miniSchool(40));
+      expect((await runFinished(app, t, 'seed')).outcome).toBe('applied');
+      await publishSnapshot(
+        roster.h.producer,
+        roster.h.topics.raw,
+        t,
+        'r2',
+        miniSchool(40, { without: [1, 2, 3, 4, 5, 6] }),
+      );
+      expect((await runFinished(app, t, 'r2')).outcome).toBe('held');
+
+      // The apply is paused until the answer arrived: an approve that waited for it would never answer.
+      const answer = await rpc.call('approveHeldBatch')(
+        { batchId: 'held-r2', comment: 'confirmed', version: 1 },
+        t,
+        'admin:1',
+      );
+      expect(answer).toMatchObject({ status: 'approved', decidedBy: 'admin:1', approvalState: 'applying' });
+      await eventually(() => pausedAt, 'the approval reaching its apply step');
+      expect(await activePupils(t)).toBe(40);
+      // Approving again while it applies changes nothing and says so.
+      expect(
+        await rpc.call('approveHeldBatch')({ batchId: 'held-r2', comment: 'twice' }, t, 'admin:2'),
+      ).toMatchObject({
+        status: 'approved',
+        decidedBy: 'admin:1',
+        comment: 'confirmed',
+        approvalState: 'applying',
+      });
+
+      release();
+      await app.idle();
+      expect(await activePupils(t)).toBe(34);
+      expect((await rpc.call('getHeldBatch')({ batchId: 'held-r2' }, t)).batch).toMatchObject({
+        status: 'approved',
+        approvalState: 'applied',
+      });
+      expect(
+        (
+          await eventsFor(
+            roster.h.events.changes,
+            (e) => of(t)(e) && d(e).change === 'removed',
+            6,
+            'removals',
+          )
+        ).length,
+      ).toBe(6);
+    } finally {
+      release();
+      rpc.close();
+      await app.stop();
+    }
   });
 
   it('the held-batch metrics count the pending batches of all schools and the age of the oldest, without a school id', async () => {

@@ -65,6 +65,7 @@ describe(
       await runFinished(app, t, 'r3', 'approval');
       // Undo the approved run's removals.
       await new RunUndo(app.store, app.processor, 14, () => new Date()).undo(t, 'r3', 'admin', 'mistake');
+      await app.idle();
       // Queries the gateway and bookings make.
       expect((await app.queries.getEntity(t, 'pupil', '3')).data).toMatchObject({ surname: 'Renamed' });
       for (const status of ['active', 'removed', 'all'] as const)

@@ -202,6 +202,26 @@ describe('two replicas on the same school', () => {
     expect((await b.store.loadStored(t)).activeCounts.pupil).toBe(172);
   });
 
+  it('an approval gives up waiting for the school before its caller does: nothing is decided behind a caller that timed out', async () => {
+    const t = uniqueName('deadline');
+    for (const [run, data] of RUNS) expect((await sync(t, run, data())).state).toBe('done');
+    // This replica waits up to TENANT_LEASE_WAIT_MS (20 s) for a school; its caller (like the
+    // gateway) gives up after 3 s.
+    const patient = await h.startApp({}, { TENANT_LEASE_WAIT_MS: 20_000 });
+    const hurried = rosterClient(patient.grpcPort, 'gateway', 3_000);
+    try {
+      const hold = await holdTenant(a, t);
+      await expect(
+        hurried.call('approveHeldBatch')({ batchId: 'held-r3', comment: 'ok' }, t, 'admin:4'),
+      ).rejects.toMatchObject({ code: 14, errorCode: 'ROSTER_TENANT_BUSY' });
+      hold.release();
+      await hold.done;
+      expect((await a.store.heldBatch(t, 'held-r3'))?.status).toBe('pending');
+    } finally {
+      hurried.close();
+    }
+  });
+
   it('an approval that cannot get the school within its wait fails UNAVAILABLE (ROSTER_TENANT_BUSY)', async () => {
     const t = uniqueName('busy');
     for (const [run, data] of RUNS) expect((await sync(t, run, data())).state).toBe('done');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@isams-sync/events';
-import { uniqueName } from '@isams-sync/testing';
+import { eventually, uniqueName } from '@isams-sync/testing';
 import { eventsFor, runFinished } from './support/harness';
 import { miniSchool } from './support/mini-school';
 import { publishSnapshot } from './support/school-feed';
@@ -48,8 +48,10 @@ describe('undo a run (real Kafka + FerretDB)', () => {
       t,
       'admin:3',
     );
-    expect(undone).toMatchObject({ status: 'undone', undoneBy: 'admin:3', comment: 'feed glitch' });
+    // Answered at once; the undo applies in the background.
+    expect(undone).toMatchObject({ status: 'undoing', undoneBy: 'admin:3', comment: 'feed glitch' });
     expect(undone.restore.map((r) => r.entityId)).toEqual(['2', '3']);
+    await roster.app.idle();
     const restored = await eventsFor(
       roster.h.events.changes,
       (e) => e.tenantid === t && d(e).change === 'restored' && d(e).restoration !== undefined,
@@ -82,6 +84,45 @@ describe('undo a run (real Kafka + FerretDB)', () => {
     ).toEqual(['applying', 'applied']);
   });
 
+  it('undo records the request and answers at once (status undoing); the undo applies in the background', async () => {
+    const t = uniqueName('school');
+    expect((await run(t, 'seed')).outcome).toBe('applied');
+    expect((await run(t, 'r2', [5, 6, 7])).outcome).toBe('applied');
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let paused = false;
+    const app = await roster.h.startApp({
+      beforeStep: async (step, changesetId) => {
+        if (changesetId !== `${t}|r2|undo` || step !== 'apply') return;
+        paused = true;
+        await released;
+      },
+    });
+    const rpc = rosterClient(app.grpcPort);
+    try {
+      // The apply is paused until the answer arrived: an undo that waited for it would never answer.
+      const answer = await rpc.call('undoRun')({ syncRunId: 'r2', comment: 'glitch' }, t, 'admin:1');
+      expect(answer).toMatchObject({
+        syncRunId: 'r2',
+        status: 'undoing',
+        undoneBy: 'admin:1',
+        comment: 'glitch',
+      });
+      await eventually(() => (paused ? true : undefined), 'the undo reaching its apply step');
+      expect((await rpc.call('previewRunUndo')({ syncRunId: 'r2' }, t)).status).toBe('undoing');
+      release();
+      await app.idle();
+      const done = await rpc.call('previewRunUndo')({ syncRunId: 'r2' }, t);
+      expect(done).toMatchObject({ status: 'undone', undoneBy: 'admin:1' });
+      expect(done.restore.map((r) => r.entityId)).toEqual(['5', '6', '7']);
+      expect((await roster.app.store.loadStored(t)).activeCounts.pupil).toBe(40);
+    } finally {
+      release();
+      rpc.close();
+      await app.stop();
+    }
+  });
+
   it('a crash in the middle of an undo (restored in the store, nothing published yet) is finished by the next undo: same state, each event once', async () => {
     const t = uniqueName('school');
     expect((await run(t, 'seed')).outcome).toBe('applied');
@@ -94,16 +135,23 @@ describe('undo a run (real Kafka + FerretDB)', () => {
     });
     const rpc = rosterClient(crashing.grpcPort);
     try {
-      await expect(
-        rpc.call('undoRun')({ syncRunId: 'r2', comment: 'first try' }, t, 'admin:1'),
-      ).rejects.toThrow();
+      // Answered at once; the background work then "crashes" before publishing.
+      expect(
+        await rpc.call('undoRun')({ syncRunId: 'r2', comment: 'first try' }, t, 'admin:1'),
+      ).toMatchObject({ status: 'undoing' });
+      await crashing.idle();
       expect((await roster.app.store.getChangeset(t, `${t}|r2|undo`))?.state).toBe('publishing');
     } finally {
       rpc.close();
       await crashing.stop();
     }
-    const undone = await roster.rpc.call('undoRun')({ syncRunId: 'r2', comment: 'retry' }, t, 'admin:2');
-    expect(undone).toMatchObject({ status: 'undone', undoneBy: 'admin:1', comment: 'first try' });
+    const retried = await roster.rpc.call('undoRun')({ syncRunId: 'r2', comment: 'retry' }, t, 'admin:2');
+    expect(retried).toMatchObject({ status: 'undoing', undoneBy: 'admin:1', comment: 'first try' });
+    await roster.app.idle();
+    expect(await roster.rpc.call('previewRunUndo')({ syncRunId: 'r2' }, t)).toMatchObject({
+      status: 'undone',
+      undoneBy: 'admin:1',
+    });
     const restored = await eventsFor(
       roster.h.events.changes,
       (e) => e.tenantid === t && d(e).restoration !== undefined,

@@ -29,6 +29,13 @@ export function personName(record) {
   return name || d.name || d.title || record.entityId;
 }
 
+/** What an approval is doing, in plain words. */
+const APPROVAL = {
+  applying: 'being applied.',
+  applied: 'applied.',
+  failed: 'applying it failed; the sync run’s error says why.',
+};
+
 /**
  * A held batch: why it was held, its records (searchable), the booking impact of approving, approve
  * or discard. A `whole_run` batch holds every change of a sync whose document looked like another
@@ -145,7 +152,9 @@ export async function renderHeldBatch(root, batchId) {
       ? `Discarded${batch.decidedBy ? ` by ${batch.decidedBy}` : ''} on ${when(batch.decidedAt)}: nothing was applied, and these people are held as they are until their data changes in iSAMS.`
       : batch.status === 'superseded'
         ? `Nothing left to decide since ${when(batch.decidedAt)}: everyone in it is back in iSAMS.`
-        : `This batch was ${batch.status}${batch.decidedBy ? ` by ${batch.decidedBy}` : ''} ${when(batch.decidedAt)}.`;
+        : batch.status === 'approved'
+          ? `Approved${batch.decidedBy ? ` by ${batch.decidedBy}` : ''} ${when(batch.decidedAt)}: ${APPROVAL[batch.approvalState] ?? APPROVAL.applying}`
+          : `This batch was ${batch.status}${batch.decidedBy ? ` by ${batch.decidedBy}` : ''} ${when(batch.decidedAt)}.`;
   replace(
     root,
     h('p', {}, h('a', { href: '#/dashboard' }, '← Back to the dashboard')),

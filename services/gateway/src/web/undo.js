@@ -54,6 +54,19 @@ export async function renderUndo(root, syncRunId) {
 
   function report(r) {
     const b = r.bookings;
+    if (r.undo.status === 'undoing') {
+      // Recorded; the roster works it through in the background: follow it until it is done.
+      replace(
+        outcomeEl,
+        h(
+          'div',
+          { class: 'success-box', role: 'status', id: 'undo-report' },
+          `Being undone: restoring ${restoredSummary(r.undo.restore)}…`,
+        ),
+      );
+      timer = setTimeout(() => void refresh(), 1000);
+      return;
+    }
     replace(
       outcomeEl,
       h(
@@ -84,7 +97,7 @@ export async function renderUndo(root, syncRunId) {
     button.disabled = true;
     try {
       const r = await api.undoRun(syncRunId, comment.value.trim());
-      announce('Sync undone');
+      announce(r.undo.status === 'undone' ? 'Sync undone' : 'Sync being undone');
       report(r);
     } catch (err) {
       button.disabled = false;

@@ -175,7 +175,15 @@ describe('toHeldBatch', () => {
     version: 3,
     updatedAt: '2026-11-01T12:00:00Z',
     lastSyncRunId: 'r4',
+    approvalState: '',
   };
+  it('carries the state of an approval being applied in the background, and none for an undecided batch', () => {
+    expect(toHeldBatch({ ...proto, kind: 'removals', reason: '' }).approvalState).toBeNull();
+    expect(
+      toHeldBatch({ ...proto, status: 'approved', approvalState: 'applying', kind: 'removals', reason: '' })
+        .approvalState,
+    ).toBe('applying');
+  });
   it('carries the version a later run gave the pending batch, and when and by which run', () => {
     expect(toHeldBatch({ ...proto, kind: 'removals', reason: '' })).toMatchObject({
       version: 3,

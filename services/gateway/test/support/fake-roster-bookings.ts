@@ -46,6 +46,7 @@ export function createFakeRosterBookings() {
     version: 1,
     updatedAt: '2026-11-01T10:00:00.000Z',
     lastSyncRunId: 'run-9',
+    approvalState: null,
   };
   // Three pages of one record each, one duplicate person and one non-person entity.
   const records = [
@@ -206,7 +207,13 @@ export function createFakeRosterBookings() {
           kind: 'failed_precondition',
           message: `Held batch ${batchId} changed since it was shown`,
         });
-      state.batch = { ...state.batch, status: 'approved', decidedBy: ctx.actor, comment };
+      state.batch = {
+        ...state.batch,
+        status: 'approved',
+        decidedBy: ctx.actor,
+        comment,
+        approvalState: 'applying',
+      };
       return state.batch;
     },
     async discardHeldBatch(ctx, batchId, comment, version) {

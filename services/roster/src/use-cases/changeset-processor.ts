@@ -57,6 +57,8 @@ import {
 const defined = <T>(list: readonly (T | undefined)[]): T[] => list.filter((x): x is T => x !== undefined);
 
 const DAY_MS = 86_400_000;
+/** What an admin action keeps of its caller's deadline to answer in. */
+const ANSWER_MARGIN_MS = 1_000;
 
 /** A step of the changeset state machine; `beforeStep` (tests) can fail there to simulate a crash. */
 export type ProcessingStep =
@@ -85,6 +87,8 @@ export interface ProcessorDeps {
   leaseWaitMs: number;
   /** Called when background work skips a school another replica holds (metrics). */
   onTenantBusy?: (mode: 'skip' | 'wait') => void;
+  /** Tracks work started by {@link ChangesetProcessor.advanceInBackground} (the app drains it on stop). */
+  background?: (work: Promise<void>) => void;
   now?: () => Date;
   /**
    * Test hook: throw to simulate a crash right before `step` (the persisted state is whatever came
@@ -158,10 +162,15 @@ export class ChangesetProcessor {
 
   /**
    * Admin actions: runs `fn` holding the tenant, waiting up to `leaseWaitMs` while another replica
-   * holds it; then throws `ROSTER_TENANT_BUSY` (UNAVAILABLE: the caller retries).
+   * holds it — but never past the caller's `deadline` (less a second to answer in): a caller that
+   * gave up must not have its decision recorded behind its back — then throws `ROSTER_TENANT_BUSY`
+   * (UNAVAILABLE: the caller retries).
    */
-  async withTenant<T>(tenantId: string, fn: (lease: HeldLease) => Promise<T>): Promise<T> {
-    const waitMs = this.deps.leaseWaitMs;
+  async withTenant<T>(tenantId: string, fn: (lease: HeldLease) => Promise<T>, deadline?: Date): Promise<T> {
+    const waitMs = Math.min(
+      this.deps.leaseWaitMs,
+      deadline === undefined ? Infinity : Math.max(0, deadline.getTime() - Date.now() - ANSWER_MARGIN_MS),
+    );
     const run = (lease: HeldLease): Promise<T> => this.afterMigration(tenantId, lease, fn);
     const result = await this.serialised(tenantId, async () => {
       const first = await this.deps.leases.run(tenantId, 0, run);
@@ -300,6 +309,21 @@ export class ChangesetProcessor {
    */
   async advance(tenantId: string, changesetId: string): Promise<void> {
     await this.tryWithTenant(tenantId, (lease) => this.advanceLocked(tenantId, changesetId, lease));
+  }
+
+  /**
+   * For admin decisions (approve, undo), which record themselves under the lease and answer at once:
+   * works the changeset through after the answer (a school's apply can outlast any request deadline).
+   * `deps.background` tracks the work so a stop drains it; a crash or a transient failure leaves the
+   * changeset to the next sweep or restart, and a retried decision resumes it.
+   */
+  advanceInBackground(tenantId: string, changesetId: string): void {
+    const work = this.advance(tenantId, changesetId);
+    if (this.deps.background) this.deps.background(work);
+    else
+      void work.catch((err: unknown) =>
+        this.deps.logger.warn({ err, tenantId }, 'changeset processing failed; it resumes at the next sweep'),
+      );
   }
 
   /** {@link advance} for a caller that holds the tenant; stops at a step boundary if the lease was lost. */

@@ -6,6 +6,9 @@ import { contentHash } from '../domain/held-batch';
 import { RosterErrors } from '../domain/roster-errors';
 import type { ChangesetProcessor } from './changeset-processor';
 
+/** An approved batch's approval, as the API shows it (`''`: not approved). */
+export type ApprovalState = '' | 'applying' | 'applied' | 'failed';
+
 /** Approve/discard of held removal batches (one-shot; the thresholds are never touched). */
 export class HeldBatches {
   constructor(
@@ -28,63 +31,103 @@ export class HeldBatches {
   }
 
   /**
-   * Approves a pending batch: records who/when/why, then applies its items — exactly the version the
-   * admin saw when `version` is given (else the current one; a changed batch is refused with
-   * `ROSTER_HELD_BATCH_CHANGED`) — through an approval changeset: removals of still-active entities
-   * with reason `approved_held_batch`. Retrying an approved batch resumes that changeset and changes
-   * nothing else. Waits for a school another replica is processing (bounded; then `ROSTER_TENANT_BUSY`).
+   * An approved batch's approval: `applying` until its changeset is done (`applied`) or failed;
+   * `''` for a batch that is not approved.
    */
-  approve(
+  async approvalState(tenantId: string, batch: HeldBatchDoc): Promise<ApprovalState> {
+    if (batch.status !== 'approved') return '';
+    const id = batch.approvalChangesetId ?? ids.changeset(tenantId, batch.syncRunId, 'approval');
+    const cs = await this.store.getChangeset(tenantId, id);
+    if (cs?.state === 'done') return 'applied';
+    return cs?.state === 'failed' ? 'failed' : 'applying';
+  }
+
+  /**
+   * Approves a pending batch: records who/when/why and the approval changeset that applies its items
+   * — exactly the version the admin saw when `version` is given (else the current one; a changed
+   * batch is refused with `ROSTER_HELD_BATCH_CHANGED`): removals of still-active entities with reason
+   * `approved_held_batch` — and answers; the changeset is worked through in the background (a whole
+   * school's apply outlasts any request deadline; the run turns from held to applied when it is
+   * done, and {@link approvalState} shows it). Retrying an approved batch resumes that changeset and
+   * changes nothing else. Waits for a school another replica is processing (bounded; then
+   * `ROSTER_TENANT_BUSY`).
+   */
+  async approve(
     tenantId: string,
     batchId: string,
     actor: string | undefined,
     comment: string,
     version?: number,
+    deadline?: Date,
   ): Promise<HeldBatchDoc> {
-    return this.processor.withTenant(tenantId, async (lease) => {
-      let batch = await this.get(tenantId, batchId);
-      if (batch.status !== 'pending' && batch.status !== 'approved') {
-        throw RosterErrors.ROSTER_HELD_BATCH_NOT_PENDING({ batchId, status: batch.status });
-      }
-      if (batch.status === 'pending') this.assertVersion(batch, version);
-      const changesetId = ids.changeset(tenantId, batch.syncRunId, 'approval');
-      if (batch.status === 'pending') {
-        const decidedAt = this.now();
-        await this.store.setById(
-          COLLECTIONS.heldBatches,
-          tenantId,
-          batch._id,
+    // An approval is final: a repeat (a second click while it applies) answers from the record
+    // without waiting for the school, which the applying approval may hold for long.
+    const seen = await this.get(tenantId, batchId);
+    if (seen.status === 'approved' && seen.approvalChangesetId !== undefined) {
+      this.processor.advanceInBackground(tenantId, seen.approvalChangesetId);
+      return seen;
+    }
+    const approved = await this.recordApproval(tenantId, batchId, actor, comment, version, deadline);
+    this.processor.advanceInBackground(tenantId, approved.changesetId);
+    return approved.batch;
+  }
+
+  /** The decision and its changeset (`staged`), under the school's lease; idempotent. */
+  private recordApproval(
+    tenantId: string,
+    batchId: string,
+    actor: string | undefined,
+    comment: string,
+    version: number | undefined,
+    deadline: Date | undefined,
+  ): Promise<{ batch: HeldBatchDoc; changesetId: string }> {
+    return this.processor.withTenant(
+      tenantId,
+      async (lease) => {
+        let batch = await this.get(tenantId, batchId);
+        if (batch.status !== 'pending' && batch.status !== 'approved') {
+          throw RosterErrors.ROSTER_HELD_BATCH_NOT_PENDING({ batchId, status: batch.status });
+        }
+        if (batch.status === 'pending') this.assertVersion(batch, version);
+        const changesetId = ids.changeset(tenantId, batch.syncRunId, 'approval');
+        if (batch.status === 'pending') {
+          const decidedAt = this.now();
+          await this.store.setById(
+            COLLECTIONS.heldBatches,
+            tenantId,
+            batch._id,
+            {
+              status: 'approved',
+              decidedAt,
+              comment,
+              approvalChangesetId: changesetId,
+              ...(actor === undefined ? {} : { decidedBy: actor }),
+            },
+            lease.fence,
+          );
+          batch = await this.get(tenantId, batchId);
+        }
+        const source = await this.store.getChangeset(tenantId, ids.changeset(tenantId, batch.syncRunId));
+        await this.store.createChangeset(
           {
-            status: 'approved',
-            decidedAt,
-            comment,
-            approvalChangesetId: changesetId,
-            ...(actor === undefined ? {} : { decidedBy: actor }),
+            _id: changesetId,
+            tenantId,
+            syncRunId: batch.syncRunId,
+            kind: 'approval',
+            state: 'staged',
+            heldBatchId: batch.batchId,
+            dryRun: false,
+            ...(source?.marker === undefined ? {} : { marker: source.marker }),
+            receivedAt: batch.decidedAt ?? this.now(),
+            processedAt: batch.decidedAt ?? this.now(),
+            ...(batch.decidedBy === undefined ? {} : { approvedBy: batch.decidedBy }),
           },
           lease.fence,
         );
-        batch = await this.get(tenantId, batchId);
-      }
-      const source = await this.store.getChangeset(tenantId, ids.changeset(tenantId, batch.syncRunId));
-      await this.store.createChangeset(
-        {
-          _id: changesetId,
-          tenantId,
-          syncRunId: batch.syncRunId,
-          kind: 'approval',
-          state: 'staged',
-          heldBatchId: batch.batchId,
-          dryRun: false,
-          ...(source?.marker === undefined ? {} : { marker: source.marker }),
-          receivedAt: batch.decidedAt ?? this.now(),
-          processedAt: batch.decidedAt ?? this.now(),
-          ...(batch.decidedBy === undefined ? {} : { approvedBy: batch.decidedBy }),
-        },
-        lease.fence,
-      );
-      await this.processor.advanceLocked(tenantId, changesetId, lease);
-      return batch;
-    });
+        return { batch, changesetId };
+      },
+      deadline,
+    );
   }
 
   /**
@@ -100,48 +143,53 @@ export class HeldBatches {
     actor: string | undefined,
     comment: string,
     version?: number,
+    deadline?: Date,
   ): Promise<HeldBatchDoc> {
-    return this.processor.withTenant(tenantId, async (lease) => {
-      const batch = await this.get(tenantId, batchId);
-      if (batch.status === 'discarded') return batch;
-      if (batch.status !== 'pending')
-        throw RosterErrors.ROSTER_HELD_BATCH_NOT_PENDING({ batchId, status: batch.status });
-      this.assertVersion(batch, version);
-      const discardedAt = this.now();
-      const items = await this.store.heldItems(batch);
-      const mine = new Set(items.map((c) => `${c.entityType}/${c.entityId}:${c.change}`));
-      const others = (await this.store.discarded(tenantId)).filter(
-        (e) => e.batchId !== batch.batchId && !mine.has(`${e.entityType}/${e.entityId}:${e.change}`),
-      );
-      await this.store.putDiscarded(
-        tenantId,
-        [
-          ...others,
-          ...items.map((c) => ({
-            entityType: c.entityType,
-            entityId: c.entityId,
-            change: c.change,
-            hash: contentHash(c),
-            batchId: batch.batchId,
-            discardedAt: discardedAt.toISOString(),
-          })),
-        ],
-        discardedAt,
-        lease.fence,
-      );
-      await this.store.setById(
-        COLLECTIONS.heldBatches,
-        tenantId,
-        batch._id,
-        {
-          status: 'discarded',
-          decidedAt: discardedAt,
-          comment,
-          ...(actor === undefined ? {} : { decidedBy: actor }),
-        },
-        lease.fence,
-      );
-      return this.get(tenantId, batchId);
-    });
+    return this.processor.withTenant(
+      tenantId,
+      async (lease) => {
+        const batch = await this.get(tenantId, batchId);
+        if (batch.status === 'discarded') return batch;
+        if (batch.status !== 'pending')
+          throw RosterErrors.ROSTER_HELD_BATCH_NOT_PENDING({ batchId, status: batch.status });
+        this.assertVersion(batch, version);
+        const discardedAt = this.now();
+        const items = await this.store.heldItems(batch);
+        const mine = new Set(items.map((c) => `${c.entityType}/${c.entityId}:${c.change}`));
+        const others = (await this.store.discarded(tenantId)).filter(
+          (e) => e.batchId !== batch.batchId && !mine.has(`${e.entityType}/${e.entityId}:${e.change}`),
+        );
+        await this.store.putDiscarded(
+          tenantId,
+          [
+            ...others,
+            ...items.map((c) => ({
+              entityType: c.entityType,
+              entityId: c.entityId,
+              change: c.change,
+              hash: contentHash(c),
+              batchId: batch.batchId,
+              discardedAt: discardedAt.toISOString(),
+            })),
+          ],
+          discardedAt,
+          lease.fence,
+        );
+        await this.store.setById(
+          COLLECTIONS.heldBatches,
+          tenantId,
+          batch._id,
+          {
+            status: 'discarded',
+            decidedAt: discardedAt,
+            comment,
+            ...(actor === undefined ? {} : { decidedBy: actor }),
+          },
+          lease.fence,
+        );
+        return this.get(tenantId, batchId);
+      },
+      deadline,
+    );
   }
 }

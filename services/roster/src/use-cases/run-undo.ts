@@ -73,7 +73,7 @@ export class RunUndo {
   async preview(tenantId: string, syncRunId: string): Promise<RunUndoView> {
     const { expiresAt } = await this.undoable(tenantId, syncRunId);
     const undo = await this.store.getChangeset(tenantId, ids.changeset(tenantId, syncRunId, 'undo'));
-    if (undo !== null) return this.view(undo, await this.restoredBy(undo), expiresAt);
+    if (undo !== null) return this.view(undo, await this.restoring(undo), expiresAt);
     const plan = await this.processor.planUndo(tenantId, syncRunId, this.now());
     return {
       syncRunId,
@@ -84,40 +84,76 @@ export class RunUndo {
     };
   }
 
-  /** Undoes the run (once; a repeat resumes or returns the first undo). */
-  undo(
+  /**
+   * Undoes the run (once; a repeat resumes or returns the first undo): records the undo changeset
+   * under the school's lease and answers (`undoing`, with what it restores); the changeset is worked
+   * through in the background — a large run's undo outlasts any request deadline.
+   */
+  async undo(
     tenantId: string,
     syncRunId: string,
     actor: string | undefined,
     comment: string,
+    deadline?: Date,
   ): Promise<RunUndoView> {
-    return this.processor.withTenant(tenantId, async (lease) => {
-      const { run, expiresAt } = await this.undoable(tenantId, syncRunId);
-      const id = ids.changeset(tenantId, syncRunId, 'undo');
-      if ((await this.store.getChangeset(tenantId, id)) === null) {
-        const at = this.now();
-        if (at.getTime() > expiresAt.getTime())
-          throw RosterErrors.ROSTER_UNDO_EXPIRED({ syncRunId, expiredAt: expiresAt.toISOString() });
-        await this.store.createChangeset(
-          {
-            _id: id,
-            tenantId,
-            syncRunId,
-            kind: 'undo',
-            state: 'staged',
-            dryRun: false,
-            ...(run.marker === undefined ? {} : { marker: run.marker }),
-            receivedAt: at,
-            processedAt: at,
-            ...(actor === undefined ? {} : { undoneBy: actor }),
-            undoComment: comment,
-          },
-          lease.fence,
-        );
-      }
-      await this.processor.advanceLocked(tenantId, id, lease);
-      const undo = (await this.store.getChangeset(tenantId, id))!;
-      return this.view(undo, await this.restoredBy(undo), expiresAt);
-    });
+    // An undo is recorded once: a repeat (a second click while it applies) answers from the record
+    // without waiting for the school, which the applying undo may hold for long.
+    const recorded = await this.store.getChangeset(tenantId, ids.changeset(tenantId, syncRunId, 'undo'));
+    const { undo, expiresAt } =
+      recorded === null
+        ? await this.recordUndo(tenantId, syncRunId, actor, comment, deadline)
+        : { undo: recorded, expiresAt: (await this.undoable(tenantId, syncRunId)).expiresAt };
+    if (undo.state !== 'done') this.processor.advanceInBackground(tenantId, undo._id);
+    return this.view(undo, await this.restoring(undo), expiresAt);
+  }
+
+  /**
+   * What the undo restores: once planned, its recorded changes; before (it is still `staged`, so
+   * nothing is applied yet), the plan as a preview works it out.
+   */
+  private async restoring(undo: ChangesetDoc): Promise<RunUndoView['restore']> {
+    if (undo.chunkCount !== undefined || undo.state === 'done') return this.restoredBy(undo);
+    const plan = await this.processor.planUndo(undo.tenantId, undo.syncRunId, this.now());
+    return plan.changes.map((c) => ({ entityType: c.entityType, entityId: c.entityId }));
+  }
+
+  /** The undo changeset (`staged`), created once under the school's lease. */
+  private recordUndo(
+    tenantId: string,
+    syncRunId: string,
+    actor: string | undefined,
+    comment: string,
+    deadline: Date | undefined,
+  ): Promise<{ undo: ChangesetDoc; expiresAt: Date }> {
+    return this.processor.withTenant(
+      tenantId,
+      async (lease) => {
+        const { run, expiresAt } = await this.undoable(tenantId, syncRunId);
+        const id = ids.changeset(tenantId, syncRunId, 'undo');
+        if ((await this.store.getChangeset(tenantId, id)) === null) {
+          const at = this.now();
+          if (at.getTime() > expiresAt.getTime())
+            throw RosterErrors.ROSTER_UNDO_EXPIRED({ syncRunId, expiredAt: expiresAt.toISOString() });
+          await this.store.createChangeset(
+            {
+              _id: id,
+              tenantId,
+              syncRunId,
+              kind: 'undo',
+              state: 'staged',
+              dryRun: false,
+              ...(run.marker === undefined ? {} : { marker: run.marker }),
+              receivedAt: at,
+              processedAt: at,
+              ...(actor === undefined ? {} : { undoneBy: actor }),
+              undoComment: comment,
+            },
+            lease.fence,
+          );
+        }
+        return { undo: (await this.store.getChangeset(tenantId, id))!, expiresAt };
+      },
+      deadline,
+    );
   }
 }

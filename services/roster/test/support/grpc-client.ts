@@ -2,12 +2,15 @@ import { callMetadata, createGrpcClient, loadProtoPackage, promisifyUnary } from
 import type { RosterServiceProtoGrpcType } from '@isams-sync/grpc';
 import { testClientIdentity } from '@isams-sync/testing';
 
-/** A RosterService client for tests, calling as `as` (default the gateway): `call('listEntities')(request, tenantId, actor?)`. */
-export function rosterClient(port: number, as = 'gateway') {
+/**
+ * A RosterService client for tests, calling as `as` (default the gateway) with a deadline of
+ * `deadlineMs` per call: `call('listEntities')(request, tenantId, actor?)`.
+ */
+export function rosterClient(port: number, as = 'gateway', deadlineMs = 60_000) {
   const pkg = loadProtoPackage<RosterServiceProtoGrpcType>('isams_sync/roster/v1/roster_service.proto');
   const client = createGrpcClient(pkg.isams_sync.roster.v1.RosterService, `127.0.0.1:${port}`, {
     identity: testClientIdentity('roster', as),
-    deadlineMs: 60_000,
+    deadlineMs,
   });
   const call =
     <

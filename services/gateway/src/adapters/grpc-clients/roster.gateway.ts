@@ -116,6 +116,9 @@ export function toChange(c: rosterV1.Change__Output): Change {
 }
 
 /** Proto HeldBatch → API held batch (a batch without a kind is a removal batch). */
+const APPROVAL_STATES = new Set<string>(['applying', 'applied', 'failed']);
+type ApprovalState = NonNullable<HeldBatch['approvalState']>;
+
 export function toHeldBatch(b: rosterV1.HeldBatch__Output): HeldBatch {
   return {
     batchId: b.batchId,
@@ -132,6 +135,7 @@ export function toHeldBatch(b: rosterV1.HeldBatch__Output): HeldBatch {
     version: b.version || 1,
     updatedAt: orNull(b.updatedAt) ?? orNull(b.createdAt),
     lastSyncRunId: b.lastSyncRunId || b.syncRunId,
+    approvalState: APPROVAL_STATES.has(b.approvalState) ? (b.approvalState as ApprovalState) : null,
   };
 }
 

@@ -123,6 +123,12 @@ export const heldBatchSchema = z
       .describe('Bumped whenever a later run changes the items; send it with approve/discard'),
     updatedAt: z.string().nullable().describe('When a later run last changed the items'),
     lastSyncRunId: z.string().describe('The run that last changed the items'),
+    approvalState: z
+      .enum(['applying', 'applied', 'failed'])
+      .nullable()
+      .describe(
+        'An approved batch: applying (the approval is recorded and is being applied; the run turns from held to applied when done), applied, or failed (the run’s error says why); null otherwise',
+      ),
   })
   .meta({ id: 'HeldBatch' });
 export type HeldBatch = z.infer<typeof heldBatchSchema>;

@@ -9,7 +9,7 @@ import type { EntityRecord, HeldBatchDoc, StoredChange } from '../../adapters/mo
 import type { ChangeCounts } from '../../domain/change-counts';
 import { storedBatchReason } from '../../domain/guard';
 import type { HoldReason, RemovalThresholds } from '../../domain/guard';
-import type { HeldBatches } from '../../use-cases/held-batches';
+import type { ApprovalState, HeldBatches } from '../../use-cases/held-batches';
 import type { Page, RosterQueries } from '../../use-cases/roster-queries';
 
 const DEFAULT_PAGE = 50;
@@ -114,8 +114,9 @@ const decision = z.object({
   version: z.number().int().min(0),
 });
 
-export function toHeldBatch(b: HeldBatchDoc): rosterV1.HeldBatch {
+export function toHeldBatch(b: HeldBatchDoc, approvalState: ApprovalState = ''): rosterV1.HeldBatch {
   return {
+    approvalState,
     batchId: b.batchId,
     syncRunId: b.syncRunId,
     status: b.status,
@@ -167,6 +168,11 @@ export function rosterGrpcHandlers(deps: {
     undoneAt: iso(v.undoneAt),
     comment: v.comment ?? '',
   });
+  /** A held batch with its approval's state. */
+  const withState =
+    (tenantId: string) =>
+    async (b: HeldBatchDoc): Promise<rosterV1.HeldBatch> =>
+      toHeldBatch(b, await heldBatches.approvalState(tenantId, b));
   return {
     PreviewRunUndo: unary(async (req: rosterV1.RunUndoRequest__Output, ctx) => {
       const q = parse(z.object({ syncRunId: runId }), req);
@@ -174,7 +180,7 @@ export function rosterGrpcHandlers(deps: {
     }),
     UndoRun: unary(async (req: rosterV1.RunUndoRequest__Output, ctx) => {
       const q = parse(z.object({ syncRunId: runId, comment: z.string().max(1000) }), req);
-      return toRunUndo(await runUndo.undo(ctx.tenantId, q.syncRunId, ctx.actor, q.comment));
+      return toRunUndo(await runUndo.undo(ctx.tenantId, q.syncRunId, ctx.actor, q.comment, ctx.deadline));
     }),
     ListEntities: unary(async (req: rosterV1.ListEntitiesRequest__Output, ctx) => {
       const q = parse(
@@ -278,7 +284,7 @@ export function rosterGrpcHandlers(deps: {
         q.page.pageSize,
         q.page.pageToken,
       );
-      return { batches: page.items.map(toHeldBatch), page: pageInfo(page) };
+      return { batches: await Promise.all(page.items.map(withState(ctx.tenantId))), page: pageInfo(page) };
     }),
     GetHeldBatch: unary(async (req: rosterV1.GetHeldBatchRequest__Output, ctx) => {
       const q = parse(
@@ -297,16 +303,22 @@ export function rosterGrpcHandlers(deps: {
         q.page.pageSize,
         q.page.pageToken,
       );
-      return { batch: toHeldBatch(batch), records: records.items.map(toChange), page: pageInfo(records) };
+      return {
+        batch: await withState(ctx.tenantId)(batch),
+        records: records.items.map(toChange),
+        page: pageInfo(records),
+      };
     }),
     ApproveHeldBatch: unary(async (req: rosterV1.DecideHeldBatchRequest__Output, ctx) => {
       const q = parse(decision, req);
-      await heldBatches.approve(ctx.tenantId, q.batchId, ctx.actor, q.comment, q.version);
-      return toHeldBatch(await heldBatches.get(ctx.tenantId, q.batchId));
+      await heldBatches.approve(ctx.tenantId, q.batchId, ctx.actor, q.comment, q.version, ctx.deadline);
+      return withState(ctx.tenantId)(await heldBatches.get(ctx.tenantId, q.batchId));
     }),
     DiscardHeldBatch: unary(async (req: rosterV1.DecideHeldBatchRequest__Output, ctx) => {
       const q = parse(decision, req);
-      return toHeldBatch(await heldBatches.discard(ctx.tenantId, q.batchId, ctx.actor, q.comment, q.version));
+      return toHeldBatch(
+        await heldBatches.discard(ctx.tenantId, q.batchId, ctx.actor, q.comment, q.version, ctx.deadline),
+      );
     }),
     DryRunSnapshot: unary(async (req: rosterV1.DryRunSnapshotRequest__Output, ctx) => {
       const q = parse(z.object({ syncRunId: runId, maxChanges: z.number().int().min(0).max(MAX_PAGE) }), req);

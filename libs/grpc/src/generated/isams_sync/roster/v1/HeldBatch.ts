@@ -38,6 +38,11 @@ export interface HeldBatch {
    */
   'updatedAt'?: (string);
   'lastSyncRunId'?: (string);
+  /**
+   * An approved batch's approval: applying (recorded, being applied in the background — the run
+   * turns from held to applied when it is done), applied, or failed (the run's error says why); empty otherwise.
+   */
+  'approvalState'?: (string);
 }
 
 export interface HeldBatch__Output {
@@ -75,4 +80,9 @@ export interface HeldBatch__Output {
    */
   'updatedAt': (string);
   'lastSyncRunId': (string);
+  /**
+   * An approved batch's approval: applying (recorded, being applied in the background — the run
+   * turns from held to applied when it is done), applied, or failed (the run's error says why); empty otherwise.
+   */
+  'approvalState': (string);
 }
