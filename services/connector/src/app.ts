@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { TOPICS, dlqTopicName } from '@isams-sync/events';
 import type { TopicSpec } from '@isams-sync/events';
 import { createGrpcServer, loadProtoPackage, serviceKeyringFromConfig } from '@isams-sync/grpc';
-import type { ConnectorServiceProtoGrpcType, GrpcServerHandle } from '@isams-sync/grpc';
+import type { ConnectorServiceProtoGrpcType, GrpcServerHandle, ServiceKeyring } from '@isams-sync/grpc';
 import {
   createEventProducer,
   consumerGroupLag,
@@ -15,7 +15,7 @@ import {
   kafkaReadinessCheck,
   runConsumer,
 } from '@isams-sync/kafka';
-import type { ConsumerHandle, EventProducer } from '@isams-sync/kafka';
+import type { ConsumerHandle, EventProducer, KafkaClient } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
 import {
@@ -26,7 +26,7 @@ import {
   startOpsServer,
   startSampler,
 } from '@isams-sync/metrics';
-import type { OpsServer, Readiness, Sampler } from '@isams-sync/metrics';
+import type { Metrics, OpsServer, Readiness, Sampler } from '@isams-sync/metrics';
 import {
   LeaseKeeper,
   connectMongo,
@@ -37,6 +37,7 @@ import {
 import type { LeaseDocument, MongoConnection } from '@isams-sync/mongo';
 import type { ConnectorConfig } from './config';
 import { createKeyCipher, parsePreviousKeks } from './adapters/crypto/key-cipher';
+import type { KeyCipher } from './adapters/crypto/key-cipher';
 import type { EgressPolicy } from '@isams-sync/isams';
 import type { IsamsClientSettings } from './adapters/isams/batch-source';
 import { RunPublisher } from './adapters/kafka/run-publisher';
@@ -95,6 +96,46 @@ function topicSpecs(config: ConnectorConfig): TopicSpec[] {
   return [raw, runs, runsDlq];
 }
 
+/** What every wiring step of one connector instance shares (made once, when the app is created). */
+interface Wiring {
+  readonly config: ConnectorConfig;
+  readonly overrides: ConnectorAppOverrides;
+  readonly logger: Logger;
+  /** Replica identity: the owner of the runs and leases this instance takes. */
+  readonly owner: string;
+  readonly metrics: Metrics;
+  readonly own: ReturnType<typeof connectorMetrics>;
+  readonly identity: ServiceKeyring;
+  readonly cipher: KeyCipher;
+  readonly isams: IsamsClientSettings;
+}
+
+/** What `start` has brought up so far: `stop` closes exactly that, also after a start that failed half-way. */
+interface Running {
+  mongo?: MongoConnection;
+  producer?: EventProducer;
+  readiness?: Readiness;
+  runs?: RunsRepository;
+  notifier?: Notifier;
+  settings?: SettingsService;
+  engine?: SyncEngine;
+  consumer?: ConsumerHandle;
+  grpc?: GrpcServerHandle;
+  sampler?: Sampler;
+  ops?: OpsServer;
+}
+
+/** The use-cases and the repositories the handlers and samplers read. */
+interface UseCases {
+  readonly settingsRepo: SettingsRepository;
+  readonly runs: RunsRepository;
+  readonly freshness: DataFreshnessRepository;
+  readonly notifications: NotificationsRepository;
+  readonly settings: SettingsService;
+  readonly engine: SyncEngine;
+  readonly notifier: Notifier | undefined;
+}
+
 /** Composition root of the connector. */
 export function createConnectorApp(
   config: ConnectorConfig,
@@ -105,13 +146,51 @@ export function createConnectorApp(
     createLogger({ service: config.SERVICE_NAME ?? 'connector', level: config.LOG_LEVEL });
   const owner = overrides.owner ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
   const metrics = createMetrics({ service: 'connector' });
-  const own = connectorMetrics(metrics);
-  const identity = serviceKeyringFromConfig(config, 'connector');
-  const cipher = createKeyCipher(
-    { id: config.CONNECTOR_KEK_ID, key: config.CONNECTOR_KEK },
-    parsePreviousKeks(config.CONNECTOR_KEK_PREVIOUS),
-  );
-  const isams: IsamsClientSettings = {
+  const w: Wiring = {
+    config,
+    overrides,
+    logger,
+    owner,
+    metrics,
+    own: connectorMetrics(metrics),
+    identity: serviceKeyringFromConfig(config, 'connector'),
+    cipher: createKeyCipher(
+      { id: config.CONNECTOR_KEK_ID, key: config.CONNECTOR_KEK },
+      parsePreviousKeks(config.CONNECTOR_KEK_PREVIOUS),
+    ),
+    isams: isamsClientSettings(config, overrides),
+  };
+  const running: Running = {};
+  return {
+    start: () => startConnector(w, running),
+    stop: () => stopConnector(config, running),
+    get grpcPort() {
+      return running.grpc?.port ?? 0;
+    },
+    get opsPort() {
+      return running.ops?.port ?? 0;
+    },
+    get engine() {
+      if (!running.engine) throw new Error('connector not started');
+      return running.engine;
+    },
+    get settings() {
+      if (!running.settings) throw new Error('connector not started');
+      return running.settings;
+    },
+    get runs() {
+      if (!running.runs) throw new Error('connector not started');
+      return running.runs;
+    },
+    get notifier() {
+      return running.notifier;
+    },
+  };
+}
+
+/** How the connector talks to iSAMS: timeouts, size and parser limits, retries, the egress guard. */
+function isamsClientSettings(config: ConnectorConfig, overrides: ConnectorAppOverrides): IsamsClientSettings {
+  return {
     ...(config.EGRESS_PROXY_URL ? { proxyUrl: config.EGRESS_PROXY_URL } : {}),
     connectTimeoutMs: config.ISAMS_CONNECT_TIMEOUT_MS,
     readTimeoutMs: config.ISAMS_READ_TIMEOUT_MS,
@@ -136,254 +215,297 @@ export function createConnectorApp(
       ...overrides.egress,
     },
   };
+}
 
-  let mongo: MongoConnection | undefined;
-  let producer: EventProducer | undefined;
-  let consumer: ConsumerHandle | undefined;
-  let grpc: GrpcServerHandle | undefined;
-  let ops: OpsServer | undefined;
-  let readiness: Readiness | undefined;
-  let sampler: Sampler | undefined;
-  let engine: SyncEngine | undefined;
-  let settings: SettingsService | undefined;
-  let runs: RunsRepository | undefined;
-  let notifier: Notifier | undefined;
+// ---- start and stop -----------------------------------------------------------------------------
 
-  const app: ConnectorApp = {
-    async start() {
-      if (config.CONNECTOR_ALLOW_PRIVATE_EGRESS) {
-        logger.warn(
-          { CONNECTOR_ALLOW_PRIVATE_EGRESS: true },
-          'private egress is ON: the connector will request private, loopback and cluster-internal iSAMS addresses (development only; never in production)',
-        );
-      }
-      mongo = await connectMongo({
-        url: config.MONGO_URL,
-        dbName: config.MONGO_DB,
-        logger,
-        appName: 'connector',
-      });
-      await ensureIndexes(mongo.db, CONNECTOR_INDEXES);
-      const kafka = createKafkaClient(kafkaClientOptionsFromConfig(config, { service: 'connector', logger }));
-      if (config.KAFKA_ENSURE_TOPICS) {
-        await ensureTopics(kafka, topicSpecs(config), {
-          replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,
-          logger,
-          onMismatch: 'warn',
-        });
-      }
-      producer = createEventProducer(kafka, {
-        logger,
-        ...kafkaProducerOptionsFromConfig(config),
-      });
-      await producer.connect();
-      readiness = createReadiness({
-        checks: [mongoReadinessCheck(mongo), kafkaReadinessCheck(kafka)],
-        intervalMs: config.READINESS_INTERVAL_MS,
-        timeoutMs: config.READINESS_TIMEOUT_MS,
-        logger,
-        metrics,
-      });
-      await readiness.start();
-      runs = new RunsRepository(mongo.db);
-      const settingsRepo = new SettingsRepository(mongo.db);
-      const fetchPlans = new FetchPlansRepository(mongo.db);
-      const keys = new KeyVault(settingsRepo, cipher, logger);
-      // Before any call is served: keys stored before the host binding are bound to their address.
-      await keys.bindLegacyKeys();
-      const leases = new LeaseKeeper(
-        mongoLeaseStore(mongo.db.collection<LeaseDocument>(COLLECTIONS.leases)),
-        {
-          owner,
-          ttlMs: config.RUN_LEASE_TTL_MS,
-          logger,
-        },
-      );
-      const freshness = new DataFreshnessRepository(mongo.db, runs.coll);
-      const notifications = new NotificationsRepository(mongo.db);
-      if (config.SMTP_HOST !== undefined) {
-        notifier = new Notifier(
-          {
-            settings: settingsRepo,
-            runs,
-            freshness,
-            notifications,
-            mailer: createSmtpMailer({
-              host: config.SMTP_HOST,
-              port: config.SMTP_PORT,
-              tls: config.SMTP_TLS,
-              ...(config.SMTP_USER === undefined ? {} : { user: config.SMTP_USER }),
-              ...(config.SMTP_PASSWORD === undefined ? {} : { password: config.SMTP_PASSWORD }),
-              from: config.NOTIFY_FROM,
-              timeoutMs: config.SMTP_TIMEOUT_MS,
-            }),
-            logger: logger.child({ module: 'notifier' }),
-          },
-          {
-            owner,
-            failureStreak: config.NOTIFY_FAILURE_STREAK,
-            staleAfterMs: config.NOTIFY_STALE_AFTER_MS,
-            checkIntervalMs: config.NOTIFY_CHECK_INTERVAL_MS,
-            ...(config.DASHBOARD_URL === undefined ? {} : { dashboardUrl: config.DASHBOARD_URL }),
-            ...(overrides.notifierNow ? { now: overrides.notifierNow } : {}),
-          },
-        );
-      }
-      settings = new SettingsService(
-        settingsRepo,
-        keys,
-        {
-          allowInsecureLoopback: config.ISAMS_ALLOW_INSECURE_LOOPBACK,
-          scheduleJitterMs: config.SCHEDULE_JITTER_MS,
-          egressIps: config.EGRESS_IPS ?? [],
-          isams,
-          contactsMethods: config.ISAMS_CONTACTS_METHODS,
-        },
-        logger,
-        fetchPlans,
-        new SettingsAuditRepository(mongo.db),
-        new TestConnectionSlots(leases, config.CONNECTOR_MAX_CONCURRENT_TESTS),
-      );
-      engine = new SyncEngine(
-        {
-          settings: settingsRepo,
-          runs,
-          snapshots: new AppliedSnapshotsRepository(mongo.db),
-          claims: new ScheduleClaimsRepository(mongo.db),
-          fetchPlans,
-          leases,
-          keys,
-          freshness,
-          publisher: new RunPublisher(producer, {
-            rawDatasets: config.RAW_DATASETS_TOPIC,
-            syncRuns: config.SYNC_RUNS_TOPIC,
-          }),
-          logger,
-          observe: own.observer,
-          ...(overrides.onStep ? { onStep: overrides.onStep } : {}),
-        },
-        {
-          owner,
-          concurrency: config.SYNC_CONCURRENCY,
-          leaseTtlMs: config.RUN_LEASE_TTL_MS,
-          schedulerTickMs: config.SCHEDULER_TICK_MS,
-          schedulerEnabled: config.SCHEDULER_ENABLED,
-          staleSweepIntervalMs: config.STALE_SWEEP_INTERVAL_MS,
-          scheduleJitterMs: config.SCHEDULE_JITTER_MS,
-          manualTriggerLimit: config.MANUAL_TRIGGER_LIMIT,
-          manualTriggerWindowMs: config.MANUAL_TRIGGER_WINDOW_MS,
-          maxChunkBytes: config.MAX_CHUNK_BYTES,
-          spoolDir: config.SPOOL_DIR,
-          spoolQuotaBytes: config.CONNECTOR_SPOOL_QUOTA_BYTES,
-          progressIntervalMs: config.PROGRESS_INTERVAL_MS,
-          isams,
-          contactsMethods: config.ISAMS_CONTACTS_METHODS,
-          egressIps: config.EGRESS_IPS ?? [],
-        },
-      );
-      consumer = await runConsumer({
-        client: kafka,
-        ...kafkaConsumerOptionsFromConfig(config),
-        groupId: config.SYNC_RUNS_GROUP_ID,
-        topics: [config.SYNC_RUNS_TOPIC],
-        handler: syncRunsHandler(engine, notifier, own.runEnded),
-        onDeadLettered: deadLetterCounter(metrics),
-        logger,
-      });
-      const pkg = loadProtoPackage<ConnectorServiceProtoGrpcType>(
-        'isams_sync/connector/v1/connector_service.proto',
-        config.PROTOS_DIR ? { protosDir: config.PROTOS_DIR } : {},
-      );
-      grpc = await createGrpcServer({
-        logger,
-        port: config.GRPC_PORT,
-        identity,
-        reflection: config.GRPC_REFLECTION,
-        readiness,
-        services: [
-          {
-            name: 'isams_sync.connector.v1.ConnectorService',
-            definition: pkg.isams_sync.connector.v1.ConnectorService.service,
-            implementation: connectorHandlers({
-              settings,
-              engine,
-              runs,
-              freshness,
-              notifications,
-              watchPollMs: overrides.watchPollMs ?? 500,
-            }),
-            callers: CONNECTOR_CALLERS,
-          },
-        ],
-      });
-      const settingsColl = settingsRepo.coll;
-      sampler = startSampler({
-        intervalMs: config.METRICS_SAMPLE_INTERVAL_MS,
-        logger,
-        samples: [
-          consumerLagSample(metrics, config.SYNC_RUNS_GROUP_ID, () =>
-            consumerGroupLag(kafka, config.SYNC_RUNS_GROUP_ID, [config.SYNC_RUNS_TOPIC], {
-              fromBeginning: false,
-            }),
-          ),
-          own.schoolsSample({
-            dataAsOf: () => freshness.enabledSchoolsDataAsOf(settingsColl),
-            staleAfterMs: config.NOTIFY_STALE_AFTER_MS,
-          }),
-        ],
-      });
-      const ready = readiness;
-      ops = await startOpsServer({
-        port: config.OPS_PORT,
-        metrics,
-        logger,
-        readiness: () => ready.isReady(),
-      });
-      await engine.start();
-      notifier?.start();
-      // The state of e-mail notifications is stated at start (the host, never the user or password).
-      if (config.SMTP_HOST === undefined) logger.info('e-mail notifications off: SMTP_HOST is not set');
-      else
-        logger.info(
-          { smtpHost: config.SMTP_HOST, smtpPort: config.SMTP_PORT, smtpTls: config.SMTP_TLS },
-          'e-mail notifications on',
-        );
-      logger.info({ grpcPort: grpc.port, opsPort: ops.port, owner }, 'connector started');
+/**
+ * Database and broker, readiness, use-cases, then the sync-runs consumer, the gRPC server, the
+ * samplers and the ops server; the engine's and the notifier's background work last.
+ */
+async function startConnector(w: Wiring, r: Running): Promise<void> {
+  const { config, logger } = w;
+  if (config.CONNECTOR_ALLOW_PRIVATE_EGRESS) {
+    logger.warn(
+      { CONNECTOR_ALLOW_PRIVATE_EGRESS: true },
+      'private egress is ON: the connector will request private, loopback and cluster-internal iSAMS addresses (development only; never in production)',
+    );
+  }
+  const mongo = await connectDatabase(w, r);
+  const { kafka, producer } = await connectBroker(w, r);
+  const readiness = (r.readiness = createReadiness({
+    checks: [mongoReadinessCheck(mongo), kafkaReadinessCheck(kafka)],
+    intervalMs: config.READINESS_INTERVAL_MS,
+    timeoutMs: config.READINESS_TIMEOUT_MS,
+    logger,
+    metrics: w.metrics,
+  }));
+  await readiness.start();
+  const core = await buildUseCases(w, r, mongo, producer);
+  r.consumer = await runConsumer({
+    client: kafka,
+    ...kafkaConsumerOptionsFromConfig(config),
+    groupId: config.SYNC_RUNS_GROUP_ID,
+    topics: [config.SYNC_RUNS_TOPIC],
+    handler: syncRunsHandler(core.engine, core.notifier, w.own.runEnded),
+    onDeadLettered: deadLetterCounter(w.metrics),
+    logger,
+  });
+  const grpc = (r.grpc = await startGrpcServer(w, readiness, core));
+  r.sampler = startMetricsSampler(w, kafka, core);
+  const ops = (r.ops = await startOpsServer({
+    port: config.OPS_PORT,
+    metrics: w.metrics,
+    logger,
+    readiness: () => readiness.isReady(),
+  }));
+  await core.engine.start();
+  core.notifier?.start();
+  logNotificationsState(config, logger);
+  logger.info({ grpcPort: grpc.port, opsPort: ops.port, owner: w.owner }, 'connector started');
+}
+
+/** Readiness off; the gRPC server (2 s of the deadline), the engine's runs (the rest), then consumer, notifier, producer, ops server, database. */
+async function stopConnector(config: ConnectorConfig, r: Running): Promise<void> {
+  const deadline = config.SHUTDOWN_TIMEOUT_MS;
+  r.readiness?.stop();
+  // Not awaited: a sample waiting on an unreachable broker must not hold the shutdown up.
+  void r.sampler?.stop();
+  await r.grpc?.shutdown(Math.min(2_000, deadline));
+  await r.engine?.stop(Math.max(0, deadline - 2_000));
+  await r.consumer?.stop().catch(() => undefined);
+  await r.notifier?.stop().catch(() => undefined);
+  await r.producer?.disconnect().catch(() => undefined);
+  await r.ops?.close().catch(() => undefined);
+  await r.mongo?.close();
+}
+
+// ---- adapters -----------------------------------------------------------------------------------
+
+async function connectDatabase(w: Wiring, r: Running): Promise<MongoConnection> {
+  const mongo = (r.mongo = await connectMongo({
+    url: w.config.MONGO_URL,
+    dbName: w.config.MONGO_DB,
+    logger: w.logger,
+    appName: 'connector',
+  }));
+  await ensureIndexes(mongo.db, CONNECTOR_INDEXES);
+  return mongo;
+}
+
+/** The Kafka client, the connector's topics (when it provisions them) and the connected producer. */
+async function connectBroker(
+  w: Wiring,
+  r: Running,
+): Promise<{ kafka: KafkaClient; producer: EventProducer }> {
+  const { config, logger } = w;
+  const kafka = createKafkaClient(kafkaClientOptionsFromConfig(config, { service: 'connector', logger }));
+  if (config.KAFKA_ENSURE_TOPICS) {
+    await ensureTopics(kafka, topicSpecs(config), {
+      replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,
+      logger,
+      onMismatch: 'warn',
+    });
+  }
+  const producer = (r.producer = createEventProducer(kafka, {
+    logger,
+    ...kafkaProducerOptionsFromConfig(config),
+  }));
+  await producer.connect();
+  return { kafka, producer };
+}
+
+// ---- use-cases ----------------------------------------------------------------------------------
+
+/** Repositories, the key vault (legacy keys bound first), run leases, then notifier, settings and engine. */
+async function buildUseCases(
+  w: Wiring,
+  r: Running,
+  mongo: MongoConnection,
+  producer: EventProducer,
+): Promise<UseCases> {
+  const { config, logger } = w;
+  const runs = (r.runs = new RunsRepository(mongo.db));
+  const settingsRepo = new SettingsRepository(mongo.db);
+  const fetchPlans = new FetchPlansRepository(mongo.db);
+  const keys = new KeyVault(settingsRepo, w.cipher, logger);
+  // Before any call is served: keys stored before the host binding are bound to their address.
+  await keys.bindLegacyKeys();
+  const leases = new LeaseKeeper(mongoLeaseStore(mongo.db.collection<LeaseDocument>(COLLECTIONS.leases)), {
+    owner: w.owner,
+    ttlMs: config.RUN_LEASE_TTL_MS,
+    logger,
+  });
+  const freshness = new DataFreshnessRepository(mongo.db, runs.coll);
+  const notifications = new NotificationsRepository(mongo.db);
+  const notifier = (r.notifier = createNotifier(w, { settingsRepo, runs, freshness, notifications }));
+  const settings = (r.settings = new SettingsService(
+    settingsRepo,
+    keys,
+    {
+      allowInsecureLoopback: config.ISAMS_ALLOW_INSECURE_LOOPBACK,
+      scheduleJitterMs: config.SCHEDULE_JITTER_MS,
+      egressIps: config.EGRESS_IPS ?? [],
+      isams: w.isams,
+      contactsMethods: config.ISAMS_CONTACTS_METHODS,
     },
-    async stop() {
-      const deadline = config.SHUTDOWN_TIMEOUT_MS;
-      readiness?.stop();
-      // Not awaited: a sample waiting on an unreachable broker must not hold the shutdown up.
-      void sampler?.stop();
-      await grpc?.shutdown(Math.min(2_000, deadline));
-      await engine?.stop(Math.max(0, deadline - 2_000));
-      await consumer?.stop().catch(() => undefined);
-      await notifier?.stop().catch(() => undefined);
-      await producer?.disconnect().catch(() => undefined);
-      await ops?.close().catch(() => undefined);
-      await mongo?.close();
+    logger,
+    fetchPlans,
+    new SettingsAuditRepository(mongo.db),
+    new TestConnectionSlots(leases, config.CONNECTOR_MAX_CONCURRENT_TESTS),
+  ));
+  const engine = (r.engine = createSyncEngine(w, mongo, producer, {
+    settings: settingsRepo,
+    runs,
+    fetchPlans,
+    leases,
+    keys,
+    freshness,
+  }));
+  return { settingsRepo, runs, freshness, notifications, settings, engine, notifier };
+}
+
+/** The e-mail notifier over SMTP; undefined when SMTP_HOST is unset (notifications off). */
+function createNotifier(
+  w: Wiring,
+  stores: Pick<UseCases, 'settingsRepo' | 'runs' | 'freshness' | 'notifications'>,
+): Notifier | undefined {
+  const { config, overrides } = w;
+  if (config.SMTP_HOST === undefined) return undefined;
+  return new Notifier(
+    {
+      settings: stores.settingsRepo,
+      runs: stores.runs,
+      freshness: stores.freshness,
+      notifications: stores.notifications,
+      mailer: createSmtpMailer({
+        host: config.SMTP_HOST,
+        port: config.SMTP_PORT,
+        tls: config.SMTP_TLS,
+        ...(config.SMTP_USER === undefined ? {} : { user: config.SMTP_USER }),
+        ...(config.SMTP_PASSWORD === undefined ? {} : { password: config.SMTP_PASSWORD }),
+        from: config.NOTIFY_FROM,
+        timeoutMs: config.SMTP_TIMEOUT_MS,
+      }),
+      logger: w.logger.child({ module: 'notifier' }),
     },
-    get grpcPort() {
-      return grpc?.port ?? 0;
+    {
+      owner: w.owner,
+      failureStreak: config.NOTIFY_FAILURE_STREAK,
+      staleAfterMs: config.NOTIFY_STALE_AFTER_MS,
+      checkIntervalMs: config.NOTIFY_CHECK_INTERVAL_MS,
+      ...(config.DASHBOARD_URL === undefined ? {} : { dashboardUrl: config.DASHBOARD_URL }),
+      ...(overrides.notifierNow ? { now: overrides.notifierNow } : {}),
     },
-    get opsPort() {
-      return ops?.port ?? 0;
+  );
+}
+
+/** The sync engine with the connector's run settings (concurrency, scheduler, leases, chunks, spool). */
+function createSyncEngine(
+  w: Wiring,
+  mongo: MongoConnection,
+  producer: EventProducer,
+  deps: Pick<SyncEngineDeps, 'settings' | 'runs' | 'fetchPlans' | 'leases' | 'keys' | 'freshness'>,
+): SyncEngine {
+  const { config, overrides } = w;
+  return new SyncEngine(
+    {
+      settings: deps.settings,
+      runs: deps.runs,
+      snapshots: new AppliedSnapshotsRepository(mongo.db),
+      claims: new ScheduleClaimsRepository(mongo.db),
+      fetchPlans: deps.fetchPlans,
+      leases: deps.leases,
+      keys: deps.keys,
+      freshness: deps.freshness,
+      publisher: new RunPublisher(producer, {
+        rawDatasets: config.RAW_DATASETS_TOPIC,
+        syncRuns: config.SYNC_RUNS_TOPIC,
+      }),
+      logger: w.logger,
+      observe: w.own.observer,
+      ...(overrides.onStep ? { onStep: overrides.onStep } : {}),
     },
-    get engine() {
-      if (!engine) throw new Error('connector not started');
-      return engine;
+    {
+      owner: w.owner,
+      concurrency: config.SYNC_CONCURRENCY,
+      leaseTtlMs: config.RUN_LEASE_TTL_MS,
+      schedulerTickMs: config.SCHEDULER_TICK_MS,
+      schedulerEnabled: config.SCHEDULER_ENABLED,
+      staleSweepIntervalMs: config.STALE_SWEEP_INTERVAL_MS,
+      scheduleJitterMs: config.SCHEDULE_JITTER_MS,
+      manualTriggerLimit: config.MANUAL_TRIGGER_LIMIT,
+      manualTriggerWindowMs: config.MANUAL_TRIGGER_WINDOW_MS,
+      maxChunkBytes: config.MAX_CHUNK_BYTES,
+      spoolDir: config.SPOOL_DIR,
+      spoolQuotaBytes: config.CONNECTOR_SPOOL_QUOTA_BYTES,
+      progressIntervalMs: config.PROGRESS_INTERVAL_MS,
+      isams: w.isams,
+      contactsMethods: config.ISAMS_CONTACTS_METHODS,
+      egressIps: config.EGRESS_IPS ?? [],
     },
-    get settings() {
-      if (!settings) throw new Error('connector not started');
-      return settings;
-    },
-    get runs() {
-      if (!runs) throw new Error('connector not started');
-      return runs;
-    },
-    get notifier() {
-      return notifier;
-    },
-  };
-  return app;
+  );
+}
+
+// ---- servers and background work ----------------------------------------------------------------
+
+function startGrpcServer(w: Wiring, readiness: Readiness, core: UseCases): Promise<GrpcServerHandle> {
+  const { config } = w;
+  const pkg = loadProtoPackage<ConnectorServiceProtoGrpcType>(
+    'isams_sync/connector/v1/connector_service.proto',
+    config.PROTOS_DIR ? { protosDir: config.PROTOS_DIR } : {},
+  );
+  return createGrpcServer({
+    logger: w.logger,
+    port: config.GRPC_PORT,
+    identity: w.identity,
+    reflection: config.GRPC_REFLECTION,
+    readiness,
+    services: [
+      {
+        name: 'isams_sync.connector.v1.ConnectorService',
+        definition: pkg.isams_sync.connector.v1.ConnectorService.service,
+        implementation: connectorHandlers({
+          settings: core.settings,
+          engine: core.engine,
+          runs: core.runs,
+          freshness: core.freshness,
+          notifications: core.notifications,
+          watchPollMs: w.overrides.watchPollMs ?? 500,
+        }),
+        callers: CONNECTOR_CALLERS,
+      },
+    ],
+  });
+}
+
+/** Consumer lag of the sync-runs group and the schools' last good sync, sampled (never on a scrape). */
+function startMetricsSampler(w: Wiring, kafka: KafkaClient, core: UseCases): Sampler {
+  const { config, metrics } = w;
+  const settingsColl = core.settingsRepo.coll;
+  return startSampler({
+    intervalMs: config.METRICS_SAMPLE_INTERVAL_MS,
+    logger: w.logger,
+    samples: [
+      consumerLagSample(metrics, config.SYNC_RUNS_GROUP_ID, () =>
+        consumerGroupLag(kafka, config.SYNC_RUNS_GROUP_ID, [config.SYNC_RUNS_TOPIC], {
+          fromBeginning: false,
+        }),
+      ),
+      w.own.schoolsSample({
+        dataAsOf: () => core.freshness.enabledSchoolsDataAsOf(settingsColl),
+        staleAfterMs: config.NOTIFY_STALE_AFTER_MS,
+      }),
+    ],
+  });
+}
+
+/** The state of e-mail notifications is stated at start (the host, never the user or password). */
+function logNotificationsState(config: ConnectorConfig, logger: Logger): void {
+  if (config.SMTP_HOST === undefined) logger.info('e-mail notifications off: SMTP_HOST is not set');
+  else
+    logger.info(
+      { smtpHost: config.SMTP_HOST, smtpPort: config.SMTP_PORT, smtpTls: config.SMTP_TLS },
+      'e-mail notifications on',
+    );
 }

@@ -1,19 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { MongoErrors, fencedWrite } from '@isams-sync/mongo';
+import { fencedWrite } from '@isams-sync/mongo';
 import type { HeldLease, LeaseKeeper } from '@isams-sync/mongo';
 import type { Logger } from '@isams-sync/logger';
 import { contextFromCarrier, ROOT_CONTEXT, traceCarrierOf, withSpan } from '@isams-sync/telemetry';
-import { CHUNK_ENVELOPE_OVERHEAD_BYTES } from '../domain/chunk-plan';
 import { ConnectorErrors } from '../domain/connector-errors';
 import { nextScheduledRun } from '../domain/schedule';
-import { EMPTY_PROGRESS, isTerminal, isUnchanged, rosterMayReport } from '../domain/sync-run';
+import { EMPTY_PROGRESS, isTerminal, rosterMayReport } from '../domain/sync-run';
 import type { RunDatasetStats, RunError, RunStatus, RunTrigger } from '../domain/sync-run';
-import { fetchToSpool } from '../adapters/isams/batch-source';
 import type { IsamsClientSettings } from '../adapters/isams/batch-source';
 import type { FetchPlansRepository } from '../adapters/mongo/fetch-plans-repository';
 import type { DataFreshnessRepository } from '../adapters/mongo/data-freshness-repository';
 import { dataAsOfOf } from '../domain/data-freshness';
-import type { RunFetch } from '../domain/method-groups';
 import type { RunPublisher } from '../adapters/kafka/run-publisher';
 import { runStep } from '../adapters/mongo/runs-repository';
 import type { RunDocument, RunsRepository } from '../adapters/mongo/runs-repository';
@@ -26,6 +23,7 @@ import { RunSpool, removeSpoolsExcept } from '../adapters/spool/run-spool';
 import { SpoolQuota } from '../adapters/spool/spool-quota';
 import { RunInterrupted, toRunError } from './run-errors';
 import type { KeyVault } from './key-vault';
+import { RunExecution } from './run-execution';
 
 export interface SyncEngineOptions {
   owner: string;
@@ -404,276 +402,8 @@ export class SyncEngine {
           'isams_sync.dry_run': initial.dryRun,
         },
       },
-      () => this.executeRun(initial, abort, lease),
+      () => new RunExecution(this.deps, this.opts, this.spoolQuota, initial, abort, lease).execute(),
     );
-  }
-
-  private async executeRun(initial: RunDocument, abort: AbortController, lease: HeldLease): Promise<void> {
-    const { tenantId } = initial;
-    const log = this.deps.logger.child({ tenantId, syncRunId: initial._id });
-    const spool = new RunSpool(this.opts.spoolDir, initial._id, this.spoolQuota);
-    const onLost = () => abort.abort(new RunInterrupted('run lease lost'));
-    if (lease.signal.aborted) onLost();
-    else lease.signal.addEventListener('abort', onLost, { once: true });
-    let run = initial;
-    let settingsFailures = 0;
-    let keepSlot = false;
-    let fetch: RunFetch | undefined;
-    let progressWrite: Promise<void> = Promise.resolve();
-    let progressWriting = false;
-    try {
-      await this.deps.publisher.publishRunUpdate(run);
-      const settings = await this.deps.settings.get(tenantId);
-      if (!settings) throw ConnectorErrors.CONNECTOR_SETTINGS_NOT_FOUND();
-      settingsFailures = settings.consecutiveFailures;
-      const apiKey = await this.deps.keys.reveal(settings);
-      await spool.reset();
-
-      // Progress is written beside the work, not in its way (a fenced write is five round trips):
-      // one write at a time, none queued behind it (awaited in line, or queued, they held the run up
-      // by the database's latency times the writes: a large school's publish took 26 s instead of 1–2
-      // at 50 ms per round trip); a refused one (another replica took the run over) aborts the run.
-      let lastProgress = Date.now();
-      const writeProgress = (progress: () => RunDocument['progress']): void => {
-        if (progressWriting) return;
-        if (Date.now() - lastProgress < this.opts.progressIntervalMs) return;
-        lastProgress = Date.now();
-        progressWriting = true;
-        progressWrite = this.progress(run, progress(), lease)
-          .catch((err: unknown) => {
-            if (MongoErrors.MONGO_FENCED.is(err)) abort.abort(err);
-            else log.warn({ err }, 'run progress not written');
-          })
-          .finally(() => (progressWriting = false));
-      };
-
-      // Fetch and spool.
-      const fetchStart = Date.now();
-      const fetchSeconds = () => (Date.now() - fetchStart) / 1000;
-      const plan = await this.deps.fetchPlans.get(tenantId);
-      const result = await withSpan(
-        'connector.fetch',
-        { attributes: { 'isams_sync.source_format': settings.format } },
-        () =>
-          fetchToSpool({
-            source: { baseUrl: settings.isamsUrl, apiKey, format: settings.format },
-            client: this.opts.isams,
-            spool,
-            maxChunkRecordBytes: this.opts.maxChunkBytes - CHUNK_ENVELOPE_OVERHEAD_BYTES,
-            signal: abort.signal,
-            logger: log,
-            plan,
-            contactsMethods: this.opts.contactsMethods,
-            onPlanChange: (plan) =>
-              this.deps.fetchPlans.put(tenantId, plan).catch((err: unknown) => {
-                log.warn({ err }, 'fetch plan not saved; the next run learns it again');
-              }),
-            onFetch: (f) => {
-              fetch = f;
-            },
-            onProgress: (p) => writeProgress(() => ({ ...run.progress, ...p, datasetsTotal: 14 })),
-          }),
-      ).catch((err: unknown) => {
-        this.deps.observe?.fetched({ seconds: fetchSeconds(), ok: false });
-        throw err;
-      });
-      this.deps.observe?.fetched({
-        seconds: fetchSeconds(),
-        ok: true,
-        datasets: result.datasets,
-        bytes: result.bytes,
-      });
-      await progressWrite;
-      abort.signal.throwIfAborted();
-      const fetchedAt = new Date();
-      const chunksTotal = result.datasets.reduce((n, d) => n + d.chunkCount, 0);
-      run = await this.advance(run, lease, 'fetched', {
-        fetchedAt,
-        fetchDurationMs: fetchedAt.getTime() - fetchStart,
-        datasets: result.datasets,
-        absent: result.absent,
-        unknownContainers: result.unknownContainers,
-        findings: result.findings,
-        sourceFormat: settings.format,
-        fetch: result.fetch,
-        progress: {
-          datasetsDone: result.datasets.length,
-          datasetsTotal: result.datasets.length + result.absent.length,
-          recordsFetched: result.datasets.reduce((n, d) => n + d.recordCount, 0),
-          bytesFetched: result.bytes,
-          chunksPublished: 0,
-          chunksTotal,
-          ...(result.fetch.mode === 'groups'
-            ? { groupsDone: result.fetch.groups.length, groupsTotal: result.fetch.groups.length }
-            : {}),
-        },
-      });
-      log.info(
-        {
-          datasets: result.datasets.length,
-          absent: result.absent,
-          bytes: result.bytes,
-          ms: run.fetchDurationMs,
-          mode: result.fetch.mode,
-        },
-        'iSAMS document fetched',
-      );
-
-      // Unchanged since the last applied snapshot: nothing to publish.
-      if (
-        !run.dryRun &&
-        isUnchanged(result.datasets, result.absent, await this.deps.snapshots.get(tenantId))
-      ) {
-        run = await this.advance(run, lease, 'unchanged', { finishedAt: new Date() });
-        log.info('data unchanged since the last applied sync; nothing published');
-        await this.deps.freshness.advance(tenantId, fetchedAt, run._id);
-        await this.deps.settings.setSchedule(tenantId, settings.nextRunAt, 0);
-        return;
-      }
-
-      // Publish chunks, then the marker (the commit point).
-      const publishStart = Date.now();
-      let published = 0;
-      lastProgress = Date.now();
-      await lease.fence.check();
-      await this.deps.onStep?.('publishing', run);
-      await withSpan('connector.publish-chunks', {}, () =>
-        this.deps.publisher.publishChunks(run, spool, (n) => {
-          abort.signal.throwIfAborted();
-          published += n;
-          writeProgress(() => ({ ...run.progress, chunksPublished: published }));
-        }),
-      );
-      // The last progress write lands before the marker attempt is decided.
-      await progressWrite;
-      abort.signal.throwIfAborted();
-      run = { ...run, progress: { ...run.progress, chunksPublished: published } };
-      await this.deps.onStep?.('chunks-published', run);
-      // Decided once: after this a stale-run sweep re-sends the marker instead of failing the run.
-      const attempted = await this.deps.runs.advanceStep(
-        run,
-        { markerAttemptedAt: new Date(), progress: run.progress },
-        undefined,
-        lease.fence,
-      );
-      if (!attempted.won || !attempted.run) throw new RunInterrupted('run changed state while publishing');
-      run = attempted.run;
-      await this.deps.onStep?.('marker-attempted', run);
-      await lease.fence.check();
-      await this.deps.publisher.publishMarker(run);
-      const publishedAt = new Date();
-      this.deps.observe?.published({ seconds: (publishedAt.getTime() - publishStart) / 1000 });
-      run = await this.advance(run, lease, 'published', {
-        publishedAt,
-        publishDurationMs: publishedAt.getTime() - publishStart,
-      });
-      await this.deps.settings.setSchedule(tenantId, settings.nextRunAt, 0);
-      log.info({ chunks: published, ms: run.publishDurationMs }, 'snapshot published');
-    } catch (err) {
-      const cause: unknown = abort.signal.aborted ? abort.signal.reason : err;
-      const error = toRunError(cause, this.opts.egressIps);
-      // Refused (MONGO_FENCED): another replica took the run's lease over, and it decides the run's
-      // outcome and the school's schedule; this one changes neither.
-      let superseded = MongoErrors.MONGO_FENCED.is(cause);
-      if (superseded) log.warn({ err: cause }, 'run taken over by another replica; this one stops');
-      else if (error.code === 'CONNECTOR_RUN_FAILED') log.error({ err }, 'sync run failed');
-      else log.warn({ code: error.code, transient: error.transient }, 'sync run failed');
-      // A failed run's spool is of no use: gone (its writes still in flight awaited) before anyone
-      // can see `failed`.
-      await spool.remove().catch(() => undefined);
-      // The retry is scheduled before the run is marked failed, so whoever sees `failed` (the
-      // gateway, the admin) also sees when it will be tried again.
-      if (error.transient && !superseded) {
-        const settings = await this.deps.settings.get(tenantId).catch(() => null);
-        if (settings?.enabled) {
-          const failures = settingsFailures + 1;
-          const next = nextScheduledRun({
-            tenantId,
-            endedAt: new Date(),
-            scheduleMinutes: settings.scheduleMinutes,
-            jitterMs: this.opts.scheduleJitterMs,
-            consecutiveFailures: failures,
-          });
-          await fencedWrite(lease.fence, () =>
-            this.deps.settings.setSchedule(tenantId, next, failures),
-          ).catch((e: unknown) => {
-            if (MongoErrors.MONGO_FENCED.is(e)) superseded = true;
-          });
-        }
-      }
-      let failed: RunDocument | null = null;
-      // A progress write still in flight would race the failure (FerretDB updates are not atomic).
-      await progressWrite;
-      if (superseded) {
-        keepSlot = true; // the replica that took the run over releases it
-      } else {
-        try {
-          // Refused (MONGO_FENCED) when another replica took the run's lease over: that one decides.
-          const outcome = await this.deps.runs.advanceStep(
-            run,
-            { status: 'failed', error, finishedAt: new Date(), ...(fetch ? { fetch } : {}) },
-            { sequence: 1 },
-            lease.fence,
-          );
-          if (outcome.won) failed = outcome.run;
-        } catch (e) {
-          // The run may still look in flight: its marked slot stays so the sweeper fails it later.
-          keepSlot = true;
-          log.warn({ err: e }, 'failed run not recorded');
-        }
-      }
-      if (failed)
-        await this.deps.publisher
-          .publishRunUpdate(failed)
-          .catch((e: unknown) => log.warn({ err: e }, 'run update not published'));
-    } finally {
-      lease.signal.removeEventListener('abort', onLost);
-      await spool.remove().catch(() => undefined);
-      if (!keepSlot)
-        await fencedWrite(lease.fence, () => this.deps.runs.releaseSlot(tenantId, initial._id)).catch(
-          () => undefined,
-        );
-      await lease.release();
-    }
-  }
-
-  /** Moves the run to `status` (one sequence step, decided under the lease) and publishes the lifecycle event. */
-  private async advance(
-    run: RunDocument,
-    lease: HeldLease,
-    status: RunStatus,
-    set: Partial<RunDocument>,
-  ): Promise<RunDocument> {
-    const { won, run: updated } = await this.deps.runs.advanceStep(
-      run,
-      { ...set, status, heartbeatAt: new Date() },
-      { sequence: 1 },
-      lease.fence,
-    );
-    if (!won || !updated) throw new RunInterrupted(`run left ${run.status} unexpectedly`);
-    await this.deps.publisher.publishRunUpdate(updated);
-    return updated;
-  }
-
-  /** Progress inside a status: stored for GetSyncRun/WatchSyncRun and published for dashboards. */
-  private async progress(
-    run: RunDocument,
-    progress: RunDocument['progress'],
-    lease: HeldLease,
-  ): Promise<void> {
-    const updated = await fencedWrite(lease.fence, () =>
-      this.deps.runs.transition(
-        run.tenantId,
-        run._id,
-        [run.status],
-        { progress, heartbeatAt: new Date() },
-        { sequence: 1 },
-      ),
-    );
-    if (updated) {
-      run.progress = progress;
-      await this.deps.publisher.publishRunUpdate(updated);
-    }
   }
 
   // ---- recovery ---------------------------------------------------------------------------------

@@ -1,0 +1,382 @@
+import { MongoErrors, fencedWrite } from '@isams-sync/mongo';
+import type { HeldLease } from '@isams-sync/mongo';
+import type { Logger } from '@isams-sync/logger';
+import { withSpan } from '@isams-sync/telemetry';
+import { CHUNK_ENVELOPE_OVERHEAD_BYTES } from '../domain/chunk-plan';
+import { ConnectorErrors } from '../domain/connector-errors';
+import { nextScheduledRun } from '../domain/schedule';
+import { isUnchanged } from '../domain/sync-run';
+import type { RunError, RunStatus } from '../domain/sync-run';
+import type { RunFetch } from '../domain/method-groups';
+import { fetchToSpool } from '../adapters/isams/batch-source';
+import type { FetchResult } from '../adapters/isams/batch-source';
+import type { RunDocument } from '../adapters/mongo/runs-repository';
+import type { SettingsDocument } from '../adapters/mongo/settings-repository';
+import { RunSpool } from '../adapters/spool/run-spool';
+import type { SpoolQuota } from '../adapters/spool/spool-quota';
+import { RunInterrupted, toRunError } from './run-errors';
+import type { SyncEngineDeps, SyncEngineOptions } from './sync-engine';
+
+/** What became of the retry a transient failure asks for. */
+type RetryScheduling = 'scheduled' | 'skipped' | 'superseded';
+
+/**
+ * One started run, carried out under its lease by the sync engine that started it: fetch into
+ * the spool → publish the chunks → the run-complete marker (the commit point) → published; or, when
+ * a step throws, the failure recorded. Every write carries the lease's fence, and a lost lease aborts
+ * the run.
+ */
+export class RunExecution {
+  private readonly tenantId: string;
+  private readonly log: Logger;
+  private readonly spool: RunSpool;
+  /** The run as last recorded. */
+  private run: RunDocument;
+  /** The school's failure streak when the run started (a retry's back-off counts on from it). */
+  private settingsFailures = 0;
+  /** Set when the school's slot must outlive this run (another replica or the sweeper releases it). */
+  private keepSlot = false;
+  /** The fetch's mode and group outcomes so far (recorded with a failed run too). */
+  private fetch: RunFetch | undefined;
+  private progressWrite: Promise<void> = Promise.resolve();
+  private progressWriting = false;
+  private lastProgress = 0;
+
+  constructor(
+    private readonly deps: SyncEngineDeps,
+    private readonly opts: SyncEngineOptions,
+    spoolQuota: SpoolQuota | undefined,
+    private readonly initial: RunDocument,
+    private readonly abort: AbortController,
+    private readonly lease: HeldLease,
+  ) {
+    this.tenantId = initial.tenantId;
+    this.log = deps.logger.child({ tenantId: initial.tenantId, syncRunId: initial._id });
+    this.spool = new RunSpool(opts.spoolDir, initial._id, spoolQuota);
+    this.run = initial;
+  }
+
+  /** Carries the run out to its end: published, unchanged, or failed (recorded, not thrown). */
+  async execute(): Promise<void> {
+    const onLost = () => this.abort.abort(new RunInterrupted('run lease lost'));
+    if (this.lease.signal.aborted) onLost();
+    else this.lease.signal.addEventListener('abort', onLost, { once: true });
+    try {
+      const { settings, apiKey } = await this.begin();
+      const { result, fetchStart } = await this.fetchIntoSpool(settings, apiKey);
+      const fetchedAt = await this.markFetched(settings, result, fetchStart);
+      if (await this.finishIfUnchanged(settings, result, fetchedAt)) return;
+      const publishStart = Date.now();
+      const chunks = await this.publishChunks();
+      await this.sendMarker();
+      await this.markPublished(settings, publishStart, chunks);
+    } catch (err) {
+      await this.recordFailure(err);
+    } finally {
+      this.lease.signal.removeEventListener('abort', onLost);
+      await this.release();
+    }
+  }
+
+  // ---- steps ------------------------------------------------------------------------------------
+
+  /** Announces the started run and reads what the fetch needs: the school's settings and key. */
+  private async begin(): Promise<{ settings: SettingsDocument; apiKey: string }> {
+    await this.deps.publisher.publishRunUpdate(this.run);
+    const settings = await this.deps.settings.get(this.tenantId);
+    if (!settings) throw ConnectorErrors.CONNECTOR_SETTINGS_NOT_FOUND();
+    this.settingsFailures = settings.consecutiveFailures;
+    const apiKey = await this.deps.keys.reveal(settings);
+    await this.spool.reset();
+    return { settings, apiKey };
+  }
+
+  /** Fetches the school's document and stream-parses it into the spool (told to the observer either way). */
+  private async fetchIntoSpool(
+    settings: SettingsDocument,
+    apiKey: string,
+  ): Promise<{ result: FetchResult; fetchStart: number }> {
+    this.lastProgress = Date.now();
+    const fetchStart = Date.now();
+    const fetchSeconds = () => (Date.now() - fetchStart) / 1000;
+    const plan = await this.deps.fetchPlans.get(this.tenantId);
+    const result = await withSpan(
+      'connector.fetch',
+      { attributes: { 'isams_sync.source_format': settings.format } },
+      () =>
+        fetchToSpool({
+          source: { baseUrl: settings.isamsUrl, apiKey, format: settings.format },
+          client: this.opts.isams,
+          spool: this.spool,
+          maxChunkRecordBytes: this.opts.maxChunkBytes - CHUNK_ENVELOPE_OVERHEAD_BYTES,
+          signal: this.abort.signal,
+          logger: this.log,
+          plan,
+          contactsMethods: this.opts.contactsMethods,
+          onPlanChange: (plan) =>
+            this.deps.fetchPlans.put(this.tenantId, plan).catch((err: unknown) => {
+              this.log.warn({ err }, 'fetch plan not saved; the next run learns it again');
+            }),
+          onFetch: (f) => {
+            this.fetch = f;
+          },
+          onProgress: (p) => this.writeProgress(() => ({ ...this.run.progress, ...p, datasetsTotal: 14 })),
+        }),
+    ).catch((err: unknown) => {
+      this.deps.observe?.fetched({ seconds: fetchSeconds(), ok: false });
+      throw err;
+    });
+    this.deps.observe?.fetched({
+      seconds: fetchSeconds(),
+      ok: true,
+      datasets: result.datasets,
+      bytes: result.bytes,
+    });
+    return { result, fetchStart };
+  }
+
+  /** `fetching → fetched` with what the fetch found; resolves to when the fetch ended. */
+  private async markFetched(
+    settings: SettingsDocument,
+    result: FetchResult,
+    fetchStart: number,
+  ): Promise<Date> {
+    await this.progressWrite;
+    this.abort.signal.throwIfAborted();
+    const fetchedAt = new Date();
+    const chunksTotal = result.datasets.reduce((n, d) => n + d.chunkCount, 0);
+    this.run = await this.advance('fetched', {
+      fetchedAt,
+      fetchDurationMs: fetchedAt.getTime() - fetchStart,
+      datasets: result.datasets,
+      absent: result.absent,
+      unknownContainers: result.unknownContainers,
+      findings: result.findings,
+      sourceFormat: settings.format,
+      fetch: result.fetch,
+      progress: {
+        datasetsDone: result.datasets.length,
+        datasetsTotal: result.datasets.length + result.absent.length,
+        recordsFetched: result.datasets.reduce((n, d) => n + d.recordCount, 0),
+        bytesFetched: result.bytes,
+        chunksPublished: 0,
+        chunksTotal,
+        ...(result.fetch.mode === 'groups'
+          ? { groupsDone: result.fetch.groups.length, groupsTotal: result.fetch.groups.length }
+          : {}),
+      },
+    });
+    this.log.info(
+      {
+        datasets: result.datasets.length,
+        absent: result.absent,
+        bytes: result.bytes,
+        ms: this.run.fetchDurationMs,
+        mode: result.fetch.mode,
+      },
+      'iSAMS document fetched',
+    );
+    return fetchedAt;
+  }
+
+  /** Unchanged since the last applied snapshot: nothing to publish, the run ends `unchanged` (true). */
+  private async finishIfUnchanged(
+    settings: SettingsDocument,
+    result: FetchResult,
+    fetchedAt: Date,
+  ): Promise<boolean> {
+    const unchanged =
+      !this.run.dryRun &&
+      isUnchanged(result.datasets, result.absent, await this.deps.snapshots.get(this.tenantId));
+    if (!unchanged) return false;
+    this.run = await this.advance('unchanged', { finishedAt: new Date() });
+    this.log.info('data unchanged since the last applied sync; nothing published');
+    await this.deps.freshness.advance(this.tenantId, fetchedAt, this.run._id);
+    await this.deps.settings.setSchedule(this.tenantId, settings.nextRunAt, 0);
+    return true;
+  }
+
+  /** Publishes the spooled chunks; resolves to how many were published. */
+  private async publishChunks(): Promise<number> {
+    let published = 0;
+    this.lastProgress = Date.now();
+    await this.lease.fence.check();
+    await this.deps.onStep?.('publishing', this.run);
+    await withSpan('connector.publish-chunks', {}, () =>
+      this.deps.publisher.publishChunks(this.run, this.spool, (n) => {
+        this.abort.signal.throwIfAborted();
+        published += n;
+        this.writeProgress(() => ({ ...this.run.progress, chunksPublished: published }));
+      }),
+    );
+    // The last progress write lands before the marker attempt is decided.
+    await this.progressWrite;
+    this.abort.signal.throwIfAborted();
+    this.run = { ...this.run, progress: { ...this.run.progress, chunksPublished: published } };
+    await this.deps.onStep?.('chunks-published', this.run);
+    return published;
+  }
+
+  /** Decides the marker attempt, then sends the run-complete marker. */
+  private async sendMarker(): Promise<void> {
+    // Decided once: after this a stale-run sweep re-sends the marker instead of failing the run.
+    const attempted = await this.deps.runs.advanceStep(
+      this.run,
+      { markerAttemptedAt: new Date(), progress: this.run.progress },
+      undefined,
+      this.lease.fence,
+    );
+    if (!attempted.won || !attempted.run) throw new RunInterrupted('run changed state while publishing');
+    this.run = attempted.run;
+    await this.deps.onStep?.('marker-attempted', this.run);
+    await this.lease.fence.check();
+    await this.deps.publisher.publishMarker(this.run);
+  }
+
+  /** `fetched → published`; the school's failure streak ends. */
+  private async markPublished(
+    settings: SettingsDocument,
+    publishStart: number,
+    chunks: number,
+  ): Promise<void> {
+    const publishedAt = new Date();
+    this.deps.observe?.published({ seconds: (publishedAt.getTime() - publishStart) / 1000 });
+    this.run = await this.advance('published', {
+      publishedAt,
+      publishDurationMs: publishedAt.getTime() - publishStart,
+    });
+    await this.deps.settings.setSchedule(this.tenantId, settings.nextRunAt, 0);
+    this.log.info({ chunks, ms: this.run.publishDurationMs }, 'snapshot published');
+  }
+
+  // ---- failure and release ----------------------------------------------------------------------
+
+  /** Logs the failure, discards the spool, schedules a retry when it is transient and marks the run failed. */
+  private async recordFailure(err: unknown): Promise<void> {
+    const cause: unknown = this.abort.signal.aborted ? this.abort.signal.reason : err;
+    const error = toRunError(cause, this.opts.egressIps);
+    // Refused (MONGO_FENCED): another replica took the run's lease over, and it decides the run's
+    // outcome and the school's schedule; this one changes neither.
+    let superseded = MongoErrors.MONGO_FENCED.is(cause);
+    if (superseded) this.log.warn({ err: cause }, 'run taken over by another replica; this one stops');
+    else if (error.code === 'CONNECTOR_RUN_FAILED') this.log.error({ err }, 'sync run failed');
+    else this.log.warn({ code: error.code, transient: error.transient }, 'sync run failed');
+    // A failed run's spool is of no use: gone (its writes still in flight awaited) before anyone
+    // can see `failed`.
+    await this.spool.remove().catch(() => undefined);
+    // The retry is scheduled before the run is marked failed, so whoever sees `failed` (the
+    // gateway, the admin) also sees when it will be tried again.
+    if (error.transient && !superseded) superseded = (await this.scheduleRetry()) === 'superseded';
+    // A progress write still in flight would race the failure (FerretDB updates are not atomic).
+    await this.progressWrite;
+    if (superseded) {
+      this.keepSlot = true; // the replica that took the run over releases it
+      return;
+    }
+    const failed = await this.markFailed(error);
+    if (failed)
+      await this.deps.publisher
+        .publishRunUpdate(failed)
+        .catch((e: unknown) => this.log.warn({ err: e }, 'run update not published'));
+  }
+
+  /** The school's next try, backed off by its failure streak (none while its sync is disabled). */
+  private async scheduleRetry(): Promise<RetryScheduling> {
+    const settings = await this.deps.settings.get(this.tenantId).catch(() => null);
+    if (!settings?.enabled) return 'skipped';
+    const failures = this.settingsFailures + 1;
+    const next = nextScheduledRun({
+      tenantId: this.tenantId,
+      endedAt: new Date(),
+      scheduleMinutes: settings.scheduleMinutes,
+      jitterMs: this.opts.scheduleJitterMs,
+      consecutiveFailures: failures,
+    });
+    return fencedWrite(this.lease.fence, () =>
+      this.deps.settings.setSchedule(this.tenantId, next, failures),
+    ).then(
+      () => 'scheduled',
+      (e: unknown) => (MongoErrors.MONGO_FENCED.is(e) ? 'superseded' : 'skipped'),
+    );
+  }
+
+  /** Records the failure; null when it was not recorded (another replica decided, or the write failed). */
+  private async markFailed(error: RunError): Promise<RunDocument | null> {
+    try {
+      // Refused (MONGO_FENCED) when another replica took the run's lease over: that one decides.
+      const outcome = await this.deps.runs.advanceStep(
+        this.run,
+        { status: 'failed', error, finishedAt: new Date(), ...(this.fetch ? { fetch: this.fetch } : {}) },
+        { sequence: 1 },
+        this.lease.fence,
+      );
+      return outcome.won ? outcome.run : null;
+    } catch (e) {
+      // The run may still look in flight: its marked slot stays so the sweeper fails it later.
+      this.keepSlot = true;
+      this.log.warn({ err: e }, 'failed run not recorded');
+      return null;
+    }
+  }
+
+  /** Removes the spool, frees the school's slot (unless kept) and gives the lease back. */
+  private async release(): Promise<void> {
+    await this.spool.remove().catch(() => undefined);
+    if (!this.keepSlot)
+      await fencedWrite(this.lease.fence, () =>
+        this.deps.runs.releaseSlot(this.tenantId, this.initial._id),
+      ).catch(() => undefined);
+    await this.lease.release();
+  }
+
+  // ---- run record -------------------------------------------------------------------------------
+
+  /** Moves the run to `status` (one sequence step, decided under the lease) and publishes the lifecycle event. */
+  private async advance(status: RunStatus, set: Partial<RunDocument>): Promise<RunDocument> {
+    const { won, run: updated } = await this.deps.runs.advanceStep(
+      this.run,
+      { ...set, status, heartbeatAt: new Date() },
+      { sequence: 1 },
+      this.lease.fence,
+    );
+    if (!won || !updated) throw new RunInterrupted(`run left ${this.run.status} unexpectedly`);
+    await this.deps.publisher.publishRunUpdate(updated);
+    return updated;
+  }
+
+  /**
+   * Progress is written beside the work, not in its way (a fenced write is five round trips): one
+   * write at a time, none queued behind it (awaited in line, or queued, they held the run up by the
+   * database's latency times the writes: a large school's publish took 26 s instead of 1–2 at 50 ms
+   * per round trip); a refused one (another replica took the run over) aborts the run.
+   */
+  private writeProgress(progress: () => RunDocument['progress']): void {
+    if (this.progressWriting) return;
+    if (Date.now() - this.lastProgress < this.opts.progressIntervalMs) return;
+    this.lastProgress = Date.now();
+    this.progressWriting = true;
+    this.progressWrite = this.saveProgress(this.run, progress())
+      .catch((err: unknown) => {
+        if (MongoErrors.MONGO_FENCED.is(err)) this.abort.abort(err);
+        else this.log.warn({ err }, 'run progress not written');
+      })
+      .finally(() => (this.progressWriting = false));
+  }
+
+  /** Progress inside a status: stored for GetSyncRun/WatchSyncRun and published for dashboards. */
+  private async saveProgress(run: RunDocument, progress: RunDocument['progress']): Promise<void> {
+    const updated = await fencedWrite(this.lease.fence, () =>
+      this.deps.runs.transition(
+        run.tenantId,
+        run._id,
+        [run.status],
+        { progress, heartbeatAt: new Date() },
+        { sequence: 1 },
+      ),
+    );
+    if (updated) {
+      run.progress = progress;
+      await this.deps.publisher.publishRunUpdate(updated);
+    }
+  }
+}
