@@ -18,8 +18,8 @@ import { DEFAULT_SCHOOL_TIME_ZONE, eveningState, isTimeZone } from '../domain/sc
 import type { EveningState } from '../domain/school-calendar';
 import type { RemovalImpact } from '../domain/removal-impact';
 import type { RosterDirectory } from '../domain/roster-directory.port';
-import { cancelledEvent } from './roster-change.use-case';
-import type { BookingEventPublisher } from './roster-change.use-case';
+import { cancelledEvent } from '../domain/booking-events';
+import type { BookingEventPublisher } from '../domain/booking-event-publisher.port';
 
 export interface BookingsDeps {
   store: BookingsStore;
