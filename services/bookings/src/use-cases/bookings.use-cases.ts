@@ -69,7 +69,8 @@ interface UseCaseContext {
 export function createBookingsUseCases(deps: BookingsDeps) {
   const ctx = useCaseContext(deps);
   return {
-    ...scheduleUseCases(ctx),
+    ...eventUseCases(ctx),
+    ...slotUseCases(ctx),
     ...bookingUseCases(ctx),
     ...removalReportUseCases(ctx),
     ...eveningUseCases(ctx),
@@ -154,8 +155,8 @@ function useCaseContext(deps: BookingsDeps): UseCaseContext {
   };
 }
 
-/** Events and their slots. */
-function scheduleUseCases({ store, now, newId, requireEvent, requireSlot, resolveEvening }: UseCaseContext) {
+/** Bookable events (parents' evenings, clubs). */
+function eventUseCases({ store, now, newId, requireEvent, resolveEvening }: UseCaseContext) {
   return {
     async createEvent(
       tenantId: string,
@@ -204,7 +205,12 @@ function scheduleUseCases({ store, now, newId, requireEvent, requireSlot, resolv
 
     listEvents: (tenantId: string, status: EventStatus | undefined, page: Page) =>
       store.listEvents(tenantId, { status, ...page }),
+  };
+}
 
+/** The slots of an event. */
+function slotUseCases({ store, newId, requireEvent, requireSlot }: UseCaseContext) {
+  return {
     async createSlots(
       tenantId: string,
       eventId: string,
