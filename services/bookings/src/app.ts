@@ -1,7 +1,7 @@
 import { TOPICS, dlqTopicName } from '@isams-sync/events';
 import type { TopicSpec } from '@isams-sync/events';
 import { createGrpcServer, loadProtoPackage, serviceKeyringFromConfig } from '@isams-sync/grpc';
-import type { BookingsServiceProtoGrpcType, GrpcServerHandle } from '@isams-sync/grpc';
+import type { BookingsServiceProtoGrpcType, GrpcServerHandle, ServiceKeyring } from '@isams-sync/grpc';
 import {
   consumerGroupLag,
   createEventProducer,
@@ -13,7 +13,7 @@ import {
   kafkaReadinessCheck,
   runConsumer,
 } from '@isams-sync/kafka';
-import type { ConsumerHandle, EventProducer } from '@isams-sync/kafka';
+import type { ConsumerHandle, EventProducer, KafkaClient, RunConsumerOptions } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
 import {
@@ -24,7 +24,7 @@ import {
   startOpsServer,
   startSampler,
 } from '@isams-sync/metrics';
-import type { OpsServer, Readiness, Sampler } from '@isams-sync/metrics';
+import type { Counter, Histogram, Metrics, OpsServer, Readiness, Sampler } from '@isams-sync/metrics';
 import { connectMongo, mongoReadinessCheck } from '@isams-sync/mongo';
 import type { MongoConnection } from '@isams-sync/mongo';
 import type { BookingsConfig } from './config';
@@ -69,185 +69,266 @@ function topicSpecs(config: BookingsConfig): TopicSpec[] {
   ];
 }
 
+/** What a running bookings service holds; each part is set as soon as it exists, so `stop()` closes what a failed start opened. */
+interface BookingsParts {
+  mongo?: MongoConnection;
+  store?: BookingsStore;
+  producer?: EventProducer;
+  readiness?: Readiness;
+  rosterHandle?: RosterDirectoryHandle;
+  useCases?: BookingsUseCases;
+  consumer?: ConsumerHandle;
+  sampler?: Sampler;
+  grpc?: GrpcServerHandle;
+  sweep?: EveningSweep;
+  ops?: OpsServer;
+}
+
+/** What `start()` needs from its context (built once by {@link createBookingsApp}). */
+interface BookingsContext {
+  config: BookingsConfig;
+  overrides: BookingsAppOverrides;
+  logger: Logger;
+  identity: ServiceKeyring;
+  metrics: Metrics;
+}
+
 /** Composition root of the bookings service. */
 export function createBookingsApp(config: BookingsConfig, overrides: BookingsAppOverrides = {}): BookingsApp {
-  const logger =
-    overrides.logger ?? createLogger({ service: config.SERVICE_NAME ?? 'bookings', level: config.LOG_LEVEL });
-  const identity = serviceKeyringFromConfig(config, 'bookings');
-  const metrics = createMetrics({ service: 'bookings' });
-  const outcomes = metrics.counter({
-    name: 'bookings_roster_changes_total',
-    help: 'Roster change events handled, by outcome',
-    labelNames: ['status'],
-  });
-  const duration = metrics.histogram({
-    name: 'bookings_roster_change_seconds',
-    help: 'Time to apply one roster change event (its share of the batch it was applied in)',
-  });
-
-  let mongo: MongoConnection | undefined;
-  let producer: EventProducer | undefined;
-  let consumer: ConsumerHandle | undefined;
-  let grpc: GrpcServerHandle | undefined;
-  let ops: OpsServer | undefined;
-  let readiness: Readiness | undefined;
-  let sampler: Sampler | undefined;
-  let store: BookingsStore | undefined;
-  let useCases: BookingsUseCases | undefined;
-  let rosterHandle: RosterDirectoryHandle | undefined;
-  let sweepTimer: NodeJS.Timeout | undefined;
-  let sweeping: Promise<unknown> | undefined;
+  const ctx: BookingsContext = {
+    config,
+    overrides,
+    logger:
+      overrides.logger ??
+      createLogger({ service: config.SERVICE_NAME ?? 'bookings', level: config.LOG_LEVEL }),
+    identity: serviceKeyringFromConfig(config, 'bookings'),
+    metrics: createMetrics({ service: 'bookings' }),
+  };
+  const rosterChangeMetrics = rosterChangeMetricsOf(ctx.metrics);
+  const parts: BookingsParts = {};
 
   return {
     async start() {
-      mongo = await connectMongo({
-        url: config.MONGO_URL,
-        dbName: config.MONGO_DB,
-        logger,
-        appName: 'bookings',
-      });
-      store = await BookingsStore.create(mongo.db);
-      const kafka = createKafkaClient(kafkaClientOptionsFromConfig(config, { service: 'bookings', logger }));
-      if (config.KAFKA_ENSURE_TOPICS) {
-        await ensureTopics(kafka, topicSpecs(config), {
-          replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,
-          logger,
-          onMismatch: 'warn',
-        });
-      }
-      producer = createEventProducer(kafka, {
-        logger,
-        ...kafkaProducerOptionsFromConfig(config),
-      });
-      await producer.connect();
-      // Kafka and MongoDB only: the roster's gRPC API is not a readiness dependency (a roster outage
-      // must not take bookings' own API out of service; its calls fail on their own).
-      readiness = createReadiness({
-        checks: [mongoReadinessCheck(mongo), kafkaReadinessCheck(kafka)],
-        intervalMs: config.READINESS_INTERVAL_MS,
-        timeoutMs: config.READINESS_TIMEOUT_MS,
-        logger,
-        metrics,
-      });
-      await readiness.start();
-      const publisher = countingPublisher(
-        kafkaBookingEventPublisher(producer, config.BOOKINGS_EVENTS_TOPIC),
-        metrics,
+      const kafka = await startStorageAndKafka(ctx, parts);
+      const { rosterChanges, useCases } = wireUseCases(ctx, parts);
+      parts.consumer = await runConsumer(
+        rosterChangesConsumerOptions(ctx, kafka, rosterChanges, rosterChangeMetrics),
       );
-      const pkgOptions = config.PROTOS_DIR ? { protosDir: config.PROTOS_DIR } : {};
-      rosterHandle = overrides.roster
-        ? undefined
-        : createRosterDirectory(config, logger, { ...pkgOptions, identity });
-      const roster = overrides.roster ?? rosterHandle!.directory;
-      useCases = createBookingsUseCases({
-        store,
-        publisher,
-        roster,
-        ...(overrides.now ? { now: overrides.now } : {}),
-      });
-      const rosterChanges = createRosterChangeHandler({
-        store,
-        publisher,
-        logger,
-        ...(overrides.now ? { now: overrides.now } : {}),
-      });
-      consumer = await runConsumer({
-        client: kafka,
-        ...kafkaConsumerOptionsFromConfig(config),
-        groupId: config.ROSTER_CHANGES_GROUP_ID,
-        topics: [config.ROSTER_CHANGES_TOPIC],
-        handler: rosterChangesHandler(rosterChanges.handle, { outcomes, duration }),
-        // A burst of removals is applied a batch at a time (one bookings lookup per school and batch).
-        batchHandler: rosterChangesBatchHandler(rosterChanges.handleBatch, { outcomes, duration }),
-        maxBatchSize: config.ROSTER_CHANGES_BATCH_SIZE,
-        onDeadLettered: deadLetterCounter(metrics),
-        logger,
-        fromBeginning: true,
-        ...(overrides.sessionTimeoutMs
-          ? {
-              sessionTimeoutMs: overrides.sessionTimeoutMs,
-              heartbeatIntervalMs: Math.floor(overrides.sessionTimeoutMs / 6),
-            }
-          : {}),
-      });
-      await consumer.ready;
-      sampler = startSampler({
-        intervalMs: config.METRICS_SAMPLE_INTERVAL_MS,
-        logger,
-        samples: [
-          consumerLagSample(metrics, config.ROSTER_CHANGES_GROUP_ID, () =>
-            consumerGroupLag(kafka, config.ROSTER_CHANGES_GROUP_ID, [config.ROSTER_CHANGES_TOPIC], {
-              fromBeginning: true,
-            }),
-          ),
-        ],
-      });
-      const pkg = loadProtoPackage<BookingsServiceProtoGrpcType>(
-        'isams_sync/bookings/v1/bookings_service.proto',
-        pkgOptions,
-      );
-      grpc = await createGrpcServer({
-        logger,
-        port: config.GRPC_PORT,
-        identity,
-        reflection: config.GRPC_REFLECTION,
-        readiness,
-        services: [
-          {
-            name: 'isams_sync.bookings.v1.BookingsService',
-            definition: pkg.isams_sync.bookings.v1.BookingsService.service,
-            implementation: bookingsGrpcHandlers(useCases),
-            callers: BOOKINGS_CALLERS,
-          },
-        ],
-      });
-      const uc = useCases;
-      sweepTimer = setInterval(() => {
-        if (sweeping) return;
-        sweeping = uc
-          .resolveEndedEvenings()
-          .then((r) => {
-            if (r.evenings > 0) logger.info(r, 'held cancellations of ended evenings resolved');
-          })
-          .catch((err: unknown) => logger.warn({ err }, 'end-of-evening sweep failed; retried next interval'))
-          .finally(() => (sweeping = undefined));
-      }, config.EVENING_SWEEP_INTERVAL_MS);
-      sweepTimer.unref();
-      const ready = readiness;
-      ops = await startOpsServer({
+      await parts.consumer.ready;
+      parts.sampler = startLagSampler(ctx, kafka);
+      parts.grpc = await startGrpcServer(ctx, parts.readiness!, useCases);
+      parts.sweep = startEveningSweep(useCases, config.EVENING_SWEEP_INTERVAL_MS, ctx.logger);
+      const ready = parts.readiness!;
+      parts.ops = await startOpsServer({
         port: config.OPS_PORT,
-        metrics,
-        logger,
+        metrics: ctx.metrics,
+        logger: ctx.logger,
         readiness: () => ready.isReady(),
       });
-      logger.info({ grpcPort: grpc.port, opsPort: ops.port }, 'bookings started');
+      ctx.logger.info({ grpcPort: parts.grpc.port, opsPort: parts.ops.port }, 'bookings started');
     },
-    async stop() {
-      clearInterval(sweepTimer);
-      readiness?.stop();
-      // Not awaited: a sample waiting on an unreachable broker must not hold the shutdown up.
-      void sampler?.stop();
-      await grpc?.shutdown(Math.min(2_000, config.SHUTDOWN_TIMEOUT_MS));
-      await sweeping;
-      await consumer?.stop().catch(() => undefined);
-      await producer?.disconnect().catch(() => undefined);
-      rosterHandle?.close();
-      await ops?.close().catch(() => undefined);
-      await mongo?.close();
-    },
+    stop: () => stopBookings(parts, config),
     get grpcPort() {
-      return grpc?.port ?? 0;
+      return parts.grpc?.port ?? 0;
     },
     get opsPort() {
-      return ops?.port ?? 0;
+      return parts.ops?.port ?? 0;
     },
     get useCases() {
-      if (!useCases) throw new Error('bookings not started');
-      return useCases;
+      if (!parts.useCases) throw new Error('bookings not started');
+      return parts.useCases;
     },
     get store() {
-      if (!store) throw new Error('bookings not started');
-      return store;
+      if (!parts.store) throw new Error('bookings not started');
+      return parts.store;
     },
   };
+}
+
+/** The metrics of the roster change consumer. */
+function rosterChangeMetricsOf(metrics: Metrics): { outcomes: Counter<'status'>; duration: Histogram } {
+  return {
+    outcomes: metrics.counter({
+      name: 'bookings_roster_changes_total',
+      help: 'Roster change events handled, by outcome',
+      labelNames: ['status'],
+    }),
+    duration: metrics.histogram({
+      name: 'bookings_roster_change_seconds',
+      help: 'Time to apply one roster change event (its share of the batch it was applied in)',
+    }),
+  };
+}
+
+/** MongoDB and the store, the topics, the producer, the readiness probes; returns the Kafka client. */
+async function startStorageAndKafka(ctx: BookingsContext, parts: BookingsParts): Promise<KafkaClient> {
+  const { config, logger, metrics } = ctx;
+  const mongo = (parts.mongo = await connectMongo({
+    url: config.MONGO_URL,
+    dbName: config.MONGO_DB,
+    logger,
+    appName: 'bookings',
+  }));
+  parts.store = await BookingsStore.create(mongo.db);
+  const kafka = createKafkaClient(kafkaClientOptionsFromConfig(config, { service: 'bookings', logger }));
+  if (config.KAFKA_ENSURE_TOPICS) {
+    await ensureTopics(kafka, topicSpecs(config), {
+      replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,
+      logger,
+      onMismatch: 'warn',
+    });
+  }
+  parts.producer = createEventProducer(kafka, {
+    logger,
+    ...kafkaProducerOptionsFromConfig(config),
+  });
+  await parts.producer.connect();
+  // Kafka and MongoDB only: the roster's gRPC API is not a readiness dependency (a roster outage
+  // must not take bookings' own API out of service; its calls fail on their own).
+  parts.readiness = createReadiness({
+    checks: [mongoReadinessCheck(mongo), kafkaReadinessCheck(kafka)],
+    intervalMs: config.READINESS_INTERVAL_MS,
+    timeoutMs: config.READINESS_TIMEOUT_MS,
+    logger,
+    metrics,
+  });
+  await parts.readiness.start();
+  return kafka;
+}
+
+/** Where the `.proto` files are (container images set `PROTOS_DIR`). */
+function protoOptions(config: BookingsConfig): { protosDir?: string } {
+  return config.PROTOS_DIR ? { protosDir: config.PROTOS_DIR } : {};
+}
+
+/** The counted Kafka publisher, the roster directory, the use-cases and the roster change handler. */
+function wireUseCases(ctx: BookingsContext, parts: BookingsParts) {
+  const { config, overrides, logger } = ctx;
+  const store = parts.store!;
+  const publisher = countingPublisher(
+    kafkaBookingEventPublisher(parts.producer!, config.BOOKINGS_EVENTS_TOPIC),
+    ctx.metrics,
+  );
+  parts.rosterHandle = overrides.roster
+    ? undefined
+    : createRosterDirectory(config, logger, { ...protoOptions(config), identity: ctx.identity });
+  const roster = overrides.roster ?? parts.rosterHandle!.directory;
+  const now = overrides.now ? { now: overrides.now } : {};
+  const useCases = (parts.useCases = createBookingsUseCases({ store, publisher, roster, ...now }));
+  const rosterChanges = createRosterChangeHandler({ store, publisher, logger, ...now });
+  return { useCases, rosterChanges };
+}
+
+/** The `roster.changes.v1` consumer: one event at a time, or a batch at a time in a burst. */
+function rosterChangesConsumerOptions(
+  ctx: BookingsContext,
+  kafka: KafkaClient,
+  rosterChanges: ReturnType<typeof createRosterChangeHandler>,
+  metrics: { outcomes: Counter<'status'>; duration: Histogram },
+): RunConsumerOptions {
+  const { config, overrides } = ctx;
+  return {
+    client: kafka,
+    ...kafkaConsumerOptionsFromConfig(config),
+    groupId: config.ROSTER_CHANGES_GROUP_ID,
+    topics: [config.ROSTER_CHANGES_TOPIC],
+    handler: rosterChangesHandler(rosterChanges.handle, metrics),
+    // A burst of removals is applied a batch at a time (one bookings lookup per school and batch).
+    batchHandler: rosterChangesBatchHandler(rosterChanges.handleBatch, metrics),
+    maxBatchSize: config.ROSTER_CHANGES_BATCH_SIZE,
+    onDeadLettered: deadLetterCounter(ctx.metrics),
+    logger: ctx.logger,
+    fromBeginning: true,
+    ...(overrides.sessionTimeoutMs
+      ? {
+          sessionTimeoutMs: overrides.sessionTimeoutMs,
+          heartbeatIntervalMs: Math.floor(overrides.sessionTimeoutMs / 6),
+        }
+      : {}),
+  };
+}
+
+/** Samples the consumer group's lag into the metrics. */
+function startLagSampler(ctx: BookingsContext, kafka: KafkaClient): Sampler {
+  const { config } = ctx;
+  return startSampler({
+    intervalMs: config.METRICS_SAMPLE_INTERVAL_MS,
+    logger: ctx.logger,
+    samples: [
+      consumerLagSample(ctx.metrics, config.ROSTER_CHANGES_GROUP_ID, () =>
+        consumerGroupLag(kafka, config.ROSTER_CHANGES_GROUP_ID, [config.ROSTER_CHANGES_TOPIC], {
+          fromBeginning: true,
+        }),
+      ),
+    ],
+  });
+}
+
+/** The BookingsService gRPC server (callers: `BOOKINGS_CALLERS`). */
+function startGrpcServer(
+  ctx: BookingsContext,
+  readiness: Readiness,
+  useCases: BookingsUseCases,
+): Promise<GrpcServerHandle> {
+  const { config } = ctx;
+  const pkg = loadProtoPackage<BookingsServiceProtoGrpcType>(
+    'isams_sync/bookings/v1/bookings_service.proto',
+    protoOptions(config),
+  );
+  return createGrpcServer({
+    logger: ctx.logger,
+    port: config.GRPC_PORT,
+    identity: ctx.identity,
+    reflection: config.GRPC_REFLECTION,
+    readiness,
+    services: [
+      {
+        name: 'isams_sync.bookings.v1.BookingsService',
+        definition: pkg.isams_sync.bookings.v1.BookingsService.service,
+        implementation: bookingsGrpcHandlers(useCases),
+        callers: BOOKINGS_CALLERS,
+      },
+    ],
+  });
+}
+
+/** The end-of-evening sweep: `halt()` stops new runs; `settled()` waits for the one under way. */
+interface EveningSweep {
+  halt(): void;
+  settled(): Promise<unknown>;
+}
+
+/** Resolves the held cancellations of ended evenings every `intervalMs`, one run at a time. */
+function startEveningSweep(useCases: BookingsUseCases, intervalMs: number, logger: Logger): EveningSweep {
+  let sweeping: Promise<unknown> | undefined;
+  const timer = setInterval(() => {
+    if (sweeping) return;
+    sweeping = useCases
+      .resolveEndedEvenings()
+      .then((r) => {
+        if (r.evenings > 0) logger.info(r, 'held cancellations of ended evenings resolved');
+      })
+      .catch((err: unknown) => logger.warn({ err }, 'end-of-evening sweep failed; retried next interval'))
+      .finally(() => (sweeping = undefined));
+  }, intervalMs);
+  timer.unref();
+  return {
+    halt: () => clearInterval(timer),
+    settled: async () => sweeping,
+  };
+}
+
+/** Servers first, then the sweep under way, the consumer, the producer, the clients, the database. */
+async function stopBookings(parts: BookingsParts, config: BookingsConfig): Promise<void> {
+  parts.sweep?.halt();
+  parts.readiness?.stop();
+  // Not awaited: a sample waiting on an unreachable broker must not hold the shutdown up.
+  void parts.sampler?.stop();
+  await parts.grpc?.shutdown(Math.min(2_000, config.SHUTDOWN_TIMEOUT_MS));
+  await parts.sweep?.settled();
+  await parts.consumer?.stop().catch(() => undefined);
+  await parts.producer?.disconnect().catch(() => undefined);
+  parts.rosterHandle?.close();
+  await parts.ops?.close().catch(() => undefined);
+  await parts.mongo?.close();
 }

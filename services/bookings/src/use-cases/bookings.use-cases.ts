@@ -18,8 +18,8 @@ import { DEFAULT_SCHOOL_TIME_ZONE, eveningState, isTimeZone } from '../domain/sc
 import type { EveningState } from '../domain/school-calendar';
 import type { RemovalImpact } from '../domain/removal-impact';
 import type { RosterDirectory } from '../domain/roster-directory.port';
-import { cancelledEvent } from './roster-change.use-case';
-import type { BookingEventPublisher } from './roster-change.use-case';
+import { cancelledEvent } from '../domain/booking-events';
+import type { BookingEventPublisher } from '../domain/booking-event-publisher.port';
 
 export interface BookingsDeps {
   store: BookingsStore;
@@ -69,7 +69,8 @@ interface UseCaseContext {
 export function createBookingsUseCases(deps: BookingsDeps) {
   const ctx = useCaseContext(deps);
   return {
-    ...scheduleUseCases(ctx),
+    ...eventUseCases(ctx),
+    ...slotUseCases(ctx),
     ...bookingUseCases(ctx),
     ...removalReportUseCases(ctx),
     ...eveningUseCases(ctx),
@@ -154,8 +155,8 @@ function useCaseContext(deps: BookingsDeps): UseCaseContext {
   };
 }
 
-/** Events and their slots. */
-function scheduleUseCases({ store, now, newId, requireEvent, requireSlot, resolveEvening }: UseCaseContext) {
+/** Bookable events (parents' evenings, clubs). */
+function eventUseCases({ store, now, newId, requireEvent, resolveEvening }: UseCaseContext) {
   return {
     async createEvent(
       tenantId: string,
@@ -204,7 +205,12 @@ function scheduleUseCases({ store, now, newId, requireEvent, requireSlot, resolv
 
     listEvents: (tenantId: string, status: EventStatus | undefined, page: Page) =>
       store.listEvents(tenantId, { status, ...page }),
+  };
+}
 
+/** The slots of an event. */
+function slotUseCases({ store, newId, requireEvent, requireSlot }: UseCaseContext) {
+  return {
     async createSlots(
       tenantId: string,
       eventId: string,

@@ -1,6 +1,6 @@
 import type { CloudEvent } from '@isams-sync/events';
 import type { EventProducer } from '@isams-sync/kafka';
-import type { BookingEventPublisher } from '../../use-cases/roster-change.use-case';
+import type { BookingEventPublisher } from '../../domain/booking-event-publisher.port';
 
 /** Publishes booking events to `bookings.events.v1` (key = tenant id), awaiting acks=all. */
 export function kafkaBookingEventPublisher(producer: EventProducer, topic: string): BookingEventPublisher {

@@ -9,7 +9,7 @@ import {
 import type { CloudEvent } from '@isams-sync/events';
 import { boundedLabel } from '@isams-sync/metrics';
 import type { Metrics } from '@isams-sync/metrics';
-import type { BookingEventPublisher } from '../../use-cases/roster-change.use-case';
+import type { BookingEventPublisher } from '../../domain/booking-event-publisher.port';
 
 const CANCELLATION_REASONS: ReadonlySet<string> = new Set(BOOKING_CANCELLATION_REASONS);
 const NOT_REINSTATED_REASONS: ReadonlySet<string> = new Set(BOOKING_NOT_REINSTATED_REASONS);

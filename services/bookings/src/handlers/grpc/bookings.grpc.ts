@@ -109,8 +109,16 @@ function toImpactProto(g: EventImpact): bookingsV1.EventImpact {
 /** Who may call the BookingsService: the gateway, acting for one school per call (docs/security.md). */
 export const BOOKINGS_CALLERS: ServiceCallers = { default: ['gateway'] };
 
+type Handlers = bookingsV1.BookingsServiceHandlers;
+
 /** gRPC BookingsService: validate (zod → INVALID_ARGUMENT with fields), call the use case, translate back. */
-export function bookingsGrpcHandlers(uc: BookingsUseCases): bookingsV1.BookingsServiceHandlers {
+export function bookingsGrpcHandlers(uc: BookingsUseCases): Handlers {
+  return { ...eventRpcs(uc), ...slotRpcs(uc), ...bookingRpcs(uc), ...rosterRpcs(uc) };
+}
+
+function eventRpcs(
+  uc: BookingsUseCases,
+): Pick<Handlers, 'CreateEvent' | 'UpdateEvent' | 'GetEvent' | 'ListEvents'> {
   return {
     CreateEvent: unary<bookingsV1.CreateEventRequest__Output, bookingsV1.Event>(async (req, ctx) =>
       toEventProto(await uc.createEvent(ctx.tenantId, parseRequest(createEventRequest, req))),
@@ -133,6 +141,11 @@ export function bookingsGrpcHandlers(uc: BookingsUseCases): bookingsV1.BookingsS
         };
       },
     ),
+  };
+}
+
+function slotRpcs(uc: BookingsUseCases): Pick<Handlers, 'CreateSlots' | 'UpdateSlot' | 'ListSlots'> {
+  return {
     CreateSlots: unary<bookingsV1.CreateSlotsRequest__Output, bookingsV1.CreateSlotsResponse>(
       async (req, ctx) => {
         const { eventId, slots } = parseRequest(createSlotsRequest, req);
@@ -151,6 +164,13 @@ export function bookingsGrpcHandlers(uc: BookingsUseCases): bookingsV1.BookingsS
     ListSlots: unary<bookingsV1.ListSlotsRequest__Output, bookingsV1.ListSlotsResponse>(async (req, ctx) => ({
       slots: (await uc.listSlots(ctx.tenantId, parseRequest(listSlotsRequest, req).eventId)).map(toSlotProto),
     })),
+  };
+}
+
+function bookingRpcs(
+  uc: BookingsUseCases,
+): Pick<Handlers, 'CreateBooking' | 'CancelBooking' | 'GetBooking' | 'ListBookings'> {
+  return {
     CreateBooking: unary<bookingsV1.CreateBookingRequest__Output, bookingsV1.Booking>(async (req, ctx) =>
       toBookingProto(
         await uc.createBooking(ctx.tenantId, parseRequest(createBookingRequest, req), ctx.signal),
@@ -174,6 +194,14 @@ export function bookingsGrpcHandlers(uc: BookingsUseCases): bookingsV1.BookingsS
         };
       },
     ),
+  };
+}
+
+/** What the roster's removals and restores mean for bookings: previews, reports, the evenings' holds, the school's time zone. */
+function rosterRpcs(
+  uc: BookingsUseCases,
+): Pick<Handlers, 'PreviewRemovalImpact' | 'SetSchoolTimeZone' | 'RunReinstatementReport' | 'ListEvenings'> {
+  return {
     PreviewRemovalImpact: unary<
       bookingsV1.PreviewRemovalImpactRequest__Output,
       bookingsV1.PreviewRemovalImpactResponse

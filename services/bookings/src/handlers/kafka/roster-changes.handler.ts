@@ -7,7 +7,7 @@ import type {
   EventHandler,
 } from '@isams-sync/kafka';
 import type { Counter, Histogram } from '@isams-sync/metrics';
-import type { RosterChangeOutcome } from '../../use-cases/roster-change.use-case';
+import type { RosterChangeOutcome } from '../../domain/roster-change-plan';
 
 /** The roster change types bookings acts on: pupil/staff/contact removed and restored. */
 const RELEVANT = new Map<string, EventType>(
