@@ -1,23 +1,55 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 
-/** A free TCP port on 127.0.0.1 (bound and released; fine for tests on one machine). */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
+/** The lowest port the kernel gives outgoing connections (Linux `ip_local_port_range`). */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > FIRST_PORT + 1000 ? low : DEFAULT_EPHEMERAL_LOW;
+  } catch {
+    return DEFAULT_EPHEMERAL_LOW;
+  }
+}
+const FIRST_PORT = 20_000;
+const DEFAULT_EPHEMERAL_LOW = 32_768;
+/** Ports this process handed out: never twice (a started service may not have bound it yet). */
+const handedOut = new Set<number>();
+
+/** Binds `port` on 127.0.0.1 (`0`: any) and releases it; resolves the port, or `null` if it is in use. */
+function tryBind(port: number): Promise<number | null> {
+  return new Promise((resolvePort) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.once('error', () => resolvePort(null));
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => {
-        if (typeof address === 'object' && address) resolvePort(address.port);
-        else reject(new Error('could not allocate a port'));
-      });
+      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : null));
     });
   });
+}
+
+/**
+ * A free TCP port on 127.0.0.1 for a process to bind next, chosen **below the kernel's ephemeral
+ * range**: a port the kernel picked (`listen(0)`) is one it also gives outgoing connections, and under
+ * a busy test run some Kafka or MongoDB client took it between our release and the service's bind
+ * (`EADDRINUSE`, "exited before it was ready"). Random within 20000 – range start, checked bindable,
+ * never handed out twice by this process.
+ */
+export async function freePort(): Promise<number> {
+  const span = ephemeralLow() - FIRST_PORT;
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const candidate = FIRST_PORT + randomInt(span);
+    if (handedOut.has(candidate)) continue;
+    handedOut.add(candidate);
+    if ((await tryBind(candidate)) !== null) return candidate;
+  }
+  const port = await tryBind(0);
+  if (port === null) throw new Error('could not allocate a port');
+  return port;
 }
 
 /** How to tell that a started process is ready: an HTTP URL answering 200. */
