@@ -28,6 +28,12 @@ function released(): ContractsRelease {
 }
 
 /** The contracts as generated now (a deep copy the test may change). */
+/** `1.0.3` → `1.1.0`. */
+function minorAfter(version: string): string {
+  const [major, minor] = version.split('.').map(Number);
+  return `${major}.${minor! + 1}.0`;
+}
+
 function current(): { packageVersion: string; files: Record<string, Json> } {
   const files = Object.fromEntries(
     Object.entries(generateEventSchemaFiles(registry)).map(([f, t]) => [f, JSON.parse(t) as Json]),
@@ -76,12 +82,13 @@ describe('contracts compatibility check', () => {
   });
 
   it('an additive change needs a schema minor and a package minor, and then passes', () => {
-    const c = current();
+    // From the released package version (the working tree may already carry a bumped one).
+    const c = { ...current(), packageVersion: released().packageVersion };
     c.files[PUPIL_UPDATED]!.$defs['roster-entity-pupil'].properties.nickname = { type: 'string' };
     expect(checkContracts(released(), c).join('\n')).toMatch(/changed without a new version/);
     bump(c.files[PUPIL_UPDATED]!, '1.1.0');
     expect(checkContracts(released(), c).join('\n')).toMatch(/bump the package minor/);
-    c.packageVersion = '1.1.0';
+    c.packageVersion = minorAfter(released().packageVersion);
     expect(checkContracts(released(), c)).toEqual([]);
   });
 
