@@ -1,0 +1,83 @@
+import type { Logger } from '@isams-sync/logger';
+import type { KafkaMessage } from 'kafkajs';
+import { backoffDelay } from '../backoff';
+import type { BackoffOptions } from '../backoff';
+import type { HandlerFailure } from '../kafka-failures';
+
+/** One message of a fetched batch, with what its handler needs. */
+export interface Delivery {
+  topic: string;
+  partition: number;
+  message: KafkaMessage;
+  heartbeat: () => Promise<void>;
+}
+
+/** What became of one attempt at a message or a batch. */
+export type Outcome = { kind: 'done' } | { kind: 'stop' } | { kind: 'later'; delayMs: number };
+
+export const DONE: Outcome = { kind: 'done' };
+export const STOP: Outcome = { kind: 'stop' };
+
+/** What to do after a failed attempt. */
+export type FailureDecision =
+  /** Permanent, or out of attempts: dead-letter the event (a batch: split it to isolate the culprit). */
+  | { action: 'give-up' }
+  /** The consumer is stopping: leave it uncommitted for the partition's next owner. */
+  | { action: 'leave-for-redelivery' }
+  /** Pause the partition for `delayMs`, then try again from this offset. */
+  | { action: 'retry-later'; delayMs: number };
+
+/** Decides what follows a failed attempt (the same rule for one event and for a batch). */
+export function decideAfterFailure(
+  failure: HandlerFailure,
+  attempt: number,
+  rules: { maxAttempts: number; stopping: boolean; backoff: BackoffOptions },
+): FailureDecision {
+  if (failure === 'permanent' || attempt >= rules.maxAttempts) return { action: 'give-up' };
+  if (rules.stopping) return { action: 'leave-for-redelivery' };
+  return { action: 'retry-later', delayMs: backoffDelay(attempt, rules.backoff) };
+}
+
+/** Logs a failed attempt that will be retried: a warning when transient, an error otherwise. */
+export function logRetry(
+  log: Logger,
+  what: 'kafka handler' | 'kafka batch handler',
+  fields: { attempt: number; delayMs: number; failure: HandlerFailure; err: unknown },
+): void {
+  if (fields.failure === 'transient') log.warn(fields, `${what} failed; partition paused, retrying`);
+  else log.error(fields, `${what} failed unexpectedly; partition paused, retrying`);
+}
+
+/** The span attributes every CONSUMER `process` span carries. */
+export function processSpanAttributes(
+  topic: string,
+  partition: number,
+  groupId: string,
+  attempt: number,
+): Record<string, string | number> {
+  return {
+    'messaging.system': 'kafka',
+    'messaging.operation.type': 'process',
+    'messaging.destination.name': topic,
+    'messaging.destination.partition.id': String(partition),
+    'messaging.consumer.group.name': groupId,
+    'isams_sync.attempt': attempt,
+  };
+}
+
+/** Runs `fn` while heartbeating every interval, so a slow handler never costs the membership. */
+export async function withHeartbeats<T>(
+  heartbeat: () => Promise<void>,
+  intervalMs: number,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const timer = setInterval(() => {
+    // A rebalance reported here is reported again by the runner's own heartbeat after `fn`.
+    heartbeat().catch(() => undefined);
+  }, intervalMs);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+  }
+}
