@@ -4,16 +4,10 @@ import { linkTo, ROOT_CONTEXT, SpanKind, withSpan } from '@isams-sync/telemetry'
 import type { Link } from '@isams-sync/telemetry';
 import type { KafkaMessage } from 'kafkajs';
 import { fromKafkaMessage } from '../cloudevents-binding';
-import {
-  DONE,
-  STOP,
-  decideAfterFailure,
-  logRetry,
-  processSpanAttributes,
-  withHeartbeats,
-} from './attempt-outcome';
+import { DONE, STOP, decideAfterFailure, logRetry } from './attempt-outcome';
 import type { Outcome } from './attempt-outcome';
 import type { ConsumerSettings } from './consumer-settings';
+import { processSpanAttributes, withHeartbeats } from './handler-call';
 import type { MessageProcessor } from './message-processor';
 import { deliveryOf } from './partition-work';
 import type { PartitionWork } from './partition-work';

@@ -2,17 +2,11 @@ import type { CloudEvent } from '@isams-sync/events';
 import type { Logger } from '@isams-sync/logger';
 import { contextFromCarrier, SpanKind, withSpan } from '@isams-sync/telemetry';
 import { fromKafkaMessage } from '../cloudevents-binding';
-import {
-  DONE,
-  STOP,
-  decideAfterFailure,
-  logRetry,
-  processSpanAttributes,
-  withHeartbeats,
-} from './attempt-outcome';
+import { DONE, STOP, decideAfterFailure, logRetry } from './attempt-outcome';
 import type { Delivery, Outcome } from './attempt-outcome';
 import type { ConsumerSettings } from './consumer-settings';
 import type { DeadLetterer } from './dead-letterer';
+import { processSpanAttributes, withHeartbeats } from './handler-call';
 import type { RetryTracker } from './retry-tracker';
 import type { RunState } from './run-state';
 
