@@ -3,6 +3,8 @@ import type { KafkaMessage } from 'kafkajs';
 import { backoffDelay } from '../backoff';
 import type { BackoffOptions } from '../backoff';
 import type { HandlerFailure } from '../kafka-failures';
+import type { ConsumerSettings } from './consumer-settings';
+import type { RunState } from './run-state';
 
 /** One message of a fetched batch, with what its handler needs. */
 export interface Delivery {
@@ -36,6 +38,21 @@ export function decideAfterFailure(
   if (failure === 'permanent' || attempt >= rules.maxAttempts) return { action: 'give-up' };
   if (rules.stopping) return { action: 'leave-for-redelivery' };
   return { action: 'retry-later', delayMs: backoffDelay(attempt, rules.backoff) };
+}
+
+/** Classifies the error of a failed attempt and decides what follows it. */
+export function judgeFailure(
+  err: unknown,
+  attempt: number,
+  settings: Pick<ConsumerSettings, 'classify' | 'maxAttempts' | 'backoff'>,
+  state: Pick<RunState, 'stopping'>,
+): { failure: HandlerFailure; decision: FailureDecision } {
+  const failure = settings.classify(err);
+  const { maxAttempts, backoff } = settings;
+  return {
+    failure,
+    decision: decideAfterFailure(failure, attempt, { maxAttempts, backoff, stopping: state.stopping }),
+  };
 }
 
 /** Logs a failed attempt that will be retried: a warning when transient, an error otherwise. */

@@ -4,7 +4,7 @@ import { linkTo, ROOT_CONTEXT, SpanKind, withSpan } from '@isams-sync/telemetry'
 import type { Link } from '@isams-sync/telemetry';
 import type { KafkaMessage } from 'kafkajs';
 import { fromKafkaMessage } from '../cloudevents-binding';
-import { DONE, STOP, decideAfterFailure, logRetry } from './attempt-outcome';
+import { DONE, STOP, judgeFailure, logRetry } from './attempt-outcome';
 import type { Outcome } from './attempt-outcome';
 import type { ConsumerSettings } from './consumer-settings';
 import { processSpanAttributes, withHeartbeats } from './handler-call';
@@ -138,11 +138,7 @@ export class BatchProcessor {
     log: Logger,
   ): Promise<Outcome> {
     const { topic, partition } = work;
-    const failure = this.settings.classify(err);
-    const decision = decideAfterFailure(failure, attempt, {
-      ...this.settings,
-      stopping: this.state.stopping,
-    });
+    const { failure, decision } = judgeFailure(err, attempt, this.settings, this.state);
     switch (decision.action) {
       case 'give-up':
         this.retries.settled(topic, partition);

@@ -2,7 +2,7 @@ import type { CloudEvent } from '@isams-sync/events';
 import type { Logger } from '@isams-sync/logger';
 import { contextFromCarrier, SpanKind, withSpan } from '@isams-sync/telemetry';
 import { fromKafkaMessage } from '../cloudevents-binding';
-import { DONE, STOP, decideAfterFailure, logRetry } from './attempt-outcome';
+import { DONE, STOP, judgeFailure, logRetry } from './attempt-outcome';
 import type { Delivery, Outcome } from './attempt-outcome';
 import type { ConsumerSettings } from './consumer-settings';
 import type { DeadLetterer } from './dead-letterer';
@@ -76,11 +76,7 @@ export class MessageProcessor {
     log: Logger,
   ): Promise<Outcome> {
     const { topic, partition, message } = delivery;
-    const failure = this.settings.classify(err);
-    const decision = decideAfterFailure(failure, attempt, {
-      ...this.settings,
-      stopping: this.state.stopping,
-    });
+    const { failure, decision } = judgeFailure(err, attempt, this.settings, this.state);
     switch (decision.action) {
       case 'give-up':
         await this.deadLetterer.deadLetter(delivery, err, attempt, log);
