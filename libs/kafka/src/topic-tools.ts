@@ -4,6 +4,7 @@ import type { RawRecord } from './event-producer';
 import { kafkajsOf, withAdmin } from './kafka-client';
 import type { KafkaClient } from './kafka-client';
 import { KafkaErrors, reasonOf } from './kafka-errors';
+import { readySignal } from './ready-signal';
 
 /** A record as stored in a topic (what tests, tools and the DLQ replay read). */
 export interface TopicRecord {
@@ -159,14 +160,8 @@ export function tailTopic(
     heartbeatInterval: 1000,
     allowAutoTopicCreation: false,
   });
-  let resolveReady!: () => void;
-  let rejectReady!: (err: unknown) => void;
-  const ready = new Promise<void>((resolve, reject) => {
-    resolveReady = resolve;
-    rejectReady = reject;
-  });
-  ready.catch(() => undefined);
-  consumer.on(consumer.events.GROUP_JOIN, () => resolveReady());
+  const ready = readySignal();
+  consumer.on(consumer.events.GROUP_JOIN, () => ready.resolve());
   let stopping = false;
   const start = async (): Promise<void> => {
     await consumer.connect();
@@ -214,18 +209,18 @@ export function tailTopic(
   });
   const started = start();
   started.catch((err: unknown) =>
-    rejectReady(KafkaErrors.KAFKA_CONSUMER_FAILED({ groupId, reason: reasonOf(err) }, { cause: err })),
+    ready.reject(KafkaErrors.KAFKA_CONSUMER_FAILED({ groupId, reason: reasonOf(err) }, { cause: err })),
   );
   let stopped: Promise<void> | undefined;
   return {
-    ready,
+    ready: ready.promise,
     stop: () => {
       stopped ??= (async () => {
         stopping = true;
         await started.catch(() => undefined);
         await restarting?.catch(() => undefined);
         await consumer.disconnect().catch(() => undefined);
-        rejectReady(KafkaErrors.KAFKA_CONSUMER_FAILED({ groupId, reason: 'stopped before joining' }));
+        ready.reject(KafkaErrors.KAFKA_CONSUMER_FAILED({ groupId, reason: 'stopped before joining' }));
         await withAdmin(client, (admin) => admin.deleteGroups([groupId])).catch(() => undefined);
       })();
       return stopped;

@@ -1,59 +1,43 @@
 import { eventually, uniqueName } from '@isams-sync/testing';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AppError } from '@isams-sync/errors';
-import { createEventProducer, DLQ_HEADERS, runConsumer, topicOffsets } from '../src/index';
-import type { ConsumerHandle } from '../src/index';
+import { DLQ_HEADERS, topicOffsets } from '../src/index';
 import {
   committedOffsets,
-  FAST_GROUP,
+  FAST_RETRIES,
   freshTopic,
   pings,
   readRaw,
   testClient,
-  testLogger,
+  useCleanups,
 } from './support/kafka-test-kit';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
-const track = (c: ConsumerHandle): ConsumerHandle => {
-  cleanups.push(() => c.stop());
-  return c;
-};
-const fast = { ...FAST_GROUP, backoff: { initialMs: 50, maxMs: 200, jitter: 0 } };
+const cleanups = useCleanups();
 const rejected = () => new AppError({ code: 'TEST_REJECTED', kind: 'invalid_argument', message: 'bad data' });
 
 describe('batch consumption (batchHandler)', () => {
   it('hands consecutive events over in batches of at most maxBatchSize, in order, and commits them', async () => {
     const client = testClient();
     const { topic } = await freshTopic(client, 1);
-    const producer = createEventProducer(client, { logger: testLogger });
-    cleanups.push(() => producer.disconnect());
+    const producer = cleanups.producer(client);
     const events = pings(25, ['school-b']);
     await producer.publish(topic, events);
     const groupId = uniqueName('it-group');
     const batches: string[][] = [];
     const single: string[] = [];
-    track(
-      runConsumer({
-        client,
-        groupId,
-        topics: [topic],
-        fromBeginning: true,
-        logger: testLogger,
-        ...fast,
-        maxBatchSize: 10,
-        batchHandler: (batch) => {
-          batches.push(batch.map((e) => e.id));
-          return Promise.resolve();
-        },
-        handler: (event) => {
-          single.push(event.id);
-          return Promise.resolve();
-        },
-      }),
-    );
+    cleanups.consumeFromStart(client, topic, {
+      groupId,
+      ...FAST_RETRIES,
+      maxBatchSize: 10,
+      batchHandler: (batch) => {
+        batches.push(batch.map((e) => e.id));
+        return Promise.resolve();
+      },
+      handler: (event) => {
+        single.push(event.id);
+        return Promise.resolve();
+      },
+    });
     await eventually(() => batches.flat().length + single.length === 25, 'all handled');
     // The burst was on the topic before the consumer started: one fetch, batches of 10, 10, 5.
     expect(batches.map((b) => b.length)).toEqual([10, 10, 5]);
@@ -65,36 +49,29 @@ describe('batch consumption (batchHandler)', () => {
   it('isolates a poison event by splitting its batch: it alone is dead-lettered, every other event handled once', async () => {
     const client = testClient();
     const { topic, dlq } = await freshTopic(client, 1);
-    const producer = createEventProducer(client, { logger: testLogger });
-    cleanups.push(() => producer.disconnect());
+    const producer = cleanups.producer(client);
     const events = pings(16, ['school-p']);
     const poison = events[11]!;
     await producer.publish(topic, events);
     const groupId = uniqueName('it-group');
     const handled: string[] = [];
     let batchCalls = 0;
-    track(
-      runConsumer({
-        client,
-        groupId,
-        topics: [topic],
-        fromBeginning: true,
-        logger: testLogger,
-        ...fast,
-        batchHandler: (batch) => {
-          batchCalls += 1;
-          // Validate first, then apply: a batch with the poison in it changes nothing.
-          if (batch.some((e) => e.id === poison.id)) return Promise.reject(rejected());
-          handled.push(...batch.map((e) => e.id));
-          return Promise.resolve();
-        },
-        handler: (event) => {
-          if (event.id === poison.id) return Promise.reject(rejected());
-          handled.push(event.id);
-          return Promise.resolve();
-        },
-      }),
-    );
+    cleanups.consumeFromStart(client, topic, {
+      groupId,
+      ...FAST_RETRIES,
+      batchHandler: (batch) => {
+        batchCalls += 1;
+        // Validate first, then apply: a batch with the poison in it changes nothing.
+        if (batch.some((e) => e.id === poison.id)) return Promise.reject(rejected());
+        handled.push(...batch.map((e) => e.id));
+        return Promise.resolve();
+      },
+      handler: (event) => {
+        if (event.id === poison.id) return Promise.reject(rejected());
+        handled.push(event.id);
+        return Promise.resolve();
+      },
+    });
     await eventually(
       async () => (await committedOffsets(client, groupId, topic))[0] === '16',
       'all committed',
@@ -112,30 +89,23 @@ describe('batch consumption (batchHandler)', () => {
   it('retries a batch that failed for another reason, whole, from its first offset', async () => {
     const client = testClient();
     const { topic, dlq } = await freshTopic(client, 1);
-    const producer = createEventProducer(client, { logger: testLogger });
-    cleanups.push(() => producer.disconnect());
+    const producer = cleanups.producer(client);
     const events = pings(6, ['school-t']);
     await producer.publish(topic, events);
     const groupId = uniqueName('it-group');
     const attempts: number[] = [];
     const handled: string[] = [];
-    track(
-      runConsumer({
-        client,
-        groupId,
-        topics: [topic],
-        fromBeginning: true,
-        logger: testLogger,
-        ...fast,
-        batchHandler: (batch, ctx) => {
-          attempts.push(ctx.attempt);
-          if (ctx.attempt < 3) return Promise.reject(new Error('database away'));
-          handled.push(...batch.map((e) => e.id));
-          return Promise.resolve();
-        },
-        handler: () => Promise.reject(new Error('not expected: no event goes alone')),
-      }),
-    );
+    cleanups.consumeFromStart(client, topic, {
+      groupId,
+      ...FAST_RETRIES,
+      batchHandler: (batch, ctx) => {
+        attempts.push(ctx.attempt);
+        if (ctx.attempt < 3) return Promise.reject(new Error('database away'));
+        handled.push(...batch.map((e) => e.id));
+        return Promise.resolve();
+      },
+      handler: () => Promise.reject(new Error('not expected: no event goes alone')),
+    });
     await eventually(async () => (await committedOffsets(client, groupId, topic))[0] === '6', 'committed');
     expect(attempts).toEqual([1, 2, 3]);
     expect(handled).toEqual(events.map((e) => e.id));

@@ -1,13 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { uniqueName } from '@isams-sync/testing';
 import { consumerGroupLag } from '../src/index';
 import { kafkajsOf, withAdmin } from '../src/kafka-client';
-import { freshTopic, testClient } from './support/kafka-test-kit';
+import { freshTopic, testClient, useCleanups } from './support/kafka-test-kit';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
+const cleanups = useCleanups();
 
 describe('consumerGroupLag (real Kafka)', () => {
   it('sums end offsets minus committed offsets over the partitions; an uncommitted partition counts from where the consumer would start', async () => {
@@ -16,7 +13,7 @@ describe('consumerGroupLag (real Kafka)', () => {
     const { topic: other } = await freshTopic(client, 1);
     const producer = kafkajsOf(client).producer();
     await producer.connect();
-    cleanups.push(() => producer.disconnect());
+    cleanups.defer(() => producer.disconnect());
     const records = (n: number, partition: number) =>
       Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: `v${i}`, partition }));
     await producer.send({ topic, acks: -1, messages: [...records(5, 0), ...records(3, 1)] });

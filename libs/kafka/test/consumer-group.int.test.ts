@@ -1,13 +1,10 @@
 import { eventually, uniqueName } from '@isams-sync/testing';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createEventProducer, runConsumer } from '../src/index';
+import { describe, expect, it } from 'vitest';
+import { runConsumer } from '../src/index';
 import type { ConsumerHandle } from '../src/index';
-import { FAST_GROUP, freshTopic, pings, testClient, testLogger } from './support/kafka-test-kit';
+import { FAST_GROUP, freshTopic, pings, testClient, testLogger, useCleanups } from './support/kafka-test-kit';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
+const cleanups = useCleanups();
 
 const partitionsOf = (c: ConsumerHandle, topic: string): number[] => c.assignments()[topic] ?? [];
 
@@ -15,8 +12,7 @@ describe('consumer group', () => {
   it('spreads partitions over two members and hands all to the survivor without losing messages', async () => {
     const client = testClient();
     const { topic } = await freshTopic(client, 6);
-    const producer = createEventProducer(client, { logger: testLogger });
-    cleanups.push(() => producer.disconnect());
+    const producer = cleanups.producer(client);
     const groupId = uniqueName('it-group');
     const seenBy = { a: new Set<string>(), b: new Set<string>() };
     const start = async (name: 'a' | 'b') => {
@@ -32,11 +28,11 @@ describe('consumer group', () => {
       return c;
     };
     const a = await start('a');
-    cleanups.push(() => a.stop());
+    cleanups.track(a);
     await a.ready;
     const b = await start('b');
     let bStopped = false;
-    cleanups.push(() => (bStopped ? Promise.resolve() : b.stop()));
+    cleanups.defer(() => (bStopped ? Promise.resolve() : b.stop()));
     await b.ready;
     // Member a learns of the rebalance at its next heartbeat; until then its old assignment shows.
     const split = () => [...partitionsOf(a, topic), ...partitionsOf(b, topic)].sort((x, y) => x - y);

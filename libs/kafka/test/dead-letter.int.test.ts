@@ -1,57 +1,41 @@
 import { eventually, uniqueName } from '@isams-sync/testing';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@isams-sync/events';
 import { AppError } from '@isams-sync/errors';
-import { createEventProducer, DLQ_HEADERS, runConsumer, topicOffsets } from '../src/index';
+import { DLQ_HEADERS, topicOffsets } from '../src/index';
 import { tenantPartitioner } from '../src/partitioner';
-import type { ConsumerHandle } from '../src/index';
 import {
   committedOffsets,
-  FAST_GROUP,
+  FAST_RETRIES,
   freshTopic,
   pings,
   readRaw,
   testClient,
-  testLogger,
+  useCleanups,
 } from './support/kafka-test-kit';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
-const track = (c: ConsumerHandle): ConsumerHandle => {
-  cleanups.push(() => c.stop());
-  return c;
-};
+const cleanups = useCleanups();
 const headersOf = (m: { headers?: Record<string, unknown> }) =>
   Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)]));
-const fast = { ...FAST_GROUP, backoff: { initialMs: 50, maxMs: 200, jitter: 0 } };
 
 describe('retries and dead-lettering', () => {
   it('retries a failing handler and commits once it succeeds', async () => {
     const client = testClient();
     const { topic, dlq } = await freshTopic(client, 1);
-    const producer = createEventProducer(client, { logger: testLogger });
-    cleanups.push(() => producer.disconnect());
+    const producer = cleanups.producer(client);
     const groupId = uniqueName('it-group');
     const attempts: number[] = [];
     const done: string[] = [];
-    track(
-      runConsumer({
-        client,
-        groupId,
-        topics: [topic],
-        fromBeginning: true,
-        maxAttempts: 5,
-        logger: testLogger,
-        ...fast,
-        handler: async (event, ctx) => {
-          attempts.push(ctx.attempt);
-          if (ctx.attempt < 3) throw new Error('transient');
-          done.push(event.id);
-        },
-      }),
-    );
+    cleanups.consumeFromStart(client, topic, {
+      groupId,
+      maxAttempts: 5,
+      ...FAST_RETRIES,
+      handler: async (event, ctx) => {
+        attempts.push(ctx.attempt);
+        if (ctx.attempt < 3) throw new Error('transient');
+        done.push(event.id);
+      },
+    });
     const [event] = pings(1, ['school-r']);
     await producer.publish(topic, [event!]);
     await eventually(() => done.length === 1, 'handled');
@@ -65,33 +49,26 @@ describe('retries and dead-lettering', () => {
   it('dead-letters a poison message at once and an always-failing event after maxAttempts, then carries on', async () => {
     const client = testClient();
     const { topic, dlq } = await freshTopic(client, 1);
-    const producer = createEventProducer(client, { logger: testLogger });
-    cleanups.push(() => producer.disconnect());
+    const producer = cleanups.producer(client);
     const groupId = uniqueName('it-group');
     const [bad, rejected, good] = pings(3, ['school-d']);
     const attemptsOfBad: number[] = [];
     const handled: CloudEvent[] = [];
-    track(
-      runConsumer({
-        client,
-        groupId,
-        topics: [topic],
-        fromBeginning: true,
-        maxAttempts: 3,
-        logger: testLogger,
-        ...fast,
-        handler: async (event, ctx) => {
-          if (event.id === bad!.id) {
-            attemptsOfBad.push(ctx.attempt);
-            throw new Error('handler keeps failing');
-          }
-          if (event.id === rejected!.id) {
-            throw new AppError({ code: 'TEST_REJECTED', kind: 'invalid_argument', message: 'not retryable' });
-          }
-          handled.push(event);
-        },
-      }),
-    );
+    cleanups.consumeFromStart(client, topic, {
+      groupId,
+      maxAttempts: 3,
+      ...FAST_RETRIES,
+      handler: async (event, ctx) => {
+        if (event.id === bad!.id) {
+          attemptsOfBad.push(ctx.attempt);
+          throw new Error('handler keeps failing');
+        }
+        if (event.id === rejected!.id) {
+          throw new AppError({ code: 'TEST_REJECTED', kind: 'invalid_argument', message: 'not retryable' });
+        }
+        handled.push(event);
+      },
+    });
     // A message that is not a CloudEvent (no ce_ headers, not JSON), then three events.
     await producer.publishRaw(topic, [
       { key: 'school-d', value: 'definitely not json', headers: { 'x-origin': 'test' } },
@@ -147,8 +124,7 @@ describe('transient failures are retried until they succeed', () => {
   it('pauses only the failing partition: the others go on, its later events wait in order, nothing is dead-lettered', async () => {
     const client = testClient();
     const { topic, dlq } = await freshTopic(client, 2);
-    const producer = createEventProducer(client, { logger: testLogger });
-    cleanups.push(() => producer.disconnect());
+    const producer = cleanups.producer(client);
     // Two schools on different partitions of a two-partition topic.
     const partitionOf = (tenant: string) =>
       tenantPartitioner()({
@@ -169,23 +145,16 @@ describe('transient failures are retried until they succeed', () => {
     let down = true;
     const handled: string[] = [];
     const attemptsOf = new Map<string, number>();
-    track(
-      runConsumer({
-        client,
-        groupId: uniqueName('it-group'),
-        topics: [topic],
-        fromBeginning: true,
-        logger: testLogger,
-        ...FAST_GROUP,
-        backoff: { initialMs: 100, maxMs: 400, jitter: 0 },
-        handler: async (event, ctx) => {
-          attemptsOf.set(event.id, ctx.attempt);
-          // School a's database is away; school b's work is not.
-          if (event.tenantid === a && down) throw unavailable();
-          handled.push(event.id);
-        },
-      }),
-    );
+    cleanups.consumeFromStart(client, topic, {
+      groupId: uniqueName('it-group'),
+      backoff: { initialMs: 100, maxMs: 400, jitter: 0 },
+      handler: async (event, ctx) => {
+        attemptsOf.set(event.id, ctx.attempt);
+        // School a's database is away; school b's work is not.
+        if (event.tenantid === a && down) throw unavailable();
+        handled.push(event.id);
+      },
+    });
     const first = await producer.publish(topic, pings(3, [a], uniqueName('a')));
     const second = await producer.publish(topic, pings(3, [b], uniqueName('b')));
     expect(first.partitions[0]!.partition).not.toBe(second.partitions[0]!.partition);
@@ -213,28 +182,21 @@ describe('transient failures are retried until they succeed', () => {
   it('a permanent failure (unknown event type, invalid data) is dead-lettered at the first attempt', async () => {
     const client = testClient();
     const { topic, dlq } = await freshTopic(client, 1);
-    const producer = createEventProducer(client, { logger: testLogger });
-    cleanups.push(() => producer.disconnect());
+    const producer = cleanups.producer(client);
     const [event] = pings(1, ['school-p']);
     const attempts: number[] = [];
-    track(
-      runConsumer({
-        client,
-        groupId: uniqueName('it-group'),
-        topics: [topic],
-        fromBeginning: true,
-        logger: testLogger,
-        ...fast,
-        handler: async (_e, ctx) => {
-          attempts.push(ctx.attempt);
-          throw new AppError({
-            code: 'EVENT_TYPE_UNKNOWN',
-            kind: 'invalid_argument',
-            message: 'Unknown event type',
-          });
-        },
-      }),
-    );
+    cleanups.consumeFromStart(client, topic, {
+      groupId: uniqueName('it-group'),
+      ...FAST_RETRIES,
+      handler: async (_e, ctx) => {
+        attempts.push(ctx.attempt);
+        throw new AppError({
+          code: 'EVENT_TYPE_UNKNOWN',
+          kind: 'invalid_argument',
+          message: 'Unknown event type',
+        });
+      },
+    });
     await producer.publish(topic, [event!]);
     const [dead] = await readRaw(client, dlq, 1);
     expect(attempts).toEqual([1]);

@@ -1,22 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { eventually, uniqueName } from '@isams-sync/testing';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AppError } from '@isams-sync/errors';
-import { createEventProducer, DLQ_HEADERS, headerValue, runConsumer, topicOffsets } from '../src/index';
-import type { ConsumerHandle } from '../src/index';
+import { DLQ_HEADERS, headerValue, topicOffsets } from '../src/index';
 import { parseFromOffset } from '../src/dlq-replay';
-import { FAST_GROUP, freshTopic, pings, readRaw, testClient, testLogger } from './support/kafka-test-kit';
+import { freshTopic, pings, readRaw, testClient, useCleanups } from './support/kafka-test-kit';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
-const track = (c: ConsumerHandle): ConsumerHandle => {
-  cleanups.push(() => c.stop());
-  return c;
-};
+const cleanups = useCleanups();
 
 /** The operators' command, as they run it: `npm run dlq -- …`. */
 function dlqCli(brokers: readonly string[], ...args: string[]): { status: number | null; out: string } {
@@ -33,8 +25,7 @@ describe('dead-letter replay (npm run dlq)', () => {
   it('lists, dry-runs and replays a dead letter to its original topic, where it is processed once', async () => {
     const client = testClient();
     const { topic, dlq } = await freshTopic(client, 3);
-    const producer = createEventProducer(client, { logger: testLogger });
-    cleanups.push(() => producer.disconnect());
+    const producer = cleanups.producer(client);
     const [target, other, plain] = pings(3, ['school-r'], uniqueName('run'));
     const group = uniqueName('it-group');
     const otherGroup = uniqueName('it-other');
@@ -42,42 +33,28 @@ describe('dead-letter replay (npm run dlq)', () => {
     let upgraded = false;
     const deliveries = new Map<string, number>();
     const effects = new Map<string, number>();
-    track(
-      runConsumer({
-        client,
-        groupId: group,
-        topics: [topic],
-        fromBeginning: true,
-        logger: testLogger,
-        ...FAST_GROUP,
-        handler: async (event) => {
-          deliveries.set(event.id, (deliveries.get(event.id) ?? 0) + 1);
-          if (event.id === target!.id && !upgraded)
-            throw new AppError({
-              code: 'EVENT_TYPE_UNKNOWN',
-              kind: 'invalid_argument',
-              message: 'unknown schema',
-            });
-          // Idempotent: one effect per event id, however often it arrives.
-          if (!effects.has(event.id)) effects.set(event.id, 1);
-        },
-      }),
-    );
+    cleanups.consumeFromStart(client, topic, {
+      groupId: group,
+      handler: async (event) => {
+        deliveries.set(event.id, (deliveries.get(event.id) ?? 0) + 1);
+        if (event.id === target!.id && !upgraded)
+          throw new AppError({
+            code: 'EVENT_TYPE_UNKNOWN',
+            kind: 'invalid_argument',
+            message: 'unknown schema',
+          });
+        // Idempotent: one effect per event id, however often it arrives.
+        if (!effects.has(event.id)) effects.set(event.id, 1);
+      },
+    });
     // Another group of the same topic gives up on another event.
-    track(
-      runConsumer({
-        client,
-        groupId: otherGroup,
-        topics: [topic],
-        fromBeginning: true,
-        logger: testLogger,
-        ...FAST_GROUP,
-        handler: async (event) => {
-          if (event.id === other!.id)
-            throw new AppError({ code: 'TEST_REJECTED', kind: 'failed_precondition', message: 'rejected' });
-        },
-      }),
-    );
+    cleanups.consumeFromStart(client, topic, {
+      groupId: otherGroup,
+      handler: async (event) => {
+        if (event.id === other!.id)
+          throw new AppError({ code: 'TEST_REJECTED', kind: 'failed_precondition', message: 'rejected' });
+      },
+    });
     await producer.publish(topic, [target!, other!, plain!]);
     const dead = await readRaw(client, dlq, 2);
     expect(dead.map((r) => headerValue(r.headers, 'ce_id')).sort()).toEqual([target!.id, other!.id].sort());

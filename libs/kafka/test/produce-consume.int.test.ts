@@ -1,15 +1,7 @@
 import { eventually, uniqueName } from '@isams-sync/testing';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@isams-sync/events';
-import {
-  createEventProducer,
-  ensureTopics,
-  isTopicNotReadyError,
-  runConsumer,
-  tailTopic,
-  topicOffsets,
-} from '../src/index';
-import type { ConsumerHandle, EventProducer } from '../src/index';
+import { ensureTopics, isTopicNotReadyError, runConsumer, tailTopic, topicOffsets } from '../src/index';
 import {
   committedOffsets,
   FAST_GROUP,
@@ -18,22 +10,16 @@ import {
   readRaw,
   testClient,
   testLogger,
+  useCleanups,
 } from './support/kafka-test-kit';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
-const track = <T extends ConsumerHandle | EventProducer>(x: T): T => {
-  cleanups.push(() => ('stop' in x ? x.stop() : x.disconnect()));
-  return x;
-};
+const cleanups = useCleanups();
 
 describe('produce → consume (binary mode)', () => {
   it('round-trips events with ce_ headers, tenant keys and per-tenant order', async () => {
     const client = testClient();
     const { topic } = await freshTopic(client, 3);
-    const producer = track(createEventProducer(client, { logger: testLogger }));
+    const producer = cleanups.producer(client);
     const events = pings(12, ['school-a', 'school-b', 'school-c']);
     const result = await producer.publish(topic, events);
     expect(result.count).toBe(12);
@@ -57,17 +43,10 @@ describe('produce → consume (binary mode)', () => {
 
     const received: CloudEvent[] = [];
     const groupId = uniqueName('it-group');
-    const consumer = track(
-      runConsumer({
-        client,
-        groupId,
-        topics: [topic],
-        fromBeginning: true,
-        logger: testLogger,
-        ...FAST_GROUP,
-        handler: async (event) => void received.push(event),
-      }),
-    );
+    const consumer = cleanups.consumeFromStart(client, topic, {
+      groupId,
+      handler: async (event) => void received.push(event),
+    });
     await consumer.ready;
     await eventually(() => received.length >= 12, '12 events');
     expect(new Map(received.map((e) => [e.id, e]))).toEqual(new Map(events.map((e) => [e.id, e])));
@@ -90,7 +69,7 @@ describe('produce → consume (binary mode)', () => {
   it('uses an idempotent producer: records carry a producer id and sequences, no duplicates', async () => {
     const client = testClient();
     const { topic } = await freshTopic(client, 1);
-    const producer = track(createEventProducer(client, { logger: testLogger, maxBatchSize: 7 }));
+    const producer = cleanups.producer(client, { maxBatchSize: 7 });
     const events = pings(30, ['school-x']);
     const result = await producer.publish(topic, events);
     expect(result.partitions.length).toBe(5); // 30 records in batches of 7
@@ -104,9 +83,9 @@ describe('produce → consume (binary mode)', () => {
   it('pauses and resumes fetching', async () => {
     const client = testClient();
     const { topic } = await freshTopic(client, 1);
-    const producer = track(createEventProducer(client, { logger: testLogger }));
+    const producer = cleanups.producer(client);
     const received: CloudEvent[] = [];
-    const consumer = track(
+    const consumer = cleanups.track(
       runConsumer({
         client,
         groupId: uniqueName('it-group'),
@@ -133,7 +112,7 @@ describe('produce → consume (binary mode)', () => {
   it('finishes and commits the in-flight message on stop', async () => {
     const client = testClient();
     const { topic } = await freshTopic(client, 1);
-    const producer = track(createEventProducer(client, { logger: testLogger }));
+    const producer = cleanups.producer(client);
     const groupId = uniqueName('it-group');
     let started = false;
     let finished = false;
@@ -161,17 +140,10 @@ describe('produce → consume (binary mode)', () => {
     const client = testClient();
     const topic = uniqueName('it-late-topic');
     const received: CloudEvent[] = [];
-    const consumer = track(
-      runConsumer({
-        client,
-        groupId: uniqueName('it-late'),
-        topics: [topic],
-        fromBeginning: true,
-        logger: testLogger,
-        ...FAST_GROUP,
-        handler: async (event) => void received.push(event),
-      }),
-    );
+    const consumer = cleanups.consumeFromStart(client, topic, {
+      groupId: uniqueName('it-late'),
+      handler: async (event) => void received.push(event),
+    });
     let joined = false;
     void consumer.ready.then(() => (joined = true));
     // The first subscribe attempts fail with UNKNOWN_TOPIC_OR_PARTITION while the topic is absent.
@@ -181,7 +153,7 @@ describe('produce → consume (binary mode)', () => {
       { name: topic, partitions: 2, configEntries: {}, keying: 'tenant', description: 'test' },
     ]);
     await consumer.ready;
-    const producer = track(createEventProducer(client, { logger: testLogger }));
+    const producer = cleanups.producer(client);
     const events = pings(4, ['school-a', 'school-b']);
     await producer.publish(topic, events);
     await eventually(() => received.length >= 4, '4 events');
@@ -210,29 +182,22 @@ describe('produce → consume (binary mode)', () => {
   it('commits handled offsets every commitBatchSize messages, and the rest at the end of the batch', async () => {
     const client = testClient();
     const { topic } = await freshTopic(client, 1);
-    const producer = track(createEventProducer(client, { logger: testLogger }));
+    const producer = cleanups.producer(client);
     const events = pings(300, ['school-a']);
     for (let i = 0; i < events.length; i += 100) await producer.publish(topic, events.slice(i, i + 100));
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     let handled = 0;
     const groupId = uniqueName('it-batched');
-    track(
-      runConsumer({
-        client,
-        groupId,
-        topics: [topic],
-        fromBeginning: true,
-        logger: testLogger,
-        ...FAST_GROUP,
-        commitBatchSize: 50,
-        commitIntervalMs: 600_000,
-        handler: async () => {
-          if (handled === 150) await gate;
-          handled += 1;
-        },
-      }),
-    );
+    cleanups.consumeFromStart(client, topic, {
+      groupId,
+      commitBatchSize: 50,
+      commitIntervalMs: 600_000,
+      handler: async () => {
+        if (handled === 150) await gate;
+        handled += 1;
+      },
+    });
     const committed = async () => Number((await committedOffsets(client, groupId, topic))[0] ?? -1);
     await eventually(async () => handled === 150 && (await committed()) === 150, '150 handled and committed');
     // Held at the 151st message: exactly the first 150 are committed, nothing beyond.
@@ -247,7 +212,7 @@ describe('tailTopic fromOffsets', () => {
   it('starts each listed partition at the given offset (the reference subscriber follows from captured end offsets)', async () => {
     const client = testClient();
     const { topic } = await freshTopic(client, 1);
-    const producer = track(createEventProducer(client, { logger: testLogger }));
+    const producer = cleanups.producer(client);
     await producer.publish(topic, pings(3, ['school-a']));
     const [ends] = await topicOffsets(client, topic);
     expect(ends!.high).toBe('3');
@@ -261,7 +226,7 @@ describe('tailTopic fromOffsets', () => {
         fromOffsets: { 0: ends!.high },
       },
     );
-    cleanups.push(() => tail.stop());
+    cleanups.track(tail);
     await tail.ready;
     await eventually(() => seen.length >= 2, 'two records from offset 3');
     expect(seen).toEqual(['3:school-b', '4:school-b']);

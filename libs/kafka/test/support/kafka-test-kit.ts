@@ -1,11 +1,28 @@
 import { getTestInfra, uniqueName } from '@isams-sync/testing';
+import { afterEach } from 'vitest';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
 import type { TopicSpec } from '@isams-sync/events';
 import { platformPingV1 } from '@isams-sync/events';
 import type { CloudEvent } from '@isams-sync/events';
-import { createKafkaClient, ensureTopics, groupOffsets, readTopic } from '../../src/index';
-import type { KafkaClient, KafkaClientOptions, TopicRecord } from '../../src/index';
+import {
+  createEventProducer,
+  createKafkaClient,
+  ensureTopics,
+  groupOffsets,
+  readTopic,
+  runConsumer,
+} from '../../src/index';
+import type {
+  ConsumerHandle,
+  EventProducer,
+  EventProducerOptions,
+  KafkaClient,
+  KafkaClientOptions,
+  RunConsumerOptions,
+  TopicRecord,
+  TopicTail,
+} from '../../src/index';
 
 /** Quiet by default; `TEST_LOG_LEVEL=debug` shows kafkajs logs. */
 export const testLogger: Logger = createLogger({
@@ -15,6 +32,58 @@ export const testLogger: Logger = createLogger({
 
 /** Short timeouts so failures surface fast. */
 export const FAST_GROUP = { sessionTimeoutMs: 6000, heartbeatIntervalMs: 1000, rebalanceTimeoutMs: 10_000 };
+
+/** {@link FAST_GROUP} with a short back-off without jitter, for tests of retries. */
+export const FAST_RETRIES = { ...FAST_GROUP, backoff: { initialMs: 50, maxMs: 200, jitter: 0 } };
+
+/** What a test started and must stop; see {@link useCleanups}. */
+export interface Cleanups {
+  /** Runs `fn` after the current test (the last one registered runs first). */
+  defer(fn: () => Promise<void>): void;
+  /** Stops the consumer or tail (disconnects the producer) after the current test; returns it. */
+  track<T extends ConsumerHandle | TopicTail | EventProducer>(x: T): T;
+  /** A producer with the quiet test logger, disconnected after the current test. */
+  producer(client: KafkaClient, options?: EventProducerOptions): EventProducer;
+  /**
+   * A consumer of `topic` from its beginning, with the quiet test logger and {@link FAST_GROUP}
+   * timings unless `options` say otherwise, stopped after the current test.
+   */
+  consumeFromStart(
+    client: KafkaClient,
+    topic: string,
+    options: Omit<RunConsumerOptions, 'client' | 'topics'>,
+  ): ConsumerHandle;
+}
+
+/**
+ * Call once at the top of a test file: after each of its tests, whatever the test tracked is
+ * stopped, last first, so no consumer or producer outlives its test.
+ */
+export function useCleanups(): Cleanups {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    while (cleanups.length > 0) await cleanups.pop()!();
+  });
+  const defer = (fn: () => Promise<void>): void => void cleanups.push(fn);
+  const track = <T extends ConsumerHandle | TopicTail | EventProducer>(x: T): T => {
+    defer(() => ('stop' in x ? x.stop() : x.disconnect()));
+    return x;
+  };
+  const producer = (client: KafkaClient, options: EventProducerOptions = {}): EventProducer =>
+    track(createEventProducer(client, { logger: testLogger, ...options }));
+  const consumeFromStart: Cleanups['consumeFromStart'] = (client, topic, options) =>
+    track(
+      runConsumer({
+        client,
+        topics: [topic],
+        fromBeginning: true,
+        logger: testLogger,
+        ...FAST_GROUP,
+        ...options,
+      }),
+    );
+  return { defer, track, producer, consumeFromStart };
+}
 
 export function testClient(overrides: Partial<KafkaClientOptions> = {}): KafkaClient {
   return createKafkaClient({
