@@ -5,6 +5,7 @@ import { createLogger } from '@isams-sync/logger';
 import { testServiceIdentityDir, uniqueName } from '@isams-sync/testing';
 import { createRosterGateway } from '../../src/adapters/grpc-clients/roster.gateway';
 import type { RosterGateway } from '../../src/adapters/grpc-clients/roster.gateway';
+import type { RemovalThresholds } from '../../src/domain/models/roster.models';
 import type { CallContext } from '../../src/domain/principal';
 
 /** What the in-process roster received: the RPC, the school and the decoded request. */
@@ -251,7 +252,7 @@ describe('the roster gateway (gRPC client) against an in-process RosterService',
   });
 
   it('reads and replaces the removal thresholds', async () => {
-    const expected = {
+    const expected: RemovalThresholds = {
       default: { percent: 10, min: 5 },
       byType: [{ entityType: 'staff', percent: 20, min: 2 }],
     };
