@@ -73,16 +73,25 @@ interface Upstreams {
   readonly bookings: BookingsGateway;
 }
 
-/**
- * What the gateway has brought up: the database, upstream clients, servers and readiness when it is
- * created, the bound ports and the ops server as `start` gets to them. `stop` closes what is there,
- * also after a start that failed half-way.
- */
-interface Running extends Upstreams {
+/** The parts every created gateway has. */
+interface Built {
   readonly mongo: MongoConnection;
   readonly http: FastifyInstance;
   readonly operatorHttp: FastifyInstance | undefined;
   readonly readiness: Readiness;
+}
+
+/**
+ * What the gateway has brought up so far, filled as the parts come up (the database, the upstream
+ * clients, the servers and readiness when it is created; the bound ports and the ops server when it
+ * starts): `stopGateway` closes exactly that, also after a creation or a start that failed half-way.
+ */
+interface Running {
+  mongo?: MongoConnection;
+  upstreams?: Upstreams;
+  http?: FastifyInstance;
+  operatorHttp?: FastifyInstance | undefined;
+  readiness?: Readiness;
   httpPort: number;
   operatorPort: number;
   ops?: OpsServer;
@@ -102,23 +111,16 @@ export async function createGatewayApp(
       pretty: config.NODE_ENV === 'development',
     });
   const w: Wiring = { config, logger, metrics: createMetrics({ service: 'gateway' }) };
-  const mongo = await connectDatabase(w);
-  const access = createAccess(config, mongo);
-  const upstreams = createUpstreams(config, overrides);
-  const { http, operatorHttp } = await buildServers(w, access, upstreams);
-  const running: Running = {
-    mongo,
-    ...upstreams,
-    http,
-    operatorHttp,
-    readiness: createGatewayReadiness(w, mongo),
-    httpPort: 0,
-    operatorPort: 0,
-  };
+  const running: Running = { httpPort: 0, operatorPort: 0 };
+  const built = await buildGateway(w, overrides, running).catch(async (err: unknown) => {
+    // No app is returned that could be stopped: what was opened is closed here.
+    await stopGateway(running).catch(() => undefined);
+    throw err;
+  });
   return {
-    http,
-    operatorHttp,
-    mongo,
+    http: built.http,
+    operatorHttp: built.operatorHttp,
+    mongo: built.mongo,
     get httpPort() {
       return running.httpPort;
     },
@@ -128,7 +130,7 @@ export async function createGatewayApp(
     get opsPort() {
       return running.ops?.port ?? 0;
     },
-    start: () => startGateway(w, running),
+    start: () => startGateway(w, built, running),
     stop() {
       running.stopping ??= stopGateway(running);
       return running.stopping;
@@ -136,37 +138,49 @@ export async function createGatewayApp(
   };
 }
 
+/** The database, who may call, the upstream clients, the servers, then readiness (none listening yet). */
+async function buildGateway(w: Wiring, overrides: GatewayAppOverrides, r: Running): Promise<Built> {
+  const mongo = (r.mongo = await connectDatabase(w));
+  const access = createAccess(w.config, mongo);
+  const upstreams = (r.upstreams = createUpstreams(w.config, overrides));
+  const { http, operatorHttp } = await buildServers(w, access, upstreams);
+  r.http = http;
+  r.operatorHttp = operatorHttp;
+  const readiness = (r.readiness = createGatewayReadiness(w, mongo));
+  return { mongo, http, operatorHttp, readiness };
+}
+
 // ---- start and stop -----------------------------------------------------------------------------
 
 /** The public listener, the operator listener (when configured), readiness, then the ops server. */
-async function startGateway(w: Wiring, r: Running): Promise<void> {
+async function startGateway(w: Wiring, b: Built, r: Running): Promise<void> {
   const { config, logger } = w;
-  await r.http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
-  r.httpPort = boundPort(r.http, config.HTTP_PORT);
-  if (r.operatorHttp !== undefined) {
-    await r.operatorHttp.listen({ host: config.GATEWAY_OPERATOR_HOST, port: config.GATEWAY_OPERATOR_PORT });
-    r.operatorPort = boundPort(r.operatorHttp, config.GATEWAY_OPERATOR_PORT);
+  await b.http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+  r.httpPort = boundPort(b.http, config.HTTP_PORT);
+  if (b.operatorHttp !== undefined) {
+    await b.operatorHttp.listen({ host: config.GATEWAY_OPERATOR_HOST, port: config.GATEWAY_OPERATOR_PORT });
+    r.operatorPort = boundPort(b.operatorHttp, config.GATEWAY_OPERATOR_PORT);
   }
-  await r.readiness.start();
+  await b.readiness.start();
   const ops = (r.ops = await startOpsServer({
     port: config.OPS_PORT,
     metrics: w.metrics,
     logger,
-    readiness: () => r.readiness.isReady(),
+    readiness: () => b.readiness.isReady(),
   }));
   logger.info({ httpPort: r.httpPort, operatorPort: r.operatorPort, opsPort: ops.port }, 'gateway listening');
 }
 
 /** Readiness off; the listeners, the ops server, the upstream clients, then the database. */
 async function stopGateway(r: Running): Promise<void> {
-  r.readiness.stop();
-  await r.http.close();
+  r.readiness?.stop();
+  await r.http?.close();
   await r.operatorHttp?.close();
   await r.ops?.close();
-  r.connector.close();
-  r.roster.close();
-  r.bookings.close();
-  await r.mongo.close();
+  r.upstreams?.connector.close();
+  r.upstreams?.roster.close();
+  r.upstreams?.bookings.close();
+  await r.mongo?.close();
 }
 
 /** The port a listening server is bound to (`fallback` when it has no address). */
