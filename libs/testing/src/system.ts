@@ -72,16 +72,12 @@ interface SystemPlan {
   readonly common: Record<string, string>;
 }
 
+/** Each service's listeners: gRPC (the gateway: HTTP and operator) and ops. */
 interface SystemPorts {
-  readonly connGrpc: number;
-  readonly connOps: number;
-  readonly rosterGrpc: number;
-  readonly rosterOps: number;
-  readonly bookGrpc: number;
-  readonly bookOps: number;
-  readonly gwHttp: number;
-  readonly gwOps: number;
-  readonly gwOperator: number;
+  readonly connector: { readonly grpc: number; readonly ops: number };
+  readonly roster: { readonly grpc: number; readonly ops: number };
+  readonly bookings: { readonly grpc: number; readonly ops: number };
+  readonly gateway: { readonly http: number; readonly ops: number; readonly operator: number };
 }
 
 /** What has been started so far: `stopSystem` stops exactly that, also after a start that failed half-way. */
@@ -133,7 +129,12 @@ async function prepareSystem(options: StartSystemOptions): Promise<SystemPlan> {
   };
   const [connGrpc, connOps, rosterGrpc, rosterOps, bookGrpc, bookOps, gwHttp, gwOps, gwOperator] =
     await Promise.all(Array.from({ length: 9 }, () => freePort()));
-  const ports = { connGrpc, connOps, rosterGrpc, rosterOps, bookGrpc, bookOps, gwHttp, gwOps, gwOperator };
+  const ports = {
+    connector: { grpc: connGrpc, ops: connOps },
+    roster: { grpc: rosterGrpc, ops: rosterOps },
+    bookings: { grpc: bookGrpc, ops: bookOps },
+    gateway: { http: gwHttp, ops: gwOps, operator: gwOperator },
+  };
   const spoolDir = mkdtempSync(join(tmpdir(), 'isams-sync-spool-'));
   // Fresh service-identity keys per system, as the chart generates per release.
   const identityDir = writeServiceKeys(mkdtempSync(join(tmpdir(), 'isams-sync-identity-')));
@@ -183,17 +184,28 @@ async function createSystemTopics(kafkaBrokers: string[]): Promise<RunningSystem
 
 // ---- processes ----------------------------------------------------------------------------------
 
-/** Starts one service with the common and its own environment and waits until `/ready` answers. */
+/**
+ * Starts one service with the common environment, its ports and database, and its own environment
+ * (the caller's `env` last), and waits until `/ready` answers.
+ */
 async function startService(
   { plan, options, started }: Starting,
   name: ServiceName,
-  opsPort: number,
   env: Record<string, string>,
 ): Promise<ServiceProcess> {
+  const ports = plan.ports[name];
+  const opsPort = ports.ops;
   const proc = await startServiceProcess({
     name: `${name}-${plan.suffix}`,
     entry: `services/${name}/src/main.ts`,
-    env: { ...plan.common, OPS_PORT: String(opsPort), ...env, ...options.env?.[name] },
+    env: {
+      ...plan.common,
+      OPS_PORT: String(opsPort),
+      ...('grpc' in ports ? { GRPC_PORT: String(ports.grpc) } : {}),
+      MONGO_DB: plan.databases[name],
+      ...env,
+      ...options.env?.[name],
+    },
     ready: { url: `http://127.0.0.1:${opsPort}/ready`, timeoutMs: 120_000 },
     ...(options.logDir ? { logDir: options.logDir } : {}),
   });
@@ -202,28 +214,25 @@ async function startService(
 }
 
 function startConnector(s: Starting): Promise<ServiceProcess> {
-  const { topics, ports } = s.plan;
-  return startService(s, 'connector', ports.connOps, {
-    GRPC_PORT: String(ports.connGrpc),
+  const { topics, spoolDir } = s.plan;
+  return startService(s, 'connector', {
     RAW_DATASETS_TOPIC: topics.raw,
     SYNC_RUNS_TOPIC: topics.runs,
     SYNC_RUNS_GROUP_ID: uniqueName('connector-runs'),
-    MONGO_DB: s.plan.databases.connector,
     CONNECTOR_KEK: randomBytes(32).toString('base64'),
     // The simulator listens on loopback: the development settings, explicitly.
     CONNECTOR_ALLOW_PRIVATE_EGRESS: 'true',
     ISAMS_ALLOW_INSECURE_LOOPBACK: 'true',
     SCHEDULER_ENABLED: 'false',
     MANUAL_TRIGGER_LIMIT: '100',
-    SPOOL_DIR: s.plan.spoolDir,
+    SPOOL_DIR: spoolDir,
     PROGRESS_INTERVAL_MS: '200ms',
   });
 }
 
 function startRoster(s: Starting): Promise<ServiceProcess> {
-  const { topics, ports } = s.plan;
-  return startService(s, 'roster', ports.rosterOps, {
-    GRPC_PORT: String(ports.rosterGrpc),
+  const { topics } = s.plan;
+  return startService(s, 'roster', {
     RAW_DATASETS_TOPIC: topics.raw,
     ROSTER_CHANGES_TOPIC: topics.changes,
     ROSTER_STATE_TOPIC: topics.state,
@@ -231,7 +240,6 @@ function startRoster(s: Starting): Promise<ServiceProcess> {
     ROSTER_STATE_DIRECTORY_TOPIC: topics.stateDirectory,
     SYNC_RUNS_TOPIC: topics.runs,
     RAW_DATASETS_GROUP_ID: uniqueName('roster-raw'),
-    MONGO_DB: s.plan.databases.roster,
     HOLD_THRESHOLD_PERCENT: String(s.options.holdPercent ?? 10),
     HOLD_THRESHOLD_MIN: String(s.options.holdMin ?? 5),
   });
@@ -239,29 +247,26 @@ function startRoster(s: Starting): Promise<ServiceProcess> {
 
 function startBookings(s: Starting): Promise<ServiceProcess> {
   const { topics, ports } = s.plan;
-  return startService(s, 'bookings', ports.bookOps, {
-    GRPC_PORT: String(ports.bookGrpc),
+  return startService(s, 'bookings', {
     ROSTER_CHANGES_TOPIC: topics.changes,
     BOOKINGS_EVENTS_TOPIC: topics.bookings,
     ROSTER_CHANGES_GROUP_ID: uniqueName('bookings-changes'),
-    MONGO_DB: s.plan.databases.bookings,
-    ROSTER_GRPC_ADDRESS: `127.0.0.1:${ports.rosterGrpc}`,
+    ROSTER_GRPC_ADDRESS: `127.0.0.1:${ports.roster.grpc}`,
   });
 }
 
 function startGateway(s: Starting): Promise<ServiceProcess> {
   const { ports } = s.plan;
-  return startService(s, 'gateway', ports.gwOps, {
-    MONGO_DB: s.plan.databases.gateway,
+  return startService(s, 'gateway', {
     HTTP_HOST: '127.0.0.1',
-    HTTP_PORT: String(ports.gwHttp),
-    CONNECTOR_GRPC_ADDRESS: `127.0.0.1:${ports.connGrpc}`,
-    ROSTER_GRPC_ADDRESS: `127.0.0.1:${ports.rosterGrpc}`,
-    BOOKINGS_GRPC_ADDRESS: `127.0.0.1:${ports.bookGrpc}`,
+    HTTP_PORT: String(ports.gateway.http),
+    CONNECTOR_GRPC_ADDRESS: `127.0.0.1:${ports.connector.grpc}`,
+    ROSTER_GRPC_ADDRESS: `127.0.0.1:${ports.roster.grpc}`,
+    BOOKINGS_GRPC_ADDRESS: `127.0.0.1:${ports.bookings.grpc}`,
     GATEWAY_TOKEN_PEPPER: randomBytes(32).toString('hex'),
     GATEWAY_OPERATOR_TOKEN: s.plan.operatorToken,
     GATEWAY_OPERATOR_HOST: '127.0.0.1',
-    GATEWAY_OPERATOR_PORT: String(ports.gwOperator),
+    GATEWAY_OPERATOR_PORT: String(ports.gateway.operator),
   });
 }
 
@@ -293,20 +298,20 @@ function systemHandle(
   stop: () => Promise<void>,
 ): RunningSystem {
   const { ports, operatorToken, identityDir } = plan;
-  const gatewayUrl = `http://127.0.0.1:${ports.gwHttp}`;
-  const operatorUrl = `http://127.0.0.1:${ports.gwOperator}`;
+  const gatewayUrl = `http://127.0.0.1:${ports.gateway.http}`;
+  const operatorUrl = `http://127.0.0.1:${ports.gateway.operator}`;
   return {
     gatewayUrl,
     operatorUrl,
     simulator,
-    connectorAddress: `127.0.0.1:${ports.connGrpc}`,
-    rosterAddress: `127.0.0.1:${ports.rosterGrpc}`,
-    bookingsAddress: `127.0.0.1:${ports.bookGrpc}`,
+    connectorAddress: `127.0.0.1:${ports.connector.grpc}`,
+    rosterAddress: `127.0.0.1:${ports.roster.grpc}`,
+    bookingsAddress: `127.0.0.1:${ports.bookings.grpc}`,
     opsUrls: {
-      connector: `http://127.0.0.1:${ports.connOps}`,
-      roster: `http://127.0.0.1:${ports.rosterOps}`,
-      bookings: `http://127.0.0.1:${ports.bookOps}`,
-      gateway: `http://127.0.0.1:${ports.gwOps}`,
+      connector: `http://127.0.0.1:${ports.connector.ops}`,
+      roster: `http://127.0.0.1:${ports.roster.ops}`,
+      bookings: `http://127.0.0.1:${ports.bookings.ops}`,
+      gateway: `http://127.0.0.1:${ports.gateway.ops}`,
     },
     operatorToken,
     identityDir,
