@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGrpcServer, loadProtoPackage, loadServiceKeyring, unary } from '@isams-sync/grpc';
-import type { GrpcServerHandle, RosterServiceProtoGrpcType, rosterV1 } from '@isams-sync/grpc';
-import { createLogger } from '@isams-sync/logger';
-import { testServiceIdentityDir, uniqueName } from '@isams-sync/testing';
+import { loadServiceKeyring, unary } from '@isams-sync/grpc';
+import type { GrpcServerHandle, rosterV1 } from '@isams-sync/grpc';
+import { startRosterStandIn, testServiceIdentityDir, uniqueName } from '@isams-sync/testing';
 import { createRosterGateway } from '../../src/adapters/grpc-clients/roster.gateway';
 import type { RosterGateway } from '../../src/adapters/grpc-clients/roster.gateway';
 import type { RemovalThresholds } from '../../src/domain/models/roster.models';
@@ -57,7 +56,6 @@ const thresholds: rosterV1.RemovalThresholds = {
 
 /** A real in-process RosterService (same proto) that records each request and answers with fixed data. */
 async function startRecordingRoster(received: Received[]): Promise<GrpcServerHandle> {
-  const pkg = loadProtoPackage<RosterServiceProtoGrpcType>('isams_sync/roster/v1/roster_service.proto');
   const answer = <Req, Res>(method: string, response: Res) =>
     unary<Req, Res>((request, ctx) => {
       received.push({ method, tenantId: ctx.tenantId, request });
@@ -94,20 +92,7 @@ async function startRecordingRoster(received: Received[]): Promise<GrpcServerHan
     PreviewRunUndo: answer('PreviewRunUndo', undo),
     UndoRun: answer('UndoRun', { ...undo, status: 'undoing', undoneBy: 'admin' }),
   };
-  return createGrpcServer({
-    logger: createLogger({ service: 'roster-stand-in', level: 'silent' }),
-    port: 0,
-    host: '127.0.0.1',
-    identity: loadServiceKeyring(testServiceIdentityDir(), 'roster'),
-    services: [
-      {
-        name: 'isams_sync.roster.v1.RosterService',
-        definition: pkg.isams_sync.roster.v1.RosterService.service,
-        implementation: implementation as rosterV1.RosterServiceHandlers,
-        callers: { default: ['gateway'] },
-      },
-    ],
-  });
+  return startRosterStandIn({ implementation, callers: ['gateway'] });
 }
 
 describe('the roster gateway (gRPC client) against an in-process RosterService', () => {
