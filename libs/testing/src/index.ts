@@ -29,5 +29,6 @@ export {
 export { dashboardSignInUrl, startSystem, type RunningSystem, type StartSystemOptions } from './system';
 export { PrivateInfra } from './private-infra';
 export { testClientIdentity, testServiceIdentityDir } from './service-identity';
+export { startRosterStandIn, type RosterStandInOptions } from './roster-stand-in';
 export { grpcHealthStatus, probeEveryMethod } from './grpc-probe';
 export { startSmtpServer, type TestSmtpServer, type ReceivedMail } from './smtp-server';

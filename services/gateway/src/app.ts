@@ -3,12 +3,13 @@ import { serviceKeyringFromConfig } from '@isams-sync/grpc';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
 import { createMetrics, createReadiness, startOpsServer } from '@isams-sync/metrics';
-import type { OpsServer } from '@isams-sync/metrics';
+import type { Metrics, OpsServer, Readiness } from '@isams-sync/metrics';
 import { connectMongo, ensureIndexes, mongoReadinessCheck } from '@isams-sync/mongo';
 import type { MongoConnection } from '@isams-sync/mongo';
 import type { FastifyInstance } from 'fastify';
 import type { GatewayConfig } from './config';
 import { createJwtVerifier } from './adapters/auth/jwt-verifier';
+import type { JwtVerifier } from './adapters/auth/jwt-verifier';
 import { createConnectorGateway } from './adapters/grpc-clients/connector.gateway';
 import type { ConnectorGateway } from './adapters/grpc-clients/connector.gateway';
 import { createBookingsGateway } from './adapters/grpc-clients/bookings.gateway';
@@ -17,11 +18,13 @@ import { createRosterGateway } from './adapters/grpc-clients/roster.gateway';
 import type { RosterGateway } from './adapters/grpc-clients/roster.gateway';
 import { createMongoAdminTokenRepository } from './adapters/mongo/admin-token.repository';
 import { createMongoAuditLog } from './adapters/mongo/audit-log.repository';
+import type { AuditLog } from './adapters/mongo/audit-log.repository';
 import { GATEWAY_INDEXES } from './adapters/mongo/collections';
 import { buildHttpServer, buildOperatorServer } from './handlers/http/http-server';
 import type { ServerLimits } from './handlers/http/http-server';
 import { createStreamRegistry } from './domain/stream-registry';
 import { createAdminTokens } from './use-cases/admin-tokens';
+import type { AdminTokens } from './use-cases/admin-tokens';
 
 /** Test seams: upstream gateways and the logger. */
 export interface GatewayAppOverrides {
@@ -49,6 +52,52 @@ export interface GatewayApp {
 /** The dashboard's static files (HTML, ES modules, CSS), served by the gateway itself. */
 export const DEFAULT_WEB_DIR = fileURLToPath(new URL('./web/', import.meta.url));
 
+/** What every wiring step of one gateway shares (made once, when the app is created). */
+interface Wiring {
+  readonly config: GatewayConfig;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+/** Who may call: admin tokens, the audit log and (when keys are configured) the JWT verifier. */
+interface Access {
+  readonly adminTokens: AdminTokens;
+  readonly auditLog: AuditLog;
+  readonly jwtVerifier: JwtVerifier | undefined;
+}
+
+/** The back-end services the gateway calls. */
+interface Upstreams {
+  readonly connector: ConnectorGateway;
+  readonly roster: RosterGateway;
+  readonly bookings: BookingsGateway;
+}
+
+/** The parts every created gateway has. */
+interface Built {
+  readonly mongo: MongoConnection;
+  readonly http: FastifyInstance;
+  readonly operatorHttp: FastifyInstance | undefined;
+  readonly readiness: Readiness;
+}
+
+/**
+ * What the gateway has brought up so far, filled as the parts come up (the database, the upstream
+ * clients, the servers and readiness when it is created; the bound ports and the ops server when it
+ * starts): `stopGateway` closes exactly that, also after a creation or a start that failed half-way.
+ */
+interface Running {
+  mongo?: MongoConnection;
+  upstreams?: Upstreams;
+  http?: FastifyInstance;
+  operatorHttp?: FastifyInstance | undefined;
+  readiness?: Readiness;
+  httpPort: number;
+  operatorPort: number;
+  ops?: OpsServer;
+  stopping?: Promise<void>;
+}
+
 /** Composition root: connects Mongo, builds adapters, the upstream gateways and the HTTP server. */
 export async function createGatewayApp(
   config: GatewayConfig,
@@ -61,15 +110,99 @@ export async function createGatewayApp(
       level: config.LOG_LEVEL,
       pretty: config.NODE_ENV === 'development',
     });
-  const metrics = createMetrics({ service: 'gateway' });
-  const mongo = await connectMongo({
-    url: config.MONGO_URL,
-    dbName: config.MONGO_DB,
+  const w: Wiring = { config, logger, metrics: createMetrics({ service: 'gateway' }) };
+  const running: Running = { httpPort: 0, operatorPort: 0 };
+  const built = await buildGateway(w, overrides, running).catch(async (err: unknown) => {
+    // No app is returned that could be stopped: what was opened is closed here.
+    await stopGateway(running).catch(() => undefined);
+    throw err;
+  });
+  return {
+    http: built.http,
+    operatorHttp: built.operatorHttp,
+    mongo: built.mongo,
+    get httpPort() {
+      return running.httpPort;
+    },
+    get operatorPort() {
+      return running.operatorPort;
+    },
+    get opsPort() {
+      return running.ops?.port ?? 0;
+    },
+    start: () => startGateway(w, built, running),
+    stop() {
+      running.stopping ??= stopGateway(running);
+      return running.stopping;
+    },
+  };
+}
+
+/** The database, who may call, the upstream clients, the servers, then readiness (none listening yet). */
+async function buildGateway(w: Wiring, overrides: GatewayAppOverrides, r: Running): Promise<Built> {
+  const mongo = (r.mongo = await connectDatabase(w));
+  const access = createAccess(w.config, mongo);
+  const upstreams = (r.upstreams = createUpstreams(w.config, overrides));
+  const { http, operatorHttp } = await buildServers(w, access, upstreams);
+  r.http = http;
+  r.operatorHttp = operatorHttp;
+  const readiness = (r.readiness = createGatewayReadiness(w, mongo));
+  return { mongo, http, operatorHttp, readiness };
+}
+
+// ---- start and stop -----------------------------------------------------------------------------
+
+/** The public listener, the operator listener (when configured), readiness, then the ops server. */
+async function startGateway(w: Wiring, b: Built, r: Running): Promise<void> {
+  const { config, logger } = w;
+  await b.http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+  r.httpPort = boundPort(b.http, config.HTTP_PORT);
+  if (b.operatorHttp !== undefined) {
+    await b.operatorHttp.listen({ host: config.GATEWAY_OPERATOR_HOST, port: config.GATEWAY_OPERATOR_PORT });
+    r.operatorPort = boundPort(b.operatorHttp, config.GATEWAY_OPERATOR_PORT);
+  }
+  await b.readiness.start();
+  const ops = (r.ops = await startOpsServer({
+    port: config.OPS_PORT,
+    metrics: w.metrics,
     logger,
+    readiness: () => b.readiness.isReady(),
+  }));
+  logger.info({ httpPort: r.httpPort, operatorPort: r.operatorPort, opsPort: ops.port }, 'gateway listening');
+}
+
+/** Readiness off; the listeners, the ops server, the upstream clients, then the database. */
+async function stopGateway(r: Running): Promise<void> {
+  r.readiness?.stop();
+  await r.http?.close();
+  await r.operatorHttp?.close();
+  await r.ops?.close();
+  r.upstreams?.connector.close();
+  r.upstreams?.roster.close();
+  r.upstreams?.bookings.close();
+  await r.mongo?.close();
+}
+
+/** The port a listening server is bound to (`fallback` when it has no address). */
+function boundPort(server: FastifyInstance, fallback: number): number {
+  const address = server.server.address();
+  return typeof address === 'object' && address !== null ? address.port : fallback;
+}
+
+// ---- adapters -----------------------------------------------------------------------------------
+
+async function connectDatabase(w: Wiring): Promise<MongoConnection> {
+  const mongo = await connectMongo({
+    url: w.config.MONGO_URL,
+    dbName: w.config.MONGO_DB,
+    logger: w.logger,
     appName: 'gateway',
   });
   await ensureIndexes(mongo.db, GATEWAY_INDEXES);
+  return mongo;
+}
 
+function createAccess(config: GatewayConfig, mongo: MongoConnection): Access {
   const maxAgeMs = config.GATEWAY_ADMIN_TOKEN_MAX_AGE;
   const adminTokens = createAdminTokens(createMongoAdminTokenRepository(mongo.db, maxAgeMs), {
     pepper: config.GATEWAY_TOKEN_PEPPER,
@@ -86,7 +219,13 @@ export async function createGatewayApp(
           audience: config.GATEWAY_JWT_AUDIENCE ?? '',
           maxAgeMs: config.GATEWAY_JWT_MAX_AGE,
         });
+  return { adminTokens, auditLog, jwtVerifier };
+}
+
+/** The gRPC clients of the connector, roster and bookings (or the test's stand-ins). */
+function createUpstreams(config: GatewayConfig, overrides: GatewayAppOverrides): Upstreams {
   const identity = serviceKeyringFromConfig(config, 'gateway');
+  const protos = config.PROTOS_DIR === undefined ? {} : { protosDir: config.PROTOS_DIR };
   const connector =
     overrides.connector ??
     createConnectorGateway({
@@ -94,10 +233,8 @@ export async function createGatewayApp(
       deadlineMs: config.GATEWAY_UPSTREAM_TIMEOUT_MS,
       testConnectionDeadlineMs: config.GATEWAY_TEST_CONNECTION_TIMEOUT_MS,
       identity,
-      ...(config.PROTOS_DIR === undefined ? {} : { protosDir: config.PROTOS_DIR }),
+      ...protos,
     });
-
-  const protos = config.PROTOS_DIR === undefined ? {} : { protosDir: config.PROTOS_DIR };
   const roster =
     overrides.roster ??
     createRosterGateway({
@@ -114,8 +251,14 @@ export async function createGatewayApp(
       identity,
       ...protos,
     });
+  return { connector, roster, bookings };
+}
 
-  const limits: ServerLimits = {
+// ---- servers ------------------------------------------------------------------------------------
+
+function serverLimits(w: Wiring): ServerLimits {
+  const { config } = w;
+  return {
     bodyLimitBytes: config.GATEWAY_BODY_LIMIT_BYTES,
     trustProxy: config.GATEWAY_TRUST_PROXY,
     headersTimeoutMs: config.GATEWAY_HEADERS_TIMEOUT_MS,
@@ -124,8 +267,19 @@ export async function createGatewayApp(
     connectionTimeoutMs: config.GATEWAY_CONNECTION_TIMEOUT_MS,
     failedAuthPerMinute: config.GATEWAY_FAILED_AUTH_PER_MINUTE,
     failedAuthTrackedAddresses: config.GATEWAY_FAILED_AUTH_TRACKED_ADDRESSES,
-    metrics,
+    metrics: w.metrics,
   };
+}
+
+/** The public API and dashboard server, and the operator server when `GATEWAY_OPERATOR_TOKEN` is set. */
+async function buildServers(
+  w: Wiring,
+  access: Access,
+  upstreams: Upstreams,
+): Promise<{ http: FastifyInstance; operatorHttp: FastifyInstance | undefined }> {
+  const { config, logger } = w;
+  const limits = serverLimits(w);
+  const { adminTokens, auditLog, jwtVerifier } = access;
   const streams = createStreamRegistry({
     maxStreams: config.GATEWAY_SSE_MAX_STREAMS,
     maxPerSchool: config.GATEWAY_SSE_MAX_PER_SCHOOL,
@@ -137,9 +291,7 @@ export async function createGatewayApp(
     adminTokens,
     auditLog,
     ...(jwtVerifier === undefined ? {} : { jwtVerifier }),
-    connector,
-    roster,
-    bookings,
+    ...upstreams,
     webDir: config.GATEWAY_WEB_DIR ?? DEFAULT_WEB_DIR,
     ratePerMinute: config.GATEWAY_RATE_LIMIT_PER_MINUTE,
     expensivePerMinute: config.GATEWAY_RATE_LIMIT_EXPENSIVE_PER_MINUTE,
@@ -160,65 +312,17 @@ export async function createGatewayApp(
           operatorToken: config.GATEWAY_OPERATOR_TOKEN,
           onRevoked: (tokenId) => streams.endActor(`token:${tokenId}`),
         });
+  return { http, operatorHttp };
+}
 
-  let ops: OpsServer | undefined;
-  // MongoDB only: the gateway has no Kafka connection, and the back-end services are not readiness
-  // dependencies (their outage shows as 503s of the calls that need them, not as a gateway outage).
-  const readiness = createReadiness({
+// MongoDB only: the gateway has no Kafka connection, and the back-end services are not readiness
+// dependencies (their outage shows as 503s of the calls that need them, not as a gateway outage).
+function createGatewayReadiness(w: Wiring, mongo: MongoConnection): Readiness {
+  return createReadiness({
     checks: [mongoReadinessCheck(mongo)],
-    intervalMs: config.READINESS_INTERVAL_MS,
-    timeoutMs: config.READINESS_TIMEOUT_MS,
-    logger,
-    metrics,
+    intervalMs: w.config.READINESS_INTERVAL_MS,
+    timeoutMs: w.config.READINESS_TIMEOUT_MS,
+    logger: w.logger,
+    metrics: w.metrics,
   });
-  let httpPort = 0;
-  let operatorPort = 0;
-  let stopping: Promise<void> | undefined;
-  const boundPort = (server: FastifyInstance, fallback: number) => {
-    const address = server.server.address();
-    return typeof address === 'object' && address !== null ? address.port : fallback;
-  };
-  return {
-    http,
-    operatorHttp,
-    mongo,
-    get httpPort() {
-      return httpPort;
-    },
-    get operatorPort() {
-      return operatorPort;
-    },
-    get opsPort() {
-      return ops?.port ?? 0;
-    },
-    async start() {
-      await http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
-      httpPort = boundPort(http, config.HTTP_PORT);
-      if (operatorHttp !== undefined) {
-        await operatorHttp.listen({ host: config.GATEWAY_OPERATOR_HOST, port: config.GATEWAY_OPERATOR_PORT });
-        operatorPort = boundPort(operatorHttp, config.GATEWAY_OPERATOR_PORT);
-      }
-      await readiness.start();
-      ops = await startOpsServer({
-        port: config.OPS_PORT,
-        metrics,
-        logger,
-        readiness: () => readiness.isReady(),
-      });
-      logger.info({ httpPort, operatorPort, opsPort: ops.port }, 'gateway listening');
-    },
-    stop() {
-      stopping ??= (async () => {
-        readiness.stop();
-        await http.close();
-        await operatorHttp?.close();
-        await ops?.close();
-        connector.close();
-        roster.close();
-        bookings.close();
-        await mongo.close();
-      })();
-      return stopping;
-    },
-  };
 }

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError, GrpcStatus } from '@isams-sync/errors';
-import { createGrpcServer, loadProtoPackage, unary } from '@isams-sync/grpc';
-import type { GrpcServerHandle, RosterServiceProtoGrpcType, rosterV1 } from '@isams-sync/grpc';
-import { testServiceIdentityDir, testClientIdentity, uniqueName } from '@isams-sync/testing';
-import { loadServiceKeyring } from '@isams-sync/grpc';
+import { unary } from '@isams-sync/grpc';
+import type { GrpcServerHandle, rosterV1 } from '@isams-sync/grpc';
+import { startRosterStandIn, testClientIdentity, uniqueName } from '@isams-sync/testing';
 import { createGrpcRosterDirectory } from '../../src/adapters/grpc-clients/roster-directory.factory';
 import { book, makeEvent } from '../support/fixtures';
 import { errorOf, logger, startHarness } from '../support/harness';
@@ -13,7 +12,6 @@ import type { Harness } from '../support/harness';
 async function startRoster(
   people: Record<string, Record<string, 'active' | 'removed'>>,
 ): Promise<GrpcServerHandle> {
-  const pkg = loadProtoPackage<RosterServiceProtoGrpcType>('isams_sync/roster/v1/roster_service.proto');
   const implementation: Partial<rosterV1.RosterServiceHandlers> = {
     GetEntity: unary<rosterV1.GetEntityRequest__Output, rosterV1.Entity>((req, ctx) => {
       const status = people[ctx.tenantId]?.[`${req.entityType}:${req.entityId}`];
@@ -22,20 +20,7 @@ async function startRoster(
       return { entityType: req.entityType, entityId: req.entityId, status, dataJson: '{}' };
     }),
   };
-  return createGrpcServer({
-    logger,
-    port: 0,
-    host: '127.0.0.1',
-    identity: loadServiceKeyring(testServiceIdentityDir(), 'roster'),
-    services: [
-      {
-        name: 'isams_sync.roster.v1.RosterService',
-        definition: pkg.isams_sync.roster.v1.RosterService.service,
-        implementation: implementation as rosterV1.RosterServiceHandlers,
-        callers: { default: ['bookings'] },
-      },
-    ],
-  });
+  return startRosterStandIn({ implementation, callers: ['bookings'], logger });
 }
 
 describe('RosterService-backed person checks', () => {

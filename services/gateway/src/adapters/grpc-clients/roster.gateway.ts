@@ -17,6 +17,7 @@ import { isEntityType } from '../../domain/models/roster.models';
 import type { CallContext } from '../../domain/principal';
 import { jsonObject, pageInfo, pageRequest } from './proto-json';
 import { orNull, upstreamCaller } from './upstream-call';
+import type { UpstreamCaller } from './upstream-call';
 
 interface Paging {
   pageSize: number;
@@ -139,7 +140,54 @@ export function toHeldBatch(b: rosterV1.HeldBatch__Output): HeldBatch {
   };
 }
 
+/** Proto Run → API run. */
+function toRun(r: rosterV1.Run__Output): RosterRun {
+  return {
+    syncRunId: r.syncRunId,
+    state: r.state,
+    dryRun: r.dryRun,
+    outcome: orNull(r.outcome),
+    receivedAt: orNull(r.receivedAt),
+    processedAt: orNull(r.processedAt),
+    completedAt: orNull(r.completedAt),
+    counts: r.counts.map((c) => ({
+      entityType: c.entityType,
+      added: c.added,
+      updated: c.updated,
+      removed: c.removed,
+      restored: c.restored,
+      held: c.held,
+      unchanged: c.unchanged,
+    })),
+    heldBatchId: orNull(r.heldBatchId),
+    errorCode: orNull(r.errorCode),
+    errorMessage: orNull(r.errorMessage),
+    changeCount: r.changeCount,
+    findingCount: r.findingCount,
+    holdKind: orNull(r.holdKind),
+    holdReason: orNull(r.holdReason),
+  };
+}
+
+function toFinding(f: rosterV1.Finding__Output): FindingPage['findings'][number] {
+  return {
+    code: f.code,
+    severity: f.severity,
+    datasetId: f.datasetId,
+    recordId: f.recordId,
+    field: f.field,
+    ref: f.ref,
+    message: f.message,
+  };
+}
+
 const UPSTREAM = 'roster';
+
+/** What each group of methods below shares: the generated client and its one `call` helper. */
+interface RosterUpstream {
+  readonly client: rosterV1.RosterServiceClient;
+  readonly call: UpstreamCaller;
+}
 
 /** The gRPC implementation of {@link RosterGateway}. */
 export function createRosterGateway(options: {
@@ -166,8 +214,18 @@ export function createRosterGateway(options: {
       'GetRemovalThresholds',
     ],
   });
-  const call = upstreamCaller(UPSTREAM, client);
+  const upstream: RosterUpstream = { client, call: upstreamCaller(UPSTREAM, client) };
+  return {
+    ...entityMethods(upstream),
+    ...runMethods(upstream),
+    ...heldBatchMethods(upstream),
+    ...thresholdMethods(upstream),
+    ...undoMethods(upstream),
+    close: () => client.close(),
+  };
+}
 
+function entityMethods({ client, call }: RosterUpstream): Pick<RosterGateway, 'listEntities' | 'getEntity'> {
   return {
     async listEntities(ctx, input) {
       const r = await call(
@@ -185,34 +243,15 @@ export function createRosterGateway(options: {
     },
     getEntity: async (ctx, entityType, entityId) =>
       entity(await call(client.getEntity, { entityType, entityId }, ctx)),
-    async getRun(ctx, syncRunId) {
-      const r = await call(client.getRun, { syncRunId }, ctx);
-      return {
-        syncRunId: r.syncRunId,
-        state: r.state,
-        dryRun: r.dryRun,
-        outcome: orNull(r.outcome),
-        receivedAt: orNull(r.receivedAt),
-        processedAt: orNull(r.processedAt),
-        completedAt: orNull(r.completedAt),
-        counts: r.counts.map((c) => ({
-          entityType: c.entityType,
-          added: c.added,
-          updated: c.updated,
-          removed: c.removed,
-          restored: c.restored,
-          held: c.held,
-          unchanged: c.unchanged,
-        })),
-        heldBatchId: orNull(r.heldBatchId),
-        errorCode: orNull(r.errorCode),
-        errorMessage: orNull(r.errorMessage),
-        changeCount: r.changeCount,
-        findingCount: r.findingCount,
-        holdKind: orNull(r.holdKind),
-        holdReason: orNull(r.holdReason),
-      };
-    },
+  };
+}
+
+function runMethods({
+  client,
+  call,
+}: RosterUpstream): Pick<RosterGateway, 'getRun' | 'listRunChanges' | 'listRunFindings'> {
+  return {
+    getRun: async (ctx, syncRunId) => toRun(await call(client.getRun, { syncRunId }, ctx)),
     async listRunChanges(ctx, input) {
       const r = await call(
         client.listRunChanges,
@@ -233,19 +272,19 @@ export function createRosterGateway(options: {
         { syncRunId: input.syncRunId, code: input.code ?? '', page: pageRequest(input) },
         ctx,
       );
-      return {
-        findings: r.findings.map((f) => ({
-          code: f.code,
-          severity: f.severity,
-          datasetId: f.datasetId,
-          recordId: f.recordId,
-          field: f.field,
-          ref: f.ref,
-          message: f.message,
-        })),
-        page: pageInfo(r.page),
-      };
+      return { findings: r.findings.map(toFinding), page: pageInfo(r.page) };
     },
+  };
+}
+
+function heldBatchMethods({
+  client,
+  call,
+}: RosterUpstream): Pick<
+  RosterGateway,
+  'listHeldBatches' | 'getHeldBatch' | 'approveHeldBatch' | 'discardHeldBatch'
+> {
+  return {
     async listHeldBatches(ctx, input) {
       const r = await call(
         client.listHeldBatches,
@@ -272,6 +311,14 @@ export function createRosterGateway(options: {
       toHeldBatch(await call(client.approveHeldBatch, { batchId, comment, version: version ?? 0 }, ctx)),
     discardHeldBatch: async (ctx, batchId, comment, version) =>
       toHeldBatch(await call(client.discardHeldBatch, { batchId, comment, version: version ?? 0 }, ctx)),
+  };
+}
+
+function thresholdMethods({
+  client,
+  call,
+}: RosterUpstream): Pick<RosterGateway, 'getRemovalThresholds' | 'setRemovalThresholds'> {
+  return {
     getRemovalThresholds: async (ctx) => toThresholds(await call(client.getRemovalThresholds, {}, ctx)),
     setRemovalThresholds: async (ctx, t) =>
       toThresholds(
@@ -289,10 +336,14 @@ export function createRosterGateway(options: {
           ctx,
         ),
       ),
+  };
+}
+
+function undoMethods({ client, call }: RosterUpstream): Pick<RosterGateway, 'previewRunUndo' | 'undoRun'> {
+  return {
     previewRunUndo: async (ctx, syncRunId) =>
       toRunUndo(await call(client.previewRunUndo, { syncRunId, comment: '' }, ctx)),
     undoRun: async (ctx, syncRunId, comment) =>
       toRunUndo(await call(client.undoRun, { syncRunId, comment }, ctx)),
-    close: () => client.close(),
   };
 }
