@@ -9,10 +9,11 @@ import {
   kafkaReadinessCheck,
   runConsumer,
 } from '@isams-sync/kafka';
-import type { ConsumerHandle, EventProducer, KafkaClient } from '@isams-sync/kafka';
+import type { ConsumerHandle, EventProducer, KafkaClient, RunConsumerOptions } from '@isams-sync/kafka';
 import { TOPICS } from '@isams-sync/events';
+import type { TopicSpec } from '@isams-sync/events';
 import { createGrpcServer, loadProtoPackage, serviceKeyringFromConfig } from '@isams-sync/grpc';
-import type { GrpcServerHandle, RosterServiceProtoGrpcType } from '@isams-sync/grpc';
+import type { GrpcServerHandle, RosterServiceProtoGrpcType, ServiceKeyring } from '@isams-sync/grpc';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
 import {
@@ -23,7 +24,7 @@ import {
   startOpsServer,
   startSampler,
 } from '@isams-sync/metrics';
-import type { OpsServer, Readiness, Sampler } from '@isams-sync/metrics';
+import type { Counter, Gauge, Metrics, OpsServer, Readiness, Sampler } from '@isams-sync/metrics';
 import { connectMongo, mongoReadinessCheck } from '@isams-sync/mongo';
 import type { MongoConnection } from '@isams-sync/mongo';
 import { createRosterPublisher } from './adapters/kafka/roster-publisher';
@@ -73,24 +74,141 @@ export interface RosterApp {
   idle(): Promise<void>;
 }
 
+/** The roster's own metrics (registered once, when the app is created). */
+interface RosterMetrics {
+  /** Changesets finished, by outcome. */
+  readonly runsProcessed: Counter<'outcome'>;
+  /** Tasks that found their school leased by another replica. */
+  readonly tenantBusy: Counter<'mode'>;
+  readonly heldPending: Gauge;
+  readonly heldOldestAge: Gauge;
+}
+
+/** Changesets processed in the background (admin approvals and undos, consumed runs, sweeps); `stop` drains them. */
+interface BackgroundWork {
+  /** Keeps `p` until it settles; a failure is logged (the changeset resumes at the next sweep). */
+  readonly track: (p: Promise<void>) => void;
+  /** Resolves when nothing tracked is still running (also what was tracked while waiting). */
+  readonly idle: () => Promise<void>;
+}
+
+/** What every wiring step of one roster instance shares (made once, when the app is created). */
+interface Wiring {
+  readonly config: RosterConfig;
+  readonly overrides: RosterAppOverrides;
+  readonly logger: Logger;
+  readonly identity: ServiceKeyring;
+  readonly now: () => Date;
+  readonly metrics: Metrics;
+  readonly own: RosterMetrics;
+  readonly topics: RosterTopics;
+  readonly background: BackgroundWork;
+}
+
+/** What `start` has brought up so far: `stop` closes exactly that, also after a start that failed half-way. */
+interface Running {
+  mongo?: MongoConnection;
+  store?: RosterStore;
+  leases?: TenantLeases;
+  producer?: EventProducer;
+  readiness?: Readiness;
+  processor?: ChangesetProcessor;
+  heldBatches?: HeldBatches;
+  queries?: RosterQueries;
+  sweeper?: GraceSweeper;
+  grpc?: GrpcServerHandle;
+  ops?: OpsServer;
+  consumer?: ConsumerHandle;
+  sampler?: Sampler;
+  timer?: NodeJS.Timeout;
+}
+
+/** The use-cases the handlers, the consumer and the sweeps call. */
+interface UseCases {
+  readonly store: RosterStore;
+  readonly processor: ChangesetProcessor;
+  readonly heldBatches: HeldBatches;
+  readonly queries: RosterQueries;
+  readonly sweeper: GraceSweeper;
+}
+
 /** Composition root of the roster service. */
 export function createRosterApp(config: RosterConfig, overrides: RosterAppOverrides = {}): RosterApp {
   const logger =
     overrides.logger ?? createLogger({ service: config.SERVICE_NAME ?? 'roster', level: config.LOG_LEVEL });
   const identity = serviceKeyringFromConfig(config, 'roster');
-  const now = overrides.now ?? (() => new Date());
   const metrics = createMetrics({ service: 'roster' });
-  const runsProcessed = metrics.counter<'outcome'>({
-    name: 'roster_changesets_total',
-    help: 'Changesets finished, by outcome',
-    labelNames: ['outcome'],
-  });
-  const tenantBusy = metrics.counter<'mode'>({
-    name: 'roster_tenant_busy_total',
-    help: 'Tasks that found their school leased by another replica (skip: background work skipped; wait: an admin action waited)',
-    labelNames: ['mode'],
-  });
-  const topics: RosterTopics = {
+  const w: Wiring = {
+    config,
+    overrides,
+    logger,
+    identity,
+    now: overrides.now ?? (() => new Date()),
+    metrics,
+    own: rosterMetrics(metrics),
+    topics: rosterTopics(config),
+    background: backgroundWork(logger),
+  };
+  const running: Running = {};
+  const sweep = (at: Date = w.now()): Promise<void> => sweepOnce(w, running, at);
+  // Before `start` the parts below are undefined (as they always were): only tests read them, after `start`.
+  return {
+    start: () => startRoster(w, running, sweep),
+    stop: () => stopRoster(w, running),
+    get grpcPort() {
+      return running.grpc?.port ?? 0;
+    },
+    get opsPort() {
+      return running.ops?.port ?? 0;
+    },
+    get store() {
+      return running.store!;
+    },
+    get leases() {
+      return running.leases!;
+    },
+    get processor() {
+      return running.processor!;
+    },
+    get heldBatches() {
+      return running.heldBatches!;
+    },
+    get queries() {
+      return running.queries!;
+    },
+    get sweeper() {
+      return running.sweeper!;
+    },
+    sweep,
+    idle: () => w.background.idle(),
+  };
+}
+
+function rosterMetrics(metrics: Metrics): RosterMetrics {
+  return {
+    runsProcessed: metrics.counter<'outcome'>({
+      name: 'roster_changesets_total',
+      help: 'Changesets finished, by outcome',
+      labelNames: ['outcome'],
+    }),
+    tenantBusy: metrics.counter<'mode'>({
+      name: 'roster_tenant_busy_total',
+      help: 'Tasks that found their school leased by another replica (skip: background work skipped; wait: an admin action waited)',
+      labelNames: ['mode'],
+    }),
+    heldPending: metrics.gauge({
+      name: 'roster_held_batches_pending',
+      help: 'Held batches waiting for a decision (approve or discard), all schools together',
+    }),
+    heldOldestAge: metrics.gauge({
+      name: 'roster_held_batch_oldest_age_seconds',
+      help: 'Age of the oldest held batch waiting for a decision (0 when none waits)',
+    }),
+  };
+}
+
+function rosterTopics(config: RosterConfig): RosterTopics {
+  return {
     rawDatasets: config.RAW_DATASETS_TOPIC,
     rosterChanges: config.ROSTER_CHANGES_TOPIC,
     rosterState: config.ROSTER_STATE_TOPIC,
@@ -98,257 +216,308 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
     rosterStateDirectory: config.ROSTER_STATE_DIRECTORY_TOPIC,
     syncRuns: config.SYNC_RUNS_TOPIC,
   };
+}
 
-  let mongo: MongoConnection | undefined;
-  let kafka: KafkaClient | undefined;
-  let producer: EventProducer | undefined;
-  let consumer: ConsumerHandle | undefined;
-  let grpc: GrpcServerHandle | undefined;
-  let ops: OpsServer | undefined;
-  let readiness: Readiness | undefined;
-  let sampler: Sampler | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let store!: RosterStore;
-  let leases!: TenantLeases;
-  let processor!: ChangesetProcessor;
-  let heldBatches!: HeldBatches;
-  let queries!: RosterQueries;
-  let sweeper!: GraceSweeper;
-  const background = new Set<Promise<void>>();
+/** The declared topics (and their dead-letter topics) among the roster's configured names. */
+function topicSpecs(topics: RosterTopics): TopicSpec[] {
+  const mine = new Set<string>([
+    topics.rawDatasets,
+    topics.rosterChanges,
+    topics.rosterState,
+    topics.rosterChangesDirectory,
+    topics.rosterStateDirectory,
+    topics.syncRuns,
+  ]);
+  return TOPICS.filter((t) => mine.has(t.name) || mine.has(t.name.replace(/\.dlq$/, '')));
+}
 
-  const track = (p: Promise<void>): void => {
-    const t = p.catch((err: unknown) =>
-      logger.warn({ err }, 'changeset processing failed; it resumes at the next sweep'),
+function backgroundWork(logger: Logger): BackgroundWork {
+  const running = new Set<Promise<void>>();
+  return {
+    track: (p) => {
+      const t = p.catch((err: unknown) =>
+        logger.warn({ err }, 'changeset processing failed; it resumes at the next sweep'),
+      );
+      running.add(t);
+      void t.finally(() => running.delete(t));
+    },
+    idle: async () => {
+      while (running.size > 0) await Promise.all([...running]);
+    },
+  };
+}
+
+// ---- sweeps -------------------------------------------------------------------------------------
+
+/** One sweep: refresh the held-batch metrics, fail incomplete runs, resume unfinished changesets, purge after grace, prune old changesets and leases. */
+async function sweepOnce(w: Wiring, r: Running, at: Date): Promise<void> {
+  await measureHeld(w, r.store!, at);
+  await r.processor!.failIncompleteRuns(at);
+  await r.processor!.resumeAll();
+  await r.sweeper!.purgeExpired(at);
+  await r.sweeper!.pruneOldChangesets(at);
+  // Real time, not `at`: lease expiry is judged by the replicas' wall clocks.
+  await r.leases!.prune(new Date(Date.now() - LEASE_RETENTION_MS));
+}
+
+/** Refreshes the held-batch gauges (every sweep); a failure only leaves them as they were. */
+async function measureHeld(w: Wiring, store: RosterStore, at: Date): Promise<void> {
+  try {
+    const { count, oldestCreatedAt } = await store.pendingBatchStats();
+    w.own.heldPending.set(count);
+    w.own.heldOldestAge.set(
+      oldestCreatedAt ? Math.max(0, (at.getTime() - oldestCreatedAt.getTime()) / 1000) : 0,
     );
-    background.add(t);
-    void t.finally(() => background.delete(t));
-  };
+  } catch (err) {
+    w.logger.warn({ err }, 'held-batch metrics not refreshed; retried at the next sweep');
+  }
+}
 
-  const heldPending = metrics.gauge({
-    name: 'roster_held_batches_pending',
-    help: 'Held batches waiting for a decision (approve or discard), all schools together',
+/** Sweeps every SWEEP_INTERVAL_MS, one at a time, as tracked background work. */
+function startSweepTimer(w: Wiring, sweep: () => Promise<void>): NodeJS.Timeout {
+  // One sweep at a time: on a slow database a sweep can outlast the interval, and piled-up
+  // sweeps only compete with each other (and with the runs) for the same database.
+  let sweeping = false;
+  const timer = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    w.background.track(sweep().finally(() => (sweeping = false)));
+  }, w.config.SWEEP_INTERVAL_MS);
+  timer.unref();
+  return timer;
+}
+
+// ---- start and stop -----------------------------------------------------------------------------
+
+/**
+ * Database and broker, readiness, use-cases, the legacy migration and the resume of unfinished
+ * work, then the gRPC server, the ops server, the raw-datasets consumer, the sampler and the sweeper.
+ */
+async function startRoster(w: Wiring, r: Running, sweep: () => Promise<void>): Promise<void> {
+  const { config, logger } = w;
+  const { mongo, store, leases } = await connectDatabase(w, r);
+  const { kafka, producer } = await connectBroker(w, r);
+  const readiness = (r.readiness = createReadiness({
+    checks: [mongoReadinessCheck(mongo), kafkaReadinessCheck(kafka)],
+    intervalMs: config.READINESS_INTERVAL_MS,
+    timeoutMs: config.READINESS_TIMEOUT_MS,
+    logger,
+    metrics: w.metrics,
+  }));
+  await readiness.start();
+  const core = buildUseCases(w, r, store, leases, producer);
+  await finishPreviousWork(w, core.processor);
+  const grpc = (r.grpc = await startGrpcServer(w, readiness, core));
+  const ops = (r.ops = await startOpsServer({
+    port: config.OPS_PORT,
+    metrics: w.metrics,
+    logger,
+    readiness: () => r.readiness?.isReady() ?? false,
+  }));
+  const consumer = (r.consumer = await runConsumer(rawDatasetsConsumerOptions(w, kafka, core)));
+  await consumer.ready;
+  r.sampler = startLagSampler(w, kafka);
+  if (!w.overrides.disableSweeper) r.timer = startSweepTimer(w, sweep);
+  logger.info({ grpcPort: grpc.port, opsPort: ops.port, leaseOwner: leases.owner }, 'roster started');
+}
+
+/**
+ * The sweeper off, readiness off; the gRPC server (half the deadline), the consumer, the background
+ * changesets (drained), then the producer, the ops server, the database.
+ */
+async function stopRoster(w: Wiring, r: Running): Promise<void> {
+  if (r.timer) clearInterval(r.timer);
+  r.readiness?.stop();
+  // Not awaited: a sample waiting on an unreachable broker must not hold the shutdown up.
+  void r.sampler?.stop();
+  await r.grpc?.shutdown(w.config.SHUTDOWN_TIMEOUT_MS / 2);
+  await r.consumer?.stop();
+  await w.background.idle().catch(() => undefined);
+  await r.producer?.disconnect();
+  await r.ops?.close();
+  await r.mongo?.close();
+}
+
+// ---- adapters -----------------------------------------------------------------------------------
+
+/** MongoDB, the roster store (its indexes) and the per-school leases of this replica. */
+async function connectDatabase(
+  w: Wiring,
+  r: Running,
+): Promise<{ mongo: MongoConnection; store: RosterStore; leases: TenantLeases }> {
+  const { config, logger } = w;
+  const mongo = (r.mongo = await connectMongo({
+    url: config.MONGO_URL,
+    dbName: config.MONGO_DB,
+    logger,
+    appName: 'roster',
+  }));
+  const store = (r.store = new RosterStore(mongo.db));
+  await store.init();
+  const leases = (r.leases = new TenantLeases(mongo.db, {
+    owner: processOwnerId(),
+    ttlMs: config.TENANT_LEASE_TTL_MS,
+    logger,
+  }));
+  return { mongo, store, leases };
+}
+
+/** The Kafka client, the roster's topics (when it provisions them) and the connected producer. */
+async function connectBroker(
+  w: Wiring,
+  r: Running,
+): Promise<{ kafka: KafkaClient; producer: EventProducer }> {
+  const { config, logger } = w;
+  const kafka = createKafkaClient(kafkaClientOptionsFromConfig(config, { service: 'roster', logger }));
+  if (config.KAFKA_ENSURE_TOPICS) {
+    await ensureTopics(kafka, topicSpecs(w.topics), {
+      replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,
+    });
+  }
+  // Change events carry before/after images: requests are cut by bytes (the producer's default ~900 kB).
+  const producer = (r.producer = createEventProducer(kafka, {
+    logger,
+    ...kafkaProducerOptionsFromConfig(config),
+    maxBatchSize: 1000,
+  }));
+  await producer.connect();
+  return { kafka, producer };
+}
+
+// ---- use-cases ----------------------------------------------------------------------------------
+
+/** The changeset processor over the roster publisher, then held batches, queries and the grace sweeper. */
+function buildUseCases(
+  w: Wiring,
+  r: Running,
+  store: RosterStore,
+  leases: TenantLeases,
+  producer: EventProducer,
+): UseCases {
+  const { config, now } = w;
+  const publisher = createRosterPublisher(producer, w.topics);
+  const processor = (r.processor = createProcessor(w, store, leases, publisher));
+  const heldBatches = (r.heldBatches = new HeldBatches(store, processor, now));
+  const queries = (r.queries = new RosterQueries(
+    store,
+    processor,
+    { percent: config.HOLD_THRESHOLD_PERCENT, min: config.HOLD_THRESHOLD_MIN },
+    now,
+  ));
+  const sweeper = (r.sweeper = new GraceSweeper(
+    store,
+    publisher,
+    processor,
+    w.logger,
+    config.REMOVAL_GRACE_DAYS,
+  ));
+  return { store, processor, heldBatches, queries, sweeper };
+}
+
+/** The changeset processor; its run updates count finished changesets by outcome. */
+function createProcessor(
+  w: Wiring,
+  store: RosterStore,
+  leases: TenantLeases,
+  publisher: RosterPublisher,
+): ChangesetProcessor {
+  const { config, overrides } = w;
+  return new ChangesetProcessor({
+    store,
+    publisher: {
+      ...publisher,
+      publishRunUpdate: async (e) => {
+        await publisher.publishRunUpdate(e);
+        const status = (e.data as { status: string }).status;
+        if (status !== 'applying') w.own.runsProcessed.inc({ outcome: status });
+      },
+    },
+    logger: w.logger,
+    graceDays: config.REMOVAL_GRACE_DAYS,
+    defaultThresholds: {
+      default: { percent: config.HOLD_THRESHOLD_PERCENT, min: config.HOLD_THRESHOLD_MIN },
+    },
+    incompleteRunTimeoutMs: config.INCOMPLETE_RUN_TIMEOUT_MS,
+    leases,
+    leaseWaitMs: config.TENANT_LEASE_WAIT_MS,
+    onTenantBusy: (mode) => w.own.tenantBusy.inc({ mode }),
+    // Admin approvals and undos are applied in the background: `stop` drains them.
+    background: w.background.track,
+    now: w.now,
+    ...(overrides.beforeStep === undefined ? {} : { beforeStep: overrides.beforeStep }),
   });
-  const heldOldestAge = metrics.gauge({
-    name: 'roster_held_batch_oldest_age_seconds',
-    help: 'Age of the oldest held batch waiting for a decision (0 when none waits)',
+}
+
+/** Before taking new work: migrate a pre-#17 roster, then finish what a previous process left half done. */
+async function finishPreviousWork(w: Wiring, processor: ChangesetProcessor): Promise<void> {
+  // A roster stored before #17 (packed buckets) becomes entity documents + manifests first.
+  await processor.migrateLegacyRoster();
+  // Finish whatever a previous process left half done before taking new work.
+  await processor
+    .resumeAll({ rebuild: true })
+    .catch((err: unknown) => w.logger.warn({ err }, 'resume on start failed; retried at the next sweep'));
+}
+
+// ---- servers and background work ----------------------------------------------------------------
+
+/** The RosterService gRPC server (callers: `ROSTER_CALLERS`). */
+function startGrpcServer(w: Wiring, readiness: Readiness, core: UseCases): Promise<GrpcServerHandle> {
+  const { config } = w;
+  const pkg = loadProtoPackage<RosterServiceProtoGrpcType>(
+    'isams_sync/roster/v1/roster_service.proto',
+    config.PROTOS_DIR === undefined ? {} : { protosDir: config.PROTOS_DIR },
+  );
+  return createGrpcServer({
+    logger: w.logger,
+    port: config.GRPC_PORT,
+    identity: w.identity,
+    reflection: config.GRPC_REFLECTION,
+    readiness,
+    services: [
+      {
+        name: 'isams_sync.roster.v1.RosterService',
+        definition: pkg.isams_sync.roster.v1.RosterService.service,
+        implementation: rosterGrpcHandlers({
+          queries: core.queries,
+          heldBatches: core.heldBatches,
+          runUndo: new RunUndo(core.store, core.processor, config.REMOVAL_GRACE_DAYS, w.now),
+        }),
+        callers: ROSTER_CALLERS,
+      },
+    ],
   });
-  /** Refreshes the held-batch gauges (every sweep); a failure only leaves them as they were. */
-  const measureHeld = async (at: Date): Promise<void> => {
-    try {
-      const { count, oldestCreatedAt } = await store.pendingBatchStats();
-      heldPending.set(count);
-      heldOldestAge.set(oldestCreatedAt ? Math.max(0, (at.getTime() - oldestCreatedAt.getTime()) / 1000) : 0);
-    } catch (err) {
-      logger.warn({ err }, 'held-batch metrics not refreshed; retried at the next sweep');
-    }
+}
+
+/** The raw-datasets consumer: each consumed run becomes a changeset processed in the background. */
+function rawDatasetsConsumerOptions(w: Wiring, kafka: KafkaClient, core: UseCases): RunConsumerOptions {
+  const { config, overrides } = w;
+  return {
+    client: kafka,
+    ...kafkaConsumerOptionsFromConfig(config),
+    groupId: config.RAW_DATASETS_GROUP_ID,
+    topics: [w.topics.rawDatasets],
+    fromBeginning: true,
+    logger: w.logger,
+    ...(overrides.sessionTimeoutMs === undefined
+      ? {}
+      : { sessionTimeoutMs: overrides.sessionTimeoutMs, heartbeatIntervalMs: 1000 }),
+    handler: rawDatasetsHandler(core.store, core.processor, w.now, w.background.track),
+    onDeadLettered: deadLetterCounter(w.metrics),
   };
-  const sweep = async (at: Date = now()): Promise<void> => {
-    await measureHeld(at);
-    await processor.failIncompleteRuns(at);
-    await processor.resumeAll();
-    await sweeper.purgeExpired(at);
-    await sweeper.pruneOldChangesets(at);
-    // Real time, not `at`: lease expiry is judged by the replicas' wall clocks.
-    await leases.prune(new Date(Date.now() - LEASE_RETENTION_MS));
-  };
+}
 
-  const app: RosterApp = {
-    get grpcPort() {
-      return grpc?.port ?? 0;
-    },
-    get opsPort() {
-      return ops?.port ?? 0;
-    },
-    get store() {
-      return store;
-    },
-    get leases() {
-      return leases;
-    },
-    get processor() {
-      return processor;
-    },
-    get heldBatches() {
-      return heldBatches;
-    },
-    get queries() {
-      return queries;
-    },
-    get sweeper() {
-      return sweeper;
-    },
-    sweep,
-    async idle() {
-      while (background.size > 0) await Promise.all([...background]);
-    },
-    async start() {
-      mongo = await connectMongo({
-        url: config.MONGO_URL,
-        dbName: config.MONGO_DB,
-        logger,
-        appName: 'roster',
-      });
-      store = new RosterStore(mongo.db);
-      await store.init();
-      leases = new TenantLeases(mongo.db, {
-        owner: processOwnerId(),
-        ttlMs: config.TENANT_LEASE_TTL_MS,
-        logger,
-      });
-      kafka = createKafkaClient(kafkaClientOptionsFromConfig(config, { service: 'roster', logger }));
-      if (config.KAFKA_ENSURE_TOPICS) {
-        const mine = new Set<string>([
-          topics.rawDatasets,
-          topics.rosterChanges,
-          topics.rosterState,
-          topics.rosterChangesDirectory,
-          topics.rosterStateDirectory,
-          topics.syncRuns,
-        ]);
-        await ensureTopics(
-          kafka,
-          TOPICS.filter((t) => mine.has(t.name) || mine.has(t.name.replace(/\.dlq$/, ''))),
-          {
-            replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,
-          },
-        );
-      }
-      // Change events carry before/after images: requests are cut by bytes (the producer's default ~900 kB).
-      producer = createEventProducer(kafka, {
-        logger,
-        ...kafkaProducerOptionsFromConfig(config),
-        maxBatchSize: 1000,
-      });
-      await producer.connect();
-      readiness = createReadiness({
-        checks: [mongoReadinessCheck(mongo), kafkaReadinessCheck(kafka)],
-        intervalMs: config.READINESS_INTERVAL_MS,
-        timeoutMs: config.READINESS_TIMEOUT_MS,
-        logger,
-        metrics,
-      });
-      await readiness.start();
-      const publisher: RosterPublisher = createRosterPublisher(producer, topics);
-      processor = new ChangesetProcessor({
-        store,
-        publisher: {
-          ...publisher,
-          publishRunUpdate: async (e) => {
-            await publisher.publishRunUpdate(e);
-            const status = (e.data as { status: string }).status;
-            if (status !== 'applying') runsProcessed.inc({ outcome: status });
-          },
-        },
-        logger,
-        graceDays: config.REMOVAL_GRACE_DAYS,
-        defaultThresholds: {
-          default: { percent: config.HOLD_THRESHOLD_PERCENT, min: config.HOLD_THRESHOLD_MIN },
-        },
-        incompleteRunTimeoutMs: config.INCOMPLETE_RUN_TIMEOUT_MS,
-        leases,
-        leaseWaitMs: config.TENANT_LEASE_WAIT_MS,
-        onTenantBusy: (mode) => tenantBusy.inc({ mode }),
-        background: track,
-        now,
-        ...(overrides.beforeStep === undefined ? {} : { beforeStep: overrides.beforeStep }),
-      });
-      heldBatches = new HeldBatches(store, processor, now);
-      queries = new RosterQueries(
-        store,
-        processor,
-        { percent: config.HOLD_THRESHOLD_PERCENT, min: config.HOLD_THRESHOLD_MIN },
-        now,
-      );
-      sweeper = new GraceSweeper(store, publisher, processor, logger, config.REMOVAL_GRACE_DAYS);
-
-      // A roster stored before #17 (packed buckets) becomes entity documents + manifests first.
-      await processor.migrateLegacyRoster();
-      // Finish whatever a previous process left half done before taking new work.
-      await processor
-        .resumeAll({ rebuild: true })
-        .catch((err: unknown) => logger.warn({ err }, 'resume on start failed; retried at the next sweep'));
-
-      const pkg = loadProtoPackage<RosterServiceProtoGrpcType>(
-        'isams_sync/roster/v1/roster_service.proto',
-        config.PROTOS_DIR === undefined ? {} : { protosDir: config.PROTOS_DIR },
-      );
-      grpc = await createGrpcServer({
-        logger,
-        port: config.GRPC_PORT,
-        identity,
-        reflection: config.GRPC_REFLECTION,
-        readiness,
-        services: [
-          {
-            name: 'isams_sync.roster.v1.RosterService',
-            definition: pkg.isams_sync.roster.v1.RosterService.service,
-            implementation: rosterGrpcHandlers({
-              queries,
-              heldBatches,
-              runUndo: new RunUndo(store, processor, config.REMOVAL_GRACE_DAYS, now),
-            }),
-            callers: ROSTER_CALLERS,
-          },
-        ],
-      });
-      ops = await startOpsServer({
-        port: config.OPS_PORT,
-        metrics,
-        logger,
-        readiness: () => readiness?.isReady() ?? false,
-      });
-
-      consumer = await runConsumer({
-        client: kafka,
-        ...kafkaConsumerOptionsFromConfig(config),
-        groupId: config.RAW_DATASETS_GROUP_ID,
-        topics: [topics.rawDatasets],
-        fromBeginning: true,
-        logger,
-        ...(overrides.sessionTimeoutMs === undefined
-          ? {}
-          : { sessionTimeoutMs: overrides.sessionTimeoutMs, heartbeatIntervalMs: 1000 }),
-        handler: rawDatasetsHandler(store, processor, now, track),
-        onDeadLettered: deadLetterCounter(metrics),
-      });
-      await consumer.ready;
-      const client = kafka;
-      sampler = startSampler({
-        intervalMs: config.METRICS_SAMPLE_INTERVAL_MS,
-        logger,
-        samples: [
-          consumerLagSample(metrics, config.RAW_DATASETS_GROUP_ID, () =>
-            consumerGroupLag(client, config.RAW_DATASETS_GROUP_ID, [topics.rawDatasets], {
-              fromBeginning: true,
-            }),
-          ),
-        ],
-      });
-      if (!overrides.disableSweeper) {
-        // One sweep at a time: on a slow database a sweep can outlast the interval, and piled-up
-        // sweeps only compete with each other (and with the runs) for the same database.
-        let sweeping = false;
-        timer = setInterval(() => {
-          if (sweeping) return;
-          sweeping = true;
-          track(sweep().finally(() => (sweeping = false)));
-        }, config.SWEEP_INTERVAL_MS);
-        timer.unref();
-      }
-      logger.info({ grpcPort: grpc.port, opsPort: ops.port, leaseOwner: leases.owner }, 'roster started');
-    },
-    async stop() {
-      if (timer) clearInterval(timer);
-      readiness?.stop();
-      // Not awaited: a sample waiting on an unreachable broker must not hold the shutdown up.
-      void sampler?.stop();
-      await grpc?.shutdown(config.SHUTDOWN_TIMEOUT_MS / 2);
-      await consumer?.stop();
-      await app.idle().catch(() => undefined);
-      await producer?.disconnect();
-      await ops?.close();
-      await mongo?.close();
-    },
-  };
-  return app;
+/** Samples the raw-datasets consumer group's lag into the metrics. */
+function startLagSampler(w: Wiring, kafka: KafkaClient): Sampler {
+  const { config } = w;
+  return startSampler({
+    intervalMs: config.METRICS_SAMPLE_INTERVAL_MS,
+    logger: w.logger,
+    samples: [
+      consumerLagSample(w.metrics, config.RAW_DATASETS_GROUP_ID, () =>
+        consumerGroupLag(kafka, config.RAW_DATASETS_GROUP_ID, [w.topics.rawDatasets], {
+          fromBeginning: true,
+        }),
+      ),
+    ],
+  });
 }

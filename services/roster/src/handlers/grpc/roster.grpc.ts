@@ -5,7 +5,7 @@ import { AppError } from '@isams-sync/errors';
 import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
 import type { RosterEntityType } from '@isams-sync/events';
 import { z } from 'zod';
-import type { EntityRecord, HeldBatchDoc, StoredChange } from '../../adapters/mongo/documents';
+import type { ChangesetDoc, EntityRecord, HeldBatchDoc, StoredChange } from '../../adapters/mongo/documents';
 import type { ChangeCounts } from '../../domain/change-counts';
 import { storedBatchReason } from '../../domain/guard';
 import type { HoldReason, RemovalThresholds } from '../../domain/guard';
@@ -142,6 +142,35 @@ const toThresholds = (t: RemovalThresholds): rosterV1.RemovalThresholds => ({
   })),
 });
 
+const toRunUndo = (v: RunUndoView): rosterV1.RunUndo => ({
+  syncRunId: v.syncRunId,
+  status: v.status,
+  restore: v.restore,
+  skipped: Object.entries(v.skipped).map(([reason, count]) => ({ reason, count })),
+  expiresAt: iso(v.expiresAt),
+  undoneBy: v.undoneBy ?? '',
+  undoneAt: iso(v.undoneAt),
+  comment: v.comment ?? '',
+});
+
+const toRun = (cs: ChangesetDoc): rosterV1.Run => ({
+  syncRunId: cs.syncRunId,
+  state: cs.state,
+  dryRun: cs.dryRun,
+  outcome: cs.outcome ?? '',
+  receivedAt: iso(cs.receivedAt),
+  processedAt: iso(cs.processedAt),
+  completedAt: iso(cs.completedAt),
+  counts: toCounts(cs.counts),
+  heldBatchId: cs.heldBatchId ?? '',
+  errorCode: cs.error?.code ?? '',
+  errorMessage: cs.error?.message ?? '',
+  changeCount: cs.changeCount ?? 0,
+  findingCount: cs.findingCount ?? 0,
+  holdKind: cs.holdKind ?? (cs.heldBatchId === undefined ? '' : 'removals'),
+  holdReason: cs.holdReason ?? '',
+});
+
 /**
  * Who may call the RosterService: the gateway (admin API) on every method; bookings only GetEntity,
  * to check that a person named by a booking exists (docs/security.md).
@@ -151,28 +180,26 @@ export const ROSTER_CALLERS: ServiceCallers = {
   methods: { GetEntity: ['gateway', 'bookings'] },
 };
 
+type Handlers = rosterV1.RosterServiceHandlers;
+
 /** RosterService implementation: validates, calls the use cases, maps to proto messages. */
 export function rosterGrpcHandlers(deps: {
   queries: RosterQueries;
   heldBatches: HeldBatches;
   runUndo: RunUndo;
-}): rosterV1.RosterServiceHandlers {
+}): Handlers {
   const { queries, heldBatches, runUndo } = deps;
-  const toRunUndo = (v: RunUndoView): rosterV1.RunUndo => ({
-    syncRunId: v.syncRunId,
-    status: v.status,
-    restore: v.restore,
-    skipped: Object.entries(v.skipped).map(([reason, count]) => ({ reason, count })),
-    expiresAt: iso(v.expiresAt),
-    undoneBy: v.undoneBy ?? '',
-    undoneAt: iso(v.undoneAt),
-    comment: v.comment ?? '',
-  });
-  /** A held batch with its approval's state. */
-  const withState =
-    (tenantId: string) =>
-    async (b: HeldBatchDoc): Promise<rosterV1.HeldBatch> =>
-      toHeldBatch(b, await heldBatches.approvalState(tenantId, b));
+  return {
+    ...undoRpcs(runUndo),
+    ...entityRpcs(queries),
+    ...runRpcs(queries),
+    ...heldBatchRpcs(queries, heldBatches),
+    ...guardRpcs(queries),
+  };
+}
+
+/** A run's undo: what it would restore, and doing it. */
+function undoRpcs(runUndo: RunUndo): Pick<Handlers, 'PreviewRunUndo' | 'UndoRun'> {
   return {
     PreviewRunUndo: unary(async (req: rosterV1.RunUndoRequest__Output, ctx) => {
       const q = parse(z.object({ syncRunId: runId }), req);
@@ -182,6 +209,12 @@ export function rosterGrpcHandlers(deps: {
       const q = parse(z.object({ syncRunId: runId, comment: z.string().max(1000) }), req);
       return toRunUndo(await runUndo.undo(ctx.tenantId, q.syncRunId, ctx.actor, q.comment, ctx.deadline));
     }),
+  };
+}
+
+/** The roster's entities: search, filter and page; one by type and id. */
+function entityRpcs(queries: RosterQueries): Pick<Handlers, 'ListEntities' | 'GetEntity'> {
+  return {
     ListEntities: unary(async (req: rosterV1.ListEntitiesRequest__Output, ctx) => {
       const q = parse(
         z.object({
@@ -207,26 +240,15 @@ export function rosterGrpcHandlers(deps: {
       const q = parse(z.object({ entityType, entityId: z.string().min(1, 'required').max(200) }), req);
       return toEntity(await queries.getEntity(ctx.tenantId, q.entityType, q.entityId));
     }),
+  };
+}
+
+/** A sync run as the roster processed it: its state and counts, its changes, its findings. */
+function runRpcs(queries: RosterQueries): Pick<Handlers, 'GetRun' | 'ListRunChanges' | 'ListRunFindings'> {
+  return {
     GetRun: unary(async (req: rosterV1.GetRunRequest__Output, ctx) => {
       const q = parse(z.object({ syncRunId: runId }), req);
-      const cs = await queries.getRun(ctx.tenantId, q.syncRunId);
-      return {
-        syncRunId: cs.syncRunId,
-        state: cs.state,
-        dryRun: cs.dryRun,
-        outcome: cs.outcome ?? '',
-        receivedAt: iso(cs.receivedAt),
-        processedAt: iso(cs.processedAt),
-        completedAt: iso(cs.completedAt),
-        counts: toCounts(cs.counts),
-        heldBatchId: cs.heldBatchId ?? '',
-        errorCode: cs.error?.code ?? '',
-        errorMessage: cs.error?.message ?? '',
-        changeCount: cs.changeCount ?? 0,
-        findingCount: cs.findingCount ?? 0,
-        holdKind: cs.holdKind ?? (cs.heldBatchId === undefined ? '' : 'removals'),
-        holdReason: cs.holdReason ?? '',
-      };
+      return toRun(await queries.getRun(ctx.tenantId, q.syncRunId));
     }),
     ListRunChanges: unary(async (req: rosterV1.ListRunChangesRequest__Output, ctx) => {
       const q = parse(
@@ -270,6 +292,20 @@ export function rosterGrpcHandlers(deps: {
         page: pageInfo(page),
       };
     }),
+  };
+}
+
+/** Held batches: list and read them (each with its approval's state), approve or discard one. */
+function heldBatchRpcs(
+  queries: RosterQueries,
+  heldBatches: HeldBatches,
+): Pick<Handlers, 'ListHeldBatches' | 'GetHeldBatch' | 'ApproveHeldBatch' | 'DiscardHeldBatch'> {
+  /** A held batch with its approval's state. */
+  const withState =
+    (tenantId: string) =>
+    async (b: HeldBatchDoc): Promise<rosterV1.HeldBatch> =>
+      toHeldBatch(b, await heldBatches.approvalState(tenantId, b));
+  return {
     ListHeldBatches: unary(async (req: rosterV1.ListHeldBatchesRequest__Output, ctx) => {
       const q = parse(
         z.object({
@@ -320,6 +356,14 @@ export function rosterGrpcHandlers(deps: {
         await heldBatches.discard(ctx.tenantId, q.batchId, ctx.actor, q.comment, q.version, ctx.deadline),
       );
     }),
+  };
+}
+
+/** The removal guard: the school's thresholds (read, set) and a dry run of a snapshot against them. */
+function guardRpcs(
+  queries: RosterQueries,
+): Pick<Handlers, 'DryRunSnapshot' | 'GetRemovalThresholds' | 'SetRemovalThresholds'> {
+  return {
     DryRunSnapshot: unary(async (req: rosterV1.DryRunSnapshotRequest__Output, ctx) => {
       const q = parse(z.object({ syncRunId: runId, maxChanges: z.number().int().min(0).max(MAX_PAGE) }), req);
       const plan = await queries.dryRunSnapshot(ctx.tenantId, q.syncRunId);
