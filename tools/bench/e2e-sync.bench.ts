@@ -110,7 +110,8 @@ async function main(): Promise<void> {
     infra,
     holdPercent: 10,
     holdMin: 5,
-    logLevel: 'warn',
+    // BENCH_LOG_LEVEL=debug keeps each roster changeset step's duration in .cache/bench-logs (a profile).
+    logLevel: process.env.BENCH_LOG_LEVEL === 'debug' ? 'debug' : 'warn',
     logDir: resolve(repoRoot, '.cache/bench-logs'),
   });
   const rows: BenchRow[] = [];
