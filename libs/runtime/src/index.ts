@@ -4,3 +4,5 @@
  */
 export { runService } from './run-service';
 export type { RunServiceOptions } from './run-service';
+export { stopInOrder } from './stop-in-order';
+export type { StopStep } from './stop-in-order';

@@ -16,6 +16,7 @@ import {
 import type { ConsumerHandle, EventProducer, KafkaClient, RunConsumerOptions } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
+import { stopInOrder } from '@isams-sync/runtime';
 import {
   consumerLagSample,
   createMetrics,
@@ -127,7 +128,7 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
       });
       ctx.logger.info({ grpcPort: parts.grpc.port, opsPort: parts.ops.port }, 'bookings started');
     },
-    stop: () => stopBookings(parts, config),
+    stop: () => stopBookings(parts, config, ctx.logger),
     get grpcPort() {
       return parts.grpc?.port ?? 0;
     },
@@ -319,16 +320,18 @@ function startEveningSweep(useCases: BookingsUseCases, intervalMs: number, logge
 }
 
 /** Servers first, then the sweep under way, the consumer, the producer, the clients, the database. */
-async function stopBookings(parts: BookingsParts, config: BookingsConfig): Promise<void> {
+async function stopBookings(parts: BookingsParts, config: BookingsConfig, logger: Logger): Promise<void> {
   parts.sweep?.halt();
   parts.readiness?.stop();
   // Not awaited: a sample waiting on an unreachable broker must not hold the shutdown up.
   void parts.sampler?.stop();
-  await parts.grpc?.shutdown(Math.min(2_000, config.SHUTDOWN_TIMEOUT_MS));
-  await parts.sweep?.settled();
-  await parts.consumer?.stop().catch(() => undefined);
-  await parts.producer?.disconnect().catch(() => undefined);
-  parts.rosterHandle?.close();
-  await parts.ops?.close().catch(() => undefined);
-  await parts.mongo?.close();
+  await stopInOrder(logger, [
+    ['grpc', () => parts.grpc?.shutdown(Math.min(2_000, config.SHUTDOWN_TIMEOUT_MS))],
+    ['evening sweep', () => parts.sweep?.settled()],
+    ['consumer', () => parts.consumer?.stop()],
+    ['producer', () => parts.producer?.disconnect()],
+    ['roster client', () => parts.rosterHandle?.close()],
+    ['ops server', () => parts.ops?.close()],
+    ['mongo', () => parts.mongo?.close()],
+  ]);
 }

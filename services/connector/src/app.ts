@@ -18,6 +18,7 @@ import {
 import type { ConsumerHandle, EventProducer, KafkaClient } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
+import { stopInOrder } from '@isams-sync/runtime';
 import {
   consumerLagSample,
   createMetrics,
@@ -163,7 +164,7 @@ export function createConnectorApp(
   const running: Running = {};
   return {
     start: () => startConnector(w, running),
-    stop: () => stopConnector(config, running),
+    stop: () => stopConnector(config, running, logger),
     get grpcPort() {
       return running.grpc?.port ?? 0;
     },
@@ -266,18 +267,20 @@ async function startConnector(w: Wiring, r: Running): Promise<void> {
 }
 
 /** Readiness off; the gRPC server (2 s of the deadline), the engine's runs (the rest), then consumer, notifier, producer, ops server, database. */
-async function stopConnector(config: ConnectorConfig, r: Running): Promise<void> {
+async function stopConnector(config: ConnectorConfig, r: Running, logger: Logger): Promise<void> {
   const deadline = config.SHUTDOWN_TIMEOUT_MS;
   r.readiness?.stop();
   // Not awaited: a sample waiting on an unreachable broker must not hold the shutdown up.
   void r.sampler?.stop();
-  await r.grpc?.shutdown(Math.min(2_000, deadline));
-  await r.engine?.stop(Math.max(0, deadline - 2_000));
-  await r.consumer?.stop().catch(() => undefined);
-  await r.notifier?.stop().catch(() => undefined);
-  await r.producer?.disconnect().catch(() => undefined);
-  await r.ops?.close().catch(() => undefined);
-  await r.mongo?.close();
+  await stopInOrder(logger, [
+    ['grpc', () => r.grpc?.shutdown(Math.min(2_000, deadline))],
+    ['sync engine', () => r.engine?.stop(Math.max(0, deadline - 2_000))],
+    ['consumer', () => r.consumer?.stop()],
+    ['notifier', () => r.notifier?.stop()],
+    ['producer', () => r.producer?.disconnect()],
+    ['ops server', () => r.ops?.close()],
+    ['mongo', () => r.mongo?.close()],
+  ]);
 }
 
 // ---- adapters -----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { serviceKeyringFromConfig } from '@isams-sync/grpc';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
+import { stopInOrder } from '@isams-sync/runtime';
 import { createMetrics, createReadiness, startOpsServer } from '@isams-sync/metrics';
 import type { Metrics, OpsServer, Readiness } from '@isams-sync/metrics';
 import { connectMongo, ensureIndexes, mongoReadinessCheck } from '@isams-sync/mongo';
@@ -114,7 +115,7 @@ export async function createGatewayApp(
   const running: Running = { httpPort: 0, operatorPort: 0 };
   const built = await buildGateway(w, overrides, running).catch(async (err: unknown) => {
     // No app is returned that could be stopped: what was opened is closed here.
-    await stopGateway(running).catch(() => undefined);
+    await stopGateway(logger, running);
     throw err;
   });
   return {
@@ -132,7 +133,7 @@ export async function createGatewayApp(
     },
     start: () => startGateway(w, built, running),
     stop() {
-      running.stopping ??= stopGateway(running);
+      running.stopping ??= stopGateway(logger, running);
       return running.stopping;
     },
   };
@@ -172,15 +173,17 @@ async function startGateway(w: Wiring, b: Built, r: Running): Promise<void> {
 }
 
 /** Readiness off; the listeners, the ops server, the upstream clients, then the database. */
-async function stopGateway(r: Running): Promise<void> {
+async function stopGateway(logger: Logger, r: Running): Promise<void> {
   r.readiness?.stop();
-  await r.http?.close();
-  await r.operatorHttp?.close();
-  await r.ops?.close();
-  r.upstreams?.connector.close();
-  r.upstreams?.roster.close();
-  r.upstreams?.bookings.close();
-  await r.mongo?.close();
+  await stopInOrder(logger, [
+    ['http', () => r.http?.close()],
+    ['operator http', () => r.operatorHttp?.close()],
+    ['ops server', () => r.ops?.close()],
+    ['connector client', () => r.upstreams?.connector.close()],
+    ['roster client', () => r.upstreams?.roster.close()],
+    ['bookings client', () => r.upstreams?.bookings.close()],
+    ['mongo', () => r.mongo?.close()],
+  ]);
 }
 
 /** The port a listening server is bound to (`fallback` when it has no address). */

@@ -16,6 +16,7 @@ import { createGrpcServer, loadProtoPackage, serviceKeyringFromConfig } from '@i
 import type { GrpcServerHandle, RosterServiceProtoGrpcType, ServiceKeyring } from '@isams-sync/grpc';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
+import { stopInOrder } from '@isams-sync/runtime';
 import {
   consumerLagSample,
   createMetrics,
@@ -330,12 +331,14 @@ async function stopRoster(w: Wiring, r: Running): Promise<void> {
   r.readiness?.stop();
   // Not awaited: a sample waiting on an unreachable broker must not hold the shutdown up.
   void r.sampler?.stop();
-  await r.grpc?.shutdown(w.config.SHUTDOWN_TIMEOUT_MS / 2);
-  await r.consumer?.stop();
-  await w.background.idle().catch(() => undefined);
-  await r.producer?.disconnect();
-  await r.ops?.close();
-  await r.mongo?.close();
+  await stopInOrder(w.logger, [
+    ['grpc', () => r.grpc?.shutdown(w.config.SHUTDOWN_TIMEOUT_MS / 2)],
+    ['consumer', () => r.consumer?.stop()],
+    ['background changesets', () => w.background.idle()],
+    ['producer', () => r.producer?.disconnect()],
+    ['ops server', () => r.ops?.close()],
+    ['mongo', () => r.mongo?.close()],
+  ]);
 }
 
 // ---- adapters -----------------------------------------------------------------------------------
