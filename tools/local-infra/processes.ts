@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { logTail } from './log-tail';
 import { createConnection } from 'node:net';
 import { resolve } from 'node:path';
 import { createKafkaClient } from '@isams-sync/kafka';
@@ -212,7 +213,7 @@ async function startServer(
   const pid = launch();
   log(`${name}: started pid ${pid}, waiting for readiness…`);
   if (!(await ready())) {
-    const tail = existsSync(logFile(s, name)) ? readFileSync(logFile(s, name), 'utf8').slice(-3000) : '';
+    const tail = logTail(logFile(s, name), 3000);
     await stopServer(s, name, log);
     throw new Error(`${name}: not ready in time. Last log lines:\n${tail}`);
   }
