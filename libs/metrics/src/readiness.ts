@@ -178,3 +178,21 @@ export function createReadiness(options: ReadinessOptions): Readiness {
     },
   };
 }
+
+/** The probe timing every service's config carries (libs/config `commonServiceConfig`). */
+export interface ReadinessTiming {
+  readonly READINESS_INTERVAL_MS: number;
+  readonly READINESS_TIMEOUT_MS: number;
+}
+
+/** {@link createReadiness} timed by the service's config (`READINESS_INTERVAL_MS`, `READINESS_TIMEOUT_MS`). */
+export function readinessFromConfig(
+  config: ReadinessTiming,
+  options: Omit<ReadinessOptions, 'intervalMs' | 'timeoutMs'>,
+): Readiness {
+  return createReadiness({
+    ...options,
+    intervalMs: config.READINESS_INTERVAL_MS,
+    timeoutMs: config.READINESS_TIMEOUT_MS,
+  });
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LoggerLike } from '@isams-sync/logger';
-import { createMetrics, createReadiness, DEPENDENCY_UP_METRIC } from '../src/index';
+import { createMetrics, createReadiness, DEPENDENCY_UP_METRIC, readinessFromConfig } from '../src/index';
 import type { Readiness } from '../src/index';
 
 function recordingLogger() {
@@ -179,5 +179,20 @@ describe('createReadiness', () => {
     expect(() => createReadiness({ checks: [check, check], intervalMs: 10, timeoutMs: 10, logger })).toThrow(
       /duplicate check name "kafka"/,
     );
+  });
+
+  it('readinessFromConfig probes on the config’s timing: a probe slower than READINESS_TIMEOUT_MS is not ready', async () => {
+    const mongo = fakeDependency('mongo');
+    mongo.set('hang');
+    const { logger, entries } = recordingLogger();
+    const readiness = readinessFromConfig(
+      { READINESS_INTERVAL_MS: 10, READINESS_TIMEOUT_MS: 20 },
+      { checks: [mongo.check], logger },
+    );
+    await readiness.start();
+    readiness.stop();
+    mongo.release();
+    expect(readiness.isReady()).toBe(false);
+    expect(entries.some((e) => e.msg === 'dependency did not answer in time: not ready')).toBe(true);
   });
 });

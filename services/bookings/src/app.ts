@@ -20,7 +20,7 @@ import { stopInOrder } from '@isams-sync/runtime';
 import {
   consumerLagSample,
   createMetrics,
-  createReadiness,
+  readinessFromConfig,
   deadLetterCounter,
   startOpsServer,
   startSampler,
@@ -186,10 +186,8 @@ async function startStorageAndKafka(ctx: BookingsContext, parts: BookingsParts):
   await parts.producer.connect();
   // Kafka and MongoDB only: the roster's gRPC API is not a readiness dependency (a roster outage
   // must not take bookings' own API out of service; its calls fail on their own).
-  parts.readiness = createReadiness({
+  parts.readiness = readinessFromConfig(config, {
     checks: [mongoReadinessCheck(mongo), kafkaReadinessCheck(kafka)],
-    intervalMs: config.READINESS_INTERVAL_MS,
-    timeoutMs: config.READINESS_TIMEOUT_MS,
     logger,
     metrics,
   });

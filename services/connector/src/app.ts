@@ -22,7 +22,7 @@ import { stopInOrder } from '@isams-sync/runtime';
 import {
   consumerLagSample,
   createMetrics,
-  createReadiness,
+  readinessFromConfig,
   deadLetterCounter,
   startOpsServer,
   startSampler,
@@ -234,10 +234,8 @@ async function startConnector(w: Wiring, r: Running): Promise<void> {
   }
   const mongo = await connectDatabase(w, r);
   const { kafka, producer } = await connectBroker(w, r);
-  const readiness = (r.readiness = createReadiness({
+  const readiness = (r.readiness = readinessFromConfig(config, {
     checks: [mongoReadinessCheck(mongo), kafkaReadinessCheck(kafka)],
-    intervalMs: config.READINESS_INTERVAL_MS,
-    timeoutMs: config.READINESS_TIMEOUT_MS,
     logger,
     metrics: w.metrics,
   }));

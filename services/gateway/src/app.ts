@@ -3,7 +3,7 @@ import { serviceKeyringFromConfig } from '@isams-sync/grpc';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
 import { stopInOrder } from '@isams-sync/runtime';
-import { createMetrics, createReadiness, startOpsServer } from '@isams-sync/metrics';
+import { createMetrics, readinessFromConfig, startOpsServer } from '@isams-sync/metrics';
 import type { Metrics, OpsServer, Readiness } from '@isams-sync/metrics';
 import { connectMongo, ensureIndexes, mongoReadinessCheck } from '@isams-sync/mongo';
 import type { MongoConnection } from '@isams-sync/mongo';
@@ -321,10 +321,8 @@ async function buildServers(
 // MongoDB only: the gateway has no Kafka connection, and the back-end services are not readiness
 // dependencies (their outage shows as 503s of the calls that need them, not as a gateway outage).
 function createGatewayReadiness(w: Wiring, mongo: MongoConnection): Readiness {
-  return createReadiness({
+  return readinessFromConfig(w.config, {
     checks: [mongoReadinessCheck(mongo)],
-    intervalMs: w.config.READINESS_INTERVAL_MS,
-    timeoutMs: w.config.READINESS_TIMEOUT_MS,
     logger: w.logger,
     metrics: w.metrics,
   });

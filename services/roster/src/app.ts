@@ -20,7 +20,7 @@ import { stopInOrder } from '@isams-sync/runtime';
 import {
   consumerLagSample,
   createMetrics,
-  createReadiness,
+  readinessFromConfig,
   deadLetterCounter,
   startOpsServer,
   startSampler,
@@ -298,10 +298,8 @@ async function startRoster(w: Wiring, r: Running, sweep: () => Promise<void>): P
   const { config, logger } = w;
   const { mongo, store, leases } = await connectDatabase(w, r);
   const { kafka, producer } = await connectBroker(w, r);
-  const readiness = (r.readiness = createReadiness({
+  const readiness = (r.readiness = readinessFromConfig(config, {
     checks: [mongoReadinessCheck(mongo), kafkaReadinessCheck(kafka)],
-    intervalMs: config.READINESS_INTERVAL_MS,
-    timeoutMs: config.READINESS_TIMEOUT_MS,
     logger,
     metrics: w.metrics,
   }));
