@@ -8,12 +8,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { POSTGRES_DATABASE, POSTGRES_MAJOR, type InfraSettings } from './settings';
+import { INDEX_TWINS_SQL } from './index-twins.sql';
 import type { Log } from './provision';
 
 const PG_ROOT = '/usr/lib/postgresql';
 const OS_USER = 'postgres';
-/** FerretDB's pool takes up to 50 connections per process (pool_max_conns); leave room for psql probes. */
-const MAX_CONNECTIONS = 120;
+/** Above FerretDB's pool (settings.ts FERRETDB_POOL_MAX_CONNS) plus psql and a second FerretDB. */
+const MAX_CONNECTIONS = 450;
 
 /** `setpriv` prefix that runs a command as the `postgres` user (exec, no fork: the pid stays the command's). */
 const AS_POSTGRES = ['--reuid=postgres', '--regid=postgres', '--clear-groups'];
@@ -223,4 +224,14 @@ export async function ensureFerretDatabase(s: InfraSettings, log: Log): Promise<
   const created = await psql(s, 'postgres', `CREATE DATABASE ${POSTGRES_DATABASE}`);
   if (created.code !== 0) throw new Error(`postgresql: CREATE DATABASE failed:\n${created.out}`);
   log(`postgresql: database "${POSTGRES_DATABASE}" created`);
+}
+
+/**
+ * Installs the index twins (index-twins.sql.ts) in FerretDB's database: every btree index FerretDB
+ * creates gets a GIN twin that can answer the `@>` equality FerretDB queries with. Idempotent.
+ */
+export async function installIndexTwins(s: InfraSettings, log: Log): Promise<void> {
+  const res = await psql(s, POSTGRES_DATABASE, INDEX_TWINS_SQL);
+  if (res.code !== 0) throw new Error(`postgresql: installing the index twins failed:\n${res.out}`);
+  log('postgresql: index twins installed (FerretDB equality filters can use an index)');
 }

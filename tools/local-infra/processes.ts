@@ -8,12 +8,20 @@ import { createLogger } from '@isams-sync/logger';
 import { MongoClient } from 'mongodb';
 import {
   ensureFerretDatabase,
+  installIndexTwins,
   initPostgres,
   postgresBinDir,
   postgresCommand,
   postgresReady,
 } from './postgres';
-import { endpoints, parseMongoBackend, postgresUrl, type InfraSettings, type MongoBackend } from './settings';
+import {
+  endpoints,
+  ferretPostgresUrl,
+  parseMongoBackend,
+  postgresUrl,
+  type InfraSettings,
+  type MongoBackend,
+} from './settings';
 import { newKafkaClusterId } from './kafka-cluster-id';
 import type { Log } from './provision';
 
@@ -268,10 +276,11 @@ export async function up(s: InfraSettings, log: Log, opts: { withKafka?: boolean
       log,
     );
     await ensureFerretDatabase(s, log);
+    await installIndexTwins(s, log);
   };
   const ferretArgs =
     s.mongoBackend === 'postgresql'
-      ? ['--handler', 'postgresql', '--postgresql-url', postgresUrl(s)]
+      ? ['--handler', 'postgresql', '--postgresql-url', ferretPostgresUrl(s)]
       : ['--handler', 'sqlite', '--data-dir', resolve(s.stateDir, 'ferretdb-data')];
   const startMongo = async () => {
     if (s.mongoBackend === 'postgresql') await startPostgres();

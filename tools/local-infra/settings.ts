@@ -85,8 +85,24 @@ export function loadSettings(backendOverride?: string): InfraSettings {
 /** The database FerretDB keeps its data in, inside our PostgreSQL server. */
 export const POSTGRES_DATABASE = 'ferretdb';
 
+/**
+ * FerretDB's PostgreSQL connection pool (its default is 50). FerretDB 1.24 deadlocks when the pool is
+ * exhausted during a DDL: creating or dropping a collection or database holds its metadata registry's
+ * write lock while it waits for a connection, and the requests holding every connection wait for that
+ * lock (seen on 2026-12-03: a goroutine dump showed `Registry.DatabaseDrop` in `pgxpool.Acquire` and
+ * the requests in `Registry.getPool` → `RWMutex.RLock`; every answer stopped for good). A test run's
+ * services open up to 100 driver connections each, so the pool is sized above what they can have in
+ * flight; PostgreSQL's `max_connections` (postgres.ts) is above it.
+ */
+export const FERRETDB_POOL_MAX_CONNS = 400;
+
 export function postgresUrl(s: InfraSettings): string {
   return `postgres://postgres@127.0.0.1:${s.postgresPort}/${POSTGRES_DATABASE}`;
+}
+
+/** The URL FerretDB connects with: {@link postgresUrl} and its pool size. */
+export function ferretPostgresUrl(s: InfraSettings): string {
+  return `${postgresUrl(s)}?pool_max_conns=${FERRETDB_POOL_MAX_CONNS}`;
 }
 
 export interface Endpoints {
