@@ -579,15 +579,30 @@ export class ChangesetProcessor {
     }
     if (docs.size === 0) return;
     const written = [...docs.values()];
+    const t0 = performance.now();
     await store.putEntities(written, (d) => added.has(d._id), fence);
+    const t1 = performance.now();
     await store.updateManifest(
       cs.tenantId,
       written.map(manifestEntryOf),
       fence,
       await store.loadManifest(cs.tenantId),
     );
+    const t2 = performance.now();
     await store.insertAll(COLLECTIONS.graceQueue, graceIn, fence);
     for (const id of graceOut) await store.deleteById(COLLECTIONS.graceQueue, cs.tenantId, id, fence);
+    this.deps.logger.debug(
+      {
+        tenantId: cs.tenantId,
+        changesetId: cs._id,
+        written: written.length,
+        inserted: added.size,
+        entitiesMs: Math.round(t1 - t0),
+        manifestMs: Math.round(t2 - t1),
+        graceMs: Math.round(performance.now() - t2),
+      },
+      'changeset applied to the stored roster',
+    );
   }
 
   /**
@@ -717,6 +732,7 @@ export class ChangesetProcessor {
     const { store } = this.deps;
     const marker = cs.marker!;
     const datasets: Partial<Record<DatasetId, RawElement[]>> = {};
+    const at: number[] = [performance.now()];
     for (const d of marker.datasets) {
       const records: RawElement[] = [];
       for (let i = 0; i < d.chunkCount; i += 1) {
@@ -734,15 +750,33 @@ export class ChangesetProcessor {
       datasets[d.datasetId] = records;
     }
     const processedAt = cs.processedAt ?? this.now();
+    at.push(performance.now());
     const manifest = await store.loadManifest(tenantId);
+    at.push(performance.now());
     const normalised = await this.normaliseOnManifest(
       tenantId,
       manifest,
       datasets,
       new Date(marker.fetchedAt),
     );
+    at.push(performance.now());
     const { stored, activeCounts } = await this.storedForDiff(tenantId, manifest, normalised);
+    at.push(performance.now());
     const changes = diff(stored, normalised.entities, normalised.presentTypes, normalised);
+    at.push(performance.now());
+    this.deps.logger.debug(
+      {
+        tenantId,
+        syncRunId: cs.syncRunId,
+        ms: Object.fromEntries(
+          ['chunks', 'manifest', 'normalise', 'storedImages', 'diff'].map((k, i) => [
+            k,
+            Math.round(at[i + 1]! - at[i]!),
+          ]),
+        ),
+      },
+      'snapshot planned',
+    );
     const identity = checkSchoolIdentity({
       stored,
       incoming: normalised.entities,

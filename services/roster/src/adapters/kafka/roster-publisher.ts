@@ -35,14 +35,21 @@ export interface RosterPublisher {
 
 export function createRosterPublisher(producer: EventProducer, topics: RosterTopics): RosterPublisher {
   return {
+    // The full topic and its directory projection are independent streams: both sends are in
+    // flight at once, and the call resolves when both are acknowledged.
     async publishChanges(events, directory = []) {
-      if (events.length > 0) await producer.publish(topics.rosterChanges, events);
-      if (directory.length > 0) await producer.publish(topics.rosterChangesDirectory, directory);
+      await Promise.all([
+        events.length > 0 ? producer.publish(topics.rosterChanges, events) : undefined,
+        directory.length > 0 ? producer.publish(topics.rosterChangesDirectory, directory) : undefined,
+      ]);
     },
     async publishState(events, directory = []) {
-      if (events.length > 0) await producer.publish(topics.rosterState, events, { keyOf: stateKey });
-      if (directory.length > 0)
-        await producer.publish(topics.rosterStateDirectory, directory, { keyOf: stateKey });
+      await Promise.all([
+        events.length > 0 ? producer.publish(topics.rosterState, events, { keyOf: stateKey }) : undefined,
+        directory.length > 0
+          ? producer.publish(topics.rosterStateDirectory, directory, { keyOf: stateKey })
+          : undefined,
+      ]);
     },
     async publishStateTombstones(tombstones) {
       const records = (list: typeof tombstones) =>

@@ -123,6 +123,30 @@ const ENTITY_WRITE_CHUNK = 50;
 const UPDATE_CHUNK = 20;
 /** Entity ids per `$in` query (on `tenant_type_id`). */
 const IDS_PER_QUERY = 500;
+/**
+ * Up to this many images are read by `_id`, POINT_READS_IN_FLIGHT at a time: an `_id` lookup is the
+ * one read every backend answers by index (FerretDB/PostgreSQL through the local index twins), while
+ * FerretDB evaluates `$in` in Go over every document of the type. On MongoDB both are index reads.
+ */
+const POINT_READS_UP_TO = 300;
+const POINT_READS_IN_FLIGHT = 8;
+/** Replacing writes (entity `bulkWrite`s, manifest chunks) in flight at once (FerretDB/PostgreSQL runs writers concurrently). */
+const REPLACES_IN_FLIGHT = 4;
+
+/** Runs `fn` over `items`, at most `limit` at a time; rejects with the first failure (after the others settle). */
+async function forEachConcurrently<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+}
 /** From this many images of one type, the whole type is read in one query (on `tenant_type_id`'s prefix). */
 const WHOLE_TYPE_FROM = 5000;
 
@@ -532,7 +556,8 @@ export class RosterStore {
       group.entries.push(u.entry);
       byChunk.set(key, group);
     }
-    for (const [key, group] of byChunk) {
+    // Each chunk is its own document: several are rewritten at once.
+    await forEachConcurrently([...byChunk], REPLACES_IN_FLIGHT, async ([key, group]) => {
       const prior =
         current === undefined
           ? ((await this.packedById<ManifestChunkDoc>(COLLECTIONS.entityManifests, tenantId, key))?.entries ??
@@ -552,7 +577,7 @@ export class RosterStore {
         packDoc(COLLECTIONS.entityManifests, doc) as ManifestChunkDoc,
         fence,
       );
-    }
+    });
   }
 
   /**
@@ -576,10 +601,10 @@ export class RosterStore {
     const filterOf = (d: Document): Document =>
       fence === undefined ? { _id: d._id } : { _id: d._id, ...fenceCondition(fence) };
     const replace = async (list: readonly Document[]): Promise<void> => {
-      for (let i = 0; i < list.length; i += UPDATE_CHUNK) {
-        const ops = list
-          .slice(i, i + UPDATE_CHUNK)
-          .map((d) => ({ replaceOne: { filter: filterOf(d), replacement: d, upsert: true } }));
+      const commands: Document[][] = [];
+      for (let i = 0; i < list.length; i += UPDATE_CHUNK) commands.push(list.slice(i, i + UPDATE_CHUNK));
+      await forEachConcurrently(commands, REPLACES_IN_FLIGHT, async (part) => {
+        const ops = part.map((d) => ({ replaceOne: { filter: filterOf(d), replacement: d, upsert: true } }));
         try {
           await coll.bulkWrite(ops, { ordered: false });
         } catch (err) {
@@ -587,7 +612,7 @@ export class RosterStore {
             throw MongoErrors.MONGO_FENCED({ key: fence.key, token: fence.token }, { cause: err });
           throw toMongoError(err, { operation: 'bulkWrite', collection: COLLECTIONS.entities });
         }
-      }
+      });
     };
     const inserts = stamped.filter((d) => fresh(d));
     const replaces = stamped.filter((d) => !fresh(d));
@@ -611,10 +636,10 @@ export class RosterStore {
   }
 
   /**
-   * Entity documents by id (the images a resync needs: changed, removed, kept fields): `$in` queries
-   * of IDS_PER_QUERY ids on `tenant_type_id`, or the whole type in one query when that many are
-   * wanted. Not one read per id: on FerretDB's PostgreSQL backend each query is a scan of the
-   * collection (its `_id` index cannot serve FerretDB's query), so fewer queries win there too.
+   * Entity documents by id (the images a resync needs: changed, removed, kept fields): a few by
+   * `_id` (POINT_READS_UP_TO, some in flight at once), more by `$in` queries of IDS_PER_QUERY ids on
+   * `tenant_type_id`, or the whole type in one query when that many are wanted (FerretDB decodes
+   * every document of the type for an `$in`, so one such query beats several).
    */
   async entityDocs(
     tenantId: string,
@@ -624,6 +649,15 @@ export class RosterStore {
     const wanted = [...new Set(entityIds)];
     const out = new Map<string, EntityDoc>();
     if (wanted.length === 0) return out;
+    if (wanted.length <= POINT_READS_UP_TO) {
+      await forEachConcurrently(wanted, POINT_READS_IN_FLIGHT, async (entityId) => {
+        const d = await this.entityColl(tenantId).findOne({
+          _id: ids.entity(tenantId, entityType, entityId),
+        });
+        if (d !== null) out.set(entityId, d);
+      });
+      return out;
+    }
     if (wanted.length > WHOLE_TYPE_FROM) {
       const want = new Set(wanted);
       for await (const d of this.entityColl(tenantId).iterate({ entityType }))
