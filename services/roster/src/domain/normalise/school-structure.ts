@@ -2,7 +2,7 @@ import type { DatasetId } from '@isams-sync/isams';
 import type { RosterEntity } from '../roster-model';
 import { entity, keepStored, sortedUnique, unreadableFields } from './context';
 import type { FieldSources, NormaliseContext, ReadRow } from './context';
-import { refById, staffLink } from './references';
+import { refById, refsById, staffLink } from './references';
 import type { References } from './references';
 
 export const YEAR_SOURCES = {
@@ -71,16 +71,12 @@ export function normaliseDivisions(
   refs: References,
 ): void {
   for (const { value: d, unreadable } of rows) {
-    const years = d.years
-      .map((y) =>
-        refById(ctx, refs.yearIds, y.yearId, {
-          datasetId: 'schoolDivisions',
-          recordId: d.id,
-          field: 'Years/Year/@YearId',
-          targetName: 'year group',
-        }),
-      )
-      .filter((y): y is string => y !== undefined);
+    const years = refsById(
+      ctx,
+      refs.yearIds,
+      d.years.map((y) => y.yearId),
+      { datasetId: 'schoolDivisions', recordId: d.id, field: 'Years/Year/@YearId', targetName: 'year group' },
+    );
     ctx.entities.division.set(
       d.id,
       entity({ id: d.id, name: d.name, code: d.code, yearGroupIds: sortedUnique(years) }),
