@@ -171,6 +171,16 @@ export function staffLink(
     : staffByCode(ctx, refs, code, site);
 }
 
+/** {@link staffLink} for the staff references of one record: `staff(idValue, code, field)`. */
+export function recordStaffLinks(
+  ctx: NormaliseContext,
+  refs: References,
+  datasetId: DatasetId,
+  recordId: string,
+): (idValue: string | undefined, code: string | undefined, field: string) => string | undefined {
+  return (idValue, code, field) => staffLink(ctx, refs, idValue, code, { datasetId, recordId, field });
+}
+
 /** A staff reference by legacy user code (personal: never copied into a finding). */
 export function staffByCode(
   ctx: NormaliseContext,
