@@ -71,42 +71,33 @@ export function createMetrics(opts: CreateMetricsOptions): Metrics {
     return metric as T;
   }
 
+  /** What every new metric is made with: its name, help and label names, in this registry. */
+  function baseOptions<L extends string>(config: MetricConfig<L>) {
+    return {
+      name: config.name,
+      help: config.help,
+      labelNames: config.labelNames ?? [],
+      registers: [registry],
+    };
+  }
+
   return {
     registry,
     contentType: registry.contentType,
     counter<L extends string = string>(config: MetricConfig<L>): Counter<L> {
-      return (
-        existing<Counter<L>>(config.name, Counter) ??
-        new Counter<L>({
-          name: config.name,
-          help: config.help,
-          labelNames: config.labelNames ?? [],
-          registers: [registry],
-        })
-      );
+      return existing<Counter<L>>(config.name, Counter) ?? new Counter<L>(baseOptions(config));
     },
     histogram<L extends string = string>(config: HistogramConfig<L>): Histogram<L> {
       return (
         existing<Histogram<L>>(config.name, Histogram) ??
         new Histogram<L>({
-          name: config.name,
-          help: config.help,
-          labelNames: config.labelNames ?? [],
+          ...baseOptions(config),
           ...(config.buckets ? { buckets: config.buckets } : {}),
-          registers: [registry],
         })
       );
     },
     gauge<L extends string = string>(config: MetricConfig<L>): Gauge<L> {
-      return (
-        existing<Gauge<L>>(config.name, Gauge) ??
-        new Gauge<L>({
-          name: config.name,
-          help: config.help,
-          labelNames: config.labelNames ?? [],
-          registers: [registry],
-        })
-      );
+      return existing<Gauge<L>>(config.name, Gauge) ?? new Gauge<L>(baseOptions(config));
     },
     render: () => registry.metrics(),
   };

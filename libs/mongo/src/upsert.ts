@@ -23,15 +23,10 @@ export async function upsertById<T extends Document>(
   delete replacement._id;
   assertPortableDocument(replacement);
   const target = coll as unknown as Collection<Document>;
-  const run = () => target.replaceOne({ _id: id } as Filter<Document>, replacement, { upsert: true });
   try {
-    let result;
-    try {
-      result = await run();
-    } catch (err) {
-      if (!isDuplicateKeyError(err)) throw err;
-      result = await run();
-    }
+    const result = await retryOnDuplicateKey(() =>
+      target.replaceOne({ _id: id } as Filter<Document>, replacement, { upsert: true }),
+    );
     return { inserted: result.upsertedCount > 0 };
   } catch (err) {
     throw toMongoError(err, { operation: 'upsertById', collection: coll.collectionName });
@@ -103,22 +98,28 @@ function counts(result: Pick<BulkWriteResult, 'upsertedCount' | 'modifiedCount'>
   return { inserted: result.upsertedCount, modified: result.modifiedCount };
 }
 
-// Each upsert is retried once on E11000: the conflicting document was committed by the other
-// writer, so the retry matches it and updates it.
+/**
+ * Runs an upsert, and once more when it fails with E11000: a concurrent writer inserted the same key
+ * first, so the second attempt matches its document and updates it.
+ */
+async function retryOnDuplicateKey<R>(upsert: () => Promise<R>): Promise<R> {
+  try {
+    return await upsert();
+  } catch (err) {
+    if (!isDuplicateKeyError(err)) throw err;
+    return upsert();
+  }
+}
+
+// Each upsert on its own, retried once on E11000 (see retryOnDuplicateKey).
 async function upsertOneByOne(target: Collection<Document>, operations: UpsertOperation[]): Promise<Counts> {
   const done: Counts = { inserted: 0, modified: 0 };
   for (const op of operations) {
-    const run = () =>
+    const result = await retryOnDuplicateKey(() =>
       op.replacement
         ? target.replaceOne(op.filter, op.replacement, { upsert: true })
-        : target.updateOne(op.filter, op.update ?? {}, { upsert: true });
-    let result;
-    try {
-      result = await run();
-    } catch (err) {
-      if (!isDuplicateKeyError(err)) throw err;
-      result = await run();
-    }
+        : target.updateOne(op.filter, op.update ?? {}, { upsert: true }),
+    );
     done.inserted += result.upsertedCount;
     done.modified += result.modifiedCount;
   }

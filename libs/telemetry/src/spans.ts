@@ -77,17 +77,8 @@ export function withSpan<T>(
   options: SpanOptions,
   fn: (span: Span) => Promise<T> | T,
 ): Promise<T> {
-  const parent = options.parent ?? context.active();
-  const span = tracer().startSpan(
-    name,
-    {
-      kind: options.kind ?? SpanKind.INTERNAL,
-      ...(options.attributes === undefined ? {} : { attributes: options.attributes }),
-      ...(options.links === undefined ? {} : { links: options.links }),
-    },
-    parent,
-  );
-  return context.with(trace.setSpan(parent, span), async () => {
+  const { span, context: active } = startSpan(name, options);
+  return context.with(active, async () => {
     try {
       return await fn(span);
     } catch (err) {

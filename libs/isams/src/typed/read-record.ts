@@ -116,30 +116,23 @@ function readTexts(
   for (const p of spec.from[0]!.split('/')) container = container && child(container, p);
   if (container === undefined) return { value: [] };
   const lines: string[] = [];
+  const unreadable = (
+    c: RawElement,
+    problem: Pick<ReadProblem, 'problem' | 'notText'>,
+  ): { value: string[]; problem: ReadProblem } => ({
+    value: [],
+    problem: {
+      source: join(prefix, `${spec.from[0]}/${c.name}`),
+      label: spec.label,
+      kind: 'texts',
+      ...problem,
+    },
+  });
   for (const c of container.children) {
-    if (c.children.length > 0)
-      return {
-        value: [],
-        problem: {
-          source: join(prefix, `${spec.from[0]}/${c.name}`),
-          label: spec.label,
-          kind: 'texts',
-          problem: 'holds elements instead of a value',
-        },
-      };
+    if (c.children.length > 0) return unreadable(c, { problem: 'holds elements instead of a value' });
     const v = clean(c.text);
     if (v === undefined) continue;
-    if (checkText(v) === NOT_TEXT)
-      return {
-        value: [],
-        problem: {
-          source: join(prefix, `${spec.from[0]}/${c.name}`),
-          label: spec.label,
-          kind: 'texts',
-          problem: NOT_TEXT.problem,
-          notText: true,
-        },
-      };
+    if (checkText(v) === NOT_TEXT) return unreadable(c, { problem: NOT_TEXT.problem, notText: true });
     lines.push(v);
   }
   return { value: lines };

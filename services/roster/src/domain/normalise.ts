@@ -9,7 +9,7 @@ import type { NormaliseContext, RawSnapshot } from './normalise/context';
 import { normaliseContacts } from './normalise/contacts';
 import { normaliseCustomGroups } from './normalise/custom-groups';
 import { normalisePupils } from './normalise/pupils';
-import { idSet, keyMap } from './normalise/references';
+import { idSet, keyMap, rowIds } from './normalise/references';
 import type { References } from './normalise/references';
 import {
   normaliseDivisions,
@@ -74,12 +74,7 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
   const named = (rows: readonly { value: { id: string; name?: string | undefined } }[]) =>
     rows.map((r) => ({ id: r.value.id, key: r.value.name }));
   const refs: References = {
-    staffIds: idSet(
-      ctx,
-      'currentStaff',
-      staff.map((r) => r.value.id),
-      'staff',
-    ),
+    staffIds: idSet(ctx, 'currentStaff', rowIds(staff), 'staff'),
     staffByUserCode: keyMap(
       ctx,
       'currentStaff',
@@ -88,39 +83,14 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
       'userCode',
       false,
     ),
-    yearIds: idSet(
-      ctx,
-      'yearGroups',
-      years.map((r) => r.value.id),
-      'yearGroup',
-    ),
-    divisionIds: idSet(
-      ctx,
-      'schoolDivisions',
-      divisions.map((r) => r.value.id),
-      'division',
-    ),
+    yearIds: idSet(ctx, 'yearGroups', rowIds(years), 'yearGroup'),
+    divisionIds: idSet(ctx, 'schoolDivisions', rowIds(divisions), 'division'),
     divisionByName: keyMap(ctx, 'schoolDivisions', named(divisions), 'division', 'name', true),
-    academicIds: idSet(
-      ctx,
-      'academicHouses',
-      academic.map((r) => r.value.id),
-      'academicHouse',
-    ),
+    academicIds: idSet(ctx, 'academicHouses', rowIds(academic), 'academicHouse'),
     academicByName: keyMap(ctx, 'academicHouses', named(academic), 'academicHouse', 'name', true),
-    boardingIds: idSet(
-      ctx,
-      'boardingHouses',
-      boarding.map((r) => r.value.id),
-      'boardingHouse',
-    ),
+    boardingIds: idSet(ctx, 'boardingHouses', rowIds(boarding), 'boardingHouse'),
     boardingByName: keyMap(ctx, 'boardingHouses', named(boarding), 'boardingHouse', 'name', true),
-    formIds: idSet(
-      ctx,
-      'schoolForms',
-      forms.map((r) => r.value.id),
-      'form',
-    ),
+    formIds: idSet(ctx, 'schoolForms', rowIds(forms), 'form'),
   };
   refs.subjectIds = normaliseDepartments(ctx, departments);
   normaliseStaff(ctx, staff, refs);
@@ -131,12 +101,7 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
   normaliseForms(ctx, forms, refs);
 
   const pupils = readDataset(ctx, 'currentPupils');
-  refs.pupilIds = idSet(
-    ctx,
-    'currentPupils',
-    pupils.map((r) => r.value.id),
-    'pupil',
-  );
+  refs.pupilIds = idSet(ctx, 'currentPupils', rowIds(pupils), 'pupil');
   normalisePupils(ctx, pupils, refs);
   normaliseContacts(ctx, refs);
 

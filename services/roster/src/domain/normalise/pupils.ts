@@ -1,6 +1,6 @@
 import { entity, keepStored, unreadableFields } from './context';
 import type { FieldSources, NormaliseContext, ReadRow } from './context';
-import { refById, refByKey, staffByCode } from './references';
+import { recordSites, refById, refByKey, staffByCode } from './references';
 import type { IdSet, KeyMap, References } from './references';
 
 export const PUPIL_SOURCES = {
@@ -40,12 +40,7 @@ export function normalisePupils(
   refs: References,
 ): void {
   for (const { value: p, unreadable } of rows) {
-    const site = (field: string, targetName: string) => ({
-      datasetId: 'currentPupils' as const,
-      recordId: p.id,
-      field,
-      targetName,
-    });
+    const site = recordSites('currentPupils', p.id);
     /** A house or division: the modern id attribute, else the legacy name. */
     const link = (
       idValue: string | undefined,

@@ -29,6 +29,11 @@ function withStored(ctx: NormaliseContext, d: DatasetId, type: RosterEntityType)
   return !has(ctx, d) || ctx.unidentified.has(d) || ctx.suspended.has(type);
 }
 
+/** The ids of read rows, for {@link idSet}. */
+export function rowIds(rows: readonly { value: { id: string } }[]): string[] {
+  return rows.map((r) => r.value.id);
+}
+
 /** The ids of `type` a reference may point at: the rows read, plus the stored ones when needed (see above). */
 export function idSet(
   ctx: NormaliseContext,
@@ -68,6 +73,26 @@ export function keyMap(
     for (const e of stored.values())
       add(typeof e[field] === 'string' ? (e[field] as string) : undefined, e.id);
   return m;
+}
+
+/** The sites of one record's references: `site(field, targetName)` for {@link refById} / {@link refByKey}. */
+export function recordSites(
+  datasetId: DatasetId,
+  recordId: string,
+): (field: string, targetName: string) => RefSite {
+  return (field, targetName) => ({ datasetId, recordId, field, targetName });
+}
+
+/** Checks every id of a list against a target set ({@link refById}); the dangling ones are left out. */
+export function refsById(
+  ctx: NormaliseContext,
+  target: IdSet,
+  values: readonly string[],
+  site: RefSite,
+): string[] {
+  return values
+    .map((value) => refById(ctx, target, value, site))
+    .filter((id): id is string => id !== undefined);
 }
 
 /** Checks an id reference against a target set; an unknown target = unchecked. */
@@ -144,6 +169,16 @@ export function staffLink(
         targetName: 'current staff member',
       })
     : staffByCode(ctx, refs, code, site);
+}
+
+/** {@link staffLink} for the staff references of one record: `staff(idValue, code, field)`. */
+export function recordStaffLinks(
+  ctx: NormaliseContext,
+  refs: References,
+  datasetId: DatasetId,
+  recordId: string,
+): (idValue: string | undefined, code: string | undefined, field: string) => string | undefined {
+  return (idValue, code, field) => staffLink(ctx, refs, idValue, code, { datasetId, recordId, field });
 }
 
 /** A staff reference by legacy user code (personal: never copied into a finding). */

@@ -1,8 +1,7 @@
-import type { DatasetId } from '@isams-sync/isams';
 import type { RosterEntity } from '../roster-model';
 import { entity, keepStored, sortedUnique, unreadableFields } from './context';
 import type { FieldSources, NormaliseContext, ReadRow } from './context';
-import { refById, staffLink } from './references';
+import { recordStaffLinks, refById, refsById } from './references';
 import type { References } from './references';
 
 export const YEAR_SOURCES = {
@@ -43,21 +42,15 @@ export function normaliseYears(
   refs: References,
 ): void {
   for (const { value: y, unreadable } of rows) {
-    const site = (field: string) => ({ datasetId: 'yearGroups' as const, recordId: y.id, field });
+    const staff = recordStaffLinks(ctx, refs, 'yearGroups', y.id);
     ctx.entities.yearGroup.set(
       y.id,
       entity({
         id: y.id,
         name: y.name,
         code: y.code,
-        tutorStaffId: staffLink(ctx, refs, y.tutorId, y.tutorUserCode, site('Tutor')),
-        assistantTutorStaffId: staffLink(
-          ctx,
-          refs,
-          y.assistantTutorId,
-          y.assistantTutorUserCode,
-          site('AssistantTutor'),
-        ),
+        tutorStaffId: staff(y.tutorId, y.tutorUserCode, 'Tutor'),
+        assistantTutorStaffId: staff(y.assistantTutorId, y.assistantTutorUserCode, 'AssistantTutor'),
       }),
     );
     keepStored(ctx, 'yearGroup', y.id, unreadableFields(unreadable, YEAR_SOURCES));
@@ -71,16 +64,12 @@ export function normaliseDivisions(
   refs: References,
 ): void {
   for (const { value: d, unreadable } of rows) {
-    const years = d.years
-      .map((y) =>
-        refById(ctx, refs.yearIds, y.yearId, {
-          datasetId: 'schoolDivisions',
-          recordId: d.id,
-          field: 'Years/Year/@YearId',
-          targetName: 'year group',
-        }),
-      )
-      .filter((y): y is string => y !== undefined);
+    const years = refsById(
+      ctx,
+      refs.yearIds,
+      d.years.map((y) => y.yearId),
+      { datasetId: 'schoolDivisions', recordId: d.id, field: 'Years/Year/@YearId', targetName: 'year group' },
+    );
     ctx.entities.division.set(
       d.id,
       entity({ id: d.id, name: d.name, code: d.code, yearGroupIds: sortedUnique(years) }),
@@ -98,20 +87,18 @@ export function normaliseHouses(
 ): void {
   const type = datasetId === 'academicHouses' ? 'academicHouse' : 'boardingHouse';
   for (const { value: h, unreadable } of rows) {
-    const site = (field: string) => ({ datasetId: datasetId as DatasetId, recordId: h.id, field });
+    const staff = recordStaffLinks(ctx, refs, datasetId, h.id);
     const house: RosterEntity = entity({
       id: h.id,
       name: h.name,
       code: h.code,
       type: h.type,
       sex: h.sex,
-      houseMasterStaffId: staffLink(ctx, refs, h.houseMasterId, h.houseMasterUserCode, site('HouseMaster')),
-      assistantHouseMasterStaffId: staffLink(
-        ctx,
-        refs,
+      houseMasterStaffId: staff(h.houseMasterId, h.houseMasterUserCode, 'HouseMaster'),
+      assistantHouseMasterStaffId: staff(
         h.assistantHouseMasterId,
         h.assistantHouseMasterUserCode,
-        site('AssistantHouseMaster'),
+        'AssistantHouseMaster',
       ),
     });
     ctx.entities[type].set(h.id, house);
@@ -126,27 +113,24 @@ export function normaliseForms(
   refs: References,
 ): void {
   for (const { value: f, unreadable } of rows) {
-    const site = (field: string) => ({ datasetId: 'schoolForms' as const, recordId: f.id, field });
+    const staff = recordStaffLinks(ctx, refs, 'schoolForms', f.id);
     ctx.entities.form.set(
       f.id,
       entity({
         id: f.id,
         name: f.name ?? f.id,
-        yearGroupId: refById(ctx, refs.yearIds, f.yearId, { ...site('@YearId'), targetName: 'year group' }),
-        tutorStaffId: staffLink(ctx, refs, f.tutorId, f.tutorUserCode, site('Tutor')),
-        assistantTutorStaffId: staffLink(
-          ctx,
-          refs,
-          f.assistantTutorId,
-          f.assistantTutorUserCode,
-          site('AssistantTutor'),
-        ),
-        secondAssistantTutorStaffId: staffLink(
-          ctx,
-          refs,
+        yearGroupId: refById(ctx, refs.yearIds, f.yearId, {
+          datasetId: 'schoolForms',
+          recordId: f.id,
+          field: '@YearId',
+          targetName: 'year group',
+        }),
+        tutorStaffId: staff(f.tutorId, f.tutorUserCode, 'Tutor'),
+        assistantTutorStaffId: staff(f.assistantTutorId, f.assistantTutorUserCode, 'AssistantTutor'),
+        secondAssistantTutorStaffId: staff(
           f.secondAssistantTutorId,
           f.secondAssistantTutorUserCode,
-          site('SecondAssistantTutor'),
+          'SecondAssistantTutor',
         ),
         roomId: f.roomId,
       }),

@@ -1,6 +1,6 @@
 import { compact, entity, keepStored, sortedUnique, unreadableFields } from './context';
 import type { FieldSources, NormaliseContext, ReadRow } from './context';
-import { refById } from './references';
+import { refsById } from './references';
 import type { References } from './references';
 
 /** Roster staff fields ← the Current Staff table fields they are made from. */
@@ -34,16 +34,17 @@ export function normaliseStaff(
   refs: References,
 ): void {
   for (const { value: s, unreadable } of rows) {
-    const divisions = s.divisions
-      .map((d) =>
-        refById(ctx, refs.divisionIds, d.id, {
-          datasetId: 'currentStaff',
-          recordId: s.id,
-          field: 'Divisions/Division/@Id',
-          targetName: 'school division',
-        }),
-      )
-      .filter((d): d is string => d !== undefined);
+    const divisions = refsById(
+      ctx,
+      refs.divisionIds,
+      s.divisions.map((d) => d.id),
+      {
+        datasetId: 'currentStaff',
+        recordId: s.id,
+        field: 'Divisions/Division/@Id',
+        targetName: 'school division',
+      },
+    );
     ctx.entities.staff.set(
       s.id,
       entity({

@@ -9,7 +9,15 @@ import {
   unreadableFields,
 } from './context';
 import type { FieldSources, NormaliseContext, ReadRow } from './context';
-import { addMembership, idSet, membershipTargetsOk, refById, staffByCode } from './references';
+import {
+  addMembership,
+  idSet,
+  membershipTargetsOk,
+  recordSites,
+  refById,
+  rowIds,
+  staffByCode,
+} from './references';
 import type { IdSet, References } from './references';
 
 export const DEPARTMENT_SOURCES = {
@@ -117,12 +125,7 @@ export function normaliseSets(ctx: NormaliseContext, refs: References): IdSet {
             field: 'Teacher',
           })
         : undefined);
-    const site = (field: string, targetName: string) => ({
-      datasetId: 'teachingSets' as const,
-      recordId: s.id,
-      field,
-      targetName,
-    });
+    const site = recordSites('teachingSets', s.id);
     ctx.entities.teachingSet.set(
       s.id,
       entity({
@@ -140,12 +143,7 @@ export function normaliseSets(ctx: NormaliseContext, refs: References): IdSet {
     );
     keepStored(ctx, 'teachingSet', s.id, unreadableFields(unreadable, SET_SOURCES));
   }
-  return idSet(
-    ctx,
-    'teachingSets',
-    rows.map((r) => r.value.id),
-    'teachingSet',
-  );
+  return idSet(ctx, 'teachingSets', rowIds(rows), 'teachingSet');
 }
 
 /** Set memberships `<setId>:<pupilId>`, de-duplicated; rows whose set or pupil does not exist are not imported. */
@@ -175,12 +173,7 @@ export function normaliseSetLists(ctx: NormaliseContext, refs: References): void
 /** Teaching forms: a school form taught a subject as a whole. */
 export function normaliseTeachingForms(ctx: NormaliseContext, refs: References): void {
   for (const { value: t, unreadable } of readDataset(ctx, 'teachingForms')) {
-    const site = (field: string, targetName: string) => ({
-      datasetId: 'teachingForms' as const,
-      recordId: t.id,
-      field,
-      targetName,
-    });
+    const site = recordSites('teachingForms', t.id);
     ctx.entities.teachingForm.set(
       t.id,
       entity({
