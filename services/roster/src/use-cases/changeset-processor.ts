@@ -481,9 +481,19 @@ export class ChangesetProcessor {
       }
       case 'publishing': {
         await this.hook('publish', cs);
-        for (let chunkNo = cs.publishedChunks ?? 0; chunkNo < (cs.chunkCount ?? 0); chunkNo += 1) {
+        const count = cs.chunkCount ?? 0;
+        // The next chunk is read while this one is published (a read only: the cursor still moves
+        // only after each acknowledged chunk). A failed read surfaces when its chunk's turn comes.
+        const read = (n: number): Promise<StoredChange[]> => {
+          const pending = this.chunk(cs, n);
+          pending.catch(() => undefined);
+          return pending;
+        };
+        let next = (cs.publishedChunks ?? 0) < count ? read(cs.publishedChunks ?? 0) : undefined;
+        for (let chunkNo = cs.publishedChunks ?? 0; chunkNo < count; chunkNo += 1) {
           await this.hook('publish-batch', cs);
-          const changes = (await this.chunk(cs, chunkNo)).filter((c) => c.disposition === 'apply');
+          const changes = (await next!).filter((c) => c.disposition === 'apply');
+          next = chunkNo + 1 < count ? read(chunkNo + 1) : undefined;
           // The fence was checked after the previous chunk's cursor write (or the step's claim).
           // State records first, then the change events: a change event is only ever sent after its state
           // record was acknowledged, which makes the subscriber handover gap-free (docs/events.md ›
