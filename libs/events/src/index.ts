@@ -73,8 +73,16 @@ export {
   allBookingEventTypes,
 } from './types/bookings.events';
 export type { BookingPersonKind, BookingCancellationReason } from './types/bookings.events';
-export { TOPICS, TopicNames, topicSpec, dlqTopicName, DLQ_PARTITIONS, DLQ_RETENTION_DAYS } from './topics';
-export type { TopicSpec, TopicKeying } from './topics';
+export {
+  TOPICS,
+  TopicNames,
+  topicSpec,
+  topicsAs,
+  dlqTopicName,
+  DLQ_PARTITIONS,
+  DLQ_RETENTION_DAYS,
+} from './topics';
+export type { TopicSpec, TopicKeying, TopicUse } from './topics';
 export {
   generateEventSchemaFiles,
   stableJson,

@@ -114,6 +114,38 @@ const dlqs: TopicSpec[] = withDlq.map((t) => ({
 /** Every topic isams-sync uses, in creation order (main topics, then their dead-letter topics). */
 export const TOPICS: readonly TopicSpec[] = Object.freeze([...withDlq, ...dlqs].map((t) => Object.freeze(t)));
 
+/** One declared topic as a service uses it: the declared name, the configured name, and whether its dead-letter topic comes too. */
+export interface TopicUse {
+  readonly declared: string;
+  readonly name: string;
+  readonly withDlq?: boolean;
+}
+
+/**
+ * The declared topics under the names a service is configured with (a test prefix, two environments
+ * on one cluster): each keeps its declared partitions, configs and keying; with `withDlq` its
+ * dead-letter topic comes too, named after the configured name (`<name>.dlq`). What every service
+ * hands to `ensureTopics`. An undeclared name is a programming error and throws.
+ */
+export function topicsAs(uses: readonly TopicUse[]): TopicSpec[] {
+  const declared = (name: string): TopicSpec => {
+    const spec = topicSpec(name);
+    if (spec === undefined) throw new Error(`topic ${name} is not declared in libs/events/src/topics.ts`);
+    return spec;
+  };
+  return uses.flatMap(({ declared: d, name, withDlq }) => {
+    const main = declared(d);
+    const renamed: TopicSpec = {
+      ...main,
+      name,
+      ...(main.dlq === undefined ? {} : { dlq: dlqTopicName(name) }),
+    };
+    return withDlq === true
+      ? [renamed, { ...declared(dlqTopicName(d)), name: dlqTopicName(name) }]
+      : [renamed];
+  });
+}
+
 /** Names of the main topics, for typed references in services. */
 export const TopicNames = {
   rawDatasets: 'isams.raw-datasets.v1',

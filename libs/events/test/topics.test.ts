@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dlqTopicName, TOPICS, TopicNames, topicSpec } from '../src/index';
+import { dlqTopicName, TOPICS, TopicNames, topicSpec, topicsAs } from '../src/index';
 
 describe('TOPICS', () => {
   it('declares the main topics with 12 partitions', () => {
@@ -35,5 +35,24 @@ describe('TOPICS', () => {
   it('has unique names and a description for each', () => {
     expect(new Set(TOPICS.map((t) => t.name)).size).toBe(TOPICS.length);
     for (const t of TOPICS) expect(t.description.length).toBeGreaterThan(10);
+  });
+});
+
+describe('topicsAs: declared topics under configured names', () => {
+  it('keeps the declared partitions, configs and keying, renames the dead-letter topic with its main topic', () => {
+    const specs = topicsAs([
+      { declared: 'roster.changes.v1', name: 'test-1.changes', withDlq: true },
+      { declared: 'bookings.events.v1', name: 'test-1.bookings' },
+    ]);
+    const declared = (name: string) => TOPICS.find((t) => t.name === name)!;
+    expect(specs).toEqual([
+      { ...declared('roster.changes.v1'), name: 'test-1.changes', dlq: 'test-1.changes.dlq' },
+      { ...declared('roster.changes.v1.dlq'), name: 'test-1.changes.dlq' },
+      { ...declared('bookings.events.v1'), name: 'test-1.bookings', dlq: 'test-1.bookings.dlq' },
+    ]);
+  });
+
+  it('refuses a topic that is not declared', () => {
+    expect(() => topicsAs([{ declared: 'roster.changes.v2', name: 'x' }])).toThrow(/not declared/);
   });
 });

@@ -10,8 +10,6 @@ import {
   runConsumer,
 } from '@isams-sync/kafka';
 import type { ConsumerHandle, EventProducer, KafkaClient, RunConsumerOptions } from '@isams-sync/kafka';
-import { TOPICS } from '@isams-sync/events';
-import type { TopicSpec } from '@isams-sync/events';
 import { createGrpcServer, loadProtoPackage, serviceKeyringFromConfig } from '@isams-sync/grpc';
 import type { GrpcServerHandle, RosterServiceProtoGrpcType, ServiceKeyring } from '@isams-sync/grpc';
 import { createLogger } from '@isams-sync/logger';
@@ -30,6 +28,7 @@ import { connectMongo, mongoReadinessCheck } from '@isams-sync/mongo';
 import type { MongoConnection } from '@isams-sync/mongo';
 import { createRosterPublisher } from './adapters/kafka/roster-publisher';
 import type { RosterPublisher, RosterTopics } from './adapters/kafka/roster-publisher';
+import { rosterTopicSpecs } from './adapters/kafka/roster-topics';
 import { RosterStore } from './adapters/mongo/roster-store';
 import { TenantLeases, processOwnerId } from './adapters/mongo/tenant-leases';
 import type { RosterConfig } from './config';
@@ -219,19 +218,6 @@ function rosterTopics(config: RosterConfig): RosterTopics {
   };
 }
 
-/** The declared topics (and their dead-letter topics) among the roster's configured names. */
-function topicSpecs(topics: RosterTopics): TopicSpec[] {
-  const mine = new Set<string>([
-    topics.rawDatasets,
-    topics.rosterChanges,
-    topics.rosterState,
-    topics.rosterChangesDirectory,
-    topics.rosterStateDirectory,
-    topics.syncRuns,
-  ]);
-  return TOPICS.filter((t) => mine.has(t.name) || mine.has(t.name.replace(/\.dlq$/, '')));
-}
-
 function backgroundWork(logger: Logger): BackgroundWork {
   const running = new Set<Promise<void>>();
   return {
@@ -371,7 +357,7 @@ async function connectBroker(
   const { config, logger } = w;
   const kafka = createKafkaClient(kafkaClientOptionsFromConfig(config, { service: 'roster', logger }));
   if (config.KAFKA_ENSURE_TOPICS) {
-    await ensureTopics(kafka, topicSpecs(w.topics), {
+    await ensureTopics(kafka, rosterTopicSpecs(w.topics), {
       replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,
     });
   }
