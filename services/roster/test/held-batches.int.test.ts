@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@isams-sync/events';
 import { eventually, uniqueName } from '@isams-sync/testing';
+import { RosterErrors } from '../src/domain/roster-errors';
 import type { ProcessingStep } from '../src/use-cases/changeset-processor';
 import { createHarness, eventsFor, runFinished } from './support/harness';
 import { miniSchool } from './support/mini-school';
@@ -141,6 +142,45 @@ describe('a pending held batch stays decidable', () => {
       ).toBe(6);
     } finally {
       release();
+      rpc.close();
+      await app.stop();
+    }
+  });
+
+  it('an approval whose changes cannot be applied says `failed`, not `applied`, and removes no one', async () => {
+    const t = uniqueName('school');
+    const app = await roster.h.startApp({
+      beforeStep: (step, changesetId) => {
+        // A permanent failure of the approval's apply step (what an inconsistent change set raises).
+        if (changesetId === `${t}|r2|approval` && step === 'apply')
+          throw RosterErrors.ROSTER_SNAPSHOT_INCONSISTENT({ syncRunId: 'r2', datasetId: 'pupils' });
+        return Promise.resolve();
+      },
+    });
+    const rpc = rosterClient(app.grpcPort);
+    try {
+      await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'seed', miniSchool(40));
+      expect((await runFinished(app, t, 'seed')).outcome).toBe('applied');
+      await publishSnapshot(
+        roster.h.producer,
+        roster.h.topics.raw,
+        t,
+        'r2',
+        miniSchool(40, { without: [1, 2, 3, 4, 5, 6] }),
+      );
+      expect((await runFinished(app, t, 'r2')).outcome).toBe('held');
+      await rpc.call('approveHeldBatch')(
+        { batchId: 'held-r2', comment: 'confirmed', version: 1 },
+        t,
+        'admin:1',
+      );
+      await app.idle();
+      expect((await rpc.call('getHeldBatch')({ batchId: 'held-r2' }, t)).batch).toMatchObject({
+        status: 'approved',
+        approvalState: 'failed',
+      });
+      expect(await activePupils(t)).toBe(40);
+    } finally {
       rpc.close();
       await app.stop();
     }

@@ -31,15 +31,16 @@ export class HeldBatches {
   }
 
   /**
-   * An approved batch's approval: `applying` until its changeset is done (`applied`) or failed;
+   * An approved batch's approval: `applying` until its changeset is done (`applied`) or has failed (`failed`);
    * `''` for a batch that is not approved.
    */
   async approvalState(tenantId: string, batch: HeldBatchDoc): Promise<ApprovalState> {
     if (batch.status !== 'approved') return '';
     const id = batch.approvalChangesetId ?? ids.changeset(tenantId, batch.syncRunId, 'approval');
     const cs = await this.store.getChangeset(tenantId, id);
-    if (cs?.state === 'done') return 'applied';
-    return cs?.state === 'failed' ? 'failed' : 'applying';
+    // A failed changeset ends `done` too, its outcome `failed` (fixed from its `reporting` step on).
+    if (cs?.outcome === 'failed' || cs?.state === 'failed') return 'failed';
+    return cs?.state === 'done' ? 'applied' : 'applying';
   }
 
   /**
