@@ -1,4 +1,4 @@
-import { TOPICS, dlqTopicName } from '@isams-sync/events';
+import { TopicNames, topicsAs } from '@isams-sync/events';
 import type { TopicSpec } from '@isams-sync/events';
 import { createGrpcServer, loadProtoPackage, serviceKeyringFromConfig } from '@isams-sync/grpc';
 import type { BookingsServiceProtoGrpcType, GrpcServerHandle, ServiceKeyring } from '@isams-sync/grpc';
@@ -62,12 +62,10 @@ export interface BookingsApp {
 
 /** Topic specs for the configured names (tests use unique names; production the declared ones). */
 function topicSpecs(config: BookingsConfig): TopicSpec[] {
-  const declared = (name: string) => TOPICS.find((t) => t.name === name)!;
-  return [
-    { ...declared('roster.changes.v1'), name: config.ROSTER_CHANGES_TOPIC },
-    { ...declared(dlqTopicName('roster.changes.v1')), name: dlqTopicName(config.ROSTER_CHANGES_TOPIC) },
-    { ...declared('bookings.events.v1'), name: config.BOOKINGS_EVENTS_TOPIC },
-  ];
+  return topicsAs([
+    { declared: TopicNames.rosterChanges, name: config.ROSTER_CHANGES_TOPIC, withDlq: true },
+    { declared: TopicNames.bookingsEvents, name: config.BOOKINGS_EVENTS_TOPIC },
+  ]);
 }
 
 /** What a running bookings service holds; each part is set as soon as it exists, so `stop()` closes what a failed start opened. */

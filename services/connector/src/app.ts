@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { TOPICS, dlqTopicName } from '@isams-sync/events';
+import { TopicNames, topicsAs } from '@isams-sync/events';
 import type { TopicSpec } from '@isams-sync/events';
 import { createGrpcServer, loadProtoPackage, serviceKeyringFromConfig } from '@isams-sync/grpc';
 import type { ConnectorServiceProtoGrpcType, GrpcServerHandle, ServiceKeyring } from '@isams-sync/grpc';
@@ -90,11 +90,10 @@ export interface ConnectorApp {
 
 /** Topic specs for the configured names (tests use unique names; production the declared ones). */
 function topicSpecs(config: ConnectorConfig): TopicSpec[] {
-  const declared = (name: string) => TOPICS.find((t) => t.name === name)!;
-  const raw = { ...declared('isams.raw-datasets.v1'), name: config.RAW_DATASETS_TOPIC };
-  const runs = { ...declared('sync.runs.v1'), name: config.SYNC_RUNS_TOPIC };
-  const runsDlq = { ...declared(dlqTopicName('sync.runs.v1')), name: dlqTopicName(config.SYNC_RUNS_TOPIC) };
-  return [raw, runs, runsDlq];
+  return topicsAs([
+    { declared: TopicNames.rawDatasets, name: config.RAW_DATASETS_TOPIC },
+    { declared: TopicNames.syncRuns, name: config.SYNC_RUNS_TOPIC, withDlq: true },
+  ]);
 }
 
 /** What every wiring step of one connector instance shares (made once, when the app is created). */
