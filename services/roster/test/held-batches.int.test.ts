@@ -30,6 +30,20 @@ const heldIds = async (t: string, batchId: string) =>
   );
 const activePupils = async (t: string) => (await roster.app.store.loadStored(t)).activeCounts.pupil;
 
+/** On an app of the test's own: 40 pupils applied (`seed`), then 6 of them leave (`r2`): held as `held-r2`. */
+async function seedThenHoldSix(app: Parameters<typeof runFinished>[0], t: string): Promise<void> {
+  await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'seed', miniSchool(40));
+  expect((await runFinished(app, t, 'seed')).outcome).toBe('applied');
+  await publishSnapshot(
+    roster.h.producer,
+    roster.h.topics.raw,
+    t,
+    'r2',
+    miniSchool(40, { without: [1, 2, 3, 4, 5, 6] }),
+  );
+  expect((await runFinished(app, t, 'r2')).outcome).toBe('held');
+}
+
 describe('a pending held batch stays decidable', () => {
   it('later runs add their held removals to the one pending batch; approve applies the version shown', async () => {
     const t = uniqueName('school');
@@ -93,16 +107,7 @@ describe('a pending held batch stays decidable', () => {
     });
     const rpc = rosterClient(app.grpcPort);
     try {
-      await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'seed', miniSchool(40));
-      expect((await runFinished(app, t, 'seed')).outcome).toBe('applied');
-      await publishSnapshot(
-        roster.h.producer,
-        roster.h.topics.raw,
-        t,
-        'r2',
-        miniSchool(40, { without: [1, 2, 3, 4, 5, 6] }),
-      );
-      expect((await runFinished(app, t, 'r2')).outcome).toBe('held');
+      await seedThenHoldSix(app, t);
 
       // The apply is paused until the answer arrived: an approve that waited for it would never answer.
       const answer = await rpc.call('approveHeldBatch')(
@@ -159,16 +164,7 @@ describe('a pending held batch stays decidable', () => {
     });
     const rpc = rosterClient(app.grpcPort);
     try {
-      await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'seed', miniSchool(40));
-      expect((await runFinished(app, t, 'seed')).outcome).toBe('applied');
-      await publishSnapshot(
-        roster.h.producer,
-        roster.h.topics.raw,
-        t,
-        'r2',
-        miniSchool(40, { without: [1, 2, 3, 4, 5, 6] }),
-      );
-      expect((await runFinished(app, t, 'r2')).outcome).toBe('held');
+      await seedThenHoldSix(app, t);
       await rpc.call('approveHeldBatch')(
         { batchId: 'held-r2', comment: 'confirmed', version: 1 },
         t,
