@@ -4,14 +4,10 @@ import { createGrpcServer, loadProtoPackage, serviceKeyringFromConfig } from '@i
 import type { BookingsServiceProtoGrpcType, GrpcServerHandle, ServiceKeyring } from '@isams-sync/grpc';
 import {
   consumerGroupLag,
-  createEventProducer,
-  createKafkaClient,
-  ensureTopics,
-  kafkaClientOptionsFromConfig,
   kafkaConsumerOptionsFromConfig,
-  kafkaProducerOptionsFromConfig,
   kafkaReadinessCheck,
   runConsumer,
+  serviceBroker,
 } from '@isams-sync/kafka';
 import type { ConsumerHandle, EventProducer, KafkaClient, RunConsumerOptions } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
@@ -171,19 +167,13 @@ async function startStorageAndKafka(ctx: BookingsContext, parts: BookingsParts):
     appName: 'bookings',
   }));
   parts.store = await BookingsStore.create(mongo.db);
-  const kafka = createKafkaClient(kafkaClientOptionsFromConfig(config, { service: 'bookings', logger }));
-  if (config.KAFKA_ENSURE_TOPICS) {
-    await ensureTopics(kafka, topicSpecs(config), {
-      replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,
-      logger,
-      onMismatch: 'warn',
-    });
-  }
-  parts.producer = createEventProducer(kafka, {
+  const { kafka } = await serviceBroker(config, {
+    service: 'bookings',
     logger,
-    ...kafkaProducerOptionsFromConfig(config),
+    topics: topicSpecs(config),
+    onTopicMismatch: 'warn',
+    onProducer: (p) => (parts.producer = p),
   });
-  await parts.producer.connect();
   // Kafka and MongoDB only: the roster's gRPC API is not a readiness dependency (a roster outage
   // must not take bookings' own API out of service; its calls fail on their own).
   parts.readiness = readinessFromConfig(config, {

@@ -1,13 +1,9 @@
 import {
   consumerGroupLag,
-  ensureTopics,
-  createEventProducer,
-  createKafkaClient,
-  kafkaClientOptionsFromConfig,
   kafkaConsumerOptionsFromConfig,
-  kafkaProducerOptionsFromConfig,
   kafkaReadinessCheck,
   runConsumer,
+  serviceBroker,
 } from '@isams-sync/kafka';
 import type { ConsumerHandle, EventProducer, KafkaClient, RunConsumerOptions } from '@isams-sync/kafka';
 import { TOPICS } from '@isams-sync/events';
@@ -297,7 +293,15 @@ function startSweepTimer(w: Wiring, sweep: () => Promise<void>): NodeJS.Timeout 
 async function startRoster(w: Wiring, r: Running, sweep: () => Promise<void>): Promise<void> {
   const { config, logger } = w;
   const { mongo, store, leases } = await connectDatabase(w, r);
-  const { kafka, producer } = await connectBroker(w, r);
+  const { kafka, producer } = await serviceBroker(config, {
+    service: 'roster',
+    logger,
+    // Change events carry before/after images: requests are cut by bytes (the producer's default ~900 kB).
+    producer: { maxBatchSize: 1000 },
+    topics: topicSpecs(w.topics),
+    onTopicMismatch: 'error',
+    onProducer: (p) => (r.producer = p),
+  });
   const readiness = (r.readiness = readinessFromConfig(config, {
     checks: [mongoReadinessCheck(mongo), kafkaReadinessCheck(kafka)],
     logger,
@@ -361,28 +365,6 @@ async function connectDatabase(
     logger,
   }));
   return { mongo, store, leases };
-}
-
-/** The Kafka client, the roster's topics (when it provisions them) and the connected producer. */
-async function connectBroker(
-  w: Wiring,
-  r: Running,
-): Promise<{ kafka: KafkaClient; producer: EventProducer }> {
-  const { config, logger } = w;
-  const kafka = createKafkaClient(kafkaClientOptionsFromConfig(config, { service: 'roster', logger }));
-  if (config.KAFKA_ENSURE_TOPICS) {
-    await ensureTopics(kafka, topicSpecs(w.topics), {
-      replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,
-    });
-  }
-  // Change events carry before/after images: requests are cut by bytes (the producer's default ~900 kB).
-  const producer = (r.producer = createEventProducer(kafka, {
-    logger,
-    ...kafkaProducerOptionsFromConfig(config),
-    maxBatchSize: 1000,
-  }));
-  await producer.connect();
-  return { kafka, producer };
 }
 
 // ---- use-cases ----------------------------------------------------------------------------------
