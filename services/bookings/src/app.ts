@@ -22,7 +22,7 @@ import {
   startSampler,
 } from '@isams-sync/metrics';
 import type { Counter, Histogram, Metrics, OpsServer, Readiness, Sampler } from '@isams-sync/metrics';
-import { connectMongo, mongoReadinessCheck } from '@isams-sync/mongo';
+import { connectMongo, mongoReadinessCheck, mongoOptionsFromConfig } from '@isams-sync/mongo';
 import type { MongoConnection } from '@isams-sync/mongo';
 import type { BookingsConfig } from './config';
 import { createRosterDirectory } from './adapters/grpc-clients/roster-directory.factory';
@@ -160,12 +160,9 @@ function rosterChangeMetricsOf(metrics: Metrics): { outcomes: Counter<'status'>;
 /** MongoDB and the store, the topics, the producer, the readiness probes; returns the Kafka client. */
 async function startStorageAndKafka(ctx: BookingsContext, parts: BookingsParts): Promise<KafkaClient> {
   const { config, logger, metrics } = ctx;
-  const mongo = (parts.mongo = await connectMongo({
-    url: config.MONGO_URL,
-    dbName: config.MONGO_DB,
-    logger,
-    appName: 'bookings',
-  }));
+  const mongo = (parts.mongo = await connectMongo(
+    mongoOptionsFromConfig(config, { appName: 'bookings', logger }),
+  ));
   parts.store = await BookingsStore.create(mongo.db);
   const { kafka } = await serviceBroker(config, {
     service: 'bookings',

@@ -30,6 +30,7 @@ import {
   ensureIndexes,
   mongoLeaseStore,
   mongoReadinessCheck,
+  mongoOptionsFromConfig,
 } from '@isams-sync/mongo';
 import type { LeaseDocument, MongoConnection } from '@isams-sync/mongo';
 import type { ConnectorConfig } from './config';
@@ -286,12 +287,9 @@ async function stopConnector(config: ConnectorConfig, r: Running, logger: Logger
 // ---- adapters -----------------------------------------------------------------------------------
 
 async function connectDatabase(w: Wiring, r: Running): Promise<MongoConnection> {
-  const mongo = (r.mongo = await connectMongo({
-    url: w.config.MONGO_URL,
-    dbName: w.config.MONGO_DB,
-    logger: w.logger,
-    appName: 'connector',
-  }));
+  const mongo = (r.mongo = await connectMongo(
+    mongoOptionsFromConfig(w.config, { appName: 'connector', logger: w.logger }),
+  ));
   await ensureIndexes(mongo.db, CONNECTOR_INDEXES);
   return mongo;
 }

@@ -22,7 +22,7 @@ import {
   startSampler,
 } from '@isams-sync/metrics';
 import type { Counter, Gauge, Metrics, OpsServer, Readiness, Sampler } from '@isams-sync/metrics';
-import { connectMongo, mongoReadinessCheck } from '@isams-sync/mongo';
+import { connectMongo, mongoReadinessCheck, mongoOptionsFromConfig } from '@isams-sync/mongo';
 import type { MongoConnection } from '@isams-sync/mongo';
 import { createRosterPublisher } from './adapters/kafka/roster-publisher';
 import type { RosterPublisher, RosterTopics } from './adapters/kafka/roster-publisher';
@@ -351,12 +351,7 @@ async function connectDatabase(
   r: Running,
 ): Promise<{ mongo: MongoConnection; store: RosterStore; leases: TenantLeases }> {
   const { config, logger } = w;
-  const mongo = (r.mongo = await connectMongo({
-    url: config.MONGO_URL,
-    dbName: config.MONGO_DB,
-    logger,
-    appName: 'roster',
-  }));
+  const mongo = (r.mongo = await connectMongo(mongoOptionsFromConfig(config, { appName: 'roster', logger })));
   const store = (r.store = new RosterStore(mongo.db));
   await store.init();
   const leases = (r.leases = new TenantLeases(mongo.db, {
