@@ -15,8 +15,11 @@ export const grpcIdentityConfig = {
   GRPC_IDENTITY_DIR: z.string().trim().min(1),
 } as const;
 
-/** {@link grpcIdentityConfig} plus the settings of a gRPC server. */
+/** {@link grpcIdentityConfig} plus the settings of a gRPC server (connector, roster, bookings). */
 export const grpcServerConfig = {
+  GRPC_PORT: env.port({ allowZero: true }).default(50051),
+  /** Where the `.proto` files are (container images set it); else the repo's `protos/`. */
+  PROTOS_DIR: z.string().trim().min(1).optional(),
   ...grpcIdentityConfig,
   /** Serve gRPC server reflection (grpcurl/grpcui); off unless set. It still needs a service token. */
   GRPC_REFLECTION: env.bool().default(false),

@@ -77,3 +77,5 @@ export {
   kafkaConsumerOptionsFromConfig,
 } from './kafka-service-config';
 export type { KafkaServiceConfig } from './kafka-service-config';
+export { serviceBroker } from './service-broker';
+export type { ServiceBrokerOptions } from './service-broker';

@@ -5,6 +5,8 @@
  */
 export { connectMongo, mongoReadinessCheck } from './connect-mongo';
 export type { ConnectMongoOptions, MongoConnection } from './connect-mongo';
+export { mongoOptionsFromConfig } from './mongo-service-config';
+export type { MongoServiceConfig } from './mongo-service-config';
 export { redactMongoUrl } from './redact-mongo-url';
 export { ensureIndexes } from './ensure-indexes';
 export type { IndexSpec, CollectionIndexSpec, EnsureIndexesResult } from './ensure-indexes';

@@ -4,5 +4,7 @@
  */
 export { runService } from './run-service';
 export type { RunServiceOptions } from './run-service';
+export { runServiceMain } from './run-service-main';
+export type { ServiceApp, ServiceMainConfig, ServiceMainOptions } from './run-service-main';
 export { stopInOrder } from './stop-in-order';
 export type { StopStep } from './stop-in-order';

@@ -4,14 +4,10 @@ import { createGrpcServer, loadProtoPackage, serviceKeyringFromConfig } from '@i
 import type { BookingsServiceProtoGrpcType, GrpcServerHandle, ServiceKeyring } from '@isams-sync/grpc';
 import {
   consumerGroupLag,
-  createEventProducer,
-  createKafkaClient,
-  ensureTopics,
-  kafkaClientOptionsFromConfig,
   kafkaConsumerOptionsFromConfig,
-  kafkaProducerOptionsFromConfig,
   kafkaReadinessCheck,
   runConsumer,
+  serviceBroker,
 } from '@isams-sync/kafka';
 import type { ConsumerHandle, EventProducer, KafkaClient, RunConsumerOptions } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
@@ -26,7 +22,7 @@ import {
   startSampler,
 } from '@isams-sync/metrics';
 import type { Counter, Histogram, Metrics, OpsServer, Readiness, Sampler } from '@isams-sync/metrics';
-import { connectMongo, mongoReadinessCheck } from '@isams-sync/mongo';
+import { connectMongo, mongoReadinessCheck, mongoOptionsFromConfig } from '@isams-sync/mongo';
 import type { MongoConnection } from '@isams-sync/mongo';
 import type { BookingsConfig } from './config';
 import { createRosterDirectory } from './adapters/grpc-clients/roster-directory.factory';
@@ -162,26 +158,17 @@ function rosterChangeMetricsOf(metrics: Metrics): { outcomes: Counter<'status'>;
 /** MongoDB and the store, the topics, the producer, the readiness probes; returns the Kafka client. */
 async function startStorageAndKafka(ctx: BookingsContext, parts: BookingsParts): Promise<KafkaClient> {
   const { config, logger, metrics } = ctx;
-  const mongo = (parts.mongo = await connectMongo({
-    url: config.MONGO_URL,
-    dbName: config.MONGO_DB,
-    logger,
-    appName: 'bookings',
-  }));
+  const mongo = (parts.mongo = await connectMongo(
+    mongoOptionsFromConfig(config, { appName: 'bookings', logger }),
+  ));
   parts.store = await BookingsStore.create(mongo.db);
-  const kafka = createKafkaClient(kafkaClientOptionsFromConfig(config, { service: 'bookings', logger }));
-  if (config.KAFKA_ENSURE_TOPICS) {
-    await ensureTopics(kafka, topicSpecs(config), {
-      replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,
-      logger,
-      onMismatch: 'warn',
-    });
-  }
-  parts.producer = createEventProducer(kafka, {
+  const { kafka } = await serviceBroker(config, {
+    service: 'bookings',
     logger,
-    ...kafkaProducerOptionsFromConfig(config),
+    topics: topicSpecs(config),
+    onTopicMismatch: 'warn',
+    onProducer: (p) => (parts.producer = p),
   });
-  await parts.producer.connect();
   // Kafka and MongoDB only: the roster's gRPC API is not a readiness dependency (a roster outage
   // must not take bookings' own API out of service; its calls fail on their own).
   parts.readiness = readinessFromConfig(config, {

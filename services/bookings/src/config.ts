@@ -9,8 +9,6 @@ import { telemetryServiceConfig } from '@isams-sync/telemetry';
 export const configSchema = z.object({
   ...commonServiceConfig,
   ...telemetryServiceConfig,
-  GRPC_PORT: env.port({ allowZero: true }).default(50051),
-  PROTOS_DIR: z.string().trim().min(1).optional(),
   ...grpcServerConfig,
   ...kafkaServiceConfig,
   ROSTER_CHANGES_TOPIC: z.string().trim().min(1).default(TopicNames.rosterChanges),

@@ -5,15 +5,11 @@ import type { TopicSpec } from '@isams-sync/events';
 import { createGrpcServer, loadProtoPackage, serviceKeyringFromConfig } from '@isams-sync/grpc';
 import type { ConnectorServiceProtoGrpcType, GrpcServerHandle, ServiceKeyring } from '@isams-sync/grpc';
 import {
-  createEventProducer,
   consumerGroupLag,
-  createKafkaClient,
-  ensureTopics,
-  kafkaClientOptionsFromConfig,
   kafkaConsumerOptionsFromConfig,
-  kafkaProducerOptionsFromConfig,
   kafkaReadinessCheck,
   runConsumer,
+  serviceBroker,
 } from '@isams-sync/kafka';
 import type { ConsumerHandle, EventProducer, KafkaClient } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
@@ -34,6 +30,7 @@ import {
   ensureIndexes,
   mongoLeaseStore,
   mongoReadinessCheck,
+  mongoOptionsFromConfig,
 } from '@isams-sync/mongo';
 import type { LeaseDocument, MongoConnection } from '@isams-sync/mongo';
 import type { ConnectorConfig } from './config';
@@ -232,7 +229,13 @@ async function startConnector(w: Wiring, r: Running): Promise<void> {
     );
   }
   const mongo = await connectDatabase(w, r);
-  const { kafka, producer } = await connectBroker(w, r);
+  const { kafka, producer } = await serviceBroker(config, {
+    service: 'connector',
+    logger,
+    topics: topicSpecs(config),
+    onTopicMismatch: 'warn',
+    onProducer: (p) => (r.producer = p),
+  });
   const readiness = (r.readiness = readinessFromConfig(config, {
     checks: [mongoReadinessCheck(mongo), kafkaReadinessCheck(kafka)],
     logger,
@@ -283,36 +286,11 @@ async function stopConnector(config: ConnectorConfig, r: Running, logger: Logger
 // ---- adapters -----------------------------------------------------------------------------------
 
 async function connectDatabase(w: Wiring, r: Running): Promise<MongoConnection> {
-  const mongo = (r.mongo = await connectMongo({
-    url: w.config.MONGO_URL,
-    dbName: w.config.MONGO_DB,
-    logger: w.logger,
-    appName: 'connector',
-  }));
+  const mongo = (r.mongo = await connectMongo(
+    mongoOptionsFromConfig(w.config, { appName: 'connector', logger: w.logger }),
+  ));
   await ensureIndexes(mongo.db, CONNECTOR_INDEXES);
   return mongo;
-}
-
-/** The Kafka client, the connector's topics (when it provisions them) and the connected producer. */
-async function connectBroker(
-  w: Wiring,
-  r: Running,
-): Promise<{ kafka: KafkaClient; producer: EventProducer }> {
-  const { config, logger } = w;
-  const kafka = createKafkaClient(kafkaClientOptionsFromConfig(config, { service: 'connector', logger }));
-  if (config.KAFKA_ENSURE_TOPICS) {
-    await ensureTopics(kafka, topicSpecs(config), {
-      replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,
-      logger,
-      onMismatch: 'warn',
-    });
-  }
-  const producer = (r.producer = createEventProducer(kafka, {
-    logger,
-    ...kafkaProducerOptionsFromConfig(config),
-  }));
-  await producer.connect();
-  return { kafka, producer };
 }
 
 // ---- use-cases ----------------------------------------------------------------------------------

@@ -16,8 +16,6 @@ import { telemetryServiceConfig } from '@isams-sync/telemetry';
 export const configSchema = z.object({
   ...commonServiceConfig,
   ...telemetryServiceConfig,
-  GRPC_PORT: env.port({ allowZero: true }).default(50051),
-  PROTOS_DIR: z.string().trim().min(1).optional(),
   ...grpcServerConfig,
   ...kafkaServiceConfig,
   RAW_DATASETS_TOPIC: z.string().trim().min(1).default(TopicNames.rawDatasets),

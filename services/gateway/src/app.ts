@@ -5,7 +5,7 @@ import type { Logger } from '@isams-sync/logger';
 import { stopInOrder } from '@isams-sync/runtime';
 import { createMetrics, readinessFromConfig, startOpsServer } from '@isams-sync/metrics';
 import type { Metrics, OpsServer, Readiness } from '@isams-sync/metrics';
-import { connectMongo, ensureIndexes, mongoReadinessCheck } from '@isams-sync/mongo';
+import { connectMongo, ensureIndexes, mongoReadinessCheck, mongoOptionsFromConfig } from '@isams-sync/mongo';
 import type { MongoConnection } from '@isams-sync/mongo';
 import type { FastifyInstance } from 'fastify';
 import type { GatewayConfig } from './config';
@@ -195,12 +195,9 @@ function boundPort(server: FastifyInstance, fallback: number): number {
 // ---- adapters -----------------------------------------------------------------------------------
 
 async function connectDatabase(w: Wiring): Promise<MongoConnection> {
-  const mongo = await connectMongo({
-    url: w.config.MONGO_URL,
-    dbName: w.config.MONGO_DB,
-    logger: w.logger,
-    appName: 'gateway',
-  });
+  const mongo = await connectMongo(
+    mongoOptionsFromConfig(w.config, { appName: 'gateway', logger: w.logger }),
+  );
   await ensureIndexes(mongo.db, GATEWAY_INDEXES);
   return mongo;
 }

@@ -1,13 +1,9 @@
 import {
   consumerGroupLag,
-  ensureTopics,
-  createEventProducer,
-  createKafkaClient,
-  kafkaClientOptionsFromConfig,
   kafkaConsumerOptionsFromConfig,
-  kafkaProducerOptionsFromConfig,
   kafkaReadinessCheck,
   runConsumer,
+  serviceBroker,
 } from '@isams-sync/kafka';
 import type { ConsumerHandle, EventProducer, KafkaClient, RunConsumerOptions } from '@isams-sync/kafka';
 import { createGrpcServer, loadProtoPackage, serviceKeyringFromConfig } from '@isams-sync/grpc';
@@ -24,7 +20,7 @@ import {
   startSampler,
 } from '@isams-sync/metrics';
 import type { Counter, Gauge, Metrics, OpsServer, Readiness, Sampler } from '@isams-sync/metrics';
-import { connectMongo, mongoReadinessCheck } from '@isams-sync/mongo';
+import { connectMongo, mongoReadinessCheck, mongoOptionsFromConfig } from '@isams-sync/mongo';
 import type { MongoConnection } from '@isams-sync/mongo';
 import { createRosterPublisher } from './adapters/kafka/roster-publisher';
 import type { RosterPublisher, RosterTopics } from './adapters/kafka/roster-publisher';
@@ -283,7 +279,15 @@ function startSweepTimer(w: Wiring, sweep: () => Promise<void>): NodeJS.Timeout 
 async function startRoster(w: Wiring, r: Running, sweep: () => Promise<void>): Promise<void> {
   const { config, logger } = w;
   const { mongo, store, leases } = await connectDatabase(w, r);
-  const { kafka, producer } = await connectBroker(w, r);
+  const { kafka, producer } = await serviceBroker(config, {
+    service: 'roster',
+    logger,
+    // Change events carry before/after images: requests are cut by bytes (the producer's default ~900 kB).
+    producer: { maxBatchSize: 1000 },
+    topics: rosterTopicSpecs(w.topics),
+    onTopicMismatch: 'error',
+    onProducer: (p) => (r.producer = p),
+  });
   const readiness = (r.readiness = readinessFromConfig(config, {
     checks: [mongoReadinessCheck(mongo), kafkaReadinessCheck(kafka)],
     logger,
@@ -333,12 +337,7 @@ async function connectDatabase(
   r: Running,
 ): Promise<{ mongo: MongoConnection; store: RosterStore; leases: TenantLeases }> {
   const { config, logger } = w;
-  const mongo = (r.mongo = await connectMongo({
-    url: config.MONGO_URL,
-    dbName: config.MONGO_DB,
-    logger,
-    appName: 'roster',
-  }));
+  const mongo = (r.mongo = await connectMongo(mongoOptionsFromConfig(config, { appName: 'roster', logger })));
   const store = (r.store = new RosterStore(mongo.db));
   await store.init();
   const leases = (r.leases = new TenantLeases(mongo.db, {
@@ -347,28 +346,6 @@ async function connectDatabase(
     logger,
   }));
   return { mongo, store, leases };
-}
-
-/** The Kafka client, the roster's topics (when it provisions them) and the connected producer. */
-async function connectBroker(
-  w: Wiring,
-  r: Running,
-): Promise<{ kafka: KafkaClient; producer: EventProducer }> {
-  const { config, logger } = w;
-  const kafka = createKafkaClient(kafkaClientOptionsFromConfig(config, { service: 'roster', logger }));
-  if (config.KAFKA_ENSURE_TOPICS) {
-    await ensureTopics(kafka, rosterTopicSpecs(w.topics), {
-      replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,
-    });
-  }
-  // Change events carry before/after images: requests are cut by bytes (the producer's default ~900 kB).
-  const producer = (r.producer = createEventProducer(kafka, {
-    logger,
-    ...kafkaProducerOptionsFromConfig(config),
-    maxBatchSize: 1000,
-  }));
-  await producer.connect();
-  return { kafka, producer };
 }
 
 // ---- use-cases ----------------------------------------------------------------------------------

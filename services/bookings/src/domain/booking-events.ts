@@ -59,6 +59,15 @@ export function cancellationHeldEvent(tenantId: string, b: Booking, cause: Roste
   });
 }
 
+/** The envelope of an event a restoration causes: its id depends only on (booking, roster event). */
+const restorationEnvelope = (tenantId: string, b: Booking, cause: RosterCause) => ({
+  tenantId,
+  subject: b.id,
+  idParts: [b.id, cause.rosterEventId],
+  time: cause.at,
+  ...(cause.syncRunId ? { syncRunId: cause.syncRunId } : {}),
+});
+
 export function reinstatedEvent(
   tenantId: string,
   b: Booking,
@@ -66,11 +75,7 @@ export function reinstatedEvent(
   cancelledBy: string,
 ): CloudEvent {
   return bookingReinstatedV1.create({
-    tenantId,
-    subject: b.id,
-    idParts: [b.id, cause.rosterEventId],
-    time: cause.at,
-    ...(cause.syncRunId ? { syncRunId: cause.syncRunId } : {}),
+    ...restorationEnvelope(tenantId, b, cause),
     data: {
       ...ref(b),
       reinstatedAt: cause.at.toISOString(),
@@ -87,11 +92,7 @@ export function notReinstatedEvent(
   reason: NotReinstatedReason,
 ): CloudEvent {
   return bookingNotReinstatedV1.create({
-    tenantId,
-    subject: b.id,
-    idParts: [b.id, cause.rosterEventId],
-    time: cause.at,
-    ...(cause.syncRunId ? { syncRunId: cause.syncRunId } : {}),
+    ...restorationEnvelope(tenantId, b, cause),
     data: { ...ref(b), reason, roster: rosterRef(cause) },
   });
 }

@@ -6,7 +6,7 @@
  *
  * Exit codes: 0 done, 1 failed (nothing half-written: each key is replaced in one update).
  */
-import { connectMongo } from '@isams-sync/mongo';
+import { connectMongo, mongoOptionsFromConfig } from '@isams-sync/mongo';
 import { createLogger } from '@isams-sync/logger';
 import { loadConfig, env } from '@isams-sync/config';
 import { z } from 'zod';
@@ -36,12 +36,7 @@ const UNUSED_CLIENT_SETTINGS = {
   egress: { allowPrivateAddresses: false, hostSuffixes: [], allowedPorts: [443] },
 };
 const logger = createLogger({ service: 'connector-rotate-kek', level: 'warn' });
-const mongo = await connectMongo({
-  url: config.MONGO_URL,
-  dbName: config.MONGO_DB,
-  logger,
-  appName: 'connector-rotate-kek',
-});
+const mongo = await connectMongo(mongoOptionsFromConfig(config, { appName: 'connector-rotate-kek', logger }));
 try {
   const cipher = createKeyCipher(
     { id: config.CONNECTOR_KEK_ID, key: config.CONNECTOR_KEK },

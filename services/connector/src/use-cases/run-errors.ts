@@ -29,48 +29,31 @@ export function toRunError(err: unknown, egressIps: readonly string[] = []): Run
       transient: err.transient,
     };
   }
-  if (isAppError(err) && err.code === 'CONNECTOR_SPOOL_FULL') {
-    return {
-      code: err.code,
-      message: err.message,
-      adminAction: CONNECTOR_ADMIN_ACTIONS.CONNECTOR_SPOOL_FULL,
-      transient: true,
-    };
-  }
+  if (isAppError(err) && err.code === 'CONNECTOR_SPOOL_FULL') return ownRunError(err.code, err.message, true);
   if (err instanceof RunInterrupted || (err instanceof Error && err.name === 'AbortError')) {
-    const e = ConnectorErrors.CONNECTOR_RUN_INTERRUPTED();
-    return {
-      code: e.code,
-      message: e.message,
-      adminAction: CONNECTOR_ADMIN_ACTIONS.CONNECTOR_RUN_INTERRUPTED,
-      transient: true,
-    };
+    return ownRunError(
+      'CONNECTOR_RUN_INTERRUPTED',
+      ConnectorErrors.CONNECTOR_RUN_INTERRUPTED().message,
+      true,
+    );
   }
   if (isAppError(err) && err.code.startsWith('KAFKA_')) {
-    const e = ConnectorErrors.CONNECTOR_PUBLISH_FAILED();
-    return {
-      code: e.code,
-      message: e.message,
-      adminAction: CONNECTOR_ADMIN_ACTIONS.CONNECTOR_PUBLISH_FAILED,
-      transient: true,
-    };
+    return ownRunError('CONNECTOR_PUBLISH_FAILED', ConnectorErrors.CONNECTOR_PUBLISH_FAILED().message, true);
   }
   if (
     isAppError(err) &&
     (err.code === 'CONNECTOR_KEY_DECRYPT_FAILED' || err.code === 'CONNECTOR_KEK_UNKNOWN')
   ) {
-    return {
-      code: err.code,
-      message: err.message,
-      adminAction: CONNECTOR_ADMIN_ACTIONS[err.code],
-      transient: false,
-    };
+    return ownRunError(err.code, err.message, false);
   }
-  const e = ConnectorErrors.CONNECTOR_RUN_FAILED();
-  return {
-    code: e.code,
-    message: e.message,
-    adminAction: CONNECTOR_ADMIN_ACTIONS.CONNECTOR_RUN_FAILED,
-    transient: true,
-  };
+  return ownRunError('CONNECTOR_RUN_FAILED', ConnectorErrors.CONNECTOR_RUN_FAILED().message, true);
+}
+
+/** The run error of one of the connector's own errors: its admin action is in CONNECTOR_ADMIN_ACTIONS. */
+function ownRunError(
+  code: keyof typeof CONNECTOR_ADMIN_ACTIONS,
+  message: string,
+  transient: boolean,
+): RunError {
+  return { code, message, adminAction: CONNECTOR_ADMIN_ACTIONS[code], transient };
 }

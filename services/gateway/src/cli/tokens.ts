@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { env, loadConfig } from '@isams-sync/config';
 import { isValidTenantId } from '@isams-sync/grpc';
 import { createLogger } from '@isams-sync/logger';
-import { connectMongo, ensureIndexes } from '@isams-sync/mongo';
+import { connectMongo, ensureIndexes, mongoOptionsFromConfig } from '@isams-sync/mongo';
 import { z } from 'zod';
 import { createMongoAdminTokenRepository } from '../adapters/mongo/admin-token.repository';
 import { GATEWAY_INDEXES } from '../adapters/mongo/collections';
@@ -61,12 +61,7 @@ const config = loadConfig(
   }),
 );
 const logger = createLogger({ service: 'gateway-tokens-cli', level: 'warn' });
-const mongo = await connectMongo({
-  url: config.MONGO_URL,
-  dbName: config.MONGO_DB,
-  logger,
-  appName: 'gateway-tokens-cli',
-});
+const mongo = await connectMongo(mongoOptionsFromConfig(config, { appName: 'gateway-tokens-cli', logger }));
 const print = (human: string, data: unknown) =>
   console.log(values.json ? JSON.stringify(data, null, 2) : human);
 try {
@@ -78,20 +73,23 @@ try {
   });
   const audit = createMongoAuditLog(mongo.db);
   const actor = `operator:${values.by}`;
+  /** The audit record of a token action the operator took here (`requestId: 'cli'`). */
+  const recordDone = (action: 'token.issue' | 'token.revoke', t: { tenantId: string; tokenId: string }) =>
+    audit.record({
+      tenantId: t.tenantId,
+      action,
+      actor,
+      requestId: 'cli',
+      target: { tokenId: t.tokenId },
+      outcome: 'succeeded',
+    });
   if (command === 'issue') {
     const issued = await tokens.issue({
       tenantId: values.tenant!,
       label: values.label!.trim(),
       createdBy: values.by!,
     });
-    await audit.record({
-      tenantId: issued.tenantId,
-      action: 'token.issue',
-      actor,
-      requestId: 'cli',
-      target: { tokenId: issued.tokenId },
-      outcome: 'succeeded',
-    });
+    await recordDone('token.issue', issued);
     print(
       `Issued token ${issued.tokenId} for ${issued.tenantId} (${issued.label}), valid until ${issued.expiresAt}.\nToken (shown once, give it to the school's admin securely):\n${issued.token}`,
       issued,
@@ -111,14 +109,7 @@ try {
     );
   } else {
     const info = await tokens.revoke(values.id!, actor);
-    await audit.record({
-      tenantId: info.tenantId,
-      action: 'token.revoke',
-      actor,
-      requestId: 'cli',
-      target: { tokenId: info.tokenId },
-      outcome: 'succeeded',
-    });
+    await recordDone('token.revoke', info);
     print(`Revoked ${info.tokenId} (${info.tenantId}, ${info.label}) at ${info.revokedAt}.`, info);
   }
 } catch (err) {

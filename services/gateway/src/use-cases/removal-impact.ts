@@ -39,9 +39,7 @@ export async function heldBatchImpact(
     });
     return { items: r.records, next: r.page.nextPageToken };
   });
-  const people = removedPeople(records);
-  const impact = await bookings.previewRemovalImpact(ctx, { removals: people, heldBatchId: batchId });
-  return { ...impact, peopleConsidered: people.length };
+  return previewFor(bookings, ctx, records, { heldBatchId: batchId });
 }
 
 /**
@@ -65,8 +63,18 @@ export async function dryRunImpact(
     });
     return { items: r.changes, next: r.page.nextPageToken };
   });
+  return previewFor(bookings, ctx, records, { dryRunId: syncRunId });
+}
+
+/** The bookings service's preview of removing the people `records` remove (of a held batch or a dry run). */
+async function previewFor(
+  bookings: BookingsGateway,
+  ctx: CallContext,
+  records: Change[],
+  of: { heldBatchId: string } | { dryRunId: string },
+): Promise<RemovalImpact> {
   const people = removedPeople(records);
-  const impact = await bookings.previewRemovalImpact(ctx, { removals: people, dryRunId: syncRunId });
+  const impact = await bookings.previewRemovalImpact(ctx, { removals: people, ...of });
   return { ...impact, peopleConsidered: people.length };
 }
 

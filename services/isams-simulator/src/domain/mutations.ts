@@ -47,6 +47,20 @@ function find<T extends { id: number | string }>(items: T[], id: number | string
   return item;
 }
 
+/** Deletes record `id` of one of the model's lists (an unknown id → SIM_RECORD_NOT_FOUND); returns the model. */
+function deleteRecord(
+  school: SimulatedSchool,
+  list: 'contacts' | 'sets' | 'setLists' | 'memberships',
+  id: number,
+  entity: string,
+): SchoolModel {
+  const { model } = editable(school);
+  const lists = model as unknown as Record<typeof list, Array<{ id: number }>>;
+  find(lists[list], id, entity);
+  lists[list] = lists[list].filter((r) => r.id !== id);
+  return model;
+}
+
 type FieldType = 'string' | 'number' | 'boolean';
 const S = 'string' as const;
 const N = 'number' as const;
@@ -282,9 +296,7 @@ export function updateContact(school: SimulatedSchool, id: number, patch: Patch,
 }
 
 export function removeContact(school: SimulatedSchool, id: number): void {
-  const { model } = editable(school);
-  find(model.contacts, id, 'contact');
-  model.contacts = model.contacts.filter((c) => c.id !== id);
+  deleteRecord(school, 'contacts', id, 'contact');
   touch(school);
 }
 
@@ -344,9 +356,7 @@ export function updateSet(
 
 /** Deletes a set and its set-list rows. */
 export function removeSet(school: SimulatedSchool, id: number): void {
-  const { model } = editable(school);
-  find(model.sets, id, 'set');
-  model.sets = model.sets.filter((s) => s.id !== id);
+  const model = deleteRecord(school, 'sets', id, 'set');
   model.setLists = model.setLists.filter((r) => r.setId !== id);
   touch(school);
 }
@@ -369,9 +379,7 @@ export function addSetListRow(school: SimulatedSchool, setId: number, pupilId: n
 }
 
 export function removeSetListRow(school: SimulatedSchool, id: number): void {
-  const { model } = editable(school);
-  find(model.setLists, id, 'set-list row');
-  model.setLists = model.setLists.filter((r) => r.id !== id);
+  deleteRecord(school, 'setLists', id, 'set-list row');
   touch(school);
 }
 
@@ -390,9 +398,7 @@ export function addMembership(
 }
 
 export function removeMembership(school: SimulatedSchool, id: number): void {
-  const { model } = editable(school);
-  find(model.memberships, id, 'membership');
-  model.memberships = model.memberships.filter((m) => m.id !== id);
+  deleteRecord(school, 'memberships', id, 'membership');
   touch(school);
 }
 

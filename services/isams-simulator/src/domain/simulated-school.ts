@@ -163,6 +163,29 @@ function datasetOrderFor(schoolId: string): DatasetId[] {
   return createRng(`order:${schoolId}`).shuffle(DATASET_IDS);
 }
 
+/** What a new school starts with, whatever its data: nothing emptied or edited, no requests, no faults. */
+function newSchoolState(
+  schoolId: string,
+  allocatable: readonly DatasetId[],
+  key: KeyOptions,
+  server: ServerOptions,
+): Omit<SimulatedSchool, 'schoolId' | 'source' | 'model' | 'staticRows'> {
+  return {
+    emptied: new Set(),
+    rawEdits: [],
+    version: 0,
+    mutationCount: 0,
+    key: keySettings(schoolId, allocatable, key),
+    datasetOrder: datasetOrderFor(schoolId),
+    cache: new Map(),
+    throttle: { windowStart: 0, count: 0 },
+    faults: [],
+    server: serverSettings(server),
+    generationRng: createRng(`generation:${schoolId}`),
+    stats: emptyStats(),
+  };
+}
+
 export function createGeneratedSchool(
   schoolId: string,
   seed: number,
@@ -174,18 +197,7 @@ export function createGeneratedSchool(
     schoolId,
     source: { kind: 'generated', seed, size },
     model: generateSchool(seed, size, `Simulated School ${schoolId}`),
-    emptied: new Set(),
-    rawEdits: [],
-    version: 0,
-    mutationCount: 0,
-    key: keySettings(schoolId, DATASET_IDS, key),
-    datasetOrder: datasetOrderFor(schoolId),
-    cache: new Map(),
-    throttle: { windowStart: 0, count: 0 },
-    faults: [],
-    server: serverSettings(server),
-    generationRng: createRng(`generation:${schoolId}`),
-    stats: emptyStats(),
+    ...newSchoolState(schoolId, DATASET_IDS, key, server),
   };
 }
 
@@ -216,18 +228,7 @@ export function createXmlSchool(
     schoolId,
     source: { kind: 'xml' },
     staticRows,
-    emptied: new Set(),
-    rawEdits: [],
-    version: 0,
-    mutationCount: 0,
-    key: keySettings(schoolId, available, key),
-    datasetOrder: datasetOrderFor(schoolId),
-    cache: new Map(),
-    throttle: { windowStart: 0, count: 0 },
-    faults: [],
-    server: serverSettings(server),
-    generationRng: createRng(`generation:${schoolId}`),
-    stats: emptyStats(),
+    ...newSchoolState(schoolId, available, key, server),
   };
 }
 

@@ -25,20 +25,38 @@ const revisionOf = (cs: Pick<ChangesetDoc, 'number'>, c: Pick<StoredChange, 'seq
   cs.number === undefined ? {} : { revision: { changeset: cs.number, change: c.seq } };
 
 /**
+ * The envelope of a change's events (full and directory). A change event's id = f(type, tenant, run,
+ * [approval,] entity), so a re-send keeps it; a state record's always names the changeset's kind.
+ */
+function envelope(tenantId: string, cs: ChangesetDoc, c: StoredChange, of: 'change' | 'state') {
+  return {
+    tenantId,
+    idParts:
+      of === 'change' && cs.kind === 'sync'
+        ? [cs.syncRunId, c.entityType, c.entityId]
+        : [cs.syncRunId, cs.kind, c.entityType, c.entityId],
+    subject: subjectOf(c),
+    syncRunId: cs.syncRunId,
+    time: cs.processedAt!,
+  };
+}
+
+/** The last fields of a change event's data (full and directory): removal, restoration, ids. */
+const changeTail = (cs: ChangesetDoc, c: StoredChange) => ({
+  ...(c.removal === undefined ? {} : { removal: c.removal }),
+  ...(c.restoration === undefined ? {} : { restoration: c.restoration }),
+  changeId: changeIdOf(cs, c.seq),
+  ...revisionOf(cs, c),
+});
+
+/**
  * The roster change event of one applied change; id = f(type, tenant, run, [approval,] entity), so a
  * re-send keeps it. An approval's events have ids of their own: a run can apply part of an entity's
  * update (keeping a link to a held person) and its approval the rest — two `updated` events.
  */
 export function changeEvent(tenantId: string, cs: ChangesetDoc, c: StoredChange): CloudEvent {
   return rosterChangeEventTypes[c.entityType][c.change].create({
-    tenantId,
-    idParts:
-      cs.kind === 'sync'
-        ? [cs.syncRunId, c.entityType, c.entityId]
-        : [cs.syncRunId, cs.kind, c.entityType, c.entityId],
-    subject: subjectOf(c),
-    syncRunId: cs.syncRunId,
-    time: cs.processedAt!,
+    ...envelope(tenantId, cs, c, 'change'),
     data: {
       syncRunId: cs.syncRunId,
       entityType: c.entityType,
@@ -47,10 +65,7 @@ export function changeEvent(tenantId: string, cs: ChangesetDoc, c: StoredChange)
       ...(c.before === undefined ? {} : { before: c.before }),
       ...(c.after === undefined ? {} : { after: c.after }),
       ...(c.changedFields === undefined ? {} : { changedFields: c.changedFields }),
-      ...(c.removal === undefined ? {} : { removal: c.removal }),
-      ...(c.restoration === undefined ? {} : { restoration: c.restoration }),
-      changeId: changeIdOf(cs, c.seq),
-      ...revisionOf(cs, c),
+      ...changeTail(cs, c),
     },
   });
 }
@@ -59,11 +74,7 @@ export function changeEvent(tenantId: string, cs: ChangesetDoc, c: StoredChange)
 export function stateEvent(tenantId: string, cs: ChangesetDoc, c: StoredChange): CloudEvent {
   const removed = c.change === 'removed';
   return rosterEntityStateV1.create({
-    tenantId,
-    idParts: [cs.syncRunId, cs.kind, c.entityType, c.entityId],
-    subject: subjectOf(c),
-    syncRunId: cs.syncRunId,
-    time: cs.processedAt!,
+    ...envelope(tenantId, cs, c, 'state'),
     data: {
       entityType: c.entityType,
       entityId: c.entityId,
@@ -103,14 +114,7 @@ export function directoryChangeEvent(
   const before = project(c, c.before);
   const after = project(c, c.after);
   return rosterDirectoryChangeV1.create({
-    tenantId,
-    idParts:
-      cs.kind === 'sync'
-        ? [cs.syncRunId, c.entityType, c.entityId]
-        : [cs.syncRunId, cs.kind, c.entityType, c.entityId],
-    subject: subjectOf(c),
-    syncRunId: cs.syncRunId,
-    time: cs.processedAt!,
+    ...envelope(tenantId, cs, c, 'change'),
     data: {
       syncRunId: cs.syncRunId,
       entityType: c.entityType as DirectoryEntityType,
@@ -119,10 +123,7 @@ export function directoryChangeEvent(
       ...(before === undefined ? {} : { before }),
       ...(after === undefined ? {} : { after }),
       ...directory,
-      ...(c.removal === undefined ? {} : { removal: c.removal }),
-      ...(c.restoration === undefined ? {} : { restoration: c.restoration }),
-      changeId: changeIdOf(cs, c.seq),
-      ...revisionOf(cs, c),
+      ...changeTail(cs, c),
     },
   });
 }
@@ -136,11 +137,7 @@ export function directoryStateEvent(
   if (directoryChange(c) === undefined) return undefined;
   const removed = c.change === 'removed';
   return rosterDirectoryStateV1.create({
-    tenantId,
-    idParts: [cs.syncRunId, cs.kind, c.entityType, c.entityId],
-    subject: subjectOf(c),
-    syncRunId: cs.syncRunId,
-    time: cs.processedAt!,
+    ...envelope(tenantId, cs, c, 'state'),
     data: {
       entityType: c.entityType as DirectoryEntityType,
       entityId: c.entityId,

@@ -103,15 +103,16 @@ export const listBookingsRequest = z
       });
   });
 
+/** A person named by the roster's removals and restorations. */
+const personRef = z.object({
+  kind: z.enum(['pupil', 'staff', 'contact'], { message: 'pupil, staff or contact' }),
+  id: personId,
+});
+
 export const previewRemovalImpactRequest = z
   .object({
     removals: z
-      .array(
-        z.object({
-          kind: z.enum(['pupil', 'staff', 'contact'], { message: 'pupil, staff or contact' }),
-          id: personId,
-        }),
-      )
+      .array(personRef)
       // Empty is valid (a held batch without person removals): the impact is empty.
       .max(20_000, 'at most 20000 removals'),
     heldBatchId: optional(z.string().max(128)),
@@ -128,14 +129,7 @@ export const previewRemovalImpactRequest = z
 
 export const runReinstatementReportRequest = z.object({
   syncRunId: z.string().min(1, 'required').max(128),
-  restoring: z
-    .array(
-      z.object({
-        kind: z.enum(['pupil', 'staff', 'contact'], { message: 'pupil, staff or contact' }),
-        id: personId,
-      }),
-    )
-    .max(20_000, 'at most 20000 people'),
+  restoring: z.array(personRef).max(20_000, 'at most 20000 people'),
 });
 
 export const setSchoolTimeZoneRequest = z.object({

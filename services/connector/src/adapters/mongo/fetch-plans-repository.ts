@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import { toMongoError } from '@isams-sync/mongo';
+import { withMongoErrors } from '@isams-sync/mongo';
 import type { FetchPlan } from '../../domain/method-groups';
 import { COLLECTIONS } from './collections';
 
@@ -22,26 +22,22 @@ export class FetchPlansRepository {
     this.coll = db.collection<FetchPlanDocument>(COLLECTIONS.fetchPlans);
   }
 
-  async get(tenantId: string): Promise<FetchPlan | null> {
-    try {
+  get(tenantId: string): Promise<FetchPlan | null> {
+    return withMongoErrors({ operation: 'get', collection: COLLECTIONS.fetchPlans }, async () => {
       const doc = await this.coll.findOne({ _id: tenantId, tenantId });
       if (!doc) return null;
       const { _id, tenantId: _tenant, updatedAt: _at, groups, ...plan } = doc;
       return { ...plan, groups: groups.map((g) => g.datasets) };
-    } catch (err) {
-      throw toMongoError(err, { operation: 'get', collection: COLLECTIONS.fetchPlans });
-    }
+    });
   }
 
-  async put(tenantId: string, plan: FetchPlan): Promise<void> {
-    try {
+  put(tenantId: string, plan: FetchPlan): Promise<void> {
+    return withMongoErrors({ operation: 'put', collection: COLLECTIONS.fetchPlans }, async () => {
       await this.coll.replaceOne(
         { _id: tenantId, tenantId },
         { tenantId, ...plan, groups: plan.groups.map((datasets) => ({ datasets })), updatedAt: new Date() },
         { upsert: true },
       );
-    } catch (err) {
-      throw toMongoError(err, { operation: 'put', collection: COLLECTIONS.fetchPlans });
-    }
+    });
   }
 }

@@ -1,5 +1,11 @@
 import type { Collection, Db, Filter } from 'mongodb';
-import { claimStep, isDuplicateKeyError, readStepClaim, toMongoError } from '@isams-sync/mongo';
+import {
+  claimStep,
+  isDuplicateKeyError,
+  readStepClaim,
+  toMongoError,
+  withMongoErrors,
+} from '@isams-sync/mongo';
 import type { Fence, StepClaimDocument } from '@isams-sync/mongo';
 import type { DatasetId } from '@isams-sync/isams';
 import type { RunFetch } from '../../domain/method-groups';
@@ -127,16 +133,12 @@ export class RunsRepository {
     this.steps = db.collection<StepClaimDocument<RunStepPatch>>(COLLECTIONS.runSteps);
   }
 
-  private async wrap<R>(
+  private wrap<R>(
     operation: string,
     fn: () => Promise<R>,
     collection: string = COLLECTIONS.runs,
   ): Promise<R> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw toMongoError(err, { operation, collection });
-    }
+    return withMongoErrors({ operation, collection }, fn);
   }
 
   insert(doc: RunDocument): Promise<void> {

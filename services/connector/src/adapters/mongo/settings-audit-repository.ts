@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
-import { toMongoError } from '@isams-sync/mongo';
+import { withMongoErrors } from '@isams-sync/mongo';
 import { COLLECTIONS } from './collections';
 
 /** One change of a school's iSAMS address. Never holds a key. */
@@ -30,12 +30,8 @@ export class SettingsAuditRepository {
     this.coll = db.collection<AddressChangeRecord>(COLLECTIONS.settingsAudit);
   }
 
-  private async wrap<R>(operation: string, fn: () => Promise<R>): Promise<R> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw toMongoError(err, { operation, collection: COLLECTIONS.settingsAudit });
-    }
+  private wrap<R>(operation: string, fn: () => Promise<R>): Promise<R> {
+    return withMongoErrors({ operation, collection: COLLECTIONS.settingsAudit }, fn);
   }
 
   /** Records a change about to be saved; returns its id for {@link settle}. */

@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import { toMongoError } from '@isams-sync/mongo';
+import { withMongoErrors } from '@isams-sync/mongo';
 import type { SourceFormat } from '../../domain/settings-rules';
 import type { EncryptedKey } from '../crypto/key-cipher';
 import { COLLECTIONS } from './collections';
@@ -34,12 +34,8 @@ export class SettingsRepository {
     this.coll = db.collection<SettingsDocument>(COLLECTIONS.settings);
   }
 
-  private async wrap<R>(operation: string, fn: () => Promise<R>): Promise<R> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw toMongoError(err, { operation, collection: COLLECTIONS.settings });
-    }
+  private wrap<R>(operation: string, fn: () => Promise<R>): Promise<R> {
+    return withMongoErrors({ operation, collection: COLLECTIONS.settings }, fn);
   }
 
   get(tenantId: string): Promise<SettingsDocument | null> {

@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import { isDuplicateKeyError, toMongoError } from '@isams-sync/mongo';
+import { isDuplicateKeyError, toMongoError, withMongoErrors } from '@isams-sync/mongo';
 import type { AppliedSnapshot } from '../../domain/sync-run';
 import { COLLECTIONS } from './collections';
 
@@ -22,25 +22,21 @@ export class AppliedSnapshotsRepository {
     this.coll = db.collection<AppliedSnapshotDocument>(COLLECTIONS.appliedSnapshots);
   }
 
-  async get(tenantId: string): Promise<AppliedSnapshot | null> {
-    try {
+  get(tenantId: string): Promise<AppliedSnapshot | null> {
+    return withMongoErrors({ operation: 'get', collection: COLLECTIONS.appliedSnapshots }, async () => {
       const doc = await this.coll.findOne({ _id: tenantId, tenantId });
       return doc ? { syncRunId: doc.syncRunId, fingerprints: doc.fingerprints, absent: doc.absent } : null;
-    } catch (err) {
-      throw toMongoError(err, { operation: 'get', collection: COLLECTIONS.appliedSnapshots });
-    }
+    });
   }
 
-  async put(tenantId: string, snapshot: AppliedSnapshot, appliedAt: Date): Promise<void> {
-    try {
+  put(tenantId: string, snapshot: AppliedSnapshot, appliedAt: Date): Promise<void> {
+    return withMongoErrors({ operation: 'put', collection: COLLECTIONS.appliedSnapshots }, async () => {
       await this.coll.replaceOne(
         { _id: tenantId, tenantId },
         { tenantId, ...snapshot, appliedAt },
         { upsert: true },
       );
-    } catch (err) {
-      throw toMongoError(err, { operation: 'put', collection: COLLECTIONS.appliedSnapshots });
-    }
+    });
   }
 }
 

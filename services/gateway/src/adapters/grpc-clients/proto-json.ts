@@ -15,7 +15,7 @@ export function jsonObject(json: string | null | undefined): Record<string, unkn
 }
 
 /** Proto PageInfo → API page info. */
-export function pageInfo(p: { nextPageToken: string; totalSize: string } | null | undefined) {
+export function pageInfo(p: commonV1.PageInfo__Output | null | undefined) {
   const total = p === null || p === undefined ? -1 : toNumber(p.totalSize);
   return { nextPageToken: orNull(p?.nextPageToken), totalSize: total < 0 ? null : total };
 }

@@ -307,6 +307,20 @@ function registerSchoolRoutes(app: FastifyInstance, { registry, now, school }: A
   // Pupils.
 }
 
+/** `DELETE /admin/schools/:schoolId/<records>/:id`: `remove`, then 204. */
+function deleteRecordRoute(
+  app: FastifyInstance,
+  ids: AdminRouteContext['ids'],
+  records: string,
+  remove: (school: SimulatedSchool, id: number) => void,
+): void {
+  app.delete(`/admin/schools/:schoolId/${records}/:id`, async (req, reply) => {
+    const { s, id } = ids(req);
+    remove(s, id);
+    return reply.code(204).send();
+  });
+}
+
 /** Record mutations: pupils, staff, contacts, sets, set lists, memberships, churn. */
 function registerRecordRoutes(app: FastifyInstance, { school, ids }: AdminRouteContext): void {
   app.post('/admin/schools/:schoolId/pupils', async (req, reply) =>
@@ -331,11 +345,7 @@ function registerRecordRoutes(app: FastifyInstance, { school, ids }: AdminRouteC
     const { s, id } = ids(req);
     return mutate.updateStaff(s, id, parse(patchSchema, req.body));
   });
-  app.delete('/admin/schools/:schoolId/staff/:id', async (req, reply) => {
-    const { s, id } = ids(req);
-    mutate.removeStaff(s, id);
-    return reply.code(204).send();
-  });
+  deleteRecordRoute(app, ids, 'staff', mutate.removeStaff);
 
   // Contacts.
   app.post('/admin/schools/:schoolId/contacts', async (req, reply) =>
@@ -349,11 +359,7 @@ function registerRecordRoutes(app: FastifyInstance, { school, ids }: AdminRouteC
     );
     return mutate.updateContact(s, id, parse(patchSchema, req.body), person);
   });
-  app.delete('/admin/schools/:schoolId/contacts/:id', async (req, reply) => {
-    const { s, id } = ids(req);
-    mutate.removeContact(s, id);
-    return reply.code(204).send();
-  });
+  deleteRecordRoute(app, ids, 'contacts', mutate.removeContact);
 
   // Sets.
   app.post('/admin/schools/:schoolId/sets', async (req, reply) =>
@@ -370,22 +376,14 @@ function registerRecordRoutes(app: FastifyInstance, { school, ids }: AdminRouteC
     const { teacherStaffIds, ...patch } = body;
     return mutate.updateSet(s, id, patch as mutate.Patch, teacherStaffIds);
   });
-  app.delete('/admin/schools/:schoolId/sets/:id', async (req, reply) => {
-    const { s, id } = ids(req);
-    mutate.removeSet(s, id);
-    return reply.code(204).send();
-  });
+  deleteRecordRoute(app, ids, 'sets', mutate.removeSet);
 
   // Set-list rows and custom-group memberships.
   app.post('/admin/schools/:schoolId/set-lists', async (req, reply) => {
     const b = parse(z.object({ setId: z.number().int(), pupilId: z.number().int() }).strict(), req.body);
     return reply.code(201).send(mutate.addSetListRow(school(req), b.setId, b.pupilId));
   });
-  app.delete('/admin/schools/:schoolId/set-lists/:id', async (req, reply) => {
-    const { s, id } = ids(req);
-    mutate.removeSetListRow(s, id);
-    return reply.code(204).send();
-  });
+  deleteRecordRoute(app, ids, 'set-lists', mutate.removeSetListRow);
   app.post('/admin/schools/:schoolId/memberships', async (req, reply) => {
     const b = parse(
       z.object({ customGroupId: z.number().int(), pupilId: z.number().int() }).strict(),
@@ -393,11 +391,7 @@ function registerRecordRoutes(app: FastifyInstance, { school, ids }: AdminRouteC
     );
     return reply.code(201).send(mutate.addMembership(school(req), b.customGroupId, b.pupilId));
   });
-  app.delete('/admin/schools/:schoolId/memberships/:id', async (req, reply) => {
-    const { s, id } = ids(req);
-    mutate.removeMembership(s, id);
-    return reply.code(204).send();
-  });
+  deleteRecordRoute(app, ids, 'memberships', mutate.removeMembership);
   app.post('/admin/schools/:schoolId/churn', async (req) => {
     const b = parse(
       z
