@@ -163,6 +163,108 @@ describe('JSON reader: limits apply inside and outside rows', () => {
   });
 });
 
+describe('JSON reader: rows read whole by JSON.parse give the same result as the character walk', () => {
+  // One piece lets the reader find a row's end by counting brackets and confirm it with JSON.parse;
+  // 1-character pieces force the character-by-character walk. Both must agree on every document.
+  const doc = (rows: string[]) =>
+    `{"iSAMS":{"PupilManager":{"CurrentPupils":{"Pupil":[${rows.join(',')}]}}}}`;
+  const texts = (events: BatchParseEvent[]) =>
+    events.flatMap((e) => (e.type === 'record' ? [e.raw.children.map((c) => c.text ?? '')] : []));
+
+  it('brackets inside strings (misleading the count either way), escaped quotes and backslashes, nested arrays and numbers', async () => {
+    const rows = [
+      '{"@Id":"1","A":"}","B":"x"}',
+      '{"@Id":"2","A":"{","B":"]]]"}',
+      '{"@Id":"3","A":"a\\"}","B":"\\\\"}',
+      '{"@Id":"4","A":"\\\\\\"{[","B":"z"}',
+      '{"@Id":"5","L":{"I":[["a",["b"]],{"c":"}"}]}}',
+      '{"@Id":"6","N":1.50,"M":"{"}',
+      '{"@Id":"7","A":"after"}',
+    ];
+    const d = doc(rows);
+    const whole = await run([d]);
+    expect(whole.error).toBeUndefined();
+    expect(texts(whole.events)).toEqual([
+      ['}', 'x'],
+      ['{', ']]]'],
+      ['a"}', '\\'],
+      ['\\"{[', 'z'],
+      [''],
+      ['1.50', '{'],
+      ['after'],
+    ]);
+    expect(await run([...d])).toEqual(whole);
+    for (let at = 1; at < d.length; at++) expect(await run(cutAt(d, at)), `cut at ${at}`).toEqual(whole);
+  });
+
+  it('a row cut across 64 KiB pieces of one write inside an escape, or just before its closing quote', async () => {
+    const start = doc(['']).indexOf('[') + 1;
+    for (const [escape, text] of [
+      ['\\"', '"'],
+      ['\\\\', '\\'],
+      ['\\u00e9', 'é'],
+    ] as const) {
+      for (let shift = 0; shift <= escape.length + 1; shift++) {
+        // The escape's first character is `shift` characters before the 65,536th.
+        const head = '{"@Id":"1","F":"';
+        const pad = 'p'.repeat(64 * 1024 - start - head.length - escape.length + shift);
+        const d = doc([`${head}${pad}${escape}"}`, '{"@Id":"2","F":"q"}']);
+        const { events, error } = await run([d]);
+        expect(error).toBeUndefined();
+        expect(texts(events)).toEqual(
+          [
+            ['1', pad + text],
+            ['2', 'q'],
+          ].map(([, f]) => [f]),
+        );
+      }
+    }
+  });
+
+  it('the limits hold when strings mislead the bracket count', async () => {
+    // Closing brackets inside a string hide the row's real depth from the count.
+    const deep = doc([`{"@Id":"1","A":"${']'.repeat(20)}","D":${'['.repeat(10)}${']'.repeat(10)}}`]);
+    // …and here the count balances at the row's real end: 7 levels counted, 8 real (12 - 5 allowed).
+    const balanced = doc(['{"@Id":"1","a":{"A":"]","D":[[[[[[]]]]]],"B":"["}}']);
+    for (const list of [[deep], [...deep], [balanced], [...balanced]]) {
+      const { error } = await run(list, { maxDepth: 12 });
+      expect(error?.code).toBe('ISAMS_DOCUMENT_TOO_DEEP');
+      expect(error?.details).toEqual({ limit: 12, datasetId: 'currentPupils' });
+    }
+    // Opening brackets inside a string are not nesting.
+    const shallow = doc([`{"@Id":"1","A":"${'['.repeat(20)}"}`]);
+    for (const list of [[shallow], [...shallow]])
+      expect((await run(list, { maxDepth: 12 })).error).toBeUndefined();
+    // Its text fits, but its values count more (16 characters each, the name repeated per item).
+    const wide = doc([`{"@Id":"1","Item":[${Array(100).fill('null').join(',')}]}`]);
+    for (const list of [[wide], [...wide]]) {
+      const { error } = await run(list, { maxRecordBytes: 2000 });
+      expect(error?.code).toBe('ISAMS_RECORD_TOO_LARGE');
+      expect(error?.details).toEqual({ limit: 2000, datasetId: 'currentPupils' });
+    }
+  });
+
+  it('malformed rows are refused at the same character however the document is cut', async () => {
+    const prefix = doc(['']).indexOf('[') + 1;
+    const good = '{"@Id":"1","A":"}"}';
+    for (const [bad, reason, at] of [
+      ['{"@Id":"2","a":[1,]}', "unexpected ']' in the value that starts", 0],
+      ['{"@Id":"2","a":"x\\q}"}', 'Bad escaped character', 18],
+      ['{"@Id":"2","a":01}', 'Unexpected number', 16],
+      ['{"@Id":"2","a":"x",}', 'Expected double-quoted property name', 19],
+    ] as const) {
+      const d = doc([good, bad]);
+      const position = prefix + good.length + 1 + at;
+      for (const list of [[d], [...d], cutAt(d, prefix + 5)]) {
+        const { error } = await run(list);
+        expect(error?.code).toBe('ISAMS_MALFORMED_DOCUMENT');
+        expect(error?.message).toContain(reason);
+        expect(error?.details).toMatchObject({ position });
+      }
+    }
+  });
+});
+
 describe('streamBatchDocumentBatches', () => {
   it('gives the same events as streamBatchDocument, one non-empty batch per chunk, the last ending with end', async () => {
     const sketch = fixture('reference-sketch.json');

@@ -128,6 +128,36 @@ function measure(key: string, value: JsonValue): number {
 }
 
 /**
+ * {@link measure} of a value nesting at most `depth` levels and holding no number, else -1: the
+ * checks {@link JsonReader.quickCapture} needs, in the one walk.
+ */
+function measureQuick(key: string, value: JsonValue, depth: number): number {
+  const size = key.length + NODE_OVERHEAD;
+  if (value === null) return size + 4;
+  if (typeof value === 'string') return size + value.length;
+  if (typeof value === 'boolean') return size + (value ? 4 : 5);
+  if (typeof value !== 'object' || depth === 0) return -1;
+  let total = size;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const s = measureQuick(key, item, depth - 1);
+      if (s === -1) return -1;
+      total += s;
+    }
+    return total;
+  }
+  for (const k in value) {
+    const s = measureQuick(k, value[k]!, depth - 1);
+    if (s === -1) return -1;
+    total += s;
+  }
+  return total;
+}
+
+/** The smaller of two indexes where -1 means none. */
+const earliest = (a: number, b: number): number => (a === -1 || (b !== -1 && b < a) ? b : a);
+
+/**
  * Push-based reader of the `json.ashx` document. A small scanner walks the envelope (root →
  * module → container → row list) and checks its grammar; each row's text is collected and handed
  * whole to V8's `JSON.parse`, which checks the row's grammar and builds it natively, then it is
@@ -163,6 +193,13 @@ export class JsonReader {
   /** Open brackets of the captured row (one entry per level, reused). */
   private readonly brackets: Uint8Array;
   private pending: PendingToken | undefined;
+  /** {@link quickCapture} may be tried in this piece (it has not missed in it yet). */
+  private quick = true;
+  /** Where the next `{`, `[`, `}` and `]` of the piece are (-1: none left; below the scan position: not searched yet). */
+  private nextBrace = 0;
+  private nextBracket = 0;
+  private nextCloseBrace = 0;
+  private nextCloseBracket = 0;
 
   constructor(
     private readonly sink: DocumentSink,
@@ -203,6 +240,8 @@ export class JsonReader {
   /** Scans one piece: resumes a capture or a pending token, then walks the envelope. */
   private scan(text: string): void {
     let i = 0;
+    this.quick = true;
+    this.nextBrace = this.nextBracket = this.nextCloseBrace = this.nextCloseBracket = 0;
     if (this.capture.active) i = this.continueCapture(text, 0);
     else if (this.pending !== undefined) i = this.continuePending(text);
     const len = text.length;
@@ -219,8 +258,12 @@ export class JsonReader {
         case LEFT_BRACE:
         case LEFT_BRACKET:
           if (this.open(c === LEFT_BRACE ? 'object' : 'array', at)) {
-            this.brackets[0] = c;
-            i = this.continueCapture(text, i + 1, i);
+            const end = this.quickCapture(text, i);
+            if (end !== -1) i = end;
+            else {
+              this.brackets[0] = c;
+              i = this.continueCapture(text, i + 1, i);
+            }
           } else i++;
           break;
         case RIGHT_BRACE:
@@ -329,6 +372,73 @@ export class JsonReader {
   }
 
   /**
+   * The common case of a captured value, without looking at its strings: the value whose opening
+   * bracket is at `start` ends, within this piece, at the first bracket that balances the brackets
+   * counted so far (those inside strings included), and `JSON.parse` of that text — which succeeds
+   * only on exactly one whole value — confirms it. Its nesting, size and the absence of numbers
+   * (which need the slower reviver) are then checked on the parsed value. Returns where the envelope
+   * resumes, or -1 (having changed nothing) when the value has to be walked character by character
+   * by {@link continueCapture}: it continues in the next piece, a bracket inside a string misled the
+   * count, it is malformed, too deep or too large (whose errors that walk raises in their usual
+   * order), or it holds a number. After one such miss the rest of the piece is walked, so a
+   * document that keeps misleading the count costs one extra look per piece, not one per row.
+   */
+  private quickCapture(text: string, start: number): number {
+    if (!this.quick) return -1;
+    const cap = this.capture;
+    let depth = 1;
+    let pos = start + 1;
+    let open = this.nextOpen(text, pos);
+    let close = this.nextClose(text, pos);
+    let end = -1;
+    while (close !== -1) {
+      if (open !== -1 && open < close) {
+        if (++depth > cap.maxDepth) break;
+        pos = open + 1;
+        open = this.nextOpen(text, pos);
+      } else {
+        pos = close + 1;
+        if (--depth === 0) {
+          end = pos;
+          break;
+        }
+        close = this.nextClose(text, pos);
+      }
+    }
+    if (end === -1 || end - start > this.limits.maxRecordBytes) return this.quickMiss();
+    let value: JsonValue;
+    try {
+      value = JSON.parse(text.slice(start, end)) as JsonValue;
+    } catch {
+      return this.quickMiss();
+    }
+    const size = measureQuick(cap.name, value, cap.maxDepth);
+    if (size === -1 || size > this.limits.maxRecordBytes) return this.quickMiss();
+    this.deliver(value);
+    return end;
+  }
+
+  private quickMiss(): number {
+    this.quick = false;
+    return -1;
+  }
+
+  /** Index of the next `{` or `[` at or after `pos` in this piece (-1: none); each is searched once per piece. */
+  private nextOpen(text: string, pos: number): number {
+    if (this.nextBrace !== -1 && this.nextBrace < pos) this.nextBrace = text.indexOf('{', pos);
+    if (this.nextBracket !== -1 && this.nextBracket < pos) this.nextBracket = text.indexOf('[', pos);
+    return earliest(this.nextBrace, this.nextBracket);
+  }
+
+  /** Index of the next `}` or `]` at or after `pos` in this piece (-1: none). */
+  private nextClose(text: string, pos: number): number {
+    if (this.nextCloseBrace !== -1 && this.nextCloseBrace < pos) this.nextCloseBrace = text.indexOf('}', pos);
+    if (this.nextCloseBracket !== -1 && this.nextCloseBracket < pos)
+      this.nextCloseBracket = text.indexOf(']', pos);
+    return earliest(this.nextCloseBrace, this.nextCloseBracket);
+  }
+
+  /**
    * Walks a captured row from `i` (its opening bracket at `start` in this piece, or -1 when it began
    * in an earlier piece) to its closing bracket, then parses it; returns where the envelope resumes.
    */
@@ -388,6 +498,13 @@ export class JsonReader {
     const value = parseValue(source, cap.start, cap.hasNumber);
     if (measure(cap.name, value) > this.limits.maxRecordBytes)
       throw recordTooLarge(this.limits.maxRecordBytes, this.dataset());
+    this.deliver(value);
+  }
+
+  /** Hands on a whole captured value (checked against the limits) and resumes the envelope. */
+  private deliver(value: JsonValue): void {
+    const cap = this.capture;
+    cap.active = false;
     if (cap.target === 'record') this.sink.record(cap.dataset!, jsonToRaw(cap.name, value));
     else if (cap.target === 'message') this.message = value;
     else throw this.messageError(value);
