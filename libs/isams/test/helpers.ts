@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { streamBatchDocument } from '../src/parser/stream-batch-document';
 import type { BatchParseEvent } from '../src/parser/parse-events';
+import type { FetchBatchOptions } from '../src/client/fetch-batch';
 
 export const fixture = (name: string): string =>
   readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8');
@@ -31,4 +32,22 @@ export async function errorOf(
     return err as { code: string; message: string };
   }
   throw new Error('expected a rejection');
+}
+
+/** The iSAMS key of the client tests (asserted never to leak into errors). */
+export const TEST_KEY = '{0A1C996B-8E74-4388-A3C4-8DA1E40ADA57}';
+
+/** Fetch options of the client tests: short time-outs and fast retries against a local server. */
+export function testFetchOptions(baseUrl: string, extra: Partial<FetchBatchOptions> = {}): FetchBatchOptions {
+  return {
+    baseUrl,
+    apiKey: TEST_KEY,
+    format: 'xml',
+    connectTimeoutMs: 2000,
+    readTimeoutMs: 2000,
+    totalTimeoutMs: 10_000,
+    maxBytes: 10_000_000,
+    retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 },
+    ...extra,
+  };
 }
