@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { expect } from 'vitest';
 import { join } from 'node:path';
 import { streamBatchDocument } from '../src/parser/stream-batch-document';
 import type { BatchParseEvent } from '../src/parser/parse-events';
+import type { RawElement } from '../src/raw-element';
 import type { FetchBatchOptions } from '../src/client/fetch-batch';
 
 export const fixture = (name: string): string =>
@@ -50,4 +52,24 @@ export function testFetchOptions(baseUrl: string, extra: Partial<FetchBatchOptio
     retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 },
     ...extra,
   };
+}
+
+/**
+ * Teaching set 501 of the reference documents, the same in XML and JSON: its attributes, `SubjectId`
+ * with its attribute and text, an empty `Description`. Returns its `Teachers` element.
+ */
+export function expectReferenceTeachingSet(set: RawElement): RawElement {
+  expect(set.attributes).toEqual({ Id: '501', SubjectId: '21', YearId: '9', AuthorId: '1' });
+  expect(set.children.find((c) => c.name === 'SubjectId')).toEqual({
+    name: 'SubjectId',
+    attributes: { Legacy: 'True' },
+    text: '21',
+    children: [],
+  });
+  expect(set.children.find((c) => c.name === 'Description')).toEqual({
+    name: 'Description',
+    attributes: {},
+    children: [],
+  });
+  return set.children.find((c) => c.name === 'Teachers')!;
 }
