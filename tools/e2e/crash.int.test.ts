@@ -1,23 +1,17 @@
-import { getTestInfra, startSystem, type RunningSystem } from '@isams-sync/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReferenceSubscriber } from '../reference-subscriber/subscriber';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   activeIds,
   bookingOutcomes,
   bookParentsEvening,
   captureReference,
-  ChangeEventLog,
   contactsByPupil,
-  expectCopyEqualsRoster,
   expectSameAsReference,
   finishAfterCrash,
   listBookings,
   School,
-  serviceClients,
-  startSubscriber,
   waitForBookings,
   type Reference,
-  type ServiceClients,
+  useWatchedSystem,
 } from './support';
 
 const SEED = 21;
@@ -29,9 +23,15 @@ const LEAVERS = 6;
  * data, same changes) that synced without a crash.
  */
 describe('e2e: kill -9 of each service mid-sync changes nothing in the outcome', () => {
-  let system: RunningSystem;
-  let clients: ServiceClients;
-  let changes: ChangeEventLog;
+  // Reference subscribers (full and directory) beside the system: their copies equal the roster after each crash.
+  const e2e = useWatchedSystem({
+    env: {
+      // Quick takeover of a run whose connector died (lease expiry) and quick roster resumes.
+      connector: { RUN_LEASE_TTL_MS: '6s', STALE_SWEEP_INTERVAL_MS: '2s' },
+      roster: { SWEEP_INTERVAL_MS: '3s' },
+    },
+    subscribers: true,
+  });
   let ref: School;
   const refRuns: string[] = [];
   let first: Reference;
@@ -39,34 +39,15 @@ describe('e2e: kill -9 of each service mid-sync changes nothing in the outcome',
   let leavers: string[] = [];
   let staffId = '';
   let contacts = new Map<string, string>();
-  // Reference subscribers (full and directory) beside the system: their copies equal the roster after each crash.
-  let subs: ReferenceSubscriber[] = [];
-  const expectCopies = async (tenantId: string) => {
-    await expectCopyEqualsRoster(clients, subs[0]!, tenantId);
-    await expectCopyEqualsRoster(clients, subs[1]!, tenantId, 'directory');
-  };
 
   beforeAll(async () => {
-    system = await startSystem({
-      env: {
-        // Quick takeover of a run whose connector died (lease expiry) and quick roster resumes.
-        connector: { RUN_LEASE_TTL_MS: '6s', STALE_SWEEP_INTERVAL_MS: '2s' },
-        roster: { SWEEP_INTERVAL_MS: '3s' },
-      },
-    });
-    clients = serviceClients(system);
-    changes = await ChangeEventLog.start(getTestInfra().kafkaBrokers, system.topics.changes);
-    subs = await Promise.all([
-      startSubscriber(system, getTestInfra().kafkaBrokers),
-      startSubscriber(system, getTestInfra().kafkaBrokers, 'directory'),
-    ]);
-    ref = await School.create(system, 'e2e-crash-ref', SEED);
+    ref = await School.create(e2e.system, 'e2e-crash-ref', SEED);
     const run = await ref.sync();
     expect(run.status, JSON.stringify(run.error)).toBe('applied');
     refRuns.push(run.syncRunId);
     const added = Object.values(run.rosterCounts ?? {}).reduce((n, c) => n + (c.added ?? 0), 0);
-    first = await captureReference(clients, changes, ref, refRuns, added);
-    await expectCopies(ref.id);
+    first = await captureReference(e2e.clients, e2e.changes, ref, refRuns, added);
+    await e2e.expectCopies(ref.id);
     contacts = contactsByPupil(first.snapshot);
     const pupils = activeIds(first.snapshot, 'pupil').filter((p) => contacts.has(p));
     booked = pupils.slice(0, 10);
@@ -74,62 +55,55 @@ describe('e2e: kill -9 of each service mid-sync changes nothing in the outcome',
     staffId = activeIds(first.snapshot, 'staff')[0]!;
   }, 400_000);
 
-  afterAll(async () => {
-    for (const sub of subs) await sub.stop();
-    await changes?.stop();
-    clients?.close();
-    await system?.stop();
-  }, 90_000);
-
   it('connector killed mid-publish', async () => {
-    const school = await School.create(system, 'e2e-crash-connector', SEED);
+    const school = await School.create(e2e.system, 'e2e-crash-connector', SEED);
     const runId = await school.trigger();
     const seen = await school.waitFor(
       runId,
       (r) => r.progress.chunksPublished > 0 || r.status === 'published',
     );
     expect(seen.terminal).toBe(false);
-    await system.processes.connector.kill9();
-    await system.processes.connector.restart();
+    await e2e.system.processes.connector.kill9();
+    await e2e.system.processes.connector.restart();
     const run = await finishAfterCrash(school, runId);
     expect(run.status, JSON.stringify(run.error)).toBe('applied');
-    await expectSameAsReference(clients, changes, school, [run.syncRunId], first);
-    await expectCopies(school.id);
+    await expectSameAsReference(e2e.clients, e2e.changes, school, [run.syncRunId], first);
+    await e2e.expectCopies(school.id);
   }, 400_000);
 
   it('roster killed mid-apply', async () => {
-    const school = await School.create(system, 'e2e-crash-roster', SEED);
+    const school = await School.create(e2e.system, 'e2e-crash-roster', SEED);
     const runId = await school.trigger();
     const seen = await school.waitFor(runId, (r) => r.status === 'applying');
     expect(seen.status).toBe('applying');
-    await system.processes.roster.kill9();
-    await system.processes.roster.restart();
+    await e2e.system.processes.roster.kill9();
+    await e2e.system.processes.roster.restart();
     const run = await finishAfterCrash(school, runId);
     expect(run.status, JSON.stringify(run.error)).toBe('applied');
-    await expectSameAsReference(clients, changes, school, [run.syncRunId], first);
-    await expectCopies(school.id);
+    await expectSameAsReference(e2e.clients, e2e.changes, school, [run.syncRunId], first);
+    await e2e.expectCopies(school.id);
   }, 400_000);
 
   it('gateway killed mid-request (harmless)', async () => {
-    const school = await School.create(system, 'e2e-crash-gateway', SEED);
+    const school = await School.create(e2e.system, 'e2e-crash-gateway', SEED);
     const runId = await school.trigger();
-    await system.processes.gateway.kill9();
-    await system.processes.gateway.restart();
+    await e2e.system.processes.gateway.kill9();
+    await e2e.system.processes.gateway.restart();
     const run = await finishAfterCrash(school, runId);
     expect(run.status, JSON.stringify(run.error)).toBe('applied');
-    await expectSameAsReference(clients, changes, school, [run.syncRunId], first);
-    await expectCopies(school.id);
+    await expectSameAsReference(e2e.clients, e2e.changes, school, [run.syncRunId], first);
+    await e2e.expectCopies(school.id);
   }, 400_000);
 
   it("bookings killed mid-cancellation: the leavers' bookings are cancelled exactly once", async () => {
     // Reference: leavers with bookings, second sync without a crash.
-    const refEvent = await bookParentsEvening(clients, ref.id, booked, staffId, contacts, 8);
+    const refEvent = await bookParentsEvening(e2e.clients, ref.id, booked, staffId, contacts, 8);
     for (const p of leavers) await ref.sim('DELETE', `/pupils/${p}`);
     const refRun = await ref.sync();
     expect(refRun.status, JSON.stringify(refRun.error)).toBe('applied');
     refRuns.push(refRun.syncRunId);
     const refBookings = await waitForBookings(
-      clients,
+      e2e.clients,
       ref.id,
       refEvent.eventId,
       (l) => l.filter((b) => b.status === 'cancelled').length >= LEAVERS,
@@ -137,42 +111,48 @@ describe('e2e: kill -9 of each service mid-sync changes nothing in the outcome',
     const expectedBookings = bookingOutcomes(refBookings);
     expect(expectedBookings.filter((b) => b.includes(' cancelled '))).toHaveLength(LEAVERS);
     const second = await captureReference(
-      clients,
-      changes,
+      e2e.clients,
+      e2e.changes,
       ref,
       refRuns,
       first.facts.length + Object.values(refRun.rosterCounts ?? {}).reduce((n, c) => n + (c.removed ?? 0), 0),
     );
 
-    const school = await School.create(system, 'e2e-crash-bookings', SEED);
+    const school = await School.create(e2e.system, 'e2e-crash-bookings', SEED);
     const firstRun = await school.sync();
     expect(firstRun.status).toBe('applied');
-    const event = await bookParentsEvening(clients, school.id, booked, staffId, contacts, 8);
+    const event = await bookParentsEvening(e2e.clients, school.id, booked, staffId, contacts, 8);
     for (const p of leavers) await school.sim('DELETE', `/pupils/${p}`);
     const runId = await school.trigger();
     const mid = await waitForBookings(
-      clients,
+      e2e.clients,
       school.id,
       event.eventId,
       (l) => l.some((b) => b.status === 'cancelled'),
       240_000,
     );
-    await system.processes.bookings.kill9();
+    await e2e.system.processes.bookings.kill9();
     expect(mid.filter((b) => b.status === 'cancelled').length).toBeGreaterThan(0);
-    await system.processes.bookings.restart();
+    await e2e.system.processes.bookings.restart();
     const run = await finishAfterCrash(school, runId);
     expect(run.status).toBe('applied');
     const after = await waitForBookings(
-      clients,
+      e2e.clients,
       school.id,
       event.eventId,
       (l) => l.filter((b) => b.status === 'cancelled').length >= LEAVERS,
     );
     expect(bookingOutcomes(after)).toEqual(expectedBookings);
     // Exactly once in effect: each cancellation names one roster event and has one history entry.
-    expect((await listBookings(clients, school.id, event.eventId)).length).toBe(booked.length);
-    await expectSameAsReference(clients, changes, school, [firstRun.syncRunId, run.syncRunId], second);
-    await expectCopies(school.id);
-    await expectCopies(ref.id);
+    expect((await listBookings(e2e.clients, school.id, event.eventId)).length).toBe(booked.length);
+    await expectSameAsReference(
+      e2e.clients,
+      e2e.changes,
+      school,
+      [firstRun.syncRunId, run.syncRunId],
+      second,
+    );
+    await e2e.expectCopies(school.id);
+    await e2e.expectCopies(ref.id);
   }, 600_000);
 });

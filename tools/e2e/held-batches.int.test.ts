@@ -1,22 +1,17 @@
 import { MongoClient } from 'mongodb';
-import { getTestInfra, startSystem, type RunningSystem } from '@isams-sync/testing';
+import { getTestInfra } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReferenceSubscriber } from '../reference-subscriber/subscriber';
 import {
   activeCounts,
   activeIds,
   bookParentsEvening,
-  ChangeEventLog,
   contactsByPupil,
-  expectCopyEqualsRoster,
   listBookings,
   rosterSnapshot,
   School,
-  serviceClients,
-  startSubscriber,
   waitForBookings,
-  type ServiceClients,
   type SyncRun,
+  useWatchedSystem,
 } from './support';
 
 interface HeldBatch {
@@ -33,40 +28,22 @@ interface HeldBatch {
  * and a discard that sticks across further scheduled runs.
  */
 describe('e2e: held removals across scheduled runs', () => {
-  let system: RunningSystem;
-  let clients: ServiceClients;
-  let changes: ChangeEventLog;
-  let mongo: MongoClient;
   // Reference subscribers (full and directory): after each scenario their copies equal the roster.
-  let subs: ReferenceSubscriber[] = [];
-  const expectCopies = async (tenantId: string) => {
-    await expectCopyEqualsRoster(clients, subs[0]!, tenantId);
-    await expectCopyEqualsRoster(clients, subs[1]!, tenantId, 'directory');
-  };
+  const e2e = useWatchedSystem({
+    holdPercent: 10,
+    holdMin: 5,
+    env: { connector: { SCHEDULER_ENABLED: 'true', SCHEDULER_TICK_MS: '500', SCHEDULE_JITTER_MS: '0' } },
+    subscribers: true,
+  });
+  let mongo: MongoClient;
 
   beforeAll(async () => {
-    system = await startSystem({
-      holdPercent: 10,
-      holdMin: 5,
-      env: { connector: { SCHEDULER_ENABLED: 'true', SCHEDULER_TICK_MS: '500', SCHEDULE_JITTER_MS: '0' } },
-    });
-    clients = serviceClients(system);
-    changes = await ChangeEventLog.start(getTestInfra().kafkaBrokers, system.topics.changes);
-    subs = await Promise.all([
-      startSubscriber(system, getTestInfra().kafkaBrokers),
-      startSubscriber(system, getTestInfra().kafkaBrokers, 'directory'),
-    ]);
     mongo = await MongoClient.connect(getTestInfra().mongoUrl);
-  }, 240_000);
+  });
 
   afterAll(async () => {
-    for (const sub of subs) await sub.stop();
     await mongo?.close();
-    await changes?.stop();
-    clients?.close();
-    await system?.stop();
-  }, 90_000);
-
+  });
   /** The scheduled runs of the school, newest first. */
   async function scheduledRuns(school: School): Promise<Array<SyncRun & { trigger: { kind: string } }>> {
     const { runs } = await school.api<{ runs: Array<SyncRun & { trigger: { kind: string } }> }>(
@@ -84,13 +61,13 @@ describe('e2e: held removals across scheduled runs', () => {
   async function nextScheduledRun(school: School, seen: number): Promise<SyncRun> {
     if (seen > 0)
       await mongo
-        .db(system.databases.connector)
+        .db(e2e.system.databases.connector)
         .collection<{ _id: string }>('data_source_settings')
         .updateOne({ _id: school.id }, { $set: { nextRunAt: new Date() } });
     for (let i = 0; ; i++) {
       const runs = await scheduledRuns(school);
       if (runs.length > seen) return school.waitRun(runs[0]!.syncRunId);
-      if (i > 600) throw new Error(`no scheduled run of ${school.id}: ${system.logs()}`);
+      if (i > 600) throw new Error(`no scheduled run of ${school.id}: ${e2e.system.logs()}`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }
@@ -99,9 +76,9 @@ describe('e2e: held removals across scheduled runs', () => {
     (await school.api<{ batches: HeldBatch[] }>('GET', '/held-batches?status=pending')).batches;
 
   it('a batch held across three scheduled runs stays decidable; approving cancels exactly the leavers’ bookings', async () => {
-    const school = await School.create(system, 'e2e-held-approve', 31);
-    expect((await nextScheduledRun(school, 0)).status, system.logs()).toBe('applied');
-    const snap = await rosterSnapshot(clients, school.id);
+    const school = await School.create(e2e.system, 'e2e-held-approve', 31);
+    expect((await nextScheduledRun(school, 0)).status, e2e.system.logs()).toBe('applied');
+    const snap = await rosterSnapshot(e2e.clients, school.id);
     const contacts = contactsByPupil(snap);
     const pupils = activeIds(snap, 'pupil').filter((p) => contacts.has(p));
     const staff = activeIds(snap, 'staff')[0]!;
@@ -109,7 +86,7 @@ describe('e2e: held removals across scheduled runs', () => {
     const late = pupils.slice(40, 42); // leave an hour later
     const stayers = pupils.slice(100, 103);
     const event = await bookParentsEvening(
-      clients,
+      e2e.clients,
       school.id,
       [...leavers.slice(0, 6), late[0]!, ...stayers],
       staff,
@@ -121,7 +98,7 @@ describe('e2e: held removals across scheduled runs', () => {
     const first = await nextScheduledRun(school, 1);
     expect(first.status).toBe('held');
     // While held, the subscribers still see every leaver (nothing of the batch is published).
-    await expectCopies(school.id);
+    await e2e.expectCopies(school.id);
     const batchId = first.heldBatchId!;
     const [v1] = await pendingBatches(school);
     expect(v1).toMatchObject({ batchId, version: 1 });
@@ -143,10 +120,10 @@ describe('e2e: held removals across scheduled runs', () => {
     );
     expect(held.records.map((r) => r.entityId).sort()).toEqual([...leavers, ...late].sort());
     // Nothing removed, nothing cancelled while held.
-    expect(activeCounts(await rosterSnapshot(clients, school.id)).pupil).toBe(300);
-    expect((await listBookings(clients, school.id, event.eventId)).every((b) => b.status === 'booked')).toBe(
-      true,
-    );
+    expect(activeCounts(await rosterSnapshot(e2e.clients, school.id)).pupil).toBe(300);
+    expect(
+      (await listBookings(e2e.clients, school.id, event.eventId)).every((b) => b.status === 'booked'),
+    ).toBe(true);
 
     const impact = await school.api<{ totalBookingsToCancel: number }>(
       'GET',
@@ -164,7 +141,7 @@ describe('e2e: held removals across scheduled runs', () => {
     expect(approved).toMatchObject({ status: 'approved', version: 2 });
     const cancelledIds = [...leavers.slice(0, 6), late[0]!].map((p) => event.bookingByPupil.get(p)!).sort();
     const list = await waitForBookings(
-      clients,
+      e2e.clients,
       school.id,
       event.eventId,
       (l) => l.filter((x) => x.status === 'cancelled').length >= 7,
@@ -176,14 +153,14 @@ describe('e2e: held removals across scheduled runs', () => {
         .sort(),
     ).toEqual(cancelledIds);
     expect(list.filter((b) => b.status === 'booked')).toHaveLength(3);
-    expect(activeCounts(await rosterSnapshot(clients, school.id)).pupil).toBe(258);
-    await expectCopies(school.id);
+    expect(activeCounts(await rosterSnapshot(e2e.clients, school.id)).pupil).toBe(258);
+    await e2e.expectCopies(school.id);
   }, 900_000);
 
   it('a discard sticks across scheduled runs: no new batch, no re-publish of the school, nobody removed', async () => {
-    const school = await School.create(system, 'e2e-held-discard', 32);
-    expect((await nextScheduledRun(school, 0)).status, system.logs()).toBe('applied');
-    const snap = await rosterSnapshot(clients, school.id);
+    const school = await School.create(e2e.system, 'e2e-held-discard', 32);
+    expect((await nextScheduledRun(school, 0)).status, e2e.system.logs()).toBe('applied');
+    const snap = await rosterSnapshot(e2e.clients, school.id);
     for (const p of activeIds(snap, 'pupil').slice(0, 40)) await school.sim('DELETE', `/pupils/${p}`);
     const held = await nextScheduledRun(school, 1);
     expect(held.status).toBe('held');
@@ -192,7 +169,7 @@ describe('e2e: held removals across scheduled runs', () => {
       comment: 'iSAMS glitch, they have not left',
       version: batch!.version,
     });
-    const eventsBefore = changes.forTenant(school.id).length;
+    const eventsBefore = e2e.changes.forTenant(school.id).length;
 
     // The first run after the discard publishes the document once (the connector's last applied
     // snapshot is older); the roster applies nothing of the discarded removals and holds nothing.
@@ -207,9 +184,9 @@ describe('e2e: held removals across scheduled runs', () => {
     expect(await pendingBatches(school)).toEqual([]);
     const all = await school.api<{ batches: HeldBatch[] }>('GET', '/held-batches');
     expect(all.batches.map((b) => b.status)).toEqual(['discarded']);
-    expect(activeCounts(await rosterSnapshot(clients, school.id)).pupil).toBe(300);
+    expect(activeCounts(await rosterSnapshot(e2e.clients, school.id)).pupil).toBe(300);
     await new Promise((r) => setTimeout(r, 2000));
-    expect(changes.forTenant(school.id)).toHaveLength(eventsBefore);
-    await expectCopies(school.id);
+    expect(e2e.changes.forTenant(school.id)).toHaveLength(eventsBefore);
+    await e2e.expectCopies(school.id);
   }, 900_000);
 });

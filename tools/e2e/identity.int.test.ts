@@ -1,18 +1,15 @@
-import { getTestInfra, startSystem, type RunningSystem } from '@isams-sync/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   activeCounts,
   activeIds,
   bookParentsEvening,
-  ChangeEventLog,
   contactsByPupil,
   listBookings,
   rosterSnapshot,
   School,
-  serviceClients,
   snapshotDiff,
   waitForBookings,
-  type ServiceClients,
+  useWatchedSystem,
 } from './support';
 
 interface RawRow {
@@ -34,30 +31,19 @@ interface HeldBatchView {
  * third of pupils new, leavers gone) syncs without a hold.
  */
 describe('e2e: another school under the same key; a September intake', () => {
-  let system: RunningSystem;
-  let clients: ServiceClients;
-  let changes: ChangeEventLog;
+  const e2e = useWatchedSystem({ holdPercent: 10, holdMin: 5 });
   let x: School;
   let y: School;
 
   beforeAll(async () => {
-    system = await startSystem({ holdPercent: 10, holdMin: 5 });
-    clients = serviceClients(system);
-    changes = await ChangeEventLog.start(getTestInfra().kafkaBrokers, system.topics.changes);
     [x, y] = await Promise.all([
-      School.create(system, 'e2e-id-x', 21),
-      School.create(system, 'e2e-id-y', 23),
+      School.create(e2e.system, 'e2e-id-x', 21),
+      School.create(e2e.system, 'e2e-id-y', 23),
     ]);
   }, 240_000);
 
-  afterAll(async () => {
-    await changes?.stop();
-    clients?.close();
-    await system?.stop();
-  }, 90_000);
-
   it("another school's document is held whole and cancels no booking; approval then applies it", async () => {
-    expect((await x.sync()).status, system.logs()).toBe('applied');
+    expect((await x.sync()).status, e2e.system.logs()).toBe('applied');
     // 12 joiners, each with a parent, whose ids the other school does not have: the other school's
     // document would remove them (and cancel their bookings) if it were applied.
     const { joined } = (await x.sim('POST', '/churn', { leavers: 0, joiners: 12 })) as { joined: number[] };
@@ -67,25 +53,32 @@ describe('e2e: another school under the same key; a September intake', () => {
         people: [{ forename: 'Jo', surname: `Parent${p}` }],
       });
     expect((await x.sync()).status).toBe('applied');
-    const snap = await rosterSnapshot(clients, x.id);
+    const snap = await rosterSnapshot(e2e.clients, x.id);
     const contacts = contactsByPupil(snap);
     const withContacts = activeIds(snap, 'pupil')
       .filter((p) => contacts.has(p))
       .slice(0, 4);
     const booked = [...joined.map(String), ...withContacts];
-    const event = await bookParentsEvening(clients, x.id, booked, activeIds(snap, 'staff')[0]!, contacts, 9);
-    const eventsBefore = changes.forTenant(x.id).length;
-    const distinctBefore = new Set(changes.forTenant(x.id).map((e) => e.id)).size;
+    const event = await bookParentsEvening(
+      e2e.clients,
+      x.id,
+      booked,
+      activeIds(snap, 'staff')[0]!,
+      contacts,
+      9,
+    );
+    const eventsBefore = e2e.changes.forTenant(x.id).length;
+    const distinctBefore = new Set(e2e.changes.forTenant(x.id).map((e) => e.id)).size;
 
     await x.sim('POST', '/replace', { seed: 22, size: 'small' });
     const run = await x.sync();
     expect(run.status, JSON.stringify(run.error)).toBe('held');
     expect(run.heldBatchId).toBeTruthy();
     // Nothing applied: the roster as it was, no change event, every booking still booked.
-    expect(snapshotDiff(await rosterSnapshot(clients, x.id), snap)).toEqual([]);
+    expect(snapshotDiff(await rosterSnapshot(e2e.clients, x.id), snap)).toEqual([]);
     await new Promise((r) => setTimeout(r, 2000));
-    expect(changes.forTenant(x.id).length).toBe(eventsBefore);
-    expect((await listBookings(clients, x.id, event.eventId)).map((b) => b.status)).toEqual(
+    expect(e2e.changes.forTenant(x.id).length).toBe(eventsBefore);
+    expect((await listBookings(e2e.clients, x.id, event.eventId)).map((b) => b.status)).toEqual(
       Array(booked.length).fill('booked'),
     );
 
@@ -123,10 +116,10 @@ describe('e2e: another school under the same key; a September intake', () => {
     for (let i = 0; i < 240 && (await x.run(run.syncRunId)).status !== 'applied'; i++)
       await new Promise((r) => setTimeout(r, 500));
     expect((await x.run(run.syncRunId)).status).toBe('applied');
-    expect(await changes.waitForDistinct(x.id, distinctBefore + roster.changeCount)).toBe(
+    expect(await e2e.changes.waitForDistinct(x.id, distinctBefore + roster.changeCount)).toBe(
       distinctBefore + roster.changeCount,
     );
-    const ofRun = changes.forTenant(x.id).filter((e) => e.syncRunId === run.syncRunId);
+    const ofRun = e2e.changes.forTenant(x.id).filter((e) => e.syncRunId === run.syncRunId);
     expect(new Set(ofRun.map((e) => e.id)).size).toBe(roster.changeCount);
 
     // The roster is now the other school's: every current pupil of its iSAMS, under its own name.
@@ -139,14 +132,14 @@ describe('e2e: another school under the same key; a September intake', () => {
         p.children.find((c) => c.name === 'Surname')?.text,
       ]),
     );
-    const after = await rosterSnapshot(clients, x.id);
+    const after = await rosterSnapshot(e2e.clients, x.id);
     expect(activeCounts(after).pupil).toBe(surnameOf.size);
     for (const id of activeIds(after, 'pupil'))
       expect(
         (JSON.parse(after.get(`pupil/${id}`)!.slice('active '.length)) as { surname?: string }).surname,
       ).toBe(surnameOf.get(id));
     // The joiners the other school does not have are removed by the approval, and their bookings cancelled.
-    const list = await waitForBookings(clients, x.id, event.eventId, (l) =>
+    const list = await waitForBookings(e2e.clients, x.id, event.eventId, (l) =>
       joined.every((p) => l.find((b) => b.pupilId === String(p))?.status === 'cancelled'),
     );
     expect(
@@ -155,14 +148,14 @@ describe('e2e: another school under the same key; a September intake', () => {
   }, 480_000);
 
   it('a September intake (over a third of pupils new, leavers gone) syncs without a hold', async () => {
-    expect((await y.sync()).status, system.logs()).toBe('applied');
-    const before = activeCounts(await rosterSnapshot(clients, y.id)).pupil!;
+    expect((await y.sync()).status, e2e.system.logs()).toBe('applied');
+    const before = activeCounts(await rosterSnapshot(e2e.clients, y.id)).pupil!;
     // 15 leavers (5 %: under the removal threshold) and 145 joiners: 145 of 430 pupils (34 %) are new.
     const { left, joined } = (await y.sim('POST', '/churn', { leavers: 15, joiners: 145 })) as {
       left: number[];
       joined: number[];
     };
-    const stay = activeIds(await rosterSnapshot(clients, y.id), 'pupil').filter(
+    const stay = activeIds(await rosterSnapshot(e2e.clients, y.id), 'pupil').filter(
       (p) => !left.includes(Number(p)),
     );
     for (const p of stay.slice(0, 2)) await y.sim('PATCH', `/pupils/${p}`, { surname: 'Married' });
@@ -178,6 +171,6 @@ describe('e2e: another school under the same key; a September intake', () => {
     expect(
       (await y.api<{ batches: HeldBatchView[] }>('GET', '/held-batches?status=pending')).batches,
     ).toEqual([]);
-    expect(activeCounts(await rosterSnapshot(clients, y.id)).pupil).toBe(before - 15 + 145);
+    expect(activeCounts(await rosterSnapshot(e2e.clients, y.id)).pupil).toBe(before - 15 + 145);
   }, 300_000);
 });

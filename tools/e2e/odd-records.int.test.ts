@@ -1,17 +1,14 @@
-import { getTestInfra, startSystem, type RunningSystem } from '@isams-sync/testing';
 import type { RawElement } from '@isams-sync/isams';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   activeIds,
   bookParentsEvening,
-  ChangeEventLog,
   contactsByPupil,
   listBookings,
   rosterSnapshot,
   School,
-  serviceClients,
   waitForBookings,
-  type ServiceClients,
+  useWatchedSystem,
 } from './support';
 
 /**
@@ -21,25 +18,14 @@ import {
  * document as-is. Nobody is removed because of them and no booking is cancelled.
  */
 describe('e2e: records with odd values', () => {
-  let system: RunningSystem;
-  let clients: ServiceClients;
-  let changes: ChangeEventLog;
+  const e2e = useWatchedSystem({ holdPercent: 10, holdMin: 5 });
   let school: School;
 
   beforeAll(async () => {
-    system = await startSystem({ holdPercent: 10, holdMin: 5 });
-    clients = serviceClients(system);
-    changes = await ChangeEventLog.start(getTestInfra().kafkaBrokers, system.topics.changes);
-    school = await School.create(system, 'e2e-odd-records', 23);
+    school = await School.create(e2e.system, 'e2e-odd-records', 23);
     const first = await school.sync();
-    expect(first.status, system.logs()).toBe('applied');
+    expect(first.status, e2e.system.logs()).toBe('applied');
   }, 300_000);
-
-  afterAll(async () => {
-    await changes?.stop();
-    clients?.close();
-    await system?.stop();
-  }, 90_000);
 
   it('odd records remove nobody and no booking is cancelled', async () => {
     const truth = (await school.sim('GET', '/ground-truth')) as {
@@ -50,13 +36,13 @@ describe('e2e: records with odd values', () => {
     const staffB = rows('currentStaff').find((s) => has(s, 'Roles'))!.attributes.Id!;
     const staffA = rows('currentStaff').find((s) => s.attributes.Id !== staffB)!.attributes.Id!;
 
-    const snap = await rosterSnapshot(clients, school.id);
+    const snap = await rosterSnapshot(e2e.clients, school.id);
     const contacts = contactsByPupil(snap);
     const pupils = activeIds(snap, 'pupil').filter((p) => contacts.has(p));
     const [p1, p2, p3, p4, p5, p6, leaver] = pupils as [string, ...string[]];
-    const eventA = await bookParentsEvening(clients, school.id, [p1, p2, p3], staffA, contacts, 8);
-    const eventB = await bookParentsEvening(clients, school.id, [p4!, p5!, p6!], staffB, contacts, 9);
-    const control = await bookParentsEvening(clients, school.id, [leaver!], staffA, contacts, 10);
+    const eventA = await bookParentsEvening(e2e.clients, school.id, [p1, p2, p3], staffA, contacts, 8);
+    const eventB = await bookParentsEvening(e2e.clients, school.id, [p4!, p5!, p6!], staffB, contacts, 9);
+    const control = await bookParentsEvening(e2e.clients, school.id, [leaver!], staffA, contacts, 10);
 
     const contactRecord = JSON.parse(snap.get(`contact/${contacts.get(p3)}`)!.slice('active '.length)) as {
       contactIds: string[];
@@ -86,15 +72,15 @@ describe('e2e: records with odd values', () => {
     const run = await school.sync();
     expect(run.status, JSON.stringify(run.error)).toBe('applied');
     // the leaver's booking is cancelled (the bookings service has processed the run) — and only that one
-    const cancelled = await waitForBookings(clients, school.id, control.eventId, (l) =>
+    const cancelled = await waitForBookings(e2e.clients, school.id, control.eventId, (l) =>
       l.every((b) => b.status === 'cancelled'),
     );
     expect(cancelled.map((b) => b.status)).toEqual(['cancelled']);
     for (const e of [eventA, eventB])
-      expect((await listBookings(clients, school.id, e.eventId)).map((b) => b.status)).toEqual(
+      expect((await listBookings(e2e.clients, school.id, e.eventId)).map((b) => b.status)).toEqual(
         Array(3).fill('booked'),
       );
-    const removedEvents = changes
+    const removedEvents = e2e.changes
       .forTenant(school.id)
       .filter((e) => e.syncRunId === run.syncRunId && e.change === 'removed');
     expect(removedEvents.map((e) => `${e.entityType}/${e.entityId}`)).toEqual([`pupil/${leaver}`]);
@@ -108,7 +94,7 @@ describe('e2e: records with odd values', () => {
     expect(run.rosterCounts?.pupil).toMatchObject({ removed: 1, held: 0 });
     expect(run.rosterCounts?.staff).toMatchObject({ updated: 1, removed: 0 });
 
-    const after = await rosterSnapshot(clients, school.id);
+    const after = await rosterSnapshot(e2e.clients, school.id);
     const image = (key: string) =>
       JSON.parse(after.get(key)!.slice(after.get(key)!.indexOf(' ') + 1)) as Record<string, unknown>;
     expect(after.get(`staff/${staffA}`)).toMatch(/^active /);
@@ -134,7 +120,7 @@ describe('e2e: records with odd values', () => {
 
     // the same school read as JSON (single objects, #text): still nobody removed, nothing cancelled
     await school.api('PUT', '/settings', {
-      isamsUrl: system.simulator.url,
+      isamsUrl: e2e.system.simulator.url,
       apiKey: school.apiKey,
       format: 'json',
       scheduleMinutes: 60,
@@ -146,10 +132,10 @@ describe('e2e: records with odd values', () => {
       true,
     );
     for (const e of [eventA, eventB])
-      expect((await listBookings(clients, school.id, e.eventId)).map((b) => b.status)).toEqual(
+      expect((await listBookings(e2e.clients, school.id, e.eventId)).map((b) => b.status)).toEqual(
         Array(3).fill('booked'),
       );
-    const last = await rosterSnapshot(clients, school.id);
+    const last = await rosterSnapshot(e2e.clients, school.id);
     expect(JSON.parse(last.get(`pupil/${p3}`)!.slice('active '.length))).toMatchObject({
       forename: before(`pupil/${p3}`).forename,
     });

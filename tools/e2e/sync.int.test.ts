@@ -1,21 +1,15 @@
-import { getTestInfra, startSystem, type RunningSystem } from '@isams-sync/testing';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ReferenceSubscriber } from '../reference-subscriber/subscriber';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   activeCounts,
   activeIds,
   contactsByPupil,
   bookParentsEvening,
-  ChangeEventLog,
-  expectCopyEqualsRoster,
   listBookings,
   rosterSnapshot,
   School,
-  serviceClients,
   snapshotDiff,
-  startSubscriber,
   waitForBookings,
-  type ServiceClients,
+  useWatchedSystem,
 } from './support';
 
 /**
@@ -24,86 +18,69 @@ import {
  * key, and a mass removal that is held, previewed and approved.
  */
 describe('e2e: syncs of simulated schools through the real processes', () => {
-  let system: RunningSystem;
-  let clients: ServiceClients;
-  let changes: ChangeEventLog;
+  // Reference subscribers (full and directory): after every scenario their copies equal the roster.
+  const e2e = useWatchedSystem({ holdPercent: 10, holdMin: 5, subscribers: true });
   let a: School;
   let b: School;
   const runsA: string[] = [];
   const runsB: string[] = [];
-  // Reference subscribers (full and directory): after every scenario their copies equal the roster.
-  let subs: ReferenceSubscriber[] = [];
 
   beforeAll(async () => {
-    system = await startSystem({ holdPercent: 10, holdMin: 5 });
-    clients = serviceClients(system);
-    changes = await ChangeEventLog.start(getTestInfra().kafkaBrokers, system.topics.changes);
-    subs = await Promise.all([
-      startSubscriber(system, getTestInfra().kafkaBrokers),
-      startSubscriber(system, getTestInfra().kafkaBrokers, 'directory'),
-    ]);
     // Same seed: the two schools start with identical iSAMS data. Their servers differ: `a` keeps
     // connections alive, `b` closes the connection after every response (HTTP/1.0 semantics).
     [a, b] = await Promise.all([
-      School.create(system, 'e2e-sync-a', 11, { connection: 'keep-alive' }),
-      School.create(system, 'e2e-sync-b', 11, { connection: 'close' }),
+      School.create(e2e.system, 'e2e-sync-a', 11, { connection: 'keep-alive' }),
+      School.create(e2e.system, 'e2e-sync-b', 11, { connection: 'close' }),
     ]);
   }, 240_000);
 
   afterEach(async () => {
-    for (const school of [a, b]) {
-      await expectCopyEqualsRoster(clients, subs[0]!, school.id);
-      await expectCopyEqualsRoster(clients, subs[1]!, school.id, 'directory');
-    }
+    for (const school of [a, b]) await e2e.expectCopies(school.id);
   }, 180_000);
-
-  afterAll(async () => {
-    for (const sub of subs) await sub.stop();
-    await changes?.stop();
-    clients?.close();
-    await system?.stop();
-  }, 90_000);
 
   it('full sync: every entity lands in the roster, once per school, with an added event each', async () => {
     const [runA, runB] = await Promise.all([a.sync(), b.sync()]);
-    expect(runA.status, system.logs()).toBe('applied');
+    expect(runA.status, e2e.system.logs()).toBe('applied');
     expect(runB.status).toBe('applied');
     runsA.push(runA.syncRunId);
     runsB.push(runB.syncRunId);
-    const [snapA, snapB] = await Promise.all([rosterSnapshot(clients, a.id), rosterSnapshot(clients, b.id)]);
+    const [snapA, snapB] = await Promise.all([
+      rosterSnapshot(e2e.clients, a.id),
+      rosterSnapshot(e2e.clients, b.id),
+    ]);
     const counts = activeCounts(snapA);
     expect(counts).toMatchObject({ pupil: 300, staff: expect.any(Number) as number });
     // Same iSAMS data ⇒ the same roster, whatever the school: the basis of the crash comparisons.
     expect(snapshotDiff(snapA, snapB)).toEqual([]);
     const added = Object.values(runA.rosterCounts ?? {}).reduce((n, c) => n + (c.added ?? 0), 0);
     expect(added).toBe(snapA.size);
-    expect(await changes.waitForDistinct(a.id, snapA.size)).toBe(snapA.size);
-    const facts = changes.facts(a.id, runsA);
+    expect(await e2e.changes.waitForDistinct(a.id, snapA.size)).toBe(snapA.size);
+    const facts = e2e.changes.facts(a.id, runsA);
     expect(facts).toHaveLength(snapA.size);
     expect(facts.every((f) => f.startsWith('0 ') && f.includes('.added.v1 '))).toBe(true);
-    expect(changes.facts(b.id, runsB)).toEqual(facts);
+    expect(e2e.changes.facts(b.id, runsB)).toEqual(facts);
   }, 300_000);
 
   it('unchanged resync: nothing published, roster and events untouched', async () => {
-    const before = await rosterSnapshot(clients, a.id);
-    const eventsBefore = changes.forTenant(a.id).length;
+    const before = await rosterSnapshot(e2e.clients, a.id);
+    const eventsBefore = e2e.changes.forTenant(a.id).length;
     const run = await a.sync();
     expect(run.status).toBe('unchanged');
-    expect(snapshotDiff(await rosterSnapshot(clients, a.id), before)).toEqual([]);
+    expect(snapshotDiff(await rosterSnapshot(e2e.clients, a.id), before)).toEqual([]);
     await new Promise((r) => setTimeout(r, 2000));
-    expect(changes.forTenant(a.id).length).toBe(eventsBefore);
+    expect(e2e.changes.forTenant(a.id).length).toBe(eventsBefore);
   }, 120_000);
 
   it("term-time changes cancel exactly the leavers' future bookings", async () => {
-    const snap = await rosterSnapshot(clients, a.id);
+    const snap = await rosterSnapshot(e2e.clients, a.id);
     const contacts = contactsByPupil(snap);
     const pupils = activeIds(snap, 'pupil')
       .filter((p) => contacts.has(p))
       .slice(0, 10);
     const staff = activeIds(snap, 'staff')[0]!;
-    const future = await bookParentsEvening(clients, a.id, pupils, staff, contacts, 10);
-    const past = await bookParentsEvening(clients, a.id, pupils.slice(0, 4), staff, contacts, 12);
-    await clients.bookings(a.id, (c) => c.updateEvent, { eventId: past.eventId, status: 'finished' });
+    const future = await bookParentsEvening(e2e.clients, a.id, pupils, staff, contacts, 10);
+    const past = await bookParentsEvening(e2e.clients, a.id, pupils.slice(0, 4), staff, contacts, 12);
+    await e2e.clients.bookings(a.id, (c) => c.updateEvent, { eventId: past.eventId, status: 'finished' });
     const leavers = pupils.slice(0, 4);
     for (const p of leavers) await a.sim('DELETE', `/pupils/${p}`);
     const joiner = (await a.sim('POST', '/pupils', { ncYear: 9, forename: 'Siân', surname: "O'Brien" })) as {
@@ -119,22 +96,22 @@ describe('e2e: syncs of simulated schools through the real processes', () => {
     const cancelledOf = (list: Awaited<ReturnType<typeof listBookings>>) =>
       list.filter((x) => x.status === 'cancelled').map((x) => x.id);
     const expected = leavers.map((p) => future.bookingByPupil.get(p)!).sort();
-    const list = await waitForBookings(clients, a.id, future.eventId, (l) => cancelledOf(l).length >= 4);
+    const list = await waitForBookings(e2e.clients, a.id, future.eventId, (l) => cancelledOf(l).length >= 4);
     expect(cancelledOf(list).sort()).toEqual(expected);
     expect(list.filter((x) => x.status === 'cancelled').map((x) => x.cancellation?.reason)).toEqual(
       Array(4).fill('roster_removal'),
     );
     // A finished event keeps its history: the leavers' bookings there are not touched.
-    expect((await listBookings(clients, a.id, past.eventId)).map((x) => x.status)).toEqual(
+    expect((await listBookings(e2e.clients, a.id, past.eventId)).map((x) => x.status)).toEqual(
       Array(4).fill('booked'),
     );
 
-    const pupilFacts = changes
+    const pupilFacts = e2e.changes
       .facts(a.id, runsA)
       .filter((f) => f.startsWith('1 ') && f.includes('.pupil.'))
       .map((f) => f.replace('com.schoolcloud.isams-sync.roster.', ''));
-    await changes.waitForDistinct(a.id, snap.size + 6);
-    const after = changes
+    await e2e.changes.waitForDistinct(a.id, snap.size + 6);
+    const after = e2e.changes
       .facts(a.id, runsA)
       .filter((f) => f.startsWith('1 ') && f.includes('.pupil.'))
       .map((f) => f.replace('com.schoolcloud.isams-sync.roster.', ''));
@@ -150,13 +127,13 @@ describe('e2e: syncs of simulated schools through the real processes', () => {
   }, 300_000);
 
   it('a dataset dropped from the key removes nothing of that type', async () => {
-    const before = await rosterSnapshot(clients, a.id);
+    const before = await rosterSnapshot(e2e.clients, a.id);
     await a.sim('DELETE', '/key/datasets/teachingSetLists');
     const run = await a.sync();
     expect(run.status, JSON.stringify(run.error)).toBe('applied');
     expect(run.absentDatasets).toHaveLength(1);
     expect(run.absentDatasets[0]).toMatch(/set ?lists/i);
-    const after = await rosterSnapshot(clients, a.id);
+    const after = await rosterSnapshot(e2e.clients, a.id);
     expect(activeCounts(after).setMembership).toBe(activeCounts(before).setMembership);
     expect(snapshotDiff(after, before)).toEqual([]);
     await a.sim('POST', '/key/datasets/teachingSetLists');
@@ -167,14 +144,14 @@ describe('e2e: syncs of simulated schools through the real processes', () => {
     const baseline = await a.sync();
     expect(baseline.fetch?.mode).toBe('whole');
     expect(['applied', 'unchanged']).toContain(baseline.status);
-    const before = await rosterSnapshot(clients, a.id);
+    const before = await rosterSnapshot(e2e.clients, a.id);
     // 2,821 rows × 100 ms per 1,000 ≈ 282 ms for the whole key; each module group fits in 200 ms.
-    await system.simulator.setServer(a.id, { generation: { limitMs: 200, msPer1000Rows: 100 } });
+    await e2e.system.simulator.setServer(a.id, { generation: { limitMs: 200, msPer1000Rows: 100 } });
     const grouped = await a.sync();
     expect(grouped.status, JSON.stringify(grouped.error)).toBe('unchanged');
     expect(grouped.fetch?.mode).toBe('groups');
     expect(grouped.fetch?.groups.map((g) => g.status)).toEqual(['done', 'done', 'done']);
-    expect(snapshotDiff(await rosterSnapshot(clients, a.id), before)).toEqual([]);
+    expect(snapshotDiff(await rosterSnapshot(e2e.clients, a.id), before)).toEqual([]);
     const settings = await a.api<{ fetchPlan: { mode: string; switchedBecause: string | null } }>(
       'GET',
       '/settings',
@@ -190,21 +167,23 @@ describe('e2e: syncs of simulated schools through the real processes', () => {
   }, 180_000);
 
   it('mass removal is held, previewed, approved, and the cancellations equal the preview', async () => {
-    const snap = await rosterSnapshot(clients, b.id);
+    const snap = await rosterSnapshot(e2e.clients, b.id);
     const contacts = contactsByPupil(snap);
     const pupils = activeIds(snap, 'pupil').filter((p) => contacts.has(p));
     const staff = activeIds(snap, 'staff')[0]!;
     const leavers = pupils.slice(0, 40); // > 10 % of 300 and > 5
     const booked = [...leavers.slice(0, 6), ...pupils.slice(100, 103)];
-    const event = await bookParentsEvening(clients, b.id, booked, staff, contacts, 9);
+    const event = await bookParentsEvening(e2e.clients, b.id, booked, staff, contacts, 9);
     for (const p of leavers) await b.sim('DELETE', `/pupils/${p}`);
 
     const run = await b.sync();
     expect(run.status, JSON.stringify(run.error)).toBe('held');
     expect(run.heldBatchId).toBeTruthy();
     // Nothing removed while held.
-    expect(activeCounts(await rosterSnapshot(clients, b.id)).pupil).toBe(300);
-    expect((await listBookings(clients, b.id, event.eventId)).every((x) => x.status === 'booked')).toBe(true);
+    expect(activeCounts(await rosterSnapshot(e2e.clients, b.id)).pupil).toBe(300);
+    expect((await listBookings(e2e.clients, b.id, event.eventId)).every((x) => x.status === 'booked')).toBe(
+      true,
+    );
 
     const impact = await b.api<{
       totalBookingsToCancel: number;
@@ -221,7 +200,7 @@ describe('e2e: syncs of simulated schools through the real processes', () => {
 
     await b.api('POST', `/held-batches/${run.heldBatchId}/approve`, { comment: 'leavers confirmed' });
     const list = await waitForBookings(
-      clients,
+      e2e.clients,
       b.id,
       event.eventId,
       (l) => l.filter((x) => x.status === 'cancelled').length >= 6,
@@ -237,7 +216,7 @@ describe('e2e: syncs of simulated schools through the real processes', () => {
         .filter((x) => x.status === 'cancelled')
         .every((x) => x.cancellation?.reason === 'roster_removal_approved'),
     ).toBe(true);
-    const pupilsLeft = async () => activeCounts(await rosterSnapshot(clients, b.id)).pupil;
+    const pupilsLeft = async () => activeCounts(await rosterSnapshot(e2e.clients, b.id)).pupil;
     for (let i = 0; i < 60 && (await pupilsLeft()) !== 260; i++)
       await new Promise((r) => setTimeout(r, 1000));
     expect(await pupilsLeft()).toBe(260);

@@ -15,59 +15,47 @@ beforeAll(async () => {
 });
 afterAll(() => handle.shutdown(1000));
 
+/** Calls `Fail` once through a fresh client of the echo server (closed afterwards) with `options`. */
+async function callFail(
+  options: { idempotentMethods: string[]; maxAttempts?: number },
+  request: { mode: string; key: string },
+) {
+  const client = createGrpcClient(EchoService, address, { identity: echoIdentity(), ...options });
+  try {
+    return await promisifyUnary(client, 'fail')(request, callMetadata({ tenantId: 'school-1' }));
+  } finally {
+    client.close();
+  }
+}
+
 describe('createGrpcClient retries', () => {
   it('retries an idempotent method that first returns UNAVAILABLE', async () => {
-    const client = createGrpcClient(EchoService, address, {
-      identity: echoIdentity(),
-      idempotentMethods: ['Fail'],
-      maxAttempts: 3,
-    });
-    try {
-      const res = await promisifyUnary(client, 'fail')(
-        { mode: 'MODE_UNAVAILABLE_ONCE', key: 'retry-1' },
-        callMetadata({ tenantId: 'school-1' }),
-      );
-      expect(res.text).toBe('ok after 2');
-      expect(state.attempts.get('retry-1')).toBe(2);
-    } finally {
-      client.close();
-    }
+    const res = await callFail(
+      { idempotentMethods: ['Fail'], maxAttempts: 3 },
+      { mode: 'MODE_UNAVAILABLE_ONCE', key: 'retry-1' },
+    );
+    expect(res.text).toBe('ok after 2');
+    expect(state.attempts.get('retry-1')).toBe(2);
   });
 
   it('does not retry a method not declared idempotent', async () => {
-    const client = createGrpcClient(EchoService, address, {
-      identity: echoIdentity(),
-      idempotentMethods: ['Echo'],
-    });
-    try {
-      const err = await promisifyUnary(client, 'fail')(
-        { mode: 'MODE_UNAVAILABLE_ONCE', key: 'retry-2' },
-        callMetadata({ tenantId: 'school-1' }),
-      ).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(GrpcCallError);
-      expect((err as GrpcCallError).code).toBe(status.UNAVAILABLE);
-      expect((err as GrpcCallError).errorCode).toBe('TEST_BUSY');
-      expect(state.attempts.get('retry-2')).toBe(1);
-    } finally {
-      client.close();
-    }
+    const err = await callFail(
+      { idempotentMethods: ['Echo'] },
+      { mode: 'MODE_UNAVAILABLE_ONCE', key: 'retry-2' },
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GrpcCallError);
+    expect((err as GrpcCallError).code).toBe(status.UNAVAILABLE);
+    expect((err as GrpcCallError).errorCode).toBe('TEST_BUSY');
+    expect(state.attempts.get('retry-2')).toBe(1);
   });
 
   it('does not retry non-UNAVAILABLE failures of idempotent methods', async () => {
-    const client = createGrpcClient(EchoService, address, {
-      identity: echoIdentity(),
-      idempotentMethods: ['Fail'],
-    });
-    try {
-      const err = await promisifyUnary(client, 'fail')(
-        { mode: 'MODE_APP_ERROR', key: 'retry-3' },
-        callMetadata({ tenantId: 'school-1' }),
-      ).catch((e: unknown) => e);
-      expect((err as GrpcCallError).code).toBe(status.NOT_FOUND);
-      expect(state.attempts.get('retry-3')).toBe(1);
-    } finally {
-      client.close();
-    }
+    const err = await callFail(
+      { idempotentMethods: ['Fail'] },
+      { mode: 'MODE_APP_ERROR', key: 'retry-3' },
+    ).catch((e: unknown) => e);
+    expect((err as GrpcCallError).code).toBe(status.NOT_FOUND);
+    expect(state.attempts.get('retry-3')).toBe(1);
   });
 
   it('reports an unreachable server as UNAVAILABLE with code GRPC_UNAVAILABLE', async () => {

@@ -1,10 +1,9 @@
 import { credentials, loadPackageDefinition, status } from '@grpc/grpc-js';
-import type { Client, ClientDuplexStream, ClientOptions, ServiceError } from '@grpc/grpc-js';
+import type { Client, ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { reflectionClient } from './helpers/reflection-client';
 import {
   callMetadata,
   createGrpcClient,
@@ -24,12 +23,6 @@ import {
 
 type HealthClient = Client & {
   check(req: { service: string }, cb: (err: ServiceError | null, res?: { status: string }) => void): void;
-};
-type ReflectionClient = Client & {
-  ServerReflectionInfo(): ClientDuplexStream<
-    object,
-    { listServicesResponse?: { service: Array<{ name: string }> } }
-  >;
 };
 
 const opts = { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true };
@@ -120,22 +113,7 @@ describe('createGrpcServer', () => {
   it('serves reflection, when enabled, to a verified caller, listing the application and health services', async () => {
     const { handle, address } = await startEchoServer(undefined, { reflection: true });
     servers.push(handle);
-    const reflectionDir = dirname(createRequire(import.meta.url).resolve('@grpc/reflection'));
-    const protoFile = join(reflectionDir, '../proto/grpc/reflection/v1/reflection.proto');
-    const pkg = loadPackageDefinition(loadSync(protoFile, opts)) as unknown as {
-      grpc: {
-        reflection: {
-          v1: {
-            ServerReflection: new (
-              a: string,
-              c: ReturnType<typeof credentials.createInsecure>,
-              o?: ClientOptions,
-            ) => ReflectionClient;
-          };
-        };
-      };
-    };
-    const client = new pkg.grpc.reflection.v1.ServerReflection(address, credentials.createInsecure(), {
+    const client = reflectionClient(address, {
       interceptors: [serviceTokenInterceptor(echoIdentity('operator'))],
     });
     clients.push(client);

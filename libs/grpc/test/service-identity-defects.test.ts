@@ -1,9 +1,7 @@
-import { credentials, loadPackageDefinition, Metadata, status } from '@grpc/grpc-js';
-import type { Client, ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { credentials, Metadata, status } from '@grpc/grpc-js';
+import type { Client, ServiceError } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { reflectionClient } from './helpers/reflection-client';
 import type { GrpcServerHandle } from '../src';
 import { loadEchoPackage, startEchoServer } from './helpers/echo-service';
 import type { EchoClient, EchoResponse } from './helpers/echo-service';
@@ -58,21 +56,7 @@ describe('service identity defects (issue 15)', () => {
   it('does not serve reflection unless it is enabled', async () => {
     const { handle, address } = await startEchoServer();
     servers.push(handle);
-    const reflectionDir = dirname(createRequire(import.meta.url).resolve('@grpc/reflection'));
-    const protoFile = join(reflectionDir, '../proto/grpc/reflection/v1/reflection.proto');
-    const pkg = loadPackageDefinition(loadSync(protoFile, {})) as unknown as {
-      grpc: {
-        reflection: {
-          v1: {
-            ServerReflection: new (
-              a: string,
-              c: ReturnType<typeof credentials.createInsecure>,
-            ) => Client & { ServerReflectionInfo(): ClientDuplexStream<object, object> };
-          };
-        };
-      };
-    };
-    const client = new pkg.grpc.reflection.v1.ServerReflection(address, credentials.createInsecure());
+    const client = reflectionClient(address);
     clients.push(client);
     const outcome = await new Promise<string | number>((resolve) => {
       const stream = client.ServerReflectionInfo();

@@ -6,11 +6,10 @@ import type { IsamsMessageSpec } from '../src/isams-messages';
 import type { BatchParseEvent } from '../src/parser/parse-events';
 import { IsamsError, ISAMS_ERRORS } from '../src/errors/isams-error';
 import { decideRedirect, MAX_REDIRECTS, redirectAddress } from '../src/client/redirects';
-import { fixture } from './helpers';
+import { fixture, TEST_KEY as KEY, testFetchOptions } from './helpers';
 import { startForwardProxy, startServer } from './local-servers';
 import type { Handler } from './local-servers';
 
-const KEY = '{0A1C996B-8E74-4388-A3C4-8DA1E40ADA57}';
 const sample = fixture('reference-sample.xml');
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -40,19 +39,7 @@ async function server(handlers: Handler[]) {
   return s;
 }
 
-function options(baseUrl: string, extra: Partial<FetchBatchOptions> = {}): FetchBatchOptions {
-  return {
-    baseUrl,
-    apiKey: KEY,
-    format: 'xml',
-    connectTimeoutMs: 2000,
-    readTimeoutMs: 2000,
-    totalTimeoutMs: 10_000,
-    maxBytes: 10_000_000,
-    retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 },
-    ...extra,
-  };
-}
+const options = testFetchOptions;
 
 async function run(opts: FetchBatchOptions): Promise<BatchParseEvent[]> {
   const events: BatchParseEvent[] = [];

@@ -22,10 +22,9 @@ import {
 } from '../src/client/egress-guard';
 import type { EgressPolicy, ResolvedAddress } from '../src/client/egress-guard';
 import { IsamsError } from '../src/errors/isams-error';
-import { fixture } from './helpers';
+import { fixture, testFetchOptions } from './helpers';
 import { startForwardProxy } from './local-servers';
 
-const KEY = '{0A1C996B-8E74-4388-A3C4-8DA1E40ADA57}';
 const TLS_DIR = join(__dirname, 'fixtures', 'tls');
 const CERT = readFileSync(join(TLS_DIR, 'test-host.crt'));
 const sample = fixture('reference-sample.xml');
@@ -252,19 +251,7 @@ function options(
   egress: EgressPolicy,
   extra: Partial<FetchBatchOptions> = {},
 ): FetchBatchOptions {
-  return {
-    baseUrl,
-    apiKey: KEY,
-    format: 'xml',
-    connectTimeoutMs: 2000,
-    readTimeoutMs: 2000,
-    totalTimeoutMs: 10_000,
-    maxBytes: 10_000_000,
-    retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 },
-    tls: { ca: CERT },
-    egress,
-    ...extra,
-  };
+  return testFetchOptions(baseUrl, { tls: { ca: CERT }, egress, ...extra });
 }
 
 async function failure(opts: FetchBatchOptions): Promise<IsamsError> {

@@ -29,17 +29,21 @@ describe('admin actions of the iSAMS error catalogue', () => {
   });
 });
 
+/** What the client makes of an undici error (`message`, `name`, `code`) while waiting for the response. */
+const classifyUndiciError = (message: string, name: string, code: string) =>
+  classifyNetworkError(Object.assign(new Error(message), { name, code }), {
+    host: 'school.isams.cloud',
+    apiKey: 'KEY',
+    phase: 'response',
+  });
+
 describe('a time-out while connecting', () => {
   it('is ISAMS_TIMEOUT, but its admin action does not promise method groups (they cannot help)', () => {
-    const connectTimeout = Object.assign(new Error('Connect Timeout Error'), {
-      name: 'ConnectTimeoutError',
-      code: 'UND_ERR_CONNECT_TIMEOUT',
-    });
-    const err = classifyNetworkError(connectTimeout, {
-      host: 'school.isams.cloud',
-      apiKey: 'KEY',
-      phase: 'response',
-    });
+    const err = classifyUndiciError(
+      'Connect Timeout Error',
+      'ConnectTimeoutError',
+      'UND_ERR_CONNECT_TIMEOUT',
+    );
     expect(err).toMatchObject({ code: 'ISAMS_TIMEOUT', transient: true });
     expect(err.details).toMatchObject({ errorCode: 'UND_ERR_CONNECT_TIMEOUT' });
     expect(err.adminAction).not.toMatch(/method groups|35 s/i);
@@ -48,15 +52,11 @@ describe('a time-out while connecting', () => {
   });
 
   it('a time-out waiting for the document keeps the generation-limit action', () => {
-    const headersTimeout = Object.assign(new Error('Headers Timeout Error'), {
-      name: 'HeadersTimeoutError',
-      code: 'UND_ERR_HEADERS_TIMEOUT',
-    });
-    const err = classifyNetworkError(headersTimeout, {
-      host: 'school.isams.cloud',
-      apiKey: 'KEY',
-      phase: 'response',
-    });
+    const err = classifyUndiciError(
+      'Headers Timeout Error',
+      'HeadersTimeoutError',
+      'UND_ERR_HEADERS_TIMEOUT',
+    );
     expect(err.adminAction).toBe(ISAMS_ERRORS.ISAMS_TIMEOUT.adminAction);
   });
 });

@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { expect } from 'vitest';
 import { join } from 'node:path';
 import { streamBatchDocument } from '../src/parser/stream-batch-document';
 import type { BatchParseEvent } from '../src/parser/parse-events';
+import type { RawElement } from '../src/raw-element';
+import type { FetchBatchOptions } from '../src/client/fetch-batch';
 
 export const fixture = (name: string): string =>
   readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8');
@@ -31,4 +34,42 @@ export async function errorOf(
     return err as { code: string; message: string };
   }
   throw new Error('expected a rejection');
+}
+
+/** The iSAMS key of the client tests (asserted never to leak into errors). */
+export const TEST_KEY = '{0A1C996B-8E74-4388-A3C4-8DA1E40ADA57}';
+
+/** Fetch options of the client tests: short time-outs and fast retries against a local server. */
+export function testFetchOptions(baseUrl: string, extra: Partial<FetchBatchOptions> = {}): FetchBatchOptions {
+  return {
+    baseUrl,
+    apiKey: TEST_KEY,
+    format: 'xml',
+    connectTimeoutMs: 2000,
+    readTimeoutMs: 2000,
+    totalTimeoutMs: 10_000,
+    maxBytes: 10_000_000,
+    retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 },
+    ...extra,
+  };
+}
+
+/**
+ * Teaching set 501 of the reference documents, the same in XML and JSON: its attributes, `SubjectId`
+ * with its attribute and text, an empty `Description`. Returns its `Teachers` element.
+ */
+export function expectReferenceTeachingSet(set: RawElement): RawElement {
+  expect(set.attributes).toEqual({ Id: '501', SubjectId: '21', YearId: '9', AuthorId: '1' });
+  expect(set.children.find((c) => c.name === 'SubjectId')).toEqual({
+    name: 'SubjectId',
+    attributes: { Legacy: 'True' },
+    text: '21',
+    children: [],
+  });
+  expect(set.children.find((c) => c.name === 'Description')).toEqual({
+    name: 'Description',
+    attributes: {},
+    children: [],
+  });
+  return set.children.find((c) => c.name === 'Teachers')!;
 }

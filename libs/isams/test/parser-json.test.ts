@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseBatchDocument } from '../src/parser/parse-batch-document';
 import { streamBatchDocument } from '../src/parser/stream-batch-document';
-import { chunks, collect, errorOf, fixture } from './helpers';
+import { chunks, collect, errorOf, expectReferenceTeachingSet, fixture } from './helpers';
 
 const sketch = fixture('reference-sketch.json');
 
@@ -10,19 +10,7 @@ describe('streamBatchDocument (JSON, Json.NET mapping)', () => {
     for (const size of [1, 5, 10_000]) {
       const doc = await parseBatchDocument(chunks(sketch, size), { format: 'json' });
       const set = doc.datasets.teachingSets.records[0]!;
-      expect(set.attributes).toEqual({ Id: '501', SubjectId: '21', YearId: '9', AuthorId: '1' });
-      expect(set.children.find((c) => c.name === 'SubjectId')).toEqual({
-        name: 'SubjectId',
-        attributes: { Legacy: 'True' },
-        text: '21',
-        children: [],
-      });
-      expect(set.children.find((c) => c.name === 'Description')).toEqual({
-        name: 'Description',
-        attributes: {},
-        children: [],
-      });
-      const teachers = set.children.find((c) => c.name === 'Teachers')!;
+      const teachers = expectReferenceTeachingSet(set);
       expect(teachers.children).toEqual([
         { name: 'Teacher', attributes: { Id: '801', StaffId: '12', PrimaryTeacher: 'True' }, children: [] },
       ]);

@@ -1,7 +1,6 @@
 import { context, propagation, trace } from '@opentelemetry/api';
 import type { ProxyTracerProvider } from '@opentelemetry/api';
-import { createLogger } from '@isams-sync/logger';
-import { Writable } from 'node:stream';
+import { loggerWithLines } from './log-lines';
 import { describe, expect, it } from 'vitest';
 import { contextFromCarrier, startTelemetry, telemetryServiceConfig, traceCarrierOf, withSpan } from '../src';
 import { z } from 'zod';
@@ -32,16 +31,7 @@ describe('tracing off (no OTLP endpoint, or disabled)', () => {
     expect(provider.getDelegate().constructor.name).toBe('NoopTracerProvider');
     expect(propagation.fields()).toEqual([]);
 
-    const lines: Array<Record<string, unknown>> = [];
-    const logger = createLogger({
-      service: 'test',
-      destination: new Writable({
-        write(chunk: Buffer, _e, cb) {
-          lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
-          cb();
-        },
-      }),
-    });
+    const { logger, lines } = loggerWithLines('test');
     const seen = await withSpan('work', {}, (span) => {
       logger.info({ n: 1 }, 'inside');
       return { recording: span.isRecording(), carrier: traceCarrierOf() };

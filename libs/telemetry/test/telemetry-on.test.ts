@@ -1,7 +1,6 @@
 import { trace } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
-import { createLogger } from '@isams-sync/logger';
-import { Writable } from 'node:stream';
+import { loggerWithLines } from './log-lines';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   contextFromCarrier,
@@ -69,16 +68,7 @@ describe('tracing on', () => {
   });
 
   it('puts trace_id and span_id on log lines written inside a span', async () => {
-    const lines: Array<Record<string, unknown>> = [];
-    const logger = createLogger({
-      service: 'unit',
-      destination: new Writable({
-        write(chunk: Buffer, _e, cb) {
-          lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
-          cb();
-        },
-      }),
-    });
+    const { logger, lines } = loggerWithLines('unit');
     logger.info('outside');
     const ids = await withSpan('logged', {}, () => {
       logger.info({ count: 2 }, 'inside');

@@ -1,32 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { useStartedRoster } from './support/started-roster';
-import type { CloudEvent } from '@isams-sync/events';
 import { headerValue, readTopic } from '@isams-sync/kafka';
 import { eventually, uniqueName } from '@isams-sync/testing';
-import { eventsFor, runFinished } from './support/harness';
+import { eventsFor, runFinished, publishedData as d, ofSchoolRun as of } from './support/harness';
 import { miniSchool } from './support/mini-school';
 import { pupil } from './support/raw';
-import { publishSnapshot, snapshotEvents } from './support/school-feed';
+import { snapshotEvents } from './support/school-feed';
 
 const roster = useStartedRoster();
 
-type Data = {
-  status: string;
-  sequence: number;
-  change?: string;
-  entityType?: string;
-  entityId?: string;
-  heldBatchId?: string;
-  holdKind?: string;
-  removal?: { reason: string; approvedBy?: string };
-  error?: { code: string };
-};
-const d = (e: CloudEvent) => e.data as Data;
-const of = (tenantId: string, runId?: string) => (e: CloudEvent) =>
-  e.tenantid === tenantId && (runId === undefined || e.syncrunid === runId);
-
 async function seed(tenantId: string, n = 40): Promise<void> {
-  await publishSnapshot(roster.h.producer, roster.h.topics.raw, tenantId, 'seed', miniSchool(n));
+  await roster.publish(tenantId, 'seed', miniSchool(n));
   expect((await runFinished(roster.app, tenantId, 'seed')).outcome).toBe('applied');
 }
 
@@ -35,7 +19,7 @@ describe('input guards', () => {
     const t = uniqueName('school');
     await seed(t);
     const { currentStaff: _absent, ...rest } = miniSchool(40);
-    await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'r2', rest);
+    await roster.publish(t, 'r2', rest);
     const cs = await runFinished(roster.app, t, 'r2');
     expect(cs).toMatchObject({ outcome: 'applied', changeCount: 0 });
     expect((await roster.app.store.loadStored(t)).activeCounts.staff).toBe(3);
@@ -44,7 +28,7 @@ describe('input guards', () => {
   it('an empty dataset that was not empty before is held (run reported held with the batch id)', async () => {
     const t = uniqueName('school');
     await seed(t, 4);
-    await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'r2', {
+    await roster.publish(t, 'r2', {
       ...miniSchool(4),
       currentPupils: [],
     });
@@ -67,9 +51,7 @@ describe('input guards', () => {
     const t = uniqueName('school');
     await seed(t);
     // 6 of 40 removed: 15 % and more than 5 → held; one added, one renamed → applied
-    await publishSnapshot(
-      roster.h.producer,
-      roster.h.topics.raw,
+    await roster.publish(
       t,
       'r2',
       miniSchool(40, { without: [1, 2, 3, 4, 5, 6], extra: [pupil('500')], renamed: { 7: 'Renamed' } }),
@@ -144,7 +126,7 @@ describe('input guards', () => {
     const t = uniqueName('school');
     await seed(t);
     const without = { without: [1, 2, 3, 4, 5, 6] };
-    await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'r2', miniSchool(40, without));
+    await roster.publish(t, 'r2', miniSchool(40, without));
     expect((await runFinished(roster.app, t, 'r2')).outcome).toBe('held');
     const discarded = await roster.rpc.call('discardHeldBatch')(
       { batchId: 'held-r2', comment: 'feed glitch' },
@@ -153,14 +135,14 @@ describe('input guards', () => {
     );
     expect(discarded).toMatchObject({ status: 'discarded', decidedBy: 'admin:9', comment: 'feed glitch' });
     expect((await roster.app.store.loadStored(t)).activeCounts.pupil).toBe(40);
-    await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'r3', miniSchool(40, without));
+    await roster.publish(t, 'r3', miniSchool(40, without));
     expect(await runFinished(roster.app, t, 'r3')).toMatchObject({
       outcome: 'applied',
       heldCount: 0,
       discardedCount: 6,
     });
     // reappearance after a discard is a no-op
-    await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'r4', miniSchool(40));
+    await roster.publish(t, 'r4', miniSchool(40));
     expect(await runFinished(roster.app, t, 'r4')).toMatchObject({ outcome: 'applied', changeCount: 0 });
     expect((await roster.rpc.call('listHeldBatches')({}, t)).batches.map((b) => b.status)).toEqual([
       'discarded',
@@ -180,13 +162,7 @@ describe('input guards', () => {
       t,
       'admin:1',
     );
-    await publishSnapshot(
-      roster.h.producer,
-      roster.h.topics.raw,
-      t,
-      'r2',
-      miniSchool(40, { without: [1, 2, 3, 4, 5, 6] }),
-    );
+    await roster.publish(t, 'r2', miniSchool(40, { without: [1, 2, 3, 4, 5, 6] }));
     expect(await runFinished(roster.app, t, 'r2')).toMatchObject({
       outcome: 'applied',
       counts: { pupil: { removed: 6 } },
@@ -198,14 +174,7 @@ describe('dry runs, incomplete runs, grace', () => {
   it('a dry-run marker computes and stores the changeset but applies and publishes nothing', async () => {
     const t = uniqueName('school');
     await seed(t);
-    await publishSnapshot(
-      roster.h.producer,
-      roster.h.topics.raw,
-      t,
-      'dry',
-      miniSchool(40, { without: [1], extra: [pupil('600')] }),
-      { dryRun: true },
-    );
+    await roster.publish(t, 'dry', miniSchool(40, { without: [1], extra: [pupil('600')] }), { dryRun: true });
     const cs = await runFinished(roster.app, t, 'dry');
     expect(cs).toMatchObject({ dryRun: true, outcome: 'applied', changeCount: 2 });
     const changes = await roster.rpc.call('listRunChanges')({ syncRunId: 'dry' }, t);
@@ -242,15 +211,9 @@ describe('dry runs, incomplete runs, grace', () => {
   it('every change event and its state record carry the same changeId and revision; revisions grow per entity', async () => {
     const t = uniqueName('school');
     await seed(t, 4);
-    await publishSnapshot(
-      roster.h.producer,
-      roster.h.topics.raw,
-      t,
-      'r2',
-      miniSchool(4, { renamed: { 2: 'Z' } }),
-    );
+    await roster.publish(t, 'r2', miniSchool(4, { renamed: { 2: 'Z' } }));
     await runFinished(roster.app, t, 'r2');
-    await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'r3', miniSchool(4, { without: [2] }));
+    await roster.publish(t, 'r3', miniSchool(4, { without: [2] }));
     await runFinished(roster.app, t, 'r3');
     type Rev = { changeset: number; change: number };
     const changes = (
@@ -275,7 +238,7 @@ describe('dry runs, incomplete runs, grace', () => {
   it('purges a removed person after the grace period, publishes a data-less state record and a tombstone; a later reappearance is added', async () => {
     const t = uniqueName('school');
     await seed(t);
-    await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'r2', miniSchool(40, { without: [9] }));
+    await roster.publish(t, 'r2', miniSchool(40, { without: [9] }));
     await runFinished(roster.app, t, 'r2');
     expect(await roster.app.store.entity(t, 'pupil', '9')).toMatchObject({
       status: 'removed',
@@ -319,7 +282,7 @@ describe('dry runs, incomplete runs, grace', () => {
     // A sweep that runs again (or re-publishes after a crash) leaves the key tombstoned.
     await roster.app.sweep(new Date(Date.now() + 16 * 86_400_000));
     expect(tombstoned(await readTopic(roster.h.client, roster.h.topics.state))).toBe(true);
-    await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'r3', miniSchool(40));
+    await roster.publish(t, 'r3', miniSchool(40));
     await runFinished(roster.app, t, 'r3');
     const back = await eventsFor(roster.h.events.changes, of(t, 'r3'), 1, 'r3 change');
     expect(back.map((e) => `${d(e).change}:${d(e).entityId}`)).toEqual(['added:9']);

@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { CloudEvent } from '@isams-sync/events';
 import { eventually, uniqueName } from '@isams-sync/testing';
 import { RosterErrors } from '../src/domain/roster-errors';
 import type { ProcessingStep } from '../src/use-cases/changeset-processor';
-import { createHarness, eventsFor, runFinished } from './support/harness';
+import {
+  createHarness,
+  eventsFor,
+  runFinished,
+  publishedData as d,
+  ofSchoolRun as of,
+} from './support/harness';
 import { miniSchool } from './support/mini-school';
 import { pupil } from './support/raw';
 import { publishSnapshot } from './support/school-feed';
@@ -12,13 +17,8 @@ import { useStartedRoster } from './support/started-roster';
 
 const roster = useStartedRoster();
 
-type Data = { status: string; sequence: number; change?: string; removal?: { reason: string } };
-const d = (e: CloudEvent) => e.data as Data;
-const of = (tenantId: string, runId?: string) => (e: CloudEvent) =>
-  e.tenantid === tenantId && (runId === undefined || e.syncrunid === runId);
-
 async function run(tenantId: string, runId: string, data: ReturnType<typeof miniSchool>, dryRun = false) {
-  await publishSnapshot(roster.h.producer, roster.h.topics.raw, tenantId, runId, data, { dryRun });
+  await roster.publish(tenantId, runId, data, { dryRun });
   return runFinished(roster.app, tenantId, runId);
 }
 
@@ -32,15 +32,9 @@ const activePupils = async (t: string) => (await roster.app.store.loadStored(t))
 
 /** On an app of the test's own: 40 pupils applied (`seed`), then 6 of them leave (`r2`): held as `held-r2`. */
 async function seedThenHoldSix(app: Parameters<typeof runFinished>[0], t: string): Promise<void> {
-  await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, 'seed', miniSchool(40));
+  await roster.publish(t, 'seed', miniSchool(40));
   expect((await runFinished(app, t, 'seed')).outcome).toBe('applied');
-  await publishSnapshot(
-    roster.h.producer,
-    roster.h.topics.raw,
-    t,
-    'r2',
-    miniSchool(40, { without: [1, 2, 3, 4, 5, 6] }),
-  );
+  await roster.publish(t, 'r2', miniSchool(40, { without: [1, 2, 3, 4, 5, 6] }));
   expect((await runFinished(app, t, 'r2')).outcome).toBe('held');
 }
 

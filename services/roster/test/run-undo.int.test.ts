@@ -1,24 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { CloudEvent } from '@isams-sync/events';
 import { eventually, uniqueName } from '@isams-sync/testing';
-import { eventsFor, runFinished } from './support/harness';
+import { eventsFor, runFinished, publishedData as d } from './support/harness';
 import { miniSchool } from './support/mini-school';
-import { publishSnapshot } from './support/school-feed';
 import { rosterClient } from './support/grpc-client';
 import { useStartedRoster } from './support/started-roster';
 
 const roster = useStartedRoster();
 
-type Data = {
-  change?: string;
-  entityType?: string;
-  entityId?: string;
-  restoration?: { reason: string; undoneBy?: string };
-};
-const d = (e: CloudEvent) => e.data as Data;
-
 async function run(t: string, runId: string, without: number[] = []) {
-  await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, runId, miniSchool(40, { without }));
+  await roster.publish(t, runId, miniSchool(40, { without }));
   return runFinished(roster.app, t, runId);
 }
 

@@ -3,31 +3,23 @@ import { useStartedRoster } from './support/started-roster';
 import { platformPingV1 } from '@isams-sync/events';
 import type { CloudEvent } from '@isams-sync/events';
 import { uniqueName } from '@isams-sync/testing';
-import { eventsFor, runFinished, storedRoster } from './support/harness';
+import {
+  eventsFor,
+  runFinished,
+  storedRoster,
+  publishedData as d,
+  ofSchoolRun as of,
+} from './support/harness';
 import { namedSchool } from './support/named-school';
 import { contact } from './support/raw';
-import { publishSnapshot } from './support/school-feed';
 import type { Datasets } from './support/school-feed';
 
 const roster = useStartedRoster();
 
-type Data = {
-  status: string;
-  sequence: number;
-  change?: string;
-  entityType?: string;
-  entityId?: string;
-  heldBatchId?: string;
-  holdKind?: string;
-  removal?: { reason: string; approvedBy?: string; heldBatchId?: string };
-};
-const d = (e: CloudEvent) => e.data as Data;
-const of = (tenantId: string, runId?: string) => (e: CloudEvent) =>
-  e.tenantid === tenantId && (runId === undefined || e.syncrunid === runId);
 const fact = (e: CloudEvent) => `${d(e).entityType}.${d(e).change} ${d(e).entityId}`;
 
 async function sync(tenantId: string, runId: string, datasets: Datasets) {
-  await publishSnapshot(roster.h.producer, roster.h.topics.raw, tenantId, runId, datasets);
+  await roster.publish(tenantId, runId, datasets);
   return runFinished(roster.app, tenantId, runId);
 }
 

@@ -1,23 +1,16 @@
-import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readFile, symlink } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
 import { RunSpool } from '../../src/adapters/spool/run-spool';
+import { useTempDir } from '../support/temp-dir';
 
 /** A canonical-looking line of about `n` bytes, numbered so order can be checked. */
 const line = (i: number, n = 200) => `{"i":${i},"pad":"${'p'.repeat(n)}"}`;
 
 describe('run spool: writes behind the parser, in order, failures not lost', () => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'run-spool-'));
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const tmp = useTempDir('run-spool-');
 
   it('keeps every line of every dataset in append order across many buffered writes', async () => {
-    const spool = new RunSpool(dir, 'run-1');
+    const spool = new RunSpool(tmp.path, 'run-1');
     await spool.reset();
     // ~12 MB over two datasets, interleaved: many 256 KiB flushes per file, several in flight.
     const n = 30_000;
@@ -39,7 +32,7 @@ describe('run spool: writes behind the parser, in order, failures not lost', () 
   });
 
   it('a write that fails (disk full) fails the run before anything could be published: append or close rejects', async () => {
-    const spool = new RunSpool(dir, 'run-full');
+    const spool = new RunSpool(tmp.path, 'run-full');
     await spool.reset();
     // The dataset's file is the full device: every write to it fails with ENOSPC.
     await symlink('/dev/full', spool.fileOf('currentPupils'));

@@ -1,24 +1,17 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readdir } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
 import { RunSpool, removeSpoolsExcept } from '../../src/adapters/spool/run-spool';
 import { SpoolQuota } from '../../src/adapters/spool/spool-quota';
+import { useTempDir } from '../support/temp-dir';
 
 const line = (n: number) => `{"x":"${'a'.repeat(n - 8)}"}`; // n bytes + the newline
 
 describe('spool quota: runs of one process share CONNECTOR_SPOOL_QUOTA_BYTES', () => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'spool-quota-'));
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const tmp = useTempDir('spool-quota-');
 
   it('refuses the line that would pass the quota with CONNECTOR_SPOOL_FULL, and removing the spool gives its bytes back', async () => {
     const quota = new SpoolQuota(10_000);
-    const spool = new RunSpool(dir, 'run-1', quota);
+    const spool = new RunSpool(tmp.path, 'run-1', quota);
     await spool.reset();
     for (let i = 0; i < 9; i++) await spool.append('currentPupils', line(999));
     expect(quota.used).toBe(9_000);
@@ -28,13 +21,13 @@ describe('spool quota: runs of one process share CONNECTOR_SPOOL_QUOTA_BYTES', (
     expect(quota.used).toBe(9_000);
     await spool.remove();
     expect(quota.used).toBe(0);
-    expect(await readdir(dir)).toEqual([]);
+    expect(await readdir(tmp.path)).toEqual([]);
   });
 
   it('concurrent runs share it: a second run is refused while the first holds most of it, and succeeds once the first discarded its datasets', async () => {
     const quota = new SpoolQuota(10_000);
-    const a = new RunSpool(dir, 'run-a', quota);
-    const b = new RunSpool(dir, 'run-b', quota);
+    const a = new RunSpool(tmp.path, 'run-a', quota);
+    const b = new RunSpool(tmp.path, 'run-b', quota);
     await Promise.all([a.reset(), b.reset()]);
     for (let i = 0; i < 6; i++) await a.append('contacts', line(999));
     await b.append('currentStaff', line(999));
@@ -51,12 +44,12 @@ describe('spool quota: runs of one process share CONNECTOR_SPOOL_QUOTA_BYTES', (
 
   it('start-up clean-up removes every run directory except those of runs still in flight', async () => {
     for (const id of ['left-1', 'left-2', 'in-flight']) {
-      const s = new RunSpool(dir, id);
+      const s = new RunSpool(tmp.path, id);
       await s.reset();
       await s.append('currentPupils', line(100));
       await s.close();
     }
-    expect(await removeSpoolsExcept(dir, ['in-flight'])).toBe(2);
-    expect(await readdir(dir)).toEqual(['in-flight']);
+    expect(await removeSpoolsExcept(tmp.path, ['in-flight'])).toBe(2);
+    expect(await readdir(tmp.path)).toEqual(['in-flight']);
   });
 });

@@ -1,9 +1,7 @@
-import { eventually, type SimulatorProcess, startSimulator } from '@isams-sync/testing';
+import { eventually } from '@isams-sync/testing';
 import { rawDatasetChunkV1 } from '@isams-sync/events';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ConnectorApp } from '../../src/app';
-import { connectorClient, connectorTestEnv, readAll, startConnector } from '../support/connector-harness';
-import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
+import { describe, expect, it } from 'vitest';
+import { readAll, useConnectorSuite } from '../support/connector-harness';
 
 /**
  * [fault, code, transient, requests it is armed for]. A time-out or deadlock makes the connector
@@ -29,35 +27,22 @@ const FAULTS = [
 const keyFor = (i: number) => `{AAAAAAAA-0000-0000-0000-${String(i).padStart(12, '0')}}`;
 
 describe('connector: every simulator fault ends the run failed with the right code and publishes nothing', () => {
-  let sim: SimulatorProcess;
-  let env: ConnectorTestEnv;
-  let app: ConnectorApp;
-  let client: ConnectorClient;
+  const suite = useConnectorSuite();
   const failedRunIds: string[] = [];
-
-  beforeAll(async () => {
-    sim = await startSimulator();
-    env = connectorTestEnv();
-    app = await startConnector(env.env({ SCHEDULER_ENABLED: 'false' }));
-    client = connectorClient(app.grpcPort);
-  });
-  afterAll(async () => {
-    client?.close();
-    await app?.stop();
-    await sim?.stop();
-    await env?.dropDatabase();
-  });
 
   FAULTS.forEach(([kind, code, transient, armed], i) => {
     const codes: readonly string[] = typeof code === 'string' ? [code] : code;
     it(`${kind} → failed with ${codes.join(' or ')} (transient: ${transient}) and what the admin should do`, async () => {
       const tenant = `fault-${i}`;
-      await sim.createSchool(tenant, { seed: 3, size: 'small', apiKey: keyFor(i) });
-      await client.putSettings({ isamsUrl: sim.url, apiKey: keyFor(i), enabled: true }, client.md(tenant));
+      await suite.sim.createSchool(tenant, { seed: 3, size: 'small', apiKey: keyFor(i) });
+      await suite.client.putSettings(
+        { isamsUrl: suite.sim.url, apiKey: keyFor(i), enabled: true },
+        suite.client.md(tenant),
+      );
       // More faults than client attempts (ISAMS_RETRY_ATTEMPTS=2), so retries cannot hide it.
-      await sim.fault(tenant, kind, armed);
-      const { run } = await client.triggerSync({}, client.md(tenant));
-      const seen = await client.watch(tenant, run!.syncRunId);
+      await suite.sim.fault(tenant, kind, armed);
+      const { run } = await suite.client.triggerSync({}, suite.client.md(tenant));
+      const seen = await suite.client.watch(tenant, run!.syncRunId);
       const last = seen.at(-1)!;
       expect(last.status).toBe('failed');
       expect(codes).toContain(last.error?.code);
@@ -71,7 +56,7 @@ describe('connector: every simulator fault ends the run failed with the right co
         // Fetched in method groups down to one method, which still failed: the message names it.
         expect(last.error?.message).toMatch(/^Method group 1 of \d+ \(HR Manager – Current Staff\)/);
         expect(last.fetch?.mode).toBe('groups');
-        const left = (await sim.admin('GET', `/admin/schools/${tenant}/faults`)) as {
+        const left = (await suite.sim.admin('GET', `/admin/schools/${tenant}/faults`)) as {
           faults: Array<{ remaining: number }>;
         };
         expect(left.faults).toEqual([expect.objectContaining({ kind, remaining: armed - 10 })]);
@@ -80,22 +65,25 @@ describe('connector: every simulator fault ends the run failed with the right co
       // The back-off is written just after the run is marked failed (the watch may end in between).
       if (transient)
         await eventually(async () => {
-          const settings = await client.getSettings({}, client.md(tenant));
+          const settings = await suite.client.getSettings({}, suite.client.md(tenant));
           return Date.parse(settings.nextRunAt) > Date.now() + 55 * 60_000 ? settings : undefined;
         }, `${tenant}: next run moved out by the back-off`);
-      await sim.admin('DELETE', `/admin/schools/${tenant}/faults`);
+      await suite.sim.admin('DELETE', `/admin/schools/${tenant}/faults`);
     });
   });
 
   it('a deadlock that outlasts the whole-key retries is ridden out by fetching in method groups', async () => {
     const tenant = 'fault-recovers';
-    await sim.createSchool(tenant, { seed: 3, size: 'small', apiKey: keyFor(98) });
-    await client.putSettings({ isamsUrl: sim.url, apiKey: keyFor(98), enabled: true }, client.md(tenant));
+    await suite.sim.createSchool(tenant, { seed: 3, size: 'small', apiKey: keyFor(98) });
+    await suite.client.putSettings(
+      { isamsUrl: suite.sim.url, apiKey: keyFor(98), enabled: true },
+      suite.client.md(tenant),
+    );
     // Whole key 2 attempts, the first group 2 more (then split), the first half once more.
-    await sim.fault(tenant, 'deadlock', 5);
-    const { run } = await client.triggerSync({}, client.md(tenant));
+    await suite.sim.fault(tenant, 'deadlock', 5);
+    const { run } = await suite.client.triggerSync({}, suite.client.md(tenant));
     const last = await eventually(async () => {
-      const x = await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md(tenant));
+      const x = await suite.client.getSyncRun({ syncRunId: run!.syncRunId }, suite.client.md(tenant));
       return x.status === 'published' || x.status === 'failed' ? x : undefined;
     }, 'recovering run');
     expect(last.status, JSON.stringify(last.error)).toBe('published');
@@ -103,25 +91,28 @@ describe('connector: every simulator fault ends the run failed with the right co
     expect(last.fetch?.mode).toBe('groups');
     expect(last.fetch?.switchedBecause).toBe('ISAMS_SERVER_BUSY');
     expect(
-      ((await sim.admin('GET', `/admin/schools/${tenant}/faults`)) as { faults: unknown[] }).faults,
+      ((await suite.sim.admin('GET', `/admin/schools/${tenant}/faults`)) as { faults: unknown[] }).faults,
     ).toEqual([]);
   });
 
   it('a slow iSAMS within the read time-out still publishes', async () => {
     const tenant = 'fault-slow';
-    await sim.createSchool(tenant, { seed: 3, size: 'small', apiKey: keyFor(99) });
-    await client.putSettings({ isamsUrl: sim.url, apiKey: keyFor(99), enabled: true }, client.md(tenant));
-    await sim.fault(tenant, 'slow', 1);
-    const { run } = await client.triggerSync({}, client.md(tenant));
+    await suite.sim.createSchool(tenant, { seed: 3, size: 'small', apiKey: keyFor(99) });
+    await suite.client.putSettings(
+      { isamsUrl: suite.sim.url, apiKey: keyFor(99), enabled: true },
+      suite.client.md(tenant),
+    );
+    await suite.sim.fault(tenant, 'slow', 1);
+    const { run } = await suite.client.triggerSync({}, suite.client.md(tenant));
     const r = await eventually(async () => {
-      const x = await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md(tenant));
+      const x = await suite.client.getSyncRun({ syncRunId: run!.syncRunId }, suite.client.md(tenant));
       return x.status === 'published' || x.status === 'failed' ? x : undefined;
     }, 'slow run');
     expect(r.status).toBe('published');
   });
 
   it('no failed run published any chunk or marker', async () => {
-    const all = await readAll(env.rawTopic);
+    const all = await readAll(suite.env.rawTopic);
     expect(all.length).toBeGreaterThan(0);
     expect(all.some((m) => m.event.type === rawDatasetChunkV1.type)).toBe(true);
     expect(all.filter((m) => failedRunIds.includes(m.event.syncrunid ?? ''))).toEqual([]);

@@ -6,19 +6,19 @@
  * binding marker) makes the connector decrypt the stored key for B or send it there.
  */
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { GrpcCallError } from '@isams-sync/grpc';
 import { eventually, getTestInfra, type SimulatorProcess, startSimulator } from '@isams-sync/testing';
 import { MongoClient } from 'mongodb';
 import type { Collection } from 'mongodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ConnectorApp } from '../../src/app';
 import {
   connectorClient,
   connectorTestEnv,
   readCollection,
   startConnector,
+  useConnectorSuite,
+  grpcErrorOf,
 } from '../support/connector-harness';
-import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
+import type { ConnectorTestEnv } from '../support/connector-harness';
 import { startOddIsamsHost } from '../support/odd-isams-host';
 import type { OddIsamsHost } from '../support/odd-isams-host';
 
@@ -27,15 +27,6 @@ const NEW_KEY = '{B2B2B2B2-2222-4333-8444-555566668888}';
 const SCHOOL = 'school-bound';
 const OTHER = 'school-other';
 const KEY_MARKERS = ['A1A1A1A1', '55556666777'];
-
-async function errorOf(p: Promise<unknown>): Promise<GrpcCallError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err, 'expected the call to be refused').toBeInstanceOf(GrpcCallError);
-  return err as GrpcCallError;
-}
 
 async function withSettingsCollection<T>(
   env: ConnectorTestEnv,
@@ -51,11 +42,8 @@ async function withSettingsCollection<T>(
 }
 
 describe('connector: the stored key is bound to its host', () => {
-  let sim: SimulatorProcess;
+  const suite = useConnectorSuite({ env: { MANUAL_TRIGGER_LIMIT: '100' } });
   let hostB: OddIsamsHost;
-  let env: ConnectorTestEnv;
-  let app: ConnectorApp;
-  let client: ConnectorClient;
 
   /** Every request host B received, as text (its target carries any key sent to it). */
   const receivedByB = () => hostB.requests.map((r) => `${r.method} ${r.target}`).join('\n');
@@ -64,51 +52,57 @@ describe('connector: the stored key is bound to its host', () => {
   };
 
   beforeAll(async () => {
-    sim = await startSimulator();
-    await sim.createSchool('bound', { seed: 5, size: 'small', apiKey: KEY });
+    await suite.sim.createSchool('bound', { seed: 5, size: 'small', apiKey: KEY });
     // Host B answers every request with a bare 404 and remembers it.
     hostB = await startOddIsamsHost((socket) => {
       socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
     });
-    env = connectorTestEnv();
-    app = await startConnector(env.env({ SCHEDULER_ENABLED: 'false', MANUAL_TRIGGER_LIMIT: '100' }));
-    client = connectorClient(app.grpcPort);
-    await client.putSettings({ isamsUrl: sim.url, apiKey: KEY, enabled: true }, client.md(SCHOOL));
-    await client.putSettings({ isamsUrl: sim.url, apiKey: KEY, enabled: true }, client.md(OTHER));
+    await suite.client.putSettings(
+      { isamsUrl: suite.sim.url, apiKey: KEY, enabled: true },
+      suite.client.md(SCHOOL),
+    );
+    await suite.client.putSettings(
+      { isamsUrl: suite.sim.url, apiKey: KEY, enabled: true },
+      suite.client.md(OTHER),
+    );
   });
   beforeEach(() => {
     hostB.requests.length = 0;
   });
   afterAll(async () => {
-    client?.close();
-    await app?.stop();
     await hostB?.close();
-    await sim?.stop();
-    await env?.dropDatabase();
   });
 
   const runToEnd = async (tenantId: string) => {
-    const { run } = await client.triggerSync({ dryRun: true }, client.md(tenantId));
+    const { run } = await suite.client.triggerSync({ dryRun: true }, suite.client.md(tenantId));
     return eventually(async () => {
-      const r = await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md(tenantId));
+      const r = await suite.client.getSyncRun({ syncRunId: run!.syncRunId }, suite.client.md(tenantId));
       return ['published', 'failed', 'unchanged', 'cancelled'].includes(r.status) ? r : undefined;
     }, 'run finished');
   };
 
   it('test connection with another address and no key is refused; host B receives nothing', async () => {
-    const err = await errorOf(client.testConnection({ isamsUrl: hostB.url }, client.md(SCHOOL)));
+    const err = await grpcErrorOf(
+      suite.client.testConnection({ isamsUrl: hostB.url }, suite.client.md(SCHOOL)),
+    );
     expect(err.errorCode).toBe('CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS');
     expect(err.kind).toBe('invalid_argument');
     expect(err.grpcMessage).toContain('requires entering the API key again');
     expect(hostB.requests).toEqual([]);
     // The same address written differently (here with a trailing slash) is the same host.
-    const same = new URL(sim.url);
-    const r = await client.testConnection({ isamsUrl: `${same.protocol}//${same.host}/` }, client.md(SCHOOL));
+    const same = new URL(suite.sim.url);
+    const r = await suite.client.testConnection(
+      { isamsUrl: `${same.protocol}//${same.host}/` },
+      suite.client.md(SCHOOL),
+    );
     expect(r.ok).toBe(true);
   });
 
   it('test connection with another address and a key sends only that key there', async () => {
-    const r = await client.testConnection({ isamsUrl: hostB.url, apiKey: NEW_KEY }, client.md(SCHOOL));
+    const r = await suite.client.testConnection(
+      { isamsUrl: hostB.url, apiKey: NEW_KEY },
+      suite.client.md(SCHOOL),
+    );
     expect(r.ok).toBe(false);
     expect(hostB.requests.length).toBeGreaterThan(0);
     expect(receivedByB()).toContain(encodeURIComponent(NEW_KEY));
@@ -116,69 +110,72 @@ describe('connector: the stored key is bound to its host', () => {
   });
 
   it('saving another address without the key is refused and changes nothing; the next run still fetches from host A', async () => {
-    const before = await client.getSettings({}, client.md(SCHOOL));
-    const err = await errorOf(
-      client.putSettings({ isamsUrl: hostB.url, enabled: true, scheduleMinutes: 30 }, client.md(SCHOOL)),
+    const before = await suite.client.getSettings({}, suite.client.md(SCHOOL));
+    const err = await grpcErrorOf(
+      suite.client.putSettings(
+        { isamsUrl: hostB.url, enabled: true, scheduleMinutes: 30 },
+        suite.client.md(SCHOOL),
+      ),
     );
     expect(err.errorCode).toBe('CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS');
-    const after = await client.getSettings({}, client.md(SCHOOL));
+    const after = await suite.client.getSettings({}, suite.client.md(SCHOOL));
     expect(after).toEqual(before);
     const run = await runToEnd(SCHOOL);
     expect(run.status).toBe('published');
     expect(hostB.requests).toEqual([]);
     // A change that keeps the host (the trailing slash) needs no key.
-    const kept = await client.putSettings(
-      { isamsUrl: `${sim.url}/`, enabled: true, scheduleMinutes: 30 },
-      client.md(SCHOOL),
+    const kept = await suite.client.putSettings(
+      { isamsUrl: `${suite.sim.url}/`, enabled: true, scheduleMinutes: 30 },
+      suite.client.md(SCHOOL),
     );
     expect(kept.scheduleMinutes).toBe(30);
     expect(kept.keyLast4).toBe(before.keyLast4);
   });
 
   it('an address changed in the database behind the API makes the key undecryptable: the run fails, host B receives nothing', async () => {
-    await withSettingsCollection(env, (c) =>
+    await withSettingsCollection(suite.env, (c) =>
       c.updateOne({ _id: SCHOOL as never }, { $set: { isamsUrl: hostB.url } }),
     );
     const run = await runToEnd(SCHOOL);
     expect(run.status).toBe('failed');
     expect(run.error?.code).toBe('CONNECTOR_KEY_DECRYPT_FAILED');
-    const tested = await errorOf(client.testConnection({}, client.md(SCHOOL)));
+    const tested = await grpcErrorOf(suite.client.testConnection({}, suite.client.md(SCHOOL)));
     expect(tested.errorCode).toBe('CONNECTOR_KEY_DECRYPT_FAILED');
     expect(hostB.requests).toEqual([]);
-    await withSettingsCollection(env, (c) =>
-      c.updateOne({ _id: SCHOOL as never }, { $set: { isamsUrl: sim.url } }),
+    await withSettingsCollection(suite.env, (c) =>
+      c.updateOne({ _id: SCHOOL as never }, { $set: { isamsUrl: suite.sim.url } }),
     );
-    expect((await client.testConnection({}, client.md(SCHOOL))).ok).toBe(true);
+    expect((await suite.client.testConnection({}, suite.client.md(SCHOOL))).ok).toBe(true);
   });
 
   it("another school's ciphertext, or a key with its binding marker stripped, does not decrypt", async () => {
-    const [other] = await readCollection(env, 'data_source_settings', { _id: OTHER });
-    const [mine] = await readCollection(env, 'data_source_settings', { _id: SCHOOL });
+    const [other] = await readCollection(suite.env, 'data_source_settings', { _id: OTHER });
+    const [mine] = await readCollection(suite.env, 'data_source_settings', { _id: SCHOOL });
     expect(mine!.key).toMatchObject({ binding: 'tenant-origin' });
-    await withSettingsCollection(env, (c) =>
+    await withSettingsCollection(suite.env, (c) =>
       c.updateOne({ _id: SCHOOL as never }, { $set: { key: other!.key } }),
     );
-    expect((await errorOf(client.testConnection({}, client.md(SCHOOL)))).errorCode).toBe(
+    expect((await grpcErrorOf(suite.client.testConnection({}, suite.client.md(SCHOOL)))).errorCode).toBe(
       'CONNECTOR_KEY_DECRYPT_FAILED',
     );
     const { binding: _binding, ...stripped } = mine!.key as Record<string, unknown>;
-    await withSettingsCollection(env, (c) =>
+    await withSettingsCollection(suite.env, (c) =>
       c.updateOne({ _id: SCHOOL as never }, { $set: { key: stripped } }),
     );
-    expect((await errorOf(client.testConnection({}, client.md(SCHOOL)))).errorCode).toBe(
+    expect((await grpcErrorOf(suite.client.testConnection({}, suite.client.md(SCHOOL)))).errorCode).toBe(
       'CONNECTOR_KEY_DECRYPT_FAILED',
     );
-    await withSettingsCollection(env, (c) =>
+    await withSettingsCollection(suite.env, (c) =>
       c.updateOne({ _id: SCHOOL as never }, { $set: { key: mine!.key } }),
     );
-    expect((await client.testConnection({}, client.md(SCHOOL))).ok).toBe(true);
+    expect((await suite.client.testConnection({}, suite.client.md(SCHOOL))).ok).toBe(true);
     expect(hostB.requests).toEqual([]);
   });
 
   it('saving another address with the key moves the binding, and every address change is audited (who, when, old and new host; never the key)', async () => {
-    const saved = await client.putSettings(
+    const saved = await suite.client.putSettings(
       { isamsUrl: hostB.url, apiKey: NEW_KEY, enabled: true },
-      client.md(SCHOOL, 'token:admin-7'),
+      suite.client.md(SCHOOL, 'token:admin-7'),
     );
     expect(saved.isamsUrl).toBe(hostB.url);
     const run = await runToEnd(SCHOOL);
@@ -186,16 +183,18 @@ describe('connector: the stored key is bound to its host', () => {
     expect(receivedByB()).toContain(encodeURIComponent(NEW_KEY));
     expectKeyNeverReachedB();
     // Back to A needs the key again.
-    const back = await errorOf(client.putSettings({ isamsUrl: sim.url, enabled: true }, client.md(SCHOOL)));
+    const back = await grpcErrorOf(
+      suite.client.putSettings({ isamsUrl: suite.sim.url, enabled: true }, suite.client.md(SCHOOL)),
+    );
     expect(back.errorCode).toBe('CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS');
 
-    const audit = await readCollection(env, 'settings_audit', { tenantId: SCHOOL });
+    const audit = await readCollection(suite.env, 'settings_audit', { tenantId: SCHOOL });
     const changes = audit.filter((a) => a.action === 'isams_address.changed');
     expect(changes).toHaveLength(1);
     expect(changes[0]).toMatchObject({
       tenantId: SCHOOL,
       actor: 'token:admin-7',
-      previousOrigin: new URL(sim.url).origin,
+      previousOrigin: new URL(suite.sim.url).origin,
       newOrigin: new URL(hostB.url).origin,
     });
     expect(changes[0]!.at).toBeInstanceOf(Date);
@@ -264,12 +263,12 @@ describe('connector: keys stored before the binding (AAD = school only)', () => 
       const [doc] = await readCollection(env, 'data_source_settings', { _id: LEGACY });
       expect(doc!.key).toMatchObject({ kekId: 'k1', binding: 'tenant-origin' });
       expect((await client.testConnection({}, client.md(LEGACY))).ok).toBe(true);
-      const err = await errorOf(client.testConnection({ isamsUrl: hostB.url }, client.md(LEGACY)));
+      const err = await grpcErrorOf(client.testConnection({ isamsUrl: hostB.url }, client.md(LEGACY)));
       expect(err.errorCode).toBe('CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS');
       await withSettingsCollection(env, (c) =>
         c.updateOne({ _id: LEGACY as never }, { $set: { isamsUrl: hostB.url } }),
       );
-      expect((await errorOf(client.testConnection({}, client.md(LEGACY)))).errorCode).toBe(
+      expect((await grpcErrorOf(client.testConnection({}, client.md(LEGACY)))).errorCode).toBe(
         'CONNECTOR_KEY_DECRYPT_FAILED',
       );
       expect(hostB.requests).toEqual([]);

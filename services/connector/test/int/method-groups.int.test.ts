@@ -1,19 +1,9 @@
 import { datasetSnapshotCompletedV1, rawDatasetChunkV1, syncRunUpdatedV1 } from '@isams-sync/events';
 import type { connectorV1 } from '@isams-sync/grpc';
-import { createEventProducer, createKafkaClient } from '@isams-sync/kafka';
 import type { EventProducer } from '@isams-sync/kafka';
-import { createLogger } from '@isams-sync/logger';
-import { eventually, getTestInfra, type SimulatorProcess, startSimulator } from '@isams-sync/testing';
+import { eventually, type SimulatorProcess } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ConnectorApp } from '../../src/app';
-import {
-  connectorClient,
-  connectorTestEnv,
-  readAll,
-  readRun,
-  startConnector,
-} from '../support/connector-harness';
-import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
+import { readAll, readRun, useConnectorSuite, fakeRosterProducer } from '../support/connector-harness';
 
 /**
  * iSAMS gives up generating a document after ~35 s (reference §1.8, §4 item 1), more often the
@@ -30,47 +20,23 @@ const keyFor = (i: number) => `{EEEEEEEE-0000-4000-8000-${String(i).padStart(12,
 type Run = connectorV1.SyncRun__Output;
 const fingerprints = (run: Run) => Object.fromEntries(run.datasets.map((d) => [d.datasetId, d.fingerprint]));
 
-function fakeRoster(): EventProducer {
-  return createEventProducer(
-    createKafkaClient({
-      brokers: getTestInfra().kafkaBrokers,
-      clientId: 'fake-roster',
-      logger: createLogger({ service: 'fake-roster', level: 'warn' }),
-    }),
-  );
-}
-
 /** Shared by both describe blocks: a simulator, a connector on its own database, a fake roster. */
 function harness(connectorEnv: Record<string, string> = {}) {
-  const h = {} as {
-    sim: SimulatorProcess;
-    env: ConnectorTestEnv;
-    app: ConnectorApp;
-    client: ConnectorClient;
-    roster: EventProducer;
-  };
+  const h = useConnectorSuite({
+    env: {
+      MANUAL_TRIGGER_LIMIT: '50',
+      // A large school's document is parsed on the event loop the heartbeat shares.
+      RUN_LEASE_TTL_MS: '30s',
+      ...connectorEnv,
+    },
+  });
+  let roster: EventProducer;
   beforeAll(async () => {
-    h.sim = await startSimulator();
-    h.env = connectorTestEnv();
-    h.app = await startConnector(
-      h.env.env({
-        SCHEDULER_ENABLED: 'false',
-        MANUAL_TRIGGER_LIMIT: '50',
-        // A large school's document is parsed on the event loop the heartbeat shares.
-        RUN_LEASE_TTL_MS: '30s',
-        ...connectorEnv,
-      }),
-    );
-    h.client = connectorClient(h.app.grpcPort);
-    h.roster = fakeRoster();
-    await h.roster.connect();
-  }, 120_000);
+    roster = fakeRosterProducer();
+    await roster.connect();
+  });
   afterAll(async () => {
-    await h.roster?.disconnect();
-    h.client?.close();
-    await h.app?.stop();
-    await h.sim?.stop();
-    await h.env?.dropDatabase();
+    await roster?.disconnect();
   });
   const md = (tenant: string) => h.client.md(tenant);
   return {
@@ -112,7 +78,7 @@ function harness(connectorEnv: Record<string, string> = {}) {
           dryRun: false,
         },
       });
-      await h.roster.publish(h.env.runsTopic, [ev]);
+      await roster.publish(h.env.runsTopic, [ev]);
       await eventually(
         async () => (await h.client.getSyncRun({ syncRunId }, md(tenant))).status === 'applied',
         'roster report applied',

@@ -1,14 +1,11 @@
 import { syncRunUpdatedV1 } from '@isams-sync/events';
-import { createEventProducer, createKafkaClient } from '@isams-sync/kafka';
 import type { EventProducer } from '@isams-sync/kafka';
 import { Writable } from 'node:stream';
 import { createLogger } from '@isams-sync/logger';
-import { eventually, getTestInfra, startSimulator, startSmtpServer } from '@isams-sync/testing';
-import type { SimulatorProcess, TestSmtpServer } from '@isams-sync/testing';
+import { eventually, startSmtpServer } from '@isams-sync/testing';
+import type { TestSmtpServer } from '@isams-sync/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ConnectorApp } from '../../src/app';
-import { connectorClient, connectorTestEnv, startConnector } from '../support/connector-harness';
-import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
+import { useConnectorSuite, fakeRosterProducer } from '../support/connector-harness';
 
 let schools = 0;
 const nextKey = () => `{EEEEEEEE-0000-0000-0000-0000000000${String(++schools).padStart(2, '0')}}`;
@@ -20,11 +17,7 @@ const SMTP_PASSWORD = 'smtp-Pa55word-never-logged';
 type Counts = Record<string, { added: number; updated: number; removed: number; held: number }>;
 
 describe('connector: being told by e-mail (a real SMTP server) and data as of', () => {
-  let sim: SimulatorProcess;
   let smtp: TestSmtpServer;
-  let env: ConnectorTestEnv;
-  let app: ConnectorApp;
-  let client: ConnectorClient;
   let producer: EventProducer;
   // The notifier's clock: tests move it forward a day instead of waiting one.
   const clock = { offsetMs: 0 };
@@ -38,69 +31,57 @@ describe('connector: being told by e-mail (a real SMTP server) and data as of', 
   });
 
   beforeAll(async () => {
-    [sim, smtp] = await Promise.all([
-      startSimulator(),
-      startSmtpServer({ auth: { user: SMTP_USER, password: SMTP_PASSWORD } }),
-    ]);
-    env = connectorTestEnv();
-    app = await startConnector(
-      env.env({
-        SCHEDULER_ENABLED: 'false',
-        MANUAL_TRIGGER_LIMIT: '100',
-        SMTP_HOST: smtp.host,
-        SMTP_PORT: String(smtp.port),
-        SMTP_TLS: 'none',
-        SMTP_USER,
-        SMTP_PASSWORD,
-        NOTIFY_FROM: 'iSAMS sync <sync@schoolcloud.example>',
-        DASHBOARD_URL: 'https://dashboard.schoolcloud.example',
-        NOTIFY_FAILURE_STREAK: '3',
-        // The test runs the checks itself.
-        NOTIFY_CHECK_INTERVAL_MS: '1h',
-      }),
-      {
-        notifierNow: () => new Date(Date.now() + clock.offsetMs),
-        logger: createLogger({ service: 'connector', level: 'info', destination: logSink }),
-      },
-    );
-    client = connectorClient(app.grpcPort);
-    producer = createEventProducer(
-      createKafkaClient({
-        brokers: getTestInfra().kafkaBrokers,
-        clientId: 'fake-roster',
-        logger: createLogger({ service: 'fake-roster', level: 'warn' }),
-      }),
-    );
+    smtp = await startSmtpServer({ auth: { user: SMTP_USER, password: SMTP_PASSWORD } });
+  });
+  afterAll(async () => {
+    await smtp?.stop();
+  });
+  const suite = useConnectorSuite({
+    env: () => ({
+      MANUAL_TRIGGER_LIMIT: '100',
+      SMTP_HOST: smtp.host,
+      SMTP_PORT: String(smtp.port),
+      SMTP_TLS: 'none',
+      SMTP_USER,
+      SMTP_PASSWORD,
+      NOTIFY_FROM: 'iSAMS sync <sync@schoolcloud.example>',
+      DASHBOARD_URL: 'https://dashboard.schoolcloud.example',
+      NOTIFY_FAILURE_STREAK: '3',
+      // The test runs the checks itself.
+      NOTIFY_CHECK_INTERVAL_MS: '1h',
+    }),
+    overrides: {
+      notifierNow: () => new Date(Date.now() + clock.offsetMs),
+      logger: createLogger({ service: 'connector', level: 'info', destination: logSink }),
+    },
+  });
+  beforeAll(() => {
+    producer = fakeRosterProducer();
   });
   afterAll(async () => {
     await producer?.disconnect();
-    client?.close();
-    await app?.stop();
-    await smtp?.stop();
-    await sim?.stop();
-    await env?.dropDatabase();
   });
   beforeEach(() => smtp.clear());
 
   const school = async (tenantId: string, emails = CONTACTS) => {
     const key = nextKey();
-    await sim.createSchool(tenantId, { seed: 16, size: 'small', apiKey: key });
-    await client.putSettings(
+    await suite.sim.createSchool(tenantId, { seed: 16, size: 'small', apiKey: key });
+    await suite.client.putSettings(
       {
-        isamsUrl: sim.url,
+        isamsUrl: suite.sim.url,
         apiKey: key,
         enabled: true,
         notificationEmails: emails,
         timeZone: 'Europe/London',
       },
-      client.md(tenantId),
+      suite.client.md(tenantId),
     );
   };
 
   const runToEnd = async (tenantId: string): Promise<string> => {
-    const { run } = await client.triggerSync({}, client.md(tenantId));
+    const { run } = await suite.client.triggerSync({}, suite.client.md(tenantId));
     const ended = await eventually(async () => {
-      const r = await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md(tenantId));
+      const r = await suite.client.getSyncRun({ syncRunId: run!.syncRunId }, suite.client.md(tenantId));
       return ['published', 'unchanged', 'failed'].includes(r.status) && r;
     }, 'run end');
     return ended.syncRunId;
@@ -116,7 +97,7 @@ describe('connector: being told by e-mail (a real SMTP server) and data as of', 
     const full = Object.fromEntries(
       Object.entries(counts).map(([t, c]) => [t, { restored: 0, unchanged: 0, skipped: 0, ...c }]),
     );
-    await producer.publish(env.runsTopic, [
+    await producer.publish(suite.env.runsTopic, [
       syncRunUpdatedV1.create({
         tenantId,
         syncRunId,
@@ -135,7 +116,7 @@ describe('connector: being told by e-mail (a real SMTP server) and data as of', 
       }),
     ]);
     await eventually(
-      async () => (await client.getSyncRun({ syncRunId }, client.md(tenantId))).status === status,
+      async () => (await suite.client.getSyncRun({ syncRunId }, suite.client.md(tenantId))).status === status,
       `roster report ${status}`,
     );
   };
@@ -143,7 +124,7 @@ describe('connector: being told by e-mail (a real SMTP server) and data as of', 
   it('a run whose removals are held still brings "data as of" forward; a run held whole does not', async () => {
     const tenant = 'asof-school';
     await school(tenant, []);
-    expect((await client.getSyncStatus({}, client.md(tenant))).dataAsOf).toBe('');
+    expect((await suite.client.getSyncStatus({}, suite.client.md(tenant))).dataAsOf).toBe('');
 
     const first = await runToEnd(tenant);
     await rosterReports(
@@ -153,8 +134,9 @@ describe('connector: being told by e-mail (a real SMTP server) and data as of', 
       { pupil: { added: 2, updated: 1, removed: 0, held: 9 } },
       { batchId: 'batch-1', kind: 'removals' },
     );
-    const fetchedAt = (await client.getSyncRun({ syncRunId: first }, client.md(tenant))).fetchedAt;
-    const status = await client.getSyncStatus({}, client.md(tenant));
+    const fetchedAt = (await suite.client.getSyncRun({ syncRunId: first }, suite.client.md(tenant)))
+      .fetchedAt;
+    const status = await suite.client.getSyncStatus({}, suite.client.md(tenant));
     expect(status.dataAsOf).toBe(fetchedAt);
     expect(status.dataAsOfRunId).toBe(first);
 
@@ -166,23 +148,25 @@ describe('connector: being told by e-mail (a real SMTP server) and data as of', 
       { pupil: { added: 0, updated: 0, removed: 0, held: 300 } },
       { batchId: 'batch-2', kind: 'whole_run' },
     );
-    expect((await client.getSyncStatus({}, client.md(tenant))).dataAsOf).toBe(fetchedAt);
+    expect((await suite.client.getSyncStatus({}, suite.client.md(tenant))).dataAsOf).toBe(fetchedAt);
   });
 
   it('"data as of" is stored: 25 failed runs later it is still the last good sync', async () => {
     const tenant = 'asof-failing';
     await school(tenant, []);
     const good = await runToEnd(tenant);
-    const published = await client.getSyncRun({ syncRunId: good }, client.md(tenant));
+    const published = await suite.client.getSyncRun({ syncRunId: good }, suite.client.md(tenant));
     expect(published.status, JSON.stringify(published.error)).toBe('published');
     await rosterReports(tenant, good, 'applied', { pupil: { added: 300, updated: 0, removed: 0, held: 0 } });
     const fetchedAt = published.fetchedAt;
-    await sim.fault(tenant, 'invalidKey', 25);
+    await suite.sim.fault(tenant, 'invalidKey', 25);
     for (let i = 0; i < 25; i++) {
       const id = await runToEnd(tenant);
-      expect((await client.getSyncRun({ syncRunId: id }, client.md(tenant))).status).toBe('failed');
+      expect((await suite.client.getSyncRun({ syncRunId: id }, suite.client.md(tenant))).status).toBe(
+        'failed',
+      );
     }
-    expect((await client.getSyncStatus({}, client.md(tenant))).dataAsOf).toBe(fetchedAt);
+    expect((await suite.client.getSyncStatus({}, suite.client.md(tenant))).dataAsOf).toBe(fetchedAt);
   });
 
   it('held removals: one e-mail to the contacts with counts and a link, no names; once a day', async () => {
@@ -216,18 +200,18 @@ describe('connector: being told by e-mail (a real SMTP server) and data as of', 
       { pupil: { added: 0, updated: 0, removed: 0, held: 12 } },
       { batchId: 'batch-held-1', kind: 'removals' },
     );
-    expect(await app.notifier!.runEnded(tenant, second)).toBe('already_sent_today');
+    expect(await suite.app.notifier!.runEnded(tenant, second)).toBe('already_sent_today');
     expect(smtp.messages()).toHaveLength(1);
 
     // The next day, still held: told again.
     clock.offsetMs = DAY;
     try {
-      expect(await app.notifier!.runEnded(tenant, second)).toBe('sent');
+      expect(await suite.app.notifier!.runEnded(tenant, second)).toBe('sent');
     } finally {
       clock.offsetMs = 0;
     }
     expect(smtp.messages()).toHaveLength(2);
-    const sent = (await client.getSyncStatus({}, client.md(tenant))).notifications;
+    const sent = (await suite.client.getSyncStatus({}, suite.client.md(tenant))).notifications;
     expect(sent.map((n) => n.condition)).toEqual(['removals_held', 'removals_held']);
     expect(sent.every((n) => n.sentAt !== '' && n.recipients === 2)).toBe(true);
   });
@@ -235,14 +219,14 @@ describe('connector: being told by e-mail (a real SMTP server) and data as of', 
   it('the same error 3 runs in a row: one e-mail with what to do, not one per failure', async () => {
     const tenant = 'failing-school';
     await school(tenant);
-    await sim.fault(tenant, 'invalidKey', 10);
+    await suite.sim.fault(tenant, 'invalidKey', 10);
     const ids: string[] = [];
     for (let i = 0; i < 2; i++) ids.push(await runToEnd(tenant));
     // Two failures are not a streak of three.
-    expect(await app.notifier!.runEnded(tenant, ids[1]!)).toBe('nothing_to_tell');
+    expect(await suite.app.notifier!.runEnded(tenant, ids[1]!)).toBe('nothing_to_tell');
     ids.push(await runToEnd(tenant));
     const [mail] = await eventually(async () => smtp.messages().length > 0 && smtp.messages(), 'the e-mail');
-    const failed = await client.getSyncRun({ syncRunId: ids[2]! }, client.md(tenant));
+    const failed = await suite.client.getSyncRun({ syncRunId: ids[2]! }, suite.client.md(tenant));
     expect(failed.error!.adminAction).not.toBe('');
     expect(mail!.subject).toBe(
       `iSAMS sync (failing-school): the last 3 syncs failed (${failed.error!.code})`,
@@ -251,7 +235,7 @@ describe('connector: being told by e-mail (a real SMTP server) and data as of', 
     expect(mail!.text).toContain(`What to do: ${failed.error!.adminAction}`);
 
     ids.push(await runToEnd(tenant));
-    expect(await app.notifier!.runEnded(tenant, ids[3]!)).toBe('already_sent_today');
+    expect(await suite.app.notifier!.runEnded(tenant, ids[3]!)).toBe('already_sent_today');
     expect(smtp.messages()).toHaveLength(1);
   });
 
@@ -260,16 +244,16 @@ describe('connector: being told by e-mail (a real SMTP server) and data as of', 
     await school(tenant);
     const good = await runToEnd(tenant);
     await rosterReports(tenant, good, 'applied', { pupil: { added: 300, updated: 0, removed: 0, held: 0 } });
-    const settings = (await app.settings.get(tenant))!;
-    expect(await app.notifier!.checkStale(settings)).toBe('nothing_to_tell');
+    const settings = (await suite.app.settings.get(tenant))!;
+    expect(await suite.app.notifier!.checkStale(settings)).toBe('nothing_to_tell');
 
     clock.offsetMs = DAY + 3_600_000;
     try {
       smtp.refuseNext(1);
-      expect(await app.notifier!.checkStale(settings)).toBe('not_sent');
+      expect(await suite.app.notifier!.checkStale(settings)).toBe('not_sent');
       expect(smtp.messages()).toHaveLength(0);
-      await app.notifier!.sweep();
-      await app.notifier!.sweep();
+      await suite.app.notifier!.sweep();
+      await suite.app.notifier!.sweep();
     } finally {
       clock.offsetMs = 0;
     }
@@ -289,13 +273,13 @@ describe('connector: being told by e-mail (a real SMTP server) and data as of', 
   it('the contacts are personal data: the settings keep them, invalid ones are refused', async () => {
     const tenant = 'contacts-school';
     await school(tenant);
-    const s = await client.getSettings({}, client.md(tenant));
+    const s = await suite.client.getSettings({}, suite.client.md(tenant));
     expect(s.notificationEmails).toEqual(CONTACTS);
     expect(s.timeZone).toBe('Europe/London');
     await expect(
-      client.putSettings(
-        { isamsUrl: sim.url, enabled: true, notificationEmails: ['not an address'] },
-        client.md(tenant),
+      suite.client.putSettings(
+        { isamsUrl: suite.sim.url, enabled: true, notificationEmails: ['not an address'] },
+        suite.client.md(tenant),
       ),
     ).rejects.toThrow(/notificationEmails/);
   });

@@ -1,8 +1,6 @@
-import { eventually, type SimulatorProcess, startSimulator } from '@isams-sync/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ConnectorApp } from '../../src/app';
-import { connectorClient, connectorTestEnv, startConnector } from '../support/connector-harness';
-import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
+import { eventually } from '@isams-sync/testing';
+import { describe, expect, it } from 'vitest';
+import { useConnectorSuite } from '../support/connector-harness';
 
 const KEY = '{AAAAAAAA-0000-0000-0000-00000000a1e7}';
 
@@ -19,39 +17,29 @@ async function seriesValue(opsPort: number, series: string): Promise<number> {
  * dependencies.
  */
 describe('connector metrics: runs by final status and error code', () => {
-  let sim: SimulatorProcess;
-  let env: ConnectorTestEnv;
-  let app: ConnectorApp;
-  let client: ConnectorClient;
-
-  beforeAll(async () => {
-    sim = await startSimulator();
-    env = connectorTestEnv();
-    app = await startConnector(env.env({ SCHEDULER_ENABLED: 'false' }));
-    client = connectorClient(app.grpcPort);
-  });
-  afterAll(async () => {
-    client?.close();
-    await app?.stop();
-    await sim?.stop();
-    await env?.dropDatabase();
-  });
+  const suite = useConnectorSuite();
 
   it('counts a failed run under its error code once it ended', async () => {
     const failed =
       'connector_sync_runs_finished_total{status="failed",error_code="ISAMS_INVALID_KEY",service="connector"}';
-    expect(await seriesValue(app.opsPort, failed)).toBe(0);
+    expect(await seriesValue(suite.app.opsPort, failed)).toBe(0);
     const tenant = 'metrics-failed';
-    await sim.createSchool(tenant, { seed: 3, size: 'small', apiKey: KEY });
-    await client.putSettings({ isamsUrl: sim.url, apiKey: KEY, enabled: true }, client.md(tenant));
-    await sim.fault(tenant, 'invalidKey', 5);
-    const { run } = await client.triggerSync({}, client.md(tenant));
-    const last = (await client.watch(tenant, run!.syncRunId)).at(-1)!;
+    await suite.sim.createSchool(tenant, { seed: 3, size: 'small', apiKey: KEY });
+    await suite.client.putSettings(
+      { isamsUrl: suite.sim.url, apiKey: KEY, enabled: true },
+      suite.client.md(tenant),
+    );
+    await suite.sim.fault(tenant, 'invalidKey', 5);
+    const { run } = await suite.client.triggerSync({}, suite.client.md(tenant));
+    const last = (await suite.client.watch(tenant, run!.syncRunId)).at(-1)!;
     expect(last.status).toBe('failed');
     expect(last.error?.code).toBe('ISAMS_INVALID_KEY');
     // Counted when the connector reads its own final event back from sync.runs.v1.
-    await eventually(async () => (await seriesValue(app.opsPort, failed)) === 1, 'the failed run counted');
-    const text = await (await fetch(`http://127.0.0.1:${app.opsPort}/metrics`)).text();
+    await eventually(
+      async () => (await seriesValue(suite.app.opsPort, failed)) === 1,
+      'the failed run counted',
+    );
+    const text = await (await fetch(`http://127.0.0.1:${suite.app.opsPort}/metrics`)).text();
     expect(text).not.toContain(tenant);
     expect(text).toContain('isams_sync_dependency_up{dependency="kafka",service="connector"} 1');
     expect(text).toContain('isams_sync_dependency_up{dependency="mongo",service="connector"} 1');

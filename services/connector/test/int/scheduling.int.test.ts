@@ -3,7 +3,13 @@ import { datasetSnapshotCompletedV1 } from '@isams-sync/events';
 import type { GrpcCallError } from '@isams-sync/grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectorApp } from '../../src/app';
-import { connectorClient, connectorTestEnv, readAll, startConnector } from '../support/connector-harness';
+import {
+  connectorClient,
+  connectorTestEnv,
+  readAll,
+  startConnector,
+  useConnectorSuite,
+} from '../support/connector-harness';
 import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
 
 const keyFor = (i: number) => `{BBBBBBBB-0000-0000-0000-${String(i).padStart(12, '0')}}`;
@@ -76,84 +82,77 @@ describe('connector: scheduled runs with two replicas on the same schools', () =
 });
 
 describe('connector: manual triggers (one run per school, queue, cancel, rate limit)', () => {
-  let sim: SimulatorProcess;
-  let env: ConnectorTestEnv;
-  let app: ConnectorApp;
-  let client: ConnectorClient;
-
-  beforeAll(async () => {
-    sim = await startSimulator({ SIM_SLOW_MS: '2500ms' });
-    env = connectorTestEnv();
-    app = await startConnector(
-      env.env({ SCHEDULER_ENABLED: 'false', SYNC_CONCURRENCY: '1', MANUAL_TRIGGER_LIMIT: '2' }),
-    );
-    client = connectorClient(app.grpcPort);
-    for (const [i, t] of ['busy', 'queued', 'limited'].entries()) {
-      await sim.createSchool(t, { seed: 5, size: 'small', apiKey: keyFor(50 + i) });
-      await client.putSettings({ isamsUrl: sim.url, apiKey: keyFor(50 + i), enabled: true }, client.md(t));
-    }
+  const suite = useConnectorSuite({
+    simulatorEnv: { SIM_SLOW_MS: '2500ms' },
+    env: { SYNC_CONCURRENCY: '1', MANUAL_TRIGGER_LIMIT: '2' },
   });
-  afterAll(async () => {
-    client?.close();
-    await app?.stop();
-    await sim?.stop();
-    await env?.dropDatabase();
+  beforeAll(async () => {
+    for (const [i, t] of ['busy', 'queued', 'limited'].entries()) {
+      await suite.sim.createSchool(t, { seed: 5, size: 'small', apiKey: keyFor(50 + i) });
+      await suite.client.putSettings(
+        { isamsUrl: suite.sim.url, apiKey: keyFor(50 + i), enabled: true },
+        suite.client.md(t),
+      );
+    }
   });
 
   it('returns the running run instead of starting a second one, queues behind the concurrency limit and cancels a queued run', async () => {
-    await sim.fault('busy', 'slow', 1);
-    const first = await client.triggerSync({}, client.md('busy'));
+    await suite.sim.fault('busy', 'slow', 1);
+    const first = await suite.client.triggerSync({}, suite.client.md('busy'));
     await eventually(
       async () =>
-        (await client.getSyncRun({ syncRunId: first.run!.syncRunId }, client.md('busy'))).status ===
-        'fetching',
+        (await suite.client.getSyncRun({ syncRunId: first.run!.syncRunId }, suite.client.md('busy')))
+          .status === 'fetching',
       'fetching',
     );
-    const again = await client.triggerSync({ dryRun: true }, client.md('busy'));
+    const again = await suite.client.triggerSync({ dryRun: true }, suite.client.md('busy'));
     expect(again.alreadyActive).toBe(true);
     expect(again.run?.syncRunId).toBe(first.run?.syncRunId);
-    const notCancellable = await client
-      .cancelSyncRun({ syncRunId: first.run!.syncRunId }, client.md('busy'))
+    const notCancellable = await suite.client
+      .cancelSyncRun({ syncRunId: first.run!.syncRunId }, suite.client.md('busy'))
       .catch((e: unknown) => e);
     expect((notCancellable as GrpcCallError).errorCode).toBe('CONNECTOR_RUN_NOT_CANCELLABLE');
 
     // SYNC_CONCURRENCY=1: the other school's run waits in `requested`.
-    const queued = await client.triggerSync({}, client.md('queued'));
+    const queued = await suite.client.triggerSync({}, suite.client.md('queued'));
     expect(queued.run?.status).toBe('requested');
-    const cancelled = await client.cancelSyncRun({ syncRunId: queued.run!.syncRunId }, client.md('queued'));
+    const cancelled = await suite.client.cancelSyncRun(
+      { syncRunId: queued.run!.syncRunId },
+      suite.client.md('queued'),
+    );
     expect(cancelled.status).toBe('cancelled');
     // Another school cannot see or cancel it.
-    const foreign = await client
-      .cancelSyncRun({ syncRunId: queued.run!.syncRunId }, client.md('busy'))
+    const foreign = await suite.client
+      .cancelSyncRun({ syncRunId: queued.run!.syncRunId }, suite.client.md('busy'))
       .catch((e: unknown) => e);
     expect((foreign as GrpcCallError).errorCode).toBe('CONNECTOR_RUN_NOT_FOUND');
 
     await eventually(
       async () =>
-        (await client.getSyncRun({ syncRunId: first.run!.syncRunId }, client.md('busy'))).status ===
-        'published',
+        (await suite.client.getSyncRun({ syncRunId: first.run!.syncRunId }, suite.client.md('busy')))
+          .status === 'published',
       'busy published',
     );
-    expect((await client.getSyncRun({ syncRunId: queued.run!.syncRunId }, client.md('queued'))).status).toBe(
-      'cancelled',
-    );
+    expect(
+      (await suite.client.getSyncRun({ syncRunId: queued.run!.syncRunId }, suite.client.md('queued'))).status,
+    ).toBe('cancelled');
     // The slot is free again: a new trigger starts a new run.
-    const next = await client.triggerSync({}, client.md('queued'));
+    const next = await suite.client.triggerSync({}, suite.client.md('queued'));
     expect(next.alreadyActive).toBe(false);
     expect(next.run?.syncRunId).not.toBe(queued.run?.syncRunId);
   });
 
   it('rate-limits manual triggers per school', async () => {
     for (let i = 0; i < 2; i++) {
-      const { run } = await client.triggerSync({}, client.md('limited'));
+      const { run } = await suite.client.triggerSync({}, suite.client.md('limited'));
       await eventually(
         async () =>
-          (await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md('limited'))).status ===
-          'published',
+          (await suite.client.getSyncRun({ syncRunId: run!.syncRunId }, suite.client.md('limited')))
+            .status === 'published',
         'published',
       );
     }
-    const err = await client.triggerSync({}, client.md('limited')).catch((e: unknown) => e);
+    const err = await suite.client.triggerSync({}, suite.client.md('limited')).catch((e: unknown) => e);
     expect((err as GrpcCallError).errorCode).toBe('CONNECTOR_TRIGGER_RATE_LIMITED');
     expect((err as GrpcCallError).code).toBe(8);
   });

@@ -2,52 +2,37 @@ import { datasetSnapshotCompletedV1, rawDatasetChunkV1, syncRunUpdatedV1 } from 
 import { DATASETS, DATASET_IDS } from '@isams-sync/isams';
 import { GrpcCallError } from '@isams-sync/grpc';
 import { MongoClient } from 'mongodb';
-import { eventually, getTestInfra, type SimulatorProcess, startSimulator } from '@isams-sync/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ConnectorApp } from '../../src/app';
-import { connectorClient, connectorTestEnv, readTopic, startConnector } from '../support/connector-harness';
-import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
+import { eventually, getTestInfra } from '@isams-sync/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readTopic, useConnectorSuite } from '../support/connector-harness';
 
 const KEY = '{11111111-2222-3333-4444-555566667777}';
 const TENANT = 'school-a';
 
 describe('connector: settings, test connection and a manual run end to end', () => {
-  let sim: SimulatorProcess;
-  let env: ConnectorTestEnv;
-  let app: ConnectorApp;
-  let client: ConnectorClient;
-
-  beforeAll(async () => {
-    sim = await startSimulator();
-    await sim.createSchool('sim-a', { seed: 11, size: 'small', apiKey: KEY });
-    env = connectorTestEnv();
-    app = await startConnector(env.env({ SCHEDULER_ENABLED: 'false' }));
-    client = connectorClient(app.grpcPort);
-  });
-  afterAll(async () => {
-    client?.close();
-    await app?.stop();
-    await sim?.stop();
-    await env?.dropDatabase();
-  });
+  const suite = useConnectorSuite();
+  beforeAll(() => suite.sim.createSchool('sim-a', { seed: 11, size: 'small', apiKey: KEY }));
 
   it('rejects bad settings with INVALID_ARGUMENT and field details', async () => {
-    const err = await client
-      .putSettings({ isamsUrl: 'http://school.example.com', apiKey: KEY, enabled: true }, client.md(TENANT))
+    const err = await suite.client
+      .putSettings(
+        { isamsUrl: 'http://school.example.com', apiKey: KEY, enabled: true },
+        suite.client.md(TENANT),
+      )
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GrpcCallError);
     expect((err as GrpcCallError).errorCode).toBe('CONNECTOR_INVALID_ARGUMENT');
     expect((err as GrpcCallError).grpcMessage).toContain('https');
-    const noKey = await client
-      .putSettings({ isamsUrl: sim.url, enabled: true }, client.md('school-new'))
+    const noKey = await suite.client
+      .putSettings({ isamsUrl: suite.sim.url, enabled: true }, suite.client.md('school-new'))
       .catch((e: unknown) => e);
     expect((noKey as GrpcCallError).errorCode).toBe('CONNECTOR_KEY_REQUIRED');
   });
 
   it('stores the key encrypted and only ever returns its last 4 characters', async () => {
-    const saved = await client.putSettings(
-      { isamsUrl: sim.url, apiKey: KEY, format: 'xml', scheduleMinutes: 0, enabled: true },
-      client.md(TENANT),
+    const saved = await suite.client.putSettings(
+      { isamsUrl: suite.sim.url, apiKey: KEY, format: 'xml', scheduleMinutes: 0, enabled: true },
+      suite.client.md(TENANT),
     );
     expect(saved).toMatchObject({
       configured: true,
@@ -58,13 +43,13 @@ describe('connector: settings, test connection and a manual run end to end', () 
       updatedBy: 'admin:1',
     });
     expect(JSON.stringify(saved)).not.toContain('5555-6666');
-    const got = await client.getSettings({}, client.md(TENANT));
+    const got = await suite.client.getSettings({}, suite.client.md(TENANT));
     expect(got.keyLast4).toBe('7777');
     const mongo = new MongoClient(getTestInfra().mongoUrl);
     await mongo.connect();
     try {
       const doc = await mongo
-        .db(env.mongoDb)
+        .db(suite.env.mongoDb)
         .collection('data_source_settings')
         .findOne({ _id: TENANT as never });
       expect(JSON.stringify(doc)).not.toContain('5555-6666');
@@ -73,61 +58,64 @@ describe('connector: settings, test connection and a manual run end to end', () 
       await mongo.close();
     }
     // Another school sees nothing.
-    expect((await client.getSettings({}, client.md('school-other'))).configured).toBe(false);
+    expect((await suite.client.getSettings({}, suite.client.md('school-other'))).configured).toBe(false);
   });
 
   it('stores the time zone and who is notified; an empty time zone keeps the stored one', async () => {
     const tenant = 'school-tz';
-    const first = await client.putSettings(
-      { isamsUrl: sim.url, apiKey: KEY, enabled: true },
-      client.md(tenant),
+    const first = await suite.client.putSettings(
+      { isamsUrl: suite.sim.url, apiKey: KEY, enabled: true },
+      suite.client.md(tenant),
     );
     expect(first).toMatchObject({ timeZone: 'Europe/London', notificationEmails: [] });
-    const saved = await client.putSettings(
+    const saved = await suite.client.putSettings(
       {
-        isamsUrl: sim.url,
+        isamsUrl: suite.sim.url,
         enabled: true,
         timeZone: 'america/new_york',
         notificationEmails: [' bursar@School.ORG ', 'head@school.org', 'bursar@school.org'],
       },
-      client.md(tenant),
+      suite.client.md(tenant),
     );
     expect(saved).toMatchObject({
       timeZone: 'America/New_York',
       notificationEmails: ['bursar@school.org', 'head@school.org'],
     });
-    const kept = await client.putSettings(
-      { isamsUrl: sim.url, enabled: true, notificationEmails: ['head@school.org'] },
-      client.md(tenant),
+    const kept = await suite.client.putSettings(
+      { isamsUrl: suite.sim.url, enabled: true, notificationEmails: ['head@school.org'] },
+      suite.client.md(tenant),
     );
     expect(kept).toMatchObject({ timeZone: 'America/New_York', notificationEmails: ['head@school.org'] });
-    expect(await client.getSettings({}, client.md(tenant))).toMatchObject({
+    expect(await suite.client.getSettings({}, suite.client.md(tenant))).toMatchObject({
       timeZone: 'America/New_York',
       notificationEmails: ['head@school.org'],
     });
 
-    const badZone = await client
-      .putSettings({ isamsUrl: sim.url, enabled: true, timeZone: 'Mars/Olympus' }, client.md(tenant))
+    const badZone = await suite.client
+      .putSettings(
+        { isamsUrl: suite.sim.url, enabled: true, timeZone: 'Mars/Olympus' },
+        suite.client.md(tenant),
+      )
       .catch((e: unknown) => e);
     expect((badZone as GrpcCallError).errorCode).toBe('CONNECTOR_INVALID_ARGUMENT');
     expect((badZone as GrpcCallError).grpcMessage).toContain('timeZone');
-    const badEmail = await client
+    const badEmail = await suite.client
       .putSettings(
-        { isamsUrl: sim.url, enabled: true, notificationEmails: ['head@school.org', 'not an address'] },
-        client.md(tenant),
+        { isamsUrl: suite.sim.url, enabled: true, notificationEmails: ['head@school.org', 'not an address'] },
+        suite.client.md(tenant),
       )
       .catch((e: unknown) => e);
     expect((badEmail as GrpcCallError).errorCode).toBe('CONNECTOR_INVALID_ARGUMENT');
     expect((badEmail as GrpcCallError).grpcMessage).toContain('notificationEmails[1]');
     // A refused save changes nothing.
-    expect(await client.getSettings({}, client.md(tenant))).toMatchObject({
+    expect(await suite.client.getSettings({}, suite.client.md(tenant))).toMatchObject({
       timeZone: 'America/New_York',
       notificationEmails: ['head@school.org'],
     });
   });
 
   it('test connection reports every dataset by its admin name with counts, and publishes nothing', async () => {
-    const r = await client.testConnection({}, client.md(TENANT));
+    const r = await suite.client.testConnection({}, suite.client.md(TENANT));
     expect(r.ok).toBe(true);
     expect(r.datasets).toHaveLength(14);
     expect(r.datasets.every((d) => d.present)).toBe(true);
@@ -137,30 +125,30 @@ describe('connector: settings, test connection and a manual run end to end', () 
     expect(Number(r.datasets.find((d) => d.datasetId === 'currentPupils')?.recordCount)).toBeGreaterThan(0);
     expect(r.missing).toEqual([]);
 
-    await sim.admin('DELETE', '/admin/schools/sim-a/key/datasets/teachingSetLists');
-    const partial = await client.testConnection({}, client.md(TENANT));
+    await suite.sim.admin('DELETE', '/admin/schools/sim-a/key/datasets/teachingSetLists');
+    const partial = await suite.client.testConnection({}, suite.client.md(TENANT));
     expect(partial.ok).toBe(false);
     expect(partial.missing).toEqual(['Teaching Manager – Teaching Set Lists']);
-    await sim.admin('POST', '/admin/schools/sim-a/key/datasets/teachingSetLists');
+    await suite.sim.admin('POST', '/admin/schools/sim-a/key/datasets/teachingSetLists');
 
-    const bad = await client.testConnection(
+    const bad = await suite.client.testConnection(
       { apiKey: '{00000000-0000-0000-0000-000000000000}' },
-      client.md(TENANT),
+      suite.client.md(TENANT),
     );
     expect(bad.ok).toBe(false);
     expect(bad.error?.code).toBe('ISAMS_INVALID_KEY');
     expect(bad.error?.adminAction).toContain('API Services Manager');
 
     // iSAMS refuses our address: the test says which addresses to allow-list.
-    await sim.fault('sim-a', 'ipRefused', 2);
-    const refused = await client.testConnection({}, client.md(TENANT));
-    await sim.admin('DELETE', '/admin/schools/sim-a/faults');
+    await suite.sim.fault('sim-a', 'ipRefused', 2);
+    const refused = await suite.client.testConnection({}, suite.client.md(TENANT));
+    await suite.sim.admin('DELETE', '/admin/schools/sim-a/faults');
     expect(refused.error?.code).toBe('ISAMS_IP_NOT_ALLOWED');
     expect(refused.error?.adminAction).toContain('egress IP addresses: 203.0.113.10, 203.0.113.11.');
   });
 
   it('lists the egress IPs and Integrator Properties', async () => {
-    const info = await client.getEgressInfo({}, client.md(TENANT));
+    const info = await suite.client.getEgressInfo({}, suite.client.md(TENANT));
     expect(info.egressIps).toEqual(['203.0.113.10', '203.0.113.11']);
     expect(info.integratorProperties).toEqual(['School Cloud Systems', 'SchoolCloud Clubs & Events']);
     expect(info.datasets).toHaveLength(14);
@@ -170,12 +158,15 @@ describe('connector: settings, test connection and a manual run end to end', () 
   });
 
   it('a manual run fetches, publishes every dataset in chunks and then the run-complete marker', async () => {
-    const { run, alreadyActive } = await client.triggerSync({ dryRun: false }, client.md(TENANT, 'admin:42'));
+    const { run, alreadyActive } = await suite.client.triggerSync(
+      { dryRun: false },
+      suite.client.md(TENANT, 'admin:42'),
+    );
     expect(alreadyActive).toBe(false);
     expect(run?.trigger).toEqual({ kind: 'manual', actor: 'admin:42' });
     const id = run!.syncRunId;
     const done = await eventually(async () => {
-      const r = await client.getSyncRun({ syncRunId: id }, client.md(TENANT));
+      const r = await suite.client.getSyncRun({ syncRunId: id }, suite.client.md(TENANT));
       return r.status === 'published' ? r : undefined;
     }, 'run published');
     expect(done.datasets).toHaveLength(14);
@@ -183,7 +174,7 @@ describe('connector: settings, test connection and a manual run end to end', () 
     expect(done.fetchedAt).not.toBe('');
     expect(Number(done.progress?.recordsFetched)).toBeGreaterThan(0);
 
-    const msgs = await readTopic(env.rawTopic, (m) =>
+    const msgs = await readTopic(suite.env.rawTopic, (m) =>
       m.some((x) => x.event.type === datasetSnapshotCompletedV1.type && x.event.syncrunid === id),
     );
     const mine = msgs.filter((m) => m.event.syncrunid === id);
@@ -201,14 +192,17 @@ describe('connector: settings, test connection and a manual run end to end', () 
       expect(own.every((c) => c.data.datasetFingerprint === d.fingerprint)).toBe(true);
     }
     // Records are lossless: they equal the simulator's served rows.
-    const truth = (await sim.admin('GET', '/admin/schools/sim-a/ground-truth?datasets=currentPupils')) as {
+    const truth = (await suite.sim.admin(
+      'GET',
+      '/admin/schools/sim-a/ground-truth?datasets=currentPupils',
+    )) as {
       datasets: { currentPupils: unknown[] };
     };
     const pupils = chunks.filter((c) => c.data.datasetId === 'currentPupils').flatMap((c) => c.data.records);
     expect(pupils).toHaveLength(truth.datasets.currentPupils.length);
     expect(pupils[0]?.name).toBe(DATASETS.currentPupils.row);
 
-    const lifecycle = await readTopic(env.runsTopic, (m) =>
+    const lifecycle = await readTopic(suite.env.runsTopic, (m) =>
       m.some((x) => x.event.syncrunid === id && (x.event.data as { status: string }).status === 'published'),
     );
     const statuses = lifecycle
@@ -221,16 +215,16 @@ describe('connector: settings, test connection and a manual run end to end', () 
   });
 
   it('lists runs newest first with paging and filters', async () => {
-    const page1 = await client.listSyncRuns(
+    const page1 = await suite.client.listSyncRuns(
       { page: { pageSize: 1 }, statuses: [], triggerKind: 'manual' },
-      client.md(TENANT),
+      suite.client.md(TENANT),
     );
     expect(page1.runs).toHaveLength(1);
     expect(page1.runs[0]?.trigger?.kind).toBe('manual');
-    const none = await client.listSyncRuns({ statuses: ['failed'] }, client.md(TENANT));
+    const none = await suite.client.listSyncRuns({ statuses: ['failed'] }, suite.client.md(TENANT));
     expect(none.runs).toHaveLength(0);
-    const missing = await client
-      .getSyncRun({ syncRunId: 'nope' }, client.md(TENANT))
+    const missing = await suite.client
+      .getSyncRun({ syncRunId: 'nope' }, suite.client.md(TENANT))
       .catch((e: unknown) => e);
     expect((missing as GrpcCallError).errorCode).toBe('CONNECTOR_RUN_NOT_FOUND');
   });

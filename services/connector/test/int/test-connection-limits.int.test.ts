@@ -3,27 +3,17 @@
  * CONNECTOR_MAX_CONCURRENT_TESTS at once per replica. The iSAMS host holds every answer open until
  * the test releases it, so which tests are running is decided by the test, not by timing.
  */
-import { GrpcCallError } from '@isams-sync/grpc';
 import { referenceSampleDocument } from '@isams-sync/isams/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '@isams-sync/testing';
 import type { ConnectorApp } from '../../src/app';
-import { connectorClient, connectorTestEnv, startConnector } from '../support/connector-harness';
+import { connectorClient, connectorTestEnv, startConnector, grpcErrorOf } from '../support/connector-harness';
 import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
 import { startOddIsamsHost, startWellBehavedIsamsHost } from '../support/odd-isams-host';
 import type { OddIsamsHost, WellBehavedHost } from '../support/odd-isams-host';
 
 const KEY = '{D0D0D0D0-1111-4222-8333-444455556666}';
 const SCHOOLS = ['cap-a', 'cap-b', 'cap-c'] as const;
-
-async function errorOf(p: Promise<unknown>): Promise<GrpcCallError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err, 'expected the call to be refused').toBeInstanceOf(GrpcCallError);
-  return err as GrpcCallError;
-}
 
 describe('connector: connection tests are capped per school and per replica', () => {
   let host: WellBehavedHost;
@@ -69,11 +59,11 @@ describe('connector: connection tests are capped per school and per replica', ()
     const first = c1.testConnection({}, c1.md('cap-a'));
     await hostHasReceived(before + 1);
 
-    const same = await errorOf(c1.testConnection({}, c1.md('cap-a')));
+    const same = await grpcErrorOf(c1.testConnection({}, c1.md('cap-a')));
     expect(same.errorCode).toBe('CONNECTOR_TEST_ALREADY_RUNNING');
     expect(same.kind).toBe('aborted');
     expect(same.grpcMessage).toContain('already running');
-    const elsewhere = await errorOf(c2.testConnection({}, c2.md('cap-a')));
+    const elsewhere = await grpcErrorOf(c2.testConnection({}, c2.md('cap-a')));
     expect(elsewhere.errorCode).toBe('CONNECTOR_TEST_ALREADY_RUNNING');
     // Another school is not held up by it.
     const other = c2.testConnection({}, c2.md('cap-b'));
@@ -93,7 +83,7 @@ describe('connector: connection tests are capped per school and per replica', ()
     const b = c1.testConnection({}, c1.md('cap-b'));
     await hostHasReceived(before + 2);
 
-    const full = await errorOf(c1.testConnection({}, c1.md('cap-c')));
+    const full = await grpcErrorOf(c1.testConnection({}, c1.md('cap-c')));
     expect(full.errorCode).toBe('CONNECTOR_TEST_CAPACITY_EXHAUSTED');
     expect(full.kind).toBe('resource_exhausted');
     expect(full.details).toEqual({ limit: 2, retryAfterSeconds: 30 });

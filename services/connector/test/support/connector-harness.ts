@@ -1,14 +1,32 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createGrpcClient, callMetadata, loadProtoPackage, promisifyUnary } from '@isams-sync/grpc';
+import {
+  createGrpcClient,
+  callMetadata,
+  GrpcCallError,
+  loadProtoPackage,
+  promisifyUnary,
+} from '@isams-sync/grpc';
 import type { ConnectorServiceProtoGrpcType, connectorV1 } from '@isams-sync/grpc';
-import { createKafkaClient, fromKafkaMessage, readTopic as readKafkaTopic } from '@isams-sync/kafka';
-import type { KafkaClient, TopicRecord } from '@isams-sync/kafka';
+import {
+  createEventProducer,
+  createKafkaClient,
+  fromKafkaMessage,
+  readTopic as readKafkaTopic,
+} from '@isams-sync/kafka';
+import type { EventProducer, KafkaClient, TopicRecord } from '@isams-sync/kafka';
 import type { CloudEvent } from '@isams-sync/events';
 import { createLogger } from '@isams-sync/logger';
-import { getTestInfra, testClientIdentity, testServiceIdentityDir, uniqueName } from '@isams-sync/testing';
+import {
+  getTestInfra,
+  startSimulator,
+  testClientIdentity,
+  testServiceIdentityDir,
+  uniqueName,
+} from '@isams-sync/testing';
+import type { SimulatorProcess } from '@isams-sync/testing';
 import { MongoClient } from 'mongodb';
 import type { Document, Filter } from 'mongodb';
-import { test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createConnectorApp } from '../../src/app';
 import type { ConnectorApp, ConnectorAppOverrides } from '../../src/app';
 import { loadConnectorConfig } from '../../src/config';
@@ -131,6 +149,70 @@ export function connectorClient(port: number) {
   };
 }
 export type ConnectorClient = ReturnType<typeof connectorClient>;
+
+/** The error a gRPC call of the connector was refused with (the test fails if the call succeeded). */
+export async function grpcErrorOf(p: Promise<unknown>): Promise<GrpcCallError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err, 'expected the call to be refused').toBeInstanceOf(GrpcCallError);
+  return err as GrpcCallError;
+}
+
+/** What {@link useConnectorSuite} starts for its describe block; filled in before the block's first test. */
+export interface ConnectorSuite {
+  sim: SimulatorProcess;
+  env: ConnectorTestEnv;
+  app: ConnectorApp;
+  client: ConnectorClient;
+}
+
+export interface ConnectorSuiteOptions {
+  /** The connector's environment on top of `SCHEDULER_ENABLED=false`; a function is called as the suite starts. */
+  env?: Record<string, string> | (() => Record<string, string>);
+  overrides?: ConnectorAppOverrides;
+  /** The simulator's environment (e.g. `SIM_SLOW_MS`). */
+  simulatorEnv?: Record<string, string>;
+}
+
+/**
+ * Registers the `beforeAll`/`afterAll` of the calling describe block: a simulator, an in-process
+ * connector (scheduler off) on a fresh database and topics, and a gRPC client of it; all stopped and
+ * the database dropped after the block. Hooks the block registers later run after these start and
+ * before they stop.
+ */
+export function useConnectorSuite(options: ConnectorSuiteOptions = {}): ConnectorSuite {
+  const suite = {} as ConnectorSuite;
+  beforeAll(async () => {
+    suite.sim = await startSimulator(options.simulatorEnv);
+    suite.env = connectorTestEnv();
+    const extra = typeof options.env === 'function' ? options.env() : options.env;
+    suite.app = await startConnector(
+      suite.env.env({ SCHEDULER_ENABLED: 'false', ...extra }),
+      options.overrides,
+    );
+    suite.client = connectorClient(suite.app.grpcPort);
+  });
+  afterAll(async () => {
+    suite.client?.close();
+    await suite.app?.stop();
+    await suite.sim?.stop();
+    await suite.env?.dropDatabase();
+  });
+  return suite;
+}
+
+/** A producer standing in for the roster (it reports runs applied on the runs topic); disconnect it after use. */
+export function fakeRosterProducer(): EventProducer {
+  return createEventProducer(
+    createKafkaClient({
+      brokers: getTestInfra().kafkaBrokers,
+      clientId: 'fake-roster',
+      logger: createLogger({ service: 'fake-roster', level: 'warn' }),
+    }),
+  );
+}
 
 export interface TopicMessage {
   event: CloudEvent<unknown>;

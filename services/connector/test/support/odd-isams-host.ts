@@ -137,20 +137,22 @@ export function closeRightAfterBody(body: Buffer): OddBehaviour {
   };
 }
 
+/** Writes a head announcing the whole body (Content-Length, keep-alive) and the first `fraction` of the body. */
+async function writePartOfBody(socket: Socket, body: Buffer, fraction: number): Promise<void> {
+  const cut = Math.floor(body.length * fraction);
+  await write(
+    socket,
+    Buffer.concat([head('HTTP/1.1 200 OK', [XML, `Content-Length: ${body.length}`]), body.subarray(0, cut)]),
+  );
+}
+
 /**
  * Announces the whole body (Content-Length, keep-alive), sends the first `fraction` of it, then
  * closes the connection (FIN) — a server or proxy that stops mid-document.
  */
 export function closeMidBody(body: Buffer, fraction = 0.5): OddBehaviour {
   return async (socket) => {
-    const cut = Math.floor(body.length * fraction);
-    await write(
-      socket,
-      Buffer.concat([
-        head('HTTP/1.1 200 OK', [XML, `Content-Length: ${body.length}`]),
-        body.subarray(0, cut),
-      ]),
-    );
+    await writePartOfBody(socket, body, fraction);
     socket.end();
   };
 }
@@ -158,14 +160,7 @@ export function closeMidBody(body: Buffer, fraction = 0.5): OddBehaviour {
 /** Sends part of the body, then resets the connection (RST, not FIN). */
 export function resetMidBody(body: Buffer, fraction = 0.5): OddBehaviour {
   return async (socket) => {
-    const cut = Math.floor(body.length * fraction);
-    await write(
-      socket,
-      Buffer.concat([
-        head('HTTP/1.1 200 OK', [XML, `Content-Length: ${body.length}`]),
-        body.subarray(0, cut),
-      ]),
-    );
+    await writePartOfBody(socket, body, fraction);
     // Let the client read what was sent before the reset discards the rest.
     await sleep(200);
     socket.resetAndDestroy();

@@ -1,19 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sampleRun } from '../support/fake-connector';
-import { startGatewayHarness } from '../support/gateway-harness';
-import type { GatewayHarness } from '../support/gateway-harness';
+import { useGatewayHarness } from '../support/gateway-harness';
 
 describe('overview: "Data as of" and the e-mails sent (real FerretDB, fake connector)', () => {
-  let h: GatewayHarness;
-  let token: string;
-  beforeAll(async () => {
-    h = await startGatewayHarness();
-    token = (await h.issueToken('school-asof')).token;
-  });
-  afterAll(async () => h?.close());
+  const gw = useGatewayHarness('school-asof');
 
   const overview = async () => {
-    const res = await h.request(token, 'GET', '/api/v1/schools/school-asof/overview');
+    const res = await gw.h.request(gw.token, 'GET', '/api/v1/schools/school-asof/overview');
     expect(res.statusCode).toBe(200);
     return res.json();
   };
@@ -23,8 +16,8 @@ describe('overview: "Data as of" and the e-mails sent (real FerretDB, fake conne
       sampleRun({ syncRunId: `failed-${i}`, status: 'failed', fetchedAt: null, rosterStatus: null }),
     );
     const good = sampleRun({ syncRunId: 'good', status: 'applied', fetchedAt: '2026-11-01T09:00:05.000Z' });
-    h.connector.runs.set('school-asof', [...failed, good]);
-    h.connector.status.set('school-asof', {
+    gw.h.connector.runs.set('school-asof', [...failed, good]);
+    gw.h.connector.status.set('school-asof', {
       dataAsOf: '2026-11-01T09:00:05.000Z',
       dataAsOfRunId: 'good',
       notifications: [],
@@ -43,8 +36,8 @@ describe('overview: "Data as of" and the e-mails sent (real FerretDB, fake conne
       heldBatchId: 'batch-1',
     });
     const good = sampleRun({ syncRunId: 'good', status: 'applied', fetchedAt: '2026-11-01T09:00:05.000Z' });
-    h.connector.runs.set('school-asof', [held, good]);
-    h.connector.status.set('school-asof', {
+    gw.h.connector.runs.set('school-asof', [held, good]);
+    gw.h.connector.status.set('school-asof', {
       dataAsOf: '2026-11-02T09:00:05.000Z',
       dataAsOfRunId: 'held',
       notifications: [

@@ -1,18 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGatewayHarness } from '../support/gateway-harness';
-import type { GatewayHarness } from '../support/gateway-harness';
+import { describe, expect, it } from 'vitest';
+import { useGatewayHarness } from '../support/gateway-harness';
 
 describe('live evenings and the school’s time zone (real FerretDB, fake upstreams)', () => {
-  let h: GatewayHarness;
-  let token: string;
-  beforeAll(async () => {
-    h = await startGatewayHarness();
-    token = (await h.issueToken('school-a')).token;
-  });
-  afterAll(async () => h?.close());
+  const gw = useGatewayHarness('school-a');
 
   const req = (method: 'GET' | 'PUT', url: string, payload?: object) =>
-    h.request(token, method, url, payload);
+    gw.h.request(gw.token, method, url, payload);
   const settings = { isamsUrl: 'https://school.isams.cloud', apiKey: 'ABCDEFGH-1234', enabled: true };
 
   it('saving the settings forwards the time zone to bookings, for the token’s school', async () => {
@@ -21,28 +14,28 @@ describe('live evenings and the school’s time zone (real FerretDB, fake upstre
       timeZone: 'Australia/Sydney',
     });
     expect(saved.statusCode).toBe(200);
-    expect(h.upstream.calls.filter((c) => c.method === 'setSchoolTimeZone')).toEqual([
+    expect(gw.h.upstream.calls.filter((c) => c.method === 'setSchoolTimeZone')).toEqual([
       { method: 'setSchoolTimeZone', tenantId: 'school-a', input: { timeZone: 'Australia/Sydney' } },
     ]);
 
     const without = await req('PUT', '/api/v1/schools/school-a/settings', settings);
     expect(without.statusCode).toBe(200);
-    expect(h.upstream.calls.filter((c) => c.method === 'setSchoolTimeZone')).toHaveLength(1);
+    expect(gw.h.upstream.calls.filter((c) => c.method === 'setSchoolTimeZone')).toHaveLength(1);
   });
 
   it('an unknown time zone is refused before anything is saved', async () => {
-    const before = h.connector.calls.filter((c) => c.method === 'putSettings').length;
+    const before = gw.h.connector.calls.filter((c) => c.method === 'putSettings').length;
     const refused = await req('PUT', '/api/v1/schools/school-a/settings', {
       ...settings,
       timeZone: 'Olympus',
     });
     expect(refused.statusCode).toBe(400);
     expect(refused.json().error.code).toBe('BOOKINGS_TIME_ZONE_UNKNOWN');
-    expect(h.connector.calls.filter((c) => c.method === 'putSettings')).toHaveLength(before);
+    expect(gw.h.connector.calls.filter((c) => c.method === 'putSettings')).toHaveLength(before);
   });
 
   it('lists the live evenings with their held cancellations, and the Run button warns about an evening open today', async () => {
-    h.upstream.state.live = [
+    gw.h.upstream.state.live = [
       {
         id: 'ev1',
         kind: 'parents_evening',
@@ -58,9 +51,9 @@ describe('live evenings and the school’s time zone (real FerretDB, fake upstre
       timeZone: 'Australia/Sydney',
       evenings: [{ event: { id: 'ev1', status: 'open' }, state: 'live', pending: [], familiesAffected: 0 }],
     });
-    const run = await h.request(token, 'POST', '/api/v1/schools/school-a/sync-runs', {});
+    const run = await gw.h.request(gw.token, 'POST', '/api/v1/schools/school-a/sync-runs', {});
     expect(run.statusCode).toBe(409);
     expect(run.json().error.details.events).toEqual([{ id: 'ev1', title: 'Year 11 evening' }]);
-    h.upstream.state.live = [];
+    gw.h.upstream.state.live = [];
   });
 });

@@ -1,20 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OPERATOR_TOKEN, startGatewayHarness } from '../support/gateway-harness';
+import { describe, expect, it } from 'vitest';
+import { OPERATOR_TOKEN, startGatewayHarness, useGatewayHarness } from '../support/gateway-harness';
 import type { GatewayHarness } from '../support/gateway-harness';
 
 const bad = (i: number) => `isg_${String(i % 10).repeat(43)}`;
 
 describe('failed-authentication limit per client address (real FerretDB)', () => {
-  let h: GatewayHarness;
-  let token: string;
-  beforeAll(async () => {
-    h = await startGatewayHarness();
-    token = (await h.issueToken('school-a')).token;
-  });
-  afterAll(async () => h?.close());
+  const gw = useGatewayHarness('school-a');
 
   const me = (credential: string, remoteAddress = '192.0.2.10') =>
-    h.app.http.inject({
+    gw.h.app.http.inject({
       method: 'GET',
       url: '/api/v1/me',
       remoteAddress,
@@ -28,7 +22,7 @@ describe('failed-authentication limit per client address (real FerretDB)', () =>
     const guess = await me(`isg_${'z'.repeat(43)}`);
     expect(guess.statusCode).toBe(429);
     expect(guess.json().error.code).toBe('GATEWAY_RATE_LIMITED');
-    const valid = await me(token);
+    const valid = await me(gw.token);
     expect(valid.statusCode).toBe(200);
     expect(valid.json().schoolId).toBe('school-a');
     expect(Number(guess.headers['retry-after'])).toBeGreaterThan(0);
@@ -37,7 +31,7 @@ describe('failed-authentication limit per client address (real FerretDB)', () =>
   });
 
   it('never refuses the valid operator token on the operator listener after a flood of bad ones', async () => {
-    const op = h.app.operatorHttp!;
+    const op = gw.h.app.operatorHttp!;
     const list = (credential: string) =>
       op.inject({
         method: 'GET',

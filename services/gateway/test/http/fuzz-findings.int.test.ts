@@ -1,23 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGatewayHarness } from '../support/gateway-harness';
-import type { GatewayHarness } from '../support/gateway-harness';
+import { describe, expect, it } from 'vitest';
+import { useGatewayHarness } from '../support/gateway-harness';
 
 // Each case was found by the schemathesis run of test/fuzz/openapi-fuzz.int.test.ts.
 describe('findings of the OpenAPI fuzzing, pinned (real FerretDB)', () => {
-  let h: GatewayHarness;
-  let token: string;
-  beforeAll(async () => {
-    h = await startGatewayHarness();
-    token = (await h.issueToken('school-a')).token;
-  });
-  afterAll(async () => h?.close());
+  const gw = useGatewayHarness('school-a');
 
   const send = (method: string, url: string, payload?: string) =>
-    h.app.http.inject({
+    gw.h.app.http.inject({
       method: method as 'GET',
       url,
       headers: {
-        authorization: `Bearer ${token}`,
+        authorization: `Bearer ${gw.token}`,
         ...(payload ? { 'content-type': 'application/json' } : {}),
       },
       ...(payload ? { payload } : {}),
@@ -63,7 +56,7 @@ describe('findings of the OpenAPI fuzzing, pinned (real FerretDB)', () => {
   });
 
   it('documents the optional bodies of sync, connection test and discard as optional', async () => {
-    const doc = (await h.app.http.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
+    const doc = (await gw.h.app.http.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
     for (const path of [
       '/api/v1/schools/{schoolId}/sync-runs',
       '/api/v1/schools/{schoolId}/settings/test',

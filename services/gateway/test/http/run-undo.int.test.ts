@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Booking } from '../../src/domain/models/bookings.models';
-import { startGatewayHarness } from '../support/gateway-harness';
-import type { GatewayHarness } from '../support/gateway-harness';
+import { useGatewayHarness } from '../support/gateway-harness';
 
 const booking = (id: string, pupilId: string, status: string): Booking => ({
   id,
@@ -18,19 +17,13 @@ const booking = (id: string, pupilId: string, status: string): Booking => ({
 });
 
 describe('undo a run: impact first, then the report (real FerretDB, fake upstreams)', () => {
-  let h: GatewayHarness;
-  let token: string;
-  beforeAll(async () => {
-    h = await startGatewayHarness();
-    token = (await h.issueToken('school-a')).token;
-  });
-  afterAll(async () => h?.close());
+  const gw = useGatewayHarness('school-a');
 
   const req = (method: 'GET' | 'POST', url: string, payload?: object) =>
-    h.request(token, method, url, payload);
+    gw.h.request(gw.token, method, url, payload);
 
   it('shows whom undoing restores and which bookings come back before anything is done', async () => {
-    h.upstream.state.reinstatements = [
+    gw.h.upstream.state.reinstatements = [
       { booking: booking('b1', 'p1', 'cancelled'), outcome: 'can_reinstate' },
       { booking: booking('b2', 'p1', 'cancelled'), outcome: 'slot_taken' },
     ];
@@ -41,7 +34,7 @@ describe('undo a run: impact first, then the report (real FerretDB, fake upstrea
       bookings: { canReinstate: 1, reinstated: 0, notReinstated: [{ reason: 'slot_taken', count: 1 }] },
     });
     // Only people go to bookings (a set membership has no bookings).
-    expect(h.upstream.calls.filter((c) => c.method === 'runReinstatementReport').at(-1)).toEqual({
+    expect(gw.h.upstream.calls.filter((c) => c.method === 'runReinstatementReport').at(-1)).toEqual({
       method: 'runReinstatementReport',
       tenantId: 'school-a',
       input: {
@@ -52,7 +45,7 @@ describe('undo a run: impact first, then the report (real FerretDB, fake upstrea
         ],
       },
     });
-    expect(h.upstream.calls.filter((c) => c.method === 'undoRun')).toEqual([]);
+    expect(gw.h.upstream.calls.filter((c) => c.method === 'undoRun')).toEqual([]);
   });
 
   it('undoes once, audited with who and which run; a second undo returns the first', async () => {

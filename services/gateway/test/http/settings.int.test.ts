@@ -1,18 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGatewayHarness } from '../support/gateway-harness';
-import type { GatewayHarness } from '../support/gateway-harness';
+import { describe, expect, it } from 'vitest';
+import { useGatewayHarness } from '../support/gateway-harness';
 
 describe('data-source settings over HTTP (real FerretDB, fake connector)', () => {
-  let h: GatewayHarness;
-  let token: string;
-  beforeAll(async () => {
-    h = await startGatewayHarness();
-    token = (await h.issueToken('school-s')).token;
-  });
-  afterAll(async () => h?.close());
+  const gw = useGatewayHarness('school-s');
 
-  const put = (payload: object) => h.request(token, 'PUT', '/api/v1/schools/school-s/settings', payload);
-  const get = () => h.request(token, 'GET', '/api/v1/schools/school-s/settings');
+  const put = (payload: object) =>
+    gw.h.request(gw.token, 'PUT', '/api/v1/schools/school-s/settings', payload);
+  const get = () => gw.h.request(gw.token, 'GET', '/api/v1/schools/school-s/settings');
 
   it('a save that does not name the schedule or pause keeps them (no forced enabled: true / 60 minutes)', async () => {
     const first = await put({
@@ -67,7 +61,7 @@ describe('data-source settings over HTTP (real FerretDB, fake connector)', () =>
 
   it('shows and changes the removal thresholds per entity type; a partial change keeps the rest', async () => {
     const thresholds = (method: 'GET' | 'PUT', payload?: object) =>
-      h.request(token, method, '/api/v1/schools/school-s/removal-thresholds', payload);
+      gw.h.request(gw.token, method, '/api/v1/schools/school-s/removal-thresholds', payload);
     const initial = (await thresholds('GET')).json();
     expect(initial).toMatchObject({ default: { percent: 10, min: 5 }, byType: [] });
     expect(initial.entityTypes).toContain('pupil');
@@ -97,7 +91,7 @@ describe('data-source settings over HTTP (real FerretDB, fake connector)', () =>
       expect(refused.statusCode, JSON.stringify(bad)).toBe(400);
     }
     expect((await thresholds('GET')).json()).toEqual(kept.json());
-    const audit = await h.request(token, 'GET', '/api/v1/schools/school-s/audit-log');
+    const audit = await gw.h.request(gw.token, 'GET', '/api/v1/schools/school-s/audit-log');
     expect(audit.json().entries.map((e: { action: string }) => e.action)).toContain(
       'removal-thresholds.update',
     );

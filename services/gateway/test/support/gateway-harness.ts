@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { createTestDatabase, testServiceIdentityDir } from '@isams-sync/testing';
 import type { TestDatabase } from '@isams-sync/testing';
 import type { GatewayApp } from '../../src/app';
@@ -76,4 +77,25 @@ export async function startGatewayHarness(env: Record<string, string> = {}): Pro
       await db.drop();
     },
   };
+}
+
+/** What {@link useGatewayHarness} starts for its describe block; filled in before the block's first test. */
+export interface GatewaySuite {
+  h: GatewayHarness;
+  /** A school admin token of the suite's school. */
+  token: string;
+}
+
+/**
+ * Registers the `beforeAll`/`afterAll` of the calling describe block: a {@link GatewayHarness} and an
+ * admin token of `tenantId`, closed (its database dropped) after the block.
+ */
+export function useGatewayHarness(tenantId: string): GatewaySuite {
+  const suite = {} as GatewaySuite;
+  beforeAll(async () => {
+    suite.h = await startGatewayHarness();
+    suite.token = (await suite.h.issueToken(tenantId)).token;
+  });
+  afterAll(async () => suite.h?.close());
+  return suite;
 }

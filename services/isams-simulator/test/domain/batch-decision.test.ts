@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { decideBatch } from '../../src/domain/batch-decision';
-import type { BatchRequest } from '../../src/domain/batch-decision';
+import { batchRequest as req } from '../support/batch-request';
 import { addPupil, churn } from '../../src/domain/mutations';
 import { createGeneratedSchool, liveRows } from '../../src/domain/simulated-school';
-
-const req = (over: Partial<BatchRequest> = {}): BatchRequest => ({
-  callerIp: '10.0.0.1',
-  now: 1_000_000,
-  internalTimeoutMs: 35_000,
-  defaultSlowMs: 5_000,
-  ...over,
-});
 
 describe('decideBatch', () => {
   it('checks the IP before the throttle, so refused callers do not use up the limit', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decideBatch } from '../../src/domain/batch-decision';
-import type { BatchRequest } from '../../src/domain/batch-decision';
+import { batchRequest as req } from '../support/batch-request';
 import {
   DEFAULT_GENERATION_MODEL,
   decideGeneration,
@@ -10,13 +10,6 @@ import { DATASET_IDS } from '../../src/domain/isams-lib';
 import type { DatasetId } from '../../src/domain/isams-lib';
 import { createGeneratedSchool, liveRows } from '../../src/domain/simulated-school';
 
-const req = (over: Partial<BatchRequest> = {}): BatchRequest => ({
-  callerIp: '10.0.0.1',
-  now: 1_000_000,
-  internalTimeoutMs: 35_000,
-  defaultSlowMs: 5_000,
-  ...over,
-});
 const methods = (...names: string[]) =>
   `<Filters><MethodsToRun>${names.map((n) => `<Method>${n}</Method>`).join('')}</MethodsToRun></Filters>`;
 const methodOf = (d: DatasetId): string =>

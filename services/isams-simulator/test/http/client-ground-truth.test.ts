@@ -1,30 +1,17 @@
 import { isDeepStrictEqual } from 'node:util';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FetchBatchOptions, ParsedBatchDocument } from '@isams-sync/isams';
 import { DATASET_IDS } from '../../src/domain/isams-lib';
 import type { DatasetId, RawElement } from '../../src/domain/isams-lib';
 import { canonical } from '../support/raw-compare';
 import { fetchParsed as fetchParsedFrom } from '../support/client';
-import { testSim } from '../support/sim-app';
-import type { TestSim } from '../support/sim-app';
+import { useListeningSim } from '../support/sim-app';
 
 // The real client from @isams-sync/isams against the simulator over real HTTP (port 0).
-let sim: TestSim;
-let baseUrl: string;
-
-beforeAll(async () => {
-  sim = testSim({ internalTimeoutMs: 300 });
-  baseUrl = await sim.app.listen({ host: '127.0.0.1', port: 0 });
-});
-afterAll(async () => {
-  await sim.app.close();
-});
-beforeEach(async () => {
-  for (const s of sim.registry.list()) sim.registry.remove(s.schoolId);
-});
+const sim = useListeningSim({ internalTimeoutMs: 300 });
 
 const fetchParsed = (over: Partial<FetchBatchOptions> = {}): Promise<ParsedBatchDocument> =>
-  fetchParsedFrom(baseUrl, over);
+  fetchParsedFrom(sim.baseUrl, over);
 
 async function groundTruth(schoolId: string): Promise<Record<DatasetId, RawElement[]>> {
   return (await sim.admin('GET', `/admin/schools/${schoolId}/ground-truth`)).json.datasets;

@@ -1,29 +1,19 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { fetchBatch, isIsamsError, parseBatchDocument } from '@isams-sync/isams';
 import type { FetchBatchOptions, ParsedBatchDocument } from '@isams-sync/isams';
 import { clientOptions, fetchParsed as fetchParsedFrom } from '../support/client';
-import { KEY, testSim } from '../support/sim-app';
-import type { TestSim } from '../support/sim-app';
+import { KEY, useListeningSim } from '../support/sim-app';
 
 // The real client from @isams-sync/isams against the simulator over real HTTP (port 0).
-let sim: TestSim;
-let baseUrl: string;
-
-beforeAll(async () => {
-  sim = testSim({ internalTimeoutMs: 300 });
-  baseUrl = await sim.app.listen({ host: '127.0.0.1', port: 0 });
-});
-afterAll(async () => {
-  await sim.app.close();
-});
+const sim = useListeningSim({ internalTimeoutMs: 300 });
 beforeEach(async () => {
-  for (const s of sim.registry.list()) sim.registry.remove(s.schoolId);
   await sim.admin('POST', '/admin/schools', { schoolId: 'a', seed: 11, size: 'small', apiKey: KEY });
 });
 
-const options = (over: Partial<FetchBatchOptions> = {}): FetchBatchOptions => clientOptions(baseUrl, over);
+const options = (over: Partial<FetchBatchOptions> = {}): FetchBatchOptions =>
+  clientOptions(sim.baseUrl, over);
 const fetchParsed = (over: Partial<FetchBatchOptions> = {}): Promise<ParsedBatchDocument> =>
-  fetchParsedFrom(baseUrl, over);
+  fetchParsedFrom(sim.baseUrl, over);
 
 async function errorCode(over: Partial<FetchBatchOptions> = {}): Promise<string> {
   try {

@@ -1,26 +1,15 @@
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { fetchBatch, isIsamsError, parseBatchDocument } from '@isams-sync/isams';
 import { clientOptions, fetchParsed } from '../support/client';
-import { KEY, testSim } from '../support/sim-app';
-import type { TestSim } from '../support/sim-app';
+import { KEY, useListeningSim } from '../support/sim-app';
 
 // Per-school server behaviour over real HTTP: the connection mode and the generation time limit.
-let sim: TestSim;
-let baseUrl: string;
+const sim = useListeningSim();
 let port: number;
-
-beforeAll(async () => {
-  sim = testSim();
-  baseUrl = await sim.app.listen({ host: '127.0.0.1', port: 0 });
-  port = Number(new URL(baseUrl).port);
-});
-afterAll(async () => {
-  await sim.app.close();
-});
-beforeEach(async () => {
-  for (const s of sim.registry.list()) sim.registry.remove(s.schoolId);
+beforeAll(() => {
+  port = Number(new URL(sim.baseUrl).port);
 });
 
 const KEY_B = 'BBBBBBBB-8E74-4388-A3C4-8DA1E40ADA57';
@@ -179,12 +168,14 @@ describe('connection behaviour per school', () => {
     expect(patched.status).toBe(200);
     expect(patched.json.server.connection).toBe('close');
     await sim.admin('POST', '/admin/schools/sw/faults', { kind: 'deadlock', times: 1 });
-    const retried = await fetchParsed(baseUrl, { retry: { maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 10 } });
+    const retried = await fetchParsed(sim.baseUrl, {
+      retry: { maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 10 },
+    });
     expect(retried.datasets.currentPupils.records).toHaveLength(300);
-    const json = await fetchParsed(baseUrl, { format: 'json' });
+    const json = await fetchParsed(sim.baseUrl, { format: 'json' });
     expect(json.datasets.teachingSetLists.records).toHaveLength(1500);
     await sim.admin('PATCH', '/admin/schools/sw/server', { connection: 'keep-alive' });
-    expect((await fetchParsed(baseUrl)).datasets.currentStaff.records).toHaveLength(45);
+    expect((await fetchParsed(sim.baseUrl)).datasets.currentStaff.records).toHaveLength(45);
     const bad = await sim.admin('PATCH', '/admin/schools/sw/server', { connection: 'sometimes' });
     expect([bad.status, bad.json.error.code]).toEqual([400, 'SIM_INVALID_REQUEST']);
   });
@@ -208,9 +199,9 @@ describe('generation time limit per school', () => {
       msPer1000Rows: 100,
       deadlockPer1000Rows: 0,
     });
-    const opts = clientOptions(baseUrl, { apiKey: KEY_B });
+    const opts = clientOptions(sim.baseUrl, { apiKey: KEY_B });
     try {
-      await fetchParsed(baseUrl, { apiKey: KEY_B });
+      await fetchParsed(sim.baseUrl, { apiKey: KEY_B });
       expect.unreachable('the whole key should time out');
     } catch (err) {
       expect(isIsamsError(err) && err.code).toBe('ISAMS_TIMEOUT');
@@ -236,7 +227,7 @@ describe('generation time limit per school', () => {
       generation: { limitMs: 5_000 },
     });
     expect(patched.json.server.generation).toMatchObject({ limitMs: 5_000, msPer1000Rows: 100 });
-    expect((await fetchParsed(baseUrl, { apiKey: KEY_B })).datasets.contacts.records).toHaveLength(600);
+    expect((await fetchParsed(sim.baseUrl, { apiKey: KEY_B })).datasets.contacts.records).toHaveLength(600);
     const bad = await sim.admin('PATCH', '/admin/schools/slow/server', { generation: { limitMs: -1 } });
     expect([bad.status, bad.json.error.code]).toEqual([400, 'SIM_INVALID_REQUEST']);
   });

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { createSimulatorApp } from '../../src/app';
 import { SchoolRegistry } from '../../src/domain/school-registry';
@@ -44,4 +45,28 @@ export function testSim(overrides: { trustProxy?: boolean; internalTimeoutMs?: n
       return { status: res.statusCode, json: res.body ? JSON.parse(res.body) : undefined };
     },
   };
+}
+
+/** A {@link testSim} listening on a loopback port: `baseUrl` is where the real client reaches it. */
+export interface ListeningSim extends TestSim {
+  baseUrl: string;
+}
+
+/**
+ * Registers the calling file's hooks: a {@link testSim} listening on a free loopback port (filled in
+ * before the first test), every school removed before each test, closed after all of them.
+ */
+export function useListeningSim(overrides: Parameters<typeof testSim>[0] = {}): ListeningSim {
+  const sim = {} as ListeningSim;
+  beforeAll(async () => {
+    Object.assign(sim, testSim(overrides));
+    sim.baseUrl = await sim.app.listen({ host: '127.0.0.1', port: 0 });
+  });
+  afterAll(async () => {
+    await sim.app.close();
+  });
+  beforeEach(() => {
+    for (const s of sim.registry.list()) sim.registry.remove(s.schoolId);
+  });
+  return sim;
 }

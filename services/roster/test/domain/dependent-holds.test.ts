@@ -3,11 +3,12 @@ import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
 import type { RosterEntityType } from '@isams-sync/events';
 import { countChanges } from '../../src/domain/change-counts';
 import { diff } from '../../src/domain/diff';
-import type { PlannedChange, StoredByType } from '../../src/domain/diff';
+import type { PlannedChange } from '../../src/domain/diff';
 import { DEFAULT_THRESHOLDS, guard } from '../../src/domain/guard';
 import type { GuardInput } from '../../src/domain/guard';
-import type { EntitiesByType, RosterEntity } from '../../src/domain/roster-model';
+import type { RosterEntity } from '../../src/domain/roster-model';
 import type { SchoolIdentityResult } from '../../src/domain/school-identity';
+import { entitiesByType as entitiesOf, storedByType as storedOf } from '../support/entities-by-type';
 
 type School = Partial<Record<RosterEntityType, RosterEntity[]>>;
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
@@ -52,23 +53,6 @@ function school(): School {
     customGroupMembership: range(1, 10).map((p) => ({ id: `40:${p}`, customGroupId: '40', pupilId: p })),
   };
 }
-
-const entitiesOf = (s: School): EntitiesByType =>
-  Object.fromEntries(
-    ROSTER_ENTITY_TYPES.map((t) => [t, new Map((s[t] ?? []).map((e) => [e.id, e]))]),
-  ) as EntitiesByType;
-const storedOf = (s: School): StoredByType =>
-  Object.fromEntries(
-    Object.entries(s).map(([t, es]) => [
-      t,
-      new Map(
-        es.map((data) => [
-          data.id,
-          { entityType: t as RosterEntityType, id: data.id, status: 'active', data },
-        ]),
-      ),
-    ]),
-  ) as StoredByType;
 
 /**
  * People and sets have the default threshold (10 % and 5); the dependent types are never held by a

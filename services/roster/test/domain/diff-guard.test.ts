@@ -5,12 +5,9 @@ import { countChanges } from '../../src/domain/change-counts';
 import { canonicalJson, diff } from '../../src/domain/diff';
 import type { StoredByType, StoredEntity } from '../../src/domain/diff';
 import { DEFAULT_THRESHOLDS, guard } from '../../src/domain/guard';
-import type { EntitiesByType, RosterEntity } from '../../src/domain/roster-model';
+import type { RosterEntity } from '../../src/domain/roster-model';
+import { entitiesByType as incoming } from '../support/entities-by-type';
 
-const incoming = (byType: Partial<Record<RosterEntityType, RosterEntity[]>>): EntitiesByType =>
-  Object.fromEntries(
-    ROSTER_ENTITY_TYPES.map((t) => [t, new Map((byType[t] ?? []).map((e) => [e.id, e]))]),
-  ) as EntitiesByType;
 const stored = (
   entityType: RosterEntityType,
   list: (Partial<StoredEntity> & { data: RosterEntity })[],

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
 import type { RosterEntityType } from '@isams-sync/events';
-import type { StoredByType } from '../../src/domain/diff';
-import type { EntitiesByType, RosterEntity } from '../../src/domain/roster-model';
+import type { RosterEntity } from '../../src/domain/roster-model';
 import { IDENTITY_RULES, checkSchoolIdentity, samePerson } from '../../src/domain/school-identity';
+import { entitiesByType as byType, storedByType as storedOf } from '../support/entities-by-type';
 
 /** A pupil of school `school` (ids are per school: two schools' pupil 700 are different people). */
 const pupilOf = (school: string, id: number): RosterEntity => ({
@@ -23,22 +23,6 @@ const staffOf = (school: string, id: number): RosterEntity => ({
 });
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
 
-const byType = (list: Partial<Record<RosterEntityType, RosterEntity[]>>): EntitiesByType =>
-  Object.fromEntries(
-    ROSTER_ENTITY_TYPES.map((t) => [t, new Map((list[t] ?? []).map((e) => [e.id, e]))]),
-  ) as EntitiesByType;
-const storedOf = (list: Partial<Record<RosterEntityType, RosterEntity[]>>): StoredByType =>
-  Object.fromEntries(
-    Object.entries(list).map(([t, es]) => [
-      t,
-      new Map(
-        es.map((data) => [
-          data.id,
-          { entityType: t as RosterEntityType, id: data.id, status: 'active', data },
-        ]),
-      ),
-    ]),
-  ) as StoredByType;
 const everyType = new Set(ROSTER_ENTITY_TYPES);
 
 /** School A as stored: `pupils` pupils from id 700, `staff` staff from id 10. */

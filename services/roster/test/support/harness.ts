@@ -152,6 +152,29 @@ export async function runFinished(
   );
 }
 
+/** The fields of a published roster event's data (a run's status, a roster change) that the tests read. */
+export interface PublishedData {
+  status: string;
+  sequence: number;
+  change?: string;
+  entityType?: string;
+  entityId?: string;
+  heldBatchId?: string;
+  holdKind?: string;
+  removal?: { reason: string; approvedBy?: string; heldBatchId?: string };
+  restoration?: { reason: string; undoneBy?: string };
+  error?: { code: string };
+}
+
+/** A published event's data as {@link PublishedData}. */
+export const publishedData = (e: CloudEvent): PublishedData => e.data as PublishedData;
+
+/** Matches the published events of one school (and of one of its runs, when `runId` is given). */
+export const ofSchoolRun =
+  (tenantId: string, runId?: string) =>
+  (e: CloudEvent): boolean =>
+    e.tenantid === tenantId && (runId === undefined || e.syncrunid === runId);
+
 /** Waits until `n` events matching `pred` were collected. */
 export function eventsFor(
   list: CloudEvent[],

@@ -3,12 +3,21 @@ import type { RosterApp } from '../../src/app';
 import { rosterClient } from './grpc-client';
 import { createHarness } from './harness';
 import type { Harness } from './harness';
+import { publishSnapshot } from './school-feed';
+import type { Datasets, snapshotEvents } from './school-feed';
 
 /** One roster app on a fresh harness for a test file, with a gateway gRPC client; stopped after the file. */
 export interface StartedRoster {
   readonly h: Harness;
   readonly app: RosterApp;
   readonly rpc: ReturnType<typeof rosterClient>;
+  /** Publishes a school's snapshot for `syncRunId` to the harness' raw topic, as the connector would. */
+  publish(
+    tenantId: string,
+    syncRunId: string,
+    datasets: Datasets,
+    opts?: Parameters<typeof snapshotEvents>[3],
+  ): Promise<void>;
 }
 
 /** Registers the file's beforeAll/afterAll; the fields are readable from the first test on. */
@@ -39,5 +48,7 @@ export function useStartedRoster(): StartedRoster {
     get rpc() {
       return started(rpc);
     },
+    publish: (tenantId, syncRunId, datasets, opts) =>
+      publishSnapshot(started(h).producer, started(h).topics.raw, tenantId, syncRunId, datasets, opts),
   };
 }
