@@ -229,7 +229,14 @@ for (const [i, { bench, target, run }] of plan.entries()) {
   const seconds = (Date.now() - t0) / 1000;
   const timingKey = `${rel}${target.backend === 'none' ? '' : ` (${target.backend})`}`;
   timings.set(timingKey, (timings.get(timingKey) ?? 0) + seconds);
-  const last = (child.stdout ?? '').trim().split('\n').at(-1) ?? '';
+  // The result is the last line that is one: with BENCH_LOG_LEVEL=debug a script's in-process
+  // services may log JSON lines to stdout after it.
+  const last =
+    (child.stdout ?? '')
+      .trim()
+      .split('\n')
+      .reverse()
+      .find((line) => /^\{"name":.*"rows":\[/.test(line)) ?? '';
   if (child.error || child.status !== 0) {
     const why = child.error?.message.includes('ETIMEDOUT')
       ? `timed out after ${SCRIPT_TIMEOUT_MS / 60_000} min`
@@ -242,6 +249,7 @@ for (const [i, { bench, target, run }] of plan.entries()) {
   }
   try {
     const result = JSON.parse(last) as { name: string; rows: BenchRow[] };
+    if (!Array.isArray(result.rows)) throw new Error('no rows');
     results.push({ ...result, script: rel, backend: target.backend, run });
     for (const r of result.rows) {
       const ratio =
