@@ -737,28 +737,34 @@ export class ChangesetProcessor {
     }
   }
 
+  /** The run's staged records per dataset, checked against its marker (`ROSTER_SNAPSHOT_INCONSISTENT`). */
+  private async stagedDatasets(
+    tenantId: string,
+    cs: ChangesetDoc,
+  ): Promise<Partial<Record<DatasetId, RawElement[]>>> {
+    const datasets: Partial<Record<DatasetId, RawElement[]>> = {};
+    for (const d of cs.marker!.datasets) {
+      const inconsistent = () =>
+        RosterErrors.ROSTER_SNAPSHOT_INCONSISTENT({ syncRunId: cs.syncRunId, datasetId: d.datasetId });
+      const records: RawElement[] = [];
+      for (let i = 0; i < d.chunkCount; i += 1) {
+        const c = await this.deps.store.loadChunk(tenantId, cs.syncRunId, d.datasetId, i);
+        if (c === null || c.fingerprint !== d.fingerprint || c.chunkCount !== d.chunkCount)
+          throw inconsistent();
+        records.push(...c.records);
+      }
+      if (records.length !== d.recordCount) throw inconsistent();
+      datasets[d.datasetId] = records;
+    }
+    return datasets;
+  }
+
   /** Normalises, diffs and guards a staged snapshot against the current store. Pure reads only. */
   async planSnapshot(tenantId: string, cs: ChangesetDoc): Promise<SnapshotPlan> {
     const { store } = this.deps;
     const marker = cs.marker!;
-    const datasets: Partial<Record<DatasetId, RawElement[]>> = {};
     const at: number[] = [performance.now()];
-    for (const d of marker.datasets) {
-      const records: RawElement[] = [];
-      for (let i = 0; i < d.chunkCount; i += 1) {
-        const c = await store.loadChunk(tenantId, cs.syncRunId, d.datasetId, i);
-        if (c === null || c.fingerprint !== d.fingerprint || c.chunkCount !== d.chunkCount) {
-          throw RosterErrors.ROSTER_SNAPSHOT_INCONSISTENT({
-            syncRunId: cs.syncRunId,
-            datasetId: d.datasetId,
-          });
-        }
-        records.push(...c.records);
-      }
-      if (records.length !== d.recordCount)
-        throw RosterErrors.ROSTER_SNAPSHOT_INCONSISTENT({ syncRunId: cs.syncRunId, datasetId: d.datasetId });
-      datasets[d.datasetId] = records;
-    }
+    const datasets = await this.stagedDatasets(tenantId, cs);
     const processedAt = cs.processedAt ?? this.now();
     at.push(performance.now());
     const manifest = await store.loadManifest(tenantId);
@@ -774,17 +780,10 @@ export class ChangesetProcessor {
     at.push(performance.now());
     const changes = diff(stored, normalised.entities, normalised.presentTypes, normalised);
     at.push(performance.now());
+    const ms = (k: string, i: number) => [k, Math.round(at[i + 1]! - at[i]!)];
+    const steps = ['chunks', 'manifest', 'normalise', 'storedImages', 'diff'];
     this.deps.logger.debug(
-      {
-        tenantId,
-        syncRunId: cs.syncRunId,
-        ms: Object.fromEntries(
-          ['chunks', 'manifest', 'normalise', 'storedImages', 'diff'].map((k, i) => [
-            k,
-            Math.round(at[i + 1]! - at[i]!),
-          ]),
-        ),
-      },
+      { tenantId, syncRunId: cs.syncRunId, ms: Object.fromEntries(steps.map(ms)) },
       'snapshot planned',
     );
     const identity = checkSchoolIdentity({
