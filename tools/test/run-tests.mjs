@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs the whole test suite (or one project: `npm test -- --project kafka`) through vitest and
-// closes with the line CI reads: `N passed, N failed`. `--unit` runs only pure unit tests (no
-// Kafka/MongoDB). Integration infrastructure is chosen by libs/testing/src/global-setup.ts.
+// closes with the line CI reads: `N passed, N failed`. Two passes: the pure unit tests (no
+// Kafka/MongoDB) under the coverage gate, then the integration tests; `--unit` runs only the first.
+// Integration infrastructure is chosen by libs/testing/src/global-setup.ts.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -11,9 +12,6 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
 const unit = args.includes('--unit');
 const passthrough = args.filter((a) => a !== '--unit');
-const report = resolve(root, '.cache/test-results/vitest.json');
-mkdirSync(dirname(report), { recursive: true });
-rmSync(report, { force: true });
 
 // The browser tests drive Debian's chromium; install it on a fresh machine (a no-op when present).
 if (!unit && !existsSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium')) {
@@ -23,28 +21,52 @@ if (!unit && !existsSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium')) {
   spawnSync('bash', [resolve(root, 'tools/browser/install-chromium.sh')], { cwd: root, stdio: 'inherit' });
 }
 
-const result = spawnSync(
-  resolve(root, 'node_modules/.bin/vitest'),
-  ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...passthrough],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, ...(unit ? { TEST_SCOPE: 'unit' } : {}) } },
-);
-
-let passed = 0;
-let failed = 0;
-let skipped = 0;
-if (existsSync(report)) {
-  const json = JSON.parse(readFileSync(report, 'utf8'));
-  passed = json.numPassedTests ?? 0;
-  failed = (json.numFailedTests ?? 0) + (json.numRuntimeErrors ?? 0);
-  skipped = (json.numPendingTests ?? 0) + (json.numTodoTests ?? 0);
-  // A test file that fails to load counts as a failure even if vitest reports no failed test.
-  const brokenSuites = (json.testResults ?? []).filter(
-    (r) => r.status === 'failed' && (r.assertionResults ?? []).length === 0,
-  ).length;
-  failed += brokenSuites;
+/**
+ * One vitest pass over `scope`'s files, reported to its own JSON file; returns its counts. A pass
+ * whose filter matches none of its files passes with none (`npm test -- some.int.test.ts`).
+ */
+function runPass(scope, extra) {
+  const report = resolve(root, `.cache/test-results/vitest-${scope}.json`);
+  mkdirSync(dirname(report), { recursive: true });
+  rmSync(report, { force: true });
+  const result = spawnSync(
+    resolve(root, 'node_modules/.bin/vitest'),
+    [
+      'run',
+      '--passWithNoTests',
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=${report}`,
+      ...extra,
+      ...passthrough,
+    ],
+    { cwd: root, stdio: 'inherit', env: { ...process.env, TEST_SCOPE: scope } },
+  );
+  const counts = { passed: 0, failed: 0, skipped: 0, exitCode: result.status ?? 1 };
+  if (existsSync(report)) {
+    const json = JSON.parse(readFileSync(report, 'utf8'));
+    counts.passed = json.numPassedTests ?? 0;
+    counts.failed = (json.numFailedTests ?? 0) + (json.numRuntimeErrors ?? 0);
+    counts.skipped = (json.numPendingTests ?? 0) + (json.numTodoTests ?? 0);
+    // A test file that fails to load counts as a failure even if vitest reports no failed test.
+    counts.failed += (json.testResults ?? []).filter(
+      (r) => r.status === 'failed' && (r.assertionResults ?? []).length === 0,
+    ).length;
+  }
+  // vitest failed outside any test (setup/teardown/crash, or the coverage gate): one failure.
+  if (counts.exitCode !== 0 && counts.failed === 0) counts.failed = 1;
+  return counts;
 }
-const exitCode = result.status ?? 1;
-if (exitCode !== 0 && failed === 0) failed = 1; // vitest failed outside any test (setup/teardown/crash)
+
+// The unit pass runs first, under the coverage gate (vitest.config.ts) when it runs every unit
+// test; the integration pass (real Kafka and MongoDB-wire database) follows unless `--unit`.
+const wholeSuite = passthrough.length === 0;
+const passes = [runPass('unit', wholeSuite ? ['--coverage.enabled'] : [])];
+if (!unit) passes.push(runPass('integration', []));
+const passed = passes.reduce((n, p) => n + p.passed, 0);
+let failed = passes.reduce((n, p) => n + p.failed, 0);
+const skipped = passes.reduce((n, p) => n + p.skipped, 0);
+const exitCode = passes.find((p) => p.exitCode !== 0)?.exitCode ?? 0;
 if (passed + failed === 0) {
   process.stdout.write('no tests ran\n');
   failed = 1;
