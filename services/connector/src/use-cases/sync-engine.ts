@@ -307,6 +307,19 @@ export class SyncEngine {
     void this.pump().catch((err: unknown) => this.deps.logger.error({ err }, 'work queue failed'));
   }
 
+  /**
+   * Resolves once the work queue has nothing this replica can start and every run it started has
+   * ended (what the timers do over time, done now: the unit tests drive the engine with it).
+   */
+  async drain(): Promise<void> {
+    for (;;) {
+      await this.pump();
+      const running = [...this.inFlight.values()].map((r) => r.done);
+      if (running.length === 0) return;
+      await Promise.all(running);
+    }
+  }
+
   private pump(): Promise<void> {
     if (this.pumping) {
       this.pumpAgain = true;
