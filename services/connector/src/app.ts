@@ -37,10 +37,12 @@ import type { ConnectorConfig } from './config';
 import { createKeyCipher, parsePreviousKeks } from './adapters/crypto/key-cipher';
 import type { KeyCipher } from './adapters/crypto/key-cipher';
 import type { EgressPolicy } from '@isams-sync/isams';
+import { IsamsBatchSource } from './adapters/isams/batch-source';
 import type { IsamsClientSettings } from './adapters/isams/batch-source';
-import { RunPublisher } from './adapters/kafka/run-publisher';
+import { KafkaRunPublisher } from './adapters/kafka/run-publisher';
 import { COLLECTIONS, CONNECTOR_INDEXES } from './adapters/mongo/collections';
 import { FetchPlansRepository } from './adapters/mongo/fetch-plans-repository';
+import { MongoRunLeases } from './adapters/mongo/run-leases';
 import { RunsRepository } from './adapters/mongo/runs-repository';
 import { SettingsAuditRepository } from './adapters/mongo/settings-audit-repository';
 import { SettingsRepository } from './adapters/mongo/settings-repository';
@@ -56,6 +58,7 @@ import { Notifier } from './use-cases/notifier';
 import { DataFreshnessRepository } from './adapters/mongo/data-freshness-repository';
 import { NotificationsRepository } from './adapters/mongo/notifications-repository';
 import { createSmtpMailer } from './adapters/smtp/smtp-mailer';
+import { FileSpools } from './adapters/spool/run-spool';
 import type { SyncEngineDeps } from './use-cases/sync-engine';
 
 export interface ConnectorAppOverrides {
@@ -383,7 +386,9 @@ function createSyncEngine(
   w: Wiring,
   mongo: MongoConnection,
   producer: EventProducer,
-  deps: Pick<SyncEngineDeps, 'settings' | 'runs' | 'fetchPlans' | 'leases' | 'keys' | 'freshness'>,
+  deps: Pick<SyncEngineDeps, 'settings' | 'runs' | 'fetchPlans' | 'keys' | 'freshness'> & {
+    leases: LeaseKeeper;
+  },
 ): SyncEngine {
   const { config, overrides } = w;
   return new SyncEngine(
@@ -393,13 +398,15 @@ function createSyncEngine(
       snapshots: new AppliedSnapshotsRepository(mongo.db),
       claims: new ScheduleClaimsRepository(mongo.db),
       fetchPlans: deps.fetchPlans,
-      leases: deps.leases,
+      leases: new MongoRunLeases(deps.leases),
       keys: deps.keys,
       freshness: deps.freshness,
-      publisher: new RunPublisher(producer, {
+      publisher: new KafkaRunPublisher(producer, {
         rawDatasets: config.RAW_DATASETS_TOPIC,
         syncRuns: config.SYNC_RUNS_TOPIC,
       }),
+      source: new IsamsBatchSource(w.isams, config.ISAMS_CONTACTS_METHODS),
+      spools: new FileSpools(config.SPOOL_DIR, config.CONNECTOR_SPOOL_QUOTA_BYTES),
       logger: w.logger,
       observe: w.own.observer,
       ...(overrides.onStep ? { onStep: overrides.onStep } : {}),
@@ -415,11 +422,7 @@ function createSyncEngine(
       manualTriggerLimit: config.MANUAL_TRIGGER_LIMIT,
       manualTriggerWindowMs: config.MANUAL_TRIGGER_WINDOW_MS,
       maxChunkBytes: config.MAX_CHUNK_BYTES,
-      spoolDir: config.SPOOL_DIR,
-      spoolQuotaBytes: config.CONNECTOR_SPOOL_QUOTA_BYTES,
       progressIntervalMs: config.PROGRESS_INTERVAL_MS,
-      isams: w.isams,
-      contactsMethods: config.ISAMS_CONTACTS_METHODS,
       egressIps: config.EGRESS_IPS ?? [],
     },
   );

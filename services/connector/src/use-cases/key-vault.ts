@@ -2,10 +2,12 @@ import type { Logger } from '@isams-sync/logger';
 import { isamsOrigin } from '../domain/key-binding';
 import type { KeyBinding } from '../domain/key-binding';
 import { isLegacyKey } from '../adapters/crypto/key-cipher';
-import type { EncryptedKey, KeyCipher } from '../adapters/crypto/key-cipher';
-import type { SettingsDocument, SettingsRepository } from '../adapters/mongo/settings-repository';
+import type { KeyCipher } from '../adapters/crypto/key-cipher';
+import type { SettingsRepository } from '../adapters/mongo/settings-repository';
+import type { EncryptedKey, SchoolSettings } from '../domain/school-settings';
+import type { KeyRevealer } from './ports';
 
-const bindingOf = (s: Pick<SettingsDocument, 'tenantId' | 'isamsUrl'>): KeyBinding => ({
+const bindingOf = (s: Pick<SchoolSettings, 'tenantId' | 'isamsUrl'>): KeyBinding => ({
   tenantId: s.tenantId,
   origin: isamsOrigin(s.isamsUrl),
 });
@@ -14,7 +16,7 @@ const bindingOf = (s: Pick<SettingsDocument, 'tenantId' | 'isamsUrl'>): KeyBindi
  * The only way to the stored iSAMS key: sealed bound to its school and host, revealed only for the
  * stored address, legacy keys (school-only AAD) bound to their stored address when first met.
  */
-export class KeyVault {
+export class KeyVault implements KeyRevealer {
   constructor(
     private readonly repo: SettingsRepository,
     private readonly cipher: KeyCipher,
@@ -35,7 +37,7 @@ export class KeyVault {
    * `assertStoredKeyUsableFor`). A bound key whose stored address was changed to another host does
    * not decrypt (`CONNECTOR_KEY_DECRYPT_FAILED`). A legacy key is bound on the way.
    */
-  async reveal(settings: SettingsDocument): Promise<string> {
+  async reveal(settings: SchoolSettings): Promise<string> {
     const plaintext = this.cipher.decrypt(bindingOf(settings), settings.key);
     if (isLegacyKey(settings.key)) await this.bind(settings, plaintext);
     return plaintext;
@@ -45,7 +47,7 @@ export class KeyVault {
    * Re-encrypts the stored key under the current KEK, bound to its stored address; false when it
    * already was both (or the settings changed meanwhile).
    */
-  async reencrypt(settings: SettingsDocument): Promise<boolean> {
+  async reencrypt(settings: SchoolSettings): Promise<boolean> {
     if (!isLegacyKey(settings.key) && settings.key.kekId === this.cipher.currentKekId) return false;
     const plaintext = this.cipher.decrypt(bindingOf(settings), settings.key);
     return this.repo.replaceKey(
@@ -77,7 +79,7 @@ export class KeyVault {
     return { bound, failed };
   }
 
-  private async bind(settings: SettingsDocument, plaintext: string): Promise<void> {
+  private async bind(settings: SchoolSettings, plaintext: string): Promise<void> {
     const replaced = await this.repo.replaceKey(
       settings.tenantId,
       settings,

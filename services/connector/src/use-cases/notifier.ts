@@ -2,7 +2,8 @@ import type { Logger } from '@isams-sync/logger';
 import type { DataFreshnessRepository } from '../adapters/mongo/data-freshness-repository';
 import { NotificationsRepository } from '../adapters/mongo/notifications-repository';
 import type { RunsRepository } from '../adapters/mongo/runs-repository';
-import type { SettingsDocument, SettingsRepository } from '../adapters/mongo/settings-repository';
+import type { SettingsRepository } from '../adapters/mongo/settings-repository';
+import type { SchoolSettings } from '../domain/school-settings';
 import type { Mailer } from '../domain/mailer.port';
 import { DEFAULT_TIME_ZONE } from '../domain/settings-rules';
 import {
@@ -124,7 +125,7 @@ export class Notifier {
   }
 
   /** Tells the school's contacts when its last N real runs failed with the same error. */
-  async checkFailing(settings: SettingsDocument): Promise<NotifyOutcome> {
+  async checkFailing(settings: SchoolSettings): Promise<NotifyOutcome> {
     const runs = await this.recentRuns(settings.tenantId);
     const error = failureStreak(runs, this.opts.failureStreak);
     if (error === null) return 'nothing_to_tell';
@@ -144,7 +145,7 @@ export class Notifier {
   }
 
   /** Tells the school's contacts when its data is older than the limit. */
-  async checkStale(settings: SettingsDocument): Promise<NotifyOutcome> {
+  async checkStale(settings: SchoolSettings): Promise<NotifyOutcome> {
     const freshness = await this.deps.freshness.get(settings.tenantId);
     const stale = isStale({
       enabled: settings.enabled,
@@ -183,7 +184,7 @@ export class Notifier {
   }
 
   private async notify(
-    settings: SettingsDocument,
+    settings: SchoolSettings,
     message: NotificationMessage,
     syncRunId?: string,
   ): Promise<NotifyOutcome> {

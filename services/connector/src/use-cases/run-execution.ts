@@ -1,19 +1,14 @@
-import { MongoErrors, fencedWrite } from '@isams-sync/mongo';
-import type { HeldLease } from '@isams-sync/mongo';
 import type { Logger } from '@isams-sync/logger';
 import { withSpan } from '@isams-sync/telemetry';
 import { CHUNK_ENVELOPE_OVERHEAD_BYTES } from '../domain/chunk-plan';
 import { ConnectorErrors } from '../domain/connector-errors';
+import type { RunFetch } from '../domain/method-groups';
+import type { RunRecord } from '../domain/run-record';
 import { nextScheduledRun } from '../domain/schedule';
+import type { SchoolSettings } from '../domain/school-settings';
 import { isUnchanged } from '../domain/sync-run';
 import type { RunError, RunStatus } from '../domain/sync-run';
-import type { RunFetch } from '../domain/method-groups';
-import { fetchToSpool } from '../adapters/isams/batch-source';
-import type { FetchResult } from '../adapters/isams/batch-source';
-import type { RunDocument } from '../adapters/mongo/runs-repository';
-import type { SettingsDocument } from '../adapters/mongo/settings-repository';
-import { RunSpool } from '../adapters/spool/run-spool';
-import type { SpoolQuota } from '../adapters/spool/spool-quota';
+import type { FetchResult, RunLease, Spool } from './ports';
 import { RunInterrupted, toRunError } from './run-errors';
 import type { SyncEngineDeps, SyncEngineOptions } from './sync-engine';
 
@@ -29,9 +24,9 @@ type RetryScheduling = 'scheduled' | 'skipped' | 'superseded';
 export class RunExecution {
   private readonly tenantId: string;
   private readonly log: Logger;
-  private readonly spool: RunSpool;
+  private readonly spool: Spool;
   /** The run as last recorded. */
-  private run: RunDocument;
+  private run: RunRecord;
   /** The school's failure streak when the run started (a retry's back-off counts on from it). */
   private settingsFailures = 0;
   /** Set when the school's slot must outlive this run (another replica or the sweeper releases it). */
@@ -45,14 +40,13 @@ export class RunExecution {
   constructor(
     private readonly deps: SyncEngineDeps,
     private readonly opts: SyncEngineOptions,
-    spoolQuota: SpoolQuota | undefined,
-    private readonly initial: RunDocument,
+    private readonly initial: RunRecord,
     private readonly abort: AbortController,
-    private readonly lease: HeldLease,
+    private readonly lease: RunLease,
   ) {
     this.tenantId = initial.tenantId;
     this.log = deps.logger.child({ tenantId: initial.tenantId, syncRunId: initial._id });
-    this.spool = new RunSpool(opts.spoolDir, initial._id, spoolQuota);
+    this.spool = deps.spools.forRun(initial._id);
     this.run = initial;
   }
 
@@ -81,7 +75,7 @@ export class RunExecution {
   // ---- steps ------------------------------------------------------------------------------------
 
   /** Announces the started run and reads what the fetch needs: the school's settings and key. */
-  private async begin(): Promise<{ settings: SettingsDocument; apiKey: string }> {
+  private async begin(): Promise<{ settings: SchoolSettings; apiKey: string }> {
     await this.deps.publisher.publishRunUpdate(this.run);
     const settings = await this.deps.settings.get(this.tenantId);
     if (!settings) throw ConnectorErrors.CONNECTOR_SETTINGS_NOT_FOUND();
@@ -93,7 +87,7 @@ export class RunExecution {
 
   /** Fetches the school's document and stream-parses it into the spool (told to the observer either way). */
   private async fetchIntoSpool(
-    settings: SettingsDocument,
+    settings: SchoolSettings,
     apiKey: string,
   ): Promise<{ result: FetchResult; fetchStart: number }> {
     this.lastProgress = Date.now();
@@ -104,15 +98,13 @@ export class RunExecution {
       'connector.fetch',
       { attributes: { 'isams_sync.source_format': settings.format } },
       () =>
-        fetchToSpool({
+        this.deps.source.fetchToSpool({
           source: { baseUrl: settings.isamsUrl, apiKey, format: settings.format },
-          client: this.opts.isams,
           spool: this.spool,
           maxChunkRecordBytes: this.opts.maxChunkBytes - CHUNK_ENVELOPE_OVERHEAD_BYTES,
           signal: this.abort.signal,
           logger: this.log,
           plan,
-          contactsMethods: this.opts.contactsMethods,
           onPlanChange: (plan) =>
             this.deps.fetchPlans.put(this.tenantId, plan).catch((err: unknown) => {
               this.log.warn({ err }, 'fetch plan not saved; the next run learns it again');
@@ -137,7 +129,7 @@ export class RunExecution {
 
   /** `fetching → fetched` with what the fetch found; resolves to when the fetch ended. */
   private async markFetched(
-    settings: SettingsDocument,
+    settings: SchoolSettings,
     result: FetchResult,
     fetchStart: number,
   ): Promise<Date> {
@@ -181,7 +173,7 @@ export class RunExecution {
 
   /** Unchanged since the last applied snapshot: nothing to publish, the run ends `unchanged` (true). */
   private async finishIfUnchanged(
-    settings: SettingsDocument,
+    settings: SchoolSettings,
     result: FetchResult,
     fetchedAt: Date,
   ): Promise<boolean> {
@@ -220,7 +212,7 @@ export class RunExecution {
   /** Decides the marker attempt, then sends the run-complete marker. */
   private async sendMarker(): Promise<void> {
     // Decided once: after this a stale-run sweep re-sends the marker instead of failing the run.
-    const attempted = await this.deps.runs.advanceStep(
+    const attempted = await this.deps.runs.recordStep(
       this.run,
       { markerAttemptedAt: new Date(), progress: this.run.progress },
       undefined,
@@ -234,11 +226,7 @@ export class RunExecution {
   }
 
   /** `fetched → published`; the school's failure streak ends. */
-  private async markPublished(
-    settings: SettingsDocument,
-    publishStart: number,
-    chunks: number,
-  ): Promise<void> {
+  private async markPublished(settings: SchoolSettings, publishStart: number, chunks: number): Promise<void> {
     const publishedAt = new Date();
     this.deps.observe?.published({ seconds: (publishedAt.getTime() - publishStart) / 1000 });
     this.run = await this.advance('published', {
@@ -257,7 +245,7 @@ export class RunExecution {
     const error = toRunError(cause, this.opts.egressIps);
     // Refused (MONGO_FENCED): another replica took the run's lease over, and it decides the run's
     // outcome and the school's schedule; this one changes neither.
-    let superseded = MongoErrors.MONGO_FENCED.is(cause);
+    let superseded = this.deps.leases.isFenced(cause);
     if (superseded) this.log.warn({ err: cause }, 'run taken over by another replica; this one stops');
     else if (error.code === 'CONNECTOR_RUN_FAILED') this.log.error({ err }, 'sync run failed');
     else this.log.warn({ code: error.code, transient: error.transient }, 'sync run failed');
@@ -292,19 +280,19 @@ export class RunExecution {
       jitterMs: this.opts.scheduleJitterMs,
       consecutiveFailures: failures,
     });
-    return fencedWrite(this.lease.fence, () =>
-      this.deps.settings.setSchedule(this.tenantId, next, failures),
-    ).then(
-      () => 'scheduled',
-      (e: unknown) => (MongoErrors.MONGO_FENCED.is(e) ? 'superseded' : 'skipped'),
-    );
+    return this.deps.leases
+      .fencedWrite(this.lease.fence, () => this.deps.settings.setSchedule(this.tenantId, next, failures))
+      .then(
+        () => 'scheduled',
+        (e: unknown) => (this.deps.leases.isFenced(e) ? 'superseded' : 'skipped'),
+      );
   }
 
   /** Records the failure; null when it was not recorded (another replica decided, or the write failed). */
-  private async markFailed(error: RunError): Promise<RunDocument | null> {
+  private async markFailed(error: RunError): Promise<RunRecord | null> {
     try {
       // Refused (MONGO_FENCED) when another replica took the run's lease over: that one decides.
-      const outcome = await this.deps.runs.advanceStep(
+      const outcome = await this.deps.runs.recordStep(
         this.run,
         { status: 'failed', error, finishedAt: new Date(), ...(this.fetch ? { fetch: this.fetch } : {}) },
         { sequence: 1 },
@@ -323,17 +311,19 @@ export class RunExecution {
   private async release(): Promise<void> {
     await this.spool.remove().catch(() => undefined);
     if (!this.keepSlot)
-      await fencedWrite(this.lease.fence, () =>
-        this.deps.runs.releaseSlot(this.tenantId, this.initial._id),
-      ).catch(() => undefined);
+      await this.deps.leases
+        .fencedWrite(this.lease.fence, () =>
+          this.deps.runs.releaseSchoolSlot(this.tenantId, this.initial._id),
+        )
+        .catch(() => undefined);
     await this.lease.release();
   }
 
   // ---- run record -------------------------------------------------------------------------------
 
   /** Moves the run to `status` (one sequence step, decided under the lease) and publishes the lifecycle event. */
-  private async advance(status: RunStatus, set: Partial<RunDocument>): Promise<RunDocument> {
-    const { won, run: updated } = await this.deps.runs.advanceStep(
+  private async advance(status: RunStatus, set: Partial<RunRecord>): Promise<RunRecord> {
+    const { won, run: updated } = await this.deps.runs.recordStep(
       this.run,
       { ...set, status, heartbeatAt: new Date() },
       { sequence: 1 },
@@ -350,29 +340,23 @@ export class RunExecution {
    * database's latency times the writes: a large school's publish took 26 s instead of 1–2 at 50 ms
    * per round trip); a refused one (another replica took the run over) aborts the run.
    */
-  private writeProgress(progress: () => RunDocument['progress']): void {
+  private writeProgress(progress: () => RunRecord['progress']): void {
     if (this.progressWriting) return;
     if (Date.now() - this.lastProgress < this.opts.progressIntervalMs) return;
     this.lastProgress = Date.now();
     this.progressWriting = true;
     this.progressWrite = this.saveProgress(this.run, progress())
       .catch((err: unknown) => {
-        if (MongoErrors.MONGO_FENCED.is(err)) this.abort.abort(err);
+        if (this.deps.leases.isFenced(err)) this.abort.abort(err);
         else this.log.warn({ err }, 'run progress not written');
       })
       .finally(() => (this.progressWriting = false));
   }
 
   /** Progress inside a status: stored for GetSyncRun/WatchSyncRun and published for dashboards. */
-  private async saveProgress(run: RunDocument, progress: RunDocument['progress']): Promise<void> {
-    const updated = await fencedWrite(this.lease.fence, () =>
-      this.deps.runs.transition(
-        run.tenantId,
-        run._id,
-        [run.status],
-        { progress, heartbeatAt: new Date() },
-        { sequence: 1 },
-      ),
+  private async saveProgress(run: RunRecord, progress: RunRecord['progress']): Promise<void> {
+    const updated = await this.deps.leases.fencedWrite(this.lease.fence, () =>
+      this.deps.runs.recordProgress(run, progress),
     );
     if (updated) {
       run.progress = progress;

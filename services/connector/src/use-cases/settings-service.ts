@@ -24,7 +24,8 @@ import { fetchToSpool } from '../adapters/isams/batch-source';
 import type { IsamsClientSettings } from '../adapters/isams/batch-source';
 import type { FetchPlansRepository } from '../adapters/mongo/fetch-plans-repository';
 import type { SettingsAuditRepository } from '../adapters/mongo/settings-audit-repository';
-import type { SettingsDocument, SettingsRepository } from '../adapters/mongo/settings-repository';
+import type { SettingsRepository } from '../adapters/mongo/settings-repository';
+import type { SchoolSettings } from '../domain/school-settings';
 import type { FetchPlan } from '../domain/method-groups';
 import { toRunError } from './run-errors';
 import type { RunError } from '../domain/sync-run';
@@ -81,7 +82,7 @@ export class SettingsService {
     private readonly testSlots?: TestConnectionSlots,
   ) {}
 
-  get(tenantId: string): Promise<SettingsDocument | null> {
+  get(tenantId: string): Promise<SchoolSettings | null> {
     return this.repo.get(tenantId);
   }
 
@@ -95,11 +96,7 @@ export class SettingsService {
    * again (`CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS`, nothing saved), and every address change is
    * recorded in the settings audit before it is saved.
    */
-  async put(
-    tenantId: string,
-    input: PutSettingsInput,
-    caller: SettingsCaller = {},
-  ): Promise<SettingsDocument> {
+  async put(tenantId: string, input: PutSettingsInput, caller: SettingsCaller = {}): Promise<SchoolSettings> {
     const isamsUrl = normaliseIsamsUrl(input.isamsUrl, this.opts.allowInsecureLoopback);
     // IP literals, internal names, other ports and hosts outside the suffix list are refused now;
     // what a name resolves to is checked on every connection (a test connection or run).
@@ -130,7 +127,7 @@ export class SettingsService {
       input.enabled &&
       existing.nextRunAt &&
       existing.scheduleMinutes === scheduleMinutes;
-    const doc: SettingsDocument = {
+    const doc: SchoolSettings = {
       _id: tenantId,
       tenantId,
       isamsUrl,
@@ -233,7 +230,7 @@ export class SettingsService {
   private async fetchForTest(
     tenantId: string,
     source: { url: string; apiKey: string; format: SourceFormat },
-    stored: SettingsDocument | null,
+    stored: SchoolSettings | null,
     input: { isamsUrl?: string },
     signal: AbortSignal,
   ): Promise<TestConnectionResult> {

@@ -1,28 +1,28 @@
 import { randomUUID } from 'node:crypto';
-import { fencedWrite } from '@isams-sync/mongo';
-import type { HeldLease, LeaseKeeper } from '@isams-sync/mongo';
 import type { Logger } from '@isams-sync/logger';
 import { contextFromCarrier, ROOT_CONTEXT, traceCarrierOf, withSpan } from '@isams-sync/telemetry';
 import { ConnectorErrors } from '../domain/connector-errors';
+import { dataAsOfOf } from '../domain/data-freshness';
+import { runStep } from '../domain/run-record';
+import type { RunRecord } from '../domain/run-record';
 import { nextScheduledRun } from '../domain/schedule';
 import { EMPTY_PROGRESS, isTerminal, rosterMayReport } from '../domain/sync-run';
 import type { RunDatasetStats, RunError, RunStatus, RunTrigger } from '../domain/sync-run';
-import type { IsamsClientSettings } from '../adapters/isams/batch-source';
-import type { FetchPlansRepository } from '../adapters/mongo/fetch-plans-repository';
-import type { DataFreshnessRepository } from '../adapters/mongo/data-freshness-repository';
-import { dataAsOfOf } from '../domain/data-freshness';
-import type { RunPublisher } from '../adapters/kafka/run-publisher';
-import { runStep } from '../adapters/mongo/runs-repository';
-import type { RunDocument, RunsRepository } from '../adapters/mongo/runs-repository';
-import type { SettingsRepository } from '../adapters/mongo/settings-repository';
 import type {
-  AppliedSnapshotsRepository,
-  ScheduleClaimsRepository,
-} from '../adapters/mongo/snapshots-repository';
-import { RunSpool, removeSpoolsExcept } from '../adapters/spool/run-spool';
-import { SpoolQuota } from '../adapters/spool/spool-quota';
+  AppliedSnapshotStore,
+  BatchSource,
+  FetchPlanStore,
+  FreshnessStore,
+  KeyRevealer,
+  RunLease,
+  RunLeases,
+  RunPublisher,
+  RunStore,
+  ScheduleClaimStore,
+  SettingsStore,
+  Spools,
+} from './ports';
 import { RunInterrupted, toRunError } from './run-errors';
-import type { KeyVault } from './key-vault';
 import { RunExecution } from './run-execution';
 
 export interface SyncEngineOptions {
@@ -37,37 +37,36 @@ export interface SyncEngineOptions {
   manualTriggerLimit: number;
   manualTriggerWindowMs: number;
   maxChunkBytes: number;
-  spoolDir: string;
-  /** Bytes all runs of this process may spool together (CONNECTOR_SPOOL_QUOTA_BYTES); unlimited when unset. */
-  spoolQuotaBytes?: number;
   progressIntervalMs: number;
-  isams: IsamsClientSettings;
-  /** Candidate MethodsToRun names of Contacts (Filtered) for fetches in method groups. */
-  contactsMethods: readonly string[];
   /** The public IPs iSAMS sees (EGRESS_IPS), named when iSAMS refuses our address. */
   egressIps: readonly string[];
 }
 
+/** The engine's ports (use-cases/ports): it imports no adapter and no database driver. */
 export interface SyncEngineDeps {
-  settings: SettingsRepository;
-  runs: RunsRepository;
-  snapshots: AppliedSnapshotsRepository;
-  claims: ScheduleClaimsRepository;
-  /** Keeps the per-school run leases (libs/mongo): renewals, lost-lease signal, fencing tokens. */
-  leases: LeaseKeeper;
-  fetchPlans: FetchPlansRepository;
+  settings: SettingsStore;
+  runs: RunStore;
+  snapshots: AppliedSnapshotStore;
+  claims: ScheduleClaimStore;
+  /** The per-school run leases: renewals, lost-lease signal, fencing tokens. */
+  leases: RunLeases;
+  fetchPlans: FetchPlanStore;
   /** The stored key, revealed only for the stored address's host. */
-  keys: KeyVault;
+  keys: KeyRevealer;
   /** When the data now in SchoolCloud was fetched, per school (moved forward by good runs). */
-  freshness: DataFreshnessRepository;
+  freshness: FreshnessStore;
   publisher: RunPublisher;
+  /** The school's document, fetched and stream-parsed into a run's spool. */
+  source: BatchSource;
+  /** The runs' spools on this process's disk. */
+  spools: Spools;
   logger: Logger;
   /** Told the duration and outcome of each fetch and publish (the connector's metrics). */
   observe?: RunObserver;
   /** Hook for tests (e.g. kill the process mid-publish); never set in production. */
   onStep?: (
     step: 'run-requested' | 'publishing' | 'chunks-published' | 'marker-attempted',
-    run: RunDocument,
+    run: RunRecord,
   ) => void | Promise<void>;
 }
 
@@ -107,15 +106,11 @@ export class SyncEngine {
   private lastLeasePrune = 0;
   private pumping: Promise<void> | undefined;
   private pumpAgain = false;
-  /** Shared by every run of this process. */
-  private readonly spoolQuota: SpoolQuota | undefined;
 
   constructor(
     private readonly deps: SyncEngineDeps,
     private readonly opts: SyncEngineOptions,
-  ) {
-    this.spoolQuota = opts.spoolQuotaBytes === undefined ? undefined : new SpoolQuota(opts.spoolQuotaBytes);
-  }
+  ) {}
 
   /**
    * Rebuilds the work queue and the slots' start marks from `sync_runs`, removes spools left behind
@@ -148,7 +143,7 @@ export class SyncEngine {
    */
   private async removeLeftoverSpools(): Promise<void> {
     const keep = [...(await this.deps.runs.unfinished()).map((r) => r._id), ...this.inFlight.keys()];
-    const removed = await removeSpoolsExcept(this.opts.spoolDir, keep);
+    const removed = await this.deps.spools.removeAllExcept(keep);
     if (removed > 0) this.deps.logger.info({ removed }, 'removed spools left behind by earlier runs');
   }
 
@@ -178,7 +173,7 @@ export class SyncEngine {
     tenantId: string,
     trigger: RunTrigger,
     dryRun: boolean,
-  ): Promise<{ run: RunDocument; alreadyActive: boolean }> {
+  ): Promise<{ run: RunRecord; alreadyActive: boolean }> {
     const settings = await this.deps.settings.get(tenantId);
     if (!settings) throw ConnectorErrors.CONNECTOR_SETTINGS_NOT_FOUND();
     if (!settings.enabled) throw ConnectorErrors.CONNECTOR_SYNC_DISABLED();
@@ -187,7 +182,9 @@ export class SyncEngine {
       if (active) return { run: active, alreadyActive: true };
       if (trigger.kind === 'manual') {
         const since = new Date(Date.now() - this.opts.manualTriggerWindowMs);
-        if ((await this.deps.runs.countManualSince(tenantId, since)) >= this.opts.manualTriggerLimit) {
+        if (
+          (await this.deps.runs.countManualRequestsSince(tenantId, since)) >= this.opts.manualTriggerLimit
+        ) {
           throw ConnectorErrors.CONNECTOR_TRIGGER_RATE_LIMITED({
             limit: this.opts.manualTriggerLimit,
             windowMinutes: Math.round(this.opts.manualTriggerWindowMs / 60_000),
@@ -195,10 +192,10 @@ export class SyncEngine {
         }
       }
       const id = randomUUID();
-      const slot = await this.deps.runs.claimSlot(tenantId, id);
+      const slot = await this.deps.runs.claimSchoolSlot(tenantId, id);
       if (!slot.claimed) continue;
       const now = new Date();
-      const run: RunDocument = {
+      const run: RunRecord = {
         _id: id,
         tenantId,
         status: 'requested',
@@ -218,8 +215,8 @@ export class SyncEngine {
       if (trace.traceparent !== undefined) run.trace = trace;
       // Queued before inserted: a crash in between leaves a queue entry without a run (dropped by the
       // work queue after a minute), never a requested run that no queue entry points at.
-      await this.deps.runs.enqueue({ _id: id, tenantId, requestedAt: now });
-      await this.deps.runs.insert(run);
+      await this.deps.runs.queueRun({ _id: id, tenantId, requestedAt: now });
+      await this.deps.runs.recordRequested(run);
       await this.deps.onStep?.('run-requested', run);
       this.deps.logger.info({ tenantId, syncRunId: id, trigger: trigger.kind, dryRun }, 'sync run requested');
       await this.deps.publisher.publishRunUpdate(run);
@@ -232,25 +229,25 @@ export class SyncEngine {
   }
 
   /** The school's queued or running run, clearing a slot whose run already ended or never existed. */
-  private async activeRun(tenantId: string): Promise<RunDocument | null> {
-    const slot = await this.deps.runs.getSlot(tenantId);
+  private async activeRun(tenantId: string): Promise<RunRecord | null> {
+    const slot = await this.deps.runs.schoolSlot(tenantId);
     if (!slot) return null;
     const run = await this.deps.runs.get(tenantId, slot.syncRunId);
     if (run && !isTerminal(run.status) && run.status !== 'published' && run.status !== 'applying') return run;
     // A slot without a live run: its run ended (release was lost in a crash) or was never inserted.
     if (run || Date.now() - slot.claimedAt.getTime() > 60_000)
-      await this.deps.runs.releaseSlot(tenantId, slot.syncRunId);
+      await this.deps.runs.releaseSchoolSlot(tenantId, slot.syncRunId);
     return null;
   }
 
-  async cancel(tenantId: string, syncRunId: string): Promise<RunDocument> {
+  async cancel(tenantId: string, syncRunId: string): Promise<RunRecord> {
     const run = await this.deps.runs.get(tenantId, syncRunId);
     if (!run) throw ConnectorErrors.CONNECTOR_RUN_NOT_FOUND({ syncRunId });
     if (run.status === 'cancelled') return run;
     if (run.status !== 'requested')
       throw ConnectorErrors.CONNECTOR_RUN_NOT_CANCELLABLE({ syncRunId, status: run.status });
     // Decided against a replica starting it by the same step claim: exactly one of the two wins.
-    const { won, run: updated } = await this.deps.runs.advanceStep(
+    const { won, run: updated } = await this.deps.runs.recordStep(
       run,
       { status: 'cancelled', finishedAt: new Date() },
       { sequence: 1 },
@@ -262,8 +259,8 @@ export class SyncEngine {
         syncRunId,
         status: updated?.status ?? run.status,
       });
-    await this.deps.runs.dequeue(tenantId, syncRunId);
-    await this.deps.runs.releaseSlot(tenantId, syncRunId);
+    await this.deps.runs.dequeueRun(tenantId, syncRunId);
+    await this.deps.runs.releaseSchoolSlot(tenantId, syncRunId);
     await this.deps.publisher.publishRunUpdate(updated);
     return updated;
   }
@@ -310,6 +307,19 @@ export class SyncEngine {
     void this.pump().catch((err: unknown) => this.deps.logger.error({ err }, 'work queue failed'));
   }
 
+  /**
+   * Resolves once the work queue has nothing this replica can start and every run it started has
+   * ended (what the timers do over time, done now: the unit tests drive the engine with it).
+   */
+  async drain(): Promise<void> {
+    for (;;) {
+      await this.pump();
+      const running = [...this.inFlight.values()].map((r) => r.done);
+      if (running.length === 0) return;
+      await Promise.all(running);
+    }
+  }
+
   private pump(): Promise<void> {
     if (this.pumping) {
       this.pumpAgain = true;
@@ -330,7 +340,7 @@ export class SyncEngine {
 
   private async pumpOnce(): Promise<void> {
     if (this.stopping || this.inFlight.size >= this.opts.concurrency) return;
-    const candidates = await this.deps.runs.queued(this.opts.concurrency * 4);
+    const candidates = await this.deps.runs.queuedRuns(this.opts.concurrency * 4);
     for (const queued of candidates) {
       if (this.stopping || this.inFlight.size >= this.opts.concurrency) return;
       if (this.inFlight.has(queued._id)) continue;
@@ -339,18 +349,18 @@ export class SyncEngine {
         // Started, cancelled or ended (its dequeue was lost), or never inserted because the requester
         // died between queueing and inserting (a young entry's run may still be being inserted).
         if (run || Date.now() - queued.requestedAt.getTime() > 60_000)
-          await this.deps.runs.dequeue(queued.tenantId, queued._id);
+          await this.deps.runs.dequeueRun(queued.tenantId, queued._id);
         continue;
       }
       const lease = await this.deps.leases.acquire(leaseKey(run.tenantId));
       if (!lease) continue;
-      let started: RunDocument | null = null;
+      let started: RunRecord | null = null;
       try {
         // The mark comes first: the stale-run sweep only looks at marked slots, so a crash right after
         // `requested → fetching` must find the slot already marked.
         if (!(await this.markSlot(run.tenantId, run._id))) continue;
         // A cancel racing the start is decided by the same step claim: exactly one wins.
-        const start = await this.deps.runs.advanceStep(
+        const start = await this.deps.runs.recordStep(
           run,
           { status: 'fetching', owner: this.opts.owner, heartbeatAt: new Date(), fetchStartedAt: new Date() },
           { sequence: 1 },
@@ -362,7 +372,7 @@ export class SyncEngine {
       }
       if (started === null) continue;
       await this.deps.runs
-        .dequeue(run.tenantId, run._id)
+        .dequeueRun(run.tenantId, run._id)
         .catch((err: unknown) => this.deps.logger.warn({ err }, 'started run not dequeued'));
       const abort = new AbortController();
       const done = this.execute(started, abort, lease).finally(() => {
@@ -379,7 +389,7 @@ export class SyncEngine {
    */
   private async markSlot(tenantId: string, syncRunId: string): Promise<boolean> {
     if (await this.deps.runs.markSlotStarted(tenantId, syncRunId)) return true;
-    const slot = await this.deps.runs.claimSlot(tenantId, syncRunId);
+    const slot = await this.deps.runs.claimSchoolSlot(tenantId, syncRunId);
     return slot.claimed && this.deps.runs.markSlotStarted(tenantId, syncRunId);
   }
 
@@ -388,7 +398,7 @@ export class SyncEngine {
    * not renewed in time) the run is aborted, and every write of the run carries the lease's fence, so
    * a replica that stalled past its lease cannot change a run another replica took over.
    */
-  private execute(initial: RunDocument, abort: AbortController, lease: HeldLease): Promise<void> {
+  private execute(initial: RunRecord, abort: AbortController, lease: RunLease): Promise<void> {
     // The run's span continues the trace of its request (stored with the run), whichever replica
     // and however much later the work queue starts it.
     return withSpan(
@@ -402,7 +412,7 @@ export class SyncEngine {
           'isams_sync.dry_run': initial.dryRun,
         },
       },
-      () => new RunExecution(this.deps, this.opts, this.spoolQuota, initial, abort, lease).execute(),
+      () => new RunExecution(this.deps, this.opts, initial, abort, lease).execute(),
     );
   }
 
@@ -416,7 +426,7 @@ export class SyncEngine {
   private async restoreQueue(): Promise<void> {
     for (const run of await this.deps.runs.unfinished()) {
       if (run.status === 'requested') {
-        await this.deps.runs.enqueue({ _id: run._id, tenantId: run.tenantId, requestedAt: run.requestedAt });
+        await this.deps.runs.queueRun({ _id: run._id, tenantId: run.tenantId, requestedAt: run.requestedAt });
       } else if (!(await this.markSlot(run.tenantId, run._id))) {
         this.deps.logger.warn(
           { tenantId: run.tenantId, syncRunId: run._id, status: run.status },
@@ -436,8 +446,8 @@ export class SyncEngine {
   async sweepStale(): Promise<number> {
     const before = new Date(Date.now() - this.opts.leaseTtlMs);
     let recovered = 0;
-    const slots = await this.deps.runs.slots();
-    const queued = new Set((await this.deps.runs.queued()).map((q) => q._id));
+    const slots = await this.deps.runs.schoolSlots();
+    const queued = new Set((await this.deps.runs.queuedRuns()).map((q) => q._id));
     for (const slot of slots) {
       if (this.inFlight.has(slot.syncRunId)) continue;
       // Not started: waiting in the queue, or too young to be a leftover.
@@ -450,7 +460,7 @@ export class SyncEngine {
       if (run?.status === 'requested') {
         // Its queue entry was lost (or dropped before the run was inserted): queue it again.
         if (!queued.has(run._id))
-          await this.deps.runs.enqueue({
+          await this.deps.runs.queueRun({
             _id: run._id,
             tenantId: run.tenantId,
             requestedAt: run.requestedAt,
@@ -469,7 +479,7 @@ export class SyncEngine {
     return recovered;
   }
 
-  private async recoverStale(stale: RunDocument): Promise<boolean> {
+  private async recoverStale(stale: RunRecord): Promise<boolean> {
     const lease = await this.deps.leases.acquire(leaseKey(stale.tenantId));
     if (!lease) return false;
     try {
@@ -482,7 +492,7 @@ export class SyncEngine {
         if (runStep(run) === 'marker-attempted') {
           await lease.fence.check();
           await this.deps.publisher.publishMarker(run);
-          const done = await this.deps.runs.advanceStep(
+          const done = await this.deps.runs.recordStep(
             run,
             { status: 'published', publishedAt: new Date() },
             { sequence: 1 },
@@ -493,7 +503,7 @@ export class SyncEngine {
           log.warn('interrupted run resumed: run-complete marker re-sent');
         } else {
           const error = toRunError(new RunInterrupted('owner stopped'));
-          const failed = await this.deps.runs.advanceStep(
+          const failed = await this.deps.runs.recordStep(
             run,
             { status: 'failed', error, finishedAt: new Date() },
             { sequence: 1 },
@@ -503,8 +513,13 @@ export class SyncEngine {
           if (failed.run) await this.deps.publisher.publishRunUpdate(failed.run);
           log.warn({ previousOwner: run.owner }, 'interrupted run failed');
         }
-        await new RunSpool(this.opts.spoolDir, run._id).remove().catch(() => undefined);
-        await fencedWrite(lease.fence, () => this.deps.runs.releaseSlot(run.tenantId, run._id));
+        await this.deps.spools
+          .forRun(run._id)
+          .remove()
+          .catch(() => undefined);
+        await this.deps.leases.fencedWrite(lease.fence, () =>
+          this.deps.runs.releaseSchoolSlot(run.tenantId, run._id),
+        );
         return true;
       }
       return false;
@@ -527,7 +542,7 @@ export class SyncEngine {
     if ((run.rosterSequence ?? -1) >= report.sequence) return false;
     if (!rosterMayReport(run.status) && run.status !== 'applied' && run.status !== 'failed') return false;
     const terminal = isTerminal(report.status);
-    const updated = await this.deps.runs.transition(report.tenantId, report.syncRunId, [run.status], {
+    const updated = await this.deps.runs.recordRosterReport(run, {
       status: report.status,
       rosterStatus: report.status,
       rosterSequence: report.sequence,

@@ -3,7 +3,7 @@ import { datasetSnapshotCompletedV1 } from '@isams-sync/events';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { ConnectorApp } from '../../src/app';
-import type { RunDocument } from '../../src/adapters/mongo/runs-repository';
+import type { RunRecord } from '../../src/domain/run-record';
 import {
   connectorClient,
   connectorTest as it,
@@ -80,7 +80,7 @@ describe('connector: a replica that stalls past its run lease', () => {
       .collection<{ _id: string; key: string }>('run_leases')
       .updateMany({ key: `run:${tenantId}` }, { $set: { expiresAt: new Date(Date.now() - 1) } });
     await db
-      .collection<RunDocument>('sync_runs')
+      .collection<RunRecord>('sync_runs')
       .updateOne({ _id: run!.syncRunId }, { $set: { heartbeatAt: new Date(Date.now() - 3_600_000) } });
     await connectors.start(env.env({ SCHEDULER_ENABLED: 'false', RUN_LEASE_TTL_MS: '30s' }), {
       owner: 'replica-b',

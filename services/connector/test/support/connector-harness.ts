@@ -30,7 +30,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createConnectorApp } from '../../src/app';
 import type { ConnectorApp, ConnectorAppOverrides } from '../../src/app';
 import { loadConnectorConfig } from '../../src/config';
-import type { RunDocument } from '../../src/adapters/mongo/runs-repository';
+import type { RunRecord } from '../../src/domain/run-record';
 
 export function testKek(): string {
   return randomBytes(32).toString('base64');
@@ -252,11 +252,11 @@ export async function readRun(
   env: ConnectorTestEnv,
   tenantId: string,
   id: string,
-): Promise<RunDocument | null> {
+): Promise<RunRecord | null> {
   const client = new MongoClient(getTestInfra().mongoUrl);
   await client.connect();
   try {
-    return await client.db(env.mongoDb).collection<RunDocument>('sync_runs').findOne({ _id: id, tenantId });
+    return await client.db(env.mongoDb).collection<RunRecord>('sync_runs').findOne({ _id: id, tenantId });
   } finally {
     await client.close();
   }

@@ -1,24 +1,11 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { ConnectorErrors } from '../../domain/connector-errors';
 import type { KeyBinding } from '../../domain/key-binding';
+import { KEY_BINDING } from '../../domain/school-settings';
+import type { EncryptedKey } from '../../domain/school-settings';
 
-/** The associated data of a bound key (see {@link bindingAad}). */
-export const KEY_BINDING = 'tenant-origin';
-
-/**
- * An encrypted Batch API key as stored: AES-256-GCM; AAD = school and iSAMS origin when `binding` is
- * `tenant-origin`, the school only for keys stored before the binding (absent `binding`: legacy).
- */
-export interface EncryptedKey {
-  kekId: string;
-  binding?: typeof KEY_BINDING;
-  /** base64 */
-  iv: string;
-  /** base64 */
-  ciphertext: string;
-  /** base64, 16 bytes */
-  tag: string;
-}
+export { KEY_BINDING } from '../../domain/school-settings';
+export type { EncryptedKey } from '../../domain/school-settings';
 
 /** Encrypts/decrypts iSAMS keys under the configured key-encryption keys. */
 export interface KeyCipher {

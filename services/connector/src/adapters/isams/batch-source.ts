@@ -10,18 +10,15 @@ import {
   switchToGroups,
 } from '../../domain/method-groups';
 import type { FetchPlan, GroupOutcome, GroupRequest, RunFetch } from '../../domain/method-groups';
-import type { SourceFormat } from '../../domain/settings-rules';
-import type { RunDatasetStats } from '../../domain/sync-run';
-import type { RunFinding } from '../mongo/runs-repository';
-import type { RunSpool } from '../spool/run-spool';
+import type {
+  BatchSource,
+  FetchProgress,
+  FetchResult,
+  IsamsSource,
+  Spool,
+  SpoolFetch,
+} from '../../use-cases/ports';
 import { DocumentAccumulator } from './document-accumulator';
-
-/** Where and how to reach one school's iSAMS. */
-export interface IsamsSource {
-  baseUrl: string;
-  apiKey: string;
-  format: SourceFormat;
-}
 
 /** Connection settings shared by every school (from configuration); the egress policy is required. */
 export type IsamsClientSettings = Omit<
@@ -29,29 +26,10 @@ export type IsamsClientSettings = Omit<
   'baseUrl' | 'apiKey' | 'format' | 'signal' | 'logger' | 'onProgress' | 'methodsToRun' | 'egress'
 > & { egress: EgressPolicy };
 
-export interface FetchProgress {
-  datasetsDone: number;
-  recordsFetched: number;
-  bytesFetched: number;
-  /** Method groups done and in all, when fetching in groups. */
-  groupsDone?: number;
-  groupsTotal?: number;
-}
-
-export interface FetchResult {
-  datasets: RunDatasetStats[];
-  absent: DatasetId[];
-  unknownContainers: string[];
-  findings: RunFinding[];
-  bytes: number;
-  /** Whole key or method groups, and each group's outcome. */
-  fetch: RunFetch;
-}
-
 export interface FetchToSpoolOptions {
   source: IsamsSource;
   client: IsamsClientSettings;
-  spool?: RunSpool;
+  spool?: Spool;
   maxChunkRecordBytes: number;
   signal?: AbortSignal;
   logger?: Logger;
@@ -64,6 +42,21 @@ export interface FetchToSpoolOptions {
   onPlanChange?: (plan: FetchPlan) => Promise<void>;
   /** Called whenever a group's state changes (for the run record, also when the run fails). */
   onFetch?: (fetch: RunFetch) => void;
+}
+
+export type { FetchProgress, FetchResult, IsamsSource };
+
+/** The iSAMS Batch API as the sync engine's {@link BatchSource}, with the connector's client settings. */
+export class IsamsBatchSource implements BatchSource {
+  constructor(
+    private readonly client: IsamsClientSettings,
+    /** Candidate `MethodsToRun` names of Contacts (Filtered) for fetches in method groups. */
+    private readonly contactsMethods: readonly string[],
+  ) {}
+
+  fetchToSpool(request: SpoolFetch): Promise<FetchResult> {
+    return fetchToSpool({ ...request, client: this.client, contactsMethods: this.contactsMethods });
+  }
 }
 
 /**

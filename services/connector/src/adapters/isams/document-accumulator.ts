@@ -4,8 +4,8 @@ import type { BatchParseEvent, DatasetId } from '@isams-sync/isams';
 import { canonicalRawJson } from '../../domain/canonical-json';
 import { ChunkPlanner } from '../../domain/chunk-plan';
 import type { RunDatasetStats } from '../../domain/sync-run';
-import type { RunFinding } from '../mongo/runs-repository';
-import type { RunSpool } from '../spool/run-spool';
+import type { RunFinding } from '../../domain/run-record';
+import type { Spool } from '../../use-cases/ports';
 
 const MAX_FINDINGS = 1000;
 
@@ -41,7 +41,7 @@ export class DocumentAccumulator {
   yielded = false;
 
   constructor(
-    private readonly spool: RunSpool | undefined,
+    private readonly spool: Spool | undefined,
     private readonly maxChunkRecordBytes: number,
     private readonly onProgress: (p: AccumulatedProgress) => void = () => undefined,
   ) {}

@@ -4,8 +4,8 @@ import { toKafkaMessage } from '@isams-sync/kafka';
 import type { EventProducer, KafkaOutgoingMessage } from '@isams-sync/kafka';
 import { SpanKind, startSpan, withContext } from '@isams-sync/telemetry';
 import type { Span } from '@isams-sync/telemetry';
-import type { RunDocument } from '../mongo/runs-repository';
-import type { RunSpool } from '../spool/run-spool';
+import type { RunRecord } from '../../domain/run-record';
+import type { RunPublisher, Spool } from '../../use-cases/ports';
 
 export interface RunPublisherTopics {
   rawDatasets: string;
@@ -17,7 +17,7 @@ const CHUNKS_PER_SEND = 4;
 const EMPTY_RECORDS_TAIL = '"records":[]}';
 
 /** The marker's data for a fetched run (stored so a restarted connector re-sends the same marker). */
-export function markerData(run: RunDocument) {
+export function markerData(run: RunRecord) {
   return {
     syncRunId: run._id,
     trigger: run.trigger.actor
@@ -40,14 +40,14 @@ export function markerData(run: RunDocument) {
 }
 
 /** Publishes a run's chunks, its run-complete marker and its lifecycle events. */
-export class RunPublisher {
+export class KafkaRunPublisher implements RunPublisher {
   constructor(
     private readonly producer: EventProducer,
     private readonly topics: RunPublisherTopics,
   ) {}
 
   /** The lifecycle event of the run's current state (id from run, reporter and sequence). */
-  async publishRunUpdate(run: RunDocument): Promise<void> {
+  async publishRunUpdate(run: RunRecord): Promise<void> {
     const event = syncRunUpdatedV1.create({
       tenantId: run.tenantId,
       syncRunId: run._id,
@@ -100,8 +100,8 @@ export class RunPublisher {
    * Batches are still sent one after the other, in order, each acknowledged before the next.
    */
   async publishChunks(
-    run: RunDocument,
-    spool: RunSpool,
+    run: RunRecord,
+    spool: Spool,
     onPublished: (chunks: number) => void | Promise<void>,
   ): Promise<void> {
     const batches = this.chunkBatches(run, spool);
@@ -129,8 +129,8 @@ export class RunPublisher {
 
   /** The run's chunk messages, {@link CHUNKS_PER_SEND} at a time, read from the spool. */
   private async *chunkBatches(
-    run: RunDocument,
-    spool: RunSpool,
+    run: RunRecord,
+    spool: Spool,
   ): AsyncGenerator<{ messages: KafkaOutgoingMessage[]; spans: Span[] }, void, undefined> {
     const fetchedAt = run.fetchedAt ?? run.updatedAt;
     let batch: KafkaOutgoingMessage[] = [];
@@ -188,7 +188,7 @@ export class RunPublisher {
   }
 
   /** The commit point: after this the roster may apply the snapshot. */
-  async publishMarker(run: RunDocument): Promise<void> {
+  async publishMarker(run: RunRecord): Promise<void> {
     const event = datasetSnapshotCompletedV1.create({
       tenantId: run.tenantId,
       syncRunId: run._id,

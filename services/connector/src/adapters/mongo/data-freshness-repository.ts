@@ -1,8 +1,9 @@
 import type { Collection, Db } from 'mongodb';
 import { isDuplicateKeyError, toMongoError } from '@isams-sync/mongo';
+import type { RunRecord } from '../../domain/run-record';
+import type { SchoolSettings } from '../../domain/school-settings';
+import type { FreshnessStore } from '../../use-cases/ports';
 import { COLLECTIONS } from './collections';
-import type { RunDocument } from './runs-repository';
-import type { SettingsDocument } from './settings-repository';
 
 interface DataFreshnessDocument {
   _id: string;
@@ -21,11 +22,11 @@ export interface DataFreshness {
  * When the data now in SchoolCloud was fetched, per school: moved forward by every run that brought
  * it up to date (domain/data-freshness), never back, and never derived from a window of recent runs.
  */
-export class DataFreshnessRepository {
+export class DataFreshnessRepository implements FreshnessStore {
   private readonly coll: Collection<DataFreshnessDocument>;
   constructor(
     db: Db,
-    private readonly runs: Collection<RunDocument>,
+    private readonly runs: Collection<RunRecord>,
   ) {
     this.coll = db.collection<DataFreshnessDocument>(COLLECTIONS.dataFreshness);
   }
@@ -52,7 +53,7 @@ export class DataFreshnessRepository {
    * The data-as-of time of every school whose syncing is enabled (`null`: none recorded yet), in no
    * particular order and without the school ids — for the metrics (two projected reads, no sort).
    */
-  async enabledSchoolsDataAsOf(settings: Collection<SettingsDocument>): Promise<Array<Date | null>> {
+  async enabledSchoolsDataAsOf(settings: Collection<SchoolSettings>): Promise<Array<Date | null>> {
     try {
       const enabled = await settings.find({ enabled: true }, { projection: { _id: 1 } }).toArray();
       const known = new Map(

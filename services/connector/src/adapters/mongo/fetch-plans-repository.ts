@@ -1,6 +1,7 @@
 import type { Collection, Db } from 'mongodb';
 import { withMongoErrors } from '@isams-sync/mongo';
 import type { FetchPlan } from '../../domain/method-groups';
+import type { FetchPlanStore } from '../../use-cases/ports';
 import { COLLECTIONS } from './collections';
 
 /** Stored shape: groups as objects, because FerretDB does not store arrays nested in arrays. */
@@ -15,7 +16,7 @@ interface FetchPlanDocument extends Omit<FetchPlan, 'groups'> {
  * How each school is fetched (`_id` = tenant id): whole key, or the method groups learnt from
  * iSAMS's time-outs, and the Contacts (Filtered) method name it accepted. No document = whole key.
  */
-export class FetchPlansRepository {
+export class FetchPlansRepository implements FetchPlanStore {
   private readonly coll: Collection<FetchPlanDocument>;
 
   constructor(db: Db) {

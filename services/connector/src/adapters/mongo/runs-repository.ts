@@ -6,112 +6,19 @@ import {
   toMongoError,
   withMongoErrors,
 } from '@isams-sync/mongo';
-import type { Fence, StepClaimDocument } from '@isams-sync/mongo';
-import type { DatasetId } from '@isams-sync/isams';
-import type { RunFetch } from '../../domain/method-groups';
-import type { RunDatasetStats, RunError, RunProgress, RunStatus, RunTrigger } from '../../domain/sync-run';
-import type { SourceFormat } from '../../domain/settings-rules';
+import type { StepClaimDocument } from '@isams-sync/mongo';
+import { runStep } from '../../domain/run-record';
+import type { QueuedRun, RunRecord, RunStep, RunStepPatch, SchoolSlot } from '../../domain/run-record';
+import type { RunProgress, RunStatus } from '../../domain/sync-run';
+import type { RunFence, RunStore, SlotClaim, StepDecision, UnfinishedRun } from '../../use-cases/ports';
 import { COLLECTIONS } from './collections';
-import type { TraceCarrier } from '@isams-sync/telemetry';
 
-export interface RunFinding {
-  code: string;
-  datasetId: DatasetId;
-  recordId?: string;
-  path?: string;
-  message: string;
-}
-
-/** A sync run (`_id` = sync run id). */
-export interface RunDocument {
-  _id: string;
-  tenantId: string;
-  status: RunStatus;
-  trigger: RunTrigger;
-  dryRun: boolean;
-  requestedAt: Date;
-  fetchStartedAt?: Date;
-  fetchedAt?: Date;
-  publishedAt?: Date;
-  finishedAt?: Date;
-  fetchDurationMs?: number;
-  publishDurationMs?: number;
-  progress: RunProgress;
-  datasets: RunDatasetStats[];
-  absent: DatasetId[];
-  unknownContainers: string[];
-  findings: RunFinding[];
-  sourceFormat?: SourceFormat;
-  /** Whole key or method groups, with each group's outcome (set once the fetch ended or failed). */
-  fetch?: RunFetch;
-  error?: RunError;
-  rosterStatus?: RunStatus;
-  rosterSequence?: number;
-  rosterCounts?: Record<string, unknown>;
-  heldBatchId?: string;
-  /** With `held`: only removals held (the rest applied) or the whole run. */
-  holdKind?: 'removals' | 'whole_run';
-  /** Per-run sequence of the connector's sync.runs.v1 events. */
-  sequence: number;
-  /** Replica executing the run, and its last heartbeat. */
-  owner?: string;
-  heartbeatAt?: Date;
-  /** Set just before the run-complete marker is sent: a restart then re-sends it instead of failing. */
-  markerAttemptedAt?: Date;
-  /**
-   * W3C trace context of the request that asked for the run (the admin's gRPC call, or the scheduler's
-   * root span), when tracing is on: the run's work, started later by the work queue, continues it.
-   */
-  trace?: TraceCarrier;
-  updatedAt: Date;
-}
-
-/** The "one run per school" slot: inserting it is atomic, so two requests can't both win. */
-export interface ActiveRunDocument {
-  _id: string;
-  tenantId: string;
-  syncRunId: string;
-  claimedAt: Date;
-  /**
-   * Set by the replica about to start the run (before `requested → fetching`): the stale-run sweep
-   * reads only these slots' runs, never scanning `sync_runs`.
-   */
-  startedAt?: Date;
-}
-
-/** The work queue: one tiny document per `requested` run (`_id` = sync run id). */
-export interface QueuedRunDocument {
-  _id: string;
-  tenantId: string;
-  requestedAt: Date;
-}
-
-/**
- * The steps of a run the connector decides (each left once): its status, with `fetched` split at the
- * marker attempt (the run stays `fetched`, but after `markerAttemptedAt` a restart re-sends the marker
- * instead of failing the run, so that is a decision of its own).
- */
-export type RunStep = 'requested' | 'fetching' | 'fetched' | 'marker-attempted';
-
-/** The step `run` is in, or null when the connector decides nothing more about it. */
-export function runStep(run: Pick<RunDocument, 'status' | 'markerAttemptedAt'>): RunStep | null {
-  if (run.status === 'requested' || run.status === 'fetching') return run.status;
-  if (run.status === 'fetched') return run.markerAttemptedAt ? 'marker-attempted' : 'fetched';
-  return null;
-}
-
-const STEP_FILTER: Record<RunStep, Filter<RunDocument>> = {
+const STEP_FILTER: Record<RunStep, Filter<RunRecord>> = {
   requested: { status: 'requested' },
   fetching: { status: 'fetching' },
   fetched: { status: 'fetched', markerAttemptedAt: { $exists: false } },
   'marker-attempted': { status: 'fetched', markerAttemptedAt: { $exists: true } },
 };
-
-/** What leaving a step sets on the run (the decided outcome of its step claim). */
-export interface RunStepPatch {
-  set: Partial<RunDocument>;
-  inc?: { sequence: number };
-}
 
 export interface ListRunsQuery {
   statuses?: RunStatus[];
@@ -120,16 +27,17 @@ export interface ListRunsQuery {
   limit: number;
 }
 
-export class RunsRepository {
-  readonly coll: Collection<RunDocument>;
-  readonly active: Collection<ActiveRunDocument>;
-  readonly queue: Collection<QueuedRunDocument>;
+/** The connector's runs in MongoDB: `sync_runs`, `active_runs`, `run_queue` and the step claims of `run_steps`. */
+export class RunsRepository implements RunStore {
+  readonly coll: Collection<RunRecord>;
+  readonly active: Collection<SchoolSlot>;
+  readonly queue: Collection<QueuedRun>;
   private readonly steps: Collection<StepClaimDocument<RunStepPatch>>;
 
   constructor(db: Db) {
-    this.coll = db.collection<RunDocument>(COLLECTIONS.runs);
-    this.active = db.collection<ActiveRunDocument>(COLLECTIONS.activeRuns);
-    this.queue = db.collection<QueuedRunDocument>(COLLECTIONS.runQueue);
+    this.coll = db.collection<RunRecord>(COLLECTIONS.runs);
+    this.active = db.collection<SchoolSlot>(COLLECTIONS.activeRuns);
+    this.queue = db.collection<QueuedRun>(COLLECTIONS.runQueue);
     this.steps = db.collection<StepClaimDocument<RunStepPatch>>(COLLECTIONS.runSteps);
   }
 
@@ -141,8 +49,8 @@ export class RunsRepository {
     return withMongoErrors({ operation, collection }, fn);
   }
 
-  insert(doc: RunDocument): Promise<void> {
-    return this.wrap('insert', async () => {
+  recordRequested(doc: RunRecord): Promise<void> {
+    return this.wrap('recordRequested', async () => {
       await this.coll.insertOne(doc);
     });
   }
@@ -152,7 +60,7 @@ export class RunsRepository {
    * (its decider stopped in between) is brought forward first — conditionally on the step, so a late
    * repair never moves a run back. One more read by `_id` for a run the connector is working on.
    */
-  get(tenantId: string, id: string): Promise<RunDocument | null> {
+  get(tenantId: string, id: string): Promise<RunRecord | null> {
     return this.wrap('get', async () => {
       let run = await this.coll.findOne({ _id: id, tenantId });
       for (let i = 0; run !== null && i < 4; i++) {
@@ -176,17 +84,17 @@ export class RunsRepository {
    * conditionally on the run still being in that step. `won` says whether this call's outcome is the
    * decided one; otherwise `run` shows the outcome decided before (adopt it).
    */
-  async advanceStep(
-    run: RunDocument,
-    set: Partial<RunDocument>,
+  async recordStep(
+    run: RunRecord,
+    set: Partial<RunRecord>,
     inc: { sequence: number } | undefined,
-    fence: Fence | null,
-  ): Promise<{ won: boolean; run: RunDocument | null }> {
+    fence: RunFence | null,
+  ): Promise<StepDecision> {
     const step = runStep(run);
     if (step === null) return { won: false, run };
     const patch: RunStepPatch = inc === undefined ? { set } : { set, inc };
     const { won, claim } = await this.wrap(
-      'advanceStep',
+      'recordStep',
       () => claimStep(this.steps, { recordId: run._id, step, patch, fence }),
       COLLECTIONS.runSteps,
     );
@@ -203,7 +111,7 @@ export class RunsRepository {
     id: string,
     step: RunStep,
     patch: RunStepPatch,
-  ): Promise<RunDocument | null> {
+  ): Promise<RunRecord | null> {
     return this.wrap('applyStep', () =>
       this.coll.findOneAndUpdate(
         { _id: id, tenantId, ...STEP_FILTER[step] },
@@ -213,18 +121,32 @@ export class RunsRepository {
     );
   }
 
+  recordProgress(run: RunRecord, progress: RunProgress): Promise<RunRecord | null> {
+    return this.transition(
+      run.tenantId,
+      run._id,
+      [run.status],
+      { progress, heartbeatAt: new Date() },
+      { sequence: 1 },
+    );
+  }
+
+  recordRosterReport(run: RunRecord, set: Partial<RunRecord>): Promise<RunRecord | null> {
+    return this.transition(run.tenantId, run._id, [run.status], set);
+  }
+
   /**
    * Applies `set` when the run is still in one of `from`; returns the updated run or null. For
    * updates within a status (progress) and the roster's reports; a step the connector decides under
-   * its run lease goes through {@link advanceStep}.
+   * its run lease goes through {@link recordStep}.
    */
-  transition(
+  private transition(
     tenantId: string,
     id: string,
     from: readonly RunStatus[],
-    set: Partial<RunDocument>,
+    set: Partial<RunRecord>,
     inc?: Partial<Record<'sequence', number>>,
-  ): Promise<RunDocument | null> {
+  ): Promise<RunRecord | null> {
     return this.wrap('transition', () =>
       this.coll.findOneAndUpdate(
         { _id: id, tenantId, status: { $in: [...from] } },
@@ -234,8 +156,8 @@ export class RunsRepository {
     );
   }
 
-  async list(tenantId: string, q: ListRunsQuery): Promise<{ runs: RunDocument[]; total: number }> {
-    const filter: Filter<RunDocument> = { tenantId };
+  async list(tenantId: string, q: ListRunsQuery): Promise<{ runs: RunRecord[]; total: number }> {
+    const filter: Filter<RunRecord> = { tenantId };
     if (q.statuses && q.statuses.length > 0) filter.status = { $in: q.statuses };
     if (q.triggerKind) filter['trigger.kind'] = q.triggerKind;
     return this.wrap('list', async () => {
@@ -247,8 +169,8 @@ export class RunsRepository {
     });
   }
 
-  countManualSince(tenantId: string, since: Date): Promise<number> {
-    return this.wrap('countManualSince', () =>
+  countManualRequestsSince(tenantId: string, since: Date): Promise<number> {
+    return this.wrap('countManualRequestsSince', () =>
       this.coll.countDocuments({ tenantId, 'trigger.kind': 'manual', requestedAt: { $gte: since } }),
     );
   }
@@ -257,7 +179,7 @@ export class RunsRepository {
    * Runs not yet finished by the connector, read once at start-up (the only scan of `sync_runs`) to
    * rebuild the queue and the slots' start marks after a crash or an upgrade.
    */
-  unfinished(): Promise<Pick<RunDocument, '_id' | 'tenantId' | 'status' | 'requestedAt'>[]> {
+  unfinished(): Promise<UnfinishedRun[]> {
     return this.wrap('unfinished', () =>
       this.coll
         .find(
@@ -269,9 +191,9 @@ export class RunsRepository {
   }
 
   /** Puts a requested run on the work queue (idempotent). */
-  enqueue(doc: QueuedRunDocument): Promise<void> {
+  queueRun(doc: QueuedRun): Promise<void> {
     return this.wrap(
-      'enqueue',
+      'queueRun',
       async () => {
         try {
           await this.queue.insertOne(doc);
@@ -284,17 +206,17 @@ export class RunsRepository {
   }
 
   /** The work queue, oldest first (a small collection: one document per requested run); 0 = all. */
-  queued(limit = 0): Promise<QueuedRunDocument[]> {
+  queuedRuns(limit = 0): Promise<QueuedRun[]> {
     return this.wrap(
-      'queued',
+      'queuedRuns',
       () => this.queue.find({}).sort({ requestedAt: 1 }).limit(limit).toArray(),
       COLLECTIONS.runQueue,
     );
   }
 
-  dequeue(tenantId: string, syncRunId: string): Promise<void> {
+  dequeueRun(tenantId: string, syncRunId: string): Promise<void> {
     return this.wrap(
-      'dequeue',
+      'dequeueRun',
       async () => {
         await this.queue.deleteOne({ _id: syncRunId, tenantId });
       },
@@ -303,27 +225,24 @@ export class RunsRepository {
   }
 
   /** Claims the school's active-run slot; returns the holder's run id when another run holds it. */
-  async claimSlot(
-    tenantId: string,
-    syncRunId: string,
-  ): Promise<{ claimed: true } | { claimed: false; holder: string | null }> {
+  async claimSchoolSlot(tenantId: string, syncRunId: string): Promise<SlotClaim> {
     try {
       await this.active.insertOne({ _id: tenantId, tenantId, syncRunId, claimedAt: new Date() });
       return { claimed: true };
     } catch (err) {
       if (!isDuplicateKeyError(err))
-        throw toMongoError(err, { operation: 'claimSlot', collection: COLLECTIONS.activeRuns });
+        throw toMongoError(err, { operation: 'claimSchoolSlot', collection: COLLECTIONS.activeRuns });
       const holder = await this.active.findOne({ _id: tenantId, tenantId });
       return { claimed: false, holder: holder?.syncRunId ?? null };
     }
   }
 
-  getSlot(tenantId: string): Promise<ActiveRunDocument | null> {
-    return this.wrap('getSlot', () => this.active.findOne({ _id: tenantId, tenantId }));
+  schoolSlot(tenantId: string): Promise<SchoolSlot | null> {
+    return this.wrap('schoolSlot', () => this.active.findOne({ _id: tenantId, tenantId }));
   }
 
-  releaseSlot(tenantId: string, syncRunId: string): Promise<void> {
-    return this.wrap('releaseSlot', async () => {
+  releaseSchoolSlot(tenantId: string, syncRunId: string): Promise<void> {
+    return this.wrap('releaseSchoolSlot', async () => {
       await this.active.deleteOne({ _id: tenantId, tenantId, syncRunId });
     });
   }
@@ -344,7 +263,7 @@ export class RunsRepository {
   }
 
   /** Every slot (one per school with a queued or running run). */
-  slots(): Promise<ActiveRunDocument[]> {
-    return this.wrap('slots', () => this.active.find({}).toArray(), COLLECTIONS.activeRuns);
+  schoolSlots(): Promise<SchoolSlot[]> {
+    return this.wrap('schoolSlots', () => this.active.find({}).toArray(), COLLECTIONS.activeRuns);
   }
 }

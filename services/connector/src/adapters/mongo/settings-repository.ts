@@ -1,48 +1,25 @@
 import type { Collection, Db } from 'mongodb';
 import { withMongoErrors } from '@isams-sync/mongo';
-import type { SourceFormat } from '../../domain/settings-rules';
-import type { EncryptedKey } from '../crypto/key-cipher';
+import type { EncryptedKey, SchoolSettings } from '../../domain/school-settings';
+import type { SettingsStore } from '../../use-cases/ports';
 import { COLLECTIONS } from './collections';
 
-/** One school's data-source settings (`_id` = tenant id). */
-export interface SettingsDocument {
-  _id: string;
-  tenantId: string;
-  isamsUrl: string;
-  format: SourceFormat;
-  scheduleMinutes: number;
-  enabled: boolean;
-  key: EncryptedKey;
-  keyLast4: string;
-  keyUpdatedAt: Date;
-  /** When the scheduler should next run this school; null when disabled. */
-  nextRunAt: Date | null;
-  /** Consecutive transiently failed runs (back-off); reset by any finished run. */
-  consecutiveFailures: number;
-  /** IANA time zone of the school; absent in documents stored before it existed (= the default). */
-  timeZone?: string;
-  /** Who is e-mailed about the school (held removals, failing runs, stale data); absent = nobody. */
-  notificationEmails?: string[];
-  updatedAt: Date;
-  updatedBy: string;
-}
-
-export class SettingsRepository {
-  readonly coll: Collection<SettingsDocument>;
+export class SettingsRepository implements SettingsStore {
+  readonly coll: Collection<SchoolSettings>;
 
   constructor(db: Db) {
-    this.coll = db.collection<SettingsDocument>(COLLECTIONS.settings);
+    this.coll = db.collection<SchoolSettings>(COLLECTIONS.settings);
   }
 
   private wrap<R>(operation: string, fn: () => Promise<R>): Promise<R> {
     return withMongoErrors({ operation, collection: COLLECTIONS.settings }, fn);
   }
 
-  get(tenantId: string): Promise<SettingsDocument | null> {
+  get(tenantId: string): Promise<SchoolSettings | null> {
     return this.wrap('get', () => this.coll.findOne({ _id: tenantId, tenantId }));
   }
 
-  put(doc: SettingsDocument): Promise<void> {
+  put(doc: SchoolSettings): Promise<void> {
     return this.wrap('put', async () => {
       await this.coll.replaceOne({ _id: doc._id, tenantId: doc.tenantId }, doc, { upsert: true });
     });
@@ -82,12 +59,12 @@ export class SettingsRepository {
   }
 
   /** Settings whose key is stored without its host binding (legacy). */
-  withUnboundKeys(): AsyncIterable<SettingsDocument> {
+  withUnboundKeys(): AsyncIterable<SchoolSettings> {
     return this.coll.find({ 'key.binding': { $exists: false } });
   }
 
   /** Enabled schools whose next run is due. */
-  due(now: Date, limit: number): Promise<SettingsDocument[]> {
+  due(now: Date, limit: number): Promise<SchoolSettings[]> {
     return this.wrap('due', () =>
       this.coll
         .find({ enabled: true, nextRunAt: { $lte: now } })
@@ -97,7 +74,7 @@ export class SettingsRepository {
     );
   }
 
-  all(): AsyncIterable<SettingsDocument> {
+  all(): AsyncIterable<SchoolSettings> {
     return this.coll.find({});
   }
 }

@@ -1,6 +1,7 @@
 import type { Collection, Db } from 'mongodb';
 import { isDuplicateKeyError, toMongoError, withMongoErrors } from '@isams-sync/mongo';
 import type { AppliedSnapshot } from '../../domain/sync-run';
+import type { AppliedSnapshotStore, ScheduleClaimStore } from '../../use-cases/ports';
 import { COLLECTIONS } from './collections';
 
 interface AppliedSnapshotDocument extends AppliedSnapshot {
@@ -16,7 +17,7 @@ interface ScheduleClaimDocument {
 }
 
 /** Fingerprints of the last snapshot the roster applied, per school (for the unchanged skip). */
-export class AppliedSnapshotsRepository {
+export class AppliedSnapshotsRepository implements AppliedSnapshotStore {
   private readonly coll: Collection<AppliedSnapshotDocument>;
   constructor(db: Db) {
     this.coll = db.collection<AppliedSnapshotDocument>(COLLECTIONS.appliedSnapshots);
@@ -44,7 +45,7 @@ export class AppliedSnapshotsRepository {
  * One document per (school, due time): replicas that saw the same due schedule race on its `_id`,
  * and exactly one creates the scheduled run.
  */
-export class ScheduleClaimsRepository {
+export class ScheduleClaimsRepository implements ScheduleClaimStore {
   private readonly coll: Collection<ScheduleClaimDocument>;
   constructor(db: Db) {
     this.coll = db.collection<ScheduleClaimDocument>(COLLECTIONS.scheduleClaims);

@@ -4,7 +4,8 @@ import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { DatasetId } from '@isams-sync/isams';
-import type { SpoolQuota } from './spool-quota';
+import type { Spool, Spools } from '../../use-cases/ports';
+import { SpoolQuota } from './spool-quota';
 
 const FLUSH_BYTES = 256 * 1024;
 /**
@@ -52,7 +53,7 @@ export async function removeSpoolsExcept(spoolDir: string, keepRunIds: readonly 
  * before it is written (`CONNECTOR_SPOOL_FULL` past the quota) and given back when its dataset is
  * discarded or the spool reset or removed.
  */
-export class RunSpool {
+export class RunSpool implements Spool {
   readonly dir: string;
   private readonly files = new Map<DatasetId, OpenDataset>();
   /** Bytes reserved from the quota, per dataset. */
@@ -227,5 +228,28 @@ export class RunSpool {
     } finally {
       this.releaseAll();
     }
+  }
+}
+
+/**
+ * The runs' spools under `spoolDir`, sharing one {@link SpoolQuota} of `quotaBytes` (unlimited when
+ * unset) across every run of this process.
+ */
+export class FileSpools implements Spools {
+  private readonly quota: SpoolQuota | undefined;
+
+  constructor(
+    private readonly spoolDir: string,
+    quotaBytes?: number,
+  ) {
+    this.quota = quotaBytes === undefined ? undefined : new SpoolQuota(quotaBytes);
+  }
+
+  forRun(syncRunId: string): RunSpool {
+    return new RunSpool(this.spoolDir, syncRunId, this.quota);
+  }
+
+  removeAllExcept(keepRunIds: readonly string[]): Promise<number> {
+    return removeSpoolsExcept(this.spoolDir, keepRunIds);
   }
 }

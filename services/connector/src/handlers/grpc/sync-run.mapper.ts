@@ -1,7 +1,7 @@
 import { DATASETS } from '@isams-sync/isams';
 import type { connectorV1 } from '@isams-sync/grpc';
-import type { RunDocument } from '../../adapters/mongo/runs-repository';
-import type { SettingsDocument } from '../../adapters/mongo/settings-repository';
+import type { RunRecord } from '../../domain/run-record';
+import type { SchoolSettings } from '../../domain/school-settings';
 import type { FetchPlan, RunFetch } from '../../domain/method-groups';
 import { DEFAULT_TIME_ZONE } from '../../domain/settings-rules';
 
@@ -27,7 +27,7 @@ export function toFetchPlanProto(f: FetchPlan | RunFetch): connectorV1.FetchPlan
 }
 
 export function toSettingsProto(
-  s: SettingsDocument | null,
+  s: SchoolSettings | null,
   plan: FetchPlan | null = null,
 ): connectorV1.DataSourceSettings {
   if (!s) return { configured: false };
@@ -48,7 +48,7 @@ export function toSettingsProto(
   };
 }
 
-export function toRunProto(r: RunDocument): connectorV1.SyncRun {
+export function toRunProto(r: RunRecord): connectorV1.SyncRun {
   return {
     syncRunId: r._id,
     status: r.status,

@@ -1,0 +1,42 @@
+import type { SourceFormat } from './settings-rules';
+
+/** The associated data of a bound key (see {@link bindingAad}). */
+export const KEY_BINDING = 'tenant-origin';
+
+/**
+ * An encrypted Batch API key as stored: AES-256-GCM; AAD = school and iSAMS origin when `binding` is
+ * `tenant-origin`, the school only for keys stored before the binding (absent `binding`: legacy).
+ */
+export interface EncryptedKey {
+  kekId: string;
+  binding?: typeof KEY_BINDING;
+  /** base64 */
+  iv: string;
+  /** base64 */
+  ciphertext: string;
+  /** base64, 16 bytes */
+  tag: string;
+}
+
+/** One school's data-source settings (`_id` = tenant id). */
+export interface SchoolSettings {
+  _id: string;
+  tenantId: string;
+  isamsUrl: string;
+  format: SourceFormat;
+  scheduleMinutes: number;
+  enabled: boolean;
+  key: EncryptedKey;
+  keyLast4: string;
+  keyUpdatedAt: Date;
+  /** When the scheduler should next run this school; null when disabled. */
+  nextRunAt: Date | null;
+  /** Consecutive transiently failed runs (back-off); reset by any finished run. */
+  consecutiveFailures: number;
+  /** IANA time zone of the school; absent in documents stored before it existed (= the default). */
+  timeZone?: string;
+  /** Who is e-mailed about the school (held removals, failing runs, stale data); absent = nobody. */
+  notificationEmails?: string[];
+  updatedAt: Date;
+  updatedBy: string;
+}

@@ -1,0 +1,232 @@
+import type { DatasetId } from '@isams-sync/isams';
+import type { Logger } from '@isams-sync/logger';
+import type { FetchPlan, RunFetch } from '../domain/method-groups';
+import type { QueuedRun, RunFinding, RunRecord, RunStepPatch, SchoolSlot } from '../domain/run-record';
+import type { SchoolSettings } from '../domain/school-settings';
+import type { SourceFormat } from '../domain/settings-rules';
+import type { AppliedSnapshot, RunDatasetStats, RunProgress } from '../domain/sync-run';
+
+// The ports of the sync engine: what it needs from storage, the run leases, the broker, iSAMS and
+// the local spool, named by what the engine does with them. The adapters (MongoDB, libs/mongo's
+// leases, Kafka, the iSAMS client, the file spool) implement them; the unit tests use in-memory
+// ones (test/support/in-memory).
+
+// ---- runs ---------------------------------------------------------------------------------------
+
+/** The outcome of deciding a run's step: `won` when this call's outcome is the decided one. */
+export interface StepDecision {
+  won: boolean;
+  /** The run as recorded after the decision (whoever decided it); null when it vanished. */
+  run: RunRecord | null;
+}
+
+/** A claim of the school's one-run slot. */
+export type SlotClaim = { claimed: true } | { claimed: false; holder: string | null };
+
+/** A run not yet finished by the connector (start-up recovery reads these). */
+export type UnfinishedRun = Pick<RunRecord, '_id' | 'tenantId' | 'status' | 'requestedAt'>;
+
+/**
+ * The sync runs, the school slots ("one run per school") and the work queue. A step the connector
+ * decides (start, fetched, marker attempt, published, failed, cancelled) is decided once
+ * ({@link RunStore.recordStep}); a crashed decider's decision is adopted by whoever reads the run next.
+ */
+export interface RunStore {
+  /** The run as its decided steps say (a decided step not yet recorded on the run is brought forward). */
+  get(tenantId: string, syncRunId: string): Promise<RunRecord | null>;
+  /** Records a newly requested run. */
+  recordRequested(run: RunRecord): Promise<void>;
+  /** Manual runs the school requested since `since` (the trigger rate limit). */
+  countManualRequestsSince(tenantId: string, since: Date): Promise<number>;
+  /**
+   * Leaves the run's current step with `set` (and the lifecycle sequence moved on by `inc`): decided
+   * once, under the run lease's `fence` (a stale holder is refused) or `null` for a decision made
+   * outside a lease (cancelling a queued run). Not won: `run` shows the outcome decided before.
+   */
+  recordStep(
+    run: RunRecord,
+    set: RunStepPatch['set'],
+    inc: RunStepPatch['inc'],
+    fence: RunFence | null,
+  ): Promise<StepDecision>;
+  /** Progress inside the run's status (with a heartbeat); null when the run left that status. */
+  recordProgress(run: RunRecord, progress: RunProgress): Promise<RunRecord | null>;
+  /** A roster report applied to the run, while it is still in the status it was read in. */
+  recordRosterReport(run: RunRecord, set: Partial<RunRecord>): Promise<RunRecord | null>;
+  /** Runs not yet finished by the connector (requested, fetching, fetched). */
+  unfinished(): Promise<UnfinishedRun[]>;
+
+  /** Puts a requested run on the work queue (idempotent). */
+  queueRun(entry: QueuedRun): Promise<void>;
+  /** The work queue, oldest first; 0 = all. */
+  queuedRuns(limit?: number): Promise<QueuedRun[]>;
+  dequeueRun(tenantId: string, syncRunId: string): Promise<void>;
+
+  /** Claims the school's slot for the run (atomic: two requests can't both win). */
+  claimSchoolSlot(tenantId: string, syncRunId: string): Promise<SlotClaim>;
+  schoolSlot(tenantId: string): Promise<SchoolSlot | null>;
+  /** Marks the slot as started (before its run leaves `requested`); false when the run doesn't hold it. */
+  markSlotStarted(tenantId: string, syncRunId: string): Promise<boolean>;
+  releaseSchoolSlot(tenantId: string, syncRunId: string): Promise<void>;
+  /** Every slot (one per school with a queued or running run). */
+  schoolSlots(): Promise<SchoolSlot[]>;
+}
+
+// ---- school data the engine reads and moves on --------------------------------------------------
+
+export interface SettingsStore {
+  get(tenantId: string): Promise<SchoolSettings | null>;
+  /** Enabled schools whose next run is due. */
+  due(now: Date, limit: number): Promise<SchoolSettings[]>;
+  /** The school's next scheduled run (and its failure streak, when given). */
+  setSchedule(tenantId: string, nextRunAt: Date | null, consecutiveFailures?: number): Promise<void>;
+}
+
+/** How each school is fetched (whole key or method groups); null = whole key. */
+export interface FetchPlanStore {
+  get(tenantId: string): Promise<FetchPlan | null>;
+  put(tenantId: string, plan: FetchPlan): Promise<void>;
+}
+
+/** When the data now in SchoolCloud was fetched, per school (moved forward, never back). */
+export interface FreshnessStore {
+  advance(tenantId: string, dataAsOf: Date, syncRunId: string): Promise<void>;
+}
+
+/** The fingerprints of the snapshot the roster last applied (the unchanged skip). */
+export interface AppliedSnapshotStore {
+  get(tenantId: string): Promise<AppliedSnapshot | null>;
+  put(tenantId: string, snapshot: AppliedSnapshot, appliedAt: Date): Promise<void>;
+}
+
+/** One claim per (school, due time): exactly one replica creates a scheduled run. */
+export interface ScheduleClaimStore {
+  claim(tenantId: string, dueAt: Date): Promise<boolean>;
+  prune(before: Date): Promise<void>;
+}
+
+/** The school's stored key, revealed only for the stored address's host. */
+export interface KeyRevealer {
+  reveal(settings: SchoolSettings): Promise<string>;
+}
+
+// ---- run leases ---------------------------------------------------------------------------------
+
+/** The fencing token of a held run lease. */
+export interface RunFence {
+  readonly key: string;
+  readonly token: number;
+  /** Resolves while the token is the newest; throws a fenced error once a newer holder exists. */
+  check(): Promise<void>;
+}
+
+/** A run lease this process holds, renewed until released or lost. */
+export interface RunLease {
+  readonly fence: RunFence;
+  /** Aborted once the lease is lost (taken over, not renewed in time) or released. */
+  readonly signal: AbortSignal;
+  release(): Promise<void>;
+}
+
+/** The per-school run leases: one replica works on a school's run at a time. */
+export interface RunLeases {
+  /** The lease of `key`, or null when another holder has it. */
+  acquire(key: string): Promise<RunLease | null>;
+  /** Drops generations that expired before `before`. */
+  prune(before: Date): Promise<unknown>;
+  /** Runs a write under a fence: checks the token, writes, checks again (fenced error either side). */
+  fencedWrite<T>(fence: RunFence, write: () => Promise<T>): Promise<T>;
+  /** Whether `err` says a newer holder took the lease over (the write was refused). */
+  isFenced(err: unknown): boolean;
+}
+
+// ---- the local spool ----------------------------------------------------------------------------
+
+/** One run's records while it is fetched (written by the batch source, read by the publisher). */
+export interface Spool {
+  /** Empties the spool for a (re)started fetch. */
+  reset(): Promise<void>;
+  /** Drops the spool (writes in flight awaited). */
+  remove(): Promise<void>;
+  append(datasetId: DatasetId, line: string): Promise<void>;
+  /** Creates the (empty) file of a dataset that is present without records. */
+  touch(datasetId: DatasetId): Promise<void>;
+  /** Drops what was spooled for these datasets (a request that failed part-way). */
+  discard(datasetIds: readonly DatasetId[]): Promise<void>;
+  /** Flushes and closes (the document ended); throws the first failed write. */
+  close(): Promise<void>;
+  /** The dataset's lines grouped by the planned chunk sizes. */
+  chunks(datasetId: DatasetId, chunkRecords: readonly number[]): AsyncGenerator<string[]>;
+}
+
+/** Every run's spool on this process. */
+export interface Spools {
+  forRun(syncRunId: string): Spool;
+  /** Removes every run's spool except those of `keepRunIds`; resolves to how many it removed. */
+  removeAllExcept(keepRunIds: readonly string[]): Promise<number>;
+}
+
+// ---- iSAMS --------------------------------------------------------------------------------------
+
+/** Where and how to reach one school's iSAMS. */
+export interface IsamsSource {
+  baseUrl: string;
+  apiKey: string;
+  format: SourceFormat;
+}
+
+export interface FetchProgress {
+  datasetsDone: number;
+  recordsFetched: number;
+  bytesFetched: number;
+  /** Method groups done and in all, when fetching in groups. */
+  groupsDone?: number;
+  groupsTotal?: number;
+}
+
+export interface FetchResult {
+  datasets: RunDatasetStats[];
+  absent: DatasetId[];
+  unknownContainers: string[];
+  findings: RunFinding[];
+  bytes: number;
+  /** Whole key or method groups, and each group's outcome. */
+  fetch: RunFetch;
+}
+
+/** One run's fetch of a school's document into its spool. */
+export interface SpoolFetch {
+  source: IsamsSource;
+  spool: Spool;
+  maxChunkRecordBytes: number;
+  signal: AbortSignal;
+  logger: Logger;
+  /** The school's stored fetch plan (whole key when null). */
+  plan: FetchPlan | null;
+  /** Called whenever the plan changes (switch to groups, a split, a contacts name learnt): persist it. */
+  onPlanChange: (plan: FetchPlan) => Promise<void>;
+  /** Called whenever a group's state changes (for the run record, also when the run fails). */
+  onFetch: (fetch: RunFetch) => void;
+  onProgress: (p: FetchProgress) => void;
+}
+
+/** Fetches and stream-parses a school's document into the spool; throws when nothing may be published. */
+export interface BatchSource {
+  fetchToSpool(request: SpoolFetch): Promise<FetchResult>;
+}
+
+// ---- the broker ---------------------------------------------------------------------------------
+
+/** Publishes a run's chunks, its run-complete marker and its lifecycle events (deterministic ids). */
+export interface RunPublisher {
+  /** The lifecycle event of the run's current state. */
+  publishRunUpdate(run: RunRecord): Promise<void>;
+  /** Every chunk of every present dataset, read from the spool; `onPublished` after each batch. */
+  publishChunks(
+    run: RunRecord,
+    spool: Spool,
+    onPublished: (chunks: number) => void | Promise<void>,
+  ): Promise<void>;
+  /** The commit point: after this the roster may apply the snapshot. */
+  publishMarker(run: RunRecord): Promise<void>;
+}

@@ -1,0 +1,620 @@
+import { createHash } from 'node:crypto';
+import { DATASET_IDS, IsamsError } from '@isams-sync/isams';
+import type { DatasetId } from '@isams-sync/isams';
+import { MongoErrors, fencedWrite } from '@isams-sync/mongo';
+import { markerData } from '../../../src/adapters/kafka/run-publisher';
+import type { FetchPlan } from '../../../src/domain/method-groups';
+import { runStep } from '../../../src/domain/run-record';
+import type { QueuedRun, RunRecord, RunStep, RunStepPatch, SchoolSlot } from '../../../src/domain/run-record';
+import type { SchoolSettings } from '../../../src/domain/school-settings';
+import type { AppliedSnapshot, RunDatasetStats, RunProgress, RunStatus } from '../../../src/domain/sync-run';
+import type {
+  AppliedSnapshotStore,
+  BatchSource,
+  FetchPlanStore,
+  FetchResult,
+  FreshnessStore,
+  KeyRevealer,
+  RunFence,
+  RunLease,
+  RunLeases,
+  RunPublisher,
+  RunStore,
+  ScheduleClaimStore,
+  SettingsStore,
+  SlotClaim,
+  Spool,
+  SpoolFetch,
+  Spools,
+  StepDecision,
+  UnfinishedRun,
+} from '../../../src/use-cases/ports';
+import type { SyncEngineDeps } from '../../../src/use-cases/sync-engine';
+import type { ProcessLife } from './process-life';
+
+/** An event as it reached the broker (ids are deterministic: the same id is the same event). */
+export type PublishedEvent =
+  | { kind: 'run-update'; id: string; syncRunId: string; status: RunStatus; sequence: number }
+  | {
+      kind: 'chunk';
+      id: string;
+      syncRunId: string;
+      datasetId: DatasetId;
+      chunkIndex: number;
+      records: string[];
+    }
+  | { kind: 'marker'; id: string; syncRunId: string; data: ReturnType<typeof markerData> };
+
+/** A school's iSAMS as the in-memory batch source serves it: records per present dataset. */
+export interface ScriptedSchool {
+  records: Partial<Record<DatasetId, Array<Record<string, unknown>>>>;
+  /** Records per chunk. */
+  chunkSize: number;
+  /** Fail (transiently, as iSAMS cutting the document off) after this many datasets. */
+  failAfterDatasets?: number;
+}
+
+interface StepClaim {
+  patch: RunStepPatch;
+  fence: { key: string; token: number } | null;
+}
+
+interface LeaseRecord {
+  generation: number;
+  expiresAt: number;
+  released: boolean;
+  /** The holder's lost-lease signal (aborted when released or taken over). */
+  abort: AbortController;
+}
+
+/**
+ * Everything a connector process shares with the next one: the database (runs, step claims, slots,
+ * queue, settings, plans, snapshots, claims, leases), the broker's log and the spool volume. A
+ * crashed process leaves it as it was; a new process starts on the same world.
+ */
+export class ConnectorWorld {
+  readonly runs = new Map<string, RunRecord>();
+  readonly steps = new Map<string, StepClaim>();
+  readonly slots = new Map<string, SchoolSlot>();
+  readonly queue = new Map<string, QueuedRun>();
+  readonly settings = new Map<string, SchoolSettings>();
+  readonly plans = new Map<string, FetchPlan>();
+  readonly freshness = new Map<string, { dataAsOf: Date; syncRunId: string }>();
+  readonly snapshots = new Map<string, AppliedSnapshot>();
+  readonly claims = new Map<string, Date>();
+  readonly leases = new Map<string, LeaseRecord>();
+  readonly spools = new Map<string, Map<DatasetId, string[]>>();
+  readonly events: PublishedEvent[] = [];
+
+  constructor(
+    readonly school: ScriptedSchool,
+    readonly leaseTtlMs: number,
+  ) {}
+}
+
+const copy = <T>(value: T): T => structuredClone(value);
+const stepId = (recordId: string, step: RunStep) => `${recordId}|${step}`;
+
+/**
+ * The runs store with the semantics the engine relies on, as `RunsRepository` has them on
+ * MongoDB: a step is decided once by a claim (fence checked before and after; a newer holder's
+ * claim refuses an older one with `MONGO_FENCED`; an earlier decision is adopted), the run is
+ * updated from the claim only while it is still in that step, and a read brings a run forward to
+ * its decided steps. Every read and write returns copies, as a database does.
+ */
+export class InMemoryRunStore implements RunStore {
+  constructor(
+    private readonly world: ConnectorWorld,
+    private readonly life: ProcessLife,
+  ) {}
+
+  get(tenantId: string, id: string): Promise<RunRecord | null> {
+    return this.life.io('runs.get', () => this.read(tenantId, id));
+  }
+
+  private async read(tenantId: string, id: string): Promise<RunRecord | null> {
+    let run = this.find(tenantId, id);
+    for (let i = 0; run !== null && i < 4; i++) {
+      const step = runStep(run);
+      if (step === null) break;
+      const claim = this.world.steps.get(stepId(id, step));
+      if (!claim) break;
+      run = (await this.applyStep(tenantId, id, step, claim.patch)) ?? this.find(tenantId, id);
+    }
+    return run;
+  }
+
+  private find(tenantId: string, id: string): RunRecord | null {
+    const run = this.world.runs.get(id);
+    return run && run.tenantId === tenantId ? copy(run) : null;
+  }
+
+  recordRequested(run: RunRecord): Promise<void> {
+    return this.life.io('runs.recordRequested', () => {
+      if (this.world.runs.has(run._id)) throw new Error(`duplicate run ${run._id}`);
+      this.world.runs.set(run._id, copy(run));
+    });
+  }
+
+  countManualRequestsSince(tenantId: string, since: Date): Promise<number> {
+    return this.life.io(
+      'runs.countManualRequestsSince',
+      () =>
+        [...this.world.runs.values()].filter(
+          (r) => r.tenantId === tenantId && r.trigger.kind === 'manual' && r.requestedAt >= since,
+        ).length,
+    );
+  }
+
+  async recordStep(
+    run: RunRecord,
+    set: Partial<RunRecord>,
+    inc: { sequence: number } | undefined,
+    fence: RunFence | null,
+  ): Promise<StepDecision> {
+    const step = runStep(run);
+    if (step === null) return { won: false, run };
+    const patch: RunStepPatch = inc === undefined ? { set } : { set, inc };
+    const { won, claim } = await this.claimStep(run._id, step, patch, fence);
+    const ours = won && claim.patch === patch;
+    const recorded = await this.applyStep(run.tenantId, run._id, step, claim.patch);
+    return { won: ours, run: recorded ?? (await this.get(run.tenantId, run._id)) };
+  }
+
+  private async claimStep(
+    recordId: string,
+    step: RunStep,
+    patch: RunStepPatch,
+    fence: RunFence | null,
+  ): Promise<{ won: boolean; claim: StepClaim }> {
+    if (fence) await fence.check();
+    const token = fence ? { key: fence.key, token: fence.token } : null;
+    const existing = await this.life.io('runs.claimStep', () => {
+      const id = stepId(recordId, step);
+      const found = this.world.steps.get(id);
+      if (found === undefined) this.world.steps.set(id, { patch: copy(patch), fence: token });
+      return found === undefined ? undefined : copy(found);
+    });
+    if (existing) {
+      const sameToken =
+        existing.fence && token && existing.fence.key === token.key && existing.fence.token === token.token;
+      if (sameToken) return { won: true, claim: existing };
+      if (fence && existing.fence && existing.fence.key === fence.key && existing.fence.token > fence.token)
+        throw MongoErrors.MONGO_FENCED({ key: fence.key, token: fence.token, step });
+      return { won: false, claim: existing };
+    }
+    if (fence) {
+      try {
+        await fence.check();
+      } catch (err) {
+        if (MongoErrors.MONGO_FENCED.is(err))
+          throw MongoErrors.MONGO_FENCED(
+            { key: fence.key, token: fence.token, step, afterWrite: true },
+            { cause: err },
+          );
+        throw err;
+      }
+    }
+    return { won: true, claim: { patch, fence: token } };
+  }
+
+  private applyStep(
+    tenantId: string,
+    id: string,
+    step: RunStep,
+    patch: RunStepPatch,
+  ): Promise<RunRecord | null> {
+    return this.life.io('runs.applyStep', () => {
+      const run = this.world.runs.get(id);
+      if (!run || run.tenantId !== tenantId || runStep(run) !== step) return null;
+      return this.update(run, patch.set, patch.inc);
+    });
+  }
+
+  private update(run: RunRecord, set: Partial<RunRecord>, inc?: { sequence: number }): RunRecord {
+    const next: RunRecord = { ...run, ...copy(set), updatedAt: new Date() };
+    if (inc) next.sequence += inc.sequence;
+    this.world.runs.set(run._id, next);
+    return copy(next);
+  }
+
+  private transition(run: RunRecord, set: Partial<RunRecord>, inc?: { sequence: number }): RunRecord | null {
+    const stored = this.world.runs.get(run._id);
+    if (!stored || stored.tenantId !== run.tenantId || stored.status !== run.status) return null;
+    return this.update(stored, set, inc);
+  }
+
+  recordProgress(run: RunRecord, progress: RunProgress): Promise<RunRecord | null> {
+    return this.life.io('runs.recordProgress', () =>
+      this.transition(run, { progress, heartbeatAt: new Date() }, { sequence: 1 }),
+    );
+  }
+
+  recordRosterReport(run: RunRecord, set: Partial<RunRecord>): Promise<RunRecord | null> {
+    return this.life.io('runs.recordRosterReport', () => this.transition(run, set));
+  }
+
+  unfinished(): Promise<UnfinishedRun[]> {
+    return this.life.io('runs.unfinished', () =>
+      [...this.world.runs.values()]
+        .filter((r) => r.status === 'requested' || r.status === 'fetching' || r.status === 'fetched')
+        .map((r) => ({ _id: r._id, tenantId: r.tenantId, status: r.status, requestedAt: r.requestedAt })),
+    );
+  }
+
+  queueRun(entry: QueuedRun): Promise<void> {
+    return this.life.io('queue.add', () => {
+      if (!this.world.queue.has(entry._id)) this.world.queue.set(entry._id, copy(entry));
+    });
+  }
+
+  queuedRuns(limit = 0): Promise<QueuedRun[]> {
+    return this.life.io('queue.list', () => {
+      const all = [...this.world.queue.values()].sort(
+        (a, b) => a.requestedAt.getTime() - b.requestedAt.getTime(),
+      );
+      return copy(limit > 0 ? all.slice(0, limit) : all);
+    });
+  }
+
+  dequeueRun(tenantId: string, syncRunId: string): Promise<void> {
+    return this.life.io('queue.remove', () => {
+      if (this.world.queue.get(syncRunId)?.tenantId === tenantId) this.world.queue.delete(syncRunId);
+    });
+  }
+
+  claimSchoolSlot(tenantId: string, syncRunId: string): Promise<SlotClaim> {
+    return this.life.io('slots.claim', (): SlotClaim => {
+      const holder = this.world.slots.get(tenantId);
+      if (holder) return { claimed: false, holder: holder.syncRunId };
+      this.world.slots.set(tenantId, { _id: tenantId, tenantId, syncRunId, claimedAt: new Date() });
+      return { claimed: true };
+    });
+  }
+
+  schoolSlot(tenantId: string): Promise<SchoolSlot | null> {
+    return this.life.io('slots.get', () => copy(this.world.slots.get(tenantId) ?? null));
+  }
+
+  markSlotStarted(tenantId: string, syncRunId: string): Promise<boolean> {
+    return this.life.io('slots.markStarted', () => {
+      const slot = this.world.slots.get(tenantId);
+      if (slot?.syncRunId !== syncRunId) return false;
+      slot.startedAt = new Date();
+      return true;
+    });
+  }
+
+  releaseSchoolSlot(tenantId: string, syncRunId: string): Promise<void> {
+    return this.life.io('slots.release', () => {
+      if (this.world.slots.get(tenantId)?.syncRunId === syncRunId) this.world.slots.delete(tenantId);
+    });
+  }
+
+  schoolSlots(): Promise<SchoolSlot[]> {
+    return this.life.io('slots.list', () => copy([...this.world.slots.values()]));
+  }
+}
+
+/**
+ * Run leases as libs/mongo's keeper has them: one holder per key until released or expired (ttl,
+ * on the wall clock); each acquisition is a new generation, and a fence checks that its generation
+ * is still the newest (`MONGO_FENCED` otherwise). A taken-over holder's signal is aborted.
+ */
+export class InMemoryRunLeases implements RunLeases {
+  constructor(
+    private readonly world: ConnectorWorld,
+    private readonly life: ProcessLife,
+  ) {}
+
+  acquire(key: string): Promise<RunLease | null> {
+    return this.life.io('leases.acquire', () => {
+      const current = this.world.leases.get(key);
+      if (current && !current.released && current.expiresAt > Date.now()) return null;
+      current?.abort.abort(
+        MongoErrors.MONGO_LEASE_LOST({ key, token: current.generation, reason: 'refused' }),
+      );
+      const record: LeaseRecord = {
+        generation: (current?.generation ?? 0) + 1,
+        expiresAt: Date.now() + this.world.leaseTtlMs,
+        released: false,
+        abort: new AbortController(),
+      };
+      this.world.leases.set(key, record);
+      return this.leaseOf(key, record);
+    });
+  }
+
+  private leaseOf(key: string, record: LeaseRecord): RunLease {
+    const { world, life } = this;
+    const token = record.generation;
+    return {
+      fence: {
+        key,
+        token,
+        check: () =>
+          life.io('leases.check', () => {
+            if (world.leases.get(key)?.generation !== token) throw MongoErrors.MONGO_FENCED({ key, token });
+          }),
+      },
+      signal: record.abort.signal,
+      release: () =>
+        life.io('leases.release', () => {
+          if (world.leases.get(key)?.generation === token) record.released = true;
+          record.abort.abort(MongoErrors.MONGO_LEASE_LOST({ key, token, reason: 'released' }));
+        }),
+    };
+  }
+
+  prune(): Promise<number> {
+    return this.life.io('leases.prune', () => 0);
+  }
+
+  fencedWrite<T>(fence: RunFence, write: () => Promise<T>): Promise<T> {
+    return fencedWrite(fence, write);
+  }
+
+  isFenced(err: unknown): boolean {
+    return MongoErrors.MONGO_FENCED.is(err);
+  }
+}
+
+/** A run's spool on the world's "volume": it outlives the process that wrote it. */
+class InMemorySpool implements Spool {
+  constructor(
+    private readonly world: ConnectorWorld,
+    private readonly life: ProcessLife,
+    private readonly syncRunId: string,
+  ) {}
+
+  private files(): Map<DatasetId, string[]> {
+    let files = this.world.spools.get(this.syncRunId);
+    if (!files) this.world.spools.set(this.syncRunId, (files = new Map()));
+    return files;
+  }
+
+  reset(): Promise<void> {
+    return this.life.io('spool.reset', () => void this.world.spools.set(this.syncRunId, new Map()));
+  }
+
+  remove(): Promise<void> {
+    return this.life.io('spool.remove', () => void this.world.spools.delete(this.syncRunId));
+  }
+
+  async append(datasetId: DatasetId, line: string): Promise<void> {
+    const files = this.files();
+    files.set(datasetId, [...(files.get(datasetId) ?? []), line]);
+  }
+
+  async touch(datasetId: DatasetId): Promise<void> {
+    const files = this.files();
+    if (!files.has(datasetId)) files.set(datasetId, []);
+  }
+
+  async discard(datasetIds: readonly DatasetId[]): Promise<void> {
+    for (const id of datasetIds) this.world.spools.get(this.syncRunId)?.delete(id);
+  }
+
+  async close(): Promise<void> {}
+
+  async *chunks(datasetId: DatasetId, chunkRecords: readonly number[]): AsyncGenerator<string[]> {
+    const lines = this.world.spools.get(this.syncRunId)?.get(datasetId);
+    if (!lines) throw new Error(`spool of ${datasetId} is gone`);
+    let at = 0;
+    for (const size of chunkRecords) {
+      yield lines.slice(at, at + size);
+      at += size;
+    }
+    if (at !== lines.length) throw new Error(`spool of ${datasetId} does not match its chunk plan`);
+  }
+}
+
+export class InMemorySpools implements Spools {
+  constructor(
+    private readonly world: ConnectorWorld,
+    private readonly life: ProcessLife,
+  ) {}
+
+  forRun(syncRunId: string): Spool {
+    return new InMemorySpool(this.world, this.life, syncRunId);
+  }
+
+  removeAllExcept(keepRunIds: readonly string[]): Promise<number> {
+    return this.life.io('spool.removeAllExcept', () => {
+      let removed = 0;
+      for (const id of [...this.world.spools.keys()])
+        if (!keepRunIds.includes(id)) removed += Number(this.world.spools.delete(id));
+      return removed;
+    });
+  }
+}
+
+/**
+ * The school's iSAMS: serves `world.school` dataset by dataset into the spool (one step each, with
+ * progress), or cuts the document off after `failAfterDatasets` with a transient iSAMS error.
+ */
+export class ScriptedBatchSource implements BatchSource {
+  constructor(
+    private readonly world: ConnectorWorld,
+    private readonly life: ProcessLife,
+  ) {}
+
+  async fetchToSpool(request: SpoolFetch): Promise<FetchResult> {
+    const { records, chunkSize, failAfterDatasets } = this.world.school;
+    const present = DATASET_IDS.filter((d) => records[d] !== undefined);
+    const datasets: RunDatasetStats[] = [];
+    let fetched = 0;
+    let bytes = 0;
+    for (const datasetId of present) {
+      if (fetched === failAfterDatasets)
+        throw new IsamsError({ code: 'ISAMS_ERROR_DOCUMENT', message: 'document cut off', transient: true });
+      const lines = (records[datasetId] ?? []).map((r) => JSON.stringify(r));
+      await this.life.io(`isams.fetch ${datasetId}`, async () => {
+        await request.spool.touch(datasetId);
+        for (const line of lines) await request.spool.append(datasetId, line);
+      });
+      const chunkRecords: number[] = [];
+      for (let at = 0; at < lines.length; at += chunkSize)
+        chunkRecords.push(Math.min(chunkSize, lines.length - at));
+      const size = lines.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
+      datasets.push({
+        datasetId,
+        present: true,
+        recordCount: lines.length,
+        bytes: size,
+        chunkCount: chunkRecords.length,
+        chunkRecords,
+        fingerprint: createHash('sha256').update(lines.join('\n')).digest('hex'),
+      });
+      fetched += 1;
+      bytes += size;
+      request.onProgress({ datasetsDone: fetched, recordsFetched: 0, bytesFetched: bytes });
+    }
+    await request.spool.close();
+    return {
+      datasets,
+      absent: DATASET_IDS.filter((d) => !present.includes(d)),
+      unknownContainers: [],
+      findings: [],
+      bytes,
+      fetch: { mode: 'whole', groups: [] },
+    };
+  }
+}
+
+/** The broker: every event in order, one step per send (so a crash can fall between two chunks). */
+export class InMemoryRunPublisher implements RunPublisher {
+  constructor(
+    private readonly world: ConnectorWorld,
+    private readonly life: ProcessLife,
+  ) {}
+
+  publishRunUpdate(run: RunRecord): Promise<void> {
+    const id = `${run._id}|connector|${run.sequence}`;
+    return this.life.io(`broker.runUpdate ${run.status}`, () => {
+      this.world.events.push({
+        kind: 'run-update',
+        id,
+        syncRunId: run._id,
+        status: run.status,
+        sequence: run.sequence,
+      });
+    });
+  }
+
+  async publishChunks(
+    run: RunRecord,
+    spool: Spool,
+    onPublished: (chunks: number) => void | Promise<void>,
+  ): Promise<void> {
+    const order = new Map(DATASET_IDS.map((d, i) => [d, i]));
+    const datasets = [...run.datasets].sort((a, b) => order.get(a.datasetId)! - order.get(b.datasetId)!);
+    for (const ds of datasets) {
+      let chunkIndex = 0;
+      for await (const records of spool.chunks(ds.datasetId, ds.chunkRecords)) {
+        const index = chunkIndex++;
+        await this.life.io(`broker.chunk ${ds.datasetId}#${index}`, () => {
+          this.world.events.push({
+            kind: 'chunk',
+            id: `${run._id}|${ds.datasetId}|${index}`,
+            syncRunId: run._id,
+            datasetId: ds.datasetId,
+            chunkIndex: index,
+            records,
+          });
+        });
+        await onPublished(1);
+      }
+    }
+  }
+
+  publishMarker(run: RunRecord): Promise<void> {
+    return this.life.io('broker.marker', () => {
+      this.world.events.push({
+        kind: 'marker',
+        id: `${run._id}|completed`,
+        syncRunId: run._id,
+        data: markerData(run),
+      });
+    });
+  }
+}
+
+class InMemorySettings implements SettingsStore {
+  constructor(
+    private readonly world: ConnectorWorld,
+    private readonly life: ProcessLife,
+  ) {}
+
+  get(tenantId: string): Promise<SchoolSettings | null> {
+    return this.life.io('settings.get', () => copy(this.world.settings.get(tenantId) ?? null));
+  }
+
+  due(now: Date, limit: number): Promise<SchoolSettings[]> {
+    return this.life.io('settings.due', () =>
+      copy(
+        [...this.world.settings.values()]
+          .filter((s) => s.enabled && s.nextRunAt !== null && s.nextRunAt <= now)
+          .slice(0, limit),
+      ),
+    );
+  }
+
+  setSchedule(tenantId: string, nextRunAt: Date | null, consecutiveFailures?: number): Promise<void> {
+    return this.life.io('settings.setSchedule', () => {
+      const s = this.world.settings.get(tenantId);
+      if (!s) return;
+      s.nextRunAt = nextRunAt;
+      if (consecutiveFailures !== undefined) s.consecutiveFailures = consecutiveFailures;
+    });
+  }
+}
+
+/** Every port of the sync engine for one process life on `world` (logger and options apart). */
+export function inMemoryPorts(
+  world: ConnectorWorld,
+  life: ProcessLife,
+): Omit<SyncEngineDeps, 'logger' | 'observe' | 'onStep'> {
+  const plans: FetchPlanStore = {
+    get: (t) => life.io('plans.get', () => copy(world.plans.get(t) ?? null)),
+    put: (t, plan) => life.io('plans.put', () => void world.plans.set(t, copy(plan))),
+  };
+  const freshness: FreshnessStore = {
+    advance: (t, dataAsOf, syncRunId) =>
+      life.io('freshness.advance', () => {
+        const known = world.freshness.get(t);
+        if (!known || known.dataAsOf < dataAsOf) world.freshness.set(t, { dataAsOf, syncRunId });
+      }),
+  };
+  const snapshots: AppliedSnapshotStore = {
+    get: (t) => life.io('snapshots.get', () => copy(world.snapshots.get(t) ?? null)),
+    put: (t, snapshot) => life.io('snapshots.put', () => void world.snapshots.set(t, copy(snapshot))),
+  };
+  const claims: ScheduleClaimStore = {
+    claim: (t, dueAt) =>
+      life.io('claims.claim', () => {
+        const id = `${t}#${dueAt.getTime()}`;
+        if (world.claims.has(id)) return false;
+        world.claims.set(id, new Date());
+        return true;
+      }),
+    prune: (before) =>
+      life.io('claims.prune', () => {
+        for (const [id, at] of world.claims) if (at < before) world.claims.delete(id);
+      }),
+  };
+  const keys: KeyRevealer = { reveal: () => life.io('keys.reveal', () => 'the-school-key') };
+  return {
+    settings: new InMemorySettings(world, life),
+    runs: new InMemoryRunStore(world, life),
+    snapshots,
+    claims,
+    leases: new InMemoryRunLeases(world, life),
+    fetchPlans: plans,
+    keys,
+    freshness,
+    publisher: new InMemoryRunPublisher(world, life),
+    source: new ScriptedBatchSource(world, life),
+    spools: new InMemorySpools(world, life),
+  };
+}
