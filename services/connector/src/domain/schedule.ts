@@ -28,3 +28,24 @@ export function nextScheduledRun(input: {
 export function firstScheduledRun(tenantId: string, now: Date, jitterMs: number): Date {
   return new Date(now.getTime() + scheduleJitterMs(tenantId, jitterMs));
 }
+
+/**
+ * Replicas race for a school's due time by inserting its claim (one wins), and the winner then
+ * moves the schedule on. A winner that dies in between leaves the due time claimed with the
+ * schedule unmoved; so a due time has one claim per window of this length after it, and the next
+ * window's claim can be taken by any replica. A winner alive moves the schedule on within
+ * milliseconds, so a second claim of the same due time means its first winner died (or stalled
+ * for minutes, when at worst one extra scheduled run is requested — the run queue takes one run
+ * per school at a time).
+ */
+export const SCHEDULE_CLAIM_RETRY_MS = 5 * 60_000;
+
+/** Which claim window of `dueAt` it is at `now` (0 until SCHEDULE_CLAIM_RETRY_MS after it). */
+export function scheduleClaimAttempt(dueAt: Date, now: Date): number {
+  return Math.floor(Math.max(0, now.getTime() - dueAt.getTime()) / SCHEDULE_CLAIM_RETRY_MS);
+}
+
+/** The claim's unique id: the first window keeps the id claims had before there were windows. */
+export function scheduleClaimKey(tenantId: string, dueAt: Date, attempt: number): string {
+  return attempt === 0 ? `${tenantId}#${dueAt.getTime()}` : `${tenantId}#${dueAt.getTime()}#${attempt}`;
+}

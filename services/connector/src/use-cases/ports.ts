@@ -101,7 +101,8 @@ export interface AppliedSnapshotStore {
 
 /** One claim per (school, due time): exactly one replica creates a scheduled run. */
 export interface ScheduleClaimStore {
-  claim(tenantId: string, dueAt: Date): Promise<boolean>;
+  /** Takes the claim of `dueAt`'s window `attempt` (domain/schedule); false when another holds it. */
+  claim(tenantId: string, dueAt: Date, attempt: number): Promise<boolean>;
   prune(before: Date): Promise<void>;
 }
 

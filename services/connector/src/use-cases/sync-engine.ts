@@ -5,7 +5,7 @@ import { ConnectorErrors } from '../domain/connector-errors';
 import { dataAsOfOf } from '../domain/data-freshness';
 import { runStep } from '../domain/run-record';
 import type { RunRecord } from '../domain/run-record';
-import { nextScheduledRun } from '../domain/schedule';
+import { nextScheduledRun, scheduleClaimAttempt } from '../domain/schedule';
 import { EMPTY_PROGRESS, isTerminal, rosterMayReport } from '../domain/sync-run';
 import type { RunDatasetStats, RunError, RunStatus, RunTrigger } from '../domain/sync-run';
 import type {
@@ -272,7 +272,8 @@ export class SyncEngine {
     const now = new Date();
     for (const s of await this.deps.settings.due(now, 100)) {
       if (!s.nextRunAt) continue;
-      if (!(await this.deps.claims.claim(s.tenantId, s.nextRunAt))) continue;
+      const attempt = scheduleClaimAttempt(s.nextRunAt, now);
+      if (!(await this.deps.claims.claim(s.tenantId, s.nextRunAt, attempt))) continue;
       const next = nextScheduledRun({
         tenantId: s.tenantId,
         endedAt: now,

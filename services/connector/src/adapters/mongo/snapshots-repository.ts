@@ -1,6 +1,7 @@
 import type { Collection, Db } from 'mongodb';
 import { isDuplicateKeyError, toMongoError, withMongoErrors } from '@isams-sync/mongo';
 import type { AppliedSnapshot } from '../../domain/sync-run';
+import { scheduleClaimKey } from '../../domain/schedule';
 import type { AppliedSnapshotStore, ScheduleClaimStore } from '../../use-cases/ports';
 import { COLLECTIONS } from './collections';
 
@@ -51,9 +52,13 @@ export class ScheduleClaimsRepository implements ScheduleClaimStore {
     this.coll = db.collection<ScheduleClaimDocument>(COLLECTIONS.scheduleClaims);
   }
 
-  async claim(tenantId: string, dueAt: Date): Promise<boolean> {
+  async claim(tenantId: string, dueAt: Date, attempt: number): Promise<boolean> {
     try {
-      await this.coll.insertOne({ _id: `${tenantId}#${dueAt.getTime()}`, tenantId, claimedAt: new Date() });
+      await this.coll.insertOne({
+        _id: scheduleClaimKey(tenantId, dueAt, attempt),
+        tenantId,
+        claimedAt: new Date(),
+      });
       return true;
     } catch (err) {
       if (isDuplicateKeyError(err)) return false;

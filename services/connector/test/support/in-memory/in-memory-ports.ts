@@ -7,6 +7,7 @@ import type { FetchPlan } from '../../../src/domain/method-groups';
 import { runStep } from '../../../src/domain/run-record';
 import type { QueuedRun, RunRecord, RunStep, RunStepPatch, SchoolSlot } from '../../../src/domain/run-record';
 import type { SchoolSettings } from '../../../src/domain/school-settings';
+import { scheduleClaimKey } from '../../../src/domain/schedule';
 import type { AppliedSnapshot, RunDatasetStats, RunProgress, RunStatus } from '../../../src/domain/sync-run';
 import type {
   AppliedSnapshotStore,
@@ -591,9 +592,9 @@ export function inMemoryPorts(
     put: (t, snapshot) => life.io('snapshots.put', () => void world.snapshots.set(t, copy(snapshot))),
   };
   const claims: ScheduleClaimStore = {
-    claim: (t, dueAt) =>
+    claim: (t, dueAt, attempt) =>
       life.io('claims.claim', () => {
-        const id = `${t}#${dueAt.getTime()}`;
+        const id = scheduleClaimKey(t, dueAt, attempt);
         if (world.claims.has(id)) return false;
         world.claims.set(id, new Date());
         return true;
