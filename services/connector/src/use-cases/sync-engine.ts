@@ -235,6 +235,9 @@ export class SyncEngine {
     const run = await this.deps.runs.get(tenantId, slot.syncRunId);
     if (run && !isTerminal(run.status) && run.status !== 'published' && run.status !== 'applying') return run;
     // A slot without a live run: its run ended (release was lost in a crash) or was never inserted.
+    // A run's holder announces its end before it frees the slot, so an ended run still holding its
+    // slot may have died in between: its end is announced (again: the same event) first.
+    if (run) await this.deps.publisher.publishRunUpdate(run);
     if (run || Date.now() - slot.claimedAt.getTime() > 60_000)
       await this.deps.runs.releaseSchoolSlot(tenantId, slot.syncRunId);
     return null;
@@ -259,9 +262,10 @@ export class SyncEngine {
         syncRunId,
         status: updated?.status ?? run.status,
       });
+    // Announced before the slot is freed (see activeRun: an ended run holding its slot is announced again).
+    await this.deps.publisher.publishRunUpdate(updated);
     await this.deps.runs.dequeueRun(tenantId, syncRunId);
     await this.deps.runs.releaseSchoolSlot(tenantId, syncRunId);
-    await this.deps.publisher.publishRunUpdate(updated);
     return updated;
   }
 
