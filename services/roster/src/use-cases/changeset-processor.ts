@@ -12,7 +12,7 @@ import {
   ids,
   imageHash,
   manifestEntryOf,
-} from '../adapters/mongo/documents';
+} from './records';
 import type {
   ChangesetDoc,
   EntityDoc,
@@ -22,9 +22,11 @@ import type {
   RunState,
   StoredChange,
   StoredMarker,
-} from '../adapters/mongo/documents';
-import { COLLECTIONS, toRecord } from '../adapters/mongo/roster-store';
-import type { Manifest, RosterStore } from '../adapters/mongo/roster-store';
+} from './records';
+import { COLLECTIONS } from '../adapters/mongo/roster-store';
+import type { RosterStore } from '../adapters/mongo/roster-store';
+import { toRecord } from './records';
+import type { Manifest } from './records';
 import type { HeldLease, TenantLeases } from '../adapters/mongo/tenant-leases';
 import { countChanges } from '../domain/change-counts';
 import type { ChangeCounts } from '../domain/change-counts';

@@ -1,7 +1,7 @@
 import type { Logger } from '@isams-sync/logger';
 import type { RosterPublisher } from '../adapters/kafka/roster-publisher';
-import { imageHash } from '../adapters/mongo/documents';
-import type { EntityDoc, GraceDoc } from '../adapters/mongo/documents';
+import { imageHash } from './records';
+import type { EntityDoc, GraceDoc } from './records';
 import { COLLECTIONS } from '../adapters/mongo/roster-store';
 import type { RosterStore } from '../adapters/mongo/roster-store';
 import type { HeldLease } from '../adapters/mongo/tenant-leases';

@@ -1,5 +1,5 @@
-import type { HeldBatchDoc } from '../adapters/mongo/documents';
-import { ids } from '../adapters/mongo/documents';
+import type { HeldBatchDoc } from './records';
+import { ids } from './records';
 import { COLLECTIONS } from '../adapters/mongo/roster-store';
 import type { RosterStore } from '../adapters/mongo/roster-store';
 import { contentHash } from '../domain/held-batch';

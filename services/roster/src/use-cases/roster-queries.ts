@@ -1,8 +1,8 @@
 import type { RosterEntityType } from '@isams-sync/events';
-import type { ChangesetDoc, EntityRecord, HeldBatchDoc, StoredChange } from '../adapters/mongo/documents';
+import type { ChangesetDoc, EntityRecord, HeldBatchDoc, StoredChange } from './records';
 import { compareIds } from '../domain/normalise';
-import { CHANGE_CHUNK_SIZE, FINDING_CHUNK_SIZE, ids } from '../adapters/mongo/documents';
-import { toRecord } from '../adapters/mongo/roster-store';
+import { CHANGE_CHUNK_SIZE, FINDING_CHUNK_SIZE, ids } from './records';
+import { toRecord } from './records';
 import type { RosterStore } from '../adapters/mongo/roster-store';
 import type { RemovalThreshold, RemovalThresholds } from '../domain/guard';
 import { RosterErrors } from '../domain/roster-errors';

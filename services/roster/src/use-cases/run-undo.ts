@@ -1,5 +1,5 @@
-import type { ChangesetDoc } from '../adapters/mongo/documents';
-import { ids } from '../adapters/mongo/documents';
+import type { ChangesetDoc } from './records';
+import { ids } from './records';
 import type { RosterStore } from '../adapters/mongo/roster-store';
 import { RosterErrors } from '../domain/roster-errors';
 import type { ChangesetProcessor, SnapshotPlan } from './changeset-processor';

@@ -22,26 +22,30 @@ import type { StoredByType, StoredEntity } from '../../domain/diff';
 import type { RemovalThresholds } from '../../domain/guard';
 import type { DiscardedChange } from '../../domain/held-batch';
 import { traceCarrierOf } from '@isams-sync/telemetry';
-import { MANIFEST_CHUNKS, RUN_STATES, chunkOf, entityDocOf, ids, manifestEntryOf } from './documents';
-import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
+import { MANIFEST_CHUNKS, chunkOf } from './documents';
 import type {
-  ChangeChunkDoc,
-  ChangesetDoc,
   ChunkReceiptDoc,
   DiscardedChangesDoc,
   EntityBucketDoc,
+  ManifestChunkDoc,
+  OpenChangesetDoc,
+  SettingsDoc,
+} from './documents';
+import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
+import { RUN_STATES, entityDocOf, ids, manifestEntryOf, toRecord } from '../../use-cases/records';
+import type {
+  ChangeChunkDoc,
+  ChangesetDoc,
   EntityDoc,
   EntityRecord,
-  ManifestChunkDoc,
-  ManifestEntry,
   FindingChunkDoc,
   GraceDoc,
   HeldBatchDoc,
-  OpenChangesetDoc,
+  Manifest,
+  ManifestEntry,
   RawChunkDoc,
-  SettingsDoc,
   StoredChange,
-} from './documents';
+} from '../../use-cases/records';
 
 export const COLLECTIONS = {
   rawChunks: 'rawChunks',
@@ -149,19 +153,6 @@ async function forEachConcurrently<T>(
 }
 /** From this many images of one type, the whole type is read in one query (on `tenant_type_id`'s prefix). */
 const WHOLE_TYPE_FROM = 5000;
-
-/** Per type, the manifest entries of a school by entity id. */
-export type Manifest = Partial<Record<RosterEntityType, Map<string, ManifestEntry>>>;
-
-/** An entity document as readers see it (`image` as `data`, no store fields). */
-export function toRecord(d: EntityDoc): EntityRecord {
-  const { _id, tenantId, hash, image, fence, ...rest } = d as EntityDoc & { fence?: number };
-  void _id;
-  void tenantId;
-  void hash;
-  void fence;
-  return { ...rest, data: image };
-}
 
 /**
  * The bulky array of each of these collections is stored as one packed binary field (`packed`, see

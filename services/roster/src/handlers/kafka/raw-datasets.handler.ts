@@ -1,6 +1,6 @@
 import { datasetSnapshotCompletedV1, rawDatasetChunkV1 } from '@isams-sync/events';
 import type { EventHandler } from '@isams-sync/kafka';
-import { ids } from '../../adapters/mongo/documents';
+import { ids } from '../../use-cases/records';
 import type { RosterStore } from '../../adapters/mongo/roster-store';
 import type { ChangesetProcessor } from '../../use-cases/changeset-processor';
 
