@@ -155,6 +155,31 @@ export default tseslint.config(
     },
   },
   {
+    // The roster's use-cases reach the database and the broker only through their ports
+    // (services/roster/src/use-cases/ports.ts), so they run on in-memory ones in unit tests.
+    files: ['services/roster/src/use-cases/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            serviceImportRule,
+            kafkajsImportRule,
+            {
+              group: adapterModules,
+              message: 'Use-cases reach I/O through their ports (use-cases/ports.ts).',
+            },
+            {
+              group: ['**/adapters/**', '**/handlers/**', '**/app', '**/main'],
+              message:
+                'Use-cases must not import adapters, handlers or the composition root: declare a port.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The one place kafkajs may be imported.
     files: ['libs/kafka/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [serviceImportRule] }] },

@@ -1,7 +1,6 @@
 import type { HeldBatchDoc } from './records';
 import { ids } from './records';
-import { COLLECTIONS } from '../adapters/mongo/roster-store';
-import type { RosterStore } from '../adapters/mongo/roster-store';
+import type { ChangesetStore } from './ports';
 import { contentHash } from '../domain/held-batch';
 import { RosterErrors } from '../domain/roster-errors';
 import type { ChangesetProcessor } from './changeset-processor';
@@ -12,7 +11,7 @@ export type ApprovalState = '' | 'applying' | 'applied' | 'failed';
 /** Approve/discard of held removal batches (one-shot; the thresholds are never touched). */
 export class HeldBatches {
   constructor(
-    private readonly store: RosterStore,
+    private readonly store: ChangesetStore,
     private readonly processor: ChangesetProcessor,
     private readonly now: () => Date = () => new Date(),
   ) {}
@@ -93,12 +92,9 @@ export class HeldBatches {
         const changesetId = ids.changeset(tenantId, batch.syncRunId, 'approval');
         if (batch.status === 'pending') {
           const decidedAt = this.now();
-          await this.store.setById(
-            COLLECTIONS.heldBatches,
-            tenantId,
-            batch._id,
+          await this.store.approveHeldBatch(
+            batch,
             {
-              status: 'approved',
               decidedAt,
               comment,
               approvalChangesetId: changesetId,
@@ -176,16 +172,9 @@ export class HeldBatches {
           discardedAt,
           lease.fence,
         );
-        await this.store.setById(
-          COLLECTIONS.heldBatches,
-          tenantId,
-          batch._id,
-          {
-            status: 'discarded',
-            decidedAt: discardedAt,
-            comment,
-            ...(actor === undefined ? {} : { decidedBy: actor }),
-          },
+        await this.store.discardHeldBatch(
+          batch,
+          { decidedAt: discardedAt, comment, ...(actor === undefined ? {} : { decidedBy: actor }) },
           lease.fence,
         );
         return this.get(tenantId, batchId);

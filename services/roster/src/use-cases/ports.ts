@@ -261,6 +261,11 @@ export interface ChangesetStore {
   pruneChangeset(cs: ChangesetDoc): Promise<void>;
 }
 
+/** Where the raw-datasets consumer stages a run's chunks (a redelivered chunk changes nothing). */
+export interface ChunkStaging {
+  stageChunk(chunk: RawChunkDoc): Promise<void>;
+}
+
 /** What the read side (`RosterQueries`) needs beyond the changeset store's reads. */
 export interface RosterReadStore extends Pick<
   ChangesetStore,
@@ -272,6 +277,8 @@ export interface RosterReadStore extends Pick<
     entityType?: RosterEntityType,
     status?: EntityDoc['status'],
   ): Promise<EntityDoc[]>;
+  /** The school's held batches (of one status, when given), newest first. */
+  listHeldBatches(tenantId: string, status?: HeldBatchDoc['status']): Promise<HeldBatchDoc[]>;
   /** One entity, or null. */
   entity(tenantId: string, entityType: RosterEntityType, entityId: string): Promise<EntityRecord | null>;
   findingChunk(tenantId: string, syncRunId: string, chunkNo: number): Promise<FindingChunkDoc | null>;

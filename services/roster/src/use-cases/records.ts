@@ -81,7 +81,7 @@ export interface ChangesetDoc {
   holdKind?: HoldKind;
   holdReason?: string;
   /**
-   * The school's changeset number, taken when it started applying (`RosterStore.nextChangesetNumber`):
+   * The school's changeset number, taken when it started applying (`ChangesetStore.nextChangesetNumber`):
    * with a change's `seq` it is the change's `revision` on both roster topics (absent: applied before
    * revisions existed, or a dry run).
    */
