@@ -61,9 +61,15 @@ export class HeldBatches {
     deadline?: Date,
   ): Promise<HeldBatchDoc> {
     // An approval is final: a repeat (a second click while it applies) answers from the record
-    // without waiting for the school, which the applying approval may hold for long.
+    // without waiting for the school, which the applying approval may hold for long — once its
+    // changeset exists: a holder that died between recording the approval and creating the
+    // changeset left none, and the repeat creates it (found by the crash matrix).
     const seen = await this.get(tenantId, batchId);
-    if (seen.status === 'approved' && seen.approvalChangesetId !== undefined) {
+    if (
+      seen.status === 'approved' &&
+      seen.approvalChangesetId !== undefined &&
+      (await this.store.getChangeset(tenantId, seen.approvalChangesetId)) !== null
+    ) {
       this.processor.advanceInBackground(tenantId, seen.approvalChangesetId);
       return seen;
     }
