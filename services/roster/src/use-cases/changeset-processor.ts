@@ -119,7 +119,7 @@ export interface SnapshotPlan {
  * Every step is idempotent and every id deterministic, so a crash anywhere followed by `advance`
  * ends in the same state with the same events (a duplicate is possible, a gap is not).
  * One tenant's work is processed one task at a time: an in-process queue, then the tenant's
- * lease across replicas (`TenantLeases`). Background work skips a school another replica holds;
+ * lease across replicas (`TenantLeasing`). Background work skips a school another replica holds;
  * admin actions wait for it for a bounded time.
  * Every write under the lease carries its fence (refused once another replica holds a newer
  * generation), and each step's outcome is decided once by a step claim (`store.decideStep`), so a
