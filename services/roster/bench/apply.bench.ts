@@ -22,7 +22,7 @@ import { createEventProducer, createKafkaClient, deleteTopics, ensureTopics } fr
 import { createLogger } from '@isams-sync/logger';
 import { createRosterApp } from '../src/app';
 import { loadRosterConfig } from '../src/config';
-import { ids } from '../src/adapters/mongo/documents';
+import { ids } from '../src/use-cases/records';
 import { normalise } from '../src/domain/normalise';
 
 const args = process.argv.slice(2);

@@ -23,7 +23,7 @@ import type { Counter, Gauge, Metrics, OpsServer, Readiness, Sampler } from '@is
 import { connectMongo, mongoReadinessCheck, mongoOptionsFromConfig } from '@isams-sync/mongo';
 import type { MongoConnection } from '@isams-sync/mongo';
 import { createRosterPublisher } from './adapters/kafka/roster-publisher';
-import type { RosterPublisher, RosterTopics } from './adapters/kafka/roster-publisher';
+import type { RosterTopics } from './adapters/kafka/roster-publisher';
 import { rosterTopicSpecs } from './adapters/kafka/roster-topics';
 import { RosterStore } from './adapters/mongo/roster-store';
 import { TenantLeases, processOwnerId } from './adapters/mongo/tenant-leases';
@@ -32,6 +32,7 @@ import { ROSTER_CALLERS, rosterGrpcHandlers } from './handlers/grpc/roster.grpc'
 import { rawDatasetsHandler } from './handlers/kafka/raw-datasets.handler';
 import { ChangesetProcessor } from './use-cases/changeset-processor';
 import type { ProcessingStep } from './use-cases/changeset-processor';
+import type { RosterPublisher } from './use-cases/ports';
 import { GraceSweeper } from './use-cases/grace-sweeper';
 import { HeldBatches } from './use-cases/held-batches';
 import { RunUndo } from './use-cases/run-undo';

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@isams-sync/events';
 import { eventually, getTestInfra, testServiceIdentityDir, uniqueName } from '@isams-sync/testing';
-import { ids } from '../src/adapters/mongo/documents';
+import { ids } from '../src/use-cases/records';
 import { RosterStore } from '../src/adapters/mongo/roster-store';
 import { createHarness } from './support/harness';
 import type { Harness } from './support/harness';

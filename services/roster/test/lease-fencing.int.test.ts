@@ -5,7 +5,7 @@ import { createLogger } from '@isams-sync/logger';
 import type { LeaseDocument } from '@isams-sync/mongo';
 import { uniqueName } from '@isams-sync/testing';
 import type { RosterApp } from '../src/app';
-import { ids } from '../src/adapters/mongo/documents';
+import { ids } from '../src/use-cases/records';
 import { COLLECTIONS } from '../src/adapters/mongo/roster-store';
 import { rawDatasetsHandler } from '../src/handlers/kafka/raw-datasets.handler';
 import type { ProcessingStep } from '../src/use-cases/changeset-processor';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@isams-sync/events';
 import { eventually, uniqueName } from '@isams-sync/testing';
 import type { RosterApp } from '../src/app';
-import { ids } from '../src/adapters/mongo/documents';
+import { ids } from '../src/use-cases/records';
 import { createHarness, holdTenant, runFinished, storedRoster } from './support/harness';
 import type { Harness } from './support/harness';
 import { rosterClient } from './support/grpc-client';

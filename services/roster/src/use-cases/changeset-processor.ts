@@ -4,28 +4,19 @@ import { isAppError } from '@isams-sync/errors';
 import type { RosterEntityType } from '@isams-sync/events';
 import { DATASET_IDS } from '@isams-sync/isams';
 import type { DatasetId, RawElement } from '@isams-sync/isams';
-import type { RosterPublisher } from '../adapters/kafka/roster-publisher';
-import {
-  CHANGE_CHUNK_SIZE,
-  FINDING_CHUNK_SIZE,
-  entityDocOf,
-  ids,
-  imageHash,
-  manifestEntryOf,
-} from '../adapters/mongo/documents';
+import type { ChangesetStore, HeldLease, RosterPublisher, TenantLeasing } from './ports';
+import { CHANGE_CHUNK_SIZE, entityDocOf, ids, imageHash, manifestEntryOf, toRecord } from './records';
 import type {
   ChangesetDoc,
   EntityDoc,
   EntityRecord,
   GraceDoc,
   HeldBatchDoc,
+  Manifest,
   RunState,
   StoredChange,
   StoredMarker,
-} from '../adapters/mongo/documents';
-import { COLLECTIONS, toRecord } from '../adapters/mongo/roster-store';
-import type { Manifest, RosterStore } from '../adapters/mongo/roster-store';
-import type { HeldLease, TenantLeases } from '../adapters/mongo/tenant-leases';
+} from './records';
 import { countChanges } from '../domain/change-counts';
 import type { ChangeCounts } from '../domain/change-counts';
 import { diff } from '../domain/diff';
@@ -75,14 +66,14 @@ export type ProcessingStep =
   | 'report-outcome';
 
 export interface ProcessorDeps {
-  store: RosterStore;
+  store: ChangesetStore;
   publisher: RosterPublisher;
   logger: Logger;
   graceDays: number;
   defaultThresholds: RemovalThresholds;
   incompleteRunTimeoutMs: number;
   /** Cross-replica exclusion per school. */
-  leases: TenantLeases;
+  leases: TenantLeasing;
   /** How long admin actions wait for a school another replica holds before `ROSTER_TENANT_BUSY`. */
   leaseWaitMs: number;
   /** Called when background work skips a school another replica holds (metrics). */
@@ -128,7 +119,7 @@ export interface SnapshotPlan {
  * Every step is idempotent and every id deterministic, so a crash anywhere followed by `advance`
  * ends in the same state with the same events (a duplicate is possible, a gap is not).
  * One tenant's work is processed one task at a time: an in-process queue, then the tenant's
- * lease across replicas (`TenantLeases`). Background work skips a school another replica holds;
+ * lease across replicas (`TenantLeasing`). Background work skips a school another replica holds;
  * admin actions wait for it for a bounded time.
  * Every write under the lease carries its fence (refused once another replica holds a newer
  * generation), and each step's outcome is decided once by a step claim (`store.decideStep`), so a
@@ -184,7 +175,7 @@ export class ChangesetProcessor {
 
   /**
    * Converts the stored rosters still kept in the legacy `entityBuckets` (before #17) into entity
-   * documents and manifests, each school under its lease (`RosterStore.migrateTenantBuckets`:
+   * documents and manifests, each school under its lease (`ChangesetStore.migrateTenantBuckets`:
    * idempotent, buckets deleted last, so a crash anywhere is redone on the next start). A school
    * another replica holds now is migrated by the first work this process does on it. Returns how many
    * entities were converted. Called on start, before any other work.
@@ -599,8 +590,8 @@ export class ChangesetProcessor {
       await store.loadManifest(cs.tenantId),
     );
     const t2 = performance.now();
-    await store.insertAll(COLLECTIONS.graceQueue, graceIn, fence);
-    for (const id of graceOut) await store.deleteById(COLLECTIONS.graceQueue, cs.tenantId, id, fence);
+    await store.enterGrace(graceIn, fence);
+    for (const id of graceOut) await store.leaveGrace(cs.tenantId, id, fence);
     this.deps.logger.debug(
       {
         tenantId: cs.tenantId,
@@ -706,35 +697,8 @@ export class ChangesetProcessor {
   /** Writes the plan's change chunks and findings (deterministic ids: a rerun rewrites the same documents). */
   private async persistPlan(cs: ChangesetDoc, plan: SnapshotPlan, lease: HeldLease): Promise<void> {
     const { store } = this.deps;
-    const { fence } = lease;
-    const chunks = [];
-    for (let i = 0; i * CHANGE_CHUNK_SIZE < plan.changes.length; i += 1) {
-      chunks.push({
-        _id: ids.changeChunk(cs._id, i),
-        changesetId: cs._id,
-        chunkNo: i,
-        changes: plan.changes.slice(i * CHANGE_CHUNK_SIZE, (i + 1) * CHANGE_CHUNK_SIZE),
-      });
-    }
-    for (let i = 0; i < chunks.length; i += 20)
-      await store.insertPacked(
-        COLLECTIONS.changeChunks,
-        chunks.slice(i, i + 20).map((c) => ({ ...c, tenantId: cs.tenantId })),
-        fence,
-      );
-    if (cs.kind === 'sync') {
-      const fchunks = [];
-      for (let i = 0; i * FINDING_CHUNK_SIZE < plan.findings.length; i += 1) {
-        fchunks.push({
-          _id: ids.findingChunk(cs.tenantId, cs.syncRunId, i),
-          tenantId: cs.tenantId,
-          syncRunId: cs.syncRunId,
-          chunkNo: i,
-          findings: plan.findings.slice(i * FINDING_CHUNK_SIZE, (i + 1) * FINDING_CHUNK_SIZE),
-        });
-      }
-      await store.insertPacked(COLLECTIONS.findingChunks, fchunks, fence);
-    }
+    await store.saveChanges(cs.tenantId, cs._id, plan.changes, lease.fence);
+    if (cs.kind === 'sync') await store.saveFindings(cs.tenantId, cs.syncRunId, plan.findings, lease.fence);
   }
 
   /** The run's staged records per dataset, checked against its marker (`ROSTER_SNAPSHOT_INCONSISTENT`). */
@@ -932,17 +896,7 @@ export class ChangesetProcessor {
     const itemsHash = itemsFingerprint(items);
     const writeItems = async (batchId: string, version: number): Promise<string> => {
       const csId = ids.heldItems(tenantId, batchId, version);
-      const chunks = [];
-      for (let i = 0; i * CHANGE_CHUNK_SIZE < items.length; i += 1)
-        chunks.push({
-          _id: ids.changeChunk(csId, i),
-          tenantId,
-          changesetId: csId,
-          chunkNo: i,
-          changes: items.slice(i * CHANGE_CHUNK_SIZE, (i + 1) * CHANGE_CHUNK_SIZE),
-        });
-      for (let i = 0; i < chunks.length; i += 20)
-        await store.insertPacked(COLLECTIONS.changeChunks, chunks.slice(i, i + 20), fence);
+      await store.saveChanges(tenantId, csId, items, fence);
       return csId;
     };
     const contents = (version: number, itemsChangesetId: string) => ({
@@ -967,43 +921,32 @@ export class ChangesetProcessor {
     if (pending !== null) {
       const current = pending.itemsHash ?? itemsFingerprint(pendingItems);
       if (items.length === 0) {
-        await store.setById(
-          COLLECTIONS.heldBatches,
-          tenantId,
-          pending._id,
-          { status: 'superseded', decidedAt: at, lastSyncRunId: cs.syncRunId, updatedAt: at },
-          fence,
-        );
+        await store.supersedeHeldBatch(pending, at, cs.syncRunId, fence);
       } else {
         batchId = pending.batchId;
         if (itemsHash !== current) {
           const version = (pending.version ?? 1) + 1;
           const csId = await writeItems(pending.batchId, version);
           await this.hook('held-batch', cs);
-          await store.setById(COLLECTIONS.heldBatches, tenantId, pending._id, contents(version, csId), fence);
-          if (pending.itemsChangesetId !== undefined && pending.itemsChangesetId !== csId) {
-            await fence.check();
-            await store.changeChunks(tenantId).deleteMany({ changesetId: pending.itemsChangesetId });
-          }
+          await store.reviseHeldBatch(pending, contents(version, csId), fence);
+          if (pending.itemsChangesetId !== undefined && pending.itemsChangesetId !== csId)
+            await store.dropChanges(tenantId, pending.itemsChangesetId, fence);
         }
       }
     } else if (items.length > 0) {
       batchId = ids.batchOf(cs.syncRunId);
       const csId = await writeItems(batchId, 1);
       await this.hook('held-batch', cs);
-      await store.insertAll(
-        COLLECTIONS.heldBatches,
-        [
-          {
-            _id: ids.heldBatch(tenantId, batchId),
-            tenantId,
-            batchId,
-            syncRunId: cs.syncRunId,
-            status: 'pending' as const,
-            createdAt: at,
-            ...contents(1, csId),
-          },
-        ],
+      await store.openHeldBatch(
+        {
+          _id: ids.heldBatch(tenantId, batchId),
+          tenantId,
+          batchId,
+          syncRunId: cs.syncRunId,
+          status: 'pending',
+          createdAt: at,
+          ...contents(1, csId),
+        },
         fence,
       );
     }

@@ -1,10 +1,7 @@
 import type { Logger } from '@isams-sync/logger';
-import type { RosterPublisher } from '../adapters/kafka/roster-publisher';
-import { imageHash } from '../adapters/mongo/documents';
-import type { EntityDoc, GraceDoc } from '../adapters/mongo/documents';
-import { COLLECTIONS } from '../adapters/mongo/roster-store';
-import type { RosterStore } from '../adapters/mongo/roster-store';
-import type { HeldLease } from '../adapters/mongo/tenant-leases';
+import type { ChangesetStore, HeldLease, RosterPublisher } from './ports';
+import { imageHash } from './records';
+import type { EntityDoc, GraceDoc } from './records';
 import type { ChangesetProcessor } from './changeset-processor';
 import { purgedDirectoryStateEvent, purgedStateEvent } from './roster-events';
 
@@ -20,7 +17,7 @@ export class GraceSweeper {
   private lastPruneAt: number | undefined;
 
   constructor(
-    private readonly store: RosterStore,
+    private readonly store: ChangesetStore,
     private readonly publisher: RosterPublisher,
     private readonly processor: ChangesetProcessor,
     private readonly logger: Logger,
@@ -83,7 +80,7 @@ export class GraceSweeper {
       })),
       lease.fence,
     );
-    for (const d of docs) await this.store.deleteById(COLLECTIONS.graceQueue, tenantId, d._id, lease.fence);
+    for (const d of docs) await this.store.leaveGrace(tenantId, d._id, lease.fence);
     if (purgeable.length > 0)
       this.logger.info({ tenantId, purged: purgeable.length }, 'purged personal data after the grace period');
   }
@@ -94,21 +91,8 @@ export class GraceSweeper {
     if (this.lastPruneAt !== undefined && now.getTime() - this.lastPruneAt < PRUNE_EVERY_MS) return 0;
     this.lastPruneAt = now.getTime();
     const cutoff = new Date(now.getTime() - this.graceDays * DAY_MS);
-    const old = await this.store.db
-      .collection(COLLECTIONS.changesets)
-      .find({ state: { $in: ['done', 'failed'] }, completedAt: { $lt: cutoff }, pruned: { $ne: true } })
-      .limit(100)
-      .toArray();
-    for (const cs of old) {
-      const tenantId = cs.tenantId as string;
-      await this.store.dropChunks(tenantId, cs.syncRunId as string);
-      await this.store.changeChunks(tenantId).deleteMany({ changesetId: cs._id as unknown as string });
-      await this.store.setById(COLLECTIONS.changesets, tenantId, cs._id as unknown as string, {
-        pruned: true,
-      });
-      // Finished long ago: its decided steps are no longer needed.
-      await this.store.dropChangesetSteps(cs._id as unknown as string);
-    }
+    const old = await this.store.finishedBefore(cutoff, 100);
+    for (const cs of old) await this.store.pruneChangeset(cs);
     return old.length;
   }
 }

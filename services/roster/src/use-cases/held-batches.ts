@@ -1,7 +1,6 @@
-import type { HeldBatchDoc } from '../adapters/mongo/documents';
-import { ids } from '../adapters/mongo/documents';
-import { COLLECTIONS } from '../adapters/mongo/roster-store';
-import type { RosterStore } from '../adapters/mongo/roster-store';
+import type { HeldBatchDoc } from './records';
+import { ids } from './records';
+import type { ChangesetStore } from './ports';
 import { contentHash } from '../domain/held-batch';
 import { RosterErrors } from '../domain/roster-errors';
 import type { ChangesetProcessor } from './changeset-processor';
@@ -12,7 +11,7 @@ export type ApprovalState = '' | 'applying' | 'applied' | 'failed';
 /** Approve/discard of held removal batches (one-shot; the thresholds are never touched). */
 export class HeldBatches {
   constructor(
-    private readonly store: RosterStore,
+    private readonly store: ChangesetStore,
     private readonly processor: ChangesetProcessor,
     private readonly now: () => Date = () => new Date(),
   ) {}
@@ -62,9 +61,15 @@ export class HeldBatches {
     deadline?: Date,
   ): Promise<HeldBatchDoc> {
     // An approval is final: a repeat (a second click while it applies) answers from the record
-    // without waiting for the school, which the applying approval may hold for long.
+    // without waiting for the school, which the applying approval may hold for long — once its
+    // changeset exists: a holder that died between recording the approval and creating the
+    // changeset left none, and the repeat creates it (found by the crash matrix).
     const seen = await this.get(tenantId, batchId);
-    if (seen.status === 'approved' && seen.approvalChangesetId !== undefined) {
+    if (
+      seen.status === 'approved' &&
+      seen.approvalChangesetId !== undefined &&
+      (await this.store.getChangeset(tenantId, seen.approvalChangesetId)) !== null
+    ) {
       this.processor.advanceInBackground(tenantId, seen.approvalChangesetId);
       return seen;
     }
@@ -93,12 +98,9 @@ export class HeldBatches {
         const changesetId = ids.changeset(tenantId, batch.syncRunId, 'approval');
         if (batch.status === 'pending') {
           const decidedAt = this.now();
-          await this.store.setById(
-            COLLECTIONS.heldBatches,
-            tenantId,
-            batch._id,
+          await this.store.approveHeldBatch(
+            batch,
             {
-              status: 'approved',
               decidedAt,
               comment,
               approvalChangesetId: changesetId,
@@ -176,16 +178,9 @@ export class HeldBatches {
           discardedAt,
           lease.fence,
         );
-        await this.store.setById(
-          COLLECTIONS.heldBatches,
-          tenantId,
-          batch._id,
-          {
-            status: 'discarded',
-            decidedAt: discardedAt,
-            comment,
-            ...(actor === undefined ? {} : { decidedBy: actor }),
-          },
+        await this.store.discardHeldBatch(
+          batch,
+          { decidedAt: discardedAt, comment, ...(actor === undefined ? {} : { decidedBy: actor }) },
           lease.fence,
         );
         return this.get(tenantId, batchId);

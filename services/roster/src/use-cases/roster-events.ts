@@ -9,8 +9,8 @@ import {
   syncRunUpdatedV1,
 } from '@isams-sync/events';
 import type { CloudEvent, DirectoryEntityType, SyncRunStatus } from '@isams-sync/events';
-import type { ChangesetDoc, EntityRecord, StoredChange } from '../adapters/mongo/documents';
-import { ids } from '../adapters/mongo/documents';
+import type { ChangesetDoc, EntityRecord, StoredChange } from './records';
+import { ids } from './records';
 
 const subjectOf = (c: Pick<StoredChange, 'entityType' | 'entityId'>): string =>
   `${c.entityType}/${c.entityId}`;

@@ -1,9 +1,9 @@
 import type { RosterEntityType } from '@isams-sync/events';
-import type { ChangesetDoc, EntityRecord, HeldBatchDoc, StoredChange } from '../adapters/mongo/documents';
+import type { ChangesetDoc, EntityRecord, HeldBatchDoc, StoredChange } from './records';
 import { compareIds } from '../domain/normalise';
-import { CHANGE_CHUNK_SIZE, FINDING_CHUNK_SIZE, ids } from '../adapters/mongo/documents';
-import { toRecord } from '../adapters/mongo/roster-store';
-import type { RosterStore } from '../adapters/mongo/roster-store';
+import { CHANGE_CHUNK_SIZE, FINDING_CHUNK_SIZE, ids } from './records';
+import { toRecord } from './records';
+import type { RosterReadStore } from './ports';
 import type { RemovalThreshold, RemovalThresholds } from '../domain/guard';
 import { RosterErrors } from '../domain/roster-errors';
 import type { RosterFinding } from '../domain/roster-model';
@@ -59,7 +59,7 @@ function filterChanges(all: StoredChange[], f: ChangeFilter): StoredChange[] {
 /** Read side of the roster: entities, runs, changesets, findings, held batches, dry runs, thresholds. */
 export class RosterQueries {
   constructor(
-    private readonly store: RosterStore,
+    private readonly store: RosterReadStore,
     private readonly processor: ChangesetProcessor,
     private readonly defaultThreshold: RemovalThreshold,
     private readonly now: () => Date = () => new Date(),
@@ -133,9 +133,7 @@ export class RosterQueries {
     pageSize: number,
     pageToken?: string,
   ): Promise<Page<HeldBatchDoc>> {
-    const all = await this.store
-      .heldBatches(tenantId)
-      .find(status ? { status: status as HeldBatchDoc['status'] } : {}, { sort: { createdAt: -1 } });
+    const all = await this.store.listHeldBatches(tenantId, status as HeldBatchDoc['status'] | undefined);
     return this.page(all, pageSize, pageToken);
   }
 

@@ -1,6 +1,6 @@
-import type { ChangesetDoc } from '../adapters/mongo/documents';
-import { ids } from '../adapters/mongo/documents';
-import type { RosterStore } from '../adapters/mongo/roster-store';
+import type { ChangesetDoc } from './records';
+import { ids } from './records';
+import type { ChangesetStore } from './ports';
 import { RosterErrors } from '../domain/roster-errors';
 import type { ChangesetProcessor, SnapshotPlan } from './changeset-processor';
 
@@ -30,7 +30,7 @@ export interface RunUndoView {
  */
 export class RunUndo {
   constructor(
-    private readonly store: RosterStore,
+    private readonly store: ChangesetStore,
     private readonly processor: ChangesetProcessor,
     private readonly graceDays: number,
     private readonly now: () => Date = () => new Date(),

@@ -2,8 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAppError } from '@isams-sync/errors';
 import { createTestDatabase, uniqueName } from '@isams-sync/testing';
 import type { TestDatabase } from '@isams-sync/testing';
-import { chunkOf, entityDocOf, ids, imageHash, manifestEntryOf } from '../../src/adapters/mongo/documents';
-import type { EntityBucketDoc, EntityRecord } from '../../src/adapters/mongo/documents';
+import { chunkOf } from '../../src/adapters/mongo/documents';
+import type { EntityBucketDoc } from '../../src/adapters/mongo/documents';
+import { entityDocOf, ids, imageHash, manifestEntryOf } from '../../src/use-cases/records';
+import type { EntityRecord } from '../../src/use-cases/records';
 import { COLLECTIONS, RosterStore } from '../../src/adapters/mongo/roster-store';
 
 let db: TestDatabase;

@@ -6,7 +6,7 @@ import { createTestDatabase, eventually, uniqueName } from '@isams-sync/testing'
 import type { TestDatabase } from '@isams-sync/testing';
 import { COLLECTIONS, ROSTER_INDEXES } from '../../src/adapters/mongo/roster-store';
 import { TenantLeases, processOwnerId } from '../../src/adapters/mongo/tenant-leases';
-import type { HeldLease } from '../../src/adapters/mongo/tenant-leases';
+import type { HeldLease } from '../../src/use-cases/ports';
 
 let db: TestDatabase;
 const logger = createLogger({ service: 'roster-test', level: 'silent' });

@@ -15,9 +15,9 @@ import { createRosterApp } from '../../src/app';
 import type { RosterApp, RosterAppOverrides } from '../../src/app';
 import { loadRosterConfig } from '../../src/config';
 import type { RosterConfig } from '../../src/config';
-import type { ChangesetDoc } from '../../src/adapters/mongo/documents';
-import { ids } from '../../src/adapters/mongo/documents';
-import { toRecord } from '../../src/adapters/mongo/roster-store';
+import type { ChangesetDoc } from '../../src/use-cases/records';
+import { ids } from '../../src/use-cases/records';
+import { toRecord } from '../../src/use-cases/records';
 import type { RosterStore } from '../../src/adapters/mongo/roster-store';
 
 export interface Harness {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '@isams-sync/logger';
-import type { RosterStore } from '../../src/adapters/mongo/roster-store';
-import type { RosterPublisher } from '../../src/adapters/kafka/roster-publisher';
+import type { ChangesetStore, RosterPublisher } from '../../src/use-cases/ports';
 import type { ChangesetProcessor } from '../../src/use-cases/changeset-processor';
 import { GraceSweeper } from '../../src/use-cases/grace-sweeper';
 
@@ -10,19 +9,11 @@ describe('GraceSweeper.pruneOldChangesets', () => {
   it('queries at most once an hour, whatever the sweep interval', async () => {
     let queries = 0;
     const store = {
-      db: {
-        collection: () => ({
-          find: () => ({
-            limit: () => ({
-              toArray: async () => {
-                queries += 1;
-                return [];
-              },
-            }),
-          }),
-        }),
+      finishedBefore: async () => {
+        queries += 1;
+        return [];
       },
-    } as unknown as RosterStore;
+    } as unknown as ChangesetStore;
     const sweeper = new GraceSweeper(
       store,
       {} as RosterPublisher,

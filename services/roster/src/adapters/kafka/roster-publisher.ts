@@ -1,6 +1,7 @@
 import type { CloudEvent } from '@isams-sync/events';
 import { isDirectoryEntityType } from '@isams-sync/events';
 import type { EventProducer } from '@isams-sync/kafka';
+import type { RosterPublisher } from '../../use-cases/ports';
 
 const stateKey = (e: CloudEvent): string => `${e.tenantid}/${e.subject ?? ''}`;
 
@@ -13,24 +14,6 @@ export interface RosterTopics {
   rosterChangesDirectory: string;
   rosterStateDirectory: string;
   syncRuns: string;
-}
-
-/** Where the roster's events go; every method resolves only once the broker acknowledged (acks=all). */
-export interface RosterPublisher {
-  /** Change events: the full ones on `roster.changes.v1`, the directory projections beside them. */
-  publishChanges(events: readonly CloudEvent[], directory?: readonly CloudEvent[]): Promise<void>;
-  /** State records, keyed `<tenantid>/<subject>` for compaction (full, then the directory projections). */
-  publishState(events: readonly CloudEvent[], directory?: readonly CloudEvent[]): Promise<void>;
-  /**
-   * Tombstones (null value, key `<tenantid>/<entityType>/<entityId>`) on both state topics (the
-   * directory one only for its entity types), so compaction
-   * forgets the entity's key. The `ce_tenantid` header puts each on its school's partition — the one
-   * holding the key's earlier records (compaction works per partition).
-   */
-  publishStateTombstones(
-    tombstones: readonly { tenantId: string; entityType: string; entityId: string }[],
-  ): Promise<void>;
-  publishRunUpdate(event: CloudEvent): Promise<void>;
 }
 
 export function createRosterPublisher(producer: EventProducer, topics: RosterTopics): RosterPublisher {

@@ -1,186 +1,11 @@
-import { createHash } from 'node:crypto';
-import type { RosterChange, RosterEntityType } from '@isams-sync/events';
-import type { UndoSkipReason } from '../../domain/run-undo';
-import type { DatasetId, RawElement } from '@isams-sync/isams';
-import type { ChangeCounts } from '../../domain/change-counts';
-import type { HoldKind, HoldReason, RemovalThresholds } from '../../domain/guard';
+import type { RosterEntityType } from '@isams-sync/events';
+import type { DatasetId } from '@isams-sync/isams';
+import type { RemovalThresholds } from '../../domain/guard';
 import type { DiscardedChange } from '../../domain/held-batch';
-import type { RosterEntity, RosterFinding } from '../../domain/roster-model';
-import type { TraceCarrier } from '@isams-sync/telemetry';
-import { canonicalJson } from '../../domain/diff';
+import type { EntityRecord, ManifestEntry } from '../../use-cases/records';
 
-/** `rawChunks`: one staged chunk of one dataset of one run. */
-export interface RawChunkDoc {
-  _id: string;
-  tenantId: string;
-  syncRunId: string;
-  datasetId: DatasetId;
-  chunkIndex: number;
-  chunkCount: number;
-  fingerprint: string;
-  records: RawElement[];
-  receivedAt: Date;
-}
-
-/** Processing states of a changeset, in order (see docs/roster-model.md). */
-export const RUN_STATES = [
-  'waiting',
-  'staged',
-  'diffed',
-  'applying',
-  'publishing',
-  'reporting',
-  'done',
-  'failed',
-] as const;
-export type RunState = (typeof RUN_STATES)[number];
-
-/** The run-complete marker as the roster keeps it. */
-export interface StoredMarker {
-  trigger: { kind: 'schedule' | 'manual'; actor?: string };
-  dryRun: boolean;
-  fetchedAt: string;
-  datasets: { datasetId: DatasetId; chunkCount: number; recordCount: number; fingerprint: string }[];
-  absentDatasets: DatasetId[];
-}
-
-/** `changesets`: one per sync run (kind `sync`), per approved held batch (kind `approval`), per undone run (kind `undo`). */
-export interface ChangesetDoc {
-  _id: string;
-  tenantId: string;
-  /**
-   * W3C trace context of what created the changeset (the run-complete marker's consumer span, the
-   * approval's or undo's gRPC call), when tracing is on: every step's span is its child, whichever
-   * event, sweep or restart later advances the changeset.
-   */
-  trace?: TraceCarrier;
-  /** The sync run (for an approval: the run whose batch was approved). */
-  syncRunId: string;
-  kind: ChangesetKind;
-  state: RunState;
-  dryRun: boolean;
-  marker?: StoredMarker;
-  receivedAt: Date;
-  /** Fixed when the snapshot is complete; the time of every event and removal of this changeset. */
-  processedAt?: Date;
-  completedAt?: Date;
-  changeCount?: number;
-  applyCount?: number;
-  heldCount?: number;
-  chunkCount?: number;
-  findingCount?: number;
-  counts?: Partial<Record<RosterEntityType, ChangeCounts>>;
-  heldBatchId?: string;
-  heldTypes?: Partial<Record<RosterEntityType, HoldReason>>;
-  /** What the held batch holds (`whole_run`: the document looked like another school's) and why, in plain words. */
-  holdKind?: HoldKind;
-  holdReason?: string;
-  /**
-   * The school's changeset number, taken when it started applying (`RosterStore.nextChangesetNumber`):
-   * with a change's `seq` it is the change's `revision` on both roster topics (absent: applied before
-   * revisions existed, or a dry run).
-   */
-  number?: number;
-  /** Change chunks whose events the broker acknowledged. */
-  publishedChunks?: number;
-  /** Changes an earlier discard still covers (disposition `discarded`): neither applied nor held. */
-  discardedCount?: number;
-  outcome?: 'applied' | 'held' | 'failed';
-  error?: { code: string; message: string; transient: boolean };
-  approvedBy?: string;
-  /** Kind `undo`: who undid the run, why, and what of the run's removals could not be restored. */
-  undoneBy?: string;
-  undoComment?: string;
-  undoSkipped?: Partial<Record<UndoSkipReason, number>>;
-}
-
-export type ChangesetKind = 'sync' | 'approval' | 'undo';
-
-/** Removal details of a removed change / entity. */
-export interface RemovalInfo {
-  reason: 'absent_from_feed' | 'approved_held_batch';
-  graceUntil: string;
-  heldBatchId?: string;
-  approvedBy?: string;
-}
-
-/** One planned change as stored in a change chunk. */
-export interface StoredChange {
-  seq: number;
-  entityType: RosterEntityType;
-  entityId: string;
-  change: RosterChange;
-  before?: RosterEntity;
-  after?: RosterEntity;
-  changedFields?: string[];
-  /**
-   * `apply`: applied by this run; `held`: waits in the pending held batch; `discarded`: an admin
-   * discarded this very change (same person, same content) earlier, so it is neither applied nor held.
-   */
-  disposition: 'apply' | 'held' | 'discarded';
-  removal?: RemovalInfo;
-  /** On a `restored` of an undone run. */
-  restoration?: { reason: 'run_undone'; undoneBy?: string };
-}
-
-/** `changeChunks`: up to CHANGE_CHUNK_SIZE planned changes of a changeset, in order. */
-export interface ChangeChunkDoc {
-  _id: string;
-  tenantId: string;
-  changesetId: string;
-  chunkNo: number;
-  changes: StoredChange[];
-}
-
-/** `findingChunks`: findings of a run, in order. */
-export interface FindingChunkDoc {
-  _id: string;
-  tenantId: string;
-  syncRunId: string;
-  chunkNo: number;
-  findings: RosterFinding[];
-}
-
-/** One stored roster entity, as the store's readers see it (an {@link EntityDoc} with its image as `data`). */
-export interface EntityRecord {
-  entityType: RosterEntityType;
-  entityId: string;
-  status: 'active' | 'removed';
-  /** Current image; `{ id }` only once a removed person was purged. */
-  data: RosterEntity;
-  lastChangeId: string;
-  /** The last change's revision (absent when it was applied before revisions existed). */
-  revision?: { changeset: number; change: number };
-  lastSyncRunId: string;
-  changedAt: string;
-  removedAt: string | null;
-  graceUntil: string | null;
-  removal: RemovalInfo | null;
-  purged: boolean;
-  purgedAt: string | null;
-}
-
-/**
- * `entities` (`<tenant>|<type>|<id>`): one document per stored roster entity. Its image is a plain
- * sub-document (`image`), readable by anyone looking at the database; `hash` is the content hash of
- * the image ({@link imageHash}), the value the school's manifest carries for it.
- */
-export interface EntityDoc extends Omit<EntityRecord, 'data'> {
-  _id: string;
-  tenantId: string;
-  hash: string;
-  image: RosterEntity;
-}
-
-/** One entity in a manifest chunk: what the diff needs without reading the entity's image. */
-export interface ManifestEntry {
-  id: string;
-  /** {@link imageHash} of the stored image. */
-  hash: string;
-  status: 'active' | 'removed';
-  /** Present (true) once a removed person's personal data was purged. */
-  purged?: true;
-}
+// The roster's records (changesets, changes, entities, held batches) are the use-cases' own
+// (`use-cases/records.ts`); these are the documents only the MongoDB store knows.
 
 /**
  * `entityManifests` (`<tenant>|<type>|m<n>`): per school and type, MANIFEST_CHUNKS documents listing
@@ -207,15 +32,6 @@ export interface EntityBucketDoc {
   entities: EntityRecord[];
 }
 
-/** `graceQueue`: removed people awaiting their purge (the sweeper's work list; deleted on purge or restore). */
-export interface GraceDoc {
-  _id: string;
-  tenantId: string;
-  entityType: RosterEntityType;
-  entityId: string;
-  graceUntil: Date;
-}
-
 /** `chunkReceipts`: a small record per staged chunk, to check a run's completeness without reading chunks. */
 export interface ChunkReceiptDoc {
   _id: string;
@@ -223,45 +39,6 @@ export interface ChunkReceiptDoc {
   syncRunId: string;
   datasetId: DatasetId;
   chunkIndex: number;
-}
-
-/**
- * `heldBatches`: changes held by the guard for an admin (a run's removals, or a whole run). A school
- * has at most one `pending` batch; later runs update its items (a new `version`) until it is decided.
- */
-export interface HeldBatchDoc {
-  _id: string;
-  tenantId: string;
-  batchId: string;
-  /** The run that opened the batch (its approval is reported on this run). */
-  syncRunId: string;
-  /**
-   * `superseded`: nothing of it is left to decide (every held change stopped applying), or — for
-   * batches stored before batches stayed pending — a later run replaced it.
-   */
-  status: 'pending' | 'approved' | 'discarded' | 'superseded';
-  createdAt: Date;
-  /** Bumped whenever a later run changes the items; approve/discard may name the version they saw. Absent = 1. */
-  version?: number;
-  /** Where the items of the current version are (change chunks); absent = the opening run's `held` changes. */
-  itemsChangesetId?: string;
-  itemChunkCount?: number;
-  /** `itemsFingerprint` of the current items. */
-  itemsHash?: string;
-  /** The last run that changed the items, and when. */
-  lastSyncRunId?: string;
-  updatedAt?: Date;
-  /** `removals` (absent for batches stored before whole-run holds) or `whole_run`. */
-  kind?: HoldKind;
-  /** Why, in plain words (absent for batches stored before it was recorded). */
-  reason?: string;
-  heldTypes: Partial<Record<RosterEntityType, HoldReason>>;
-  countsByType: Partial<Record<RosterEntityType, number>>;
-  total: number;
-  decidedBy?: string;
-  decidedAt?: Date;
-  comment?: string;
-  approvalChangesetId?: string;
 }
 
 /** `discardedChanges` (`<tenant>|discarded`): the changes admins discarded that still hold (see `DiscardMemory`). */
@@ -288,7 +65,6 @@ export interface SettingsDoc {
   updatedBy?: string;
 }
 
-export const CHANGE_CHUNK_SIZE = 500;
 /**
  * Manifest chunks per tenant and entity type (`chunkOf`). A large school's 30,000 set memberships make
  * four documents of ~0.3 MB packed; a run rewrites only the chunks its changes touch. Also the number
@@ -296,30 +72,6 @@ export const CHANGE_CHUNK_SIZE = 500;
  * a migration of stored manifests.
  */
 export const MANIFEST_CHUNKS = 4;
-export const FINDING_CHUNK_SIZE = 1000;
-
-export const ids = {
-  chunk: (tenantId: string, runId: string, datasetId: string, chunkIndex: number) =>
-    `${tenantId}|${runId}|${datasetId}|${chunkIndex}`,
-  changeset: (tenantId: string, runId: string, kind: ChangesetKind = 'sync') =>
-    `${tenantId}|${runId}${kind === 'sync' ? '' : `|${kind}`}`,
-  changeChunk: (changesetId: string, chunkNo: number) =>
-    `${changesetId}|c${String(chunkNo).padStart(6, '0')}`,
-  findingChunk: (tenantId: string, runId: string, chunkNo: number) =>
-    `${tenantId}|${runId}|f${String(chunkNo).padStart(6, '0')}`,
-  entity: (tenantId: string, entityType: string, entityId: string) => `${tenantId}|${entityType}|${entityId}`,
-  /** A manifest chunk (`chunkOf`). */
-  manifest: (tenantId: string, entityType: string, chunk: number) => `${tenantId}|${entityType}|m${chunk}`,
-  /** A legacy entity bucket (before #17; see `EntityBucketDoc`). */
-  bucket: (tenantId: string, entityType: string, bucket: number) => `${tenantId}|${entityType}|b${bucket}`,
-  heldBatch: (tenantId: string, batchId: string) => `${tenantId}|${batchId}`,
-  /** The change chunks of one version of a held batch's items. */
-  heldItems: (tenantId: string, batchId: string, version: number) => `${tenantId}|${batchId}|v${version}`,
-  discarded: (tenantId: string) => `${tenantId}|discarded`,
-  /** A held batch is named after its run. */
-  batchOf: (runId: string) => `held-${runId}`,
-  changeId: (runId: string, seq: number) => `${runId}#${seq}`,
-};
 
 /** The manifest chunk (and legacy bucket) of an entity id (FNV-1a, stable across processes and versions). */
 export function chunkOf(entityId: string): number {
@@ -329,38 +81,4 @@ export function chunkOf(entityId: string): number {
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   return h % MANIFEST_CHUNKS;
-}
-
-/**
- * The content hash of an entity image: SHA-1 (base64url) of its canonical JSON, so equal images
- * (whatever their key order or `undefined` fields) have equal hashes. Stored on the entity and in the
- * manifest; a resync compares it with the incoming image's hash instead of reading the stored image.
- */
-export function imageHash(image: RosterEntity): string {
-  return createHash('sha1').update(canonicalJson(image)).digest('base64url');
-}
-
-/** The document of a stored entity. */
-export function entityDocOf(tenantId: string, record: EntityRecord): EntityDoc {
-  const { data, ...rest } = record;
-  return {
-    _id: ids.entity(tenantId, record.entityType, record.entityId),
-    tenantId,
-    ...rest,
-    hash: imageHash(data),
-    image: data,
-  };
-}
-
-/** An entity document's manifest entry. */
-export function manifestEntryOf(doc: EntityDoc): { entityType: RosterEntityType; entry: ManifestEntry } {
-  return {
-    entityType: doc.entityType,
-    entry: {
-      id: doc.entityId,
-      hash: doc.hash,
-      status: doc.status,
-      ...(doc.purged ? { purged: true as const } : {}),
-    },
-  };
 }

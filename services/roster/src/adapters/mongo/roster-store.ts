@@ -21,27 +21,47 @@ import type { DatasetId } from '@isams-sync/isams';
 import type { StoredByType, StoredEntity } from '../../domain/diff';
 import type { RemovalThresholds } from '../../domain/guard';
 import type { DiscardedChange } from '../../domain/held-batch';
+import type { RosterFinding } from '../../domain/roster-model';
 import { traceCarrierOf } from '@isams-sync/telemetry';
-import { MANIFEST_CHUNKS, RUN_STATES, chunkOf, entityDocOf, ids, manifestEntryOf } from './documents';
-import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
+import { MANIFEST_CHUNKS, chunkOf } from './documents';
 import type {
-  ChangeChunkDoc,
-  ChangesetDoc,
   ChunkReceiptDoc,
   DiscardedChangesDoc,
   EntityBucketDoc,
+  ManifestChunkDoc,
+  OpenChangesetDoc,
+  SettingsDoc,
+} from './documents';
+import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
+import type {
+  BatchDecision,
+  ChangesetStore,
+  ChunkStaging,
+  HeldBatchRevision,
+  RosterReadStore,
+} from '../../use-cases/ports';
+import {
+  CHANGE_CHUNK_SIZE,
+  FINDING_CHUNK_SIZE,
+  RUN_STATES,
+  entityDocOf,
+  ids,
+  manifestEntryOf,
+  toRecord,
+} from '../../use-cases/records';
+import type {
+  ChangeChunkDoc,
+  ChangesetDoc,
   EntityDoc,
   EntityRecord,
-  ManifestChunkDoc,
-  ManifestEntry,
   FindingChunkDoc,
   GraceDoc,
   HeldBatchDoc,
-  OpenChangesetDoc,
+  Manifest,
+  ManifestEntry,
   RawChunkDoc,
-  SettingsDoc,
   StoredChange,
-} from './documents';
+} from '../../use-cases/records';
 
 export const COLLECTIONS = {
   rawChunks: 'rawChunks',
@@ -150,19 +170,6 @@ async function forEachConcurrently<T>(
 /** From this many images of one type, the whole type is read in one query (on `tenant_type_id`'s prefix). */
 const WHOLE_TYPE_FROM = 5000;
 
-/** Per type, the manifest entries of a school by entity id. */
-export type Manifest = Partial<Record<RosterEntityType, Map<string, ManifestEntry>>>;
-
-/** An entity document as readers see it (`image` as `data`, no store fields). */
-export function toRecord(d: EntityDoc): EntityRecord {
-  const { _id, tenantId, hash, image, fence, ...rest } = d as EntityDoc & { fence?: number };
-  void _id;
-  void tenantId;
-  void hash;
-  void fence;
-  return { ...rest, data: image };
-}
-
 /**
  * The bulky array of each of these collections is stored as one packed binary field (`packed`, see
  * `packJson`): FerretDB decodes every nested field on each read, which made reading back a large
@@ -196,7 +203,7 @@ function unpackDoc<T>(name: PackedCollection, stored: Document): T {
  * `tenantId`) is a collection scan, ~10× slower per call. Tenancy is kept by construction (the id
  * embeds the tenant) and checked on every document read. Multi-document queries use `tenantCollection`.
  */
-export class RosterStore {
+export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStore {
   constructor(readonly db: Db) {}
 
   async init(): Promise<void> {
@@ -503,6 +510,56 @@ export class RosterStore {
       tenantId,
       ids.changeChunk(changesetId, chunkNo),
     );
+  }
+
+  /** Change chunks per `insertMany` (they are large: up to CHANGE_CHUNK_SIZE images each). */
+  private static readonly CHUNKS_PER_INSERT = 20;
+
+  async saveChanges(
+    tenantId: string,
+    changesetId: string,
+    changes: readonly StoredChange[],
+    fence: Fence,
+  ): Promise<void> {
+    const chunks: ChangeChunkDoc[] = [];
+    for (let i = 0; i * CHANGE_CHUNK_SIZE < changes.length; i += 1)
+      chunks.push({
+        _id: ids.changeChunk(changesetId, i),
+        tenantId,
+        changesetId,
+        chunkNo: i,
+        changes: changes.slice(i * CHANGE_CHUNK_SIZE, (i + 1) * CHANGE_CHUNK_SIZE),
+      });
+    for (let i = 0; i < chunks.length; i += RosterStore.CHUNKS_PER_INSERT)
+      await this.insertPacked(
+        COLLECTIONS.changeChunks,
+        chunks.slice(i, i + RosterStore.CHUNKS_PER_INSERT),
+        fence,
+      );
+  }
+
+  /** Checked against the fence first (a stale holder deletes nothing); one `deleteMany`. */
+  async dropChanges(tenantId: string, changesetId: string, fence?: Fence): Promise<void> {
+    await fence?.check();
+    await this.changeChunks(tenantId).deleteMany({ changesetId });
+  }
+
+  async saveFindings(
+    tenantId: string,
+    syncRunId: string,
+    findings: readonly RosterFinding[],
+    fence: Fence,
+  ): Promise<void> {
+    const chunks: FindingChunkDoc[] = [];
+    for (let i = 0; i * FINDING_CHUNK_SIZE < findings.length; i += 1)
+      chunks.push({
+        _id: ids.findingChunk(tenantId, syncRunId, i),
+        tenantId,
+        syncRunId,
+        chunkNo: i,
+        findings: findings.slice(i * FINDING_CHUNK_SIZE, (i + 1) * FINDING_CHUNK_SIZE),
+      });
+    await this.insertPacked(COLLECTIONS.findingChunks, chunks, fence);
   }
 
   async findingChunk(tenantId: string, syncRunId: string, chunkNo: number): Promise<FindingChunkDoc | null> {
@@ -840,8 +897,91 @@ export class RosterStore {
     );
   }
 
+  async listHeldBatches(tenantId: string, status?: HeldBatchDoc['status']): Promise<HeldBatchDoc[]> {
+    return this.heldBatches(tenantId).find(status ? { status } : {}, { sort: { createdAt: -1 } });
+  }
+
   async heldBatch(tenantId: string, batchId: string): Promise<HeldBatchDoc | null> {
     return this.byId<HeldBatchDoc>(COLLECTIONS.heldBatches, tenantId, ids.heldBatch(tenantId, batchId));
+  }
+
+  async openHeldBatch(batch: HeldBatchDoc, fence: Fence): Promise<void> {
+    await this.insertAll(COLLECTIONS.heldBatches, [batch], fence);
+  }
+
+  async reviseHeldBatch(batch: HeldBatchDoc, revision: HeldBatchRevision, fence: Fence): Promise<void> {
+    await this.setById(COLLECTIONS.heldBatches, batch.tenantId, batch._id, revision, fence);
+  }
+
+  async supersedeHeldBatch(batch: HeldBatchDoc, at: Date, bySyncRunId: string, fence: Fence): Promise<void> {
+    await this.setById(
+      COLLECTIONS.heldBatches,
+      batch.tenantId,
+      batch._id,
+      { status: 'superseded', decidedAt: at, lastSyncRunId: bySyncRunId, updatedAt: at },
+      fence,
+    );
+  }
+
+  async approveHeldBatch(
+    batch: HeldBatchDoc,
+    decision: BatchDecision & { approvalChangesetId: string },
+    fence: Fence,
+  ): Promise<void> {
+    await this.setById(
+      COLLECTIONS.heldBatches,
+      batch.tenantId,
+      batch._id,
+      {
+        status: 'approved',
+        decidedAt: decision.decidedAt,
+        comment: decision.comment,
+        approvalChangesetId: decision.approvalChangesetId,
+        ...(decision.decidedBy === undefined ? {} : { decidedBy: decision.decidedBy }),
+      },
+      fence,
+    );
+  }
+
+  async discardHeldBatch(batch: HeldBatchDoc, decision: BatchDecision, fence: Fence): Promise<void> {
+    await this.setById(
+      COLLECTIONS.heldBatches,
+      batch.tenantId,
+      batch._id,
+      {
+        status: 'discarded',
+        decidedAt: decision.decidedAt,
+        comment: decision.comment,
+        ...(decision.decidedBy === undefined ? {} : { decidedBy: decision.decidedBy }),
+      },
+      fence,
+    );
+  }
+
+  async enterGrace(entries: readonly GraceDoc[], fence: Fence): Promise<void> {
+    await this.insertAll(COLLECTIONS.graceQueue, entries, fence);
+  }
+
+  async leaveGrace(tenantId: string, graceId: string, fence: Fence): Promise<void> {
+    await this.deleteById(COLLECTIONS.graceQueue, tenantId, graceId, fence);
+  }
+
+  /** A scan of `changesets` on FerretDB (the sweeper asks once an hour). */
+  async finishedBefore(cutoff: Date, limit: number): Promise<ChangesetDoc[]> {
+    return withMongoErrors({ operation: 'find', collection: COLLECTIONS.changesets }, () =>
+      this.raw<ChangesetDoc>(COLLECTIONS.changesets)
+        .find({ state: { $in: ['done', 'failed'] }, completedAt: { $lt: cutoff }, pruned: { $ne: true } })
+        .limit(limit)
+        .toArray(),
+    );
+  }
+
+  async pruneChangeset(cs: ChangesetDoc): Promise<void> {
+    await this.dropChunks(cs.tenantId, cs.syncRunId);
+    await this.dropChanges(cs.tenantId, cs._id);
+    await this.setById(COLLECTIONS.changesets, cs.tenantId, cs._id, { pruned: true });
+    // Finished long ago: its decided steps are no longer needed.
+    await this.dropChangesetSteps(cs._id);
   }
 
   /** Removed people due for purge (all tenants, except `skipTenants`). */

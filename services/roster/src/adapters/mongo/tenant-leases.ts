@@ -2,27 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Db } from 'mongodb';
 import { LeaseKeeper, MongoErrors, mongoLeaseStore } from '@isams-sync/mongo';
-import type { Fence, LeaseDocument } from '@isams-sync/mongo';
+import type { LeaseDocument } from '@isams-sync/mongo';
 import type { Logger } from '@isams-sync/logger';
 import { RosterErrors } from '../../domain/roster-errors';
+import type { HeldLease, TenantLeasing } from '../../use-cases/ports';
 import { COLLECTIONS } from './roster-store';
-
-/**
- * The lease a task holds while it runs. `fence` goes with every write the task makes (the store
- * refuses it once another replica holds a newer generation); `assertHeld` stops work at a step
- * boundary once the lease is known to be lost.
- */
-export interface HeldLease {
-  readonly tenantId: string;
-  /** The lease generation: the fencing token of this holder (grows on every change of holder). */
-  readonly generation: number;
-  /** The fencing token with its check, for the store's writes. */
-  readonly fence: Fence;
-  /** True once a renewal found the lease taken over, or it expired without a successful renewal. */
-  readonly lost: boolean;
-  /** Throws `ROSTER_TENANT_LEASE_LOST` when {@link lost}. */
-  assertHeld(): void;
-}
 
 export interface TenantLeasesOptions {
   /** Unique per process (see {@link processOwnerId}). */
@@ -54,7 +38,7 @@ function asLeaseLost(err: unknown): unknown {
  * it expires. Writes under the lease carry its fence; a refused write (`MONGO_FENCED`) or a lost
  * lease surfaces as `ROSTER_TENANT_LEASE_LOST`.
  */
-export class TenantLeases {
+export class TenantLeases implements TenantLeasing {
   readonly owner: string;
   private readonly keeper: LeaseKeeper;
 

@@ -5,7 +5,7 @@ import { AppError } from '@isams-sync/errors';
 import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
 import type { RosterEntityType } from '@isams-sync/events';
 import { z } from 'zod';
-import type { ChangesetDoc, EntityRecord, HeldBatchDoc, StoredChange } from '../../adapters/mongo/documents';
+import type { ChangesetDoc, EntityRecord, HeldBatchDoc, StoredChange } from '../../use-cases/records';
 import type { ChangeCounts } from '../../domain/change-counts';
 import { storedBatchReason } from '../../domain/guard';
 import type { HoldReason, RemovalThresholds } from '../../domain/guard';

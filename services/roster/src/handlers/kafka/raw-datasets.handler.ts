@@ -1,7 +1,7 @@
 import { datasetSnapshotCompletedV1, rawDatasetChunkV1 } from '@isams-sync/events';
 import type { EventHandler } from '@isams-sync/kafka';
-import { ids } from '../../adapters/mongo/documents';
-import type { RosterStore } from '../../adapters/mongo/roster-store';
+import { ids } from '../../use-cases/records';
+import type { ChunkStaging } from '../../use-cases/ports';
 import type { ChangesetProcessor } from '../../use-cases/changeset-processor';
 
 /**
@@ -9,7 +9,7 @@ import type { ChangesetProcessor } from '../../use-cases/changeset-processor';
  * run-complete marker processes the run once all its chunks are staged. Other event types are ignored.
  */
 export function rawDatasetsHandler(
-  store: RosterStore,
+  store: ChunkStaging,
   processor: ChangesetProcessor,
   now: () => Date,
   /** Runs processing in the background: the marker is durable once stored, and a crash resumes it. */

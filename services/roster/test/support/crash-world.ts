@@ -1,0 +1,179 @@
+import type { CloudEvent } from '@isams-sync/events';
+import type { ConsumerContext } from '@isams-sync/kafka';
+import { createLogger } from '@isams-sync/logger';
+import { rawDatasetsHandler } from '../../src/handlers/kafka/raw-datasets.handler';
+import { ChangesetProcessor } from '../../src/use-cases/changeset-processor';
+import { HeldBatches } from '../../src/use-cases/held-batches';
+import type { ChangesetStore, RosterPublisher } from '../../src/use-cases/ports';
+import { MemoryPublisher, MemoryRosterStore, MemoryTenantLeasing, emptyRosterState } from './memory-roster';
+import type { MemoryRosterState } from './memory-roster';
+import { snapshotEvents } from './school-feed';
+import type { Datasets } from './school-feed';
+
+/** What happens to a school, in order: a run's feed (chunks, then its marker), or an admin's approval. */
+export type WorldStep =
+  | { kind: 'feed'; tenantId: string; syncRunId: string; datasets: Datasets }
+  | { kind: 'approve'; tenantId: string; batchId: string; actor: string };
+
+/** Where the first process dies: right before, or right after, its `call`-th store or publisher call. */
+export interface CrashPoint {
+  call: number;
+  when: 'before' | 'after';
+}
+
+const logger = createLogger({ service: 'roster-crash-matrix', level: 'silent' });
+const NOW = new Date('2026-11-30T09:00:00Z');
+
+/** One delivery of the consumer: a raw-datasets event, or an admin call. */
+type Delivery =
+  { kind: 'event'; event: CloudEvent } | { kind: 'approve'; step: WorldStep & { kind: 'approve' } };
+
+const made = new WeakMap<WorldStep, Delivery[]>();
+
+/** A step's deliveries (made once per step: the events of a run are the same on every delivery). */
+function deliveries(steps: readonly WorldStep[]): Delivery[] {
+  return steps.flatMap((s): Delivery[] => {
+    const known = made.get(s);
+    if (known !== undefined) return known;
+    const list = deliveriesOf(s);
+    made.set(s, list);
+    return list;
+  });
+}
+
+function deliveriesOf(s: WorldStep): Delivery[] {
+  if (s.kind === 'approve') return [{ kind: 'approve', step: s }];
+  const { chunks, marker } = snapshotEvents(s.tenantId, s.syncRunId, s.datasets, {
+    fetchedAt: NOW.toISOString(),
+  });
+  return [...chunks, marker].map((event) => ({ kind: 'event', event }));
+}
+
+class Crashed extends Error {}
+
+/**
+ * Counts the calls a process makes on its store and publisher (one sequence across both) and, at
+ * the crash point, throws — before the call, or after it took effect; from then on the process is
+ * dead and every call of it throws.
+ */
+class CallMeter {
+  readonly calls: string[] = [];
+  dead = false;
+  constructor(private readonly crash?: CrashPoint) {}
+
+  wrap<T extends object>(target: T, name: string): T {
+    return new Proxy(target, {
+      get: (t, prop, receiver) => {
+        const v = Reflect.get(t, prop, receiver) as unknown;
+        if (typeof v !== 'function' || typeof prop !== 'string') return v;
+        return async (...args: unknown[]) => {
+          if (this.dead) throw new Crashed('the process is dead');
+          const n = this.calls.push(`${name}.${prop}`) - 1;
+          if (this.crash?.call === n && this.crash.when === 'before') this.die(n);
+          const result = await (v as (...a: unknown[]) => Promise<unknown>).apply(t, args);
+          if (this.crash?.call === n && this.crash.when === 'after') this.die(n);
+          return result;
+        };
+      },
+    });
+  }
+
+  private die(n: number): never {
+    this.dead = true;
+    throw new Crashed(`simulated crash ${this.crash!.when} call #${n} (${this.calls[n]})`);
+  }
+}
+
+/** One roster process on the shared state: the processor, the held-batch actions and the raw-datasets handler. */
+function startProcess(state: MemoryRosterState, broker: MemoryPublisher, meter: CallMeter, owner: string) {
+  const store = meter.wrap<ChangesetStore & MemoryRosterStore>(new MemoryRosterStore(state), 'store');
+  const publisher = meter.wrap<RosterPublisher>(broker, 'publisher');
+  const background: Promise<void>[] = [];
+  const processor = new ChangesetProcessor({
+    store,
+    publisher,
+    logger,
+    graceDays: 14,
+    defaultThresholds: { default: { percent: 10, min: 5 } },
+    incompleteRunTimeoutMs: 3_600_000,
+    leases: new MemoryTenantLeasing(state, owner),
+    leaseWaitMs: 0,
+    background: (work) => background.push(work),
+    now: () => NOW,
+  });
+  const heldBatches = new HeldBatches(store, processor, () => NOW);
+  const handler = rawDatasetsHandler(
+    store,
+    processor,
+    () => NOW,
+    (work) => background.push(work),
+  );
+  const ctx = { topic: 'raw', partition: 0, offset: '0', attempt: 1, logger, heartbeat: async () => {} };
+  return {
+    processor,
+    /** Handles one delivery; resolves when it is answered (the consumer commits, the admin has the answer). */
+    async deliver(d: Delivery): Promise<void> {
+      if (d.kind === 'event') await handler(d.event, ctx as ConsumerContext);
+      else await heldBatches.approve(d.step.tenantId, d.step.batchId, d.step.actor, 'leavers confirmed');
+    },
+    /** Waits for the work started in the background (a failure is the crash: it rejects). */
+    async drain(): Promise<void> {
+      while (background.length > 0) await background.shift();
+    },
+  };
+}
+
+/** A school's roster service over in-memory ports: its state, its broker, and how far its consumer got. */
+export interface World {
+  state: MemoryRosterState;
+  broker: MemoryPublisher;
+}
+
+export function newWorld(): World {
+  return { state: emptyRosterState(), broker: new MemoryPublisher() };
+}
+
+/** A copy of a world's state with an empty broker (the base of a scenario that starts after earlier runs). */
+export function forkWorld(w: World): World {
+  return { state: structuredClone(w.state), broker: new MemoryPublisher() };
+}
+
+/** What a play did: the first process's calls, and where it died (if it did). */
+export interface Played {
+  calls: string[];
+  crashedAt?: string;
+}
+
+/**
+ * Plays `steps` on the world. With a crash point, the first process dies there; a fresh process on
+ * the same state then starts as the service does (resume every unfinished changeset, rebuilding the
+ * list), gets the deliveries that were not answered yet (the consumer's uncommitted offsets, an
+ * admin's retried approval), and a sweep resumes whatever is still unfinished.
+ */
+export async function play(world: World, steps: readonly WorldStep[], crash?: CrashPoint): Promise<Played> {
+  const queue = deliveries(steps);
+  const meter = new CallMeter(crash);
+  const first = startProcess(world.state, world.broker, meter, 'replica-1');
+  let answered = 0;
+  let crashedAt: string | undefined;
+  try {
+    for (const d of queue) {
+      await first.deliver(d);
+      answered += 1;
+      await first.drain();
+    }
+  } catch (err) {
+    if (!(err instanceof Crashed)) throw err;
+    crashedAt = err.message;
+  }
+  if (crashedAt === undefined) return { calls: meter.calls };
+  // A dead process's lease ends with it (here at once; in a cluster when it expires).
+  const second = startProcess(world.state, world.broker, new CallMeter(), 'replica-2');
+  await second.processor.resumeAll({ rebuild: true });
+  for (const d of queue.slice(answered)) {
+    await second.deliver(d);
+    await second.drain();
+  }
+  await second.processor.resumeAll();
+  return { calls: meter.calls, crashedAt };
+}
