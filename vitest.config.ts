@@ -38,17 +38,20 @@ const shared = {
  * integration and browser tests' ground and have no unit floor.
  */
 const COVERAGE_THRESHOLDS = {
-  lines: 52,
-  statements: 51,
-  functions: 43,
-  branches: 52,
+  lines: 58,
+  statements: 57,
+  functions: 48,
+  branches: 57,
   'services/*/src/domain/**': { lines: 93, statements: 92, functions: 89, branches: 87 },
   'libs/{config,errors,events,grpc,isams,logger,metrics,runtime}/src/**': {
-    lines: 93,
-    statements: 91,
-    functions: 92,
+    lines: 94,
+    statements: 92,
+    functions: 93,
     branches: 84,
   },
+  // The cores behind ports, run by their crash matrices on in-memory ports.
+  'services/roster/src/use-cases/**': { lines: 62, statements: 59, functions: 54, branches: 48 },
+  'services/connector/src/use-cases/**': { lines: 54, statements: 50, functions: 46, branches: 30 },
 };
 
 export default defineConfig({
