@@ -10,6 +10,7 @@ import {
   uniqueName,
 } from '@isams-sync/testing';
 import { eventually } from '@isams-sync/testing';
+export { storedRoster } from './stored-roster';
 import type { TestDatabase } from '@isams-sync/testing';
 import { createRosterApp } from '../../src/app';
 import type { RosterApp, RosterAppOverrides } from '../../src/app';
@@ -17,8 +18,6 @@ import { loadRosterConfig } from '../../src/config';
 import type { RosterConfig } from '../../src/config';
 import type { ChangesetDoc } from '../../src/use-cases/records';
 import { ids } from '../../src/use-cases/records';
-import { toRecord } from '../../src/use-cases/records';
-import type { RosterStore } from '../../src/adapters/mongo/roster-store';
 
 export interface Harness {
   db: TestDatabase;
@@ -190,22 +189,6 @@ export function eventsFor(
     what,
     { timeoutMs: 90_000 },
   );
-}
-
-/** A tenant's stored roster as comparable rows (type, id, status, image, removal, purge, last change), sorted. */
-export async function storedRoster(store: RosterStore, tenantId: string) {
-  return (await store.listEntityDocs(tenantId))
-    .map(toRecord)
-    .map((e) => ({
-      t: e.entityType,
-      id: e.entityId,
-      status: e.status,
-      data: e.data,
-      removal: e.removal?.reason ?? null,
-      purged: e.purged,
-      lastChangeId: e.lastChangeId,
-    }))
-    .sort((x, y) => `${x.t}/${x.id}`.localeCompare(`${y.t}/${y.id}`));
 }
 
 /**

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@isams-sync/events';
-import { ids, toRecord } from '../../src/use-cases/records';
+import { ids } from '../../src/use-cases/records';
 import { forkWorld, newWorld, play } from '../support/crash-world';
 import type { World, WorldStep } from '../support/crash-world';
 import { MemoryRosterStore, MemoryTenantLeasing } from '../support/memory-roster';
 import { miniSchool } from '../support/mini-school';
+import { storedRoster } from '../support/stored-roster';
 import { pupil } from '../support/raw';
 
 // The changeset processor's promise (changeset-processor.ts): every step is idempotent and every id
@@ -44,18 +45,7 @@ const APPROVE: WorldStep = { kind: 'approve', tenantId: T, batchId: 'held-run-h'
 /** Everything the tests compare: the stored roster, its manifest, the changesets, the published events. */
 async function outcome(world: World) {
   const store = new MemoryRosterStore(world.state);
-  const roster = (await store.listEntityDocs(T))
-    .map(toRecord)
-    .map((e) => ({
-      t: e.entityType,
-      id: e.entityId,
-      status: e.status,
-      data: e.data,
-      removal: e.removal?.reason ?? null,
-      purged: e.purged,
-      lastChangeId: e.lastChangeId,
-    }))
-    .sort((x, y) => `${x.t}/${x.id}`.localeCompare(`${y.t}/${y.id}`));
+  const roster = await storedRoster(store, T);
   const manifest = Object.fromEntries(
     Object.entries(await store.loadManifest(T)).map(([t, m]) => [t, [...m.entries()].sort()]),
   );
