@@ -163,15 +163,9 @@ export default tseslint.config(
   {
     // The roster's and the connector's use-cases reach storage, leases, the broker and the disk only
     // through their ports (services/<name>/src/use-cases/ports.ts), so their state machines run on
-    // in-memory ports in unit tests (the crash matrices). The listed connector files predate this
-    // and still import adapters (issue #20); a new use-case is checked by default.
+    // in-memory ports in unit tests (the crash matrices, the settings, key-vault, connection-test
+    // and notifier tests). Every use-case is checked; there are no exceptions (issue #20).
     files: ['services/roster/src/use-cases/**/*.ts', 'services/connector/src/use-cases/**/*.ts'],
-    ignores: [
-      'services/connector/src/use-cases/key-vault.ts',
-      'services/connector/src/use-cases/notifier.ts',
-      'services/connector/src/use-cases/settings-service.ts',
-      'services/connector/src/use-cases/test-connection-slots.ts',
-    ],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -321,19 +321,21 @@ async function buildUseCases(
   const notifications = new NotificationsRepository(mongo.db);
   const notifier = (r.notifier = createNotifier(w, { settingsRepo, runs, freshness, notifications }));
   const settings = (r.settings = new SettingsService(
-    settingsRepo,
-    keys,
+    {
+      settings: settingsRepo,
+      keys,
+      fetchPlans,
+      probe: new IsamsBatchSource(w.isams, config.ISAMS_CONTACTS_METHODS),
+      logger,
+      audit: new SettingsAuditRepository(mongo.db),
+      testSlots: new TestConnectionSlots(leases, config.CONNECTOR_MAX_CONCURRENT_TESTS),
+    },
     {
       allowInsecureLoopback: config.ISAMS_ALLOW_INSECURE_LOOPBACK,
       scheduleJitterMs: config.SCHEDULE_JITTER_MS,
       egressIps: config.EGRESS_IPS ?? [],
-      isams: w.isams,
-      contactsMethods: config.ISAMS_CONTACTS_METHODS,
+      egress: w.isams.egress,
     },
-    logger,
-    fetchPlans,
-    new SettingsAuditRepository(mongo.db),
-    new TestConnectionSlots(leases, config.CONNECTOR_MAX_CONCURRENT_TESTS),
   ));
   const engine = (r.engine = createSyncEngine(w, mongo, producer, {
     settings: settingsRepo,

@@ -11,6 +11,7 @@ import { createLogger } from '@isams-sync/logger';
 import { loadConfig, env } from '@isams-sync/config';
 import { z } from 'zod';
 import { createKeyCipher, parsePreviousKeks } from '../adapters/crypto/key-cipher';
+import { IsamsBatchSource } from '../adapters/isams/batch-source';
 import { FetchPlansRepository } from '../adapters/mongo/fetch-plans-repository';
 import { SettingsRepository } from '../adapters/mongo/settings-repository';
 import { KeyVault } from '../use-cases/key-vault';
@@ -26,7 +27,8 @@ const config = loadConfig(
   }),
   process.env,
 );
-// Rotation never talks to iSAMS; the client settings are required by the service's type only.
+// Rotation never talks to iSAMS; the client settings (and the probe built on them) are required by
+// the service's type only.
 const UNUSED_CLIENT_SETTINGS = {
   connectTimeoutMs: 1,
   readTimeoutMs: 1,
@@ -44,17 +46,19 @@ try {
   );
   const repo = new SettingsRepository(mongo.db);
   const service = new SettingsService(
-    repo,
-    new KeyVault(repo, cipher, logger),
+    {
+      settings: repo,
+      keys: new KeyVault(repo, cipher, logger),
+      fetchPlans: new FetchPlansRepository(mongo.db),
+      probe: new IsamsBatchSource(UNUSED_CLIENT_SETTINGS, []),
+      logger,
+    },
     {
       allowInsecureLoopback: false,
       scheduleJitterMs: 0,
       egressIps: [],
-      isams: UNUSED_CLIENT_SETTINGS,
-      contactsMethods: [],
+      egress: UNUSED_CLIENT_SETTINGS.egress,
     },
-    logger,
-    new FetchPlansRepository(mongo.db),
   );
   const result = await service.rotateKeyEncryption();
   console.log(

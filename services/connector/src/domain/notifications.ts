@@ -11,6 +11,11 @@ export const NOTIFICATION_CONDITIONS: readonly NotificationCondition[] = [
 ];
 
 /** An e-mail to send: no pupil or staff names, only counts, codes, times and a link. */
+/** The id of a notification's claim: one per school, condition and the school's local day. */
+export function notificationKey(tenantId: string, condition: NotificationCondition, day: string): string {
+  return `${tenantId}|${condition}|${day}`;
+}
+
 export interface NotificationMessage {
   condition: NotificationCondition;
   subject: string;

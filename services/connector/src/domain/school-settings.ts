@@ -18,6 +18,11 @@ export interface EncryptedKey {
   tag: string;
 }
 
+/** True for a key stored before the binding (AAD = school only). */
+export function isLegacyKey(encrypted: EncryptedKey): boolean {
+  return encrypted.binding !== KEY_BINDING;
+}
+
 /** One school's data-source settings (`_id` = tenant id). */
 export interface SchoolSettings {
   _id: string;

@@ -1,11 +1,9 @@
 import type { Logger } from '@isams-sync/logger';
 import { isamsOrigin } from '../domain/key-binding';
 import type { KeyBinding } from '../domain/key-binding';
-import { isLegacyKey } from '../adapters/crypto/key-cipher';
-import type { KeyCipher } from '../adapters/crypto/key-cipher';
-import type { SettingsRepository } from '../adapters/mongo/settings-repository';
+import { isLegacyKey } from '../domain/school-settings';
 import type { EncryptedKey, SchoolSettings } from '../domain/school-settings';
-import type { KeyRevealer } from './ports';
+import type { KeyCipher, KeyRevealer, StoredKeys } from './ports';
 
 const bindingOf = (s: Pick<SchoolSettings, 'tenantId' | 'isamsUrl'>): KeyBinding => ({
   tenantId: s.tenantId,
@@ -18,7 +16,7 @@ const bindingOf = (s: Pick<SchoolSettings, 'tenantId' | 'isamsUrl'>): KeyBinding
  */
 export class KeyVault implements KeyRevealer {
   constructor(
-    private readonly repo: SettingsRepository,
+    private readonly repo: StoredKeys,
     private readonly cipher: KeyCipher,
     private readonly logger: Logger,
   ) {}

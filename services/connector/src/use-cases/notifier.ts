@@ -1,8 +1,4 @@
 import type { Logger } from '@isams-sync/logger';
-import type { DataFreshnessRepository } from '../adapters/mongo/data-freshness-repository';
-import { NotificationsRepository } from '../adapters/mongo/notifications-repository';
-import type { RunsRepository } from '../adapters/mongo/runs-repository';
-import type { SettingsRepository } from '../adapters/mongo/settings-repository';
 import type { SchoolSettings } from '../domain/school-settings';
 import type { Mailer } from '../domain/mailer.port';
 import { DEFAULT_TIME_ZONE } from '../domain/settings-rules';
@@ -11,10 +7,16 @@ import {
   failureStreak,
   isStale,
   localDay,
+  notificationKey,
   removalsHeldMessage,
   runsFailingMessage,
 } from '../domain/notifications';
 import type { NotificationMessage } from '../domain/notifications';
+import type { RunStatus } from '../domain/sync-run';
+import type { FreshnessReader, NotificationClaims, RunHistory, SettingsRecords } from './ports';
+
+/** The runs a failure streak and the last error are read from (finished, dry runs filtered out later). */
+const FINISHED: readonly RunStatus[] = ['applied', 'unchanged', 'held', 'failed'];
 
 export interface NotifierOptions {
   /** Replica identity (recorded on the claims it makes). */
@@ -32,10 +34,10 @@ export interface NotifierOptions {
 }
 
 export interface NotifierDeps {
-  settings: SettingsRepository;
-  runs: RunsRepository;
-  freshness: DataFreshnessRepository;
-  notifications: NotificationsRepository;
+  settings: Pick<SettingsRecords, 'get' | 'all'>;
+  runs: RunHistory;
+  freshness: FreshnessReader;
+  notifications: NotificationClaims;
   mailer: Mailer;
   logger: Logger;
 }
@@ -175,11 +177,7 @@ export class Notifier {
 
   /** The school's newest finished real runs (enough to see a streak past interleaved dry runs). */
   private async recentRuns(tenantId: string) {
-    const { runs } = await this.deps.runs.list(tenantId, {
-      statuses: ['applied', 'unchanged', 'held', 'failed'],
-      offset: 0,
-      limit: Math.max(10, this.opts.failureStreak * 4),
-    });
+    const runs = await this.deps.runs.newest(tenantId, FINISHED, Math.max(10, this.opts.failureStreak * 4));
     return runs.filter((r) => !r.dryRun);
   }
 
@@ -193,7 +191,7 @@ export class Notifier {
     if (to.length === 0) return 'no_contacts';
     const now = this.now();
     const day = localDay(now, settings.timeZone ?? DEFAULT_TIME_ZONE);
-    const id = NotificationsRepository.key(tenantId, message.condition, day);
+    const id = notificationKey(tenantId, message.condition, day);
     const log = this.deps.logger.child({ tenantId, condition: message.condition, day });
     const claimed = await this.deps.notifications.claim({
       _id: id,

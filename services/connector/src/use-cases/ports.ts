@@ -1,15 +1,18 @@
 import type { DatasetId } from '@isams-sync/isams';
 import type { Logger } from '@isams-sync/logger';
+import type { KeyBinding } from '../domain/key-binding';
 import type { FetchPlan, RunFetch } from '../domain/method-groups';
+import type { NotificationCondition } from '../domain/notifications';
 import type { QueuedRun, RunFinding, RunRecord, RunStepPatch, SchoolSlot } from '../domain/run-record';
-import type { SchoolSettings } from '../domain/school-settings';
+import type { EncryptedKey, SchoolSettings } from '../domain/school-settings';
 import type { SourceFormat } from '../domain/settings-rules';
-import type { AppliedSnapshot, RunDatasetStats, RunProgress } from '../domain/sync-run';
+import type { AppliedSnapshot, RunDatasetStats, RunProgress, RunStatus } from '../domain/sync-run';
 
-// The ports of the sync engine: what it needs from storage, the run leases, the broker, iSAMS and
-// the local spool, named by what the engine does with them. The adapters (MongoDB, libs/mongo's
-// leases, Kafka, the iSAMS client, the file spool) implement them; the unit tests use in-memory
-// ones (test/support/in-memory).
+// The ports of the connector's use-cases: what the sync engine needs from storage, the run leases,
+// the broker, iSAMS and the local spool, and what the key vault, the settings service, the
+// connection tests and the notifier need, named by what they do with them. The adapters (MongoDB,
+// libs/mongo's leases, Kafka, the iSAMS client, the file spool, the key cipher) implement them; the
+// unit tests use in-memory ones (test/support/in-memory).
 
 // ---- runs ---------------------------------------------------------------------------------------
 
@@ -230,4 +233,119 @@ export interface RunPublisher {
   ): Promise<void>;
   /** The commit point: after this the roster may apply the snapshot. */
   publishMarker(run: RunRecord): Promise<void>;
+}
+
+// ---- the key vault, the settings service, connection tests and notifications ---------------------
+
+/** Encrypts/decrypts iSAMS keys under the configured key-encryption keys (adapters/crypto). */
+export interface KeyCipher {
+  readonly currentKekId: string;
+  /** Always bound to the school and the origin. */
+  encrypt(binding: KeyBinding, plaintext: string): EncryptedKey;
+  /**
+   * A bound key decrypts only for the binding it was encrypted for. A legacy key (no `binding`)
+   * decrypts with the school alone: only the key vault calls this for legacy keys, for the stored
+   * address, to bind them.
+   */
+  decrypt(binding: KeyBinding, encrypted: EncryptedKey): string;
+}
+
+/** The schools' stored keys, as the key vault re-encrypts and binds them. */
+export interface StoredKeys {
+  /**
+   * Replaces the school's key while its stored address and key are still `expected` (compare and
+   * set); false when the settings changed meanwhile.
+   */
+  replaceKey(
+    tenantId: string,
+    expected: { isamsUrl: string; key: EncryptedKey },
+    key: EncryptedKey,
+  ): Promise<boolean>;
+  /** Settings whose key is stored without its host binding (legacy). */
+  withUnboundKeys(): AsyncIterable<SchoolSettings>;
+}
+
+/** The schools' data-source settings as the settings service saves and lists them. */
+export interface SettingsRecords {
+  get(tenantId: string): Promise<SchoolSettings | null>;
+  /** Saves the school's settings whole (replacing what was stored). */
+  put(settings: SchoolSettings): Promise<void>;
+  all(): AsyncIterable<SchoolSettings>;
+}
+
+/** One change of a school's iSAMS address, as the audit records it. Never holds a key. */
+export interface AddressChangeEntry {
+  tenantId: string;
+  at: Date;
+  /** Who saved it: the caller's actor (`token:<id>`, `jwt:<subject>`), never a credential. */
+  actor: string;
+  requestId: string;
+  previousOrigin: string;
+  newOrigin: string;
+  previousUrl: string;
+  newUrl: string;
+  /** The key was entered with the change (required when the host changes). */
+  keyEntered: boolean;
+}
+
+/** The append-only audit of address changes: recorded pending before the save, settled after it. */
+export interface SettingsAuditLog {
+  /** Records the change as `pending`; resolves to its id. */
+  begin(change: AddressChangeEntry): Promise<string>;
+  settle(tenantId: string, id: string, outcome: 'saved' | 'failed'): Promise<void>;
+}
+
+/** One connection test's fetch: the school's document fetched and parsed, records only counted. */
+export interface ConnectionProbe {
+  /** Nothing is spooled, published or stored (a plan change it learns is not kept); throws `IsamsError`. */
+  probe(request: { source: IsamsSource; plan: FetchPlan | null; signal: AbortSignal }): Promise<FetchResult>;
+}
+
+/** A held exclusive lease (one holder across replicas); its signal aborts once it is lost. */
+export interface HeldExclusiveLease {
+  readonly signal: AbortSignal;
+  release(): Promise<void>;
+}
+
+/** Exclusive leases by key across replicas (a crashed holder's lease expires after its TTL). */
+export interface ExclusiveLeases {
+  /** The lease of `key`, or null when another holder has it. */
+  acquire(key: string): Promise<HeldExclusiveLease | null>;
+}
+
+/** The runs the notifier reads. */
+export interface RunHistory {
+  get(tenantId: string, syncRunId: string): Promise<RunRecord | null>;
+  /** The school's newest runs (newest first) in one of `statuses`, at most `limit`. */
+  newest(tenantId: string, statuses: readonly RunStatus[], limit: number): Promise<RunRecord[]>;
+}
+
+/** When the data now in SchoolCloud was fetched (null: never). */
+export interface FreshnessReader {
+  get(tenantId: string): Promise<{ dataAsOf: Date } | null>;
+}
+
+/** The claim of one e-mail: `_id` = {@link notificationKey}, so one per school, condition and local day. */
+export interface NotificationClaim {
+  _id: string;
+  tenantId: string;
+  condition: NotificationCondition;
+  day: string;
+  claimedAt: Date;
+  claimedBy: string;
+  subject: string;
+  /** How many addresses it went to (the addresses themselves are not stored here). */
+  recipients: number;
+  syncRunId?: string;
+  /** Set once the SMTP server accepted the message. */
+  sentAt?: Date;
+}
+
+/** The e-mail claims: exactly one replica wins a claim; a refused e-mail's claim is given back. */
+export interface NotificationClaims {
+  /** True when this caller won the claim (insert if absent). */
+  claim(claim: NotificationClaim): Promise<boolean>;
+  /** Gives the claim back (the e-mail was not sent; it may be tried again). */
+  release(tenantId: string, id: string): Promise<void>;
+  markSent(tenantId: string, id: string, sentAt: Date): Promise<void>;
 }

@@ -5,6 +5,7 @@ import {
   createEgressGuard,
   isIsamsError,
 } from '@isams-sync/isams';
+import type { EgressPolicy } from '@isams-sync/isams';
 import type { Logger } from '@isams-sync/logger';
 import { ConnectorErrors } from '../domain/connector-errors';
 import { firstScheduledRun } from '../domain/schedule';
@@ -20,16 +21,12 @@ import {
 } from '../domain/settings-rules';
 import type { SourceFormat } from '../domain/settings-rules';
 import { addressChange, assertStoredKeyUsableFor, isamsOrigin } from '../domain/key-binding';
-import { fetchToSpool } from '../adapters/isams/batch-source';
-import type { IsamsClientSettings } from '../adapters/isams/batch-source';
-import type { FetchPlansRepository } from '../adapters/mongo/fetch-plans-repository';
-import type { SettingsAuditRepository } from '../adapters/mongo/settings-audit-repository';
-import type { SettingsRepository } from '../adapters/mongo/settings-repository';
 import type { SchoolSettings } from '../domain/school-settings';
 import type { FetchPlan } from '../domain/method-groups';
 import { toRunError } from './run-errors';
 import type { RunError } from '../domain/sync-run';
 import type { KeyVault } from './key-vault';
+import type { ConnectionProbe, FetchPlanStore, SettingsAuditLog, SettingsRecords } from './ports';
 import type { TestConnectionSlots } from './test-connection-slots';
 
 export interface PutSettingsInput {
@@ -60,8 +57,21 @@ export interface SettingsServiceOptions {
   allowInsecureLoopback: boolean;
   scheduleJitterMs: number;
   egressIps: string[];
-  isams: IsamsClientSettings;
-  contactsMethods: readonly string[];
+  /** The egress policy of the iSAMS client (an address it refuses is refused when saved). */
+  egress: EgressPolicy;
+}
+
+export interface SettingsServiceDeps {
+  settings: SettingsRecords;
+  keys: KeyVault;
+  fetchPlans: FetchPlanStore;
+  /** The connection tests' fetch. */
+  probe: ConnectionProbe;
+  logger: Logger;
+  /** The address-change audit (none: not recorded — the KEK rotation CLI). */
+  audit?: SettingsAuditLog;
+  /** The caps on connection tests (none: not capped). */
+  testSlots?: TestConnectionSlots;
 }
 
 /** Who saved a change (from the verified call), for the audit. */
@@ -72,15 +82,26 @@ export interface SettingsCaller {
 
 /** Data-source settings, test connection, egress info and KEK rotation. */
 export class SettingsService {
+  private readonly repo: SettingsRecords;
+  private readonly keys: KeyVault;
+  private readonly fetchPlans: FetchPlanStore;
+  private readonly probe: ConnectionProbe;
+  private readonly logger: Logger;
+  private readonly audit: SettingsAuditLog | undefined;
+  private readonly testSlots: TestConnectionSlots | undefined;
+
   constructor(
-    private readonly repo: SettingsRepository,
-    private readonly keys: KeyVault,
+    deps: SettingsServiceDeps,
     private readonly opts: SettingsServiceOptions,
-    private readonly logger: Logger,
-    private readonly fetchPlans: FetchPlansRepository,
-    private readonly audit?: SettingsAuditRepository,
-    private readonly testSlots?: TestConnectionSlots,
-  ) {}
+  ) {
+    this.repo = deps.settings;
+    this.keys = deps.keys;
+    this.fetchPlans = deps.fetchPlans;
+    this.probe = deps.probe;
+    this.logger = deps.logger;
+    this.audit = deps.audit;
+    this.testSlots = deps.testSlots;
+  }
 
   get(tenantId: string): Promise<SchoolSettings | null> {
     return this.repo.get(tenantId);
@@ -100,7 +121,7 @@ export class SettingsService {
     const isamsUrl = normaliseIsamsUrl(input.isamsUrl, this.opts.allowInsecureLoopback);
     // IP literals, internal names, other ports and hosts outside the suffix list are refused now;
     // what a name resolves to is checked on every connection (a test connection or run).
-    createEgressGuard(this.opts.isams.egress, this.logger.child({ tenantId })).check(new URL(isamsUrl));
+    createEgressGuard(this.opts.egress, this.logger.child({ tenantId })).check(new URL(isamsUrl));
     const format = validateFormat(input.format);
     const scheduleMinutes = validateScheduleMinutes(input.scheduleMinutes);
     const plain = input.apiKey ? validateApiKey(input.apiKey) : undefined;
@@ -239,14 +260,7 @@ export class SettingsService {
     // The stored address is tested the way runs fetch it (whole key or the school's method groups).
     const plan = stored && !input.isamsUrl ? await this.fetchPlans.get(tenantId) : null;
     try {
-      const result = await fetchToSpool({
-        source: { baseUrl: url, apiKey, format },
-        client: this.opts.isams,
-        maxChunkRecordBytes: Number.MAX_SAFE_INTEGER,
-        plan,
-        contactsMethods: this.opts.contactsMethods,
-        signal,
-      });
+      const result = await this.probe.probe({ source: { baseUrl: url, apiKey, format }, plan, signal });
       const counts = new Map(result.datasets.map((d) => [d.datasetId, d.recordCount]));
       const datasets = DATASET_IDS.map((id) => ({
         datasetId: id,

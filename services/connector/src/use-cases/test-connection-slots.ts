@@ -1,5 +1,5 @@
-import type { HeldLease, LeaseKeeper } from '@isams-sync/mongo';
 import { ConnectorErrors } from '../domain/connector-errors';
+import type { ExclusiveLeases, HeldExclusiveLease } from './ports';
 
 /** Suggested wait when the replica is full: about the length of one connection test. */
 export const TEST_RETRY_AFTER_SECONDS = 30;
@@ -20,7 +20,7 @@ export class TestConnectionSlots {
   private running = 0;
 
   constructor(
-    private readonly leases: LeaseKeeper,
+    private readonly leases: ExclusiveLeases,
     private readonly maxPerReplica: number,
   ) {}
 
@@ -36,7 +36,7 @@ export class TestConnectionSlots {
         retryAfterSeconds: TEST_RETRY_AFTER_SECONDS,
       });
     this.running += 1;
-    let lease: HeldLease | null = null;
+    let lease: HeldExclusiveLease | null = null;
     try {
       lease = await this.leases.acquire(`test-connection:${tenantId}`);
     } finally {

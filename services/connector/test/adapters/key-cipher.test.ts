@@ -1,25 +1,11 @@
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createKeyCipher, isLegacyKey, parsePreviousKeks } from '../../src/adapters/crypto/key-cipher';
-import type { EncryptedKey } from '../../src/adapters/crypto/key-cipher';
+import { legacyKey } from '../support/legacy-key';
 
 const kek = () => randomBytes(32).toString('base64');
 const KEY = '{11111111-2222-3333-4444-555566667777}';
 const A = { tenantId: 't1', origin: 'https://school-a.isams.cloud' };
-
-/** How the connector stored keys before the host binding: AAD = the tenant id alone. */
-function legacyEncrypt(kekBase64: string, tenantId: string, plaintext: string): EncryptedKey {
-  const iv = randomBytes(12);
-  const c = createCipheriv('aes-256-gcm', Buffer.from(kekBase64, 'base64'), iv);
-  c.setAAD(Buffer.from(tenantId, 'utf8'));
-  const ciphertext = Buffer.concat([c.update(plaintext, 'utf8'), c.final()]);
-  return {
-    kekId: 'k1',
-    iv: iv.toString('base64'),
-    ciphertext: ciphertext.toString('base64'),
-    tag: c.getAuthTag().toString('base64'),
-  };
-}
 
 const decryptFailed = expect.objectContaining({ code: 'CONNECTOR_KEY_DECRYPT_FAILED' });
 
@@ -70,7 +56,7 @@ describe('key cipher (AES-256-GCM, AAD = school + iSAMS origin)', () => {
   it('reads a legacy key (AAD = school only) for its school, and re-encrypts it bound', () => {
     const k = kek();
     const c = createKeyCipher({ id: 'k1', key: k });
-    const legacy = legacyEncrypt(k, 't1', KEY);
+    const legacy = legacyKey(k, 't1', KEY);
     expect(isLegacyKey(legacy)).toBe(true);
     expect(c.decrypt(A, legacy)).toBe(KEY);
     expect(() => c.decrypt({ ...A, tenantId: 't2' }, legacy)).toThrow(decryptFailed);

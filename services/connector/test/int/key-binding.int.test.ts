@@ -5,7 +5,6 @@
  * stored-data trick (an address changed in the database, another school's ciphertext, a stripped
  * binding marker) makes the connector decrypt the stored key for B or send it there.
  */
-import { createCipheriv, randomBytes } from 'node:crypto';
 import { eventually, getTestInfra, type SimulatorProcess, startSimulator } from '@isams-sync/testing';
 import { MongoClient } from 'mongodb';
 import type { Collection } from 'mongodb';
@@ -19,6 +18,7 @@ import {
   grpcErrorOf,
 } from '../support/connector-harness';
 import type { ConnectorTestEnv } from '../support/connector-harness';
+import { legacyKey } from '../support/legacy-key';
 import { startOddIsamsHost } from '../support/odd-isams-host';
 import type { OddIsamsHost } from '../support/odd-isams-host';
 
@@ -209,20 +209,6 @@ describe('connector: keys stored before the binding (AAD = school only)', () => 
   let hostB: OddIsamsHost;
   let env: ConnectorTestEnv;
   const LEGACY = 'school-legacy';
-
-  /** A key encrypted the way the connector did before the binding: AES-256-GCM, AAD = tenant id. */
-  function legacyKey(kekBase64: string, tenantId: string, plaintext: string) {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', Buffer.from(kekBase64, 'base64'), iv);
-    cipher.setAAD(Buffer.from(tenantId, 'utf8'));
-    const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-    return {
-      kekId: 'k1',
-      iv: iv.toString('base64'),
-      ciphertext: ciphertext.toString('base64'),
-      tag: cipher.getAuthTag().toString('base64'),
-    };
-  }
 
   beforeAll(async () => {
     sim = await startSimulator();

@@ -1,29 +1,13 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { ConnectorErrors } from '../../domain/connector-errors';
 import type { KeyBinding } from '../../domain/key-binding';
-import { KEY_BINDING } from '../../domain/school-settings';
+import { KEY_BINDING, isLegacyKey } from '../../domain/school-settings';
 import type { EncryptedKey } from '../../domain/school-settings';
+import type { KeyCipher } from '../../use-cases/ports';
 
-export { KEY_BINDING } from '../../domain/school-settings';
+export { KEY_BINDING, isLegacyKey } from '../../domain/school-settings';
 export type { EncryptedKey } from '../../domain/school-settings';
-
-/** Encrypts/decrypts iSAMS keys under the configured key-encryption keys. */
-export interface KeyCipher {
-  readonly currentKekId: string;
-  /** Always bound to the school and the origin. */
-  encrypt(binding: KeyBinding, plaintext: string): EncryptedKey;
-  /**
-   * A bound key decrypts only for the binding it was encrypted for. A legacy key (no `binding`)
-   * decrypts with the school alone: only {@link KeyVault} calls this for legacy keys, for the stored
-   * address, to bind them.
-   */
-  decrypt(binding: KeyBinding, encrypted: EncryptedKey): string;
-}
-
-/** True for a key stored before the binding (AAD = school only). */
-export function isLegacyKey(encrypted: EncryptedKey): boolean {
-  return encrypted.binding !== KEY_BINDING;
-}
+export type { KeyCipher } from '../../use-cases/ports';
 
 /**
  * The AAD of a bound key: a versioned JSON array, so no school id or origin can be shaped to equal

@@ -12,6 +12,7 @@ import {
 import type { FetchPlan, GroupOutcome, GroupRequest, RunFetch } from '../../domain/method-groups';
 import type {
   BatchSource,
+  ConnectionProbe,
   FetchProgress,
   FetchResult,
   IsamsSource,
@@ -46,8 +47,11 @@ export interface FetchToSpoolOptions {
 
 export type { FetchProgress, FetchResult, IsamsSource };
 
-/** The iSAMS Batch API as the sync engine's {@link BatchSource}, with the connector's client settings. */
-export class IsamsBatchSource implements BatchSource {
+/**
+ * The iSAMS Batch API as the sync engine's {@link BatchSource} and the connection tests'
+ * {@link ConnectionProbe}, with the connector's client settings.
+ */
+export class IsamsBatchSource implements BatchSource, ConnectionProbe {
   constructor(
     private readonly client: IsamsClientSettings,
     /** Candidate `MethodsToRun` names of Contacts (Filtered) for fetches in method groups. */
@@ -56,6 +60,18 @@ export class IsamsBatchSource implements BatchSource {
 
   fetchToSpool(request: SpoolFetch): Promise<FetchResult> {
     return fetchToSpool({ ...request, client: this.client, contactsMethods: this.contactsMethods });
+  }
+
+  /** Without a spool: records are only counted; a plan change is not kept. */
+  probe(request: { source: IsamsSource; plan: FetchPlan | null; signal: AbortSignal }): Promise<FetchResult> {
+    return fetchToSpool({
+      source: request.source,
+      client: this.client,
+      maxChunkRecordBytes: Number.MAX_SAFE_INTEGER,
+      plan: request.plan,
+      contactsMethods: this.contactsMethods,
+      signal: request.signal,
+    });
   }
 }
 

@@ -2,7 +2,7 @@ import type { Collection, Db } from 'mongodb';
 import { isDuplicateKeyError, toMongoError } from '@isams-sync/mongo';
 import type { RunRecord } from '../../domain/run-record';
 import type { SchoolSettings } from '../../domain/school-settings';
-import type { FreshnessStore } from '../../use-cases/ports';
+import type { FreshnessReader, FreshnessStore } from '../../use-cases/ports';
 import { COLLECTIONS } from './collections';
 
 interface DataFreshnessDocument {
@@ -22,7 +22,7 @@ export interface DataFreshness {
  * When the data now in SchoolCloud was fetched, per school: moved forward by every run that brought
  * it up to date (domain/data-freshness), never back, and never derived from a window of recent runs.
  */
-export class DataFreshnessRepository implements FreshnessStore {
+export class DataFreshnessRepository implements FreshnessStore, FreshnessReader {
   private readonly coll: Collection<DataFreshnessDocument>;
   constructor(
     db: Db,

@@ -1,32 +1,22 @@
 import type { Collection, Db } from 'mongodb';
 import { isDuplicateKeyError, toMongoError } from '@isams-sync/mongo';
+import { notificationKey } from '../../domain/notifications';
 import type { NotificationCondition } from '../../domain/notifications';
+import type { NotificationClaim, NotificationClaims } from '../../use-cases/ports';
 import { COLLECTIONS } from './collections';
 
 /** The claim of one e-mail: `_id` = `<tenant>|<condition>|<local day>`, so one per school, condition and day. */
-export interface NotificationDocument {
-  _id: string;
-  tenantId: string;
-  condition: NotificationCondition;
-  day: string;
-  claimedAt: Date;
-  claimedBy: string;
-  subject: string;
-  /** How many addresses it went to (the addresses themselves are not stored here). */
-  recipients: number;
-  syncRunId?: string;
-  /** Set once the SMTP server accepted the message. */
-  sentAt?: Date;
-}
+export type NotificationDocument = NotificationClaim;
 
-export class NotificationsRepository {
+/** The e-mail claims in `notifications` (a unique insert per key). */
+export class NotificationsRepository implements NotificationClaims {
   private readonly coll: Collection<NotificationDocument>;
   constructor(db: Db) {
     this.coll = db.collection<NotificationDocument>(COLLECTIONS.notifications);
   }
 
   static key(tenantId: string, condition: NotificationCondition, day: string): string {
-    return `${tenantId}|${condition}|${day}`;
+    return notificationKey(tenantId, condition, day);
   }
 
   /** True when this caller won the claim (a unique insert: exactly one replica wins per key). */

@@ -10,7 +10,14 @@ import type { StepClaimDocument } from '@isams-sync/mongo';
 import { runStep } from '../../domain/run-record';
 import type { QueuedRun, RunRecord, RunStep, RunStepPatch, SchoolSlot } from '../../domain/run-record';
 import type { RunProgress, RunStatus } from '../../domain/sync-run';
-import type { RunFence, RunStore, SlotClaim, StepDecision, UnfinishedRun } from '../../use-cases/ports';
+import type {
+  RunFence,
+  RunHistory,
+  RunStore,
+  SlotClaim,
+  StepDecision,
+  UnfinishedRun,
+} from '../../use-cases/ports';
 import { COLLECTIONS } from './collections';
 
 const STEP_FILTER: Record<RunStep, Filter<RunRecord>> = {
@@ -28,7 +35,7 @@ export interface ListRunsQuery {
 }
 
 /** The connector's runs in MongoDB: `sync_runs`, `active_runs`, `run_queue` and the step claims of `run_steps`. */
-export class RunsRepository implements RunStore {
+export class RunsRepository implements RunStore, RunHistory {
   readonly coll: Collection<RunRecord>;
   readonly active: Collection<SchoolSlot>;
   readonly queue: Collection<QueuedRun>;
@@ -154,6 +161,12 @@ export class RunsRepository implements RunStore {
         { returnDocument: 'after' },
       ),
     );
+  }
+
+  /** The school's newest runs (newest first) in one of `statuses`, at most `limit`. */
+  async newest(tenantId: string, statuses: readonly RunStatus[], limit: number): Promise<RunRecord[]> {
+    const { runs } = await this.list(tenantId, { statuses: [...statuses], offset: 0, limit });
+    return runs;
   }
 
   async list(tenantId: string, q: ListRunsQuery): Promise<{ runs: RunRecord[]; total: number }> {

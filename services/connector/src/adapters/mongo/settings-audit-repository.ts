@@ -1,29 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 import { withMongoErrors } from '@isams-sync/mongo';
+import type { AddressChangeEntry, SettingsAuditLog } from '../../use-cases/ports';
 import { COLLECTIONS } from './collections';
 
-/** One change of a school's iSAMS address. Never holds a key. */
-export interface AddressChangeRecord {
+/** One change of a school's iSAMS address as stored. Never holds a key. */
+export interface AddressChangeRecord extends AddressChangeEntry {
   _id: string;
-  tenantId: string;
   action: 'isams_address.changed';
-  at: Date;
-  /** Who saved it: the caller's actor (`token:<id>`, `jwt:<subject>`), never a credential. */
-  actor: string;
-  requestId: string;
-  previousOrigin: string;
-  newOrigin: string;
-  previousUrl: string;
-  newUrl: string;
-  /** The key was entered with the change (required when the host changes). */
-  keyEntered: boolean;
   /** `pending` until the settings are saved; `failed` when saving them failed. */
   outcome: 'pending' | 'saved' | 'failed';
 }
 
 /** Append-only audit of iSAMS address changes in the connector's database. */
-export class SettingsAuditRepository {
+export class SettingsAuditRepository implements SettingsAuditLog {
   private readonly coll: Collection<AddressChangeRecord>;
 
   constructor(db: Db) {
@@ -35,7 +25,7 @@ export class SettingsAuditRepository {
   }
 
   /** Records a change about to be saved; returns its id for {@link settle}. */
-  begin(record: Omit<AddressChangeRecord, '_id' | 'outcome' | 'action'>): Promise<string> {
+  begin(record: AddressChangeEntry): Promise<string> {
     return this.wrap('begin', async () => {
       const _id = randomUUID();
       await this.coll.insertOne({ ...record, _id, action: 'isams_address.changed', outcome: 'pending' });

@@ -1,10 +1,10 @@
 import type { Collection, Db } from 'mongodb';
 import { withMongoErrors } from '@isams-sync/mongo';
 import type { EncryptedKey, SchoolSettings } from '../../domain/school-settings';
-import type { SettingsStore } from '../../use-cases/ports';
+import type { SettingsRecords, SettingsStore, StoredKeys } from '../../use-cases/ports';
 import { COLLECTIONS } from './collections';
 
-export class SettingsRepository implements SettingsStore {
+export class SettingsRepository implements SettingsStore, SettingsRecords, StoredKeys {
   readonly coll: Collection<SchoolSettings>;
 
   constructor(db: Db) {

@@ -1,0 +1,333 @@
+import { randomBytes } from 'node:crypto';
+import { createLogger } from '@isams-sync/logger';
+import { describe, expect, it } from 'vitest';
+import { createKeyCipher } from '../../src/adapters/crypto/key-cipher';
+import { KeyVault } from '../../src/use-cases/key-vault';
+import type { KeyCipher } from '../../src/use-cases/ports';
+import { SettingsService } from '../../src/use-cases/settings-service';
+import type { PutSettingsInput } from '../../src/use-cases/settings-service';
+import { TestConnectionSlots } from '../../src/use-cases/test-connection-slots';
+import {
+  InMemoryExclusiveLeases,
+  InMemoryFetchPlans,
+  InMemorySettingsAudit,
+  InMemorySettingsRecords,
+  ScriptedProbe,
+} from '../support/in-memory/settings-ports';
+
+// The settings service's rules on in-memory stores, the real cipher and a scripted iSAMS probe: what
+// a save validates, keeps and audits, which key a connection test may use, and the test caps. The
+// MongoDB stores, the real iSAMS client and the gRPC surface: test/int/settings*.int.test.ts,
+// key-binding.int.test.ts, test-connection-limits.int.test.ts.
+
+const logger = createLogger({ service: 'settings-service-test', level: 'silent' });
+const T = 'school-a';
+const KEY = '{11111111-2222-3333-4444-555566667777}';
+const OTHER_KEY = '{aaaaaaaa-bbbb-cccc-dddd-eeeeeeee9999}';
+const URL_A = 'https://school-a.isams.cloud';
+const JITTER_MS = 60_000;
+
+const kek = () => randomBytes(32).toString('base64');
+
+function setup(opts: { maxTests?: number; cipher?: KeyCipher; settings?: InMemorySettingsRecords } = {}) {
+  const cipher = opts.cipher ?? createKeyCipher({ id: 'k1', key: kek() });
+  const settings = opts.settings ?? new InMemorySettingsRecords();
+  const keys = new KeyVault(settings, cipher, logger);
+  const audit = new InMemorySettingsAudit();
+  const fetchPlans = new InMemoryFetchPlans();
+  const probe = new ScriptedProbe();
+  const leases = new InMemoryExclusiveLeases();
+  const testSlots = new TestConnectionSlots(leases, opts.maxTests ?? 4);
+  const service = new SettingsService(
+    { settings, keys, fetchPlans, probe, logger, audit, testSlots },
+    {
+      allowInsecureLoopback: false,
+      scheduleJitterMs: JITTER_MS,
+      egressIps: ['203.0.113.7'],
+      egress: { allowPrivateAddresses: false, hostSuffixes: [], allowedPorts: [443] },
+    },
+  );
+  return { service, settings, keys, cipher, audit, fetchPlans, probe, leases, testSlots };
+}
+
+const input = (over: Partial<PutSettingsInput> = {}): PutSettingsInput => ({
+  isamsUrl: URL_A,
+  format: 'xml',
+  scheduleMinutes: 60,
+  enabled: true,
+  ...over,
+});
+
+describe('settings service: saving', () => {
+  it('a first save needs the key; it is sealed to the school and host, the schedule starts within the jitter', async () => {
+    const w = setup();
+    await expect(w.service.put(T, input())).rejects.toMatchObject({ code: 'CONNECTOR_KEY_REQUIRED' });
+    expect(w.settings.docs.size).toBe(0);
+    const before = Date.now();
+    const saved = await w.service.put(T, input({ apiKey: KEY }), { actor: 'token:admin', requestId: 'r1' });
+    expect(saved).toMatchObject({
+      tenantId: T,
+      isamsUrl: URL_A,
+      keyLast4: '7777',
+      timeZone: 'Europe/London',
+      notificationEmails: [],
+      consecutiveFailures: 0,
+      updatedBy: 'token:admin',
+    });
+    expect(JSON.stringify(saved)).not.toContain('5555-6666');
+    expect(await w.keys.reveal(saved)).toBe(KEY);
+    expect(saved.nextRunAt!.getTime()).toBeGreaterThanOrEqual(before);
+    expect(saved.nextRunAt!.getTime()).toBeLessThanOrEqual(Date.now() + JITTER_MS);
+    expect(await w.service.get(T)).toEqual(saved);
+    // A first address is not an address change.
+    expect(w.audit.entries).toEqual([]);
+  });
+
+  it('a save without a key keeps the stored key, schedule, time zone and contacts', async () => {
+    const w = setup();
+    const first = await w.service.put(
+      T,
+      input({ apiKey: KEY, timeZone: 'Europe/Paris', notificationEmails: ['office@school.example'] }),
+    );
+    const again = await w.service.put(T, input({ format: 'json' }));
+    expect(again).toMatchObject({
+      format: 'json',
+      key: first.key,
+      keyUpdatedAt: first.keyUpdatedAt,
+      nextRunAt: first.nextRunAt,
+      timeZone: 'Europe/Paris',
+      notificationEmails: ['office@school.example'],
+    });
+    // Another interval starts the schedule again; pausing clears it; resuming starts it again.
+    await w.settings.put({ ...again, nextRunAt: new Date('2030-01-01T00:00:00Z') });
+    expect((await w.service.put(T, input({ scheduleMinutes: 120 }))).nextRunAt).not.toEqual(
+      new Date('2030-01-01T00:00:00Z'),
+    );
+    expect((await w.service.put(T, input({ enabled: false }))).nextRunAt).toBeNull();
+    expect((await w.service.put(T, input())).nextRunAt).not.toBeNull();
+    // A new key replaces the old one.
+    const rekeyed = await w.service.put(T, input({ apiKey: OTHER_KEY }));
+    expect(await w.keys.reveal(rekeyed)).toBe(OTHER_KEY);
+    expect(rekeyed.keyLast4).toBe('9999');
+  });
+
+  it('refuses invalid input and addresses the egress policy refuses, saving nothing', async () => {
+    const w = setup();
+    for (const bad of [
+      input({ apiKey: KEY, isamsUrl: 'http://school-a.isams.cloud' }),
+      input({ apiKey: KEY, isamsUrl: 'https://203.0.113.9' }),
+      input({ apiKey: KEY, isamsUrl: 'https://school-a.isams.cloud:8443' }),
+      input({ apiKey: KEY, format: 'csv' }),
+      input({ apiKey: KEY, scheduleMinutes: 1.5 }),
+      input({ apiKey: 'short' }),
+      input({ apiKey: 'with a space' }),
+      input({ apiKey: KEY, timeZone: 'Mars/Olympus' }),
+      input({ apiKey: KEY, notificationEmails: ['not an address'] }),
+    ]) {
+      const outcome = await w.service.put(T, bad).then(
+        () => 'saved',
+        (err: { code?: string }) => err.code,
+      );
+      expect.soft(outcome, JSON.stringify(bad)).toMatch(/^(CONNECTOR|ISAMS)_/);
+    }
+    expect(w.settings.puts).toBe(0);
+  });
+
+  it('another host needs the key entered again: nothing saved, nothing audited', async () => {
+    const w = setup();
+    await w.service.put(T, input({ apiKey: KEY }));
+    await expect(w.service.put(T, input({ isamsUrl: 'https://evil.example.com' }))).rejects.toMatchObject({
+      code: 'CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS',
+    });
+    expect(w.settings.docs.get(T)!.isamsUrl).toBe(URL_A);
+    expect(w.settings.puts).toBe(1);
+    expect(w.audit.entries).toEqual([]);
+  });
+
+  it('every address change is audited (pending before the save, saved after it); the key binds to the new host', async () => {
+    const w = setup();
+    await w.service.put(T, input({ apiKey: KEY }));
+    const moved = await w.service.put(T, input({ isamsUrl: 'https://school-b.isams.cloud', apiKey: KEY }), {
+      actor: 'jwt:alice',
+      requestId: 'req-1',
+    });
+    expect(await w.keys.reveal(moved)).toBe(KEY);
+    await w.service.put(T, input({ isamsUrl: 'https://school-b.isams.cloud/api' }), { actor: 'jwt:bob' });
+    // Saving the same address again is no change.
+    await w.service.put(T, input({ isamsUrl: 'https://school-b.isams.cloud/api' }));
+    expect(w.audit.entries).toMatchObject([
+      {
+        tenantId: T,
+        actor: 'jwt:alice',
+        requestId: 'req-1',
+        previousOrigin: URL_A,
+        newOrigin: 'https://school-b.isams.cloud',
+        previousUrl: URL_A,
+        newUrl: 'https://school-b.isams.cloud',
+        keyEntered: true,
+        outcome: 'saved',
+      },
+      {
+        actor: 'jwt:bob',
+        requestId: '',
+        previousOrigin: 'https://school-b.isams.cloud',
+        newOrigin: 'https://school-b.isams.cloud',
+        newUrl: 'https://school-b.isams.cloud/api',
+        keyEntered: false,
+        outcome: 'saved',
+      },
+    ]);
+    expect(JSON.stringify(w.audit.entries)).not.toContain('5555-6666');
+  });
+
+  it('a save that fails settles its audit record as failed; an audit that cannot be written saves nothing', async () => {
+    const w = setup();
+    await w.service.put(T, input({ apiKey: KEY }));
+    w.settings.failNextPut = new Error('database unavailable');
+    await expect(w.service.put(T, input({ isamsUrl: `${URL_A}/v2` }))).rejects.toThrow(
+      'database unavailable',
+    );
+    expect(w.audit.entries.map((e) => e.outcome)).toEqual(['failed']);
+    expect(w.settings.docs.get(T)!.isamsUrl).toBe(URL_A);
+
+    w.audit.failBegin = true;
+    await expect(w.service.put(T, input({ isamsUrl: `${URL_A}/v3` }))).rejects.toThrow('audit unavailable');
+    expect(w.settings.docs.get(T)!.isamsUrl).toBe(URL_A);
+
+    // Saved, but the record could not be settled: it stays pending, the save stands.
+    w.audit.failBegin = false;
+    w.audit.failSettle = true;
+    await w.service.put(T, input({ isamsUrl: `${URL_A}/v4` }));
+    expect(w.settings.docs.get(T)!.isamsUrl).toBe(`${URL_A}/v4`);
+    expect(w.audit.entries.map((e) => e.outcome)).toEqual(['failed', 'pending']);
+  });
+});
+
+describe('settings service: test connection', () => {
+  it('uses the stored key for the stored address the way runs fetch it, and reports each dataset', async () => {
+    const w = setup();
+    await w.service.put(T, input({ apiKey: KEY }));
+    const plan = { mode: 'groups', groups: [] } as never;
+    await w.fetchPlans.put(T, plan);
+    w.probe.datasets = { currentPupils: 120, currentStaff: 30 };
+    w.probe.absent = ['yearGroups'];
+    const result = await w.service.testConnection(T, {});
+    expect(w.probe.calls).toHaveLength(1);
+    expect(w.probe.calls[0]).toMatchObject({ source: { baseUrl: URL_A, apiKey: KEY, format: 'xml' }, plan });
+    expect(result.ok).toBe(false);
+    expect(result.bytes).toBe(1234);
+    expect(result.datasets.find((d) => d.datasetId === 'currentPupils')).toMatchObject({
+      present: true,
+      recordCount: 120,
+    });
+    expect(result.missing).toContain(result.datasets.find((d) => d.datasetId === 'yearGroups')!.adminName);
+    expect(result.missing).not.toContain(
+      result.datasets.find((d) => d.datasetId === 'currentStaff')!.adminName,
+    );
+    // The slot is given back.
+    expect(w.testSlots.inUse).toBe(0);
+    expect(w.leases.isHeld(`test-connection:${T}`)).toBe(false);
+  });
+
+  it('another address: the stored key only for the same host, else the key must be given (whole key, no plan)', async () => {
+    const w = setup();
+    await w.service.put(T, input({ apiKey: KEY }));
+    await w.fetchPlans.put(T, { mode: 'groups', groups: [] } as never);
+    await expect(w.service.testConnection(T, { isamsUrl: 'https://evil.example.com' })).rejects.toMatchObject(
+      {
+        code: 'CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS',
+      },
+    );
+    expect(w.probe.calls).toHaveLength(0);
+    await w.service.testConnection(T, { isamsUrl: `${URL_A}/other` });
+    await w.service.testConnection(T, {
+      isamsUrl: 'https://new.isams.cloud',
+      apiKey: OTHER_KEY,
+      format: 'json',
+    });
+    expect(w.probe.calls.map((c) => ({ ...c.source, plan: c.plan }))).toEqual([
+      { baseUrl: `${URL_A}/other`, apiKey: KEY, format: 'xml', plan: null },
+      { baseUrl: 'https://new.isams.cloud', apiKey: OTHER_KEY, format: 'json', plan: null },
+    ]);
+  });
+
+  it('a school without settings needs an address and a key', async () => {
+    const w = setup();
+    await expect(w.service.testConnection(T, {})).rejects.toMatchObject({
+      code: 'CONNECTOR_SETTINGS_NOT_FOUND',
+    });
+    await expect(w.service.testConnection(T, { isamsUrl: URL_A })).rejects.toMatchObject({
+      code: 'CONNECTOR_SETTINGS_NOT_FOUND',
+    });
+    w.probe.datasets = { currentPupils: 1 };
+    expect((await w.service.testConnection(T, { isamsUrl: URL_A, apiKey: KEY })).ok).toBe(true);
+  });
+
+  it('an iSAMS error is the result (with the egress IPs to allow); any other error is thrown; the slot is freed', async () => {
+    const w = setup();
+    await w.service.put(T, input({ apiKey: KEY }));
+    w.probe.failWith = 'ISAMS_IP_NOT_ALLOWED';
+    const result = await w.service.testConnection(T, {});
+    expect(result).toMatchObject({ ok: false, datasets: [], missing: [], bytes: 0 });
+    expect(result.error).toMatchObject({ code: 'ISAMS_IP_NOT_ALLOWED' });
+    expect(result.error!.adminAction).toContain('203.0.113.7');
+    w.probe.failWith = new Error('bug');
+    await expect(w.service.testConnection(T, {})).rejects.toThrow('bug');
+    expect(w.testSlots.inUse).toBe(0);
+    expect(w.leases.isHeld(`test-connection:${T}`)).toBe(false);
+  });
+
+  it("one test per school at a time: a second is refused while the first runs, and the first's signal follows its lease", async () => {
+    const w = setup();
+    await w.service.put(T, input({ apiKey: KEY }));
+    let open!: () => void;
+    w.probe.gate = new Promise<void>((resolve) => (open = resolve));
+    const first = w.service.testConnection(T, {});
+    await expect.poll(() => w.probe.calls.length).toBe(1);
+    await expect(w.service.testConnection(T, {})).rejects.toMatchObject({
+      code: 'CONNECTOR_TEST_ALREADY_RUNNING',
+    });
+    expect(w.probe.calls[0]!.signal.aborted).toBe(false);
+    w.leases.lose(`test-connection:${T}`);
+    expect(w.probe.calls[0]!.signal.aborted).toBe(true);
+    open();
+    await first;
+    expect(w.testSlots.inUse).toBe(0);
+  });
+});
+
+describe('settings service: key rotation and egress info', () => {
+  it('re-encrypts every stored key under the current KEK, counting those already current', async () => {
+    const k1 = kek();
+    const before = setup({ cipher: createKeyCipher({ id: 'k1', key: k1 }) });
+    await before.service.put(T, input({ apiKey: KEY }));
+    await before.service.put(
+      'school-b',
+      input({ apiKey: OTHER_KEY, isamsUrl: 'https://school-b.isams.cloud' }),
+    );
+    expect(await before.service.rotateKeyEncryption()).toEqual({ reencrypted: 0, alreadyCurrent: 2 });
+
+    const after = setup({
+      cipher: createKeyCipher({ id: 'k2', key: kek() }, [{ id: 'k1', key: k1 }]),
+      settings: before.settings,
+    });
+    expect(await after.service.rotateKeyEncryption()).toEqual({ reencrypted: 2, alreadyCurrent: 0 });
+    for (const [tenant, key] of [
+      [T, KEY],
+      ['school-b', OTHER_KEY],
+    ] as const) {
+      const stored = (await after.service.get(tenant))!;
+      expect(stored.key.kekId).toBe('k2');
+      expect(await after.keys.reveal(stored)).toBe(key);
+    }
+    expect(await after.service.rotateKeyEncryption()).toEqual({ reencrypted: 0, alreadyCurrent: 2 });
+  });
+
+  it('egress info names the IPs to allow, the integrator properties and the datasets', () => {
+    const info = setup().service.egressInfo();
+    expect(info.egressIps).toEqual(['203.0.113.7']);
+    expect(info.instructions).toContain('203.0.113.7');
+    expect(info.integratorProperties).toHaveLength(2);
+    expect(info.datasets.length).toBeGreaterThan(0);
+  });
+});
