@@ -32,8 +32,8 @@ import { fetchAndParse } from '@isams-sync/isams';
 import { createLogger } from '@isams-sync/logger';
 import { CHUNK_ENVELOPE_OVERHEAD_BYTES } from '../src/domain/chunk-plan';
 import { fetchToSpool } from '../src/adapters/isams/batch-source';
-import { RunPublisher } from '../src/adapters/kafka/run-publisher';
-import type { RunDocument } from '../src/adapters/mongo/runs-repository';
+import { KafkaRunPublisher } from '../src/adapters/kafka/run-publisher';
+import type { RunRecord } from '../src/domain/run-record';
 import { RunSpool } from '../src/adapters/spool/run-spool';
 
 const args = process.argv.slice(2);
@@ -90,7 +90,7 @@ async function connectorChild(
       return producer.publishRaw(t, msgs as KafkaOutgoingMessage[]);
     },
   };
-  const publisher = new RunPublisher(counting, { rawDatasets: topic, syncRuns: topic });
+  const publisher = new KafkaRunPublisher(counting, { rawDatasets: topic, syncRuns: topic });
   const spoolDir = mkdtempSync(join(tmpdir(), 'connector-bench-'));
   const spool = new RunSpool(spoolDir, 'bench-run');
   const started = process.hrtime.bigint();
@@ -104,7 +104,7 @@ async function connectorChild(
   });
   const fetched = process.hrtime.bigint();
   const now = new Date();
-  const run: RunDocument = {
+  const run: RunRecord = {
     _id: `bench-${Date.now()}`,
     tenantId: 'bench-school',
     status: 'fetched',
@@ -369,7 +369,7 @@ async function main(): Promise<void> {
     else
       for (const r of result.rows)
         process.stdout.write(
-          `${`${r.metric}: ${r.value.toFixed(2)} ${r.unit}${'ratio' in r ? ` (baseline ${r.baseline.toFixed(2)}, ×${r.ratio.toFixed(2)})` : ''} — ${r.note}`}\n`,
+          `${`${r.metric}: ${r.value.toFixed(2)} ${r.unit}${r.ratio !== undefined && r.baseline !== undefined ? ` (baseline ${r.baseline.toFixed(2)}, ×${r.ratio.toFixed(2)})` : ''} — ${r.note}`}\n`,
         );
   } finally {
     await deleteTopics(admin, topics).catch(() => undefined);
