@@ -5,7 +5,7 @@
  * The MongoDB store (adapters/mongo) persists them as documents of these shapes.
  */
 import { createHash } from 'node:crypto';
-import type { RosterChange, RosterEntityType } from '@isams-sync/events';
+import type { RosterEntityType } from '@isams-sync/events';
 import type { UndoSkipReason } from '../domain/run-undo';
 import type { DatasetId, RawElement } from '@isams-sync/isams';
 import type { ChangeCounts } from '../domain/change-counts';
@@ -13,6 +13,7 @@ import type { HoldKind, HoldReason } from '../domain/guard';
 import type { RosterEntity, RosterFinding } from '../domain/roster-model';
 import type { TraceCarrier } from '@isams-sync/telemetry';
 import { canonicalJson } from '../domain/diff';
+import type { PlannedChange } from '../domain/diff';
 
 /** `rawChunks`: one staged chunk of one dataset of one run. */
 export interface RawChunkDoc {
@@ -109,15 +110,9 @@ export interface RemovalInfo {
   approvedBy?: string;
 }
 
-/** One planned change as stored in a change chunk. */
-export interface StoredChange {
+/** One planned change as stored in a change chunk: the change, its place and what becomes of it. */
+export interface StoredChange extends PlannedChange {
   seq: number;
-  entityType: RosterEntityType;
-  entityId: string;
-  change: RosterChange;
-  before?: RosterEntity;
-  after?: RosterEntity;
-  changedFields?: string[];
   /**
    * `apply`: applied by this run; `held`: waits in the pending held batch; `discarded`: an admin
    * discarded this very change (same person, same content) earlier, so it is neither applied nor held.
