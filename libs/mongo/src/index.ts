@@ -34,7 +34,14 @@ export { mongoLeaseStore } from './lease-store';
 export type { LeaseStore } from './lease-store';
 export { createFence, fencedWrite, fenceCondition } from './fence';
 export type { Fence, FencingToken } from './fence';
-export { claimStep, readStepClaim, deleteStepClaims, stepClaimId } from './step-claims';
+export {
+  claimStep,
+  confirmFenceAfterClaim,
+  readStepClaim,
+  deleteStepClaims,
+  settleExistingClaim,
+  stepClaimId,
+} from './step-claims';
 export type { StepClaimDocument, StepClaimOutcome, ClaimStepRequest } from './step-claims';
 export { LeaseKeeper } from './lease-keeper';
 export type { LeaseKeeperOptions, HeldLease, AcquireOptions } from './lease-keeper';

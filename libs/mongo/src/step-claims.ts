@@ -44,6 +44,39 @@ const sameToken = (a: FencingToken | null, b: FencingToken | null): boolean =>
   a !== null && b !== null && a.key === b.key && a.token === b.token;
 
 /**
+ * The outcome when the step's claim already exists (see {@link claimStep}): this holder's own claim
+ * wins again, a newer holder's refuses this one (`MONGO_FENCED`), any other is adopted. Shared with
+ * the in-memory twins of the stores built on step claims.
+ */
+export function settleExistingClaim<C extends { fence: StepClaimDocument['fence'] }>(
+  existing: C,
+  fence: Fence | null | undefined,
+  step: string,
+): { won: boolean; claim: C } {
+  const token = fence ? { key: fence.key, token: fence.token } : null;
+  if (sameToken(existing.fence, token)) return { won: true, claim: existing };
+  if (fence && existing.fence && existing.fence.key === fence.key && existing.fence.token > fence.token) {
+    throw MongoErrors.MONGO_FENCED({ key: fence.key, token: fence.token, step });
+  }
+  return { won: false, claim: existing };
+}
+
+/** The fence checked again after a claim was written: superseded meanwhile → `MONGO_FENCED` (`afterWrite`). */
+export async function confirmFenceAfterClaim(fence: Fence | null | undefined, step: string): Promise<void> {
+  if (!fence) return;
+  try {
+    await fence.check();
+  } catch (err) {
+    if (MongoErrors.MONGO_FENCED.is(err))
+      throw MongoErrors.MONGO_FENCED(
+        { key: fence.key, token: fence.token, step, afterWrite: true },
+        { cause: err },
+      );
+    throw err;
+  }
+}
+
+/**
  * Decides a state-machine step by a unique insert — the one write FerretDB 1.24 performs
  * atomically — so exactly one outcome per (record, step) exists on MongoDB and FerretDB alike, and a
  * stale holder can never overwrite it:
@@ -83,27 +116,12 @@ export async function claimStep<P extends Document>(
       if (!isDuplicateKeyError(err)) throw err;
       const existing = (await coll.findOne({ _id: doc._id } as never)) as StepClaimDocument<P> | null;
       if (existing === null) throw err;
-      if (sameToken(existing.fence, doc.fence)) return { won: true, claim: existing };
-      if (fence && existing.fence && existing.fence.key === fence.key && existing.fence.token > fence.token) {
-        throw MongoErrors.MONGO_FENCED({ key: fence.key, token: fence.token, step: request.step });
-      }
-      return { won: false, claim: existing };
+      return settleExistingClaim(existing, fence, request.step);
     }
   } catch (err) {
     throw toMongoError(err, { operation: 'claimStep', collection: coll.collectionName });
   }
-  if (fence) {
-    try {
-      await fence.check();
-    } catch (err) {
-      if (MongoErrors.MONGO_FENCED.is(err))
-        throw MongoErrors.MONGO_FENCED(
-          { key: fence.key, token: fence.token, step: request.step, afterWrite: true },
-          { cause: err },
-        );
-      throw err;
-    }
-  }
+  await confirmFenceAfterClaim(fence, request.step);
   return { won: true, claim: doc };
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DATASET_IDS, IsamsError } from '@isams-sync/isams';
 import type { DatasetId } from '@isams-sync/isams';
-import { MongoErrors, fencedWrite } from '@isams-sync/mongo';
+import { MongoErrors, confirmFenceAfterClaim, fencedWrite, settleExistingClaim } from '@isams-sync/mongo';
 import { markerData } from '../../../src/adapters/kafka/run-publisher';
 import type { FetchPlan } from '../../../src/domain/method-groups';
 import { runStep } from '../../../src/domain/run-record';
@@ -176,26 +176,8 @@ export class InMemoryRunStore implements RunStore {
       if (found === undefined) this.world.steps.set(id, { patch: copy(patch), fence: token });
       return found === undefined ? undefined : copy(found);
     });
-    if (existing) {
-      const sameToken =
-        existing.fence && token && existing.fence.key === token.key && existing.fence.token === token.token;
-      if (sameToken) return { won: true, claim: existing };
-      if (fence && existing.fence && existing.fence.key === fence.key && existing.fence.token > fence.token)
-        throw MongoErrors.MONGO_FENCED({ key: fence.key, token: fence.token, step });
-      return { won: false, claim: existing };
-    }
-    if (fence) {
-      try {
-        await fence.check();
-      } catch (err) {
-        if (MongoErrors.MONGO_FENCED.is(err))
-          throw MongoErrors.MONGO_FENCED(
-            { key: fence.key, token: fence.token, step, afterWrite: true },
-            { cause: err },
-          );
-        throw err;
-      }
-    }
+    if (existing) return settleExistingClaim(existing, fence, step);
+    await confirmFenceAfterClaim(fence, step);
     return { won: true, claim: { patch, fence: token } };
   }
 
