@@ -35,7 +35,7 @@ COPY patches/ patches/
 RUN npm ci --no-audit --no-fund --ignore-scripts \
  && node_modules/.bin/patch-package
 
-# Build: the sources, then one ESM bundle per target (tools/build/bundle.ts).
+# Build: the sources, the gRPC types from protos/, then one ESM bundle per target (tools/build/bundle.ts).
 FROM deps AS build
 ARG SERVICE
 COPY tsconfig.base.json tsconfig.json ./
@@ -43,7 +43,10 @@ COPY protos/ protos/
 COPY libs/ libs/
 COPY services/ services/
 COPY tools/build/ tools/build/
+COPY tools/codegen/gen-protos.ts tools/codegen/
+# The gRPC types are generated from protos/, not committed (npm ci's postinstall makes them on dev machines).
 RUN test -n "${SERVICE}" || { echo 'build with --build-arg SERVICE=<connector|roster|bookings|gateway>' >&2; exit 1; } \
+ && node --import tsx tools/codegen/gen-protos.ts --quiet \
  && node --import tsx tools/build/bundle.ts "${SERVICE}" create-topics dlq
 
 # Runtime: Node only (npm and corepack removed), the bundle and the protos; non-root; nothing written

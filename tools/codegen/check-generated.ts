@@ -1,12 +1,14 @@
 /**
- * CI freshness check: regenerates every committed generated artefact (gRPC types from protos/,
- * event JSON Schemas from the zod contracts, the AsyncAPI document from the event registry) and fails when the result differs from what git has.
+ * CI freshness check: regenerates every committed generated artefact (the event JSON Schemas from
+ * the zod contracts, the AsyncAPI document from the event registry) and fails when the result differs
+ * from what git has. The gRPC types (libs/grpc/src/generated) are not committed: every install
+ * generates them from protos/ (the root `postinstall`; the Dockerfile runs `gen-protos.ts` itself).
  */
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '../..');
-const GENERATED = ['libs/grpc/src/generated', 'libs/events/schemas', 'libs/events/asyncapi'];
+const GENERATED = ['libs/events/schemas', 'libs/events/asyncapi'];
 
 const gen = spawnSync('npm', ['run', '-s', 'gen'], { cwd: root, stdio: 'inherit' });
 if (gen.status !== 0) {

@@ -5,6 +5,10 @@
  *   npm run gen:protos                 # rewrite libs/grpc/src/generated
  *   tsx tools/codegen/gen-protos.ts --out /tmp/x   # generate elsewhere (staleness checks)
  *
+ * The output is not committed (.gitignore): the root `postinstall` runs this on every `npm ci`/
+ * `npm install` (`--quiet`: one line), and the Dockerfile's build stage runs it before bundling. After
+ * editing a proto, run `npm run gen:protos` (libs/grpc's codegen test fails while the output is stale).
+ *
  * Output is deterministic: inputs are sorted, the generator runs with the repo root as cwd (it
  * embeds proto paths relative to it), and the output directory is replaced as a whole so deleted
  * protos leave no stale files behind.
@@ -169,6 +173,10 @@ async function main(): Promise<void> {
   const outFlag = process.argv.indexOf('--out');
   const outDir = outFlag >= 0 ? process.argv[outFlag + 1] : undefined;
   const protos = await generateProtoTypes({ outDir });
+  if (process.argv.includes('--quiet')) {
+    console.log(`gen:protos: gRPC types for ${protos.length} protos → libs/grpc/src/generated`);
+    return;
+  }
   console.log(
     `gen:protos: ${protos.length} proto file(s) → ${relative(REPO_ROOT, outDir ?? GENERATED_DIR) || '.'}`,
   );

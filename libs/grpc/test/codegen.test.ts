@@ -33,7 +33,7 @@ describe('gen:protos', () => {
     }
   });
 
-  it('is deterministic and the committed output is up to date', async () => {
+  it('is deterministic and the installed output is up to date (else: npm run gen:protos)', async () => {
     const a = await mkdtemp(join(tmpdir(), 'gen-a-'));
     const b = await mkdtemp(join(tmpdir(), 'gen-b-'));
     temps.push(a, b);
