@@ -3,6 +3,7 @@
  * record (`.cache/bench/last-run.json`) can be rendered again (`npm run bench -- --render <file>`).
  */
 import type { BenchRow } from '../system-client/bench-output';
+import { goalsSection } from './bench-goals';
 
 /** What a row ran on: a FerretDB backend, real MongoDB, or no database at all. */
 export type BackendLabel = 'sqlite' | 'postgresql' | 'mongodb' | 'none';
@@ -149,6 +150,7 @@ export function renderReport(record: RunRecord): string {
     `- Database: ${record.database}`,
     `- Wall time: ${record.wallMinutes.toFixed(1)} min (${record.timings.map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(', ')})`,
     '',
+    ...goalsSection(record, record.mode.startsWith('full')),
     ...sideBySide(record),
     ...(record.backends.length > 1 ? ['## Every row', ''] : []),
     ...everyRow(record),

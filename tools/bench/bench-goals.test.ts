@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import type { BenchRow } from '../system-client/bench-output';
+import { goalsSection } from './bench-goals';
+import type { BenchResult, RunRecord } from './bench-report';
+
+const bench = (name: string, backend: BenchResult['backend'], rows: BenchRow[]): BenchResult => ({
+  name,
+  script: 'x.bench.ts',
+  backend,
+  run: 1,
+  rows,
+});
+const timed = (metric: string, value: number, baseline: number, note = 'lower is better'): BenchRow => ({
+  metric,
+  value,
+  unit: 's',
+  baseline,
+  ratio: value / baseline,
+  note,
+});
+
+const record = (results: BenchResult[], mode = 'quick (default)'): RunRecord => ({
+  date: '2026-12-04T00:00:00.000Z',
+  machine: '2 × CPU',
+  versions: 'Node v24',
+  mode,
+  database: 'test',
+  backends: ['sqlite', 'postgresql'],
+  repeat: 1,
+  wallMinutes: 1,
+  timings: [],
+  loads: [1],
+  results,
+  failures: [],
+});
+
+const lineOf = (md: string[], path: string) => md.find((l) => l.startsWith(`| ${path} |`)) ?? '';
+
+describe('goalsSection', () => {
+  it('checks each backend against the goal and says where the time goes when one misses', () => {
+    const md = goalsSection(
+      record([
+        bench('end-to-end sync via the gateway', 'postgresql', [
+          timed('first sync (trigger → applied)', 11.7, 1),
+          timed('unchanged resync (trigger → unchanged)', 1.5, 1),
+        ]),
+        bench('end-to-end sync via the gateway', 'sqlite', [
+          timed('first sync (trigger → applied)', 2, 1),
+          {
+            metric: 'unchanged resync (trigger → unchanged)',
+            value: 300,
+            unit: 's',
+            note: 'CUT OFF: had not ended',
+          },
+        ]),
+      ]),
+      false,
+    );
+    const first = lineOf(md, 'end-to-end first sync (trigger → applied)');
+    expect(first).toContain('PostgreSQL (first sync (trigger → applied)): ×11.70');
+    expect(first).toContain('SQLite (first sync (trigger → applied)): ×2.00');
+    expect(first).toContain('| not met | every entity written');
+    // A cut-off phase never meets its goal, whatever the other backend did.
+    const unchanged = lineOf(md, 'unchanged resync (trigger → unchanged)');
+    expect(unchanged).toContain('cut off at 300 s');
+    expect(unchanged).toContain('| not met |');
+  });
+
+  it('says met with no gap, not run for goals without rows, and not measured for full-only goals in quick mode', () => {
+    const parse = bench('isams parse', 'none', [
+      timed('json large school (13.3 MB) parse throughput', 24, 48, 'higher is better'),
+      timed('json ~10 MB (9.9 MB) parse throughput', 21, 40, 'higher is better'),
+      timed('xml large school (14.6 MB) parse throughput', 1, 40, 'higher is better'),
+    ]);
+    const load = bench('load: mixed schools, one replica each', 'postgresql', [
+      { metric: 'schools applied per hour', value: 1200, unit: 'schools/h', note: 'higher is better' },
+    ]);
+    const quick = goalsSection(record([parse, load]), false);
+    expect(lineOf(quick, 'JSON Batch API document parse')).toMatch(/×0\.500.*×0\.525 \| met \| +\|$/);
+    expect(lineOf(quick, 'connector fetch + parse + publish, large school')).toContain('| not run |');
+    expect(lineOf(quick, 'mixed schools, one replica each')).toContain('not measured (the quick mode');
+    const full = goalsSection(record([parse, load], 'full sizes'), true);
+    expect(lineOf(full, 'mixed schools, one replica each')).toContain('1200 schools/h | met |');
+  });
+});

@@ -1,0 +1,140 @@
+/**
+ * The performance goals of issue #17, checked against one run's rows: docs/benchmarks.md opens with
+ * them, each with this run's figure per backend, whether it is met, and where the time of the
+ * remaining gap goes (a pointer to the profile that shows it). A goal whose rows did not run says so.
+ */
+import type { BenchRow } from '../system-client/bench-output';
+import type { BackendLabel, BenchResult, RunRecord } from './bench-report';
+
+interface Goal {
+  readonly path: string;
+  readonly goal: string;
+  /** The benchmark (`name`) and the metrics that make the goal. */
+  readonly benchmark: string;
+  readonly metric: RegExp;
+  readonly met: (row: BenchRow) => boolean;
+  /** How a row is shown in the goals table. */
+  readonly show: (row: BenchRow) => string;
+  /** Where the time of the gap goes: the profile that shows it. */
+  readonly gap: string;
+  /** Only the full sizes (`--full`) measure what the goal names. */
+  readonly fullOnly?: string;
+}
+
+const ratio = (r: BenchRow) => (r.ratio === undefined ? '–' : `×${fmtShort(r.ratio)}`);
+const valueAndRatio = (r: BenchRow) => `${fmtShort(r.value)} ${r.unit} (${ratio(r)})`;
+const cutOff = (r: BenchRow) => (r.note ?? '').startsWith('CUT OFF');
+
+function fmtShort(n: number): string {
+  return Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 1 ? n.toFixed(2) : n.toPrecision(3);
+}
+
+export const GOALS: readonly Goal[] = [
+  {
+    path: 'removal → booking cancelled, burst of removals in one school, p99',
+    goal: '≤ 1 s and ≤ ×5 of the bare consumer',
+    benchmark: 'bookings: removal → booking.cancelled latency',
+    metric: /p99/,
+    met: (r) => r.unit === 'ms' && r.value <= 1000 && (r.ratio ?? Infinity) <= 5,
+    show: valueAndRatio,
+    gap: 'one school is one partition, applied in order, one batch at a time: each batch is a lookup, a fenced bulk write and an acknowledged publish (services/bookings/README.md › Benchmark); the bare consumer only receives',
+  },
+  {
+    path: 'end-to-end first sync (trigger → applied)',
+    goal: '≤ ×2.5 of fetch + produce + insertMany',
+    benchmark: 'end-to-end sync via the gateway',
+    metric: /^first sync/,
+    met: (r) => !cutOff(r) && (r.ratio ?? Infinity) <= 2.5,
+    show: (r) => (cutOff(r) ? `cut off at ${r.value} s` : ratio(r)),
+    gap: 'every entity written one document at a time with its index entries (~0.4 ms each on FerretDB/PostgreSQL) and four events per change, published chunk by chunk: docs/roster-model.md › Where a sync’s time goes',
+  },
+  {
+    path: 'unchanged resync (trigger → unchanged)',
+    goal: '≤ ×2 of a plain fetch',
+    benchmark: 'end-to-end sync via the gateway',
+    metric: /^unchanged resync/,
+    met: (r) => !cutOff(r) && (r.ratio ?? Infinity) <= 2,
+    show: (r) => (cutOff(r) ? `cut off at ${r.value} s` : ratio(r)),
+    gap: 'the whole document is parsed, normalised and hashed (connector, then roster) before anything is known to be unchanged; the baseline only downloads it: docs/roster-model.md › Where a sync’s time goes',
+  },
+  {
+    path: '1 % churn resync (trigger → applied)',
+    goal: '≤ ×3 of its floor',
+    benchmark: 'end-to-end sync via the gateway',
+    metric: /^1 % churn resync/,
+    met: (r) => !cutOff(r) && (r.ratio ?? Infinity) <= 3,
+    show: (r) => (cutOff(r) ? `cut off at ${r.value} s` : ratio(r)),
+    gap: 'as the unchanged resync, plus the changed images read by `_id` and fenced replaces; the floor moves only the changed records: docs/roster-model.md › Where a sync’s time goes',
+  },
+  {
+    path: 'mixed schools, one replica each',
+    goal: '≥ 1,000 schools/h, 200/200 applied, lag p99 ≤ 10 min',
+    benchmark: 'load: mixed schools, one replica each',
+    metric: /^schools applied per hour$/,
+    met: (r) => r.value >= 1000,
+    show: (r) => `${fmtShort(r.value)} ${r.unit}`,
+    gap: 'the database’s CPU: FerretDB uses the two cores while the services idle (docs/load.md › What limits throughput)',
+    fullOnly:
+      'the quick mode loads 10 schools; the goal is measured by `npm run bench -- --full` (200 schools)',
+  },
+  {
+    path: 'JSON Batch API document parse',
+    goal: '≥ ×0.5 of `JSON.parse`, bounded memory',
+    benchmark: 'isams parse',
+    metric: /^json .* parse throughput$/,
+    met: (r) => (r.ratio ?? 0) >= 0.5,
+    show: ratio,
+    gap: 'streaming tokenizer + per-row `JSON.parse` + the reader’s nesting and size checks against one native `JSON.parse` of the whole text (libs/isams/README.md › Streaming and memory)',
+  },
+  {
+    path: 'connector fetch + parse + publish, large school',
+    goal: '≤ ×3 of a bare publish of the same bytes',
+    benchmark: 'connector fetch + parse + publish (large school)',
+    metric: /^fetch\+parse\+spool\+publish$/,
+    met: (r) => (r.ratio ?? Infinity) <= 3,
+    show: ratio,
+    gap: 'the document’s download and stream parse (the next row: the pipeline is at its floor of fetch + parse alone, then a bare publish); the bare publish does not parse',
+  },
+];
+
+function rowsOf(record: RunRecord, goal: Goal): Array<{ backend: BackendLabel; row: BenchRow }> {
+  return record.results
+    .filter((r: BenchResult) => r.name === goal.benchmark)
+    .flatMap((r) =>
+      r.rows.filter((row) => goal.metric.test(row.metric)).map((row) => ({ backend: r.backend, row })),
+    );
+}
+
+const BACKEND_SHORT: Record<BackendLabel, string> = {
+  sqlite: 'SQLite',
+  postgresql: 'PostgreSQL',
+  mongodb: 'MongoDB',
+  none: 'no database',
+};
+
+/** The goals table: one line per goal, this run's figures, met or not, and where the gap's time goes. */
+export function goalsSection(record: RunRecord, full: boolean): string[] {
+  const lines = GOALS.map((goal) => {
+    const found = rowsOf(record, goal);
+    if (found.length === 0) return `| ${goal.path} | ${goal.goal} | not run | – | ${goal.gap} |`;
+    const figures = found
+      .map(
+        ({ backend, row }) =>
+          `${BACKEND_SHORT[backend]}${found.length > 1 ? ` (${row.metric})` : ''}: ${goal.show(row)}`,
+      )
+      .join('; ');
+    const allMet = found.every(({ row }) => goal.met(row));
+    const verdict = goal.fullOnly && !full ? `not measured (${goal.fullOnly})` : allMet ? 'met' : 'not met';
+    return `| ${goal.path} | ${goal.goal} | ${figures} | ${verdict} | ${allMet ? '' : goal.gap} |`;
+  });
+  return [
+    '## Goals (issue #17)',
+    '',
+    'Each goal against this run, per backend; where one is not met, the last column says where the time goes.',
+    '',
+    '| path | goal | this run | verdict | where the time of the gap goes |',
+    '|---|---|---|---|---|',
+    ...lines,
+    '',
+  ];
+}
