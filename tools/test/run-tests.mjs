@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { passCounts, summarise } from './counts.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
@@ -42,20 +43,10 @@ function runPass(scope, extra) {
     ],
     { cwd: root, stdio: 'inherit', env: { ...process.env, TEST_SCOPE: scope } },
   );
-  const counts = { passed: 0, failed: 0, skipped: 0, exitCode: result.status ?? 1 };
-  if (existsSync(report)) {
-    const json = JSON.parse(readFileSync(report, 'utf8'));
-    counts.passed = json.numPassedTests ?? 0;
-    counts.failed = (json.numFailedTests ?? 0) + (json.numRuntimeErrors ?? 0);
-    counts.skipped = (json.numPendingTests ?? 0) + (json.numTodoTests ?? 0);
-    // A test file that fails to load counts as a failure even if vitest reports no failed test.
-    counts.failed += (json.testResults ?? []).filter(
-      (r) => r.status === 'failed' && (r.assertionResults ?? []).length === 0,
-    ).length;
-  }
-  // vitest failed outside any test (setup/teardown/crash, or the coverage gate): one failure.
-  if (counts.exitCode !== 0 && counts.failed === 0) counts.failed = 1;
-  return counts;
+  return passCounts(
+    existsSync(report) ? JSON.parse(readFileSync(report, 'utf8')) : undefined,
+    result.status ?? 1,
+  );
 }
 
 // The unit pass runs first, under the coverage gate (vitest.config.ts) when it runs every unit
@@ -63,13 +54,6 @@ function runPass(scope, extra) {
 const wholeSuite = passthrough.length === 0;
 const passes = [runPass('unit', wholeSuite ? ['--coverage.enabled'] : [])];
 if (!unit) passes.push(runPass('integration', []));
-const passed = passes.reduce((n, p) => n + p.passed, 0);
-let failed = passes.reduce((n, p) => n + p.failed, 0);
-const skipped = passes.reduce((n, p) => n + p.skipped, 0);
-const exitCode = passes.find((p) => p.exitCode !== 0)?.exitCode ?? 0;
-if (passed + failed === 0) {
-  process.stdout.write('no tests ran\n');
-  failed = 1;
-}
-process.stdout.write(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
-process.exit(exitCode !== 0 ? exitCode : failed > 0 ? 1 : 0);
+const summary = summarise(passes);
+for (const line of summary.lines) process.stdout.write(`${line}\n`);
+process.exit(summary.exitCode);
