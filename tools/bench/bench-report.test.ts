@@ -74,6 +74,15 @@ describe('renderReport', () => {
     expect(md).toContain('| roster apply | SQLite | 2 | first sync | 1000 ms | 250 ms | ×4.00 |');
   });
 
+  it('marks a cut-off phase and bounds the value quotient it takes part in', () => {
+    const cut: BenchResult = {
+      ...result('sqlite', 1, 300, 1),
+      rows: [{ metric: 'first sync', value: 300, unit: 's', note: 'CUT OFF: had not ended after 300 s' }],
+    };
+    const md = renderReport(record({ results: [cut, result('postgresql', 1, 6, 1)], repeat: 1 }));
+    expect(md).toContain('| roster apply | first sync | lower | cut off at 300 s | ×6.00 | – | < 0.0200 |');
+  });
+
   it('has no side-by-side table for one backend', () => {
     const md = renderReport(
       record({ backends: ['postgresql'], results: [result('postgresql', 1, 1, 1)], repeat: 1 }),

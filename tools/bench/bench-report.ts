@@ -43,6 +43,9 @@ export const BACKEND_TITLE: Record<BackendLabel, string> = {
 
 const BACKEND_ORDER: BackendLabel[] = ['none', 'mongodb', 'sqlite', 'postgresql'];
 
+/** A row whose phase was cut off by its time limit (its value is a lower bound). */
+export const isCutOff = (row: BenchRow): boolean => (row.note ?? '').startsWith('CUT OFF');
+
 export function fmt(n: number | undefined): string {
   if (n === undefined || !Number.isFinite(n)) return '';
   if (Math.abs(n) >= 100) return n.toFixed(0);
@@ -123,10 +126,18 @@ function sideBySide(record: RunRecord): string[] {
       const { r, row } = group[0]!;
       const ratio = (backend: BackendLabel) =>
         perRun((run) => {
-          const v = pick(group, backend, run)?.ratio;
-          return v === undefined ? '–' : `×${fmt(v)}`;
+          const picked = pick(group, backend, run);
+          if (picked !== undefined && isCutOff(picked))
+            return `cut off at ${fmt(picked.value)} ${picked.unit}`;
+          return picked?.ratio === undefined ? '–' : `×${fmt(picked.ratio)}`;
         });
-      return `| ${r.name} | ${row.metric} | ${better(row.note ?? '', row.unit)} | ${ratio(a)} | ${ratio(b)} | ${perRun((run) => quotient(pick(group, a, run)?.ratio, pick(group, b, run)?.ratio))} | ${perRun((run) => quotient(pick(group, a, run)?.value, pick(group, b, run)?.value))} |`;
+      // A cut-off value is a lower bound, so a quotient with it is a bound too.
+      const valueQuotient = (run: number) => {
+        const [x, y] = [pick(group, a, run), pick(group, b, run)];
+        const q = quotient(x?.value, y?.value);
+        return q === '–' ? q : x && isCutOff(x) ? `< ${q}` : y && isCutOff(y) ? `> ${q}` : q;
+      };
+      return `| ${r.name} | ${row.metric} | ${better(row.note ?? '', row.unit)} | ${ratio(a)} | ${ratio(b)} | ${perRun((run) => quotient(pick(group, a, run)?.ratio, pick(group, b, run)?.ratio))} | ${perRun(valueQuotient)} |`;
     }),
     '',
   ];
