@@ -16,10 +16,12 @@ import type {
   WriteFence,
 } from '../../src/use-cases/ports';
 import {
-  CHANGE_CHUNK_SIZE,
-  FINDING_CHUNK_SIZE,
   RUN_STATES,
+  changeChunkDocs,
+  findingChunkDocs,
   ids,
+  readHeldItems,
+  rollChangesetForward,
   toRecord,
 } from '../../src/use-cases/records';
 import type {
@@ -192,15 +194,10 @@ export class MemoryRosterStore implements ChangesetStore, ChunkStaging, RosterRe
   ): Promise<{ doc: ChangesetDoc; behind: Partial<ChangesetDoc> | null } | null> {
     const stored = this.state.changesets.get(id);
     if (stored === undefined) return null;
-    let doc: ChangesetDoc = copy(stored);
-    let behind: Partial<ChangesetDoc> | null = null;
-    for (let i = 0; i < RUN_STATES.length && doc.state !== 'done' && doc.state !== 'failed'; i += 1) {
-      const claim = this.state.claims.get(`${id}|${doc.state}`);
-      if (claim === undefined) break;
-      behind = { ...(behind ?? {}), ...copy(claim.patch) };
-      doc = { ...doc, ...copy(claim.patch) };
-    }
-    return { doc, behind };
+    return rollChangesetForward(copy(stored), async (state) => {
+      const claim = this.state.claims.get(`${id}|${state}`);
+      return claim === undefined ? null : copy(claim.patch);
+    });
   }
 
   async getChangeset(tenantId: string, id: string): Promise<ChangesetDoc | null> {
@@ -332,14 +329,8 @@ export class MemoryRosterStore implements ChangesetStore, ChunkStaging, RosterRe
   ): Promise<void> {
     if (changes.length === 0) return;
     await fenced(fence, () => {
-      for (let i = 0; i * CHANGE_CHUNK_SIZE < changes.length; i += 1)
-        insertIfAbsent(this.state.changeChunks, ids.changeChunk(changesetId, i), {
-          _id: ids.changeChunk(changesetId, i),
-          tenantId,
-          changesetId,
-          chunkNo: i,
-          changes: changes.slice(i * CHANGE_CHUNK_SIZE, (i + 1) * CHANGE_CHUNK_SIZE),
-        });
+      for (const chunk of changeChunkDocs(tenantId, changesetId, changes))
+        insertIfAbsent(this.state.changeChunks, chunk._id, chunk);
     });
   }
 
@@ -362,14 +353,8 @@ export class MemoryRosterStore implements ChangesetStore, ChunkStaging, RosterRe
   ): Promise<void> {
     if (findings.length === 0) return;
     await fenced(fence, () => {
-      for (let i = 0; i * FINDING_CHUNK_SIZE < findings.length; i += 1)
-        insertIfAbsent(this.state.findingChunks, ids.findingChunk(tenantId, syncRunId, i), {
-          _id: ids.findingChunk(tenantId, syncRunId, i),
-          tenantId,
-          syncRunId,
-          chunkNo: i,
-          findings: findings.slice(i * FINDING_CHUNK_SIZE, (i + 1) * FINDING_CHUNK_SIZE),
-        });
+      for (const chunk of findingChunkDocs(tenantId, syncRunId, findings))
+        insertIfAbsent(this.state.findingChunks, chunk._id, chunk);
     });
   }
 
@@ -492,15 +477,8 @@ export class MemoryRosterStore implements ChangesetStore, ChunkStaging, RosterRe
     return b === undefined ? null : copy(b);
   }
 
-  async heldItems(batch: HeldBatchDoc): Promise<StoredChange[]> {
-    const { tenantId } = batch;
-    const csId = batch.itemsChangesetId ?? ids.changeset(tenantId, batch.syncRunId);
-    const chunks = batch.itemChunkCount ?? (await this.getChangeset(tenantId, csId))?.chunkCount ?? 0;
-    const out: StoredChange[] = [];
-    for (let i = 0; i < chunks; i += 1)
-      for (const c of (await this.changeChunk(tenantId, csId, i))?.changes ?? [])
-        if (c.disposition === 'held') out.push(c);
-    return out;
+  heldItems(batch: HeldBatchDoc): Promise<StoredChange[]> {
+    return readHeldItems(batch, this);
   }
 
   async openHeldBatch(batch: HeldBatchDoc, fence: WriteFence): Promise<void> {
