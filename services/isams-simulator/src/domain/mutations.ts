@@ -158,6 +158,35 @@ function applyPatch<T extends object>(target: T, patch: Patch, entity: string): 
   }
 }
 
+/** Adds a new record to its list with the admin's patch applied (a bad patch adds nothing). */
+function addPatched<T extends object>(
+  school: SimulatedSchool,
+  list: T[],
+  record: T,
+  patch: Patch,
+  entity: string,
+): T {
+  applyPatch(record, patch, entity);
+  list.push(record);
+  touch(school);
+  return record;
+}
+
+/** Applies the admin's patch to record `id` of one of the model's lists (an unknown id → SIM_RECORD_NOT_FOUND). */
+function updateRecord<T extends { id: number | string }>(
+  school: SimulatedSchool,
+  listOf: (model: SchoolModel) => T[],
+  id: number,
+  patch: Patch,
+  entity: string,
+): T {
+  const { model } = editable(school);
+  const record = find(listOf(model), id, entity);
+  applyPatch(record, patch, entity);
+  touch(school);
+  return record;
+}
+
 function assignForm(model: SchoolModel, rng: Rng, p: Pupil): void {
   const forms = model.forms.filter((f) => f.yearId === p.ncYear);
   if (forms.length > 0) p.form = rng.pick(forms).id;
@@ -182,18 +211,11 @@ export function addPupil(school: SimulatedSchool, input: { ncYear?: number } & P
     used,
   );
   assignForm(model, rng, p);
-  applyPatch(p, patch, 'pupil');
-  model.pupils.push(p);
-  touch(school);
-  return p;
+  return addPatched(school, model.pupils, p, patch, 'pupil');
 }
 
 export function updatePupil(school: SimulatedSchool, id: number, patch: Patch): Pupil {
-  const { model } = editable(school);
-  const p = find(model.pupils, id, 'pupil');
-  applyPatch(p, patch, 'pupil');
-  touch(school);
-  return p;
+  return updateRecord(school, (model) => model.pupils, id, patch, 'pupil');
 }
 
 /**
@@ -215,18 +237,11 @@ export function removePupil(school: SimulatedSchool, id: number, purge = false):
 export function addStaff(school: SimulatedSchool, patch: Patch = {}): StaffMember {
   const { model, rng } = editable(school);
   const s = makeStaff(rng, idsOf(model), model.divisions.length > 0 ? [rng.pick(model.divisions).id] : []);
-  applyPatch(s, patch, 'staff');
-  model.staff.push(s);
-  touch(school);
-  return s;
+  return addPatched(school, model.staff, s, patch, 'staff');
 }
 
 export function updateStaff(school: SimulatedSchool, id: number, patch: Patch): StaffMember {
-  const { model } = editable(school);
-  const s = find(model.staff, id, 'staff');
-  applyPatch(s, patch, 'staff');
-  touch(school);
-  return s;
+  return updateRecord(school, (model) => model.staff, id, patch, 'staff');
 }
 
 /** Staff who leave disappear from Current Staff; forms, sets and houses keep referencing them. */
