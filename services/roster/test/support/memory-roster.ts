@@ -167,6 +167,18 @@ function insertIfAbsent<T>(map: Map<string, T>, id: string, value: T): void {
   if (!map.has(id)) map.set(id, copy(value));
 }
 
+/** Inserts each document not stored yet, under the fence (none: no write, no fence check). */
+async function insertAllIfAbsent<T extends { _id: string }>(
+  map: Map<string, T>,
+  docs: readonly T[],
+  fence: WriteFence,
+): Promise<void> {
+  if (docs.length === 0) return;
+  await fenced(fence, () => {
+    for (const d of docs) insertIfAbsent(map, d._id, d);
+  });
+}
+
 export class MemoryRosterStore implements ChangesetStore, ChunkStaging, RosterReadStore {
   constructor(readonly state: MemoryRosterState) {}
 
@@ -327,11 +339,7 @@ export class MemoryRosterStore implements ChangesetStore, ChunkStaging, RosterRe
     changes: readonly StoredChange[],
     fence: WriteFence,
   ): Promise<void> {
-    if (changes.length === 0) return;
-    await fenced(fence, () => {
-      for (const chunk of changeChunkDocs(tenantId, changesetId, changes))
-        insertIfAbsent(this.state.changeChunks, chunk._id, chunk);
-    });
+    await insertAllIfAbsent(this.state.changeChunks, changeChunkDocs(tenantId, changesetId, changes), fence);
   }
 
   async changeChunk(_tenantId: string, changesetId: string, chunkNo: number): Promise<ChangeChunkDoc | null> {
@@ -351,11 +359,7 @@ export class MemoryRosterStore implements ChangesetStore, ChunkStaging, RosterRe
     findings: readonly RosterFinding[],
     fence: WriteFence,
   ): Promise<void> {
-    if (findings.length === 0) return;
-    await fenced(fence, () => {
-      for (const chunk of findingChunkDocs(tenantId, syncRunId, findings))
-        insertIfAbsent(this.state.findingChunks, chunk._id, chunk);
-    });
+    await insertAllIfAbsent(this.state.findingChunks, findingChunkDocs(tenantId, syncRunId, findings), fence);
   }
 
   async findingChunk(tenantId: string, syncRunId: string, chunkNo: number): Promise<FindingChunkDoc | null> {
@@ -441,10 +445,7 @@ export class MemoryRosterStore implements ChangesetStore, ChunkStaging, RosterRe
   // ---- grace --------------------------------------------------------------------------------------
 
   async enterGrace(entries: readonly GraceDoc[], fence: WriteFence): Promise<void> {
-    if (entries.length === 0) return;
-    await fenced(fence, () => {
-      for (const e of entries) insertIfAbsent(this.state.grace, e._id, e);
-    });
+    await insertAllIfAbsent(this.state.grace, entries, fence);
   }
 
   async leaveGrace(_tenantId: string, graceId: string, fence: WriteFence): Promise<void> {
