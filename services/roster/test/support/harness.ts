@@ -6,6 +6,7 @@ import {
   createTestDatabase,
   createTestTopics,
   getTestInfra,
+  rosterTopicEnv,
   testServiceIdentityDir,
   uniqueName,
 } from '@isams-sync/testing';
@@ -69,12 +70,7 @@ export async function createHarness(): Promise<Harness> {
     OPS_PORT: '0',
     LOG_LEVEL: 'warn',
     KAFKA_ENSURE_TOPICS: 'false',
-    RAW_DATASETS_TOPIC: topics.raw,
-    ROSTER_CHANGES_TOPIC: topics.changes,
-    ROSTER_STATE_TOPIC: topics.state,
-    ROSTER_CHANGES_DIRECTORY_TOPIC: topics.changesDirectory,
-    ROSTER_STATE_DIRECTORY_TOPIC: topics.stateDirectory,
-    SYNC_RUNS_TOPIC: topics.runs,
+    ...rosterTopicEnv(topics),
     RAW_DATASETS_GROUP_ID: uniqueName('roster'),
     SHUTDOWN_TIMEOUT_MS: '4s',
   });
