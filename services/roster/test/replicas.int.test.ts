@@ -49,6 +49,16 @@ afterAll(async () => {
 const key = (e: CloudEvent) => `${e.type}|${e.subject ?? ''}|${e.syncrunid ?? ''}|${e.id.length}`;
 const keysOf = (list: CloudEvent[], tenantId: string) =>
   new Set(list.filter((e) => e.tenantid === tenantId).map(key));
+/** The school's event keys in `list`, once there are at least `count`. */
+const keysOnceAtLeast = (list: CloudEvent[], tenantId: string, count: number, what: string) =>
+  eventually(
+    () => {
+      const s = keysOf(list, tenantId);
+      return s.size >= count ? s : undefined;
+    },
+    what,
+    { timeoutMs: 90_000 },
+  );
 const rosterOf = (tenantId: string) => storedRoster(a.store, tenantId);
 /** Just after r2's removals leave their grace period, long before the approval's removals do. */
 async function purgeTime(tenantId: string): Promise<Date> {
@@ -88,22 +98,13 @@ describe('two replicas on the same school', () => {
     expect((await a.store.loadStored(reference)).activeCounts.pupil).toBe(172);
     want = {
       roster: await rosterOf(reference),
-      changes: await eventually(
-        () => {
-          const s = keysOf(h.events.changes, reference);
-          return s.size >= CHANGE_EVENTS ? s : undefined;
-        },
+      changes: await keysOnceAtLeast(
+        h.events.changes,
+        reference,
+        CHANGE_EVENTS,
         'the reference change events',
-        { timeoutMs: 90_000 },
       ),
-      state: await eventually(
-        () => {
-          const s = keysOf(h.events.state, reference);
-          return s.size >= STATE_RECORDS ? s : undefined;
-        },
-        'the reference state records',
-        { timeoutMs: 90_000 },
-      ),
+      state: await keysOnceAtLeast(h.events.state, reference, STATE_RECORDS, 'the reference state records'),
     };
     expect([want.changes.size, want.state.size]).toEqual([CHANGE_EVENTS, STATE_RECORDS]);
     // the second replica joins the consumer group only now
