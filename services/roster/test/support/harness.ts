@@ -17,6 +17,7 @@ import { createRosterApp } from '../../src/app';
 import type { RosterApp, RosterAppOverrides } from '../../src/app';
 import { loadRosterConfig } from '../../src/config';
 import type { RosterConfig } from '../../src/config';
+import type { ProcessingStep } from '../../src/use-cases/changeset-processor';
 import type { ChangesetDoc } from '../../src/use-cases/records';
 import { ids } from '../../src/use-cases/records';
 
@@ -204,4 +205,30 @@ export async function holdTenant(
   });
   await isHolding;
   return { release: () => release(), done };
+}
+
+/**
+ * Holds one changeset before one step until `release()`: start an app with `overrides` and the
+ * changeset waits there (`reached` turns true); any other changeset or step passes.
+ */
+export function pauseBeforeStep(
+  changesetId: string,
+  step: ProcessingStep,
+): { overrides: RosterAppOverrides; readonly reached: boolean; release: () => void } {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let reached = false;
+  return {
+    overrides: {
+      beforeStep: async (s, id) => {
+        if (id !== changesetId || s !== step) return;
+        reached = true;
+        await released;
+      },
+    },
+    get reached() {
+      return reached;
+    },
+    release: () => release(),
+  };
 }
