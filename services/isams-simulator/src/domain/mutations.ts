@@ -158,15 +158,8 @@ function applyPatch<T extends object>(target: T, patch: Patch, entity: string): 
   }
 }
 
-/** Adds a new record to its list with the admin's patch applied (a bad patch adds nothing). */
-function addPatched<T extends object>(
-  school: SimulatedSchool,
-  list: T[],
-  record: T,
-  patch: Patch,
-  entity: string,
-): T {
-  applyPatch(record, patch, entity);
+/** Adds a new record to its list (the school's version moves on); returns it. */
+function added<T>(school: SimulatedSchool, list: T[], record: T): T {
   list.push(record);
   touch(school);
   return record;
@@ -211,7 +204,8 @@ export function addPupil(school: SimulatedSchool, input: { ncYear?: number } & P
     used,
   );
   assignForm(model, rng, p);
-  return addPatched(school, model.pupils, p, patch, 'pupil');
+  applyPatch(p, patch, 'pupil');
+  return added(school, model.pupils, p);
 }
 
 export function updatePupil(school: SimulatedSchool, id: number, patch: Patch): Pupil {
@@ -237,7 +231,8 @@ export function removePupil(school: SimulatedSchool, id: number, purge = false):
 export function addStaff(school: SimulatedSchool, patch: Patch = {}): StaffMember {
   const { model, rng } = editable(school);
   const s = makeStaff(rng, idsOf(model), model.divisions.length > 0 ? [rng.pick(model.divisions).id] : []);
-  return addPatched(school, model.staff, s, patch, 'staff');
+  applyPatch(s, patch, 'staff');
+  return added(school, model.staff, s);
 }
 
 export function updateStaff(school: SimulatedSchool, id: number, patch: Patch): StaffMember {
@@ -280,9 +275,7 @@ export function addContact(school: SimulatedSchool, input: NewContact): Contact 
     correspondenceMailMerge: true,
     pupils: input.pupilIds.map((pupilId) => ({ pupilId })),
   };
-  model.contacts.push(c);
-  touch(school);
-  return c;
+  return added(school, model.contacts, c);
 }
 
 /** Patches a contact record; `person` selects which person (0 or 1) person-level fields go to. */
@@ -345,9 +338,7 @@ export function addSet(school: SimulatedSchool, input: NewSet): TeachingSet {
     description: '',
     lastUpdated: '2025-09-01T08:00:00',
   };
-  model.sets.push(s);
-  touch(school);
-  return s;
+  return added(school, model.sets, s);
 }
 
 export function updateSet(
@@ -388,9 +379,7 @@ export function addSetListRow(school: SimulatedSchool, setId: number, pupilId: n
     author: model.adminUserCode,
     lastUpdated: '2025-09-01T08:00:00',
   };
-  model.setLists.push(row);
-  touch(school);
-  return row;
+  return added(school, model.setLists, row);
 }
 
 export function removeSetListRow(school: SimulatedSchool, id: number): void {
@@ -407,9 +396,7 @@ export function addMembership(
   find(model.customGroups, customGroupId, 'custom group');
   find(model.pupils, pupilId, 'pupil');
   const m = { id: nextId(model, 'membership'), pupilId, customGroupId };
-  model.memberships.push(m);
-  touch(school);
-  return m;
+  return added(school, model.memberships, m);
 }
 
 export function removeMembership(school: SimulatedSchool, id: number): void {
