@@ -51,6 +51,16 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.shutdown(1000)));
 });
 
+/** An echo client of the server at `address` (closed after the test). */
+function echoClient(address: string, deadlineMs: number) {
+  const client = createGrpcClient(loadEchoPackage().isams_sync.testing.v1.EchoService, address, {
+    identity: echoIdentity(),
+    deadlineMs,
+  });
+  clients.push(client);
+  return client;
+}
+
 describe('createGrpcServer', () => {
   it('reports SERVING for every service and the server, and follows setServing', async () => {
     const { handle, address } = await startEchoServer();
@@ -132,12 +142,7 @@ describe('createGrpcServer', () => {
 
   it('lets an in-flight call finish on shutdown, then refuses new calls', async () => {
     const { handle, state, address } = await startEchoServer();
-    const pkg = loadEchoPackage();
-    const client = createGrpcClient(pkg.isams_sync.testing.v1.EchoService, address, {
-      identity: echoIdentity(),
-      deadlineMs: 10_000,
-    });
-    clients.push(client);
+    const client = echoClient(address, 10_000);
     const health = healthClient(address);
     clients.push(health);
     const slow = promisifyUnary(client, 'slow');
@@ -162,12 +167,7 @@ describe('createGrpcServer', () => {
 
   it('cancels calls still running when the shutdown deadline passes', async () => {
     const { handle, state, address } = await startEchoServer();
-    const pkg = loadEchoPackage();
-    const client = createGrpcClient(pkg.isams_sync.testing.v1.EchoService, address, {
-      identity: echoIdentity(),
-      deadlineMs: 30_000,
-    });
-    clients.push(client);
+    const client = echoClient(address, 30_000);
     const started = nextSlowStart(state);
     const inFlight = promisifyUnary(client, 'slow')(
       { delayMs: 20_000 },

@@ -1,9 +1,9 @@
-import { credentials, Metadata, status } from '@grpc/grpc-js';
+import { Metadata, status } from '@grpc/grpc-js';
 import type { Client, ServiceError } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { reflectionClient } from './helpers/reflection-client';
 import type { GrpcServerHandle } from '../src';
-import { loadEchoPackage, startEchoServer } from './helpers/echo-service';
+import { bareEchoClient, startEchoServer } from './helpers/echo-service';
 import type { EchoClient, EchoResponse } from './helpers/echo-service';
 
 // Issue 15 defects, shown over real gRPC sockets with a bare grpc-js client (no library helpers): a
@@ -16,11 +16,8 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.shutdown(1000)));
 });
 
-function bareEchoClient(address: string): EchoClient {
-  const client = new (loadEchoPackage().isams_sync.testing.v1.EchoService)(
-    address,
-    credentials.createInsecure(),
-  );
+function bareClient(address: string): EchoClient {
+  const client = bareEchoClient(address);
   clients.push(client);
   return client;
 }
@@ -37,7 +34,7 @@ describe('service identity defects (issue 15)', () => {
     servers.push(handle);
     const md = new Metadata();
     md.set('x-tenant-id', 'school-a');
-    await expect(echo(bareEchoClient(address), md)).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
+    await expect(echo(bareClient(address), md)).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
   });
 
   it('refuses to act for school B on a bare x-tenant-id header (with a forged bearer token)', async () => {
@@ -46,7 +43,7 @@ describe('service identity defects (issue 15)', () => {
     const md = new Metadata();
     md.set('x-tenant-id', 'school-b');
     md.set('authorization', 'Bearer not-a-token');
-    const outcome = await echo(bareEchoClient(address), md).then(
+    const outcome = await echo(bareClient(address), md).then(
       (res) => `served for ${res.tenantId}`,
       (err: ServiceError) => err.code,
     );

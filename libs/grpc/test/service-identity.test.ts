@@ -1,4 +1,4 @@
-import { credentials, Metadata, status } from '@grpc/grpc-js';
+import { Metadata, status } from '@grpc/grpc-js';
 import type { Client, ServiceError } from '@grpc/grpc-js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,7 @@ import {
   ECHO_CALLERS,
   ECHO_KEYS,
   ECHO_SERVICE,
+  bareEchoClient,
   captureLogger,
   echoIdentity,
   loadEchoPackage,
@@ -47,10 +48,7 @@ async function echoServer(): Promise<string> {
 }
 
 function bareClient(address: string): EchoClient {
-  const client = new (loadEchoPackage().isams_sync.testing.v1.EchoService)(
-    address,
-    credentials.createInsecure(),
-  );
+  const client = bareEchoClient(address);
   clients.push(client);
   return client;
 }

@@ -62,6 +62,11 @@ const LAST = [
 ];
 const pick = <T>(list: T[], i: number): T => list[i % list.length]!;
 
+/** `count` rows made by `row(i)` for i = 1…count, made as the writer asks for them. */
+function* numbered(count: number, row: (i: number) => RawElement): Generator<RawElement> {
+  for (let i = 1; i <= count; i++) yield row(i);
+}
+
 function* datasets(
   setListRows: number,
   schoolScale: number,
@@ -72,135 +77,121 @@ function* datasets(
   yield [
     'HRManager',
     'CurrentStaff',
-    (function* () {
-      for (let i = 1; i <= staff; i++) {
-        yield el(
-          'StaffMember',
-          {
-            Id: String(i),
-            PersonId: String(2000 + i),
-            PersonGuid: `5B1F3C2A-9D4E-4C11-8A0B-${String(i).padStart(12, '0')}`,
-          },
-          [
-            leaf('Initials', `S${i}`),
-            leaf('UserCode', `STAFF${i}X48213377401`),
-            leaf('Title', 'Mr'),
-            leaf('Forename', pick(FIRST, i)),
-            leaf('MiddleNames', undefined),
-            leaf('Surname', pick(LAST, i)),
-            leaf('FullName', `${pick(FIRST, i)} ${pick(LAST, i)}`),
-            leaf('PreferredName', pick(FIRST, i)),
-            leaf('SchoolEmailAddress', `s${i}@example-school.org`),
-            leaf('TeachingStaff', '1'),
-            el('Roles', {}, [el('Role', { Id: '4' }, [leaf('Name', 'Teacher')])]),
-            el('Divisions', {}, [el('Division', { Id: '3' }, [leaf('Name', 'Senior School')])]),
-          ],
-        );
-      }
-    })(),
+    numbered(staff, (i) =>
+      el(
+        'StaffMember',
+        {
+          Id: String(i),
+          PersonId: String(2000 + i),
+          PersonGuid: `5B1F3C2A-9D4E-4C11-8A0B-${String(i).padStart(12, '0')}`,
+        },
+        [
+          leaf('Initials', `S${i}`),
+          leaf('UserCode', `STAFF${i}X48213377401`),
+          leaf('Title', 'Mr'),
+          leaf('Forename', pick(FIRST, i)),
+          leaf('MiddleNames', undefined),
+          leaf('Surname', pick(LAST, i)),
+          leaf('FullName', `${pick(FIRST, i)} ${pick(LAST, i)}`),
+          leaf('PreferredName', pick(FIRST, i)),
+          leaf('SchoolEmailAddress', `s${i}@example-school.org`),
+          leaf('TeachingStaff', '1'),
+          el('Roles', {}, [el('Role', { Id: '4' }, [leaf('Name', 'Teacher')])]),
+          el('Divisions', {}, [el('Division', { Id: '3' }, [leaf('Name', 'Senior School')])]),
+        ],
+      ),
+    ),
   ];
   yield [
     'PupilManager',
     'CurrentPupils',
-    (function* () {
-      for (let i = 1; i <= pupils; i++) {
-        yield el(
-          'Pupil',
-          {
-            Id: String(i),
-            PersonId: String(10000 + i),
-            PersonGuid: `35f2a20a-1534-40d8-9d18-${String(i).padStart(12, '0')}`,
-            DivisionId: '3',
-          },
-          [
-            leaf('SchoolCode', `EX${i}`),
-            leaf('SchoolId', String(123456789000 + i)),
-            leaf('UserCode', `PUPIL${i}`),
-            leaf('Forename', pick(FIRST, i + 3)),
-            leaf('Surname', pick(LAST, i + 5)),
-            leaf('Preferredname', pick(FIRST, i + 3)),
-            leaf('Fullname', `${pick(FIRST, i + 3)} ${pick(LAST, i + 5)}`),
-            leaf('Gender', i % 2 ? 'M' : 'F'),
-            leaf('DOB', '2011-05-02T00:00:00'),
-            leaf('Form', `${7 + (i % 6)}W`),
-            leaf('NCYear', String(7 + (i % 6))),
-            leaf('EmailAddress', `p${i}@pupils.example-school.org`),
-            leaf('Tutor', `STAFF${(i % staff) + 1}X48213377401`),
-          ],
-        );
-      }
-    })(),
+    numbered(pupils, (i) =>
+      el(
+        'Pupil',
+        {
+          Id: String(i),
+          PersonId: String(10000 + i),
+          PersonGuid: `35f2a20a-1534-40d8-9d18-${String(i).padStart(12, '0')}`,
+          DivisionId: '3',
+        },
+        [
+          leaf('SchoolCode', `EX${i}`),
+          leaf('SchoolId', String(123456789000 + i)),
+          leaf('UserCode', `PUPIL${i}`),
+          leaf('Forename', pick(FIRST, i + 3)),
+          leaf('Surname', pick(LAST, i + 5)),
+          leaf('Preferredname', pick(FIRST, i + 3)),
+          leaf('Fullname', `${pick(FIRST, i + 3)} ${pick(LAST, i + 5)}`),
+          leaf('Gender', i % 2 ? 'M' : 'F'),
+          leaf('DOB', '2011-05-02T00:00:00'),
+          leaf('Form', `${7 + (i % 6)}W`),
+          leaf('NCYear', String(7 + (i % 6))),
+          leaf('EmailAddress', `p${i}@pupils.example-school.org`),
+          leaf('Tutor', `STAFF${(i % staff) + 1}X48213377401`),
+        ],
+      ),
+    ),
   ];
   yield [
     'PupilManager',
     'Contacts',
-    (function* () {
-      for (let i = 1; i <= pupils * 2; i++) {
-        yield el('Contact', { Id: String(i), PersonId: String(50000 + i), IsFirstPersonContact: 'True' }, [
-          leaf('Title', 'Mrs'),
-          leaf('Forename', pick(FIRST, i)),
-          leaf('Surname', pick(LAST, i)),
-          leaf('RelationshipRaw', 'Mother'),
-          el('Address', {}, [
-            el('AddressLines', {}, [leaf('Address1', `${i} Orchard Way`)]),
-            leaf('Town', 'Exampleton'),
-            leaf('Postcode', 'EX1 2AB'),
+    numbered(pupils * 2, (i) =>
+      el('Contact', { Id: String(i), PersonId: String(50000 + i), IsFirstPersonContact: 'True' }, [
+        leaf('Title', 'Mrs'),
+        leaf('Forename', pick(FIRST, i)),
+        leaf('Surname', pick(LAST, i)),
+        leaf('RelationshipRaw', 'Mother'),
+        el('Address', {}, [
+          el('AddressLines', {}, [leaf('Address1', `${i} Orchard Way`)]),
+          leaf('Town', 'Exampleton'),
+          leaf('Postcode', 'EX1 2AB'),
+        ]),
+        leaf('EmailAddress', `c${i}@example.com`),
+        leaf('MailMergeAll', '1'),
+        el('Pupils', {}, [
+          el('Pupil', { Id: String(((i - 1) % pupils) + 1) }, [
+            legacy('SchoolId', String(123456789000 + ((i - 1) % pupils) + 1)),
+            leaf('Status', 'Current'),
           ]),
-          leaf('EmailAddress', `c${i}@example.com`),
-          leaf('MailMergeAll', '1'),
-          el('Pupils', {}, [
-            el('Pupil', { Id: String(((i - 1) % pupils) + 1) }, [
-              legacy('SchoolId', String(123456789000 + ((i - 1) % pupils) + 1)),
-              leaf('Status', 'Current'),
-            ]),
-          ]),
-        ]);
-      }
-    })(),
+        ]),
+      ]),
+    ),
   ];
   yield [
     'TeachingManager',
     'Sets',
-    (function* () {
-      for (let i = 1; i <= sets; i++) {
-        yield el(
-          'Set',
-          { Id: String(i), SubjectId: String(i % 30), YearId: String(7 + (i % 6)), AuthorId: '1' },
-          [
-            legacy('SubjectId', String(i % 30)),
-            legacy('YearId', String(7 + (i % 6))),
-            legacy('Teacher', `STAFF${(i % staff) + 1}X48213377401`),
-            leaf('SetNumber', '1'),
-            leaf('SetCode', `S${i}`),
-            leaf('Name', `S${i}`),
-            el('Teachers', {}, [
-              el('Teacher', { Id: String(i), StaffId: String((i % staff) + 1), PrimaryTeacher: 'True' }),
-            ]),
-            leaf('Description', undefined),
-            leaf('LastUpdated', '2024-09-02T14:09:09'),
-          ],
-        );
-      }
-    })(),
+    numbered(sets, (i) =>
+      el('Set', { Id: String(i), SubjectId: String(i % 30), YearId: String(7 + (i % 6)), AuthorId: '1' }, [
+        legacy('SubjectId', String(i % 30)),
+        legacy('YearId', String(7 + (i % 6))),
+        legacy('Teacher', `STAFF${(i % staff) + 1}X48213377401`),
+        leaf('SetNumber', '1'),
+        leaf('SetCode', `S${i}`),
+        leaf('Name', `S${i}`),
+        el('Teachers', {}, [
+          el('Teacher', { Id: String(i), StaffId: String((i % staff) + 1), PrimaryTeacher: 'True' }),
+        ]),
+        leaf('Description', undefined),
+        leaf('LastUpdated', '2024-09-02T14:09:09'),
+      ]),
+    ),
   ];
   yield [
     'TeachingManager',
     'SetLists',
-    (function* () {
-      for (let i = 1; i <= setListRows; i++) {
-        const pupil = ((i - 1) % pupils) + 1;
-        yield el(
-          'SetList',
-          { Id: String(i), SetId: String(((i * 7) % sets) + 1), PupilId: String(pupil), AuthorId: '1' },
-          [
-            legacy('SetId', String(((i * 7) % sets) + 1)),
-            legacy('SchoolId', String(123456789000 + pupil)),
-            legacy('Author', ''),
-            leaf('LastUpdated', '2024-09-02T14:09:09'),
-          ],
-        );
-      }
-    })(),
+    numbered(setListRows, (i) => {
+      const pupil = ((i - 1) % pupils) + 1;
+      return el(
+        'SetList',
+        { Id: String(i), SetId: String(((i * 7) % sets) + 1), PupilId: String(pupil), AuthorId: '1' },
+        [
+          legacy('SetId', String(((i * 7) % sets) + 1)),
+          legacy('SchoolId', String(123456789000 + pupil)),
+          legacy('Author', ''),
+          leaf('LastUpdated', '2024-09-02T14:09:09'),
+        ],
+      );
+    }),
   ];
 }
 

@@ -304,28 +304,14 @@ describe('fetchBatch / fetchAndParse against a real local server', () => {
     );
     expect(err).toMatchObject({ code: 'ISAMS_TIMEOUT', transient: true });
     expect(s.requests).toHaveLength(2);
-    const stall = await server([(_q, res) => res.write(sample.slice(0, 10))]);
-    expect(
-      (
-        await failure(
-          options(stall.url, {
-            readTimeoutMs: 150,
-            retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
-          }),
-        )
-      ).code,
-    ).toBe('ISAMS_TIMEOUT');
-    const slow = await server([(_q, res) => res.write(sample.slice(0, 10))]);
-    expect(
-      (
-        await failure(
-          options(slow.url, {
-            totalTimeoutMs: 200,
-            retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
-          }),
-        )
-      ).code,
-    ).toBe('ISAMS_TIMEOUT');
+    // A body that stalls after its first bytes times out under the idle read limit and under the total one.
+    for (const limit of [{ readTimeoutMs: 150 }, { totalTimeoutMs: 200 }]) {
+      const stalled = await server([(_q, res) => res.write(sample.slice(0, 10))]);
+      const retry = { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 };
+      expect((await failure(options(stalled.url, { ...limit, retry }))).code, JSON.stringify(limit)).toBe(
+        'ISAMS_TIMEOUT',
+      );
+    }
   });
 
   it('enforces the response-size limit from Content-Length and while streaming', async () => {

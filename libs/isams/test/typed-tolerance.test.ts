@@ -191,6 +191,16 @@ function read(d: DatasetId, raw: RawElement): Ok {
   return r;
 }
 
+/**
+ * `r` kept its record with exactly the fields `unreadable` unread, and reported one
+ * ISAMS_FIELD_UNREADABLE finding with `finding`'s fields; returns that finding's message.
+ */
+function expectOneUnreadable(r: Ok, unreadable: string[], finding: Partial<Finding>): string {
+  expect(r.unreadable).toEqual(unreadable);
+  expect(r.findings).toEqual([expect.objectContaining({ code: 'ISAMS_FIELD_UNREADABLE', ...finding })]);
+  return r.findings[0]!.message;
+}
+
 describe('typed view tolerance: values of each kind', () => {
   it('booleans: 1/0, True/False, Y/N, yes/no read; blank or anything else reported, record kept', () => {
     const staff = first('currentStaff');
@@ -213,16 +223,12 @@ describe('typed view tolerance: values of each kind', () => {
     for (const v of ['', '  ', 'maybe', '2', 'Yes please']) {
       const r = read('currentStaff', setText(staff, 'TeachingStaff', v));
       expect(r.value).toMatchObject({ id: '12', surname: 'Whitmore', teachingStaff: undefined });
-      expect(r.unreadable).toEqual(['teachingStaff']);
-      expect(r.findings).toEqual([
-        expect.objectContaining({
-          code: 'ISAMS_FIELD_UNREADABLE',
-          datasetId: 'currentStaff',
-          recordId: '12',
-          path: 'HRManager/CurrentStaff/StaffMember/TeachingStaff',
-        }),
-      ]);
-      expect(r.findings[0]!.message).toMatch(/StaffMember 12.*TeachingStaff.*In iSAMS/s);
+      const message = expectOneUnreadable(r, ['teachingStaff'], {
+        datasetId: 'currentStaff',
+        recordId: '12',
+        path: 'HRManager/CurrentStaff/StaffMember/TeachingStaff',
+      });
+      expect(message).toMatch(/StaffMember 12.*TeachingStaff.*In iSAMS/s);
     }
     const g = read('customGroups', setText(setText(first('customGroups'), 'Shared', 'N'), 'Deleted', 'Y'));
     expect(g.value).toMatchObject({ shared: false, deleted: true });
@@ -246,15 +252,11 @@ describe('typed view tolerance: values of each kind', () => {
     const r = read('currentStaff', staff);
     expect(r.value).toMatchObject({ id: '12', teachingStaff: true });
     expect(r.value.roles).toEqual([{ id: '4', name: 'Teacher - Mathematics' }]);
-    expect(r.unreadable).toEqual(['roles']);
-    expect(r.findings).toEqual([
-      expect.objectContaining({
-        code: 'ISAMS_FIELD_UNREADABLE',
-        recordId: '12',
-        path: 'HRManager/CurrentStaff/StaffMember/Roles/Role/@Id',
-      }),
-    ]);
-    expect(r.findings[0]!.message).not.toContain('Form Tutor');
+    const message = expectOneUnreadable(r, ['roles'], {
+      recordId: '12',
+      path: 'HRManager/CurrentStaff/StaffMember/Roles/Role/@Id',
+    });
+    expect(message).not.toContain('Form Tutor');
   });
 
   it('dates: the documented form, date-only and blank are read; garbage is reported without its value', () => {
@@ -435,18 +437,14 @@ describe('typed view: text that is not valid UTF-8', () => {
     const doc = await parseBatchDocument(bytes, { format: 'xml' });
     const r = staff12(doc);
     expect(r.value).toMatchObject({ id: '12', forename: 'Alice', surname: undefined, teachingStaff: true });
-    expect(r.unreadable).toEqual(['surname']);
-    expect(r.findings).toEqual([
-      expect.objectContaining({
-        code: 'ISAMS_FIELD_UNREADABLE',
-        datasetId: 'currentStaff',
-        recordId: '12',
-        field: 'Surname',
-        path: 'HRManager/CurrentStaff/StaffMember/Surname',
-      }),
-    ]);
-    expect(r.findings[0]!.message).toMatch(/StaffMember 12.*not valid text.*In iSAMS.*retype/s);
-    expect(r.findings[0]!.message).not.toMatch(/Whitm/);
+    const message = expectOneUnreadable(r, ['surname'], {
+      datasetId: 'currentStaff',
+      recordId: '12',
+      field: 'Surname',
+      path: 'HRManager/CurrentStaff/StaffMember/Surname',
+    });
+    expect(message).toMatch(/StaffMember 12.*not valid text.*In iSAMS.*retype/s);
+    expect(message).not.toMatch(/Whitm/);
     expect(doc.datasets.currentStaff.findings.map((f) => `${f.code} ${f.recordId} ${f.field}`)).toEqual([
       'ISAMS_FIELD_UNREADABLE 12 Surname',
     ]);

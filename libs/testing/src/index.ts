@@ -28,6 +28,7 @@ export {
 } from './simulator';
 export { dashboardSignInUrl, startSystem, type RunningSystem, type StartSystemOptions } from './system';
 export { PrivateInfra } from './private-infra';
+export { rosterTopicEnv, type RosterTopics } from './roster-env';
 export { testClientIdentity, testServiceIdentityDir } from './service-identity';
 export { startRosterStandIn, type RosterStandInOptions } from './roster-stand-in';
 export { grpcHealthStatus, probeEveryMethod } from './grpc-probe';

@@ -8,6 +8,7 @@ import { MongoClient } from 'mongodb';
 import { getTestInfra, uniqueName, type TestInfra } from './infra';
 import { freePort, startServiceProcess, type ServiceProcess } from './processes';
 import { createTestTopics } from './resources';
+import { rosterTopicEnv } from './roster-env';
 import { startSimulator, type SimulatorProcess } from './simulator';
 
 /** The whole system running as real processes on the real Kafka and MongoDB-wire database. */
@@ -233,12 +234,7 @@ function startConnector(s: Starting): Promise<ServiceProcess> {
 function startRoster(s: Starting): Promise<ServiceProcess> {
   const { topics } = s.plan;
   return startService(s, 'roster', {
-    RAW_DATASETS_TOPIC: topics.raw,
-    ROSTER_CHANGES_TOPIC: topics.changes,
-    ROSTER_STATE_TOPIC: topics.state,
-    ROSTER_CHANGES_DIRECTORY_TOPIC: topics.changesDirectory,
-    ROSTER_STATE_DIRECTORY_TOPIC: topics.stateDirectory,
-    SYNC_RUNS_TOPIC: topics.runs,
+    ...rosterTopicEnv(topics),
     RAW_DATASETS_GROUP_ID: uniqueName('roster-raw'),
     HOLD_THRESHOLD_PERCENT: String(s.options.holdPercent ?? 10),
     HOLD_THRESHOLD_MIN: String(s.options.holdMin ?? 5),

@@ -20,6 +20,7 @@ import { datasetSnapshotCompletedV1, rawDatasetChunkV1 } from '@isams-sync/event
 import type { CloudEvent } from '@isams-sync/events';
 import { createEventProducer, createKafkaClient, deleteTopics, ensureTopics } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
+import { rosterTopicEnv } from '@isams-sync/testing';
 import { createRosterApp } from '../src/app';
 import { loadRosterConfig } from '../src/config';
 import { ids } from '../src/use-cases/records';
@@ -174,12 +175,7 @@ try {
     OPS_PORT: '0',
     LOG_LEVEL: 'error',
     KAFKA_ENSURE_TOPICS: 'false',
-    RAW_DATASETS_TOPIC: topics.raw,
-    ROSTER_CHANGES_TOPIC: topics.changes,
-    ROSTER_STATE_TOPIC: topics.state,
-    ROSTER_CHANGES_DIRECTORY_TOPIC: topics.changesDirectory,
-    ROSTER_STATE_DIRECTORY_TOPIC: topics.stateDirectory,
-    SYNC_RUNS_TOPIC: topics.runs,
+    ...rosterTopicEnv(topics),
     RAW_DATASETS_GROUP_ID: `bench-${suffix}`,
   });
   const app = createRosterApp(config, { logger, disableSweeper: true });

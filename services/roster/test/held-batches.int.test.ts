@@ -5,6 +5,7 @@ import type { ProcessingStep } from '../src/use-cases/changeset-processor';
 import {
   createHarness,
   eventsFor,
+  pauseBeforeStep,
   runFinished,
   publishedData as d,
   ofSchoolRun as of,
@@ -89,16 +90,8 @@ describe('a pending held batch stays decidable', () => {
 
   it('approve records the decision and answers at once; the approval applies in the background (a long apply never times the admin out)', async () => {
     const t = uniqueName('school');
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let pausedAt: string | undefined;
-    const app = await roster.h.startApp({
-      beforeStep: async (step, changesetId) => {
-        if (changesetId !== `${t}|r2|approval` || step !== 'apply') return;
-        pausedAt = step;
-        await released;
-      },
-    });
+    const pause = pauseBeforeStep(`${t}|r2|approval`, 'apply');
+    const app = await roster.h.startApp(pause.overrides);
     const rpc = rosterClient(app.grpcPort);
     try {
       await seedThenHoldSix(app, t);
@@ -110,7 +103,7 @@ describe('a pending held batch stays decidable', () => {
         'admin:1',
       );
       expect(answer).toMatchObject({ status: 'approved', decidedBy: 'admin:1', approvalState: 'applying' });
-      await eventually(() => pausedAt, 'the approval reaching its apply step');
+      await eventually(() => (pause.reached ? true : undefined), 'the approval reaching its apply step');
       expect(await activePupils(t)).toBe(40);
       // Approving again while it applies changes nothing and says so.
       expect(
@@ -122,7 +115,7 @@ describe('a pending held batch stays decidable', () => {
         approvalState: 'applying',
       });
 
-      release();
+      pause.release();
       await app.idle();
       expect(await activePupils(t)).toBe(34);
       expect((await rpc.call('getHeldBatch')({ batchId: 'held-r2' }, t)).batch).toMatchObject({
@@ -140,7 +133,7 @@ describe('a pending held batch stays decidable', () => {
         ).length,
       ).toBe(6);
     } finally {
-      release();
+      pause.release();
       rpc.close();
       await app.stop();
     }

@@ -61,7 +61,12 @@ describe(
         }),
       );
       expect(held.outcome).toBe('held');
-      await app.heldBatches.approve(t, held.heldBatchId!, 'admin', 'ok');
+      await app.heldBatches.approve({
+        tenantId: t,
+        batchId: held.heldBatchId!,
+        actor: 'admin',
+        comment: 'ok',
+      });
       await runFinished(app, t, 'r3', 'approval');
       // Undo the approved run's removals.
       await new RunUndo(app.store, app.processor, 14, () => new Date()).undo(t, 'r3', 'admin', 'mistake');

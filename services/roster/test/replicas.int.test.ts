@@ -1,14 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@isams-sync/events';
 import { eventually, uniqueName } from '@isams-sync/testing';
 import type { RosterApp } from '../src/app';
 import { ids } from '../src/use-cases/records';
-import { createHarness, holdTenant, runFinished, storedRoster } from './support/harness';
-import type { Harness } from './support/harness';
+import { holdTenant, runFinished, storedRoster } from './support/harness';
 import { rosterClient } from './support/grpc-client';
 import { miniSchool } from './support/mini-school';
 import { pupil } from './support/raw';
-import { publishSnapshot } from './support/school-feed';
+import { useStartedRoster } from './support/started-roster';
 
 const DAY_MS = 86_400_000;
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -29,35 +28,34 @@ const RUNS = [
   ],
 ] as const;
 
-let h: Harness;
-let a: RosterApp;
+// Replica A is the started roster; replica B joins in the first test.
+const replicaA = useStartedRoster();
 let b: RosterApp;
-let rpcA: ReturnType<typeof rosterClient>;
 let rpcB: ReturnType<typeof rosterClient>;
-
-beforeAll(async () => {
-  h = await createHarness();
-  a = await h.startApp();
-  rpcA = rosterClient(a.grpcPort);
-});
-afterAll(async () => {
-  rpcA?.close();
-  rpcB?.close();
-  await h?.close();
-});
+afterAll(() => rpcB?.close());
 
 const key = (e: CloudEvent) => `${e.type}|${e.subject ?? ''}|${e.syncrunid ?? ''}|${e.id.length}`;
 const keysOf = (list: CloudEvent[], tenantId: string) =>
   new Set(list.filter((e) => e.tenantid === tenantId).map(key));
-const rosterOf = (tenantId: string) => storedRoster(a.store, tenantId);
+/** The school's event keys in `list`, once there are at least `count`. */
+const keysOnceAtLeast = (list: CloudEvent[], tenantId: string, count: number, what: string) =>
+  eventually(
+    () => {
+      const s = keysOf(list, tenantId);
+      return s.size >= count ? s : undefined;
+    },
+    what,
+    { timeoutMs: 90_000 },
+  );
+const rosterOf = (tenantId: string) => storedRoster(replicaA.app.store, tenantId);
 /** Just after r2's removals leave their grace period, long before the approval's removals do. */
 async function purgeTime(tenantId: string): Promise<Date> {
-  const r2 = await a.store.getChangeset(tenantId, ids.changeset(tenantId, 'r2'));
+  const r2 = await replicaA.app.store.getChangeset(tenantId, ids.changeset(tenantId, 'r2'));
   return new Date(r2!.processedAt!.getTime() + 14 * DAY_MS + 1);
 }
 async function sync(tenantId: string, run: string, data: ReturnType<(typeof RUNS)[number][1]>) {
-  await publishSnapshot(h.producer, h.topics.raw, tenantId, run, data);
-  return runFinished(a, tenantId, run);
+  await replicaA.publish(tenantId, run, data);
+  return runFinished(replicaA.app, tenantId, run);
 }
 async function metric(app: RosterApp, line: RegExp): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${app.opsPort}/metrics`)).text();
@@ -82,32 +80,32 @@ describe('two replicas on the same school', () => {
 
   it('reference: one replica, every step in turn', async () => {
     for (const [run, data] of RUNS) expect((await sync(reference, run, data())).state).toBe('done');
-    expect(await a.sweeper.purgeExpired(await purgeTime(reference))).toBe(3);
-    await rpcA.call('approveHeldBatch')({ batchId: 'held-r3', comment: 'leavers' }, reference, 'admin:1');
-    expect((await runFinished(a, reference, 'r3', 'approval')).outcome).toBe('applied');
-    expect((await a.store.loadStored(reference)).activeCounts.pupil).toBe(172);
+    expect(await replicaA.app.sweeper.purgeExpired(await purgeTime(reference))).toBe(3);
+    await replicaA.rpc.call('approveHeldBatch')(
+      { batchId: 'held-r3', comment: 'leavers' },
+      reference,
+      'admin:1',
+    );
+    expect((await runFinished(replicaA.app, reference, 'r3', 'approval')).outcome).toBe('applied');
+    expect((await replicaA.app.store.loadStored(reference)).activeCounts.pupil).toBe(172);
     want = {
       roster: await rosterOf(reference),
-      changes: await eventually(
-        () => {
-          const s = keysOf(h.events.changes, reference);
-          return s.size >= CHANGE_EVENTS ? s : undefined;
-        },
+      changes: await keysOnceAtLeast(
+        replicaA.h.events.changes,
+        reference,
+        CHANGE_EVENTS,
         'the reference change events',
-        { timeoutMs: 90_000 },
       ),
-      state: await eventually(
-        () => {
-          const s = keysOf(h.events.state, reference);
-          return s.size >= STATE_RECORDS ? s : undefined;
-        },
+      state: await keysOnceAtLeast(
+        replicaA.h.events.state,
+        reference,
+        STATE_RECORDS,
         'the reference state records',
-        { timeoutMs: 90_000 },
       ),
     };
     expect([want.changes.size, want.state.size]).toEqual([CHANGE_EVENTS, STATE_RECORDS]);
     // the second replica joins the consumer group only now
-    b = await h.startApp();
+    b = await replicaA.h.startApp();
     rpcB = rosterClient(b.grpcPort);
   });
 
@@ -137,8 +135,8 @@ describe('two replicas on the same school', () => {
       );
       return rpcB.call('approveHeldBatch')({ batchId: 'held-r3', comment: 'leavers' }, t, 'admin:1');
     };
-    const loops = [sweepLoop(a), sweepLoop(b)];
-    await publishSnapshot(h.producer, h.topics.raw, t, 'r3', RUNS[2][1]());
+    const loops = [sweepLoop(replicaA.app), sweepLoop(b)];
+    await replicaA.publish(t, 'r3', RUNS[2][1]());
     const approved = await approveOnB();
     expect(approved).toMatchObject({ status: 'approved', decidedBy: 'admin:1' });
     expect((await runFinished(b, t, 'r3')).outcome).toBe('held');
@@ -152,8 +150,8 @@ describe('two replicas on the same school', () => {
     expect(await rosterOf(t)).toEqual(want.roster);
     // duplicates are tolerated (sets), gaps are not
     for (const [list, expected, what] of [
-      [h.events.changes, want.changes, 'change events'],
-      [h.events.state, want.state, 'state records'],
+      [replicaA.h.events.changes, want.changes, 'change events'],
+      [replicaA.h.events.state, want.state, 'state records'],
     ] as const) {
       const got = await eventually(
         () => {
@@ -167,7 +165,7 @@ describe('two replicas on the same school', () => {
     }
     const reports = await eventually(
       () => {
-        const r = h.events.runs
+        const r = replicaA.h.events.runs
           .filter((e) => e.tenantid === t && e.syncrunid === 'r3')
           .map(
             (e) => `${(e.data as { sequence: number }).sequence}:${(e.data as { status: string }).status}`,
@@ -183,7 +181,7 @@ describe('two replicas on the same school', () => {
   it('an approval on replica B waits while replica A holds the school, then succeeds', async () => {
     const t = uniqueName('wait');
     for (const [run, data] of RUNS) expect((await sync(t, run, data())).state).toBe('done');
-    const hold = await holdTenant(a, t);
+    const hold = await holdTenant(replicaA.app, t);
     const waitsBefore = await metric(b, /^roster_tenant_busy_total\{.*mode="wait"/);
     let settled = false;
     const approval = rpcB.call('approveHeldBatch')({ batchId: 'held-r3', comment: 'ok' }, t, 'admin:2');
@@ -194,7 +192,7 @@ describe('two replicas on the same school', () => {
       'replica B to wait for the school',
     );
     expect(settled).toBe(false);
-    expect((await a.store.heldBatch(t, 'held-r3'))?.status).toBe('pending');
+    expect((await replicaA.app.store.heldBatch(t, 'held-r3'))?.status).toBe('pending');
     hold.release();
     await hold.done;
     expect(await approval).toMatchObject({ status: 'approved', decidedBy: 'admin:2' });
@@ -207,16 +205,16 @@ describe('two replicas on the same school', () => {
     for (const [run, data] of RUNS) expect((await sync(t, run, data())).state).toBe('done');
     // This replica waits up to TENANT_LEASE_WAIT_MS (20 s) for a school; its caller (like the
     // gateway) gives up after 3 s.
-    const patient = await h.startApp({}, { TENANT_LEASE_WAIT_MS: 20_000 });
+    const patient = await replicaA.h.startApp({}, { TENANT_LEASE_WAIT_MS: 20_000 });
     const hurried = rosterClient(patient.grpcPort, 'gateway', 3_000);
     try {
-      const hold = await holdTenant(a, t);
+      const hold = await holdTenant(replicaA.app, t);
       await expect(
         hurried.call('approveHeldBatch')({ batchId: 'held-r3', comment: 'ok' }, t, 'admin:4'),
       ).rejects.toMatchObject({ code: 14, errorCode: 'ROSTER_TENANT_BUSY' });
       hold.release();
       await hold.done;
-      expect((await a.store.heldBatch(t, 'held-r3'))?.status).toBe('pending');
+      expect((await replicaA.app.store.heldBatch(t, 'held-r3'))?.status).toBe('pending');
     } finally {
       hurried.close();
     }
@@ -225,14 +223,14 @@ describe('two replicas on the same school', () => {
   it('an approval that cannot get the school within its wait fails UNAVAILABLE (ROSTER_TENANT_BUSY)', async () => {
     const t = uniqueName('busy');
     for (const [run, data] of RUNS) expect((await sync(t, run, data())).state).toBe('done');
-    const impatient = await h.startApp({}, { TENANT_LEASE_WAIT_MS: 1_000 });
+    const impatient = await replicaA.h.startApp({}, { TENANT_LEASE_WAIT_MS: 1_000 });
     const rpcC = rosterClient(impatient.grpcPort);
     try {
-      const hold = await holdTenant(a, t);
+      const hold = await holdTenant(replicaA.app, t);
       await expect(
         rpcC.call('approveHeldBatch')({ batchId: 'held-r3', comment: 'ok' }, t, 'admin:3'),
       ).rejects.toMatchObject({ code: 14, errorCode: 'ROSTER_TENANT_BUSY' });
-      expect((await a.store.heldBatch(t, 'held-r3'))?.status).toBe('pending');
+      expect((await replicaA.app.store.heldBatch(t, 'held-r3'))?.status).toBe('pending');
       hold.release();
       await hold.done;
       // the retry the error asks for succeeds

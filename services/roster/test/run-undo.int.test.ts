@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { eventually, uniqueName } from '@isams-sync/testing';
-import { eventsFor, runFinished, publishedData as d } from './support/harness';
+import { eventsFor, pauseBeforeStep, runFinished, publishedData as d } from './support/harness';
 import { miniSchool } from './support/mini-school';
 import { rosterClient } from './support/grpc-client';
 import { useStartedRoster } from './support/started-roster';
@@ -78,16 +78,8 @@ describe('undo a run (real Kafka + FerretDB)', () => {
     const t = uniqueName('school');
     expect((await run(t, 'seed')).outcome).toBe('applied');
     expect((await run(t, 'r2', [5, 6, 7])).outcome).toBe('applied');
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let paused = false;
-    const app = await roster.h.startApp({
-      beforeStep: async (step, changesetId) => {
-        if (changesetId !== `${t}|r2|undo` || step !== 'apply') return;
-        paused = true;
-        await released;
-      },
-    });
+    const pause = pauseBeforeStep(`${t}|r2|undo`, 'apply');
+    const app = await roster.h.startApp(pause.overrides);
     const rpc = rosterClient(app.grpcPort);
     try {
       // The apply is paused until the answer arrived: an undo that waited for it would never answer.
@@ -98,16 +90,16 @@ describe('undo a run (real Kafka + FerretDB)', () => {
         undoneBy: 'admin:1',
         comment: 'glitch',
       });
-      await eventually(() => (paused ? true : undefined), 'the undo reaching its apply step');
+      await eventually(() => (pause.reached ? true : undefined), 'the undo reaching its apply step');
       expect((await rpc.call('previewRunUndo')({ syncRunId: 'r2' }, t)).status).toBe('undoing');
-      release();
+      pause.release();
       await app.idle();
       const done = await rpc.call('previewRunUndo')({ syncRunId: 'r2' }, t);
       expect(done).toMatchObject({ status: 'undone', undoneBy: 'admin:1' });
       expect(done.restore.map((r) => r.entityId)).toEqual(['5', '6', '7']);
       expect((await roster.app.store.loadStored(t)).activeCounts.pupil).toBe(40);
     } finally {
-      release();
+      pause.release();
       rpc.close();
       await app.stop();
     }

@@ -3,28 +3,18 @@ import { loadProtoPackage } from '@isams-sync/grpc';
 import type { RosterServiceProtoGrpcType } from '@isams-sync/grpc';
 import { probeEveryMethod, uniqueName } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RosterApp } from '../src/app';
 import { rosterClient } from './support/grpc-client';
-import { createHarness } from './support/harness';
-import type { Harness } from './support/harness';
+import { useStartedRoster } from './support/started-roster';
 
 // Issue 15: no RPC without a service identity; bookings may only ask whether a person exists.
 
-let h: Harness;
-let app: RosterApp;
-let asGateway: ReturnType<typeof rosterClient>;
+// The started roster's client calls as the gateway.
+const roster = useStartedRoster();
 let asBookings: ReturnType<typeof rosterClient>;
-beforeAll(async () => {
-  h = await createHarness();
-  app = await h.startApp();
-  asGateway = rosterClient(app.grpcPort, 'gateway');
-  asBookings = rosterClient(app.grpcPort, 'bookings');
+beforeAll(() => {
+  asBookings = rosterClient(roster.app.grpcPort, 'bookings');
 });
-afterAll(async () => {
-  asGateway?.close();
-  asBookings?.close();
-  await h?.close();
-});
+afterAll(() => asBookings?.close());
 
 const failure = (p: Promise<unknown>) =>
   p.then(
@@ -37,7 +27,7 @@ describe('roster: service identity', () => {
     const { RosterService } = loadProtoPackage<RosterServiceProtoGrpcType>(
       'isams_sync/roster/v1/roster_service.proto',
     ).isams_sync.roster.v1;
-    const outcomes = await probeEveryMethod(`127.0.0.1:${app.grpcPort}`, RosterService.service, () => {
+    const outcomes = await probeEveryMethod(`127.0.0.1:${roster.app.grpcPort}`, RosterService.service, () => {
       const md = new Metadata();
       md.set('x-tenant-id', 'school-a');
       return md;
@@ -63,7 +53,7 @@ describe('roster: service identity', () => {
       code: status.PERMISSION_DENIED,
       errorCode: 'GRPC_CALLER_NOT_ALLOWED',
     });
-    const thresholds = await asGateway.call('getRemovalThresholds')({}, tenant);
+    const thresholds = await roster.rpc.call('getRemovalThresholds')({}, tenant);
     expect(thresholds.defaultThreshold).toMatchObject({ percent: expect.any(Number) as number });
   });
 });

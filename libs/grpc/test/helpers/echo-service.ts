@@ -1,3 +1,4 @@
+import { credentials } from '@grpc/grpc-js';
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import type {
@@ -80,6 +81,11 @@ export function echoIdentity(as = 'gateway'): ClientIdentity {
 
 export function loadEchoPackage(): EchoPackage {
   return loadProtoPackage<EchoPackage>(ECHO_PROTO);
+}
+
+/** A bare grpc-js echo client (no library helpers, no service identity) of the server at `address`. */
+export function bareEchoClient(address: string): EchoClient {
+  return new (loadEchoPackage().isams_sync.testing.v1.EchoService)(address, credentials.createInsecure());
 }
 
 /** A logger whose JSON lines are collected in `lines`. */

@@ -158,6 +158,28 @@ function applyPatch<T extends object>(target: T, patch: Patch, entity: string): 
   }
 }
 
+/** Adds a new record to its list (the school's version moves on); returns it. */
+function added<T>(school: SimulatedSchool, list: T[], record: T): T {
+  list.push(record);
+  touch(school);
+  return record;
+}
+
+/** Applies the admin's patch to record `id` of one of the model's lists (an unknown id → SIM_RECORD_NOT_FOUND). */
+function updateRecord<T extends { id: number | string }>(
+  school: SimulatedSchool,
+  listOf: (model: SchoolModel) => T[],
+  id: number,
+  patch: Patch,
+  entity: string,
+): T {
+  const { model } = editable(school);
+  const record = find(listOf(model), id, entity);
+  applyPatch(record, patch, entity);
+  touch(school);
+  return record;
+}
+
 function assignForm(model: SchoolModel, rng: Rng, p: Pupil): void {
   const forms = model.forms.filter((f) => f.yearId === p.ncYear);
   if (forms.length > 0) p.form = rng.pick(forms).id;
@@ -183,17 +205,11 @@ export function addPupil(school: SimulatedSchool, input: { ncYear?: number } & P
   );
   assignForm(model, rng, p);
   applyPatch(p, patch, 'pupil');
-  model.pupils.push(p);
-  touch(school);
-  return p;
+  return added(school, model.pupils, p);
 }
 
 export function updatePupil(school: SimulatedSchool, id: number, patch: Patch): Pupil {
-  const { model } = editable(school);
-  const p = find(model.pupils, id, 'pupil');
-  applyPatch(p, patch, 'pupil');
-  touch(school);
-  return p;
+  return updateRecord(school, (model) => model.pupils, id, patch, 'pupil');
 }
 
 /**
@@ -216,17 +232,11 @@ export function addStaff(school: SimulatedSchool, patch: Patch = {}): StaffMembe
   const { model, rng } = editable(school);
   const s = makeStaff(rng, idsOf(model), model.divisions.length > 0 ? [rng.pick(model.divisions).id] : []);
   applyPatch(s, patch, 'staff');
-  model.staff.push(s);
-  touch(school);
-  return s;
+  return added(school, model.staff, s);
 }
 
 export function updateStaff(school: SimulatedSchool, id: number, patch: Patch): StaffMember {
-  const { model } = editable(school);
-  const s = find(model.staff, id, 'staff');
-  applyPatch(s, patch, 'staff');
-  touch(school);
-  return s;
+  return updateRecord(school, (model) => model.staff, id, patch, 'staff');
 }
 
 /** Staff who leave disappear from Current Staff; forms, sets and houses keep referencing them. */
@@ -265,9 +275,7 @@ export function addContact(school: SimulatedSchool, input: NewContact): Contact 
     correspondenceMailMerge: true,
     pupils: input.pupilIds.map((pupilId) => ({ pupilId })),
   };
-  model.contacts.push(c);
-  touch(school);
-  return c;
+  return added(school, model.contacts, c);
 }
 
 /** Patches a contact record; `person` selects which person (0 or 1) person-level fields go to. */
@@ -330,9 +338,7 @@ export function addSet(school: SimulatedSchool, input: NewSet): TeachingSet {
     description: '',
     lastUpdated: '2025-09-01T08:00:00',
   };
-  model.sets.push(s);
-  touch(school);
-  return s;
+  return added(school, model.sets, s);
 }
 
 export function updateSet(
@@ -373,9 +379,7 @@ export function addSetListRow(school: SimulatedSchool, setId: number, pupilId: n
     author: model.adminUserCode,
     lastUpdated: '2025-09-01T08:00:00',
   };
-  model.setLists.push(row);
-  touch(school);
-  return row;
+  return added(school, model.setLists, row);
 }
 
 export function removeSetListRow(school: SimulatedSchool, id: number): void {
@@ -392,9 +396,7 @@ export function addMembership(
   find(model.customGroups, customGroupId, 'custom group');
   find(model.pupils, pupilId, 'pupil');
   const m = { id: nextId(model, 'membership'), pupilId, customGroupId };
-  model.memberships.push(m);
-  touch(school);
-  return m;
+  return added(school, model.memberships, m);
 }
 
 export function removeMembership(school: SimulatedSchool, id: number): void {

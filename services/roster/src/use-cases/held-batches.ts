@@ -8,6 +8,18 @@ import type { ChangesetProcessor } from './changeset-processor';
 /** An approved batch's approval, as the API shows it (`''`: not approved). */
 export type ApprovalState = '' | 'applying' | 'applied' | 'failed';
 
+/** An admin's decision on a held batch: who decided (`actor`), why, and on which version they saw. */
+export interface HeldBatchDecisionRequest {
+  tenantId: string;
+  batchId: string;
+  actor: string | undefined;
+  comment: string;
+  /** The version the admin saw (0/absent: any); a changed batch is refused. */
+  version?: number;
+  /** How long to wait for a school another replica is processing. */
+  deadline?: Date;
+}
+
 /** Approve/discard of held removal batches (one-shot; the thresholds are never touched). */
 export class HeldBatches {
   constructor(
@@ -52,14 +64,8 @@ export class HeldBatches {
    * changes nothing else. Waits for a school another replica is processing (bounded; then
    * `ROSTER_TENANT_BUSY`).
    */
-  async approve(
-    tenantId: string,
-    batchId: string,
-    actor: string | undefined,
-    comment: string,
-    version?: number,
-    deadline?: Date,
-  ): Promise<HeldBatchDoc> {
+  async approve(request: HeldBatchDecisionRequest): Promise<HeldBatchDoc> {
+    const { tenantId, batchId } = request;
     // An approval is final: a repeat (a second click while it applies) answers from the record
     // without waiting for the school, which the applying approval may hold for long — once its
     // changeset exists: a holder that died between recording the approval and creating the
@@ -73,20 +79,16 @@ export class HeldBatches {
       this.processor.advanceInBackground(tenantId, seen.approvalChangesetId);
       return seen;
     }
-    const approved = await this.recordApproval(tenantId, batchId, actor, comment, version, deadline);
+    const approved = await this.recordApproval(request);
     this.processor.advanceInBackground(tenantId, approved.changesetId);
     return approved.batch;
   }
 
   /** The decision and its changeset (`staged`), under the school's lease; idempotent. */
   private recordApproval(
-    tenantId: string,
-    batchId: string,
-    actor: string | undefined,
-    comment: string,
-    version: number | undefined,
-    deadline: Date | undefined,
+    request: HeldBatchDecisionRequest,
   ): Promise<{ batch: HeldBatchDoc; changesetId: string }> {
+    const { tenantId, batchId, actor, comment, version, deadline } = request;
     return this.processor.withTenant(
       tenantId,
       async (lease) => {
@@ -140,14 +142,8 @@ export class HeldBatches {
    * again) — then it is a new decision. The memory is written first (not in force while the batch is
    * pending), then the status: a crash in between is finished by retrying.
    */
-  discard(
-    tenantId: string,
-    batchId: string,
-    actor: string | undefined,
-    comment: string,
-    version?: number,
-    deadline?: Date,
-  ): Promise<HeldBatchDoc> {
+  discard(request: HeldBatchDecisionRequest): Promise<HeldBatchDoc> {
+    const { tenantId, batchId, actor, comment, version, deadline } = request;
     return this.processor.withTenant(
       tenantId,
       async (lease) => {

@@ -259,6 +259,84 @@ export const ids = {
   changeId: (runId: string, seq: number) => `${runId}#${seq}`,
 };
 
+/** `items` cut into consecutive slices of `size` (the last may be shorter; none for no items). */
+function slices<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** The change chunks a changeset's planned changes are stored in (CHANGE_CHUNK_SIZE each, in order). */
+export function changeChunkDocs(
+  tenantId: string,
+  changesetId: string,
+  changes: readonly StoredChange[],
+): ChangeChunkDoc[] {
+  return slices(changes, CHANGE_CHUNK_SIZE).map((part, chunkNo) => ({
+    _id: ids.changeChunk(changesetId, chunkNo),
+    tenantId,
+    changesetId,
+    chunkNo,
+    changes: part,
+  }));
+}
+
+/** The finding chunks a run's findings are stored in (FINDING_CHUNK_SIZE each, in order). */
+export function findingChunkDocs(
+  tenantId: string,
+  syncRunId: string,
+  findings: readonly RosterFinding[],
+): FindingChunkDoc[] {
+  return slices(findings, FINDING_CHUNK_SIZE).map((part, chunkNo) => ({
+    _id: ids.findingChunk(tenantId, syncRunId, chunkNo),
+    tenantId,
+    syncRunId,
+    chunkNo,
+    findings: part,
+  }));
+}
+
+/**
+ * A stored changeset rolled forward through the step claims it is behind (a holder stopped between
+ * deciding a step and recording it): `claimed(state)` is the patch decided for leaving `state`, or
+ * null while undecided. `behind` is what the stored document lacks (null when it is up to date).
+ */
+export async function rollChangesetForward(
+  stored: ChangesetDoc,
+  claimed: (state: RunState) => Promise<Partial<ChangesetDoc> | null>,
+): Promise<{ doc: ChangesetDoc; behind: Partial<ChangesetDoc> | null }> {
+  let doc = stored;
+  let behind: Partial<ChangesetDoc> | null = null;
+  for (let i = 0; i < RUN_STATES.length && doc.state !== 'done' && doc.state !== 'failed'; i += 1) {
+    const patch = await claimed(doc.state);
+    if (patch === null) break;
+    behind = { ...(behind ?? {}), ...patch };
+    doc = { ...doc, ...patch };
+  }
+  return { doc, behind };
+}
+
+/**
+ * The held changes of a batch's current version, in order: the `held` changes of the changeset its
+ * items are stored with (`itemsChangesetId`, else the run's own changeset), read chunk by chunk.
+ */
+export async function readHeldItems(
+  batch: HeldBatchDoc,
+  store: {
+    getChangeset(tenantId: string, id: string): Promise<ChangesetDoc | null>;
+    changeChunk(tenantId: string, changesetId: string, chunkNo: number): Promise<ChangeChunkDoc | null>;
+  },
+): Promise<StoredChange[]> {
+  const { tenantId } = batch;
+  const csId = batch.itemsChangesetId ?? ids.changeset(tenantId, batch.syncRunId);
+  const chunks = batch.itemChunkCount ?? (await store.getChangeset(tenantId, csId))?.chunkCount ?? 0;
+  const out: StoredChange[] = [];
+  for (let i = 0; i < chunks; i += 1)
+    for (const c of (await store.changeChunk(tenantId, csId, i))?.changes ?? [])
+      if (c.disposition === 'held') out.push(c);
+  return out;
+}
+
 /**
  * The content hash of an entity image: SHA-1 (base64url) of its canonical JSON, so equal images
  * (whatever their key order or `undefined` fields) have equal hashes. Stored on the entity and in the

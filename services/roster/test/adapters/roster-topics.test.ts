@@ -4,52 +4,37 @@ import { rosterTopicSpecs } from '../../src/adapters/kafka/roster-topics';
 
 const declared = (name: string) => TOPICS.find((t) => t.name === name)!;
 
+/** Every topic name given, with its dead-letter topic, sorted. */
+const withDeadLetters = (names: Record<string, string>) =>
+  Object.values(names)
+    .flatMap((n) => [n, dlqTopicName(n)])
+    .sort();
+
 describe('the topics the roster provisions (KAFKA_ENSURE_TOPICS)', () => {
   it('are its six topics and their dead-letter topics under the declared names', () => {
-    const specs = rosterTopicSpecs({
+    const names = {
       rawDatasets: 'isams.raw-datasets.v1',
       rosterChanges: 'roster.changes.v1',
       rosterState: 'roster.state.v1',
       rosterChangesDirectory: 'roster.changes.directory.v1',
       rosterStateDirectory: 'roster.state.directory.v1',
       syncRuns: 'sync.runs.v1',
-    });
-    expect(specs.map((s) => s.name).sort()).toEqual(
-      [
-        'isams.raw-datasets.v1',
-        'roster.changes.v1',
-        'roster.state.v1',
-        'roster.changes.directory.v1',
-        'roster.state.directory.v1',
-        'sync.runs.v1',
-      ]
-        .flatMap((n) => [n, dlqTopicName(n)])
-        .sort(),
-    );
+    };
+    const specs = rosterTopicSpecs(names);
+    expect(specs.map((s) => s.name).sort()).toEqual(withDeadLetters(names));
   });
 
   it('are created under the configured names when they are overridden, with the declared partitions and configs', () => {
-    const specs = rosterTopicSpecs({
+    const names = {
       rawDatasets: 'school-a.raw',
       rosterChanges: 'school-a.changes',
       rosterState: 'school-a.state',
       rosterChangesDirectory: 'school-a.changes.directory',
       rosterStateDirectory: 'school-a.state.directory',
       syncRuns: 'school-a.runs',
-    });
-    const byName = new Map(specs.map((s) => [s.name, s]));
-    expect([...byName.keys()].sort()).toEqual(
-      [
-        'school-a.raw',
-        'school-a.changes',
-        'school-a.state',
-        'school-a.changes.directory',
-        'school-a.state.directory',
-        'school-a.runs',
-      ]
-        .flatMap((n) => [n, dlqTopicName(n)])
-        .sort(),
-    );
+    };
+    const byName = new Map(rosterTopicSpecs(names).map((s) => [s.name, s]));
+    expect([...byName.keys()].sort()).toEqual(withDeadLetters(names));
     // The compacted state topic keeps its compaction; a dead-letter topic keeps the DLQ retention.
     expect(byName.get('school-a.state')).toMatchObject({
       partitions: declared('roster.state.v1').partitions,

@@ -3,8 +3,9 @@ import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
 import type { RosterEntityType } from '@isams-sync/events';
 import { countChanges } from '../../src/domain/change-counts';
 import { canonicalJson, diff } from '../../src/domain/diff';
-import type { StoredByType, StoredEntity } from '../../src/domain/diff';
+import type { PlannedChange, StoredByType, StoredEntity } from '../../src/domain/diff';
 import { DEFAULT_THRESHOLDS, guard } from '../../src/domain/guard';
+import type { RemovalThresholds } from '../../src/domain/guard';
 import type { RosterEntity } from '../../src/domain/roster-model';
 import { entitiesByType as incoming } from '../support/entities-by-type';
 
@@ -93,40 +94,34 @@ describe('guard', () => {
     );
     return diff(s, incoming({ pupil: pupils(total - n, n + 1) }), allPresent);
   };
+  /** The guard on `n` removals of `total` stored pupils (and `more` changes), the feed carrying `records` pupils. */
+  const guardPupilRemovals = (
+    n: number,
+    total: number,
+    records: number,
+    options: { thresholds?: RemovalThresholds; more?: PlannedChange[] } = {},
+  ) =>
+    guard({
+      changes: [...removalsOf(n, total), ...(options.more ?? [])],
+      activeCounts: { pupil: total },
+      stored: storedPupils(total),
+      thresholds: options.thresholds ?? DEFAULT_THRESHOLDS,
+      datasetRecordCounts: { currentPupils: records },
+    });
 
   it('applies removals at or under the threshold (10 % and more than 5 both needed)', () => {
     // 5 of 20 = 25 % but not more than 5 records: applies
-    let g = guard({
-      changes: removalsOf(5, 20),
-      activeCounts: { pupil: 20 },
-      stored: storedPupils(20),
-      thresholds: DEFAULT_THRESHOLDS,
-      datasetRecordCounts: { currentPupils: 15 },
-    });
+    let g = guardPupilRemovals(5, 20, 15);
     expect(g.held).toEqual([]);
     expect(g.apply).toHaveLength(5);
     // 10 of 100 = 10 %, not more than 10 %: applies
-    g = guard({
-      changes: removalsOf(10, 100),
-      activeCounts: { pupil: 100 },
-      stored: storedPupils(100),
-      thresholds: DEFAULT_THRESHOLDS,
-      datasetRecordCounts: { currentPupils: 90 },
-    });
+    g = guardPupilRemovals(10, 100, 90);
     expect(g.held).toEqual([]);
   });
 
   it('holds removals above the threshold while additions and updates apply', () => {
-    const changes = [
-      ...removalsOf(11, 100),
-      { entityType: 'pupil' as const, entityId: '500', change: 'added' as const, after: { id: '500' } },
-    ];
-    const g = guard({
-      changes,
-      activeCounts: { pupil: 100 },
-      stored: storedPupils(100),
-      thresholds: DEFAULT_THRESHOLDS,
-      datasetRecordCounts: { currentPupils: 90 },
+    const g = guardPupilRemovals(11, 100, 90, {
+      more: [{ entityType: 'pupil', entityId: '500', change: 'added', after: { id: '500' } }],
     });
     expect(g.held).toHaveLength(11);
     expect(g.apply.map((c) => c.change)).toEqual(['added']);
@@ -139,24 +134,14 @@ describe('guard', () => {
   });
 
   it('uses per-type thresholds', () => {
-    const g = guard({
-      changes: removalsOf(11, 100),
-      activeCounts: { pupil: 100 },
-      stored: storedPupils(100),
+    const g = guardPupilRemovals(11, 100, 89, {
       thresholds: { default: DEFAULT_THRESHOLDS.default, byType: { pupil: { percent: 50, min: 5 } } },
-      datasetRecordCounts: { currentPupils: 89 },
     });
     expect(g.held).toEqual([]);
   });
 
   it('holds every removal of a type whose dataset arrived empty although the store was not', () => {
-    const g = guard({
-      changes: removalsOf(3, 3),
-      activeCounts: { pupil: 3 },
-      stored: storedPupils(3),
-      thresholds: DEFAULT_THRESHOLDS,
-      datasetRecordCounts: { currentPupils: 0 },
-    });
+    const g = guardPupilRemovals(3, 3, 0);
     expect(g.held).toHaveLength(3);
     expect(g.heldTypes).toEqual({ pupil: 'empty_dataset' });
   });

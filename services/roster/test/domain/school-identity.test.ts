@@ -4,6 +4,7 @@ import type { RosterEntityType } from '@isams-sync/events';
 import type { RosterEntity } from '../../src/domain/roster-model';
 import { IDENTITY_RULES, checkSchoolIdentity, samePerson } from '../../src/domain/school-identity';
 import { entitiesByType as byType, storedByType as storedOf } from '../support/entities-by-type';
+import type { EntityLists } from '../support/entities-by-type';
 
 /** A pupil of school `school` (ids are per school: two schools' pupil 700 are different people). */
 const pupilOf = (school: string, id: number): RosterEntity => ({
@@ -25,6 +26,10 @@ const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => f
 
 const everyType = new Set(ROSTER_ENTITY_TYPES);
 
+/** The identity check of `incoming` (every type present) against the roster `stored`. */
+const judge = (stored: EntityLists, incoming: EntityLists) =>
+  checkSchoolIdentity({ stored: storedOf(stored), incoming: byType(incoming), presentTypes: everyType });
+
 /** School A as stored: `pupils` pupils from id 700, `staff` staff from id 10. */
 const schoolA = (pupils = 1199, staff = 180) => ({
   pupil: range(700, pupils).map((i) => pupilOf('A', i)),
@@ -40,7 +45,7 @@ describe('school identity: a different school under the same key is recognised b
 
   it('the same document again is the same school', () => {
     const a = schoolA();
-    const r = checkSchoolIdentity({ stored: storedOf(a), incoming: byType(a), presentTypes: everyType });
+    const r = judge(a, a);
     expect(r.verdict).toBe('same_school');
     expect(r.people.find((p) => p.entityType === 'pupil')).toEqual({
       entityType: 'pupil',
@@ -59,11 +64,7 @@ describe('school identity: a different school under the same key is recognised b
     const renamed = stay.slice(0, 4).map((p) => ({ ...p, surname: 'Married' })); // marriages, corrections
     const intake = range(5000, 458).map((i) => pupilOf('A', i)); // 458 of 1308 in the document = 35 %
     const incoming = { pupil: [...renamed, ...stay.slice(4), ...intake], staff: stored.staff };
-    const r = checkSchoolIdentity({
-      stored: storedOf(stored),
-      incoming: byType(incoming),
-      presentTypes: everyType,
-    });
+    const r = judge(stored, incoming);
     expect(r.verdict).toBe('same_school');
     expect(r.people.find((p) => p.entityType === 'pupil')).toMatchObject({
       matched: 850,
@@ -80,11 +81,7 @@ describe('school identity: a different school under the same key is recognised b
       pupil: [...stored.pupil.slice(200), ...range(5000, 200).map((i) => pupilOf('A', i))],
       staff: stored.staff,
     };
-    const r = checkSchoolIdentity({
-      stored: storedOf(stored),
-      incoming: byType(incoming),
-      presentTypes: everyType,
-    });
+    const r = judge(stored, incoming);
     expect(r.verdict).toBe('same_school');
   });
 
@@ -95,11 +92,7 @@ describe('school identity: a different school under the same key is recognised b
       pupil: range(700, 1199).map((i) => (i < 749 ? pupilOf('A', i) : pupilOf('B', i))),
       staff: range(10, 180).map((i) => staffOf('B', i)),
     };
-    const r = checkSchoolIdentity({
-      stored: storedOf(stored),
-      incoming: byType(other),
-      presentTypes: everyType,
-    });
+    const r = judge(stored, other);
     expect(r.verdict).toBe('different_school');
     expect(r.signals.map((s) => `${s.code}:${s.entityType ?? ''}`)).toEqual([
       'different_people:pupil',
@@ -115,11 +108,7 @@ describe('school identity: a different school under the same key is recognised b
   it('another school with ids of its own (most ids unknown, most known people missing) is a different school', () => {
     const stored = schoolA(300, 40);
     const other = { pupil: range(9000, 280).map((i) => pupilOf('B', i)), staff: stored.staff };
-    const r = checkSchoolIdentity({
-      stored: storedOf(stored),
-      incoming: byType(other),
-      presentTypes: everyType,
-    });
+    const r = judge(stored, other);
     expect(r.verdict).toBe('different_school');
     expect(r.signals.map((s) => s.code)).toEqual(['unknown_people']);
     expect(r.reason).toContain(
@@ -133,11 +122,7 @@ describe('school identity: a different school under the same key is recognised b
       const incoming = {
         pupil: range(1, matched).map((i) => (i <= different ? pupilOf('B', i) : pupilOf('A', i))),
       };
-      return checkSchoolIdentity({
-        stored: storedOf(stored),
-        incoming: byType(incoming),
-        presentTypes: everyType,
-      });
+      return judge(stored, incoming);
     };
 
     it('different people: more than half of the known ids in the document must carry another person', () => {
@@ -164,11 +149,7 @@ describe('school identity: a different school under the same key is recognised b
           ...range(5000, inDocument - kept).map((i) => pupilOf('A', i)),
         ],
       };
-      return checkSchoolIdentity({
-        stored: storedOf(stored),
-        incoming: byType(incoming),
-        presentTypes: everyType,
-      });
+      return judge(stored, incoming);
     };
 
     it('unknown people: more than three quarters of the document unknown AND of the known people missing', () => {
@@ -212,8 +193,7 @@ describe('school identity: a different school under the same key is recognised b
       'Biology and Life',
     ]);
     const theirs = structure(['North', 'South', 'East', 'Lower', 'Upper', 'Music', 'Biology']);
-    const check = (incoming: typeof ours) =>
-      checkSchoolIdentity({ stored: storedOf(ours), incoming: byType(incoming), presentTypes: everyType });
+    const check = (incoming: typeof ours) => judge(ours, incoming);
     expect(check(renamedFew).verdict).toBe('same_school');
     const r = check(theirs);
     expect(r.verdict).toBe('different_school');

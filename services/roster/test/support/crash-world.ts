@@ -114,7 +114,10 @@ function startProcess(state: MemoryRosterState, broker: MemoryPublisher, meter: 
     /** Handles one delivery; resolves when it is answered (the consumer commits, the admin has the answer). */
     async deliver(d: Delivery): Promise<void> {
       if (d.kind === 'event') await handler(d.event, ctx as ConsumerContext);
-      else await heldBatches.approve(d.step.tenantId, d.step.batchId, d.step.actor, 'leavers confirmed');
+      else {
+        const { tenantId, batchId, actor } = d.step;
+        await heldBatches.approve({ tenantId, batchId, actor, comment: 'leavers confirmed' });
+      }
     },
     /** Waits for the work started in the background (a failure is the crash: it rejects). */
     async drain(): Promise<void> {

@@ -6,6 +6,7 @@ import {
   createTestDatabase,
   createTestTopics,
   getTestInfra,
+  rosterTopicEnv,
   testServiceIdentityDir,
   uniqueName,
 } from '@isams-sync/testing';
@@ -16,6 +17,7 @@ import { createRosterApp } from '../../src/app';
 import type { RosterApp, RosterAppOverrides } from '../../src/app';
 import { loadRosterConfig } from '../../src/config';
 import type { RosterConfig } from '../../src/config';
+import type { ProcessingStep } from '../../src/use-cases/changeset-processor';
 import type { ChangesetDoc } from '../../src/use-cases/records';
 import { ids } from '../../src/use-cases/records';
 
@@ -69,12 +71,7 @@ export async function createHarness(): Promise<Harness> {
     OPS_PORT: '0',
     LOG_LEVEL: 'warn',
     KAFKA_ENSURE_TOPICS: 'false',
-    RAW_DATASETS_TOPIC: topics.raw,
-    ROSTER_CHANGES_TOPIC: topics.changes,
-    ROSTER_STATE_TOPIC: topics.state,
-    ROSTER_CHANGES_DIRECTORY_TOPIC: topics.changesDirectory,
-    ROSTER_STATE_DIRECTORY_TOPIC: topics.stateDirectory,
-    SYNC_RUNS_TOPIC: topics.runs,
+    ...rosterTopicEnv(topics),
     RAW_DATASETS_GROUP_ID: uniqueName('roster'),
     SHUTDOWN_TIMEOUT_MS: '4s',
   });
@@ -208,4 +205,30 @@ export async function holdTenant(
   });
   await isHolding;
   return { release: () => release(), done };
+}
+
+/**
+ * Holds one changeset before one step until `release()`: start an app with `overrides` and the
+ * changeset waits there (`reached` turns true); any other changeset or step passes.
+ */
+export function pauseBeforeStep(
+  changesetId: string,
+  step: ProcessingStep,
+): { overrides: RosterAppOverrides; readonly reached: boolean; release: () => void } {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let reached = false;
+  return {
+    overrides: {
+      beforeStep: async (s, id) => {
+        if (id !== changesetId || s !== step) return;
+        reached = true;
+        await released;
+      },
+    },
+    get reached() {
+      return reached;
+    },
+    release: () => release(),
+  };
 }

@@ -16,10 +16,12 @@ import type {
   WriteFence,
 } from '../../src/use-cases/ports';
 import {
-  CHANGE_CHUNK_SIZE,
-  FINDING_CHUNK_SIZE,
   RUN_STATES,
+  changeChunkDocs,
+  findingChunkDocs,
   ids,
+  readHeldItems,
+  rollChangesetForward,
   toRecord,
 } from '../../src/use-cases/records';
 import type {
@@ -165,6 +167,18 @@ function insertIfAbsent<T>(map: Map<string, T>, id: string, value: T): void {
   if (!map.has(id)) map.set(id, copy(value));
 }
 
+/** Inserts each document not stored yet, under the fence (none: no write, no fence check). */
+async function insertAllIfAbsent<T extends { _id: string }>(
+  map: Map<string, T>,
+  docs: readonly T[],
+  fence: WriteFence,
+): Promise<void> {
+  if (docs.length === 0) return;
+  await fenced(fence, () => {
+    for (const d of docs) insertIfAbsent(map, d._id, d);
+  });
+}
+
 export class MemoryRosterStore implements ChangesetStore, ChunkStaging, RosterReadStore {
   constructor(readonly state: MemoryRosterState) {}
 
@@ -192,15 +206,10 @@ export class MemoryRosterStore implements ChangesetStore, ChunkStaging, RosterRe
   ): Promise<{ doc: ChangesetDoc; behind: Partial<ChangesetDoc> | null } | null> {
     const stored = this.state.changesets.get(id);
     if (stored === undefined) return null;
-    let doc: ChangesetDoc = copy(stored);
-    let behind: Partial<ChangesetDoc> | null = null;
-    for (let i = 0; i < RUN_STATES.length && doc.state !== 'done' && doc.state !== 'failed'; i += 1) {
-      const claim = this.state.claims.get(`${id}|${doc.state}`);
-      if (claim === undefined) break;
-      behind = { ...(behind ?? {}), ...copy(claim.patch) };
-      doc = { ...doc, ...copy(claim.patch) };
-    }
-    return { doc, behind };
+    return rollChangesetForward(copy(stored), async (state) => {
+      const claim = this.state.claims.get(`${id}|${state}`);
+      return claim === undefined ? null : copy(claim.patch);
+    });
   }
 
   async getChangeset(tenantId: string, id: string): Promise<ChangesetDoc | null> {
@@ -330,17 +339,7 @@ export class MemoryRosterStore implements ChangesetStore, ChunkStaging, RosterRe
     changes: readonly StoredChange[],
     fence: WriteFence,
   ): Promise<void> {
-    if (changes.length === 0) return;
-    await fenced(fence, () => {
-      for (let i = 0; i * CHANGE_CHUNK_SIZE < changes.length; i += 1)
-        insertIfAbsent(this.state.changeChunks, ids.changeChunk(changesetId, i), {
-          _id: ids.changeChunk(changesetId, i),
-          tenantId,
-          changesetId,
-          chunkNo: i,
-          changes: changes.slice(i * CHANGE_CHUNK_SIZE, (i + 1) * CHANGE_CHUNK_SIZE),
-        });
-    });
+    await insertAllIfAbsent(this.state.changeChunks, changeChunkDocs(tenantId, changesetId, changes), fence);
   }
 
   async changeChunk(_tenantId: string, changesetId: string, chunkNo: number): Promise<ChangeChunkDoc | null> {
@@ -360,17 +359,7 @@ export class MemoryRosterStore implements ChangesetStore, ChunkStaging, RosterRe
     findings: readonly RosterFinding[],
     fence: WriteFence,
   ): Promise<void> {
-    if (findings.length === 0) return;
-    await fenced(fence, () => {
-      for (let i = 0; i * FINDING_CHUNK_SIZE < findings.length; i += 1)
-        insertIfAbsent(this.state.findingChunks, ids.findingChunk(tenantId, syncRunId, i), {
-          _id: ids.findingChunk(tenantId, syncRunId, i),
-          tenantId,
-          syncRunId,
-          chunkNo: i,
-          findings: findings.slice(i * FINDING_CHUNK_SIZE, (i + 1) * FINDING_CHUNK_SIZE),
-        });
-    });
+    await insertAllIfAbsent(this.state.findingChunks, findingChunkDocs(tenantId, syncRunId, findings), fence);
   }
 
   async findingChunk(tenantId: string, syncRunId: string, chunkNo: number): Promise<FindingChunkDoc | null> {
@@ -456,10 +445,7 @@ export class MemoryRosterStore implements ChangesetStore, ChunkStaging, RosterRe
   // ---- grace --------------------------------------------------------------------------------------
 
   async enterGrace(entries: readonly GraceDoc[], fence: WriteFence): Promise<void> {
-    if (entries.length === 0) return;
-    await fenced(fence, () => {
-      for (const e of entries) insertIfAbsent(this.state.grace, e._id, e);
-    });
+    await insertAllIfAbsent(this.state.grace, entries, fence);
   }
 
   async leaveGrace(_tenantId: string, graceId: string, fence: WriteFence): Promise<void> {
@@ -492,15 +478,8 @@ export class MemoryRosterStore implements ChangesetStore, ChunkStaging, RosterRe
     return b === undefined ? null : copy(b);
   }
 
-  async heldItems(batch: HeldBatchDoc): Promise<StoredChange[]> {
-    const { tenantId } = batch;
-    const csId = batch.itemsChangesetId ?? ids.changeset(tenantId, batch.syncRunId);
-    const chunks = batch.itemChunkCount ?? (await this.getChangeset(tenantId, csId))?.chunkCount ?? 0;
-    const out: StoredChange[] = [];
-    for (let i = 0; i < chunks; i += 1)
-      for (const c of (await this.changeChunk(tenantId, csId, i))?.changes ?? [])
-        if (c.disposition === 'held') out.push(c);
-    return out;
+  heldItems(batch: HeldBatchDoc): Promise<StoredChange[]> {
+    return readHeldItems(batch, this);
   }
 
   async openHeldBatch(batch: HeldBatchDoc, fence: WriteFence): Promise<void> {

@@ -79,6 +79,7 @@ const patchSchema = z.record(z.string(), z.union([z.string(), z.number(), z.bool
 const idParams = z.object({ schoolId: z.string(), id: z.coerce.number().int() });
 const schoolParams = z.object({ schoolId: z.string() });
 const datasetParams = z.object({ schoolId: z.string(), dataset: datasetId });
+type DatasetParams = z.infer<typeof datasetParams>;
 const rawEditSchema = z
   .object({
     dataset: datasetId,
@@ -241,32 +242,39 @@ function registerSchoolRoutes(app: FastifyInstance, { registry, now, school }: A
     updateServer(s, serverOptions(parse(serverSchema, req.body)));
     return schoolSummary(s, now());
   });
-  app.delete('/admin/schools/:schoolId/key/datasets/:dataset', async (req) => {
-    const { schoolId, dataset } = parse(datasetParams, req.params);
-    const s = registry.get(schoolId);
-    updateKey(s, { datasets: s.key.datasets.filter((d) => d !== dataset) });
-    return schoolSummary(s, now());
-  });
-  app.post('/admin/schools/:schoolId/key/datasets/:dataset', async (req) => {
-    const { schoolId, dataset } = parse(datasetParams, req.params);
-    const s = registry.get(schoolId);
-    if (!s.key.datasets.includes(dataset)) updateKey(s, { datasets: [...s.key.datasets, dataset] });
-    return schoolSummary(s, now());
-  });
-  app.post('/admin/schools/:schoolId/datasets/:dataset/empty', async (req) => {
-    const { schoolId, dataset } = parse(datasetParams, req.params);
-    const s = registry.get(schoolId);
-    s.emptied.add(dataset);
-    touch(s);
-    return schoolSummary(s, now());
-  });
-  app.delete('/admin/schools/:schoolId/datasets/:dataset/empty', async (req) => {
-    const { schoolId, dataset } = parse(datasetParams, req.params);
-    const s = registry.get(schoolId);
-    s.emptied.delete(dataset);
-    touch(s);
-    return schoolSummary(s, now());
-  });
+  /** A route that changes one dataset's setting of a school and answers the school's summary. */
+  const datasetChange =
+    (change: (s: SimulatedSchool, dataset: DatasetParams['dataset']) => void) =>
+    async (req: FastifyRequest) => {
+      const { schoolId, dataset } = parse(datasetParams, req.params);
+      const s = registry.get(schoolId);
+      change(s, dataset);
+      return schoolSummary(s, now());
+    };
+  app.delete(
+    '/admin/schools/:schoolId/key/datasets/:dataset',
+    datasetChange((s, dataset) => updateKey(s, { datasets: s.key.datasets.filter((d) => d !== dataset) })),
+  );
+  app.post(
+    '/admin/schools/:schoolId/key/datasets/:dataset',
+    datasetChange((s, dataset) => {
+      if (!s.key.datasets.includes(dataset)) updateKey(s, { datasets: [...s.key.datasets, dataset] });
+    }),
+  );
+  app.post(
+    '/admin/schools/:schoolId/datasets/:dataset/empty',
+    datasetChange((s, dataset) => {
+      s.emptied.add(dataset);
+      touch(s);
+    }),
+  );
+  app.delete(
+    '/admin/schools/:schoolId/datasets/:dataset/empty',
+    datasetChange((s, dataset) => {
+      s.emptied.delete(dataset);
+      touch(s);
+    }),
+  );
   app.post('/admin/schools/:schoolId/replace', async (req) => {
     const s = school(req);
     const b = parse(

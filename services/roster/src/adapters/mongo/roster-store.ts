@@ -41,12 +41,14 @@ import type {
   RosterReadStore,
 } from '../../use-cases/ports';
 import {
-  CHANGE_CHUNK_SIZE,
-  FINDING_CHUNK_SIZE,
   RUN_STATES,
+  changeChunkDocs,
   entityDocOf,
+  findingChunkDocs,
   ids,
   manifestEntryOf,
+  readHeldItems,
+  rollChangesetForward,
   toRecord,
 } from '../../use-cases/records';
 import type {
@@ -415,19 +417,10 @@ export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStor
   ): Promise<{ doc: ChangesetDoc; behind: Partial<ChangesetDoc> | null } | null> {
     const stored = await this.byId<ChangesetDoc>(COLLECTIONS.changesets, tenantId, id);
     if (stored === null) return null;
-    let doc: ChangesetDoc = stored;
-    let behind: Partial<ChangesetDoc> | null = null;
-    for (let i = 0; i < RUN_STATES.length && doc.state !== 'done' && doc.state !== 'failed'; i += 1) {
-      const claim: StepClaimDocument<Partial<ChangesetDoc>> | null = await readStepClaim(
-        this.steps(),
-        id,
-        doc.state,
-      );
-      if (claim === null) break;
-      behind = { ...(behind ?? {}), ...claim.patch };
-      doc = { ...doc, ...claim.patch };
-    }
-    return { doc, behind };
+    return rollChangesetForward(
+      stored,
+      async (state) => (await readStepClaim(this.steps(), id, state))?.patch ?? null,
+    );
   }
 
   /** A changeset as its decided steps say (see {@link loadChangeset}), or null. */
@@ -521,15 +514,7 @@ export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStor
     changes: readonly StoredChange[],
     fence: Fence,
   ): Promise<void> {
-    const chunks: ChangeChunkDoc[] = [];
-    for (let i = 0; i * CHANGE_CHUNK_SIZE < changes.length; i += 1)
-      chunks.push({
-        _id: ids.changeChunk(changesetId, i),
-        tenantId,
-        changesetId,
-        chunkNo: i,
-        changes: changes.slice(i * CHANGE_CHUNK_SIZE, (i + 1) * CHANGE_CHUNK_SIZE),
-      });
+    const chunks = changeChunkDocs(tenantId, changesetId, changes);
     for (let i = 0; i < chunks.length; i += RosterStore.CHUNKS_PER_INSERT)
       await this.insertPacked(
         COLLECTIONS.changeChunks,
@@ -550,16 +535,11 @@ export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStor
     findings: readonly RosterFinding[],
     fence: Fence,
   ): Promise<void> {
-    const chunks: FindingChunkDoc[] = [];
-    for (let i = 0; i * FINDING_CHUNK_SIZE < findings.length; i += 1)
-      chunks.push({
-        _id: ids.findingChunk(tenantId, syncRunId, i),
-        tenantId,
-        syncRunId,
-        chunkNo: i,
-        findings: findings.slice(i * FINDING_CHUNK_SIZE, (i + 1) * FINDING_CHUNK_SIZE),
-      });
-    await this.insertPacked(COLLECTIONS.findingChunks, chunks, fence);
+    await this.insertPacked(
+      COLLECTIONS.findingChunks,
+      findingChunkDocs(tenantId, syncRunId, findings),
+      fence,
+    );
   }
 
   async findingChunk(tenantId: string, syncRunId: string, chunkNo: number): Promise<FindingChunkDoc | null> {
@@ -869,16 +849,8 @@ export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStor
   }
 
   /** The held changes of a batch's current version, in order. */
-  async heldItems(batch: HeldBatchDoc): Promise<StoredChange[]> {
-    const { tenantId } = batch;
-    const csId = batch.itemsChangesetId ?? ids.changeset(tenantId, batch.syncRunId);
-    let chunks = batch.itemChunkCount;
-    if (chunks === undefined) chunks = (await this.getChangeset(tenantId, csId))?.chunkCount ?? 0;
-    const out: StoredChange[] = [];
-    for (let i = 0; i < chunks; i += 1)
-      for (const c of (await this.changeChunk(tenantId, csId, i))?.changes ?? [])
-        if (c.disposition === 'held') out.push(c);
-    return out;
+  heldItems(batch: HeldBatchDoc): Promise<StoredChange[]> {
+    return readHeldItems(batch, this);
   }
 
   /** The discarded changes that still hold for the school. */

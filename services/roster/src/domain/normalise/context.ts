@@ -109,6 +109,24 @@ export function unreadableFields<D extends DatasetId>(
 }
 
 /**
+ * Adds one `type` entity per row, made by `build` (which reports its references' findings), and
+ * marks its roster fields made from a typed field that could not be read as "keep the stored value".
+ */
+export function addRowEntities<D extends DatasetId>(
+  ctx: NormaliseContext,
+  type: RosterEntityType,
+  rows: readonly ReadRow<D>[],
+  sources: FieldSources<D>,
+  build: (value: TypedRecord<D>) => RosterEntity,
+): void {
+  for (const { value, unreadable } of rows) {
+    const made = build(value);
+    ctx.entities[type].set(made.id, made);
+    keepStored(ctx, type, made.id, unreadableFields(unreadable, sources));
+  }
+}
+
+/**
  * The typed records of a dataset. A record whose identity cannot be read is reported (the typed
  * view's finding) and counted in `unidentified` (its type then has no removals this run); fields
  * that cannot be read are reported and listed per row; duplicate keys are reported (first wins).

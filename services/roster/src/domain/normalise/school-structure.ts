@@ -1,5 +1,4 @@
-import type { RosterEntity } from '../roster-model';
-import { entity, keepStored, sortedUnique, unreadableFields } from './context';
+import { addRowEntities, entity, sortedUnique } from './context';
 import type { FieldSources, NormaliseContext, ReadRow } from './context';
 import { recordStaffLinks, refById, refsById } from './references';
 import type { References } from './references';
@@ -41,20 +40,16 @@ export function normaliseYears(
   rows: readonly ReadRow<'yearGroups'>[],
   refs: References,
 ): void {
-  for (const { value: y, unreadable } of rows) {
+  addRowEntities(ctx, 'yearGroup', rows, YEAR_SOURCES, (y) => {
     const staff = recordStaffLinks(ctx, refs, 'yearGroups', y.id);
-    ctx.entities.yearGroup.set(
-      y.id,
-      entity({
-        id: y.id,
-        name: y.name,
-        code: y.code,
-        tutorStaffId: staff(y.tutorId, y.tutorUserCode, 'Tutor'),
-        assistantTutorStaffId: staff(y.assistantTutorId, y.assistantTutorUserCode, 'AssistantTutor'),
-      }),
-    );
-    keepStored(ctx, 'yearGroup', y.id, unreadableFields(unreadable, YEAR_SOURCES));
-  }
+    return entity({
+      id: y.id,
+      name: y.name,
+      code: y.code,
+      tutorStaffId: staff(y.tutorId, y.tutorUserCode, 'Tutor'),
+      assistantTutorStaffId: staff(y.assistantTutorId, y.assistantTutorUserCode, 'AssistantTutor'),
+    });
+  });
 }
 
 /** School divisions with the year groups they cover. */
@@ -63,19 +58,15 @@ export function normaliseDivisions(
   rows: readonly ReadRow<'schoolDivisions'>[],
   refs: References,
 ): void {
-  for (const { value: d, unreadable } of rows) {
+  addRowEntities(ctx, 'division', rows, DIVISION_SOURCES, (d) => {
     const years = refsById(
       ctx,
       refs.yearIds,
       d.years.map((y) => y.yearId),
       { datasetId: 'schoolDivisions', recordId: d.id, field: 'Years/Year/@YearId', targetName: 'year group' },
     );
-    ctx.entities.division.set(
-      d.id,
-      entity({ id: d.id, name: d.name, code: d.code, yearGroupIds: sortedUnique(years) }),
-    );
-    keepStored(ctx, 'division', d.id, unreadableFields(unreadable, DIVISION_SOURCES));
-  }
+    return entity({ id: d.id, name: d.name, code: d.code, yearGroupIds: sortedUnique(years) });
+  });
 }
 
 /** Academic or boarding houses (one table) with their house masters. */
@@ -86,9 +77,9 @@ export function normaliseHouses(
   refs: References,
 ): void {
   const type = datasetId === 'academicHouses' ? 'academicHouse' : 'boardingHouse';
-  for (const { value: h, unreadable } of rows) {
+  addRowEntities(ctx, type, rows, HOUSE_SOURCES, (h) => {
     const staff = recordStaffLinks(ctx, refs, datasetId, h.id);
-    const house: RosterEntity = entity({
+    return entity({
       id: h.id,
       name: h.name,
       code: h.code,
@@ -101,9 +92,7 @@ export function normaliseHouses(
         'AssistantHouseMaster',
       ),
     });
-    ctx.entities[type].set(h.id, house);
-    keepStored(ctx, type, h.id, unreadableFields(unreadable, HOUSE_SOURCES));
-  }
+  });
 }
 
 /** School forms (`Form/@Id` = the form name) with year group and tutors. */
@@ -112,29 +101,25 @@ export function normaliseForms(
   rows: readonly ReadRow<'schoolForms'>[],
   refs: References,
 ): void {
-  for (const { value: f, unreadable } of rows) {
+  addRowEntities(ctx, 'form', rows, FORM_SOURCES, (f) => {
     const staff = recordStaffLinks(ctx, refs, 'schoolForms', f.id);
-    ctx.entities.form.set(
-      f.id,
-      entity({
-        id: f.id,
-        name: f.name ?? f.id,
-        yearGroupId: refById(ctx, refs.yearIds, f.yearId, {
-          datasetId: 'schoolForms',
-          recordId: f.id,
-          field: '@YearId',
-          targetName: 'year group',
-        }),
-        tutorStaffId: staff(f.tutorId, f.tutorUserCode, 'Tutor'),
-        assistantTutorStaffId: staff(f.assistantTutorId, f.assistantTutorUserCode, 'AssistantTutor'),
-        secondAssistantTutorStaffId: staff(
-          f.secondAssistantTutorId,
-          f.secondAssistantTutorUserCode,
-          'SecondAssistantTutor',
-        ),
-        roomId: f.roomId,
+    return entity({
+      id: f.id,
+      name: f.name ?? f.id,
+      yearGroupId: refById(ctx, refs.yearIds, f.yearId, {
+        datasetId: 'schoolForms',
+        recordId: f.id,
+        field: '@YearId',
+        targetName: 'year group',
       }),
-    );
-    keepStored(ctx, 'form', f.id, unreadableFields(unreadable, FORM_SOURCES));
-  }
+      tutorStaffId: staff(f.tutorId, f.tutorUserCode, 'Tutor'),
+      assistantTutorStaffId: staff(f.assistantTutorId, f.assistantTutorUserCode, 'AssistantTutor'),
+      secondAssistantTutorStaffId: staff(
+        f.secondAssistantTutorId,
+        f.secondAssistantTutorUserCode,
+        'SecondAssistantTutor',
+      ),
+      roomId: f.roomId,
+    });
+  });
 }

@@ -1,4 +1,4 @@
-import { compact, entity, keepStored, sortedUnique, unreadableFields } from './context';
+import { addRowEntities, compact, entity, sortedUnique } from './context';
 import type { FieldSources, NormaliseContext, ReadRow } from './context';
 import { refsById } from './references';
 import type { References } from './references';
@@ -33,7 +33,7 @@ export function normaliseStaff(
   rows: readonly ReadRow<'currentStaff'>[],
   refs: References,
 ): void {
-  for (const { value: s, unreadable } of rows) {
+  addRowEntities(ctx, 'staff', rows, STAFF_SOURCES, (s) => {
     const divisions = refsById(
       ctx,
       refs.divisionIds,
@@ -45,32 +45,28 @@ export function normaliseStaff(
         targetName: 'school division',
       },
     );
-    ctx.entities.staff.set(
-      s.id,
-      entity({
-        id: s.id,
-        personId: s.personId,
-        personGuid: s.personGuid?.toLowerCase(),
-        userCode: s.userCode,
-        userName: s.userName,
-        initials: s.initials,
-        title: s.title,
-        forename: s.forename,
-        middleNames: s.middleNames,
-        surname: s.surname,
-        preferredName: s.preferredName,
-        fullName: s.fullName ?? ([s.forename, s.surname].filter(Boolean).join(' ') || undefined),
-        salutation: s.salutation,
-        gender: s.gender,
-        dob: s.dob,
-        email: s.schoolEmailAddress,
-        mobile: s.schoolMobileNumber,
-        teaching: s.teachingStaff ?? false,
-        leavingDate: s.leavingDate,
-        roles: s.roles.map((r) => compact({ id: r.id, name: r.name })),
-        divisionIds: sortedUnique(divisions),
-      }),
-    );
-    keepStored(ctx, 'staff', s.id, unreadableFields(unreadable, STAFF_SOURCES));
-  }
+    return entity({
+      id: s.id,
+      personId: s.personId,
+      personGuid: s.personGuid?.toLowerCase(),
+      userCode: s.userCode,
+      userName: s.userName,
+      initials: s.initials,
+      title: s.title,
+      forename: s.forename,
+      middleNames: s.middleNames,
+      surname: s.surname,
+      preferredName: s.preferredName,
+      fullName: s.fullName ?? ([s.forename, s.surname].filter(Boolean).join(' ') || undefined),
+      salutation: s.salutation,
+      gender: s.gender,
+      dob: s.dob,
+      email: s.schoolEmailAddress,
+      mobile: s.schoolMobileNumber,
+      teaching: s.teachingStaff ?? false,
+      leavingDate: s.leavingDate,
+      roles: s.roles.map((r) => compact({ id: r.id, name: r.name })),
+      divisionIds: sortedUnique(divisions),
+    });
+  });
 }

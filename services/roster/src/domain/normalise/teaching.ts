@@ -1,6 +1,7 @@
 import { ROSTER_FINDING_CODES as F } from '../roster-model';
 import {
   addFinding,
+  addRowEntities,
   compareIds,
   entity,
   keepStored,
@@ -88,20 +89,16 @@ export function normaliseDepartments(
     ctx.suspended.add('subject');
     for (const id of subjects.keys()) keepStored(ctx, 'subject', id, ['departmentIds']);
   }
-  for (const { value: dept, unreadable } of rows) {
-    ctx.entities.department.set(
-      dept.id,
-      entity({ id: dept.id, name: dept.name, subjectIds: sortedUnique(dept.subjects.map((s) => s.id)) }),
-    );
-    keepStored(ctx, 'department', dept.id, unreadableFields(unreadable, DEPARTMENT_SOURCES));
-  }
+  addRowEntities(ctx, 'department', rows, DEPARTMENT_SOURCES, (dept) =>
+    entity({ id: dept.id, name: dept.name, subjectIds: sortedUnique(dept.subjects.map((s) => s.id)) }),
+  );
   return idSet(ctx, 'departmentsAndSubjects', subjects.keys(), 'subject');
 }
 
 /** Teaching sets with subject, year, teachers and primary teacher. Returns the set ids for set lists. */
 export function normaliseSets(ctx: NormaliseContext, refs: References): IdSet {
   const rows = readDataset(ctx, 'teachingSets');
-  for (const { value: s, unreadable } of rows) {
+  addRowEntities(ctx, 'teachingSet', rows, SET_SOURCES, (s) => {
     const teachers = new Map<string, boolean>();
     for (const t of s.teachers) {
       const staffId = refById(ctx, refs.staffIds, t.staffId, {
@@ -126,23 +123,19 @@ export function normaliseSets(ctx: NormaliseContext, refs: References): IdSet {
           })
         : undefined);
     const site = recordSites('teachingSets', s.id);
-    ctx.entities.teachingSet.set(
-      s.id,
-      entity({
-        id: s.id,
-        name: s.name ?? s.setCode,
-        setCode: s.setCode,
-        setNumber: s.setNumber,
-        block: s.block,
-        description: s.description,
-        subjectId: refById(ctx, refs.subjectIds, s.subjectId, site('@SubjectId', 'subject')),
-        yearGroupId: refById(ctx, refs.yearIds, s.yearId, site('@YearId', 'year group')),
-        teachers: teacherList,
-        primaryTeacherStaffId: primary,
-      }),
-    );
-    keepStored(ctx, 'teachingSet', s.id, unreadableFields(unreadable, SET_SOURCES));
-  }
+    return entity({
+      id: s.id,
+      name: s.name ?? s.setCode,
+      setCode: s.setCode,
+      setNumber: s.setNumber,
+      block: s.block,
+      description: s.description,
+      subjectId: refById(ctx, refs.subjectIds, s.subjectId, site('@SubjectId', 'subject')),
+      yearGroupId: refById(ctx, refs.yearIds, s.yearId, site('@YearId', 'year group')),
+      teachers: teacherList,
+      primaryTeacherStaffId: primary,
+    });
+  });
   return idSet(ctx, 'teachingSets', rowIds(rows), 'teachingSet');
 }
 
@@ -172,17 +165,13 @@ export function normaliseSetLists(ctx: NormaliseContext, refs: References): void
 
 /** Teaching forms: a school form taught a subject as a whole. */
 export function normaliseTeachingForms(ctx: NormaliseContext, refs: References): void {
-  for (const { value: t, unreadable } of readDataset(ctx, 'teachingForms')) {
+  addRowEntities(ctx, 'teachingForm', readDataset(ctx, 'teachingForms'), TEACHING_FORM_SOURCES, (t) => {
     const site = recordSites('teachingForms', t.id);
-    ctx.entities.teachingForm.set(
-      t.id,
-      entity({
-        id: t.id,
-        formId: refById(ctx, refs.formIds, t.formCode, site('FormCode', 'school form')),
-        subjectId: refById(ctx, refs.subjectIds, t.subjectId, site('SubjectId', 'subject')),
-        timetableCode: t.timetableCode,
-      }),
-    );
-    keepStored(ctx, 'teachingForm', t.id, unreadableFields(unreadable, TEACHING_FORM_SOURCES));
-  }
+    return entity({
+      id: t.id,
+      formId: refById(ctx, refs.formIds, t.formCode, site('FormCode', 'school form')),
+      subjectId: refById(ctx, refs.subjectIds, t.subjectId, site('SubjectId', 'subject')),
+      timetableCode: t.timetableCode,
+    });
+  });
 }

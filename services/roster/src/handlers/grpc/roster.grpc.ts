@@ -1,6 +1,6 @@
 import { unary } from '@isams-sync/grpc';
 import type { RunUndo, RunUndoView } from '../../use-cases/run-undo';
-import type { rosterV1, ServiceCallers } from '@isams-sync/grpc';
+import type { CallContext, rosterV1, ServiceCallers } from '@isams-sync/grpc';
 import { AppError } from '@isams-sync/errors';
 import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
 import type { RosterEntityType } from '@isams-sync/events';
@@ -9,7 +9,7 @@ import type { ChangesetDoc, EntityRecord, HeldBatchDoc, StoredChange } from '../
 import type { ChangeCounts } from '../../domain/change-counts';
 import { storedBatchReason } from '../../domain/guard';
 import type { HoldReason, RemovalThresholds } from '../../domain/guard';
-import type { ApprovalState, HeldBatches } from '../../use-cases/held-batches';
+import type { ApprovalState, HeldBatchDecisionRequest, HeldBatches } from '../../use-cases/held-batches';
 import type { Page, RosterQueries } from '../../use-cases/roster-queries';
 
 const DEFAULT_PAGE = 50;
@@ -112,6 +112,16 @@ const decision = z.object({
   batchId: z.string().min(1, 'required').max(100),
   comment: z.string().max(1000),
   version: z.number().int().min(0),
+});
+
+/** The use-case's request for a parsed Approve/Discard from the caller's context. */
+const decisionRequest = (q: z.infer<typeof decision>, ctx: CallContext): HeldBatchDecisionRequest => ({
+  tenantId: ctx.tenantId,
+  batchId: q.batchId,
+  actor: ctx.actor,
+  comment: q.comment,
+  version: q.version,
+  deadline: ctx.deadline,
 });
 
 export function toHeldBatch(b: HeldBatchDoc, approvalState: ApprovalState = ''): rosterV1.HeldBatch {
@@ -347,14 +357,12 @@ function heldBatchRpcs(
     }),
     ApproveHeldBatch: unary(async (req: rosterV1.DecideHeldBatchRequest__Output, ctx) => {
       const q = parse(decision, req);
-      await heldBatches.approve(ctx.tenantId, q.batchId, ctx.actor, q.comment, q.version, ctx.deadline);
+      await heldBatches.approve(decisionRequest(q, ctx));
       return withState(ctx.tenantId)(await heldBatches.get(ctx.tenantId, q.batchId));
     }),
     DiscardHeldBatch: unary(async (req: rosterV1.DecideHeldBatchRequest__Output, ctx) => {
       const q = parse(decision, req);
-      return toHeldBatch(
-        await heldBatches.discard(ctx.tenantId, q.batchId, ctx.actor, q.comment, q.version, ctx.deadline),
-      );
+      return toHeldBatch(await heldBatches.discard(decisionRequest(q, ctx)));
     }),
   };
 }
