@@ -4,7 +4,7 @@ import type { DatasetId } from '@isams-sync/isams';
 import { MongoErrors, confirmFenceAfterClaim, fencedWrite, settleExistingClaim } from '@isams-sync/mongo';
 import { markerData } from '../../../src/adapters/kafka/run-publisher';
 import type { FetchPlan } from '../../../src/domain/method-groups';
-import { runStep } from '../../../src/domain/run-record';
+import { recordRunStep, runStep } from '../../../src/domain/run-record';
 import type { QueuedRun, RunRecord, RunStep, RunStepPatch, SchoolSlot } from '../../../src/domain/run-record';
 import type { SchoolSettings } from '../../../src/domain/school-settings';
 import { scheduleClaimKey } from '../../../src/domain/schedule';
@@ -153,13 +153,11 @@ export class InMemoryRunStore implements RunStore {
     inc: { sequence: number } | undefined,
     fence: RunFence | null,
   ): Promise<StepDecision> {
-    const step = runStep(run);
-    if (step === null) return { won: false, run };
-    const patch: RunStepPatch = inc === undefined ? { set } : { set, inc };
-    const { won, claim } = await this.claimStep(run._id, step, patch, fence);
-    const ours = won && claim.patch === patch;
-    const recorded = await this.applyStep(run.tenantId, run._id, step, claim.patch);
-    return { won: ours, run: recorded ?? (await this.get(run.tenantId, run._id)) };
+    return recordRunStep(run, set, inc, {
+      claim: (step, patch) => this.claimStep(run._id, step, patch, fence),
+      apply: (step, patch) => this.applyStep(run.tenantId, run._id, step, patch),
+      reload: () => this.get(run.tenantId, run._id),
+    });
   }
 
   private async claimStep(
