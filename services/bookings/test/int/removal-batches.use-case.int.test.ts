@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudEvent, RosterChangeData } from '@isams-sync/events';
-import { createTestDatabase, uniqueName } from '@isams-sync/testing';
-import type { TestDatabase } from '@isams-sync/testing';
-import { BookingsStore } from '../../src/adapters/mongo/bookings.store';
+import { uniqueName } from '@isams-sync/testing';
+import type { BookingsStore } from '../../src/adapters/mongo/bookings.store';
 import type { Booking } from '../../src/domain/booking-model';
 import { createRosterChangeHandler } from '../../src/use-cases/roster-change.use-case';
 import { logger, rosterEvent } from '../support/harness';
-import { createOpenEvent, flakyPublisher, seedingUseCases } from '../support/use-case-kit';
+import { createOpenEvent, flakyPublisher, seedingUseCases, testStore } from '../support/use-case-kit';
 
 const DAY = 86_400_000;
 
@@ -56,13 +55,10 @@ function snapshot(bookings: Booking[]) {
 }
 
 describe('bookings: removals applied a batch at a time (real FerretDB)', () => {
-  let db: TestDatabase;
   let store: BookingsStore;
-  beforeAll(async () => {
-    db = await createTestDatabase('bookings-batches');
-    store = await BookingsStore.create(db.db);
-  });
-  afterAll(async () => db?.drop());
+  let drop: (() => Promise<void>) | undefined;
+  beforeAll(async () => ({ store, drop } = await testStore('bookings-batches')));
+  afterAll(async () => drop?.());
 
   /** A school with an open evening in 5 days (pupils p0…p<n-1>, contacts c<i>) and one live evening. */
   async function seed(tenant: string, n: number) {

@@ -1,19 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, uniqueName } from '@isams-sync/testing';
-import type { TestDatabase } from '@isams-sync/testing';
-import { BookingsStore } from '../../src/adapters/mongo/bookings.store';
+import { uniqueName } from '@isams-sync/testing';
+import type { BookingsStore } from '../../src/adapters/mongo/bookings.store';
 import { createRosterChangeHandler } from '../../src/use-cases/roster-change.use-case';
 import { logger, rosterEvent } from '../support/harness';
-import { createOpenEvent, flakyPublisher, seedingUseCases } from '../support/use-case-kit';
+import { createOpenEvent, flakyPublisher, seedingUseCases, testStore } from '../support/use-case-kit';
 
 describe('re-running a roster change after a failure (real FerretDB)', () => {
-  let db: TestDatabase;
   let store: BookingsStore;
-  beforeAll(async () => {
-    db = await createTestDatabase('bookings-rerun');
-    store = await BookingsStore.create(db.db);
-  });
-  afterAll(async () => db?.drop());
+  let drop: (() => Promise<void>) | undefined;
+  beforeAll(async () => ({ store, drop } = await testStore('bookings-rerun')));
+  afterAll(async () => drop?.());
 
   async function seed(tenant: string) {
     const uc = seedingUseCases(store);

@@ -1,11 +1,18 @@
 import type { CloudEvent } from '@isams-sync/events';
-import type { BookingsStore } from '../../src/adapters/mongo/bookings.store';
+import { createTestDatabase } from '@isams-sync/testing';
+import { BookingsStore } from '../../src/adapters/mongo/bookings.store';
 import type { BookableEvent, EventKind } from '../../src/domain/booking-model';
 import { createBookingsUseCases } from '../../src/use-cases/bookings.use-cases';
 import type { BookingsUseCases } from '../../src/use-cases/bookings.use-cases';
 
 // The use-cases straight over a store (no gRPC, no Kafka): for the tests that seed a school's events
 // and bookings, then drive the roster change handler and look at the store.
+
+/** A store on a fresh test database named after `name`; `drop` removes the database. */
+export async function testStore(name: string): Promise<{ store: BookingsStore; drop: () => Promise<void> }> {
+  const db = await createTestDatabase(name);
+  return { store: await BookingsStore.create(db.db), drop: () => db.drop() };
+}
 
 /** The use-cases over `store` for seeding: published events are dropped, every person exists. */
 export function seedingUseCases(store: BookingsStore): BookingsUseCases {
