@@ -2,14 +2,13 @@ import { eventually, type SimulatorProcess, startSimulator } from '@isams-sync/t
 import { datasetSnapshotCompletedV1, rawDatasetChunkV1 } from '@isams-sync/events';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import {
-  connectorClient,
   connectorTest as it,
   connectorTestEnv,
+  enrolSchools,
   readAll,
   deleteFromCollection,
   readCollection,
   readRun,
-  startConnector,
 } from '../support/connector-harness';
 import type { ConnectorTestEnv } from '../support/connector-harness';
 
@@ -28,29 +27,24 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
   beforeAll(async () => {
     sim = await startSimulator();
     env = connectorTestEnv();
-    const setup = await startConnector(env.env({ SCHEDULER_ENABLED: 'false' }));
-    const c = connectorClient(setup.grpcPort);
-    try {
-      const schools = [
-        'large',
-        'kill',
-        'crash-before-marker',
-        'crash-at-marker',
-        'crash-requested',
-        'lost-entry',
-      ];
-      for (const [i, t] of schools.entries()) {
-        await sim.createSchool(t, {
-          seed: 100 + i,
-          size: t === 'large' || t === 'kill' ? 'large' : 'small',
-          apiKey: keyFor(i),
-        });
-        await c.putSettings({ isamsUrl: sim.url, apiKey: keyFor(i), enabled: true }, c.md(t));
-      }
-    } finally {
-      c.close();
-      await setup.stop();
-    }
+    const schools = [
+      'large',
+      'kill',
+      'crash-before-marker',
+      'crash-at-marker',
+      'crash-requested',
+      'lost-entry',
+    ];
+    await enrolSchools(
+      env,
+      sim,
+      schools.map((t, i) => ({
+        tenantId: t,
+        seed: 100 + i,
+        size: t === 'large' || t === 'kill' ? 'large' : 'small',
+        apiKey: keyFor(i),
+      })),
+    );
   });
   afterAll(async () => {
     await sim?.stop();

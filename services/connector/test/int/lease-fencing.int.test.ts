@@ -5,13 +5,12 @@ import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { ConnectorApp } from '../../src/app';
 import type { RunRecord } from '../../src/domain/run-record';
 import {
-  connectorClient,
   connectorTest as it,
   connectorTestEnv,
+  enrolSchools,
   readAll,
   readCollection,
   readRun,
-  startConnector,
 } from '../support/connector-harness';
 import type { ConnectorFleet, ConnectorTestEnv } from '../support/connector-harness';
 
@@ -27,17 +26,16 @@ describe('connector: a replica that stalls past its run lease', () => {
     sim = await startSimulator();
     env = connectorTestEnv();
     mongo = await new MongoClient(getTestInfra().mongoUrl).connect();
-    const setup = await startConnector(env.env({ SCHEDULER_ENABLED: 'false' }));
-    const c = connectorClient(setup.grpcPort);
-    try {
-      for (const [i, t] of ['stall-before-marker', 'stall-after-marker'].entries()) {
-        await sim.createSchool(t, { seed: 70 + i, size: 'small', apiKey: keyFor(i) });
-        await c.putSettings({ isamsUrl: sim.url, apiKey: keyFor(i), enabled: true }, c.md(t));
-      }
-    } finally {
-      c.close();
-      await setup.stop();
-    }
+    await enrolSchools(
+      env,
+      sim,
+      ['stall-before-marker', 'stall-after-marker'].map((t, i) => ({
+        tenantId: t,
+        seed: 70 + i,
+        size: 'small',
+        apiKey: keyFor(i),
+      })),
+    );
   });
   afterAll(async () => {
     await mongo?.close();

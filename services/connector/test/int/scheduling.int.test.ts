@@ -6,6 +6,7 @@ import type { ConnectorApp } from '../../src/app';
 import {
   connectorClient,
   connectorTestEnv,
+  enrolSchools,
   readAll,
   startConnector,
   useConnectorSuite,
@@ -26,17 +27,17 @@ describe('connector: scheduled runs with two replicas on the same schools', () =
     sim = await startSimulator();
     env = connectorTestEnv();
     // Settings first, with the schedulers off, so both replicas then see the same due schools.
-    const setup = await startConnector(env.env({ SCHEDULER_ENABLED: 'false' }));
-    const c = connectorClient(setup.grpcPort);
-    for (const [i, t] of tenants.entries()) {
-      await sim.createSchool(t, { seed: 20 + i, size: 'small', apiKey: keyFor(i) });
-      await c.putSettings(
-        { isamsUrl: sim.url, apiKey: keyFor(i), enabled: true, scheduleMinutes: 5 },
-        c.md(t),
-      );
-    }
-    c.close();
-    await setup.stop();
+    await enrolSchools(
+      env,
+      sim,
+      tenants.map((t, i) => ({
+        tenantId: t,
+        seed: 20 + i,
+        size: 'small',
+        apiKey: keyFor(i),
+        scheduleMinutes: 5,
+      })),
+    );
     [a, b] = await Promise.all([
       startConnector(env.env({ SYNC_CONCURRENCY: '2' }), { owner: 'replica-a' }),
       startConnector(env.env({ SYNC_CONCURRENCY: '2' }), { owner: 'replica-b' }),

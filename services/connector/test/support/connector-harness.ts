@@ -105,6 +105,46 @@ export async function startConnector(
   return app;
 }
 
+/** A school of a test: created on the simulator and saved, enabled, in the connector's settings. */
+export interface EnrolledSchool {
+  tenantId: string;
+  seed: number;
+  size: 'small' | 'large';
+  apiKey: string;
+  scheduleMinutes?: number;
+}
+
+/**
+ * Creates each school on the simulator and saves its settings (enabled, the simulator's URL)
+ * through a set-up connector with the scheduler off, stopped again before the test's own
+ * connectors start: they all see the same saved schools.
+ */
+export async function enrolSchools(
+  env: ConnectorTestEnv,
+  sim: SimulatorProcess,
+  schools: readonly EnrolledSchool[],
+): Promise<void> {
+  const setup = await startConnector(env.env({ SCHEDULER_ENABLED: 'false' }));
+  const c = connectorClient(setup.grpcPort);
+  try {
+    for (const s of schools) {
+      await sim.createSchool(s.tenantId, { seed: s.seed, size: s.size, apiKey: s.apiKey });
+      await c.putSettings(
+        {
+          isamsUrl: sim.url,
+          apiKey: s.apiKey,
+          enabled: true,
+          ...(s.scheduleMinutes === undefined ? {} : { scheduleMinutes: s.scheduleMinutes }),
+        },
+        c.md(s.tenantId),
+      );
+    }
+  } finally {
+    c.close();
+    await setup.stop();
+  }
+}
+
 /**
  * A promise-based client of ConnectorService, calling as the gateway does (its service identity);
  * `rotateKeyEncryption` calls as the operator, the only identity allowed to.
