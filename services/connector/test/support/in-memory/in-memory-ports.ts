@@ -556,10 +556,12 @@ export function inMemoryPorts(
   world: ConnectorWorld,
   life: ProcessLife,
 ): Omit<SyncEngineDeps, 'logger' | 'observe' | 'onStep'> {
-  const plans: FetchPlanStore = {
-    get: (t) => life.io('plans.get', () => copy(world.plans.get(t) ?? null)),
-    put: (t, plan) => life.io('plans.put', () => void world.plans.set(t, copy(plan))),
-  };
+  // A store of one document per school on `map`: each get and put one I/O of this life, on copies.
+  const perSchool = <T>(name: string, map: Map<string, T>) => ({
+    get: (t: string) => life.io(`${name}.get`, () => copy(map.get(t) ?? null)),
+    put: (t: string, value: T) => life.io(`${name}.put`, () => void map.set(t, copy(value))),
+  });
+  const plans: FetchPlanStore = perSchool('plans', world.plans);
   const freshness: FreshnessStore = {
     advance: (t, dataAsOf, syncRunId) =>
       life.io('freshness.advance', () => {
@@ -567,10 +569,7 @@ export function inMemoryPorts(
         if (!known || known.dataAsOf < dataAsOf) world.freshness.set(t, { dataAsOf, syncRunId });
       }),
   };
-  const snapshots: AppliedSnapshotStore = {
-    get: (t) => life.io('snapshots.get', () => copy(world.snapshots.get(t) ?? null)),
-    put: (t, snapshot) => life.io('snapshots.put', () => void world.snapshots.set(t, copy(snapshot))),
-  };
+  const snapshots: AppliedSnapshotStore = perSchool('snapshots', world.snapshots);
   const claims: ScheduleClaimStore = {
     claim: (t, dueAt, attempt) =>
       life.io('claims.claim', () => {
