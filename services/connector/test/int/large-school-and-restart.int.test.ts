@@ -5,6 +5,7 @@ import {
   connectorTest as it,
   connectorTestEnv,
   enrolSchools,
+  runReaching,
   readAll,
   deleteFromCollection,
   readCollection,
@@ -35,16 +36,11 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
       'crash-requested',
       'lost-entry',
     ];
-    await enrolSchools(
-      env,
-      sim,
-      schools.map((t, i) => ({
-        tenantId: t,
-        seed: 100 + i,
-        size: t === 'large' || t === 'kill' ? 'large' : 'small',
-        apiKey: keyFor(i),
-      })),
-    );
+    await enrolSchools(env, sim, schools, (t, i) => ({
+      seed: 100 + i,
+      size: t === 'large' || t === 'kill' ? 'large' : 'small',
+      apiKey: keyFor(i),
+    }));
   });
   afterAll(async () => {
     await sim?.stop();
@@ -160,14 +156,10 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
       await proc.exited; // it SIGKILLs itself at the step
       expect((await readRun(env, 'crash-before-marker', run!.syncRunId))?.status).toBe('fetched');
       const app = await connectors.start(env.env({ SCHEDULER_ENABLED: 'false' }));
-      const failed = await eventually(
-        async () => {
-          const r = await readRun(env, 'crash-before-marker', run!.syncRunId);
-          return r?.status === 'failed' ? r : undefined;
-        },
-        'failed',
-        { timeoutMs: RECOVERY_WAIT_MS, signal: connectors.signal },
-      );
+      const failed = await runReaching(env, 'crash-before-marker', run!.syncRunId, ['failed'], 'failed', {
+        timeoutMs: RECOVERY_WAIT_MS,
+        signal: connectors.signal,
+      });
       await connectors.stop(app);
       expect(failed.error?.code).toBe('CONNECTOR_RUN_INTERRUPTED');
       const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === run!.syncRunId);
@@ -194,14 +186,10 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
       expect(stuck?.status).toBe('fetched');
       expect(stuck?.markerAttemptedAt).toBeInstanceOf(Date);
       await connectors.start(env.env({ SCHEDULER_ENABLED: 'false' }));
-      const published = await eventually(
-        async () => {
-          const r = await readRun(env, 'crash-at-marker', run!.syncRunId);
-          return r?.status === 'published' ? r : undefined;
-        },
-        'resumed',
-        { timeoutMs: RECOVERY_WAIT_MS, signal: connectors.signal },
-      );
+      const published = await runReaching(env, 'crash-at-marker', run!.syncRunId, ['published'], 'resumed', {
+        timeoutMs: RECOVERY_WAIT_MS,
+        signal: connectors.signal,
+      });
       expect(published.error).toBeUndefined();
       const markers = (await readAll(env.rawTopic)).filter(
         (m) => m.event.syncrunid === run!.syncRunId && m.event.type === datasetSnapshotCompletedV1.type,
@@ -231,11 +219,11 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
         if (entry === 'lost') await deleteFromCollection(env, 'run_queue', { _id: id });
 
         const app = await connectors.start(env.env({ SCHEDULER_ENABLED: 'false' }));
-        const done = await eventually(
-          async () => {
-            const r = await readRun(env, tenantId, id);
-            return r?.status === 'published' || r?.status === 'failed' ? r : undefined;
-          },
+        const done = await runReaching(
+          env,
+          tenantId,
+          id,
+          ['published', 'failed'],
           `run with its queue entry ${entry}`,
           { timeoutMs: RECOVERY_WAIT_MS, signal: connectors.signal },
         );

@@ -8,6 +8,7 @@ import {
   connectorTest as it,
   connectorTestEnv,
   enrolSchools,
+  runReaching,
   readAll,
   readCollection,
   readRun,
@@ -26,16 +27,11 @@ describe('connector: a replica that stalls past its run lease', () => {
     sim = await startSimulator();
     env = connectorTestEnv();
     mongo = await new MongoClient(getTestInfra().mongoUrl).connect();
-    await enrolSchools(
-      env,
-      sim,
-      ['stall-before-marker', 'stall-after-marker'].map((t, i) => ({
-        tenantId: t,
-        seed: 70 + i,
-        size: 'small',
-        apiKey: keyFor(i),
-      })),
-    );
+    await enrolSchools(env, sim, ['stall-before-marker', 'stall-after-marker'], (_, i) => ({
+      seed: 70 + i,
+      size: 'small',
+      apiKey: keyFor(i),
+    }));
   });
   afterAll(async () => {
     await mongo?.close();
@@ -106,14 +102,9 @@ describe('connector: a replica that stalls past its run lease', () => {
   }) => {
     const t = 'stall-before-marker';
     const { a, runId, wake } = await stallAndTakeOver(connectors, t, 'chunks-published');
-    const failed = await eventually(
-      async () => {
-        const r = await readRun(env, t, runId);
-        return r?.status === 'failed' ? r : undefined;
-      },
-      'replica B to fail the interrupted run',
-      { signal: connectors.signal },
-    );
+    const failed = await runReaching(env, t, runId, ['failed'], 'replica B to fail the interrupted run', {
+      signal: connectors.signal,
+    });
     expect(failed.error?.code).toBe('CONNECTOR_RUN_INTERRUPTED');
     const schedule = await scheduleOf(t);
 
@@ -136,14 +127,9 @@ describe('connector: a replica that stalls past its run lease', () => {
   }) => {
     const t = 'stall-after-marker';
     const { a, runId, wake } = await stallAndTakeOver(connectors, t, 'marker-attempted');
-    const published = await eventually(
-      async () => {
-        const r = await readRun(env, t, runId);
-        return r?.status === 'published' ? r : undefined;
-      },
-      'replica B to re-send the marker',
-      { signal: connectors.signal },
-    );
+    const published = await runReaching(env, t, runId, ['published'], 'replica B to re-send the marker', {
+      signal: connectors.signal,
+    });
     const schedule = await scheduleOf(t);
 
     wake();

@@ -27,17 +27,12 @@ describe('connector: scheduled runs with two replicas on the same schools', () =
     sim = await startSimulator();
     env = connectorTestEnv();
     // Settings first, with the schedulers off, so both replicas then see the same due schools.
-    await enrolSchools(
-      env,
-      sim,
-      tenants.map((t, i) => ({
-        tenantId: t,
-        seed: 20 + i,
-        size: 'small',
-        apiKey: keyFor(i),
-        scheduleMinutes: 5,
-      })),
-    );
+    await enrolSchools(env, sim, tenants, (_, i) => ({
+      seed: 20 + i,
+      size: 'small',
+      apiKey: keyFor(i),
+      scheduleMinutes: 5,
+    }));
     [a, b] = await Promise.all([
       startConnector(env.env({ SYNC_CONCURRENCY: '2' }), { owner: 'replica-a' }),
       startConnector(env.env({ SYNC_CONCURRENCY: '2' }), { owner: 'replica-b' }),

@@ -17,13 +17,14 @@ import type { EventProducer, KafkaClient, TopicRecord } from '@isams-sync/kafka'
 import type { CloudEvent } from '@isams-sync/events';
 import { createLogger } from '@isams-sync/logger';
 import {
+  eventually,
   getTestInfra,
   startSimulator,
   testClientIdentity,
   testServiceIdentityDir,
   uniqueName,
 } from '@isams-sync/testing';
-import type { SimulatorProcess } from '@isams-sync/testing';
+import type { EventuallyOptions, SimulatorProcess } from '@isams-sync/testing';
 import { MongoClient } from 'mongodb';
 import type { Document, Filter } from 'mongodb';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -31,6 +32,7 @@ import { createConnectorApp } from '../../src/app';
 import type { ConnectorApp, ConnectorAppOverrides } from '../../src/app';
 import { loadConnectorConfig } from '../../src/config';
 import type { RunRecord } from '../../src/domain/run-record';
+import type { RunStatus } from '../../src/domain/sync-run';
 
 export function testKek(): string {
   return randomBytes(32).toString('base64');
@@ -105,9 +107,8 @@ export async function startConnector(
   return app;
 }
 
-/** A school of a test: created on the simulator and saved, enabled, in the connector's settings. */
+/** How a school of a test is created on the simulator and saved, enabled, in the connector's settings. */
 export interface EnrolledSchool {
-  tenantId: string;
   seed: number;
   size: 'small' | 'large';
   apiKey: string;
@@ -115,20 +116,22 @@ export interface EnrolledSchool {
 }
 
 /**
- * Creates each school on the simulator and saves its settings (enabled, the simulator's URL)
- * through a set-up connector with the scheduler off, stopped again before the test's own
- * connectors start: they all see the same saved schools.
+ * Creates each school (`school(tenantId, index)` says how) on the simulator and saves its settings
+ * (enabled, the simulator's URL) through a set-up connector with the scheduler off, stopped again
+ * before the test's own connectors start: they all see the same saved schools.
  */
 export async function enrolSchools(
   env: ConnectorTestEnv,
   sim: SimulatorProcess,
-  schools: readonly EnrolledSchool[],
+  tenants: readonly string[],
+  school: (tenantId: string, index: number) => EnrolledSchool,
 ): Promise<void> {
   const setup = await startConnector(env.env({ SCHEDULER_ENABLED: 'false' }));
   const c = connectorClient(setup.grpcPort);
   try {
-    for (const s of schools) {
-      await sim.createSchool(s.tenantId, { seed: s.seed, size: s.size, apiKey: s.apiKey });
+    for (const [i, tenantId] of tenants.entries()) {
+      const s = school(tenantId, i);
+      await sim.createSchool(tenantId, { seed: s.seed, size: s.size, apiKey: s.apiKey });
       await c.putSettings(
         {
           isamsUrl: sim.url,
@@ -136,7 +139,7 @@ export async function enrolSchools(
           enabled: true,
           ...(s.scheduleMinutes === undefined ? {} : { scheduleMinutes: s.scheduleMinutes }),
         },
-        c.md(s.tenantId),
+        c.md(tenantId),
       );
     }
   } finally {
@@ -300,6 +303,25 @@ export async function readRun(
   } finally {
     await client.close();
   }
+}
+
+/** The run once its stored status is one of `statuses` (read straight from the database). */
+export function runReaching(
+  env: ConnectorTestEnv,
+  tenantId: string,
+  id: string,
+  statuses: readonly RunStatus[],
+  what: string,
+  options: EventuallyOptions,
+): Promise<RunRecord> {
+  return eventually(
+    async () => {
+      const r = await readRun(env, tenantId, id);
+      return r && statuses.includes(r.status) ? r : undefined;
+    },
+    what,
+    options,
+  );
 }
 
 type StoredDocument = Document & { _id: string };
