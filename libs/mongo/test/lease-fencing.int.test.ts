@@ -330,38 +330,36 @@ describe('step claims (integration)', () => {
     expect(await readStepClaim(steps(), 'run-1', 'applying')).toMatchObject({ patch: { by: 'b' } });
   });
 
-  it('a claim sent just before a takeover collides with the new holder’s claim and is refused', async () => {
+  /**
+   * A holds the school's lease and claims `step` of record `r`, stalling right after its first fence
+   * check while B takes the lease over (and, with `bClaims`, claims the same step first). Settles as
+   * A's claim does.
+   */
+  const claimByAAcrossTakeover = async (step: string, bClaims: boolean) => {
     const t0 = Date.now();
     await acquireLease(leases(), { key: 'school', owner: 'a', ttlMs: 1_000, now: at(t0, 0) });
     const takeover = async () => {
       await acquireLease(leases(), { key: 'school', owner: 'b', ttlMs: 1_000, now: at(t0, 2_000) });
-      await claimStep(steps(), { recordId: 'r', step: 'staged', patch: { by: 'b' }, fence: fenceOf(2) });
+      if (bClaims) await claimStep(steps(), { recordId: 'r', step, patch: { by: 'b' }, fence: fenceOf(2) });
     };
-    await expect(
-      claimStep(steps(), {
-        recordId: 'r',
-        step: 'staged',
-        patch: { by: 'a' },
-        fence: pausingAfterFirstCheck(fenceOf(1), takeover),
-      }),
-    ).rejects.toMatchObject({ code: 'MONGO_FENCED' });
+    return claimStep(steps(), {
+      recordId: 'r',
+      step,
+      patch: { by: 'a' },
+      fence: pausingAfterFirstCheck(fenceOf(1), takeover),
+    });
+  };
+
+  it('a claim sent just before a takeover collides with the new holder’s claim and is refused', async () => {
+    await expect(claimByAAcrossTakeover('staged', true)).rejects.toMatchObject({ code: 'MONGO_FENCED' });
     expect(await readStepClaim(steps(), 'r', 'staged')).toMatchObject({ patch: { by: 'b' } });
   });
 
   it('a claim that won while its holder was being replaced reports MONGO_FENCED; the new holder adopts it', async () => {
-    const t0 = Date.now();
-    await acquireLease(leases(), { key: 'school', owner: 'a', ttlMs: 1_000, now: at(t0, 0) });
-    const takeover = async () => {
-      await acquireLease(leases(), { key: 'school', owner: 'b', ttlMs: 1_000, now: at(t0, 2_000) });
-    };
-    await expect(
-      claimStep(steps(), {
-        recordId: 'r',
-        step: 'diffed',
-        patch: { by: 'a' },
-        fence: pausingAfterFirstCheck(fenceOf(1), takeover),
-      }),
-    ).rejects.toMatchObject({ code: 'MONGO_FENCED', details: { afterWrite: true } });
+    await expect(claimByAAcrossTakeover('diffed', false)).rejects.toMatchObject({
+      code: 'MONGO_FENCED',
+      details: { afterWrite: true },
+    });
     // B reaches the same step: the step is already decided (by A, before B wrote anything).
     expect(
       await claimStep(steps(), { recordId: 'r', step: 'diffed', patch: { by: 'b' }, fence: fenceOf(2) }),
