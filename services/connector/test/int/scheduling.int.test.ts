@@ -6,6 +6,7 @@ import type { ConnectorApp } from '../../src/app';
 import {
   connectorClient,
   connectorTestEnv,
+  enrolSchool,
   enrolSchools,
   readAll,
   startConnector,
@@ -84,11 +85,7 @@ describe('connector: manual triggers (one run per school, queue, cancel, rate li
   });
   beforeAll(async () => {
     for (const [i, t] of ['busy', 'queued', 'limited'].entries()) {
-      await suite.sim.createSchool(t, { seed: 5, size: 'small', apiKey: keyFor(50 + i) });
-      await suite.client.putSettings(
-        { isamsUrl: suite.sim.url, apiKey: keyFor(50 + i), enabled: true },
-        suite.client.md(t),
-      );
+      await enrolSchool(suite.sim, suite.client, t, { seed: 5, size: 'small', apiKey: keyFor(50 + i) });
     }
   });
 

@@ -129,23 +129,30 @@ export async function enrolSchools(
   const setup = await startConnector(env.env({ SCHEDULER_ENABLED: 'false' }));
   const c = connectorClient(setup.grpcPort);
   try {
-    for (const [i, tenantId] of tenants.entries()) {
-      const s = school(tenantId, i);
-      await sim.createSchool(tenantId, { seed: s.seed, size: s.size, apiKey: s.apiKey });
-      await c.putSettings(
-        {
-          isamsUrl: sim.url,
-          apiKey: s.apiKey,
-          enabled: true,
-          ...(s.scheduleMinutes === undefined ? {} : { scheduleMinutes: s.scheduleMinutes }),
-        },
-        c.md(tenantId),
-      );
-    }
+    for (const [i, tenantId] of tenants.entries()) await enrolSchool(sim, c, tenantId, school(tenantId, i));
   } finally {
     c.close();
     await setup.stop();
   }
+}
+
+/** Creates the school on the simulator and saves its settings (enabled, the simulator's URL) through `client`. */
+export async function enrolSchool(
+  sim: SimulatorProcess,
+  client: ConnectorClient,
+  tenantId: string,
+  school: EnrolledSchool,
+): Promise<void> {
+  await sim.createSchool(tenantId, { seed: school.seed, size: school.size, apiKey: school.apiKey });
+  await client.putSettings(
+    {
+      isamsUrl: sim.url,
+      apiKey: school.apiKey,
+      enabled: true,
+      ...(school.scheduleMinutes === undefined ? {} : { scheduleMinutes: school.scheduleMinutes }),
+    },
+    client.md(tenantId),
+  );
 }
 
 /**
@@ -166,6 +173,7 @@ export function connectorClient(port: number) {
   });
   const md = (tenantId: string, actor = 'admin:1') =>
     callMetadata({ tenantId, actor, requestId: randomUUID() });
+  const getSyncRun = promisifyUnary(client, 'getSyncRun');
   return {
     raw: client,
     md,
@@ -174,7 +182,14 @@ export function connectorClient(port: number) {
     testConnection: promisifyUnary(client, 'testConnection'),
     getEgressInfo: promisifyUnary(client, 'getEgressInfo'),
     triggerSync: promisifyUnary(client, 'triggerSync'),
-    getSyncRun: promisifyUnary(client, 'getSyncRun'),
+    getSyncRun,
+    /** The run as GetSyncRun answers it, once its status is one of `statuses` (polled). */
+    runReaching(tenantId: string, syncRunId: string, statuses: readonly string[], what: string) {
+      return eventually(async () => {
+        const r = await getSyncRun({ syncRunId }, md(tenantId));
+        return statuses.includes(r.status) ? r : undefined;
+      }, what);
+    },
     listSyncRuns: promisifyUnary(client, 'listSyncRuns'),
     cancelSyncRun: promisifyUnary(client, 'cancelSyncRun'),
     getSyncStatus: promisifyUnary(client, 'getSyncStatus'),
