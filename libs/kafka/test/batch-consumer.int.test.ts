@@ -2,24 +2,14 @@ import { eventually, uniqueName } from '@isams-sync/testing';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '@isams-sync/errors';
 import { DLQ_HEADERS, topicOffsets } from '../src/index';
-import {
-  committedOffsets,
-  FAST_RETRIES,
-  freshTopic,
-  pings,
-  readRaw,
-  testClient,
-  useCleanups,
-} from './support/kafka-test-kit';
+import { committedOffsets, FAST_RETRIES, pings, readRaw, useCleanups } from './support/kafka-test-kit';
 
 const cleanups = useCleanups();
 const rejected = () => new AppError({ code: 'TEST_REJECTED', kind: 'invalid_argument', message: 'bad data' });
 
 describe('batch consumption (batchHandler)', () => {
   it('hands consecutive events over in batches of at most maxBatchSize, in order, and commits them', async () => {
-    const client = testClient();
-    const { topic } = await freshTopic(client, 1);
-    const producer = cleanups.producer(client);
+    const { client, topic, producer } = await cleanups.freshTopicAndProducer(1);
     const events = pings(25, ['school-b']);
     await producer.publish(topic, events);
     const groupId = uniqueName('it-group');
@@ -47,9 +37,7 @@ describe('batch consumption (batchHandler)', () => {
   });
 
   it('isolates a poison event by splitting its batch: it alone is dead-lettered, every other event handled once', async () => {
-    const client = testClient();
-    const { topic, dlq } = await freshTopic(client, 1);
-    const producer = cleanups.producer(client);
+    const { client, topic, dlq, producer } = await cleanups.freshTopicAndProducer(1);
     const events = pings(16, ['school-p']);
     const poison = events[11]!;
     await producer.publish(topic, events);
@@ -87,9 +75,7 @@ describe('batch consumption (batchHandler)', () => {
   });
 
   it('retries a batch that failed for another reason, whole, from its first offset', async () => {
-    const client = testClient();
-    const { topic, dlq } = await freshTopic(client, 1);
-    const producer = cleanups.producer(client);
+    const { client, topic, dlq, producer } = await cleanups.freshTopicAndProducer(1);
     const events = pings(6, ['school-t']);
     await producer.publish(topic, events);
     const groupId = uniqueName('it-group');

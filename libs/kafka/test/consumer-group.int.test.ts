@@ -2,7 +2,7 @@ import { eventually, uniqueName } from '@isams-sync/testing';
 import { describe, expect, it } from 'vitest';
 import { runConsumer } from '../src/index';
 import type { ConsumerHandle } from '../src/index';
-import { FAST_GROUP, freshTopic, pings, testClient, testLogger, useCleanups } from './support/kafka-test-kit';
+import { FAST_GROUP, pings, testLogger, useCleanups } from './support/kafka-test-kit';
 
 const cleanups = useCleanups();
 
@@ -10,9 +10,7 @@ const partitionsOf = (c: ConsumerHandle, topic: string): number[] => c.assignmen
 
 describe('consumer group', () => {
   it('spreads partitions over two members and hands all to the survivor without losing messages', async () => {
-    const client = testClient();
-    const { topic } = await freshTopic(client, 6);
-    const producer = cleanups.producer(client);
+    const { client, topic, producer } = await cleanups.freshTopicAndProducer(6);
     const groupId = uniqueName('it-group');
     const seenBy = { a: new Set<string>(), b: new Set<string>() };
     const start = async (name: 'a' | 'b') => {

@@ -4,15 +4,7 @@ import type { CloudEvent } from '@isams-sync/events';
 import { AppError } from '@isams-sync/errors';
 import { DLQ_HEADERS, topicOffsets } from '../src/index';
 import { tenantPartitioner } from '../src/partitioner';
-import {
-  committedOffsets,
-  FAST_RETRIES,
-  freshTopic,
-  pings,
-  readRaw,
-  testClient,
-  useCleanups,
-} from './support/kafka-test-kit';
+import { committedOffsets, FAST_RETRIES, pings, readRaw, useCleanups } from './support/kafka-test-kit';
 
 const cleanups = useCleanups();
 const headersOf = (m: { headers?: Record<string, unknown> }) =>
@@ -20,9 +12,7 @@ const headersOf = (m: { headers?: Record<string, unknown> }) =>
 
 describe('retries and dead-lettering', () => {
   it('retries a failing handler and commits once it succeeds', async () => {
-    const client = testClient();
-    const { topic, dlq } = await freshTopic(client, 1);
-    const producer = cleanups.producer(client);
+    const { client, topic, dlq, producer } = await cleanups.freshTopicAndProducer(1);
     const groupId = uniqueName('it-group');
     const attempts: number[] = [];
     const done: string[] = [];
@@ -47,9 +37,7 @@ describe('retries and dead-lettering', () => {
   });
 
   it('dead-letters a poison message at once and an always-failing event after maxAttempts, then carries on', async () => {
-    const client = testClient();
-    const { topic, dlq } = await freshTopic(client, 1);
-    const producer = cleanups.producer(client);
+    const { client, topic, dlq, producer } = await cleanups.freshTopicAndProducer(1);
     const groupId = uniqueName('it-group');
     const [bad, rejected, good] = pings(3, ['school-d']);
     const attemptsOfBad: number[] = [];
@@ -122,9 +110,7 @@ describe('transient failures are retried until they succeed', () => {
     new AppError({ code: 'MONGO_UNAVAILABLE', kind: 'unavailable', message: 'The database is unavailable' });
 
   it('pauses only the failing partition: the others go on, its later events wait in order, nothing is dead-lettered', async () => {
-    const client = testClient();
-    const { topic, dlq } = await freshTopic(client, 2);
-    const producer = cleanups.producer(client);
+    const { client, topic, dlq, producer } = await cleanups.freshTopicAndProducer(2);
     // Two schools on different partitions of a two-partition topic.
     const partitionOf = (tenant: string) =>
       tenantPartitioner()({
@@ -180,9 +166,7 @@ describe('transient failures are retried until they succeed', () => {
   });
 
   it('a permanent failure (unknown event type, invalid data) is dead-lettered at the first attempt', async () => {
-    const client = testClient();
-    const { topic, dlq } = await freshTopic(client, 1);
-    const producer = cleanups.producer(client);
+    const { client, topic, dlq, producer } = await cleanups.freshTopicAndProducer(1);
     const [event] = pings(1, ['school-p']);
     const attempts: number[] = [];
     cleanups.consumeFromStart(client, topic, {

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { AppError } from '@isams-sync/errors';
 import { DLQ_HEADERS, headerValue, topicOffsets } from '../src/index';
 import { parseFromOffset } from '../src/dlq-replay';
-import { freshTopic, pings, readRaw, testClient, useCleanups } from './support/kafka-test-kit';
+import { pings, readRaw, useCleanups } from './support/kafka-test-kit';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 const cleanups = useCleanups();
@@ -23,9 +23,7 @@ function dlqCli(brokers: readonly string[], ...args: string[]): { status: number
 
 describe('dead-letter replay (npm run dlq)', () => {
   it('lists, dry-runs and replays a dead letter to its original topic, where it is processed once', async () => {
-    const client = testClient();
-    const { topic, dlq } = await freshTopic(client, 3);
-    const producer = cleanups.producer(client);
+    const { client, topic, dlq, producer } = await cleanups.freshTopicAndProducer(3);
     const [target, other, plain] = pings(3, ['school-r'], uniqueName('run'));
     const group = uniqueName('it-group');
     const otherGroup = uniqueName('it-other');

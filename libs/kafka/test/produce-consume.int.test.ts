@@ -17,9 +17,7 @@ const cleanups = useCleanups();
 
 describe('produce → consume (binary mode)', () => {
   it('round-trips events with ce_ headers, tenant keys and per-tenant order', async () => {
-    const client = testClient();
-    const { topic } = await freshTopic(client, 3);
-    const producer = cleanups.producer(client);
+    const { client, topic, producer } = await cleanups.freshTopicAndProducer(3);
     const events = pings(12, ['school-a', 'school-b', 'school-c']);
     const result = await producer.publish(topic, events);
     expect(result.count).toBe(12);
@@ -81,9 +79,7 @@ describe('produce → consume (binary mode)', () => {
   });
 
   it('pauses and resumes fetching', async () => {
-    const client = testClient();
-    const { topic } = await freshTopic(client, 1);
-    const producer = cleanups.producer(client);
+    const { client, topic, producer } = await cleanups.freshTopicAndProducer(1);
     const received: CloudEvent[] = [];
     const consumer = cleanups.track(
       runConsumer({
@@ -110,9 +106,7 @@ describe('produce → consume (binary mode)', () => {
   });
 
   it('finishes and commits the in-flight message on stop', async () => {
-    const client = testClient();
-    const { topic } = await freshTopic(client, 1);
-    const producer = cleanups.producer(client);
+    const { client, topic, producer } = await cleanups.freshTopicAndProducer(1);
     const groupId = uniqueName('it-group');
     let started = false;
     let finished = false;
@@ -180,9 +174,7 @@ describe('produce → consume (binary mode)', () => {
   });
 
   it('commits handled offsets every commitBatchSize messages, and the rest at the end of the batch', async () => {
-    const client = testClient();
-    const { topic } = await freshTopic(client, 1);
-    const producer = cleanups.producer(client);
+    const { client, topic, producer } = await cleanups.freshTopicAndProducer(1);
     const events = pings(300, ['school-a']);
     for (let i = 0; i < events.length; i += 100) await producer.publish(topic, events.slice(i, i + 100));
     let release!: () => void;
@@ -210,9 +202,7 @@ describe('produce → consume (binary mode)', () => {
 
 describe('tailTopic fromOffsets', () => {
   it('starts each listed partition at the given offset (the reference subscriber follows from captured end offsets)', async () => {
-    const client = testClient();
-    const { topic } = await freshTopic(client, 1);
-    const producer = cleanups.producer(client);
+    const { client, topic, producer } = await cleanups.freshTopicAndProducer(1);
     await producer.publish(topic, pings(3, ['school-a']));
     const [ends] = await topicOffsets(client, topic);
     expect(ends!.high).toBe('3');

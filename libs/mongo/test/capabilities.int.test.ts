@@ -14,7 +14,12 @@ import {
   toMongoError,
 } from '../src/index';
 import type { LeaseDocument, ServerBackend } from '../src/index';
-import { silentLogger, testMongoUrl, uniqueDbName, useFreshDatabase } from './support/fresh-database';
+import {
+  onSeparateConnections,
+  silentLogger,
+  uniqueDbName,
+  useFreshDatabase,
+} from './support/fresh-database';
 
 /**
  * Every database operation the helpers and the services use, against the real MongoDB-wire server
@@ -237,18 +242,14 @@ describe('MongoDB-wire capabilities we rely on (integration)', () => {
   });
 
   it('concurrent lease claims from separate connections: exactly one wins', async () => {
-    const other = await new MongoClient(testMongoUrl()).connect();
-    try {
-      const colls = [ctx.db(), other.db(ctx.dbName())].map((db) => db.collection<LeaseDocument>('leases'));
+    await onSeparateConnections<LeaseDocument, void>(ctx, 'leases', 2, async (colls) => {
       for (let round = 0; round < 10; round++) {
         const results = await Promise.all(
           colls.map((c, i) => acquireLease(c, { key: `k${round}`, owner: `o${i}`, ttlMs: 60_000 })),
         );
         expect(results.filter((r) => r !== null)).toHaveLength(1);
       }
-    } finally {
-      await other.close();
-    }
+    });
   });
 
   it('$match / $group / $sum aggregation with $sort, one accumulator per $group', async () => {

@@ -1,4 +1,3 @@
-import { MongoClient } from 'mongodb';
 import type { Collection, Document } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import {
@@ -18,7 +17,7 @@ import {
   renewLease,
 } from '../src/index';
 import type { Fence, LeaseDocument, StepClaimDocument } from '../src/index';
-import { silentLogger, testMongoUrl, useFreshDatabase } from './support/fresh-database';
+import { onSeparateConnections, silentLogger, useFreshDatabase } from './support/fresh-database';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const at = (t0: number, ms: number) => new Date(t0 + ms);
@@ -162,13 +161,7 @@ describe('lease fencing (integration)', () => {
 
   it('many concurrent acquirers on separate connections: at most one live holder at a time, each token issued once, the store’s writes in token order, paused holders’ late writes refused', async () => {
     await ensureIndexes(ctx.db(), [leaseIndexes('leases')]);
-    const clients = await Promise.all(
-      Array.from({ length: 3 }, async () => new MongoClient(testMongoUrl()).connect()),
-    );
-    try {
-      const colls = [ctx.db(), ...clients.map((c) => c.db(ctx.dbName()))].map((db) =>
-        db.collection<LeaseDocument>('leases'),
-      );
+    await onSeparateConnections<LeaseDocument, void>(ctx, 'leases', 4, async (colls) => {
       const log = ctx.db().collection<{ _id: string; tokens: number[]; fence?: number }>('log');
       const key = 'school';
       const ttlMs = 1_500;
@@ -272,9 +265,7 @@ describe('lease fencing (integration)', () => {
         await expect(append(fence)).rejects.toMatchObject({ code: 'MONGO_FENCED' });
       }
       expect((await log.findOne({ _id: 'tokens' }))!.tokens).toEqual(written);
-    } finally {
-      await Promise.all(clients.map((c) => c.close()));
-    }
+    });
   }, 120_000);
 
   it('pruning deletes only expired old generations from the oldest up, always keeping the newest', async () => {
@@ -339,38 +330,36 @@ describe('step claims (integration)', () => {
     expect(await readStepClaim(steps(), 'run-1', 'applying')).toMatchObject({ patch: { by: 'b' } });
   });
 
-  it('a claim sent just before a takeover collides with the new holder’s claim and is refused', async () => {
+  /**
+   * A holds the school's lease and claims `step` of record `r`, stalling right after its first fence
+   * check while B takes the lease over (and, with `bClaims`, claims the same step first). Settles as
+   * A's claim does.
+   */
+  const claimByAAcrossTakeover = async (step: string, bClaims: boolean) => {
     const t0 = Date.now();
     await acquireLease(leases(), { key: 'school', owner: 'a', ttlMs: 1_000, now: at(t0, 0) });
     const takeover = async () => {
       await acquireLease(leases(), { key: 'school', owner: 'b', ttlMs: 1_000, now: at(t0, 2_000) });
-      await claimStep(steps(), { recordId: 'r', step: 'staged', patch: { by: 'b' }, fence: fenceOf(2) });
+      if (bClaims) await claimStep(steps(), { recordId: 'r', step, patch: { by: 'b' }, fence: fenceOf(2) });
     };
-    await expect(
-      claimStep(steps(), {
-        recordId: 'r',
-        step: 'staged',
-        patch: { by: 'a' },
-        fence: pausingAfterFirstCheck(fenceOf(1), takeover),
-      }),
-    ).rejects.toMatchObject({ code: 'MONGO_FENCED' });
+    return claimStep(steps(), {
+      recordId: 'r',
+      step,
+      patch: { by: 'a' },
+      fence: pausingAfterFirstCheck(fenceOf(1), takeover),
+    });
+  };
+
+  it('a claim sent just before a takeover collides with the new holder’s claim and is refused', async () => {
+    await expect(claimByAAcrossTakeover('staged', true)).rejects.toMatchObject({ code: 'MONGO_FENCED' });
     expect(await readStepClaim(steps(), 'r', 'staged')).toMatchObject({ patch: { by: 'b' } });
   });
 
   it('a claim that won while its holder was being replaced reports MONGO_FENCED; the new holder adopts it', async () => {
-    const t0 = Date.now();
-    await acquireLease(leases(), { key: 'school', owner: 'a', ttlMs: 1_000, now: at(t0, 0) });
-    const takeover = async () => {
-      await acquireLease(leases(), { key: 'school', owner: 'b', ttlMs: 1_000, now: at(t0, 2_000) });
-    };
-    await expect(
-      claimStep(steps(), {
-        recordId: 'r',
-        step: 'diffed',
-        patch: { by: 'a' },
-        fence: pausingAfterFirstCheck(fenceOf(1), takeover),
-      }),
-    ).rejects.toMatchObject({ code: 'MONGO_FENCED', details: { afterWrite: true } });
+    await expect(claimByAAcrossTakeover('diffed', false)).rejects.toMatchObject({
+      code: 'MONGO_FENCED',
+      details: { afterWrite: true },
+    });
     // B reaches the same step: the step is already decided (by A, before B wrote anything).
     expect(
       await claimStep(steps(), { recordId: 'r', step: 'diffed', patch: { by: 'b' }, fence: fenceOf(2) }),
@@ -384,13 +373,7 @@ describe('step claims (integration)', () => {
   });
 
   it('of many claimants racing for one step on separate connections exactly one wins', async () => {
-    const clients = await Promise.all(
-      Array.from({ length: 3 }, async () => new MongoClient(testMongoUrl()).connect()),
-    );
-    try {
-      const colls = [ctx.db(), ...clients.map((c) => c.db(ctx.dbName()))].map((db) =>
-        db.collection<StepClaimDocument>('steps'),
-      );
+    await onSeparateConnections<StepClaimDocument, void>(ctx, 'steps', 4, async (colls) => {
       for (let round = 0; round < 10; round++) {
         const results = await Promise.all(
           colls.map((c, i) =>
@@ -401,8 +384,6 @@ describe('step claims (integration)', () => {
         const decided = results.find((r) => r.won)!.claim.patch;
         expect(results.every((r) => r.claim.patch.by === decided.by)).toBe(true);
       }
-    } finally {
-      await Promise.all(clients.map((c) => c.close()));
-    }
+    });
   });
 });

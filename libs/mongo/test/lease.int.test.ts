@@ -1,18 +1,13 @@
-import { MongoClient } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { acquireLease, ensureIndexes, leaseIndexes, releaseLease, renewLease } from '../src/index';
 import type { LeaseDocument } from '../src/index';
-import { testMongoUrl, useFreshDatabase } from './support/fresh-database';
+import { onSeparateConnections, useFreshDatabase } from './support/fresh-database';
 
 describe('leases (integration)', () => {
   const ctx = useFreshDatabase();
 
   it('of two claimants on separate connections exactly one wins, every round', async () => {
-    const other = new MongoClient(testMongoUrl());
-    await other.connect();
-    try {
-      const a = ctx.db().collection<LeaseDocument>('leases');
-      const b = other.db(ctx.dbName()).collection<LeaseDocument>('leases');
+    await onSeparateConnections<LeaseDocument, void>(ctx, 'leases', 2, async ([a, b]) => {
       for (let round = 0; round < 20; round++) {
         const key = `school-${round}`;
         const [la, lb] = await Promise.all([
@@ -23,9 +18,7 @@ describe('leases (integration)', () => {
         const winner = (la ?? lb)!.owner;
         expect((await a.findOne({ key }))?.owner).toBe(winner);
       }
-    } finally {
-      await other.close();
-    }
+    });
   });
 
   it('is re-entrant for its owner, refused to others until it expires, then taken over', async () => {
@@ -88,13 +81,7 @@ describe('leases (integration)', () => {
   });
 
   it('of many claimants racing for an expired lease exactly one takes it over', async () => {
-    const clients = await Promise.all(
-      Array.from({ length: 3 }, async () => new MongoClient(testMongoUrl()).connect()),
-    );
-    try {
-      const colls = [ctx.db(), ...clients.map((c) => c.db(ctx.dbName()))].map((db) =>
-        db.collection<LeaseDocument>('leases'),
-      );
+    await onSeparateConnections<LeaseDocument, void>(ctx, 'leases', 4, async (colls) => {
       await ensureIndexes(ctx.db(), [leaseIndexes('leases')]);
       const past = new Date('2025-01-01T00:00:00Z');
       for (let round = 0; round < 10; round++) {
@@ -107,8 +94,6 @@ describe('leases (integration)', () => {
         expect(winners).toHaveLength(1);
         expect(winners[0]).toMatchObject({ generation: 2 });
       }
-    } finally {
-      await Promise.all(clients.map((c) => c.close()));
-    }
+    });
   });
 });

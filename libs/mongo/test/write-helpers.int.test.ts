@@ -1,5 +1,4 @@
 import { isAppError } from '@isams-sync/errors';
-import { MongoClient } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import {
   bulkUpsert,
@@ -11,7 +10,7 @@ import {
   unpackJson,
   upsertById,
 } from '../src/index';
-import { testMongoUrl, useFreshDatabase } from './support/fresh-database';
+import { onSeparateConnections, useFreshDatabase } from './support/fresh-database';
 
 interface Person {
   _id?: unknown;
@@ -100,11 +99,7 @@ describe('write helpers (integration)', () => {
 
   it('bulkUpsert from two clients racing on the same keys ends with one document per key', async () => {
     await ensureIndexes(ctx.db(), PEOPLE_INDEXES);
-    const other = new MongoClient(testMongoUrl());
-    await other.connect();
-    try {
-      const mine = ctx.db().collection<Person>('people');
-      const theirs = other.db(ctx.dbName()).collection<Person>('people');
+    await onSeparateConnections<Person, void>(ctx, 'people', 2, async ([mine, theirs]) => {
       const docs = Array.from({ length: 200 }, (_, i) => ({
         tenantId: 't1',
         personId: `p${i}`,
@@ -116,9 +111,7 @@ describe('write helpers (integration)', () => {
       ]);
       expect(await mine.countDocuments()).toBe(200);
       for (const r of results) expect(r.inserted + r.modified + r.unchanged).toBe(200);
-    } finally {
-      await other.close();
-    }
+    });
   });
 
   it('bulkUpsert refuses a document without its key fields and one FerretDB cannot store', async () => {

@@ -34,6 +34,7 @@ import { CHUNK_ENVELOPE_OVERHEAD_BYTES } from '../src/domain/chunk-plan';
 import { fetchToSpool } from '../src/adapters/isams/batch-source';
 import { KafkaRunPublisher } from '../src/adapters/kafka/run-publisher';
 import type { RunRecord } from '../src/domain/run-record';
+import { EMPTY_PROGRESS } from '../src/domain/sync-run';
 import { RunSpool } from '../src/adapters/spool/run-spool';
 
 const args = process.argv.slice(2);
@@ -112,14 +113,7 @@ async function connectorChild(
     dryRun: true,
     requestedAt: now,
     fetchedAt: now,
-    progress: {
-      datasetsDone: 0,
-      datasetsTotal: 0,
-      recordsFetched: 0,
-      bytesFetched: 0,
-      chunksPublished: 0,
-      chunksTotal: 0,
-    },
+    progress: { ...EMPTY_PROGRESS },
     datasets: result.datasets,
     absent: result.absent,
     unknownContainers: result.unknownContainers,

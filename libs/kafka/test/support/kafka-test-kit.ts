@@ -53,6 +53,10 @@ export interface Cleanups {
     topic: string,
     options: Omit<RunConsumerOptions, 'client' | 'topics'>,
   ): ConsumerHandle;
+  /** A test client, a {@link freshTopic} of `partitions` partitions and a {@link Cleanups.producer} on that client. */
+  freshTopicAndProducer(
+    partitions: number,
+  ): Promise<{ client: KafkaClient; topic: string; dlq: string; producer: EventProducer }>;
 }
 
 /**
@@ -82,7 +86,12 @@ export function useCleanups(): Cleanups {
         ...options,
       }),
     );
-  return { defer, track, producer, consumeFromStart };
+  const freshTopicAndProducer: Cleanups['freshTopicAndProducer'] = async (partitions) => {
+    const client = testClient();
+    const { topic, dlq } = await freshTopic(client, partitions);
+    return { client, topic, dlq, producer: producer(client) };
+  };
+  return { defer, track, producer, consumeFromStart, freshTopicAndProducer };
 }
 
 export function testClient(overrides: Partial<KafkaClientOptions> = {}): KafkaClient {

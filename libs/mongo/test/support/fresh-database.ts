@@ -2,7 +2,7 @@ import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
 import { getTestInfra, uniqueName } from '@isams-sync/testing';
 import { MongoClient } from 'mongodb';
-import type { Db } from 'mongodb';
+import type { Collection, Db, Document } from 'mongodb';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 
 /** The MongoDB-wire endpoint chosen by the test infrastructure (throws, never skips, when absent). */
@@ -46,4 +46,27 @@ export function useFreshDatabase(): { db: () => Db; client: () => MongoClient; d
     client: () => client!,
     dbName: () => current!.databaseName,
   };
+}
+
+/**
+ * Runs `race` with collection `name` of the current test's database seen over `count` connections:
+ * the shared client's and `count - 1` clients of their own (closed afterwards) — claimants racing as
+ * separate replicas do.
+ */
+export async function onSeparateConnections<T extends Document, R>(
+  ctx: ReturnType<typeof useFreshDatabase>,
+  name: string,
+  count: number,
+  race: (colls: Array<Collection<T>>) => Promise<R>,
+): Promise<R> {
+  const clients = await Promise.all(
+    Array.from({ length: count - 1 }, async () => new MongoClient(testMongoUrl()).connect()),
+  );
+  try {
+    return await race(
+      [ctx.db(), ...clients.map((c) => c.db(ctx.dbName()))].map((db) => db.collection<T>(name)),
+    );
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+  }
 }

@@ -1,34 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudEvent, RosterChangeData } from '@isams-sync/events';
-import { createTestDatabase, uniqueName } from '@isams-sync/testing';
-import type { TestDatabase } from '@isams-sync/testing';
-import { BookingsStore } from '../../src/adapters/mongo/bookings.store';
+import { uniqueName } from '@isams-sync/testing';
+import type { BookingsStore } from '../../src/adapters/mongo/bookings.store';
 import type { Booking } from '../../src/domain/booking-model';
-import { createBookingsUseCases } from '../../src/use-cases/bookings.use-cases';
 import { createRosterChangeHandler } from '../../src/use-cases/roster-change.use-case';
 import { logger, rosterEvent } from '../support/harness';
+import { createOpenEvent, flakyPublisher, seedingUseCases, testStore } from '../support/use-case-kit';
 
 const DAY = 86_400_000;
-
-/** Collects what is published; `failNext` makes the next publish fail before sending anything. */
-function recordingPublisher() {
-  const sent: CloudEvent[] = [];
-  let failNext = false;
-  return {
-    sent,
-    failOnce() {
-      failNext = true;
-    },
-    publish(events: readonly CloudEvent[]) {
-      if (failNext) {
-        failNext = false;
-        return Promise.reject(new Error('broker down'));
-      }
-      sent.push(...events);
-      return Promise.resolve();
-    },
-  };
-}
 
 /**
  * The store with one method made to fail once — `after` its real write (a crash right after it) or
@@ -76,29 +55,21 @@ function snapshot(bookings: Booking[]) {
 }
 
 describe('bookings: removals applied a batch at a time (real FerretDB)', () => {
-  let db: TestDatabase;
   let store: BookingsStore;
-  beforeAll(async () => {
-    db = await createTestDatabase('bookings-batches');
-    store = await BookingsStore.create(db.db);
-  });
-  afterAll(async () => db?.drop());
+  let drop: (() => Promise<void>) | undefined;
+  beforeAll(async () => ({ store, drop } = await testStore('bookings-batches')));
+  afterAll(async () => drop?.());
 
   /** A school with an open evening in 5 days (pupils p0…p<n-1>, contacts c<i>) and one live evening. */
   async function seed(tenant: string, n: number) {
-    const uc = createBookingsUseCases({
-      store,
-      publisher: { publish: () => Promise.resolve() },
-      roster: { personExists: () => Promise.resolve(true) },
-    });
+    const uc = seedingUseCases(store);
     const start = new Date(Date.now() + 5 * DAY);
-    await uc.createEvent(tenant, {
+    await createOpenEvent(uc, tenant, {
       id: 'open',
       kind: 'parents_evening',
       title: 'Year 9',
       startsAt: start,
-      endsAt: new Date(start.getTime() + n * 600_000),
-      status: 'open',
+      durationMs: n * 600_000,
     });
     await uc.createSlots(
       tenant,
@@ -114,13 +85,12 @@ describe('bookings: removals applied a batch at a time (real FerretDB)', () => {
     for (let i = 0; i < n; i++)
       await uc.createBooking(tenant, { slotId: `s${i}`, pupilId: `p${i}`, contactId: `c${i}` });
     const liveStart = new Date(Date.now() + 2 * DAY);
-    await uc.createEvent(tenant, {
+    await createOpenEvent(uc, tenant, {
       id: 'live',
       kind: 'parents_evening',
       title: 'Tonight',
       startsAt: liveStart,
-      endsAt: new Date(liveStart.getTime() + 3_600_000),
-      status: 'open',
+      durationMs: 3_600_000,
     });
     await uc.createSlots(tenant, 'live', [
       {
@@ -161,11 +131,11 @@ describe('bookings: removals applied a batch at a time (real FerretDB)', () => {
       rosterEvent(tenant, 'pupil', 'removed', 'p3', { ...at(0), syncRunId: 'run-0' }), // older: stale
       rosterEvent(tenant, 'pupil', 'removed', 'p1', at(3)), // a re-send of the same event: duplicate
     ];
-    const p1 = recordingPublisher();
+    const p1 = flakyPublisher();
     const sequential = createRosterChangeHandler({ store, publisher: p1, logger });
     const oneByOne = [];
     for (const e of burst(one)) oneByOne.push(await sequential.handle(e));
-    const p2 = recordingPublisher();
+    const p2 = flakyPublisher();
     const batched = createRosterChangeHandler({ store, publisher: p2, logger });
     const together = await batched.handleBatch(burst(batch));
 
@@ -210,7 +180,7 @@ describe('bookings: removals applied a batch at a time (real FerretDB)', () => {
       const tenant = uniqueName('school');
       await seed(tenant, 5);
       const events = ['p0', 'p1', 'p2', 'p3', 'p4'].map((p) => rosterEvent(tenant, 'pupil', 'removed', p));
-      const publisher = recordingPublisher();
+      const publisher = flakyPublisher();
       if (step === 'publish') publisher.failOnce();
       const first = createRosterChangeHandler({
         store: step === 'publish' ? store : crashingStore(store, step, when),

@@ -1,49 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CloudEvent } from '@isams-sync/events';
-import { createTestDatabase, uniqueName } from '@isams-sync/testing';
-import type { TestDatabase } from '@isams-sync/testing';
-import { BookingsStore } from '../../src/adapters/mongo/bookings.store';
-import { createBookingsUseCases } from '../../src/use-cases/bookings.use-cases';
+import { uniqueName } from '@isams-sync/testing';
+import type { BookingsStore } from '../../src/adapters/mongo/bookings.store';
 import { createRosterChangeHandler } from '../../src/use-cases/roster-change.use-case';
 import { logger, rosterEvent } from '../support/harness';
-
-/** A publisher that fails the first `failures` calls (a crash after the effects, before the marker). */
-function flakyPublisher(failures: number) {
-  const sent: CloudEvent[] = [];
-  let left = failures;
-  return {
-    sent,
-    publish(events: readonly CloudEvent[]) {
-      if (left-- > 0) return Promise.reject(new Error('broker down'));
-      sent.push(...events);
-      return Promise.resolve();
-    },
-  };
-}
+import { createOpenEvent, flakyPublisher, seedingUseCases, testStore } from '../support/use-case-kit';
 
 describe('re-running a roster change after a failure (real FerretDB)', () => {
-  let db: TestDatabase;
   let store: BookingsStore;
-  beforeAll(async () => {
-    db = await createTestDatabase('bookings-rerun');
-    store = await BookingsStore.create(db.db);
-  });
-  afterAll(async () => db?.drop());
+  let drop: (() => Promise<void>) | undefined;
+  beforeAll(async () => ({ store, drop } = await testStore('bookings-rerun')));
+  afterAll(async () => drop?.());
 
   async function seed(tenant: string) {
-    const uc = createBookingsUseCases({
-      store,
-      publisher: { publish: () => Promise.resolve() },
-      roster: { personExists: () => Promise.resolve(true) },
-    });
+    const uc = seedingUseCases(store);
     const start = new Date(Date.now() + 5 * 86_400_000);
-    await uc.createEvent(tenant, {
+    await createOpenEvent(uc, tenant, {
       id: 'ev',
       kind: 'club',
       title: 'Chess',
       startsAt: start,
-      endsAt: new Date(start.getTime() + 3_600_000),
-      status: 'open',
+      durationMs: 3_600_000,
     });
     await uc.createSlots(tenant, 'ev', [
       { id: 's1', startsAt: start, endsAt: new Date(start.getTime() + 600_000), capacity: 1, staffId: 't1' },

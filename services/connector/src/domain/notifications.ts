@@ -99,6 +99,12 @@ const signOff = [
   '(Settings › Data Input Source). You get at most one message of this kind a day.',
 ];
 
+/** The end of a message about the school's syncs in general: where the details are, the sign-off. */
+const detailsAndSignOff = (dashboardUrl: string | undefined): string[] => {
+  const link = dashboardLink(dashboardUrl, 'dashboard');
+  return ['', link === '' ? 'Details are on the Data Dashboard.' : `Details: ${link}`, ...signOff];
+};
+
 /** Held removals: counts per type and a link to the held batch, never who. */
 export function removalsHeldMessage(input: {
   schoolId: string;
@@ -145,16 +151,13 @@ export function runsFailingMessage(input: {
   timeZone: string;
   dashboardUrl?: string;
 }): NotificationMessage {
-  const link = dashboardLink(input.dashboardUrl, 'dashboard');
   const text = [
     `The last ${input.streak} syncs from iSAMS failed with the same error (the latest at ${localTime(input.at, input.timeZone)}):`,
     '',
     `  ${input.error.code}: ${input.error.message}`,
     '',
     `What to do: ${input.error.adminAction ?? 'Open the Data Dashboard for the details of the failed runs.'}`,
-    '',
-    link === '' ? 'Details are on the Data Dashboard.' : `Details: ${link}`,
-    ...signOff,
+    ...detailsAndSignOff(input.dashboardUrl),
   ].join('\n');
   return {
     condition: 'runs_failing',
@@ -172,7 +175,6 @@ export function dataStaleMessage(input: {
   timeZone: string;
   dashboardUrl?: string;
 }): NotificationMessage {
-  const link = dashboardLink(input.dashboardUrl, 'dashboard');
   const text = [
     input.dataAsOf === null
       ? `SchoolCloud has not received any data from iSAMS yet, ${input.staleAfterHours} hours after the school was set up.`
@@ -185,9 +187,7 @@ export function dataStaleMessage(input: {
           `The latest sync failed with ${input.lastError.code}: ${input.lastError.message}`,
           `What to do: ${input.lastError.adminAction ?? 'Open the Data Dashboard for the details.'}`,
         ]),
-    '',
-    link === '' ? 'Details are on the Data Dashboard.' : `Details: ${link}`,
-    ...signOff,
+    ...detailsAndSignOff(input.dashboardUrl),
   ].join('\n');
   return {
     condition: 'data_stale',

@@ -95,3 +95,36 @@ export interface RunStepPatch {
   set: Partial<RunRecord>;
   inc?: { sequence: number };
 }
+
+/** How a run store claims, records and re-reads one step of a run (see {@link recordRunStep}). */
+export interface RunStepIo {
+  /** Claims the step for `patch`; `claim.patch` is the decided outcome (this one or an earlier one). */
+  claim(step: RunStep, patch: RunStepPatch): Promise<{ won: boolean; claim: { patch: RunStepPatch } }>;
+  /** Records the decided outcome, only while the run is still in `step`; null when it is not. */
+  apply(step: RunStep, patch: RunStepPatch): Promise<RunRecord | null>;
+  /** The run as stored now. */
+  reload(): Promise<RunRecord | null>;
+}
+
+/**
+ * Leaves the run's current step, the rule of every run store's `recordStep`: the step claim decides
+ * the outcome once, then the decided outcome is recorded on the run. `won` says whether this call's
+ * patch is the decided one; otherwise `run` shows the outcome decided before (adopt it).
+ */
+export async function recordRunStep(
+  run: RunRecord,
+  set: Partial<RunRecord>,
+  inc: { sequence: number } | undefined,
+  io: RunStepIo,
+): Promise<{ won: boolean; run: RunRecord | null }> {
+  const step = runStep(run);
+  if (step === null) return { won: false, run };
+  const patch: RunStepPatch = inc === undefined ? { set } : { set, inc };
+  const { won, claim } = await io.claim(step, patch);
+  // Won means this patch is the decided one (not an earlier decision of the same holder).
+  const ours = won && claim.patch === patch;
+  // Records the decided outcome (whoever decided it), only while the run is still in that step:
+  // a late write never moves a run back.
+  const recorded = await io.apply(step, claim.patch);
+  return { won: ours, run: recorded ?? (await io.reload()) };
+}

@@ -22,6 +22,11 @@ const groupsPlan = (groups: DatasetId[][], extra: Partial<FetchPlan> = {}): Fetc
   ...extra,
 });
 const names = (r: GroupRequest) => r.methods.map((m) => m.name);
+/** The module groups as a fresh, mutable plan's groups. */
+const moduleGroups = (): DatasetId[][] => MODULE_GROUPS.map((g) => [...g]);
+/** A planner on the module groups (the plan right after a switch), with `extra` learnt before. */
+const modulePlanner = (extra: Partial<FetchPlan> = {}) =>
+  new MethodGroupPlanner(groupsPlan(moduleGroups(), extra), CANDIDATES);
 
 /** Drives a planner to the end, answering every request with `answer`. */
 function drive(
@@ -47,9 +52,7 @@ describe('which groups', () => {
       ['departmentsAndSubjects', 'teachingForms', 'teachingSets', 'teachingSetLists'],
     ]);
     expect(MODULE_GROUPS.flat().sort()).toEqual([...DATASET_IDS].sort());
-    expect(switchToGroups(WHOLE_KEY_PLAN, 'ISAMS_TIMEOUT', AT)).toEqual(
-      groupsPlan(MODULE_GROUPS.map((g) => [...g])),
-    );
+    expect(switchToGroups(WHOLE_KEY_PLAN, 'ISAMS_TIMEOUT', AT)).toEqual(groupsPlan(moduleGroups()));
   });
 
   it('switches to groups only for failures a smaller request can avoid', () => {
@@ -178,19 +181,13 @@ describe('how to split', () => {
     expect(requests).toHaveLength(1);
     expect(failure).toEqual(MODULE_GROUPS[0]);
     // The plan learnt nothing from it: the module groups stay as they were.
-    expect(planner.plan().groups).toEqual(MODULE_GROUPS.map((g) => [...g]));
+    expect(planner.plan().groups).toEqual(moduleGroups());
   });
 });
 
 describe('methods not allocated to the key (403)', () => {
   it('a dataset the key lacks is absent for this run, like in a whole-key fetch, but stays in the plan', () => {
-    const planner = new MethodGroupPlanner(
-      groupsPlan(
-        MODULE_GROUPS.map((g) => [...g]),
-        { contactsMethod: 'Pupil_GetContactsFiltered' },
-      ),
-      CANDIDATES,
-    );
+    const planner = modulePlanner({ contactsMethod: 'Pupil_GetContactsFiltered' });
     const { requests, failure } = drive(planner, (r) =>
       names(r).includes('Pupil_GetCustomPupilGroups')
         ? { kind: 'not-allocated', echoed: ['pupil_getcustompupilgroups'] }
@@ -205,12 +202,12 @@ describe('methods not allocated to the key (403)', () => {
     ]);
     expect(planner.result().absent).toEqual(['customGroups']);
     expect(planner.result().findings).toEqual([]);
-    expect(planner.plan().groups).toEqual(MODULE_GROUPS.map((g) => [...g]));
+    expect(planner.plan().groups).toEqual(moduleGroups());
     expect(planner.groups()[1]).toMatchObject({ status: 'done', requests: 2 });
   });
 
   it('a 403 that names nothing we asked for fails the run (no progress possible)', () => {
-    const planner = new MethodGroupPlanner(groupsPlan(MODULE_GROUPS.map((g) => [...g])), CANDIDATES);
+    const planner = modulePlanner();
     const { failure } = drive(planner, () => ({ kind: 'not-allocated', echoed: ['pupil_getapplicant'] }));
     expect(failure).toEqual(MODULE_GROUPS[0]);
   });
@@ -218,7 +215,7 @@ describe('methods not allocated to the key (403)', () => {
 
 describe('the Contacts (Filtered) method name ([U] in the reference)', () => {
   it('asks with every candidate, learns from the 403 which were refused, and remembers the one that works', () => {
-    const planner = new MethodGroupPlanner(groupsPlan(MODULE_GROUPS.map((g) => [...g])), [
+    const planner = new MethodGroupPlanner(groupsPlan(moduleGroups()), [
       'Pupil_GetContacts',
       'Pupil_GetContactsFiltered',
       'Pupil_GetStudentContacts',
@@ -253,7 +250,7 @@ describe('the Contacts (Filtered) method name ([U] in the reference)', () => {
   });
 
   it('when no candidate works, contacts are absent (never empty) and the run says so in plain words', () => {
-    const planner = new MethodGroupPlanner(groupsPlan(MODULE_GROUPS.map((g) => [...g])), CANDIDATES);
+    const planner = modulePlanner();
     drive(planner, (r) => {
       const contacts = r.methods.filter((m) => m.dataset === 'contacts').map((m) => m.name.toLowerCase());
       return contacts.length > 0 ? { kind: 'not-allocated', echoed: contacts } : allPresent(r);
@@ -290,13 +287,7 @@ describe('the Contacts (Filtered) method name ([U] in the reference)', () => {
 
 describe('a Contacts name that iSAMS accepts but that returns no Contacts container', () => {
   it('counts as refused: the next candidate is asked alone, in a group of its own', () => {
-    const planner = new MethodGroupPlanner(
-      groupsPlan(
-        MODULE_GROUPS.map((g) => [...g]),
-        { contactsMethod: 'Pupil_GetContacts' },
-      ),
-      CANDIDATES,
-    );
+    const planner = modulePlanner({ contactsMethod: 'Pupil_GetContacts' });
     const { requests } = drive(planner, (r) => ({
       kind: 'fetched',
       present: r.datasets.filter((d) => d !== 'contacts' || names(r).includes('Pupil_GetContactsFiltered')),
@@ -323,13 +314,7 @@ describe('a Contacts name that iSAMS accepts but that returns no Contacts contai
 
 describe('how to assemble', () => {
   it('one snapshot: each dataset from exactly one group of this run; absent = not returned', () => {
-    const planner = new MethodGroupPlanner(
-      groupsPlan(
-        MODULE_GROUPS.map((g) => [...g]),
-        { contactsMethod: 'Pupil_GetContactsFiltered' },
-      ),
-      CANDIDATES,
-    );
+    const planner = modulePlanner({ contactsMethod: 'Pupil_GetContactsFiltered' });
     drive(planner, (r) => ({
       kind: 'fetched',
       present: r.datasets.filter((d) => d !== 'boardingHouses'),
@@ -341,7 +326,7 @@ describe('how to assemble', () => {
   });
 
   it('reports progress: groups done of groups total', () => {
-    const planner = new MethodGroupPlanner(groupsPlan(MODULE_GROUPS.map((g) => [...g])), CANDIDATES);
+    const planner = modulePlanner();
     const first = planner.next()!;
     expect(planner.progress()).toEqual({ groupsDone: 0, groupsTotal: 3 });
     planner.record(first, allPresent(first));

@@ -12,7 +12,6 @@ import { ADDRESS_NOT_ALLOWED_MESSAGE } from '@isams-sync/isams';
 import type { ResolvedAddress } from '@isams-sync/isams';
 import { GrpcCallError } from '@isams-sync/grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from '@isams-sync/testing';
 import type { ConnectorApp } from '../../src/app';
 import { connectorClient, connectorTestEnv, startConnector } from '../support/connector-harness';
 import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
@@ -193,10 +192,7 @@ describe('connector egress: only public iSAMS addresses (production setting)', (
       client.md('school-run'),
     );
     const { run } = await client.triggerSync({ dryRun: false }, client.md('school-run'));
-    const done = await eventually(async () => {
-      const r = await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md('school-run'));
-      return r.status === 'failed' ? r : undefined;
-    }, 'run failed');
+    const done = await client.runReaching('school-run', run!.syncRunId, ['failed'], 'run failed');
     expect(done.error?.code).toBe('ISAMS_ADDRESS_NOT_ALLOWED');
     expect(done.error?.message).toBe(ADDRESS_NOT_ALLOWED_MESSAGE);
     expect(done.error?.transient).toBe(false);
@@ -218,10 +214,7 @@ describe('connector egress: only public iSAMS addresses (production setting)', (
       await dev.stop();
     }
     const { run } = await client.triggerSync({ dryRun: false }, client.md('school-stored'));
-    const done = await eventually(async () => {
-      const r = await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md('school-stored'));
-      return r.status === 'failed' ? r : undefined;
-    }, 'run failed');
+    const done = await client.runReaching('school-stored', run!.syncRunId, ['failed'], 'run failed');
     expect(done.error?.code).toBe('ISAMS_ADDRESS_NOT_ALLOWED');
     expect(listener.connections()).toBe(0);
   });

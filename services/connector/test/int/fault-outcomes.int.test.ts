@@ -1,7 +1,7 @@
 import { eventually } from '@isams-sync/testing';
 import { rawDatasetChunkV1 } from '@isams-sync/events';
 import { describe, expect, it } from 'vitest';
-import { readAll, useConnectorSuite } from '../support/connector-harness';
+import { enrolSchool, readAll, useConnectorSuite } from '../support/connector-harness';
 
 /**
  * [fault, code, transient, requests it is armed for]. A time-out or deadlock makes the connector
@@ -34,11 +34,7 @@ describe('connector: every simulator fault ends the run failed with the right co
     const codes: readonly string[] = typeof code === 'string' ? [code] : code;
     it(`${kind} → failed with ${codes.join(' or ')} (transient: ${transient}) and what the admin should do`, async () => {
       const tenant = `fault-${i}`;
-      await suite.sim.createSchool(tenant, { seed: 3, size: 'small', apiKey: keyFor(i) });
-      await suite.client.putSettings(
-        { isamsUrl: suite.sim.url, apiKey: keyFor(i), enabled: true },
-        suite.client.md(tenant),
-      );
+      await enrolSchool(suite.sim, suite.client, tenant, { seed: 3, size: 'small', apiKey: keyFor(i) });
       // More faults than client attempts (ISAMS_RETRY_ATTEMPTS=2), so retries cannot hide it.
       await suite.sim.fault(tenant, kind, armed);
       const { run } = await suite.client.triggerSync({}, suite.client.md(tenant));
@@ -74,18 +70,16 @@ describe('connector: every simulator fault ends the run failed with the right co
 
   it('a deadlock that outlasts the whole-key retries is ridden out by fetching in method groups', async () => {
     const tenant = 'fault-recovers';
-    await suite.sim.createSchool(tenant, { seed: 3, size: 'small', apiKey: keyFor(98) });
-    await suite.client.putSettings(
-      { isamsUrl: suite.sim.url, apiKey: keyFor(98), enabled: true },
-      suite.client.md(tenant),
-    );
+    await enrolSchool(suite.sim, suite.client, tenant, { seed: 3, size: 'small', apiKey: keyFor(98) });
     // Whole key 2 attempts, the first group 2 more (then split), the first half once more.
     await suite.sim.fault(tenant, 'deadlock', 5);
     const { run } = await suite.client.triggerSync({}, suite.client.md(tenant));
-    const last = await eventually(async () => {
-      const x = await suite.client.getSyncRun({ syncRunId: run!.syncRunId }, suite.client.md(tenant));
-      return x.status === 'published' || x.status === 'failed' ? x : undefined;
-    }, 'recovering run');
+    const last = await suite.client.runReaching(
+      tenant,
+      run!.syncRunId,
+      ['published', 'failed'],
+      'recovering run',
+    );
     expect(last.status, JSON.stringify(last.error)).toBe('published');
     expect(last.datasets).toHaveLength(14);
     expect(last.fetch?.mode).toBe('groups');
@@ -97,17 +91,10 @@ describe('connector: every simulator fault ends the run failed with the right co
 
   it('a slow iSAMS within the read time-out still publishes', async () => {
     const tenant = 'fault-slow';
-    await suite.sim.createSchool(tenant, { seed: 3, size: 'small', apiKey: keyFor(99) });
-    await suite.client.putSettings(
-      { isamsUrl: suite.sim.url, apiKey: keyFor(99), enabled: true },
-      suite.client.md(tenant),
-    );
+    await enrolSchool(suite.sim, suite.client, tenant, { seed: 3, size: 'small', apiKey: keyFor(99) });
     await suite.sim.fault(tenant, 'slow', 1);
     const { run } = await suite.client.triggerSync({}, suite.client.md(tenant));
-    const r = await eventually(async () => {
-      const x = await suite.client.getSyncRun({ syncRunId: run!.syncRunId }, suite.client.md(tenant));
-      return x.status === 'published' || x.status === 'failed' ? x : undefined;
-    }, 'slow run');
+    const r = await suite.client.runReaching(tenant, run!.syncRunId, ['published', 'failed'], 'slow run');
     expect(r.status).toBe('published');
   });
 

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { generatedSchoolDocument } from '@isams-sync/isams/test-support';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from '@isams-sync/testing';
 import type { ConnectorApp } from '../../src/app';
 import {
   connectorClient,
@@ -78,10 +77,12 @@ describe('connector: hostile documents end as clear run errors and change nothin
     await client.putSettings({ isamsUrl: host.url, apiKey: KEY, enabled: true }, client.md(tenant));
     const { run } = await client.triggerSync({}, client.md(tenant));
     // No roster here: a run that fetched well stops at `published` (the watch would wait for `applied`).
-    const last = await eventually(async () => {
-      const r = await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md(tenant));
-      return ['failed', 'published', 'unchanged'].includes(r.status) ? r : undefined;
-    }, `${tenant}: run ended`);
+    const last = await client.runReaching(
+      tenant,
+      run!.syncRunId,
+      ['failed', 'published', 'unchanged'],
+      `${tenant}: run ended`,
+    );
     if (last.status === 'failed') failedRunIds.push(run!.syncRunId);
     return last;
   }

@@ -5,7 +5,7 @@
  * stored-data trick (an address changed in the database, another school's ciphertext, a stripped
  * binding marker) makes the connector decrypt the stored key for B or send it there.
  */
-import { eventually, getTestInfra, type SimulatorProcess, startSimulator } from '@isams-sync/testing';
+import { getTestInfra, type SimulatorProcess, startSimulator } from '@isams-sync/testing';
 import { MongoClient } from 'mongodb';
 import type { Collection } from 'mongodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -75,10 +75,12 @@ describe('connector: the stored key is bound to its host', () => {
 
   const runToEnd = async (tenantId: string) => {
     const { run } = await suite.client.triggerSync({ dryRun: true }, suite.client.md(tenantId));
-    return eventually(async () => {
-      const r = await suite.client.getSyncRun({ syncRunId: run!.syncRunId }, suite.client.md(tenantId));
-      return ['published', 'failed', 'unchanged', 'cancelled'].includes(r.status) ? r : undefined;
-    }, 'run finished');
+    return suite.client.runReaching(
+      tenantId,
+      run!.syncRunId,
+      ['published', 'failed', 'unchanged', 'cancelled'],
+      'run finished',
+    );
   };
 
   it('test connection with another address and no key is refused; host B receives nothing', async () => {

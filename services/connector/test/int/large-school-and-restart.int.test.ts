@@ -2,14 +2,14 @@ import { eventually, type SimulatorProcess, startSimulator } from '@isams-sync/t
 import { datasetSnapshotCompletedV1, rawDatasetChunkV1 } from '@isams-sync/events';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import {
-  connectorClient,
   connectorTest as it,
   connectorTestEnv,
+  enrolSchools,
+  runReaching,
   readAll,
   deleteFromCollection,
   readCollection,
   readRun,
-  startConnector,
 } from '../support/connector-harness';
 import type { ConnectorTestEnv } from '../support/connector-harness';
 
@@ -28,29 +28,19 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
   beforeAll(async () => {
     sim = await startSimulator();
     env = connectorTestEnv();
-    const setup = await startConnector(env.env({ SCHEDULER_ENABLED: 'false' }));
-    const c = connectorClient(setup.grpcPort);
-    try {
-      const schools = [
-        'large',
-        'kill',
-        'crash-before-marker',
-        'crash-at-marker',
-        'crash-requested',
-        'lost-entry',
-      ];
-      for (const [i, t] of schools.entries()) {
-        await sim.createSchool(t, {
-          seed: 100 + i,
-          size: t === 'large' || t === 'kill' ? 'large' : 'small',
-          apiKey: keyFor(i),
-        });
-        await c.putSettings({ isamsUrl: sim.url, apiKey: keyFor(i), enabled: true }, c.md(t));
-      }
-    } finally {
-      c.close();
-      await setup.stop();
-    }
+    const schools = [
+      'large',
+      'kill',
+      'crash-before-marker',
+      'crash-at-marker',
+      'crash-requested',
+      'lost-entry',
+    ];
+    await enrolSchools(env, sim, schools, (t, i) => ({
+      seed: 100 + i,
+      size: t === 'large' || t === 'kill' ? 'large' : 'small',
+      apiKey: keyFor(i),
+    }));
   });
   afterAll(async () => {
     await sim?.stop();
@@ -166,14 +156,10 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
       await proc.exited; // it SIGKILLs itself at the step
       expect((await readRun(env, 'crash-before-marker', run!.syncRunId))?.status).toBe('fetched');
       const app = await connectors.start(env.env({ SCHEDULER_ENABLED: 'false' }));
-      const failed = await eventually(
-        async () => {
-          const r = await readRun(env, 'crash-before-marker', run!.syncRunId);
-          return r?.status === 'failed' ? r : undefined;
-        },
-        'failed',
-        { timeoutMs: RECOVERY_WAIT_MS, signal: connectors.signal },
-      );
+      const failed = await runReaching(env, 'crash-before-marker', run!.syncRunId, ['failed'], 'failed', {
+        timeoutMs: RECOVERY_WAIT_MS,
+        signal: connectors.signal,
+      });
       await connectors.stop(app);
       expect(failed.error?.code).toBe('CONNECTOR_RUN_INTERRUPTED');
       const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === run!.syncRunId);
@@ -200,14 +186,10 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
       expect(stuck?.status).toBe('fetched');
       expect(stuck?.markerAttemptedAt).toBeInstanceOf(Date);
       await connectors.start(env.env({ SCHEDULER_ENABLED: 'false' }));
-      const published = await eventually(
-        async () => {
-          const r = await readRun(env, 'crash-at-marker', run!.syncRunId);
-          return r?.status === 'published' ? r : undefined;
-        },
-        'resumed',
-        { timeoutMs: RECOVERY_WAIT_MS, signal: connectors.signal },
-      );
+      const published = await runReaching(env, 'crash-at-marker', run!.syncRunId, ['published'], 'resumed', {
+        timeoutMs: RECOVERY_WAIT_MS,
+        signal: connectors.signal,
+      });
       expect(published.error).toBeUndefined();
       const markers = (await readAll(env.rawTopic)).filter(
         (m) => m.event.syncrunid === run!.syncRunId && m.event.type === datasetSnapshotCompletedV1.type,
@@ -237,11 +219,11 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
         if (entry === 'lost') await deleteFromCollection(env, 'run_queue', { _id: id });
 
         const app = await connectors.start(env.env({ SCHEDULER_ENABLED: 'false' }));
-        const done = await eventually(
-          async () => {
-            const r = await readRun(env, tenantId, id);
-            return r?.status === 'published' || r?.status === 'failed' ? r : undefined;
-          },
+        const done = await runReaching(
+          env,
+          tenantId,
+          id,
+          ['published', 'failed'],
           `run with its queue entry ${entry}`,
           { timeoutMs: RECOVERY_WAIT_MS, signal: connectors.signal },
         );

@@ -5,13 +5,13 @@ import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { ConnectorApp } from '../../src/app';
 import type { RunRecord } from '../../src/domain/run-record';
 import {
-  connectorClient,
   connectorTest as it,
   connectorTestEnv,
+  enrolSchools,
+  runReaching,
   readAll,
   readCollection,
   readRun,
-  startConnector,
 } from '../support/connector-harness';
 import type { ConnectorFleet, ConnectorTestEnv } from '../support/connector-harness';
 
@@ -27,17 +27,11 @@ describe('connector: a replica that stalls past its run lease', () => {
     sim = await startSimulator();
     env = connectorTestEnv();
     mongo = await new MongoClient(getTestInfra().mongoUrl).connect();
-    const setup = await startConnector(env.env({ SCHEDULER_ENABLED: 'false' }));
-    const c = connectorClient(setup.grpcPort);
-    try {
-      for (const [i, t] of ['stall-before-marker', 'stall-after-marker'].entries()) {
-        await sim.createSchool(t, { seed: 70 + i, size: 'small', apiKey: keyFor(i) });
-        await c.putSettings({ isamsUrl: sim.url, apiKey: keyFor(i), enabled: true }, c.md(t));
-      }
-    } finally {
-      c.close();
-      await setup.stop();
-    }
+    await enrolSchools(env, sim, ['stall-before-marker', 'stall-after-marker'], (_, i) => ({
+      seed: 70 + i,
+      size: 'small',
+      apiKey: keyFor(i),
+    }));
   });
   afterAll(async () => {
     await mongo?.close();
@@ -108,14 +102,9 @@ describe('connector: a replica that stalls past its run lease', () => {
   }) => {
     const t = 'stall-before-marker';
     const { a, runId, wake } = await stallAndTakeOver(connectors, t, 'chunks-published');
-    const failed = await eventually(
-      async () => {
-        const r = await readRun(env, t, runId);
-        return r?.status === 'failed' ? r : undefined;
-      },
-      'replica B to fail the interrupted run',
-      { signal: connectors.signal },
-    );
+    const failed = await runReaching(env, t, runId, ['failed'], 'replica B to fail the interrupted run', {
+      signal: connectors.signal,
+    });
     expect(failed.error?.code).toBe('CONNECTOR_RUN_INTERRUPTED');
     const schedule = await scheduleOf(t);
 
@@ -138,14 +127,9 @@ describe('connector: a replica that stalls past its run lease', () => {
   }) => {
     const t = 'stall-after-marker';
     const { a, runId, wake } = await stallAndTakeOver(connectors, t, 'marker-attempted');
-    const published = await eventually(
-      async () => {
-        const r = await readRun(env, t, runId);
-        return r?.status === 'published' ? r : undefined;
-      },
-      'replica B to re-send the marker',
-      { signal: connectors.signal },
-    );
+    const published = await runReaching(env, t, runId, ['published'], 'replica B to re-send the marker', {
+      signal: connectors.signal,
+    });
     const schedule = await scheduleOf(t);
 
     wake();

@@ -1,7 +1,13 @@
 import { eventually, getTestInfra, type SimulatorProcess, startSimulator } from '@isams-sync/testing';
 import { datasetSnapshotCompletedV1, rawDatasetChunkV1 } from '@isams-sync/events';
 import { afterAll, beforeAll, describe, expect, onTestFinished } from 'vitest';
-import { connectorTest as it, connectorTestEnv, readAll, readRun } from '../support/connector-harness';
+import {
+  connectorTest as it,
+  connectorTestEnv,
+  readAll,
+  readRun,
+  runReaching,
+} from '../support/connector-harness';
 import type { ConnectorTestEnv } from '../support/connector-harness';
 import { startPausableProxy } from '../support/pausable-proxy';
 
@@ -71,11 +77,11 @@ describe('connector: progress writes beside the run', () => {
       expect((await readRun(env, 'slow-db', id))?.status).toBe('fetched');
 
       proxy.resume();
-      const done = await eventually(
-        async () => {
-          const r = await readRun(env, 'slow-db', id);
-          return r?.status === 'published' || r?.status === 'failed' ? r : undefined;
-        },
+      const done = await runReaching(
+        env,
+        'slow-db',
+        id,
+        ['published', 'failed'],
         'the run once the database answers',
         { timeoutMs: 60_000, signal: connectors.signal },
       );

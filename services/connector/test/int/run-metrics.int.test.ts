@@ -1,6 +1,6 @@
 import { eventually } from '@isams-sync/testing';
 import { describe, expect, it } from 'vitest';
-import { useConnectorSuite } from '../support/connector-harness';
+import { enrolSchool, useConnectorSuite } from '../support/connector-harness';
 
 const KEY = '{AAAAAAAA-0000-0000-0000-00000000a1e7}';
 
@@ -24,11 +24,7 @@ describe('connector metrics: runs by final status and error code', () => {
       'connector_sync_runs_finished_total{status="failed",error_code="ISAMS_INVALID_KEY",service="connector"}';
     expect(await seriesValue(suite.app.opsPort, failed)).toBe(0);
     const tenant = 'metrics-failed';
-    await suite.sim.createSchool(tenant, { seed: 3, size: 'small', apiKey: KEY });
-    await suite.client.putSettings(
-      { isamsUrl: suite.sim.url, apiKey: KEY, enabled: true },
-      suite.client.md(tenant),
-    );
+    await enrolSchool(suite.sim, suite.client, tenant, { seed: 3, size: 'small', apiKey: KEY });
     await suite.sim.fault(tenant, 'invalidKey', 5);
     const { run } = await suite.client.triggerSync({}, suite.client.md(tenant));
     const last = (await suite.client.watch(tenant, run!.syncRunId)).at(-1)!;

@@ -6,6 +6,8 @@ import type { ConnectorApp } from '../../src/app';
 import {
   connectorClient,
   connectorTestEnv,
+  enrolSchool,
+  enrolSchools,
   readAll,
   startConnector,
   useConnectorSuite,
@@ -26,17 +28,12 @@ describe('connector: scheduled runs with two replicas on the same schools', () =
     sim = await startSimulator();
     env = connectorTestEnv();
     // Settings first, with the schedulers off, so both replicas then see the same due schools.
-    const setup = await startConnector(env.env({ SCHEDULER_ENABLED: 'false' }));
-    const c = connectorClient(setup.grpcPort);
-    for (const [i, t] of tenants.entries()) {
-      await sim.createSchool(t, { seed: 20 + i, size: 'small', apiKey: keyFor(i) });
-      await c.putSettings(
-        { isamsUrl: sim.url, apiKey: keyFor(i), enabled: true, scheduleMinutes: 5 },
-        c.md(t),
-      );
-    }
-    c.close();
-    await setup.stop();
+    await enrolSchools(env, sim, tenants, (_, i) => ({
+      seed: 20 + i,
+      size: 'small',
+      apiKey: keyFor(i),
+      scheduleMinutes: 5,
+    }));
     [a, b] = await Promise.all([
       startConnector(env.env({ SYNC_CONCURRENCY: '2' }), { owner: 'replica-a' }),
       startConnector(env.env({ SYNC_CONCURRENCY: '2' }), { owner: 'replica-b' }),
@@ -88,11 +85,7 @@ describe('connector: manual triggers (one run per school, queue, cancel, rate li
   });
   beforeAll(async () => {
     for (const [i, t] of ['busy', 'queued', 'limited'].entries()) {
-      await suite.sim.createSchool(t, { seed: 5, size: 'small', apiKey: keyFor(50 + i) });
-      await suite.client.putSettings(
-        { isamsUrl: suite.sim.url, apiKey: keyFor(50 + i), enabled: true },
-        suite.client.md(t),
-      );
+      await enrolSchool(suite.sim, suite.client, t, { seed: 5, size: 'small', apiKey: keyFor(50 + i) });
     }
   });
 

@@ -2,7 +2,7 @@ import { datasetSnapshotCompletedV1, rawDatasetChunkV1, syncRunUpdatedV1 } from 
 import { DATASETS, DATASET_IDS } from '@isams-sync/isams';
 import { GrpcCallError } from '@isams-sync/grpc';
 import { MongoClient } from 'mongodb';
-import { eventually, getTestInfra } from '@isams-sync/testing';
+import { getTestInfra } from '@isams-sync/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readTopic, useConnectorSuite } from '../support/connector-harness';
 
@@ -165,10 +165,7 @@ describe('connector: settings, test connection and a manual run end to end', () 
     expect(alreadyActive).toBe(false);
     expect(run?.trigger).toEqual({ kind: 'manual', actor: 'admin:42' });
     const id = run!.syncRunId;
-    const done = await eventually(async () => {
-      const r = await suite.client.getSyncRun({ syncRunId: id }, suite.client.md(TENANT));
-      return r.status === 'published' ? r : undefined;
-    }, 'run published');
+    const done = await suite.client.runReaching(TENANT, id, ['published'], 'run published');
     expect(done.datasets).toHaveLength(14);
     expect(done.absentDatasets).toEqual([]);
     expect(done.fetchedAt).not.toBe('');

@@ -2,7 +2,7 @@ import { datasetSnapshotCompletedV1, syncRunUpdatedV1 } from '@isams-sync/events
 import type { EventProducer } from '@isams-sync/kafka';
 import { eventually } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readAll, useConnectorSuite, fakeRosterProducer } from '../support/connector-harness';
+import { enrolSchool, readAll, useConnectorSuite, fakeRosterProducer } from '../support/connector-harness';
 
 const KEY = '{DDDDDDDD-0000-0000-0000-000000000001}';
 const TENANT = 'same-school';
@@ -12,11 +12,7 @@ describe('connector: unchanged skip after the roster applied the same data', () 
   let producer: EventProducer;
 
   beforeAll(async () => {
-    await suite.sim.createSchool(TENANT, { seed: 9, size: 'small', apiKey: KEY });
-    await suite.client.putSettings(
-      { isamsUrl: suite.sim.url, apiKey: KEY, enabled: true },
-      suite.client.md(TENANT),
-    );
+    await enrolSchool(suite.sim, suite.client, TENANT, { seed: 9, size: 'small', apiKey: KEY });
     producer = fakeRosterProducer();
   });
   afterAll(async () => {

@@ -17,13 +17,14 @@ import type { EventProducer, KafkaClient, TopicRecord } from '@isams-sync/kafka'
 import type { CloudEvent } from '@isams-sync/events';
 import { createLogger } from '@isams-sync/logger';
 import {
+  eventually,
   getTestInfra,
   startSimulator,
   testClientIdentity,
   testServiceIdentityDir,
   uniqueName,
 } from '@isams-sync/testing';
-import type { SimulatorProcess } from '@isams-sync/testing';
+import type { EventuallyOptions, SimulatorProcess } from '@isams-sync/testing';
 import { MongoClient } from 'mongodb';
 import type { Document, Filter } from 'mongodb';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -31,6 +32,7 @@ import { createConnectorApp } from '../../src/app';
 import type { ConnectorApp, ConnectorAppOverrides } from '../../src/app';
 import { loadConnectorConfig } from '../../src/config';
 import type { RunRecord } from '../../src/domain/run-record';
+import type { RunStatus } from '../../src/domain/sync-run';
 
 export function testKek(): string {
   return randomBytes(32).toString('base64');
@@ -105,6 +107,54 @@ export async function startConnector(
   return app;
 }
 
+/** How a school of a test is created on the simulator and saved, enabled, in the connector's settings. */
+export interface EnrolledSchool {
+  seed: number;
+  size: 'small' | 'large';
+  apiKey: string;
+  scheduleMinutes?: number;
+}
+
+/**
+ * Creates each school (`school(tenantId, index)` says how) on the simulator and saves its settings
+ * (enabled, the simulator's URL) through a set-up connector with the scheduler off, stopped again
+ * before the test's own connectors start: they all see the same saved schools.
+ */
+export async function enrolSchools(
+  env: ConnectorTestEnv,
+  sim: SimulatorProcess,
+  tenants: readonly string[],
+  school: (tenantId: string, index: number) => EnrolledSchool,
+): Promise<void> {
+  const setup = await startConnector(env.env({ SCHEDULER_ENABLED: 'false' }));
+  const c = connectorClient(setup.grpcPort);
+  try {
+    for (const [i, tenantId] of tenants.entries()) await enrolSchool(sim, c, tenantId, school(tenantId, i));
+  } finally {
+    c.close();
+    await setup.stop();
+  }
+}
+
+/** Creates the school on the simulator and saves its settings (enabled, the simulator's URL) through `client`. */
+export async function enrolSchool(
+  sim: SimulatorProcess,
+  client: ConnectorClient,
+  tenantId: string,
+  school: EnrolledSchool,
+): Promise<void> {
+  await sim.createSchool(tenantId, { seed: school.seed, size: school.size, apiKey: school.apiKey });
+  await client.putSettings(
+    {
+      isamsUrl: sim.url,
+      apiKey: school.apiKey,
+      enabled: true,
+      ...(school.scheduleMinutes === undefined ? {} : { scheduleMinutes: school.scheduleMinutes }),
+    },
+    client.md(tenantId),
+  );
+}
+
 /**
  * A promise-based client of ConnectorService, calling as the gateway does (its service identity);
  * `rotateKeyEncryption` calls as the operator, the only identity allowed to.
@@ -123,6 +173,7 @@ export function connectorClient(port: number) {
   });
   const md = (tenantId: string, actor = 'admin:1') =>
     callMetadata({ tenantId, actor, requestId: randomUUID() });
+  const getSyncRun = promisifyUnary(client, 'getSyncRun');
   return {
     raw: client,
     md,
@@ -131,7 +182,14 @@ export function connectorClient(port: number) {
     testConnection: promisifyUnary(client, 'testConnection'),
     getEgressInfo: promisifyUnary(client, 'getEgressInfo'),
     triggerSync: promisifyUnary(client, 'triggerSync'),
-    getSyncRun: promisifyUnary(client, 'getSyncRun'),
+    getSyncRun,
+    /** The run as GetSyncRun answers it, once its status is one of `statuses` (polled). */
+    runReaching(tenantId: string, syncRunId: string, statuses: readonly string[], what: string) {
+      return eventually(async () => {
+        const r = await getSyncRun({ syncRunId }, md(tenantId));
+        return statuses.includes(r.status) ? r : undefined;
+      }, what);
+    },
     listSyncRuns: promisifyUnary(client, 'listSyncRuns'),
     cancelSyncRun: promisifyUnary(client, 'cancelSyncRun'),
     getSyncStatus: promisifyUnary(client, 'getSyncStatus'),
@@ -260,6 +318,25 @@ export async function readRun(
   } finally {
     await client.close();
   }
+}
+
+/** The run once its stored status is one of `statuses` (read straight from the database). */
+export function runReaching(
+  env: ConnectorTestEnv,
+  tenantId: string,
+  id: string,
+  statuses: readonly RunStatus[],
+  what: string,
+  options: EventuallyOptions,
+): Promise<RunRecord> {
+  return eventually(
+    async () => {
+      const r = await readRun(env, tenantId, id);
+      return r && statuses.includes(r.status) ? r : undefined;
+    },
+    what,
+    options,
+  );
 }
 
 type StoredDocument = Document & { _id: string };

@@ -116,6 +116,28 @@ function strip<T>(value: T): T {
   return out as T;
 }
 
+/** The filter of a conditional cancel: the booking, only while it is still booked. */
+function stillBooked(tenantId: string, booking: Booking) {
+  return { _id: `${tenantId}:${booking.id}`, status: 'booked' as const };
+}
+
+/** The update that cancels a booking: its cancellation, its released claim keys, its history entry. */
+function cancelUpdate(
+  booking: Booking,
+  cancellation: NonNullable<Booking['cancellation']>,
+  entry: HistoryEntry,
+) {
+  return {
+    $set: {
+      status: 'cancelled' as const,
+      cancellation: strip(cancellation),
+      ...claimKeys({ ...booking, status: 'cancelled' }, 1),
+    },
+    $unset: { pendingCancellation: '' as const },
+    $push: { history: strip(entry) },
+  };
+}
+
 function withoutMongo<T extends { _id: string; tenantId: string }>(
   doc: T,
 ): Omit<T, '_id' | 'tenantId' | 'seatKey' | 'teacherKey'> {
@@ -354,16 +376,8 @@ export class BookingsStore {
     if (items.length === 0) return [];
     const result = await this.bookings(tenantId).updateEach(
       items.map(({ booking, cancellation, entry }) => ({
-        filter: { _id: `${tenantId}:${booking.id}`, status: 'booked' } as Filter<BookingDoc>,
-        update: {
-          $set: {
-            status: 'cancelled',
-            cancellation: strip(cancellation),
-            ...claimKeys({ ...booking, status: 'cancelled' }, 1),
-          },
-          $unset: { pendingCancellation: '' },
-          $push: { history: strip(entry) },
-        },
+        filter: stillBooked(tenantId, booking) as Filter<BookingDoc>,
+        update: cancelUpdate(booking, cancellation, entry),
       })),
     );
     if (result.modified === items.length)
@@ -427,16 +441,8 @@ export class BookingsStore {
     entry: HistoryEntry,
   ): Promise<Booking | undefined> {
     const updated = await this.bookings(tenantId).findOneAndUpdate(
-      { _id: `${tenantId}:${booking.id}`, status: 'booked' },
-      {
-        $set: {
-          status: 'cancelled',
-          cancellation: strip(cancellation),
-          ...claimKeys({ ...booking, status: 'cancelled' }, 1),
-        },
-        $unset: { pendingCancellation: '' },
-        $push: { history: strip(entry) },
-      },
+      stillBooked(tenantId, booking),
+      cancelUpdate(booking, cancellation, entry),
       { returnDocument: 'after' },
     );
     return updated ? withoutMongo(updated) : undefined;

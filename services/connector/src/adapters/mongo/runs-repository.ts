@@ -7,7 +7,7 @@ import {
   withMongoErrors,
 } from '@isams-sync/mongo';
 import type { StepClaimDocument } from '@isams-sync/mongo';
-import { runStep } from '../../domain/run-record';
+import { recordRunStep, runStep } from '../../domain/run-record';
 import type { QueuedRun, RunRecord, RunStep, RunStepPatch, SchoolSlot } from '../../domain/run-record';
 import type { RunProgress, RunStatus } from '../../domain/sync-run';
 import type {
@@ -97,20 +97,16 @@ export class RunsRepository implements RunStore, RunHistory {
     inc: { sequence: number } | undefined,
     fence: RunFence | null,
   ): Promise<StepDecision> {
-    const step = runStep(run);
-    if (step === null) return { won: false, run };
-    const patch: RunStepPatch = inc === undefined ? { set } : { set, inc };
-    const { won, claim } = await this.wrap(
-      'recordStep',
-      () => claimStep(this.steps, { recordId: run._id, step, patch, fence }),
-      COLLECTIONS.runSteps,
-    );
-    // Won means this patch is the decided one (not an earlier decision of the same holder).
-    const ours = won && claim.patch === patch;
-    // Records the decided outcome (whoever decided it), only while the run is still in that step:
-    // a late write never moves a run back.
-    const recorded = await this.applyStep(run.tenantId, run._id, step, claim.patch);
-    return { won: ours, run: recorded ?? (await this.get(run.tenantId, run._id)) };
+    return recordRunStep(run, set, inc, {
+      claim: (step, patch) =>
+        this.wrap(
+          'recordStep',
+          () => claimStep(this.steps, { recordId: run._id, step, patch, fence }),
+          COLLECTIONS.runSteps,
+        ),
+      apply: (step, patch) => this.applyStep(run.tenantId, run._id, step, patch),
+      reload: () => this.get(run.tenantId, run._id),
+    });
   }
 
   private applyStep(

@@ -1,13 +1,13 @@
 import type { Collection, Db } from 'mongodb';
-import { isDuplicateKeyError, toMongoError, withMongoErrors } from '@isams-sync/mongo';
+import { isDuplicateKeyError, toMongoError } from '@isams-sync/mongo';
 import type { AppliedSnapshot } from '../../domain/sync-run';
 import { scheduleClaimKey } from '../../domain/schedule';
 import type { AppliedSnapshotStore, ScheduleClaimStore } from '../../use-cases/ports';
 import { COLLECTIONS } from './collections';
+import { SchoolDocuments } from './school-documents';
+import type { SchoolDocument } from './school-documents';
 
-interface AppliedSnapshotDocument extends AppliedSnapshot {
-  _id: string;
-  tenantId: string;
+interface AppliedSnapshotDocument extends AppliedSnapshot, SchoolDocument {
   appliedAt: Date;
 }
 
@@ -19,26 +19,18 @@ interface ScheduleClaimDocument {
 
 /** Fingerprints of the last snapshot the roster applied, per school (for the unchanged skip). */
 export class AppliedSnapshotsRepository implements AppliedSnapshotStore {
-  private readonly coll: Collection<AppliedSnapshotDocument>;
+  private readonly docs: SchoolDocuments<AppliedSnapshotDocument>;
   constructor(db: Db) {
-    this.coll = db.collection<AppliedSnapshotDocument>(COLLECTIONS.appliedSnapshots);
+    this.docs = new SchoolDocuments(db, COLLECTIONS.appliedSnapshots);
   }
 
-  get(tenantId: string): Promise<AppliedSnapshot | null> {
-    return withMongoErrors({ operation: 'get', collection: COLLECTIONS.appliedSnapshots }, async () => {
-      const doc = await this.coll.findOne({ _id: tenantId, tenantId });
-      return doc ? { syncRunId: doc.syncRunId, fingerprints: doc.fingerprints, absent: doc.absent } : null;
-    });
+  async get(tenantId: string): Promise<AppliedSnapshot | null> {
+    const doc = await this.docs.find(tenantId);
+    return doc ? { syncRunId: doc.syncRunId, fingerprints: doc.fingerprints, absent: doc.absent } : null;
   }
 
   put(tenantId: string, snapshot: AppliedSnapshot, appliedAt: Date): Promise<void> {
-    return withMongoErrors({ operation: 'put', collection: COLLECTIONS.appliedSnapshots }, async () => {
-      await this.coll.replaceOne(
-        { _id: tenantId, tenantId },
-        { tenantId, ...snapshot, appliedAt },
-        { upsert: true },
-      );
-    });
+    return this.docs.replace(tenantId, { tenantId, ...snapshot, appliedAt });
   }
 }
 

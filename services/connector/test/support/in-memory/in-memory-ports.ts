@@ -4,7 +4,7 @@ import type { DatasetId } from '@isams-sync/isams';
 import { MongoErrors, confirmFenceAfterClaim, fencedWrite, settleExistingClaim } from '@isams-sync/mongo';
 import { markerData } from '../../../src/adapters/kafka/run-publisher';
 import type { FetchPlan } from '../../../src/domain/method-groups';
-import { runStep } from '../../../src/domain/run-record';
+import { recordRunStep, runStep } from '../../../src/domain/run-record';
 import type { QueuedRun, RunRecord, RunStep, RunStepPatch, SchoolSlot } from '../../../src/domain/run-record';
 import type { SchoolSettings } from '../../../src/domain/school-settings';
 import { scheduleClaimKey } from '../../../src/domain/schedule';
@@ -153,13 +153,11 @@ export class InMemoryRunStore implements RunStore {
     inc: { sequence: number } | undefined,
     fence: RunFence | null,
   ): Promise<StepDecision> {
-    const step = runStep(run);
-    if (step === null) return { won: false, run };
-    const patch: RunStepPatch = inc === undefined ? { set } : { set, inc };
-    const { won, claim } = await this.claimStep(run._id, step, patch, fence);
-    const ours = won && claim.patch === patch;
-    const recorded = await this.applyStep(run.tenantId, run._id, step, claim.patch);
-    return { won: ours, run: recorded ?? (await this.get(run.tenantId, run._id)) };
+    return recordRunStep(run, set, inc, {
+      claim: (step, patch) => this.claimStep(run._id, step, patch, fence),
+      apply: (step, patch) => this.applyStep(run.tenantId, run._id, step, patch),
+      reload: () => this.get(run.tenantId, run._id),
+    });
   }
 
   private async claimStep(
@@ -558,10 +556,12 @@ export function inMemoryPorts(
   world: ConnectorWorld,
   life: ProcessLife,
 ): Omit<SyncEngineDeps, 'logger' | 'observe' | 'onStep'> {
-  const plans: FetchPlanStore = {
-    get: (t) => life.io('plans.get', () => copy(world.plans.get(t) ?? null)),
-    put: (t, plan) => life.io('plans.put', () => void world.plans.set(t, copy(plan))),
-  };
+  // A store of one document per school on `map`: each get and put one I/O of this life, on copies.
+  const perSchool = <T>(name: string, map: Map<string, T>) => ({
+    get: (t: string) => life.io(`${name}.get`, () => copy(map.get(t) ?? null)),
+    put: (t: string, value: T) => life.io(`${name}.put`, () => void map.set(t, copy(value))),
+  });
+  const plans: FetchPlanStore = perSchool('plans', world.plans);
   const freshness: FreshnessStore = {
     advance: (t, dataAsOf, syncRunId) =>
       life.io('freshness.advance', () => {
@@ -569,10 +569,7 @@ export function inMemoryPorts(
         if (!known || known.dataAsOf < dataAsOf) world.freshness.set(t, { dataAsOf, syncRunId });
       }),
   };
-  const snapshots: AppliedSnapshotStore = {
-    get: (t) => life.io('snapshots.get', () => copy(world.snapshots.get(t) ?? null)),
-    put: (t, snapshot) => life.io('snapshots.put', () => void world.snapshots.set(t, copy(snapshot))),
-  };
+  const snapshots: AppliedSnapshotStore = perSchool('snapshots', world.snapshots);
   const claims: ScheduleClaimStore = {
     claim: (t, dueAt, attempt) =>
       life.io('claims.claim', () => {
