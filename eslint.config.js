@@ -142,6 +142,12 @@ export default tseslint.config(
     rules: { '@nx/enforce-module-boundaries': 'off', 'no-console': 'off' },
   },
   {
+    // So may benchmarks (dev-only measurement code, never bundled); services still never import
+    // each other (no-restricted-imports stays on).
+    files: ['libs/*/bench/**/*.ts', 'services/*/bench/**/*.ts'],
+    rules: { '@nx/enforce-module-boundaries': 'off' },
+  },
+  {
     // Domain code is pure: no I/O, no adapters, no other layers.
     files: ['services/*/src/domain/**/*.ts'],
     rules: {
