@@ -19,9 +19,9 @@ import {
 } from '../../domain/models/connector.models';
 import { buildOverview } from '../../domain/sync-run-view';
 import { settingsToSave } from '../../domain/settings-update';
-import { audited } from './audit';
+import { auditedAs } from './audit';
 import { callContext } from './auth';
-import { schoolErrorResponses, schoolIdParam, schoolSecurity } from './route-schemas';
+import { queryPaging, schoolErrorResponses, schoolIdParam, schoolSecurity } from './route-schemas';
 import type { LiveEventCheck } from '../../domain/live-events';
 import { bearerCredential } from '../../domain/admin-token';
 import { GatewayErrors } from '../../domain/gateway-errors';
@@ -151,21 +151,18 @@ function dataSourceRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
       const previousOrigin = originOf(previous?.isamsUrl);
       const newAddress = request.body.isamsUrl ?? previous?.isamsUrl ?? '';
       const newOrigin = originOf(newAddress) ?? newAddress;
-      return audited(
+      return auditedAs(
         auditLog,
         request,
+        ctx,
+        'settings.update',
         {
-          tenantId: ctx.tenantId,
-          actor: ctx.actor,
-          action: 'settings.update',
-          target: {
-            keyChanged: request.body.apiKey !== undefined,
-            fields: Object.keys(request.body).sort().join(','),
-            ...(request.body.enabled === undefined ? {} : { enabled: request.body.enabled }),
-            ...(previousOrigin === undefined ? {} : { previousOrigin }),
-            newOrigin,
-            hostChanged: previousOrigin !== undefined && previousOrigin !== newOrigin,
-          },
+          keyChanged: request.body.apiKey !== undefined,
+          fields: Object.keys(request.body).sort().join(','),
+          ...(request.body.enabled === undefined ? {} : { enabled: request.body.enabled }),
+          ...(previousOrigin === undefined ? {} : { previousOrigin }),
+          newOrigin,
+          hostChanged: previousOrigin !== undefined && previousOrigin !== newOrigin,
         },
         async () => {
           // Bookings first: it validates the name, so an unknown zone changes nothing anywhere.
@@ -237,11 +234,8 @@ function syncRunRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
       if (!body.dryRun && !body.confirmLiveEvents && opts.liveEvents !== undefined) {
         await opts.liveEvents.assertNoneLive(ctx);
       }
-      const result = await audited(
-        auditLog,
-        request,
-        { tenantId: ctx.tenantId, actor: ctx.actor, action: 'sync.trigger', target: { dryRun: body.dryRun } },
-        () => connector.triggerSync(ctx, { dryRun: body.dryRun }),
+      const result = await auditedAs(auditLog, request, ctx, 'sync.trigger', { dryRun: body.dryRun }, () =>
+        connector.triggerSync(ctx, { dryRun: body.dryRun }),
       );
       return reply.code(202).send(result);
     },
@@ -262,8 +256,7 @@ function syncRunRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
     async (request, reply) => {
       const q = request.query;
       return connector.listSyncRuns(callContext(request, reply), {
-        pageSize: q.pageSize,
-        ...(q.pageToken === undefined ? {} : { pageToken: q.pageToken }),
+        ...queryPaging(q),
         ...(q.status === undefined ? {} : { statuses: q.status.split(',') }),
         ...(q.trigger === undefined ? {} : { trigger: q.trigger }),
       });
@@ -297,16 +290,8 @@ function syncRunRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
     },
     async (request, reply) => {
       const ctx = callContext(request, reply);
-      return audited(
-        auditLog,
-        request,
-        {
-          tenantId: ctx.tenantId,
-          actor: ctx.actor,
-          action: 'sync.cancel',
-          target: { syncRunId: request.params.syncRunId },
-        },
-        () => connector.cancelSyncRun(ctx, request.params.syncRunId),
+      return auditedAs(auditLog, request, ctx, 'sync.cancel', { syncRunId: request.params.syncRunId }, () =>
+        connector.cancelSyncRun(ctx, request.params.syncRunId),
       );
     },
   );

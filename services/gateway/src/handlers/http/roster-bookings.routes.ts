@@ -24,9 +24,9 @@ import {
 } from '../../domain/models/roster.models';
 import { dryRunImpact, heldBatchImpact } from '../../use-cases/removal-impact';
 import { runUndoWithBookings } from '../../use-cases/run-undo';
-import { audited } from './audit';
+import { auditedAs } from './audit';
 import { callContext } from './auth';
-import { schoolErrorResponses, schoolIdParam, schoolSecurity } from './route-schemas';
+import { queryPaging, schoolErrorResponses, schoolIdParam, schoolSecurity } from './route-schemas';
 
 /** Dependencies of the roster, held-batch and bookings routes. */
 export interface RosterBookingsRoutesOptions {
@@ -39,7 +39,6 @@ const paging = {
   pageSize: z.coerce.number().int().min(1).max(200).default(50),
   pageToken: z.string().max(512).optional(),
 };
-const token = (t: string | undefined) => (t === undefined ? {} : { pageToken: t });
 const opt = <K extends string>(key: K, v: string | undefined) =>
   v === undefined || v === '' ? {} : { [key]: v };
 const runParams = schoolIdParam.extend({ syncRunId: z.string().min(1).max(128) });
@@ -81,9 +80,8 @@ function rosterRoutes(app: RouteApp, { roster, bookings }: RosterBookingsRoutesO
       return roster.listEntities(callContext(request, reply), {
         entityType: request.params.entityType,
         status: q.status,
-        pageSize: q.pageSize,
+        ...queryPaging(q),
         ...opt('query', q.q),
-        ...token(q.pageToken),
       });
     },
   );
@@ -135,11 +133,10 @@ function rosterRoutes(app: RouteApp, { roster, bookings }: RosterBookingsRoutesO
       const q = request.query;
       return roster.listRunChanges(callContext(request, reply), {
         syncRunId: request.params.syncRunId,
-        pageSize: q.pageSize,
+        ...queryPaging(q),
         ...opt('entityType', q.entityType),
         ...opt('change', q.change),
         ...opt('disposition', q.disposition),
-        ...token(q.pageToken),
       });
     },
   );
@@ -157,9 +154,8 @@ function rosterRoutes(app: RouteApp, { roster, bookings }: RosterBookingsRoutesO
     async (request, reply) =>
       roster.listRunFindings(callContext(request, reply), {
         syncRunId: request.params.syncRunId,
-        pageSize: request.query.pageSize,
+        ...queryPaging(request.query),
         ...opt('code', request.query.code),
-        ...token(request.query.pageToken),
       }),
   );
 
@@ -194,9 +190,8 @@ function heldBatchRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBo
     },
     async (request, reply) =>
       roster.listHeldBatches(callContext(request, reply), {
-        pageSize: request.query.pageSize,
+        ...queryPaging(request.query),
         ...opt('status', request.query.status),
-        ...token(request.query.pageToken),
       }),
   );
 
@@ -217,10 +212,9 @@ function heldBatchRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBo
     async (request, reply) =>
       roster.getHeldBatch(callContext(request, reply), {
         batchId: request.params.batchId,
-        pageSize: request.query.pageSize,
+        ...queryPaging(request.query),
         ...opt('entityType', request.query.entityType),
         ...opt('query', request.query.q),
-        ...token(request.query.pageToken),
       }),
   );
 
@@ -260,15 +254,12 @@ function heldBatchRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBo
         const ctx = callContext(request, reply);
         const comment = request.body?.comment ?? '';
         const version = request.body?.version;
-        return audited(
+        return auditedAs(
           auditLog,
           request,
-          {
-            tenantId: ctx.tenantId,
-            actor: ctx.actor,
-            action: `held-batch.${decision}`,
-            target: { batchId: request.params.batchId },
-          },
+          ctx,
+          `held-batch.${decision}`,
+          { batchId: request.params.batchId },
           () =>
             decision === 'approve'
               ? roster.approveHeldBatch(ctx, request.params.batchId, comment, version)
@@ -296,9 +287,8 @@ function bookingRoutes(app: RouteApp, { bookings }: RosterBookingsRoutesOptions)
     },
     async (request, reply) =>
       bookings.listEvents(callContext(request, reply), {
-        pageSize: request.query.pageSize,
+        ...queryPaging(request.query),
         ...opt('status', request.query.status),
-        ...token(request.query.pageToken),
       }),
   );
 
@@ -332,9 +322,8 @@ function bookingRoutes(app: RouteApp, { bookings }: RosterBookingsRoutesOptions)
     async (request, reply) =>
       bookings.listEventBookings(callContext(request, reply), {
         eventId: request.params.eventId,
-        pageSize: request.query.pageSize,
+        ...queryPaging(request.query),
         ...opt('status', request.query.status),
-        ...token(request.query.pageToken),
       }),
   );
 }
@@ -372,15 +361,12 @@ function runUndoRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBook
     },
     async (request, reply) => {
       const ctx = callContext(request, reply);
-      const undo = await audited(
+      const undo = await auditedAs(
         auditLog,
         request,
-        {
-          tenantId: ctx.tenantId,
-          actor: ctx.actor,
-          action: 'sync-run.undo',
-          target: { syncRunId: request.params.syncRunId },
-        },
+        ctx,
+        'sync-run.undo',
+        { syncRunId: request.params.syncRunId },
         () => roster.undoRun(ctx, request.params.syncRunId, request.body?.comment ?? ''),
       );
       return runUndoWithBookings(bookings, ctx, undo);

@@ -16,6 +16,14 @@ export const schoolErrorResponses = {
 } as const;
 
 /** OpenAPI security requirement of school routes. */
+/** A list route's query paging as the gateways take it (no token: the first page). */
+export function queryPaging(q: { pageSize: number; pageToken?: string | undefined }): {
+  pageSize: number;
+  pageToken?: string;
+} {
+  return { pageSize: q.pageSize, ...(q.pageToken === undefined ? {} : { pageToken: q.pageToken }) };
+}
+
 export const schoolSecurity = [{ bearerAuth: [] }];
 
 export const schoolIdParam = z.object({ schoolId: z.string().min(1).max(64) });

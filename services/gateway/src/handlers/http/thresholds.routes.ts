@@ -7,7 +7,7 @@ import {
   removalThresholdsSchema,
 } from '../../domain/models/roster.models';
 import type { RemovalThresholds } from '../../domain/models/roster.models';
-import { audited } from './audit';
+import { auditedAs } from './audit';
 import { callContext } from './auth';
 import { schoolErrorResponses, schoolIdParam, schoolSecurity } from './route-schemas';
 
@@ -54,19 +54,16 @@ export const thresholdsRoutes: FastifyPluginAsyncZod<ThresholdsRoutesOptions> = 
     async (request, reply) => {
       const ctx = callContext(request, reply);
       const body = request.body;
-      return audited(
+      return auditedAs(
         auditLog,
         request,
+        ctx,
+        'removal-thresholds.update',
         {
-          tenantId: ctx.tenantId,
-          actor: ctx.actor,
-          action: 'removal-thresholds.update',
-          target: {
-            ...(body.default ? { defaultPercent: body.default.percent, defaultMin: body.default.min } : {}),
-            ...(body.byType
-              ? { byType: body.byType.map((t) => `${t.entityType}:${t.percent}%/${t.min}`).join(',') }
-              : {}),
-          },
+          ...(body.default ? { defaultPercent: body.default.percent, defaultMin: body.default.min } : {}),
+          ...(body.byType
+            ? { byType: body.byType.map((t) => `${t.entityType}:${t.percent}%/${t.min}`).join(',') }
+            : {}),
         },
         async () => {
           const current = await roster.getRemovalThresholds(ctx);
