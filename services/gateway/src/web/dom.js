@@ -41,6 +41,16 @@ export function when(iso) {
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
 }
 
+/** A panel section labelled by its heading: panel('run-h', 'Sync now', …children). */
+export function panel(headingId, title, ...children) {
+  return h(
+    'section',
+    { class: 'panel', 'aria-labelledby': headingId },
+    h('h2', { id: headingId }, title),
+    ...children,
+  );
+}
+
 /** A table from headers and rows (cells are text or nodes). */
 export function table(caption, headers, rows) {
   return h(
