@@ -26,7 +26,7 @@ import { dryRunImpact, heldBatchImpact } from '../../use-cases/removal-impact';
 import { runUndoWithBookings } from '../../use-cases/run-undo';
 import { auditedAs } from './audit';
 import { callContext } from './auth';
-import { queryPaging, schoolErrorResponses, schoolIdParam, schoolSecurity } from './route-schemas';
+import { queryPaging, schoolErrorResponses, schoolIdParam, schoolRoute } from './route-schemas';
 
 /** Dependencies of the roster, held-batch and bookings routes. */
 export interface RosterBookingsRoutesOptions {
@@ -45,7 +45,6 @@ const runParams = schoolIdParam.extend({ syncRunId: z.string().min(1).max(128) }
 const batchParams = schoolIdParam.extend({ batchId: z.string().min(1).max(128) });
 
 type RouteApp = Parameters<FastifyPluginAsyncZod<RosterBookingsRoutesOptions>>[0];
-const base = (tags: string[], summary: string) => ({ tags, summary, security: schoolSecurity });
 
 /** Roster browsing, run changes/findings, held batches (impact, approve, discard), events and bookings. */
 export const rosterBookingsRoutes: FastifyPluginAsyncZod<RosterBookingsRoutesOptions> = async (app, opts) => {
@@ -61,7 +60,7 @@ function rosterRoutes(app: RouteApp, { roster, bookings }: RosterBookingsRoutesO
     '/api/v1/schools/:schoolId/roster/:entityType',
     {
       schema: {
-        ...base(['roster'], 'Browse and search the roster (staff, pupils, sets, …)'),
+        ...schoolRoute(['roster'], 'Browse and search the roster (staff, pupils, sets, …)'),
         params: schoolIdParam.extend({ entityType: entityTypeSchema }),
         querystring: z.object({
           q: z
@@ -90,7 +89,7 @@ function rosterRoutes(app: RouteApp, { roster, bookings }: RosterBookingsRoutesO
     '/api/v1/schools/:schoolId/roster/:entityType/:entityId',
     {
       schema: {
-        ...base(['roster'], 'One roster entity (also removed ones)'),
+        ...schoolRoute(['roster'], 'One roster entity (also removed ones)'),
         params: schoolIdParam.extend({ entityType: entityTypeSchema, entityId: z.string().min(1).max(128) }),
         response: { 200: entitySchema, ...schoolErrorResponses },
       },
@@ -103,7 +102,7 @@ function rosterRoutes(app: RouteApp, { roster, bookings }: RosterBookingsRoutesO
     '/api/v1/schools/:schoolId/sync-runs/:syncRunId/roster',
     {
       schema: {
-        ...base(
+        ...schoolRoute(
           ['sync runs'],
           "The roster's processing of a run: state, outcome, counts per entity and change",
         ),
@@ -118,7 +117,7 @@ function rosterRoutes(app: RouteApp, { roster, bookings }: RosterBookingsRoutesO
     '/api/v1/schools/:schoolId/sync-runs/:syncRunId/changes',
     {
       schema: {
-        ...base(['sync runs'], "A run's changeset (for a dry run: what would change)"),
+        ...schoolRoute(['sync runs'], "A run's changeset (for a dry run: what would change)"),
         params: runParams,
         querystring: z.object({
           entityType: entityTypeSchema.optional(),
@@ -145,7 +144,7 @@ function rosterRoutes(app: RouteApp, { roster, bookings }: RosterBookingsRoutesO
     '/api/v1/schools/:schoolId/sync-runs/:syncRunId/findings',
     {
       schema: {
-        ...base(['sync runs'], 'Data-quality findings of a run (stable rule codes)'),
+        ...schoolRoute(['sync runs'], 'Data-quality findings of a run (stable rule codes)'),
         params: runParams,
         querystring: z.object({ code: z.string().max(100).optional(), ...paging }),
         response: { 200: findingPageSchema, ...schoolErrorResponses },
@@ -163,7 +162,7 @@ function rosterRoutes(app: RouteApp, { roster, bookings }: RosterBookingsRoutesO
     '/api/v1/schools/:schoolId/sync-runs/:syncRunId/impact',
     {
       schema: {
-        ...base(['sync runs'], "Booking impact of a dry run's removals"),
+        ...schoolRoute(['sync runs'], "Booking impact of a dry run's removals"),
         params: runParams,
         response: { 200: removalImpactSchema, ...schoolErrorResponses },
       },
@@ -179,7 +178,7 @@ function heldBatchRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBo
     '/api/v1/schools/:schoolId/held-batches',
     {
       schema: {
-        ...base(['held batches'], 'Held removal batches, newest first'),
+        ...schoolRoute(['held batches'], 'Held removal batches, newest first'),
         params: schoolIdParam,
         querystring: z.object({
           status: z.enum(['pending', 'approved', 'discarded', 'superseded']).optional(),
@@ -199,7 +198,7 @@ function heldBatchRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBo
     '/api/v1/schools/:schoolId/held-batches/:batchId',
     {
       schema: {
-        ...base(['held batches'], 'A held batch with its records (searchable)'),
+        ...schoolRoute(['held batches'], 'A held batch with its records (searchable)'),
         params: batchParams,
         querystring: z.object({
           entityType: entityTypeSchema.optional(),
@@ -222,7 +221,7 @@ function heldBatchRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBo
     '/api/v1/schools/:schoolId/held-batches/:batchId/impact',
     {
       schema: {
-        ...base(
+        ...schoolRoute(
           ['held batches'],
           'Booking impact of approving: bookings cancelled per event, families affected',
         ),
@@ -239,7 +238,7 @@ function heldBatchRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBo
       `/api/v1/schools/:schoolId/held-batches/:batchId/${decision}`,
       {
         schema: {
-          ...base(
+          ...schoolRoute(
             ['held batches'],
             decision === 'approve'
               ? 'Approve once: the held removals (of the version shown) are applied (their bookings are cancelled)'
@@ -276,7 +275,7 @@ function bookingRoutes(app: RouteApp, { bookings }: RosterBookingsRoutesOptions)
     '/api/v1/schools/:schoolId/events',
     {
       schema: {
-        ...base(['bookings'], "The school's bookable events (parents' evenings, clubs)"),
+        ...schoolRoute(['bookings'], "The school's bookable events (parents' evenings, clubs)"),
         params: schoolIdParam,
         querystring: z.object({
           status: z.enum(['draft', 'open', 'live', 'finished']).optional(),
@@ -296,7 +295,7 @@ function bookingRoutes(app: RouteApp, { bookings }: RosterBookingsRoutesOptions)
     '/api/v1/schools/:schoolId/evenings',
     {
       schema: {
-        ...base(
+        ...schoolRoute(
           ['bookings'],
           'Live evenings (marked live, or open today in the school’s time zone) and the cancellations they hold',
         ),
@@ -313,7 +312,7 @@ function bookingRoutes(app: RouteApp, { bookings }: RosterBookingsRoutesOptions)
     '/api/v1/schools/:schoolId/events/:eventId/bookings',
     {
       schema: {
-        ...base(['bookings'], 'Bookings of one event (with cancellations and their reasons)'),
+        ...schoolRoute(['bookings'], 'Bookings of one event (with cancellations and their reasons)'),
         params: schoolIdParam.extend({ eventId: z.string().min(1).max(64) }),
         querystring: z.object({ status: z.enum(['booked', 'cancelled']).optional(), ...paging }),
         response: { 200: bookingPageSchema, ...schoolErrorResponses },
@@ -334,7 +333,10 @@ function runUndoRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBook
     '/api/v1/schools/:schoolId/sync-runs/:syncRunId/undo',
     {
       schema: {
-        ...base(['runs'], 'Undo a run, first look: whom undoing restores and which bookings come back'),
+        ...schoolRoute(
+          ['runs'],
+          'Undo a run, first look: whom undoing restores and which bookings come back',
+        ),
         description:
           'Before the undo: everyone (and everything) the run removed that undoing restores now, what cannot be restored and why, and for each booking the run’s removals cancelled whether it would be reinstated (the slot still free, the event not finished) or why not. After the undo: what it restored and the bookings reinstated or not, with the reason.',
         params: runParams,
@@ -351,7 +353,7 @@ function runUndoRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBook
     '/api/v1/schools/:schoolId/sync-runs/:syncRunId/undo',
     {
       schema: {
-        ...base(['runs'], 'Undo a run: restore everyone it removed (within the grace period)'),
+        ...schoolRoute(['runs'], 'Undo a run: restore everyone it removed (within the grace period)'),
         description:
           'Restores every entity the run removed that is still removed by it, within the removal grace period (14 days by default; then 409 ROSTER_UNDO_EXPIRED). The roster publishes `restored` events; bookings reinstates the cancelled bookings whose slot is still free and reports the others. Undoing twice is undoing once. Audited (`sync-run.undo`).',
         params: runParams,

@@ -26,4 +26,7 @@ export function queryPaging(q: { pageSize: number; pageToken?: string | undefine
 
 export const schoolSecurity = [{ bearerAuth: [] }];
 
+/** The OpenAPI basics of a school route: its tags, its summary and the school admin's bearer credential. */
+export const schoolRoute = (tags: string[], summary: string) => ({ tags, summary, security: schoolSecurity });
+
 export const schoolIdParam = z.object({ schoolId: z.string().min(1).max(64) });

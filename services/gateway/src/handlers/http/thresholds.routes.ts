@@ -9,7 +9,7 @@ import {
 import type { RemovalThresholds } from '../../domain/models/roster.models';
 import { auditedAs } from './audit';
 import { callContext } from './auth';
-import { schoolErrorResponses, schoolIdParam, schoolSecurity } from './route-schemas';
+import { schoolErrorResponses, schoolIdParam, schoolRoute } from './route-schemas';
 
 /** Dependencies of the removal-threshold routes. */
 export interface ThresholdsRoutesOptions {
@@ -29,9 +29,7 @@ export const thresholdsRoutes: FastifyPluginAsyncZod<ThresholdsRoutesOptions> = 
     url,
     {
       schema: {
-        tags,
-        summary: 'Removal thresholds: above them a run holds its removals for an admin',
-        security: schoolSecurity,
+        ...schoolRoute(tags, 'Removal thresholds: above them a run holds its removals for an admin'),
         params: schoolIdParam,
         response: { 200: removalThresholdsSchema, ...schoolErrorResponses },
       },
@@ -43,9 +41,7 @@ export const thresholdsRoutes: FastifyPluginAsyncZod<ThresholdsRoutesOptions> = 
     url,
     {
       schema: {
-        tags,
-        summary: 'Change the removal thresholds; fields left out keep their stored values',
-        security: schoolSecurity,
+        ...schoolRoute(tags, 'Change the removal thresholds; fields left out keep their stored values'),
         params: schoolIdParam,
         body: putRemovalThresholdsBodySchema,
         response: { 200: removalThresholdsSchema, ...schoolErrorResponses },
