@@ -1,7 +1,7 @@
 // What the Getting Started wizard and Settings › Data Input Source share: the iSAMS set-up
 // checklist (shown before the first test), the address/key/format fields and the test result
 // (whose datasets table the dashboard's run progress shows too).
-import { errorBox, h, panel, table } from './dom.js';
+import { errorBox, field, h, panel, table } from './dom.js';
 
 /**
  * The iSAMS set-up the school's administrator does before the first test, in the help article's
@@ -111,13 +111,12 @@ export function sourceFields(settings) {
       format: format.value,
     }),
     nodes: [
-      h('label', { for: 'isams-url' }, 'iSAMS web address'),
-      h(
-        'p',
-        { id: 'url-hint', class: 'hint' },
+      ...field(
+        url,
+        'iSAMS web address',
+        'url-hint',
         'The address you use to sign in to iSAMS, e.g. https://yourschool.isams.cloud',
       ),
-      url,
       h('label', { for: 'api-key' }, 'Batch API key'),
       keyHint,
       key,

@@ -1,6 +1,6 @@
 import { api } from './api.js';
 import { setupChecklist, sourceFields, testResultView } from './data-source.js';
-import { announce, errorBox, h, panel, replace, when } from './dom.js';
+import { announce, errorBox, field, h, panel, replace, when } from './dom.js';
 
 const MAX_EMAILS = 10;
 const MIN_SCHEDULE = 60;
@@ -316,13 +316,12 @@ export async function renderSettings(root) {
       'schedule-h',
       'Schedule',
       summary,
-      h('label', { for: 'schedule-minutes' }, 'Sync every (minutes)'),
-      h(
-        'p',
-        { id: 'schedule-hint', class: 'hint' },
+      ...field(
+        schedule,
+        'Sync every (minutes)',
+        'schedule-hint',
         `From ${MIN_SCHEDULE} to ${MAX_SCHEDULE}. iSAMS refreshes the key’s data at most hourly, so 60 is the most useful.`,
       ),
-      schedule,
       h('div', {}, h('label', { for: 'paused', class: 'inline' }, paused, 'Pause scheduled syncs')),
       h(
         'p',
@@ -333,20 +332,18 @@ export async function renderSettings(root) {
     panel(
       'school-h',
       'School',
-      h('label', { for: 'time-zone' }, 'Time zone'),
-      h(
-        'p',
-        { id: 'time-zone-hint', class: 'hint' },
+      ...field(
+        timeZone,
+        'Time zone',
+        'time-zone-hint',
         'Decides which evenings are “today” and when the daily notices are sent.',
       ),
-      timeZone,
-      h('label', { for: 'notification-emails' }, 'Who is notified (e-mail addresses)'),
-      h(
-        'p',
-        { id: 'emails-hint', class: 'hint' },
+      ...field(
+        emails,
+        'Who is notified (e-mail addresses)',
+        'emails-hint',
         `One address per line, at most ${MAX_EMAILS}. They are e-mailed when removals are held for review, when runs keep failing and when the data is more than a day old.`,
       ),
-      emails,
       emailError,
     ),
     h('div', { class: 'actions' }, saveButton),
