@@ -12,6 +12,8 @@ export {
   listBookings,
   bookingOutcomes,
   waitForBookings,
+  cancelledOf,
+  cancelledAtLeast,
   type BookedEvent,
 } from './bookings';
 export { ChangeEventLog, type ChangeEvent } from './change-events';
