@@ -15,7 +15,6 @@ export const schoolErrorResponses = {
   504: errorBodySchema,
 } as const;
 
-/** OpenAPI security requirement of school routes. */
 /** A list route's query paging as the gateways take it (no token: the first page). */
 export function queryPaging(q: { pageSize: number; pageToken?: string | undefined }): {
   pageSize: number;
@@ -24,6 +23,7 @@ export function queryPaging(q: { pageSize: number; pageToken?: string | undefine
   return { pageSize: q.pageSize, ...(q.pageToken === undefined ? {} : { pageToken: q.pageToken }) };
 }
 
+/** OpenAPI security requirement of school routes. */
 export const schoolSecurity = [{ bearerAuth: [] }];
 
 /** The OpenAPI basics of a school route: its tags, its summary and the school admin's bearer credential. */
