@@ -77,6 +77,13 @@ export function cancelledOf<B extends { status: string }>(bookings: readonly B[]
   return bookings.filter((b) => b.status === 'cancelled');
 }
 
+/** The ids of the cancelled ones of `bookings`, sorted. */
+export function cancelledBookingIds(bookings: readonly BookingView[]): string[] {
+  return cancelledOf(bookings)
+    .map((b) => b.id)
+    .sort();
+}
+
 /** A {@link waitForBookings} condition: at least `n` of the bookings are cancelled. */
 export const cancelledAtLeast = (n: number) => (bookings: readonly BookingView[]) =>
   cancelledOf(bookings).length >= n;

@@ -14,6 +14,7 @@ export {
   waitForBookings,
   cancelledOf,
   cancelledAtLeast,
+  cancelledBookingIds,
   type BookedEvent,
 } from './bookings';
 export { ChangeEventLog, type ChangeEvent } from './change-events';
