@@ -55,6 +55,23 @@ describe('e2e: kill -9 of each service mid-sync changes nothing in the outcome',
     staffId = activeIds(first.snapshot, 'staff')[0]!;
   }, 400_000);
 
+  /**
+   * kill -9 of `service` (then a restart) while `school`'s run `runId` is under way: the run still
+   * applies, and the roster, its events and the subscribers' copies are the reference's.
+   */
+  async function crashAndCompare(
+    service: 'connector' | 'roster' | 'gateway',
+    school: School,
+    runId: string,
+  ): Promise<void> {
+    await e2e.system.processes[service].kill9();
+    await e2e.system.processes[service].restart();
+    const run = await finishAfterCrash(school, runId);
+    expect(run.status, JSON.stringify(run.error)).toBe('applied');
+    await expectSameAsReference(e2e.clients, e2e.changes, school, [run.syncRunId], first);
+    await e2e.expectCopies(school.id);
+  }
+
   it('connector killed mid-publish', async () => {
     const school = await School.create(e2e.system, 'e2e-crash-connector', SEED);
     const runId = await school.trigger();
@@ -63,12 +80,7 @@ describe('e2e: kill -9 of each service mid-sync changes nothing in the outcome',
       (r) => r.progress.chunksPublished > 0 || r.status === 'published',
     );
     expect(seen.terminal).toBe(false);
-    await e2e.system.processes.connector.kill9();
-    await e2e.system.processes.connector.restart();
-    const run = await finishAfterCrash(school, runId);
-    expect(run.status, JSON.stringify(run.error)).toBe('applied');
-    await expectSameAsReference(e2e.clients, e2e.changes, school, [run.syncRunId], first);
-    await e2e.expectCopies(school.id);
+    await crashAndCompare('connector', school, runId);
   }, 400_000);
 
   it('roster killed mid-apply', async () => {
@@ -76,23 +88,13 @@ describe('e2e: kill -9 of each service mid-sync changes nothing in the outcome',
     const runId = await school.trigger();
     const seen = await school.waitFor(runId, (r) => r.status === 'applying');
     expect(seen.status).toBe('applying');
-    await e2e.system.processes.roster.kill9();
-    await e2e.system.processes.roster.restart();
-    const run = await finishAfterCrash(school, runId);
-    expect(run.status, JSON.stringify(run.error)).toBe('applied');
-    await expectSameAsReference(e2e.clients, e2e.changes, school, [run.syncRunId], first);
-    await e2e.expectCopies(school.id);
+    await crashAndCompare('roster', school, runId);
   }, 400_000);
 
   it('gateway killed mid-request (harmless)', async () => {
     const school = await School.create(e2e.system, 'e2e-crash-gateway', SEED);
     const runId = await school.trigger();
-    await e2e.system.processes.gateway.kill9();
-    await e2e.system.processes.gateway.restart();
-    const run = await finishAfterCrash(school, runId);
-    expect(run.status, JSON.stringify(run.error)).toBe('applied');
-    await expectSameAsReference(e2e.clients, e2e.changes, school, [run.syncRunId], first);
-    await e2e.expectCopies(school.id);
+    await crashAndCompare('gateway', school, runId);
   }, 400_000);
 
   it("bookings killed mid-cancellation: the leavers' bookings are cancelled exactly once", async () => {

@@ -7,6 +7,7 @@ import {
   snapshotDiff,
   type RosterSnapshot,
   type ServiceClients,
+  type SyncRun,
 } from './support';
 
 const RETRY_ATTEMPTS = 2;
@@ -78,66 +79,72 @@ describe('e2e: every iSAMS fault through the real processes', () => {
 
   const armedFaults = async () => ((await school.sim('GET', '/faults')) as { faults: ArmedFault[] }).faults;
 
+  /** The roster is exactly as after the first sync. */
+  const expectRosterUnchanged = async () =>
+    expect(snapshotDiff(await rosterSnapshot(clients, school.id), reference)).toEqual([]);
+
+  /**
+   * Arms `times` of the fault `kind` and syncs: the run fails, `check` looks at it (and at the
+   * faults still armed) before they are disarmed, and the roster is unchanged.
+   */
+  async function failsUnderFault(kind: string, times: number, check: (run: SyncRun) => Promise<void>) {
+    await school.sim('POST', '/faults', { kind, times });
+    try {
+      const run = await school.sync();
+      expect(run.status, JSON.stringify(run)).toBe('failed');
+      await check(run);
+    } finally {
+      await school.sim('DELETE', '/faults');
+    }
+    await expectRosterUnchanged();
+  }
+
+  /** Arms `times` of the fault `kind` and syncs: the run ends unchanged, every armed fault used, the roster unchanged. */
+  async function unchangedUnderFault(kind: string, times: number): Promise<SyncRun> {
+    await school.sim('POST', '/faults', { kind, times });
+    const run = await school.sync();
+    expect(run.status, JSON.stringify(run.error)).toBe('unchanged');
+    expect(await armedFaults()).toEqual([]);
+    await expectRosterUnchanged();
+    return run;
+  }
+
   for (const [kind, code, transient, requests] of FAULTS) {
     const codes: readonly string[] = typeof code === 'string' ? [code] : code;
     it(`${kind}: run failed with ${codes.join(' or ')} (transient ${transient}), roster unchanged`, async () => {
-      await school.sim('POST', '/faults', { kind, times: ARMED });
-      try {
-        const run = await school.sync();
-        expect(run.status, JSON.stringify(run)).toBe('failed');
+      await failsUnderFault(kind, ARMED, async (run) => {
         expect(codes).toContain(run.error?.code);
         expect(run.error?.transient).toBe(transient);
         expect(run.error?.adminAction?.length ?? 0).toBeGreaterThan(10);
         // The fault (not something else) failed the run, after exactly the expected requests.
         expect(await armedFaults()).toEqual([{ kind, remaining: ARMED - requests }]);
-      } finally {
-        await school.sim('DELETE', '/faults');
-      }
-      expect(snapshotDiff(await rosterSnapshot(clients, school.id), reference)).toEqual([]);
+      });
     }, 180_000);
   }
 
   it('a deadlock that outlasts the whole-key retries: fetched in method groups, same data, run unchanged', async () => {
     // Whole key twice, the HR + School Manager group twice (then split in two), its first half once.
-    await school.sim('POST', '/faults', { kind: 'deadlock', times: 5 });
-    const run = await school.sync();
-    expect(run.status, JSON.stringify(run.error)).toBe('unchanged');
+    const run = await unchangedUnderFault('deadlock', 5);
     expect(run.fetch?.mode).toBe('groups');
     expect(run.fetch?.groups.map((g) => g.datasetIds.length)).toEqual([3, 3, 4, 4]);
-    expect(await armedFaults()).toEqual([]);
-    expect(snapshotDiff(await rosterSnapshot(clients, school.id), reference)).toEqual([]);
   }, 180_000);
 
   for (const [kind, code, armed, requests, dataset] of GROUP_FAULTS) {
     it(`${kind} that outlasts every split: failed with ${code} naming ${dataset}, roster unchanged`, async () => {
-      await school.sim('POST', '/faults', { kind, times: armed });
-      try {
-        const run = await school.sync();
-        expect(run.status, JSON.stringify(run)).toBe('failed');
+      await failsUnderFault(kind, armed, async (run) => {
         expect(run.error).toMatchObject({ code, transient: true });
         expect(run.error?.message).toContain(`(${dataset})`);
         expect(run.error?.adminAction).toMatch(/method groups/);
         expect(await armedFaults()).toEqual([{ kind, remaining: armed - requests }]);
-      } finally {
-        await school.sim('DELETE', '/faults');
-      }
-      expect(snapshotDiff(await rosterSnapshot(clients, school.id), reference)).toEqual([]);
+      });
     }, 180_000);
   }
 
   it('slow: the document arrives late, the run ends unchanged', async () => {
-    await school.sim('POST', '/faults', { kind: 'slow', times: 1 });
-    const run = await school.sync();
-    expect(run.status, JSON.stringify(run.error)).toBe('unchanged');
-    expect(await armedFaults()).toEqual([]);
-    expect(snapshotDiff(await rosterSnapshot(clients, school.id), reference)).toEqual([]);
+    await unchangedUnderFault('slow', 1);
   }, 180_000);
 
   it('a transient fault once: the retry recovers and the run ends unchanged', async () => {
-    await school.sim('POST', '/faults', { kind: 'deadlock', times: 1 });
-    const run = await school.sync();
-    expect(run.status, JSON.stringify(run.error)).toBe('unchanged');
-    expect(await armedFaults()).toEqual([]);
-    expect(snapshotDiff(await rosterSnapshot(clients, school.id), reference)).toEqual([]);
+    await unchangedUnderFault('deadlock', 1);
   }, 180_000);
 });

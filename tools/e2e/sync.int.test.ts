@@ -2,6 +2,9 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   activeCounts,
   activeIds,
+  cancelledAtLeast,
+  cancelledBookingIds,
+  cancelledOf,
   contactsByPupil,
   bookParentsEvening,
   listBookings,
@@ -93,14 +96,10 @@ describe('e2e: syncs of simulated schools through the real processes', () => {
     runsA.push(run.syncRunId);
     expect(run.rosterCounts?.pupil).toMatchObject({ added: 1, removed: 4, updated: 1 });
 
-    const cancelledOf = (list: Awaited<ReturnType<typeof listBookings>>) =>
-      list.filter((x) => x.status === 'cancelled').map((x) => x.id);
     const expected = leavers.map((p) => future.bookingByPupil.get(p)!).sort();
-    const list = await waitForBookings(e2e.clients, a.id, future.eventId, (l) => cancelledOf(l).length >= 4);
-    expect(cancelledOf(list).sort()).toEqual(expected);
-    expect(list.filter((x) => x.status === 'cancelled').map((x) => x.cancellation?.reason)).toEqual(
-      Array(4).fill('roster_removal'),
-    );
+    const list = await waitForBookings(e2e.clients, a.id, future.eventId, cancelledAtLeast(4));
+    expect(cancelledBookingIds(list)).toEqual(expected);
+    expect(cancelledOf(list).map((x) => x.cancellation?.reason)).toEqual(Array(4).fill('roster_removal'));
     // A finished event keeps its history: the leavers' bookings there are not touched.
     expect((await listBookings(e2e.clients, a.id, past.eventId)).map((x) => x.status)).toEqual(
       Array(4).fill('booked'),
@@ -199,23 +198,9 @@ describe('e2e: syncs of simulated schools through the real processes', () => {
     );
 
     await b.api('POST', `/held-batches/${run.heldBatchId}/approve`, { comment: 'leavers confirmed' });
-    const list = await waitForBookings(
-      e2e.clients,
-      b.id,
-      event.eventId,
-      (l) => l.filter((x) => x.status === 'cancelled').length >= 6,
-    );
-    expect(
-      list
-        .filter((x) => x.status === 'cancelled')
-        .map((x) => x.id)
-        .sort(),
-    ).toEqual(preview);
-    expect(
-      list
-        .filter((x) => x.status === 'cancelled')
-        .every((x) => x.cancellation?.reason === 'roster_removal_approved'),
-    ).toBe(true);
+    const list = await waitForBookings(e2e.clients, b.id, event.eventId, cancelledAtLeast(6));
+    expect(cancelledBookingIds(list)).toEqual(preview);
+    expect(cancelledOf(list).every((x) => x.cancellation?.reason === 'roster_removal_approved')).toBe(true);
     const pupilsLeft = async () => activeCounts(await rosterSnapshot(e2e.clients, b.id)).pupil;
     for (let i = 0; i < 60 && (await pupilsLeft()) !== 260; i++)
       await new Promise((r) => setTimeout(r, 1000));

@@ -72,6 +72,22 @@ export function bookingOutcomes(bookings: readonly BookingView[]): string[] {
   return bookings.map((b) => `${b.pupilId} ${b.status} ${b.cancellation?.reason ?? '-'}`).sort();
 }
 
+/** The cancelled ones of `bookings`. */
+export function cancelledOf<B extends { status: string }>(bookings: readonly B[]): B[] {
+  return bookings.filter((b) => b.status === 'cancelled');
+}
+
+/** The ids of the cancelled ones of `bookings`, sorted. */
+export function cancelledBookingIds(bookings: readonly BookingView[]): string[] {
+  return cancelledOf(bookings)
+    .map((b) => b.id)
+    .sort();
+}
+
+/** A {@link waitForBookings} condition: at least `n` of the bookings are cancelled. */
+export const cancelledAtLeast = (n: number) => (bookings: readonly BookingView[]) =>
+  cancelledOf(bookings).length >= n;
+
 /** Polls until `done(bookings)` holds; returns the last list. */
 export async function waitForBookings(
   clients: ServiceClients,

@@ -12,6 +12,9 @@ export {
   listBookings,
   bookingOutcomes,
   waitForBookings,
+  cancelledOf,
+  cancelledAtLeast,
+  cancelledBookingIds,
   type BookedEvent,
 } from './bookings';
 export { ChangeEventLog, type ChangeEvent } from './change-events';

@@ -1,4 +1,4 @@
-import type { ServiceClients } from './grpc-clients';
+import type { RosterEntityView, ServiceClients } from './grpc-clients';
 import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
 
 export const ENTITY_TYPES = ROSTER_ENTITY_TYPES;
@@ -8,7 +8,18 @@ export type RosterSnapshot = Map<string, string>;
 
 export async function rosterSnapshot(clients: ServiceClients, tenantId: string): Promise<RosterSnapshot> {
   const out: RosterSnapshot = new Map();
-  for (const entityType of ENTITY_TYPES) {
+  for await (const { entityType, entity: e } of rosterEntities(clients, tenantId, ENTITY_TYPES))
+    out.set(`${entityType}/${e.entityId}`, `${e.status} ${e.dataJson}`);
+  return out;
+}
+
+/** Every entity (active and removed) of `entityTypes`, type by type, paged from RosterService. */
+export async function* rosterEntities(
+  clients: ServiceClients,
+  tenantId: string,
+  entityTypes: readonly string[],
+): AsyncGenerator<{ entityType: string; entity: RosterEntityView }> {
+  for (const entityType of entityTypes) {
     let pageToken = '';
     do {
       const res = await clients.roster(tenantId, (c) => c.listEntities, {
@@ -16,11 +27,10 @@ export async function rosterSnapshot(clients: ServiceClients, tenantId: string):
         status: 'all',
         page: { pageSize: 500, pageToken },
       });
-      for (const e of res.entities) out.set(`${entityType}/${e.entityId}`, `${e.status} ${e.dataJson}`);
+      for (const entity of res.entities) yield { entityType, entity };
       pageToken = res.page?.nextPageToken ?? '';
     } while (pageToken !== '');
   }
-  return out;
 }
 
 /** Active entities per type (what an admin sees counted). */

@@ -5,7 +5,7 @@ import type { RunningSystem } from '@isams-sync/testing';
 import { expect } from 'vitest';
 import { startReferenceSubscriber, type ReferenceSubscriber } from '../../reference-subscriber/subscriber';
 import type { ServiceClients } from './grpc-clients';
-import { ENTITY_TYPES, snapshotDiff } from './roster-snapshot';
+import { ENTITY_TYPES, rosterEntities, snapshotDiff } from './roster-snapshot';
 
 /** JSON with object keys sorted: the same image compares equal whatever order its fields came in. */
 function canonical(value: unknown): string {
@@ -57,23 +57,12 @@ async function rosterCopy(
   projection: Projection,
 ): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const entityType of ENTITY_TYPES) {
-    if (projection === 'directory' && !isDirectoryEntityType(entityType)) continue;
-    let pageToken = '';
-    do {
-      const res = await clients.roster(tenantId, (c) => c.listEntities, {
-        entityType,
-        status: 'all',
-        page: { pageSize: 500, pageToken },
-      });
-      for (const e of res.entities) {
-        if (e.purged) continue;
-        const image = JSON.parse(e.dataJson) as Record<string, unknown>;
-        const shown = projection === 'full' ? image : projectDirectoryImage(entityType, image);
-        out.set(`${entityType}/${e.entityId}`, `${e.status} ${canonical(shown)}`);
-      }
-      pageToken = res.page?.nextPageToken ?? '';
-    } while (pageToken !== '');
+  const types = ENTITY_TYPES.filter((t) => projection === 'full' || isDirectoryEntityType(t));
+  for await (const { entityType, entity: e } of rosterEntities(clients, tenantId, types)) {
+    if (e.purged) continue;
+    const image = JSON.parse(e.dataJson) as Record<string, unknown>;
+    const shown = projection === 'full' ? image : projectDirectoryImage(entityType, image);
+    out.set(`${entityType}/${e.entityId}`, `${e.status} ${canonical(shown)}`);
   }
   return out;
 }

@@ -11,13 +11,20 @@ const PAGE = 200;
 /** Upper bound on records read for one preview (a held batch is at most a whole school). */
 const MAX_RECORDS = 20_000;
 
+/** Reads every page (up to {@link MAX_RECORDS}) of a list that `fetchPage` reads one page of. */
 async function collect(
-  fetchPage: (pageToken?: string) => Promise<{ items: Change[]; next: string | null }>,
+  fetchPage: (paging: {
+    pageSize: number;
+    pageToken?: string;
+  }) => Promise<{ items: Change[]; next: string | null }>,
 ): Promise<Change[]> {
   const all: Change[] = [];
   let token: string | undefined;
   do {
-    const { items, next } = await fetchPage(token);
+    const { items, next } = await fetchPage({
+      pageSize: PAGE,
+      ...(token === undefined ? {} : { pageToken: token }),
+    });
     all.push(...items);
     token = next ?? undefined;
   } while (token !== undefined && all.length < MAX_RECORDS);
@@ -31,12 +38,8 @@ export async function heldBatchImpact(
   ctx: CallContext,
   batchId: string,
 ): Promise<RemovalImpact> {
-  const records = await collect(async (pageToken) => {
-    const r = await roster.getHeldBatch(ctx, {
-      batchId,
-      pageSize: PAGE,
-      ...(pageToken === undefined ? {} : { pageToken }),
-    });
+  const records = await collect(async (paging) => {
+    const r = await roster.getHeldBatch(ctx, { batchId, ...paging });
     return { items: r.records, next: r.page.nextPageToken };
   });
   return previewFor(bookings, ctx, records, { heldBatchId: batchId });
@@ -53,13 +56,12 @@ export async function dryRunImpact(
   ctx: CallContext,
   syncRunId: string,
 ): Promise<RemovalImpact> {
-  const records = await collect(async (pageToken) => {
+  const records = await collect(async (paging) => {
     const r = await roster.listRunChanges(ctx, {
       syncRunId,
       change: 'removed',
       disposition: 'apply',
-      pageSize: PAGE,
-      ...(pageToken === undefined ? {} : { pageToken }),
+      ...paging,
     });
     return { items: r.changes, next: r.page.nextPageToken };
   });

@@ -1,5 +1,5 @@
 import { api, session } from './api.js';
-import { h, replace } from './dom.js';
+import { field, h, replace } from './dom.js';
 import { renderDashboard } from './dashboard.js';
 import { renderEvenings } from './evenings.js';
 import { renderHeldBatch } from './held-batch.js';
@@ -84,13 +84,12 @@ function renderSignIn(root, message) {
         }
       },
     },
-    h('label', { for: 'token' }, 'Admin token'),
-    h(
-      'p',
-      { id: 'token-hint', class: 'hint' },
+    ...field(
+      input,
+      'Admin token',
+      'token-hint',
       'The school admin token you were given (it starts with isg_), or open the sign-in link you were sent. It is kept in this browser tab only.',
     ),
-    input,
     h('div', { class: 'actions' }, h('button', { class: 'primary', type: 'submit' }, 'Sign in')),
     error,
   );

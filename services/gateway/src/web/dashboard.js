@@ -1,7 +1,8 @@
 import { api } from './api.js';
-import { announce, errorBox, h, replace, table, when } from './dom.js';
+import { announce, errorBox, h, panel, replace, table, when } from './dom.js';
 import { notificationsPanel } from './notifications.js';
 import { dryRunReview } from './dry-run-review.js';
+import { datasetsTable } from './data-source.js';
 
 const POLL_MS = 1000;
 const STATUS_TEXT = {
@@ -126,17 +127,7 @@ function progressView(run) {
       {},
       `${p.recordsFetched.toLocaleString()} records · ${(p.bytesFetched / 1024).toFixed(0)} KB · ${p.chunksPublished}/${p.chunksTotal || '?'} chunks published`,
     ),
-    run.datasets.length
-      ? table(
-          'Datasets of this run',
-          ['Dataset', 'Returned', 'Records'],
-          run.datasets.map((d) => [
-            d.adminName,
-            h('span', { class: d.present ? 'ok' : 'bad' }, d.present ? '✓' : '✗ missing'),
-            String(d.recordCount),
-          ]),
-        )
-      : null,
+    datasetsTable('Datasets of this run', 'Dataset', run.datasets, '✓'),
     run.absentDatasets.length
       ? h(
           'div',
@@ -452,10 +443,9 @@ export async function renderDashboard(root) {
     root,
     h('h1', {}, 'Data Dashboard'),
     overviewEl,
-    h(
-      'section',
-      { class: 'panel', 'aria-labelledby': 'run-h' },
-      h('h2', { id: 'run-h' }, 'Sync now'),
+    panel(
+      'run-h',
+      'Sync now',
       h(
         'p',
         { class: 'hint' },

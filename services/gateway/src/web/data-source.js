@@ -1,6 +1,7 @@
 // What the Getting Started wizard and Settings › Data Input Source share: the iSAMS set-up
-// checklist (shown before the first test), the address/key/format fields and the test result.
-import { errorBox, h, table } from './dom.js';
+// checklist (shown before the first test), the address/key/format fields and the test result
+// (whose datasets table the dashboard's run progress shows too).
+import { errorBox, field, h, panel, table } from './dom.js';
 
 /**
  * The iSAMS set-up the school's administrator does before the first test, in the help article's
@@ -8,10 +9,9 @@ import { errorBox, h, table } from './dom.js';
  */
 export function setupChecklist(egress) {
   if (!egress) {
-    return h(
-      'section',
-      { class: 'panel', 'aria-labelledby': 'setup-h' },
-      h('h2', { id: 'setup-h' }, 'Before you test: set up iSAMS'),
+    return panel(
+      'setup-h',
+      'Before you test: set up iSAMS',
       h('p', { class: 'warn' }, 'The set-up details could not be loaded; reload the page to try again.'),
     );
   }
@@ -111,13 +111,12 @@ export function sourceFields(settings) {
       format: format.value,
     }),
     nodes: [
-      h('label', { for: 'isams-url' }, 'iSAMS web address'),
-      h(
-        'p',
-        { id: 'url-hint', class: 'hint' },
+      ...field(
+        url,
+        'iSAMS web address',
+        'url-hint',
         'The address you use to sign in to iSAMS, e.g. https://yourschool.isams.cloud',
       ),
-      url,
       h('label', { for: 'api-key' }, 'Batch API key'),
       keyHint,
       key,
@@ -150,16 +149,21 @@ export function testResultView(r) {
           ),
         )
       : null,
-    r.datasets.length
-      ? table(
-          'Datasets',
-          ['Dataset (as named in iSAMS)', 'Returned', 'Records'],
-          r.datasets.map((d) => [
-            d.adminName,
-            h('span', { class: d.present ? 'ok' : 'bad' }, d.present ? '✓ ticked' : '✗ missing'),
-            String(d.recordCount),
-          ]),
-        )
-      : null,
+    datasetsTable('Datasets', 'Dataset (as named in iSAMS)', r.datasets, '✓ ticked'),
   ];
+}
+
+/** The datasets a fetch returned (a run's, or the connection test's) and their records; none: null. */
+export function datasetsTable(caption, nameHeader, datasets, presentText) {
+  return datasets.length
+    ? table(
+        caption,
+        [nameHeader, 'Returned', 'Records'],
+        datasets.map((d) => [
+          d.adminName,
+          h('span', { class: d.present ? 'ok' : 'bad' }, d.present ? presentText : '✗ missing'),
+          String(d.recordCount),
+        ]),
+      )
+    : null;
 }

@@ -41,6 +41,24 @@ export function when(iso) {
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
 }
 
+/**
+ * A labelled input with its hint (`hintId`, which the input names in `aria-describedby`): the label,
+ * the hint and the input, to spread among a form's children.
+ */
+export function field(input, label, hintId, hint) {
+  return [h('label', { for: input.id }, label), h('p', { id: hintId, class: 'hint' }, hint), input];
+}
+
+/** A panel section labelled by its heading: panel('run-h', 'Sync now', …children). */
+export function panel(headingId, title, ...children) {
+  return h(
+    'section',
+    { class: 'panel', 'aria-labelledby': headingId },
+    h('h2', { id: headingId }, title),
+    ...children,
+  );
+}
+
 /** A table from headers and rows (cells are text or nodes). */
 export function table(caption, headers, rows) {
   return h(

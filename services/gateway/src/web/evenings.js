@@ -1,5 +1,5 @@
 import { api } from './api.js';
-import { h, replace, table, when } from './dom.js';
+import { h, panel, replace, table, when } from './dom.js';
 
 const PEOPLE = { pupil: 'pupil', staff: 'teacher', contact: 'parent' };
 const heldBy = (b) =>
@@ -35,10 +35,9 @@ export async function renderEvenings(root) {
             : 'No cancellation is held.',
         ),
     evenings.map((e, i) =>
-      h(
-        'section',
-        { class: 'panel', 'aria-labelledby': `evening-${i}` },
-        h('h2', { id: `evening-${i}` }, e.event.title),
+      panel(
+        `evening-${i}`,
+        e.event.title,
         h(
           'p',
           {},

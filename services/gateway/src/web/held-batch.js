@@ -1,5 +1,5 @@
 import { api } from './api.js';
-import { announce, errorBox, h, replace, table, when } from './dom.js';
+import { announce, errorBox, h, panel, replace, table, when } from './dom.js';
 
 /** Why a record is held, in plain words, by its type's hold reason. */
 export const HOLD_REASON_TEXT = {
@@ -198,10 +198,9 @@ export async function renderHeldBatch(root, batchId) {
       recordsEl,
     ),
     pending
-      ? h(
-          'section',
-          { class: 'panel', 'aria-labelledby': 'decide-h' },
-          h('h2', { id: 'decide-h' }, 'Decide'),
+      ? panel(
+          'decide-h',
+          'Decide',
           h('label', { for: 'decision-comment' }, 'Comment (kept with your name in the audit log)'),
           comment,
           h(

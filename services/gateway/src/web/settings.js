@@ -1,6 +1,6 @@
 import { api } from './api.js';
 import { setupChecklist, sourceFields, testResultView } from './data-source.js';
-import { announce, errorBox, h, replace, when } from './dom.js';
+import { announce, errorBox, field, h, panel, replace, when } from './dom.js';
 
 const MAX_EMAILS = 10;
 const MIN_SCHEDULE = 60;
@@ -28,6 +28,23 @@ export function emailProblems(lines) {
   if (lines.length > MAX_EMAILS)
     problems.push(`At most ${MAX_EMAILS} addresses can be notified (${lines.length} entered).`);
   return problems;
+}
+
+/**
+ * Runs `save` (which saves and refreshes the form) with `button` disabled meanwhile, then says in
+ * `result` "<done>." (screen readers hear it too), or why it failed under `failedTitle`.
+ */
+async function saveWith(button, result, done, failedTitle, save) {
+  button.disabled = true;
+  try {
+    await save();
+    replace(result, h('div', { class: 'success-box', role: 'status' }, `${done}.`));
+    announce(done);
+  } catch (err) {
+    replace(result, saveError(err, failedTitle));
+  } finally {
+    button.disabled = false;
+  }
 }
 
 /** An API validation error as its issues ("notificationEmails/1: must be an e-mail address"). */
@@ -86,24 +103,23 @@ function thresholdsPanel(initial) {
             min: m ?? int(defaultMin) ?? 0,
           });
         }
-        save.disabled = true;
-        try {
-          const saved = await api.saveThresholds({
-            default: { percent: int(defaultPercent) ?? 0, min: int(defaultMin) ?? 0 },
-            byType,
-          });
-          const ownSaved = new Map(saved.byType.map((t) => [t.entityType, t]));
-          for (const r of rows) {
-            r.percent.value = ownSaved.get(r.type)?.percent ?? '';
-            r.min.value = ownSaved.get(r.type)?.min ?? '';
-          }
-          replace(status, h('div', { class: 'success-box', role: 'status' }, 'Removal thresholds saved.'));
-          announce('Removal thresholds saved');
-        } catch (err) {
-          replace(status, saveError(err, 'The thresholds were not saved'));
-        } finally {
-          save.disabled = false;
-        }
+        await saveWith(
+          save,
+          status,
+          'Removal thresholds saved',
+          'The thresholds were not saved',
+          async () => {
+            const saved = await api.saveThresholds({
+              default: { percent: int(defaultPercent) ?? 0, min: int(defaultMin) ?? 0 },
+              byType,
+            });
+            const ownSaved = new Map(saved.byType.map((t) => [t.entityType, t]));
+            for (const r of rows) {
+              r.percent.value = ownSaved.get(r.type)?.percent ?? '';
+              r.min.value = ownSaved.get(r.type)?.min ?? '';
+            }
+          },
+        );
       },
     },
     h(
@@ -165,12 +181,7 @@ function thresholdsPanel(initial) {
     h('div', { class: 'actions' }, save),
     status,
   );
-  return h(
-    'section',
-    { class: 'panel', 'aria-labelledby': 'thresholds-h' },
-    h('h2', { id: 'thresholds-h' }, 'Removal thresholds'),
-    form,
-  );
+  return panel('thresholds-h', 'Removal thresholds', form);
 }
 
 /** Settings › Data Input Source: connection, schedule and pause, time zone, contacts, thresholds. */
@@ -279,8 +290,7 @@ export async function renderSettings(root) {
           schedule.focus();
           return;
         }
-        saveButton.disabled = true;
-        try {
+        await saveWith(saveButton, saveResult, 'Settings saved', 'Settings were not saved', async () => {
           const saved = await api.saveSettings({
             ...fields.values(),
             scheduleMinutes: minutes,
@@ -292,35 +302,26 @@ export async function renderSettings(root) {
           fields.showKey(saved.keyLast4);
           emails.value = saved.notificationEmails.join('\n');
           summary.textContent = scheduleSummary(saved);
-          replace(saveResult, h('div', { class: 'success-box', role: 'status' }, 'Settings saved.'));
-          announce('Settings saved');
-        } catch (err) {
-          replace(saveResult, saveError(err, 'Settings were not saved'));
-        } finally {
-          saveButton.disabled = false;
-        }
+        });
       },
     },
-    h(
-      'section',
-      { class: 'panel', 'aria-labelledby': 'connection-h' },
-      h('h2', { id: 'connection-h' }, 'iSAMS connection'),
+    panel(
+      'connection-h',
+      'iSAMS connection',
       ...fields.nodes,
       h('div', { class: 'actions' }, testButton),
       testResult,
     ),
-    h(
-      'section',
-      { class: 'panel', 'aria-labelledby': 'schedule-h' },
-      h('h2', { id: 'schedule-h' }, 'Schedule'),
+    panel(
+      'schedule-h',
+      'Schedule',
       summary,
-      h('label', { for: 'schedule-minutes' }, 'Sync every (minutes)'),
-      h(
-        'p',
-        { id: 'schedule-hint', class: 'hint' },
+      ...field(
+        schedule,
+        'Sync every (minutes)',
+        'schedule-hint',
         `From ${MIN_SCHEDULE} to ${MAX_SCHEDULE}. iSAMS refreshes the key’s data at most hourly, so 60 is the most useful.`,
       ),
-      schedule,
       h('div', {}, h('label', { for: 'paused', class: 'inline' }, paused, 'Pause scheduled syncs')),
       h(
         'p',
@@ -328,24 +329,21 @@ export async function renderSettings(root) {
         'While paused, nothing syncs on its own; Run on the dashboard still works.',
       ),
     ),
-    h(
-      'section',
-      { class: 'panel', 'aria-labelledby': 'school-h' },
-      h('h2', { id: 'school-h' }, 'School'),
-      h('label', { for: 'time-zone' }, 'Time zone'),
-      h(
-        'p',
-        { id: 'time-zone-hint', class: 'hint' },
+    panel(
+      'school-h',
+      'School',
+      ...field(
+        timeZone,
+        'Time zone',
+        'time-zone-hint',
         'Decides which evenings are “today” and when the daily notices are sent.',
       ),
-      timeZone,
-      h('label', { for: 'notification-emails' }, 'Who is notified (e-mail addresses)'),
-      h(
-        'p',
-        { id: 'emails-hint', class: 'hint' },
+      ...field(
+        emails,
+        'Who is notified (e-mail addresses)',
+        'emails-hint',
         `One address per line, at most ${MAX_EMAILS}. They are e-mailed when removals are held for review, when runs keep failing and when the data is more than a day old.`,
       ),
-      emails,
       emailError,
     ),
     h('div', { class: 'actions' }, saveButton),

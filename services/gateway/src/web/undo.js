@@ -1,5 +1,5 @@
 import { api } from './api.js';
-import { announce, errorBox, h, replace, table, when } from './dom.js';
+import { announce, errorBox, h, panel, replace, table, when } from './dom.js';
 
 const REASONS = {
   slot_taken: 'the slot has been booked by someone else',
@@ -146,10 +146,9 @@ export async function renderUndo(root, syncRunId) {
         : null,
     ),
     possible
-      ? h(
-          'section',
-          { class: 'panel', 'aria-labelledby': 'undo-h' },
-          h('h2', { id: 'undo-h' }, 'Undo'),
+      ? panel(
+          'undo-h',
+          'Undo',
           h(
             'p',
             { class: 'hint' },

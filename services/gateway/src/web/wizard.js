@@ -1,6 +1,6 @@
 import { api } from './api.js';
 import { setupChecklist, sourceFields, testResultView } from './data-source.js';
-import { announce, errorBox, h, replace } from './dom.js';
+import { announce, errorBox, h, panel, replace } from './dom.js';
 
 /** Getting Started: set-up checklist → address and key → test → datasets ticked or missing → save → first sync. */
 export async function renderWizard(root) {
@@ -88,12 +88,7 @@ export async function renderWizard(root) {
     h('h1', {}, 'Getting Started'),
     h('p', {}, 'Set up iSAMS as below, then enter the address and key, test, save, and run the first sync.'),
     setupChecklist(egress),
-    h(
-      'section',
-      { class: 'panel', 'aria-labelledby': 'source-h' },
-      h('h2', { id: 'source-h' }, 'Data source'),
-      form,
-    ),
+    panel('source-h', 'Data source', form),
     result,
     h('div', { class: 'actions' }, saveButton, runButton),
     saveResult,

@@ -5,6 +5,7 @@ import {
   accessibilityViolations,
   expectEveryFieldLabelled,
   runEndStatus,
+  runWhileLive,
   screenshot,
 } from '../support/browser';
 import { useWholeSystemInBrowser, type BrowserBookingsClient } from '../support/browser-system';
@@ -32,6 +33,13 @@ describe('Data Dashboard in a browser against the whole running system', () => {
   let bookingIds: string[] = [];
   const requests: string[] = [];
   const api = <T>(path: string) => w.api<T>('GET', path);
+
+  /** The dashboard afresh, then Run while an event is live: the warning dialog, still open. */
+  async function runFromDashboardWhileLive() {
+    await page.goto(`${system.gatewayUrl}/#/dashboard`);
+    await page.reload();
+    return runWhileLive(page);
+  }
 
   async function waitForRunEnd(expected: string): Promise<void> {
     let status: string;
@@ -114,34 +122,14 @@ describe('Data Dashboard in a browser against the whole running system', () => {
     ).entities;
     const day = new Date(Date.now() + 7 * 86_400_000);
     day.setUTCHours(16, 0, 0, 0);
-    const event = await bookings(bookingsClient.createEvent, {
-      kind: 'parents_evening',
-      title: 'Year 9 Parents Evening',
-      startsAt: day.toISOString(),
-      endsAt: new Date(day.getTime() + 3 * 3_600_000).toISOString(),
-      status: 'open',
-    });
-    const { slots } = await bookings(bookingsClient.createSlots, {
-      eventId: event.id,
-      slots: pupils.map((_p, i) => ({
-        startsAt: new Date(day.getTime() + i * 600_000).toISOString(),
-        endsAt: new Date(day.getTime() + (i + 1) * 600_000).toISOString(),
-        staffId: staff.entityId,
-        capacity: 1,
-      })),
-    });
-    bookingIds = [];
-    for (const [i, pupil] of pupils.entries()) {
-      const contact = contacts.find((c) =>
-        (c.data.pupils ?? []).some((l) => String(l.pupilId) === pupil.entityId),
-      );
-      const b = await bookings(bookingsClient.createBooking, {
-        slotId: slots[i]!.id,
-        pupilId: pupil.entityId,
-        ...(contact ? { contactId: contact.entityId } : {}),
-      });
-      bookingIds.push(b.id);
-    }
+    const contactOf = (pupilId: string) =>
+      contacts.find((c) => (c.data.pupils ?? []).some((l) => String(l.pupilId) === pupilId))?.entityId;
+    const event = await w.bookEvening(
+      { title: 'Year 9 Parents Evening', startsAt: day, endsAt: new Date(day.getTime() + 3 * 3_600_000) },
+      staff.entityId,
+      pupils.map((p) => ({ pupilId: p.entityId, contactId: contactOf(p.entityId) })),
+    );
+    bookingIds = event.bookingIds;
 
     // The simulator's school loses those pupils (leavers): more than the threshold → held.
     for (const pupil of pupils)
@@ -157,12 +145,7 @@ describe('Data Dashboard in a browser against the whole running system', () => {
     });
     await bookings(bookingsClient.updateEvent, { eventId: fair.id, status: 'live' });
 
-    await page.goto(`${system.gatewayUrl}/#/dashboard`);
-    await page.reload();
-    await page.getByRole('heading', { name: 'Run history' }).waitFor();
-    await page.getByRole('button', { name: 'Run', exact: true }).click();
-    const dialog = page.getByRole('dialog', { name: 'An event is live' });
-    await dialog.waitFor();
+    const dialog = await runFromDashboardWhileLive();
     await expect(dialog.textContent()).resolves.toContain(
       'bookings of teachers or students this sync removes are kept and listed under Evenings',
     );
@@ -199,7 +182,7 @@ describe('Data Dashboard in a browser against the whole running system', () => {
     }
     await screenshot(page, '05-bookings-cancelled');
     const listed = await bookings(bookingsClient.listBookings, {
-      eventId: event.id,
+      eventId: event.eventId,
       page: { pageSize: 100 },
     });
     expect(listed.bookings.filter((b) => bookingIds.includes(b.id)).map((b) => b.status)).toEqual(
@@ -241,12 +224,7 @@ describe('Data Dashboard in a browser against the whole running system', () => {
     const before = await api<{ page: { totalSize: number | null } }>('/roster/pupil?pageSize=1');
     // The key now leads to another school's iSAMS: the same ids, other people.
     await system.simulator.admin('POST', `/admin/schools/${schoolId}/replace`, { seed: 43, size: 'small' });
-    await page.goto(`${system.gatewayUrl}/#/dashboard`);
-    await page.reload();
-    await page.getByRole('heading', { name: 'Run history' }).waitFor();
-    await page.getByRole('button', { name: 'Run', exact: true }).click();
-    const dialog = page.getByRole('dialog', { name: 'An event is live' });
-    await dialog.waitFor();
+    const dialog = await runFromDashboardWhileLive();
     await dialog.getByRole('button', { name: 'Run anyway' }).click();
     await waitForRunEnd('held');
     const review = page.getByRole('link', { name: 'Review the held sync' });
@@ -283,12 +261,7 @@ describe('Data Dashboard in a browser against the whole running system', () => {
   it('says when and why a run was fetched in method groups (deadlocks on the whole document)', async () => {
     // Every whole-key attempt (ISAMS_RETRY_ATTEMPTS, 3 by default) is a deadlock victim; the groups are not.
     await system.simulator.fault(schoolId, 'deadlock', 3);
-    await page.goto(`${system.gatewayUrl}/#/dashboard`);
-    await page.reload();
-    await page.getByRole('heading', { name: 'Run history' }).waitFor();
-    await page.getByRole('button', { name: 'Run', exact: true }).click();
-    const dialog = page.getByRole('dialog', { name: 'An event is live' });
-    await dialog.waitFor();
+    const dialog = await runFromDashboardWhileLive();
     await dialog.getByRole('button', { name: 'Run anyway' }).click();
     // Still the other school's document, which the previous scenario discarded: the discard holds,
     // so nothing of it is held again or applied (the run ends applied, with nothing applied).

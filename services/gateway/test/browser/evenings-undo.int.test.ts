@@ -1,7 +1,7 @@
 import type { RunningSystem } from '@isams-sync/testing';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { accessibilityViolations, runEndStatus, screenshot } from '../support/browser';
+import { accessibilityViolations, runEndStatus, runWhileLive, screenshot } from '../support/browser';
 import { useWholeSystemInBrowser, type BrowserBookingsClient } from '../support/browser-system';
 
 const LEAVERS = 2;
@@ -63,57 +63,29 @@ describe('Evenings and Undo pages in a browser against the whole running system'
       contacts.find((c) => (c.data.pupils ?? []).some((l) => String(l.pupilId) === pupilId))?.entityId;
     const booked = pupils.filter((p) => contactOf(p.entityId)).slice(0, 3);
     const startsAt = new Date(Date.now() - 10 * 60_000);
-    const event = await bookings(bookingsClient.createEvent, {
-      kind: 'parents_evening',
-      title: 'Year 11 Parents Evening',
-      startsAt: startsAt.toISOString(),
-      endsAt: new Date(startsAt.getTime() + 30 * 60_000).toISOString(),
-      status: 'open',
+    const bookingOf = (p: { entityId: string }) => ({
+      pupilId: p.entityId,
+      contactId: contactOf(p.entityId),
     });
-    const { slots } = await bookings(bookingsClient.createSlots, {
-      eventId: event.id,
-      slots: booked.map((_p, i) => ({
-        startsAt: new Date(startsAt.getTime() + i * 600_000).toISOString(),
-        endsAt: new Date(startsAt.getTime() + (i + 1) * 600_000).toISOString(),
-        staffId: staff.entityId,
-        capacity: 1,
-      })),
-    });
-    for (const [i, p] of booked.entries())
-      await bookings(bookingsClient.createBooking, {
-        slotId: slots[i]!.id,
-        pupilId: p.entityId,
-        contactId: contactOf(p.entityId),
-      });
+    const event = await w.bookEvening(
+      { title: 'Year 11 Parents Evening', startsAt, endsAt: new Date(startsAt.getTime() + 30 * 60_000) },
+      staff.entityId,
+      booked.map(bookingOf),
+    );
 
     // Next week's evening: the same two have appointments there too (a run would cancel those).
     const nextWeek = new Date(Date.now() + 7 * 86_400_000);
     nextWeek.setUTCHours(16, 0, 0, 0);
-    const later = await bookings(bookingsClient.createEvent, {
-      kind: 'parents_evening',
-      title: 'Year 11 Options Evening',
-      startsAt: nextWeek.toISOString(),
-      endsAt: new Date(nextWeek.getTime() + 3_600_000).toISOString(),
-      status: 'open',
-    });
-    const laterSlots = (
-      await bookings(bookingsClient.createSlots, {
-        eventId: later.id,
-        slots: [0, 1].map((i) => ({
-          startsAt: new Date(nextWeek.getTime() + i * 600_000).toISOString(),
-          endsAt: new Date(nextWeek.getTime() + (i + 1) * 600_000).toISOString(),
-          staffId: staff.entityId,
-          capacity: 1,
-        })),
-      })
-    ).slots;
-    for (const [i, p] of booked.slice(0, LEAVERS).entries())
-      await bookings(bookingsClient.createBooking, {
-        slotId: laterSlots[i]!.id,
-        pupilId: p.entityId,
-        contactId: contactOf(p.entityId),
-      });
-    laterEventId = later.id;
+    const later = await w.bookEvening(
+      {
+        title: 'Year 11 Options Evening',
+        startsAt: nextWeek,
+        endsAt: new Date(nextWeek.getTime() + 3_600_000),
+      },
+      staff.entityId,
+      booked.slice(0, LEAVERS).map(bookingOf),
+    );
+    laterEventId = later.eventId;
 
     // Two of them leave (under the threshold: their removal applies).
     const leavers = booked.slice(0, LEAVERS).map((p) => p.entityId);
@@ -122,18 +94,15 @@ describe('Evenings and Undo pages in a browser against the whole running system'
     await page.goto(system.gatewayUrl);
     await page.getByLabel('Admin token').fill(w.token);
     await page.getByLabel('Admin token').press('Enter');
-    await page.getByRole('heading', { name: 'Run history' }).waitFor();
-    await page.getByRole('button', { name: 'Run', exact: true }).click();
     // The evening is open, not marked live: it is today, so the dashboard warns all the same.
-    const dialog = page.getByRole('dialog', { name: 'An event is live' });
-    await dialog.waitFor();
+    const dialog = await runWhileLive(page);
     await expect(dialog.textContent()).resolves.toContain('Year 11 Parents Evening');
     expect(await accessibilityViolations(page, 'ev-01-run-during-live-evening')).toEqual([]);
     await dialog.getByRole('button', { name: 'Run anyway' }).click();
     expect(await runEndStatus(page)).toBe('applied');
 
     // Nothing was cancelled: the leavers' bookings are kept, pending.
-    const list = await bookings(bookingsClient.listBookings, { eventId: event.id });
+    const list = await bookings(bookingsClient.listBookings, { eventId: event.eventId });
     expect(list.bookings.filter((b) => b.status === 'cancelled')).toEqual([]);
     expect(list.bookings.filter((b) => b.pendingCancellation)).toHaveLength(LEAVERS);
 

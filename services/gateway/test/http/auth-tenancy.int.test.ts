@@ -176,46 +176,26 @@ describe('auth and tenancy (real FerretDB, fake connector)', () => {
 
   it('rejects oversized and malformed bodies with 413/400 codes, and changes nothing', async () => {
     const before = h.connector.calls.filter((c) => c.method === 'putSettings').length;
-    const auth = { authorization: `Bearer ${tokenA}`, 'content-type': 'application/json' };
-    const url = '/api/v1/schools/school-a/settings';
-    const big = await h.app.http.inject({
-      method: 'PUT',
-      url,
-      headers: auth,
-      payload: JSON.stringify({ ...SETTINGS, pad: 'x'.repeat(70_000) }),
-    });
+    const put = (payload: string | object, contentType = 'application/json') =>
+      h.app.http.inject({
+        method: 'PUT',
+        url: '/api/v1/schools/school-a/settings',
+        headers: { authorization: `Bearer ${tokenA}`, 'content-type': contentType },
+        payload,
+      });
+    const big = await put(JSON.stringify({ ...SETTINGS, pad: 'x'.repeat(70_000) }));
     expect(big.statusCode).toBe(413);
     expect(big.json().error.code).toBe('GATEWAY_BODY_TOO_LARGE');
-    const malformed = await h.app.http.inject({
-      method: 'PUT',
-      url,
-      headers: auth,
-      payload: '{"isamsUrl": ',
-    });
+    const malformed = await put('{"isamsUrl": ');
     expect(malformed.statusCode).toBe(400);
     expect(malformed.json().error.code).toBe('GATEWAY_MALFORMED_BODY');
-    const invalid = await h.app.http.inject({
-      method: 'PUT',
-      url,
-      headers: auth,
-      payload: { ...SETTINGS, isamsUrl: 'ftp://x' },
-    });
+    const invalid = await put({ ...SETTINGS, isamsUrl: 'ftp://x' });
     expect(invalid.statusCode).toBe(400);
     expect(invalid.json().error.code).toBe('GATEWAY_VALIDATION_FAILED');
     expect(invalid.json().error.details.issues[0].path).toContain('isamsUrl');
-    const unknownField = await h.app.http.inject({
-      method: 'PUT',
-      url,
-      headers: auth,
-      payload: { ...SETTINGS, tenantId: 'school-b' },
-    });
+    const unknownField = await put({ ...SETTINGS, tenantId: 'school-b' });
     expect(unknownField.statusCode).toBe(400);
-    const wrongType = await h.app.http.inject({
-      method: 'PUT',
-      url,
-      headers: { ...auth, 'content-type': 'text/plain' },
-      payload: 'hello',
-    });
+    const wrongType = await put('hello', 'text/plain');
     expect(wrongType.statusCode).toBe(415);
     expect(wrongType.json().error.code).toBe('GATEWAY_UNSUPPORTED_MEDIA_TYPE');
     expect(h.connector.calls.filter((c) => c.method === 'putSettings').length).toBe(before);
@@ -268,35 +248,24 @@ describe('auth and tenancy (real FerretDB, fake connector)', () => {
   it('revokes a token: it stops working at once', async () => {
     const { token, tokenId } = await h.issueToken('school-a', 'temp');
     expect((await get('/api/v1/me', token)).statusCode).toBe(200);
-    const del = await h.app.operatorHttp!.inject({
-      method: 'DELETE',
-      url: `/api/v1/operator/tokens/${tokenId}`,
-      headers: { authorization: `Bearer ${OPERATOR_TOKEN}` },
-    });
+    const del = await h.operator('DELETE', `/api/v1/operator/tokens/${tokenId}`);
     expect(del.statusCode).toBe(200);
     expect(del.json().revokedAt).not.toBeNull();
     expect((await get('/api/v1/me', token)).statusCode).toBe(401);
-    const list = await h.app.operatorHttp!.inject({
-      method: 'GET',
-      url: '/api/v1/operator/tokens?tenantId=school-a',
-      headers: { authorization: `Bearer ${OPERATOR_TOKEN}` },
-    });
+    const list = await h.operator('GET', '/api/v1/operator/tokens?tenantId=school-a');
     expect(list.json().tokens.map((t: { tokenId: string }) => t.tokenId)).toContain(tokenId);
     expect(list.body).not.toContain(token);
   });
 
   it('refuses operator routes to a school token and to no token', async () => {
-    const asSchool = await h.app.operatorHttp!.inject({
-      method: 'POST',
-      url: '/api/v1/operator/tokens',
-      headers: { authorization: `Bearer ${tokenA}` },
-      payload: { tenantId: 'school-a', label: 'x' },
-    });
+    const asSchool = await h.operator(
+      'POST',
+      '/api/v1/operator/tokens',
+      { tenantId: 'school-a', label: 'x' },
+      tokenA,
+    );
     expect(asSchool.statusCode).toBe(401);
-    const anonymous = await h.app.operatorHttp!.inject({
-      method: 'GET',
-      url: '/api/v1/operator/tokens?tenantId=school-a',
-    });
+    const anonymous = await h.operator('GET', '/api/v1/operator/tokens?tenantId=school-a', undefined, null);
     expect(anonymous.statusCode).toBe(401);
     expect(await h.db.db.collection('admin_tokens').countDocuments({ label: 'x' })).toBe(0);
   });

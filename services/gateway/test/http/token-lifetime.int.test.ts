@@ -1,7 +1,7 @@
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleRun } from '../support/fake-connector';
-import { OPERATOR_TOKEN, startGatewayHarness } from '../support/gateway-harness';
+import { startGatewayHarness } from '../support/gateway-harness';
 import type { GatewayHarness } from '../support/gateway-harness';
 
 type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
@@ -35,11 +35,9 @@ describe('token lifetime and revocation (real FerretDB)', () => {
     });
 
   it('gives every admin token an expiry no later than the maximum age', async () => {
-    const res = await h.app.operatorHttp!.inject({
-      method: 'POST',
-      url: '/api/v1/operator/tokens',
-      headers: { authorization: `Bearer ${OPERATOR_TOKEN}` },
-      payload: { tenantId: 'school-a', label: 'expiry' },
+    const res = await h.operator('POST', '/api/v1/operator/tokens', {
+      tenantId: 'school-a',
+      label: 'expiry',
     });
     expect(res.statusCode).toBe(201);
     const body = res.json<{ createdAt: string; expiresAt: string }>();
@@ -103,11 +101,7 @@ describe('token lifetime and revocation (real FerretDB)', () => {
     const reader = res.body!.getReader();
     const first = new TextDecoder().decode((await reader.read()).value);
     expect(first).toContain('event: run');
-    const revoked = await h.app.operatorHttp!.inject({
-      method: 'DELETE',
-      url: `/api/v1/operator/tokens/${tokenId}`,
-      headers: { authorization: `Bearer ${OPERATOR_TOKEN}` },
-    });
+    const revoked = await h.operator('DELETE', `/api/v1/operator/tokens/${tokenId}`);
     expect(revoked.statusCode).toBe(200);
     let rest = '';
     for (;;) {

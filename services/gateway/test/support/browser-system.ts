@@ -37,6 +37,15 @@ export interface WholeSystemInBrowser {
   api<T>(method: string, path: string, body?: unknown): Promise<T>;
   /** A BookingsService call for the school, as the gateway makes it. */
   bookings<Res>(method: UnaryMethod<object, Res>, req: object): Promise<Res>;
+  /**
+   * Creates an open parents' evening (`title`, `startsAt` to `endsAt`) with one 10-minute slot per
+   * booking from its start, all with `staffId`, and books each: the event's id and the booking ids.
+   */
+  bookEvening(
+    evening: { title: string; startsAt: Date; endsAt: Date },
+    staffId: string,
+    bookings: ReadonlyArray<{ pupilId: string; contactId?: string | undefined }>,
+  ): Promise<{ eventId: string; bookingIds: string[] }>;
 }
 
 export interface WholeSystemInBrowserOptions {
@@ -91,6 +100,12 @@ export function useWholeSystemInBrowser(options: WholeSystemInBrowserOptions): W
     await system?.stop();
   }, 60_000);
 
+  const bookings = <Res>(method: UnaryMethod<object, Res>, req: object) =>
+    callUnary(
+      method.bind(started(client, 'the bookings client')) as UnaryMethod<object, Res>,
+      req,
+      callMetadata({ tenantId: schoolId, actor: 'browser-test' }),
+    );
   return {
     get system() {
       return started(system, 'the system');
@@ -112,11 +127,36 @@ export function useWholeSystemInBrowser(options: WholeSystemInBrowserOptions): W
         path,
         body,
       ),
-    bookings: <Res>(method: UnaryMethod<object, Res>, req: object) =>
-      callUnary(
-        method.bind(started(client, 'the bookings client')) as UnaryMethod<object, Res>,
-        req,
-        callMetadata({ tenantId: schoolId, actor: 'browser-test' }),
-      ),
+    bookings,
+    async bookEvening(evening, staffId, booked) {
+      const c = started(client, 'the bookings client');
+      const event = await bookings(c.createEvent, {
+        kind: 'parents_evening',
+        title: evening.title,
+        startsAt: evening.startsAt.toISOString(),
+        endsAt: evening.endsAt.toISOString(),
+        status: 'open',
+      });
+      const start = evening.startsAt.getTime();
+      const { slots } = await bookings(c.createSlots, {
+        eventId: event.id,
+        slots: booked.map((_b, i) => ({
+          startsAt: new Date(start + i * 600_000).toISOString(),
+          endsAt: new Date(start + (i + 1) * 600_000).toISOString(),
+          staffId,
+          capacity: 1,
+        })),
+      });
+      const bookingIds: string[] = [];
+      for (const [i, b] of booked.entries()) {
+        const created = await bookings(c.createBooking, {
+          slotId: slots[i]!.id,
+          pupilId: b.pupilId,
+          ...(b.contactId === undefined ? {} : { contactId: b.contactId }),
+        });
+        bookingIds.push(created.id);
+      }
+      return { eventId: event.id, bookingIds };
+    },
   };
 }

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { chromium } from 'playwright-core';
 import { expect } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SCREENSHOT_DIR = resolve(import.meta.dirname, '../../../../test-results/gateway');
@@ -92,4 +92,16 @@ const RUN_ENDED = ['applied', 'unchanged', 'held', 'failed', 'cancelled']
 export async function runEndStatus(page: Page, timeoutMs = 240_000): Promise<string> {
   await page.locator(RUN_ENDED).first().waitFor({ timeout: timeoutMs });
   return (await page.locator(RUN_ENDED).first().getAttribute('data-status')) ?? '';
+}
+
+/**
+ * Presses Run on the dashboard while an event is live and returns the dialog that warns of it,
+ * still open: the caller looks at it, then presses "Run anyway".
+ */
+export async function runWhileLive(page: Page): Promise<Locator> {
+  await page.getByRole('heading', { name: 'Run history' }).waitFor();
+  await page.getByRole('button', { name: 'Run', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: 'An event is live' });
+  await dialog.waitFor();
+  return dialog;
 }

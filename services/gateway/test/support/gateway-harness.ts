@@ -19,6 +19,16 @@ export interface GatewayHarness {
   issueToken(tenantId: string, label?: string): Promise<{ token: string; tokenId: string }>;
   /** A request to the public API with `token` as the admin's bearer credential (JSON body if given). */
   request(token: string, method: AdminMethod, url: string, payload?: object): Promise<LightMyRequestResponse>;
+  /**
+   * A request to the operator listener with the operator token as bearer (or `credential`; `null`:
+   * no credential at all), JSON body if given.
+   */
+  operator(
+    method: AdminMethod,
+    url: string,
+    payload?: object,
+    credential?: string | null,
+  ): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 
@@ -49,18 +59,20 @@ export async function startGatewayHarness(env: Record<string, string> = {}): Pro
     roster: upstream.roster,
     bookings: upstream.bookings,
   });
+  const operator: GatewayHarness['operator'] = (method, url, payload, credential = OPERATOR_TOKEN) =>
+    app.operatorHttp!.inject({
+      method,
+      url,
+      ...(credential === null ? {} : { headers: { authorization: `Bearer ${credential}` } }),
+      ...(payload === undefined ? {} : { payload }),
+    });
   return {
     app,
     db,
     connector,
     upstream,
     async issueToken(tenantId, label = 'test') {
-      const res = await app.operatorHttp!.inject({
-        method: 'POST',
-        url: '/api/v1/operator/tokens',
-        headers: { authorization: `Bearer ${OPERATOR_TOKEN}` },
-        payload: { tenantId, label },
-      });
+      const res = await operator('POST', '/api/v1/operator/tokens', { tenantId, label });
       if (res.statusCode !== 201) throw new Error(`issue failed: ${res.statusCode} ${res.body}`);
       const body = res.json<{ token: string; tokenId: string }>();
       return { token: body.token, tokenId: body.tokenId };
@@ -72,6 +84,7 @@ export async function startGatewayHarness(env: Record<string, string> = {}): Pro
         headers: { authorization: `Bearer ${token}` },
         ...(payload === undefined ? {} : { payload }),
       }),
+    operator,
     async close() {
       await app.stop();
       await db.drop();

@@ -11,7 +11,7 @@ import type {
   RemovalImpact,
 } from '../../domain/models/bookings.models';
 import type { CallContext } from '../../domain/principal';
-import { pageInfo, pageRequest } from './proto-json';
+import { callPage, protoStrings } from './proto-json';
 import { orNull, upstreamCaller } from './upstream-call';
 
 /** The bookings service as the gateway uses it. */
@@ -109,25 +109,26 @@ export function createBookingsGateway(options: {
 
   return {
     async listEvents(ctx, input) {
-      const r = await call(client.listEvents, { status: input.status ?? '', page: pageRequest(input) }, ctx);
-      return { events: r.events.map(event), page: pageInfo(r.page) };
+      const { reply, page } = await callPage(
+        call,
+        client.listEvents,
+        ctx,
+        input,
+        protoStrings(input, 'status'),
+      );
+      return { events: reply.events.map(event), page };
     },
     async listEventBookings(ctx, input) {
-      const r = await call(
-        client.listBookings,
-        {
-          eventId: input.eventId,
-          status: input.status ?? '',
-          page: pageRequest(input),
-        },
-        ctx,
-      );
-      return { bookings: r.bookings.map(booking), page: pageInfo(r.page) };
+      const { reply, page } = await callPage(call, client.listBookings, ctx, input, {
+        eventId: input.eventId,
+        ...protoStrings(input, 'status'),
+      });
+      return { bookings: reply.bookings.map(booking), page };
     },
     async previewRemovalImpact(ctx, input) {
       const r = await call(
         client.previewRemovalImpact,
-        { removals: input.removals, heldBatchId: input.heldBatchId ?? '', dryRunId: input.dryRunId ?? '' },
+        { removals: input.removals, ...protoStrings(input, 'heldBatchId', 'dryRunId') },
         ctx,
       );
       return {

@@ -22,7 +22,7 @@ import type {
 } from '../../domain/models/connector.models';
 import type { CallContext } from '../../domain/principal';
 import { isTerminalStatus } from '../../domain/sync-run-view';
-import { jsonObject, pageInfo, pageRequest } from './proto-json';
+import { callPage, jsonObject, protoStrings } from './proto-json';
 import { orNull, toNumber, upstreamCaller, upstreamError } from './upstream-call';
 
 /** The connector as the gateway uses it (promise-returning, API-shaped results). */
@@ -199,7 +199,7 @@ export function createConnectorGateway(options: ConnectorGatewayOptions): Connec
     async testConnection(ctx, input) {
       const r = await call(
         client.testConnection,
-        { isamsUrl: input.isamsUrl ?? '', apiKey: input.apiKey ?? '', format: input.format ?? '' },
+        protoStrings(input, 'isamsUrl', 'apiKey', 'format'),
         ctx,
         options.testConnectionDeadlineMs,
       );
@@ -233,16 +233,11 @@ export function createConnectorGateway(options: ConnectorGatewayOptions): Connec
     },
     getSyncRun: async (ctx, syncRunId) => toSyncRun(await call(client.getSyncRun, { syncRunId }, ctx)),
     async listSyncRuns(ctx, input) {
-      const r = await call(
-        client.listSyncRuns,
-        {
-          page: pageRequest(input),
-          statuses: input.statuses ?? [],
-          triggerKind: input.trigger ?? '',
-        },
-        ctx,
-      );
-      return { runs: r.runs.map(toSyncRun), page: pageInfo(r.page) };
+      const { reply, page } = await callPage(call, client.listSyncRuns, ctx, input, {
+        statuses: input.statuses ?? [],
+        triggerKind: input.trigger ?? '',
+      });
+      return { runs: reply.runs.map(toSyncRun), page };
     },
     cancelSyncRun: async (ctx, syncRunId) => toSyncRun(await call(client.cancelSyncRun, { syncRunId }, ctx)),
     async *watchSyncRun(ctx, syncRunId) {

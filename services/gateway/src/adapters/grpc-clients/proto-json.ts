@@ -1,5 +1,7 @@
-import type { commonV1 } from '@isams-sync/grpc';
+import type { commonV1, UnaryMethod } from '@isams-sync/grpc';
+import type { CallContext } from '../../domain/principal';
 import { orNull, toNumber } from './upstream-call';
+import type { UpstreamCaller } from './upstream-call';
 
 /** Parses a JSON object field of a proto message; anything else → null. */
 export function jsonObject(json: string | null | undefined): Record<string, unknown> | null {
@@ -23,4 +25,30 @@ export function pageInfo(p: commonV1.PageInfo__Output | null | undefined) {
 /** API paging → proto PageRequest (no token: the first page). */
 export function pageRequest(p: { pageSize: number; pageToken?: string }): commonV1.PageRequest {
   return { pageSize: p.pageSize, pageToken: p.pageToken ?? '' };
+}
+
+/** The named optional strings of an API input as proto3 strings (proto3 has no absent string: ''). */
+export function protoStrings<T extends Partial<Record<K, string>>, K extends string>(
+  input: T,
+  ...keys: K[]
+): Record<K, string> {
+  return Object.fromEntries(keys.map((k) => [k, input[k] ?? ''])) as Record<K, string>;
+}
+
+/**
+ * One page of a list method: `paging` travels as the request's `page`, and the reply comes back
+ * with its page as API page info.
+ */
+export async function callPage<
+  Req extends { page?: commonV1.PageRequest | null },
+  Res extends { page: commonV1.PageInfo__Output | null },
+>(
+  call: UpstreamCaller,
+  method: UnaryMethod<Req, Res>,
+  ctx: CallContext,
+  paging: { pageSize: number; pageToken?: string },
+  request: Omit<Req, 'page'>,
+): Promise<{ reply: Res; page: ReturnType<typeof pageInfo> }> {
+  const reply = await call(method, { ...request, page: pageRequest(paging) } as Req, ctx);
+  return { reply, page: pageInfo(reply.page) };
 }

@@ -15,7 +15,7 @@ import type {
 } from '../../domain/models/roster.models';
 import { isEntityType } from '../../domain/models/roster.models';
 import type { CallContext } from '../../domain/principal';
-import { jsonObject, pageInfo, pageRequest } from './proto-json';
+import { callPage, jsonObject, protoStrings } from './proto-json';
 import { orNull, upstreamCaller } from './upstream-call';
 import type { UpstreamCaller } from './upstream-call';
 
@@ -228,18 +228,12 @@ export function createRosterGateway(options: {
 function entityMethods({ client, call }: RosterUpstream): Pick<RosterGateway, 'listEntities' | 'getEntity'> {
   return {
     async listEntities(ctx, input) {
-      const r = await call(
-        client.listEntities,
-        {
-          entityType: input.entityType,
-          query: input.query ?? '',
-          status: input.status ?? '',
-          filters: input.filters ?? [],
-          page: pageRequest(input),
-        },
-        ctx,
-      );
-      return { entities: r.entities.map(entity), page: pageInfo(r.page) };
+      const { reply, page } = await callPage(call, client.listEntities, ctx, input, {
+        entityType: input.entityType,
+        ...protoStrings(input, 'query', 'status'),
+        filters: input.filters ?? [],
+      });
+      return { entities: reply.entities.map(entity), page };
     },
     getEntity: async (ctx, entityType, entityId) =>
       entity(await call(client.getEntity, { entityType, entityId }, ctx)),
@@ -253,26 +247,18 @@ function runMethods({
   return {
     getRun: async (ctx, syncRunId) => toRun(await call(client.getRun, { syncRunId }, ctx)),
     async listRunChanges(ctx, input) {
-      const r = await call(
-        client.listRunChanges,
-        {
-          syncRunId: input.syncRunId,
-          entityType: input.entityType ?? '',
-          change: input.change ?? '',
-          disposition: input.disposition ?? '',
-          page: pageRequest(input),
-        },
-        ctx,
-      );
-      return { changes: r.changes.map(toChange), page: pageInfo(r.page) };
+      const { reply, page } = await callPage(call, client.listRunChanges, ctx, input, {
+        syncRunId: input.syncRunId,
+        ...protoStrings(input, 'entityType', 'change', 'disposition'),
+      });
+      return { changes: reply.changes.map(toChange), page };
     },
     async listRunFindings(ctx, input) {
-      const r = await call(
-        client.listRunFindings,
-        { syncRunId: input.syncRunId, code: input.code ?? '', page: pageRequest(input) },
-        ctx,
-      );
-      return { findings: r.findings.map(toFinding), page: pageInfo(r.page) };
+      const { reply, page } = await callPage(call, client.listRunFindings, ctx, input, {
+        syncRunId: input.syncRunId,
+        ...protoStrings(input, 'code'),
+      });
+      return { findings: reply.findings.map(toFinding), page };
     },
   };
 }
@@ -286,26 +272,22 @@ function heldBatchMethods({
 > {
   return {
     async listHeldBatches(ctx, input) {
-      const r = await call(
+      const { reply, page } = await callPage(
+        call,
         client.listHeldBatches,
-        { status: input.status ?? '', page: pageRequest(input) },
         ctx,
+        input,
+        protoStrings(input, 'status'),
       );
-      return { batches: r.batches.map(toHeldBatch), page: pageInfo(r.page) };
+      return { batches: reply.batches.map(toHeldBatch), page };
     },
     async getHeldBatch(ctx, input) {
-      const r = await call(
-        client.getHeldBatch,
-        {
-          batchId: input.batchId,
-          entityType: input.entityType ?? '',
-          query: input.query ?? '',
-          page: pageRequest(input),
-        },
-        ctx,
-      );
-      if (r.batch === null) throw new Error('GetHeldBatch returned no batch');
-      return { batch: toHeldBatch(r.batch), records: r.records.map(toChange), page: pageInfo(r.page) };
+      const { reply, page } = await callPage(call, client.getHeldBatch, ctx, input, {
+        batchId: input.batchId,
+        ...protoStrings(input, 'entityType', 'query'),
+      });
+      if (reply.batch === null) throw new Error('GetHeldBatch returned no batch');
+      return { batch: toHeldBatch(reply.batch), records: reply.records.map(toChange), page };
     },
     approveHeldBatch: async (ctx, batchId, comment, version) =>
       toHeldBatch(await call(client.approveHeldBatch, { batchId, comment, version: version ?? 0 }, ctx)),

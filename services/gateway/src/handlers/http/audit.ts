@@ -1,6 +1,7 @@
 import { isAppError } from '@isams-sync/errors';
 import type { FastifyRequest } from 'fastify';
 import type { AuditEntry, AuditLog } from '../../adapters/mongo/audit-log.repository';
+import type { CallContext } from '../../domain/principal';
 
 /**
  * Runs `fn` and appends an audit entry either way (succeeded / failed with its code). A failure to
@@ -28,4 +29,16 @@ export async function audited<T>(
     await write('failed', isAppError(err) ? err.code : 'INTERNAL');
     throw err;
   }
+}
+
+/** {@link audited} for an action on the caller's own school: its tenant and actor come from `ctx`. */
+export function auditedAs<T>(
+  auditLog: AuditLog,
+  request: FastifyRequest,
+  ctx: CallContext,
+  action: string,
+  target: AuditEntry['target'],
+  fn: () => Promise<T>,
+): Promise<T> {
+  return audited(auditLog, request, { tenantId: ctx.tenantId, actor: ctx.actor, action, target }, fn);
 }

@@ -19,9 +19,9 @@ import {
 } from '../../domain/models/connector.models';
 import { buildOverview } from '../../domain/sync-run-view';
 import { settingsToSave } from '../../domain/settings-update';
-import { audited } from './audit';
+import { auditedAs } from './audit';
 import { callContext } from './auth';
-import { schoolErrorResponses, schoolIdParam, schoolSecurity } from './route-schemas';
+import { queryPaging, schoolErrorResponses, schoolIdParam, schoolRoute } from './route-schemas';
 import type { LiveEventCheck } from '../../domain/live-events';
 import { bearerCredential } from '../../domain/admin-token';
 import { GatewayErrors } from '../../domain/gateway-errors';
@@ -97,9 +97,7 @@ function dataSourceRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
     '/api/v1/schools/:schoolId/overview',
     {
       schema: {
-        tags: runTags,
-        summary: 'Dashboard summary: settings, active/last run, next run, data freshness',
-        security: schoolSecurity,
+        ...schoolRoute(runTags, 'Dashboard summary: settings, active/last run, next run, data freshness'),
         params: schoolIdParam,
         response: { 200: overviewSchema, ...schoolErrorResponses },
       },
@@ -119,9 +117,7 @@ function dataSourceRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
     '/api/v1/schools/:schoolId/settings',
     {
       schema: {
-        tags,
-        summary: 'The data-source settings (the key only as its last 4 characters)',
-        security: schoolSecurity,
+        ...schoolRoute(tags, 'The data-source settings (the key only as its last 4 characters)'),
         params: schoolIdParam,
         response: { 200: dataSourceSettingsSchema, ...schoolErrorResponses },
       },
@@ -133,12 +129,12 @@ function dataSourceRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
     '/api/v1/schools/:schoolId/settings',
     {
       schema: {
-        tags,
-        summary:
+        ...schoolRoute(
+          tags,
           'Save the data-source settings; fields left out keep their stored values; the key is write-only',
+        ),
         description:
           'The stored key is bound to the host of the iSAMS address it was entered for: a new host (scheme, host or port) without `apiKey` is refused with 400 `CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS` and nothing changes. Audited (`settings.update`, with `previousOrigin`, `newOrigin` and `hostChanged`).',
-        security: schoolSecurity,
         params: schoolIdParam,
         body: putSettingsBodySchema,
         response: { 200: dataSourceSettingsSchema, ...schoolErrorResponses },
@@ -151,21 +147,18 @@ function dataSourceRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
       const previousOrigin = originOf(previous?.isamsUrl);
       const newAddress = request.body.isamsUrl ?? previous?.isamsUrl ?? '';
       const newOrigin = originOf(newAddress) ?? newAddress;
-      return audited(
+      return auditedAs(
         auditLog,
         request,
+        ctx,
+        'settings.update',
         {
-          tenantId: ctx.tenantId,
-          actor: ctx.actor,
-          action: 'settings.update',
-          target: {
-            keyChanged: request.body.apiKey !== undefined,
-            fields: Object.keys(request.body).sort().join(','),
-            ...(request.body.enabled === undefined ? {} : { enabled: request.body.enabled }),
-            ...(previousOrigin === undefined ? {} : { previousOrigin }),
-            newOrigin,
-            hostChanged: previousOrigin !== undefined && previousOrigin !== newOrigin,
-          },
+          keyChanged: request.body.apiKey !== undefined,
+          fields: Object.keys(request.body).sort().join(','),
+          ...(request.body.enabled === undefined ? {} : { enabled: request.body.enabled }),
+          ...(previousOrigin === undefined ? {} : { previousOrigin }),
+          newOrigin,
+          hostChanged: previousOrigin !== undefined && previousOrigin !== newOrigin,
         },
         async () => {
           // Bookings first: it validates the name, so an unknown zone changes nothing anywhere.
@@ -184,11 +177,12 @@ function dataSourceRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
     {
       config: expensive,
       schema: {
-        tags,
-        summary: 'Test the connection: which of the 14 datasets the key returns, counts, errors explained',
+        ...schoolRoute(
+          tags,
+          'Test the connection: which of the 14 datasets the key returns, counts, errors explained',
+        ),
         description:
           "Uses the body values when given, else the stored settings. Publishes nothing. The stored key is only ever sent to the stored address's host: another `isamsUrl` host without `apiKey` → 400 `CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS`. One test per school at a time (409 `CONNECTOR_TEST_ALREADY_RUNNING`) and a few per connector replica (429 `CONNECTOR_TEST_CAPACITY_EXHAUSTED` with `Retry-After`). A stored key that does not decrypt for the stored address → 409 `CONNECTOR_KEY_DECRYPT_FAILED` (enter the key again).",
-        security: schoolSecurity,
         params: schoolIdParam,
         body: testConnectionBodySchema.nullish(),
         response: { 200: testConnectionResultSchema, ...schoolErrorResponses },
@@ -201,9 +195,7 @@ function dataSourceRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
     '/api/v1/schools/:schoolId/egress',
     {
       schema: {
-        tags,
-        summary: 'Static egress IPs to allow-list and Integrator Properties to enter in iSAMS',
-        security: schoolSecurity,
+        ...schoolRoute(tags, 'Static egress IPs to allow-list and Integrator Properties to enter in iSAMS'),
         params: schoolIdParam,
         response: { 200: egressInfoSchema, ...schoolErrorResponses },
       },
@@ -221,11 +213,9 @@ function syncRunRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
     {
       config: expensive,
       schema: {
-        tags: runTags,
-        summary: 'Run a sync now (optionally as a dry run)',
+        ...schoolRoute(runTags, 'Run a sync now (optionally as a dry run)'),
         description:
           'While the school has a live event, a real run is refused with 409 GATEWAY_LIVE_EVENT_CONFIRMATION_REQUIRED until confirmLiveEvents is true: bookings of removed teachers or students will be cancelled.',
-        security: schoolSecurity,
         params: schoolIdParam,
         body: triggerSyncBodySchema.nullish(),
         response: { 202: triggerSyncResultSchema, ...schoolErrorResponses },
@@ -237,11 +227,8 @@ function syncRunRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
       if (!body.dryRun && !body.confirmLiveEvents && opts.liveEvents !== undefined) {
         await opts.liveEvents.assertNoneLive(ctx);
       }
-      const result = await audited(
-        auditLog,
-        request,
-        { tenantId: ctx.tenantId, actor: ctx.actor, action: 'sync.trigger', target: { dryRun: body.dryRun } },
-        () => connector.triggerSync(ctx, { dryRun: body.dryRun }),
+      const result = await auditedAs(auditLog, request, ctx, 'sync.trigger', { dryRun: body.dryRun }, () =>
+        connector.triggerSync(ctx, { dryRun: body.dryRun }),
       );
       return reply.code(202).send(result);
     },
@@ -251,9 +238,7 @@ function syncRunRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
     '/api/v1/schools/:schoolId/sync-runs',
     {
       schema: {
-        tags: runTags,
-        summary: 'Run history, newest first',
-        security: schoolSecurity,
+        ...schoolRoute(runTags, 'Run history, newest first'),
         params: schoolIdParam,
         querystring: listRunsQuerySchema,
         response: { 200: syncRunPageSchema, ...schoolErrorResponses },
@@ -262,8 +247,7 @@ function syncRunRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
     async (request, reply) => {
       const q = request.query;
       return connector.listSyncRuns(callContext(request, reply), {
-        pageSize: q.pageSize,
-        ...(q.pageToken === undefined ? {} : { pageToken: q.pageToken }),
+        ...queryPaging(q),
         ...(q.status === undefined ? {} : { statuses: q.status.split(',') }),
         ...(q.trigger === undefined ? {} : { trigger: q.trigger }),
       });
@@ -274,9 +258,10 @@ function syncRunRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
     '/api/v1/schools/:schoolId/sync-runs/:syncRunId',
     {
       schema: {
-        tags: runTags,
-        summary: 'One run: live progress per dataset, counts per entity and change, errors with what to do',
-        security: schoolSecurity,
+        ...schoolRoute(
+          runTags,
+          'One run: live progress per dataset, counts per entity and change, errors with what to do',
+        ),
         params: runParams,
         response: { 200: syncRunSchema, ...schoolErrorResponses },
       },
@@ -288,25 +273,15 @@ function syncRunRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
     '/api/v1/schools/:schoolId/sync-runs/:syncRunId/cancel',
     {
       schema: {
-        tags: runTags,
-        summary: 'Cancel a run that has not started fetching yet',
-        security: schoolSecurity,
+        ...schoolRoute(runTags, 'Cancel a run that has not started fetching yet'),
         params: runParams,
         response: { 200: syncRunSchema, ...schoolErrorResponses },
       },
     },
     async (request, reply) => {
       const ctx = callContext(request, reply);
-      return audited(
-        auditLog,
-        request,
-        {
-          tenantId: ctx.tenantId,
-          actor: ctx.actor,
-          action: 'sync.cancel',
-          target: { syncRunId: request.params.syncRunId },
-        },
-        () => connector.cancelSyncRun(ctx, request.params.syncRunId),
+      return auditedAs(auditLog, request, ctx, 'sync.cancel', { syncRunId: request.params.syncRunId }, () =>
+        connector.cancelSyncRun(ctx, request.params.syncRunId),
       );
     },
   );
@@ -319,11 +294,9 @@ function syncRunEventsRoute(app: RouteApp, opts: ConnectorRoutesOptions): void {
     '/api/v1/schools/:schoolId/sync-runs/:syncRunId/events',
     {
       schema: {
-        tags: runTags,
-        summary: 'Live progress as Server-Sent Events',
+        ...schoolRoute(runTags, 'Live progress as Server-Sent Events'),
         description:
           'text/event-stream: `event: run` with a SyncRun (JSON) now and on every change, `event: end` when the run is terminal, `event: error` with `{ code, message }` if the stream fails, reaches its maximum lifetime (`GATEWAY_STREAM_EXPIRED`) or its credential is revoked or expires (`GATEWAY_TOKEN_INVALID`). Unknown runs are a plain 404; too many open streams a 429 `GATEWAY_STREAM_LIMIT`.',
-        security: schoolSecurity,
         params: runParams,
         response: {
           200: {

@@ -24,9 +24,9 @@ import {
 } from '../../domain/models/roster.models';
 import { dryRunImpact, heldBatchImpact } from '../../use-cases/removal-impact';
 import { runUndoWithBookings } from '../../use-cases/run-undo';
-import { audited } from './audit';
+import { auditedAs } from './audit';
 import { callContext } from './auth';
-import { schoolErrorResponses, schoolIdParam, schoolSecurity } from './route-schemas';
+import { queryPaging, schoolErrorResponses, schoolIdParam, schoolRoute } from './route-schemas';
 
 /** Dependencies of the roster, held-batch and bookings routes. */
 export interface RosterBookingsRoutesOptions {
@@ -39,14 +39,12 @@ const paging = {
   pageSize: z.coerce.number().int().min(1).max(200).default(50),
   pageToken: z.string().max(512).optional(),
 };
-const token = (t: string | undefined) => (t === undefined ? {} : { pageToken: t });
 const opt = <K extends string>(key: K, v: string | undefined) =>
   v === undefined || v === '' ? {} : { [key]: v };
 const runParams = schoolIdParam.extend({ syncRunId: z.string().min(1).max(128) });
 const batchParams = schoolIdParam.extend({ batchId: z.string().min(1).max(128) });
 
 type RouteApp = Parameters<FastifyPluginAsyncZod<RosterBookingsRoutesOptions>>[0];
-const base = (tags: string[], summary: string) => ({ tags, summary, security: schoolSecurity });
 
 /** Roster browsing, run changes/findings, held batches (impact, approve, discard), events and bookings. */
 export const rosterBookingsRoutes: FastifyPluginAsyncZod<RosterBookingsRoutesOptions> = async (app, opts) => {
@@ -62,7 +60,7 @@ function rosterRoutes(app: RouteApp, { roster, bookings }: RosterBookingsRoutesO
     '/api/v1/schools/:schoolId/roster/:entityType',
     {
       schema: {
-        ...base(['roster'], 'Browse and search the roster (staff, pupils, sets, …)'),
+        ...schoolRoute(['roster'], 'Browse and search the roster (staff, pupils, sets, …)'),
         params: schoolIdParam.extend({ entityType: entityTypeSchema }),
         querystring: z.object({
           q: z
@@ -81,9 +79,8 @@ function rosterRoutes(app: RouteApp, { roster, bookings }: RosterBookingsRoutesO
       return roster.listEntities(callContext(request, reply), {
         entityType: request.params.entityType,
         status: q.status,
-        pageSize: q.pageSize,
+        ...queryPaging(q),
         ...opt('query', q.q),
-        ...token(q.pageToken),
       });
     },
   );
@@ -92,7 +89,7 @@ function rosterRoutes(app: RouteApp, { roster, bookings }: RosterBookingsRoutesO
     '/api/v1/schools/:schoolId/roster/:entityType/:entityId',
     {
       schema: {
-        ...base(['roster'], 'One roster entity (also removed ones)'),
+        ...schoolRoute(['roster'], 'One roster entity (also removed ones)'),
         params: schoolIdParam.extend({ entityType: entityTypeSchema, entityId: z.string().min(1).max(128) }),
         response: { 200: entitySchema, ...schoolErrorResponses },
       },
@@ -105,7 +102,7 @@ function rosterRoutes(app: RouteApp, { roster, bookings }: RosterBookingsRoutesO
     '/api/v1/schools/:schoolId/sync-runs/:syncRunId/roster',
     {
       schema: {
-        ...base(
+        ...schoolRoute(
           ['sync runs'],
           "The roster's processing of a run: state, outcome, counts per entity and change",
         ),
@@ -120,7 +117,7 @@ function rosterRoutes(app: RouteApp, { roster, bookings }: RosterBookingsRoutesO
     '/api/v1/schools/:schoolId/sync-runs/:syncRunId/changes',
     {
       schema: {
-        ...base(['sync runs'], "A run's changeset (for a dry run: what would change)"),
+        ...schoolRoute(['sync runs'], "A run's changeset (for a dry run: what would change)"),
         params: runParams,
         querystring: z.object({
           entityType: entityTypeSchema.optional(),
@@ -135,11 +132,10 @@ function rosterRoutes(app: RouteApp, { roster, bookings }: RosterBookingsRoutesO
       const q = request.query;
       return roster.listRunChanges(callContext(request, reply), {
         syncRunId: request.params.syncRunId,
-        pageSize: q.pageSize,
+        ...queryPaging(q),
         ...opt('entityType', q.entityType),
         ...opt('change', q.change),
         ...opt('disposition', q.disposition),
-        ...token(q.pageToken),
       });
     },
   );
@@ -148,7 +144,7 @@ function rosterRoutes(app: RouteApp, { roster, bookings }: RosterBookingsRoutesO
     '/api/v1/schools/:schoolId/sync-runs/:syncRunId/findings',
     {
       schema: {
-        ...base(['sync runs'], 'Data-quality findings of a run (stable rule codes)'),
+        ...schoolRoute(['sync runs'], 'Data-quality findings of a run (stable rule codes)'),
         params: runParams,
         querystring: z.object({ code: z.string().max(100).optional(), ...paging }),
         response: { 200: findingPageSchema, ...schoolErrorResponses },
@@ -157,9 +153,8 @@ function rosterRoutes(app: RouteApp, { roster, bookings }: RosterBookingsRoutesO
     async (request, reply) =>
       roster.listRunFindings(callContext(request, reply), {
         syncRunId: request.params.syncRunId,
-        pageSize: request.query.pageSize,
+        ...queryPaging(request.query),
         ...opt('code', request.query.code),
-        ...token(request.query.pageToken),
       }),
   );
 
@@ -167,7 +162,7 @@ function rosterRoutes(app: RouteApp, { roster, bookings }: RosterBookingsRoutesO
     '/api/v1/schools/:schoolId/sync-runs/:syncRunId/impact',
     {
       schema: {
-        ...base(['sync runs'], "Booking impact of a dry run's removals"),
+        ...schoolRoute(['sync runs'], "Booking impact of a dry run's removals"),
         params: runParams,
         response: { 200: removalImpactSchema, ...schoolErrorResponses },
       },
@@ -183,7 +178,7 @@ function heldBatchRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBo
     '/api/v1/schools/:schoolId/held-batches',
     {
       schema: {
-        ...base(['held batches'], 'Held removal batches, newest first'),
+        ...schoolRoute(['held batches'], 'Held removal batches, newest first'),
         params: schoolIdParam,
         querystring: z.object({
           status: z.enum(['pending', 'approved', 'discarded', 'superseded']).optional(),
@@ -194,9 +189,8 @@ function heldBatchRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBo
     },
     async (request, reply) =>
       roster.listHeldBatches(callContext(request, reply), {
-        pageSize: request.query.pageSize,
+        ...queryPaging(request.query),
         ...opt('status', request.query.status),
-        ...token(request.query.pageToken),
       }),
   );
 
@@ -204,7 +198,7 @@ function heldBatchRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBo
     '/api/v1/schools/:schoolId/held-batches/:batchId',
     {
       schema: {
-        ...base(['held batches'], 'A held batch with its records (searchable)'),
+        ...schoolRoute(['held batches'], 'A held batch with its records (searchable)'),
         params: batchParams,
         querystring: z.object({
           entityType: entityTypeSchema.optional(),
@@ -217,10 +211,9 @@ function heldBatchRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBo
     async (request, reply) =>
       roster.getHeldBatch(callContext(request, reply), {
         batchId: request.params.batchId,
-        pageSize: request.query.pageSize,
+        ...queryPaging(request.query),
         ...opt('entityType', request.query.entityType),
         ...opt('query', request.query.q),
-        ...token(request.query.pageToken),
       }),
   );
 
@@ -228,7 +221,7 @@ function heldBatchRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBo
     '/api/v1/schools/:schoolId/held-batches/:batchId/impact',
     {
       schema: {
-        ...base(
+        ...schoolRoute(
           ['held batches'],
           'Booking impact of approving: bookings cancelled per event, families affected',
         ),
@@ -245,7 +238,7 @@ function heldBatchRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBo
       `/api/v1/schools/:schoolId/held-batches/:batchId/${decision}`,
       {
         schema: {
-          ...base(
+          ...schoolRoute(
             ['held batches'],
             decision === 'approve'
               ? 'Approve once: the held removals (of the version shown) are applied (their bookings are cancelled)'
@@ -260,15 +253,12 @@ function heldBatchRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBo
         const ctx = callContext(request, reply);
         const comment = request.body?.comment ?? '';
         const version = request.body?.version;
-        return audited(
+        return auditedAs(
           auditLog,
           request,
-          {
-            tenantId: ctx.tenantId,
-            actor: ctx.actor,
-            action: `held-batch.${decision}`,
-            target: { batchId: request.params.batchId },
-          },
+          ctx,
+          `held-batch.${decision}`,
+          { batchId: request.params.batchId },
           () =>
             decision === 'approve'
               ? roster.approveHeldBatch(ctx, request.params.batchId, comment, version)
@@ -285,7 +275,7 @@ function bookingRoutes(app: RouteApp, { bookings }: RosterBookingsRoutesOptions)
     '/api/v1/schools/:schoolId/events',
     {
       schema: {
-        ...base(['bookings'], "The school's bookable events (parents' evenings, clubs)"),
+        ...schoolRoute(['bookings'], "The school's bookable events (parents' evenings, clubs)"),
         params: schoolIdParam,
         querystring: z.object({
           status: z.enum(['draft', 'open', 'live', 'finished']).optional(),
@@ -296,9 +286,8 @@ function bookingRoutes(app: RouteApp, { bookings }: RosterBookingsRoutesOptions)
     },
     async (request, reply) =>
       bookings.listEvents(callContext(request, reply), {
-        pageSize: request.query.pageSize,
+        ...queryPaging(request.query),
         ...opt('status', request.query.status),
-        ...token(request.query.pageToken),
       }),
   );
 
@@ -306,7 +295,7 @@ function bookingRoutes(app: RouteApp, { bookings }: RosterBookingsRoutesOptions)
     '/api/v1/schools/:schoolId/evenings',
     {
       schema: {
-        ...base(
+        ...schoolRoute(
           ['bookings'],
           'Live evenings (marked live, or open today in the school’s time zone) and the cancellations they hold',
         ),
@@ -323,7 +312,7 @@ function bookingRoutes(app: RouteApp, { bookings }: RosterBookingsRoutesOptions)
     '/api/v1/schools/:schoolId/events/:eventId/bookings',
     {
       schema: {
-        ...base(['bookings'], 'Bookings of one event (with cancellations and their reasons)'),
+        ...schoolRoute(['bookings'], 'Bookings of one event (with cancellations and their reasons)'),
         params: schoolIdParam.extend({ eventId: z.string().min(1).max(64) }),
         querystring: z.object({ status: z.enum(['booked', 'cancelled']).optional(), ...paging }),
         response: { 200: bookingPageSchema, ...schoolErrorResponses },
@@ -332,9 +321,8 @@ function bookingRoutes(app: RouteApp, { bookings }: RosterBookingsRoutesOptions)
     async (request, reply) =>
       bookings.listEventBookings(callContext(request, reply), {
         eventId: request.params.eventId,
-        pageSize: request.query.pageSize,
+        ...queryPaging(request.query),
         ...opt('status', request.query.status),
-        ...token(request.query.pageToken),
       }),
   );
 }
@@ -345,7 +333,10 @@ function runUndoRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBook
     '/api/v1/schools/:schoolId/sync-runs/:syncRunId/undo',
     {
       schema: {
-        ...base(['runs'], 'Undo a run, first look: whom undoing restores and which bookings come back'),
+        ...schoolRoute(
+          ['runs'],
+          'Undo a run, first look: whom undoing restores and which bookings come back',
+        ),
         description:
           'Before the undo: everyone (and everything) the run removed that undoing restores now, what cannot be restored and why, and for each booking the run’s removals cancelled whether it would be reinstated (the slot still free, the event not finished) or why not. After the undo: what it restored and the bookings reinstated or not, with the reason.',
         params: runParams,
@@ -362,7 +353,7 @@ function runUndoRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBook
     '/api/v1/schools/:schoolId/sync-runs/:syncRunId/undo',
     {
       schema: {
-        ...base(['runs'], 'Undo a run: restore everyone it removed (within the grace period)'),
+        ...schoolRoute(['runs'], 'Undo a run: restore everyone it removed (within the grace period)'),
         description:
           'Restores every entity the run removed that is still removed by it, within the removal grace period (14 days by default; then 409 ROSTER_UNDO_EXPIRED). The roster publishes `restored` events; bookings reinstates the cancelled bookings whose slot is still free and reports the others. Undoing twice is undoing once. Audited (`sync-run.undo`).',
         params: runParams,
@@ -372,15 +363,12 @@ function runUndoRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBook
     },
     async (request, reply) => {
       const ctx = callContext(request, reply);
-      const undo = await audited(
+      const undo = await auditedAs(
         auditLog,
         request,
-        {
-          tenantId: ctx.tenantId,
-          actor: ctx.actor,
-          action: 'sync-run.undo',
-          target: { syncRunId: request.params.syncRunId },
-        },
+        ctx,
+        'sync-run.undo',
+        { syncRunId: request.params.syncRunId },
         () => roster.undoRun(ctx, request.params.syncRunId, request.body?.comment ?? ''),
       );
       return runUndoWithBookings(bookings, ctx, undo);

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AuditLog } from '../../adapters/mongo/audit-log.repository';
 import { GatewayErrors } from '../../domain/gateway-errors';
-import { schoolErrorResponses, schoolIdParam, schoolSecurity } from './route-schemas';
+import { schoolErrorResponses, schoolIdParam, schoolRoute } from './route-schemas';
 
 const meSchema = z.object({
   schoolId: z.string().describe('The school this credential acts for'),
@@ -30,9 +30,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ auditLog: AuditLog }> = asyn
     '/api/v1/me',
     {
       schema: {
-        tags: ['session'],
-        summary: 'The school and identity of the presented credential',
-        security: schoolSecurity,
+        ...schoolRoute(['session'], 'The school and identity of the presented credential'),
         response: { 200: meSchema, ...schoolErrorResponses },
       },
     },
@@ -47,9 +45,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ auditLog: AuditLog }> = asyn
     '/api/v1/schools/:schoolId/audit-log',
     {
       schema: {
-        tags: ['session'],
-        summary: 'Configuration changes, runs, approvals and discards, newest first',
-        security: schoolSecurity,
+        ...schoolRoute(['session'], 'Configuration changes, runs, approvals and discards, newest first'),
         params: schoolIdParam,
         querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) }),
         response: { 200: auditSchema, ...schoolErrorResponses },

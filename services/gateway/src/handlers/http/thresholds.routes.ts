@@ -7,9 +7,9 @@ import {
   removalThresholdsSchema,
 } from '../../domain/models/roster.models';
 import type { RemovalThresholds } from '../../domain/models/roster.models';
-import { audited } from './audit';
+import { auditedAs } from './audit';
 import { callContext } from './auth';
-import { schoolErrorResponses, schoolIdParam, schoolSecurity } from './route-schemas';
+import { schoolErrorResponses, schoolIdParam, schoolRoute } from './route-schemas';
 
 /** Dependencies of the removal-threshold routes. */
 export interface ThresholdsRoutesOptions {
@@ -29,9 +29,7 @@ export const thresholdsRoutes: FastifyPluginAsyncZod<ThresholdsRoutesOptions> = 
     url,
     {
       schema: {
-        tags,
-        summary: 'Removal thresholds: above them a run holds its removals for an admin',
-        security: schoolSecurity,
+        ...schoolRoute(tags, 'Removal thresholds: above them a run holds its removals for an admin'),
         params: schoolIdParam,
         response: { 200: removalThresholdsSchema, ...schoolErrorResponses },
       },
@@ -43,9 +41,7 @@ export const thresholdsRoutes: FastifyPluginAsyncZod<ThresholdsRoutesOptions> = 
     url,
     {
       schema: {
-        tags,
-        summary: 'Change the removal thresholds; fields left out keep their stored values',
-        security: schoolSecurity,
+        ...schoolRoute(tags, 'Change the removal thresholds; fields left out keep their stored values'),
         params: schoolIdParam,
         body: putRemovalThresholdsBodySchema,
         response: { 200: removalThresholdsSchema, ...schoolErrorResponses },
@@ -54,19 +50,16 @@ export const thresholdsRoutes: FastifyPluginAsyncZod<ThresholdsRoutesOptions> = 
     async (request, reply) => {
       const ctx = callContext(request, reply);
       const body = request.body;
-      return audited(
+      return auditedAs(
         auditLog,
         request,
+        ctx,
+        'removal-thresholds.update',
         {
-          tenantId: ctx.tenantId,
-          actor: ctx.actor,
-          action: 'removal-thresholds.update',
-          target: {
-            ...(body.default ? { defaultPercent: body.default.percent, defaultMin: body.default.min } : {}),
-            ...(body.byType
-              ? { byType: body.byType.map((t) => `${t.entityType}:${t.percent}%/${t.min}`).join(',') }
-              : {}),
-          },
+          ...(body.default ? { defaultPercent: body.default.percent, defaultMin: body.default.min } : {}),
+          ...(body.byType
+            ? { byType: body.byType.map((t) => `${t.entityType}:${t.percent}%/${t.min}`).join(',') }
+            : {}),
         },
         async () => {
           const current = await roster.getRemovalThresholds(ctx);
