@@ -4,7 +4,7 @@
  * remaining gap goes (a pointer to the profile that shows it). A goal whose rows did not run says so.
  */
 import type { BenchRow } from '../system-client/bench-output';
-import { isCutOff, type BackendLabel, type BenchResult, type RunRecord } from './bench-report';
+import { fmt, isCutOff, type BackendLabel, type BenchResult, type RunRecord } from './bench-report';
 
 interface Goal {
   readonly path: string;
@@ -21,12 +21,8 @@ interface Goal {
   readonly fullOnly?: string;
 }
 
-const ratio = (r: BenchRow) => (r.ratio === undefined ? '–' : `×${fmtShort(r.ratio)}`);
-const valueAndRatio = (r: BenchRow) => `${fmtShort(r.value)} ${r.unit} (${ratio(r)})`;
-
-function fmtShort(n: number): string {
-  return Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 1 ? n.toFixed(2) : n.toPrecision(3);
-}
+const ratio = (r: BenchRow) => (r.ratio === undefined ? '–' : `×${fmt(r.ratio)}`);
+const valueAndRatio = (r: BenchRow) => `${fmt(r.value)} ${r.unit} (${ratio(r)})`;
 
 export const GOALS: readonly Goal[] = [
   {
@@ -71,7 +67,7 @@ export const GOALS: readonly Goal[] = [
     benchmark: 'load: mixed schools, one replica each',
     metric: /^schools applied per hour$/,
     met: (r) => r.value >= 1000,
-    show: (r) => `${fmtShort(r.value)} ${r.unit}`,
+    show: (r) => `${fmt(r.value)} ${r.unit}`,
     gap: 'the database’s CPU: FerretDB uses the two cores while the services idle (docs/load.md › What limits throughput)',
     fullOnly:
       'the quick mode loads 10 schools; the goal is measured by `npm run bench -- --full` (200 schools)',
