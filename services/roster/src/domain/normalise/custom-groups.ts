@@ -1,7 +1,7 @@
 import { ROSTER_FINDING_CODES as F } from '../roster-model';
 import { addFinding, entity, keepStored, readDataset, unreadableFields } from './context';
 import type { FieldSources, NormaliseContext, ReadRow } from './context';
-import { addMembership, idSet, membershipTargetsOk, staffByCode } from './references';
+import { addMembership, idSet, staffByCode } from './references';
 import type { References } from './references';
 
 export const GROUP_SOURCES = {
@@ -115,21 +115,16 @@ function normaliseMemberships(
       });
       continue;
     }
-    const targetsOk = membershipTargetsOk(ctx, 'customGroupMembership', m.id, [
-      [groupIds, m.customGroupId, 'custom group', 'CustomGroupId'],
-      [refs.pupilIds, m.pupilId, 'current pupil', '@PupilID'],
-    ]);
-    if (!targetsOk) continue;
-    const key = `${m.customGroupId}:${m.pupilId}`;
     addMembership(
       ctx,
       'customGroupMembership',
-      key,
       m.id,
-      { customGroupId: m.customGroupId, pupilId: m.pupilId },
+      [
+        ['customGroupId', groupIds, m.customGroupId, 'custom group', 'CustomGroupId'],
+        ['pupilId', refs.pupilIds, m.pupilId, 'current pupil', '@PupilID'],
+      ],
       {
         code: F.DUPLICATE_GROUP_MEMBERSHIP,
-        datasetId: 'customGroupMembership',
         message: `Membership ${m.id} repeats group ${m.customGroupId} for a pupil already in it; de-duplicated.`,
       },
     );

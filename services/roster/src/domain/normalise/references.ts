@@ -1,7 +1,7 @@
 import { DATASETS } from '@isams-sync/isams';
 import type { DatasetId } from '@isams-sync/isams';
 import type { RosterEntityType } from '@isams-sync/events';
-import { ROSTER_FINDING_CODES as F } from '../roster-model';
+import { ROSTER_FINDING_CODES as F, SOURCE_DATASET } from '../roster-model';
 import { addFinding, entity, has, sortedUnique } from './context';
 import type { NewFinding, NormaliseContext } from './context';
 
@@ -196,48 +196,50 @@ export function staffByCode(
 }
 
 /**
- * A membership row's targets (set and pupil, group and pupil) must exist, else the row is not
- * imported (`ROSTER_DANGLING_MEMBERSHIP`).
+ * One side of a membership row: the roster field, the ids it must be one of, the row's value, what
+ * the target is called and the source field (for the `ROSTER_DANGLING_MEMBERSHIP` finding).
  */
-export function membershipTargetsOk(
-  ctx: NormaliseContext,
-  datasetId: DatasetId,
-  recordId: string,
-  targets: [IdSet, string, string, string][],
-): boolean {
-  for (const [set, value, targetName, field] of targets) {
-    if (set !== undefined && !set.has(value)) {
-      addFinding(ctx, {
-        code: F.DANGLING_MEMBERSHIP,
-        datasetId,
-        recordId,
-        field,
-        ref: value,
-        message: `${DATASETS[datasetId].row} ${recordId}: ${field} "${value}" matches no ${targetName}; the row is not imported.`,
-      });
-      return false;
-    }
-  }
-  return true;
-}
+export type MembershipSide = readonly [
+  field: string,
+  ids: IdSet,
+  value: string,
+  targetName: string,
+  source: string,
+];
 
 /**
- * Adds the membership `key` made from one row; a row that repeats a membership already added is
- * merged into it (its row id kept beside the first) and reported with `duplicate`.
+ * Adds the membership `<side 1>:<side 2>` made from one row of the type's source dataset. A row whose side matches no target is
+ * reported (`ROSTER_DANGLING_MEMBERSHIP`) and not imported; a row that repeats a membership already added is merged into it (its
+ * row id kept beside the first) and reported with `duplicate`.
  */
 export function addMembership(
   ctx: NormaliseContext,
   type: 'customGroupMembership' | 'setMembership',
-  key: string,
   rowId: string,
-  fields: Record<string, string>,
-  duplicate: Omit<NewFinding, 'recordId'>,
+  sides: readonly [MembershipSide, MembershipSide],
+  duplicate: Omit<NewFinding, 'recordId' | 'datasetId'>,
 ): void {
+  const datasetId = SOURCE_DATASET[type];
+  for (const [, set, value, targetName, source] of sides) {
+    if (set !== undefined && !set.has(value)) {
+      addFinding(ctx, {
+        code: F.DANGLING_MEMBERSHIP,
+        datasetId,
+        recordId: rowId,
+        field: source,
+        ref: value,
+        message: `${DATASETS[datasetId].row} ${rowId}: ${source} "${value}" matches no ${targetName}; the row is not imported.`,
+      });
+      return;
+    }
+  }
+  const key = sides.map(([, , value]) => value).join(':');
   const existing = ctx.entities[type].get(key);
   if (existing === undefined) {
+    const fields = Object.fromEntries(sides.map(([name, , value]) => [name, value]));
     ctx.entities[type].set(key, entity({ ...fields, id: key, rowIds: [rowId] }));
     return;
   }
-  addFinding(ctx, { ...duplicate, recordId: rowId });
+  addFinding(ctx, { ...duplicate, datasetId, recordId: rowId });
   existing.rowIds = sortedUnique([...(existing.rowIds as string[]), rowId]);
 }

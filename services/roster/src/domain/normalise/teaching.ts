@@ -10,15 +10,7 @@ import {
   unreadableFields,
 } from './context';
 import type { FieldSources, NormaliseContext, ReadRow } from './context';
-import {
-  addMembership,
-  idSet,
-  membershipTargetsOk,
-  recordSites,
-  refById,
-  rowIds,
-  staffByCode,
-} from './references';
+import { addMembership, idSet, recordSites, refById, rowIds, staffByCode } from './references';
 import type { IdSet, References } from './references';
 
 export const DEPARTMENT_SOURCES = {
@@ -142,21 +134,16 @@ export function normaliseSets(ctx: NormaliseContext, refs: References): IdSet {
 /** Set memberships `<setId>:<pupilId>`, de-duplicated; rows whose set or pupil does not exist are not imported. */
 export function normaliseSetLists(ctx: NormaliseContext, refs: References): void {
   for (const { value: row } of readDataset(ctx, 'teachingSetLists')) {
-    const key = `${row.setId}:${row.pupilId}`;
-    const targetsOk = membershipTargetsOk(ctx, 'teachingSetLists', row.id, [
-      [refs.setIds, row.setId, 'teaching set', '@SetId'],
-      [refs.pupilIds, row.pupilId, 'current pupil', '@PupilId'],
-    ]);
-    if (!targetsOk) continue;
     addMembership(
       ctx,
       'setMembership',
-      key,
       row.id,
-      { setId: row.setId, pupilId: row.pupilId },
+      [
+        ['setId', refs.setIds, row.setId, 'teaching set', '@SetId'],
+        ['pupilId', refs.pupilIds, row.pupilId, 'current pupil', '@PupilId'],
+      ],
       {
         code: F.DUPLICATE_SET_MEMBERSHIP,
-        datasetId: 'teachingSetLists',
         message: `SetList ${row.id} repeats set ${row.setId} for a pupil already in it; de-duplicated.`,
       },
     );
