@@ -55,8 +55,11 @@ export const removalSchema = z
   })
   .strict();
 
-/** The data of a roster change whose entity type is `entityType` and whose images are `image`. */
-function changeDataSchema<E extends z.ZodType, I extends z.ZodType>(entityType: E, image: I) {
+/**
+ * The data of a roster change whose entity type is `entityType` and whose images are `image`: the
+ * full topic's per-type schemas below, and the directory projection's (roster-directory.events.ts).
+ */
+export function changeDataSchema<E extends z.ZodType, I extends z.ZodType>(entityType: E, image: I) {
   return z
     .object({
       syncRunId: z.string().min(1).max(64),

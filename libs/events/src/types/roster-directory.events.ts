@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { defineEventType } from '../define-event-type';
 import {
-  ROSTER_CHANGES,
   ROSTER_ENTITY_STATES,
+  changeDataSchema,
   removalSchema,
   rosterRevisionSchema,
   type RosterEntityType,
@@ -78,26 +78,15 @@ const withinProjection = (
         });
 };
 
-export const rosterDirectoryChangeDataSchema = z
-  .object({
-    syncRunId: z.string().min(1).max(64),
-    entityType: z.enum(DIRECTORY_ENTITY_TYPES as [DirectoryEntityType, ...DirectoryEntityType[]]),
-    entityId: z.string().min(1),
-    change: z.enum(ROSTER_CHANGES),
-    before: directoryImage.optional(),
-    after: directoryImage.optional(),
-    /** The directory fields that changed (an update of other fields only is not published here). */
-    changedFields: z.array(z.string()).optional(),
-    removal: removalSchema.optional(),
-    restoration: z
-      .object({ reason: z.enum(['run_undone']), undoneBy: z.string().optional() })
-      .strict()
-      .optional(),
-    changeId: z.string().min(1).optional(),
-    revision: rosterRevisionSchema.optional(),
-  })
-  .strict()
-  .superRefine((v, ctx) => withinProjection(v.entityType, { before: v.before, after: v.after }, ctx));
+/**
+ * A roster change reduced to the directory projection: the full change's data, images limited to the
+ * directory fields (`changedFields`: the directory fields that changed — an update of other fields
+ * only is not published here).
+ */
+export const rosterDirectoryChangeDataSchema = changeDataSchema(
+  z.enum(DIRECTORY_ENTITY_TYPES as [DirectoryEntityType, ...DirectoryEntityType[]]),
+  directoryImage,
+).superRefine((v, ctx) => withinProjection(v.entityType, { before: v.before, after: v.after }, ctx));
 export type RosterDirectoryChangeData = z.infer<typeof rosterDirectoryChangeDataSchema>;
 
 export const rosterDirectoryChangeV1 = defineEventType({
