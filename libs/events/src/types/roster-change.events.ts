@@ -156,9 +156,10 @@ export const ROSTER_ENTITY_STATES = ['active', 'removed', 'purged'] as const;
  * `<tenantid>/<entityType>/<entityId>`, the CloudEvents `subject` is `<entityType>/<entityId>`), so a
  * new subscriber can bootstrap the whole roster by reading the topic from the beginning, then follow
  * `roster.changes.v1`. A purged person gets a record without `data`, then a Kafka tombstone (null
- * value, same key — not a CloudEvent), so compaction forgets the key.
+ * value, same key — not a CloudEvent), so compaction forgets the key. The directory projection's
+ * state records (roster-directory.events.ts) have the same data, images reduced.
  */
-function stateDataSchema<E extends z.ZodType, I extends z.ZodType>(entityType: E, image: I) {
+export function stateDataSchema<E extends z.ZodType, I extends z.ZodType>(entityType: E, image: I) {
   return z
     .object({
       entityType,

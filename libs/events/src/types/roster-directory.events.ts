@@ -1,12 +1,6 @@
 import { z } from 'zod';
 import { defineEventType } from '../define-event-type';
-import {
-  ROSTER_ENTITY_STATES,
-  changeDataSchema,
-  removalSchema,
-  rosterRevisionSchema,
-  type RosterEntityType,
-} from './roster-change.events';
+import { changeDataSchema, stateDataSchema, type RosterEntityType } from './roster-change.events';
 
 /**
  * The **directory** projection (docs/events.md › Who gets what; docs/architecture.md decision 22):
@@ -60,6 +54,7 @@ export function projectDirectoryImage(
   return out;
 }
 
+const directoryEntityType = z.enum(DIRECTORY_ENTITY_TYPES as [DirectoryEntityType, ...DirectoryEntityType[]]);
 /** An image of the directory projection: any field outside it is rejected, so nothing more can leak. */
 const directoryImage = z.looseObject({ id: z.string().min(1) });
 const withinProjection = (
@@ -102,17 +97,7 @@ export const rosterDirectoryStateV1 = defineEventType({
   source: '/isams-sync/roster',
   description:
     'The current state of one roster entity reduced to the directory projection (compacted topic roster.state.directory.v1; purged people: a data-less record, then a tombstone). Bootstrap from it, then follow roster.changes.directory.v1.',
-  schema: z
-    .object({
-      entityType: z.enum(DIRECTORY_ENTITY_TYPES as [DirectoryEntityType, ...DirectoryEntityType[]]),
-      entityId: z.string().min(1),
-      status: z.enum(ROSTER_ENTITY_STATES),
-      data: directoryImage.optional(),
-      lastChangeId: z.string().min(1),
-      revision: rosterRevisionSchema.optional(),
-      syncRunId: z.string().min(1).max(64).optional(),
-      removal: removalSchema.optional(),
-    })
-    .strict()
-    .superRefine((v, ctx) => withinProjection(v.entityType, { data: v.data }, ctx)),
+  schema: stateDataSchema(directoryEntityType, directoryImage).superRefine((v, ctx) =>
+    withinProjection(v.entityType, { data: v.data }, ctx),
+  ),
 });
