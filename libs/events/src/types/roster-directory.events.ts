@@ -79,7 +79,7 @@ const withinProjection = (
  * only is not published here).
  */
 export const rosterDirectoryChangeDataSchema = changeDataSchema(
-  z.enum(DIRECTORY_ENTITY_TYPES as [DirectoryEntityType, ...DirectoryEntityType[]]),
+  directoryEntityType,
   directoryImage,
 ).superRefine((v, ctx) => withinProjection(v.entityType, { before: v.before, after: v.after }, ctx));
 export type RosterDirectoryChangeData = z.infer<typeof rosterDirectoryChangeDataSchema>;
