@@ -15,11 +15,11 @@ beforeAll(async () => {
 });
 afterAll(() => handle.shutdown(1000));
 
+type FailOptions = { idempotentMethods: string[]; maxAttempts?: number };
+type FailRequest = { mode: string; key: string };
+
 /** Calls `Fail` once through a fresh client of the echo server (closed afterwards) with `options`. */
-async function callFail(
-  options: { idempotentMethods: string[]; maxAttempts?: number },
-  request: { mode: string; key: string },
-) {
+async function callFail(options: FailOptions, request: FailRequest) {
   const client = createGrpcClient(EchoService, address, { identity: echoIdentity(), ...options });
   try {
     return await promisifyUnary(client, 'fail')(request, callMetadata({ tenantId: 'school-1' }));
@@ -38,24 +38,28 @@ describe('createGrpcClient retries', () => {
     expect(state.attempts.get('retry-1')).toBe(2);
   });
 
-  it('does not retry a method not declared idempotent', async () => {
-    const err = await callFail(
-      { idempotentMethods: ['Echo'] },
-      { mode: 'MODE_UNAVAILABLE_ONCE', key: 'retry-2' },
-    ).catch((e: unknown) => e);
+  it.each<[string, { options: FailOptions; request: FailRequest; failure: Partial<GrpcCallError> }]>([
+    [
+      'a method not declared idempotent',
+      {
+        options: { idempotentMethods: ['Echo'] },
+        request: { mode: 'MODE_UNAVAILABLE_ONCE', key: 'retry-2' },
+        failure: { code: status.UNAVAILABLE, errorCode: 'TEST_BUSY' },
+      },
+    ],
+    [
+      'non-UNAVAILABLE failures of idempotent methods',
+      {
+        options: { idempotentMethods: ['Fail'] },
+        request: { mode: 'MODE_APP_ERROR', key: 'retry-3' },
+        failure: { code: status.NOT_FOUND },
+      },
+    ],
+  ])('does not retry %s', async (_name, { options, request, failure }) => {
+    const err = await callFail(options, request).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GrpcCallError);
-    expect((err as GrpcCallError).code).toBe(status.UNAVAILABLE);
-    expect((err as GrpcCallError).errorCode).toBe('TEST_BUSY');
-    expect(state.attempts.get('retry-2')).toBe(1);
-  });
-
-  it('does not retry non-UNAVAILABLE failures of idempotent methods', async () => {
-    const err = await callFail(
-      { idempotentMethods: ['Fail'] },
-      { mode: 'MODE_APP_ERROR', key: 'retry-3' },
-    ).catch((e: unknown) => e);
-    expect((err as GrpcCallError).code).toBe(status.NOT_FOUND);
-    expect(state.attempts.get('retry-3')).toBe(1);
+    expect(err).toMatchObject(failure);
+    expect(state.attempts.get(request.key)).toBe(1);
   });
 
   it('reports an unreachable server as UNAVAILABLE with code GRPC_UNAVAILABLE', async () => {
