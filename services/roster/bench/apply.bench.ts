@@ -7,23 +7,19 @@
  *
  *   npx tsx services/roster/bench/apply.bench.ts [--json] [--size large]
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { randomBytes, createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { writeServiceKeys } from '@isams-sync/grpc';
-import { DATASET_IDS, parseBatchDocument } from '@isams-sync/isams';
-import type { DatasetId, RawElement } from '@isams-sync/isams';
-import { datasetSnapshotCompletedV1, rawDatasetChunkV1 } from '@isams-sync/events';
-import type { CloudEvent } from '@isams-sync/events';
 import { createEventProducer, createKafkaClient, deleteTopics, ensureTopics } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import { rosterTopicEnv } from '@isams-sync/testing';
 import { createRosterApp } from '../src/app';
 import { loadRosterConfig } from '../src/config';
 import { ids } from '../src/use-cases/records';
+import { generatedSchool, snapshotEvents } from '../test/support/school-feed';
 import { normalise } from '../src/domain/normalise';
 
 const args = process.argv.slice(2);
@@ -33,88 +29,11 @@ const size = (args.includes('--size') ? args[args.indexOf('--size') + 1]! : 'lar
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
 const mongoUrl =
   process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27117/?directConnection=true&retryWrites=false';
-const repoRoot = resolve(import.meta.dirname, '../../..');
 const log = (msg: string) => process.stderr.write(`[roster bench] ${msg}\n`);
 const suffix = randomBytes(4).toString('hex');
 
-async function school(): Promise<Partial<Record<DatasetId, RawElement[]>>> {
-  const file = join(tmpdir(), `roster-bench-school-1-${size}.xml`);
-  if (!existsSync(file)) {
-    log(`generating a ${size} school…`);
-    execFileSync(
-      'npx',
-      [
-        'tsx',
-        'services/isams-simulator/src/cli/generate-school.ts',
-        '--seed',
-        '1',
-        '--size',
-        size,
-        '--out',
-        file,
-      ],
-      { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] },
-    );
-  }
-  const parsed = await parseBatchDocument(readFileSync(file), { format: 'xml' });
-  const out: Partial<Record<DatasetId, RawElement[]>> = {};
-  for (const d of DATASET_IDS) if (parsed.datasets[d].present) out[d] = parsed.datasets[d].records;
-  return out;
-}
-
-function snapshot(
-  tenantId: string,
-  runId: string,
-  datasets: Partial<Record<DatasetId, RawElement[]>>,
-): CloudEvent[] {
-  const events: CloudEvent[] = [];
-  const listed = [];
-  for (const datasetId of DATASET_IDS) {
-    const records = datasets[datasetId];
-    if (!records) continue;
-    const fingerprint = createHash('sha256').update(JSON.stringify(records)).digest('hex');
-    const per = 150;
-    const chunkCount = Math.max(1, Math.ceil(records.length / per));
-    for (let i = 0; i < chunkCount; i += 1) {
-      events.push(
-        rawDatasetChunkV1.create({
-          tenantId,
-          idParts: [runId, datasetId, String(i)],
-          data: {
-            syncRunId: runId,
-            datasetId,
-            chunkIndex: i,
-            chunkCount,
-            firstRecordOrdinal: i * per,
-            datasetFingerprint: fingerprint,
-            records: records.slice(i * per, (i + 1) * per),
-          },
-        }),
-      );
-    }
-    listed.push({ datasetId, chunkCount, recordCount: records.length, fingerprint, bytes: 0 });
-  }
-  events.push(
-    datasetSnapshotCompletedV1.create({
-      tenantId,
-      idParts: [runId],
-      data: {
-        syncRunId: runId,
-        trigger: { kind: 'schedule' },
-        dryRun: false,
-        fetchedAt: '2026-11-01T09:00:00Z',
-        sourceFormat: 'xml',
-        datasets: listed,
-        absentDatasets: [],
-        unknownContainers: [],
-        findings: [],
-      },
-    }),
-  );
-  return events;
-}
-
-const datasets = await school();
+log(`reading (or generating) a ${size} school…`);
+const datasets = await generatedSchool(1, size);
 const logger = createLogger({
   service: 'roster-bench',
   level: process.env.BENCH_LOG_LEVEL === 'debug' ? 'debug' : 'error',
@@ -186,7 +105,11 @@ try {
 
   const run = async (runId: string) => {
     const started = performance.now();
-    for (const e of snapshot(tenantId, runId, datasets)) await producer.publish(topics.raw, [e]);
+    const { chunks, marker } = snapshotEvents(tenantId, runId, datasets, {
+      chunkSize: 150,
+      trigger: { kind: 'schedule' },
+    });
+    for (const e of [...chunks, marker]) await producer.publish(topics.raw, [e]);
     for (;;) {
       const cs = await app.store.getChangeset(tenantId, ids.changeset(tenantId, runId));
       if (cs?.state === 'done' || cs?.state === 'failed') {

@@ -48,7 +48,13 @@ export function snapshotEvents(
   tenantId: string,
   syncRunId: string,
   datasets: Datasets,
-  opts: { dryRun?: boolean; fetchedAt?: string; chunkSize?: number; absent?: DatasetId[] } = {},
+  opts: {
+    dryRun?: boolean;
+    fetchedAt?: string;
+    chunkSize?: number;
+    absent?: DatasetId[];
+    trigger?: { kind: 'schedule' | 'manual'; actor?: string };
+  } = {},
 ): { chunks: CloudEvent[]; marker: CloudEvent } {
   const chunkSize = opts.chunkSize ?? 400;
   const chunks: CloudEvent[] = [];
@@ -84,7 +90,7 @@ export function snapshotEvents(
     syncRunId,
     data: {
       syncRunId,
-      trigger: { kind: 'manual', actor: 'admin:test' },
+      trigger: opts.trigger ?? { kind: 'manual', actor: 'admin:test' },
       dryRun: opts.dryRun ?? false,
       fetchedAt: opts.fetchedAt ?? '2026-11-01T09:00:00Z',
       sourceFormat: 'xml',
