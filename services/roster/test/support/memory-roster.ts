@@ -97,6 +97,11 @@ export function emptyRosterState(): MemoryRosterState {
 }
 
 const copy = <T>(v: T): T => structuredClone(v);
+/** A copy of the stored record `id` of `map`, or null: what a single-record read returns. */
+const storedCopy = <T>(map: ReadonlyMap<string, T>, id: string): T | null => {
+  const v = map.get(id);
+  return v === undefined ? null : copy(v);
+};
 const leaseLost = (fence: WriteFence): Error =>
   RosterErrors.ROSTER_TENANT_LEASE_LOST(undefined, {
     cause: new Error(`fenced: generation ${fence.token} of ${fence.key} is not the newest`),
@@ -322,8 +327,7 @@ export class MemoryRosterStore implements ChangesetStore, ChunkStaging, RosterRe
     datasetId: DatasetId,
     chunkIndex: number,
   ): Promise<RawChunkDoc | null> {
-    const c = this.state.rawChunks.get(ids.chunk(tenantId, syncRunId, datasetId, chunkIndex));
-    return c === undefined ? null : copy(c);
+    return storedCopy(this.state.rawChunks, ids.chunk(tenantId, syncRunId, datasetId, chunkIndex));
   }
 
   async dropChunks(tenantId: string, syncRunId: string, fence?: WriteFence): Promise<void> {
@@ -343,8 +347,7 @@ export class MemoryRosterStore implements ChangesetStore, ChunkStaging, RosterRe
   }
 
   async changeChunk(_tenantId: string, changesetId: string, chunkNo: number): Promise<ChangeChunkDoc | null> {
-    const c = this.state.changeChunks.get(ids.changeChunk(changesetId, chunkNo));
-    return c === undefined ? null : copy(c);
+    return storedCopy(this.state.changeChunks, ids.changeChunk(changesetId, chunkNo));
   }
 
   async dropChanges(_tenantId: string, changesetId: string, fence?: WriteFence): Promise<void> {
@@ -363,8 +366,7 @@ export class MemoryRosterStore implements ChangesetStore, ChunkStaging, RosterRe
   }
 
   async findingChunk(tenantId: string, syncRunId: string, chunkNo: number): Promise<FindingChunkDoc | null> {
-    const c = this.state.findingChunks.get(ids.findingChunk(tenantId, syncRunId, chunkNo));
-    return c === undefined ? null : copy(c);
+    return storedCopy(this.state.findingChunks, ids.findingChunk(tenantId, syncRunId, chunkNo));
   }
 
   // ---- the stored roster --------------------------------------------------------------------------
