@@ -60,19 +60,12 @@ const HTTP_BY_KIND: Record<ErrorKind, number> = {
   internal: 500,
 };
 
+/** gRPC status → kind: {@link GRPC_BY_KIND} read backwards, and `OUT_OF_RANGE` as `invalid_argument`. */
 const KIND_BY_GRPC: Record<number, ErrorKind> = {
-  [GrpcStatus.CANCELLED]: 'cancelled',
-  [GrpcStatus.INVALID_ARGUMENT]: 'invalid_argument',
+  ...Object.fromEntries(
+    (Object.entries(GRPC_BY_KIND) as [ErrorKind, GrpcStatusCode][]).map(([kind, code]) => [code, kind]),
+  ),
   [GrpcStatus.OUT_OF_RANGE]: 'invalid_argument',
-  [GrpcStatus.DEADLINE_EXCEEDED]: 'deadline_exceeded',
-  [GrpcStatus.NOT_FOUND]: 'not_found',
-  [GrpcStatus.ALREADY_EXISTS]: 'already_exists',
-  [GrpcStatus.PERMISSION_DENIED]: 'permission_denied',
-  [GrpcStatus.RESOURCE_EXHAUSTED]: 'resource_exhausted',
-  [GrpcStatus.FAILED_PRECONDITION]: 'failed_precondition',
-  [GrpcStatus.ABORTED]: 'aborted',
-  [GrpcStatus.UNAVAILABLE]: 'unavailable',
-  [GrpcStatus.UNAUTHENTICATED]: 'unauthenticated',
 };
 
 /**
