@@ -29,7 +29,7 @@ import { createRosterDirectory } from './adapters/grpc-clients/roster-directory.
 import type { RosterDirectoryHandle } from './adapters/grpc-clients/roster-directory.factory';
 import { kafkaBookingEventPublisher } from './adapters/kafka/booking-events.publisher';
 import { countingPublisher } from './adapters/kafka/counting.publisher';
-import { BookingsStore } from './adapters/mongo/bookings.store';
+import { MongoBookingsStore } from './adapters/mongo/bookings.store';
 import type { RosterDirectory } from './domain/roster-directory.port';
 import { BOOKINGS_CALLERS, bookingsGrpcHandlers } from './handlers/grpc/bookings.grpc';
 import { rosterChangesBatchHandler, rosterChangesHandler } from './handlers/kafka/roster-changes.handler';
@@ -53,7 +53,7 @@ export interface BookingsApp {
   readonly grpcPort: number;
   readonly opsPort: number;
   readonly useCases: BookingsUseCases;
-  readonly store: BookingsStore;
+  readonly store: MongoBookingsStore;
 }
 
 /** Topic specs for the configured names (tests use unique names; production the declared ones). */
@@ -67,7 +67,7 @@ function topicSpecs(config: BookingsConfig): TopicSpec[] {
 /** What a running bookings service holds; each part is set as soon as it exists, so `stop()` closes what a failed start opened. */
 interface BookingsParts {
   mongo?: MongoConnection;
-  store?: BookingsStore;
+  store?: MongoBookingsStore;
   producer?: EventProducer;
   readiness?: Readiness;
   rosterHandle?: RosterDirectoryHandle;
@@ -161,7 +161,7 @@ async function startStorageAndKafka(ctx: BookingsContext, parts: BookingsParts):
   const mongo = (parts.mongo = await connectMongo(
     mongoOptionsFromConfig(config, { appName: 'bookings', logger }),
   ));
-  parts.store = await BookingsStore.create(mongo.db);
+  parts.store = await MongoBookingsStore.create(mongo.db);
   const { kafka } = await serviceBroker(config, {
     service: 'bookings',
     logger,

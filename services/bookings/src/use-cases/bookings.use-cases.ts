@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { BookingsStore, BookingFilter } from '../adapters/mongo/bookings.store';
+import type { BookingsStore, BookingFilter } from './ports';
 import type {
   BookableEvent,
   Booking,

@@ -1,6 +1,6 @@
 import type { CloudEvent, RosterChangeData } from '@isams-sync/events';
 import type { Logger } from '@isams-sync/logger';
-import type { BookingsStore } from '../adapters/mongo/bookings.store';
+import type { BookingsStore } from './ports';
 import type { BookingEventPublisher } from '../domain/booking-event-publisher.port';
 import { concernsBookings, personOfChange, planBatch, unchanged } from '../domain/roster-change-plan';
 import type { RosterChangeOutcome } from '../domain/roster-change-plan';

@@ -7,7 +7,7 @@ import {
   traceCarrierOf,
 } from '@isams-sync/telemetry';
 import type { Span } from '@isams-sync/telemetry';
-import type { BookingsStore } from '../adapters/mongo/bookings.store';
+import type { BookingsStore } from './ports';
 import type { BookingEventPublisher } from '../domain/booking-event-publisher.port';
 import { cancellationHeldEvent, cancelledEvent } from '../domain/booking-events';
 import type { Booking } from '../domain/booking-model';

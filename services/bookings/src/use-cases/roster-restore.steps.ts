@@ -1,5 +1,5 @@
 import type { CloudEvent, RosterChangeData } from '@isams-sync/events';
-import type { BookingsStore } from '../adapters/mongo/bookings.store';
+import type { BookingsStore } from './ports';
 import type { BookingEventPublisher } from '../domain/booking-event-publisher.port';
 import { notReinstatedEvent, reinstatedEvent } from '../domain/booking-events';
 import type { BookableEvent, Booking, NotReinstatedReason, RosterCause } from '../domain/booking-model';
@@ -137,14 +137,13 @@ async function reinstateIfPossible(
   });
   if (decision.outcome !== 'reinstate') return decision;
   const at = restore.at;
-  const claim = await store.reinstate(
-    tenantId,
-    b,
-    decision.seat,
+  const claim = await store.reinstate(tenantId, {
+    booking: b,
+    seat: decision.seat,
     slotCapacity,
-    { at, rosterEventId: restore.rosterEventId, outcome: 'reinstated' },
-    { at, action: 'reinstated', rosterEventId: restore.rosterEventId },
-  );
+    reinstatement: { at, rosterEventId: restore.rosterEventId, outcome: 'reinstated' },
+    entry: { at, action: 'reinstated', rosterEventId: restore.rosterEventId },
+  });
   const outcome = claimOutcome(claim);
   return outcome === 'reinstated' ? { outcome, seat: decision.seat } : { outcome };
 }

@@ -3,7 +3,7 @@ import type { MockInstance } from 'vitest';
 import type { CloudEvent } from '@isams-sync/events';
 import { createKafkaClient, groupOffsets, listDeadLetters, topicOffsets } from '@isams-sync/kafka';
 import { eventually, getTestInfra, uniqueName } from '@isams-sync/testing';
-import type { BookingsStore } from '../../src/adapters/mongo/bookings.store';
+import type { BookingsStore } from '../../src/use-cases/ports';
 import { book, getBooking, makeEvent } from '../support/fixtures';
 import { logger, rosterEvent, startHarness } from '../support/harness';
 import type { Harness } from '../support/harness';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudEvent, RosterChangeData } from '@isams-sync/events';
 import { uniqueName } from '@isams-sync/testing';
-import type { BookingsStore } from '../../src/adapters/mongo/bookings.store';
+import type { BookingsStore } from '../../src/use-cases/ports';
 import type { Booking } from '../../src/domain/booking-model';
 import { createRosterChangeHandler } from '../../src/use-cases/roster-change.use-case';
 import { logger, rosterEvent } from '../support/harness';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueName } from '@isams-sync/testing';
-import type { BookingsStore } from '../../src/adapters/mongo/bookings.store';
+import type { BookingsStore } from '../../src/use-cases/ports';
 import { createRosterChangeHandler } from '../../src/use-cases/roster-change.use-case';
 import { logger, rosterEvent } from '../support/harness';
 import { createOpenEvent, flakyPublisher, seedingUseCases, testStore } from '../support/use-case-kit';

@@ -1,6 +1,7 @@
 import type { CloudEvent } from '@isams-sync/events';
 import { createTestDatabase } from '@isams-sync/testing';
-import { BookingsStore } from '../../src/adapters/mongo/bookings.store';
+import { MongoBookingsStore } from '../../src/adapters/mongo/bookings.store';
+import type { BookingsStore } from '../../src/use-cases/ports';
 import type { BookableEvent, EventKind } from '../../src/domain/booking-model';
 import { createBookingsUseCases } from '../../src/use-cases/bookings.use-cases';
 import type { BookingsUseCases } from '../../src/use-cases/bookings.use-cases';
@@ -11,7 +12,7 @@ import type { BookingsUseCases } from '../../src/use-cases/bookings.use-cases';
 /** A store on a fresh test database named after `name`; `drop` removes the database. */
 export async function testStore(name: string): Promise<{ store: BookingsStore; drop: () => Promise<void> }> {
   const db = await createTestDatabase(name);
-  return { store: await BookingsStore.create(db.db), drop: () => db.drop() };
+  return { store: await MongoBookingsStore.create(db.db), drop: () => db.drop() };
 }
 
 /** The use-cases over `store` for seeding: published events are dropped, every person exists. */

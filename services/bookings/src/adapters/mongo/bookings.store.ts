@@ -10,7 +10,6 @@ import type { CollectionIndexSpec, TenantCollection } from '@isams-sync/mongo';
 import type {
   BookableEvent,
   Booking,
-  BookingStatus,
   EventStatus,
   HistoryEntry,
   PersonKind,
@@ -18,6 +17,15 @@ import type {
 } from '../../domain/booking-model';
 import { claimKeys } from '../../domain/booking-rules';
 import type { PersonRosterState } from '../../domain/roster-ordering';
+import type {
+  BookingFilter,
+  BookingsStore,
+  BookingToCancel,
+  BookingToReinstate,
+  ClaimResult,
+  HeldEvening,
+  SchoolSettings,
+} from '../../use-cases/ports';
 
 type EventDoc = BookableEvent & { _id: string; tenantId: string };
 type SlotDoc = Slot & { _id: string; tenantId: string };
@@ -42,20 +50,8 @@ export const COLLECTIONS = {
   heldEvenings: 'heldEvenings',
 } as const;
 
-/** Per-school settings bookings keeps (`_id` = tenant id). */
-export interface SchoolSettings {
-  /** IANA time zone: what "today" and "its day has passed" mean for the school's evenings. */
-  timeZone: string;
-  updatedAt: Date;
-}
 type SchoolSettingsDoc = SchoolSettings & { _id: string; tenantId: string };
 
-/** An evening with (or that had) bookings held as pending cancellation: the end-of-evening sweep's work list. */
-export interface HeldEvening {
-  tenantId: string;
-  eventId: string;
-  since: Date;
-}
 type HeldEveningDoc = HeldEvening & { _id: string };
 
 /** Every index the service needs (created at start-up; unique indexes decide races). */
@@ -152,27 +148,17 @@ function withoutMongo<T extends { _id: string; tenantId: string }>(
   return rest;
 }
 
-export interface BookingFilter {
-  eventId?: string;
-  pupilId?: string;
-  staffId?: string;
-  contactId?: string;
-  status?: BookingStatus;
-}
-
-/** Outcome of writing a booking whose unique claims may collide. */
-export type ClaimResult = 'ok' | 'slot_taken' | 'teacher_busy' | 'exists';
-
 /**
- * The bookings service's MongoDB store, one tenant per call. Writes are idempotent and conditional;
- * double-booking races are decided by the unique `seatKey`/`teacherKey` indexes (no transactions).
+ * The bookings service's MongoDB store (the use-cases' {@link BookingsStore} port), one tenant per
+ * call. Writes are idempotent and conditional; double-booking races are decided by the unique
+ * `seatKey`/`teacherKey` indexes (no transactions).
  */
-export class BookingsStore {
+export class MongoBookingsStore implements BookingsStore {
   constructor(private readonly db: Db) {}
 
-  static async create(db: Db): Promise<BookingsStore> {
+  static async create(db: Db): Promise<MongoBookingsStore> {
     await ensureIndexes(db, BOOKINGS_INDEXES);
-    return new BookingsStore(db);
+    return new MongoBookingsStore(db);
   }
 
   private events(t: string): TenantCollection<EventDoc> {
@@ -365,14 +351,7 @@ export class BookingsStore {
    * write found its booking no longer booked (an admin cancelled it meanwhile), the bookings are read
    * back and only those carrying the given cancellation count.
    */
-  async cancelBookings(
-    tenantId: string,
-    items: ReadonlyArray<{
-      booking: Booking;
-      cancellation: NonNullable<Booking['cancellation']>;
-      entry: HistoryEntry;
-    }>,
-  ): Promise<Booking[]> {
+  async cancelBookings(tenantId: string, items: readonly BookingToCancel[]): Promise<Booking[]> {
     if (items.length === 0) return [];
     const result = await this.bookings(tenantId).updateEach(
       items.map(({ booking, cancellation, entry }) => ({
@@ -474,14 +453,8 @@ export class BookingsStore {
    * Reinstates a cancelled booking into `seat`; the unique claims refuse it when the place or the
    * teacher's time was taken meanwhile.
    */
-  async reinstate(
-    tenantId: string,
-    booking: Booking,
-    seat: number,
-    slotCapacity: number,
-    reinstatement: NonNullable<Booking['reinstatement']>,
-    entry: HistoryEntry,
-  ): Promise<ClaimResult> {
+  async reinstate(tenantId: string, request: BookingToReinstate): Promise<ClaimResult> {
+    const { booking, seat, slotCapacity, reinstatement, entry } = request;
     const next = { ...booking, status: 'booked' as const, seat };
     try {
       await this.bookings(tenantId).updateOne(
