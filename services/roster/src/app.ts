@@ -65,7 +65,7 @@ export interface RosterApp {
   readonly sweeper: GraceSweeper;
   /** Cross-replica exclusion per school (its `owner` is unique per app). */
   readonly leases: TenantLeases;
-  /** One sweep: refresh the held-batch metrics, fail incomplete runs, resume unfinished changesets, purge after grace, prune old changesets and leases. */
+  /** One sweep: refresh the held-batch metrics, fail incomplete runs, create the changesets of stranded approvals, resume unfinished changesets, purge after grace, prune old changesets and leases. */
   sweep(now?: Date): Promise<void>;
   /** Resolves when no changeset is running in the background. */
   idle(): Promise<void>;
@@ -233,15 +233,25 @@ function backgroundWork(logger: Logger): BackgroundWork {
 
 // ---- sweeps -------------------------------------------------------------------------------------
 
-/** One sweep: refresh the held-batch metrics, fail incomplete runs, resume unfinished changesets, purge after grace, prune old changesets and leases. */
+/** One sweep: refresh the held-batch metrics, fail incomplete runs, create the changesets of stranded approvals, resume unfinished changesets, purge after grace, prune old changesets and leases. */
 async function sweepOnce(w: Wiring, r: Running, at: Date): Promise<void> {
   await measureHeld(w, r.store!, at);
   await r.processor!.failIncompleteRuns(at);
+  await resumeStrandedApprovals(w, r.heldBatches!, at);
   await r.processor!.resumeAll();
   await r.sweeper!.purgeExpired(at);
   await r.sweeper!.pruneOldChangesets(at);
   // Real time, not `at`: lease expiry is judged by the replicas' wall clocks.
   await r.leases!.prune(new Date(Date.now() - LEASE_RETENTION_MS));
+}
+
+/** Approvals whose process died before creating their changeset (HeldBatches.resumeStrandedApprovals). */
+async function resumeStrandedApprovals(w: Wiring, heldBatches: HeldBatches, at: Date): Promise<void> {
+  const { resumed, failed } = await heldBatches.resumeStrandedApprovals(at);
+  if (resumed.length > 0)
+    w.logger.warn({ batchIds: resumed }, 'approved held batches had no changeset (a process died); created');
+  for (const { tenantId, batchId, err } of failed)
+    w.logger.warn({ err, tenantId, batchId }, 'stranded approval not resumed; tried again at the next sweep');
 }
 
 /** Refreshes the held-batch gauges (every sweep); a failure only leaves them as they were. */
