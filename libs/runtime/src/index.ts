@@ -8,3 +8,5 @@ export { runServiceMain } from './run-service-main';
 export type { ServiceApp, ServiceMainConfig, ServiceMainOptions } from './run-service-main';
 export { stopInOrder } from './stop-in-order';
 export type { StopStep } from './stop-in-order';
+export { startPeriodic } from './periodic';
+export type { PeriodicOptions, PeriodicTask } from './periodic';

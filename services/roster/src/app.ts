@@ -10,7 +10,8 @@ import { createGrpcServer, loadProtoPackage, serviceKeyringFromConfig } from '@i
 import type { GrpcServerHandle, RosterServiceProtoGrpcType, ServiceKeyring } from '@isams-sync/grpc';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
-import { stopInOrder } from '@isams-sync/runtime';
+import { startPeriodic, stopInOrder } from '@isams-sync/runtime';
+import type { PeriodicTask } from '@isams-sync/runtime';
 import {
   consumerLagSample,
   createMetrics,
@@ -65,7 +66,7 @@ export interface RosterApp {
   readonly sweeper: GraceSweeper;
   /** Cross-replica exclusion per school (its `owner` is unique per app). */
   readonly leases: TenantLeases;
-  /** One sweep: refresh the held-batch metrics, fail incomplete runs, resume unfinished changesets, purge after grace, prune old changesets and leases. */
+  /** One sweep: refresh the held-batch metrics, fail incomplete runs, create the changesets of stranded approvals, resume unfinished changesets, purge after grace, prune old changesets and leases. */
   sweep(now?: Date): Promise<void>;
   /** Resolves when no changeset is running in the background. */
   idle(): Promise<void>;
@@ -81,7 +82,7 @@ interface RosterMetrics {
   readonly heldOldestAge: Gauge;
 }
 
-/** Changesets processed in the background (admin approvals and undos, consumed runs, sweeps); `stop` drains them. */
+/** Changesets processed in the background (admin approvals and undos, consumed runs, stranded approvals the sweep found); `stop` drains them. */
 interface BackgroundWork {
   /** Keeps `p` until it settles; a failure is logged (the changeset resumes at the next sweep). */
   readonly track: (p: Promise<void>) => void;
@@ -117,7 +118,9 @@ interface Running {
   ops?: OpsServer;
   consumer?: ConsumerHandle;
   sampler?: Sampler;
-  timer?: NodeJS.Timeout;
+  sweeps?: PeriodicTask;
+  /** The step the sweep under way is at (for the stuck-sweep warning). */
+  sweepStep?: string;
 }
 
 /** The use-cases the handlers, the consumer and the sweeps call. */
@@ -233,15 +236,35 @@ function backgroundWork(logger: Logger): BackgroundWork {
 
 // ---- sweeps -------------------------------------------------------------------------------------
 
-/** One sweep: refresh the held-batch metrics, fail incomplete runs, resume unfinished changesets, purge after grace, prune old changesets and leases. */
+/** One sweep: refresh the held-batch metrics, fail incomplete runs, create the changesets of stranded approvals, resume unfinished changesets, purge after grace, prune old changesets and leases. */
 async function sweepOnce(w: Wiring, r: Running, at: Date): Promise<void> {
-  await measureHeld(w, r.store!, at);
-  await r.processor!.failIncompleteRuns(at);
-  await r.processor!.resumeAll();
-  await r.sweeper!.purgeExpired(at);
-  await r.sweeper!.pruneOldChangesets(at);
-  // Real time, not `at`: lease expiry is judged by the replicas' wall clocks.
-  await r.leases!.prune(new Date(Date.now() - LEASE_RETENTION_MS));
+  const steps: ReadonlyArray<readonly [step: string, run: () => Promise<unknown>]> = [
+    ['held-batch metrics', () => measureHeld(w, r.store!, at)],
+    ['fail incomplete runs', () => r.processor!.failIncompleteRuns(at)],
+    ['stranded approvals', () => resumeStrandedApprovals(w, r.heldBatches!, at)],
+    ['resume changesets', () => r.processor!.resumeAll()],
+    ['purge after grace', () => r.sweeper!.purgeExpired(at)],
+    ['prune changesets', () => r.sweeper!.pruneOldChangesets(at)],
+    // Real time, not `at`: lease expiry is judged by the replicas' wall clocks.
+    ['prune leases', () => r.leases!.prune(new Date(Date.now() - LEASE_RETENTION_MS))],
+  ];
+  try {
+    for (const [step, run] of steps) {
+      r.sweepStep = step;
+      await run();
+    }
+  } finally {
+    r.sweepStep = undefined;
+  }
+}
+
+/** Approvals whose process died before creating their changeset (HeldBatches.resumeStrandedApprovals). */
+async function resumeStrandedApprovals(w: Wiring, heldBatches: HeldBatches, at: Date): Promise<void> {
+  const { resumed, failed } = await heldBatches.resumeStrandedApprovals(at);
+  if (resumed.length > 0)
+    w.logger.warn({ batchIds: resumed }, 'approved held batches had no changeset (a process died); created');
+  for (const { tenantId, batchId, err } of failed)
+    w.logger.warn({ err, tenantId, batchId }, 'stranded approval not resumed; tried again at the next sweep');
 }
 
 /** Refreshes the held-batch gauges (every sweep); a failure only leaves them as they were. */
@@ -257,18 +280,17 @@ async function measureHeld(w: Wiring, store: RosterStore, at: Date): Promise<voi
   }
 }
 
-/** Sweeps every SWEEP_INTERVAL_MS, one at a time, as tracked background work. */
-function startSweepTimer(w: Wiring, sweep: () => Promise<void>): NodeJS.Timeout {
-  // One sweep at a time: on a slow database a sweep can outlast the interval, and piled-up
-  // sweeps only compete with each other (and with the runs) for the same database.
-  let sweeping = false;
-  const timer = setInterval(() => {
-    if (sweeping) return;
-    sweeping = true;
-    w.background.track(sweep().finally(() => (sweeping = false)));
-  }, w.config.SWEEP_INTERVAL_MS);
-  timer.unref();
-  return timer;
+/**
+ * Sweeps every SWEEP_INTERVAL_MS, one at a time (libs/runtime `startPeriodic`); a sweep still
+ * running after ten intervals is logged with the step it is at (`Running.sweepStep`).
+ */
+function startSweeps(w: Wiring, r: Running, sweep: () => Promise<void>): PeriodicTask {
+  return startPeriodic(sweep, {
+    name: 'sweep',
+    intervalMs: w.config.SWEEP_INTERVAL_MS,
+    logger: w.logger,
+    progress: () => r.sweepStep,
+  });
 }
 
 // ---- start and stop -----------------------------------------------------------------------------
@@ -307,22 +329,23 @@ async function startRoster(w: Wiring, r: Running, sweep: () => Promise<void>): P
   const consumer = (r.consumer = await runConsumer(rawDatasetsConsumerOptions(w, kafka, core)));
   await consumer.ready;
   r.sampler = startLagSampler(w, kafka);
-  if (!w.overrides.disableSweeper) r.timer = startSweepTimer(w, sweep);
+  if (!w.overrides.disableSweeper) r.sweeps = startSweeps(w, r, sweep);
   logger.info({ grpcPort: grpc.port, opsPort: ops.port, leaseOwner: leases.owner }, 'roster started');
 }
 
 /**
- * The sweeper off, readiness off; the gRPC server (half the deadline), the consumer, the background
- * changesets (drained), then the producer, the ops server, the database.
+ * The sweeper off, readiness off; the gRPC server (half the deadline), the consumer, the sweep under
+ * way and the background changesets (drained), then the producer, the ops server, the database.
  */
 async function stopRoster(w: Wiring, r: Running): Promise<void> {
-  if (r.timer) clearInterval(r.timer);
+  const sweepUnderWay = r.sweeps?.stop();
   r.readiness?.stop();
   // Not awaited: a sample waiting on an unreachable broker must not hold the shutdown up.
   void r.sampler?.stop();
   await stopInOrder(w.logger, [
     ['grpc', () => r.grpc?.shutdown(w.config.SHUTDOWN_TIMEOUT_MS / 2)],
     ['consumer', () => r.consumer?.stop()],
+    ['sweep under way', () => sweepUnderWay],
     ['background changesets', () => w.background.idle()],
     ['producer', () => r.producer?.disconnect()],
     ['ops server', () => r.ops?.close()],

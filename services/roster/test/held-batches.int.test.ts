@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { eventually, uniqueName } from '@isams-sync/testing';
 import { RosterErrors } from '../src/domain/roster-errors';
+import { ids } from '../src/use-cases/records';
 import type { ProcessingStep } from '../src/use-cases/changeset-processor';
 import {
   createHarness,
@@ -169,6 +170,37 @@ describe('a pending held batch stays decidable', () => {
     }
   });
 
+  it('an approval recorded by a process that died before creating its changeset is applied by the next sweep', async () => {
+    const t = uniqueName('school');
+    await seedThenHoldSix(roster.app, t);
+    // What the dead process left: the decision recorded under its lease, no approval changeset.
+    const batch = await roster.app.heldBatches.get(t, 'held-r2');
+    await roster.app.processor.withTenant(t, (lease) =>
+      roster.app.store.approveHeldBatch(
+        batch,
+        {
+          decidedAt: new Date(),
+          comment: 'leavers confirmed',
+          decidedBy: 'admin:1',
+          approvalChangesetId: ids.changeset(t, 'r2', 'approval'),
+        },
+        lease.fence,
+      ),
+    );
+    expect(await roster.app.store.getChangeset(t, ids.changeset(t, 'r2', 'approval'))).toBeNull();
+    expect(await activePupils(t)).toBe(40);
+    await roster.app.sweep();
+    await roster.app.idle();
+    expect(await runFinished(roster.app, t, 'r2', 'approval')).toMatchObject({ outcome: 'applied' });
+    expect(await activePupils(t)).toBe(34);
+    expect(
+      (await roster.rpc.call('getHeldBatch')({ batchId: 'held-r2', page: { pageSize: 10 } }, t)).batch,
+    ).toMatchObject({
+      status: 'approved',
+      approvalState: 'applied',
+    });
+  });
+
   it('the held-batch metrics count the pending batches of all schools and the age of the oldest, without a school id', async () => {
     const t = uniqueName('school');
     expect((await run(t, 'seed', miniSchool(40))).outcome).toBe('applied');
@@ -202,9 +234,10 @@ describe('a pending held batch stays decidable', () => {
     // everyone back: nothing left to decide
     expect(await run(t, 'r4', miniSchool(40))).toMatchObject({ outcome: 'applied', changeCount: 0 });
     expect(await pending(t)).toEqual([]);
-    expect((await roster.rpc.call('getHeldBatch')({ batchId: 'held-r2' }, t)).batch?.status).toBe(
-      'superseded',
-    );
+    expect(
+      (await roster.rpc.call('getHeldBatch')({ batchId: 'held-r2', page: { pageSize: 10 } }, t)).batch
+        ?.status,
+    ).toBe('superseded');
   });
 
   it('a discard holds across later runs: no new batch, nothing published; a change of data is a new decision', async () => {

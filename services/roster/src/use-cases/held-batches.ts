@@ -1,9 +1,24 @@
 import type { HeldBatchDoc } from './records';
 import { ids } from './records';
-import type { ChangesetStore } from './ports';
+import type { ChangesetStore, HeldLease } from './ports';
 import { contentHash } from '../domain/held-batch';
 import { RosterErrors } from '../domain/roster-errors';
 import type { ChangesetProcessor } from './changeset-processor';
+
+/**
+ * How far back the sweeper looks for approvals whose changeset was never created: well inside the
+ * changesets' 14-day retention (an older approval's changeset may have been pruned, and re-creating
+ * it would apply the batch again), and longer than any roster outage we plan for.
+ */
+export const APPROVAL_RECOVERY_WINDOW_MS = 7 * 86_400_000;
+/** At most this many recent approvals are checked per sweep (a school approves a few a term). */
+const APPROVAL_RECOVERY_LIMIT = 500;
+
+/** What one sweep's check of recent approvals did: batch ids resumed, and the ones that failed. */
+export interface StrandedApprovals {
+  resumed: string[];
+  failed: Array<{ tenantId: string; batchId: string; err: unknown }>;
+}
 
 /** An approved batch's approval, as the API shows it (`''`: not approved). */
 export type ApprovalState = '' | 'applying' | 'applied' | 'failed';
@@ -84,55 +99,101 @@ export class HeldBatches {
     return approved.batch;
   }
 
+  /**
+   * The sweeper's repair of an approval whose process died between recording the decision and
+   * creating its changeset (found by the crash matrix): the admin's call was never answered, and
+   * without a retried approval nothing would ever apply it. Every batch approved within
+   * `APPROVAL_RECOVERY_WINDOW_MS` whose approval changeset does not exist gets it now (the same
+   * idempotent step an approval takes) and is worked through in the background. A school another
+   * replica holds is left to the next sweep, and one that fails does not stop the others (it is
+   * tried again at the next sweep). Returns what it resumed and what failed.
+   */
+  async resumeStrandedApprovals(now: Date): Promise<StrandedApprovals> {
+    const since = new Date(now.getTime() - APPROVAL_RECOVERY_WINDOW_MS);
+    const result: StrandedApprovals = { resumed: [], failed: [] };
+    for (const batch of await this.store.approvedBatchesSince(since, APPROVAL_RECOVERY_LIMIT)) {
+      try {
+        if (await this.resumeApproval(batch)) result.resumed.push(batch.batchId);
+      } catch (err) {
+        result.failed.push({ tenantId: batch.tenantId, batchId: batch.batchId, err });
+      }
+    }
+    return result;
+  }
+
+  /** One approved batch: creates its changeset when missing; `false` when there was nothing to do. */
+  private async resumeApproval(batch: HeldBatchDoc): Promise<boolean> {
+    const { tenantId } = batch;
+    const changesetId = batch.approvalChangesetId ?? ids.changeset(tenantId, batch.syncRunId, 'approval');
+    if ((await this.store.getChangeset(tenantId, changesetId)) !== null) return false;
+    const request: HeldBatchDecisionRequest = {
+      tenantId,
+      batchId: batch.batchId,
+      actor: batch.decidedBy,
+      comment: batch.comment ?? '',
+    };
+    const ran = await this.processor.tryWithTenant(tenantId, async (lease) => {
+      await this.approvalUnderLease(request, lease);
+    });
+    if (!ran) return false;
+    this.processor.advanceInBackground(tenantId, changesetId);
+    return true;
+  }
+
   /** The decision and its changeset (`staged`), under the school's lease; idempotent. */
   private recordApproval(
     request: HeldBatchDecisionRequest,
   ): Promise<{ batch: HeldBatchDoc; changesetId: string }> {
-    const { tenantId, batchId, actor, comment, version, deadline } = request;
     return this.processor.withTenant(
-      tenantId,
-      async (lease) => {
-        let batch = await this.get(tenantId, batchId);
-        if (batch.status !== 'pending' && batch.status !== 'approved') {
-          throw RosterErrors.ROSTER_HELD_BATCH_NOT_PENDING({ batchId, status: batch.status });
-        }
-        if (batch.status === 'pending') this.assertVersion(batch, version);
-        const changesetId = ids.changeset(tenantId, batch.syncRunId, 'approval');
-        if (batch.status === 'pending') {
-          const decidedAt = this.now();
-          await this.store.approveHeldBatch(
-            batch,
-            {
-              decidedAt,
-              comment,
-              approvalChangesetId: changesetId,
-              ...(actor === undefined ? {} : { decidedBy: actor }),
-            },
-            lease.fence,
-          );
-          batch = await this.get(tenantId, batchId);
-        }
-        const source = await this.store.getChangeset(tenantId, ids.changeset(tenantId, batch.syncRunId));
-        await this.store.createChangeset(
-          {
-            _id: changesetId,
-            tenantId,
-            syncRunId: batch.syncRunId,
-            kind: 'approval',
-            state: 'staged',
-            heldBatchId: batch.batchId,
-            dryRun: false,
-            ...(source?.marker === undefined ? {} : { marker: source.marker }),
-            receivedAt: batch.decidedAt ?? this.now(),
-            processedAt: batch.decidedAt ?? this.now(),
-            ...(batch.decidedBy === undefined ? {} : { approvedBy: batch.decidedBy }),
-          },
-          lease.fence,
-        );
-        return { batch, changesetId };
-      },
-      deadline,
+      request.tenantId,
+      (lease) => this.approvalUnderLease(request, lease),
+      request.deadline,
     );
+  }
+
+  private async approvalUnderLease(
+    request: HeldBatchDecisionRequest,
+    lease: HeldLease,
+  ): Promise<{ batch: HeldBatchDoc; changesetId: string }> {
+    const { tenantId, batchId, actor, comment, version } = request;
+    let batch = await this.get(tenantId, batchId);
+    if (batch.status !== 'pending' && batch.status !== 'approved') {
+      throw RosterErrors.ROSTER_HELD_BATCH_NOT_PENDING({ batchId, status: batch.status });
+    }
+    if (batch.status === 'pending') this.assertVersion(batch, version);
+    const changesetId = ids.changeset(tenantId, batch.syncRunId, 'approval');
+    if (batch.status === 'pending') {
+      const decidedAt = this.now();
+      await this.store.approveHeldBatch(
+        batch,
+        {
+          decidedAt,
+          comment,
+          approvalChangesetId: changesetId,
+          ...(actor === undefined ? {} : { decidedBy: actor }),
+        },
+        lease.fence,
+      );
+      batch = await this.get(tenantId, batchId);
+    }
+    const source = await this.store.getChangeset(tenantId, ids.changeset(tenantId, batch.syncRunId));
+    await this.store.createChangeset(
+      {
+        _id: changesetId,
+        tenantId,
+        syncRunId: batch.syncRunId,
+        kind: 'approval',
+        state: 'staged',
+        heldBatchId: batch.batchId,
+        dryRun: false,
+        ...(source?.marker === undefined ? {} : { marker: source.marker }),
+        receivedAt: batch.decidedAt ?? this.now(),
+        processedAt: batch.decidedAt ?? this.now(),
+        ...(batch.decidedBy === undefined ? {} : { approvedBy: batch.decidedBy }),
+      },
+      lease.fence,
+    );
+    return { batch, changesetId };
   }
 
   /**

@@ -229,6 +229,11 @@ export interface ChangesetStore {
   /** The school's pending held batch, or null. */
   pendingBatch(tenantId: string): Promise<HeldBatchDoc | null>;
   heldBatch(tenantId: string, batchId: string): Promise<HeldBatchDoc | null>;
+  /**
+   * Approved batches of every school decided at or after `since`, oldest decision first, at most
+   * `limit` — the sweeper's check for approvals whose changeset was never created.
+   */
+  approvedBatchesSince(since: Date, limit: number): Promise<HeldBatchDoc[]>;
   /** The held changes of a batch's current version, in order. */
   heldItems(batch: HeldBatchDoc): Promise<StoredChange[]>;
   /** Opens the school's pending batch (an existing one of the same id is left as it is). */

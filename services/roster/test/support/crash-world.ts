@@ -111,6 +111,12 @@ function startProcess(state: MemoryRosterState, broker: MemoryPublisher, meter: 
   const ctx = { topic: 'raw', partition: 0, offset: '0', attempt: 1, logger, heartbeat: async () => {} };
   return {
     processor,
+    /** One sweep of the service (app.ts `sweepOnce`, its changeset parts): stranded approvals, then unfinished changesets. */
+    async sweep(): Promise<void> {
+      await heldBatches.resumeStrandedApprovals(NOW);
+      await this.drain();
+      await processor.resumeAll();
+    },
     /** Handles one delivery; resolves when it is answered (the consumer commits, the admin has the answer). */
     async deliver(d: Delivery): Promise<void> {
       if (d.kind === 'event') await handler(d.event, ctx as ConsumerContext);
@@ -151,9 +157,15 @@ export interface Played {
  * Plays `steps` on the world. With a crash point, the first process dies there; a fresh process on
  * the same state then starts as the service does (resume every unfinished changeset, rebuilding the
  * list), gets the deliveries that were not answered yet (the consumer's uncommitted offsets, an
- * admin's retried approval), and a sweep resumes whatever is still unfinished.
+ * admin's retried approval — or, with `adminRetries: false`, not the approval the crash cut off:
+ * its admin gave up), and a sweep resumes whatever is still unfinished.
  */
-export async function play(world: World, steps: readonly WorldStep[], crash?: CrashPoint): Promise<Played> {
+export async function play(
+  world: World,
+  steps: readonly WorldStep[],
+  crash?: CrashPoint,
+  options: { adminRetries?: boolean } = {},
+): Promise<Played> {
   const queue = deliveries(steps);
   const meter = new CallMeter(crash);
   const first = startProcess(world.state, world.broker, meter, 'replica-1');
@@ -173,10 +185,12 @@ export async function play(world: World, steps: readonly WorldStep[], crash?: Cr
   // A dead process's lease ends with it (here at once; in a cluster when it expires).
   const second = startProcess(world.state, world.broker, new CallMeter(), 'replica-2');
   await second.processor.resumeAll({ rebuild: true });
-  for (const d of queue.slice(answered)) {
+  const cutOff = queue[answered];
+  const gaveUp = options.adminRetries === false && cutOff?.kind === 'approve';
+  for (const d of queue.slice(gaveUp ? answered + 1 : answered)) {
     await second.deliver(d);
     await second.drain();
   }
-  await second.processor.resumeAll();
+  await second.sweep();
   return { calls: meter.calls, crashedAt };
 }

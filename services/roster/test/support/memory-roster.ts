@@ -475,6 +475,14 @@ export class MemoryRosterStore implements ChangesetStore, ChunkStaging, RosterRe
       .map((b) => copy(b));
   }
 
+  async approvedBatchesSince(since: Date, limit: number): Promise<HeldBatchDoc[]> {
+    return [...this.state.heldBatches.values()]
+      .filter((b) => b.status === 'approved' && b.decidedAt !== undefined && b.decidedAt >= since)
+      .sort((a, b) => a.decidedAt!.getTime() - b.decidedAt!.getTime())
+      .slice(0, limit)
+      .map((b) => copy(b));
+  }
+
   async heldBatch(tenantId: string, batchId: string): Promise<HeldBatchDoc | null> {
     const b = this.state.heldBatches.get(ids.heldBatch(tenantId, batchId));
     return b === undefined ? null : copy(b);

@@ -199,6 +199,43 @@ for (const s of SCENARIOS) {
   });
 }
 
+describe('an approval recorded when the process died, whose admin never retried, is applied by the next sweep', async () => {
+  const held = SCENARIOS[2]!;
+  const reference = await held.base();
+  const { calls } = await play(reference, held.steps);
+  const want = await outcome(reference);
+  // From the approval taking effect to its changeset being created: the admin's call is unanswered.
+  const recorded = calls.indexOf('store.approveHeldBatch');
+  const created = calls.indexOf('store.createChangeset', recorded);
+  const points = [
+    { call: recorded, when: 'after' as const },
+    ...calls.slice(recorded + 1, created + 1).flatMap((_, i) =>
+      [recorded + 1 + i].flatMap((call) => [
+        { call, when: 'before' as const },
+        { call, when: 'after' as const },
+      ]),
+    ),
+  ].map((p) => ({ ...p, name: calls[p.call]! }));
+
+  it('the window is the approval record to its changeset', () => {
+    expect(recorded).toBeGreaterThan(0);
+    expect(created).toBeGreaterThan(recorded);
+  });
+
+  it.each(points)('crash $when call #$call ($name), no retried approval', async ({ call, when }) => {
+    const world = await held.base();
+    const played = await play(world, held.steps, { call, when }, { adminRetries: false });
+    expect(played.crashedAt).toBeDefined();
+    const got = await outcome(world);
+    expect(got.changesets).toEqual(want.changesets);
+    expect(got.roster).toEqual(want.roster);
+    expect(removedPupils(got)).toEqual(held.removed);
+    expect(got.unfinished).toEqual([]);
+    expect(got.changes).toEqual(want.changes);
+    expect(got.runs).toEqual(want.runs);
+  });
+});
+
 describe('the in-memory ports keep the rules the processor relies on', () => {
   it('a write with a stale fence is refused, and a step decided by a newer holder is not overwritten', async () => {
     const world = newWorld();

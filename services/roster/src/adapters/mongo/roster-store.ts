@@ -131,6 +131,8 @@ export const ROSTER_INDEXES: CollectionIndexSpec[] = [
       { key: { tenantId: 1, status: 1, createdAt: 1 }, name: 'tenant_status' },
       // `roster_held_batches` metrics: pending batches of every school, oldest first.
       { key: { status: 1, createdAt: 1 }, name: 'status_created' },
+      // The sweeper's stranded-approval check: recently approved batches of every school.
+      { key: { status: 1, decidedAt: 1 }, name: 'status_decided' },
     ],
   },
   leaseIndexes(COLLECTIONS.leases),
@@ -846,6 +848,13 @@ export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStor
       .find({ status: 'pending' }, { sort: { createdAt: 1 }, limit: 1, projection: { createdAt: 1 } })
       .toArray();
     return { count, oldestCreatedAt: oldest[0]?.createdAt ?? null };
+  }
+
+  /** Approved batches of every school decided at or after `since`, oldest decision first. */
+  async approvedBatchesSince(since: Date, limit: number): Promise<HeldBatchDoc[]> {
+    return this.raw<HeldBatchDoc>(COLLECTIONS.heldBatches)
+      .find({ status: 'approved', decidedAt: { $gte: since } }, { sort: { decidedAt: 1 }, limit })
+      .toArray();
   }
 
   /** The held changes of a batch's current version, in order. */

@@ -1,0 +1,101 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { startPeriodic } from '../src/periodic';
+
+function recordingLogger() {
+  const warnings: Array<{ fields: Record<string, unknown>; msg: string }> = [];
+  const logger = {
+    warn: (fields: Record<string, unknown>, msg: string) => warnings.push({ fields, msg }),
+    info: () => undefined,
+    error: () => undefined,
+    debug: () => undefined,
+  };
+  return { logger: logger as never, warnings };
+}
+
+/** A task whose runs end only when the test says so. */
+function heldTask() {
+  const releases: Array<() => void> = [];
+  let started = 0;
+  const task = () =>
+    new Promise<void>((resolve) => {
+      started += 1;
+      releases.push(resolve);
+    });
+  return { task, started: () => started, releaseAll: () => releases.splice(0).forEach((r) => r()) };
+}
+
+describe('startPeriodic', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('starts no run while one is under way, and the next one after it ends', async () => {
+    const { logger } = recordingLogger();
+    const held = heldTask();
+    const periodic = startPeriodic(held.task, { name: 'sweep', intervalMs: 1_000, logger });
+    await vi.advanceTimersByTimeAsync(5_500);
+    expect(held.started()).toBe(1);
+    held.releaseAll();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(held.started()).toBe(2);
+    held.releaseAll();
+    await periodic.stop();
+  });
+
+  it('logs a failed run and runs again at the next interval', async () => {
+    const { logger, warnings } = recordingLogger();
+    let runs = 0;
+    const periodic = startPeriodic(
+      async () => {
+        runs += 1;
+        throw new Error('database unavailable');
+      },
+      { name: 'sweep', intervalMs: 1_000, logger },
+    );
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(runs).toBe(2);
+    expect(warnings.map((w) => w.msg)).toEqual([
+      'sweep failed; tried again at the next interval',
+      'sweep failed; tried again at the next interval',
+    ]);
+    await periodic.stop();
+  });
+
+  it('logs a run that outlasts stuckAfterMs once, with its progress', async () => {
+    const { logger, warnings } = recordingLogger();
+    const held = heldTask();
+    let step = 'resume unfinished changesets';
+    const periodic = startPeriodic(held.task, {
+      name: 'sweep',
+      intervalMs: 1_000,
+      logger,
+      stuckAfterMs: 10_000,
+      progress: () => step,
+    });
+    await vi.advanceTimersByTimeAsync(10_500);
+    expect(warnings).toEqual([]);
+    step = 'prune leases';
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(warnings).toEqual([
+      {
+        fields: { task: 'sweep', runningMs: 10_000, progress: 'prune leases' },
+        msg: 'sweep still running; later runs wait for it',
+      },
+    ]);
+    held.releaseAll();
+    await periodic.stop();
+  });
+
+  it('stop starts no more runs and waits for the one under way', async () => {
+    const { logger } = recordingLogger();
+    const held = heldTask();
+    const periodic = startPeriodic(held.task, { name: 'sweep', intervalMs: 1_000, logger });
+    await vi.advanceTimersByTimeAsync(1_000);
+    let stopped = false;
+    const stopping = periodic.stop().then(() => (stopped = true));
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(stopped).toBe(false);
+    held.releaseAll();
+    await stopping;
+    expect(held.started()).toBe(1);
+  });
+});
