@@ -52,7 +52,6 @@ export function snapshotEvents(
     dryRun?: boolean;
     fetchedAt?: string;
     chunkSize?: number;
-    absent?: DatasetId[];
     trigger?: { kind: 'schedule' | 'manual'; actor?: string };
   } = {},
 ): { chunks: CloudEvent[]; marker: CloudEvent } {
