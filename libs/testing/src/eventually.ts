@@ -15,13 +15,28 @@ export interface EventuallyOptions {
   detail?: () => string;
 }
 
+/**
+ * What {@link eventually} rejects with when its deadline passes: `what` it waited for and for how
+ * long, so a caller can tell a wait that ran out from any other failure without reading the message.
+ */
+export class EventuallyTimedOut extends Error {
+  override readonly name = 'EventuallyTimedOut';
+  constructor(
+    readonly what: string,
+    readonly timeoutMs: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** A value {@link eventually} keeps waiting on. */
 export type NotYet = undefined | null | false;
 
 /**
  * Calls `check` until it returns something other than `undefined`, `null` or `false`, and returns
  * that. An error thrown by `check` ends the wait with that error. When `timeoutMs` passes first it
- * rejects naming `what` (and the last `null`/`false` seen) — the deadline only bounds a test that would
+ * rejects ({@link EventuallyTimedOut}) naming `what` (and the last `null`/`false` seen) — the deadline only bounds a test that would
  * otherwise hang; no timing is asserted.
  *
  * @example
@@ -47,7 +62,11 @@ export async function eventually<T>(
     if (Date.now() >= deadline) {
       const seen = value === undefined ? '' : ` (last seen: ${inspect(value)})`;
       const detail = options.detail === undefined ? '' : `: ${options.detail()}`;
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${seen}${detail}`);
+      throw new EventuallyTimedOut(
+        what,
+        timeoutMs,
+        `timed out after ${timeoutMs} ms waiting for ${what}${seen}${detail}`,
+      );
     }
     await new Promise((resolve) =>
       setTimeout(resolve, Math.min(intervalMs, Math.max(1, deadline - Date.now()))),

@@ -10,7 +10,7 @@ export {
   type AdminSyncRun,
   type WaitForRunOptions,
 } from './admin-api-client';
-export { eventually, type EventuallyOptions, type NotYet } from './eventually';
+export { eventually, EventuallyTimedOut, type EventuallyOptions, type NotYet } from './eventually';
 export { getTestInfra, uniqueName, type TestInfra } from './infra';
 export { createTestDatabase, createTestTopics, type TestDatabase } from './resources';
 export {

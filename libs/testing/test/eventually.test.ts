@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventually } from '../src/eventually';
+import { eventually, EventuallyTimedOut } from '../src/eventually';
 
 describe('eventually', () => {
   it('returns the first value that is not undefined, null or false — 0 and "" count as values', async () => {
@@ -14,6 +14,13 @@ describe('eventually', () => {
     await expect(wait).rejects.toThrow(
       'timed out after 30 ms waiting for the run to finish (last seen: false)',
     );
+    // A caller tells a wait that ran out from other failures by its class, not by its message.
+    await expect(wait).rejects.toMatchObject({
+      name: 'EventuallyTimedOut',
+      what: 'the run to finish',
+      timeoutMs: 30,
+    });
+    await expect(wait).rejects.toBeInstanceOf(EventuallyTimedOut);
   });
 
   it("adds the caller's detail to the failure", async () => {
