@@ -1,5 +1,5 @@
-import { createGrpcClient, loadProtoPackage } from '@isams-sync/grpc';
-import type { RosterServiceProtoGrpcType, rosterV1, ServiceKeyring } from '@isams-sync/grpc';
+import { loadProtoPackage } from '@isams-sync/grpc';
+import type { RosterServiceProtoGrpcType, rosterV1 } from '@isams-sync/grpc';
 import type {
   Change,
   ChangePage,
@@ -15,9 +15,9 @@ import type {
 } from '../../domain/models/roster.models';
 import { isEntityType } from '../../domain/models/roster.models';
 import type { CallContext } from '../../domain/principal';
-import { callPage, jsonObject, protoStrings } from './proto-json';
-import { orNull, upstreamCaller } from './upstream-call';
-import type { UpstreamCaller } from './upstream-call';
+import { callList, callPage, jsonObject, protoStrings } from './proto-json';
+import { orNull, upstreamCaller, upstreamClient } from './upstream-call';
+import type { UpstreamCaller, UpstreamOptions } from './upstream-call';
 
 interface Paging {
   pageSize: number;
@@ -190,30 +190,20 @@ interface RosterUpstream {
 }
 
 /** The gRPC implementation of {@link RosterGateway}. */
-export function createRosterGateway(options: {
-  address: string;
-  deadlineMs: number;
-  /** The gateway's service-identity keys. */
-  identity: ServiceKeyring;
-  protosDir?: string;
-}): RosterGateway {
+export function createRosterGateway(options: UpstreamOptions): RosterGateway {
   const pkg = loadProtoPackage<RosterServiceProtoGrpcType>('isams_sync/roster/v1/roster_service.proto', {
     protosDir: options.protosDir,
   });
-  const client = createGrpcClient(pkg.isams_sync.roster.v1.RosterService, options.address, {
-    identity: { keyring: options.identity, audience: 'roster' },
-    deadlineMs: options.deadlineMs,
-    idempotentMethods: [
-      'ListEntities',
-      'GetEntity',
-      'GetRun',
-      'ListRunChanges',
-      'ListRunFindings',
-      'ListHeldBatches',
-      'GetHeldBatch',
-      'GetRemovalThresholds',
-    ],
-  });
+  const client = upstreamClient(pkg.isams_sync.roster.v1.RosterService, UPSTREAM, options, [
+    'ListEntities',
+    'GetEntity',
+    'GetRun',
+    'ListRunChanges',
+    'ListRunFindings',
+    'ListHeldBatches',
+    'GetHeldBatch',
+    'GetRemovalThresholds',
+  ]);
   const upstream: RosterUpstream = { client, call: upstreamCaller(UPSTREAM, client) };
   return {
     ...entityMethods(upstream),
@@ -227,14 +217,19 @@ export function createRosterGateway(options: {
 
 function entityMethods({ client, call }: RosterUpstream): Pick<RosterGateway, 'listEntities' | 'getEntity'> {
   return {
-    async listEntities(ctx, input) {
-      const { reply, page } = await callPage(call, client.listEntities, ctx, input, {
-        entityType: input.entityType,
-        ...protoStrings(input, 'query', 'status'),
-        filters: input.filters ?? [],
-      });
-      return { entities: reply.entities.map(entity), page };
-    },
+    listEntities: (ctx, input) =>
+      callList(
+        call,
+        client.listEntities,
+        ctx,
+        input,
+        {
+          entityType: input.entityType,
+          ...protoStrings(input, 'query', 'status'),
+          filters: input.filters ?? [],
+        },
+        { key: 'entities', map: entity },
+      ),
     getEntity: async (ctx, entityType, entityId) =>
       entity(await call(client.getEntity, { entityType, entityId }, ctx)),
   };
@@ -246,20 +241,24 @@ function runMethods({
 }: RosterUpstream): Pick<RosterGateway, 'getRun' | 'listRunChanges' | 'listRunFindings'> {
   return {
     getRun: async (ctx, syncRunId) => toRun(await call(client.getRun, { syncRunId }, ctx)),
-    async listRunChanges(ctx, input) {
-      const { reply, page } = await callPage(call, client.listRunChanges, ctx, input, {
-        syncRunId: input.syncRunId,
-        ...protoStrings(input, 'entityType', 'change', 'disposition'),
-      });
-      return { changes: reply.changes.map(toChange), page };
-    },
-    async listRunFindings(ctx, input) {
-      const { reply, page } = await callPage(call, client.listRunFindings, ctx, input, {
-        syncRunId: input.syncRunId,
-        ...protoStrings(input, 'code'),
-      });
-      return { findings: reply.findings.map(toFinding), page };
-    },
+    listRunChanges: (ctx, input) =>
+      callList(
+        call,
+        client.listRunChanges,
+        ctx,
+        input,
+        { syncRunId: input.syncRunId, ...protoStrings(input, 'entityType', 'change', 'disposition') },
+        { key: 'changes', map: toChange },
+      ),
+    listRunFindings: (ctx, input) =>
+      callList(
+        call,
+        client.listRunFindings,
+        ctx,
+        input,
+        { syncRunId: input.syncRunId, ...protoStrings(input, 'code') },
+        { key: 'findings', map: toFinding },
+      ),
   };
 }
 
@@ -271,16 +270,11 @@ function heldBatchMethods({
   'listHeldBatches' | 'getHeldBatch' | 'approveHeldBatch' | 'discardHeldBatch'
 > {
   return {
-    async listHeldBatches(ctx, input) {
-      const { reply, page } = await callPage(
-        call,
-        client.listHeldBatches,
-        ctx,
-        input,
-        protoStrings(input, 'status'),
-      );
-      return { batches: reply.batches.map(toHeldBatch), page };
-    },
+    listHeldBatches: (ctx, input) =>
+      callList(call, client.listHeldBatches, ctx, input, protoStrings(input, 'status'), {
+        key: 'batches',
+        map: toHeldBatch,
+      }),
     async getHeldBatch(ctx, input) {
       const { reply, page } = await callPage(call, client.getHeldBatch, ctx, input, {
         batchId: input.batchId,

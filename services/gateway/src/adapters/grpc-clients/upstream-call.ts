@@ -1,6 +1,6 @@
 import type { Client } from '@grpc/grpc-js';
-import { GrpcCallError, IDENTITY_ERRORS, callMetadata, callUnary } from '@isams-sync/grpc';
-import type { UnaryMethod } from '@isams-sync/grpc';
+import { GrpcCallError, IDENTITY_ERRORS, callMetadata, callUnary, createGrpcClient } from '@isams-sync/grpc';
+import type { GrpcClientConstructor, ServiceKeyring, UnaryMethod } from '@isams-sync/grpc';
 import { AppError } from '@isams-sync/errors';
 import { GatewayErrors } from '../../domain/gateway-errors';
 import type { CallContext } from '../../domain/principal';
@@ -58,6 +58,32 @@ export async function upstreamCall<Req, Res>(
   } catch (err) {
     throw upstreamError(err, upstream);
   }
+}
+
+/** What each upstream gateway (connector, roster, bookings) is created with. */
+export interface UpstreamOptions {
+  address: string;
+  deadlineMs: number;
+  /** The gateway's service-identity keys. */
+  identity: ServiceKeyring;
+  protosDir?: string;
+}
+
+/**
+ * The generated client of the `upstream` service, calling with the gateway's identity (that
+ * service is the token's audience); only `idempotentMethods` are retried.
+ */
+export function upstreamClient<C extends Client>(
+  service: GrpcClientConstructor<C>,
+  upstream: string,
+  options: UpstreamOptions,
+  idempotentMethods: string[] = [],
+): C {
+  return createGrpcClient(service, options.address, {
+    identity: { keyring: options.identity, audience: upstream },
+    deadlineMs: options.deadlineMs,
+    idempotentMethods,
+  });
 }
 
 /** A call bound to one generated client: request and response types follow the method passed. */
