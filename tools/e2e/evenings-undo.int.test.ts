@@ -1,14 +1,15 @@
 import { inspect } from 'node:util';
-import { eventually, startSystem, type RunningSystem } from '@isams-sync/testing';
+import { eventually, type RunningSystem } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   activeIds,
   contactsByPupil,
   listBookings,
   rosterSnapshot,
-  School,
-  serviceClients,
+  startSystemWithSchool,
+  stopSystem,
   waitForBookings,
+  type School,
   type ServiceClients,
   type SyncRun,
 } from './support';
@@ -74,19 +75,18 @@ describe('e2e: live evenings and undo', () => {
   beforeAll(async () => {
     // The scheduler ticks every second and a saved schedule starts at once (no jitter), so the
     // test can make a scheduled run happen when it wants one.
-    system = await startSystem({
-      holdPercent: 10,
-      holdMin: 5,
-      env: { connector: { SCHEDULER_ENABLED: 'true', SCHEDULER_TICK_MS: '1000', SCHEDULE_JITTER_MS: '0' } },
-    });
-    clients = serviceClients(system);
-    school = await School.create(system, 'e2e-evenings', 17);
+    ({ system, clients, school } = await startSystemWithSchool(
+      {
+        holdPercent: 10,
+        holdMin: 5,
+        env: { connector: { SCHEDULER_ENABLED: 'true', SCHEDULER_TICK_MS: '1000', SCHEDULE_JITTER_MS: '0' } },
+      },
+      'e2e-evenings',
+      17,
+    ));
   }, 240_000);
 
-  afterAll(async () => {
-    clients?.close();
-    await system?.stop();
-  }, 90_000);
+  afterAll(() => stopSystem(system, clients), 90_000);
 
   let pupilsLeft: string[] = [];
 

@@ -40,4 +40,4 @@ export function contactsByPupil(snapshot: Map<string, string>): Map<string, stri
 export { captureReference, finishAfterCrash, expectSameAsReference, type Reference } from './crash';
 export { PrivateInfra } from '@isams-sync/testing';
 export { startSubscriber, expectCopyEqualsRoster, type Projection } from './subscriber-copy';
-export { useWatchedSystem, type WatchedSystem } from './watched-system';
+export { startSystemWithSchool, stopSystem, useWatchedSystem, type WatchedSystem } from './watched-system';
