@@ -12,7 +12,7 @@ import type {
 } from '../../domain/models/bookings.models';
 import type { CallContext } from '../../domain/principal';
 import { callList, protoStrings } from './proto-json';
-import { orNull, upstreamCaller, upstreamClient } from './upstream-call';
+import { orNulls, upstreamCaller, upstreamClient } from './upstream-call';
 import type { UpstreamOptions } from './upstream-call';
 
 /** The bookings service as the gateway uses it. */
@@ -46,8 +46,7 @@ function event(e: bookingsV1.Event__Output): BookableEvent {
     id: e.id,
     kind: e.kind,
     title: e.title,
-    startsAt: orNull(e.startsAt),
-    endsAt: orNull(e.endsAt),
+    ...orNulls(e, 'startsAt', 'endsAt'),
     status: e.status,
   };
 }
@@ -58,23 +57,13 @@ function booking(b: bookingsV1.Booking__Output): Booking {
     id: b.id,
     eventId: b.eventId,
     slotId: b.slotId,
-    staffId: orNull(b.staffId),
-    pupilId: orNull(b.pupilId),
-    contactId: orNull(b.contactId),
-    startsAt: orNull(b.startsAt),
-    endsAt: orNull(b.endsAt),
+    ...orNulls(b, 'staffId', 'pupilId', 'contactId', 'startsAt', 'endsAt'),
     status: b.status,
     pendingCancellation: b.pendingCancellation,
     cancellation:
       c === null || c.reason === ''
         ? null
-        : {
-            reason: c.reason,
-            at: orNull(c.at),
-            personKind: orNull(c.personKind),
-            personId: orNull(c.personId),
-            actor: orNull(c.actor),
-          },
+        : { reason: c.reason, ...orNulls(c, 'at', 'personKind', 'personId', 'actor') },
   };
 }
 
@@ -158,8 +147,7 @@ export function createBookingsGateway(options: UpstreamOptions): BookingsGateway
                 personKind: c.personKind,
                 personId: c.personId,
                 rosterEventId: c.rosterEventId,
-                syncRunId: orNull(c.syncRunId),
-                at: orNull(c.at),
+                ...orNulls(c, 'syncRunId', 'at'),
               })),
             })),
             familiesAffected: e.familiesAffected,

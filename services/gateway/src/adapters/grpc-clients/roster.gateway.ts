@@ -16,7 +16,7 @@ import type {
 import { isEntityType } from '../../domain/models/roster.models';
 import type { CallContext } from '../../domain/principal';
 import { callList, callPage, jsonObject, protoStrings } from './proto-json';
-import { orNull, upstreamCaller, upstreamClient } from './upstream-call';
+import { orNull, orNulls, upstreamCaller, upstreamClient } from './upstream-call';
 import type { UpstreamCaller, UpstreamOptions } from './upstream-call';
 
 interface Paging {
@@ -80,10 +80,7 @@ function toRunUndo(u: rosterV1.RunUndo__Output): RunUndo {
     status: u.status === 'undone' || u.status === 'undoing' ? u.status : 'possible',
     restore: u.restore.map((r) => ({ entityType: r.entityType, entityId: r.entityId })),
     skipped: u.skipped.map((s) => ({ reason: s.reason, count: s.count })),
-    expiresAt: orNull(u.expiresAt),
-    undoneBy: orNull(u.undoneBy),
-    undoneAt: orNull(u.undoneAt),
-    comment: orNull(u.comment),
+    ...orNulls(u, 'expiresAt', 'undoneBy', 'undoneAt', 'comment'),
   };
 }
 
@@ -93,11 +90,7 @@ function entity(e: rosterV1.Entity__Output): RosterEntity {
     entityId: e.entityId,
     status: e.status,
     data: jsonObject(e.dataJson),
-    lastSyncRunId: orNull(e.lastSyncRunId),
-    changedAt: orNull(e.changedAt),
-    removedAt: orNull(e.removedAt),
-    graceUntil: orNull(e.graceUntil),
-    removalReason: orNull(e.removalReason),
+    ...orNulls(e, 'lastSyncRunId', 'changedAt', 'removedAt', 'graceUntil', 'removalReason'),
   };
 }
 
@@ -125,14 +118,10 @@ export function toHeldBatch(b: rosterV1.HeldBatch__Output): HeldBatch {
     batchId: b.batchId,
     syncRunId: b.syncRunId,
     status: b.status,
-    createdAt: orNull(b.createdAt),
     types: b.types.map((t) => ({ entityType: t.entityType, count: t.count, reason: t.reason })),
     total: b.total,
-    decidedBy: orNull(b.decidedBy),
-    decidedAt: orNull(b.decidedAt),
-    comment: orNull(b.comment),
+    ...orNulls(b, 'createdAt', 'decidedBy', 'decidedAt', 'comment', 'reason'),
     kind: b.kind || 'removals',
-    reason: orNull(b.reason),
     version: b.version || 1,
     updatedAt: orNull(b.updatedAt) ?? orNull(b.createdAt),
     lastSyncRunId: b.lastSyncRunId || b.syncRunId,
@@ -146,10 +135,7 @@ function toRun(r: rosterV1.Run__Output): RosterRun {
     syncRunId: r.syncRunId,
     state: r.state,
     dryRun: r.dryRun,
-    outcome: orNull(r.outcome),
-    receivedAt: orNull(r.receivedAt),
-    processedAt: orNull(r.processedAt),
-    completedAt: orNull(r.completedAt),
+    ...orNulls(r, 'outcome', 'receivedAt', 'processedAt', 'completedAt'),
     counts: r.counts.map((c) => ({
       entityType: c.entityType,
       added: c.added,
@@ -159,13 +145,9 @@ function toRun(r: rosterV1.Run__Output): RosterRun {
       held: c.held,
       unchanged: c.unchanged,
     })),
-    heldBatchId: orNull(r.heldBatchId),
-    errorCode: orNull(r.errorCode),
-    errorMessage: orNull(r.errorMessage),
     changeCount: r.changeCount,
     findingCount: r.findingCount,
-    holdKind: orNull(r.holdKind),
-    holdReason: orNull(r.holdReason),
+    ...orNulls(r, 'heldBatchId', 'errorCode', 'errorMessage', 'holdKind', 'holdReason'),
   };
 }
 

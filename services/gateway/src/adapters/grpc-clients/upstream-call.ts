@@ -111,3 +111,11 @@ export function toNumber(value: string | number | null | undefined): number {
 export function orNull(value: string | null | undefined): string | null {
   return value === undefined || value === null || value === '' ? null : value;
 }
+
+/** The named strings of a proto message with {@link orNull} applied (proto3 has no absent string: ''). */
+export function orNulls<M extends Partial<Record<K, string | null>>, K extends string>(
+  message: M,
+  ...keys: K[]
+): Record<K, string | null> {
+  return Object.fromEntries(keys.map((k) => [k, orNull(message[k])])) as Record<K, string | null>;
+}
