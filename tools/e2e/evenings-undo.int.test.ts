@@ -3,6 +3,7 @@ import { eventually, type RunningSystem } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   activeIds,
+  bookablePupils,
   contactsByPupil,
   listBookings,
   rosterSnapshot,
@@ -111,10 +112,9 @@ describe('e2e: live evenings and undo', () => {
     expect(first.status, JSON.stringify(first.error)).toBe('applied');
 
     const snap = await rosterSnapshot(clients, school.id);
-    const contacts = contactsByPupil(snap);
-    const pupils = activeIds(snap, 'pupil')
-      .filter((p) => contacts.has(p))
-      .slice(0, 6);
+    const bookable = bookablePupils(snap);
+    const { contacts } = bookable;
+    const pupils = bookable.pupils.slice(0, 6);
     const staff = activeIds(snap, 'staff')[0]!;
     // An evening open (not marked live) that is on right now: today in the school's time zone.
     const startsAt = new Date(Date.now() - 10 * 60_000);

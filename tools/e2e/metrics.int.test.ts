@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   activeIds,
   bookParentsEvening,
-  contactsByPupil,
+  bookablePupils,
   rosterSnapshot,
   startSystemWithSchool,
   stopSystem,
@@ -93,10 +93,9 @@ describe('e2e: every service exports the series of the alert rules', () => {
     expect(good.status, JSON.stringify(good.error)).toBe('applied');
     // A leaver with a future booking: the next sync removes them and bookings cancels the booking.
     const snap = await rosterSnapshot(clients, school.id);
-    const contacts = contactsByPupil(snap);
-    const pupils = activeIds(snap, 'pupil')
-      .filter((p) => contacts.has(p))
-      .slice(0, 2);
+    const bookable = bookablePupils(snap);
+    const { contacts } = bookable;
+    const pupils = bookable.pupils.slice(0, 2);
     const booked = await bookParentsEvening(
       clients,
       school.id,

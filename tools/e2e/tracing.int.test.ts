@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   activeIds,
   bookParentsEvening,
-  contactsByPupil,
+  bookablePupils,
   rosterSnapshot,
   startSystemWithSchool,
   stopSystem,
@@ -127,8 +127,8 @@ describe('e2e: one trace from the admin’s Run to the booking cancellation (OTL
     const first = await school.sync();
     expect(first.status, system.logs()).toBe('applied');
     const snap = await rosterSnapshot(clients, school.id);
-    const contacts = contactsByPupil(snap);
-    const pupil = activeIds(snap, 'pupil').find((p) => contacts.has(p))!;
+    const { pupils, contacts } = bookablePupils(snap);
+    const pupil = pupils[0]!;
     const staff = activeIds(snap, 'staff')[0]!;
     const evening = await bookParentsEvening(clients, school.id, [pupil], staff, contacts, 10);
     await school.sim('DELETE', `/pupils/${pupil}`);
