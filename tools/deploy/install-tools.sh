@@ -5,13 +5,10 @@
 # Rebuilds only when go.mod, go.sum or the validator source changed (hash stamp). Prints the paths.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-out="$root/.cache/tools"
-mkdir -p "$out"
-command -v go >/dev/null || { echo "install-tools: Go is required (https://go.dev/dl, or the distro's golang package)" >&2; exit 1; }
+source "$here/../build/go-tools.sh" install-tools
 
 stamp="$(cat "$here/go.mod" "$here/go.sum" "$here"/cmd/*/*.go "$0" | sha256sum | cut -c1-16)"
-if [[ -x "$out/helm" && -x "$out/validate-manifests" && "$(cat "$out/.stamp" 2>/dev/null)" == "$stamp" ]]; then
+if go_tools_current .stamp "$stamp" helm validate-manifests; then
   exit 0
 fi
 

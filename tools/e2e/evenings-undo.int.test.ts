@@ -1,14 +1,16 @@
 import { inspect } from 'node:util';
-import { eventually, startSystem, type RunningSystem } from '@isams-sync/testing';
+import { eventually, type RunningSystem } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   activeIds,
+  bookablePupils,
   contactsByPupil,
   listBookings,
   rosterSnapshot,
-  School,
-  serviceClients,
+  startSystemWithSchool,
+  stopSystem,
   waitForBookings,
+  type School,
   type ServiceClients,
   type SyncRun,
 } from './support';
@@ -74,19 +76,18 @@ describe('e2e: live evenings and undo', () => {
   beforeAll(async () => {
     // The scheduler ticks every second and a saved schedule starts at once (no jitter), so the
     // test can make a scheduled run happen when it wants one.
-    system = await startSystem({
-      holdPercent: 10,
-      holdMin: 5,
-      env: { connector: { SCHEDULER_ENABLED: 'true', SCHEDULER_TICK_MS: '1000', SCHEDULE_JITTER_MS: '0' } },
-    });
-    clients = serviceClients(system);
-    school = await School.create(system, 'e2e-evenings', 17);
+    ({ system, clients, school } = await startSystemWithSchool(
+      {
+        holdPercent: 10,
+        holdMin: 5,
+        env: { connector: { SCHEDULER_ENABLED: 'true', SCHEDULER_TICK_MS: '1000', SCHEDULE_JITTER_MS: '0' } },
+      },
+      'e2e-evenings',
+      17,
+    ));
   }, 240_000);
 
-  afterAll(async () => {
-    clients?.close();
-    await system?.stop();
-  }, 90_000);
+  afterAll(() => stopSystem(system, clients), 90_000);
 
   let pupilsLeft: string[] = [];
 
@@ -111,10 +112,9 @@ describe('e2e: live evenings and undo', () => {
     expect(first.status, JSON.stringify(first.error)).toBe('applied');
 
     const snap = await rosterSnapshot(clients, school.id);
-    const contacts = contactsByPupil(snap);
-    const pupils = activeIds(snap, 'pupil')
-      .filter((p) => contacts.has(p))
-      .slice(0, 6);
+    const bookable = bookablePupils(snap);
+    const { contacts } = bookable;
+    const pupils = bookable.pupils.slice(0, 6);
     const staff = activeIds(snap, 'staff')[0]!;
     // An evening open (not marked live) that is on right now: today in the school's time zone.
     const startsAt = new Date(Date.now() - 10 * 60_000);

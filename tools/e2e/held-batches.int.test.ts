@@ -7,7 +7,7 @@ import {
   bookParentsEvening,
   cancelledAtLeast,
   cancelledBookingIds,
-  contactsByPupil,
+  bookablePupils,
   listBookings,
   rosterSnapshot,
   School,
@@ -81,8 +81,7 @@ describe('e2e: held removals across scheduled runs', () => {
     const school = await School.create(e2e.system, 'e2e-held-approve', 31);
     expect((await nextScheduledRun(school, 0)).status, e2e.system.logs()).toBe('applied');
     const snap = await rosterSnapshot(e2e.clients, school.id);
-    const contacts = contactsByPupil(snap);
-    const pupils = activeIds(snap, 'pupil').filter((p) => contacts.has(p));
+    const { pupils, contacts } = bookablePupils(snap);
     const staff = activeIds(snap, 'staff')[0]!;
     const leavers = pupils.slice(0, 40); // > 10 % of 300 and > 5
     const late = pupils.slice(40, 42); // leave an hour later

@@ -3,7 +3,7 @@ import {
   activeCounts,
   activeIds,
   bookParentsEvening,
-  contactsByPupil,
+  bookablePupils,
   listBookings,
   rosterSnapshot,
   School,
@@ -54,10 +54,9 @@ describe('e2e: another school under the same key; a September intake', () => {
       });
     expect((await x.sync()).status).toBe('applied');
     const snap = await rosterSnapshot(e2e.clients, x.id);
-    const contacts = contactsByPupil(snap);
-    const withContacts = activeIds(snap, 'pupil')
-      .filter((p) => contacts.has(p))
-      .slice(0, 4);
+    const bookable = bookablePupils(snap);
+    const { contacts } = bookable;
+    const withContacts = bookable.pupils.slice(0, 4);
     const booked = [...joined.map(String), ...withContacts];
     const event = await bookParentsEvening(
       e2e.clients,

@@ -4,16 +4,17 @@ import { TOPICS, dlqTopicName } from '@isams-sync/events';
 import { DATASETS } from '@isams-sync/isams';
 import { createKafkaClient, createRawProducer, ensureTopics } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
-import { getTestInfra, startSystem, type RunningSystem } from '@isams-sync/testing';
+import { getTestInfra, type RunningSystem } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   activeIds,
   bookParentsEvening,
-  contactsByPupil,
+  bookablePupils,
   rosterSnapshot,
-  School,
-  serviceClients,
+  startSystemWithSchool,
+  stopSystem,
   waitForBookings,
+  type School,
   type ServiceClients,
 } from './support';
 import { parsePrometheusText, samplesOf, valueOf, type PromSample } from './support/prometheus-text';
@@ -78,25 +79,23 @@ describe('e2e: every service exports the series of the alert rules', () => {
 
   beforeAll(async () => {
     const fast = { METRICS_SAMPLE_INTERVAL_MS: '300ms' };
-    system = await startSystem({ env: { connector: fast, roster: fast, bookings: fast } });
-    clients = serviceClients(system);
-    school = await School.create(system, 'e2e-metrics', 7);
+    ({ system, clients, school } = await startSystemWithSchool(
+      { env: { connector: fast, roster: fast, bookings: fast } },
+      'e2e-metrics',
+      7,
+    ));
   }, 300_000);
 
-  afterAll(async () => {
-    clients?.close();
-    await system?.stop();
-  }, 90_000);
+  afterAll(() => stopSystem(system, clients), 90_000);
 
   it('a sync, a removal cancelling a booking, a failed sync and a dead letter are counted', async () => {
     const good = await school.sync();
     expect(good.status, JSON.stringify(good.error)).toBe('applied');
     // A leaver with a future booking: the next sync removes them and bookings cancels the booking.
     const snap = await rosterSnapshot(clients, school.id);
-    const contacts = contactsByPupil(snap);
-    const pupils = activeIds(snap, 'pupil')
-      .filter((p) => contacts.has(p))
-      .slice(0, 2);
+    const bookable = bookablePupils(snap);
+    const { contacts } = bookable;
+    const pupils = bookable.pupils.slice(0, 2);
     const booked = await bookParentsEvening(
       clients,
       school.id,

@@ -1,9 +1,8 @@
 import type { RawElement } from '@isams-sync/isams';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  activeIds,
   bookParentsEvening,
-  contactsByPupil,
+  bookablePupils,
   listBookings,
   rosterSnapshot,
   School,
@@ -37,8 +36,7 @@ describe('e2e: records with odd values', () => {
     const staffA = rows('currentStaff').find((s) => s.attributes.Id !== staffB)!.attributes.Id!;
 
     const snap = await rosterSnapshot(e2e.clients, school.id);
-    const contacts = contactsByPupil(snap);
-    const pupils = activeIds(snap, 'pupil').filter((p) => contacts.has(p));
+    const { pupils, contacts } = bookablePupils(snap);
     const [p1, p2, p3, p4, p5, p6, leaver] = pupils as [string, ...string[]];
     const eventA = await bookParentsEvening(e2e.clients, school.id, [p1, p2, p3], staffA, contacts, 8);
     const eventB = await bookParentsEvening(e2e.clients, school.id, [p4!, p5!, p6!], staffB, contacts, 9);

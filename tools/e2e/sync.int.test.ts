@@ -5,7 +5,7 @@ import {
   cancelledAtLeast,
   cancelledBookingIds,
   cancelledOf,
-  contactsByPupil,
+  bookablePupils,
   bookParentsEvening,
   listBookings,
   rosterSnapshot,
@@ -76,10 +76,9 @@ describe('e2e: syncs of simulated schools through the real processes', () => {
 
   it("term-time changes cancel exactly the leavers' future bookings", async () => {
     const snap = await rosterSnapshot(e2e.clients, a.id);
-    const contacts = contactsByPupil(snap);
-    const pupils = activeIds(snap, 'pupil')
-      .filter((p) => contacts.has(p))
-      .slice(0, 10);
+    const bookable = bookablePupils(snap);
+    const { contacts } = bookable;
+    const pupils = bookable.pupils.slice(0, 10);
     const staff = activeIds(snap, 'staff')[0]!;
     const future = await bookParentsEvening(e2e.clients, a.id, pupils, staff, contacts, 10);
     const past = await bookParentsEvening(e2e.clients, a.id, pupils.slice(0, 4), staff, contacts, 12);
@@ -167,8 +166,7 @@ describe('e2e: syncs of simulated schools through the real processes', () => {
 
   it('mass removal is held, previewed, approved, and the cancellations equal the preview', async () => {
     const snap = await rosterSnapshot(e2e.clients, b.id);
-    const contacts = contactsByPupil(snap);
-    const pupils = activeIds(snap, 'pupil').filter((p) => contacts.has(p));
+    const { pupils, contacts } = bookablePupils(snap);
     const staff = activeIds(snap, 'staff')[0]!;
     const leavers = pupils.slice(0, 40); // > 10 % of 300 and > 5
     const booked = [...leavers.slice(0, 6), ...pupils.slice(100, 103)];

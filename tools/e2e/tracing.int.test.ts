@@ -2,16 +2,17 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startSystem, type RunningSystem } from '@isams-sync/testing';
+import type { RunningSystem } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   activeIds,
   bookParentsEvening,
-  contactsByPupil,
+  bookablePupils,
   rosterSnapshot,
-  School,
-  serviceClients,
+  startSystemWithSchool,
+  stopSystem,
   waitForBookings,
+  type School,
   type ServiceClients,
 } from './support';
 
@@ -110,14 +111,15 @@ describe('e2e: one trace from the admin’s Run to the booking cancellation (OTL
     for (let i = 0; i < 100 && !existsSync(addressFile); i++) await new Promise((r) => setTimeout(r, 100));
     const endpoint = `http://${readFileSync(addressFile, 'utf8').trim()}`;
     const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint };
-    system = await startSystem({ env: { connector: otel, roster: otel, bookings: otel, gateway: otel } });
-    clients = serviceClients(system);
-    school = await School.create(system, 'e2e-trace', 5);
+    ({ system, clients, school } = await startSystemWithSchool(
+      { env: { connector: otel, roster: otel, bookings: otel, gateway: otel } },
+      'e2e-trace',
+      5,
+    ));
   }, 300_000);
 
   afterAll(async () => {
-    clients?.close();
-    await system?.stop();
+    await stopSystem(system, clients);
     sink?.kill('SIGTERM');
   }, 90_000);
 
@@ -125,8 +127,8 @@ describe('e2e: one trace from the admin’s Run to the booking cancellation (OTL
     const first = await school.sync();
     expect(first.status, system.logs()).toBe('applied');
     const snap = await rosterSnapshot(clients, school.id);
-    const contacts = contactsByPupil(snap);
-    const pupil = activeIds(snap, 'pupil').find((p) => contacts.has(p))!;
+    const { pupils, contacts } = bookablePupils(snap);
+    const pupil = pupils[0]!;
     const staff = activeIds(snap, 'staff')[0]!;
     const evening = await bookParentsEvening(clients, school.id, [pupil], staff, contacts, 10);
     await school.sim('DELETE', `/pupils/${pupil}`);

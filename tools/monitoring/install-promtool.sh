@@ -5,13 +5,10 @@
 # tools/deploy/install-tools.sh. Prints nothing when the binary is current.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-out="$root/.cache/tools"
+source "$here/../build/go-tools.sh" install-promtool
 # Prometheus v3.x is published on the module proxy as v0.3xx.y (v0.316.0 = Prometheus 3.16.0).
 version="v0.316.0"
-mkdir -p "$out"
-command -v go >/dev/null || { echo "install-promtool: Go is required (https://go.dev/dl, or the distro's golang package)" >&2; exit 1; }
-if [[ -x "$out/promtool" && "$(cat "$out/.promtool-stamp" 2>/dev/null)" == "$version" ]]; then
+if go_tools_current .promtool-stamp "$version" promtool; then
   exit 0
 fi
 echo "install-promtool: building promtool ${version} into ${out} — the first build takes several minutes" >&2

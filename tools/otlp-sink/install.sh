@@ -5,12 +5,9 @@
 # rebuilt only when they or main.go change (stamp file). Prints nothing when the binary is current.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-out="$root/.cache/tools"
-mkdir -p "$out"
-command -v go >/dev/null || { echo "otlp-sink: Go is required (https://go.dev/dl, or the distro's golang package)" >&2; exit 1; }
+source "$here/../build/go-tools.sh" otlp-sink
 stamp="$(cat "$here/go.mod" "$here/go.sum" "$here/main.go" | sha256sum | cut -c1-16)"
-if [[ -x "$out/otlp-sink" && "$(cat "$out/.otlp-sink-stamp" 2>/dev/null)" == "$stamp" ]]; then
+if go_tools_current .otlp-sink-stamp "$stamp" otlp-sink; then
   exit 0
 fi
 echo "otlp-sink: building into ${out} (about a minute the first time)" >&2

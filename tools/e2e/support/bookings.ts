@@ -1,4 +1,5 @@
 import { eventually } from '@isams-sync/testing';
+import { bookEvening } from '../../system-client/bookings-client';
 import type { BookingView, ServiceClients } from './grpc-clients';
 
 export interface BookedEvent {
@@ -19,34 +20,19 @@ export async function bookParentsEvening(
   contactOf: ReadonlyMap<string, string>,
   dayOffset = 7,
 ): Promise<BookedEvent> {
-  const day = new Date(Date.now() + dayOffset * 86_400_000);
-  day.setUTCHours(15, 0, 0, 0);
-  const event = await clients.bookings(tenantId, (c) => c.createEvent, {
-    kind: 'parents_evening',
-    title: `Parents Evening +${dayOffset}`,
-    startsAt: day.toISOString(),
-    endsAt: new Date(day.getTime() + 8 * 3_600_000).toISOString(),
-    status: 'open',
-  });
-  const { slots } = await clients.bookings(tenantId, (c) => c.createSlots, {
-    eventId: event.id,
-    slots: pupilIds.map((_p, i) => ({
-      startsAt: new Date(day.getTime() + i * 300_000).toISOString(),
-      endsAt: new Date(day.getTime() + (i + 1) * 300_000).toISOString(),
+  const { eventId, bookingIds } = await bookEvening(
+    (method, req) => clients.bookings(tenantId, method, req),
+    {
+      title: `Parents Evening +${dayOffset}`,
+      dayOffset,
+      startHourUtc: 15,
+      hours: 8,
+      slotMs: 300_000,
       staffId,
-      capacity: 1,
-    })),
-  });
-  const bookingByPupil = new Map<string, string>();
-  for (const [i, pupilId] of pupilIds.entries()) {
-    const b = await clients.bookings(tenantId, (c) => c.createBooking, {
-      slotId: slots[i]!.id,
-      pupilId,
-      contactId: contactOf.get(pupilId),
-    });
-    bookingByPupil.set(pupilId, b.id);
-  }
-  return { eventId: event.id, bookingByPupil };
+      bookings: pupilIds.map((pupilId) => ({ pupilId, contactId: contactOf.get(pupilId) })),
+    },
+  );
+  return { eventId, bookingByPupil: new Map(pupilIds.map((pupilId, i) => [pupilId, bookingIds[i]!])) };
 }
 
 export async function listBookings(

@@ -1,29 +1,15 @@
 import type { Client } from '@grpc/grpc-js';
-import { callMetadata, callUnary, createGrpcClient, loadProtoPackage } from '@isams-sync/grpc';
-import type { ClientIdentity, GrpcClientConstructor, UnaryMethod } from '@isams-sync/grpc';
+import { callMetadata, callUnary } from '@isams-sync/grpc';
+import type { UnaryMethod } from '@isams-sync/grpc';
+import { serviceGrpcClient } from '../../system-client/bookings-client';
+import type { BookingsGrpc, ServiceAddresses } from '../../system-client/bookings-client';
 
-export interface BookingView {
-  id: string;
-  eventId: string;
-  slotId: string;
-  pupilId: string;
-  contactId: string;
-  staffId: string;
-  status: string;
-  pendingCancellation: boolean;
-  cancellation?: { reason: string; personKind: string; personId: string; rosterEventId: string } | null;
-}
+export type { BookingView } from '../../system-client/bookings-client';
+
 interface PageInfo {
   nextPageToken: string;
 }
 
-interface BookingsGrpc extends Client {
-  createEvent: UnaryMethod<object, { id: string; title: string }>;
-  updateEvent: UnaryMethod<object, { id: string; status: string }>;
-  createSlots: UnaryMethod<object, { slots: Array<{ id: string }> }>;
-  createBooking: UnaryMethod<object, { id: string }>;
-  listBookings: UnaryMethod<object, { bookings: BookingView[]; page?: PageInfo | null }>;
-}
 export interface RosterEntityView {
   entityType: string;
   entityId: string;
@@ -51,25 +37,9 @@ export interface ServiceClients {
 }
 
 /** Clients of bookings and roster calling as the gateway does (with its service identity). */
-export function serviceClients(addresses: {
-  bookingsAddress: string;
-  rosterAddress: string;
-  clientIdentity(audience: string): ClientIdentity;
-}): ServiceClients {
-  const bookingsPkg = loadProtoPackage<{
-    isams_sync: { bookings: { v1: { BookingsService: GrpcClientConstructor<BookingsGrpc> } } };
-  }>('isams_sync/bookings/v1/bookings_service.proto');
-  const rosterPkg = loadProtoPackage<{
-    isams_sync: { roster: { v1: { RosterService: GrpcClientConstructor<RosterGrpc> } } };
-  }>('isams_sync/roster/v1/roster_service.proto');
-  const b = createGrpcClient(bookingsPkg.isams_sync.bookings.v1.BookingsService, addresses.bookingsAddress, {
-    identity: addresses.clientIdentity('bookings'),
-    deadlineMs: 20_000,
-  });
-  const r = createGrpcClient(rosterPkg.isams_sync.roster.v1.RosterService, addresses.rosterAddress, {
-    identity: addresses.clientIdentity('roster'),
-    deadlineMs: 30_000,
-  });
+export function serviceClients(addresses: ServiceAddresses<'bookings' | 'roster'>): ServiceClients {
+  const b = serviceGrpcClient<BookingsGrpc, 'bookings'>(addresses, 'bookings', 20_000);
+  const r = serviceGrpcClient<RosterGrpc, 'roster'>(addresses, 'roster', 30_000);
   const md = (tenantId: string) => callMetadata({ tenantId, actor: 'e2e' });
   return {
     bookings: (tenantId, method, req) =>

@@ -37,7 +37,16 @@ export function contactsByPupil(snapshot: Map<string, string>): Map<string, stri
   }
   return out;
 }
+
+/** The active pupils that have a contact (who can be booked), in roster order, and each one's contact. */
+export function bookablePupils(snapshot: Map<string, string>): {
+  pupils: string[];
+  contacts: Map<string, string>;
+} {
+  const contacts = contactsByPupil(snapshot);
+  return { pupils: activeIds(snapshot, 'pupil').filter((p) => contacts.has(p)), contacts };
+}
 export { captureReference, finishAfterCrash, expectSameAsReference, type Reference } from './crash';
 export { PrivateInfra } from '@isams-sync/testing';
 export { startSubscriber, expectCopyEqualsRoster, type Projection } from './subscriber-copy';
-export { useWatchedSystem, type WatchedSystem } from './watched-system';
+export { startSystemWithSchool, stopSystem, useWatchedSystem, type WatchedSystem } from './watched-system';

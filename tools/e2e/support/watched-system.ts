@@ -3,6 +3,7 @@ import { afterAll, beforeAll } from 'vitest';
 import type { ReferenceSubscriber } from '../../reference-subscriber/subscriber';
 import { ChangeEventLog } from './change-events';
 import { serviceClients, type ServiceClients } from './grpc-clients';
+import { School } from './school';
 import { expectCopyEqualsRoster, startSubscriber } from './subscriber-copy';
 
 /** The system an e2e suite runs, and what the suite watches it with. */
@@ -52,4 +53,29 @@ export function useWatchedSystem(
     await w.system?.stop();
   }, 90_000);
   return w;
+}
+
+/**
+ * The whole system as processes (`startSystem(options)`), gRPC clients of its services and one
+ * simulated school `schoolId` (from `seed`); if the school cannot be created, the rest is stopped.
+ */
+export async function startSystemWithSchool(
+  options: StartSystemOptions,
+  schoolId: string,
+  seed: number,
+): Promise<{ system: RunningSystem; clients: ServiceClients; school: School }> {
+  const system = await startSystem(options);
+  const clients = serviceClients(system);
+  try {
+    return { system, clients, school: await School.create(system, schoolId, seed) };
+  } catch (err) {
+    await stopSystem(system, clients);
+    throw err;
+  }
+}
+
+/** Closes the clients and stops the system (either unset when its start failed). */
+export async function stopSystem(system: RunningSystem | undefined, clients: ServiceClients | undefined) {
+  clients?.close();
+  await system?.stop();
 }

@@ -1,9 +1,7 @@
-import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { SignJWT, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OPERATOR_TOKEN, startGatewayHarness } from '../support/gateway-harness';
-import type { GatewayHarness } from '../support/gateway-harness';
-
-type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+import { OPERATOR_TOKEN, startJwtGatewayHarness } from '../support/gateway-harness';
+import type { GatewayHarness, SigningKey } from '../support/gateway-harness';
 
 const SETTINGS = { isamsUrl: 'https://school-a.isams.cloud', apiKey: 'AAAA-BBBB-CCCC-DDDD', format: 'xml' };
 
@@ -16,16 +14,8 @@ describe('auth and tenancy (real FerretDB, fake connector)', () => {
   let otherKey: SigningKey;
 
   beforeAll(async () => {
-    const pair = await generateKeyPair('ES256');
-    signingKey = pair.privateKey;
+    ({ h, signingKey } = await startJwtGatewayHarness({ GATEWAY_RATE_LIMIT_EXPENSIVE_PER_MINUTE: '3' }));
     otherKey = (await generateKeyPair('ES256')).privateKey;
-    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
-    h = await startGatewayHarness({
-      GATEWAY_JWT_PUBLIC_KEYS: JSON.stringify({ keys: [jwk] }),
-      GATEWAY_JWT_ISSUER: 'https://id.example',
-      GATEWAY_JWT_AUDIENCE: 'isams-sync',
-      GATEWAY_RATE_LIMIT_EXPENSIVE_PER_MINUTE: '3',
-    });
     ({ token: tokenA, tokenId: tokenIdA } = await h.issueToken('school-a'));
     ({ token: tokenB } = await h.issueToken('school-b'));
   });

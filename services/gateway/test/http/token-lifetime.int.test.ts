@@ -1,10 +1,9 @@
-import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleRun } from '../support/fake-connector';
-import { startGatewayHarness } from '../support/gateway-harness';
-import type { GatewayHarness } from '../support/gateway-harness';
+import { startJwtGatewayHarness } from '../support/gateway-harness';
+import type { GatewayHarness, SigningKey } from '../support/gateway-harness';
 
-type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 const DAY = 24 * 3600_000;
 
 describe('token lifetime and revocation (real FerretDB)', () => {
@@ -12,18 +11,12 @@ describe('token lifetime and revocation (real FerretDB)', () => {
   let key: SigningKey;
 
   beforeAll(async () => {
-    const pair = await generateKeyPair('ES256');
-    key = pair.privateKey;
-    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
-    h = await startGatewayHarness({
-      GATEWAY_JWT_PUBLIC_KEYS: JSON.stringify({ keys: [jwk] }),
-      GATEWAY_JWT_ISSUER: 'https://id.example',
-      GATEWAY_JWT_AUDIENCE: 'isams-sync',
+    ({ h, signingKey: key } = await startJwtGatewayHarness({
       GATEWAY_JWT_MAX_AGE: '1h',
       GATEWAY_ADMIN_TOKEN_MAX_AGE: `${30 * 24}h`,
       // Long: only the in-process revocation (operator route → stream registry) can end the stream in time.
       GATEWAY_SSE_REVERIFY_MS: '10m',
-    });
+    }));
   });
   afterAll(async () => h?.close());
 

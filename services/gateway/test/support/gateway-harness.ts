@@ -1,3 +1,4 @@
+import { exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll } from 'vitest';
 import { createTestDatabase, testServiceIdentityDir } from '@isams-sync/testing';
 import type { TestDatabase } from '@isams-sync/testing';
@@ -34,6 +35,27 @@ export interface GatewayHarness {
 
 export type AdminMethod = 'GET' | 'PUT' | 'POST' | 'DELETE';
 type LightMyRequestResponse = Awaited<ReturnType<GatewayApp['http']['inject']>>;
+
+/** A private key of the test identity provider (ES256). */
+export type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+
+/**
+ * A gateway that also takes JWTs of one identity provider: its ES256 key `k1`, issuer
+ * `https://id.example`, audience `isams-sync` (plus `env`); returned with the provider's private key.
+ */
+export async function startJwtGatewayHarness(
+  env: Record<string, string> = {},
+): Promise<{ h: GatewayHarness; signingKey: SigningKey }> {
+  const pair = await generateKeyPair('ES256');
+  const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
+  const h = await startGatewayHarness({
+    GATEWAY_JWT_PUBLIC_KEYS: JSON.stringify({ keys: [jwk] }),
+    GATEWAY_JWT_ISSUER: 'https://id.example',
+    GATEWAY_JWT_AUDIENCE: 'isams-sync',
+    ...env,
+  });
+  return { h, signingKey: pair.privateKey };
+}
 
 export async function startGatewayHarness(env: Record<string, string> = {}): Promise<GatewayHarness> {
   const db = await createTestDatabase('gw');

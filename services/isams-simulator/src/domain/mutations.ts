@@ -47,7 +47,10 @@ function find<T extends { id: number | string }>(items: T[], id: number | string
   return item;
 }
 
-/** Deletes record `id` of one of the model's lists (an unknown id → SIM_RECORD_NOT_FOUND); returns the model. */
+/**
+ * Deletes record `id` of one of the model's lists (an unknown id → SIM_RECORD_NOT_FOUND) and marks the
+ * school changed; returns the model.
+ */
 function deleteRecord(
   school: SimulatedSchool,
   list: 'contacts' | 'sets' | 'setLists' | 'memberships',
@@ -58,6 +61,7 @@ function deleteRecord(
   const lists = model as unknown as Record<typeof list, Array<{ id: number }>>;
   find(lists[list], id, entity);
   lists[list] = lists[list].filter((r) => r.id !== id);
+  touch(school);
   return model;
 }
 
@@ -305,7 +309,6 @@ export function updateContact(school: SimulatedSchool, id: number, patch: Patch,
 
 export function removeContact(school: SimulatedSchool, id: number): void {
   deleteRecord(school, 'contacts', id, 'contact');
-  touch(school);
 }
 
 export interface NewSet {
@@ -364,7 +367,6 @@ export function updateSet(
 export function removeSet(school: SimulatedSchool, id: number): void {
   const model = deleteRecord(school, 'sets', id, 'set');
   model.setLists = model.setLists.filter((r) => r.setId !== id);
-  touch(school);
 }
 
 export function addSetListRow(school: SimulatedSchool, setId: number, pupilId: number): SetListRow {
@@ -384,7 +386,6 @@ export function addSetListRow(school: SimulatedSchool, setId: number, pupilId: n
 
 export function removeSetListRow(school: SimulatedSchool, id: number): void {
   deleteRecord(school, 'setLists', id, 'set-list row');
-  touch(school);
 }
 
 export function addMembership(
@@ -401,7 +402,6 @@ export function addMembership(
 
 export function removeMembership(school: SimulatedSchool, id: number): void {
   deleteRecord(school, 'memberships', id, 'membership');
-  touch(school);
 }
 
 /** Term-time churn: `leavers` current pupils leave (references kept), `joiners` new pupils arrive. */

@@ -1,5 +1,5 @@
-import { createGrpcClient, loadProtoPackage } from '@isams-sync/grpc';
-import type { BookingsServiceProtoGrpcType, bookingsV1, ServiceKeyring } from '@isams-sync/grpc';
+import { loadProtoPackage } from '@isams-sync/grpc';
+import type { BookingsServiceProtoGrpcType, bookingsV1 } from '@isams-sync/grpc';
 import type {
   BookableEvent,
   Booking,
@@ -11,8 +11,9 @@ import type {
   RemovalImpact,
 } from '../../domain/models/bookings.models';
 import type { CallContext } from '../../domain/principal';
-import { callPage, protoStrings } from './proto-json';
-import { orNull, upstreamCaller } from './upstream-call';
+import { callList, protoStrings } from './proto-json';
+import { orNulls, upstreamCaller, upstreamClient } from './upstream-call';
+import type { UpstreamOptions } from './upstream-call';
 
 /** The bookings service as the gateway uses it. */
 export interface BookingsGateway {
@@ -45,8 +46,7 @@ function event(e: bookingsV1.Event__Output): BookableEvent {
     id: e.id,
     kind: e.kind,
     title: e.title,
-    startsAt: orNull(e.startsAt),
-    endsAt: orNull(e.endsAt),
+    ...orNulls(e, 'startsAt', 'endsAt'),
     status: e.status,
   };
 }
@@ -57,74 +57,51 @@ function booking(b: bookingsV1.Booking__Output): Booking {
     id: b.id,
     eventId: b.eventId,
     slotId: b.slotId,
-    staffId: orNull(b.staffId),
-    pupilId: orNull(b.pupilId),
-    contactId: orNull(b.contactId),
-    startsAt: orNull(b.startsAt),
-    endsAt: orNull(b.endsAt),
+    ...orNulls(b, 'staffId', 'pupilId', 'contactId', 'startsAt', 'endsAt'),
     status: b.status,
     pendingCancellation: b.pendingCancellation,
     cancellation:
       c === null || c.reason === ''
         ? null
-        : {
-            reason: c.reason,
-            at: orNull(c.at),
-            personKind: orNull(c.personKind),
-            personId: orNull(c.personId),
-            actor: orNull(c.actor),
-          },
+        : { reason: c.reason, ...orNulls(c, 'at', 'personKind', 'personId', 'actor') },
   };
 }
 
 const UPSTREAM = 'bookings';
 
 /** The gRPC implementation of {@link BookingsGateway}. */
-export function createBookingsGateway(options: {
-  address: string;
-  deadlineMs: number;
-  /** The gateway's service-identity keys. */
-  identity: ServiceKeyring;
-  protosDir?: string;
-}): BookingsGateway {
+export function createBookingsGateway(options: UpstreamOptions): BookingsGateway {
   const pkg = loadProtoPackage<BookingsServiceProtoGrpcType>(
     'isams_sync/bookings/v1/bookings_service.proto',
     {
       protosDir: options.protosDir,
     },
   );
-  const client = createGrpcClient(pkg.isams_sync.bookings.v1.BookingsService, options.address, {
-    identity: { keyring: options.identity, audience: 'bookings' },
-    deadlineMs: options.deadlineMs,
-    idempotentMethods: [
-      'ListEvents',
-      'ListBookings',
-      'PreviewRemovalImpact',
-      'SetSchoolTimeZone',
-      'ListEvenings',
-      'RunReinstatementReport',
-    ],
-  });
+  const client = upstreamClient(pkg.isams_sync.bookings.v1.BookingsService, UPSTREAM, options, [
+    'ListEvents',
+    'ListBookings',
+    'PreviewRemovalImpact',
+    'SetSchoolTimeZone',
+    'ListEvenings',
+    'RunReinstatementReport',
+  ]);
   const call = upstreamCaller(UPSTREAM, client);
 
   return {
-    async listEvents(ctx, input) {
-      const { reply, page } = await callPage(
+    listEvents: (ctx, input) =>
+      callList(call, client.listEvents, ctx, input, protoStrings(input, 'status'), {
+        key: 'events',
+        map: event,
+      }),
+    listEventBookings: (ctx, input) =>
+      callList(
         call,
-        client.listEvents,
+        client.listBookings,
         ctx,
         input,
-        protoStrings(input, 'status'),
-      );
-      return { events: reply.events.map(event), page };
-    },
-    async listEventBookings(ctx, input) {
-      const { reply, page } = await callPage(call, client.listBookings, ctx, input, {
-        eventId: input.eventId,
-        ...protoStrings(input, 'status'),
-      });
-      return { bookings: reply.bookings.map(booking), page };
-    },
+        { eventId: input.eventId, ...protoStrings(input, 'status') },
+        { key: 'bookings', map: booking },
+      ),
     async previewRemovalImpact(ctx, input) {
       const r = await call(
         client.previewRemovalImpact,
@@ -170,8 +147,7 @@ export function createBookingsGateway(options: {
                 personKind: c.personKind,
                 personId: c.personId,
                 rosterEventId: c.rosterEventId,
-                syncRunId: orNull(c.syncRunId),
-                at: orNull(c.at),
+                ...orNulls(c, 'syncRunId', 'at'),
               })),
             })),
             familiesAffected: e.familiesAffected,

@@ -1,11 +1,5 @@
-import {
-  GrpcCallError,
-  callMetadata,
-  createGrpcClient,
-  isServiceError,
-  loadProtoPackage,
-} from '@isams-sync/grpc';
-import type { ConnectorServiceProtoGrpcType, connectorV1, ServiceKeyring } from '@isams-sync/grpc';
+import { GrpcCallError, callMetadata, isServiceError, loadProtoPackage } from '@isams-sync/grpc';
+import type { ConnectorServiceProtoGrpcType, connectorV1 } from '@isams-sync/grpc';
 import type {
   DataSourceSettings,
   EgressInfo,
@@ -22,8 +16,9 @@ import type {
 } from '../../domain/models/connector.models';
 import type { CallContext } from '../../domain/principal';
 import { isTerminalStatus } from '../../domain/sync-run-view';
-import { callPage, jsonObject, protoStrings } from './proto-json';
-import { orNull, toNumber, upstreamCaller, upstreamError } from './upstream-call';
+import { callList, jsonObject, protoStrings } from './proto-json';
+import { orNull, toNumber, upstreamCaller, upstreamClient, upstreamError } from './upstream-call';
+import type { UpstreamOptions } from './upstream-call';
 
 /** The connector as the gateway uses it (promise-returning, API-shaped results). */
 export interface ConnectorGateway {
@@ -130,15 +125,10 @@ export function toSyncRun(r: ProtoSyncRun): SyncRun {
 }
 
 /** Options of {@link createConnectorGateway}. */
-export interface ConnectorGatewayOptions {
-  address: string;
-  deadlineMs: number;
+export interface ConnectorGatewayOptions extends UpstreamOptions {
   testConnectionDeadlineMs: number;
-  /** The gateway's service-identity keys. */
-  identity: ServiceKeyring;
   /** How long one WatchSyncRun stream may stay open. */
   watchDeadlineMs?: number;
-  protosDir?: string;
 }
 
 const UPSTREAM = 'connector';
@@ -151,15 +141,17 @@ export function createConnectorGateway(options: ConnectorGatewayOptions): Connec
     'isams_sync/connector/v1/connector_service.proto',
     { protosDir: options.protosDir },
   );
-  const identity = { keyring: options.identity, audience: 'connector' };
-  const client = createGrpcClient(pkg.isams_sync.connector.v1.ConnectorService, options.address, {
-    identity,
-    deadlineMs: options.deadlineMs,
-    idempotentMethods: ['GetSettings', 'GetEgressInfo', 'GetSyncRun', 'ListSyncRuns', 'GetSyncStatus'],
-  });
+  const service = pkg.isams_sync.connector.v1.ConnectorService;
+  const client = upstreamClient(service, UPSTREAM, options, [
+    'GetSettings',
+    'GetEgressInfo',
+    'GetSyncRun',
+    'ListSyncRuns',
+    'GetSyncStatus',
+  ]);
   // Streams get their own channel: the service-config timeout of `client` would cut them short.
-  const streamClient = createGrpcClient(pkg.isams_sync.connector.v1.ConnectorService, options.address, {
-    identity,
+  const streamClient = upstreamClient(service, UPSTREAM, {
+    ...options,
     deadlineMs: options.watchDeadlineMs ?? 30 * 60_000,
   });
   const call = upstreamCaller(UPSTREAM, client);
@@ -232,13 +224,15 @@ export function createConnectorGateway(options: ConnectorGatewayOptions): Connec
       return { run: toSyncRun(r.run), alreadyActive: r.alreadyActive };
     },
     getSyncRun: async (ctx, syncRunId) => toSyncRun(await call(client.getSyncRun, { syncRunId }, ctx)),
-    async listSyncRuns(ctx, input) {
-      const { reply, page } = await callPage(call, client.listSyncRuns, ctx, input, {
-        statuses: input.statuses ?? [],
-        triggerKind: input.trigger ?? '',
-      });
-      return { runs: reply.runs.map(toSyncRun), page };
-    },
+    listSyncRuns: (ctx, input) =>
+      callList(
+        call,
+        client.listSyncRuns,
+        ctx,
+        input,
+        { statuses: input.statuses ?? [], triggerKind: input.trigger ?? '' },
+        { key: 'runs', map: toSyncRun },
+      ),
     cancelSyncRun: async (ctx, syncRunId) => toSyncRun(await call(client.cancelSyncRun, { syncRunId }, ctx)),
     async *watchSyncRun(ctx, syncRunId) {
       const stream = streamClient.watchSyncRun(

@@ -52,3 +52,26 @@ export async function callPage<
   const reply = await call(method, { ...request, page: pageRequest(paging) } as Req, ctx);
   return { reply, page: pageInfo(reply.page) };
 }
+
+/**
+ * A list method whose API result names its items as the reply does (`events`, `runs`, …): one
+ * {@link callPage}, the reply's `items` mapped to the API shape, with the page.
+ */
+export async function callList<
+  Req extends { page?: commonV1.PageRequest | null },
+  Res extends { page: commonV1.PageInfo__Output | null } & Record<K, readonly unknown[]>,
+  K extends string,
+  T,
+>(
+  call: UpstreamCaller,
+  method: UnaryMethod<Req, Res>,
+  ctx: CallContext,
+  paging: { pageSize: number; pageToken?: string },
+  request: Omit<Req, 'page'>,
+  items: { key: K; map: (item: Res[K][number]) => T },
+): Promise<Record<K, T[]> & { page: ReturnType<typeof pageInfo> }> {
+  const { reply, page } = await callPage(call, method, ctx, paging, request);
+  return { [items.key]: reply[items.key].map(items.map), page } as Record<K, T[]> & {
+    page: ReturnType<typeof pageInfo>;
+  };
+}

@@ -1,5 +1,5 @@
-import { createGrpcClient, loadProtoPackage } from '@isams-sync/grpc';
-import type { RosterServiceProtoGrpcType, rosterV1, ServiceKeyring } from '@isams-sync/grpc';
+import { loadProtoPackage } from '@isams-sync/grpc';
+import type { RosterServiceProtoGrpcType, rosterV1 } from '@isams-sync/grpc';
 import type {
   Change,
   ChangePage,
@@ -15,9 +15,9 @@ import type {
 } from '../../domain/models/roster.models';
 import { isEntityType } from '../../domain/models/roster.models';
 import type { CallContext } from '../../domain/principal';
-import { callPage, jsonObject, protoStrings } from './proto-json';
-import { orNull, upstreamCaller } from './upstream-call';
-import type { UpstreamCaller } from './upstream-call';
+import { callList, callPage, jsonObject, protoStrings } from './proto-json';
+import { orNull, orNulls, upstreamCaller, upstreamClient } from './upstream-call';
+import type { UpstreamCaller, UpstreamOptions } from './upstream-call';
 
 interface Paging {
   pageSize: number;
@@ -80,10 +80,7 @@ function toRunUndo(u: rosterV1.RunUndo__Output): RunUndo {
     status: u.status === 'undone' || u.status === 'undoing' ? u.status : 'possible',
     restore: u.restore.map((r) => ({ entityType: r.entityType, entityId: r.entityId })),
     skipped: u.skipped.map((s) => ({ reason: s.reason, count: s.count })),
-    expiresAt: orNull(u.expiresAt),
-    undoneBy: orNull(u.undoneBy),
-    undoneAt: orNull(u.undoneAt),
-    comment: orNull(u.comment),
+    ...orNulls(u, 'expiresAt', 'undoneBy', 'undoneAt', 'comment'),
   };
 }
 
@@ -93,11 +90,7 @@ function entity(e: rosterV1.Entity__Output): RosterEntity {
     entityId: e.entityId,
     status: e.status,
     data: jsonObject(e.dataJson),
-    lastSyncRunId: orNull(e.lastSyncRunId),
-    changedAt: orNull(e.changedAt),
-    removedAt: orNull(e.removedAt),
-    graceUntil: orNull(e.graceUntil),
-    removalReason: orNull(e.removalReason),
+    ...orNulls(e, 'lastSyncRunId', 'changedAt', 'removedAt', 'graceUntil', 'removalReason'),
   };
 }
 
@@ -125,14 +118,10 @@ export function toHeldBatch(b: rosterV1.HeldBatch__Output): HeldBatch {
     batchId: b.batchId,
     syncRunId: b.syncRunId,
     status: b.status,
-    createdAt: orNull(b.createdAt),
     types: b.types.map((t) => ({ entityType: t.entityType, count: t.count, reason: t.reason })),
     total: b.total,
-    decidedBy: orNull(b.decidedBy),
-    decidedAt: orNull(b.decidedAt),
-    comment: orNull(b.comment),
+    ...orNulls(b, 'createdAt', 'decidedBy', 'decidedAt', 'comment', 'reason'),
     kind: b.kind || 'removals',
-    reason: orNull(b.reason),
     version: b.version || 1,
     updatedAt: orNull(b.updatedAt) ?? orNull(b.createdAt),
     lastSyncRunId: b.lastSyncRunId || b.syncRunId,
@@ -146,10 +135,7 @@ function toRun(r: rosterV1.Run__Output): RosterRun {
     syncRunId: r.syncRunId,
     state: r.state,
     dryRun: r.dryRun,
-    outcome: orNull(r.outcome),
-    receivedAt: orNull(r.receivedAt),
-    processedAt: orNull(r.processedAt),
-    completedAt: orNull(r.completedAt),
+    ...orNulls(r, 'outcome', 'receivedAt', 'processedAt', 'completedAt'),
     counts: r.counts.map((c) => ({
       entityType: c.entityType,
       added: c.added,
@@ -159,13 +145,9 @@ function toRun(r: rosterV1.Run__Output): RosterRun {
       held: c.held,
       unchanged: c.unchanged,
     })),
-    heldBatchId: orNull(r.heldBatchId),
-    errorCode: orNull(r.errorCode),
-    errorMessage: orNull(r.errorMessage),
     changeCount: r.changeCount,
     findingCount: r.findingCount,
-    holdKind: orNull(r.holdKind),
-    holdReason: orNull(r.holdReason),
+    ...orNulls(r, 'heldBatchId', 'errorCode', 'errorMessage', 'holdKind', 'holdReason'),
   };
 }
 
@@ -190,30 +172,20 @@ interface RosterUpstream {
 }
 
 /** The gRPC implementation of {@link RosterGateway}. */
-export function createRosterGateway(options: {
-  address: string;
-  deadlineMs: number;
-  /** The gateway's service-identity keys. */
-  identity: ServiceKeyring;
-  protosDir?: string;
-}): RosterGateway {
+export function createRosterGateway(options: UpstreamOptions): RosterGateway {
   const pkg = loadProtoPackage<RosterServiceProtoGrpcType>('isams_sync/roster/v1/roster_service.proto', {
     protosDir: options.protosDir,
   });
-  const client = createGrpcClient(pkg.isams_sync.roster.v1.RosterService, options.address, {
-    identity: { keyring: options.identity, audience: 'roster' },
-    deadlineMs: options.deadlineMs,
-    idempotentMethods: [
-      'ListEntities',
-      'GetEntity',
-      'GetRun',
-      'ListRunChanges',
-      'ListRunFindings',
-      'ListHeldBatches',
-      'GetHeldBatch',
-      'GetRemovalThresholds',
-    ],
-  });
+  const client = upstreamClient(pkg.isams_sync.roster.v1.RosterService, UPSTREAM, options, [
+    'ListEntities',
+    'GetEntity',
+    'GetRun',
+    'ListRunChanges',
+    'ListRunFindings',
+    'ListHeldBatches',
+    'GetHeldBatch',
+    'GetRemovalThresholds',
+  ]);
   const upstream: RosterUpstream = { client, call: upstreamCaller(UPSTREAM, client) };
   return {
     ...entityMethods(upstream),
@@ -227,14 +199,19 @@ export function createRosterGateway(options: {
 
 function entityMethods({ client, call }: RosterUpstream): Pick<RosterGateway, 'listEntities' | 'getEntity'> {
   return {
-    async listEntities(ctx, input) {
-      const { reply, page } = await callPage(call, client.listEntities, ctx, input, {
-        entityType: input.entityType,
-        ...protoStrings(input, 'query', 'status'),
-        filters: input.filters ?? [],
-      });
-      return { entities: reply.entities.map(entity), page };
-    },
+    listEntities: (ctx, input) =>
+      callList(
+        call,
+        client.listEntities,
+        ctx,
+        input,
+        {
+          entityType: input.entityType,
+          ...protoStrings(input, 'query', 'status'),
+          filters: input.filters ?? [],
+        },
+        { key: 'entities', map: entity },
+      ),
     getEntity: async (ctx, entityType, entityId) =>
       entity(await call(client.getEntity, { entityType, entityId }, ctx)),
   };
@@ -246,20 +223,24 @@ function runMethods({
 }: RosterUpstream): Pick<RosterGateway, 'getRun' | 'listRunChanges' | 'listRunFindings'> {
   return {
     getRun: async (ctx, syncRunId) => toRun(await call(client.getRun, { syncRunId }, ctx)),
-    async listRunChanges(ctx, input) {
-      const { reply, page } = await callPage(call, client.listRunChanges, ctx, input, {
-        syncRunId: input.syncRunId,
-        ...protoStrings(input, 'entityType', 'change', 'disposition'),
-      });
-      return { changes: reply.changes.map(toChange), page };
-    },
-    async listRunFindings(ctx, input) {
-      const { reply, page } = await callPage(call, client.listRunFindings, ctx, input, {
-        syncRunId: input.syncRunId,
-        ...protoStrings(input, 'code'),
-      });
-      return { findings: reply.findings.map(toFinding), page };
-    },
+    listRunChanges: (ctx, input) =>
+      callList(
+        call,
+        client.listRunChanges,
+        ctx,
+        input,
+        { syncRunId: input.syncRunId, ...protoStrings(input, 'entityType', 'change', 'disposition') },
+        { key: 'changes', map: toChange },
+      ),
+    listRunFindings: (ctx, input) =>
+      callList(
+        call,
+        client.listRunFindings,
+        ctx,
+        input,
+        { syncRunId: input.syncRunId, ...protoStrings(input, 'code') },
+        { key: 'findings', map: toFinding },
+      ),
   };
 }
 
@@ -271,16 +252,11 @@ function heldBatchMethods({
   'listHeldBatches' | 'getHeldBatch' | 'approveHeldBatch' | 'discardHeldBatch'
 > {
   return {
-    async listHeldBatches(ctx, input) {
-      const { reply, page } = await callPage(
-        call,
-        client.listHeldBatches,
-        ctx,
-        input,
-        protoStrings(input, 'status'),
-      );
-      return { batches: reply.batches.map(toHeldBatch), page };
-    },
+    listHeldBatches: (ctx, input) =>
+      callList(call, client.listHeldBatches, ctx, input, protoStrings(input, 'status'), {
+        key: 'batches',
+        map: toHeldBatch,
+      }),
     async getHeldBatch(ctx, input) {
       const { reply, page } = await callPage(call, client.getHeldBatch, ctx, input, {
         batchId: input.batchId,

@@ -1,6 +1,6 @@
 import type { Client } from '@grpc/grpc-js';
-import { GrpcCallError, IDENTITY_ERRORS, callMetadata, callUnary } from '@isams-sync/grpc';
-import type { UnaryMethod } from '@isams-sync/grpc';
+import { GrpcCallError, IDENTITY_ERRORS, callMetadata, callUnary, createGrpcClient } from '@isams-sync/grpc';
+import type { GrpcClientConstructor, ServiceKeyring, UnaryMethod } from '@isams-sync/grpc';
 import { AppError } from '@isams-sync/errors';
 import { GatewayErrors } from '../../domain/gateway-errors';
 import type { CallContext } from '../../domain/principal';
@@ -60,6 +60,32 @@ export async function upstreamCall<Req, Res>(
   }
 }
 
+/** What each upstream gateway (connector, roster, bookings) is created with. */
+export interface UpstreamOptions {
+  address: string;
+  deadlineMs: number;
+  /** The gateway's service-identity keys. */
+  identity: ServiceKeyring;
+  protosDir?: string;
+}
+
+/**
+ * The generated client of the `upstream` service, calling with the gateway's identity (that
+ * service is the token's audience); only `idempotentMethods` are retried.
+ */
+export function upstreamClient<C extends Client>(
+  service: GrpcClientConstructor<C>,
+  upstream: string,
+  options: UpstreamOptions,
+  idempotentMethods: string[] = [],
+): C {
+  return createGrpcClient(service, options.address, {
+    identity: { keyring: options.identity, audience: upstream },
+    deadlineMs: options.deadlineMs,
+    idempotentMethods,
+  });
+}
+
 /** A call bound to one generated client: request and response types follow the method passed. */
 export type UpstreamCaller = <Req, Res>(
   method: UnaryMethod<Req, Res>,
@@ -84,4 +110,12 @@ export function toNumber(value: string | number | null | undefined): number {
 /** Proto3 empty string → null. */
 export function orNull(value: string | null | undefined): string | null {
   return value === undefined || value === null || value === '' ? null : value;
+}
+
+/** The named strings of a proto message with {@link orNull} applied (proto3 has no absent string: ''). */
+export function orNulls<M extends Partial<Record<K, string | null>>, K extends string>(
+  message: M,
+  ...keys: K[]
+): Record<K, string | null> {
+  return Object.fromEntries(keys.map((k) => [k, orNull(message[k])])) as Record<K, string | null>;
 }
