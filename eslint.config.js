@@ -167,16 +167,12 @@ export default tseslint.config(
     },
   },
   {
-    // The roster's, the connector's and the bookings service's use-cases reach storage, leases, the
-    // broker and the disk only through their ports (services/<name>/src/use-cases/ports.ts), so their
-    // state machines run on in-memory ports in unit tests (the crash matrices, the settings,
-    // key-vault, connection-test and notifier tests) and no use-case names a Mongo adapter. Every
-    // use-case is checked; there are no exceptions (issue #20).
-    files: [
-      'services/roster/src/use-cases/**/*.ts',
-      'services/connector/src/use-cases/**/*.ts',
-      'services/bookings/src/use-cases/**/*.ts',
-    ],
+    // Every service's use-cases reach storage, leases, the broker, the other services and the disk
+    // only through their ports (services/<name>/src/use-cases/ports.ts), so the roster's and the
+    // connector's state machines run on in-memory ports in unit tests (the crash matrices, the
+    // settings, key-vault, connection-test and notifier tests) and no use-case names an adapter.
+    // Every use-case is checked; there are no exceptions (issue #20).
+    files: ['services/*/src/use-cases/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -2,8 +2,8 @@ import type { AdminTokenInfo } from '../domain/admin-token';
 import { tokenExpiry } from '../domain/admin-token';
 import { GatewayErrors } from '../domain/gateway-errors';
 import type { Principal } from '../domain/principal';
-import type { AdminTokenRepository } from '../adapters/mongo/admin-token.repository';
-import { generateAdminToken, generateTokenId, hashToken } from '../adapters/auth/token-crypto';
+import type { AdminTokenRepository } from './ports';
+import { generateAdminToken, generateTokenId, hashToken } from '../domain/token-crypto';
 
 /** An issued token: the secret is in `token`, returned exactly once. */
 export interface IssuedAdminToken extends AdminTokenInfo {

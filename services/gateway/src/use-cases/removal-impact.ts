@@ -1,5 +1,5 @@
-import type { BookingsGateway } from '../adapters/grpc-clients/bookings.gateway';
-import type { RosterGateway } from '../adapters/grpc-clients/roster.gateway';
+import type { BookingsGateway } from './ports';
+import type { RosterGateway } from './ports';
 import { GatewayErrors } from '../domain/gateway-errors';
 import type { BookableEvent, RemovalImpact } from '../domain/models/bookings.models';
 import type { Change } from '../domain/models/roster.models';

@@ -1,4 +1,4 @@
-import type { BookingsGateway } from '../adapters/grpc-clients/bookings.gateway';
+import type { BookingsGateway } from './ports';
 import type { PersonRef, ReinstatementLine } from '../domain/models/bookings.models';
 import type { RunUndo } from '../domain/models/roster.models';
 import type { CallContext } from '../domain/principal';

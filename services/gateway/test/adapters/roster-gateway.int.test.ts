@@ -3,7 +3,7 @@ import { loadServiceKeyring, unary } from '@isams-sync/grpc';
 import type { GrpcServerHandle, rosterV1 } from '@isams-sync/grpc';
 import { startRosterStandIn, testServiceIdentityDir, uniqueName } from '@isams-sync/testing';
 import { createRosterGateway } from '../../src/adapters/grpc-clients/roster.gateway';
-import type { RosterGateway } from '../../src/adapters/grpc-clients/roster.gateway';
+import type { RosterGateway } from '../../src/use-cases/ports';
 import type { RemovalThresholds } from '../../src/domain/models/roster.models';
 import type { CallContext } from '../../src/domain/principal';
 

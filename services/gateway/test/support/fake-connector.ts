@@ -1,5 +1,5 @@
 import { AppError } from '@isams-sync/errors';
-import type { ConnectorGateway } from '../../src/adapters/grpc-clients/connector.gateway';
+import type { ConnectorGateway } from '../../src/use-cases/ports';
 import type { DataSourceSettings, SyncRun, SyncStatus } from '../../src/domain/models/connector.models';
 import type { CallContext } from '../../src/domain/principal';
 

@@ -1,6 +1,6 @@
 import { AppError } from '@isams-sync/errors';
-import type { BookingsGateway } from '../../src/adapters/grpc-clients/bookings.gateway';
-import type { RosterGateway } from '../../src/adapters/grpc-clients/roster.gateway';
+import type { BookingsGateway } from '../../src/use-cases/ports';
+import type { RosterGateway } from '../../src/use-cases/ports';
 import type { BookableEvent, PersonRef, ReinstatementLine } from '../../src/domain/models/bookings.models';
 import type { Change, HeldBatch, RemovalThresholds, RunUndo } from '../../src/domain/models/roster.models';
 import type { CallContext } from '../../src/domain/principal';

@@ -1,45 +1,10 @@
 import { loadProtoPackage } from '@isams-sync/grpc';
 import type { BookingsServiceProtoGrpcType, bookingsV1 } from '@isams-sync/grpc';
-import type {
-  BookableEvent,
-  Booking,
-  BookingPage,
-  EventPage,
-  Evenings,
-  PersonRef,
-  ReinstatementLine,
-  RemovalImpact,
-} from '../../domain/models/bookings.models';
-import type { CallContext } from '../../domain/principal';
+import type { BookableEvent, Booking } from '../../domain/models/bookings.models';
+import type { BookingsGateway } from '../../use-cases/ports';
 import { callList, protoStrings } from './proto-json';
 import { orNulls, upstreamCaller, upstreamClient } from './upstream-call';
 import type { UpstreamOptions } from './upstream-call';
-
-/** The bookings service as the gateway uses it. */
-export interface BookingsGateway {
-  listEvents(
-    ctx: CallContext,
-    input: { status?: string; pageSize: number; pageToken?: string },
-  ): Promise<EventPage>;
-  listEventBookings(
-    ctx: CallContext,
-    input: { eventId: string; status?: string; pageSize: number; pageToken?: string },
-  ): Promise<BookingPage>;
-  previewRemovalImpact(
-    ctx: CallContext,
-    input: { removals: PersonRef[]; heldBatchId?: string; dryRunId?: string },
-  ): Promise<Omit<RemovalImpact, 'peopleConsidered'>>;
-  /** Sets the school's time zone in bookings (an unknown name → 400 BOOKINGS_TIME_ZONE_UNKNOWN). */
-  setSchoolTimeZone(ctx: CallContext, timeZone: string): Promise<void>;
-  /** Live evenings (in the school's time zone) and evenings with held cancellations. */
-  listEvenings(ctx: CallContext): Promise<Evenings>;
-  /** The bookings a run's removals cancelled and what restoring `restoring` does (or did) to each. */
-  runReinstatementReport(
-    ctx: CallContext,
-    input: { syncRunId: string; restoring: PersonRef[] },
-  ): Promise<ReinstatementLine[]>;
-  close(): void;
-}
 
 function event(e: bookingsV1.Event__Output): BookableEvent {
   return {

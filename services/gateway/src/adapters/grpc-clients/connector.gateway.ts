@@ -2,43 +2,16 @@ import { GrpcCallError, callMetadata, isServiceError, loadProtoPackage } from '@
 import type { ConnectorServiceProtoGrpcType, connectorV1 } from '@isams-sync/grpc';
 import type {
   DataSourceSettings,
-  EgressInfo,
   FetchPlan,
-  PutSettingsInput,
   RunError,
   NotificationRecord,
   SyncRun,
-  SyncRunPage,
-  SyncStatus,
-  TestConnectionInput,
-  TestConnectionResult,
-  TriggerSyncResult,
 } from '../../domain/models/connector.models';
-import type { CallContext } from '../../domain/principal';
+import type { ConnectorGateway } from '../../use-cases/ports';
 import { isTerminalStatus } from '../../domain/sync-run-view';
 import { callList, jsonObject, protoStrings } from './proto-json';
 import { orNull, toNumber, upstreamCaller, upstreamClient, upstreamError } from './upstream-call';
 import type { UpstreamOptions } from './upstream-call';
-
-/** The connector as the gateway uses it (promise-returning, API-shaped results). */
-export interface ConnectorGateway {
-  getSettings(ctx: CallContext): Promise<DataSourceSettings>;
-  putSettings(ctx: CallContext, input: PutSettingsInput): Promise<DataSourceSettings>;
-  testConnection(ctx: CallContext, input: TestConnectionInput): Promise<TestConnectionResult>;
-  getEgressInfo(ctx: CallContext): Promise<EgressInfo>;
-  triggerSync(ctx: CallContext, input: { dryRun: boolean }): Promise<TriggerSyncResult>;
-  getSyncRun(ctx: CallContext, syncRunId: string): Promise<SyncRun>;
-  listSyncRuns(
-    ctx: CallContext,
-    input: { pageSize: number; pageToken?: string; statuses?: string[]; trigger?: string },
-  ): Promise<SyncRunPage>;
-  cancelSyncRun(ctx: CallContext, syncRunId: string): Promise<SyncRun>;
-  /** The run now and on every change until it ends (the connector's WatchSyncRun stream). */
-  watchSyncRun(ctx: CallContext, syncRunId: string): AsyncIterable<SyncRun>;
-  /** The stored data-as-of time and the e-mails of the last 7 days. */
-  getSyncStatus(ctx: CallContext): Promise<SyncStatus>;
-  close(): void;
-}
 
 type ProtoSyncRun = connectorV1.SyncRun__Output;
 

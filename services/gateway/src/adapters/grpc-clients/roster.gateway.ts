@@ -2,64 +2,18 @@ import { loadProtoPackage } from '@isams-sync/grpc';
 import type { RosterServiceProtoGrpcType, rosterV1 } from '@isams-sync/grpc';
 import type {
   Change,
-  ChangePage,
-  EntityPage,
   FindingPage,
   HeldBatch,
-  HeldBatchDetail,
-  HeldBatchList,
   RemovalThresholds,
   RosterEntity,
   RosterRun,
   RunUndo,
 } from '../../domain/models/roster.models';
 import { isEntityType } from '../../domain/models/roster.models';
-import type { CallContext } from '../../domain/principal';
+import type { RosterGateway } from '../../use-cases/ports';
 import { callList, callPage, jsonObject, protoStrings } from './proto-json';
 import { orNull, orNulls, upstreamCaller, upstreamClient } from './upstream-call';
 import type { UpstreamCaller, UpstreamOptions } from './upstream-call';
-
-interface Paging {
-  pageSize: number;
-  pageToken?: string;
-}
-
-/** The roster as the gateway uses it. */
-export interface RosterGateway {
-  listEntities(
-    ctx: CallContext,
-    input: Paging & {
-      entityType: string;
-      query?: string;
-      status?: string;
-      filters?: Array<{ field: string; value: string }>;
-    },
-  ): Promise<EntityPage>;
-  getEntity(ctx: CallContext, entityType: string, entityId: string): Promise<RosterEntity>;
-  getRun(ctx: CallContext, syncRunId: string): Promise<RosterRun>;
-  listRunChanges(
-    ctx: CallContext,
-    input: Paging & { syncRunId: string; entityType?: string; change?: string; disposition?: string },
-  ): Promise<ChangePage>;
-  listRunFindings(
-    ctx: CallContext,
-    input: Paging & { syncRunId: string; code?: string },
-  ): Promise<FindingPage>;
-  listHeldBatches(ctx: CallContext, input: Paging & { status?: string }): Promise<HeldBatchList>;
-  getHeldBatch(
-    ctx: CallContext,
-    input: Paging & { batchId: string; entityType?: string; query?: string },
-  ): Promise<HeldBatchDetail>;
-  approveHeldBatch(ctx: CallContext, batchId: string, comment: string, version?: number): Promise<HeldBatch>;
-  discardHeldBatch(ctx: CallContext, batchId: string, comment: string, version?: number): Promise<HeldBatch>;
-  /** The school's removal thresholds (the roster's defaults when never set). */
-  getRemovalThresholds(ctx: CallContext): Promise<RemovalThresholds>;
-  /** Replaces the school's removal thresholds. */
-  setRemovalThresholds(ctx: CallContext, thresholds: RemovalThresholds): Promise<RemovalThresholds>;
-  previewRunUndo(ctx: CallContext, syncRunId: string): Promise<RunUndo>;
-  undoRun(ctx: CallContext, syncRunId: string, comment: string): Promise<RunUndo>;
-  close(): void;
-}
 
 /** Proto RemovalThresholds → API thresholds (types the gateway does not know are left out). */
 export function toThresholds(t: rosterV1.RemovalThresholds__Output): RemovalThresholds {

@@ -2,33 +2,8 @@ import { tenantCollection, withMongoErrors } from '@isams-sync/mongo';
 import type { Db } from 'mongodb';
 import type { AdminTokenInfo } from '../../domain/admin-token';
 import { tokenExpiry } from '../../domain/admin-token';
+import type { AdminTokenDocument, AdminTokenRepository } from '../../use-cases/ports';
 import { ADMIN_TOKENS } from './collections';
-
-/** A stored admin token: the HMAC of the token, never the token. */
-export interface AdminTokenDocument {
-  _id: string;
-  tenantId: string;
-  hash: string;
-  label: string;
-  createdAt: Date;
-  createdBy: string;
-  /** Absent on tokens issued before expiries existed; `tokenExpiry()` then derives one. */
-  expiresAt?: Date | null;
-  revokedAt: Date | null;
-  revokedBy: string | null;
-  lastUsedAt: Date | null;
-}
-
-/** Storage of school admin tokens. */
-export interface AdminTokenRepository {
-  insert(doc: AdminTokenDocument): Promise<void>;
-  /** The token with this hash (any school: the hash is what identifies the school). */
-  findByHash(hash: string): Promise<AdminTokenDocument | null>;
-  list(tenantId: string): Promise<AdminTokenInfo[]>;
-  /** Marks it revoked; returns the token (revoked) or null when there is none with this id. */
-  revoke(tokenId: string, actor: string, at: Date): Promise<AdminTokenInfo | null>;
-  touch(tokenId: string, at: Date): Promise<void>;
-}
 
 function toInfo(doc: AdminTokenDocument, maxAgeMs: number): AdminTokenInfo {
   return {

@@ -3,7 +3,7 @@ import { bearerCredential, credentialKind } from '../../domain/admin-token';
 import { GatewayErrors } from '../../domain/gateway-errors';
 import type { CallContext, Principal } from '../../domain/principal';
 import type { JwtVerifier } from '../../adapters/auth/jwt-verifier';
-import { secretsEqual } from '../../adapters/auth/token-crypto';
+import { secretsEqual } from '../../domain/token-crypto';
 import type { AdminTokens } from '../../use-cases/admin-tokens';
 import type { FailedAuthLimiter } from './failed-auth-limiter';
 

@@ -2,7 +2,7 @@ import { toPublicError } from '@isams-sync/errors';
 import type { AppError } from '@isams-sync/errors';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { ConnectorGateway } from '../../adapters/grpc-clients/connector.gateway';
+import type { ConnectorGateway } from '../../use-cases/ports';
 import type { AuditLog } from '../../adapters/mongo/audit-log.repository';
 import {
   dataSourceSettingsSchema,

@@ -12,9 +12,9 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
-import type { BookingsGateway } from '../../adapters/grpc-clients/bookings.gateway';
-import type { ConnectorGateway } from '../../adapters/grpc-clients/connector.gateway';
-import type { RosterGateway } from '../../adapters/grpc-clients/roster.gateway';
+import type { BookingsGateway } from '../../use-cases/ports';
+import type { ConnectorGateway } from '../../use-cases/ports';
+import type { RosterGateway } from '../../use-cases/ports';
 import type { AuditLog } from '../../adapters/mongo/audit-log.repository';
 import type { JwtVerifier } from '../../adapters/auth/jwt-verifier';
 import { GatewayErrors } from '../../domain/gateway-errors';

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { BookingsGateway } from '../../adapters/grpc-clients/bookings.gateway';
-import type { RosterGateway } from '../../adapters/grpc-clients/roster.gateway';
+import type { BookingsGateway } from '../../use-cases/ports';
+import type { RosterGateway } from '../../use-cases/ports';
 import type { AuditLog } from '../../adapters/mongo/audit-log.repository';
 import {
   bookingPageSchema,

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { RosterGateway } from '../../adapters/grpc-clients/roster.gateway';
+import type { RosterGateway } from '../../use-cases/ports';
 import type { AuditLog } from '../../adapters/mongo/audit-log.repository';
 import {
   ENTITY_TYPES,

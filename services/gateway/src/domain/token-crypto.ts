@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { ADMIN_TOKEN_PREFIX } from '../../domain/admin-token';
+import { ADMIN_TOKEN_PREFIX } from './admin-token';
 
 /** A fresh admin token: the prefix and 32 random bytes (base64url). Shown once, never stored. */
 export function generateAdminToken(): string {
