@@ -1,5 +1,5 @@
-import { getTestInfra, uniqueName } from '@isams-sync/testing';
-import { afterEach } from 'vitest';
+import { getTestInfra, PrivateInfra, uniqueName } from '@isams-sync/testing';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
 import type { TopicSpec } from '@isams-sync/events';
@@ -75,23 +75,89 @@ export function useCleanups(): Cleanups {
   };
   const producer = (client: KafkaClient, options: EventProducerOptions = {}): EventProducer =>
     track(createEventProducer(client, { logger: testLogger, ...options }));
-  const consumeFromStart: Cleanups['consumeFromStart'] = (client, topic, options) =>
-    track(
-      runConsumer({
-        client,
-        topics: [topic],
-        fromBeginning: true,
-        logger: testLogger,
-        ...FAST_GROUP,
-        ...options,
-      }),
-    );
+  const consumeFromStartTracked: Cleanups['consumeFromStart'] = (client, topic, options) =>
+    track(consumeFromStart(client, topic, options));
   const freshTopicAndProducer: Cleanups['freshTopicAndProducer'] = async (partitions) => {
     const client = testClient();
     const { topic, dlq } = await freshTopic(client, partitions);
     return { client, topic, dlq, producer: producer(client) };
   };
-  return { defer, track, producer, consumeFromStart, freshTopicAndProducer };
+  return { defer, track, producer, consumeFromStart: consumeFromStartTracked, freshTopicAndProducer };
+}
+
+/**
+ * A consumer of `topic` from its beginning, with the quiet test logger and {@link FAST_GROUP}
+ * timings unless `options` say otherwise; the caller stops it (see {@link Cleanups.consumeFromStart}).
+ */
+export function consumeFromStart(
+  client: KafkaClient,
+  topic: string,
+  options: Omit<RunConsumerOptions, 'client' | 'topics'>,
+): ConsumerHandle {
+  return runConsumer({
+    client,
+    topics: [topic],
+    fromBeginning: true,
+    logger: testLogger,
+    ...FAST_GROUP,
+    ...options,
+  });
+}
+
+/** A broker of the test file's own (see {@link usePrivateBroker}). */
+export interface PrivateBroker {
+  /** The private Kafka (and database): the test stops and restarts its servers. */
+  readonly infra: PrivateInfra;
+  readonly client: KafkaClient;
+  readonly producer: EventProducer;
+  /** {@link consumeFromStart} on {@link PrivateBroker.client}, stopped after the file's tests. */
+  consumeFromStart(topic: string, options: Omit<RunConsumerOptions, 'client' | 'topics'>): ConsumerHandle;
+}
+
+/**
+ * Call once in a `describe`: before its tests a private broker (not the shared one other test files
+ * use) is brought up with the client `clientOf(brokers)` and a producer (quiet test logger, then
+ * `producerOptions`); after them its consumers, the producer and the broker are stopped — failures
+ * ignored, as the tests stop the broker on purpose.
+ */
+export function usePrivateBroker(
+  clientOf: (brokers: string[]) => KafkaClient,
+  producerOptions: EventProducerOptions = {},
+): PrivateBroker {
+  let infra: PrivateInfra | undefined;
+  let client: KafkaClient | undefined;
+  let producer: EventProducer | undefined;
+  const consumers: ConsumerHandle[] = [];
+  beforeAll(async () => {
+    infra = await PrivateInfra.up();
+    client = clientOf(infra.kafkaBrokers);
+    producer = createEventProducer(client, { logger: testLogger, ...producerOptions });
+  }, 300_000);
+  afterAll(async () => {
+    for (const c of consumers) await c.stop().catch(() => undefined);
+    await producer?.disconnect().catch(() => undefined);
+    infra?.destroy();
+  }, 120_000);
+  const started = <T>(x: T | undefined): T => {
+    if (x === undefined) throw new Error('the private broker is not up yet (use it inside a test)');
+    return x;
+  };
+  return {
+    get infra() {
+      return started(infra);
+    },
+    get client() {
+      return started(client);
+    },
+    get producer() {
+      return started(producer);
+    },
+    consumeFromStart(topic, options) {
+      const consumer = consumeFromStart(started(client), topic, options);
+      consumers.push(consumer);
+      return consumer;
+    },
+  };
 }
 
 export function testClient(overrides: Partial<KafkaClientOptions> = {}): KafkaClient {
