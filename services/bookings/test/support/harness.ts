@@ -9,7 +9,7 @@ import type { BookingsServiceProtoGrpcType, bookingsV1 } from '@isams-sync/grpc'
 import { rosterChangeEventTypes } from '@isams-sync/events';
 import type { CloudEvent, RosterChangeData } from '@isams-sync/events';
 import { createEventProducer, createKafkaClient, runConsumer } from '@isams-sync/kafka';
-import type { ConsumerHandle, EventProducer } from '@isams-sync/kafka';
+import type { ConsumerHandle, EventProducer, KafkaClient } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import {
   createTestDatabase,
@@ -110,19 +110,7 @@ export async function startHarness(
   const producer: EventProducer = createEventProducer(kafka, { logger });
   await producer.connect();
   const published: CloudEvent[] = [];
-  const watcher: ConsumerHandle = await runConsumer({
-    client: kafka,
-    groupId: uniqueName('bookings-watch'),
-    topics: [bookingsTopic!],
-    handler: (event) => {
-      published.push(event);
-      return Promise.resolve();
-    },
-    fromBeginning: true,
-    sessionTimeoutMs: 6_000,
-    heartbeatIntervalMs: 1_000,
-    logger,
-  });
+  const watcher = watchTopic(kafka, bookingsTopic!, 'bookings-watch', (event) => published.push(event));
   await watcher.ready;
 
   const harness: Harness = {
@@ -155,6 +143,31 @@ export async function startHarness(
     },
   };
   return harness;
+}
+
+/**
+ * A consumer of `topic` from its beginning (a group of its own named after `groupPrefix`, a short
+ * session) that hands every event to `seen`; the caller awaits `ready` and stops it.
+ */
+export function watchTopic(
+  client: KafkaClient,
+  topic: string,
+  groupPrefix: string,
+  seen: (event: CloudEvent) => void,
+): ConsumerHandle {
+  return runConsumer({
+    client,
+    groupId: uniqueName(groupPrefix),
+    topics: [topic],
+    handler: (event) => {
+      seen(event);
+      return Promise.resolve();
+    },
+    fromBeginning: true,
+    sessionTimeoutMs: 6_000,
+    heartbeatIntervalMs: 1_000,
+    logger,
+  });
 }
 
 /** A roster change event like the roster publishes (deterministic id per run + entity + change). */
