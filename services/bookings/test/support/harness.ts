@@ -21,6 +21,7 @@ import {
   uniqueName,
 } from '@isams-sync/testing';
 import type { TestDatabase } from '@isams-sync/testing';
+import { afterAll, beforeAll } from 'vitest';
 import { createBookingsApp } from '../../src/app';
 import type { BookingsApp, BookingsAppOverrides } from '../../src/app';
 import { loadBookingsConfig } from '../../src/config';
@@ -51,19 +52,32 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(
-  options: {
-    roster?: RosterDirectory;
-    rosterAddress?: string;
-    now?: () => Date;
-    rosterTopic?: string;
-    /** Partitions of the roster change topic the harness creates (default 1). */
-    rosterPartitions?: number;
-    /** A private Kafka + database (e.g. a `PrivateInfra` a test stops and starts); default the shared ones. */
-    infra?: { kafkaBrokers: string[]; mongoUrl: string };
-    extra?: BookingsAppOverrides;
-  } = {},
-): Promise<Harness> {
+export interface HarnessOptions {
+  roster?: RosterDirectory;
+  rosterAddress?: string;
+  now?: () => Date;
+  rosterTopic?: string;
+  /** Partitions of the roster change topic the harness creates (default 1). */
+  rosterPartitions?: number;
+  /** A private Kafka + database (e.g. a `PrivateInfra` a test stops and starts); default the shared ones. */
+  infra?: { kafkaBrokers: string[]; mongoUrl: string };
+  extra?: BookingsAppOverrides;
+}
+
+/**
+ * Registers the `beforeAll`/`afterAll` of the calling describe block: a harness started with
+ * `options` before the block's first test (the returned object is filled in then), closed after it.
+ */
+export function useHarness(options: HarnessOptions = {}): Harness {
+  const h = {} as Harness;
+  beforeAll(async () => {
+    Object.assign(h, await startHarness(options));
+  });
+  afterAll(async () => h.close?.());
+  return h;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const infra = options.infra ?? getTestInfra();
   const db = await createTestDatabase('bookings', infra.mongoUrl);
   const [createdRoster, bookingsTopic] = await createTestTopics(
