@@ -1,17 +1,17 @@
-import { eventually, type SimulatorProcess, startSimulator } from '@isams-sync/testing';
+import { eventually } from '@isams-sync/testing';
 import { datasetSnapshotCompletedV1, rawDatasetChunkV1 } from '@isams-sync/events';
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { beforeAll, describe, expect } from 'vitest';
 import {
   connectorTest as it,
-  connectorTestEnv,
   enrolSchools,
   runReaching,
   readAll,
   deleteFromCollection,
   readCollection,
   readRun,
+  useSimulatorAndEnv,
 } from '../support/connector-harness';
-import type { ConnectorTestEnv } from '../support/connector-harness';
+import type { ConnectorFleet } from '../support/connector-harness';
 
 const keyFor = (i: number) => `{CCCCCCCC-0000-0000-0000-${String(i).padStart(12, '0')}}`;
 const MAX_CHUNK = 64 * 1024;
@@ -21,13 +21,10 @@ const RUN_WAIT_MS = 120_000;
 const RECOVERY_WAIT_MS = 60_000;
 
 describe('connector: chunking a large school, and crashes at any moment', () => {
-  let sim: SimulatorProcess;
-  let env: ConnectorTestEnv;
+  const world = useSimulatorAndEnv();
 
   // Each test starts its own connectors (`connectors`), stopped when it ends, also on a time-out.
   beforeAll(async () => {
-    sim = await startSimulator();
-    env = connectorTestEnv();
     const schools = [
       'large',
       'kill',
@@ -36,23 +33,36 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
       'crash-requested',
       'lost-entry',
     ];
-    await enrolSchools(env, sim, schools, (t, i) => ({
+    await enrolSchools(world.env, world.sim, schools, (t, i) => ({
       seed: 100 + i,
       size: t === 'large' || t === 'kill' ? 'large' : 'small',
       apiKey: keyFor(i),
     }));
   });
-  afterAll(async () => {
-    await sim?.stop();
-    await env?.dropDatabase();
-  });
+
+  /**
+   * Triggers a run of `tenantId` on a connector process that SIGKILLs itself at `step`
+   * (`CONNECTOR_TEST_CRASH_AT`); resolves with the run — or rejects when the trigger itself was not
+   * answered — once the process is gone.
+   */
+  const runCrashingAt = async (connectors: ConnectorFleet, step: string, tenantId: string) => {
+    const proc = await connectors.startProcess(
+      world.env.env({ SCHEDULER_ENABLED: 'false', CONNECTOR_TEST_CRASH_AT: step }),
+    );
+    const c = connectors.client(proc.grpcPort);
+    try {
+      return (await c.triggerSync({}, c.md(tenantId))).run!;
+    } finally {
+      await proc.exited;
+    }
+  };
 
   it(
     'splits a large school into chunks no bigger than MAX_CHUNK_BYTES, in order, losslessly counted',
     { timeout: RUN_WAIT_MS + 60_000 },
     async ({ connectors }) => {
       const app = await connectors.start(
-        env.env({ SCHEDULER_ENABLED: 'false', MAX_CHUNK_BYTES: String(MAX_CHUNK) }),
+        world.env.env({ SCHEDULER_ENABLED: 'false', MAX_CHUNK_BYTES: String(MAX_CHUNK) }),
       );
       const client = connectors.client(app.grpcPort);
       const { run } = await client.triggerSync({}, client.md('large'));
@@ -65,7 +75,7 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
         { timeoutMs: RUN_WAIT_MS, signal: connectors.signal },
       );
       expect(done.status).toBe('published');
-      const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === run!.syncRunId);
+      const msgs = (await readAll(world.env.rawTopic)).filter((m) => m.event.syncrunid === run!.syncRunId);
       const chunks = msgs.filter((m) => m.event.type === rawDatasetChunkV1.type);
       expect(chunks.length).toBeGreaterThan(20);
       for (const m of chunks) expect(m.bytes).toBeLessThanOrEqual(MAX_CHUNK);
@@ -95,7 +105,7 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
     { timeout: 2 * RUN_WAIT_MS + RECOVERY_WAIT_MS + 60_000 },
     async ({ connectors }) => {
       const proc = await connectors.startProcess(
-        env.env({
+        world.env.env({
           SCHEDULER_ENABLED: 'false',
           MAX_CHUNK_BYTES: String(16 * 1024),
           CONNECTOR_TEST_OWNER: 'doomed',
@@ -114,7 +124,9 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
       );
       await proc.kill();
 
-      const app = await connectors.start(env.env({ SCHEDULER_ENABLED: 'false' }), { owner: 'survivor' });
+      const app = await connectors.start(world.env.env({ SCHEDULER_ENABLED: 'false' }), {
+        owner: 'survivor',
+      });
       const client = connectors.client(app.grpcPort);
       const failed = await eventually(
         async () => {
@@ -126,7 +138,7 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
       );
       expect(failed.error).toMatchObject({ code: 'CONNECTOR_RUN_INTERRUPTED', transient: true });
       expect(failed.error?.adminAction).toContain('again');
-      const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === id);
+      const msgs = (await readAll(world.env.rawTopic)).filter((m) => m.event.syncrunid === id);
       expect(msgs.some((m) => m.event.type === rawDatasetChunkV1.type)).toBe(true);
       expect(msgs.some((m) => m.event.type === datasetSnapshotCompletedV1.type)).toBe(false);
 
@@ -148,21 +160,23 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
     'crash after the last chunk but before the marker: failed, never committed',
     { timeout: RECOVERY_WAIT_MS + 60_000 },
     async ({ connectors }) => {
-      const proc = await connectors.startProcess(
-        env.env({ SCHEDULER_ENABLED: 'false', CONNECTOR_TEST_CRASH_AT: 'chunks-published' }),
+      const run = await runCrashingAt(connectors, 'chunks-published', 'crash-before-marker');
+      expect((await readRun(world.env, 'crash-before-marker', run.syncRunId))?.status).toBe('fetched');
+      const app = await connectors.start(world.env.env({ SCHEDULER_ENABLED: 'false' }));
+      const failed = await runReaching(
+        world.env,
+        'crash-before-marker',
+        run.syncRunId,
+        ['failed'],
+        'failed',
+        {
+          timeoutMs: RECOVERY_WAIT_MS,
+          signal: connectors.signal,
+        },
       );
-      const c = connectors.client(proc.grpcPort);
-      const { run } = await c.triggerSync({}, c.md('crash-before-marker'));
-      await proc.exited; // it SIGKILLs itself at the step
-      expect((await readRun(env, 'crash-before-marker', run!.syncRunId))?.status).toBe('fetched');
-      const app = await connectors.start(env.env({ SCHEDULER_ENABLED: 'false' }));
-      const failed = await runReaching(env, 'crash-before-marker', run!.syncRunId, ['failed'], 'failed', {
-        timeoutMs: RECOVERY_WAIT_MS,
-        signal: connectors.signal,
-      });
       await connectors.stop(app);
       expect(failed.error?.code).toBe('CONNECTOR_RUN_INTERRUPTED');
-      const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === run!.syncRunId);
+      const msgs = (await readAll(world.env.rawTopic)).filter((m) => m.event.syncrunid === run.syncRunId);
       const planned = (failed.datasets as Array<{ chunkCount: number }>).reduce(
         (n, d) => n + d.chunkCount,
         0,
@@ -176,23 +190,25 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
     'crash while sending the marker: resumed by re-sending the same marker (same event id)',
     { timeout: RECOVERY_WAIT_MS + 60_000 },
     async ({ connectors }) => {
-      const proc = await connectors.startProcess(
-        env.env({ SCHEDULER_ENABLED: 'false', CONNECTOR_TEST_CRASH_AT: 'marker-attempted' }),
-      );
-      const c = connectors.client(proc.grpcPort);
-      const { run } = await c.triggerSync({}, c.md('crash-at-marker'));
-      await proc.exited;
-      const stuck = await readRun(env, 'crash-at-marker', run!.syncRunId);
+      const run = await runCrashingAt(connectors, 'marker-attempted', 'crash-at-marker');
+      const stuck = await readRun(world.env, 'crash-at-marker', run.syncRunId);
       expect(stuck?.status).toBe('fetched');
       expect(stuck?.markerAttemptedAt).toBeInstanceOf(Date);
-      await connectors.start(env.env({ SCHEDULER_ENABLED: 'false' }));
-      const published = await runReaching(env, 'crash-at-marker', run!.syncRunId, ['published'], 'resumed', {
-        timeoutMs: RECOVERY_WAIT_MS,
-        signal: connectors.signal,
-      });
+      await connectors.start(world.env.env({ SCHEDULER_ENABLED: 'false' }));
+      const published = await runReaching(
+        world.env,
+        'crash-at-marker',
+        run.syncRunId,
+        ['published'],
+        'resumed',
+        {
+          timeoutMs: RECOVERY_WAIT_MS,
+          signal: connectors.signal,
+        },
+      );
       expect(published.error).toBeUndefined();
-      const markers = (await readAll(env.rawTopic)).filter(
-        (m) => m.event.syncrunid === run!.syncRunId && m.event.type === datasetSnapshotCompletedV1.type,
+      const markers = (await readAll(world.env.rawTopic)).filter(
+        (m) => m.event.syncrunid === run.syncRunId && m.event.type === datasetSnapshotCompletedV1.type,
       );
       expect(markers.length).toBeGreaterThanOrEqual(1);
       expect(new Set(markers.map((m) => m.event.id)).size).toBe(1);
@@ -205,22 +221,18 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
     async ({ connectors }) => {
       const tenantId = 'crash-requested';
       for (const entry of ['kept', 'lost'] as const) {
-        const proc = await connectors.startProcess(
-          env.env({ SCHEDULER_ENABLED: 'false', CONNECTOR_TEST_CRASH_AT: 'run-requested' }),
-        );
-        const c = connectors.client(proc.grpcPort);
-        await expect(c.triggerSync({}, c.md(tenantId))).rejects.toThrow();
-        await proc.exited;
-        const requested = await readCollection(env, 'sync_runs', { tenantId, status: 'requested' });
+        // It dies before answering the trigger.
+        await expect(runCrashingAt(connectors, 'run-requested', tenantId)).rejects.toThrow();
+        const requested = await readCollection(world.env, 'sync_runs', { tenantId, status: 'requested' });
         expect(requested).toHaveLength(1);
         const id = requested[0]!._id;
-        expect(await readCollection(env, 'run_queue', { _id: id })).toHaveLength(1);
+        expect(await readCollection(world.env, 'run_queue', { _id: id })).toHaveLength(1);
         // A run requested before the queue existed (or whose entry vanished) is queued again at start-up.
-        if (entry === 'lost') await deleteFromCollection(env, 'run_queue', { _id: id });
+        if (entry === 'lost') await deleteFromCollection(world.env, 'run_queue', { _id: id });
 
-        const app = await connectors.start(env.env({ SCHEDULER_ENABLED: 'false' }));
+        const app = await connectors.start(world.env.env({ SCHEDULER_ENABLED: 'false' }));
         const done = await runReaching(
-          env,
+          world.env,
           tenantId,
           id,
           ['published', 'failed'],
@@ -230,8 +242,8 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
         await connectors.stop(app);
         expect(done.status).toBe('published');
         expect(done.error).toBeUndefined();
-        expect(await readCollection(env, 'run_queue', { tenantId })).toEqual([]);
-        expect(await readCollection(env, 'active_runs', { tenantId })).toEqual([]);
+        expect(await readCollection(world.env, 'run_queue', { tenantId })).toEqual([]);
+        expect(await readCollection(world.env, 'active_runs', { tenantId })).toEqual([]);
       }
     },
   );

@@ -1,4 +1,4 @@
-import { eventually, getTestInfra, type SimulatorProcess, startSimulator } from '@isams-sync/testing';
+import { eventually, getTestInfra } from '@isams-sync/testing';
 import { datasetSnapshotCompletedV1 } from '@isams-sync/events';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
@@ -6,28 +6,25 @@ import type { ConnectorApp } from '../../src/app';
 import type { RunRecord } from '../../src/domain/run-record';
 import {
   connectorTest as it,
-  connectorTestEnv,
   enrolSchools,
   runReaching,
   readAll,
   readCollection,
   readRun,
+  useSimulatorAndEnv,
 } from '../support/connector-harness';
-import type { ConnectorFleet, ConnectorTestEnv } from '../support/connector-harness';
+import type { ConnectorFleet } from '../support/connector-harness';
 
 const keyFor = (i: number) => `{DDDDDDDD-0000-0000-0000-${String(i).padStart(12, '0')}}`;
 type Step = 'chunks-published' | 'marker-attempted';
 
 describe('connector: a replica that stalls past its run lease', () => {
-  let sim: SimulatorProcess;
-  let env: ConnectorTestEnv;
+  const world = useSimulatorAndEnv();
   let mongo: MongoClient;
 
   beforeAll(async () => {
-    sim = await startSimulator();
-    env = connectorTestEnv();
     mongo = await new MongoClient(getTestInfra().mongoUrl).connect();
-    await enrolSchools(env, sim, ['stall-before-marker', 'stall-after-marker'], (_, i) => ({
+    await enrolSchools(world.env, world.sim, ['stall-before-marker', 'stall-after-marker'], (_, i) => ({
       seed: 70 + i,
       size: 'small',
       apiKey: keyFor(i),
@@ -35,8 +32,6 @@ describe('connector: a replica that stalls past its run lease', () => {
   });
   afterAll(async () => {
     await mongo?.close();
-    await sim?.stop();
-    await env?.dropDatabase();
   });
 
   /**
@@ -56,7 +51,7 @@ describe('connector: a replica that stalls past its run lease', () => {
     connectors.onStop(() => wake());
     let paused = false;
     // A lease long enough that only the test ends it, even on a busy machine.
-    const a = await connectors.start(env.env({ SCHEDULER_ENABLED: 'false', RUN_LEASE_TTL_MS: '30s' }), {
+    const a = await connectors.start(world.env.env({ SCHEDULER_ENABLED: 'false', RUN_LEASE_TTL_MS: '30s' }), {
       owner: 'replica-a',
       onStep: async (at, run) => {
         if (paused || run.tenantId !== tenantId || at !== step) return;
@@ -69,14 +64,14 @@ describe('connector: a replica that stalls past its run lease', () => {
     const { run } = await c.triggerSync({}, c.md(tenantId));
     await isPaused;
     // The stall outlasts A's lease: its generation expires and its last heartbeat is old.
-    const db = mongo.db(env.mongoDb);
+    const db = mongo.db(world.env.mongoDb);
     await db
       .collection<{ _id: string; key: string }>('run_leases')
       .updateMany({ key: `run:${tenantId}` }, { $set: { expiresAt: new Date(Date.now() - 1) } });
     await db
       .collection<RunRecord>('sync_runs')
       .updateOne({ _id: run!.syncRunId }, { $set: { heartbeatAt: new Date(Date.now() - 3_600_000) } });
-    await connectors.start(env.env({ SCHEDULER_ENABLED: 'false', RUN_LEASE_TTL_MS: '30s' }), {
+    await connectors.start(world.env.env({ SCHEDULER_ENABLED: 'false', RUN_LEASE_TTL_MS: '30s' }), {
       owner: 'replica-b',
     });
     return { a, runId: run!.syncRunId, wake };
@@ -84,17 +79,17 @@ describe('connector: a replica that stalls past its run lease', () => {
 
   /** The school's schedule (what a failed run's back-off writes). */
   const scheduleOf = async (tenantId: string) => {
-    const [s] = await readCollection(env, 'data_source_settings', { _id: tenantId });
+    const [s] = await readCollection(world.env, 'data_source_settings', { _id: tenantId });
     return { nextRunAt: s?.nextRunAt as unknown, consecutiveFailures: s?.consecutiveFailures as unknown };
   };
   const markersOf = async (runId: string) =>
-    (await readAll(env.rawTopic)).filter(
+    (await readAll(world.env.rawTopic)).filter(
       (m) =>
         m.event.type === datasetSnapshotCompletedV1.type &&
         (m.event.data as { syncRunId: string }).syncRunId === runId,
     );
   const decidedBy = async (runId: string, step: string) =>
-    (await readCollection(env, 'run_steps', { _id: `${runId}|${step}` }))[0]?.fence as
+    (await readCollection(world.env, 'run_steps', { _id: `${runId}|${step}` }))[0]?.fence as
       { token: number } | undefined;
 
   it('stalled after publishing its chunks: the other replica fails the run; the stalled one’s marker attempt is refused and no marker is sent', async ({
@@ -102,9 +97,16 @@ describe('connector: a replica that stalls past its run lease', () => {
   }) => {
     const t = 'stall-before-marker';
     const { a, runId, wake } = await stallAndTakeOver(connectors, t, 'chunks-published');
-    const failed = await runReaching(env, t, runId, ['failed'], 'replica B to fail the interrupted run', {
-      signal: connectors.signal,
-    });
+    const failed = await runReaching(
+      world.env,
+      t,
+      runId,
+      ['failed'],
+      'replica B to fail the interrupted run',
+      {
+        signal: connectors.signal,
+      },
+    );
     expect(failed.error?.code).toBe('CONNECTOR_RUN_INTERRUPTED');
     const schedule = await scheduleOf(t);
 
@@ -112,12 +114,12 @@ describe('connector: a replica that stalls past its run lease', () => {
     await eventually(async () => a.engine.activeRunIds().length === 0, 'replica A to give the run up', {
       signal: connectors.signal,
     });
-    const after = await readRun(env, t, runId);
+    const after = await readRun(world.env, t, runId);
     expect(after).toMatchObject({ status: 'failed', error: { code: 'CONNECTOR_RUN_INTERRUPTED' } });
     expect(after?.markerAttemptedAt).toBeUndefined();
     expect(await markersOf(runId)).toHaveLength(0);
     expect((await decidedBy(runId, 'fetched'))?.token).toBe(2);
-    expect(await readCollection(env, 'active_runs', { _id: t })).toEqual([]);
+    expect(await readCollection(world.env, 'active_runs', { _id: t })).toEqual([]);
     // Nor did it back the school's schedule off for a failure that was not its to record.
     expect(await scheduleOf(t)).toEqual(schedule);
   });
@@ -127,16 +129,23 @@ describe('connector: a replica that stalls past its run lease', () => {
   }) => {
     const t = 'stall-after-marker';
     const { a, runId, wake } = await stallAndTakeOver(connectors, t, 'marker-attempted');
-    const published = await runReaching(env, t, runId, ['published'], 'replica B to re-send the marker', {
-      signal: connectors.signal,
-    });
+    const published = await runReaching(
+      world.env,
+      t,
+      runId,
+      ['published'],
+      'replica B to re-send the marker',
+      {
+        signal: connectors.signal,
+      },
+    );
     const schedule = await scheduleOf(t);
 
     wake();
     await eventually(async () => a.engine.activeRunIds().length === 0, 'replica A to give the run up', {
       signal: connectors.signal,
     });
-    expect(await readRun(env, t, runId)).toMatchObject({
+    expect(await readRun(world.env, t, runId)).toMatchObject({
       status: 'published',
       publishedAt: published.publishedAt,
     });
