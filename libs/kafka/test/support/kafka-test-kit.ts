@@ -104,13 +104,13 @@ export function consumeFromStart(
   });
 }
 
-/** A broker of the test file's own (see {@link usePrivateBroker}). */
+/** A broker of the test file's own (see {@link usePrivateBroker}); filled in before the block's first test. */
 export interface PrivateBroker {
   /** The private Kafka (and database): the test stops and restarts its servers. */
-  readonly infra: PrivateInfra;
-  readonly client: KafkaClient;
-  readonly producer: EventProducer;
-  /** {@link consumeFromStart} on {@link PrivateBroker.client}, stopped after the file's tests. */
+  infra: PrivateInfra;
+  client: KafkaClient;
+  producer: EventProducer;
+  /** {@link consumeFromStart} on {@link PrivateBroker.client}, stopped after the block's tests. */
   consumeFromStart(topic: string, options: Omit<RunConsumerOptions, 'client' | 'topics'>): ConsumerHandle;
 }
 
@@ -124,40 +124,25 @@ export function usePrivateBroker(
   clientOf: (brokers: string[]) => KafkaClient,
   producerOptions: EventProducerOptions = {},
 ): PrivateBroker {
-  let infra: PrivateInfra | undefined;
-  let client: KafkaClient | undefined;
-  let producer: EventProducer | undefined;
   const consumers: ConsumerHandle[] = [];
-  beforeAll(async () => {
-    infra = await PrivateInfra.up();
-    client = clientOf(infra.kafkaBrokers);
-    producer = createEventProducer(client, { logger: testLogger, ...producerOptions });
-  }, 300_000);
-  afterAll(async () => {
-    for (const c of consumers) await c.stop().catch(() => undefined);
-    await producer?.disconnect().catch(() => undefined);
-    infra?.destroy();
-  }, 120_000);
-  const started = <T>(x: T | undefined): T => {
-    if (x === undefined) throw new Error('the private broker is not up yet (use it inside a test)');
-    return x;
-  };
-  return {
-    get infra() {
-      return started(infra);
-    },
-    get client() {
-      return started(client);
-    },
-    get producer() {
-      return started(producer);
-    },
+  const broker = {
     consumeFromStart(topic, options) {
-      const consumer = consumeFromStart(started(client), topic, options);
+      const consumer = consumeFromStart(broker.client, topic, options);
       consumers.push(consumer);
       return consumer;
     },
-  };
+  } as PrivateBroker;
+  beforeAll(async () => {
+    broker.infra = await PrivateInfra.up();
+    broker.client = clientOf(broker.infra.kafkaBrokers);
+    broker.producer = createEventProducer(broker.client, { logger: testLogger, ...producerOptions });
+  }, 300_000);
+  afterAll(async () => {
+    for (const c of consumers) await c.stop().catch(() => undefined);
+    await broker.producer?.disconnect().catch(() => undefined);
+    broker.infra?.destroy();
+  }, 120_000);
+  return broker;
 }
 
 export function testClient(overrides: Partial<KafkaClientOptions> = {}): KafkaClient {
