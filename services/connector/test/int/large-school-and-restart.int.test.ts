@@ -61,8 +61,9 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
     'splits a large school into chunks no bigger than MAX_CHUNK_BYTES, in order, losslessly counted',
     { timeout: RUN_WAIT_MS + 60_000 },
     async ({ connectors }) => {
+      const { env } = world;
       const app = await connectors.start(
-        world.env.env({ SCHEDULER_ENABLED: 'false', MAX_CHUNK_BYTES: String(MAX_CHUNK) }),
+        env.env({ SCHEDULER_ENABLED: 'false', MAX_CHUNK_BYTES: String(MAX_CHUNK) }),
       );
       const client = connectors.client(app.grpcPort);
       const { run } = await client.triggerSync({}, client.md('large'));
@@ -75,7 +76,7 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
         { timeoutMs: RUN_WAIT_MS, signal: connectors.signal },
       );
       expect(done.status).toBe('published');
-      const msgs = (await readAll(world.env.rawTopic)).filter((m) => m.event.syncrunid === run!.syncRunId);
+      const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === run!.syncRunId);
       const chunks = msgs.filter((m) => m.event.type === rawDatasetChunkV1.type);
       expect(chunks.length).toBeGreaterThan(20);
       for (const m of chunks) expect(m.bytes).toBeLessThanOrEqual(MAX_CHUNK);
@@ -104,8 +105,9 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
     'kill -9 mid-publish: the run is failed as interrupted, no marker exists, and the next run publishes',
     { timeout: 2 * RUN_WAIT_MS + RECOVERY_WAIT_MS + 60_000 },
     async ({ connectors }) => {
+      const { env } = world;
       const proc = await connectors.startProcess(
-        world.env.env({
+        env.env({
           SCHEDULER_ENABLED: 'false',
           MAX_CHUNK_BYTES: String(16 * 1024),
           CONNECTOR_TEST_OWNER: 'doomed',
@@ -124,9 +126,7 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
       );
       await proc.kill();
 
-      const app = await connectors.start(world.env.env({ SCHEDULER_ENABLED: 'false' }), {
-        owner: 'survivor',
-      });
+      const app = await connectors.start(env.env({ SCHEDULER_ENABLED: 'false' }), { owner: 'survivor' });
       const client = connectors.client(app.grpcPort);
       const failed = await eventually(
         async () => {
@@ -138,7 +138,7 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
       );
       expect(failed.error).toMatchObject({ code: 'CONNECTOR_RUN_INTERRUPTED', transient: true });
       expect(failed.error?.adminAction).toContain('again');
-      const msgs = (await readAll(world.env.rawTopic)).filter((m) => m.event.syncrunid === id);
+      const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === id);
       expect(msgs.some((m) => m.event.type === rawDatasetChunkV1.type)).toBe(true);
       expect(msgs.some((m) => m.event.type === datasetSnapshotCompletedV1.type)).toBe(false);
 
@@ -160,23 +160,17 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
     'crash after the last chunk but before the marker: failed, never committed',
     { timeout: RECOVERY_WAIT_MS + 60_000 },
     async ({ connectors }) => {
+      const { env } = world;
       const run = await runCrashingAt(connectors, 'chunks-published', 'crash-before-marker');
-      expect((await readRun(world.env, 'crash-before-marker', run.syncRunId))?.status).toBe('fetched');
-      const app = await connectors.start(world.env.env({ SCHEDULER_ENABLED: 'false' }));
-      const failed = await runReaching(
-        world.env,
-        'crash-before-marker',
-        run.syncRunId,
-        ['failed'],
-        'failed',
-        {
-          timeoutMs: RECOVERY_WAIT_MS,
-          signal: connectors.signal,
-        },
-      );
+      expect((await readRun(env, 'crash-before-marker', run.syncRunId))?.status).toBe('fetched');
+      const app = await connectors.start(env.env({ SCHEDULER_ENABLED: 'false' }));
+      const failed = await runReaching(env, 'crash-before-marker', run.syncRunId, ['failed'], 'failed', {
+        timeoutMs: RECOVERY_WAIT_MS,
+        signal: connectors.signal,
+      });
       await connectors.stop(app);
       expect(failed.error?.code).toBe('CONNECTOR_RUN_INTERRUPTED');
-      const msgs = (await readAll(world.env.rawTopic)).filter((m) => m.event.syncrunid === run.syncRunId);
+      const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === run.syncRunId);
       const planned = (failed.datasets as Array<{ chunkCount: number }>).reduce(
         (n, d) => n + d.chunkCount,
         0,
@@ -190,24 +184,18 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
     'crash while sending the marker: resumed by re-sending the same marker (same event id)',
     { timeout: RECOVERY_WAIT_MS + 60_000 },
     async ({ connectors }) => {
+      const { env } = world;
       const run = await runCrashingAt(connectors, 'marker-attempted', 'crash-at-marker');
-      const stuck = await readRun(world.env, 'crash-at-marker', run.syncRunId);
+      const stuck = await readRun(env, 'crash-at-marker', run.syncRunId);
       expect(stuck?.status).toBe('fetched');
       expect(stuck?.markerAttemptedAt).toBeInstanceOf(Date);
-      await connectors.start(world.env.env({ SCHEDULER_ENABLED: 'false' }));
-      const published = await runReaching(
-        world.env,
-        'crash-at-marker',
-        run.syncRunId,
-        ['published'],
-        'resumed',
-        {
-          timeoutMs: RECOVERY_WAIT_MS,
-          signal: connectors.signal,
-        },
-      );
+      await connectors.start(env.env({ SCHEDULER_ENABLED: 'false' }));
+      const published = await runReaching(env, 'crash-at-marker', run.syncRunId, ['published'], 'resumed', {
+        timeoutMs: RECOVERY_WAIT_MS,
+        signal: connectors.signal,
+      });
       expect(published.error).toBeUndefined();
-      const markers = (await readAll(world.env.rawTopic)).filter(
+      const markers = (await readAll(env.rawTopic)).filter(
         (m) => m.event.syncrunid === run.syncRunId && m.event.type === datasetSnapshotCompletedV1.type,
       );
       expect(markers.length).toBeGreaterThanOrEqual(1);
@@ -219,20 +207,21 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
     'a requested run whose process died before starting it is run by the next process (queue entry kept or lost)',
     { timeout: 2 * (RECOVERY_WAIT_MS + 30_000) },
     async ({ connectors }) => {
+      const { env } = world;
       const tenantId = 'crash-requested';
       for (const entry of ['kept', 'lost'] as const) {
         // It dies before answering the trigger.
         await expect(runCrashingAt(connectors, 'run-requested', tenantId)).rejects.toThrow();
-        const requested = await readCollection(world.env, 'sync_runs', { tenantId, status: 'requested' });
+        const requested = await readCollection(env, 'sync_runs', { tenantId, status: 'requested' });
         expect(requested).toHaveLength(1);
         const id = requested[0]!._id;
-        expect(await readCollection(world.env, 'run_queue', { _id: id })).toHaveLength(1);
+        expect(await readCollection(env, 'run_queue', { _id: id })).toHaveLength(1);
         // A run requested before the queue existed (or whose entry vanished) is queued again at start-up.
-        if (entry === 'lost') await deleteFromCollection(world.env, 'run_queue', { _id: id });
+        if (entry === 'lost') await deleteFromCollection(env, 'run_queue', { _id: id });
 
-        const app = await connectors.start(world.env.env({ SCHEDULER_ENABLED: 'false' }));
+        const app = await connectors.start(env.env({ SCHEDULER_ENABLED: 'false' }));
         const done = await runReaching(
-          world.env,
+          env,
           tenantId,
           id,
           ['published', 'failed'],
@@ -242,8 +231,8 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
         await connectors.stop(app);
         expect(done.status).toBe('published');
         expect(done.error).toBeUndefined();
-        expect(await readCollection(world.env, 'run_queue', { tenantId })).toEqual([]);
-        expect(await readCollection(world.env, 'active_runs', { tenantId })).toEqual([]);
+        expect(await readCollection(env, 'run_queue', { tenantId })).toEqual([]);
+        expect(await readCollection(env, 'active_runs', { tenantId })).toEqual([]);
       }
     },
   );

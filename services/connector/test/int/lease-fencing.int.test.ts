@@ -17,6 +17,11 @@ import type { ConnectorFleet } from '../support/connector-harness';
 
 const keyFor = (i: number) => `{DDDDDDDD-0000-0000-0000-${String(i).padStart(12, '0')}}`;
 type Step = 'chunks-published' | 'marker-attempted';
+/** What replica B makes of a run replica A stalled at each step (and the name of the wait for it). */
+const TAKE_OVER: Record<Step, { status: 'failed' | 'published'; what: string }> = {
+  'chunks-published': { status: 'failed', what: 'replica B to fail the interrupted run' },
+  'marker-attempted': { status: 'published', what: 'replica B to re-send the marker' },
+};
 
 describe('connector: a replica that stalls past its run lease', () => {
   const world = useSimulatorAndEnv();
@@ -49,9 +54,10 @@ describe('connector: a replica that stalls past its run lease', () => {
     const isPaused = new Promise<void>((r) => (arrived = r));
     const gate = new Promise<void>((r) => (wake = r));
     connectors.onStop(() => wake());
+    const { env } = world;
     let paused = false;
     // A lease long enough that only the test ends it, even on a busy machine.
-    const a = await connectors.start(world.env.env({ SCHEDULER_ENABLED: 'false', RUN_LEASE_TTL_MS: '30s' }), {
+    const a = await connectors.start(env.env({ SCHEDULER_ENABLED: 'false', RUN_LEASE_TTL_MS: '30s' }), {
       owner: 'replica-a',
       onStep: async (at, run) => {
         if (paused || run.tenantId !== tenantId || at !== step) return;
@@ -64,14 +70,14 @@ describe('connector: a replica that stalls past its run lease', () => {
     const { run } = await c.triggerSync({}, c.md(tenantId));
     await isPaused;
     // The stall outlasts A's lease: its generation expires and its last heartbeat is old.
-    const db = mongo.db(world.env.mongoDb);
+    const db = mongo.db(env.mongoDb);
     await db
       .collection<{ _id: string; key: string }>('run_leases')
       .updateMany({ key: `run:${tenantId}` }, { $set: { expiresAt: new Date(Date.now() - 1) } });
     await db
       .collection<RunRecord>('sync_runs')
       .updateOne({ _id: run!.syncRunId }, { $set: { heartbeatAt: new Date(Date.now() - 3_600_000) } });
-    await connectors.start(world.env.env({ SCHEDULER_ENABLED: 'false', RUN_LEASE_TTL_MS: '30s' }), {
+    await connectors.start(env.env({ SCHEDULER_ENABLED: 'false', RUN_LEASE_TTL_MS: '30s' }), {
       owner: 'replica-b',
     });
     return { a, runId: run!.syncRunId, wake };
@@ -92,28 +98,31 @@ describe('connector: a replica that stalls past its run lease', () => {
     (await readCollection(world.env, 'run_steps', { _id: `${runId}|${step}` }))[0]?.fence as
       { token: number } | undefined;
 
+  /**
+   * {@link stallAndTakeOver}, then: replica B brings the run to what {@link TAKE_OVER} says for
+   * `step`, the school's schedule is noted, and A, woken, gives the run up. Returns the run as B left
+   * it and the schedule noted before A woke.
+   */
+  async function takeOverThenWake(connectors: ConnectorFleet, tenantId: string, step: Step) {
+    const { a, runId, wake } = await stallAndTakeOver(connectors, tenantId, step);
+    const signal = connectors.signal;
+    const { status, what } = TAKE_OVER[step];
+    const reached = await runReaching(world.env, tenantId, runId, [status], what, { signal });
+    const schedule = await scheduleOf(tenantId);
+
+    wake();
+    await eventually(async () => a.engine.activeRunIds().length === 0, 'replica A to give the run up', {
+      signal,
+    });
+    return { runId, reached, schedule };
+  }
+
   it('stalled after publishing its chunks: the other replica fails the run; the stalled one’s marker attempt is refused and no marker is sent', async ({
     connectors,
   }) => {
     const t = 'stall-before-marker';
-    const { a, runId, wake } = await stallAndTakeOver(connectors, t, 'chunks-published');
-    const failed = await runReaching(
-      world.env,
-      t,
-      runId,
-      ['failed'],
-      'replica B to fail the interrupted run',
-      {
-        signal: connectors.signal,
-      },
-    );
-    expect(failed.error?.code).toBe('CONNECTOR_RUN_INTERRUPTED');
-    const schedule = await scheduleOf(t);
-
-    wake();
-    await eventually(async () => a.engine.activeRunIds().length === 0, 'replica A to give the run up', {
-      signal: connectors.signal,
-    });
+    const { runId, reached, schedule } = await takeOverThenWake(connectors, t, 'chunks-published');
+    expect(reached.error?.code).toBe('CONNECTOR_RUN_INTERRUPTED');
     const after = await readRun(world.env, t, runId);
     expect(after).toMatchObject({ status: 'failed', error: { code: 'CONNECTOR_RUN_INTERRUPTED' } });
     expect(after?.markerAttemptedAt).toBeUndefined();
@@ -128,26 +137,10 @@ describe('connector: a replica that stalls past its run lease', () => {
     connectors,
   }) => {
     const t = 'stall-after-marker';
-    const { a, runId, wake } = await stallAndTakeOver(connectors, t, 'marker-attempted');
-    const published = await runReaching(
-      world.env,
-      t,
-      runId,
-      ['published'],
-      'replica B to re-send the marker',
-      {
-        signal: connectors.signal,
-      },
-    );
-    const schedule = await scheduleOf(t);
-
-    wake();
-    await eventually(async () => a.engine.activeRunIds().length === 0, 'replica A to give the run up', {
-      signal: connectors.signal,
-    });
+    const { runId, reached, schedule } = await takeOverThenWake(connectors, t, 'marker-attempted');
     expect(await readRun(world.env, t, runId)).toMatchObject({
       status: 'published',
-      publishedAt: published.publishedAt,
+      publishedAt: reached.publishedAt,
     });
     expect(await markersOf(runId)).toHaveLength(1);
     expect((await decidedBy(runId, 'marker-attempted'))?.token).toBe(2);
