@@ -12,6 +12,7 @@ import {
   useSimulatorAndEnv,
 } from '../support/connector-harness';
 import type { ConnectorFleet } from '../support/connector-harness';
+import type { RunStatus } from '../../src/domain/sync-run';
 
 const keyFor = (i: number) => `{CCCCCCCC-0000-0000-0000-${String(i).padStart(12, '0')}}`;
 const MAX_CHUNK = 64 * 1024;
@@ -55,6 +56,25 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
     } finally {
       await proc.exited;
     }
+  };
+
+  /**
+   * The next process: a connector started (scheduler off) that brings the run to one of `statuses`
+   * within RECOVERY_WAIT_MS (`what` names the wait); returns the connector and the run.
+   */
+  const recoveredBy = async (
+    connectors: ConnectorFleet,
+    tenantId: string,
+    runId: string,
+    statuses: readonly RunStatus[],
+    what: string,
+  ) => {
+    const app = await connectors.start(world.env.env({ SCHEDULER_ENABLED: 'false' }));
+    const run = await runReaching(world.env, tenantId, runId, statuses, what, {
+      timeoutMs: RECOVERY_WAIT_MS,
+      signal: connectors.signal,
+    });
+    return { app, run };
   };
 
   it(
@@ -161,14 +181,12 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
     { timeout: RECOVERY_WAIT_MS + 60_000 },
     async ({ connectors }) => {
       const { env } = world;
-      const run = await runCrashingAt(connectors, 'chunks-published', 'crash-before-marker');
-      expect((await readRun(env, 'crash-before-marker', run.syncRunId))?.status).toBe('fetched');
-      const app = await connectors.start(env.env({ SCHEDULER_ENABLED: 'false' }));
-      const failed = await runReaching(env, 'crash-before-marker', run.syncRunId, ['failed'], 'failed', {
-        timeoutMs: RECOVERY_WAIT_MS,
-        signal: connectors.signal,
-      });
-      await connectors.stop(app);
+      const t = 'crash-before-marker';
+      const run = await runCrashingAt(connectors, 'chunks-published', t);
+      expect((await readRun(env, t, run.syncRunId))?.status).toBe('fetched');
+      const recovery = await recoveredBy(connectors, t, run.syncRunId, ['failed'], 'failed');
+      await connectors.stop(recovery.app);
+      const failed = recovery.run;
       expect(failed.error?.code).toBe('CONNECTOR_RUN_INTERRUPTED');
       const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === run.syncRunId);
       const planned = (failed.datasets as Array<{ chunkCount: number }>).reduce(
@@ -185,15 +203,12 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
     { timeout: RECOVERY_WAIT_MS + 60_000 },
     async ({ connectors }) => {
       const { env } = world;
-      const run = await runCrashingAt(connectors, 'marker-attempted', 'crash-at-marker');
-      const stuck = await readRun(env, 'crash-at-marker', run.syncRunId);
+      const t = 'crash-at-marker';
+      const run = await runCrashingAt(connectors, 'marker-attempted', t);
+      const stuck = await readRun(env, t, run.syncRunId);
       expect(stuck?.status).toBe('fetched');
       expect(stuck?.markerAttemptedAt).toBeInstanceOf(Date);
-      await connectors.start(env.env({ SCHEDULER_ENABLED: 'false' }));
-      const published = await runReaching(env, 'crash-at-marker', run.syncRunId, ['published'], 'resumed', {
-        timeoutMs: RECOVERY_WAIT_MS,
-        signal: connectors.signal,
-      });
+      const { run: published } = await recoveredBy(connectors, t, run.syncRunId, ['published'], 'resumed');
       expect(published.error).toBeUndefined();
       const markers = (await readAll(env.rawTopic)).filter(
         (m) => m.event.syncrunid === run.syncRunId && m.event.type === datasetSnapshotCompletedV1.type,
@@ -219,16 +234,15 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
         // A run requested before the queue existed (or whose entry vanished) is queued again at start-up.
         if (entry === 'lost') await deleteFromCollection(env, 'run_queue', { _id: id });
 
-        const app = await connectors.start(env.env({ SCHEDULER_ENABLED: 'false' }));
-        const done = await runReaching(
-          env,
+        const recovery = await recoveredBy(
+          connectors,
           tenantId,
           id,
           ['published', 'failed'],
           `run with its queue entry ${entry}`,
-          { timeoutMs: RECOVERY_WAIT_MS, signal: connectors.signal },
         );
-        await connectors.stop(app);
+        await connectors.stop(recovery.app);
+        const done = recovery.run;
         expect(done.status).toBe('published');
         expect(done.error).toBeUndefined();
         expect(await readCollection(env, 'run_queue', { tenantId })).toEqual([]);
