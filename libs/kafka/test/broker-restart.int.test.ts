@@ -1,9 +1,8 @@
-import { eventually, PrivateInfra, uniqueName } from '@isams-sync/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, uniqueName } from '@isams-sync/testing';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '@isams-sync/logger';
-import { createEventProducer, createKafkaClient, runConsumer } from '../src/index';
-import type { ConsumerHandle, EventProducer, KafkaClient } from '../src/index';
-import { FAST_GROUP, freshTopic, pings, testLogger } from './support/kafka-test-kit';
+import { createKafkaClient } from '../src/index';
+import { freshTopic, pings, testLogger, usePrivateBroker } from './support/kafka-test-kit';
 
 /** Longer than the old retry budget of a publish (kafkajs' 5 retries, 30 s publish timeout). */
 const DOWN_MS = 45_000;
@@ -19,41 +18,24 @@ const TENANTS = ['school-a', 'school-b', 'school-c', 'school-d', 'school-e'];
  * defaults (retries, timeouts): those are what failed in CI.
  */
 describe('broker restarted while publishing and consuming', () => {
-  let infra: PrivateInfra;
-  let client: KafkaClient;
-  let producer: EventProducer;
-  let consumer: ConsumerHandle | undefined;
-
-  beforeAll(async () => {
-    infra = await PrivateInfra.up();
-    client = createKafkaClient({
-      brokers: infra.kafkaBrokers,
+  const broker = usePrivateBroker((brokers) =>
+    createKafkaClient({
+      brokers,
       clientId: uniqueName('restart-test'),
       logger: process.env.TEST_LOG_LEVEL ? testLogger : createLogger({ service: 't', level: 'silent' }),
-    });
-    producer = createEventProducer(client, { logger: testLogger });
-  }, 300_000);
-
-  afterAll(async () => {
-    await consumer?.stop().catch(() => undefined);
-    await producer?.disconnect().catch(() => undefined);
-    infra?.destroy();
-  }, 120_000);
+    }),
+  );
 
   it('every publish resolves and every event is processed once the broker is back; the consumer keeps running', async () => {
+    const { infra, client, producer } = broker;
     const { topic } = await freshTopic(client, 3);
     const runId = uniqueName('run');
     const events = pings(BATCHES * PER_BATCH, TENANTS, runId);
     const sequenceOf = new Map(events.map((e) => [e.id, (e.data as { sequence: number }).sequence]));
     const effects = new Map<string, number>();
     const orderPerTenant = new Map<string, number[]>();
-    consumer = runConsumer({
-      client,
+    const consumer = broker.consumeFromStart(topic, {
       groupId: uniqueName('restart-group'),
-      topics: [topic],
-      fromBeginning: true,
-      logger: testLogger,
-      ...FAST_GROUP,
       handler: async (event) => {
         // An idempotent handler: a redelivered event has no second side effect.
         const seen = effects.get(event.id) ?? 0;

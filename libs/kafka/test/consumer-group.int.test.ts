@@ -1,8 +1,7 @@
 import { eventually, uniqueName } from '@isams-sync/testing';
 import { describe, expect, it } from 'vitest';
-import { runConsumer } from '../src/index';
 import type { ConsumerHandle } from '../src/index';
-import { FAST_GROUP, pings, testLogger, useCleanups } from './support/kafka-test-kit';
+import { consumeFromStart, pings, testLogger, useCleanups } from './support/kafka-test-kit';
 
 const cleanups = useCleanups();
 
@@ -14,16 +13,11 @@ describe('consumer group', () => {
     const groupId = uniqueName('it-group');
     const seenBy = { a: new Set<string>(), b: new Set<string>() };
     const start = async (name: 'a' | 'b') => {
-      const c = runConsumer({
-        client,
+      return consumeFromStart(client, topic, {
         groupId,
-        topics: [topic],
-        fromBeginning: true,
         logger: testLogger.child({ member: name }),
-        ...FAST_GROUP,
         handler: async (e) => void seenBy[name].add(e.id),
       });
-      return c;
     };
     const a = await start('a');
     cleanups.track(a);

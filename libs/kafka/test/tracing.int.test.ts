@@ -6,9 +6,16 @@ import { eventually, uniqueName } from '@isams-sync/testing';
 import { trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createEventProducer, headerValue, runConsumer } from '../src/index';
+import { createEventProducer, headerValue } from '../src/index';
 import type { KafkaClient } from '../src/index';
-import { FAST_GROUP, freshTopic, pings, readRaw, testClient, testLogger } from './support/kafka-test-kit';
+import {
+  consumeFromStart,
+  freshTopic,
+  pings,
+  readRaw,
+  testClient,
+  testLogger,
+} from './support/kafka-test-kit';
 
 const exporter = new InMemorySpanExporter();
 let telemetry: Telemetry;
@@ -33,13 +40,8 @@ describe('trace context through Kafka (real broker)', () => {
     const { topic } = await freshTopic(client, 1);
     const producer = createEventProducer(client, { logger: testLogger });
     const seen: Array<{ event: CloudEvent; traceId?: string }> = [];
-    const consumer = runConsumer({
-      client,
+    const consumer = consumeFromStart(client, topic, {
       groupId: uniqueName('trace-group'),
-      topics: [topic],
-      fromBeginning: true,
-      logger: testLogger,
-      ...FAST_GROUP,
       handler: async (event) => {
         seen.push({ event, traceId: trace.getActiveSpan()?.spanContext().traceId });
       },
@@ -92,13 +94,8 @@ describe('trace context through Kafka (real broker)', () => {
         }),
       );
     }
-    const consumer = runConsumer({
-      client,
+    const consumer = consumeFromStart(client, topic, {
       groupId: uniqueName('trace-batch'),
-      topics: [topic],
-      fromBeginning: true,
-      logger: testLogger,
-      ...FAST_GROUP,
       handler: async (event) => {
         handled.push(event.id);
       },

@@ -24,6 +24,7 @@ import {
   ensureTopics,
   runConsumer,
 } from '@isams-sync/kafka';
+import type { ConsumerHandle, KafkaClient } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import { connectMongo } from '@isams-sync/mongo';
 import { createBookingsApp } from '../src/app';
@@ -43,6 +44,32 @@ const tenant = `bench-${suffix}`;
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/**
+ * A consumer of `topic` from its beginning (ready) that notes when each event `counted` arrived
+ * (`performance.now()`, in `seen`); the caller stops it.
+ */
+async function arrivals(
+  kafka: KafkaClient,
+  topic: string,
+  groupId: string,
+  counted: (event: CloudEvent) => boolean = () => true,
+): Promise<{ seen: number[]; consumer: ConsumerHandle }> {
+  const seen: number[] = [];
+  const consumer = runConsumer({
+    client: kafka,
+    groupId,
+    topics: [topic],
+    fromBeginning: true,
+    logger,
+    handler: (event) => {
+      if (counted(event)) seen.push(performance.now());
+      return Promise.resolve();
+    },
+  });
+  await consumer.ready;
+  return { seen, consumer };
 }
 
 function removals(syncRunId: string): CloudEvent[] {
@@ -109,19 +136,7 @@ async function main(): Promise<void> {
   try {
     // ── baseline: bare consumer ─────────────────────────────────────────
     progress(`baseline: ${COUNT} events to a no-op consumer`);
-    const baseSeen: number[] = [];
-    const bare = await runConsumer({
-      client: kafka,
-      groupId: `bench-bare-${suffix}`,
-      topics: [topics.baseline],
-      fromBeginning: true,
-      logger,
-      handler: () => {
-        baseSeen.push(performance.now());
-        return Promise.resolve();
-      },
-    });
-    await bare.ready;
+    const { seen: baseSeen, consumer: bare } = await arrivals(kafka, topics.baseline, `bench-bare-${suffix}`);
     const baseEvents = removals('bench-baseline');
     const baseStart = performance.now();
     await producer.publish(topics.baseline, baseEvents);
@@ -187,19 +202,12 @@ async function main(): Promise<void> {
       await app.store.insertBooking(tenant, booking, 1);
     }
 
-    const seen: number[] = [];
-    const watcher = await runConsumer({
-      client: kafka,
-      groupId: `bench-watch-${suffix}`,
-      topics: [topics.bookings],
-      fromBeginning: true,
-      logger,
-      handler: (event) => {
-        if (event.type.endsWith('booking.cancelled.v1')) seen.push(performance.now());
-        return Promise.resolve();
-      },
-    });
-    await watcher.ready;
+    const { seen, consumer: watcher } = await arrivals(
+      kafka,
+      topics.bookings,
+      `bench-watch-${suffix}`,
+      (event) => event.type.endsWith('booking.cancelled.v1'),
+    );
     progress(`burst: ${COUNT} pupil removals → bookings service`);
     const burstStart = performance.now();
     await producer.publish(topics.roster, removals('bench-run'));

@@ -1,5 +1,5 @@
-import { getTestInfra, uniqueName } from '@isams-sync/testing';
-import { afterEach } from 'vitest';
+import { getTestInfra, PrivateInfra, uniqueName } from '@isams-sync/testing';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
 import type { TopicSpec } from '@isams-sync/events';
@@ -75,23 +75,74 @@ export function useCleanups(): Cleanups {
   };
   const producer = (client: KafkaClient, options: EventProducerOptions = {}): EventProducer =>
     track(createEventProducer(client, { logger: testLogger, ...options }));
-  const consumeFromStart: Cleanups['consumeFromStart'] = (client, topic, options) =>
-    track(
-      runConsumer({
-        client,
-        topics: [topic],
-        fromBeginning: true,
-        logger: testLogger,
-        ...FAST_GROUP,
-        ...options,
-      }),
-    );
+  const consumeFromStartTracked: Cleanups['consumeFromStart'] = (client, topic, options) =>
+    track(consumeFromStart(client, topic, options));
   const freshTopicAndProducer: Cleanups['freshTopicAndProducer'] = async (partitions) => {
     const client = testClient();
     const { topic, dlq } = await freshTopic(client, partitions);
     return { client, topic, dlq, producer: producer(client) };
   };
-  return { defer, track, producer, consumeFromStart, freshTopicAndProducer };
+  return { defer, track, producer, consumeFromStart: consumeFromStartTracked, freshTopicAndProducer };
+}
+
+/**
+ * A consumer of `topic` from its beginning, with the quiet test logger and {@link FAST_GROUP}
+ * timings unless `options` say otherwise; the caller stops it (see {@link Cleanups.consumeFromStart}).
+ */
+export function consumeFromStart(
+  client: KafkaClient,
+  topic: string,
+  options: Omit<RunConsumerOptions, 'client' | 'topics'>,
+): ConsumerHandle {
+  return runConsumer({
+    client,
+    topics: [topic],
+    fromBeginning: true,
+    logger: testLogger,
+    ...FAST_GROUP,
+    ...options,
+  });
+}
+
+/** A broker of the test file's own (see {@link usePrivateBroker}); filled in before the block's first test. */
+export interface PrivateBroker {
+  /** The private Kafka (and database): the test stops and restarts its servers. */
+  infra: PrivateInfra;
+  client: KafkaClient;
+  producer: EventProducer;
+  /** {@link consumeFromStart} on {@link PrivateBroker.client}, stopped after the block's tests. */
+  consumeFromStart(topic: string, options: Omit<RunConsumerOptions, 'client' | 'topics'>): ConsumerHandle;
+}
+
+/**
+ * Call once in a `describe`: before its tests a private broker (not the shared one other test files
+ * use) is brought up with the client `clientOf(brokers)` and a producer (quiet test logger, then
+ * `producerOptions`); after them its consumers, the producer and the broker are stopped — failures
+ * ignored, as the tests stop the broker on purpose.
+ */
+export function usePrivateBroker(
+  clientOf: (brokers: string[]) => KafkaClient,
+  producerOptions: EventProducerOptions = {},
+): PrivateBroker {
+  const consumers: ConsumerHandle[] = [];
+  const broker = {
+    consumeFromStart(topic, options) {
+      const consumer = consumeFromStart(broker.client, topic, options);
+      consumers.push(consumer);
+      return consumer;
+    },
+  } as PrivateBroker;
+  beforeAll(async () => {
+    broker.infra = await PrivateInfra.up();
+    broker.client = clientOf(broker.infra.kafkaBrokers);
+    broker.producer = createEventProducer(broker.client, { logger: testLogger, ...producerOptions });
+  }, 300_000);
+  afterAll(async () => {
+    for (const c of consumers) await c.stop().catch(() => undefined);
+    await broker.producer?.disconnect().catch(() => undefined);
+    broker.infra?.destroy();
+  }, 120_000);
+  return broker;
 }
 
 export function testClient(overrides: Partial<KafkaClientOptions> = {}): KafkaClient {

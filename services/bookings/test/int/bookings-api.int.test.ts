@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GrpcStatus } from '@isams-sync/errors';
 import type { bookingsV1 } from '@isams-sync/grpc';
 import { eventually, uniqueName } from '@isams-sync/testing';
 import { book, makeEvent } from '../support/fixtures';
-import { errorOf, startHarness } from '../support/harness';
-import type { Harness } from '../support/harness';
+import { errorOf, useHarness } from '../support/harness';
 
 const known = new Set([
   'staff:t1',
@@ -18,14 +17,10 @@ const known = new Set([
 ]);
 
 describe('BookingsService API (real FerretDB + Kafka, in-process gRPC)', () => {
-  let h: Harness;
-  const tenant = uniqueName('school');
-  beforeAll(async () => {
-    h = await startHarness({
-      roster: { personExists: (_t, kind, id) => Promise.resolve(known.has(`${kind}:${id}`)) },
-    });
+  const h = useHarness({
+    roster: { personExists: (_t, kind, id) => Promise.resolve(known.has(`${kind}:${id}`)) },
   });
-  afterAll(async () => h?.close());
+  const tenant = uniqueName('school');
 
   it('creates, updates and lists events and slots', async () => {
     const { event, slots } = await makeEvent(h, tenant, { id: 'spring-ev', slotCount: 3 });

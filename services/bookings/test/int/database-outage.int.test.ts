@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@isams-sync/events';
-import { createKafkaClient, runConsumer } from '@isams-sync/kafka';
+import { createKafkaClient } from '@isams-sync/kafka';
 import type { ConsumerHandle } from '@isams-sync/kafka';
 import { eventually, PrivateInfra, uniqueName } from '@isams-sync/testing';
 import { book, makeEvent } from '../support/fixtures';
-import { logger, rosterEvent, startHarness } from '../support/harness';
+import { logger, rosterEvent, startHarness, watchTopic } from '../support/harness';
 import type { Harness } from '../support/harness';
 
 const CANCELLED = 'com.schoolcloud.isams-sync.bookings.booking.cancelled.v1';
@@ -27,19 +27,12 @@ describe('bookings: the database stopped mid-burst of removals (private Kafka + 
   beforeAll(async () => {
     infra = await PrivateInfra.up();
     h = await startHarness({ infra, rosterPartitions: 3 });
-    dlq = runConsumer({
-      client: createKafkaClient({ brokers: infra.kafkaBrokers, clientId: 'dlq-watch', logger }),
-      groupId: uniqueName('dlq-watch'),
-      topics: [`${h.rosterTopic}.dlq`],
-      fromBeginning: true,
-      sessionTimeoutMs: 6_000,
-      heartbeatIntervalMs: 1_000,
-      logger,
-      handler: (e) => {
-        dead.push(e.id);
-        return Promise.resolve();
-      },
-    });
+    dlq = watchTopic(
+      createKafkaClient({ brokers: infra.kafkaBrokers, clientId: 'dlq-watch', logger }),
+      `${h.rosterTopic}.dlq`,
+      'dlq-watch',
+      (e) => dead.push(e.id),
+    );
     await dlq.ready;
   }, 300_000);
 

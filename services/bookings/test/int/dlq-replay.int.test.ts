@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createEventProducer,
   createKafkaClient,
@@ -11,8 +11,7 @@ import {
 } from '@isams-sync/kafka';
 import { eventually, getTestInfra, uniqueName } from '@isams-sync/testing';
 import { book, getBooking, makeEvent } from '../support/fixtures';
-import { logger, rosterEvent, startHarness } from '../support/harness';
-import type { Harness } from '../support/harness';
+import { logger, rosterEvent, useHarness } from '../support/harness';
 
 const repoRoot = resolve(import.meta.dirname, '../../../..');
 const CANCELLED = 'com.schoolcloud.isams-sync.bookings.booking.cancelled.v1';
@@ -35,11 +34,7 @@ function replay(dlqTopic: string, group: string): string {
  * topic; the bookings service cancels the booking once, and a second replay changes nothing.
  */
 describe('bookings: a dead-lettered removal replayed with npm run dlq', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-  });
-  afterAll(async () => h?.close());
+  const h = useHarness();
 
   it('cancels the booking once; replaying again changes nothing', async () => {
     const tenant = uniqueName('school');

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { bookingsV1 } from '@isams-sync/grpc';
 import { eventually, uniqueName } from '@isams-sync/testing';
 import { book, getBooking } from '../support/fixtures';
-import { errorOf, rosterEvent, startHarness } from '../support/harness';
+import { errorOf, rosterEvent, useHarness } from '../support/harness';
 import type { Harness } from '../support/harness';
 
 const CANCELLED = 'com.schoolcloud.isams-sync.bookings.booking.cancelled.v1';
@@ -36,12 +36,8 @@ async function evening(h: Harness, tenant: string, id: string, startsAt: string,
 }
 
 describe('live evenings in the school’s time zone (real Kafka + FerretDB)', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    // The sweep is driven by the test (resolveEndedEvenings), not by the interval.
-    h = await startHarness({ now: () => clock });
-  });
-  afterAll(async () => h?.close());
+  // The sweep is driven by the test (resolveEndedEvenings), not by the interval.
+  const h = useHarness({ now: () => clock });
 
   const published = (tenant: string, type: string) =>
     h.published.filter((e) => e.tenantid === tenant && e.type === type);

@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { MockInstance } from 'vitest';
 import type { CloudEvent } from '@isams-sync/events';
 import { createKafkaClient, groupOffsets, listDeadLetters, topicOffsets } from '@isams-sync/kafka';
 import { eventually, getTestInfra, uniqueName } from '@isams-sync/testing';
 import type { BookingsStore } from '../../src/use-cases/ports';
 import { book, getBooking, makeEvent } from '../support/fixtures';
-import { logger, rosterEvent, startHarness } from '../support/harness';
-import type { Harness } from '../support/harness';
+import { logger, rosterEvent, useHarness } from '../support/harness';
 
 const CANCELLED = 'com.schoolcloud.isams-sync.bookings.booking.cancelled.v1';
 
@@ -26,11 +25,7 @@ function spyOnBookingLookups(store: BookingsStore): { tenants: () => string[]; r
 }
 
 describe('bookings: a burst of removals is consumed in batches (real Kafka + FerretDB)', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-  });
-  afterAll(async () => h?.close());
+  const h = useHarness();
 
   const cancelledOf = (tenant: string) =>
     h.published.filter((e) => e.tenantid === tenant && e.type === CANCELLED);

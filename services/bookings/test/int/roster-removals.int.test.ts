@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { bookingsV1 } from '@isams-sync/grpc';
 import type { CloudEvent } from '@isams-sync/events';
-import { createKafkaClient, listDeadLetters, runConsumer } from '@isams-sync/kafka';
+import { createKafkaClient, listDeadLetters } from '@isams-sync/kafka';
 import { eventually, getTestInfra, uniqueName } from '@isams-sync/testing';
 import { book, getBooking, makeEvent } from '../support/fixtures';
-import { logger, rosterEvent, startHarness } from '../support/harness';
-import type { Harness } from '../support/harness';
+import { logger, rosterEvent, useHarness, watchTopic } from '../support/harness';
 
 const CANCELLED = 'com.schoolcloud.isams-sync.bookings.booking.cancelled.v1';
 const REINSTATED = 'com.schoolcloud.isams-sync.bookings.booking.reinstated.v1';
@@ -13,11 +12,7 @@ const NOT_REINSTATED = 'com.schoolcloud.isams-sync.bookings.booking.not-reinstat
 const HELD = 'com.schoolcloud.isams-sync.bookings.booking.cancellation-held.v1';
 
 describe('roster changes → bookings (real Kafka + FerretDB)', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-  });
-  afterAll(async () => h?.close());
+  const h = useHarness();
 
   const eventsOf = (tenant: string, type: string) =>
     h.published.filter((e) => e.tenantid === tenant && e.type === type);
@@ -231,19 +226,7 @@ describe('roster changes → bookings (real Kafka + FerretDB)', () => {
       clientId: 'dlq-watch',
       logger,
     });
-    const dlq = await runConsumer({
-      client: dlqClient,
-      groupId: uniqueName('dlq-watch'),
-      topics: [`${h.rosterTopic}.dlq`],
-      fromBeginning: true,
-      sessionTimeoutMs: 6_000,
-      heartbeatIntervalMs: 1_000,
-      logger,
-      handler: (e) => {
-        dead.push(e.id);
-        return Promise.resolve();
-      },
-    });
+    const dlq = watchTopic(dlqClient, `${h.rosterTopic}.dlq`, 'dlq-watch', (e) => dead.push(e.id));
     try {
       await dlq.ready;
       await h.publishRoster([bad as CloudEvent]);

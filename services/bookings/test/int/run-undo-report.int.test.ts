@@ -1,16 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { bookingsV1 } from '@isams-sync/grpc';
 import { uniqueName } from '@isams-sync/testing';
 import { book, getBooking, makeEvent } from '../support/fixtures';
-import { rosterEvent, startHarness } from '../support/harness';
-import type { Harness } from '../support/harness';
+import { rosterEvent, useHarness } from '../support/harness';
 
 describe('undoing a run: which cancelled bookings come back (real Kafka + FerretDB)', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-  });
-  afterAll(async () => h?.close());
+  const h = useHarness();
 
   const report = async (tenant: string, restoring: Array<{ kind: string; id: string }>) =>
     (

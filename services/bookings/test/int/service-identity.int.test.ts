@@ -2,17 +2,12 @@ import { Metadata, status } from '@grpc/grpc-js';
 import { loadProtoPackage } from '@isams-sync/grpc';
 import type { BookingsServiceProtoGrpcType } from '@isams-sync/grpc';
 import { probeEveryMethod } from '@isams-sync/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness } from '../support/harness';
-import type { Harness } from '../support/harness';
+import { describe, expect, it } from 'vitest';
+import { useHarness } from '../support/harness';
 
 // Issue 15: no BookingsService RPC is served to a caller without a service identity.
 describe('bookings: service identity', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-  });
-  afterAll(async () => h?.close());
+  const h = useHarness();
 
   it('refuses every RPC of a caller without a service identity', async () => {
     const { BookingsService } = loadProtoPackage<BookingsServiceProtoGrpcType>(

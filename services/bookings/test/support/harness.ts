@@ -9,7 +9,7 @@ import type { BookingsServiceProtoGrpcType, bookingsV1 } from '@isams-sync/grpc'
 import { rosterChangeEventTypes } from '@isams-sync/events';
 import type { CloudEvent, RosterChangeData } from '@isams-sync/events';
 import { createEventProducer, createKafkaClient, runConsumer } from '@isams-sync/kafka';
-import type { ConsumerHandle, EventProducer } from '@isams-sync/kafka';
+import type { ConsumerHandle, EventProducer, KafkaClient } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import {
   createTestDatabase,
@@ -21,6 +21,7 @@ import {
   uniqueName,
 } from '@isams-sync/testing';
 import type { TestDatabase } from '@isams-sync/testing';
+import { afterAll, beforeAll } from 'vitest';
 import { createBookingsApp } from '../../src/app';
 import type { BookingsApp, BookingsAppOverrides } from '../../src/app';
 import { loadBookingsConfig } from '../../src/config';
@@ -51,19 +52,32 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(
-  options: {
-    roster?: RosterDirectory;
-    rosterAddress?: string;
-    now?: () => Date;
-    rosterTopic?: string;
-    /** Partitions of the roster change topic the harness creates (default 1). */
-    rosterPartitions?: number;
-    /** A private Kafka + database (e.g. a `PrivateInfra` a test stops and starts); default the shared ones. */
-    infra?: { kafkaBrokers: string[]; mongoUrl: string };
-    extra?: BookingsAppOverrides;
-  } = {},
-): Promise<Harness> {
+export interface HarnessOptions {
+  roster?: RosterDirectory;
+  rosterAddress?: string;
+  now?: () => Date;
+  rosterTopic?: string;
+  /** Partitions of the roster change topic the harness creates (default 1). */
+  rosterPartitions?: number;
+  /** A private Kafka + database (e.g. a `PrivateInfra` a test stops and starts); default the shared ones. */
+  infra?: { kafkaBrokers: string[]; mongoUrl: string };
+  extra?: BookingsAppOverrides;
+}
+
+/**
+ * Registers the `beforeAll`/`afterAll` of the calling describe block: a harness started with
+ * `options` before the block's first test (the returned object is filled in then), closed after it.
+ */
+export function useHarness(options: HarnessOptions = {}): Harness {
+  const h = {} as Harness;
+  beforeAll(async () => {
+    Object.assign(h, await startHarness(options));
+  });
+  afterAll(async () => h.close?.());
+  return h;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const infra = options.infra ?? getTestInfra();
   const db = await createTestDatabase('bookings', infra.mongoUrl);
   const [createdRoster, bookingsTopic] = await createTestTopics(
@@ -110,19 +124,7 @@ export async function startHarness(
   const producer: EventProducer = createEventProducer(kafka, { logger });
   await producer.connect();
   const published: CloudEvent[] = [];
-  const watcher: ConsumerHandle = await runConsumer({
-    client: kafka,
-    groupId: uniqueName('bookings-watch'),
-    topics: [bookingsTopic!],
-    handler: (event) => {
-      published.push(event);
-      return Promise.resolve();
-    },
-    fromBeginning: true,
-    sessionTimeoutMs: 6_000,
-    heartbeatIntervalMs: 1_000,
-    logger,
-  });
+  const watcher = watchTopic(kafka, bookingsTopic!, 'bookings-watch', (event) => published.push(event));
   await watcher.ready;
 
   const harness: Harness = {
@@ -155,6 +157,31 @@ export async function startHarness(
     },
   };
   return harness;
+}
+
+/**
+ * A consumer of `topic` from its beginning (a group of its own named after `groupPrefix`, a short
+ * session) that hands every event to `seen`; the caller awaits `ready` and stops it.
+ */
+export function watchTopic(
+  client: KafkaClient,
+  topic: string,
+  groupPrefix: string,
+  seen: (event: CloudEvent) => void,
+): ConsumerHandle {
+  return runConsumer({
+    client,
+    groupId: uniqueName(groupPrefix),
+    topics: [topic],
+    handler: (event) => {
+      seen(event);
+      return Promise.resolve();
+    },
+    fromBeginning: true,
+    sessionTimeoutMs: 6_000,
+    heartbeatIntervalMs: 1_000,
+    logger,
+  });
 }
 
 /** A roster change event like the roster publishes (deterministic id per run + entity + change). */

@@ -250,6 +250,21 @@ async function expectNothingPublishedFor(s: Stage, failed: SyncRun[], published:
   }
 }
 
+/**
+ * One sync's verdict on an odd host: ODD's run failed with `code` ({@link expectFailedWith}), none
+ * of it was published while GOOD's run was, and the connector still serves.
+ */
+async function expectFailedAndStillServing(
+  s: Stage,
+  { odd, good }: { odd: SyncRun; good: SyncRun },
+  code: string,
+  adminAction?: (text: string) => void,
+): Promise<void> {
+  expectFailedWith(odd, code, adminAction);
+  await expectNothingPublishedFor(s, [odd], [good]);
+  await expectStillServing(s);
+}
+
 describe(
   'connector against odd and hostile iSAMS hosts (real sockets, connector in its own process)',
   { timeout: 300_000 },
@@ -336,21 +351,16 @@ describe(
       ],
     ])('%s fails the run with ISAMS_TRUNCATED_DOCUMENT and publishes nothing', async (_, behaviour) => {
       const s = await stage(behaviour());
-      const { odd, good } = await syncOddSchool(s);
-      expectFailedWith(odd, 'ISAMS_TRUNCATED_DOCUMENT');
-      await expectNothingPublishedFor(s, [odd], [good]);
-      await expectStillServing(s);
+      await expectFailedAndStillServing(s, await syncOddSchool(s), 'ISAMS_TRUNCATED_DOCUMENT');
     });
 
     it('a host that resets the connection (RST) mid-response fails the run with ISAMS_CONNECTION_RESET or ISAMS_TRUNCATED_DOCUMENT and publishes nothing', async () => {
       const s = await stage(resetMidBody(school.bytes, 0.5));
-      const { odd, good } = await syncOddSchool(s);
+      const synced = await syncOddSchool(s);
       // The RST reaches the client as ECONNRESET, or — when it arrives while we are still draining
       // the receive queue under backpressure — as a plain end of the stream, i.e. a cut document.
-      expect(['ISAMS_CONNECTION_RESET', 'ISAMS_TRUNCATED_DOCUMENT']).toContain(odd.error?.code);
-      expectFailedWith(odd, odd.error!.code);
-      await expectNothingPublishedFor(s, [odd], [good]);
-      await expectStillServing(s);
+      expect(['ISAMS_CONNECTION_RESET', 'ISAMS_TRUNCATED_DOCUMENT']).toContain(synced.odd.error?.code);
+      await expectFailedAndStillServing(s, synced, synced.odd.error!.code);
     });
 
     it('a host that drips its status line and headers one byte a second is cut off by the read time-out: ISAMS_TIMEOUT, nothing published', async () => {
@@ -359,13 +369,11 @@ describe(
         ISAMS_TOTAL_TIMEOUT_MS: '6s',
       });
       const dripping = () => until(s, () => s.odd.requests.length > 0, 'the odd host to start dripping');
-      const { odd, good } = await syncOddSchool(s, async () => {
+      const synced = await syncOddSchool(s, async () => {
         await dripping();
         await sleep(1500);
       });
-      expectFailedWith(odd, 'ISAMS_TIMEOUT');
-      await expectNothingPublishedFor(s, [odd], [good]);
-      await expectStillServing(s);
+      await expectFailedAndStillServing(s, synced, 'ISAMS_TIMEOUT');
     });
 
     it('a host that drips the body one byte a second (never idle for the read time-out) is cut off by the total time-out: ISAMS_TIMEOUT, nothing published', async () => {
@@ -373,14 +381,12 @@ describe(
         ISAMS_READ_TIMEOUT_MS: '2500ms',
         ISAMS_TOTAL_TIMEOUT_MS: '6s',
       });
-      const { odd, good } = await syncOddSchool(s, async () => {
+      const synced = await syncOddSchool(s, async () => {
         await until(s, () => s.odd.requests.length > 0, 'the odd host to start dripping');
         await sleep(1500);
       });
-      expectFailedWith(odd, 'ISAMS_TIMEOUT');
-      expect(odd.error?.message).toContain('6000 ms');
-      await expectNothingPublishedFor(s, [odd], [good]);
-      await expectStillServing(s);
+      expect(synced.odd.error?.message).toContain('6000 ms');
+      await expectFailedAndStillServing(s, synced, 'ISAMS_TIMEOUT');
     });
 
     it('a host that sends more than ISAMS_MAX_BYTES, with and without Content-Length, fails the run with ISAMS_RESPONSE_TOO_LARGE and publishes nothing', async () => {
@@ -468,12 +474,12 @@ describe(
 
     it('a host that keeps redirecting to itself is refused after a few hops with ISAMS_REDIRECTED and publishes nothing', async () => {
       const s = await stage((socket, req, n) => redirectTo(302, `/loop/${n}${req.target}`)(socket, req, n));
-      const { odd, good } = await syncOddSchool(s);
-      expectFailedWith(odd, 'ISAMS_REDIRECTED', (action) => expect(action).not.toContain('apiKey'));
+      const synced = await syncOddSchool(s);
       expect(s.odd.requests.length).toBeGreaterThan(1);
       expect(s.odd.requests.length).toBeLessThanOrEqual(5);
-      await expectNothingPublishedFor(s, [odd], [good]);
-      await expectStillServing(s);
+      await expectFailedAndStillServing(s, synced, 'ISAMS_REDIRECTED', (action) =>
+        expect(action).not.toContain('apiKey'),
+      );
     });
   },
 );

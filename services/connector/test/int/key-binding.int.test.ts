@@ -5,16 +5,16 @@
  * stored-data trick (an address changed in the database, another school's ciphertext, a stripped
  * binding marker) makes the connector decrypt the stored key for B or send it there.
  */
-import { getTestInfra, type SimulatorProcess, startSimulator } from '@isams-sync/testing';
+import { getTestInfra } from '@isams-sync/testing';
 import { MongoClient } from 'mongodb';
 import type { Collection } from 'mongodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   connectorClient,
-  connectorTestEnv,
   readCollection,
   startConnector,
   useConnectorSuite,
+  useSimulatorAndEnv,
   grpcErrorOf,
 } from '../support/connector-harness';
 import type { ConnectorTestEnv } from '../support/connector-harness';
@@ -207,36 +207,31 @@ describe('connector: the stored key is bound to its host', () => {
 });
 
 describe('connector: keys stored before the binding (AAD = school only)', () => {
-  let sim: SimulatorProcess;
+  const world = useSimulatorAndEnv();
   let hostB: OddIsamsHost;
-  let env: ConnectorTestEnv;
   const LEGACY = 'school-legacy';
 
   beforeAll(async () => {
-    sim = await startSimulator();
-    await sim.createSchool('legacy', { seed: 6, size: 'small', apiKey: KEY });
+    await world.sim.createSchool('legacy', { seed: 6, size: 'small', apiKey: KEY });
     hostB = await startOddIsamsHost((socket) => {
       socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
     });
-    env = connectorTestEnv();
   });
   afterAll(async () => {
     await hostB?.close();
-    await sim?.stop();
-    await env?.dropDatabase();
   });
 
   it('are bound to their stored address when the connector starts, and then refuse any other host', async () => {
     const now = new Date();
-    await withSettingsCollection(env, (c) =>
+    await withSettingsCollection(world.env, (c) =>
       c.insertOne({
         _id: LEGACY as never,
         tenantId: LEGACY,
-        isamsUrl: sim.url,
+        isamsUrl: world.sim.url,
         format: 'xml',
         scheduleMinutes: 60,
         enabled: false,
-        key: legacyKey(env.kek, LEGACY, KEY),
+        key: legacyKey(world.env.kek, LEGACY, KEY),
         keyLast4: '7777',
         keyUpdatedAt: now,
         nextRunAt: null,
@@ -245,15 +240,15 @@ describe('connector: keys stored before the binding (AAD = school only)', () => 
         updatedBy: 'admin:old',
       }),
     );
-    const app = await startConnector(env.env({ SCHEDULER_ENABLED: 'false' }));
+    const app = await startConnector(world.env.env({ SCHEDULER_ENABLED: 'false' }));
     const client = connectorClient(app.grpcPort);
     try {
-      const [doc] = await readCollection(env, 'data_source_settings', { _id: LEGACY });
+      const [doc] = await readCollection(world.env, 'data_source_settings', { _id: LEGACY });
       expect(doc!.key).toMatchObject({ kekId: 'k1', binding: 'tenant-origin' });
       expect((await client.testConnection({}, client.md(LEGACY))).ok).toBe(true);
       const err = await grpcErrorOf(client.testConnection({ isamsUrl: hostB.url }, client.md(LEGACY)));
       expect(err.errorCode).toBe('CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS');
-      await withSettingsCollection(env, (c) =>
+      await withSettingsCollection(world.env, (c) =>
         c.updateOne({ _id: LEGACY as never }, { $set: { isamsUrl: hostB.url } }),
       );
       expect((await grpcErrorOf(client.testConnection({}, client.md(LEGACY)))).errorCode).toBe(

@@ -1,43 +1,34 @@
-import { startSimulator, type SimulatorProcess } from '@isams-sync/testing';
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   connectorClient,
-  connectorTestEnv,
   readCollection,
   startConnector,
+  useSimulatorAndEnv,
 } from '../support/connector-harness';
-import type { ConnectorTestEnv } from '../support/connector-harness';
 
 const KEY = '{EEEEEEEE-0000-0000-0000-000000000001}';
 
 describe('connector: key-encryption key rotation', () => {
-  let sim: SimulatorProcess;
-  let env: ConnectorTestEnv;
+  const world = useSimulatorAndEnv();
   beforeAll(async () => {
-    sim = await startSimulator();
-    await sim.createSchool('rot', { seed: 1, size: 'small', apiKey: KEY });
-    env = connectorTestEnv();
-  });
-  afterAll(async () => {
-    await sim?.stop();
-    await env?.dropDatabase();
+    await world.sim.createSchool('rot', { seed: 1, size: 'small', apiKey: KEY });
   });
 
   it('keeps working with the old KEK as previous, re-encrypts everything, then works without it', async () => {
-    const oldApp = await startConnector(env.env({ SCHEDULER_ENABLED: 'false' }));
+    const oldApp = await startConnector(world.env.env({ SCHEDULER_ENABLED: 'false' }));
     let c = connectorClient(oldApp.grpcPort);
-    await c.putSettings({ isamsUrl: sim.url, apiKey: KEY, enabled: true }, c.md('rot'));
+    await c.putSettings({ isamsUrl: world.sim.url, apiKey: KEY, enabled: true }, c.md('rot'));
     c.close();
     await oldApp.stop();
 
     const newKek = randomBytes(32).toString('base64');
     const rotating = await startConnector(
-      env.env({
+      world.env.env({
         SCHEDULER_ENABLED: 'false',
         CONNECTOR_KEK: newKek,
         CONNECTOR_KEK_ID: 'k2',
-        CONNECTOR_KEK_PREVIOUS: `k1:${env.kek}`,
+        CONNECTOR_KEK_PREVIOUS: `k1:${world.env.kek}`,
       }),
     );
     c = connectorClient(rotating.grpcPort);
@@ -45,13 +36,13 @@ describe('connector: key-encryption key rotation', () => {
     expect(await c.rotateKeyEncryption({}, c.md('rot'))).toEqual({ reencrypted: 1, alreadyCurrent: 0 });
     expect(await c.rotateKeyEncryption({}, c.md('rot'))).toEqual({ reencrypted: 0, alreadyCurrent: 1 });
     // The re-encrypted key stays bound to the school and its host.
-    const [stored] = await readCollection(env, 'data_source_settings', { _id: 'rot' });
+    const [stored] = await readCollection(world.env, 'data_source_settings', { _id: 'rot' });
     expect(stored!.key).toMatchObject({ kekId: 'k2', binding: 'tenant-origin' });
     c.close();
     await rotating.stop();
 
     const rotated = await startConnector(
-      env.env({ SCHEDULER_ENABLED: 'false', CONNECTOR_KEK: newKek, CONNECTOR_KEK_ID: 'k2' }),
+      world.env.env({ SCHEDULER_ENABLED: 'false', CONNECTOR_KEK: newKek, CONNECTOR_KEK_ID: 'k2' }),
     );
     c = connectorClient(rotated.grpcPort);
     expect((await c.testConnection({}, c.md('rot'))).ok).toBe(true);

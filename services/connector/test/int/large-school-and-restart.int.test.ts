@@ -1,17 +1,18 @@
-import { eventually, type SimulatorProcess, startSimulator } from '@isams-sync/testing';
+import { eventually } from '@isams-sync/testing';
 import { datasetSnapshotCompletedV1, rawDatasetChunkV1 } from '@isams-sync/events';
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { beforeAll, describe, expect } from 'vitest';
 import {
   connectorTest as it,
-  connectorTestEnv,
   enrolSchools,
   runReaching,
   readAll,
   deleteFromCollection,
   readCollection,
   readRun,
+  useSimulatorAndEnv,
 } from '../support/connector-harness';
-import type { ConnectorTestEnv } from '../support/connector-harness';
+import type { ConnectorFleet } from '../support/connector-harness';
+import type { RunStatus } from '../../src/domain/sync-run';
 
 const keyFor = (i: number) => `{CCCCCCCC-0000-0000-0000-${String(i).padStart(12, '0')}}`;
 const MAX_CHUNK = 64 * 1024;
@@ -21,13 +22,10 @@ const RUN_WAIT_MS = 120_000;
 const RECOVERY_WAIT_MS = 60_000;
 
 describe('connector: chunking a large school, and crashes at any moment', () => {
-  let sim: SimulatorProcess;
-  let env: ConnectorTestEnv;
+  const world = useSimulatorAndEnv();
 
   // Each test starts its own connectors (`connectors`), stopped when it ends, also on a time-out.
   beforeAll(async () => {
-    sim = await startSimulator();
-    env = connectorTestEnv();
     const schools = [
       'large',
       'kill',
@@ -36,21 +34,54 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
       'crash-requested',
       'lost-entry',
     ];
-    await enrolSchools(env, sim, schools, (t, i) => ({
+    await enrolSchools(world.env, world.sim, schools, (t, i) => ({
       seed: 100 + i,
       size: t === 'large' || t === 'kill' ? 'large' : 'small',
       apiKey: keyFor(i),
     }));
   });
-  afterAll(async () => {
-    await sim?.stop();
-    await env?.dropDatabase();
-  });
+
+  /**
+   * Triggers a run of `tenantId` on a connector process that SIGKILLs itself at `step`
+   * (`CONNECTOR_TEST_CRASH_AT`); resolves with the run — or rejects when the trigger itself was not
+   * answered — once the process is gone.
+   */
+  const runCrashingAt = async (connectors: ConnectorFleet, step: string, tenantId: string) => {
+    const proc = await connectors.startProcess(
+      world.env.env({ SCHEDULER_ENABLED: 'false', CONNECTOR_TEST_CRASH_AT: step }),
+    );
+    const c = connectors.client(proc.grpcPort);
+    try {
+      return (await c.triggerSync({}, c.md(tenantId))).run!;
+    } finally {
+      await proc.exited;
+    }
+  };
+
+  /**
+   * The next process: a connector started (scheduler off) that brings the run to one of `statuses`
+   * within RECOVERY_WAIT_MS (`what` names the wait); returns the connector and the run.
+   */
+  const recoveredBy = async (
+    connectors: ConnectorFleet,
+    tenantId: string,
+    runId: string,
+    statuses: readonly RunStatus[],
+    what: string,
+  ) => {
+    const app = await connectors.start(world.env.env({ SCHEDULER_ENABLED: 'false' }));
+    const run = await runReaching(world.env, tenantId, runId, statuses, what, {
+      timeoutMs: RECOVERY_WAIT_MS,
+      signal: connectors.signal,
+    });
+    return { app, run };
+  };
 
   it(
     'splits a large school into chunks no bigger than MAX_CHUNK_BYTES, in order, losslessly counted',
     { timeout: RUN_WAIT_MS + 60_000 },
     async ({ connectors }) => {
+      const { env } = world;
       const app = await connectors.start(
         env.env({ SCHEDULER_ENABLED: 'false', MAX_CHUNK_BYTES: String(MAX_CHUNK) }),
       );
@@ -94,6 +125,7 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
     'kill -9 mid-publish: the run is failed as interrupted, no marker exists, and the next run publishes',
     { timeout: 2 * RUN_WAIT_MS + RECOVERY_WAIT_MS + 60_000 },
     async ({ connectors }) => {
+      const { env } = world;
       const proc = await connectors.startProcess(
         env.env({
           SCHEDULER_ENABLED: 'false',
@@ -148,21 +180,15 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
     'crash after the last chunk but before the marker: failed, never committed',
     { timeout: RECOVERY_WAIT_MS + 60_000 },
     async ({ connectors }) => {
-      const proc = await connectors.startProcess(
-        env.env({ SCHEDULER_ENABLED: 'false', CONNECTOR_TEST_CRASH_AT: 'chunks-published' }),
-      );
-      const c = connectors.client(proc.grpcPort);
-      const { run } = await c.triggerSync({}, c.md('crash-before-marker'));
-      await proc.exited; // it SIGKILLs itself at the step
-      expect((await readRun(env, 'crash-before-marker', run!.syncRunId))?.status).toBe('fetched');
-      const app = await connectors.start(env.env({ SCHEDULER_ENABLED: 'false' }));
-      const failed = await runReaching(env, 'crash-before-marker', run!.syncRunId, ['failed'], 'failed', {
-        timeoutMs: RECOVERY_WAIT_MS,
-        signal: connectors.signal,
-      });
-      await connectors.stop(app);
+      const { env } = world;
+      const t = 'crash-before-marker';
+      const run = await runCrashingAt(connectors, 'chunks-published', t);
+      expect((await readRun(env, t, run.syncRunId))?.status).toBe('fetched');
+      const recovery = await recoveredBy(connectors, t, run.syncRunId, ['failed'], 'failed');
+      await connectors.stop(recovery.app);
+      const failed = recovery.run;
       expect(failed.error?.code).toBe('CONNECTOR_RUN_INTERRUPTED');
-      const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === run!.syncRunId);
+      const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === run.syncRunId);
       const planned = (failed.datasets as Array<{ chunkCount: number }>).reduce(
         (n, d) => n + d.chunkCount,
         0,
@@ -176,23 +202,16 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
     'crash while sending the marker: resumed by re-sending the same marker (same event id)',
     { timeout: RECOVERY_WAIT_MS + 60_000 },
     async ({ connectors }) => {
-      const proc = await connectors.startProcess(
-        env.env({ SCHEDULER_ENABLED: 'false', CONNECTOR_TEST_CRASH_AT: 'marker-attempted' }),
-      );
-      const c = connectors.client(proc.grpcPort);
-      const { run } = await c.triggerSync({}, c.md('crash-at-marker'));
-      await proc.exited;
-      const stuck = await readRun(env, 'crash-at-marker', run!.syncRunId);
+      const { env } = world;
+      const t = 'crash-at-marker';
+      const run = await runCrashingAt(connectors, 'marker-attempted', t);
+      const stuck = await readRun(env, t, run.syncRunId);
       expect(stuck?.status).toBe('fetched');
       expect(stuck?.markerAttemptedAt).toBeInstanceOf(Date);
-      await connectors.start(env.env({ SCHEDULER_ENABLED: 'false' }));
-      const published = await runReaching(env, 'crash-at-marker', run!.syncRunId, ['published'], 'resumed', {
-        timeoutMs: RECOVERY_WAIT_MS,
-        signal: connectors.signal,
-      });
+      const { run: published } = await recoveredBy(connectors, t, run.syncRunId, ['published'], 'resumed');
       expect(published.error).toBeUndefined();
       const markers = (await readAll(env.rawTopic)).filter(
-        (m) => m.event.syncrunid === run!.syncRunId && m.event.type === datasetSnapshotCompletedV1.type,
+        (m) => m.event.syncrunid === run.syncRunId && m.event.type === datasetSnapshotCompletedV1.type,
       );
       expect(markers.length).toBeGreaterThanOrEqual(1);
       expect(new Set(markers.map((m) => m.event.id)).size).toBe(1);
@@ -203,14 +222,11 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
     'a requested run whose process died before starting it is run by the next process (queue entry kept or lost)',
     { timeout: 2 * (RECOVERY_WAIT_MS + 30_000) },
     async ({ connectors }) => {
+      const { env } = world;
       const tenantId = 'crash-requested';
       for (const entry of ['kept', 'lost'] as const) {
-        const proc = await connectors.startProcess(
-          env.env({ SCHEDULER_ENABLED: 'false', CONNECTOR_TEST_CRASH_AT: 'run-requested' }),
-        );
-        const c = connectors.client(proc.grpcPort);
-        await expect(c.triggerSync({}, c.md(tenantId))).rejects.toThrow();
-        await proc.exited;
+        // It dies before answering the trigger.
+        await expect(runCrashingAt(connectors, 'run-requested', tenantId)).rejects.toThrow();
         const requested = await readCollection(env, 'sync_runs', { tenantId, status: 'requested' });
         expect(requested).toHaveLength(1);
         const id = requested[0]!._id;
@@ -218,16 +234,15 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
         // A run requested before the queue existed (or whose entry vanished) is queued again at start-up.
         if (entry === 'lost') await deleteFromCollection(env, 'run_queue', { _id: id });
 
-        const app = await connectors.start(env.env({ SCHEDULER_ENABLED: 'false' }));
-        const done = await runReaching(
-          env,
+        const recovery = await recoveredBy(
+          connectors,
           tenantId,
           id,
           ['published', 'failed'],
           `run with its queue entry ${entry}`,
-          { timeoutMs: RECOVERY_WAIT_MS, signal: connectors.signal },
         );
-        await connectors.stop(app);
+        await connectors.stop(recovery.app);
+        const done = recovery.run;
         expect(done.status).toBe('published');
         expect(done.error).toBeUndefined();
         expect(await readCollection(env, 'run_queue', { tenantId })).toEqual([]);

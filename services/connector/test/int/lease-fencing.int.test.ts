@@ -1,4 +1,4 @@
-import { eventually, getTestInfra, type SimulatorProcess, startSimulator } from '@isams-sync/testing';
+import { eventually, getTestInfra } from '@isams-sync/testing';
 import { datasetSnapshotCompletedV1 } from '@isams-sync/events';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
@@ -6,28 +6,30 @@ import type { ConnectorApp } from '../../src/app';
 import type { RunRecord } from '../../src/domain/run-record';
 import {
   connectorTest as it,
-  connectorTestEnv,
   enrolSchools,
   runReaching,
   readAll,
   readCollection,
   readRun,
+  useSimulatorAndEnv,
 } from '../support/connector-harness';
-import type { ConnectorFleet, ConnectorTestEnv } from '../support/connector-harness';
+import type { ConnectorFleet } from '../support/connector-harness';
 
 const keyFor = (i: number) => `{DDDDDDDD-0000-0000-0000-${String(i).padStart(12, '0')}}`;
 type Step = 'chunks-published' | 'marker-attempted';
+/** What replica B makes of a run replica A stalled at each step (and the name of the wait for it). */
+const TAKE_OVER: Record<Step, { status: 'failed' | 'published'; what: string }> = {
+  'chunks-published': { status: 'failed', what: 'replica B to fail the interrupted run' },
+  'marker-attempted': { status: 'published', what: 'replica B to re-send the marker' },
+};
 
 describe('connector: a replica that stalls past its run lease', () => {
-  let sim: SimulatorProcess;
-  let env: ConnectorTestEnv;
+  const world = useSimulatorAndEnv();
   let mongo: MongoClient;
 
   beforeAll(async () => {
-    sim = await startSimulator();
-    env = connectorTestEnv();
     mongo = await new MongoClient(getTestInfra().mongoUrl).connect();
-    await enrolSchools(env, sim, ['stall-before-marker', 'stall-after-marker'], (_, i) => ({
+    await enrolSchools(world.env, world.sim, ['stall-before-marker', 'stall-after-marker'], (_, i) => ({
       seed: 70 + i,
       size: 'small',
       apiKey: keyFor(i),
@@ -35,8 +37,6 @@ describe('connector: a replica that stalls past its run lease', () => {
   });
   afterAll(async () => {
     await mongo?.close();
-    await sim?.stop();
-    await env?.dropDatabase();
   });
 
   /**
@@ -54,6 +54,7 @@ describe('connector: a replica that stalls past its run lease', () => {
     const isPaused = new Promise<void>((r) => (arrived = r));
     const gate = new Promise<void>((r) => (wake = r));
     connectors.onStop(() => wake());
+    const { env } = world;
     let paused = false;
     // A lease long enough that only the test ends it, even on a busy machine.
     const a = await connectors.start(env.env({ SCHEDULER_ENABLED: 'false', RUN_LEASE_TTL_MS: '30s' }), {
@@ -84,40 +85,50 @@ describe('connector: a replica that stalls past its run lease', () => {
 
   /** The school's schedule (what a failed run's back-off writes). */
   const scheduleOf = async (tenantId: string) => {
-    const [s] = await readCollection(env, 'data_source_settings', { _id: tenantId });
+    const [s] = await readCollection(world.env, 'data_source_settings', { _id: tenantId });
     return { nextRunAt: s?.nextRunAt as unknown, consecutiveFailures: s?.consecutiveFailures as unknown };
   };
   const markersOf = async (runId: string) =>
-    (await readAll(env.rawTopic)).filter(
+    (await readAll(world.env.rawTopic)).filter(
       (m) =>
         m.event.type === datasetSnapshotCompletedV1.type &&
         (m.event.data as { syncRunId: string }).syncRunId === runId,
     );
   const decidedBy = async (runId: string, step: string) =>
-    (await readCollection(env, 'run_steps', { _id: `${runId}|${step}` }))[0]?.fence as
+    (await readCollection(world.env, 'run_steps', { _id: `${runId}|${step}` }))[0]?.fence as
       { token: number } | undefined;
+
+  /**
+   * {@link stallAndTakeOver}, then: replica B brings the run to what {@link TAKE_OVER} says for
+   * `step`, the school's schedule is noted, and A, woken, gives the run up. Returns the run as B left
+   * it and the schedule noted before A woke.
+   */
+  async function takeOverThenWake(connectors: ConnectorFleet, tenantId: string, step: Step) {
+    const { a, runId, wake } = await stallAndTakeOver(connectors, tenantId, step);
+    const signal = connectors.signal;
+    const { status, what } = TAKE_OVER[step];
+    const reached = await runReaching(world.env, tenantId, runId, [status], what, { signal });
+    const schedule = await scheduleOf(tenantId);
+
+    wake();
+    await eventually(async () => a.engine.activeRunIds().length === 0, 'replica A to give the run up', {
+      signal,
+    });
+    return { runId, reached, schedule };
+  }
 
   it('stalled after publishing its chunks: the other replica fails the run; the stalled one’s marker attempt is refused and no marker is sent', async ({
     connectors,
   }) => {
     const t = 'stall-before-marker';
-    const { a, runId, wake } = await stallAndTakeOver(connectors, t, 'chunks-published');
-    const failed = await runReaching(env, t, runId, ['failed'], 'replica B to fail the interrupted run', {
-      signal: connectors.signal,
-    });
-    expect(failed.error?.code).toBe('CONNECTOR_RUN_INTERRUPTED');
-    const schedule = await scheduleOf(t);
-
-    wake();
-    await eventually(async () => a.engine.activeRunIds().length === 0, 'replica A to give the run up', {
-      signal: connectors.signal,
-    });
-    const after = await readRun(env, t, runId);
+    const { runId, reached, schedule } = await takeOverThenWake(connectors, t, 'chunks-published');
+    expect(reached.error?.code).toBe('CONNECTOR_RUN_INTERRUPTED');
+    const after = await readRun(world.env, t, runId);
     expect(after).toMatchObject({ status: 'failed', error: { code: 'CONNECTOR_RUN_INTERRUPTED' } });
     expect(after?.markerAttemptedAt).toBeUndefined();
     expect(await markersOf(runId)).toHaveLength(0);
     expect((await decidedBy(runId, 'fetched'))?.token).toBe(2);
-    expect(await readCollection(env, 'active_runs', { _id: t })).toEqual([]);
+    expect(await readCollection(world.env, 'active_runs', { _id: t })).toEqual([]);
     // Nor did it back the school's schedule off for a failure that was not its to record.
     expect(await scheduleOf(t)).toEqual(schedule);
   });
@@ -126,19 +137,10 @@ describe('connector: a replica that stalls past its run lease', () => {
     connectors,
   }) => {
     const t = 'stall-after-marker';
-    const { a, runId, wake } = await stallAndTakeOver(connectors, t, 'marker-attempted');
-    const published = await runReaching(env, t, runId, ['published'], 'replica B to re-send the marker', {
-      signal: connectors.signal,
-    });
-    const schedule = await scheduleOf(t);
-
-    wake();
-    await eventually(async () => a.engine.activeRunIds().length === 0, 'replica A to give the run up', {
-      signal: connectors.signal,
-    });
-    expect(await readRun(env, t, runId)).toMatchObject({
+    const { runId, reached, schedule } = await takeOverThenWake(connectors, t, 'marker-attempted');
+    expect(await readRun(world.env, t, runId)).toMatchObject({
       status: 'published',
-      publishedAt: published.publishedAt,
+      publishedAt: reached.publishedAt,
     });
     expect(await markersOf(runId)).toHaveLength(1);
     expect((await decidedBy(runId, 'marker-attempted'))?.token).toBe(2);

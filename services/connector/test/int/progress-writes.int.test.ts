@@ -1,14 +1,13 @@
-import { eventually, getTestInfra, type SimulatorProcess, startSimulator } from '@isams-sync/testing';
+import { eventually, getTestInfra } from '@isams-sync/testing';
 import { datasetSnapshotCompletedV1, rawDatasetChunkV1 } from '@isams-sync/events';
-import { afterAll, beforeAll, describe, expect, onTestFinished } from 'vitest';
+import { beforeAll, describe, expect, onTestFinished } from 'vitest';
 import {
   connectorTest as it,
-  connectorTestEnv,
   readAll,
   readRun,
   runReaching,
+  useSimulatorAndEnv,
 } from '../support/connector-harness';
-import type { ConnectorTestEnv } from '../support/connector-harness';
 import { startPausableProxy } from '../support/pausable-proxy';
 
 const KEY = '{EEEEEEEE-0000-0000-0000-000000000001}';
@@ -17,17 +16,10 @@ const KEY = '{EEEEEEEE-0000-0000-0000-000000000001}';
 // It must not stand in the way of the run: awaited before each next chunk, a slow database held the
 // publishing up by its latency times the number of writes.
 describe('connector: progress writes beside the run', () => {
-  let sim: SimulatorProcess;
-  let env: ConnectorTestEnv;
+  const world = useSimulatorAndEnv();
 
   beforeAll(async () => {
-    sim = await startSimulator();
-    env = connectorTestEnv();
-    await sim.createSchool('slow-db', { seed: 90, size: 'large', apiKey: KEY });
-  });
-  afterAll(async () => {
-    await sim?.stop();
-    await env?.dropDatabase();
+    await world.sim.createSchool('slow-db', { seed: 90, size: 'large', apiKey: KEY });
   });
 
   it(
@@ -39,7 +31,7 @@ describe('connector: progress writes beside the run', () => {
       onTestFinished(() => proxy.close());
       let planned = 0;
       const app = await connectors.start(
-        env.env({
+        world.env.env({
           SCHEDULER_ENABLED: 'false',
           MONGO_URL: `mongodb://127.0.0.1:${proxy.port}/?directConnection=true&retryWrites=false`,
           MAX_CHUNK_BYTES: String(64 * 1024),
@@ -57,10 +49,10 @@ describe('connector: progress writes beside the run', () => {
         },
       );
       const c = connectors.client(app.grpcPort);
-      await c.putSettings({ isamsUrl: sim.url, apiKey: KEY, enabled: true }, c.md('slow-db'));
+      await c.putSettings({ isamsUrl: world.sim.url, apiKey: KEY, enabled: true }, c.md('slow-db'));
       const { run } = await c.triggerSync({}, c.md('slow-db'));
       const id = run!.syncRunId;
-      const ofRun = async () => (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === id);
+      const ofRun = async () => (await readAll(world.env.rawTopic)).filter((m) => m.event.syncrunid === id);
 
       // Hang guard: on the old code the publishing stopped at its first progress write, for good.
       const chunks = await eventually(
@@ -74,11 +66,11 @@ describe('connector: progress writes beside the run', () => {
       expect(new Set(chunks.map((m) => m.event.id)).size).toBe(planned);
       // The commit point needs the database: no marker yet, and the run (read directly) is not done.
       expect((await ofRun()).some((m) => m.event.type === datasetSnapshotCompletedV1.type)).toBe(false);
-      expect((await readRun(env, 'slow-db', id))?.status).toBe('fetched');
+      expect((await readRun(world.env, 'slow-db', id))?.status).toBe('fetched');
 
       proxy.resume();
       const done = await runReaching(
-        env,
+        world.env,
         'slow-db',
         id,
         ['published', 'failed'],

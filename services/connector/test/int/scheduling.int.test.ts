@@ -1,50 +1,45 @@
-import { eventually, type SimulatorProcess, startSimulator } from '@isams-sync/testing';
+import { eventually } from '@isams-sync/testing';
 import { datasetSnapshotCompletedV1 } from '@isams-sync/events';
 import type { GrpcCallError } from '@isams-sync/grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectorApp } from '../../src/app';
 import {
   connectorClient,
-  connectorTestEnv,
   enrolSchool,
   enrolSchools,
   readAll,
   startConnector,
   useConnectorSuite,
+  useSimulatorAndEnv,
 } from '../support/connector-harness';
-import type { ConnectorClient, ConnectorTestEnv } from '../support/connector-harness';
+import type { ConnectorClient } from '../support/connector-harness';
 
 const keyFor = (i: number) => `{BBBBBBBB-0000-0000-0000-${String(i).padStart(12, '0')}}`;
 
 describe('connector: scheduled runs with two replicas on the same schools', () => {
-  let sim: SimulatorProcess;
-  let env: ConnectorTestEnv;
+  const world = useSimulatorAndEnv();
   let a: ConnectorApp;
   let b: ConnectorApp;
   let client: ConnectorClient;
   const tenants = Array.from({ length: 6 }, (_, i) => `sched-${i}`);
 
   beforeAll(async () => {
-    sim = await startSimulator();
-    env = connectorTestEnv();
     // Settings first, with the schedulers off, so both replicas then see the same due schools.
-    await enrolSchools(env, sim, tenants, (_, i) => ({
+    await enrolSchools(world.env, world.sim, tenants, (_, i) => ({
       seed: 20 + i,
       size: 'small',
       apiKey: keyFor(i),
       scheduleMinutes: 5,
     }));
     [a, b] = await Promise.all([
-      startConnector(env.env({ SYNC_CONCURRENCY: '2' }), { owner: 'replica-a' }),
-      startConnector(env.env({ SYNC_CONCURRENCY: '2' }), { owner: 'replica-b' }),
+      startConnector(world.env.env({ SYNC_CONCURRENCY: '2' }), { owner: 'replica-a' }),
+      startConnector(world.env.env({ SYNC_CONCURRENCY: '2' }), { owner: 'replica-b' }),
     ]);
     client = connectorClient(a.grpcPort);
   });
   afterAll(async () => {
     client?.close();
     await Promise.all([a?.stop(), b?.stop()]);
-    await sim?.stop();
-    await env?.dropDatabase();
   });
 
   it('every due school gets exactly one scheduled run, fetched once, and its next slot is set', async () => {
@@ -71,7 +66,7 @@ describe('connector: scheduled runs with two replicas on the same schools', () =
       owners.add(run!.owner!);
     }
     expect([...owners].every((o) => o === 'replica-a' || o === 'replica-b')).toBe(true);
-    const markers = (await readAll(env.rawTopic)).filter(
+    const markers = (await readAll(world.env.rawTopic)).filter(
       (m) => m.event.type === datasetSnapshotCompletedV1.type,
     );
     for (const t of tenants) expect(markers.filter((m) => m.key === t)).toHaveLength(1);

@@ -218,10 +218,32 @@ export async function grpcErrorOf(p: Promise<unknown>): Promise<GrpcCallError> {
   return err as GrpcCallError;
 }
 
-/** What {@link useConnectorSuite} starts for its describe block; filled in before the block's first test. */
-export interface ConnectorSuite {
+/** What {@link useSimulatorAndEnv} starts for its describe block; filled in before the block's first test. */
+export interface SimulatorAndEnv {
   sim: SimulatorProcess;
   env: ConnectorTestEnv;
+}
+
+/**
+ * Registers the `beforeAll`/`afterAll` of the calling describe block: a simulator and a connector
+ * environment on a fresh database and topics; the simulator stopped and the database dropped after
+ * the block. Hooks the block registers later run after these start and before they stop.
+ */
+export function useSimulatorAndEnv(simulatorEnv?: Record<string, string>): SimulatorAndEnv {
+  const world = {} as SimulatorAndEnv;
+  beforeAll(async () => {
+    world.sim = await startSimulator(simulatorEnv);
+    world.env = connectorTestEnv();
+  });
+  afterAll(async () => {
+    await world.sim?.stop();
+    await world.env?.dropDatabase();
+  });
+  return world;
+}
+
+/** What {@link useConnectorSuite} starts for its describe block; filled in before the block's first test. */
+export interface ConnectorSuite extends SimulatorAndEnv {
   app: ConnectorApp;
   client: ConnectorClient;
 }
@@ -241,10 +263,8 @@ export interface ConnectorSuiteOptions {
  * before they stop.
  */
 export function useConnectorSuite(options: ConnectorSuiteOptions = {}): ConnectorSuite {
-  const suite = {} as ConnectorSuite;
+  const suite = useSimulatorAndEnv(options.simulatorEnv) as ConnectorSuite;
   beforeAll(async () => {
-    suite.sim = await startSimulator(options.simulatorEnv);
-    suite.env = connectorTestEnv();
     const extra = typeof options.env === 'function' ? options.env() : options.env;
     suite.app = await startConnector(
       suite.env.env({ SCHEDULER_ENABLED: 'false', ...extra }),
@@ -255,8 +275,6 @@ export function useConnectorSuite(options: ConnectorSuiteOptions = {}): Connecto
   afterAll(async () => {
     suite.client?.close();
     await suite.app?.stop();
-    await suite.sim?.stop();
-    await suite.env?.dropDatabase();
   });
   return suite;
 }

@@ -11,13 +11,26 @@ import { boundedLabel } from '@isams-sync/metrics';
 import type { Metrics } from '@isams-sync/metrics';
 import type { BookingEventPublisher } from '../../domain/booking-event-publisher.port';
 
-const CANCELLATION_REASONS: ReadonlySet<string> = new Set(BOOKING_CANCELLATION_REASONS);
-const NOT_REINSTATED_REASONS: ReadonlySet<string> = new Set(BOOKING_NOT_REINSTATED_REASONS);
-
 const reasonOf = (e: CloudEvent): string | undefined => {
   const r = (e.data as { reason?: unknown } | undefined)?.reason;
   return typeof r === 'string' ? r : undefined;
 };
+
+/**
+ * `name{reason}`, every reason of `reasons` at 0 from the start; the returned function counts an
+ * event by its reason (`other` outside `reasons`).
+ */
+function reasonCounter(
+  metrics: Metrics,
+  name: string,
+  help: string,
+  reasons: readonly string[],
+): (e: CloudEvent) => void {
+  const known: ReadonlySet<string> = new Set(reasons);
+  const counter = metrics.counter<'reason'>({ name, help, labelNames: ['reason'] });
+  for (const reason of known) counter.inc({ reason }, 0);
+  return (e) => counter.inc({ reason: boundedLabel(reasonOf(e), known) });
+}
 
 /**
  * Wraps the booking-event publisher so what bookings did is counted once it is published (a
@@ -27,35 +40,33 @@ const reasonOf = (e: CloudEvent): string | undefined => {
  * `other`); every reason starts at 0, so the series exist before the first event.
  */
 export function countingPublisher(inner: BookingEventPublisher, metrics: Metrics): BookingEventPublisher {
-  const cancelled = metrics.counter<'reason'>({
-    name: 'bookings_cancelled_total',
-    help: 'Bookings cancelled (booking.cancelled.v1 published), by reason',
-    labelNames: ['reason'],
-  });
+  const cancelled = reasonCounter(
+    metrics,
+    'bookings_cancelled_total',
+    'Bookings cancelled (booking.cancelled.v1 published), by reason',
+    BOOKING_CANCELLATION_REASONS,
+  );
   const reinstated = metrics.counter({
     name: 'bookings_reinstated_total',
     help: 'Cancelled bookings reinstated because the person was restored (booking.reinstated.v1 published)',
   });
-  const notReinstated = metrics.counter<'reason'>({
-    name: 'bookings_not_reinstated_total',
-    help: 'Cancelled bookings not reinstated when the person was restored (booking.not-reinstated.v1 published), by reason',
-    labelNames: ['reason'],
-  });
+  const notReinstated = reasonCounter(
+    metrics,
+    'bookings_not_reinstated_total',
+    'Cancelled bookings not reinstated when the person was restored (booking.not-reinstated.v1 published), by reason',
+    BOOKING_NOT_REINSTATED_REASONS,
+  );
   const held = metrics.counter({
     name: 'bookings_cancellations_held_total',
     help: 'Cancellations held as pending during a live event (booking.cancellation-held.v1 published)',
   });
-  for (const reason of CANCELLATION_REASONS) cancelled.inc({ reason }, 0);
-  for (const reason of NOT_REINSTATED_REASONS) notReinstated.inc({ reason }, 0);
   return {
     async publish(events) {
       await inner.publish(events);
       for (const e of events) {
-        if (bookingCancelledV1.matches(e))
-          cancelled.inc({ reason: boundedLabel(reasonOf(e), CANCELLATION_REASONS) });
+        if (bookingCancelledV1.matches(e)) cancelled(e);
         else if (bookingReinstatedV1.matches(e)) reinstated.inc();
-        else if (bookingNotReinstatedV1.matches(e))
-          notReinstated.inc({ reason: boundedLabel(reasonOf(e), NOT_REINSTATED_REASONS) });
+        else if (bookingNotReinstatedV1.matches(e)) notReinstated(e);
         else if (bookingCancellationHeldV1.matches(e)) held.inc();
       }
     },
