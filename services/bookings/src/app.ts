@@ -12,7 +12,8 @@ import {
 import type { ConsumerHandle, EventProducer, KafkaClient, RunConsumerOptions } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
-import { stopInOrder } from '@isams-sync/runtime';
+import { startPeriodic, stopInOrder } from '@isams-sync/runtime';
+import type { PeriodicTask } from '@isams-sync/runtime';
 import {
   consumerLagSample,
   createMetrics,
@@ -75,7 +76,7 @@ interface BookingsParts {
   consumer?: ConsumerHandle;
   sampler?: Sampler;
   grpc?: GrpcServerHandle;
-  sweep?: EveningSweep;
+  sweep?: PeriodicTask;
   ops?: OpsServer;
 }
 
@@ -276,41 +277,26 @@ function startGrpcServer(
   });
 }
 
-/** The end-of-evening sweep: `halt()` stops new runs; `settled()` waits for the one under way. */
-interface EveningSweep {
-  halt(): void;
-  settled(): Promise<unknown>;
-}
-
-/** Resolves the held cancellations of ended evenings every `intervalMs`, one run at a time. */
-function startEveningSweep(useCases: BookingsUseCases, intervalMs: number, logger: Logger): EveningSweep {
-  let sweeping: Promise<unknown> | undefined;
-  const timer = setInterval(() => {
-    if (sweeping) return;
-    sweeping = useCases
-      .resolveEndedEvenings()
-      .then((r) => {
-        if (r.evenings > 0) logger.info(r, 'held cancellations of ended evenings resolved');
-      })
-      .catch((err: unknown) => logger.warn({ err }, 'end-of-evening sweep failed; retried next interval'))
-      .finally(() => (sweeping = undefined));
-  }, intervalMs);
-  timer.unref();
-  return {
-    halt: () => clearInterval(timer),
-    settled: async () => sweeping,
-  };
+/** Resolves the held cancellations of ended evenings every `intervalMs`, one run at a time (libs/runtime). */
+function startEveningSweep(useCases: BookingsUseCases, intervalMs: number, logger: Logger): PeriodicTask {
+  return startPeriodic(
+    async () => {
+      const r = await useCases.resolveEndedEvenings();
+      if (r.evenings > 0) logger.info(r, 'held cancellations of ended evenings resolved');
+    },
+    { name: 'end-of-evening sweep', intervalMs, logger },
+  );
 }
 
 /** Servers first, then the sweep under way, the consumer, the producer, the clients, the database. */
 async function stopBookings(parts: BookingsParts, config: BookingsConfig, logger: Logger): Promise<void> {
-  parts.sweep?.halt();
+  const sweepUnderWay = parts.sweep?.stop();
   parts.readiness?.stop();
   // Not awaited: a sample waiting on an unreachable broker must not hold the shutdown up.
   void parts.sampler?.stop();
   await stopInOrder(logger, [
     ['grpc', () => parts.grpc?.shutdown(Math.min(2_000, config.SHUTDOWN_TIMEOUT_MS))],
-    ['evening sweep', () => parts.sweep?.settled()],
+    ['evening sweep', () => sweepUnderWay],
     ['consumer', () => parts.consumer?.stop()],
     ['producer', () => parts.producer?.disconnect()],
     ['roster client', () => parts.rosterHandle?.close()],

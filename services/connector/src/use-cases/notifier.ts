@@ -1,4 +1,6 @@
 import type { Logger } from '@isams-sync/logger';
+import { startPeriodic } from '@isams-sync/runtime';
+import type { PeriodicTask } from '@isams-sync/runtime';
 import type { SchoolSettings } from '../domain/school-settings';
 import type { Mailer } from '../domain/mailer.port';
 import { DEFAULT_TIME_ZONE } from '../domain/settings-rules';
@@ -53,8 +55,7 @@ export type NotifyOutcome = 'sent' | 'already_sent_today' | 'not_sent' | 'no_con
  * sending loses that day's e-mail of that condition (docs/architecture.md › Being told).
  */
 export class Notifier {
-  private timer: NodeJS.Timeout | undefined;
-  private sweeping: Promise<void> | undefined;
+  private checks: PeriodicTask | undefined;
   private readonly now: () => Date;
 
   constructor(
@@ -64,18 +65,17 @@ export class Notifier {
     this.now = opts.now ?? (() => new Date());
   }
 
+  /** Checks every `checkIntervalMs`, one check at a time (libs/runtime `startPeriodic`). */
   start(): void {
-    this.timer = setInterval(() => {
-      this.sweeping ??= this.sweep()
-        .catch((err: unknown) => this.deps.logger.warn({ err }, 'notification check failed'))
-        .finally(() => (this.sweeping = undefined));
-    }, this.opts.checkIntervalMs);
-    this.timer.unref();
+    this.checks = startPeriodic(() => this.sweep(), {
+      name: 'notification check',
+      intervalMs: this.opts.checkIntervalMs,
+      logger: this.deps.logger,
+    });
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.sweeping;
+    await this.checks?.stop();
     this.deps.mailer.close();
   }
 
