@@ -83,4 +83,26 @@ describe('goalsSection', () => {
     const full = goalsSection(record([parse, load], 'full sizes'), true);
     expect(lineOf(full, 'mixed schools, one replica each')).toContain('1200 schools/h | met |');
   });
+
+  it('meets the load goal only with the rate, every school applied and the lag p99 all within it', () => {
+    const load = (perHour: number, notApplied: number, lagP99S: number) =>
+      bench('load: mixed schools, one replica each', 'postgresql', [
+        { metric: 'schools applied per hour', value: perHour, unit: 'schools/h', note: 'higher is better' },
+        { metric: 'lag p50 (all, n=200)', value: 246, unit: 's', note: '' },
+        { metric: 'lag p99 (all, n=200)', value: lagP99S, unit: 's', note: '' },
+        { metric: 'lag p99 (small, n=170)', value: 900, unit: 's', note: '' },
+        { metric: 'schools not applied (starved or failed)', value: notApplied, unit: 'schools', note: '' },
+      ]);
+    const line = (perHour: number, notApplied: number, lagP99S: number) =>
+      lineOf(
+        goalsSection(record([load(perHour, notApplied, lagP99S)], 'full sizes'), true),
+        'mixed schools, one replica each',
+      );
+    expect(line(1193, 0, 534)).toContain(
+      '| schools applied per hour: 1193 schools/h; lag p99 (all, n=200): 534 s; schools not applied (starved or failed): 0.00 schools | met |',
+    );
+    expect(line(1193, 0, 601)).toContain('| not met |');
+    expect(line(1193, 3, 534)).toContain('| not met |');
+    expect(line(999, 0, 534)).toContain('| not met |');
+  });
 });
