@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@isams-sync/logger';
+import { startPeriodic } from '@isams-sync/runtime';
+import type { PeriodicTask } from '@isams-sync/runtime';
 import { contextFromCarrier, ROOT_CONTEXT, traceCarrierOf, withSpan } from '@isams-sync/telemetry';
 import { ConnectorErrors } from '../domain/connector-errors';
 import { dataAsOfOf } from '../domain/data-freshness';
@@ -100,7 +102,7 @@ const LEASE_RETENTION_MS = 60 * 60_000;
  */
 export class SyncEngine {
   private readonly inFlight = new Map<string, { abort: AbortController; done: Promise<void> }>();
-  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly timers: PeriodicTask[] = [];
   private stopping = false;
   private lastClaimsPrune = 0;
   private lastLeasePrune = 0;
@@ -119,19 +121,28 @@ export class SyncEngine {
   async start(): Promise<void> {
     await this.restoreQueue();
     await this.removeLeftoverSpools();
-    const every = (ms: number, fn: () => Promise<void>) => {
-      const t = setInterval(() => {
-        if (!this.stopping)
-          fn().catch((err: unknown) => this.deps.logger.error({ err }, 'background task failed'));
-      }, ms);
-      t.unref();
-      this.timers.push(t);
-    };
-    if (this.opts.schedulerEnabled) every(this.opts.schedulerTickMs, () => this.schedulerTick());
-    every(Math.max(250, Math.min(this.opts.schedulerTickMs, 5_000)), () => this.pump());
-    every(this.opts.staleSweepIntervalMs, async () => {
-      await this.sweepStale();
-    });
+    // Each on libs/runtime `startPeriodic`: one run at a time (a tick on a slow database never piles
+    // up behind the last), a failure logged and retried, a run that hangs logged as still running.
+    const every = (name: string, intervalMs: number, task: () => Promise<unknown>, stuckAfterMs?: number) =>
+      this.timers.push(
+        startPeriodic(task, {
+          name,
+          intervalMs,
+          logger: this.deps.logger,
+          ...(stuckAfterMs === undefined ? {} : { stuckAfterMs }),
+        }),
+      );
+    if (this.opts.schedulerEnabled)
+      every('scheduler tick', this.opts.schedulerTickMs, () => this.schedulerTick());
+    // The queue keeps going while wakes arrive (a busy replica starts run after run): only ten
+    // minutes of it is worth a line.
+    every(
+      'work queue',
+      Math.max(250, Math.min(this.opts.schedulerTickMs, 5_000)),
+      () => this.pump(),
+      10 * 60_000,
+    );
+    every('stale-run sweep', this.opts.staleSweepIntervalMs, () => this.sweepStale());
     this.wake();
   }
 
@@ -150,7 +161,8 @@ export class SyncEngine {
   /** Stops taking work; in-flight runs get until `deadlineMs`, then are interrupted. */
   async stop(deadlineMs: number): Promise<void> {
     this.stopping = true;
-    for (const t of this.timers) clearInterval(t);
+    // Not awaited (as before): a tick waiting on an unreachable database must not hold the stop up.
+    for (const t of this.timers) void t.stop();
     const all = Promise.all([...this.inFlight.values()].map((r) => r.done));
     const timer = new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref());
     await Promise.race([all, timer]);
