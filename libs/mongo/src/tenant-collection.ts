@@ -18,7 +18,7 @@ import { MongoErrors } from './mongo-errors';
 import { iterateCursor, portableAggregate } from './portable-aggregate';
 import { assertPortableDocument } from './portable-document';
 import { toMongoError } from './to-mongo-error';
-import { bulkUpsert } from './upsert';
+import { bulkUpsert, insertAllAbsent } from './upsert';
 import type { BulkUpsertOptions, BulkUpsertResult } from './upsert';
 
 /** A document of a tenant-scoped collection. */
@@ -41,6 +41,11 @@ export interface TenantCollection<T extends TenantDocument> {
   distinct(field: string, filter?: Filter<T>): Promise<unknown[]>;
   insertOne(doc: Omit<T, 'tenantId'> & { tenantId?: string }): Promise<InsertOneResult<T>>;
   insertMany(docs: Array<Omit<T, 'tenantId'> & { tenantId?: string }>): Promise<InsertManyResult<T>>;
+  /**
+   * Inserts the documents not stored yet, in one round trip ({@link insertAllAbsent}): one whose unique
+   * key is taken is left as it is. Returns the positions in `docs` of those that were already there.
+   */
+  insertAbsent(docs: ReadonlyArray<Omit<T, 'tenantId'> & { tenantId?: string }>): Promise<number[]>;
   updateOne(filter: Filter<T>, update: UpdateFilter<T>, options?: UpdateOptions): Promise<UpdateResult<T>>;
   updateMany(filter: Filter<T>, update: UpdateFilter<T>, options?: UpdateOptions): Promise<UpdateResult<T>>;
   findOneAndUpdate(
@@ -72,6 +77,26 @@ export interface TenantCollection<T extends TenantDocument> {
  * works and keeps the round trips few.
  */
 const UPDATE_EACH_CHUNK = 20;
+
+/**
+ * Most `updateEach` chunks in flight at once, when every statement names its own document by `_id`
+ * (no two write the same one, so their order cannot matter; unordered bulk writes promise no order
+ * anyway). FerretDB runs a statement as a read and a write per document; on its PostgreSQL backend
+ * four chunks of 20 at a time took 200 conditional updates from ~240 ms to ~120–170 ms (2026-12-04).
+ */
+const UPDATE_EACH_IN_FLIGHT = 4;
+
+/** True when every filter names a document by a scalar `_id` and no two name the same one. */
+function distinctIds(filters: readonly Document[]): boolean {
+  const ids = new Set<unknown>();
+  for (const f of filters) {
+    const id: unknown = f._id;
+    if (typeof id !== 'string' && typeof id !== 'number') return false;
+    if (ids.has(id)) return false;
+    ids.add(id);
+  }
+  return true;
+}
 
 /** Builds a {@link TenantCollection} for `tenantId` over `db.collection(name)`. */
 export function tenantCollection<T extends TenantDocument>(
@@ -140,6 +165,7 @@ export function tenantCollection<T extends TenantDocument>(
         'insertMany',
         async () => (await coll.insertMany(docs.map(stamp))) as unknown as InsertManyResult<T>,
       ),
+    insertAbsent: async (docs) => insertAllAbsent(coll, docs.map(stamp)),
     updateOne: (filter, update, options) =>
       wrap(
         'updateOne',
@@ -166,13 +192,23 @@ export function tenantCollection<T extends TenantDocument>(
       const writes = ops.map((op) => ({
         updateOne: { filter: scoped(op.filter), update: guardUpdate(op.update), upsert: op.upsert ?? false },
       }));
+      const chunks: (typeof writes)[] = [];
+      for (let i = 0; i < writes.length; i += UPDATE_EACH_CHUNK)
+        chunks.push(writes.slice(i, i + UPDATE_EACH_CHUNK));
+      const inFlight = distinctIds(writes.map((w) => w.updateOne.filter)) ? UPDATE_EACH_IN_FLIGHT : 1;
       return wrap('updateEach', async () => {
         const total = { matched: 0, modified: 0, upserted: 0 };
-        for (let i = 0; i < writes.length; i += UPDATE_EACH_CHUNK) {
-          const r = await coll.bulkWrite(writes.slice(i, i + UPDATE_EACH_CHUNK), { ordered: false });
-          total.matched += r.matchedCount;
-          total.modified += r.modifiedCount;
-          total.upserted += r.upsertedCount;
+        for (let i = 0; i < chunks.length; i += inFlight) {
+          const results = await Promise.allSettled(
+            chunks.slice(i, i + inFlight).map((chunk) => coll.bulkWrite(chunk, { ordered: false })),
+          );
+          // All settle before the first failure is thrown: no write of this call is still running.
+          for (const r of results) {
+            if (r.status === 'rejected') throw r.reason;
+            total.matched += r.value.matchedCount;
+            total.modified += r.value.modifiedCount;
+            total.upserted += r.value.upsertedCount;
+          }
         }
         return total;
       });

@@ -54,6 +54,19 @@ export function isDuplicateKeyError(err: unknown): boolean {
   return false;
 }
 
+/**
+ * For an unordered bulk write refused only on duplicate keys: the positions (in the request) of the
+ * refused writes, the others having been applied. Anything else (another write error, no write
+ * error, not a bulk write error): `undefined`.
+ */
+export function duplicateKeyIndexes(err: unknown): number[] | undefined {
+  if (!(err instanceof MongoBulkWriteError)) return undefined;
+  const writeErrors = err.writeErrors;
+  const list = (Array.isArray(writeErrors) ? writeErrors : [writeErrors]).filter((w) => w !== undefined);
+  if (list.length === 0 || !list.every((w) => DUPLICATE_KEY_CODES.has(w.code))) return undefined;
+  return list.map((w) => w.index).sort((a, b) => a - b);
+}
+
 function indexName(message: string): string | undefined {
   // MongoDB: "E11000 duplicate key error collection: db.c index: name dup key: {...}".
   // FerretDB has no index in E11000 and a mangled SQLite index name in code-1 errors.

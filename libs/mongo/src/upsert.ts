@@ -2,7 +2,7 @@ import type { AnyBulkWriteOperation, BulkWriteResult, Collection, Document, Filt
 import { MongoBulkWriteError } from 'mongodb';
 import { MongoErrors } from './mongo-errors';
 import { assertPortableDocument } from './portable-document';
-import { isDuplicateKeyError, toMongoError } from './to-mongo-error';
+import { duplicateKeyIndexes, isDuplicateKeyError, toMongoError } from './to-mongo-error';
 
 /** Result of {@link upsertById}. */
 export interface UpsertByIdResult {
@@ -191,5 +191,30 @@ export async function insertIfAbsent<T extends Document>(coll: Collection<T>, do
   } catch (err) {
     if (isDuplicateKeyError(err)) return false;
     throw toMongoError(err, { operation: 'insertIfAbsent', collection: coll.collectionName });
+  }
+}
+
+/**
+ * Inserts the documents whose unique key (usually `_id`) is not taken yet, in one unordered
+ * `insertMany`; a document already stored is left as it is. Returns the positions in `docs` of the
+ * documents that were already there. The bulk form of {@link insertIfAbsent}: one round trip where an
+ * upsert per document (`$setOnInsert`) costs FerretDB a read and a write each (docs/roster-model.md).
+ */
+export async function insertAllAbsent<T extends Document>(
+  coll: Collection<T>,
+  docs: readonly T[],
+): Promise<number[]> {
+  if (docs.length === 0) return [];
+  for (const doc of docs) assertPortableDocument(doc);
+  try {
+    await (coll as unknown as Collection<Document>).insertMany(
+      docs.map((d) => ({ ...(d as Document) })),
+      { ordered: false },
+    );
+    return [];
+  } catch (err) {
+    const existing = duplicateKeyIndexes(err);
+    if (existing) return existing;
+    throw toMongoError(err, { operation: 'insertAllAbsent', collection: coll.collectionName });
   }
 }

@@ -108,6 +108,55 @@ describe('tenantCollection (integration)', () => {
     expect(await a.updateEach([])).toEqual({ matched: 0, modified: 0, upserted: 0 });
   });
 
+  it('updateEach: more statements than one command takes, by distinct _id (chunks in flight together) or not', async () => {
+    const a = tenantCollection<Pupil & { _id: string; n?: number }>(ctx.db(), 'counted', 'school-a');
+    const ids = Array.from({ length: 130 }, (_, i) => `school-a:p${i}`);
+    expect(
+      await a.updateEach(
+        ids.map((_id, i) => ({
+          filter: { _id },
+          update: { $set: { pupilId: `p${i}`, name: `P${i}` } },
+          upsert: true,
+        })),
+      ),
+    ).toEqual({ matched: 0, modified: 0, upserted: 130 });
+    expect(await a.updateEach(ids.map((_id) => ({ filter: { _id }, update: { $inc: { n: 1 } } })))).toEqual({
+      matched: 130,
+      modified: 130,
+      upserted: 0,
+    });
+    // The same document named 60 times: every increment lands (the chunks run one after another).
+    const same = Array.from({ length: 60 }, () => ({ filter: { _id: ids[0]! }, update: { $inc: { n: 1 } } }));
+    expect(await a.updateEach(same)).toEqual({ matched: 60, modified: 60, upserted: 0 });
+    expect((await a.findOne({ _id: ids[0]! }))?.n).toBe(61);
+    expect((await a.find({ n: 1 })).length).toBe(129);
+  });
+
+  it('insertAbsent: inserts what is not stored yet, leaves what is, and says which were there', async () => {
+    const { a, b } = await seed();
+    expect(
+      await a.insertAbsent([
+        { pupilId: 'p3', name: 'Cat' },
+        { pupilId: 'p1', name: 'Not Ann' },
+        { pupilId: 'p4', name: 'Dan' },
+        { pupilId: 'p2', name: 'Not Bob' },
+      ]),
+    ).toEqual([1, 3]);
+    expect((await a.find({}, { sort: { pupilId: 1 } })).map((p) => p.name)).toEqual([
+      'Ann',
+      'Bob',
+      'Cat',
+      'Dan',
+    ]);
+    expect(await a.findOne({ pupilId: 'p4' })).toMatchObject({ tenantId: 'school-a' });
+    expect(await b.countDocuments()).toBe(1);
+    expect(await a.insertAbsent([])).toEqual([]);
+    expect(await a.insertAbsent([{ pupilId: 'p5', name: 'Eve' }])).toEqual([]);
+    await expect(a.insertAbsent([{ tenantId: 'school-b', pupilId: 'p6', name: 'x' }])).rejects.toMatchObject({
+      code: 'MONGO_TENANT_MISMATCH',
+    });
+  });
+
   it('refuses writes that would move a document to another tenant', async () => {
     const { a } = await seed();
     await expect(a.insertOne({ tenantId: 'school-b', pupilId: 'x', name: 'x' })).rejects.toMatchObject({

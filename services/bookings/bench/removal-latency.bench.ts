@@ -9,6 +9,8 @@
  * Baseline: a consumer with a no-op handler receiving the same 1,000 roster events.
  * Measured: the bookings service (in-process) consumes them, cancels one booking per removal in
  * FerretDB, publishes `booking.cancelled.v1`, and a watcher consumer sees it (one hop more).
+ * Its floor, also measured here: two bare consumer hops plus the batch's lookup and conditional
+ * updates done by the bare driver on the same database (what the stand-in database costs by itself).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -27,6 +29,7 @@ import {
 import type { ConsumerHandle, KafkaClient } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import { connectMongo } from '@isams-sync/mongo';
+import type { Db } from 'mongodb';
 import { createBookingsApp } from '../src/app';
 import { loadBookingsConfig } from '../src/config';
 import type { Booking } from '../src/domain/booking-model';
@@ -108,6 +111,48 @@ async function waitUntil(
     }
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * The database work of one batch of removals done by the bare driver on the same database: one `$in`
+ * lookup of the booked pupils and one conditional update (booked → cancelled, with a history entry) per
+ * booking, sent as the store sends them (unordered commands of 20, four in flight; libs/mongo
+ * `updateEach`). Milliseconds.
+ */
+async function databaseFloor(db: Db): Promise<number> {
+  const coll = db.collection<{ _id: string; tenantId: string; pupilId: string; status: string }>(
+    'floor_bookings',
+  );
+  const now = new Date();
+  await coll.insertMany(
+    Array.from({ length: COUNT }, (_, i) => ({
+      _id: `${tenant}:f${i}`,
+      tenantId: tenant,
+      pupilId: `p${i}`,
+      status: 'booked',
+      history: [{ at: now, action: 'booked' }],
+    })),
+  );
+  await coll.createIndex({ tenantId: 1, pupilId: 1 });
+  const start = performance.now();
+  const found = await coll
+    .find({ tenantId: tenant, pupilId: { $in: Array.from({ length: COUNT }, (_, i) => `p${i}`) } })
+    .toArray();
+  const writes = found.map((d) => ({
+    updateOne: {
+      filter: { _id: d._id, tenantId: tenant, status: 'booked' },
+      update: {
+        $set: { status: 'cancelled', cancellation: { at: now, reason: 'removed_from_roster' } },
+        $push: { history: { at: now, action: 'cancelled' } },
+      },
+    },
+  }));
+  const chunks = Array.from({ length: Math.ceil(writes.length / 20) }, (_, i) =>
+    writes.slice(i * 20, i * 20 + 20),
+  );
+  for (let i = 0; i < chunks.length; i += 4)
+    await Promise.all(chunks.slice(i, i + 4).map((chunk) => coll.bulkWrite(chunk, { ordered: false })));
+  return performance.now() - start;
 }
 
 async function main(): Promise<void> {
@@ -219,6 +264,8 @@ async function main(): Promise<void> {
     const measured = seen.map((t) => t - burstStart).sort((a, b) => a - b);
     await watcher.stop();
     await app.stop();
+    progress(`floor: the same lookup and ${COUNT} conditional updates by the bare driver`);
+    const floorDb = await databaseFloor(mongo.db);
     await mongo.db.dropDatabase();
     await mongo.close();
 
@@ -227,6 +274,9 @@ async function main(): Promise<void> {
     const b50 = percentile(baseline, 50);
     const b99 = percentile(baseline, 99);
     const total = measured.at(-1)!;
+    // Two hops (roster → bookings, bookings → watcher), each a bare consumer's receive, plus the
+    // batch's database work done by the bare driver on the same database.
+    const floor = 2 * b99 + floorDb;
     const rows = [
       {
         metric: `removal→booking.cancelled p50 (burst of ${COUNT})`,
@@ -243,6 +293,14 @@ async function main(): Promise<void> {
         baseline: b99,
         ratio: p99 / b99,
         note: 'baseline: bare consumer receive p99, same burst',
+      },
+      {
+        metric: `removal→booking.cancelled p99 (burst of ${COUNT}) against its floor`,
+        value: p99,
+        unit: 'ms',
+        baseline: floor,
+        ratio: p99 / floor,
+        note: `floor: two bare consumer hops (2 × ${b99.toFixed(0)} ms) + the batch's lookup and ${COUNT} conditional updates by the bare driver on the same database (${floorDb.toFixed(0)} ms)`,
       },
       {
         metric: 'removals applied per second',

@@ -617,14 +617,22 @@ export class MongoBookingsStore implements BookingsStore {
     return out;
   }
 
-  /** Records what bookings applied for several people, in one round trip (upserts). */
+  /**
+   * Records what bookings applied for several people: the states of people seen for the first time
+   * inserted in one round trip, then those already stored updated (upserts, as {@link putPersonState}).
+   */
   async putPersonStates(tenantId: string, states: readonly PersonRosterState[]): Promise<void> {
-    await tenantCollection<PersonStateDoc>(this.db, COLLECTIONS.personStates, tenantId).updateEach(
-      states.map((state) => ({
-        filter: { _id: personStateId(tenantId, state.kind, state.personId) } as Filter<PersonStateDoc>,
-        update: { $set: strip(state) },
-        upsert: true,
-      })),
+    const coll = tenantCollection<PersonStateDoc>(this.db, COLLECTIONS.personStates, tenantId);
+    const idOf = (state: PersonRosterState) => personStateId(tenantId, state.kind, state.personId);
+    const stored = await coll.insertAbsent(states.map((state) => ({ _id: idOf(state), ...strip(state) })));
+    await coll.updateEach(
+      stored
+        .map((k) => states[k]!)
+        .map((state) => ({
+          filter: { _id: idOf(state) } as Filter<PersonStateDoc>,
+          update: { $set: strip(state) },
+          upsert: true,
+        })),
     );
   }
 
@@ -643,11 +651,13 @@ export class MongoBookingsStore implements BookingsStore {
     records: ReadonlyArray<{ eventId: string; type: string; outcome: Record<string, number | string> }>,
   ): Promise<void> {
     const processedAt = new Date();
-    await tenantCollection<ProcessedDoc>(this.db, COLLECTIONS.processedEvents, tenantId).updateEach(
+    await tenantCollection<ProcessedDoc>(this.db, COLLECTIONS.processedEvents, tenantId).insertAbsent(
       records.map((r) => ({
-        filter: { _id: `${tenantId}|${r.eventId}` } as Filter<ProcessedDoc>,
-        update: { $setOnInsert: { eventId: r.eventId, type: r.type, processedAt, outcome: r.outcome } },
-        upsert: true,
+        _id: `${tenantId}|${r.eventId}`,
+        eventId: r.eventId,
+        type: r.type,
+        processedAt,
+        outcome: r.outcome,
       })),
     );
   }
