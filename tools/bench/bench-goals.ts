@@ -39,7 +39,8 @@ export const GOALS: readonly Goal[] = [
     path: 'removal → booking cancelled, burst of removals in one school, p99',
     goal: '≤ 1 s and ≤ ×5 of the bare consumer',
     benchmark: 'bookings: removal → booking.cancelled latency',
-    metric: /p99/,
+    // The row against its floor (same metric name, " against its floor") explains the gap; it is not the goal.
+    metric: /p99 \(burst of \d+\)$/,
     met: (r) => r.unit === 'ms' && r.value <= 1000 && (r.ratio ?? Infinity) <= 5,
     show: valueAndRatio,
     gap: 'the batch’s conditional updates of the cancelled bookings, about 1 ms each on FerretDB (a read and a write per document), and a second Kafka hop; the bare consumer only receives. The next row gives the service against its floor, measured in the same run: two bare hops plus the same lookup and updates by the bare driver (services/bookings/README.md › Benchmark)',
