@@ -19,3 +19,5 @@ export { serviceConsumerOptions, shortSessionOverride, startConsumerLagSampler }
 export type { ServiceConsumerGroup, ServiceConsumerOptions } from './service-consumer';
 export { GRPC_SHUTDOWN_MAX_MS, grpcShutdownDeadlineMs, stopService } from './service-stop';
 export type { ServiceShellParts, ServiceStopSteps } from './service-stop';
+export { serviceApp } from './service-app';
+export type { BackendServiceApp, StartedParts } from './service-app';

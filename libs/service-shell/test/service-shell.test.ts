@@ -4,22 +4,19 @@ import {
   GRPC_SHUTDOWN_MAX_MS,
   grpcShutdownDeadlineMs,
   protosDirOption,
+  serviceApp,
   serviceConsumerOptions,
   shortSessionOverride,
   stopService,
 } from '../src';
 import type { ServiceShellParts } from '../src';
 
-function recordingLogger() {
-  const warnings: Array<{ part?: unknown; msg: string }> = [];
-  const logger = {
-    warn: (obj: { part?: unknown }, msg: string) => warnings.push({ part: obj.part, msg }),
-    info: () => undefined,
-    error: () => undefined,
-    debug: () => undefined,
-  };
-  return { logger: logger as never, warnings };
-}
+/** A logger that keeps the `part` and message of each warning (the rest is dropped). */
+const warnings: Array<{ part?: unknown; msg: string }> = [];
+const logger = {
+  ...{ info: () => undefined, error: () => undefined, debug: () => undefined },
+  warn: (obj: { part?: unknown }, msg: string) => void warnings.push({ part: obj.part, msg }),
+} as never;
 
 describe('shortSessionOverride', () => {
   it('sets nothing without a session timeout (the consumer keeps its defaults)', () => {
@@ -63,15 +60,17 @@ describe('protosDirOption', () => {
 describe('serviceConsumerOptions', () => {
   const config = { KAFKA_CONSUMER_RETRY_INITIAL_MS: 200, KAFKA_CONSUMER_RETRY_MAX_MS: 30_000 } as never;
   const kafka = {} as never;
-  const { logger } = recordingLogger();
-
-  it('names the group, its one topic and where it starts; the back-off from the environment', () => {
-    const options = serviceConsumerOptions(config, {
+  const optionsOf = (fromBeginning: boolean, sessionTimeoutMs?: number) =>
+    serviceConsumerOptions(config, {
       kafka,
       metrics: createMetrics({ service: 'shell-test' }),
       logger,
-      group: { groupId: 'g', topic: 't', fromBeginning: true },
+      group: { groupId: 'g', topic: 't', fromBeginning },
+      sessionTimeoutMs,
     });
+
+  it('names the group, its one topic and where it starts; the back-off from the environment', () => {
+    const options = optionsOf(true);
     expect(options).toMatchObject({
       client: kafka,
       groupId: 'g',
@@ -86,14 +85,7 @@ describe('serviceConsumerOptions', () => {
   });
 
   it('takes the short session of a test', () => {
-    const options = serviceConsumerOptions(config, {
-      kafka,
-      metrics: createMetrics({ service: 'shell-test' }),
-      logger,
-      group: { groupId: 'g', topic: 't', fromBeginning: false },
-      sessionTimeoutMs: 6_000,
-    });
-    expect(options).toMatchObject({
+    expect(optionsOf(false, 6_000)).toMatchObject({
       sessionTimeoutMs: 6_000,
       heartbeatIntervalMs: 1_000,
       fromBeginning: false,
@@ -121,7 +113,6 @@ describe('stopService', () => {
 
   it('readiness and the sampler first (the sampler not awaited), then servers, drains, producer, clients, ops, database', async () => {
     const events: string[] = [];
-    const { logger } = recordingLogger();
     await stopService(logger, { SHUTDOWN_TIMEOUT_MS: 10_000 }, fakeParts(events), {
       servers: [['http', () => events.push('http')]],
       drain: [['consumer', () => events.push('consumer')]],
@@ -142,7 +133,7 @@ describe('stopService', () => {
 
   it('closes what a start that failed half-way opened, and the rest despite a part that fails', async () => {
     const events: string[] = [];
-    const { logger, warnings } = recordingLogger();
+    warnings.length = 0;
     const { mongo, producer } = fakeParts(events);
     await stopService(
       logger,
@@ -161,5 +152,40 @@ describe('stopService', () => {
     );
     expect(events).toEqual(['producer', 'mongo']);
     expect(warnings).toEqual([{ part: 'consumer', msg: 'a part failed to stop; stopping the rest' }]);
+  });
+});
+
+describe('serviceApp', () => {
+  interface Running extends ServiceShellParts {
+    store?: { name: string };
+    extra?: string;
+  }
+
+  it('reads the ports and the started parts from the running record; a part not made yet throws', async () => {
+    const running: Running = {};
+    const app = serviceApp(
+      'svc',
+      running,
+      {
+        start: async () => {
+          running.grpc = { port: 50_051 } as never;
+          running.ops = { port: 9_464 } as never;
+          running.store = { name: 'store' };
+        },
+        stop: async () => undefined,
+        get extra() {
+          return running.extra;
+        },
+      },
+      ['store'],
+    );
+    expect([app.grpcPort, app.opsPort]).toEqual([0, 0]);
+    expect(() => app.store).toThrow('svc not started');
+    expect(app.extra).toBeUndefined();
+    await app.start();
+    running.extra = 'later';
+    expect([app.grpcPort, app.opsPort]).toEqual([50_051, 9_464]);
+    expect(app.store).toEqual({ name: 'store' });
+    expect(app.extra).toBe('later');
   });
 });

@@ -13,6 +13,7 @@ import type { Counter, Histogram, Metrics, OpsServer, Readiness, Sampler } from 
 import type { MongoConnection } from '@isams-sync/mongo';
 import {
   protosDirOption,
+  serviceApp,
   serviceConsumerOptions,
   startConsumerLagSampler,
   startServiceGrpc,
@@ -20,7 +21,7 @@ import {
   startServiceOps,
   stopService,
 } from '@isams-sync/service-shell';
-import type { ServiceConsumerGroup } from '@isams-sync/service-shell';
+import type { BackendServiceApp, ServiceConsumerGroup } from '@isams-sync/service-shell';
 import type { BookingsConfig } from './config';
 import { createRosterDirectory } from './adapters/grpc-clients/roster-directory.factory';
 import type { RosterDirectoryHandle } from './adapters/grpc-clients/roster-directory.factory';
@@ -44,11 +45,7 @@ export interface BookingsAppOverrides {
   sessionTimeoutMs?: number;
 }
 
-export interface BookingsApp {
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  readonly grpcPort: number;
-  readonly opsPort: number;
+export interface BookingsApp extends BackendServiceApp {
   readonly useCases: BookingsUseCases;
   readonly store: MongoBookingsStore;
 }
@@ -99,36 +96,27 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
   const rosterChangeMetrics = rosterChangeMetricsOf(ctx.metrics);
   const parts: BookingsParts = {};
 
-  return {
-    async start() {
-      const kafka = await startStorageAndKafka(ctx, parts);
-      const { rosterChanges, useCases } = wireUseCases(ctx, parts);
-      parts.consumer = await runConsumer(
-        rosterChangesConsumerOptions(ctx, kafka, rosterChanges, rosterChangeMetrics),
-      );
-      await parts.consumer.ready;
-      parts.sampler = startLagSampler(ctx, kafka);
-      parts.grpc = await startGrpcServer(ctx, parts.readiness!, useCases);
-      parts.sweep = startEveningSweep(useCases, config.EVENING_SWEEP_INTERVAL_MS, ctx.logger);
-      parts.ops = await startServiceOps(config, { ...ctx, readiness: parts.readiness! });
-      ctx.logger.info({ grpcPort: parts.grpc.port, opsPort: parts.ops.port }, 'bookings started');
+  return serviceApp(
+    'bookings',
+    parts,
+    {
+      async start() {
+        const kafka = await startStorageAndKafka(ctx, parts);
+        const { rosterChanges, useCases } = wireUseCases(ctx, parts);
+        parts.consumer = await runConsumer(
+          rosterChangesConsumerOptions(ctx, kafka, rosterChanges, rosterChangeMetrics),
+        );
+        await parts.consumer.ready;
+        parts.sampler = startLagSampler(ctx, kafka);
+        parts.grpc = await startGrpcServer(ctx, parts.readiness!, useCases);
+        parts.sweep = startEveningSweep(useCases, config.EVENING_SWEEP_INTERVAL_MS, ctx.logger);
+        parts.ops = await startServiceOps(config, { ...ctx, readiness: parts.readiness! });
+        ctx.logger.info({ grpcPort: parts.grpc.port, opsPort: parts.ops.port }, 'bookings started');
+      },
+      stop: () => stopBookings(parts, config, ctx.logger),
     },
-    stop: () => stopBookings(parts, config, ctx.logger),
-    get grpcPort() {
-      return parts.grpc?.port ?? 0;
-    },
-    get opsPort() {
-      return parts.ops?.port ?? 0;
-    },
-    get useCases() {
-      if (!parts.useCases) throw new Error('bookings not started');
-      return parts.useCases;
-    },
-    get store() {
-      if (!parts.store) throw new Error('bookings not started');
-      return parts.store;
-    },
-  };
+    ['useCases', 'store'],
+  );
 }
 
 /** The metrics of the roster change consumer. */

@@ -14,6 +14,7 @@ import { LeaseKeeper, mongoLeaseStore } from '@isams-sync/mongo';
 import type { LeaseDocument, MongoConnection } from '@isams-sync/mongo';
 import {
   grpcShutdownDeadlineMs,
+  serviceApp,
   serviceConsumerOptions,
   startConsumerLagSampler,
   startServiceGrpc,
@@ -21,7 +22,7 @@ import {
   startServiceOps,
   stopService,
 } from '@isams-sync/service-shell';
-import type { ServiceConsumerGroup } from '@isams-sync/service-shell';
+import type { BackendServiceApp, ServiceConsumerGroup } from '@isams-sync/service-shell';
 import type { ConnectorConfig } from './config';
 import { createKeyCipher, parsePreviousKeks } from './adapters/crypto/key-cipher';
 import type { KeyCipher } from './adapters/crypto/key-cipher';
@@ -65,11 +66,7 @@ export interface ConnectorAppOverrides {
   notifierNow?: () => Date;
 }
 
-export interface ConnectorApp {
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  readonly grpcPort: number;
-  readonly opsPort: number;
+export interface ConnectorApp extends BackendServiceApp {
   readonly engine: SyncEngine;
   readonly settings: SettingsService;
   readonly runs: RunsRepository;
@@ -150,31 +147,18 @@ export function createConnectorApp(
     isams: isamsClientSettings(config, overrides),
   };
   const running: Running = {};
-  return {
-    start: () => startConnector(w, running),
-    stop: () => stopConnector(config, running, logger),
-    get grpcPort() {
-      return running.grpc?.port ?? 0;
+  return serviceApp(
+    'connector',
+    running,
+    {
+      start: () => startConnector(w, running),
+      stop: () => stopConnector(config, running, logger),
+      get notifier() {
+        return running.notifier;
+      },
     },
-    get opsPort() {
-      return running.ops?.port ?? 0;
-    },
-    get engine() {
-      if (!running.engine) throw new Error('connector not started');
-      return running.engine;
-    },
-    get settings() {
-      if (!running.settings) throw new Error('connector not started');
-      return running.settings;
-    },
-    get runs() {
-      if (!running.runs) throw new Error('connector not started');
-      return running.runs;
-    },
-    get notifier() {
-      return running.notifier;
-    },
-  };
+    ['engine', 'settings', 'runs'],
+  );
 }
 
 /** How the connector talks to iSAMS: timeouts, size and parser limits, retries, the egress guard. */

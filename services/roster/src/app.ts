@@ -10,6 +10,7 @@ import { createMetrics } from '@isams-sync/metrics';
 import type { Counter, Gauge, Metrics, OpsServer, Readiness, Sampler } from '@isams-sync/metrics';
 import type { MongoConnection } from '@isams-sync/mongo';
 import {
+  serviceApp,
   serviceConsumerOptions,
   startConsumerLagSampler,
   startServiceGrpc,
@@ -17,7 +18,7 @@ import {
   startServiceOps,
   stopService,
 } from '@isams-sync/service-shell';
-import type { ServiceConsumerGroup } from '@isams-sync/service-shell';
+import type { BackendServiceApp, ServiceConsumerGroup } from '@isams-sync/service-shell';
 import { createRosterPublisher } from './adapters/kafka/roster-publisher';
 import type { RosterTopics } from './adapters/kafka/roster-publisher';
 import { rosterTopicSpecs } from './adapters/kafka/roster-topics';
@@ -49,11 +50,7 @@ export interface RosterAppOverrides {
   sessionTimeoutMs?: number;
 }
 
-export interface RosterApp {
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  readonly grpcPort: number;
-  readonly opsPort: number;
+export interface RosterApp extends BackendServiceApp {
   readonly store: RosterStore;
   readonly processor: ChangesetProcessor;
   readonly heldBatches: HeldBatches;
@@ -146,37 +143,17 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
   };
   const running: Running = {};
   const sweep = (at: Date = w.now()): Promise<void> => sweepOnce(w, running, at);
-  // Before `start` the parts below are undefined (as they always were): only tests read them, after `start`.
-  return {
-    start: () => startRoster(w, running, sweep),
-    stop: () => stopRoster(w, running),
-    get grpcPort() {
-      return running.grpc?.port ?? 0;
+  return serviceApp(
+    'roster',
+    running,
+    {
+      start: () => startRoster(w, running, sweep),
+      stop: () => stopRoster(w, running),
+      sweep,
+      idle: () => w.background.idle(),
     },
-    get opsPort() {
-      return running.ops?.port ?? 0;
-    },
-    get store() {
-      return running.store!;
-    },
-    get leases() {
-      return running.leases!;
-    },
-    get processor() {
-      return running.processor!;
-    },
-    get heldBatches() {
-      return running.heldBatches!;
-    },
-    get queries() {
-      return running.queries!;
-    },
-    get sweeper() {
-      return running.sweeper!;
-    },
-    sweep,
-    idle: () => w.background.idle(),
-  };
+    ['store', 'leases', 'processor', 'heldBatches', 'queries', 'sweeper'],
+  );
 }
 
 function rosterMetrics(metrics: Metrics): RosterMetrics {
