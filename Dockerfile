@@ -24,6 +24,7 @@ COPY libs/logger/package.json libs/logger/
 COPY libs/metrics/package.json libs/metrics/
 COPY libs/mongo/package.json libs/mongo/
 COPY libs/runtime/package.json libs/runtime/
+COPY libs/service-shell/package.json libs/service-shell/
 COPY libs/telemetry/package.json libs/telemetry/
 COPY libs/testing/package.json libs/testing/
 COPY services/bookings/package.json services/bookings/

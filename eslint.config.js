@@ -76,7 +76,8 @@ export default tseslint.config(
           // cannot import libs/testing (type:infra may not use type:test-util).
           ignoredCircularDependencies: [['kafka', 'testing']],
           // Layers (docs/architecture.md › Module boundaries): foundation ← integration ← contract ←
-          // infra ← app, each using only the layers before it; test-util is for tests and tools.
+          // infra ← shell ← app, each using only the layers before it (the shell, libs/service-shell,
+          // is the services' common wiring: only the services use it); test-util is for tests and tools.
           // Scopes: `scope:isams` (the iSAMS client, parser and dataset catalogue) is for the
           // projects that read iSAMS documents or describe its datasets — never bookings or gateway.
           depConstraints: [
@@ -91,6 +92,10 @@ export default tseslint.config(
               onlyDependOnLibsWithTags: ['type:foundation', 'type:contract'],
             },
             {
+              sourceTag: 'type:shell',
+              onlyDependOnLibsWithTags: ['type:foundation', 'type:contract', 'type:infra'],
+            },
+            {
               sourceTag: 'type:test-util',
               onlyDependOnLibsWithTags: ['type:foundation', 'type:contract', 'type:infra'],
             },
@@ -101,6 +106,7 @@ export default tseslint.config(
                 'type:integration',
                 'type:contract',
                 'type:infra',
+                'type:shell',
               ],
             },
             {

@@ -1,30 +1,27 @@
 import { TopicNames, topicsAs } from '@isams-sync/events';
 import type { TopicSpec } from '@isams-sync/events';
-import { createGrpcServer, loadProtoPackage, serviceKeyringFromConfig } from '@isams-sync/grpc';
+import { serviceKeyringFromConfig } from '@isams-sync/grpc';
 import type { BookingsServiceProtoGrpcType, GrpcServerHandle, ServiceKeyring } from '@isams-sync/grpc';
-import {
-  consumerGroupLag,
-  kafkaConsumerOptionsFromConfig,
-  kafkaReadinessCheck,
-  runConsumer,
-  serviceBroker,
-} from '@isams-sync/kafka';
+import { runConsumer } from '@isams-sync/kafka';
 import type { ConsumerHandle, EventProducer, KafkaClient, RunConsumerOptions } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
-import { startPeriodic, stopInOrder } from '@isams-sync/runtime';
+import { startPeriodic } from '@isams-sync/runtime';
 import type { PeriodicTask } from '@isams-sync/runtime';
-import {
-  consumerLagSample,
-  createMetrics,
-  readinessFromConfig,
-  deadLetterCounter,
-  startOpsServer,
-  startSampler,
-} from '@isams-sync/metrics';
+import { createMetrics } from '@isams-sync/metrics';
 import type { Counter, Histogram, Metrics, OpsServer, Readiness, Sampler } from '@isams-sync/metrics';
-import { connectMongo, mongoReadinessCheck, mongoOptionsFromConfig } from '@isams-sync/mongo';
 import type { MongoConnection } from '@isams-sync/mongo';
+import {
+  protosDirOption,
+  serviceApp,
+  serviceConsumerOptions,
+  startConsumerLagSampler,
+  startServiceGrpc,
+  startServiceInfra,
+  startServiceOps,
+  stopService,
+} from '@isams-sync/service-shell';
+import type { BackendServiceApp, ServiceConsumerGroup } from '@isams-sync/service-shell';
 import type { BookingsConfig } from './config';
 import { createRosterDirectory } from './adapters/grpc-clients/roster-directory.factory';
 import type { RosterDirectoryHandle } from './adapters/grpc-clients/roster-directory.factory';
@@ -48,11 +45,7 @@ export interface BookingsAppOverrides {
   sessionTimeoutMs?: number;
 }
 
-export interface BookingsApp {
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  readonly grpcPort: number;
-  readonly opsPort: number;
+export interface BookingsApp extends BackendServiceApp {
   readonly useCases: BookingsUseCases;
   readonly store: MongoBookingsStore;
 }
@@ -103,42 +96,27 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
   const rosterChangeMetrics = rosterChangeMetricsOf(ctx.metrics);
   const parts: BookingsParts = {};
 
-  return {
-    async start() {
-      const kafka = await startStorageAndKafka(ctx, parts);
-      const { rosterChanges, useCases } = wireUseCases(ctx, parts);
-      parts.consumer = await runConsumer(
-        rosterChangesConsumerOptions(ctx, kafka, rosterChanges, rosterChangeMetrics),
-      );
-      await parts.consumer.ready;
-      parts.sampler = startLagSampler(ctx, kafka);
-      parts.grpc = await startGrpcServer(ctx, parts.readiness!, useCases);
-      parts.sweep = startEveningSweep(useCases, config.EVENING_SWEEP_INTERVAL_MS, ctx.logger);
-      const ready = parts.readiness!;
-      parts.ops = await startOpsServer({
-        port: config.OPS_PORT,
-        metrics: ctx.metrics,
-        logger: ctx.logger,
-        readiness: () => ready.isReady(),
-      });
-      ctx.logger.info({ grpcPort: parts.grpc.port, opsPort: parts.ops.port }, 'bookings started');
+  return serviceApp(
+    'bookings',
+    parts,
+    {
+      async start() {
+        const kafka = await startStorageAndKafka(ctx, parts);
+        const { rosterChanges, useCases } = wireUseCases(ctx, parts);
+        parts.consumer = await runConsumer(
+          rosterChangesConsumerOptions(ctx, kafka, rosterChanges, rosterChangeMetrics),
+        );
+        await parts.consumer.ready;
+        parts.sampler = startLagSampler(ctx, kafka);
+        parts.grpc = await startGrpcServer(ctx, parts.readiness!, useCases);
+        parts.sweep = startEveningSweep(useCases, config.EVENING_SWEEP_INTERVAL_MS, ctx.logger);
+        parts.ops = await startServiceOps(config, { ...ctx, readiness: parts.readiness! });
+        ctx.logger.info({ grpcPort: parts.grpc.port, opsPort: parts.ops.port }, 'bookings started');
+      },
+      stop: () => stopBookings(parts, config, ctx.logger),
     },
-    stop: () => stopBookings(parts, config, ctx.logger),
-    get grpcPort() {
-      return parts.grpc?.port ?? 0;
-    },
-    get opsPort() {
-      return parts.ops?.port ?? 0;
-    },
-    get useCases() {
-      if (!parts.useCases) throw new Error('bookings not started');
-      return parts.useCases;
-    },
-    get store() {
-      if (!parts.store) throw new Error('bookings not started');
-      return parts.store;
-    },
-  };
+    ['useCases', 'store'],
+  );
 }
 
 /** The metrics of the roster change consumer. */
@@ -158,32 +136,25 @@ function rosterChangeMetricsOf(metrics: Metrics): { outcomes: Counter<'status'>;
 
 /** MongoDB and the store, the topics, the producer, the readiness probes; returns the Kafka client. */
 async function startStorageAndKafka(ctx: BookingsContext, parts: BookingsParts): Promise<KafkaClient> {
-  const { config, logger, metrics } = ctx;
-  const mongo = (parts.mongo = await connectMongo(
-    mongoOptionsFromConfig(config, { appName: 'bookings', logger }),
-  ));
-  parts.store = await MongoBookingsStore.create(mongo.db);
-  const { kafka } = await serviceBroker(config, {
-    service: 'bookings',
-    logger,
-    topics: topicSpecs(config),
-    onTopicMismatch: 'warn',
-    onProducer: (p) => (parts.producer = p),
-  });
   // Kafka and MongoDB only: the roster's gRPC API is not a readiness dependency (a roster outage
   // must not take bookings' own API out of service; its calls fail on their own).
-  parts.readiness = readinessFromConfig(config, {
-    checks: [mongoReadinessCheck(mongo), kafkaReadinessCheck(kafka)],
-    logger,
-    metrics,
+  const { kafka } = await startServiceInfra(ctx.config, {
+    service: 'bookings',
+    logger: ctx.logger,
+    metrics: ctx.metrics,
+    parts,
+    prepare: async (mongo) => {
+      parts.store = await MongoBookingsStore.create(mongo.db);
+    },
+    topics: topicSpecs(ctx.config),
+    onTopicMismatch: 'warn',
   });
-  await parts.readiness.start();
   return kafka;
 }
 
-/** Where the `.proto` files are (container images set `PROTOS_DIR`). */
-function protoOptions(config: BookingsConfig): { protosDir?: string } {
-  return config.PROTOS_DIR ? { protosDir: config.PROTOS_DIR } : {};
+/** The `roster.changes.v1` consumer group (its lag counted from the beginning, as it starts). */
+function rosterChangesGroup(config: BookingsConfig): ServiceConsumerGroup {
+  return { groupId: config.ROSTER_CHANGES_GROUP_ID, topic: config.ROSTER_CHANGES_TOPIC, fromBeginning: true };
 }
 
 /** The counted Kafka publisher, the roster directory, the use-cases and the roster change handler. */
@@ -196,7 +167,7 @@ function wireUseCases(ctx: BookingsContext, parts: BookingsParts) {
   );
   parts.rosterHandle = overrides.roster
     ? undefined
-    : createRosterDirectory(config, logger, { ...protoOptions(config), identity: ctx.identity });
+    : createRosterDirectory(config, logger, { ...protosDirOption(config), identity: ctx.identity });
   const roster = overrides.roster ?? parts.rosterHandle!.directory;
   const now = overrides.now ? { now: overrides.now } : {};
   const useCases = (parts.useCases = createBookingsUseCases({ store, publisher, roster, ...now }));
@@ -211,42 +182,24 @@ function rosterChangesConsumerOptions(
   rosterChanges: ReturnType<typeof createRosterChangeHandler>,
   metrics: { outcomes: Counter<'status'>; duration: Histogram },
 ): RunConsumerOptions {
-  const { config, overrides } = ctx;
+  const { config } = ctx;
   return {
-    client: kafka,
-    ...kafkaConsumerOptionsFromConfig(config),
-    groupId: config.ROSTER_CHANGES_GROUP_ID,
-    topics: [config.ROSTER_CHANGES_TOPIC],
+    ...serviceConsumerOptions(config, {
+      ...ctx,
+      kafka,
+      group: rosterChangesGroup(config),
+      sessionTimeoutMs: ctx.overrides.sessionTimeoutMs,
+    }),
     handler: rosterChangesHandler(rosterChanges.handle, metrics),
     // A burst of removals is applied a batch at a time (one bookings lookup per school and batch).
     batchHandler: rosterChangesBatchHandler(rosterChanges.handleBatch, metrics),
     maxBatchSize: config.ROSTER_CHANGES_BATCH_SIZE,
-    onDeadLettered: deadLetterCounter(ctx.metrics),
-    logger: ctx.logger,
-    fromBeginning: true,
-    ...(overrides.sessionTimeoutMs
-      ? {
-          sessionTimeoutMs: overrides.sessionTimeoutMs,
-          heartbeatIntervalMs: Math.floor(overrides.sessionTimeoutMs / 6),
-        }
-      : {}),
   };
 }
 
 /** Samples the consumer group's lag into the metrics. */
 function startLagSampler(ctx: BookingsContext, kafka: KafkaClient): Sampler {
-  const { config } = ctx;
-  return startSampler({
-    intervalMs: config.METRICS_SAMPLE_INTERVAL_MS,
-    logger: ctx.logger,
-    samples: [
-      consumerLagSample(ctx.metrics, config.ROSTER_CHANGES_GROUP_ID, () =>
-        consumerGroupLag(kafka, config.ROSTER_CHANGES_GROUP_ID, [config.ROSTER_CHANGES_TOPIC], {
-          fromBeginning: true,
-        }),
-      ),
-    ],
-  });
+  return startConsumerLagSampler(ctx.config, { ...ctx, kafka, group: rosterChangesGroup(ctx.config) });
 }
 
 /** The BookingsService gRPC server (callers: `BOOKINGS_CALLERS`). */
@@ -255,25 +208,14 @@ function startGrpcServer(
   readiness: Readiness,
   useCases: BookingsUseCases,
 ): Promise<GrpcServerHandle> {
-  const { config } = ctx;
-  const pkg = loadProtoPackage<BookingsServiceProtoGrpcType>(
-    'isams_sync/bookings/v1/bookings_service.proto',
-    protoOptions(config),
-  );
-  return createGrpcServer({
-    logger: ctx.logger,
-    port: config.GRPC_PORT,
-    identity: ctx.identity,
-    reflection: config.GRPC_REFLECTION,
+  return startServiceGrpc<BookingsServiceProtoGrpcType>(ctx.config, {
+    ...ctx,
     readiness,
-    services: [
-      {
-        name: 'isams_sync.bookings.v1.BookingsService',
-        definition: pkg.isams_sync.bookings.v1.BookingsService.service,
-        implementation: bookingsGrpcHandlers(useCases),
-        callers: BOOKINGS_CALLERS,
-      },
-    ],
+    proto: 'isams_sync/bookings/v1/bookings_service.proto',
+    name: 'isams_sync.bookings.v1.BookingsService',
+    definition: (pkg) => pkg.isams_sync.bookings.v1.BookingsService.service,
+    implementation: bookingsGrpcHandlers(useCases),
+    callers: BOOKINGS_CALLERS,
   });
 }
 
@@ -288,19 +230,17 @@ function startEveningSweep(useCases: BookingsUseCases, intervalMs: number, logge
   );
 }
 
-/** Servers first, then the sweep under way, the consumer, the producer, the clients, the database. */
+/**
+ * The sweep off; the gRPC server, the sweep under way, the consumer, the producer, the roster client,
+ * the ops server, the database (libs/service-shell `stopService`).
+ */
 async function stopBookings(parts: BookingsParts, config: BookingsConfig, logger: Logger): Promise<void> {
   const sweepUnderWay = parts.sweep?.stop();
-  parts.readiness?.stop();
-  // Not awaited: a sample waiting on an unreachable broker must not hold the shutdown up.
-  void parts.sampler?.stop();
-  await stopInOrder(logger, [
-    ['grpc', () => parts.grpc?.shutdown(Math.min(2_000, config.SHUTDOWN_TIMEOUT_MS))],
-    ['evening sweep', () => sweepUnderWay],
-    ['consumer', () => parts.consumer?.stop()],
-    ['producer', () => parts.producer?.disconnect()],
-    ['roster client', () => parts.rosterHandle?.close()],
-    ['ops server', () => parts.ops?.close()],
-    ['mongo', () => parts.mongo?.close()],
-  ]);
+  await stopService(logger, config, parts, {
+    drain: [
+      ['evening sweep', () => sweepUnderWay],
+      ['consumer', () => parts.consumer?.stop()],
+    ],
+    clients: [['roster client', () => parts.rosterHandle?.close()]],
+  });
 }

@@ -1,23 +1,17 @@
-import { commonServiceConfig, env, loadConfig } from '@isams-sync/config';
+import { env, loadConfig } from '@isams-sync/config';
 import { TopicNames } from '@isams-sync/events';
 import { z } from 'zod';
-import { grpcServerConfig } from '@isams-sync/grpc';
-import { kafkaServiceConfig } from '@isams-sync/kafka';
-import { telemetryServiceConfig } from '@isams-sync/telemetry';
+import { backendServiceConfig, mongoServiceConfig } from '@isams-sync/service-shell';
 
 /** Environment of the bookings service (see docs/configuration.md › bookings and the README). */
 export const configSchema = z.object({
-  ...commonServiceConfig,
-  ...telemetryServiceConfig,
-  ...grpcServerConfig,
-  ...kafkaServiceConfig,
+  ...backendServiceConfig,
   ROSTER_CHANGES_TOPIC: z.string().trim().min(1).default(TopicNames.rosterChanges),
   BOOKINGS_EVENTS_TOPIC: z.string().trim().min(1).default(TopicNames.bookingsEvents),
   ROSTER_CHANGES_GROUP_ID: z.string().trim().min(1).default('bookings.roster-changes'),
   /** Most roster change events applied together (one bookings lookup per school and batch). */
   ROSTER_CHANGES_BATCH_SIZE: env.int({ min: 1, max: 1000 }).default(200),
-  MONGO_URL: env.secret(),
-  MONGO_DB: z.string().trim().min(1).default('bookings'),
+  ...mongoServiceConfig('bookings'),
   /** `host:port` of RosterService (people named by a booking must exist there). */
   ROSTER_GRPC_ADDRESS: z
     .string()

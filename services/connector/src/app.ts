@@ -2,37 +2,27 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { TopicNames, topicsAs } from '@isams-sync/events';
 import type { TopicSpec } from '@isams-sync/events';
-import { createGrpcServer, loadProtoPackage, serviceKeyringFromConfig } from '@isams-sync/grpc';
+import { serviceKeyringFromConfig } from '@isams-sync/grpc';
 import type { ConnectorServiceProtoGrpcType, GrpcServerHandle, ServiceKeyring } from '@isams-sync/grpc';
-import {
-  consumerGroupLag,
-  kafkaConsumerOptionsFromConfig,
-  kafkaReadinessCheck,
-  runConsumer,
-  serviceBroker,
-} from '@isams-sync/kafka';
+import { runConsumer } from '@isams-sync/kafka';
 import type { ConsumerHandle, EventProducer, KafkaClient } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
-import { stopInOrder } from '@isams-sync/runtime';
-import {
-  consumerLagSample,
-  createMetrics,
-  readinessFromConfig,
-  deadLetterCounter,
-  startOpsServer,
-  startSampler,
-} from '@isams-sync/metrics';
+import { createMetrics } from '@isams-sync/metrics';
 import type { Metrics, OpsServer, Readiness, Sampler } from '@isams-sync/metrics';
-import {
-  LeaseKeeper,
-  connectMongo,
-  ensureIndexes,
-  mongoLeaseStore,
-  mongoReadinessCheck,
-  mongoOptionsFromConfig,
-} from '@isams-sync/mongo';
+import { LeaseKeeper, mongoLeaseStore } from '@isams-sync/mongo';
 import type { LeaseDocument, MongoConnection } from '@isams-sync/mongo';
+import {
+  grpcShutdownDeadlineMs,
+  serviceApp,
+  serviceConsumerOptions,
+  startConsumerLagSampler,
+  startServiceGrpc,
+  startServiceInfra,
+  startServiceOps,
+  stopService,
+} from '@isams-sync/service-shell';
+import type { BackendServiceApp, ServiceConsumerGroup } from '@isams-sync/service-shell';
 import type { ConnectorConfig } from './config';
 import { createKeyCipher, parsePreviousKeks } from './adapters/crypto/key-cipher';
 import type { KeyCipher } from './adapters/crypto/key-cipher';
@@ -76,11 +66,7 @@ export interface ConnectorAppOverrides {
   notifierNow?: () => Date;
 }
 
-export interface ConnectorApp {
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  readonly grpcPort: number;
-  readonly opsPort: number;
+export interface ConnectorApp extends BackendServiceApp {
   readonly engine: SyncEngine;
   readonly settings: SettingsService;
   readonly runs: RunsRepository;
@@ -161,31 +147,18 @@ export function createConnectorApp(
     isams: isamsClientSettings(config, overrides),
   };
   const running: Running = {};
-  return {
-    start: () => startConnector(w, running),
-    stop: () => stopConnector(config, running, logger),
-    get grpcPort() {
-      return running.grpc?.port ?? 0;
+  return serviceApp(
+    'connector',
+    running,
+    {
+      start: () => startConnector(w, running),
+      stop: () => stopConnector(config, running, logger),
+      get notifier() {
+        return running.notifier;
+      },
     },
-    get opsPort() {
-      return running.ops?.port ?? 0;
-    },
-    get engine() {
-      if (!running.engine) throw new Error('connector not started');
-      return running.engine;
-    },
-    get settings() {
-      if (!running.settings) throw new Error('connector not started');
-      return running.settings;
-    },
-    get runs() {
-      if (!running.runs) throw new Error('connector not started');
-      return running.runs;
-    },
-    get notifier() {
-      return running.notifier;
-    },
-  };
+    ['engine', 'settings', 'runs'],
+  );
 }
 
 /** How the connector talks to iSAMS: timeouts, size and parser limits, retries, the egress guard. */
@@ -231,69 +204,47 @@ async function startConnector(w: Wiring, r: Running): Promise<void> {
       'private egress is ON: the connector will request private, loopback and cluster-internal iSAMS addresses (development only; never in production)',
     );
   }
-  const mongo = await connectDatabase(w, r);
-  const { kafka, producer } = await serviceBroker(config, {
+  const { mongo, kafka, producer, readiness } = await startServiceInfra(config, {
     service: 'connector',
     logger,
+    metrics: w.metrics,
+    parts: r,
+    indexes: CONNECTOR_INDEXES,
     topics: topicSpecs(config),
     onTopicMismatch: 'warn',
-    onProducer: (p) => (r.producer = p),
   });
-  const readiness = (r.readiness = readinessFromConfig(config, {
-    checks: [mongoReadinessCheck(mongo), kafkaReadinessCheck(kafka)],
-    logger,
-    metrics: w.metrics,
-  }));
-  await readiness.start();
   const core = await buildUseCases(w, r, mongo, producer);
   r.consumer = await runConsumer({
-    client: kafka,
-    ...kafkaConsumerOptionsFromConfig(config),
-    groupId: config.SYNC_RUNS_GROUP_ID,
-    topics: [config.SYNC_RUNS_TOPIC],
+    ...serviceConsumerOptions(config, { ...w, kafka, group: syncRunsGroup(config) }),
     handler: syncRunsHandler(core.engine, core.notifier, w.own.runEnded),
-    onDeadLettered: deadLetterCounter(w.metrics),
-    logger,
   });
   const grpc = (r.grpc = await startGrpcServer(w, readiness, core));
   r.sampler = startMetricsSampler(w, kafka, core);
-  const ops = (r.ops = await startOpsServer({
-    port: config.OPS_PORT,
-    metrics: w.metrics,
-    logger,
-    readiness: () => readiness.isReady(),
-  }));
+  const ops = (r.ops = await startServiceOps(config, { ...w, readiness }));
   await core.engine.start();
   core.notifier?.start();
   logNotificationsState(config, logger);
   logger.info({ grpcPort: grpc.port, opsPort: ops.port, owner: w.owner }, 'connector started');
 }
 
-/** Readiness off; the gRPC server (2 s of the deadline), the engine's runs (the rest), then consumer, notifier, producer, ops server, database. */
+/**
+ * The gRPC server, the engine's runs (the rest of the deadline), then consumer, notifier, producer,
+ * ops server, database (libs/service-shell `stopService`).
+ */
 async function stopConnector(config: ConnectorConfig, r: Running, logger: Logger): Promise<void> {
   const deadline = config.SHUTDOWN_TIMEOUT_MS;
-  r.readiness?.stop();
-  // Not awaited: a sample waiting on an unreachable broker must not hold the shutdown up.
-  void r.sampler?.stop();
-  await stopInOrder(logger, [
-    ['grpc', () => r.grpc?.shutdown(Math.min(2_000, deadline))],
-    ['sync engine', () => r.engine?.stop(Math.max(0, deadline - 2_000))],
-    ['consumer', () => r.consumer?.stop()],
-    ['notifier', () => r.notifier?.stop()],
-    ['producer', () => r.producer?.disconnect()],
-    ['ops server', () => r.ops?.close()],
-    ['mongo', () => r.mongo?.close()],
-  ]);
+  await stopService(logger, config, r, {
+    drain: [
+      ['sync engine', () => r.engine?.stop(Math.max(0, deadline - grpcShutdownDeadlineMs(deadline)))],
+      ['consumer', () => r.consumer?.stop()],
+      ['notifier', () => r.notifier?.stop()],
+    ],
+  });
 }
 
-// ---- adapters -----------------------------------------------------------------------------------
-
-async function connectDatabase(w: Wiring, r: Running): Promise<MongoConnection> {
-  const mongo = (r.mongo = await connectMongo(
-    mongoOptionsFromConfig(w.config, { appName: 'connector', logger: w.logger }),
-  ));
-  await ensureIndexes(mongo.db, CONNECTOR_INDEXES);
-  return mongo;
+/** The sync-runs consumer group (a new group starts at the end, and its lag is counted so). */
+function syncRunsGroup(config: ConnectorConfig): ServiceConsumerGroup {
+  return { groupId: config.SYNC_RUNS_GROUP_ID, topic: config.SYNC_RUNS_TOPIC, fromBeginning: false };
 }
 
 // ---- use-cases ----------------------------------------------------------------------------------
@@ -432,49 +383,35 @@ function createSyncEngine(
 
 // ---- servers and background work ----------------------------------------------------------------
 
+/** The ConnectorService gRPC server (callers: `CONNECTOR_CALLERS`). */
 function startGrpcServer(w: Wiring, readiness: Readiness, core: UseCases): Promise<GrpcServerHandle> {
-  const { config } = w;
-  const pkg = loadProtoPackage<ConnectorServiceProtoGrpcType>(
-    'isams_sync/connector/v1/connector_service.proto',
-    config.PROTOS_DIR ? { protosDir: config.PROTOS_DIR } : {},
-  );
-  return createGrpcServer({
-    logger: w.logger,
-    port: config.GRPC_PORT,
-    identity: w.identity,
-    reflection: config.GRPC_REFLECTION,
+  return startServiceGrpc<ConnectorServiceProtoGrpcType>(w.config, {
+    ...w,
     readiness,
-    services: [
-      {
-        name: 'isams_sync.connector.v1.ConnectorService',
-        definition: pkg.isams_sync.connector.v1.ConnectorService.service,
-        implementation: connectorHandlers({
-          settings: core.settings,
-          engine: core.engine,
-          runs: core.runs,
-          freshness: core.freshness,
-          notifications: core.notifications,
-          watchPollMs: w.overrides.watchPollMs ?? 500,
-        }),
-        callers: CONNECTOR_CALLERS,
-      },
-    ],
+    proto: 'isams_sync/connector/v1/connector_service.proto',
+    name: 'isams_sync.connector.v1.ConnectorService',
+    definition: (pkg) => pkg.isams_sync.connector.v1.ConnectorService.service,
+    implementation: connectorHandlers({
+      settings: core.settings,
+      engine: core.engine,
+      runs: core.runs,
+      freshness: core.freshness,
+      notifications: core.notifications,
+      watchPollMs: w.overrides.watchPollMs ?? 500,
+    }),
+    callers: CONNECTOR_CALLERS,
   });
 }
 
 /** Consumer lag of the sync-runs group and the schools' last good sync, sampled (never on a scrape). */
 function startMetricsSampler(w: Wiring, kafka: KafkaClient, core: UseCases): Sampler {
-  const { config, metrics } = w;
+  const { config } = w;
   const settingsColl = core.settingsRepo.coll;
-  return startSampler({
-    intervalMs: config.METRICS_SAMPLE_INTERVAL_MS,
-    logger: w.logger,
+  return startConsumerLagSampler(config, {
+    ...w,
+    kafka,
+    group: syncRunsGroup(config),
     samples: [
-      consumerLagSample(metrics, config.SYNC_RUNS_GROUP_ID, () =>
-        consumerGroupLag(kafka, config.SYNC_RUNS_GROUP_ID, [config.SYNC_RUNS_TOPIC], {
-          fromBeginning: false,
-        }),
-      ),
       w.own.schoolsSample({
         dataAsOf: () => core.freshness.enabledSchoolsDataAsOf(settingsColl),
         staleAfterMs: config.NOTIFY_STALE_AFTER_MS,

@@ -1,28 +1,22 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { commonServiceConfig, env, loadConfig } from '@isams-sync/config';
+import { env, loadConfig } from '@isams-sync/config';
 import { TopicNames } from '@isams-sync/events';
-import { grpcServerConfig } from '@isams-sync/grpc';
 import { DEFAULT_PARSER_LIMITS } from '@isams-sync/isams';
-import { kafkaServiceConfig } from '@isams-sync/kafka';
 import { z } from 'zod';
+import { backendServiceConfig, mongoServiceConfig } from '@isams-sync/service-shell';
 import { DEFAULT_CONTACTS_METHODS } from './domain/method-groups';
-import { telemetryServiceConfig } from '@isams-sync/telemetry';
 
 /**
  * Environment of the connector (see docs/configuration.md › connector and the README). Durations
  * accept `500ms`, `30s`, `5m`, `1h` or plain milliseconds.
  */
 export const configSchema = z.object({
-  ...commonServiceConfig,
-  ...telemetryServiceConfig,
-  ...grpcServerConfig,
-  ...kafkaServiceConfig,
+  ...backendServiceConfig,
   RAW_DATASETS_TOPIC: z.string().trim().min(1).default(TopicNames.rawDatasets),
   SYNC_RUNS_TOPIC: z.string().trim().min(1).default(TopicNames.syncRuns),
   SYNC_RUNS_GROUP_ID: z.string().trim().min(1).default('connector.sync-runs'),
-  MONGO_URL: env.secret(),
-  MONGO_DB: z.string().trim().min(1).default('connector'),
+  ...mongoServiceConfig('connector'),
   CONNECTOR_KEK: env.secret({ minLength: 40 }),
   CONNECTOR_KEK_ID: z
     .string()

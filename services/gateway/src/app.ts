@@ -2,11 +2,16 @@ import { fileURLToPath } from 'node:url';
 import { serviceKeyringFromConfig } from '@isams-sync/grpc';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
-import { stopInOrder } from '@isams-sync/runtime';
-import { createMetrics, readinessFromConfig, startOpsServer } from '@isams-sync/metrics';
+import { createMetrics, readinessFromConfig } from '@isams-sync/metrics';
 import type { Metrics, OpsServer, Readiness } from '@isams-sync/metrics';
-import { connectMongo, ensureIndexes, mongoReadinessCheck, mongoOptionsFromConfig } from '@isams-sync/mongo';
+import { mongoReadinessCheck } from '@isams-sync/mongo';
 import type { MongoConnection } from '@isams-sync/mongo';
+import {
+  connectServiceDatabase,
+  protosDirOption,
+  startServiceOps,
+  stopService,
+} from '@isams-sync/service-shell';
 import type { FastifyInstance } from 'fastify';
 import type { GatewayConfig } from './config';
 import { createJwtVerifier } from './adapters/auth/jwt-verifier';
@@ -115,7 +120,7 @@ export async function createGatewayApp(
   const running: Running = { httpPort: 0, operatorPort: 0 };
   const built = await buildGateway(w, overrides, running).catch(async (err: unknown) => {
     // No app is returned that could be stopped: what was opened is closed here.
-    await stopGateway(logger, running);
+    await stopGateway(w, running);
     throw err;
   });
   return {
@@ -133,7 +138,7 @@ export async function createGatewayApp(
     },
     start: () => startGateway(w, built, running),
     stop() {
-      running.stopping ??= stopGateway(logger, running);
+      running.stopping ??= stopGateway(w, running);
       return running.stopping;
     },
   };
@@ -141,7 +146,12 @@ export async function createGatewayApp(
 
 /** The database, who may call, the upstream clients, the servers, then readiness (none listening yet). */
 async function buildGateway(w: Wiring, overrides: GatewayAppOverrides, r: Running): Promise<Built> {
-  const mongo = (r.mongo = await connectDatabase(w));
+  const mongo = await connectServiceDatabase(w.config, {
+    service: 'gateway',
+    logger: w.logger,
+    parts: r,
+    indexes: GATEWAY_INDEXES,
+  });
   const access = createAccess(w.config, mongo);
   const upstreams = (r.upstreams = createUpstreams(w.config, overrides));
   const { http, operatorHttp } = await buildServers(w, access, upstreams);
@@ -163,27 +173,26 @@ async function startGateway(w: Wiring, b: Built, r: Running): Promise<void> {
     r.operatorPort = boundPort(b.operatorHttp, config.GATEWAY_OPERATOR_PORT);
   }
   await b.readiness.start();
-  const ops = (r.ops = await startOpsServer({
-    port: config.OPS_PORT,
-    metrics: w.metrics,
-    logger,
-    readiness: () => b.readiness.isReady(),
-  }));
+  const ops = (r.ops = await startServiceOps(config, { ...w, readiness: b.readiness }));
   logger.info({ httpPort: r.httpPort, operatorPort: r.operatorPort, opsPort: ops.port }, 'gateway listening');
 }
 
-/** Readiness off; the listeners, the ops server, the upstream clients, then the database. */
-async function stopGateway(logger: Logger, r: Running): Promise<void> {
-  r.readiness?.stop();
-  await stopInOrder(logger, [
-    ['http', () => r.http?.close()],
-    ['operator http', () => r.operatorHttp?.close()],
-    ['ops server', () => r.ops?.close()],
-    ['connector client', () => r.upstreams?.connector.close()],
-    ['roster client', () => r.upstreams?.roster.close()],
-    ['bookings client', () => r.upstreams?.bookings.close()],
-    ['mongo', () => r.mongo?.close()],
-  ]);
+/**
+ * Readiness off; the listeners, the upstream clients, the ops server, then the database
+ * (libs/service-shell `stopService`; the gateway has no gRPC server, consumer or producer).
+ */
+async function stopGateway(w: Wiring, r: Running): Promise<void> {
+  await stopService(w.logger, w.config, r, {
+    servers: [
+      ['http', () => r.http?.close()],
+      ['operator http', () => r.operatorHttp?.close()],
+    ],
+    clients: [
+      ['connector client', () => r.upstreams?.connector.close()],
+      ['roster client', () => r.upstreams?.roster.close()],
+      ['bookings client', () => r.upstreams?.bookings.close()],
+    ],
+  });
 }
 
 /** The port a listening server is bound to (`fallback` when it has no address). */
@@ -193,14 +202,6 @@ function boundPort(server: FastifyInstance, fallback: number): number {
 }
 
 // ---- adapters -----------------------------------------------------------------------------------
-
-async function connectDatabase(w: Wiring): Promise<MongoConnection> {
-  const mongo = await connectMongo(
-    mongoOptionsFromConfig(w.config, { appName: 'gateway', logger: w.logger }),
-  );
-  await ensureIndexes(mongo.db, GATEWAY_INDEXES);
-  return mongo;
-}
 
 function createAccess(config: GatewayConfig, mongo: MongoConnection): Access {
   const maxAgeMs = config.GATEWAY_ADMIN_TOKEN_MAX_AGE;
@@ -225,7 +226,7 @@ function createAccess(config: GatewayConfig, mongo: MongoConnection): Access {
 /** The gRPC clients of the connector, roster and bookings (or the test's stand-ins). */
 function createUpstreams(config: GatewayConfig, overrides: GatewayAppOverrides): Upstreams {
   const identity = serviceKeyringFromConfig(config, 'gateway');
-  const protos = config.PROTOS_DIR === undefined ? {} : { protosDir: config.PROTOS_DIR };
+  const protos = protosDirOption(config);
   const connector =
     overrides.connector ??
     createConnectorGateway({

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { commonServiceConfig, env, loadConfig } from '@isams-sync/config';
 import { grpcIdentityConfig } from '@isams-sync/grpc';
 import { z } from 'zod';
+import { mongoServiceConfig } from '@isams-sync/service-shell';
 import { telemetryServiceConfig } from '@isams-sync/telemetry';
 
 const HOUR = 3_600_000;
@@ -44,8 +45,7 @@ export const gatewayConfigSchema = z
     /** The operator listener (token administration); loopback by default, never in the chart's Service. */
     GATEWAY_OPERATOR_HOST: z.string().trim().min(1).default('127.0.0.1'),
     GATEWAY_OPERATOR_PORT: env.port({ allowZero: true }).default(8081),
-    MONGO_URL: env.secret(),
-    MONGO_DB: z.string().trim().min(1).default('gateway'),
+    ...mongoServiceConfig('gateway'),
     CONNECTOR_GRPC_ADDRESS: z.string().trim().min(1),
     ROSTER_GRPC_ADDRESS: z.string().trim().min(1),
     BOOKINGS_GRPC_ADDRESS: z.string().trim().min(1),

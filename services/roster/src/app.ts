@@ -1,28 +1,24 @@
-import {
-  consumerGroupLag,
-  kafkaConsumerOptionsFromConfig,
-  kafkaReadinessCheck,
-  runConsumer,
-  serviceBroker,
-} from '@isams-sync/kafka';
+import { runConsumer } from '@isams-sync/kafka';
 import type { ConsumerHandle, EventProducer, KafkaClient, RunConsumerOptions } from '@isams-sync/kafka';
-import { createGrpcServer, loadProtoPackage, serviceKeyringFromConfig } from '@isams-sync/grpc';
+import { serviceKeyringFromConfig } from '@isams-sync/grpc';
 import type { GrpcServerHandle, RosterServiceProtoGrpcType, ServiceKeyring } from '@isams-sync/grpc';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
-import { startPeriodic, stopInOrder } from '@isams-sync/runtime';
+import { startPeriodic } from '@isams-sync/runtime';
 import type { PeriodicTask } from '@isams-sync/runtime';
-import {
-  consumerLagSample,
-  createMetrics,
-  readinessFromConfig,
-  deadLetterCounter,
-  startOpsServer,
-  startSampler,
-} from '@isams-sync/metrics';
+import { createMetrics } from '@isams-sync/metrics';
 import type { Counter, Gauge, Metrics, OpsServer, Readiness, Sampler } from '@isams-sync/metrics';
-import { connectMongo, mongoReadinessCheck, mongoOptionsFromConfig } from '@isams-sync/mongo';
 import type { MongoConnection } from '@isams-sync/mongo';
+import {
+  serviceApp,
+  serviceConsumerOptions,
+  startConsumerLagSampler,
+  startServiceGrpc,
+  startServiceInfra,
+  startServiceOps,
+  stopService,
+} from '@isams-sync/service-shell';
+import type { BackendServiceApp, ServiceConsumerGroup } from '@isams-sync/service-shell';
 import { createRosterPublisher } from './adapters/kafka/roster-publisher';
 import type { RosterTopics } from './adapters/kafka/roster-publisher';
 import { rosterTopicSpecs } from './adapters/kafka/roster-topics';
@@ -54,11 +50,7 @@ export interface RosterAppOverrides {
   sessionTimeoutMs?: number;
 }
 
-export interface RosterApp {
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  readonly grpcPort: number;
-  readonly opsPort: number;
+export interface RosterApp extends BackendServiceApp {
   readonly store: RosterStore;
   readonly processor: ChangesetProcessor;
   readonly heldBatches: HeldBatches;
@@ -151,37 +143,17 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
   };
   const running: Running = {};
   const sweep = (at: Date = w.now()): Promise<void> => sweepOnce(w, running, at);
-  // Before `start` the parts below are undefined (as they always were): only tests read them, after `start`.
-  return {
-    start: () => startRoster(w, running, sweep),
-    stop: () => stopRoster(w, running),
-    get grpcPort() {
-      return running.grpc?.port ?? 0;
+  return serviceApp(
+    'roster',
+    running,
+    {
+      start: () => startRoster(w, running, sweep),
+      stop: () => stopRoster(w, running),
+      sweep,
+      idle: () => w.background.idle(),
     },
-    get opsPort() {
-      return running.ops?.port ?? 0;
-    },
-    get store() {
-      return running.store!;
-    },
-    get leases() {
-      return running.leases!;
-    },
-    get processor() {
-      return running.processor!;
-    },
-    get heldBatches() {
-      return running.heldBatches!;
-    },
-    get queries() {
-      return running.queries!;
-    },
-    get sweeper() {
-      return running.sweeper!;
-    },
-    sweep,
-    idle: () => w.background.idle(),
-  };
+    ['store', 'leases', 'processor', 'heldBatches', 'queries', 'sweeper'],
+  );
 }
 
 function rosterMetrics(metrics: Metrics): RosterMetrics {
@@ -301,75 +273,54 @@ function startSweeps(w: Wiring, r: Running, sweep: () => Promise<void>): Periodi
  */
 async function startRoster(w: Wiring, r: Running, sweep: () => Promise<void>): Promise<void> {
   const { config, logger } = w;
-  const { mongo, store, leases } = await connectDatabase(w, r);
-  const { kafka, producer } = await serviceBroker(config, {
+  const { kafka, producer, readiness } = await startServiceInfra(config, {
     service: 'roster',
     logger,
+    metrics: w.metrics,
+    parts: r,
+    prepare: (mongo) => prepareDatabase(w, r, mongo),
     // Change events carry before/after images: requests are cut by bytes (the producer's default ~900 kB).
     producer: { maxBatchSize: 1000 },
     topics: rosterTopicSpecs(w.topics),
     onTopicMismatch: 'error',
-    onProducer: (p) => (r.producer = p),
   });
-  const readiness = (r.readiness = readinessFromConfig(config, {
-    checks: [mongoReadinessCheck(mongo), kafkaReadinessCheck(kafka)],
-    logger,
-    metrics: w.metrics,
-  }));
-  await readiness.start();
-  const core = buildUseCases(w, r, store, leases, producer);
+  const core = buildUseCases(w, r, r.store!, r.leases!, producer);
   await finishPreviousWork(w, core.processor);
   const grpc = (r.grpc = await startGrpcServer(w, readiness, core));
-  const ops = (r.ops = await startOpsServer({
-    port: config.OPS_PORT,
-    metrics: w.metrics,
-    logger,
-    readiness: () => r.readiness?.isReady() ?? false,
-  }));
+  const ops = (r.ops = await startServiceOps(config, { ...w, readiness }));
   const consumer = (r.consumer = await runConsumer(rawDatasetsConsumerOptions(w, kafka, core)));
   await consumer.ready;
   r.sampler = startLagSampler(w, kafka);
   if (!w.overrides.disableSweeper) r.sweeps = startSweeps(w, r, sweep);
-  logger.info({ grpcPort: grpc.port, opsPort: ops.port, leaseOwner: leases.owner }, 'roster started');
+  logger.info({ grpcPort: grpc.port, opsPort: ops.port, leaseOwner: r.leases!.owner }, 'roster started');
 }
 
 /**
- * The sweeper off, readiness off; the gRPC server (half the deadline), the consumer, the sweep under
- * way and the background changesets (drained), then the producer, the ops server, the database.
+ * The sweeper off; the gRPC server, the consumer, the sweep under way and the background changesets
+ * (drained), then the producer, the ops server, the database (libs/service-shell `stopService`).
  */
 async function stopRoster(w: Wiring, r: Running): Promise<void> {
   const sweepUnderWay = r.sweeps?.stop();
-  r.readiness?.stop();
-  // Not awaited: a sample waiting on an unreachable broker must not hold the shutdown up.
-  void r.sampler?.stop();
-  await stopInOrder(w.logger, [
-    ['grpc', () => r.grpc?.shutdown(w.config.SHUTDOWN_TIMEOUT_MS / 2)],
-    ['consumer', () => r.consumer?.stop()],
-    ['sweep under way', () => sweepUnderWay],
-    ['background changesets', () => w.background.idle()],
-    ['producer', () => r.producer?.disconnect()],
-    ['ops server', () => r.ops?.close()],
-    ['mongo', () => r.mongo?.close()],
-  ]);
+  await stopService(w.logger, w.config, r, {
+    drain: [
+      ['consumer', () => r.consumer?.stop()],
+      ['sweep under way', () => sweepUnderWay],
+      ['background changesets', () => w.background.idle()],
+    ],
+  });
 }
 
 // ---- adapters -----------------------------------------------------------------------------------
 
-/** MongoDB, the roster store (its indexes) and the per-school leases of this replica. */
-async function connectDatabase(
-  w: Wiring,
-  r: Running,
-): Promise<{ mongo: MongoConnection; store: RosterStore; leases: TenantLeases }> {
-  const { config, logger } = w;
-  const mongo = (r.mongo = await connectMongo(mongoOptionsFromConfig(config, { appName: 'roster', logger })));
+/** The roster store (its indexes) and the per-school leases of this replica. */
+async function prepareDatabase(w: Wiring, r: Running, mongo: MongoConnection): Promise<void> {
   const store = (r.store = new RosterStore(mongo.db));
   await store.init();
-  const leases = (r.leases = new TenantLeases(mongo.db, {
+  r.leases = new TenantLeases(mongo.db, {
     owner: processOwnerId(),
-    ttlMs: config.TENANT_LEASE_TTL_MS,
-    logger,
-  }));
-  return { mongo, store, leases };
+    ttlMs: w.config.TENANT_LEASE_TTL_MS,
+    logger: w.logger,
+  });
 }
 
 // ---- use-cases ----------------------------------------------------------------------------------
@@ -451,61 +402,40 @@ async function finishPreviousWork(w: Wiring, processor: ChangesetProcessor): Pro
 /** The RosterService gRPC server (callers: `ROSTER_CALLERS`). */
 function startGrpcServer(w: Wiring, readiness: Readiness, core: UseCases): Promise<GrpcServerHandle> {
   const { config } = w;
-  const pkg = loadProtoPackage<RosterServiceProtoGrpcType>(
-    'isams_sync/roster/v1/roster_service.proto',
-    config.PROTOS_DIR === undefined ? {} : { protosDir: config.PROTOS_DIR },
-  );
-  return createGrpcServer({
-    logger: w.logger,
-    port: config.GRPC_PORT,
-    identity: w.identity,
-    reflection: config.GRPC_REFLECTION,
+  return startServiceGrpc<RosterServiceProtoGrpcType>(config, {
+    ...w,
     readiness,
-    services: [
-      {
-        name: 'isams_sync.roster.v1.RosterService',
-        definition: pkg.isams_sync.roster.v1.RosterService.service,
-        implementation: rosterGrpcHandlers({
-          queries: core.queries,
-          heldBatches: core.heldBatches,
-          runUndo: new RunUndo(core.store, core.processor, config.REMOVAL_GRACE_DAYS, w.now),
-        }),
-        callers: ROSTER_CALLERS,
-      },
-    ],
+    proto: 'isams_sync/roster/v1/roster_service.proto',
+    name: 'isams_sync.roster.v1.RosterService',
+    definition: (pkg) => pkg.isams_sync.roster.v1.RosterService.service,
+    implementation: rosterGrpcHandlers({
+      queries: core.queries,
+      heldBatches: core.heldBatches,
+      runUndo: new RunUndo(core.store, core.processor, config.REMOVAL_GRACE_DAYS, w.now),
+    }),
+    callers: ROSTER_CALLERS,
   });
+}
+
+/** The raw-datasets consumer group (its lag counted from the beginning, as it starts). */
+function rawDatasetsGroup(w: Wiring): ServiceConsumerGroup {
+  return { groupId: w.config.RAW_DATASETS_GROUP_ID, topic: w.topics.rawDatasets, fromBeginning: true };
 }
 
 /** The raw-datasets consumer: each consumed run becomes a changeset processed in the background. */
 function rawDatasetsConsumerOptions(w: Wiring, kafka: KafkaClient, core: UseCases): RunConsumerOptions {
-  const { config, overrides } = w;
   return {
-    client: kafka,
-    ...kafkaConsumerOptionsFromConfig(config),
-    groupId: config.RAW_DATASETS_GROUP_ID,
-    topics: [w.topics.rawDatasets],
-    fromBeginning: true,
-    logger: w.logger,
-    ...(overrides.sessionTimeoutMs === undefined
-      ? {}
-      : { sessionTimeoutMs: overrides.sessionTimeoutMs, heartbeatIntervalMs: 1000 }),
+    ...serviceConsumerOptions(w.config, {
+      ...w,
+      kafka,
+      group: rawDatasetsGroup(w),
+      sessionTimeoutMs: w.overrides.sessionTimeoutMs,
+    }),
     handler: rawDatasetsHandler(core.store, core.processor, w.now, w.background.track),
-    onDeadLettered: deadLetterCounter(w.metrics),
   };
 }
 
 /** Samples the raw-datasets consumer group's lag into the metrics. */
 function startLagSampler(w: Wiring, kafka: KafkaClient): Sampler {
-  const { config } = w;
-  return startSampler({
-    intervalMs: config.METRICS_SAMPLE_INTERVAL_MS,
-    logger: w.logger,
-    samples: [
-      consumerLagSample(w.metrics, config.RAW_DATASETS_GROUP_ID, () =>
-        consumerGroupLag(kafka, config.RAW_DATASETS_GROUP_ID, [w.topics.rawDatasets], {
-          fromBeginning: true,
-        }),
-      ),
-    ],
-  });
+  return startConsumerLagSampler(w.config, { ...w, kafka, group: rawDatasetsGroup(w) });
 }

@@ -1,19 +1,14 @@
-import { commonServiceConfig, env, loadConfig } from '@isams-sync/config';
+import { env, loadConfig } from '@isams-sync/config';
 import { TopicNames } from '@isams-sync/events';
-import { grpcServerConfig } from '@isams-sync/grpc';
-import { kafkaServiceConfig } from '@isams-sync/kafka';
 import { z } from 'zod';
-import { telemetryServiceConfig } from '@isams-sync/telemetry';
+import { backendServiceConfig, mongoServiceConfig } from '@isams-sync/service-shell';
 
 /**
  * Environment of the roster (see docs/configuration.md › roster and the README). Durations accept
  * `500ms`, `30s`, `5m`, `1h` or plain milliseconds.
  */
 export const configSchema = z.object({
-  ...commonServiceConfig,
-  ...telemetryServiceConfig,
-  ...grpcServerConfig,
-  ...kafkaServiceConfig,
+  ...backendServiceConfig,
   RAW_DATASETS_TOPIC: z.string().trim().min(1).default(TopicNames.rawDatasets),
   ROSTER_CHANGES_TOPIC: z.string().trim().min(1).default(TopicNames.rosterChanges),
   ROSTER_STATE_TOPIC: z.string().trim().min(1).default(TopicNames.rosterState),
@@ -22,8 +17,7 @@ export const configSchema = z.object({
   ROSTER_STATE_DIRECTORY_TOPIC: z.string().trim().min(1).default(TopicNames.rosterStateDirectory),
   SYNC_RUNS_TOPIC: z.string().trim().min(1).default(TopicNames.syncRuns),
   RAW_DATASETS_GROUP_ID: z.string().trim().min(1).default('roster.raw-datasets'),
-  MONGO_URL: env.secret(),
-  MONGO_DB: z.string().trim().min(1).default('roster'),
+  ...mongoServiceConfig('roster'),
   /** Soft-removed people keep their personal data this long, then it is purged. */
   REMOVAL_GRACE_DAYS: env.int({ min: 0, max: 365 }).default(14),
   /** Default removal brake: hold a type's removals above this percentage of its stored entities … */

@@ -1,0 +1,23 @@
+/**
+ * `@isams-sync/service-shell` — the wiring every service's composition root (`src/app.ts`) shared
+ * as copies: its common environment, its database, broker and readiness, its gRPC and ops servers,
+ * its consumer's options and lag gauge, and one stop sequence with one gRPC shutdown deadline.
+ * @packageDocumentation
+ */
+export { backendServiceConfig, mongoServiceConfig } from './service-config';
+export { connectServiceDatabase, startServiceInfra, startServiceOps } from './service-infra';
+export type {
+  ServiceDatabaseOptions,
+  ServiceInfra,
+  ServiceInfraConfig,
+  ServiceInfraOptions,
+  ServiceInfraParts,
+} from './service-infra';
+export { protosDirOption, startServiceGrpc } from './service-grpc';
+export type { GrpcServerSettings, ServiceGrpcOptions } from './service-grpc';
+export { serviceConsumerOptions, shortSessionOverride, startConsumerLagSampler } from './service-consumer';
+export type { ServiceConsumerGroup, ServiceConsumerOptions } from './service-consumer';
+export { GRPC_SHUTDOWN_MAX_MS, grpcShutdownDeadlineMs, stopService } from './service-stop';
+export type { ServiceShellParts, ServiceStopSteps } from './service-stop';
+export { serviceApp } from './service-app';
+export type { BackendServiceApp, StartedParts } from './service-app';
