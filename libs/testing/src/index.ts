@@ -31,5 +31,5 @@ export { PrivateInfra } from './private-infra';
 export { rosterTopicEnv, type RosterTopics } from './roster-env';
 export { testClientIdentity, testServiceIdentityDir } from './service-identity';
 export { startRosterStandIn, type RosterStandInOptions } from './roster-stand-in';
-export { grpcHealthStatus, probeEveryMethod } from './grpc-probe';
+export { expectEveryMethodUnauthenticated, grpcHealthStatus, probeEveryMethod } from './grpc-probe';
 export { startSmtpServer, type TestSmtpServer, type ReceivedMail } from './smtp-server';
