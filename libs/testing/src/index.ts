@@ -10,7 +10,14 @@ export {
   type AdminSyncRun,
   type WaitForRunOptions,
 } from './admin-api-client';
-export { eventually, EventuallyTimedOut, type EventuallyOptions, type NotYet } from './eventually';
+export {
+  eventually,
+  EventuallyTimedOut,
+  readUntil,
+  type EventuallyOptions,
+  type NotYet,
+  type ReadUntilOptions,
+} from './eventually';
 export { getTestInfra, uniqueName, type TestInfra } from './infra';
 export { createTestDatabase, createTestTopics, type TestDatabase } from './resources';
 export {
