@@ -1,5 +1,4 @@
-import { inspect } from 'node:util';
-import { eventually, type RunningSystem } from '@isams-sync/testing';
+import { eventually, readUntil, type RunningSystem } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   activeIds,
@@ -44,23 +43,8 @@ interface UndoView {
   };
 }
 
-/** Reads until `done` holds; a failure names `what` and shows the last value read. */
-function readUntil<T>(
-  what: string,
-  read: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 120_000,
-) {
-  let last: T | undefined;
-  return eventually(
-    async () => {
-      last = await read();
-      return done(last) ? last : undefined;
-    },
-    what,
-    { timeoutMs, intervalMs: 500, detail: () => inspect(last, { depth: 6 }) },
-  );
-}
+/** How the reads below poll; a failure names what it waited for and shows the last value read. */
+const READ = { timeoutMs: 120_000, intervalMs: 500 };
 
 /**
  * Live evenings and undo over the real processes (simulator, connector, roster, bookings, gateway on
@@ -163,7 +147,7 @@ describe('e2e: live evenings and undo', () => {
       "tonight's three held bookings",
       () => school.api<Evenings>('GET', '/evenings'),
       (e) => (e.evenings[0]?.pending.length ?? 0) >= 3,
-      60_000,
+      { ...READ, timeoutMs: 60_000 },
     );
     expect(evenings.timeZone).toBe('Europe/London');
     expect(evenings.evenings.map((e) => [e.event.id, e.state])).toEqual([[event.id, 'live']]);
@@ -274,6 +258,7 @@ describe('e2e: live evenings and undo', () => {
       'both leavers active again',
       () => rosterSnapshot(clients, school.id),
       (snapAfter) => [leaverA, leaverB].every((p) => snapAfter.get(`pupil/${p}`)?.startsWith('active ')),
+      READ,
     );
     expect(after.get(`pupil/${leaverB}`)?.startsWith('active ')).toBe(true);
 
@@ -282,6 +267,7 @@ describe('e2e: live evenings and undo', () => {
       'no booking left to reinstate',
       () => school.api<UndoView>('GET', `/sync-runs/${run.syncRunId}/undo`),
       (r) => r.bookings.canReinstate === 0,
+      READ,
     );
     expect(report.bookings).toMatchObject({
       reinstated: 1,

@@ -1,5 +1,5 @@
 import {
-  eventually,
+  readUntil,
   grpcHealthStatus,
   PrivateInfra,
   startSystem,
@@ -58,21 +58,12 @@ describe('e2e: readiness and gRPC health follow Kafka and FerretDB; liveness nev
     return o;
   };
   /** Observes until `done` holds; the deadline only bounds a failing run. */
-  const until = (what: string, done: (o: Observation) => boolean) => {
-    let last: Observation | undefined;
-    return eventually(
-      async () => {
-        last = await observe();
-        return done(last) ? last : undefined;
-      },
-      what,
-      {
-        timeoutMs: 90_000,
-        intervalMs: 250,
-        detail: () => `last observation ${JSON.stringify(last)}\n${system.logs()}\n(${infra.logDir()})`,
-      },
-    );
-  };
+  const until = (what: string, done: (o: Observation) => boolean) =>
+    readUntil(what, observe, done, {
+      timeoutMs: 90_000,
+      intervalMs: 250,
+      detail: (last) => `last observation ${JSON.stringify(last)}\n${system.logs()}\n(${infra.logDir()})`,
+    });
   const readyFlags = (o: Observation, services: readonly Service[]) => services.map((s) => o.ready[s]);
   const grpcFlags = (o: Observation, services: readonly Service[]) =>
     GRPC_SERVICES.filter((s) => services.includes(s)).map((s) => o.grpcOverall[s]);

@@ -158,30 +158,45 @@ describe('e2e: Kafka and FerretDB restarted mid-sync change nothing in the outco
     await expectSameAsReference(clients, changes, school, [firstRunId, run.syncRunId], second);
   }
 
-  it('Kafka restarted while the connector publishes, and again mid-cancellation', async ({ annotate }) => {
-    const school = await School.create(system, 'e2e-infra-kafka', SEED);
+  /**
+   * A school's first sync with `server` bounced once the run is where `reached` says (checked by
+   * `expectSeen` before the bounce): it ends applied, equal to the reference; then its leavers' sync
+   * with `server` bounced again mid-cancellation.
+   */
+  async function restartedMidRun(
+    server: Server,
+    annotate: (message: string) => Promise<unknown>,
+    reached: (run: SyncRun) => boolean,
+    expectSeen: (seen: SyncRun) => void,
+  ): Promise<void> {
+    const school = await School.create(system, `e2e-infra-${server}`, SEED);
     const runId = await school.trigger();
-    // Fetching or fetched: the chunks are about to be published, or being published, when the broker
-    // goes away. (Waiting for chunks alone was racy: a small school's whole run can finish between
-    // two polls, and then nothing was restarted under it.)
-    const seen = await school.waitFor(runId, (r) => r.status === 'fetching' || r.progress.chunksTotal > 0);
-    expect(seen.terminal).toBe(false);
-    await bounce('kafka', school, runId, annotate);
+    expectSeen(await school.waitFor(runId, reached));
+    await bounce(server, school, runId, annotate);
     const run = await finishAfterCrash(school, runId);
     expect(run.status, failure(run)).toBe('applied');
     await expectSameAsReference(clients, changes, school, [run.syncRunId], first);
-    await leaversSyncWithRestart(school, run.syncRunId, 'kafka', annotate);
+    await leaversSyncWithRestart(school, run.syncRunId, server, annotate);
+  }
+
+  it('Kafka restarted while the connector publishes, and again mid-cancellation', async ({ annotate }) => {
+    await restartedMidRun(
+      'kafka',
+      annotate,
+      // Fetching or fetched: the chunks are about to be published, or being published, when the broker
+      // goes away. (Waiting for chunks alone was racy: a small school's whole run can finish between
+      // two polls, and then nothing was restarted under it.)
+      (r) => r.status === 'fetching' || r.progress.chunksTotal > 0,
+      (seen) => expect(seen.terminal).toBe(false),
+    );
   }, 600_000);
 
   it('FerretDB restarted while the roster applies, and again mid-cancellation', async ({ annotate }) => {
-    const school = await School.create(system, 'e2e-infra-ferretdb', SEED);
-    const runId = await school.trigger();
-    const seen = await school.waitFor(runId, (r) => r.status === 'applying');
-    expect(seen.status).toBe('applying');
-    await bounce('ferretdb', school, runId, annotate);
-    const run = await finishAfterCrash(school, runId);
-    expect(run.status, failure(run)).toBe('applied');
-    await expectSameAsReference(clients, changes, school, [run.syncRunId], first);
-    await leaversSyncWithRestart(school, run.syncRunId, 'ferretdb', annotate);
+    await restartedMidRun(
+      'ferretdb',
+      annotate,
+      (r) => r.status === 'applying',
+      (seen) => expect(seen.status).toBe('applying'),
+    );
   }, 600_000);
 });

@@ -7,13 +7,9 @@ import { createLogger } from '@isams-sync/logger';
 import { getTestInfra, type RunningSystem } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  activeIds,
-  bookParentsEvening,
-  bookablePupils,
-  rosterSnapshot,
   startSystemWithSchool,
+  syncRemovingABookedPupil,
   stopSystem,
-  waitForBookings,
   type School,
   type ServiceClients,
 } from './support';
@@ -91,22 +87,9 @@ describe('e2e: every service exports the series of the alert rules', () => {
   it('a sync, a removal cancelling a booking, a failed sync and a dead letter are counted', async () => {
     const good = await school.sync();
     expect(good.status, JSON.stringify(good.error)).toBe('applied');
-    // A leaver with a future booking: the next sync removes them and bookings cancels the booking.
-    const snap = await rosterSnapshot(clients, school.id);
-    const bookable = bookablePupils(snap);
-    const { contacts } = bookable;
-    const pupils = bookable.pupils.slice(0, 2);
-    const booked = await bookParentsEvening(
-      clients,
-      school.id,
-      pupils,
-      activeIds(snap, 'staff')[0]!,
-      contacts,
-    );
-    await school.sim('DELETE', `/pupils/${pupils[0]}`);
-    const removal = await school.sync();
-    expect(removal.status, JSON.stringify(removal.error)).toBe('applied');
-    await waitForBookings(clients, school.id, booked.eventId, (l) => l.some((b) => b.status === 'cancelled'));
+    // A leaver with a future booking (two pupils booked, one leaving): the next sync removes them and
+    // bookings cancels that booking.
+    await syncRemovingABookedPupil(clients, school, { booked: 2 });
     await school.sim('POST', '/faults', { kind: 'invalidKey', times: 5 });
     try {
       const bad = await school.sync();

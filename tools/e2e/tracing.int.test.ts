@@ -5,13 +5,9 @@ import { join, resolve } from 'node:path';
 import type { RunningSystem } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  activeIds,
-  bookParentsEvening,
-  bookablePupils,
-  rosterSnapshot,
   startSystemWithSchool,
+  syncRemovingABookedPupil,
   stopSystem,
-  waitForBookings,
   type School,
   type ServiceClients,
 } from './support';
@@ -126,18 +122,7 @@ describe('e2e: one trace from the admin’s Run to the booking cancellation (OTL
   it('the removal’s trace holds gateway, connector, roster and bookings spans in causal order', async () => {
     const first = await school.sync();
     expect(first.status, system.logs()).toBe('applied');
-    const snap = await rosterSnapshot(clients, school.id);
-    const { pupils, contacts } = bookablePupils(snap);
-    const pupil = pupils[0]!;
-    const staff = activeIds(snap, 'staff')[0]!;
-    const evening = await bookParentsEvening(clients, school.id, [pupil], staff, contacts, 10);
-    await school.sim('DELETE', `/pupils/${pupil}`);
-
-    const run = await school.sync();
-    expect(run.status, JSON.stringify(run.error)).toBe('applied');
-    await waitForBookings(clients, school.id, evening.eventId, (l) =>
-      l.some((b) => b.status === 'cancelled'),
-    );
+    const run = await syncRemovingABookedPupil(clients, school, { dayOffset: 10 });
 
     // The SDKs export in batches (every 5 s by default), each service on its own clock: wait for the
     // bookings span of the removal and for every roster step span of the run's trace.

@@ -73,3 +73,32 @@ export async function eventually<T>(
     );
   }
 }
+
+/** Options of {@link readUntil}: those of {@link eventually}, with a `detail` that is given the last value read. */
+export type ReadUntilOptions<T> = Omit<EventuallyOptions, 'detail'> & {
+  /** What a failure adds about the last value read (`undefined` before the first read); default: that value, inspected. */
+  detail?: (last: T | undefined) => string;
+};
+
+/**
+ * Reads with `read` until `done` holds for the value read, and returns that value: the polling loop
+ * of {@link eventually} for a caller that checks a condition on what it reads. When the deadline
+ * passes the failure names `what` and shows the last value read (through `options.detail`).
+ */
+export function readUntil<T>(
+  what: string,
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  options: ReadUntilOptions<T> = {},
+): Promise<T> {
+  const { detail = (value: T | undefined) => inspect(value, { depth: 6 }), ...waiting } = options;
+  let last: T | undefined;
+  return eventually(
+    async () => {
+      last = await read();
+      return done(last) ? last : undefined;
+    },
+    what,
+    { ...waiting, detail: () => detail(last) },
+  );
+}

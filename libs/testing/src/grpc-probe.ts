@@ -1,5 +1,6 @@
-import { Client, credentials, Metadata } from '@grpc/grpc-js';
+import { Client, credentials, Metadata, status } from '@grpc/grpc-js';
 import type { ServiceDefinition, ServiceError } from '@grpc/grpc-js';
+import { expect } from 'vitest';
 
 /**
  * Calls every method of `definition` at `address` once with an empty request and exactly
@@ -51,6 +52,28 @@ export async function probeEveryMethod(
   } finally {
     client.close();
   }
+}
+
+/**
+ * The issue-15 check every gRPC service has: probes every method of `definition` at `address` as
+ * a caller that names `tenantId` in `x-tenant-id` but carries no service identity, and asserts
+ * that every method was probed and each one failed with UNAUTHENTICATED. Returns the names of the
+ * methods probed, for a test that asserts more about them.
+ */
+export async function expectEveryMethodUnauthenticated(
+  address: string,
+  definition: ServiceDefinition,
+  tenantId: string,
+): Promise<string[]> {
+  const outcomes = await probeEveryMethod(address, definition, () => {
+    const md = new Metadata();
+    md.set('x-tenant-id', tenantId);
+    return md;
+  });
+  expect(Object.keys(outcomes)).toHaveLength(Object.keys(definition).length);
+  for (const [method, outcome] of Object.entries(outcomes))
+    expect({ method, outcome }).toEqual({ method, outcome: status.UNAUTHENTICATED });
+  return Object.keys(outcomes);
 }
 
 const HEALTH_STATUS = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'] as const;

@@ -10,7 +10,14 @@ export {
   type AdminSyncRun,
   type WaitForRunOptions,
 } from './admin-api-client';
-export { eventually, EventuallyTimedOut, type EventuallyOptions, type NotYet } from './eventually';
+export {
+  eventually,
+  EventuallyTimedOut,
+  readUntil,
+  type EventuallyOptions,
+  type NotYet,
+  type ReadUntilOptions,
+} from './eventually';
 export { getTestInfra, uniqueName, type TestInfra } from './infra';
 export { createTestDatabase, createTestTopics, type TestDatabase } from './resources';
 export {
@@ -31,5 +38,5 @@ export { PrivateInfra } from './private-infra';
 export { rosterTopicEnv, type RosterTopics } from './roster-env';
 export { testClientIdentity, testServiceIdentityDir } from './service-identity';
 export { startRosterStandIn, type RosterStandInOptions } from './roster-stand-in';
-export { grpcHealthStatus, probeEveryMethod } from './grpc-probe';
+export { expectEveryMethodUnauthenticated, grpcHealthStatus, probeEveryMethod } from './grpc-probe';
 export { startSmtpServer, type TestSmtpServer, type ReceivedMail } from './smtp-server';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventually, EventuallyTimedOut } from '../src/eventually';
+import { eventually, EventuallyTimedOut, readUntil } from '../src/eventually';
 
 describe('eventually', () => {
   it('returns the first value that is not undefined, null or false — 0 and "" count as values', async () => {
@@ -56,5 +56,34 @@ describe('eventually', () => {
     );
     await expect(wait).rejects.toThrow('test over');
     expect(checks).toBe(2);
+  });
+
+  describe('readUntil', () => {
+    it('returns the first value read for which the condition holds', async () => {
+      const reads = [1, 2, 3, 4];
+      expect(
+        await readUntil(
+          'three',
+          async () => reads.shift()!,
+          (n) => n >= 3,
+          { intervalMs: 1 },
+        ),
+      ).toBe(3);
+      expect(reads).toEqual([4]);
+    });
+
+    it("fails showing the last value read, inspected or through the caller's detail", async () => {
+      const read = async () => ({ status: 'running', chunks: 2 });
+      await expect(
+        readUntil('the run', read, (r) => r.status === 'done', { timeoutMs: 10, intervalMs: 5 }),
+      ).rejects.toThrow("timed out after 10 ms waiting for the run: { status: 'running', chunks: 2 }");
+      await expect(
+        readUntil('the run', read, (r) => r.status === 'done', {
+          timeoutMs: 10,
+          intervalMs: 5,
+          detail: (last) => `last ${JSON.stringify(last)}`,
+        }),
+      ).rejects.toThrow('timed out after 10 ms waiting for the run: last {"status":"running","chunks":2}');
+    });
   });
 });

@@ -6,7 +6,6 @@ import type { ProcessingStep } from '../src/use-cases/changeset-processor';
 import {
   createHarness,
   eventsFor,
-  pauseBeforeStep,
   runFinished,
   publishedData as d,
   ofSchoolRun as of,
@@ -91,10 +90,7 @@ describe('a pending held batch stays decidable', () => {
 
   it('approve records the decision and answers at once; the approval applies in the background (a long apply never times the admin out)', async () => {
     const t = uniqueName('school');
-    const pause = pauseBeforeStep(`${t}|r2|approval`, 'apply');
-    const app = await roster.h.startApp(pause.overrides);
-    const rpc = rosterClient(app.grpcPort);
-    try {
+    await roster.withPausedApp(`${t}|r2|approval`, 'apply', async ({ app, rpc, pause }) => {
       await seedThenHoldSix(app, t);
 
       // The apply is paused until the answer arrived: an approve that waited for it would never answer.
@@ -133,11 +129,7 @@ describe('a pending held batch stays decidable', () => {
           )
         ).length,
       ).toBe(6);
-    } finally {
-      pause.release();
-      rpc.close();
-      await app.stop();
-    }
+    });
   });
 
   it('an approval whose changes cannot be applied says `failed`, not `applied`, and removes no one', async () => {

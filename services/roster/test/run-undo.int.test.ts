@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { eventually, uniqueName } from '@isams-sync/testing';
-import { eventsFor, pauseBeforeStep, runFinished, publishedData as d } from './support/harness';
+import { eventsFor, runFinished, publishedData as d } from './support/harness';
 import { miniSchool } from './support/mini-school';
 import { rosterClient } from './support/grpc-client';
 import { useStartedRoster } from './support/started-roster';
@@ -78,10 +78,7 @@ describe('undo a run (real Kafka + FerretDB)', () => {
     const t = uniqueName('school');
     expect((await run(t, 'seed')).outcome).toBe('applied');
     expect((await run(t, 'r2', [5, 6, 7])).outcome).toBe('applied');
-    const pause = pauseBeforeStep(`${t}|r2|undo`, 'apply');
-    const app = await roster.h.startApp(pause.overrides);
-    const rpc = rosterClient(app.grpcPort);
-    try {
+    await roster.withPausedApp(`${t}|r2|undo`, 'apply', async ({ app, rpc, pause }) => {
       // The apply is paused until the answer arrived: an undo that waited for it would never answer.
       const answer = await rpc.call('undoRun')({ syncRunId: 'r2', comment: 'glitch' }, t, 'admin:1');
       expect(answer).toMatchObject({
@@ -98,11 +95,7 @@ describe('undo a run (real Kafka + FerretDB)', () => {
       expect(done).toMatchObject({ status: 'undone', undoneBy: 'admin:1' });
       expect(done.restore.map((r) => r.entityId)).toEqual(['5', '6', '7']);
       expect((await roster.app.store.loadStored(t)).activeCounts.pupil).toBe(40);
-    } finally {
-      pause.release();
-      rpc.close();
-      await app.stop();
-    }
+    });
   });
 
   it('a crash in the middle of an undo (restored in the store, nothing published yet) is finished by the next undo: same state, each event once', async () => {

@@ -1,3 +1,9 @@
+import { expect } from 'vitest';
+import { bookParentsEvening, waitForBookings } from './bookings';
+import type { ServiceClients } from './grpc-clients';
+import { rosterSnapshot } from './roster-snapshot';
+import type { School, SyncRun } from './school';
+
 export { School, type SyncRun } from './school';
 export { serviceClients, type ServiceClients, type BookingView } from './grpc-clients';
 export {
@@ -45,6 +51,28 @@ export function bookablePupils(snapshot: Map<string, string>): {
 } {
   const contacts = contactsByPupil(snapshot);
   return { pupils: activeIds(snapshot, 'pupil').filter((p) => contacts.has(p)), contacts };
+}
+/**
+ * A leaver with a future booking, after a school's first sync: books its first `booked` bookable
+ * pupils (with the first active staff member, `dayOffset` days ahead), removes the first of them
+ * from iSAMS and syncs again; the run must be applied, and it waits until bookings has cancelled a
+ * booking of the evening. Returns that run.
+ */
+export async function syncRemovingABookedPupil(
+  clients: ServiceClients,
+  school: School,
+  { booked = 1, dayOffset }: { booked?: number; dayOffset?: number } = {},
+): Promise<SyncRun> {
+  const snap = await rosterSnapshot(clients, school.id);
+  const { pupils, contacts } = bookablePupils(snap);
+  const booking = pupils.slice(0, booked);
+  const staff = activeIds(snap, 'staff')[0]!;
+  const evening = await bookParentsEvening(clients, school.id, booking, staff, contacts, dayOffset);
+  await school.sim('DELETE', `/pupils/${booking[0]}`);
+  const run = await school.sync();
+  expect(run.status, JSON.stringify(run.error)).toBe('applied');
+  await waitForBookings(clients, school.id, evening.eventId, (l) => l.some((b) => b.status === 'cancelled'));
+  return run;
 }
 export { captureReference, finishAfterCrash, expectSameAsReference, type Reference } from './crash';
 export { PrivateInfra } from '@isams-sync/testing';

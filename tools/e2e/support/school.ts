@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AdminApiClient, AdminApiError, eventually } from '@isams-sync/testing';
+import { AdminApiClient, AdminApiError, readUntil } from '@isams-sync/testing';
 import type { AdminSyncRun, RunningSystem, SimulatedServerOptions } from '@isams-sync/testing';
 
 /** A sync run as the gateway reports it. */
@@ -105,14 +105,11 @@ export class School {
     timeoutMs: number,
     intervalMs: number,
   ): Promise<SyncRun> {
-    let last: SyncRun | undefined;
-    return eventually(
-      async () => {
-        last = await this.run(runId);
-        return predicate(last) || last.terminal ? last : undefined;
-      },
+    return readUntil(
       `run ${runId} of ${this.id} to end or meet the condition`,
-      { timeoutMs, intervalMs, detail: () => JSON.stringify(last) },
+      () => this.run(runId),
+      (run) => predicate(run) || run.terminal,
+      { timeoutMs, intervalMs, detail: (last) => JSON.stringify(last) },
     );
   }
 

@@ -121,16 +121,24 @@ describe('connector: being told by e-mail (a real SMTP server) and data as of', 
     );
   };
 
+  /** A run to its end, then the roster's report that it held `counts` in batch `hold`; its id. */
+  const heldRun = async (
+    tenantId: string,
+    counts: Counts,
+    hold: { batchId: string; kind: 'removals' | 'whole_run' },
+  ): Promise<string> => {
+    const syncRunId = await runToEnd(tenantId);
+    await rosterReports(tenantId, syncRunId, 'held', counts, hold);
+    return syncRunId;
+  };
+
   it('a run whose removals are held still brings "data as of" forward; a run held whole does not', async () => {
     const tenant = 'asof-school';
     await school(tenant, []);
     expect((await suite.client.getSyncStatus({}, suite.client.md(tenant))).dataAsOf).toBe('');
 
-    const first = await runToEnd(tenant);
-    await rosterReports(
+    const first = await heldRun(
       tenant,
-      first,
-      'held',
       { pupil: { added: 2, updated: 1, removed: 0, held: 9 } },
       { batchId: 'batch-1', kind: 'removals' },
     );
@@ -140,11 +148,8 @@ describe('connector: being told by e-mail (a real SMTP server) and data as of', 
     expect(status.dataAsOf).toBe(fetchedAt);
     expect(status.dataAsOfRunId).toBe(first);
 
-    const foreign = await runToEnd(tenant);
-    await rosterReports(
+    await heldRun(
       tenant,
-      foreign,
-      'held',
       { pupil: { added: 0, updated: 0, removed: 0, held: 300 } },
       { batchId: 'batch-2', kind: 'whole_run' },
     );
@@ -172,11 +177,8 @@ describe('connector: being told by e-mail (a real SMTP server) and data as of', 
   it('held removals: one e-mail to the contacts with counts and a link, no names; once a day', async () => {
     const tenant = 'held-school';
     await school(tenant);
-    const first = await runToEnd(tenant);
-    await rosterReports(
+    await heldRun(
       tenant,
-      first,
-      'held',
       {
         pupil: { added: 0, updated: 0, removed: 0, held: 12 },
         contact: { added: 0, updated: 0, removed: 0, held: 20 },
@@ -192,11 +194,8 @@ describe('connector: being told by e-mail (a real SMTP server) and data as of', 
     expect(mail!.text).toContain('nobody has been removed');
 
     // A later run held the same day: no second e-mail.
-    const second = await runToEnd(tenant);
-    await rosterReports(
+    const second = await heldRun(
       tenant,
-      second,
-      'held',
       { pupil: { added: 0, updated: 0, removed: 0, held: 12 } },
       { batchId: 'batch-held-1', kind: 'removals' },
     );

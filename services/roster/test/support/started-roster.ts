@@ -1,7 +1,8 @@
 import { afterAll, beforeAll } from 'vitest';
 import type { RosterApp } from '../../src/app';
+import type { ProcessingStep } from '../../src/use-cases/changeset-processor';
 import { rosterClient } from './grpc-client';
-import { createHarness } from './harness';
+import { createHarness, pauseBeforeStep } from './harness';
 import type { Harness } from './harness';
 import { publishSnapshot } from './school-feed';
 import type { Datasets, snapshotEvents } from './school-feed';
@@ -18,6 +19,23 @@ export interface StartedRoster {
     datasets: Datasets,
     opts?: Parameters<typeof snapshotEvents>[3],
   ): Promise<void>;
+  /**
+   * Starts a second roster app on the harness whose processing of `changesetId` waits before `step`
+   * until `pause.release()`, with a gateway client, and runs `body` with them; whatever `body` does,
+   * the pause is released, the client closed and the app stopped afterwards.
+   */
+  withPausedApp(
+    changesetId: string,
+    step: ProcessingStep,
+    body: (paused: PausedApp) => Promise<void>,
+  ): Promise<void>;
+}
+
+/** What {@link StartedRoster.withPausedApp} gives its body. */
+export interface PausedApp {
+  readonly app: RosterApp;
+  readonly rpc: ReturnType<typeof rosterClient>;
+  readonly pause: ReturnType<typeof pauseBeforeStep>;
 }
 
 /** Registers the file's beforeAll/afterAll; the fields are readable from the first test on. */
@@ -50,5 +68,17 @@ export function useStartedRoster(): StartedRoster {
     },
     publish: (tenantId, syncRunId, datasets, opts) =>
       publishSnapshot(started(h).producer, started(h).topics.raw, tenantId, syncRunId, datasets, opts),
+    async withPausedApp(changesetId, step, body) {
+      const pause = pauseBeforeStep(changesetId, step);
+      const paused = await started(h).startApp(pause.overrides);
+      const client = rosterClient(paused.grpcPort);
+      try {
+        await body({ app: paused, rpc: client, pause });
+      } finally {
+        pause.release();
+        client.close();
+        await paused.stop();
+      }
+    },
   };
 }
