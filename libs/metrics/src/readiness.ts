@@ -1,5 +1,6 @@
 import type { LoggerLike } from '@isams-sync/logger';
 import type { Metrics } from './create-metrics';
+import { roundLoop } from './round-loop';
 
 /** One dependency readiness depends on (Kafka, MongoDB …). */
 export interface DependencyCheck {
@@ -82,12 +83,11 @@ export function createReadiness(options: ReadinessOptions): Readiness {
   const state = new Map<string, boolean | undefined>(checks.map((c) => [c.name, undefined]));
   const inFlight = new Map<string, Promise<Outcome>>();
   const listeners = new Set<(ready: boolean) => void>();
-  let stopped = false;
   let started = false;
-  let timer: NodeJS.Timeout | undefined;
+  const loop = roundLoop(() => round(), intervalMs);
   let ready = false;
 
-  const compute = () => !stopped && started && [...state.values()].every((ok) => ok === true);
+  const compute = () => !loop.stopped && started && [...state.values()].every((ok) => ok === true);
 
   const publish = () => {
     const next = compute();
@@ -123,7 +123,7 @@ export function createReadiness(options: ReadinessOptions): Readiness {
   };
 
   const record = (check: DependencyCheck, outcome: Outcome) => {
-    if (stopped) return;
+    if (loop.stopped) return;
     const before = state.get(check.name);
     state.set(check.name, outcome.ok);
     gauge?.set({ dependency: check.name }, outcome.ok ? 1 : 0);
@@ -147,14 +147,6 @@ export function createReadiness(options: ReadinessOptions): Readiness {
     publish();
   };
 
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      void round().finally(schedule);
-    }, intervalMs);
-    timer.unref();
-  };
-
   return {
     isReady: () => ready,
     status: () => ({
@@ -166,14 +158,13 @@ export function createReadiness(options: ReadinessOptions): Readiness {
       return () => listeners.delete(listener);
     },
     async start() {
-      if (started || stopped) return;
+      if (started || loop.stopped) return;
       started = true;
       await round();
-      schedule();
+      loop.next();
     },
     stop() {
-      stopped = true;
-      clearTimeout(timer);
+      loop.stop();
       publish();
     },
   };

@@ -1,5 +1,6 @@
 import type { LoggerLike } from '@isams-sync/logger';
 import type { Metrics } from './create-metrics';
+import { roundLoop } from './round-loop';
 
 /** One figure taken from a dependency (a database query, a Kafka admin request) into gauges. */
 export interface Sample {
@@ -36,8 +37,6 @@ export function startSampler(options: SamplerOptions): Sampler {
   if (!(intervalMs >= 100))
     throw new Error(`startSampler: intervalMs must be at least 100 (got ${intervalMs})`);
   const failing = new Set<string>();
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
 
   const takeOne = async (s: Sample) => {
@@ -56,17 +55,12 @@ export function startSampler(options: SamplerOptions): Sampler {
       .finally(() => (running = undefined));
     return running;
   };
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => void round().finally(schedule), intervalMs);
-    timer.unref();
-  };
-  void round().finally(schedule);
+  const loop = roundLoop(round, intervalMs);
+  void round().finally(loop.next);
   return {
     refresh: round,
     async stop() {
-      stopped = true;
-      clearTimeout(timer);
+      loop.stop();
       await running;
     },
   };

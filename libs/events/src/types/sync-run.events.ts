@@ -24,17 +24,15 @@ export const TERMINAL_SYNC_RUN_STATUSES: readonly SyncRunStatus[] = [
   'cancelled',
 ];
 
-const changeCounts = z
-  .object({
-    added: z.number().int().nonnegative(),
-    updated: z.number().int().nonnegative(),
-    removed: z.number().int().nonnegative(),
-    restored: z.number().int().nonnegative(),
-    held: z.number().int().nonnegative(),
-    unchanged: z.number().int().nonnegative(),
-    skipped: z.number().int().nonnegative(),
-  })
-  .strict();
+/** A whole number of records, bytes, datasets or changes. */
+const count = z.number().int().nonnegative();
+
+/** A strict object of {@link count}s, one per name (in this order). */
+function countsOf<K extends string>(names: readonly K[]) {
+  return z.object(Object.fromEntries(names.map((name) => [name, count])) as Record<K, typeof count>).strict();
+}
+
+const changeCounts = countsOf(['added', 'updated', 'removed', 'restored', 'held', 'unchanged', 'skipped']);
 
 /**
  * A sync run changed state. Emitted by the connector (requested … published, failed, cancelled,
@@ -55,24 +53,21 @@ export const syncRunUpdatedV1 = defineEventType({
       at: z.iso.datetime({ offset: true }),
       trigger: syncTriggerSchema,
       dryRun: z.boolean(),
-      progress: z
-        .object({
-          datasetsDone: z.number().int().nonnegative(),
-          datasetsTotal: z.number().int().nonnegative(),
-          recordsFetched: z.number().int().nonnegative(),
-          bytesFetched: z.number().int().nonnegative(),
-          chunksPublished: z.number().int().nonnegative(),
-        })
-        .strict()
-        .optional(),
+      progress: countsOf([
+        'datasetsDone',
+        'datasetsTotal',
+        'recordsFetched',
+        'bytesFetched',
+        'chunksPublished',
+      ]).optional(),
       datasets: z
         .array(
           z
             .object({
               datasetId: datasetIdSchema,
               present: z.boolean(),
-              recordCount: z.number().int().nonnegative(),
-              bytes: z.number().int().nonnegative(),
+              recordCount: count,
+              bytes: count,
             })
             .strict(),
         )

@@ -1,8 +1,9 @@
 import { DATASETS, ISAMS_ERROR_CODES } from '@isams-sync/isams';
 import { boundedLabel } from '@isams-sync/metrics';
-import type { Metrics, Sample } from '@isams-sync/metrics';
+import type { MetricConfig, Metrics, Sample } from '@isams-sync/metrics';
 import { ConnectorErrors } from '../../domain/connector-errors';
 import { summariseSyncAges } from '../../domain/data-freshness';
+import type { SyncAgeSummary } from '../../domain/data-freshness';
 import type { RunObserver } from '../../use-cases/sync-engine';
 
 /** Error codes the connector's own catalogues can give a run (iSAMS client, connector). */
@@ -28,6 +29,23 @@ const PUBLISH_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const BYTE_BUCKETS = [
   65_536, 262_144, 1_048_576, 4_194_304, 16_777_216, 67_108_864, 268_435_456, 1_073_741_824,
 ];
+
+/** The gauge of each figure of the schools' last good sync (one {@link SyncAgeSummary} field each). */
+const SCHOOL_GAUGES: Record<keyof SyncAgeSummary, MetricConfig<string>> = {
+  enabled: { name: 'connector_schools_enabled', help: 'Schools with syncing enabled' },
+  neverSynced: {
+    name: 'connector_schools_never_synced',
+    help: 'Enabled schools without a good sync yet (applied, unchanged, or with only removals held)',
+  },
+  stale: {
+    name: 'connector_schools_stale',
+    help: 'Enabled schools whose last good sync is older than NOTIFY_STALE_AFTER_MS',
+  },
+  oldestAgeSeconds: {
+    name: 'connector_school_last_good_sync_oldest_age_seconds',
+    help: 'Seconds since the oldest last good sync of an enabled school (0 when none has one); which school is in the dashboard, never a label',
+  },
+};
 
 /** The connector's own series (docs/deploy.md › Monitoring lists them). */
 export function connectorMetrics(metrics: Metrics): {
@@ -68,22 +86,9 @@ export function connectorMetrics(metrics: Metrics): {
     help: 'Bytes of the records of each dataset in fetched documents (canonical JSON), by dataset',
     labelNames: ['dataset'],
   });
-  const enabled = metrics.gauge({
-    name: 'connector_schools_enabled',
-    help: 'Schools with syncing enabled',
-  });
-  const neverSynced = metrics.gauge({
-    name: 'connector_schools_never_synced',
-    help: 'Enabled schools without a good sync yet (applied, unchanged, or with only removals held)',
-  });
-  const stale = metrics.gauge({
-    name: 'connector_schools_stale',
-    help: 'Enabled schools whose last good sync is older than NOTIFY_STALE_AFTER_MS',
-  });
-  const oldestAge = metrics.gauge({
-    name: 'connector_school_last_good_sync_oldest_age_seconds',
-    help: 'Seconds since the oldest last good sync of an enabled school (0 when none has one); which school is in the dashboard, never a label',
-  });
+  const schoolGauges = Object.entries(SCHOOL_GAUGES).map(
+    ([field, config]) => [field as keyof SyncAgeSummary, metrics.gauge(config)] as const,
+  );
   for (const outcome of ['ok', 'failed']) fetchSeconds.zero({ outcome });
 
   return {
@@ -101,10 +106,7 @@ export function connectorMetrics(metrics: Metrics): {
       name: 'schools-last-good-sync',
       async take() {
         const s = summariseSyncAges(await dataAsOf(), now(), staleAfterMs);
-        enabled.set(s.enabled);
-        neverSynced.set(s.neverSynced);
-        stale.set(s.stale);
-        oldestAge.set(s.oldestAgeSeconds);
+        for (const [field, gauge] of schoolGauges) gauge.set(s[field]);
       },
     }),
   };

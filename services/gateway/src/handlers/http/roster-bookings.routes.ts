@@ -41,6 +41,18 @@ const paging = {
 };
 const opt = <K extends string>(key: K, v: string | undefined) =>
   v === undefined || v === '' ? {} : { [key]: v };
+/** The query of a list filtered by status: one of `statuses` (optional) and the page. */
+const byStatusQuery = <const S extends readonly [string, ...string[]]>(statuses: S) =>
+  z.object({ status: z.enum(statuses).optional(), ...paging });
+/** A {@link byStatusQuery} as the gateways take it: the page, and the status when one is given. */
+const byStatusPaging = (q: {
+  status?: string | undefined;
+  pageSize: number;
+  pageToken?: string | undefined;
+}) => ({
+  ...queryPaging(q),
+  ...opt('status', q.status),
+});
 const runParams = schoolIdParam.extend({ syncRunId: z.string().min(1).max(128) });
 const batchParams = schoolIdParam.extend({ batchId: z.string().min(1).max(128) });
 
@@ -180,18 +192,12 @@ function heldBatchRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBo
       schema: {
         ...schoolRoute(['held batches'], 'Held removal batches, newest first'),
         params: schoolIdParam,
-        querystring: z.object({
-          status: z.enum(['pending', 'approved', 'discarded', 'superseded']).optional(),
-          ...paging,
-        }),
+        querystring: byStatusQuery(['pending', 'approved', 'discarded', 'superseded']),
         response: { 200: heldBatchListSchema, ...schoolErrorResponses },
       },
     },
     async (request, reply) =>
-      roster.listHeldBatches(callContext(request, reply), {
-        ...queryPaging(request.query),
-        ...opt('status', request.query.status),
-      }),
+      roster.listHeldBatches(callContext(request, reply), byStatusPaging(request.query)),
   );
 
   app.get(
@@ -277,18 +283,11 @@ function bookingRoutes(app: RouteApp, { bookings }: RosterBookingsRoutesOptions)
       schema: {
         ...schoolRoute(['bookings'], "The school's bookable events (parents' evenings, clubs)"),
         params: schoolIdParam,
-        querystring: z.object({
-          status: z.enum(['draft', 'open', 'live', 'finished']).optional(),
-          ...paging,
-        }),
+        querystring: byStatusQuery(['draft', 'open', 'live', 'finished']),
         response: { 200: eventPageSchema, ...schoolErrorResponses },
       },
     },
-    async (request, reply) =>
-      bookings.listEvents(callContext(request, reply), {
-        ...queryPaging(request.query),
-        ...opt('status', request.query.status),
-      }),
+    async (request, reply) => bookings.listEvents(callContext(request, reply), byStatusPaging(request.query)),
   );
 
   app.get(
@@ -314,15 +313,14 @@ function bookingRoutes(app: RouteApp, { bookings }: RosterBookingsRoutesOptions)
       schema: {
         ...schoolRoute(['bookings'], 'Bookings of one event (with cancellations and their reasons)'),
         params: schoolIdParam.extend({ eventId: z.string().min(1).max(64) }),
-        querystring: z.object({ status: z.enum(['booked', 'cancelled']).optional(), ...paging }),
+        querystring: byStatusQuery(['booked', 'cancelled']),
         response: { 200: bookingPageSchema, ...schoolErrorResponses },
       },
     },
     async (request, reply) =>
       bookings.listEventBookings(callContext(request, reply), {
         eventId: request.params.eventId,
-        ...queryPaging(request.query),
-        ...opt('status', request.query.status),
+        ...byStatusPaging(request.query),
       }),
   );
 }
