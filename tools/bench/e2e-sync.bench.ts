@@ -101,6 +101,9 @@ function expectStatus(run: AdminSyncRun, status: string, what: string): void {
     throw new Error(`${what} ended ${run.status}, expected ${status}: ${JSON.stringify(run.error)}`);
 }
 
+/** Set when a phase was cut off: the system's databases are then left in place (see the end of `main`). */
+let cutOff = false;
+
 /** A phase's sync, or `undefined` when it had not ended within the phase limit. */
 async function timedSync(
   sync: (timeoutMs: number | undefined) => Promise<{ run: AdminSyncRun; seconds: number }>,
@@ -116,6 +119,7 @@ async function timedSync(
     // Only the wait for the run's end ran out (syncAndWait's one `eventually`); anything else fails.
     if (limitS === undefined || !(err instanceof EventuallyTimedOut)) throw err;
     log(`  ${what}: cut off after ${limitS} s (${String(err).slice(0, 160)})`);
+    cutOff = true;
     return undefined;
   }
 }
@@ -286,7 +290,11 @@ async function main(): Promise<void> {
     process.stderr.write(`${system.logs()}\n`);
     throw err;
   } finally {
-    await system.stop().catch(() => undefined);
+    // After a cut-off the write the killed roster was waiting on may still run inside FerretDB, and
+    // dropping a database FerretDB/SQLite is reading crashes it (SIGBUS; docs/local-infra.md), which
+    // took the next script's database down with it: the databases are left to the instance's wipe.
+    if (cutOff) log(`  cut off: databases left in place (${Object.values(system.databases).join(', ')})`);
+    await system.stop({ keepDatabases: cutOff }).catch(() => undefined);
   }
   emitResult(RESULT_NAME, rows, args.includes('--json'));
 }

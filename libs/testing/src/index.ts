@@ -33,7 +33,13 @@ export {
   type SimulatedServerOptions,
   type SimulatedRequestStats,
 } from './simulator';
-export { dashboardSignInUrl, startSystem, type RunningSystem, type StartSystemOptions } from './system';
+export {
+  dashboardSignInUrl,
+  startSystem,
+  type RunningSystem,
+  type StartSystemOptions,
+  type SystemStopOptions,
+} from './system';
 export { PrivateInfra } from './private-infra';
 export { rosterTopicEnv, type RosterTopics } from './roster-env';
 export { testClientIdentity, testServiceIdentityDir } from './service-identity';

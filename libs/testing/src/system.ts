@@ -38,8 +38,17 @@ export interface RunningSystem {
   logs(): string;
   /** Issues a school admin token through the gateway's operator listener. */
   issueToken(tenantId: string, label?: string): Promise<string>;
-  /** Stops every process (SIGTERM, then SIGKILL) and drops the databases. */
-  stop(): Promise<void>;
+  /** Stops every process (SIGTERM, then SIGKILL) and drops the databases (unless `keepDatabases`). */
+  stop(options?: SystemStopOptions): Promise<void>;
+}
+
+export interface SystemStopOptions {
+  /**
+   * Leaves the system's databases in place. For a caller that cut a sync off: the write a killed
+   * service was waiting on may still run inside FerretDB, and FerretDB 1.24 on SQLite crashes
+   * (SIGBUS in its WAL reader) when a database file it is reading is dropped (docs/local-infra.md).
+   */
+  readonly keepDatabases?: boolean;
 }
 
 export interface StartSystemOptions {
@@ -102,7 +111,7 @@ interface Starting {
 export async function startSystem(options: StartSystemOptions = {}): Promise<RunningSystem> {
   const plan = await prepareSystem(options);
   const s: Starting = { plan, options, started: { processes: [] } };
-  const stop = () => stopSystem(plan, s.started);
+  const stop = (options: SystemStopOptions = {}) => stopSystem(plan, s.started, options);
   try {
     const simulator = (s.started.simulator = await startSimulator({ LOG_LEVEL: options.logLevel ?? 'warn' }));
     const [connector, roster] = await Promise.all([startConnector(s), startRoster(s)]);
@@ -267,11 +276,12 @@ function startGateway(s: Starting): Promise<ServiceProcess> {
 }
 
 /** Stops the services (last started first) and the simulator, removes the directories, drops the databases. */
-async function stopSystem(plan: SystemPlan, started: Started): Promise<void> {
+async function stopSystem(plan: SystemPlan, started: Started, options: SystemStopOptions): Promise<void> {
   await Promise.all([...started.processes].reverse().map((p) => p.stop(15_000)));
   await started.simulator?.stop();
   rmSync(plan.spoolDir, { recursive: true, force: true });
   rmSync(plan.identityDir, { recursive: true, force: true });
+  if (options.keepDatabases) return;
   const client = new MongoClient(plan.infra.mongoUrl, { serverSelectionTimeoutMS: 10_000 });
   try {
     await client.connect();
@@ -291,7 +301,7 @@ function systemHandle(
   plan: SystemPlan,
   simulator: SimulatorProcess,
   processes: RunningSystem['processes'],
-  stop: () => Promise<void>,
+  stop: (options?: SystemStopOptions) => Promise<void>,
 ): RunningSystem {
   const { ports, operatorToken, identityDir } = plan;
   const gatewayUrl = `http://127.0.0.1:${ports.gateway.http}`;
