@@ -8,8 +8,9 @@
  * Latency of an event = when its outcome was seen − when the burst was handed to the producer.
  * Baseline: a consumer with a no-op handler receiving the same 1,000 roster events.
  * Measured: the bookings service (in-process) consumes them, cancels one booking per removal in
- * FerretDB, publishes `booking.cancelled.v1`, and a watcher consumer sees it (one hop more).
- * Its floor, also measured here: two bare consumer hops plus the batch's lookup and conditional
+ * FerretDB, publishes `booking.cancelled.v1`, and a watcher consumer sees it (one hop more), after
+ * a warm-up burst of the same size in another school on the same app and database (reported in a row
+ * of its own: the first burst on a database the run just made is slower). Its floor, also measured here: two bare consumer hops plus the batch's lookup and conditional
  * updates done by the bare driver on the same database (what the stand-in database costs by itself).
  */
 import { randomBytes } from 'node:crypto';
@@ -26,11 +27,12 @@ import {
   ensureTopics,
   runConsumer,
 } from '@isams-sync/kafka';
-import type { ConsumerHandle, KafkaClient } from '@isams-sync/kafka';
+import type { ConsumerHandle, EventProducer, KafkaClient } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import { connectMongo } from '@isams-sync/mongo';
 import type { Db } from 'mongodb';
 import { createBookingsApp } from '../src/app';
+import type { BookingsApp } from '../src/app';
 import { loadBookingsConfig } from '../src/config';
 import type { Booking } from '../src/domain/booking-model';
 
@@ -75,11 +77,11 @@ async function arrivals(
   return { seen, consumer };
 }
 
-function removals(syncRunId: string): CloudEvent[] {
+function removals(syncRunId: string, tenantId = tenant): CloudEvent[] {
   const graceUntil = new Date(Date.now() + 14 * 86_400_000).toISOString();
   return Array.from({ length: COUNT }, (_, i) =>
     rosterChangeEventTypes.pupil.removed.create({
-      tenantId: tenant,
+      tenantId,
       syncRunId,
       subject: `p${i}`,
       idParts: [syncRunId, `p${i}`],
@@ -155,6 +157,72 @@ async function databaseFloor(db: Db): Promise<number> {
   return performance.now() - start;
 }
 
+/**
+ * Seeds an open evening of COUNT one-place slots, each booked by pupil `p<i>`, in school `tenantId`;
+ * then hands COUNT removals of those pupils to the producer at once and waits for every
+ * `booking.cancelled.v1` of that school. Returns each one's latency from the hand-over (ms, sorted).
+ */
+async function seedAndBurst(
+  app: BookingsApp,
+  producer: EventProducer,
+  kafka: KafkaClient,
+  topics: { roster: string; bookings: string },
+  tenantId: string,
+): Promise<number[]> {
+  const start = new Date(Date.now() + 7 * 86_400_000);
+  const end = new Date(start.getTime() + COUNT * 300_000);
+  const now = new Date();
+  await app.useCases.createEvent(tenantId, {
+    id: 'bench-evening',
+    kind: 'parents_evening',
+    title: 'Bench evening',
+    startsAt: start,
+    endsAt: end,
+    status: 'open',
+  });
+  const slots = Array.from({ length: COUNT }, (_, i) => ({
+    id: `s${i}`,
+    eventId: 'bench-evening',
+    startsAt: new Date(start.getTime() + i * 300_000),
+    endsAt: new Date(start.getTime() + (i + 1) * 300_000),
+    staffId: `t${i % 20}`,
+    capacity: 1,
+  }));
+  await app.store.insertSlots(tenantId, slots);
+  for (const [i, s] of slots.entries()) {
+    const booking: Booking = {
+      id: `b${i}`,
+      eventId: s.eventId,
+      slotId: s.id,
+      staffId: s.staffId,
+      pupilId: `p${i}`,
+      contactId: `c${i}`,
+      startsAt: s.startsAt,
+      endsAt: s.endsAt,
+      seat: 0,
+      status: 'booked',
+      createdAt: now,
+      history: [{ at: now, action: 'booked' }],
+    };
+    await app.store.insertBooking(tenantId, booking, 1);
+  }
+  const { seen, consumer: watcher } = await arrivals(
+    kafka,
+    topics.bookings,
+    `bench-watch-${tenantId}`,
+    (event) => event.tenantid === tenantId && event.type.endsWith('booking.cancelled.v1'),
+  );
+  const burstStart = performance.now();
+  await producer.publish(topics.roster, removals(`bench-run-${tenantId}`, tenantId));
+  await waitUntil(
+    () => seen.length >= COUNT,
+    'booking.cancelled events',
+    () => seen.length,
+  );
+  await watcher.stop();
+  return seen.map((t) => t - burstStart).sort((a, b) => a - b);
+}
+
 async function main(): Promise<void> {
   const kafka = createKafkaClient({ brokers, clientId: 'bookings-bench', logger });
   const topics = {
@@ -189,8 +257,7 @@ async function main(): Promise<void> {
     await bare.stop();
     const baseline = baseSeen.map((t) => t - baseStart).sort((a, b) => a - b);
 
-    // ── bookings: seed 1,000 bookings, then the burst of removals ───────
-    progress(`seeding ${COUNT} bookings`);
+    // ── bookings: a warm-up burst, then the measured one ────────────────
     const mongo = await connectMongo({ url: mongoUrl, dbName, logger, appName: 'bookings-bench' });
     const config = loadBookingsConfig({
       NODE_ENV: 'test',
@@ -209,60 +276,13 @@ async function main(): Promise<void> {
     });
     const app = createBookingsApp(config, { logger, roster: { personExists: () => Promise.resolve(true) } });
     await app.start();
-    const start = new Date(Date.now() + 7 * 86_400_000);
-    const end = new Date(start.getTime() + COUNT * 300_000);
-    const now = new Date();
-    await app.useCases.createEvent(tenant, {
-      id: 'bench-evening',
-      kind: 'parents_evening',
-      title: 'Bench evening',
-      startsAt: start,
-      endsAt: end,
-      status: 'open',
-    });
-    const slots = Array.from({ length: COUNT }, (_, i) => ({
-      id: `s${i}`,
-      eventId: 'bench-evening',
-      startsAt: new Date(start.getTime() + i * 300_000),
-      endsAt: new Date(start.getTime() + (i + 1) * 300_000),
-      staffId: `t${i % 20}`,
-      capacity: 1,
-    }));
-    await app.store.insertSlots(tenant, slots);
-    for (const [i, s] of slots.entries()) {
-      const booking: Booking = {
-        id: `b${i}`,
-        eventId: s.eventId,
-        slotId: s.id,
-        staffId: s.staffId,
-        pupilId: `p${i}`,
-        contactId: `c${i}`,
-        startsAt: s.startsAt,
-        endsAt: s.endsAt,
-        seat: 0,
-        status: 'booked',
-        createdAt: now,
-        history: [{ at: now, action: 'booked' }],
-      };
-      await app.store.insertBooking(tenant, booking, 1);
-    }
-
-    const { seen, consumer: watcher } = await arrivals(
-      kafka,
-      topics.bookings,
-      `bench-watch-${suffix}`,
-      (event) => event.type.endsWith('booking.cancelled.v1'),
-    );
-    progress(`burst: ${COUNT} pupil removals → bookings service`);
-    const burstStart = performance.now();
-    await producer.publish(topics.roster, removals('bench-run'));
-    await waitUntil(
-      () => seen.length >= COUNT,
-      'booking.cancelled events',
-      () => seen.length,
-    );
-    const measured = seen.map((t) => t - burstStart).sort((a, b) => a - b);
-    await watcher.stop();
+    // A first burst on another school warms the fresh database (its tables and plans) up: on a
+    // FerretDB started for the run it took twice as long as the next (2026-12-04). It is reported,
+    // the goal's figure is the second burst.
+    progress(`warm-up: ${COUNT} bookings and removals of another school`);
+    const warmUp = await seedAndBurst(app, producer, kafka, topics, `${tenant}-warm-up`);
+    progress(`seeding ${COUNT} bookings, then the burst: ${COUNT} pupil removals → bookings service`);
+    const measured = await seedAndBurst(app, producer, kafka, topics, tenant);
     await app.stop();
     progress(`floor: the same lookup and ${COUNT} conditional updates by the bare driver`);
     const floorDb = await databaseFloor(mongo.db);
@@ -301,6 +321,14 @@ async function main(): Promise<void> {
         baseline: floor,
         ratio: p99 / floor,
         note: `floor: two bare consumer hops (2 × ${b99.toFixed(0)} ms) + the batch's lookup and ${COUNT} conditional updates by the bare driver on the same database (${floorDb.toFixed(0)} ms)`,
+      },
+      {
+        metric: `removal→booking.cancelled p99, first burst on the fresh database (burst of ${COUNT}, warm-up)`,
+        value: percentile(warmUp, 99),
+        unit: 'ms',
+        baseline: b99,
+        ratio: percentile(warmUp, 99) / b99,
+        note: 'the warm-up burst (another school, same sizes) before the measured one; baseline: bare consumer receive p99',
       },
       {
         metric: 'removals applied per second',
