@@ -31,6 +31,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { EventuallyTimedOut, startSystem, type AdminSyncRun } from '@isams-sync/testing';
 import { argValue, emitResult, progress, row, type BenchRow } from '../system-client/bench-output';
+import { isCutOff } from './bench-report';
 import { repoRoot, resolveInfra } from '../system-client/infra-endpoints';
 import { peakRssMb } from '../system-client/process-memory';
 import { bareInsert, bareProduce, batchUrl, plainFetch } from '../system-client/raw-cost';
@@ -101,9 +102,6 @@ function expectStatus(run: AdminSyncRun, status: string, what: string): void {
     throw new Error(`${what} ended ${run.status}, expected ${status}: ${JSON.stringify(run.error)}`);
 }
 
-/** Set when a phase was cut off: the system's databases are then left in place (see the end of `main`). */
-let cutOff = false;
-
 /** A phase's sync, or `undefined` when it had not ended within the phase limit. */
 async function timedSync(
   sync: (timeoutMs: number | undefined) => Promise<{ run: AdminSyncRun; seconds: number }>,
@@ -119,7 +117,6 @@ async function timedSync(
     // Only the wait for the run's end ran out (syncAndWait's one `eventually`); anything else fails.
     if (limitS === undefined || !(err instanceof EventuallyTimedOut)) throw err;
     log(`  ${what}: cut off after ${limitS} s (${String(err).slice(0, 160)})`);
-    cutOff = true;
     return undefined;
   }
 }
@@ -293,6 +290,7 @@ async function main(): Promise<void> {
     // After a cut-off the write the killed roster was waiting on may still run inside FerretDB, and
     // dropping a database FerretDB/SQLite is reading crashes it (SIGBUS; docs/local-infra.md), which
     // took the next script's database down with it: the databases are left to the instance's wipe.
+    const cutOff = rows.some(isCutOff);
     if (cutOff) log(`  cut off: databases left in place (${Object.values(system.databases).join(', ')})`);
     await system.stop({ keepDatabases: cutOff }).catch(() => undefined);
   }

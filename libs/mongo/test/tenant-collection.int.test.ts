@@ -132,6 +132,23 @@ describe('tenantCollection (integration)', () => {
     expect((await a.find({ n: 1 })).length).toBe(129);
   });
 
+  it('updateEach: a statement refused in one chunk fails the call once every chunk in flight has settled', async () => {
+    await seed();
+    const a = tenantCollection<Pupil & { _id: string; n?: number }>(ctx.db(), 'pupils', 'school-a');
+    const ids = Array.from({ length: 60 }, (_, i) => `school-a:q${i}`);
+    await a.insertMany(ids.map((_id, i) => ({ _id, pupilId: `q${i}`, name: `Q${i}` })));
+    const ops = ids.map((_id) => ({ filter: { _id }, update: { $set: { n: 1 } } as object }));
+    // Statement 30 (the second chunk of 20) takes pupil p1's unique key.
+    ops[30] = { filter: { _id: ids[30]! }, update: { $set: { pupilId: 'p1' } } };
+    await expect(a.updateEach(ops as never)).rejects.toMatchObject({ code: 'MONGO_DUPLICATE_KEY' });
+    // The chunks sent beside it had landed when the call failed. (Within the refused statement's own
+    // chunk, MongoDB applies the rest of an unordered command and FerretDB 1.24 stops at the refusal,
+    // so those are not asserted: the callers' statements are idempotent and a retry applies them.)
+    const landed = new Set((await a.find({ n: 1 })).map((d) => d._id));
+    expect([...ids.slice(0, 20), ...ids.slice(40)].filter((id) => !landed.has(id))).toEqual([]);
+    expect(await a.findOne({ _id: ids[30]! })).toMatchObject({ pupilId: 'q30' });
+  });
+
   it('insertAbsent: inserts what is not stored yet, leaves what is, and says which were there', async () => {
     const { a, b } = await seed();
     expect(

@@ -160,6 +160,16 @@ describe('bookings: removals applied a batch at a time (real FerretDB)', () => {
       );
     };
     expect(kinds(p2.sent, await all(batch))).toEqual(kinds(p1.sent, await all(one)));
+    // The person states too: p2's, stored by its restore, is overwritten by its removal again.
+    const people = [
+      ...['p0', 'p1', 'p2', 'p3'].map((personId) => ({ kind: 'pupil' as const, personId })),
+      { kind: 'contact' as const, personId: 'c0' },
+      { kind: 'staff' as const, personId: 't2' },
+    ];
+    const states = async (tenant: string) =>
+      [...(await store.personStatesOf(tenant, people)).entries()].map(([who, s]) => [who, s.state]).sort();
+    expect(await states(batch)).toEqual(await states(one));
+    expect(await states(batch)).toContainEqual(['pupil:p2', 'removed']);
     expect(snapshot(await all(batch)).find((b) => b.who === 'live/p0/c0')).toMatchObject({
       status: 'cancelled',
       reason: 'roster_removal_approved',

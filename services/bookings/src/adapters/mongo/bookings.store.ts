@@ -625,15 +625,12 @@ export class MongoBookingsStore implements BookingsStore {
     const coll = tenantCollection<PersonStateDoc>(this.db, COLLECTIONS.personStates, tenantId);
     const idOf = (state: PersonRosterState) => personStateId(tenantId, state.kind, state.personId);
     const stored = await coll.insertAbsent(states.map((state) => ({ _id: idOf(state), ...strip(state) })));
-    await coll.updateEach(
-      stored
-        .map((k) => states[k]!)
-        .map((state) => ({
-          filter: { _id: idOf(state) } as Filter<PersonStateDoc>,
-          update: { $set: strip(state) },
-          upsert: true,
-        })),
-    );
+    const upsert = (state: PersonRosterState) => ({
+      filter: { _id: idOf(state) } as Filter<PersonStateDoc>,
+      update: { $set: strip(state) },
+      upsert: true,
+    });
+    await coll.updateEach(stored.map((k) => upsert(states[k]!)));
   }
 
   /** Which of these roster event ids are recorded as applied (one query). */
