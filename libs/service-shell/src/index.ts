@@ -20,4 +20,6 @@ export type { ServiceConsumerGroup, ServiceConsumerOptions } from './service-con
 export { GRPC_SHUTDOWN_MAX_MS, grpcShutdownDeadlineMs, stopService } from './service-stop';
 export type { ServiceShellParts, ServiceStopSteps } from './service-stop';
 export { serviceApp } from './service-app';
+export { serviceBasics } from './service-basics';
+export type { ServiceBasics } from './service-basics';
 export type { BackendServiceApp, StartedParts } from './service-app';

@@ -1,19 +1,17 @@
 import { TopicNames, topicsAs } from '@isams-sync/events';
 import type { TopicSpec } from '@isams-sync/events';
-import { serviceKeyringFromConfig } from '@isams-sync/grpc';
 import type { BookingsServiceProtoGrpcType, GrpcServerHandle, ServiceKeyring } from '@isams-sync/grpc';
 import { runConsumer } from '@isams-sync/kafka';
 import type { ConsumerHandle, EventProducer, KafkaClient, RunConsumerOptions } from '@isams-sync/kafka';
-import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
 import { startPeriodic } from '@isams-sync/runtime';
 import type { PeriodicTask } from '@isams-sync/runtime';
-import { createMetrics } from '@isams-sync/metrics';
 import type { Counter, Histogram, Metrics, OpsServer, Readiness, Sampler } from '@isams-sync/metrics';
 import type { MongoConnection } from '@isams-sync/mongo';
 import {
   protosDirOption,
   serviceApp,
+  serviceBasics,
   serviceConsumerOptions,
   startConsumerLagSampler,
   startServiceGrpc,
@@ -87,11 +85,7 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
   const ctx: BookingsContext = {
     config,
     overrides,
-    logger:
-      overrides.logger ??
-      createLogger({ service: config.SERVICE_NAME ?? 'bookings', level: config.LOG_LEVEL }),
-    identity: serviceKeyringFromConfig(config, 'bookings'),
-    metrics: createMetrics({ service: 'bookings' }),
+    ...serviceBasics(config, 'bookings', overrides.logger),
   };
   const rosterChangeMetrics = rosterChangeMetricsOf(ctx.metrics);
   const parts: BookingsParts = {};

@@ -2,19 +2,17 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { TopicNames, topicsAs } from '@isams-sync/events';
 import type { TopicSpec } from '@isams-sync/events';
-import { serviceKeyringFromConfig } from '@isams-sync/grpc';
 import type { ConnectorServiceProtoGrpcType, GrpcServerHandle, ServiceKeyring } from '@isams-sync/grpc';
 import { runConsumer } from '@isams-sync/kafka';
 import type { ConsumerHandle, EventProducer, KafkaClient } from '@isams-sync/kafka';
-import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
-import { createMetrics } from '@isams-sync/metrics';
 import type { Metrics, OpsServer, Readiness, Sampler } from '@isams-sync/metrics';
 import { LeaseKeeper, mongoLeaseStore } from '@isams-sync/mongo';
 import type { LeaseDocument, MongoConnection } from '@isams-sync/mongo';
 import {
   grpcShutdownDeadlineMs,
   serviceApp,
+  serviceBasics,
   serviceConsumerOptions,
   startConsumerLagSampler,
   startServiceGrpc,
@@ -127,11 +125,8 @@ export function createConnectorApp(
   config: ConnectorConfig,
   overrides: ConnectorAppOverrides = {},
 ): ConnectorApp {
-  const logger =
-    overrides.logger ??
-    createLogger({ service: config.SERVICE_NAME ?? 'connector', level: config.LOG_LEVEL });
+  const { logger, identity, metrics } = serviceBasics(config, 'connector', overrides.logger);
   const owner = overrides.owner ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
-  const metrics = createMetrics({ service: 'connector' });
   const w: Wiring = {
     config,
     overrides,
@@ -139,7 +134,7 @@ export function createConnectorApp(
     owner,
     metrics,
     own: connectorMetrics(metrics),
-    identity: serviceKeyringFromConfig(config, 'connector'),
+    identity,
     cipher: createKeyCipher(
       { id: config.CONNECTOR_KEK_ID, key: config.CONNECTOR_KEK },
       parsePreviousKeks(config.CONNECTOR_KEK_PREVIOUS),

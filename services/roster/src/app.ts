@@ -1,16 +1,14 @@
 import { runConsumer } from '@isams-sync/kafka';
 import type { ConsumerHandle, EventProducer, KafkaClient, RunConsumerOptions } from '@isams-sync/kafka';
-import { serviceKeyringFromConfig } from '@isams-sync/grpc';
 import type { GrpcServerHandle, RosterServiceProtoGrpcType, ServiceKeyring } from '@isams-sync/grpc';
-import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
 import { startPeriodic } from '@isams-sync/runtime';
 import type { PeriodicTask } from '@isams-sync/runtime';
-import { createMetrics } from '@isams-sync/metrics';
 import type { Counter, Gauge, Metrics, OpsServer, Readiness, Sampler } from '@isams-sync/metrics';
 import type { MongoConnection } from '@isams-sync/mongo';
 import {
   serviceApp,
+  serviceBasics,
   serviceConsumerOptions,
   startConsumerLagSampler,
   startServiceGrpc,
@@ -126,10 +124,7 @@ interface UseCases {
 
 /** Composition root of the roster service. */
 export function createRosterApp(config: RosterConfig, overrides: RosterAppOverrides = {}): RosterApp {
-  const logger =
-    overrides.logger ?? createLogger({ service: config.SERVICE_NAME ?? 'roster', level: config.LOG_LEVEL });
-  const identity = serviceKeyringFromConfig(config, 'roster');
-  const metrics = createMetrics({ service: 'roster' });
+  const { logger, identity, metrics } = serviceBasics(config, 'roster', overrides.logger);
   const w: Wiring = {
     config,
     overrides,
