@@ -65,7 +65,9 @@ export {
   backoffDelay,
   classifyErrorResponse,
 } from './client/fetch-batch';
-export type { FetchBatchOptions, BatchResponse, RetryPolicy } from './client/fetch-batch';
+export type { FetchBatchOptions, BatchResponse, KnownBodyEvent, RetryPolicy } from './client/fetch-batch';
+export type { BodyDigest, BodyDigestOptions } from './client/body-digest';
+export { ISAMS_READER_VERSION } from './reader-version';
 export { classifyNetworkError } from './client/network-errors';
 export {
   ADDRESS_NOT_ALLOWED_MESSAGE,

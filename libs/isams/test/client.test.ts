@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { fetchAndParse, fetchBatch } from '../src/client/fetch-batch';
-import type { FetchBatchOptions } from '../src/client/fetch-batch';
+import type { FetchBatchOptions, KnownBodyEvent } from '../src/client/fetch-batch';
 import { ISAMS_MESSAGES, renderMessageDocument } from '../src/isams-messages';
 import type { IsamsMessageSpec } from '../src/isams-messages';
 import type { BatchParseEvent } from '../src/parser/parse-events';
@@ -41,8 +41,8 @@ async function server(handlers: Handler[]) {
 
 const options = testFetchOptions;
 
-async function run(opts: FetchBatchOptions): Promise<BatchParseEvent[]> {
-  const events: BatchParseEvent[] = [];
+async function run(opts: FetchBatchOptions): Promise<(BatchParseEvent | KnownBodyEvent)[]> {
+  const events: (BatchParseEvent | KnownBodyEvent)[] = [];
   for await (const e of fetchAndParse(opts)) events.push(e);
   return events;
 }

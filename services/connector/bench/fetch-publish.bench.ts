@@ -52,6 +52,7 @@ const CLIENT = {
   readTimeoutMs: 60_000,
   totalTimeoutMs: 600_000,
   maxBytes: 1024 ** 3,
+  readAheadBytes: 0,
   retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
   // The simulator on loopback: the development setting (CONNECTOR_ALLOW_PRIVATE_EGRESS).
   egress: { allowPrivateAddresses: true, hostSuffixes: [], allowedPorts: [443] },

@@ -24,6 +24,7 @@ import type { BackendServiceApp, ServiceConsumerGroup } from '@isams-sync/servic
 import type { ConnectorConfig } from './config';
 import { createKeyCipher, parsePreviousKeks } from './adapters/crypto/key-cipher';
 import type { KeyCipher } from './adapters/crypto/key-cipher';
+import { ISAMS_READER_VERSION } from '@isams-sync/isams';
 import type { EgressPolicy } from '@isams-sync/isams';
 import { IsamsBatchSource } from './adapters/isams/batch-source';
 import type { IsamsClientSettings } from './adapters/isams/batch-source';
@@ -36,6 +37,8 @@ import { SettingsAuditRepository } from './adapters/mongo/settings-audit-reposit
 import { SettingsRepository } from './adapters/mongo/settings-repository';
 import { AppliedSnapshotsRepository, ScheduleClaimsRepository } from './adapters/mongo/snapshots-repository';
 import { CONNECTOR_CALLERS, connectorHandlers } from './handlers/grpc/connector.handlers';
+import { CANONICAL_JSON_VERSION } from './domain/canonical-json';
+import { readingOf } from './domain/sync-run';
 import { syncRunsHandler } from './handlers/kafka/sync-runs.handler';
 import { connectorMetrics } from './adapters/metrics/connector-metrics';
 import { KeyVault } from './use-cases/key-vault';
@@ -156,6 +159,20 @@ export function createConnectorApp(
   );
 }
 
+/**
+ * What besides a document's bytes decides what a fetch makes of them: the iSAMS reader, the
+ * canonical form, the chunk size and the parser limits (a lowered limit may refuse bytes it took).
+ */
+function documentReadingOf(config: ConnectorConfig): string {
+  const limits = [
+    config.ISAMS_MAX_DEPTH,
+    config.ISAMS_MAX_RECORD_BYTES,
+    config.ISAMS_MAX_RECORDS_PER_DATASET,
+    config.ISAMS_MAX_RECORDS_PER_DOCUMENT,
+  ];
+  return `${readingOf(ISAMS_READER_VERSION, CANONICAL_JSON_VERSION, config.MAX_CHUNK_BYTES)}; limits ${limits.join('/')}`;
+}
+
 /** How the connector talks to iSAMS: timeouts, size and parser limits, retries, the egress guard. */
 function isamsClientSettings(config: ConnectorConfig, overrides: ConnectorAppOverrides): IsamsClientSettings {
   return {
@@ -164,6 +181,7 @@ function isamsClientSettings(config: ConnectorConfig, overrides: ConnectorAppOve
     readTimeoutMs: config.ISAMS_READ_TIMEOUT_MS,
     totalTimeoutMs: config.ISAMS_TOTAL_TIMEOUT_MS,
     maxBytes: config.ISAMS_MAX_BYTES,
+    readAheadBytes: config.ISAMS_READ_AHEAD_BYTES,
     parserLimits: {
       maxDepth: config.ISAMS_MAX_DEPTH,
       maxRecordBytes: config.ISAMS_MAX_RECORD_BYTES,
@@ -371,6 +389,7 @@ function createSyncEngine(
       manualTriggerWindowMs: config.MANUAL_TRIGGER_WINDOW_MS,
       maxChunkBytes: config.MAX_CHUNK_BYTES,
       progressIntervalMs: config.PROGRESS_INTERVAL_MS,
+      documentReading: documentReadingOf(config),
       egressIps: config.EGRESS_IPS ?? [],
     },
   );

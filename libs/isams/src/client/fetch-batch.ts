@@ -7,6 +7,8 @@ import { IsamsError } from '../errors/isams-error';
 import { redactSecrets, redactUrl } from '../errors/redact';
 import type { BatchParseEvent, ParserLimits } from '../parser/parse-events';
 import { streamBatchDocument } from '../parser/stream-batch-document';
+import { DigestedBody } from './body-digest';
+import type { BodyDigestOptions } from './body-digest';
 import { createEgressGuard } from './egress-guard';
 import type { EgressGuard, EgressPolicy } from './egress-guard';
 import { classifyNetworkError } from './network-errors';
@@ -52,6 +54,18 @@ export interface FetchBatchOptions {
   tls?: { ca?: string | Buffer; rejectUnauthorized?: boolean };
   /** Called as body bytes arrive (for CLI progress). */
   onProgress?: (bytes: number, total: number | undefined) => void;
+  /** {@link fetchAndParse} only: hash the body as it arrives, read it ahead, stop on a known body. */
+  digest?: BodyDigestOptions;
+}
+
+/**
+ * The last event of {@link fetchAndParse} when the body hashed to `digest.knownSha256`: the parse
+ * stopped there (no `end`); the caller's reading of that body stands for this one.
+ */
+export interface KnownBodyEvent {
+  type: 'known-body';
+  sha256: string;
+  bytes: number;
 }
 
 /** A successful (2xx) response whose body has not been read yet. */
@@ -398,22 +412,31 @@ export async function fetchBatch(opts: FetchBatchOptions): Promise<BatchResponse
  * Fetches and stream-parses the document. A transient failure is retried (whole request) only
  * while no event has been yielded yet — once records have gone to the consumer a retry would
  * duplicate them, so later failures are thrown and the consumer must discard the partial run.
+ *
+ * With `digest`, the body is hashed as it arrives and read up to `digest.readAheadBytes` ahead of
+ * the parse; once the whole body hashes to `digest.knownSha256`, no further event is parsed and
+ * `known-body` ends the stream.
  */
 export async function* fetchAndParse(
   opts: FetchBatchOptions,
-): AsyncGenerator<BatchParseEvent, void, undefined> {
+): AsyncGenerator<BatchParseEvent | KnownBodyEvent, void, undefined> {
   const maxAttempts = Math.max(1, opts.retry.maxAttempts);
   let used = 0;
   for (;;) {
     const res = await fetchBatch({ ...opts, retry: { ...opts.retry, maxAttempts: maxAttempts - used } });
     used += res.attempts;
+    const body = opts.digest ? new DigestedBody(res.body, opts.digest) : undefined;
     let yielded = false;
     try {
-      for await (const event of streamBatchDocument(res.body, {
+      for await (const event of streamBatchDocument(body ?? res.body, {
         format: opts.format,
         maxBytes: opts.maxBytes,
         ...(opts.parserLimits ? { limits: opts.parserLimits } : {}),
       })) {
+        if (body?.isKnown) {
+          yield { type: 'known-body', ...body.digest! };
+          return;
+        }
         yielded = true;
         yield event;
       }
@@ -426,6 +449,8 @@ export async function* fetchAndParse(
         'iSAMS document failed before any record; retrying',
       );
       await sleep(delay, undefined, opts.signal ? { signal: opts.signal } : {});
+    } finally {
+      body?.close();
     }
   }
 }

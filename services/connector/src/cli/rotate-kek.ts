@@ -34,6 +34,7 @@ const UNUSED_CLIENT_SETTINGS = {
   readTimeoutMs: 1,
   totalTimeoutMs: 1,
   maxBytes: 1,
+  readAheadBytes: 0,
   retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
   egress: { allowPrivateAddresses: false, hostSuffixes: [], allowedPorts: [443] },
 };

@@ -2,7 +2,14 @@ import type { DatasetId } from '@isams-sync/isams';
 import type { TraceCarrier } from '@isams-sync/telemetry';
 import type { RunFetch } from './method-groups';
 import type { SourceFormat } from './settings-rules';
-import type { RunDatasetStats, RunError, RunProgress, RunStatus, RunTrigger } from './sync-run';
+import type {
+  DocumentReading,
+  RunDatasetStats,
+  RunError,
+  RunProgress,
+  RunStatus,
+  RunTrigger,
+} from './sync-run';
 
 export interface RunFinding {
   code: string;
@@ -34,6 +41,8 @@ export interface RunRecord {
   sourceFormat?: SourceFormat;
   /** Whole key or method groups, with each group's outcome (set once the fetch ended or failed). */
   fetch?: RunFetch;
+  /** A whole-key fetch's document: its bytes' sha256 and the reading that made `datasets` of them. */
+  document?: DocumentReading;
   error?: RunError;
   rosterStatus?: RunStatus;
   rosterSequence?: number;

@@ -1,4 +1,5 @@
 import type { DatasetId } from '@isams-sync/isams';
+import type { RunFinding } from './run-record';
 
 export type RunStatus =
   | 'requested'
@@ -72,11 +73,61 @@ export const EMPTY_PROGRESS: RunProgress = {
   chunksTotal: 0,
 };
 
+/**
+ * A whole-key document's bytes (sha256) and the reading that made a run's datasets of them: the
+ * iSAMS reader's version, the canonical form and the chunk size (`readingOf`). The same bytes under
+ * the same reading give the same datasets, fingerprints and chunks.
+ */
+export interface DocumentReading {
+  sha256: string;
+  reading: string;
+}
+
+/** What a fetch made of its document (the run record's fields of the same names, and its byte count). */
+export interface FetchSummary {
+  datasets: RunDatasetStats[];
+  absent: DatasetId[];
+  unknownContainers: string[];
+  findings: RunFinding[];
+  bytes: number;
+}
+
 /** The fingerprints of the snapshot the roster last applied for a school. */
 export interface AppliedSnapshot {
   syncRunId: string;
   fingerprints: Partial<Record<DatasetId, string>>;
   absent: DatasetId[];
+  /**
+   * Its document, when it came whole: a later fetch whose bytes hash the same under the same
+   * reading has this summary without being read (the byte-identical skip).
+   */
+  document?: DocumentReading & { summary: FetchSummary };
+}
+
+/**
+ * The reading a connector gives a document: what, besides the bytes, decides the datasets a fetch
+ * records (the iSAMS reader, the canonical JSON of records, the chunk size).
+ */
+export function readingOf(
+  readerVersion: number,
+  canonicalVersion: number,
+  maxChunkRecordBytes: number,
+): string {
+  return `isams-reader ${readerVersion}; canonical ${canonicalVersion}; chunk ${maxChunkRecordBytes}`;
+}
+
+/**
+ * The applied snapshot's document when a run's fetch may stop on its bytes: not a dry run (it reads
+ * and reports everything), and the same reading. Otherwise undefined (the document is read in full).
+ * Only a whole-key fetch stops on it (the snapshot keeps no document of a fetch in method groups).
+ */
+export function knownDocumentOf(
+  snapshot: AppliedSnapshot | null,
+  run: { dryRun: boolean; reading: string },
+): AppliedSnapshot['document'] {
+  const document = snapshot?.document;
+  if (!document || run.dryRun || document.reading !== run.reading) return undefined;
+  return document;
 }
 
 /**

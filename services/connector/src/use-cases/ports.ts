@@ -196,6 +196,19 @@ export interface FetchResult {
   bytes: number;
   /** Whole key or method groups, and each group's outcome. */
   fetch: RunFetch;
+  /** A whole-key fetch's sha256 of the document's bytes. */
+  documentSha256?: string;
+}
+
+/**
+ * A whole-key fetch that stopped once the document's bytes hashed to {@link SpoolFetch.knownSha256}:
+ * the document is the one read then; the spool holds nothing to publish.
+ */
+export interface KnownDocumentFetch {
+  known: true;
+  sha256: string;
+  bytes: number;
+  fetch: RunFetch;
 }
 
 /** One run's fetch of a school's document into its spool. */
@@ -212,11 +225,13 @@ export interface SpoolFetch {
   /** Called whenever a group's state changes (for the run record, also when the run fails). */
   onFetch: (fetch: RunFetch) => void;
   onProgress: (p: FetchProgress) => void;
+  /** The sha256 of the applied snapshot's document: a whole-key document with these bytes is not read further. */
+  knownSha256?: string;
 }
 
 /** Fetches and stream-parses a school's document into the spool; throws when nothing may be published. */
 export interface BatchSource {
-  fetchToSpool(request: SpoolFetch): Promise<FetchResult>;
+  fetchToSpool(request: SpoolFetch): Promise<FetchResult | KnownDocumentFetch>;
 }
 
 // ---- the broker ---------------------------------------------------------------------------------

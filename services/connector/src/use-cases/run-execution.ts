@@ -2,18 +2,27 @@ import type { Logger } from '@isams-sync/logger';
 import { withSpan } from '@isams-sync/telemetry';
 import { CHUNK_ENVELOPE_OVERHEAD_BYTES } from '../domain/chunk-plan';
 import { ConnectorErrors } from '../domain/connector-errors';
-import type { RunFetch } from '../domain/method-groups';
+import type { FetchPlan, RunFetch } from '../domain/method-groups';
 import type { RunRecord } from '../domain/run-record';
 import { nextScheduledRun } from '../domain/schedule';
 import type { SchoolSettings } from '../domain/school-settings';
-import { isUnchanged } from '../domain/sync-run';
-import type { RunError, RunStatus } from '../domain/sync-run';
-import type { FetchResult, RunLease, Spool } from './ports';
+import { isUnchanged, knownDocumentOf } from '../domain/sync-run';
+import type { AppliedSnapshot, RunError, RunStatus } from '../domain/sync-run';
+import type { FetchResult, KnownDocumentFetch, RunLease, Spool } from './ports';
 import { RunInterrupted, toRunError } from './run-errors';
 import type { SyncEngineDeps, SyncEngineOptions } from './sync-engine';
 
 /** What became of the retry a transient failure asks for. */
 type RetryScheduling = 'scheduled' | 'skipped' | 'superseded';
+
+/** A run's fetch: its result, and the applied snapshot as read once the fetch ended. */
+interface Fetched {
+  result: FetchResult;
+  fetchStart: number;
+  snapshot: AppliedSnapshot | null;
+  /** The document was the applied snapshot's, byte for byte: `result` is that snapshot's summary. */
+  known: boolean;
+}
 
 /**
  * One started run, carried out under its lease by the sync engine that started it: fetch into
@@ -57,9 +66,9 @@ export class RunExecution {
     else this.lease.signal.addEventListener('abort', onLost, { once: true });
     try {
       const { settings, apiKey } = await this.begin();
-      const { result, fetchStart } = await this.fetchIntoSpool(settings, apiKey);
-      const fetchedAt = await this.markFetched(settings, result, fetchStart);
-      if (await this.finishIfUnchanged(settings, result, fetchedAt)) return;
+      const fetched = await this.fetchIntoSpool(settings, apiKey);
+      const fetchedAt = await this.markFetched(settings, fetched.result, fetched.fetchStart);
+      if (await this.finishIfUnchanged(settings, fetched, fetchedAt)) return;
       const publishStart = Date.now();
       const chunks = await this.publishChunks();
       await this.sendMarker();
@@ -85,46 +94,78 @@ export class RunExecution {
     return { settings, apiKey };
   }
 
-  /** Fetches the school's document and stream-parses it into the spool (told to the observer either way). */
-  private async fetchIntoSpool(
-    settings: SchoolSettings,
-    apiKey: string,
-  ): Promise<{ result: FetchResult; fetchStart: number }> {
+  /**
+   * Fetches the school's document and stream-parses it into the spool (told to the observer either
+   * way). A whole-key document whose bytes are those of the applied snapshot's document (same
+   * reading) is downloaded but not parsed: the run takes that document's summary, and nothing is
+   * spooled — unless the roster applied another run meanwhile, when the document is read in full.
+   */
+  private async fetchIntoSpool(settings: SchoolSettings, apiKey: string): Promise<Fetched> {
     this.lastProgress = Date.now();
     const fetchStart = Date.now();
     const fetchSeconds = () => (Date.now() - fetchStart) / 1000;
-    const plan = await this.deps.fetchPlans.get(this.tenantId);
-    const result = await withSpan(
-      'connector.fetch',
-      { attributes: { 'isams_sync.source_format': settings.format } },
-      () =>
-        this.deps.source.fetchToSpool({
-          source: { baseUrl: settings.isamsUrl, apiKey, format: settings.format },
-          spool: this.spool,
-          maxChunkRecordBytes: this.opts.maxChunkBytes - CHUNK_ENVELOPE_OVERHEAD_BYTES,
-          signal: this.abort.signal,
-          logger: this.log,
-          plan,
-          onPlanChange: (plan) =>
-            this.deps.fetchPlans.put(this.tenantId, plan).catch((err: unknown) => {
-              this.log.warn({ err }, 'fetch plan not saved; the next run learns it again');
-            }),
-          onFetch: (f) => {
-            this.fetch = f;
-          },
-          onProgress: (p) => this.writeProgress(() => ({ ...this.run.progress, ...p, datasetsTotal: 14 })),
-        }),
-    ).catch((err: unknown) => {
+    const [plan, before] = await Promise.all([
+      this.deps.fetchPlans.get(this.tenantId),
+      this.deps.snapshots.get(this.tenantId),
+    ]);
+    const known = knownDocumentOf(before, { dryRun: this.run.dryRun, reading: this.opts.documentReading });
+    const failed = (err: unknown): never => {
       this.deps.observe?.fetched({ seconds: fetchSeconds(), ok: false });
       throw err;
-    });
+    };
+    let fetched = await this.fetchDocument(settings, apiKey, plan, known?.sha256).catch(failed);
+    let snapshot = await this.deps.snapshots.get(this.tenantId);
+    if ('known' in fetched && known && snapshot?.syncRunId === before?.syncRunId) {
+      this.log.info(
+        { bytes: fetched.bytes, appliedRunId: snapshot?.syncRunId },
+        'iSAMS document identical to the last applied one; not parsed',
+      );
+      const result = { ...known.summary, fetch: fetched.fetch, documentSha256: fetched.sha256 };
+      this.deps.observe?.fetched({ seconds: fetchSeconds(), ok: true, known: true, bytes: result.bytes });
+      return { result, fetchStart, snapshot, known: true };
+    }
+    if ('known' in fetched) {
+      this.log.info('the roster applied another run during the fetch; reading the document in full');
+      await this.spool.reset();
+      fetched = await this.fetchDocument(settings, apiKey, plan, undefined).catch(failed);
+      snapshot = await this.deps.snapshots.get(this.tenantId);
+    }
+    if ('known' in fetched) throw new Error('a fetch naming no known document stopped on one');
     this.deps.observe?.fetched({
       seconds: fetchSeconds(),
       ok: true,
-      datasets: result.datasets,
-      bytes: result.bytes,
+      datasets: fetched.datasets,
+      bytes: fetched.bytes,
     });
-    return { result, fetchStart };
+    return { result: fetched, fetchStart, snapshot, known: false };
+  }
+
+  /** One fetch of the document into the spool (stopping on `knownSha256`'s bytes). */
+  private fetchDocument(
+    settings: SchoolSettings,
+    apiKey: string,
+    plan: FetchPlan | null,
+    knownSha256: string | undefined,
+  ): Promise<FetchResult | KnownDocumentFetch> {
+    return withSpan('connector.fetch', { attributes: { 'isams_sync.source_format': settings.format } }, () =>
+      this.deps.source.fetchToSpool({
+        source: { baseUrl: settings.isamsUrl, apiKey, format: settings.format },
+        spool: this.spool,
+        maxChunkRecordBytes: this.opts.maxChunkBytes - CHUNK_ENVELOPE_OVERHEAD_BYTES,
+        signal: this.abort.signal,
+        logger: this.log,
+        plan,
+        onPlanChange: (plan) =>
+          this.deps.fetchPlans.put(this.tenantId, plan).catch((err: unknown) => {
+            this.log.warn({ err }, 'fetch plan not saved; the next run learns it again');
+          }),
+        onFetch: (f) => {
+          this.fetch = f;
+        },
+        onProgress: (p) => this.writeProgress(() => ({ ...this.run.progress, ...p, datasetsTotal: 14 })),
+        ...(knownSha256 ? { knownSha256 } : {}),
+      }),
+    );
   }
 
   /** `fetching → fetched` with what the fetch found; resolves to when the fetch ended. */
@@ -146,6 +187,9 @@ export class RunExecution {
       findings: result.findings,
       sourceFormat: settings.format,
       fetch: result.fetch,
+      ...(result.documentSha256
+        ? { document: { sha256: result.documentSha256, reading: this.opts.documentReading } }
+        : {}),
       progress: {
         datasetsDone: result.datasets.length,
         datasetsTotal: result.datasets.length + result.absent.length,
@@ -174,12 +218,12 @@ export class RunExecution {
   /** Unchanged since the last applied snapshot: nothing to publish, the run ends `unchanged` (true). */
   private async finishIfUnchanged(
     settings: SchoolSettings,
-    result: FetchResult,
+    { result, snapshot, known }: Fetched,
     fetchedAt: Date,
   ): Promise<boolean> {
-    const unchanged =
-      !this.run.dryRun &&
-      isUnchanged(result.datasets, result.absent, await this.deps.snapshots.get(this.tenantId));
+    const unchanged = !this.run.dryRun && isUnchanged(result.datasets, result.absent, snapshot);
+    // A document known by its bytes spooled nothing: it may only end here.
+    if (!unchanged && known) throw new Error('a known document differs from the snapshot it was known by');
     if (!unchanged) return false;
     this.run = await this.advance('unchanged', { finishedAt: new Date() });
     this.log.info('data unchanged since the last applied sync; nothing published');

@@ -9,7 +9,7 @@ import { runStep } from '../domain/run-record';
 import type { RunRecord } from '../domain/run-record';
 import { nextScheduledRun, scheduleClaimAttempt } from '../domain/schedule';
 import { EMPTY_PROGRESS, isTerminal, rosterMayReport } from '../domain/sync-run';
-import type { RunDatasetStats, RunError, RunStatus, RunTrigger } from '../domain/sync-run';
+import type { AppliedSnapshot, RunDatasetStats, RunError, RunStatus, RunTrigger } from '../domain/sync-run';
 import type {
   AppliedSnapshotStore,
   BatchSource,
@@ -40,6 +40,11 @@ export interface SyncEngineOptions {
   manualTriggerWindowMs: number;
   maxChunkBytes: number;
   progressIntervalMs: number;
+  /**
+   * The reading this connector gives a document (domain/sync-run `readingOf`): an applied
+   * snapshot's document read under another reading is read again in full.
+   */
+  documentReading: string;
   /** The public IPs iSAMS sees (EGRESS_IPS), named when iSAMS refuses our address. */
   egressIps: readonly string[];
 }
@@ -74,8 +79,17 @@ export interface SyncEngineDeps {
 
 /** What the engine tells about each run's phases (for metrics; no school id is passed on). */
 export interface RunObserver {
-  /** A fetch ended: the document was fetched and stream-parsed into the spool (`ok`), or not. */
-  fetched(f: { seconds: number; ok: boolean; datasets?: readonly RunDatasetStats[]; bytes?: number }): void;
+  /**
+   * A fetch ended: the document was fetched and stream-parsed into the spool (`ok`), or not; `known`:
+   * it was the last applied document byte for byte (not read past its last byte).
+   */
+  fetched(f: {
+    seconds: number;
+    ok: boolean;
+    known?: boolean;
+    datasets?: readonly RunDatasetStats[];
+    bytes?: number;
+  }): void;
   /** The chunks and the run-complete marker of a run were published. */
   published(p: { seconds: number }): void;
 }
@@ -571,17 +585,26 @@ export class SyncEngine {
     });
     const dataAsOf = updated ? dataAsOfOf(updated) : null;
     if (updated && dataAsOf) await this.deps.freshness.advance(run.tenantId, dataAsOf, run._id);
-    if (updated && report.status === 'applied' && !run.dryRun) {
-      await this.deps.snapshots.put(
-        run.tenantId,
-        {
-          syncRunId: run._id,
-          fingerprints: Object.fromEntries(run.datasets.map((d) => [d.datasetId, d.fingerprint])),
-          absent: run.absent,
-        },
-        new Date(),
-      );
-    }
+    if (updated && report.status === 'applied' && !run.dryRun)
+      await this.deps.snapshots.put(run.tenantId, appliedSnapshotOf(run), new Date());
     return Boolean(updated);
   }
+}
+
+/** The snapshot an applied run leaves: its fingerprints, and its document's bytes and summary when it came whole. */
+function appliedSnapshotOf(run: RunRecord): AppliedSnapshot {
+  const { datasets, absent, unknownContainers, findings } = run;
+  return {
+    syncRunId: run._id,
+    fingerprints: Object.fromEntries(datasets.map((d) => [d.datasetId, d.fingerprint])),
+    absent,
+    ...(run.document
+      ? {
+          document: {
+            ...run.document,
+            summary: { datasets, absent, unknownContainers, findings, bytes: run.progress.bytesFetched },
+          },
+        }
+      : {}),
+  };
 }

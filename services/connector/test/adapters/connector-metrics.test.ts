@@ -80,9 +80,12 @@ describe('connectorMetrics', () => {
       datasets: [stats('currentStaff', 1500), stats('x', 7)],
     });
     m.observer.fetched({ seconds: 0.2, ok: false });
+    m.observer.fetched({ seconds: 0.1, ok: true, known: true });
+    m.observer.fetched({ seconds: 0.1, ok: true, known: true });
     m.observer.published({ seconds: 0.4 });
     expect(await series(metrics, 'connector_fetch_duration_seconds_count')).toEqual([
       'connector_fetch_duration_seconds_count{outcome="ok"} 1',
+      'connector_fetch_duration_seconds_count{outcome="known"} 2',
       'connector_fetch_duration_seconds_count{outcome="failed"} 1',
     ]);
     expect(await series(metrics, 'connector_publish_duration_seconds_sum')).toEqual([

@@ -22,6 +22,7 @@ const client: IsamsClientSettings = {
   readTimeoutMs: 5_000,
   totalTimeoutMs: 30_000,
   maxBytes: 512 * 1024 * 1024,
+  readAheadBytes: 0,
   retry: { maxAttempts: 1, baseDelayMs: 10, maxDelayMs: 10 },
   parserLimits: { maxRecordsPerDataset: 100 },
   // The odd hosts listen on 127.0.0.1: the development egress setting (docs/security.md › Egress).

@@ -19,6 +19,15 @@ describe('connector: unchanged skip after the roster applied the same data', () 
     await producer?.disconnect();
   });
 
+  /** How many fetches ended on the applied document's bytes (the connector's fetch metric). */
+  const knownFetches = async (): Promise<number> => {
+    const text = await (await fetch(`http://127.0.0.1:${suite.app.opsPort}/metrics`)).text();
+    const line = text
+      .split('\n')
+      .find((l) => l.startsWith('connector_fetch_duration_seconds_count{') && l.includes('outcome="known"'));
+    return line === undefined ? 0 : Number(line.split(' ').at(-1));
+  };
+
   const runToEnd = async (): Promise<string> => {
     const { run } = await suite.client.triggerSync({}, suite.client.md(TENANT));
     await eventually(async () => {
@@ -75,6 +84,10 @@ describe('connector: unchanged skip after the roster applied the same data', () 
     const unchanged = await suite.client.getSyncRun({ syncRunId: third }, suite.client.md(TENANT));
     expect(unchanged.status).toBe('unchanged');
     expect(unchanged.datasets).toHaveLength(14);
+    // The same bytes as the applied run's document: not read past its last byte (the byte-identical
+    // skip), with the applied run's datasets.
+    expect(await knownFetches()).toBe(1);
+    expect(unchanged.datasets).toEqual(applied.datasets);
     expect(unchanged.finishedAt).not.toBe('');
     const raw = await readAll(suite.env.rawTopic);
     expect(raw.filter((m) => m.event.syncrunid === third)).toEqual([]);
@@ -96,6 +109,7 @@ describe('connector: unchanged skip after the roster applied the same data', () 
     expect((await suite.client.getSyncRun({ syncRunId: fourth }, suite.client.md(TENANT))).status).toBe(
       'published',
     );
+    expect(await knownFetches()).toBe(1);
     const marker = (await readAll(suite.env.rawTopic)).find(
       (m) => m.event.syncrunid === fourth && m.event.type === datasetSnapshotCompletedV1.type,
     );

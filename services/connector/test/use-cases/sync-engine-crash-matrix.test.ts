@@ -1,11 +1,17 @@
+import { DATASET_IDS } from '@isams-sync/isams';
 import { createLogger } from '@isams-sync/logger';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RunRecord } from '../../src/domain/run-record';
-import type { RunStatus } from '../../src/domain/sync-run';
+import type { AppliedSnapshot, RunStatus } from '../../src/domain/sync-run';
 import { SCHEDULE_CLAIM_RETRY_MS, scheduleClaimAttempt, scheduleClaimKey } from '../../src/domain/schedule';
 import { SyncEngine } from '../../src/use-cases/sync-engine';
-import type { SyncEngineOptions } from '../../src/use-cases/sync-engine';
-import { ConnectorWorld, inMemoryPorts } from '../support/in-memory/in-memory-ports';
+import {
+  ConnectorWorld,
+  enrolSchool,
+  inMemoryPorts,
+  scriptedDatasets,
+  testEngineOptions,
+} from '../support/in-memory/in-memory-ports';
 import type { PublishedEvent, ScriptedSchool } from '../support/in-memory/in-memory-ports';
 import { ProcessLife } from '../support/in-memory/process-life';
 
@@ -33,7 +39,11 @@ const SCHOOL: ScriptedSchool = {
 
 const FINAL_STATUSES: readonly RunStatus[] = ['published', 'failed', 'cancelled', 'unchanged'];
 
-type ScenarioName = 'scheduled run' | 'manual run' | 'run whose iSAMS fetch fails part-way';
+type ScenarioName =
+  | 'scheduled run'
+  | 'manual run'
+  | 'run whose iSAMS fetch fails part-way'
+  | 'run whose document is the last applied one, byte for byte';
 
 interface Scenario {
   name: ScenarioName;
@@ -42,7 +52,11 @@ interface Scenario {
   request: 'schedule' | 'manual';
   /** The run the school ends with. */
   endsWith: (run: RunRecord) => boolean;
+  /** The roster applied the school's document before (the applied snapshot has its bytes' sha256). */
+  appliedBefore?: boolean;
 }
+
+const APPLIED_SHA256 = 'sha256-of-the-applied-document';
 
 const SCENARIOS: Scenario[] = [
   { name: 'scheduled run', school: SCHOOL, request: 'schedule', endsWith: (r) => r.status === 'published' },
@@ -53,46 +67,41 @@ const SCENARIOS: Scenario[] = [
     request: 'manual',
     endsWith: (r) => r.status === 'failed' && r.error?.code === 'ISAMS_ERROR_DOCUMENT',
   },
+  {
+    name: 'run whose document is the last applied one, byte for byte',
+    school: { ...SCHOOL, documentSha256: APPLIED_SHA256 },
+    request: 'manual',
+    appliedBefore: true,
+    endsWith: (r) => r.status === 'unchanged' && r.document?.sha256 === APPLIED_SHA256,
+  },
 ];
 
-const OPTIONS: SyncEngineOptions = {
-  owner: 'replica',
-  concurrency: 1,
-  leaseTtlMs: LEASE_TTL_MS,
-  // The test drives the scheduler, the queue and the sweep itself.
-  schedulerTickMs: 3_600_000,
-  schedulerEnabled: false,
-  staleSweepIntervalMs: 3_600_000,
-  scheduleJitterMs: 0,
-  manualTriggerLimit: 100,
-  manualTriggerWindowMs: 3_600_000,
-  maxChunkBytes: 1_000_000,
-  // Every progress report is written (more steps to crash at).
-  progressIntervalMs: 0,
-  egressIps: [],
-};
+const OPTIONS = testEngineOptions(LEASE_TTL_MS);
 
 const logger = createLogger({ service: 'connector-crash-matrix', level: 'silent' });
 
 function newWorld(scenario: Scenario): ConnectorWorld {
   const world = new ConnectorWorld(scenario.school, LEASE_TTL_MS);
-  const now = Date.now();
-  world.settings.set(TENANT, {
-    _id: TENANT,
-    tenantId: TENANT,
-    isamsUrl: 'https://isams.school-a.example',
-    format: 'xml',
-    scheduleMinutes: 60,
-    enabled: true,
-    key: { kekId: 'kek-1', iv: '', ciphertext: '', tag: '' },
-    keyLast4: '0001',
-    keyUpdatedAt: new Date(now),
-    nextRunAt: scenario.request === 'schedule' ? new Date(now - 60_000) : null,
-    consecutiveFailures: 0,
-    updatedAt: new Date(now),
-    updatedBy: 'admin',
-  });
+  enrolSchool(world, TENANT, scenario.request === 'schedule' ? new Date(Date.now() - 60_000) : null);
+
+  if (scenario.appliedBefore) world.snapshots.set(TENANT, appliedSnapshotOf(scenario.school));
   return world;
+}
+
+/** The snapshot the roster's report of an earlier run of `school`'s document left. */
+function appliedSnapshotOf(school: ScriptedSchool): AppliedSnapshot {
+  const datasets = scriptedDatasets(school);
+  const absent = DATASET_IDS.filter((d) => school.records[d] === undefined);
+  return {
+    syncRunId: 'the-applied-run',
+    fingerprints: Object.fromEntries(datasets.map((d) => [d.datasetId, d.fingerprint])),
+    absent,
+    document: {
+      sha256: school.documentSha256!,
+      reading: OPTIONS.documentReading,
+      summary: { datasets, absent, unknownContainers: [], findings: [], bytes: 1234 },
+    },
+  };
 }
 
 const engineFor = (world: ConnectorWorld, life: ProcessLife, owner: string) =>
@@ -272,6 +281,18 @@ describe('the sync engine without a crash', () => {
       ['currentPupils', 3],
       ['yearGroups', 1],
       ['teachingSets', 0],
+    ]);
+  });
+
+  it('publishes nothing but lifecycle events for a run whose document is the last applied one, byte for byte', () => {
+    const { records, marker, steps } = baselines.get(
+      'run whose document is the last applied one, byte for byte',
+    )!;
+    expect(records).toEqual({});
+    expect(marker).toEqual([]);
+    expect(steps.filter((s) => s.startsWith('isams.fetch'))).toEqual([
+      'isams.fetch known document',
+      'isams.fetch known document ✓',
     ]);
   });
 

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DATASETS, IsamsError, backoffDelay, fetchAndParse, isIsamsError } from '@isams-sync/isams';
-import type { DatasetId, EgressPolicy, FetchBatchOptions } from '@isams-sync/isams';
+import type { BodyDigest, DatasetId, EgressPolicy, FetchBatchOptions } from '@isams-sync/isams';
 import type { Logger } from '@isams-sync/logger';
 import {
   DEFAULT_CONTACTS_METHODS,
@@ -16,6 +16,7 @@ import type {
   FetchProgress,
   FetchResult,
   IsamsSource,
+  KnownDocumentFetch,
   Spool,
   SpoolFetch,
 } from '../../use-cases/ports';
@@ -24,8 +25,12 @@ import { DocumentAccumulator } from './document-accumulator';
 /** Connection settings shared by every school (from configuration); the egress policy is required. */
 export type IsamsClientSettings = Omit<
   FetchBatchOptions,
-  'baseUrl' | 'apiKey' | 'format' | 'signal' | 'logger' | 'onProgress' | 'methodsToRun' | 'egress'
-> & { egress: EgressPolicy };
+  'baseUrl' | 'apiKey' | 'format' | 'signal' | 'logger' | 'onProgress' | 'methodsToRun' | 'egress' | 'digest'
+> & {
+  egress: EgressPolicy;
+  /** How far a whole-key download may run ahead of the parse (in memory) when its bytes may be known. */
+  readAheadBytes: number;
+};
 
 export interface FetchToSpoolOptions {
   source: IsamsSource;
@@ -43,9 +48,11 @@ export interface FetchToSpoolOptions {
   onPlanChange?: (plan: FetchPlan) => Promise<void>;
   /** Called whenever a group's state changes (for the run record, also when the run fails). */
   onFetch?: (fetch: RunFetch) => void;
+  /** The sha256 of a document read before: a whole-key body that hashes the same is not read further. */
+  knownSha256?: string;
 }
 
-export type { FetchProgress, FetchResult, IsamsSource };
+export type { FetchProgress, FetchResult, IsamsSource, KnownDocumentFetch };
 
 /**
  * The iSAMS Batch API as the sync engine's {@link BatchSource} and the connection tests'
@@ -58,8 +65,9 @@ export class IsamsBatchSource implements BatchSource, ConnectionProbe {
     private readonly contactsMethods: readonly string[],
   ) {}
 
-  fetchToSpool(request: SpoolFetch): Promise<FetchResult> {
-    return fetchToSpool({ ...request, client: this.client, contactsMethods: this.contactsMethods });
+  fetchToSpool({ knownSha256, ...request }: SpoolFetch): Promise<FetchResult | KnownDocumentFetch> {
+    const options = { ...request, client: this.client, contactsMethods: this.contactsMethods };
+    return knownSha256 === undefined ? fetchToSpool(options) : fetchToSpool({ ...options, knownSha256 });
   }
 
   /** Without a spool: records are only counted; a plan change is not kept. */
@@ -86,27 +94,51 @@ export class IsamsBatchSource implements BatchSource, ConnectionProbe {
  * fetched in groups straight away next time (`plan`, persisted through `onPlanChange`). Every
  * dataset of the result comes from this run; if any group fails for good, this throws (the caller
  * discards the spool and publishes nothing). Throws the client's `IsamsError` for any failure.
+ *
+ * A whole-key body is hashed as it arrives (`documentSha256` of the result). When it hashes to
+ * `knownSha256` the parse stops at once (the body read ahead of it, `readAheadBytes`) and the
+ * result is a {@link KnownDocumentFetch}: the spool then holds nothing to publish.
  */
-export async function fetchToSpool(options: FetchToSpoolOptions): Promise<FetchResult> {
+export async function fetchToSpool(
+  options: FetchToSpoolOptions & { knownSha256: string },
+): Promise<FetchResult | KnownDocumentFetch>;
+export async function fetchToSpool(
+  options: FetchToSpoolOptions & { knownSha256?: undefined },
+): Promise<FetchResult>;
+export async function fetchToSpool(options: FetchToSpoolOptions): Promise<FetchResult | KnownDocumentFetch> {
   let plan = normalisePlan(options.plan);
   let groups: { groupsDone: number; groupsTotal: number } | undefined;
   const acc = new DocumentAccumulator(options.spool, options.maxChunkRecordBytes, (p) =>
     options.onProgress?.({ ...p, ...groups }),
   );
   if (plan.mode === 'whole') {
+    const fetch: RunFetch = {
+      mode: 'whole',
+      groups: [],
+      ...(plan.contactsMethod ? { contactsMethod: plan.contactsMethod } : {}),
+    };
     try {
-      const { absent } = await acc.consume(fetchAndParse(requestOptions(options, acc)));
+      let body: BodyDigest | undefined;
+      const read = await acc.consume(
+        fetchAndParse({
+          ...requestOptions(options, acc),
+          digest: {
+            onBody: (b) => (body = b),
+            ...(options.knownSha256
+              ? { knownSha256: options.knownSha256, readAheadBytes: options.client.readAheadBytes }
+              : {}),
+          },
+        }),
+      );
+      if ('known' in read) return { known: true, ...read.known, fetch };
       return {
         datasets: acc.stats(),
-        absent,
+        absent: read.absent,
         unknownContainers: acc.unknownContainers(),
         findings: acc.findings(),
         bytes: acc.bytes(),
-        fetch: {
-          mode: 'whole',
-          groups: [],
-          ...(plan.contactsMethod ? { contactsMethod: plan.contactsMethod } : {}),
-        },
+        fetch,
+        ...(body ? { documentSha256: body.sha256 } : {}),
       };
     } catch (err) {
       if (!isIsamsError(err) || !smallerHelps(err)) throw err;
@@ -192,7 +224,9 @@ async function fetchGroup(
   const maxAttempts = Math.max(1, options.client.retry.maxAttempts);
   for (let attempt = 1; ; attempt++) {
     try {
-      const { absent } = await acc.consume(fetchAndParse(requestOptions(options, acc, names)), wanted);
+      const read = await acc.consume(fetchAndParse(requestOptions(options, acc, names)), wanted);
+      if ('known' in read) throw new Error('a method group names no known document'); // never: no digest
+      const { absent } = read;
       return { outcome: { kind: 'fetched', present: request.datasets.filter((d) => !absent.includes(d)) } };
     } catch (err) {
       const midDocument = acc.yielded;

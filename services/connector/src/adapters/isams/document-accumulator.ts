@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
-import type { BatchParseEvent, DatasetId } from '@isams-sync/isams';
+import type { BatchParseEvent, BodyDigest, DatasetId, KnownBodyEvent } from '@isams-sync/isams';
 import { canonicalRawJson } from '../../domain/canonical-json';
 import { ChunkPlanner } from '../../domain/chunk-plan';
 import type { RunDatasetStats } from '../../domain/sync-run';
@@ -63,13 +63,14 @@ export class DocumentAccumulator {
 
   /**
    * Reads one document to its end. Only datasets in `wanted` are kept (all when undefined); returns
-   * the canonical datasets whose container the document did not have. Throws whatever the stream
-   * throws (the caller then discards what this document added).
+   * the canonical datasets whose container the document did not have, or — when the stream stopped
+   * on a body its caller knows (`known-body`) — that body's digest (what was collected is then of
+   * no use). Throws whatever the stream throws (the caller then discards what this document added).
    */
   async consume(
-    events: AsyncIterable<BatchParseEvent>,
+    events: AsyncIterable<BatchParseEvent | KnownBodyEvent>,
     wanted?: ReadonlySet<DatasetId>,
-  ): Promise<{ absent: DatasetId[] }> {
+  ): Promise<{ absent: DatasetId[] } | { known: BodyDigest }> {
     this.yielded = false;
     this.bytesCurrent = 0;
     const keep = (d: DatasetId | undefined): d is DatasetId => d !== undefined && (!wanted || wanted.has(d));
@@ -128,6 +129,9 @@ export class DocumentAccumulator {
           this.bytesCurrent = 0;
           this.onProgress(this.progress());
           return { absent: ev.absent };
+        case 'known-body':
+          this.bytesCurrent = 0;
+          return { known: { sha256: ev.sha256, bytes: ev.bytes } };
       }
     }
     // streamBatchDocument always ends with `end` or throws; reaching here means the stream was cut.

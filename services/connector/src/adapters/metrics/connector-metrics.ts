@@ -67,7 +67,7 @@ export function connectorMetrics(metrics: Metrics): {
   });
   const fetchSeconds = metrics.histogram<'outcome'>({
     name: 'connector_fetch_duration_seconds',
-    help: "Time to fetch a school's iSAMS document and stream-parse it into the spool (one pass), by outcome (ok, failed)",
+    help: "Time to fetch a school's iSAMS document and stream-parse it into the spool (one pass), by outcome (ok; known: the last applied document byte for byte, not read past its last byte; failed)",
     labelNames: ['outcome'],
     buckets: FETCH_BUCKETS,
   });
@@ -89,13 +89,13 @@ export function connectorMetrics(metrics: Metrics): {
   const schoolGauges = Object.entries(SCHOOL_GAUGES).map(
     ([field, config]) => [field as keyof SyncAgeSummary, metrics.gauge(config)] as const,
   );
-  for (const outcome of ['ok', 'failed']) fetchSeconds.zero({ outcome });
+  for (const outcome of ['ok', 'known', 'failed']) fetchSeconds.zero({ outcome });
 
   return {
     runEnded: (run) => runsFinished.inc({ status: run.status, error_code: runErrorCodeLabel(run.errorCode) }),
     observer: {
       fetched(f) {
-        fetchSeconds.observe({ outcome: f.ok ? 'ok' : 'failed' }, f.seconds);
+        fetchSeconds.observe({ outcome: f.ok ? (f.known ? 'known' : 'ok') : 'failed' }, f.seconds);
         if (f.bytes !== undefined) documentBytes.observe(f.bytes);
         for (const d of f.datasets ?? [])
           datasetBytes.inc({ dataset: boundedLabel(d.datasetId, DATASET_IDS) }, d.bytes);

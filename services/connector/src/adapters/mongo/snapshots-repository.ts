@@ -17,7 +17,7 @@ interface ScheduleClaimDocument {
   claimedAt: Date;
 }
 
-/** Fingerprints of the last snapshot the roster applied, per school (for the unchanged skip). */
+/** Fingerprints of the last snapshot the roster applied, per school, and its document's bytes and summary (the unchanged skips). */
 export class AppliedSnapshotsRepository implements AppliedSnapshotStore {
   private readonly docs: SchoolDocuments<AppliedSnapshotDocument>;
   constructor(db: Db) {
@@ -26,7 +26,9 @@ export class AppliedSnapshotsRepository implements AppliedSnapshotStore {
 
   async get(tenantId: string): Promise<AppliedSnapshot | null> {
     const doc = await this.docs.find(tenantId);
-    return doc ? { syncRunId: doc.syncRunId, fingerprints: doc.fingerprints, absent: doc.absent } : null;
+    if (!doc) return null;
+    const { syncRunId, fingerprints, absent, document } = doc;
+    return { syncRunId, fingerprints, absent, ...(document ? { document } : {}) };
   }
 
   put(tenantId: string, snapshot: AppliedSnapshot, appliedAt: Date): Promise<void> {

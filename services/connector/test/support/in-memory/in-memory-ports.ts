@@ -3,7 +3,7 @@ import { DATASET_IDS, IsamsError } from '@isams-sync/isams';
 import type { DatasetId } from '@isams-sync/isams';
 import { MongoErrors, confirmFenceAfterClaim, fencedWrite, settleExistingClaim } from '@isams-sync/mongo';
 import { markerData } from '../../../src/adapters/kafka/run-publisher';
-import type { FetchPlan } from '../../../src/domain/method-groups';
+import type { FetchPlan, RunFetch } from '../../../src/domain/method-groups';
 import { recordRunStep, runStep } from '../../../src/domain/run-record';
 import type { QueuedRun, RunRecord, RunStep, RunStepPatch, SchoolSlot } from '../../../src/domain/run-record';
 import type { SchoolSettings } from '../../../src/domain/school-settings';
@@ -16,6 +16,7 @@ import type {
   FetchResult,
   FreshnessStore,
   KeyRevealer,
+  KnownDocumentFetch,
   RunFence,
   RunLease,
   RunLeases,
@@ -30,8 +31,9 @@ import type {
   StepDecision,
   UnfinishedRun,
 } from '../../../src/use-cases/ports';
-import type { SyncEngineDeps } from '../../../src/use-cases/sync-engine';
+import type { SyncEngineDeps, SyncEngineOptions } from '../../../src/use-cases/sync-engine';
 import type { ProcessLife } from './process-life';
+import { schoolSettings } from './settings-ports';
 
 /** An event as it reached the broker (ids are deterministic: the same id is the same event). */
 export type PublishedEvent =
@@ -53,6 +55,27 @@ export interface ScriptedSchool {
   chunkSize: number;
   /** Fail (transiently, as iSAMS cutting the document off) after this many datasets. */
   failAfterDatasets?: number;
+  /** The sha256 of the document's bytes (a whole-key fetch stops on it when it is the known one). */
+  documentSha256?: string;
+}
+
+/** What fetching `school` makes of it: each present dataset's statistics (chunks of `chunkSize`). */
+export function scriptedDatasets(school: ScriptedSchool): RunDatasetStats[] {
+  return DATASET_IDS.filter((d) => school.records[d] !== undefined).map((datasetId) => {
+    const lines = (school.records[datasetId] ?? []).map((r) => JSON.stringify(r));
+    const chunkRecords: number[] = [];
+    for (let at = 0; at < lines.length; at += school.chunkSize)
+      chunkRecords.push(Math.min(school.chunkSize, lines.length - at));
+    return {
+      datasetId,
+      present: true,
+      recordCount: lines.length,
+      bytes: lines.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0),
+      chunkCount: chunkRecords.length,
+      chunkRecords,
+      fingerprint: createHash('sha256').update(lines.join('\n')).digest('hex'),
+    };
+  });
 }
 
 interface StepClaim {
@@ -86,6 +109,8 @@ export class ConnectorWorld {
   readonly leases = new Map<string, LeaseRecord>();
   readonly spools = new Map<string, Map<DatasetId, string[]>>();
   readonly events: PublishedEvent[] = [];
+  /** Each fetch of the school's document: the known document's sha256 it was given (null: none). */
+  readonly fetches: (string | null)[] = [];
 
   constructor(
     readonly school: ScriptedSchool,
@@ -412,7 +437,9 @@ export class InMemorySpools implements Spools {
 
 /**
  * The school's iSAMS: serves `world.school` dataset by dataset into the spool (one step each, with
- * progress), or cuts the document off after `failAfterDatasets` with a transient iSAMS error.
+ * progress), or cuts the document off after `failAfterDatasets` with a transient iSAMS error. A
+ * document whose `documentSha256` is the request's known one ends after its download (one step),
+ * nothing spooled.
  */
 export class ScriptedBatchSource implements BatchSource {
   constructor(
@@ -420,45 +447,45 @@ export class ScriptedBatchSource implements BatchSource {
     private readonly life: ProcessLife,
   ) {}
 
-  async fetchToSpool(request: SpoolFetch): Promise<FetchResult> {
-    const { records, chunkSize, failAfterDatasets } = this.world.school;
-    const present = DATASET_IDS.filter((d) => records[d] !== undefined);
-    const datasets: RunDatasetStats[] = [];
-    let fetched = 0;
-    let bytes = 0;
-    for (const datasetId of present) {
-      if (fetched === failAfterDatasets)
+  async fetchToSpool(request: SpoolFetch): Promise<FetchResult | KnownDocumentFetch> {
+    const { records, failAfterDatasets, documentSha256 } = this.world.school;
+    this.world.fetches.push(request.knownSha256 ?? null);
+    const datasets = scriptedDatasets(this.world.school);
+    const bytes = datasets.reduce((n, d) => n + d.bytes, 0);
+    const fetch: RunFetch = { mode: 'whole', groups: [] };
+    if (
+      documentSha256 !== undefined &&
+      request.knownSha256 === documentSha256 &&
+      failAfterDatasets === undefined
+    ) {
+      await this.life.io('isams.fetch known document', () => undefined);
+      return { known: true, sha256: documentSha256, bytes, fetch };
+    }
+    let done = 0;
+    for (const { datasetId } of datasets) {
+      if (done === failAfterDatasets)
         throw new IsamsError({ code: 'ISAMS_ERROR_DOCUMENT', message: 'document cut off', transient: true });
       const lines = (records[datasetId] ?? []).map((r) => JSON.stringify(r));
       await this.life.io(`isams.fetch ${datasetId}`, async () => {
         await request.spool.touch(datasetId);
         for (const line of lines) await request.spool.append(datasetId, line);
       });
-      const chunkRecords: number[] = [];
-      for (let at = 0; at < lines.length; at += chunkSize)
-        chunkRecords.push(Math.min(chunkSize, lines.length - at));
-      const size = lines.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
-      datasets.push({
-        datasetId,
-        present: true,
-        recordCount: lines.length,
-        bytes: size,
-        chunkCount: chunkRecords.length,
-        chunkRecords,
-        fingerprint: createHash('sha256').update(lines.join('\n')).digest('hex'),
+      done += 1;
+      request.onProgress({
+        datasetsDone: done,
+        recordsFetched: 0,
+        bytesFetched: datasets.slice(0, done).reduce((n, d) => n + d.bytes, 0),
       });
-      fetched += 1;
-      bytes += size;
-      request.onProgress({ datasetsDone: fetched, recordsFetched: 0, bytesFetched: bytes });
     }
     await request.spool.close();
     return {
       datasets,
-      absent: DATASET_IDS.filter((d) => !present.includes(d)),
+      absent: DATASET_IDS.filter((d) => records[d] === undefined),
       unknownContainers: [],
       findings: [],
       bytes,
-      fetch: { mode: 'whole', groups: [] },
+      fetch,
+      ...(documentSha256 !== undefined ? { documentSha256 } : {}),
     };
   }
 }
@@ -597,4 +624,31 @@ export function inMemoryPorts(
     source: new ScriptedBatchSource(world, life),
     spools: new InMemorySpools(world, life),
   };
+}
+
+/**
+ * Engine options for tests that drive the engine themselves (scheduler, queue and sweep), with every
+ * progress report written (more steps to crash at).
+ */
+export function testEngineOptions(leaseTtlMs: number): SyncEngineOptions {
+  return {
+    owner: 'replica',
+    concurrency: 1,
+    leaseTtlMs,
+    schedulerTickMs: 3_600_000,
+    schedulerEnabled: false,
+    staleSweepIntervalMs: 3_600_000,
+    scheduleJitterMs: 0,
+    manualTriggerLimit: 100,
+    manualTriggerWindowMs: 3_600_000,
+    maxChunkBytes: 1_000_000,
+    progressIntervalMs: 0,
+    documentReading: 'reading 1',
+    egressIps: [],
+  };
+}
+
+/** A school enrolled in `world` (settings-ports `schoolSettings`), due at `nextRunAt` (null: not scheduled). */
+export function enrolSchool(world: ConnectorWorld, tenantId: string, nextRunAt: Date | null): void {
+  world.settings.set(tenantId, schoolSettings(tenantId, { nextRunAt }));
 }

@@ -1,0 +1,10 @@
+/**
+ * The version of this library's reading of a Batch API document: the parse events (datasets,
+ * records, findings, `end`) that the same bytes give. A caller that keeps what it made of a body by
+ * the body's hash (the connector's byte-identical skip) keys it by this too, so a reader that reads
+ * the same bytes differently never stands behind an old reading.
+ *
+ * Bump it with any change to the events the parsers yield for the same input;
+ * `test/reader-version.test.ts` holds a digest of the fixtures' events and fails until it is bumped.
+ */
+export const ISAMS_READER_VERSION = 1;
