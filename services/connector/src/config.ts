@@ -56,7 +56,7 @@ export const configSchema = z.object({
    * How far a whole-key download may run ahead of its parse, in memory, when the school's last
    * applied document may come again (the byte-identical skip stops the parse at the last byte).
    */
-  ISAMS_READ_AHEAD_BYTES: env.int({ min: 0 }).default(32 * 1024 * 1024),
+  ISAMS_READ_AHEAD_BYTES: env.int({ min: 0 }).default(16 * 1024 * 1024),
   /** Parser limits (libs/isams ParserLimits): a document past one fails its run with its own ISAMS_* code. */
   ISAMS_MAX_DEPTH: env.int({ min: 8, max: 10_000 }).default(DEFAULT_PARSER_LIMITS.maxDepth),
   ISAMS_MAX_RECORD_BYTES: env.int({ min: 4096 }).default(DEFAULT_PARSER_LIMITS.maxRecordBytes),
