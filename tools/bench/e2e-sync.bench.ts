@@ -238,7 +238,10 @@ async function main(): Promise<void> {
 
     const moveAll = base.fetchSeconds + base.produceSeconds + base.insertSeconds;
     const moveChurn = base.fetchSeconds + base.produceSeconds + base.insertChangedSeconds;
-    const what = `${size} school, ${totals.records} records, ${(totals.bytes / 1e6).toFixed(1)} MB XML`;
+    // The document's own size (the plain fetch's body), and its records' size as the connector
+    // spools and publishes them (canonical JSON).
+    const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+    const what = `${size} school, ${totals.records} records, a ${mb(base.documentBytes)} MB XML document (${mb(totals.bytes)} MB of canonical JSON records)`;
     rows.push(
       row(
         'first sync (trigger → applied)',
