@@ -95,9 +95,9 @@ export class IsamsBatchSource implements BatchSource, ConnectionProbe {
  * dataset of the result comes from this run; if any group fails for good, this throws (the caller
  * discards the spool and publishes nothing). Throws the client's `IsamsError` for any failure.
  *
- * A whole-key body is hashed as it arrives (`documentSha256` of the result). When it hashes to
- * `knownSha256` the parse stops at once (the body read ahead of it, `readAheadBytes`) and the
- * result is a {@link KnownDocumentFetch}: the spool then holds nothing to publish.
+ * A whole-key body is hashed as it arrives (`documentSha256` of the result). With `knownSha256` the
+ * parse waits for a body that fits the client's `readAheadBytes`; one that hashes to it is not
+ * parsed and the result is a {@link KnownDocumentFetch}: the spool then holds nothing to publish.
  */
 export async function fetchToSpool(
   options: FetchToSpoolOptions & { knownSha256: string },
