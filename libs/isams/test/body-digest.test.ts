@@ -110,6 +110,27 @@ describe('fetchAndParse with a body digest', () => {
     expect(heard).toEqual([]);
   });
 
+  it('a first response that ends before any record is retried, and only the whole retried body is heard and known', async () => {
+    const body = setLists(2000);
+    const s = await startServer([
+      (_q, res) => res.end('<iSAMS><TeachingMan'),
+      (_q, res) => {
+        res.writeHead(200, { 'content-type': 'text/xml', 'content-length': String(body.length) });
+        res.end(body);
+      },
+    ]);
+    cleanups.push(s.close);
+    const heard: BodyDigest[] = [];
+    const events = await read(
+      testFetchOptions(s.url, {
+        digest: { onBody: (b) => heard.push(b), knownSha256: sha256(body), readAheadBytes: 1 << 24 },
+      }),
+    );
+    expect(s.requests).toHaveLength(2);
+    expect(heard.at(-1)).toEqual({ sha256: sha256(body), bytes: body.length });
+    expect(events).toEqual([{ type: 'known-body', sha256: sha256(body), bytes: body.length }]);
+  });
+
   it('the response-size limit holds while reading ahead', async () => {
     const body = setLists(4000);
     const url = await serving(body, (_q, res) => {

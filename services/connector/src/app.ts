@@ -25,7 +25,7 @@ import type { ConnectorConfig } from './config';
 import { createKeyCipher, parsePreviousKeks } from './adapters/crypto/key-cipher';
 import type { KeyCipher } from './adapters/crypto/key-cipher';
 import { ISAMS_READER_VERSION } from '@isams-sync/isams';
-import type { EgressPolicy } from '@isams-sync/isams';
+import type { EgressPolicy, ParserLimits } from '@isams-sync/isams';
 import { IsamsBatchSource } from './adapters/isams/batch-source';
 import type { IsamsClientSettings } from './adapters/isams/batch-source';
 import { KafkaRunPublisher } from './adapters/kafka/run-publisher';
@@ -159,18 +159,14 @@ export function createConnectorApp(
   );
 }
 
-/**
- * What besides a document's bytes decides what a fetch makes of them: the iSAMS reader, the
- * canonical form, the chunk size and the parser limits (a lowered limit may refuse bytes it took).
- */
-function documentReadingOf(config: ConnectorConfig): string {
-  const limits = [
-    config.ISAMS_MAX_DEPTH,
-    config.ISAMS_MAX_RECORD_BYTES,
-    config.ISAMS_MAX_RECORDS_PER_DATASET,
-    config.ISAMS_MAX_RECORDS_PER_DOCUMENT,
-  ];
-  return `${readingOf(ISAMS_READER_VERSION, CANONICAL_JSON_VERSION, config.MAX_CHUNK_BYTES)}; limits ${limits.join('/')}`;
+/** The parser limits of the configuration (libs/isams `ParserLimits`). */
+function parserLimitsOf(config: ConnectorConfig): ParserLimits {
+  return {
+    maxDepth: config.ISAMS_MAX_DEPTH,
+    maxRecordBytes: config.ISAMS_MAX_RECORD_BYTES,
+    maxRecordsPerDataset: config.ISAMS_MAX_RECORDS_PER_DATASET,
+    maxRecordsPerDocument: config.ISAMS_MAX_RECORDS_PER_DOCUMENT,
+  };
 }
 
 /** How the connector talks to iSAMS: timeouts, size and parser limits, retries, the egress guard. */
@@ -182,12 +178,7 @@ function isamsClientSettings(config: ConnectorConfig, overrides: ConnectorAppOve
     totalTimeoutMs: config.ISAMS_TOTAL_TIMEOUT_MS,
     maxBytes: config.ISAMS_MAX_BYTES,
     readAheadBytes: config.ISAMS_READ_AHEAD_BYTES,
-    parserLimits: {
-      maxDepth: config.ISAMS_MAX_DEPTH,
-      maxRecordBytes: config.ISAMS_MAX_RECORD_BYTES,
-      maxRecordsPerDataset: config.ISAMS_MAX_RECORDS_PER_DATASET,
-      maxRecordsPerDocument: config.ISAMS_MAX_RECORDS_PER_DOCUMENT,
-    },
+    parserLimits: parserLimitsOf(config),
     retry: {
       maxAttempts: config.ISAMS_RETRY_ATTEMPTS,
       baseDelayMs: config.ISAMS_RETRY_BASE_MS,
@@ -389,7 +380,12 @@ function createSyncEngine(
       manualTriggerWindowMs: config.MANUAL_TRIGGER_WINDOW_MS,
       maxChunkBytes: config.MAX_CHUNK_BYTES,
       progressIntervalMs: config.PROGRESS_INTERVAL_MS,
-      documentReading: documentReadingOf(config),
+      documentReading: readingOf({
+        readerVersion: ISAMS_READER_VERSION,
+        canonicalVersion: CANONICAL_JSON_VERSION,
+        maxChunkBytes: config.MAX_CHUNK_BYTES,
+        parserLimits: parserLimitsOf(config),
+      }),
       egressIps: config.EGRESS_IPS ?? [],
     },
   );

@@ -54,7 +54,8 @@ export const configSchema = z.object({
   ISAMS_MAX_BYTES: env.int({ min: 1024 }).default(512 * 1024 * 1024),
   /**
    * How far a whole-key download may run ahead of its parse, in memory, when the school's last
-   * applied document may come again (the byte-identical skip stops the parse at the last byte).
+   * applied document may come again: the parse waits for a body that fits, and one with the applied
+   * document's bytes is not parsed (the byte-identical skip).
    */
   ISAMS_READ_AHEAD_BYTES: env.int({ min: 0 }).default(16 * 1024 * 1024),
   /** Parser limits (libs/isams ParserLimits): a document past one fails its run with its own ISAMS_* code. */

@@ -9,12 +9,15 @@ export interface BodyDigest {
 
 /** Hashing a document's body as it arrives, and reading it ahead of the parse. */
 export interface BodyDigestOptions {
-  /** Hears the whole body's digest once its last byte is in (before the parse may have reached it). */
+  /**
+   * Hears the whole body's digest once its last byte is in (before the parse may have reached it):
+   * once per response, so a request retried after an early end is heard again; the last one counts.
+   */
   onBody: (body: BodyDigest) => void;
   /**
-   * The sha256 of a body the caller has read before. When this body hashes the same, the parse
-   * stops where it is and {@link fetchAndParse} ends with a `known-body` event: identical bytes read
-   * identically, so what the caller made of them then still holds.
+   * The sha256 of a body the caller has read before. The parse waits for the body while it fits
+   * `readAheadBytes`; when it hashes the same, {@link fetchAndParse} ends with a `known-body` event
+   * instead of parsing it: identical bytes read identically, so what the caller made of them holds.
    */
   knownSha256?: string;
   /**
@@ -40,6 +43,8 @@ export class DigestedBody implements AsyncIterable<Uint8Array> {
   private closed = false;
   private wakeReader: (() => void) | undefined;
   private wakePump: (() => void) | undefined;
+  /** How many bytes may wait in the queue (`readAheadBytes`). */
+  private readonly limit: number;
   /** The whole body's digest, once its last byte arrived. */
   digest: BodyDigest | undefined;
 
@@ -47,13 +52,13 @@ export class DigestedBody implements AsyncIterable<Uint8Array> {
     source: AsyncIterable<Uint8Array>,
     private readonly options: BodyDigestOptions,
   ) {
+    this.limit = Math.max(0, options.readAheadBytes ?? 0);
     void this.pump(source);
   }
 
   private async pump(source: AsyncIterable<Uint8Array>): Promise<void> {
     const hash = createHash('sha256');
     let bytes = 0;
-    const limit = Math.max(0, this.options.readAheadBytes ?? 0);
     try {
       for await (const chunk of source) {
         if (this.closed) return;
@@ -62,7 +67,8 @@ export class DigestedBody implements AsyncIterable<Uint8Array> {
         this.chunks.push(chunk);
         this.queuedBytes += chunk.byteLength;
         this.wake('reader');
-        while (this.queuedBytes > limit && !this.closed) await new Promise<void>((r) => (this.wakePump = r));
+        while (this.queuedBytes > this.limit && !this.closed)
+          await new Promise<void>((r) => (this.wakePump = r));
         if (this.closed) return;
       }
       this.digest = { sha256: hash.digest('hex'), bytes };
@@ -81,17 +87,19 @@ export class DigestedBody implements AsyncIterable<Uint8Array> {
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
-    const limit = Math.max(0, this.options.readAheadBytes ?? 0);
     try {
       for (;;) {
         // The parse of a chunk runs without a turn of the event loop in between (its awaits settle
         // as microtasks), so the network would wait for the parse: reading ahead, each chunk is
         // handed out a turn later, after the socket's bytes that arrived meanwhile were pulled in.
-        if (limit > 0) await nextTurn();
+        if (this.limit > 0) await nextTurn();
         // With a known body, the parse waits for the whole body while the read-ahead has room: a
         // body that turns out known is then not parsed at all, another one is parsed from memory.
         const waitForBody =
-          this.options.knownSha256 !== undefined && !this.ended && !this.failure && this.queuedBytes <= limit;
+          this.options.knownSha256 !== undefined &&
+          !this.ended &&
+          !this.failure &&
+          this.queuedBytes <= this.limit;
         if (this.head < this.chunks.length && !waitForBody) {
           const chunk = this.chunks[this.head]!;
           this.chunks[this.head++] = EMPTY;

@@ -414,8 +414,8 @@ export async function fetchBatch(opts: FetchBatchOptions): Promise<BatchResponse
  * duplicate them, so later failures are thrown and the consumer must discard the partial run.
  *
  * With `digest`, the body is hashed as it arrives and read up to `digest.readAheadBytes` ahead of
- * the parse; once the whole body hashes to `digest.knownSha256`, no further event is parsed and
- * `known-body` ends the stream.
+ * the parse; once the whole body hashes to `digest.knownSha256`, `known-body` ends the stream (a
+ * body that fitted the read-ahead was not parsed at all).
  */
 export async function* fetchAndParse(
   opts: FetchBatchOptions,

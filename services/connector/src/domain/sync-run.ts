@@ -1,5 +1,5 @@
-import type { DatasetId } from '@isams-sync/isams';
-import type { RunFinding } from './run-record';
+import type { DatasetId, ParserLimits } from '@isams-sync/isams';
+import type { RunFinding, RunRecord } from './run-record';
 
 export type RunStatus =
   | 'requested'
@@ -74,9 +74,9 @@ export const EMPTY_PROGRESS: RunProgress = {
 };
 
 /**
- * A whole-key document's bytes (sha256) and the reading that made a run's datasets of them: the
- * iSAMS reader's version, the canonical form and the chunk size (`readingOf`). The same bytes under
- * the same reading give the same datasets, fingerprints and chunks.
+ * A whole-key document's bytes (sha256) and the reading that made a run's datasets of them
+ * ({@link readingOf}). The same bytes under the same reading give the same datasets, fingerprints,
+ * chunks and findings.
  */
 export interface DocumentReading {
   sha256: string;
@@ -104,16 +104,41 @@ export interface AppliedSnapshot {
   document?: DocumentReading & { summary: FetchSummary };
 }
 
-/**
- * The reading a connector gives a document: what, besides the bytes, decides the datasets a fetch
- * records (the iSAMS reader, the canonical JSON of records, the chunk size).
- */
-export function readingOf(
-  readerVersion: number,
-  canonicalVersion: number,
-  maxChunkRecordBytes: number,
-): string {
-  return `isams-reader ${readerVersion}; canonical ${canonicalVersion}; chunk ${maxChunkRecordBytes}`;
+/** What, besides a document's bytes, decides what a fetch records of them. */
+export interface ReadingParts {
+  /** libs/isams `ISAMS_READER_VERSION`: the parse events of the same bytes. */
+  readerVersion: number;
+  /** `CANONICAL_JSON_VERSION`: the text of each record (and so the fingerprints). */
+  canonicalVersion: number;
+  /** `MAX_CHUNK_BYTES`: the chunk plans. */
+  maxChunkBytes: number;
+  /** The parser limits: a lowered one may refuse bytes it took before. */
+  parserLimits: ParserLimits;
+}
+
+/** The reading a connector gives a document, as one comparable string. */
+export function readingOf(parts: ReadingParts): string {
+  const l = parts.parserLimits;
+  const limits = [l.maxDepth, l.maxRecordBytes, l.maxRecordsPerDataset, l.maxRecordsPerDocument];
+  return `isams-reader ${parts.readerVersion}; canonical ${parts.canonicalVersion}; chunk ${parts.maxChunkBytes}; limits ${limits.join('/')}`;
+}
+
+/** The snapshot an applied run leaves: its fingerprints, and its document's bytes and summary when it came whole. */
+export function appliedSnapshotOf(run: RunRecord): AppliedSnapshot {
+  const { datasets, absent, unknownContainers, findings } = run;
+  return {
+    syncRunId: run._id,
+    fingerprints: Object.fromEntries(datasets.map((d) => [d.datasetId, d.fingerprint])),
+    absent,
+    ...(run.document
+      ? {
+          document: {
+            ...run.document,
+            summary: { datasets, absent, unknownContainers, findings, bytes: run.progress.bytesFetched },
+          },
+        }
+      : {}),
+  };
 }
 
 /**

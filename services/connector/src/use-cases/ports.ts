@@ -225,7 +225,7 @@ export interface SpoolFetch {
   /** Called whenever a group's state changes (for the run record, also when the run fails). */
   onFetch: (fetch: RunFetch) => void;
   onProgress: (p: FetchProgress) => void;
-  /** The sha256 of the applied snapshot's document: a whole-key document with these bytes is not read further. */
+  /** The sha256 of the applied snapshot's document: a whole-key document with these bytes is not parsed. */
   knownSha256?: string;
 }
 

@@ -115,22 +115,22 @@ export class RunExecution {
     };
     let fetched = await this.fetchDocument(settings, apiKey, plan, known?.sha256).catch(failed);
     let snapshot = await this.deps.snapshots.get(this.tenantId);
-    if ('known' in fetched && known && snapshot?.syncRunId === before?.syncRunId) {
-      this.log.info(
-        { bytes: fetched.bytes, appliedRunId: snapshot?.syncRunId },
-        'iSAMS document identical to the last applied one; not parsed',
-      );
-      const result = { ...known.summary, fetch: fetched.fetch, documentSha256: fetched.sha256 };
-      this.deps.observe?.fetched({ seconds: fetchSeconds(), ok: true, known: true, bytes: result.bytes });
-      return { result, fetchStart, snapshot, known: true };
-    }
     if ('known' in fetched) {
+      if (known && snapshot?.syncRunId === before?.syncRunId) {
+        this.log.info(
+          { bytes: fetched.bytes, appliedRunId: snapshot?.syncRunId },
+          'iSAMS document identical to the last applied one; not parsed',
+        );
+        const result = { ...known.summary, fetch: fetched.fetch, documentSha256: fetched.sha256 };
+        this.deps.observe?.fetched({ seconds: fetchSeconds(), ok: true, known: true, bytes: result.bytes });
+        return { result, fetchStart, snapshot, known: true };
+      }
       this.log.info('the roster applied another run during the fetch; reading the document in full');
       await this.spool.reset();
       fetched = await this.fetchDocument(settings, apiKey, plan, undefined).catch(failed);
       snapshot = await this.deps.snapshots.get(this.tenantId);
+      if ('known' in fetched) throw new Error('a fetch naming no known document stopped on one');
     }
-    if ('known' in fetched) throw new Error('a fetch naming no known document stopped on one');
     this.deps.observe?.fetched({
       seconds: fetchSeconds(),
       ok: true,

@@ -8,8 +8,8 @@ import { dataAsOfOf } from '../domain/data-freshness';
 import { runStep } from '../domain/run-record';
 import type { RunRecord } from '../domain/run-record';
 import { nextScheduledRun, scheduleClaimAttempt } from '../domain/schedule';
-import { EMPTY_PROGRESS, isTerminal, rosterMayReport } from '../domain/sync-run';
-import type { AppliedSnapshot, RunDatasetStats, RunError, RunStatus, RunTrigger } from '../domain/sync-run';
+import { EMPTY_PROGRESS, appliedSnapshotOf, isTerminal, rosterMayReport } from '../domain/sync-run';
+import type { RunDatasetStats, RunError, RunStatus, RunTrigger } from '../domain/sync-run';
 import type {
   AppliedSnapshotStore,
   BatchSource,
@@ -81,7 +81,7 @@ export interface SyncEngineDeps {
 export interface RunObserver {
   /**
    * A fetch ended: the document was fetched and stream-parsed into the spool (`ok`), or not; `known`:
-   * it was the last applied document byte for byte (not read past its last byte).
+   * it was the last applied document byte for byte (downloaded, not parsed).
    */
   fetched(f: {
     seconds: number;
@@ -589,22 +589,4 @@ export class SyncEngine {
       await this.deps.snapshots.put(run.tenantId, appliedSnapshotOf(run), new Date());
     return Boolean(updated);
   }
-}
-
-/** The snapshot an applied run leaves: its fingerprints, and its document's bytes and summary when it came whole. */
-function appliedSnapshotOf(run: RunRecord): AppliedSnapshot {
-  const { datasets, absent, unknownContainers, findings } = run;
-  return {
-    syncRunId: run._id,
-    fingerprints: Object.fromEntries(datasets.map((d) => [d.datasetId, d.fingerprint])),
-    absent,
-    ...(run.document
-      ? {
-          document: {
-            ...run.document,
-            summary: { datasets, absent, unknownContainers, findings, bytes: run.progress.bytesFetched },
-          },
-        }
-      : {}),
-  };
 }

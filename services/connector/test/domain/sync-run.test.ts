@@ -3,7 +3,9 @@ import type { RawElement } from '@isams-sync/isams';
 import { canonicalRawJson } from '../../src/domain/canonical-json';
 import { ChunkPlanner } from '../../src/domain/chunk-plan';
 import { firstScheduledRun, nextScheduledRun, scheduleJitterMs } from '../../src/domain/schedule';
-import { isUnchanged } from '../../src/domain/sync-run';
+import { DEFAULT_PARSER_LIMITS } from '@isams-sync/isams';
+import { isUnchanged, knownDocumentOf, readingOf } from '../../src/domain/sync-run';
+import type { AppliedSnapshot } from '../../src/domain/sync-run';
 
 describe('canonical JSON of raw records', () => {
   it('sorts attributes, keeps text and children in order, and round-trips as JSON', () => {
@@ -87,6 +89,44 @@ describe('unchanged detection', () => {
       isUnchanged([same[0]!, { datasetId: 'currentStaff', fingerprint: fp('c') }], ['contacts'], last),
     ).toBe(false);
     expect(isUnchanged([same[0]!], ['contacts'], last)).toBe(false);
+  });
+});
+
+describe('the reading a document summary is kept under', () => {
+  const parts = {
+    readerVersion: 1,
+    canonicalVersion: 1,
+    maxChunkBytes: 524_288,
+    parserLimits: DEFAULT_PARSER_LIMITS,
+  };
+
+  it('changes with each part that decides what a fetch records of the same bytes', () => {
+    const changed = [
+      { ...parts, readerVersion: 2 },
+      { ...parts, canonicalVersion: 2 },
+      { ...parts, maxChunkBytes: 262_144 },
+      { ...parts, parserLimits: { ...DEFAULT_PARSER_LIMITS, maxRecordBytes: 4096 } },
+      { ...parts, parserLimits: { ...DEFAULT_PARSER_LIMITS, maxRecordsPerDocument: 10 } },
+    ].map(readingOf);
+    expect(new Set([readingOf(parts), ...changed]).size).toBe(6);
+    expect(readingOf({ ...parts })).toBe(readingOf(parts));
+  });
+
+  it('a snapshot’s document is known only to a run that is not a dry run, under the same reading', () => {
+    const reading = readingOf(parts);
+    const document = {
+      sha256: 'h',
+      reading,
+      summary: { datasets: [], absent: [], unknownContainers: [], findings: [], bytes: 1 },
+    };
+    const snapshot: AppliedSnapshot = { syncRunId: 'r', fingerprints: {}, absent: [], document };
+    expect(knownDocumentOf(snapshot, { dryRun: false, reading })).toBe(document);
+    expect(knownDocumentOf(snapshot, { dryRun: true, reading })).toBeUndefined();
+    expect(
+      knownDocumentOf(snapshot, { dryRun: false, reading: readingOf({ ...parts, maxChunkBytes: 1 }) }),
+    ).toBeUndefined();
+    expect(knownDocumentOf({ ...snapshot, document: undefined }, { dryRun: false, reading })).toBeUndefined();
+    expect(knownDocumentOf(null, { dryRun: false, reading })).toBeUndefined();
   });
 });
 

@@ -84,7 +84,7 @@ describe('connector: unchanged skip after the roster applied the same data', () 
     const unchanged = await suite.client.getSyncRun({ syncRunId: third }, suite.client.md(TENANT));
     expect(unchanged.status).toBe('unchanged');
     expect(unchanged.datasets).toHaveLength(14);
-    // The same bytes as the applied run's document: not read past its last byte (the byte-identical
+    // The same bytes as the applied run's document: downloaded, not parsed (the byte-identical
     // skip), with the applied run's datasets.
     expect(await knownFetches()).toBe(1);
     expect(unchanged.datasets).toEqual(applied.datasets);

@@ -14,7 +14,7 @@ import type { ScriptedSchool } from '../support/in-memory/in-memory-ports';
 import { ProcessLife } from '../support/in-memory/process-life';
 
 // The byte-identical skip (run-execution): a whole-key document whose bytes hash to the applied
-// snapshot's document, under the same reading, is not read past its last byte; the run takes that
+// snapshot's document, under the same reading, is downloaded but not parsed; the run takes that
 // document's summary and ends `unchanged`. Everything else is read in full.
 
 const TENANT = 'school-b';
@@ -151,5 +151,21 @@ describe('the byte-identical skip', () => {
     expect(run.status).toBe('published');
     expect(chunksOf(world, run).length).toBeGreaterThan(0);
     expect(run.document).toEqual({ sha256: SHA, reading: 'reading 1' });
+  });
+
+  it('a snapshot whose document summary disagrees with its fingerprints fails the run instead of publishing what it spooled in part', async () => {
+    const world = worldOf();
+    const engine = await engineOf(world);
+    await applied(engine, await runOnce(world, engine));
+    const snapshot = world.snapshots.get(TENANT)!;
+    world.snapshots.set(TENANT, {
+      ...snapshot,
+      fingerprints: { ...snapshot.fingerprints, yearGroups: 'other' },
+    });
+    const run = await runOnce(world, engine);
+    expect(world.fetches).toEqual([null, SHA]);
+    expect(run.status).toBe('failed');
+    expect(run.error?.code).toBe('CONNECTOR_RUN_FAILED');
+    expect(world.events.filter((e) => e.syncRunId === run._id && e.kind !== 'run-update')).toEqual([]);
   });
 });

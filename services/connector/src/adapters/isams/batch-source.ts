@@ -48,7 +48,7 @@ export interface FetchToSpoolOptions {
   onPlanChange?: (plan: FetchPlan) => Promise<void>;
   /** Called whenever a group's state changes (for the run record, also when the run fails). */
   onFetch?: (fetch: RunFetch) => void;
-  /** The sha256 of a document read before: a whole-key body that hashes the same is not read further. */
+  /** The sha256 of a document read before: a whole-key body that hashes the same is not parsed. */
   knownSha256?: string;
 }
 
@@ -65,9 +65,8 @@ export class IsamsBatchSource implements BatchSource, ConnectionProbe {
     private readonly contactsMethods: readonly string[],
   ) {}
 
-  fetchToSpool({ knownSha256, ...request }: SpoolFetch): Promise<FetchResult | KnownDocumentFetch> {
-    const options = { ...request, client: this.client, contactsMethods: this.contactsMethods };
-    return knownSha256 === undefined ? fetchToSpool(options) : fetchToSpool({ ...options, knownSha256 });
+  fetchToSpool(request: SpoolFetch): Promise<FetchResult | KnownDocumentFetch> {
+    return fetchToSpool({ ...request, client: this.client, contactsMethods: this.contactsMethods });
   }
 
   /** Without a spool: records are only counted; a plan change is not kept. */
@@ -100,11 +99,9 @@ export class IsamsBatchSource implements BatchSource, ConnectionProbe {
  * parsed and the result is a {@link KnownDocumentFetch}: the spool then holds nothing to publish.
  */
 export async function fetchToSpool(
-  options: FetchToSpoolOptions & { knownSha256: string },
-): Promise<FetchResult | KnownDocumentFetch>;
-export async function fetchToSpool(
   options: FetchToSpoolOptions & { knownSha256?: undefined },
 ): Promise<FetchResult>;
+export async function fetchToSpool(options: FetchToSpoolOptions): Promise<FetchResult | KnownDocumentFetch>;
 export async function fetchToSpool(options: FetchToSpoolOptions): Promise<FetchResult | KnownDocumentFetch> {
   let plan = normalisePlan(options.plan);
   let groups: { groupsDone: number; groupsTotal: number } | undefined;

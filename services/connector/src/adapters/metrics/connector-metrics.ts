@@ -67,7 +67,7 @@ export function connectorMetrics(metrics: Metrics): {
   });
   const fetchSeconds = metrics.histogram<'outcome'>({
     name: 'connector_fetch_duration_seconds',
-    help: "Time to fetch a school's iSAMS document and stream-parse it into the spool (one pass), by outcome (ok; known: the last applied document byte for byte, not read past its last byte; failed)",
+    help: "Time to fetch a school's iSAMS document and stream-parse it into the spool (one pass), by outcome (ok; known: the last applied document byte for byte, downloaded but not parsed; failed)",
     labelNames: ['outcome'],
     buckets: FETCH_BUCKETS,
   });
