@@ -181,16 +181,15 @@ function* datasets(
     'SetLists',
     numbered(setListRows, (i) => {
       const pupil = ((i - 1) % pupils) + 1;
-      return el(
-        'SetList',
-        { Id: String(i), SetId: String(((i * 7) % sets) + 1), PupilId: String(pupil), AuthorId: '1' },
-        [
-          legacy('SetId', String(((i * 7) % sets) + 1)),
-          legacy('SchoolId', String(123456789000 + pupil)),
-          legacy('Author', ''),
-          leaf('LastUpdated', '2024-09-02T14:09:09'),
-        ],
-      );
+      // Each round through the pupils puts every pupil in one more set, none twice (a real set list
+      // lists a pupil once per set; up to pupils × sets rows).
+      const set = String(((pupil * 7 + Math.floor((i - 1) / pupils)) % sets) + 1);
+      return el('SetList', { Id: String(i), SetId: set, PupilId: String(pupil), AuthorId: '1' }, [
+        legacy('SetId', set),
+        legacy('SchoolId', String(123456789000 + pupil)),
+        legacy('Author', ''),
+        leaf('LastUpdated', '2024-09-02T14:09:09'),
+      ]);
     }),
   ];
 }

@@ -2,7 +2,8 @@
  * Parse benchmark: throughput (MB/s) and peak RSS of the streaming parser vs a plain
  * whole-document parse of the same bytes (fast-xml-parser / JSON.parse on the whole string),
  * for a ~50 MB large-school document. Each variant runs in its own child process so peak RSS is
- * not polluted by the others. `--json` prints one JSON line for tools/bench/run-all.ts.
+ * not polluted by the others, three times, alternating, and the median run of each is compared (the
+ * machines are noisy). `--json` prints one JSON line for tools/bench/run-all.ts.
  *
  *   npx tsx libs/isams/bench/parse.bench.ts [--json] [--mb 50]
  */
@@ -122,9 +123,17 @@ async function main(): Promise<void> {
       process.stderr.write(
         `running stream-${format} and baseline-${format} (${mb.toFixed(1)} MB, ${generated ?? '?'} records)…\n`,
       );
-      const stream = spawnVariant(`stream-${format}`, file);
-      const base = spawnVariant(`baseline-${format}`, file);
-      const floor = spawnVariant('read-only', file);
+      // Each variant runs RUNS times, alternating, each in a fresh process (a first document, as a
+      // connector that just started reads it); the median run of each is compared.
+      const runs = { stream: [] as ChildResult[], base: [] as ChildResult[], floor: [] as ChildResult[] };
+      for (let r = 0; r < RUNS; r++) {
+        runs.stream.push(spawnVariant(`stream-${format}`, file));
+        runs.base.push(spawnVariant(`baseline-${format}`, file));
+        runs.floor.push(spawnVariant('read-only', file));
+      }
+      const stream = median(runs.stream);
+      const base = median(runs.base);
+      const floor = median(runs.floor);
       if (stream.records !== base.records || (generated !== undefined && stream.records !== generated)) {
         throw new Error(
           `record count mismatch: generated ${generated}, stream ${stream.records}, baseline ${base.records}`,
@@ -141,7 +150,7 @@ async function main(): Promise<void> {
           unit: 'MB/s',
           baseline: round(bMbps),
           ratio: round(sMbps / bMbps),
-          note: `baseline: ${baselineName}; higher is better`,
+          note: `baseline: ${baselineName}; median of ${RUNS} runs each, alternating; higher is better`,
         },
         {
           metric: `${what} parse peak RSS`,
@@ -149,7 +158,7 @@ async function main(): Promise<void> {
           unit: 'MB',
           baseline: round(base.peakRssMb),
           ratio: round(stream.peakRssMb / base.peakRssMb),
-          note: `baseline: ${baselineName}; lower is better; runtime floor ${floor.peakRssMb.toFixed(0)} MB`,
+          note: `baseline: ${baselineName}; median run of ${RUNS}; lower is better; runtime floor ${floor.peakRssMb.toFixed(0)} MB`,
         },
       );
       table.push(
@@ -194,5 +203,13 @@ async function main(): Promise<void> {
 }
 
 const round = (n: number): number => Math.round(n * 100) / 100;
+
+/** Runs of each variant per input (odd, so the median is one of them). */
+const RUNS = 3;
+
+/** The run of median time (its peak RSS with it, as measured in that run). */
+function median(results: ChildResult[]): ChildResult {
+  return [...results].sort((a, b) => a.seconds - b.seconds)[(results.length - 1) >> 1]!;
+}
 
 await main();

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { BatchParseEvent, StreamBatchOptions } from '../src/parser/parse-events';
 import { streamBatchDocument, streamBatchDocumentBatches } from '../src/parser/stream-batch-document';
 import { fixture } from './helpers';
@@ -241,6 +241,123 @@ describe('JSON reader: rows read whole by JSON.parse give the same result as the
       const { error } = await run(list, { maxRecordBytes: 2000 });
       expect(error?.code).toBe('ISAMS_RECORD_TOO_LARGE');
       expect(error?.details).toEqual({ limit: 2000, datasetId: 'currentPupils' });
+    }
+  });
+
+  it('numbers, and attributes or texts given as arrays or objects, read the same in one piece as walked', async () => {
+    const rows = [
+      '{"@Id":12345678901234567890,"A":"x"}',
+      '{"@Id":"2","T":{"#text":1.50}}',
+      '{"@Id":"3","@Meta":{"v":1.0,"w":["a",2e3]}}',
+      '{"@Id":"4","T":{"#text":["a",true,null,"b"]}}',
+      '{"@Id":"5","L":{"I":[["a"],{"#text":0.10}]}}',
+      '{"@Id":"6","Flag":true,"None":null,"Empty":""}',
+    ];
+    const d = doc(rows);
+    const whole = await run([d]);
+    expect(whole.error).toBeUndefined();
+    const raws = whole.events.flatMap((e) => (e.type === 'record' ? [e.raw] : []));
+    expect(raws.map((r) => r.attributes)).toEqual([
+      { Id: '12345678901234567890' },
+      { Id: '2' },
+      { Id: '3', Meta: '{"v":"1.0","w":["a","2e3"]}' },
+      { Id: '4' },
+      { Id: '5' },
+      { Id: '6' },
+    ]);
+    expect(raws[1]!.children[0]!.text).toBe('1.50');
+    expect(raws[3]!.children[0]!.text).toBe('atrueb');
+    expect(raws[4]!.children[0]!.children.map((c) => c.children[0]?.text ?? c.text)).toEqual(['a', '0.10']);
+    expect(raws[5]!.children.map((c) => [c.name, c.text])).toEqual([
+      ['Flag', 'true'],
+      ['None', undefined],
+      ['Empty', undefined],
+    ]);
+    expect(await run([...d])).toEqual(whole);
+  });
+
+  it('the depth limit falls at the same level in one piece as walked, arrays counting as levels', async () => {
+    // `]` in a string lowers the bracket count, so only the mapping of the parsed row can see the
+    // real depth: rows of every depth around the limit, nested as arrays and as objects.
+    for (const [open, close] of [
+      ['[', ']'],
+      ['{"a":', '}'],
+      ['{"a":[', ']}'],
+    ] as const) {
+      for (let n = 1; n <= 8; n++) {
+        const d = doc([`{"@Id":"1","S":"${']'.repeat(20)}","D":${open.repeat(n)}"x"${close.repeat(n)}}`]);
+        // (Events before an error may come in fewer batches; the records and the error must agree.)
+        const outcome = ({ events, error }: Awaited<ReturnType<typeof run>>) => ({
+          error,
+          records: events.filter((e) => e.type === 'record'),
+        });
+        const whole = outcome(await run([d], { maxDepth: 12 }));
+        expect(outcome(await run([...d], { maxDepth: 12 })), `${open} × ${n}`).toEqual(whole);
+        if (n === 1) expect(whole.error).toBeUndefined();
+        if (n === 8) expect(whole.error?.code).toBe('ISAMS_DOCUMENT_TOO_DEEP');
+      }
+    }
+  });
+
+  it('the rows of a list in one piece are parsed together, whatever strings and values are among them', async () => {
+    // (Records already read when the document fails are discarded, and how many of them were
+    // handed on depends on the pieces: an error is compared alone.)
+    const outcome = ({ events, error }: Awaited<ReturnType<typeof run>>) =>
+      error ?? events.filter((e) => e.type === 'record');
+    const plain = Array.from({ length: 50 }, (_, i) => `{"@Id":"${i}","F":"n${i}"}`);
+    // What each list gives: its records' ids and first texts, or the error's code.
+    const lists: [string, string[], string[] | string, StreamBatchOptions['limits']?][] = [
+      ['plain rows', plain, plain.map((_, i) => `${i} n${i}`)],
+      ['pretty-printed rows', plain.map((r) => `\n    ${r}`), plain.map((_, i) => `${i} n${i}`)],
+      // The count ends a row inside a string ("},{") and runs on past another ("{"): three real
+      // rows, three counted ones, at the wrong places; the parse still gives the real rows.
+      [
+        'strings that shift the row ends',
+        ['{"@Id":"1","a":"},{"}', '{"@Id":"2","b":"{"}', '{"@Id":"3","c":"}"}'],
+        ['1 },{', '2 {', '3 }'],
+      ],
+      [
+        'a scalar and an array among the rows (the array is no row)',
+        ['{"@Id":"1"}', '"loose"', '{"@Id":"2"}', '["x"]', '{"@Id":"3"}'],
+        ['1 ', 'undefined loose', '2 ', '3 '],
+      ],
+      [
+        'a number in a middle row',
+        ['{"@Id":"1"}', '{"@Id":"2","N":0.50}', '{"@Id":"3"}'],
+        ['1 ', '2 0.50', '3 '],
+      ],
+      [
+        'a middle row that counts over the record size (its text does not)',
+        ['{"@Id":"1"}', `{"@Id":"2","L":[${'null,'.repeat(20)}null]}`, '{"@Id":"3"}'],
+        'ISAMS_RECORD_TOO_LARGE',
+        { maxRecordBytes: 300 },
+      ],
+      ['more rows than the dataset may have', plain, 'ISAMS_TOO_MANY_RECORDS', { maxRecordsPerDataset: 20 }],
+    ];
+    for (const [what, rows, expected, limits] of lists) {
+      const d = doc(rows);
+      const whole = await run([d], limits);
+      expect(outcome(await run([...d], limits)), what).toEqual(outcome(whole));
+      if (typeof expected === 'string') expect(whole.error?.code, what).toBe(expected);
+      else {
+        expect(whole.error, what).toBeUndefined();
+        const got = whole.events.flatMap((e) =>
+          e.type === 'record'
+            ? [`${e.raw.attributes.Id} ${e.raw.text ?? e.raw.children[0]?.text ?? ''}`]
+            : [],
+        );
+        expect(got, what).toEqual(expected);
+      }
+    }
+    // Fifty rows in one piece: a handful of parses (the envelope's keys, the rows), not one per row.
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      const { events, error } = await run([doc(plain)]);
+      expect(error).toBeUndefined();
+      expect(events.filter((e) => e.type === 'record')).toHaveLength(50);
+      expect(parse.mock.calls.length).toBeLessThan(10);
+    } finally {
+      parse.mockRestore();
     }
   });
 

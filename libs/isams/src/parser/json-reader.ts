@@ -1,9 +1,10 @@
 import type { DatasetId } from '../datasets';
 import { classifyMessage } from '../errors/classify-message';
 import { IsamsError } from '../errors/isams-error';
+import type { RawElement } from '../raw-element';
 import type { DocumentSink } from './document-sink';
 import { isRowName } from './document-sink';
-import { jsonToRaw } from './json-to-raw';
+import { jsonToRaw, jsonToRawExact } from './json-to-raw';
 import type { JsonValue } from './json-to-raw';
 import { NODE_OVERHEAD, documentTooDeep, recordTooLarge } from './limits';
 import type { ParserLimits } from './parse-events';
@@ -375,47 +376,95 @@ export class JsonReader {
    * The common case of a captured value, without looking at its strings: the value whose opening
    * bracket is at `start` ends, within this piece, at the first bracket that balances the brackets
    * counted so far (those inside strings included), and `JSON.parse` of that text — which succeeds
-   * only on exactly one whole value — confirms it. Its nesting, size and the absence of numbers
-   * (which need the slower reviver) are then checked on the parsed value. Returns where the envelope
-   * resumes, or -1 (having changed nothing) when the value has to be walked character by character
-   * by {@link continueCapture}: it continues in the next piece, a bracket inside a string misled the
-   * count, it is malformed, too deep or too large (whose errors that walk raises in their usual
-   * order), or it holds a number. After one such miss the rest of the piece is walked, so a
-   * document that keeps misleading the count costs one extra look per piece, not one per row.
+   * only on exactly one whole value — confirms it. A row of a row list is read with the rows that
+   * follow it in this piece: from `start` to the last of them that the count finds whole, all parsed
+   * by one `JSON.parse` as an array (a parse per row costs more than the parse itself). A whole
+   * array of objects parsed from there can only end where its last object really ends, so the count
+   * finding row ends inside strings does not matter once the parse succeeds. The nesting, size and
+   * the absence of numbers (which need the slower reviver) of each value are checked as it is
+   * mapped to its element.
+   *
+   * Returns where the envelope resumes, or -1 (having changed nothing) when the value has to be
+   * walked character by character by {@link continueCapture}: it continues in the next piece, a
+   * bracket inside a string misled the count, it is malformed, too deep or too large (whose errors
+   * that walk raises in their usual order), or it holds a number. After one such miss the rest of
+   * the piece is walked, so a document that keeps misleading the count costs one extra look per
+   * piece, not one per row.
    */
   private quickCapture(text: string, start: number): number {
     if (!this.quick) return -1;
     const cap = this.capture;
+    const limit = this.limits.maxRecordBytes;
+    let end = this.countedEnd(text, start);
+    if (end === -1 || end - start > limit) return this.quickMiss();
+    if (cap.target !== 'record') {
+      let value: JsonValue;
+      try {
+        value = JSON.parse(text.slice(start, end)) as JsonValue;
+      } catch {
+        return this.quickMiss();
+      }
+      const size = measureQuick(cap.name, value, cap.maxDepth);
+      if (size === -1 || size > limit) return this.quickMiss();
+      this.deliver(value);
+      return end;
+    }
+    // The rows that follow in this piece, while the whole run stays within the record size (so no
+    // row's text can be over it).
+    let rows = 1;
+    if (this.stack[this.stack.length - 1]!.role === 'rowList') {
+      for (;;) {
+        const next = nextRow(text, end);
+        if (next === -1) break;
+        const e = this.countedEnd(text, next);
+        if (e === -1 || e - start > limit) break;
+        end = e;
+        rows++;
+      }
+    }
+    let values: JsonValue[];
+    try {
+      values =
+        rows === 1
+          ? [JSON.parse(text.slice(start, end)) as JsonValue]
+          : (JSON.parse(`[${text.slice(start, end)}]`) as JsonValue[]);
+    } catch {
+      return this.quickMiss();
+    }
+    const raws: RawElement[] = [];
+    for (const value of values) {
+      // Only objects are rows here; the walk knows what else a list may hold.
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return this.quickMiss();
+      const raw = jsonToRawExact(cap.name, value, cap.maxDepth, limit);
+      if (raw === undefined) return this.quickMiss();
+      raws.push(raw);
+    }
+    for (const raw of raws) this.deliverRecord(raw);
+    return end;
+  }
+
+  /**
+   * Where the value whose opening bracket is at `start` ends by the count of brackets (strings not
+   * told apart), or -1: the piece ends first, or the count goes deeper than the value may.
+   */
+  private countedEnd(text: string, start: number): number {
+    const maxDepth = this.capture.maxDepth;
     let depth = 1;
     let pos = start + 1;
     let open = this.nextOpen(text, pos);
     let close = this.nextClose(text, pos);
-    let end = -1;
     while (close !== -1) {
       if (open !== -1 && open < close) {
-        if (++depth > cap.maxDepth) break;
+        if (++depth > maxDepth) return -1;
         pos = open + 1;
         open = this.nextOpen(text, pos);
       } else {
         pos = close + 1;
-        if (--depth === 0) {
-          end = pos;
-          break;
-        }
+        if (--depth === 0) return pos;
         close = this.nextClose(text, pos);
       }
     }
-    if (end === -1 || end - start > this.limits.maxRecordBytes) return this.quickMiss();
-    let value: JsonValue;
-    try {
-      value = JSON.parse(text.slice(start, end)) as JsonValue;
-    } catch {
-      return this.quickMiss();
-    }
-    const size = measureQuick(cap.name, value, cap.maxDepth);
-    if (size === -1 || size > this.limits.maxRecordBytes) return this.quickMiss();
-    this.deliver(value);
-    return end;
+    return -1;
   }
 
   private quickMiss(): number {
@@ -504,10 +553,18 @@ export class JsonReader {
   /** Hands on a whole captured value (checked against the limits) and resumes the envelope. */
   private deliver(value: JsonValue): void {
     const cap = this.capture;
+    if (cap.target === 'record') return this.deliverRecord(jsonToRaw(cap.name, value));
     cap.active = false;
-    if (cap.target === 'record') this.sink.record(cap.dataset!, jsonToRaw(cap.name, value));
-    else if (cap.target === 'message') this.message = value;
+    if (cap.target === 'message') this.message = value;
     else throw this.messageError(value);
+    this.afterValue();
+  }
+
+  /** Hands on a whole captured row, already mapped to its element, and resumes the envelope. */
+  private deliverRecord(raw: RawElement): void {
+    const cap = this.capture;
+    cap.active = false;
+    this.sink.record(cap.dataset!, raw);
     this.afterValue();
   }
 
@@ -727,6 +784,25 @@ function literalEnd(text: string, i: number): number {
     )
       i++;
     else break;
+  }
+  return i;
+}
+
+/** Index of the `{` that follows `i` after whitespace, a comma and whitespace, or -1. */
+function nextRow(text: string, i: number): number {
+  const len = text.length;
+  i = skipSpace(text, i);
+  if (i >= len || text.charCodeAt(i) !== COMMA) return -1;
+  i = skipSpace(text, i + 1);
+  return i < len && text.charCodeAt(i) === LEFT_BRACE ? i : -1;
+}
+
+function skipSpace(text: string, i: number): number {
+  const len = text.length;
+  while (i < len) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+    i++;
   }
   return i;
 }

@@ -1,4 +1,5 @@
 import type { RawElement } from '../raw-element';
+import { NODE_OVERHEAD } from './limits';
 
 /** A JSON value as the streaming reader builds it (numbers kept as their source text). */
 export type JsonValue = null | string | boolean | JsonValue[] | { [key: string]: JsonValue };
@@ -7,11 +8,117 @@ const AT = 0x40;
 const HASH = 0x23;
 const QUESTION = 0x3f;
 
+/**
+ * The attributes and children of every element that has none: one frozen object and one frozen
+ * array shared by all of them (a row's leaf fields are most of its elements; two allocations fewer
+ * each). {@link RawElement} is read-only, so nobody may write to them anyway.
+ */
+const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
+const NO_CHILDREN: readonly RawElement[] = Object.freeze([]);
+
+/**
+ * Thrown by {@link toRaw} in exact mode at a number (whose source text `JSON.parse` did not keep), at
+ * an attribute or text given as an array or object (rare enough to go the slow way), past the depth
+ * it was given, or past its size budget.
+ */
+const NOT_EXACT = new Error('not exact');
+
+/** The depth given to {@link toRaw} when it is not checked (a small integer, never reached). */
+const UNCHECKED = 0x3fffffff;
+
+/**
+ * In exact mode, what is left of the size the value may count: every value counts its name, 16
+ * ({@link NODE_OVERHEAD}) and its text (4 for `null`), as the readers' `measure` counts it.
+ */
+let budget = 0;
+
+function spend(size: number): void {
+  budget -= size;
+  if (budget < 0) throw NOT_EXACT;
+}
+
+/**
+ * `@Id` → `Id`, remembered for the names every row repeats (a new string per attribute, made and
+ * then looked up as a property name, cost the large school's parse about a tenth of its time).
+ * Bounded whatever a document holds: at most 1,000 names of at most 64 characters.
+ */
+const attributeNames = new Map<string, string>();
+
+function attributeName(key: string): string {
+  let name = attributeNames.get(key);
+  if (name === undefined) {
+    name = key.slice(1);
+    if (attributeNames.size < 1000 && key.length <= 64) attributeNames.set(key, name);
+  }
+  return name;
+}
+
 function scalar(v: JsonValue): string {
   if (v === null) return '';
   if (typeof v === 'string') return v;
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
+}
+
+/** The size a value of {@link isText} counts: its text, 4 for `null`. */
+const textSize = (v: JsonValue): number => (v === null ? 4 : typeof v === 'string' ? v.length : v ? 4 : 5);
+
+/** A value whose {@link scalar} does not depend on a number's source text. */
+const isText = (v: JsonValue): boolean => typeof v === 'string' || v === null || typeof v === 'boolean';
+
+/**
+ * The element of `value`. In exact mode it throws {@link NOT_EXACT} instead of guessing a number's
+ * text, when an object or array sits `depth` levels down (each array a level of its own), and when
+ * the value counts more than the {@link budget}.
+ */
+function toRaw(name: string, value: JsonValue, exact: boolean, depth: number): RawElement {
+  if (typeof value !== 'object' || value === null) {
+    if (exact) {
+      if (!isText(value)) throw NOT_EXACT;
+      spend(name.length + NODE_OVERHEAD + textSize(value));
+    }
+    if (value === null || value === '') return { name, attributes: NO_ATTRIBUTES, children: NO_CHILDREN };
+    return { name, attributes: NO_ATTRIBUTES, text: String(value), children: NO_CHILDREN };
+  }
+  if (depth === 0) throw NOT_EXACT;
+  if (exact) spend(name.length + NODE_OVERHEAD);
+  if (Array.isArray(value)) {
+    // Only reachable for a row given as an array inside an array; keep its items as children.
+    return {
+      name,
+      attributes: NO_ATTRIBUTES,
+      children: value.map((v) => toRaw(name, v, exact, depth - 1)),
+    };
+  }
+  let attributes: Record<string, string> | undefined;
+  let children: RawElement[] | undefined;
+  let text: string | undefined;
+  // for…in over a JSON.parse result sees exactly its own keys, in the order Object.entries would.
+  for (const key in value) {
+    const v = value[key]!;
+    const first = key.charCodeAt(0);
+    if (first === AT || first === HASH || first === QUESTION) {
+      if (exact) {
+        if (!isText(v)) throw NOT_EXACT;
+        spend(key.length + NODE_OVERHEAD + textSize(v));
+      }
+      if (first === AT) (attributes ??= {})[attributeName(key)] = scalar(v);
+      else if (key === '#text' || key === '#cdata-section' || key === '#significant-whitespace') {
+        const part = Array.isArray(v) ? v.map(scalar).join('') : scalar(v);
+        text = text === undefined ? part : text + part;
+      }
+    } else if (Array.isArray(v)) {
+      if (depth === 1) throw NOT_EXACT;
+      if (exact) spend(key.length + NODE_OVERHEAD);
+      children ??= [];
+      for (const item of v) children.push(toRaw(key, item, exact, depth - 2));
+    } else (children ??= []).push(toRaw(key, v, exact, depth - 1));
+  }
+  const a = attributes ?? NO_ATTRIBUTES;
+  const c = children ?? NO_CHILDREN;
+  return text === undefined || text === ''
+    ? { name, attributes: a, children: c }
+    : { name, attributes: a, text, children: c };
 }
 
 /**
@@ -20,30 +127,27 @@ function scalar(v: JsonValue): string {
  * repeated children; other `#`/`?` properties (whitespace, comments, declarations) are dropped.
  */
 export function jsonToRaw(name: string, value: JsonValue): RawElement {
-  if (value === null || value === '') return { name, attributes: {}, children: [] };
-  if (typeof value === 'string') return { name, attributes: {}, text: value, children: [] };
-  if (typeof value !== 'object') return { name, attributes: {}, text: String(value), children: [] };
-  if (Array.isArray(value)) {
-    // Only reachable for a row given as an array inside an array; keep its items as children.
-    return { name, attributes: {}, children: value.map((v) => jsonToRaw(name, v)) };
+  return toRaw(name, value, false, UNCHECKED);
+}
+
+/**
+ * {@link jsonToRaw} of a plain `JSON.parse` result, or `undefined` when the value holds a number (a
+ * number's source text — `1.50`, a 20-digit id — is not kept by a plain parse; the caller parses it
+ * again keeping numbers as their text), an attribute or text given as an array or object, an object
+ * or array `maxDepth` levels down (the value itself being the first), or when it counts more than
+ * `maxSize` (names and values, 16 more per value: the record size of the parser limits).
+ */
+export function jsonToRawExact(
+  name: string,
+  value: JsonValue,
+  maxDepth: number,
+  maxSize: number,
+): RawElement | undefined {
+  budget = maxSize;
+  try {
+    return toRaw(name, value, true, maxDepth);
+  } catch (err) {
+    if (err === NOT_EXACT) return undefined;
+    throw err;
   }
-  const attributes: Record<string, string> = {};
-  const children: RawElement[] = [];
-  let text: string | undefined;
-  // for…in over a JSON.parse result sees exactly its own keys, in the order Object.entries would.
-  for (const key in value) {
-    const v = value[key]!;
-    const first = key.charCodeAt(0);
-    if (first === AT) attributes[key.slice(1)] = scalar(v);
-    else if (first === HASH || first === QUESTION) {
-      if (key === '#text' || key === '#cdata-section' || key === '#significant-whitespace') {
-        const part = Array.isArray(v) ? v.map(scalar).join('') : scalar(v);
-        text = text === undefined ? part : text + part;
-      }
-    } else if (Array.isArray(v)) for (const item of v) children.push(jsonToRaw(key, item));
-    else children.push(jsonToRaw(key, v));
-  }
-  return text === undefined || text === ''
-    ? { name, attributes, children }
-    : { name, attributes, text, children };
 }
