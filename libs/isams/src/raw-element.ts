@@ -23,3 +23,11 @@ export interface RawElement {
   /** Child elements in document order. Empty array when none. */
   readonly children: readonly RawElement[];
 }
+
+/**
+ * The attributes and children of every element the readers build without any: one frozen object
+ * and one frozen array shared by all of them (most of a row's elements are leaves; two allocations
+ * fewer each). A {@link RawElement} is read-only, so nobody may write to them anyway.
+ */
+export const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
+export const NO_CHILDREN: readonly RawElement[] = Object.freeze([]);

@@ -1,3 +1,4 @@
+import { NO_ATTRIBUTES, NO_CHILDREN } from '../raw-element';
 import type { RawElement } from '../raw-element';
 import { NODE_OVERHEAD } from './limits';
 
@@ -7,14 +8,6 @@ export type JsonValue = null | string | boolean | JsonValue[] | { [key: string]:
 const AT = 0x40;
 const HASH = 0x23;
 const QUESTION = 0x3f;
-
-/**
- * The attributes and children of every element that has none: one frozen object and one frozen
- * array shared by all of them (a row's leaf fields are most of its elements; two allocations fewer
- * each). {@link RawElement} is read-only, so nobody may write to them anyway.
- */
-const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
-const NO_CHILDREN: readonly RawElement[] = Object.freeze([]);
 
 /**
  * Thrown by {@link toRaw} in exact mode at a number (whose source text `JSON.parse` did not keep), at

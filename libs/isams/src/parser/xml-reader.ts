@@ -4,6 +4,7 @@ import type { DatasetId } from '../datasets';
 import { classifyMessage } from '../errors/classify-message';
 import type { IsamsMessage } from '../errors/classify-message';
 import { IsamsError } from '../errors/isams-error';
+import { NO_ATTRIBUTES, NO_CHILDREN } from '../raw-element';
 import type { RawElement } from '../raw-element';
 import type { DocumentSink } from './document-sink';
 import { isRowName } from './document-sink';
@@ -17,17 +18,19 @@ const MESSAGE_FIELD_MAX_CHARS = 4096;
 
 interface Building {
   name: string;
-  attributes: Record<string, string>;
+  attributes: Readonly<Record<string, string>>;
   text: string | undefined;
-  children: RawElement[];
+  /** Made with the first child. */
+  children: RawElement[] | undefined;
 }
 
 function finish(el: Building): RawElement {
+  const children = el.children ?? NO_CHILDREN;
   // Indentation between child elements is formatting, not data; leaf text is kept exactly.
-  const keepText = el.text !== undefined && (el.children.length === 0 || el.text.trim().length > 0);
+  const keepText = el.text !== undefined && (children.length === 0 || el.text.trim().length > 0);
   return keepText
-    ? { name: el.name, attributes: el.attributes, text: el.text, children: el.children }
-    : { name: el.name, attributes: el.attributes, children: el.children };
+    ? { name: el.name, attributes: el.attributes, text: el.text, children }
+    : { name: el.name, attributes: el.attributes, children };
 }
 
 const MESSAGE_FIELDS: Record<string, keyof IsamsMessage> = {
@@ -169,10 +172,22 @@ export class XmlReader {
       }
       this.recordSize = 0;
     } else if (this.stack.length === 0) return;
+    // saxes's attributes are a dictionary without a prototype: copied into a plain object as they
+    // are measured.
     let size = tag.name.length + NODE_OVERHEAD;
-    for (const name in tag.attributes) size += name.length + tag.attributes[name]!.length + NODE_OVERHEAD;
+    let attributes: Record<string, string> | undefined;
+    for (const name in tag.attributes) {
+      const value = tag.attributes[name]!;
+      size += name.length + value.length + NODE_OVERHEAD;
+      (attributes ??= {})[name] = value;
+    }
     this.grow(size);
-    this.stack.push({ name: tag.name, attributes: { ...tag.attributes }, text: undefined, children: [] });
+    this.stack.push({
+      name: tag.name,
+      attributes: attributes ?? NO_ATTRIBUTES,
+      text: undefined,
+      children: undefined,
+    });
   }
 
   private grow(size: number): void {
@@ -208,7 +223,7 @@ export class XmlReader {
     if (d >= 4 && this.stack.length > 0) {
       const el = finish(this.stack.pop()!);
       const parent = this.stack[this.stack.length - 1];
-      if (parent !== undefined) parent.children.push(el);
+      if (parent !== undefined) (parent.children ??= []).push(el);
       else if (this.dataset !== undefined) this.sink.record(this.dataset, el);
       return;
     }
