@@ -1,4 +1,4 @@
-import { eventually } from './eventually';
+import { EventuallyTimedOut, eventually } from './eventually';
 
 /** A sync run as the gateway's admin API returns it (the fields tests and tools read). */
 export interface AdminSyncRun {
@@ -161,5 +161,87 @@ export class AdminApiClient {
     const requested = await this.triggerSync();
     const run = await this.waitForRun(requested.syncRunId, options);
     return { run, seconds: (performance.now() - started) / 1000 };
+  }
+
+  /**
+   * Follows the run's live events (`GET …/sync-runs/<id>/events`, as the dashboard does) until it
+   * is terminal; a stream that ends first (its maximum lifetime) is opened again. Throws
+   * {@link EventuallyTimedOut} after `timeoutMs` (default 30 minutes), and the stream's own errors.
+   */
+  async watchRun(
+    syncRunId: string,
+    options: Pick<WaitForRunOptions, 'timeoutMs' | 'onStatus'> = {},
+  ): Promise<AdminSyncRun> {
+    const timeoutMs = options.timeoutMs ?? 30 * 60_000;
+    const deadline = AbortSignal.timeout(timeoutMs);
+    let last: AdminSyncRun | undefined;
+    try {
+      for (;;) {
+        const res = await fetch(
+          `${this.gatewayUrl}/api/v1/schools/${this.schoolId}/sync-runs/${syncRunId}/events`,
+          {
+            headers: { accept: 'text/event-stream', authorization: `Bearer ${this.token}` },
+            signal: deadline,
+          },
+        );
+        if (!res.ok || res.body === null)
+          throw new AdminApiError(res.status, await res.text(), `GET /sync-runs/${syncRunId}/events`);
+        for await (const { event, data } of serverSentEvents(res.body)) {
+          if (event === 'run') {
+            const run = JSON.parse(data) as AdminSyncRun;
+            if (run.status !== last?.status) options.onStatus?.(run.status);
+            last = run;
+            if (run.terminal) return run;
+          } else if (event === 'error') {
+            const { code } = JSON.parse(data) as { code: string };
+            // The stream's lifetime ended: open another one.
+            if (code !== 'GATEWAY_STREAM_EXPIRED')
+              throw new Error(`the events of run ${syncRunId} failed: ${data}`);
+          }
+        }
+      }
+    } catch (err) {
+      if (deadline.aborted)
+        throw new EventuallyTimedOut(
+          `run ${syncRunId} of ${this.schoolId} to end`,
+          timeoutMs,
+          `run ${syncRunId} of ${this.schoolId} did not end within ${timeoutMs} ms (still ${last?.status ?? 'unseen'})`,
+        );
+      throw err;
+    }
+  }
+
+  /** Triggers a sync and follows its live events to its end; `seconds` as in {@link syncAndWait}. */
+  async syncAndWatch(
+    options: Pick<WaitForRunOptions, 'timeoutMs' | 'onStatus'> = {},
+  ): Promise<{ run: AdminSyncRun; seconds: number }> {
+    const started = performance.now();
+    const requested = await this.triggerSync();
+    const run = await this.watchRun(requested.syncRunId, options);
+    return { run, seconds: (performance.now() - started) / 1000 };
+  }
+}
+
+/** The events of a `text/event-stream` body: `event:` and `data:` lines up to each blank line. */
+async function* serverSentEvents(
+  body: ReadableStream<Uint8Array>,
+): AsyncGenerator<{ event: string; data: string }> {
+  const decoder = new TextDecoder();
+  let buffered = '';
+  let event = 'message';
+  let data: string[] = [];
+  for await (const chunk of body) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let newline: number;
+    while ((newline = buffered.indexOf('\n')) !== -1) {
+      const line = buffered.slice(0, newline).replace(/\r$/, '');
+      buffered = buffered.slice(newline + 1);
+      if (line === '') {
+        if (data.length > 0) yield { event, data: data.join('\n') };
+        event = 'message';
+        data = [];
+      } else if (line.startsWith('event:')) event = line.slice(6).trim();
+      else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+    }
   }
 }

@@ -39,6 +39,7 @@ import { AppliedSnapshotsRepository, ScheduleClaimsRepository } from './adapters
 import { CONNECTOR_CALLERS, connectorHandlers } from './handlers/grpc/connector.handlers';
 import { CANONICAL_JSON_VERSION } from './domain/canonical-json';
 import { readingOf } from './domain/sync-run';
+import { RunChanges } from './handlers/grpc/run-changes';
 import { syncRunsHandler } from './handlers/kafka/sync-runs.handler';
 import { connectorMetrics } from './adapters/metrics/connector-metrics';
 import { KeyVault } from './use-cases/key-vault';
@@ -61,7 +62,10 @@ export interface ConnectorAppOverrides {
   /** The egress guard's resolver and address classifier (tests: a local listener as a "public" host). */
   egress?: Pick<EgressPolicy, 'resolve' | 'classify'>;
   onStep?: SyncEngineDeps['onStep'];
-  /** Poll interval of WatchSyncRun (default 500 ms). */
+  /**
+   * How often WatchSyncRun re-reads a run at the least (default 500 ms): it wakes at once on this
+   * replica's writes of the run, the poll catches another replica's.
+   */
   watchPollMs?: number;
   /** The notifier's business clock (tests: a day-old school without waiting a day). */
   notifierNow?: () => Date;
@@ -121,6 +125,8 @@ interface UseCases {
   readonly settings: SettingsService;
   readonly engine: SyncEngine;
   readonly notifier: Notifier | undefined;
+  /** Hears the runs' writes for their live views. */
+  readonly runChanges: RunChanges;
 }
 
 /** Composition root of the connector. */
@@ -261,7 +267,8 @@ async function buildUseCases(
   producer: EventProducer,
 ): Promise<UseCases> {
   const { config, logger } = w;
-  const runs = (r.runs = new RunsRepository(mongo.db));
+  const runChanges = new RunChanges();
+  const runs = (r.runs = new RunsRepository(mongo.db, (id) => runChanges.changed(id)));
   const settingsRepo = new SettingsRepository(mongo.db);
   const fetchPlans = new FetchPlansRepository(mongo.db);
   const keys = new KeyVault(settingsRepo, w.cipher, logger);
@@ -300,7 +307,7 @@ async function buildUseCases(
     keys,
     freshness,
   }));
-  return { settingsRepo, runs, freshness, notifications, settings, engine, notifier };
+  return { settingsRepo, runs, freshness, notifications, settings, engine, notifier, runChanges };
 }
 
 /** The e-mail notifier over SMTP; undefined when SMTP_HOST is unset (notifications off). */
@@ -407,6 +414,7 @@ function startGrpcServer(w: Wiring, readiness: Readiness, core: UseCases): Promi
       runs: core.runs,
       freshness: core.freshness,
       notifications: core.notifications,
+      runChanges: core.runChanges,
       watchPollMs: w.overrides.watchPollMs ?? 500,
     }),
     callers: CONNECTOR_CALLERS,

@@ -67,8 +67,11 @@ export class RunExecution {
     try {
       const { settings, apiKey } = await this.begin();
       const fetched = await this.fetchIntoSpool(settings, apiKey);
-      const fetchedAt = await this.markFetched(settings, fetched.result, fetched.fetchStart);
-      if (await this.finishIfUnchanged(settings, fetched, fetchedAt)) return;
+      if (this.endsUnchanged(fetched)) {
+        await this.finishUnchanged(settings, fetched);
+        return;
+      }
+      await this.markFetched(settings, fetched.result, fetched.fetchStart, 'fetched');
       const publishStart = Date.now();
       const chunks = await this.publishChunks();
       await this.sendMarker();
@@ -168,17 +171,22 @@ export class RunExecution {
     );
   }
 
-  /** `fetching → fetched` with what the fetch found; resolves to when the fetch ended. */
+  /**
+   * `fetching → fetched` (or straight to `unchanged`, a run with nothing to publish) with what the
+   * fetch found; resolves to when the fetch ended.
+   */
   private async markFetched(
     settings: SchoolSettings,
     result: FetchResult,
     fetchStart: number,
+    status: 'fetched' | 'unchanged',
   ): Promise<Date> {
     await this.progressWrite;
     this.abort.signal.throwIfAborted();
     const fetchedAt = new Date();
     const chunksTotal = result.datasets.reduce((n, d) => n + d.chunkCount, 0);
-    this.run = await this.advance('fetched', {
+    this.run = await this.advance(status, {
+      ...(status === 'unchanged' ? { finishedAt: fetchedAt } : {}),
       fetchedAt,
       fetchDurationMs: fetchedAt.getTime() - fetchStart,
       datasets: result.datasets,
@@ -215,21 +223,24 @@ export class RunExecution {
     return fetchedAt;
   }
 
-  /** Unchanged since the last applied snapshot: nothing to publish, the run ends `unchanged` (true). */
-  private async finishIfUnchanged(
-    settings: SchoolSettings,
-    { result, snapshot, known }: Fetched,
-    fetchedAt: Date,
-  ): Promise<boolean> {
+  /** Unchanged since the last applied snapshot (not a dry run): nothing to publish. */
+  private endsUnchanged({ result, snapshot, known }: Fetched): boolean {
     const unchanged = !this.run.dryRun && isUnchanged(result.datasets, result.absent, snapshot);
-    // A document known by its bytes spooled nothing: it may only end here.
+    // A document known by its bytes spooled nothing: it may only end unchanged.
     if (!unchanged && known) throw new Error('a known document differs from the snapshot it was known by');
-    if (!unchanged) return false;
-    this.run = await this.advance('unchanged', { finishedAt: new Date() });
+    return unchanged;
+  }
+
+  /**
+   * `fetching → unchanged` in one step (the fetch's summary with it: a `fetched` step in between
+   * would only cost the admin a decided step and an event more), then the school's data counts as
+   * fresh and its schedule goes on.
+   */
+  private async finishUnchanged(settings: SchoolSettings, fetched: Fetched): Promise<void> {
+    const fetchedAt = await this.markFetched(settings, fetched.result, fetched.fetchStart, 'unchanged');
     this.log.info('data unchanged since the last applied sync; nothing published');
     await this.deps.freshness.advance(this.tenantId, fetchedAt, this.run._id);
     await this.deps.settings.setSchedule(this.tenantId, settings.nextRunAt, 0);
-    return true;
   }
 
   /** Publishes the spooled chunks; resolves to how many were published. */

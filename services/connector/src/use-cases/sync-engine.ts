@@ -122,6 +122,8 @@ export class SyncEngine {
   private lastLeasePrune = 0;
   private pumping: Promise<void> | undefined;
   private pumpAgain = false;
+  /** Runs this replica just requested, as it recorded them: the queue starts them without a read. */
+  private readonly handedOff = new Map<string, RunRecord>();
 
   constructor(
     private readonly deps: SyncEngineDeps,
@@ -200,22 +202,28 @@ export class SyncEngine {
     trigger: RunTrigger,
     dryRun: boolean,
   ): Promise<{ run: RunRecord; alreadyActive: boolean }> {
-    const settings = await this.deps.settings.get(tenantId);
+    // The school's active run and its recent manual requests, read beside its settings the first time.
+    const checks = () =>
+      Promise.all([
+        this.activeRun(tenantId),
+        trigger.kind === 'manual'
+          ? this.deps.runs.countManualRequestsSince(
+              tenantId,
+              new Date(Date.now() - this.opts.manualTriggerWindowMs),
+            )
+          : 0,
+      ]);
+    const [settings, firstChecks] = await Promise.all([this.deps.settings.get(tenantId), checks()]);
     if (!settings) throw ConnectorErrors.CONNECTOR_SETTINGS_NOT_FOUND();
     if (!settings.enabled) throw ConnectorErrors.CONNECTOR_SYNC_DISABLED();
     for (let attempt = 0; attempt < 3; attempt++) {
-      const active = await this.activeRun(tenantId);
+      const [active, manualRequests] = attempt === 0 ? firstChecks : await checks();
       if (active) return { run: active, alreadyActive: true };
-      if (trigger.kind === 'manual') {
-        const since = new Date(Date.now() - this.opts.manualTriggerWindowMs);
-        if (
-          (await this.deps.runs.countManualRequestsSince(tenantId, since)) >= this.opts.manualTriggerLimit
-        ) {
-          throw ConnectorErrors.CONNECTOR_TRIGGER_RATE_LIMITED({
-            limit: this.opts.manualTriggerLimit,
-            windowMinutes: Math.round(this.opts.manualTriggerWindowMs / 60_000),
-          });
-        }
+      if (manualRequests >= this.opts.manualTriggerLimit) {
+        throw ConnectorErrors.CONNECTOR_TRIGGER_RATE_LIMITED({
+          limit: this.opts.manualTriggerLimit,
+          windowMinutes: Math.round(this.opts.manualTriggerWindowMs / 60_000),
+        });
       }
       const id = randomUUID();
       const slot = await this.deps.runs.claimSchoolSlot(tenantId, id);
@@ -246,6 +254,7 @@ export class SyncEngine {
       await this.deps.onStep?.('run-requested', run);
       this.deps.logger.info({ tenantId, syncRunId: id, trigger: trigger.kind, dryRun }, 'sync run requested');
       await this.deps.publisher.publishRunUpdate(run);
+      this.handedOff.set(run._id, run);
       this.wake();
       return { run, alreadyActive: false };
     }
@@ -370,6 +379,14 @@ export class SyncEngine {
   }
 
   private async pumpOnce(): Promise<void> {
+    // A run requested here a moment ago is started from its record (a cancel or another replica in
+    // between is decided by the start's step claim); one that cannot start now stays queued.
+    const handedOff = [...this.handedOff.values()];
+    this.handedOff.clear();
+    for (const run of handedOff) {
+      if (this.stopping || this.inFlight.size >= this.opts.concurrency) return;
+      if (!this.inFlight.has(run._id)) await this.startRun(run);
+    }
     if (this.stopping || this.inFlight.size >= this.opts.concurrency) return;
     const candidates = await this.deps.runs.queuedRuns(this.opts.concurrency * 4);
     for (const queued of candidates) {
@@ -383,35 +400,40 @@ export class SyncEngine {
           await this.deps.runs.dequeueRun(queued.tenantId, queued._id);
         continue;
       }
-      const lease = await this.deps.leases.acquire(leaseKey(run.tenantId));
-      if (!lease) continue;
-      let started: RunRecord | null = null;
-      try {
-        // The mark comes first: the stale-run sweep only looks at marked slots, so a crash right after
-        // `requested → fetching` must find the slot already marked.
-        if (!(await this.markSlot(run.tenantId, run._id))) continue;
-        // A cancel racing the start is decided by the same step claim: exactly one wins.
-        const start = await this.deps.runs.recordStep(
-          run,
-          { status: 'fetching', owner: this.opts.owner, heartbeatAt: new Date(), fetchStartedAt: new Date() },
-          { sequence: 1 },
-          lease.fence,
-        );
-        if (start.won && start.run?.status === 'fetching') started = start.run;
-      } finally {
-        if (started === null) await lease.release();
-      }
-      if (started === null) continue;
-      await this.deps.runs
-        .dequeueRun(run.tenantId, run._id)
-        .catch((err: unknown) => this.deps.logger.warn({ err }, 'started run not dequeued'));
-      const abort = new AbortController();
-      const done = this.execute(started, abort, lease).finally(() => {
-        this.inFlight.delete(run._id);
-        this.wake();
-      });
-      this.inFlight.set(run._id, { abort, done });
+      await this.startRun(run);
     }
+  }
+
+  /** Starts a requested run under the school's lease, unless another replica or run has the school. */
+  private async startRun(run: RunRecord): Promise<void> {
+    const lease = await this.deps.leases.acquire(leaseKey(run.tenantId));
+    if (!lease) return;
+    let started: RunRecord | null = null;
+    try {
+      // The mark comes first: the stale-run sweep only looks at marked slots, so a crash right after
+      // `requested → fetching` must find the slot already marked.
+      if (!(await this.markSlot(run.tenantId, run._id))) return;
+      // A cancel racing the start is decided by the same step claim: exactly one wins.
+      const start = await this.deps.runs.recordStep(
+        run,
+        { status: 'fetching', owner: this.opts.owner, heartbeatAt: new Date(), fetchStartedAt: new Date() },
+        { sequence: 1 },
+        lease.fence,
+      );
+      if (start.won && start.run?.status === 'fetching') started = start.run;
+    } finally {
+      if (started === null) await lease.release();
+    }
+    if (started === null) return;
+    await this.deps.runs
+      .dequeueRun(run.tenantId, run._id)
+      .catch((err: unknown) => this.deps.logger.warn({ err }, 'started run not dequeued'));
+    const abort = new AbortController();
+    const done = this.execute(started, abort, lease).finally(() => {
+      this.inFlight.delete(run._id);
+      this.wake();
+    });
+    this.inFlight.set(run._id, { abort, done });
   }
 
   /**

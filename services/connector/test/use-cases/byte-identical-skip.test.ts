@@ -66,6 +66,10 @@ async function runOnce(world: ConnectorWorld, engine: SyncEngine, dryRun = false
 const applied = (engine: SyncEngine, run: RunRecord) =>
   engine.applyRosterReport({ tenantId: TENANT, syncRunId: run._id, status: 'applied', sequence: 1 });
 
+/** The statuses the run's lifecycle events announced, in order. */
+const statusesOf = (world: ConnectorWorld, run: RunRecord) =>
+  world.events.flatMap((e) => (e.syncRunId === run._id && e.kind === 'run-update' ? [e.status] : []));
+
 const chunksOf = (world: ConnectorWorld, run: RunRecord) =>
   world.events.filter((e) => e.syncRunId === run._id && e.kind === 'chunk');
 
@@ -97,6 +101,10 @@ describe('the byte-identical skip', () => {
     expect(second.document).toEqual(first.document);
     expect(chunksOf(world, second)).toEqual([]);
     expect(world.freshness.get(TENANT)?.syncRunId).toBe(second._id);
+    // Straight from `fetching` to `unchanged`, the fetch's summary recorded with it.
+    expect(statusesOf(world, second)).toEqual(['requested', 'fetching', 'unchanged']);
+    expect(second.fetchedAt).toEqual(second.finishedAt);
+    expect(second.progress.bytesFetched).toBe(first.progress.bytesFetched);
   });
 
   it('a dry run, and a connector that reads documents another way, read the document in full', async () => {

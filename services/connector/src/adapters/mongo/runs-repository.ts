@@ -41,7 +41,14 @@ export class RunsRepository implements RunStore, RunHistory {
   readonly queue: Collection<QueuedRun>;
   private readonly steps: Collection<StepClaimDocument<RunStepPatch>>;
 
-  constructor(db: Db) {
+  /**
+   * `onWrite` hears the id of every run this repository wrote (inserted, stepped, progressed or
+   * reported), once the write is done: the live view of a run wakes on it instead of its next poll.
+   */
+  constructor(
+    db: Db,
+    private readonly onWrite: (syncRunId: string) => void = () => undefined,
+  ) {
     this.coll = db.collection<RunRecord>(COLLECTIONS.runs);
     this.active = db.collection<SchoolSlot>(COLLECTIONS.activeRuns);
     this.queue = db.collection<QueuedRun>(COLLECTIONS.runQueue);
@@ -59,6 +66,7 @@ export class RunsRepository implements RunStore, RunHistory {
   recordRequested(doc: RunRecord): Promise<void> {
     return this.wrap('recordRequested', async () => {
       await this.coll.insertOne(doc);
+      this.onWrite(doc._id);
     });
   }
 
@@ -115,13 +123,15 @@ export class RunsRepository implements RunStore, RunHistory {
     step: RunStep,
     patch: RunStepPatch,
   ): Promise<RunRecord | null> {
-    return this.wrap('applyStep', () =>
-      this.coll.findOneAndUpdate(
+    return this.wrap('applyStep', async () => {
+      const run = await this.coll.findOneAndUpdate(
         { _id: id, tenantId, ...STEP_FILTER[step] },
         { $set: { ...patch.set, updatedAt: new Date() }, ...(patch.inc ? { $inc: patch.inc } : {}) },
         { returnDocument: 'after' },
-      ),
-    );
+      );
+      if (run !== null) this.onWrite(id);
+      return run;
+    });
   }
 
   recordProgress(run: RunRecord, progress: RunProgress): Promise<RunRecord | null> {
@@ -150,13 +160,15 @@ export class RunsRepository implements RunStore, RunHistory {
     set: Partial<RunRecord>,
     inc?: Partial<Record<'sequence', number>>,
   ): Promise<RunRecord | null> {
-    return this.wrap('transition', () =>
-      this.coll.findOneAndUpdate(
+    return this.wrap('transition', async () => {
+      const run = await this.coll.findOneAndUpdate(
         { _id: id, tenantId, status: { $in: [...from] } },
         { $set: { ...set, updatedAt: new Date() }, ...(inc ? { $inc: inc } : {}) },
         { returnDocument: 'after' },
-      ),
-    );
+      );
+      if (run !== null) this.onWrite(id);
+      return run;
+    });
   }
 
   /** The school's newest runs (newest first) in one of `statuses`, at most `limit`. */

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { serverStreaming, unary } from '@isams-sync/grpc';
 import type { connectorV1, ServiceCallers } from '@isams-sync/grpc';
 import { z } from 'zod';
@@ -10,6 +9,7 @@ import type { DataFreshnessRepository } from '../../adapters/mongo/data-freshnes
 import type { NotificationsRepository } from '../../adapters/mongo/notifications-repository';
 import type { SettingsService } from '../../use-cases/settings-service';
 import type { SyncEngine } from '../../use-cases/sync-engine';
+import type { RunChanges } from './run-changes';
 import { toRunProto, toSettingsProto } from './sync-run.mapper';
 import { SYNC_RUN_STATUSES } from '@isams-sync/events';
 
@@ -63,6 +63,9 @@ export interface ConnectorHandlerDeps {
   runs: RunsRepository;
   freshness: DataFreshnessRepository;
   notifications: NotificationsRepository;
+  /** Wakes WatchSyncRun at this replica's writes of the run. */
+  runChanges: RunChanges;
+  /** WatchSyncRun re-reads the run at least this often (another replica's writes). */
   watchPollMs: number;
 }
 
@@ -145,16 +148,24 @@ export function connectorHandlers(deps: ConnectorHandlerDeps): connectorV1.Conne
     ),
     WatchSyncRun: serverStreaming(async (req, ctx, send) => {
       const { syncRunId } = parse(runIdSchema, req);
+      // Woken by this replica's writes of the run (at once) or by the poll (another replica's).
+      const ended = new AbortController();
+      const signal = AbortSignal.any([ctx.signal, ended.signal]);
       let lastSeen = '';
-      while (!ctx.signal.aborted) {
-        const run = await getRun(ctx.tenantId, syncRunId);
-        const stamp = `${run.updatedAt.getTime()}:${run.status}`;
-        if (stamp !== lastSeen) {
-          lastSeen = stamp;
-          await send(toRunProto(run));
+      try {
+        while (!ctx.signal.aborted) {
+          const changed = deps.runChanges.next(syncRunId, deps.watchPollMs, signal);
+          const run = await getRun(ctx.tenantId, syncRunId);
+          const stamp = `${run.updatedAt.getTime()}:${run.status}`;
+          if (stamp !== lastSeen) {
+            lastSeen = stamp;
+            await send(toRunProto(run));
+          }
+          if (isTerminal(run.status)) return;
+          await changed;
         }
-        if (isTerminal(run.status)) return;
-        await sleep(deps.watchPollMs, undefined, { signal: ctx.signal }).catch(() => undefined);
+      } finally {
+        ended.abort();
       }
     }),
     RotateKeyEncryption: unary(async () => deps.settings.rotateKeyEncryption(), { tenantFree: true }),
