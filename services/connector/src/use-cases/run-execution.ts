@@ -65,8 +65,8 @@ export class RunExecution {
     if (this.lease.signal.aborted) onLost();
     else this.lease.signal.addEventListener('abort', onLost, { once: true });
     try {
-      const { settings, apiKey } = await this.begin();
-      const fetched = await this.fetchIntoSpool(settings, apiKey);
+      const { settings, apiKey, plan, before } = await this.begin();
+      const fetched = await this.fetchIntoSpool(settings, apiKey, plan, before);
       if (this.endsUnchanged(fetched)) {
         await this.finishUnchanged(settings, fetched);
         return;
@@ -86,15 +86,28 @@ export class RunExecution {
 
   // ---- steps ------------------------------------------------------------------------------------
 
-  /** Announces the started run and reads what the fetch needs: the school's settings and key. */
-  private async begin(): Promise<{ settings: SchoolSettings; apiKey: string }> {
-    await this.deps.publisher.publishRunUpdate(this.run);
-    const settings = await this.deps.settings.get(this.tenantId);
+  /**
+   * Announces the started run and reads what the fetch needs, all at once: the school's settings
+   * and key, its fetch plan and its applied snapshot (the document the fetch may know); the spool
+   * starts empty.
+   */
+  private async begin(): Promise<{
+    settings: SchoolSettings;
+    apiKey: string;
+    plan: FetchPlan | null;
+    before: AppliedSnapshot | null;
+  }> {
+    const [, settings, plan, before] = await Promise.all([
+      this.deps.publisher.publishRunUpdate(this.run),
+      this.deps.settings.get(this.tenantId),
+      this.deps.fetchPlans.get(this.tenantId),
+      this.deps.snapshots.get(this.tenantId),
+      this.spool.reset(),
+    ]);
     if (!settings) throw ConnectorErrors.CONNECTOR_SETTINGS_NOT_FOUND();
     this.settingsFailures = settings.consecutiveFailures;
     const apiKey = await this.deps.keys.reveal(settings);
-    await this.spool.reset();
-    return { settings, apiKey };
+    return { settings, apiKey, plan, before };
   }
 
   /**
@@ -103,14 +116,15 @@ export class RunExecution {
    * reading) is downloaded but not parsed: the run takes that document's summary, and nothing is
    * spooled — unless the roster applied another run meanwhile, when the document is read in full.
    */
-  private async fetchIntoSpool(settings: SchoolSettings, apiKey: string): Promise<Fetched> {
+  private async fetchIntoSpool(
+    settings: SchoolSettings,
+    apiKey: string,
+    plan: FetchPlan | null,
+    before: AppliedSnapshot | null,
+  ): Promise<Fetched> {
     this.lastProgress = Date.now();
     const fetchStart = Date.now();
     const fetchSeconds = () => (Date.now() - fetchStart) / 1000;
-    const [plan, before] = await Promise.all([
-      this.deps.fetchPlans.get(this.tenantId),
-      this.deps.snapshots.get(this.tenantId),
-    ]);
     const known = knownDocumentOf(before, { dryRun: this.run.dryRun, reading: this.opts.documentReading });
     const failed = (err: unknown): never => {
       this.deps.observe?.fetched({ seconds: fetchSeconds(), ok: false });
