@@ -145,9 +145,10 @@ export async function acquireLease(
       if (isDuplicateKeyError(err)) return null;
       throw err;
     }
-    // Older generations are history (deleting them, oldest first, keeps leaseIsCurrent exact);
-    // failing to remove them is harmless.
-    await coll.deleteMany({ key: request.key, generation: { $lt: generation } }).catch(() => undefined);
+    // Older generations are history: deleted beside the holder's work, not before it (nothing waits
+    // on them — leaseIsCurrent reads this generation and the next, and no delete ever reaches the
+    // newest); failing to remove them is harmless, pruneLeases catches what is left.
+    void coll.deleteMany({ key: request.key, generation: { $lt: generation } }).catch(() => undefined);
     return toLease(doc);
   } catch (err) {
     throw toMongoError(err, { operation: 'acquireLease', collection: coll.collectionName });

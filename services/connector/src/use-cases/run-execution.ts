@@ -30,6 +30,27 @@ interface Fetched {
  * a step throws, the failure recorded. Every write carries the lease's fence, and a lost lease aborts
  * the run.
  */
+/** What a run reads before its request to iSAMS. */
+export interface FetchInputs {
+  settings: SchoolSettings | null;
+  plan: FetchPlan | null;
+  /** The applied snapshot: the document the fetch may know (checked again after the download). */
+  before: AppliedSnapshot | null;
+}
+
+/**
+ * Reads a school's {@link FetchInputs} at once. Reads only, so the work queue begins them while it
+ * starts the run, beside the lease, the slot and the step; a run that does not start drops them.
+ */
+export async function readFetchInputs(deps: SyncEngineDeps, tenantId: string): Promise<FetchInputs> {
+  const [settings, plan, before] = await Promise.all([
+    deps.settings.get(tenantId),
+    deps.fetchPlans.get(tenantId),
+    deps.snapshots.get(tenantId),
+  ]);
+  return { settings, plan, before };
+}
+
 export class RunExecution {
   private readonly tenantId: string;
   private readonly log: Logger;
@@ -46,12 +67,14 @@ export class RunExecution {
   private progressWriting = false;
   private lastProgress = 0;
 
+  /** `inputs`: {@link readFetchInputs}, begun while the run was being started. */
   constructor(
     private readonly deps: SyncEngineDeps,
     private readonly opts: SyncEngineOptions,
     private readonly initial: RunRecord,
     private readonly abort: AbortController,
     private readonly lease: RunLease,
+    private readonly inputs: Promise<FetchInputs>,
   ) {
     this.tenantId = initial.tenantId;
     this.log = deps.logger.child({ tenantId: initial.tenantId, syncRunId: initial._id });
@@ -87,9 +110,8 @@ export class RunExecution {
   // ---- steps ------------------------------------------------------------------------------------
 
   /**
-   * Announces the started run and reads what the fetch needs, all at once: the school's settings
-   * and key, its fetch plan and its applied snapshot (the document the fetch may know); the spool
-   * starts empty.
+   * Announces the started run, empties its spool and takes what the fetch needs (read while the run
+   * was being started): the school's settings and key, its fetch plan and its applied snapshot.
    */
   private async begin(): Promise<{
     settings: SchoolSettings;
@@ -97,11 +119,9 @@ export class RunExecution {
     plan: FetchPlan | null;
     before: AppliedSnapshot | null;
   }> {
-    const [, settings, plan, before] = await Promise.all([
+    const [, { settings, plan, before }] = await Promise.all([
       this.deps.publisher.publishRunUpdate(this.run),
-      this.deps.settings.get(this.tenantId),
-      this.deps.fetchPlans.get(this.tenantId),
-      this.deps.snapshots.get(this.tenantId),
+      this.inputs,
       this.spool.reset(),
     ]);
     if (!settings) throw ConnectorErrors.CONNECTOR_SETTINGS_NOT_FOUND();

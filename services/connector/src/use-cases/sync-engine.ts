@@ -25,7 +25,8 @@ import type {
   Spools,
 } from './ports';
 import { RunInterrupted, toRunError } from './run-errors';
-import { RunExecution } from './run-execution';
+import { RunExecution, readFetchInputs } from './run-execution';
+import type { FetchInputs } from './run-execution';
 
 export interface SyncEngineOptions {
   owner: string;
@@ -406,6 +407,8 @@ export class SyncEngine {
 
   /** Starts a requested run under the school's lease, unless another replica or run has the school. */
   private async startRun(run: RunRecord): Promise<void> {
+    const inputs = readFetchInputs(this.deps, run.tenantId);
+    inputs.catch(() => undefined); // a run that does not start drops them; one that does awaits them
     const lease = await this.deps.leases.acquire(leaseKey(run.tenantId));
     if (!lease) return;
     let started: RunRecord | null = null;
@@ -429,7 +432,7 @@ export class SyncEngine {
       .dequeueRun(run.tenantId, run._id)
       .catch((err: unknown) => this.deps.logger.warn({ err }, 'started run not dequeued'));
     const abort = new AbortController();
-    const done = this.execute(started, abort, lease).finally(() => {
+    const done = this.execute(started, abort, lease, inputs).finally(() => {
       this.inFlight.delete(run._id);
       this.wake();
     });
@@ -451,7 +454,12 @@ export class SyncEngine {
    * not renewed in time) the run is aborted, and every write of the run carries the lease's fence, so
    * a replica that stalled past its lease cannot change a run another replica took over.
    */
-  private execute(initial: RunRecord, abort: AbortController, lease: RunLease): Promise<void> {
+  private execute(
+    initial: RunRecord,
+    abort: AbortController,
+    lease: RunLease,
+    inputs: Promise<FetchInputs>,
+  ): Promise<void> {
     // The run's span continues the trace of its request (stored with the run), whichever replica
     // and however much later the work queue starts it.
     return withSpan(
@@ -465,7 +473,7 @@ export class SyncEngine {
           'isams_sync.dry_run': initial.dryRun,
         },
       },
-      () => new RunExecution(this.deps, this.opts, initial, abort, lease).execute(),
+      () => new RunExecution(this.deps, this.opts, initial, abort, lease, inputs).execute(),
     );
   }
 
