@@ -62,3 +62,52 @@ describe('AdminApiClient.call', () => {
     expect(await client.call('GET', '/settings')).toEqual({ ok: true });
   });
 });
+
+describe('AdminApiClient.watchRun', () => {
+  // A stand-in for the gateway's `GET …/sync-runs/<id>/events`: each request gets the next script.
+  const scripts: string[][] = [];
+  const events = createServer((req, res) => {
+    const script = scripts.shift() ?? [];
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    // 'hang': the stream stays open after the frames (a run that does not end).
+    for (const frame of script) if (frame !== 'hang') res.write(frame);
+    if (!script.includes('hang')) res.end();
+  });
+  let eventsUrl = '';
+  beforeAll(async () => {
+    await new Promise<void>((r) => events.listen(0, '127.0.0.1', r));
+    eventsUrl = `http://127.0.0.1:${(events.address() as AddressInfo).port}`;
+  });
+  afterAll(() => {
+    events.closeAllConnections();
+    return new Promise<void>((r) => events.close(() => r()));
+  });
+  const run = (status: string, terminal = false) =>
+    `event: run\ndata: ${JSON.stringify({ syncRunId: 'r1', status, terminal })}\n\n`;
+
+  it('follows the run to its end across frames split anywhere, reopening a stream that expired', async () => {
+    const first = run('requested') + ': keep-alive\n\n' + run('fetching');
+    scripts.push(
+      [first.slice(0, 17), first.slice(17, 60), first.slice(60)],
+      ['event: error\ndata: {"code":"GATEWAY_STREAM_EXPIRED","message":"m"}\n\n'],
+      [run('fetching'), run('unchanged', true), 'event: end\ndata: {}\n\n'],
+    );
+    const seen: string[] = [];
+    const last = await new AdminApiClient(eventsUrl, 's1', 't').watchRun('r1', {
+      onStatus: (s) => seen.push(s),
+    });
+    expect(last).toMatchObject({ status: 'unchanged', terminal: true });
+    expect(seen).toEqual(['requested', 'fetching', 'unchanged']);
+  });
+
+  it('fails on the stream’s own error, and times out as EventuallyTimedOut', async () => {
+    scripts.push(['event: error\ndata: {"code":"GATEWAY_TOKEN_INVALID","message":"m"}\n\n']);
+    await expect(new AdminApiClient(eventsUrl, 's1', 't').watchRun('r1')).rejects.toThrow(
+      /GATEWAY_TOKEN_INVALID/,
+    );
+    scripts.push([run('fetching'), 'hang']);
+    await expect(
+      new AdminApiClient(eventsUrl, 's1', 't').watchRun('r1', { timeoutMs: 300 }),
+    ).rejects.toMatchObject({ name: 'EventuallyTimedOut', timeoutMs: 300 });
+  });
+});
