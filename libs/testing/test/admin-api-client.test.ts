@@ -66,7 +66,7 @@ describe('AdminApiClient.call', () => {
 describe('AdminApiClient.watchRun', () => {
   // A stand-in for the gateway's `GET …/sync-runs/<id>/events`: each request gets the next script.
   const scripts: string[][] = [];
-  const events = createServer((req, res) => {
+  const events = createServer((_req, res) => {
     const script = scripts.shift() ?? [];
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     // 'hang': the stream stays open after the frames (a run that does not end).
