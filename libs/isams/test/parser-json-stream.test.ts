@@ -163,11 +163,12 @@ describe('JSON reader: limits apply inside and outside rows', () => {
   });
 });
 
+/** A document whose current pupils are `rows` (JSON texts), in one row list. */
+const doc = (rows: string[]) => `{"iSAMS":{"PupilManager":{"CurrentPupils":{"Pupil":[${rows.join(',')}]}}}}`;
+
 describe('JSON reader: rows read whole by JSON.parse give the same result as the character walk', () => {
   // One piece lets the reader find a row's end by counting brackets and confirm it with JSON.parse;
   // 1-character pieces force the character-by-character walk. Both must agree on every document.
-  const doc = (rows: string[]) =>
-    `{"iSAMS":{"PupilManager":{"CurrentPupils":{"Pupil":[${rows.join(',')}]}}}}`;
   const texts = (events: BatchParseEvent[]) =>
     events.flatMap((e) => (e.type === 'record' ? [e.raw.children.map((c) => c.text ?? '')] : []));
 
@@ -244,6 +245,28 @@ describe('JSON reader: rows read whole by JSON.parse give the same result as the
     }
   });
 
+  it('malformed rows are refused at the same character however the document is cut', async () => {
+    const prefix = doc(['']).indexOf('[') + 1;
+    const good = '{"@Id":"1","A":"}"}';
+    for (const [bad, reason, at] of [
+      ['{"@Id":"2","a":[1,]}', "unexpected ']' in the value that starts", 0],
+      ['{"@Id":"2","a":"x\\q}"}', 'Bad escaped character', 18],
+      ['{"@Id":"2","a":01}', 'Unexpected number', 16],
+      ['{"@Id":"2","a":"x",}', 'Expected double-quoted property name', 19],
+    ] as const) {
+      const d = doc([good, bad]);
+      const position = prefix + good.length + 1 + at;
+      for (const list of [[d], [...d], cutAt(d, prefix + 5)]) {
+        const { error } = await run(list);
+        expect(error?.code).toBe('ISAMS_MALFORMED_DOCUMENT');
+        expect(error?.message).toContain(reason);
+        expect(error?.details).toMatchObject({ position });
+      }
+    }
+  });
+});
+
+describe('JSON reader: the rows of a chunk, parsed and mapped together, read as walked', () => {
   it('numbers, and attributes or texts given as arrays or objects, read the same in one piece as walked', async () => {
     const rows = [
       '{"@Id":12345678901234567890,"A":"x"}',
@@ -358,26 +381,6 @@ describe('JSON reader: rows read whole by JSON.parse give the same result as the
       expect(parse.mock.calls.length).toBeLessThan(10);
     } finally {
       parse.mockRestore();
-    }
-  });
-
-  it('malformed rows are refused at the same character however the document is cut', async () => {
-    const prefix = doc(['']).indexOf('[') + 1;
-    const good = '{"@Id":"1","A":"}"}';
-    for (const [bad, reason, at] of [
-      ['{"@Id":"2","a":[1,]}', "unexpected ']' in the value that starts", 0],
-      ['{"@Id":"2","a":"x\\q}"}', 'Bad escaped character', 18],
-      ['{"@Id":"2","a":01}', 'Unexpected number', 16],
-      ['{"@Id":"2","a":"x",}', 'Expected double-quoted property name', 19],
-    ] as const) {
-      const d = doc([good, bad]);
-      const position = prefix + good.length + 1 + at;
-      for (const list of [[d], [...d], cutAt(d, prefix + 5)]) {
-        const { error } = await run(list);
-        expect(error?.code).toBe('ISAMS_MALFORMED_DOCUMENT');
-        expect(error?.message).toContain(reason);
-        expect(error?.details).toMatchObject({ position });
-      }
     }
   });
 });
