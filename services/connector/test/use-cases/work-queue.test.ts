@@ -1,0 +1,74 @@
+import { createLogger } from '@isams-sync/logger';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SyncEngine } from '../../src/use-cases/sync-engine';
+import {
+  ConnectorWorld,
+  enrolSchool,
+  inMemoryPorts,
+  testEngineOptions,
+} from '../support/in-memory/in-memory-ports';
+import type { ScriptedSchool } from '../support/in-memory/in-memory-ports';
+import { ProcessLife } from '../support/in-memory/process-life';
+
+// The work queue and a run requested on the same replica: the request hands its run to the queue,
+// which starts it from the record it just wrote; a run that cannot start then stays queued.
+
+const TENANT = 'school-q';
+const SCHOOL: ScriptedSchool = { chunkSize: 2, records: { currentStaff: [{ Id: 's1' }, { Id: 's2' }] } };
+const logger = createLogger({ service: 'work-queue', level: 'silent' });
+
+const engines: SyncEngine[] = [];
+afterEach(async () => {
+  while (engines.length > 0) await engines.pop()!.stop(1_000);
+});
+
+async function started(): Promise<{ world: ConnectorWorld; life: ProcessLife; engine: SyncEngine }> {
+  const world = new ConnectorWorld(SCHOOL, 30_000);
+  enrolSchool(world, TENANT, null);
+  const life = new ProcessLife();
+  const engine = new SyncEngine({ ...inMemoryPorts(world, life), logger }, testEngineOptions(30_000));
+  engines.push(engine);
+  await engine.start();
+  await engine.drain();
+  return { world, life, engine };
+}
+
+const trigger = (engine: SyncEngine) =>
+  engine.trigger(TENANT, { kind: 'manual', actor: 'admin@school-q' }, false);
+
+describe('the work queue and a run requested here', () => {
+  it('starts the run from its record: neither the queue nor the run is read between its request and its start', async () => {
+    const { world, life, engine } = await started();
+    const from = life.steps.length;
+    const { run } = await trigger(engine);
+    await engine.drain();
+    expect(world.runs.get(run._id)?.status).toBe('published');
+    const steps = life.steps.slice(from);
+    const between = steps.slice(steps.indexOf('runs.recordRequested ✓'), steps.indexOf('runs.applyStep'));
+    expect(between).toContain('leases.acquire');
+    expect(between).not.toContain('queue.list');
+    expect(between).not.toContain('runs.get');
+    // The run's reads before its request began beside the lease, not after the start.
+    expect(between).toEqual(expect.arrayContaining(['settings.get', 'snapshots.get', 'plans.get']));
+  });
+
+  it('leaves a run it cannot start (the school held elsewhere) queued, and starts it from the queue later', async () => {
+    const { world, engine } = await started();
+    const elsewhere = {
+      generation: 1,
+      expiresAt: Date.now() + 60_000,
+      released: false,
+      abort: new AbortController(),
+    };
+    world.leases.set(`run:${TENANT}`, elsewhere);
+    const { run } = await trigger(engine);
+    await engine.drain();
+    expect(world.runs.get(run._id)?.status).toBe('requested');
+    expect(world.queue.has(run._id)).toBe(true);
+
+    elsewhere.released = true;
+    await engine.drain();
+    expect(world.runs.get(run._id)?.status).toBe('published');
+    expect(world.queue.has(run._id)).toBe(false);
+  });
+});
