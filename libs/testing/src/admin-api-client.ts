@@ -156,11 +156,8 @@ export class AdminApiClient {
   }
 
   /** Triggers a sync and waits for its end; `seconds` is from the trigger call to seeing it terminal. */
-  async syncAndWait(options: WaitForRunOptions = {}): Promise<{ run: AdminSyncRun; seconds: number }> {
-    const started = performance.now();
-    const requested = await this.triggerSync();
-    const run = await this.waitForRun(requested.syncRunId, options);
-    return { run, seconds: (performance.now() - started) / 1000 };
+  syncAndWait(options: WaitForRunOptions = {}): Promise<{ run: AdminSyncRun; seconds: number }> {
+    return this.timedSync((id) => this.waitForRun(id, options));
   }
 
   /**
@@ -212,12 +209,19 @@ export class AdminApiClient {
   }
 
   /** Triggers a sync and follows its live events to its end; `seconds` as in {@link syncAndWait}. */
-  async syncAndWatch(
+  syncAndWatch(
     options: Pick<WaitForRunOptions, 'timeoutMs' | 'onStatus'> = {},
+  ): Promise<{ run: AdminSyncRun; seconds: number }> {
+    return this.timedSync((id) => this.watchRun(id, options));
+  }
+
+  /** Triggers a sync and waits for its end by `wait`, timed from the trigger call. */
+  private async timedSync(
+    wait: (syncRunId: string) => Promise<AdminSyncRun>,
   ): Promise<{ run: AdminSyncRun; seconds: number }> {
     const started = performance.now();
     const requested = await this.triggerSync();
-    const run = await this.watchRun(requested.syncRunId, options);
+    const run = await wait(requested.syncRunId);
     return { run, seconds: (performance.now() - started) / 1000 };
   }
 }

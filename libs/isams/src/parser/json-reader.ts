@@ -128,33 +128,6 @@ function measure(key: string, value: JsonValue): number {
   return size;
 }
 
-/**
- * {@link measure} of a value nesting at most `depth` levels and holding no number, else -1: the
- * checks {@link JsonReader.quickCapture} needs, in the one walk.
- */
-function measureQuick(key: string, value: JsonValue, depth: number): number {
-  const size = key.length + NODE_OVERHEAD;
-  if (value === null) return size + 4;
-  if (typeof value === 'string') return size + value.length;
-  if (typeof value === 'boolean') return size + (value ? 4 : 5);
-  if (typeof value !== 'object' || depth === 0) return -1;
-  let total = size;
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      const s = measureQuick(key, item, depth - 1);
-      if (s === -1) return -1;
-      total += s;
-    }
-    return total;
-  }
-  for (const k in value) {
-    const s = measureQuick(k, value[k]!, depth - 1);
-    if (s === -1) return -1;
-    total += s;
-  }
-  return total;
-}
-
 /** The smaller of two indexes where -1 means none. */
 const earliest = (a: number, b: number): number => (a === -1 || (b !== -1 && b < a) ? b : a);
 
@@ -373,7 +346,7 @@ export class JsonReader {
   }
 
   /**
-   * The common case of a captured value, without looking at its strings: the value whose opening
+   * The common case of a captured row, without looking at its strings: the value whose opening
    * bracket is at `start` ends, within this piece, at the first bracket that balances the brackets
    * counted so far (those inside strings included), and `JSON.parse` of that text — which succeeds
    * only on exactly one whole value — confirms it. A row of a row list is read with the rows that
@@ -394,21 +367,11 @@ export class JsonReader {
   private quickCapture(text: string, start: number): number {
     if (!this.quick) return -1;
     const cap = this.capture;
+    // An error `Message` (one per document at most) is walked.
+    if (cap.target !== 'record') return -1;
     const limit = this.limits.maxRecordBytes;
     let end = this.countedEnd(text, start);
     if (end === -1 || end - start > limit) return this.quickMiss();
-    if (cap.target !== 'record') {
-      let value: JsonValue;
-      try {
-        value = JSON.parse(text.slice(start, end)) as JsonValue;
-      } catch {
-        return this.quickMiss();
-      }
-      const size = measureQuick(cap.name, value, cap.maxDepth);
-      if (size === -1 || size > limit) return this.quickMiss();
-      this.deliver(value);
-      return end;
-    }
     // The rows that follow in this piece, while the whole run stays within the record size (so no
     // row's text can be over it).
     let rows = 1;

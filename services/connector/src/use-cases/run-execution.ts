@@ -24,12 +24,6 @@ interface Fetched {
   known: boolean;
 }
 
-/**
- * One started run, carried out under its lease by the sync engine that started it: fetch into
- * the spool → publish the chunks → the run-complete marker (the commit point) → published; or, when
- * a step throws, the failure recorded. Every write carries the lease's fence, and a lost lease aborts
- * the run.
- */
 /** What a run reads before its request to iSAMS. */
 export interface FetchInputs {
   settings: SchoolSettings | null;
@@ -51,6 +45,12 @@ export async function readFetchInputs(deps: SyncEngineDeps, tenantId: string): P
   return { settings, plan, before };
 }
 
+/**
+ * One started run, carried out under its lease by the sync engine that started it: fetch into
+ * the spool → publish the chunks → the run-complete marker (the commit point) → published; or, when
+ * a step throws, the failure recorded. Every write carries the lease's fence, and a lost lease aborts
+ * the run.
+ */
 export class RunExecution {
   private readonly tenantId: string;
   private readonly log: Logger;
