@@ -1,6 +1,8 @@
 import { createLogger } from '@isams-sync/logger';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MongoErrors } from '@isams-sync/mongo';
 import { SyncEngine } from '../../src/use-cases/sync-engine';
+import type { SyncEngineDeps } from '../../src/use-cases/sync-engine';
 import {
   ConnectorWorld,
   enrolSchool,
@@ -22,11 +24,13 @@ afterEach(async () => {
   while (engines.length > 0) await engines.pop()!.stop(1_000);
 });
 
-async function started(): Promise<{ world: ConnectorWorld; life: ProcessLife; engine: SyncEngine }> {
+async function started(
+  adapt: (deps: SyncEngineDeps) => SyncEngineDeps = (d) => d,
+): Promise<{ world: ConnectorWorld; life: ProcessLife; engine: SyncEngine }> {
   const world = new ConnectorWorld(SCHOOL, 30_000);
   enrolSchool(world, TENANT, null);
   const life = new ProcessLife();
-  const engine = new SyncEngine({ ...inMemoryPorts(world, life), logger }, testEngineOptions(30_000));
+  const engine = new SyncEngine(adapt({ ...inMemoryPorts(world, life), logger }), testEngineOptions(30_000));
   engines.push(engine);
   await engine.start();
   await engine.drain();
@@ -70,5 +74,24 @@ describe('the work queue and a run requested here', () => {
     await engine.drain();
     expect(world.runs.get(run._id)?.status).toBe('published');
     expect(world.queue.has(run._id)).toBe(false);
+  });
+
+  it('fails the run, transiently, when a read before its request fails (nothing left unhandled)', async () => {
+    // The trigger's read of the settings succeeds; the run's own, begun while it starts, fails.
+    let reads = 0;
+    const { world, engine } = await started((deps) => ({
+      ...deps,
+      settings: {
+        ...deps.settings,
+        get: (tenantId: string) =>
+          ++reads === 2 ? Promise.reject(MongoErrors.MONGO_UNAVAILABLE()) : deps.settings.get(tenantId),
+      },
+    }));
+    const { run } = await trigger(engine);
+    await engine.drain();
+    const ended = world.runs.get(run._id)!;
+    expect(ended.status).toBe('failed');
+    expect(ended.error).toMatchObject({ code: 'CONNECTOR_RUN_FAILED', transient: true });
+    expect(world.fetches).toEqual([]);
   });
 });
