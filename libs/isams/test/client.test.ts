@@ -76,7 +76,8 @@ function assertNoKey(err: IsamsError): void {
   }
 }
 
-describe('fetchBatch / fetchAndParse against a real local server', () => {
+// fetchBatch / fetchAndParse against a real local server (./local-servers), a new one per test.
+describe('fetchBatch / fetchAndParse: the request sent to iSAMS', () => {
   it('GETs the XML endpoint with the key exactly as given and streams the document', async () => {
     const s = await server([ok]);
     const events = await run(options(s.url));
@@ -100,6 +101,22 @@ describe('fetchBatch / fetchAndParse against a real local server', () => {
     expect(new URL(s.requests[0]!.url, s.url).pathname).toBe('/api/batch/1.0/json.ashx');
   });
 
+  it('keeps the key out of log lines', async () => {
+    const lines: string[] = [];
+    const log = (obj: object, msg?: string) => lines.push(JSON.stringify(obj) + (msg ?? ''));
+    const logger = { debug: log, info: log, warn: log, error: log };
+    const s = await server([status(503), message(ISAMS_MESSAGES.invalidApiKey)]);
+    await failure(options(s.url, { logger }));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) {
+      expect(line).not.toContain(KEY.slice(1, -1));
+      expect(line).not.toContain(encodeURIComponent(KEY));
+    }
+    expect(lines.join('\n')).toContain('apiKey=[REDACTED]');
+  });
+});
+
+describe('fetchBatch / fetchAndParse: transient failures are retried with back-off', () => {
   it.each([
     [408, 'ISAMS_TIMEOUT'],
     [429, 'ISAMS_THROTTLED'],
@@ -127,6 +144,20 @@ describe('fetchBatch / fetchAndParse against a real local server', () => {
     expect(busy.requests).toHaveLength(3);
   });
 
+  it('throttled with an iSAMS message, honouring Retry-After', async () => {
+    const s = await server([message(ISAMS_MESSAGES.throttled, { limit: '100', period: 'hour' }), ok]);
+    expect((await run(options(s.url))).at(-1)!.type).toBe('end');
+    expect(s.requests).toHaveLength(2);
+  });
+
+  it('an early end before any record is retried', async () => {
+    const s = await server([(_q, res) => res.end('<iSAMS><HRMan'), ok]);
+    expect((await run(options(s.url))).at(-1)!.type).toBe('end');
+    expect(s.requests).toHaveLength(2);
+  });
+});
+
+describe('fetchBatch / fetchAndParse: configuration errors fail at once, naming what to fix', () => {
   it.each([
     ['invalid key', message(ISAMS_MESSAGES.invalidApiKey), 'ISAMS_INVALID_KEY'],
     ['missing key', message(ISAMS_MESSAGES.missingParameter), 'ISAMS_INVALID_KEY'],
@@ -176,13 +207,9 @@ describe('fetchBatch / fetchAndParse against a real local server', () => {
     expect(err.adminAction).toContain('Teaching Manager – Teaching Sets');
     expect(err.adminAction).toContain('Manage Batch API Keys');
   });
+});
 
-  it('throttled with an iSAMS message, honouring Retry-After', async () => {
-    const s = await server([message(ISAMS_MESSAGES.throttled, { limit: '100', period: 'hour' }), ok]);
-    expect((await run(options(s.url))).at(-1)!.type).toBe('end');
-    expect(s.requests).toHaveLength(2);
-  });
-
+describe('fetchBatch / fetchAndParse: bodies cut short or ended by the connection', () => {
   it('a truncated body after records is an error, never a shorter list, and is not retried', async () => {
     const s = await server([
       (_q, res) => {
@@ -215,27 +242,6 @@ describe('fetchBatch / fetchAndParse against a real local server', () => {
     const err = await failure(options(s.url, { retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } }));
     expect(err).toMatchObject({ code: 'ISAMS_TRUNCATED_DOCUMENT', transient: true });
     expect(err.message).toContain('closed the connection before the whole document arrived');
-  });
-
-  it('the total time-out firing while the body streams is named as such', async () => {
-    const s = await server([
-      (_q, res) => {
-        res.writeHead(200, { 'content-type': 'text/xml' });
-        const drip = setInterval(() => (res.destroyed ? clearInterval(drip) : res.write(' ')), 20);
-        res.write(sample.slice(0, 10));
-      },
-    ]);
-    const err = await failure(
-      options(s.url, { totalTimeoutMs: 300, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } }),
-    );
-    expect(err.code).toBe('ISAMS_TIMEOUT');
-    expect(err.message).toBe(`The request to 127.0.0.1:${s.port} took longer than 300 ms.`);
-  });
-
-  it('an early end before any record is retried', async () => {
-    const s = await server([(_q, res) => res.end('<iSAMS><HRMan'), ok]);
-    expect((await run(options(s.url))).at(-1)!.type).toBe('end');
-    expect(s.requests).toHaveLength(2);
   });
 
   it('reads documents from a server that closes the connection after every response (close-delimited bodies, retries included)', async () => {
@@ -296,6 +302,23 @@ describe('fetchBatch / fetchAndParse against a real local server', () => {
       expect(end).toMatchObject({ type: 'end', bytes: body.length });
     },
   );
+});
+
+describe('fetchBatch / fetchAndParse: time-outs, the size limit and network failures', () => {
+  it('the total time-out firing while the body streams is named as such', async () => {
+    const s = await server([
+      (_q, res) => {
+        res.writeHead(200, { 'content-type': 'text/xml' });
+        const drip = setInterval(() => (res.destroyed ? clearInterval(drip) : res.write(' ')), 20);
+        res.write(sample.slice(0, 10));
+      },
+    ]);
+    const err = await failure(
+      options(s.url, { totalTimeoutMs: 300, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } }),
+    );
+    expect(err.code).toBe('ISAMS_TIMEOUT');
+    expect(err.message).toBe(`The request to 127.0.0.1:${s.port} took longer than 300 ms.`);
+  });
 
   it('times out when the server does not answer (idle read time-out) and when the body stalls', async () => {
     const s = await server([() => undefined]);
@@ -351,20 +374,6 @@ describe('fetchBatch / fetchAndParse against a real local server', () => {
       }),
     );
     expect(tls.code).toBe('ISAMS_TLS');
-  });
-
-  it('keeps the key out of log lines', async () => {
-    const lines: string[] = [];
-    const log = (obj: object, msg?: string) => lines.push(JSON.stringify(obj) + (msg ?? ''));
-    const logger = { debug: log, info: log, warn: log, error: log };
-    const s = await server([status(503), message(ISAMS_MESSAGES.invalidApiKey)]);
-    await failure(options(s.url, { logger }));
-    expect(lines.length).toBeGreaterThan(0);
-    for (const line of lines) {
-      expect(line).not.toContain(KEY.slice(1, -1));
-      expect(line).not.toContain(encodeURIComponent(KEY));
-    }
-    expect(lines.join('\n')).toContain('apiKey=[REDACTED]');
   });
 });
 

@@ -6,7 +6,7 @@ import { chunks, collect, errorOf, expectReferenceTeachingSet, fixture } from '.
 
 const sample = fixture('reference-sample.xml');
 
-describe('streamBatchDocument (XML)', () => {
+describe('streamBatchDocument (XML): records, read losslessly', () => {
   it('reads every dataset of the reference sample by full path, in any chunking', async () => {
     for (const size of [1, 3, 64, 100_000]) {
       const doc = await parseBatchDocument(chunks(sample, size), { format: 'xml' });
@@ -63,7 +63,9 @@ describe('streamBatchDocument (XML)', () => {
     const staff = doc.datasets.currentStaff.records[0]!;
     expect(staff.children.map((c) => c.text)).toEqual([' ', '   ', "O'Neil & Co"]);
   });
+});
 
+describe('streamBatchDocument (XML): containers and the variations iSAMS sends', () => {
   it('distinguishes absent and empty containers and reports unknown ones', async () => {
     const xml =
       '<iSAMS><TeachingManager><Sets /><Extra><X/></Extra></TeachingManager><PupilManager><Siblings><Pupil Id="1"/></Siblings></PupilManager></iSAMS>';
@@ -129,7 +131,9 @@ describe('streamBatchDocument (XML)', () => {
     ]);
     expect(doc.datasets.teachingSetLists.records).toHaveLength(2);
   });
+});
 
+describe('streamBatchDocument (XML): cut, malformed, error and oversized documents', () => {
   it('never yields end for a document cut anywhere, and says truncated', async () => {
     expect((await collect(sample, 'xml', 50)).at(-1)!.type).toBe('end');
     const bytes = Buffer.from(sample);

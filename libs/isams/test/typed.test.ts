@@ -22,7 +22,7 @@ function typed<D extends DatasetId>(id: D, raw: RawElement) {
   return r.value;
 }
 
-describe('toTyped', () => {
+describe('toTyped: the reference documents', () => {
   it('types every record of the reference sample', async () => {
     const doc = await parseBatchDocument(fixture('reference-sample.xml'), { format: 'xml' });
     for (const id of DATASET_IDS)
@@ -151,7 +151,9 @@ describe('toTyped', () => {
       schoolId: '123456789012',
     });
   });
+});
 
+describe('toTyped: tolerant reading, and findings instead of throwing', () => {
   it('prefers modern attributes and falls back to Legacy elements', () => {
     const raw = el('Set', { Id: '1' }, [
       leaf('SubjectId', '21', { Legacy: 'True' }),

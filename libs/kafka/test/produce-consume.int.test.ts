@@ -15,7 +15,7 @@ import {
 
 const cleanups = useCleanups();
 
-describe('produce → consume (binary mode)', () => {
+describe('produce → consume (binary mode): the records on the wire', () => {
   it('round-trips events with ce_ headers, tenant keys and per-tenant order', async () => {
     const { client, topic, producer } = await cleanups.freshTopicAndProducer(3);
     const events = pings(12, ['school-a', 'school-b', 'school-c']);
@@ -77,7 +77,9 @@ describe('produce → consume (binary mode)', () => {
     expect(raw.map((m) => m.batchFirstSequence)).toEqual(raw.map((_, i) => Math.floor(i / 7) * 7));
     expect(raw.map((m) => m.headers!.ce_id!.toString())).toEqual(events.map((e) => e.id));
   });
+});
 
+describe('produce → consume (binary mode): pausing, stopping and committing', () => {
   it('pauses and resumes fetching', async () => {
     const { client, topic, producer } = await cleanups.freshTopicAndProducer(1);
     const received: CloudEvent[] = [];
@@ -130,6 +132,34 @@ describe('produce → consume (binary mode)', () => {
     expect((await committedOffsets(client, groupId, topic))[0]).toBe('1');
   });
 
+  it('commits handled offsets every commitBatchSize messages, and the rest at the end of the batch', async () => {
+    const { client, topic, producer } = await cleanups.freshTopicAndProducer(1);
+    const events = pings(300, ['school-a']);
+    for (let i = 0; i < events.length; i += 100) await producer.publish(topic, events.slice(i, i + 100));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let handled = 0;
+    const groupId = uniqueName('it-batched');
+    cleanups.consumeFromStart(client, topic, {
+      groupId,
+      commitBatchSize: 50,
+      commitIntervalMs: 600_000,
+      handler: async () => {
+        if (handled === 150) await gate;
+        handled += 1;
+      },
+    });
+    const committed = async () => Number((await committedOffsets(client, groupId, topic))[0] ?? -1);
+    await eventually(async () => handled === 150 && (await committed()) === 150, '150 handled and committed');
+    // Held at the 151st message: exactly the first 150 are committed, nothing beyond.
+    expect(await committed()).toBe(150);
+    release();
+    await eventually(async () => (await committed()) === 300, 'all 300 committed');
+    expect(handled).toBe(300);
+  });
+});
+
+describe('produce → consume (binary mode): a topic that is not ready yet', () => {
   it('a consumer started before its topic exists subscribes once the topic is created, and consumes it', async () => {
     const client = testClient();
     const topic = uniqueName('it-late-topic');
@@ -171,32 +201,6 @@ describe('produce → consume (binary mode)', () => {
     expect(isTopicNotReadyError(Object.assign(new Error('x'), { type: 'TOPIC_AUTHORIZATION_FAILED' }))).toBe(
       false,
     );
-  });
-
-  it('commits handled offsets every commitBatchSize messages, and the rest at the end of the batch', async () => {
-    const { client, topic, producer } = await cleanups.freshTopicAndProducer(1);
-    const events = pings(300, ['school-a']);
-    for (let i = 0; i < events.length; i += 100) await producer.publish(topic, events.slice(i, i + 100));
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    let handled = 0;
-    const groupId = uniqueName('it-batched');
-    cleanups.consumeFromStart(client, topic, {
-      groupId,
-      commitBatchSize: 50,
-      commitIntervalMs: 600_000,
-      handler: async () => {
-        if (handled === 150) await gate;
-        handled += 1;
-      },
-    });
-    const committed = async () => Number((await committedOffsets(client, groupId, topic))[0] ?? -1);
-    await eventually(async () => handled === 150 && (await committed()) === 150, '150 handled and committed');
-    // Held at the 151st message: exactly the first 150 are committed, nothing beyond.
-    expect(await committed()).toBe(150);
-    release();
-    await eventually(async () => (await committed()) === 300, 'all 300 committed');
-    expect(handled).toBe(300);
   });
 });
 

@@ -21,24 +21,27 @@ import {
   useFreshDatabase,
 } from './support/fresh-database';
 
+// One client for the whole file (these hooks apply to every describe below); each test gets a fresh
+// database on it, dropped afterwards. The unreachable-database tests simply leave theirs unused.
+const ctx = useFreshDatabase();
+// Loosely typed: these tests use numeric and string ids freely.
+const collection = (name: string) => ctx.db().collection<{ _id: string | number } & Document>(name);
+
+async function caught(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (err: unknown) => err,
+  );
+}
+
 /**
- * Every database operation the helpers and the services use, against the real MongoDB-wire server
- * (FerretDB 1.24 in CI, MongoDB 7 in production). A gap in the backend shows up here first.
+ * MongoDB-wire capabilities we rely on: every database operation the helpers and the services use,
+ * against the real MongoDB-wire server (FerretDB 1.24 in CI, MongoDB 7 in production), in the four
+ * describes below. A gap in the backend shows up here first.
  */
-describe('MongoDB-wire capabilities we rely on (integration)', () => {
-  const ctx = useFreshDatabase();
-  // Loosely typed: these tests use numeric and string ids freely.
-  const collection = (name: string) => ctx.db().collection<{ _id: string | number } & Document>(name);
-
-  async function caught(promise: Promise<unknown>): Promise<unknown> {
-    return promise.then(
-      () => {
-        throw new Error('expected a rejection');
-      },
-      (err: unknown) => err,
-    );
-  }
-
+describe('MongoDB-wire capabilities we rely on (integration): queries, cursors and aggregation', () => {
   it('insert + find with sort, skip, limit and inclusion/exclusion projections', async () => {
     const coll = collection('people');
     await coll.insertMany(
@@ -86,6 +89,54 @@ describe('MongoDB-wire capabilities we rely on (integration)', () => {
     expect(await coll.countDocuments({ _id: { $in: ids } })).toBe(34);
   });
 
+  it('$match / $group / $sum aggregation with $sort, one accumulator per $group', async () => {
+    const coll = ctx.db().collection('bookings');
+    await coll.insertMany([
+      { school: 'a', status: 'open', seats: 2 },
+      { school: 'a', status: 'open', seats: 3 },
+      { school: 'b', status: 'open', seats: 1 },
+      { school: 'b', status: 'cancelled', seats: 7 },
+      { school: 'c', status: 'open', seats: 4 },
+    ]);
+    const seats = await portableAggregate(coll, [
+      { $match: { status: 'open' } },
+      { $group: { _id: '$school', seats: { $sum: '$seats' } } },
+      { $sort: { seats: -1, _id: 1 } },
+    ]);
+    expect(seats).toEqual([
+      { _id: 'a', seats: 5 },
+      { _id: 'c', seats: 4 },
+      { _id: 'b', seats: 1 },
+    ]);
+    const counts = await portableAggregate(coll, [
+      { $group: { _id: '$status', n: { $sum: 1 } } },
+      { $sort: { _id: 1 } },
+    ]);
+    expect(counts).toEqual([
+      { _id: 'cancelled', n: 1 },
+      { _id: 'open', n: 4 },
+    ]);
+    const total = await portableAggregate(coll, [{ $group: { _id: null, n: { $count: {} } } }]);
+    expect(total).toEqual([{ _id: null, n: 5 }]);
+  });
+
+  it('a cursor iterates 10 000 documents in batches, in sort order', async () => {
+    const coll = collection('many');
+    for (let start = 0; start < 10_000; start += 2_000) {
+      await coll.insertMany(
+        Array.from({ length: 2_000 }, (_, i) => ({ _id: start + i, k: `k${start + i}` })),
+      );
+    }
+    let expected = 0;
+    for await (const doc of coll.find({}).sort({ _id: 1 }).batchSize(1_000)) {
+      expect(doc._id).toBe(expected);
+      expected += 1;
+    }
+    expect(expected).toBe(10_000);
+  });
+});
+
+describe('MongoDB-wire capabilities we rely on (integration): updates, upserts and bulk writes', () => {
   it('updateOne / updateMany with $set $unset $inc $setOnInsert $max $push $pull $addToSet', async () => {
     interface Doc {
       _id: string;
@@ -198,7 +249,9 @@ describe('MongoDB-wire capabilities we rely on (integration)', () => {
     expect((await coll.deleteMany({ v: { $lt: 10 } })).deletedCount).toBe(2);
     expect(await coll.countDocuments()).toBe(2);
   });
+});
 
+describe('MongoDB-wire capabilities we rely on (integration): indexes, uniqueness, concurrent claims and transactions', () => {
   it('a unique compound index violation maps to MONGO_DUPLICATE_KEY — for inserts, upserts and updates', async () => {
     await ensureIndexes(ctx.db(), [
       {
@@ -252,83 +305,6 @@ describe('MongoDB-wire capabilities we rely on (integration)', () => {
     });
   });
 
-  it('$match / $group / $sum aggregation with $sort, one accumulator per $group', async () => {
-    const coll = ctx.db().collection('bookings');
-    await coll.insertMany([
-      { school: 'a', status: 'open', seats: 2 },
-      { school: 'a', status: 'open', seats: 3 },
-      { school: 'b', status: 'open', seats: 1 },
-      { school: 'b', status: 'cancelled', seats: 7 },
-      { school: 'c', status: 'open', seats: 4 },
-    ]);
-    const seats = await portableAggregate(coll, [
-      { $match: { status: 'open' } },
-      { $group: { _id: '$school', seats: { $sum: '$seats' } } },
-      { $sort: { seats: -1, _id: 1 } },
-    ]);
-    expect(seats).toEqual([
-      { _id: 'a', seats: 5 },
-      { _id: 'c', seats: 4 },
-      { _id: 'b', seats: 1 },
-    ]);
-    const counts = await portableAggregate(coll, [
-      { $group: { _id: '$status', n: { $sum: 1 } } },
-      { $sort: { _id: 1 } },
-    ]);
-    expect(counts).toEqual([
-      { _id: 'cancelled', n: 1 },
-      { _id: 'open', n: 4 },
-    ]);
-    const total = await portableAggregate(coll, [{ $group: { _id: null, n: { $count: {} } } }]);
-    expect(total).toEqual([{ _id: null, n: 5 }]);
-  });
-
-  it('a cursor iterates 10 000 documents in batches, in sort order', async () => {
-    const coll = collection('many');
-    for (let start = 0; start < 10_000; start += 2_000) {
-      await coll.insertMany(
-        Array.from({ length: 2_000 }, (_, i) => ({ _id: start + i, k: `k${start + i}` })),
-      );
-    }
-    let expected = 0;
-    for await (const doc of coll.find({}).sort({ _id: 1 }).batchSize(1_000)) {
-      expect(doc._id).toBe(expected);
-      expected += 1;
-    }
-    expect(expected).toBe(10_000);
-  });
-
-  it('Dates, nested documents, arrays of documents, nulls and numbers round-trip unchanged', async () => {
-    const coll = collection('docs');
-    const doc = {
-      _id: 'rt',
-      at: new Date('2024-02-29T23:59:59.123Z'),
-      epoch: new Date(0),
-      nested: { deep: { deeper: { s: 'é', n: -1.5, i: 42, big: 2 ** 40, flag: false, nothing: null } } },
-      people: [
-        { id: 'p1', at: new Date('2020-01-01T00:00:00Z') },
-        { id: 'p2', tags: ['a', 'b'] },
-      ],
-      empty: {},
-      emptyList: [],
-    };
-    await coll.insertOne(doc);
-    expect(await coll.findOne({ _id: 'rt' })).toEqual(doc);
-    expect(
-      await coll.countDocuments({
-        at: { $gte: new Date('2024-02-29T00:00:00Z'), $lt: new Date('2024-03-01T00:00:00Z') },
-      }),
-    ).toBe(1);
-    expect(await coll.countDocuments({ 'people.id': 'p2' })).toBe(1);
-  });
-
-  it('documents near the 16 MiB limit are written and read back', async () => {
-    const coll = collection('large');
-    const s = 'x'.repeat(16 * 1024 * 1024 - 1024);
-    await coll.insertOne({ _id: 'big', s });
-    expect((await coll.findOne({ _id: 'big' }))?.s).toHaveLength(s.length);
-  });
-
   it('lists indexes with their names, keys and uniqueness', async () => {
     await ensureIndexes(ctx.db(), [
       {
@@ -360,6 +336,39 @@ describe('MongoDB-wire capabilities we rely on (integration)', () => {
   });
 });
 
+describe('MongoDB-wire capabilities we rely on (integration): what a document can hold', () => {
+  it('Dates, nested documents, arrays of documents, nulls and numbers round-trip unchanged', async () => {
+    const coll = collection('docs');
+    const doc = {
+      _id: 'rt',
+      at: new Date('2024-02-29T23:59:59.123Z'),
+      epoch: new Date(0),
+      nested: { deep: { deeper: { s: 'é', n: -1.5, i: 42, big: 2 ** 40, flag: false, nothing: null } } },
+      people: [
+        { id: 'p1', at: new Date('2020-01-01T00:00:00Z') },
+        { id: 'p2', tags: ['a', 'b'] },
+      ],
+      empty: {},
+      emptyList: [],
+    };
+    await coll.insertOne(doc);
+    expect(await coll.findOne({ _id: 'rt' })).toEqual(doc);
+    expect(
+      await coll.countDocuments({
+        at: { $gte: new Date('2024-02-29T00:00:00Z'), $lt: new Date('2024-03-01T00:00:00Z') },
+      }),
+    ).toBe(1);
+    expect(await coll.countDocuments({ 'people.id': 'p2' })).toBe(1);
+  });
+
+  it('documents near the 16 MiB limit are written and read back', async () => {
+    const coll = collection('large');
+    const s = 'x'.repeat(16 * 1024 * 1024 - 1024);
+    await coll.insertOne({ _id: 'big', s });
+    expect((await coll.findOne({ _id: 'big' }))?.s).toHaveLength(s.length);
+  });
+});
+
 /**
  * Which filters the database evaluates itself (FerretDB's `filterPushdown`) and which it leaves to
  * FerretDB's Go code, which reads and decodes every document of the collection. The shapes are the
@@ -369,7 +378,6 @@ describe('MongoDB-wire capabilities we rely on (integration)', () => {
  * Real MongoDB has no such flag (it plans with indexes).
  */
 describe('filter push-down for the hot-path query shapes (integration)', () => {
-  const ctx = useFreshDatabase();
   const pushed = (backend: ServerBackend, onPostgres: boolean, onSqlite: boolean) =>
     backend === 'ferretdb-postgresql' ? onPostgres : backend === 'ferretdb-sqlite' ? onSqlite : undefined;
 

@@ -60,11 +60,12 @@ function pausingAfterFirstCheck(fence: Fence, pause: () => Promise<void>): Fence
   };
 }
 
-describe('lease fencing (integration)', () => {
-  const ctx = useFreshDatabase();
-  const leases = () => ctx.db().collection<LeaseDocument>('leases');
-  const store = () => mongoLeaseStore(leases());
+// One client for every describe in the file (module-level hooks); each test gets a fresh database.
+const ctx = useFreshDatabase();
+const leases = () => ctx.db().collection<LeaseDocument>('leases');
+const store = () => mongoLeaseStore(leases());
 
+describe('lease fencing (integration): a replaced holder can neither renew nor write', () => {
   it('a paused holder wakes after a takeover: its renewal and its write are refused, the new holder’s write stands', async () => {
     const coll = leases();
     const data = ctx.db().collection<{ _id: string; by: string; fence: number }>('data');
@@ -158,7 +159,9 @@ describe('lease fencing (integration)', () => {
     expect(await releaseLease(coll, { key: 'k', owner: 'a', generation: 1 })).toBe(false);
     expect(await leaseIsCurrent(coll, { key: 'k', generation: 2 })).toBe(true);
   });
+});
 
+describe('lease fencing (integration): many concurrent holders', () => {
   it('many concurrent acquirers on separate connections: at most one live holder at a time, each token issued once, the store’s writes in token order, paused holders’ late writes refused', async () => {
     await ensureIndexes(ctx.db(), [leaseIndexes('leases')]);
     await onSeparateConnections<LeaseDocument, void>(ctx, 'leases', 4, async (colls) => {
@@ -267,7 +270,9 @@ describe('lease fencing (integration)', () => {
       expect((await log.findOne({ _id: 'tokens' }))!.tokens).toEqual(written);
     });
   }, 120_000);
+});
 
+describe('lease fencing (integration): pruning old generations', () => {
   it('pruning deletes only expired old generations from the oldest up, always keeping the newest', async () => {
     const coll = leases();
     const t0 = Date.now();
@@ -303,8 +308,6 @@ describe('lease fencing (integration)', () => {
 });
 
 describe('step claims (integration)', () => {
-  const ctx = useFreshDatabase();
-  const leases = () => ctx.db().collection<LeaseDocument>('leases');
   const steps = () => ctx.db().collection<StepClaimDocument>('steps');
   const fenceOf = (generation: number) => createFence(mongoLeaseStore(leases()), 'school', generation);
 

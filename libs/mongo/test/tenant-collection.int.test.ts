@@ -9,26 +9,27 @@ interface Pupil extends TenantDocument {
   form?: string;
 }
 
-describe('tenantCollection (integration)', () => {
-  const ctx = useFreshDatabase();
+// One client for every describe in the file (module-level hooks); each test gets a fresh database.
+const ctx = useFreshDatabase();
 
-  async function seed() {
-    await ensureIndexes(ctx.db(), [
-      {
-        collection: 'pupils',
-        indexes: [{ key: { tenantId: 1, pupilId: 1 }, unique: true, name: 'tenant_pupil_uq' }],
-      },
-    ]);
-    const a = tenantCollection<Pupil>(ctx.db(), 'pupils', 'school-a');
-    const b = tenantCollection<Pupil>(ctx.db(), 'pupils', 'school-b');
-    await a.insertMany([
-      { pupilId: 'p1', name: 'Ann', form: '7A' },
-      { pupilId: 'p2', name: 'Bob', form: '7B' },
-    ]);
-    await b.insertOne({ pupilId: 'p1', name: 'Other school pupil', form: '7A' });
-    return { a, b };
-  }
+async function seed() {
+  await ensureIndexes(ctx.db(), [
+    {
+      collection: 'pupils',
+      indexes: [{ key: { tenantId: 1, pupilId: 1 }, unique: true, name: 'tenant_pupil_uq' }],
+    },
+  ]);
+  const a = tenantCollection<Pupil>(ctx.db(), 'pupils', 'school-a');
+  const b = tenantCollection<Pupil>(ctx.db(), 'pupils', 'school-b');
+  await a.insertMany([
+    { pupilId: 'p1', name: 'Ann', form: '7A' },
+    { pupilId: 'p2', name: 'Bob', form: '7B' },
+  ]);
+  await b.insertOne({ pupilId: 'p1', name: 'Other school pupil', form: '7A' });
+  return { a, b };
+}
 
+describe('tenantCollection (integration): every read and write is scoped to the tenant', () => {
   it('stamps inserts with the tenant and never sees another tenant’s documents', async () => {
     const { a, b } = await seed();
     expect(await a.countDocuments()).toBe(2);
@@ -69,6 +70,28 @@ describe('tenantCollection (integration)', () => {
     expect((await a.deleteOne({ pupilId: 'p2' })).deletedCount).toBe(1);
   });
 
+  it('refuses writes that would move a document to another tenant', async () => {
+    const { a } = await seed();
+    await expect(a.insertOne({ tenantId: 'school-b', pupilId: 'x', name: 'x' })).rejects.toMatchObject({
+      code: 'MONGO_TENANT_MISMATCH',
+    });
+    await expect(a.updateOne({ pupilId: 'p1' }, { $set: { tenantId: 'school-b' } })).rejects.toMatchObject({
+      code: 'MONGO_TENANT_MISMATCH',
+    });
+    await expect(a.updateMany({}, { $unset: { tenantId: '' } })).rejects.toMatchObject({
+      code: 'MONGO_TENANT_MISMATCH',
+    });
+    await expect(a.updateMany({}, { $rename: { name: 'tenantId' } })).rejects.toMatchObject({
+      code: 'MONGO_TENANT_MISMATCH',
+    });
+    expect(() => tenantCollection(ctx.db(), 'pupils', '')).toThrow(
+      expect.objectContaining({ code: 'MONGO_INVALID_ARGUMENT' }),
+    );
+    expect(await ctx.db().collection('pupils').countDocuments({ tenantId: 'school-b' })).toBe(1);
+  });
+});
+
+describe('tenantCollection (integration): batched writes (bulkUpsert, updateEach, insertAbsent)', () => {
   it('bulkUpsert keys on the tenant, so the same natural key in two tenants stays apart', async () => {
     const { a, b } = await seed();
     expect(
@@ -172,25 +195,5 @@ describe('tenantCollection (integration)', () => {
     await expect(a.insertAbsent([{ tenantId: 'school-b', pupilId: 'p6', name: 'x' }])).rejects.toMatchObject({
       code: 'MONGO_TENANT_MISMATCH',
     });
-  });
-
-  it('refuses writes that would move a document to another tenant', async () => {
-    const { a } = await seed();
-    await expect(a.insertOne({ tenantId: 'school-b', pupilId: 'x', name: 'x' })).rejects.toMatchObject({
-      code: 'MONGO_TENANT_MISMATCH',
-    });
-    await expect(a.updateOne({ pupilId: 'p1' }, { $set: { tenantId: 'school-b' } })).rejects.toMatchObject({
-      code: 'MONGO_TENANT_MISMATCH',
-    });
-    await expect(a.updateMany({}, { $unset: { tenantId: '' } })).rejects.toMatchObject({
-      code: 'MONGO_TENANT_MISMATCH',
-    });
-    await expect(a.updateMany({}, { $rename: { name: 'tenantId' } })).rejects.toMatchObject({
-      code: 'MONGO_TENANT_MISMATCH',
-    });
-    expect(() => tenantCollection(ctx.db(), 'pupils', '')).toThrow(
-      expect.objectContaining({ code: 'MONGO_INVALID_ARGUMENT' }),
-    );
-    expect(await ctx.db().collection('pupils').countDocuments({ tenantId: 'school-b' })).toBe(1);
   });
 });

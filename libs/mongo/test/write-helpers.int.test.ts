@@ -29,9 +29,10 @@ const PEOPLE_INDEXES = [
   },
 ];
 
-describe('write helpers (integration)', () => {
-  const ctx = useFreshDatabase();
+// One client for every describe in the file (module-level hooks); each test gets a fresh database.
+const ctx = useFreshDatabase();
 
+describe('write helpers (integration): upsertById and bulkUpsert', () => {
   it('upsertById inserts, then replaces the whole document', async () => {
     const coll = ctx.db().collection<{ _id: string; a?: number; b?: number }>('docs');
     expect(await upsertById(coll, 'x', { a: 1, b: 2 })).toEqual({ inserted: true });
@@ -145,7 +146,9 @@ describe('write helpers (integration)', () => {
     expect(isAppError(err) && err.code).toBe('MONGO_DUPLICATE_KEY');
     expect(isAppError(err) && err.kind).toBe('already_exists');
   });
+});
 
+describe('write helpers (integration): insertIfAbsent, compareAndSet and sweepExpired', () => {
   it('insertIfAbsent inserts once and then reports false', async () => {
     const coll = ctx.db().collection<{ _id: string; at: Date }>('processed_events');
     expect(await insertIfAbsent(coll, { _id: 'evt-1', at: new Date() })).toBe(true);
@@ -185,7 +188,9 @@ describe('write helpers (integration)', () => {
     expect(await coll.countDocuments()).toBe(50);
     expect(await sweepExpired(coll, 'expiresAt', new Date(base + 200 * 1000))).toBe(0);
   });
+});
 
+describe('write helpers (integration): packJson and unpackJson', () => {
   it('packJson stores a bulky value as one binary field that reads back equal and much smaller', async () => {
     const coll = ctx.db().collection<{ _id: string; tenantId: string; packed: unknown }>('packed');
     const records = Array.from({ length: 500 }, (_, i) => ({
