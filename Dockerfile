@@ -44,10 +44,12 @@ COPY protos/ protos/
 COPY libs/ libs/
 COPY services/ services/
 COPY tools/build/ tools/build/
-COPY tools/codegen/gen-protos.ts tools/codegen/
-# The gRPC types are generated from protos/, not committed (npm ci's postinstall makes them on dev machines).
+COPY tools/codegen/gen-protos.ts tools/codegen/gen-dataset-tables.ts tools/codegen/
+# The gRPC types (from protos/) and the iSAMS dataset tables' TypeScript (from libs/isams/datasets/) are
+# generated, not committed (npm ci's postinstall makes them on dev machines).
 RUN test -n "${SERVICE}" || { echo 'build with --build-arg SERVICE=<connector|roster|bookings|gateway>' >&2; exit 1; } \
  && node --import tsx tools/codegen/gen-protos.ts --quiet \
+ && node --import tsx tools/codegen/gen-dataset-tables.ts --quiet \
  && node --import tsx tools/build/bundle.ts "${SERVICE}" create-topics dlq
 
 # Runtime: Node only (npm and corepack removed), the bundle and the protos; non-root; nothing written

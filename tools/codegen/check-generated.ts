@@ -1,8 +1,9 @@
 /**
  * CI freshness check: regenerates every committed generated artefact (the event JSON Schemas from
  * the zod contracts, the AsyncAPI document from the event registry) and fails when the result differs
- * from what git has. The gRPC types (libs/grpc/src/generated) are not committed: every install
- * generates them from protos/ (the root `postinstall`; the Dockerfile runs `gen-protos.ts` itself).
+ * from what git has. The gRPC types (libs/grpc/src/generated) and the iSAMS dataset tables'
+ * TypeScript (libs/isams/src/typed/generated) are not committed: every install generates them from
+ * protos/ and libs/isams/datasets/ (the root `postinstall`; the Dockerfile runs both generators itself).
  */
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';

@@ -25,8 +25,8 @@ export { jsonToRaw } from './parser/json-to-raw';
 
 export { toTyped } from './typed/to-typed';
 export type { TypedResult } from './typed/to-typed';
-export { DATASET_TABLES } from './typed/tables';
-export type { TypedRecord, TypedFieldPath } from './typed/tables';
+export { DATASET_TABLES } from './typed/generated/tables';
+export type { TypedRecord, TypedFieldPath } from './typed/generated/tables';
 export { defineTable } from './typed/table';
 export type {
   DatasetTable,
@@ -56,7 +56,7 @@ export type {
   TypedTeachingForm,
   TypedSet,
   TypedSetList,
-} from './typed/tables';
+} from './typed/generated/tables';
 
 export {
   fetchBatch,

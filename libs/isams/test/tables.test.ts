@@ -3,7 +3,7 @@ import { DATASET_IDS } from '../src/datasets';
 import type { DatasetId } from '../src/datasets';
 import type { RawElement } from '../src/raw-element';
 import type { FieldSpec, FieldTable } from '../src/typed/table';
-import { DATASET_TABLES } from '../src/typed/tables';
+import { DATASET_TABLES } from '../src/typed/generated/tables';
 import { toTyped } from '../src/typed/to-typed';
 
 /**

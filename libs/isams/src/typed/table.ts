@@ -2,7 +2,9 @@
  * The declarative description of an iSAMS dataset's records: where each field sits in the row
  * (attribute or element path, with fallbacks), what kind of value it holds, and whether the record's
  * identity depends on it. The typed reader (`readRecord`) and the roster's normaliser both work from
- * these tables; see `tables/*.ts` for the 13 tables (Academic and Boarding Houses share one).
+ * these tables. The 13 tables (Academic and Boarding Houses share one) are data,
+ * `libs/isams/datasets/*.yaml`, from which `tools/codegen/gen-dataset-tables.ts` generates
+ * `generated/tables.ts`.
  */
 
 /**

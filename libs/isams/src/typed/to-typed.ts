@@ -6,8 +6,8 @@ import type { RawElement } from '../raw-element';
 import { attr, clean } from './raw-access';
 import { readTable } from './read-record';
 import type { ReadProblem } from './read-record';
-import { DATASET_TABLES } from './tables';
-import type { TypedFieldPath, TypedRecord } from './tables';
+import { DATASET_TABLES } from './generated/tables';
+import type { TypedFieldPath, TypedRecord } from './generated/tables';
 
 /** Result of {@link toTyped}. */
 export type TypedResult<D extends DatasetId> =
