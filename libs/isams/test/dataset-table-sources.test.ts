@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import {
+  assertEveryDataset,
   GENERATED_FILE,
   parseTable,
   readTables,
@@ -102,6 +103,9 @@ describe('dataset table sources (libs/isams/datasets/*.yaml → src/typed/genera
     const second = parseTable(
       'b.yaml',
       table(field, 'table: b\ntyped: TypedB\ndatasets: [yearGroups]\nwhere: A\n'),
+    );
+    expect(() => assertEveryDataset([first])).toThrow(
+      /no table reads currentStaff, contacts, .*: add libs\/isams\/datasets\/<name>\.yaml/,
     );
     await expect(renderTables([first, second])).rejects.toThrow(
       /b\.yaml: datasets: yearGroups is already read with a\.yaml/,
