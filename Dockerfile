@@ -7,31 +7,15 @@
 ARG NODE_IMAGE=node:24.21.0-bookworm-slim@sha256:0e0ff40c39bc087845bfb27465a0df4ea419520094bc35842ff83dd8cbe6f9b6
 
 # Dependencies: only the manifests, so this layer is rebuilt when dependencies change, not on every
-# source edit. Keep the list in step with the workspaces (tools/build/dockerfile.test.ts checks it).
+# source edit. `COPY --parents` (Dockerfile syntax 1.20 and later, which `docker/dockerfile:1` is) keeps
+# each workspace manifest in its folder; its globs are the workspaces' patterns of package.json
+# (tools/build/dockerfile.test.ts checks them), so a new workspace needs no line here.
 # Install scripts are skipped: the image's Node is the runtime (the `node` package is for dev
 # machines), and nothing the bundle needs builds anything at install time; the project's own patches
 # of dependencies (patches/, see docs/development.md) are applied explicitly.
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /repo
-COPY package.json package-lock.json ./
-COPY libs/config/package.json libs/config/
-COPY libs/errors/package.json libs/errors/
-COPY libs/events/package.json libs/events/
-COPY libs/grpc/package.json libs/grpc/
-COPY libs/isams/package.json libs/isams/
-COPY libs/kafka/package.json libs/kafka/
-COPY libs/logger/package.json libs/logger/
-COPY libs/metrics/package.json libs/metrics/
-COPY libs/mongo/package.json libs/mongo/
-COPY libs/runtime/package.json libs/runtime/
-COPY libs/service-shell/package.json libs/service-shell/
-COPY libs/telemetry/package.json libs/telemetry/
-COPY libs/testing/package.json libs/testing/
-COPY services/bookings/package.json services/bookings/
-COPY services/connector/package.json services/connector/
-COPY services/gateway/package.json services/gateway/
-COPY services/isams-simulator/package.json services/isams-simulator/
-COPY services/roster/package.json services/roster/
+COPY --parents package.json package-lock.json libs/*/package.json services/*/package.json ./
 COPY patches/ patches/
 RUN npm ci --no-audit --no-fund --ignore-scripts \
  && node_modules/.bin/patch-package
