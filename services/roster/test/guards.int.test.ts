@@ -14,7 +14,7 @@ async function seed(tenantId: string, n = 40): Promise<void> {
   expect((await runFinished(roster.app, tenantId, 'seed')).outcome).toBe('applied');
 }
 
-describe('input guards', () => {
+describe('input guards: a dataset absent or newly empty', () => {
   it('a dataset the key did not return removes nothing of its type', async () => {
     const t = uniqueName('school');
     await seed(t);
@@ -46,7 +46,9 @@ describe('input guards', () => {
     // Only removals held: the connector counts this run for "data as of".
     expect(d(runs[1]!).holdKind).toBe('removals');
   });
+});
 
+describe('input guards: removals above the threshold, held for an admin to decide', () => {
   it('removals above the threshold are held as a named batch while additions and updates apply; approve once', async () => {
     const t = uniqueName('school');
     await seed(t);

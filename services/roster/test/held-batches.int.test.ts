@@ -39,7 +39,7 @@ async function seedThenHoldSix(app: Parameters<typeof runFinished>[0], t: string
   expect((await runFinished(app, t, 'r2')).outcome).toBe('held');
 }
 
-describe('a pending held batch stays decidable', () => {
+describe('a pending held batch stays decidable across later runs', () => {
   it('later runs add their held removals to the one pending batch; approve applies the version shown', async () => {
     const t = uniqueName('school');
     expect((await run(t, 'seed', miniSchool(40))).outcome).toBe('applied');
@@ -88,6 +88,74 @@ describe('a pending held batch stays decidable', () => {
     expect(await pending(t)).toEqual([]);
   });
 
+  it('a person back in the feed leaves the batch; the rest stay held even below the threshold', async () => {
+    const t = uniqueName('school');
+    await run(t, 'seed', miniSchool(40));
+    await run(t, 'r2', miniSchool(40, { without: [1, 2, 3, 4, 5, 6] }));
+    // 6 is back: 5 of 40 alone would not be held (not more than 5), but they await the decision
+    expect(await run(t, 'r3', miniSchool(40, { without: [1, 2, 3, 4, 5] }))).toMatchObject({
+      outcome: 'held',
+      heldBatchId: 'held-r2',
+      heldCount: 5,
+    });
+    expect(await activePupils(t)).toBe(40);
+    expect(await heldIds(t, 'held-r2')).toEqual([1, 2, 3, 4, 5].map((i) => `removed:${i}`));
+    // everyone back: nothing left to decide
+    expect(await run(t, 'r4', miniSchool(40))).toMatchObject({ outcome: 'applied', changeCount: 0 });
+    expect(await pending(t)).toEqual([]);
+    expect(
+      (await roster.rpc.call('getHeldBatch')({ batchId: 'held-r2', page: { pageSize: 10 } }, t)).batch
+        ?.status,
+    ).toBe('superseded');
+  });
+
+  it('a discard holds across later runs: no new batch, nothing published; a change of data is a new decision', async () => {
+    const t = uniqueName('school');
+    await run(t, 'seed', miniSchool(40));
+    const without = { without: [1, 2, 3, 4, 5, 6] };
+    expect((await run(t, 'r2', miniSchool(40, without))).outcome).toBe('held');
+    expect(
+      await roster.rpc.call('discardHeldBatch')(
+        { batchId: 'held-r2', comment: 'feed glitch', version: 1 },
+        t,
+      ),
+    ).toMatchObject({ status: 'discarded' });
+
+    for (const r of ['r3', 'r4', 'r5']) {
+      const cs = await run(t, r, miniSchool(40, without));
+      expect(cs).toMatchObject({ outcome: 'applied', heldCount: 0, applyCount: 0, discardedCount: 6 });
+      expect(cs.heldBatchId).toBeUndefined();
+    }
+    expect(await pending(t)).toEqual([]);
+    expect(
+      roster.h.events.changes.filter((e) => of(t)(e) && ['r3', 'r4', 'r5'].includes(e.syncrunid!)),
+    ).toEqual([]);
+    expect(await activePupils(t)).toBe(40);
+    const listed = await roster.rpc.call('listRunChanges')({ syncRunId: 'r5', disposition: 'discarded' }, t);
+    expect(listed.changes.map((c) => c.entityId)).toEqual(['1', '2', '3', '4', '5', '6']);
+
+    // pupil 1 comes back, then leaves again: a new decision (1 of 40 applies as usual)
+    await run(t, 'r6', miniSchool(40, { without: [2, 3, 4, 5, 6] }));
+    expect(await run(t, 'r7', miniSchool(40, without))).toMatchObject({
+      outcome: 'applied',
+      discardedCount: 5,
+      counts: { pupil: { removed: 1 } },
+    });
+    expect(await roster.app.store.entity(t, 'pupil', '1')).toMatchObject({ status: 'removed' });
+    expect(await pending(t)).toEqual([]);
+  });
+
+  it('a dry run previews against the pending batch and the discards, and changes neither', async () => {
+    const t = uniqueName('school');
+    await run(t, 'seed', miniSchool(40));
+    await run(t, 'r2', miniSchool(40, { without: [1, 2, 3, 4, 5, 6] }));
+    const cs = await run(t, 'dry', miniSchool(40, { without: [1, 2, 3, 4, 5, 6, 7] }), true);
+    expect(cs).toMatchObject({ dryRun: true, outcome: 'held', heldCount: 7 });
+    expect(await pending(t)).toMatchObject([{ batchId: 'held-r2', total: 6, version: 1 }]);
+  });
+});
+
+describe('approving a held batch: answered at once, applied in the background, never lost', () => {
   it('approve records the decision and answers at once; the approval applies in the background (a long apply never times the admin out)', async () => {
     const t = uniqueName('school');
     await roster.withPausedApp(`${t}|r2|approval`, 'apply', async ({ app, rpc, pause }) => {
@@ -192,7 +260,9 @@ describe('a pending held batch stays decidable', () => {
       approvalState: 'applied',
     });
   });
+});
 
+describe('held batches: the metrics of pending batches, and a crash while a batch is updated', () => {
   it('the held-batch metrics count the pending batches of all schools and the age of the oldest, without a school id', async () => {
     const t = uniqueName('school');
     expect((await run(t, 'seed', miniSchool(40))).outcome).toBe('applied');
@@ -209,72 +279,6 @@ describe('a pending held batch stays decidable', () => {
     expect(value('roster_held_batches_pending')).toBe(stats.count);
     expect(value('roster_held_batch_oldest_age_seconds')).toBeGreaterThan(0);
     expect(text).not.toContain(t);
-  });
-
-  it('a person back in the feed leaves the batch; the rest stay held even below the threshold', async () => {
-    const t = uniqueName('school');
-    await run(t, 'seed', miniSchool(40));
-    await run(t, 'r2', miniSchool(40, { without: [1, 2, 3, 4, 5, 6] }));
-    // 6 is back: 5 of 40 alone would not be held (not more than 5), but they await the decision
-    expect(await run(t, 'r3', miniSchool(40, { without: [1, 2, 3, 4, 5] }))).toMatchObject({
-      outcome: 'held',
-      heldBatchId: 'held-r2',
-      heldCount: 5,
-    });
-    expect(await activePupils(t)).toBe(40);
-    expect(await heldIds(t, 'held-r2')).toEqual([1, 2, 3, 4, 5].map((i) => `removed:${i}`));
-    // everyone back: nothing left to decide
-    expect(await run(t, 'r4', miniSchool(40))).toMatchObject({ outcome: 'applied', changeCount: 0 });
-    expect(await pending(t)).toEqual([]);
-    expect(
-      (await roster.rpc.call('getHeldBatch')({ batchId: 'held-r2', page: { pageSize: 10 } }, t)).batch
-        ?.status,
-    ).toBe('superseded');
-  });
-
-  it('a discard holds across later runs: no new batch, nothing published; a change of data is a new decision', async () => {
-    const t = uniqueName('school');
-    await run(t, 'seed', miniSchool(40));
-    const without = { without: [1, 2, 3, 4, 5, 6] };
-    expect((await run(t, 'r2', miniSchool(40, without))).outcome).toBe('held');
-    expect(
-      await roster.rpc.call('discardHeldBatch')(
-        { batchId: 'held-r2', comment: 'feed glitch', version: 1 },
-        t,
-      ),
-    ).toMatchObject({ status: 'discarded' });
-
-    for (const r of ['r3', 'r4', 'r5']) {
-      const cs = await run(t, r, miniSchool(40, without));
-      expect(cs).toMatchObject({ outcome: 'applied', heldCount: 0, applyCount: 0, discardedCount: 6 });
-      expect(cs.heldBatchId).toBeUndefined();
-    }
-    expect(await pending(t)).toEqual([]);
-    expect(
-      roster.h.events.changes.filter((e) => of(t)(e) && ['r3', 'r4', 'r5'].includes(e.syncrunid!)),
-    ).toEqual([]);
-    expect(await activePupils(t)).toBe(40);
-    const listed = await roster.rpc.call('listRunChanges')({ syncRunId: 'r5', disposition: 'discarded' }, t);
-    expect(listed.changes.map((c) => c.entityId)).toEqual(['1', '2', '3', '4', '5', '6']);
-
-    // pupil 1 comes back, then leaves again: a new decision (1 of 40 applies as usual)
-    await run(t, 'r6', miniSchool(40, { without: [2, 3, 4, 5, 6] }));
-    expect(await run(t, 'r7', miniSchool(40, without))).toMatchObject({
-      outcome: 'applied',
-      discardedCount: 5,
-      counts: { pupil: { removed: 1 } },
-    });
-    expect(await roster.app.store.entity(t, 'pupil', '1')).toMatchObject({ status: 'removed' });
-    expect(await pending(t)).toEqual([]);
-  });
-
-  it('a dry run previews against the pending batch and the discards, and changes neither', async () => {
-    const t = uniqueName('school');
-    await run(t, 'seed', miniSchool(40));
-    await run(t, 'r2', miniSchool(40, { without: [1, 2, 3, 4, 5, 6] }));
-    const cs = await run(t, 'dry', miniSchool(40, { without: [1, 2, 3, 4, 5, 6, 7] }), true);
-    expect(cs).toMatchObject({ dryRun: true, outcome: 'held', heldCount: 7 });
-    expect(await pending(t)).toMatchObject([{ batchId: 'held-r2', total: 6, version: 1 }]);
   });
 
   for (const step of ['held-batch', 'record-plan'] as ProcessingStep[]) {

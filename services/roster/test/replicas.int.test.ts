@@ -199,7 +199,9 @@ describe('two replicas on the same school', () => {
     expect((await runFinished(b, t, 'r3', 'approval')).outcome).toBe('applied');
     expect((await b.store.loadStored(t)).activeCounts.pupil).toBe(172);
   });
+});
 
+describe('an approval waiting for a school another process holds', () => {
   it('an approval gives up waiting for the school before its caller does: nothing is decided behind a caller that timed out', async () => {
     const t = uniqueName('deadline');
     for (const [run, data] of RUNS) expect((await sync(t, run, data())).state).toBe('done');

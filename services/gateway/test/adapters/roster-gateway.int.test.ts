@@ -95,27 +95,28 @@ async function startRecordingRoster(received: Received[]): Promise<GrpcServerHan
   return startRosterStandIn({ implementation, callers: ['gateway'] });
 }
 
-describe('the roster gateway (gRPC client) against an in-process RosterService', () => {
-  const received: Received[] = [];
-  const ctx: CallContext = { tenantId: uniqueName('school'), requestId: 'req-1', actor: 'admin' };
-  let server: GrpcServerHandle;
-  let roster: RosterGateway;
-  /** The one request the last call sent. */
-  const last = () => received.at(-1)!;
+// One in-process RosterService for the whole file; each test checks the request its last call sent.
+const received: Received[] = [];
+const ctx: CallContext = { tenantId: uniqueName('school'), requestId: 'req-1', actor: 'admin' };
+let server: GrpcServerHandle;
+let roster: RosterGateway;
+/** The one request the last call sent. */
+const last = () => received.at(-1)!;
 
-  beforeAll(async () => {
-    server = await startRecordingRoster(received);
-    roster = createRosterGateway({
-      address: `127.0.0.1:${server.port}`,
-      deadlineMs: 5_000,
-      identity: loadServiceKeyring(testServiceIdentityDir(), 'gateway'),
-    });
+beforeAll(async () => {
+  server = await startRecordingRoster(received);
+  roster = createRosterGateway({
+    address: `127.0.0.1:${server.port}`,
+    deadlineMs: 5_000,
+    identity: loadServiceKeyring(testServiceIdentityDir(), 'gateway'),
   });
-  afterAll(async () => {
-    roster?.close();
-    await server?.shutdown(1_000);
-  });
+});
+afterAll(async () => {
+  roster?.close();
+  await server?.shutdown(1_000);
+});
 
+describe('the roster gateway (gRPC client): entities and runs', () => {
   it('lists and reads entities', async () => {
     const listed = await roster.listEntities(ctx, {
       entityType: 'pupil',
@@ -209,7 +210,9 @@ describe('the roster gateway (gRPC client) against an in-process RosterService',
       page: { nextPageToken: null, totalSize: null },
     });
   });
+});
 
+describe('the roster gateway (gRPC client): held batches, removal thresholds and run undo', () => {
   it('lists, reads, approves and discards held batches', async () => {
     const list = await roster.listHeldBatches(ctx, { status: 'pending', pageSize: 10 });
     expect(last()).toMatchObject({ method: 'ListHeldBatches', request: { status: 'pending' } });

@@ -14,48 +14,51 @@ const REMOVED_PUPILS = 8;
 
 /**
  * The whole system as processes (simulator, connector, roster, bookings, gateway) on the real
- * Kafka and FerretDB, driven through the Data Dashboard in Debian's chromium.
+ * Kafka and FerretDB, driven through the Data Dashboard in Debian's chromium. One system, browser
+ * and school for the whole file: the describes below are one walk, in order, each starting where
+ * the previous one left the school (settings saved and synced, then leavers held and approved with
+ * an event live, then another school's document).
  */
-describe('Data Dashboard in a browser against the whole running system', () => {
-  const w = useWholeSystemInBrowser({
-    schoolPrefix: 'e2e',
-    seed: 42,
-    system: { holdPercent: 2, holdMin: 3 },
-  });
-  const { schoolId, apiKey, bookings } = w;
-  let system: RunningSystem;
-  let page: Page;
-  let token: string;
-  let bookingsClient: BrowserBookingsClient;
-  beforeAll(() => {
-    ({ system, page, token, bookingsClient } = w);
-  });
-  let bookingIds: string[] = [];
-  const requests: string[] = [];
-  const api = <T>(path: string) => w.api<T>('GET', path);
+const w = useWholeSystemInBrowser({
+  schoolPrefix: 'e2e',
+  seed: 42,
+  system: { holdPercent: 2, holdMin: 3 },
+});
+const { schoolId, apiKey, bookings } = w;
+let system: RunningSystem;
+let page: Page;
+let token: string;
+let bookingsClient: BrowserBookingsClient;
+beforeAll(() => {
+  ({ system, page, token, bookingsClient } = w);
+});
+let bookingIds: string[] = [];
+const requests: string[] = [];
+const api = <T>(path: string) => w.api<T>('GET', path);
 
-  /** The dashboard afresh, then Run while an event is live: the warning dialog, still open. */
-  async function runFromDashboardWhileLive() {
-    await page.goto(`${system.gatewayUrl}/#/dashboard`);
-    await page.reload();
-    return runWhileLive(page);
+/** The dashboard afresh, then Run while an event is live: the warning dialog, still open. */
+async function runFromDashboardWhileLive() {
+  await page.goto(`${system.gatewayUrl}/#/dashboard`);
+  await page.reload();
+  return runWhileLive(page);
+}
+
+async function waitForRunEnd(expected: string): Promise<void> {
+  let status: string;
+  try {
+    status = await runEndStatus(page);
+  } catch (err) {
+    await screenshot(page, 'run-did-not-end');
+    const runs = await api<{ runs: unknown[] }>('/sync-runs?pageSize=2').catch((e: unknown) => String(e));
+    throw new Error(`run did not end: ${JSON.stringify(runs).slice(0, 3000)}\n${system.logs()}`, {
+      cause: err,
+    });
   }
+  if (status !== expected) await screenshot(page, `unexpected-${status}`);
+  expect(status).toBe(expected);
+}
 
-  async function waitForRunEnd(expected: string): Promise<void> {
-    let status: string;
-    try {
-      status = await runEndStatus(page);
-    } catch (err) {
-      await screenshot(page, 'run-did-not-end');
-      const runs = await api<{ runs: unknown[] }>('/sync-runs?pageSize=2').catch((e: unknown) => String(e));
-      throw new Error(`run did not end: ${JSON.stringify(runs).slice(0, 3000)}\n${system.logs()}`, {
-        cause: err,
-      });
-    }
-    if (status !== expected) await screenshot(page, `unexpected-${status}`);
-    expect(status).toBe(expected);
-  }
-
+describe('Data Dashboard in a browser: Getting Started and the first sync', () => {
   it('completes the Getting Started wizard, runs the first sync and shows the counts', async () => {
     page.on('request', (r) => requests.push(new URL(r.url()).pathname));
     await page.goto(system.gatewayUrl);
@@ -107,7 +110,9 @@ describe('Data Dashboard in a browser against the whole running system', () => {
     expect(polled).toEqual([]);
     expect(await accessibilityViolations(page, '02-first-sync-finished')).toEqual([]);
   }, 300_000);
+});
 
+describe('Data Dashboard in a browser: removals held with their bookings, kept from another school', () => {
   it('holds a removal of pupils with bookings, shows the impact, and approving cancels the bookings', async () => {
     // Book the pupils that will leave into an open parents' evening.
     const pupils = (
@@ -219,7 +224,9 @@ describe('Data Dashboard in a browser against the whole running system', () => {
     const batch = await api<{ batch: { status: string } }>(`/held-batches/${batchId}`);
     expect(batch.batch.status).toBe('approved');
   }, 60_000);
+});
 
+describe("Data Dashboard in a browser: another school's document held whole, then a run fetched in method groups", () => {
   it("holds a whole sync of another school's document, says why, and discarding applies nothing", async () => {
     const before = await api<{ page: { totalSize: number | null } }>('/roster/pupil?pageSize=1');
     // The key now leads to another school's iSAMS: the same ids, other people.

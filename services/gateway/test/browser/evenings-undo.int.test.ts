@@ -10,21 +10,21 @@ const LEAVERS = 2;
  * Live evenings and undoing a sync walked as an admin would, in Debian's chromium against the whole running system
  * (simulator, connector, roster, bookings, gateway on the real Kafka and FerretDB).
  */
-describe('Evenings and Undo pages in a browser against the whole running system', () => {
-  const w = useWholeSystemInBrowser({
-    schoolPrefix: 'ev',
-    seed: 44,
-    system: { holdPercent: 10, holdMin: 5 },
-  });
-  const { schoolId, apiKey, api, bookings } = w;
-  let system: RunningSystem;
-  let page: Page;
-  let bookingsClient: BrowserBookingsClient;
-  beforeAll(() => {
-    ({ system, page, bookingsClient } = w);
-  });
-  let laterEventId = '';
+const w = useWholeSystemInBrowser({
+  schoolPrefix: 'ev',
+  seed: 44,
+  system: { holdPercent: 10, holdMin: 5 },
+});
+const { schoolId, apiKey, api, bookings } = w;
+let system: RunningSystem;
+let page: Page;
+let bookingsClient: BrowserBookingsClient;
+beforeAll(() => {
+  ({ system, page, bookingsClient } = w);
+});
+let laterEventId = '';
 
+describe('Evenings and Undo pages in a browser against the whole running system', () => {
   it('a run during an evening open today keeps its bookings; the Evenings page shows them, who and why', async () => {
     // Settings (startSystem runs the connector without its scheduler: only the Run button starts runs here) and a first sync.
     await api('PUT', '/settings', {

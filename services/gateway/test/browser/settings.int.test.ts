@@ -13,48 +13,46 @@ const EGRESS_IPS = ['3.11.136.51', '3.11.149.57', '3.11.229.108', '195.89.1.118'
 /**
  * Settings › Data Input Source walked as a school admin in Debian's chromium, against the whole
  * system as processes (simulator, connector, roster, bookings, gateway) on the real Kafka and
- * FerretDB. Every page and state gets an axe-core check and a screenshot.
+ * FerretDB. Every page and state gets an axe-core check and a screenshot. One system, browser and
+ * school for the whole file: the describes below are one walk, in order (the second starts on the
+ * settings the first saved).
  */
-describe('Settings › Data Input Source in a browser against the whole running system', () => {
-  const w = useWholeSystemInBrowser({
-    schoolPrefix: 'set',
-    seed: 7,
-    system: { env: { connector: { EGRESS_IPS: EGRESS_IPS.join(',') } } },
-    tokenLabel: 'settings walk',
-  });
-  let system: RunningSystem;
-  let page: Page;
-  let schoolId: string;
-  let apiKey: string;
-  let token: string;
-  const requested: string[] = [];
-  const api = <T>(path: string): Promise<T> => w.api<T>('GET', path);
-  const expectEveryFieldLabelled = (): Promise<void> => expectEveryFieldLabelledOn(page);
+const w = useWholeSystemInBrowser({
+  schoolPrefix: 'set',
+  seed: 7,
+  system: { env: { connector: { EGRESS_IPS: EGRESS_IPS.join(',') } } },
+  tokenLabel: 'settings walk',
+});
+let system: RunningSystem;
+let page: Page;
+let schoolId: string;
+let apiKey: string;
+let token: string;
+const requested: string[] = [];
+const api = <T>(path: string): Promise<T> => w.api<T>('GET', path);
+const expectEveryFieldLabelled = (): Promise<void> => expectEveryFieldLabelledOn(page);
 
-  beforeAll(() => {
-    ({ system, page, schoolId, apiKey, token } = w);
-    page.on('request', (r) => requested.push(r.url()));
-  });
+beforeAll(() => {
+  ({ system, page, schoolId, apiKey, token } = w);
+  page.on('request', (r) => requested.push(r.url()));
+});
 
-  /** The set-up checklist: the 14 datasets in the article's words, the cache, addresses, Integrator Properties. */
-  async function expectSetupChecklist(): Promise<void> {
-    const datasets = page.locator('#datasets-to-tick li');
-    await expect(datasets.allTextContents()).resolves.toHaveLength(14);
-    await expect(datasets.first().textContent()).resolves.toBe('HR Manager Datasets - Current Staff');
-    await expect(datasets.allTextContents()).resolves.toContain(
-      'Pupil Manager Datasets - Contacts (Filtered)',
-    );
-    await expect(datasets.last().textContent()).resolves.toBe(
-      'Teaching Manager Datasets - Teaching Set Lists',
-    );
-    await expect(page.locator('#cache-instruction').textContent()).resolves.toContain('refresh every hour');
-    await expect(page.locator('#egress-addresses li').allTextContents()).resolves.toEqual(EGRESS_IPS);
-    await expect(page.locator('#integrator-properties li').allTextContents()).resolves.toEqual([
-      'School Cloud Systems',
-      'SchoolCloud Clubs & Events',
-    ]);
-  }
+/** The set-up checklist: the 14 datasets in the article's words, the cache, addresses, Integrator Properties. */
+async function expectSetupChecklist(): Promise<void> {
+  const datasets = page.locator('#datasets-to-tick li');
+  await expect(datasets.allTextContents()).resolves.toHaveLength(14);
+  await expect(datasets.first().textContent()).resolves.toBe('HR Manager Datasets - Current Staff');
+  await expect(datasets.allTextContents()).resolves.toContain('Pupil Manager Datasets - Contacts (Filtered)');
+  await expect(datasets.last().textContent()).resolves.toBe('Teaching Manager Datasets - Teaching Set Lists');
+  await expect(page.locator('#cache-instruction').textContent()).resolves.toContain('refresh every hour');
+  await expect(page.locator('#egress-addresses li').allTextContents()).resolves.toEqual(EGRESS_IPS);
+  await expect(page.locator('#integrator-properties li').allTextContents()).resolves.toEqual([
+    'School Cloud Systems',
+    'SchoolCloud Clubs & Events',
+  ]);
+}
 
+describe('Settings › Data Input Source in a browser: signing in, testing the connection and saving', () => {
   it('the sign-in link signs in, takes the token out of the address bar and never sends it to the server', async () => {
     const link = dashboardSignInUrl(system.gatewayUrl, token);
     expect(new URL(link).search).toBe('');
@@ -112,7 +110,9 @@ describe('Settings › Data Input Source in a browser against the whole running 
     });
     expect(await accessibilityViolations(page, '25-settings-saved')).toEqual([]);
   });
+});
 
+describe('Settings › Data Input Source in a browser: the schedule, who is notified and removal thresholds', () => {
   it('keeps a changed schedule, a pause, the time zone and the contacts over a reload', async () => {
     await page.getByLabel('Sync every (minutes)').fill('120');
     await page.getByLabel('Pause scheduled syncs').check();

@@ -5,39 +5,41 @@ import type { GatewayHarness, SigningKey } from '../support/gateway-harness';
 
 const SETTINGS = { isamsUrl: 'https://school-a.isams.cloud', apiKey: 'AAAA-BBBB-CCCC-DDDD', format: 'xml' };
 
-describe('auth and tenancy (real FerretDB, fake connector)', () => {
-  let h: GatewayHarness;
-  let tokenA: string;
-  let tokenB: string;
-  let tokenIdA: string;
-  let signingKey: SigningKey;
-  let otherKey: SigningKey;
+// One gateway (real FerretDB, fake connector) and two schools' tokens for the whole file; the
+// describes run in order on it (the first counts the tokens issued so far).
+let h: GatewayHarness;
+let tokenA: string;
+let tokenB: string;
+let tokenIdA: string;
+let signingKey: SigningKey;
+let otherKey: SigningKey;
 
-  beforeAll(async () => {
-    ({ h, signingKey } = await startJwtGatewayHarness({ GATEWAY_RATE_LIMIT_EXPENSIVE_PER_MINUTE: '3' }));
-    otherKey = (await generateKeyPair('ES256')).privateKey;
-    ({ token: tokenA, tokenId: tokenIdA } = await h.issueToken('school-a'));
-    ({ token: tokenB } = await h.issueToken('school-b'));
+beforeAll(async () => {
+  ({ h, signingKey } = await startJwtGatewayHarness({ GATEWAY_RATE_LIMIT_EXPENSIVE_PER_MINUTE: '3' }));
+  otherKey = (await generateKeyPair('ES256')).privateKey;
+  ({ token: tokenA, tokenId: tokenIdA } = await h.issueToken('school-a'));
+  ({ token: tokenB } = await h.issueToken('school-b'));
+});
+afterAll(async () => h?.close());
+
+const jwt = (claims: Record<string, unknown>, key: SigningKey = signingKey, exp = '5m') =>
+  new SignJWT(claims)
+    .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+    .setIssuer('https://id.example')
+    .setAudience('isams-sync')
+    .setSubject('alice@school-a')
+    .setIssuedAt()
+    .setExpirationTime(exp)
+    .sign(key);
+
+const get = (url: string, token?: string) =>
+  h.app.http.inject({
+    method: 'GET',
+    url,
+    headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
   });
-  afterAll(async () => h?.close());
 
-  const jwt = (claims: Record<string, unknown>, key: SigningKey = signingKey, exp = '5m') =>
-    new SignJWT(claims)
-      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
-      .setIssuer('https://id.example')
-      .setAudience('isams-sync')
-      .setSubject('alice@school-a')
-      .setIssuedAt()
-      .setExpirationTime(exp)
-      .sign(key);
-
-  const get = (url: string, token?: string) =>
-    h.app.http.inject({
-      method: 'GET',
-      url,
-      headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
-    });
-
+describe('auth: admin tokens and unauthenticated requests (real FerretDB, fake connector)', () => {
   it('stores only a hash of an issued token', async () => {
     const docs = await h.db.db.collection('admin_tokens').find({}).toArray();
     expect(docs.length).toBe(2);
@@ -82,7 +84,9 @@ describe('auth and tenancy (real FerretDB, fake connector)', () => {
     expect(res.statusCode).toBe(401);
     expect(h.connector.calls.length).toBe(before);
   });
+});
 
+describe('tenancy: a school reaches only its own data, upstream too (real FerretDB, fake connector)', () => {
   it("answers another school's path with 404, exactly like an unknown school, and changes nothing", async () => {
     const before = h.connector.calls.length;
     const other = await h.app.http.inject({
@@ -128,7 +132,9 @@ describe('auth and tenancy (real FerretDB, fake connector)', () => {
       actor: `token:${tokenIdA}`,
     });
   });
+});
 
+describe("auth: JWTs of the school's identity provider (real FerretDB)", () => {
   it('accepts a valid JWT and takes the school from its tenantId claim', async () => {
     const res = await get('/api/v1/me', await jwt({ tenantId: 'school-a' }));
     expect(res.statusCode).toBe(200);
@@ -163,7 +169,9 @@ describe('auth and tenancy (real FerretDB, fake connector)', () => {
     const res = await get('/api/v1/me', await jwt({}));
     expect(res.statusCode).toBe(401);
   });
+});
 
+describe('writes: request bodies, saved settings and rate limits (real FerretDB, fake connector)', () => {
   it('rejects oversized and malformed bodies with 413/400 codes, and changes nothing', async () => {
     const before = h.connector.calls.filter((c) => c.method === 'putSettings').length;
     const put = (payload: string | object, contentType = 'application/json') =>
@@ -234,7 +242,9 @@ describe('auth and tenancy (real FerretDB, fake connector)', () => {
     });
     expect(otherSchool.statusCode).toBe(200);
   });
+});
 
+describe('token revocation, operator routes and security headers (real FerretDB)', () => {
   it('revokes a token: it stops working at once', async () => {
     const { token, tokenId } = await h.issueToken('school-a', 'temp');
     expect((await get('/api/v1/me', token)).statusCode).toBe(200);

@@ -2,25 +2,28 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGatewayHarness } from '../support/gateway-harness';
 import type { GatewayHarness } from '../support/gateway-harness';
 
-describe('runs, held batches, roster and bookings routes (real FerretDB, fake upstreams)', () => {
-  let h: GatewayHarness;
-  let tokenA: string;
-  let tokenB: string;
-  beforeAll(async () => {
-    h = await startGatewayHarness();
-    tokenA = (await h.issueToken('school-a')).token;
-    tokenB = (await h.issueToken('school-b')).token;
+// One gateway and two schools' tokens for the whole file: the tests build on the state the earlier
+// ones left in the fakes (the runs triggered first are streamed and listed next; a decided batch stays
+// decided).
+let h: GatewayHarness;
+let tokenA: string;
+let tokenB: string;
+beforeAll(async () => {
+  h = await startGatewayHarness();
+  tokenA = (await h.issueToken('school-a')).token;
+  tokenB = (await h.issueToken('school-b')).token;
+});
+afterAll(async () => h?.close());
+
+const req = (method: 'GET' | 'POST', url: string, token: string, payload?: object) =>
+  h.app.http.inject({
+    method,
+    url,
+    headers: { authorization: `Bearer ${token}` },
+    ...(payload ? { payload } : {}),
   });
-  afterAll(async () => h?.close());
 
-  const req = (method: 'GET' | 'POST', url: string, token: string, payload?: object) =>
-    h.app.http.inject({
-      method,
-      url,
-      headers: { authorization: `Bearer ${token}` },
-      ...(payload ? { payload } : {}),
-    });
-
+describe('sync-run and roster routes: live events, progress, overview, browsing (real FerretDB, fake upstreams)', () => {
   it('refuses a real run while an event is live until confirmed, and then audits it', async () => {
     h.upstream.state.live = [
       {
@@ -101,7 +104,9 @@ describe('runs, held batches, roster and bookings routes (real FerretDB, fake up
     const findings = await req('GET', '/api/v1/schools/school-a/sync-runs/run-1/findings', tokenA);
     expect(findings.json().findings[0].code).toBe('PUPIL_NO_YEAR_GROUP');
   });
+});
 
+describe('held-batch routes: impact, versions, tenancy and decisions (real FerretDB, fake upstreams)', () => {
   it('previews the impact of a held batch over all its pages, people de-duplicated', async () => {
     const res = await req('GET', '/api/v1/schools/school-a/held-batches/batch-1/impact', tokenA);
     expect(res.statusCode).toBe(200);
@@ -204,7 +209,9 @@ describe('runs, held batches, roster and bookings routes (real FerretDB, fake up
         .map((e: { outcome: string }) => e.outcome),
     ).toEqual(['succeeded']);
   });
+});
 
+describe('the OpenAPI documents and the dashboard page (real FerretDB)', () => {
   it('serves the OpenAPI document with every route and the error schema', async () => {
     const res = await h.app.http.inject({ method: 'GET', url: '/api/v1/openapi.json' });
     expect(res.statusCode).toBe(200);

@@ -28,9 +28,11 @@ function removal(
   };
 }
 
-/** In-process fakes of the RosterGateway and BookingsGateway interfaces (HTTP-translation tests). */
-export function createFakeRosterBookings() {
-  const calls: Array<{ method: string; tenantId: string; input?: unknown }> = [];
+type Recorder = (method: string, ctx: CallContext, input?: unknown) => void;
+type FakeState = ReturnType<typeof initialState>;
+
+/** What the fakes share and tests steer: the held batch, live evenings, the undo of run-9, ... */
+function initialState() {
   const batch: HeldBatch = {
     batchId: 'batch-1',
     syncRunId: 'run-9',
@@ -48,21 +50,7 @@ export function createFakeRosterBookings() {
     lastSyncRunId: 'run-9',
     approvalState: null,
   };
-  // Three pages of one record each, one duplicate person and one non-person entity.
-  const records = [
-    removal('pupil', 'p1', 1),
-    removal('pupil', 'p2', 2),
-    removal('pupil', 'p1', 3),
-    removal('form', 'f1', 4),
-  ];
-  // A run's change list: one removal applied, one held for an admin, one an earlier discard keeps, one addition.
-  const runChanges: Change[] = [
-    { ...removal('pupil', 'p7', 1, 'apply'), removalReason: 'absent_from_feed' },
-    removal('pupil', 'p8', 2, 'held'),
-    removal('pupil', 'p9', 3, 'discarded'),
-    { ...removal('pupil', 'p10', 0, 'apply'), change: 'added', before: null, after: { id: 'p10' } },
-  ];
-  const state = {
+  return {
     live: [] as BookableEvent[],
     previewed: [] as PersonRef[][],
     batch,
@@ -84,19 +72,21 @@ export function createFakeRosterBookings() {
     } as RunUndo,
     reinstatements: [] as ReinstatementLine[],
   };
-  const notFoundRun = (syncRunId: string) =>
-    new AppError({
-      code: 'ROSTER_RUN_NOT_FOUND',
-      kind: 'not_found',
-      message: `No sync run ${syncRunId} is known to the roster`,
-    });
-  const notFound = () =>
-    new AppError({ code: 'ROSTER_HELD_BATCH_NOT_FOUND', kind: 'not_found', message: 'Held batch not found' });
-  const thresholds = new Map<string, RemovalThresholds>();
-  const rec = (method: string, ctx: CallContext, input?: unknown) =>
-    calls.push({ method, tenantId: ctx.tenantId, input });
+}
 
-  const roster: RosterGateway = {
+/** The roster's read side: entities, a run, its changes and findings. */
+function fakeRosterReads(
+  state: FakeState,
+  rec: Recorder,
+): Pick<RosterGateway, 'listEntities' | 'getEntity' | 'getRun' | 'listRunChanges' | 'listRunFindings'> {
+  // A run's change list: one removal applied, one held for an admin, one an earlier discard keeps, one addition.
+  const runChanges: Change[] = [
+    { ...removal('pupil', 'p7', 1, 'apply'), removalReason: 'absent_from_feed' },
+    removal('pupil', 'p8', 2, 'held'),
+    removal('pupil', 'p9', 3, 'discarded'),
+    { ...removal('pupil', 'p10', 0, 'apply'), change: 'added', before: null, after: { id: 'p10' } },
+  ];
+  return {
     async listEntities(ctx, input) {
       rec('listEntities', ctx, input);
       return {
@@ -179,6 +169,24 @@ export function createFakeRosterBookings() {
         page: EMPTY_PAGE,
       };
     },
+  };
+}
+
+/** The held batch of run-9 (school-a's only): listed, paged through, approved or discarded. */
+function fakeHeldBatches(
+  state: FakeState,
+  rec: Recorder,
+): Pick<RosterGateway, 'listHeldBatches' | 'getHeldBatch' | 'approveHeldBatch' | 'discardHeldBatch'> {
+  // Three pages of one record each, one duplicate person and one non-person entity.
+  const records = [
+    removal('pupil', 'p1', 1),
+    removal('pupil', 'p2', 2),
+    removal('pupil', 'p1', 3),
+    removal('form', 'f1', 4),
+  ];
+  const notFound = () =>
+    new AppError({ code: 'ROSTER_HELD_BATCH_NOT_FOUND', kind: 'not_found', message: 'Held batch not found' });
+  return {
     async listHeldBatches(ctx, input) {
       rec('listHeldBatches', ctx, input);
       const { status } = input as { status?: string };
@@ -227,6 +235,15 @@ export function createFakeRosterBookings() {
       state.batch = { ...state.batch, status: 'discarded' };
       return state.batch;
     },
+  };
+}
+
+/** Each school's removal thresholds, the roster's defaults until set. */
+function fakeRemovalThresholds(
+  rec: Recorder,
+): Pick<RosterGateway, 'getRemovalThresholds' | 'setRemovalThresholds'> {
+  const thresholds = new Map<string, RemovalThresholds>();
+  return {
     async getRemovalThresholds(ctx) {
       rec('getRemovalThresholds', ctx);
       return thresholds.get(ctx.tenantId) ?? DEFAULT_THRESHOLDS;
@@ -236,6 +253,18 @@ export function createFakeRosterBookings() {
       thresholds.set(ctx.tenantId, t);
       return t;
     },
+  };
+}
+
+/** The undo of run-9: previewed, then done once (a second undo returns the undone state). */
+function fakeRunUndo(state: FakeState, rec: Recorder): Pick<RosterGateway, 'previewRunUndo' | 'undoRun'> {
+  const notFoundRun = (syncRunId: string) =>
+    new AppError({
+      code: 'ROSTER_RUN_NOT_FOUND',
+      kind: 'not_found',
+      message: `No sync run ${syncRunId} is known to the roster`,
+    });
+  return {
     async previewRunUndo(ctx, syncRunId) {
       rec('previewRunUndo', ctx, { syncRunId });
       if (syncRunId !== state.undo.syncRunId) throw notFoundRun(syncRunId);
@@ -254,10 +283,11 @@ export function createFakeRosterBookings() {
         };
       return state.undo;
     },
-    close() {},
   };
+}
 
-  const bookings: BookingsGateway = {
+function fakeBookings(state: FakeState, rec: Recorder): BookingsGateway {
+  return {
     async listEvents(ctx, input) {
       rec('listEvents', ctx, input);
       return { events: input.status === 'live' ? state.live : state.live, page: EMPTY_PAGE };
@@ -304,5 +334,22 @@ export function createFakeRosterBookings() {
     },
     close() {},
   };
+}
+
+/** In-process fakes of the RosterGateway and BookingsGateway interfaces (HTTP-translation tests). */
+export function createFakeRosterBookings() {
+  const calls: Array<{ method: string; tenantId: string; input?: unknown }> = [];
+  const state = initialState();
+  const rec: Recorder = (method, ctx, input) => {
+    calls.push({ method, tenantId: ctx.tenantId, input });
+  };
+  const roster: RosterGateway = {
+    ...fakeRosterReads(state, rec),
+    ...fakeHeldBatches(state, rec),
+    ...fakeRemovalThresholds(rec),
+    ...fakeRunUndo(state, rec),
+    close() {},
+  };
+  const bookings = fakeBookings(state, rec);
   return { roster, bookings, calls, state };
 }

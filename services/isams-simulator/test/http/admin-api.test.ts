@@ -22,7 +22,7 @@ const truth = async (dataset: string): Promise<RawElement[]> =>
   (await sim.admin('GET', `/admin/schools/a/ground-truth?datasets=${dataset}`)).json.datasets[dataset];
 const ids = (rows: RawElement[]) => rows.map((r) => r.attributes.Id);
 
-describe('admin API', () => {
+describe('admin API: bad requests and record edits', () => {
   it('rejects bad requests with coded 4xx errors', async () => {
     expect(
       (await sim.admin('POST', '/admin/schools', { schoolId: 'a', seed: 3, size: 'small' })).json.error.code,
@@ -133,7 +133,9 @@ describe('admin API', () => {
     await sim.admin('DELETE', `/admin/schools/a/memberships/${m.json.id}`);
     expect(ids(await truth('customGroupMembership'))).not.toContain(String(m.json.id));
   });
+});
 
+describe('admin API: whole-school changes (churn, another school, a loaded document)', () => {
   it('runs term-time churn: leavers leave Current Students, joiners arrive', async () => {
     const before = (await truth('currentPupils')).length;
     const res = await sim.admin('POST', '/admin/schools/a/churn', { leavers: 10, joiners: 4 });

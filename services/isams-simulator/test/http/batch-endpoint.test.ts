@@ -29,7 +29,7 @@ afterEach(async () => {
   await sim.app.close();
 });
 
-describe('batch endpoint', () => {
+describe('batch endpoint: the key, the methods to run and the document served', () => {
   it('accepts the key braced or bare, in any case, as apiKey or apikey, on any path casing', async () => {
     for (const q of [`?apiKey=${KEY}`, `?apiKey={${KEY.toLowerCase()}}`, `?apikey=${KEY}`]) {
       const res = await batch(q);
@@ -93,7 +93,9 @@ describe('batch endpoint', () => {
     const json = await batch(`?apiKey=${KEY}`, { format: 'json' });
     expect(JSON.parse(json.body).iSAMS.TeachingManager.Sets).toBeNull();
   });
+});
 
+describe('batch endpoint: the output cache', () => {
   it('caches the output per key until expiry; mutations appear after expiry or a manual refresh', async () => {
     const first = await batch(`?apiKey=${KEY}`);
     const pupil = await sim.admin('POST', '/admin/schools/a/pupils', { forename: 'Zébédée', ncYear: 9 });
@@ -134,7 +136,9 @@ describe('batch endpoint', () => {
     await batch(`?apiKey=${KEY}`, { method: 'POST', body: years });
     expect((await sim.admin('GET', '/admin/schools/a')).json.cache).toHaveLength(2);
   });
+});
 
+describe('batch endpoint: caller IP, throttling, key state and faults', () => {
   it('checks the caller IP against exact IPs and ranges, using X-Forwarded-For only behind a trusted proxy', async () => {
     await sim.admin('PATCH', '/admin/schools/a/key', { allowedIps: ['203.0.113.0/24'] });
     const refused = await batch(`?apiKey=${KEY}`, { headers: { 'x-forwarded-for': '203.0.113.7' } });

@@ -13,7 +13,7 @@ const snap = (datasets: Record<string, unknown>): RawSnapshot => ({
 const codes = (r: ReturnType<typeof normalise>) =>
   r.findings.map((f) => `${f.code}:${f.datasetId}:${f.recordId ?? ''}`);
 
-describe('normalise', () => {
+describe('normalise: the entities of a school, one contact per person', () => {
   it('builds every entity type of a complete small school with resolved references', () => {
     const r = normalise(snap(smallSchool()));
     expect(r.presentTypes.size).toBe(15);
@@ -90,7 +90,9 @@ describe('normalise', () => {
       'ROSTER_CONTACT_WITHOUT_PERSON_ID:contacts:600',
     ]);
   });
+});
 
+describe('normalise: faults in the data become findings, never lost records', () => {
   it('turns dangling references into findings and leaves the link empty, never dropping the record', () => {
     const school = smallSchool();
     school.currentPupils!.push(
@@ -161,7 +163,9 @@ describe('normalise', () => {
     expect([...r.entities.pupil.keys()]).toEqual(['1']);
     expect(r.findings[0]).toMatchObject({ code: 'ISAMS_RECORD_MISSING_ID', datasetId: 'currentPupils' });
   });
+});
 
+describe('normalise: present datasets and determinism', () => {
   it('marks only present datasets as present; references into absent datasets stay unchecked', () => {
     const r = normalise(
       snap({

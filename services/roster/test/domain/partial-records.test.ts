@@ -74,7 +74,7 @@ function setChild(r: RawElement, name: string, value: string | RawElement[]): Ra
     : { ...r, children: [...r.children, make()] };
 }
 
-describe('a partially read record keeps its entity', () => {
+describe('a partially read record keeps its entity: unreadable fields keep their stored value', () => {
   it('two staff — TeachingStaff "Y" and a Role without Id — are kept; readable fields update, the roles keep their stored value', () => {
     const next = school();
     replaceRecord(next.currentStaff!, '1', (r) => setChild(r, 'TeachingStaff', 'Y'));
@@ -174,7 +174,9 @@ describe('a partially read record keeps its entity', () => {
       ].sort(),
     );
   });
+});
 
+describe('a record whose identity cannot be read removes nothing of its type', () => {
   it('a record whose identity cannot be read removes nothing of its type in that run, with a finding', () => {
     const next = school();
     // pupil 102 really left, but one pupil record has an unreadable Id: it might be 102
@@ -225,7 +227,9 @@ describe('a partially read record keeps its entity', () => {
     // form 9A's tutor (staff 1) and pupil 100's tutor (UC1) stay linked; staff 1 is not removed
     expect(summary(changes)).toEqual([]);
   });
+});
 
+describe('a partially read record that is new, restored or not valid text', () => {
   it('a new person whose record is partly unreadable is added with what could be read', () => {
     const next = school();
     next.currentStaff!.push(staff('4', 'UC4', [el('Roles', {}, [el('Role', {}, [t('Name', 'Cover')])])], {}));

@@ -115,67 +115,69 @@ describe('school identity: a different school under the same key is recognised b
       '280 of 280 pupils in the document are unknown here and 300 of 300 known pupils are missing from it',
     );
   });
+});
 
-  describe('boundaries', () => {
-    const withDifferent = (matched: number, different: number) => {
-      const stored = { pupil: range(1, matched).map((i) => pupilOf('A', i)) };
-      const incoming = {
-        pupil: range(1, matched).map((i) => (i <= different ? pupilOf('B', i) : pupilOf('A', i))),
-      };
-      return judge(stored, incoming);
+describe('school identity: the boundaries of each rule', () => {
+  const withDifferent = (matched: number, different: number) => {
+    const stored = { pupil: range(1, matched).map((i) => pupilOf('A', i)) };
+    const incoming = {
+      pupil: range(1, matched).map((i) => (i <= different ? pupilOf('B', i) : pupilOf('A', i))),
     };
+    return judge(stored, incoming);
+  };
 
-    it('different people: more than half of the known ids in the document must carry another person', () => {
-      expect(IDENTITY_RULES.differentPeopleShare).toBe(0.5);
-      expect(withDifferent(20, 10).verdict).toBe('same_school');
-      expect(withDifferent(20, 11).verdict).toBe('different_school');
-    });
-
-    it(`small datasets: fewer than ${IDENTITY_RULES.minComparable} comparable people are not judged`, () => {
-      expect(IDENTITY_RULES.minComparable).toBe(10);
-      const nine = withDifferent(9, 9);
-      expect(nine.verdict).toBe('not_judged');
-      expect(nine.reason).toBe(
-        'Too few known pupils and staff to compare (fewer than 10); the document is treated as the same school.',
-      );
-      expect(withDifferent(10, 10).verdict).toBe('different_school');
-    });
-
-    const withUnknown = (known: number, inDocument: number, kept: number) => {
-      const stored = { pupil: range(1, known).map((i) => pupilOf('A', i)) };
-      const incoming = {
-        pupil: [
-          ...range(1, kept).map((i) => pupilOf('A', i)),
-          ...range(5000, inDocument - kept).map((i) => pupilOf('A', i)),
-        ],
-      };
-      return judge(stored, incoming);
-    };
-
-    it('unknown people: more than three quarters of the document unknown AND of the known people missing', () => {
-      expect(IDENTITY_RULES.unknownPeopleShare).toBe(0.75);
-      // 25 of 100 kept: 75 % unknown, 75 % missing — not more than three quarters
-      expect(withUnknown(100, 100, 25).verdict).toBe('same_school');
-      // 24 kept: 76 % unknown and 76 % missing
-      expect(withUnknown(100, 100, 24).verdict).toBe('different_school');
-      // a truncated document (few people, all known) is not an identity question: the removal guard holds it
-      expect(withUnknown(100, 10, 10).verdict).toBe('same_school');
-      // a school that grew fourfold keeps its known people: not a different school
-      expect(withUnknown(100, 500, 100).verdict).toBe('same_school');
-    });
-
-    it('a dataset absent from the document is not compared', () => {
-      const stored = schoolA(300, 40);
-      const r = checkSchoolIdentity({
-        stored: storedOf(stored),
-        incoming: byType({ staff: stored.staff }),
-        presentTypes: new Set<RosterEntityType>(['staff']),
-      });
-      expect(r.verdict).toBe('same_school');
-      expect(r.people.map((p) => p.entityType)).toEqual(['staff']);
-    });
+  it('different people: more than half of the known ids in the document must carry another person', () => {
+    expect(IDENTITY_RULES.differentPeopleShare).toBe(0.5);
+    expect(withDifferent(20, 10).verdict).toBe('same_school');
+    expect(withDifferent(20, 11).verdict).toBe('different_school');
   });
 
+  it(`small datasets: fewer than ${IDENTITY_RULES.minComparable} comparable people are not judged`, () => {
+    expect(IDENTITY_RULES.minComparable).toBe(10);
+    const nine = withDifferent(9, 9);
+    expect(nine.verdict).toBe('not_judged');
+    expect(nine.reason).toBe(
+      'Too few known pupils and staff to compare (fewer than 10); the document is treated as the same school.',
+    );
+    expect(withDifferent(10, 10).verdict).toBe('different_school');
+  });
+
+  const withUnknown = (known: number, inDocument: number, kept: number) => {
+    const stored = { pupil: range(1, known).map((i) => pupilOf('A', i)) };
+    const incoming = {
+      pupil: [
+        ...range(1, kept).map((i) => pupilOf('A', i)),
+        ...range(5000, inDocument - kept).map((i) => pupilOf('A', i)),
+      ],
+    };
+    return judge(stored, incoming);
+  };
+
+  it('unknown people: more than three quarters of the document unknown AND of the known people missing', () => {
+    expect(IDENTITY_RULES.unknownPeopleShare).toBe(0.75);
+    // 25 of 100 kept: 75 % unknown, 75 % missing — not more than three quarters
+    expect(withUnknown(100, 100, 25).verdict).toBe('same_school');
+    // 24 kept: 76 % unknown and 76 % missing
+    expect(withUnknown(100, 100, 24).verdict).toBe('different_school');
+    // a truncated document (few people, all known) is not an identity question: the removal guard holds it
+    expect(withUnknown(100, 10, 10).verdict).toBe('same_school');
+    // a school that grew fourfold keeps its known people: not a different school
+    expect(withUnknown(100, 500, 100).verdict).toBe('same_school');
+  });
+
+  it('a dataset absent from the document is not compared', () => {
+    const stored = schoolA(300, 40);
+    const r = checkSchoolIdentity({
+      stored: storedOf(stored),
+      incoming: byType({ staff: stored.staff }),
+      presentTypes: new Set<RosterEntityType>(['staff']),
+    });
+    expect(r.verdict).toBe('same_school');
+    expect(r.people.map((p) => p.entityType)).toEqual(['staff']);
+  });
+});
+
+describe("school identity: the school's own structure (houses, divisions, departments)", () => {
   it("the school's own structure: most known houses, divisions and departments renamed is a different school", () => {
     const structure = (names: string[]) => ({
       academicHouse: names.slice(0, 3).map((name, i) => ({ id: String(i + 1), name })),
