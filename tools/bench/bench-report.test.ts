@@ -33,17 +33,19 @@ const record = (over: Partial<RunRecord>): RunRecord => ({
   ...over,
 });
 
+/** The report of a run of `results` (and `over` in its record). */
+const report = (results: BenchResult[], over: Partial<RunRecord> = {}): string =>
+  renderReport(record({ results, ...over }));
+
 describe('renderReport', () => {
   it('names the backend (and run) on every row', () => {
-    const md = renderReport(
-      record({
-        results: [
-          result('sqlite', 1, 900, 300),
-          result('postgresql', 1, 300, 300),
-          result('none', 1, 5, 5, 'isams parse'),
-        ],
-        repeat: 1,
-      }),
+    const md = report(
+      [
+        result('sqlite', 1, 900, 300),
+        result('postgresql', 1, 300, 300),
+        result('none', 1, 5, 5, 'isams parse'),
+      ],
+      { repeat: 1 },
     );
     expect(md).toContain('| benchmark | backend | metric | value | baseline | ratio | note |');
     expect(md).toContain(
@@ -56,16 +58,12 @@ describe('renderReport', () => {
   });
 
   it('puts two backends side by side per run: both ratios, ratio quotient and value quotient', () => {
-    const md = renderReport(
-      record({
-        results: [
-          result('sqlite', 1, 900, 300),
-          result('postgresql', 1, 300, 100),
-          result('sqlite', 2, 1000, 250),
-          result('postgresql', 2, 400, 200),
-        ],
-      }),
-    );
+    const md = report([
+      result('sqlite', 1, 900, 300),
+      result('postgresql', 1, 300, 100),
+      result('sqlite', 2, 1000, 250),
+      result('postgresql', 2, 400, 200),
+    ]);
     expect(md).toContain('## SQLite and PostgreSQL side by side');
     expect(md).toContain(
       '| roster apply | first sync | lower | ×3.00 / ×4.00 | ×3.00 / ×2.00 | 1.00 / 0.500 | 0.333 / 0.400 |',
@@ -79,14 +77,12 @@ describe('renderReport', () => {
       ...result('sqlite', 1, 300, 1),
       rows: [{ metric: 'first sync', value: 300, unit: 's', note: 'CUT OFF: had not ended after 300 s' }],
     };
-    const md = renderReport(record({ results: [cut, result('postgresql', 1, 6, 1)], repeat: 1 }));
+    const md = report([cut, result('postgresql', 1, 6, 1)], { repeat: 1 });
     expect(md).toContain('| roster apply | first sync | lower | cut off at 300 s | ×6.00 | – | < 0.0200 |');
   });
 
   it('has no side-by-side table for one backend', () => {
-    const md = renderReport(
-      record({ backends: ['postgresql'], results: [result('postgresql', 1, 1, 1)], repeat: 1 }),
-    );
+    const md = report([result('postgresql', 1, 1, 1)], { backends: ['postgresql'], repeat: 1 });
     expect(md).not.toContain('side by side');
   });
 });

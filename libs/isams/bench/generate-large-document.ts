@@ -62,6 +62,13 @@ const LAST = [
 ];
 const pick = <T>(list: T[], i: number): T => list[i % list.length]!;
 
+/** The identity attributes of person record `i`: its id, its person id and its person GUID. */
+const person = (i: number, personIdBase: number, guidPrefix: string): Record<string, string> => ({
+  Id: String(i),
+  PersonId: String(personIdBase + i),
+  PersonGuid: `${guidPrefix}-${String(i).padStart(12, '0')}`,
+});
+
 /** `count` rows made by `row(i)` for i = 1…count, made as the writer asks for them. */
 function* numbered(count: number, row: (i: number) => RawElement): Generator<RawElement> {
   for (let i = 1; i <= count; i++) yield row(i);
@@ -78,58 +85,41 @@ function* datasets(
     'HRManager',
     'CurrentStaff',
     numbered(staff, (i) =>
-      el(
-        'StaffMember',
-        {
-          Id: String(i),
-          PersonId: String(2000 + i),
-          PersonGuid: `5B1F3C2A-9D4E-4C11-8A0B-${String(i).padStart(12, '0')}`,
-        },
-        [
-          leaf('Initials', `S${i}`),
-          leaf('UserCode', `STAFF${i}X48213377401`),
-          leaf('Title', 'Mr'),
-          leaf('Forename', pick(FIRST, i)),
-          leaf('MiddleNames', undefined),
-          leaf('Surname', pick(LAST, i)),
-          leaf('FullName', `${pick(FIRST, i)} ${pick(LAST, i)}`),
-          leaf('PreferredName', pick(FIRST, i)),
-          leaf('SchoolEmailAddress', `s${i}@example-school.org`),
-          leaf('TeachingStaff', '1'),
-          el('Roles', {}, [el('Role', { Id: '4' }, [leaf('Name', 'Teacher')])]),
-          el('Divisions', {}, [el('Division', { Id: '3' }, [leaf('Name', 'Senior School')])]),
-        ],
-      ),
+      el('StaffMember', person(i, 2000, '5B1F3C2A-9D4E-4C11-8A0B'), [
+        leaf('Initials', `S${i}`),
+        leaf('UserCode', `STAFF${i}X48213377401`),
+        leaf('Title', 'Mr'),
+        leaf('Forename', pick(FIRST, i)),
+        leaf('MiddleNames', undefined),
+        leaf('Surname', pick(LAST, i)),
+        leaf('FullName', `${pick(FIRST, i)} ${pick(LAST, i)}`),
+        leaf('PreferredName', pick(FIRST, i)),
+        leaf('SchoolEmailAddress', `s${i}@example-school.org`),
+        leaf('TeachingStaff', '1'),
+        el('Roles', {}, [el('Role', { Id: '4' }, [leaf('Name', 'Teacher')])]),
+        el('Divisions', {}, [el('Division', { Id: '3' }, [leaf('Name', 'Senior School')])]),
+      ]),
     ),
   ];
   yield [
     'PupilManager',
     'CurrentPupils',
     numbered(pupils, (i) =>
-      el(
-        'Pupil',
-        {
-          Id: String(i),
-          PersonId: String(10000 + i),
-          PersonGuid: `35f2a20a-1534-40d8-9d18-${String(i).padStart(12, '0')}`,
-          DivisionId: '3',
-        },
-        [
-          leaf('SchoolCode', `EX${i}`),
-          leaf('SchoolId', String(123456789000 + i)),
-          leaf('UserCode', `PUPIL${i}`),
-          leaf('Forename', pick(FIRST, i + 3)),
-          leaf('Surname', pick(LAST, i + 5)),
-          leaf('Preferredname', pick(FIRST, i + 3)),
-          leaf('Fullname', `${pick(FIRST, i + 3)} ${pick(LAST, i + 5)}`),
-          leaf('Gender', i % 2 ? 'M' : 'F'),
-          leaf('DOB', '2011-05-02T00:00:00'),
-          leaf('Form', `${7 + (i % 6)}W`),
-          leaf('NCYear', String(7 + (i % 6))),
-          leaf('EmailAddress', `p${i}@pupils.example-school.org`),
-          leaf('Tutor', `STAFF${(i % staff) + 1}X48213377401`),
-        ],
-      ),
+      el('Pupil', { ...person(i, 10000, '35f2a20a-1534-40d8-9d18'), DivisionId: '3' }, [
+        leaf('SchoolCode', `EX${i}`),
+        leaf('SchoolId', String(123456789000 + i)),
+        leaf('UserCode', `PUPIL${i}`),
+        leaf('Forename', pick(FIRST, i + 3)),
+        leaf('Surname', pick(LAST, i + 5)),
+        leaf('Preferredname', pick(FIRST, i + 3)),
+        leaf('Fullname', `${pick(FIRST, i + 3)} ${pick(LAST, i + 5)}`),
+        leaf('Gender', i % 2 ? 'M' : 'F'),
+        leaf('DOB', '2011-05-02T00:00:00'),
+        leaf('Form', `${7 + (i % 6)}W`),
+        leaf('NCYear', String(7 + (i % 6))),
+        leaf('EmailAddress', `p${i}@pupils.example-school.org`),
+        leaf('Tutor', `STAFF${(i % staff) + 1}X48213377401`),
+      ]),
     ),
   ];
   yield [

@@ -27,6 +27,14 @@ async function run(
   }
 }
 
+/** What `d` reads as in one piece (with no error), checked to read the same in 1-character pieces. */
+async function readWholeAndWalked(d: string): ReturnType<typeof run> {
+  const whole = await run([d]);
+  expect(whole.error).toBeUndefined();
+  expect(await run([...d])).toEqual(whole);
+  return whole;
+}
+
 /** The document cut in two at character `at`. */
 const cutAt = (doc: string, at: number): string[] => [doc.slice(0, at), doc.slice(at)];
 
@@ -183,8 +191,7 @@ describe('JSON reader: rows read whole by JSON.parse give the same result as the
       '{"@Id":"7","A":"after"}',
     ];
     const d = doc(rows);
-    const whole = await run([d]);
-    expect(whole.error).toBeUndefined();
+    const whole = await readWholeAndWalked(d);
     expect(texts(whole.events)).toEqual([
       ['}', 'x'],
       ['{', ']]]'],
@@ -194,7 +201,6 @@ describe('JSON reader: rows read whole by JSON.parse give the same result as the
       ['1.50', '{'],
       ['after'],
     ]);
-    expect(await run([...d])).toEqual(whole);
     for (let at = 1; at < d.length; at++) expect(await run(cutAt(d, at)), `cut at ${at}`).toEqual(whole);
   });
 
@@ -276,9 +282,7 @@ describe('JSON reader: the rows of a chunk, parsed and mapped together, read as 
       '{"@Id":"5","L":{"I":[["a"],{"#text":0.10}]}}',
       '{"@Id":"6","Flag":true,"None":null,"Empty":""}',
     ];
-    const d = doc(rows);
-    const whole = await run([d]);
-    expect(whole.error).toBeUndefined();
+    const whole = await readWholeAndWalked(doc(rows));
     const raws = whole.events.flatMap((e) => (e.type === 'record' ? [e.raw] : []));
     expect(raws.map((r) => r.attributes)).toEqual([
       { Id: '12345678901234567890' },
@@ -296,7 +300,6 @@ describe('JSON reader: the rows of a chunk, parsed and mapped together, read as 
       ['None', undefined],
       ['Empty', undefined],
     ]);
-    expect(await run([...d])).toEqual(whole);
   });
 
   it('the depth limit falls at the same level in one piece as walked, arrays counting as levels', async () => {

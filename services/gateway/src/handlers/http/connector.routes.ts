@@ -21,7 +21,7 @@ import { buildOverview } from '../../domain/sync-run-view';
 import { settingsToSave } from '../../domain/settings-update';
 import { auditedAs } from './audit';
 import { callContext } from './auth';
-import { queryPaging, schoolErrorResponses, schoolIdParam, schoolRoute } from './route-schemas';
+import { queryPaging, runParams, schoolIdParam, schoolRoute } from './route-schemas';
 import type { LiveEventCheck } from '../../domain/live-events';
 import { bearerCredential } from '../../domain/admin-token';
 import { GatewayErrors } from '../../domain/gateway-errors';
@@ -54,8 +54,6 @@ function originOf(url: string | null | undefined): string | undefined {
     return undefined;
   }
 }
-
-const runParams = schoolIdParam.extend({ syncRunId: z.string().min(1).max(128) });
 
 const overviewSchema = z.object({
   settings: dataSourceSettingsSchema,
@@ -95,13 +93,10 @@ function dataSourceRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
   const expensive = expensiveLimit(opts);
   app.get(
     '/api/v1/schools/:schoolId/overview',
-    {
-      schema: {
-        ...schoolRoute(runTags, 'Dashboard summary: settings, active/last run, next run, data freshness'),
-        params: schoolIdParam,
-        response: { 200: overviewSchema, ...schoolErrorResponses },
-      },
-    },
+    schoolRoute(runTags, 'Dashboard summary: settings, active/last run, next run, data freshness', {
+      params: schoolIdParam,
+      response: { 200: overviewSchema },
+    }),
     async (request, reply) => {
       const ctx = callContext(request, reply);
       const [settings, runs, status] = await Promise.all([
@@ -115,31 +110,26 @@ function dataSourceRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
 
   app.get(
     '/api/v1/schools/:schoolId/settings',
-    {
-      schema: {
-        ...schoolRoute(tags, 'The data-source settings (the key only as its last 4 characters)'),
-        params: schoolIdParam,
-        response: { 200: dataSourceSettingsSchema, ...schoolErrorResponses },
-      },
-    },
+    schoolRoute(tags, 'The data-source settings (the key only as its last 4 characters)', {
+      params: schoolIdParam,
+      response: { 200: dataSourceSettingsSchema },
+    }),
     async (request, reply) => connector.getSettings(callContext(request, reply)),
   );
 
   app.put(
     '/api/v1/schools/:schoolId/settings',
-    {
-      schema: {
-        ...schoolRoute(
-          tags,
-          'Save the data-source settings; fields left out keep their stored values; the key is write-only',
-        ),
+    schoolRoute(
+      tags,
+      'Save the data-source settings; fields left out keep their stored values; the key is write-only',
+      {
         description:
           'The stored key is bound to the host of the iSAMS address it was entered for: a new host (scheme, host or port) without `apiKey` is refused with 400 `CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS` and nothing changes. Audited (`settings.update`, with `previousOrigin`, `newOrigin` and `hostChanged`).',
         params: schoolIdParam,
         body: putSettingsBodySchema,
-        response: { 200: dataSourceSettingsSchema, ...schoolErrorResponses },
+        response: { 200: dataSourceSettingsSchema },
       },
-    },
+    ),
     async (request, reply) => {
       const ctx = callContext(request, reply);
       // For the admin's audit log; the connector decides (and records the change in its own audit).
@@ -176,30 +166,27 @@ function dataSourceRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
     '/api/v1/schools/:schoolId/settings/test',
     {
       config: expensive,
-      schema: {
-        ...schoolRoute(
-          tags,
-          'Test the connection: which of the 14 datasets the key returns, counts, errors explained',
-        ),
-        description:
-          "Uses the body values when given, else the stored settings. Publishes nothing. The stored key is only ever sent to the stored address's host: another `isamsUrl` host without `apiKey` → 400 `CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS`. One test per school at a time (409 `CONNECTOR_TEST_ALREADY_RUNNING`) and a few per connector replica (429 `CONNECTOR_TEST_CAPACITY_EXHAUSTED` with `Retry-After`). A stored key that does not decrypt for the stored address → 409 `CONNECTOR_KEY_DECRYPT_FAILED` (enter the key again).",
-        params: schoolIdParam,
-        body: testConnectionBodySchema.nullish(),
-        response: { 200: testConnectionResultSchema, ...schoolErrorResponses },
-      },
+      ...schoolRoute(
+        tags,
+        'Test the connection: which of the 14 datasets the key returns, counts, errors explained',
+        {
+          description:
+            "Uses the body values when given, else the stored settings. Publishes nothing. The stored key is only ever sent to the stored address's host: another `isamsUrl` host without `apiKey` → 400 `CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS`. One test per school at a time (409 `CONNECTOR_TEST_ALREADY_RUNNING`) and a few per connector replica (429 `CONNECTOR_TEST_CAPACITY_EXHAUSTED` with `Retry-After`). A stored key that does not decrypt for the stored address → 409 `CONNECTOR_KEY_DECRYPT_FAILED` (enter the key again).",
+          params: schoolIdParam,
+          body: testConnectionBodySchema.nullish(),
+          response: { 200: testConnectionResultSchema },
+        },
+      ),
     },
     async (request, reply) => connector.testConnection(callContext(request, reply), request.body ?? {}),
   );
 
   app.get(
     '/api/v1/schools/:schoolId/egress',
-    {
-      schema: {
-        ...schoolRoute(tags, 'Static egress IPs to allow-list and Integrator Properties to enter in iSAMS'),
-        params: schoolIdParam,
-        response: { 200: egressInfoSchema, ...schoolErrorResponses },
-      },
-    },
+    schoolRoute(tags, 'Static egress IPs to allow-list and Integrator Properties to enter in iSAMS', {
+      params: schoolIdParam,
+      response: { 200: egressInfoSchema },
+    }),
     async (request, reply) => connector.getEgressInfo(callContext(request, reply)),
   );
 }
@@ -212,14 +199,13 @@ function syncRunRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
     '/api/v1/schools/:schoolId/sync-runs',
     {
       config: expensive,
-      schema: {
-        ...schoolRoute(runTags, 'Run a sync now (optionally as a dry run)'),
+      ...schoolRoute(runTags, 'Run a sync now (optionally as a dry run)', {
         description:
           'While the school has a live event, a real run is refused with 409 GATEWAY_LIVE_EVENT_CONFIRMATION_REQUIRED until confirmLiveEvents is true: bookings of removed teachers or students will be cancelled.',
         params: schoolIdParam,
         body: triggerSyncBodySchema.nullish(),
-        response: { 202: triggerSyncResultSchema, ...schoolErrorResponses },
-      },
+        response: { 202: triggerSyncResultSchema },
+      }),
     },
     async (request, reply) => {
       const ctx = callContext(request, reply);
@@ -236,14 +222,11 @@ function syncRunRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
 
   app.get(
     '/api/v1/schools/:schoolId/sync-runs',
-    {
-      schema: {
-        ...schoolRoute(runTags, 'Run history, newest first'),
-        params: schoolIdParam,
-        querystring: listRunsQuerySchema,
-        response: { 200: syncRunPageSchema, ...schoolErrorResponses },
-      },
-    },
+    schoolRoute(runTags, 'Run history, newest first', {
+      params: schoolIdParam,
+      querystring: listRunsQuerySchema,
+      response: { 200: syncRunPageSchema },
+    }),
     async (request, reply) => {
       const q = request.query;
       return connector.listSyncRuns(callContext(request, reply), {
@@ -256,28 +239,23 @@ function syncRunRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
 
   app.get(
     '/api/v1/schools/:schoolId/sync-runs/:syncRunId',
-    {
-      schema: {
-        ...schoolRoute(
-          runTags,
-          'One run: live progress per dataset, counts per entity and change, errors with what to do',
-        ),
+    schoolRoute(
+      runTags,
+      'One run: live progress per dataset, counts per entity and change, errors with what to do',
+      {
         params: runParams,
-        response: { 200: syncRunSchema, ...schoolErrorResponses },
+        response: { 200: syncRunSchema },
       },
-    },
+    ),
     async (request, reply) => connector.getSyncRun(callContext(request, reply), request.params.syncRunId),
   );
 
   app.post(
     '/api/v1/schools/:schoolId/sync-runs/:syncRunId/cancel',
-    {
-      schema: {
-        ...schoolRoute(runTags, 'Cancel a run that has not started fetching yet'),
-        params: runParams,
-        response: { 200: syncRunSchema, ...schoolErrorResponses },
-      },
-    },
+    schoolRoute(runTags, 'Cancel a run that has not started fetching yet', {
+      params: runParams,
+      response: { 200: syncRunSchema },
+    }),
     async (request, reply) => {
       const ctx = callContext(request, reply);
       return auditedAs(auditLog, request, ctx, 'sync.cancel', { syncRunId: request.params.syncRunId }, () =>
@@ -292,26 +270,22 @@ function syncRunEventsRoute(app: RouteApp, opts: ConnectorRoutesOptions): void {
   const { connector } = opts;
   app.get(
     '/api/v1/schools/:schoolId/sync-runs/:syncRunId/events',
-    {
-      schema: {
-        ...schoolRoute(runTags, 'Live progress as Server-Sent Events'),
-        description:
-          'text/event-stream: `event: run` with a SyncRun (JSON) now and on every change, `event: end` when the run is terminal, `event: error` with `{ code, message }` if the stream fails, reaches its maximum lifetime (`GATEWAY_STREAM_EXPIRED`) or its credential is revoked or expires (`GATEWAY_TOKEN_INVALID`). Unknown runs are a plain 404; too many open streams a 429 `GATEWAY_STREAM_LIMIT`.',
-        params: runParams,
-        response: {
-          200: {
-            description: 'The event stream (`event: run|end|error`, `data:` JSON, `: keep-alive` comments)',
-            // The schema of one event: its name and its `data:` line (JSON of a SyncRun, {} or { code, message }).
-            content: {
-              'text/event-stream': {
-                schema: z.object({ event: z.enum(['run', 'end', 'error']), data: z.string() }),
-              },
+    schoolRoute(runTags, 'Live progress as Server-Sent Events', {
+      description:
+        'text/event-stream: `event: run` with a SyncRun (JSON) now and on every change, `event: end` when the run is terminal, `event: error` with `{ code, message }` if the stream fails, reaches its maximum lifetime (`GATEWAY_STREAM_EXPIRED`) or its credential is revoked or expires (`GATEWAY_TOKEN_INVALID`). Unknown runs are a plain 404; too many open streams a 429 `GATEWAY_STREAM_LIMIT`.',
+      params: runParams,
+      response: {
+        200: {
+          description: 'The event stream (`event: run|end|error`, `data:` JSON, `: keep-alive` comments)',
+          // The schema of one event: its name and its `data:` line (JSON of a SyncRun, {} or { code, message }).
+          content: {
+            'text/event-stream': {
+              schema: z.object({ event: z.enum(['run', 'end', 'error']), data: z.string() }),
             },
           },
-          ...schoolErrorResponses,
         },
       },
-    },
+    }),
     async (request, reply) => {
       const ctx = callContext(request, reply);
       // A plain HTTP error (404 …) for a bad id before the response turns into a stream.

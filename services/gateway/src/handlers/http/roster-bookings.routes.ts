@@ -26,7 +26,7 @@ import { dryRunImpact, heldBatchImpact } from '../../use-cases/removal-impact';
 import { runUndoWithBookings } from '../../use-cases/run-undo';
 import { auditedAs } from './audit';
 import { callContext } from './auth';
-import { queryPaging, schoolErrorResponses, schoolIdParam, schoolRoute } from './route-schemas';
+import { queryPaging, runParams, schoolIdParam, schoolRoute } from './route-schemas';
 
 /** Dependencies of the roster, held-batch and bookings routes. */
 export interface RosterBookingsRoutesOptions {
@@ -53,7 +53,6 @@ const byStatusPaging = (q: {
   ...queryPaging(q),
   ...opt('status', q.status),
 });
-const runParams = schoolIdParam.extend({ syncRunId: z.string().min(1).max(128) });
 const batchParams = schoolIdParam.extend({ batchId: z.string().min(1).max(128) });
 
 type RouteApp = Parameters<FastifyPluginAsyncZod<RosterBookingsRoutesOptions>>[0];
@@ -70,22 +69,15 @@ export const rosterBookingsRoutes: FastifyPluginAsyncZod<RosterBookingsRoutesOpt
 function rosterRoutes(app: RouteApp, { roster, bookings }: RosterBookingsRoutesOptions): void {
   app.get(
     '/api/v1/schools/:schoolId/roster/:entityType',
-    {
-      schema: {
-        ...schoolRoute(['roster'], 'Browse and search the roster (staff, pupils, sets, …)'),
-        params: schoolIdParam.extend({ entityType: entityTypeSchema }),
-        querystring: z.object({
-          q: z
-            .string()
-            .max(200)
-            .optional()
-            .describe('Case-insensitive search over names, codes, ids, e-mails'),
-          status: z.enum(['active', 'removed', 'all']).default('active'),
-          ...paging,
-        }),
-        response: { 200: entityPageSchema, ...schoolErrorResponses },
-      },
-    },
+    schoolRoute(['roster'], 'Browse and search the roster (staff, pupils, sets, …)', {
+      params: schoolIdParam.extend({ entityType: entityTypeSchema }),
+      querystring: z.object({
+        q: z.string().max(200).optional().describe('Case-insensitive search over names, codes, ids, e-mails'),
+        status: z.enum(['active', 'removed', 'all']).default('active'),
+        ...paging,
+      }),
+      response: { 200: entityPageSchema },
+    }),
     async (request, reply) => {
       const q = request.query;
       return roster.listEntities(callContext(request, reply), {
@@ -99,47 +91,39 @@ function rosterRoutes(app: RouteApp, { roster, bookings }: RosterBookingsRoutesO
 
   app.get(
     '/api/v1/schools/:schoolId/roster/:entityType/:entityId',
-    {
-      schema: {
-        ...schoolRoute(['roster'], 'One roster entity (also removed ones)'),
-        params: schoolIdParam.extend({ entityType: entityTypeSchema, entityId: z.string().min(1).max(128) }),
-        response: { 200: entitySchema, ...schoolErrorResponses },
-      },
-    },
+    schoolRoute(['roster'], 'One roster entity (also removed ones)', {
+      params: schoolIdParam.extend({ entityType: entityTypeSchema, entityId: z.string().min(1).max(128) }),
+      response: { 200: entitySchema },
+    }),
     async (request, reply) =>
       roster.getEntity(callContext(request, reply), request.params.entityType, request.params.entityId),
   );
 
   app.get(
     '/api/v1/schools/:schoolId/sync-runs/:syncRunId/roster',
-    {
-      schema: {
-        ...schoolRoute(
-          ['sync runs'],
-          "The roster's processing of a run: state, outcome, counts per entity and change",
-        ),
+    schoolRoute(
+      ['sync runs'],
+      "The roster's processing of a run: state, outcome, counts per entity and change",
+      {
         params: runParams,
-        response: { 200: rosterRunSchema, ...schoolErrorResponses },
+        response: { 200: rosterRunSchema },
       },
-    },
+    ),
     async (request, reply) => roster.getRun(callContext(request, reply), request.params.syncRunId),
   );
 
   app.get(
     '/api/v1/schools/:schoolId/sync-runs/:syncRunId/changes',
-    {
-      schema: {
-        ...schoolRoute(['sync runs'], "A run's changeset (for a dry run: what would change)"),
-        params: runParams,
-        querystring: z.object({
-          entityType: entityTypeSchema.optional(),
-          change: z.enum(['added', 'updated', 'removed', 'restored']).optional(),
-          disposition: z.enum(['apply', 'held', 'discarded']).optional(),
-          ...paging,
-        }),
-        response: { 200: changePageSchema, ...schoolErrorResponses },
-      },
-    },
+    schoolRoute(['sync runs'], "A run's changeset (for a dry run: what would change)", {
+      params: runParams,
+      querystring: z.object({
+        entityType: entityTypeSchema.optional(),
+        change: z.enum(['added', 'updated', 'removed', 'restored']).optional(),
+        disposition: z.enum(['apply', 'held', 'discarded']).optional(),
+        ...paging,
+      }),
+      response: { 200: changePageSchema },
+    }),
     async (request, reply) => {
       const q = request.query;
       return roster.listRunChanges(callContext(request, reply), {
@@ -154,14 +138,11 @@ function rosterRoutes(app: RouteApp, { roster, bookings }: RosterBookingsRoutesO
 
   app.get(
     '/api/v1/schools/:schoolId/sync-runs/:syncRunId/findings',
-    {
-      schema: {
-        ...schoolRoute(['sync runs'], 'Data-quality findings of a run (stable rule codes)'),
-        params: runParams,
-        querystring: z.object({ code: z.string().max(100).optional(), ...paging }),
-        response: { 200: findingPageSchema, ...schoolErrorResponses },
-      },
-    },
+    schoolRoute(['sync runs'], 'Data-quality findings of a run (stable rule codes)', {
+      params: runParams,
+      querystring: z.object({ code: z.string().max(100).optional(), ...paging }),
+      response: { 200: findingPageSchema },
+    }),
     async (request, reply) =>
       roster.listRunFindings(callContext(request, reply), {
         syncRunId: request.params.syncRunId,
@@ -172,13 +153,10 @@ function rosterRoutes(app: RouteApp, { roster, bookings }: RosterBookingsRoutesO
 
   app.get(
     '/api/v1/schools/:schoolId/sync-runs/:syncRunId/impact',
-    {
-      schema: {
-        ...schoolRoute(['sync runs'], "Booking impact of a dry run's removals"),
-        params: runParams,
-        response: { 200: removalImpactSchema, ...schoolErrorResponses },
-      },
-    },
+    schoolRoute(['sync runs'], "Booking impact of a dry run's removals", {
+      params: runParams,
+      response: { 200: removalImpactSchema },
+    }),
     async (request, reply) =>
       dryRunImpact(roster, bookings, callContext(request, reply), request.params.syncRunId),
   );
@@ -188,32 +166,26 @@ function rosterRoutes(app: RouteApp, { roster, bookings }: RosterBookingsRoutesO
 function heldBatchRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBookingsRoutesOptions): void {
   app.get(
     '/api/v1/schools/:schoolId/held-batches',
-    {
-      schema: {
-        ...schoolRoute(['held batches'], 'Held removal batches, newest first'),
-        params: schoolIdParam,
-        querystring: byStatusQuery(['pending', 'approved', 'discarded', 'superseded']),
-        response: { 200: heldBatchListSchema, ...schoolErrorResponses },
-      },
-    },
+    schoolRoute(['held batches'], 'Held removal batches, newest first', {
+      params: schoolIdParam,
+      querystring: byStatusQuery(['pending', 'approved', 'discarded', 'superseded']),
+      response: { 200: heldBatchListSchema },
+    }),
     async (request, reply) =>
       roster.listHeldBatches(callContext(request, reply), byStatusPaging(request.query)),
   );
 
   app.get(
     '/api/v1/schools/:schoolId/held-batches/:batchId',
-    {
-      schema: {
-        ...schoolRoute(['held batches'], 'A held batch with its records (searchable)'),
-        params: batchParams,
-        querystring: z.object({
-          entityType: entityTypeSchema.optional(),
-          q: z.string().max(200).optional(),
-          ...paging,
-        }),
-        response: { 200: heldBatchDetailSchema, ...schoolErrorResponses },
-      },
-    },
+    schoolRoute(['held batches'], 'A held batch with its records (searchable)', {
+      params: batchParams,
+      querystring: z.object({
+        entityType: entityTypeSchema.optional(),
+        q: z.string().max(200).optional(),
+        ...paging,
+      }),
+      response: { 200: heldBatchDetailSchema },
+    }),
     async (request, reply) =>
       roster.getHeldBatch(callContext(request, reply), {
         batchId: request.params.batchId,
@@ -225,16 +197,14 @@ function heldBatchRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBo
 
   app.get(
     '/api/v1/schools/:schoolId/held-batches/:batchId/impact',
-    {
-      schema: {
-        ...schoolRoute(
-          ['held batches'],
-          'Booking impact of approving: bookings cancelled per event, families affected',
-        ),
+    schoolRoute(
+      ['held batches'],
+      'Booking impact of approving: bookings cancelled per event, families affected',
+      {
         params: batchParams,
-        response: { 200: removalImpactSchema, ...schoolErrorResponses },
+        response: { 200: removalImpactSchema },
       },
-    },
+    ),
     async (request, reply) =>
       heldBatchImpact(roster, bookings, callContext(request, reply), request.params.batchId),
   );
@@ -242,19 +212,17 @@ function heldBatchRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBo
   for (const decision of ['approve', 'discard'] as const) {
     app.post(
       `/api/v1/schools/:schoolId/held-batches/:batchId/${decision}`,
-      {
-        schema: {
-          ...schoolRoute(
-            ['held batches'],
-            decision === 'approve'
-              ? 'Approve once: the held removals (of the version shown) are applied (their bookings are cancelled)'
-              : 'Discard: nothing is removed, and the same removals are not held again until those people’s data changes',
-          ),
+      schoolRoute(
+        ['held batches'],
+        decision === 'approve'
+          ? 'Approve once: the held removals (of the version shown) are applied (their bookings are cancelled)'
+          : 'Discard: nothing is removed, and the same removals are not held again until those people’s data changes',
+        {
           params: batchParams,
           body: decideBodySchema.nullish(),
-          response: { 200: heldBatchSchema, ...schoolErrorResponses },
+          response: { 200: heldBatchSchema },
         },
-      },
+      ),
       async (request, reply) => {
         const ctx = callContext(request, reply);
         const comment = request.body?.comment ?? '';
@@ -279,44 +247,36 @@ function heldBatchRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBo
 function bookingRoutes(app: RouteApp, { bookings }: RosterBookingsRoutesOptions): void {
   app.get(
     '/api/v1/schools/:schoolId/events',
-    {
-      schema: {
-        ...schoolRoute(['bookings'], "The school's bookable events (parents' evenings, clubs)"),
-        params: schoolIdParam,
-        querystring: byStatusQuery(['draft', 'open', 'live', 'finished']),
-        response: { 200: eventPageSchema, ...schoolErrorResponses },
-      },
-    },
+    schoolRoute(['bookings'], "The school's bookable events (parents' evenings, clubs)", {
+      params: schoolIdParam,
+      querystring: byStatusQuery(['draft', 'open', 'live', 'finished']),
+      response: { 200: eventPageSchema },
+    }),
     async (request, reply) => bookings.listEvents(callContext(request, reply), byStatusPaging(request.query)),
   );
 
   app.get(
     '/api/v1/schools/:schoolId/evenings',
-    {
-      schema: {
-        ...schoolRoute(
-          ['bookings'],
-          'Live evenings (marked live, or open today in the school’s time zone) and the cancellations they hold',
-        ),
+    schoolRoute(
+      ['bookings'],
+      'Live evenings (marked live, or open today in the school’s time zone) and the cancellations they hold',
+      {
         description:
           'A removal that would cancel a booking in a live evening is held (pending cancellation), whatever triggered the run. When the evening ends (set to finished, or its day passes in the school’s time zone) what is still held is cancelled; a person who comes back releases theirs.',
         params: schoolIdParam,
-        response: { 200: eveningsSchema, ...schoolErrorResponses },
+        response: { 200: eveningsSchema },
       },
-    },
+    ),
     async (request, reply) => bookings.listEvenings(callContext(request, reply)),
   );
 
   app.get(
     '/api/v1/schools/:schoolId/events/:eventId/bookings',
-    {
-      schema: {
-        ...schoolRoute(['bookings'], 'Bookings of one event (with cancellations and their reasons)'),
-        params: schoolIdParam.extend({ eventId: z.string().min(1).max(64) }),
-        querystring: byStatusQuery(['booked', 'cancelled']),
-        response: { 200: bookingPageSchema, ...schoolErrorResponses },
-      },
-    },
+    schoolRoute(['bookings'], 'Bookings of one event (with cancellations and their reasons)', {
+      params: schoolIdParam.extend({ eventId: z.string().min(1).max(64) }),
+      querystring: byStatusQuery(['booked', 'cancelled']),
+      response: { 200: bookingPageSchema },
+    }),
     async (request, reply) =>
       bookings.listEventBookings(callContext(request, reply), {
         eventId: request.params.eventId,
@@ -329,18 +289,12 @@ function bookingRoutes(app: RouteApp, { bookings }: RosterBookingsRoutesOptions)
 function runUndoRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBookingsRoutesOptions): void {
   app.get(
     '/api/v1/schools/:schoolId/sync-runs/:syncRunId/undo',
-    {
-      schema: {
-        ...schoolRoute(
-          ['runs'],
-          'Undo a run, first look: whom undoing restores and which bookings come back',
-        ),
-        description:
-          'Before the undo: everyone (and everything) the run removed that undoing restores now, what cannot be restored and why, and for each booking the run’s removals cancelled whether it would be reinstated (the slot still free, the event not finished) or why not. After the undo: what it restored and the bookings reinstated or not, with the reason.',
-        params: runParams,
-        response: { 200: runUndoWithBookingsSchema, ...schoolErrorResponses },
-      },
-    },
+    schoolRoute(['runs'], 'Undo a run, first look: whom undoing restores and which bookings come back', {
+      description:
+        'Before the undo: everyone (and everything) the run removed that undoing restores now, what cannot be restored and why, and for each booking the run’s removals cancelled whether it would be reinstated (the slot still free, the event not finished) or why not. After the undo: what it restored and the bookings reinstated or not, with the reason.',
+      params: runParams,
+      response: { 200: runUndoWithBookingsSchema },
+    }),
     async (request, reply) => {
       const ctx = callContext(request, reply);
       return runUndoWithBookings(bookings, ctx, await roster.previewRunUndo(ctx, request.params.syncRunId));
@@ -349,16 +303,13 @@ function runUndoRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBook
 
   app.post(
     '/api/v1/schools/:schoolId/sync-runs/:syncRunId/undo',
-    {
-      schema: {
-        ...schoolRoute(['runs'], 'Undo a run: restore everyone it removed (within the grace period)'),
-        description:
-          'Restores every entity the run removed that is still removed by it, within the removal grace period (14 days by default; then 409 ROSTER_UNDO_EXPIRED). The roster publishes `restored` events; bookings reinstates the cancelled bookings whose slot is still free and reports the others. Undoing twice is undoing once. Audited (`sync-run.undo`).',
-        params: runParams,
-        body: decideBodySchema.nullish(),
-        response: { 200: runUndoWithBookingsSchema, ...schoolErrorResponses },
-      },
-    },
+    schoolRoute(['runs'], 'Undo a run: restore everyone it removed (within the grace period)', {
+      description:
+        'Restores every entity the run removed that is still removed by it, within the removal grace period (14 days by default; then 409 ROSTER_UNDO_EXPIRED). The roster publishes `restored` events; bookings reinstates the cancelled bookings whose slot is still free and reports the others. Undoing twice is undoing once. Audited (`sync-run.undo`).',
+      params: runParams,
+      body: decideBodySchema.nullish(),
+      response: { 200: runUndoWithBookingsSchema },
+    }),
     async (request, reply) => {
       const ctx = callContext(request, reply);
       const undo = await auditedAs(

@@ -26,7 +26,43 @@ export function queryPaging(q: { pageSize: number; pageToken?: string | undefine
 /** OpenAPI security requirement of school routes. */
 export const schoolSecurity = [{ bearerAuth: [] }];
 
-/** The OpenAPI basics of a school route: its tags, its summary and the school admin's bearer credential. */
-export const schoolRoute = (tags: string[], summary: string) => ({ tags, summary, security: schoolSecurity });
+/** What a school route declares of its own: its request parts and its success response(s). */
+export interface SchoolRouteSchema {
+  description?: string;
+  params?: z.ZodType;
+  querystring?: z.ZodType;
+  body?: z.ZodType;
+  response: Record<number, unknown>;
+}
+
+/**
+ * The route options of a school route: its OpenAPI basics (tags, summary, the school admin's bearer
+ * credential), its own `schema` and, beside its success response(s), the {@link schoolErrorResponses}.
+ */
+export function schoolRoute<const S extends SchoolRouteSchema>(
+  tags: string[],
+  summary: string,
+  schema: S,
+): {
+  schema: Omit<S, 'response'> & {
+    tags: string[];
+    summary: string;
+    security: typeof schoolSecurity;
+    response: S['response'] & typeof schoolErrorResponses;
+  };
+} {
+  return {
+    schema: {
+      tags,
+      summary,
+      security: schoolSecurity,
+      ...schema,
+      response: { ...schema.response, ...schoolErrorResponses },
+    },
+  };
+}
 
 export const schoolIdParam = z.object({ schoolId: z.string().min(1).max(64) });
+
+/** The path parameters of a route under one sync run. */
+export const runParams = schoolIdParam.extend({ syncRunId: z.string().min(1).max(128) });

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AuditLog } from '../../adapters/mongo/audit-log.repository';
 import { GatewayErrors } from '../../domain/gateway-errors';
-import { schoolErrorResponses, schoolIdParam, schoolRoute } from './route-schemas';
+import { schoolIdParam, schoolRoute } from './route-schemas';
 
 const meSchema = z.object({
   schoolId: z.string().describe('The school this credential acts for'),
@@ -28,12 +28,9 @@ const auditSchema = z.object({
 export const sessionRoutes: FastifyPluginAsyncZod<{ auditLog: AuditLog }> = async (app, opts) => {
   app.get(
     '/api/v1/me',
-    {
-      schema: {
-        ...schoolRoute(['session'], 'The school and identity of the presented credential'),
-        response: { 200: meSchema, ...schoolErrorResponses },
-      },
-    },
+    schoolRoute(['session'], 'The school and identity of the presented credential', {
+      response: { 200: meSchema },
+    }),
     async (request) => {
       const p = request.principal;
       if (p === undefined) throw GatewayErrors.GATEWAY_UNAUTHENTICATED();
@@ -43,14 +40,11 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ auditLog: AuditLog }> = asyn
 
   app.get(
     '/api/v1/schools/:schoolId/audit-log',
-    {
-      schema: {
-        ...schoolRoute(['session'], 'Configuration changes, runs, approvals and discards, newest first'),
-        params: schoolIdParam,
-        querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) }),
-        response: { 200: auditSchema, ...schoolErrorResponses },
-      },
-    },
+    schoolRoute(['session'], 'Configuration changes, runs, approvals and discards, newest first', {
+      params: schoolIdParam,
+      querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) }),
+      response: { 200: auditSchema },
+    }),
     async (request) => ({
       entries: (await opts.auditLog.list(request.params.schoolId, request.query.limit)).map((e) => ({
         at: e.at,

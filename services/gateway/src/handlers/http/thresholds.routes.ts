@@ -9,7 +9,7 @@ import {
 import type { RemovalThresholds } from '../../domain/models/roster.models';
 import { auditedAs } from './audit';
 import { callContext } from './auth';
-import { schoolErrorResponses, schoolIdParam, schoolRoute } from './route-schemas';
+import { schoolIdParam, schoolRoute } from './route-schemas';
 
 /** Dependencies of the removal-threshold routes. */
 export interface ThresholdsRoutesOptions {
@@ -27,26 +27,20 @@ export const thresholdsRoutes: FastifyPluginAsyncZod<ThresholdsRoutesOptions> = 
 
   app.get(
     url,
-    {
-      schema: {
-        ...schoolRoute(tags, 'Removal thresholds: above them a run holds its removals for an admin'),
-        params: schoolIdParam,
-        response: { 200: removalThresholdsSchema, ...schoolErrorResponses },
-      },
-    },
+    schoolRoute(tags, 'Removal thresholds: above them a run holds its removals for an admin', {
+      params: schoolIdParam,
+      response: { 200: removalThresholdsSchema },
+    }),
     async (request, reply) => withTypes(await roster.getRemovalThresholds(callContext(request, reply))),
   );
 
   app.put(
     url,
-    {
-      schema: {
-        ...schoolRoute(tags, 'Change the removal thresholds; fields left out keep their stored values'),
-        params: schoolIdParam,
-        body: putRemovalThresholdsBodySchema,
-        response: { 200: removalThresholdsSchema, ...schoolErrorResponses },
-      },
-    },
+    schoolRoute(tags, 'Change the removal thresholds; fields left out keep their stored values', {
+      params: schoolIdParam,
+      body: putRemovalThresholdsBodySchema,
+      response: { 200: removalThresholdsSchema },
+    }),
     async (request, reply) => {
       const ctx = callContext(request, reply);
       const body = request.body;
