@@ -27,7 +27,7 @@ import {
   deleteTopics,
   ensureTopics,
 } from '@isams-sync/kafka';
-import type { KafkaOutgoingMessage } from '@isams-sync/kafka';
+import type { KafkaClient, KafkaOutgoingMessage } from '@isams-sync/kafka';
 import { fetchAndParse } from '@isams-sync/isams';
 import { createLogger } from '@isams-sync/logger';
 import { CHUNK_ENVELOPE_OVERHEAD_BYTES } from '../src/domain/chunk-plan';
@@ -226,22 +226,162 @@ function runChild(kind: string, extra: string[]): ChildResult {
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as ChildResult;
 }
 
-async function main(): Promise<void> {
+/** In a `--child` process: runs that variant and prints its result as one JSON line; true if it did. */
+async function runAsChild(): Promise<boolean> {
   const child = arg('--child');
   if (child === 'connector') {
     process.stdout.write(
       `${JSON.stringify(await connectorChild(arg('--url')!, arg('--topic')!, Number(arg('--chunk-bytes')), arg('--sizes')!))}\n`,
     );
-    return;
+    return true;
   }
   if (child === 'fetch-parse') {
     process.stdout.write(`${JSON.stringify(await fetchParseChild(arg('--url')!))}\n`);
-    return;
+    return true;
   }
   if (child === 'baseline') {
     process.stdout.write(`${JSON.stringify(await baselineChild(arg('--topic')!, arg('--sizes')!))}\n`);
-    return;
+    return true;
   }
+  return false;
+}
+
+/** Waits for the simulator to answer its health check, then creates the benchmark school. */
+async function createSchool(url: string, size: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${url}/health`)).ok) break;
+    } catch {
+      // starting
+    }
+    if (i > 300) throw new Error('simulator did not start');
+    await sleep(100);
+  }
+  const created = await fetch(`${url}/admin/schools`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ schoolId: 'bench', seed: 42, size, apiKey: KEY }),
+  });
+  if (!created.ok) throw new Error(`simulator school not created: HTTP ${created.status}`);
+}
+
+async function createTopics(admin: KafkaClient, topics: string[]): Promise<void> {
+  await ensureTopics(
+    admin,
+    topics.map((name) => ({
+      name,
+      partitions: 12,
+      replicationFactor: 1,
+      configEntries: {},
+      keying: 'tenant' as const,
+      description: 'benchmark',
+    })),
+  );
+}
+
+/** The best (fastest) result of each variant over the rounds. */
+interface BestOfRounds {
+  connector: ChildResult;
+  baseline: ChildResult;
+  floor: ChildResult;
+}
+
+/**
+ * Each round: the connector child (which writes its message sizes to the round's file), the bare
+ * publish of those sizes, then the fetch + parse floor; each logged as it ends.
+ */
+function runRounds(
+  rounds: number,
+  opts: { url: string; topics: string[]; work: string; size: string; chunkBytes: number },
+): BestOfRounds {
+  const { url, topics, work, size, chunkBytes } = opts;
+  let best: ChildResult | undefined;
+  let bestBase: ChildResult | undefined;
+  let bestFloor: ChildResult | undefined;
+  for (let round = 1; round <= rounds; round++) {
+    const sizes = join(work, `sizes-${round}.json`);
+    log(
+      `round ${round}/${rounds}: connector fetch+parse+publish (${size} school, ${chunkBytes / 1024} KiB chunks)`,
+    );
+    const c = runChild('connector', [
+      '--url',
+      url,
+      '--topic',
+      topics[0]!,
+      '--chunk-bytes',
+      String(chunkBytes),
+      '--sizes',
+      sizes,
+    ]);
+    log(
+      `  ${c.seconds.toFixed(2)} s (fetch+parse+spool ${c.fetchSeconds!.toFixed(2)} s, publish ${c.publishSeconds!.toFixed(2)} s; CPU ${c.cpuSeconds!.toFixed(2)} s), ${(c.docBytes! / 1e6).toFixed(1)} MB document, ${c.records} records, ${c.messages} messages, peak RSS ${c.peakRssMb.toFixed(0)} MB`,
+    );
+    log(`round ${round}/${rounds}: baseline bare publish of the same bytes`);
+    const b = runChild('baseline', ['--topic', topics[1]!, '--sizes', sizes]);
+    log(
+      `  ${b.seconds.toFixed(2)} s (CPU ${b.cpuSeconds!.toFixed(2)} s), peak RSS ${b.peakRssMb.toFixed(0)} MB`,
+    );
+    if (!best || c.seconds < best.seconds) best = c;
+    if (!bestBase || b.seconds < bestBase.seconds) bestBase = b;
+    log(`round ${round}/${rounds}: fetch + stream-parse alone (the fetch stage's floor)`);
+    const f = runChild('fetch-parse', ['--url', url]);
+    log(`  ${f.seconds.toFixed(2)} s (CPU ${f.cpuSeconds!.toFixed(2)} s), ${f.records} records`);
+    if (!bestFloor || f.seconds < bestFloor.seconds) bestFloor = f;
+  }
+  return { connector: best!, baseline: bestBase!, floor: bestFloor! };
+}
+
+/** The benchmark's rows (run-all's result format) from the best of the rounds. */
+function benchResult({ connector: c, baseline: b, floor: f }: BestOfRounds) {
+  return {
+    name: 'connector fetch + parse + publish (large school)',
+    rows: [
+      {
+        metric: 'fetch+parse+spool+publish',
+        value: c.seconds,
+        unit: 's',
+        baseline: b.seconds,
+        ratio: c.seconds / b.seconds,
+        note: `baseline: bare publish (raw producer) of the same ${c.messages} messages / ${(c.bytes / 1e6).toFixed(1)} MB`,
+      },
+      {
+        metric: 'fetch+parse+spool+publish vs its floor (fetch+parse alone, then bare publish)',
+        value: c.seconds,
+        unit: 's',
+        baseline: f.seconds + b.seconds,
+        ratio: c.seconds / (f.seconds + b.seconds),
+        note: `floor: the same document fetched + stream-parsed alone (${f.seconds.toFixed(2)} s, CPU ${f.cpuSeconds!.toFixed(2)} s) plus the bare publish (${b.seconds.toFixed(2)} s); connector CPU ${c.cpuSeconds!.toFixed(2)} s (fetch stage ${c.fetchSeconds!.toFixed(2)} s, publish ${c.publishSeconds!.toFixed(2)} s wall); lower is better`,
+      },
+      {
+        metric: 'end-to-end throughput (iSAMS document bytes)',
+        value: c.docBytes! / 1e6 / c.seconds,
+        unit: 'MB/s',
+        note: `${(c.docBytes! / 1e6).toFixed(1)} MB XML, ${c.records} records; served from the simulator cache (warmed up before the rounds)`,
+      },
+      {
+        metric: 'peak RSS',
+        value: c.peakRssMb,
+        unit: 'MB',
+        baseline: b.peakRssMb,
+        ratio: c.peakRssMb / b.peakRssMb,
+        note: 'connector child vs bare-producer child',
+      },
+    ],
+  };
+}
+
+/** One JSON line with `--json`, else one line per row. */
+function printResult(result: ReturnType<typeof benchResult>): void {
+  if (args.includes('--json')) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else
+    for (const r of result.rows)
+      process.stdout.write(
+        `${`${r.metric}: ${r.value.toFixed(2)} ${r.unit}${r.ratio !== undefined && r.baseline !== undefined ? ` (baseline ${r.baseline.toFixed(2)}, ×${r.ratio.toFixed(2)})` : ''} — ${r.note}`}\n`,
+      );
+}
+
+async function main(): Promise<void> {
+  if (await runAsChild()) return;
 
   const size = arg('--size') ?? 'large';
   const chunkBytes = Number(arg('--chunk-kib') ?? 512) * 1024;
@@ -260,32 +400,8 @@ async function main(): Promise<void> {
   });
   const topics = [`bench-connector-${Date.now()}`, `bench-baseline-${Date.now()}`];
   try {
-    for (let i = 0; ; i++) {
-      try {
-        if ((await fetch(`${url}/health`)).ok) break;
-      } catch {
-        // starting
-      }
-      if (i > 300) throw new Error('simulator did not start');
-      await sleep(100);
-    }
-    const created = await fetch(`${url}/admin/schools`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ schoolId: 'bench', seed: 42, size, apiKey: KEY }),
-    });
-    if (!created.ok) throw new Error(`simulator school not created: HTTP ${created.status}`);
-    await ensureTopics(
-      admin,
-      topics.map((name) => ({
-        name,
-        partitions: 12,
-        replicationFactor: 1,
-        configEntries: {},
-        keying: 'tenant' as const,
-        description: 'benchmark',
-      })),
-    );
+    await createSchool(url, size);
+    await createTopics(admin, topics);
 
     // Warm-up: the simulator generates the document on its first request and serves its cached copy
     // after that (as iSAMS does within the key's cache expiry). Without this, the connector's first
@@ -296,83 +412,7 @@ async function main(): Promise<void> {
 
     // Best of two rounds; one in quick mode (run-all's default), or `--rounds N`.
     const rounds = Number(arg('--rounds') ?? (args.includes('--quick') ? 1 : 2));
-    let best: ChildResult | undefined;
-    let bestBase: ChildResult | undefined;
-    let bestFloor: ChildResult | undefined;
-    for (let round = 1; round <= rounds; round++) {
-      const sizes = join(work, `sizes-${round}.json`);
-      log(
-        `round ${round}/${rounds}: connector fetch+parse+publish (${size} school, ${chunkBytes / 1024} KiB chunks)`,
-      );
-      const c = runChild('connector', [
-        '--url',
-        url,
-        '--topic',
-        topics[0]!,
-        '--chunk-bytes',
-        String(chunkBytes),
-        '--sizes',
-        sizes,
-      ]);
-      log(
-        `  ${c.seconds.toFixed(2)} s (fetch+parse+spool ${c.fetchSeconds!.toFixed(2)} s, publish ${c.publishSeconds!.toFixed(2)} s; CPU ${c.cpuSeconds!.toFixed(2)} s), ${(c.docBytes! / 1e6).toFixed(1)} MB document, ${c.records} records, ${c.messages} messages, peak RSS ${c.peakRssMb.toFixed(0)} MB`,
-      );
-      log(`round ${round}/${rounds}: baseline bare publish of the same bytes`);
-      const b = runChild('baseline', ['--topic', topics[1]!, '--sizes', sizes]);
-      log(
-        `  ${b.seconds.toFixed(2)} s (CPU ${b.cpuSeconds!.toFixed(2)} s), peak RSS ${b.peakRssMb.toFixed(0)} MB`,
-      );
-      if (!best || c.seconds < best.seconds) best = c;
-      if (!bestBase || b.seconds < bestBase.seconds) bestBase = b;
-      log(`round ${round}/${rounds}: fetch + stream-parse alone (the fetch stage's floor)`);
-      const f = runChild('fetch-parse', ['--url', url]);
-      log(`  ${f.seconds.toFixed(2)} s (CPU ${f.cpuSeconds!.toFixed(2)} s), ${f.records} records`);
-      if (!bestFloor || f.seconds < bestFloor.seconds) bestFloor = f;
-    }
-    const c = best!;
-    const b = bestBase!;
-    const f = bestFloor!;
-    const result = {
-      name: 'connector fetch + parse + publish (large school)',
-      rows: [
-        {
-          metric: 'fetch+parse+spool+publish',
-          value: c.seconds,
-          unit: 's',
-          baseline: b.seconds,
-          ratio: c.seconds / b.seconds,
-          note: `baseline: bare publish (raw producer) of the same ${c.messages} messages / ${(c.bytes / 1e6).toFixed(1)} MB`,
-        },
-        {
-          metric: 'fetch+parse+spool+publish vs its floor (fetch+parse alone, then bare publish)',
-          value: c.seconds,
-          unit: 's',
-          baseline: f.seconds + b.seconds,
-          ratio: c.seconds / (f.seconds + b.seconds),
-          note: `floor: the same document fetched + stream-parsed alone (${f.seconds.toFixed(2)} s, CPU ${f.cpuSeconds!.toFixed(2)} s) plus the bare publish (${b.seconds.toFixed(2)} s); connector CPU ${c.cpuSeconds!.toFixed(2)} s (fetch stage ${c.fetchSeconds!.toFixed(2)} s, publish ${c.publishSeconds!.toFixed(2)} s wall); lower is better`,
-        },
-        {
-          metric: 'end-to-end throughput (iSAMS document bytes)',
-          value: c.docBytes! / 1e6 / c.seconds,
-          unit: 'MB/s',
-          note: `${(c.docBytes! / 1e6).toFixed(1)} MB XML, ${c.records} records; served from the simulator cache (warmed up before the rounds)`,
-        },
-        {
-          metric: 'peak RSS',
-          value: c.peakRssMb,
-          unit: 'MB',
-          baseline: b.peakRssMb,
-          ratio: c.peakRssMb / b.peakRssMb,
-          note: 'connector child vs bare-producer child',
-        },
-      ],
-    };
-    if (args.includes('--json')) process.stdout.write(`${JSON.stringify(result)}\n`);
-    else
-      for (const r of result.rows)
-        process.stdout.write(
-          `${`${r.metric}: ${r.value.toFixed(2)} ${r.unit}${r.ratio !== undefined && r.baseline !== undefined ? ` (baseline ${r.baseline.toFixed(2)}, ×${r.ratio.toFixed(2)})` : ''} — ${r.note}`}\n`,
-        );
+    printResult(benchResult(runRounds(rounds, { url, topics, work, size, chunkBytes })));
   } finally {
     await deleteTopics(admin, topics).catch(() => undefined);
     sim.kill('SIGTERM');

@@ -16,12 +16,15 @@ const known = new Set([
   'contact:c3',
 ]);
 
-describe('BookingsService API (real FerretDB + Kafka, in-process gRPC)', () => {
-  const h = useHarness({
-    roster: { personExists: (_t, kind, id) => Promise.resolve(known.has(`${kind}:${id}`)) },
-  });
-  const tenant = uniqueName('school');
+// One service (real FerretDB + Kafka, in-process gRPC) and one school for every describe below,
+// started once for the file; the tests run in file order ("keeps schools apart" looks for the event
+// the first test creates).
+const h = useHarness({
+  roster: { personExists: (_t, kind, id) => Promise.resolve(known.has(`${kind}:${id}`)) },
+});
+const tenant = uniqueName('school');
 
+describe('BookingsService API: events and slots', () => {
   it('creates, updates and lists events and slots', async () => {
     const { event, slots } = await makeEvent(h, tenant, { id: 'spring-ev', slotCount: 3 });
     expect(event).toMatchObject({ id: 'spring-ev', status: 'open', kind: 'parents_evening' });
@@ -58,7 +61,9 @@ describe('BookingsService API (real FerretDB + Kafka, in-process gRPC)', () => {
       ).errorCode,
     ).toBe('BOOKINGS_EVENT_EXISTS');
   });
+});
 
+describe('BookingsService API: booking, and the bookings it refuses', () => {
   it('books, refuses double-booking a slot or a teacher, and lists by event, pupil, teacher and contact', async () => {
     const { slots } = await makeEvent(h, tenant, { id: 'ev-double', slotCount: 2 });
     const other = await makeEvent(h, tenant, { id: 'ev-parallel', slotCount: 1 });
@@ -101,7 +106,9 @@ describe('BookingsService API (real FerretDB + Kafka, in-process gRPC)', () => {
       details: { kind: 'pupil', personId: 'ghost' },
     });
   });
+});
 
+describe('BookingsService API: bad input and other schools', () => {
   it('rejects bad input with INVALID_ARGUMENT and the failing fields', async () => {
     const err = await errorOf(
       h.call(
@@ -163,7 +170,9 @@ describe('BookingsService API (real FerretDB + Kafka, in-process gRPC)', () => {
     ).toEqual([]);
     expect((await errorOf(h.call('ListEvents', {}, ''))).errorCode).toBe('GRPC_TENANT_REQUIRED');
   });
+});
 
+describe('BookingsService API: cancelling a booking and finishing an event', () => {
   it('cancels a booking through the API once, freeing the slot, and publishes booking.cancelled', async () => {
     const { slots } = await makeEvent(h, tenant, { id: 'ev-cancel', slotCount: 1, daysAhead: 21 });
     const b = await book(h, tenant, slots[0]!.id, 't2', 'p1', 'c1');

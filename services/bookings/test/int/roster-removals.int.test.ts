@@ -11,12 +11,15 @@ const REINSTATED = 'com.schoolcloud.isams-sync.bookings.booking.reinstated.v1';
 const NOT_REINSTATED = 'com.schoolcloud.isams-sync.bookings.booking.not-reinstated.v1';
 const HELD = 'com.schoolcloud.isams-sync.bookings.booking.cancellation-held.v1';
 
-describe('roster changes → bookings (real Kafka + FerretDB)', () => {
-  const h = useHarness();
+// One bookings service (real Kafka + FerretDB) for every describe below, started once for the file;
+// each test has a school of its own.
+const h = useHarness();
 
-  const eventsOf = (tenant: string, type: string) =>
-    h.published.filter((e) => e.tenantid === tenant && e.type === type);
+/** The booking events of `type` the service published for `tenant` so far. */
+const eventsOf = (tenant: string, type: string) =>
+  h.published.filter((e) => e.tenantid === tenant && e.type === type);
 
+describe('roster changes → bookings: whose bookings a removal cancels', () => {
   it('cancels a removed pupil’s bookings in unfinished events, keeps finished events, and publishes booking.cancelled', async () => {
     const tenant = uniqueName('school');
     const future = await makeEvent(h, tenant, { id: 'future', daysAhead: 7 });
@@ -79,7 +82,9 @@ describe('roster changes → bookings (real Kafka + FerretDB)', () => {
     expect((await getBooking(h, tenant, c3other.id)).status).toBe('booked');
     await eventually(() => eventsOf(tenant, CANCELLED).length === 3, 'three booking.cancelled');
   });
+});
 
+describe('roster changes → bookings: duplicates, replays and restores', () => {
   it('changes nothing extra on duplicates, replays and out-of-order events', async () => {
     const tenant = uniqueName('school');
     const ev = await makeEvent(h, tenant, { id: 'ev', daysAhead: 11 });
@@ -162,7 +167,9 @@ describe('roster changes → bookings (real Kafka + FerretDB)', () => {
       'slot_taken',
     ]);
   });
+});
 
+describe('roster changes → bookings: removals during a live event', () => {
   it('holds removals in live events as pending; an approved held batch cancels them; finishing the event cancels the rest', async () => {
     const tenant = uniqueName('school');
     const live = await makeEvent(h, tenant, { id: 'live', daysAhead: 13, status: 'live' });
@@ -209,7 +216,9 @@ describe('roster changes → bookings (real Kafka + FerretDB)', () => {
     expect((await getBooking(h, tenant, a.id)).status).toBe('booked');
     await eventually(() => eventsOf(tenant, CANCELLED).length === 2, 'two booking.cancelled');
   });
+});
 
+describe('roster changes → bookings: a roster event with invalid data', () => {
   it('dead-letters a roster event with invalid data and keeps going', async () => {
     const tenant = uniqueName('school');
     const ev = await makeEvent(h, tenant, { id: 'ev', daysAhead: 17 });
@@ -241,7 +250,9 @@ describe('roster changes → bookings (real Kafka + FerretDB)', () => {
       await dlq.stop();
     }
   });
+});
 
+describe('roster changes → bookings: the removal impact preview', () => {
   it('cancels exactly what PreviewRemovalImpact showed (held batch and plain removals)', async () => {
     const tenant = uniqueName('school');
     const ev1 = await makeEvent(h, tenant, { id: 'ev1', daysAhead: 14, title: 'Year 7' });

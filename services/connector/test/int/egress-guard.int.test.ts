@@ -54,85 +54,89 @@ const PRIVATE_ANSWERS: Record<string, ResolvedAddress[]> = {
   'school-v6.example-isams.com.': [{ address: '::ffff:127.0.0.1', family: 6 }],
 };
 
-describe('connector egress: only public iSAMS addresses (production setting)', () => {
-  let env: ConnectorTestEnv;
-  let app: ConnectorApp;
-  let client: ConnectorClient;
-  let listener: Awaited<ReturnType<typeof startListener>>;
-  let closedPort: number;
-  const lookedUp: string[] = [];
+// One connector with the production setting for every describe below, started once for the file:
+// a listener that must never see a connection, a port known to be closed, and every name the
+// injected resolver was asked for (the tests run in file order).
+let env: ConnectorTestEnv;
+let app: ConnectorApp;
+let client: ConnectorClient;
+let listener: Awaited<ReturnType<typeof startListener>>;
+let closedPort: number;
+const lookedUp: string[] = [];
 
-  beforeAll(async () => {
-    listener = await startListener();
-    const closed = await startListener();
-    closedPort = closed.port;
-    await closed.close();
-    env = connectorTestEnv();
-    app = await startConnector(
-      env.env({
-        SCHEDULER_ENABLED: 'false',
-        CONNECTOR_ALLOW_PRIVATE_EGRESS: 'false',
-        ISAMS_ALLOW_INSECURE_LOOPBACK: 'false',
-        // The listener's port is allowed, so that only the address (not the port) refuses it.
-        CONNECTOR_ISAMS_PORTS: `443,${listener.port},${closedPort}`,
-      }),
-      {
-        egress: {
-          resolve: async (hostname) => {
-            lookedUp.push(hostname);
-            const answers = PRIVATE_ANSWERS[hostname];
-            if (!answers)
-              throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
-            return answers;
-          },
+beforeAll(async () => {
+  listener = await startListener();
+  const closed = await startListener();
+  closedPort = closed.port;
+  await closed.close();
+  env = connectorTestEnv();
+  app = await startConnector(
+    env.env({
+      SCHEDULER_ENABLED: 'false',
+      CONNECTOR_ALLOW_PRIVATE_EGRESS: 'false',
+      ISAMS_ALLOW_INSECURE_LOOPBACK: 'false',
+      // The listener's port is allowed, so that only the address (not the port) refuses it.
+      CONNECTOR_ISAMS_PORTS: `443,${listener.port},${closedPort}`,
+    }),
+    {
+      egress: {
+        resolve: async (hostname) => {
+          lookedUp.push(hostname);
+          const answers = PRIVATE_ANSWERS[hostname];
+          if (!answers)
+            throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
+          return answers;
         },
       },
-    );
-    client = connectorClient(app.grpcPort);
-  });
-  afterAll(async () => {
-    client?.close();
-    await app?.stop();
-    await listener?.close();
-    await env?.dropDatabase();
-  });
+    },
+  );
+  client = connectorClient(app.grpcPort);
+});
+afterAll(async () => {
+  client?.close();
+  await app?.stop();
+  await listener?.close();
+  await env?.dropDatabase();
+});
 
-  const port = () => listener.port;
-  /** Every SSRF target of the issue, in each spelling the URL parser accepts. */
-  const literalTargets = () => [
-    `https://169.254.169.254`,
-    `https://169.254.169.254:${port()}/latest/meta-data`,
-    `https://10.0.0.5:${port()}`,
-    `https://172.16.3.4`,
-    `https://192.168.1.10`,
-    `https://100.64.0.1`,
-    `https://0.0.0.0:${port()}`,
-    `https://127.0.0.1:${port()}`,
-    `https://127.0.0.1:${closedPort}`,
-    `https://0x7f000001:${port()}`,
-    `https://2130706433:${port()}`,
-    `https://0177.0.0.1:${port()}`,
-    `https://127.1:${port()}`,
-    `https://[::1]:${port()}`,
-    `https://[::ffff:127.0.0.1]:${port()}`,
-    `https://[::ffff:a9fe:a9fe]`,
-    `https://[64:ff9b::7f00:1]:${port()}`,
-    `https://[2002:7f00:1::1]:${port()}`,
-    `https://[fd00::1]`,
-    `https://[fe80::1]`,
-    `https://[fec0::1]`,
-    `https://198.18.0.1`,
-    `https://224.0.0.1`,
-    `https://255.255.255.255`,
-  ];
-  const internalNames = () => [
-    `https://localhost:${port()}`,
-    `https://kubernetes.default.svc`,
-    `https://kubernetes.default.svc.cluster.local`,
-    `https://metadata.google.internal`,
-    `https://printer.local`,
-  ];
+const port = () => listener.port;
+/** Every SSRF target of the issue, in each spelling the URL parser accepts. */
+const literalTargets = () => [
+  `https://169.254.169.254`,
+  `https://169.254.169.254:${port()}/latest/meta-data`,
+  `https://10.0.0.5:${port()}`,
+  `https://172.16.3.4`,
+  `https://192.168.1.10`,
+  `https://100.64.0.1`,
+  `https://0.0.0.0:${port()}`,
+  `https://127.0.0.1:${port()}`,
+  `https://127.0.0.1:${closedPort}`,
+  `https://0x7f000001:${port()}`,
+  `https://2130706433:${port()}`,
+  `https://0177.0.0.1:${port()}`,
+  `https://127.1:${port()}`,
+  `https://[::1]:${port()}`,
+  `https://[::ffff:127.0.0.1]:${port()}`,
+  `https://[::ffff:a9fe:a9fe]`,
+  `https://[64:ff9b::7f00:1]:${port()}`,
+  `https://[2002:7f00:1::1]:${port()}`,
+  `https://[fd00::1]`,
+  `https://[fe80::1]`,
+  `https://[fec0::1]`,
+  `https://198.18.0.1`,
+  `https://224.0.0.1`,
+  `https://255.255.255.255`,
+];
+/** Local and cluster-internal names. */
+const internalNames = () => [
+  `https://localhost:${port()}`,
+  `https://kubernetes.default.svc`,
+  `https://kubernetes.default.svc.cluster.local`,
+  `https://metadata.google.internal`,
+  `https://printer.local`,
+];
 
+describe('connector egress (production setting): saving settings with a refused address', () => {
   it('refuses every SSRF target when the settings are saved, with the one generic error, and saves nothing', async () => {
     for (const isamsUrl of [...literalTargets(), ...internalNames()]) {
       const err = await client
@@ -157,7 +161,9 @@ describe('connector egress: only public iSAMS addresses (production setting)', (
     expect((err as GrpcCallError).errorCode).toBe('ISAMS_ADDRESS_NOT_ALLOWED');
     expect(lookedUp).toEqual([]);
   });
+});
 
+describe('connector egress (production setting): test connection to a refused address or name', () => {
   it('test connection to any refused target answers the same error and makes no connection, open port or closed', async () => {
     const answers = new Set<string>();
     for (const isamsUrl of [...literalTargets(), ...internalNames()]) {
@@ -185,7 +191,9 @@ describe('connector egress: only public iSAMS addresses (production setting)', (
     expect(lookedUp).toEqual(expect.arrayContaining(Object.keys(PRIVATE_ANSWERS)));
     expect(listener.connections()).toBe(0);
   });
+});
 
+describe('connector egress (production setting): runs of a school whose address is private', () => {
   it('a run of a school saved with a public-looking name that now resolves privately fails with the same error and connects nowhere', async () => {
     await client.putSettings(
       { isamsUrl: `https://school-rebind.example-isams.com:${port()}`, apiKey: KEY, enabled: true },

@@ -266,7 +266,7 @@ async function expectFailedAndStillServing(
 }
 
 describe(
-  'connector against odd and hostile iSAMS hosts (real sockets, connector in its own process)',
+  'connector against odd iSAMS hosts: the connection closed at the end of the body',
   { timeout: 300_000 },
   () => {
     it('a host that answers HTTP/1.0 and ends the body by closing the connection (no Content-Length) is read to the end and published', async () => {
@@ -333,153 +333,159 @@ describe(
       expect(good.status).toBe('published');
       await expectStillServing(s);
     }, 1_200_000);
-
-    // A cut document, however the host cuts it, is never published as if it were whole.
-    it.each<[string, () => OddBehaviour]>([
-      ['a host that closes the connection (FIN) mid-body', () => closeMidBody(school.bytes, 0.5)],
-      [
-        'a host that answers HTTP/1.0 and closes mid-document (the cut looks like a complete body)',
-        () => http10CloseDelimited(school.bytes.subarray(0, school.bytes.length / 2)),
-      ],
-      [
-        'a host whose Content-Length is shorter than the body',
-        () => wrongContentLength(school.bytes, 'shorter'),
-      ],
-      [
-        'a host whose Content-Length is longer than the body, then closes,',
-        () => wrongContentLength(school.bytes, 'longer'),
-      ],
-    ])('%s fails the run with ISAMS_TRUNCATED_DOCUMENT and publishes nothing', async (_, behaviour) => {
-      const s = await stage(behaviour());
-      await expectFailedAndStillServing(s, await syncOddSchool(s), 'ISAMS_TRUNCATED_DOCUMENT');
-    });
-
-    it('a host that resets the connection (RST) mid-response fails the run with ISAMS_CONNECTION_RESET or ISAMS_TRUNCATED_DOCUMENT and publishes nothing', async () => {
-      const s = await stage(resetMidBody(school.bytes, 0.5));
-      const synced = await syncOddSchool(s);
-      // The RST reaches the client as ECONNRESET, or — when it arrives while we are still draining
-      // the receive queue under backpressure — as a plain end of the stream, i.e. a cut document.
-      expect(['ISAMS_CONNECTION_RESET', 'ISAMS_TRUNCATED_DOCUMENT']).toContain(synced.odd.error?.code);
-      await expectFailedAndStillServing(s, synced, synced.odd.error!.code);
-    });
-
-    it('a host that drips its status line and headers one byte a second is cut off by the read time-out: ISAMS_TIMEOUT, nothing published', async () => {
-      const s = await stage(dripOneByteASecond(sample.bytes, 'whole-response'), {
-        ISAMS_READ_TIMEOUT_MS: '2s',
-        ISAMS_TOTAL_TIMEOUT_MS: '6s',
-      });
-      const dripping = () => until(s, () => s.odd.requests.length > 0, 'the odd host to start dripping');
-      const synced = await syncOddSchool(s, async () => {
-        await dripping();
-        await sleep(1500);
-      });
-      await expectFailedAndStillServing(s, synced, 'ISAMS_TIMEOUT');
-    });
-
-    it('a host that drips the body one byte a second (never idle for the read time-out) is cut off by the total time-out: ISAMS_TIMEOUT, nothing published', async () => {
-      const s = await stage(dripOneByteASecond(sample.bytes, 'body'), {
-        ISAMS_READ_TIMEOUT_MS: '2500ms',
-        ISAMS_TOTAL_TIMEOUT_MS: '6s',
-      });
-      const synced = await syncOddSchool(s, async () => {
-        await until(s, () => s.odd.requests.length > 0, 'the odd host to start dripping');
-        await sleep(1500);
-      });
-      expect(synced.odd.error?.message).toContain('6000 ms');
-      await expectFailedAndStillServing(s, synced, 'ISAMS_TIMEOUT');
-    });
-
-    it('a host that sends more than ISAMS_MAX_BYTES, with and without Content-Length, fails the run with ISAMS_RESPONSE_TOO_LARGE and publishes nothing', async () => {
-      const s = await stage(
-        [wholeDocument(school.bytes, 'content-length'), wholeDocument(school.bytes, 'chunked')],
-        { ISAMS_MAX_BYTES: String(1024 * 1024) },
-      );
-      const withLength = await syncOddSchool(s);
-      expectFailedWith(withLength.odd, 'ISAMS_RESPONSE_TOO_LARGE');
-      // The whole-key request (Content-Length over the limit) is refused before its body is read; the
-      // connector then asks for the same key in method groups (MethodsToRun), each answered chunked
-      // and cut off at the limit while streaming, until the run gives up (docs/isams-assumptions.md).
-      const firstRun = s.odd.requests.length;
-      expect(s.odd.requests[0]!.body).not.toContain('MethodsToRun');
-      expect(firstRun).toBeGreaterThan(1);
-      expect(s.odd.requests.slice(1).every((r) => r.body.includes('<MethodsToRun>'))).toBe(true);
-      const withoutLength = await syncOddSchool(s);
-      expectFailedWith(withoutLength.odd, 'ISAMS_RESPONSE_TOO_LARGE');
-      expect(s.odd.requests.length).toBeGreaterThan(firstRun);
-      await expectNothingPublishedFor(
-        s,
-        [withLength.odd, withoutLength.odd],
-        [withLength.good, withoutLength.good],
-      );
-      await expectStillServing(s);
-    });
-
-    it('a host that redirects (301, 302, 307, 308) to another host is refused with ISAMS_REDIRECTED naming the new address; the key never reaches the other host', async () => {
-      const elsewhere = await startOddIsamsHost(wholeDocument(sample.bytes, 'content-length'));
-      cleanups.push(elsewhere.close);
-      const otherName = `http://localhost:${elsewhere.port}`;
-      const otherPort = `http://127.0.0.1:${elsewhere.port}`;
-      const redirects: [301 | 302 | 307 | 308, string][] = [
-        [301, otherName],
-        [302, otherName],
-        [307, otherName],
-        [308, otherName],
-        [307, otherPort],
-      ];
-      const s = await stage(
-        redirects.map(
-          ([status, base]): OddBehaviour =>
-            (socket, req, n) =>
-              redirectTo(status, `${base}${req.target}`)(socket, req, n),
-        ),
-      );
-      const failed: SyncRun[] = [];
-      const published: SyncRun[] = [];
-      for (const [, base] of redirects) {
-        const { odd, good } = await syncOddSchool(s);
-        expectFailedWith(odd, 'ISAMS_REDIRECTED', (action) => {
-          expect(action).toContain(base);
-          expect(action).not.toContain('apiKey');
-        });
-        failed.push(odd);
-        published.push(good);
-      }
-      expect(elsewhere.requests).toEqual([]);
-      const tested = await s.client.testConnection({}, s.client.md(ODD));
-      expect(tested.error?.code).toBe('ISAMS_REDIRECTED');
-      expect(tested.error?.adminAction).toContain(otherPort);
-      expect(elsewhere.requests).toEqual([]);
-      await expectNothingPublishedFor(s, failed, published);
-      await expectStillServing(s);
-    });
-
-    it('a host that redirects (301, 302, 307, 308) within itself is followed, the key staying on that host, and the run publishes', async () => {
-      const statuses = [301, 302, 307, 308] as const;
-      let k = 0;
-      const s = await stage((socket, req, n) =>
-        req.target.startsWith('/moved/')
-          ? wholeDocument(sample.bytes, 'content-length')(socket, req, n)
-          : redirectTo(statuses[k++ % statuses.length]!, `/moved${req.target}`)(socket, req, n),
-      );
-      for (let i = 0; i < statuses.length; i++) {
-        const { odd } = await syncOddSchool(s);
-        expectPublished(odd, sample.records);
-      }
-      expect(s.odd.requests).toHaveLength(2 * statuses.length);
-      const moved = s.odd.requests.filter((r) => r.target.startsWith('/moved/'));
-      expect(moved).toHaveLength(statuses.length);
-      for (const r of moved) expect(r.target).toContain(`apiKey=${encodeURIComponent(ODD_KEY)}`);
-      await expectStillServing(s);
-    });
-
-    it('a host that keeps redirecting to itself is refused after a few hops with ISAMS_REDIRECTED and publishes nothing', async () => {
-      const s = await stage((socket, req, n) => redirectTo(302, `/loop/${n}${req.target}`)(socket, req, n));
-      const synced = await syncOddSchool(s);
-      expect(s.odd.requests.length).toBeGreaterThan(1);
-      expect(s.odd.requests.length).toBeLessThanOrEqual(5);
-      await expectFailedAndStillServing(s, synced, 'ISAMS_REDIRECTED', (action) =>
-        expect(action).not.toContain('apiKey'),
-      );
-    });
   },
 );
+
+describe('connector against odd iSAMS hosts: documents cut short', { timeout: 300_000 }, () => {
+  // A cut document, however the host cuts it, is never published as if it were whole.
+  it.each<[string, () => OddBehaviour]>([
+    ['a host that closes the connection (FIN) mid-body', () => closeMidBody(school.bytes, 0.5)],
+    [
+      'a host that answers HTTP/1.0 and closes mid-document (the cut looks like a complete body)',
+      () => http10CloseDelimited(school.bytes.subarray(0, school.bytes.length / 2)),
+    ],
+    [
+      'a host whose Content-Length is shorter than the body',
+      () => wrongContentLength(school.bytes, 'shorter'),
+    ],
+    [
+      'a host whose Content-Length is longer than the body, then closes,',
+      () => wrongContentLength(school.bytes, 'longer'),
+    ],
+  ])('%s fails the run with ISAMS_TRUNCATED_DOCUMENT and publishes nothing', async (_, behaviour) => {
+    const s = await stage(behaviour());
+    await expectFailedAndStillServing(s, await syncOddSchool(s), 'ISAMS_TRUNCATED_DOCUMENT');
+  });
+
+  it('a host that resets the connection (RST) mid-response fails the run with ISAMS_CONNECTION_RESET or ISAMS_TRUNCATED_DOCUMENT and publishes nothing', async () => {
+    const s = await stage(resetMidBody(school.bytes, 0.5));
+    const synced = await syncOddSchool(s);
+    // The RST reaches the client as ECONNRESET, or — when it arrives while we are still draining
+    // the receive queue under backpressure — as a plain end of the stream, i.e. a cut document.
+    expect(['ISAMS_CONNECTION_RESET', 'ISAMS_TRUNCATED_DOCUMENT']).toContain(synced.odd.error?.code);
+    await expectFailedAndStillServing(s, synced, synced.odd.error!.code);
+  });
+});
+
+describe('connector against odd iSAMS hosts: slow and oversized answers', { timeout: 300_000 }, () => {
+  it('a host that drips its status line and headers one byte a second is cut off by the read time-out: ISAMS_TIMEOUT, nothing published', async () => {
+    const s = await stage(dripOneByteASecond(sample.bytes, 'whole-response'), {
+      ISAMS_READ_TIMEOUT_MS: '2s',
+      ISAMS_TOTAL_TIMEOUT_MS: '6s',
+    });
+    const dripping = () => until(s, () => s.odd.requests.length > 0, 'the odd host to start dripping');
+    const synced = await syncOddSchool(s, async () => {
+      await dripping();
+      await sleep(1500);
+    });
+    await expectFailedAndStillServing(s, synced, 'ISAMS_TIMEOUT');
+  });
+
+  it('a host that drips the body one byte a second (never idle for the read time-out) is cut off by the total time-out: ISAMS_TIMEOUT, nothing published', async () => {
+    const s = await stage(dripOneByteASecond(sample.bytes, 'body'), {
+      ISAMS_READ_TIMEOUT_MS: '2500ms',
+      ISAMS_TOTAL_TIMEOUT_MS: '6s',
+    });
+    const synced = await syncOddSchool(s, async () => {
+      await until(s, () => s.odd.requests.length > 0, 'the odd host to start dripping');
+      await sleep(1500);
+    });
+    expect(synced.odd.error?.message).toContain('6000 ms');
+    await expectFailedAndStillServing(s, synced, 'ISAMS_TIMEOUT');
+  });
+
+  it('a host that sends more than ISAMS_MAX_BYTES, with and without Content-Length, fails the run with ISAMS_RESPONSE_TOO_LARGE and publishes nothing', async () => {
+    const s = await stage(
+      [wholeDocument(school.bytes, 'content-length'), wholeDocument(school.bytes, 'chunked')],
+      { ISAMS_MAX_BYTES: String(1024 * 1024) },
+    );
+    const withLength = await syncOddSchool(s);
+    expectFailedWith(withLength.odd, 'ISAMS_RESPONSE_TOO_LARGE');
+    // The whole-key request (Content-Length over the limit) is refused before its body is read; the
+    // connector then asks for the same key in method groups (MethodsToRun), each answered chunked
+    // and cut off at the limit while streaming, until the run gives up (docs/isams-assumptions.md).
+    const firstRun = s.odd.requests.length;
+    expect(s.odd.requests[0]!.body).not.toContain('MethodsToRun');
+    expect(firstRun).toBeGreaterThan(1);
+    expect(s.odd.requests.slice(1).every((r) => r.body.includes('<MethodsToRun>'))).toBe(true);
+    const withoutLength = await syncOddSchool(s);
+    expectFailedWith(withoutLength.odd, 'ISAMS_RESPONSE_TOO_LARGE');
+    expect(s.odd.requests.length).toBeGreaterThan(firstRun);
+    await expectNothingPublishedFor(
+      s,
+      [withLength.odd, withoutLength.odd],
+      [withLength.good, withoutLength.good],
+    );
+    await expectStillServing(s);
+  });
+});
+
+describe('connector against odd iSAMS hosts: redirects', { timeout: 300_000 }, () => {
+  it('a host that redirects (301, 302, 307, 308) to another host is refused with ISAMS_REDIRECTED naming the new address; the key never reaches the other host', async () => {
+    const elsewhere = await startOddIsamsHost(wholeDocument(sample.bytes, 'content-length'));
+    cleanups.push(elsewhere.close);
+    const otherName = `http://localhost:${elsewhere.port}`;
+    const otherPort = `http://127.0.0.1:${elsewhere.port}`;
+    const redirects: [301 | 302 | 307 | 308, string][] = [
+      [301, otherName],
+      [302, otherName],
+      [307, otherName],
+      [308, otherName],
+      [307, otherPort],
+    ];
+    const s = await stage(
+      redirects.map(
+        ([status, base]): OddBehaviour =>
+          (socket, req, n) =>
+            redirectTo(status, `${base}${req.target}`)(socket, req, n),
+      ),
+    );
+    const failed: SyncRun[] = [];
+    const published: SyncRun[] = [];
+    for (const [, base] of redirects) {
+      const { odd, good } = await syncOddSchool(s);
+      expectFailedWith(odd, 'ISAMS_REDIRECTED', (action) => {
+        expect(action).toContain(base);
+        expect(action).not.toContain('apiKey');
+      });
+      failed.push(odd);
+      published.push(good);
+    }
+    expect(elsewhere.requests).toEqual([]);
+    const tested = await s.client.testConnection({}, s.client.md(ODD));
+    expect(tested.error?.code).toBe('ISAMS_REDIRECTED');
+    expect(tested.error?.adminAction).toContain(otherPort);
+    expect(elsewhere.requests).toEqual([]);
+    await expectNothingPublishedFor(s, failed, published);
+    await expectStillServing(s);
+  });
+
+  it('a host that redirects (301, 302, 307, 308) within itself is followed, the key staying on that host, and the run publishes', async () => {
+    const statuses = [301, 302, 307, 308] as const;
+    let k = 0;
+    const s = await stage((socket, req, n) =>
+      req.target.startsWith('/moved/')
+        ? wholeDocument(sample.bytes, 'content-length')(socket, req, n)
+        : redirectTo(statuses[k++ % statuses.length]!, `/moved${req.target}`)(socket, req, n),
+    );
+    for (let i = 0; i < statuses.length; i++) {
+      const { odd } = await syncOddSchool(s);
+      expectPublished(odd, sample.records);
+    }
+    expect(s.odd.requests).toHaveLength(2 * statuses.length);
+    const moved = s.odd.requests.filter((r) => r.target.startsWith('/moved/'));
+    expect(moved).toHaveLength(statuses.length);
+    for (const r of moved) expect(r.target).toContain(`apiKey=${encodeURIComponent(ODD_KEY)}`);
+    await expectStillServing(s);
+  });
+
+  it('a host that keeps redirecting to itself is refused after a few hops with ISAMS_REDIRECTED and publishes nothing', async () => {
+    const s = await stage((socket, req, n) => redirectTo(302, `/loop/${n}${req.target}`)(socket, req, n));
+    const synced = await syncOddSchool(s);
+    expect(s.odd.requests.length).toBeGreaterThan(1);
+    expect(s.odd.requests.length).toBeLessThanOrEqual(5);
+    await expectFailedAndStillServing(s, synced, 'ISAMS_REDIRECTED', (action) =>
+      expect(action).not.toContain('apiKey'),
+    );
+  });
+});

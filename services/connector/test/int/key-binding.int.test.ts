@@ -41,48 +41,53 @@ async function withSettingsCollection<T>(
   }
 }
 
-describe('connector: the stored key is bound to its host', () => {
-  const suite = useConnectorSuite({ env: { MANUAL_TRIGGER_LIMIT: '100' } });
-  let hostB: OddIsamsHost;
+// Host A (the simulator, where SCHOOL and OTHER are saved), host B and one connector, started once
+// for the file and shared by the bound-key describes below: their tests run in file order, each
+// starting from the settings the one before left. (The last describe, of keys stored before the
+// binding, starts a simulator and a connector of its own.)
+const suite = useConnectorSuite({ env: { MANUAL_TRIGGER_LIMIT: '100' } });
+let hostB: OddIsamsHost;
 
-  /** Every request host B received, as text (its target carries any key sent to it). */
-  const receivedByB = () => hostB.requests.map((r) => `${r.method} ${r.target}`).join('\n');
-  const expectKeyNeverReachedB = () => {
-    for (const marker of KEY_MARKERS) expect(receivedByB()).not.toContain(marker);
-  };
+/** Every request host B received, as text (its target carries any key sent to it). */
+const receivedByB = () => hostB.requests.map((r) => `${r.method} ${r.target}`).join('\n');
+const expectKeyNeverReachedB = () => {
+  for (const marker of KEY_MARKERS) expect(receivedByB()).not.toContain(marker);
+};
 
-  beforeAll(async () => {
-    await suite.sim.createSchool('bound', { seed: 5, size: 'small', apiKey: KEY });
-    // Host B answers every request with a bare 404 and remembers it.
-    hostB = await startOddIsamsHost((socket) => {
-      socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
-    });
-    await suite.client.putSettings(
-      { isamsUrl: suite.sim.url, apiKey: KEY, enabled: true },
-      suite.client.md(SCHOOL),
-    );
-    await suite.client.putSettings(
-      { isamsUrl: suite.sim.url, apiKey: KEY, enabled: true },
-      suite.client.md(OTHER),
-    );
+beforeAll(async () => {
+  await suite.sim.createSchool('bound', { seed: 5, size: 'small', apiKey: KEY });
+  // Host B answers every request with a bare 404 and remembers it.
+  hostB = await startOddIsamsHost((socket) => {
+    socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
   });
-  beforeEach(() => {
-    hostB.requests.length = 0;
-  });
-  afterAll(async () => {
-    await hostB?.close();
-  });
+  await suite.client.putSettings(
+    { isamsUrl: suite.sim.url, apiKey: KEY, enabled: true },
+    suite.client.md(SCHOOL),
+  );
+  await suite.client.putSettings(
+    { isamsUrl: suite.sim.url, apiKey: KEY, enabled: true },
+    suite.client.md(OTHER),
+  );
+});
+beforeEach(() => {
+  hostB.requests.length = 0;
+});
+afterAll(async () => {
+  await hostB?.close();
+});
 
-  const runToEnd = async (tenantId: string) => {
-    const { run } = await suite.client.triggerSync({ dryRun: true }, suite.client.md(tenantId));
-    return suite.client.runReaching(
-      tenantId,
-      run!.syncRunId,
-      ['published', 'failed', 'unchanged', 'cancelled'],
-      'run finished',
-    );
-  };
+/** A dry run of `tenantId`, triggered and followed to its end. */
+const runToEnd = async (tenantId: string) => {
+  const { run } = await suite.client.triggerSync({ dryRun: true }, suite.client.md(tenantId));
+  return suite.client.runReaching(
+    tenantId,
+    run!.syncRunId,
+    ['published', 'failed', 'unchanged', 'cancelled'],
+    'run finished',
+  );
+};
 
+describe('the stored key is bound to its host: test connection with another address', () => {
   it('test connection with another address and no key is refused; host B receives nothing', async () => {
     const err = await grpcErrorOf(
       suite.client.testConnection({ isamsUrl: hostB.url }, suite.client.md(SCHOOL)),
@@ -110,7 +115,9 @@ describe('connector: the stored key is bound to its host', () => {
     expect(receivedByB()).toContain(encodeURIComponent(NEW_KEY));
     expectKeyNeverReachedB();
   });
+});
 
+describe('the stored key is bound to its host: saving another address without the key', () => {
   it('saving another address without the key is refused and changes nothing; the next run still fetches from host A', async () => {
     const before = await suite.client.getSettings({}, suite.client.md(SCHOOL));
     const err = await grpcErrorOf(
@@ -133,7 +140,9 @@ describe('connector: the stored key is bound to its host', () => {
     expect(kept.scheduleMinutes).toBe(30);
     expect(kept.keyLast4).toBe(before.keyLast4);
   });
+});
 
+describe('the stored key is bound to its host: stored settings changed behind the API', () => {
   it('an address changed in the database behind the API makes the key undecryptable: the run fails, host B receives nothing', async () => {
     await withSettingsCollection(suite.env, (c) =>
       c.updateOne({ _id: SCHOOL as never }, { $set: { isamsUrl: hostB.url } }),
@@ -173,7 +182,9 @@ describe('connector: the stored key is bound to its host', () => {
     expect((await suite.client.testConnection({}, suite.client.md(SCHOOL))).ok).toBe(true);
     expect(hostB.requests).toEqual([]);
   });
+});
 
+describe('the stored key is bound to its host: saving another address with the key', () => {
   it('saving another address with the key moves the binding, and every address change is audited (who, when, old and new host; never the key)', async () => {
     const saved = await suite.client.putSettings(
       { isamsUrl: hostB.url, apiKey: NEW_KEY, enabled: true },

@@ -21,62 +21,63 @@ const MAX_CHUNK = 64 * 1024;
 const RUN_WAIT_MS = 120_000;
 const RECOVERY_WAIT_MS = 60_000;
 
-describe('connector: chunking a large school, and crashes at any moment', () => {
-  const world = useSimulatorAndEnv();
+// One simulator and database for the file, with every test's school enrolled up front. Each test
+// starts its own connectors (`connectors`), stopped when it ends, also on a time-out.
+const world = useSimulatorAndEnv();
 
-  // Each test starts its own connectors (`connectors`), stopped when it ends, also on a time-out.
-  beforeAll(async () => {
-    const schools = [
-      'large',
-      'kill',
-      'crash-before-marker',
-      'crash-at-marker',
-      'crash-requested',
-      'lost-entry',
-    ];
-    await enrolSchools(world.env, world.sim, schools, (t, i) => ({
-      seed: 100 + i,
-      size: t === 'large' || t === 'kill' ? 'large' : 'small',
-      apiKey: keyFor(i),
-    }));
+beforeAll(async () => {
+  const schools = [
+    'large',
+    'kill',
+    'crash-before-marker',
+    'crash-at-marker',
+    'crash-requested',
+    'lost-entry',
+  ];
+  await enrolSchools(world.env, world.sim, schools, (t, i) => ({
+    seed: 100 + i,
+    size: t === 'large' || t === 'kill' ? 'large' : 'small',
+    apiKey: keyFor(i),
+  }));
+});
+
+/**
+ * Triggers a run of `tenantId` on a connector process that SIGKILLs itself at `step`
+ * (`CONNECTOR_TEST_CRASH_AT`); resolves with the run — or rejects when the trigger itself was not
+ * answered — once the process is gone.
+ */
+async function runCrashingAt(connectors: ConnectorFleet, step: string, tenantId: string) {
+  const proc = await connectors.startProcess(
+    world.env.env({ SCHEDULER_ENABLED: 'false', CONNECTOR_TEST_CRASH_AT: step }),
+  );
+  const c = connectors.client(proc.grpcPort);
+  try {
+    return (await c.triggerSync({}, c.md(tenantId))).run!;
+  } finally {
+    await proc.exited;
+  }
+}
+
+/**
+ * The next process: a connector started (scheduler off) that brings the run to one of `statuses`
+ * within RECOVERY_WAIT_MS (`what` names the wait); returns the connector and the run.
+ */
+async function recoveredBy(
+  connectors: ConnectorFleet,
+  tenantId: string,
+  runId: string,
+  statuses: readonly RunStatus[],
+  what: string,
+) {
+  const app = await connectors.start(world.env.env({ SCHEDULER_ENABLED: 'false' }));
+  const run = await runReaching(world.env, tenantId, runId, statuses, what, {
+    timeoutMs: RECOVERY_WAIT_MS,
+    signal: connectors.signal,
   });
+  return { app, run };
+}
 
-  /**
-   * Triggers a run of `tenantId` on a connector process that SIGKILLs itself at `step`
-   * (`CONNECTOR_TEST_CRASH_AT`); resolves with the run — or rejects when the trigger itself was not
-   * answered — once the process is gone.
-   */
-  const runCrashingAt = async (connectors: ConnectorFleet, step: string, tenantId: string) => {
-    const proc = await connectors.startProcess(
-      world.env.env({ SCHEDULER_ENABLED: 'false', CONNECTOR_TEST_CRASH_AT: step }),
-    );
-    const c = connectors.client(proc.grpcPort);
-    try {
-      return (await c.triggerSync({}, c.md(tenantId))).run!;
-    } finally {
-      await proc.exited;
-    }
-  };
-
-  /**
-   * The next process: a connector started (scheduler off) that brings the run to one of `statuses`
-   * within RECOVERY_WAIT_MS (`what` names the wait); returns the connector and the run.
-   */
-  const recoveredBy = async (
-    connectors: ConnectorFleet,
-    tenantId: string,
-    runId: string,
-    statuses: readonly RunStatus[],
-    what: string,
-  ) => {
-    const app = await connectors.start(world.env.env({ SCHEDULER_ENABLED: 'false' }));
-    const run = await runReaching(world.env, tenantId, runId, statuses, what, {
-      timeoutMs: RECOVERY_WAIT_MS,
-      signal: connectors.signal,
-    });
-    return { app, run };
-  };
-
+describe('connector: chunking a large school', () => {
   it(
     'splits a large school into chunks no bigger than MAX_CHUNK_BYTES, in order, losslessly counted',
     { timeout: RUN_WAIT_MS + 60_000 },
@@ -120,7 +121,9 @@ describe('connector: chunking a large school, and crashes at any moment', () => 
       expect(new Set(chunks.map((m) => m.event.id)).size).toBe(chunks.length);
     },
   );
+});
 
+describe('connector: a process killed or crashing at any moment of a run', () => {
   it(
     'kill -9 mid-publish: the run is failed as interrupted, no marker exists, and the next run publishes',
     { timeout: 2 * RUN_WAIT_MS + RECOVERY_WAIT_MS + 60_000 },

@@ -16,122 +16,128 @@ const SMTP_PASSWORD = 'smtp-Pa55word-never-logged';
 
 type Counts = Record<string, { added: number; updated: number; removed: number; held: number }>;
 
-describe('connector: being told by e-mail (a real SMTP server) and data as of', () => {
-  let smtp: TestSmtpServer;
-  let producer: EventProducer;
-  // The notifier's clock: tests move it forward a day instead of waiting one.
-  const clock = { offsetMs: 0 };
-  // Everything the connector logs (info and up), to check no address or password is in it.
-  let logged = '';
-  const logSink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      logged += chunk.toString();
-      done();
+// One SMTP server (real, with a password), connector and fake roster producer for every describe
+// below, started once for the file; each test has a school of its own, but the log check reads what
+// the tests before it logged.
+let smtp: TestSmtpServer;
+let producer: EventProducer;
+// The notifier's clock: tests move it forward a day instead of waiting one.
+const clock = { offsetMs: 0 };
+// Everything the connector logs (info and up), to check no address or password is in it.
+let logged = '';
+const logSink = new Writable({
+  write(chunk: Buffer, _enc, done) {
+    logged += chunk.toString();
+    done();
+  },
+});
+
+beforeAll(async () => {
+  smtp = await startSmtpServer({ auth: { user: SMTP_USER, password: SMTP_PASSWORD } });
+});
+afterAll(async () => {
+  await smtp?.stop();
+});
+const suite = useConnectorSuite({
+  env: () => ({
+    MANUAL_TRIGGER_LIMIT: '100',
+    SMTP_HOST: smtp.host,
+    SMTP_PORT: String(smtp.port),
+    SMTP_TLS: 'none',
+    SMTP_USER,
+    SMTP_PASSWORD,
+    NOTIFY_FROM: 'iSAMS sync <sync@schoolcloud.example>',
+    DASHBOARD_URL: 'https://dashboard.schoolcloud.example',
+    NOTIFY_FAILURE_STREAK: '3',
+    // The test runs the checks itself.
+    NOTIFY_CHECK_INTERVAL_MS: '1h',
+  }),
+  overrides: {
+    notifierNow: () => new Date(Date.now() + clock.offsetMs),
+    logger: createLogger({ service: 'connector', level: 'info', destination: logSink }),
+  },
+});
+beforeAll(() => {
+  producer = fakeRosterProducer();
+});
+afterAll(async () => {
+  await producer?.disconnect();
+});
+beforeEach(() => smtp.clear());
+
+/** Creates `tenantId` on the simulator and saves its settings, with `emails` as its contacts. */
+const school = async (tenantId: string, emails = CONTACTS) => {
+  const key = nextKey();
+  await suite.sim.createSchool(tenantId, { seed: 16, size: 'small', apiKey: key });
+  await suite.client.putSettings(
+    {
+      isamsUrl: suite.sim.url,
+      apiKey: key,
+      enabled: true,
+      notificationEmails: emails,
+      timeZone: 'Europe/London',
     },
-  });
+    suite.client.md(tenantId),
+  );
+};
 
-  beforeAll(async () => {
-    smtp = await startSmtpServer({ auth: { user: SMTP_USER, password: SMTP_PASSWORD } });
-  });
-  afterAll(async () => {
-    await smtp?.stop();
-  });
-  const suite = useConnectorSuite({
-    env: () => ({
-      MANUAL_TRIGGER_LIMIT: '100',
-      SMTP_HOST: smtp.host,
-      SMTP_PORT: String(smtp.port),
-      SMTP_TLS: 'none',
-      SMTP_USER,
-      SMTP_PASSWORD,
-      NOTIFY_FROM: 'iSAMS sync <sync@schoolcloud.example>',
-      DASHBOARD_URL: 'https://dashboard.schoolcloud.example',
-      NOTIFY_FAILURE_STREAK: '3',
-      // The test runs the checks itself.
-      NOTIFY_CHECK_INTERVAL_MS: '1h',
-    }),
-    overrides: {
-      notifierNow: () => new Date(Date.now() + clock.offsetMs),
-      logger: createLogger({ service: 'connector', level: 'info', destination: logSink }),
-    },
-  });
-  beforeAll(() => {
-    producer = fakeRosterProducer();
-  });
-  afterAll(async () => {
-    await producer?.disconnect();
-  });
-  beforeEach(() => smtp.clear());
+/** Triggers a run of `tenantId` and waits for its end (published, unchanged or failed); its id. */
+const runToEnd = async (tenantId: string): Promise<string> => {
+  const { run } = await suite.client.triggerSync({}, suite.client.md(tenantId));
+  const ended = await eventually(async () => {
+    const r = await suite.client.getSyncRun({ syncRunId: run!.syncRunId }, suite.client.md(tenantId));
+    return ['published', 'unchanged', 'failed'].includes(r.status) && r;
+  }, 'run end');
+  return ended.syncRunId;
+};
 
-  const school = async (tenantId: string, emails = CONTACTS) => {
-    const key = nextKey();
-    await suite.sim.createSchool(tenantId, { seed: 16, size: 'small', apiKey: key });
-    await suite.client.putSettings(
-      {
-        isamsUrl: suite.sim.url,
-        apiKey: key,
-        enabled: true,
-        notificationEmails: emails,
-        timeZone: 'Europe/London',
-      },
-      suite.client.md(tenantId),
-    );
-  };
-
-  const runToEnd = async (tenantId: string): Promise<string> => {
-    const { run } = await suite.client.triggerSync({}, suite.client.md(tenantId));
-    const ended = await eventually(async () => {
-      const r = await suite.client.getSyncRun({ syncRunId: run!.syncRunId }, suite.client.md(tenantId));
-      return ['published', 'unchanged', 'failed'].includes(r.status) && r;
-    }, 'run end');
-    return ended.syncRunId;
-  };
-
-  const rosterReports = async (
-    tenantId: string,
-    syncRunId: string,
-    status: 'applied' | 'held',
-    counts: Counts,
-    hold?: { batchId: string; kind: 'removals' | 'whole_run' },
-  ) => {
-    const full = Object.fromEntries(
-      Object.entries(counts).map(([t, c]) => [t, { restored: 0, unchanged: 0, skipped: 0, ...c }]),
-    );
-    await producer.publish(suite.env.runsTopic, [
-      syncRunUpdatedV1.create({
-        tenantId,
+/** Publishes the roster's report of the run as `status`, and waits until the connector has it. */
+const rosterReports = async (
+  tenantId: string,
+  syncRunId: string,
+  status: 'applied' | 'held',
+  counts: Counts,
+  hold?: { batchId: string; kind: 'removals' | 'whole_run' },
+) => {
+  const full = Object.fromEntries(
+    Object.entries(counts).map(([t, c]) => [t, { restored: 0, unchanged: 0, skipped: 0, ...c }]),
+  );
+  await producer.publish(suite.env.runsTopic, [
+    syncRunUpdatedV1.create({
+      tenantId,
+      syncRunId,
+      idParts: [syncRunId, 'roster', '2'],
+      data: {
         syncRunId,
-        idParts: [syncRunId, 'roster', '2'],
-        data: {
-          syncRunId,
-          status,
-          reportedBy: 'roster',
-          sequence: 2,
-          at: new Date().toISOString(),
-          trigger: { kind: 'manual' },
-          dryRun: false,
-          counts: full,
-          ...(hold ? { heldBatchId: hold.batchId, holdKind: hold.kind } : {}),
-        },
-      }),
-    ]);
-    await eventually(
-      async () => (await suite.client.getSyncRun({ syncRunId }, suite.client.md(tenantId))).status === status,
-      `roster report ${status}`,
-    );
-  };
+        status,
+        reportedBy: 'roster',
+        sequence: 2,
+        at: new Date().toISOString(),
+        trigger: { kind: 'manual' },
+        dryRun: false,
+        counts: full,
+        ...(hold ? { heldBatchId: hold.batchId, holdKind: hold.kind } : {}),
+      },
+    }),
+  ]);
+  await eventually(
+    async () => (await suite.client.getSyncRun({ syncRunId }, suite.client.md(tenantId))).status === status,
+    `roster report ${status}`,
+  );
+};
 
-  /** A run to its end, then the roster's report that it held `counts` in batch `hold`; its id. */
-  const heldRun = async (
-    tenantId: string,
-    counts: Counts,
-    hold: { batchId: string; kind: 'removals' | 'whole_run' },
-  ): Promise<string> => {
-    const syncRunId = await runToEnd(tenantId);
-    await rosterReports(tenantId, syncRunId, 'held', counts, hold);
-    return syncRunId;
-  };
+/** A run to its end, then the roster's report that it held `counts` in batch `hold`; its id. */
+const heldRun = async (
+  tenantId: string,
+  counts: Counts,
+  hold: { batchId: string; kind: 'removals' | 'whole_run' },
+): Promise<string> => {
+  const syncRunId = await runToEnd(tenantId);
+  await rosterReports(tenantId, syncRunId, 'held', counts, hold);
+  return syncRunId;
+};
 
+describe('connector: "data as of" through held and failed runs', () => {
   it('a run whose removals are held still brings "data as of" forward; a run held whole does not', async () => {
     const tenant = 'asof-school';
     await school(tenant, []);
@@ -173,7 +179,9 @@ describe('connector: being told by e-mail (a real SMTP server) and data as of', 
     }
     expect((await suite.client.getSyncStatus({}, suite.client.md(tenant))).dataAsOf).toBe(fetchedAt);
   });
+});
 
+describe("connector notifications: e-mails to the school's contacts (a real SMTP server)", () => {
   it('held removals: one e-mail to the contacts with counts and a link, no names; once a day', async () => {
     const tenant = 'held-school';
     await school(tenant);
@@ -261,7 +269,9 @@ describe('connector: being told by e-mail (a real SMTP server) and data as of', 
     expect(stale[0]!.subject).toBe('iSAMS sync (stale-school): data is more than 24 hours old');
     expect(stale[0]!.text).toContain('The data in SchoolCloud is older than 24 hours');
   });
+});
 
+describe('connector notifications: what the logs hold, and the contacts as personal data', () => {
   it('logs say notifications are on, and never hold the SMTP password or an e-mail address', () => {
     expect(logged).toContain('e-mail notifications on');
     expect(logged).toContain('notification e-mail sent');

@@ -9,10 +9,12 @@ import { readTopic, useConnectorSuite } from '../support/connector-harness';
 const KEY = '{11111111-2222-3333-4444-555566667777}';
 const TENANT = 'school-a';
 
-describe('connector: settings, test connection and a manual run end to end', () => {
-  const suite = useConnectorSuite();
-  beforeAll(() => suite.sim.createSchool('sim-a', { seed: 11, size: 'small', apiKey: KEY }));
+// One simulator (with school sim-a) and connector for every describe below, started once for the
+// file: the tests run in file order, the later ones using the settings of TENANT saved earlier.
+const suite = useConnectorSuite();
+beforeAll(() => suite.sim.createSchool('sim-a', { seed: 11, size: 'small', apiKey: KEY }));
 
+describe('connector settings: validation, the stored key, time zone and contacts', () => {
   it('rejects bad settings with INVALID_ARGUMENT and field details', async () => {
     const err = await suite.client
       .putSettings(
@@ -113,7 +115,9 @@ describe('connector: settings, test connection and a manual run end to end', () 
       notificationEmails: ['head@school.org'],
     });
   });
+});
 
+describe('connector: test connection and what to allow-list in iSAMS', () => {
   it('test connection reports every dataset by its admin name with counts, and publishes nothing', async () => {
     const r = await suite.client.testConnection({}, suite.client.md(TENANT));
     expect(r.ok).toBe(true);
@@ -156,7 +160,9 @@ describe('connector: settings, test connection and a manual run end to end', () 
     expect(info.datasets).toContain('Pupil Manager Datasets - Contacts (Filtered)');
     expect(info.instructions).toContain('refresh every hour');
   });
+});
 
+describe('connector: a manual run end to end, and the list of runs', () => {
   it('a manual run fetches, publishes every dataset in chunks and then the run-complete marker', async () => {
     const { run, alreadyActive } = await suite.client.triggerSync(
       { dryRun: false },
