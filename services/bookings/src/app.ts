@@ -8,18 +8,7 @@ import { startPeriodic } from '@isams-sync/runtime';
 import type { PeriodicTask } from '@isams-sync/runtime';
 import type { Counter, Histogram, Metrics, OpsServer, Readiness, Sampler } from '@isams-sync/metrics';
 import type { MongoConnection } from '@isams-sync/mongo';
-import {
-  protosDirOption,
-  serviceApp,
-  serviceBasics,
-  serviceConsumerOptions,
-  startConsumerLagSampler,
-  startServiceGrpc,
-  startServiceInfra,
-  startServiceOps,
-  stopService,
-} from '@isams-sync/service-shell';
-import type { BackendServiceApp, ServiceConsumerGroup } from '@isams-sync/service-shell';
+import * as shell from '@isams-sync/service-shell';
 import type { BookingsConfig } from './config';
 import { createRosterDirectory } from './adapters/grpc-clients/roster-directory.factory';
 import type { RosterDirectoryHandle } from './adapters/grpc-clients/roster-directory.factory';
@@ -43,7 +32,7 @@ export interface BookingsAppOverrides {
   sessionTimeoutMs?: number;
 }
 
-export interface BookingsApp extends BackendServiceApp {
+export interface BookingsApp extends shell.BackendServiceApp {
   readonly useCases: BookingsUseCases;
   readonly store: MongoBookingsStore;
 }
@@ -85,12 +74,12 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
   const ctx: BookingsContext = {
     config,
     overrides,
-    ...serviceBasics(config, 'bookings', overrides.logger),
+    ...shell.serviceBasics(config, 'bookings', overrides.logger),
   };
   const rosterChangeMetrics = rosterChangeMetricsOf(ctx.metrics);
   const parts: BookingsParts = {};
 
-  return serviceApp(
+  return shell.serviceApp(
     'bookings',
     parts,
     {
@@ -104,7 +93,7 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
         parts.sampler = startLagSampler(ctx, kafka);
         parts.grpc = await startGrpcServer(ctx, parts.readiness!, useCases);
         parts.sweep = startEveningSweep(useCases, config.EVENING_SWEEP_INTERVAL_MS, ctx.logger);
-        parts.ops = await startServiceOps(config, { ...ctx, readiness: parts.readiness! });
+        parts.ops = await shell.startServiceOps(config, { ...ctx, readiness: parts.readiness! });
         ctx.logger.info({ grpcPort: parts.grpc.port, opsPort: parts.ops.port }, 'bookings started');
       },
       stop: () => stopBookings(parts, config, ctx.logger),
@@ -132,7 +121,7 @@ function rosterChangeMetricsOf(metrics: Metrics): { outcomes: Counter<'status'>;
 async function startStorageAndKafka(ctx: BookingsContext, parts: BookingsParts): Promise<KafkaClient> {
   // Kafka and MongoDB only: the roster's gRPC API is not a readiness dependency (a roster outage
   // must not take bookings' own API out of service; its calls fail on their own).
-  const { kafka } = await startServiceInfra(ctx.config, {
+  const { kafka } = await shell.startServiceInfra(ctx.config, {
     service: 'bookings',
     logger: ctx.logger,
     metrics: ctx.metrics,
@@ -147,7 +136,7 @@ async function startStorageAndKafka(ctx: BookingsContext, parts: BookingsParts):
 }
 
 /** The `roster.changes.v1` consumer group (its lag counted from the beginning, as it starts). */
-function rosterChangesGroup(config: BookingsConfig): ServiceConsumerGroup {
+function rosterChangesGroup(config: BookingsConfig): shell.ServiceConsumerGroup {
   return { groupId: config.ROSTER_CHANGES_GROUP_ID, topic: config.ROSTER_CHANGES_TOPIC, fromBeginning: true };
 }
 
@@ -161,7 +150,7 @@ function wireUseCases(ctx: BookingsContext, parts: BookingsParts) {
   );
   parts.rosterHandle = overrides.roster
     ? undefined
-    : createRosterDirectory(config, logger, { ...protosDirOption(config), identity: ctx.identity });
+    : createRosterDirectory(config, logger, { ...shell.protosDirOption(config), identity: ctx.identity });
   const roster = overrides.roster ?? parts.rosterHandle!.directory;
   const now = overrides.now ? { now: overrides.now } : {};
   const useCases = (parts.useCases = createBookingsUseCases({ store, publisher, roster, ...now }));
@@ -178,7 +167,7 @@ function rosterChangesConsumerOptions(
 ): RunConsumerOptions {
   const { config } = ctx;
   return {
-    ...serviceConsumerOptions(config, {
+    ...shell.serviceConsumerOptions(config, {
       ...ctx,
       kafka,
       group: rosterChangesGroup(config),
@@ -193,7 +182,7 @@ function rosterChangesConsumerOptions(
 
 /** Samples the consumer group's lag into the metrics. */
 function startLagSampler(ctx: BookingsContext, kafka: KafkaClient): Sampler {
-  return startConsumerLagSampler(ctx.config, { ...ctx, kafka, group: rosterChangesGroup(ctx.config) });
+  return shell.startConsumerLagSampler(ctx.config, { ...ctx, kafka, group: rosterChangesGroup(ctx.config) });
 }
 
 /** The BookingsService gRPC server (callers: `BOOKINGS_CALLERS`). */
@@ -202,7 +191,7 @@ function startGrpcServer(
   readiness: Readiness,
   useCases: BookingsUseCases,
 ): Promise<GrpcServerHandle> {
-  return startServiceGrpc<BookingsServiceProtoGrpcType>(ctx.config, {
+  return shell.startServiceGrpc<BookingsServiceProtoGrpcType>(ctx.config, {
     ...ctx,
     readiness,
     proto: 'isams_sync/bookings/v1/bookings_service.proto',
@@ -230,7 +219,7 @@ function startEveningSweep(useCases: BookingsUseCases, intervalMs: number, logge
  */
 async function stopBookings(parts: BookingsParts, config: BookingsConfig, logger: Logger): Promise<void> {
   const sweepUnderWay = parts.sweep?.stop();
-  await stopService(logger, config, parts, {
+  await shell.stopService(logger, config, parts, {
     drain: [
       ['evening sweep', () => sweepUnderWay],
       ['consumer', () => parts.consumer?.stop()],

@@ -9,18 +9,7 @@ import type { Logger } from '@isams-sync/logger';
 import type { Metrics, OpsServer, Readiness, Sampler } from '@isams-sync/metrics';
 import { LeaseKeeper, mongoLeaseStore } from '@isams-sync/mongo';
 import type { LeaseDocument, MongoConnection } from '@isams-sync/mongo';
-import {
-  grpcShutdownDeadlineMs,
-  serviceApp,
-  serviceBasics,
-  serviceConsumerOptions,
-  startConsumerLagSampler,
-  startServiceGrpc,
-  startServiceInfra,
-  startServiceOps,
-  stopService,
-} from '@isams-sync/service-shell';
-import type { BackendServiceApp, ServiceConsumerGroup } from '@isams-sync/service-shell';
+import * as shell from '@isams-sync/service-shell';
 import type { ConnectorConfig } from './config';
 import { createKeyCipher, parsePreviousKeks } from './adapters/crypto/key-cipher';
 import type { KeyCipher } from './adapters/crypto/key-cipher';
@@ -71,7 +60,7 @@ export interface ConnectorAppOverrides {
   notifierNow?: () => Date;
 }
 
-export interface ConnectorApp extends BackendServiceApp {
+export interface ConnectorApp extends shell.BackendServiceApp {
   readonly engine: SyncEngine;
   readonly settings: SettingsService;
   readonly runs: RunsRepository;
@@ -134,7 +123,7 @@ export function createConnectorApp(
   config: ConnectorConfig,
   overrides: ConnectorAppOverrides = {},
 ): ConnectorApp {
-  const { logger, identity, metrics } = serviceBasics(config, 'connector', overrides.logger);
+  const { logger, identity, metrics } = shell.serviceBasics(config, 'connector', overrides.logger);
   const owner = overrides.owner ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
   const w: Wiring = {
     config,
@@ -151,7 +140,7 @@ export function createConnectorApp(
     isams: isamsClientSettings(config, overrides),
   };
   const running: Running = {};
-  return serviceApp(
+  return shell.serviceApp(
     'connector',
     running,
     {
@@ -214,7 +203,7 @@ async function startConnector(w: Wiring, r: Running): Promise<void> {
       'private egress is ON: the connector will request private, loopback and cluster-internal iSAMS addresses (development only; never in production)',
     );
   }
-  const { mongo, kafka, producer, readiness } = await startServiceInfra(config, {
+  const { mongo, kafka, producer, readiness } = await shell.startServiceInfra(config, {
     service: 'connector',
     logger,
     metrics: w.metrics,
@@ -225,12 +214,12 @@ async function startConnector(w: Wiring, r: Running): Promise<void> {
   });
   const core = await buildUseCases(w, r, mongo, producer);
   r.consumer = await runConsumer({
-    ...serviceConsumerOptions(config, { ...w, kafka, group: syncRunsGroup(config) }),
+    ...shell.serviceConsumerOptions(config, { ...w, kafka, group: syncRunsGroup(config) }),
     handler: syncRunsHandler(core.engine, core.notifier, w.own.runEnded),
   });
   const grpc = (r.grpc = await startGrpcServer(w, readiness, core));
   r.sampler = startMetricsSampler(w, kafka, core);
-  const ops = (r.ops = await startServiceOps(config, { ...w, readiness }));
+  const ops = (r.ops = await shell.startServiceOps(config, { ...w, readiness }));
   await core.engine.start();
   core.notifier?.start();
   logNotificationsState(config, logger);
@@ -243,9 +232,9 @@ async function startConnector(w: Wiring, r: Running): Promise<void> {
  */
 async function stopConnector(config: ConnectorConfig, r: Running, logger: Logger): Promise<void> {
   const deadline = config.SHUTDOWN_TIMEOUT_MS;
-  await stopService(logger, config, r, {
+  await shell.stopService(logger, config, r, {
     drain: [
-      ['sync engine', () => r.engine?.stop(Math.max(0, deadline - grpcShutdownDeadlineMs(deadline)))],
+      ['sync engine', () => r.engine?.stop(Math.max(0, deadline - shell.grpcShutdownDeadlineMs(deadline)))],
       ['consumer', () => r.consumer?.stop()],
       ['notifier', () => r.notifier?.stop()],
     ],
@@ -253,7 +242,7 @@ async function stopConnector(config: ConnectorConfig, r: Running, logger: Logger
 }
 
 /** The sync-runs consumer group (a new group starts at the end, and its lag is counted so). */
-function syncRunsGroup(config: ConnectorConfig): ServiceConsumerGroup {
+function syncRunsGroup(config: ConnectorConfig): shell.ServiceConsumerGroup {
   return { groupId: config.SYNC_RUNS_GROUP_ID, topic: config.SYNC_RUNS_TOPIC, fromBeginning: false };
 }
 
@@ -402,7 +391,7 @@ function createSyncEngine(
 
 /** The ConnectorService gRPC server (callers: `CONNECTOR_CALLERS`). */
 function startGrpcServer(w: Wiring, readiness: Readiness, core: UseCases): Promise<GrpcServerHandle> {
-  return startServiceGrpc<ConnectorServiceProtoGrpcType>(w.config, {
+  return shell.startServiceGrpc<ConnectorServiceProtoGrpcType>(w.config, {
     ...w,
     readiness,
     proto: 'isams_sync/connector/v1/connector_service.proto',
@@ -425,7 +414,7 @@ function startGrpcServer(w: Wiring, readiness: Readiness, core: UseCases): Promi
 function startMetricsSampler(w: Wiring, kafka: KafkaClient, core: UseCases): Sampler {
   const { config } = w;
   const settingsColl = core.settingsRepo.coll;
-  return startConsumerLagSampler(config, {
+  return shell.startConsumerLagSampler(config, {
     ...w,
     kafka,
     group: syncRunsGroup(config),

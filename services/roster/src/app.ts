@@ -6,17 +6,7 @@ import { startPeriodic } from '@isams-sync/runtime';
 import type { PeriodicTask } from '@isams-sync/runtime';
 import type { Counter, Gauge, Metrics, OpsServer, Readiness, Sampler } from '@isams-sync/metrics';
 import type { MongoConnection } from '@isams-sync/mongo';
-import {
-  serviceApp,
-  serviceBasics,
-  serviceConsumerOptions,
-  startConsumerLagSampler,
-  startServiceGrpc,
-  startServiceInfra,
-  startServiceOps,
-  stopService,
-} from '@isams-sync/service-shell';
-import type { BackendServiceApp, ServiceConsumerGroup } from '@isams-sync/service-shell';
+import * as shell from '@isams-sync/service-shell';
 import { createRosterPublisher } from './adapters/kafka/roster-publisher';
 import type { RosterTopics } from './adapters/kafka/roster-publisher';
 import { rosterTopicSpecs } from './adapters/kafka/roster-topics';
@@ -48,7 +38,7 @@ export interface RosterAppOverrides {
   sessionTimeoutMs?: number;
 }
 
-export interface RosterApp extends BackendServiceApp {
+export interface RosterApp extends shell.BackendServiceApp {
   readonly store: RosterStore;
   readonly processor: ChangesetProcessor;
   readonly heldBatches: HeldBatches;
@@ -124,7 +114,7 @@ interface UseCases {
 
 /** Composition root of the roster service. */
 export function createRosterApp(config: RosterConfig, overrides: RosterAppOverrides = {}): RosterApp {
-  const { logger, identity, metrics } = serviceBasics(config, 'roster', overrides.logger);
+  const { logger, identity, metrics } = shell.serviceBasics(config, 'roster', overrides.logger);
   const w: Wiring = {
     config,
     overrides,
@@ -138,7 +128,7 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
   };
   const running: Running = {};
   const sweep = (at: Date = w.now()): Promise<void> => sweepOnce(w, running, at);
-  return serviceApp(
+  return shell.serviceApp(
     'roster',
     running,
     {
@@ -268,7 +258,7 @@ function startSweeps(w: Wiring, r: Running, sweep: () => Promise<void>): Periodi
  */
 async function startRoster(w: Wiring, r: Running, sweep: () => Promise<void>): Promise<void> {
   const { config, logger } = w;
-  const { kafka, producer, readiness } = await startServiceInfra(config, {
+  const { kafka, producer, readiness } = await shell.startServiceInfra(config, {
     service: 'roster',
     logger,
     metrics: w.metrics,
@@ -282,7 +272,7 @@ async function startRoster(w: Wiring, r: Running, sweep: () => Promise<void>): P
   const core = buildUseCases(w, r, r.store!, r.leases!, producer);
   await finishPreviousWork(w, core.processor);
   const grpc = (r.grpc = await startGrpcServer(w, readiness, core));
-  const ops = (r.ops = await startServiceOps(config, { ...w, readiness }));
+  const ops = (r.ops = await shell.startServiceOps(config, { ...w, readiness }));
   const consumer = (r.consumer = await runConsumer(rawDatasetsConsumerOptions(w, kafka, core)));
   await consumer.ready;
   r.sampler = startLagSampler(w, kafka);
@@ -296,7 +286,7 @@ async function startRoster(w: Wiring, r: Running, sweep: () => Promise<void>): P
  */
 async function stopRoster(w: Wiring, r: Running): Promise<void> {
   const sweepUnderWay = r.sweeps?.stop();
-  await stopService(w.logger, w.config, r, {
+  await shell.stopService(w.logger, w.config, r, {
     drain: [
       ['consumer', () => r.consumer?.stop()],
       ['sweep under way', () => sweepUnderWay],
@@ -397,7 +387,7 @@ async function finishPreviousWork(w: Wiring, processor: ChangesetProcessor): Pro
 /** The RosterService gRPC server (callers: `ROSTER_CALLERS`). */
 function startGrpcServer(w: Wiring, readiness: Readiness, core: UseCases): Promise<GrpcServerHandle> {
   const { config } = w;
-  return startServiceGrpc<RosterServiceProtoGrpcType>(config, {
+  return shell.startServiceGrpc<RosterServiceProtoGrpcType>(config, {
     ...w,
     readiness,
     proto: 'isams_sync/roster/v1/roster_service.proto',
@@ -413,14 +403,14 @@ function startGrpcServer(w: Wiring, readiness: Readiness, core: UseCases): Promi
 }
 
 /** The raw-datasets consumer group (its lag counted from the beginning, as it starts). */
-function rawDatasetsGroup(w: Wiring): ServiceConsumerGroup {
+function rawDatasetsGroup(w: Wiring): shell.ServiceConsumerGroup {
   return { groupId: w.config.RAW_DATASETS_GROUP_ID, topic: w.topics.rawDatasets, fromBeginning: true };
 }
 
 /** The raw-datasets consumer: each consumed run becomes a changeset processed in the background. */
 function rawDatasetsConsumerOptions(w: Wiring, kafka: KafkaClient, core: UseCases): RunConsumerOptions {
   return {
-    ...serviceConsumerOptions(w.config, {
+    ...shell.serviceConsumerOptions(w.config, {
       ...w,
       kafka,
       group: rawDatasetsGroup(w),
@@ -432,5 +422,5 @@ function rawDatasetsConsumerOptions(w: Wiring, kafka: KafkaClient, core: UseCase
 
 /** Samples the raw-datasets consumer group's lag into the metrics. */
 function startLagSampler(w: Wiring, kafka: KafkaClient): Sampler {
-  return startConsumerLagSampler(w.config, { ...w, kafka, group: rawDatasetsGroup(w) });
+  return shell.startConsumerLagSampler(w.config, { ...w, kafka, group: rawDatasetsGroup(w) });
 }

@@ -42,7 +42,10 @@ async function changesSoFar(tenantId: string): Promise<CloudEvent[]> {
   return roster.h.events.changes.filter((e) => e.tenantid === tenantId && e.type !== platformPingV1.type);
 }
 
-/** A held whole run for a fresh school: A synced, then B's document (same ids, other people) arrives. */
+/**
+ * A held whole run for a fresh school: A synced, then B's document (same ids, other people) arrives.
+ * `decide` approves or discards its batch as `admin`.
+ */
 async function heldDifferentSchool() {
   const t = uniqueName('school');
   expect((await sync(t, 'a1', namedSchool('A'))).outcome).toBe('applied');
@@ -51,7 +54,9 @@ async function heldDifferentSchool() {
   // The other school: 50 pupils under our ids 1–50 and 20 of its own (71–90), other staff and contacts.
   const other = namedSchool('B', { pupils: [...range(1, 50), ...range(71, 90)] });
   const cs = await sync(t, 'b1', other);
-  return { t, before, published, cs, other };
+  const decide = (method: 'approveHeldBatch' | 'discardHeldBatch', comment: string, admin: string) =>
+    roster.rpc.call(method)({ batchId: 'held-b1', comment }, t, admin);
+  return { t, before, published, cs, other, decide };
 }
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
@@ -112,12 +117,8 @@ describe('school identity: another school’s document under the same tenant', (
   }, 240_000);
 
   it('approval publishes the whole change set in the plan’s order, with the approval recorded', async () => {
-    const { t, cs, other } = await heldDifferentSchool();
-    const approved = await roster.rpc.call('approveHeldBatch')(
-      { batchId: 'held-b1', comment: 'we moved to a new iSAMS' },
-      t,
-      'admin:3',
-    );
+    const { t, cs, other, decide } = await heldDifferentSchool();
+    const approved = await decide('approveHeldBatch', 'we moved to a new iSAMS', 'admin:3');
     expect(approved).toMatchObject({ status: 'approved', decidedBy: 'admin:3', kind: 'whole_run' });
     await runFinished(roster.app, t, 'b1', 'approval');
     const events = (await changesSoFar(t)).filter(of(t, 'b1'));
@@ -149,12 +150,8 @@ describe('school identity: another school’s document under the same tenant', (
   }, 240_000);
 
   it('discard leaves the roster as it was; the same document is not held again, a changed one is', async () => {
-    const { t, before, published } = await heldDifferentSchool();
-    const discarded = await roster.rpc.call('discardHeldBatch')(
-      { batchId: 'held-b1', comment: 'wrong key' },
-      t,
-      'admin:4',
-    );
+    const { t, before, published, decide } = await heldDifferentSchool();
+    const discarded = await decide('discardHeldBatch', 'wrong key', 'admin:4');
     expect(discarded).toMatchObject({ status: 'discarded', decidedBy: 'admin:4', kind: 'whole_run' });
     expect(await storedRoster(roster.app.store, t)).toEqual(before);
     // The same document again: the discard holds (nothing applied, no new batch).

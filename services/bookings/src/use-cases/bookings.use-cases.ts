@@ -80,7 +80,7 @@ export function createBookingsUseCases(deps: BookingsDeps) {
 export type BookingsUseCases = ReturnType<typeof createBookingsUseCases>;
 
 function useCaseContext(deps: BookingsDeps): UseCaseContext {
-  const { store, publisher, roster } = deps;
+  const { store, publisher } = deps;
   const now = deps.now ?? (() => new Date());
   const newId = deps.newId ?? (() => randomUUID());
 
@@ -142,9 +142,7 @@ function useCaseContext(deps: BookingsDeps): UseCaseContext {
   }
 
   return {
-    store,
-    publisher,
-    roster,
+    ...deps,
     now,
     newId,
     requireEvent,

@@ -1,11 +1,5 @@
-import {
-  callMetadata,
-  createGrpcClient,
-  GrpcCallError,
-  loadProtoPackage,
-  promisifyUnary,
-} from '@isams-sync/grpc';
-import type { BookingsServiceProtoGrpcType, bookingsV1 } from '@isams-sync/grpc';
+import { GrpcCallError } from '@isams-sync/grpc';
+import type { bookingsV1 } from '@isams-sync/grpc';
 import { rosterChangeEventTypes } from '@isams-sync/events';
 import type { CloudEvent, RosterChangeData } from '@isams-sync/events';
 import { createEventProducer, createKafkaClient, runConsumer } from '@isams-sync/kafka';
@@ -16,7 +10,6 @@ import {
   eventually,
   createTestTopics,
   getTestInfra,
-  testClientIdentity,
   testServiceIdentityDir,
   uniqueName,
 } from '@isams-sync/testing';
@@ -26,13 +19,13 @@ import { createBookingsApp } from '../../src/app';
 import type { BookingsApp, BookingsAppOverrides } from '../../src/app';
 import { loadBookingsConfig } from '../../src/config';
 import type { RosterDirectory } from '../../src/domain/roster-directory.port';
+import { bookingsClient } from './bookings-client';
+import type { BookingsClient } from './bookings-client';
 
 export const logger = createLogger({
   service: 'bookings-test',
   level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent',
 });
-
-type Client = InstanceType<BookingsServiceProtoGrpcType['isams_sync']['bookings']['v1']['BookingsService']>;
 
 export interface Harness {
   app: BookingsApp;
@@ -41,9 +34,9 @@ export interface Harness {
   /** The bookings service's consumer group on the roster topic. */
   rosterGroupId: string;
   bookingsTopic: string;
-  client: Client;
+  client: BookingsClient;
   /** Calls a BookingsService method as `tenantId`. */
-  call<K extends keyof Client>(method: K, request: unknown, tenantId: string): Promise<unknown>;
+  call<K extends keyof BookingsClient>(method: K, request: unknown, tenantId: string): Promise<unknown>;
   /** Booking events seen on the bookings topic so far. */
   published: CloudEvent[];
   publishRoster(events: CloudEvent[]): Promise<void>;
@@ -114,11 +107,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   });
   await app.start();
 
-  const pkg = loadProtoPackage<BookingsServiceProtoGrpcType>('isams_sync/bookings/v1/bookings_service.proto');
-  const client = createGrpcClient(pkg.isams_sync.bookings.v1.BookingsService, `127.0.0.1:${app.grpcPort}`, {
-    identity: testClientIdentity('bookings', 'gateway'),
-    deadlineMs: 15_000,
-  });
+  const { client, call } = bookingsClient(app.grpcPort);
 
   const kafka = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: 'bookings-test', logger });
   const producer: EventProducer = createEventProducer(kafka, { logger });
@@ -135,11 +124,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     bookingsTopic: bookingsTopic!,
     client,
     published,
-    call: (method, request, tenantId) =>
-      (promisifyUnary(client, method) as (r: unknown, m: unknown) => Promise<unknown>)(
-        request,
-        callMetadata({ tenantId }),
-      ),
+    call,
     publishRoster: async (events) => {
       await producer.publish(rosterTopic, events);
     },

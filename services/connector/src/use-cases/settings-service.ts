@@ -9,17 +9,7 @@ import type { EgressPolicy } from '@isams-sync/isams';
 import type { Logger } from '@isams-sync/logger';
 import { ConnectorErrors } from '../domain/connector-errors';
 import { firstScheduledRun } from '../domain/schedule';
-import {
-  DEFAULT_TIME_ZONE,
-  keyLast4,
-  normaliseIsamsUrl,
-  validateApiKey,
-  validateFormat,
-  validateNotificationEmails,
-  validateScheduleMinutes,
-  validateTimeZone,
-} from '../domain/settings-rules';
-import type { SourceFormat } from '../domain/settings-rules';
+import * as rules from '../domain/settings-rules';
 import { addressChange, assertStoredKeyUsableFor, isamsOrigin } from '../domain/key-binding';
 import type { SchoolSettings } from '../domain/school-settings';
 import type { FetchPlan } from '../domain/method-groups';
@@ -118,16 +108,16 @@ export class SettingsService {
    * recorded in the settings audit before it is saved.
    */
   async put(tenantId: string, input: PutSettingsInput, caller: SettingsCaller = {}): Promise<SchoolSettings> {
-    const isamsUrl = normaliseIsamsUrl(input.isamsUrl, this.opts.allowInsecureLoopback);
+    const isamsUrl = rules.normaliseIsamsUrl(input.isamsUrl, this.opts.allowInsecureLoopback);
     // IP literals, internal names, other ports and hosts outside the suffix list are refused now;
     // what a name resolves to is checked on every connection (a test connection or run).
     createEgressGuard(this.opts.egress, this.logger.child({ tenantId })).check(new URL(isamsUrl));
-    const format = validateFormat(input.format);
-    const scheduleMinutes = validateScheduleMinutes(input.scheduleMinutes);
-    const plain = input.apiKey ? validateApiKey(input.apiKey) : undefined;
-    const givenTimeZone = input.timeZone ? validateTimeZone(input.timeZone) : undefined;
+    const format = rules.validateFormat(input.format);
+    const scheduleMinutes = rules.validateScheduleMinutes(input.scheduleMinutes);
+    const plain = input.apiKey ? rules.validateApiKey(input.apiKey) : undefined;
+    const givenTimeZone = input.timeZone ? rules.validateTimeZone(input.timeZone) : undefined;
     const givenEmails = input.notificationEmails
-      ? validateNotificationEmails(input.notificationEmails)
+      ? rules.validateNotificationEmails(input.notificationEmails)
       : undefined;
     const existing = await this.repo.get(tenantId);
     const change = addressChange(existing?.isamsUrl, isamsUrl);
@@ -139,7 +129,7 @@ export class SettingsService {
     let keyUpdatedAt = existing?.keyUpdatedAt;
     if (plain !== undefined) {
       key = this.keys.seal(tenantId, isamsUrl, plain);
-      last4 = keyLast4(plain);
+      last4 = rules.keyLast4(plain);
       keyUpdatedAt = now;
     }
     if (!key || !last4 || !keyUpdatedAt) throw ConnectorErrors.CONNECTOR_KEY_REQUIRED();
@@ -164,7 +154,7 @@ export class SettingsService {
           : firstScheduledRun(tenantId, now, this.opts.scheduleJitterMs)
         : null,
       consecutiveFailures: existing?.consecutiveFailures ?? 0,
-      timeZone: givenTimeZone ?? existing?.timeZone ?? DEFAULT_TIME_ZONE,
+      timeZone: givenTimeZone ?? existing?.timeZone ?? rules.DEFAULT_TIME_ZONE,
       notificationEmails: givenEmails ?? existing?.notificationEmails ?? [],
       updatedAt: now,
       updatedBy: caller.actor ?? '',
@@ -226,10 +216,12 @@ export class SettingsService {
   ): Promise<TestConnectionResult> {
     const stored = await this.repo.get(tenantId);
     const url = input.isamsUrl
-      ? normaliseIsamsUrl(input.isamsUrl, this.opts.allowInsecureLoopback)
+      ? rules.normaliseIsamsUrl(input.isamsUrl, this.opts.allowInsecureLoopback)
       : stored?.isamsUrl;
-    const givenKey = input.apiKey ? validateApiKey(input.apiKey) : undefined;
-    const format: SourceFormat = input.format ? validateFormat(input.format) : (stored?.format ?? 'xml');
+    const givenKey = input.apiKey ? rules.validateApiKey(input.apiKey) : undefined;
+    const format: rules.SourceFormat = input.format
+      ? rules.validateFormat(input.format)
+      : (stored?.format ?? 'xml');
     if (!url || (givenKey === undefined && !stored)) throw ConnectorErrors.CONNECTOR_SETTINGS_NOT_FOUND();
     if (givenKey === undefined) assertStoredKeyUsableFor(stored!.isamsUrl, url);
     const slot = await this.testSlots?.acquire(tenantId);
@@ -250,7 +242,7 @@ export class SettingsService {
 
   private async fetchForTest(
     tenantId: string,
-    source: { url: string; apiKey: string; format: SourceFormat },
+    source: { url: string; apiKey: string; format: rules.SourceFormat },
     stored: SchoolSettings | null,
     input: { isamsUrl?: string },
     signal: AbortSignal,

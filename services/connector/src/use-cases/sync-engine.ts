@@ -10,20 +10,7 @@ import type { RunRecord } from '../domain/run-record';
 import { nextScheduledRun, scheduleClaimAttempt } from '../domain/schedule';
 import { EMPTY_PROGRESS, appliedSnapshotOf, isTerminal, rosterMayReport } from '../domain/sync-run';
 import type { RunDatasetStats, RunError, RunStatus, RunTrigger } from '../domain/sync-run';
-import type {
-  AppliedSnapshotStore,
-  BatchSource,
-  FetchPlanStore,
-  FreshnessStore,
-  KeyRevealer,
-  RunLease,
-  RunLeases,
-  RunPublisher,
-  RunStore,
-  ScheduleClaimStore,
-  SettingsStore,
-  Spools,
-} from './ports';
+import type * as ports from './ports';
 import { RunInterrupted, toRunError } from './run-errors';
 import { RunExecution, readFetchInputs } from './run-execution';
 import type { FetchInputs } from './run-execution';
@@ -52,22 +39,22 @@ export interface SyncEngineOptions {
 
 /** The engine's ports (use-cases/ports): it imports no adapter and no database driver. */
 export interface SyncEngineDeps {
-  settings: SettingsStore;
-  runs: RunStore;
-  snapshots: AppliedSnapshotStore;
-  claims: ScheduleClaimStore;
+  settings: ports.SettingsStore;
+  runs: ports.RunStore;
+  snapshots: ports.AppliedSnapshotStore;
+  claims: ports.ScheduleClaimStore;
   /** The per-school run leases: renewals, lost-lease signal, fencing tokens. */
-  leases: RunLeases;
-  fetchPlans: FetchPlanStore;
+  leases: ports.RunLeases;
+  fetchPlans: ports.FetchPlanStore;
   /** The stored key, revealed only for the stored address's host. */
-  keys: KeyRevealer;
+  keys: ports.KeyRevealer;
   /** When the data now in SchoolCloud was fetched, per school (moved forward by good runs). */
-  freshness: FreshnessStore;
-  publisher: RunPublisher;
+  freshness: ports.FreshnessStore;
+  publisher: ports.RunPublisher;
   /** The school's document, fetched and stream-parsed into a run's spool. */
-  source: BatchSource;
+  source: ports.BatchSource;
   /** The runs' spools on this process's disk. */
-  spools: Spools;
+  spools: ports.Spools;
   logger: Logger;
   /** Told the duration and outcome of each fetch and publish (the connector's metrics). */
   observe?: RunObserver;
@@ -457,7 +444,7 @@ export class SyncEngine {
   private execute(
     initial: RunRecord,
     abort: AbortController,
-    lease: RunLease,
+    lease: ports.RunLease,
     inputs: Promise<FetchInputs>,
   ): Promise<void> {
     // The run's span continues the trace of its request (stored with the run), whichever replica

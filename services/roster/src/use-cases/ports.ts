@@ -3,19 +3,7 @@ import type { DatasetId } from '@isams-sync/isams';
 import type { RemovalThresholds } from '../domain/guard';
 import type { DiscardedChange } from '../domain/held-batch';
 import type { RosterFinding } from '../domain/roster-model';
-import type {
-  ChangeChunkDoc,
-  ChangesetDoc,
-  EntityDoc,
-  EntityRecord,
-  FindingChunkDoc,
-  GraceDoc,
-  HeldBatchDoc,
-  Manifest,
-  ManifestEntry,
-  RawChunkDoc,
-  StoredChange,
-} from './records';
+import type * as records from './records';
 
 /**
  * What the roster's use-cases need from the outside, and nothing more: the store of changesets and
@@ -92,7 +80,7 @@ export interface BatchDecision {
 
 /** A held batch's new items version (written after its change chunks: {@link ChangesetStore.saveChanges}). */
 export type HeldBatchRevision = Pick<
-  HeldBatchDoc,
+  records.HeldBatchDoc,
   | 'version'
   | 'itemsChangesetId'
   | 'itemChunkCount'
@@ -116,7 +104,7 @@ export interface ChangesetStore {
   // ---- changesets and their step claims --------------------------------------------------------
 
   /** Inserts a changeset if absent (listed as unfinished first); returns the stored one either way. */
-  createChangeset(created: ChangesetDoc, fence?: WriteFence): Promise<ChangesetDoc>;
+  createChangeset(created: records.ChangesetDoc, fence?: WriteFence): Promise<records.ChangesetDoc>;
   /**
    * A changeset as its decided steps say: the stored record rolled forward through any step it is
    * behind (a holder stopped between deciding a step and recording it); `behind` is what the stored
@@ -125,30 +113,30 @@ export interface ChangesetStore {
   loadChangeset(
     tenantId: string,
     id: string,
-  ): Promise<{ doc: ChangesetDoc; behind: Partial<ChangesetDoc> | null } | null>;
+  ): Promise<{ doc: records.ChangesetDoc; behind: Partial<records.ChangesetDoc> | null } | null>;
   /** {@link loadChangeset}'s `doc`, or null. */
-  getChangeset(tenantId: string, id: string): Promise<ChangesetDoc | null>;
+  getChangeset(tenantId: string, id: string): Promise<records.ChangesetDoc | null>;
   /**
    * Decides the step out of `cs.state` once: the first holder's patch wins; the same holder again
    * wins again (its own retry); a later holder gets the decided patch back (`won: false`) and adopts
    * it; a holder older than the one that decided it is refused.
    */
   decideStep(
-    cs: ChangesetDoc,
-    patch: Partial<ChangesetDoc>,
+    cs: records.ChangesetDoc,
+    patch: Partial<records.ChangesetDoc>,
     fence: WriteFence,
-  ): Promise<{ won: boolean; patch: Partial<ChangesetDoc> }>;
+  ): Promise<{ won: boolean; patch: Partial<records.ChangesetDoc> }>;
   /** Records fields of a changeset (a decided step, the publish cursor). */
   updateChangeset(
     tenantId: string,
     id: string,
-    set: Partial<ChangesetDoc>,
+    set: Partial<records.ChangesetDoc>,
     fence?: WriteFence,
   ): Promise<void>;
   /** Takes the changeset off the list of unfinished ones. */
   closeChangeset(tenantId: string, id: string, fence?: WriteFence): Promise<void>;
   /** Changesets of any school not finished, oldest first (`rebuild`: re-list from every changeset, on start). */
-  unfinishedChangesets(opts?: { rebuild?: boolean }): Promise<ChangesetDoc[]>;
+  unfinishedChangesets(opts?: { rebuild?: boolean }): Promise<records.ChangesetDoc[]>;
   /** The school's next changeset number (1, 2, …), taken as a changeset starts applying. */
   nextChangesetNumber(tenantId: string, fence: WriteFence): Promise<number>;
 
@@ -161,7 +149,7 @@ export interface ChangesetStore {
     syncRunId: string,
     datasetId: DatasetId,
     chunkIndex: number,
-  ): Promise<RawChunkDoc | null>;
+  ): Promise<records.RawChunkDoc | null>;
   /** Drops a finished run's staged chunks (personal data no longer needed). */
   dropChunks(tenantId: string, syncRunId: string, fence?: WriteFence): Promise<void>;
   /**
@@ -171,11 +159,11 @@ export interface ChangesetStore {
   saveChanges(
     tenantId: string,
     changesetId: string,
-    changes: readonly StoredChange[],
+    changes: readonly records.StoredChange[],
     fence: WriteFence,
   ): Promise<void>;
   /** One chunk of a changeset's planned changes, or null. */
-  changeChunk(tenantId: string, changesetId: string, chunkNo: number): Promise<ChangeChunkDoc | null>;
+  changeChunk(tenantId: string, changesetId: string, chunkNo: number): Promise<records.ChangeChunkDoc | null>;
   /** Deletes every change chunk stored under `changesetId` (an old held-batch version, a pruned changeset). */
   dropChanges(tenantId: string, changesetId: string, fence?: WriteFence): Promise<void>;
   /** Stores a run's findings as chunks of FINDING_CHUNK_SIZE; chunks already stored are left as they are. */
@@ -189,21 +177,21 @@ export interface ChangesetStore {
   // ---- the stored roster ------------------------------------------------------------------------
 
   /** Per type, every stored entity's image hash and status. */
-  loadManifest(tenantId: string): Promise<Manifest>;
+  loadManifest(tenantId: string): Promise<records.Manifest>;
   /** Sets these entries in the manifest (others untouched; `current`: the manifest as just read). */
   updateManifest(
     tenantId: string,
-    updates: ReadonlyArray<{ entityType: RosterEntityType; entry: ManifestEntry }>,
+    updates: ReadonlyArray<{ entityType: RosterEntityType; entry: records.ManifestEntry }>,
     fence?: WriteFence,
-    current?: Manifest,
+    current?: records.Manifest,
   ): Promise<void>;
   /**
    * Writes entity records (each replaces the stored one of its id; `fresh`: expected absent). A
    * record a newer lease generation wrote is not replaced: the write is refused.
    */
   putEntities(
-    docs: readonly EntityDoc[],
-    fresh: (doc: EntityDoc) => boolean,
+    docs: readonly records.EntityDoc[],
+    fresh: (doc: records.EntityDoc) => boolean,
     fence?: WriteFence,
   ): Promise<void>;
   /** Entity records by id (the ones absent are missing from the map). */
@@ -211,45 +199,50 @@ export interface ChangesetStore {
     tenantId: string,
     entityType: RosterEntityType,
     entityIds: Iterable<string>,
-  ): Promise<Map<string, EntityDoc>>;
+  ): Promise<Map<string, records.EntityDoc>>;
   /** The school's removal thresholds, if an admin set them. */
   thresholds(tenantId: string): Promise<RemovalThresholds | undefined>;
 
   // ---- the grace period of removed people --------------------------------------------------------
 
   /** Removed people start their grace period (entries already queued stay as they are). */
-  enterGrace(entries: readonly GraceDoc[], fence: WriteFence): Promise<void>;
+  enterGrace(entries: readonly records.GraceDoc[], fence: WriteFence): Promise<void>;
   /** A restored or purged person leaves the grace queue (by the entry's id). */
   leaveGrace(tenantId: string, graceId: string, fence: WriteFence): Promise<void>;
   /** Removed people due for purge (all schools, except `skipTenants`). */
-  graceDue(now: Date, limit: number, skipTenants?: readonly string[]): Promise<GraceDoc[]>;
+  graceDue(now: Date, limit: number, skipTenants?: readonly string[]): Promise<records.GraceDoc[]>;
 
   // ---- held batches and discards -----------------------------------------------------------------
 
   /** The school's pending held batch, or null. */
-  pendingBatch(tenantId: string): Promise<HeldBatchDoc | null>;
-  heldBatch(tenantId: string, batchId: string): Promise<HeldBatchDoc | null>;
+  pendingBatch(tenantId: string): Promise<records.HeldBatchDoc | null>;
+  heldBatch(tenantId: string, batchId: string): Promise<records.HeldBatchDoc | null>;
   /**
    * Approved batches of every school decided at or after `since`, oldest decision first, at most
    * `limit` — the sweeper's check for approvals whose changeset was never created.
    */
-  approvedBatchesSince(since: Date, limit: number): Promise<HeldBatchDoc[]>;
+  approvedBatchesSince(since: Date, limit: number): Promise<records.HeldBatchDoc[]>;
   /** The held changes of a batch's current version, in order. */
-  heldItems(batch: HeldBatchDoc): Promise<StoredChange[]>;
+  heldItems(batch: records.HeldBatchDoc): Promise<records.StoredChange[]>;
   /** Opens the school's pending batch (an existing one of the same id is left as it is). */
-  openHeldBatch(batch: HeldBatchDoc, fence: WriteFence): Promise<void>;
+  openHeldBatch(batch: records.HeldBatchDoc, fence: WriteFence): Promise<void>;
   /** A later run changed the pending batch's items: records the new version. */
-  reviseHeldBatch(batch: HeldBatchDoc, revision: HeldBatchRevision, fence: WriteFence): Promise<void>;
+  reviseHeldBatch(batch: records.HeldBatchDoc, revision: HeldBatchRevision, fence: WriteFence): Promise<void>;
   /** Nothing of the pending batch is left to decide: closes it as `superseded`. */
-  supersedeHeldBatch(batch: HeldBatchDoc, at: Date, bySyncRunId: string, fence: WriteFence): Promise<void>;
+  supersedeHeldBatch(
+    batch: records.HeldBatchDoc,
+    at: Date,
+    bySyncRunId: string,
+    fence: WriteFence,
+  ): Promise<void>;
   /** Records an admin's approval and the changeset that applies it. */
   approveHeldBatch(
-    batch: HeldBatchDoc,
+    batch: records.HeldBatchDoc,
     decision: BatchDecision & { approvalChangesetId: string },
     fence: WriteFence,
   ): Promise<void>;
   /** Records an admin's discard. */
-  discardHeldBatch(batch: HeldBatchDoc, decision: BatchDecision, fence: WriteFence): Promise<void>;
+  discardHeldBatch(batch: records.HeldBatchDoc, decision: BatchDecision, fence: WriteFence): Promise<void>;
   /** The discarded changes that still hold for the school. */
   discarded(tenantId: string): Promise<DiscardedChange[]>;
   putDiscarded(tenantId: string, entries: DiscardedChange[], now: Date, fence: WriteFence): Promise<void>;
@@ -261,14 +254,14 @@ export interface ChangesetStore {
   /** Converts one school's legacy buckets into entity records and manifest entries; returns how many. */
   migrateTenantBuckets(tenantId: string, fence?: WriteFence): Promise<number>;
   /** Up to `limit` finished changesets completed before `cutoff` and not pruned yet. */
-  finishedBefore(cutoff: Date, limit: number): Promise<ChangesetDoc[]>;
+  finishedBefore(cutoff: Date, limit: number): Promise<records.ChangesetDoc[]>;
   /** Drops an old changeset's staged chunks, change chunks and step claims; marks it pruned. */
-  pruneChangeset(cs: ChangesetDoc): Promise<void>;
+  pruneChangeset(cs: records.ChangesetDoc): Promise<void>;
 }
 
 /** Where the raw-datasets consumer stages a run's chunks (a redelivered chunk changes nothing). */
 export interface ChunkStaging {
-  stageChunk(chunk: RawChunkDoc): Promise<void>;
+  stageChunk(chunk: records.RawChunkDoc): Promise<void>;
 }
 
 /** What the read side (`RosterQueries`) needs beyond the changeset store's reads. */
@@ -280,13 +273,17 @@ export interface RosterReadStore extends Pick<
   listEntityDocs(
     tenantId: string,
     entityType?: RosterEntityType,
-    status?: EntityDoc['status'],
-  ): Promise<EntityDoc[]>;
+    status?: records.EntityDoc['status'],
+  ): Promise<records.EntityDoc[]>;
   /** The school's held batches (of one status, when given), newest first. */
-  listHeldBatches(tenantId: string, status?: HeldBatchDoc['status']): Promise<HeldBatchDoc[]>;
+  listHeldBatches(tenantId: string, status?: records.HeldBatchDoc['status']): Promise<records.HeldBatchDoc[]>;
   /** One entity, or null. */
-  entity(tenantId: string, entityType: RosterEntityType, entityId: string): Promise<EntityRecord | null>;
-  findingChunk(tenantId: string, syncRunId: string, chunkNo: number): Promise<FindingChunkDoc | null>;
+  entity(
+    tenantId: string,
+    entityType: RosterEntityType,
+    entityId: string,
+  ): Promise<records.EntityRecord | null>;
+  findingChunk(tenantId: string, syncRunId: string, chunkNo: number): Promise<records.FindingChunkDoc | null>;
   setThresholds(
     tenantId: string,
     thresholds: RemovalThresholds,

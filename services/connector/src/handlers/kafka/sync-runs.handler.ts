@@ -26,15 +26,16 @@ export function syncRunsHandler(
     const d = event.data;
     let changed = d.reportedBy !== 'roster';
     if (d.reportedBy === 'roster') {
+      const { syncRunId, status, sequence, counts, heldBatchId, holdKind, error } = d;
       changed = await engine.applyRosterReport({
         tenantId: event.tenantid,
-        syncRunId: d.syncRunId,
-        status: d.status,
-        sequence: d.sequence,
-        ...(d.counts ? { counts: d.counts } : {}),
-        ...(d.heldBatchId ? { heldBatchId: d.heldBatchId } : {}),
-        ...(d.holdKind ? { holdKind: d.holdKind } : {}),
-        ...(d.error ? { error: d.error } : {}),
+        syncRunId,
+        status,
+        sequence,
+        counts,
+        heldBatchId,
+        holdKind,
+        error,
       });
     }
     if (changed && isTerminal(d.status)) onRunEnded?.({ status: d.status, errorCode: d.error?.code });

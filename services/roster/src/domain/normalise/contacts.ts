@@ -5,10 +5,9 @@ import {
   compact,
   compareIds,
   entity,
-  keepStored,
+  keepUnreadable,
   readDataset,
   sortedUnique,
-  unreadableFields,
 } from './context';
 import type { FieldSources, NormaliseContext, ReadRow } from './context';
 import type { References } from './references';
@@ -87,7 +86,7 @@ export function normaliseContacts(ctx: NormaliseContext, refs: References): void
       }
       return compact({ pupilId: l.id, status: l.status, relationship: c.relationship, contactId: c.id });
     });
-    keepStored(ctx, 'contact', personKey, unreadableFields(row.unreadable, CONTACT_SOURCES));
+    keepUnreadable(ctx, 'contact', personKey, row.unreadable, CONTACT_SOURCES);
     mergePerson(ctx, personKey, row, links);
   }
   for (const c of ctx.entities.contact.values())

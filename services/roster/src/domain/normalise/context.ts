@@ -100,12 +100,23 @@ export function keepStored(
 }
 
 /** The roster fields of `sources` made from a typed field that could not be read. */
-export function unreadableFields<D extends DatasetId>(
+function unreadableFields<D extends DatasetId>(
   unreadable: ReadonlySet<TypedFieldPath<D>>,
   sources: FieldSources<D>,
 ): string[] {
   if (unreadable.size === 0) return [];
   return Object.keys(sources).filter((field) => sources[field]!.some((p) => unreadable.has(p)));
+}
+
+/** Marks the roster fields of one entity made (by `sources`) from an `unreadable` typed field as "keep the stored value". */
+export function keepUnreadable<D extends DatasetId>(
+  ctx: NormaliseContext,
+  type: RosterEntityType,
+  id: string,
+  unreadable: ReadonlySet<TypedFieldPath<D>>,
+  sources: FieldSources<D>,
+): void {
+  keepStored(ctx, type, id, unreadableFields(unreadable, sources));
 }
 
 /**
@@ -122,7 +133,7 @@ export function addRowEntities<D extends DatasetId>(
   for (const { value, unreadable } of rows) {
     const made = build(value);
     ctx.entities[type].set(made.id, made);
-    keepStored(ctx, type, made.id, unreadableFields(unreadable, sources));
+    keepUnreadable(ctx, type, made.id, unreadable, sources);
   }
 }
 

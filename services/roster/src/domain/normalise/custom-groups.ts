@@ -1,5 +1,5 @@
 import { ROSTER_FINDING_CODES as F } from '../roster-model';
-import { addFinding, entity, keepStored, readDataset, unreadableFields } from './context';
+import { addFinding, entity, keepUnreadable, readDataset } from './context';
 import type { FieldSources, NormaliseContext, ReadRow } from './context';
 import { addMembership, idSet, staffByCode } from './references';
 import type { References } from './references';
@@ -87,7 +87,7 @@ export function normaliseCustomGroups(ctx: NormaliseContext, refs: References): 
         }),
       }),
     );
-    keepStored(ctx, 'customGroup', g.id, unreadableFields(row.unreadable, GROUP_SOURCES));
+    keepUnreadable(ctx, 'customGroup', g.id, row.unreadable, GROUP_SOURCES);
   }
   normaliseMemberships(ctx, refs, excluded);
 }

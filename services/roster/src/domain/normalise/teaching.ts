@@ -5,9 +5,9 @@ import {
   compareIds,
   entity,
   keepStored,
+  keepUnreadable,
   readDataset,
   sortedUnique,
-  unreadableFields,
 } from './context';
 import type { FieldSources, NormaliseContext, ReadRow } from './context';
 import { addMembership, idSet, recordSites, refById, rowIds, staffByCode } from './references';
@@ -60,7 +60,7 @@ export function normaliseDepartments(
   for (const { value: dept, unreadable } of rows) {
     if (unreadable.has('subjects')) ctx.suspended.add('subject');
     for (const s of dept.subjects) {
-      keepStored(ctx, 'subject', s.id, unreadableFields(unreadable, SUBJECT_SOURCES));
+      keepUnreadable(ctx, 'subject', s.id, unreadable, SUBJECT_SOURCES);
       const existing = subjects.get(s.id);
       if (existing === undefined) {
         subjects.set(s.id, entity({ id: s.id, name: s.name, code: s.code, departmentIds: [dept.id] }));
