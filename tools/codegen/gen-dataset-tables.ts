@@ -9,7 +9,8 @@
  *
  * Like the gRPC types, the output is not committed (.gitignore): the root `postinstall` runs this on
  * every `npm ci`/`npm install`, and the Dockerfile's build stage runs it before bundling. After
- * editing a table, run `npm run gen:tables` (libs/isams's tables test fails while the output is stale).
+ * editing a table, run `npm run gen:tables` (libs/isams's `dataset-table-sources.test.ts` fails while
+ * the output is stale).
  *
  * A table is data: every field is one line (`key: { kind, from, label, … }`), lists and groups nest
  * their own fields. The sources are checked here, with the file and field named in the error: an

@@ -60,47 +60,58 @@ let drop: (() => Promise<void>) | undefined;
 beforeAll(async () => ({ store, drop } = await testStore('bookings-batches')));
 afterAll(async () => drop?.());
 
-/** A school with an open evening in 5 days (pupils p0…p<n-1>, contacts c<i>) and one live evening. */
-async function seed(tenant: string, n: number) {
-  const uc = seedingUseCases(store);
-  const start = new Date(Date.now() + 5 * DAY);
+const SLOT_MS = 600_000;
+
+/** An open parents' evening with the given 10-minute slots back to back from its start, one seat each. */
+async function openEvening(
+  uc: ReturnType<typeof seedingUseCases>,
+  tenant: string,
+  e: {
+    id: string;
+    title: string;
+    startsAt: Date;
+    durationMs: number;
+    slots: { id: string; staffId: string }[];
+  },
+) {
   await createOpenEvent(uc, tenant, {
-    id: 'open',
+    id: e.id,
     kind: 'parents_evening',
-    title: 'Year 9',
-    startsAt: start,
-    durationMs: n * 600_000,
+    title: e.title,
+    startsAt: e.startsAt,
+    durationMs: e.durationMs,
   });
   await uc.createSlots(
     tenant,
-    'open',
-    Array.from({ length: n }, (_, i) => ({
-      id: `s${i}`,
-      startsAt: new Date(start.getTime() + i * 600_000),
-      endsAt: new Date(start.getTime() + (i + 1) * 600_000),
+    e.id,
+    e.slots.map((slot, i) => ({
+      ...slot,
+      startsAt: new Date(e.startsAt.getTime() + i * SLOT_MS),
+      endsAt: new Date(e.startsAt.getTime() + (i + 1) * SLOT_MS),
       capacity: 1,
-      staffId: 't1',
     })),
   );
+}
+
+/** A school with an open evening in 5 days (pupils p0…p<n-1>, contacts c<i>) and one live evening. */
+async function seed(tenant: string, n: number) {
+  const uc = seedingUseCases(store);
+  await openEvening(uc, tenant, {
+    id: 'open',
+    title: 'Year 9',
+    startsAt: new Date(Date.now() + 5 * DAY),
+    durationMs: n * SLOT_MS,
+    slots: Array.from({ length: n }, (_, i) => ({ id: `s${i}`, staffId: 't1' })),
+  });
   for (let i = 0; i < n; i++)
     await uc.createBooking(tenant, { slotId: `s${i}`, pupilId: `p${i}`, contactId: `c${i}` });
-  const liveStart = new Date(Date.now() + 2 * DAY);
-  await createOpenEvent(uc, tenant, {
+  await openEvening(uc, tenant, {
     id: 'live',
-    kind: 'parents_evening',
     title: 'Tonight',
-    startsAt: liveStart,
+    startsAt: new Date(Date.now() + 2 * DAY),
     durationMs: 3_600_000,
+    slots: [{ id: 'l0', staffId: 't2' }],
   });
-  await uc.createSlots(tenant, 'live', [
-    {
-      id: 'l0',
-      startsAt: liveStart,
-      endsAt: new Date(liveStart.getTime() + 600_000),
-      capacity: 1,
-      staffId: 't2',
-    },
-  ]);
   await uc.createBooking(tenant, { slotId: 'l0', pupilId: 'p0', contactId: 'c0' });
   await uc.updateEvent(tenant, 'live', { status: 'live' });
 }
