@@ -4,7 +4,7 @@ import { isAppError } from '@isams-sync/errors';
 import type { RosterEntityType } from '@isams-sync/events';
 import { DATASET_IDS } from '@isams-sync/isams';
 import type { DatasetId, RawElement } from '@isams-sync/isams';
-import type { ChangesetStore, HeldLease, RosterPublisher, TenantLeasing } from './ports';
+import type { ChangesetStore, HeldLease, RosterPublisher, TenantLeasing, WriteFence } from './ports';
 import { CHANGE_CHUNK_SIZE, entityDocOf, ids, imageHash, manifestEntryOf, toRecord } from './records';
 import type {
   ChangesetDoc,
@@ -467,8 +467,9 @@ export class ChangesetProcessor {
       }
       case 'applying': {
         await this.hook('apply', cs);
-        await this.apply(cs, lease);
-        return set({ state: 'publishing', publishedChunks: 0 });
+        // Each chunk's events go out while the next chunk is written (apply), so the step ends with
+        // every chunk published; `publishing` then only finishes what a crash left.
+        return set({ state: 'publishing', publishedChunks: await this.apply(cs, lease) });
       }
       case 'publishing': {
         await this.hook('publish', cs);
@@ -482,22 +483,9 @@ export class ChangesetProcessor {
         };
         let next = (cs.publishedChunks ?? 0) < count ? read(cs.publishedChunks ?? 0) : undefined;
         for (let chunkNo = cs.publishedChunks ?? 0; chunkNo < count; chunkNo += 1) {
-          await this.hook('publish-batch', cs);
-          const changes = (await next!).filter((c) => c.disposition === 'apply');
+          const changes = await next!;
           next = chunkNo + 1 < count ? read(chunkNo + 1) : undefined;
-          // The fence was checked after the previous chunk's cursor write (or the step's claim).
-          // State records first, then the change events: a change event is only ever sent after its state
-          // record was acknowledged, which makes the subscriber handover gap-free (docs/events.md ›
-          // Bootstrap and follow: changes' end offsets are taken before the state topic's).
-          await publisher.publishState(
-            changes.map((c) => stateEvent(cs.tenantId, cs, c)),
-            defined(changes.map((c) => directoryStateEvent(cs.tenantId, cs, c))),
-          );
-          await publisher.publishChanges(
-            changes.map((c) => changeEvent(cs.tenantId, cs, c)),
-            defined(changes.map((c) => directoryChangeEvent(cs.tenantId, cs, c))),
-          );
-          await store.updateChangeset(cs.tenantId, cs._id, { publishedChunks: chunkNo + 1 }, fence);
+          await this.publishChunk(cs, chunkNo, changes, fence);
         }
         const outcome = cs.kind === 'sync' && (cs.heldCount ?? 0) > 0 ? 'held' : 'applied';
         return set({ state: 'reporting', outcome, completedAt: this.now() });
@@ -546,21 +534,58 @@ export class ChangesetProcessor {
   }
 
   /**
-   * Applies the changeset's `apply` changes to the stored roster: each changed entity's document is
-   * written (inserted when the change adds it, else replaced), then the manifest chunks they fall in
-   * are rewritten; nothing else is touched. Idempotent: a rerun writes the same documents and entries
-   * (entity documents first, so a crash in between leaves images ahead of the manifest, which the
-   * rerun catches up). Removed people enter the grace queue; restored ones leave it.
+   * Publishes one change chunk's `apply` changes and moves the cursor past it. State records first,
+   * then the change events: a change event is only ever sent after its state record was acknowledged,
+   * which makes the subscriber handover gap-free (docs/events.md › Bootstrap and follow: changes' end
+   * offsets are taken before the state topic's). Called only once the chunk's entity documents are
+   * written, and after the fence was checked (by that write, the previous cursor write or the step's
+   * claim).
    */
-  private async apply(cs: ChangesetDoc, lease: HeldLease): Promise<void> {
+  private async publishChunk(
+    cs: ChangesetDoc,
+    chunkNo: number,
+    chunk: readonly StoredChange[],
+    fence: WriteFence,
+  ): Promise<void> {
+    const { store, publisher } = this.deps;
+    await this.hook('publish-batch', cs);
+    const changes = chunk.filter((c) => c.disposition === 'apply');
+    await publisher.publishState(
+      changes.map((c) => stateEvent(cs.tenantId, cs, c)),
+      defined(changes.map((c) => directoryStateEvent(cs.tenantId, cs, c))),
+    );
+    await publisher.publishChanges(
+      changes.map((c) => changeEvent(cs.tenantId, cs, c)),
+      defined(changes.map((c) => directoryChangeEvent(cs.tenantId, cs, c))),
+    );
+    await store.updateChangeset(cs.tenantId, cs._id, { publishedChunks: chunkNo + 1 }, fence);
+  }
+
+  /**
+   * Applies the changeset's `apply` changes to the stored roster, chunk by chunk: each changed
+   * entity's document is written (inserted when the change adds it, else replaced), and once a
+   * chunk's documents are written its events are published while the next chunk is written (one
+   * chunk publishing at a time, from the cursor `publishedChunks` on); then the manifest chunks the
+   * changes fall in are rewritten and removed people enter the grace queue (restored ones leave it).
+   * Idempotent: a rerun writes the same documents and entries and publishes from the cursor (entity
+   * documents first, so a crash in between leaves images ahead of the manifest, which the rerun
+   * catches up; every published chunk's documents were written before it). Returns the chunk count.
+   */
+  private async apply(cs: ChangesetDoc, lease: HeldLease): Promise<number> {
     const { store } = this.deps;
     const { fence } = lease;
-    const docs = new Map<string, EntityDoc>();
-    const added = new Set<string>();
+    const count = cs.chunkCount ?? 0;
+    const written = new Map<string, EntityDoc>();
     const graceIn: GraceDoc[] = [];
     const graceOut: string[] = [];
-    for (let chunkNo = 0; chunkNo < (cs.chunkCount ?? 0); chunkNo += 1) {
-      for (const c of await this.chunk(cs, chunkNo)) {
+    let inserted = 0;
+    let entitiesMs = 0;
+    let publishing: Promise<void> = Promise.resolve();
+    for (let chunkNo = 0; chunkNo < count; chunkNo += 1) {
+      const chunk = await this.chunk(cs, chunkNo);
+      const docs = new Map<string, EntityDoc>();
+      const added = new Set<string>();
+      for (const c of chunk) {
         if (c.disposition !== 'apply') continue;
         const entityKey = ids.entity(cs.tenantId, c.entityType, c.entityId);
         docs.set(entityKey, entityDocOf(cs.tenantId, this.record(cs, c)));
@@ -577,33 +602,45 @@ export class ChangesetProcessor {
           });
         else if (c.change === 'restored') graceOut.push(entityKey);
       }
+      const t0 = performance.now();
+      if (docs.size > 0) await store.putEntities([...docs.values()], (d) => added.has(d._id), fence);
+      entitiesMs += performance.now() - t0;
+      inserted += added.size;
+      for (const [key, doc] of docs) written.set(key, doc);
+      if (chunkNo < (cs.publishedChunks ?? 0)) continue;
+      // The previous chunk's events are acknowledged (or its failure surfaces) before this one's go.
+      await publishing;
+      publishing = this.publishChunk(cs, chunkNo, chunk, fence);
+      publishing.catch(() => undefined);
     }
-    if (docs.size === 0) return;
-    const written = [...docs.values()];
-    const t0 = performance.now();
-    await store.putEntities(written, (d) => added.has(d._id), fence);
     const t1 = performance.now();
-    await store.updateManifest(
-      cs.tenantId,
-      written.map(manifestEntryOf),
-      fence,
-      await store.loadManifest(cs.tenantId),
-    );
+    if (written.size > 0)
+      await store.updateManifest(
+        cs.tenantId,
+        [...written.values()].map(manifestEntryOf),
+        fence,
+        await store.loadManifest(cs.tenantId),
+      );
     const t2 = performance.now();
     await store.enterGrace(graceIn, fence);
     for (const id of graceOut) await store.leaveGrace(cs.tenantId, id, fence);
+    const t3 = performance.now();
+    await publishing;
     this.deps.logger.debug(
       {
         tenantId: cs.tenantId,
         changesetId: cs._id,
-        written: written.length,
-        inserted: added.size,
-        entitiesMs: Math.round(t1 - t0),
+        written: written.size,
+        inserted,
+        entitiesMs: Math.round(entitiesMs),
         manifestMs: Math.round(t2 - t1),
-        graceMs: Math.round(performance.now() - t2),
+        graceMs: Math.round(t3 - t2),
+        // Waiting for the last chunk's events after the manifest and grace writes.
+        lastPublishMs: Math.round(performance.now() - t3),
       },
-      'changeset applied to the stored roster',
+      'changeset applied to the stored roster and published',
     );
+    return count;
   }
 
   /**

@@ -59,7 +59,11 @@ class Crashed extends Error {}
 class CallMeter {
   readonly calls: string[] = [];
   dead = false;
-  constructor(private readonly crash?: CrashPoint) {}
+  constructor(
+    private readonly crash?: CrashPoint,
+    /** Each store call takes effect a turn of the event loop later, as a database's answer comes. */
+    private readonly storeLatency = false,
+  ) {}
 
   wrap<T extends object>(target: T, name: string): T {
     return new Proxy(target, {
@@ -70,6 +74,7 @@ class CallMeter {
           if (this.dead) throw new Crashed('the process is dead');
           const n = this.calls.push(`${name}.${prop}`) - 1;
           if (this.crash?.call === n && this.crash.when === 'before') this.die(n);
+          if (this.storeLatency && name === 'store') await new Promise((resolve) => setImmediate(resolve));
           const result = await (v as (...a: unknown[]) => Promise<unknown>).apply(t, args);
           if (this.crash?.call === n && this.crash.when === 'after') this.die(n);
           return result;
@@ -158,16 +163,17 @@ export interface Played {
  * the same state then starts as the service does (resume every unfinished changeset, rebuilding the
  * list), gets the deliveries that were not answered yet (the consumer's uncommitted offsets, an
  * admin's retried approval — or, with `adminRetries: false`, not the approval the crash cut off:
- * its admin gave up), and a sweep resumes whatever is still unfinished.
+ * its admin gave up), and a sweep resumes whatever is still unfinished. With `storeLatency`, the first
+ * process's store calls take effect a turn later (the order of calls then matters as it does on a database).
  */
 export async function play(
   world: World,
   steps: readonly WorldStep[],
   crash?: CrashPoint,
-  options: { adminRetries?: boolean } = {},
+  options: { adminRetries?: boolean; storeLatency?: boolean } = {},
 ): Promise<Played> {
   const queue = deliveries(steps);
-  const meter = new CallMeter(crash);
+  const meter = new CallMeter(crash, options.storeLatency);
   const first = startProcess(world.state, world.broker, meter, 'replica-1');
   let answered = 0;
   let crashedAt: string | undefined;

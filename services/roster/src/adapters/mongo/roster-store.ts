@@ -156,6 +156,8 @@ const POINT_READS_UP_TO = 300;
 const POINT_READS_IN_FLIGHT = 8;
 /** Replacing writes (entity `bulkWrite`s, manifest chunks) in flight at once (FerretDB/PostgreSQL runs writers concurrently). */
 const REPLACES_IN_FLIGHT = 4;
+/** Entity `insertMany` commands in flight at once. */
+const INSERTS_IN_FLIGHT = 4;
 
 /** Runs `fn` over `items`, at most `limit` at a time; rejects with the first failure (after the others settle). */
 async function forEachConcurrently<T>(
@@ -659,8 +661,12 @@ export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStor
     for (let g = 0; g < inserts.length; g += group)
       await this.fenced(fence, async () => {
         const part = inserts.slice(g, g + group) as unknown as Document[];
-        for (let i = 0; i < part.length; i += ENTITY_WRITE_CHUNK) {
-          const chunk = part.slice(i, i + ENTITY_WRITE_CHUNK);
+        const commands: Document[][] = [];
+        for (let i = 0; i < part.length; i += ENTITY_WRITE_CHUNK)
+          commands.push(part.slice(i, i + ENTITY_WRITE_CHUNK));
+        // Several commands in flight: the database inserts them side by side (FerretDB/PostgreSQL
+        // and MongoDB both), a third less time for a first sync's inserts than one at a time (medium school, FerretDB/PostgreSQL).
+        await forEachConcurrently(commands, INSERTS_IN_FLIGHT, async (chunk) => {
           try {
             await coll.insertMany(chunk, { ordered: false });
           } catch (err) {
@@ -668,7 +674,7 @@ export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStor
               throw toMongoError(err, { operation: 'insertMany', collection: COLLECTIONS.entities });
             await replace(chunk);
           }
-        }
+        });
       });
     for (let g = 0; g < replaces.length; g += group)
       await this.fenced(fence, () => replace(replaces.slice(g, g + group) as unknown as Document[]));
