@@ -48,9 +48,10 @@ export const GOALS: readonly Goal[] = [
   {
     path: 'end-to-end first sync (trigger → applied)',
     goal: '≤ ×2.5 of fetch + produce + insertMany',
-    metric: /^first sync/,
+    // The row against its floor (same metric name, " against its floor") explains the gap; it is not the goal.
+    metric: /^first sync \(trigger → applied\)$/,
     ...syncGoal(2.5),
-    gap: 'every entity written one document at a time with its index entries (~0.4 ms each on FerretDB/PostgreSQL) and four events per change, published chunk by chunk: docs/roster-model.md › Where a sync’s time goes',
+    gap: 'work of the contract that the baseline leaves out: the document’s stream parse, and the ~47,000 records the roster publishes for a medium school (four per change: state record, change event and their directory projections), which a bare producer alone takes longer to send than the whole baseline takes. The next row gives the sync against that floor, done bare in the same run; over it is the services’ own CPU (each event built, validated, identified and encoded; each entity normalised and hashed) on the two cores FerretDB and Kafka use too: docs/roster-model.md › Where a sync’s time goes',
   },
   {
     path: 'unchanged resync (trigger → unchanged)',
@@ -62,9 +63,9 @@ export const GOALS: readonly Goal[] = [
   {
     path: '1 % churn resync (trigger → applied)',
     goal: '≤ ×3 of its floor',
-    metric: /^1 % churn resync/,
+    metric: /^1 % churn resync \(trigger → applied\)$/,
     ...syncGoal(3),
-    gap: 'the whole changed document is parsed, normalised and hashed (connector, then roster), the changed images read by `_id` and replaced under a fence; the floor moves only the changed records: docs/roster-model.md › Where a sync’s time goes',
+    gap: 'the Batch API has no delta: the whole document is fetched and stream-parsed before anything is known to have changed, which alone takes about twice the whole baseline, and its chunks are produced, staged and normalised whole. The next row gives the resync against that floor (the document fetched and parsed, its chunks produced, the changed entities inserted, the run’s events produced, all bare); over it are the roster’s staging and normalising of every record, the changed images read by `_id` and the fenced writes: docs/roster-model.md › Where a sync’s time goes',
   },
   {
     path: 'mixed schools, one replica each',

@@ -13,6 +13,10 @@
  *  - first sync and churn: plain `fetch` of the same document + bare kafkajs produce of the same
  *    number/size of messages + bare `insertMany` of the same record count (churn: of the changed
  *    count) — "the raw cost of moving the same bytes"; ratio = how many times that the system takes;
+ *  - their floors (the "against its floor" rows): the work no implementation of the contract avoids,
+ *    done bare — the document fetched and stream-parsed (the Batch API has no delta), the raw chunks
+ *    produced, the entities inserted, and the very records the roster published for the run (state,
+ *    change and directory events, read back from its four topics) produced again;
  *  - unchanged resync: the plain fetch alone (the least an unchanged run can do);
  *  - peak RSS: the baseline child's own peak RSS.
  *
@@ -29,13 +33,24 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { EventuallyTimedOut, startSystem, type AdminSyncRun } from '@isams-sync/testing';
 import { argValue, emitResult, progress, row, type BenchRow } from '../system-client/bench-output';
 import { isCutOff } from './bench-report';
 import { repoRoot, resolveInfra } from '../system-client/infra-endpoints';
 import { peakRssMb, waitForQuiet } from '../system-client/process-memory';
-import { bareInsert, bareProduce, batchUrl, plainFetch } from '../system-client/raw-cost';
+import {
+  bareInsert,
+  bareProduce,
+  bareReproduce,
+  batchUrl,
+  fetchParse,
+  plainFetch,
+  readPublished,
+  type PublishedRecord,
+} from '../system-client/raw-cost';
 import { changedCount, runTotals, schoolApiClient } from '../system-client/school-client';
 
 const args = process.argv.slice(2);
@@ -53,12 +68,22 @@ interface BaselineInput {
   records: number;
   recordBytes: number;
   changed: number;
+  /** A JSON file of {@link Published}: the records the roster published for each run. */
+  publishedFile: string;
+}
+/** The records the roster published on its four topics for the first sync and the churn resync. */
+interface Published {
+  first: PublishedRecord[];
+  churn: PublishedRecord[];
 }
 interface BaselineResult {
   fetchSeconds: number;
   produceSeconds: number;
   insertSeconds: number;
   insertChangedSeconds: number;
+  fetchParseSeconds: number;
+  republishFirstSeconds: number;
+  republishChurnSeconds: number;
   documentBytes: number;
   peakRssMb: number;
 }
@@ -75,11 +100,19 @@ async function baselineChild(input: BaselineInput): Promise<BaselineResult> {
   );
   const insert = await bareInsert(input.mongoUrl, input.records, input.recordBytes);
   const insertChanged = await bareInsert(input.mongoUrl, Math.max(1, input.changed), input.recordBytes);
+  const parsed = await fetchParse(input.url);
+  const published = JSON.parse(readFileSync(input.publishedFile, 'utf8')) as Published;
+  const scratch = () => `bench-baseline-${randomBytes(4).toString('hex')}`;
+  const republishFirst = await bareReproduce(input.brokers, scratch(), published.first);
+  const republishChurn = await bareReproduce(input.brokers, scratch(), published.churn);
   return {
     fetchSeconds: Math.min(f1.seconds, f2.seconds),
     produceSeconds: produce.seconds,
     insertSeconds: insert.seconds,
     insertChangedSeconds: insertChanged.seconds,
+    fetchParseSeconds: parsed.seconds,
+    republishFirstSeconds: republishFirst.seconds,
+    republishChurnSeconds: republishChurn.seconds,
     documentBytes: Buffer.byteLength(f2.text),
     peakRssMb: process.resourceUsage().maxRSS / 1024,
   };
@@ -242,6 +275,21 @@ async function main(): Promise<void> {
     // The services (not the simulator the baseline fetches from) stop before the baseline, so a
     // cut-off phase's work does not load the database under it.
     await Promise.all(Object.values(system.processes).map((p) => p.stop(15_000)));
+    // What the roster published for each run (every record names its run: `ce_syncrunid`), to be
+    // produced again bare: the publishing part of the floors below.
+    const { changes, state, changesDirectory, stateDirectory } = system.topics;
+    const all = await readPublished(infra.kafkaBrokers, [state, changes, stateDirectory, changesDirectory]);
+    const ofRun = (run: AdminSyncRun | undefined) =>
+      run === undefined ? [] : all.filter((r) => r.headers.ce_syncrunid === run.syncRunId);
+    const published: Published = { first: ofRun(first.run), churn: ofRun(churned?.run) };
+    const publishedBytes = (list: PublishedRecord[]) =>
+      list.reduce((n, r) => n + Buffer.byteLength(r.value ?? '') + Buffer.byteLength(r.key ?? ''), 0);
+    log(
+      `  the roster published ${published.first.length} records for the first sync, ${published.churn.length} for the churn (of ${all.length})`,
+    );
+    const scratchDir = mkdtempSync(join(tmpdir(), 'e2e-sync-bench-'));
+    const publishedFile = join(scratchDir, 'published.json');
+    writeFileSync(publishedFile, JSON.stringify(published));
 
     log('baseline: plain fetch + bare produce + bare insertMany of the same sizes (own process)…');
     const base = runBaseline({
@@ -253,13 +301,28 @@ async function main(): Promise<void> {
       records: totals.records,
       recordBytes: Math.ceil(totals.bytes / Math.max(1, totals.records)),
       changed,
+      publishedFile,
     });
+    rmSync(scratchDir, { recursive: true, force: true });
     log(
-      `  fetch ${base.fetchSeconds.toFixed(2)} s, produce ${base.produceSeconds.toFixed(2)} s, insert ${base.insertSeconds.toFixed(2)} s, insert changed ${base.insertChangedSeconds.toFixed(2)} s`,
+      `  fetch ${base.fetchSeconds.toFixed(2)} s, produce ${base.produceSeconds.toFixed(2)} s, insert ${base.insertSeconds.toFixed(2)} s, insert changed ${base.insertChangedSeconds.toFixed(2)} s, fetch + parse ${base.fetchParseSeconds.toFixed(2)} s, republish ${base.republishFirstSeconds.toFixed(2)} s / ${base.republishChurnSeconds.toFixed(2)} s`,
     );
 
     const moveAll = base.fetchSeconds + base.produceSeconds + base.insertSeconds;
     const moveChurn = base.fetchSeconds + base.produceSeconds + base.insertChangedSeconds;
+    // The floors: the work no implementation of the contract avoids, done bare — the document fetched
+    // and stream-parsed (the Batch API has no delta), the raw chunks produced, the entities inserted,
+    // and the very records the roster published for the run (state, change and directory events)
+    // produced again.
+    const floorOf = (insertSeconds: number, republishSeconds: number) =>
+      base.fetchParseSeconds + base.produceSeconds + insertSeconds + republishSeconds;
+    const floorNote = (
+      docs: number,
+      insertSeconds: number,
+      records: PublishedRecord[],
+      republishSeconds: number,
+    ) =>
+      `floor: the document fetched + stream-parsed alone (${base.fetchParseSeconds.toFixed(2)} s) + bare produce of ${totals.chunks} msgs (${base.produceSeconds.toFixed(2)} s) + bare insertMany of ${docs} docs (${insertSeconds.toFixed(2)} s) + bare produce of the ${records.length} records the roster published for the run on its four topics (${mb(publishedBytes(records))} MB, ${republishSeconds.toFixed(2)} s); lower is better`;
     // The document's own size (the plain fetch's body), and its records' size as the connector
     // spools and publishes them (canonical JSON).
     const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
@@ -271,6 +334,13 @@ async function main(): Promise<void> {
         's',
         moveAll,
         `${what}; baseline: plain fetch + bare produce of ${totals.chunks} msgs + bare insertMany of ${totals.records} docs; lower is better`,
+      ),
+      row(
+        'first sync (trigger → applied) against its floor',
+        first.seconds,
+        's',
+        floorOf(base.insertSeconds, base.republishFirstSeconds),
+        floorNote(totals.records, base.insertSeconds, published.first, base.republishFirstSeconds),
       ),
       unchanged === undefined
         ? cutOffRow('unchanged resync (trigger → unchanged)', phaseLimitS!, what)
@@ -297,6 +367,16 @@ async function main(): Promise<void> {
               moveChurn,
               `${churn} leavers + ${churn} joiners, ${changed} entities changed; baseline: plain fetch + bare produce + bare insertMany of ${changed} docs; lower is better`,
             ),
+      );
+    if (churned !== undefined)
+      rows.push(
+        row(
+          '1 % churn resync (trigger → applied) against its floor',
+          churned.seconds,
+          's',
+          floorOf(base.insertChangedSeconds, base.republishChurnSeconds),
+          floorNote(changed, base.insertChangedSeconds, published.churn, base.republishChurnSeconds),
+        ),
       );
     for (const [name, mb] of Object.entries(rss)) {
       if (mb === undefined) continue;

@@ -21,16 +21,13 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Readable } from 'node:stream';
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { createKafkaClient, tailTopic } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
-import { streamBatchDocument } from '@isams-sync/isams';
 import { startSystem, type AdminApiClient, type AdminSyncRun, type RunningSystem } from '@isams-sync/testing';
 import { percentile } from '../system-client/bench-output';
 import { repoRoot, type InfraEndpoints } from '../system-client/infra-endpoints';
 import { peakRssMb } from '../system-client/process-memory';
-import { batchUrl } from '../system-client/raw-cost';
+import { batchUrl, fetchParse } from '../system-client/raw-cost';
 import { schoolApiClient } from '../system-client/school-client';
 
 export type SchoolSize = 'small' | 'medium' | 'large';
@@ -127,22 +124,6 @@ async function watchRuns(system: RunningSystem, brokers: string[], observed: Map
   });
   await tail.ready;
   return tail;
-}
-
-async function fetchAndParse(url: string): Promise<{ records: number; bytes: number }> {
-  const res = await fetch(url);
-  if (!res.ok || !res.body) throw new Error(`baseline fetch: HTTP ${res.status}`);
-  let bytes = 0;
-  let records = 0;
-  const body = Readable.fromWeb(res.body as unknown as NodeReadableStream<Uint8Array>);
-  const counted = (async function* () {
-    for await (const chunk of body) {
-      bytes += (chunk as Buffer).length;
-      yield chunk as Buffer;
-    }
-  })();
-  for await (const e of streamBatchDocument(counted, { format: 'xml' })) if (e.type === 'record') records++;
-  return { records, bytes };
 }
 
 async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -273,7 +254,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
     let baseBytes = 0;
     const started = performance.now();
     await pool(schools, opts.concurrency, async (s) => {
-      const r = await fetchAndParse(batchUrl(system.simulator.url, s.apiKey));
+      const r = await fetchParse(batchUrl(system.simulator.url, s.apiKey));
       baseRecords += r.records;
       baseBytes += r.bytes;
     });

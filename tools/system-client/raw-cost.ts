@@ -1,10 +1,21 @@
 /**
  * Baselines for the end-to-end benchmarks: the raw cost of moving the same bytes without the
- * system's logic — a plain HTTP fetch of the iSAMS document, a bare produce (libs/kafka's raw producer) of the same
- * number and size of messages, a bare `insertMany` of the same number of documents.
+ * system's logic — a plain HTTP fetch of the iSAMS document (and the same fetched and stream-parsed),
+ * a bare produce (libs/kafka's raw producer) of the same number and size of messages or of the very
+ * records a service published, a bare `insertMany` of the same number of documents.
  */
 import { randomBytes } from 'node:crypto';
-import { createKafkaClient, createRawProducer, deleteTopics, ensureTopics } from '@isams-sync/kafka';
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { streamBatchDocument } from '@isams-sync/isams';
+import {
+  createKafkaClient,
+  createRawProducer,
+  deleteTopics,
+  ensureTopics,
+  readTopic,
+  type RawProducer,
+} from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import { MongoClient } from 'mongodb';
 
@@ -22,12 +33,32 @@ export async function plainFetch(url: string): Promise<{ seconds: number; text: 
   return { seconds: (performance.now() - started) / 1000, text };
 }
 
-/** Produces `messages` messages of `bytesEach` bytes (acks=all, idempotent, 4 per request). */
-export async function bareProduce(
+/**
+ * The document fetched and stream-parsed by libs/isams, its records only counted (no canonical JSON,
+ * fingerprint, spool or publish): the least any sync does with a Batch API document, which has no delta.
+ */
+export async function fetchParse(url: string): Promise<{ seconds: number; records: number; bytes: number }> {
+  const started = performance.now();
+  const res = await fetch(url);
+  if (!res.ok || !res.body) throw new Error(`baseline fetch: HTTP ${res.status}`);
+  let bytes = 0;
+  let records = 0;
+  const body = Readable.fromWeb(res.body as unknown as NodeReadableStream<Uint8Array>);
+  const counted = (async function* () {
+    for await (const chunk of body) {
+      bytes += (chunk as Buffer).length;
+      yield chunk as Buffer;
+    }
+  })();
+  for await (const e of streamBatchDocument(counted, { format: 'xml' })) if (e.type === 'record') records++;
+  return { seconds: (performance.now() - started) / 1000, records, bytes };
+}
+
+/** Times `send` with a bare producer on a fresh one-partition topic (deleted afterwards). */
+async function onScratchTopic(
   brokers: string[],
   topic: string,
-  messages: number,
-  bytesEach: number,
+  send: (producer: RawProducer) => Promise<void>,
 ): Promise<{ seconds: number }> {
   const client = createKafkaClient({
     clientId: 'bench-baseline',
@@ -46,9 +77,25 @@ export async function bareProduce(
   ]);
   const producer = createRawProducer(client);
   await producer.connect();
-  const value = Buffer.alloc(bytesEach, 120);
   const started = performance.now();
   try {
+    await send(producer);
+    return { seconds: (performance.now() - started) / 1000 };
+  } finally {
+    await producer.disconnect();
+    await deleteTopics(client, [topic]).catch(() => undefined);
+  }
+}
+
+/** Produces `messages` messages of `bytesEach` bytes (acks=all, idempotent, 4 per request). */
+export function bareProduce(
+  brokers: string[],
+  topic: string,
+  messages: number,
+  bytesEach: number,
+): Promise<{ seconds: number }> {
+  const value = Buffer.alloc(bytesEach, 120);
+  return onScratchTopic(brokers, topic, async (producer) => {
     for (let i = 0; i < messages; i += 4) {
       const n = Math.min(4, messages - i);
       await producer.send(
@@ -56,11 +103,53 @@ export async function bareProduce(
         Array.from({ length: n }, () => ({ key: 'bench-school', value })),
       );
     }
-    return { seconds: (performance.now() - started) / 1000 };
-  } finally {
-    await producer.disconnect();
-    await deleteTopics(client, [topic]).catch(() => undefined);
-  }
+  });
+}
+
+/** A record as a service published it, kept to be produced again (value and headers as UTF-8 text). */
+export interface PublishedRecord {
+  key: string | null;
+  value: string | null;
+  headers: Record<string, string>;
+}
+
+/** Every record of `topics`, from the beginning, as {@link PublishedRecord}s. */
+export async function readPublished(
+  brokers: string[],
+  topics: readonly string[],
+): Promise<PublishedRecord[]> {
+  const client = createKafkaClient({
+    clientId: 'bench-baseline-reader',
+    brokers,
+    logger: createLogger({ service: 'bench-baseline', level: 'silent' }),
+  });
+  const out: PublishedRecord[] = [];
+  for (const topic of topics)
+    for (const r of await readTopic(client, topic, { timeoutMs: 120_000 }))
+      out.push({
+        key: r.key === null ? null : r.key.toString('utf8'),
+        value: r.value === null ? null : r.value.toString('utf8'),
+        headers: Object.fromEntries(
+          Object.entries(r.headers).map(([k, v]) => [k, String(Array.isArray(v) ? v[0] : v)]),
+        ),
+      });
+  return out;
+}
+
+/**
+ * Produces `records` again as they are (key, value, headers), `perRequest` to a request, one request
+ * at a time (acks=all, idempotent): the floor of publishing what a service published.
+ */
+export function bareReproduce(
+  brokers: string[],
+  topic: string,
+  records: readonly PublishedRecord[],
+  perRequest = 500,
+): Promise<{ seconds: number }> {
+  return onScratchTopic(brokers, topic, async (producer) => {
+    for (let i = 0; i < records.length; i += perRequest)
+      await producer.send(topic, records.slice(i, i + perRequest));
+  });
 }
 
 interface RecordDoc {
