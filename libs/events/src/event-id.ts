@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 // Fixed namespace of isams-sync event ids (a random UUID chosen once; never change it, or every
 // re-sent event gets a new id and consumers stop de-duplicating).
 const EVENT_ID_NAMESPACE = '6f1d3c9e-2b47-4f0a-9a52-8d3e7c1b5a24';
+const NAMESPACE_BYTES = Buffer.from(EVENT_ID_NAMESPACE.replaceAll('-', ''), 'hex');
 
 /**
  * A stable event id derived from its parts: the same parts always give the same id, so a re-sent
@@ -16,13 +17,14 @@ const EVENT_ID_NAMESPACE = '6f1d3c9e-2b47-4f0a-9a52-8d3e7c1b5a24';
  */
 export function deterministicEventId(...parts: string[]): string {
   if (parts.length === 0) throw new TypeError('deterministicEventId needs at least one part');
-  const hash = createHash('sha256')
-    .update(EVENT_ID_NAMESPACE.replaceAll('-', ''), 'hex')
-    .update(JSON.stringify(parts), 'utf8')
-    .digest();
-  const bytes = hash.subarray(0, 16);
-  bytes[6] = (bytes[6]! & 0x0f) | 0x80; // version 8
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80; // variant 10xx
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  // One-shot hash of one buffer: about twice as fast as a Hash object per id (a first sync names
+  // four events per changed entity).
+  const hex = hash(
+    'sha256',
+    Buffer.concat([NAMESPACE_BYTES, Buffer.from(JSON.stringify(parts), 'utf8')]),
+    'hex',
+  );
+  // The first 128 bits; version 8 (the 13th hex digit), variant 10xx (the top bits of the 17th).
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

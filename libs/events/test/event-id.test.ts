@@ -1,5 +1,19 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { deterministicEventId } from '../src/event-id';
+
+/** The id as RFC 9562 spells it out: SHA-256 of namespace ‖ parts, 16 bytes, version and variant bits set. */
+function referenceId(...parts: string[]): string {
+  const bytes = createHash('sha256')
+    .update(Buffer.from('6f1d3c9e2b474f0a9a528d3e7c1b5a24', 'hex'))
+    .update(JSON.stringify(parts), 'utf8')
+    .digest()
+    .subarray(0, 16);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x80;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
 
 describe('deterministicEventId', () => {
   it('gives the same id for the same parts', () => {
@@ -24,6 +38,23 @@ describe('deterministicEventId', () => {
     expect(
       deterministicEventId('com.schoolcloud.isams-sync.platform.ping.v1', 'tenant-1', '42'),
     ).toMatchInlineSnapshot(`"d3c407b2-7c29-82aa-b01f-9b4cd0a06049"`);
+  });
+
+  it('equals the byte-wise construction for every variant digit, multi-byte text included', () => {
+    const variants = new Set<string>();
+    for (let i = 0; i < 2000; i++) {
+      const parts = [
+        'com.schoolcloud.isams-sync.roster.pupil.added.v1',
+        `tenant-${i % 7}`,
+        `Zoë ${i}`,
+        '東京',
+        String(i),
+      ];
+      const id = deterministicEventId(...parts);
+      expect(id).toBe(referenceId(...parts));
+      variants.add(id[19]!);
+    }
+    expect([...variants].sort()).toEqual(['8', '9', 'a', 'b']);
   });
 
   it('rejects no parts', () => {
