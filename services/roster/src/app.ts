@@ -14,7 +14,7 @@ import { RosterStore } from './adapters/mongo/roster-store';
 import { TenantLeases, processOwnerId } from './adapters/mongo/tenant-leases';
 import type { RosterConfig } from './config';
 import { ROSTER_CALLERS, rosterGrpcHandlers } from './handlers/grpc/roster.grpc';
-import { rawDatasetsBatchHandler, rawDatasetsHandler } from './handlers/kafka/raw-datasets.handler';
+import { rawDatasetsHandler } from './handlers/kafka/raw-datasets.handler';
 import { ChangesetProcessor } from './use-cases/changeset-processor';
 import type { ProcessingStep } from './use-cases/changeset-processor';
 import type { RosterPublisher } from './use-cases/ports';
@@ -409,7 +409,6 @@ function rawDatasetsGroup(w: Wiring): shell.ServiceConsumerGroup {
 
 /** The raw-datasets consumer: each consumed run becomes a changeset processed in the background. */
 function rawDatasetsConsumerOptions(w: Wiring, kafka: KafkaClient, core: UseCases): RunConsumerOptions {
-  const handler = rawDatasetsHandler(core.store, core.processor, w.now, w.background.track);
   return {
     ...shell.serviceConsumerOptions(w.config, {
       ...w,
@@ -417,8 +416,7 @@ function rawDatasetsConsumerOptions(w: Wiring, kafka: KafkaClient, core: UseCase
       group: rawDatasetsGroup(w),
       sessionTimeoutMs: w.overrides.sessionTimeoutMs,
     }),
-    handler,
-    batchHandler: rawDatasetsBatchHandler(handler),
+    handler: rawDatasetsHandler(core.store, core.processor, w.now, w.background.track),
   };
 }
 

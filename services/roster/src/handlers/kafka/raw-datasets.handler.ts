@@ -1,5 +1,5 @@
 import { datasetSnapshotCompletedV1, rawDatasetChunkV1 } from '@isams-sync/events';
-import type { BatchEventHandler, EventHandler } from '@isams-sync/kafka';
+import type { EventHandler } from '@isams-sync/kafka';
 import { ids } from '../../use-cases/records';
 import type { ChunkStaging } from '../../use-cases/ports';
 import type { ChangesetProcessor } from '../../use-cases/changeset-processor';
@@ -60,34 +60,5 @@ export function rawDatasetsHandler(
       });
       background(processor.advance(tenantid, ids.changeset(tenantid, data.syncRunId)));
     }
-  };
-}
-
-/** Chunks of a fetched batch staged at once (each its own idempotent insert). */
-const CHUNKS_IN_FLIGHT = 4;
-
-/**
- * The batch form of {@link rawDatasetsHandler} (the consumer's `batchHandler`): a batch's chunks are
- * staged CHUNKS_IN_FLIGHT at a time — each is its own idempotent insert, so their order does not
- * matter — and a run-complete marker is handled only once every event before it is, as one at a time.
- */
-export function rawDatasetsBatchHandler(handle: EventHandler): BatchEventHandler {
-  return async (events, ctx) => {
-    const one = (event: (typeof events)[number]) => handle(event, { ...ctx, offset: ctx.firstOffset });
-    let chunks: typeof events = [];
-    const stageChunks = async () => {
-      for (let i = 0; i < chunks.length; i += CHUNKS_IN_FLIGHT)
-        await Promise.all(chunks.slice(i, i + CHUNKS_IN_FLIGHT).map(one));
-      chunks = [];
-    };
-    for (const event of events) {
-      if (rawDatasetChunkV1.matches(event)) {
-        chunks.push(event);
-        continue;
-      }
-      await stageChunks();
-      await one(event);
-    }
-    await stageChunks();
   };
 }
