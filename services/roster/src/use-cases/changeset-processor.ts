@@ -469,7 +469,8 @@ export class ChangesetProcessor {
         await this.hook('apply', cs);
         // Each chunk's events go out while the next chunk is written (apply), so the step ends with
         // every chunk published; `publishing` then only finishes what a crash left.
-        return set({ state: 'publishing', publishedChunks: await this.apply(cs, lease) });
+        await this.apply(cs, lease);
+        return set({ state: 'publishing', publishedChunks: cs.chunkCount ?? 0 });
       }
       case 'publishing': {
         await this.hook('publish', cs);
@@ -569,9 +570,10 @@ export class ChangesetProcessor {
    * changes fall in are rewritten and removed people enter the grace queue (restored ones leave it).
    * Idempotent: a rerun writes the same documents and entries and publishes from the cursor (entity
    * documents first, so a crash in between leaves images ahead of the manifest, which the rerun
-   * catches up; every published chunk's documents were written before it). Returns the chunk count.
+   * catches up; every published chunk's documents were written before it). Resolves once every
+   * chunk is published.
    */
-  private async apply(cs: ChangesetDoc, lease: HeldLease): Promise<number> {
+  private async apply(cs: ChangesetDoc, lease: HeldLease): Promise<void> {
     const { store } = this.deps;
     const { fence } = lease;
     const count = cs.chunkCount ?? 0;
@@ -640,7 +642,6 @@ export class ChangesetProcessor {
       },
       'changeset applied to the stored roster and published',
     );
-    return count;
   }
 
   /**
