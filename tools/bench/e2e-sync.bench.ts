@@ -88,23 +88,20 @@ interface BaselineResult {
   peakRssMb: number;
 }
 
+/** A fresh topic name for one bare produce (each is deleted after it). */
+const scratchTopic = () => `bench-baseline-${randomBytes(4).toString('hex')}`;
+
 async function baselineChild(input: BaselineInput): Promise<BaselineResult> {
   // Best of two fetches: the first also warms the simulator's generation of the document.
   const f1 = await plainFetch(input.url);
   const f2 = await plainFetch(input.url);
-  const produce = await bareProduce(
-    input.brokers,
-    `bench-baseline-${randomBytes(4).toString('hex')}`,
-    input.messages,
-    input.bytesEach,
-  );
+  const produce = await bareProduce(input.brokers, scratchTopic(), input.messages, input.bytesEach);
   const insert = await bareInsert(input.mongoUrl, input.records, input.recordBytes);
   const insertChanged = await bareInsert(input.mongoUrl, Math.max(1, input.changed), input.recordBytes);
   const parsed = await fetchParse(input.url);
   const published = JSON.parse(readFileSync(input.publishedFile, 'utf8')) as Published;
-  const scratch = () => `bench-baseline-${randomBytes(4).toString('hex')}`;
-  const republishFirst = await bareReproduce(input.brokers, scratch(), published.first);
-  const republishChurn = await bareReproduce(input.brokers, scratch(), published.churn);
+  const republishFirst = await bareReproduce(input.brokers, scratchTopic(), published.first);
+  const republishChurn = await bareReproduce(input.brokers, scratchTopic(), published.churn);
   return {
     fetchSeconds: Math.min(f1.seconds, f2.seconds),
     produceSeconds: produce.seconds,
@@ -282,6 +279,10 @@ async function main(): Promise<void> {
     const ofRun = (run: AdminSyncRun | undefined) =>
       run === undefined ? [] : all.filter((r) => r.headers.ce_syncrunid === run.syncRunId);
     const published: Published = { first: ofRun(first.run), churn: ofRun(churned?.run) };
+    // An applied first sync published its changes: none found means the records were not matched to
+    // their run, and a floor without them would be wrong.
+    if (published.first.length === 0)
+      throw new Error(`no record of the first sync (${first.run.syncRunId}) on the roster's topics`);
     const publishedBytes = (list: PublishedRecord[]) =>
       list.reduce((n, r) => n + Buffer.byteLength(r.value ?? '') + Buffer.byteLength(r.key ?? ''), 0);
     log(
@@ -292,18 +293,22 @@ async function main(): Promise<void> {
     writeFileSync(publishedFile, JSON.stringify(published));
 
     log('baseline: plain fetch + bare produce + bare insertMany of the same sizes (own process)…');
-    const base = runBaseline({
-      url: batchUrl(system.simulator.url, apiKey),
-      brokers: infra.kafkaBrokers,
-      mongoUrl: infra.mongoUrl,
-      messages: totals.chunks,
-      bytesEach: Math.ceil(totals.bytes / Math.max(1, totals.chunks)),
-      records: totals.records,
-      recordBytes: Math.ceil(totals.bytes / Math.max(1, totals.records)),
-      changed,
-      publishedFile,
-    });
-    rmSync(scratchDir, { recursive: true, force: true });
+    let base: BaselineResult;
+    try {
+      base = runBaseline({
+        url: batchUrl(system.simulator.url, apiKey),
+        brokers: infra.kafkaBrokers,
+        mongoUrl: infra.mongoUrl,
+        messages: totals.chunks,
+        bytesEach: Math.ceil(totals.bytes / Math.max(1, totals.chunks)),
+        records: totals.records,
+        recordBytes: Math.ceil(totals.bytes / Math.max(1, totals.records)),
+        changed,
+        publishedFile,
+      });
+    } finally {
+      rmSync(scratchDir, { recursive: true, force: true });
+    }
     log(
       `  fetch ${base.fetchSeconds.toFixed(2)} s, produce ${base.produceSeconds.toFixed(2)} s, insert ${base.insertSeconds.toFixed(2)} s, insert changed ${base.insertChangedSeconds.toFixed(2)} s, fetch + parse ${base.fetchParseSeconds.toFixed(2)} s, republish ${base.republishFirstSeconds.toFixed(2)} s / ${base.republishChurnSeconds.toFixed(2)} s`,
     );

@@ -54,17 +54,21 @@ export async function fetchParse(url: string): Promise<{ seconds: number; record
   return { seconds: (performance.now() - started) / 1000, records, bytes };
 }
 
+/** The baselines' Kafka client (its logs silent). */
+const baselineClient = (brokers: string[]) =>
+  createKafkaClient({
+    clientId: 'bench-baseline',
+    brokers,
+    logger: createLogger({ service: 'bench-baseline', level: 'silent' }),
+  });
+
 /** Times `send` with a bare producer on a fresh one-partition topic (deleted afterwards). */
 async function onScratchTopic(
   brokers: string[],
   topic: string,
   send: (producer: RawProducer) => Promise<void>,
 ): Promise<{ seconds: number }> {
-  const client = createKafkaClient({
-    clientId: 'bench-baseline',
-    brokers,
-    logger: createLogger({ service: 'bench-baseline', level: 'silent' }),
-  });
+  const client = baselineClient(brokers);
   await ensureTopics(client, [
     {
       name: topic,
@@ -118,11 +122,7 @@ export async function readPublished(
   brokers: string[],
   topics: readonly string[],
 ): Promise<PublishedRecord[]> {
-  const client = createKafkaClient({
-    clientId: 'bench-baseline-reader',
-    brokers,
-    logger: createLogger({ service: 'bench-baseline', level: 'silent' }),
-  });
+  const client = baselineClient(brokers);
   const out: PublishedRecord[] = [];
   for (const topic of topics)
     for (const r of await readTopic(client, topic, { timeoutMs: 120_000 }))
