@@ -18,7 +18,11 @@ interface RecordInput {
   headers?: Headers;
 }
 
-/** kafkajs 2.2.4's own record encoding (before patches/kafkajs+2.2.4.patch), the reference. */
+/**
+ * kafkajs 2.2.4's own record encoding (before patches/kafkajs+2.2.4.patch), the reference. It writes
+ * through kafkajs's `Encoder`, whose varints the patch also changes; varint-encoding.test.ts checks
+ * those against upstream's code, so the reference's bytes are upstream's.
+ */
 function upstreamRecord({
   offsetDelta = 0,
   timestampDelta = 0,
