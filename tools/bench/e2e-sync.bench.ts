@@ -182,8 +182,11 @@ async function main(): Promise<void> {
     infra,
     holdPercent: 10,
     holdMin: 5,
-    // BENCH_LOG_LEVEL=debug keeps each roster changeset step's duration in .cache/bench-logs (a profile).
-    logLevel: process.env.BENCH_LOG_LEVEL === 'debug' ? 'debug' : 'warn',
+    // BENCH_LOG_LEVEL=debug keeps each roster changeset step's duration in .cache/bench-logs (a
+    // profile); =info the services' step lines alone, without debug logging's own cost.
+    logLevel: ['debug', 'info'].includes(process.env.BENCH_LOG_LEVEL ?? '')
+      ? process.env.BENCH_LOG_LEVEL
+      : 'warn',
     logDir: resolve(repoRoot, '.cache/bench-logs'),
   });
   const rows: BenchRow[] = [];

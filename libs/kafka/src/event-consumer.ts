@@ -26,6 +26,8 @@ export interface ConsumerContext {
   offset: string;
   /** 1-based attempt number for this message. */
   attempt: number;
+  /** The message value's length (bytes; what a handler that keeps the event in memory counts it as). */
+  bytes: number;
   /** Logger bound to topic/partition/offset/event id/tenant. */
   logger: Logger;
   /** Tell the group coordinator we are alive (the runner also does so while a handler runs). */
@@ -40,7 +42,7 @@ export interface ConsumerContext {
 export type EventHandler = (event: CloudEvent<unknown>, ctx: ConsumerContext) => Promise<void>;
 
 /** Context passed to a {@link BatchEventHandler} with each batch (offsets of its first and last event). */
-export interface BatchConsumerContext extends Omit<ConsumerContext, 'offset'> {
+export interface BatchConsumerContext extends Omit<ConsumerContext, 'offset' | 'bytes'> {
   firstOffset: string;
   lastOffset: string;
 }

@@ -15,6 +15,7 @@ describe('retries and dead-lettering', () => {
     const { client, topic, dlq, producer } = await cleanups.freshTopicAndProducer(1);
     const groupId = uniqueName('it-group');
     const attempts: number[] = [];
+    const sizes: number[] = [];
     const done: string[] = [];
     cleanups.consumeFromStart(client, topic, {
       groupId,
@@ -22,6 +23,7 @@ describe('retries and dead-lettering', () => {
       ...FAST_RETRIES,
       handler: async (event, ctx) => {
         attempts.push(ctx.attempt);
+        sizes.push(ctx.bytes);
         if (ctx.attempt < 3) throw new Error('transient');
         done.push(event.id);
       },
@@ -31,6 +33,10 @@ describe('retries and dead-lettering', () => {
     await eventually(() => done.length === 1, 'handled');
     expect(attempts).toEqual([1, 2, 3]);
     expect(done).toEqual([event!.id]);
+    // Each attempt is told the message's size (its value's bytes as stored).
+    const [stored] = await readRaw(client, topic, 1);
+    expect(sizes).toEqual([1, 2, 3].map(() => stored!.value!.length));
+    expect(sizes[0]).toBeGreaterThan(0);
     await eventually(async () => (await committedOffsets(client, groupId, topic))[0] === '1', 'committed');
     // Nothing was dead-lettered.
     expect((await topicOffsets(client, dlq)).map((o) => o.high)).toEqual(['0']);

@@ -16,13 +16,16 @@ import type { RosterConfig } from './config';
 import { ROSTER_CALLERS, rosterGrpcHandlers } from './handlers/grpc/roster.grpc';
 import { rawDatasetsHandler } from './handlers/kafka/raw-datasets.handler';
 import { ChangesetProcessor } from './use-cases/changeset-processor';
-import type { ProcessingStep } from './use-cases/changeset-processor';
+import type { ProcessingStep, RosterMemory } from './use-cases/changeset-processor';
+import { ImageMemory, StagedChunkMemory } from './use-cases/process-memory';
 import type { RosterPublisher } from './use-cases/ports';
 import { GraceSweeper } from './use-cases/grace-sweeper';
 import { HeldBatches } from './use-cases/held-batches';
 import { RunUndo } from './use-cases/run-undo';
 import { RosterQueries } from './use-cases/roster-queries';
 
+/** A school's images in memory are dropped once unused for this long (docs/roster-model.md › What a replica remembers). */
+const IMAGE_MEMORY_IDLE_MS = 3 * 3_600_000;
 /** Expired lease documents older than this are pruned by the sweeper. */
 const LEASE_RETENTION_MS = 60 * 60_000;
 
@@ -44,6 +47,8 @@ export interface RosterApp extends shell.BackendServiceApp {
   readonly heldBatches: HeldBatches;
   readonly queries: RosterQueries;
   readonly sweeper: GraceSweeper;
+  /** What this process keeps in hand between a run's steps (docs/roster-model.md › What a replica remembers). */
+  readonly memory: RosterMemory;
   /** Cross-replica exclusion per school (its `owner` is unique per app). */
   readonly leases: TenantLeases;
   /** One sweep: refresh the held-batch metrics, fail incomplete runs, create the changesets of stranded approvals, resume unfinished changesets, purge after grace, prune old changesets and leases. */
@@ -60,6 +65,8 @@ interface RosterMetrics {
   readonly tenantBusy: Counter<'mode'>;
   readonly heldPending: Gauge;
   readonly heldOldestAge: Gauge;
+  readonly memoryImages: Gauge;
+  readonly memoryChunkBytes: Gauge;
 }
 
 /** Changesets processed in the background (admin approvals and undos, consumed runs, stranded approvals the sweep found); `stop` drains them. */
@@ -94,6 +101,7 @@ interface Running {
   heldBatches?: HeldBatches;
   queries?: RosterQueries;
   sweeper?: GraceSweeper;
+  memory?: RosterMemory;
   grpc?: GrpcServerHandle;
   ops?: OpsServer;
   consumer?: ConsumerHandle;
@@ -110,6 +118,8 @@ interface UseCases {
   readonly heldBatches: HeldBatches;
   readonly queries: RosterQueries;
   readonly sweeper: GraceSweeper;
+  /** The staged chunks and images this process keeps in hand (docs/roster-model.md › What a replica remembers). */
+  readonly memory: RosterMemory;
 }
 
 /** Composition root of the roster service. */
@@ -137,7 +147,7 @@ export function createRosterApp(config: RosterConfig, overrides: RosterAppOverri
       sweep,
       idle: () => w.background.idle(),
     },
-    ['store', 'leases', 'processor', 'heldBatches', 'queries', 'sweeper'],
+    ['store', 'leases', 'processor', 'heldBatches', 'queries', 'sweeper', 'memory'],
   );
 }
 
@@ -160,6 +170,14 @@ function rosterMetrics(metrics: Metrics): RosterMetrics {
     heldOldestAge: metrics.gauge({
       name: 'roster_held_batch_oldest_age_seconds',
       help: 'Age of the oldest held batch waiting for a decision (0 when none waits)',
+    }),
+    memoryImages: metrics.gauge({
+      name: 'roster_memory_images',
+      help: 'Entity images this replica keeps in hand for the next runs’ diffs (cap IMAGE_MEMORY_ENTITIES; refreshed every sweep)',
+    }),
+    memoryChunkBytes: metrics.gauge({
+      name: 'roster_memory_staged_chunk_bytes',
+      help: 'Staged raw chunks this replica keeps in hand until their run is planned, bytes as received (cap STAGED_CHUNK_MEMORY_MB; refreshed every sweep)',
     }),
   };
 }
@@ -197,6 +215,7 @@ function backgroundWork(logger: Logger): BackgroundWork {
 async function sweepOnce(w: Wiring, r: Running, at: Date): Promise<void> {
   const steps: ReadonlyArray<readonly [step: string, run: () => Promise<unknown>]> = [
     ['held-batch metrics', () => measureHeld(w, r.store!, at)],
+    ['memory', async () => expireMemory(w, r.memory!)],
     ['fail incomplete runs', () => r.processor!.failIncompleteRuns(at)],
     ['stranded approvals', () => resumeStrandedApprovals(w, r.heldBatches!, at)],
     ['resume changesets', () => r.processor!.resumeAll()],
@@ -222,6 +241,18 @@ async function resumeStrandedApprovals(w: Wiring, heldBatches: HeldBatches, at: 
     w.logger.warn({ batchIds: resumed }, 'approved held batches had no changeset (a process died); created');
   for (const { tenantId, batchId, err } of failed)
     w.logger.warn({ err, tenantId, batchId }, 'stranded approval not resumed; tried again at the next sweep');
+}
+
+/**
+ * Drops what this replica has not used for a while — a school's images after IMAGE_MEMORY_IDLE_MS
+ * (longer than an hourly schedule: a school synced here keeps them), a run's chunks once it could
+ * only time out — and refreshes their gauges (every sweep).
+ */
+function expireMemory(w: Wiring, memory: RosterMemory): void {
+  memory.images.expire(IMAGE_MEMORY_IDLE_MS);
+  memory.chunks.expire(w.config.INCOMPLETE_RUN_TIMEOUT_MS);
+  w.own.memoryImages.set(memory.images.size);
+  w.own.memoryChunkBytes.set(memory.chunks.bytes);
 }
 
 /** Refreshes the held-batch gauges (every sweep); a failure only leaves them as they were. */
@@ -320,7 +351,11 @@ function buildUseCases(
 ): UseCases {
   const { config, now } = w;
   const publisher = createRosterPublisher(producer, w.topics);
-  const processor = (r.processor = createProcessor(w, store, leases, publisher));
+  const memory: RosterMemory = (r.memory = {
+    chunks: new StagedChunkMemory(config.STAGED_CHUNK_MEMORY_MB * 1024 * 1024),
+    images: new ImageMemory(config.IMAGE_MEMORY_ENTITIES),
+  });
+  const processor = (r.processor = createProcessor(w, store, leases, publisher, memory));
   const heldBatches = (r.heldBatches = new HeldBatches(store, processor, now));
   const queries = (r.queries = new RosterQueries(
     store,
@@ -335,7 +370,7 @@ function buildUseCases(
     w.logger,
     config.REMOVAL_GRACE_DAYS,
   ));
-  return { store, processor, heldBatches, queries, sweeper };
+  return { store, processor, heldBatches, queries, sweeper, memory };
 }
 
 /** The changeset processor; its run updates count finished changesets by outcome. */
@@ -344,10 +379,12 @@ function createProcessor(
   store: RosterStore,
   leases: TenantLeases,
   publisher: RosterPublisher,
+  memory: RosterMemory,
 ): ChangesetProcessor {
   const { config, overrides } = w;
   return new ChangesetProcessor({
     store,
+    memory,
     publisher: {
       ...publisher,
       publishRunUpdate: async (e) => {
@@ -416,7 +453,7 @@ function rawDatasetsConsumerOptions(w: Wiring, kafka: KafkaClient, core: UseCase
       group: rawDatasetsGroup(w),
       sessionTimeoutMs: w.overrides.sessionTimeoutMs,
     }),
-    handler: rawDatasetsHandler(core.store, core.processor, w.now, w.background.track),
+    handler: rawDatasetsHandler(core.store, core.processor, w.now, w.background.track, core.memory.chunks),
   };
 }
 

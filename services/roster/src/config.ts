@@ -30,6 +30,16 @@ export const configSchema = z.object({
   SWEEP_INTERVAL_MS: env.durationMs().default(60_000),
   /** Lifetime of a replica's lease on a school (renewed every third of it while the work runs). */
   TENANT_LEASE_TTL_MS: env.durationMs().default(60_000),
+  /**
+   * Staged raw chunks this process keeps in hand until their run is planned (MB of JSON as received;
+   * 0: none, the plan reads every chunk back). A run bigger than this is read back in part.
+   */
+  STAGED_CHUNK_MEMORY_MB: env.int({ min: 0, max: 4096 }).default(64),
+  /**
+   * Entity images the last plans had in hand, kept for the next run's diff (how many; 0: none, the
+   * changed entities' images are read). Schools are evicted whole, least recently used first.
+   */
+  IMAGE_MEMORY_ENTITIES: env.int({ min: 0, max: 10_000_000 }).default(100_000),
   /** Approve/discard wait this long for a school another replica is processing, then fail UNAVAILABLE. */
   TENANT_LEASE_WAIT_MS: env.durationMs().default(20_000),
 });

@@ -12,7 +12,7 @@ const roster = useStartedRoster();
  * (docs/roster-model.md › Persistence).
  */
 describe('a resync reads and writes only what changed', { timeout: 240_000 }, () => {
-  it('no change: no image read, nothing written; one update + one removal: those two read and written', async () => {
+  it('no change: no image read, nothing written; one update + one removal: those two written, and read unless in hand', async () => {
     const t = uniqueName('school');
     const run = async (runId: string, school: ReturnType<typeof miniSchool>) => {
       await publishSnapshot(roster.h.producer, roster.h.topics.raw, t, runId, school);
@@ -32,29 +32,41 @@ describe('a resync reads and writes only what changed', { timeout: 240_000 }, ()
       expect(manifestWrites).not.toHaveBeenCalled();
       expect(await storedRoster(roster.app.store, t)).toEqual(seeded);
 
+      // The images of the two that differ are in this process's hand (it applied them): nothing read.
       reads.mockClear();
-      const cs = await run('one-each', miniSchool(40, { without: [7], renamed: { 3: 'Renamed' } }));
+      let cs = await run('one-each', miniSchool(40, { without: [7], renamed: { 3: 'Renamed' } }));
       expect(cs).toMatchObject({ outcome: 'applied', changeCount: 2 });
-      // The diff read the two images that differ (and apply nothing else).
+      expect(reads.mock.calls.flatMap((c) => [...c[2]])).toEqual([]);
+      // Without them (a restarted process, another replica): the diff reads exactly the two images that differ.
+      roster.app.memory.images.forget(t);
+      writes.mockClear();
+      manifestWrites.mockClear();
+      cs = await run(
+        'one-each-again',
+        miniSchool(40, { without: [7, 8], renamed: { 3: 'Renamed', 4: 'Renamed' } }),
+      );
+      expect(cs).toMatchObject({ outcome: 'applied', changeCount: 2 });
       const readIds = reads.mock.calls.flatMap((c) => [...c[2]].map((id) => `${c[1]}/${id}`));
-      expect([...new Set(readIds)].sort()).toEqual(['pupil/3', 'pupil/7']);
+      expect([...new Set(readIds)].sort()).toEqual(['pupil/4', 'pupil/8']);
       expect(writes).toHaveBeenCalledTimes(1);
       expect(writes.mock.calls[0]![0].map((d) => `${d.entityType}/${d.entityId}`).sort()).toEqual([
-        'pupil/3',
-        'pupil/7',
+        'pupil/4',
+        'pupil/8',
       ]);
       expect(
         manifestWrites.mock.calls[0]![1].map((u) => `${u.entityType}/${u.entry.id}:${u.entry.status}`).sort(),
-      ).toEqual(['pupil/3:active', 'pupil/7:removed']);
+      ).toEqual(['pupil/4:active', 'pupil/8:removed']);
     } finally {
       reads.mockRestore();
       writes.mockRestore();
       manifestWrites.mockRestore();
     }
     expect(await roster.app.store.entity(t, 'pupil', '3')).toMatchObject({ data: { surname: 'Renamed' } });
+    expect(await roster.app.store.entity(t, 'pupil', '4')).toMatchObject({ data: { surname: 'Renamed' } });
     expect(await roster.app.store.entity(t, 'pupil', '7')).toMatchObject({ status: 'removed' });
     const manifest = (await roster.app.store.loadManifest(t)).pupil!;
     expect(manifest.get('7')?.status).toBe('removed');
-    expect([...manifest.values()].filter((e) => e.status === 'active')).toHaveLength(39);
+    expect(manifest.get('8')?.status).toBe('removed');
+    expect([...manifest.values()].filter((e) => e.status === 'active')).toHaveLength(38);
   });
 });

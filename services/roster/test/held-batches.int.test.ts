@@ -278,6 +278,10 @@ describe('held batches: the metrics of pending batches, and a crash while a batc
       Number(new RegExp(`^${name}\\{service="roster"\\} (\\S+)$`, 'm').exec(text)?.[1]);
     expect(value('roster_held_batches_pending')).toBe(stats.count);
     expect(value('roster_held_batch_oldest_age_seconds')).toBeGreaterThan(0);
+    // What the replica keeps in hand, as of the sweep: the images of the runs it planned.
+    expect(value('roster_memory_images')).toBe(roster.app.memory.images.size);
+    expect(value('roster_memory_images')).toBeGreaterThan(0);
+    expect(value('roster_memory_staged_chunk_bytes')).toBe(roster.app.memory.chunks.bytes);
     expect(text).not.toContain(t);
   });
 

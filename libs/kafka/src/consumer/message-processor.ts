@@ -64,7 +64,15 @@ export class MessageProcessor {
       { kind: SpanKind.CONSUMER, parent: contextFromCarrier(event), attributes },
       () =>
         withHeartbeats(heartbeat, heartbeatIntervalMs, () =>
-          handler(event, { topic, partition, offset: message.offset, attempt, logger: log, heartbeat }),
+          handler(event, {
+            topic,
+            partition,
+            offset: message.offset,
+            attempt,
+            bytes: message.value?.length ?? 0,
+            logger: log,
+            heartbeat,
+          }),
         ),
     );
   }

@@ -35,6 +35,7 @@ import { RosterErrors } from '../domain/roster-errors';
 import type { RosterEntity, RosterFinding } from '../domain/roster-model';
 import { PERSON_TYPES } from '../domain/roster-model';
 import { checkSchoolIdentity } from '../domain/school-identity';
+import type { ImageMemory, StagedChunkMemory } from './process-memory';
 import {
   REPORT_SEQUENCE,
   changeEvent,
@@ -86,6 +87,14 @@ export interface ProcessorDeps {
    * before); return a promise to pause the holder there.
    */
   beforeStep?: (step: ProcessingStep, changesetId: string) => void | Promise<void>;
+  /** What this process keeps in hand between a run's steps (none: everything is read from the store). */
+  memory?: RosterMemory;
+}
+
+/** See process-memory.ts: the staged chunks and the entity images this process has just had. */
+export interface RosterMemory {
+  chunks: StagedChunkMemory;
+  images: ImageMemory;
 }
 
 /** What a preview (dry run) of a snapshot yields. */
@@ -427,7 +436,7 @@ export class ChangesetProcessor {
             ? await this.planApproval(cs)
             : cs.kind === 'undo'
               ? await this.planUndo(cs.tenantId, cs.syncRunId, cs.processedAt!, cs.undoneBy)
-              : await this.planSnapshot(cs.tenantId, cs);
+              : await this.planSnapshot(cs.tenantId, cs, { remember: !cs.dryRun });
         await this.persistPlan(cs, plan, lease);
         const heldBatchId =
           cs.kind === 'sync' && !cs.dryRun ? await this.updateHeldBatch(cs, plan, lease) : undefined;
@@ -501,6 +510,7 @@ export class ChangesetProcessor {
             runUpdateEvent(cs.tenantId, cs, cs.outcome ?? 'failed', sequence, cs.completedAt ?? this.now()),
           );
         if (cs.kind === 'sync' && !cs.dryRun) await store.dropChunks(cs.tenantId, cs.syncRunId, fence);
+        this.deps.memory?.chunks.forgetRun(cs.tenantId, cs.syncRunId);
         const done = await set({ state: 'done' });
         await store.closeChangeset(cs.tenantId, cs._id, fence);
         return done;
@@ -678,8 +688,9 @@ export class ChangesetProcessor {
    * The stored roster as the diff, the identity check and the guard see it, from the manifest plus
    * the images that can differ from the incoming ones: an incoming entity whose hash equals the
    * stored hash has the incoming image (equal content); the images of changed, removed-and-returning,
-   * partly read (`keepStored`) and disappearing entities are read from their documents. A removed
-   * entity that does not return keeps only `{ id }` (nothing reads its image).
+   * partly read (`keepStored`) and disappearing entities are read from their documents, unless this
+   * process has an image in hand with the stored hash (`RosterMemory.images`: the same content). A
+   * removed entity that does not return keeps only `{ id }` (nothing reads its image).
    */
   private async storedForDiff(
     tenantId: string,
@@ -688,6 +699,7 @@ export class ChangesetProcessor {
   ): Promise<{ stored: StoredByType; activeCounts: Partial<Record<RosterEntityType, number>> }> {
     const stored: StoredByType = {};
     const activeCounts: Partial<Record<RosterEntityType, number>> = {};
+    const memory = this.deps.memory?.images;
     for (const t of ROSTER_ENTITY_TYPES) {
       const have = manifest[t];
       if (have === undefined) continue;
@@ -703,10 +715,22 @@ export class ChangesetProcessor {
           need.push(e.id);
         else same.add(e.id);
       }
-      const docs = await this.deps.store.entityDocs(tenantId, t, need);
+      // The images in hand whose content is the stored one's; the others are read.
+      const known = new Map<string, RosterEntity>();
+      for (const id of need) {
+        const image = memory?.image(tenantId, t, id, have.get(id)!.hash);
+        if (image !== undefined) known.set(id, image);
+      }
+      const docs = await this.deps.store.entityDocs(
+        tenantId,
+        t,
+        need.filter((id) => !known.has(id)),
+      );
       const m = new Map<string, StoredEntity>();
       for (const e of have.values()) {
-        const data = docs.get(e.id)?.image ?? (same.has(e.id) ? want.get(e.id) : undefined) ?? { id: e.id };
+        const data = known.get(e.id) ??
+          docs.get(e.id)?.image ??
+          (same.has(e.id) ? want.get(e.id) : undefined) ?? { id: e.id };
         m.set(e.id, { entityType: t, id: e.id, status: e.status, data, purged: e.purged === true });
         if (e.status === 'active') activeCounts[t] = (activeCounts[t] ?? 0) + 1;
       }
@@ -750,7 +774,12 @@ export class ChangesetProcessor {
         RosterErrors.ROSTER_SNAPSHOT_INCONSISTENT({ syncRunId: cs.syncRunId, datasetId: d.datasetId });
       const records: RawElement[] = [];
       for (let i = 0; i < d.chunkCount; i += 1) {
-        const c = await this.deps.store.loadChunk(tenantId, cs.syncRunId, d.datasetId, i);
+        const c =
+          this.deps.memory?.chunks.chunk(
+            tenantId,
+            cs.syncRunId,
+            ids.chunk(tenantId, cs.syncRunId, d.datasetId, i),
+          ) ?? (await this.deps.store.loadChunk(tenantId, cs.syncRunId, d.datasetId, i));
         if (c === null || c.fingerprint !== d.fingerprint || c.chunkCount !== d.chunkCount)
           throw inconsistent();
         records.push(...c.records);
@@ -761,8 +790,15 @@ export class ChangesetProcessor {
     return datasets;
   }
 
-  /** Normalises, diffs and guards a staged snapshot against the current store. Pure reads only. */
-  async planSnapshot(tenantId: string, cs: ChangesetDoc): Promise<SnapshotPlan> {
+  /**
+   * Normalises, diffs and guards a staged snapshot against the current store. Pure reads only;
+   * `remember` (the plan of a real run, about to be applied) keeps its incoming images in hand.
+   */
+  async planSnapshot(
+    tenantId: string,
+    cs: ChangesetDoc,
+    opts: { remember?: boolean } = {},
+  ): Promise<SnapshotPlan> {
     const { store } = this.deps;
     const marker = cs.marker!;
     const at: number[] = [performance.now()];
@@ -779,6 +815,14 @@ export class ChangesetProcessor {
     );
     at.push(performance.now());
     const { stored, activeCounts } = await this.storedForDiff(tenantId, manifest, normalised);
+    // The incoming images are what a real run stores: in hand for the next run's diff (checked then
+    // against the stored hashes, so a change this run holds back is read instead), in place of the
+    // school's earlier ones (a leaver's image is not kept past the run after their removal).
+    if (opts.remember === true)
+      this.deps.memory?.images.remember(
+        tenantId,
+        ROSTER_ENTITY_TYPES.flatMap((t) => [...normalised.entities[t].values()].map((e) => [t, e] as const)),
+      );
     at.push(performance.now());
     const changes = diff(stored, normalised.entities, normalised.presentTypes, normalised);
     at.push(performance.now());

@@ -261,7 +261,8 @@ export interface ChangesetStore {
 
 /** Where the raw-datasets consumer stages a run's chunks (a redelivered chunk changes nothing). */
 export interface ChunkStaging {
-  stageChunk(chunk: records.RawChunkDoc): Promise<void>;
+  /** Stages a chunk unless already staged (first copy wins); true when this call stored it. */
+  stageChunk(chunk: records.RawChunkDoc): Promise<boolean>;
 }
 
 /** What the read side (`RosterQueries`) needs beyond the changeset store's reads. */

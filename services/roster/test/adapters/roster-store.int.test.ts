@@ -168,3 +168,27 @@ describe('RosterStore (integration)', () => {
     expect(isAppError(caught) && caught.code.startsWith('MONGO_')).toBe(true);
   });
 });
+
+describe('RosterStore staging (integration)', () => {
+  it('stages a chunk once: the first copy stays, and only the call that stored it says so', async () => {
+    const t = uniqueName('t');
+    const chunk = {
+      _id: ids.chunk(t, 'run-1', 'currentPupils' as const, 0),
+      tenantId: t,
+      syncRunId: 'run-1',
+      datasetId: 'currentPupils' as const,
+      chunkIndex: 0,
+      chunkCount: 1,
+      fingerprint: 'f1',
+      records: [{ name: 'Pupil', attributes: { Id: '1' }, children: [] }],
+      receivedAt: new Date('2026-11-01T09:00:00.000Z'),
+    };
+    expect(await store.stageChunk(chunk)).toBe(true);
+    expect(await store.stageChunk({ ...chunk, fingerprint: 'f2', records: [] })).toBe(false);
+    expect(await store.loadChunk(t, 'run-1', 'currentPupils', 0)).toMatchObject({
+      fingerprint: 'f1',
+      records: chunk.records,
+    });
+    expect(await store.stagedChunkIndexes(t, 'run-1')).toEqual(new Map([['currentPupils', new Set([0])]]));
+  });
+});

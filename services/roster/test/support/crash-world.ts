@@ -3,6 +3,8 @@ import type { ConsumerContext } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import { rawDatasetsHandler } from '../../src/handlers/kafka/raw-datasets.handler';
 import { ChangesetProcessor } from '../../src/use-cases/changeset-processor';
+import type { RosterMemory } from '../../src/use-cases/changeset-processor';
+import { ImageMemory, StagedChunkMemory } from '../../src/use-cases/process-memory';
 import { HeldBatches } from '../../src/use-cases/held-batches';
 import type { ChangesetStore, RosterPublisher } from '../../src/use-cases/ports';
 import { MemoryPublisher, MemoryRosterStore, MemoryTenantLeasing, emptyRosterState } from './memory-roster';
@@ -12,7 +14,7 @@ import type { Datasets } from './school-feed';
 
 /** What happens to a school, in order: a run's feed (chunks, then its marker), or an admin's approval. */
 export type WorldStep =
-  | { kind: 'feed'; tenantId: string; syncRunId: string; datasets: Datasets }
+  | { kind: 'feed'; tenantId: string; syncRunId: string; datasets: Datasets; dryRun?: boolean }
   | { kind: 'approve'; tenantId: string; batchId: string; actor: string };
 
 /** Where the first process dies: right before, or right after, its `call`-th store or publisher call. */
@@ -45,6 +47,7 @@ function deliveriesOf(s: WorldStep): Delivery[] {
   if (s.kind === 'approve') return [{ kind: 'approve', step: s }];
   const { chunks, marker } = snapshotEvents(s.tenantId, s.syncRunId, s.datasets, {
     fetchedAt: NOW.toISOString(),
+    ...(s.dryRun === true ? { dryRun: true } : {}),
   });
   return [...chunks, marker].map((event) => ({ kind: 'event', event }));
 }
@@ -90,7 +93,18 @@ class CallMeter {
 }
 
 /** One roster process on the shared state: the processor, the held-batch actions and the raw-datasets handler. */
-function startProcess(state: MemoryRosterState, broker: MemoryPublisher, meter: CallMeter, owner: string) {
+/** What a roster process keeps in hand, sized as the service's defaults. */
+export function processMemory(): RosterMemory {
+  return { chunks: new StagedChunkMemory(64 * 1024 * 1024), images: new ImageMemory(100_000) };
+}
+
+function startProcess(
+  state: MemoryRosterState,
+  broker: MemoryPublisher,
+  meter: CallMeter,
+  owner: string,
+  memory: RosterMemory | undefined,
+) {
   const store = meter.wrap<ChangesetStore & MemoryRosterStore>(new MemoryRosterStore(state), 'store');
   const publisher = meter.wrap<RosterPublisher>(broker, 'publisher');
   const background: Promise<void>[] = [];
@@ -105,6 +119,7 @@ function startProcess(state: MemoryRosterState, broker: MemoryPublisher, meter: 
     leaseWaitMs: 0,
     background: (work) => background.push(work),
     now: () => NOW,
+    ...(memory === undefined ? {} : { memory }),
   });
   const heldBatches = new HeldBatches(store, processor, () => NOW);
   const handler = rawDatasetsHandler(
@@ -112,8 +127,17 @@ function startProcess(state: MemoryRosterState, broker: MemoryPublisher, meter: 
     processor,
     () => NOW,
     (work) => background.push(work),
+    memory?.chunks,
   );
-  const ctx = { topic: 'raw', partition: 0, offset: '0', attempt: 1, logger, heartbeat: async () => {} };
+  const ctx = {
+    topic: 'raw',
+    partition: 0,
+    offset: '0',
+    attempt: 1,
+    bytes: 0,
+    logger,
+    heartbeat: async () => {},
+  };
   return {
     processor,
     /** One sweep of the service (app.ts `sweepOnce`, its changeset parts): stranded approvals, then unfinished changesets. */
@@ -165,16 +189,25 @@ export interface Played {
  * admin's retried approval — or, with `adminRetries: false`, not the approval the crash cut off:
  * its admin gave up), and a sweep resumes whatever is still unfinished. With `storeLatency`, the first
  * process's store calls take effect a turn later (the order of calls then matters as it does on a database).
+ * Each process keeps its own memory of staged chunks and images, as the service does (`memory: false`:
+ * none; a given one: the first process's — the same process as an earlier play that had it).
  */
 export async function play(
   world: World,
   steps: readonly WorldStep[],
   crash?: CrashPoint,
-  options: { adminRetries?: boolean; storeLatency?: boolean } = {},
+  options: { adminRetries?: boolean; storeLatency?: boolean; memory?: RosterMemory | false } = {},
 ): Promise<Played> {
   const queue = deliveries(steps);
   const meter = new CallMeter(crash, options.storeLatency);
-  const first = startProcess(world.state, world.broker, meter, 'replica-1');
+  const remembers = options.memory !== false;
+  const first = startProcess(
+    world.state,
+    world.broker,
+    meter,
+    'replica-1',
+    remembers ? options.memory || processMemory() : undefined,
+  );
   let answered = 0;
   let crashedAt: string | undefined;
   try {
@@ -189,7 +222,13 @@ export async function play(
   }
   if (crashedAt === undefined) return { calls: meter.calls };
   // A dead process's lease ends with it (here at once; in a cluster when it expires).
-  const second = startProcess(world.state, world.broker, new CallMeter(), 'replica-2');
+  const second = startProcess(
+    world.state,
+    world.broker,
+    new CallMeter(),
+    'replica-2',
+    remembers ? processMemory() : undefined,
+  );
   await second.processor.resumeAll({ rebuild: true });
   const cutOff = queue[answered];
   const gaveUp = options.adminRetries === false && cutOff?.kind === 'approve';

@@ -168,8 +168,11 @@ async function fenced<T>(fence: WriteFence | undefined, write: () => T): Promise
   return result;
 }
 
-function insertIfAbsent<T>(map: Map<string, T>, id: string, value: T): void {
-  if (!map.has(id)) map.set(id, copy(value));
+/** Stores a copy unless the id is taken; true when it stored it. */
+function insertIfAbsent<T>(map: Map<string, T>, id: string, value: T): boolean {
+  if (map.has(id)) return false;
+  map.set(id, copy(value));
+  return true;
 }
 
 /** Inserts each document not stored yet, under the fence (none: no write, no fence check). */
@@ -309,8 +312,8 @@ export class MemoryRosterStore implements ChangesetStore, ChunkStaging, RosterRe
 
   // ---- staged chunks, planned changes, findings ---------------------------------------------------
 
-  async stageChunk(chunk: RawChunkDoc): Promise<void> {
-    insertIfAbsent(this.state.rawChunks, chunk._id, chunk);
+  async stageChunk(chunk: RawChunkDoc): Promise<boolean> {
+    return insertIfAbsent(this.state.rawChunks, chunk._id, chunk);
   }
 
   async stagedChunkIndexes(tenantId: string, syncRunId: string): Promise<Map<DatasetId, Set<number>>> {

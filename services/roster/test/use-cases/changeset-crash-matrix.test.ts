@@ -152,6 +152,14 @@ const SCENARIOS: Scenario[] = [
     finished: [`${T}|run-a:done:applied`, `${T}|run-b:done:applied`],
   },
   {
+    // One process: the resync's plan takes the staged chunks and the changed entities' images it has in hand.
+    name: 'a first sync and a resync in one process (the resync from what it remembers)',
+    base: async () => newWorld(),
+    steps: [SMALL_FIRST, RESYNC],
+    removed: [1, 2, 3],
+    finished: [`${T}|run-a:done:applied`, `${T}|run-b:done:applied`],
+  },
+  {
     name: 'a resync whose removals are held, then approved',
     base: afterFirstSync,
     steps: [HELD, APPROVE],
@@ -200,7 +208,7 @@ for (const s of SCENARIOS) {
 }
 
 describe('an approval recorded when the process died, whose admin never retried, is applied by the next sweep', async () => {
-  const held = SCENARIOS[2]!;
+  const held = SCENARIOS.find((s) => s.name.startsWith('a resync whose removals are held'))!;
   const reference = await held.base();
   const { calls } = await play(reference, held.steps);
   const want = await outcome(reference);

@@ -339,9 +339,20 @@ export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStor
   changeChunks = (t: string): TenantCollection<ChangeChunkDoc> =>
     tenantCollection<ChangeChunkDoc>(this.db, COLLECTIONS.changeChunks, t);
 
-  /** Stages a chunk and its receipt; a redelivered chunk changes nothing. */
-  async stageChunk(doc: RawChunkDoc): Promise<void> {
-    await this.insertPacked(COLLECTIONS.rawChunks, [doc]);
+  /** Stages a chunk and its receipt; a redelivered chunk changes nothing (false: it was staged already). */
+  async stageChunk(doc: RawChunkDoc): Promise<boolean> {
+    this.assertTenant(doc.tenantId, doc._id);
+    let stored = true;
+    try {
+      await this.raw<Document>(COLLECTIONS.rawChunks).insertOne(
+        packDoc(COLLECTIONS.rawChunks, doc) as Document,
+      );
+    } catch (err) {
+      if (!isDuplicateKeyError(err))
+        throw toMongoError(err, { operation: 'insertOne', collection: COLLECTIONS.rawChunks });
+      stored = false;
+    }
+    // The receipt after the chunk: a receipt always means its chunk is there.
     await this.insertAll<ChunkReceiptDoc>(COLLECTIONS.chunkReceipts, [
       {
         _id: doc._id,
@@ -351,6 +362,7 @@ export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStor
         chunkIndex: doc.chunkIndex,
       },
     ]);
+    return stored;
   }
 
   /** Which chunk indexes of a run are staged, per dataset. */

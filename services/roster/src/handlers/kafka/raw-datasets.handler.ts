@@ -3,10 +3,12 @@ import type { EventHandler } from '@isams-sync/kafka';
 import { ids } from '../../use-cases/records';
 import type { ChunkStaging } from '../../use-cases/ports';
 import type { ChangesetProcessor } from '../../use-cases/changeset-processor';
+import type { StagedChunkMemory } from '../../use-cases/process-memory';
 
 /**
  * Consumes `isams.raw-datasets.v1`: stages chunks (idempotent by run/dataset/chunk), and on the
  * run-complete marker processes the run once all its chunks are staged. Other event types are ignored.
+ * A chunk this call stored is also kept in `chunks` (its run's plan then need not read it back).
  */
 export function rawDatasetsHandler(
   store: ChunkStaging,
@@ -14,11 +16,12 @@ export function rawDatasetsHandler(
   now: () => Date,
   /** Runs processing in the background: the marker is durable once stored, and a crash resumes it. */
   background: (work: Promise<void>) => void,
+  chunks?: StagedChunkMemory,
 ): EventHandler {
   return async (event, ctx) => {
     if (rawDatasetChunkV1.matches(event)) {
       const { data, tenantid } = rawDatasetChunkV1.parse(event);
-      await store.stageChunk({
+      const chunk = {
         _id: ids.chunk(tenantid, data.syncRunId, data.datasetId, data.chunkIndex),
         tenantId: tenantid,
         syncRunId: data.syncRunId,
@@ -28,7 +31,8 @@ export function rawDatasetsHandler(
         fingerprint: data.datasetFingerprint,
         records: data.records,
         receivedAt: now(),
-      });
+      };
+      if (await store.stageChunk(chunk)) chunks?.remember(chunk, ctx.bytes);
       background(processor.onChunkStaged(tenantid, data.syncRunId));
       return;
     }
