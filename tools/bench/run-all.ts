@@ -20,6 +20,8 @@
  * does not stop the others; failures are listed in the table. In quick mode the e2e sync script cuts a
  * sync that has not ended after 5 minutes (its row says "cut off", a lower bound): FerretDB on SQLite
  * took over 25 minutes on one churn resync, and a `--backend both` run would not end in useful time.
+ * A backend whose script was cut off has its FerretDB restarted before the next script (it would
+ * otherwise go on with the abandoned write, a core's worth, through the other backend's runs).
  * The table opens with the goals of issue #17 against this run (bench-goals.ts).
  *
  * Database backend: every script gets the same KAFKA_BROKERS + MONGO_URL (from the environment, the
@@ -46,6 +48,7 @@ import { resolveInfra } from '../system-client/infra-endpoints';
 import {
   BACKEND_TITLE,
   fmt,
+  isCutOff,
   renderReport,
   type BackendLabel,
   type BenchResult,
@@ -129,7 +132,8 @@ console.log(
 
 interface Target {
   readonly backend: BackendLabel;
-  readonly mongoUrl: string;
+  /** Set again when the backend's FerretDB is restarted after a cut-off phase. */
+  mongoUrl: string;
 }
 
 const tsx = join(root, 'node_modules/.bin/tsx');
@@ -254,6 +258,18 @@ for (const [i, { bench, target, run }] of plan.entries()) {
     const result = JSON.parse(last) as { name: string; rows: BenchRow[] };
     if (!Array.isArray(result.rows)) throw new Error('no rows');
     results.push({ ...result, script: rel, backend: target.backend, run });
+    // A phase cut off leaves its database busy with the write the killed service was waiting on
+    // (FerretDB/SQLite ground on a churn's bulkWrite for minutes, a core's worth, through the next
+    // backend's e2e run): that backend's FerretDB is started afresh before anything else runs.
+    if (
+      target.backend !== 'none' &&
+      started.has(target.backend as MongoBackend) &&
+      result.rows.some(isCutOff)
+    ) {
+      console.log(`  a phase was cut off: restarting the FerretDB on ${target.backend}`);
+      stopBenchDatabase(target.backend as MongoBackend);
+      target.mongoUrl = startBenchDatabase(target.backend as MongoBackend);
+    }
     for (const r of result.rows) {
       const ratio =
         r.ratio !== undefined ? ` · ×${fmt(r.ratio)} vs baseline ${fmt(r.baseline)} ${r.unit}` : '';

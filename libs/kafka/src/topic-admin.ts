@@ -118,7 +118,23 @@ export async function describeTopic(
   });
 }
 
-/** Deletes topics (tests and dev tooling only). */
-export async function deleteTopics(client: KafkaClient, topics: string[]): Promise<void> {
-  await withAdmin(client, (admin) => admin.deleteTopics({ topics }));
+/** Topics per delete request (a test run may leave thousands). */
+const DELETE_TOPICS_PER_REQUEST = 100;
+
+/**
+ * Deletes the given topics — or those the predicate picks — that exist (tests and dev tooling
+ * only); resolves to the names deleted.
+ */
+export async function deleteTopics(
+  client: KafkaClient,
+  topics: readonly string[] | ((name: string) => boolean),
+): Promise<string[]> {
+  return withAdmin(client, async (admin) => {
+    const present = new Set(await admin.listTopics());
+    const doomed =
+      typeof topics === 'function' ? [...present].filter(topics) : topics.filter((t) => present.has(t));
+    for (let i = 0; i < doomed.length; i += DELETE_TOPICS_PER_REQUEST)
+      await admin.deleteTopics({ topics: doomed.slice(i, i + DELETE_TOPICS_PER_REQUEST), timeout: 30_000 });
+    return doomed;
+  });
 }

@@ -13,14 +13,20 @@
  * for is an error, never silently used.
  *
  * The endpoints are exported to test workers through `process.env` (workers are forked after this
- * runs) and vitest's `provide`.
+ * runs) and vitest's `provide`, with the run's token (`TEST_RUN_TOKEN`): every `uniqueName` of the
+ * run carries it, and the teardown deletes the topics that do — whatever the infrastructure, only
+ * this run's — so a long-lived local broker does not collect thousands of test partitions (it once
+ * held 18,766 and no longer started within its readiness timeout).
  */
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { RUN_TOKEN_ENV } from './infra';
 import type { TestInfra } from './infra';
+import { deleteRunTopics } from './resources';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 const infraCli = resolve(repoRoot, 'tools/local-infra/cli.ts');
@@ -243,6 +249,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
   );
   process.env.KAFKA_BROKERS = infraChoice.kafkaBrokers.join(',');
   process.env.MONGO_URL = infraChoice.mongoUrl;
+  const token = (process.env[RUN_TOKEN_ENV] ??= randomBytes(4).toString('hex'));
   project.provide('testInfra', infraChoice);
-  return teardown;
+  const brokers = infraChoice.kafkaBrokers;
+  return async () => {
+    try {
+      const deleted = await deleteRunTopics(token, brokers);
+      log(`deleted the run's ${deleted.length} topics`);
+    } catch (err) {
+      log(`the run's topics were not deleted: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    await teardown();
+  };
 }

@@ -19,7 +19,13 @@ export {
   type ReadUntilOptions,
 } from './eventually';
 export { getTestInfra, uniqueName, type TestInfra } from './infra';
-export { createTestDatabase, createTestTopics, type TestDatabase } from './resources';
+export {
+  createTestDatabase,
+  createTestTopics,
+  deleteRunTopics,
+  deleteTestTopics,
+  type TestDatabase,
+} from './resources';
 export {
   freePort,
   startServiceProcess,

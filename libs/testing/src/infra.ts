@@ -42,7 +42,15 @@ export function getTestInfra(): TestInfra {
   return { kafkaBrokers: brokers.split(','), mongoUrl, source: 'environment' };
 }
 
-/** A unique, readable name for a topic, group id, database or tenant: `<prefix>-<12 hex chars>`. */
+/**
+ * A unique, readable name for a topic, group id, database or tenant: `<prefix>-<12 hex chars>`,
+ * inside a vitest run `<prefix>-<the run's 8-hex token><12 hex chars>` — the global setup's teardown
+ * deletes the topics whose names carry its run's token (deleteRunTopics), so test runs do not pile
+ * topics up on a long-lived broker.
+ */
 export function uniqueName(prefix: string): string {
-  return `${prefix}-${randomBytes(6).toString('hex')}`;
+  return `${prefix}-${process.env[RUN_TOKEN_ENV] ?? ''}${randomBytes(6).toString('hex')}`;
 }
+
+/** The environment variable of a test run's token (set by the global setup, inherited by the workers). */
+export const RUN_TOKEN_ENV = 'TEST_RUN_TOKEN';

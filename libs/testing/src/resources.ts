@@ -1,4 +1,5 @@
-import { createKafkaClient, ensureTopics } from '@isams-sync/kafka';
+import { dlqTopicName } from '@isams-sync/events';
+import { createKafkaClient, deleteTopics, ensureTopics } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import { MongoClient, type Db } from 'mongodb';
 import { getTestInfra, uniqueName } from './infra';
@@ -48,11 +49,7 @@ export async function createTestTopics(
   }>,
   kafkaBrokers: string[] = getTestInfra().kafkaBrokers,
 ): Promise<string[]> {
-  const client = createKafkaClient({
-    clientId: 'test-topics',
-    brokers: kafkaBrokers,
-    logger: createLogger({ service: 'test-topics', level: 'silent' }),
-  });
+  const client = topicsClient(kafkaBrokers);
   const names = specs.map((s) => uniqueName(s.prefix));
   // ensureTopics waits until every partition has a leader (a fresh KRaft broker briefly answers
   // "This server does not host this topic-partition").
@@ -69,3 +66,24 @@ export async function createTestTopics(
   );
   return names;
 }
+
+/**
+ * Deletes the topics a test run created: those whose names carry its token (`uniqueName`), DLQs
+ * included. Another run's topics, and any topic not named by `uniqueName`, are left alone.
+ */
+export async function deleteRunTopics(token: string, kafkaBrokers: string[]): Promise<string[]> {
+  if (!/^[0-9a-f]{8}$/.test(token)) throw new Error(`not a test run token: ${token}`);
+  return deleteTopics(topicsClient(kafkaBrokers), (name) => name.includes(`-${token}`));
+}
+
+/** Deletes these topics and their DLQs, those that exist (a system's own, as it stops). */
+export async function deleteTestTopics(topics: readonly string[], kafkaBrokers: string[]): Promise<string[]> {
+  return deleteTopics(topicsClient(kafkaBrokers), [...topics, ...topics.map(dlqTopicName)]);
+}
+
+const topicsClient = (kafkaBrokers: string[]) =>
+  createKafkaClient({
+    clientId: 'test-topics',
+    brokers: kafkaBrokers,
+    logger: createLogger({ service: 'test-topics', level: 'silent' }),
+  });

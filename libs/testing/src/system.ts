@@ -7,7 +7,7 @@ import type { ClientIdentity } from '@isams-sync/grpc';
 import { MongoClient } from 'mongodb';
 import { getTestInfra, uniqueName, type TestInfra } from './infra';
 import { freePort, startServiceProcess, type ServiceProcess } from './processes';
-import { createTestTopics } from './resources';
+import { createTestTopics, deleteTestTopics } from './resources';
 import { rosterTopicEnv } from './roster-env';
 import { startSimulator, type SimulatorProcess } from './simulator';
 
@@ -38,7 +38,7 @@ export interface RunningSystem {
   logs(): string;
   /** Issues a school admin token through the gateway's operator listener. */
   issueToken(tenantId: string, label?: string): Promise<string>;
-  /** Stops every process (SIGTERM, then SIGKILL) and drops the databases (unless `keepDatabases`). */
+  /** Stops every process (SIGTERM, then SIGKILL), deletes the topics and drops the databases (unless `keepDatabases`). */
   stop(options?: SystemStopOptions): Promise<void>;
 }
 
@@ -281,6 +281,8 @@ async function stopSystem(plan: SystemPlan, started: Started, options: SystemSto
   await started.simulator?.stop();
   rmSync(plan.spoolDir, { recursive: true, force: true });
   rmSync(plan.identityDir, { recursive: true, force: true });
+  // The topics go in any case (a benchmark's system runs outside a test run, whose teardown would).
+  await deleteTestTopics(Object.values(plan.topics), plan.infra.kafkaBrokers).catch(() => undefined);
   if (options.keepDatabases) return;
   const client = new MongoClient(plan.infra.mongoUrl, { serverSelectionTimeoutMS: 10_000 });
   try {
