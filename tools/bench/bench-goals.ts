@@ -65,7 +65,7 @@ export const GOALS: readonly Goal[] = [
     goal: '≤ ×3 of its floor',
     metric: /^1 % churn resync \(trigger → applied\)$/,
     ...syncGoal(3),
-    gap: 'the Batch API has no delta: the whole document is fetched and stream-parsed before anything is known to have changed, which alone takes longer than the whole baseline, and its chunks are produced, staged and normalised whole. The next row gives the resync against that floor (the document fetched and parsed, its chunks produced, the changed entities inserted, the run’s events produced, all bare); over it are the roster’s staging and normalising of every record, the changed images read by `_id` and the fenced writes: docs/roster-model.md › Where a sync’s time goes',
+    gap: 'the Batch API has no delta: the whole document is fetched and stream-parsed before anything is known to have changed, which alone takes longer than the whole baseline, and its chunks are produced, staged and normalised whole. The next row gives the resync against that floor (the document fetched and parsed, its chunks produced, the changed entities inserted, the run’s events produced, all bare); over it are the connector’s canonical records, fingerprints and spool on top of the parse and its publish of the chunks split at 900 KB a request (twice the bare producer’s round trips), the roster’s staging and normalising and hashing of every record, and the fenced writes of the changed entities and manifest chunks (the staged chunks and changed images are no longer read back: a replica keeps them in hand): docs/roster-model.md › Where a sync’s time goes',
   },
   {
     path: 'mixed schools, one replica each',
