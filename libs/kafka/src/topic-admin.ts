@@ -134,7 +134,34 @@ export async function deleteTopics(
     const doomed =
       typeof topics === 'function' ? [...present].filter(topics) : topics.filter((t) => present.has(t));
     for (let i = 0; i < doomed.length; i += DELETE_TOPICS_PER_REQUEST)
-      await admin.deleteTopics({ topics: doomed.slice(i, i + DELETE_TOPICS_PER_REQUEST), timeout: 30_000 });
+      await deleteExisting(admin, doomed.slice(i, i + DELETE_TOPICS_PER_REQUEST));
     return doomed;
   });
+}
+
+/**
+ * Deletes topics; one that went meanwhile (another client's delete, still listed a moment before)
+ * fails the whole request with UNKNOWN_TOPIC_OR_PARTITION — the others of it are deleted — so those
+ * still listed are asked for again, a few times.
+ */
+async function deleteExisting(admin: Admin, topics: string[]): Promise<void> {
+  for (let attempt = 1; topics.length > 0; attempt++) {
+    try {
+      await admin.deleteTopics({ topics, timeout: 30_000 });
+      return;
+    } catch (err) {
+      if (attempt >= 3 || !isUnknownTopic(err)) throw err;
+      const present = new Set(await admin.listTopics());
+      topics = topics.filter((t) => present.has(t));
+    }
+  }
+}
+
+/** Whether kafkajs's error (or the one its retries gave up on) is UNKNOWN_TOPIC_OR_PARTITION. */
+function isUnknownTopic(err: unknown): boolean {
+  for (let e = err as { type?: unknown; cause?: unknown; originalError?: unknown } | undefined; e;) {
+    if (e.type === 'UNKNOWN_TOPIC_OR_PARTITION') return true;
+    e = (e.originalError ?? e.cause) as typeof e;
+  }
+  return false;
 }

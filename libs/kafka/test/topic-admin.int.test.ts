@@ -57,3 +57,22 @@ describe('ensureTopics', () => {
     expect(warned.mismatches).toHaveLength(1);
   });
 });
+
+describe('deleteTopics', () => {
+  it('deletes what exists, also when another client deletes some of the same topics at the same time', async () => {
+    const prefix = uniqueName('it-del');
+    const specs = renamed(prefix);
+    await ensureTopics(testClient(), specs, { replicationFactor: 1 });
+    const names = specs.map((s) => s.name);
+    // Two clients list the same topics and delete them at once: the one that comes second finds some
+    // gone (UNKNOWN_TOPIC_OR_PARTITION for its whole request) and must still delete the rest.
+    const [a, b] = await Promise.all([
+      deleteTopics(testClient(), (n) => n.startsWith(`${prefix}.`)),
+      deleteTopics(testClient(), [...names].reverse()),
+    ]);
+    expect(a.length + b.length).toBeGreaterThanOrEqual(names.length);
+    expect(await deleteTopics(testClient(), (n) => n.startsWith(`${prefix}.`))).toEqual([]);
+    // A name that does not exist is skipped, not an error.
+    expect(await deleteTopics(testClient(), [`${prefix}.never-created`])).toEqual([]);
+  });
+});
