@@ -5,7 +5,15 @@ import type { RosterEntityType } from '@isams-sync/events';
 import { DATASET_IDS } from '@isams-sync/isams';
 import type { DatasetId, RawElement } from '@isams-sync/isams';
 import type { ChangesetStore, HeldLease, RosterPublisher, TenantLeasing, WriteFence } from './ports';
-import { CHANGE_CHUNK_SIZE, entityDocOf, ids, imageHash, manifestEntryOf, toRecord } from './records';
+import {
+  CHANGE_CHUNK_SIZE,
+  entityDocOf,
+  ids,
+  imageHash,
+  manifestEntryOf,
+  markerStaged,
+  toRecord,
+} from './records';
 import type {
   ChangesetDoc,
   EntityDoc,
@@ -413,8 +421,7 @@ export class ChangesetProcessor {
   }
 
   private async isComplete(cs: ChangesetDoc): Promise<boolean> {
-    const staged = await this.deps.store.stagedChunkIndexes(cs.tenantId, cs.syncRunId);
-    return cs.marker!.datasets.every((d) => (staged.get(d.datasetId)?.size ?? 0) >= d.chunkCount);
+    return markerStaged(cs.marker!, await this.deps.store.stagedChunks(cs.tenantId, cs.syncRunId));
   }
 
   /** Performs the work of the changeset's current state and persists the next one; undefined = wait. */
@@ -778,8 +785,8 @@ export class ChangesetProcessor {
           this.deps.memory?.chunks.chunk(
             tenantId,
             cs.syncRunId,
-            ids.chunk(tenantId, cs.syncRunId, d.datasetId, i),
-          ) ?? (await this.deps.store.loadChunk(tenantId, cs.syncRunId, d.datasetId, i));
+            ids.chunk(tenantId, cs.syncRunId, d.datasetId, d.fingerprint, i),
+          ) ?? (await this.deps.store.loadChunk(tenantId, cs.syncRunId, d.datasetId, d.fingerprint, i));
         if (c === null || c.fingerprint !== d.fingerprint || c.chunkCount !== d.chunkCount)
           throw inconsistent();
         records.push(...c.records);

@@ -142,12 +142,17 @@ export interface ChangesetStore {
 
   // ---- staged chunks, planned changes, findings -------------------------------------------------
 
-  /** Which chunk indexes of a run are staged, per dataset. */
-  stagedChunkIndexes(tenantId: string, syncRunId: string): Promise<Map<DatasetId, Set<number>>>;
+  /**
+   * Which chunk indexes of a run are staged, per dataset and fingerprint (from the chunk receipts;
+   * a receipt without a fingerprint, staged before chunks were keyed by it, is not counted).
+   */
+  stagedChunks(tenantId: string, syncRunId: string): Promise<records.StagedChunks>;
+  /** A staged chunk of one version (`fingerprint`) of a dataset, or null. */
   loadChunk(
     tenantId: string,
     syncRunId: string,
     datasetId: DatasetId,
+    fingerprint: string,
     chunkIndex: number,
   ): Promise<records.RawChunkDoc | null>;
   /** Drops a finished run's staged chunks (personal data no longer needed). */
@@ -261,14 +266,17 @@ export interface ChangesetStore {
 
 /** Where the raw-datasets consumer stages a run's chunks (a redelivered chunk changes nothing). */
 export interface ChunkStaging {
-  /** Stages a chunk unless already staged (first copy wins); true when this call stored it. */
+  /**
+   * Stages a chunk unless already staged (same `_id`: run, dataset, fingerprint and index; first copy
+   * wins); true when this call stored it. Another version of the dataset is staged beside it.
+   */
   stageChunk(chunk: records.RawChunkDoc): Promise<boolean>;
 }
 
 /** What the read side (`RosterQueries`) needs beyond the changeset store's reads. */
 export interface RosterReadStore extends Pick<
   ChangesetStore,
-  'getChangeset' | 'changeChunk' | 'heldBatch' | 'heldItems' | 'stagedChunkIndexes' | 'thresholds'
+  'getChangeset' | 'changeChunk' | 'heldBatch' | 'heldItems' | 'stagedChunks' | 'thresholds'
 > {
   /** Every entity of a school (optionally of one type and status); unordered. */
   listEntityDocs(

@@ -15,7 +15,10 @@ import type { TraceCarrier } from '@isams-sync/telemetry';
 import { canonicalJson } from '../domain/diff';
 import type { PlannedChange } from '../domain/diff';
 
-/** `rawChunks`: one staged chunk of one dataset of one run. */
+/**
+ * `rawChunks`: one staged chunk of one version (`fingerprint`) of one dataset of one run
+ * (`_id` = `ids.chunk`).
+ */
 export interface RawChunkDoc {
   _id: string;
   tenantId: string;
@@ -26,6 +29,45 @@ export interface RawChunkDoc {
   fingerprint: string;
   records: RawElement[];
   receivedAt: Date;
+}
+
+/**
+ * The chunk indexes of a run that are staged, per dataset and fingerprint. One run can carry a
+ * dataset in several versions (the connector publishes a dataset as soon as it has read it, and may
+ * read it again); only the version whose fingerprint the marker names counts.
+ */
+export type StagedChunks = ReadonlyMap<DatasetId, ReadonlyMap<string, ReadonlySet<number>>>;
+
+/** How many of the `chunkCount` chunks of one version (`fingerprint`) of a dataset are staged. */
+export function stagedCount(
+  staged: StagedChunks,
+  datasetId: DatasetId,
+  fingerprint: string,
+  chunkCount: number,
+): number {
+  let n = 0;
+  for (const i of staged.get(datasetId)?.get(fingerprint) ?? []) if (i < chunkCount) n += 1;
+  return n;
+}
+
+/** Whether every chunk of the version of each dataset the marker names is staged. */
+export function markerStaged(marker: Pick<StoredMarker, 'datasets'>, staged: StagedChunks): boolean {
+  return marker.datasets.every(
+    (d) => stagedCount(staged, d.datasetId, d.fingerprint, d.chunkCount) >= d.chunkCount,
+  );
+}
+
+/** Adds a staged chunk to `staged` (what the stores build their answer with). */
+export function addStaged(
+  staged: Map<DatasetId, Map<string, Set<number>>>,
+  chunk: Pick<RawChunkDoc, 'datasetId' | 'fingerprint' | 'chunkIndex'>,
+): void {
+  const versions = staged.get(chunk.datasetId) ?? new Map<string, Set<number>>();
+  staged.set(chunk.datasetId, versions);
+  versions.set(
+    chunk.fingerprint,
+    (versions.get(chunk.fingerprint) ?? new Set<number>()).add(chunk.chunkIndex),
+  );
 }
 
 /** Processing states of a changeset, in order (see docs/roster-model.md). */
@@ -237,8 +279,12 @@ export const CHANGE_CHUNK_SIZE = 500;
 export const FINDING_CHUNK_SIZE = 1000;
 
 export const ids = {
-  chunk: (tenantId: string, runId: string, datasetId: string, chunkIndex: number) =>
-    `${tenantId}|${runId}|${datasetId}|${chunkIndex}`,
+  /**
+   * A staged chunk. The dataset's fingerprint is part of it: a run can carry one dataset in several
+   * versions, whose chunk indexes overlap (see `StagedChunks`).
+   */
+  chunk: (tenantId: string, runId: string, datasetId: string, fingerprint: string, chunkIndex: number) =>
+    `${tenantId}|${runId}|${datasetId}|${fingerprint}|${chunkIndex}`,
   changeset: (tenantId: string, runId: string, kind: ChangesetKind = 'sync') =>
     `${tenantId}|${runId}${kind === 'sync' ? '' : `|${kind}`}`,
   changeChunk: (changesetId: string, chunkNo: number) =>

@@ -1,7 +1,7 @@
 import type { RosterEntityType } from '@isams-sync/events';
 import type { ChangesetDoc, EntityRecord, HeldBatchDoc, StoredChange } from './records';
 import { compareIds } from '../domain/normalise';
-import { CHANGE_CHUNK_SIZE, FINDING_CHUNK_SIZE, ids } from './records';
+import { CHANGE_CHUNK_SIZE, FINDING_CHUNK_SIZE, ids, markerStaged } from './records';
 import { toRecord } from './records';
 import type { RosterReadStore } from './ports';
 import type { RemovalThreshold, RemovalThresholds } from '../domain/guard';
@@ -153,9 +153,8 @@ export class RosterQueries {
   /** Normalise + diff + guard a staged snapshot against the current roster; nothing is stored or published. */
   async dryRunSnapshot(tenantId: string, syncRunId: string): Promise<SnapshotPlan> {
     const cs = await this.getRun(tenantId, syncRunId);
-    const staged = await this.store.stagedChunkIndexes(tenantId, syncRunId);
     const complete =
-      cs.marker?.datasets.every((d) => (staged.get(d.datasetId)?.size ?? 0) >= d.chunkCount) ?? false;
+      cs.marker !== undefined && markerStaged(cs.marker, await this.store.stagedChunks(tenantId, syncRunId));
     if (!complete) throw RosterErrors.ROSTER_SNAPSHOT_INCOMPLETE({ syncRunId });
     return this.processor.planSnapshot(tenantId, { ...cs, processedAt: this.now() });
   }

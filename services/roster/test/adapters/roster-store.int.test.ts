@@ -4,7 +4,14 @@ import { createTestDatabase, uniqueName } from '@isams-sync/testing';
 import type { TestDatabase } from '@isams-sync/testing';
 import { chunkOf } from '../../src/adapters/mongo/documents';
 import type { EntityBucketDoc } from '../../src/adapters/mongo/documents';
-import { entityDocOf, ids, imageHash, manifestEntryOf } from '../../src/use-cases/records';
+import {
+  entityDocOf,
+  ids,
+  imageHash,
+  manifestEntryOf,
+  markerStaged,
+  stagedCount,
+} from '../../src/use-cases/records';
 import type { EntityRecord } from '../../src/use-cases/records';
 import { COLLECTIONS, RosterStore } from '../../src/adapters/mongo/roster-store';
 
@@ -170,25 +177,82 @@ describe('RosterStore (integration)', () => {
 });
 
 describe('RosterStore staging (integration)', () => {
+  const chunk = (t: string, fingerprint: string, chunkIndex: number, chunkCount: number, id: string) => ({
+    _id: ids.chunk(t, 'run-1', 'currentPupils', fingerprint, chunkIndex),
+    tenantId: t,
+    syncRunId: 'run-1',
+    datasetId: 'currentPupils' as const,
+    chunkIndex,
+    chunkCount,
+    fingerprint,
+    records: [{ name: 'Pupil', attributes: { Id: id }, children: [] }],
+    receivedAt: new Date('2026-11-01T09:00:00.000Z'),
+  });
+
   it('stages a chunk once: the first copy stays, and only the call that stored it says so', async () => {
     const t = uniqueName('t');
-    const chunk = {
-      _id: ids.chunk(t, 'run-1', 'currentPupils' as const, 0),
+    const first = chunk(t, 'f1', 0, 1, '1');
+    expect(await store.stageChunk(first)).toBe(true);
+    expect(await store.stageChunk({ ...first, records: [] })).toBe(false);
+    expect(await store.loadChunk(t, 'run-1', 'currentPupils', 'f1', 0)).toMatchObject({
+      fingerprint: 'f1',
+      records: first.records,
+    });
+    expect(await store.stagedChunks(t, 'run-1')).toEqual(
+      new Map([['currentPupils', new Map([['f1', new Set([0])]])]]),
+    );
+  });
+
+  it('stages two versions of a dataset side by side, and counts each by its fingerprint', async () => {
+    const t = uniqueName('t');
+    // The abandoned version: 3 chunks; the final one: 2 chunks with the same indexes 0 and 1.
+    for (const i of [0, 1, 2]) expect(await store.stageChunk(chunk(t, 'fA', i, 3, `a${i}`))).toBe(true);
+    for (const i of [0, 1]) expect(await store.stageChunk(chunk(t, 'fB', i, 2, `b${i}`))).toBe(true);
+
+    expect(await store.loadChunk(t, 'run-1', 'currentPupils', 'fA', 0)).toMatchObject({
+      fingerprint: 'fA',
+      chunkCount: 3,
+      records: [{ attributes: { Id: 'a0' } }],
+    });
+    expect(await store.loadChunk(t, 'run-1', 'currentPupils', 'fB', 0)).toMatchObject({
+      fingerprint: 'fB',
+      chunkCount: 2,
+      records: [{ attributes: { Id: 'b0' } }],
+    });
+    expect(await store.loadChunk(t, 'run-1', 'currentPupils', 'fB', 2)).toBeNull();
+    expect(await db.db.collection(COLLECTIONS.chunkReceipts).countDocuments({ tenantId: t })).toBe(5);
+
+    // A receipt staged before chunks were keyed by fingerprint (none on it) counts for no version.
+    await db.db.collection(COLLECTIONS.chunkReceipts).insertOne({
+      _id: `${t}|run-1|currentPupils|2` as never,
       tenantId: t,
       syncRunId: 'run-1',
-      datasetId: 'currentPupils' as const,
-      chunkIndex: 0,
-      chunkCount: 1,
-      fingerprint: 'f1',
-      records: [{ name: 'Pupil', attributes: { Id: '1' }, children: [] }],
-      receivedAt: new Date('2026-11-01T09:00:00.000Z'),
-    };
-    expect(await store.stageChunk(chunk)).toBe(true);
-    expect(await store.stageChunk({ ...chunk, fingerprint: 'f2', records: [] })).toBe(false);
-    expect(await store.loadChunk(t, 'run-1', 'currentPupils', 0)).toMatchObject({
-      fingerprint: 'f1',
-      records: chunk.records,
+      datasetId: 'currentPupils',
+      chunkIndex: 2,
     });
-    expect(await store.stagedChunkIndexes(t, 'run-1')).toEqual(new Map([['currentPupils', new Set([0])]]));
+    const staged = await store.stagedChunks(t, 'run-1');
+    expect(staged).toEqual(
+      new Map([
+        [
+          'currentPupils',
+          new Map([
+            ['fA', new Set([0, 1, 2])],
+            ['fB', new Set([0, 1])],
+          ]),
+        ],
+      ]),
+    );
+    expect(stagedCount(staged, 'currentPupils', 'fB', 2)).toBe(2);
+    expect(stagedCount(staged, 'currentPupils', 'fA', 3)).toBe(3);
+    expect(stagedCount(staged, 'currentPupils', 'fC', 1)).toBe(0);
+    const marker = (fingerprint: string, chunkCount: number) => ({
+      datasets: [{ datasetId: 'currentPupils' as const, chunkCount, recordCount: chunkCount, fingerprint }],
+    });
+    expect(markerStaged(marker('fB', 2), staged)).toBe(true);
+    expect(markerStaged(marker('fB', 3), staged)).toBe(false);
+
+    await store.dropChunks(t, 'run-1');
+    expect(await store.stagedChunks(t, 'run-1')).toEqual(new Map());
+    expect(await db.db.collection(COLLECTIONS.rawChunks).countDocuments({ tenantId: t })).toBe(0);
   });
 });

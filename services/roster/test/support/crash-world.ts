@@ -12,9 +12,21 @@ import type { MemoryRosterState } from './memory-roster';
 import { snapshotEvents } from './school-feed';
 import type { Datasets } from './school-feed';
 
-/** What happens to a school, in order: a run's feed (chunks, then its marker), or an admin's approval. */
+/**
+ * What happens to a school, in order: a run's feed (chunks, then its marker; `only` one of them: a
+ * version of a dataset the connector published and then abandoned is chunks without its marker),
+ * or an admin's approval.
+ */
 export type WorldStep =
-  | { kind: 'feed'; tenantId: string; syncRunId: string; datasets: Datasets; dryRun?: boolean }
+  | {
+      kind: 'feed';
+      tenantId: string;
+      syncRunId: string;
+      datasets: Datasets;
+      dryRun?: boolean;
+      chunkSize?: number;
+      only?: 'chunks' | 'marker';
+    }
   | { kind: 'approve'; tenantId: string; batchId: string; actor: string };
 
 /** Where the first process dies: right before, or right after, its `call`-th store or publisher call. */
@@ -48,8 +60,10 @@ function deliveriesOf(s: WorldStep): Delivery[] {
   const { chunks, marker } = snapshotEvents(s.tenantId, s.syncRunId, s.datasets, {
     fetchedAt: NOW.toISOString(),
     ...(s.dryRun === true ? { dryRun: true } : {}),
+    ...(s.chunkSize === undefined ? {} : { chunkSize: s.chunkSize }),
   });
-  return [...chunks, marker].map((event) => ({ kind: 'event', event }));
+  const events = s.only === 'chunks' ? chunks : s.only === 'marker' ? [marker] : [...chunks, marker];
+  return events.map((event) => ({ kind: 'event', event }));
 }
 
 class Crashed extends Error {}

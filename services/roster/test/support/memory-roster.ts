@@ -17,6 +17,7 @@ import type {
 } from '../../src/use-cases/ports';
 import {
   RUN_STATES,
+  addStaged,
   changeChunkDocs,
   findingChunkDocs,
   ids,
@@ -35,6 +36,7 @@ import type {
   Manifest,
   ManifestEntry,
   RawChunkDoc,
+  StagedChunks,
   StoredChange,
 } from '../../src/use-cases/records';
 
@@ -316,11 +318,10 @@ export class MemoryRosterStore implements ChangesetStore, ChunkStaging, RosterRe
     return insertIfAbsent(this.state.rawChunks, chunk._id, chunk);
   }
 
-  async stagedChunkIndexes(tenantId: string, syncRunId: string): Promise<Map<DatasetId, Set<number>>> {
-    const out = new Map<DatasetId, Set<number>>();
+  async stagedChunks(tenantId: string, syncRunId: string): Promise<StagedChunks> {
+    const out = new Map<DatasetId, Map<string, Set<number>>>();
     for (const c of this.state.rawChunks.values())
-      if (c.tenantId === tenantId && c.syncRunId === syncRunId)
-        out.set(c.datasetId, (out.get(c.datasetId) ?? new Set<number>()).add(c.chunkIndex));
+      if (c.tenantId === tenantId && c.syncRunId === syncRunId) addStaged(out, c);
     return out;
   }
 
@@ -328,9 +329,13 @@ export class MemoryRosterStore implements ChangesetStore, ChunkStaging, RosterRe
     tenantId: string,
     syncRunId: string,
     datasetId: DatasetId,
+    fingerprint: string,
     chunkIndex: number,
   ): Promise<RawChunkDoc | null> {
-    return storedCopy(this.state.rawChunks, ids.chunk(tenantId, syncRunId, datasetId, chunkIndex));
+    return storedCopy(
+      this.state.rawChunks,
+      ids.chunk(tenantId, syncRunId, datasetId, fingerprint, chunkIndex),
+    );
   }
 
   async dropChunks(tenantId: string, syncRunId: string, fence?: WriteFence): Promise<void> {

@@ -87,7 +87,7 @@ const removedPupils = (o: Awaited<ReturnType<typeof outcome>>) =>
 const READS = new Set([
   'getChangeset',
   'loadChangeset',
-  'stagedChunkIndexes',
+  'stagedChunks',
   'loadChunk',
   'changeChunk',
   'loadManifest',

@@ -132,7 +132,7 @@ describe('a run planned from what the process remembers', () => {
       (e) => rawDatasetChunkV1.parse(e).data,
     );
     const first = received.find((d) => d.datasetId === 'currentPupils' && d.chunkIndex === 0)!;
-    const id = ids.chunk(T, 'run-a', 'currentPupils', 0);
+    const id = ids.chunk(T, 'run-a', 'currentPupils', first.datasetFingerprint, 0);
     const world = newWorld();
     const store = new MemoryRosterStore(world.state);
     const earlier: RawChunkDoc = {
@@ -157,7 +157,7 @@ describe('a run planned from what the process remembers', () => {
 
 describe('the memory stays bounded', () => {
   const chunk = (run: string, i: number): RawChunkDoc => ({
-    _id: ids.chunk(T, run, 'currentPupils', i),
+    _id: ids.chunk(T, run, 'currentPupils', 'f', i),
     tenantId: T,
     syncRunId: run,
     datasetId: 'currentPupils',

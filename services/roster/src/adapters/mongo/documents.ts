@@ -32,12 +32,17 @@ export interface EntityBucketDoc {
   entities: EntityRecord[];
 }
 
-/** `chunkReceipts`: a small record per staged chunk, to check a run's completeness without reading chunks. */
+/**
+ * `chunkReceipts`: a small record per staged chunk (same `_id`), to check a run's completeness without
+ * reading chunks.
+ */
 export interface ChunkReceiptDoc {
   _id: string;
   tenantId: string;
   syncRunId: string;
   datasetId: DatasetId;
+  /** The dataset version's fingerprint; absent on receipts staged before chunks were keyed by it (not counted). */
+  fingerprint?: string;
   chunkIndex: number;
 }
 

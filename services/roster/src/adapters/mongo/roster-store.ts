@@ -42,6 +42,7 @@ import type {
 } from '../../use-cases/ports';
 import {
   RUN_STATES,
+  addStaged,
   changeChunkDocs,
   entityDocOf,
   findingChunkDocs,
@@ -54,6 +55,7 @@ import {
 import type {
   ChangeChunkDoc,
   ChangesetDoc,
+  StagedChunks,
   EntityDoc,
   EntityRecord,
   FindingChunkDoc,
@@ -359,17 +361,19 @@ export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStor
         tenantId: doc.tenantId,
         syncRunId: doc.syncRunId,
         datasetId: doc.datasetId,
+        fingerprint: doc.fingerprint,
         chunkIndex: doc.chunkIndex,
       },
     ]);
     return stored;
   }
 
-  /** Which chunk indexes of a run are staged, per dataset. */
-  async stagedChunkIndexes(tenantId: string, syncRunId: string): Promise<Map<DatasetId, Set<number>>> {
+  /** Which chunk indexes of a run are staged, per dataset and fingerprint (receipts without one are not counted). */
+  async stagedChunks(tenantId: string, syncRunId: string): Promise<StagedChunks> {
     const rows = await this.chunkReceipts(tenantId).find({ syncRunId });
-    const out = new Map<DatasetId, Set<number>>();
-    for (const r of rows) out.set(r.datasetId, (out.get(r.datasetId) ?? new Set<number>()).add(r.chunkIndex));
+    const out = new Map<DatasetId, Map<string, Set<number>>>();
+    for (const r of rows)
+      if (r.fingerprint !== undefined) addStaged(out, { ...r, fingerprint: r.fingerprint });
     return out;
   }
 
@@ -377,12 +381,13 @@ export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStor
     tenantId: string,
     syncRunId: string,
     datasetId: DatasetId,
+    fingerprint: string,
     chunkIndex: number,
   ): Promise<RawChunkDoc | null> {
     return this.packedById<RawChunkDoc>(
       COLLECTIONS.rawChunks,
       tenantId,
-      ids.chunk(tenantId, syncRunId, datasetId, chunkIndex),
+      ids.chunk(tenantId, syncRunId, datasetId, fingerprint, chunkIndex),
     );
   }
 

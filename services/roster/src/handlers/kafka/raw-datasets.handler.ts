@@ -6,8 +6,9 @@ import type { ChangesetProcessor } from '../../use-cases/changeset-processor';
 import type { StagedChunkMemory } from '../../use-cases/process-memory';
 
 /**
- * Consumes `isams.raw-datasets.v1`: stages chunks (idempotent by run/dataset/chunk), and on the
- * run-complete marker processes the run once all its chunks are staged. Other event types are ignored.
+ * Consumes `isams.raw-datasets.v1`: stages chunks (idempotent by run/dataset/fingerprint/chunk: a
+ * dataset published again in the same run with other content is staged beside the earlier version),
+ * and on the run-complete marker processes the run once the chunks of the versions it names are staged. Other event types are ignored.
  * A chunk this call stored is also kept in `chunks` (its run's plan then need not read it back).
  */
 export function rawDatasetsHandler(
@@ -22,7 +23,7 @@ export function rawDatasetsHandler(
     if (rawDatasetChunkV1.matches(event)) {
       const { data, tenantid } = rawDatasetChunkV1.parse(event);
       const chunk = {
-        _id: ids.chunk(tenantid, data.syncRunId, data.datasetId, data.chunkIndex),
+        _id: ids.chunk(tenantid, data.syncRunId, data.datasetId, data.datasetFingerprint, data.chunkIndex),
         tenantId: tenantid,
         syncRunId: data.syncRunId,
         datasetId: data.datasetId,
