@@ -34,7 +34,7 @@ export function dataSchemaUri(type: string, schemaVersion: string): string {
  * package.json). Tied to the schema versions: a removed schema or a schema major → major; a new
  * schema or a schema minor → minor; the compatibility check (`npm run check:contracts`) enforces it.
  */
-export const CONTRACTS_VERSION = '1.0.0';
+export const CONTRACTS_VERSION = '1.1.0';
 
 /** Version of the envelope schema (`schemas/cloudevent-envelope.json`). */
 export const ENVELOPE_SCHEMA_VERSION = '1.0.0';

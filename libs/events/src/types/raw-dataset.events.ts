@@ -60,8 +60,10 @@ export const syncTriggerSchema = z
 export const rawDatasetChunkV1 = defineEventType({
   type: 'com.schoolcloud.isams-sync.connector.dataset-chunk.v1',
   source: CONNECTOR_SOURCE,
+  // 1.1.0: a dataset may come in several versions per run; staged by its fingerprint too (issue #17).
+  schemaVersion: '1.1.0',
   description:
-    "A chunk of one dataset's raw, lossless iSAMS records from one sync run. Consumers stage chunks by (syncRunId, datasetId, chunkIndex) and act only when the run-complete marker arrives.",
+    "A chunk of one dataset's raw, lossless iSAMS records from one sync run. A dataset may be published more than once in a run (read while the document was still being read) with different fingerprints: consumers stage chunks by (syncRunId, datasetId, datasetFingerprint, chunkIndex) and act only when the run-complete marker arrives, on the fingerprint it names for each dataset.",
   schema: z
     .object({
       syncRunId,

@@ -19,6 +19,16 @@ export class ChunkPlanner {
     this.currentBytes += extra;
   }
 
+  /**
+   * The plan of the records added so far, as {@link finish} would give it now; the planner goes on
+   * (a dataset published while its document is still being read may get more records).
+   */
+  planSoFar(): number[] {
+    return this.currentRecords > 0 || this.chunks.length === 0
+      ? [...this.chunks, this.currentRecords]
+      : [...this.chunks];
+  }
+
   /** The final plan: at least one chunk, so an empty dataset is still published (as zero records). */
   finish(): number[] {
     if (this.currentRecords > 0 || this.chunks.length === 0) this.close();

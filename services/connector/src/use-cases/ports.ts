@@ -159,8 +159,16 @@ export interface Spool {
   discard(datasetIds: readonly DatasetId[]): Promise<void>;
   /** Flushes and closes (the document ended); throws the first failed write. */
   close(): Promise<void>;
-  /** The dataset's lines grouped by the planned chunk sizes. */
-  chunks(datasetId: DatasetId, chunkRecords: readonly number[]): AsyncGenerator<string[]>;
+  /**
+   * The dataset's lines grouped by the planned chunk sizes (lines appended so far and not yet
+   * written are written first). `prefix`: the plan covers the first lines only (a dataset read while
+   * its document is still being read may get more); otherwise the lines must match it exactly.
+   */
+  chunks(
+    datasetId: DatasetId,
+    chunkRecords: readonly number[],
+    opts?: { prefix?: boolean },
+  ): AsyncGenerator<string[]>;
 }
 
 /** Every run's spool on this process. */
@@ -227,6 +235,14 @@ export interface SpoolFetch {
   onProgress: (p: FetchProgress) => void;
   /** The sha256 of the applied snapshot's document: a whole-key document with these bytes is not parsed. */
   knownSha256?: string;
+  /**
+   * Told each time a dataset's container ends, with the dataset as read so far (its records are in
+   * the spool, its fingerprint and chunk plan those of these records): it may be published while
+   * the rest of the document is read. Not final — a later container of the same dataset, a retried
+   * group or a switch to method groups may change it (the spool's `reset`/`discard` come first);
+   * the result's datasets are what the run publishes.
+   */
+  onDatasetRead?: (dataset: RunDatasetStats) => void;
 }
 
 /** Fetches and stream-parses a school's document into the spool; throws when nothing may be published. */
@@ -240,11 +256,16 @@ export interface BatchSource {
 export interface RunPublisher {
   /** The lifecycle event of the run's current state. */
   publishRunUpdate(run: RunRecord): Promise<void>;
-  /** Every chunk of every present dataset, read from the spool; `onPublished` after each batch. */
+  /**
+   * Every chunk of these datasets (the run's, or datasets read so far: `prefix`, see
+   * {@link Spool.chunks}), read from the spool; `onPublished` after each batch.
+   */
   publishChunks(
     run: RunRecord,
+    datasets: readonly RunDatasetStats[],
     spool: Spool,
     onPublished: (chunks: number) => void | Promise<void>,
+    opts?: { prefix?: boolean },
   ): Promise<void>;
   /** The commit point: after this the roster may apply the snapshot. */
   publishMarker(run: RunRecord): Promise<void>;

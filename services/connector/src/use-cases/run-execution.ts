@@ -7,7 +7,8 @@ import type { RunRecord } from '../domain/run-record';
 import { nextScheduledRun } from '../domain/schedule';
 import type { SchoolSettings } from '../domain/school-settings';
 import { isUnchanged, knownDocumentOf } from '../domain/sync-run';
-import type { AppliedSnapshot, RunError, RunStatus } from '../domain/sync-run';
+import type { AppliedSnapshot, RunDatasetStats, RunError, RunStatus } from '../domain/sync-run';
+import { ChunkPublishing } from './chunk-publishing';
 import type { FetchResult, KnownDocumentFetch, RunLease, Spool } from './ports';
 import { RunInterrupted, toRunError } from './run-errors';
 import type { SyncEngineDeps, SyncEngineOptions } from './sync-engine';
@@ -48,13 +49,22 @@ export async function readFetchInputs(deps: SyncEngineDeps, tenantId: string): P
 /**
  * One started run, carried out under its lease by the sync engine that started it: fetch into
  * the spool → publish the chunks → the run-complete marker (the commit point) → published; or, when
- * a step throws, the failure recorded. Every write carries the lease's fence, and a lost lease aborts
- * the run.
+ * a step throws, the failure recorded. Once a dataset read shows the run differs from the applied
+ * snapshot, chunks are published while the rest of the document is read ({@link ChunkPublishing});
+ * nothing of the run counts before its marker. Every write carries the lease's fence, and a lost
+ * lease aborts the run.
  */
 export class RunExecution {
   private readonly tenantId: string;
   private readonly log: Logger;
+  /** The run's spool, through {@link ChunkPublishing.guard}. */
   private readonly spool: Spool;
+  private readonly chunks: ChunkPublishing;
+  /** The applied snapshot read before the fetch (what a dataset read is compared with). */
+  private before: AppliedSnapshot | null = null;
+  /** Chunks published so far, while the document was read and after. */
+  private chunksPublished = 0;
+  private publishingStarted = false;
   /** The run as last recorded. */
   private run: RunRecord;
   /** The school's failure streak when the run started (a retry's back-off counts on from it). */
@@ -78,7 +88,13 @@ export class RunExecution {
   ) {
     this.tenantId = initial.tenantId;
     this.log = deps.logger.child({ tenantId: initial.tenantId, syncRunId: initial._id });
-    this.spool = deps.spools.forRun(initial._id);
+    this.chunks = new ChunkPublishing({
+      publish: (datasets, opts) => this.publishDatasets(datasets, opts),
+      differs: (dataset) =>
+        this.run.dryRun || this.before?.fingerprints[dataset.datasetId] !== dataset.fingerprint,
+      signal: abort.signal,
+    });
+    this.spool = this.chunks.guard(deps.spools.forRun(initial._id));
     this.run = initial;
   }
 
@@ -126,6 +142,7 @@ export class RunExecution {
     ]);
     if (!settings) throw ConnectorErrors.CONNECTOR_SETTINGS_NOT_FOUND();
     this.settingsFailures = settings.consecutiveFailures;
+    this.before = before;
     const apiKey = await this.deps.keys.reveal(settings);
     return { settings, apiKey, plan, before };
   }
@@ -199,7 +216,14 @@ export class RunExecution {
         onFetch: (f) => {
           this.fetch = f;
         },
-        onProgress: (p) => this.writeProgress(() => ({ ...this.run.progress, ...p, datasetsTotal: 14 })),
+        onProgress: (p) =>
+          this.writeProgress(() => ({
+            ...this.run.progress,
+            ...p,
+            datasetsTotal: 14,
+            chunksPublished: this.chunksPublished,
+          })),
+        onDatasetRead: (dataset) => this.chunks.read(dataset),
         ...(knownSha256 ? { knownSha256 } : {}),
       }),
     );
@@ -237,7 +261,7 @@ export class RunExecution {
         datasetsTotal: result.datasets.length + result.absent.length,
         recordsFetched: result.datasets.reduce((n, d) => n + d.recordCount, 0),
         bytesFetched: result.bytes,
-        chunksPublished: 0,
+        chunksPublished: this.chunksPublished,
         chunksTotal,
         ...(result.fetch.mode === 'groups'
           ? { groupsDone: result.fetch.groups.length, groupsTotal: result.fetch.groups.length }
@@ -257,9 +281,14 @@ export class RunExecution {
     return fetchedAt;
   }
 
-  /** Unchanged since the last applied snapshot (not a dry run): nothing to publish. */
+  /**
+   * Unchanged since the last applied snapshot (not a dry run): nothing to publish. A run that began
+   * publishing while its document was read goes on to its marker even when the snapshot it ends
+   * equal to was applied meanwhile (the roster then finds nothing to change).
+   */
   private endsUnchanged({ result, snapshot, known }: Fetched): boolean {
-    const unchanged = !this.run.dryRun && isUnchanged(result.datasets, result.absent, snapshot);
+    const unchanged =
+      !this.run.dryRun && !this.chunks.began && isUnchanged(result.datasets, result.absent, snapshot);
     // A document known by its bytes spooled nothing: it may only end unchanged.
     if (!unchanged && known) throw new Error('a known document differs from the snapshot it was known by');
     return unchanged;
@@ -277,25 +306,53 @@ export class RunExecution {
     await this.deps.settings.setSchedule(this.tenantId, settings.nextRunAt, 0);
   }
 
-  /** Publishes the spooled chunks; resolves to how many were published. */
+  /**
+   * Publishes the chunks not yet published while the document was read (all of them when none
+   * were); resolves to how many the run published.
+   */
   private async publishChunks(): Promise<number> {
-    let published = 0;
     this.lastProgress = Date.now();
-    await this.lease.fence.check();
-    await this.deps.onStep?.('publishing', this.run);
-    await withSpan('connector.publish-chunks', {}, () =>
-      this.deps.publisher.publishChunks(this.run, this.spool, (n) => {
-        this.abort.signal.throwIfAborted();
-        published += n;
-        this.writeProgress(() => ({ ...this.run.progress, chunksPublished: published }));
-      }),
-    );
+    await this.startPublishing();
+    await this.chunks.finish(this.run.datasets);
     // The last progress write lands before the marker attempt is decided.
     await this.progressWrite;
     this.abort.signal.throwIfAborted();
+    const published = this.chunksPublished;
     this.run = { ...this.run, progress: { ...this.run.progress, chunksPublished: published } };
     await this.deps.onStep?.('chunks-published', this.run);
     return published;
+  }
+
+  /** Before the run's first chunk: the lease is still this replica's. */
+  private async startPublishing(): Promise<void> {
+    if (this.publishingStarted) return;
+    this.publishingStarted = true;
+    await this.lease.fence.check();
+    await this.deps.onStep?.('publishing', this.run);
+  }
+
+  /** Publishes these datasets' chunks ({@link ChunkPublishing}'s `publish`), counting them. */
+  private async publishDatasets(
+    datasets: readonly RunDatasetStats[],
+    opts: { prefix: boolean },
+  ): Promise<void> {
+    await this.startPublishing();
+    await withSpan(
+      'connector.publish-chunks',
+      { attributes: { 'isams_sync.while_reading': opts.prefix } },
+      () =>
+        this.deps.publisher.publishChunks(
+          this.run,
+          datasets,
+          this.spool,
+          (n) => {
+            this.abort.signal.throwIfAborted();
+            this.chunksPublished += n;
+            this.writeProgress(() => ({ ...this.run.progress, chunksPublished: this.chunksPublished }));
+          },
+          opts,
+        ),
+    );
   }
 
   /** Decides the marker attempt, then sends the run-complete marker. */

@@ -14,20 +14,10 @@ import type { IsamsClientSettings } from '../../src/adapters/isams/batch-source'
 import { RunSpool } from '../../src/adapters/spool/run-spool';
 import { SpoolQuota } from '../../src/adapters/spool/spool-quota';
 import { toRunError } from '../../src/use-cases/run-errors';
-import { startOddIsamsHost, wholeDocument } from '../support/odd-isams-host';
+import { LOOPBACK_CLIENT, startOddIsamsHost, wholeDocument } from '../support/odd-isams-host';
 import type { OddIsamsHost } from '../support/odd-isams-host';
 
-const client: IsamsClientSettings = {
-  connectTimeoutMs: 5_000,
-  readTimeoutMs: 5_000,
-  totalTimeoutMs: 30_000,
-  maxBytes: 512 * 1024 * 1024,
-  readAheadBytes: 0,
-  retry: { maxAttempts: 1, baseDelayMs: 10, maxDelayMs: 10 },
-  parserLimits: { maxRecordsPerDataset: 100 },
-  // The odd hosts listen on 127.0.0.1: the development egress setting (docs/security.md › Egress).
-  egress: { allowPrivateAddresses: true, hostSuffixes: [], allowedPorts: [443] },
-};
+const client: IsamsClientSettings = { ...LOOPBACK_CLIENT, parserLimits: { maxRecordsPerDataset: 100 } };
 const xml = (rows: string) =>
   Buffer.from(
     `<?xml version="1.0"?>\n<iSAMS><PupilManager><CurrentPupils>${rows}</CurrentPupils></PupilManager></iSAMS>`,

@@ -1,4 +1,4 @@
-import { readFile, symlink } from 'node:fs/promises';
+import { readFile, readdir, readlink, symlink } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { RunSpool } from '../../src/adapters/spool/run-spool';
 import { useTempDir } from '../support/temp-dir';
@@ -43,6 +43,37 @@ describe('run spool: writes behind the parser, in order, failures not lost', () 
     await expect(written).rejects.toMatchObject({ code: 'ENOSPC' });
     // Sticky until reset: a later append is refused too.
     await expect(spool.append('currentPupils', line(0))).rejects.toMatchObject({ code: 'ENOSPC' });
+    await spool.remove();
+  });
+
+  it('reads a dataset while it is still being appended to: the lines so far (buffered ones written first), the file then closed', async () => {
+    const spool = new RunSpool(tmp.path, 'run-prefix');
+    await spool.reset();
+    for (let i = 0; i < 1_000; i++) await spool.append('currentPupils', line(i));
+    // Most of these lines are still in the write buffer: reading writes them first.
+    const first: string[][] = [];
+    for await (const c of spool.chunks('currentPupils', [600, 400], { prefix: true })) first.push(c);
+    expect(first.map((c) => c.length)).toEqual([600, 400]);
+    expect(first[1]!.at(-1)).toBe(line(999));
+    // A later container of the same dataset appends more; a prefix read stops at its plan …
+    for (let i = 1_000; i < 1_500; i++) await spool.append('currentPupils', line(i));
+    const again: string[][] = [];
+    for await (const c of spool.chunks('currentPupils', [1_000], { prefix: true })) again.push(c);
+    expect(again.map((c) => c.length)).toEqual([1_000]);
+    // … and leaves no file open behind it (only the spool's own append handle).
+    const open = await Promise.all(
+      (await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')),
+    );
+    expect(open.filter((target) => target === spool.fileOf('currentPupils'))).toHaveLength(1);
+    // Without `prefix` the plan must cover the file exactly.
+    await spool.close();
+    const strict = async () => {
+      for await (const _ of spool.chunks('currentPupils', [1_000])) void _;
+    };
+    await expect(strict()).rejects.toThrow('does not match its chunk plan');
+    const whole: string[][] = [];
+    for await (const c of spool.chunks('currentPupils', [1_000, 500])) whole.push(c);
+    expect(whole[1]!.at(-1)).toBe(line(1_499));
     await spool.remove();
   });
 });

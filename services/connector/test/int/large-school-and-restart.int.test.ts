@@ -117,8 +117,13 @@ describe('connector: chunking a large school', () => {
         ordinal += c.records.length;
       }
       expect(ordinal).toBe(setLists.recordCount);
-      // Event ids are deterministic per (run, dataset, chunk): all distinct within the run.
+      // Event ids are deterministic per (run, dataset, fingerprint, chunk): all distinct within the run.
       expect(new Set(chunks.map((m) => m.event.id)).size).toBe(chunks.length);
+      // Each dataset went out once (no container of it came twice), and publishing began while the
+      // document was still being read: the run's first chunk reached the broker before the fetch
+      // ended (a first sync publishes each dataset once its container ends).
+      expect(chunks).toHaveLength(marker.data.datasets.reduce((n, d) => n + d.chunkCount, 0));
+      expect(Math.min(...chunks.map((m) => m.timestamp))).toBeLessThan(Date.parse(done.fetchedAt));
     },
   );
 });

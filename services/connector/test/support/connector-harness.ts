@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import {
   createGrpcClient,
   callMetadata,
@@ -14,6 +14,7 @@ import {
   readTopic as readKafkaTopic,
 } from '@isams-sync/kafka';
 import type { EventProducer, KafkaClient, TopicRecord } from '@isams-sync/kafka';
+import { rawDatasetChunkV1 } from '@isams-sync/events';
 import type { CloudEvent } from '@isams-sync/events';
 import { createLogger } from '@isams-sync/logger';
 import {
@@ -31,6 +32,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createConnectorApp } from '../../src/app';
 import type { ConnectorApp, ConnectorAppOverrides } from '../../src/app';
 import { loadConnectorConfig } from '../../src/config';
+import { canonicalRawJson } from '../../src/domain/canonical-json';
 import type { RunRecord } from '../../src/domain/run-record';
 import type { RunStatus } from '../../src/domain/sync-run';
 
@@ -294,6 +296,8 @@ export interface TopicMessage {
   event: CloudEvent<unknown>;
   key: string;
   bytes: number;
+  /** When the broker took it (its log-append or create time), ms since the epoch. */
+  timestamp: number;
 }
 
 let reader: KafkaClient | undefined;
@@ -308,7 +312,41 @@ const toTopicMessage = (r: TopicRecord): TopicMessage => ({
   event: fromKafkaMessage(r),
   key: r.key?.toString() ?? '',
   bytes: (r.value?.length ?? 0) + (r.key?.length ?? 0),
+  timestamp: Number(r.timestamp),
 });
+
+/**
+ * What a run that did not end `published` may have left on the raw topic: no marker (the commit
+ * point), and only datasets published whole as they were read (while the document was still being
+ * read) — every version (dataset, fingerprint) with all its chunks 0…n-1 and records whose
+ * canonical lines hash to its fingerprint, never a cut dataset.
+ */
+export function expectUncommitted(msgs: readonly TopicMessage[], syncRunIds: Iterable<string>): void {
+  const runs = new Set(syncRunIds);
+  const versions = new Map<string, { chunkCount: number; chunks: Map<number, unknown[]> }>();
+  for (const m of msgs) {
+    const runId = m.event.syncrunid ?? '';
+    if (!runs.has(runId)) continue;
+    expect(m.event.type, `run ${runId} sent its marker`).toBe(rawDatasetChunkV1.type);
+    const { data } = rawDatasetChunkV1.parse(m.event);
+    const key = `${runId} ${data.datasetId} ${data.datasetFingerprint}`;
+    const version = versions.get(key) ?? { chunkCount: data.chunkCount, chunks: new Map() };
+    versions.set(key, version);
+    expect(data.chunkCount, key).toBe(version.chunkCount);
+    version.chunks.set(data.chunkIndex, data.records);
+  }
+  for (const [key, { chunkCount, chunks }] of versions) {
+    expect(
+      [...chunks.keys()].sort((a, b) => a - b),
+      key,
+    ).toEqual([...Array(chunkCount).keys()]);
+    const hash = createHash('sha256');
+    for (let i = 0; i < chunkCount; i++)
+      for (const r of chunks.get(i)! as Parameters<typeof canonicalRawJson>[0][])
+        hash.update(`${canonicalRawJson(r)}\n`);
+    expect(hash.digest('hex'), key).toBe(key.split(' ')[2]);
+  }
+}
 
 /** Reads a whole topic from the beginning until `until` says it has seen enough. */
 export async function readTopic(

@@ -9,8 +9,23 @@ import type { Server as HttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { IsamsClientSettings } from '../../src/adapters/isams/batch-source';
 
 /** One request as the host received it (the target includes the query with the key). */
+/**
+ * The fetch adapter's client settings for an odd host on 127.0.0.1 (unit tests call `fetchToSpool`
+ * directly): short time-outs, no retries, the development egress setting (docs/security.md › Egress).
+ */
+export const LOOPBACK_CLIENT: IsamsClientSettings = {
+  connectTimeoutMs: 5_000,
+  readTimeoutMs: 5_000,
+  totalTimeoutMs: 30_000,
+  maxBytes: 512 * 1024 * 1024,
+  readAheadBytes: 0,
+  retry: { maxAttempts: 1, baseDelayMs: 10, maxDelayMs: 10 },
+  egress: { allowPrivateAddresses: true, hostSuffixes: [], allowedPorts: [443] },
+};
+
 export interface ReceivedRequest {
   method: string;
   target: string;

@@ -10,6 +10,7 @@ import {
   switchToGroups,
 } from '../../domain/method-groups';
 import type { FetchPlan, GroupOutcome, GroupRequest, RunFetch } from '../../domain/method-groups';
+import type { RunDatasetStats } from '../../domain/sync-run';
 import type {
   BatchSource,
   ConnectionProbe,
@@ -50,6 +51,8 @@ export interface FetchToSpoolOptions {
   onFetch?: (fetch: RunFetch) => void;
   /** The sha256 of a document read before: a whole-key body that hashes the same is not parsed. */
   knownSha256?: string;
+  /** Told each dataset as read so far, when its container ends (see {@link SpoolFetch.onDatasetRead}). */
+  onDatasetRead?: (dataset: RunDatasetStats) => void;
 }
 
 export type { FetchProgress, FetchResult, IsamsSource, KnownDocumentFetch };
@@ -92,7 +95,8 @@ export class IsamsBatchSource implements BatchSource, ConnectionProbe {
  * the same key is fetched in method groups (`MethodsToRun`), and a school that needed groups is
  * fetched in groups straight away next time (`plan`, persisted through `onPlanChange`). Every
  * dataset of the result comes from this run; if any group fails for good, this throws (the caller
- * discards the spool and publishes nothing). Throws the client's `IsamsError` for any failure.
+ * discards the spool and sends no marker). Throws the client's `IsamsError` for any failure.
+ * `onDatasetRead` is told each dataset as read so far, as its container ends.
  *
  * A whole-key body is hashed as it arrives (`documentSha256` of the result). With `knownSha256` the
  * parse waits for a body that fits the client's `readAheadBytes`; one that hashes to it is not
@@ -105,8 +109,11 @@ export async function fetchToSpool(options: FetchToSpoolOptions): Promise<FetchR
 export async function fetchToSpool(options: FetchToSpoolOptions): Promise<FetchResult | KnownDocumentFetch> {
   let plan = normalisePlan(options.plan);
   let groups: { groupsDone: number; groupsTotal: number } | undefined;
-  const acc = new DocumentAccumulator(options.spool, options.maxChunkRecordBytes, (p) =>
-    options.onProgress?.({ ...p, ...groups }),
+  const acc = new DocumentAccumulator(
+    options.spool,
+    options.maxChunkRecordBytes,
+    (p) => options.onProgress?.({ ...p, ...groups }),
+    options.spool ? options.onDatasetRead : undefined,
   );
   if (plan.mode === 'whole') {
     const fetch: RunFetch = {
@@ -290,7 +297,7 @@ function groupFailure(
     });
   return new IsamsError({
     code: err.code,
-    message: `Method group ${group + 1} of ${groups} (${adminNames(datasets)}) could not be fetched, so nothing was published. ${err.message}`,
+    message: `Method group ${group + 1} of ${groups} (${adminNames(datasets)}) could not be fetched, so nothing was applied. ${err.message}`,
     details: { ...err.details, methodGroup: datasets },
     cause: err,
     transient: err.transient,

@@ -44,6 +44,12 @@ export class DocumentAccumulator {
     private readonly spool: Spool | undefined,
     private readonly maxChunkRecordBytes: number,
     private readonly onProgress: (p: AccumulatedProgress) => void = () => undefined,
+    /**
+     * Told each time a kept dataset's container ends, with the dataset as read so far (its records
+     * are in the spool): what may be published while the document is still being read. Not final:
+     * a later container of the same dataset adds records, a failed request discards them.
+     */
+    private readonly onDatasetRead?: (dataset: RunDatasetStats) => void,
   ) {}
 
   /** Called with the current document's byte count as it downloads. */
@@ -105,7 +111,13 @@ export class DocumentAccumulator {
         }
         case 'dataset-end': {
           const a = keep(ev.datasetId) ? this.datasets.get(ev.datasetId) : undefined;
-          if (a) a.done = true;
+          if (a) {
+            a.done = true;
+            // A copy of the hash: the dataset's fingerprint so far, while its own hash goes on.
+            this.onDatasetRead?.(
+              statsOf(ev.datasetId, a, a.planner.planSoFar(), a.hash.copy().digest('hex')),
+            );
+          }
           this.onProgress(this.progress());
           break;
         }
@@ -160,18 +172,9 @@ export class DocumentAccumulator {
 
   /** Per-dataset statistics of everything collected (call once, at the end). */
   stats(): RunDatasetStats[] {
-    return [...this.datasets.entries()].map(([datasetId, a]) => {
-      const chunkRecords = a.planner.finish();
-      return {
-        datasetId,
-        present: true,
-        recordCount: a.records,
-        bytes: a.bytes,
-        chunkCount: chunkRecords.length,
-        chunkRecords,
-        fingerprint: a.hash.digest('hex'),
-      };
-    });
+    return [...this.datasets.entries()].map(([datasetId, a]) =>
+      statsOf(datasetId, a, a.planner.finish(), a.hash.digest('hex')),
+    );
   }
 
   findings(): RunFinding[] {
@@ -185,4 +188,21 @@ export class DocumentAccumulator {
   bytes(): number {
     return this.bytesDone;
   }
+}
+
+function statsOf(
+  datasetId: DatasetId,
+  a: DatasetAcc,
+  chunkRecords: number[],
+  fingerprint: string,
+): RunDatasetStats {
+  return {
+    datasetId,
+    present: true,
+    recordCount: a.records,
+    bytes: a.bytes,
+    chunkCount: chunkRecords.length,
+    chunkRecords,
+    fingerprint,
+  };
 }

@@ -5,6 +5,7 @@ import type { EventProducer, KafkaOutgoingMessage } from '@isams-sync/kafka';
 import { SpanKind, startSpan, withContext } from '@isams-sync/telemetry';
 import type { Span } from '@isams-sync/telemetry';
 import type { RunRecord } from '../../domain/run-record';
+import type { RunDatasetStats } from '../../domain/sync-run';
 import type { RunPublisher, Spool } from '../../use-cases/ports';
 
 export interface RunPublisherTopics {
@@ -91,9 +92,11 @@ export class KafkaRunPublisher implements RunPublisher {
   }
 
   /**
-   * Publishes every chunk of every present dataset (catalogue order), reading the spool. The chunk
-   * event is built (and its envelope validated) with an empty record list, then the spooled
-   * canonical JSON lines are spliced in, so records are never parsed and re-serialized.
+   * Publishes every chunk of `datasets` (catalogue order), reading the spool. The chunk event is
+   * built (and its envelope validated) with an empty record list, then the spooled canonical JSON
+   * lines are spliced in, so records are never parsed and re-serialized. A chunk's id names its
+   * dataset's fingerprint: a dataset published again in the same run with other records (read while
+   * the document was still being read, then changed) gets other ids.
    *
    * The next batch is read from the spool and built while the current one is produced (one batch
    * ahead, so memory stays at two batches): reading the disk overlaps the broker's round trips.
@@ -101,10 +104,12 @@ export class KafkaRunPublisher implements RunPublisher {
    */
   async publishChunks(
     run: RunRecord,
+    datasets: readonly RunDatasetStats[],
     spool: Spool,
     onPublished: (chunks: number) => void | Promise<void>,
+    opts: { prefix?: boolean } = {},
   ): Promise<void> {
-    const batches = this.chunkBatches(run, spool);
+    const batches = this.chunkBatches(run, datasets, spool, opts);
     let next = batches.next();
     try {
       for (;;) {
@@ -127,27 +132,30 @@ export class KafkaRunPublisher implements RunPublisher {
     }
   }
 
-  /** The run's chunk messages, {@link CHUNKS_PER_SEND} at a time, read from the spool. */
+  /** The datasets' chunk messages, {@link CHUNKS_PER_SEND} at a time, read from the spool. */
   private async *chunkBatches(
     run: RunRecord,
+    datasets: readonly RunDatasetStats[],
     spool: Spool,
+    opts: { prefix?: boolean },
   ): AsyncGenerator<{ messages: KafkaOutgoingMessage[]; spans: Span[] }, void, undefined> {
-    const fetchedAt = run.fetchedAt ?? run.updatedAt;
+    // The fetch's time; chunks published while the document is still being read carry its start.
+    const time = run.fetchedAt ?? run.fetchStartedAt ?? run.updatedAt;
     let batch: KafkaOutgoingMessage[] = [];
     // One PRODUCER span per chunk, whose context the chunk carries; ended once its batch is acknowledged.
     let spans: Span[] = [];
     const order = new Map(DATASET_IDS.map((d, i) => [d, i]));
-    const datasets = [...run.datasets].sort((a, b) => order.get(a.datasetId)! - order.get(b.datasetId)!);
-    for (const ds of datasets) {
+    const sorted = [...datasets].sort((a, b) => order.get(a.datasetId)! - order.get(b.datasetId)!);
+    for (const ds of sorted) {
       let chunkIndex = 0;
       let ordinal = 0;
-      for await (const lines of spool.chunks(ds.datasetId, ds.chunkRecords)) {
+      for await (const lines of spool.chunks(ds.datasetId, ds.chunkRecords, opts)) {
         const event = rawDatasetChunkV1.create({
           tenantId: run.tenantId,
           syncRunId: run._id,
-          idParts: [run._id, ds.datasetId, String(chunkIndex)],
+          idParts: [run._id, ds.datasetId, ds.fingerprint, String(chunkIndex)],
           subject: ds.datasetId,
-          time: fetchedAt,
+          time,
           data: {
             syncRunId: run._id,
             datasetId: ds.datasetId,

@@ -45,7 +45,8 @@ export async function removeSpoolsExcept(spoolDir: string, keepRunIds: readonly 
 
 /**
  * A run's records on local disk while it is fetched: one NDJSON file per dataset (canonical JSON
- * per line) under `<spoolDir>/<syncRunId>/`. Nothing is published until the whole document parsed.
+ * per line) under `<spoolDir>/<syncRunId>/`. A dataset's lines may be read (`chunks`) while later
+ * datasets — or a later container of the same one — are still being appended.
  * Writes happen behind the parser (write-behind): a full buffer is handed to the file system and
  * the parser goes on, so parsing and disk writes overlap; memory stays bounded by the buffers plus
  * {@link MAX_WRITE_BEHIND_BYTES} in flight, past which `append` waits. A failed write fails the
@@ -185,8 +186,18 @@ export class RunSpool implements Spool {
     if (this.failure) throw this.failure.error;
   }
 
-  /** The dataset's lines grouped by the planned chunk sizes. */
-  async *chunks(datasetId: DatasetId, chunkRecords: readonly number[]): AsyncGenerator<string[]> {
+  /**
+   * The dataset's lines grouped by the planned chunk sizes; lines still buffered are written first.
+   * With `prefix` the file may hold lines past the plan (its dataset is still being read).
+   */
+  async *chunks(
+    datasetId: DatasetId,
+    chunkRecords: readonly number[],
+    opts: { prefix?: boolean } = {},
+  ): AsyncGenerator<string[]> {
+    const buffered = this.files.get(datasetId);
+    if (buffered) await this.flush(buffered);
+    this.throwIfFailed();
     let index = 0;
     let current: string[] = [];
     const skipEmpty = async function* (): AsyncGenerator<string[]> {
@@ -197,19 +208,22 @@ export class RunSpool implements Spool {
     };
     yield* skipEmpty();
     if (index >= chunkRecords.length) return;
-    const lines = createInterface({
-      input: createReadStream(this.fileOf(datasetId), { encoding: 'utf8', highWaterMark: 256 * 1024 }),
-      crlfDelay: Infinity,
-    });
-    for await (const line of lines) {
-      if (line === '') continue;
-      current.push(line);
-      if (current.length === chunkRecords[index]) {
-        yield current;
-        current = [];
-        index += 1;
-        yield* skipEmpty();
+    const input = createReadStream(this.fileOf(datasetId), { encoding: 'utf8', highWaterMark: 256 * 1024 });
+    try {
+      for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+        if (line === '') continue;
+        current.push(line);
+        if (current.length === chunkRecords[index]) {
+          yield current;
+          current = [];
+          index += 1;
+          yield* skipEmpty();
+          if (opts.prefix && index >= chunkRecords.length) break;
+        }
       }
+    } finally {
+      // Closes the file when the reading stopped before its end (a prefix, a reader that gave up).
+      input.destroy();
     }
     if (current.length > 0 || index < chunkRecords.length) {
       throw new Error(`spool of ${datasetId} does not match its chunk plan`);

@@ -43,6 +43,7 @@ export type PublishedEvent =
       id: string;
       syncRunId: string;
       datasetId: DatasetId;
+      fingerprint: string;
       chunkIndex: number;
       records: string[];
     }
@@ -403,15 +404,21 @@ class InMemorySpool implements Spool {
 
   async close(): Promise<void> {}
 
-  async *chunks(datasetId: DatasetId, chunkRecords: readonly number[]): AsyncGenerator<string[]> {
+  async *chunks(
+    datasetId: DatasetId,
+    chunkRecords: readonly number[],
+    opts: { prefix?: boolean } = {},
+  ): AsyncGenerator<string[]> {
     const lines = this.world.spools.get(this.syncRunId)?.get(datasetId);
     if (!lines) throw new Error(`spool of ${datasetId} is gone`);
     let at = 0;
     for (const size of chunkRecords) {
+      if (at + size > lines.length) throw new Error(`spool of ${datasetId} is shorter than its chunk plan`);
       yield lines.slice(at, at + size);
       at += size;
     }
-    if (at !== lines.length) throw new Error(`spool of ${datasetId} does not match its chunk plan`);
+    if (opts.prefix ? at > lines.length : at !== lines.length)
+      throw new Error(`spool of ${datasetId} does not match its chunk plan`);
   }
 }
 
@@ -476,6 +483,8 @@ export class ScriptedBatchSource implements BatchSource {
         await request.spool.touch(datasetId);
         for (const line of lines) await request.spool.append(datasetId, line);
       });
+      // Its container ended: the dataset as read may be published while the rest is fetched.
+      request.onDatasetRead?.(datasets.find((d) => d.datasetId === datasetId)!);
       done += 1;
       request.onProgress({
         datasetsDone: done,
@@ -518,21 +527,24 @@ export class InMemoryRunPublisher implements RunPublisher {
 
   async publishChunks(
     run: RunRecord,
+    datasets: readonly RunDatasetStats[],
     spool: Spool,
     onPublished: (chunks: number) => void | Promise<void>,
+    opts: { prefix?: boolean } = {},
   ): Promise<void> {
     const order = new Map(DATASET_IDS.map((d, i) => [d, i]));
-    const datasets = [...run.datasets].sort((a, b) => order.get(a.datasetId)! - order.get(b.datasetId)!);
-    for (const ds of datasets) {
+    const sorted = [...datasets].sort((a, b) => order.get(a.datasetId)! - order.get(b.datasetId)!);
+    for (const ds of sorted) {
       let chunkIndex = 0;
-      for await (const records of spool.chunks(ds.datasetId, ds.chunkRecords)) {
+      for await (const records of spool.chunks(ds.datasetId, ds.chunkRecords, opts)) {
         const index = chunkIndex++;
         await this.life.io(`broker.chunk ${ds.datasetId}#${index}`, () => {
           this.world.events.push({
             kind: 'chunk',
-            id: `${run._id}|${ds.datasetId}|${index}`,
+            id: `${run._id}|${ds.datasetId}|${ds.fingerprint}|${index}`,
             syncRunId: run._id,
             datasetId: ds.datasetId,
+            fingerprint: ds.fingerprint,
             chunkIndex: index,
             records,
           });
