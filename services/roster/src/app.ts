@@ -20,6 +20,7 @@ import type { ProcessingStep, RosterMemory } from './use-cases/changeset-process
 import { ImageMemory, StagedChunkMemory } from './use-cases/process-memory';
 import type { RosterPublisher } from './use-cases/ports';
 import { GraceSweeper } from './use-cases/grace-sweeper';
+import { StagedChunkSweeper } from './use-cases/staged-chunk-sweep';
 import { HeldBatches } from './use-cases/held-batches';
 import { RunUndo } from './use-cases/run-undo';
 import { RosterQueries } from './use-cases/roster-queries';
@@ -51,7 +52,7 @@ export interface RosterApp extends shell.BackendServiceApp {
   readonly memory: RosterMemory;
   /** Cross-replica exclusion per school (its `owner` is unique per app). */
   readonly leases: TenantLeases;
-  /** One sweep: refresh the held-batch metrics, fail incomplete runs, create the changesets of stranded approvals, resume unfinished changesets, purge after grace, prune old changesets and leases. */
+  /** One sweep: refresh the held-batch metrics, fail incomplete runs, create the changesets of stranded approvals, resume unfinished changesets, purge after grace, prune old changesets, drop abandoned staged chunks, prune leases. */
   sweep(now?: Date): Promise<void>;
   /** Resolves when no changeset is running in the background. */
   idle(): Promise<void>;
@@ -67,6 +68,8 @@ interface RosterMetrics {
   readonly heldOldestAge: Gauge;
   readonly memoryImages: Gauge;
   readonly memoryChunkBytes: Gauge;
+  /** Runs whose staged chunks the sweep dropped, by reason. */
+  readonly stagedRunsDropped: Counter<'reason'>;
 }
 
 /** Changesets processed in the background (admin approvals and undos, consumed runs, stranded approvals the sweep found); `stop` drains them. */
@@ -101,6 +104,7 @@ interface Running {
   heldBatches?: HeldBatches;
   queries?: RosterQueries;
   sweeper?: GraceSweeper;
+  chunkSweeper?: StagedChunkSweeper;
   memory?: RosterMemory;
   grpc?: GrpcServerHandle;
   ops?: OpsServer;
@@ -179,6 +183,11 @@ function rosterMetrics(metrics: Metrics): RosterMetrics {
       name: 'roster_memory_staged_chunk_bytes',
       help: 'Staged raw chunks this replica keeps in hand until their run is planned, bytes as received (cap STAGED_CHUNK_MEMORY_MB; refreshed every sweep)',
     }),
+    stagedRunsDropped: metrics.counter<'reason'>({
+      name: 'roster_staged_runs_dropped_total',
+      help: 'Runs whose staged raw chunks the sweep dropped (no_marker: the run-complete marker never came; run_finished: staged again after the run finished; dry_run_expired: a dry run past REMOVAL_GRACE_DAYS)',
+      labelNames: ['reason'],
+    }),
   };
 }
 
@@ -211,7 +220,7 @@ function backgroundWork(logger: Logger): BackgroundWork {
 
 // ---- sweeps -------------------------------------------------------------------------------------
 
-/** One sweep: refresh the held-batch metrics, fail incomplete runs, create the changesets of stranded approvals, resume unfinished changesets, purge after grace, prune old changesets and leases. */
+/** One sweep: refresh the held-batch metrics, fail incomplete runs, create the changesets of stranded approvals, resume unfinished changesets, purge after grace, prune old changesets, drop abandoned staged chunks, prune leases. */
 async function sweepOnce(w: Wiring, r: Running, at: Date): Promise<void> {
   const steps: ReadonlyArray<readonly [step: string, run: () => Promise<unknown>]> = [
     ['held-batch metrics', () => measureHeld(w, r.store!, at)],
@@ -221,6 +230,7 @@ async function sweepOnce(w: Wiring, r: Running, at: Date): Promise<void> {
     ['resume changesets', () => r.processor!.resumeAll()],
     ['purge after grace', () => r.sweeper!.purgeExpired(at)],
     ['prune changesets', () => r.sweeper!.pruneOldChangesets(at)],
+    ['drop abandoned chunks', () => dropAbandonedChunks(w, r.chunkSweeper!, at)],
     // Real time, not `at`: lease expiry is judged by the replicas' wall clocks.
     ['prune leases', () => r.leases!.prune(new Date(Date.now() - LEASE_RETENTION_MS))],
   ];
@@ -232,6 +242,14 @@ async function sweepOnce(w: Wiring, r: Running, at: Date): Promise<void> {
   } finally {
     r.sweepStep = undefined;
   }
+}
+
+/**
+ * Staged chunks no run will read — above all those of runs whose marker never came, once their newest
+ * chunk is older than INCOMPLETE_RUN_TIMEOUT_MS (docs/roster-model.md › Staged chunks: how long they stay).
+ */
+async function dropAbandonedChunks(w: Wiring, sweeper: StagedChunkSweeper, at: Date): Promise<void> {
+  for (const { reason } of await sweeper.dropAbandoned(at)) w.own.stagedRunsDropped.inc({ reason });
 }
 
 /** Approvals whose process died before creating their changeset (HeldBatches.resumeStrandedApprovals). */
@@ -341,7 +359,7 @@ async function prepareDatabase(w: Wiring, r: Running, mongo: MongoConnection): P
 
 // ---- use-cases ----------------------------------------------------------------------------------
 
-/** The changeset processor over the roster publisher, then held batches, queries and the grace sweeper. */
+/** The changeset processor over the roster publisher, then held batches, queries, the grace sweeper and the staged-chunk sweeper. */
 function buildUseCases(
   w: Wiring,
   r: Running,
@@ -370,6 +388,14 @@ function buildUseCases(
     w.logger,
     config.REMOVAL_GRACE_DAYS,
   ));
+  r.chunkSweeper = new StagedChunkSweeper({
+    store,
+    processor,
+    logger: w.logger,
+    retentionMs: config.INCOMPLETE_RUN_TIMEOUT_MS,
+    graceDays: config.REMOVAL_GRACE_DAYS,
+    memory: memory.chunks,
+  });
   return { store, processor, heldBatches, queries, sweeper, memory };
 }
 

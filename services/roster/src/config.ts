@@ -24,9 +24,12 @@ export const configSchema = z.object({
   HOLD_THRESHOLD_PERCENT: env.int({ min: 0, max: 100 }).default(10),
   /** … and above this many records (both must be exceeded). Per-school overrides via SetRemovalThresholds. */
   HOLD_THRESHOLD_MIN: env.int({ min: 0 }).default(5),
-  /** A run whose marker arrived but whose chunks never all arrived fails after this. */
+  /**
+   * A run whose marker arrived but whose chunks never all arrived fails after this; the staged
+   * chunks of a run whose marker never came are dropped once its newest chunk is this old.
+   */
   INCOMPLETE_RUN_TIMEOUT_MS: env.durationMs().default(30 * 60_000),
-  /** How often the sweeper fails incomplete runs and purges people past their grace period. */
+  /** How often the sweeper fails incomplete runs, purges people past their grace period and drops abandoned chunks. */
   SWEEP_INTERVAL_MS: env.durationMs().default(60_000),
   /** Lifetime of a replica's lease on a school (renewed every third of it while the work runs). */
   TENANT_LEASE_TTL_MS: env.durationMs().default(60_000),

@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeShape, indexServing, recordQueryShapes } from '@isams-sync/mongo';
 import type { QueryShape, QueryShapeRecorder } from '@isams-sync/mongo';
-import { uniqueName } from '@isams-sync/testing';
+import { eventually, uniqueName } from '@isams-sync/testing';
 import type { RosterApp } from '../src/app';
-import { ROSTER_INDEXES } from '../src/adapters/mongo/roster-store';
+import { COLLECTIONS, ROSTER_INDEXES } from '../src/adapters/mongo/roster-store';
 import { RunUndo } from '../src/use-cases/run-undo';
 import { createHarness, runFinished } from './support/harness';
 import type { Harness } from './support/harness';
 import { miniSchool } from './support/mini-school';
-import { publishSnapshot } from './support/school-feed';
+import { publishSnapshot, snapshotEvents } from './support/school-feed';
 
 /**
  * Queries that scan a collection by design, each with why it is not on a hot path. Anything else
@@ -41,7 +41,7 @@ describe(
   'every query the roster makes has a declared index (MongoDB would not scan)',
   { timeout: 240_000 },
   () => {
-    it('runs the roster’s paths (sync, resync, removals, held batch + approval, undo, purge, queries, sweeps) and checks each query shape', async () => {
+    it('runs the roster’s paths (sync, resync, removals, held batch + approval, undo, purge, queries, sweeps incl. abandoned chunks) and checks each query shape', async () => {
       const t = uniqueName('school');
       const publish = async (runId: string, school: ReturnType<typeof miniSchool>) => {
         await publishSnapshot(h.producer, h.topics.raw, t, runId, school);
@@ -82,9 +82,19 @@ describe(
       await app.queries.listHeldBatches(t, 'pending', 10);
       await app.queries.thresholds(t);
       await app.store.pendingBatchStats();
-      // Sweeps: incomplete-run timeouts, resume, purge after grace (pupil 9), pruning.
+      // A run whose marker never came: chunks only.
+      const orphan = snapshotEvents(t, 'orphan', miniSchool(5));
+      await h.producer.publish(h.topics.raw, orphan.chunks);
+      const orphanChunks = () =>
+        h.db.db.collection(COLLECTIONS.chunkReceipts).countDocuments({ tenantId: t, syncRunId: 'orphan' });
+      await eventually(
+        async () => ((await orphanChunks()) === orphan.chunks.length ? true : undefined),
+        'the orphan run’s chunks to be staged',
+      );
+      // Sweeps: incomplete-run timeouts, resume, purge after grace (pupil 9), pruning, abandoned chunks.
       await app.sweep(new Date(Date.now() + 15 * 86_400_000));
       expect(await app.store.entity(t, 'pupil', '9')).toMatchObject({ purged: true });
+      expect(await orphanChunks()).toBe(0);
 
       const shapes = recorder.shapes().filter((s) => !s.collection.startsWith('system.'));
       const lines = (list: QueryShape[]) =>

@@ -158,6 +158,21 @@ export interface ChangesetStore {
   /** Drops a finished run's staged chunks (personal data no longer needed). */
   dropChunks(tenantId: string, syncRunId: string, fence?: WriteFence): Promise<void>;
   /**
+   * Runs of any school with a chunk staged before `before` — or with a receipt that has no staging
+   * time (staged before receipts recorded it) — from at most `limit` receipts, leaving out the runs
+   * named in `skipRunIds`: the sweep of abandoned chunks (`StagedChunkSweeper`).
+   */
+  runsStagedBefore(
+    before: Date,
+    limit: number,
+    skipRunIds?: readonly string[],
+  ): Promise<{ tenantId: string; syncRunId: string }[]>;
+  /**
+   * When a chunk of the run was last staged or delivered again (a receipt without that time is
+   * dated by its chunk, one without either as the epoch); null when none of the run is staged.
+   */
+  newestChunkAt(tenantId: string, syncRunId: string): Promise<Date | null>;
+  /**
    * Stores planned changes under `changesetId` as chunks of CHANGE_CHUNK_SIZE (chunk n holds changes
    * n×size …); chunks already stored are left as they are.
    */
@@ -268,7 +283,8 @@ export interface ChangesetStore {
 export interface ChunkStaging {
   /**
    * Stages a chunk unless already staged (same `_id`: run, dataset, fingerprint and index; first copy
-   * wins); true when this call stored it. Another version of the dataset is staged beside it.
+   * wins); true when this call stored it. Another version of the dataset is staged beside it. A
+   * chunk delivered again renews its receipt's time (`ChangesetStore.newestChunkAt`).
    */
   stageChunk(chunk: records.RawChunkDoc): Promise<boolean>;
 }

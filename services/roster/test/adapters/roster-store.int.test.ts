@@ -256,3 +256,94 @@ describe('RosterStore staging (integration)', () => {
     expect(await db.db.collection(COLLECTIONS.rawChunks).countDocuments({ tenantId: t })).toBe(0);
   });
 });
+
+describe('RosterStore: finding the runs whose staged chunks the sweep judges (integration)', () => {
+  const chunkAt = (t: string, run: string, chunkIndex: number, receivedAt: Date) => ({
+    _id: ids.chunk(t, run, 'currentPupils', 'f1', chunkIndex),
+    tenantId: t,
+    syncRunId: run,
+    datasetId: 'currentPupils' as const,
+    chunkIndex,
+    chunkCount: 3,
+    fingerprint: 'f1',
+    records: [{ name: 'Pupil', attributes: { Id: String(chunkIndex) }, children: [] }],
+    receivedAt,
+  });
+  const cutoff = new Date('2026-11-30T09:30:00.000Z');
+  const before = new Date('2026-11-30T09:00:00.000Z');
+  const after = new Date('2026-11-30T09:45:00.000Z');
+  const mine = (t: string, runs: { tenantId: string; syncRunId: string }[]) =>
+    runs
+      .filter((r) => r.tenantId === t)
+      .map((r) => r.syncRunId)
+      .sort();
+
+  it('lists each run with a receipt before the cutoff once, in bounded batches, leaving out the runs named', async () => {
+    const t = uniqueName('t');
+    for (const i of [0, 1, 2]) await store.stageChunk(chunkAt(t, 'old', i, before));
+    await store.stageChunk(chunkAt(t, 'mixed', 0, before));
+    await store.stageChunk(chunkAt(t, 'mixed', 1, after));
+    await store.stageChunk(chunkAt(t, 'new', 0, after));
+    expect(
+      await db.db.collection(COLLECTIONS.chunkReceipts).findOne({ tenantId: t, syncRunId: 'old' }),
+    ).toMatchObject({ receivedAt: before });
+
+    expect(mine(t, await store.runsStagedBefore(cutoff, 1000))).toEqual(['mixed', 'old']);
+    expect(mine(t, await store.runsStagedBefore(cutoff, 1000, ['old']))).toEqual(['mixed']);
+    // At most `limit` receipts are read (the other tests' old runs may come first).
+    expect((await store.runsStagedBefore(cutoff, 2)).length).toBeLessThanOrEqual(2);
+
+    expect(await store.newestChunkAt(t, 'old')).toEqual(before);
+    expect(await store.newestChunkAt(t, 'mixed')).toEqual(after);
+    expect(await store.newestChunkAt(t, 'gone')).toBeNull();
+    await store.dropChunks(t, 'old');
+    expect(mine(t, await store.runsStagedBefore(cutoff, 1000))).toEqual(['mixed']);
+  });
+
+  it('a chunk delivered again renews its receipt’s time (the chunk itself stays the first copy)', async () => {
+    const t = uniqueName('t');
+    expect(await store.stageChunk(chunkAt(t, 'run', 0, before))).toBe(true);
+    expect(await store.stageChunk(chunkAt(t, 'run', 0, after))).toBe(false);
+    expect(await store.newestChunkAt(t, 'run')).toEqual(after);
+    expect((await store.loadChunk(t, 'run', 'currentPupils', 'f1', 0))?.receivedAt).toEqual(before);
+    expect(mine(t, await store.runsStagedBefore(cutoff, 1000))).toEqual([]);
+  });
+
+  it('receipts staged before they recorded a time are listed too, and judged by their chunks’ time', async () => {
+    const t = uniqueName('t');
+    const legacy = async (run: string, chunkIndex: number, receivedAt: Date) => {
+      await store.stageChunk(chunkAt(t, run, chunkIndex, receivedAt));
+      // What the previous version wrote: the receipt without `receivedAt`.
+      await db.db
+        .collection(COLLECTIONS.chunkReceipts)
+        .updateOne(
+          { _id: ids.chunk(t, run, 'currentPupils', 'f1', chunkIndex) as never },
+          { $unset: { receivedAt: '' } },
+        );
+    };
+    await legacy('legacy-old', 0, before);
+    await legacy('legacy-old', 1, before);
+    await legacy('legacy-new', 0, after);
+    // A receipt whose chunk is gone (a drop cut off between the two deletes): nothing dates it.
+    await db.db.collection(COLLECTIONS.chunkReceipts).insertOne({
+      _id: ids.chunk(t, 'receipt-only', 'currentPupils', 'f1', 0) as never,
+      tenantId: t,
+      syncRunId: 'receipt-only',
+      datasetId: 'currentPupils',
+      fingerprint: 'f1',
+      chunkIndex: 0,
+    });
+
+    expect(mine(t, await store.runsStagedBefore(cutoff, 1000))).toEqual([
+      'legacy-new',
+      'legacy-old',
+      'receipt-only',
+    ]);
+    expect(mine(t, await store.runsStagedBefore(cutoff, 1000, ['legacy-new', 'legacy-old']))).toEqual([
+      'receipt-only',
+    ]);
+    expect(await store.newestChunkAt(t, 'legacy-old')).toEqual(before);
+    expect(await store.newestChunkAt(t, 'legacy-new')).toEqual(after);
+    expect(await store.newestChunkAt(t, 'receipt-only')).toEqual(new Date(0));
+  });
+});

@@ -53,6 +53,8 @@ import type {
  * - unique ids: an insert of an id already stored leaves the stored record (changesets, change and
  *   finding chunks, grace entries, held batches), as the unique `_id` does;
  * - chunking: changes and findings are stored in chunks of CHANGE_CHUNK_SIZE / FINDING_CHUNK_SIZE;
+ * - staged chunks are their own receipts: a chunk delivered again keeps its content and takes the
+ *   new time (`newestChunkAt`, `runsStagedBefore`);
  * - every read and write copies (`structuredClone`), so nothing a caller keeps aliases the state.
  *
  * Not modelled: tenancy checks, manifest chunks (entries merge into one map per type: the processor
@@ -315,7 +317,32 @@ export class MemoryRosterStore implements ChangesetStore, ChunkStaging, RosterRe
   // ---- staged chunks, planned changes, findings ---------------------------------------------------
 
   async stageChunk(chunk: RawChunkDoc): Promise<boolean> {
-    return insertIfAbsent(this.state.rawChunks, chunk._id, chunk);
+    if (insertIfAbsent(this.state.rawChunks, chunk._id, chunk)) return true;
+    // Delivered again: the receipt's time is renewed (here the chunk is its own receipt).
+    this.state.rawChunks.get(chunk._id)!.receivedAt = new Date(chunk.receivedAt);
+    return false;
+  }
+
+  async runsStagedBefore(
+    before: Date,
+    limit: number,
+    skipRunIds: readonly string[] = [],
+  ): Promise<{ tenantId: string; syncRunId: string }[]> {
+    const runs = new Map<string, { tenantId: string; syncRunId: string }>();
+    [...this.state.rawChunks.values()]
+      .filter((c) => c.receivedAt < before && !skipRunIds.includes(c.syncRunId))
+      .slice(0, limit)
+      .forEach((c) =>
+        runs.set(`${c.tenantId}|${c.syncRunId}`, { tenantId: c.tenantId, syncRunId: c.syncRunId }),
+      );
+    return [...runs.values()];
+  }
+
+  async newestChunkAt(tenantId: string, syncRunId: string): Promise<Date | null> {
+    const times = [...this.state.rawChunks.values()]
+      .filter((c) => c.tenantId === tenantId && c.syncRunId === syncRunId)
+      .map((c) => c.receivedAt.getTime());
+    return times.length === 0 ? null : new Date(Math.max(...times));
   }
 
   async stagedChunks(tenantId: string, syncRunId: string): Promise<StagedChunks> {

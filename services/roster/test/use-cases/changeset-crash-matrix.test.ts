@@ -89,6 +89,8 @@ const READS = new Set([
   'loadChangeset',
   'stagedChunks',
   'loadChunk',
+  'runsStagedBefore',
+  'newestChunkAt',
   'changeChunk',
   'loadManifest',
   'entityDocs',

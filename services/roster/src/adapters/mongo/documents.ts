@@ -44,6 +44,11 @@ export interface ChunkReceiptDoc {
   /** The dataset version's fingerprint; absent on receipts staged before chunks were keyed by it (not counted). */
   fingerprint?: string;
   chunkIndex: number;
+  /**
+   * When the chunk was staged, or last delivered again (the sweep of abandoned chunks reads it);
+   * absent on receipts staged before it was recorded (dated by their chunk's `receivedAt`).
+   */
+  receivedAt?: Date;
 }
 
 /** `discardedChanges` (`<tenant>|discarded`): the changes admins discarded that still hold (see `DiscardMemory`). */

@@ -99,7 +99,12 @@ export const ROSTER_INDEXES: CollectionIndexSpec[] = [
   },
   {
     collection: COLLECTIONS.chunkReceipts,
-    indexes: [{ key: { tenantId: 1, syncRunId: 1 }, name: 'tenant_run' }],
+    indexes: [
+      { key: { tenantId: 1, syncRunId: 1 }, name: 'tenant_run' },
+      // The sweep of abandoned chunks: receipts of every school staged before a cutoff, and (missing
+      // indexed as null) those staged before receipts recorded the time.
+      { key: { receivedAt: 1 }, name: 'received_at' },
+    ],
   },
   {
     collection: COLLECTIONS.changesets,
@@ -341,7 +346,10 @@ export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStor
   changeChunks = (t: string): TenantCollection<ChangeChunkDoc> =>
     tenantCollection<ChangeChunkDoc>(this.db, COLLECTIONS.changeChunks, t);
 
-  /** Stages a chunk and its receipt; a redelivered chunk changes nothing (false: it was staged already). */
+  /**
+   * Stages a chunk and its receipt; a redelivered chunk changes nothing but its receipt's time
+   * (false: it was staged already).
+   */
   async stageChunk(doc: RawChunkDoc): Promise<boolean> {
     this.assertTenant(doc.tenantId, doc._id);
     let stored = true;
@@ -355,16 +363,19 @@ export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStor
       stored = false;
     }
     // The receipt after the chunk: a receipt always means its chunk is there.
-    await this.insertAll<ChunkReceiptDoc>(COLLECTIONS.chunkReceipts, [
-      {
-        _id: doc._id,
-        tenantId: doc.tenantId,
-        syncRunId: doc.syncRunId,
-        datasetId: doc.datasetId,
-        fingerprint: doc.fingerprint,
-        chunkIndex: doc.chunkIndex,
-      },
-    ]);
+    const receipt: ChunkReceiptDoc = {
+      _id: doc._id,
+      tenantId: doc.tenantId,
+      syncRunId: doc.syncRunId,
+      datasetId: doc.datasetId,
+      fingerprint: doc.fingerprint,
+      chunkIndex: doc.chunkIndex,
+      receivedAt: doc.receivedAt,
+    };
+    // Delivered again (a consumer that restarted, a re-send): the receipt takes the new time, so the
+    // sweep of abandoned chunks counts from the last delivery.
+    if (stored) await this.insertAll<ChunkReceiptDoc>(COLLECTIONS.chunkReceipts, [receipt]);
+    else await this.putById<ChunkReceiptDoc>(COLLECTIONS.chunkReceipts, receipt);
     return stored;
   }
 
@@ -397,6 +408,52 @@ export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStor
       await this.rawChunks(tenantId).deleteMany({ syncRunId });
       await this.chunkReceipts(tenantId).deleteMany({ syncRunId });
     });
+  }
+
+  /**
+   * Runs of any school with a receipt staged before `before`, or with a receipt that has no time
+   * (staged before receipts recorded it: `null` matches the missing field, on the same index), from
+   * at most `limit` receipts, leaving out `skipRunIds`. Two simple filters rather than an `$or`
+   * (FerretDB 1.24 pushes down only simple ones).
+   */
+  async runsStagedBefore(
+    before: Date,
+    limit: number,
+    skipRunIds: readonly string[] = [],
+  ): Promise<{ tenantId: string; syncRunId: string }[]> {
+    const skip = skipRunIds.length === 0 ? {} : { syncRunId: { $nin: [...skipRunIds] } };
+    const read = (filter: Document, n: number) =>
+      withMongoErrors({ operation: 'find', collection: COLLECTIONS.chunkReceipts }, () =>
+        this.raw<ChunkReceiptDoc>(COLLECTIONS.chunkReceipts)
+          .find({ ...filter, ...skip }, { projection: { tenantId: 1, syncRunId: 1 }, limit: n })
+          .toArray(),
+      );
+    const rows = await read({ receivedAt: { $lt: before } }, limit);
+    if (rows.length < limit) rows.push(...(await read({ receivedAt: null }, limit - rows.length)));
+    const runs = new Map<string, { tenantId: string; syncRunId: string }>();
+    for (const r of rows)
+      runs.set(`${r.tenantId}|${r.syncRunId}`, { tenantId: r.tenantId, syncRunId: r.syncRunId });
+    return [...runs.values()];
+  }
+
+  /**
+   * The newest receipt time of a run (on `tenant_run`); receipts without one are dated by their
+   * run's chunks, and as the epoch when no chunk has a time either (a drop cut off between its two
+   * deletes). Null when the run has no receipt.
+   */
+  async newestChunkAt(tenantId: string, syncRunId: string): Promise<Date | null> {
+    const receipts = await this.chunkReceipts(tenantId).find(
+      { syncRunId },
+      { projection: { receivedAt: 1 } },
+    );
+    if (receipts.length === 0) return null;
+    let newest = 0;
+    for (const r of receipts)
+      if (r.receivedAt instanceof Date) newest = Math.max(newest, r.receivedAt.getTime());
+    if (receipts.some((r) => !(r.receivedAt instanceof Date)))
+      for (const c of await this.rawChunks(tenantId).find({ syncRunId }, { projection: { receivedAt: 1 } }))
+        if (c.receivedAt instanceof Date) newest = Math.max(newest, c.receivedAt.getTime());
+    return new Date(newest);
   }
 
   /**
