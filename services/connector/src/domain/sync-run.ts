@@ -1,3 +1,4 @@
+import { FINDING_CODES } from '@isams-sync/isams';
 import type { DatasetId, ParserLimits } from '@isams-sync/isams';
 import type { RunFinding, RunRecord } from './run-record';
 
@@ -98,6 +99,12 @@ export interface AppliedSnapshot {
   fingerprints: Partial<Record<DatasetId, string>>;
   absent: DatasetId[];
   /**
+   * Datasets whose container the document had more than once (ISAMS_DUPLICATE_CONTAINER): a version
+   * read at the end of one of their containers is not the dataset's, so it does not show the next
+   * run differs (use-cases/chunk-publishing).
+   */
+  repeatedContainers?: DatasetId[];
+  /**
    * Its document, when it came whole: a later fetch whose bytes hash the same under the same
    * reading has this summary without being read (the byte-identical skip).
    */
@@ -126,10 +133,18 @@ export function readingOf(parts: ReadingParts): string {
 /** The snapshot an applied run leaves: its fingerprints, and its document's bytes and summary when it came whole. */
 export function appliedSnapshotOf(run: RunRecord): AppliedSnapshot {
   const { datasets, absent, unknownContainers, findings } = run;
+  const repeatedContainers = [
+    ...new Set(
+      findings.flatMap((f) =>
+        f.code === FINDING_CODES.DUPLICATE_CONTAINER && f.datasetId !== undefined ? [f.datasetId] : [],
+      ),
+    ),
+  ];
   return {
     syncRunId: run._id,
     fingerprints: Object.fromEntries(datasets.map((d) => [d.datasetId, d.fingerprint])),
     absent,
+    ...(repeatedContainers.length > 0 ? { repeatedContainers } : {}),
     ...(run.document
       ? {
           document: {

@@ -90,8 +90,7 @@ export class RunExecution {
     this.log = deps.logger.child({ tenantId: initial.tenantId, syncRunId: initial._id });
     this.chunks = new ChunkPublishing({
       publish: (datasets, opts) => this.publishDatasets(datasets, opts),
-      differs: (dataset) =>
-        this.run.dryRun || this.before?.fingerprints[dataset.datasetId] !== dataset.fingerprint,
+      differs: (dataset) => this.run.dryRun || differsFrom(this.before, dataset),
       signal: abort.signal,
     });
     this.spool = this.chunks.guard(deps.spools.forRun(initial._id));
@@ -284,11 +283,14 @@ export class RunExecution {
   /**
    * Unchanged since the last applied snapshot (not a dry run): nothing to publish. A run that began
    * publishing while its document was read goes on to its marker even when the snapshot it ends
-   * equal to was applied meanwhile (the roster then finds nothing to change).
+   * equal to was applied meanwhile (the roster then finds nothing to change); a document known by
+   * its bytes is the snapshot's, whatever was read of it before they ended.
    */
   private endsUnchanged({ result, snapshot, known }: Fetched): boolean {
     const unchanged =
-      !this.run.dryRun && !this.chunks.began && isUnchanged(result.datasets, result.absent, snapshot);
+      !this.run.dryRun &&
+      (known || !this.chunks.began) &&
+      isUnchanged(result.datasets, result.absent, snapshot);
     // A document known by its bytes spooled nothing: it may only end unchanged.
     if (!unchanged && known) throw new Error('a known document differs from the snapshot it was known by');
     return unchanged;
@@ -509,4 +511,15 @@ export class RunExecution {
       await this.deps.publisher.publishRunUpdate(updated);
     }
   }
+}
+
+/**
+ * Whether a dataset as read shows a run differs from the applied snapshot `before`: no snapshot, or a
+ * fingerprint it lacks — unless the dataset's container came more than once in the snapshot's
+ * document, whose version read at the end of one container is not the dataset's.
+ */
+function differsFrom(before: AppliedSnapshot | null, dataset: RunDatasetStats): boolean {
+  if (before === null) return true;
+  if (before.repeatedContainers?.includes(dataset.datasetId)) return false;
+  return before.fingerprints[dataset.datasetId] !== dataset.fingerprint;
 }

@@ -176,4 +176,24 @@ describe('the byte-identical skip', () => {
     expect(run.error?.code).toBe('CONNECTOR_RUN_FAILED');
     expect(world.events.filter((e) => e.syncRunId === run._id && e.kind !== 'run-update')).toEqual([]);
   });
+
+  it('a school whose document repeats a container (its first version told before the whole): the unchanged resyncs, byte-identical or read in full, end `unchanged` and publish nothing', async () => {
+    const world = worldOf({ ...SCHOOL, repeatedContainer: 'currentStaff' });
+    const engine = await engineOf(world);
+    const first = await runOnce(world, engine);
+    expect(first.status).toBe('published');
+    await applied(engine, first);
+    expect(world.snapshots.get(TENANT)?.repeatedContainers).toEqual(['currentStaff']);
+    // The document's bytes are the applied one's: its first container was read before they ended.
+    const known = await runOnce(world, engine);
+    expect(known.status, JSON.stringify(known.error)).toBe('unchanged');
+    expect(chunksOf(world, known)).toEqual([]);
+    await engine.stop(1_000);
+    // Read in full: the first container's version differs from the dataset's, which does not.
+    const inFull = await engineOf(world, { documentReading: 'reading 2' });
+    const read = await runOnce(world, inFull);
+    expect(world.fetches).toEqual([null, SHA, null]);
+    expect(read.status).toBe('unchanged');
+    expect(chunksOf(world, read)).toEqual([]);
+  });
 });

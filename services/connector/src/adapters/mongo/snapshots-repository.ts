@@ -27,8 +27,14 @@ export class AppliedSnapshotsRepository implements AppliedSnapshotStore {
   async get(tenantId: string): Promise<AppliedSnapshot | null> {
     const doc = await this.docs.find(tenantId);
     if (!doc) return null;
-    const { syncRunId, fingerprints, absent, document } = doc;
-    return { syncRunId, fingerprints, absent, ...(document ? { document } : {}) };
+    const { syncRunId, fingerprints, absent, repeatedContainers, document } = doc;
+    return {
+      syncRunId,
+      fingerprints,
+      absent,
+      ...(repeatedContainers ? { repeatedContainers } : {}),
+      ...(document ? { document } : {}),
+    };
   }
 
   put(tenantId: string, snapshot: AppliedSnapshot, appliedAt: Date): Promise<void> {

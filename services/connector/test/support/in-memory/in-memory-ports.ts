@@ -58,6 +58,11 @@ export interface ScriptedSchool {
   failAfterDatasets?: number;
   /** The sha256 of the document's bytes (a whole-key fetch stops on it when it is the known one). */
   documentSha256?: string;
+  /**
+   * This dataset's container comes twice (ISAMS_DUPLICATE_CONTAINER, a finding of the fetch): it is
+   * told as read after its first record alone, then whole. A known document gets that far too.
+   */
+  repeatedContainer?: DatasetId;
 }
 
 /** What fetching `school` makes of it: each present dataset's statistics (chunks of `chunkSize`). */
@@ -77,6 +82,15 @@ export function scriptedDatasets(school: ScriptedSchool): RunDatasetStats[] {
       fingerprint: createHash('sha256').update(lines.join('\n')).digest('hex'),
     };
   });
+}
+
+/** A repeated dataset as read at the end of its first container (its first record alone). */
+function firstContainerOf(school: ScriptedSchool, datasetId: DatasetId): RunDatasetStats {
+  const [first] = scriptedDatasets({
+    ...school,
+    records: { [datasetId]: (school.records[datasetId] ?? []).slice(0, 1) },
+  });
+  return first!;
 }
 
 interface StepClaim {
@@ -472,6 +486,8 @@ export class ScriptedBatchSource implements BatchSource {
         await request.spool.touch(first);
         for (const r of records[first] ?? []) await request.spool.append(first, JSON.stringify(r));
       });
+      const repeated = this.world.school.repeatedContainer;
+      if (repeated !== undefined) request.onDatasetRead?.(firstContainerOf(this.world.school, repeated));
       return { known: true, sha256: documentSha256, bytes, fetch };
     }
     let done = 0;
@@ -484,6 +500,8 @@ export class ScriptedBatchSource implements BatchSource {
         for (const line of lines) await request.spool.append(datasetId, line);
       });
       // Its container ended: the dataset as read may be published while the rest is fetched.
+      if (datasetId === this.world.school.repeatedContainer)
+        request.onDatasetRead?.(firstContainerOf(this.world.school, datasetId));
       request.onDatasetRead?.(datasets.find((d) => d.datasetId === datasetId)!);
       done += 1;
       request.onProgress({
@@ -497,7 +515,16 @@ export class ScriptedBatchSource implements BatchSource {
       datasets,
       absent: DATASET_IDS.filter((d) => records[d] === undefined),
       unknownContainers: [],
-      findings: [],
+      findings:
+        this.world.school.repeatedContainer === undefined
+          ? []
+          : [
+              {
+                code: 'ISAMS_DUPLICATE_CONTAINER',
+                datasetId: this.world.school.repeatedContainer,
+                message: 'The container appears 2 times.',
+              },
+            ],
       bytes,
       fetch,
       ...(documentSha256 !== undefined ? { documentSha256 } : {}),
