@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAppError } from '@isams-sync/errors';
+import { MongoErrors } from '@isams-sync/mongo';
+import type { Fence } from '@isams-sync/mongo';
 import { createTestDatabase, uniqueName } from '@isams-sync/testing';
 import type { TestDatabase } from '@isams-sync/testing';
 import { chunkOf } from '../../src/adapters/mongo/documents';
@@ -345,5 +347,37 @@ describe('RosterStore: finding the runs whose staged chunks the sweep judges (in
     expect(await store.newestChunkAt(t, 'legacy-old')).toEqual(before);
     expect(await store.newestChunkAt(t, 'legacy-new')).toEqual(after);
     expect(await store.newestChunkAt(t, 'receipt-only')).toEqual(new Date(0));
+  });
+});
+
+describe('roster store: fenced manifest writes (integration)', () => {
+  it('manifest chunks are written under the writer’s fence: refused once a newer holder exists, each chunk recording the token', async () => {
+    const t = uniqueName('t');
+    let current = 7;
+    const fenceOf = (token: number): Fence => ({
+      key: `school:${t}`,
+      token,
+      check: async () => {
+        if (token !== current) throw MongoErrors.MONGO_FENCED({ key: `school:${t}`, token });
+      },
+    });
+    // Enough entries for every chunk of two types: several chunks in one fenced write.
+    const entries = Array.from({ length: 40 }, (_, i) =>
+      manifestEntryOf(entityDocOf(t, record(String(i + 1)))),
+    );
+    await store.updateManifest(t, entries, fenceOf(7));
+    const stored = await db.db
+      .collection(COLLECTIONS.entityManifests)
+      .find({ tenantId: t })
+      .project({ fence: 1 })
+      .toArray();
+    expect(stored.length).toBeGreaterThan(1);
+    expect(stored.map((d) => d.fence)).toEqual(stored.map(() => 7));
+    current = 8;
+    const refused = await store
+      .updateManifest(t, [manifestEntryOf({ ...entityDocOf(t, record('3')), status: 'removed' })], fenceOf(7))
+      .catch((e: unknown) => e);
+    expect(MongoErrors.MONGO_FENCED.is(refused)).toBe(true);
+    expect((await store.loadManifest(t)).pupil!.get('3')?.status).toBe('active');
   });
 });

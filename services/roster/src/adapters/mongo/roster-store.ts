@@ -652,7 +652,8 @@ export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStor
   /**
    * Updates the manifest chunks the given entries fall in: each touched chunk is rewritten whole
    * (from `current`, the school's manifest as just read, or else read by `_id`), untouched ones are
-   * left alone. Idempotent: writing the same entries again gives the same chunks.
+   * left alone; all of them under one check of `fence` either side, each recording its token.
+   * Idempotent: writing the same entries again gives the same chunks.
    */
   async updateManifest(
     tenantId: string,
@@ -671,7 +672,7 @@ export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStor
       group.entries.push(u.entry);
       byChunk.set(key, group);
     }
-    // Each chunk is its own document: several are rewritten at once.
+    const docs: Document[] = [];
     await forEachConcurrently([...byChunk], REPLACES_IN_FLIGHT, async ([key, group]) => {
       const prior =
         current === undefined
@@ -687,12 +688,25 @@ export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStor
         chunk: group.chunk,
         entries: [...entries.values()].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0)),
       };
-      await this.putById(
-        COLLECTIONS.entityManifests,
-        packDoc(COLLECTIONS.entityManifests, doc) as ManifestChunkDoc,
-        fence,
-      );
+      this.assertTenant(tenantId, key);
+      const packed = packDoc(COLLECTIONS.entityManifests, doc) as Document;
+      docs.push(fence === undefined ? packed : { ...packed, fence: fence.token });
     });
+    // Every touched chunk under one fence check either side (a fenced replace each was three round
+    // trips a chunk: ~120 ms of a 1 % churn's 13 chunks), UPDATE_CHUNK replaces per command.
+    const coll = this.raw<Document>(COLLECTIONS.entityManifests);
+    const commands: Document[][] = [];
+    for (let i = 0; i < docs.length; i += UPDATE_CHUNK) commands.push(docs.slice(i, i + UPDATE_CHUNK));
+    await this.fenced(fence, () =>
+      forEachConcurrently(commands, REPLACES_IN_FLIGHT, async (part) => {
+        await withMongoErrors({ operation: 'bulkWrite', collection: COLLECTIONS.entityManifests }, () =>
+          coll.bulkWrite(
+            part.map((d) => ({ replaceOne: { filter: { _id: d._id }, replacement: d, upsert: true } })),
+            { ordered: false },
+          ),
+        );
+      }),
+    );
   }
 
   /**
