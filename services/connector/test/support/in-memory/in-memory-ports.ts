@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DATASET_IDS, IsamsError } from '@isams-sync/isams';
+import { DATASET_IDS, FINDING_CODES, IsamsError } from '@isams-sync/isams';
 import type { DatasetId } from '@isams-sync/isams';
 import { MongoErrors, confirmFenceAfterClaim, fencedWrite, settleExistingClaim } from '@isams-sync/mongo';
 import { markerData } from '../../../src/adapters/kafka/run-publisher';
@@ -520,7 +520,7 @@ export class ScriptedBatchSource implements BatchSource {
           ? []
           : [
               {
-                code: 'ISAMS_DUPLICATE_CONTAINER',
+                code: FINDING_CODES.DUPLICATE_CONTAINER,
                 datasetId: this.world.school.repeatedContainer,
                 message: 'The container appears 2 times.',
               },
