@@ -29,17 +29,53 @@ export interface PlannedChange {
   changedFields?: string[];
 }
 
-/** JSON with sorted object keys: equal values give equal strings whatever the key order. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const keys = Object.keys(value).sort();
-    return `{${keys
-      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
+/**
+ * How many object keys keep their JSON encoding (`"key":`) cached. Images use a few dozen; past the
+ * limit keys are encoded each time, so memory stays bounded.
+ */
+const ENCODED_KEYS_LIMIT = 4096;
+const encodedKeys = new Map<string, string>();
+
+function keyOf(key: string): string {
+  let encoded = encodedKeys.get(key);
+  if (encoded === undefined) {
+    encoded = `${JSON.stringify(key)}:`;
+    if (encodedKeys.size < ENCODED_KEYS_LIMIT) encodedKeys.set(key, encoded);
   }
-  return JSON.stringify(value);
+  return encoded;
+}
+
+/**
+ * JSON with sorted object keys: equal values give equal strings whatever the key order. The stored
+ * content hashes are taken over this text, so it is pinned byte for byte by its test (against the
+ * first, map-and-join version): `undefined` object fields are left out, an `undefined` array
+ * element is an empty string between its commas. Written as loops over string concatenation: a
+ * resync hashes every incoming image, and the map/filter/join version cost about twice as much.
+ */
+export function canonicalJson(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      out += canonicalJson(value[i]) ?? '';
+    }
+    return `${out}]`;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  if (keys.length > 1) keys.sort();
+  let out = '{';
+  let first = true;
+  for (const k of keys) {
+    const v = record[k];
+    if (v === undefined) continue;
+    if (!first) out += ',';
+    first = false;
+    out += keyOf(k) + canonicalJson(v);
+  }
+  return `${out}}`;
 }
 
 /** Top-level fields whose values differ between two images. */

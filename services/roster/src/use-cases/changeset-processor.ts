@@ -600,6 +600,9 @@ export class ChangesetProcessor {
     let inserted = 0;
     let entitiesMs = 0;
     let publishing: Promise<void> = Promise.resolve();
+    // Read while the entities are written: nothing else writes the manifest while the lease is held.
+    const manifest = store.loadManifest(cs.tenantId);
+    manifest.catch(() => undefined);
     for (let chunkNo = 0; chunkNo < count; chunkNo += 1) {
       const chunk = await this.chunk(cs, chunkNo);
       const docs = new Map<string, EntityDoc>();
@@ -638,7 +641,7 @@ export class ChangesetProcessor {
         cs.tenantId,
         [...written.values()].map(manifestEntryOf),
         fence,
-        await store.loadManifest(cs.tenantId),
+        await manifest,
       );
     const t2 = performance.now();
     await store.enterGrace(graceIn, fence);

@@ -4,7 +4,7 @@
  * batches, staged chunks — with their deterministic ids and the chunk sizes both sides agree on.
  * The MongoDB store (adapters/mongo) persists them as documents of these shapes.
  */
-import { createHash } from 'node:crypto';
+import { hash as hashText } from 'node:crypto';
 import type { RosterEntityType } from '@isams-sync/events';
 import type { UndoSkipReason } from '../domain/run-undo';
 import type { DatasetId, RawElement } from '@isams-sync/isams';
@@ -389,7 +389,7 @@ export async function readHeldItems(
  * manifest; a resync compares it with the incoming image's hash instead of reading the stored image.
  */
 export function imageHash(image: RosterEntity): string {
-  return createHash('sha1').update(canonicalJson(image)).digest('base64url');
+  return hashText('sha1', canonicalJson(image), 'base64url');
 }
 
 /** The document of a stored entity. */

@@ -148,7 +148,8 @@ export function readDataset<D extends DatasetId>(
   keyOf?: (r: ReadRow<D>) => string | undefined,
 ): ReadRow<D>[] {
   const out: ReadRow<D>[] = [];
-  const seen = new Map<string, string>();
+  // The first row of each key; its JSON is only taken when a second row with the key comes.
+  const seen = new Map<string, unknown>();
   for (const raw of ctx.snapshot.datasets[datasetId] ?? []) {
     const r = toTyped(datasetId, raw);
     const reported = r.ok ? r.findings : [r.finding];
@@ -171,18 +172,17 @@ export function readDataset<D extends DatasetId>(
       ctx.unidentified.set(datasetId, (ctx.unidentified.get(datasetId) ?? 0) + 1);
       continue;
     }
-    const fingerprint = JSON.stringify(r.value);
-    const prior = seen.get(key);
-    if (prior !== undefined) {
+    if (seen.has(key)) {
+      const same = JSON.stringify(seen.get(key)) === JSON.stringify(r.value);
       addFinding(ctx, {
-        code: prior === fingerprint ? F.DUPLICATE_RECORD : F.CONFLICTING_DUPLICATE,
+        code: same ? F.DUPLICATE_RECORD : F.CONFLICTING_DUPLICATE,
         datasetId,
         recordId: key,
-        message: `${DATASETS[datasetId].row} ${key} appears more than once${prior === fingerprint ? '' : ' with different content'}; the first is kept.`,
+        message: `${DATASETS[datasetId].row} ${key} appears more than once${same ? '' : ' with different content'}; the first is kept.`,
       });
       continue;
     }
-    seen.set(key, fingerprint);
+    seen.set(key, r.value);
     out.push(row);
   }
   return out;
