@@ -11,6 +11,50 @@ import { isRowName } from './document-sink';
 import { NODE_OVERHEAD, documentTooDeep, recordTooLarge } from './limits';
 import type { ParserLimits } from './parse-events';
 
+/**
+ * A saxes parser whose handler properties exist from its construction. saxes adds one own property
+ * per handler when `on` is first called, by a computed-key store; past a dozen properties added that
+ * way V8 turns the parser object into a dictionary, and every field read of saxes's inner loop (the
+ * chunk, the position, the state…) becomes a hash lookup: with the nine handlers this reader sets, the
+ * parse ran four to five times slower than saxes can (docs/benchmarks.md › XML parse). Created here
+ * by plain named stores, the properties keep the object's fast shape; `on` then only replaces them.
+ */
+class SaxesParserWithHandlers extends SaxesParser<{ xmlns: false; position: true }> {
+  constructor() {
+    super({ xmlns: false, position: true });
+    const self = this as unknown as Record<HandlerProperty, undefined>;
+    self.xmldeclHandler = undefined;
+    self.textHandler = undefined;
+    self.piHandler = undefined;
+    self.doctypeHandler = undefined;
+    self.commentHandler = undefined;
+    self.openTagStartHandler = undefined;
+    self.attributeHandler = undefined;
+    self.openTagHandler = undefined;
+    self.closeTagHandler = undefined;
+    self.cdataHandler = undefined;
+    self.errorHandler = undefined;
+    self.endHandler = undefined;
+    self.readyHandler = undefined;
+  }
+}
+
+/** saxes's handler properties (its `EVENT_NAME_TO_HANDLER_NAME`), set up front by {@link SaxesParserWithHandlers}. */
+type HandlerProperty =
+  | 'xmldeclHandler'
+  | 'textHandler'
+  | 'piHandler'
+  | 'doctypeHandler'
+  | 'commentHandler'
+  | 'openTagStartHandler'
+  | 'attributeHandler'
+  | 'openTagHandler'
+  | 'closeTagHandler'
+  | 'cdataHandler'
+  | 'errorHandler'
+  | 'endHandler'
+  | 'readyHandler';
+
 /** Input is handed to saxes in pieces of at most this many characters, so limits are checked often. */
 const PIECE_CHARS = 64 * 1024;
 /** Longest text kept of one `<Message>` field (it is shown bounded anyway). */
@@ -50,7 +94,7 @@ const MESSAGE_FIELDS: Record<string, keyof IsamsMessage> = {
  * single huge value wherever it is.
  */
 export class XmlReader {
-  private readonly parser = new SaxesParser({ xmlns: false, position: true });
+  private readonly parser = new SaxesParserWithHandlers();
   private depth = 0;
   private root: 'isams' | 'message' | undefined;
   private rootClosed = false;
