@@ -16,7 +16,7 @@ import type { ParserLimits } from './parse-events';
  * per handler when `on` is first called, by a computed-key store; past a dozen properties added that
  * way V8 turns the parser object into a dictionary, and every field read of saxes's inner loop (the
  * chunk, the position, the state…) becomes a hash lookup: with the nine handlers this reader sets, the
- * parse ran four to five times slower than saxes can (docs/benchmarks.md › XML parse). Created here
+ * parse ran four to five times slower than saxes can (libs/isams/README.md › Streaming and memory). Created here
  * by plain named stores, the properties keep the object's fast shape; `on` then only replaces them.
  */
 class SaxesParserWithHandlers extends SaxesParser<{ xmlns: false; position: true }> {
