@@ -53,7 +53,6 @@ function keyOf(key: string): string {
  * resync hashes every incoming image, and the map/filter/join version cost about twice as much.
  */
 export function canonicalJson(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   if (Array.isArray(value)) {
     let out = '[';

@@ -600,9 +600,10 @@ export class ChangesetProcessor {
     let inserted = 0;
     let entitiesMs = 0;
     let publishing: Promise<void> = Promise.resolve();
-    // Read while the entities are written: nothing else writes the manifest while the lease is held.
-    const manifest = store.loadManifest(cs.tenantId);
-    manifest.catch(() => undefined);
+    // Read while the entities are written (nothing else writes the manifest while the lease is
+    // held), and only when there is something to write.
+    const manifest = count > 0 ? store.loadManifest(cs.tenantId) : undefined;
+    manifest?.catch(() => undefined);
     for (let chunkNo = 0; chunkNo < count; chunkNo += 1) {
       const chunk = await this.chunk(cs, chunkNo);
       const docs = new Map<string, EntityDoc>();

@@ -380,4 +380,26 @@ describe('roster store: fenced manifest writes (integration)', () => {
     expect(MongoErrors.MONGO_FENCED.is(refused)).toBe(true);
     expect((await store.loadManifest(t)).pupil!.get('3')?.status).toBe('active');
   });
+
+  it('a manifest chunk a newer holder wrote is not replaced by a stale writer that got past its check', async () => {
+    const t = uniqueName('t');
+    let current = 8;
+    const fenceOf = (token: number): Fence => ({
+      key: `school:${t}`,
+      token,
+      check: async () => {
+        if (token !== current) throw MongoErrors.MONGO_FENCED({ key: `school:${t}`, token });
+      },
+    });
+    const one = manifestEntryOf(entityDocOf(t, record('3')));
+    await store.updateManifest(t, [one], fenceOf(8));
+    // A holder of token 7 that stalled between its check and its write: its checks pass, its write
+    // must still not replace the newer holder's chunk.
+    current = 7;
+    const refused = await store
+      .updateManifest(t, [{ ...one, entry: { ...one.entry, status: 'removed' } }], fenceOf(7))
+      .catch((e: unknown) => e);
+    expect(MongoErrors.MONGO_FENCED.is(refused)).toBe(true);
+    expect((await store.loadManifest(t)).pupil!.get('3')?.status).toBe('active');
+  });
 });

@@ -85,6 +85,14 @@ describe('a run planned from what the process remembers', () => {
     expect(await outcome(remembering)).toEqual(await outcome(reading));
   });
 
+  it('a run with nothing to change reads the manifest once, for its plan, and not again to apply', async () => {
+    const world = newWorld();
+    await play(world, [FIRST]);
+    const loadManifest = vi.spyOn(MemoryRosterStore.prototype, 'loadManifest');
+    await play(world, [feed('run-same', miniSchool(40))]);
+    expect(loadManifest).toHaveBeenCalledTimes(1);
+  });
+
   it('takes from the store what another process changed meanwhile (its images are not the stored ones)', async () => {
     // Process A syncs the school; process B then applies a run that renames pupils 10 and 20; A plans
     // the next run (10 renamed again, 20 leaves) with its memory of the first run's images.

@@ -652,7 +652,8 @@ export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStor
   /**
    * Updates the manifest chunks the given entries fall in: each touched chunk is rewritten whole
    * (from `current`, the school's manifest as just read, or else read by `_id`), untouched ones are
-   * left alone; all of them under one check of `fence` either side, each recording its token.
+   * left alone; all of them under one check of `fence` either side, each recording its token and
+   * none replacing a chunk a newer holder wrote (`replaceEach`).
    * Idempotent: writing the same entries again gives the same chunks.
    */
   async updateManifest(
@@ -693,20 +694,37 @@ export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStor
       docs.push(fence === undefined ? packed : { ...packed, fence: fence.token });
     });
     // Every touched chunk under one fence check either side (a fenced replace each was three round
-    // trips a chunk: ~120 ms of a 1 % churn's 13 chunks), UPDATE_CHUNK replaces per command.
-    const coll = this.raw<Document>(COLLECTIONS.entityManifests);
+    // trips a chunk: ~120 ms of a 1 % churn's 13 chunks).
+    await this.fenced(fence, () => this.replaceEach(COLLECTIONS.entityManifests, docs, fence));
+  }
+
+  /**
+   * Replaces documents by `_id` (upserts), UPDATE_CHUNK a command, REPLACES_IN_FLIGHT commands at
+   * once. With a `fence` (the caller stamps its token and runs this under `fenced`) each replace is
+   * conditional on it: a document a newer holder wrote is not replaced — the upsert then collides on
+   * `_id` and the write is refused as fenced; atomic on MongoDB, evaluated when the command arrives
+   * on FerretDB, so it also stops a holder that stalled between its check and its write.
+   */
+  private async replaceEach(
+    name: string,
+    docs: readonly Document[],
+    fence: Fence | undefined,
+  ): Promise<void> {
+    const coll = this.raw<Document>(name);
+    const filterOf = (d: Document): Document =>
+      fence === undefined ? { _id: d._id } : { _id: d._id, ...fenceCondition(fence) };
     const commands: Document[][] = [];
     for (let i = 0; i < docs.length; i += UPDATE_CHUNK) commands.push(docs.slice(i, i + UPDATE_CHUNK));
-    await this.fenced(fence, () =>
-      forEachConcurrently(commands, REPLACES_IN_FLIGHT, async (part) => {
-        await withMongoErrors({ operation: 'bulkWrite', collection: COLLECTIONS.entityManifests }, () =>
-          coll.bulkWrite(
-            part.map((d) => ({ replaceOne: { filter: { _id: d._id }, replacement: d, upsert: true } })),
-            { ordered: false },
-          ),
-        );
-      }),
-    );
+    await forEachConcurrently(commands, REPLACES_IN_FLIGHT, async (part) => {
+      const ops = part.map((d) => ({ replaceOne: { filter: filterOf(d), replacement: d, upsert: true } }));
+      try {
+        await coll.bulkWrite(ops, { ordered: false });
+      } catch (err) {
+        if (fence !== undefined && isDuplicateKeyError(err))
+          throw MongoErrors.MONGO_FENCED({ key: fence.key, token: fence.token }, { cause: err });
+        throw toMongoError(err, { operation: 'bulkWrite', collection: name });
+      }
+    });
   }
 
   /**
@@ -724,25 +742,9 @@ export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStor
     for (const d of docs) this.assertTenant(d.tenantId, d._id);
     const stamped = fence === undefined ? docs : docs.map((d) => ({ ...d, fence: fence.token }));
     const coll = this.raw<Document>(COLLECTIONS.entities);
-    // Conditional on the fence: a document a newer holder wrote is not replaced (the upsert then
-    // collides on `_id` and the write is refused as fenced) — atomic on MongoDB, evaluated when the
-    // command arrives on FerretDB.
-    const filterOf = (d: Document): Document =>
-      fence === undefined ? { _id: d._id } : { _id: d._id, ...fenceCondition(fence) };
-    const replace = async (list: readonly Document[]): Promise<void> => {
-      const commands: Document[][] = [];
-      for (let i = 0; i < list.length; i += UPDATE_CHUNK) commands.push(list.slice(i, i + UPDATE_CHUNK));
-      await forEachConcurrently(commands, REPLACES_IN_FLIGHT, async (part) => {
-        const ops = part.map((d) => ({ replaceOne: { filter: filterOf(d), replacement: d, upsert: true } }));
-        try {
-          await coll.bulkWrite(ops, { ordered: false });
-        } catch (err) {
-          if (fence !== undefined && isDuplicateKeyError(err))
-            throw MongoErrors.MONGO_FENCED({ key: fence.key, token: fence.token }, { cause: err });
-          throw toMongoError(err, { operation: 'bulkWrite', collection: COLLECTIONS.entities });
-        }
-      });
-    };
+    // Conditional on the fence (`replaceEach`): a document a newer holder wrote is not replaced.
+    const replace = (list: readonly Document[]): Promise<void> =>
+      this.replaceEach(COLLECTIONS.entities, list, fence);
     const inserts = stamped.filter((d) => fresh(d));
     const replaces = stamped.filter((d) => !fresh(d));
     const group = ENTITY_WRITE_CHUNK * 10;
