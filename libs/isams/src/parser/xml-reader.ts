@@ -15,14 +15,17 @@ import type { ParserLimits } from './parse-events';
  * A saxes parser whose handler properties exist from its construction. saxes adds one own property
  * per handler when `on` is first called, by a computed-key store; past a dozen properties added that
  * way V8 turns the parser object into a dictionary, and every field read of saxes's inner loop (the
- * chunk, the position, the state…) becomes a hash lookup: with the nine handlers this reader sets, the
- * parse ran four to five times slower than saxes can (libs/isams/README.md › Streaming and memory). Created here
- * by plain named stores, the properties keep the object's fast shape; `on` then only replaces them.
+ * chunk, the position, the state…) becomes a hash lookup: with the nine handlers this reader sets,
+ * the parse ran four to five times slower than saxes can (libs/isams/README.md › Streaming and
+ * memory). Created here by plain named stores, the properties keep the object's fast shape; `on`
+ * then only replaces them.
  */
 class SaxesParserWithHandlers extends SaxesParser<{ xmlns: false; position: true }> {
   constructor() {
     super({ xmlns: false, position: true });
-    const self = this as unknown as Record<HandlerProperty, undefined>;
+    // One named store per property (saxes's `EVENT_NAME_TO_HANDLER_NAME`): a loop over the names
+    // would be computed-key stores again, which is what turns the object into a dictionary.
+    const self = this as unknown as Record<string, undefined>;
     self.xmldeclHandler = undefined;
     self.textHandler = undefined;
     self.piHandler = undefined;
@@ -38,22 +41,6 @@ class SaxesParserWithHandlers extends SaxesParser<{ xmlns: false; position: true
     self.readyHandler = undefined;
   }
 }
-
-/** saxes's handler properties (its `EVENT_NAME_TO_HANDLER_NAME`), set up front by {@link SaxesParserWithHandlers}. */
-type HandlerProperty =
-  | 'xmldeclHandler'
-  | 'textHandler'
-  | 'piHandler'
-  | 'doctypeHandler'
-  | 'commentHandler'
-  | 'openTagStartHandler'
-  | 'attributeHandler'
-  | 'openTagHandler'
-  | 'closeTagHandler'
-  | 'cdataHandler'
-  | 'errorHandler'
-  | 'endHandler'
-  | 'readyHandler';
 
 /** Input is handed to saxes in pieces of at most this many characters, so limits are checked often. */
 const PIECE_CHARS = 64 * 1024;
