@@ -351,16 +351,22 @@ describe('RosterStore: finding the runs whose staged chunks the sweep judges (in
 });
 
 describe('roster store: fenced manifest writes (integration)', () => {
-  it('manifest chunks are written under the writer’s fence: refused once a newer holder exists, each chunk recording the token', async () => {
-    const t = uniqueName('t');
-    let current = 7;
+  /** A school's lease whose current token the test moves; `fenceOf(token)` checks against it. */
+  const lease = (t: string, current: number) => {
+    const state = { current };
     const fenceOf = (token: number): Fence => ({
       key: `school:${t}`,
       token,
       check: async () => {
-        if (token !== current) throw MongoErrors.MONGO_FENCED({ key: `school:${t}`, token });
+        if (token !== state.current) throw MongoErrors.MONGO_FENCED({ key: `school:${t}`, token });
       },
     });
+    return { state, fenceOf };
+  };
+
+  it('manifest chunks are written under the writer’s fence: refused once a newer holder exists, each chunk recording the token', async () => {
+    const t = uniqueName('t');
+    const { state, fenceOf } = lease(t, 7);
     // Enough entries for every chunk of two types: several chunks in one fenced write.
     const entries = Array.from({ length: 40 }, (_, i) =>
       manifestEntryOf(entityDocOf(t, record(String(i + 1)))),
@@ -373,7 +379,7 @@ describe('roster store: fenced manifest writes (integration)', () => {
       .toArray();
     expect(stored.length).toBeGreaterThan(1);
     expect(stored.map((d) => d.fence)).toEqual(stored.map(() => 7));
-    current = 8;
+    state.current = 8;
     const refused = await store
       .updateManifest(t, [manifestEntryOf({ ...entityDocOf(t, record('3')), status: 'removed' })], fenceOf(7))
       .catch((e: unknown) => e);
@@ -383,19 +389,12 @@ describe('roster store: fenced manifest writes (integration)', () => {
 
   it('a manifest chunk a newer holder wrote is not replaced by a stale writer that got past its check', async () => {
     const t = uniqueName('t');
-    let current = 8;
-    const fenceOf = (token: number): Fence => ({
-      key: `school:${t}`,
-      token,
-      check: async () => {
-        if (token !== current) throw MongoErrors.MONGO_FENCED({ key: `school:${t}`, token });
-      },
-    });
+    const { state, fenceOf } = lease(t, 8);
     const one = manifestEntryOf(entityDocOf(t, record('3')));
     await store.updateManifest(t, [one], fenceOf(8));
     // A holder of token 7 that stalled between its check and its write: its checks pass, its write
     // must still not replace the newer holder's chunk.
-    current = 7;
+    state.current = 7;
     const refused = await store
       .updateManifest(t, [{ ...one, entry: { ...one.entry, status: 'removed' } }], fenceOf(7))
       .catch((e: unknown) => e);
