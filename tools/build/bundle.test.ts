@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BundleTargetError, bundle, entryOf } from './bundle';
+import { BundleTargetError, bundle, entryOf, workerEntriesOf } from './bundle';
 
 const outRoot = mkdtempSync(join(tmpdir(), 'bundle-test-'));
 afterAll(() => rmSync(outRoot, { recursive: true, force: true }));
@@ -72,5 +72,17 @@ describe('bundle', () => {
     expect(saslWithoutCredentials.status).toBe(1);
     expect(saslWithoutCredentials.stderr).toContain('KAFKA_SASL_USERNAME: required');
     expect(saslWithoutCredentials.stderr).toContain('KAFKA_SASL_PASSWORD: required');
+  });
+
+  it('bundles a worker thread’s module beside main.js, where the code that starts it finds it', async () => {
+    const entry = resolve(import.meta.dirname, 'fixtures/worker-entry/main.ts');
+    expect(workerEntriesOf(entry)).toEqual([
+      resolve(import.meta.dirname, 'fixtures/worker-entry/lib/echo.worker.ts'),
+    ]);
+    const result = await bundle({ target: 'worker-entry', outRoot, entry });
+    expect(result.workerFiles).toEqual([join(outRoot, 'worker-entry', 'echo.worker.js')]);
+    const run = runNode(result.outFile);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(/^hello from the worker \(reader \d+\)$/);
   });
 });

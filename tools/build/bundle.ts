@@ -6,6 +6,9 @@
  * `<service>` → `services/<service>/src/main.ts` → `dist/<service>/main.js`;
  * `create-topics` → `tools/build/create-topics-main.ts` → `dist/create-topics/main.js`;
  * `dlq` → `libs/kafka/src/cli/dlq.ts` → `dist/dlq/main.js` (the dead-letter list/replay command).
+ * A worker thread's module (`*.worker.ts` anywhere in the entry's folder) is bundled beside
+ * `main.js` under its own name (`parse.worker.ts` → `parse.worker.js`): the code that starts it
+ * resolves `./<name>.worker.js` against `import.meta.url`, which is `main.js` in the bundle.
  * Workspace packages are TypeScript sources (their exports point at `src/index.ts`); esbuild follows
  * them. The mongodb driver's optional native/cloud dependencies stay external (the driver loads them
  * lazily inside try/catch). CommonJS packages that read files next to themselves through `__dirname`
@@ -15,7 +18,7 @@
 import { build } from 'esbuild';
 import type { Plugin } from 'esbuild';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -134,6 +137,17 @@ export interface BundleResult {
   outFile: string;
   bytes: number;
   copiedAssets: string[];
+  /** The worker threads' modules written beside `outFile`. */
+  workerFiles: string[];
+}
+
+/** The worker threads' modules (`*.worker.ts`) in the folder of `entry` and below, sorted. */
+export function workerEntriesOf(entry: string): string[] {
+  const dir = dirname(entry);
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.worker.ts') && !f.split(sep).includes('node_modules'))
+    .map((f) => join(dir, f))
+    .sort();
 }
 
 /** Bundles one target. @throws BundleTargetError when the target has no entry file. */
@@ -143,24 +157,32 @@ export async function bundle(options: BundleOptions): Promise<BundleResult> {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const outFile = join(outDir, 'main.js');
-  const result = await build({
-    entryPoints: [entry],
-    outfile: outFile,
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node24',
-    minify: options.minify ?? true,
-    keepNames: true,
-    sourcemap: 'linked',
-    legalComments: 'none',
-    external: [...EXTERNAL_MODULES],
-    banner: { js: BANNER },
-    plugins: [relocateDirnamePlugin()],
-    metafile: true,
-    logLevel: 'warning',
-    absWorkingDir: repoRoot,
-  });
+  const buildOne = (entryPoint: string, outfile: string) =>
+    build({
+      entryPoints: [entryPoint],
+      outfile,
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node24',
+      minify: options.minify ?? true,
+      keepNames: true,
+      sourcemap: 'linked',
+      legalComments: 'none',
+      external: [...EXTERNAL_MODULES],
+      banner: { js: BANNER },
+      plugins: [relocateDirnamePlugin()],
+      metafile: true,
+      logLevel: 'warning',
+      absWorkingDir: repoRoot,
+    });
+  const result = await buildOne(entry, outFile);
+  const workerFiles: string[] = [];
+  for (const worker of workerEntriesOf(entry)) {
+    const file = join(outDir, `${basename(worker, '.ts')}.js`);
+    await buildOne(worker, file);
+    workerFiles.push(file);
+  }
   const copiedAssets: string[] = [];
   const bundledPackages = new Set<string>();
   for (const input of Object.keys(result.metafile.inputs)) {
@@ -183,7 +205,12 @@ export async function bundle(options: BundleOptions): Promise<BundleResult> {
     cpSync(web, join(outDir, 'web'), { recursive: true });
     copiedAssets.push('web');
   }
-  return { outFile, bytes: result.metafile.outputs[relative(repoRoot, outFile)]?.bytes ?? 0, copiedAssets };
+  return {
+    outFile,
+    bytes: result.metafile.outputs[relative(repoRoot, outFile)]?.bytes ?? 0,
+    copiedAssets,
+    workerFiles,
+  };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -202,6 +229,7 @@ async function main(argv: string[]): Promise<number> {
       const r = await bundle({ target, outRoot });
       console.log(
         `bundle: ${target} → ${relative(process.cwd(), r.outFile)} (${Math.round(r.bytes / 1024)} KiB` +
+          `${r.workerFiles.length ? `, workers: ${r.workerFiles.map((f) => basename(f)).join(', ')}` : ''}` +
           `${r.copiedAssets.length ? `, assets: ${r.copiedAssets.join(', ')}` : ''})`,
       );
     } catch (err) {

@@ -61,11 +61,18 @@ export type {
 export {
   fetchBatch,
   fetchAndParse,
+  fetchAndParseBatches,
   buildBatchUrl,
   backoffDelay,
   classifyErrorResponse,
 } from './client/fetch-batch';
-export type { FetchBatchOptions, BatchResponse, KnownBodyEvent, RetryPolicy } from './client/fetch-batch';
+export type {
+  BatchParser,
+  FetchBatchOptions,
+  BatchResponse,
+  KnownBodyEvent,
+  RetryPolicy,
+} from './client/fetch-batch';
 export type { BodyDigest, BodyDigestOptions } from './client/body-digest';
 export { ISAMS_READER_VERSION } from './reader-version';
 export { classifyNetworkError } from './client/network-errors';

@@ -11,9 +11,11 @@
  * reports its stages' wall times and its CPU time (steadier than wall time on a shared machine).
  * Needs the local Kafka (`KAFKA_BROKERS` or 127.0.0.1:19092); starts the simulator itself.
  *
- *   npx tsx services/connector/bench/fetch-publish.bench.ts [--json] [--quick] [--rounds 2] [--size large] [--chunk-kib 512]
+ *   npx tsx services/connector/bench/fetch-publish.bench.ts [--json] [--quick] [--rounds 2] [--size large] [--chunk-kib 512] [--parse-workers 1]
  *
- * Default: the best of 2 rounds; `--quick` (run-all's default mode): 1 round.
+ * Default: the best of 2 rounds; `--quick` (run-all's default mode): 1 round. The connector parses
+ * as the service does by default (`CONNECTOR_PARSE_WORKERS`=1: one worker thread, started before
+ * the clock); `--parse-workers 0` parses on the connector's thread.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,6 +35,7 @@ import { fetchAndParse } from '@isams-sync/isams';
 import { createLogger } from '@isams-sync/logger';
 import { CHUNK_ENVELOPE_OVERHEAD_BYTES } from '../src/domain/chunk-plan';
 import { fetchToSpool } from '../src/adapters/isams/batch-source';
+import { ParseWorkerPool } from '../src/adapters/isams/parse-workers';
 import { KafkaRunPublisher } from '../src/adapters/kafka/run-publisher';
 import type { RunRecord } from '../src/domain/run-record';
 import { EMPTY_PROGRESS } from '../src/domain/sync-run';
@@ -84,8 +87,12 @@ async function connectorChild(
   topic: string,
   chunkBytes: number,
   sizesFile: string,
+  parseWorkers: number,
 ): Promise<ChildResult> {
   const logger = createLogger({ service: 'connector-bench', level: 'warn' });
+  // Started before the clock, as the service starts its pool with the process.
+  const pool = parseWorkers > 0 ? new ParseWorkerPool(parseWorkers, logger) : undefined;
+  if (pool) await warmUp(pool);
   const kafka = createKafkaClient({ brokers, clientId: 'connector-bench', logger });
   const producer = createEventProducer(kafka, { logger });
   await producer.connect();
@@ -132,6 +139,7 @@ async function connectorChild(
     spool: chunks.guard(spool),
     maxChunkRecordBytes: chunkBytes - CHUNK_ENVELOPE_OVERHEAD_BYTES,
     onDatasetRead: (dataset) => chunks.read(dataset),
+    ...(pool ? { parse: pool.parse } : {}),
   });
   const fetched = process.hrtime.bigint();
   run = {
@@ -150,6 +158,7 @@ async function connectorChild(
   await spool.remove();
   rmSync(spoolDir, { recursive: true, force: true });
   await producer.disconnect();
+  await pool?.close();
   writeFileSync(sizesFile, JSON.stringify(sizes));
   return {
     seconds,
@@ -162,6 +171,15 @@ async function connectorChild(
     publishSeconds: seconds - Number(fetched - started) / 1e9,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
   };
+}
+
+/** One tiny document through each worker, so the timed run does not wait for a worker's start. */
+async function warmUp(pool: ParseWorkerPool): Promise<void> {
+  const doc = Buffer.from('<?xml version="1.0"?><iSAMS><HRManager><CurrentStaff/></HRManager></iSAMS>');
+  async function* once(): AsyncGenerator<Uint8Array> {
+    yield doc;
+  }
+  for await (const _ of pool.parse(once(), { format: 'xml' })) void _;
 }
 
 /**
@@ -251,7 +269,15 @@ async function runAsChild(): Promise<boolean> {
   const child = arg('--child');
   if (child === 'connector') {
     process.stdout.write(
-      `${JSON.stringify(await connectorChild(arg('--url')!, arg('--topic')!, Number(arg('--chunk-bytes')), arg('--sizes')!))}\n`,
+      `${JSON.stringify(
+        await connectorChild(
+          arg('--url')!,
+          arg('--topic')!,
+          Number(arg('--chunk-bytes')),
+          arg('--sizes')!,
+          Number(arg('--parse-workers') ?? 1),
+        ),
+      )}\n`,
     );
     return true;
   }
@@ -312,16 +338,24 @@ interface BestOfRounds {
  */
 function runRounds(
   rounds: number,
-  opts: { url: string; topics: string[]; work: string; size: string; chunkBytes: number },
+  opts: {
+    url: string;
+    topics: string[];
+    work: string;
+    size: string;
+    chunkBytes: number;
+    parseWorkers: number;
+  },
 ): BestOfRounds {
-  const { url, topics, work, size, chunkBytes } = opts;
+  const { url, topics, work, size, chunkBytes, parseWorkers } = opts;
   let best: ChildResult | undefined;
   let bestBase: ChildResult | undefined;
   let bestFloor: ChildResult | undefined;
   for (let round = 1; round <= rounds; round++) {
     const sizes = join(work, `sizes-${round}.json`);
     log(
-      `round ${round}/${rounds}: connector fetch+parse+publish (${size} school, ${chunkBytes / 1024} KiB chunks)`,
+      `round ${round}/${rounds}: connector fetch+parse+publish (${size} school, ${chunkBytes / 1024} KiB chunks, ` +
+        `${parseWorkers === 0 ? 'parse on the main thread' : `${parseWorkers} parse worker${parseWorkers > 1 ? 's' : ''}`})`,
     );
     const c = runChild('connector', [
       '--url',
@@ -332,6 +366,8 @@ function runRounds(
       String(chunkBytes),
       '--sizes',
       sizes,
+      '--parse-workers',
+      String(parseWorkers),
     ]);
     log(
       `  ${c.seconds.toFixed(2)} s (fetch+parse+spool, publishing as datasets are read, ${c.fetchSeconds!.toFixed(2)} s, then the rest and the marker ${c.publishSeconds!.toFixed(2)} s; CPU ${c.cpuSeconds!.toFixed(2)} s), ${(c.docBytes! / 1e6).toFixed(1)} MB document, ${c.records} records, ${c.messages} messages, peak RSS ${c.peakRssMb.toFixed(0)} MB`,
@@ -432,7 +468,8 @@ async function main(): Promise<void> {
 
     // Best of two rounds; one in quick mode (run-all's default), or `--rounds N`.
     const rounds = Number(arg('--rounds') ?? (args.includes('--quick') ? 1 : 2));
-    printResult(benchResult(runRounds(rounds, { url, topics, work, size, chunkBytes })));
+    const parseWorkers = Number(arg('--parse-workers') ?? 1);
+    printResult(benchResult(runRounds(rounds, { url, topics, work, size, chunkBytes, parseWorkers })));
   } finally {
     await deleteTopics(admin, topics).catch(() => undefined);
     sim.kill('SIGTERM');

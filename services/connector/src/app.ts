@@ -16,6 +16,7 @@ import type { KeyCipher } from './adapters/crypto/key-cipher';
 import { ISAMS_READER_VERSION } from '@isams-sync/isams';
 import type { EgressPolicy, ParserLimits } from '@isams-sync/isams';
 import { IsamsBatchSource } from './adapters/isams/batch-source';
+import { ParseWorkerPool } from './adapters/isams/parse-workers';
 import type { IsamsClientSettings } from './adapters/isams/batch-source';
 import { KafkaRunPublisher } from './adapters/kafka/run-publisher';
 import { COLLECTIONS, CONNECTOR_INDEXES } from './adapters/mongo/collections';
@@ -93,6 +94,8 @@ interface Wiring {
 /** What `start` has brought up so far: `stop` closes exactly that, also after a start that failed half-way. */
 interface Running {
   mongo?: MongoConnection;
+  /** The documents' parse threads (none with CONNECTOR_PARSE_WORKERS=0). */
+  parsers?: ParseWorkerPool;
   producer?: EventProducer;
   readiness?: Readiness;
   runs?: RunsRepository;
@@ -212,6 +215,8 @@ async function startConnector(w: Wiring, r: Running): Promise<void> {
     topics: topicSpecs(config),
     onTopicMismatch: 'warn',
   });
+  if (config.CONNECTOR_PARSE_WORKERS > 0)
+    r.parsers = new ParseWorkerPool(config.CONNECTOR_PARSE_WORKERS, logger);
   const core = await buildUseCases(w, r, mongo, producer);
   r.consumer = await runConsumer({
     ...shell.serviceConsumerOptions(config, { ...w, kafka, group: syncRunsGroup(config) }),
@@ -237,6 +242,7 @@ async function stopConnector(config: ConnectorConfig, r: Running, logger: Logger
       ['sync engine', () => r.engine?.stop(Math.max(0, deadline - shell.grpcShutdownDeadlineMs(deadline)))],
       ['consumer', () => r.consumer?.stop()],
       ['notifier', () => r.notifier?.stop()],
+      ['parse workers', () => r.parsers?.close()],
     ],
   });
 }
@@ -271,12 +277,13 @@ async function buildUseCases(
   const freshness = new DataFreshnessRepository(mongo.db, runs.coll);
   const notifications = new NotificationsRepository(mongo.db);
   const notifier = (r.notifier = createNotifier(w, { settingsRepo, runs, freshness, notifications }));
+  const source = new IsamsBatchSource(w.isams, config.ISAMS_CONTACTS_METHODS, r.parsers?.parse);
   const settings = (r.settings = new SettingsService(
     {
       settings: settingsRepo,
       keys,
       fetchPlans,
-      probe: new IsamsBatchSource(w.isams, config.ISAMS_CONTACTS_METHODS),
+      probe: source,
       logger,
       audit: new SettingsAuditRepository(mongo.db),
       testSlots: new TestConnectionSlots(leases, config.CONNECTOR_MAX_CONCURRENT_TESTS),
@@ -295,6 +302,7 @@ async function buildUseCases(
     leases,
     keys,
     freshness,
+    source,
   }));
   return { settingsRepo, runs, freshness, notifications, settings, engine, notifier, runChanges };
 }
@@ -339,7 +347,7 @@ function createSyncEngine(
   w: Wiring,
   mongo: MongoConnection,
   producer: EventProducer,
-  deps: Pick<SyncEngineDeps, 'settings' | 'runs' | 'fetchPlans' | 'keys' | 'freshness'> & {
+  deps: Pick<SyncEngineDeps, 'settings' | 'runs' | 'fetchPlans' | 'keys' | 'freshness' | 'source'> & {
     leases: LeaseKeeper;
   },
 ): SyncEngine {
@@ -358,7 +366,7 @@ function createSyncEngine(
         rawDatasets: config.RAW_DATASETS_TOPIC,
         syncRuns: config.SYNC_RUNS_TOPIC,
       }),
-      source: new IsamsBatchSource(w.isams, config.ISAMS_CONTACTS_METHODS),
+      source: deps.source,
       spools: new FileSpools(config.SPOOL_DIR, config.CONNECTOR_SPOOL_QUOTA_BYTES),
       logger: w.logger,
       observe: w.own.observer,

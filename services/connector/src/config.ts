@@ -63,6 +63,11 @@ export const configSchema = z.object({
   ISAMS_MAX_RECORD_BYTES: env.int({ min: 4096 }).default(DEFAULT_PARSER_LIMITS.maxRecordBytes),
   ISAMS_MAX_RECORDS_PER_DATASET: env.int({ min: 1 }).default(DEFAULT_PARSER_LIMITS.maxRecordsPerDataset),
   ISAMS_MAX_RECORDS_PER_DOCUMENT: env.int({ min: 1 }).default(DEFAULT_PARSER_LIMITS.maxRecordsPerDocument),
+  /**
+   * Worker threads that parse the documents (the XML/JSON reader and each record's canonical JSON),
+   * so the parse runs on its own core beside the spool and the publish; 0 parses on the main thread.
+   */
+  CONNECTOR_PARSE_WORKERS: env.int({ min: 0, max: 16 }).default(1),
   ISAMS_RETRY_ATTEMPTS: env.int({ min: 1, max: 10 }).default(3),
   ISAMS_RETRY_BASE_MS: env.durationMs().default(2_000),
   ISAMS_RETRY_MAX_MS: env.durationMs().default(30_000),

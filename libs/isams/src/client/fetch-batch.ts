@@ -5,8 +5,12 @@ import type { LoggerLike } from '@isams-sync/logger';
 import { classifyMessage } from '../errors/classify-message';
 import { IsamsError } from '../errors/isams-error';
 import { redactSecrets, redactUrl } from '../errors/redact';
-import type { BatchParseEvent, ParserLimits } from '../parser/parse-events';
-import { streamBatchDocument } from '../parser/stream-batch-document';
+import type { BatchParseEvent, ParserLimits, StreamBatchOptions } from '../parser/parse-events';
+import {
+  EventIterator,
+  streamBatchDocument,
+  streamBatchDocumentBatches,
+} from '../parser/stream-batch-document';
 import { DigestedBody } from './body-digest';
 import type { BodyDigestOptions } from './body-digest';
 import { createEgressGuard } from './egress-guard';
@@ -78,6 +82,11 @@ export interface BatchResponse {
   attempts: number;
   /** The request URL with the key redacted. */
   url: string;
+  /**
+   * Stops reading the body and closes the connection at once, also while a read of it is pending
+   * (a parse that stopped early, with the body read ahead of it); nothing once it was read to its end.
+   */
+  release: () => void;
 }
 
 const ERROR_BODY_LIMIT = 256 * 1024;
@@ -371,6 +380,10 @@ export async function fetchBatch(opts: FetchBatchOptions): Promise<BatchResponse
           ),
           attempts: attempt,
           url: safeUrl,
+          release: () => {
+            res.body.destroy();
+            close();
+          },
         };
       }
       const body = await readLimited(res.body, ERROR_BODY_LIMIT);
@@ -409,6 +422,17 @@ export async function fetchBatch(opts: FetchBatchOptions): Promise<BatchResponse
 }
 
 /**
+ * Stream-parses a document's body into batches of events, never an empty batch, the last ending
+ * with the document's `end` ({@link streamBatchDocumentBatches}, or the same parse run elsewhere —
+ * a worker thread — and its events turned into what the caller needs). Throws the parse's
+ * `IsamsError`s, and the input's own errors unchanged.
+ */
+export type BatchParser<E> = (
+  input: AsyncIterable<Uint8Array>,
+  opts: StreamBatchOptions,
+) => AsyncIterable<readonly E[]>;
+
+/**
  * Fetches and stream-parses the document. A transient failure is retried (whole request) only
  * while no event has been yielded yet — once records have gone to the consumer a retry would
  * duplicate them, so later failures are thrown and the consumer must discard the partial run.
@@ -417,9 +441,20 @@ export async function fetchBatch(opts: FetchBatchOptions): Promise<BatchResponse
  * the parse; once the whole body hashes to `digest.knownSha256`, `known-body` ends the stream (a
  * body that fitted the read-ahead was not parsed at all).
  */
-export async function* fetchAndParse(
+export function fetchAndParse(
   opts: FetchBatchOptions,
 ): AsyncGenerator<BatchParseEvent | KnownBodyEvent, void, undefined> {
+  return new EventIterator(fetchAndParseBatches(opts, streamBatchDocumentBatches));
+}
+
+/**
+ * {@link fetchAndParse} in batches, with the parse `parse` does: the same request, retries and
+ * known body; a `known-body` event comes as a batch of its own, the last.
+ */
+export async function* fetchAndParseBatches<E>(
+  opts: FetchBatchOptions,
+  parse: BatchParser<E>,
+): AsyncGenerator<readonly (E | KnownBodyEvent)[], void, undefined> {
   const maxAttempts = Math.max(1, opts.retry.maxAttempts);
   let used = 0;
   for (;;) {
@@ -428,17 +463,17 @@ export async function* fetchAndParse(
     const body = opts.digest ? new DigestedBody(res.body, opts.digest) : undefined;
     let yielded = false;
     try {
-      for await (const event of streamBatchDocument(body ?? res.body, {
+      for await (const batch of parse(body ?? res.body, {
         format: opts.format,
         maxBytes: opts.maxBytes,
         ...(opts.parserLimits ? { limits: opts.parserLimits } : {}),
       })) {
         if (body?.isKnown) {
-          yield { type: 'known-body', ...body.digest! };
+          yield [{ type: 'known-body', ...body.digest! }];
           return;
         }
         yielded = true;
-        yield event;
+        yield batch;
       }
       return;
     } catch (err) {
@@ -451,6 +486,7 @@ export async function* fetchAndParse(
       await sleep(delay, undefined, opts.signal ? { signal: opts.signal } : {});
     } finally {
       body?.close();
+      res.release();
     }
   }
 }

@@ -99,7 +99,7 @@ export class ChunkPublishing {
         await this.work;
         await spool.remove();
       },
-      append: (datasetId, line) => spool.append(datasetId, line),
+      appendLines: (datasetId, text, bytes) => spool.appendLines(datasetId, text, bytes),
       touch: (datasetId) => spool.touch(datasetId),
       close: () => spool.close(),
       chunks: (datasetId, chunkRecords, opts) => spool.chunks(datasetId, chunkRecords, opts),

@@ -152,7 +152,11 @@ export interface Spool {
   reset(): Promise<void>;
   /** Drops the spool (writes in flight awaited). */
   remove(): Promise<void>;
-  append(datasetId: DatasetId, line: string): Promise<void>;
+  /**
+   * Appends records of a dataset: `text` is their lines (canonical JSON), each ending with `\n`,
+   * `bytes` its UTF-8 size.
+   */
+  appendLines(datasetId: DatasetId, text: string, bytes: number): Promise<void>;
   /** Creates the (empty) file of a dataset that is present without records. */
   touch(datasetId: DatasetId): Promise<void>;
   /** Drops what was spooled for these datasets (a request that failed part-way). */

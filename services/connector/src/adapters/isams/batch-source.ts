@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DATASETS, IsamsError, backoffDelay, fetchAndParse, isIsamsError } from '@isams-sync/isams';
-import type { BodyDigest, DatasetId, EgressPolicy, FetchBatchOptions } from '@isams-sync/isams';
+import { DATASETS, IsamsError, backoffDelay, fetchAndParseBatches, isIsamsError } from '@isams-sync/isams';
+import type { BatchParser, BodyDigest, DatasetId, EgressPolicy, FetchBatchOptions } from '@isams-sync/isams';
 import type { Logger } from '@isams-sync/logger';
 import {
   DEFAULT_CONTACTS_METHODS,
@@ -22,6 +22,8 @@ import type {
   SpoolFetch,
 } from '../../use-cases/ports';
 import { DocumentAccumulator } from './document-accumulator';
+import { parseIntoLines } from './line-events';
+import type { LineEvent } from './line-events';
 
 /** Connection settings shared by every school (from configuration); the egress policy is required. */
 export type IsamsClientSettings = Omit<
@@ -53,6 +55,11 @@ export interface FetchToSpoolOptions {
   knownSha256?: string;
   /** Told each dataset as read so far, when its container ends (see {@link SpoolFetch.onDatasetRead}). */
   onDatasetRead?: (dataset: RunDatasetStats) => void;
+  /**
+   * Parses the document into canonical lines: a {@link ParseWorkerPool}'s, or on this thread
+   * ({@link parseIntoLines}, the default).
+   */
+  parse?: BatchParser<LineEvent>;
 }
 
 export type { FetchProgress, FetchResult, IsamsSource, KnownDocumentFetch };
@@ -66,10 +73,17 @@ export class IsamsBatchSource implements BatchSource, ConnectionProbe {
     private readonly client: IsamsClientSettings,
     /** Candidate `MethodsToRun` names of Contacts (Filtered) for fetches in method groups. */
     private readonly contactsMethods: readonly string[],
+    /** The parse of the runs' documents (a {@link ParseWorkerPool}'s; this thread's when absent). */
+    private readonly parse: BatchParser<LineEvent> = parseIntoLines,
   ) {}
 
   fetchToSpool(request: SpoolFetch): Promise<FetchResult | KnownDocumentFetch> {
-    return fetchToSpool({ ...request, client: this.client, contactsMethods: this.contactsMethods });
+    return fetchToSpool({
+      ...request,
+      client: this.client,
+      contactsMethods: this.contactsMethods,
+      parse: this.parse,
+    });
   }
 
   /** Without a spool: records are only counted; a plan change is not kept. */
@@ -81,6 +95,7 @@ export class IsamsBatchSource implements BatchSource, ConnectionProbe {
       plan: request.plan,
       contactsMethods: this.contactsMethods,
       signal: request.signal,
+      parse: this.parse,
     });
   }
 }
@@ -124,15 +139,18 @@ export async function fetchToSpool(options: FetchToSpoolOptions): Promise<FetchR
     try {
       let body: BodyDigest | undefined;
       const read = await acc.consume(
-        fetchAndParse({
-          ...requestOptions(options, acc),
-          digest: {
-            onBody: (b) => (body = b),
-            ...(options.knownSha256
-              ? { knownSha256: options.knownSha256, readAheadBytes: options.client.readAheadBytes }
-              : {}),
+        fetchAndParseBatches(
+          {
+            ...requestOptions(options, acc),
+            digest: {
+              onBody: (b) => (body = b),
+              ...(options.knownSha256
+                ? { knownSha256: options.knownSha256, readAheadBytes: options.client.readAheadBytes }
+                : {}),
+            },
           },
-        }),
+          options.parse ?? parseIntoLines,
+        ),
       );
       if ('known' in read) return { known: true, ...read.known, fetch };
       return {
@@ -228,7 +246,10 @@ async function fetchGroup(
   const maxAttempts = Math.max(1, options.client.retry.maxAttempts);
   for (let attempt = 1; ; attempt++) {
     try {
-      const read = await acc.consume(fetchAndParse(requestOptions(options, acc, names)), wanted);
+      const read = await acc.consume(
+        fetchAndParseBatches(requestOptions(options, acc, names), options.parse ?? parseIntoLines),
+        wanted,
+      );
       if ('known' in read) throw new Error('a method group names no known document'); // never: no digest
       const { absent } = read;
       return { outcome: { kind: 'fetched', present: request.datasets.filter((d) => !absent.includes(d)) } };

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
-import type { BatchParseEvent, BodyDigest, DatasetId, KnownBodyEvent } from '@isams-sync/isams';
-import { canonicalRawJson } from '../../domain/canonical-json';
+import type { BodyDigest, DatasetId, KnownBodyEvent } from '@isams-sync/isams';
 import { ChunkPlanner } from '../../domain/chunk-plan';
 import type { RunDatasetStats } from '../../domain/sync-run';
 import type { RunFinding } from '../../domain/run-record';
 import type { Spool } from '../../use-cases/ports';
+import type { LineEvent } from './line-events';
 
 const MAX_FINDINGS = 1000;
 
@@ -68,85 +68,90 @@ export class DocumentAccumulator {
   }
 
   /**
-   * Reads one document to its end. Only datasets in `wanted` are kept (all when undefined); returns
-   * the canonical datasets whose container the document did not have, or — when the stream stopped
-   * on a body its caller knows (`known-body`) — that body's digest (what was collected is then of
-   * no use). Throws whatever the stream throws (the caller then discards what this document added).
+   * Reads one document to its end (its events in batches, records as canonical JSON lines). Only
+   * datasets in `wanted` are kept (all when undefined); returns the canonical datasets whose
+   * container the document did not have, or — when the stream stopped on a body its caller knows
+   * (`known-body`) — that body's digest (what was collected is then of no use). Throws whatever the
+   * stream throws (the caller then discards what this document added).
    */
   async consume(
-    events: AsyncIterable<BatchParseEvent | KnownBodyEvent>,
+    batches: AsyncIterable<readonly (LineEvent | KnownBodyEvent)[]>,
     wanted?: ReadonlySet<DatasetId>,
   ): Promise<{ absent: DatasetId[] } | { known: BodyDigest }> {
     this.yielded = false;
     this.bytesCurrent = 0;
     const keep = (d: DatasetId | undefined): d is DatasetId => d !== undefined && (!wanted || wanted.has(d));
-    for await (const ev of events) {
+    for await (const batch of batches) {
       this.yielded = true;
-      switch (ev.type) {
-        case 'dataset':
-          if (keep(ev.datasetId) && !this.datasets.has(ev.datasetId)) {
-            this.datasets.set(ev.datasetId, {
-              hash: createHash('sha256'),
-              records: 0,
-              bytes: 0,
-              planner: new ChunkPlanner(this.maxChunkRecordBytes),
-              done: false,
-            });
-            await this.spool?.touch(ev.datasetId);
+      for (const ev of batch) {
+        switch (ev.type) {
+          case 'dataset':
+            if (keep(ev.datasetId) && !this.datasets.has(ev.datasetId)) {
+              this.datasets.set(ev.datasetId, {
+                hash: createHash('sha256'),
+                records: 0,
+                bytes: 0,
+                planner: new ChunkPlanner(this.maxChunkRecordBytes),
+                done: false,
+              });
+              await this.spool?.touch(ev.datasetId);
+            }
+            break;
+          case 'records': {
+            const a = keep(ev.datasetId) ? this.datasets.get(ev.datasetId) : undefined;
+            if (!a) break;
+            const before = a.records;
+            let bytes = 0;
+            for (const size of ev.sizes) {
+              a.planner.add(size);
+              bytes += size;
+            }
+            a.hash.update(ev.text);
+            a.records += ev.sizes.length;
+            a.bytes += bytes;
+            if (this.spool) await this.spool.appendLines(ev.datasetId, ev.text, bytes + ev.sizes.length);
+            if (before >> 10 !== a.records >> 10) this.onProgress(this.progress());
+            break;
           }
-          break;
-        case 'record': {
-          const a = keep(ev.datasetId) ? this.datasets.get(ev.datasetId) : undefined;
-          if (!a) break;
-          const line = canonicalRawJson(ev.raw);
-          const size = Buffer.byteLength(line);
-          a.hash.update(line);
-          a.hash.update('\n');
-          a.records += 1;
-          a.bytes += size;
-          a.planner.add(size);
-          if (this.spool) await this.spool.append(ev.datasetId, line);
-          if ((a.records & 1023) === 0) this.onProgress(this.progress());
-          break;
-        }
-        case 'dataset-end': {
-          const a = keep(ev.datasetId) ? this.datasets.get(ev.datasetId) : undefined;
-          if (a) {
-            a.done = true;
-            // A copy of the hash: the dataset's fingerprint so far, while its own hash goes on.
-            this.onDatasetRead?.(
-              statsOf(ev.datasetId, a, a.planner.planSoFar(), a.hash.copy().digest('hex')),
-            );
+          case 'dataset-end': {
+            const a = keep(ev.datasetId) ? this.datasets.get(ev.datasetId) : undefined;
+            if (a) {
+              a.done = true;
+              // A copy of the hash: the dataset's fingerprint so far, while its own hash goes on.
+              this.onDatasetRead?.(
+                statsOf(ev.datasetId, a, a.planner.planSoFar(), a.hash.copy().digest('hex')),
+              );
+            }
+            this.onProgress(this.progress());
+            break;
           }
-          this.onProgress(this.progress());
-          break;
-        }
-        case 'finding': {
-          const f = ev.finding;
-          if (keep(f.datasetId) && this.foundFindings.length < MAX_FINDINGS) {
-            this.foundFindings.push({
-              code: f.code,
-              datasetId: f.datasetId,
-              ...(f.recordId !== undefined ? { recordId: f.recordId } : {}),
-              ...(f.path !== undefined ? { path: f.path } : {}),
-              message: f.message,
-            });
+          case 'finding': {
+            const f = ev.finding;
+            if (keep(f.datasetId) && this.foundFindings.length < MAX_FINDINGS) {
+              this.foundFindings.push({
+                code: f.code,
+                datasetId: f.datasetId,
+                ...(f.recordId !== undefined ? { recordId: f.recordId } : {}),
+                ...(f.path !== undefined ? { path: f.path } : {}),
+                message: f.message,
+              });
+            }
+            break;
           }
-          break;
+          case 'end':
+            await this.spool?.close();
+            ev.unknownContainers.forEach((c) => this.unknown.add(c));
+            this.bytesDone += ev.bytes;
+            this.bytesCurrent = 0;
+            this.onProgress(this.progress());
+            return { absent: ev.absent };
+          case 'known-body':
+            this.bytesCurrent = 0;
+            return { known: { sha256: ev.sha256, bytes: ev.bytes } };
         }
-        case 'end':
-          await this.spool?.close();
-          ev.unknownContainers.forEach((c) => this.unknown.add(c));
-          this.bytesDone += ev.bytes;
-          this.bytesCurrent = 0;
-          this.onProgress(this.progress());
-          return { absent: ev.absent };
-        case 'known-body':
-          this.bytesCurrent = 0;
-          return { known: { sha256: ev.sha256, bytes: ev.bytes } };
       }
     }
-    // streamBatchDocument always ends with `end` or throws; reaching here means the stream was cut.
+    // A document's events always end with `end` or throw; reaching here means the stream was cut.
     throw new Error('iSAMS document stream ended without an end event');
   }
 

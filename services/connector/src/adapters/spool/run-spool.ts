@@ -16,6 +16,7 @@ const MAX_WRITE_BEHIND_BYTES = 4 * 1024 * 1024;
 
 interface OpenDataset {
   handle: FileHandle;
+  /** Lines not yet handed to the file system, in blocks each ending with `\n`. */
   pending: string[];
   pendingBytes: number;
   /** The file's writes, in order: each flush is chained after the one before (never rejects). */
@@ -110,10 +111,14 @@ export class RunSpool implements Spool {
     }
   }
 
-  async append(datasetId: DatasetId, line: string): Promise<void> {
+  /** Appends one line (see {@link appendLines}). */
+  append(datasetId: DatasetId, line: string): Promise<void> {
+    return this.appendLines(datasetId, `${line}\n`, Buffer.byteLength(line) + 1);
+  }
+
+  async appendLines(datasetId: DatasetId, text: string, bytes: number): Promise<void> {
     this.throwIfFailed();
     if (this.quota) {
-      const bytes = Buffer.byteLength(line) + 1;
       this.quota.reserve(bytes);
       this.reserved.set(datasetId, (this.reserved.get(datasetId) ?? 0) + bytes);
     }
@@ -122,8 +127,8 @@ export class RunSpool implements Spool {
       f = await this.openDataset(datasetId);
       this.files.set(datasetId, f);
     }
-    f.pending.push(line);
-    f.pendingBytes += line.length + 1;
+    f.pending.push(text);
+    f.pendingBytes += bytes;
     if (f.pendingBytes >= FLUSH_BYTES) {
       const written = this.flush(f);
       if (this.writeBehindBytes > MAX_WRITE_BEHIND_BYTES) await written;
@@ -151,7 +156,7 @@ export class RunSpool implements Spool {
    */
   private flush(f: OpenDataset): Promise<void> {
     if (f.pending.length === 0) return f.writing;
-    const text = `${f.pending.join('\n')}\n`;
+    const text = f.pending.join('');
     const bytes = f.pendingBytes;
     f.pending = [];
     f.pendingBytes = 0;

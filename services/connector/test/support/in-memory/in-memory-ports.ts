@@ -402,9 +402,9 @@ class InMemorySpool implements Spool {
     return this.life.io('spool.remove', () => void this.world.spools.delete(this.syncRunId));
   }
 
-  async append(datasetId: DatasetId, line: string): Promise<void> {
+  async appendLines(datasetId: DatasetId, text: string): Promise<void> {
     const files = this.files();
-    files.set(datasetId, [...(files.get(datasetId) ?? []), line]);
+    files.set(datasetId, [...(files.get(datasetId) ?? []), ...text.slice(0, -1).split('\n')]);
   }
 
   async touch(datasetId: DatasetId): Promise<void> {
@@ -484,7 +484,7 @@ export class ScriptedBatchSource implements BatchSource {
       const first = datasets[0]!.datasetId;
       await this.life.io('isams.fetch known document', async () => {
         await request.spool.touch(first);
-        for (const r of records[first] ?? []) await request.spool.append(first, JSON.stringify(r));
+        for (const r of records[first] ?? []) await appendLine(request.spool, first, JSON.stringify(r));
       });
       const repeated = this.world.school.repeatedContainer;
       if (repeated !== undefined) request.onDatasetRead?.(firstContainerOf(this.world.school, repeated));
@@ -497,7 +497,7 @@ export class ScriptedBatchSource implements BatchSource {
       const lines = (records[datasetId] ?? []).map((r) => JSON.stringify(r));
       await this.life.io(`isams.fetch ${datasetId}`, async () => {
         await request.spool.touch(datasetId);
-        for (const line of lines) await request.spool.append(datasetId, line);
+        for (const line of lines) await appendLine(request.spool, datasetId, line);
       });
       // Its container ended: the dataset as read may be published while the rest is fetched.
       if (datasetId === this.world.school.repeatedContainer)
@@ -696,4 +696,9 @@ export function testEngineOptions(leaseTtlMs: number): SyncEngineOptions {
 /** A school enrolled in `world` (settings-ports `schoolSettings`), due at `nextRunAt` (null: not scheduled). */
 export function enrolSchool(world: ConnectorWorld, tenantId: string, nextRunAt: Date | null): void {
   world.settings.set(tenantId, schoolSettings(tenantId, { nextRunAt }));
+}
+
+/** Appends one record's line to a spool. */
+function appendLine(spool: Spool, datasetId: DatasetId, line: string): Promise<void> {
+  return spool.appendLines(datasetId, `${line}\n`, Buffer.byteLength(line) + 1);
 }
