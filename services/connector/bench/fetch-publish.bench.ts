@@ -30,7 +30,7 @@ import {
   deleteTopics,
   ensureTopics,
 } from '@isams-sync/kafka';
-import type { KafkaClient, KafkaOutgoingMessage } from '@isams-sync/kafka';
+import type { KafkaClient, RawRecord } from '@isams-sync/kafka';
 import { fetchAndParse } from '@isams-sync/isams';
 import { createLogger } from '@isams-sync/logger';
 import { CHUNK_ENVELOPE_OVERHEAD_BYTES } from '../src/domain/chunk-plan';
@@ -99,9 +99,9 @@ async function connectorChild(
   const sizes: number[] = [];
   const counting = {
     ...producer,
-    publishRaw: (t: string, msgs: readonly KafkaOutgoingMessage[]) => {
-      for (const m of msgs) sizes.push(Buffer.byteLength(m.value));
-      return producer.publishRaw(t, msgs as KafkaOutgoingMessage[]);
+    publishRaw: (t: string, msgs: readonly RawRecord[]) => {
+      for (const m of msgs) sizes.push(m.value === null ? 0 : Buffer.byteLength(m.value));
+      return producer.publishRaw(t, msgs);
     },
   };
   const publisher = new KafkaRunPublisher(counting, { rawDatasets: topic, syncRuns: topic });

@@ -99,7 +99,7 @@ export class ChunkPublishing {
         await this.work;
         await spool.remove();
       },
-      appendLines: (datasetId, text, bytes) => spool.appendLines(datasetId, text, bytes),
+      appendLines: (datasetId, lines) => spool.appendLines(datasetId, lines),
       touch: (datasetId) => spool.touch(datasetId),
       close: () => spool.close(),
       chunks: (datasetId, chunkRecords, opts) => spool.chunks(datasetId, chunkRecords, opts),

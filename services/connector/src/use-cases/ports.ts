@@ -153,10 +153,10 @@ export interface Spool {
   /** Drops the spool (writes in flight awaited). */
   remove(): Promise<void>;
   /**
-   * Appends records of a dataset: `text` is their lines (canonical JSON), each ending with `\n`,
-   * `bytes` its UTF-8 size.
+   * Appends records of a dataset: their lines (canonical JSON), each ending with `\n`, in UTF-8.
+   * The spool may keep the buffer until it is written: the caller does not reuse it.
    */
-  appendLines(datasetId: DatasetId, text: string, bytes: number): Promise<void>;
+  appendLines(datasetId: DatasetId, lines: Uint8Array): Promise<void>;
   /** Creates the (empty) file of a dataset that is present without records. */
   touch(datasetId: DatasetId): Promise<void>;
   /** Drops what was spooled for these datasets (a request that failed part-way). */
@@ -164,15 +164,17 @@ export interface Spool {
   /** Flushes and closes (the document ended); throws the first failed write. */
   close(): Promise<void>;
   /**
-   * The dataset's lines grouped by the planned chunk sizes (lines appended so far and not yet
-   * written are written first). `prefix`: the plan covers the first lines only (a dataset read while
-   * its document is still being read may get more); otherwise the lines must match it exactly.
+   * The dataset's lines grouped by the planned chunk sizes, each chunk its lines as written (UTF-8,
+   * each line ending with `\n`; empty for an empty chunk); the buffer is the caller's to change.
+   * Lines appended so far and not yet written are written first. `prefix`: the plan covers the
+   * first lines only (a dataset read while its document is still being read may get more);
+   * otherwise the lines must match it exactly.
    */
   chunks(
     datasetId: DatasetId,
     chunkRecords: readonly number[],
     opts?: { prefix?: boolean },
-  ): AsyncGenerator<string[]>;
+  ): AsyncGenerator<Buffer>;
 }
 
 /** Every run's spool on this process. */

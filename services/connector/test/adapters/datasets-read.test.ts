@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchToSpool } from '../../src/adapters/isams/batch-source';
 import { RunSpool } from '../../src/adapters/spool/run-spool';
 import type { RunDatasetStats } from '../../src/domain/sync-run';
+import { linesOf } from '../support/spool-lines';
 import { LOOPBACK_CLIENT, startOddIsamsHost, wholeDocument } from '../support/odd-isams-host';
 import type { OddIsamsHost } from '../support/odd-isams-host';
 
@@ -44,7 +45,7 @@ describe('connector fetch: each dataset as read, while the document is still bei
     const reads: { dataset: RunDatasetStats; lines: Promise<string[][]> }[] = [];
     const readChunks = async (d: RunDatasetStats) => {
       const out: string[][] = [];
-      for await (const c of spool.chunks(d.datasetId, d.chunkRecords, { prefix: true })) out.push(c);
+      for await (const c of spool.chunks(d.datasetId, d.chunkRecords, { prefix: true })) out.push(linesOf(c));
       return out;
     };
     try {

@@ -55,14 +55,22 @@ async function eventsOf(
   }
 }
 
-/** Runs of records merged, so batchings that differ only in where a run was cut compare equal. */
+/**
+ * Runs of records merged, so batchings that differ only in where a run was cut compare equal (and
+ * their lines as Buffers, whichever thread made them).
+ */
 function normalised(events: readonly LineEvent[]): LineEvent[] {
   const out: LineEvent[] = [];
   for (const ev of events) {
     const last = out.at(-1);
-    if (ev.type === 'records' && last?.type === 'records' && last.datasetId === ev.datasetId) {
-      out[out.length - 1] = { ...last, text: last.text + ev.text, sizes: [...last.sizes, ...ev.sizes] };
-    } else out.push(ev);
+    if (ev.type !== 'records') out.push(ev);
+    else if (last?.type === 'records' && last.datasetId === ev.datasetId) {
+      out[out.length - 1] = {
+        ...last,
+        lines: Buffer.concat([last.lines, ev.lines]),
+        sizes: [...last.sizes, ...ev.sizes],
+      };
+    } else out.push({ ...ev, lines: Buffer.from(ev.lines) });
   }
   return out;
 }
@@ -92,7 +100,7 @@ describe('parse workers: what the parse on this thread gives', () => {
       {
         type: 'records',
         datasetId: 'currentPupils',
-        text: `${line}\n${line}\n`,
+        lines: new TextEncoder().encode(`${line}\n${line}\n`),
         sizes: [line.length + 1, line.length + 1],
       },
       { type: 'dataset-end', datasetId: 'currentPupils', count: 2, total: 2 },

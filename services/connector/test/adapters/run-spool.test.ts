@@ -1,5 +1,6 @@
 import { readFile, readdir, readlink, symlink } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { linesOf } from '../support/spool-lines';
 import { RunSpool } from '../../src/adapters/spool/run-spool';
 import { useTempDir } from '../support/temp-dir';
 
@@ -26,7 +27,7 @@ describe('run spool: writes behind the parser, in order, failures not lost', () 
     expect(contacts).toEqual(Array.from({ length: n / 3 }, (_, k) => line(k * 3, 50)));
     // And reads back in the planned chunks.
     const chunks: string[][] = [];
-    for await (const c of spool.chunks('contacts', [4_000, 0, 6_000])) chunks.push(c);
+    for await (const c of spool.chunks('contacts', [4_000, 0, 6_000])) chunks.push(linesOf(c));
     expect(chunks.map((c) => c.length)).toEqual([4_000, 0, 6_000]);
     expect(chunks[2]!.at(-1)).toBe(line(29_997, 50));
   });
@@ -52,13 +53,13 @@ describe('run spool: writes behind the parser, in order, failures not lost', () 
     for (let i = 0; i < 1_000; i++) await spool.append('currentPupils', line(i));
     // Most of these lines are still in the write buffer: reading writes them first.
     const first: string[][] = [];
-    for await (const c of spool.chunks('currentPupils', [600, 400], { prefix: true })) first.push(c);
+    for await (const c of spool.chunks('currentPupils', [600, 400], { prefix: true })) first.push(linesOf(c));
     expect(first.map((c) => c.length)).toEqual([600, 400]);
     expect(first[1]!.at(-1)).toBe(line(999));
     // A later container of the same dataset appends more; a prefix read stops at its plan …
     for (let i = 1_000; i < 1_500; i++) await spool.append('currentPupils', line(i));
     const again: string[][] = [];
-    for await (const c of spool.chunks('currentPupils', [1_000], { prefix: true })) again.push(c);
+    for await (const c of spool.chunks('currentPupils', [1_000], { prefix: true })) again.push(linesOf(c));
     expect(again.map((c) => c.length)).toEqual([1_000]);
     // … and leaves no file open behind it (only the spool's own append handle).
     const open = await Promise.all(
@@ -72,7 +73,7 @@ describe('run spool: writes behind the parser, in order, failures not lost', () 
     };
     await expect(strict()).rejects.toThrow('does not match its chunk plan');
     const whole: string[][] = [];
-    for await (const c of spool.chunks('currentPupils', [1_000, 500])) whole.push(c);
+    for await (const c of spool.chunks('currentPupils', [1_000, 500])) whole.push(linesOf(c));
     expect(whole[1]!.at(-1)).toBe(line(1_499));
     await spool.remove();
   });

@@ -106,10 +106,10 @@ export class DocumentAccumulator {
               a.planner.add(size);
               bytes += size;
             }
-            a.hash.update(ev.text);
+            a.hash.update(ev.lines);
             a.records += ev.sizes.length;
             a.bytes += bytes;
-            if (this.spool) await this.spool.appendLines(ev.datasetId, ev.text, bytes + ev.sizes.length);
+            if (this.spool) await this.spool.appendLines(ev.datasetId, ev.lines);
             if (before >> 10 !== a.records >> 10) this.onProgress(this.progress());
             break;
           }

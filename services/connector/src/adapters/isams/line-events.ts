@@ -9,14 +9,19 @@ import { canonicalRawJson } from '../../domain/canonical-json';
 export interface RecordLines {
   type: 'records';
   datasetId: DatasetId;
-  /** The records' canonical JSON, one line each, every line ending with `\n`. */
-  text: string;
+  /**
+   * The records' canonical JSON, one line each, every line ending with `\n`, in UTF-8 — as the
+   * spool stores them and the fingerprint hashes them (a buffer of its own: a worker hands it over).
+   */
+  lines: Uint8Array;
   /** Each line's UTF-8 size without its `\n`, in order. */
   sizes: number[];
 }
 
 /** A parse event as the connector keeps it: a run of records as {@link RecordLines}. */
 export type LineEvent = Exclude<BatchParseEvent, { type: 'record' }> | RecordLines;
+
+const utf8 = new TextEncoder();
 
 /**
  * A batch of parse events with each run of consecutive records of one dataset turned into one
@@ -30,7 +35,7 @@ export function toLineEvents(batch: readonly BatchParseEvent[]): LineEvent[] {
   const flush = (): void => {
     if (datasetId === undefined) return;
     lines.push('');
-    out.push({ type: 'records', datasetId, text: lines.join('\n'), sizes });
+    out.push({ type: 'records', datasetId, lines: utf8.encode(lines.join('\n')), sizes });
     lines = [];
     sizes = [];
     datasetId = undefined;

@@ -33,9 +33,9 @@ export type WireError =
   | { kind: 'other'; name: string; message: string; stack?: string };
 
 /** How many input chunks may wait in a worker for the parse (each one network read, ~16–64 KiB). */
-export const INPUT_CHUNKS_AHEAD = 8;
+export const INPUT_CHUNKS_AHEAD = 32;
 /** How many batches a worker may post before the connector's thread takes them. */
-export const BATCHES_AHEAD = 4;
+export const BATCHES_AHEAD = 32;
 /**
  * A worker's heap limit. The parse holds one record at a time (at most `maxRecordBytes`, 1 MiB),
  * the record ids it has seen (8 bytes each) and a few batches; a worker that still runs out of

@@ -100,9 +100,17 @@ function toWire(err: unknown): WireError {
   return { kind: 'other', name: e.name, message: e.message, ...(e.stack ? { stack: e.stack } : {}) };
 }
 
+/** The buffers of a batch's records, handed over rather than copied. */
+function transferOf(message: FromParseWorker): ArrayBuffer[] {
+  if (message.t !== 'batch') return [];
+  const buffers: ArrayBuffer[] = [];
+  for (const ev of message.events) if (ev.type === 'records') buffers.push(ev.lines.buffer as ArrayBuffer);
+  return buffers;
+}
+
 function post(port: MessagePort, message: FromParseWorker): void {
   try {
-    port.postMessage(message);
+    port.postMessage(message, transferOf(message));
   } catch (err) {
     // Only an error's details can fail to clone (every other message is plain data): send it without.
     if (message.t !== 'error' || message.error.kind !== 'isams') throw err;

@@ -1,7 +1,7 @@
 import { datasetSnapshotCompletedV1, rawDatasetChunkV1, syncRunUpdatedV1 } from '@isams-sync/events';
 import { DATASET_IDS } from '@isams-sync/isams';
 import { toKafkaMessage } from '@isams-sync/kafka';
-import type { EventProducer, KafkaOutgoingMessage } from '@isams-sync/kafka';
+import type { EventProducer, RawRecord } from '@isams-sync/kafka';
 import { SpanKind, startSpan, withContext } from '@isams-sync/telemetry';
 import type { Span } from '@isams-sync/telemetry';
 import type { RunRecord } from '../../domain/run-record';
@@ -16,6 +16,22 @@ export interface RunPublisherTopics {
 /** Chunks published per produce call (each chunk is at most MAX_CHUNK_BYTES). */
 const CHUNKS_PER_SEND = 4;
 const EMPTY_RECORDS_TAIL = '"records":[]}';
+const RECORDS_END = Buffer.from(']}');
+const NEWLINE = 0x0a;
+const COMMA = 0x2c;
+
+/**
+ * A chunk event's value (its `records` empty, the last field) with the spooled lines as its records:
+ * the lines' bytes spliced in as they are, each line's newline turned into the comma between
+ * records (a canonical JSON line has no raw newline inside it; JSON escapes them) — never decoded,
+ * parsed or encoded again. Changes `lines`.
+ */
+export function withRecords(emptyValue: string, lines: Buffer): string | Buffer {
+  if (lines.length === 0) return emptyValue;
+  for (let at = lines.indexOf(NEWLINE); at !== -1; at = lines.indexOf(NEWLINE, at + 1)) lines[at] = COMMA;
+  // `…"records":[` + the records + `]}`; the last line's newline (now a comma) left out.
+  return Buffer.concat([Buffer.from(emptyValue.slice(0, -2)), lines.subarray(0, -1), RECORDS_END]);
+}
 
 /** The marker's data for a fetched run (stored so a restarted connector re-sends the same marker). */
 export function markerData(run: RunRecord) {
@@ -138,10 +154,10 @@ export class KafkaRunPublisher implements RunPublisher {
     datasets: readonly RunDatasetStats[],
     spool: Spool,
     opts: { prefix?: boolean },
-  ): AsyncGenerator<{ messages: KafkaOutgoingMessage[]; spans: Span[] }, void, undefined> {
+  ): AsyncGenerator<{ messages: RawRecord[]; spans: Span[] }, void, undefined> {
     // The fetch's time; chunks published while the document is still being read carry its start.
     const time = run.fetchedAt ?? run.fetchStartedAt ?? run.updatedAt;
-    let batch: KafkaOutgoingMessage[] = [];
+    let batch: RawRecord[] = [];
     // One PRODUCER span per chunk, whose context the chunk carries; ended once its batch is acknowledged.
     let spans: Span[] = [];
     const order = new Map(DATASET_IDS.map((d, i) => [d, i]));
@@ -181,15 +197,14 @@ export class KafkaRunPublisher implements RunPublisher {
         const msg = withContext(chunk.context, () => toKafkaMessage(event));
         if (!msg.value.endsWith(EMPTY_RECORDS_TAIL))
           throw new Error('chunk event layout changed: records must be the last field');
-        msg.value = `${msg.value.slice(0, -2)}${lines.join(',')}]}`;
-        batch.push(msg);
+        batch.push({ ...msg, value: withRecords(msg.value, lines) });
         if (batch.length >= CHUNKS_PER_SEND) {
           yield { messages: batch, spans };
           batch = [];
           spans = [];
         }
+        ordinal += ds.chunkRecords[chunkIndex]!;
         chunkIndex += 1;
-        ordinal += lines.length;
       }
     }
     if (batch.length > 0) yield { messages: batch, spans };

@@ -2,12 +2,12 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { DatasetId } from '@isams-sync/isams';
 import type { Spool, Spools } from '../../use-cases/ports';
 import { SpoolQuota } from './spool-quota';
 
 const FLUSH_BYTES = 256 * 1024;
+const NEWLINE = 0x0a;
 /**
  * Bytes handed to the file system but not yet written, for the whole run: past this, `append` waits
  * for the writes (backpressure on the parser), so a slow disk bounds memory instead of growing it.
@@ -16,8 +16,8 @@ const MAX_WRITE_BEHIND_BYTES = 4 * 1024 * 1024;
 
 interface OpenDataset {
   handle: FileHandle;
-  /** Lines not yet handed to the file system, in blocks each ending with `\n`. */
-  pending: string[];
+  /** Lines not yet handed to the file system, in blocks each ending with `\n` (UTF-8). */
+  pending: Uint8Array[];
   pendingBytes: number;
   /** The file's writes, in order: each flush is chained after the one before (never rejects). */
   writing: Promise<void>;
@@ -113,11 +113,12 @@ export class RunSpool implements Spool {
 
   /** Appends one line (see {@link appendLines}). */
   append(datasetId: DatasetId, line: string): Promise<void> {
-    return this.appendLines(datasetId, `${line}\n`, Buffer.byteLength(line) + 1);
+    return this.appendLines(datasetId, Buffer.from(`${line}\n`));
   }
 
-  async appendLines(datasetId: DatasetId, text: string, bytes: number): Promise<void> {
+  async appendLines(datasetId: DatasetId, lines: Uint8Array): Promise<void> {
     this.throwIfFailed();
+    const bytes = lines.byteLength;
     if (this.quota) {
       this.quota.reserve(bytes);
       this.reserved.set(datasetId, (this.reserved.get(datasetId) ?? 0) + bytes);
@@ -127,7 +128,7 @@ export class RunSpool implements Spool {
       f = await this.openDataset(datasetId);
       this.files.set(datasetId, f);
     }
-    f.pending.push(text);
+    f.pending.push(lines);
     f.pendingBytes += bytes;
     if (f.pendingBytes >= FLUSH_BYTES) {
       const written = this.flush(f);
@@ -156,14 +157,14 @@ export class RunSpool implements Spool {
    */
   private flush(f: OpenDataset): Promise<void> {
     if (f.pending.length === 0) return f.writing;
-    const text = f.pending.join('');
+    const buffers = f.pending;
     const bytes = f.pendingBytes;
     f.pending = [];
     f.pendingBytes = 0;
     this.writeBehindBytes += bytes;
     f.writing = f.writing
       .then(async () => {
-        if (!this.failure) await f.handle.write(text);
+        if (!this.failure) await writeAll(f.handle, buffers);
       })
       .catch((error: unknown) => {
         this.failure ??= { error };
@@ -191,46 +192,65 @@ export class RunSpool implements Spool {
     if (this.failure) throw this.failure.error;
   }
 
-  /**
-   * The dataset's lines grouped by the planned chunk sizes; lines still buffered are written first.
-   * With `prefix` the file may hold lines past the plan (its dataset is still being read).
-   */
+  /** See {@link Spool.chunks}: read as bytes, cut at the plan's line counts, never decoded. */
   async *chunks(
     datasetId: DatasetId,
     chunkRecords: readonly number[],
     opts: { prefix?: boolean } = {},
-  ): AsyncGenerator<string[]> {
+  ): AsyncGenerator<Buffer> {
     const buffered = this.files.get(datasetId);
     if (buffered) await this.flush(buffered);
     this.throwIfFailed();
     let index = 0;
-    let current: string[] = [];
-    const skipEmpty = async function* (): AsyncGenerator<string[]> {
+    const skipEmpty = function* (): Generator<Buffer> {
       while (index < chunkRecords.length && chunkRecords[index] === 0) {
         index += 1;
-        yield [];
+        yield Buffer.alloc(0);
       }
     };
     yield* skipEmpty();
     if (index >= chunkRecords.length) return;
-    const input = createReadStream(this.fileOf(datasetId), { encoding: 'utf8', highWaterMark: 256 * 1024 });
+    const input = createReadStream(this.fileOf(datasetId), { highWaterMark: 256 * 1024 });
+    /** The current chunk's bytes so far, and its lines among them. */
+    let pieces: Buffer[] = [];
+    let lines = 0;
+    let extra = false;
     try {
-      for await (const line of createInterface({ input, crlfDelay: Infinity })) {
-        if (line === '') continue;
-        current.push(line);
-        if (current.length === chunkRecords[index]) {
-          yield current;
-          current = [];
+      reading: for await (const data of input as AsyncIterable<Buffer>) {
+        let start = 0;
+        while (start < data.length) {
+          if (index >= chunkRecords.length) {
+            // Past the plan: the rest of the file is more than it planned.
+            extra = true;
+            break reading;
+          }
+          let at = start;
+          while (lines < chunkRecords[index]!) {
+            const newline = data.indexOf(NEWLINE, at);
+            if (newline === -1) break;
+            lines += 1;
+            at = newline + 1;
+          }
+          if (lines < chunkRecords[index]!) {
+            pieces.push(data.subarray(start));
+            break;
+          }
+          pieces.push(data.subarray(start, at));
+          yield pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+          pieces = [];
+          lines = 0;
           index += 1;
+          start = at;
           yield* skipEmpty();
-          if (opts.prefix && index >= chunkRecords.length) break;
+          if (opts.prefix && index >= chunkRecords.length) break reading;
         }
       }
     } finally {
       // Closes the file when the reading stopped before its end (a prefix, a reader that gave up).
       input.destroy();
     }
-    if (current.length > 0 || index < chunkRecords.length) {
+    const complete = index >= chunkRecords.length && pieces.length === 0;
+    if (!complete || (extra && !opts.prefix)) {
       throw new Error(`spool of ${datasetId} does not match its chunk plan`);
     }
   }
@@ -247,6 +267,23 @@ export class RunSpool implements Spool {
     } finally {
       this.releaseAll();
     }
+  }
+}
+
+/** Writes every buffer, in order (`writev` may write fewer bytes than asked: the rest follows). */
+async function writeAll(handle: FileHandle, buffers: Uint8Array[]): Promise<void> {
+  let rest = buffers;
+  while (rest.length > 0) {
+    let { bytesWritten } = await handle.writev(rest);
+    const next: Uint8Array[] = [];
+    for (const b of rest) {
+      if (bytesWritten >= b.byteLength) bytesWritten -= b.byteLength;
+      else {
+        next.push(bytesWritten === 0 ? b : b.subarray(bytesWritten));
+        bytesWritten = 0;
+      }
+    }
+    rest = next;
   }
 }
 

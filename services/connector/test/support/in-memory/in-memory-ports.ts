@@ -32,6 +32,7 @@ import type {
   UnfinishedRun,
 } from '../../../src/use-cases/ports';
 import type { SyncEngineDeps, SyncEngineOptions } from '../../../src/use-cases/sync-engine';
+import { linesOf } from '../spool-lines';
 import type { ProcessLife } from './process-life';
 import { schoolSettings } from './settings-ports';
 
@@ -402,8 +403,9 @@ class InMemorySpool implements Spool {
     return this.life.io('spool.remove', () => void this.world.spools.delete(this.syncRunId));
   }
 
-  async appendLines(datasetId: DatasetId, text: string): Promise<void> {
+  async appendLines(datasetId: DatasetId, lines: Uint8Array): Promise<void> {
     const files = this.files();
+    const text = Buffer.from(lines).toString('utf8');
     files.set(datasetId, [...(files.get(datasetId) ?? []), ...text.slice(0, -1).split('\n')]);
   }
 
@@ -422,13 +424,18 @@ class InMemorySpool implements Spool {
     datasetId: DatasetId,
     chunkRecords: readonly number[],
     opts: { prefix?: boolean } = {},
-  ): AsyncGenerator<string[]> {
+  ): AsyncGenerator<Buffer> {
     const lines = this.world.spools.get(this.syncRunId)?.get(datasetId);
     if (!lines) throw new Error(`spool of ${datasetId} is gone`);
     let at = 0;
     for (const size of chunkRecords) {
       if (at + size > lines.length) throw new Error(`spool of ${datasetId} is shorter than its chunk plan`);
-      yield lines.slice(at, at + size);
+      yield Buffer.from(
+        lines
+          .slice(at, at + size)
+          .map((line) => `${line}\n`)
+          .join(''),
+      );
       at += size;
     }
     if (opts.prefix ? at > lines.length : at !== lines.length)
@@ -563,7 +570,8 @@ export class InMemoryRunPublisher implements RunPublisher {
     const sorted = [...datasets].sort((a, b) => order.get(a.datasetId)! - order.get(b.datasetId)!);
     for (const ds of sorted) {
       let chunkIndex = 0;
-      for await (const records of spool.chunks(ds.datasetId, ds.chunkRecords, opts)) {
+      for await (const chunk of spool.chunks(ds.datasetId, ds.chunkRecords, opts)) {
+        const records = linesOf(chunk);
         const index = chunkIndex++;
         await this.life.io(`broker.chunk ${ds.datasetId}#${index}`, () => {
           this.world.events.push({
@@ -700,5 +708,5 @@ export function enrolSchool(world: ConnectorWorld, tenantId: string, nextRunAt: 
 
 /** Appends one record's line to a spool. */
 function appendLine(spool: Spool, datasetId: DatasetId, line: string): Promise<void> {
-  return spool.appendLines(datasetId, `${line}\n`, Buffer.byteLength(line) + 1);
+  return spool.appendLines(datasetId, Buffer.from(`${line}\n`));
 }
