@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DigestedBody } from '../src/client/body-digest';
 import type { BodyDigest } from '../src/client/body-digest';
-import { fetchAndParse } from '../src/client/fetch-batch';
+import { fetchAndParse, fetchAndParseBatches } from '../src/client/fetch-batch';
 import type { FetchBatchOptions, KnownBodyEvent } from '../src/client/fetch-batch';
 import type { BatchParseEvent } from '../src/parser/parse-events';
+import { streamBatchDocumentBatches } from '../src/parser/stream-batch-document';
 import { testFetchOptions } from './helpers';
 import { startServer } from './local-servers';
 import type { Handler } from './local-servers';
@@ -129,6 +130,25 @@ describe('fetchAndParse with a body digest', () => {
     expect(s.requests).toHaveLength(2);
     expect(heard.at(-1)).toEqual({ sha256: sha256(body), bytes: body.length });
     expect(events).toEqual([{ type: 'known-body', sha256: sha256(body), bytes: body.length }]);
+  });
+
+  it('a known body that fits the read-ahead never reaches the parser (nothing of it is parsed, on any thread)', async () => {
+    const body = setLists(2000);
+    const url = await serving(body);
+    let parses = 0;
+    const batches: unknown[] = [];
+    for await (const batch of fetchAndParseBatches(
+      testFetchOptions(url, {
+        digest: { onBody: () => undefined, knownSha256: sha256(body), readAheadBytes: 1 << 24 },
+      }),
+      (input, opts) => {
+        parses += 1;
+        return streamBatchDocumentBatches(input, opts);
+      },
+    ))
+      batches.push(batch);
+    expect(batches).toEqual([[{ type: 'known-body', sha256: sha256(body), bytes: body.length }]]);
+    expect(parses).toBe(0);
   });
 
   it('the response-size limit holds while reading ahead', async () => {

@@ -11,11 +11,12 @@
  * reports its stages' wall times and its CPU time (steadier than wall time on a shared machine).
  * Needs the local Kafka (`KAFKA_BROKERS` or 127.0.0.1:19092); starts the simulator itself.
  *
- *   npx tsx services/connector/bench/fetch-publish.bench.ts [--json] [--quick] [--rounds 2] [--size large] [--chunk-kib 512] [--parse-workers 1]
+ *   npx tsx services/connector/bench/fetch-publish.bench.ts [--json] [--quick] [--rounds 2] [--size large] [--chunk-kib 512]
  *
- * Default: the best of 2 rounds; `--quick` (run-all's default mode): 1 round. The connector parses
- * as the service does by default (`CONNECTOR_PARSE_WORKERS`=1: one worker thread, started before
- * the clock); `--parse-workers 0` parses on the connector's thread.
+ * Default: the best of 2 rounds; `--quick` (run-all's default mode): 1 round. The connector runs as
+ * the service does by default (`CONNECTOR_PARSE_WORKERS`, `DEFAULT_PARSE_WORKERS`: the parse on its
+ * one thread), and again with one parse worker thread (started before the clock, as the service
+ * starts it with the process) for a row of its own.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,6 +37,7 @@ import { createLogger } from '@isams-sync/logger';
 import { CHUNK_ENVELOPE_OVERHEAD_BYTES } from '../src/domain/chunk-plan';
 import { fetchToSpool } from '../src/adapters/isams/batch-source';
 import { ParseWorkerPool } from '../src/adapters/isams/parse-workers';
+import { DEFAULT_PARSE_WORKERS } from '../src/config';
 import { KafkaRunPublisher } from '../src/adapters/kafka/run-publisher';
 import type { RunRecord } from '../src/domain/run-record';
 import { EMPTY_PROGRESS } from '../src/domain/sync-run';
@@ -275,7 +277,7 @@ async function runAsChild(): Promise<boolean> {
           arg('--topic')!,
           Number(arg('--chunk-bytes')),
           arg('--sizes')!,
-          Number(arg('--parse-workers') ?? 1),
+          Number(arg('--parse-workers') ?? DEFAULT_PARSE_WORKERS),
         ),
       )}\n`,
     );
@@ -327,68 +329,72 @@ async function createTopics(admin: KafkaClient, topics: string[]): Promise<void>
 
 /** The best (fastest) result of each variant over the rounds. */
 interface BestOfRounds {
+  /** The connector as configured by default (`CONNECTOR_PARSE_WORKERS` default). */
   connector: ChildResult;
+  /** The connector with one parse worker thread. */
+  worker: ChildResult;
   baseline: ChildResult;
   floor: ChildResult;
 }
 
+const parsing = (workers: number) =>
+  workers === 0 ? 'parse on the main thread' : `${workers} parse worker${workers > 1 ? 's' : ''}`;
+
 /**
- * Each round: the connector child (which writes its message sizes to the round's file), the bare
- * publish of those sizes, then the fetch + parse floor; each logged as it ends.
+ * Each round: the connector child as configured by default (it writes its message sizes to the
+ * round's file), the same with one parse worker, the bare publish of those sizes, then the fetch +
+ * parse floor; each logged as it ends.
  */
 function runRounds(
   rounds: number,
-  opts: {
-    url: string;
-    topics: string[];
-    work: string;
-    size: string;
-    chunkBytes: number;
-    parseWorkers: number;
-  },
+  opts: { url: string; topics: string[]; work: string; size: string; chunkBytes: number },
 ): BestOfRounds {
-  const { url, topics, work, size, chunkBytes, parseWorkers } = opts;
-  let best: ChildResult | undefined;
-  let bestBase: ChildResult | undefined;
-  let bestFloor: ChildResult | undefined;
+  const { url, topics, work, size, chunkBytes } = opts;
+  const best: Partial<BestOfRounds> = {};
+  const keep = (key: keyof BestOfRounds, r: ChildResult) => {
+    if (!best[key] || r.seconds < best[key].seconds) best[key] = r;
+  };
   for (let round = 1; round <= rounds; round++) {
     const sizes = join(work, `sizes-${round}.json`);
-    log(
-      `round ${round}/${rounds}: connector fetch+parse+publish (${size} school, ${chunkBytes / 1024} KiB chunks, ` +
-        `${parseWorkers === 0 ? 'parse on the main thread' : `${parseWorkers} parse worker${parseWorkers > 1 ? 's' : ''}`})`,
-    );
-    const c = runChild('connector', [
-      '--url',
-      url,
-      '--topic',
-      topics[0]!,
-      '--chunk-bytes',
-      String(chunkBytes),
-      '--sizes',
-      sizes,
-      '--parse-workers',
-      String(parseWorkers),
-    ]);
-    log(
-      `  ${c.seconds.toFixed(2)} s (fetch+parse+spool, publishing as datasets are read, ${c.fetchSeconds!.toFixed(2)} s, then the rest and the marker ${c.publishSeconds!.toFixed(2)} s; CPU ${c.cpuSeconds!.toFixed(2)} s), ${(c.docBytes! / 1e6).toFixed(1)} MB document, ${c.records} records, ${c.messages} messages, peak RSS ${c.peakRssMb.toFixed(0)} MB`,
-    );
+    for (const [key, workers] of [
+      ['connector', DEFAULT_PARSE_WORKERS],
+      ['worker', 1],
+    ] as const) {
+      log(
+        `round ${round}/${rounds}: connector fetch+parse+publish (${size} school, ${chunkBytes / 1024} KiB chunks, ${parsing(workers)})`,
+      );
+      const c = runChild('connector', [
+        '--url',
+        url,
+        '--topic',
+        topics[0]!,
+        '--chunk-bytes',
+        String(chunkBytes),
+        '--sizes',
+        sizes,
+        '--parse-workers',
+        String(workers),
+      ]);
+      log(
+        `  ${c.seconds.toFixed(2)} s (fetch+parse+spool, publishing as datasets are read, ${c.fetchSeconds!.toFixed(2)} s, then the rest and the marker ${c.publishSeconds!.toFixed(2)} s; CPU ${c.cpuSeconds!.toFixed(2)} s), ${(c.docBytes! / 1e6).toFixed(1)} MB document, ${c.records} records, ${c.messages} messages, peak RSS ${c.peakRssMb.toFixed(0)} MB`,
+      );
+      keep(key, c);
+    }
     log(`round ${round}/${rounds}: baseline bare publish of the same bytes`);
     const b = runChild('baseline', ['--topic', topics[1]!, '--sizes', sizes]);
     log(
       `  ${b.seconds.toFixed(2)} s (CPU ${b.cpuSeconds!.toFixed(2)} s), peak RSS ${b.peakRssMb.toFixed(0)} MB`,
     );
-    if (!best || c.seconds < best.seconds) best = c;
-    if (!bestBase || b.seconds < bestBase.seconds) bestBase = b;
+    keep('baseline', b);
     log(`round ${round}/${rounds}: fetch + stream-parse alone (the fetch stage's floor)`);
     const f = runChild('fetch-parse', ['--url', url]);
     log(`  ${f.seconds.toFixed(2)} s (CPU ${f.cpuSeconds!.toFixed(2)} s), ${f.records} records`);
-    if (!bestFloor || f.seconds < bestFloor.seconds) bestFloor = f;
+    keep('floor', f);
   }
-  return { connector: best!, baseline: bestBase!, floor: bestFloor! };
+  return best as BestOfRounds;
 }
 
-/** The benchmark's rows (run-all's result format) from the best of the rounds. */
-function benchResult({ connector: c, baseline: b, floor: f }: BestOfRounds) {
+function benchResult({ connector: c, worker: w, baseline: b, floor: f }: BestOfRounds) {
   return {
     name: 'connector fetch + parse + publish (large school)',
     rows: [
@@ -398,7 +404,15 @@ function benchResult({ connector: c, baseline: b, floor: f }: BestOfRounds) {
         unit: 's',
         baseline: b.seconds,
         ratio: c.seconds / b.seconds,
-        note: `baseline: bare publish (raw producer) of the same ${c.messages} messages / ${(c.bytes / 1e6).toFixed(1)} MB`,
+        note: `baseline: bare publish (raw producer) of the same ${c.messages} messages / ${(c.bytes / 1e6).toFixed(1)} MB; ${parsing(DEFAULT_PARSE_WORKERS)} (CONNECTOR_PARSE_WORKERS=${DEFAULT_PARSE_WORKERS}, the default)`,
+      },
+      {
+        metric: 'fetch+parse+spool+publish with one parse worker thread',
+        value: w.seconds,
+        unit: 's',
+        baseline: b.seconds,
+        ratio: w.seconds / b.seconds,
+        note: `CONNECTOR_PARSE_WORKERS=1: the parse and each record's canonical JSON on a worker thread; CPU ${w.cpuSeconds!.toFixed(2)} s (both threads) against ${c.cpuSeconds!.toFixed(2)} s on one; baseline: the same bare publish`,
       },
       {
         metric: 'fetch+parse+spool+publish vs its floor (fetch+parse alone, then bare publish)',
@@ -468,8 +482,7 @@ async function main(): Promise<void> {
 
     // Best of two rounds; one in quick mode (run-all's default), or `--rounds N`.
     const rounds = Number(arg('--rounds') ?? (args.includes('--quick') ? 1 : 2));
-    const parseWorkers = Number(arg('--parse-workers') ?? 1);
-    printResult(benchResult(runRounds(rounds, { url, topics, work, size, chunkBytes, parseWorkers })));
+    printResult(benchResult(runRounds(rounds, { url, topics, work, size, chunkBytes })));
   } finally {
     await deleteTopics(admin, topics).catch(() => undefined);
     sim.kill('SIGTERM');

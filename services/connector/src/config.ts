@@ -8,6 +8,14 @@ import { backendServiceConfig, mongoServiceConfig } from '@isams-sync/service-sh
 import { DEFAULT_CONTACTS_METHODS } from './domain/method-groups';
 
 /**
+ * The default of `CONNECTOR_PARSE_WORKERS`: none — the parse on the main thread. On this project's
+ * two-core machines a worker made an isolated connector ~5–10 % faster but the whole system no
+ * faster (every core is busy there), at ~0.2 s more CPU per large school; the chart gives the
+ * connector one CPU. A deployment that gives it two or more turns one on (docs/configuration.md).
+ */
+export const DEFAULT_PARSE_WORKERS = 0;
+
+/**
  * Environment of the connector (see docs/configuration.md › connector and the README). Durations
  * accept `500ms`, `30s`, `5m`, `1h` or plain milliseconds.
  */
@@ -65,9 +73,10 @@ export const configSchema = z.object({
   ISAMS_MAX_RECORDS_PER_DOCUMENT: env.int({ min: 1 }).default(DEFAULT_PARSER_LIMITS.maxRecordsPerDocument),
   /**
    * Worker threads that parse the documents (the XML/JSON reader and each record's canonical JSON),
-   * so the parse runs on its own core beside the spool and the publish; 0 parses on the main thread.
+   * so the parse runs on its own core beside the spool and the publish; 0 (the default) parses on
+   * the main thread.
    */
-  CONNECTOR_PARSE_WORKERS: env.int({ min: 0, max: 16 }).default(1),
+  CONNECTOR_PARSE_WORKERS: env.int({ min: 0, max: 16 }).default(DEFAULT_PARSE_WORKERS),
   ISAMS_RETRY_ATTEMPTS: env.int({ min: 1, max: 10 }).default(3),
   ISAMS_RETRY_BASE_MS: env.durationMs().default(2_000),
   ISAMS_RETRY_MAX_MS: env.durationMs().default(30_000),

@@ -81,6 +81,23 @@ export class DigestedBody implements AsyncIterable<Uint8Array> {
     }
   }
 
+  /**
+   * Waits while a reader would wait for the body (a known body that may still fit the read-ahead),
+   * then says whether it is the known body. Call before reading it: a body that is known need not
+   * be handed to a parse at all.
+   */
+  async known(): Promise<boolean> {
+    while (
+      this.options.knownSha256 !== undefined &&
+      !this.ended &&
+      !this.failure &&
+      !this.closed &&
+      this.queuedBytes <= this.limit
+    )
+      await new Promise<void>((r) => (this.wakeReader = r));
+    return this.isKnown;
+  }
+
   /** Whether the whole body arrived and hashes to the caller's known body. */
   get isKnown(): boolean {
     return this.digest !== undefined && this.digest.sha256 === this.options.knownSha256;

@@ -439,7 +439,7 @@ export type BatchParser<E> = (
  *
  * With `digest`, the body is hashed as it arrives and read up to `digest.readAheadBytes` ahead of
  * the parse; once the whole body hashes to `digest.knownSha256`, `known-body` ends the stream (a
- * body that fitted the read-ahead was not parsed at all).
+ * body that fitted the read-ahead is not handed to the parse at all).
  */
 export function fetchAndParse(
   opts: FetchBatchOptions,
@@ -463,6 +463,10 @@ export async function* fetchAndParseBatches<E>(
     const body = opts.digest ? new DigestedBody(res.body, opts.digest) : undefined;
     let yielded = false;
     try {
+      if (await body?.known()) {
+        yield [{ type: 'known-body', ...body!.digest! }];
+        return;
+      }
       for await (const batch of parse(body ?? res.body, {
         format: opts.format,
         maxBytes: opts.maxBytes,

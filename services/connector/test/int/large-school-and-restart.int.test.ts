@@ -128,6 +128,59 @@ describe('connector: chunking a large school', () => {
   );
 });
 
+/** The run's marker datasets and every chunk's records, by dataset and chunk index (ids aside). */
+async function publishedRun(connectors: ConnectorFleet, parseWorkers: string) {
+  const { env } = world;
+  const app = await connectors.start(
+    env.env({
+      SCHEDULER_ENABLED: 'false',
+      MAX_CHUNK_BYTES: String(MAX_CHUNK),
+      CONNECTOR_PARSE_WORKERS: parseWorkers,
+    }),
+  );
+  try {
+    const client = connectors.client(app.grpcPort);
+    const { run } = await client.triggerSync({}, client.md('large'));
+    const done = await eventually(
+      async () => {
+        const r = await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md('large'));
+        return r.status === 'published' || r.status === 'failed' ? r : undefined;
+      },
+      `large run, ${parseWorkers} parse workers`,
+      { timeoutMs: RUN_WAIT_MS, signal: connectors.signal },
+    );
+    expect(done.status).toBe('published');
+    const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === run!.syncRunId);
+    const marker = datasetSnapshotCompletedV1.parse(
+      msgs.find((m) => m.event.type === datasetSnapshotCompletedV1.type)!.event,
+    );
+    const chunks = new Map<string, unknown[]>();
+    for (const m of msgs.filter((x) => x.event.type === rawDatasetChunkV1.type)) {
+      const c = rawDatasetChunkV1.parse(m.event).data;
+      chunks.set(`${c.datasetId}#${c.chunkIndex}`, [c.firstRecordOrdinal, c.datasetFingerprint, c.records]);
+    }
+    return { datasets: marker.data.datasets, findings: marker.data.findings, chunks };
+  } finally {
+    await connectors.stop(app);
+  }
+}
+
+describe('connector: the parse on a worker thread', () => {
+  it(
+    'CONNECTOR_PARSE_WORKERS=1 publishes the very chunks and marker the parse on the main thread does',
+    { timeout: 2 * RUN_WAIT_MS + 60_000 },
+    async ({ connectors }) => {
+      const here = await publishedRun(connectors, '0');
+      const worker = await publishedRun(connectors, '1');
+      expect(here.chunks.size).toBeGreaterThan(20);
+      expect(worker.datasets).toEqual(here.datasets);
+      expect(worker.findings).toEqual(here.findings);
+      expect([...worker.chunks.keys()].sort()).toEqual([...here.chunks.keys()].sort());
+      for (const [key, chunk] of here.chunks) expect(worker.chunks.get(key), key).toEqual(chunk);
+    },
+  );
+});
+
 describe('connector: a process killed or crashing at any moment of a run', () => {
   it(
     'kill -9 mid-publish: the run is failed as interrupted, no marker exists, and the next run publishes',
