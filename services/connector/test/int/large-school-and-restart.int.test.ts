@@ -77,6 +77,21 @@ async function recoveredBy(
   return { app, run };
 }
 
+/** Triggers a run of the large school on `app` and waits until it was published or failed. */
+async function largeRun(connectors: ConnectorFleet, app: { grpcPort: number }, what: string) {
+  const client = connectors.client(app.grpcPort);
+  const { run } = await client.triggerSync({}, client.md('large'));
+  const done = await eventually(
+    async () => {
+      const r = await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md('large'));
+      return r.status === 'published' || r.status === 'failed' ? r : undefined;
+    },
+    what,
+    { timeoutMs: RUN_WAIT_MS, signal: connectors.signal },
+  );
+  return { run: run!, done };
+}
+
 describe('connector: chunking a large school', () => {
   it(
     'splits a large school into chunks no bigger than MAX_CHUNK_BYTES, in order, losslessly counted',
@@ -86,18 +101,9 @@ describe('connector: chunking a large school', () => {
       const app = await connectors.start(
         env.env({ SCHEDULER_ENABLED: 'false', MAX_CHUNK_BYTES: String(MAX_CHUNK) }),
       );
-      const client = connectors.client(app.grpcPort);
-      const { run } = await client.triggerSync({}, client.md('large'));
-      const done = await eventually(
-        async () => {
-          const r = await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md('large'));
-          return r.status === 'published' || r.status === 'failed' ? r : undefined;
-        },
-        'large run',
-        { timeoutMs: RUN_WAIT_MS, signal: connectors.signal },
-      );
+      const { run, done } = await largeRun(connectors, app, 'large run');
       expect(done.status).toBe('published');
-      const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === run!.syncRunId);
+      const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === run.syncRunId);
       const chunks = msgs.filter((m) => m.event.type === rawDatasetChunkV1.type);
       expect(chunks.length).toBeGreaterThan(20);
       for (const m of chunks) expect(m.bytes).toBeLessThanOrEqual(MAX_CHUNK);
@@ -139,18 +145,9 @@ async function publishedRun(connectors: ConnectorFleet, parseWorkers: string) {
     }),
   );
   try {
-    const client = connectors.client(app.grpcPort);
-    const { run } = await client.triggerSync({}, client.md('large'));
-    const done = await eventually(
-      async () => {
-        const r = await client.getSyncRun({ syncRunId: run!.syncRunId }, client.md('large'));
-        return r.status === 'published' || r.status === 'failed' ? r : undefined;
-      },
-      `large run, ${parseWorkers} parse workers`,
-      { timeoutMs: RUN_WAIT_MS, signal: connectors.signal },
-    );
+    const { run, done } = await largeRun(connectors, app, `large run, ${parseWorkers} parse workers`);
     expect(done.status).toBe('published');
-    const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === run!.syncRunId);
+    const msgs = (await readAll(env.rawTopic)).filter((m) => m.event.syncrunid === run.syncRunId);
     const marker = datasetSnapshotCompletedV1.parse(
       msgs.find((m) => m.event.type === datasetSnapshotCompletedV1.type)!.event,
     );
