@@ -102,7 +102,7 @@ const WORKER_URL = new URL(
  * a worker runs any number of jobs. Memory stays bounded both ways: at most
  * {@link INPUT_CHUNKS_AHEAD} input chunks wait in a worker and {@link BATCHES_AHEAD} batches on this
  * thread, so a slow consumer slows the download. A worker that fails or exits fails its jobs (their
- * runs fail and are retried as any failed run) and is replaced.
+ * runs fail and are retried as any failed run) and is replaced when the next document comes.
  */
 export class ParseWorkerPool {
   private readonly workers: PooledWorker[] = [];
@@ -143,8 +143,8 @@ export class ParseWorkerPool {
         this.logger?.error({ err: error, jobs: pooled.jobs.size }, 'a parse worker stopped; replacing it');
       for (const job of pooled.jobs.values()) settle(job, { error });
       pooled.jobs.clear();
-      const i = this.workers.indexOf(pooled);
-      if (i >= 0 && !this.closed) this.workers[i] = this.spawn();
+      // Replaced when the next document comes (pick): a worker that cannot even start is not
+      // restarted in a loop, and each document that needs it fails on its own.
     };
     worker.on('error', (err) => lose(new Error(`the document parse worker failed: ${err.message}`)));
     worker.on('exit', (code) => lose(new Error(`the document parse worker stopped (exit code ${code})`)));
@@ -174,6 +174,7 @@ export class ParseWorkerPool {
 
   private pick(): PooledWorker {
     if (this.closed) throw new Error('the document parse workers are closed');
+    for (let i = 0; i < this.workers.length; i++) if (this.workers[i]!.gone) this.workers[i] = this.spawn();
     let best = this.workers[0]!;
     for (const w of this.workers) if (w.jobs.size < best.jobs.size) best = w;
     return best;
