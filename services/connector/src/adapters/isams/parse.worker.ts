@@ -108,15 +108,9 @@ function transferOf(message: FromParseWorker): ArrayBuffer[] {
   return buffers;
 }
 
+/** Every message is plain data (an `IsamsError`'s details too: the parser's are ids, names and limits). */
 function post(port: MessagePort, message: FromParseWorker): void {
-  try {
-    port.postMessage(message, transferOf(message));
-  } catch (err) {
-    // Only an error's details can fail to clone (every other message is plain data): send it without.
-    if (message.t !== 'error' || message.error.kind !== 'isams') throw err;
-    const { details: _details, ...rest } = message.error;
-    port.postMessage({ ...message, error: rest });
-  }
+  port.postMessage(message, transferOf(message));
 }
 
 async function run(port: MessagePort, id: number, input: JobInput, opts: StreamBatchOptions): Promise<void> {
