@@ -62,6 +62,8 @@ describe('bundle', () => {
   it('bundles the topic hook script, which validates its environment', async () => {
     const result = await bundle({ target: 'create-topics', outRoot });
     expect(existsSync(result.outFile)).toBe(true);
+    // A tool's folder (tools/build) holds test fixtures, workers among them: none travels with it.
+    expect(result.workerFiles).toEqual([]);
     const noBrokers = runNode(result.outFile);
     expect(noBrokers.status).toBe(1);
     expect(noBrokers.stderr).toContain('KAFKA_BROKERS: required');

@@ -6,7 +6,7 @@
  * `<service>` → `services/<service>/src/main.ts` → `dist/<service>/main.js`;
  * `create-topics` → `tools/build/create-topics-main.ts` → `dist/create-topics/main.js`;
  * `dlq` → `libs/kafka/src/cli/dlq.ts` → `dist/dlq/main.js` (the dead-letter list/replay command).
- * A worker thread's module (`*.worker.ts` anywhere in the entry's folder) is bundled beside
+ * A service's worker thread module (`*.worker.ts` anywhere in its `src/`) is bundled beside
  * `main.js` under its own name (`parse.worker.ts` → `parse.worker.js`): the code that starts it
  * resolves `./<name>.worker.js` against `import.meta.url`, which is `main.js` in the bundle.
  * Workspace packages are TypeScript sources (their exports point at `src/index.ts`); esbuild follows
@@ -178,7 +178,10 @@ export async function bundle(options: BundleOptions): Promise<BundleResult> {
     });
   const result = await buildOne(entry, outFile);
   const workerFiles: string[] = [];
-  for (const worker of workerEntriesOf(entry)) {
+  // A tool's folder is shared with other tools and their test fixtures: only services (and a test's
+  // own entry) bring worker modules.
+  const workers = options.entry === undefined && TOOL_ENTRIES[options.target] ? [] : workerEntriesOf(entry);
+  for (const worker of workers) {
     const file = join(outDir, `${basename(worker, '.ts')}.js`);
     await buildOne(worker, file);
     workerFiles.push(file);
