@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RawElement } from '@isams-sync/isams';
-import { canonicalRawJson } from '../../src/domain/canonical-json';
+import { CanonicalLines, canonicalRawJson } from '../../src/domain/canonical-json';
 import { ChunkPlanner } from '../../src/domain/chunk-plan';
 import { firstScheduledRun, nextScheduledRun, scheduleJitterMs } from '../../src/domain/schedule';
 import { DEFAULT_PARSER_LIMITS } from '@isams-sync/isams';
@@ -39,7 +39,18 @@ describe('canonical JSON of raw records', () => {
       if (raw.text !== undefined) out += `,"text":${JSON.stringify(raw.text)}`;
       return `${out},"children":[${raw.children.map(reference).join(',')}]}`;
     };
-    const odd = ['Pupil', 'x:Name', 'é_ü', 'a\u2028b', 'q"uote', 'back\\slash', 'ctl\u0001', '\ud83d\ude00'];
+    const odd = [
+      'Pupil',
+      'x:Name',
+      'é_ü',
+      'a\u2028b',
+      'q"uote',
+      'back\\slash',
+      'ctl\u0001',
+      '\ud83d\ude00',
+      'lone\ud83d',
+      'del\u007f~',
+    ];
     const records: RawElement[] = [];
     for (let i = 0; i < 6_000; i++) {
       const name = `${odd[i % odd.length]}${i % 4 === 0 ? '' : i}`; // ~4,500 distinct names
@@ -56,6 +67,17 @@ describe('canonical JSON of raw records', () => {
     // Twice: the second pass reads the cached encodings (and the names past the limit again).
     for (let pass = 0; pass < 2; pass++)
       for (const r of records) expect(canonicalRawJson(r)).toBe(reference(r));
+    // As the connector writes them: all lines in one UTF-8 block, each with its size.
+    const writer = new CanonicalLines();
+    const sizes = records.map((r) => writer.line(r));
+    const block = writer.take();
+    const expected = records.map((r) => `${reference(r)}\n`).join('');
+    expect(Buffer.from(block).equals(Buffer.from(expected, 'utf8'))).toBe(true);
+    expect(sizes).toEqual(records.map((r) => Buffer.byteLength(reference(r))));
+    // The writer starts again empty; a block left unfinished is forgotten by `clear`.
+    writer.line(records[0]!);
+    writer.clear();
+    expect(new TextDecoder().decode(writer.take())).toBe('');
   });
 });
 

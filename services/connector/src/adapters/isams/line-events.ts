@@ -1,6 +1,6 @@
 import { streamBatchDocumentBatches } from '@isams-sync/isams';
 import type { BatchParseEvent, BatchParser, DatasetId } from '@isams-sync/isams';
-import { canonicalRawJson } from '../../domain/canonical-json';
+import { CanonicalLines } from '../../domain/canonical-json';
 
 /**
  * Records of one dataset in document order, read into what the spool and the fingerprint take:
@@ -21,7 +21,8 @@ export interface RecordLines {
 /** A parse event as the connector keeps it: a run of records as {@link RecordLines}. */
 export type LineEvent = Exclude<BatchParseEvent, { type: 'record' }> | RecordLines;
 
-const utf8 = new TextEncoder();
+/** One per thread: {@link toLineEvents} runs to its end without yielding. */
+const writer = new CanonicalLines();
 
 /**
  * A batch of parse events with each run of consecutive records of one dataset turned into one
@@ -29,14 +30,12 @@ const utf8 = new TextEncoder();
  */
 export function toLineEvents(batch: readonly BatchParseEvent[]): LineEvent[] {
   const out: LineEvent[] = [];
-  let lines: string[] = [];
+  writer.clear();
   let sizes: number[] = [];
   let datasetId: DatasetId | undefined;
   const flush = (): void => {
     if (datasetId === undefined) return;
-    lines.push('');
-    out.push({ type: 'records', datasetId, lines: utf8.encode(lines.join('\n')), sizes });
-    lines = [];
+    out.push({ type: 'records', datasetId, lines: writer.take(), sizes });
     sizes = [];
     datasetId = undefined;
   };
@@ -50,9 +49,7 @@ export function toLineEvents(batch: readonly BatchParseEvent[]): LineEvent[] {
       flush();
       datasetId = ev.datasetId;
     }
-    const line = canonicalRawJson(ev.raw);
-    lines.push(line);
-    sizes.push(Buffer.byteLength(line));
+    sizes.push(writer.line(ev.raw));
   }
   flush();
   return out;

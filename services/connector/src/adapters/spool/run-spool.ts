@@ -13,6 +13,13 @@ const NEWLINE = 0x0a;
  * for the writes (backpressure on the parser), so a slow disk bounds memory instead of growing it.
  */
 const MAX_WRITE_BEHIND_BYTES = 4 * 1024 * 1024;
+/**
+ * Bytes per read of a spool file. Chunks are at most 512 KiB; a chunk inside one read is handed on
+ * as a view of it, one that spans two reads is copied together, so reads of twice a chunk copy about
+ * half the chunks instead of all of them (the large school's publish: 30 MB less copied and
+ * allocated outside the heap, whose churn starts full garbage collections).
+ */
+const SPOOL_READ_BYTES = 1024 * 1024;
 
 interface OpenDataset {
   handle: FileHandle;
@@ -210,7 +217,7 @@ export class RunSpool implements Spool {
     };
     yield* skipEmpty();
     if (index >= chunkRecords.length) return;
-    const input = createReadStream(this.fileOf(datasetId), { highWaterMark: 256 * 1024 });
+    const input = createReadStream(this.fileOf(datasetId), { highWaterMark: SPOOL_READ_BYTES });
     /** The current chunk's bytes so far, and its lines among them. */
     let pieces: Buffer[] = [];
     let lines = 0;
