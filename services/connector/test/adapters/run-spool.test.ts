@@ -1,7 +1,7 @@
 import { readFile, readdir, readlink, symlink } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { linesOf } from '../support/spool-lines';
-import { RunSpool } from '../../src/adapters/spool/run-spool';
+import { RunSpool, writeAll } from '../../src/adapters/spool/run-spool';
 import { useTempDir } from '../support/temp-dir';
 
 /** A canonical-looking line of about `n` bytes, numbered so order can be checked. */
@@ -30,6 +30,11 @@ describe('run spool: writes behind the parser, in order, failures not lost', () 
     for await (const c of spool.chunks('contacts', [4_000, 0, 6_000])) chunks.push(linesOf(c));
     expect(chunks.map((c) => c.length)).toEqual([4_000, 0, 6_000]);
     expect(chunks[2]!.at(-1)).toBe(line(29_997, 50));
+    // Chunks of ~1.5 MB span the file's reads (1 MiB each): read whole, in order, nothing lost.
+    const plan = [7_000, 7_000, 7_000, 9_000];
+    const spanning: string[] = [];
+    for await (const c of spool.chunks('currentPupils', plan)) spanning.push(...linesOf(c));
+    expect(spanning).toEqual(pupils.slice(0, -1));
   });
 
   it('a write that fails (disk full) fails the run before anything could be published: append or close rejects', async () => {
@@ -76,5 +81,45 @@ describe('run spool: writes behind the parser, in order, failures not lost', () 
     for await (const c of spool.chunks('currentPupils', [1_000, 500])) whole.push(linesOf(c));
     expect(whole[1]!.at(-1)).toBe(line(1_499));
     await spool.remove();
+  });
+});
+
+describe('writeAll: a short write goes on from where it stopped', () => {
+  /** A file handle whose `writev` takes at most the next of `takes` bytes (the last one repeats). */
+  const shortWriter = (takes: number[]) => {
+    const written: Buffer[] = [];
+    let call = 0;
+    return {
+      written,
+      handle: {
+        writev: async (buffers: Uint8Array[]) => {
+          const all = Buffer.concat(buffers);
+          const n = Math.min(all.length, takes[Math.min(call++, takes.length - 1)]!);
+          written.push(all.subarray(0, n));
+          return { bytesWritten: n };
+        },
+      },
+    };
+  };
+  const buffers = () => [
+    Buffer.from('alpha\n'),
+    Buffer.alloc(0),
+    Buffer.from('beta\n'),
+    Buffer.from('gamma\n'),
+  ];
+
+  it('writes every byte once, in order, whether a write stops inside a buffer or at its end', async () => {
+    // 5: inside the first buffer; 6: at its end; 1: a byte at a time; 8 then 2: across a boundary.
+    for (const takes of [[5], [6], [1], [8, 2], [1_000]]) {
+      const w = shortWriter(takes);
+      await writeAll(w.handle, buffers());
+      expect(Buffer.concat(w.written).toString()).toBe('alpha\nbeta\ngamma\n');
+    }
+  });
+
+  it('fails when a write takes no byte, instead of asking again forever', async () => {
+    const w = shortWriter([3, 0]);
+    await expect(writeAll(w.handle, buffers())).rejects.toThrow('the spool file took no bytes of a write');
+    expect(Buffer.concat(w.written).toString()).toBe('alp');
   });
 });

@@ -277,11 +277,18 @@ export class RunSpool implements Spool {
   }
 }
 
-/** Writes every buffer, in order (`writev` may write fewer bytes than asked: the rest follows). */
-async function writeAll(handle: FileHandle, buffers: Uint8Array[]): Promise<void> {
-  let rest = buffers;
+/**
+ * Writes every buffer, in order (`writev` may write fewer bytes than asked: the rest follows). A
+ * write that takes no byte at all fails instead of being asked again forever. Exported for its test.
+ */
+export async function writeAll(
+  handle: { writev(buffers: Uint8Array[]): Promise<{ bytesWritten: number }> },
+  buffers: readonly Uint8Array[],
+): Promise<void> {
+  let rest = buffers.filter((b) => b.byteLength > 0);
   while (rest.length > 0) {
     let { bytesWritten } = await handle.writev(rest);
+    if (bytesWritten <= 0) throw new Error('the spool file took no bytes of a write');
     const next: Uint8Array[] = [];
     for (const b of rest) {
       if (bytesWritten >= b.byteLength) bytesWritten -= b.byteLength;
