@@ -8,7 +8,12 @@ import { ISAMS_MESSAGES, IsamsError, renderMessageDocument } from '@isams-sync/i
 import type { StreamBatchOptions } from '@isams-sync/isams';
 import { parseIntoLines, toLineEvents } from '../../src/adapters/isams/line-events';
 import type { LineEvent } from '../../src/adapters/isams/line-events';
-import { BATCHES_AHEAD, INPUT_CHUNKS_AHEAD, ParseWorkerPool } from '../../src/adapters/isams/parse-workers';
+import {
+  BATCHES_AHEAD,
+  INPUT_CHUNKS_AHEAD,
+  ParseWorkerPool,
+  fromWire,
+} from '../../src/adapters/isams/parse-workers';
 
 const pupil = (i: number) =>
   `<Pupil Id="${i}" SchoolId="P${i}"><Forename>Zoë ${i} &amp; “Ann”</Forename><Surname>Ó'Brien-${i}</Surname>` +
@@ -159,6 +164,30 @@ describe('parse workers: what the parse on this thread gives', () => {
     const opts: StreamBatchOptions = { format: 'xml', limits: { maxRecordsPerDataset: 10 } };
     const there = await eventsOf(pool.parse(chunked(xmlDocument(100), 1024), opts));
     expect((there.error as IsamsError).code).toBe('ISAMS_TOO_MANY_RECORDS');
+  });
+
+  it('an error the connector’s thread does not know as an iSAMS code crosses as a plain error, never a made-up code', () => {
+    const unknown = fromWire({
+      kind: 'isams',
+      code: 'ISAMS_FROM_ANOTHER_VERSION',
+      message: 'a code this build does not have',
+      transient: true,
+      adminAction: 'none',
+    });
+    expect(unknown).not.toBeInstanceOf(IsamsError);
+    expect(unknown.message).toBe('a code this build does not have');
+    const other = fromWire({
+      kind: 'other',
+      name: 'RangeError',
+      message: 'too big',
+      stack: 'RangeError: too big\n    at here',
+    });
+    expect(other).not.toBeInstanceOf(IsamsError);
+    expect([other.name, other.message, other.stack]).toEqual([
+      'RangeError',
+      'too big',
+      'RangeError: too big\n    at here',
+    ]);
   });
 });
 
