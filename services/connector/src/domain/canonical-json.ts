@@ -23,25 +23,27 @@ const NEWLINE = 0x0a;
 const RIGHT_BRACKET = 0x5d;
 const RIGHT_BRACE = 0x7d;
 
-/** `{"name":<name>,"attributes":{` for an element name, in UTF-8. */
-function openingOf(name: string): Uint8Array {
-  let opening = openings.get(name);
-  if (opening === undefined) {
-    opening = utf8.encode(`{"name":${JSON.stringify(name)},"attributes":{`);
-    if (openings.size < ENCODED_NAMES_LIMIT) openings.set(name, opening);
-  }
-  return opening;
-}
-
-/** `<key>:` for an attribute name, in UTF-8. */
-function keyOf(key: string): Uint8Array {
-  let encoded = attributeKeys.get(key);
+/**
+ * `make(name)` in UTF-8, from `cache` (which keeps at most {@link ENCODED_NAMES_LIMIT}): the
+ * encoding of an element or attribute name, the same text every time it comes.
+ */
+function encodedName(
+  cache: Map<string, Uint8Array>,
+  name: string,
+  make: (name: string) => string,
+): Uint8Array {
+  let encoded = cache.get(name);
   if (encoded === undefined) {
-    encoded = utf8.encode(`${JSON.stringify(key)}:`);
-    if (attributeKeys.size < ENCODED_NAMES_LIMIT) attributeKeys.set(key, encoded);
+    encoded = utf8.encode(make(name));
+    if (cache.size < ENCODED_NAMES_LIMIT) cache.set(name, encoded);
   }
   return encoded;
 }
+
+/** `{"name":<name>,"attributes":{` for an element name. */
+const openingText = (name: string): string => `{"name":${JSON.stringify(name)},"attributes":{`;
+/** `<key>:` for an attribute name. */
+const keyText = (key: string): string => `${JSON.stringify(key)}:`;
 
 /**
  * The version of the canonical text: part of the reading a document's summary is kept under (the
@@ -77,6 +79,11 @@ export class CanonicalLines {
     this.pos = 0;
   }
 
+  /** Bytes the writer holds on to between blocks (at most 4 MiB once a block is taken). */
+  get capacity(): number {
+    return this.buf.length;
+  }
+
   /** The lines written since the last call, in a buffer of their own; the writer starts again empty. */
   take(): Uint8Array {
     const lines = this.buf.slice(0, this.pos);
@@ -86,14 +93,14 @@ export class CanonicalLines {
   }
 
   private element(raw: RawElement): void {
-    this.bytes(openingOf(raw.name));
+    this.bytes(encodedName(openings, raw.name, openingText));
     const attributes = raw.attributes;
     const keys = Object.keys(attributes);
     if (keys.length > 1) keys.sort();
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i]!;
       if (i > 0) this.byte(COMMA);
-      this.bytes(keyOf(k));
+      this.bytes(encodedName(attributeKeys, k, keyText));
       this.string(attributes[k]!);
     }
     this.bytes(END_ATTRIBUTES);
@@ -167,10 +174,12 @@ export class CanonicalLines {
 }
 
 const text = new TextDecoder();
+/** {@link canonicalRawJson}'s writer: one, not a buffer per record (it runs to its end without yielding). */
+const single = new CanonicalLines();
 
 /** One record's canonical JSON as a string (its {@link CanonicalLines} line without the `\n`). */
 export function canonicalRawJson(raw: RawElement): string {
-  const writer = new CanonicalLines();
-  const size = writer.line(raw);
-  return text.decode(writer.take().subarray(0, size));
+  single.clear();
+  const size = single.line(raw);
+  return text.decode(single.take().subarray(0, size));
 }

@@ -112,6 +112,26 @@ describe('parse workers: what the parse on this thread gives', () => {
     ]);
   });
 
+  it('toLineEvents: a batch that failed part-way leaves nothing behind in the next one', () => {
+    const good = { name: 'Pupil', attributes: { Id: '1' }, children: [] };
+    // Not a RawElement (no children): its line fails after the good record's was written.
+    const broken = { name: 'Pupil', attributes: { Id: '2' } } as unknown as typeof good;
+    expect(() =>
+      toLineEvents([
+        { type: 'record', datasetId: 'currentPupils', raw: good },
+        { type: 'record', datasetId: 'currentPupils', raw: broken },
+      ]),
+    ).toThrow(TypeError);
+    const [block] = toLineEvents([{ type: 'record', datasetId: 'contacts', raw: good }]);
+    const line = '{"name":"Pupil","attributes":{"Id":"1"},"children":[]}';
+    expect(block).toEqual({
+      type: 'records',
+      datasetId: 'contacts',
+      lines: new TextEncoder().encode(`${line}\n`),
+      sizes: [line.length],
+    });
+  });
+
   it.each([
     ['XML, network-sized chunks', xmlDocument(3_000), 'xml', 16 * 1024],
     ['XML, chunks cutting characters apart', xmlDocument(300), 'xml', 7],

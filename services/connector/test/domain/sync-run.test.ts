@@ -79,6 +79,25 @@ describe('canonical JSON of raw records', () => {
     writer.clear();
     expect(new TextDecoder().decode(writer.take())).toBe('');
   });
+
+  it('a writer grows for a huge record and lets that buffer go once the block is taken', () => {
+    const writer = new CanonicalLines();
+    const huge: RawElement = {
+      name: 'Note',
+      attributes: {},
+      text: 'x'.repeat(5 * 1024 * 1024),
+      children: [],
+    };
+    const size = writer.line(huge);
+    expect(size).toBe(5 * 1024 * 1024 + '{"name":"Note","attributes":{},"text":"","children":[]}'.length);
+    expect(writer.capacity).toBeGreaterThan(5 * 1024 * 1024);
+    expect(writer.take().length).toBe(size + 1);
+    expect(writer.capacity).toBeLessThanOrEqual(4 * 1024 * 1024);
+    // And it goes on writing whole lines.
+    const small: RawElement = { name: 'Pupil', attributes: { Id: '1' }, children: [] };
+    writer.line(small);
+    expect(new TextDecoder().decode(writer.take())).toBe(`${canonicalRawJson(small)}\n`);
+  });
 });
 
 describe('chunk planning', () => {

@@ -140,7 +140,10 @@ export class ParseWorkerPool {
       if (pooled.gone) return;
       pooled.gone = true;
       if (!this.closed)
-        this.logger?.error({ err: error, jobs: pooled.jobs.size }, 'a parse worker stopped; replacing it');
+        this.logger?.error(
+          { err: error, jobs: pooled.jobs.size },
+          'a parse worker stopped; it is replaced when the next document comes',
+        );
       for (const job of pooled.jobs.values()) settle(job, { error });
       pooled.jobs.clear();
       // Replaced when the next document comes (pick): a worker that cannot even start is not
