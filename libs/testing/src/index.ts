@@ -19,6 +19,7 @@ export {
   type ReadUntilOptions,
 } from './eventually';
 export { getTestInfra, uniqueName, type TestInfra } from './infra';
+export { expireLease, type ExpireLeaseOptions } from './leases';
 export {
   createTestDatabase,
   createTestTopics,

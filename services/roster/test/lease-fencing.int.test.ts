@@ -3,7 +3,7 @@ import type { CloudEvent } from '@isams-sync/events';
 import type { EventHandler } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import type { LeaseDocument } from '@isams-sync/mongo';
-import { uniqueName } from '@isams-sync/testing';
+import { expireLease, uniqueName } from '@isams-sync/testing';
 import type { RosterApp } from '../src/app';
 import { ids } from '../src/use-cases/records';
 import { COLLECTIONS } from '../src/adapters/mongo/roster-store';
@@ -84,7 +84,8 @@ describe('two replicas, one paused past its lease', () => {
     // The stall outlasts A's lease: its generation expires and replica B takes the school over.
     const leases = h.db.db.collection<LeaseDocument>(COLLECTIONS.leases);
     const held = (await leases.find({ key: t }).sort({ generation: -1 }).limit(1).next())!;
-    await leases.updateOne({ _id: held._id }, { $set: { expiresAt: new Date(Date.now() - 1) } });
+    // (Written until it stands: A's keeper, not stalled, may have a renewal in flight — expireLease.)
+    await expireLease(leases, { _id: held._id });
     await b.processor.advance(t, r2);
     const result = await b.store.getChangeset(t, r2);
     expect(result).toMatchObject({ state: 'done', outcome: 'applied', applyCount: 3 });

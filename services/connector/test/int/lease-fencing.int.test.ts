@@ -1,4 +1,4 @@
-import { eventually, getTestInfra } from '@isams-sync/testing';
+import { eventually, expireLease, getTestInfra } from '@isams-sync/testing';
 import { datasetSnapshotCompletedV1 } from '@isams-sync/events';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
@@ -71,9 +71,8 @@ describe('connector: a replica that stalls past its run lease', () => {
     await isPaused;
     // The stall outlasts A's lease: its generation expires and its last heartbeat is old.
     const db = mongo.db(env.mongoDb);
-    await db
-      .collection<{ _id: string; key: string }>('run_leases')
-      .updateMany({ key: `run:${tenantId}` }, { $set: { expiresAt: new Date(Date.now() - 1) } });
+    // (Written until it stands: A's keeper, not stalled, may have a renewal in flight — expireLease.)
+    await expireLease(db.collection('run_leases'), { key: `run:${tenantId}` });
     await db
       .collection<RunRecord>('sync_runs')
       .updateOne({ _id: run!.syncRunId }, { $set: { heartbeatAt: new Date(Date.now() - 3_600_000) } });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureIndexes } from '@isams-sync/mongo';
 import type { LeaseDocument } from '@isams-sync/mongo';
 import { createLogger } from '@isams-sync/logger';
-import { createTestDatabase, eventually, uniqueName } from '@isams-sync/testing';
+import { createTestDatabase, eventually, expireLease, uniqueName } from '@isams-sync/testing';
 import type { TestDatabase } from '@isams-sync/testing';
 import { COLLECTIONS, ROSTER_INDEXES } from '../../src/adapters/mongo/roster-store';
 import { TenantLeases, processOwnerId } from '../../src/adapters/mongo/tenant-leases';
@@ -86,7 +86,8 @@ describe('tenant leases (integration)', () => {
     let bHolder: Promise<unknown> | undefined;
     const result = await a.run(school, 0, async (lease: HeldLease) => {
       // The holder stalls (e.g. a long GC pause) past its expiry; another replica takes over.
-      await coll.updateOne({ key: school }, { $set: { expiresAt: new Date(Date.now() - 1) } });
+      // (Written until it stands: a's keeper, not stalled, may have a renewal in flight — expireLease.)
+      await expireLease(coll, { key: school });
       bHolder = b.run(school, 0, async () => {
         bHolding();
         await new Promise<void>((r) => (releaseB = r));
