@@ -45,6 +45,8 @@ export type EventHandler = (event: CloudEvent<unknown>, ctx: ConsumerContext) =>
 export interface BatchConsumerContext extends Omit<ConsumerContext, 'offset' | 'bytes'> {
   firstOffset: string;
   lastOffset: string;
+  /** Each event's message value length (bytes), in the events' order: {@link ConsumerContext.bytes} of each. */
+  sizes: readonly number[];
 }
 
 /**
@@ -71,6 +73,12 @@ export interface RunConsumerOptions {
   batchHandler?: BatchEventHandler;
   /** Most events given to `batchHandler` at once (default 200). */
   maxBatchSize?: number;
+  /**
+   * Most bytes one fetch returns of a partition (default 1 MiB, kafkajs' own); a batch handler sees
+   * at most one fetch's records at once, so a consumer of large records that handles them together
+   * raises it (kafkajs returns a record batch larger than this whole either way).
+   */
+  maxBytesPerPartition?: number;
   /**
    * Attempts per message for failures that are not permanent before it is dead-lettered (default:
    * no limit — a transient failure is retried until it succeeds). Permanent failures are
@@ -170,6 +178,9 @@ export function runConsumer(options: RunConsumerOptions): ConsumerHandle {
     heartbeatInterval: settings.heartbeatIntervalMs,
     rebalanceTimeout: settings.rebalanceTimeoutMs,
     maxWaitTimeInMs: settings.maxWaitTimeMs,
+    maxBytesPerPartition: settings.maxBytesPerPartition,
+    // kafkajs' default total (10 MiB), or room for a few partitions at the raised size.
+    maxBytes: Math.max(10 * 1024 * 1024, 4 * settings.maxBytesPerPartition),
     allowAutoTopicCreation: false,
   });
   // A dead letter that cannot be written is not committed (redelivered), so this deadline only

@@ -36,6 +36,42 @@ describe('batch consumption (batchHandler)', () => {
     await eventually(async () => (await committedOffsets(client, groupId, topic))[0] === '25', 'committed');
   });
 
+  it('a batch is at most one fetch: maxBytesPerPartition bounds it, and sizes gives each event’s message size', async () => {
+    const { client, topic, producer } = await cleanups.freshTopicAndProducer(1);
+    // Twelve events of ~300 KB: 3.6 MB on the partition before the consumers start.
+    const events = pings(12, ['school-big']).map((e, i) => ({
+      ...e,
+      data: { message: `${i}`.padEnd(300_000, 'x'), sequence: i },
+    }));
+    await producer.publish(topic, events);
+    const batchesWith = async (maxBytesPerPartition: number | undefined) => {
+      const batches: Array<{ ids: string[]; sizes: readonly number[] }> = [];
+      let single = 0;
+      cleanups.consumeFromStart(client, topic, {
+        groupId: uniqueName('it-group'),
+        ...FAST_RETRIES,
+        ...(maxBytesPerPartition === undefined ? {} : { maxBytesPerPartition }),
+        batchHandler: (batch, ctx) => {
+          batches.push({ ids: batch.map((e) => e.id), sizes: ctx.sizes });
+          return Promise.resolve();
+        },
+        handler: () => {
+          single += 1;
+          return Promise.resolve();
+        },
+      });
+      await eventually(() => batches.flatMap((b) => b.ids).length + single === 12, 'all handled');
+      return batches;
+    };
+    // kafkajs' default, 1 MiB of the partition a fetch: several batches of a few events.
+    expect((await batchesWith(undefined)).length).toBeGreaterThan(1);
+    // 8 MiB a fetch: the whole burst in one batch, each event's size given in order.
+    const one = await batchesWith(8 * 1024 * 1024);
+    expect(one.map((b) => b.ids)).toEqual([events.map((e) => e.id)]);
+    expect(one[0]!.sizes).toHaveLength(12);
+    for (const size of one[0]!.sizes) expect(size).toBeGreaterThan(300_000);
+  });
+
   it('isolates a poison event by splitting its batch: it alone is dead-lettered, every other event handled once', async () => {
     const { client, topic, dlq, producer } = await cleanups.freshTopicAndProducer(1);
     const events = pings(16, ['school-p']);

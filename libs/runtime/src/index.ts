@@ -10,3 +10,4 @@ export { stopInOrder } from './stop-in-order';
 export type { StopStep } from './stop-in-order';
 export { startPeriodic } from './periodic';
 export type { PeriodicOptions, PeriodicTask } from './periodic';
+export { forEachConcurrently } from './concurrently';

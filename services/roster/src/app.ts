@@ -14,7 +14,7 @@ import { RosterStore } from './adapters/mongo/roster-store';
 import { TenantLeases, processOwnerId } from './adapters/mongo/tenant-leases';
 import type { RosterConfig } from './config';
 import { ROSTER_CALLERS, rosterGrpcHandlers } from './handlers/grpc/roster.grpc';
-import { rawDatasetsHandler } from './handlers/kafka/raw-datasets.handler';
+import { rawDatasetsBatchHandler, rawDatasetsHandler } from './handlers/kafka/raw-datasets.handler';
 import { ChangesetProcessor } from './use-cases/changeset-processor';
 import type { ProcessingStep, RosterMemory } from './use-cases/changeset-processor';
 import { ImageMemory, StagedChunkMemory } from './use-cases/process-memory';
@@ -470,6 +470,11 @@ function rawDatasetsGroup(w: Wiring): shell.ServiceConsumerGroup {
   return { groupId: w.config.RAW_DATASETS_GROUP_ID, topic: w.topics.rawDatasets, fromBeginning: true };
 }
 
+/** Raw-datasets events handled together at most (chunks of up to 512 KiB each by default). */
+const RAW_EVENTS_PER_BATCH = 32;
+/** One fetch of a raw-datasets partition: room for 16 default-sized chunks (kafkajs' default is 1 MiB: two). */
+const RAW_FETCH_BYTES_PER_PARTITION = 8 * 1024 * 1024;
+
 /** The raw-datasets consumer: each consumed run becomes a changeset processed in the background. */
 function rawDatasetsConsumerOptions(w: Wiring, kafka: KafkaClient, core: UseCases): RunConsumerOptions {
   return {
@@ -480,6 +485,17 @@ function rawDatasetsConsumerOptions(w: Wiring, kafka: KafkaClient, core: UseCase
       sessionTimeoutMs: w.overrides.sessionTimeoutMs,
     }),
     handler: rawDatasetsHandler(core.store, core.processor, w.now, w.background.track, core.memory.chunks),
+    // A fetch's chunks are staged together (several writes in flight, one offset commit) — the
+    // roster falls behind the connector's burst at the end of a document one chunk at a time.
+    batchHandler: rawDatasetsBatchHandler(
+      core.store,
+      core.processor,
+      w.now,
+      w.background.track,
+      core.memory.chunks,
+    ),
+    maxBatchSize: RAW_EVENTS_PER_BATCH,
+    maxBytesPerPartition: RAW_FETCH_BYTES_PER_PARTITION,
   };
 }
 

@@ -124,7 +124,16 @@ export class BatchProcessor {
         withHeartbeats(heartbeat, heartbeatIntervalMs, () =>
           batchHandler(
             chunk.map((c) => c.event),
-            { topic, partition, firstOffset, lastOffset, attempt, logger: log, heartbeat },
+            {
+              topic,
+              partition,
+              firstOffset,
+              lastOffset,
+              sizes: chunk.map((c) => c.message.value?.length ?? 0),
+              attempt,
+              logger: log,
+              heartbeat,
+            },
           ),
         ),
     );

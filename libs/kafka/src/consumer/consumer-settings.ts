@@ -24,6 +24,7 @@ export interface ConsumerSettings {
   heartbeatIntervalMs: number;
   rebalanceTimeoutMs: number;
   maxWaitTimeMs: number;
+  maxBytesPerPartition: number;
   fromBeginning: boolean;
   partitionsConsumedConcurrently: number;
   startAttempts: number;
@@ -52,6 +53,7 @@ export function consumerSettings(options: RunConsumerOptions): ConsumerSettings 
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 3000,
     rebalanceTimeoutMs: options.rebalanceTimeoutMs ?? 60_000,
     maxWaitTimeMs: options.maxWaitTimeMs ?? 1000,
+    maxBytesPerPartition: options.maxBytesPerPartition ?? 1024 * 1024,
     fromBeginning: options.fromBeginning ?? false,
     partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
     startAttempts: Math.max(1, options.startAttempts ?? 10),

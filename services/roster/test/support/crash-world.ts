@@ -1,14 +1,14 @@
 import type { CloudEvent } from '@isams-sync/events';
-import type { ConsumerContext } from '@isams-sync/kafka';
+import type { BatchConsumerContext, ConsumerContext } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
-import { rawDatasetsHandler } from '../../src/handlers/kafka/raw-datasets.handler';
-import { ChangesetProcessor } from '../../src/use-cases/changeset-processor';
+import { rawDatasetsBatchHandler, rawDatasetsHandler } from '../../src/handlers/kafka/raw-datasets.handler';
 import type { RosterMemory } from '../../src/use-cases/changeset-processor';
 import { ImageMemory, StagedChunkMemory } from '../../src/use-cases/process-memory';
 import { HeldBatches } from '../../src/use-cases/held-batches';
 import type { ChangesetStore, RosterPublisher } from '../../src/use-cases/ports';
 import { MemoryPublisher, MemoryRosterStore, MemoryTenantLeasing, emptyRosterState } from './memory-roster';
 import type { MemoryRosterState } from './memory-roster';
+import { memoryProcessor } from './memory-processor';
 import { snapshotEvents } from './school-feed';
 import type { Datasets } from './school-feed';
 
@@ -66,6 +66,18 @@ function deliveriesOf(s: WorldStep): Delivery[] {
   return events.map((event) => ({ kind: 'event', event }));
 }
 
+/** Consecutive events in groups of up to `size` (a fetched batch each); an approval alone. */
+function grouped(queue: readonly Delivery[], size: number): Delivery[][] {
+  const out: Delivery[][] = [];
+  for (const d of queue) {
+    const last = out.at(-1);
+    if (d.kind === 'event' && last !== undefined && last[0]!.kind === 'event' && last.length < size)
+      last.push(d);
+    else out.push([d]);
+  }
+  return out;
+}
+
 class Crashed extends Error {}
 
 /**
@@ -106,12 +118,12 @@ class CallMeter {
   }
 }
 
-/** One roster process on the shared state: the processor, the held-batch actions and the raw-datasets handler. */
 /** What a roster process keeps in hand, sized as the service's defaults. */
 export function processMemory(): RosterMemory {
   return { chunks: new StagedChunkMemory(64 * 1024 * 1024), images: new ImageMemory(100_000) };
 }
 
+/** One roster process on the shared state: the processor, the held-batch actions and the raw-datasets handlers. */
 function startProcess(
   state: MemoryRosterState,
   broker: MemoryPublisher,
@@ -122,21 +134,24 @@ function startProcess(
   const store = meter.wrap<ChangesetStore & MemoryRosterStore>(new MemoryRosterStore(state), 'store');
   const publisher = meter.wrap<RosterPublisher>(broker, 'publisher');
   const background: Promise<void>[] = [];
-  const processor = new ChangesetProcessor({
+  const processor = memoryProcessor(state, {
     store,
     publisher,
     logger,
-    graceDays: 14,
-    defaultThresholds: { default: { percent: 10, min: 5 } },
-    incompleteRunTimeoutMs: 3_600_000,
     leases: new MemoryTenantLeasing(state, owner),
-    leaseWaitMs: 0,
     background: (work) => background.push(work),
     now: () => NOW,
     ...(memory === undefined ? {} : { memory }),
   });
   const heldBatches = new HeldBatches(store, processor, () => NOW);
   const handler = rawDatasetsHandler(
+    store,
+    processor,
+    () => NOW,
+    (work) => background.push(work),
+    memory?.chunks,
+  );
+  const batchHandler = rawDatasetsBatchHandler(
     store,
     processor,
     () => NOW,
@@ -160,9 +175,22 @@ function startProcess(
       await this.drain();
       await processor.resumeAll();
     },
-    /** Handles one delivery; resolves when it is answered (the consumer commits, the admin has the answer). */
-    async deliver(d: Delivery): Promise<void> {
-      if (d.kind === 'event') await handler(d.event, ctx as ConsumerContext);
+    /**
+     * Handles one delivery — or several events of one fetched batch, through the batch handler as
+     * the consumer hands them over; resolves when it is answered (the consumer commits, the admin has
+     * the answer).
+     */
+    async deliver(group: readonly Delivery[]): Promise<void> {
+      const d = group[0]!;
+      if (group.length > 1) {
+        const events = group.flatMap((g) => (g.kind === 'event' ? [g.event] : []));
+        await batchHandler(events, {
+          ...ctx,
+          firstOffset: '0',
+          lastOffset: String(events.length - 1),
+          sizes: events.map(() => 0),
+        } as BatchConsumerContext);
+      } else if (d.kind === 'event') await handler(d.event, ctx as ConsumerContext);
       else {
         const { tenantId, batchId, actor } = d.step;
         await heldBatches.approve({ tenantId, batchId, actor, comment: 'leavers confirmed' });
@@ -210,9 +238,16 @@ export async function play(
   world: World,
   steps: readonly WorldStep[],
   crash?: CrashPoint,
-  options: { adminRetries?: boolean; storeLatency?: boolean; memory?: RosterMemory | false } = {},
+  options: {
+    adminRetries?: boolean;
+    storeLatency?: boolean;
+    memory?: RosterMemory | false;
+    /** Raw-datasets events handed over up to this many at a time, as fetched batches are (default 1). */
+    batch?: number;
+  } = {},
 ): Promise<Played> {
   const queue = deliveries(steps);
+  const batch = options.batch ?? 1;
   const meter = new CallMeter(crash, options.storeLatency);
   const remembers = options.memory !== false;
   const first = startProcess(
@@ -225,9 +260,9 @@ export async function play(
   let answered = 0;
   let crashedAt: string | undefined;
   try {
-    for (const d of queue) {
-      await first.deliver(d);
-      answered += 1;
+    for (const group of grouped(queue, batch)) {
+      await first.deliver(group);
+      answered += group.length;
       await first.drain();
     }
   } catch (err) {
@@ -246,8 +281,9 @@ export async function play(
   await second.processor.resumeAll({ rebuild: true });
   const cutOff = queue[answered];
   const gaveUp = options.adminRetries === false && cutOff?.kind === 'approve';
-  for (const d of queue.slice(gaveUp ? answered + 1 : answered)) {
-    await second.deliver(d);
+  // The batch the crash cut off is fetched again from its first event.
+  for (const group of grouped(queue.slice(gaveUp ? answered + 1 : answered), batch)) {
+    await second.deliver(group);
     await second.drain();
   }
   await second.sweep();

@@ -3,11 +3,11 @@ import type { CloudEvent } from '@isams-sync/events';
 import type { ConsumerContext } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import { rawDatasetsHandler } from '../../src/handlers/kafka/raw-datasets.handler';
-import { ChangesetProcessor } from '../../src/use-cases/changeset-processor';
+import { memoryProcessor } from '../support/memory-processor';
 import { ids } from '../../src/use-cases/records';
 import { StagedChunkSweeper } from '../../src/use-cases/staged-chunk-sweep';
 import { newWorld } from '../support/crash-world';
-import { MemoryRosterStore, MemoryTenantLeasing } from '../support/memory-roster';
+import { MemoryRosterStore } from '../support/memory-roster';
 import { miniSchool } from '../support/mini-school';
 import { storedRoster } from '../support/stored-roster';
 import { snapshotEvents } from '../support/school-feed';
@@ -33,15 +33,11 @@ function roster() {
   let clock = T0;
   const now = () => new Date(clock);
   const background: Promise<void>[] = [];
-  const processor = new ChangesetProcessor({
+  const processor = memoryProcessor(world.state, {
     store,
     publisher: world.broker,
     logger,
-    graceDays: 14,
-    defaultThresholds: { default: { percent: 10, min: 5 } },
     incompleteRunTimeoutMs: RETENTION,
-    leases: new MemoryTenantLeasing(world.state, 'replica-1'),
-    leaseWaitMs: 0,
     background: (work) => background.push(work),
     now,
   });

@@ -127,6 +127,8 @@ interface Scenario {
   removed: number[];
   /** The school's changesets at the end: id, state, outcome. */
   finished: string[];
+  /** The raw-datasets events handed over this many at a time (fetched batches; default one by one). */
+  batch?: number;
 }
 
 let firstSynced: World | undefined;
@@ -162,6 +164,16 @@ const SCENARIOS: Scenario[] = [
     finished: [`${T}|run-a:done:applied`, `${T}|run-b:done:applied`],
   },
   {
+    // The consumer hands the raw-datasets events over in fetched batches: a batch's chunks are
+    // staged several at once, the marker after them; a crash redelivers the batch it cut off.
+    name: 'a resync with additions, updates and removals, its events in fetched batches of 4',
+    base: afterFirstSync,
+    steps: [RESYNC],
+    removed: [1, 2, 3],
+    finished: [`${T}|run-a:done:applied`, `${T}|run-b:done:applied`],
+    batch: 4,
+  },
+  {
     name: 'a resync whose removals are held, then approved',
     base: afterFirstSync,
     steps: [HELD, APPROVE],
@@ -172,7 +184,7 @@ const SCENARIOS: Scenario[] = [
 
 for (const s of SCENARIOS) {
   const reference = await s.base();
-  const { calls } = await play(reference, s.steps);
+  const { calls } = await play(reference, s.steps, undefined, { batch: s.batch });
   const want = await outcome(reference);
 
   describe(`${s.name}: a crash at any store or publisher call, then a restart, ends as if nothing happened`, () => {
@@ -190,7 +202,7 @@ for (const s of SCENARIOS) {
     );
     it.each(points)('crash $when call #$call ($name)', async ({ call, when }) => {
       const world = await s.base();
-      const played = await play(world, s.steps, { call, when });
+      const played = await play(world, s.steps, { call, when }, { batch: s.batch });
       expect(played.crashedAt).toBeDefined();
       const got = await outcome(world);
       expect(got.roster).toEqual(want.roster);

@@ -3,12 +3,13 @@ import type { CloudEvent } from '@isams-sync/events';
 import type { ConsumerContext } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import { rawDatasetsHandler } from '../../src/handlers/kafka/raw-datasets.handler';
-import { ChangesetProcessor } from '../../src/use-cases/changeset-processor';
+import type { ChangesetProcessor } from '../../src/use-cases/changeset-processor';
+import { memoryProcessor } from '../support/memory-processor';
 import { RosterQueries } from '../../src/use-cases/roster-queries';
 import { ids } from '../../src/use-cases/records';
 import { newWorld, play, processMemory } from '../support/crash-world';
 import type { World, WorldStep } from '../support/crash-world';
-import { MemoryPublisher, MemoryRosterStore, MemoryTenantLeasing } from '../support/memory-roster';
+import { MemoryPublisher, MemoryRosterStore } from '../support/memory-roster';
 import { miniSchool } from '../support/mini-school';
 import { storedRoster } from '../support/stored-roster';
 import { snapshotEvents } from '../support/school-feed';
@@ -94,15 +95,10 @@ it('a preview of a run whose marker names a version not staged yet says the snap
   // Staged and registered by a process that does not advance the run (another replica holds the school).
   const world = newWorld();
   const store = new MemoryRosterStore(world.state);
-  const processor = new ChangesetProcessor({
+  const processor = memoryProcessor(world.state, {
     store,
     publisher: new MemoryPublisher(),
     logger,
-    graceDays: 14,
-    defaultThresholds: { default: { percent: 10, min: 5 } },
-    incompleteRunTimeoutMs: 3_600_000,
-    leases: new MemoryTenantLeasing(world.state, 'replica-1'),
-    leaseWaitMs: 0,
     background: () => {},
   });
   const stageOnly = {

@@ -1,15 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '@isams-sync/logger';
-import { ChangesetProcessor } from '../../src/use-cases/changeset-processor';
+import { memoryProcessor } from '../support/memory-processor';
 import { APPROVAL_RECOVERY_WINDOW_MS, HeldBatches } from '../../src/use-cases/held-batches';
 import { ids } from '../../src/use-cases/records';
 import type { HeldBatchDoc } from '../../src/use-cases/records';
-import {
-  MemoryPublisher,
-  MemoryRosterStore,
-  MemoryTenantLeasing,
-  emptyRosterState,
-} from '../support/memory-roster';
+import { MemoryPublisher, MemoryRosterStore, emptyRosterState } from '../support/memory-roster';
 
 const NOW = new Date('2026-12-04T09:00:00Z');
 
@@ -36,15 +31,10 @@ function setUp() {
   const state = emptyRosterState();
   const store = new MemoryRosterStore(state);
   const background: Promise<void>[] = [];
-  const processor = new ChangesetProcessor({
+  const processor = memoryProcessor(state, {
     store,
     publisher: new MemoryPublisher(),
     logger: createLogger({ service: 'roster-test', level: 'silent' }),
-    graceDays: 14,
-    defaultThresholds: { default: { percent: 10, min: 5 } },
-    incompleteRunTimeoutMs: 3_600_000,
-    leases: new MemoryTenantLeasing(state, 'replica-1'),
-    leaseWaitMs: 0,
     background: (work) => background.push(work.catch(() => undefined)),
     now: () => NOW,
   });

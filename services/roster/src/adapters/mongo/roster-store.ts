@@ -22,6 +22,7 @@ import type { StoredByType, StoredEntity } from '../../domain/diff';
 import type { RemovalThresholds } from '../../domain/guard';
 import type { DiscardedChange } from '../../domain/held-batch';
 import type { RosterFinding } from '../../domain/roster-model';
+import { forEachConcurrently } from '@isams-sync/runtime';
 import { traceCarrierOf } from '@isams-sync/telemetry';
 import { MANIFEST_CHUNKS, chunkOf } from './documents';
 import type {
@@ -166,20 +167,6 @@ const REPLACES_IN_FLIGHT = 4;
 /** Entity `insertMany` commands in flight at once. */
 const INSERTS_IN_FLIGHT = 4;
 
-/** Runs `fn` over `items`, at most `limit` at a time; rejects with the first failure (after the others settle). */
-async function forEachConcurrently<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  const settled = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
-  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed !== undefined) throw failed.reason;
-}
 /** From this many images of one type, the whole type is read in one query (on `tenant_type_id`'s prefix). */
 const WHOLE_TYPE_FROM = 5000;
 

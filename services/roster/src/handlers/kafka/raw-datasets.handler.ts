@@ -1,9 +1,26 @@
 import { datasetSnapshotCompletedV1, rawDatasetChunkV1 } from '@isams-sync/events';
-import type { EventHandler } from '@isams-sync/kafka';
+import type { CloudEvent } from '@isams-sync/events';
+import type { BatchEventHandler, EventHandler } from '@isams-sync/kafka';
+import type { Logger } from '@isams-sync/logger';
+import { forEachConcurrently } from '@isams-sync/runtime';
 import { ids } from '../../use-cases/records';
 import type { ChunkStaging } from '../../use-cases/ports';
 import type { ChangesetProcessor } from '../../use-cases/changeset-processor';
 import type { StagedChunkMemory } from '../../use-cases/process-memory';
+
+/** Chunks of one fetched batch staged at once (each a chunk and a receipt written). */
+export const CHUNKS_STAGED_IN_FLIGHT = 4;
+
+/** What both handlers of `isams.raw-datasets.v1` are made of. */
+interface RawDatasetsDeps {
+  readonly store: ChunkStaging;
+  readonly processor: ChangesetProcessor;
+  readonly now: () => Date;
+  /** Runs processing in the background: the marker is durable once stored, and a crash resumes it. */
+  readonly background: (work: Promise<void>) => void;
+  /** Where a chunk this replica stored is kept for its run's plan. */
+  readonly chunks: StagedChunkMemory | undefined;
+}
 
 /**
  * Consumes `isams.raw-datasets.v1`: stages chunks (idempotent by run/dataset/fingerprint/chunk: a
@@ -15,55 +32,111 @@ export function rawDatasetsHandler(
   store: ChunkStaging,
   processor: ChangesetProcessor,
   now: () => Date,
-  /** Runs processing in the background: the marker is durable once stored, and a crash resumes it. */
   background: (work: Promise<void>) => void,
   chunks?: StagedChunkMemory,
 ): EventHandler {
+  const deps: RawDatasetsDeps = { store, processor, now, background, chunks };
   return async (event, ctx) => {
-    if (rawDatasetChunkV1.matches(event)) {
-      const { data, tenantid } = rawDatasetChunkV1.parse(event);
-      const chunk = {
-        _id: ids.chunk(tenantid, data.syncRunId, data.datasetId, data.datasetFingerprint, data.chunkIndex),
-        tenantId: tenantid,
-        syncRunId: data.syncRunId,
-        datasetId: data.datasetId,
-        chunkIndex: data.chunkIndex,
-        chunkCount: data.chunkCount,
-        fingerprint: data.datasetFingerprint,
-        records: data.records,
-        receivedAt: now(),
-      };
-      if (await store.stageChunk(chunk)) chunks?.remember(chunk, ctx.bytes);
-      background(processor.onChunkStaged(tenantid, data.syncRunId));
-      return;
-    }
-    if (datasetSnapshotCompletedV1.matches(event)) {
-      const { data, tenantid } = datasetSnapshotCompletedV1.parse(event);
-      ctx.logger.info(
-        { syncRunId: data.syncRunId, datasets: data.datasets.length, dryRun: data.dryRun },
-        'run-complete marker received',
-      );
-      await processor.registerMarker(tenantid, data.syncRunId, {
-        trigger: data.trigger,
-        dryRun: data.dryRun,
-        fetchedAt: data.fetchedAt,
-        datasets: data.datasets.map((d) => ({
-          datasetId: d.datasetId,
-          chunkCount: d.chunkCount,
-          recordCount: d.recordCount,
-          fingerprint: d.fingerprint,
-        })),
-        absentDatasets: data.absentDatasets,
-        findings: data.findings.map((f) => ({
-          code: f.code,
-          severity: 'warning' as const,
-          datasetId: f.datasetId,
-          ...(f.recordId === undefined ? {} : { recordId: f.recordId }),
-          ...(f.path === undefined ? {} : { field: f.path }),
-          message: f.message,
-        })),
-      });
-      background(processor.advance(tenantid, ids.changeset(tenantid, data.syncRunId)));
-    }
+    const staged = await stage(deps, event, ctx.bytes);
+    if (staged) background(processor.onChunkStaged(staged.tenantId, staged.syncRunId));
+    else await onOther(deps, event, ctx.logger);
   };
+}
+
+/**
+ * {@link rawDatasetsHandler} for the consecutive events of one fetched batch: the chunks between two
+ * other events are staged {@link CHUNKS_STAGED_IN_FLIGHT} at a time (they are independent writes);
+ * any other event (the marker) is handled once every event before it is, as one at a time would; each
+ * run's staged chunks are told to the processor once. A failure fails the batch after the chunks
+ * being staged settle (the runner retries it — staging is idempotent — or splits it down to the
+ * per-event handler).
+ */
+export function rawDatasetsBatchHandler(
+  store: ChunkStaging,
+  processor: ChangesetProcessor,
+  now: () => Date,
+  background: (work: Promise<void>) => void,
+  chunks?: StagedChunkMemory,
+): BatchEventHandler {
+  const deps: RawDatasetsDeps = { store, processor, now, background, chunks };
+  return async (events, ctx) => {
+    const runs = new Map<string, { tenantId: string; syncRunId: string }>();
+    let pending: number[] = [];
+    const stagePending = async () => {
+      const part = pending;
+      pending = [];
+      await forEachConcurrently(part, CHUNKS_STAGED_IN_FLIGHT, async (i) => {
+        const staged = await stage(deps, events[i]!, ctx.sizes[i] ?? 0);
+        if (staged) runs.set(`${staged.tenantId}|${staged.syncRunId}`, staged);
+      });
+    };
+    for (let i = 0; i < events.length; i += 1) {
+      if (rawDatasetChunkV1.matches(events[i]!)) {
+        pending.push(i);
+        continue;
+      }
+      await stagePending();
+      await onOther(deps, events[i]!, ctx.logger);
+    }
+    await stagePending();
+    for (const r of runs.values()) background(processor.onChunkStaged(r.tenantId, r.syncRunId));
+  };
+}
+
+/** Stages `event` if it is a chunk; returns its run, or null for any other event. */
+async function stage(
+  { store, now, chunks }: RawDatasetsDeps,
+  event: CloudEvent<unknown>,
+  bytes: number,
+): Promise<{ tenantId: string; syncRunId: string } | null> {
+  if (!rawDatasetChunkV1.matches(event)) return null;
+  const { data, tenantid } = rawDatasetChunkV1.parse(event);
+  const chunk = {
+    _id: ids.chunk(tenantid, data.syncRunId, data.datasetId, data.datasetFingerprint, data.chunkIndex),
+    tenantId: tenantid,
+    syncRunId: data.syncRunId,
+    datasetId: data.datasetId,
+    chunkIndex: data.chunkIndex,
+    chunkCount: data.chunkCount,
+    fingerprint: data.datasetFingerprint,
+    records: data.records,
+    receivedAt: now(),
+  };
+  if (await store.stageChunk(chunk)) chunks?.remember(chunk, bytes);
+  return { tenantId: tenantid, syncRunId: data.syncRunId };
+}
+
+/** The run-complete marker is registered and its changeset advanced; other events are ignored. */
+async function onOther(
+  { processor, background }: RawDatasetsDeps,
+  event: CloudEvent<unknown>,
+  logger: Logger,
+): Promise<void> {
+  if (!datasetSnapshotCompletedV1.matches(event)) return;
+  const { data, tenantid } = datasetSnapshotCompletedV1.parse(event);
+  logger.info(
+    { syncRunId: data.syncRunId, datasets: data.datasets.length, dryRun: data.dryRun },
+    'run-complete marker received',
+  );
+  await processor.registerMarker(tenantid, data.syncRunId, {
+    trigger: data.trigger,
+    dryRun: data.dryRun,
+    fetchedAt: data.fetchedAt,
+    datasets: data.datasets.map((d) => ({
+      datasetId: d.datasetId,
+      chunkCount: d.chunkCount,
+      recordCount: d.recordCount,
+      fingerprint: d.fingerprint,
+    })),
+    absentDatasets: data.absentDatasets,
+    findings: data.findings.map((f) => ({
+      code: f.code,
+      severity: 'warning' as const,
+      datasetId: f.datasetId,
+      ...(f.recordId === undefined ? {} : { recordId: f.recordId }),
+      ...(f.path === undefined ? {} : { field: f.path }),
+      message: f.message,
+    })),
+  });
+  background(processor.advance(tenantid, ids.changeset(tenantid, data.syncRunId)));
 }
