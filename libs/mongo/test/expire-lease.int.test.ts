@@ -41,4 +41,9 @@ describe('expireLease (libs/testing) against a keeper that is renewing', () => {
     }
     expect(revived).toEqual([]);
   });
+
+  it('a filter that selects no lease is an error, not a silent no-op', async () => {
+    const coll = ctx.db().collection<Document>('leases');
+    await expect(expireLease(coll, { key: 'nobody-holds-this' })).rejects.toThrow('no lease matches');
+  });
 });

@@ -32,7 +32,11 @@ export async function expireLease<T extends Document>(
   const leases = coll as unknown as Collection<Document>;
   const selected = filter as Filter<Document>;
   for (let i = 0; i < attempts; i++) {
-    await leases.updateMany(selected, { $set: { expiresAt: new Date(Date.now() - 3_600_000) } });
+    const { matchedCount } = await leases.updateMany(selected, {
+      $set: { expiresAt: new Date(Date.now() - 3_600_000) },
+    });
+    // A filter that selects nothing would leave the test waiting for a takeover that cannot come.
+    if (matchedCount === 0) throw new Error(`no lease matches ${JSON.stringify(filter)}`);
     await sleep(settleMs);
     if ((await leases.countDocuments({ $and: [selected, { expiresAt: { $gt: new Date() } }] })) === 0) return;
   }
