@@ -3,6 +3,7 @@ import type { CloudEvent } from '@isams-sync/events';
 import type { BatchEventHandler, EventHandler } from '@isams-sync/kafka';
 import type { Logger } from '@isams-sync/logger';
 import { forEachConcurrently } from '@isams-sync/runtime';
+import { contextFromCarrier, SpanKind, withSpan } from '@isams-sync/telemetry';
 import { ids } from '../../use-cases/records';
 import type { ChunkStaging } from '../../use-cases/ports';
 import type { ChangesetProcessor } from '../../use-cases/changeset-processor';
@@ -60,15 +61,27 @@ export function rawDatasetsBatchHandler(
 ): BatchEventHandler {
   const deps: RawDatasetsDeps = { store, processor, now, background, chunks };
   return async (events, ctx) => {
-    const runs = new Map<string, { tenantId: string; syncRunId: string }>();
     let pending: number[] = [];
     const stagePending = async () => {
       const part = pending;
       pending = [];
+      // Each run's last chunk staged here, in order: the run is told once, in that chunk's trace.
+      const runs = new Map<string, { tenantId: string; syncRunId: string; event: CloudEvent<unknown> }>();
+      const staged = new Map<number, { tenantId: string; syncRunId: string }>();
       await forEachConcurrently(part, CHUNKS_STAGED_IN_FLIGHT, async (i) => {
-        const staged = await stage(deps, events[i]!, ctx.sizes[i] ?? 0);
-        if (staged) runs.set(`${staged.tenantId}|${staged.syncRunId}`, staged);
+        const run = await stage(deps, events[i]!, ctx.sizes[i] ?? 0);
+        if (run) staged.set(i, run);
       });
+      for (const i of part) {
+        const run = staged.get(i)!;
+        runs.set(`${run.tenantId}|${run.syncRunId}`, { ...run, event: events[i]! });
+      }
+      // Before any later event, as one at a time would: a marker after these chunks then finds them
+      // told, and never races their run's processing started from here.
+      for (const r of runs.values())
+        await inTraceOf(r.event, ctx.topic, () =>
+          background(processor.onChunkStaged(r.tenantId, r.syncRunId)),
+        );
     };
     for (let i = 0; i < events.length; i += 1) {
       if (rawDatasetChunkV1.matches(events[i]!)) {
@@ -76,11 +89,32 @@ export function rawDatasetsBatchHandler(
         continue;
       }
       await stagePending();
-      await onOther(deps, events[i]!, ctx.logger);
+      // The run's processing starts from the marker, in the marker's trace (the sync's), not the batch's.
+      await inTraceOf(events[i]!, ctx.topic, () => onOther(deps, events[i]!, ctx.logger));
     }
     await stagePending();
-    for (const r of runs.values()) background(processor.onChunkStaged(r.tenantId, r.syncRunId));
   };
+}
+
+/**
+ * Runs `fn` in a CONSUMER span continuing `event`'s own trace — what the runner does for one event
+ * at a time; a batch's span starts a trace of its own, and the work a sync's events start belongs in
+ * the sync's trace (docs/observability.md).
+ */
+function inTraceOf<T>(event: CloudEvent<unknown>, topic: string, fn: () => T | Promise<T>): Promise<T> {
+  return withSpan(
+    `process ${topic}`,
+    {
+      kind: SpanKind.CONSUMER,
+      parent: contextFromCarrier(event),
+      attributes: {
+        'cloudevents.event_id': event.id,
+        'cloudevents.event_type': event.type,
+        'isams_sync.tenant_id': event.tenantid,
+      },
+    },
+    async () => fn(),
+  );
 }
 
 /** Stages `event` if it is a chunk; returns its run, or null for any other event. */
