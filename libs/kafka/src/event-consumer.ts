@@ -47,6 +47,12 @@ export interface BatchConsumerContext extends Omit<ConsumerContext, 'offset' | '
   lastOffset: string;
   /** Each event's message value length (bytes), in the events' order: {@link ConsumerContext.bytes} of each. */
   sizes: readonly number[];
+  /**
+   * Runs `fn` in a `process` span that continues `event`'s own trace, linked to the batch's span:
+   * the batch's span starts a trace of its own, and what one event of it causes belongs in that
+   * event's trace (docs/observability.md › Batches).
+   */
+  inEventTrace<T>(event: CloudEvent<unknown>, fn: () => Promise<T>): Promise<T>;
 }
 
 /**

@@ -149,3 +149,50 @@ describe('trace context through Kafka (real broker)', () => {
     expect(event.id).toBe('e1');
   });
 });
+
+/** Batch mode: the batch's span is a trace of its own; `inEventTrace` puts an event's work back in its trace. */
+describe('trace context of a batch’s events (real broker)', () => {
+  it('inEventTrace runs an event’s work in a span of that event’s trace, linked to the batch’s span', async () => {
+    exporter.reset();
+    const { topic } = await freshTopic(client, 1);
+    const producer = createEventProducer(client, { logger: testLogger });
+    for (const school of ['school-c', 'school-d'])
+      await withSpan(`run ${school}`, {}, () =>
+        producer.publish(topic, pings(1, [school], uniqueName('run'))),
+      );
+    const inside: Array<{ eventId: string; traceId: string | undefined }> = [];
+    const consumer = consumeFromStart(client, topic, {
+      groupId: uniqueName('trace-event'),
+      handler: async () => {},
+      batchHandler: async (events, ctx) => {
+        for (const event of events)
+          await ctx.inEventTrace(event, async () => {
+            inside.push({ eventId: event.id, traceId: trace.getActiveSpan()?.spanContext().traceId });
+          });
+      },
+    });
+    try {
+      await eventually(() => inside.length === 2, 'both events handled in their traces');
+      await eventually(
+        () => exporter.getFinishedSpans().filter((s) => s.name === `process ${topic}`).length === 3,
+        'the batch span and two event spans ended',
+      );
+      const processSpans = exporter.getFinishedSpans().filter((s) => s.name === `process ${topic}`);
+      const batch = processSpans.find((s) => s.attributes['messaging.batch.message_count'] === 2)!;
+      const publishes = exporter.getFinishedSpans().filter((s) => s.name === `publish ${topic}`);
+      for (const { eventId, traceId } of inside) {
+        const span = processSpans.find((s) => s.attributes['cloudevents.event_id'] === eventId)!;
+        // A child of the span that published the event: its trace, not the batch's.
+        const publish = publishes.find((p) => p.spanContext().spanId === span.parentSpanContext?.spanId);
+        expect(publish).toBeDefined();
+        expect(span.spanContext().traceId).toBe(publish!.spanContext().traceId);
+        expect(traceId).toBe(span.spanContext().traceId);
+        expect(traceId).not.toBe(batch.spanContext().traceId);
+        expect(span.links.map((l) => l.context.spanId)).toEqual([batch.spanContext().spanId]);
+      }
+    } finally {
+      await consumer.stop();
+      await producer.disconnect();
+    }
+  });
+});

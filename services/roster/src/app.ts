@@ -14,7 +14,7 @@ import { RosterStore } from './adapters/mongo/roster-store';
 import { TenantLeases, processOwnerId } from './adapters/mongo/tenant-leases';
 import type { RosterConfig } from './config';
 import { ROSTER_CALLERS, rosterGrpcHandlers } from './handlers/grpc/roster.grpc';
-import { rawDatasetsBatchHandler, rawDatasetsHandler } from './handlers/kafka/raw-datasets.handler';
+import { rawDatasetsHandlers } from './handlers/kafka/raw-datasets.handler';
 import { ChangesetProcessor } from './use-cases/changeset-processor';
 import type { ProcessingStep, RosterMemory } from './use-cases/changeset-processor';
 import { ImageMemory, StagedChunkMemory } from './use-cases/process-memory';
@@ -484,16 +484,14 @@ function rawDatasetsConsumerOptions(w: Wiring, kafka: KafkaClient, core: UseCase
       group: rawDatasetsGroup(w),
       sessionTimeoutMs: w.overrides.sessionTimeoutMs,
     }),
-    handler: rawDatasetsHandler(core.store, core.processor, w.now, w.background.track, core.memory.chunks),
-    // A fetch's chunks are staged together (several writes in flight, one offset commit) — the
-    // roster falls behind the connector's burst at the end of a document one chunk at a time.
-    batchHandler: rawDatasetsBatchHandler(
-      core.store,
-      core.processor,
-      w.now,
-      w.background.track,
-      core.memory.chunks,
-    ),
+    // A fetch's chunks are staged together (several writes in flight, one offset commit).
+    ...rawDatasetsHandlers({
+      store: core.store,
+      processor: core.processor,
+      now: w.now,
+      background: w.background.track,
+      chunks: core.memory.chunks,
+    }),
     maxBatchSize: RAW_EVENTS_PER_BATCH,
     maxBytesPerPartition: RAW_FETCH_BYTES_PER_PARTITION,
   };

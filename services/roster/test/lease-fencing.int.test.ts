@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@isams-sync/events';
-import type { EventHandler } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import type { LeaseDocument } from '@isams-sync/mongo';
 import { expireLease, uniqueName } from '@isams-sync/testing';
 import type { RosterApp } from '../src/app';
 import { ids } from '../src/use-cases/records';
 import { COLLECTIONS } from '../src/adapters/mongo/roster-store';
-import { rawDatasetsHandler } from '../src/handlers/kafka/raw-datasets.handler';
+import { rawDatasetsHandlers } from '../src/handlers/kafka/raw-datasets.handler';
 import type { ProcessingStep } from '../src/use-cases/changeset-processor';
 import { createHarness, storedRoster } from './support/harness';
 import type { Harness } from './support/harness';
@@ -52,15 +51,15 @@ afterAll(async () => h?.close());
  */
 async function feed(app: RosterApp, tenantId: string, run: string, data: Datasets): Promise<Promise<void>[]> {
   const work: Promise<void>[] = [];
-  const handle: EventHandler = rawDatasetsHandler(
-    app.store,
-    app.processor,
-    () => new Date(),
-    (p) => {
+  const { handler: handle } = rawDatasetsHandlers({
+    store: app.store,
+    processor: app.processor,
+    now: () => new Date(),
+    background: (p) => {
       work.push(p);
       p.catch(() => undefined);
     },
-  );
+  });
   const { chunks, marker } = snapshotEvents(tenantId, run, data);
   for (const e of [...chunks, marker] as CloudEvent[]) await handle(e, { logger } as never);
   return work;

@@ -1,6 +1,13 @@
 import type { CloudEvent } from '@isams-sync/events';
 import type { Logger } from '@isams-sync/logger';
-import { linkTo, ROOT_CONTEXT, SpanKind, withSpan } from '@isams-sync/telemetry';
+import {
+  activeSpanContext,
+  contextFromCarrier,
+  linkTo,
+  ROOT_CONTEXT,
+  SpanKind,
+  withSpan,
+} from '@isams-sync/telemetry';
 import type { Link } from '@isams-sync/telemetry';
 import type { KafkaMessage } from 'kafkajs';
 import { fromKafkaMessage } from '../cloudevents-binding';
@@ -133,6 +140,24 @@ export class BatchProcessor {
               attempt,
               logger: log,
               heartbeat,
+              inEventTrace: (event, fn) => {
+                const batchSpan = activeSpanContext();
+                return withSpan(
+                  `process ${topic}`,
+                  {
+                    kind: SpanKind.CONSUMER,
+                    parent: contextFromCarrier(event),
+                    ...(batchSpan === undefined ? {} : { links: [{ context: batchSpan }] }),
+                    attributes: {
+                      ...processSpanAttributes(topic, partition, groupId, attempt),
+                      'cloudevents.event_id': event.id,
+                      'cloudevents.event_type': event.type,
+                      'isams_sync.tenant_id': event.tenantid,
+                    },
+                  },
+                  () => fn(),
+                );
+              },
             },
           ),
         ),

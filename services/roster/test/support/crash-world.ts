@@ -1,7 +1,7 @@
 import type { CloudEvent } from '@isams-sync/events';
 import type { BatchConsumerContext, ConsumerContext } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
-import { rawDatasetsBatchHandler, rawDatasetsHandler } from '../../src/handlers/kafka/raw-datasets.handler';
+import { rawDatasetsHandlers } from '../../src/handlers/kafka/raw-datasets.handler';
 import type { RosterMemory } from '../../src/use-cases/changeset-processor';
 import { ImageMemory, StagedChunkMemory } from '../../src/use-cases/process-memory';
 import { HeldBatches } from '../../src/use-cases/held-batches';
@@ -144,20 +144,13 @@ function startProcess(
     ...(memory === undefined ? {} : { memory }),
   });
   const heldBatches = new HeldBatches(store, processor, () => NOW);
-  const handler = rawDatasetsHandler(
+  const { handler, batchHandler } = rawDatasetsHandlers({
     store,
     processor,
-    () => NOW,
-    (work) => background.push(work),
-    memory?.chunks,
-  );
-  const batchHandler = rawDatasetsBatchHandler(
-    store,
-    processor,
-    () => NOW,
-    (work) => background.push(work),
-    memory?.chunks,
-  );
+    now: () => NOW,
+    background: (work) => background.push(work),
+    ...(memory === undefined ? {} : { chunks: memory.chunks }),
+  });
   const ctx = {
     topic: 'raw',
     partition: 0,
@@ -189,6 +182,7 @@ function startProcess(
           firstOffset: '0',
           lastOffset: String(events.length - 1),
           sizes: events.map(() => 0),
+          inEventTrace: (_event, fn) => fn(),
         } as BatchConsumerContext);
       } else if (d.kind === 'event') await handler(d.event, ctx as ConsumerContext);
       else {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@isams-sync/events';
 import type { ConsumerContext } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
-import { rawDatasetsHandler } from '../../src/handlers/kafka/raw-datasets.handler';
+import { rawDatasetsHandlers } from '../../src/handlers/kafka/raw-datasets.handler';
 import { memoryProcessor } from '../support/memory-processor';
 import { ids } from '../../src/use-cases/records';
 import { StagedChunkSweeper } from '../../src/use-cases/staged-chunk-sweep';
@@ -41,7 +41,12 @@ function roster() {
     background: (work) => background.push(work),
     now,
   });
-  const handler = rawDatasetsHandler(store, processor, now, (work) => background.push(work));
+  const { handler } = rawDatasetsHandlers({
+    store,
+    processor,
+    now,
+    background: (work) => background.push(work),
+  });
   const sweeper = new StagedChunkSweeper({ store, processor, logger, retentionMs: RETENTION, graceDays: 14 });
   const drain = async () => {
     while (background.length > 0) await background.shift();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@isams-sync/events';
 import type { ConsumerContext } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
-import { rawDatasetsHandler } from '../../src/handlers/kafka/raw-datasets.handler';
+import { rawDatasetsHandlers } from '../../src/handlers/kafka/raw-datasets.handler';
 import type { ChangesetProcessor } from '../../src/use-cases/changeset-processor';
 import { memoryProcessor } from '../support/memory-processor';
 import { RosterQueries } from '../../src/use-cases/roster-queries';
@@ -106,12 +106,12 @@ it('a preview of a run whose marker names a version not staged yet says the snap
     onChunkStaged: async () => {},
     advance: async () => {},
   } as unknown as ChangesetProcessor;
-  const handler = rawDatasetsHandler(
+  const { handler } = rawDatasetsHandlers({
     store,
-    stageOnly,
-    () => new Date(0),
-    () => {},
-  );
+    processor: stageOnly,
+    now: () => new Date(0),
+    background: () => {},
+  });
   const deliver = async (datasets: Datasets, only: 'chunks' | 'marker') => {
     const { chunks, marker } = snapshotEvents(T, RUN, datasets, { chunkSize: CHUNK_SIZE });
     for (const e of only === 'chunks' ? chunks : [marker])

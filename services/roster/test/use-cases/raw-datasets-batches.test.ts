@@ -2,11 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@isams-sync/events';
 import type { BatchConsumerContext, ConsumerContext } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
-import {
-  CHUNKS_STAGED_IN_FLIGHT,
-  rawDatasetsBatchHandler,
-  rawDatasetsHandler,
-} from '../../src/handlers/kafka/raw-datasets.handler';
+import { CHUNKS_STAGED_IN_FLIGHT, rawDatasetsHandlers } from '../../src/handlers/kafka/raw-datasets.handler';
 import { memoryProcessor } from '../support/memory-processor';
 import type { ChunkStaging } from '../../src/use-cases/ports';
 import { StagedChunkMemory } from '../../src/use-cases/process-memory';
@@ -42,15 +38,32 @@ function roster(staging?: (store: ChunkStaging) => ChunkStaging) {
   const memory = new StagedChunkMemory(64 * 1024 * 1024);
   const stager = staging ? staging(store) : store;
   const track = (work: Promise<void>) => background.push(work);
-  const one = rawDatasetsHandler(stager, processor, now, track, memory);
-  const batch = rawDatasetsBatchHandler(stager, processor, now, track, memory);
+  const { handler: one, batchHandler: batch } = rawDatasetsHandlers({
+    store: stager,
+    processor,
+    now,
+    background: track,
+    chunks: memory,
+  });
   const drain = async () => {
     while (background.length > 0) await background.shift();
+  };
+  // The runner's `inEventTrace`, recording whose trace the work it wraps runs in.
+  const traced = { current: undefined as string | undefined };
+  const inEventTrace: BatchConsumerContext['inEventTrace'] = async (event, fn) => {
+    traced.current = event.id;
+    try {
+      return await fn();
+    } finally {
+      traced.current = undefined;
+    }
   };
   return {
     world,
     store,
+    processor,
     memory,
+    traced,
     drain,
     async oneByOne(events: CloudEvent[]) {
       for (const e of events) await one(e, { bytes: 100, logger } as unknown as ConsumerContext);
@@ -63,7 +76,11 @@ function roster(staging?: (store: ChunkStaging) => ChunkStaging) {
         const part = events.slice(at, at + size);
         at += part.length;
         if (part.length === 0) continue;
-        await batch(part, { sizes: part.map(() => 100), logger } as unknown as BatchConsumerContext);
+        await batch(part, {
+          sizes: part.map(() => 100),
+          logger,
+          inEventTrace,
+        } as unknown as BatchConsumerContext);
       }
       await drain();
     },
@@ -126,6 +143,30 @@ describe('the raw-datasets batch handler', () => {
     expect(most).toBe(CHUNKS_STAGED_IN_FLIGHT);
     expect(log.indexOf('marker')).toBe(chunks.length);
     expect(log.filter((l) => l.startsWith('staged'))).toHaveLength(chunks.length);
+  });
+
+  it('the marker is handled, and each run told of its staged chunks, in that event’s own trace — the runs before the marker', async () => {
+    const r = roster();
+    const seen: string[] = [];
+    const onChunkStaged = r.processor.onChunkStaged.bind(r.processor);
+    r.processor.onChunkStaged = (tenantId, syncRunId) => {
+      seen.push(`told ${syncRunId} in ${r.traced.current}`);
+      return onChunkStaged(tenantId, syncRunId);
+    };
+    const createChangeset = r.store.createChangeset.bind(r.store);
+    r.store.createChangeset = async (...args) => {
+      seen.push(`marker of ${args[0].syncRunId} in ${r.traced.current}`);
+      return createChangeset(...args);
+    };
+    const first = snapshotEvents(T, 'r1', miniSchool(40), { chunkSize: 5 });
+    const second = snapshotEvents(T, 'r2', miniSchool(40), { chunkSize: 5 });
+    // One batch: r1's chunks and marker, then r2's chunks (its marker in a later fetch).
+    await r.inBatches([...first.chunks, first.marker, ...second.chunks] as CloudEvent[], []);
+    expect(seen).toEqual([
+      `told r1 in ${first.chunks.at(-1)!.id}`,
+      `marker of r1 in ${first.marker.id}`,
+      `told r2 in ${second.chunks.at(-1)!.id}`,
+    ]);
   });
 
   it('a chunk that cannot be staged fails the batch once the chunks under way have settled, starts no other, and leaves the marker unhandled', async () => {

@@ -3,7 +3,6 @@ import type { CloudEvent } from '@isams-sync/events';
 import type { BatchEventHandler, EventHandler } from '@isams-sync/kafka';
 import type { Logger } from '@isams-sync/logger';
 import { forEachConcurrently } from '@isams-sync/runtime';
-import { contextFromCarrier, SpanKind, withSpan } from '@isams-sync/telemetry';
 import { ids } from '../../use-cases/records';
 import type { ChunkStaging } from '../../use-cases/ports';
 import type { ChangesetProcessor } from '../../use-cases/changeset-processor';
@@ -12,109 +11,75 @@ import type { StagedChunkMemory } from '../../use-cases/process-memory';
 /** Chunks of one fetched batch staged at once (each a chunk and a receipt written). */
 export const CHUNKS_STAGED_IN_FLIGHT = 4;
 
-/** What both handlers of `isams.raw-datasets.v1` are made of. */
-interface RawDatasetsDeps {
+/** What the handlers of `isams.raw-datasets.v1` work with. */
+export interface RawDatasetsDeps {
   readonly store: ChunkStaging;
   readonly processor: ChangesetProcessor;
   readonly now: () => Date;
   /** Runs processing in the background: the marker is durable once stored, and a crash resumes it. */
   readonly background: (work: Promise<void>) => void;
-  /** Where a chunk this replica stored is kept for its run's plan. */
-  readonly chunks: StagedChunkMemory | undefined;
+  /** Where a chunk this replica stored is kept for its run's plan (none: the plan reads the store). */
+  readonly chunks?: StagedChunkMemory;
 }
 
 /**
  * Consumes `isams.raw-datasets.v1`: stages chunks (idempotent by run/dataset/fingerprint/chunk: a
  * dataset published again in the same run with other content is staged beside the earlier version),
- * and on the run-complete marker processes the run once the chunks of the versions it names are staged. Other event types are ignored.
- * A chunk this call stored is also kept in `chunks` (its run's plan then need not read it back).
+ * and on the run-complete marker processes the run once the chunks of the versions it names are
+ * staged. Other event types are ignored. A chunk a call stored is also kept in `chunks` (its run's
+ * plan then need not read it back).
+ *
+ * `handler` takes one event. `batchHandler` takes the consecutive events of one fetched batch: the
+ * chunks between two other events are staged {@link CHUNKS_STAGED_IN_FLIGHT} at a time (independent
+ * writes), then each run they belong to is told to the processor once; any other event (the marker)
+ * is handled once every event before it is — as one at a time would, and each in its own event's
+ * trace, not the batch's. A failure fails the batch after the chunks being staged settle (the runner
+ * retries it — staging is idempotent — or splits it down to `handler`).
  */
-export function rawDatasetsHandler(
-  store: ChunkStaging,
-  processor: ChangesetProcessor,
-  now: () => Date,
-  background: (work: Promise<void>) => void,
-  chunks?: StagedChunkMemory,
-): EventHandler {
-  const deps: RawDatasetsDeps = { store, processor, now, background, chunks };
-  return async (event, ctx) => {
-    const staged = await stage(deps, event, ctx.bytes);
-    if (staged) background(processor.onChunkStaged(staged.tenantId, staged.syncRunId));
+export function rawDatasetsHandlers(deps: RawDatasetsDeps): {
+  handler: EventHandler;
+  batchHandler: BatchEventHandler;
+} {
+  const handler: EventHandler = async (event, ctx) => {
+    const run = await stage(deps, event, ctx.bytes);
+    if (run) deps.background(deps.processor.onChunkStaged(run.tenantId, run.syncRunId));
     else await onOther(deps, event, ctx.logger);
   };
-}
-
-/**
- * {@link rawDatasetsHandler} for the consecutive events of one fetched batch: the chunks between two
- * other events are staged {@link CHUNKS_STAGED_IN_FLIGHT} at a time (they are independent writes);
- * any other event (the marker) is handled once every event before it is, as one at a time would; each
- * run's staged chunks are told to the processor once. A failure fails the batch after the chunks
- * being staged settle (the runner retries it — staging is idempotent — or splits it down to the
- * per-event handler).
- */
-export function rawDatasetsBatchHandler(
-  store: ChunkStaging,
-  processor: ChangesetProcessor,
-  now: () => Date,
-  background: (work: Promise<void>) => void,
-  chunks?: StagedChunkMemory,
-): BatchEventHandler {
-  const deps: RawDatasetsDeps = { store, processor, now, background, chunks };
-  return async (events, ctx) => {
+  const batchHandler: BatchEventHandler = async (events, ctx) => {
     let pending: number[] = [];
     const stagePending = async () => {
       const part = pending;
       pending = [];
-      // Each run's last chunk staged here, in order: the run is told once, in that chunk's trace.
-      const runs = new Map<string, { tenantId: string; syncRunId: string; event: CloudEvent<unknown> }>();
-      const staged = new Map<number, { tenantId: string; syncRunId: string }>();
+      const runs: Array<RunRef | null> = [];
       await forEachConcurrently(part, CHUNKS_STAGED_IN_FLIGHT, async (i) => {
-        const run = await stage(deps, events[i]!, ctx.sizes[i] ?? 0);
-        if (run) staged.set(i, run);
+        runs[i] = await stage(deps, events[i]!, ctx.sizes[i] ?? 0);
       });
-      for (const i of part) {
-        const run = staged.get(i)!;
-        runs.set(`${run.tenantId}|${run.syncRunId}`, { ...run, event: events[i]! });
-      }
-      // Before any later event, as one at a time would: a marker after these chunks then finds them
-      // told, and never races their run's processing started from here.
-      for (const r of runs.values())
-        await inTraceOf(r.event, ctx.topic, () =>
-          background(processor.onChunkStaged(r.tenantId, r.syncRunId)),
+      // Each run once, in the trace of its last chunk here, before any later event of the batch.
+      const last = new Map<string, { run: RunRef; event: CloudEvent<unknown> }>();
+      for (const i of part)
+        last.set(`${runs[i]!.tenantId}|${runs[i]!.syncRunId}`, { run: runs[i]!, event: events[i]! });
+      for (const { run, event } of last.values())
+        await ctx.inEventTrace(event, async () =>
+          deps.background(deps.processor.onChunkStaged(run.tenantId, run.syncRunId)),
         );
     };
-    for (let i = 0; i < events.length; i += 1) {
-      if (rawDatasetChunkV1.matches(events[i]!)) {
+    for (const [i, event] of events.entries()) {
+      if (rawDatasetChunkV1.matches(event)) {
         pending.push(i);
         continue;
       }
       await stagePending();
-      // The run's processing starts from the marker, in the marker's trace (the sync's), not the batch's.
-      await inTraceOf(events[i]!, ctx.topic, () => onOther(deps, events[i]!, ctx.logger));
+      await ctx.inEventTrace(event, () => onOther(deps, event, ctx.logger));
     }
     await stagePending();
   };
+  return { handler, batchHandler };
 }
 
-/**
- * Runs `fn` in a CONSUMER span continuing `event`'s own trace — what the runner does for one event
- * at a time; a batch's span starts a trace of its own, and the work a sync's events start belongs in
- * the sync's trace (docs/observability.md).
- */
-function inTraceOf<T>(event: CloudEvent<unknown>, topic: string, fn: () => T | Promise<T>): Promise<T> {
-  return withSpan(
-    `process ${topic}`,
-    {
-      kind: SpanKind.CONSUMER,
-      parent: contextFromCarrier(event),
-      attributes: {
-        'cloudevents.event_id': event.id,
-        'cloudevents.event_type': event.type,
-        'isams_sync.tenant_id': event.tenantid,
-      },
-    },
-    async () => fn(),
-  );
+/** The run a chunk belongs to. */
+interface RunRef {
+  tenantId: string;
+  syncRunId: string;
 }
 
 /** Stages `event` if it is a chunk; returns its run, or null for any other event. */
@@ -122,7 +87,7 @@ async function stage(
   { store, now, chunks }: RawDatasetsDeps,
   event: CloudEvent<unknown>,
   bytes: number,
-): Promise<{ tenantId: string; syncRunId: string } | null> {
+): Promise<RunRef | null> {
   if (!rawDatasetChunkV1.matches(event)) return null;
   const { data, tenantid } = rawDatasetChunkV1.parse(event);
   const chunk = {
