@@ -75,6 +75,12 @@ export class RunExecution {
   private fetch: RunFetch | undefined;
   private progressWrite: Promise<void> = Promise.resolve();
   private progressWriting = false;
+  /**
+   * A step is being written: no progress write starts. On FerretDB a findAndModify reads the run and
+   * writes it back, not atomically, so a progress write beside a step could write the old status
+   * back over the step's; the step records the progress it knows itself.
+   */
+  private stepWriting = false;
   private lastProgress = 0;
 
   /** `inputs`: {@link readFetchInputs}, begun while the run was being started. */
@@ -360,11 +366,13 @@ export class RunExecution {
   /** Decides the marker attempt, then sends the run-complete marker. */
   private async sendMarker(): Promise<void> {
     // Decided once: after this a stale-run sweep re-sends the marker instead of failing the run.
-    const attempted = await this.deps.runs.recordStep(
-      this.run,
-      { markerAttemptedAt: new Date(), progress: this.run.progress },
-      undefined,
-      this.lease.fence,
+    const attempted = await this.writingStep(() =>
+      this.deps.runs.recordStep(
+        this.run,
+        { markerAttemptedAt: new Date(), progress: this.run.progress },
+        undefined,
+        this.lease.fence,
+      ),
     );
     if (!attempted.won || !attempted.run) throw new RunInterrupted('run changed state while publishing');
     this.run = attempted.run;
@@ -471,15 +479,31 @@ export class RunExecution {
 
   /** Moves the run to `status` (one sequence step, decided under the lease) and publishes the lifecycle event. */
   private async advance(status: RunStatus, set: Partial<RunRecord>): Promise<RunRecord> {
-    const { won, run: updated } = await this.deps.runs.recordStep(
-      this.run,
-      { ...set, status, heartbeatAt: new Date() },
-      { sequence: 1 },
-      this.lease.fence,
+    const { won, run: updated } = await this.writingStep(() =>
+      this.deps.runs.recordStep(
+        this.run,
+        { ...set, status, heartbeatAt: new Date() },
+        { sequence: 1 },
+        this.lease.fence,
+      ),
     );
     if (!won || !updated) throw new RunInterrupted(`run left ${this.run.status} unexpectedly`);
     await this.deps.publisher.publishRunUpdate(updated);
     return updated;
+  }
+
+  /**
+   * Writes a step with no progress write beside it ({@link stepWriting}): the one in flight lands
+   * first, and none starts until the step is written.
+   */
+  private async writingStep<T>(write: () => Promise<T>): Promise<T> {
+    this.stepWriting = true;
+    try {
+      await this.progressWrite;
+      return await write();
+    } finally {
+      this.stepWriting = false;
+    }
   }
 
   /**
@@ -489,7 +513,7 @@ export class RunExecution {
    * per round trip); a refused one (another replica took the run over) aborts the run.
    */
   private writeProgress(progress: () => RunRecord['progress']): void {
-    if (this.progressWriting) return;
+    if (this.progressWriting || this.stepWriting) return;
     if (Date.now() - this.lastProgress < this.opts.progressIntervalMs) return;
     this.lastProgress = Date.now();
     this.progressWriting = true;
