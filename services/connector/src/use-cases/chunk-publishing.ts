@@ -122,4 +122,6 @@ export class ChunkPublishing {
   }
 }
 
-const versionOf = (d: RunDatasetStats): string => `${d.datasetId}|${d.fingerprint}`;
+/** A dataset's version as read: `<dataset>|<fingerprint>` (same fingerprint ⇒ same records and chunks). */
+export const versionOf = (d: Pick<RunDatasetStats, 'datasetId' | 'fingerprint'>): string =>
+  `${d.datasetId}|${d.fingerprint}`;

@@ -264,13 +264,14 @@ export interface RunPublisher {
   publishRunUpdate(run: RunRecord): Promise<void>;
   /**
    * Every chunk of these datasets (the run's, or datasets read so far: `prefix`, see
-   * {@link Spool.chunks}), read from the spool; `onPublished` after each batch.
+   * {@link Spool.chunks}), read from the spool; `onPublished` after each batch, with the dataset
+   * (version) of each chunk the batch held.
    */
   publishChunks(
     run: RunRecord,
     datasets: readonly RunDatasetStats[],
     spool: Spool,
-    onPublished: (chunks: number) => void | Promise<void>,
+    onPublished: (chunks: readonly RunDatasetStats[]) => void | Promise<void>,
     opts?: { prefix?: boolean },
   ): Promise<void>;
   /** The commit point: after this the roster may apply the snapshot. */

@@ -1,4 +1,5 @@
 import type { Logger } from '@isams-sync/logger';
+import type { DatasetId } from '@isams-sync/isams';
 import { withSpan } from '@isams-sync/telemetry';
 import { CHUNK_ENVELOPE_OVERHEAD_BYTES } from '../domain/chunk-plan';
 import { ConnectorErrors } from '../domain/connector-errors';
@@ -8,7 +9,7 @@ import { nextScheduledRun } from '../domain/schedule';
 import type { SchoolSettings } from '../domain/school-settings';
 import { isUnchanged, knownDocumentOf } from '../domain/sync-run';
 import type { AppliedSnapshot, RunDatasetStats, RunError, RunStatus } from '../domain/sync-run';
-import { ChunkPublishing } from './chunk-publishing';
+import { ChunkPublishing, versionOf } from './chunk-publishing';
 import type { FetchResult, KnownDocumentFetch, RunLease, Spool } from './ports';
 import { RunInterrupted, toRunError } from './run-errors';
 import type { SyncEngineDeps, SyncEngineOptions } from './sync-engine';
@@ -62,8 +63,14 @@ export class RunExecution {
   private readonly chunks: ChunkPublishing;
   /** The applied snapshot read before the fetch (what a dataset read is compared with). */
   private before: AppliedSnapshot | null = null;
-  /** Chunks published so far, while the document was read and after. */
-  private chunksPublished = 0;
+  /** Chunks published so far, per dataset version ({@link versionOf}), while the document was read and after. */
+  private readonly publishedChunks = new Map<string, number>();
+  /**
+   * The version of each dataset that counts: the last one read while the document is read, those
+   * the run ended with once it is read. A version read and then replaced (a container that comes
+   * again) is published under other chunk ids and not named by the marker: its chunks are not the run's.
+   */
+  private countedVersions = new Map<DatasetId, string>();
   private publishingStarted = false;
   /** The run as last recorded. */
   private run: RunRecord;
@@ -228,7 +235,10 @@ export class RunExecution {
             datasetsTotal: 14,
             chunksPublished: this.chunksPublished,
           })),
-        onDatasetRead: (dataset) => this.chunks.read(dataset),
+        onDatasetRead: (dataset) => {
+          this.countedVersions.set(dataset.datasetId, versionOf(dataset));
+          this.chunks.read(dataset);
+        },
         ...(knownSha256 ? { knownSha256 } : {}),
       }),
     );
@@ -246,6 +256,7 @@ export class RunExecution {
   ): Promise<Date> {
     await this.progressWrite;
     this.abort.signal.throwIfAborted();
+    this.countedVersions = new Map(result.datasets.map((d) => [d.datasetId, versionOf(d)]));
     const fetchedAt = new Date();
     const chunksTotal = result.datasets.reduce((n, d) => n + d.chunkCount, 0);
     this.run = await this.advance(status, {
@@ -353,9 +364,12 @@ export class RunExecution {
           this.run,
           datasets,
           this.spool,
-          (n) => {
+          (chunks) => {
             this.abort.signal.throwIfAborted();
-            this.chunksPublished += n;
+            for (const d of chunks) {
+              const version = versionOf(d);
+              this.publishedChunks.set(version, (this.publishedChunks.get(version) ?? 0) + 1);
+            }
             this.writeProgress(() => ({ ...this.run.progress, chunksPublished: this.chunksPublished }));
           },
           opts,
@@ -473,6 +487,13 @@ export class RunExecution {
         )
         .catch(() => undefined);
     await this.lease.release();
+  }
+
+  /** The run's chunks published so far: those of the {@link countedVersions}. */
+  private get chunksPublished(): number {
+    let n = 0;
+    for (const version of this.countedVersions.values()) n += this.publishedChunks.get(version) ?? 0;
+    return n;
   }
 
   // ---- run record -------------------------------------------------------------------------------

@@ -122,7 +122,7 @@ export class KafkaRunPublisher implements RunPublisher {
     run: RunRecord,
     datasets: readonly RunDatasetStats[],
     spool: Spool,
-    onPublished: (chunks: number) => void | Promise<void>,
+    onPublished: (chunks: readonly RunDatasetStats[]) => void | Promise<void>,
     opts: { prefix?: boolean } = {},
   ): Promise<void> {
     const batches = this.chunkBatches(run, datasets, spool, opts);
@@ -134,13 +134,13 @@ export class KafkaRunPublisher implements RunPublisher {
         next = batches.next();
         // Settled below if the send fails; never left as an unhandled rejection meanwhile.
         next.catch(() => undefined);
-        const { messages, spans } = current.value;
+        const { messages, spans, of } = current.value;
         try {
           await this.producer.publishRaw(this.topics.rawDatasets, messages);
         } finally {
           for (const span of spans) span.end();
         }
-        await onPublished(messages.length);
+        await onPublished(of);
       }
     } finally {
       await next.catch(() => undefined);
@@ -148,16 +148,20 @@ export class KafkaRunPublisher implements RunPublisher {
     }
   }
 
-  /** The datasets' chunk messages, {@link CHUNKS_PER_SEND} at a time, read from the spool. */
+  /**
+   * The datasets' chunk messages, {@link CHUNKS_PER_SEND} at a time, read from the spool, with the
+   * dataset of each (`of`).
+   */
   private async *chunkBatches(
     run: RunRecord,
     datasets: readonly RunDatasetStats[],
     spool: Spool,
     opts: { prefix?: boolean },
-  ): AsyncGenerator<{ messages: RawRecord[]; spans: Span[] }, void, undefined> {
+  ): AsyncGenerator<{ messages: RawRecord[]; spans: Span[]; of: RunDatasetStats[] }, void, undefined> {
     // The fetch's time; chunks published while the document is still being read carry its start.
     const time = run.fetchedAt ?? run.fetchStartedAt ?? run.updatedAt;
     let batch: RawRecord[] = [];
+    let of: RunDatasetStats[] = [];
     // One PRODUCER span per chunk, whose context the chunk carries; ended once its batch is acknowledged.
     let spans: Span[] = [];
     const order = new Map(DATASET_IDS.map((d, i) => [d, i]));
@@ -198,16 +202,18 @@ export class KafkaRunPublisher implements RunPublisher {
         if (!msg.value.endsWith(EMPTY_RECORDS_TAIL))
           throw new Error('chunk event layout changed: records must be the last field');
         batch.push({ ...msg, value: withRecords(msg.value, lines) });
+        of.push(ds);
         if (batch.length >= CHUNKS_PER_SEND) {
-          yield { messages: batch, spans };
+          yield { messages: batch, spans, of };
           batch = [];
           spans = [];
+          of = [];
         }
         ordinal += ds.chunkRecords[chunkIndex]!;
         chunkIndex += 1;
       }
     }
-    if (batch.length > 0) yield { messages: batch, spans };
+    if (batch.length > 0) yield { messages: batch, spans, of };
   }
 
   /** The commit point: after this the roster may apply the snapshot. */

@@ -563,7 +563,7 @@ export class InMemoryRunPublisher implements RunPublisher {
     run: RunRecord,
     datasets: readonly RunDatasetStats[],
     spool: Spool,
-    onPublished: (chunks: number) => void | Promise<void>,
+    onPublished: (chunks: readonly RunDatasetStats[]) => void | Promise<void>,
     opts: { prefix?: boolean } = {},
   ): Promise<void> {
     const order = new Map(DATASET_IDS.map((d, i) => [d, i]));
@@ -584,7 +584,7 @@ export class InMemoryRunPublisher implements RunPublisher {
             records,
           });
         });
-        await onPublished(1);
+        await onPublished([ds]);
       }
     }
   }
