@@ -76,6 +76,13 @@ export const ConnectorErrors = defineErrors({
     kind: 'internal',
     message: 'The sync run failed unexpectedly. Nothing was applied.',
   },
+  // Never shown to an admin: the roster's report of a run whose `published` step is not recorded
+  // yet is kept, and its event handled again (the consumer backs off) until the run takes it.
+  CONNECTOR_REPORT_BEFORE_PUBLISHED: {
+    kind: 'unavailable',
+    message: (d: { syncRunId: string }) =>
+      `The roster reported run ${d.syncRunId} before the connector recorded it published; the report is kept and handled again.`,
+  },
   CONNECTOR_NOTIFICATION_NOT_SENT: {
     kind: 'unavailable',
     message: (d: { reason: string }) =>

@@ -188,7 +188,18 @@ export function isUnchanged(
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-/** Who may move a run from one status to another (roster reports only after `published`). */
-export function rosterMayReport(current: RunStatus): boolean {
-  return current === 'published' || current === 'applying' || current === 'held';
+/** The statuses a roster report is applied in: after `published` (an applied or failed run takes a later report too). */
+export const REPORTED_STATUSES: readonly RunStatus[] = ['published', 'applying', 'held', 'applied', 'failed'];
+
+/**
+ * Whether the roster's report of `sequence` is applied to the run now: the connector has published
+ * the run, and the run has not taken this report or a newer one. A report that comes before the run
+ * says `published` is kept until it does (the roster can answer the marker before the connector has
+ * recorded its send).
+ */
+export function takesRosterReport(
+  run: { status: RunStatus; rosterSequence?: number | undefined },
+  sequence: number,
+): boolean {
+  return REPORTED_STATUSES.includes(run.status) && (run.rosterSequence ?? -1) < sequence;
 }

@@ -54,8 +54,21 @@ export interface RunStore {
   ): Promise<StepDecision>;
   /** Progress inside the run's status (with a heartbeat); null when the run left that status. */
   recordProgress(run: RunRecord, progress: RunProgress): Promise<RunRecord | null>;
-  /** A roster report applied to the run, while it is still in the status it was read in. */
-  recordRosterReport(run: RunRecord, set: Partial<RunRecord>): Promise<RunRecord | null>;
+  /**
+   * Keeps the roster's report of `sequence` (once per run and sequence; `set` is what it sets on the
+   * run), then applies the newest report kept for the run that the run takes now (domain/sync-run
+   * `takesRosterReport`); resolves to the run as it is then (null: no such run). A report kept while
+   * the run is not yet `published` is applied by the step that records `published` (`recordStep`
+   * and `get` bringing that step forward apply kept reports after their write). Every write of this
+   * kind is read back: on FerretDB an update is a read and then a write of the whole document, so a
+   * step's write read before a report was applied can put the run back without it.
+   */
+  recordRosterReport(
+    tenantId: string,
+    syncRunId: string,
+    sequence: number,
+    set: Partial<RunRecord>,
+  ): Promise<RunRecord | null>;
   /** Runs not yet finished by the connector (requested, fetching, fetched). */
   unfinished(): Promise<UnfinishedRun[]>;
 

@@ -12,6 +12,7 @@ import type { AppliedSnapshot, RunDatasetStats, RunError, RunStatus } from '../d
 import { ChunkPublishing, versionOf } from './chunk-publishing';
 import type { FetchResult, KnownDocumentFetch, RunLease, Spool } from './ports';
 import { RunInterrupted, toRunError } from './run-errors';
+import { rosterReportTaken } from './roster-reports';
 import type { SyncEngineDeps, SyncEngineOptions } from './sync-engine';
 
 /** What became of the retry a transient failure asks for. */
@@ -403,6 +404,9 @@ export class RunExecution {
       publishedAt,
       publishDurationMs: publishedAt.getTime() - publishStart,
     });
+    // A roster that answered the marker before this step was recorded: its report was kept, and
+    // the step took it (the run may already say applied or held).
+    if (this.run.rosterSequence !== undefined) await rosterReportTaken(this.deps, this.run);
     await this.deps.settings.setSchedule(this.tenantId, settings.nextRunAt, 0);
     this.log.info({ chunks, ms: this.run.publishDurationMs }, 'snapshot published');
   }

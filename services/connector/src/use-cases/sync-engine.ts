@@ -4,15 +4,16 @@ import { startPeriodic } from '@isams-sync/runtime';
 import type { PeriodicTask } from '@isams-sync/runtime';
 import { contextFromCarrier, ROOT_CONTEXT, traceCarrierOf, withSpan } from '@isams-sync/telemetry';
 import { ConnectorErrors } from '../domain/connector-errors';
-import { dataAsOfOf } from '../domain/data-freshness';
 import { runStep } from '../domain/run-record';
 import type { RunRecord } from '../domain/run-record';
 import { nextScheduledRun, scheduleClaimAttempt } from '../domain/schedule';
-import { EMPTY_PROGRESS, appliedSnapshotOf, isTerminal, rosterMayReport } from '../domain/sync-run';
-import type { RunDatasetStats, RunError, RunStatus, RunTrigger } from '../domain/sync-run';
+import { EMPTY_PROGRESS, isTerminal } from '../domain/sync-run';
+import type { RunDatasetStats, RunTrigger } from '../domain/sync-run';
 import type * as ports from './ports';
 import { RunInterrupted, toRunError } from './run-errors';
 import { RunExecution, readFetchInputs } from './run-execution';
+import { applyRosterReport, rosterReportTaken } from './roster-reports';
+import type { RosterReport } from './roster-reports';
 import type { FetchInputs } from './run-execution';
 
 export interface SyncEngineOptions {
@@ -82,17 +83,7 @@ export interface RunObserver {
   published(p: { seconds: number }): void;
 }
 
-/** A roster report from sync.runs.v1. */
-export interface RosterReport {
-  tenantId: string;
-  syncRunId: string;
-  status: RunStatus;
-  sequence: number;
-  counts?: Record<string, unknown>;
-  heldBatchId?: string;
-  holdKind?: 'removals' | 'whole_run';
-  error?: RunError;
-}
+export type { RosterReport } from './roster-reports';
 
 const leaseKey = (tenantId: string): string => `run:${tenantId}`;
 /** Expired run-lease generations are pruned this long after expiry, at most this often. */
@@ -547,6 +538,9 @@ export class SyncEngine {
             lease.fence,
           );
           if (!done.won) continue;
+          // The roster may have reported the run already (it had the first marker): kept, and
+          // taken by this step.
+          if (done.run?.rosterSequence !== undefined) await rosterReportTaken(this.deps, done.run);
           if (done.run) await this.deps.publisher.publishRunUpdate(done.run);
           log.warn('interrupted run resumed: run-complete marker re-sent');
         } else {
@@ -579,31 +573,11 @@ export class SyncEngine {
   // ---- roster reports ---------------------------------------------------------------------------
 
   /**
-   * Applies a roster report (applying/applied/held/failed); remembers fingerprints of applied runs
-   * and moves the school's data-as-of time forward (a run with held removals counts: its additions
-   * and updates were applied). Resolves to true when the report changed the run (false: unknown run,
-   * an old or repeated report).
+   * Applies a roster report (applying/applied/held/failed): use-cases/roster-reports. Resolves to
+   * true when the report changed the run (false: unknown run, an old or repeated report, or one kept
+   * until the run says `published`, whose step then applies it).
    */
-  async applyRosterReport(report: RosterReport): Promise<boolean> {
-    const run = await this.deps.runs.get(report.tenantId, report.syncRunId);
-    if (!run) return false;
-    if ((run.rosterSequence ?? -1) >= report.sequence) return false;
-    if (!rosterMayReport(run.status) && run.status !== 'applied' && run.status !== 'failed') return false;
-    const terminal = isTerminal(report.status);
-    const updated = await this.deps.runs.recordRosterReport(run, {
-      status: report.status,
-      rosterStatus: report.status,
-      rosterSequence: report.sequence,
-      ...(report.counts ? { rosterCounts: report.counts } : {}),
-      ...(report.heldBatchId ? { heldBatchId: report.heldBatchId } : {}),
-      ...(report.holdKind ? { holdKind: report.holdKind } : {}),
-      ...(report.error ? { error: report.error } : {}),
-      ...(terminal ? { finishedAt: new Date() } : {}),
-    });
-    const dataAsOf = updated ? dataAsOfOf(updated) : null;
-    if (updated && dataAsOf) await this.deps.freshness.advance(run.tenantId, dataAsOf, run._id);
-    if (updated && report.status === 'applied' && !run.dryRun)
-      await this.deps.snapshots.put(run.tenantId, appliedSnapshotOf(run), new Date());
-    return Boolean(updated);
+  applyRosterReport(report: RosterReport): Promise<boolean> {
+    return applyRosterReport(this.deps, report);
   }
 }

@@ -9,6 +9,8 @@ export const COLLECTIONS = {
   leases: 'run_leases',
   /** The decided step of each run status (`<runId>|<step>`, libs/mongo step claims). */
   runSteps: 'run_steps',
+  /** The roster's reports of each run as they came (`<runId>|<sequence>`), applied from here. */
+  runReports: 'run_reports',
   appliedSnapshots: 'applied_snapshots',
   scheduleClaims: 'schedule_claims',
   fetchPlans: 'fetch_plans',
@@ -38,6 +40,11 @@ export const CONNECTOR_INDEXES: CollectionIndexSpec[] = [
   leaseIndexes(COLLECTIONS.leases),
   // Read and written by `_id` only.
   { collection: COLLECTIONS.runSteps, indexes: [] },
+  // A run's newest kept report.
+  {
+    collection: COLLECTIONS.runReports,
+    indexes: [{ key: { syncRunId: 1, sequence: -1 }, name: 'reports_run_sequence' }],
+  },
   {
     collection: COLLECTIONS.settingsAudit,
     indexes: [{ key: { tenantId: 1, at: -1 }, name: 'audit_tenant_at' }],

@@ -9,6 +9,7 @@ import {
 import type { StepClaimDocument } from '@isams-sync/mongo';
 import { recordRunStep, runStep } from '../../domain/run-record';
 import type { QueuedRun, RunRecord, RunStep, RunStepPatch, SchoolSlot } from '../../domain/run-record';
+import { REPORTED_STATUSES, takesRosterReport } from '../../domain/sync-run';
 import type { RunProgress, RunStatus } from '../../domain/sync-run';
 import type {
   RunFence,
@@ -34,12 +35,29 @@ export interface ListRunsQuery {
   limit: number;
 }
 
-/** The connector's runs in MongoDB: `sync_runs`, `active_runs`, `run_queue` and the step claims of `run_steps`. */
+/** A roster report as kept in `run_reports` (once per run and sequence). */
+interface KeptReport {
+  _id: string;
+  tenantId: string;
+  syncRunId: string;
+  sequence: number;
+  set: Partial<RunRecord>;
+  keptAt: Date;
+}
+
+/** Writes of {@link RunsRepository.takeReports} at most, each read back. */
+const REPORT_PASSES = 5;
+
+/**
+ * The connector's runs in MongoDB: `sync_runs`, `active_runs`, `run_queue`, the step claims of
+ * `run_steps` and the roster's reports kept in `run_reports`.
+ */
 export class RunsRepository implements RunStore, RunHistory {
   readonly coll: Collection<RunRecord>;
   readonly active: Collection<SchoolSlot>;
   readonly queue: Collection<QueuedRun>;
   private readonly steps: Collection<StepClaimDocument<RunStepPatch>>;
+  private readonly reports: Collection<KeptReport>;
 
   /**
    * `onWrite` hears the id of every run this repository wrote (inserted, stepped, progressed or
@@ -53,6 +71,7 @@ export class RunsRepository implements RunStore, RunHistory {
     this.active = db.collection<SchoolSlot>(COLLECTIONS.activeRuns);
     this.queue = db.collection<QueuedRun>(COLLECTIONS.runQueue);
     this.steps = db.collection<StepClaimDocument<RunStepPatch>>(COLLECTIONS.runSteps);
+    this.reports = db.collection<KeptReport>(COLLECTIONS.runReports);
   }
 
   private wrap<R>(
@@ -129,8 +148,11 @@ export class RunsRepository implements RunStore, RunHistory {
         { $set: { ...patch.set, updatedAt: new Date() }, ...(patch.inc ? { $inc: patch.inc } : {}) },
         { returnDocument: 'after' },
       );
-      if (run !== null) this.onWrite(id);
-      return run;
+      if (run === null) return null;
+      this.onWrite(id);
+      // The step that records `published` takes the reports kept meanwhile — and puts back any it
+      // may have written over (read before the report was applied, written after).
+      return step === 'marker-attempted' ? this.takeReports(tenantId, id) : run;
     });
   }
 
@@ -144,14 +166,67 @@ export class RunsRepository implements RunStore, RunHistory {
     );
   }
 
-  recordRosterReport(run: RunRecord, set: Partial<RunRecord>): Promise<RunRecord | null> {
-    return this.transition(run.tenantId, run._id, [run.status], set);
+  recordRosterReport(
+    tenantId: string,
+    syncRunId: string,
+    sequence: number,
+    set: Partial<RunRecord>,
+  ): Promise<RunRecord | null> {
+    return this.wrap(
+      'recordRosterReport',
+      async () => {
+        try {
+          await this.reports.insertOne({
+            _id: `${syncRunId}|${sequence}`,
+            tenantId,
+            syncRunId,
+            sequence,
+            set,
+            keptAt: new Date(),
+          });
+        } catch (err) {
+          if (!isDuplicateKeyError(err)) throw err;
+        }
+        return this.takeReports(tenantId, syncRunId);
+      },
+      COLLECTIONS.runReports,
+    );
+  }
+
+  /**
+   * Applies the newest report kept for the run, when the run takes it (domain/sync-run
+   * `takesRosterReport`), and reads the run back: on FerretDB an update reads the document and then
+   * writes the whole of it, so another write of the run beside this one (a step, another report)
+   * can put back what it read. Every writer reads back after its write, so the last to write sees
+   * what it left and mends it. The run as it is then.
+   */
+  private async takeReports(tenantId: string, id: string): Promise<RunRecord | null> {
+    for (let pass = 0; ; pass++) {
+      const [run, newest] = await Promise.all([
+        this.coll.findOne({ _id: id, tenantId }),
+        this.reports.find({ syncRunId: id, tenantId }).sort({ sequence: -1 }).limit(1).next(),
+      ]);
+      if (run === null || newest === null || !takesRosterReport(run, newest.sequence)) return run;
+      // Still put back after this many writes: the next write of the run (a later report) mends it.
+      if (pass === REPORT_PASSES) return run;
+      const updated = await this.coll.findOneAndUpdate(
+        {
+          _id: id,
+          tenantId,
+          status: { $in: [...REPORTED_STATUSES] },
+          $or: [{ rosterSequence: { $exists: false } }, { rosterSequence: { $lt: newest.sequence } }],
+        },
+        { $set: { ...newest.set, updatedAt: new Date() } },
+        { returnDocument: 'after' },
+      );
+      if (updated !== null) this.onWrite(id);
+    }
   }
 
   /**
    * Applies `set` when the run is still in one of `from`; returns the updated run or null. For
-   * updates within a status (progress) and the roster's reports; a step the connector decides under
-   * its run lease goes through {@link recordStep}.
+   * updates within a status (progress); a step the connector decides under its run lease goes
+   * through {@link recordStep}, the roster's reports through {@link recordRosterReport}.
    */
   private transition(
     tenantId: string,

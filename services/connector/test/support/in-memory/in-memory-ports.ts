@@ -8,6 +8,7 @@ import { recordRunStep, runStep } from '../../../src/domain/run-record';
 import type { QueuedRun, RunRecord, RunStep, RunStepPatch, SchoolSlot } from '../../../src/domain/run-record';
 import type { SchoolSettings } from '../../../src/domain/school-settings';
 import { scheduleClaimKey } from '../../../src/domain/schedule';
+import { takesRosterReport } from '../../../src/domain/sync-run';
 import type { AppliedSnapshot, RunDatasetStats, RunProgress, RunStatus } from '../../../src/domain/sync-run';
 import type {
   AppliedSnapshotStore,
@@ -115,6 +116,11 @@ interface LeaseRecord {
 export class ConnectorWorld {
   readonly runs = new Map<string, RunRecord>();
   readonly steps = new Map<string, StepClaim>();
+  /** The roster's reports kept per run and sequence (`<runId>|<sequence>`). */
+  readonly reports = new Map<
+    string,
+    { tenantId: string; syncRunId: string; sequence: number; set: Partial<RunRecord> }
+  >();
   readonly slots = new Map<string, SchoolSlot>();
   readonly queue = new Map<string, QueuedRun>();
   readonly settings = new Map<string, SchoolSettings>();
@@ -226,10 +232,27 @@ export class InMemoryRunStore implements RunStore {
     step: RunStep,
     patch: RunStepPatch,
   ): Promise<RunRecord | null> {
-    return this.life.io('runs.applyStep', () => {
+    const applied = this.life.io('runs.applyStep', () => {
       const run = this.world.runs.get(id);
       if (!run || run.tenantId !== tenantId || runStep(run) !== step) return null;
       return this.update(run, patch.set, patch.inc);
+    });
+    // The step that records `published` takes the reports kept meanwhile.
+    if (step !== 'marker-attempted') return applied;
+    return applied.then((run) => (run === null ? null : this.takeReports(tenantId, id)));
+  }
+
+  /** Applies the newest report kept for the run when the run takes it; the run as it is then. */
+  private takeReports(tenantId: string, id: string): Promise<RunRecord | null> {
+    return this.life.io('runs.takeReports', () => {
+      const run = this.world.runs.get(id);
+      if (!run || run.tenantId !== tenantId) return null;
+      let newest: { sequence: number; set: Partial<RunRecord> } | undefined;
+      for (const r of this.world.reports.values())
+        if (r.syncRunId === id && r.tenantId === tenantId && r.sequence > (newest?.sequence ?? -1))
+          newest = r;
+      if (!newest || !takesRosterReport(run, newest.sequence)) return copy(run);
+      return this.update(run, newest.set);
     });
   }
 
@@ -252,8 +275,18 @@ export class InMemoryRunStore implements RunStore {
     );
   }
 
-  recordRosterReport(run: RunRecord, set: Partial<RunRecord>): Promise<RunRecord | null> {
-    return this.life.io('runs.recordRosterReport', () => this.transition(run, set));
+  async recordRosterReport(
+    tenantId: string,
+    syncRunId: string,
+    sequence: number,
+    set: Partial<RunRecord>,
+  ): Promise<RunRecord | null> {
+    await this.life.io('runs.keepRosterReport', () => {
+      const key = `${syncRunId}|${sequence}`;
+      if (!this.world.reports.has(key))
+        this.world.reports.set(key, { tenantId, syncRunId, sequence, set: copy(set) });
+    });
+    return this.takeReports(tenantId, syncRunId);
   }
 
   unfinished(): Promise<UnfinishedRun[]> {

@@ -1,0 +1,76 @@
+import { dataAsOfOf } from '../domain/data-freshness';
+import { ConnectorErrors } from '../domain/connector-errors';
+import { runStep } from '../domain/run-record';
+import type { RunRecord } from '../domain/run-record';
+import { appliedSnapshotOf, isTerminal, takesRosterReport } from '../domain/sync-run';
+import type { RunError, RunStatus } from '../domain/sync-run';
+import type { AppliedSnapshotStore, FreshnessStore, RunStore } from './ports';
+
+/** A roster report from sync.runs.v1. */
+export interface RosterReport {
+  tenantId: string;
+  syncRunId: string;
+  status: RunStatus;
+  sequence: number;
+  counts?: Record<string, unknown>;
+  heldBatchId?: string;
+  holdKind?: 'removals' | 'whole_run';
+  error?: RunError;
+}
+
+/** The ports a roster report touches. */
+export interface RosterReportDeps {
+  runs: RunStore;
+  freshness: FreshnessStore;
+  snapshots: AppliedSnapshotStore;
+}
+
+/**
+ * Applies a roster report (applying/applied/held/failed). Resolves to true when this call applied
+ * it; false for an unknown run, an old or repeated report, or a run the roster cannot have had a
+ * marker of.
+ *
+ * The roster can answer the marker before the connector has recorded `published` (the step is
+ * written once the marker's send is acknowledged). Such a report is kept (`RunStore.
+ * recordRosterReport`), and the step that records `published` applies it; this call then fails with
+ * the transient `CONNECTOR_REPORT_BEFORE_PUBLISHED`, so the event is handled again (the consumer
+ * backs off) and finds the report taken — or takes it itself, if the connector stopped between the
+ * step's write and taking the reports. A holder that stopped before the step is replaced by the
+ * stale-run sweep, which re-sends the marker and records the step.
+ */
+export async function applyRosterReport(deps: RosterReportDeps, report: RosterReport): Promise<boolean> {
+  const run = await deps.runs.get(report.tenantId, report.syncRunId);
+  if (!run) return false;
+  if ((run.rosterSequence ?? -1) >= report.sequence) return false;
+  const markerOut = runStep(run) === 'marker-attempted';
+  // Ended by the connector itself (unchanged, cancelled), or not yet at its marker: the roster has
+  // no marker of it, and nothing it says changes the run.
+  if (!markerOut && !takesRosterReport(run, report.sequence)) return false;
+  const updated = await deps.runs.recordRosterReport(run.tenantId, run._id, report.sequence, {
+    status: report.status,
+    rosterStatus: report.status,
+    rosterSequence: report.sequence,
+    ...(report.counts ? { rosterCounts: report.counts } : {}),
+    ...(report.heldBatchId ? { heldBatchId: report.heldBatchId } : {}),
+    ...(report.holdKind ? { holdKind: report.holdKind } : {}),
+    ...(report.error ? { error: report.error } : {}),
+    ...(isTerminal(report.status) ? { finishedAt: new Date() } : {}),
+  });
+  if (markerOut && updated !== null && runStep(updated) === 'marker-attempted')
+    throw ConnectorErrors.CONNECTOR_REPORT_BEFORE_PUBLISHED({ syncRunId: run._id });
+  if (updated?.rosterSequence !== report.sequence) return false;
+  await rosterReportTaken(deps, updated);
+  return true;
+}
+
+/**
+ * What a run that took a roster report moves on: the school's data-as-of time (an applied run, or a
+ * held one: its additions and updates were applied) and, for an applied run, the applied snapshot
+ * the next run is compared with. Idempotent: called again for the same run, it changes nothing.
+ */
+export async function rosterReportTaken(deps: RosterReportDeps, run: RunRecord): Promise<void> {
+  const dataAsOf = dataAsOfOf(run);
+  if (dataAsOf) await deps.freshness.advance(run.tenantId, dataAsOf, run._id);
+  if (run.status === 'applied' && !run.dryRun)
+    await deps.snapshots.put(run.tenantId, appliedSnapshotOf(run), new Date());
+}

@@ -1,0 +1,153 @@
+import { isAppError } from '@isams-sync/errors';
+import { createLogger } from '@isams-sync/logger';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RunRecord } from '../../src/domain/run-record';
+import { SyncEngine } from '../../src/use-cases/sync-engine';
+import type { RosterReport } from '../../src/use-cases/sync-engine';
+import type { RunPublisher } from '../../src/use-cases/ports';
+import {
+  ConnectorWorld,
+  enrolSchool,
+  inMemoryPorts,
+  testEngineOptions,
+} from '../support/in-memory/in-memory-ports';
+import { ProcessLife } from '../support/in-memory/process-life';
+
+// The roster reports a run (applying, applied, held, failed) once it has the run's marker. The
+// connector records `published` only after the marker's send is acknowledged, so a fast roster's
+// report can reach the connector before the run says `published`. A report is never lost for that:
+// it is kept, and the `published` step applies it.
+
+const TENANT = 'school-r';
+const OPTIONS = testEngineOptions(30_000);
+const logger = createLogger({ service: 'roster-reports', level: 'silent' });
+const engines: SyncEngine[] = [];
+afterEach(async () => {
+  while (engines.length > 0) await engines.pop()!.stop(1_000);
+});
+
+function worldOf(): ConnectorWorld {
+  const world = new ConnectorWorld(
+    { chunkSize: 2, records: { currentStaff: [{ Id: 's1' }, { Id: 's2' }], yearGroups: [{ Id: 'y7' }] } },
+    30_000,
+  );
+  enrolSchool(world, TENANT, null);
+  return world;
+}
+
+/**
+ * One manual run on an engine whose marker is answered by the roster's report of `status` before
+ * the marker's send returns (the report's event handled first): the report reaches the connector
+ * between the marker and the `published` step. The event is handled again once the run has ended,
+ * as the consumer does after a failed attempt. `outcomes`: each handling's result or error code.
+ */
+async function runReportedEarly(
+  world: ConnectorWorld,
+  status: 'applied' | 'held',
+  life = new ProcessLife(),
+): Promise<{ run: RunRecord; outcomes: string[]; engine: SyncEngine; report: RosterReport }> {
+  const ports = inMemoryPorts(world, life);
+  const outcomes: string[] = [];
+  const publisher: RunPublisher = Object.create(ports.publisher) as RunPublisher;
+  const engine = new SyncEngine({ ...ports, publisher, logger }, OPTIONS);
+  let report: RosterReport | undefined;
+  const handle = async () => {
+    try {
+      outcomes.push(String(await engine.applyRosterReport(report!)));
+    } catch (err) {
+      outcomes.push(isAppError(err) ? err.code : String(err));
+    }
+  };
+  publisher.publishMarker = async (run) => {
+    await ports.publisher.publishMarker(run);
+    report = {
+      tenantId: run.tenantId,
+      syncRunId: run._id,
+      status,
+      sequence: 1,
+      counts: { staff: { added: 2, updated: 0, removed: 0, unchanged: 0, held: status === 'held' ? 1 : 0 } },
+      ...(status === 'held' ? { heldBatchId: 'batch-1', holdKind: 'removals' as const } : {}),
+    };
+    await handle();
+  };
+  engines.push(engine);
+  await engine.start();
+  await engine.trigger(TENANT, { kind: 'manual', actor: 'admin@school-r' }, false);
+  await life.untilDeath(engine.drain());
+  // A dead process is not stopped: its I/O never returns (process-life).
+  if (life.dead) engines.splice(engines.indexOf(engine), 1);
+  else await handle();
+  const run = [...world.runs.values()].find((r) => r.tenantId === TENANT)!;
+  return { run, outcomes, engine, report: report! };
+}
+
+describe('a roster report that reaches the connector before the run says `published`', () => {
+  it('an `applied` report is kept and applied by the `published` step: the run ends applied, its snapshot and the school’s freshness recorded', async () => {
+    const world = worldOf();
+    const { run, outcomes } = await runReportedEarly(world, 'applied');
+    // Kept, the event to be handled again; handled again, the run had taken it.
+    expect(outcomes).toEqual(['CONNECTOR_REPORT_BEFORE_PUBLISHED', 'false']);
+    expect(run.status).toBe('applied');
+    expect(run.rosterStatus).toBe('applied');
+    expect(run.rosterSequence).toBe(1);
+    expect(run.finishedAt).toBeInstanceOf(Date);
+    expect(run.publishedAt).toBeInstanceOf(Date);
+    // What an applied report moves on: the applied snapshot (the next run's unchanged check) and
+    // the school's data-as-of time.
+    expect(world.snapshots.get(TENANT)?.syncRunId).toBe(run._id);
+    expect(world.freshness.get(TENANT)?.syncRunId).toBe(run._id);
+    // The run's end is announced, so those who count or e-mail about ended runs hear of it.
+    const updates = world.events.filter((e) => e.kind === 'run-update' && e.syncRunId === run._id);
+    expect(updates.map((e) => (e.kind === 'run-update' ? e.status : null))).toContain('applied');
+  });
+
+  it('a `held` report likewise: the run ends held with its batch', async () => {
+    const world = worldOf();
+    const { run, outcomes } = await runReportedEarly(world, 'held');
+    expect(outcomes).toEqual(['CONNECTOR_REPORT_BEFORE_PUBLISHED', 'false']);
+    expect(run.status).toBe('held');
+    expect(run.heldBatchId).toBe('batch-1');
+    expect(run.rosterSequence).toBe(1);
+  });
+
+  it('a report repeated after the run took it changes nothing and says so', async () => {
+    const world = worldOf();
+    const { run, engine } = await runReportedEarly(world, 'applied');
+    const again = await engine.applyRosterReport({
+      tenantId: TENANT,
+      syncRunId: run._id,
+      status: 'applied',
+      sequence: 1,
+    });
+    expect(again).toBe(false);
+    expect(world.runs.get(run._id)?.status).toBe('applied');
+  });
+
+  it('the connector stops between the step’s write and taking the kept report: the report’s event, handled again by the next process, takes it', async () => {
+    // A life without a crash gives the step: the `published` step's own taking of the reports, the
+    // last `runs.takeReports` of the run (the report's first handling takes reports too, before it).
+    const probe = new ProcessLife();
+    await runReportedEarly(worldOf(), 'applied', probe);
+    const at = probe.steps.lastIndexOf('runs.takeReports') + 1;
+    expect(probe.steps[at - 2]).toBe('runs.applyStep ✓');
+
+    const world = worldOf();
+    const life = new ProcessLife(at);
+    const { run: stopped, outcomes, report } = await runReportedEarly(world, 'applied', life);
+    expect(life.dead).toBe(true);
+    expect(outcomes).toEqual(['CONNECTOR_REPORT_BEFORE_PUBLISHED']);
+    // The step was written, the kept report not taken: the run says published.
+    expect(stopped.status).toBe('published');
+    expect(world.snapshots.has(TENANT)).toBe(false);
+
+    // The report's event was never committed (its handling failed): the next process handles it.
+    const next = new SyncEngine({ ...inMemoryPorts(world, new ProcessLife()), logger }, OPTIONS);
+    engines.push(next);
+    expect(await next.applyRosterReport(report)).toBe(true);
+    const run = world.runs.get(stopped._id)!;
+    expect(run.status).toBe('applied');
+    expect(run.rosterSequence).toBe(1);
+    expect(world.snapshots.get(TENANT)?.syncRunId).toBe(run._id);
+    expect(world.freshness.get(TENANT)?.syncRunId).toBe(run._id);
+  });
+});
