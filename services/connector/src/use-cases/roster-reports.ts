@@ -36,9 +36,16 @@ export interface RosterReportDeps {
  * the transient `CONNECTOR_REPORT_BEFORE_PUBLISHED`, so the event is handled again (the consumer
  * backs off) and finds the report taken — or takes it itself, if the connector stopped between the
  * step's write and taking the reports. A holder that stopped before the step is replaced by the
- * stale-run sweep, which re-sends the marker and records the step.
+ * stale-run sweep, which re-sends the marker and records the step. The event is handled again only
+ * for `patienceMs` after the marker attempt (the sweep should have recorded the step by then): past
+ * it the report stays kept for the step, and its event is let go, so a run nobody recovers cannot
+ * hold up the other schools' reports on its partition.
  */
-export async function applyRosterReport(deps: RosterReportDeps, report: RosterReport): Promise<boolean> {
+export async function applyRosterReport(
+  deps: RosterReportDeps,
+  report: RosterReport,
+  patienceMs: number,
+): Promise<boolean> {
   const run = await deps.runs.get(report.tenantId, report.syncRunId);
   if (!run) return false;
   if ((run.rosterSequence ?? -1) >= report.sequence) return false;
@@ -56,8 +63,11 @@ export async function applyRosterReport(deps: RosterReportDeps, report: RosterRe
     ...(report.error ? { error: report.error } : {}),
     ...(isTerminal(report.status) ? { finishedAt: new Date() } : {}),
   });
-  if (markerOut && updated !== null && runStep(updated) === 'marker-attempted')
+  if (markerOut && updated !== null && runStep(updated) === 'marker-attempted') {
+    const waited = Date.now() - (updated.markerAttemptedAt?.getTime() ?? 0);
+    if (waited > patienceMs) return false;
     throw ConnectorErrors.CONNECTOR_REPORT_BEFORE_PUBLISHED({ syncRunId: run._id });
+  }
   if (updated?.rosterSequence !== report.sequence) return false;
   await rosterReportTaken(deps, updated);
   return true;

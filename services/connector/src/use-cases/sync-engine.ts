@@ -578,6 +578,8 @@ export class SyncEngine {
    * until the run says `published`, whose step then applies it).
    */
   applyRosterReport(report: RosterReport): Promise<boolean> {
-    return applyRosterReport(this.deps, report);
+    // Handled again while the stale-run sweep may still record the run's `published` step.
+    const patienceMs = 2 * this.opts.leaseTtlMs + this.opts.staleSweepIntervalMs;
+    return applyRosterReport(this.deps, report, patienceMs);
   }
 }

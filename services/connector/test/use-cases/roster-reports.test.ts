@@ -2,6 +2,7 @@ import { isAppError } from '@isams-sync/errors';
 import { createLogger } from '@isams-sync/logger';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/domain/run-record';
+import { EMPTY_PROGRESS } from '../../src/domain/sync-run';
 import { SyncEngine } from '../../src/use-cases/sync-engine';
 import type { RosterReport } from '../../src/use-cases/sync-engine';
 import type { RunPublisher } from '../../src/use-cases/ports';
@@ -149,5 +150,57 @@ describe('a roster report that reaches the connector before the run says `publis
     expect(run.rosterSequence).toBe(1);
     expect(world.snapshots.get(TENANT)?.syncRunId).toBe(run._id);
     expect(world.freshness.get(TENANT)?.syncRunId).toBe(run._id);
+  });
+
+  it('a run nobody records `published` for does not hold its report’s event for ever: past the sweep’s time the event is let go, the report kept for the step', async () => {
+    const world = worldOf();
+    const engine = new SyncEngine(
+      { ...inMemoryPorts(world, new ProcessLife()), logger },
+      { ...OPTIONS, leaseTtlMs: 1_000, staleSweepIntervalMs: 1_000 },
+    );
+    engines.push(engine);
+    const at = (msAgo: number) => new Date(Date.now() - msAgo);
+    const stuck = (id: string, msAgo: number): RunRecord => ({
+      _id: id,
+      tenantId: TENANT,
+      status: 'fetched',
+      trigger: { kind: 'manual', actor: 'admin@school-r' },
+      dryRun: false,
+      requestedAt: at(msAgo),
+      fetchedAt: at(msAgo),
+      markerAttemptedAt: at(msAgo),
+      progress: { ...EMPTY_PROGRESS },
+      datasets: [],
+      absent: [],
+      unknownContainers: [],
+      findings: [],
+      sourceFormat: 'json',
+      sequence: 3,
+      updatedAt: at(msAgo),
+    });
+    const report = (syncRunId: string): RosterReport => ({
+      tenantId: TENANT,
+      syncRunId,
+      status: 'applied',
+      sequence: 2,
+    });
+    world.runs.set('recent', stuck('recent', 500));
+    world.runs.set('old', stuck('old', 3_500));
+    // Within 2 × lease + sweep interval (3 s): handled again.
+    await expect(engine.applyRosterReport(report('recent'))).rejects.toMatchObject({
+      code: 'CONNECTOR_REPORT_BEFORE_PUBLISHED',
+    });
+    // Past it: let go, still kept.
+    expect(await engine.applyRosterReport(report('old'))).toBe(false);
+    expect(world.runs.get('old')?.status).toBe('fetched');
+    // Whenever the step is recorded, it takes the kept report.
+    const { runs } = inMemoryPorts(world, new ProcessLife());
+    const step = await runs.recordStep(
+      world.runs.get('old')!,
+      { status: 'published', publishedAt: new Date() },
+      { sequence: 1 },
+      null,
+    );
+    expect(step.run).toMatchObject({ status: 'applied', rosterSequence: 2 });
   });
 });
