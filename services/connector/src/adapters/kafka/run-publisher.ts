@@ -57,6 +57,9 @@ export function markerData(run: RunRecord) {
 }
 
 /** Publishes a run's chunks, its run-complete marker and its lifecycle events. */
+/** The per-type change counts a `sync.run.updated.v1` event carries. */
+type RunUpdateCounts = NonNullable<Parameters<typeof syncRunUpdatedV1.create>[0]['data']['counts']>;
+
 export class KafkaRunPublisher implements RunPublisher {
   constructor(
     private readonly producer: EventProducer,
@@ -102,6 +105,11 @@ export class KafkaRunPublisher implements RunPublisher {
             }
           : {}),
         ...(run.error ? { error: run.error } : {}),
+        // A run that took the roster's report at its `published` step (the report came first)
+        // carries what the report said; the roster's counts passed this schema when they came.
+        ...(run.rosterCounts ? { counts: run.rosterCounts as RunUpdateCounts } : {}),
+        ...(run.heldBatchId ? { heldBatchId: run.heldBatchId } : {}),
+        ...(run.holdKind ? { holdKind: run.holdKind } : {}),
       },
     });
     await this.producer.publish(this.topics.syncRuns, [event]);
