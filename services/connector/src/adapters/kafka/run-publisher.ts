@@ -56,10 +56,10 @@ export function markerData(run: RunRecord) {
   };
 }
 
-/** Publishes a run's chunks, its run-complete marker and its lifecycle events. */
 /** The per-type change counts a `sync.run.updated.v1` event carries. */
 type RunUpdateCounts = NonNullable<Parameters<typeof syncRunUpdatedV1.create>[0]['data']['counts']>;
 
+/** Publishes a run's chunks, its run-complete marker and its lifecycle events. */
 export class KafkaRunPublisher implements RunPublisher {
   constructor(
     private readonly producer: EventProducer,
