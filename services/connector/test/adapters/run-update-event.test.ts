@@ -3,8 +3,7 @@ import type { CloudEvent } from '@isams-sync/events';
 import type { EventProducer } from '@isams-sync/kafka';
 import { describe, expect, it } from 'vitest';
 import { KafkaRunPublisher } from '../../src/adapters/kafka/run-publisher';
-import type { RunRecord } from '../../src/domain/run-record';
-import { EMPTY_PROGRESS } from '../../src/domain/sync-run';
+import { runRecord } from '../support/run-records';
 
 // The connector's lifecycle event of a run as it is built (the producer only captures it; the
 // Kafka path itself is covered by the integration tests).
@@ -25,22 +24,7 @@ function capturingProducer(): { producer: EventProducer; published: CloudEvent[]
 }
 
 const at = new Date('2026-12-06T05:00:00Z');
-const run: RunRecord = {
-  _id: 'run-1',
-  tenantId: 'school-e',
-  status: 'published',
-  trigger: { kind: 'manual', actor: 'admin@school-e' },
-  dryRun: false,
-  requestedAt: at,
-  progress: { ...EMPTY_PROGRESS },
-  datasets: [],
-  absent: [],
-  unknownContainers: [],
-  findings: [],
-  sourceFormat: 'json',
-  sequence: 4,
-  updatedAt: at,
-};
+const run = runRecord('school-e', 'run-1', at, { sequence: 4 });
 
 describe('the connector’s sync.run.updated.v1 event', () => {
   it('a run that took the roster’s report at its `published` step carries the report’s status, counts and held batch', async () => {

@@ -6,11 +6,11 @@ import type { Db } from 'mongodb';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunsRepository } from '../../src/adapters/mongo/runs-repository';
-import { EMPTY_PROGRESS } from '../../src/domain/sync-run';
 import type { RunRecord } from '../../src/domain/run-record';
 import { SyncEngine } from '../../src/use-cases/sync-engine';
 import { ConnectorWorld, inMemoryPorts, testEngineOptions } from '../support/in-memory/in-memory-ports';
 import { ProcessLife } from '../support/in-memory/process-life';
+import { runAtMarker } from '../support/run-records';
 
 // The connector records `published` (the marker-attempted step's outcome) once the marker's send
 // is acknowledged; the roster may report the run (applying, applied, held, failed) as soon as it
@@ -35,29 +35,6 @@ afterAll(async () => {
   await db?.dropDatabase().catch(() => undefined);
   await mongo?.close();
 });
-
-/** A run whose marker has just been sent: `fetched`, its marker attempt recorded. */
-function runAtMarker(tenantId: string, id: string): RunRecord {
-  const now = new Date();
-  return {
-    _id: id,
-    tenantId,
-    status: 'fetched',
-    trigger: { kind: 'manual', actor: 'admin@race' },
-    dryRun: false,
-    requestedAt: now,
-    fetchedAt: now,
-    markerAttemptedAt: now,
-    progress: { ...EMPTY_PROGRESS },
-    datasets: [],
-    absent: [],
-    unknownContainers: [],
-    findings: [],
-    sourceFormat: 'json',
-    sequence: 3,
-    updatedAt: now,
-  };
-}
 
 describe('connector: the roster’s report and the `published` step, side by side on the database', () => {
   it(

@@ -2,7 +2,6 @@ import { isAppError } from '@isams-sync/errors';
 import { createLogger } from '@isams-sync/logger';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/domain/run-record';
-import { EMPTY_PROGRESS } from '../../src/domain/sync-run';
 import { SyncEngine } from '../../src/use-cases/sync-engine';
 import type { RosterReport } from '../../src/use-cases/sync-engine';
 import type { RunPublisher } from '../../src/use-cases/ports';
@@ -13,6 +12,7 @@ import {
   testEngineOptions,
 } from '../support/in-memory/in-memory-ports';
 import { ProcessLife } from '../support/in-memory/process-life';
+import { runAtMarker } from '../support/run-records';
 
 // The roster reports a run (applying, applied, held, failed) once it has the run's marker. The
 // connector records `published` only after the marker's send is acknowledged, so a fast roster's
@@ -159,25 +159,7 @@ describe('a roster report that reaches the connector before the run says `publis
       { ...OPTIONS, leaseTtlMs: 1_000, staleSweepIntervalMs: 1_000 },
     );
     engines.push(engine);
-    const at = (msAgo: number) => new Date(Date.now() - msAgo);
-    const stuck = (id: string, msAgo: number): RunRecord => ({
-      _id: id,
-      tenantId: TENANT,
-      status: 'fetched',
-      trigger: { kind: 'manual', actor: 'admin@school-r' },
-      dryRun: false,
-      requestedAt: at(msAgo),
-      fetchedAt: at(msAgo),
-      markerAttemptedAt: at(msAgo),
-      progress: { ...EMPTY_PROGRESS },
-      datasets: [],
-      absent: [],
-      unknownContainers: [],
-      findings: [],
-      sourceFormat: 'json',
-      sequence: 3,
-      updatedAt: at(msAgo),
-    });
+    const stuck = (id: string, msAgo: number) => runAtMarker(TENANT, id, new Date(Date.now() - msAgo));
     const report = (syncRunId: string): RosterReport => ({
       tenantId: TENANT,
       syncRunId,
