@@ -27,8 +27,9 @@ export interface RosterReportDeps {
 
 /**
  * Applies a roster report (applying/applied/held/failed). Resolves to true when this call applied
- * it; false for an unknown run, an old or repeated report, or a run the roster cannot have had a
- * marker of.
+ * it; false for an unknown run, an old or repeated report (a repeat of the run's newest report moves
+ * on again what it moves on, in case the process that took it stopped first), or a run the roster
+ * cannot have had a marker of.
  *
  * The roster can answer the marker before the connector has recorded `published` (the step is
  * written once the marker's send is acknowledged). Such a report is kept (`RunStore.
@@ -48,7 +49,12 @@ export async function applyRosterReport(
 ): Promise<boolean> {
   const run = await deps.runs.get(report.tenantId, report.syncRunId);
   if (!run) return false;
-  if ((run.rosterSequence ?? -1) >= report.sequence) return false;
+  if ((run.rosterSequence ?? -1) >= report.sequence) {
+    // Taken already — by the `published` step, or by a handling that stopped before moving on
+    // what the report moves on: that is idempotent, so done again.
+    if (run.rosterSequence === report.sequence) await rosterReportTaken(deps, run);
+    return false;
+  }
   const markerOut = runStep(run) === 'marker-attempted';
   // Ended by the connector itself (unchanged, cancelled), or not yet at its marker: the roster has
   // no marker of it, and nothing it says changes the run.

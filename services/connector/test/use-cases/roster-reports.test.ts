@@ -152,6 +152,27 @@ describe('a roster report that reaches the connector before the run says `publis
     expect(world.freshness.get(TENANT)?.syncRunId).toBe(run._id);
   });
 
+  it('the connector stops after the step took the kept report, before moving on what it moves on: the report’s next handling does it', async () => {
+    const probe = new ProcessLife();
+    await runReportedEarly(worldOf(), 'applied', probe);
+    // Killed once the step's taking of the reports has landed (after its `✓`).
+    const at = probe.steps.lastIndexOf('runs.takeReports ✓') + 1;
+
+    const world = worldOf();
+    const life = new ProcessLife(at + 1);
+    const { run: stopped, report } = await runReportedEarly(world, 'applied', life);
+    expect(life.dead).toBe(true);
+    expect(stopped.status).toBe('applied');
+    expect(world.snapshots.has(TENANT)).toBe(false);
+
+    const next = new SyncEngine({ ...inMemoryPorts(world, new ProcessLife()), logger }, OPTIONS);
+    engines.push(next);
+    // Taken already (false), and what it moves on is moved on now.
+    expect(await next.applyRosterReport(report)).toBe(false);
+    expect(world.snapshots.get(TENANT)?.syncRunId).toBe(stopped._id);
+    expect(world.freshness.get(TENANT)?.syncRunId).toBe(stopped._id);
+  });
+
   it('a run nobody records `published` for does not hold its report’s event for ever: past the sweep’s time the event is let go, the report kept for the step', async () => {
     const world = worldOf();
     const engine = new SyncEngine(
