@@ -10,7 +10,7 @@ import type { RunRecord } from '../../src/domain/run-record';
 import { SyncEngine } from '../../src/use-cases/sync-engine';
 import { ConnectorWorld, inMemoryPorts, testEngineOptions } from '../support/in-memory/in-memory-ports';
 import { ProcessLife } from '../support/in-memory/process-life';
-import { runAtMarker } from '../support/run-records';
+import { runAtMarker, runRecord } from '../support/run-records';
 
 // The connector records `published` (the marker-attempted step's outcome) once the marker's send
 // is acknowledged; the roster may report the run (applying, applied, held, failed) as soon as it
@@ -83,4 +83,24 @@ describe('connector: the roster’s report and the `published` step, side by sid
       expect(left).toEqual([]);
     },
   );
+
+  it('a report kept twice is kept once; an older report after a newer one changes nothing', async () => {
+    const runs = new RunsRepository(db);
+    const run = runRecord('race-school', 'kept-twice', new Date());
+    await runs.recordRequested(run);
+    const applied = { status: 'applied' as const, rosterStatus: 'applied' as const, rosterSequence: 2 };
+    expect(await runs.recordRosterReport(run.tenantId, run._id, 2, applied)).toMatchObject(applied);
+    // The same report again (a redelivery): the duplicate insert is no error.
+    expect(await runs.recordRosterReport(run.tenantId, run._id, 2, applied)).toMatchObject(applied);
+    const applying = { status: 'applying' as const, rosterStatus: 'applying' as const, rosterSequence: 1 };
+    expect(await runs.recordRosterReport(run.tenantId, run._id, 1, applying)).toMatchObject(applied);
+    expect(await db.collection('run_reports').countDocuments({ syncRunId: run._id })).toBe(2);
+    // A report under another school's id never reaches the run, nor stands in the way of the
+    // school's own report of that sequence.
+    const failed = { status: 'failed' as const, rosterStatus: 'failed' as const, rosterSequence: 3 };
+    expect(await runs.recordRosterReport('other-school', run._id, 3, failed)).toBeNull();
+    expect(await db.collection<RunRecord>('sync_runs').findOne({ _id: run._id })).toMatchObject(applied);
+    const later = { ...applied, rosterSequence: 3 };
+    expect(await runs.recordRosterReport(run.tenantId, run._id, 3, later)).toMatchObject(later);
+  });
 });

@@ -12,7 +12,7 @@ import {
   testEngineOptions,
 } from '../support/in-memory/in-memory-ports';
 import { ProcessLife } from '../support/in-memory/process-life';
-import { runAtMarker } from '../support/run-records';
+import { runAtMarker, runRecord } from '../support/run-records';
 
 // The roster reports a run (applying, applied, held, failed) once it has the run's marker. The
 // connector records `published` only after the marker's send is acknowledged, so a fast roster's
@@ -205,5 +205,34 @@ describe('a roster report that reaches the connector before the run says `publis
       null,
     );
     expect(step.run).toMatchObject({ status: 'applied', rosterSequence: 2 });
+  });
+});
+
+describe('roster reports a run does not take', () => {
+  it('a report for a run the connector ended itself, or one not yet at its marker, changes nothing and is not kept; an older report after a newer one changes nothing', async () => {
+    const world = worldOf();
+    const engine = new SyncEngine({ ...inMemoryPorts(world, new ProcessLife()), logger }, OPTIONS);
+    engines.push(engine);
+    const now = new Date();
+    world.runs.set('ended', runRecord(TENANT, 'ended', now, { status: 'unchanged' }));
+    world.runs.set('fetching', runRecord(TENANT, 'fetching', now, { status: 'fetching' }));
+    world.runs.set('published', runRecord(TENANT, 'published', now));
+    const report = (syncRunId: string, status: 'applying' | 'applied', sequence: number): RosterReport => ({
+      tenantId: TENANT,
+      syncRunId,
+      status,
+      sequence,
+    });
+    expect(await engine.applyRosterReport(report('ended', 'applied', 1))).toBe(false);
+    expect(await engine.applyRosterReport(report('fetching', 'applied', 1))).toBe(false);
+    expect(await engine.applyRosterReport(report('unknown', 'applied', 1))).toBe(false);
+    expect(world.runs.get('ended')?.status).toBe('unchanged');
+    expect(world.runs.get('fetching')?.status).toBe('fetching');
+    expect(world.reports.size).toBe(0);
+    expect(world.snapshots.has(TENANT)).toBe(false);
+
+    expect(await engine.applyRosterReport(report('published', 'applied', 2))).toBe(true);
+    expect(await engine.applyRosterReport(report('published', 'applying', 1))).toBe(false);
+    expect(world.runs.get('published')).toMatchObject({ status: 'applied', rosterSequence: 2 });
   });
 });

@@ -9,7 +9,7 @@ export const COLLECTIONS = {
   leases: 'run_leases',
   /** The decided step of each run status (`<runId>|<step>`, libs/mongo step claims). */
   runSteps: 'run_steps',
-  /** The roster's reports of each run as they came (`<runId>|<sequence>`), applied from here. */
+  /** The roster's reports of each run as they came (`<tenant>|<runId>|<sequence>`), applied from here. */
   runReports: 'run_reports',
   appliedSnapshots: 'applied_snapshots',
   scheduleClaims: 'schedule_claims',

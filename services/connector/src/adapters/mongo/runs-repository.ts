@@ -177,7 +177,7 @@ export class RunsRepository implements RunStore, RunHistory {
       async () => {
         try {
           await this.reports.insertOne({
-            _id: `${syncRunId}|${sequence}`,
+            _id: `${tenantId}|${syncRunId}|${sequence}`,
             tenantId,
             syncRunId,
             sequence,

@@ -116,7 +116,7 @@ interface LeaseRecord {
 export class ConnectorWorld {
   readonly runs = new Map<string, RunRecord>();
   readonly steps = new Map<string, StepClaim>();
-  /** The roster's reports kept per run and sequence (`<runId>|<sequence>`). */
+  /** The roster's reports kept per school, run and sequence (`<tenant>|<runId>|<sequence>`). */
   readonly reports = new Map<
     string,
     { tenantId: string; syncRunId: string; sequence: number; set: Partial<RunRecord> }
@@ -282,7 +282,7 @@ export class InMemoryRunStore implements RunStore {
     set: Partial<RunRecord>,
   ): Promise<RunRecord | null> {
     await this.life.io('runs.keepRosterReport', () => {
-      const key = `${syncRunId}|${sequence}`;
+      const key = `${tenantId}|${syncRunId}|${sequence}`;
       if (!this.world.reports.has(key))
         this.world.reports.set(key, { tenantId, syncRunId, sequence, set: copy(set) });
     });
