@@ -96,6 +96,11 @@ export interface SettingsStore {
   due(now: Date, limit: number): Promise<SchoolSettings[]>;
   /** The school's next scheduled run (and its failure streak, when given). */
   setSchedule(tenantId: string, nextRunAt: Date | null, consecutiveFailures?: number): Promise<void>;
+  /**
+   * Ends the school's failure streak (a run that ended well) and nothing else: the next run time is
+   * the scheduler's or the admin's, whoever set it last.
+   */
+  clearFailures(tenantId: string): Promise<void>;
 }
 
 /** How each school is fetched (whole key or method groups); null = whole key. */

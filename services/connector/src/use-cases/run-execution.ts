@@ -127,7 +127,7 @@ export class RunExecution {
       const publishStart = Date.now();
       const chunks = await this.publishChunks();
       await this.sendMarker();
-      await this.markPublished(settings, publishStart, chunks);
+      await this.markPublished(publishStart, chunks);
     } catch (err) {
       await this.recordFailure(err);
     } finally {
@@ -317,13 +317,13 @@ export class RunExecution {
   /**
    * `fetching → unchanged` in one step (the fetch's summary with it: a `fetched` step in between
    * would only cost the admin a decided step and an event more), then the school's data counts as
-   * fresh and its schedule goes on.
+   * fresh and its failure streak ends.
    */
   private async finishUnchanged(settings: SchoolSettings, fetched: Fetched): Promise<void> {
     const fetchedAt = await this.markFetched(settings, fetched.result, fetched.fetchStart, 'unchanged');
     this.log.info('data unchanged since the last applied sync; nothing published');
     await this.deps.freshness.advance(this.tenantId, fetchedAt, this.run._id);
-    await this.deps.settings.setSchedule(this.tenantId, settings.nextRunAt, 0);
+    await this.endFailureStreak();
   }
 
   /**
@@ -397,7 +397,7 @@ export class RunExecution {
   }
 
   /** `fetched → published`; the school's failure streak ends. */
-  private async markPublished(settings: SchoolSettings, publishStart: number, chunks: number): Promise<void> {
+  private async markPublished(publishStart: number, chunks: number): Promise<void> {
     const publishedAt = new Date();
     this.deps.observe?.published({ seconds: (publishedAt.getTime() - publishStart) / 1000 });
     this.run = await this.advance('published', {
@@ -407,7 +407,7 @@ export class RunExecution {
     // A roster that answered the marker before this step was recorded: its report was kept, and
     // the step took it (the run may already say applied or held).
     if (this.run.rosterSequence !== undefined) await rosterReportTaken(this.deps, this.run);
-    await this.deps.settings.setSchedule(this.tenantId, settings.nextRunAt, 0);
+    await this.endFailureStreak();
     this.log.info({ chunks, ms: this.run.publishDurationMs }, 'snapshot published');
   }
 
@@ -440,6 +440,15 @@ export class RunExecution {
       await this.deps.publisher
         .publishRunUpdate(failed)
         .catch((e: unknown) => this.log.warn({ err: e }, 'run update not published'));
+  }
+
+  /**
+   * A run that ended well ends the school's failure streak (a write only when there is one). The
+   * next run time is left alone: the scheduler set it when it started this run, or the admin saved
+   * another while it ran; writing back the one read at the start would undo that save.
+   */
+  private async endFailureStreak(): Promise<void> {
+    if (this.settingsFailures > 0) await this.deps.settings.clearFailures(this.tenantId);
   }
 
   /** The school's next try, backed off by its failure streak (none while its sync is disabled). */

@@ -1,7 +1,13 @@
 import { eventually } from '@isams-sync/testing';
 import { rawDatasetChunkV1 } from '@isams-sync/events';
 import { describe, expect, it } from 'vitest';
-import { enrolSchool, expectUncommitted, readAll, useConnectorSuite } from '../support/connector-harness';
+import {
+  enrolSchool,
+  expectUncommitted,
+  readAll,
+  readCollection,
+  useConnectorSuite,
+} from '../support/connector-harness';
 
 /**
  * [fault, code, transient, requests it is armed for]. A time-out or deadlock makes the connector
@@ -98,10 +104,35 @@ describe('connector: every simulator fault ends the run failed with the right co
     expect(r.status).toBe('published');
   });
 
+  it('a run that ends well after a failed one ends the failure streak and keeps the back-off’s next run time', async () => {
+    const tenant = 'fault-then-well';
+    await enrolSchool(suite.sim, suite.client, tenant, { seed: 3, size: 'small', apiKey: keyFor(97) });
+    const schedule = async () => {
+      const [s] = await readCollection(suite.env, 'data_source_settings', { _id: tenant });
+      return { nextRunAt: s?.nextRunAt as Date, consecutiveFailures: s?.consecutiveFailures as number };
+    };
+    await suite.sim.fault(tenant, 'throttled', 5);
+    const { run: failed } = await suite.client.triggerSync({}, suite.client.md(tenant));
+    expect((await suite.client.watch(tenant, failed!.syncRunId)).at(-1)?.status).toBe('failed');
+    failedRunIds.push(failed!.syncRunId);
+    const backedOff = await eventually(async () => {
+      const s = await schedule();
+      return s.consecutiveFailures === 1 ? s : undefined;
+    }, `${tenant}: the failure streak`);
+    await suite.sim.admin('DELETE', `/admin/schools/${tenant}/faults`);
+
+    const { run } = await suite.client.triggerSync({}, suite.client.md(tenant));
+    const last = await suite.client.runReaching(tenant, run!.syncRunId, ['published', 'failed'], 'run after');
+    expect(last.status).toBe('published');
+    // The streak is written after `published` is: awaited, then the time is still the back-off's.
+    await eventually(async () => (await schedule()).consecutiveFailures === 0, `${tenant}: streak ended`);
+    expect(await schedule()).toEqual({ nextRunAt: backedOff.nextRunAt, consecutiveFailures: 0 });
+  });
+
   it('no failed run sent its marker or any dataset it did not read whole', async () => {
     const all = await readAll(suite.env.rawTopic);
     expect(all.some((m) => m.event.type === rawDatasetChunkV1.type)).toBe(true);
-    expect(failedRunIds.length).toBe(FAULTS.length);
+    expect(failedRunIds.length).toBe(FAULTS.length + 1);
     expectUncommitted(all, failedRunIds);
   });
 });

@@ -34,6 +34,12 @@ export class SettingsRepository implements SettingsStore, SettingsRecords, Store
     });
   }
 
+  clearFailures(tenantId: string): Promise<void> {
+    return this.wrap('clearFailures', async () => {
+      await this.coll.updateOne({ _id: tenantId, tenantId }, { $set: { consecutiveFailures: 0 } });
+    });
+  }
+
   /**
    * Replaces the stored key with a re-encryption of the same key, only while the settings still hold
    * `previous` for `isamsUrl` (a key or address saved meanwhile wins). True when it was replaced.

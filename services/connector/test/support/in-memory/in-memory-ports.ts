@@ -662,6 +662,13 @@ class InMemorySettings implements SettingsStore {
       if (consecutiveFailures !== undefined) s.consecutiveFailures = consecutiveFailures;
     });
   }
+
+  clearFailures(tenantId: string): Promise<void> {
+    return this.life.io('settings.clearFailures', () => {
+      const s = this.world.settings.get(tenantId);
+      if (s) s.consecutiveFailures = 0;
+    });
+  }
 }
 
 /** Every port of the sync engine for one process life on `world` (logger and options apart). */
