@@ -57,7 +57,7 @@ describe('goalsSection', () => {
       false,
     );
     const line = lineOf(md, 'removal → booking cancelled, burst of removals in one school, p99');
-    expect(line).toContain('| 400 ms (×4.00) | met |');
+    expect(line).toContain('| 400 ms (×4.00) | ×0.600 | met |');
     expect(line).not.toContain('against its floor:');
     expect(line).not.toContain('warm-up');
   });
@@ -87,13 +87,15 @@ describe('goalsSection', () => {
     );
     const first = lineOf(md, 'end-to-end first sync (trigger → applied)');
     expect(first).toContain(
-      '| PostgreSQL: ×11.70; SQLite: ×2.00 | met on SQLite only | work of the contract',
+      '| PostgreSQL: ×11.70; SQLite: ×2.00 | PostgreSQL: ×5.00 | met on SQLite only | work of the contract',
     );
     expect(first).not.toContain('against its floor:');
-    expect(lineOf(md, '1 % churn resync (trigger → applied)')).toContain('| ×4.00 | not met | ');
+    expect(lineOf(md, '1 % churn resync (trigger → applied)')).toContain('| ×4.00 | ×2.00 | not met | ');
     // A cut-off phase never meets its goal, whatever the other backend did.
     const unchanged = lineOf(md, 'unchanged resync (trigger → unchanged)');
-    expect(unchanged).toContain('| PostgreSQL: ×1.50; SQLite: cut off at 300 s | met on PostgreSQL only |');
+    expect(unchanged).toContain(
+      '| PostgreSQL: ×1.50; SQLite: cut off at 300 s | – | met on PostgreSQL only |',
+    );
   });
 
   it('says met with no gap, not run for goals without rows, and not measured for full-only goals in quick mode', () => {
@@ -107,12 +109,39 @@ describe('goalsSection', () => {
     ]);
     const quick = goalsSection(record([parse, load]), false);
     expect(lineOf(quick, 'JSON Batch API document parse')).toMatch(
-      /\| json large school \(13\.3 MB\) parse throughput: ×0\.500; json ~10 MB \(9\.9 MB\) parse throughput: ×0\.525 \| met \| +\|$/,
+      /\| json large school \(13\.3 MB\) parse throughput: ×0\.500; json ~10 MB \(9\.9 MB\) parse throughput: ×0\.525 \| – \| met \| +\|$/,
     );
-    expect(lineOf(quick, 'connector fetch + parse + publish, large school')).toContain('| not run |');
+    expect(lineOf(quick, 'connector fetch + parse + publish, large school')).toContain('| not run | – | – |');
     expect(lineOf(quick, 'mixed schools, one replica each')).toContain('not measured (the quick mode');
     const full = goalsSection(record([parse, load], 'full sizes'), true);
-    expect(lineOf(full, 'mixed schools, one replica each')).toContain('1200 schools/h | met |');
+    expect(lineOf(full, 'mixed schools, one replica each')).toContain('1200 schools/h | – | met |');
+  });
+
+  it('gives each row’s floor as a ratio of the goal’s own baseline, per backend, where the benchmark measures one', () => {
+    const md = goalsSection(
+      record([
+        bench('connector fetch + parse + publish (large school)', 'none', [
+          timed('fetch+parse+spool+publish', 1.16, 0.383),
+          timed('fetch+parse+spool+publish vs its floor (fetch+parse alone, then bare publish)', 1.16, 1.18),
+        ]),
+        bench('end-to-end sync via the gateway', 'postgresql', [
+          timed('first sync (trigger → applied)', 4.93, 0.813),
+          timed('first sync (trigger → applied) against its floor', 4.93, 1.83),
+        ]),
+        // No floor row on this backend: nothing to show for it.
+        bench('end-to-end sync via the gateway', 'sqlite', [
+          timed('first sync (trigger → applied)', 6.36, 2.89),
+        ]),
+      ]),
+      false,
+    );
+    // The bare floor alone over the goal: ×3.08 against ≤ ×3.
+    expect(lineOf(md, 'connector fetch + parse + publish, large school')).toContain(
+      '| ×3.03 | ×3.08 | not met |',
+    );
+    expect(lineOf(md, 'end-to-end first sync (trigger → applied)')).toContain(
+      '| PostgreSQL: ×6.06; SQLite: ×2.20 | PostgreSQL: ×2.25 | met on SQLite only |',
+    );
   });
 
   it('meets the load goal only with the rate, every school applied and the lag p99 all within it', () => {
@@ -130,7 +159,7 @@ describe('goalsSection', () => {
         'mixed schools, one replica each',
       );
     expect(line(1193, 0, 534)).toContain(
-      '| schools applied per hour: 1193 schools/h; lag p99 (all, n=200): 534 s; schools not applied (starved or failed): 0.00 schools | met |',
+      '| schools applied per hour: 1193 schools/h; lag p99 (all, n=200): 534 s; schools not applied (starved or failed): 0.00 schools | – | met |',
     );
     expect(line(1193, 0, 601)).toContain('| not met |');
     expect(line(1193, 3, 534)).toContain('| not met |');

@@ -19,7 +19,14 @@ interface Goal {
   readonly gap: string;
   /** Only the full sizes (`--full`) measure what the goal names. */
   readonly fullOnly?: string;
+  /**
+   * The metric of the row that gives a goal row's floor (the same work done bare, measured in the same
+   * run), when the benchmark has one.
+   */
+  readonly floor?: (metric: string) => string;
 }
+
+const againstItsFloor = (metric: string) => `${metric} against its floor`;
 
 const ratio = (r: BenchRow) => (r.ratio === undefined ? '–' : `×${fmt(r.ratio)}`);
 const valueAndRatio = (r: BenchRow) => `${fmt(r.value)} ${r.unit} (${ratio(r)})`;
@@ -43,6 +50,7 @@ export const GOALS: readonly Goal[] = [
     metric: /p99 \(burst of \d+\)$/,
     met: (r) => r.unit === 'ms' && r.value <= 1000 && (r.ratio ?? Infinity) <= 5,
     show: valueAndRatio,
+    floor: againstItsFloor,
     gap: 'the batch’s conditional updates of the cancelled bookings, about 1 ms each on FerretDB (a read and a write per document), and a second Kafka hop; the bare consumer only receives. The next row gives the service against its floor, measured in the same run: two bare hops plus the same lookup and updates by the bare driver (services/bookings/README.md › Benchmark)',
   },
   {
@@ -51,6 +59,7 @@ export const GOALS: readonly Goal[] = [
     // The row against its floor (same metric name, " against its floor") explains the gap; it is not the goal.
     metric: /^first sync \(trigger → applied\)$/,
     ...syncGoal(2.5),
+    floor: againstItsFloor,
     gap: 'work of the contract that the baseline leaves out: the document’s stream parse, and the ~47,000 records the roster publishes for a medium school (four per change: state record, change event and their directory projections), which a bare producer alone takes longer to send than the whole baseline takes. The next row gives the sync against that floor, done bare in the same run; over it is the services’ own CPU (each event built, validated, identified and encoded; each entity normalised and hashed) on the two cores FerretDB and Kafka use too: docs/roster-model.md › Where a sync’s time goes',
   },
   {
@@ -65,6 +74,7 @@ export const GOALS: readonly Goal[] = [
     goal: '≤ ×3 of its floor',
     metric: /^1 % churn resync \(trigger → applied\)$/,
     ...syncGoal(3),
+    floor: againstItsFloor,
     gap: 'the Batch API has no delta: the whole document is fetched and stream-parsed, and its chunks produced, staged and normalised whole (nothing is known to have changed before the first changed dataset is read). The next row gives the resync against that floor, all of it done bare in the same run (the document fetched and parsed, its chunks produced, the changed entities inserted, the run’s events produced); over it, on two cores FerretDB and Kafka use too: the connector’s canonical records, fingerprints and spool beside the parse, with its publish of the chunks (from the first changed dataset on) sharing that event loop — about three times the bare fetch and parse from the response to the marker; the roster’s staging of every chunk, which the marker waits behind; its plan (every record normalised, every incoming image hashed) and the fenced writes of the changed entities and manifest chunks: docs/roster-model.md › Where a sync’s time goes On SQLite the resync is cut off: FerretDB’s SQLite backend pushes `_id` down only when it is a filter’s only key (its internal/backends/sqlite/collection.go), so each of the roster’s fenced replaces (`_id` and the fence condition) decodes the school’s whole entities collection in Go — 147 ms each in a probe on 12,000 idle documents against 14 ms without the condition, seconds each during the sync — and a 20-replace command passes the driver’s 60 s socket timeout, so the apply is retried from its start and never ends (the roster’s warnings in its bench log); PostgreSQL pushes the `_id` down beside other keys (docs/local-infra.md)',
   },
   {
@@ -100,6 +110,7 @@ export const GOALS: readonly Goal[] = [
     metric: /^fetch\+parse\+spool\+publish$/,
     met: (r) => (r.ratio ?? Infinity) <= 3,
     show: ratio,
+    floor: (metric) => `${metric} vs its floor (fetch+parse alone, then bare publish)`,
     gap: 'by default (`CONNECTOR_PARSE_WORKERS=0`) the parse, each record’s canonical JSON and fingerprint, the spool and the publish share one thread, and on a two-core machine that Kafka and the simulator use too the connector is CPU-bound. In the connector’s rows below, the one after the goal’s gives the same with one parse worker thread (`CONNECTOR_PARSE_WORKERS=1`: the parse on a core of its own), the next its floor (fetch + parse alone, then the bare publish), which on this machine is itself at the goal’s edge: the same fetch + parse takes 0.48–0.52 s in some runs and 0.75–0.86 s in others (CPU 0.56–0.60 s against 0.98–1.13 s, three times the garbage collection in the slow ones; same code, same document): the size V8’s young generation has grown to — with it fixed at 16 MB from the start (`--min-semi-space-size=16`) the floor took 0.43–0.46 s in 6 of 6 rounds, while the connector itself gained nothing clear from the flag, which the services therefore do not take (docs/roster-model.md › session 40). A worker is not the default because in the whole system, every core busy, it gained nothing end to end and costs CPU, and the chart gives the connector one CPU; a deployment that gives it two turns it on. Records go from the parse to Kafka as UTF-8 bytes, written once by `CanonicalLines` and never decoded or encoded again (sessions 38–39); what the connector adds to the parse is the canonical lines and their hash (~0.15–0.2 s of CPU for the large school) and the garbage collections that the publish’s buffers start (kafkajs’s encoder too, in the baseline as well): docs/architecture.md › 26',
   },
 ];
@@ -119,11 +130,40 @@ const BACKEND_SHORT: Record<BackendLabel, string> = {
   none: 'no database',
 };
 
+/** A row's baseline: given, or its value over its ratio. */
+const baselineOf = (r: BenchRow): number | undefined =>
+  r.baseline ?? (r.ratio ? r.value / r.ratio : undefined);
+
+/**
+ * The floor of each of the goal's rows as a ratio of that row's own baseline: what the goal's ratio
+ * would be if the services added nothing to the work done bare ("–" where the benchmark has none).
+ */
+function floorsOf(
+  record: RunRecord,
+  goal: Goal,
+  found: ReadonlyArray<{ backend: BackendLabel; row: BenchRow }>,
+  label: (backend: BackendLabel, row: BenchRow) => string,
+): string {
+  if (!goal.floor) return '–';
+  const shown = found.flatMap(({ backend, row }) => {
+    const floorMetric = goal.floor!(row.metric);
+    const floorRow = record.results
+      .filter((r) => r.name === goal.benchmark && r.backend === backend)
+      .flatMap((r) => r.rows)
+      .find((r) => r.metric === floorMetric);
+    const floor = floorRow && baselineOf(floorRow);
+    const base = baselineOf(row);
+    if (floor === undefined || !base) return [];
+    return [`${label(backend, row) ? `${label(backend, row)}: ` : ''}×${fmt(floor / base)}`];
+  });
+  return shown.length > 0 ? shown.join('; ') : '–';
+}
+
 /** The goals table: one line per goal, this run's figures, met or not, and where the gap's time goes. */
 export function goalsSection(record: RunRecord, full: boolean): string[] {
   const lines = GOALS.map((goal) => {
     const found = rowsOf(record, goal);
-    if (found.length === 0) return `| ${goal.path} | ${goal.goal} | not run | – | ${goal.gap} |`;
+    if (found.length === 0) return `| ${goal.path} | ${goal.goal} | not run | – | – | ${goal.gap} |`;
     const metrics = new Set(found.map(({ row }) => row.metric)).size > 1;
     const backends = new Set(found.map(({ backend }) => backend)).size > 1;
     const label = (backend: BackendLabel, row: BenchRow) =>
@@ -143,15 +183,21 @@ export function goalsSection(record: RunRecord, full: boolean): string[] {
           : metOn.length > 0
             ? `met on ${metOn.map((b) => BACKEND_SHORT[b]).join(', ')} only`
             : 'not met';
-    return `| ${goal.path} | ${goal.goal} | ${figures} | ${verdict} | ${allMet ? '' : goal.gap} |`;
+    const floors = floorsOf(record, goal, found, label);
+    return `| ${goal.path} | ${goal.goal} | ${figures} | ${floors} | ${verdict} | ${allMet ? '' : goal.gap} |`;
   });
   return [
     '## Goals (issue #17)',
     '',
     'Each goal against this run, per backend; where one is not met, the last column says where the time goes.',
+    'The floor column is the same work done bare (no service code: the document fetched and parsed, the',
+    'messages produced, the documents written, by the bare clients, in the same run) as a ratio of the',
+    'goal’s own baseline — the ratio the goal would show if the services added nothing. A floor near or',
+    'over the goal means the goal’s baseline leaves out work the contract needs, and what is left for the',
+    'services is the difference.',
     '',
-    '| path | goal | this run | verdict | where the time of the gap goes |',
-    '|---|---|---|---|---|',
+    '| path | goal | this run | floor | verdict | where the time of the gap goes |',
+    '|---|---|---|---|---|---|',
     ...lines,
     '',
   ];
