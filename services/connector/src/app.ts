@@ -37,6 +37,7 @@ import { SettingsService } from './use-cases/settings-service';
 import { TestConnectionSlots } from './use-cases/test-connection-slots';
 import { SyncEngine } from './use-cases/sync-engine';
 import { Notifier } from './use-cases/notifier';
+import { RunRetention } from './use-cases/run-retention';
 import { DataFreshnessRepository } from './adapters/mongo/data-freshness-repository';
 import { NotificationsRepository } from './adapters/mongo/notifications-repository';
 import { createSmtpMailer } from './adapters/smtp/smtp-mailer';
@@ -100,6 +101,7 @@ interface Running {
   readiness?: Readiness;
   runs?: RunsRepository;
   notifier?: Notifier;
+  retention?: RunRetention;
   settings?: SettingsService;
   engine?: SyncEngine;
   consumer?: ConsumerHandle;
@@ -227,9 +229,17 @@ async function startConnector(w: Wiring, r: Running): Promise<void> {
   const ops = (r.ops = await shell.startServiceOps(config, { ...w, readiness }));
   await core.engine.start();
   core.notifier?.start();
+  r.retention = new RunRetention(core.runs, logger.child({ module: 'run-retention' }), {
+    historyMs: config.RUN_HISTORY_DAYS * 24 * 3_600_000,
+    intervalMs: RUN_RETENTION_INTERVAL_MS,
+  });
+  r.retention.start();
   logNotificationsState(config, logger);
   logger.info({ grpcPort: grpc.port, opsPort: ops.port, owner: w.owner }, 'connector started');
 }
+
+/** How often each replica drops what is past its retention (use-cases/run-retention). */
+const RUN_RETENTION_INTERVAL_MS = 60 * 60_000;
 
 /**
  * The gRPC server, the engine's runs (the rest of the deadline), then consumer, notifier, producer,
@@ -242,6 +252,7 @@ async function stopConnector(config: ConnectorConfig, r: Running, logger: Logger
       ['sync engine', () => r.engine?.stop(Math.max(0, deadline - shell.grpcShutdownDeadlineMs(deadline)))],
       ['consumer', () => r.consumer?.stop()],
       ['notifier', () => r.notifier?.stop()],
+      ['run retention', () => r.retention?.stop()],
       ['parse workers', () => r.parsers?.close()],
     ],
   });

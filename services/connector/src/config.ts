@@ -100,6 +100,11 @@ export const configSchema = z.object({
   /** A run's lease; a replica that stops renewing it for this long is presumed dead. */
   RUN_LEASE_TTL_MS: env.durationMs().default(60_000),
   STALE_SWEEP_INTERVAL_MS: env.durationMs().default(30_000),
+  /**
+   * Runs (the schools' run history) are kept this many days after they were requested, then dropped
+   * (domain/run-retention); their step claims and kept reports go a day after they ended.
+   */
+  RUN_HISTORY_DAYS: env.int({ min: 1, max: 3650 }).default(400),
   MANUAL_TRIGGER_LIMIT: env.int({ min: 1 }).default(6),
   MANUAL_TRIGGER_WINDOW_MS: env.durationMs().default(60 * 60_000),
   MAX_CHUNK_BYTES: env.int({ min: 4096, max: 900 * 1024 }).default(512 * 1024),

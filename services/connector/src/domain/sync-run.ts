@@ -21,6 +21,14 @@ export const TERMINAL_STATUSES: readonly RunStatus[] = [
   'failed',
   'cancelled',
 ];
+/** Every status of a run that has not ended (the others are {@link TERMINAL_STATUSES}). */
+export const IN_FLIGHT_STATUSES: readonly RunStatus[] = [
+  'requested',
+  'fetching',
+  'fetched',
+  'published',
+  'applying',
+];
 /** Statuses in which the connector itself is working on the run (needs a live lease). */
 export const CONNECTOR_ACTIVE_STATUSES: readonly RunStatus[] = ['fetching', 'fetched'];
 /** The statuses the roster reports after the marker. */

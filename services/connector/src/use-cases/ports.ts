@@ -375,6 +375,17 @@ export interface ExclusiveLeases {
 }
 
 /** The runs the notifier reads. */
+/** What is kept of ended runs (use-cases/run-retention, domain/run-retention). */
+export interface RunRetentionStore {
+  /**
+   * Drops step claims and kept reports dated before `before` of runs that have ended (or are gone):
+   * at most `limit` of each a call. Resolves to how many documents went.
+   */
+  dropEndedBookkeeping(before: Date, limit: number): Promise<number>;
+  /** Drops at most `limit` ended runs requested before `before`, oldest first; how many went. */
+  dropEndedRuns(before: Date, limit: number): Promise<number>;
+}
+
 export interface RunHistory {
   get(tenantId: string, syncRunId: string): Promise<RunRecord | null>;
   /** The school's newest runs (newest first) in one of `statuses`, at most `limit`. */

@@ -38,12 +38,15 @@ export const CONNECTOR_INDEXES: CollectionIndexSpec[] = [
   { collection: COLLECTIONS.activeRuns, indexes: [{ key: { tenantId: 1 }, name: 'active_tenant' }] },
   { collection: COLLECTIONS.runQueue, indexes: [{ key: { requestedAt: 1 }, name: 'queue_requested' }] },
   leaseIndexes(COLLECTIONS.leases),
-  // Read and written by `_id` only.
-  { collection: COLLECTIONS.runSteps, indexes: [] },
-  // A run's newest kept report.
+  // Read and written by `_id`; the retention prune finds the old ones by their date.
+  { collection: COLLECTIONS.runSteps, indexes: [{ key: { claimedAt: 1 }, name: 'steps_claimed_at' }] },
+  // A run's newest kept report; the old ones (retention prune).
   {
     collection: COLLECTIONS.runReports,
-    indexes: [{ key: { syncRunId: 1, sequence: -1 }, name: 'reports_run_sequence' }],
+    indexes: [
+      { key: { syncRunId: 1, sequence: -1 }, name: 'reports_run_sequence' },
+      { key: { keptAt: 1 }, name: 'reports_kept_at' },
+    ],
   },
   {
     collection: COLLECTIONS.settingsAudit,

@@ -9,11 +9,17 @@ import {
 import type { StepClaimDocument } from '@isams-sync/mongo';
 import { recordRunStep, runStep } from '../../domain/run-record';
 import type { QueuedRun, RunRecord, RunStep, RunStepPatch, SchoolSlot } from '../../domain/run-record';
-import { REPORTED_STATUSES, takesRosterReport } from '../../domain/sync-run';
+import {
+  IN_FLIGHT_STATUSES,
+  REPORTED_STATUSES,
+  TERMINAL_STATUSES,
+  takesRosterReport,
+} from '../../domain/sync-run';
 import type { RunProgress, RunStatus } from '../../domain/sync-run';
 import type {
   RunFence,
   RunHistory,
+  RunRetentionStore,
   RunStore,
   SlotClaim,
   StepDecision,
@@ -52,7 +58,7 @@ const REPORT_PASSES = 5;
  * The connector's runs in MongoDB: `sync_runs`, `active_runs`, `run_queue`, the step claims of
  * `run_steps` and the roster's reports kept in `run_reports`.
  */
-export class RunsRepository implements RunStore, RunHistory {
+export class RunsRepository implements RunStore, RunHistory, RunRetentionStore {
   readonly coll: Collection<RunRecord>;
   readonly active: Collection<SchoolSlot>;
   readonly queue: Collection<QueuedRun>;
@@ -361,5 +367,53 @@ export class RunsRepository implements RunStore, RunHistory {
   /** Every slot (one per school with a queued or running run). */
   schoolSlots(): Promise<SchoolSlot[]> {
     return this.wrap('schoolSlots', () => this.active.find({}).toArray(), COLLECTIONS.activeRuns);
+  }
+
+  // ---- retention (use-cases/run-retention) ------------------------------------------------------
+
+  /**
+   * Step claims and kept reports dated before `before`, of runs not in flight: the runs in flight are
+   * read first (few; by the status index) and left out, so old bookkeeping of a run that never ended
+   * cannot hide the rest. A claim of a run that is gone (dropped, or never inserted) goes too.
+   * Deleted by `_id`.
+   */
+  dropEndedBookkeeping(before: Date, limit: number): Promise<number> {
+    return this.wrap('dropEndedBookkeeping', async () => {
+      const live = (
+        await this.coll
+          .find({ status: { $in: [...IN_FLIGHT_STATUSES] } }, { projection: { _id: 1 } })
+          .toArray()
+      ).map((r) => r._id);
+      const notLive = live.length > 0 ? { $nin: live } : { $exists: true };
+      const steps = await this.steps
+        .find({ claimedAt: { $lt: before }, recordId: notLive }, { projection: { _id: 1 } })
+        .limit(limit)
+        .toArray();
+      const reports = await this.reports
+        .find({ keptAt: { $lt: before }, syncRunId: notLive }, { projection: { _id: 1 } })
+        .limit(limit)
+        .toArray();
+      let dropped = 0;
+      if (steps.length > 0)
+        dropped += (await this.steps.deleteMany({ _id: { $in: steps.map((d) => d._id) } })).deletedCount;
+      if (reports.length > 0)
+        dropped += (await this.reports.deleteMany({ _id: { $in: reports.map((d) => d._id) } })).deletedCount;
+      return dropped;
+    });
+  }
+
+  /** Ended runs requested before `before`, at most `limit`, deleted by `_id`. */
+  dropEndedRuns(before: Date, limit: number): Promise<number> {
+    return this.wrap('dropEndedRuns', async () => {
+      const old = await this.coll
+        .find(
+          { status: { $in: [...TERMINAL_STATUSES] }, requestedAt: { $lt: before } },
+          { projection: { _id: 1 } },
+        )
+        .limit(limit)
+        .toArray();
+      if (old.length === 0) return 0;
+      return (await this.coll.deleteMany({ _id: { $in: old.map((r) => r._id) } })).deletedCount;
+    });
   }
 }
