@@ -64,7 +64,7 @@ describe('e2e: held removals across scheduled runs', () => {
     if (seen > 0)
       await mongo
         .db(e2e.system.databases.connector)
-        .collection<{ _id: string }>('data_source_settings')
+        .collection<{ _id: string }>('sync_schedules')
         .updateOne({ _id: school.id }, { $set: { nextRunAt: new Date() } });
     for (let i = 0; ; i++) {
       const runs = await scheduledRuns(school);

@@ -24,6 +24,7 @@ import { FetchPlansRepository } from './adapters/mongo/fetch-plans-repository';
 import { MongoRunLeases } from './adapters/mongo/run-leases';
 import { RunsRepository } from './adapters/mongo/runs-repository';
 import { SettingsAuditRepository } from './adapters/mongo/settings-audit-repository';
+import { ScheduleRepository } from './adapters/mongo/schedule-repository';
 import { SettingsRepository } from './adapters/mongo/settings-repository';
 import { AppliedSnapshotsRepository, ScheduleClaimsRepository } from './adapters/mongo/snapshots-repository';
 import { CONNECTOR_CALLERS, connectorHandlers } from './handlers/grpc/connector.handlers';
@@ -276,10 +277,14 @@ async function buildUseCases(
   const runChanges = new RunChanges();
   const runs = (r.runs = new RunsRepository(mongo.db, (id) => runChanges.changed(id)));
   const settingsRepo = new SettingsRepository(mongo.db);
+  const schedules = new ScheduleRepository(mongo.db);
   const fetchPlans = new FetchPlansRepository(mongo.db);
   const keys = new KeyVault(settingsRepo, w.cipher, logger);
   // Before any call is served: keys stored before the host binding are bound to their address.
   await keys.bindLegacyKeys();
+  // Before the scheduler starts: schedules stored inside the settings get a document of their own.
+  const adopted = await schedules.adoptLegacySchedules();
+  if (adopted > 0) logger.info({ adopted }, 'schedules moved out of the settings into sync_schedules');
   const leases = new LeaseKeeper(mongoLeaseStore(mongo.db.collection<LeaseDocument>(COLLECTIONS.leases)), {
     owner: w.owner,
     ttlMs: config.RUN_LEASE_TTL_MS,
@@ -292,6 +297,7 @@ async function buildUseCases(
   const settings = (r.settings = new SettingsService(
     {
       settings: settingsRepo,
+      schedules,
       keys,
       fetchPlans,
       probe: source,
@@ -308,6 +314,7 @@ async function buildUseCases(
   ));
   const engine = (r.engine = createSyncEngine(w, mongo, producer, {
     settings: settingsRepo,
+    schedules,
     runs,
     fetchPlans,
     leases,
@@ -358,7 +365,10 @@ function createSyncEngine(
   w: Wiring,
   mongo: MongoConnection,
   producer: EventProducer,
-  deps: Pick<SyncEngineDeps, 'settings' | 'runs' | 'fetchPlans' | 'keys' | 'freshness' | 'source'> & {
+  deps: Pick<
+    SyncEngineDeps,
+    'settings' | 'schedules' | 'runs' | 'fetchPlans' | 'keys' | 'freshness' | 'source'
+  > & {
     leases: LeaseKeeper;
   },
 ): SyncEngine {
@@ -366,6 +376,7 @@ function createSyncEngine(
   return new SyncEngine(
     {
       settings: deps.settings,
+      schedules: deps.schedules,
       runs: deps.runs,
       snapshots: new AppliedSnapshotsRepository(mongo.db),
       claims: new ScheduleClaimsRepository(mongo.db),

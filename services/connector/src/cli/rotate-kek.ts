@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { createKeyCipher, parsePreviousKeks } from '../adapters/crypto/key-cipher';
 import { IsamsBatchSource } from '../adapters/isams/batch-source';
 import { FetchPlansRepository } from '../adapters/mongo/fetch-plans-repository';
+import { ScheduleRepository } from '../adapters/mongo/schedule-repository';
 import { SettingsRepository } from '../adapters/mongo/settings-repository';
 import { KeyVault } from '../use-cases/key-vault';
 import { SettingsService } from '../use-cases/settings-service';
@@ -49,6 +50,7 @@ try {
   const service = new SettingsService(
     {
       settings: repo,
+      schedules: new ScheduleRepository(mongo.db),
       keys: new KeyVault(repo, cipher, logger),
       fetchPlans: new FetchPlansRepository(mongo.db),
       probe: new IsamsBatchSource(UNUSED_CLIENT_SETTINGS, []),

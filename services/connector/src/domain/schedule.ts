@@ -1,5 +1,24 @@
 import { createHash } from 'node:crypto';
 
+/**
+ * When the scheduler next runs a school, and its failure streak (`sync_schedules`, `_id` = tenant
+ * id). A document of its own, apart from the settings: the scheduler moves it at every run it starts,
+ * a failed run backs it off, and on FerretDB every update is a read and a whole-document write, so
+ * had these fields been in the settings, a write of theirs sent beside an admin's save could put back
+ * the address, key and e-mails that save replaced. Only the admin's save writes both documents: the
+ * schedule before the settings when it sets a time, after them when it clears it, so a save cut off
+ * in between never leaves enabled settings without a time (a time beside disabled settings is moved
+ * on by the scheduler without a run).
+ */
+export interface SchoolSchedule {
+  _id: string;
+  tenantId: string;
+  /** When the scheduler should next run this school; null when its sync is off. */
+  nextRunAt: Date | null;
+  /** Consecutive transiently failed runs (back-off); ended by a run that ends well. */
+  consecutiveFailures: number;
+}
+
 /** A stable offset in [0, jitterMs) per school, so schools spread over the hour but keep their slot. */
 export function scheduleJitterMs(tenantId: string, jitterMs: number): number {
   if (jitterMs <= 0) return 0;

@@ -23,7 +23,11 @@ export function isLegacyKey(encrypted: EncryptedKey): boolean {
   return encrypted.binding !== KEY_BINDING;
 }
 
-/** One school's data-source settings (`_id` = tenant id). */
+/**
+ * One school's data-source settings (`_id` = tenant id), written by the admin's save (and the KEK
+ * rotation's re-encryption of the key) only. When the school next runs is its `SchoolSchedule`
+ * (domain/schedule), a document of its own.
+ */
 export interface SchoolSettings {
   _id: string;
   tenantId: string;
@@ -34,10 +38,6 @@ export interface SchoolSettings {
   key: EncryptedKey;
   keyLast4: string;
   keyUpdatedAt: Date;
-  /** When the scheduler should next run this school; null when disabled. */
-  nextRunAt: Date | null;
-  /** Consecutive transiently failed runs (back-off); reset by any finished run. */
-  consecutiveFailures: number;
   /** IANA time zone of the school; absent in documents stored before it existed (= the default). */
   timeZone?: string;
   /** Who is e-mailed about the school (held removals, failing runs, stale data); absent = nobody. */

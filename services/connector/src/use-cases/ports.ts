@@ -4,6 +4,7 @@ import type { KeyBinding } from '../domain/key-binding';
 import type { FetchPlan, RunFetch } from '../domain/method-groups';
 import type { NotificationCondition } from '../domain/notifications';
 import type { QueuedRun, RunFinding, RunRecord, RunStepPatch, SchoolSlot } from '../domain/run-record';
+import type { SchoolSchedule } from '../domain/schedule';
 import type { EncryptedKey, SchoolSettings } from '../domain/school-settings';
 import type { SourceFormat } from '../domain/settings-rules';
 import type { AppliedSnapshot, RunDatasetStats, RunProgress, RunStatus } from '../domain/sync-run';
@@ -90,12 +91,21 @@ export interface RunStore {
 
 // ---- school data the engine reads and moves on --------------------------------------------------
 
+/** The school's settings as the engine reads them (written by the settings service only). */
 export interface SettingsStore {
   get(tenantId: string): Promise<SchoolSettings | null>;
-  /** Enabled schools whose next run is due. */
-  due(now: Date, limit: number): Promise<SchoolSettings[]>;
-  /** The school's next scheduled run (and its failure streak, when given). */
-  setSchedule(tenantId: string, nextRunAt: Date | null, consecutiveFailures?: number): Promise<void>;
+}
+
+/**
+ * When each school next runs and its failure streak (domain/schedule `SchoolSchedule`): the one
+ * document the scheduler, a run's end and the admin's save all write, never the settings.
+ */
+export interface ScheduleStore {
+  get(tenantId: string): Promise<SchoolSchedule | null>;
+  /** Schedules whose next run is due (`nextRunAt` set and not after `now`), the oldest first. */
+  due(now: Date, limit: number): Promise<SchoolSchedule[]>;
+  /** Sets the school's next run (and its failure streak, when given; 0 for a new schedule). */
+  setNext(tenantId: string, nextRunAt: Date | null, consecutiveFailures?: number): Promise<void>;
   /**
    * Ends the school's failure streak (a run that ended well) and nothing else: the next run time is
    * the scheduler's or the admin's, whoever set it last.

@@ -30,6 +30,8 @@ interface Fetched {
 /** What a run reads before its request to iSAMS. */
 export interface FetchInputs {
   settings: SchoolSettings | null;
+  /** The school's failure streak as the run starts (0 without a schedule). */
+  consecutiveFailures: number;
   plan: FetchPlan | null;
   /** The applied snapshot: the document the fetch may know (checked again after the download). */
   before: AppliedSnapshot | null;
@@ -40,12 +42,13 @@ export interface FetchInputs {
  * starts the run, beside the lease, the slot and the step; a run that does not start drops them.
  */
 export async function readFetchInputs(deps: SyncEngineDeps, tenantId: string): Promise<FetchInputs> {
-  const [settings, plan, before] = await Promise.all([
+  const [settings, schedule, plan, before] = await Promise.all([
     deps.settings.get(tenantId),
+    deps.schedules.get(tenantId),
     deps.fetchPlans.get(tenantId),
     deps.snapshots.get(tenantId),
   ]);
-  return { settings, plan, before };
+  return { settings, consecutiveFailures: schedule?.consecutiveFailures ?? 0, plan, before };
 }
 
 /**
@@ -76,7 +79,7 @@ export class RunExecution {
   /** The run as last recorded. */
   private run: RunRecord;
   /** The school's failure streak when the run started (a retry's back-off counts on from it). */
-  private settingsFailures = 0;
+  private failuresAtStart = 0;
   /** Set when the school's slot must outlive this run (another replica or the sweeper releases it). */
   private keepSlot = false;
   /** The fetch's mode and group outcomes so far (recorded with a failed run too). */
@@ -148,13 +151,13 @@ export class RunExecution {
     plan: FetchPlan | null;
     before: AppliedSnapshot | null;
   }> {
-    const [, { settings, plan, before }] = await Promise.all([
+    const [, { settings, consecutiveFailures, plan, before }] = await Promise.all([
       this.deps.publisher.publishRunUpdate(this.run),
       this.inputs,
       this.spool.reset(),
     ]);
     if (!settings) throw ConnectorErrors.CONNECTOR_SETTINGS_NOT_FOUND();
-    this.settingsFailures = settings.consecutiveFailures;
+    this.failuresAtStart = consecutiveFailures;
     this.before = before;
     const apiKey = await this.deps.keys.reveal(settings);
     return { settings, apiKey, plan, before };
@@ -448,14 +451,14 @@ export class RunExecution {
    * another while it ran; writing back the one read at the start would undo that save.
    */
   private async endFailureStreak(): Promise<void> {
-    if (this.settingsFailures > 0) await this.deps.settings.clearFailures(this.tenantId);
+    if (this.failuresAtStart > 0) await this.deps.schedules.clearFailures(this.tenantId);
   }
 
   /** The school's next try, backed off by its failure streak (none while its sync is disabled). */
   private async scheduleRetry(): Promise<RetryScheduling> {
     const settings = await this.deps.settings.get(this.tenantId).catch(() => null);
     if (!settings?.enabled) return 'skipped';
-    const failures = this.settingsFailures + 1;
+    const failures = this.failuresAtStart + 1;
     const next = nextScheduledRun({
       tenantId: this.tenantId,
       endedAt: new Date(),
@@ -464,7 +467,7 @@ export class RunExecution {
       consecutiveFailures: failures,
     });
     return this.deps.leases
-      .fencedWrite(this.lease.fence, () => this.deps.settings.setSchedule(this.tenantId, next, failures))
+      .fencedWrite(this.lease.fence, () => this.deps.schedules.setNext(this.tenantId, next, failures))
       .then(
         () => 'scheduled',
         (e: unknown) => (this.deps.leases.isFenced(e) ? 'superseded' : 'skipped'),

@@ -11,12 +11,19 @@ import { ConnectorErrors } from '../domain/connector-errors';
 import { firstScheduledRun } from '../domain/schedule';
 import * as rules from '../domain/settings-rules';
 import { addressChange, assertStoredKeyUsableFor, isamsOrigin } from '../domain/key-binding';
+import type { SchoolSchedule } from '../domain/schedule';
 import type { SchoolSettings } from '../domain/school-settings';
 import type { FetchPlan } from '../domain/method-groups';
 import { toRunError } from './run-errors';
 import type { RunError } from '../domain/sync-run';
 import type { KeyVault } from './key-vault';
-import type { ConnectionProbe, FetchPlanStore, SettingsAuditLog, SettingsRecords } from './ports';
+import type {
+  ConnectionProbe,
+  FetchPlanStore,
+  ScheduleStore,
+  SettingsAuditLog,
+  SettingsRecords,
+} from './ports';
 import type { TestConnectionSlots } from './test-connection-slots';
 
 export interface PutSettingsInput {
@@ -51,8 +58,13 @@ export interface SettingsServiceOptions {
   egress: EgressPolicy;
 }
 
+/** A school's settings as the admin sees them: the stored settings and when the school next runs. */
+export type SettingsView = SchoolSettings & Pick<SchoolSchedule, 'nextRunAt'>;
+
 export interface SettingsServiceDeps {
   settings: SettingsRecords;
+  /** The schools' schedules: a save sets the next run time (domain/schedule). */
+  schedules: ScheduleStore;
   keys: KeyVault;
   fetchPlans: FetchPlanStore;
   /** The connection tests' fetch. */
@@ -73,6 +85,7 @@ export interface SettingsCaller {
 /** Data-source settings, test connection, egress info and KEK rotation. */
 export class SettingsService {
   private readonly repo: SettingsRecords;
+  private readonly schedules: ScheduleStore;
   private readonly keys: KeyVault;
   private readonly fetchPlans: FetchPlanStore;
   private readonly probe: ConnectionProbe;
@@ -85,6 +98,7 @@ export class SettingsService {
     private readonly opts: SettingsServiceOptions,
   ) {
     this.repo = deps.settings;
+    this.schedules = deps.schedules;
     this.keys = deps.keys;
     this.fetchPlans = deps.fetchPlans;
     this.probe = deps.probe;
@@ -93,8 +107,10 @@ export class SettingsService {
     this.testSlots = deps.testSlots;
   }
 
-  get(tenantId: string): Promise<SchoolSettings | null> {
-    return this.repo.get(tenantId);
+  /** The school's settings and next run time; null when it has no settings. */
+  async get(tenantId: string): Promise<SettingsView | null> {
+    const [settings, schedule] = await Promise.all([this.repo.get(tenantId), this.schedules.get(tenantId)]);
+    return settings && { ...settings, nextRunAt: settings.enabled ? (schedule?.nextRunAt ?? null) : null };
   }
 
   /** How the school is fetched (whole key or method groups); null until a run needed groups. */
@@ -105,9 +121,11 @@ export class SettingsService {
   /**
    * Saves the settings. The stored key stays bound to its host: a new host needs the key entered
    * again (`CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS`, nothing saved), and every address change is
-   * recorded in the settings audit before it is saved.
+   * recorded in the settings audit before it is saved. The next run time goes to the school's
+   * schedule, before the settings when the save sets one and after them when it clears it
+   * (domain/schedule): a save cut off in between never leaves sync on without a time.
    */
-  async put(tenantId: string, input: PutSettingsInput, caller: SettingsCaller = {}): Promise<SchoolSettings> {
+  async put(tenantId: string, input: PutSettingsInput, caller: SettingsCaller = {}): Promise<SettingsView> {
     const isamsUrl = rules.normaliseIsamsUrl(input.isamsUrl, this.opts.allowInsecureLoopback);
     // IP literals, internal names, other ports and hosts outside the suffix list are refused now;
     // what a name resolves to is checked on every connection (a test connection or run).
@@ -119,7 +137,7 @@ export class SettingsService {
     const givenEmails = input.notificationEmails
       ? rules.validateNotificationEmails(input.notificationEmails)
       : undefined;
-    const existing = await this.repo.get(tenantId);
+    const [existing, schedule] = await Promise.all([this.repo.get(tenantId), this.schedules.get(tenantId)]);
     const change = addressChange(existing?.isamsUrl, isamsUrl);
     if (change === 'new-host' && plain === undefined)
       throw ConnectorErrors.CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS();
@@ -136,8 +154,13 @@ export class SettingsService {
     const keepSchedule =
       existing?.enabled &&
       input.enabled &&
-      existing.nextRunAt &&
+      schedule?.nextRunAt &&
       existing.scheduleMinutes === scheduleMinutes;
+    const nextRunAt = input.enabled
+      ? keepSchedule
+        ? schedule.nextRunAt
+        : firstScheduledRun(tenantId, now, this.opts.scheduleJitterMs)
+      : null;
     const doc: SchoolSettings = {
       _id: tenantId,
       tenantId,
@@ -148,12 +171,6 @@ export class SettingsService {
       key,
       keyLast4: last4,
       keyUpdatedAt,
-      nextRunAt: input.enabled
-        ? keepSchedule
-          ? existing.nextRunAt
-          : firstScheduledRun(tenantId, now, this.opts.scheduleJitterMs)
-        : null,
-      consecutiveFailures: existing?.consecutiveFailures ?? 0,
       timeZone: givenTimeZone ?? existing?.timeZone ?? rules.DEFAULT_TIME_ZONE,
       notificationEmails: givenEmails ?? existing?.notificationEmails ?? [],
       updatedAt: now,
@@ -175,7 +192,9 @@ export class SettingsService {
           })
         : undefined;
     try {
+      if (nextRunAt && !keepSchedule) await this.schedules.setNext(tenantId, nextRunAt);
       await this.repo.put(doc);
+      if (!nextRunAt && schedule?.nextRunAt) await this.schedules.setNext(tenantId, null);
     } catch (err) {
       if (auditId !== undefined) await this.audit?.settle(tenantId, auditId, 'failed').catch(() => undefined);
       throw err;
@@ -201,7 +220,7 @@ export class SettingsService {
         ? 'data-source settings saved; iSAMS address changed'
         : 'data-source settings saved',
     );
-    return doc;
+    return { ...doc, nextRunAt };
   }
 
   /**

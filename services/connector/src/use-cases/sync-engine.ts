@@ -7,6 +7,7 @@ import { ConnectorErrors } from '../domain/connector-errors';
 import { runStep } from '../domain/run-record';
 import type { RunRecord } from '../domain/run-record';
 import { nextScheduledRun, scheduleClaimAttempt } from '../domain/schedule';
+import { DEFAULT_SCHEDULE_MINUTES } from '../domain/settings-rules';
 import { EMPTY_PROGRESS, isTerminal } from '../domain/sync-run';
 import type { RunDatasetStats, RunTrigger } from '../domain/sync-run';
 import type * as ports from './ports';
@@ -41,6 +42,8 @@ export interface SyncEngineOptions {
 /** The engine's ports (use-cases/ports): it imports no adapter and no database driver. */
 export interface SyncEngineDeps {
   settings: ports.SettingsStore;
+  /** When each school next runs and its failure streak (never written into the settings). */
+  schedules: ports.ScheduleStore;
   runs: ports.RunStore;
   snapshots: ports.AppliedSnapshotStore;
   claims: ports.ScheduleClaimStore;
@@ -288,18 +291,23 @@ export class SyncEngine {
   /** Creates the scheduled runs that are due. Replicas race per (school, due time); one wins. */
   async schedulerTick(): Promise<void> {
     const now = new Date();
-    for (const s of await this.deps.settings.due(now, 100)) {
+    for (const s of await this.deps.schedules.due(now, 100)) {
       if (!s.nextRunAt) continue;
       const attempt = scheduleClaimAttempt(s.nextRunAt, now);
       if (!(await this.deps.claims.claim(s.tenantId, s.nextRunAt, attempt))) continue;
+      const settings = await this.deps.settings.get(s.tenantId);
+      // A time beside settings that are off (an admin's save cut off, or a back-off written as it
+      // turned sync off) is moved on without a run, never cleared: clearing could race the admin's
+      // next save turning sync on, which writes its time before the settings (domain/schedule).
       const next = nextScheduledRun({
         tenantId: s.tenantId,
         endedAt: now,
-        scheduleMinutes: s.scheduleMinutes,
+        scheduleMinutes: settings?.scheduleMinutes ?? DEFAULT_SCHEDULE_MINUTES,
         jitterMs: this.opts.scheduleJitterMs,
         consecutiveFailures: s.consecutiveFailures,
       });
-      await this.deps.settings.setSchedule(s.tenantId, next);
+      await this.deps.schedules.setNext(s.tenantId, next);
+      if (!settings?.enabled) continue;
       try {
         // Each school's scheduled run is a trace of its own, rooted here.
         await withSpan(

@@ -108,7 +108,7 @@ describe('connector: every simulator fault ends the run failed with the right co
     const tenant = 'fault-then-well';
     await enrolSchool(suite.sim, suite.client, tenant, { seed: 3, size: 'small', apiKey: keyFor(97) });
     const schedule = async () => {
-      const [s] = await readCollection(suite.env, 'data_source_settings', { _id: tenant });
+      const [s] = await readCollection(suite.env, 'sync_schedules', { _id: tenant });
       return { nextRunAt: s?.nextRunAt as Date, consecutiveFailures: s?.consecutiveFailures as number };
     };
     await suite.sim.fault(tenant, 'throttled', 5);

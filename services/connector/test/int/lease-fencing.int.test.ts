@@ -84,7 +84,7 @@ describe('connector: a replica that stalls past its run lease', () => {
 
   /** The school's schedule (what a failed run's back-off writes). */
   const scheduleOf = async (tenantId: string) => {
-    const [s] = await readCollection(world.env, 'data_source_settings', { _id: tenantId });
+    const [s] = await readCollection(world.env, 'sync_schedules', { _id: tenantId });
     return { nextRunAt: s?.nextRunAt as unknown, consecutiveFailures: s?.consecutiveFailures as unknown };
   };
   const markersOf = async (runId: string) =>

@@ -1,6 +1,7 @@
 import { createLogger } from '@isams-sync/logger';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RunRecord } from '../../src/domain/run-record';
+import type { SchoolSchedule } from '../../src/domain/schedule';
 import type { SchoolSettings } from '../../src/domain/school-settings';
 import { SyncEngine } from '../../src/use-cases/sync-engine';
 import type { SyncEngineDeps } from '../../src/use-cases/sync-engine';
@@ -35,14 +36,21 @@ function worldOf(failures = 0): ConnectorWorld {
     30_000,
   );
   enrolSchool(world, TENANT, DUE);
-  world.settings.get(TENANT)!.consecutiveFailures = failures;
+  world.schedules.get(TENANT)!.consecutiveFailures = failures;
   return world;
 }
 
 /** The admin's save while the run goes on: another schedule (a new next run time), or sync turned off. */
-function saveDuringRun(world: ConnectorWorld, change: Partial<SchoolSettings>): void {
+function saveDuringRun(
+  world: ConnectorWorld,
+  change: Partial<SchoolSettings>,
+  schedule: Partial<SchoolSchedule>,
+): void {
   Object.assign(world.settings.get(TENANT)!, change);
+  Object.assign(world.schedules.get(TENANT)!, schedule);
 }
+
+const stored = (world: ConnectorWorld) => ({ ...world.settings.get(TENANT), ...world.schedules.get(TENANT) });
 
 async function engineOf(
   world: ConnectorWorld,
@@ -70,12 +78,12 @@ describe('a run’s end and the school’s schedule', () => {
     const engine = await engineOf(world, (deps) => ({
       ...deps,
       onStep: async (step) => {
-        if (step === 'marker-attempted') saveDuringRun(world, { scheduleMinutes: 150, nextRunAt: SAVED });
+        if (step === 'marker-attempted') saveDuringRun(world, { scheduleMinutes: 150 }, { nextRunAt: SAVED });
       },
     }));
     const run = await runOnce(world, engine);
     expect(run.status).toBe('published');
-    expect(world.settings.get(TENANT)).toMatchObject({ nextRunAt: SAVED, consecutiveFailures: 0 });
+    expect(stored(world)).toMatchObject({ nextRunAt: SAVED, consecutiveFailures: 0 });
   });
 
   it('an unchanged run keeps a sync the admin turned off while it ran off', async () => {
@@ -87,7 +95,7 @@ describe('a run’s end and the school’s schedule', () => {
         ...deps.freshness,
         advance: async (...args) => {
           await deps.freshness.advance(...args);
-          if (saveNow) saveDuringRun(world, { enabled: false, nextRunAt: null });
+          if (saveNow) saveDuringRun(world, { enabled: false }, { nextRunAt: null });
         },
       },
     }));
@@ -101,13 +109,32 @@ describe('a run’s end and the school’s schedule', () => {
     saveNow = true;
     const second = await runOnce(world, engine);
     expect(second.status).toBe('unchanged');
-    expect(world.settings.get(TENANT)).toMatchObject({ enabled: false, nextRunAt: null });
+    expect(stored(world)).toMatchObject({ enabled: false, nextRunAt: null });
   });
 
   it('a run that ends well after failures clears the streak and keeps the retry’s time', async () => {
     const world = worldOf(3);
     const engine = await engineOf(world, (deps) => deps);
     expect((await runOnce(world, engine)).status).toBe('published');
-    expect(world.settings.get(TENANT)).toMatchObject({ nextRunAt: DUE, consecutiveFailures: 0 });
+    expect(stored(world)).toMatchObject({ nextRunAt: DUE, consecutiveFailures: 0 });
+  });
+
+  it('the scheduler moves a due time beside settings that are off on, without a run', async () => {
+    const world = worldOf();
+    world.settings.get(TENANT)!.enabled = false;
+    const engine = await engineOf(world, (deps) => deps);
+    const now = new Date(DUE.getTime() + 1_000);
+    vi.useFakeTimers({ toFake: ['Date'], now });
+    try {
+      await engine.schedulerTick();
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(world.runs.size).toBe(0);
+    expect(stored(world)).toMatchObject({
+      enabled: false,
+      nextRunAt: new Date(now.getTime() + 60 * 60_000),
+      consecutiveFailures: 0,
+    });
   });
 });

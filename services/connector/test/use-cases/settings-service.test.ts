@@ -11,8 +11,10 @@ import {
   InMemoryExclusiveLeases,
   InMemoryFetchPlans,
   InMemorySettingsAudit,
+  InMemorySchedules,
   InMemorySettingsRecords,
   ScriptedProbe,
+  schoolSchedule,
 } from '../support/in-memory/settings-ports';
 
 // The settings service's rules on in-memory stores, the real cipher and a scripted iSAMS probe: what
@@ -38,8 +40,9 @@ function setup(opts: { maxTests?: number; cipher?: KeyCipher; settings?: InMemor
   const probe = new ScriptedProbe();
   const leases = new InMemoryExclusiveLeases();
   const testSlots = new TestConnectionSlots(leases, opts.maxTests ?? 4);
+  const schedules = new InMemorySchedules();
   const service = new SettingsService(
-    { settings, keys, fetchPlans, probe, logger, audit, testSlots },
+    { settings, schedules, keys, fetchPlans, probe, logger, audit, testSlots },
     {
       allowInsecureLoopback: false,
       scheduleJitterMs: JITTER_MS,
@@ -47,7 +50,7 @@ function setup(opts: { maxTests?: number; cipher?: KeyCipher; settings?: InMemor
       egress: { allowPrivateAddresses: false, hostSuffixes: [], allowedPorts: [443] },
     },
   );
-  return { service, settings, keys, cipher, audit, fetchPlans, probe, leases, testSlots };
+  return { service, settings, schedules, keys, cipher, audit, fetchPlans, probe, leases, testSlots };
 }
 
 const input = (over: Partial<PutSettingsInput> = {}): PutSettingsInput => ({
@@ -71,9 +74,11 @@ describe('settings service: saving', () => {
       keyLast4: '7777',
       timeZone: 'Europe/London',
       notificationEmails: [],
-      consecutiveFailures: 0,
       updatedBy: 'token:admin',
     });
+    // The next run time is the school's schedule's, apart from the settings.
+    expect(w.settings.docs.get(T)).not.toHaveProperty('nextRunAt');
+    expect(w.schedules.docs.get(T)).toEqual(schoolSchedule(T, saved.nextRunAt));
     expect(JSON.stringify(saved)).not.toContain('5555-6666');
     expect(await w.keys.reveal(saved)).toBe(KEY);
     expect(saved.nextRunAt!.getTime()).toBeGreaterThanOrEqual(before);
@@ -99,7 +104,7 @@ describe('settings service: saving', () => {
       notificationEmails: ['office@school.example'],
     });
     // Another interval starts the schedule again; pausing clears it; resuming starts it again.
-    await w.settings.put({ ...again, nextRunAt: new Date('2030-01-01T00:00:00Z') });
+    await w.schedules.setNext(T, new Date('2030-01-01T00:00:00Z'));
     expect((await w.service.put(T, input({ scheduleMinutes: 120 }))).nextRunAt).not.toEqual(
       new Date('2030-01-01T00:00:00Z'),
     );
@@ -200,6 +205,40 @@ describe('settings service: saving', () => {
     await w.service.put(T, input({ isamsUrl: `${URL_A}/v4` }));
     expect(w.settings.docs.get(T)!.isamsUrl).toBe(`${URL_A}/v4`);
     expect(w.audit.entries.map((e) => e.outcome)).toEqual(['failed', 'pending']);
+  });
+});
+
+describe('settings service: the schedule beside the settings', () => {
+  it('a save cut off between its two writes never leaves sync on without a next run time', async () => {
+    const w = setup();
+    await w.service.put(T, input({ apiKey: KEY, enabled: false }));
+    expect(w.schedules.docs.get(T)).toBeUndefined();
+    // Turning sync on: the time is written first, so a failed settings write leaves a time beside
+    // settings that are still off (the scheduler moves such a time on without a run).
+    w.settings.failNextPut = new Error('database unavailable');
+    await expect(w.service.put(T, input())).rejects.toThrow('database unavailable');
+    expect(w.settings.docs.get(T)!.enabled).toBe(false);
+    expect(w.schedules.docs.get(T)!.nextRunAt).toBeInstanceOf(Date);
+    const on = await w.service.put(T, input());
+    expect(w.schedules.docs.get(T)!.nextRunAt).toEqual(on.nextRunAt);
+    // Turning it off: the settings first, so a failed write leaves sync on with its time kept.
+    w.settings.failNextPut = new Error('database unavailable');
+    await expect(w.service.put(T, input({ enabled: false }))).rejects.toThrow('database unavailable');
+    expect(w.settings.docs.get(T)!.enabled).toBe(true);
+    expect(w.schedules.docs.get(T)!.nextRunAt).toEqual(on.nextRunAt);
+    await w.service.put(T, input({ enabled: false }));
+    expect(w.schedules.docs.get(T)!.nextRunAt).toBeNull();
+    expect((await w.service.get(T))!.nextRunAt).toBeNull();
+  });
+
+  it('a failure streak outlives a save; a time left beside settings that are off is not shown', async () => {
+    const w = setup();
+    await w.service.put(T, input({ apiKey: KEY }));
+    await w.schedules.setNext(T, new Date('2030-01-01T00:00:00Z'), 2);
+    await w.service.put(T, input({ format: 'json' }));
+    expect(w.schedules.docs.get(T)).toEqual(schoolSchedule(T, new Date('2030-01-01T00:00:00Z'), 2));
+    await w.settings.put({ ...w.settings.docs.get(T)!, enabled: false });
+    expect((await w.service.get(T))!.nextRunAt).toBeNull();
   });
 });
 

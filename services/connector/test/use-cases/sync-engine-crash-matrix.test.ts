@@ -145,7 +145,7 @@ const reachedEnd = (world: ConnectorWorld, scenario: Scenario) =>
  * replica runs it until the next claim window opens (SCHEDULE_CLAIM_RETRY_MS after the due time).
  */
 function dueTimeClaimedWithoutRun(world: ConnectorWorld): boolean {
-  const due = world.settings.get(TENANT)?.nextRunAt;
+  const due = world.schedules.get(TENANT)?.nextRunAt;
   if (!due || due.getTime() > Date.now()) return false;
   return world.claims.has(scheduleClaimKey(TENANT, due, scheduleClaimAttempt(due, new Date())));
 }
@@ -168,7 +168,7 @@ async function laterLives(
     await engine.sweepStale();
     await engine.drain();
     for (let request = 0; request < 2 && !reachedEnd(world, scenario); request++) {
-      const nextRunAt = world.settings.get(TENANT)?.nextRunAt;
+      const nextRunAt = world.schedules.get(TENANT)?.nextRunAt;
       if (scenario.request === 'schedule' && nextRunAt && nextRunAt.getTime() > Date.now())
         vi.setSystemTime(nextRunAt);
       if (scenario.request === 'schedule' && dueTimeClaimedWithoutRun(world)) {
@@ -318,12 +318,13 @@ for (const scenario of SCENARIOS) {
   const baseline = baselines.get(scenario.name)!;
   const points = baseline.steps.map((step, i) => ({ at: i + 1, step }));
   const stepsBetween = (first: number, last: number) => points.filter((p) => p.at >= first && p.at <= last);
-  // The scheduler claims the due time, then moves the schedule on; killed in between, the due time
-  // stays claimed, and the school runs once the next claim window opens (SCHEDULE_CLAIM_RETRY_MS
-  // after its due time), not when the claim is pruned a day later.
+  // The scheduler claims the due time, reads the school's settings, then moves the schedule on;
+  // killed in between, the due time stays claimed, and the school runs once the next claim window
+  // opens (SCHEDULE_CLAIM_RETRY_MS after its due time), not when the claim is pruned a day later.
   const claimed = baseline.steps.indexOf('claims.claim ✓') + 1;
+  const moved = baseline.steps.indexOf('schedules.setNext', claimed) + 1;
   const scheduleClaimGap =
-    scenario.request === 'schedule' ? stepsBetween(claimed, claimed + 1).map((p) => p.at) : [];
+    scenario.request === 'schedule' ? stepsBetween(claimed, moved).map((p) => p.at) : [];
   describe(`a ${scenario.name} killed at any step ends as designed once a new process takes over`, () => {
     beforeEach(() => {
       vi.useFakeTimers({ toFake: ['Date'] });

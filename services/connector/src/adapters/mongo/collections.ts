@@ -3,6 +3,8 @@ import { leaseIndexes } from '@isams-sync/mongo';
 
 export const COLLECTIONS = {
   settings: 'data_source_settings',
+  /** When each school next runs and its failure streak (`_id` = tenant id; domain/schedule). */
+  schedules: 'sync_schedules',
   runs: 'sync_runs',
   activeRuns: 'active_runs',
   runQueue: 'run_queue',
@@ -24,10 +26,11 @@ export const COLLECTIONS = {
 
 /** Every index the connector needs (created at start-up, idempotently). */
 export const CONNECTOR_INDEXES: CollectionIndexSpec[] = [
-  {
-    collection: COLLECTIONS.settings,
-    indexes: [{ key: { enabled: 1, nextRunAt: 1 }, name: 'settings_due' }],
-  },
+  // Settings are read and written by `_id`; the freshness gauges read the enabled schools. (Stores made
+  // before `sync_schedules` also hold `settings_due` on {enabled, nextRunAt}: unused, left in place.)
+  { collection: COLLECTIONS.settings, indexes: [{ key: { enabled: 1 }, name: 'settings_enabled' }] },
+  // The scheduler's due schedules, the oldest first.
+  { collection: COLLECTIONS.schedules, indexes: [{ key: { nextRunAt: 1 }, name: 'schedules_due' }] },
   {
     collection: COLLECTIONS.runs,
     indexes: [

@@ -25,21 +25,6 @@ export class SettingsRepository implements SettingsStore, SettingsRecords, Store
     });
   }
 
-  setSchedule(tenantId: string, nextRunAt: Date | null, consecutiveFailures?: number): Promise<void> {
-    return this.wrap('setSchedule', async () => {
-      await this.coll.updateOne(
-        { _id: tenantId, tenantId },
-        { $set: { nextRunAt, ...(consecutiveFailures === undefined ? {} : { consecutiveFailures }) } },
-      );
-    });
-  }
-
-  clearFailures(tenantId: string): Promise<void> {
-    return this.wrap('clearFailures', async () => {
-      await this.coll.updateOne({ _id: tenantId, tenantId }, { $set: { consecutiveFailures: 0 } });
-    });
-  }
-
   /**
    * Replaces the stored key with a re-encryption of the same key, only while the settings still hold
    * `previous` for `isamsUrl` (a key or address saved meanwhile wins). True when it was replaced.
@@ -67,17 +52,6 @@ export class SettingsRepository implements SettingsStore, SettingsRecords, Store
   /** Settings whose key is stored without its host binding (legacy). */
   withUnboundKeys(): AsyncIterable<SchoolSettings> {
     return this.coll.find({ 'key.binding': { $exists: false } });
-  }
-
-  /** Enabled schools whose next run is due. */
-  due(now: Date, limit: number): Promise<SchoolSettings[]> {
-    return this.wrap('due', () =>
-      this.coll
-        .find({ enabled: true, nextRunAt: { $lte: now } })
-        .sort({ nextRunAt: 1 })
-        .limit(limit)
-        .toArray(),
-    );
   }
 
   all(): AsyncIterable<SchoolSettings> {

@@ -1,9 +1,9 @@
 import { DATASETS } from '@isams-sync/isams';
 import type { connectorV1 } from '@isams-sync/grpc';
 import type { RunRecord } from '../../domain/run-record';
-import type { SchoolSettings } from '../../domain/school-settings';
 import type { FetchPlan, RunFetch } from '../../domain/method-groups';
 import { DEFAULT_TIME_ZONE } from '../../domain/settings-rules';
+import type { SettingsView } from '../../use-cases/settings-service';
 
 const iso = (d: Date | undefined | null): string => (d ? d.toISOString() : '');
 
@@ -27,7 +27,7 @@ export function toFetchPlanProto(f: FetchPlan | RunFetch): connectorV1.FetchPlan
 }
 
 export function toSettingsProto(
-  s: SchoolSettings | null,
+  s: SettingsView | null,
   plan: FetchPlan | null = null,
 ): connectorV1.DataSourceSettings {
   if (!s) return { configured: false };

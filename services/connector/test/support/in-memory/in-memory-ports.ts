@@ -6,6 +6,7 @@ import { markerData } from '../../../src/adapters/kafka/run-publisher';
 import type { FetchPlan, RunFetch } from '../../../src/domain/method-groups';
 import { recordRunStep, runStep } from '../../../src/domain/run-record';
 import type { QueuedRun, RunRecord, RunStep, RunStepPatch, SchoolSlot } from '../../../src/domain/run-record';
+import type { SchoolSchedule } from '../../../src/domain/schedule';
 import type { SchoolSettings } from '../../../src/domain/school-settings';
 import { scheduleClaimKey } from '../../../src/domain/schedule';
 import { takesRosterReport } from '../../../src/domain/sync-run';
@@ -35,7 +36,7 @@ import type {
 import type { SyncEngineDeps, SyncEngineOptions } from '../../../src/use-cases/sync-engine';
 import { linesOf } from '../spool-lines';
 import type { ProcessLife } from './process-life';
-import { schoolSettings } from './settings-ports';
+import { InMemorySchedules, schoolSchedule, schoolSettings } from './settings-ports';
 
 /** An event as it reached the broker (ids are deterministic: the same id is the same event). */
 export type PublishedEvent =
@@ -124,6 +125,7 @@ export class ConnectorWorld {
   readonly slots = new Map<string, SchoolSlot>();
   readonly queue = new Map<string, QueuedRun>();
   readonly settings = new Map<string, SchoolSettings>();
+  readonly schedules = new Map<string, SchoolSchedule>();
   readonly plans = new Map<string, FetchPlan>();
   readonly freshness = new Map<string, { dataAsOf: Date; syncRunId: string }>();
   readonly snapshots = new Map<string, AppliedSnapshot>();
@@ -643,32 +645,6 @@ class InMemorySettings implements SettingsStore {
   get(tenantId: string): Promise<SchoolSettings | null> {
     return this.life.io('settings.get', () => copy(this.world.settings.get(tenantId) ?? null));
   }
-
-  due(now: Date, limit: number): Promise<SchoolSettings[]> {
-    return this.life.io('settings.due', () =>
-      copy(
-        [...this.world.settings.values()]
-          .filter((s) => s.enabled && s.nextRunAt !== null && s.nextRunAt <= now)
-          .slice(0, limit),
-      ),
-    );
-  }
-
-  setSchedule(tenantId: string, nextRunAt: Date | null, consecutiveFailures?: number): Promise<void> {
-    return this.life.io('settings.setSchedule', () => {
-      const s = this.world.settings.get(tenantId);
-      if (!s) return;
-      s.nextRunAt = nextRunAt;
-      if (consecutiveFailures !== undefined) s.consecutiveFailures = consecutiveFailures;
-    });
-  }
-
-  clearFailures(tenantId: string): Promise<void> {
-    return this.life.io('settings.clearFailures', () => {
-      const s = this.world.settings.get(tenantId);
-      if (s) s.consecutiveFailures = 0;
-    });
-  }
 }
 
 /** Every port of the sync engine for one process life on `world` (logger and options apart). */
@@ -706,6 +682,7 @@ export function inMemoryPorts(
   const keys: KeyRevealer = { reveal: () => life.io('keys.reveal', () => 'the-school-key') };
   return {
     settings: new InMemorySettings(world, life),
+    schedules: new InMemorySchedules(world.schedules, (name, call) => life.io(name, call)),
     runs: new InMemoryRunStore(world, life),
     snapshots,
     claims,
@@ -743,7 +720,8 @@ export function testEngineOptions(leaseTtlMs: number): SyncEngineOptions {
 
 /** A school enrolled in `world` (settings-ports `schoolSettings`), due at `nextRunAt` (null: not scheduled). */
 export function enrolSchool(world: ConnectorWorld, tenantId: string, nextRunAt: Date | null): void {
-  world.settings.set(tenantId, schoolSettings(tenantId, { nextRunAt }));
+  world.settings.set(tenantId, schoolSettings(tenantId));
+  world.schedules.set(tenantId, schoolSchedule(tenantId, nextRunAt));
 }
 
 /** Appends one record's line to a spool. */

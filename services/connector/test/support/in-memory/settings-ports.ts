@@ -3,6 +3,7 @@ import type { DatasetId, IsamsErrorCode } from '@isams-sync/isams';
 import type { OutgoingMail, Mailer } from '../../../src/domain/mailer.port';
 import type { FetchPlan } from '../../../src/domain/method-groups';
 import type { RunRecord } from '../../../src/domain/run-record';
+import type { SchoolSchedule } from '../../../src/domain/schedule';
 import type { EncryptedKey, SchoolSettings } from '../../../src/domain/school-settings';
 import type { RunStatus } from '../../../src/domain/sync-run';
 import type {
@@ -17,6 +18,7 @@ import type {
   NotificationClaim,
   NotificationClaims,
   RunHistory,
+  ScheduleStore,
   SettingsAuditLog,
   SettingsRecords,
   StoredKeys,
@@ -270,6 +272,63 @@ export class RecordingMailer implements Mailer {
   }
 }
 
+/** How a store's calls are made: each one I/O (the engine's crash tests pass their process life's). */
+export type StoreIo = <T>(name: string, call: () => T) => Promise<T>;
+
+/**
+ * The schools' schedules (`sync_schedules`): what the scheduler, a run's end and the settings
+ * service write. `io` makes each call one I/O of a process life (the crash tests); by default it
+ * answers at once.
+ */
+export class InMemorySchedules implements ScheduleStore {
+  constructor(
+    readonly docs = new Map<string, SchoolSchedule>(),
+    private readonly io: StoreIo = (_name, call) => Promise.resolve(call()),
+  ) {}
+
+  get(tenantId: string): Promise<SchoolSchedule | null> {
+    return this.io('schedules.get', () => copy(this.docs.get(tenantId) ?? null));
+  }
+
+  due(now: Date, limit: number): Promise<SchoolSchedule[]> {
+    return this.io('schedules.due', () =>
+      copy(
+        [...this.docs.values()]
+          .filter((s) => s.nextRunAt !== null && s.nextRunAt <= now)
+          .sort((a, b) => a.nextRunAt!.getTime() - b.nextRunAt!.getTime())
+          .slice(0, limit),
+      ),
+    );
+  }
+
+  setNext(tenantId: string, nextRunAt: Date | null, consecutiveFailures?: number): Promise<void> {
+    return this.io('schedules.setNext', () => {
+      const s = this.docs.get(tenantId) ?? { _id: tenantId, tenantId, nextRunAt, consecutiveFailures: 0 };
+      this.docs.set(tenantId, {
+        ...s,
+        nextRunAt,
+        consecutiveFailures: consecutiveFailures ?? s.consecutiveFailures,
+      });
+    });
+  }
+
+  clearFailures(tenantId: string): Promise<void> {
+    return this.io('schedules.clearFailures', () => {
+      const s = this.docs.get(tenantId);
+      if (s) s.consecutiveFailures = 0;
+    });
+  }
+}
+
+/** A school's schedule: due at `nextRunAt` (null: not scheduled), no failure streak unless given. */
+export function schoolSchedule(
+  tenantId: string,
+  nextRunAt: Date | null,
+  consecutiveFailures = 0,
+): SchoolSchedule {
+  return { _id: tenantId, tenantId, nextRunAt, consecutiveFailures };
+}
+
 /** A school's stored settings (enabled, hourly, no contacts) with `overrides`. */
 export function schoolSettings(tenantId: string, overrides: Partial<SchoolSettings> = {}): SchoolSettings {
   const at = new Date('2026-01-01T00:00:00Z');
@@ -283,8 +342,6 @@ export function schoolSettings(tenantId: string, overrides: Partial<SchoolSettin
     key: { kekId: 'k1', binding: 'tenant-origin', iv: 'iv', ciphertext: 'ct', tag: 'tag' },
     keyLast4: '7777',
     keyUpdatedAt: at,
-    nextRunAt: null,
-    consecutiveFailures: 0,
     updatedAt: at,
     updatedBy: '',
     ...overrides,
