@@ -117,6 +117,8 @@ interface UseCases {
   readonly runs: RunsRepository;
   readonly freshness: DataFreshnessRepository;
   readonly notifications: NotificationsRepository;
+  /** The address-change audit (written by the settings service, pruned by the retention). */
+  readonly settingsAudit: SettingsAuditRepository;
   readonly settings: SettingsService;
   readonly engine: SyncEngine;
   readonly notifier: Notifier | undefined;
@@ -230,10 +232,15 @@ async function startConnector(w: Wiring, r: Running): Promise<void> {
   const ops = (r.ops = await shell.startServiceOps(config, { ...w, readiness }));
   await core.engine.start();
   core.notifier?.start();
-  r.retention = new RunRetention(core.runs, logger.child({ module: 'run-retention' }), {
-    historyMs: config.RUN_HISTORY_DAYS * 24 * 3_600_000,
-    intervalMs: RUN_RETENTION_INTERVAL_MS,
-  });
+  r.retention = new RunRetention(
+    { runs: core.runs, settingsAudit: core.settingsAudit, notifications: core.notifications },
+    logger.child({ module: 'run-retention' }),
+    {
+      historyMs: config.RUN_HISTORY_DAYS * DAY_MS,
+      auditMs: config.AUDIT_RETENTION_DAYS * DAY_MS,
+      intervalMs: RUN_RETENTION_INTERVAL_MS,
+    },
+  );
   r.retention.start();
   logNotificationsState(config, logger);
   logger.info({ grpcPort: grpc.port, opsPort: ops.port, owner: w.owner }, 'connector started');
@@ -241,6 +248,7 @@ async function startConnector(w: Wiring, r: Running): Promise<void> {
 
 /** How often each replica drops what is past its retention (use-cases/run-retention). */
 const RUN_RETENTION_INTERVAL_MS = 60 * 60_000;
+const DAY_MS = 24 * 3_600_000;
 
 /**
  * The gRPC server, the engine's runs (the rest of the deadline), then consumer, notifier, producer,
@@ -294,6 +302,7 @@ async function buildUseCases(
   const notifications = new NotificationsRepository(mongo.db);
   const notifier = (r.notifier = createNotifier(w, { settingsRepo, runs, freshness, notifications }));
   const source = new IsamsBatchSource(w.isams, config.ISAMS_CONTACTS_METHODS, r.parsers?.parse);
+  const settingsAudit = new SettingsAuditRepository(mongo.db);
   const settings = (r.settings = new SettingsService(
     {
       settings: settingsRepo,
@@ -302,7 +311,7 @@ async function buildUseCases(
       fetchPlans,
       probe: source,
       logger,
-      audit: new SettingsAuditRepository(mongo.db),
+      audit: settingsAudit,
       testSlots: new TestConnectionSlots(leases, config.CONNECTOR_MAX_CONCURRENT_TESTS),
     },
     {
@@ -322,7 +331,17 @@ async function buildUseCases(
     freshness,
     source,
   }));
-  return { settingsRepo, runs, freshness, notifications, settings, engine, notifier, runChanges };
+  return {
+    settingsRepo,
+    runs,
+    freshness,
+    notifications,
+    settingsAudit,
+    settings,
+    engine,
+    notifier,
+    runChanges,
+  };
 }
 
 /** The e-mail notifier over SMTP; undefined when SMTP_HOST is unset (notifications off). */

@@ -105,6 +105,8 @@ export const configSchema = z.object({
    * (domain/run-retention); their step claims and kept reports go a day after they ended.
    */
   RUN_HISTORY_DAYS: env.int({ min: 1, max: 3650 }).default(400),
+  /** Address changes (`settings_audit`: who changed a school's iSAMS address) are kept this long. */
+  AUDIT_RETENTION_DAYS: env.int({ min: 30, max: 3650 }).default(730),
   MANUAL_TRIGGER_LIMIT: env.int({ min: 1 }).default(6),
   MANUAL_TRIGGER_WINDOW_MS: env.durationMs().default(60 * 60_000),
   MAX_CHUNK_BYTES: env.int({ min: 4096, max: 900 * 1024 }).default(512 * 1024),

@@ -5,6 +5,8 @@ import type { Logger } from '@isams-sync/logger';
 import { createMetrics, readinessFromConfig } from '@isams-sync/metrics';
 import type { Metrics, OpsServer, Readiness } from '@isams-sync/metrics';
 import { mongoReadinessCheck } from '@isams-sync/mongo';
+import { startPeriodic } from '@isams-sync/runtime';
+import type { PeriodicTask } from '@isams-sync/runtime';
 import type { MongoConnection } from '@isams-sync/mongo';
 import {
   connectServiceDatabase,
@@ -85,6 +87,7 @@ interface Built {
   readonly http: FastifyInstance;
   readonly operatorHttp: FastifyInstance | undefined;
   readonly readiness: Readiness;
+  readonly auditLog: AuditLog;
 }
 
 /**
@@ -101,6 +104,8 @@ interface Running {
   httpPort: number;
   operatorPort: number;
   ops?: OpsServer;
+  /** The audit log's hourly retention prune (started with the listeners). */
+  retention?: PeriodicTask;
   stopping?: Promise<void>;
 }
 
@@ -158,7 +163,7 @@ async function buildGateway(w: Wiring, overrides: GatewayAppOverrides, r: Runnin
   r.http = http;
   r.operatorHttp = operatorHttp;
   const readiness = (r.readiness = createGatewayReadiness(w, mongo));
-  return { mongo, http, operatorHttp, readiness };
+  return { mongo, http, operatorHttp, readiness, auditLog: access.auditLog };
 }
 
 // ---- start and stop -----------------------------------------------------------------------------
@@ -173,6 +178,7 @@ async function startGateway(w: Wiring, b: Built, r: Running): Promise<void> {
     r.operatorPort = boundPort(b.operatorHttp, config.GATEWAY_OPERATOR_PORT);
   }
   await b.readiness.start();
+  r.retention = startAuditRetention(w, b.auditLog);
   const ops = (r.ops = await startServiceOps(config, { ...w, readiness: b.readiness }));
   logger.info({ httpPort: r.httpPort, operatorPort: r.operatorPort, opsPort: ops.port }, 'gateway listening');
 }
@@ -187,12 +193,28 @@ async function stopGateway(w: Wiring, r: Running): Promise<void> {
       ['http', () => r.http?.close()],
       ['operator http', () => r.operatorHttp?.close()],
     ],
+    drain: [['audit retention', () => r.retention?.stop()]],
     clients: [
       ['connector client', () => r.upstreams?.connector.close()],
       ['roster client', () => r.upstreams?.roster.close()],
       ['bookings client', () => r.upstreams?.bookings.close()],
     ],
   });
+}
+
+/**
+ * Deletes audit-log entries older than `AUDIT_RETENTION_DAYS`, hourly on every replica (a delete of
+ * what another replica deleted changes nothing; docs/security.md › Retention).
+ */
+function startAuditRetention(w: Wiring, auditLog: AuditLog): PeriodicTask {
+  const keepMs = w.config.AUDIT_RETENTION_DAYS * 24 * 3_600_000;
+  return startPeriodic(
+    async () => {
+      const dropped = await auditLog.dropOlderThan(new Date(Date.now() - keepMs));
+      if (dropped > 0) w.logger.info({ dropped }, 'audit-log entries past their retention dropped');
+    },
+    { name: 'audit retention', intervalMs: 3_600_000, logger: w.logger },
+  );
 }
 
 /** The port a listening server is bound to (`fallback` when it has no address). */

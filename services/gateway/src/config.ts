@@ -87,6 +87,8 @@ export const gatewayConfigSchema = z
     GATEWAY_SSE_MAX_LIFETIME_MS: env.durationMs().default(30 * 60_000),
     /** How often an open event stream re-checks its credential (revoked or expired → stream ends). */
     GATEWAY_SSE_REVERIFY_MS: env.durationMs().default(15_000),
+    /** Audit-log entries (actors' e-mail addresses) are deleted this many days after they were made. */
+    AUDIT_RETENTION_DAYS: env.int({ min: 30, max: 3650 }).default(730),
     PROTOS_DIR: z.string().trim().min(1).optional(),
     /** Where the dashboard's files are (container images copy `src/web/` there). */
     GATEWAY_WEB_DIR: z.string().trim().min(1).optional(),

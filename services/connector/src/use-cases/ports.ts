@@ -384,7 +384,6 @@ export interface ExclusiveLeases {
   acquire(key: string): Promise<HeldExclusiveLease | null>;
 }
 
-/** The runs the notifier reads. */
 /** What is kept of ended runs (use-cases/run-retention, domain/run-retention). */
 export interface RunRetentionStore {
   /**
@@ -396,6 +395,16 @@ export interface RunRetentionStore {
   dropEndedRuns(before: Date, limit: number): Promise<number>;
 }
 
+/**
+ * Records that go once they are older than a cut-off (use-cases/run-retention): the address-change
+ * audit (`AUDIT_RETENTION_DAYS`) and the notification claims (`RUN_HISTORY_DAYS`).
+ */
+export interface AgedRecords {
+  /** Drops every school's records dated before `before`; how many went. */
+  dropOlderThan(before: Date): Promise<number>;
+}
+
+/** The runs the notifier reads. */
 export interface RunHistory {
   get(tenantId: string, syncRunId: string): Promise<RunRecord | null>;
   /** The school's newest runs (newest first) in one of `statuses`, at most `limit`. */

@@ -2,11 +2,22 @@ import type { Logger } from '@isams-sync/logger';
 import { startPeriodic } from '@isams-sync/runtime';
 import type { PeriodicTask } from '@isams-sync/runtime';
 import { RUN_BOOKKEEPING_RETENTION_MS } from '../domain/run-retention';
-import type { RunRetentionStore } from './ports';
+import type { AgedRecords, RunRetentionStore } from './ports';
+
+/** What the retention prunes. */
+export interface RunRetentionStores {
+  runs: RunRetentionStore;
+  /** The address-change audit (`settings_audit`), kept `auditMs`. */
+  settingsAudit: AgedRecords;
+  /** The notification claims (`notifications`), kept `historyMs`. */
+  notifications: AgedRecords;
+}
 
 export interface RunRetentionOptions {
-  /** Runs are kept this long after they were requested (`RUN_HISTORY_DAYS`). */
+  /** Runs (and notification claims) are kept this long after they were made (`RUN_HISTORY_DAYS`). */
   historyMs: number;
+  /** Address changes are kept this long after they were made (`AUDIT_RETENTION_DAYS`). */
+  auditMs: number;
   /** How often each replica prunes (every replica may: a delete of what is gone changes nothing). */
   intervalMs: number;
   /** Documents dropped per call, and calls per prune at most (what is left waits for the next prune). */
@@ -18,20 +29,24 @@ export interface RunRetentionOptions {
 export interface PruneOutcome {
   bookkeeping: number;
   runs: number;
+  settingsAudit: number;
+  notifications: number;
 }
 
 /**
- * Drops what the connector keeps of ended runs once it is no longer kept (domain/run-retention):
- * their step claims and kept reports a day after they ended, the runs `RUN_HISTORY_DAYS` after they
- * were requested. In batches, so one prune never holds the database long; a backlog (a first prune
- * after an upgrade) goes over the next prunes.
+ * Drops what the connector keeps once it is no longer kept (domain/run-retention): ended runs' step
+ * claims and kept reports a day after they ended, the runs `RUN_HISTORY_DAYS` after they were
+ * requested, notification claims `RUN_HISTORY_DAYS` after they were made and address changes
+ * `AUDIT_RETENTION_DAYS` after they were made. Runs and their bookkeeping in batches, so one prune
+ * never holds the database long; a backlog (a first prune after an upgrade) goes over the next
+ * prunes. The audit and the claims are small (a few per school a year) and go in one sweep each.
  */
 export class RunRetention {
   private task: PeriodicTask | undefined;
   private readonly now: () => Date;
 
   constructor(
-    private readonly store: RunRetentionStore,
+    private readonly stores: RunRetentionStores,
     private readonly logger: Logger,
     private readonly opts: RunRetentionOptions,
   ) {
@@ -52,15 +67,17 @@ export class RunRetention {
 
   async prune(): Promise<PruneOutcome> {
     const now = this.now().getTime();
+    const { runs: store } = this.stores;
     const bookkeeping = await this.drain((limit) =>
-      this.store.dropEndedBookkeeping(new Date(now - RUN_BOOKKEEPING_RETENTION_MS), limit),
+      store.dropEndedBookkeeping(new Date(now - RUN_BOOKKEEPING_RETENTION_MS), limit),
     );
-    const runs = await this.drain((limit) =>
-      this.store.dropEndedRuns(new Date(now - this.opts.historyMs), limit),
-    );
-    if (bookkeeping + runs > 0)
-      this.logger.info({ bookkeeping, runs }, 'ended runs past their retention dropped');
-    return { bookkeeping, runs };
+    const runs = await this.drain((limit) => store.dropEndedRuns(new Date(now - this.opts.historyMs), limit));
+    const notifications = await this.stores.notifications.dropOlderThan(new Date(now - this.opts.historyMs));
+    const settingsAudit = await this.stores.settingsAudit.dropOlderThan(new Date(now - this.opts.auditMs));
+    const outcome = { bookkeeping, runs, settingsAudit, notifications };
+    if (bookkeeping + runs + settingsAudit + notifications > 0)
+      this.logger.info(outcome, 'records past their retention dropped');
+    return outcome;
   }
 
   /** Calls `drop` while it fills its batch, at most `maxBatches` times; how many went in all. */

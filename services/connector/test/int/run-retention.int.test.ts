@@ -4,6 +4,8 @@ import type { Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunsRepository } from '../../src/adapters/mongo/runs-repository';
 import { COLLECTIONS } from '../../src/adapters/mongo/collections';
+import { NotificationsRepository } from '../../src/adapters/mongo/notifications-repository';
+import { SettingsAuditRepository } from '../../src/adapters/mongo/settings-audit-repository';
 import { runAtMarker, runRecord } from '../support/run-records';
 
 // What the connector keeps of ended runs, dropped past its retention on the real repository and
@@ -121,5 +123,46 @@ describe('connector: run retention on the database', () => {
     expect(await runs.dropEndedRuns(cutOff, 2)).toBe(0);
     const left = (await ids(COLLECTIONS.runs)).filter((id) => id.startsWith('h-'));
     expect(left).toEqual(['h-applied-399', 'h-fetching-420', 'h-requested-500']);
+  });
+
+  it('drops address changes and notification claims made before their cut-offs, of every school', async () => {
+    const audit = new SettingsAuditRepository(db);
+    const claims = new NotificationsRepository(db);
+    const daysAgo = (n: number) => new Date(Date.now() - n * DAY);
+    const change = (tenantId: string, at: Date) => ({
+      tenantId,
+      at,
+      actor: `jwt:admin@${tenantId}`,
+      requestId: 'req',
+      previousOrigin: 'https://old.isams.cloud',
+      newOrigin: 'https://new.isams.cloud',
+      previousUrl: 'https://old.isams.cloud',
+      newUrl: 'https://new.isams.cloud',
+      keyEntered: true,
+    });
+    await audit.begin(change('school-a', daysAgo(800)));
+    await audit.begin(change('school-b', daysAgo(731)));
+    const kept = await audit.begin(change('school-a', daysAgo(10)));
+    const claim = (tenantId: string, day: number) => ({
+      _id: `${tenantId}|data_stale|d${day}`,
+      tenantId,
+      condition: 'data_stale' as const,
+      day: `d${day}`,
+      claimedAt: daysAgo(day),
+      claimedBy: 'replica',
+      subject: 'Data is stale',
+      recipients: 1,
+    });
+    for (const c of [claim('school-a', 450), claim('school-b', 401), claim('school-b', 2)])
+      await claims.claim(c);
+
+    expect(await audit.dropOlderThan(daysAgo(730))).toBe(2);
+    expect(await claims.dropOlderThan(daysAgo(400))).toBe(2);
+    expect((await audit.list('school-a', 10)).map((e) => e._id)).toEqual([kept]);
+    expect(await audit.list('school-b', 10)).toEqual([]);
+    expect((await claims.recent('school-b', daysAgo(500))).map((c) => c._id)).toEqual([
+      'school-b|data_stale|d2',
+    ]);
+    expect(await claims.recent('school-a', daysAgo(500))).toEqual([]);
   });
 });

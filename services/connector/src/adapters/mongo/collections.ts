@@ -53,13 +53,21 @@ export const CONNECTOR_INDEXES: CollectionIndexSpec[] = [
   },
   {
     collection: COLLECTIONS.settingsAudit,
-    indexes: [{ key: { tenantId: 1, at: -1 }, name: 'audit_tenant_at' }],
+    indexes: [
+      { key: { tenantId: 1, at: -1 }, name: 'audit_tenant_at' },
+      // The retention's prune of every school's old entries.
+      { key: { at: 1 }, name: 'audit_at' },
+    ],
   },
   { collection: COLLECTIONS.scheduleClaims, indexes: [{ key: { claimedAt: 1 }, name: 'claims_claimed_at' }] },
   // Read and written by `_id` only.
   { collection: COLLECTIONS.dataFreshness, indexes: [] },
   {
     collection: COLLECTIONS.notifications,
-    indexes: [{ key: { tenantId: 1, claimedAt: -1 }, name: 'notifications_tenant_claimed' }],
+    indexes: [
+      { key: { tenantId: 1, claimedAt: -1 }, name: 'notifications_tenant_claimed' },
+      // The retention's prune of every school's old claims.
+      { key: { claimedAt: 1 }, name: 'notifications_claimed' },
+    ],
   },
 ];

@@ -1,15 +1,15 @@
 import type { Collection, Db } from 'mongodb';
-import { isDuplicateKeyError, toMongoError } from '@isams-sync/mongo';
+import { isDuplicateKeyError, sweepExpired, toMongoError } from '@isams-sync/mongo';
 import { notificationKey } from '../../domain/notifications';
 import type { NotificationCondition } from '../../domain/notifications';
-import type { NotificationClaim, NotificationClaims } from '../../use-cases/ports';
+import type { AgedRecords, NotificationClaim, NotificationClaims } from '../../use-cases/ports';
 import { COLLECTIONS } from './collections';
 
 /** The claim of one e-mail: `_id` = `<tenant>|<condition>|<local day>`, so one per school, condition and day. */
 export type NotificationDocument = NotificationClaim;
 
 /** The e-mail claims in `notifications` (a unique insert per key). */
-export class NotificationsRepository implements NotificationClaims {
+export class NotificationsRepository implements NotificationClaims, AgedRecords {
   private readonly coll: Collection<NotificationDocument>;
   constructor(db: Db) {
     this.coll = db.collection<NotificationDocument>(COLLECTIONS.notifications);
@@ -58,5 +58,13 @@ export class NotificationsRepository implements NotificationClaims {
     } catch (err) {
       throw toMongoError(err, { operation: 'recent', collection: COLLECTIONS.notifications });
     }
+  }
+
+  /**
+   * Every school's claims made before `before` (retention: `RUN_HISTORY_DAYS`; a claim only decides
+   * its own local day, so an old one decides nothing).
+   */
+  dropOlderThan(before: Date): Promise<number> {
+    return sweepExpired(this.coll, 'claimedAt', before);
   }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
-import { withMongoErrors } from '@isams-sync/mongo';
-import type { AddressChangeEntry, SettingsAuditLog } from '../../use-cases/ports';
+import { sweepExpired, withMongoErrors } from '@isams-sync/mongo';
+import type { AddressChangeEntry, AgedRecords, SettingsAuditLog } from '../../use-cases/ports';
 import { COLLECTIONS } from './collections';
 
 /** One change of a school's iSAMS address as stored. Never holds a key. */
@@ -13,7 +13,7 @@ export interface AddressChangeRecord extends AddressChangeEntry {
 }
 
 /** Append-only audit of iSAMS address changes in the connector's database. */
-export class SettingsAuditRepository implements SettingsAuditLog {
+export class SettingsAuditRepository implements SettingsAuditLog, AgedRecords {
   private readonly coll: Collection<AddressChangeRecord>;
 
   constructor(db: Db) {
@@ -42,5 +42,10 @@ export class SettingsAuditRepository implements SettingsAuditLog {
   /** A school's address changes, newest first. */
   list(tenantId: string, limit: number): Promise<AddressChangeRecord[]> {
     return this.wrap('list', () => this.coll.find({ tenantId }).sort({ at: -1 }).limit(limit).toArray());
+  }
+
+  /** Every school's address changes made before `before` (retention: `AUDIT_RETENTION_DAYS`). */
+  dropOlderThan(before: Date): Promise<number> {
+    return sweepExpired(this.coll, 'at', before);
   }
 }

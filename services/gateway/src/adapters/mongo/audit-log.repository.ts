@@ -1,4 +1,4 @@
-import { tenantCollection } from '@isams-sync/mongo';
+import { sweepExpired, tenantCollection } from '@isams-sync/mongo';
 import type { Db } from 'mongodb';
 import { AUDIT_LOG } from './collections';
 
@@ -20,10 +20,12 @@ export interface AuditRecord extends AuditEntry {
   at: string;
 }
 
-/** Append-only audit trail. */
+/** Append-only audit trail, kept `AUDIT_RETENTION_DAYS` (docs/security.md › Retention). */
 export interface AuditLog {
   record(entry: AuditEntry): Promise<void>;
   list(tenantId: string, limit: number): Promise<AuditRecord[]>;
+  /** Deletes every school's entries made before `before`; how many went. */
+  dropOlderThan(before: Date): Promise<number>;
 }
 
 interface AuditDocument extends AuditEntry {
@@ -46,6 +48,10 @@ export function createMongoAuditLog(db: Db, now: () => Date = () => new Date()):
         delete rest._id;
         return { ...rest, at: at.toISOString() };
       });
+    },
+    dropOlderThan(before) {
+      // Every school's: the one query of the audit log not scoped to a school (the `at` index).
+      return sweepExpired(db.collection<AuditDocument>(AUDIT_LOG), 'at', before);
     },
   };
 }

@@ -14,6 +14,10 @@ export const GATEWAY_INDEXES: CollectionIndexSpec[] = [
   },
   {
     collection: AUDIT_LOG,
-    indexes: [{ key: { tenantId: 1, at: -1 }, name: 'tenant_at' }],
+    indexes: [
+      { key: { tenantId: 1, at: -1 }, name: 'tenant_at' },
+      // The retention's prune of every school's old entries.
+      { key: { at: 1 }, name: 'at' },
+    ],
   },
 ];
