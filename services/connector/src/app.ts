@@ -290,9 +290,10 @@ async function buildUseCases(
   const keys = new KeyVault(settingsRepo, w.cipher, logger);
   // Before any call is served: keys stored before the host binding are bound to their address.
   await keys.bindLegacyKeys();
-  // Before the scheduler starts: schedules stored inside the settings get a document of their own.
-  const adopted = await schedules.adoptLegacySchedules();
-  if (adopted > 0) logger.info({ adopted }, 'schedules moved out of the settings into sync_schedules');
+  // Before the scheduler starts: every school's settings get the schedule they need (adapters/mongo).
+  const reconciled = await schedules.reconcile(new Date());
+  if (reconciled.adopted + reconciled.scheduled > 0)
+    logger.info(reconciled, 'schedules adopted from the settings or started (sync_schedules)');
   const leases = new LeaseKeeper(mongoLeaseStore(mongo.db.collection<LeaseDocument>(COLLECTIONS.leases)), {
     owner: w.owner,
     ttlMs: config.RUN_LEASE_TTL_MS,

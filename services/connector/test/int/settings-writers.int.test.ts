@@ -66,36 +66,53 @@ describe("connector: the scheduler's writes beside an admin's save", () => {
     expect(schedule?.nextRunAt?.getTime()).toBeGreaterThan(Date.now() + ROUNDS * 60_000 - 60_000);
   });
 
-  it('a schedule stored inside the settings (before sync_schedules) gets a document of its own, once', async () => {
+  it('at start-up a schedule stored inside the settings gets a document of its own, and sync that is on gets a time', async () => {
     const schedules = new ScheduleRepository(db);
     const legacy = db.collection<{ _id: string } & Record<string, unknown>>('data_source_settings');
     const due = new Date('2030-01-01T10:00:00Z');
+    const now = new Date('2029-06-01T00:00:00Z');
+    const school = (id: string, fields: Record<string, unknown>) => ({
+      ...saved(1),
+      _id: id,
+      tenantId: id,
+      ...fields,
+    });
     await legacy.insertMany([
-      { ...saved(1), _id: 'legacy-a', tenantId: 'legacy-a', nextRunAt: due, consecutiveFailures: 2 },
-      {
-        ...saved(1),
-        _id: 'legacy-b',
-        tenantId: 'legacy-b',
-        enabled: false,
-        nextRunAt: null,
-        consecutiveFailures: 0,
-      },
+      // Stored before sync_schedules: its time and streak move.
+      school('legacy-a', { nextRunAt: due, consecutiveFailures: 2 }),
+      school('legacy-b', { enabled: false, nextRunAt: null, consecutiveFailures: 0 }),
+      // A schedule already there wins over the old fields.
+      school('legacy-c', { nextRunAt: null }),
+      // Sync on without a time (a rollback and forward again): due now.
+      school('on-no-schedule', {}),
+      school('on-null-time', {}),
+      school('off-null-time', { enabled: false }),
     ]);
     await schedules.setNext('legacy-c', due);
-    await legacy.insertOne({ ...saved(1), _id: 'legacy-c', tenantId: 'legacy-c', nextRunAt: null });
-    expect(await schedules.adoptLegacySchedules()).toBe(2);
-    expect(await schedules.get('legacy-a')).toEqual({
-      _id: 'legacy-a',
-      tenantId: 'legacy-a',
-      nextRunAt: due,
-      consecutiveFailures: 2,
-    });
-    expect((await schedules.get('legacy-b'))?.nextRunAt).toBeNull();
-    // A schedule already there wins; a second start adopts nothing.
-    expect((await schedules.get('legacy-c'))?.nextRunAt).toEqual(due);
-    expect(await schedules.adoptLegacySchedules()).toBe(0);
+    await schedules.setNext('on-null-time', null);
+    await schedules.setNext('off-null-time', null);
+    expect(await schedules.reconcile(now)).toEqual({ adopted: 2, scheduled: 2 });
+    const times = async () =>
+      Object.fromEntries(
+        (await schedules.coll.find({ _id: { $ne: T } }).toArray()).map((s) => [
+          s._id,
+          [s.nextRunAt, s.consecutiveFailures],
+        ]),
+      );
+    const after = {
+      'legacy-a': [due, 2],
+      'legacy-b': [null, 0],
+      'legacy-c': [due, 0],
+      'on-no-schedule': [now, 0],
+      'on-null-time': [now, 0],
+      'off-null-time': [null, 0],
+    };
+    expect(await times()).toEqual(after);
+    // A second start changes nothing.
+    expect(await schedules.reconcile(new Date())).toEqual({ adopted: 0, scheduled: 0 });
+    expect(await times()).toEqual(after);
     const due2030 = (await schedules.due(new Date('2030-01-01T11:00:00Z'), 10)).map((s) => s._id);
-    expect(due2030).toEqual(expect.arrayContaining(['legacy-a', 'legacy-c']));
+    expect(due2030).toEqual(expect.arrayContaining(['legacy-a', 'legacy-c', 'on-no-schedule']));
     expect(due2030).not.toContain('legacy-b');
   });
 });

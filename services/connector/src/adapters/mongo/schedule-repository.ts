@@ -4,10 +4,11 @@ import type { SchoolSchedule } from '../../domain/schedule';
 import type { ScheduleStore } from '../../use-cases/ports';
 import { COLLECTIONS } from './collections';
 
-/** The schedule fields as settings stored them before `sync_schedules` existed. */
-interface LegacyScheduleFields {
+/** What the start-up reconciliation reads of the settings (the schedule fields: stored before `sync_schedules`). */
+interface SettingsScheduleFields {
   _id: string;
   tenantId: string;
+  enabled: boolean;
   nextRunAt?: Date | null;
   consecutiveFailures?: number;
 }
@@ -15,11 +16,11 @@ interface LegacyScheduleFields {
 /** Each school's schedule (`sync_schedules`, `_id` = tenant id): domain/schedule `SchoolSchedule`. */
 export class ScheduleRepository implements ScheduleStore {
   readonly coll: Collection<SchoolSchedule>;
-  private readonly settings: Collection<LegacyScheduleFields>;
+  private readonly settings: Collection<SettingsScheduleFields>;
 
   constructor(db: Db) {
     this.coll = db.collection<SchoolSchedule>(COLLECTIONS.schedules);
-    this.settings = db.collection<LegacyScheduleFields>(COLLECTIONS.settings);
+    this.settings = db.collection<SettingsScheduleFields>(COLLECTIONS.settings);
   }
 
   private wrap<R>(operation: string, fn: () => Promise<R>): Promise<R> {
@@ -65,33 +66,52 @@ export class ScheduleRepository implements ScheduleStore {
   }
 
   /**
-   * Gives every school whose settings still hold their schedule (stored before `sync_schedules`) a
-   * schedule of its own with the same next run and streak; run at start-up, before the scheduler.
-   * Inserts only (a schedule already there wins), so it is idempotent and safe beside other replicas.
-   * The old fields stay in the settings, unread, until the admin's next save replaces them. Returns
-   * how many schedules it created.
+   * Run at start-up, before the scheduler: every school's settings get the schedule they need.
+   * - A school whose settings still hold their schedule (stored before `sync_schedules`) gets a
+   *   schedule of its own with the same next run and streak (`adopted`). The old fields stay in the
+   *   settings, unread, until the admin's next save replaces them.
+   * - A school whose sync is on but has no next run time — which no save leaves (domain/schedule), but
+   *   a rollback to a version before `sync_schedules` and forward again can — is due now
+   *   (`scheduled`).
+   * Inserts, and a `$set` only where the time is still null, so it is idempotent and safe beside
+   * other replicas (a schedule already there wins).
    */
-  adoptLegacySchedules(): Promise<number> {
-    return this.wrap('adoptLegacySchedules', async () => {
-      const have = new Set(
-        (await this.coll.find({}, { projection: { _id: 1 } }).toArray()).map((d) => d._id),
+  reconcile(now: Date): Promise<{ adopted: number; scheduled: number }> {
+    return this.wrap('reconcile', async () => {
+      const times = new Map(
+        (await this.coll.find({}, { projection: { _id: 1, nextRunAt: 1 } }).toArray()).map((d) => [
+          d._id,
+          d.nextRunAt,
+        ]),
       );
       let adopted = 0;
-      const legacy = this.settings.find(
-        { nextRunAt: { $exists: true } },
-        { projection: { _id: 1, tenantId: 1, nextRunAt: 1, consecutiveFailures: 1 } },
+      let scheduled = 0;
+      const settings = this.settings.find(
+        {},
+        { projection: { _id: 1, tenantId: 1, enabled: 1, nextRunAt: 1, consecutiveFailures: 1 } },
       );
-      for await (const s of legacy) {
-        if (have.has(s._id)) continue;
-        const created = await insertIfAbsent(this.coll, {
-          _id: s._id,
-          tenantId: s.tenantId,
-          nextRunAt: s.nextRunAt ?? null,
-          consecutiveFailures: s.consecutiveFailures ?? 0,
-        });
-        if (created) adopted += 1;
+      for await (const s of settings) {
+        const time = times.get(s._id);
+        if (time === undefined) {
+          const legacy = s.nextRunAt !== undefined;
+          const nextRunAt = s.nextRunAt ?? (s.enabled ? now : null);
+          const created = await insertIfAbsent(this.coll, {
+            _id: s._id,
+            tenantId: s.tenantId,
+            nextRunAt,
+            consecutiveFailures: s.consecutiveFailures ?? 0,
+          });
+          if (created && legacy) adopted += 1;
+          else if (created && nextRunAt) scheduled += 1;
+        } else if (time === null && s.enabled) {
+          const r = await this.coll.updateOne(
+            { _id: s._id, tenantId: s.tenantId, nextRunAt: null },
+            { $set: { nextRunAt: now } },
+          );
+          scheduled += r.modifiedCount;
+        }
       }
-      return adopted;
+      return { adopted, scheduled };
     });
   }
 }
