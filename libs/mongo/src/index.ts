@@ -49,6 +49,6 @@ export { assertPortablePipeline, portableAggregate, iterateCursor } from './port
 export { detectServerBackend } from './server-backend';
 export type { ServerBackend } from './server-backend';
 export { tenantCollection } from './tenant-collection';
-export { recordQueryShapes, indexServing, describeShape, shapesOf } from './query-shapes';
-export type { QueryShape, QueryShapeRecorder } from './query-shapes';
+export { recordQueryShapes, indexServing, describeShape, shapesOf, queryIndexReport } from './query-shapes';
+export type { QueryShape, QueryShapeRecorder, QueryIndexReport } from './query-shapes';
 export type { TenantCollection, TenantDocument } from './tenant-collection';

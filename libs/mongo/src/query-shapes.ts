@@ -169,3 +169,40 @@ export function describeShape(s: QueryShape): string {
   ];
   return `${s.collection}.${s.command}({${parts.join(', ')}})${s.sort.length > 0 ? ` sort(${s.sort.join(',')})` : ''}`;
 }
+
+/** What {@link queryIndexReport} finds. */
+export interface QueryIndexReport {
+  /** The shapes checked (the database's own `system.*` collections left out). */
+  shapes: QueryShape[];
+  /** Every shape as a line with the index serving it (or COLLECTION SCAN), then those that would scan. */
+  text: string;
+  /** The shapes that would scan on MongoDB and are not among the cold ones. */
+  hot: string[];
+}
+
+/**
+ * A service's recorded query shapes against its index catalogue, for its query-indexes test: each
+ * shape with the index serving it ({@link indexServing}), and the ones that would scan on MongoDB
+ * other than `coldScans` (a described shape → why scanning it is fine: start-up only, a small work list).
+ */
+export function queryIndexReport(
+  service: string,
+  recorded: readonly QueryShape[],
+  catalogue: readonly CollectionIndexSpec[],
+  coldScans: Readonly<Record<string, string>> = {},
+): QueryIndexReport {
+  const shapes = recorded.filter((s) => !s.collection.startsWith('system.') && s.collection !== '$cmd');
+  const line = (s: QueryShape) => {
+    const ix = indexServing(s, catalogue);
+    return `${describeShape(s)} → ${ix === undefined ? 'COLLECTION SCAN' : `${ix.name}${ix.exact ? '' : ' (prefix)'}`}`;
+  };
+  const scans = shapes.filter((s) => indexServing(s, catalogue) === undefined);
+  const list = (items: QueryShape[]) => items.map(line).join('\n  ') || '(none)';
+  return {
+    shapes,
+    text:
+      `${service} query shapes (${shapes.length}):\n  ${list(shapes)}\n` +
+      `would scan on MongoDB (${scans.length}):\n  ${list(scans)}\n`,
+    hot: scans.map(describeShape).filter((d) => coldScans[d] === undefined),
+  };
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeShape, indexServing, shapesOf } from '../src/query-shapes';
+import { describeShape, indexServing, queryIndexReport, shapesOf } from '../src/query-shapes';
 import type { CollectionIndexSpec } from '../src/ensure-indexes';
 
 const catalogue: CollectionIndexSpec[] = [
@@ -82,5 +82,24 @@ describe('query shapes', () => {
     ).toBeUndefined();
     expect(indexServing(shape('entities', {}), catalogue)).toBeUndefined();
     expect(indexServing(shape('unknown', { tenantId: 't' }), catalogue)).toBeUndefined();
+  });
+
+  it('reports each shape with its index and the scans that are not among the cold ones', () => {
+    const shape = (collection: string, filter: object) => shapesOf('find', { find: collection, filter })[0]!;
+    const report = queryIndexReport(
+      'svc',
+      [
+        shape('entities', { tenantId: 't', entityType: 'pupil', status: 'active' }),
+        shape('heldBatches', { status: 'pending' }),
+        shape('entities', {}),
+        shape('system.indexes', {}),
+      ],
+      catalogue,
+      { 'entities.find({})': 'a start-up check' },
+    );
+    expect(report.shapes).toHaveLength(3);
+    expect(report.hot).toEqual(['heldBatches.find({status=})']);
+    expect(report.text).toContain('entities.find({entityType=, status=, tenantId=}) → tenant_type_status');
+    expect(report.text).toContain('would scan on MongoDB (2):');
   });
 });

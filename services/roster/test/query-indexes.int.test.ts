@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeShape, indexServing, recordQueryShapes } from '@isams-sync/mongo';
-import type { QueryShape, QueryShapeRecorder } from '@isams-sync/mongo';
+import { queryIndexReport, recordQueryShapes } from '@isams-sync/mongo';
+import type { QueryShapeRecorder } from '@isams-sync/mongo';
 import { eventually, uniqueName } from '@isams-sync/testing';
 import type { RosterApp } from '../src/app';
 import { COLLECTIONS, ROSTER_INDEXES } from '../src/adapters/mongo/roster-store';
@@ -96,23 +96,14 @@ describe(
       expect(await app.store.entity(t, 'pupil', '9')).toMatchObject({ purged: true });
       expect(await orphanChunks()).toBe(0);
 
-      const shapes = recorder.shapes().filter((s) => !s.collection.startsWith('system.'));
-      const lines = (list: QueryShape[]) =>
-        list.map((s) => {
-          const ix = indexServing(s, ROSTER_INDEXES);
-          return `${describeShape(s)} → ${ix === undefined ? 'COLLECTION SCAN' : `${ix.name}${ix.exact ? '' : ' (prefix)'}`}`;
-        });
-      const scans = shapes.filter((s) => indexServing(s, ROSTER_INDEXES) === undefined);
+      const report = queryIndexReport('roster', recorder.shapes(), ROSTER_INDEXES, COLD_SCANS);
+      const { shapes } = report;
       // The list, for whoever reads the test output.
-      process.stdout.write(
-        `roster query shapes (${shapes.length}):\n  ${lines(shapes).join('\n  ')}\n` +
-          `would scan on MongoDB (${scans.length}):\n  ${lines(scans).join('\n  ') || '(none)'}\n`,
-      );
+      process.stdout.write(report.text);
       expect(shapes.length).toBeGreaterThan(20);
       expect(shapes.some((s) => s.collection === 'entities')).toBe(true);
       expect(shapes.some((s) => s.collection === 'entityManifests')).toBe(true);
-      const hot = scans.map(describeShape).filter((d) => COLD_SCANS[d] === undefined);
-      expect(hot).toEqual([]);
+      expect(report.hot).toEqual([]);
     });
   },
 );

@@ -1,4 +1,4 @@
-import { datasetSnapshotCompletedV1, rawDatasetChunkV1, syncRunUpdatedV1 } from '@isams-sync/events';
+import { datasetSnapshotCompletedV1, rawDatasetChunkV1 } from '@isams-sync/events';
 import type { connectorV1 } from '@isams-sync/grpc';
 import type { EventProducer } from '@isams-sync/kafka';
 import { eventually, type SimulatorProcess } from '@isams-sync/testing';
@@ -9,6 +9,7 @@ import {
   readRun,
   useConnectorSuite,
   fakeRosterProducer,
+  rosterReportEvent,
 } from '../support/connector-harness';
 
 /**
@@ -70,20 +71,7 @@ function harness(connectorEnv: Record<string, string> = {}) {
     },
     /** What the roster publishes once it applied a run (the connector then remembers its fingerprints). */
     async applied(tenant: string, syncRunId: string): Promise<void> {
-      const ev = syncRunUpdatedV1.create({
-        tenantId: tenant,
-        syncRunId,
-        idParts: [syncRunId, 'roster', '1'],
-        data: {
-          syncRunId,
-          status: 'applied',
-          reportedBy: 'roster',
-          sequence: 1,
-          at: new Date().toISOString(),
-          trigger: { kind: 'manual' },
-          dryRun: false,
-        },
-      });
+      const ev = rosterReportEvent({ tenantId: tenant, syncRunId, status: 'applied', sequence: 1 });
       await roster.publish(h.env.runsTopic, [ev]);
       await eventually(
         async () => (await h.client.getSyncRun({ syncRunId }, md(tenant))).status === 'applied',

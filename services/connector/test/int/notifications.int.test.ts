@@ -1,11 +1,10 @@
-import { syncRunUpdatedV1 } from '@isams-sync/events';
 import type { EventProducer } from '@isams-sync/kafka';
 import { Writable } from 'node:stream';
 import { createLogger } from '@isams-sync/logger';
 import { eventually, startSmtpServer } from '@isams-sync/testing';
 import type { TestSmtpServer } from '@isams-sync/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { useConnectorSuite, fakeRosterProducer } from '../support/connector-harness';
+import { useConnectorSuite, fakeRosterProducer, rosterReportEvent } from '../support/connector-harness';
 
 let schools = 0;
 const nextKey = () => `{EEEEEEEE-0000-0000-0000-0000000000${String(++schools).padStart(2, '0')}}`;
@@ -99,26 +98,8 @@ const rosterReports = async (
   counts: Counts,
   hold?: { batchId: string; kind: 'removals' | 'whole_run' },
 ) => {
-  const full = Object.fromEntries(
-    Object.entries(counts).map(([t, c]) => [t, { restored: 0, unchanged: 0, skipped: 0, ...c }]),
-  );
   await producer.publish(suite.env.runsTopic, [
-    syncRunUpdatedV1.create({
-      tenantId,
-      syncRunId,
-      idParts: [syncRunId, 'roster', '2'],
-      data: {
-        syncRunId,
-        status,
-        reportedBy: 'roster',
-        sequence: 2,
-        at: new Date().toISOString(),
-        trigger: { kind: 'manual' },
-        dryRun: false,
-        counts: full,
-        ...(hold ? { heldBatchId: hold.batchId, holdKind: hold.kind } : {}),
-      },
-    }),
+    rosterReportEvent({ tenantId, syncRunId, status, sequence: 2, counts, ...(hold ? { hold } : {}) }),
   ]);
   await eventually(
     async () => (await suite.client.getSyncRun({ syncRunId }, suite.client.md(tenantId))).status === status,

@@ -1,8 +1,14 @@
-import { datasetSnapshotCompletedV1, syncRunUpdatedV1 } from '@isams-sync/events';
+import { datasetSnapshotCompletedV1 } from '@isams-sync/events';
 import type { EventProducer } from '@isams-sync/kafka';
 import { eventually } from '@isams-sync/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enrolSchool, readAll, useConnectorSuite, fakeRosterProducer } from '../support/connector-harness';
+import {
+  enrolSchool,
+  readAll,
+  useConnectorSuite,
+  fakeRosterProducer,
+  rosterReportEvent,
+} from '../support/connector-harness';
 
 const KEY = '{DDDDDDDD-0000-0000-0000-000000000001}';
 const TENANT = 'same-school';
@@ -39,22 +45,12 @@ describe('connector: unchanged skip after the roster applied the same data', () 
 
   /** What the roster publishes once it applied a snapshot. */
   const rosterReports = async (syncRunId: string, status: 'applying' | 'applied', sequence: number) => {
-    const ev = syncRunUpdatedV1.create({
+    const ev = rosterReportEvent({
       tenantId: TENANT,
       syncRunId,
-      idParts: [syncRunId, 'roster', String(sequence)],
-      data: {
-        syncRunId,
-        status,
-        reportedBy: 'roster',
-        sequence,
-        at: new Date().toISOString(),
-        trigger: { kind: 'manual' },
-        dryRun: false,
-        counts: {
-          pupil: { added: 300, updated: 0, removed: 0, restored: 0, held: 0, unchanged: 0, skipped: 0 },
-        },
-      },
+      status,
+      sequence,
+      counts: { pupil: { added: 300 } },
     });
     await producer.publish(suite.env.runsTopic, [ev]);
   };

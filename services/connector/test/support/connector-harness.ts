@@ -14,7 +14,7 @@ import {
   readTopic as readKafkaTopic,
 } from '@isams-sync/kafka';
 import type { EventProducer, KafkaClient, TopicRecord } from '@isams-sync/kafka';
-import { rawDatasetChunkV1 } from '@isams-sync/events';
+import { rawDatasetChunkV1, syncRunUpdatedV1 } from '@isams-sync/events';
 import type { CloudEvent } from '@isams-sync/events';
 import { createLogger } from '@isams-sync/logger';
 import {
@@ -290,6 +290,46 @@ export function fakeRosterProducer(): EventProducer {
       logger: createLogger({ service: 'fake-roster', level: 'warn' }),
     }),
   );
+}
+
+type ChangeCount = 'added' | 'updated' | 'removed' | 'restored' | 'unchanged' | 'held' | 'skipped';
+
+/** A roster report of a run as the roster publishes it on the runs topic (`sync.run.updated` v1). */
+export function rosterReportEvent(report: {
+  tenantId: string;
+  syncRunId: string;
+  status: 'applying' | 'applied' | 'held';
+  sequence: number;
+  /** Per entity type; the counts not given are 0. */
+  counts?: Record<string, Partial<Record<ChangeCount, number>>>;
+  hold?: { batchId: string; kind: 'removals' | 'whole_run' };
+}): CloudEvent {
+  const { tenantId, syncRunId, status, sequence, counts, hold } = report;
+  return syncRunUpdatedV1.create({
+    tenantId,
+    syncRunId,
+    idParts: [syncRunId, 'roster', String(sequence)],
+    data: {
+      syncRunId,
+      status,
+      reportedBy: 'roster',
+      sequence,
+      at: new Date().toISOString(),
+      trigger: { kind: 'manual' },
+      dryRun: false,
+      ...(counts
+        ? {
+            counts: Object.fromEntries(
+              Object.entries(counts).map(([type, c]) => [
+                type,
+                { added: 0, updated: 0, removed: 0, restored: 0, unchanged: 0, held: 0, skipped: 0, ...c },
+              ]),
+            ),
+          }
+        : {}),
+      ...(hold ? { heldBatchId: hold.batchId, holdKind: hold.kind } : {}),
+    },
+  }) as CloudEvent;
 }
 
 export interface TopicMessage {

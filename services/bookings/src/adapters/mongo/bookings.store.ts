@@ -81,6 +81,12 @@ export const BOOKINGS_INDEXES: CollectionIndexSpec[] = [
       { key: { tenantId: 1, pupilId: 1 }, name: 'tenant_pupil' },
       { key: { tenantId: 1, staffId: 1 }, name: 'tenant_staff' },
       { key: { tenantId: 1, contactId: 1 }, name: 'tenant_contact' },
+      // A restored person's bookings that their removal cancelled; a run's removals (its undo report).
+      {
+        key: { tenantId: 1, 'cancellation.roster.personId': 1, 'cancellation.roster.personKind': 1 },
+        name: 'tenant_removed_person',
+      },
+      { key: { tenantId: 1, 'cancellation.roster.syncRunId': 1 }, name: 'tenant_removal_run' },
     ],
   },
   {
