@@ -262,6 +262,36 @@ describe('approving a held batch: answered at once, applied in the background, n
   });
 });
 
+describe('a decided batch keeps its decision, not the people it held', () => {
+  it('the held items (the people’s images) go once the grace period after the decision has passed; the decision stays', async () => {
+    const t = uniqueName('school');
+    await seedThenHoldSix(roster.app, t);
+    await roster.rpc.call('approveHeldBatch')({ batchId: 'held-r2', comment: 'leavers' }, t, 'admin:1');
+    await runFinished(roster.app, t, 'r2', 'approval');
+    const items = async () =>
+      (await roster.rpc.call('getHeldBatch')({ batchId: 'held-r2', page: { pageSize: 500 } }, t)).records;
+    expect(await items()).toHaveLength(6);
+    // Within the grace period (the undo window) the admin still sees whom the decision removed.
+    await roster.app.sweep(new Date(Date.now() + 13 * 86_400_000));
+    expect(await items()).toHaveLength(6);
+    // After it the people are purged from the roster, and from the batch too: no image of them is left.
+    await roster.app.sweep(new Date(Date.now() + 15 * 86_400_000));
+    expect(await roster.app.store.entity(t, 'pupil', '1')).toMatchObject({ purged: true });
+    expect(await items()).toEqual([]);
+    expect(
+      await roster.h.db.db
+        .collection('changeChunks')
+        .countDocuments({ tenantId: t, changesetId: ids.heldItems(t, 'held-r2', 1) }),
+    ).toBe(0);
+    expect((await roster.rpc.call('getHeldBatch')({ batchId: 'held-r2' }, t)).batch).toMatchObject({
+      status: 'approved',
+      decidedBy: 'admin:1',
+      comment: 'leavers',
+      total: 6,
+    });
+  });
+});
+
 describe('held batches: the metrics of pending batches, and a crash while a batch is updated', () => {
   it('the held-batch metrics count the pending batches of all schools and the age of the oldest, without a school id', async () => {
     const t = uniqueName('school');

@@ -3,6 +3,7 @@ import type { ChangesetStore, HeldLease, RosterPublisher } from './ports';
 import { imageHash } from './records';
 import type { EntityDoc, GraceDoc } from './records';
 import type { ChangesetProcessor } from './changeset-processor';
+import { APPROVAL_RECOVERY_WINDOW_MS } from './held-batches';
 import { purgedDirectoryStateEvent, purgedStateEvent } from './roster-events';
 
 /** How often old changesets are pruned (each prune scans `changesets`). */
@@ -85,7 +86,12 @@ export class GraceSweeper {
       this.logger.info({ tenantId, purged: purgeable.length }, 'purged personal data after the grace period');
   }
 
-  /** Deletes raw chunks and change chunks (they hold personal images) of changesets finished more than the grace period ago. */
+  /**
+   * Deletes what holds people's images once the grace period is over: the raw chunks and change
+   * chunks of changesets finished that long ago, and the held items of batches decided that long ago
+   * (their decision, counts and who decided stay) — never before the approval recovery window has
+   * passed, which may still need an approved batch's items. Returns how many it pruned.
+   */
   async pruneOldChangesets(now: Date): Promise<number> {
     // The query scans every changeset on FerretDB: once an hour is plenty for a 14-day retention.
     if (this.lastPruneAt !== undefined && now.getTime() - this.lastPruneAt < PRUNE_EVERY_MS) return 0;
@@ -93,6 +99,11 @@ export class GraceSweeper {
     const cutoff = new Date(now.getTime() - this.graceDays * DAY_MS);
     const old = await this.store.finishedBefore(cutoff, 100);
     for (const cs of old) await this.store.pruneChangeset(cs);
-    return old.length;
+    const decidedBefore = new Date(
+      Math.min(cutoff.getTime(), now.getTime() - APPROVAL_RECOVERY_WINDOW_MS - DAY_MS),
+    );
+    const decided = await this.store.decidedBatchesBefore(decidedBefore, 100);
+    for (const batch of decided) await this.store.pruneHeldItems(batch, now);
+    return old.length + decided.length;
   }
 }

@@ -277,6 +277,10 @@ export interface ChangesetStore {
   finishedBefore(cutoff: Date, limit: number): Promise<records.ChangesetDoc[]>;
   /** Drops an old changeset's staged chunks, change chunks and step claims; marks it pruned. */
   pruneChangeset(cs: records.ChangesetDoc): Promise<void>;
+  /** Batches decided (approved, discarded, superseded) before `cutoff` whose held items are still stored. */
+  decidedBatchesBefore(cutoff: Date, limit: number): Promise<records.HeldBatchDoc[]>;
+  /** Drops a decided batch's held items (the people's images) and records when; the batch itself stays. */
+  pruneHeldItems(batch: records.HeldBatchDoc, at: Date): Promise<void>;
 }
 
 /** Where the raw-datasets consumer stages a run's chunks (a redelivered chunk changes nothing). */

@@ -257,6 +257,11 @@ export interface HeldBatchDoc {
   /** Where the items of the current version are (change chunks); absent = the opening run's `held` changes. */
   itemsChangesetId?: string;
   itemChunkCount?: number;
+  /**
+   * When the held items (the images of the people held) were dropped, the grace period after the
+   * decision (GraceSweeper): the batch then keeps its decision and counts, and lists no items.
+   */
+  itemsPrunedAt?: Date;
   /** `itemsFingerprint` of the current items. */
   itemsHash?: string;
   /** The last run that changed the items, and when. */

@@ -314,6 +314,26 @@ export class MemoryRosterStore implements ChangesetStore, ChunkStaging, RosterRe
     for (const step of RUN_STATES) this.state.claims.delete(`${cs._id}|${step}`);
   }
 
+  async decidedBatchesBefore(cutoff: Date, limit: number): Promise<HeldBatchDoc[]> {
+    return [...this.state.heldBatches.values()]
+      .filter(
+        (b) =>
+          b.status !== 'pending' &&
+          b.decidedAt !== undefined &&
+          b.decidedAt < cutoff &&
+          b.itemsPrunedAt === undefined,
+      )
+      .slice(0, limit)
+      .map((b) => copy(b));
+  }
+
+  async pruneHeldItems(batch: HeldBatchDoc, at: Date): Promise<void> {
+    if (batch.itemsChangesetId !== undefined) await this.dropChanges(batch.tenantId, batch.itemsChangesetId);
+    const stored = this.state.heldBatches.get(batch._id);
+    if (stored !== undefined)
+      this.state.heldBatches.set(batch._id, { ...stored, itemChunkCount: 0, itemsPrunedAt: at });
+  }
+
   // ---- staged chunks, planned changes, findings ---------------------------------------------------
 
   async stageChunk(chunk: RawChunkDoc): Promise<boolean> {

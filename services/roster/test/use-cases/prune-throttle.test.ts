@@ -13,6 +13,10 @@ describe('GraceSweeper.pruneOldChangesets', () => {
         queries += 1;
         return [];
       },
+      decidedBatchesBefore: async () => {
+        queries += 1;
+        return [];
+      },
     } as unknown as ChangesetStore;
     const sweeper = new GraceSweeper(
       store,
@@ -25,8 +29,9 @@ describe('GraceSweeper.pruneOldChangesets', () => {
     await sweeper.pruneOldChangesets(new Date(t0));
     await sweeper.pruneOldChangesets(new Date(t0 + 60_000));
     await sweeper.pruneOldChangesets(new Date(t0 + 59 * 60_000));
-    expect(queries).toBe(1);
-    await sweeper.pruneOldChangesets(new Date(t0 + 60 * 60_000));
+    // One prune: the old changesets and the decided batches, one query each.
     expect(queries).toBe(2);
+    await sweeper.pruneOldChangesets(new Date(t0 + 60 * 60_000));
+    expect(queries).toBe(4);
   });
 });

@@ -1040,6 +1040,29 @@ export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStor
     );
   }
 
+  async decidedBatchesBefore(cutoff: Date, limit: number): Promise<HeldBatchDoc[]> {
+    return withMongoErrors({ operation: 'find', collection: COLLECTIONS.heldBatches }, () =>
+      this.raw<HeldBatchDoc>(COLLECTIONS.heldBatches)
+        .find({
+          status: { $in: ['approved', 'discarded', 'superseded'] },
+          decidedAt: { $lt: cutoff },
+          itemsPrunedAt: { $exists: false },
+        })
+        .limit(limit)
+        .toArray(),
+    );
+  }
+
+  async pruneHeldItems(batch: HeldBatchDoc, at: Date): Promise<void> {
+    // Items stored apart (every batch since versions); older batches' items are their run's changes,
+    // pruned with its changeset.
+    if (batch.itemsChangesetId !== undefined) await this.dropChanges(batch.tenantId, batch.itemsChangesetId);
+    await this.setById(COLLECTIONS.heldBatches, batch.tenantId, batch._id, {
+      itemChunkCount: 0,
+      itemsPrunedAt: at,
+    });
+  }
+
   async pruneChangeset(cs: ChangesetDoc): Promise<void> {
     await this.dropChunks(cs.tenantId, cs.syncRunId);
     await this.dropChanges(cs.tenantId, cs._id);
