@@ -61,6 +61,8 @@ export interface ConnectorAppOverrides {
   watchPollMs?: number;
   /** The notifier's business clock (tests: a day-old school without waiting a day). */
   notifierNow?: () => Date;
+  /** How often the retention prunes (default hourly; tests: sooner). */
+  retentionIntervalMs?: number;
 }
 
 export interface ConnectorApp extends shell.BackendServiceApp {
@@ -238,7 +240,7 @@ async function startConnector(w: Wiring, r: Running): Promise<void> {
     {
       historyMs: config.RUN_HISTORY_DAYS * DAY_MS,
       auditMs: config.AUDIT_RETENTION_DAYS * DAY_MS,
-      intervalMs: RUN_RETENTION_INTERVAL_MS,
+      intervalMs: w.overrides.retentionIntervalMs ?? RUN_RETENTION_INTERVAL_MS,
     },
   );
   r.retention.start();

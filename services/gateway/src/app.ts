@@ -40,6 +40,8 @@ export interface GatewayAppOverrides {
   connector?: ConnectorGateway;
   roster?: RosterGateway;
   bookings?: BookingsGateway;
+  /** How often the audit log's retention prunes (default hourly; tests: sooner). */
+  retentionIntervalMs?: number;
 }
 
 /** A built gateway; `start()` listens, `stop()` shuts down in order. */
@@ -88,6 +90,7 @@ interface Built {
   readonly operatorHttp: FastifyInstance | undefined;
   readonly readiness: Readiness;
   readonly auditLog: AuditLog;
+  readonly retentionIntervalMs: number;
 }
 
 /**
@@ -163,7 +166,14 @@ async function buildGateway(w: Wiring, overrides: GatewayAppOverrides, r: Runnin
   r.http = http;
   r.operatorHttp = operatorHttp;
   const readiness = (r.readiness = createGatewayReadiness(w, mongo));
-  return { mongo, http, operatorHttp, readiness, auditLog: access.auditLog };
+  return {
+    mongo,
+    http,
+    operatorHttp,
+    readiness,
+    auditLog: access.auditLog,
+    retentionIntervalMs: overrides.retentionIntervalMs ?? 3_600_000,
+  };
 }
 
 // ---- start and stop -----------------------------------------------------------------------------
@@ -178,7 +188,7 @@ async function startGateway(w: Wiring, b: Built, r: Running): Promise<void> {
     r.operatorPort = boundPort(b.operatorHttp, config.GATEWAY_OPERATOR_PORT);
   }
   await b.readiness.start();
-  r.retention = startAuditRetention(w, b.auditLog);
+  r.retention = startAuditRetention(w, b.auditLog, b.retentionIntervalMs);
   const ops = (r.ops = await startServiceOps(config, { ...w, readiness: b.readiness }));
   logger.info({ httpPort: r.httpPort, operatorPort: r.operatorPort, opsPort: ops.port }, 'gateway listening');
 }
@@ -206,14 +216,14 @@ async function stopGateway(w: Wiring, r: Running): Promise<void> {
  * Deletes audit-log entries older than `AUDIT_RETENTION_DAYS`, hourly on every replica (a delete of
  * what another replica deleted changes nothing; docs/security.md › Retention).
  */
-function startAuditRetention(w: Wiring, auditLog: AuditLog): PeriodicTask {
+function startAuditRetention(w: Wiring, auditLog: AuditLog, intervalMs: number): PeriodicTask {
   const keepMs = w.config.AUDIT_RETENTION_DAYS * 24 * 3_600_000;
   return startPeriodic(
     async () => {
       const dropped = await auditLog.dropOlderThan(new Date(Date.now() - keepMs));
       if (dropped > 0) w.logger.info({ dropped }, 'audit-log entries past their retention dropped');
     },
-    { name: 'audit retention', intervalMs: 3_600_000, logger: w.logger },
+    { name: 'audit retention', intervalMs, logger: w.logger },
   );
 }
 

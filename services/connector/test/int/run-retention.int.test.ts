@@ -1,4 +1,4 @@
-import { getTestInfra, uniqueName } from '@isams-sync/testing';
+import { eventually, getTestInfra, uniqueName } from '@isams-sync/testing';
 import { MongoClient } from 'mongodb';
 import type { Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { COLLECTIONS } from '../../src/adapters/mongo/collections';
 import { NotificationsRepository } from '../../src/adapters/mongo/notifications-repository';
 import { SettingsAuditRepository } from '../../src/adapters/mongo/settings-audit-repository';
 import { runAtMarker, runRecord } from '../support/run-records';
+import { readCollection, useConnectorSuite } from '../support/connector-harness';
 
 // What the connector keeps of ended runs, dropped past its retention on the real repository and
 // database: step claims and kept reports of ended runs (or of runs that are gone), never those of a
@@ -164,5 +165,55 @@ describe('connector: run retention on the database', () => {
       'school-b|data_stale|d2',
     ]);
     expect(await claims.recent('school-a', daysAgo(500))).toEqual([]);
+  });
+});
+
+describe('connector: the running service prunes', () => {
+  const suite = useConnectorSuite({
+    overrides: { retentionIntervalMs: 100 },
+    env: { AUDIT_RETENTION_DAYS: '30' },
+  });
+
+  it('drops an ended run past RUN_HISTORY_DAYS and an address change past AUDIT_RETENTION_DAYS, and keeps the rest', async () => {
+    const client = await new MongoClient(getTestInfra().mongoUrl).connect();
+    try {
+      const appDb = client.db(suite.env.mongoDb);
+      const daysAgo = (n: number) => new Date(Date.now() - n * DAY);
+      const runs = new RunsRepository(appDb);
+      await runs.recordRequested(
+        runRecord(T, 'old-ended', daysAgo(401), { status: 'failed', finishedAt: daysAgo(401) }),
+      );
+      await runs.recordRequested(
+        runRecord(T, 'recent-ended', daysAgo(2), { status: 'failed', finishedAt: daysAgo(2) }),
+      );
+      const audit = new SettingsAuditRepository(appDb);
+      const change = (at: Date) => ({
+        tenantId: T,
+        at,
+        actor: 'jwt:admin',
+        requestId: 'req',
+        previousOrigin: 'https://a.isams.cloud',
+        newOrigin: 'https://b.isams.cloud',
+        previousUrl: 'https://a.isams.cloud',
+        newUrl: 'https://b.isams.cloud',
+        keyEntered: true,
+      });
+      await audit.begin(change(daysAgo(31)));
+      const kept = await audit.begin(change(daysAgo(29)));
+      await eventually(async () => {
+        const left = await readCollection(suite.env, COLLECTIONS.runs, {});
+        return left.length === 1 ? true : undefined;
+      }, 'the old run dropped');
+      expect((await readCollection(suite.env, COLLECTIONS.runs, {})).map((r) => r._id)).toEqual([
+        'recent-ended',
+      ]);
+      await eventually(
+        async () => ((await audit.list(T, 10)).length === 1 ? true : undefined),
+        'the old address change dropped',
+      );
+      expect((await audit.list(T, 10)).map((e) => e._id)).toEqual([kept]);
+    } finally {
+      await client.close();
+    }
   });
 });

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '@isams-sync/logger';
-import { createTestDatabase, testServiceIdentityDir } from '@isams-sync/testing';
+import { createTestDatabase, eventually, testServiceIdentityDir } from '@isams-sync/testing';
 import type { TestDatabase } from '@isams-sync/testing';
+import { createMongoAuditLog } from '../../src/adapters/mongo/audit-log.repository';
 import { createGatewayApp } from '../../src/app';
 import { loadGatewayConfig } from '../../src/config';
 
@@ -80,5 +81,39 @@ describe('gateway app start and stop', () => {
     await app.stop();
     expect(app.http.server.listening).toBe(false);
     expect(messages()).toContain('mongo connection closed');
+  });
+
+  it('the running gateway drops audit-log entries older than AUDIT_RETENTION_DAYS and keeps the rest', async () => {
+    const db = await createTestDatabase('gw');
+    cleanups.push(() => db.drop());
+    const day = 86_400_000;
+    let at = new Date(Date.now() - 31 * day);
+    const log = createMongoAuditLog(db.db, () => at);
+    await log.record({
+      tenantId: 'school-a',
+      action: 'settings.update',
+      actor: 'a',
+      requestId: 'r1',
+      outcome: 'succeeded',
+    });
+    at = new Date(Date.now() - 29 * day);
+    await log.record({
+      tenantId: 'school-a',
+      action: 'sync.trigger',
+      actor: 'a',
+      requestId: 'r2',
+      outcome: 'succeeded',
+    });
+    const app = await createGatewayApp(gatewayConfig(db, { AUDIT_RETENTION_DAYS: '30' }), {
+      logger: createLogger({ service: 'gateway', level: 'silent' }),
+      retentionIntervalMs: 100,
+    });
+    cleanups.push(() => app.stop());
+    await app.start();
+    await eventually(
+      async () => ((await log.list('school-a', 10)).length === 1 ? true : undefined),
+      'the old entry dropped',
+    );
+    expect((await log.list('school-a', 10)).map((e) => e.action)).toEqual(['sync.trigger']);
   });
 });
