@@ -194,7 +194,6 @@ export class SettingsService {
     try {
       if (nextRunAt && !keepSchedule) await this.schedules.setNext(tenantId, nextRunAt);
       await this.repo.put(doc);
-      if (!nextRunAt && schedule?.nextRunAt) await this.schedules.setNext(tenantId, null);
     } catch (err) {
       if (auditId !== undefined) await this.audit?.settle(tenantId, auditId, 'failed').catch(() => undefined);
       throw err;
@@ -202,6 +201,15 @@ export class SettingsService {
     if (auditId !== undefined)
       await this.audit?.settle(tenantId, auditId, 'saved').catch((err: unknown) => {
         this.logger.warn({ err, tenantId }, 'address change saved; its audit record stays pending');
+      });
+    // Sync turned off: the time goes after the settings. The save stands if it cannot: a time beside
+    // settings that are off is moved on by the scheduler without a run, and not shown.
+    if (!nextRunAt && schedule?.nextRunAt)
+      await this.schedules.setNext(tenantId, null).catch((err: unknown) => {
+        this.logger.warn(
+          { err, tenantId },
+          'sync turned off; the schedule keeps its time until the next save',
+        );
       });
     this.logger.info(
       {

@@ -231,6 +231,18 @@ describe('settings service: the schedule beside the settings', () => {
     expect((await w.service.get(T))!.nextRunAt).toBeNull();
   });
 
+  it('turning sync off stands when the schedule cannot be cleared after it (the time is left, not shown)', async () => {
+    const w = setup();
+    const on = await w.service.put(T, input({ apiKey: KEY }));
+    w.schedules.failNextSet = new Error('database unavailable');
+    const off = await w.service.put(T, input({ enabled: false, isamsUrl: `${URL_A}/v2` }));
+    expect(off.nextRunAt).toBeNull();
+    expect(w.settings.docs.get(T)).toMatchObject({ enabled: false, isamsUrl: `${URL_A}/v2` });
+    expect(w.audit.entries.map((e) => e.outcome)).toEqual(['saved']);
+    expect(w.schedules.docs.get(T)!.nextRunAt).toEqual(on.nextRunAt);
+    expect((await w.service.get(T))!.nextRunAt).toBeNull();
+  });
+
   it('a failure streak outlives a save; a time left beside settings that are off is not shown', async () => {
     const w = setup();
     await w.service.put(T, input({ apiKey: KEY }));

@@ -301,7 +301,15 @@ export class InMemorySchedules implements ScheduleStore {
     );
   }
 
+  /** The next `setNext` fails with this error (then the store answers again). */
+  failNextSet: Error | undefined;
+
   setNext(tenantId: string, nextRunAt: Date | null, consecutiveFailures?: number): Promise<void> {
+    if (this.failNextSet) {
+      const err = this.failNextSet;
+      this.failNextSet = undefined;
+      return Promise.reject(err);
+    }
     return this.io('schedules.setNext', () => {
       const s = this.docs.get(tenantId) ?? { _id: tenantId, tenantId, nextRunAt, consecutiveFailures: 0 };
       this.docs.set(tenantId, {
