@@ -14,6 +14,12 @@ export interface PeriodicOptions {
   stuckAfterMs?: number;
   /** Where the run under way is (e.g. the step a sweep is at), for the stuck warning. */
   progress?: () => unknown;
+  /**
+   * The first run this long after the start instead of a whole interval after it (a task that must
+   * not wait for a replica to live an interval, e.g. an hourly retention prune on replicas that are
+   * restarted more often than hourly).
+   */
+  firstRunAfterMs?: number;
 }
 
 /** A task started by {@link startPeriodic}. */
@@ -36,7 +42,7 @@ export function startPeriodic(task: () => Promise<unknown>, options: PeriodicOpt
   let running: Promise<void> | undefined;
   let startedAt = 0;
   let warned = false;
-  const timer = setInterval(() => {
+  const tick = (): void => {
     if (running) {
       const runningMs = Date.now() - startedAt;
       if (!warned && runningMs >= stuckAfterMs) {
@@ -58,14 +64,18 @@ export function startPeriodic(task: () => Promise<unknown>, options: PeriodicOpt
           logger.warn({ err, task: name }, `${name} failed; tried again at the next interval`),
       )
       .finally(() => (running = undefined));
-  }, intervalMs);
+  };
+  const timer = setInterval(tick, intervalMs);
   timer.unref();
+  const first = options.firstRunAfterMs === undefined ? undefined : setTimeout(tick, options.firstRunAfterMs);
+  first?.unref();
   const settled = async (): Promise<void> => {
     await running;
   };
   return {
     stop: () => {
       clearInterval(timer);
+      clearTimeout(first);
       return settled();
     },
     settled,

@@ -98,4 +98,34 @@ describe('startPeriodic', () => {
     await stopping;
     expect(held.started()).toBe(1);
   });
+
+  it('runs first after firstRunAfterMs when given, then every interval; stopped before it, never', async () => {
+    const { logger } = recordingLogger();
+    let runs = 0;
+    const task = async () => {
+      runs += 1;
+    };
+    const periodic = startPeriodic(task, {
+      name: 'prune',
+      intervalMs: 10_000,
+      firstRunAfterMs: 1_000,
+      logger,
+    });
+    await vi.advanceTimersByTimeAsync(999);
+    expect(runs).toBe(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(runs).toBe(1);
+    await vi.advanceTimersByTimeAsync(9_000);
+    expect(runs).toBe(2);
+    await periodic.stop();
+    const stopped = startPeriodic(task, {
+      name: 'prune',
+      intervalMs: 10_000,
+      firstRunAfterMs: 1_000,
+      logger,
+    });
+    await stopped.stop();
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(runs).toBe(2);
+  });
 });

@@ -57,6 +57,8 @@ export class RunRetention {
     this.task = startPeriodic(() => this.prune(), {
       name: 'run retention',
       intervalMs: this.opts.intervalMs,
+      // A minute after the start: a replica restarted more often than hourly prunes too.
+      firstRunAfterMs: Math.min(this.opts.intervalMs, 60_000),
       logger: this.logger,
     });
   }
