@@ -104,6 +104,12 @@ export interface FetchSummary {
 /** The fingerprints of the snapshot the roster last applied for a school. */
 export interface AppliedSnapshot {
   syncRunId: string;
+  /**
+   * When its run's document was fetched. A school's runs never overlap, so the later fetched is the
+   * newer run: a snapshot is never replaced by one fetched before it (a late repeat of an older
+   * run's report). Absent in snapshots stored before it was kept.
+   */
+  fetchedAt?: Date;
   fingerprints: Partial<Record<DatasetId, string>>;
   absent: DatasetId[];
   /**
@@ -150,6 +156,7 @@ export function appliedSnapshotOf(run: RunRecord): AppliedSnapshot {
   ];
   return {
     syncRunId: run._id,
+    ...(run.fetchedAt ? { fetchedAt: run.fetchedAt } : {}),
     fingerprints: Object.fromEntries(datasets.map((d) => [d.datasetId, d.fingerprint])),
     absent,
     ...(repeatedContainers.length > 0 ? { repeatedContainers } : {}),

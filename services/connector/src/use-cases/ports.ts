@@ -127,6 +127,10 @@ export interface FreshnessStore {
 /** The fingerprints of the snapshot the roster last applied (the unchanged skip). */
 export interface AppliedSnapshotStore {
   get(tenantId: string): Promise<AppliedSnapshot | null>;
+  /**
+   * Stores the school's snapshot, unless the stored one's run was fetched after this one's
+   * (`fetchedAt`): an older run's snapshot never goes back over a newer one's.
+   */
   put(tenantId: string, snapshot: AppliedSnapshot, appliedAt: Date): Promise<void>;
 }
 

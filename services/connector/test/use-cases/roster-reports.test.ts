@@ -78,7 +78,8 @@ async function runReportedEarly(
   // A dead process is not stopped: its I/O never returns (process-life).
   if (life.dead) engines.splice(engines.indexOf(engine), 1);
   else await handle();
-  const run = [...world.runs.values()].find((r) => r.tenantId === TENANT)!;
+  // The newest run of the school (runs are kept in the order they were made).
+  const run = [...world.runs.values()].filter((r) => r.tenantId === TENANT).at(-1)!;
   return { run, outcomes, engine, report: report! };
 }
 
@@ -234,5 +235,40 @@ describe('roster reports a run does not take', () => {
     expect(await engine.applyRosterReport(report('published', 'applied', 2))).toBe(true);
     expect(await engine.applyRosterReport(report('published', 'applying', 1))).toBe(false);
     expect(world.runs.get('published')).toMatchObject({ status: 'applied', rosterSequence: 2 });
+  });
+});
+
+describe('what a taken report moves on', () => {
+  it('a late repeat of an older run’s report does not put its snapshot back over the newer run’s: the next run is compared with the newer', async () => {
+    const world = worldOf();
+    world.school.documentSha256 = 'sha-of-document-1';
+    const first = await runReportedEarly(world, 'applied');
+    expect(world.snapshots.get(TENANT)?.syncRunId).toBe(first.run._id);
+    // The school's data changes (a pupil removed in iSAMS) and the next run applies it, fetched a
+    // few milliseconds later (the snapshots are ordered by their runs' fetch times).
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    world.school.records.yearGroups = [];
+    world.school.documentSha256 = 'sha-of-document-2';
+    const second = await runReportedEarly(world, 'applied');
+    expect(second.run._id).not.toBe(first.run._id);
+    expect(second.run.status).toBe('applied');
+    expect(world.snapshots.get(TENANT)?.syncRunId).toBe(second.run._id);
+
+    // The first run's report comes again (a consumer that stalled in its handling and lost the
+    // partition, then went on): taken already, and what it moves on must not go back.
+    expect(await second.engine.applyRosterReport(first.report)).toBe(false);
+    expect(world.snapshots.get(TENANT)?.syncRunId).toBe(second.run._id);
+    expect(world.snapshots.get(TENANT)?.document?.sha256).toBe('sha-of-document-2');
+    expect(world.freshness.get(TENANT)?.syncRunId).toBe(second.run._id);
+
+    // The school goes back to the first document (the removal undone in iSAMS): the next run must
+    // read it, not stop on its bytes as the document already applied.
+    world.school.records.yearGroups = [{ Id: 'y7' }];
+    world.school.documentSha256 = 'sha-of-document-1';
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const third = await runReportedEarly(world, 'applied');
+    expect(world.fetches.at(-1)).toBe('sha-of-document-2');
+    expect(third.run.status).toBe('applied');
+    expect(world.snapshots.get(TENANT)?.syncRunId).toBe(third.run._id);
   });
 });

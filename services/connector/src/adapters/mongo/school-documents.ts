@@ -1,5 +1,5 @@
 import type { Collection, Db, Filter, WithoutId } from 'mongodb';
-import { withMongoErrors } from '@isams-sync/mongo';
+import { isDuplicateKeyError, withMongoErrors } from '@isams-sync/mongo';
 
 /** The key of a document a school has one of: `_id` is the tenant id. */
 export interface SchoolDocument {
@@ -29,9 +29,19 @@ export class SchoolDocuments<D extends SchoolDocument> {
     });
   }
 
-  replace(tenantId: string, doc: WithoutId<D>): Promise<void> {
+  /**
+   * Replaces the school's document (inserts it when absent). With `onlyIf`, a stored document that
+   * does not match it is left as it is: the upsert's insert then meets the school's `_id`, and that
+   * duplicate is the answer, not an error.
+   */
+  replace(tenantId: string, doc: WithoutId<D>, onlyIf?: Filter<D>): Promise<void> {
     return withMongoErrors({ operation: 'put', collection: this.collection }, async () => {
-      await this.coll.replaceOne({ _id: tenantId, tenantId } as Filter<D>, doc, { upsert: true });
+      const filter = { _id: tenantId, tenantId, ...onlyIf } as Filter<D>;
+      try {
+        await this.coll.replaceOne(filter, doc, { upsert: true });
+      } catch (err) {
+        if (onlyIf === undefined || !isDuplicateKeyError(err)) throw err;
+      }
     });
   }
 }

@@ -27,9 +27,10 @@ export class AppliedSnapshotsRepository implements AppliedSnapshotStore {
   async get(tenantId: string): Promise<AppliedSnapshot | null> {
     const doc = await this.docs.find(tenantId);
     if (!doc) return null;
-    const { syncRunId, fingerprints, absent, repeatedContainers, document } = doc;
+    const { syncRunId, fetchedAt, fingerprints, absent, repeatedContainers, document } = doc;
     return {
       syncRunId,
+      ...(fetchedAt ? { fetchedAt } : {}),
       fingerprints,
       absent,
       ...(repeatedContainers ? { repeatedContainers } : {}),
@@ -37,8 +38,18 @@ export class AppliedSnapshotsRepository implements AppliedSnapshotStore {
     };
   }
 
+  /**
+   * Replaced only by a snapshot fetched at or after the stored one's (or the stored one has no time):
+   * otherwise the filter matches nothing, the upsert's insert meets the school's `_id` and the newer
+   * snapshot stands (as `DataFreshnessRepository.advance`). Atomic on MongoDB; on FerretDB, whose
+   * updates read then write, two puts sent at the same instant can still end with the older.
+   */
   put(tenantId: string, snapshot: AppliedSnapshot, appliedAt: Date): Promise<void> {
-    return this.docs.replace(tenantId, { tenantId, ...snapshot, appliedAt });
+    const doc = { tenantId, ...snapshot, appliedAt };
+    if (snapshot.fetchedAt === undefined) return this.docs.replace(tenantId, doc);
+    return this.docs.replace(tenantId, doc, {
+      $or: [{ fetchedAt: { $exists: false } }, { fetchedAt: { $lte: snapshot.fetchedAt } }],
+    });
   }
 }
 

@@ -665,7 +665,16 @@ export function inMemoryPorts(
         if (!known || known.dataAsOf < dataAsOf) world.freshness.set(t, { dataAsOf, syncRunId });
       }),
   };
-  const snapshots: AppliedSnapshotStore = perSchool('snapshots', world.snapshots);
+  const snapshots: AppliedSnapshotStore = {
+    get: (t) => life.io('snapshots.get', () => copy(world.snapshots.get(t) ?? null)),
+    // As the repository: never replaced by a snapshot fetched before the stored one's.
+    put: (t, snapshot) =>
+      life.io('snapshots.put', () => {
+        const stored = world.snapshots.get(t)?.fetchedAt;
+        if (stored && snapshot.fetchedAt && snapshot.fetchedAt < stored) return;
+        world.snapshots.set(t, copy(snapshot));
+      }),
+  };
   const claims: ScheduleClaimStore = {
     claim: (t, dueAt, attempt) =>
       life.io('claims.claim', () => {
