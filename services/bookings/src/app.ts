@@ -30,6 +30,8 @@ export interface BookingsAppOverrides {
   now?: () => Date;
   /** Consumer session timeout (tests use short ones). */
   sessionTimeoutMs?: number;
+  /** Interval of the processed-event records' retention (tests use a short one; hourly otherwise). */
+  retentionIntervalMs?: number;
 }
 
 export interface BookingsApp extends shell.BackendServiceApp {
@@ -57,6 +59,7 @@ interface BookingsParts {
   sampler?: Sampler;
   grpc?: GrpcServerHandle;
   sweep?: PeriodicTask;
+  retention?: PeriodicTask;
   ops?: OpsServer;
 }
 
@@ -93,6 +96,12 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
         parts.sampler = startLagSampler(ctx, kafka);
         parts.grpc = await startGrpcServer(ctx, parts.readiness!, useCases);
         parts.sweep = startEveningSweep(useCases, config.EVENING_SWEEP_INTERVAL_MS, ctx.logger);
+        parts.retention = startProcessedRetention(
+          parts.store!,
+          config,
+          overrides.retentionIntervalMs ?? 3_600_000,
+          ctx.logger,
+        );
         parts.ops = await shell.startServiceOps(config, { ...ctx, readiness: parts.readiness! });
         ctx.logger.info({ grpcPort: parts.grpc.port, opsPort: parts.ops.port }, 'bookings started');
       },
@@ -214,14 +223,42 @@ function startEveningSweep(useCases: BookingsUseCases, intervalMs: number, logge
 }
 
 /**
- * The sweep off; the gRPC server, the sweep under way, the consumer, the producer, the roster client,
- * the ops server, the database (libs/service-shell `stopService`).
+ * Drops the processed-event records older than `PROCESSED_EVENTS_RETENTION_DAYS`, a minute after the
+ * start (a replica restarted more often than hourly prunes too) and then every `intervalMs`, on every
+ * replica (a delete of what another replica deleted changes nothing; docs/security.md › Retention).
+ */
+function startProcessedRetention(
+  store: MongoBookingsStore,
+  config: BookingsConfig,
+  intervalMs: number,
+  logger: Logger,
+): PeriodicTask {
+  const keepMs = config.PROCESSED_EVENTS_RETENTION_DAYS * 24 * 3_600_000;
+  return startPeriodic(
+    async () => {
+      const dropped = await store.dropProcessedBefore(new Date(Date.now() - keepMs));
+      if (dropped > 0) logger.info({ dropped }, 'processed-event records past their retention dropped');
+    },
+    {
+      name: 'processed-event retention',
+      intervalMs,
+      firstRunAfterMs: Math.min(intervalMs, 60_000),
+      logger,
+    },
+  );
+}
+
+/**
+ * The periodic tasks off; the gRPC server, the sweep under way, the consumer, the producer, the
+ * roster client, the ops server, the database (libs/service-shell `stopService`).
  */
 async function stopBookings(parts: BookingsParts, config: BookingsConfig, logger: Logger): Promise<void> {
   const sweepUnderWay = parts.sweep?.stop();
+  const retentionUnderWay = parts.retention?.stop();
   await shell.stopService(logger, config, parts, {
     drain: [
       ['evening sweep', () => sweepUnderWay],
+      ['processed-event retention', () => retentionUnderWay],
       ['consumer', () => parts.consumer?.stop()],
     ],
     clients: [['roster client', () => parts.rosterHandle?.close()]],

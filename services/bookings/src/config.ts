@@ -20,6 +20,12 @@ export const configSchema = z.object({
   ROSTER_GRPC_DEADLINE_MS: env.durationMs().default(3_000),
   /** How often the held cancellations of evenings that have ended are resolved (docs/events.md › bookings). */
   EVENING_SWEEP_INTERVAL_MS: env.durationMs().default(60_000),
+  /**
+   * Days a processed-event record (the de-duplication of a roster event) is kept: past the roster
+   * changes topic's retention (30 days) and its dead-letter topic's (90), so every event Kafka can
+   * still deliver finds its record (docs/configuration.md › bookings).
+   */
+  PROCESSED_EVENTS_RETENTION_DAYS: env.int({ min: 31, max: 3650 }).default(100),
 });
 
 export type BookingsConfig = z.infer<typeof configSchema>;

@@ -181,4 +181,6 @@ export interface BookingsStore {
     type: string,
     outcome: Record<string, number | string>,
   ): Promise<boolean>;
+  /** Drops the records of roster events applied before `before`, of every school (retention); how many. */
+  dropProcessedBefore(before: Date): Promise<number>;
 }

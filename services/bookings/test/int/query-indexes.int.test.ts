@@ -77,6 +77,8 @@ describe(
       await h.call('CancelBooking', { bookingId: b1.id }, t).catch(() => undefined);
       // The end-of-evening sweep (live evening still on: it reads what is held).
       await h.app.useCases.resolveEndedEvenings();
+      // The processed-event records' retention (every school's, by age).
+      await h.app.store.dropProcessedBefore(new Date(Date.now() - 100 * 86_400_000));
       await eventually(async () => (h.published.length > 0 ? true : undefined), 'a bookings event');
 
       const report = queryIndexReport('bookings', recorder.shapes(), BOOKINGS_INDEXES, COLD_SCANS);

@@ -4,6 +4,7 @@ import {
   insertIfAbsent,
   isDuplicateKeyError,
   MongoErrors,
+  sweepExpired,
   tenantCollection,
 } from '@isams-sync/mongo';
 import type { CollectionIndexSpec, TenantCollection } from '@isams-sync/mongo';
@@ -95,7 +96,11 @@ export const BOOKINGS_INDEXES: CollectionIndexSpec[] = [
   },
   {
     collection: COLLECTIONS.processedEvents,
-    indexes: [{ key: { tenantId: 1, eventId: 1 }, name: 'tenant_event', unique: true }],
+    indexes: [
+      { key: { tenantId: 1, eventId: 1 }, name: 'tenant_event', unique: true },
+      // The retention's sweep of every school's old records.
+      { key: { processedAt: 1 }, name: 'processed_at' },
+    ],
   },
 ];
 
@@ -671,6 +676,17 @@ export class MongoBookingsStore implements BookingsStore {
         _id: `${tenantId}|${eventId}`,
       })) !== null
     );
+  }
+
+  /**
+   * Drops the processed-event records made before `before`, of every school, in batches by
+   * `processed_at`. Called once Kafka can no longer deliver their events (PROCESSED_EVENTS_RETENTION_DAYS,
+   * past the roster changes topic's retention and its dead-letter topic's). An event that still came
+   * after its record is gone is ordered by its person's state: a removal or restore applied again finds
+   * its own effects in place and re-publishes the same event ids (docs/events.md › bookings).
+   */
+  dropProcessedBefore(before: Date): Promise<number> {
+    return sweepExpired(this.db.collection<ProcessedDoc>(COLLECTIONS.processedEvents), 'processedAt', before);
   }
 
   /** Records a roster event as applied (after its effects; false = it was already recorded). */
