@@ -81,6 +81,43 @@ export function switchToGroups(plan: FetchPlan, code: string, at: Date): FetchPl
   };
 }
 
+/**
+ * How long a school stays in groups before a run tries its whole key again: iSAMS's time to generate
+ * a document varies (a deadlock on a busy morning, a school that has since moved to a faster
+ * server), and a school that needed groups once should not pay for them for ever — a whole-key
+ * document is one request, and only a whole-key document can be recognised by its bytes (the
+ * byte-identical skip). A week: a school that still needs groups pays the whole key's failed
+ * attempts once a week.
+ */
+export const WHOLE_KEY_RETRY_AFTER_MS = 7 * 86_400_000;
+
+/**
+ * Whether a run of a school fetched in groups tries the whole key first: when it last needed
+ * groups (`switchedAt`) at least {@link WHOLE_KEY_RETRY_AFTER_MS} ago, or a plan stored without a time.
+ */
+export function wholeKeyRetryDue(plan: FetchPlan, now: Date): boolean {
+  if (plan.mode !== 'groups') return false;
+  return (
+    plan.switchedAt === undefined || now.getTime() - plan.switchedAt.getTime() >= WHOLE_KEY_RETRY_AFTER_MS
+  );
+}
+
+/** The plan once the whole key was fetched again: one request; the Contacts name learnt is kept. */
+export function backToWholeKey(plan: FetchPlan): FetchPlan {
+  return plan.contactsMethod
+    ? { ...WHOLE_KEY_PLAN, contactsMethod: plan.contactsMethod }
+    : { ...WHOLE_KEY_PLAN };
+}
+
+/**
+ * The plan after the whole key, tried again, failed with `code` once more: the groups it had (with
+ * their splits and the Contacts name learnt), and the time it needed them moved on, so the next try
+ * is a week later.
+ */
+export function stillInGroups(plan: FetchPlan, code: string, at: Date): FetchPlan {
+  return { ...plan, groups: plan.groups.map((g) => [...g]), switchedBecause: code, switchedAt: at };
+}
+
 /** Halves a group (the first half takes the odd dataset); undefined for a single dataset. */
 export function splitGroup(datasets: readonly DatasetId[]): [DatasetId[], DatasetId[]] | undefined {
   if (datasets.length < 2) return undefined;

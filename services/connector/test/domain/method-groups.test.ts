@@ -5,10 +5,14 @@ import {
   MODULE_GROUPS,
   MethodGroupPlanner,
   WHOLE_KEY_PLAN,
+  WHOLE_KEY_RETRY_AFTER_MS,
+  backToWholeKey,
   needsSmallerRequests,
   normalisePlan,
   splitGroup,
+  stillInGroups,
   switchToGroups,
+  wholeKeyRetryDue,
 } from '../../src/domain/method-groups';
 import type { FetchPlan, GroupRequest } from '../../src/domain/method-groups';
 
@@ -93,6 +97,40 @@ describe('which groups', () => {
     expect(repaired.groups[1]).toEqual(['teachingSets', 'teachingSetLists']);
     expect(repaired.groups.flat().sort()).toEqual([...DATASET_IDS].sort());
     expect(repaired.groups.every((g) => g.length > 0)).toBe(true);
+  });
+});
+
+describe('back to the whole key', () => {
+  it('a school in groups tries the whole key again a week after it last needed groups', () => {
+    const plan = groupsPlan(moduleGroups());
+    const after = (ms: number) => new Date(AT.getTime() + ms);
+    expect(WHOLE_KEY_RETRY_AFTER_MS).toBe(7 * 86_400_000);
+    expect(wholeKeyRetryDue(plan, after(WHOLE_KEY_RETRY_AFTER_MS - 1))).toBe(false);
+    expect(wholeKeyRetryDue(plan, after(WHOLE_KEY_RETRY_AFTER_MS))).toBe(true);
+    // A plan stored without the time it switched: tried now.
+    expect(wholeKeyRetryDue(groupsPlan(moduleGroups(), { switchedAt: undefined }), AT)).toBe(true);
+    // A school on the whole key has nothing to try again.
+    expect(wholeKeyRetryDue(WHOLE_KEY_PLAN, after(WHOLE_KEY_RETRY_AFTER_MS))).toBe(false);
+  });
+
+  it('fetched whole again, the plan is the whole key with the Contacts name it learnt; still failing, the groups it had, with the time moved on', () => {
+    const learnt = groupsPlan(
+      [['currentStaff', 'yearGroups'], ['contacts', 'currentPupils'], ['teachingSetLists']],
+      { contactsMethod: 'Pupil_GetContacts' },
+    );
+    expect(backToWholeKey(learnt)).toEqual({
+      mode: 'whole',
+      groups: [],
+      contactsMethod: 'Pupil_GetContacts',
+    });
+    expect(backToWholeKey(groupsPlan(moduleGroups()))).toEqual(WHOLE_KEY_PLAN);
+    const later = new Date(AT.getTime() + WHOLE_KEY_RETRY_AFTER_MS);
+    const again = stillInGroups(learnt, 'ISAMS_SERVER_BUSY', later);
+    expect(again).toEqual({ ...learnt, switchedBecause: 'ISAMS_SERVER_BUSY', switchedAt: later });
+    expect(wholeKeyRetryDue(again, later)).toBe(false);
+    // Its groups are its own copy.
+    again.groups[0]!.push('academicHouses');
+    expect(learnt.groups[0]).toEqual(['currentStaff', 'yearGroups']);
   });
 });
 

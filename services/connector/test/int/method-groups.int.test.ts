@@ -1,7 +1,9 @@
 import { datasetSnapshotCompletedV1, rawDatasetChunkV1 } from '@isams-sync/events';
 import type { connectorV1 } from '@isams-sync/grpc';
 import type { EventProducer } from '@isams-sync/kafka';
-import { eventually, type SimulatorProcess } from '@isams-sync/testing';
+import { eventually, getTestInfra, type SimulatorProcess } from '@isams-sync/testing';
+import { MongoClient } from 'mongodb';
+import type { Collection } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   expectUncommitted,
@@ -26,6 +28,20 @@ const MODULE_GROUPS = [
 const keyFor = (i: number) => `{EEEEEEEE-0000-4000-8000-${String(i).padStart(12, '0')}}`;
 type Run = connectorV1.SyncRun__Output;
 const fingerprints = (run: Run) => Object.fromEntries(run.datasets.map((d) => [d.datasetId, d.fingerprint]));
+
+/** Runs `fn` on the connector's stored fetch plans (its test database). */
+async function withFetchPlans<T>(
+  mongoDb: string,
+  fn: (plans: Collection<{ _id: string; switchedAt?: Date }>) => Promise<T>,
+): Promise<T> {
+  const client = new MongoClient(getTestInfra().mongoUrl);
+  await client.connect();
+  try {
+    return await fn(client.db(mongoDb).collection('fetch_plans'));
+  } finally {
+    await client.close();
+  }
+}
 
 /** Shared by both describe blocks: a simulator, a connector on its own database, a fake roster. */
 function harness(connectorEnv: Record<string, string> = {}) {
@@ -242,6 +258,61 @@ describe('connector: a school over the generation limit is fetched in method gro
     expect(Object.fromEntries(records)).toEqual(
       Object.fromEntries(run.datasets.map((d) => [d.datasetId, Number(d.recordCount)])),
     );
+  }, 240_000);
+});
+
+describe('connector: a school in method groups tries its whole key again a week later', () => {
+  const t = harness();
+  const SCHOOL = 'once-slow';
+
+  it('a week after it last needed groups, a run tries the whole key again: still over the limit, it goes on in its groups; under it, the school is back on the whole key', async () => {
+    // A small school over a small limit (2,821 rows × 100 ms per 1,000 ≈ 282 ms for the whole key;
+    // the limit is 200 ms): its first run switches to groups.
+    await t.school(SCHOOL, 31, { seed: 12, size: 'small', generation: { limitMs: 200, msPer1000Rows: 100 } });
+    const first = await t.sync(SCHOOL);
+    expect(first.status, JSON.stringify(first.error)).toBe('published');
+    expect(first.fetch?.mode).toBe('groups');
+    // The stored plan as if the school last needed groups a week and a minute ago.
+    const aWeekAgo = () =>
+      withFetchPlans(t.h.env.mongoDb, (plans) =>
+        plans.updateOne(
+          { _id: SCHOOL },
+          { $set: { switchedAt: new Date(Date.now() - 7 * 86_400_000 - 60_000) } },
+        ),
+      );
+    await aWeekAgo();
+    const before = await t.h.sim.stats(SCHOOL);
+    const stillGrouped = await t.sync(SCHOOL);
+    expect(stillGrouped.status, JSON.stringify(stillGrouped.error)).not.toBe('failed');
+    expect(stillGrouped.fetch?.mode).toBe('groups');
+    const tried = await t.h.sim.stats(SCHOOL);
+    // The whole key's two attempts over the limit, then the three groups as they were.
+    expect(tried.generationTimeouts - before.generationTimeouts).toBe(2);
+    expect(tried.requests - before.requests).toBe(2 + 3);
+    const plan = (await t.h.client.getSettings({}, t.md(SCHOOL))).fetchPlan!;
+    expect(plan).toMatchObject({
+      mode: 'groups',
+      groups: MODULE_GROUPS.map((datasetIds) => ({ datasetIds })),
+    });
+    // The next try is a week from now: the next run goes straight to the groups.
+    expect(Date.parse(plan.switchedAt)).toBeGreaterThan(Date.now() - 10 * 60_000);
+    await t.sync(SCHOOL);
+    expect((await t.h.sim.stats(SCHOOL)).requests - tried.requests).toBe(3);
+
+    // iSAMS is quick again (a faster server): a week on, the whole key answers in one request and
+    // the school is back on it, the Contacts name it learnt kept.
+    await t.h.sim.setServer(SCHOOL, { generation: { limitMs: 60_000, msPer1000Rows: 100 } });
+    await aWeekAgo();
+    const quick = await t.h.sim.stats(SCHOOL);
+    const whole = await t.sync(SCHOOL);
+    expect(whole.status, JSON.stringify(whole.error)).not.toBe('failed');
+    expect(whole.fetch?.mode).toBe('whole');
+    expect(whole.datasets).toHaveLength(14);
+    expect((await t.h.sim.stats(SCHOOL)).requests - quick.requests).toBe(1);
+    expect((await t.h.client.getSettings({}, t.md(SCHOOL))).fetchPlan).toMatchObject({
+      mode: 'whole',
+      contactsMethod: 'Pupil_GetContactsFiltered',
+    });
   }, 240_000);
 });
 

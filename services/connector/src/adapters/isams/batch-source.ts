@@ -5,9 +5,12 @@ import type { Logger } from '@isams-sync/logger';
 import {
   DEFAULT_CONTACTS_METHODS,
   MethodGroupPlanner,
+  backToWholeKey,
   needsSmallerRequests,
   normalisePlan,
+  stillInGroups,
   switchToGroups,
+  wholeKeyRetryDue,
 } from '../../domain/method-groups';
 import type { FetchPlan, GroupOutcome, GroupRequest, RunFetch } from '../../domain/method-groups';
 import type { RunDatasetStats } from '../../domain/sync-run';
@@ -108,7 +111,10 @@ export class IsamsBatchSource implements BatchSource, ConnectionProbe {
  * Whole key first, as one request; when that fails in a way a smaller request can avoid (iSAMS's
  * ~35 s generation limit, a deadlock, our per-response size limit) — after the client's retries —
  * the same key is fetched in method groups (`MethodsToRun`), and a school that needed groups is
- * fetched in groups straight away next time (`plan`, persisted through `onPlanChange`). Every
+ * fetched in groups straight away next time (`plan`, persisted through `onPlanChange`). A run (with
+ * a spool) of a school that last needed groups a week ago tries the whole key first again
+ * (`wholeKeyRetryDue`): back on it when it answers, else on in the groups it had, the next try a
+ * week later; a test connection (no spool) never does, as it must answer within the gateway's time. Every
  * dataset of the result comes from this run; if any group fails for good, this throws (the caller
  * discards the spool and sends no marker). Throws the client's `IsamsError` for any failure.
  * `onDatasetRead` is told each dataset as read so far, as its container ends.
@@ -123,6 +129,7 @@ export async function fetchToSpool(
 export async function fetchToSpool(options: FetchToSpoolOptions): Promise<FetchResult | KnownDocumentFetch>;
 export async function fetchToSpool(options: FetchToSpoolOptions): Promise<FetchResult | KnownDocumentFetch> {
   let plan = normalisePlan(options.plan);
+  const retryingWholeKey = options.spool !== undefined && wholeKeyRetryDue(plan, new Date());
   let groups: { groupsDone: number; groupsTotal: number } | undefined;
   const acc = new DocumentAccumulator(
     options.spool,
@@ -130,12 +137,17 @@ export async function fetchToSpool(options: FetchToSpoolOptions): Promise<FetchR
     (p) => options.onProgress?.({ ...p, ...groups }),
     options.spool ? options.onDatasetRead : undefined,
   );
-  if (plan.mode === 'whole') {
+  if (plan.mode === 'whole' || retryingWholeKey) {
     const fetch: RunFetch = {
       mode: 'whole',
       groups: [],
       ...(plan.contactsMethod ? { contactsMethod: plan.contactsMethod } : {}),
     };
+    if (retryingWholeKey)
+      options.logger?.info(
+        { switchedBecause: plan.switchedBecause, switchedAt: plan.switchedAt },
+        'fetched in method groups for a week; trying the whole key again',
+      );
     try {
       let body: BodyDigest | undefined;
       const read = await acc.consume(
@@ -152,6 +164,10 @@ export async function fetchToSpool(options: FetchToSpoolOptions): Promise<FetchR
           options.parse ?? parseIntoLines,
         ),
       );
+      if (retryingWholeKey) {
+        options.logger?.info('the whole key answered: the school is fetched whole again');
+        await options.onPlanChange?.(backToWholeKey(plan));
+      }
       if ('known' in read) return { known: true, ...read.known, fetch };
       return {
         datasets: acc.stats(),
@@ -168,7 +184,9 @@ export async function fetchToSpool(options: FetchToSpoolOptions): Promise<FetchR
         { code: err.code },
         'whole-key request failed after its retries; fetching the key in method groups',
       );
-      plan = switchToGroups(plan, err.code, new Date());
+      plan = retryingWholeKey
+        ? stillInGroups(plan, err.code, new Date())
+        : switchToGroups(plan, err.code, new Date());
       await options.onPlanChange?.(plan);
       await acc.reset();
     }
