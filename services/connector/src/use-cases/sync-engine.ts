@@ -514,6 +514,10 @@ export class SyncEngine {
           });
         continue;
       }
+      // Ended, or never inserted. An ended run's spool (on this process's disk, if it was here) is
+      // wanted no more: a holder killed between deciding the run's end and applying it left it, and
+      // the start-up after the crash kept it, as the run still read as in flight then.
+      if (run) await this.removeSpool(run._id);
       // Slots left behind by a crash between claiming and inserting, or after a run ended.
       if (slot.claimedAt < before) await this.activeRun(slot.tenantId);
     }
@@ -563,10 +567,7 @@ export class SyncEngine {
           if (failed.run) await this.deps.publisher.publishRunUpdate(failed.run);
           log.warn({ previousOwner: run.owner }, 'interrupted run failed');
         }
-        await this.deps.spools
-          .forRun(run._id)
-          .remove()
-          .catch(() => undefined);
+        await this.removeSpool(run._id);
         await this.deps.leases.fencedWrite(lease.fence, () =>
           this.deps.runs.releaseSchoolSlot(run.tenantId, run._id),
         );
@@ -576,6 +577,14 @@ export class SyncEngine {
     } finally {
       await lease.release();
     }
+  }
+
+  /** Removes a run's spool from this process's disk (nothing when it has none); a failure is only a leftover. */
+  private async removeSpool(syncRunId: string): Promise<void> {
+    await this.deps.spools
+      .forRun(syncRunId)
+      .remove()
+      .catch(() => undefined);
   }
 
   // ---- roster reports ---------------------------------------------------------------------------
