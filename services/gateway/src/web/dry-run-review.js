@@ -24,9 +24,66 @@ function outcome(c, run) {
   }
 }
 
+/** A change as a row of the change list. */
+function changeRow(c, run) {
+  const [what, why] = outcome(c, run);
+  return [c.entityType, personName(c), h('span', { class: 'mono' }, c.entityId), what, why];
+}
+
+/**
+ * The change list, PAGE changes at a time: "Show more changes" appends the next page (the roster's
+ * page token) until the list is whole, with how many are shown of how many.
+ */
+function changeList(runId, run, first) {
+  const list = table(
+    'Change list',
+    ['Type', 'Who', 'Id', 'What happens', 'Why'],
+    first.changes.map((c) => changeRow(c, run)),
+  );
+  const body = list.querySelector('tbody');
+  const status = h('p', { class: 'hint', id: 'dry-run-shown', 'aria-live': 'polite' });
+  const more = h('button', { type: 'button', id: 'dry-run-more' }, 'Show more changes');
+  const failure = h('div');
+  let shown = first.changes.length;
+  let next = first.page.nextPageToken;
+  const total = first.page.totalSize;
+  const update = () => {
+    status.textContent = next
+      ? `Showing ${shown}${total ? ` of ${total}` : ''} changes; the counts above cover all.`
+      : `All ${shown} changes shown.`;
+    more.hidden = !next;
+  };
+  more.addEventListener('click', async () => {
+    more.disabled = true;
+    try {
+      const page = await api.runChanges(runId, { pageSize: PAGE, pageToken: next });
+      body.append(
+        ...page.changes.map((c) =>
+          h(
+            'tr',
+            {},
+            changeRow(c, run).map((cell) => h('td', {}, cell)),
+          ),
+        ),
+      );
+      shown += page.changes.length;
+      next = page.page.nextPageToken;
+      failure.replaceChildren();
+    } catch (err) {
+      failure.replaceChildren(errorBox(err, 'The next changes could not be loaded'));
+    } finally {
+      more.disabled = false;
+      update();
+    }
+  });
+  update();
+  return h('div', {}, list, first.page.nextPageToken ? [status, more, failure] : null);
+}
+
 /**
  * A dry run's review: every change a real run would make (added, updated, removed, held, kept by a
- * discard — and why), and the booking impact of only the removals a real run would apply.
+ * discard — and why), page by page, and the booking impact of only the removals a real run would
+ * apply.
  */
 export async function dryRunReview(runId, run) {
   const section = h('div', { class: 'dry-run-review', id: 'dry-run-review' });
@@ -51,19 +108,7 @@ export async function dryRunReview(runId, run) {
             `${impact.totalBookingsToHold} bookings in live evenings would be held, not cancelled.`,
           )
         : null,
-      changes.changes.length === 0
-        ? h('p', {}, 'Nothing would change.')
-        : table(
-            'Change list',
-            ['Type', 'Who', 'Id', 'What happens', 'Why'],
-            changes.changes.map((c) => {
-              const [what, why] = outcome(c, run);
-              return [c.entityType, personName(c), h('span', { class: 'mono' }, c.entityId), what, why];
-            }),
-          ),
-      changes.page.nextPageToken
-        ? h('p', { class: 'hint' }, `Showing the first ${PAGE} changes; the counts above cover all.`)
-        : null,
+      changes.changes.length === 0 ? h('p', {}, 'Nothing would change.') : changeList(runId, run, changes),
     );
   } catch (err) {
     if (err.status === 404) return null;

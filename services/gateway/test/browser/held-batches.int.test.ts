@@ -1,4 +1,4 @@
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallContext } from '../../src/domain/principal';
 import { accessibilityViolations, launchBrowser, screenshot } from '../support/browser';
@@ -121,12 +121,7 @@ describe('held removals that stay decidable, and the dry-run review, in a browse
   it('a dry run lists who is added, removed, held and kept, and counts only the bookings a real run cancels', async () => {
     h.upstream.state.dryRun = true;
     try {
-      await page.goto(`${url}/#/dashboard`);
-      await page.getByRole('heading', { name: 'Run history' }).waitFor();
-      await page.getByLabel('Dry run').check();
-      await page.getByRole('button', { name: 'Run', exact: true }).click();
-      const list = page.getByRole('table', { name: 'Change list' });
-      await list.waitFor({ timeout: 30_000 });
+      const list = await startDryRun(page, url);
       const rows = await list
         .locator('tbody tr')
         .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
@@ -147,4 +142,54 @@ describe('held removals that stay decidable, and the dry-run review, in a browse
       h.upstream.state.dryRun = false;
     }
   }, 60_000);
+
+  it('a dry run’s long change list is shown page by page to its end', async () => {
+    h.upstream.state.dryRun = true;
+    // 4 changes + 400 additions: three pages of 200.
+    h.upstream.state.moreAdded = 400;
+    try {
+      const list = await startDryRun(page, url);
+      await expectEveryPage(page, list, h);
+      expect(await accessibilityViolations(page, 'held-05-dry-run-pages')).toEqual([]);
+    } finally {
+      h.upstream.state.dryRun = false;
+      h.upstream.state.moreAdded = 0;
+    }
+  }, 60_000);
 });
+
+/** The change list of 404 changes, shown 200 at a time: "Show more changes" to its end. */
+async function expectEveryPage(page: Page, list: Locator, h: GatewayHarness): Promise<void> {
+  const shown = page.locator('#dry-run-shown');
+  const ids = () =>
+    list.locator('tbody tr td:nth-child(3)').evaluateAll((tds) => tds.map((td) => td.textContent));
+  await expect(shown.textContent()).resolves.toBe('Showing 200 of 404 changes; the counts above cover all.');
+  const more = page.getByRole('button', { name: 'Show more changes' });
+  await more.click();
+  await list.locator('tbody tr').nth(399).waitFor();
+  await more.click();
+  await list.locator('tbody tr').nth(403).waitFor();
+  await expect(shown.textContent()).resolves.toBe('All 404 changes shown.');
+  await expect(more.isHidden()).resolves.toBe(true);
+  // Every change once, in the roster's order, and each page asked with the token of the one before.
+  const all = await ids();
+  expect(all.slice(0, 5)).toEqual(['p7', 'p8', 'p9', 'p10', 'n1']);
+  expect(all.at(-1)).toBe('n400');
+  expect(new Set(all).size).toBe(404);
+  const asked = h.upstream.calls
+    .filter((c) => c.method === 'listRunChanges')
+    .slice(-3)
+    .map((c) => (c.input as { pageToken?: string }).pageToken);
+  expect(asked).toEqual([undefined, '200', '400']);
+}
+
+/** Starts a dry run from the dashboard and waits for its change list. */
+async function startDryRun(page: Page, url: string): Promise<Locator> {
+  await page.goto(`${url}/#/dashboard`);
+  await page.getByRole('heading', { name: 'Run history' }).waitFor();
+  await page.getByLabel('Dry run').check();
+  await page.getByRole('button', { name: 'Run', exact: true }).click();
+  const list = page.getByRole('table', { name: 'Change list' });
+  await list.waitFor({ timeout: 30_000 });
+  return list;
+}

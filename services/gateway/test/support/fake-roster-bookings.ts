@@ -55,6 +55,8 @@ function initialState() {
     previewed: [] as PersonRef[][],
     batch,
     dryRun: false,
+    /** Pupils a dry run would add besides the four changes every run lists (a long change list). */
+    moreAdded: 0,
     timeZone: 'Europe/London',
     undo: {
       syncRunId: 'run-9',
@@ -145,12 +147,23 @@ function fakeRosterReads(
     },
     async listRunChanges(ctx, input) {
       rec('listRunChanges', ctx, input);
-      const changes = runChanges.filter(
+      const added = Array.from({ length: state.moreAdded }, (_, i): Change => {
+        const id = `n${i + 1}`;
+        return { ...removal('pupil', id, 10 + i, 'apply'), change: 'added', before: null, after: { id } };
+      });
+      const changes = [...runChanges, ...added].filter(
         (c) =>
           (input.change === undefined || c.change === input.change) &&
           (input.disposition === undefined || c.disposition === input.disposition),
       );
-      return { changes, page: EMPTY_PAGE };
+      // Paged as the roster pages: `pageSize` at a time, the token the next one's offset.
+      const from = input.pageToken === undefined ? 0 : Number(input.pageToken);
+      const size = input.pageSize ?? changes.length;
+      const next = from + size < changes.length ? String(from + size) : null;
+      return {
+        changes: changes.slice(from, from + size),
+        page: { nextPageToken: next, totalSize: changes.length },
+      };
     },
     async listRunFindings(ctx, input) {
       rec('listRunFindings', ctx, input);
