@@ -8,6 +8,6 @@ export { runServiceMain } from './run-service-main';
 export type { ServiceApp, ServiceMainConfig, ServiceMainOptions } from './run-service-main';
 export { stopInOrder } from './stop-in-order';
 export type { StopStep } from './stop-in-order';
-export { startPeriodic } from './periodic';
-export type { PeriodicOptions, PeriodicTask } from './periodic';
+export { startPeriodic, startRetention } from './periodic';
+export type { PeriodicOptions, PeriodicTask, RetentionOptions } from './periodic';
 export { forEachConcurrently } from './concurrently';

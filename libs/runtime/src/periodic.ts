@@ -67,7 +67,10 @@ export function startPeriodic(task: () => Promise<unknown>, options: PeriodicOpt
   };
   const timer = setInterval(tick, intervalMs);
   timer.unref();
-  const first = options.firstRunAfterMs === undefined ? undefined : setTimeout(tick, options.firstRunAfterMs);
+  // A first run due no sooner than the interval's first tick is that tick (never two at once).
+  const firstAfter = options.firstRunAfterMs;
+  const first =
+    firstAfter === undefined || firstAfter >= intervalMs ? undefined : setTimeout(tick, firstAfter);
   first?.unref();
   const settled = async (): Promise<void> => {
     await running;
@@ -80,4 +83,38 @@ export function startPeriodic(task: () => Promise<unknown>, options: PeriodicOpt
     },
     settled,
   };
+}
+
+/** How {@link startRetention} prunes. */
+export interface RetentionOptions {
+  /** What the task is called in its log lines ("audit retention"). */
+  name: string;
+  /** What is dropped, in the line logged when some was ("audit-log entries"). */
+  what: string;
+  /** Records older than this many days are dropped. */
+  keepDays: number;
+  /** How often (an hour in the services; tests use less). */
+  intervalMs: number;
+  logger: LoggerLike;
+}
+
+/**
+ * A retention prune: `drop(cutoff)` of what is older than `keepDays`, a minute after the start (a
+ * replica restarted more often than `intervalMs` prunes too; sooner when the interval is shorter)
+ * and then every interval, one run at a time ({@link startPeriodic}). Every replica may run it: a
+ * delete of what another replica deleted changes nothing. `drop` resolves to how many it dropped.
+ */
+export function startRetention(
+  drop: (before: Date) => Promise<number>,
+  options: RetentionOptions,
+): PeriodicTask {
+  const { name, what, keepDays, intervalMs, logger } = options;
+  const keepMs = keepDays * 86_400_000;
+  return startPeriodic(
+    async () => {
+      const dropped = await drop(new Date(Date.now() - keepMs));
+      if (dropped > 0) logger.info({ dropped }, `${what} past their retention dropped`);
+    },
+    { name, intervalMs, firstRunAfterMs: Math.min(intervalMs, 60_000), logger },
+  );
 }

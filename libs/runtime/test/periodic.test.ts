@@ -1,15 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { startPeriodic } from '../src/periodic';
+import { startPeriodic, startRetention } from '../src/periodic';
 
 function recordingLogger() {
   const warnings: Array<{ fields: Record<string, unknown>; msg: string }> = [];
+  const infos: Array<{ fields: Record<string, unknown>; msg: string }> = [];
   const logger = {
     warn: (fields: Record<string, unknown>, msg: string) => warnings.push({ fields, msg }),
-    info: () => undefined,
+    info: (fields: Record<string, unknown>, msg: string) => infos.push({ fields, msg }),
     error: () => undefined,
     debug: () => undefined,
   };
-  return { logger: logger as never, warnings };
+  return { logger: logger as never, warnings, infos };
 }
 
 /** A task whose runs end only when the test says so. */
@@ -127,5 +128,60 @@ describe('startPeriodic', () => {
     await stopped.stop();
     await vi.advanceTimersByTimeAsync(20_000);
     expect(runs).toBe(2);
+  });
+});
+
+describe('startRetention', () => {
+  beforeEach(() => vi.useFakeTimers({ now: new Date('2026-12-06T12:00:00Z') }));
+  afterEach(() => vi.useRealTimers());
+
+  it('drops what is older than keepDays a minute after the start, then hourly; says how many when some went; a failed drop is tried again', async () => {
+    const { logger, infos, warnings } = recordingLogger();
+    const cutoffs: string[] = [];
+    const answers: Array<number | Error> = [3, new Error('database down'), 0];
+    const retention = startRetention(
+      async (before) => {
+        cutoffs.push(before.toISOString());
+        const a = answers.shift()!;
+        if (a instanceof Error) throw a;
+        return a;
+      },
+      { name: 'audit retention', what: 'audit-log entries', keepDays: 30, intervalMs: 3_600_000, logger },
+    );
+    await vi.advanceTimersByTimeAsync(59_999);
+    expect(cutoffs).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(cutoffs).toEqual(['2026-11-06T12:01:00.000Z']);
+    expect(infos).toEqual([
+      { fields: { dropped: 3 }, msg: 'audit-log entries past their retention dropped' },
+    ]);
+    await vi.advanceTimersByTimeAsync(3_600_000 - 60_000);
+    expect(cutoffs).toHaveLength(2);
+    expect(warnings.map((w) => w.msg)).toEqual(['audit retention failed; tried again at the next interval']);
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    expect(cutoffs).toHaveLength(3);
+    // Nothing dropped: nothing said.
+    expect(infos).toHaveLength(1);
+    await retention.stop();
+  });
+
+  it('with an interval under a minute, first runs after one interval', async () => {
+    const { logger } = recordingLogger();
+    let runs = 0;
+    const retention = startRetention(
+      async () => {
+        runs += 1;
+        return 0;
+      },
+      { name: 'prune', what: 'records', keepDays: 1, intervalMs: 300, logger },
+    );
+    await vi.advanceTimersByTimeAsync(299);
+    expect(runs).toBe(0);
+    await vi.advanceTimersByTimeAsync(1);
+    // The first run and the interval's first tick coincide: one run, not two.
+    expect(runs).toBe(1);
+    await vi.advanceTimersByTimeAsync(300);
+    expect(runs).toBe(2);
+    await retention.stop();
   });
 });

@@ -4,7 +4,7 @@ import type { BookingsServiceProtoGrpcType, GrpcServerHandle, ServiceKeyring } f
 import { runConsumer } from '@isams-sync/kafka';
 import type { ConsumerHandle, EventProducer, KafkaClient, RunConsumerOptions } from '@isams-sync/kafka';
 import type { Logger } from '@isams-sync/logger';
-import { startPeriodic } from '@isams-sync/runtime';
+import { startPeriodic, startRetention } from '@isams-sync/runtime';
 import type { PeriodicTask } from '@isams-sync/runtime';
 import type { Counter, Histogram, Metrics, OpsServer, Readiness, Sampler } from '@isams-sync/metrics';
 import type { MongoConnection } from '@isams-sync/mongo';
@@ -96,12 +96,15 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
         parts.sampler = startLagSampler(ctx, kafka);
         parts.grpc = await startGrpcServer(ctx, parts.readiness!, useCases);
         parts.sweep = startEveningSweep(useCases, config.EVENING_SWEEP_INTERVAL_MS, ctx.logger);
-        parts.retention = startProcessedRetention(
-          parts.store!,
-          config,
-          overrides.retentionIntervalMs ?? 3_600_000,
-          ctx.logger,
-        );
+        // Processed-event records older than PROCESSED_EVENTS_RETENTION_DAYS (docs/security.md › Retention).
+        const store = parts.store!;
+        parts.retention = startRetention((before) => store.dropProcessedBefore(before), {
+          name: 'processed-event retention',
+          what: 'processed-event records',
+          keepDays: config.PROCESSED_EVENTS_RETENTION_DAYS,
+          intervalMs: overrides.retentionIntervalMs ?? 3_600_000,
+          logger: ctx.logger,
+        });
         parts.ops = await shell.startServiceOps(config, { ...ctx, readiness: parts.readiness! });
         ctx.logger.info({ grpcPort: parts.grpc.port, opsPort: parts.ops.port }, 'bookings started');
       },
@@ -219,32 +222,6 @@ function startEveningSweep(useCases: BookingsUseCases, intervalMs: number, logge
       if (r.evenings > 0) logger.info(r, 'held cancellations of ended evenings resolved');
     },
     { name: 'end-of-evening sweep', intervalMs, logger },
-  );
-}
-
-/**
- * Drops the processed-event records older than `PROCESSED_EVENTS_RETENTION_DAYS`, a minute after the
- * start (a replica restarted more often than hourly prunes too) and then every `intervalMs`, on every
- * replica (a delete of what another replica deleted changes nothing; docs/security.md › Retention).
- */
-function startProcessedRetention(
-  store: MongoBookingsStore,
-  config: BookingsConfig,
-  intervalMs: number,
-  logger: Logger,
-): PeriodicTask {
-  const keepMs = config.PROCESSED_EVENTS_RETENTION_DAYS * 24 * 3_600_000;
-  return startPeriodic(
-    async () => {
-      const dropped = await store.dropProcessedBefore(new Date(Date.now() - keepMs));
-      if (dropped > 0) logger.info({ dropped }, 'processed-event records past their retention dropped');
-    },
-    {
-      name: 'processed-event retention',
-      intervalMs,
-      firstRunAfterMs: Math.min(intervalMs, 60_000),
-      logger,
-    },
   );
 }
 

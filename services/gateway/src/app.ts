@@ -5,7 +5,7 @@ import type { Logger } from '@isams-sync/logger';
 import { createMetrics, readinessFromConfig } from '@isams-sync/metrics';
 import type { Metrics, OpsServer, Readiness } from '@isams-sync/metrics';
 import { mongoReadinessCheck } from '@isams-sync/mongo';
-import { startPeriodic } from '@isams-sync/runtime';
+import { startRetention } from '@isams-sync/runtime';
 import type { PeriodicTask } from '@isams-sync/runtime';
 import type { MongoConnection } from '@isams-sync/mongo';
 import {
@@ -188,7 +188,14 @@ async function startGateway(w: Wiring, b: Built, r: Running): Promise<void> {
     r.operatorPort = boundPort(b.operatorHttp, config.GATEWAY_OPERATOR_PORT);
   }
   await b.readiness.start();
-  r.retention = startAuditRetention(w, b.auditLog, b.retentionIntervalMs);
+  // Audit-log entries older than AUDIT_RETENTION_DAYS, on every replica (docs/security.md › Retention).
+  r.retention = startRetention((before) => b.auditLog.dropOlderThan(before), {
+    name: 'audit retention',
+    what: 'audit-log entries',
+    keepDays: w.config.AUDIT_RETENTION_DAYS,
+    intervalMs: b.retentionIntervalMs,
+    logger: w.logger,
+  });
   const ops = (r.ops = await startServiceOps(config, { ...w, readiness: b.readiness }));
   logger.info({ httpPort: r.httpPort, operatorPort: r.operatorPort, opsPort: ops.port }, 'gateway listening');
 }
@@ -210,22 +217,6 @@ async function stopGateway(w: Wiring, r: Running): Promise<void> {
       ['bookings client', () => r.upstreams?.bookings.close()],
     ],
   });
-}
-
-/**
- * Deletes audit-log entries older than `AUDIT_RETENTION_DAYS`, hourly on every replica (a delete of
- * what another replica deleted changes nothing; docs/security.md › Retention).
- */
-function startAuditRetention(w: Wiring, auditLog: AuditLog, intervalMs: number): PeriodicTask {
-  const keepMs = w.config.AUDIT_RETENTION_DAYS * 24 * 3_600_000;
-  return startPeriodic(
-    async () => {
-      const dropped = await auditLog.dropOlderThan(new Date(Date.now() - keepMs));
-      if (dropped > 0) w.logger.info({ dropped }, 'audit-log entries past their retention dropped');
-    },
-    // The first prune a minute after the start: a replica restarted more often than hourly prunes too.
-    { name: 'audit retention', intervalMs, firstRunAfterMs: Math.min(intervalMs, 60_000), logger: w.logger },
-  );
 }
 
 /** The port a listening server is bound to (`fallback` when it has no address). */

@@ -59,6 +59,15 @@ export function panel(headingId, title, ...children) {
   );
 }
 
+/** One row of a {@link table}: a cell per value (text or element). */
+export function tableRow(cells) {
+  return h(
+    'tr',
+    {},
+    cells.map((c) => h('td', {}, c)),
+  );
+}
+
 /** A table from headers and rows (cells are text or nodes). */
 export function table(caption, headers, rows) {
   return h(
@@ -74,17 +83,7 @@ export function table(caption, headers, rows) {
         headers.map((t) => h('th', { scope: 'col' }, t)),
       ),
     ),
-    h(
-      'tbody',
-      {},
-      rows.map((r) =>
-        h(
-          'tr',
-          {},
-          r.map((c) => h('td', {}, c)),
-        ),
-      ),
-    ),
+    h('tbody', {}, rows.map(tableRow)),
   );
 }
 

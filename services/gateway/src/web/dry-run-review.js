@@ -1,5 +1,5 @@
 import { api } from './api.js';
-import { errorBox, h, table } from './dom.js';
+import { errorBox, h, table, tableRow } from './dom.js';
 import { personName } from './held-batch.js';
 
 const PAGE = 200;
@@ -57,15 +57,7 @@ function changeList(runId, run, first) {
     more.disabled = true;
     try {
       const page = await api.runChanges(runId, { pageSize: PAGE, pageToken: next });
-      body.append(
-        ...page.changes.map((c) =>
-          h(
-            'tr',
-            {},
-            changeRow(c, run).map((cell) => h('td', {}, cell)),
-          ),
-        ),
-      );
+      body.append(...page.changes.map((c) => tableRow(changeRow(c, run))));
       shown += page.changes.length;
       next = page.page.nextPageToken;
       failure.replaceChildren();

@@ -57,6 +57,8 @@ function initialState() {
     dryRun: false,
     /** Pupils a dry run would add besides the four changes every run lists (a long change list). */
     moreAdded: 0,
+    /** A page token whose next request of a run's changes fails once (the roster unreachable). */
+    failChangesPage: undefined as string | undefined,
     timeZone: 'Europe/London',
     undo: {
       syncRunId: 'run-9',
@@ -147,6 +149,14 @@ function fakeRosterReads(
     },
     async listRunChanges(ctx, input) {
       rec('listRunChanges', ctx, input);
+      if (state.failChangesPage !== undefined && input.pageToken === state.failChangesPage) {
+        state.failChangesPage = undefined;
+        throw new AppError({
+          code: 'ROSTER_UNAVAILABLE',
+          kind: 'unavailable',
+          message: 'roster unreachable',
+        });
+      }
       const added = Array.from({ length: state.moreAdded }, (_, i): Change => {
         const id = `n${i + 1}`;
         return { ...removal('pupil', id, 10 + i, 'apply'), change: 'added', before: null, after: { id } };
