@@ -11,7 +11,7 @@ export interface CallContext {
   caller: string;
   /** From `x-request-id`, or generated; echoed to the client in the trailing metadata. */
   requestId: string;
-  /** The admin identity making the call (`x-actor`), when given. */
+  /** The admin identity making the call (`x-actor`, decoded), when given. */
   actor?: string;
   /** Full method path, e.g. `/isams_sync.roster.v1.RosterService/GetPerson`. */
   method: string;

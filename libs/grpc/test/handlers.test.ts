@@ -55,6 +55,15 @@ describe('call context', () => {
     expect(res.extra).toBe('note');
   });
 
+  it('carries a non-ASCII actor to the handler decoded', async () => {
+    const echo = promisifyUnary(client, 'echo');
+    const res = await echo(
+      { text: 'hi' },
+      callMetadata({ tenantId: 'school-42', actor: 'jwt:josé@school-a.example' }),
+    );
+    expect(res).toMatchObject({ text: 'hi', tenantId: 'school-42', actor: 'jwt:josé@school-a.example' });
+  });
+
   it('generates a request id when missing and echoes it in the trailing metadata', async () => {
     const md = new Metadata();
     md.set(TENANT_ID_KEY, 'school-42');

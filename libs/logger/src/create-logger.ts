@@ -80,5 +80,32 @@ export function createLogger(opts: CreateLoggerOptions): Logger {
   const destination = opts.pretty
     ? pretty({ colorize: true, sync: true, destination: opts.destination ?? 1 })
     : opts.destination;
-  return destination ? pino(options, destination) : pino(options);
+  return scrubbingBindings(destination ? pino(options, destination) : pino(options));
+}
+
+const scrubBindings = (bindings: pino.Bindings): pino.Bindings =>
+  scrubValue(bindings, scrubFieldText) as pino.Bindings;
+
+/**
+ * Gives child bindings the deep field scrub of `formatters.log`. pino applies `formatters.bindings`
+ * to the root's `base` only: `child()` replaces it by an identity function before serialising a
+ * child's bindings (pino 10, lib/proto.js `resetChildingsFormatter`), and `setBindings()` uses the
+ * child's. So the scrub wraps the two methods on the root; children (made with `Object.create`) and
+ * their children inherit the wrappers, and a child's own `options.formatters.bindings` still runs,
+ * on the scrubbed bindings.
+ */
+function scrubbingBindings(logger: Logger): Logger {
+  const { child, setBindings } = logger;
+  return Object.assign(logger, {
+    child(this: Logger, bindings: pino.Bindings, childOptions?: pino.ChildLoggerOptions): Logger {
+      return child.call<Logger, [pino.Bindings, pino.ChildLoggerOptions?], Logger>(
+        this,
+        scrubBindings(bindings),
+        childOptions,
+      );
+    },
+    setBindings(this: Logger, bindings: pino.Bindings) {
+      setBindings.call(this, scrubBindings(bindings));
+    },
+  });
 }

@@ -7,9 +7,11 @@ const SECRET_ASSIGNMENT =
   /\b(api[_-]?key|password|passwd|secret|(?:access[_-]?|refresh[_-]?)?token)("?\s*[:=]\s*"?)(\{[^}\s]*\}|%7B[^&#\s]*?%7D|[^"'&#\s,;}<>]+)/gi;
 // user:password@ in any URL (mongodb://, amqp://, https://).
 const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi;
-// An e-mail address (personal data: a school's contacts, staff, parents). The top-level domain is
-// letters only, so `node@24.21.0` and similar package specs stay readable.
-const EMAIL_ADDRESS = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b/g;
+// An e-mail address (personal data: a school's contacts, staff, parents), internationalised ones
+// (`josé@école.fr`) included. The top-level domain is letters only, so `node@24.21.0` and similar
+// package specs stay readable; `\b` is ASCII-only, hence the lookahead after it.
+const EMAIL_ADDRESS =
+  /[\p{L}\p{M}\p{N}._%+-]+@[\p{L}\p{M}\p{N}-]+(?:\.[\p{L}\p{M}\p{N}-]+)*\.\p{L}[\p{L}\p{M}]+(?![\p{L}\p{M}\p{N}_])/gu;
 // A GUID with or without braces (raw or percent-encoded): iSAMS API keys look like this.
 const ANY_GUID = /(?:\{|%7B)?\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b(?:\}|%7D)?/gi;
 // Only braced GUIDs: the iSAMS key format. Unbraced UUIDs in fields are our own ids (sync runs,

@@ -158,6 +158,70 @@ describe('createLogger redaction (iSAMS key and pupil names)', () => {
   });
 });
 
+describe('createLogger child bindings', () => {
+  const ADMIN = 'jwt:alice.admin@school-a.example';
+  const KEY_URL = `https://school.isams.cloud/api/batch/1.0/xml.ashx?apiKey=${KEY}&page=1`;
+
+  it('scrubs e-mail addresses, braced GUIDs and apiKey= values bound with child() and grandchild()', () => {
+    const { stream, text, lines } = captureStream();
+    const logger = createLogger({ service: 'gateway', destination: stream });
+    const child = logger.child({ tenantId: 'school-a', actor: ADMIN, note: `key ${KEY}` });
+    child.info({ status: 404 }, 'request rejected');
+    child.child({ module: 'isams', upstream: KEY_URL, cc: ['bursar@school-a.example'] }).info('fetching');
+
+    expect(text()).not.toContain('@school-a.example');
+    assertNoSecretsOrNames(text());
+    const [first, second] = lines();
+    expect(first).toMatchObject({
+      service: 'gateway',
+      tenantId: 'school-a',
+      actor: 'jwt:[REDACTED]',
+      note: 'key [REDACTED]',
+      status: 404,
+      msg: 'request rejected',
+    });
+    expect(first!.pid).toBe(process.pid);
+    expect(typeof first!.hostname).toBe('string');
+    expect(second).toMatchObject({
+      service: 'gateway',
+      tenantId: 'school-a',
+      actor: 'jwt:[REDACTED]',
+      module: 'isams',
+      upstream: 'https://school.isams.cloud/api/batch/1.0/xml.ashx?apiKey=[REDACTED]&page=1',
+      cc: ['[REDACTED]'],
+      msg: 'fetching',
+    });
+  });
+
+  it('scrubs bindings of a child created with options, and bindings added with setBindings()', () => {
+    const { stream, text, lines } = captureStream();
+    const logger = createLogger({ service: 'gateway', destination: stream });
+    const child = logger.child(
+      { actor: ADMIN },
+      { level: 'debug', formatters: { bindings: (bindings) => ({ ...bindings, formatted: true }) } },
+    );
+    child.debug('with options');
+    child.setBindings({ reviewer: 'carol@school-a.example', requestId: 'req-7' });
+    child.child({ syncRunId: '3f1c2f7a-8b7e-4f4e-9a55-1f0a5d3c2b1a' }).info('after setBindings');
+
+    expect(text()).not.toContain('@school-a.example');
+    expect(lines()[0]).toMatchObject({ actor: 'jwt:[REDACTED]', formatted: true, msg: 'with options' });
+    expect(lines()[1]).toMatchObject({
+      actor: 'jwt:[REDACTED]',
+      reviewer: '[REDACTED]',
+      requestId: 'req-7',
+      syncRunId: '3f1c2f7a-8b7e-4f4e-9a55-1f0a5d3c2b1a',
+    });
+  });
+
+  it('does not mutate the bindings given to it', () => {
+    const { stream } = captureStream();
+    const bindings = { actor: ADMIN, nested: { email: 'a@b.example' } };
+    createLogger({ service: 's', destination: stream }).child(bindings).info('x');
+    expect(bindings).toEqual({ actor: ADMIN, nested: { email: 'a@b.example' } });
+  });
+});
+
 describe('createLogger pretty output', () => {
   it('is human-readable and still redacted', async () => {
     const { stream, text } = captureStream();

@@ -22,6 +22,9 @@ describe('scrubSecrets', () => {
       '550 5.1.1 <[REDACTED]>: mailbox unavailable',
     ],
     ['to head+sync@st-mary.sch.uk, bursar@st-mary.sch.uk', 'to [REDACTED], [REDACTED]'],
+    ['jwt:josé@school-a.example', 'jwt:[REDACTED]'],
+    ['from zoë.smith@école.example.fr.', 'from [REDACTED].'],
+    ['<Ωmega@school.example>', '<[REDACTED]>'],
   ])('%s', (input, expected) => {
     expect(scrubSecrets(input)).toBe(expected);
   });
@@ -31,6 +34,7 @@ describe('scrubSecrets', () => {
     expect(scrubSecrets(text)).toBe(text);
     // Package specs look like addresses but have a numeric "domain".
     expect(scrubSecrets('npx --package node@24.21.0')).toBe('npx --package node@24.21.0');
+    expect(scrubSecrets('café@3.1.0 and é@ü')).toBe('café@3.1.0 and é@ü');
   });
 });
 

@@ -32,6 +32,19 @@ export const GatewayErrors = defineErrors({
     kind: 'invalid_argument',
     message: 'The request is not valid HTTP for this route',
   },
+  /** Refused by the HTTP parser itself (e.g. `Content-Length` with `Transfer-Encoding`): no route saw it. */
+  GATEWAY_MALFORMED_REQUEST: {
+    kind: 'invalid_argument',
+    message: 'The request is not valid HTTP (request line, headers or message framing)',
+  },
+  GATEWAY_HEADERS_TOO_LARGE: {
+    kind: 'invalid_argument',
+    message: 'The request headers exceed the size limit',
+  },
+  GATEWAY_REQUEST_TIMEOUT: {
+    kind: 'deadline_exceeded',
+    message: 'The request did not arrive in time',
+  },
   GATEWAY_MALFORMED_BODY: { kind: 'invalid_argument', message: 'The request body is not valid JSON' },
   GATEWAY_BODY_TOO_LARGE: {
     kind: 'invalid_argument',

@@ -1,27 +1,8 @@
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleRun } from '../support/fake-connector';
 import { startGatewayHarness } from '../support/gateway-harness';
 import type { GatewayHarness } from '../support/gateway-harness';
-
-/** Sends `head` and returns everything the server writes until it closes the socket. */
-function rawExchange(port: number, head: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    let received = '';
-    const guard = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`the server kept the connection open; received so far: ${JSON.stringify(received)}`));
-    }, 15_000);
-    socket.on('data', (d) => (received += d.toString()));
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      clearTimeout(guard);
-      resolve(received);
-    });
-    socket.write(head);
-  });
-}
+import { rawExchange } from '../support/raw-http';
 
 describe('server timeouts and event-stream caps (real FerretDB)', () => {
   let h: GatewayHarness;

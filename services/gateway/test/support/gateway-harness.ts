@@ -1,5 +1,6 @@
 import { exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll } from 'vitest';
+import type { Logger } from '@isams-sync/logger';
 import { createTestDatabase, testServiceIdentityDir } from '@isams-sync/testing';
 import type { TestDatabase } from '@isams-sync/testing';
 import type { GatewayApp } from '../../src/app';
@@ -57,7 +58,16 @@ export async function startJwtGatewayHarness(
   return { h, signingKey: pair.privateKey };
 }
 
-export async function startGatewayHarness(env: Record<string, string> = {}): Promise<GatewayHarness> {
+/** Options of {@link startGatewayHarness} besides the environment. */
+export interface GatewayHarnessOptions {
+  /** Where the gateway logs (default: nowhere, `LOG_LEVEL=silent`). */
+  logger?: Logger;
+}
+
+export async function startGatewayHarness(
+  env: Record<string, string> = {},
+  options: GatewayHarnessOptions = {},
+): Promise<GatewayHarness> {
   const db = await createTestDatabase('gw');
   const config = loadGatewayConfig({
     MONGO_URL: db.url,
@@ -80,6 +90,7 @@ export async function startGatewayHarness(env: Record<string, string> = {}): Pro
     connector,
     roster: upstream.roster,
     bookings: upstream.bookings,
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
   const operator: GatewayHarness['operator'] = (method, url, payload, credential = OPERATOR_TOKEN) =>
     app.operatorHttp!.inject({

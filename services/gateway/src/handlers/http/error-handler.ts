@@ -1,14 +1,19 @@
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { AppError, httpStatusFor, isAppError, toPublicError } from '@isams-sync/errors';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { GatewayErrors } from '../../domain/gateway-errors';
 import { validationFailed } from '../../domain/validation-issues';
 
-// HTTP has more precise statuses than the error kinds for these two.
+// HTTP has more precise statuses than the error kinds for these.
 const STATUS_BY_CODE: Record<string, number> = {
   [GatewayErrors.GATEWAY_BODY_TOO_LARGE.code]: 413,
   [GatewayErrors.GATEWAY_UNSUPPORTED_MEDIA_TYPE.code]: 415,
   [GatewayErrors.GATEWAY_METHOD_NOT_ALLOWED.code]: 405,
+  [GatewayErrors.GATEWAY_HEADERS_TOO_LARGE.code]: 431,
+  [GatewayErrors.GATEWAY_REQUEST_TIMEOUT.code]: 408,
 };
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
@@ -89,6 +94,55 @@ export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest
       },
     ]),
   );
+}
+
+/** What Node's HTTP parser refused, as a catalogue error. */
+function fromClientError(err: NodeJS.ErrnoException): AppError {
+  switch (err.code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return GatewayErrors.GATEWAY_REQUEST_TIMEOUT();
+    case 'HPE_HEADER_OVERFLOW':
+      return GatewayErrors.GATEWAY_HEADERS_TOO_LARGE();
+    default:
+      return GatewayErrors.GATEWAY_MALFORMED_REQUEST();
+  }
+}
+
+/**
+ * fastify's `clientErrorHandler`: a request Node's HTTP parser refuses (headers too large, conflicting
+ * or malformed framing, headers or body too slow) never reaches fastify, so it is answered here, in
+ * the error model with a fresh request id, and the connection closed. As fastify's default: nothing
+ * on a reset or destroyed socket, nothing written to a socket that is not writable or whose current
+ * response has started (that would corrupt it; Node's own default checks the same).
+ */
+export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const error = fromClientError(err);
+  const requestId = randomUUID();
+  // `err` is not logged: its rawPacket holds the request's bytes, credentials included.
+  this.log.info(
+    { reqId: requestId, code: error.code, parserCode: err.code },
+    'request refused by the HTTP parser',
+  );
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && inFlight?.headersSent !== true) {
+    const status = statusOf(error);
+    const body = JSON.stringify({ error: { ...toPublicError(error), requestId } });
+    socket.write(
+      [
+        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
+        'content-type: application/json; charset=utf-8',
+        `content-length: ${Buffer.byteLength(body)}`,
+        `x-request-id: ${requestId}`,
+        'x-content-type-options: nosniff',
+        'cache-control: no-store',
+        'connection: close',
+        '',
+        body,
+      ].join('\r\n'),
+    );
+  }
+  socket.destroy(err);
 }
 
 /** Installs the error and not-found handlers: every failure becomes a coded error body. */

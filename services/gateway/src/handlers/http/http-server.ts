@@ -17,15 +17,17 @@ import type { ConnectorGateway } from '../../use-cases/ports';
 import type { RosterGateway } from '../../use-cases/ports';
 import type { AuditLog } from '../../adapters/mongo/audit-log.repository';
 import type { JwtVerifier } from '../../adapters/auth/jwt-verifier';
+import { bearerCredential } from '../../domain/admin-token';
 import { GatewayErrors } from '../../domain/gateway-errors';
 import type { AdminTokens } from '../../use-cases/admin-tokens';
 import { connectorRoutes } from './connector.routes';
-import { frameworkErrorHandler, installErrorHandlers } from './error-handler';
+import { clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from './error-handler';
 import { installHttpMetrics } from './http-metrics';
 import { createFailedAuthLimiter } from './failed-auth-limiter';
 import { operatorRoutes } from './operator.routes';
 import { rosterBookingsRoutes } from './roster-bookings.routes';
 import { createLiveEventCheck } from '../../use-cases/removal-impact';
+import { serializeRequest } from './request-log';
 import { registerSchoolScope } from './school-scope';
 import { sessionRoutes } from './session.routes';
 import { thresholdsRoutes } from './thresholds.routes';
@@ -119,11 +121,16 @@ function trustProxyOption(
   return (_address, hop) => hop < trust;
 }
 
+/**
+ * Keyed by credential (hashed, never kept in clear) so one school cannot starve another behind a NAT:
+ * the credential as authentication reads it, not the raw header, whose spelling (`bearer`, extra
+ * whitespace) a client can vary at will. Any other header can be varied just as freely, so a request
+ * without a bearer credential is keyed by its address.
+ */
 function rateLimitKey(request: FastifyRequest): string {
-  const auth = request.headers.authorization;
-  // Keyed by credential (hashed, never kept in clear) so one school cannot starve another behind a NAT.
-  if (typeof auth === 'string' && auth !== '')
-    return `cred:${createHash('sha256').update(auth).digest('base64url').slice(0, 32)}`;
+  const credential = bearerCredential(request.headers.authorization);
+  if (credential !== undefined)
+    return `cred:${createHash('sha256').update(credential).digest('base64url').slice(0, 32)}`;
   return `ip:${request.ip}`;
 }
 
@@ -190,7 +197,11 @@ async function createBaseServer(
   },
 ): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: deps.logger.child({ module: name }) as FastifyBaseLogger,
+    // Its own `req` serializer: fastify's logs the raw URL, search values (people's names) included.
+    loggerInstance: deps.logger.child(
+      { module: name },
+      { serializers: { req: serializeRequest } },
+    ) as FastifyBaseLogger,
     bodyLimit: deps.bodyLimitBytes,
     trustProxy: trustProxyOption(deps.trustProxy),
     // Node checks headers/request timeouts every connectionsCheckingInterval (30 s by default).
@@ -208,6 +219,7 @@ async function createBaseServer(
     },
     routerOptions: { maxParamLength: 200 },
     frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
