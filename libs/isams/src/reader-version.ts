@@ -7,4 +7,7 @@
  * Bump it with any change to the events the parsers yield for the same input;
  * `test/reader-version.test.ts` holds a digest of the fixtures' events and fails until it is bumped.
  */
-export const ISAMS_READER_VERSION = 1;
+// 2: a JSON body without an `iSAMS` object (`{}`, an ASP.NET `{"Message": "…"}`) is refused; it read
+// as a complete document with every dataset absent, and a skip keyed by version 1 would keep reusing
+// such a reading for the same bytes.
+export const ISAMS_READER_VERSION = 2;

@@ -1,12 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { fetchAndParse, fetchBatch } from '../src/client/fetch-batch';
-import type { FetchBatchOptions, KnownBodyEvent } from '../src/client/fetch-batch';
+import type { FetchBatchOptions } from '../src/client/fetch-batch';
 import { ISAMS_MESSAGES, renderMessageDocument } from '../src/isams-messages';
 import type { IsamsMessageSpec } from '../src/isams-messages';
 import type { BatchParseEvent } from '../src/parser/parse-events';
-import { IsamsError, ISAMS_ERRORS } from '../src/errors/isams-error';
+import { ISAMS_ERRORS } from '../src/errors/isams-error';
+import type { IsamsError } from '../src/errors/isams-error';
 import { decideRedirect, MAX_REDIRECTS, redirectAddress } from '../src/client/redirects';
-import { fixture, TEST_KEY as KEY, testFetchOptions } from './helpers';
+import { fetchEvents, fetchFailure, fixture, TEST_KEY as KEY, testFetchOptions } from './helpers';
 import { startForwardProxy, startServer } from './local-servers';
 import type { Handler } from './local-servers';
 
@@ -41,21 +42,12 @@ async function server(handlers: Handler[]) {
 
 const options = testFetchOptions;
 
-async function run(opts: FetchBatchOptions): Promise<(BatchParseEvent | KnownBodyEvent)[]> {
-  const events: (BatchParseEvent | KnownBodyEvent)[] = [];
-  for await (const e of fetchAndParse(opts)) events.push(e);
-  return events;
-}
+const run = fetchEvents;
 
 async function failure(opts: FetchBatchOptions): Promise<IsamsError> {
-  try {
-    await run(opts);
-  } catch (err) {
-    expect(err).toBeInstanceOf(IsamsError);
-    assertNoKey(err as IsamsError);
-    return err as IsamsError;
-  }
-  throw new Error('expected a failure');
+  const err = await fetchFailure(opts);
+  assertNoKey(err);
+  return err;
 }
 
 function assertNoKey(err: IsamsError): void {

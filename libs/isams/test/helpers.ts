@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { streamBatchDocument } from '../src/parser/stream-batch-document';
 import type { BatchParseEvent } from '../src/parser/parse-events';
 import type { RawElement } from '../src/raw-element';
-import type { FetchBatchOptions } from '../src/client/fetch-batch';
+import { fetchAndParse } from '../src/client/fetch-batch';
+import type { FetchBatchOptions, KnownBodyEvent } from '../src/client/fetch-batch';
+import { IsamsError } from '../src/errors/isams-error';
 
 export const fixture = (name: string): string =>
   readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8');
@@ -72,4 +74,22 @@ export function expectReferenceTeachingSet(set: RawElement): RawElement {
     children: [],
   });
   return set.children.find((c) => c.name === 'Teachers')!;
+}
+
+/** Every event of {@link fetchAndParse} with `opts`. */
+export async function fetchEvents(opts: FetchBatchOptions): Promise<(BatchParseEvent | KnownBodyEvent)[]> {
+  const events: (BatchParseEvent | KnownBodyEvent)[] = [];
+  for await (const e of fetchAndParse(opts)) events.push(e);
+  return events;
+}
+
+/** The {@link IsamsError} {@link fetchAndParse} with `opts` fails with (the test fails when it does not). */
+export async function fetchFailure(opts: FetchBatchOptions): Promise<IsamsError> {
+  try {
+    await fetchEvents(opts);
+  } catch (err) {
+    expect(err).toBeInstanceOf(IsamsError);
+    return err as IsamsError;
+  }
+  throw new Error('expected a failure');
 }

@@ -12,6 +12,8 @@ import {
   streamBatchDocumentBatches,
 } from '../parser/stream-batch-document';
 import { DigestedBody } from './body-digest';
+import { sniffBodyFormat } from './body-format';
+import { contentCodings, decodeBody, unreadableCoding } from './content-coding';
 import type { BodyDigestOptions } from './body-digest';
 import { createEgressGuard } from './egress-guard';
 import type { EgressGuard, EgressPolicy } from './egress-guard';
@@ -141,13 +143,56 @@ export function backoffDelay(
   return Math.round(exp / 2 + (random() * exp) / 2);
 }
 
-function retryAfterMs(value: string | string[] | undefined): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (v === undefined) return undefined;
-  const secs = Number(v);
-  if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
+/**
+ * The wait a `Retry-After` asks for (RFC 9110 §10.2.3: delay-seconds or an HTTP date), or undefined
+ * when there is none or it is unusable (blank, negative, not a number or a date): then the usual
+ * back-off applies, never an immediate retry.
+ */
+export function retryAfterMs(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  const v = (Array.isArray(value) ? value[0] : value)?.trim();
+  if (v === undefined || v === '') return undefined;
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  if (!/[a-z]/i.test(v)) return undefined;
   const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/**
+ * The error without the key in any form: a server's error text may quote it (`The API key {…} is
+ * invalid`, or the request URL), and an error's message and details reach the run, its events, the
+ * admin and notification e-mails.
+ */
+export function withoutKey(err: IsamsError, apiKey: string): IsamsError {
+  const clean = (v: unknown): unknown => {
+    if (typeof v === 'string') return redactSecrets(v, apiKey);
+    if (Array.isArray(v)) return v.map(clean);
+    if (v !== null && typeof v === 'object')
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, clean(x)]));
+    return v;
+  };
+  const message = redactSecrets(err.message, apiKey);
+  const details = err.details === undefined ? undefined : (clean(err.details) as Record<string, unknown>);
+  const adminAction = redactSecrets(err.adminAction, apiKey);
+  if (
+    message === err.message &&
+    adminAction === err.adminAction &&
+    JSON.stringify(details) === JSON.stringify(err.details)
+  )
+    return err;
+  return new IsamsError({
+    code: err.code,
+    message,
+    ...(details === undefined ? {} : { details }),
+    ...(err.cause === undefined ? {} : { cause: err.cause }),
+    transient: err.transient,
+    adminAction,
+  });
+}
+
+/** Drops a body nobody will read (its abort error has no reader to go to). */
+function discard(body: { on(event: 'error', listener: () => void): unknown; destroy(): unknown }): void {
+  body.on('error', () => undefined);
+  body.destroy();
 }
 
 async function* once(value: Uint8Array): AsyncGenerator<Uint8Array> {
@@ -344,6 +389,8 @@ export async function fetchBatch(opts: FetchBatchOptions): Promise<BatchResponse
           signal,
           headers: {
             accept: opts.format === 'json' ? 'application/json' : 'application/xml',
+            // The document uncompressed (a server that compresses anyway is decoded: content-coding.ts).
+            'accept-encoding': 'identity',
             ...(opts.methodsToRun ? { 'content-type': 'application/xml' } : {}),
           },
           ...(opts.methodsToRun ? { body: filtersBody(opts.methodsToRun) } : {}),
@@ -356,7 +403,7 @@ export async function fetchBatch(opts: FetchBatchOptions): Promise<BatchResponse
         res.headers['content-length'] === undefined ? undefined : Number(res.headers['content-length']);
       if (res.statusCode >= 200 && res.statusCode < 300) {
         if (contentLength !== undefined && contentLength > opts.maxBytes) {
-          res.body.destroy();
+          discard(res.body);
           close();
           throw new IsamsError({
             code: 'ISAMS_RESPONSE_TOO_LARGE',
@@ -364,20 +411,28 @@ export async function fetchBatch(opts: FetchBatchOptions): Promise<BatchResponse
             details: { maxBytes: opts.maxBytes, contentLength },
           });
         }
+        const codings = contentCodings(res.headers['content-encoding']);
+        const unreadable = unreadableCoding(codings);
+        if (unreadable !== undefined) {
+          discard(res.body);
+          close();
+          throw unreadable;
+        }
         opts.logger?.debug({ url: safeUrl, status: res.statusCode, attempt }, 'iSAMS batch response');
         const ct = res.headers['content-type'];
+        const wire = limitBody(
+          res.body,
+          opts.maxBytes,
+          contentLength,
+          { ...ctx, phase: 'body', totalTimeoutMs: opts.totalTimeoutMs },
+          opts.onProgress,
+          close,
+        );
         return {
           status: res.statusCode,
           contentType: Array.isArray(ct) ? ct[0] : ct,
           contentLength,
-          body: limitBody(
-            res.body,
-            opts.maxBytes,
-            contentLength,
-            { ...ctx, phase: 'body', totalTimeoutMs: opts.totalTimeoutMs },
-            opts.onProgress,
-            close,
-          ),
+          body: codings.length === 0 ? wire : decodeBody(wire, codings, opts.maxBytes),
           attempts: attempt,
           url: safeUrl,
           release: () => {
@@ -388,13 +443,16 @@ export async function fetchBatch(opts: FetchBatchOptions): Promise<BatchResponse
       }
       const body = await readLimited(res.body, ERROR_BODY_LIMIT);
       failure = await classifyErrorResponse(res.statusCode, body);
-      if (res.statusCode === 429) wait = retryAfterMs(res.headers['retry-after']);
+      // 429 and 503 say how long to wait (RFC 9110 §10.2.3), capped at the policy's maximum below.
+      if (res.statusCode === 429 || res.statusCode === 503) wait = retryAfterMs(res.headers['retry-after']);
     } catch (err) {
       if (opts.signal?.aborted) {
         close();
         throw opts.signal.reason;
       }
       if (err instanceof IsamsError && err.code === 'ISAMS_RESPONSE_TOO_LARGE') throw err;
+      if (err instanceof IsamsError && err.code === 'ISAMS_MALFORMED_DOCUMENT')
+        throw withoutKey(err, opts.apiKey);
       failure = total.aborted
         ? new IsamsError({
             code: 'ISAMS_TIMEOUT',
@@ -410,7 +468,7 @@ export async function fetchBatch(opts: FetchBatchOptions): Promise<BatchResponse
         redactSecrets(failure.message, opts.apiKey),
       );
       if (attempt > 1) failure.details!.attempts = attempt;
-      throw failure;
+      throw withoutKey(failure, opts.apiKey);
     }
     const delay = Math.min(opts.retry.maxDelayMs, wait ?? backoffDelay(attempt, opts.retry));
     opts.logger?.info(
@@ -467,8 +525,10 @@ export async function* fetchAndParseBatches<E>(
         yield [{ type: 'known-body', ...body!.digest! }];
         return;
       }
-      for await (const batch of parse(body ?? res.body, {
-        format: opts.format,
+      // The body's own format, whatever the endpoint promised (an XML error on the JSON endpoint).
+      const sniffed = await sniffBodyFormat(body ?? res.body, opts.format);
+      for await (const batch of parse(sniffed.body, {
+        format: sniffed.format,
         maxBytes: opts.maxBytes,
         ...(opts.parserLimits ? { limits: opts.parserLimits } : {}),
       })) {
@@ -481,7 +541,8 @@ export async function* fetchAndParseBatches<E>(
       }
       return;
     } catch (err) {
-      if (!(err instanceof IsamsError) || yielded || !err.transient || used >= maxAttempts) throw err;
+      if (!(err instanceof IsamsError)) throw err;
+      if (yielded || !err.transient || used >= maxAttempts) throw withoutKey(err, opts.apiKey);
       const delay = backoffDelay(used, opts.retry);
       opts.logger?.info(
         { url: res.url, code: err.code, attempt: used, delayMs: delay },

@@ -7,14 +7,17 @@ export function redactUrl(url: string): string {
   return url.replace(/([?&]api[_-]?key=)[^&#\s]*/gi, '$1[REDACTED]');
 }
 
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /** Redacts the key (if given) and any `apiKey=` query value from `text`. */
 export function redactSecrets(text: string, apiKey?: string): string {
   let out = redactUrl(text);
   if (apiKey !== undefined && apiKey.length > 0) {
     const bare = apiKey.replace(/^\{|\}$/g, '');
     const forms = new Set([apiKey, encodeURIComponent(apiKey), bare, encodeURIComponent(bare)]);
+    // Case-insensitively: a server may echo a GUID key in lower case, or its escapes as `%7b`.
     for (const form of forms) {
-      if (form.length >= 4) out = out.split(form).join('[REDACTED]');
+      if (form.length >= 4) out = out.replace(new RegExp(escapeRegExp(form), 'gi'), '[REDACTED]');
     }
     out = redactCutKey(out, forms);
   }

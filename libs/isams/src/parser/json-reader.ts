@@ -81,6 +81,19 @@ function malformed(reason: string, position?: number): IsamsError {
   });
 }
 
+/**
+ * The body is JSON but not a Batch API document: no `iSAMS` object at its root (`{}`, an ASP.NET or
+ * OAuth error object, `"iSAMS"` as an array or text). Worded and coded as the XML reader refuses a
+ * root element other than `<iSAMS>` or `<Message>`.
+ */
+function notIsamsDocument(reason: string): IsamsError {
+  return new IsamsError({
+    code: 'ISAMS_MALFORMED_DOCUMENT',
+    message: `The response is not an iSAMS Batch API document (${reason}).`,
+    details: { reason },
+  });
+}
+
 const isMeta = (key: string): boolean => key.startsWith('@') || key.startsWith('#') || key.startsWith('?');
 
 /** `JSON.parse` reviver keeping every number as its source text, so ids never lose precision. */
@@ -147,6 +160,10 @@ export class JsonReader {
   private started = false;
   private failure: unknown;
   private message: JsonValue | undefined;
+  /** The root has an `iSAMS` object (or `null`/blank, Json.NET's `<iSAMS/>`). */
+  private isams = false;
+  /** The root has a `Message` that is not an object: a web server's error, not iSAMS's message. */
+  private messageText = false;
   /** Characters scanned before the current piece. */
   private base = 0;
   /** Inside a string: the last character seen was an unescaped backslash. */
@@ -595,6 +612,13 @@ export class JsonReader {
       throw malformed(`unexpected '${ch}'`, at);
     this.stack.pop();
     if (top.role === 'container') this.sink.containerEnd();
+    else if (top.role === 'root' && !this.isams && this.message === undefined) {
+      throw notIsamsDocument(
+        this.messageText
+          ? 'a root "Message" that is text — a web server\'s error, not iSAMS\'s error message — and no "iSAMS" object'
+          : 'its JSON object has no "iSAMS" object',
+      );
+    }
     this.afterValue();
   }
 
@@ -602,6 +626,9 @@ export class JsonReader {
     const key = this.beforeValue(top, at);
     if (top === undefined) throw malformed('the document is not a JSON object', at);
     switch (top.role) {
+      case 'root':
+        this.rootPrimitive(key.toLowerCase(), value);
+        break;
       case 'module':
         if (!isMeta(key)) this.emptyContainer(top.name, key);
         break;
@@ -620,6 +647,16 @@ export class JsonReader {
         break;
     }
     this.afterValue();
+  }
+
+  /** A value that is not an object or array at the root, under `key` (lower-cased). */
+  private rootPrimitive(key: string, value: JsonValue): void {
+    if (key === 'message') this.messageText = true;
+    else if (key === 'isams') {
+      // Json.NET writes an empty `<iSAMS/>` as null or "": an empty document, as in XML.
+      if (value === null || (typeof value === 'string' && value.trim() === '')) this.isams = true;
+      else throw notIsamsDocument('"iSAMS" is a single value (text, a number, true or false), not an object');
+    }
   }
 
   private emptyContainer(module: string, container: string): void {
@@ -653,8 +690,11 @@ export class JsonReader {
       switch (parent.role) {
         case 'root': {
           const k = key.toLowerCase();
-          if (k === 'isams' && kind === 'object') frame.role = 'isams';
-          else if (k === 'message') target = 'message';
+          if (k === 'isams') {
+            if (kind === 'array') throw notIsamsDocument('"iSAMS" is an array, not an object');
+            frame.role = 'isams';
+            this.isams = true;
+          } else if (k === 'message') target = 'message';
           break;
         }
         case 'isams':

@@ -42,6 +42,45 @@ class SaxesParserWithHandlers extends SaxesParser<{ xmlns: false; position: true
   }
 }
 
+/** saxes's resolution of an entity or character reference (a private method of saxes 6). */
+interface SaxesEntities {
+  parseEntity(this: SaxesEntities, entity: string): string;
+  /** XML's `Char` production of the document's version. */
+  isChar(code: number): boolean;
+}
+
+const saxesParseEntity = (SaxesParser.prototype as unknown as SaxesEntities).parseEntity;
+
+/**
+ * A character reference to a code point XML does not allow (`&#x0B;`, `&#1;`, `&#xFFFE;`, `&#xD800;`,
+ * past `&#x10FFFF;`) reads as U+FFFD instead of ending the parse: SQL Server's `FOR XML` writes a
+ * control character stored in a field (a vertical tab pasted into a name) as such a reference, and
+ * one of them would otherwise stop the school's whole document. The field then holds U+FFFD, which
+ * the typed view reports as unreadable. Only references saxes resolves — in text and attribute
+ * values, not inside CDATA or comments — come here; the number is read as saxes reads it, so every
+ * other reference (and every malformed one, which saxes refuses) resolves exactly as before.
+ */
+(SaxesParserWithHandlers.prototype as unknown as SaxesEntities).parseEntity = function parseEntity(
+  entity: string,
+): string {
+  if (entity.charCodeAt(0) !== 0x23 /* # */) return saxesParseEntity.call(this, entity);
+  let code = NaN;
+  if (entity.charCodeAt(1) === 0x78 /* x */ && /^#x[0-9a-f]+$/i.test(entity))
+    code = parseInt(entity.slice(2), 16);
+  else if (/^#[0-9]+$/.test(entity)) code = parseInt(entity.slice(1), 10);
+  if (Number.isNaN(code)) return saxesParseEntity.call(this, entity);
+  return this.isChar(code) ? String.fromCodePoint(code) : '\uFFFD';
+};
+
+/**
+ * C0 control characters other than tab, LF and CR, which XML 1.0 allows nowhere, not even literally:
+ * read as U+FFFD, like a reference to one of them (above). A document that has none — every document
+ * saxes accepts — is handed on unchanged. (A literal U+FFFE/U+FFFF is still refused: adding them to
+ * the class doubles the scan's cost, for characters `FOR XML` is not known to write.)
+ */
+const DISALLOWED_CHAR = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/;
+const DISALLOWED_CHARS = new RegExp(DISALLOWED_CHAR.source, 'g');
+
 /** Input is handed to saxes in pieces of at most this many characters, so limits are checked often. */
 const PIECE_CHARS = 64 * 1024;
 /** Longest text kept of one `<Message>` field (it is shown bounded anyway). */
@@ -144,7 +183,10 @@ export class XmlReader {
 
   write(text: string): void {
     for (let i = 0; i < text.length; i += PIECE_CHARS) {
-      this.parser.write(text.length <= PIECE_CHARS ? text : text.slice(i, i + PIECE_CHARS));
+      let piece = text.length <= PIECE_CHARS ? text : text.slice(i, i + PIECE_CHARS);
+      // One native scan per piece; a piece with such a character is rare and replaced whole.
+      if (DISALLOWED_CHAR.test(piece)) piece = piece.replace(DISALLOWED_CHARS, '\uFFFD');
+      this.parser.write(piece);
       if (this.parser.position - this.lastEvent > this.limits.maxRecordBytes) {
         throw recordTooLarge(this.limits.maxRecordBytes, this.dataset, 'value (text, tag or comment)');
       }

@@ -1,0 +1,112 @@
+import { Readable, pipeline } from 'node:stream';
+import type { Transform } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate, createInflateRaw } from 'node:zlib';
+import { IsamsError } from '../errors/isams-error';
+import { boundText } from '../errors/bound-text';
+
+/**
+ * The content codings of a response (`Content-Encoding`), in the order they were applied, without
+ * `identity`. The client asks for `identity`, but a server or CDN may compress anyway (RFC 9110
+ * §12.5.3 lets it when the request names none, and some ignore the header): gzip, deflate and br
+ * are read; any other is refused by name ({@link unreadableCoding}) rather than parsed as text.
+ */
+export function contentCodings(header: string | string[] | undefined): string[] {
+  const value = Array.isArray(header) ? header.join(',') : (header ?? '');
+  return value
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== '' && c !== 'identity');
+}
+
+const READABLE = new Set(['gzip', 'x-gzip', 'deflate', 'br']);
+
+/** An error naming the first coding of `codings` this client cannot read, if any. */
+export function unreadableCoding(codings: readonly string[]): IsamsError | undefined {
+  const unknown = codings.find((c) => !READABLE.has(c));
+  if (unknown === undefined) return undefined;
+  const coding = boundText(unknown, 40);
+  return new IsamsError({
+    code: 'ISAMS_MALFORMED_DOCUMENT',
+    message: `iSAMS sent the document with Content-Encoding "${coding}", which SchoolCloud cannot read (it reads gzip, deflate and br, and asks for none).`,
+    details: { contentEncoding: coding },
+  });
+}
+
+/** A zlib-wrapped deflate stream starts with a CMF/FLG pair (RFC 1950); servers also send raw deflate. */
+const isZlibHeader = (b: Uint8Array): boolean =>
+  b.length >= 2 && (b[0]! & 0x0f) === 8 && ((b[0]! << 8) | b[1]!) % 31 === 0;
+
+async function* replay(first: Uint8Array, rest: AsyncIterator<Uint8Array>): AsyncGenerator<Uint8Array> {
+  try {
+    yield first;
+    for (;;) {
+      const next = await rest.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    await rest.return?.();
+  }
+}
+
+/** Undoes one coding; the decoder is chosen on the first bytes (deflate: zlib-wrapped or raw). */
+async function* undo(source: AsyncIterable<Uint8Array>, coding: string): AsyncGenerator<Uint8Array> {
+  const it = source[Symbol.asyncIterator]();
+  const first = await it.next();
+  if (first.done) return;
+  const decoder: Transform =
+    coding === 'br'
+      ? createBrotliDecompress()
+      : coding === 'deflate'
+        ? isZlibHeader(first.value)
+          ? createInflate()
+          : createInflateRaw()
+        : createGunzip();
+  // pipeline: an error of the body (a reset, the size limit) reaches the decoder's reader, and a
+  // reader that stops early (the parse failed or was cancelled) ends the body's reading too.
+  pipeline(Readable.from(replay(first.value, it), { objectMode: false }), decoder, () => undefined);
+  yield* decoder;
+}
+
+/**
+ * The decoded body of a response sent with `codings` (as {@link contentCodings} gives them, all
+ * readable), at most `maxBytes` decoded (a small compressed body can inflate to gigabytes). A body
+ * that does not decode is ISAMS_MALFORMED_DOCUMENT, one cut short ISAMS_TRUNCATED_DOCUMENT; the
+ * body's own errors pass through unchanged.
+ */
+export async function* decodeBody(
+  body: AsyncIterable<Uint8Array>,
+  codings: readonly string[],
+  maxBytes: number,
+): AsyncGenerator<Uint8Array> {
+  let decoded: AsyncIterable<Uint8Array> = body;
+  for (const coding of [...codings].reverse()) decoded = undo(decoded, coding);
+  let bytes = 0;
+  try {
+    for await (const chunk of decoded) {
+      bytes += chunk.byteLength;
+      if (bytes > maxBytes)
+        throw new IsamsError({
+          code: 'ISAMS_RESPONSE_TOO_LARGE',
+          message: `The iSAMS document, decompressed, is larger than the limit of ${maxBytes} bytes.`,
+          details: { maxBytes, contentEncoding: codings.join(', ') },
+        });
+      yield chunk;
+    }
+  } catch (err) {
+    if (err instanceof IsamsError || (err as Error | undefined)?.name === 'AbortError') throw err;
+    const message = String((err as Error | undefined)?.message ?? '');
+    const coding = codings.join(', ');
+    throw /unexpected end/i.test(message)
+      ? new IsamsError({
+          code: 'ISAMS_TRUNCATED_DOCUMENT',
+          message: `The compressed (${coding}) iSAMS document ended early.`,
+          details: { contentEncoding: coding },
+        })
+      : new IsamsError({
+          code: 'ISAMS_MALFORMED_DOCUMENT',
+          message: `The iSAMS document sent with Content-Encoding "${coding}" could not be decompressed.`,
+          details: { contentEncoding: coding, reason: boundText(message, 200) },
+        });
+  }
+}

@@ -1,0 +1,205 @@
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { KnownBodyEvent } from '../src/client/fetch-batch';
+import { ISAMS_MESSAGES, renderMessageDocument } from '../src/isams-messages';
+import type { BatchParseEvent } from '../src/parser/parse-events';
+import { fetchEvents, fetchFailure, fixture, TEST_KEY as KEY, testFetchOptions as options } from './helpers';
+import { startServer } from './local-servers';
+import type { Handler } from './local-servers';
+
+// What real servers in front of iSAMS do that the simulator does not: echo the key in their error
+// text, answer the JSON endpoint with an XML error, compress the body, ask for a pause on 503.
+
+const sample = fixture('reference-sample.xml');
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+async function server(handlers: Handler[]) {
+  const s = await startServer(handlers);
+  cleanups.push(s.close);
+  return s;
+}
+
+const answer =
+  (status: number, body: string | Buffer, headers: Record<string, string> = {}): Handler =>
+  (_req, res) => {
+    res.writeHead(status, { 'content-type': 'text/xml', ...headers });
+    res.end(body);
+  };
+
+const run = fetchEvents;
+const failure = fetchFailure;
+
+const records = (events: readonly (BatchParseEvent | KnownBodyEvent)[]) =>
+  events.filter((e) => e.type === 'record');
+
+describe('a server that echoes the key in its error text', () => {
+  const bare = KEY.slice(1, -1);
+  const invalidKey = (description: string) =>
+    renderMessageDocument({ ...ISAMS_MESSAGES.invalidApiKey, description }, {});
+  const unhandled = (description: string) =>
+    `<Message><MessageId>UnhandledException</MessageId><Title>Unknown Error</Title><Description>${description}</Description></Message>`;
+
+  it.each([
+    ['a 401 message quoting the braced key', 401, invalidKey(`The API key ${KEY} is invalid.`)],
+    [
+      'a 401 message quoting the key in lower case',
+      401,
+      invalidKey(`Key ${bare.toLowerCase()} is not active.`),
+    ],
+    [
+      'a 500 message quoting the request URL',
+      500,
+      unhandled(`Error processing /api/batch/1.0/xml.ashx?apiKey=${encodeURIComponent(KEY)}: failed`),
+    ],
+    ['a 200 message quoting the bare key', 200, invalidKey(`Key ${bare} is inactive.`)],
+  ])('%s: the error carries no form of the key', async (_label, status, body) => {
+    const s = await server([answer(status, body)]);
+    const err = await failure(options(s.url, { retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } }));
+    const texts = [err.message, JSON.stringify(err.details ?? {}), JSON.stringify(err), err.adminAction];
+    for (const text of texts) {
+      expect(text.toLowerCase()).not.toContain(bare.toLowerCase());
+      expect(text.toLowerCase()).not.toContain(encodeURIComponent(KEY).toLowerCase());
+    }
+    expect(err.message).toContain('[REDACTED]');
+  });
+});
+
+describe('an endpoint that answers in the other format', () => {
+  it('the JSON endpoint answering 200 with an XML error message: the message is classified', async () => {
+    const body = renderMessageDocument(ISAMS_MESSAGES.invalidApiKey, {});
+    const s = await server([answer(200, body)]);
+    const err = await failure(options(s.url, { format: 'json' }));
+    expect(err.code).toBe('ISAMS_INVALID_KEY');
+  });
+
+  it('the JSON endpoint answering 200 with a UTF-16 XML error message (BOM first)', async () => {
+    const text = renderMessageDocument(ISAMS_MESSAGES.invalidApiKey, {});
+    const body = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    const s = await server([answer(200, body)]);
+    const err = await failure(options(s.url, { format: 'json' }));
+    expect(err.code).toBe('ISAMS_INVALID_KEY');
+  });
+
+  it('the XML endpoint answering 200 with a JSON document: read as JSON', async () => {
+    const s = await server([
+      answer(200, fixture('reference-sketch.json'), { 'content-type': 'application/json' }),
+    ]);
+    const events = await run(options(s.url, { format: 'xml' }));
+    expect(events.at(-1)!.type).toBe('end');
+    expect(records(events).length).toBeGreaterThan(0);
+  });
+});
+
+describe('a compressed body', () => {
+  const plain = async () => {
+    const s = await server([answer(200, sample)]);
+    return records(await run(options(s.url)));
+  };
+
+  it('asks for the document uncompressed', async () => {
+    let asked: string | string[] | undefined;
+    const s = await server([
+      (req, res) => {
+        asked = req.headers['accept-encoding'];
+        res.end(sample);
+      },
+    ]);
+    await run(options(s.url));
+    expect(asked).toBe('identity');
+  });
+
+  it.each([
+    ['gzip', gzipSync],
+    ['x-gzip', gzipSync],
+    ['deflate', deflateSync],
+    ['deflate', deflateRawSync],
+    ['br', brotliCompressSync],
+  ] as const)('reads a body sent with Content-Encoding %s anyway, record for record', async (coding, zip) => {
+    const expected = await plain();
+    const s = await server([answer(200, zip(sample), { 'content-encoding': coding })]);
+    const events = await run(options(s.url));
+    expect(events.at(-1)).toMatchObject({ type: 'end', absent: [] });
+    expect(records(events)).toEqual(expected);
+  });
+
+  it('reads a body sent with two codings (gzip, then br)', async () => {
+    const expected = await plain();
+    const body = brotliCompressSync(gzipSync(sample));
+    const s = await server([answer(200, body, { 'content-encoding': 'gzip, br' })]);
+    expect(records(await run(options(s.url)))).toEqual(expected);
+  });
+
+  it('a coding it cannot read is named in a specific error, not read as text', async () => {
+    const s = await server([answer(200, sample, { 'content-encoding': 'x-made-up' })]);
+    const err = await failure(options(s.url));
+    expect(err.code).toBe('ISAMS_MALFORMED_DOCUMENT');
+    expect(err.message).toContain('x-made-up');
+    expect(err.transient).toBe(false);
+  });
+
+  it('a corrupt gzip body is a malformed document', async () => {
+    const zipped = gzipSync(sample);
+    zipped.fill(0x41, 20, 60);
+    const s = await server([answer(200, zipped, { 'content-encoding': 'gzip' })]);
+    const err = await failure(options(s.url));
+    expect(err.code).toBe('ISAMS_MALFORMED_DOCUMENT');
+  });
+
+  it('a gzip body cut short is a truncated document', async () => {
+    const zipped = gzipSync(sample);
+    const s = await server([
+      answer(200, zipped.subarray(0, zipped.length - 30), { 'content-encoding': 'gzip' }),
+    ]);
+    const err = await failure(options(s.url, { retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } }));
+    expect(err.code).toBe('ISAMS_TRUNCATED_DOCUMENT');
+  });
+
+  it('the size limit applies to the decompressed document (a small body that inflates past it)', async () => {
+    const bomb = gzipSync(Buffer.alloc(5_000_000, 0x20));
+    expect(bomb.length).toBeLessThan(100_000);
+    const s = await server([answer(200, bomb, { 'content-encoding': 'gzip' })]);
+    const err = await failure(options(s.url, { maxBytes: 1_000_000 }));
+    expect(err.code).toBe('ISAMS_RESPONSE_TOO_LARGE');
+  });
+});
+
+describe('Retry-After', () => {
+  /** The delays the client decided on before each retry (from its log line), in order. */
+  async function delays(handlers: Handler[]): Promise<number[]> {
+    const decided: number[] = [];
+    const log = (obj: object, msg?: string) => {
+      if (msg === 'iSAMS request failed transiently; retrying')
+        decided.push((obj as { delayMs: number }).delayMs);
+    };
+    const logger = { debug: () => undefined, info: log, warn: () => undefined, error: () => undefined };
+    const s = await server(handlers);
+    const events = await run(
+      options(s.url, { logger, retry: { maxAttempts: 2, baseDelayMs: 400, maxDelayMs: 5_000 } }),
+    );
+    expect(events.at(-1)!.type).toBe('end');
+    return decided;
+  }
+  const ok = answer(200, sample);
+
+  it('a 503 with Retry-After in seconds waits that long', async () => {
+    expect(await delays([answer(503, '', { 'retry-after': '1' }), ok])).toEqual([1000]);
+  });
+
+  it('a 503 with Retry-After as an HTTP date waits until then', async () => {
+    const at = new Date(Date.now() + 2_000).toUTCString();
+    const [delay] = await delays([answer(503, '', { 'retry-after': at }), ok]);
+    expect(delay).toBeGreaterThan(400);
+    expect(delay).toBeLessThanOrEqual(2_000);
+  });
+
+  it.each(['', '  ', 'soon', '-5'])(
+    'a 429 with an unusable Retry-After (%j) backs off as usual',
+    async (value) => {
+      const [delay] = await delays([answer(429, '', { 'retry-after': value }), ok]);
+      expect(delay).toBeGreaterThanOrEqual(200);
+    },
+  );
+});
