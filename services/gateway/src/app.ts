@@ -243,6 +243,7 @@ function createAccess(config: GatewayConfig, mongo: MongoConnection): Access {
           issuer: config.GATEWAY_JWT_ISSUER ?? '',
           audience: config.GATEWAY_JWT_AUDIENCE ?? '',
           maxAgeMs: config.GATEWAY_JWT_MAX_AGE,
+          pseudonymKey: config.GATEWAY_TOKEN_PEPPER,
         });
   return { adminTokens, auditLog, jwtVerifier };
 }

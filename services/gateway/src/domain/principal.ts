@@ -4,6 +4,12 @@ export interface Principal {
   tenantId: string;
   /** Audit identity sent upstream as `x-actor`, e.g. `token:2f1c…` or `jwt:alice@school`. */
   actor: string;
+  /**
+   * How logs name the caller: the actor when it names nobody (`token:<id>`), a keyed pseudonym for a
+   * JWT's subject, which is a person's name or e-mail address (`jwt:#<16 hex>`, the same for the same
+   * admin on every replica, so their requests can still be followed).
+   */
+  loggedAs: string;
   /** How the caller authenticated. */
   method: 'admin_token' | 'jwt';
 }

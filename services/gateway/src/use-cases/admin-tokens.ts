@@ -71,7 +71,8 @@ export function createAdminTokens(
       if (doc.lastUsedAt === null || at.getTime() - doc.lastUsedAt.getTime() > 60_000) {
         await repo.touch(doc._id, at);
       }
-      return { tenantId: doc.tenantId, actor: `token:${doc._id}`, method: 'admin_token' };
+      const actor = `token:${doc._id}`;
+      return { tenantId: doc.tenantId, actor, loggedAs: actor, method: 'admin_token' };
     },
   };
 }

@@ -1,7 +1,8 @@
 import { createLogger } from '@isams-sync/logger';
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGatewayHarness } from '../support/gateway-harness';
-import type { GatewayHarness } from '../support/gateway-harness';
+import { startGatewayHarness, startJwtGatewayHarness } from '../support/gateway-harness';
+import type { GatewayHarness, SigningKey } from '../support/gateway-harness';
 
 interface LogLine {
   msg: string;
@@ -76,5 +77,54 @@ describe('request logging (real FerretDB)', () => {
     );
     const text = lines.join('\n').toLowerCase();
     for (const value of SEARCHED) expect(text).not.toContain(value.toLowerCase());
+  });
+});
+
+describe("the admin's identity in the request log (real FerretDB, JWT sign-in)", () => {
+  let h: GatewayHarness;
+  let signingKey: SigningKey;
+  const lines: string[] = [];
+  beforeAll(async () => {
+    const logger = createLogger({
+      service: 'gateway',
+      level: 'info',
+      destination: { write: (line) => lines.push(line) },
+    });
+    ({ h, signingKey } = await startJwtGatewayHarness({}, { logger }));
+  });
+  afterAll(async () => h?.close());
+
+  const jwtFor = (sub: string) =>
+    new SignJWT({ tenantId: 'school-a' })
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .setIssuer('https://id.example')
+      .setAudience('isams-sync')
+      .setSubject(sub)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(signingKey);
+
+  it('names a signed-in admin by a pseudonym, never by the subject (a name or an e-mail address)', async () => {
+    lines.length = 0;
+    for (const sub of ['Zoë Smith', 'Zoë Smith', 'alice.admin@school-a.example']) {
+      const res = await h.app.http.inject({
+        method: 'GET',
+        url: '/api/v1/schools/school-a/sync-runs/unknown-run',
+        headers: { authorization: `Bearer ${await jwtFor(sub)}` },
+      });
+      expect(res.statusCode).toBe(404);
+    }
+    const text = lines.join('\n');
+    for (const part of ['Zoë', 'Smith', 'alice.admin', 'school-a.example']) expect(text).not.toContain(part);
+    const actors = lines
+      .map((line) => JSON.parse(line) as { actor?: string; msg: string })
+      .filter((line) => line.msg === 'request rejected')
+      .map((line) => line.actor);
+    expect(actors).toHaveLength(3);
+    // The same admin is the same pseudonym in every line, another admin another one.
+    expect(actors[0]).toMatch(/^jwt:#[0-9a-f]{16}$/);
+    expect(actors[1]).toBe(actors[0]);
+    expect(actors[2]).toMatch(/^jwt:#[0-9a-f]{16}$/);
+    expect(actors[2]).not.toBe(actors[0]);
   });
 });

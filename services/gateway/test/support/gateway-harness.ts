@@ -46,15 +46,19 @@ export type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey
  */
 export async function startJwtGatewayHarness(
   env: Record<string, string> = {},
+  options: GatewayHarnessOptions = {},
 ): Promise<{ h: GatewayHarness; signingKey: SigningKey }> {
   const pair = await generateKeyPair('ES256');
   const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
-  const h = await startGatewayHarness({
-    GATEWAY_JWT_PUBLIC_KEYS: JSON.stringify({ keys: [jwk] }),
-    GATEWAY_JWT_ISSUER: 'https://id.example',
-    GATEWAY_JWT_AUDIENCE: 'isams-sync',
-    ...env,
-  });
+  const h = await startGatewayHarness(
+    {
+      GATEWAY_JWT_PUBLIC_KEYS: JSON.stringify({ keys: [jwk] }),
+      GATEWAY_JWT_ISSUER: 'https://id.example',
+      GATEWAY_JWT_AUDIENCE: 'isams-sync',
+      ...env,
+    },
+    options,
+  );
   return { h, signingKey: pair.privateKey };
 }
 

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { isValidTenantId } from '@isams-sync/grpc';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { JSONWebKeySet } from 'jose';
@@ -17,6 +18,13 @@ export interface JwtVerifierOptions {
   audience: string;
   /** A token must carry `iat` and be younger than this (ms), whatever its `exp` says. */
   maxAgeMs: number;
+  /** Keys the pseudonym logs name the admin by (`Principal.loggedAs`): a guessed subject cannot be checked without it. */
+  pseudonymKey: string;
+}
+
+/** `jwt:#` and the first 16 hex digits of HMAC-SHA256(`key`, subject). */
+export function subjectPseudonym(key: string, sub: string): string {
+  return `jwt:#${createHmac('sha256', key).update(`log-actor:${sub}`).digest('hex').slice(0, 16)}`;
 }
 
 const ALGORITHMS = ['RS256', 'ES256'];
@@ -58,6 +66,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     if (!isValidTenantId(tenantId) || typeof sub !== 'string' || sub === '') {
       throw GatewayErrors.GATEWAY_TOKEN_INVALID();
     }
-    return { tenantId, actor: `jwt:${sub.slice(0, 200)}`, method: 'jwt' };
+    const actor = `jwt:${sub.slice(0, 200)}`;
+    return { tenantId, actor, loggedAs: subjectPseudonym(options.pseudonymKey, actor), method: 'jwt' };
   };
 }

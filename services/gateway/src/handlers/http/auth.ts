@@ -35,7 +35,8 @@ export function authenticateSchool(deps: AuthDeps) {
     if (credential === undefined) throw GatewayErrors.GATEWAY_UNAUTHENTICATED();
     const principal = await verifySchoolCredential(deps, credential);
     request.principal = principal;
-    request.log = request.log.child({ tenantId: principal.tenantId, actor: principal.actor });
+    // Logs name a signed-in admin by a pseudonym (`loggedAs`); the audit log keeps who they are.
+    request.log = request.log.child({ tenantId: principal.tenantId, actor: principal.loggedAs });
   };
 }
 
