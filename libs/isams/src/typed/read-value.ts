@@ -12,12 +12,13 @@ export class Unreadable {
 
 /**
  * A value with characters that are not text. Invalid UTF-8 bytes are decoded as U+FFFD (the
- * replacement character) and a JSON `\ud800` escape gives a lone surrogate; either way part of the
+ * replacement character), so is a control character in an XML document (`&#x0B;`: the XML reader),
+ * and a JSON `\ud800` escape gives a lone surrogate; either way part of the
  * value was lost on its way, so it is unreadable (its stored value stays) rather than a new name.
  * U+FFFD is never real text in iSAMS: where it was stored as such, the value was damaged before.
  */
 export const NOT_TEXT = new Unreadable(
-  'is not valid text (some of its characters arrived as bytes that are not UTF-8)',
+  'is not valid text (some of its characters arrived as bytes that are not UTF-8, or as control characters an XML document cannot carry)',
   true,
 );
 

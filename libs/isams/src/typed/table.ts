@@ -29,7 +29,7 @@ export type Source = string;
  * - `group`: one nested element read with its own table (always an object).
  * For every scalar kind, an element that holds child elements instead of text, or that appears twice
  * with different values, is unreadable; so is, for every kind, a value that is not valid text
- * (U+FFFD from bytes that are not UTF-8, or a lone surrogate).
+ * (U+FFFD from bytes that are not UTF-8 or from a control character in XML, or a lone surrogate).
  */
 export type FieldKind = 'text' | 'id' | 'bool' | 'date' | 'emails' | 'texts' | 'list' | 'group';
 
