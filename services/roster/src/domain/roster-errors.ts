@@ -43,6 +43,11 @@ export const RosterErrors = defineErrors({
     message: (d: { syncRunId: string; datasetId: string }) =>
       `Chunks of dataset ${d.datasetId} in run ${d.syncRunId} disagree with the run-complete marker`,
   },
+  ROSTER_RUN_SUPERSEDED: {
+    kind: 'failed_precondition',
+    message: (d: { syncRunId: string; fetchedAt: string; newerFetchedAt: string }) =>
+      `Run ${d.syncRunId} (fetched ${d.fetchedAt}) was not applied: a newer run of this school (fetched ${d.newerFetchedAt}) was applied first, and applying the older document would undo it`,
+  },
   ROSTER_RUN_TIMED_OUT: {
     kind: 'deadline_exceeded',
     message: (d: { syncRunId: string }) =>

@@ -4,7 +4,14 @@ import { isAppError } from '@isams-sync/errors';
 import type { RosterEntityType } from '@isams-sync/events';
 import { DATASET_IDS } from '@isams-sync/isams';
 import type { DatasetId, RawElement } from '@isams-sync/isams';
-import type { ChangesetStore, HeldLease, RosterPublisher, TenantLeasing, WriteFence } from './ports';
+import type {
+  ChangesetOrder,
+  ChangesetStore,
+  HeldLease,
+  RosterPublisher,
+  TenantLeasing,
+  WriteFence,
+} from './ports';
 import {
   CHANGE_CHUNK_SIZE,
   entityDocOf,
@@ -416,6 +423,32 @@ export class ChangesetProcessor {
     return decided.patch.state!;
   }
 
+  /**
+   * Whether another changeset of the school is applying or publishing (it started applying and has
+   * not reached its report): `cs` then waits, and the sweep resumes it after that one — planned
+   * against a roster one of them is half-way through writing, a plan could undo the other's changes.
+   */
+  private async anotherApplying(cs: ChangesetDoc, order: ChangesetOrder): Promise<boolean> {
+    if (order.applying === undefined || order.applying === cs._id) return false;
+    const other = await this.deps.store.getChangeset(cs.tenantId, order.applying);
+    return other?.state === 'applying' || other?.state === 'publishing';
+  }
+
+  /** Fails a sync run a newer one was applied before (ROSTER_RUN_SUPERSEDED; reported as failed). */
+  private async supersede(cs: ChangesetDoc, newerFetchedAt: Date, lease: HeldLease): Promise<RunState> {
+    const err = RosterErrors.ROSTER_RUN_SUPERSEDED({
+      syncRunId: cs.syncRunId,
+      fetchedAt: cs.marker!.fetchedAt,
+      newerFetchedAt: newerFetchedAt.toISOString(),
+    });
+    this.deps.logger.warn(
+      { tenantId: cs.tenantId, syncRunId: cs.syncRunId, newerFetchedAt },
+      'run not applied: a newer run of the school was applied first',
+    );
+    await this.fail(cs, { code: err.code, message: err.message, transient: false }, lease);
+    return 'reporting';
+  }
+
   private async hook(step: ProcessingStep, cs: ChangesetDoc): Promise<void> {
     await this.deps.beforeStep?.(step, cs._id);
   }
@@ -437,6 +470,14 @@ export class ChangesetProcessor {
         return set({ state: 'staged', processedAt: this.now() });
       }
       case 'staged': {
+        if (!cs.dryRun) {
+          // One changeset of a school applies at a time, each planned against what the one before it
+          // applied; and a sync run older than one already applied is not applied at all.
+          const order = await store.changesetOrder(cs.tenantId);
+          if (await this.anotherApplying(cs, order)) return undefined;
+          const superseded = supersededBy(cs, order);
+          if (superseded !== undefined) return this.supersede(cs, superseded, lease);
+        }
         await this.hook('diff', cs);
         const plan =
           cs.kind === 'approval'
@@ -477,9 +518,17 @@ export class ChangesetProcessor {
             runUpdateEvent(cs.tenantId, cs, 'applying', REPORT_SEQUENCE.applying, cs.processedAt!),
           );
         }
+        // A newer sync run may have been applied since this one was planned (a crash or an outage
+        // between the two steps): then this one's older document is not applied either.
+        const superseded = supersededBy(cs, await store.changesetOrder(cs.tenantId));
+        if (superseded !== undefined) return this.supersede(cs, superseded, lease);
         // Taken under the lease as the changeset starts applying: the school's changesets apply one at
         // a time, so (number, seq) orders every change of an entity (the events' `revision`).
-        return set({ state: 'applying', number: await store.nextChangesetNumber(cs.tenantId, fence) });
+        const number = await store.nextChangesetNumber(cs.tenantId, fence, {
+          changesetId: cs._id,
+          ...(cs.kind === 'sync' ? { syncFetchedAt: new Date(cs.marker!.fetchedAt) } : {}),
+        });
+        return set({ state: 'applying', number });
       }
       case 'applying': {
         await this.hook('apply', cs);
@@ -1182,3 +1231,15 @@ class ImagesOnDemand implements ReadonlyMap<string, RosterEntity> {
 
 /** The dataset ids in catalogue order (for reports). */
 export const ALL_DATASETS: readonly DatasetId[] = DATASET_IDS;
+
+/**
+ * When `cs` is a sync run (not a dry run) older than the newest sync run of its school that started
+ * applying, that run's fetch time; else undefined. Runs of a school are fetched one at a time under
+ * the connector's lease, so a later fetch is a newer document.
+ */
+function supersededBy(cs: ChangesetDoc, order: ChangesetOrder): Date | undefined {
+  if (cs.kind !== 'sync' || cs.dryRun || order.lastSyncFetchedAt === undefined) return undefined;
+  return order.lastSyncFetchedAt.getTime() > new Date(cs.marker!.fetchedAt).getTime()
+    ? order.lastSyncFetchedAt
+    : undefined;
+}

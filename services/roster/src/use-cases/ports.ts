@@ -94,6 +94,14 @@ export type HeldBatchRevision = Pick<
   | 'updatedAt'
 >;
 
+/** What a school's changesets are ordered by (read by `_id`; written as a changeset starts applying). */
+export interface ChangesetOrder {
+  /** The changeset that last started applying (it may have finished since). */
+  applying?: string;
+  /** The newest `fetchedAt` of a sync run (not a dry run) that started applying. */
+  lastSyncFetchedAt?: Date;
+}
+
 /**
  * The changesets and the stored roster, as the changeset processor and the admin actions use them.
  * Every write that takes a `fence` is refused once a newer lease generation exists; every write is
@@ -137,8 +145,18 @@ export interface ChangesetStore {
   closeChangeset(tenantId: string, id: string, fence?: WriteFence): Promise<void>;
   /** Changesets of any school not finished, oldest first (`rebuild`: re-list from every changeset, on start). */
   unfinishedChangesets(opts?: { rebuild?: boolean }): Promise<records.ChangesetDoc[]>;
-  /** The school's next changeset number (1, 2, …), taken as a changeset starts applying. */
-  nextChangesetNumber(tenantId: string, fence: WriteFence): Promise<number>;
+  /**
+   * The school's next changeset number (1, 2, …), taken as a changeset starts applying; recorded
+   * with it, atomically, which changeset is applying and (for a sync run) the newest fetch time
+   * applied so far ({@link ChangesetOrder}).
+   */
+  nextChangesetNumber(
+    tenantId: string,
+    fence: WriteFence,
+    applying?: { changesetId: string; syncFetchedAt?: Date },
+  ): Promise<number>;
+  /** What orders the school's changesets: the one that last started applying, the newest sync fetch applied. */
+  changesetOrder(tenantId: string): Promise<ChangesetOrder>;
 
   // ---- staged chunks, planned changes, findings -------------------------------------------------
 

@@ -402,3 +402,28 @@ describe('roster store: fenced manifest writes (integration)', () => {
     expect((await store.loadManifest(t)).pupil!.get('3')?.status).toBe('active');
   });
 });
+
+describe('RosterStore: what orders a school’s changesets (integration)', () => {
+  const fence = (t: string): Fence => ({ key: `school:${t}`, token: 1, check: async () => undefined });
+
+  it('records the changeset applying and the newest sync fetch, never moving that back', async () => {
+    const t = uniqueName('t');
+    expect(await store.changesetOrder(t)).toEqual({});
+    expect(await store.nextChangesetNumber(t, fence(t))).toBe(1);
+    expect(await store.changesetOrder(t)).toEqual({});
+    const nine = new Date('2026-11-30T09:00:00Z');
+    expect(
+      await store.nextChangesetNumber(t, fence(t), { changesetId: `${t}|run-2`, syncFetchedAt: nine }),
+    ).toBe(2);
+    expect(await store.changesetOrder(t)).toEqual({ applying: `${t}|run-2`, lastSyncFetchedAt: nine });
+    // An older sync run (and an approval, which has no fetch) start applying later: the newest stays.
+    await store.nextChangesetNumber(t, fence(t), {
+      changesetId: `${t}|run-1`,
+      syncFetchedAt: new Date('2026-11-30T08:00:00Z'),
+    });
+    expect(await store.changesetOrder(t)).toEqual({ applying: `${t}|run-1`, lastSyncFetchedAt: nine });
+    expect(await store.nextChangesetNumber(t, fence(t), { changesetId: `${t}|approval` })).toBe(4);
+    expect(await store.changesetOrder(t)).toEqual({ applying: `${t}|approval`, lastSyncFetchedAt: nine });
+    expect(await store.changesetOrder(uniqueName('t'))).toEqual({});
+  });
+});

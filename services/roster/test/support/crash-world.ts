@@ -26,6 +26,8 @@ export type WorldStep =
       dryRun?: boolean;
       chunkSize?: number;
       only?: 'chunks' | 'marker';
+      /** When the connector fetched the run's document (ISO; default the world's `NOW`). */
+      fetchedAt?: string;
     }
   | { kind: 'approve'; tenantId: string; batchId: string; actor: string };
 
@@ -58,7 +60,7 @@ function deliveries(steps: readonly WorldStep[]): Delivery[] {
 function deliveriesOf(s: WorldStep): Delivery[] {
   if (s.kind === 'approve') return [{ kind: 'approve', step: s }];
   const { chunks, marker } = snapshotEvents(s.tenantId, s.syncRunId, s.datasets, {
-    fetchedAt: NOW.toISOString(),
+    fetchedAt: s.fetchedAt ?? NOW.toISOString(),
     ...(s.dryRun === true ? { dryRun: true } : {}),
     ...(s.chunkSize === undefined ? {} : { chunkSize: s.chunkSize }),
   });

@@ -5,6 +5,7 @@ import type { DiscardedChange } from '../../src/domain/held-batch';
 import { RosterErrors } from '../../src/domain/roster-errors';
 import type { RosterFinding } from '../../src/domain/roster-model';
 import type {
+  ChangesetOrder,
   BatchDecision,
   ChangesetStore,
   ChunkStaging,
@@ -77,6 +78,8 @@ export interface MemoryRosterState {
   discarded: Map<string, DiscardedChange[]>;
   thresholds: Map<string, RemovalThresholds>;
   changesetNumbers: Map<string, number>;
+  /** Per school: what orders its changesets (`ChangesetStore.changesetOrder`). */
+  changesetOrders: Map<string, ChangesetOrder>;
   /** Per tenant, the newest lease generation and its holder (null: free). */
   leases: Map<string, { generation: number; holder: string | null }>;
 }
@@ -96,6 +99,7 @@ export function emptyRosterState(): MemoryRosterState {
     discarded: new Map(),
     thresholds: new Map(),
     changesetNumbers: new Map(),
+    changesetOrders: new Map(),
     leases: new Map(),
   };
 }
@@ -285,12 +289,33 @@ export class MemoryRosterStore implements ChangesetStore, ChunkStaging, RosterRe
     return out.sort(byReceived);
   }
 
-  async nextChangesetNumber(tenantId: string, fence: WriteFence): Promise<number> {
+  async nextChangesetNumber(
+    tenantId: string,
+    fence: WriteFence,
+    applying?: { changesetId: string; syncFetchedAt?: Date },
+  ): Promise<number> {
     return fenced(fence, () => {
       const n = (this.state.changesetNumbers.get(tenantId) ?? 0) + 1;
       this.state.changesetNumbers.set(tenantId, n);
+      if (applying !== undefined) {
+        const order = this.state.changesetOrders.get(tenantId) ?? {};
+        const newest = order.lastSyncFetchedAt;
+        const at = applying.syncFetchedAt;
+        this.state.changesetOrders.set(tenantId, {
+          applying: applying.changesetId,
+          ...(newest === undefined && at === undefined
+            ? {}
+            : {
+                lastSyncFetchedAt: newest === undefined || (at !== undefined && at > newest) ? at! : newest,
+              }),
+        });
+      }
       return n;
     });
+  }
+
+  async changesetOrder(tenantId: string): Promise<ChangesetOrder> {
+    return copy(this.state.changesetOrders.get(tenantId) ?? {});
   }
 
   async finishedBefore(cutoff: Date, limit: number): Promise<ChangesetDoc[]> {

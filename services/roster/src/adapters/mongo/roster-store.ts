@@ -36,6 +36,7 @@ import type {
 import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
 import type {
   BatchDecision,
+  ChangesetOrder,
   ChangesetStore,
   ChunkStaging,
   HeldBatchRevision,
@@ -899,19 +900,43 @@ export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStor
    * changeset starts applying, so numbers follow the order in which a school's changesets are
    * applied. A number taken by a holder that crashed before recording it is skipped (gaps are fine).
    */
-  async nextChangesetNumber(tenantId: string, fence: Fence): Promise<number> {
+  async nextChangesetNumber(
+    tenantId: string,
+    fence: Fence,
+    applying?: { changesetId: string; syncFetchedAt?: Date },
+  ): Promise<number> {
     const id = `${tenantId}|changesets`;
     this.assertTenant(tenantId, id);
+    const update: Document = {
+      $inc: { lastChangesetNumber: 1 },
+      $set: { tenantId, fence: fence.token, ...(applying ? { applying: applying.changesetId } : {}) },
+      ...(applying?.syncFetchedAt ? { $max: { lastSyncFetchedAt: applying.syncFetchedAt } } : {}),
+    };
     const doc = await this.fenced(fence, () =>
       withMongoErrors({ operation: 'findOneAndUpdate', collection: COLLECTIONS.settings }, () =>
-        this.raw<Document>(COLLECTIONS.settings).findOneAndUpdate(
-          { _id: id as never },
-          { $inc: { lastChangesetNumber: 1 }, $set: { tenantId, fence: fence.token } },
-          { upsert: true, returnDocument: 'after' },
-        ),
+        this.raw<Document>(COLLECTIONS.settings).findOneAndUpdate({ _id: id as never }, update, {
+          upsert: true,
+          returnDocument: 'after',
+        }),
       ),
     );
     return Number((doc as { lastChangesetNumber?: unknown } | null)?.lastChangesetNumber);
+  }
+
+  async changesetOrder(tenantId: string): Promise<ChangesetOrder> {
+    const id = `${tenantId}|changesets`;
+    this.assertTenant(tenantId, id);
+    const doc = await withMongoErrors({ operation: 'findOne', collection: COLLECTIONS.settings }, () =>
+      this.raw<Document>(COLLECTIONS.settings).findOne({ _id: id as never }),
+    );
+    const { applying, lastSyncFetchedAt } = (doc ?? {}) as {
+      applying?: unknown;
+      lastSyncFetchedAt?: unknown;
+    };
+    return {
+      ...(typeof applying === 'string' ? { applying } : {}),
+      ...(lastSyncFetchedAt instanceof Date ? { lastSyncFetchedAt } : {}),
+    };
   }
 
   /** The school's pending held batch (the newest, should a store from before single batches hold several). */
