@@ -25,6 +25,7 @@ export { EventErrors } from './event-errors';
 export { registry } from './registry';
 export { platformPingV1 } from './types/platform-ping.event';
 export {
+  RAW_ELEMENT_MAX_DEPTH,
   rawElementSchema,
   datasetIdSchema,
   syncTriggerSchema,

@@ -100,7 +100,8 @@ export interface RunConsumerOptions {
   dlqTopic?: string | ((topic: string) => string);
   /**
    * Told after each message written to a dead-letter topic (for a metric; must not throw). The
-   * fields are bounded values: the source topic, its dead-letter topic and the error code.
+   * fields are bounded values: the source topic, its dead-letter topic and the error code (an
+   * `AppError`'s code, `STACK_OVERFLOW` for a handler that exhausted the stack, else `UNHANDLED`).
    */
   onDeadLettered?: (e: { topic: string; dlqTopic: string; errorCode: string }) => void;
   /** Classifies a handler failure (default {@link classifyHandlerFailure}: through the errors catalogue). */

@@ -51,6 +51,7 @@ const TRANSIENT_TYPES = new Set([
 
 interface ErrorLink {
   name?: unknown;
+  message?: unknown;
   type?: unknown;
   retriable?: unknown;
   cause?: unknown;
@@ -88,6 +89,17 @@ export function isPermanentKafkaError(err: unknown): boolean {
   return !transient;
 }
 
+/**
+ * True when `err`, or an error it wraps, is V8's stack overflow (`RangeError: Maximum call stack size
+ * exceeded`): the handler recursed too deep on this event (data nested far too deep), which every
+ * retry repeats.
+ */
+export function isStackOverflow(err: unknown): boolean {
+  return chainOf(err).some(
+    (l) => l.name === 'RangeError' && String(l.message).startsWith('Maximum call stack size exceeded'),
+  );
+}
+
 /** How the consumer treats a handler failure; see {@link classifyHandlerFailure}. */
 export type HandlerFailure = 'permanent' | 'transient' | 'unexpected';
 
@@ -100,7 +112,9 @@ const DATABASE_AWAY =
  * Classifies a handler failure through the errors catalogue:
  * - `permanent` — an `AppError` of a kind no retry can fix (`invalid_argument` such as invalid data
  *   or an unknown schema version, `failed_precondition`, `not_found`, `already_exists`,
- *   `permission_denied`, `unauthenticated`): the event is dead-lettered at once;
+ *   `permission_denied`, `unauthenticated`), or a stack overflow ({@link isStackOverflow}, however
+ *   wrapped, unless in an `AppError` of a transient kind): deterministic for the event, so it is
+ *   dead-lettered at once instead of blocking its partition for ever;
  * - `transient` — an `AppError` of kind `unavailable`, `deadline_exceeded`, `resource_exhausted` or
  *   `aborted` (MONGO_UNAVAILABLE, MONGO_TIMEOUT, KAFKA_*), or a Kafka/database client error of the
  *   same nature: retried until it succeeds;
@@ -111,10 +125,11 @@ export function classifyHandlerFailure(err: unknown): HandlerFailure {
   if (isAppError(err)) {
     if (isPermanentKind(err.kind)) return 'permanent';
     if (isTransientKind(err.kind)) return 'transient';
-    return 'unexpected';
+    return isStackOverflow(err) ? 'permanent' : 'unexpected';
   }
   const links = chainOf(err);
   if (links.some((l) => DATABASE_AWAY.test(String(l.name)))) return 'transient';
+  if (isStackOverflow(err)) return 'permanent';
   if (
     links.some((l) => typeof l.name === 'string' && l.name.startsWith('KafkaJS')) &&
     !isPermanentKafkaError(err)

@@ -9,6 +9,17 @@ const appError = (kind: ErrorKind, code = 'TEST_ERROR') => new AppError({ code, 
 const kafkaError = (name: string, props: Record<string, unknown> = {}) =>
   Object.assign(new Error(name), { name, ...props });
 
+/** The RangeError V8 throws when the stack is exhausted. */
+function stackOverflow(): RangeError {
+  const recurse = (n: number): number => recurse(n + 1) + 1;
+  try {
+    recurse(0);
+  } catch (err) {
+    return err as RangeError;
+  }
+  throw new Error('the stack did not overflow');
+}
+
 describe('classifyHandlerFailure (through the errors catalogue)', () => {
   it('dead-letters only what can never succeed: permanent AppError kinds', () => {
     for (const kind of [
@@ -41,6 +52,26 @@ describe('classifyHandlerFailure (through the errors catalogue)', () => {
         }),
       ),
     ).toBe('transient');
+  });
+
+  it('dead-letters a stack overflow: deterministic for the event, so no retry can help', () => {
+    const overflow = stackOverflow();
+    expect(classifyHandlerFailure(overflow)).toBe('permanent');
+    // However the handler wrapped it.
+    expect(classifyHandlerFailure(new Error('staging failed', { cause: overflow }))).toBe('permanent');
+    expect(
+      classifyHandlerFailure(
+        new AppError({ code: 'MONGO_ERROR', kind: 'internal', message: 'x', cause: overflow }),
+      ),
+    ).toBe('permanent');
+    // Other range errors are not known to be deterministic, and an outage is still retried.
+    expect(classifyHandlerFailure(new RangeError('Invalid time value'))).toBe('unexpected');
+    expect(
+      classifyHandlerFailure(
+        new AppError({ code: 'MONGO_UNAVAILABLE', kind: 'unavailable', message: 'x', cause: overflow }),
+      ),
+    ).toBe('transient');
+    expect(classifyHandlerFailure(kafkaError('MongoNetworkError', { cause: overflow }))).toBe('transient');
   });
 
   it('calls anything else unexpected (retried too, but not known to be transient)', () => {

@@ -12,9 +12,25 @@ import { MongoErrors } from './mongo-errors';
  * keep the fields you filter on as ordinary top-level fields beside it.
  *
  * Values must be JSON: `Date`s become ISO strings, `undefined` fields vanish.
+ * @throws AppError `MONGO_INVALID_DOCUMENT` when the value cannot be written as JSON: nested too
+ * deeply for `JSON.stringify` (it recurses: 20,000 levels exhaust the stack), a cycle, a bigint.
  */
 export function packJson(value: unknown): Binary {
-  return new Binary(deflateRawSync(Buffer.from(JSON.stringify(value), 'utf8'), { level: 1 }));
+  let json: string;
+  try {
+    json = JSON.stringify(value);
+  } catch (cause) {
+    throw MongoErrors.MONGO_INVALID_DOCUMENT({ reason: unserialisable(cause) }, { cause });
+  }
+  return new Binary(deflateRawSync(Buffer.from(json, 'utf8'), { level: 1 }));
+}
+
+/** Why `JSON.stringify` refused a value: the first line of its message (the rest names keys of the value). */
+function unserialisable(err: unknown): string {
+  if (!(err instanceof Error)) return 'value cannot be stored as JSON';
+  if (err instanceof RangeError && err.message.startsWith('Maximum call stack size exceeded'))
+    return 'value is nested too deeply to store as JSON';
+  return `value cannot be stored as JSON (${err.name}: ${err.message.split('\n', 1)[0]})`;
 }
 
 /** Reverses {@link packJson}. A field that is not a packed value fails with MONGO_INVALID_DOCUMENT. */

@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { env, loadConfig } from '@isams-sync/config';
-import { TopicNames } from '@isams-sync/events';
+import { RAW_ELEMENT_MAX_DEPTH, TopicNames } from '@isams-sync/events';
 import { DEFAULT_PARSER_LIMITS } from '@isams-sync/isams';
 import { z } from 'zod';
 import { backendServiceConfig, mongoServiceConfig } from '@isams-sync/service-shell';
@@ -67,7 +67,11 @@ export const configSchema = z.object({
    */
   ISAMS_READ_AHEAD_BYTES: env.int({ min: 0 }).default(16 * 1024 * 1024),
   /** Parser limits (libs/isams ParserLimits): a document past one fails its run with its own ISAMS_* code. */
-  ISAMS_MAX_DEPTH: env.int({ min: 8, max: 10_000 }).default(DEFAULT_PARSER_LIMITS.maxDepth),
+  // At most RAW_ELEMENT_MAX_DEPTH + 3: a record sits three levels below the root (iSAMS › module ›
+  // container), and a raw chunk may carry records at most RAW_ELEMENT_MAX_DEPTH deep (libs/events).
+  ISAMS_MAX_DEPTH: env
+    .int({ min: 8, max: RAW_ELEMENT_MAX_DEPTH + 3 })
+    .default(DEFAULT_PARSER_LIMITS.maxDepth),
   ISAMS_MAX_RECORD_BYTES: env.int({ min: 4096 }).default(DEFAULT_PARSER_LIMITS.maxRecordBytes),
   ISAMS_MAX_RECORDS_PER_DATASET: env.int({ min: 1 }).default(DEFAULT_PARSER_LIMITS.maxRecordsPerDataset),
   ISAMS_MAX_RECORDS_PER_DOCUMENT: env.int({ min: 1 }).default(DEFAULT_PARSER_LIMITS.maxRecordsPerDocument),

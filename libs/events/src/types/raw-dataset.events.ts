@@ -4,37 +4,93 @@ import { defineEventType } from '../define-event-type';
 
 const CONNECTOR_SOURCE = '/isams-sync/connector';
 
-/** One XML element of the iSAMS document, kept losslessly (see `RawElement` in `@isams-sync/isams`). */
-export const rawElementSchema: z.ZodType<RawElement> = z.object({
+/**
+ * How deep a raw record may nest, the record itself counting 1. The connector's parser refuses a
+ * document deeper than `ISAMS_MAX_DEPTH` levels (64 by default; a record sits 3 levels below the
+ * document root, so it nests at most 61 deep; the simulator's large school is 7 deep in all), so a
+ * deeper record never comes from a real run: it is invalid data, refused before anything walks it
+ * recursively (zod's recursive schema exhausted the stack at 1,000 levels, `JSON.stringify` at
+ * 20,000), and at this bound the recursive schema needs a small part of the stack. A connector
+ * configured with `ISAMS_MAX_DEPTH` above this + 3 could read a record it cannot publish.
+ */
+export const RAW_ELEMENT_MAX_DEPTH = 100;
+
+/** One XML element of the iSAMS document, kept losslessly; the unbounded recursion of {@link rawElementSchema}. */
+const elementSchema: z.ZodType<RawElement> = z.object({
   name: z.string().min(1),
   attributes: z.record(z.string(), z.string()),
   text: z.string().optional(),
   get children(): z.ZodArray<z.ZodType<RawElement>> {
-    return z.array(rawElementSchema);
+    return z.array(elementSchema);
   },
 });
 
-const ELEMENT_KEYS = new Set(['name', 'attributes', 'text', 'children']);
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
+ * True when `value` nests elements (through `children` arrays) deeper than `maxDepth`, the value
+ * itself counting 1. Iterative, so a tree of any depth is measured without exhausting the stack.
+ */
+function nestsDeeperThan(value: unknown, maxDepth: number): boolean {
+  // Two parallel stacks: no tuple allocated per element.
+  const pending: unknown[] = [value];
+  const depths: number[] = [1];
+  while (pending.length > 0) {
+    const e = pending.pop();
+    const depth = depths.pop()!;
+    if (depth > maxDepth) return true;
+    if (!isObject(e) || !Array.isArray(e.children)) continue;
+    for (const child of e.children) {
+      pending.push(child);
+      depths.push(depth + 1);
+    }
+  }
+  return false;
+}
+
+/**
+ * One XML element of the iSAMS document, kept losslessly (see `RawElement` in `@isams-sync/isams`),
+ * nesting at most {@link RAW_ELEMENT_MAX_DEPTH} levels deep: the depth is checked first, without
+ * recursion, and a deeper element is refused before zod walks it.
+ */
+export const rawElementSchema: z.ZodType<RawElement> = z
+  .unknown()
+  .superRefine((value, ctx) => {
+    if (nestsDeeperThan(value, RAW_ELEMENT_MAX_DEPTH))
+      ctx.addIssue({
+        code: 'custom',
+        message: `a raw element may nest at most ${RAW_ELEMENT_MAX_DEPTH} levels deep (RAW_ELEMENT_MAX_DEPTH)`,
+      });
+  })
+  .pipe(elementSchema);
+
+const ELEMENT_KEYS = new Set(['name', 'attributes', 'text', 'children']);
+
+/**
  * True when `value` is a {@link RawElement} exactly as {@link rawElementSchema} returns it — a
- * non-empty name, string attributes, an optional string text, children of the same kind and no
- * other keys — checked without zod (about fifteen times faster on a chunk's records; the schema
- * decides whenever this says no). Iterative, so a deep tree cannot exhaust the stack.
+ * non-empty name, string attributes, an optional string text, children of the same kind, no other
+ * keys and at most {@link RAW_ELEMENT_MAX_DEPTH} levels — checked without zod (about fifteen times
+ * faster on a chunk's records; the schema decides whenever this says no). Iterative, so a deep tree
+ * cannot exhaust the stack.
  */
 export function isExactRawElement(value: unknown): value is RawElement {
   const pending: unknown[] = [value];
+  const depths: number[] = [1];
   while (pending.length > 0) {
     const e = pending.pop();
+    const depth = depths.pop()!;
+    if (depth > RAW_ELEMENT_MAX_DEPTH) return false;
     if (!isObject(e) || typeof e.name !== 'string' || e.name.length === 0) return false;
     for (const key in e) if (!ELEMENT_KEYS.has(key)) return false;
     if ('text' in e && typeof e.text !== 'string') return false;
     const { attributes, children } = e;
     if (!isObject(attributes) || !Array.isArray(children)) return false;
     for (const key in attributes) if (typeof attributes[key] !== 'string') return false;
-    for (const child of children) pending.push(child);
+    for (const child of children) {
+      pending.push(child);
+      depths.push(depth + 1);
+    }
   }
   return true;
 }
@@ -56,6 +112,8 @@ export const syncTriggerSchema = z
  * A chunk of one dataset's raw records from one sync run. Records are in document order; chunk
  * `chunkIndex` of `chunkCount` holds records `firstRecordOrdinal … firstRecordOrdinal+records.length-1`.
  * A chunk alone means nothing: only the run's `dataset-snapshot.completed` marker commits a snapshot.
+ * A record nesting deeper than {@link RAW_ELEMENT_MAX_DEPTH} levels makes the chunk invalid
+ * (`EVENT_DATA_INVALID`: a consumer dead-letters it).
  */
 export const rawDatasetChunkV1 = defineEventType({
   type: 'com.schoolcloud.isams-sync.connector.dataset-chunk.v1',
@@ -73,6 +131,7 @@ export const rawDatasetChunkV1 = defineEventType({
       firstRecordOrdinal: z.number().int().nonnegative(),
       /** Fingerprint of the whole dataset in this run (same value in every chunk and in the marker). */
       datasetFingerprint: sha256Hex,
+      /** Each at most {@link RAW_ELEMENT_MAX_DEPTH} levels deep. */
       records: z.array(rawElementSchema),
     })
     .strict()

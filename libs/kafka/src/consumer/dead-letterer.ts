@@ -3,6 +3,7 @@ import type { Logger } from '@isams-sync/logger';
 import type { IHeaders } from 'kafkajs';
 import type { EventProducer } from '../event-producer';
 import { KafkaErrors, reasonOf } from '../kafka-errors';
+import { isStackOverflow } from '../kafka-failures';
 import type { Delivery } from './attempt-outcome';
 import type { ConsumerSettings } from './consumer-settings';
 
@@ -27,8 +28,12 @@ export function deadLetterHeaders(
 ): Record<string, Buffer | string> {
   const { topic, partition, message } = delivery;
   const headers: IHeaders = { ...(message.headers ?? {}) };
-  headers[DLQ_HEADERS.reason] = reasonOf(err).slice(0, 1000);
-  headers[DLQ_HEADERS.errorCode] = isAppError(err) ? err.code : 'UNHANDLED';
+  const overflow = isStackOverflow(err);
+  const reason = overflow
+    ? `${reasonOf(err)} (a stack overflow handling this event: deterministic, so not retried)`
+    : reasonOf(err);
+  headers[DLQ_HEADERS.reason] = reason.slice(0, 1000);
+  headers[DLQ_HEADERS.errorCode] = isAppError(err) ? err.code : overflow ? 'STACK_OVERFLOW' : 'UNHANDLED';
   headers[DLQ_HEADERS.originalTopic] = topic;
   headers[DLQ_HEADERS.originalPartition] = String(partition);
   headers[DLQ_HEADERS.originalOffset] = message.offset;
