@@ -4,7 +4,12 @@
  *   CONNECTOR_KEK=<new> CONNECTOR_KEK_ID=k2 CONNECTOR_KEK_PREVIOUS=k1:<old> MONGO_URL=… \
  *     npx tsx services/connector/src/cli/rotate-kek.ts
  *
- * Exit codes: 0 done, 1 failed (nothing half-written: each key is replaced in one update).
+ * A key that does not decrypt (its school's stored address was changed to another host, or its KEK
+ * is not configured) is skipped and named; it stays under its old KEK until the school enters its
+ * key again. Keep CONNECTOR_KEK_PREVIOUS until this reports 0 left.
+ *
+ * Exit codes: 0 done (0 left), 1 failed (nothing half-written: each key is replaced in one update;
+ * run it again), 2 every other key rotated, some left (named on stdout).
  */
 import { connectMongo, mongoOptionsFromConfig } from '@isams-sync/mongo';
 import { createLogger } from '@isams-sync/logger';
@@ -65,8 +70,15 @@ try {
   );
   const result = await service.rotateKeyEncryption();
   console.log(
-    `re-encrypted ${result.reencrypted} key(s) with ${config.CONNECTOR_KEK_ID}; ${result.alreadyCurrent} already current`,
+    `re-encrypted ${result.reencrypted} key(s) with ${config.CONNECTOR_KEK_ID}; ${result.alreadyCurrent} already current; ${result.left} left`,
   );
+  if (result.left > 0) {
+    console.log(
+      `${result.left} school(s) left under an older key-encryption key: the stored key does not decrypt. Ask each to enter its Batch API key again (Settings › Data Input Source), then run this again; keep CONNECTOR_KEK_PREVIOUS until it reports 0 left.`,
+    );
+    for (const s of result.skipped) console.log(`  ${s.tenantId} (${s.code}, kek ${s.kekId})`);
+    process.exitCode = 2;
+  }
 } catch (err) {
   console.error(`rotation failed: ${(err as { code?: string }).code ?? (err as Error).message}`);
   process.exitCode = 1;

@@ -54,6 +54,12 @@ export const ConnectorErrors = defineErrors({
     message: (d: { kekId: string }) =>
       `The stored Batch API key could not be decrypted for this school and iSAMS address (key-encryption key ${d.kekId}); enter the key again.`,
   },
+  // Not a success: the previous KEK still decrypts these keys, so dropping it would lose them.
+  CONNECTOR_KEYS_LEFT_UNROTATED: {
+    kind: 'failed_precondition',
+    message: (d: { reencrypted: number; alreadyCurrent: number; left: number; skippedTenantIds: string[] }) =>
+      `Re-encrypted ${d.reencrypted} key(s), ${d.alreadyCurrent} already current; ${d.left} left under an older key-encryption key: the stored key of ${d.left === 1 ? 'this school' : 'these schools'} does not decrypt: ${d.skippedTenantIds.join(', ')}${d.left > d.skippedTenantIds.length ? ` and ${d.left - d.skippedTenantIds.length} more (see the connector's log)` : ''}. Ask each to enter its Batch API key again (Settings › Data Input Source), then rotate again; keep CONNECTOR_KEK_PREVIOUS until it reports 0 left.`,
+  },
   CONNECTOR_KEK_UNKNOWN: {
     kind: 'internal',
     message: (d: { kekId: string }) =>
@@ -99,4 +105,6 @@ export const CONNECTOR_ADMIN_ACTIONS = {
     'Nothing to do: the sync runs again automatically. If it keeps happening, contact SchoolCloud support (the connector needs more spool space for this school).',
   CONNECTOR_KEY_DECRYPT_FAILED: 'Enter the Batch API key again in Settings › Data Input Source.',
   CONNECTOR_KEK_UNKNOWN: 'Enter the Batch API key again in Settings › Data Input Source.',
+  CONNECTOR_SYNC_DISABLED:
+    'Nothing to do if the pause was meant; to sync, turn syncing on in Settings › Data Input Source (a run then follows at the next scheduled time, or run the sync now).',
 } as const;

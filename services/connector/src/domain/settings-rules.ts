@@ -44,15 +44,34 @@ export function normaliseIsamsUrl(input: string, allowInsecureLoopback: boolean)
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
 }
 
-/** Validates a Batch API key as typed by the admin (GUID with or without braces; kept as given). */
+// Characters that print nothing: format (Cf: zero-width space/joiners, word joiner, BOM, bidi
+// marks, soft hyphen), control (Cc), separators and unassigned or private-use code points.
+const INVISIBLE = /[\p{Cf}\p{Cc}\p{Z}\p{Cn}\p{Co}\p{Cs}]/u;
+// An iSAMS Batch API key is a GUID, bare or braced (isams-batch-api.md): printable ASCII only.
+const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
+
+/**
+ * Validates a Batch API key as typed by the admin (GUID with or without braces; kept as given, white
+ * space around it trimmed). A character that prints nothing (a zero-width space pasted with the key)
+ * or any other character outside printable ASCII is refused: never part of an iSAMS key, it would
+ * replace a working key with one iSAMS refuses. The error names the field, never the key.
+ */
 export function validateApiKey(input: string): string {
   const key = input.trim();
-  if (key.length < 8 || key.length > 200 || /\s/.test(key)) {
-    throw ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({
-      field: 'apiKey',
-      reason: 'must be the Batch API key exactly as iSAMS shows it',
-    });
+  const bad = (reason: string) => ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({ field: 'apiKey', reason });
+  for (const ch of key) {
+    if (/[\p{Zs}\t\n\r]/u.test(ch)) throw bad('must not contain spaces or line breaks');
+    if (!INVISIBLE.test(ch) && !/\s/.test(ch)) continue;
+    const codePoint = ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    throw bad(
+      `contains an invisible character (U+${codePoint}), e.g. one copied with the key from a web page or chat; type or paste the key again without it`,
+    );
   }
+  if (key.length < 8 || key.length > 200) throw bad('must be the Batch API key exactly as iSAMS shows it');
+  if (!PRINTABLE_ASCII.test(key))
+    throw bad(
+      'may contain only printable ASCII characters (letters, digits, hyphens and braces): an iSAMS Batch API key is a GUID such as 0A1C996B-8E74-4388-A3C4-8DA1E40ADA57',
+    );
   return key;
 }
 
@@ -97,8 +116,13 @@ export function validateTimeZone(value: string): string {
   const text = value.trim();
   if (text === '') return DEFAULT_TIME_ZONE;
   try {
-    if (text.length <= 64)
-      return new Intl.DateTimeFormat('en-GB', { timeZone: text }).resolvedOptions().timeZone;
+    // The runtime also takes a UTC offset ("+01:00"): a fixed offset has no daylight-saving changes,
+    // so a UK school saved that way would be an hour out half the year. Names only.
+    const zone =
+      text.length <= 64 && !/^[+-]/.test(text)
+        ? new Intl.DateTimeFormat('en-GB', { timeZone: text }).resolvedOptions().timeZone
+        : undefined;
+    if (zone !== undefined && !/^[+-]/.test(zone)) return zone;
   } catch {
     // not a time zone the runtime knows: refused below
   }

@@ -38,6 +38,15 @@ export function isTerminal(status: RunStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
 }
 
+/**
+ * Whether a requested run may start, from its school's settings as the start reads them: a school
+ * whose sync was paused meanwhile gets its run cancelled (`sync-disabled`); a run already fetching
+ * when sync is paused is let finish. Without settings the run starts, and fails on them.
+ */
+export function startRefusal(settings: { enabled: boolean } | null): 'sync-disabled' | null {
+  return settings !== null && !settings.enabled ? 'sync-disabled' : null;
+}
+
 export interface RunTrigger {
   kind: 'schedule' | 'manual';
   actor?: string;

@@ -49,6 +49,18 @@ export function toRunError(err: unknown, egressIps: readonly string[] = []): Run
   return ownRunError('CONNECTOR_RUN_FAILED', ConnectorErrors.CONNECTOR_RUN_FAILED().message, true);
 }
 
+/**
+ * Why a run ended `cancelled` without fetching: its school's sync was paused after it was requested.
+ * Not transient: nothing retries it; the next run comes once sync is turned on again.
+ */
+export function syncPausedRunError(): RunError {
+  return ownRunError(
+    'CONNECTOR_SYNC_DISABLED',
+    'Syncing was paused for this school after this run was requested, so it was cancelled before fetching anything.',
+    false,
+  );
+}
+
 /** The run error of one of the connector's own errors: its admin action is in CONNECTOR_ADMIN_ACTIONS. */
 function ownRunError(
   code: keyof typeof CONNECTOR_ADMIN_ACTIONS,

@@ -76,6 +76,20 @@ export interface SettingsServiceDeps {
   testSlots?: TestConnectionSlots;
 }
 
+/** What a KEK rotation did (SettingsService.rotateKeyEncryption). */
+export interface KeyRotationResult {
+  reencrypted: number;
+  alreadyCurrent: number;
+  /** Keys still under an older KEK after the rotation (the skipped ones): 0 before the previous KEK may go. */
+  left: number;
+  /** The schools whose stored key does not decrypt: each must enter its key again. */
+  skipped: Array<{
+    tenantId: string;
+    kekId: string;
+    code: 'CONNECTOR_KEY_DECRYPT_FAILED' | 'CONNECTOR_KEK_UNKNOWN';
+  }>;
+}
+
 /** Who saved a change (from the verified call), for the audit. */
 export interface SettingsCaller {
   actor?: string | undefined;
@@ -332,19 +346,34 @@ export class SettingsService {
   /**
    * Re-encrypts every stored key under the current KEK (run after adding a new CONNECTOR_KEK), bound
    * to its school and stored host (legacy keys get bound too). A key saved meanwhile is left alone:
-   * it is already current.
+   * it is already current. A key that does not decrypt (its stored address was changed to another
+   * host, or its KEK is not configured) is skipped, logged and named: it stays under its old KEK
+   * (`left`) until the school enters its key again, so the previous KEK must stay until none is left.
+   * Any other failure (the database) stops the rotation; running it again carries on.
    */
-  async rotateKeyEncryption(): Promise<{ reencrypted: number; alreadyCurrent: number }> {
+  async rotateKeyEncryption(): Promise<KeyRotationResult> {
     let reencrypted = 0;
     let alreadyCurrent = 0;
+    const skipped: KeyRotationResult['skipped'] = [];
     for await (const s of this.repo.all()) {
-      if (await this.keys.reencrypt(s)) reencrypted += 1;
-      else alreadyCurrent += 1;
+      try {
+        if (await this.keys.reencrypt(s)) reencrypted += 1;
+        else alreadyCurrent += 1;
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if (code !== 'CONNECTOR_KEY_DECRYPT_FAILED' && code !== 'CONNECTOR_KEK_UNKNOWN') throw err;
+        skipped.push({ tenantId: s.tenantId, kekId: s.key.kekId, code });
+        this.logger.warn(
+          { tenantId: s.tenantId, code, kekId: s.key.kekId },
+          'stored iSAMS key not re-encrypted: it does not decrypt; the school must enter its key again',
+        );
+      }
     }
+    const result = { reencrypted, alreadyCurrent, left: skipped.length, skipped };
     this.logger.info(
-      { reencrypted, alreadyCurrent, kekId: this.keys.currentKekId },
+      { reencrypted, alreadyCurrent, left: result.left, kekId: this.keys.currentKekId },
       'key encryption rotated',
     );
-    return { reencrypted, alreadyCurrent };
+    return result;
   }
 }

@@ -8,10 +8,10 @@ import { runStep } from '../domain/run-record';
 import type { RunRecord } from '../domain/run-record';
 import { nextScheduledRun, scheduleClaimAttempt } from '../domain/schedule';
 import { DEFAULT_SCHEDULE_MINUTES } from '../domain/settings-rules';
-import { EMPTY_PROGRESS, isTerminal } from '../domain/sync-run';
+import { EMPTY_PROGRESS, isTerminal, startRefusal } from '../domain/sync-run';
 import type { RunDatasetStats, RunTrigger } from '../domain/sync-run';
 import type * as ports from './ports';
-import { RunInterrupted, toRunError } from './run-errors';
+import { RunInterrupted, syncPausedRunError, toRunError } from './run-errors';
 import { RunExecution, readFetchInputs } from './run-execution';
 import { applyRosterReport, rosterReportTaken } from './roster-reports';
 import type { RosterReport } from './roster-reports';
@@ -402,6 +402,16 @@ export class SyncEngine {
       // The mark comes first: the stale-run sweep only looks at marked slots, so a crash right after
       // `requested → fetching` must find the slot already marked.
       if (!(await this.markSlot(run.tenantId, run._id))) return;
+      // Sync paused since the run was requested: it ends here, before anything is fetched. (A read
+      // that failed starts the run, which then fails on it.)
+      const settings = await inputs.then(
+        (i) => i.settings,
+        () => null,
+      );
+      if (startRefusal(settings) === 'sync-disabled') {
+        await this.endPausedRun(run, lease);
+        return;
+      }
       // A cancel racing the start is decided by the same step claim: exactly one wins.
       const start = await this.deps.runs.recordStep(
         run,
@@ -423,6 +433,33 @@ export class SyncEngine {
       this.wake();
     });
     this.inFlight.set(run._id, { abort, done });
+  }
+
+  /**
+   * `requested → cancelled` (CONNECTOR_SYNC_DISABLED) under the school's lease, for a run whose school
+   * was paused while it waited; decided against an admin's cancel by the same step claim. Announced
+   * before its queue entry and slot go: killed in between, the work queue drops the entry and
+   * whoever finds the slot left behind announces the end again (the same event) and frees it.
+   */
+  private async endPausedRun(run: RunRecord, lease: ports.RunLease): Promise<void> {
+    const { run: ended } = await this.deps.runs.recordStep(
+      run,
+      { status: 'cancelled', error: syncPausedRunError(), finishedAt: new Date() },
+      { sequence: 1 },
+      lease.fence,
+    );
+    // Another outcome decided first (an admin's cancel, or this decision by a process that died):
+    // a cancelled run is announced and freed all the same; any other is its decider's.
+    if (ended?.status !== 'cancelled') return;
+    this.deps.logger.info(
+      { tenantId: run.tenantId, syncRunId: run._id },
+      'queued sync run cancelled: sync is paused for the school',
+    );
+    await this.deps.publisher.publishRunUpdate(ended);
+    await this.deps.runs.dequeueRun(run.tenantId, run._id);
+    await this.deps.leases.fencedWrite(lease.fence, () =>
+      this.deps.runs.releaseSchoolSlot(run.tenantId, run._id),
+    );
   }
 
   /**

@@ -9,6 +9,15 @@ import {
   validateTimeZone,
 } from '../../src/domain/settings-rules';
 
+const errorOf = (fn: () => unknown): { code?: string; message?: string; details?: unknown } | undefined => {
+  try {
+    fn();
+    return undefined;
+  } catch (err) {
+    return err as { code?: string; message?: string; details?: unknown };
+  }
+};
+
 const code = (fn: () => unknown): string | undefined => {
   try {
     fn();
@@ -54,6 +63,73 @@ describe('settings rules', () => {
     expect(validateFormat('')).toBe('xml');
     expect(validateFormat('json')).toBe('json');
     expect(code(() => validateFormat('csv'))).toBe('CONNECTOR_INVALID_ARGUMENT');
+  });
+
+  it('refuses a key with an invisible character (zero-width, joiner, BOM, other format or control characters), never echoing the key', () => {
+    const KEY = '{11111111-2222-3333-4444-555566667777}';
+    const invisible = [
+      '\u200b',
+      '\u200c',
+      '\u200d',
+      '\u2060',
+      '\u00ad',
+      '\u202e',
+      '\u0000',
+      '\u007f',
+      '\u0085',
+    ];
+    for (const ch of invisible)
+      for (const pasted of [KEY + ch, ch + KEY, KEY.slice(0, 10) + ch + KEY.slice(10)]) {
+        const err = errorOf(() => validateApiKey(pasted));
+        const hex = ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+        expect(err, JSON.stringify(pasted)).toMatchObject({
+          code: 'CONNECTOR_INVALID_ARGUMENT',
+          details: { field: 'apiKey' },
+        });
+        expect(err?.message).toContain(`apiKey: contains an invisible character (U+${hex})`);
+        expect(err?.message).not.toContain('11111111');
+        expect(JSON.stringify(err?.details)).not.toContain('11111111');
+      }
+    // A BOM inside the key is refused the same way; one around it is trimmed like other white space.
+    expect(errorOf(() => validateApiKey(KEY.slice(0, 10) + '\ufeff' + KEY.slice(10)))?.message).toContain(
+      'apiKey: contains an invisible character (U+FEFF)',
+    );
+    expect(validateApiKey('\ufeff' + KEY + '\ufeff')).toBe(KEY);
+  });
+
+  it('refuses a key with any character outside printable ASCII (an iSAMS key is a GUID), saying so', () => {
+    for (const pasted of [
+      '{11111111-2222-3333-4444-55556666777\u00e9}',
+      '\uff5b11111111-2222-3333-4444-555566667777\uff5d',
+      '11111111\u20132222-3333-4444-555566667777',
+    ]) {
+      const err = errorOf(() => validateApiKey(pasted));
+      expect(err, JSON.stringify(pasted)).toMatchObject({
+        code: 'CONNECTOR_INVALID_ARGUMENT',
+        details: { field: 'apiKey' },
+      });
+      expect(err?.message).toContain('only printable ASCII');
+      expect(err?.message).not.toContain('11111111');
+    }
+    // Leading and trailing white space (a pasted line end, a no-break space) is still trimmed.
+    expect(validateApiKey('\u00a0{11111111-2222-3333-4444-555566667777}\r\n')).toBe(
+      '{11111111-2222-3333-4444-555566667777}',
+    );
+  });
+
+  it('refuses a UTC offset as a time zone (no daylight-saving changes): IANA names only', () => {
+    for (const offset of ['+01:00', '-05:00', '+0100', '+01', '-00:00', '+00:00'])
+      expect(
+        errorOf(() => validateTimeZone(offset)),
+        offset,
+      ).toMatchObject({
+        code: 'CONNECTOR_INVALID_ARGUMENT',
+        details: { field: 'timeZone' },
+      });
+    expect(validateTimeZone('Etc/UTC')).toBe('UTC');
+    expect(validateTimeZone('UTC')).toBe('UTC');
+    expect(validateTimeZone('Etc/GMT-1')).toBe('Etc/GMT-1');
+    expect(validateTimeZone('Europe/London')).toBe('Europe/London');
   });
 
   it('accepts IANA time zone names (case-insensitively, returned canonical) and defaults to Europe/London', () => {

@@ -63,6 +63,25 @@ describe('connector settings: validation, the stored key, time zone and contacts
     expect((await suite.client.getSettings({}, suite.client.md('school-other'))).configured).toBe(false);
   });
 
+  it('refuses a key pasted with an invisible character (zero-width space): named, never echoed, the working key kept', async () => {
+    const before = await suite.client.getSettings({}, suite.client.md(TENANT));
+    const err = await suite.client
+      .putSettings(
+        { isamsUrl: suite.sim.url, apiKey: `${KEY}\u200b`, enabled: true },
+        suite.client.md(TENANT),
+      )
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GrpcCallError);
+    expect((err as GrpcCallError).errorCode).toBe('CONNECTOR_INVALID_ARGUMENT');
+    expect((err as GrpcCallError).grpcMessage).toContain('apiKey: contains an invisible character (U+200B)');
+    expect((err as GrpcCallError).grpcMessage).not.toContain('11111111');
+    expect((err as GrpcCallError).details).toMatchObject({ field: 'apiKey' });
+    const after = await suite.client.getSettings({}, suite.client.md(TENANT));
+    expect(after.keyLast4).toBe('7777');
+    expect(after.keyUpdatedAt).toBe(before.keyUpdatedAt);
+    expect((await suite.client.testConnection({}, suite.client.md(TENANT))).ok).toBe(true);
+  });
+
   it('stores the time zone and who is notified; an empty time zone keeps the stored one', async () => {
     const tenant = 'school-tz';
     const first = await suite.client.putSettings(
@@ -226,6 +245,32 @@ describe('connector: a manual run end to end, and the list of runs', () => {
     expect(page1.runs[0]?.trigger?.kind).toBe('manual');
     const none = await suite.client.listSyncRuns({ statuses: ['failed'] }, suite.client.md(TENANT));
     expect(none.runs).toHaveLength(0);
+    // The only page tokens taken are those the list hands out (base64url of a whole offset).
+    const b64 = (text: string) => Buffer.from(text).toString('base64url');
+    const offset1 = await suite.client.listSyncRuns(
+      { page: { pageSize: 1, pageToken: b64('1') }, statuses: [] },
+      suite.client.md(TENANT),
+    );
+    expect(offset1.page?.totalSize).toBe(page1.page?.totalSize);
+    for (const pageToken of [
+      '%%%',
+      '!',
+      b64(' 1 '),
+      b64('0x1'),
+      b64('1e3'),
+      b64('01'),
+      b64('-1'),
+      b64('1.0'),
+      'MQ==',
+      ' MQ',
+    ]) {
+      const bad = await suite.client
+        .listSyncRuns({ page: { pageSize: 1, pageToken }, statuses: [] }, suite.client.md(TENANT))
+        .catch((e: unknown) => e);
+      expect(bad, pageToken).toBeInstanceOf(GrpcCallError);
+      expect((bad as GrpcCallError).errorCode, pageToken).toBe('CONNECTOR_INVALID_ARGUMENT');
+      expect((bad as GrpcCallError).details, pageToken).toMatchObject({ field: 'page.pageToken' });
+    }
     const missing = await suite.client
       .getSyncRun({ syncRunId: 'nope' }, suite.client.md(TENANT))
       .catch((e: unknown) => e);

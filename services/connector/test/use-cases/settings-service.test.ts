@@ -356,13 +356,23 @@ describe('settings service: key rotation and egress info', () => {
       'school-b',
       input({ apiKey: OTHER_KEY, isamsUrl: 'https://school-b.isams.cloud' }),
     );
-    expect(await before.service.rotateKeyEncryption()).toEqual({ reencrypted: 0, alreadyCurrent: 2 });
+    expect(await before.service.rotateKeyEncryption()).toEqual({
+      reencrypted: 0,
+      alreadyCurrent: 2,
+      left: 0,
+      skipped: [],
+    });
 
     const after = setup({
       cipher: createKeyCipher({ id: 'k2', key: kek() }, [{ id: 'k1', key: k1 }]),
       settings: before.settings,
     });
-    expect(await after.service.rotateKeyEncryption()).toEqual({ reencrypted: 2, alreadyCurrent: 0 });
+    expect(await after.service.rotateKeyEncryption()).toEqual({
+      reencrypted: 2,
+      alreadyCurrent: 0,
+      left: 0,
+      skipped: [],
+    });
     for (const [tenant, key] of [
       [T, KEY],
       ['school-b', OTHER_KEY],
@@ -371,7 +381,76 @@ describe('settings service: key rotation and egress info', () => {
       expect(stored.key.kekId).toBe('k2');
       expect(await after.keys.reveal(stored)).toBe(key);
     }
-    expect(await after.service.rotateKeyEncryption()).toEqual({ reencrypted: 0, alreadyCurrent: 2 });
+    expect(await after.service.rotateKeyEncryption()).toEqual({
+      reencrypted: 0,
+      alreadyCurrent: 2,
+      left: 0,
+      skipped: [],
+    });
+  });
+
+  it('rotates every key that decrypts; one that does not is skipped, named and counted as left under its old KEK', async () => {
+    const k1 = kek();
+    const before = setup({ cipher: createKeyCipher({ id: 'k1', key: k1 }) });
+    for (const t of ['school-broken', 'school-b', 'school-c'])
+      await before.service.put(t, input({ apiKey: KEY, isamsUrl: `https://${t}.isams.cloud` }));
+    // The broken school comes first: its stored address was changed behind the API (another host),
+    // so its key no longer decrypts (key-binding.int.test.ts makes the same state).
+    const broken = before.settings.docs.get('school-broken')!;
+    broken.isamsUrl = 'https://elsewhere.isams.cloud';
+
+    const after = setup({
+      cipher: createKeyCipher({ id: 'k2', key: kek() }, [{ id: 'k1', key: k1 }]),
+      settings: before.settings,
+    });
+    expect(await after.service.rotateKeyEncryption()).toEqual({
+      reencrypted: 2,
+      alreadyCurrent: 0,
+      left: 1,
+      skipped: [{ tenantId: 'school-broken', kekId: 'k1', code: 'CONNECTOR_KEY_DECRYPT_FAILED' }],
+    });
+    expect(after.settings.docs.get('school-b')!.key.kekId).toBe('k2');
+    expect(after.settings.docs.get('school-c')!.key.kekId).toBe('k2');
+    // Left as it was: still under the previous KEK until the school enters its key again.
+    expect(after.settings.docs.get('school-broken')!.key).toEqual(broken.key);
+
+    // The school enters its key again: nothing is left, and the previous KEK may go.
+    await after.service.put(
+      'school-broken',
+      input({ apiKey: KEY, isamsUrl: 'https://elsewhere.isams.cloud' }),
+    );
+    expect(await after.service.rotateKeyEncryption()).toEqual({
+      reencrypted: 0,
+      alreadyCurrent: 3,
+      left: 0,
+      skipped: [],
+    });
+  });
+
+  it('a key under a KEK that is not configured is skipped and named too; other failures stop the rotation', async () => {
+    const settings = new InMemorySettingsRecords();
+    const old = setup({ cipher: createKeyCipher({ id: 'k0', key: kek() }), settings });
+    await old.service.put('school-k0', input({ apiKey: KEY, isamsUrl: 'https://school-k0.isams.cloud' }));
+    const k1 = kek();
+    const current = setup({ cipher: createKeyCipher({ id: 'k1', key: k1 }), settings });
+    await current.service.put(T, input({ apiKey: KEY }));
+    const k2 = kek();
+    const after = setup({
+      cipher: createKeyCipher({ id: 'k2', key: k2 }, [{ id: 'k1', key: k1 }]),
+      settings,
+    });
+    expect(await after.service.rotateKeyEncryption()).toMatchObject({
+      reencrypted: 1,
+      left: 1,
+      skipped: [{ tenantId: 'school-k0', kekId: 'k0', code: 'CONNECTOR_KEK_UNKNOWN' }],
+    });
+
+    const failing = setup({
+      cipher: createKeyCipher({ id: 'k3', key: kek() }, [{ id: 'k2', key: k2 }]),
+      settings,
+    });
+    failing.settings.replaceKey = () => Promise.reject(new Error('database unavailable'));
+    await expect(failing.service.rotateKeyEncryption()).rejects.toThrow('database unavailable');
   });
 
   it('egress info names the IPs to allow, the integrator properties and the datasets', () => {

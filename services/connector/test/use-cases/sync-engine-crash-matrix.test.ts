@@ -48,7 +48,8 @@ type ScenarioName =
   | 'scheduled run'
   | 'manual run'
   | 'run whose iSAMS fetch fails part-way'
-  | 'run whose document is the last applied one, byte for byte';
+  | 'run whose document is the last applied one, byte for byte'
+  | 'run queued, then the school paused before it starts';
 
 interface Scenario {
   name: ScenarioName;
@@ -59,6 +60,11 @@ interface Scenario {
   endsWith: (run: RunRecord) => boolean;
   /** The roster applied the school's document before (the applied snapshot has its bytes' sha256). */
   appliedBefore?: boolean;
+  /**
+   * The admin pauses the school's sync (PutSettings enabled: false, on another replica) once the run
+   * is recorded `requested` — or when the process died, if that was sooner; no one can ask again.
+   */
+  pausedOnceRequested?: boolean;
 }
 
 const APPLIED_SHA256 = 'sha256-of-the-applied-document';
@@ -78,6 +84,16 @@ const SCENARIOS: Scenario[] = [
     request: 'manual',
     appliedBefore: true,
     endsWith: (r) => r.status === 'unchanged' && r.document?.sha256 === APPLIED_SHA256,
+  },
+  {
+    name: 'run queued, then the school paused before it starts',
+    school: SCHOOL,
+    request: 'manual',
+    pausedOnceRequested: true,
+    endsWith: (r) =>
+      r.status === 'cancelled' &&
+      r.error?.code === 'CONNECTOR_SYNC_DISABLED' &&
+      r.fetchStartedAt === undefined,
   },
 ];
 
@@ -109,8 +125,22 @@ function appliedSnapshotOf(school: ScriptedSchool): AppliedSnapshot {
   };
 }
 
-const engineFor = (world: ConnectorWorld, life: ProcessLife, owner: string) =>
-  new SyncEngine({ ...inMemoryPorts(world, life), logger }, { ...OPTIONS, owner });
+/** The admin's save turning the school's sync off (on another replica: no step of this process). */
+function pauseSync(world: ConnectorWorld): void {
+  world.settings.get(TENANT)!.enabled = false;
+}
+
+const engineFor = (world: ConnectorWorld, life: ProcessLife, owner: string, scenario?: Scenario) =>
+  new SyncEngine(
+    {
+      ...inMemoryPorts(world, life),
+      logger,
+      ...(scenario?.pausedOnceRequested
+        ? { onStep: (step: string) => void (step === 'run-requested' && pauseSync(world)) }
+        : {}),
+    },
+    { ...OPTIONS, owner },
+  );
 
 /** Asks for a run the way the scenario does; an admin's request may fail (the process died under it). */
 async function requestRun(engine: SyncEngine, scenario: Scenario): Promise<void> {
@@ -121,7 +151,7 @@ async function requestRun(engine: SyncEngine, scenario: Scenario): Promise<void>
 /** The first process: asks for the run and works until it is done, or dies at `crashAt`. */
 async function firstLife(world: ConnectorWorld, scenario: Scenario, crashAt?: number): Promise<ProcessLife> {
   const life = new ProcessLife(crashAt);
-  const engine = engineFor(world, life, 'doomed');
+  const engine = engineFor(world, life, 'doomed', scenario);
   await life.untilDeath(
     (async () => {
       await engine.start();
@@ -132,6 +162,7 @@ async function firstLife(world: ConnectorWorld, scenario: Scenario, crashAt?: nu
   // A dead process's timers stop with it; its last calls never return.
   if (life.dead) void engine.stop(0);
   else await engine.stop(1_000);
+  if (scenario.pausedOnceRequested) pauseSync(world);
   return life;
 }
 
@@ -167,7 +198,12 @@ async function laterLives(
     await engine.start();
     await engine.sweepStale();
     await engine.drain();
-    for (let request = 0; request < 2 && !reachedEnd(world, scenario); request++) {
+    // A paused school is not asked for again (a request is refused with CONNECTOR_SYNC_DISABLED).
+    for (
+      let request = 0;
+      request < 2 && !reachedEnd(world, scenario) && !scenario.pausedOnceRequested;
+      request++
+    ) {
       const nextRunAt = world.schedules.get(TENANT)?.nextRunAt;
       if (scenario.request === 'schedule' && nextRunAt && nextRunAt.getTime() > Date.now())
         vi.setSystemTime(nextRunAt);
@@ -325,6 +361,9 @@ for (const scenario of SCENARIOS) {
   const moved = baseline.steps.indexOf('schedules.setNext', claimed) + 1;
   const scheduleClaimGap =
     scenario.request === 'schedule' ? stepsBetween(claimed, moved).map((p) => p.at) : [];
+  // A pause after a request that never took effect (the run not recorded) leaves no run at all.
+  const requestRecorded = baseline.steps.indexOf('runs.recordRequested ✓') + 1;
+  const runExpected = (at: number) => !scenario.pausedOnceRequested || at >= requestRecorded;
   describe(`a ${scenario.name} killed at any step ends as designed once a new process takes over`, () => {
     beforeEach(() => {
       vi.useFakeTimers({ toFake: ['Date'] });
@@ -343,7 +382,13 @@ for (const scenario of SCENARIOS) {
 
         // The school reached its end state, and nothing is left half-done.
         const ended = schoolRuns(world).filter(scenario.endsWith);
-        expect(ended.length).toBeGreaterThanOrEqual(1);
+        if (runExpected(at)) expect(ended.length).toBeGreaterThanOrEqual(1);
+        else expect(schoolRuns(world)).toEqual([]);
+        // A run of a paused school never fetches (nothing goes to iSAMS) and ends cancelled.
+        if (scenario.pausedOnceRequested) {
+          expect(world.fetches).toEqual([]);
+          expect(schoolRuns(world).filter((r) => !scenario.endsWith(r))).toEqual([]);
+        }
         expectNothingStuck(world);
         const endsAnnounced = expectOneEndPerRun(world);
         // Killed after a run's end was decided and before it was announced on sync.runs.v1, the end
@@ -355,9 +400,11 @@ for (const scenario of SCENARIOS) {
         expect(waitedForClaimRetry).toBe(scheduleClaimGap.includes(at));
 
         // Every dataset's records went out (at least once) with the same content as without a crash.
-        const last = ended.at(-1)!;
-        expect(datasetRecords(eventsOf(world, last._id))).toEqual(baseline.records);
-        expect(markerContent(eventsOf(world, last._id)).slice(0, 1)).toEqual(baseline.marker);
+        const last = ended.at(-1);
+        if (last) {
+          expect(datasetRecords(eventsOf(world, last._id))).toEqual(baseline.records);
+          expect(markerContent(eventsOf(world, last._id)).slice(0, 1)).toEqual(baseline.marker);
+        }
         // A failed run never sent its marker (the commit point; checked for every run above), and
         // every chunk any run published holds its slice of the dataset as iSAMS has it (a run killed
         // while publishing a dataset may have sent only its first chunks).

@@ -94,4 +94,60 @@ describe('the work queue and a run requested here', () => {
     expect(ended.error).toMatchObject({ code: 'CONNECTOR_RUN_FAILED', transient: true });
     expect(world.fetches).toEqual([]);
   });
+
+  it('ends a run queued before the school was paused cancelled (CONNECTOR_SYNC_DISABLED) when it would start: nothing fetched, its end announced, its slot and queue entry freed', async () => {
+    const { world, life, engine } = await started();
+    const elsewhere = {
+      generation: 1,
+      expiresAt: Date.now() + 60_000,
+      released: false,
+      abort: new AbortController(),
+    };
+    world.leases.set(`run:${TENANT}`, elsewhere);
+    const { run } = await trigger(engine);
+    await engine.drain();
+    expect(world.runs.get(run._id)?.status).toBe('requested');
+    // The admin pauses the school's sync while its run waits (PutSettings enabled: false).
+    world.settings.get(TENANT)!.enabled = false;
+
+    elsewhere.released = true;
+    const from = life.steps.length;
+    await engine.drain();
+    const ended = world.runs.get(run._id)!;
+    expect(ended.status).toBe('cancelled');
+    expect(ended.error).toMatchObject({ code: 'CONNECTOR_SYNC_DISABLED', transient: false });
+    expect(ended.error?.adminAction).toBeTruthy();
+    expect(ended.finishedAt).toBeInstanceOf(Date);
+    expect(ended.fetchStartedAt).toBeUndefined();
+    expect(world.fetches).toEqual([]);
+    expect(life.steps.slice(from)).not.toContain('keys.reveal');
+    const announced = world.events.filter((e) => e.syncRunId === run._id && e.kind === 'run-update');
+    expect(announced.map((e) => (e.kind === 'run-update' ? e.status : ''))).toEqual([
+      'requested',
+      'cancelled',
+    ]);
+    expect(world.events.some((e) => e.kind !== 'run-update')).toBe(false);
+    expect([...world.queue.values()]).toEqual([]);
+    expect([...world.slots.values()]).toEqual([]);
+    // The school's next run, once sync is on again, starts as usual.
+    world.settings.get(TENANT)!.enabled = true;
+    const { run: next } = await trigger(engine);
+    await engine.drain();
+    expect(world.runs.get(next._id)?.status).toBe('published');
+  });
+
+  it('lets a run already fetching when the school is paused finish (the pause stops the next ones)', async () => {
+    const paused: { world?: ConnectorWorld } = {};
+    const setup = await started((deps) => ({
+      ...deps,
+      onStep: (step) => {
+        if (step === 'publishing') paused.world!.settings.get(TENANT)!.enabled = false;
+      },
+    }));
+    const world = (paused.world = setup.world);
+    const { run } = await trigger(setup.engine);
+    await setup.engine.drain();
+    expect(world.settings.get(TENANT)!.enabled).toBe(false);
+    expect(world.runs.get(run._id)?.status).toBe('published');
+  });
 });

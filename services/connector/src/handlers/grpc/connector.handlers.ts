@@ -16,6 +16,8 @@ import { SYNC_RUN_STATUSES } from '@isams-sync/events';
 const RUN_STATUSES = SYNC_RUN_STATUSES;
 const MAX_PAGE = 100;
 const DEFAULT_PAGE = 20;
+/** Schools named in an error (its message and details travel in gRPC metadata, which is capped). */
+const MAX_NAMED_SCHOOLS = 50;
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const r = schema.safeParse(value);
@@ -34,10 +36,15 @@ const listSchema = z.object({
   triggerKind: z.union([z.literal(''), z.enum(['schedule', 'manual'])]),
 });
 
+/** A page token: the offset of the page's first run, in decimal, base64url without padding. */
+const encodeToken = (offset: number): string => Buffer.from(String(offset)).toString('base64url');
+
+/** The offset of a token {@link encodeToken} issued; any other spelling is refused, never read as 0. */
 function decodeToken(token: string): number {
   if (token === '') return 0;
-  const n = Number(Buffer.from(token, 'base64url').toString('utf8'));
-  if (!Number.isSafeInteger(n) || n < 0)
+  const text = Buffer.from(token, 'base64url').toString('utf8');
+  const n = /^(0|[1-9][0-9]{0,15})$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || encodeToken(n) !== token)
     throw ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({
       field: 'page.pageToken',
       reason: 'is not a token from a previous page',
@@ -139,8 +146,7 @@ export function connectorHandlers(deps: ConnectorHandlerDeps): connectorV1.Conne
         offset,
         limit,
       });
-      const next =
-        offset + runs.length < total ? Buffer.from(String(offset + runs.length)).toString('base64url') : '';
+      const next = offset + runs.length < total ? encodeToken(offset + runs.length) : '';
       return { runs: runs.map(toRunProto), page: { nextPageToken: next, totalSize: String(total) } };
     }),
     CancelSyncRun: unary(async (req, ctx) =>
@@ -168,7 +174,22 @@ export function connectorHandlers(deps: ConnectorHandlerDeps): connectorV1.Conne
         ended.abort();
       }
     }),
-    RotateKeyEncryption: unary(async () => deps.settings.rotateKeyEncryption(), { tenantFree: true }),
+    RotateKeyEncryption: unary(
+      async () => {
+        const r = await deps.settings.rotateKeyEncryption();
+        // The response has no field for the keys left: a rotation that left any is refused,
+        // naming the schools (the operator must not drop CONNECTOR_KEK_PREVIOUS yet).
+        if (r.left > 0)
+          throw ConnectorErrors.CONNECTOR_KEYS_LEFT_UNROTATED({
+            reencrypted: r.reencrypted,
+            alreadyCurrent: r.alreadyCurrent,
+            left: r.left,
+            skippedTenantIds: r.skipped.slice(0, MAX_NAMED_SCHOOLS).map((s) => s.tenantId),
+          });
+        return { reencrypted: r.reencrypted, alreadyCurrent: r.alreadyCurrent };
+      },
+      { tenantFree: true },
+    ),
     GetSyncStatus: unary(async (_req, ctx) => {
       const [freshness, sent] = await Promise.all([
         deps.freshness.get(ctx.tenantId),
