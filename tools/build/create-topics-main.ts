@@ -1,4 +1,4 @@
-// Entry of the topic hook Job (`node dist/create-topics.js` in the connector image).
+// Entry of the topic hook Job (`node dist/create-topics/main.js` in the connector image).
 import { ConfigError } from '@isams-sync/config';
 import { createLogger } from '@isams-sync/logger';
 import { createTopics, loadCreateTopicsConfig } from './create-topics';

@@ -1,7 +1,7 @@
 /**
  * The chart's pre-install/pre-upgrade hook: creates the declared Kafka topics (`TOPICS` of
  * `@isams-sync/events`) from the same environment variables the services read, so the Helm values
- * never repeat the topic list. Bundled into the connector image as `dist/create-topics.js`.
+ * never repeat the topic list. Bundled into the connector image as `dist/create-topics/main.js`.
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';

@@ -7,7 +7,8 @@ import { env } from './env-fields';
  *
  * - `NODE_ENV`: `development` | `test` | `production` (default `production`).
  * - `LOG_LEVEL`: pino level (default `info`).
- * - `SERVICE_NAME`: optional override of the service's name in logs and metrics.
+ * - `SERVICE_NAME`: optional override of the service's name in its log lines and (unless
+ *   `OTEL_SERVICE_NAME` is set) its spans; metrics keep the service's own name.
  * - `OPS_PORT`: HTTP port for `/metrics`, `/health`, `/ready` (default 9464; 0 = any free port).
  * - `SHUTDOWN_TIMEOUT_MS`: graceful-shutdown deadline, a duration like `10s` (default 10 000 ms).
  * - `READINESS_INTERVAL_MS`: pause between two rounds of readiness probes of Kafka/MongoDB (default 5 s).

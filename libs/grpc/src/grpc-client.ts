@@ -148,7 +148,7 @@ export function buildServiceConfig(
  * @example
  * ```ts
  * const roster = createGrpcClient(pkg.isams_sync.roster.v1.RosterService, config.ROSTER_GRPC_ADDRESS, {
- *   identity: { keyring, audience: 'roster' }, deadlineMs: 3000, idempotentMethods: ['GetPerson', 'ListPeople'], logger,
+ *   identity: { keyring, audience: 'roster' }, deadlineMs: 3000, idempotentMethods: ['GetEntity', 'ListEntities'], logger,
  * });
  * ```
  */
@@ -183,7 +183,7 @@ export function createGrpcClient<T extends Client>(
 export class GrpcCallError extends Error {
   /** The numeric gRPC status (`status.NOT_FOUND` = 5 …). */
   readonly code: number;
-  /** The server's `x-error-code` (e.g. `ROSTER_PERSON_NOT_FOUND`), else `GRPC_<STATUS>`. */
+  /** The server's `x-error-code` (e.g. `ROSTER_ENTITY_NOT_FOUND`), else `GRPC_<STATUS>`. */
   readonly errorCode: string;
   /** The {@link ErrorKind} of the status, for mapping to HTTP. */
   readonly kind: ErrorKind;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { env, loadConfig } from '@isams-sync/config';
 
-/** Environment of the create-topics CLI (the Helm pre-install/pre-upgrade hook runs it). */
+/** Environment of the local create-topics CLI (the Helm hook runs tools/build/create-topics.ts instead). */
 export const createTopicsConfigSchema = z.object({
   KAFKA_BROKERS: env.csv(),
   KAFKA_CLIENT_ID: z.string().trim().min(1).default('isams-sync-create-topics'),

@@ -1,5 +1,5 @@
 // Creates the declared topics (TOPICS from @isams-sync/events) that do not exist yet and checks
-// the existing ones. Used by the Helm hook and local setups:
+// the existing ones, for local setups (plaintext only; the Helm hook runs tools/build/create-topics.ts):
 //   KAFKA_BROKERS=127.0.0.1:19092 tsx libs/kafka/src/cli/create-topics.ts [--dry-run]
 // Exit codes: 0 ok, 1 Kafka/topic error, 2 bad configuration.
 import { TOPICS } from '@isams-sync/events';
