@@ -2,8 +2,9 @@
 # Chart checks run by CI (.ci/run) and by hand: for every chart under charts/ and every values file
 # under charts/<chart>/ci/: `helm lint --strict`, `helm template`, then offline validation of the
 # rendered manifests against the Kubernetes API types (tools/deploy/cmd/validate-manifests); and the
-# environment each workload gets must match its service's zod config schema
-# (tools/deploy/check-env-contract.ts); and the generated references of docs/deploy.md must be current.
+# environment each workload gets must match its service's zod config schema — its names
+# (tools/deploy/check-env-contract.ts) and its values, loaded by the service's own config loader
+# (tools/deploy/check-env-values.ts); and the generated references of docs/deploy.md must be current.
 # Tools are built from the Go module proxy by tools/deploy/install-tools.sh (cached in .cache/tools).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -79,6 +80,11 @@ shopt -s nullglob
 env_files=("$rendered"/*.env.json)
 shopt -u nullglob
 if (( ${#env_files[@]} > 0 )) && ! npx --no-install tsx tools/deploy/check-env-contract.ts "${env_files[@]}"; then failed=$((failed + 1)); fi
+# Values too: each rendered workload's environment must pass its service's own config loader.
+shopt -s nullglob
+rendered_files=("$rendered"/*.yaml)
+shopt -u nullglob
+if (( ${#rendered_files[@]} > 0 )) && ! npx --no-install tsx tools/deploy/check-env-values.ts "${rendered_files[@]}"; then failed=$((failed + 1)); fi
 if ! npx --no-install tsx tools/deploy/gen-values-doc.ts --check; then failed=$((failed + 1)); fi
 echo "check-charts: ${checked} values files passed, ${failed} failed (rendered manifests in $rendered)"
 (( failed == 0 ))
