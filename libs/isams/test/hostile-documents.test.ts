@@ -170,6 +170,22 @@ describe('hostile documents: text from the server is bounded and without control
     }
   });
 
+  it('a key echoed in another letter case and cut by the bound is redacted too (any form, any case)', () => {
+    const key = '{0A1C996B-8E74-4388-A3C4-8DA1E40ADA57}';
+    for (const echoed of [
+      key.toLowerCase(),
+      key.slice(1, -1).toLowerCase(),
+      encodeURIComponent(key).toLowerCase(),
+    ])
+      for (const offset of [0, 5, 20, 35]) {
+        const description = `${'d'.repeat(500 - 20 - offset)}${echoed}${'e'.repeat(1000)}`;
+        const err = classifyMessage({ messageId: 'X', title: 't', description });
+        const logged = redactSecrets(err.message, key).toLowerCase();
+        expect(logged).not.toContain('0a1c996b');
+        for (let k = 4; k < echoed.length; k++) expect(logged).not.toContain(echoed.slice(0, k) + '…');
+      }
+  });
+
   it('a 5 MB error body from the host is read only up to the error-body limit and classified bounded', async () => {
     const body = Buffer.from(
       `<Message><MessageId>Weird</MessageId><Title>t</Title><Description>${'z'.repeat(5 * 1024 * 1024)}</Description></Message>`,

@@ -35,7 +35,8 @@ function redactCutKey(text: string, forms: ReadonlySet<string>): string {
   for (let at = out.indexOf(CUT_MARKER); at >= 0; at = out.indexOf(CUT_MARKER, at + CUT_MARKER.length)) {
     for (const form of forms) {
       for (let k = Math.min(form.length - 1, at); k >= 4; k--) {
-        if (out.slice(at - k, at) === form.slice(0, k)) {
+        // Case-insensitively, as the whole forms: a GUID echoed in lower case and then cut.
+        if (out.slice(at - k, at).toLowerCase() === form.slice(0, k).toLowerCase()) {
           out = `${out.slice(0, at - k)}[REDACTED]${out.slice(at)}`;
           at += '[REDACTED]'.length - k;
           break;
