@@ -31,7 +31,8 @@ export const session = {
   },
 };
 
-async function request(method, path, body, token = session.token) {
+/** `signal` (an AbortSignal, optional) cancels the request: it then rejects with an `AbortError`. */
+async function request(method, path, body, token = session.token, signal = undefined) {
   const headers = { accept: 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
@@ -39,6 +40,7 @@ async function request(method, path, body, token = session.token) {
     method,
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
+    signal,
   });
   const text = await res.text();
   const json = text ? JSON.parse(text) : undefined;
@@ -50,6 +52,28 @@ async function request(method, path, body, token = session.token) {
   }
   return json;
 }
+
+/**
+ * The requests of a search typed as the admin types: `next()` aborts the one before and gives the
+ * signal of the new one, so only the answer to the latest text is shown (an older one rejects with
+ * an AbortError, see {@link isAbort}); `abort()` when the page is left.
+ */
+export function latestOnly() {
+  let controller;
+  return {
+    next() {
+      controller?.abort();
+      controller = new AbortController();
+      return controller.signal;
+    },
+    abort() {
+      controller?.abort();
+    },
+  };
+}
+
+/** Whether `err` is a request's abort (an older search replaced by a newer one): nothing to show. */
+export const isAbort = (err) => err?.name === 'AbortError';
 
 const school = (path) => `/api/v1/schools/${encodeURIComponent(session.schoolId)}${path}`;
 const qs = (params) => {
@@ -108,14 +132,21 @@ export const api = {
   evenings: () => request('GET', school('/evenings')),
   runUndo: (id) => request('GET', school(`/sync-runs/${encodeURIComponent(id)}/undo`)),
   undoRun: (id, comment) => request('POST', school(`/sync-runs/${encodeURIComponent(id)}/undo`), { comment }),
-  events: () => request('GET', school('/events')),
+  events: (params = {}) => request('GET', school(`/events${qs(params)}`)),
   eventBookings: (id, params = {}) =>
     request('GET', school(`/events/${encodeURIComponent(id)}/bookings${qs(params)}`)),
   heldBatches: (params = {}) => request('GET', school(`/held-batches${qs(params)}`)),
-  heldBatch: (id, params = {}) =>
-    request('GET', school(`/held-batches/${encodeURIComponent(id)}${qs(params)}`)),
+  heldBatch: (id, params = {}, signal = undefined) =>
+    request(
+      'GET',
+      school(`/held-batches/${encodeURIComponent(id)}${qs(params)}`),
+      undefined,
+      undefined,
+      signal,
+    ),
   heldImpact: (id) => request('GET', school(`/held-batches/${encodeURIComponent(id)}/impact`)),
   decide: (id, decision, comment, version) =>
     request('POST', school(`/held-batches/${encodeURIComponent(id)}/${decision}`), { comment, version }),
-  roster: (type, params = {}) => request('GET', school(`/roster/${encodeURIComponent(type)}${qs(params)}`)),
+  roster: (type, params = {}, signal = undefined) =>
+    request('GET', school(`/roster/${encodeURIComponent(type)}${qs(params)}`), undefined, undefined, signal),
 };

@@ -1,4 +1,4 @@
-import { api } from './api.js';
+import { api, isAbort, latestOnly } from './api.js';
 import { announce, errorBox, h, panel, replace, table, when } from './dom.js';
 
 /** Why a record is held, in plain words, by its type's hold reason. */
@@ -51,8 +51,19 @@ export async function renderHeldBatch(root, batchId) {
   let reasons = {};
   let version;
 
+  const searches = latestOnly();
+
+  /** The records matching the search text; only the answer to the latest text is shown. */
   async function loadRecords() {
-    const r = await api.heldBatch(batchId, { q: search.value.trim(), pageSize: 200 });
+    const signal = searches.next();
+    let r;
+    try {
+      r = await api.heldBatch(batchId, { q: search.value.trim(), pageSize: 200 }, signal);
+    } catch (err) {
+      if (isAbort(err) || signal.aborted) return;
+      throw err;
+    }
+    if (signal.aborted) return;
     replace(
       recordsEl,
       table(
@@ -70,7 +81,6 @@ export async function renderHeldBatch(root, batchId) {
         ? h('p', { class: 'hint' }, 'Showing the first 200; search to narrow down.')
         : null,
     );
-    return r.batch;
   }
 
   async function loadImpact() {
@@ -223,5 +233,8 @@ export async function renderHeldBatch(root, batchId) {
     debounce = setTimeout(() => void loadRecords(), 250);
   });
   await Promise.all([loadRecords(), loadImpact()]);
-  return () => clearTimeout(debounce);
+  return () => {
+    clearTimeout(debounce);
+    searches.abort();
+  };
 }

@@ -1,7 +1,12 @@
 import { AppError } from '@isams-sync/errors';
 import type { BookingsGateway } from '../../src/use-cases/ports';
 import type { RosterGateway } from '../../src/use-cases/ports';
-import type { BookableEvent, PersonRef, ReinstatementLine } from '../../src/domain/models/bookings.models';
+import type {
+  BookableEvent,
+  Booking,
+  PersonRef,
+  ReinstatementLine,
+} from '../../src/domain/models/bookings.models';
 import type { Change, HeldBatch, RemovalThresholds, RunUndo } from '../../src/domain/models/roster.models';
 import type { CallContext } from '../../src/domain/principal';
 
@@ -75,7 +80,45 @@ function initialState() {
       comment: null,
     } as RunUndo,
     reinstatements: [] as ReinstatementLine[],
+    /**
+     * The school's events, when a test sets them (else `live` is listed): paged as bookings pages
+     * (`pageSize` at a time, the token the next one's offset, `totalSize`), filtered by `status`.
+     */
+    events: undefined as BookableEvent[] | undefined,
+    /** How many bookings each event has, booked and cancelled (booked first), paged and filtered like events. */
+    bookingCounts: {} as Record<string, { booked: number; cancelled: number }>,
+    /** Bookings pages answer without `totalSize` (as a service that does not count would). */
+    bookingsWithoutTotals: false,
   };
+}
+
+/** One page of `items` as the bookings service pages: `pageSize` from the offset in `pageToken`. */
+function pageOf<T>(items: T[], input: { pageSize?: number; pageToken?: string }, withTotal = true) {
+  const from = input.pageToken === undefined ? 0 : Number(input.pageToken);
+  const size = input.pageSize ?? 50;
+  const next = from + size < items.length ? String(from + size) : null;
+  return {
+    items: items.slice(from, from + size),
+    page: { nextPageToken: next, totalSize: withTotal ? items.length : null },
+  };
+}
+
+/** The bookings of an event as `state.bookingCounts` describes them. */
+function fakeEventBookings(state: FakeState, eventId: string): Booking[] {
+  const counts = state.bookingCounts[eventId] ?? { booked: 0, cancelled: 0 };
+  return Array.from({ length: counts.booked + counts.cancelled }, (_, i) => ({
+    id: `${eventId}-b${i}`,
+    eventId,
+    slotId: `${eventId}-s${i}`,
+    staffId: null,
+    pupilId: `p${i}`,
+    contactId: null,
+    startsAt: null,
+    endsAt: null,
+    status: i < counts.booked ? 'booked' : 'cancelled',
+    pendingCancellation: false,
+    cancellation: null,
+  }));
 }
 
 /** The roster's read side: entities, a run, its changes and findings. */
@@ -313,11 +356,23 @@ function fakeBookings(state: FakeState, rec: Recorder): BookingsGateway {
   return {
     async listEvents(ctx, input) {
       rec('listEvents', ctx, input);
-      return { events: input.status === 'live' ? state.live : state.live, page: EMPTY_PAGE };
+      if (state.events === undefined) return { events: state.live, page: EMPTY_PAGE };
+      const { status } = input;
+      const { items, page } = pageOf(
+        state.events.filter((e) => status === undefined || e.status === status),
+        input,
+      );
+      return { events: items, page };
     },
     async listEventBookings(ctx, input) {
       rec('listEventBookings', ctx, input);
-      return { bookings: [], page: EMPTY_PAGE };
+      const { status } = input;
+      const { items, page } = pageOf(
+        fakeEventBookings(state, input.eventId).filter((b) => status === undefined || b.status === status),
+        input,
+        !state.bookingsWithoutTotals,
+      );
+      return { bookings: items, page };
     },
     async previewRemovalImpact(ctx, input) {
       rec('previewRemovalImpact', ctx, input);
