@@ -2,6 +2,7 @@ import type { RosterEntityType } from '@isams-sync/events';
 import type { PartialRead, StoredByType, StoredEntity } from './diff';
 import { keepStoredFields } from './keep-stored';
 import type { EntitiesByType, RosterEntity } from './roster-model';
+import { foldName } from './search-text';
 
 /**
  * When a document counts as another school's. iSAMS numbers people per school, so another school's
@@ -100,10 +101,8 @@ export interface SchoolIdentityInput {
   partial?: PartialRead;
 }
 
-const fold = (v: unknown): string | undefined =>
-  typeof v === 'string' && v.trim() !== ''
-    ? v.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/\s+/g, ' ').trim()
-    : undefined;
+/** Names compared with accents, case and spacing ignored (the folding search uses too). */
+const fold = foldName;
 
 /**
  * Is `after` still the person `before` was? `same` when the name is unchanged, or when it changed

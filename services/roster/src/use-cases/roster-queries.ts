@@ -7,7 +7,7 @@ import type { RosterReadStore } from './ports';
 import type { RemovalThreshold, RemovalThresholds } from '../domain/guard';
 import { RosterErrors } from '../domain/roster-errors';
 import type { RosterFinding } from '../domain/roster-model';
-import { searchText } from '../domain/search-text';
+import { matchesWords, searchText, searchWords } from '../domain/search-text';
 import type { ChangesetProcessor, SnapshotPlan } from './changeset-processor';
 
 export interface Page<T> {
@@ -45,16 +45,24 @@ export function parseOffsetToken(token: string | undefined): number {
   return n;
 }
 
+/** A change matches a query when its before or its after image does (lists show the after image's name). */
 function filterChanges(all: StoredChange[], f: ChangeFilter): StoredChange[] {
-  const q = f.query?.toLowerCase();
+  const words = searchWords(f.query);
+  const found = (c: StoredChange) =>
+    [c.before, c.after].some(
+      (image) => image !== undefined && matchesWords(searchText(c.entityType, image), words),
+    );
   return all.filter(
     (c) =>
       (!f.entityType || c.entityType === f.entityType) &&
       (!f.change || c.change === f.change) &&
       (!f.disposition || c.disposition === f.disposition) &&
-      (!q || searchText(c.entityType, (c.before ?? c.after)!).includes(q)),
+      (words.length === 0 || found(c)),
   );
 }
+
+/** A filter matches an entity that has the field with that value; a missing field never matches. */
+const hasValue = (v: unknown, value: string): boolean => v !== undefined && v !== null && String(v) === value;
 
 /** Read side of the roster: entities, runs, changesets, findings, held batches, dry runs, thresholds. */
 export class RosterQueries {
@@ -66,7 +74,7 @@ export class RosterQueries {
   ) {}
 
   async listEntities(tenantId: string, q: ListEntitiesQuery): Promise<Page<EntityRecord>> {
-    const needle = q.query?.toLowerCase();
+    const words = searchWords(q.query);
     const all = (
       await this.store.listEntityDocs(tenantId, q.entityType, q.status === 'all' ? undefined : q.status)
     )
@@ -74,8 +82,8 @@ export class RosterQueries {
       .filter(
         (e) =>
           (q.status === 'all' || e.status === q.status) &&
-          (!needle || searchText(e.entityType, e.data).includes(needle)) &&
-          q.filters.every((f) => String(e.data[f.field]) === f.value),
+          (words.length === 0 || matchesWords(searchText(e.entityType, e.data), words)) &&
+          q.filters.every((f) => hasValue(e.data[f.field], f.value)),
       )
       .sort((a, b) => compareIds(a.entityId, b.entityId));
     return this.page(all, q.pageSize, q.pageToken);
