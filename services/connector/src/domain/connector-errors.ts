@@ -94,6 +94,13 @@ export const ConnectorErrors = defineErrors({
     message: (d: { reason: string }) =>
       `The notification e-mail was not accepted by the SMTP server (${d.reason}); it is tried again at the next check.`,
   },
+  // Logged only: the message was handed over, then the server's reply to it did not come (a
+  // time-out or the connection lost). It may well have been delivered, so it is not sent again.
+  CONNECTOR_NOTIFICATION_UNCONFIRMED: {
+    kind: 'unavailable',
+    message: (d: { reason: string }) =>
+      `The notification e-mail was handed to the SMTP server but not confirmed (${d.reason}); it may have been delivered, so it is not sent again today.`,
+  },
 });
 
 /** What the admin should do for connector-side failures (iSAMS errors carry their own). */

@@ -1,6 +1,8 @@
 import type { Logger } from '@isams-sync/logger';
 import { startPeriodic } from '@isams-sync/runtime';
 import type { PeriodicTask } from '@isams-sync/runtime';
+import { ConnectorErrors } from '../domain/connector-errors';
+import type { RunRecord } from '../domain/run-record';
 import type { SchoolSettings } from '../domain/school-settings';
 import type { Mailer } from '../domain/mailer.port';
 import { DEFAULT_TIME_ZONE } from '../domain/settings-rules';
@@ -44,15 +46,20 @@ export interface NotifierDeps {
   logger: Logger;
 }
 
-/** What one notification attempt came to. */
-export type NotifyOutcome = 'sent' | 'already_sent_today' | 'not_sent' | 'no_contacts' | 'nothing_to_tell';
+/**
+ * What one notification attempt came to (`unconfirmed`: handed to the SMTP server, which did not
+ * answer; it may have been delivered, so it is not sent again that day).
+ */
+export type NotifyOutcome =
+  'sent' | 'already_sent_today' | 'not_sent' | 'unconfirmed' | 'no_contacts' | 'nothing_to_tell';
 
 /**
  * E-mails a school's chosen contacts when removals are held, when runs keep failing with the same
  * error and when its data is older than a day — at most once per condition, school and local day
  * across replicas: the e-mail is claimed by a unique insert before it is sent and the claim is given
  * back when the SMTP server refuses it. At most once: a replica that dies between claiming and
- * sending loses that day's e-mail of that condition (docs/architecture.md › Being told).
+ * sending, or an e-mail handed to the server that never answered, keeps that day's claim of that
+ * condition (docs/architecture.md › Being told).
  */
 export class Notifier {
   private checks: PeriodicTask | undefined;
@@ -85,38 +92,21 @@ export class Notifier {
     if (!run || run.dryRun) return 'nothing_to_tell';
     const settings = await this.deps.settings.get(tenantId);
     if (!settings) return 'nothing_to_tell';
-    const timeZone = settings.timeZone ?? DEFAULT_TIME_ZONE;
-    if (run.status === 'held') {
-      const heldByType: Record<string, number> = {};
-      for (const [type, counts] of Object.entries(run.rosterCounts ?? {})) {
-        const held = (counts as { held?: unknown } | null)?.held;
-        if (typeof held === 'number' && held > 0) heldByType[type] = held;
-      }
-      return this.notify(
-        settings,
-        removalsHeldMessage({
-          schoolId: tenantId,
-          holdKind: run.holdKind ?? 'removals',
-          heldByType,
-          ...(run.heldBatchId === undefined ? {} : { heldBatchId: run.heldBatchId }),
-          at: run.fetchedAt ?? run.requestedAt,
-          timeZone,
-          ...this.link(),
-        }),
-        run._id,
-      );
-    }
+    if (run.status === 'held') return this.notify(settings, this.removalsHeld(settings, run), run._id);
     if (run.status === 'failed') return this.checkFailing(settings);
     return 'nothing_to_tell';
   }
 
   /**
-   * Checks every school for old data and failure streaks (a streak whose e-mail the SMTP server
-   * refused is tried again here, without waiting for another failed run).
+   * Checks every school for held removals, old data and failure streaks (a held run or a streak
+   * whose e-mail the SMTP server refused is tried again here, without waiting for another run).
    */
   async sweep(): Promise<void> {
     for await (const settings of this.deps.settings.all()) {
       if ((settings.notificationEmails ?? []).length === 0) continue;
+      await this.checkHeld(settings).catch((err: unknown) =>
+        this.deps.logger.warn({ err, tenantId: settings.tenantId }, 'held-removals check failed'),
+      );
       await this.checkStale(settings).catch((err: unknown) =>
         this.deps.logger.warn({ err, tenantId: settings.tenantId }, 'old-data check failed'),
       );
@@ -124,6 +114,23 @@ export class Notifier {
         this.deps.logger.warn({ err, tenantId: settings.tenantId }, 'failing-runs check failed'),
       );
     }
+  }
+
+  /**
+   * Tells the school's contacts of its held run — the newest real run that reached the roster (a
+   * failed one did not; an approval reports the held run itself `applied`) — when the roster's report
+   * of it came today. A run held on an earlier day is told by `runEnded` of each later run that is
+   * still held, not here: a discarded batch is not reported to the connector, so a reminder from
+   * here could name a batch already decided.
+   */
+  async checkHeld(settings: SchoolSettings): Promise<NotifyOutcome> {
+    const runs = await this.recentRuns(settings.tenantId);
+    const latest = runs.find((r) => r.status !== 'failed');
+    if (latest?.status !== 'held') return 'nothing_to_tell';
+    const timeZone = settings.timeZone ?? DEFAULT_TIME_ZONE;
+    const reportedOn = localDay(latest.finishedAt ?? latest.requestedAt, timeZone);
+    if (reportedOn !== localDay(this.now(), timeZone)) return 'nothing_to_tell';
+    return this.notify(settings, this.removalsHeld(settings, latest), latest._id);
   }
 
   /** Tells the school's contacts when its last N real runs failed with the same error. */
@@ -171,6 +178,24 @@ export class Notifier {
     );
   }
 
+  /** The held-removals e-mail of a held run: counts per type, the held batch's link. */
+  private removalsHeld(settings: SchoolSettings, run: RunRecord): NotificationMessage {
+    const heldByType: Record<string, number> = {};
+    for (const [type, counts] of Object.entries(run.rosterCounts ?? {})) {
+      const held = (counts as { held?: unknown } | null)?.held;
+      if (typeof held === 'number' && held > 0) heldByType[type] = held;
+    }
+    return removalsHeldMessage({
+      schoolId: settings.tenantId,
+      holdKind: run.holdKind ?? 'removals',
+      heldByType,
+      ...(run.heldBatchId === undefined ? {} : { heldBatchId: run.heldBatchId }),
+      at: run.fetchedAt ?? run.requestedAt,
+      timeZone: settings.timeZone ?? DEFAULT_TIME_ZONE,
+      ...this.link(),
+    });
+  }
+
   private link(): { dashboardUrl?: string } {
     return this.opts.dashboardUrl === undefined ? {} : { dashboardUrl: this.opts.dashboardUrl };
   }
@@ -208,6 +233,15 @@ export class Notifier {
     try {
       await this.deps.mailer.send({ to, subject: message.subject, text: message.text });
     } catch (err) {
+      if (ConnectorErrors.CONNECTOR_NOTIFICATION_UNCONFIRMED.is(err)) {
+        // Handed over, then no answer: probably delivered. Sending it again at every check would
+        // flood the school, so the claim stays (at most once a day).
+        log.warn(
+          { err },
+          'notification e-mail handed to the SMTP server but not confirmed; not sent again today',
+        );
+        return 'unconfirmed';
+      }
       await this.deps.notifications
         .release(tenantId, id)
         .catch((e: unknown) => log.warn({ err: e }, 'notification claim not released; retried tomorrow'));

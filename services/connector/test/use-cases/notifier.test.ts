@@ -1,5 +1,6 @@
 import { createLogger } from '@isams-sync/logger';
 import { describe, expect, it } from 'vitest';
+import { ConnectorErrors } from '../../src/domain/connector-errors';
 import type { RunRecord } from '../../src/domain/run-record';
 import type { SchoolSettings } from '../../src/domain/school-settings';
 import type { RunError, RunStatus } from '../../src/domain/sync-run';
@@ -145,6 +146,28 @@ describe('notifier: failing runs', () => {
     expect(w.mailer.sent).toHaveLength(1);
   });
 
+  it('an e-mail the SMTP server took but did not confirm keeps its claim: not sent again that day', async () => {
+    const w = setup({ runs: [failed(30), failed(20), failed(10)] });
+    w.freshness.dataAsOf.set(T, minutesAgo(60));
+    // The server has the message, but its reply never came (a time-out after the message).
+    const send = w.mailer.send.bind(w.mailer);
+    w.mailer.send = async (mail) => {
+      await send(mail);
+      throw ConnectorErrors.CONNECTOR_NOTIFICATION_UNCONFIRMED({ reason: 'ETIMEDOUT' });
+    };
+    expect(await w.notifier.runEnded(T, w.runs.runs[2]!._id)).toBe('unconfirmed');
+    const claim = [...w.notifications.claims.values()][0]!;
+    expect(claim).toMatchObject({ condition: 'runs_failing', day: '2026-03-10' });
+    expect(claim.sentAt).toBeUndefined();
+    await w.notifier.sweep();
+    await w.notifier.sweep();
+    expect(w.mailer.sent).toHaveLength(1);
+    // The next day, still failing: told again.
+    w.setNow(new Date(NOW.getTime() + 24 * HOUR));
+    expect(await w.notifier.checkFailing((await w.settings.get(T))!)).toBe('unconfirmed');
+    expect(w.mailer.sent).toHaveLength(2);
+  });
+
   it("the day of a claim is the school's local day", async () => {
     // 23:30 UTC on 10 March is already 11 March in Auckland.
     const late = new Date('2026-03-10T23:30:00Z');
@@ -184,6 +207,48 @@ describe('notifier: held removals and old data', () => {
     const applied = run('applied', minutesAgo(1));
     w.runs.add(applied);
     expect(await w.notifier.runEnded(T, applied._id)).toBe('nothing_to_tell');
+  });
+
+  it('a refused held-removals e-mail is sent at the next check, once', async () => {
+    const held = run('held', minutesAgo(5), {
+      holdKind: 'removals',
+      heldBatchId: 'batch-9',
+      rosterCounts: { pupils: { held: 12 } },
+    });
+    const w = setup({ runs: [held] });
+    w.freshness.dataAsOf.set(T, minutesAgo(60));
+    w.mailer.refuse = 1;
+    expect(await w.notifier.runEnded(T, held._id)).toBe('not_sent');
+    expect(w.notifications.claims.size).toBe(0);
+    await w.notifier.sweep();
+    expect(w.mailer.sent.map((m) => m.subject)).toEqual([
+      `iSAMS sync (${T}): 12 removals held for your approval`,
+    ]);
+    expect(w.mailer.sent[0]!.text).toContain('https://dashboard.example/#/held/batch-9');
+    expect([...w.notifications.claims.values()]).toMatchObject([
+      { condition: 'removals_held', syncRunId: held._id, sentAt: NOW },
+    ]);
+    await w.notifier.sweep();
+    expect(w.mailer.sent).toHaveLength(1);
+  });
+
+  it('the check tells of a held run reported today while no later run reached the roster', async () => {
+    const held = (m: number) =>
+      run('held', minutesAgo(m), { holdKind: 'whole_run', heldBatchId: 'batch-w', rosterCounts: {} });
+    const heldTold = async (runs: RunRecord[]) => {
+      const w = setup({ runs });
+      w.freshness.dataAsOf.set(T, minutesAgo(60));
+      await w.notifier.sweep();
+      return w.mailer.sent.filter((m) => m.subject.includes('held')).length;
+    };
+    // Held, then a run that failed before it reached the roster: the batch is still pending.
+    expect(await heldTold([held(30), failed(10)])).toBe(1);
+    // Held yesterday: that day's e-mail was that day's (a discarded batch is not reported to the
+    // connector, so the check does not remind of it); a held run today tells again.
+    expect(await heldTold([held(24 * 60)])).toBe(0);
+    // Held, then applied (an approval reports the held run itself applied): nothing to tell.
+    expect(await heldTold([held(30), run('applied', minutesAgo(10))])).toBe(0);
+    expect(await heldTold([run('held', minutesAgo(10), { dryRun: true, holdKind: 'removals' })])).toBe(0);
   });
 
   it('data older than the limit is told about (with the last error); fresh or paused schools are not', async () => {
