@@ -46,7 +46,8 @@ export function cancellationReasonFor(reason: RemovalInput['reason']): BookingCa
  * Decides what one person's removal does to the bookings naming them. The consumer and the
  * booking-impact preview both call this, so a preview equals the outcome by construction.
  *
- * - finished events: nothing (history is kept);
+ * - ended evenings — finished, or their last day has passed on the school's calendar
+ *   ({@link eveningState}, as the end-of-evening sweep sees them): nothing (history is kept);
  * - live evenings (in the school's time zone `timeZone`): an `absent_from_feed` removal holds the
  *   booking (pendingCancellation), an `approved_held_batch` removal cancels it (also when it was pending);
  * - otherwise: cancel.
@@ -68,7 +69,7 @@ export function decideRemoval(
       continue;
     }
     const event = events.get(booking.eventId);
-    if (!event || event.status === 'finished') {
+    if (!event || eveningState(event, now, timeZone) === 'ended') {
       decision.untouched.push({ booking, why: 'event_finished' });
       continue;
     }
@@ -144,11 +145,18 @@ export interface ReinstatementContext {
   teacherActive: readonly Booking[];
   /** Keys (`kind:id`) of people currently removed from the roster. */
   removedPeople: ReadonlySet<string>;
+  /** The clock and the school's time zone: an evening that has ended ({@link eveningState}) takes no reinstatement. */
+  now: Date;
+  timeZone: string;
 }
 
 /**
- * Whether a booking cancelled by the removal of `restore`'s person is reinstated, or why not. Only
- * bookings cancelled by a roster removal of this person qualify (callers select them).
+ * Whether a booking cancelled by a roster removal is reinstated when `restore`'s person is back, or
+ * why not. Callers select the bookings: those the removal of this person cancelled, and those naming
+ * this person that another person's removal cancelled and that were not reinstated only because this
+ * person was removed too ({@link reconsiderStepOf} in roster-change-plan.ts). Every person the booking
+ * names other than `restore`'s must be present; an ended evening (finished, or its day passed on the
+ * school's calendar) is `event_finished`.
  */
 export type ReinstatementDecision = { outcome: 'reinstate'; seat: number } | { outcome: NotReinstatedReason };
 
@@ -157,7 +165,8 @@ export function decideReinstatement(
   restore: RestoreInput,
   ctx: ReinstatementContext,
 ): ReinstatementDecision {
-  if (!ctx.event || ctx.event.status === 'finished') return { outcome: 'event_finished' };
+  if (!ctx.event || eveningState(ctx.event, ctx.now, ctx.timeZone) === 'ended')
+    return { outcome: 'event_finished' };
   const graceUntil = booking.cancellation?.graceUntil;
   if (!graceUntil || restore.at.getTime() > graceUntil.getTime()) return { outcome: 'grace_expired' };
   const others = (['pupil', 'staff', 'contact'] as const).filter(

@@ -201,6 +201,25 @@ export function holdsToWrite(
   });
 }
 
+/**
+ * The evenings in which a removal holds bookings: those its decision holds, and those already held by
+ * it (a re-run after a crash, when the evening may have ended since). After writing its holds the
+ * consumer looks at these evenings again: one that ended meanwhile — its resolution may have run
+ * before the hold was written — is resolved by the consumer, so no hold is left behind.
+ */
+export function eveningsHeldBy(
+  removal: Pick<BatchRemoval, 'rosterEventId'>,
+  decision: Pick<RemovalDecision, 'hold'>,
+  bookings: readonly Booking[],
+): string[] {
+  const heldByIt = bookings.filter(
+    (b) =>
+      b.status === 'booked' &&
+      b.pendingCancellation?.causes.some((c) => c.rosterEventId === removal.rosterEventId),
+  );
+  return [...new Set([...decision.hold, ...heldByIt].map((b) => b.eventId))];
+}
+
 /** The bookings cancelled, by the roster event that cancelled them. */
 export function byCancellingEvent(cancelled: readonly Booking[]): Map<string, Booking[]> {
   const by = new Map<string, Booking[]>();
@@ -290,6 +309,41 @@ export function restoreStepOf(
   if (earlier && earlier.at.getTime() > booking.cancellation!.at.getTime())
     return { step: 'already_decided' };
   return { step: 'decide' };
+}
+
+/**
+ * What a restore does with a booking naming the restored person that ANOTHER person's removal
+ * cancelled. The restore of the person whose removal cancelled it decides it first; when it found
+ * someone else it names still removed (`other_person_removed`, e.g. this person), the booking is
+ * decided again by the restore of each person it names — so it comes back once everyone it names is
+ * present, whatever the order of their restores. Also: publish again what this very restore already
+ * did before a crash (same ids); `skip` every other booking (never decided: its own person's restore
+ * will; decided for another reason: final).
+ */
+export function reconsiderStepOf(
+  booking: Booking,
+  restore: Pick<RestoreInput, 'kind' | 'personId' | 'rosterEventId'>,
+):
+  | { step: 'republish_reinstated' }
+  | { step: 'republish_not_reinstated'; reason: NotReinstatedReason }
+  | { step: 'decide' }
+  | { step: 'skip' } {
+  const by = booking.cancellation?.roster;
+  if (!by || personOf(booking, restore.kind) !== restore.personId) return { step: 'skip' };
+  if (by.personKind === restore.kind && by.personId === restore.personId) return { step: 'skip' };
+  const earlier = booking.reinstatement;
+  if (earlier?.rosterEventId === restore.rosterEventId) {
+    if (booking.status === 'booked') return { step: 'republish_reinstated' };
+    if (earlier.outcome !== 'reinstated')
+      return { step: 'republish_not_reinstated', reason: earlier.outcome };
+  }
+  if (
+    booking.status === 'cancelled' &&
+    earlier?.outcome === 'other_person_removed' &&
+    earlier.at.getTime() >= booking.cancellation!.at.getTime()
+  )
+    return { step: 'decide' };
+  return { step: 'skip' };
 }
 
 /** The other people a booking names (whose removal keeps it from being reinstated). */

@@ -11,7 +11,7 @@ import type {
 } from '../domain/booking-model';
 import { assertStatusTransition, decideNewBooking } from '../domain/booking-rules';
 import { BookingsErrors } from '../domain/bookings-errors';
-import { decideHeldAtEveningEnd, decideReinstatement } from '../domain/removal-decision';
+import { decideReinstatement } from '../domain/removal-decision';
 import { personKey, personOf } from '../domain/booking-model';
 import { previewRemovalImpact } from '../domain/removal-impact';
 import { DEFAULT_SCHOOL_TIME_ZONE, eveningState, isTimeZone } from '../domain/school-calendar';
@@ -20,6 +20,7 @@ import type { RemovalImpact } from '../domain/removal-impact';
 import type { RosterDirectory } from '../domain/roster-directory.port';
 import { cancelledEvent } from '../domain/booking-events';
 import type { BookingEventPublisher } from '../domain/booking-event-publisher.port';
+import { resolveEvening as resolveHeldEvening } from './evening-resolution';
 
 export interface BookingsDeps {
   store: BookingsStore;
@@ -106,40 +107,9 @@ function useCaseContext(deps: BookingsDeps): UseCaseContext {
     return (await store.getSchoolSettings(tenantId))?.timeZone ?? DEFAULT_SCHOOL_TIME_ZONE;
   }
 
-  /**
-   * Resolves an ended evening's held cancellations ({@link decideHeldAtEveningEnd}): each booking a
-   * removal still holds is cancelled (`roster_removal_event_finished`). Crash-safe and idempotent:
-   * the cancellation is conditional (`booked → cancelled`), every booking cancelled this way is
-   * published again (same id, same time) until the evening is struck off the work list, last.
-   */
-  async function resolveEvening(tenantId: string, event: BookableEvent): Promise<number> {
-    const at = now();
-    let cancelled = 0;
-    for (const b of await store.pendingInEvent(tenantId, event.id)) {
-      const decision = decideHeldAtEveningEnd(b);
-      if (decision.outcome === 'release') {
-        await store.clearPending(tenantId, b.id, { at, action: 'hold_cleared', reason: 'evening_ended' });
-        continue;
-      }
-      const done = await store.cancel(
-        tenantId,
-        b,
-        { reason: 'roster_removal_event_finished', at, roster: decision.cause },
-        {
-          at,
-          action: 'cancelled',
-          reason: 'roster_removal_event_finished',
-          rosterEventId: decision.cause.rosterEventId,
-        },
-      );
-      if (done) cancelled++;
-    }
-    await publisher.publish(
-      (await store.cancelledAtEveningEnd(tenantId, event.id)).map((b) => cancelledEvent(tenantId, b)),
-    );
-    await store.forgetHeldEvening(tenantId, event.id);
-    return cancelled;
-  }
+  /** Resolves an ended evening's held cancellations (`evening-resolution.ts`). */
+  const resolveEvening = (tenantId: string, event: BookableEvent) =>
+    resolveHeldEvening({ store, publisher, now }, tenantId, event);
 
   return {
     ...deps,
@@ -388,6 +358,7 @@ function removalReportUseCases({ store, now, schoolTimeZone }: UseCaseContext) {
       restoring: ReadonlyArray<{ kind: PersonKind; personId: string }>,
     ): Promise<ReinstatementLine[]> {
       const at = now();
+      const timeZone = await schoolTimeZone(tenantId);
       const back = new Set(restoring.map((p) => personKey(p.kind, p.personId)));
       const bookings = await store.cancelledByRun(tenantId, syncRunId);
       const events = await store.getEventsByIds(
@@ -401,10 +372,13 @@ function removalReportUseCases({ store, now, schoolTimeZone }: UseCaseContext) {
           lines.push({ booking: b, outcome: 'reinstated' });
           continue;
         }
+        // Decided for good since the cancellation; `other_person_removed` is decided again by the
+        // restore of each person the booking names, so it is previewed afresh.
         if (
           b.reinstatement &&
           b.reinstatement.at.getTime() > c.at.getTime() &&
-          b.reinstatement.outcome !== 'reinstated'
+          b.reinstatement.outcome !== 'reinstated' &&
+          b.reinstatement.outcome !== 'other_person_removed'
         ) {
           lines.push({ booking: b, outcome: b.reinstatement.outcome });
           continue;
@@ -420,6 +394,8 @@ function removalReportUseCases({ store, now, schoolTimeZone }: UseCaseContext) {
           b,
           { kind: c.roster!.personKind, personId: c.roster!.personId, rosterEventId: 'preview', at },
           {
+            now: at,
+            timeZone,
             event: events.get(b.eventId),
             activeInSlot: await store.activeInSlot(tenantId, b.slotId),
             slotCapacity: slot?.capacity ?? 1,

@@ -118,6 +118,17 @@ export interface BookingsStore {
     cancellation: NonNullable<Booking['cancellation']>,
     entry: HistoryEntry,
   ): Promise<Booking | undefined>;
+  /**
+   * Cancels a held booking only while it is still booked and held as `booking.pendingCancellation`
+   * says (conditional update: a restore that released or narrowed the hold meanwhile wins). Returns
+   * the cancelled booking, or undefined when it was not cancelled.
+   */
+  cancelHeld(
+    tenantId: string,
+    booking: Booking,
+    cancellation: NonNullable<Booking['cancellation']>,
+    entry: HistoryEntry,
+  ): Promise<Booking | undefined>;
   setPending(
     tenantId: string,
     bookingId: string,

@@ -17,6 +17,7 @@ import {
   byCancellingEvent,
   cancellationsOf,
   cancelledEntry,
+  eveningsHeldBy,
   holdsToWrite,
   indexesBySchool,
   personOfChange,
@@ -27,7 +28,8 @@ import {
   sortRemovals,
 } from '../domain/roster-change-plan';
 import type { BatchRemovalOf, RosterChangeOutcome } from '../domain/roster-change-plan';
-import { DEFAULT_SCHOOL_TIME_ZONE } from '../domain/school-calendar';
+import { DEFAULT_SCHOOL_TIME_ZONE, eveningState } from '../domain/school-calendar';
+import { resolveEvening } from './evening-resolution';
 
 /** What the removal steps carry a decision out with. */
 export interface RemovalDeps {
@@ -73,6 +75,7 @@ export async function applyRemoval(
   await writeHolds(store, tenantId, removal, decision);
   toPublish.push(...decision.hold.map((b) => cancellationHeldEvent(tenantId, b, removal.cause)));
   await publisher.publish(toPublish);
+  await resolveIfEnded(deps, tenantId, eveningsHeldBy(removal, decision, bookings), timeZone);
   await store.putPersonState(tenantId, removedState(removal));
   return removalApplied(cancelled, decision.hold.length);
 }
@@ -89,6 +92,24 @@ async function writeHolds(
     await store.noteHeldEvening(tenantId, booking.eventId, removal.cause.at);
     await store.setPending(tenantId, booking.id, causes, entry);
   }
+}
+
+/**
+ * The evenings this consumer just wrote holds in, looked at again after the holds are written: one
+ * that has ended meanwhile (finished by the admin, or its day passed) may have been resolved before
+ * the hold existed (its work-list entry gone), so the consumer resolves it itself. Either the
+ * resolution read the hold, or this read sees the evening ended: no hold is left behind.
+ */
+async function resolveIfEnded(
+  deps: RemovalDeps,
+  tenantId: string,
+  eventIds: readonly string[],
+  timeZone: string,
+): Promise<void> {
+  if (eventIds.length === 0) return;
+  const now = deps.now();
+  for (const event of (await deps.store.getEventsByIds(tenantId, eventIds)).values())
+    if (eveningState(event, now, timeZone) === 'ended') await resolveEvening(deps, tenantId, event);
 }
 
 /** Removals of distinct people (any schools): applied per school, in bulk. Outcomes in order. */
@@ -168,6 +189,8 @@ async function applyFreshRemovals(
     decisions,
     byCancellingEvent(cancelled),
   );
+  const held = decisions.flatMap((d, k) => eveningsHeldBy(batch[k]!, d, bookings));
+  await resolveIfEnded(deps, tenantId, [...new Set(held)], timeZone);
   await store.putPersonStates(tenantId, batch.map(removedState));
   return outcomes;
 }

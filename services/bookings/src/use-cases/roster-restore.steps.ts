@@ -11,21 +11,36 @@ import {
   isRestoreCandidate,
   peopleOf,
   presentState,
+  reconsiderStepOf,
   restoreOf,
   restoreStepOf,
 } from '../domain/roster-change-plan';
 import type { RosterChangeOutcome } from '../domain/roster-change-plan';
+import { DEFAULT_SCHOOL_TIME_ZONE } from '../domain/school-calendar';
+
+/** Whether the removal of `restore`'s person is the one that cancelled the booking. */
+const isOwnRemoval = (b: Booking, restore: RestoreInput) =>
+  b.cancellation?.roster?.personKind === restore.kind && b.cancellation.roster.personId === restore.personId;
 
 /** What the restore steps carry a decision out with. */
 export interface RestoreDeps {
   store: BookingsStore;
   publisher: BookingEventPublisher;
+  now: () => Date;
+}
+
+/** What deciding a reinstatement needs besides the booking: the clock and the school's time zone. */
+interface Calendar {
+  now: Date;
+  timeZone: string;
 }
 
 /**
  * Applies one `restored` change (neither processed nor stale): the person's held cancellations are
  * released, what their removal cancelled is reinstated when possible (else why not is recorded),
- * every outcome event is published, then the person's state is written.
+ * then the bookings naming them that another person's removal cancelled and that were kept cancelled
+ * only because this person was removed too are decided again ({@link reconsiderStepOf}); every
+ * outcome event is published, then the person's state is written.
  */
 export async function applyRestore(
   deps: RestoreDeps,
@@ -34,20 +49,31 @@ export async function applyRestore(
   const { store, publisher } = deps;
   const tenantId = event.tenantid;
   const { restore, cause } = restoreOf(event);
-  await releaseHolds(store, tenantId, restore);
+  const named = await store.bookingsOfPerson(tenantId, restore.kind, restore.personId);
+  await releaseHolds(store, tenantId, restore, named);
 
-  const candidates = (await store.cancelledByRemovalOf(tenantId, restore.kind, restore.personId)).filter(
-    (b) => isRestoreCandidate(b, restore.rosterEventId),
+  const own = (await store.cancelledByRemovalOf(tenantId, restore.kind, restore.personId)).filter((b) =>
+    isRestoreCandidate(b, restore.rosterEventId),
   );
+  const others = named.filter((b) => reconsiderStepOf(b, restore).step !== 'skip');
   const events = await store.getEventsByIds(
     tenantId,
-    candidates.map((b) => b.eventId),
+    [...own, ...others].map((b) => b.eventId),
   );
+  const calendar: Calendar = {
+    now: deps.now(),
+    timeZone: (await store.getSchoolSettings(tenantId))?.timeZone ?? DEFAULT_SCHOOL_TIME_ZONE,
+  };
   const toPublish: CloudEvent[] = [];
   let reinstated = 0;
   let notReinstated = 0;
-  for (const b of candidates) {
-    const done = await restoreCandidate(store, tenantId, b, { restore, cause, event: events.get(b.eventId) });
+  const candidates = [
+    ...own.map((b) => ({ b, step: restoreStepOf(b, restore.rosterEventId) })),
+    ...others.map((b) => ({ b, step: reconsiderStepOf(b, restore) })),
+  ];
+  for (const { b, step } of candidates) {
+    const of = { restore, cause, event: events.get(b.eventId), calendar };
+    const done = await restoreCandidate(store, tenantId, b, step, of);
     if (!done) continue;
     toPublish.push(done.publish);
     if (done.counts === 'reinstated') reinstated++;
@@ -58,9 +84,14 @@ export async function applyRestore(
   return { status: 'applied', cancelled: 0, held: 0, reinstated, notReinstated };
 }
 
-/** Held (pending) cancellations of the restored person are released. */
-async function releaseHolds(store: BookingsStore, tenantId: string, restore: RestoreInput): Promise<void> {
-  for (const b of await store.bookingsOfPerson(tenantId, restore.kind, restore.personId)) {
+/** Held (pending) cancellations of the restored person (among the bookings naming them) are released. */
+async function releaseHolds(
+  store: BookingsStore,
+  tenantId: string,
+  restore: RestoreInput,
+  named: readonly Booking[],
+): Promise<void> {
+  for (const b of named) {
     const release = holdRelease(b, restore);
     if (release.release === 'clear')
       await store.clearPending(tenantId, b.id, {
@@ -77,33 +108,37 @@ interface RestoreOf {
   cause: RosterCause;
   /** The candidate's bookable event (undefined: gone). */
   event: BookableEvent | undefined;
+  calendar: Calendar;
 }
 
 /**
- * One booking cancelled by the restored person's removal: the event to publish about it, and whether
- * this run reinstated it or recorded why not (nothing counted when it only re-publishes what a run
- * before a crash did; undefined when an earlier restore already decided it).
+ * One booking this restore considers (cancelled by the restored person's removal, or reconsidered):
+ * the event to publish about it, and whether this run reinstated it or recorded why not (nothing
+ * counted when it only re-publishes what a run before a crash did; undefined when an earlier restore
+ * already decided it, or when a reconsidered booking is still kept by someone else's removal).
  */
 async function restoreCandidate(
   store: BookingsStore,
   tenantId: string,
   b: Booking,
-  { restore, cause, event }: RestoreOf,
+  step: ReturnType<typeof restoreStepOf> | ReturnType<typeof reconsiderStepOf>,
+  { restore, cause, event, calendar }: RestoreOf,
 ): Promise<{ publish: CloudEvent; counts?: 'reinstated' | 'not_reinstated' } | undefined> {
   const cancelledBy = b.cancellation!.roster!.rosterEventId;
-  const step = restoreStepOf(b, restore.rosterEventId);
   if (step.step === 'republish_reinstated')
     return { publish: reinstatedEvent(tenantId, b, cause, cancelledBy) };
   if (step.step === 'republish_not_reinstated')
     return { publish: notReinstatedEvent(tenantId, b, cause, step.reason) };
-  if (step.step === 'already_decided') return undefined;
+  if (step.step === 'already_decided' || step.step === 'skip') return undefined;
 
-  const result = await reinstateIfPossible(store, tenantId, b, restore, event);
+  const result = await reinstateIfPossible(store, tenantId, b, restore, event, calendar);
   if (result.outcome === 'reinstated')
     return {
       publish: reinstatedEvent(tenantId, { ...b, seat: result.seat }, cause, cancelledBy),
       counts: 'reinstated',
     };
+  // Reconsidered and still kept by yet another person's removal: already announced, nothing new.
+  if (result.outcome === b.reinstatement?.outcome && !isOwnRemoval(b, restore)) return undefined;
   const reason = result.outcome;
   const at = restore.at;
   await store.recordNotReinstated(
@@ -125,10 +160,12 @@ async function reinstateIfPossible(
   b: Booking,
   restore: RestoreInput,
   event: BookableEvent | undefined,
+  calendar: Calendar,
 ): Promise<{ outcome: 'reinstated'; seat: number } | { outcome: NotReinstatedReason }> {
   const [slot] = await store.getSlotsByIds(tenantId, [b.slotId]);
   const slotCapacity = slot?.capacity ?? 1;
   const decision = decideReinstatement(b, restore, {
+    ...calendar,
     event,
     activeInSlot: await store.activeInSlot(tenantId, b.slotId),
     slotCapacity,

@@ -125,6 +125,40 @@ describe('decideRemoval', () => {
     expect(other.republish).toEqual([]);
   });
 
+  it('leaves bookings of evenings that have ended by the school’s calendar (not set to finished) alone', () => {
+    const ended = new Map([
+      // marked live, 7 days ago; open, 30 days ago: their day has passed
+      [
+        'lastweek',
+        event('lastweek', {
+          status: 'live',
+          startsAt: new Date('2026-03-03T16:00:00Z'),
+          endsAt: new Date('2026-03-03T20:00:00Z'),
+        }),
+      ],
+      [
+        'lastmonth',
+        event('lastmonth', {
+          startsAt: new Date('2026-02-08T16:00:00Z'),
+          endsAt: new Date('2026-02-08T20:00:00Z'),
+        }),
+      ],
+    ]);
+    const d = decideRemoval(
+      { kind: 'pupil', personId: 'p1', reason: 'approved_held_batch', rosterEventId: 'r1' },
+      [booking('w', { eventId: 'lastweek' }), booking('m', { eventId: 'lastmonth' })],
+      ended,
+      NOW,
+      'UTC',
+    );
+    expect(d.cancel).toEqual([]);
+    expect(d.hold).toEqual([]);
+    expect(d.untouched.map((u) => [u.booking.id, u.why])).toEqual([
+      ['w', 'event_finished'],
+      ['m', 'event_finished'],
+    ]);
+  });
+
   it('treats live status and events taking place today (in the given time zone) as live, finished never', () => {
     expect(isLiveEvening(event('x', { status: 'live' }), NOW, 'UTC')).toBe(true);
     expect(isLiveEvening(events.get('today')!, NOW, 'UTC')).toBe(true);
@@ -156,6 +190,8 @@ describe('decideReinstatement', () => {
     slotCapacity: 1,
     teacherActive: [],
     removedPeople: new Set<string>(),
+    now: NOW,
+    timeZone: 'UTC',
   };
 
   it('reinstates into the original place when it is free', () => {
@@ -173,6 +209,14 @@ describe('decideReinstatement', () => {
     );
     expect(
       decideReinstatement(cancelled, restore, { ...ctx, event: event('e1', { status: 'finished' }) }).outcome,
+    ).toBe('event_finished');
+    // Its day has passed on the school's calendar (still marked live: nobody finished it).
+    expect(
+      decideReinstatement(cancelled, restore, {
+        ...ctx,
+        event: event('e1', { status: 'live' }),
+        now: new Date('2026-03-21T09:00:00Z'),
+      }).outcome,
     ).toBe('event_finished');
     expect(
       decideReinstatement(cancelled, { ...restore, at: new Date('2026-03-25T00:00:00Z') }, ctx).outcome,

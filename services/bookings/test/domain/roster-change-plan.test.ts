@@ -15,6 +15,7 @@ import {
   removalOf,
   removedState,
   restoreOf,
+  reconsiderStepOf,
   restoreStepOf,
   sortRemovals,
 } from '../../src/domain/roster-change-plan';
@@ -373,6 +374,41 @@ describe('what a restore does', () => {
         's1',
       ),
     ).toEqual({ step: 'decide' });
+  });
+
+  it('decides again a booking another person’s removal cancelled that was kept only because someone else was removed', () => {
+    const contactBack = { kind: 'contact' as const, personId: 'c1', rosterEventId: 's2' };
+    const kept = (over: Partial<Booking> = {}) =>
+      cancelled({
+        reinstatement: { at: NOW, rosterEventId: 's1', outcome: 'other_person_removed' },
+        ...over,
+      });
+    expect(reconsiderStepOf(kept(), contactBack)).toEqual({ step: 'decide' });
+    // Not named by this person, or cancelled by this very person's removal (restoreStepOf's).
+    expect(reconsiderStepOf(kept({ contactId: 'c9' }), contactBack)).toEqual({ step: 'skip' });
+    expect(reconsiderStepOf(kept(), { ...restore, rosterEventId: 's2' })).toEqual({ step: 'skip' });
+    // Never decided (its own person's restore will), or decided for good.
+    expect(reconsiderStepOf(cancelled(), contactBack)).toEqual({ step: 'skip' });
+    expect(
+      reconsiderStepOf(
+        cancelled({ reinstatement: { at: NOW, rosterEventId: 's1', outcome: 'slot_taken' } }),
+        contactBack,
+      ),
+    ).toEqual({ step: 'skip' });
+    expect(reconsiderStepOf(booking('b'), contactBack)).toEqual({ step: 'skip' });
+    // This very restore before a crash.
+    expect(
+      reconsiderStepOf(
+        kept({ status: 'booked', reinstatement: { at: NOW, rosterEventId: 's2', outcome: 'reinstated' } }),
+        contactBack,
+      ),
+    ).toEqual({ step: 'republish_reinstated' });
+    expect(
+      reconsiderStepOf(
+        kept({ reinstatement: { at: NOW, rosterEventId: 's2', outcome: 'teacher_busy' } }),
+        contactBack,
+      ),
+    ).toEqual({ step: 'republish_not_reinstated', reason: 'teacher_busy' });
   });
 
   it('checks every person the booking names, and maps a lost claim to why not', () => {

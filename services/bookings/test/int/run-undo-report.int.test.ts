@@ -58,4 +58,27 @@ describe('undoing a run: which cancelled bookings come back (real Kafka + Ferret
       [lost.id, 'slot_taken'],
     ]);
   });
+
+  it('a family removed together comes back as previewed when the undo restores the pupil first (the roster’s order)', async () => {
+    const tenant = uniqueName('school');
+    const ev = await makeEvent(h, tenant, { id: 'ev', daysAhead: 9 });
+    const family = await book(h, tenant, ev.slots[0]!.id, 't1', 'p1', 'c1');
+    await h.sendRoster([
+      rosterEvent(tenant, 'pupil', 'removed', 'p1', { syncRunId: 'r2' }),
+      rosterEvent(tenant, 'contact', 'removed', 'c1', { syncRunId: 'r2' }),
+    ]);
+    const people = [
+      { kind: 'pupil', id: 'p1' },
+      { kind: 'contact', id: 'c1' },
+    ];
+    expect(await report(tenant, people)).toEqual([[family.id, 'can_reinstate']]);
+
+    const at = new Date(Date.now() + 1000);
+    await h.sendRoster([
+      rosterEvent(tenant, 'pupil', 'restored', 'p1', { syncRunId: 'r2', time: at }),
+      rosterEvent(tenant, 'contact', 'restored', 'c1', { syncRunId: 'r2', time: at }),
+    ]);
+    expect((await getBooking(h, tenant, family.id)).status).toBe('booked');
+    expect(await report(tenant, people)).toEqual([[family.id, 'reinstated']]);
+  });
 });

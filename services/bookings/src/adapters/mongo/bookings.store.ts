@@ -438,6 +438,30 @@ export class MongoBookingsStore implements BookingsStore {
     return updated ? withoutMongo(updated) : undefined;
   }
 
+  /**
+   * Cancels a booking only while it is still booked and held exactly as read (`pendingCancellation`
+   * equal to the booking's: the stored one was read back, so its fields come in the same order). On
+   * FerretDB an update's filter does not match through an array of documents
+   * (`pendingCancellation.causes.rosterEventId`; a find does), hence the equality of the whole hold.
+   */
+  async cancelHeld(
+    tenantId: string,
+    booking: Booking,
+    cancellation: NonNullable<Booking['cancellation']>,
+    entry: HistoryEntry,
+  ): Promise<Booking | undefined> {
+    if (!booking.pendingCancellation) return undefined;
+    const updated = await this.bookings(tenantId).findOneAndUpdate(
+      {
+        ...stillBooked(tenantId, booking),
+        pendingCancellation: strip(booking.pendingCancellation),
+      } as Filter<BookingDoc>,
+      cancelUpdate(booking, cancellation, entry),
+      { returnDocument: 'after' },
+    );
+    return updated ? withoutMongo(updated) : undefined;
+  }
+
   async setPending(
     tenantId: string,
     bookingId: string,
