@@ -34,6 +34,15 @@ async function evening(tenant: string, id: string, startsAt: Date, status: 'open
   return uc;
 }
 
+/** A booking of pupil p1 and contact c1 with teacher t1, in an evening nine days ahead, and a handler over a publisher. */
+async function familyBooking(tenant: string) {
+  const uc = await evening(tenant, 'ev', new Date(Date.now() + 9 * DAY));
+  const b = await uc.createBooking(tenant, { slotId: 'ev-s0', pupilId: 'p1', contactId: 'c1' });
+  const publisher = flakyPublisher();
+  const handler = createRosterChangeHandler({ store, publisher, logger });
+  return { uc, b, publisher, handler };
+}
+
 const typeOf = (e: CloudEvent) => e.type.split('.').slice(-2, -1)[0];
 const people = (...p: Array<[PersonKind, string]>) => p.map(([kind, personId]) => ({ kind, personId }));
 
@@ -92,10 +101,7 @@ describe('restoring a family removed together: the outcome does not depend on th
     for (const mode of ['one by one', 'in one batch'] as const) {
       it(`reinstates the booking once both are back, as previewed: restored ${c.name}, ${mode}`, async () => {
         const tenant = uniqueName('school');
-        const uc = await evening(tenant, 'ev', new Date(Date.now() + 9 * DAY));
-        const b = await uc.createBooking(tenant, { slotId: 'ev-s0', pupilId: 'p1', contactId: 'c1' });
-        const publisher = flakyPublisher();
-        const handler = createRosterChangeHandler({ store, publisher, logger });
+        const { b, publisher, handler } = await familyBooking(tenant);
         const t0 = Date.now();
         await handler.handleBatch(
           c.removed.map(([kind, id]) =>
@@ -133,10 +139,7 @@ describe('restoring a family removed together: the outcome does not depend on th
 describe('restoring a family removed together: re-runs, and a third person still removed', () => {
   it('a restore re-run after a crash before its record re-publishes the same reinstated event', async () => {
     const tenant = uniqueName('school');
-    const uc = await evening(tenant, 'ev', new Date(Date.now() + 9 * DAY));
-    const b = await uc.createBooking(tenant, { slotId: 'ev-s0', pupilId: 'p1', contactId: 'c1' });
-    const publisher = flakyPublisher();
-    const handler = createRosterChangeHandler({ store, publisher, logger });
+    const { b, publisher, handler } = await familyBooking(tenant);
     const t0 = Date.now();
     await handler.handleBatch([
       rosterEvent(tenant, 'pupil', 'removed', 'p1', { syncRunId: 'r2', time: new Date(t0) }),
@@ -167,10 +170,7 @@ describe('restoring a family removed together: re-runs, and a third person still
 
   it('stays cancelled (nothing published by the second restore) while a third person it names is still removed', async () => {
     const tenant = uniqueName('school');
-    const uc = await evening(tenant, 'ev', new Date(Date.now() + 9 * DAY));
-    const b = await uc.createBooking(tenant, { slotId: 'ev-s0', pupilId: 'p1', contactId: 'c1' });
-    const publisher = flakyPublisher();
-    const handler = createRosterChangeHandler({ store, publisher, logger });
+    const { b, handler } = await familyBooking(tenant);
     const t0 = Date.now();
     await handler.handleBatch(
       (['staff', 'pupil', 'contact'] as const).map((kind) =>
