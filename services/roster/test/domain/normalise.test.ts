@@ -90,6 +90,51 @@ describe('normalise: the entities of a school, one contact per person', () => {
       'ROSTER_CONTACT_WITHOUT_PERSON_ID:contacts:600',
     ]);
   });
+
+  // A joint record (two people, one Contact Id) whose rows carry neither PersonId nor
+  // IsFirstPersonContact: nothing tells the two people apart, so neither can be matched.
+  const unflagged = (id: string, forename: string) => {
+    const c = contact(id, undefined, true, [['100', 'Current']], forename);
+    const { IsFirstPersonContact: _, ...attributes } = c.attributes;
+    return { ...c, attributes };
+  };
+
+  it('does not take the second person of a joint record without PersonId or first/second flag for a duplicate of the first', () => {
+    const r = normalise(snap({ contacts: [unflagged('600', 'Daniel'), unflagged('600', 'Sarah')] }));
+    expect([...r.entities.contact.keys()]).toEqual([]);
+    expect(codes(r)).not.toContain('ROSTER_CONFLICTING_DUPLICATE:contacts:600/1');
+    expect(r.suspendedTypes.has('contact')).toBe(true);
+    // Stored from a run that had the flags: neither person is removed.
+    const before = normalise(
+      snap({
+        contacts: [
+          contact('600', undefined, true, [['100', 'Current']], 'Daniel'),
+          contact('600', undefined, false, [['100', 'Current']], 'Sarah'),
+        ],
+      }),
+    );
+    const stored: StoredByType = {
+      contact: new Map(
+        [...before.entities.contact.values()].map((data) => [
+          data.id,
+          { entityType: 'contact', id: data.id, status: 'active', data },
+        ]),
+      ),
+    };
+    expect([...stored.contact!.keys()]).toEqual(['c600-1', 'c600-2']);
+    const changes = diff(stored, r.entities, r.presentTypes, r);
+    expect(changes.filter((c) => c.change === 'removed')).toEqual([]);
+  });
+
+  it('still keys a lone row without the flag as the first person, and one repeated identically as a duplicate', () => {
+    expect([...normalise(snap({ contacts: [unflagged('600', 'Daniel')] })).entities.contact.keys()]).toEqual([
+      'c600-1',
+    ]);
+    const twice = normalise(snap({ contacts: [unflagged('600', 'Daniel'), unflagged('600', 'Daniel')] }));
+    expect([...twice.entities.contact.keys()]).toEqual(['c600-1']);
+    expect(codes(twice)).toContain('ROSTER_DUPLICATE_RECORD:contacts:600/1');
+    expect(twice.suspendedTypes.has('contact')).toBe(false);
+  });
 });
 
 describe('normalise: faults in the data become findings, never lost records', () => {

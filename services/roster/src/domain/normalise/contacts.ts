@@ -51,12 +51,52 @@ function personKeyOf(row: ReadRow<'contacts'>): string | undefined {
   return `c${c.id}-${c.isFirstPersonContact === false ? 2 : 1}`;
 }
 
+/** A row that says neither who it is (`PersonId`) nor which person of its record (`IsFirstPersonContact`). */
+const unflagged = (r: ReadRow<'contacts'>): boolean =>
+  r.value.personId === undefined && r.value.isFirstPersonContact === undefined;
+
+/**
+ * Rows of one contact record that carry neither `PersonId` nor the first/second flag, when the record
+ * has two of them that differ: a joint record's two people (reference §2.2.3), and nothing tells which
+ * is the first. Neither can be matched to a stored person — taking the second for a duplicate of the
+ * first dropped that person, and removed them when the store had them from a run with the flag — so
+ * both are counted unidentified (no contact is removed this run) with a finding.
+ */
+function untoldJointRows(ctx: NormaliseContext, rows: ReadRow<'contacts'>[]): ReadRow<'contacts'>[] {
+  const byRecord = new Map<string, ReadRow<'contacts'>[]>();
+  for (const r of rows) if (unflagged(r)) byRecord.set(r.value.id, [...(byRecord.get(r.value.id) ?? []), r]);
+  const untold = new Set<ReadRow<'contacts'>>();
+  for (const [id, list] of byRecord) {
+    const first = JSON.stringify(list[0]!.value);
+    const distinct = list.filter((r, i) => i === 0 || JSON.stringify(r.value) !== first);
+    if (distinct.length < 2) continue;
+    for (const r of list) untold.add(r);
+    ctx.unidentified.set('contacts', (ctx.unidentified.get('contacts') ?? 0) + list.length);
+    addFinding(ctx, {
+      code: F.CONTACT_WITHOUT_PERSON_ID,
+      severity: 'warning',
+      datasetId: 'contacts',
+      recordId: id,
+      message: `Contact ${id} has ${list.length} rows without PersonId or IsFirstPersonContact that differ: its people cannot be told apart, so none of them is matched and no contact is removed in this run.`,
+    });
+  }
+  // The repeats of a row (identical) are the read's duplicates, as before.
+  return rows.filter((r) => !untold.has(r));
+}
+
 /** Contacts: one entity per person; joint records (two people, one Id) are split, a person's records merged. */
 export function normaliseContacts(ctx: NormaliseContext, refs: References): void {
-  const rows = readDataset(ctx, 'contacts', (r) => {
+  // Unflagged rows get a key of their own here (their order), so that two people of one record are
+  // both read and judged together (untoldJointRows) instead of the second being dropped as a duplicate.
+  let order = 0;
+  const read = readDataset(ctx, 'contacts', (r) => {
     const person = personKeyOf(r);
-    return person === undefined ? undefined : `${r.value.id}/${r.value.personId ?? person.slice(-1)}`;
+    if (person === undefined) return undefined;
+    return unflagged(r)
+      ? `${r.value.id}/?${order++}`
+      : `${r.value.id}/${r.value.personId ?? person.slice(-1)}`;
   });
+  const rows = dropRepeats(ctx, untoldJointRows(ctx, read));
   for (const row of rows) {
     const c = row.value;
     const personKey = personKeyOf(row)!;
@@ -145,4 +185,23 @@ function mergePerson(
   const merged = new Map((existing.pupils as Link[]).map((l) => [String(l.pupilId), l]));
   for (const l of links) if (!merged.has(String(l.pupilId))) merged.set(String(l.pupilId), l);
   existing.pupils = [...merged.values()].sort((a, b) => compareIds(String(a.pupilId), String(b.pupilId)));
+}
+
+/** An unflagged row repeated identically: the first is kept, the others are the read's duplicates. */
+function dropRepeats(ctx: NormaliseContext, rows: ReadRow<'contacts'>[]): ReadRow<'contacts'>[] {
+  const seen = new Set<string>();
+  return rows.filter((r) => {
+    if (!unflagged(r)) return true;
+    if (!seen.has(r.value.id)) {
+      seen.add(r.value.id);
+      return true;
+    }
+    addFinding(ctx, {
+      code: F.DUPLICATE_RECORD,
+      datasetId: 'contacts',
+      recordId: `${r.value.id}/1`,
+      message: `Contact ${r.value.id}/1 appears more than once; the first is kept.`,
+    });
+    return false;
+  });
 }
