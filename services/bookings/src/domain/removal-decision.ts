@@ -21,6 +21,12 @@ export interface RemovalDecision {
   hold: Booking[];
   /** Already cancelled by this very roster event (a crash re-run): publish their event again. */
   republish: Booking[];
+  /**
+   * Already cancelled, and held by this very roster event before (its `cancellation_held` history
+   * entry): a crash re-run when a later removal of the batch, or the evening's end, cancelled the hold
+   * before its `booking.cancellation-held.v1` went out. Publish that event again (same id).
+   */
+  republishHeld: Booking[];
   /** Named but left alone, with why (finished events keep their history). */
   untouched: Array<{ booking: Booking; why: 'event_finished' | 'already_cancelled' }>;
 }
@@ -59,13 +65,17 @@ export function decideRemoval(
   now: Date,
   timeZone: string = DEFAULT_SCHOOL_TIME_ZONE,
 ): RemovalDecision {
-  const decision: RemovalDecision = { cancel: [], hold: [], republish: [], untouched: [] };
+  const decision: RemovalDecision = { cancel: [], hold: [], republish: [], republishHeld: [], untouched: [] };
   for (const booking of bookings) {
     if (personOf(booking, removal.kind) !== removal.personId) continue;
     if (booking.status === 'cancelled') {
+      const heldByIt = booking.history.some(
+        (h) => h.action === 'cancellation_held' && h.rosterEventId === removal.rosterEventId,
+      );
+      if (heldByIt) decision.republishHeld.push(booking);
       if (booking.cancellation?.roster?.rosterEventId === removal.rosterEventId)
         decision.republish.push(booking);
-      else decision.untouched.push({ booking, why: 'already_cancelled' });
+      else if (!heldByIt) decision.untouched.push({ booking, why: 'already_cancelled' });
       continue;
     }
     const event = events.get(booking.eventId);

@@ -232,18 +232,26 @@ export function byCancellingEvent(cancelled: readonly Booking[]): Map<string, Bo
 
 /**
  * The events one removal of a batch publishes, in order: its cancellations re-published after a
- * crash (`decision.republish`), those its write just cancelled (`cancelledByIt`), its holds.
+ * crash (`decision.republish`; a booking it also held gets its hold's event first), those its write
+ * just cancelled (`cancelledByIt`), its holds, then its holds that were cancelled since
+ * (`decision.republishHeld`, a crash re-run: in the place of a hold, with the hold's id).
  */
 export function removalEvents(
   tenantId: string,
   removal: BatchRemoval,
-  decision: Pick<RemovalDecision, 'republish' | 'hold'>,
+  decision: Pick<RemovalDecision, 'republish' | 'hold' | 'republishHeld'>,
   cancelledByIt: readonly Booking[],
 ): CloudEvent[] {
+  const held = (b: Booking) => cancellationHeldEvent(tenantId, b, removal.cause);
+  const heldAgain = new Set(decision.republishHeld.map((b) => b.id));
+  const republished = new Set(decision.republish.map((b) => b.id));
   return [
-    ...decision.republish.map((b) => cancelledEvent(tenantId, b)),
+    ...decision.republish.flatMap((b) =>
+      heldAgain.has(b.id) ? [held(b), cancelledEvent(tenantId, b)] : [cancelledEvent(tenantId, b)],
+    ),
     ...cancelledByIt.map((b) => cancelledEvent(tenantId, b)),
-    ...decision.hold.map((b) => cancellationHeldEvent(tenantId, b, removal.cause)),
+    ...decision.hold.map(held),
+    ...decision.republishHeld.filter((b) => !republished.has(b.id)).map(held),
   ];
 }
 

@@ -9,7 +9,6 @@ import {
 import type { Span } from '@isams-sync/telemetry';
 import type { BookingsStore } from './ports';
 import type { BookingEventPublisher } from '../domain/booking-event-publisher.port';
-import { cancellationHeldEvent, cancelledEvent } from '../domain/booking-events';
 import type { Booking } from '../domain/booking-model';
 import { decideRemoval, decideRemovals, removalCancellation } from '../domain/removal-decision';
 import type { BatchRemoval, RemovalDecision } from '../domain/removal-decision';
@@ -63,21 +62,16 @@ export async function applyRemoval(
   const timeZone = await schoolTimeZone(store, tenantId);
   const decision = decideRemoval(removal, bookings, events, deps.now(), timeZone);
 
-  const toPublish: CloudEvent[] = decision.republish.map((b) => cancelledEvent(tenantId, b));
-  let cancelled = 0;
+  const cancelledByIt: Booking[] = [];
   for (const b of decision.cancel) {
     const done = await store.cancel(tenantId, b, removalCancellation(removal), cancelledEntry(removal));
-    if (done) {
-      cancelled++;
-      toPublish.push(cancelledEvent(tenantId, done));
-    }
+    if (done) cancelledByIt.push(done);
   }
   await writeHolds(store, tenantId, removal, decision);
-  toPublish.push(...decision.hold.map((b) => cancellationHeldEvent(tenantId, b, removal.cause)));
-  await publisher.publish(toPublish);
+  await publisher.publish(removalEvents(tenantId, removal, decision, cancelledByIt));
   await resolveIfEnded(deps, tenantId, eveningsHeldBy(removal, decision, bookings), timeZone);
   await store.putPersonState(tenantId, removedState(removal));
-  return removalApplied(cancelled, decision.hold.length);
+  return removalApplied(cancelledByIt.length, decision.hold.length);
 }
 
 /** Marks the bookings a removal holds as pending cancellation (those not marked by it already). */

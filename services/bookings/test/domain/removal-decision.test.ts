@@ -335,3 +335,35 @@ describe('decideRemovals (a batch, decided in order)', () => {
     expect(d!.cancel).toEqual([]);
   });
 });
+
+describe('decideRemoval on a crash re-run', () => {
+  it('re-publishes the hold of a booking this removal held that was cancelled since (a crash re-run)', () => {
+    const cancelledSince = booking('lv', {
+      eventId: 'live',
+      status: 'cancelled',
+      cancellation: {
+        reason: 'roster_removal_approved',
+        at: NOW,
+        roster: { rosterEventId: 't2', personKind: 'staff', personId: 't1', at: NOW },
+      },
+      history: [
+        { at: NOW, action: 'booked' },
+        { at: NOW, action: 'cancellation_held', reason: 'absent_from_feed', rosterEventId: 'r1' },
+        { at: NOW, action: 'cancelled', reason: 'roster_removal_approved', rosterEventId: 't2' },
+      ],
+    });
+    const removal = {
+      kind: 'pupil',
+      personId: 'p1',
+      reason: 'absent_from_feed',
+      rosterEventId: 'r1',
+    } as const;
+    const d = decideRemoval(removal, [cancelledSince], events, NOW);
+    expect(ids(d.republishHeld)).toEqual(['lv']);
+    expect([d.cancel, d.hold, d.republish, d.untouched]).toEqual([[], [], [], []]);
+    // Another removal of the same pupil did not hold it: already cancelled, nothing to publish.
+    const other = decideRemoval({ ...removal, rosterEventId: 'r9' }, [cancelledSince], events, NOW);
+    expect(other.republishHeld).toEqual([]);
+    expect(other.untouched.map((u) => u.why)).toEqual(['already_cancelled']);
+  });
+});

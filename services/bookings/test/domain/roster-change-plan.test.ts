@@ -257,8 +257,8 @@ describe('what a batch of removals writes', () => {
     const items = cancellationsOf(
       [r1, r2],
       [
-        { cancel: [booking('b1')], hold: [], republish: [], untouched: [] },
-        { cancel: [booking('b2'), booking('b3')], hold: [], republish: [], untouched: [] },
+        { cancel: [booking('b1')], hold: [], republish: [], republishHeld: [], untouched: [] },
+        { cancel: [booking('b2'), booking('b3')], hold: [], republish: [], republishHeld: [], untouched: [] },
       ],
     );
     expect(
@@ -300,15 +300,52 @@ describe('what a batch of removals writes', () => {
       cancellation: { reason: 'roster_removal', at: new Date(T0), roster: r1.cause },
     });
     const held = booking('h1');
-    const events = removalEvents('school-a', r1, { republish: [before], hold: [held] }, [cancelled]);
+    const events = removalEvents('school-a', r1, { republish: [before], hold: [held], republishHeld: [] }, [
+      cancelled,
+    ]);
     expect(events.map((e) => [e.type.split('.').slice(-2)[0], e.subject])).toEqual([
       ['cancelled', 'c0'],
       ['cancelled', 'c1'],
       ['cancellation-held', 'h1'],
     ]);
-    const again = removalEvents('school-a', r1, { republish: [before], hold: [held] }, [cancelled]);
+    const again = removalEvents('school-a', r1, { republish: [before], hold: [held], republishHeld: [] }, [
+      cancelled,
+    ]);
     expect(again.map((e) => e.id)).toEqual(events.map((e) => e.id));
     expect(new Set(events.map((e) => e.id)).size).toBe(3);
+  });
+  it('re-publishes a hold cancelled since in the place of a hold, before its cancellation when it also cancelled it', () => {
+    const heldThenCancelled = booking('h0', {
+      status: 'cancelled',
+      cancellation: { reason: 'roster_removal_approved', at: new Date(T0), roster: cause('r9') },
+    });
+    const endedByItsHold = booking('h2', {
+      status: 'cancelled',
+      cancellation: { reason: 'roster_removal', at: new Date(T0), roster: r1.cause },
+    });
+    const events = removalEvents(
+      'school-a',
+      r1,
+      {
+        republish: [endedByItsHold],
+        hold: [booking('h1')],
+        republishHeld: [heldThenCancelled, endedByItsHold],
+      },
+      [],
+    );
+    expect(events.map((e) => [e.type.split('.').slice(-2)[0], e.subject])).toEqual([
+      ['cancellation-held', 'h2'],
+      ['cancelled', 'h2'],
+      ['cancellation-held', 'h1'],
+      ['cancellation-held', 'h0'],
+    ]);
+    const [first] = removalEvents(
+      'school-a',
+      r1,
+      { republish: [], hold: [booking('h0')], republishHeld: [] },
+      [],
+    );
+    expect(events[3]!.id).toBe(first!.id);
   });
 });
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deterministicEventId } from '@isams-sync/events';
 import type { CloudEvent, RosterChangeData } from '@isams-sync/events';
 import { uniqueName } from '@isams-sync/testing';
 import type { BookingsStore } from '../../src/use-cases/ports';
@@ -243,4 +244,53 @@ describe('bookings removals applied a batch at a time: a crash at any step of th
       expect(publisher.sent).toHaveLength(count);
     });
   }
+});
+
+describe('bookings removals applied a batch at a time: a hold the batch also cancels', () => {
+  // [p0 removed (absent_from_feed), t2 removed (approved)]: the live booking naming both is held by
+  // p0's removal, then cancelled by t2's. The publish fails once and the batch is re-run: the re-run
+  // sees the booking cancelled by t2 and must still publish p0's `cancellation-held` (same id).
+  const batchOf = (tenant: string) => [
+    rosterEvent(tenant, 'pupil', 'removed', 'p0'),
+    rosterEvent(tenant, 'staff', 'removed', 't2', { reason: 'approved_held_batch', heldBatchId: 'hb1' }),
+  ];
+  const published = async (failOnce: boolean) => {
+    const tenant = uniqueName('school');
+    await seed(tenant, 1);
+    const publisher = flakyPublisher();
+    if (failOnce) publisher.failOnce();
+    const handler = createRosterChangeHandler({ store, publisher, logger });
+    if (failOnce) await expect(handler.handleBatch(batchOf(tenant))).rejects.toThrow('broker down');
+    const again = createRosterChangeHandler({ store, publisher, logger });
+    expect((await again.handleBatch(batchOf(tenant))).map((o) => o.status)).toEqual(['applied', 'applied']);
+    const live = (await all(tenant)).find((b) => b.eventId === 'live')!;
+    expect(live.history.map((h) => h.action)).toEqual(['booked', 'cancellation_held', 'cancelled']);
+    // Ids are deterministic from (type, school, booking, roster event): the schools and bookings of
+    // the two runs differ, so each id is checked against that derivation and labelled by it.
+    const open = (await all(tenant)).find((b) => b.eventId === 'open')!;
+    const booking = new Map([
+      [open.id, 'open/p0'],
+      [live.id, 'live/p0'],
+    ]);
+    const [p0, t2] = batchOf(tenant).map((e) => e.id);
+    const cause = new Map([
+      [p0!, 'pupil p0'],
+      [t2!, 'staff t2'],
+    ]);
+    return publisher.sent.map((e) => {
+      const data = e.data as { bookingId: string; roster: { rosterEventId: string } };
+      expect(e.id).toBe(deterministicEventId(e.type, tenant, data.bookingId, data.roster.rosterEventId));
+      return `${e.type.split('.').slice(-2).join('.')} ${booking.get(data.bookingId)} by ${cause.get(data.roster.rosterEventId)}`;
+    });
+  };
+
+  it('a failed publish re-runs the batch to the same published events, the hold’s included', async () => {
+    const clean = await published(false);
+    expect(clean).toEqual([
+      'cancelled.v1 open/p0 by pupil p0',
+      'cancellation-held.v1 live/p0 by pupil p0',
+      'cancelled.v1 live/p0 by staff t2',
+    ]);
+    expect(await published(true)).toEqual(clean);
+  });
 });
