@@ -3,6 +3,7 @@ import { AppError } from '@isams-sync/errors';
 import { DLQ_HEADERS } from '../src/index';
 import { deadLetterHeaders } from '../src/consumer/dead-letterer';
 import type { Delivery } from '../src/consumer/attempt-outcome';
+import { stackOverflow } from './support/stack-overflow';
 
 const delivery: Delivery = {
   topic: 'isams.raw-datasets.v1',
@@ -17,16 +18,6 @@ const delivery: Delivery = {
   },
   heartbeat: async () => undefined,
 };
-
-function stackOverflow(): RangeError {
-  const recurse = (n: number): number => recurse(n + 1) + 1;
-  try {
-    recurse(0);
-  } catch (err) {
-    return err as RangeError;
-  }
-  throw new Error('the stack did not overflow');
-}
 
 describe('deadLetterHeaders', () => {
   it('names the error code of an AppError, and where the record came from', () => {

@@ -2,23 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { AppError } from '@isams-sync/errors';
 import type { ErrorKind } from '@isams-sync/errors';
 import { classifyHandlerFailure, isPermanentKafkaError } from '../src/index';
+import { stackOverflow } from './support/stack-overflow';
 
 const appError = (kind: ErrorKind, code = 'TEST_ERROR') => new AppError({ code, kind, message: code });
 
 /** A kafkajs-shaped error (name, retriable, type, cause) without importing kafkajs. */
 const kafkaError = (name: string, props: Record<string, unknown> = {}) =>
   Object.assign(new Error(name), { name, ...props });
-
-/** The RangeError V8 throws when the stack is exhausted. */
-function stackOverflow(): RangeError {
-  const recurse = (n: number): number => recurse(n + 1) + 1;
-  try {
-    recurse(0);
-  } catch (err) {
-    return err as RangeError;
-  }
-  throw new Error('the stack did not overflow');
-}
 
 describe('classifyHandlerFailure (through the errors catalogue)', () => {
   it('dead-letters only what can never succeed: permanent AppError kinds', () => {

@@ -40,6 +40,24 @@ async function started(
 const trigger = (engine: SyncEngine) =>
   engine.trigger(TENANT, { kind: 'manual', actor: 'admin@school-q' }, false);
 
+/** A run triggered while another process holds the school's run lease: it stays queued (`requested`). */
+async function queuedBehindAnotherHolder(
+  world: Awaited<ReturnType<typeof started>>['world'],
+  engine: Awaited<ReturnType<typeof started>>['engine'],
+) {
+  const elsewhere = {
+    generation: 1,
+    expiresAt: Date.now() + 60_000,
+    released: false,
+    abort: new AbortController(),
+  };
+  world.leases.set(`run:${TENANT}`, elsewhere);
+  const { run } = await trigger(engine);
+  await engine.drain();
+  expect(world.runs.get(run._id)?.status).toBe('requested');
+  return { run, elsewhere };
+}
+
 describe('the work queue and a run requested here', () => {
   it('starts the run from its record: neither the queue nor the run is read between its request and its start', async () => {
     const { world, life, engine } = await started();
@@ -58,16 +76,7 @@ describe('the work queue and a run requested here', () => {
 
   it('leaves a run it cannot start (the school held elsewhere) queued, and starts it from the queue later', async () => {
     const { world, engine } = await started();
-    const elsewhere = {
-      generation: 1,
-      expiresAt: Date.now() + 60_000,
-      released: false,
-      abort: new AbortController(),
-    };
-    world.leases.set(`run:${TENANT}`, elsewhere);
-    const { run } = await trigger(engine);
-    await engine.drain();
-    expect(world.runs.get(run._id)?.status).toBe('requested');
+    const { run, elsewhere } = await queuedBehindAnotherHolder(world, engine);
     expect(world.queue.has(run._id)).toBe(true);
 
     elsewhere.released = true;
@@ -97,16 +106,7 @@ describe('the work queue and a run requested here', () => {
 
   it('ends a run queued before the school was paused cancelled (CONNECTOR_SYNC_DISABLED) when it would start: nothing fetched, its end announced, its slot and queue entry freed', async () => {
     const { world, life, engine } = await started();
-    const elsewhere = {
-      generation: 1,
-      expiresAt: Date.now() + 60_000,
-      released: false,
-      abort: new AbortController(),
-    };
-    world.leases.set(`run:${TENANT}`, elsewhere);
-    const { run } = await trigger(engine);
-    await engine.drain();
-    expect(world.runs.get(run._id)?.status).toBe('requested');
+    const { run, elsewhere } = await queuedBehindAnotherHolder(world, engine);
     // The admin pauses the school's sync while its run waits (PutSettings enabled: false).
     world.settings.get(TENANT)!.enabled = false;
 

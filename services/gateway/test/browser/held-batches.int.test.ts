@@ -1,8 +1,8 @@
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CallContext } from '../../src/domain/principal';
-import { accessibilityViolations, launchBrowser, screenshot } from '../support/browser';
-import { startGatewayHarness } from '../support/gateway-harness';
+import { accessibilityViolations, screenshot } from '../support/browser';
+import { startSignedInDashboard } from '../support/dashboard-harness';
+import type { SignedInDashboard } from '../support/dashboard-harness';
 import type { GatewayHarness } from '../support/gateway-harness';
 
 /**
@@ -12,38 +12,16 @@ import type { GatewayHarness } from '../support/gateway-harness';
  */
 describe('held removals that stay decidable, and the dry-run review, in a browser', () => {
   let h: GatewayHarness;
-  let browser: Awaited<ReturnType<typeof launchBrowser>>;
   let page: Page;
   let url: string;
-  let token: string;
+  let dashboard: SignedInDashboard | undefined;
 
   beforeAll(async () => {
-    h = await startGatewayHarness();
-    await h.app.start();
-    url = `http://127.0.0.1:${h.app.httpPort}`;
-    token = (await h.issueToken('school-a')).token;
-    await h.connector.putSettings(
-      { tenantId: 'school-a', actor: 'test' } as CallContext,
-      {
-        isamsUrl: 'https://isams.example.org',
-        apiKey: 'ABCDEF',
-        format: 'xml',
-        scheduleMinutes: 60,
-        enabled: true,
-      } as never,
-    );
-    browser = await launchBrowser();
-    page = browser.page;
-    await page.goto(url);
-    await page.getByLabel('Admin token').fill(token);
-    await page.getByLabel('Admin token').press('Enter');
-    await page.getByRole('heading', { name: 'Data Dashboard' }).waitFor();
+    dashboard = await startSignedInDashboard();
+    ({ h, page, url } = dashboard);
   }, 120_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await h?.close();
-  });
+  afterAll(async () => dashboard?.close());
 
   it('shows the one pending batch with its age, the reason per person and the impact; a stale approve is refused and the current one approved', async () => {
     h.upstream.state.batch = {

@@ -1,9 +1,9 @@
 import type { Locator, Page, Route } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BookableEvent } from '../../src/domain/models/bookings.models';
-import type { CallContext } from '../../src/domain/principal';
-import { accessibilityViolations, launchBrowser } from '../support/browser';
-import { startGatewayHarness } from '../support/gateway-harness';
+import { accessibilityViolations } from '../support/browser';
+import { startSignedInDashboard } from '../support/dashboard-harness';
+import type { SignedInDashboard } from '../support/dashboard-harness';
 import type { GatewayHarness } from '../support/gateway-harness';
 
 /**
@@ -13,31 +13,13 @@ import type { GatewayHarness } from '../support/gateway-harness';
  */
 describe('roster events and dashboard searches, in a browser', () => {
   let h: GatewayHarness;
-  let browser: Awaited<ReturnType<typeof launchBrowser>>;
   let page: Page;
   let url: string;
+  let dashboard: SignedInDashboard | undefined;
 
   beforeAll(async () => {
-    h = await startGatewayHarness();
-    await h.app.start();
-    url = `http://127.0.0.1:${h.app.httpPort}`;
-    const { token } = await h.issueToken('school-a');
-    await h.connector.putSettings(
-      { tenantId: 'school-a', actor: 'test' } as CallContext,
-      {
-        isamsUrl: 'https://isams.example.org',
-        apiKey: 'ABCDEF',
-        format: 'xml',
-        scheduleMinutes: 60,
-        enabled: true,
-      } as never,
-    );
-    browser = await launchBrowser();
-    page = browser.page;
-    await page.goto(url);
-    await page.getByLabel('Admin token').fill(token);
-    await page.getByLabel('Admin token').press('Enter');
-    await page.getByRole('heading', { name: 'Data Dashboard' }).waitFor();
+    dashboard = await startSignedInDashboard();
+    ({ h, page, url } = dashboard);
   }, 120_000);
 
   afterEach(async () => {
@@ -47,10 +29,7 @@ describe('roster events and dashboard searches, in a browser', () => {
     h.upstream.state.bookingsWithoutTotals = false;
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await h?.close();
-  });
+  afterAll(async () => dashboard?.close());
 
   /** The Events table's rows (Event, Status, Booked, Cancelled), after "Show more events" to its end. */
   async function everyEventRow(): Promise<string[][]> {

@@ -12,16 +12,22 @@ interface LogLine {
 // What admins search for: people's names and e-mail addresses (personal data), in the query string.
 const SEARCHED = ['Amelia', 'Hartley', 'jane.parent', 'example.co.uk', 'Oliver', 'Smith'];
 
+/** A gateway logger at `info` whose lines are kept, as written, in `lines`. */
+function capturingLogger() {
+  const lines: string[] = [];
+  const logger = createLogger({
+    service: 'gateway',
+    level: 'info',
+    destination: { write: (line) => lines.push(line) },
+  });
+  return { lines, logger };
+}
+
 describe('request logging (real FerretDB)', () => {
   let h: GatewayHarness;
   let token: string;
-  const lines: string[] = [];
+  const { lines, logger } = capturingLogger();
   beforeAll(async () => {
-    const logger = createLogger({
-      service: 'gateway',
-      level: 'info',
-      destination: { write: (line) => lines.push(line) },
-    });
     h = await startGatewayHarness({}, { logger });
     token = (await h.issueToken('school-a')).token;
   });
@@ -83,13 +89,8 @@ describe('request logging (real FerretDB)', () => {
 describe("the admin's identity in the request log (real FerretDB, JWT sign-in)", () => {
   let h: GatewayHarness;
   let signingKey: SigningKey;
-  const lines: string[] = [];
+  const { lines, logger } = capturingLogger();
   beforeAll(async () => {
-    const logger = createLogger({
-      service: 'gateway',
-      level: 'info',
-      destination: { write: (line) => lines.push(line) },
-    });
     ({ h, signingKey } = await startJwtGatewayHarness({}, { logger }));
   });
   afterAll(async () => h?.close());

@@ -430,12 +430,7 @@ export class MongoBookingsStore implements BookingsStore {
     cancellation: NonNullable<Booking['cancellation']>,
     entry: HistoryEntry,
   ): Promise<Booking | undefined> {
-    const updated = await this.bookings(tenantId).findOneAndUpdate(
-      stillBooked(tenantId, booking),
-      cancelUpdate(booking, cancellation, entry),
-      { returnDocument: 'after' },
-    );
-    return updated ? withoutMongo(updated) : undefined;
+    return this.cancelWhere(tenantId, stillBooked(tenantId, booking), booking, cancellation, entry);
   }
 
   /**
@@ -451,11 +446,23 @@ export class MongoBookingsStore implements BookingsStore {
     entry: HistoryEntry,
   ): Promise<Booking | undefined> {
     if (!booking.pendingCancellation) return undefined;
+    const held = {
+      ...stillBooked(tenantId, booking),
+      pendingCancellation: strip(booking.pendingCancellation),
+    } as Filter<BookingDoc>;
+    return this.cancelWhere(tenantId, held, booking, cancellation, entry);
+  }
+
+  /** Cancels the booking if `filter` still matches it; the cancelled booking, or undefined. */
+  private async cancelWhere(
+    tenantId: string,
+    filter: Filter<BookingDoc>,
+    booking: Booking,
+    cancellation: NonNullable<Booking['cancellation']>,
+    entry: HistoryEntry,
+  ): Promise<Booking | undefined> {
     const updated = await this.bookings(tenantId).findOneAndUpdate(
-      {
-        ...stillBooked(tenantId, booking),
-        pendingCancellation: strip(booking.pendingCancellation),
-      } as Filter<BookingDoc>,
+      filter,
       cancelUpdate(booking, cancellation, entry),
       { returnDocument: 'after' },
     );
