@@ -57,4 +57,21 @@ describe('rate-limit keys (real FerretDB)', () => {
       statuses.push((await send('GET', '/', `Basic guess-${i}`, '192.0.2.31')).statusCode);
     expect(statuses).toEqual([200, 200, 200, 429]);
   });
+
+  it('keys a route that needs no login by the client address, whatever bearer credential is sent', async () => {
+    // An invented token per request must not buy a fresh bucket on the dashboard's files.
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++)
+      statuses.push((await send('GET', '/', `Bearer invented-${i}`, '192.0.2.32')).statusCode);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+  });
+
+  it('limits the OpenAPI document like every other route', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++)
+      statuses.push(
+        (await send('GET', '/api/v1/openapi.json', `Bearer invented-${i}`, '192.0.2.33')).statusCode,
+      );
+    expect(statuses).toEqual([200, 200, 200, 429]);
+  });
 });

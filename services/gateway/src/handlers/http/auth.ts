@@ -11,6 +11,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
   }
+  interface FastifyContextConfig {
+    /** A route of the school scope: authenticated, and rate-limited per credential. */
+    schoolScoped?: boolean;
+  }
 }
 
 /** What authentication needs. */

@@ -128,6 +128,9 @@ function trustProxyOption(
  * without a bearer credential is keyed by its address.
  */
 function rateLimitKey(request: FastifyRequest): string {
+  // A route that needs no login (the dashboard's files, the OpenAPI document) reads no credential:
+  // keyed by one, an invented token per request would buy a fresh bucket each time.
+  if (request.routeOptions.config.schoolScoped !== true) return `ip:${request.ip}`;
   const credential = bearerCredential(request.headers.authorization);
   if (credential !== undefined)
     return `cred:${createHash('sha256').update(credential).digest('base64url').slice(0, 32)}`;
@@ -195,6 +198,8 @@ async function createBaseServer(
     description: string;
     securitySchemes: Record<string, { type: 'http'; scheme: string; description: string }>;
   },
+  /** The general rate limit (requests per minute and key) of every route, the OpenAPI document's included. */
+  ratePerMinute?: number,
 ): Promise<FastifyInstance> {
   const app = Fastify({
     // Its own `req` serializer: fastify's logs the raw URL, search values (people's names) included.
@@ -257,6 +262,7 @@ async function createBaseServer(
     return payload;
   });
 
+  if (ratePerMinute !== undefined) await registerRateLimit(app, ratePerMinute);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -286,18 +292,22 @@ const ERROR_MODEL =
 
 /** Builds the public app: school admin API (token/JWT, tenancy) and the dashboard. No operator routes. */
 export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
-  const app = await createBaseServer(deps, 'http', {
-    title: 'isams-sync admin API',
-    description: `Per-school administration of the iSAMS data source, sync runs, held removals, roster and bookings. ${ERROR_MODEL}`,
-    securitySchemes: {
-      bearerAuth: {
-        type: 'http',
-        scheme: 'bearer',
-        description: 'A school admin token (isg_…) or a signed JWT with a tenantId claim',
+  const app = await createBaseServer(
+    deps,
+    'http',
+    {
+      title: 'isams-sync admin API',
+      description: `Per-school administration of the iSAMS data source, sync runs, held removals, roster and bookings. ${ERROR_MODEL}`,
+      securitySchemes: {
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'A school admin token (isg_…) or a signed JWT with a tenantId claim',
+        },
       },
     },
-  });
-  await registerRateLimit(app, deps.ratePerMinute);
+    deps.ratePerMinute,
+  );
   const limiter = createFailedAuthLimiter({
     max: deps.failedAuthPerMinute,
     windowMs: 60_000,

@@ -14,6 +14,10 @@ export async function registerSchoolScope(
   plugin: (scoped: FastifyInstance) => Promise<void>,
 ): Promise<void> {
   await app.register(async (scoped) => {
+    // Marks the scope's routes: the general rate limit keys them by credential (http-server.ts).
+    scoped.addHook('onRoute', (route) => {
+      route.config = { ...route.config, schoolScoped: true };
+    });
     const authenticate = authenticateSchool(auth);
     scoped.addHook('onRequest', async (request, reply) => {
       await authenticateLimited(request, reply, limiter, authenticate);
