@@ -63,6 +63,7 @@ export {
   fetchAndParse,
   fetchAndParseBatches,
   buildBatchUrl,
+  withoutBatchEndpoint,
   backoffDelay,
   classifyErrorResponse,
 } from './client/fetch-batch';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { fetchAndParse, fetchBatch } from '../src/client/fetch-batch';
+import { buildBatchUrl, fetchAndParse, fetchBatch } from '../src/client/fetch-batch';
 import type { FetchBatchOptions } from '../src/client/fetch-batch';
 import { ISAMS_MESSAGES, renderMessageDocument } from '../src/isams-messages';
 import type { IsamsMessageSpec } from '../src/isams-messages';
@@ -91,6 +91,15 @@ describe('fetchBatch / fetchAndParse: the request sent to iSAMS', () => {
       body: '<Filters><MethodsToRun><Method>Teaching_GetTeachingSets</Method></MethodsToRun></Filters>',
     });
     expect(new URL(s.requests[0]!.url, s.url).pathname).toBe('/api/batch/1.0/json.ashx');
+  });
+
+  it('requests the endpoint once when the address given already ends with it (pasted from the iSAMS FAQ)', async () => {
+    const s = await server([ok]);
+    await run(options(`${s.url}/API/Batch/1.0/JSON.ashx/`));
+    expect(new URL(s.requests[0]!.url, s.url).pathname).toBe('/api/batch/1.0/xml.ashx');
+    expect(buildBatchUrl('https://isams.school.org/isams/api/batch/1.0/xml.ashx', 'K', 'json')).toBe(
+      'https://isams.school.org/isams/api/batch/1.0/json.ashx?apiKey=K',
+    );
   });
 
   it('keeps the key out of log lines', async () => {

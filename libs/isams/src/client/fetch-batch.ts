@@ -94,10 +94,26 @@ export interface BatchResponse {
 const ERROR_BODY_LIMIT = 256 * 1024;
 const TRANSIENT_STATUSES = new Set([408, 429, 502, 503, 504]);
 
-/** Builds the Batch API URL for `format`; the key is URL-encoded. */
+// The endpoint path as the iSAMS FAQ prints it (`/api/batch/1.0/xml.ashx`), or its folder, at the end
+// of an address, any letter case, trailing slashes included.
+const BATCH_ENDPOINT_SUFFIX = /\/api\/batch\/1\.0(?:\/(?:xml|json)\.ashx)?\/*$/i;
+
+/**
+ * The iSAMS address without the Batch API endpoint an admin may have pasted with it
+ * (`https://school.isams.cloud/api/batch/1.0/xml.ashx` → `https://school.isams.cloud`) and without
+ * trailing slashes. Takes an address without query or fragment.
+ */
+export function withoutBatchEndpoint(address: string): string {
+  return address.replace(BATCH_ENDPOINT_SUFFIX, '').replace(/\/+$/, '');
+}
+
+/**
+ * Builds the Batch API URL for `format`; the key is URL-encoded. A `baseUrl` that already ends with
+ * the endpoint path (either format) gets it once, for `format`.
+ */
 export function buildBatchUrl(baseUrl: string, apiKey: string, format: 'xml' | 'json'): string {
   const base = /^https?:\/\//i.test(baseUrl) ? baseUrl : `https://${baseUrl}`;
-  return `${base.replace(/\/+$/, '')}/api/batch/1.0/${format}.ashx?apiKey=${encodeURIComponent(apiKey)}`;
+  return `${withoutBatchEndpoint(base)}/api/batch/1.0/${format}.ashx?apiKey=${encodeURIComponent(apiKey)}`;
 }
 
 function filtersBody(methods: string[]): string {

@@ -1,3 +1,4 @@
+import { withoutBatchEndpoint } from '@isams-sync/isams';
 import { ConnectorErrors } from './connector-errors';
 
 export const DEFAULT_SCHEDULE_MINUTES = 60;
@@ -15,7 +16,9 @@ function isLoopback(hostname: string): boolean {
 /**
  * Validates and normalises an iSAMS web address: https only (http allowed for loopback hosts when
  * `allowInsecureLoopback`, i.e. the dev/test simulator), no credentials, query or fragment; the
- * result has no trailing slash. A bare host gets `https://`.
+ * result has no trailing slash. A bare host gets `https://`. The Batch API endpoint pasted with the
+ * address (`…/api/batch/1.0/xml.ashx` or `json.ashx`, as the iSAMS FAQ prints it) is dropped: the
+ * client adds it for the school's format setting, which the pasted one does not change.
  */
 export function normaliseIsamsUrl(input: string, allowInsecureLoopback: boolean): string {
   const text = input.trim();
@@ -37,11 +40,15 @@ export function normaliseIsamsUrl(input: string, allowInsecureLoopback: boolean)
     throw bad('must use https://');
   }
   if (url.username || url.password) throw bad('must not contain a user name or password');
+  if ([...url.searchParams.keys()].some((name) => name.toLowerCase() === 'apikey'))
+    throw bad(
+      'must be only the address, e.g. https://school.isams.cloud: enter the Batch API key in the key field, not in the address',
+    );
   if (url.search || url.hash) throw bad('must not contain a query or fragment');
   // IPv6 literals ([…]) pass on to the egress check, which refuses them with the other IP literals.
   if (!url.hostname.includes('.') && !url.hostname.startsWith('[') && !isLoopback(url.hostname))
     throw bad('must be a full host name, e.g. https://school.isams.cloud');
-  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+  return withoutBatchEndpoint(`${url.protocol}//${url.host}${url.pathname}`);
 }
 
 // Characters that print nothing: format (Cf: zero-width space/joiners, word joiner, BOM, bidi

@@ -177,3 +177,29 @@ describe('settings rules', () => {
     expect(code(() => validateNotificationEmails(eleven))).toBe('CONNECTOR_INVALID_ARGUMENT');
   });
 });
+
+describe('settings rules: the iSAMS address as pasted from the iSAMS FAQ', () => {
+  it('takes the endpoint address pasted from the iSAMS FAQ as the address it is on (the format setting stays)', () => {
+    for (const typed of [
+      'https://warwickschool.isams.cloud/api/batch/1.0/xml.ashx',
+      'https://warwickschool.isams.cloud/api/batch/1.0/json.ashx',
+      'https://WarwickSchool.isams.cloud/API/Batch/1.0/JSON.ASHX/',
+      'warwickschool.isams.cloud/api/batch/1.0/',
+    ])
+      expect(normaliseIsamsUrl(typed, false)).toBe('https://warwickschool.isams.cloud');
+    expect(normaliseIsamsUrl('https://isams.school.org/isams/api/batch/1.0/xml.ashx', false)).toBe(
+      'https://isams.school.org/isams',
+    );
+  });
+
+  it('refuses the FAQ address with ?apiKey=… saying the key goes in the key field, never echoing the key', () => {
+    const key = '0A1C996B-8E74-4388-A3C4-8DA1E40ADA57';
+    const err = errorOf(() =>
+      normaliseIsamsUrl(`https://warwickschool.isams.cloud/api/batch/1.0/xml.ashx?apiKey={${key}}`, false),
+    );
+    expect(err?.code).toBe('CONNECTOR_INVALID_ARGUMENT');
+    expect(err?.message).toMatch(/only the address.*key field/i);
+    expect(JSON.stringify(err)).not.toContain(key);
+    expect(err?.message).not.toContain(key);
+  });
+});
