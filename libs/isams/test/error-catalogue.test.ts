@@ -60,3 +60,24 @@ describe('a time-out while connecting', () => {
     expect(err.adminAction).toBe(ISAMS_ERRORS.ISAMS_TIMEOUT.adminAction);
   });
 });
+
+describe('a certificate chain the server sends without its intermediate certificate', () => {
+  it.each([
+    ['unable to verify the first certificate', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'],
+    ['unable to get issuer certificate', 'UNABLE_TO_GET_ISSUER_CERT'],
+    ['unable to get local issuer certificate', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY'],
+  ])('%s (%s) is ISAMS_TLS asking for the intermediate certificate(s)', (message, code) => {
+    const err = classifyUndiciError(message, 'Error', code);
+    expect(err).toMatchObject({ code: 'ISAMS_TLS', transient: false });
+    expect(err.details).toMatchObject({ errorCode: code });
+    expect(err.adminAction).toMatch(/must send its intermediate certificate/i);
+    expect(err.adminAction).toMatch(/browser/i);
+  });
+
+  it('an expired or self-signed certificate keeps the general TLS action', () => {
+    for (const code of ['CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'ERR_TLS_CERT_ALTNAME_INVALID'])
+      expect(classifyUndiciError('certificate problem', 'Error', code).adminAction).toBe(
+        ISAMS_ERRORS.ISAMS_TLS.adminAction,
+      );
+  });
+});

@@ -15,6 +15,16 @@ const TLS_CODES = new Set([
   'ERR_SSL_WRONG_VERSION_NUMBER',
 ]);
 
+// OpenSSL's words for a chain it cannot complete: nearly always a server that sends only its own
+// certificate. Browsers fetch the missing intermediates themselves (AIA), so the site looks fine there.
+const INCOMPLETE_CHAIN_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+]);
+const INCOMPLETE_CHAIN_ACTION =
+  "The iSAMS server's TLS certificate could not be traced to a trusted authority: the iSAMS server must send its intermediate certificate(s) along with its own. Browsers hide this by fetching missing intermediates themselves, so the site can look fine in a browser. Ask the school's IT to install the full certificate chain on the iSAMS host (or, if the certificate comes from a private authority, a certificate from a public one).";
+
 interface NodeishError {
   name?: string;
   /** A string for Node and undici errors; a number on a DOMException (e.g. 23 for TimeoutError). */
@@ -158,6 +168,7 @@ export function classifyNetworkError(err: unknown, ctx: NetworkErrorContext): Is
       message: `The TLS connection to ${ctx.host} failed (${code || 'TLS error'}).`,
       details,
       cause,
+      ...(INCOMPLETE_CHAIN_CODES.has(code) ? { adminAction: INCOMPLETE_CHAIN_ACTION } : {}),
     });
   }
   // The peer closed (FIN, no error of its own) before the body was complete: the document is cut
