@@ -5,7 +5,7 @@ import type { LayoutModule } from './document-layout';
 import { MalformedFilterBodyError, parseFilterBody } from './filter-body';
 import { decideGeneration, generationCost } from './generation-model';
 import { cacheFresh, cacheKeyFor, describeWindow, ipAllowed, throttleDecision } from './key-policy';
-import { datasetForMethod, METHOD_OF } from './methods';
+import { datasetForMethod, METHOD_OF, methodDisplayName, requiredFilterNode } from './methods';
 import { liveRows, takeFault } from './simulated-school';
 import type { SimulatedSchool } from './simulated-school';
 
@@ -93,8 +93,9 @@ function decide(school: SimulatedSchool, req: BatchRequest): BatchOutcome {
   }
 
   let methods: string[] | undefined;
+  let filterNodes: string[] = [];
   try {
-    methods = parseFilterBody(req.body).methodsToRun;
+    ({ methodsToRun: methods, filterNodes = [] } = parseFilterBody(req.body));
   } catch (err) {
     if (err instanceof MalformedFilterBodyError) return message(ISAMS_MESSAGES.malformedRequestBody);
     throw err;
@@ -117,6 +118,14 @@ function decide(school: SimulatedSchool, req: BatchRequest): BatchOutcome {
         methods: missing.map((m) => m.toLowerCase()).join(', '),
       });
     selected = new Set(methods.map((m) => datasetForMethod(m) as DatasetId));
+    // ASSUMED ([U] in reference §1.8): FiltersRequiredException is 400 (the shared catalogue's
+    // assumed entry), checked after the allocation, before anything is generated.
+    const unfiltered = methods.find((m) => {
+      const node = requiredFilterNode(m);
+      return node !== undefined && !filterNodes.includes(node.toLowerCase());
+    });
+    if (unfiltered !== undefined)
+      return message(ISAMS_MESSAGES.filtersRequired, { method: methodDisplayName(unfiltered) });
   }
 
   let rows;

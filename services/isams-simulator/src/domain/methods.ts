@@ -14,7 +14,27 @@ const DATASET_OF_METHOD = new Map<string, DatasetId>(
   DATASET_IDS.map((id) => [METHOD_OF[id].toLowerCase(), id]),
 );
 
+// Reference §1.2: `…Filtered` variants run only with a per-module filter node; without one iSAMS
+// answers FiltersRequiredException. ASSUMED ([U]): the variant is allocated with its dataset.
+const FILTERED_METHODS = new Map<string, { dataset: DatasetId; filterNode: string }>([
+  [
+    'pupil_getcustompupilgroupmembershipfiltered',
+    { dataset: 'customGroupMembership', filterNode: 'CustomPupilGroupMembershipFiltered' },
+  ],
+]);
+
 /** The dataset of a method name (case-insensitive), or undefined for an unknown method. */
 export function datasetForMethod(method: string): DatasetId | undefined {
-  return DATASET_OF_METHOD.get(method.trim().toLowerCase());
+  const name = method.trim().toLowerCase();
+  return DATASET_OF_METHOD.get(name) ?? FILTERED_METHODS.get(name)?.dataset;
+}
+
+/** The filter node a method cannot run without (case-insensitive name), or undefined. */
+export function requiredFilterNode(method: string): string | undefined {
+  return FILTERED_METHODS.get(method.trim().toLowerCase())?.filterNode;
+}
+
+/** A method as iSAMS names it in messages: `SchoolReports_GetReports` → `SchoolReports - GetReports`. */
+export function methodDisplayName(method: string): string {
+  return method.trim().replace('_', ' - ');
 }

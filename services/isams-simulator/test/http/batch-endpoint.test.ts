@@ -79,6 +79,30 @@ describe('batch endpoint: the key, the methods to run and the document served', 
     );
   });
 
+  it('answers a …Filtered method run without its filter with FiltersRequiredException 400; with the filter it serves the dataset', async () => {
+    const run = (filter: string) =>
+      batch(`?apiKey=${KEY}`, {
+        method: 'POST',
+        body: `<Filters><MethodsToRun><Method>Pupil_GetCustomPupilGroupMembershipFiltered</Method></MethodsToRun>${filter}</Filters>`,
+      });
+    for (const filter of ['', '<StudentManager><CustomPupilGroupMembershipFiltered/></StudentManager>']) {
+      const res = await run(filter);
+      expect(res.statusCode).toBe(400);
+      expect(messageId(res.body)).toBe('FiltersRequiredException');
+      expect(res.body).toContain(
+        '<Description>Method &quot;Pupil - GetCustomPupilGroupMembershipFiltered&quot; requires at least one filter. No filters have been supplied.</Description>',
+      );
+    }
+    for (const module of ['StudentManager', 'PupilManager']) {
+      const res = await run(
+        `<${module}><CustomPupilGroupMembershipFiltered SystemStatusesToInclude="0,1"/></${module}>`,
+      );
+      expect(res.statusCode).toBe(200);
+      expect(res.body).toContain('<CustomPupilGroupMembershipItems>');
+      expect(res.body).not.toContain('<CurrentPupils>');
+    }
+  });
+
   it('answers a malformed filter body with the UnhandledException 500', async () => {
     const res = await batch(`?apiKey=${KEY}`, { method: 'POST', body: 'not xml at all <' });
     expect(res.statusCode).toBe(500);
