@@ -24,6 +24,32 @@ export function normaliseIp(ip: string): string {
     : trimmed.toLowerCase();
 }
 
+/** An IPv6 address in its canonical (RFC 5952, WHATWG URL) form, or undefined if it is not one. */
+function canonicalIpv6(text: string): string | undefined {
+  if (!text.includes(':') || !/^[0-9a-f:.]+$/i.test(text)) return undefined;
+  try {
+    return new URL(`http://[${text}]`).hostname.slice(1, -1);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * An allow-list entry in the form {@link ipAllowed} compares (an IPv4 or IPv6 address, IPv4-mapped
+ * IPv6 as IPv4, or an IPv4 CIDR range), or undefined for an entry that could never match: not an
+ * address, an IPv6 range (not supported), a prefix length outside 0–32.
+ */
+export function allowListEntry(text: string): string | undefined {
+  const [base = '', bits, ...rest] = text.trim().split('/');
+  if (rest.length > 0) return undefined;
+  const ip = normaliseIp(base);
+  if (bits !== undefined)
+    return ipv4ToInt(ip) !== undefined && /^\d{1,2}$/.test(bits) && Number(bits) <= 32
+      ? `${ip}/${Number(bits)}`
+      : undefined;
+  return ipv4ToInt(ip) !== undefined ? ip : canonicalIpv6(ip);
+}
+
 /** True when `ip` matches one entry (exact IP or IPv4 CIDR range); an empty list allows everyone. */
 export function ipAllowed(ip: string, allowList: readonly string[]): boolean {
   if (allowList.length === 0) return true;

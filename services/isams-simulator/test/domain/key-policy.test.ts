@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  allowListEntry,
   cacheFresh,
   cacheKeyFor,
   callerAddress,
@@ -25,6 +26,24 @@ describe('key policy', () => {
     expect(ipAllowed('::ffff:127.0.0.1', ['127.0.0.1'])).toBe(true);
     expect(ipAllowed('127.0.0.2', ['127.0.0.1', '192.168.0.0/24'])).toBe(false);
     expect(ipAllowed('::1', ['::1'])).toBe(true);
+  });
+
+  it('keeps allow-list entries that can match, canonical, and refuses the rest', () => {
+    expect(allowListEntry(' 10.1.0.0/16 ')).toBe('10.1.0.0/16');
+    expect(allowListEntry('::FFFF:127.0.0.1')).toBe('127.0.0.1');
+    expect(allowListEntry('0:0:0:0:0:0:0:1')).toBe('::1');
+    expect(ipAllowed('::1', [allowListEntry('0:0::1')!])).toBe(true);
+    for (const bad of [
+      'not-an-ip',
+      '::1/128',
+      '10.0.0.0/33',
+      '10.0.0.0/',
+      '10.0.0.0/8/8',
+      '1.2.3',
+      'fe80::1%eth0',
+      '',
+    ])
+      expect(allowListEntry(bad), bad).toBeUndefined();
   });
 
   it('uses X-Forwarded-For only when a proxy is trusted', () => {

@@ -135,6 +135,39 @@ describe('admin API: bad requests and record edits', () => {
   });
 });
 
+describe('admin API: the key', () => {
+  it("refuses to remove the key's last dataset (a key has at least one method), as PATCH does", async () => {
+    await sim.admin('PATCH', '/admin/schools/a/key', { datasets: ['teachingSets', 'yearGroups'] });
+    expect((await sim.admin('DELETE', '/admin/schools/a/key/datasets/teachingSets')).status).toBe(200);
+    const last = await sim.admin('DELETE', '/admin/schools/a/key/datasets/yearGroups');
+    expect([last.status, last.json.error?.code]).toEqual([400, 'SIM_INVALID_REQUEST']);
+    expect(last.json.error.message).toMatch(/at least one dataset/);
+    expect((await sim.admin('GET', '/admin/schools/a')).json.key.datasets).toEqual(['yearGroups']);
+    const patch = await sim.admin('PATCH', '/admin/schools/a/key', { datasets: [] });
+    expect([patch.status, patch.json.error.code]).toEqual([400, 'SIM_INVALID_REQUEST']);
+  });
+
+  it('refuses allowedIps entries that can never match, naming them; keeps IPv4/IPv6 addresses and IPv4 ranges', async () => {
+    for (const entry of ['not-an-ip', '::1/128', '2001:db8::/32', '10.0.0.0/33', '10.0.0/8', '300.1.1.1']) {
+      const res = await sim.admin('PATCH', '/admin/schools/a/key', { allowedIps: ['127.0.0.1', entry] });
+      expect([res.status, res.json.error?.code], entry).toEqual([400, 'SIM_INVALID_REQUEST']);
+      expect(res.json.error.message).toContain(entry);
+    }
+    const created = await sim.admin('POST', '/admin/schools', {
+      schoolId: 'b',
+      seed: 1,
+      size: 'small',
+      allowedIps: ['localhost'],
+    });
+    expect([created.status, created.json.error?.code]).toEqual([400, 'SIM_INVALID_REQUEST']);
+    const ok = await sim.admin('PATCH', '/admin/schools/a/key', {
+      allowedIps: ['127.0.0.1', '10.0.0.0/8', '::1', '2001:DB8:0:0::1', '::ffff:192.0.2.1'],
+    });
+    expect(ok.status).toBe(200);
+    expect(ok.json.key.allowedIps).toEqual(['127.0.0.1', '10.0.0.0/8', '::1', '2001:db8::1', '192.0.2.1']);
+  });
+});
+
 describe('admin API: whole-school changes (churn, another school, a loaded document)', () => {
   it('runs term-time churn: leavers leave Current Students, joiners arrive', async () => {
     const before = (await truth('currentPupils')).length;

@@ -19,7 +19,7 @@ import {
 import type { KeyOptions, ServerOptions, SimulatedSchool } from '../../domain/simulated-school';
 import { SimErrors } from '../../domain/simulator-errors';
 import { XmlReadError } from '../../domain/xml-reader';
-import { cacheKeyFor } from '../../domain/key-policy';
+import { allowListEntry, cacheKeyFor } from '../../domain/key-policy';
 import { parseRawPath } from '../../domain/raw-edits';
 
 export interface AdminRouteOptions {
@@ -28,10 +28,20 @@ export interface AdminRouteOptions {
 }
 
 const datasetId = z.enum(DATASET_IDS);
+// Stored canonical, so an entry matches the caller's address as the socket reports it.
+const allowedIp = z.string().transform((text, ctx) => {
+  const entry = allowListEntry(text);
+  if (entry === undefined)
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${text.slice(0, 64)}" is not an IPv4 or IPv6 address or an IPv4 range (a.b.c.d/n)`,
+    });
+  return entry ?? text;
+});
 const keyFields = {
   apiKey: z.string().trim().min(1).optional(),
   active: z.boolean().optional(),
-  allowedIps: z.array(z.string().trim().min(1)).optional(),
+  allowedIps: z.array(allowedIp).optional(),
   datasets: z.array(datasetId).min(1).optional(),
   cacheExpiryMs: z.number().int().min(0).optional(),
   cacheExpirySeconds: z.number().int().min(0).optional(),
@@ -253,7 +263,15 @@ function registerSchoolRoutes(app: FastifyInstance, { registry, now, school }: A
     };
   app.delete(
     '/admin/schools/:schoolId/key/datasets/:dataset',
-    datasetChange((s, dataset) => updateKey(s, { datasets: s.key.datasets.filter((d) => d !== dataset) })),
+    datasetChange((s, dataset) => {
+      const datasets = s.key.datasets.filter((d) => d !== dataset);
+      // Reference §1.4: a key has at least one method (PATCH refuses an empty list too).
+      if (datasets.length === 0)
+        throw SimErrors.SIM_INVALID_REQUEST({
+          reason: `${dataset} is the key's last dataset: a key must have at least one dataset`,
+        });
+      updateKey(s, { datasets });
+    }),
   );
   app.post(
     '/admin/schools/:schoolId/key/datasets/:dataset',
