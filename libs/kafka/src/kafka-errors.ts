@@ -23,6 +23,11 @@ export const KafkaErrors = defineErrors({
     kind: 'invalid_argument',
     message: (d: { reason: string }) => `Invalid CloudEvents Kafka message: ${d.reason}`,
   },
+  /** A topic named by an operator or a tool does not exist on the cluster. */
+  KAFKA_TOPIC_NOT_FOUND: {
+    kind: 'not_found',
+    message: (d: { topic: string }) => `Kafka topic ${d.topic} does not exist`,
+  },
   /** An existing topic differs from its declared spec (e.g. fewer partitions). */
   KAFKA_TOPIC_MISMATCH: {
     kind: 'failed_precondition',

@@ -35,16 +35,19 @@ export interface PartitionOffsets {
 
 /**
  * The first and next offsets of every partition of `topic` (`high - low` records are stored).
- * @throws AppError `KAFKA_UNAVAILABLE`
+ * A topic the cluster does not list fails at once (kafkajs would retry it as a broker error).
+ * @throws AppError `KAFKA_TOPIC_NOT_FOUND`, `KAFKA_UNAVAILABLE`
  */
 export async function topicOffsets(client: KafkaClient, topic: string): Promise<PartitionOffsets[]> {
   try {
-    return await withAdmin(client, async (admin) =>
-      (await admin.fetchTopicOffsets(topic))
+    return await withAdmin(client, async (admin) => {
+      if (!(await admin.listTopics()).includes(topic)) throw KafkaErrors.KAFKA_TOPIC_NOT_FOUND({ topic });
+      return (await admin.fetchTopicOffsets(topic))
         .map((o) => ({ partition: o.partition, low: o.low, high: o.high }))
-        .sort((a, b) => a.partition - b.partition),
-    );
+        .sort((a, b) => a.partition - b.partition);
+    });
   } catch (err) {
+    if (KafkaErrors.KAFKA_TOPIC_NOT_FOUND.is(err)) throw err;
     throw KafkaErrors.KAFKA_UNAVAILABLE({ operation: 'topicOffsets', reason: reasonOf(err) }, { cause: err });
   }
 }
@@ -243,7 +246,7 @@ export interface ReadTopicOptions {
 /**
  * Reads every record of `topic` from the beginning: up to the end offsets at the start of the call,
  * or until `options.until` is satisfied. Records are in offset order per partition.
- * @throws AppError `KAFKA_UNAVAILABLE` (including when `timeoutMs` passes first)
+ * @throws AppError `KAFKA_TOPIC_NOT_FOUND`, `KAFKA_UNAVAILABLE` (including when `timeoutMs` passes first)
  */
 export async function readTopic(
   client: KafkaClient,

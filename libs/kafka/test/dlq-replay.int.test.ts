@@ -126,6 +126,15 @@ describe('dead-letter replay (npm run dlq)', () => {
     expect(none.out).toContain('usage: dlq list|replay');
   });
 
+  it('names a dead-letter topic that does not exist, with exit code 2, instead of reporting Kafka down', async () => {
+    const { client } = await cleanups.freshTopicAndProducer(1);
+    const missing = `${uniqueName('no-such-topic')}.dlq`;
+    const res = dlqCli(client.brokers, 'list', '--topic', missing);
+    expect(res.status).toBe(2);
+    expect(res.out).toContain(`KAFKA_TOPIC_NOT_FOUND: Kafka topic ${missing} does not exist`);
+    expect(res.out).not.toContain('KAFKA_UNAVAILABLE');
+  }, 120_000);
+
   it('parses --from-offset as one offset or per partition', () => {
     expect(parseFromOffset('12')).toBe('12');
     expect(parseFromOffset('0:12,2:40')).toEqual({ 0: '12', 2: '40' });

@@ -3,7 +3,7 @@
 //   npm run dlq -- list   --topic roster.changes.v1.dlq [--group bookings] [--from-offset N|P:N,…]
 //   npm run dlq -- replay --topic roster.changes.v1.dlq [--group bookings] [--from-offset N|P:N,…] [--dry-run]
 // Environment: KAFKA_BROKERS (+ KAFKA_SSL*, KAFKA_SASL_* as for the services), LOG_LEVEL (default warn).
-// Exit codes: 0 ok, 1 Kafka error, 2 bad arguments or configuration.
+// Exit codes: 0 ok, 1 Kafka error, 2 bad arguments or configuration (a topic that does not exist included).
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { env, loadConfig } from '@isams-sync/config';
@@ -12,6 +12,7 @@ import { createLogger } from '@isams-sync/logger';
 import { listDeadLetters, parseFromOffset, replayDeadLetters } from '../dlq-replay';
 import type { DeadLetter, DeadLetterFilter } from '../dlq-replay';
 import { createKafkaClient } from '../kafka-client';
+import { KafkaErrors } from '../kafka-errors';
 import { kafkaClientOptionsFromConfig, kafkaServiceConfig } from '../kafka-service-config';
 
 const USAGE = `usage: dlq list|replay --topic <dlq topic> [--group <consumer group>] [--from-offset <n | partition:offset,…>] [--dry-run]\n  (in a checkout: npm run dlq -- …; in a service image: node dist/dlq/main.js …)`;
@@ -105,7 +106,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     console.error(isAppError(err) ? `${err.code}: ${err.message}` : String(err));
-    return 1;
+    return KafkaErrors.KAFKA_TOPIC_NOT_FOUND.is(err) ? 2 : 1;
   }
 }
 
