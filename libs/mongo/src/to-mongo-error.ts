@@ -34,6 +34,32 @@ const FERRET_NO_TRANSACTION_MESSAGE = /unknown field "(autocommit|txnNumber|star
 // FerretDB's SQLite backend under write contention: the statement gave up waiting for the lock.
 // Nothing was written; the same operation succeeds later, so it is transient (MONGO_UNAVAILABLE).
 const FERRET_BUSY_MESSAGE = /database is locked|SQLITE_BUSY|SQLITE_LOCKED/;
+// FerretDB whose PostgreSQL is away answers InternalError with the backend's connection error
+// (pgx's "failed to connect to …", a reset, SQLSTATE class 08 or an administrator's shutdown, 57P01-03):
+// the database is unavailable, not broken.
+const FERRET_BACKEND_AWAY_MESSAGE =
+  /failed to connect to|connection reset by peer|conn closed|unexpected EOF|SQLSTATE (08|57P0[1-3])/;
+// Node's own socket errors, which the driver sometimes lets through unwrapped (`write ECONNRESET`).
+const NETWORK_ERROR_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/** Whether `err` or an error in its `cause` chain is a network error of Node's. */
+function isNetworkError(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth += 1) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) return true;
+  }
+  return false;
+}
 const UNSUPPORTED_CODES = new Set([115, 238, 263, 20]);
 const TIMEOUT_CODES = new Set([50, 262]);
 const AUTH_CODES = new Set([13, 18]);
@@ -84,7 +110,10 @@ export function toMongoError(err: unknown, context: MongoErrorContext = {}): App
   const ctx: Record<string, unknown> = {};
   if (context.operation) ctx.operation = context.operation;
   if (context.collection) ctx.collection = context.collection;
-  if (!(err instanceof MongoError)) return MongoErrors.MONGO_ERROR(ctx, cause);
+  if (!(err instanceof MongoError))
+    return isNetworkError(err)
+      ? MongoErrors.MONGO_UNAVAILABLE({ ...ctx, driverError: (err as Error).name }, cause)
+      : MongoErrors.MONGO_ERROR(ctx, cause);
 
   const name = err.name;
   const code = typeof err.code === 'number' ? err.code : undefined;
@@ -96,7 +125,12 @@ export function toMongoError(err: unknown, context: MongoErrorContext = {}): App
     ...(codeName ? { codeName } : {}),
   };
 
-  if (UNAVAILABLE_ERRORS.has(name) || err.hasErrorLabel('ResetPool') || FERRET_BUSY_MESSAGE.test(err.message))
+  if (
+    UNAVAILABLE_ERRORS.has(name) ||
+    err.hasErrorLabel('ResetPool') ||
+    FERRET_BUSY_MESSAGE.test(err.message) ||
+    (code === 1 && FERRET_BACKEND_AWAY_MESSAGE.test(err.message))
+  )
     return MongoErrors.MONGO_UNAVAILABLE(driver, cause);
   if (name === 'MongoOperationTimeoutError' || (code !== undefined && TIMEOUT_CODES.has(code))) {
     return MongoErrors.MONGO_TIMEOUT(driver, cause);

@@ -150,3 +150,45 @@ describe('toMongoError', () => {
     });
   });
 });
+
+describe('toMongoError on an outage', () => {
+  it.each([
+    [
+      // Verbatim from FerretDB 1.24.2 whose PostgreSQL could not be reached (the outages audit).
+      server(
+        1,
+        '[msg_find.go:344 handler.handleMaxTimeMSError] [collection.go:109 postgresql.(*collection).Query] ' +
+          'failed to connect to `user=postgres database=ferretdb`:\n\t127.0.0.1:15532 (127.0.0.1): dial error: ' +
+          'dial tcp 127.0.0.1:15532: connect: connection reset by peer',
+        'InternalError',
+      ),
+      'MONGO_UNAVAILABLE',
+      'unavailable',
+    ],
+    [
+      server(
+        1,
+        'FATAL: terminating connection due to administrator command (SQLSTATE 57P01)',
+        'InternalError',
+      ),
+      'MONGO_UNAVAILABLE',
+      'unavailable',
+    ],
+    // The driver sometimes lets Node's own socket error through unwrapped.
+    [
+      Object.assign(new Error('write ECONNRESET'), { code: 'ECONNRESET', errno: -104, syscall: 'write' }),
+      'MONGO_UNAVAILABLE',
+      'unavailable',
+    ],
+    [
+      new Error('socket failed', {
+        cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:27017'), { code: 'ECONNREFUSED' }),
+      }),
+      'MONGO_UNAVAILABLE',
+      'unavailable',
+    ],
+    [Object.assign(new Error('no such file'), { code: 'ENOENT' }), 'MONGO_ERROR', 'internal'],
+  ])('maps %s to %s (the database is away, not broken)', (input, code, kind) => {
+    expect(toMongoError(input)).toMatchObject({ code, kind });
+  });
+});
