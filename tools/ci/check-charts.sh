@@ -76,6 +76,25 @@ for chart in charts/*/; do
     echo "ok   $case_name: lint --strict, template, ${result#validate-manifests: }"
   done
 done
+# Values the chart must refuse, with the message it must give (the first ci/ values file as the base).
+refused=0
+while IFS='|' read -r set_args expected; do
+  base="$(ls charts/isams-sync/ci/*.yaml | head -1)"
+  # shellcheck disable=SC2086
+  if err="$($helm template isams-sync charts/isams-sync -f "$base" $set_args 2>&1 >/dev/null)"; then
+    echo "FAIL refuse   isams-sync $set_args: rendered, expected: $expected"; failed=$((failed + 1))
+  elif [[ "$err" != *"$expected"* ]]; then
+    echo "FAIL refuse   isams-sync $set_args: refused without \"$expected\":"; echo "$err" | sed 's/^/    /'; failed=$((failed + 1))
+  else
+    refused=$((refused + 1))
+  fi
+done <<'CASES'
+--set shutdownTimeout=29s --set terminationGracePeriodSeconds=30|shutdownTimeout (29s) + 2s must stay below terminationGracePeriodSeconds (30)
+--set shutdownTimeout=28500 --set terminationGracePeriodSeconds=30|shutdownTimeout (28500) + 2s must stay below terminationGracePeriodSeconds (30)
+--set shutdownTimeout=1m --set terminationGracePeriodSeconds=30|shutdownTimeout (1m) + 2s must stay below terminationGracePeriodSeconds (30)
+--set shutdownTimeout=ten|shutdownTimeout must be a duration like 500ms, 30s, 5m or an integer of milliseconds
+CASES
+echo "check-charts: the chart refused ${refused} bad values files as expected"
 shopt -s nullglob
 env_files=("$rendered"/*.env.json)
 shopt -u nullglob

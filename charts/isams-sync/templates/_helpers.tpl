@@ -180,3 +180,19 @@ gateway:connector gateway:roster gateway:bookings bookings:roster operator:conne
   value: {{ join "," $e.ips | quote }}
 {{- end }}
 {{- end -}}
+
+{{/*
+`shutdownTimeout` in milliseconds, read as the services read SHUTDOWN_TIMEOUT_MS (500ms, 30s, 5m, 1h
+or an integer of milliseconds); fails on anything else.
+*/}}
+{{- define "isams-sync.shutdownTimeoutMs" -}}
+{{- $raw := toString .Values.shutdownTimeout | trim | lower -}}
+{{- $pattern := "^([0-9]+(\\.[0-9]+)?)\\s*(ms|s|m|h)?$" -}}
+{{- if not (regexMatch $pattern $raw) -}}
+{{- fail (printf "shutdownTimeout must be a duration like 500ms, 30s, 5m or an integer of milliseconds, got %q" $raw) -}}
+{{- end -}}
+{{- $number := regexReplaceAll $pattern $raw "${1}" -}}
+{{- $unit := regexReplaceAll $pattern $raw "${3}" -}}
+{{- $factor := get (dict "" 1 "ms" 1 "s" 1000 "m" 60000 "h" 3600000) $unit -}}
+{{- mulf (float64 $number) $factor | int64 -}}
+{{- end -}}

@@ -13,6 +13,11 @@ Call with (dict "root" $ "svc" "<name>").
 {{- /* The gateway only speaks gRPC to the other services and keeps its own MongoDB database. */ -}}
 {{- $usesKafka := ne $svc "gateway" -}}
 {{- $ctx := . -}}
+{{- /* The connector, roster and bookings get 2 s past SHUTDOWN_TIMEOUT_MS (their extraShutdownMs) before the process deadline. */ -}}
+{{- $shutdownMs := include "isams-sync.shutdownTimeoutMs" $root | int64 -}}
+{{- if ge (add $shutdownMs 2000) (mul (int64 $v.terminationGracePeriodSeconds) 1000) }}
+{{- fail (printf "shutdownTimeout (%v) + 2s must stay below terminationGracePeriodSeconds (%v): the connector, roster and bookings may take 2 s past SHUTDOWN_TIMEOUT_MS, and the kubelet kills the pod at the grace period" $v.shutdownTimeout $v.terminationGracePeriodSeconds) }}
+{{- end }}
 {{- /* The connector's spool: quota = SYNC_CONCURRENCY × maxRunMiB; volume = quota + headroom. */ -}}
 {{- $spoolQuotaMiB := 0 -}}
 {{- $spoolVolumeMiB := 0 -}}
