@@ -83,6 +83,22 @@ describe('an endpoint that answers in the other format', () => {
     expect(err.code).toBe('ISAMS_INVALID_KEY');
   });
 
+  it('error messages in BOM-less UTF-16 after whitespace, XML or JSON, LE or BE: classified by their text', async () => {
+    const { messageId, title, description } = ISAMS_MESSAGES.deadlock;
+    const xml = `\r\n${renderMessageDocument(ISAMS_MESSAGES.deadlock, {}).replace(/^<\?xml[^>]*>/, '')}`;
+    const json = ` ${JSON.stringify({ Message: { MessageId: messageId, Title: title, Description: description } })}`;
+    for (const text of [xml, json]) {
+      const le = Buffer.from(text, 'utf16le');
+      for (const body of [le, Buffer.from(le).swap16()]) {
+        const s = await server([answer(500, body)]);
+        const err = await failure(
+          options(s.url, { retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } }),
+        );
+        expect(err.code, text.slice(0, 12)).toBe('ISAMS_SERVER_BUSY');
+      }
+    }
+  });
+
   it('the XML endpoint answering 200 with a JSON document: read as JSON', async () => {
     const s = await server([
       answer(200, fixture('reference-sketch.json'), { 'content-type': 'application/json' }),

@@ -111,6 +111,28 @@ describe('streamBatchDocument (XML): containers and the variations iSAMS sends',
     }
   });
 
+  it('reads BOM-less UTF-16 LE and BE that starts with whitespace, XML and JSON, in any chunking', async () => {
+    const xml =
+      '\r\n  <iSAMS><HRManager><CurrentStaff><StaffMember Id="1"><Surname>Ångström</Surname></StaffMember></CurrentStaff></HRManager></iSAMS>';
+    const json =
+      ' \t{"iSAMS":{"HRManager":{"CurrentStaff":{"StaffMember":{"@Id":"1","Surname":"Ångström"}}}}}';
+    for (const [text, format] of [
+      [xml, 'xml'],
+      [json, 'json'],
+    ] as const) {
+      const le = Buffer.from(text, 'utf16le');
+      const be = Buffer.from(le);
+      for (let i = 0; i < be.length; i += 2) [be[i], be[i + 1]] = [be[i + 1]!, be[i]!];
+      for (const bytes of [le, be])
+        for (const size of [1, 3, 4096]) {
+          const doc = await parseBatchDocument(chunks(bytes, size), { format });
+          expect(doc.datasets.currentStaff.records[0]!.children[0]!.text, `${format} ${size}`).toBe(
+            'Ångström',
+          );
+        }
+    }
+  });
+
   it('reports two sibling containers of the same dataset and keeps all rows', async () => {
     const xml =
       '<iSAMS><PupilManager><CurrentPupils><Pupil Id="1"/></CurrentPupils><CurrentPupils><Pupil Id="2"/><Pupil Id="2"/></CurrentPupils></PupilManager></iSAMS>';

@@ -12,7 +12,7 @@ import {
   streamBatchDocumentBatches,
 } from '../parser/stream-batch-document';
 import { DigestedBody } from './body-digest';
-import { sniffBodyFormat } from './body-format';
+import { bodyFormat, sniffBodyFormat } from './body-format';
 import { contentCodings, decodeBody, unreadableCoding } from './content-coding';
 import type { BodyDigestOptions } from './body-digest';
 import { createEgressGuard } from './egress-guard';
@@ -231,10 +231,9 @@ async function readLimited(body: AsyncIterable<Uint8Array>, limit: number): Prom
 // Error bodies are `<Message>` XML on both endpoints (the reference: "same for XML and, as far as can
 // be seen, JSON"), so the body is sniffed rather than parsed in the endpoint's format.
 export async function classifyErrorResponse(status: number, body: Buffer): Promise<IsamsError> {
-  const text = body.toString('utf8');
-  const looksJson = /^\s*[{[]/.test(text.replace(/^\uFEFF/, ''));
   try {
-    for await (const _ of streamBatchDocument(once(body), { format: looksJson ? 'json' : 'xml' })) void _;
+    const format = bodyFormat(body, 'xml') ?? 'xml';
+    for await (const _ of streamBatchDocument(once(body), { format })) void _;
   } catch (err) {
     if (err instanceof IsamsError && typeof err.details?.messageId === 'string') {
       const d = err.details as { messageId: string; title?: string; description?: string };

@@ -8,18 +8,49 @@ export interface ByteCounter {
 
 type Encoding = 'utf-8' | 'utf-16le' | 'utf-16be';
 
+/** Bytes of leading UTF-16 whitespace looked at, at most, before the encoding is decided. */
+const SNIFF_LIMIT = 4096;
+const isSpace = (b: number | undefined): boolean => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+// `<` starts an XML document, `{` or `[` a JSON one.
+const isStart = (b: number | undefined): boolean => b === 0x3c || b === 0x7b || b === 0x5b;
+
 /**
- * Sniffs the real encoding from the first bytes: a BOM (UTF-8, UTF-16 LE/BE) or a BOM-less
- * UTF-16 `<` pattern. The XML declaration is deliberately ignored — iSAMS error documents declare
- * `encoding="utf-16"` while being UTF-8/ASCII.
+ * BOM-less UTF-16 told by its first character after whitespace (as client/body-format.ts reads a
+ * body): code units whose other byte is zero — `\r\0\n\0<\0` is little-endian, `\0 \0{` big-endian.
+ * Undefined while only whitespace units were seen and more bytes may come.
  */
-function sniff(head: Uint8Array): { encoding: Encoding; skip: number } {
+function bomlessUtf16(head: Uint8Array, final: boolean): Encoding | undefined {
+  for (const [encoding, low] of [
+    ['utf-16le', 0],
+    ['utf-16be', 1],
+  ] as const) {
+    let i = 0;
+    while (i + 1 < head.length && head[i + 1 - low] === 0x00 && isSpace(head[i + low])) i += 2;
+    if (i + 1 < head.length) {
+      // `<\0\0\0` is UTF-32 LE, not UTF-16.
+      const utf16 =
+        head[i + 1 - low] === 0x00 && isStart(head[i + low]) && (low === 1 || head[i + 2] !== 0x00);
+      if (utf16) return encoding;
+    } else if (i > 0) {
+      return final || head.length >= SNIFF_LIMIT ? encoding : undefined;
+    }
+  }
+  return 'utf-8';
+}
+
+/**
+ * Sniffs the real encoding from the first bytes: a BOM (UTF-8, UTF-16 LE/BE) or BOM-less UTF-16
+ * (whitespace, then `<`, `{` or `[`). The XML declaration is deliberately ignored — iSAMS error
+ * documents declare `encoding="utf-16"` while being UTF-8/ASCII. Undefined until enough bytes
+ * arrived to tell (`final`: no more will).
+ */
+function sniff(head: Uint8Array, final = false): { encoding: Encoding; skip: number } | undefined {
+  if (head.length < 4 && !final) return undefined;
   if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return { encoding: 'utf-8', skip: 3 };
   if (head[0] === 0xff && head[1] === 0xfe) return { encoding: 'utf-16le', skip: 2 };
   if (head[0] === 0xfe && head[1] === 0xff) return { encoding: 'utf-16be', skip: 2 };
-  if (head[0] === 0x3c && head[1] === 0x00 && head[2] !== 0x00) return { encoding: 'utf-16le', skip: 0 };
-  if (head[0] === 0x00 && head[1] === 0x3c) return { encoding: 'utf-16be', skip: 0 };
-  return { encoding: 'utf-8', skip: 0 };
+  const encoding = bomlessUtf16(head, final);
+  return encoding === undefined ? undefined : { encoding, skip: 0 };
 }
 
 function tooLarge(maxBytes: number): IsamsError {
@@ -74,8 +105,9 @@ export async function* decodeText(
     let bytes = chunk;
     if (decoder === undefined) {
       head = head === undefined ? bytes : concat(head, bytes);
-      if (head.length < 4) continue;
-      const { encoding, skip } = sniff(head);
+      const sniffed = sniff(head);
+      if (sniffed === undefined) continue;
+      const { encoding, skip } = sniffed;
       bigEndian = encoding === 'utf-16be';
       decoder = new TextDecoder(bigEndian ? 'utf-16le' : encoding, { ignoreBOM: true });
       bytes = head.subarray(skip);
@@ -91,7 +123,7 @@ export async function* decodeText(
     if (text.length > 0) yield text;
   }
   if (decoder === undefined && head !== undefined) {
-    const { encoding, skip } = sniff(head);
+    const { encoding, skip } = sniff(head, true)!;
     decoder = new TextDecoder(encoding === 'utf-16be' ? 'utf-16le' : encoding, { ignoreBOM: true });
     const rest = encoding === 'utf-16be' ? utf16beToLe(head.subarray(skip)) : head.subarray(skip);
     const text = emit(decoder.decode(rest, { stream: true }));
