@@ -67,13 +67,19 @@ export {
   BOOKING_PERSON_KINDS,
   BOOKING_CANCELLATION_REASONS,
   BOOKING_NOT_REINSTATED_REASONS,
+  BOOKING_RELEASE_REASONS,
   bookingCancelledV1,
   bookingReinstatedV1,
   bookingNotReinstatedV1,
   bookingCancellationHeldV1,
+  bookingCancellationReleasedV1,
   allBookingEventTypes,
 } from './types/bookings.events';
-export type { BookingPersonKind, BookingCancellationReason } from './types/bookings.events';
+export type {
+  BookingPersonKind,
+  BookingCancellationReason,
+  BookingReleaseReason,
+} from './types/bookings.events';
 export {
   TOPICS,
   TopicNames,

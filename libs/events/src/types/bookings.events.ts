@@ -102,19 +102,52 @@ export const bookingNotReinstatedV1 = defineEventType({
 
 /**
  * A removal would cancel a booking in a live event, so it was held as `pendingCancellation` instead:
- * it is cancelled when the removal arrives through an approved held batch or when the event finishes,
- * and cleared when the person is restored.
+ * it is cancelled when the removal arrives through an approved held batch, when an admin cancels it,
+ * or when the event ends; it is released ({@link bookingCancellationReleasedV1}) when the person is
+ * restored.
  */
 export const bookingCancellationHeldV1 = defineEventType({
   type: 'com.schoolcloud.isams-sync.bookings.booking.cancellation-held.v1',
   source: '/isams-sync/bookings',
+  // 1.0.1: the description names every way a hold ends (it left out the restore); the data is unchanged.
+  schemaVersion: '1.0.1',
   description:
-    'A roster removal hit a booking in a live event; the booking stays in place as pendingCancellation until an admin approves the removal (approved held batch) or the event finishes.',
+    'A roster removal hit a booking in a live event; the booking stays in place as pendingCancellation until it is cancelled (an admin approves the removal through a held batch or cancels the booking, or the event ends: booking.cancelled.v1) or released (the person is restored: booking.cancellation-released.v1).',
   schema: z
     .object({
       ...bookingRef,
       heldAt: z.iso.datetime({ offset: true }),
       roster: rosterCause,
+    })
+    .strict(),
+});
+
+/** Why a held cancellation was released (the booking stays booked, no longer pending). */
+export const BOOKING_RELEASE_REASONS = [
+  /** The removed person was restored (reappeared in the feed, or an admin undid the run). */
+  'person_restored',
+  /** The event ended with no removal left holding the booking. */
+  'event_finished',
+] as const;
+export type BookingReleaseReason = (typeof BOOKING_RELEASE_REASONS)[number];
+
+/**
+ * A held cancellation ({@link bookingCancellationHeldV1}) was released: the booking stays booked and
+ * is no longer pending cancellation. id = deterministic from (booking id, cause): the restore event
+ * id, or `event_finished`.
+ */
+export const bookingCancellationReleasedV1 = defineEventType({
+  type: 'com.schoolcloud.isams-sync.bookings.booking.cancellation-released.v1',
+  source: '/isams-sync/bookings',
+  description:
+    'A held cancellation was released: the booking stays booked and is no longer pendingCancellation. `reason` says why: `person_restored` (the last removed person holding it was restored; `roster` names the restore), or `event_finished` (the event ended with no removal left holding it).',
+  schema: z
+    .object({
+      ...bookingRef,
+      reason: z.enum(BOOKING_RELEASE_REASONS),
+      releasedAt: z.iso.datetime({ offset: true }),
+      /** The `restored` roster event (reason `person_restored`). */
+      roster: rosterCause.optional(),
     })
     .strict(),
 });
@@ -125,4 +158,5 @@ export const allBookingEventTypes = [
   bookingReinstatedV1,
   bookingNotReinstatedV1,
   bookingCancellationHeldV1,
+  bookingCancellationReleasedV1,
 ];

@@ -1,6 +1,7 @@
 import type { CloudEvent } from '@isams-sync/events';
 import {
   bookingCancellationHeldV1,
+  bookingCancellationReleasedV1,
   bookingCancelledV1,
   bookingNotReinstatedV1,
   bookingReinstatedV1,
@@ -67,6 +68,39 @@ const restorationEnvelope = (tenantId: string, b: Booking, cause: RosterCause) =
   time: cause.at,
   ...(cause.syncRunId ? { syncRunId: cause.syncRunId } : {}),
 });
+
+/** What released a held cancellation: a restore (its roster event), or the end of the event. */
+export type HoldReleaseCause =
+  { reason: 'person_restored'; cause: RosterCause } | { reason: 'event_finished'; at: Date };
+
+/**
+ * The `booking.cancellation-released.v1` event of a held cancellation released; its id depends only
+ * on (booking, restore event), or (booking, `event_finished`).
+ */
+export function cancellationReleasedEvent(
+  tenantId: string,
+  b: Booking,
+  released: HoldReleaseCause,
+): CloudEvent {
+  if (released.reason === 'event_finished')
+    return bookingCancellationReleasedV1.create({
+      tenantId,
+      subject: b.id,
+      idParts: [b.id, 'event_finished'],
+      time: released.at,
+      data: { ...ref(b), reason: released.reason, releasedAt: released.at.toISOString() },
+    });
+  const { cause } = released;
+  return bookingCancellationReleasedV1.create({
+    ...restorationEnvelope(tenantId, b, cause),
+    data: {
+      ...ref(b),
+      reason: released.reason,
+      releasedAt: cause.at.toISOString(),
+      roster: rosterRef(cause),
+    },
+  });
+}
 
 export function reinstatedEvent(
   tenantId: string,

@@ -280,16 +280,35 @@ export function presentState(restore: RestoreInput): PersonRosterState {
 
 /**
  * What a restore does to a booking held by removals: nothing (not held by this person), `clear` the
- * hold (no removal holds it any more) or `narrow` it to the causes left.
+ * hold (no removal holds it any more) or `narrow` it to the causes left; `republish` when this very
+ * restore cleared it before (its `hold_cleared` history entry names the restore: a re-run after a
+ * crash before the release event went out — publish it again, same id).
  */
 export function holdRelease(
   booking: Booking,
-  restore: Pick<RestoreInput, 'kind' | 'personId'>,
-): { release: 'none' } | { release: 'clear' } | { release: 'narrow'; causes: RosterCause[] } {
-  if (booking.status !== 'booked' || !booking.pendingCancellation) return { release: 'none' };
-  const remaining = remainingHoldCauses(booking, restore);
-  if (remaining.length === booking.pendingCancellation.causes.length) return { release: 'none' };
-  return remaining.length === 0 ? { release: 'clear' } : { release: 'narrow', causes: remaining };
+  restore: Pick<RestoreInput, 'kind' | 'personId' | 'rosterEventId'>,
+):
+  | { release: 'none' }
+  | { release: 'clear' }
+  | { release: 'republish' }
+  | { release: 'narrow'; causes: RosterCause[] } {
+  if (booking.status === 'booked' && booking.pendingCancellation) {
+    const remaining = remainingHoldCauses(booking, restore);
+    if (remaining.length < booking.pendingCancellation.causes.length)
+      return remaining.length === 0 ? { release: 'clear' } : { release: 'narrow', causes: remaining };
+  }
+  const clearedByIt = booking.history.some(
+    (h) => h.action === 'hold_cleared' && h.rosterEventId === restore.rosterEventId,
+  );
+  return clearedByIt ? { release: 'republish' } : { release: 'none' };
+}
+
+/** The `reason` of the history entry of a hold the end of its evening released. */
+export const EVENING_ENDED = 'evening_ended';
+
+/** When the end of its evening released a booking's hold (its `hold_cleared` history entry), if it did. */
+export function eveningEndReleaseAt(booking: Booking): Date | undefined {
+  return booking.history.find((h) => h.action === 'hold_cleared' && h.reason === EVENING_ENDED)?.at;
 }
 
 /** Whether a booking the person's removal cancelled is a candidate of this restore at all. */

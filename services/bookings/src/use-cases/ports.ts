@@ -153,6 +153,8 @@ export interface BookingsStore {
   cancelledByRun(tenantId: string, syncRunId: string): Promise<Booking[]>;
   /** Bookings of an event cancelled when the evening ended (re-published until the evening is resolved). */
   cancelledAtEveningEnd(tenantId: string, eventId: string): Promise<Booking[]>;
+  /** Bookings of an event whose hold the evening's end released (re-published until the evening is resolved). */
+  releasedAtEveningEnd(tenantId: string, eventId: string): Promise<Booking[]>;
   getSchoolSettings(tenantId: string): Promise<SchoolSettings | undefined>;
   putSchoolSettings(tenantId: string, settings: SchoolSettings): Promise<void>;
   /** Records that an evening has held cancellations (before the first hold is written; idempotent). */

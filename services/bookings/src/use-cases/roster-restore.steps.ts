@@ -1,7 +1,7 @@
 import type { CloudEvent, RosterChangeData } from '@isams-sync/events';
 import type { BookingsStore } from './ports';
 import type { BookingEventPublisher } from '../domain/booking-event-publisher.port';
-import { notReinstatedEvent, reinstatedEvent } from '../domain/booking-events';
+import { cancellationReleasedEvent, notReinstatedEvent, reinstatedEvent } from '../domain/booking-events';
 import type { BookableEvent, Booking, NotReinstatedReason, RosterCause } from '../domain/booking-model';
 import { decideReinstatement } from '../domain/removal-decision';
 import type { RestoreInput } from '../domain/removal-decision';
@@ -37,10 +37,11 @@ interface Calendar {
 
 /**
  * Applies one `restored` change (neither processed nor stale): the person's held cancellations are
- * released, what their removal cancelled is reinstated when possible (else why not is recorded),
- * then the bookings naming them that another person's removal cancelled and that were kept cancelled
- * only because this person was removed too are decided again ({@link reconsiderStepOf}); every
- * outcome event is published, then the person's state is written.
+ * released (`booking.cancellation-released.v1` for each booking no removal holds any more), what
+ * their removal cancelled is reinstated when possible (else why not is recorded), then the bookings
+ * naming them that another person's removal cancelled and that were kept cancelled only because
+ * this person was removed too are decided again ({@link reconsiderStepOf}); every outcome event is
+ * published, then the person's state is written.
  */
 export async function applyRestore(
   deps: RestoreDeps,
@@ -50,7 +51,7 @@ export async function applyRestore(
   const tenantId = event.tenantid;
   const { restore, cause } = restoreOf(event);
   const named = await store.bookingsOfPerson(tenantId, restore.kind, restore.personId);
-  await releaseHolds(store, tenantId, restore, named);
+  const released = await releaseHolds(store, tenantId, restore, named);
 
   const own = (await store.cancelledByRemovalOf(tenantId, restore.kind, restore.personId)).filter((b) =>
     isRestoreCandidate(b, restore.rosterEventId),
@@ -64,7 +65,9 @@ export async function applyRestore(
     now: deps.now(),
     timeZone: (await store.getSchoolSettings(tenantId))?.timeZone ?? DEFAULT_SCHOOL_TIME_ZONE,
   };
-  const toPublish: CloudEvent[] = [];
+  const toPublish: CloudEvent[] = released.map((b) =>
+    cancellationReleasedEvent(tenantId, b, { reason: 'person_restored', cause }),
+  );
   let reinstated = 0;
   let notReinstated = 0;
   const candidates = [
@@ -84,13 +87,18 @@ export async function applyRestore(
   return { status: 'applied', cancelled: 0, held: 0, reinstated, notReinstated };
 }
 
-/** Held (pending) cancellations of the restored person (among the bookings naming them) are released. */
+/**
+ * Held (pending) cancellations of the restored person (among the bookings naming them) are released.
+ * Returns the bookings whose hold this restore cleared — now, or before a crash (their release event
+ * is published again) — and not those it only narrowed (another removal still holds them).
+ */
 async function releaseHolds(
   store: BookingsStore,
   tenantId: string,
   restore: RestoreInput,
   named: readonly Booking[],
-): Promise<void> {
+): Promise<Booking[]> {
+  const released: Booking[] = [];
   for (const b of named) {
     const release = holdRelease(b, restore);
     if (release.release === 'clear')
@@ -100,7 +108,9 @@ async function releaseHolds(
         rosterEventId: restore.rosterEventId,
       });
     else if (release.release === 'narrow') await store.setPending(tenantId, b.id, release.causes);
+    if (release.release === 'clear' || release.release === 'republish') released.push(b);
   }
+  return released;
 }
 
 interface RestoreOf {

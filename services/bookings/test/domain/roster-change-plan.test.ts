@@ -350,7 +350,7 @@ describe('what a batch of removals writes', () => {
 });
 
 describe('what a restore does', () => {
-  const restore = { kind: 'pupil' as const, personId: 'p1' };
+  const restore = { kind: 'pupil' as const, personId: 'p1', rosterEventId: 'back1' };
 
   it('clears a hold only this person caused, narrows one other removals also hold, leaves the rest', () => {
     expect(holdRelease(booking('b', { pendingCancellation: { causes: [cause('r1')] } }), restore)).toEqual({
@@ -368,6 +368,25 @@ describe('what a restore does', () => {
         restore,
       ),
     ).toEqual({ release: 'none' });
+  });
+
+  it('publishes again the release of a hold this very restore cleared before (a re-run after a crash), not of one another cleared', () => {
+    const cleared = (rosterEventId: string, over: Partial<Booking> = {}) =>
+      booking('b', {
+        history: [
+          { at: NOW, action: 'booked' },
+          { at: NOW, action: 'cancellation_held', rosterEventId: 'r1' },
+          { at: NOW, action: 'hold_cleared', rosterEventId },
+        ],
+        ...over,
+      });
+    expect(holdRelease(cleared('back1'), restore)).toEqual({ release: 'republish' });
+    // Cancelled since (an admin), or held again by another removal since: the release still happened.
+    expect(holdRelease(cleared('back1', { status: 'cancelled' }), restore)).toEqual({ release: 'republish' });
+    expect(
+      holdRelease(cleared('back1', { pendingCancellation: { causes: [cause('r2', 'p9')] } }), restore),
+    ).toEqual({ release: 'republish' });
+    expect(holdRelease(cleared('back0'), restore)).toEqual({ release: 'none' });
   });
 
   const cancelledAt = new Date('2026-03-10T08:00:00Z');

@@ -71,13 +71,14 @@ describe('the end of an evening racing the consumer', () => {
     await handler.handle(rosterEvent(tenant, 'pupil', 'removed', 'p1', { syncRunId: 'r1' }));
     expect((await store.getBooking(tenant, booking.id))?.pendingCancellation).toBeDefined();
 
-    // The next day the sweep reads the held bookings; p1's restore is applied before it cancels.
+    // Two days on (the evening, started an hour ago, may run past midnight: the next day can still be
+    // its last) the sweep reads the held bookings; p1's restore is applied before it cancels.
     const restore = rosterEvent(tenant, 'pupil', 'restored', 'p1', {
       syncRunId: 'r2',
       time: new Date(Date.now() + 1000),
     });
     const sweepStore = interleaved(store, 'pendingInEvent', () => handler.handle(restore));
-    const sweep = useCases(sweepStore, () => new Date(Date.now() + DAY));
+    const sweep = useCases(sweepStore, () => new Date(Date.now() + 2 * DAY));
     await sweep.resolveEndedEvenings();
 
     const after = await store.getBooking(tenant, booking.id);
@@ -129,6 +130,66 @@ describe('the end of an evening racing the consumer', () => {
     ]);
     await useCases(store).resolveEndedEvenings();
     expect((await store.getBooking(tenant, booking.id))?.status).toBe('cancelled');
+    expect(await store.heldEvenings(tenant)).toEqual([]);
+  });
+});
+
+describe('a released hold is published, also when the publish failed the first time', () => {
+  const typeOf = (e: { type: string }) => e.type.split('.').slice(-2, -1)[0];
+
+  it('a restore that cleared the hold before its publish failed publishes the release on its re-run', async () => {
+    const tenant = uniqueName('school');
+    const { booking } = await liveEvening(tenant);
+    const publisher = flakyPublisher();
+    const handler = createRosterChangeHandler({ store, publisher, logger });
+    await handler.handle(rosterEvent(tenant, 'pupil', 'removed', 'p1', { syncRunId: 'r1' }));
+    const restore = rosterEvent(tenant, 'pupil', 'restored', 'p1', {
+      syncRunId: 'r1',
+      time: new Date(Date.now() + 1000),
+    });
+
+    publisher.failOnce();
+    await expect(handler.handle(restore)).rejects.toThrow('broker down');
+    expect((await store.getBooking(tenant, booking.id))?.pendingCancellation).toBeUndefined();
+    await handler.handle(restore);
+
+    expect(publisher.sent.map(typeOf)).toEqual(['cancellation-held', 'cancellation-released']);
+    expect(publisher.sent[1]).toMatchObject({
+      subject: booking.id,
+      time: restore.time,
+      data: { reason: 'person_restored', roster: { rosterEventId: restore.id, personId: 'p1' } },
+    });
+    // A duplicate delivery publishes nothing more.
+    expect((await handler.handle(restore)).status).toBe('duplicate');
+    expect(publisher.sent).toHaveLength(2);
+  });
+
+  it('a hold the evening’s end releases (no removal left holding it) is published, again after a failed publish', async () => {
+    const tenant = uniqueName('school');
+    const { booking } = await liveEvening(tenant);
+    // A hold naming no removal: the only one the evening's end releases rather than cancels.
+    await store.noteHeldEvening(tenant, 'tonight', new Date());
+    await store.setPending(tenant, booking.id, []);
+
+    // The admin finishes the evening; the resolution's publish fails, the sweep runs it again.
+    const publisher = flakyPublisher(1);
+    const admin = createBookingsUseCases({
+      store,
+      publisher,
+      roster: { personExists: () => Promise.resolve(true) },
+    });
+    await expect(admin.updateEvent(tenant, 'tonight', { status: 'finished' })).rejects.toThrow('broker down');
+    expect(await store.getBooking(tenant, booking.id)).toMatchObject({ status: 'booked' });
+    expect((await store.getBooking(tenant, booking.id))?.pendingCancellation).toBeUndefined();
+    await admin.resolveEndedEvenings();
+
+    const mine = publisher.sent.filter((e) => e.tenantid === tenant);
+    expect(mine.map(typeOf)).toEqual(['cancellation-released']);
+    expect(mine[0]).toMatchObject({
+      subject: booking.id,
+      data: { bookingId: booking.id, eventId: 'tonight', reason: 'event_finished' },
+    });
+    expect(mine[0]?.data).not.toHaveProperty('roster');
     expect(await store.heldEvenings(tenant)).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { bookingsV1 } from '@isams-sync/grpc';
+import { deterministicEventId } from '@isams-sync/events';
 import { eventually, uniqueName } from '@isams-sync/testing';
 import { book, getBooking } from '../support/fixtures';
 import { errorOf, rosterEvent, useHarness } from '../support/harness';
@@ -7,6 +8,7 @@ import type { Harness } from '../support/harness';
 
 const CANCELLED = 'com.schoolcloud.isams-sync.bookings.booking.cancelled.v1';
 const HELD = 'com.schoolcloud.isams-sync.bookings.booking.cancellation-held.v1';
+const RELEASED = 'com.schoolcloud.isams-sync.bookings.booking.cancellation-released.v1';
 
 // The school's clock (every decision reads it); each test sets it.
 let clock = new Date('2027-06-14T23:30:00Z');
@@ -33,6 +35,15 @@ async function evening(h: Harness, tenant: string, id: string, startsAt: string,
       tenant,
     )) as bookingsV1.CreateSlotsResponse__Output
   ).slots;
+}
+
+/** On 14 June 2027: the evening of 15 June (16:00–20:00 BST) and the one a week later. */
+async function thisWeekAndNext(h: Harness, tenant: string) {
+  clock = new Date('2027-06-14T10:00:00Z');
+  return {
+    today: await evening(h, tenant, 'today', '2027-06-15T15:00:00Z', '2027-06-15T19:00:00Z'),
+    later: await evening(h, tenant, 'later', '2027-06-22T15:00:00Z', '2027-06-22T19:00:00Z'),
+  };
 }
 
 describe('live evenings in the school’s time zone (real Kafka + FerretDB)', () => {
@@ -81,11 +92,45 @@ describe('live evenings in the school’s time zone (real Kafka + FerretDB)', ()
     ).toBe('Australia/Sydney');
   });
 
+  it('a restore that releases a held cancellation publishes booking.cancellation-released.v1 after the held one', async () => {
+    const tenant = uniqueName('school');
+    const { today, later } = await thisWeekAndNext(h, tenant);
+    const held = await book(h, tenant, today[0]!.id, 't1', 'p1', 'c1');
+    const other = await book(h, tenant, later[0]!.id, 't1', 'p2', 'c2');
+
+    clock = new Date('2027-06-15T08:00:00Z'); // 09:00 BST on the evening's day
+    await h.sendRoster([rosterEvent(tenant, 'pupil', 'removed', 'p1', { time: clock })]);
+    clock = new Date('2027-06-15T08:05:00Z'); // the run is undone
+    const restore = rosterEvent(tenant, 'pupil', 'restored', 'p1', { syncRunId: 'run-1', time: clock });
+    await h.sendRoster([restore]);
+    const after = await getBooking(h, tenant, held.id);
+    expect([after.status, after.pendingCancellation]).toEqual(['booked', false]);
+
+    // Published after the restore's events, on the same partition (key = tenant): once its event is
+    // seen, everything the restore published has been seen.
+    await h.sendRoster([rosterEvent(tenant, 'pupil', 'removed', 'p2', { syncRunId: 'run-2', time: clock })]);
+    await eventually(
+      () => published(tenant, CANCELLED).some((e) => e.subject === other.id),
+      'p2’s booking.cancelled',
+    );
+    const about = h.published.filter((e) => e.tenantid === tenant && e.subject === held.id);
+    expect(about.map((e) => e.type)).toEqual([HELD, RELEASED]);
+    expect(about[1]).toMatchObject({
+      id: deterministicEventId(RELEASED, tenant, held.id, restore.id),
+      time: clock.toISOString(),
+      syncrunid: 'run-1',
+      data: {
+        eventId: 'today',
+        reason: 'person_restored',
+        releasedAt: clock.toISOString(),
+        roster: { rosterEventId: restore.id, personKind: 'pupil', personId: 'p1', syncRunId: 'run-1' },
+      },
+    });
+  });
+
   it('lists the live evening with the cancellations it holds and the families affected', async () => {
     const tenant = uniqueName('school');
-    clock = new Date('2027-06-14T10:00:00Z');
-    const today = await evening(h, tenant, 'today', '2027-06-15T15:00:00Z', '2027-06-15T19:00:00Z');
-    const later = await evening(h, tenant, 'later', '2027-06-22T15:00:00Z', '2027-06-22T19:00:00Z');
+    const { today, later } = await thisWeekAndNext(h, tenant);
     const a = await book(h, tenant, today[0]!.id, 't1', 'p1', 'c1');
     const b = await book(h, tenant, today[1]!.id, 't1', 'p2', 'c1');
     await book(h, tenant, today[2]!.id, 't1', 'p3', 'c3');

@@ -17,6 +17,7 @@ import type {
   Slot,
 } from '../../domain/booking-model';
 import { claimKeys } from '../../domain/booking-rules';
+import { EVENING_ENDED } from '../../domain/roster-change-plan';
 import type { PersonRosterState } from '../../domain/roster-ordering';
 import type {
   BookingFilter,
@@ -562,6 +563,15 @@ export class MongoBookingsStore implements BookingsStore {
         eventId,
         status: 'cancelled',
         'cancellation.reason': 'roster_removal_event_finished',
+      } as Filter<BookingDoc>)
+    ).map(withoutMongo);
+  }
+
+  async releasedAtEveningEnd(tenantId: string, eventId: string): Promise<Booking[]> {
+    return (
+      await this.bookings(tenantId).find({
+        eventId,
+        'history.reason': EVENING_ENDED,
       } as Filter<BookingDoc>)
     ).map(withoutMongo);
   }
