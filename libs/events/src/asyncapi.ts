@@ -51,6 +51,11 @@ function headersSchema(): Record<string, unknown> {
     },
     ce_tenantid: { description: "The school's tenant id (also the partitioning key)." },
     ce_syncrunid: {},
+    ce_traceparent: {
+      description:
+        'W3C traceparent of the span that published the event (CloudEvents distributed tracing), only when tracing is on; a malformed one is ignored.',
+    },
+    ce_tracestate: { description: 'W3C tracestate that goes with ce_traceparent, when there is one.' },
     'content-type': { const: JSON_CONTENT_TYPE },
   };
   const properties = Object.fromEntries(
@@ -61,6 +66,41 @@ function headersSchema(): Record<string, unknown> {
     description: 'CloudEvents 1.0 attributes of a binary-mode Kafka message (values are UTF-8 strings).',
     properties,
     required: ['ce_specversion', 'ce_id', 'ce_source', 'ce_type', 'ce_time', 'ce_tenantid', 'content-type'],
+  };
+}
+
+/** The headers of a tombstone: only the tenant id (it places the record on the school's partition). */
+function tombstoneHeadersSchema(): Record<string, unknown> {
+  return {
+    type: 'object',
+    description: 'A tombstone carries only ce_tenantid: it is not a CloudEvent (no ce_id, ce_type, …).',
+    properties: {
+      ce_tenantid: { type: 'string', description: "The school's tenant id (also the partitioning key)." },
+    },
+    required: ['ce_tenantid'],
+    not: { required: ['ce_id'] },
+  };
+}
+
+/** The tombstone message of a compacted state topic (`<channel>Tombstone`). */
+function tombstoneMessage(topic: TopicSpec): Record<string, unknown> {
+  return {
+    name: 'tombstone',
+    title: `${topic.name} tombstone`,
+    summary:
+      'A record with a null value and only the ce_tenantid header, sent after a purged record with the same key: not a CloudEvent — skip it, or forget the key. Compaction then drops every record of the key (docs/events.md › roster.state.v1).',
+    headers: { $ref: '#/components/schemas/tombstoneHeaders' },
+    payload: { type: 'null' },
+    bindings: {
+      kafka: {
+        key: {
+          type: 'string',
+          description:
+            '`<tenantid>/<entityType>/<entityId>` of the purged entity; partitioned by the tenant id.',
+        },
+        bindingVersion: '0.5.0',
+      },
+    },
   };
 }
 
@@ -105,6 +145,11 @@ export function generateAsyncApi(reg: EventRegistry, topics: readonly TopicSpec[
         'x-dataschema': t.dataschema,
         'x-schema-version': t.schemaVersion,
       };
+      channelMessages[name] = { $ref: `#/components/messages/${name}` };
+    }
+    if (topic.keying === 'tenant-subject') {
+      const name = `${channel}Tombstone`;
+      messages[name] = tombstoneMessage(topic);
       channelMessages[name] = { $ref: `#/components/messages/${name}` };
     }
     channels[channel] = {
@@ -158,7 +203,10 @@ export function generateAsyncApi(reg: EventRegistry, topics: readonly TopicSpec[
     },
     channels,
     operations,
-    components: { messages, schemas: { cloudEventHeaders: headersSchema() } },
+    components: {
+      messages,
+      schemas: { cloudEventHeaders: headersSchema(), tombstoneHeaders: tombstoneHeadersSchema() },
+    },
   };
 }
 

@@ -6,6 +6,7 @@ import addFormatsModule from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import {
   ASYNCAPI_FILE,
+  CLOUDEVENT_ATTRIBUTES,
   PUBLISHED_TOPICS,
   TOPICS,
   asyncApiText,
@@ -96,5 +97,58 @@ describe('AsyncAPI document', () => {
         expect(schema.$id).toBe(message['x-dataschema']);
       }
     }
+  });
+
+  describe('headers and tombstones, as on the wire', () => {
+    const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+    const ajv = addFormats(new Ajv({ strict: false, allErrors: true }));
+    const resolved = (node: Json): Json =>
+      typeof node.$ref === 'string' ? (follow(node.$ref) as Json) : node;
+    const accepts = (schema: Json, value: unknown) => ajv.validate(resolved(schema), value);
+    const messagesOf = (channel: Json): Json[] =>
+      Object.values(channel.messages as Json).map((m: Json) => resolved(m));
+    const compacted = Object.values(doc.channels as Json).filter((c: Json) =>
+      (c.bindings.kafka.topicConfiguration['cleanup.policy'] as string[]).includes('compact'),
+    );
+
+    it('the CloudEvents header schema names every header a producer sends (trace context optional)', () => {
+      const headers = follow('#/components/schemas/cloudEventHeaders') as Json;
+      const sent = CLOUDEVENT_ATTRIBUTES.map((a) => (a === 'datacontenttype' ? 'content-type' : `ce_${a}`));
+      expect(Object.keys(headers.properties as Json).sort()).toEqual([...sent].sort());
+      for (const optional of ['ce_traceparent', 'ce_tracestate', 'ce_subject', 'ce_syncrunid'])
+        expect(headers.required).not.toContain(optional);
+      const traced = {
+        ce_specversion: '1.0',
+        ce_id: 'e1',
+        ce_source: '/isams-sync/roster',
+        ce_type: 'com.schoolcloud.isams-sync.roster.entity-state.v1',
+        ce_time: '2026-01-10T07:02:11.000Z',
+        ce_tenantid: 'a3f1c2d4-school-7',
+        ce_traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+        ce_tracestate: 'vendor=abc',
+        'content-type': 'application/json',
+      };
+      expect(accepts(headers, traced)).toBe(true);
+    });
+
+    it('each compacted state topic describes its tombstone: a null value with only ce_tenantid', () => {
+      expect(compacted.map((c: Json) => c.address)).toEqual(['roster.state.v1', 'roster.state.directory.v1']);
+      const tombstone = { headers: { ce_tenantid: 'a3f1c2d4-school-7' }, value: null };
+      for (const channel of compacted) {
+        const matching = messagesOf(channel).filter(
+          (m) => accepts(m.headers as Json, tombstone.headers) && accepts(m.payload as Json, tombstone.value),
+        );
+        expect(
+          matching.map((m) => m.name),
+          channel.address as string,
+        ).toHaveLength(1);
+        // The CloudEvents there require ce_id: a consumer tells a tombstone from an event by its headers.
+        for (const m of messagesOf(channel).filter((x) => x !== matching[0]))
+          expect(accepts(m.headers as Json, tombstone.headers), m.name as string).toBe(false);
+      }
+      // No other topic carries tombstones.
+      for (const channel of Object.values(doc.channels as Json).filter((c) => !compacted.includes(c)))
+        for (const m of messagesOf(channel)) expect(typeof m.payload.$ref, m.name as string).toBe('string');
+    });
   });
 });
