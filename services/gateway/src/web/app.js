@@ -139,5 +139,10 @@ window.addEventListener('unauthenticated', () => {
   session.clear();
   if (location.hash !== '#/signin') location.hash = '#/signin';
 });
+// The skip link only moves the focus: following its `#main` would change the hash, which is the route.
+document.querySelector('.skip-link')?.addEventListener('click', (event) => {
+  event.preventDefault();
+  main().focus();
+});
 window.addEventListener('hashchange', route);
 window.addEventListener('DOMContentLoaded', route);

@@ -18,6 +18,17 @@ const STATUS_TEXT = {
   cancelled: 'Cancelled',
 };
 const statusText = (s) => STATUS_TEXT[s] ?? s;
+/** How a dry run ended: nothing of it was applied or held, whatever a real run would have done. */
+const DRY_RUN_END_TEXT = {
+  applied: 'Dry run — finished, nothing applied',
+  unchanged: 'Dry run — no changes in iSAMS',
+  held: 'Dry run — would be held for review',
+  failed: 'Dry run — failed',
+  cancelled: 'Dry run — cancelled',
+};
+/** A run's status in words; a dry run's end says it was a dry run. */
+const runStatusText = (run) =>
+  (run.dryRun ? DRY_RUN_END_TEXT[run.status] : undefined) ?? statusText(run.status);
 /** Why the school is fetched in method groups, by the failure of the whole-key request. */
 const GROUPS_REASON = {
   ISAMS_TIMEOUT: 'iSAMS took too long to generate the whole document at once',
@@ -106,8 +117,8 @@ function progressView(run) {
     h(
       'h3',
       {},
-      `Run ${run.dryRun ? '(dry run) ' : ''}— `,
-      h('span', { class: statusClass(run.status), 'data-status': run.status }, statusText(run.status)),
+      run.dryRun && DRY_RUN_END_TEXT[run.status] ? '' : `Run ${run.dryRun ? '(dry run) ' : ''}— `,
+      h('span', { class: statusClass(run.status), 'data-status': run.status }, runStatusText(run)),
     ),
     h('label', { for: 'progress-bar' }, `Datasets fetched: ${p.datasetsDone} of ${total}`),
     h('progress', { id: 'progress-bar', max: String(total), value: String(p.datasetsDone) }),
@@ -158,7 +169,7 @@ export async function renderDashboard(root) {
 
   async function finish(runId, run) {
     runButton.disabled = false;
-    announce(`Sync ${statusText(run.status)}`);
+    announce(run.dryRun ? runStatusText(run) : `Sync ${statusText(run.status)}`);
     runEl.firstChild?.append(await countsTable(runId));
     await Promise.all([loadOverview(), loadHistory(), loadHeld()]);
   }
@@ -314,7 +325,7 @@ export async function renderDashboard(root) {
           h(
             'div',
             { class: `value ${statusClass(o.lastRun?.status)}`, id: 'last-sync' },
-            o.lastRun ? `${statusText(o.lastRun.status)} · ${when(o.lastRun.finishedAt)}` : 'Never',
+            o.lastRun ? `${runStatusText(o.lastRun)} · ${when(o.lastRun.finishedAt)}` : 'Never',
           ),
         ),
         h(
@@ -350,7 +361,7 @@ export async function renderDashboard(root) {
             r.runs.map((run) => [
               when(run.requestedAt),
               `${run.trigger.kind}${run.dryRun ? ' (dry run)' : ''}`,
-              h('span', { class: statusClass(run.status) }, statusText(run.status)),
+              h('span', { class: statusClass(run.status) }, runStatusText(run)),
               run.progress.recordsFetched.toLocaleString(),
               run.fetchDurationMs ? `${(run.fetchDurationMs / 1000).toFixed(1)} s` : '—',
               run.error

@@ -49,6 +49,14 @@ export function field(input, label, hintId, hint) {
   return [h('label', { for: input.id }, label), h('p', { id: hintId, class: 'hint' }, hint), input];
 }
 
+/** The longest comment the API takes with a decision (approve, discard, undo). */
+const MAX_COMMENT = 1000;
+
+/** A decision's comment box (the comment is kept with the admin's name in the audit log). */
+export function commentBox(id) {
+  return h('textarea', { id, rows: '2', maxlength: MAX_COMMENT });
+}
+
 /** A panel section labelled by its heading: panel('run-h', 'Sync now', …children). */
 export function panel(headingId, title, ...children) {
   return h(
@@ -87,13 +95,23 @@ export function table(caption, headers, rows) {
   );
 }
 
-/** An error panel from an API error. */
+/**
+ * An error panel from an API error; a refused request (`details.issues`) lists what is wrong with
+ * each field ("comment: Too big: …") instead of the generic "see details.issues".
+ */
 export function errorBox(err, title = 'Something went wrong') {
+  const issues = Array.isArray(err?.details?.issues) ? err.details.issues : [];
   return h(
     'div',
     { class: 'error-box', role: 'alert' },
     h('strong', {}, title),
-    h('p', {}, err?.message ?? String(err)),
+    issues.length
+      ? h(
+          'ul',
+          {},
+          issues.map((i) => h('li', {}, `${i.path ? `${i.path.replace(/^\//, '')}: ` : ''}${i.message}`)),
+        )
+      : h('p', {}, err?.message ?? String(err)),
     err?.adminAction ? h('p', {}, h('strong', {}, 'What to do: '), err.adminAction) : null,
     err?.code
       ? h('p', { class: 'hint' }, `Code ${err.code}${err.requestId ? ` · request ${err.requestId}` : ''}`)

@@ -1,5 +1,5 @@
 import { api, isAbort, latestOnly } from './api.js';
-import { announce, errorBox, h, panel, replace, table, when } from './dom.js';
+import { announce, commentBox, errorBox, h, panel, replace, table, when } from './dom.js';
 
 /** Why a record is held, in plain words, by its type's hold reason. */
 export const HOLD_REASON_TEXT = {
@@ -46,7 +46,7 @@ export async function renderHeldBatch(root, batchId) {
   const impactEl = h('section', { 'aria-labelledby': 'impact-h', 'aria-live': 'polite' });
   const outcomeEl = h('div', { 'aria-live': 'polite' });
   const search = h('input', { id: 'held-search', type: 'search', placeholder: 'Name, code or id' });
-  const comment = h('textarea', { id: 'decision-comment', rows: '2' });
+  const comment = commentBox('decision-comment');
   let wholeRun = false;
   let reasons = {};
   let version;

@@ -41,26 +41,10 @@ async function saveWith(button, result, done, failedTitle, save) {
     replace(result, h('div', { class: 'success-box', role: 'status' }, `${done}.`));
     announce(done);
   } catch (err) {
-    replace(result, saveError(err, failedTitle));
+    replace(result, errorBox(err, failedTitle));
   } finally {
     button.disabled = false;
   }
-}
-
-/** An API validation error as its issues ("notificationEmails/1: must be an e-mail address"). */
-function saveError(err, title) {
-  const issues = err?.details?.issues;
-  if (!Array.isArray(issues) || issues.length === 0) return errorBox(err, title);
-  return h(
-    'div',
-    { class: 'error-box', role: 'alert' },
-    h('strong', {}, title),
-    h(
-      'ul',
-      {},
-      issues.map((i) => h('li', {}, `${i.path ? `${i.path.replace(/^\//, '')}: ` : ''}${i.message}`)),
-    ),
-  );
 }
 
 function scheduleSummary(s) {
@@ -69,55 +53,81 @@ function scheduleSummary(s) {
   return `Syncs run every ${s.scheduleMinutes} minutes; next run ${when(s.nextRunAt)}.`;
 }
 
-/** The removal thresholds form: a default and an optional threshold per entity type. */
+/** Whether `input` no longer shows `value` (a stored number, or absent). */
+const edited = (input, value) => input.value.trim() !== String(value ?? '');
+
+/** A number field's whole number, or null when empty. */
+const int = (input) => (input.value.trim() === '' ? null : Number(input.value));
+
+/**
+ * The removal thresholds form: a default and an optional threshold per entity type. A save sends
+ * only what its admin changed since the page showed it: the default when it was edited, and — as
+ * the API replaces the whole per-type list — the edited rows laid over the list as stored at the
+ * time of saving, so another admin's save since this page was opened is kept.
+ */
 function thresholdsPanel(initial) {
+  let shown;
   const status = h('div', { 'aria-live': 'polite' });
-  const num = (id, value) =>
-    h('input', { id, type: 'number', min: 0, step: 1, inputmode: 'numeric', value: value ?? '' });
-  const defaultPercent = num('threshold-default-percent', initial.default.percent);
-  const defaultMin = num('threshold-default-min', initial.default.min);
+  const num = (id) => h('input', { id, type: 'number', min: 0, step: 1, inputmode: 'numeric' });
+  const defaultPercent = num('threshold-default-percent');
+  const defaultMin = num('threshold-default-min');
   defaultPercent.max = '100';
-  const own = new Map(initial.byType.map((t) => [t.entityType, t]));
+  const ownOf = (thresholds) => new Map(thresholds.byType.map((t) => [t.entityType, t]));
   const rows = initial.entityTypes.map((type) => {
-    const t = own.get(type);
-    const percent = num(`threshold-${type}-percent`, t?.percent);
+    const percent = num(`threshold-${type}-percent`);
     percent.max = '100';
-    const min = num(`threshold-${type}-min`, t?.min);
-    return { type, percent, min };
+    return { type, percent, min: num(`threshold-${type}-min`) };
   });
+  /** The form shows `thresholds` (as loaded or saved); a save sends what differs from them. */
+  const show = (thresholds) => {
+    shown = thresholds;
+    defaultPercent.value = thresholds.default.percent;
+    defaultMin.value = thresholds.default.min;
+    const saved = ownOf(thresholds);
+    for (const r of rows) {
+      r.percent.value = saved.get(r.type)?.percent ?? '';
+      r.min.value = saved.get(r.type)?.min ?? '';
+    }
+  };
   const save = h('button', { class: 'primary', type: 'submit' }, 'Save thresholds');
   const form = h(
     'form',
     {
       onsubmit: async (event) => {
         event.preventDefault();
-        const int = (input) => (input.value.trim() === '' ? null : Number(input.value));
-        const byType = [];
-        for (const r of rows) {
-          const p = int(r.percent);
-          const m = int(r.min);
-          if (p === null && m === null) continue;
-          byType.push({
-            entityType: r.type,
-            percent: p ?? int(defaultPercent) ?? 0,
-            min: m ?? int(defaultMin) ?? 0,
-          });
-        }
+        const before = ownOf(shown);
+        const defaultEdited =
+          edited(defaultPercent, shown.default.percent) || edited(defaultMin, shown.default.min);
+        const editedRows = rows.filter(
+          (r) => edited(r.percent, before.get(r.type)?.percent) || edited(r.min, before.get(r.type)?.min),
+        );
         await saveWith(
           save,
           status,
           'Removal thresholds saved',
           'The thresholds were not saved',
           async () => {
-            const saved = await api.saveThresholds({
-              default: { percent: int(defaultPercent) ?? 0, min: int(defaultMin) ?? 0 },
-              byType,
-            });
-            const ownSaved = new Map(saved.byType.map((t) => [t.entityType, t]));
-            for (const r of rows) {
-              r.percent.value = ownSaved.get(r.type)?.percent ?? '';
-              r.min.value = ownSaved.get(r.type)?.min ?? '';
+            const body = {};
+            if (defaultEdited)
+              body.default = { percent: int(defaultPercent) ?? 0, min: int(defaultMin) ?? 0 };
+            if (editedRows.length) {
+              const current = await api.thresholds();
+              const fallback = body.default ?? current.default;
+              const byType = ownOf(current);
+              for (const r of editedRows) {
+                const p = int(r.percent);
+                const m = int(r.min);
+                if (p === null && m === null) byType.delete(r.type);
+                else
+                  byType.set(r.type, {
+                    entityType: r.type,
+                    percent: p ?? fallback.percent,
+                    min: m ?? fallback.min,
+                  });
+              }
+              body.byType = [...byType.values()];
             }
+            show(await api.saveThresholds(body));
           },
         );
       },
@@ -181,7 +191,22 @@ function thresholdsPanel(initial) {
     h('div', { class: 'actions' }, save),
     status,
   );
+  show(initial);
   return panel('thresholds-h', 'Removal thresholds', form);
+}
+
+/**
+ * What a save sends: the fields changed since the form showed `shown` (and a typed key), so a page
+ * opened before another admin saved does not put back what it showed (the API keeps every field
+ * left out); the first save sends everything.
+ */
+function changedSettings(shown, values) {
+  if (!shown.configured) return values;
+  return Object.fromEntries(
+    Object.entries(values).filter(
+      ([name, value]) => name === 'apiKey' || JSON.stringify(value) !== JSON.stringify(shown[name]),
+    ),
+  );
 }
 
 /** Settings › Data Input Source: connection, schedule and pause, time zone, contacts, thresholds. */
@@ -194,7 +219,7 @@ export async function renderSettings(root) {
   const fields = sourceFields(settings);
   const testResult = h('section', { 'aria-live': 'polite' });
   const saveResult = h('div', { 'aria-live': 'polite' });
-  const summary = h('p', { id: 'schedule-summary' }, scheduleSummary(settings));
+  const summary = h('p', { id: 'schedule-summary' });
 
   const schedule = h('input', {
     id: 'schedule-minutes',
@@ -204,17 +229,10 @@ export async function renderSettings(root) {
     step: 1,
     inputmode: 'numeric',
     required: true,
-    value: settings.configured ? settings.scheduleMinutes : 60,
     'aria-describedby': 'schedule-hint',
   });
   const paused = h('input', { id: 'paused', type: 'checkbox', 'aria-describedby': 'paused-hint' });
-  paused.checked = settings.configured && !settings.enabled;
-  const timeZone = h(
-    'select',
-    { id: 'time-zone', 'aria-describedby': 'time-zone-hint' },
-    timeZoneOptions(settings.timeZone),
-  );
-  timeZone.value = settings.timeZone ?? 'Europe/London';
+  const timeZone = h('select', { id: 'time-zone', 'aria-describedby': 'time-zone-hint' });
   const emails = h('textarea', {
     id: 'notification-emails',
     rows: 4,
@@ -222,7 +240,22 @@ export async function renderSettings(root) {
     spellcheck: 'false',
     'aria-describedby': 'emails-hint emails-error',
   });
-  emails.value = (settings.notificationEmails ?? []).join('\n');
+  let shown;
+  /** The form shows `s` (as loaded or saved); a save sends only what differs from it. */
+  const show = (s) => {
+    shown = s;
+    fields.url.value = s.isamsUrl ?? '';
+    fields.format.value = s.format ?? 'xml';
+    fields.key.value = '';
+    fields.showKey(s.keyLast4);
+    summary.textContent = scheduleSummary(s);
+    schedule.value = s.configured ? s.scheduleMinutes : 60;
+    paused.checked = s.configured && !s.enabled;
+    replace(timeZone, timeZoneOptions(s.timeZone));
+    timeZone.value = s.timeZone ?? 'Europe/London';
+    emails.value = (s.notificationEmails ?? []).join('\n');
+  };
+  show(settings);
   const emailError = h('div', { id: 'emails-error' });
 
   const testButton = h('button', { type: 'button' }, 'Test connection');
@@ -291,17 +324,14 @@ export async function renderSettings(root) {
           return;
         }
         await saveWith(saveButton, saveResult, 'Settings saved', 'Settings were not saved', async () => {
-          const saved = await api.saveSettings({
+          const values = {
             ...fields.values(),
             scheduleMinutes: minutes,
             enabled: !paused.checked,
             timeZone: timeZone.value,
             notificationEmails: lines,
-          });
-          fields.key.value = '';
-          fields.showKey(saved.keyLast4);
-          emails.value = saved.notificationEmails.join('\n');
-          summary.textContent = scheduleSummary(saved);
+          };
+          show(await api.saveSettings(changedSettings(shown, values)));
         });
       },
     },

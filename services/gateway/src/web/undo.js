@@ -1,5 +1,5 @@
 import { api } from './api.js';
-import { announce, errorBox, h, panel, replace, table, when } from './dom.js';
+import { announce, commentBox, errorBox, h, panel, replace, table, when } from './dom.js';
 
 const REASONS = {
   slot_taken: 'the slot has been booked by someone else',
@@ -49,7 +49,7 @@ function bookingsTable(lines) {
  */
 export async function renderUndo(root, syncRunId) {
   const outcomeEl = h('div', { 'aria-live': 'polite' });
-  const comment = h('textarea', { id: 'undo-comment', rows: '2' });
+  const comment = commentBox('undo-comment');
   let timer;
 
   function report(r) {
