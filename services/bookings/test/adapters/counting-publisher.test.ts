@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   bookingCancellationHeldV1,
+  bookingCancellationReleasedV1,
   bookingCancelledV1,
   bookingNotReinstatedV1,
   bookingReinstatedV1,
@@ -38,6 +39,7 @@ describe('countingPublisher', () => {
       event(bookingReinstatedV1.type),
       event(bookingNotReinstatedV1.type, 'slot_taken'),
       event(bookingCancellationHeldV1.type),
+      event(bookingCancellationReleasedV1.type, 'person_restored'),
     ];
     await publisher.publish(batch);
     expect(published).toEqual(batch);
@@ -49,6 +51,8 @@ describe('countingPublisher', () => {
         'bookings_reinstated_total 1',
         'bookings_not_reinstated_total{reason="slot_taken"} 1',
         'bookings_cancellations_held_total 1',
+        'bookings_cancellations_released_total{reason="person_restored"} 1',
+        'bookings_cancellations_released_total{reason="event_finished"} 0',
       ]),
     );
   });

@@ -1,7 +1,9 @@
 import {
   BOOKING_CANCELLATION_REASONS,
   BOOKING_NOT_REINSTATED_REASONS,
+  BOOKING_RELEASE_REASONS,
   bookingCancellationHeldV1,
+  bookingCancellationReleasedV1,
   bookingCancelledV1,
   bookingNotReinstatedV1,
   bookingReinstatedV1,
@@ -35,8 +37,8 @@ function reasonCounter(
 /**
  * Wraps the booking-event publisher so what bookings did is counted once it is published (a
  * published event is what the bookings product acts on): `bookings_cancelled_total{reason}`,
- * `bookings_reinstated_total`, `bookings_not_reinstated_total{reason}` and
- * `bookings_cancellations_held_total`. The reasons are the events' enums (bounded; anything else
+ * `bookings_reinstated_total`, `bookings_not_reinstated_total{reason}`,
+ * `bookings_cancellations_held_total` and `bookings_cancellations_released_total{reason}`. The reasons are the events' enums (bounded; anything else
  * `other`); every reason starts at 0, so the series exist before the first event.
  */
 export function countingPublisher(inner: BookingEventPublisher, metrics: Metrics): BookingEventPublisher {
@@ -60,6 +62,12 @@ export function countingPublisher(inner: BookingEventPublisher, metrics: Metrics
     name: 'bookings_cancellations_held_total',
     help: 'Cancellations held as pending during a live event (booking.cancellation-held.v1 published)',
   });
+  const released = reasonCounter(
+    metrics,
+    'bookings_cancellations_released_total',
+    'Held cancellations released, the booking kept (booking.cancellation-released.v1 published), by reason',
+    BOOKING_RELEASE_REASONS,
+  );
   return {
     async publish(events) {
       await inner.publish(events);
@@ -68,6 +76,7 @@ export function countingPublisher(inner: BookingEventPublisher, metrics: Metrics
         else if (bookingReinstatedV1.matches(e)) reinstated.inc();
         else if (bookingNotReinstatedV1.matches(e)) notReinstated(e);
         else if (bookingCancellationHeldV1.matches(e)) held.inc();
+        else if (bookingCancellationReleasedV1.matches(e)) released(e);
       }
     },
   };
