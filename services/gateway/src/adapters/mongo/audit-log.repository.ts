@@ -8,7 +8,10 @@ export interface AuditEntry {
   action: string;
   actor: string;
   requestId: string;
-  /** What was acted on, e.g. `{ heldBatchId }`; never a key or personal data. */
+  /**
+   * What was acted on, e.g. `{ batchId, version }`, and the admin's `comment` on a decision (free
+   * text, ≤ 1000 characters, kept as written); never a key.
+   */
   target?: Record<string, string | number | boolean>;
   outcome: 'succeeded' | 'failed';
   /** Stable error code when it failed. */

@@ -42,3 +42,8 @@ export function auditedAs<T>(
 ): Promise<T> {
   return audited(auditLog, request, { tenantId: ctx.tenantId, actor: ctx.actor, action, target }, fn);
 }
+
+/** The admin's comment on a decision as an audit target's `comment` (≤ 1000 characters); none when empty. */
+export function auditComment(comment: string): { comment?: string } {
+  return comment === '' ? {} : { comment };
+}

@@ -24,7 +24,7 @@ import {
 } from '../../domain/models/roster.models';
 import { dryRunImpact, heldBatchImpact } from '../../use-cases/removal-impact';
 import { runUndoWithBookings } from '../../use-cases/run-undo';
-import { auditedAs } from './audit';
+import { auditComment, auditedAs } from './audit';
 import { callContext } from './auth';
 import { queryPaging, runParams, schoolIdParam, schoolRoute } from './route-schemas';
 
@@ -232,7 +232,11 @@ function heldBatchRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBo
           request,
           ctx,
           `held-batch.${decision}`,
-          { batchId: request.params.batchId },
+          {
+            batchId: request.params.batchId,
+            ...(version === undefined ? {} : { version }),
+            ...auditComment(comment),
+          },
           () =>
             decision === 'approve'
               ? roster.approveHeldBatch(ctx, request.params.batchId, comment, version)
@@ -312,13 +316,14 @@ function runUndoRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBook
     }),
     async (request, reply) => {
       const ctx = callContext(request, reply);
+      const comment = request.body?.comment ?? '';
       const undo = await auditedAs(
         auditLog,
         request,
         ctx,
         'sync-run.undo',
-        { syncRunId: request.params.syncRunId },
-        () => roster.undoRun(ctx, request.params.syncRunId, request.body?.comment ?? ''),
+        { syncRunId: request.params.syncRunId, ...auditComment(comment) },
+        () => roster.undoRun(ctx, request.params.syncRunId, comment),
       );
       return runUndoWithBookings(bookings, ctx, undo);
     },
