@@ -71,6 +71,15 @@ export const GatewayErrors = defineErrors({
     kind: 'deadline_exceeded',
     message: 'The live-progress stream reached its maximum lifetime; open it again',
   },
+  /**
+   * A settings save the connector stored whose time zone bookings did not take (unreachable, too slow,
+   * or refused): the two disagree until the same save is sent again.
+   */
+  GATEWAY_TIME_ZONE_NOT_APPLIED: {
+    kind: 'unavailable',
+    message:
+      'The settings were saved, but the bookings service did not take the new time zone; save the same settings again',
+  },
   GATEWAY_TOKEN_NOT_FOUND: { kind: 'not_found', message: 'Token not found' },
   GATEWAY_LIVE_EVENT_CONFIRMATION_REQUIRED: {
     kind: 'failed_precondition',

@@ -64,3 +64,15 @@ export function upstreamIssues(details: Record<string, unknown> | undefined): Va
   }
   return issues.length > 0 ? issues : undefined;
 }
+
+/**
+ * Upstream refusals whose details hold the refused value rather than naming the field (bookings'
+ * `BOOKINGS_TIME_ZONE_UNKNOWN` has `{ timeZone }`): the field of the admin API each one refuses.
+ */
+const FIELD_REFUSED_BY_CODE: Readonly<Record<string, string>> = { BOOKINGS_TIME_ZONE_UNKNOWN: 'timeZone' };
+
+/** The issue of an upstream refusal known by its `code` alone (`message`: the upstream's), else `undefined`. */
+export function refusedFieldIssues(code: string, message: string): ValidationIssue[] | undefined {
+  const field = FIELD_REFUSED_BY_CODE[code];
+  return field === undefined ? undefined : [{ in: 'upstream', path: jsonPointer(field), message }];
+}

@@ -62,6 +62,12 @@ describe('upstreamError', () => {
         { in: 'upstream', path: '', message: 'unknown key' },
       ],
     ],
+    [
+      'bookings (a refused time zone, whose details name only the value)',
+      'BOOKINGS_TIME_ZONE_UNKNOWN',
+      { timeZone: '+01:00' },
+      [{ in: 'upstream', path: '/timeZone', message: 'upstream says no' }],
+    ],
   ])(
     'gives the invalid fields %s names in the one details shape, details.issues (code and status kept)',
     (_who, code, details, issues) => {

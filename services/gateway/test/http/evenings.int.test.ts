@@ -23,15 +23,19 @@ describe('live evenings and the school’s time zone (real FerretDB, fake upstre
     expect(gw.h.upstream.calls.filter((c) => c.method === 'setSchoolTimeZone')).toHaveLength(1);
   });
 
-  it('an unknown time zone is refused before anything is saved', async () => {
-    const before = gw.h.connector.calls.filter((c) => c.method === 'putSettings').length;
+  it('an unknown time zone is refused (by the connector, with the other fields) and bookings is not asked', async () => {
+    const asked = gw.h.upstream.calls.filter((c) => c.method === 'setSchoolTimeZone').length;
     const refused = await req('PUT', '/api/v1/schools/school-a/settings', {
       ...settings,
       timeZone: 'Olympus',
     });
     expect(refused.statusCode).toBe(400);
-    expect(refused.json().error.code).toBe('BOOKINGS_TIME_ZONE_UNKNOWN');
-    expect(gw.h.connector.calls.filter((c) => c.method === 'putSettings')).toHaveLength(before);
+    expect(refused.json().error).toMatchObject({
+      code: 'CONNECTOR_INVALID_ARGUMENT',
+      details: { issues: [{ in: 'upstream', path: '/timeZone' }] },
+    });
+    expect((await req('GET', '/api/v1/schools/school-a/settings')).json().timeZone).toBe('Australia/Sydney');
+    expect(gw.h.upstream.calls.filter((c) => c.method === 'setSchoolTimeZone')).toHaveLength(asked);
   });
 
   it('lists the live evenings with their held cancellations, and the Run button warns about an evening open today', async () => {

@@ -3,22 +3,15 @@
  * new errors reach the admin with the right HTTP status (and `Retry-After`), and every settings save
  * is audited with the old and new host, whether the connector accepted it or not.
  */
-import { Metadata, status } from '@grpc/grpc-js';
-import type { ServiceError } from '@grpc/grpc-js';
-import { GrpcCallError } from '@isams-sync/grpc';
+import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { upstreamError } from '../../src/adapters/grpc-clients/upstream-call';
 import { startGatewayHarness } from '../support/gateway-harness';
 import type { GatewayHarness } from '../support/gateway-harness';
+import { receivedFrom } from '../support/upstream-errors';
 
 /** The connector's error as the gateway's gRPC client receives it (code, stable code, details). */
-function fromConnector(code: number, errorCode: string, message: string, details?: object): unknown {
-  const metadata = new Metadata();
-  metadata.set('x-error-code', errorCode);
-  if (details !== undefined) metadata.set('x-error-details-bin', Buffer.from(JSON.stringify(details)));
-  const err = Object.assign(new Error(message), { code, details: message, metadata }) as ServiceError;
-  return upstreamError(new GrpcCallError(err, 'TestConnection'), 'connector');
-}
+const fromConnector = (code: number, errorCode: string, message: string, details?: object) =>
+  receivedFrom('connector', code, errorCode, message, details);
 
 describe('gateway: key binding and connection-test limits', () => {
   let h: GatewayHarness;

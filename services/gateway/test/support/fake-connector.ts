@@ -1,7 +1,9 @@
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { AppError } from '@isams-sync/errors';
 import type { ConnectorGateway } from '../../src/use-cases/ports';
 import type { DataSourceSettings, SyncRun, SyncStatus } from '../../src/domain/models/connector.models';
 import type { CallContext } from '../../src/domain/principal';
+import { receivedFrom } from './upstream-errors';
 
 /** A recorded call to the fake connector. */
 export interface RecordedCall {
@@ -71,6 +73,27 @@ const EMPTY_SETTINGS: DataSourceSettings = {
 };
 
 /**
+ * The zone as the connector stores it (the runtime's spelling of an IANA name), or its refusal as the
+ * gateway receives it: a UTC offset or an unknown name is `CONNECTOR_INVALID_ARGUMENT` for `timeZone`.
+ */
+function connectorTimeZone(value: string): string {
+  let zone: string | undefined;
+  try {
+    zone = /^[+-]/.test(value)
+      ? undefined
+      : new Intl.DateTimeFormat('en-GB', { timeZone: value }).resolvedOptions().timeZone;
+  } catch {
+    zone = undefined;
+  }
+  if (zone !== undefined) return zone;
+  const reason = `"${value}" is not an IANA time zone name such as Europe/London`;
+  throw receivedFrom('connector', grpcStatus.INVALID_ARGUMENT, 'CONNECTOR_INVALID_ARGUMENT', reason, {
+    field: 'timeZone',
+    reason,
+  });
+}
+
+/**
  * An in-process fake of the ConnectorGateway interface (for HTTP-translation tests): keeps one
  * school's settings and runs per tenant and records every call with its context.
  */
@@ -120,6 +143,7 @@ export function createFakeConnector(): ConnectorGateway & {
     },
     async putSettings(ctx: CallContext, input: Parameters<ConnectorGateway['putSettings']>[1]) {
       record('putSettings', ctx, input);
+      const timeZone = input.timeZone ? connectorTimeZone(input.timeZone) : undefined;
       const s: DataSourceSettings = {
         configured: true,
         isamsUrl: input.isamsUrl,
@@ -133,7 +157,7 @@ export function createFakeConnector(): ConnectorGateway & {
         updatedBy: ctx.actor,
         keyUpdatedAt: '2026-11-01T10:00:00.000Z',
         fetchPlan: WHOLE_KEY,
-        timeZone: input.timeZone || 'Europe/London',
+        timeZone: timeZone ?? settings.get(ctx.tenantId)?.timeZone ?? 'Europe/London',
         notificationEmails: input.notificationEmails ?? [],
       };
       settings.set(ctx.tenantId, s);

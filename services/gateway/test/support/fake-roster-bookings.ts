@@ -1,3 +1,4 @@
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { AppError } from '@isams-sync/errors';
 import type { BookingsGateway } from '../../src/use-cases/ports';
 import type { RosterGateway } from '../../src/use-cases/ports';
@@ -9,6 +10,7 @@ import type {
 } from '../../src/domain/models/bookings.models';
 import type { Change, HeldBatch, RemovalThresholds, RunUndo } from '../../src/domain/models/roster.models';
 import type { CallContext } from '../../src/domain/principal';
+import { receivedFrom } from './upstream-errors';
 
 const EMPTY_PAGE = { nextPageToken: null, totalSize: null };
 /** The roster's own default (services/roster DEFAULT_THRESHOLDS). */
@@ -65,6 +67,8 @@ function initialState() {
     /** A page token whose next request of a run's changes fails once (the roster unreachable). */
     failChangesPage: undefined as string | undefined,
     timeZone: 'Europe/London',
+    /** Thrown once by the next SetSchoolTimeZone (e.g. bookings unreachable). */
+    timeZoneFailure: undefined as AppError | undefined,
     undo: {
       syncRunId: 'run-9',
       status: 'possible',
@@ -390,12 +394,17 @@ function fakeBookings(state: FakeState, rec: Recorder): BookingsGateway {
     },
     async setSchoolTimeZone(ctx, timeZone) {
       rec('setSchoolTimeZone', ctx, { timeZone });
+      const failure = state.timeZoneFailure;
+      state.timeZoneFailure = undefined;
+      if (failure !== undefined) throw failure;
       if (!timeZone.includes('/'))
-        throw new AppError({
-          code: 'BOOKINGS_TIME_ZONE_UNKNOWN',
-          kind: 'invalid_argument',
-          message: `"${timeZone}" is not a time zone: give an IANA name such as Europe/London`,
-        });
+        throw receivedFrom(
+          'bookings',
+          grpcStatus.INVALID_ARGUMENT,
+          'BOOKINGS_TIME_ZONE_UNKNOWN',
+          `"${timeZone}" is not a time zone: give an IANA name such as Europe/London`,
+          { timeZone },
+        );
       state.timeZone = timeZone;
     },
     async listEvenings(ctx) {

@@ -4,7 +4,7 @@ import type { GrpcClientConstructor, ServiceKeyring, UnaryMethod } from '@isams-
 import { AppError } from '@isams-sync/errors';
 import { GatewayErrors } from '../../domain/gateway-errors';
 import type { CallContext } from '../../domain/principal';
-import { upstreamIssues } from '../../domain/validation-issues';
+import { refusedFieldIssues, upstreamIssues } from '../../domain/validation-issues';
 
 const IDENTITY_CODES: ReadonlySet<string> = new Set(Object.values(IDENTITY_ERRORS));
 
@@ -24,7 +24,10 @@ export function upstreamError(err: unknown, upstream: string): unknown {
   if (err.errorCode.startsWith('GRPC_') && err.kind === 'deadline_exceeded')
     return GatewayErrors.GATEWAY_UPSTREAM_TIMEOUT({ upstream }, { cause: err });
   // The fields an upstream refused travel in the API's one details shape (`details.issues`).
-  const issues = err.kind === 'invalid_argument' ? upstreamIssues(err.details) : undefined;
+  const issues =
+    err.kind === 'invalid_argument'
+      ? (upstreamIssues(err.details) ?? refusedFieldIssues(err.errorCode, err.grpcMessage))
+      : undefined;
   if (issues !== undefined)
     return new AppError({
       code: err.errorCode,

@@ -1,4 +1,4 @@
-import { toPublicError } from '@isams-sync/errors';
+import { isAppError, toPublicError } from '@isams-sync/errors';
 import type { AppError } from '@isams-sync/errors';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -124,7 +124,7 @@ function dataSourceRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
       'Save the data-source settings; fields left out keep their stored values; the key is write-only',
       {
         description:
-          'The stored key is bound to the host of the iSAMS address it was entered for: a new host (scheme, host or port) without `apiKey` is refused with 400 `CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS` and nothing changes. Audited (`settings.update`, with `previousOrigin`, `newOrigin` and `hostChanged`).',
+          'The stored key is bound to the host of the iSAMS address it was entered for: a new host (scheme, host or port) without `apiKey` is refused with 400 `CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS` and nothing changes. A `timeZone` is checked by the connector with the other fields and, once saved, given to bookings; if bookings does not take it, 503 `GATEWAY_TIME_ZONE_NOT_APPLIED`: the settings are saved, and the same save sent again passes the zone on. Audited (`settings.update`, with `previousOrigin`, `newOrigin` and `hostChanged`).',
         params: schoolIdParam,
         body: putSettingsBodySchema,
         response: { 200: dataSourceSettingsSchema },
@@ -151,12 +151,14 @@ function dataSourceRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
           hostChanged: previousOrigin !== undefined && previousOrigin !== newOrigin,
         },
         async () => {
-          // Bookings first: it validates the name, so an unknown zone changes nothing anywhere.
-          if (request.body.timeZone !== undefined) await opts.schoolTimeZone?.(ctx, request.body.timeZone);
-          return connector.putSettings(
+          // The connector first: it validates every field, the zone included, so a refused save
+          // changes nothing anywhere. Bookings then gets the zone as the connector stored it.
+          const saved = await connector.putSettings(
             ctx,
             settingsToSave(previous ?? (await connector.getSettings(ctx)), request.body),
           );
+          if (request.body.timeZone !== undefined) await passOnTimeZone(opts, ctx, saved.timeZone);
+          return saved;
         },
       );
     },
@@ -189,6 +191,26 @@ function dataSourceRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
     }),
     async (request, reply) => connector.getEgressInfo(callContext(request, reply)),
   );
+}
+
+/**
+ * Gives bookings the school's saved time zone. Its failure fails the save with
+ * `GATEWAY_TIME_ZONE_NOT_APPLIED` although the connector kept the settings: the same save sent again
+ * stores the same settings and passes the zone on (docs/admin-api.md › PUT settings).
+ */
+async function passOnTimeZone(
+  opts: ConnectorRoutesOptions,
+  ctx: CallContext,
+  timeZone: string,
+): Promise<void> {
+  try {
+    await opts.schoolTimeZone?.(ctx, timeZone);
+  } catch (err) {
+    throw GatewayErrors.GATEWAY_TIME_ZONE_NOT_APPLIED(
+      { upstream: 'bookings', upstreamCode: isAppError(err) ? err.code : 'INTERNAL' },
+      { cause: err },
+    );
+  }
 }
 
 /** Sync runs: trigger, list, detail and cancel. */
