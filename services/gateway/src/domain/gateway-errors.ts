@@ -80,6 +80,11 @@ export const GatewayErrors = defineErrors({
     message:
       'The settings were saved, but the bookings service did not take the new time zone; save the same settings again',
   },
+  /** This replica is stopping: its live-progress streams end with this, and new ones are refused. */
+  GATEWAY_SHUTTING_DOWN: {
+    kind: 'unavailable',
+    message: 'This gateway is shutting down; open the live-progress stream again (another gateway answers)',
+  },
   GATEWAY_TOKEN_NOT_FOUND: { kind: 'not_found', message: 'Token not found' },
   GATEWAY_LIVE_EVENT_CONFIRMATION_REQUIRED: {
     kind: 'failed_precondition',

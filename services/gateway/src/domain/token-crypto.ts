@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { ADMIN_TOKEN_PREFIX } from './admin-token';
 
 /** A fresh admin token: the prefix and 32 random bytes (base64url). Shown once, never stored. */
@@ -22,4 +22,12 @@ export function secretsEqual(a: string, b: string): boolean {
   const ha = createHmac('sha256', key).update(a).digest();
   const hb = createHmac('sha256', key).update(b).digest();
   return timingSafeEqual(ha, hb);
+}
+
+/**
+ * What stands for a presented credential where requests are counted by it (the rate limits, the
+ * live-progress stream caps): SHA-256, base64url, 32 characters — the credential itself is never kept.
+ */
+export function credentialKey(credential: string): string {
+  return createHash('sha256').update(credential).digest('base64url').slice(0, 32);
 }

@@ -22,11 +22,11 @@ describe('tokenExpiry', () => {
 
 describe('stream registry', () => {
   const caps = { maxStreams: 3, maxPerSchool: 2, maxPerCredential: 1 };
-  const a1 = { tenantId: 'a', actor: 'token:1' };
-  const a2 = { tenantId: 'a', actor: 'token:2' };
-  const a3 = { tenantId: 'a', actor: 'token:3' };
-  const b1 = { tenantId: 'b', actor: 'token:4' };
-  const c1 = { tenantId: 'c', actor: 'token:5' };
+  const a1 = { tenantId: 'a', actor: 'token:1', credential: 'k1' };
+  const a2 = { tenantId: 'a', actor: 'token:2', credential: 'k2' };
+  const a3 = { tenantId: 'a', actor: 'token:3', credential: 'k3' };
+  const b1 = { tenantId: 'b', actor: 'token:4', credential: 'k4' };
+  const c1 = { tenantId: 'c', actor: 'token:5', credential: 'k5' };
 
   it('refuses by the first cap reached: credential, school, overall', () => {
     const r = createStreamRegistry(caps);
@@ -38,6 +38,14 @@ describe('stream registry', () => {
     expect(typeof r.open(b1, noop)).toBe('object');
     expect(r.open(c1, noop)).toBe('overall');
     expect(r.openCount).toBe(3);
+  });
+
+  it('counts the per-credential cap by credential: the same actor in another school has its own', () => {
+    const r = createStreamRegistry({ ...caps, maxPerSchool: 5, maxStreams: 5 });
+    const noop = () => undefined;
+    expect(typeof r.open({ tenantId: 'a', actor: 'jwt:admin', credential: 'jwt-a' }, noop)).toBe('object');
+    expect(r.open({ tenantId: 'a', actor: 'jwt:admin', credential: 'jwt-a' }, noop)).toBe('credential');
+    expect(typeof r.open({ tenantId: 'b', actor: 'jwt:admin', credential: 'jwt-b' }, noop)).toBe('object');
   });
 
   it('frees a place on release (idempotent) and ends an actor’s streams on demand', () => {
@@ -54,5 +62,16 @@ describe('stream registry', () => {
     expect(ended).toEqual(['a1:revoked']);
     expect(r.openCount).toBe(1);
     expect(typeof r.open(a1, () => undefined)).toBe('object');
+  });
+
+  it('ends every open stream when the gateway stops, and admits none after', () => {
+    const r = createStreamRegistry(caps);
+    const ended: string[] = [];
+    r.open(a1, (reason) => ended.push(`a1:${reason}`));
+    r.open(b1, (reason) => ended.push(`b1:${reason}`));
+    expect(r.closeAll()).toBe(2);
+    expect(ended).toEqual(['a1:shutdown', 'b1:shutdown']);
+    expect(r.openCount).toBe(0);
+    expect(r.open(c1, () => undefined)).toBe('shutdown');
   });
 });

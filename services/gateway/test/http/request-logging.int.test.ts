@@ -1,7 +1,6 @@
 import { createLogger } from '@isams-sync/logger';
-import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGatewayHarness, startJwtGatewayHarness } from '../support/gateway-harness';
+import { signAdminJwt, startGatewayHarness, startJwtGatewayHarness } from '../support/gateway-harness';
 import type { GatewayHarness, SigningKey } from '../support/gateway-harness';
 
 interface LogLine {
@@ -95,15 +94,7 @@ describe("the admin's identity in the request log (real FerretDB, JWT sign-in)",
   });
   afterAll(async () => h?.close());
 
-  const jwtFor = (sub: string) =>
-    new SignJWT({ tenantId: 'school-a' })
-      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
-      .setIssuer('https://id.example')
-      .setAudience('isams-sync')
-      .setSubject(sub)
-      .setIssuedAt()
-      .setExpirationTime('5m')
-      .sign(signingKey);
+  const jwtFor = (sub: string) => signAdminJwt(signingKey, 'school-a', sub);
 
   it('names a signed-in admin by a pseudonym, never by the subject (a name or an e-mail address)', async () => {
     lines.length = 0;

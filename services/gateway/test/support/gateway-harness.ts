@@ -1,4 +1,4 @@
-import { exportJWK, generateKeyPair } from 'jose';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll } from 'vitest';
 import type { Logger } from '@isams-sync/logger';
 import { createTestDatabase, testServiceIdentityDir } from '@isams-sync/testing';
@@ -60,6 +60,18 @@ export async function startJwtGatewayHarness(
     options,
   );
   return { h, signingKey: pair.privateKey };
+}
+
+/** A JWT of the {@link startJwtGatewayHarness} provider for `sub`, an admin of `tenantId`, valid 5 minutes. */
+export function signAdminJwt(signingKey: SigningKey, tenantId: string, sub: string): Promise<string> {
+  return new SignJWT({ tenantId })
+    .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+    .setIssuer('https://id.example')
+    .setAudience('isams-sync')
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime('5m')
+    .sign(signingKey);
 }
 
 /** Options of {@link startGatewayHarness} besides the environment. */

@@ -24,6 +24,7 @@ import { callContext } from './auth';
 import { queryPaging, runParams, schoolIdParam, schoolRoute } from './route-schemas';
 import type { LiveEventCheck } from '../../domain/live-events';
 import { bearerCredential } from '../../domain/admin-token';
+import { credentialKey } from '../../domain/token-crypto';
 import { GatewayErrors } from '../../domain/gateway-errors';
 import { parseRequest } from '../../domain/validation-issues';
 import type { CallContext } from '../../domain/principal';
@@ -294,7 +295,7 @@ function syncRunEventsRoute(app: RouteApp, opts: ConnectorRoutesOptions): void {
     '/api/v1/schools/:schoolId/sync-runs/:syncRunId/events',
     schoolRoute(runTags, 'Live progress as Server-Sent Events', {
       description:
-        'text/event-stream: `event: run` with a SyncRun (JSON) now and on every change, `event: end` when the run is terminal, `event: error` with `{ code, message }` if the stream fails, reaches its maximum lifetime (`GATEWAY_STREAM_EXPIRED`) or its credential is revoked or expires (`GATEWAY_TOKEN_INVALID`). Unknown runs are a plain 404; too many open streams a 429 `GATEWAY_STREAM_LIMIT`.',
+        'text/event-stream: `event: run` with a SyncRun (JSON) now and on every change, `event: end` when the run is terminal, `event: error` with `{ code, message }` if the stream fails, reaches its maximum lifetime (`GATEWAY_STREAM_EXPIRED`), its credential is revoked or expires (`GATEWAY_TOKEN_INVALID`) or the gateway replica stops (`GATEWAY_SHUTTING_DOWN`: open it again). Unknown runs are a plain 404; too many open streams a 429 `GATEWAY_STREAM_LIMIT`.',
       params: runParams,
       response: {
         200: {
@@ -318,9 +319,17 @@ function syncRunEventsRoute(app: RouteApp, opts: ConnectorRoutesOptions): void {
         ended ??= reason;
         stopper.abort();
       };
-      const lease = opts.streams.open({ tenantId: ctx.tenantId, actor: ctx.actor }, () =>
-        stop(GatewayErrors.GATEWAY_TOKEN_INVALID()),
+      const credential = bearerCredential(request.headers.authorization) ?? '';
+      const lease = opts.streams.open(
+        { tenantId: ctx.tenantId, actor: ctx.actor, credential: credentialKey(credential) },
+        (reason) =>
+          stop(
+            reason === 'shutdown'
+              ? GatewayErrors.GATEWAY_SHUTTING_DOWN()
+              : GatewayErrors.GATEWAY_TOKEN_INVALID(),
+          ),
       );
+      if (lease === 'shutdown') throw GatewayErrors.GATEWAY_SHUTTING_DOWN();
       if (typeof lease === 'string') throw GatewayErrors.GATEWAY_STREAM_LIMIT({ limit: lease });
       const streamCtx = {
         ...ctx,
@@ -349,7 +358,6 @@ function syncRunEventsRoute(app: RouteApp, opts: ConnectorRoutesOptions): void {
       );
       // Revocations on this replica end the stream at once (registry); elsewhere (another replica,
       // the CLI) or an expiry is noticed at the next re-check.
-      const credential = bearerCredential(request.headers.authorization) ?? '';
       const recheck = setInterval(() => {
         opts.reverify(credential).catch((err: unknown) => {
           if (GatewayErrors.GATEWAY_TOKEN_INVALID.is(err)) stop(err);

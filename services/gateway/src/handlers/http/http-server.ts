@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -19,6 +19,7 @@ import type { AuditLog } from '../../adapters/mongo/audit-log.repository';
 import type { JwtVerifier } from '../../adapters/auth/jwt-verifier';
 import { bearerCredential } from '../../domain/admin-token';
 import { GatewayErrors } from '../../domain/gateway-errors';
+import { credentialKey } from '../../domain/token-crypto';
 import type { AdminTokens } from '../../use-cases/admin-tokens';
 import { connectorRoutes } from './connector.routes';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from './error-handler';
@@ -132,8 +133,7 @@ function rateLimitKey(request: FastifyRequest): string {
   // keyed by one, an invented token per request would buy a fresh bucket each time.
   if (request.routeOptions.config.schoolScoped !== true) return `ip:${request.ip}`;
   const credential = bearerCredential(request.headers.authorization);
-  if (credential !== undefined)
-    return `cred:${createHash('sha256').update(credential).digest('base64url').slice(0, 32)}`;
+  if (credential !== undefined) return `cred:${credentialKey(credential)}`;
   return `ip:${request.ip}`;
 }
 
@@ -337,6 +337,11 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     await scoped.register(thresholdsRoutes, { roster: deps.roster, auditLog: deps.auditLog });
   });
   if (deps.webDir !== undefined) await registerWebRoutes(app, deps.webDir);
+  // A stream never finishes by itself, and `close()` waits for every request in flight: the streams
+  // end first (`event: error` GATEWAY_SHUTTING_DOWN), the other requests finish as they are.
+  app.addHook('preClose', async () => {
+    deps.streams.closeAll();
+  });
   return app;
 }
 
