@@ -323,5 +323,13 @@ describe('RosterService queries', () => {
     });
     const run = await roster.rpc.call('getRun')({ syncRunId: 'seed' }, t);
     expect(run).toMatchObject({ state: 'done', outcome: 'applied', changeCount: 12 + 3 + 1 + 1 });
+    // The stores join ids with `|`: a run or batch id holding one would name another record of the
+    // school (`seed|undo` is the undo of run `seed`), so it is refused as an id.
+    for (const call of [
+      () => roster.rpc.call('getRun')({ syncRunId: 'seed|undo' }, t),
+      () => roster.rpc.call('previewRunUndo')({ syncRunId: 'seed|undo' }, t),
+      () => roster.rpc.call('getHeldBatch')({ batchId: 'held-seed|v1' }, t),
+    ])
+      await expect(call()).rejects.toMatchObject({ errorCode: 'ROSTER_INVALID_ARGUMENT' });
   });
 });

@@ -36,7 +36,18 @@ const pageSchema = z
   .object({ pageSize: z.number().int().min(0).max(MAX_PAGE), pageToken: z.string().max(200) })
   .nullish()
   .transform((p) => ({ pageSize: p?.pageSize || DEFAULT_PAGE, pageToken: p?.pageToken || undefined }));
-const runId = z.string().min(1, 'required').max(64);
+/**
+ * A record id from a caller: the store joins ids with `|` (records.ts `ids`), so an id holding one
+ * would name another record of the school (`<run>|undo` is the run's undo).
+ */
+const recordId = (max: number) =>
+  z
+    .string()
+    .min(1, 'required')
+    .max(max)
+    .refine((v) => !v.includes('|'), 'must not contain "|"');
+const runId = recordId(64);
+const batchId = recordId(100);
 const thresholdSchema = z.object({ percent: z.number().int().min(0).max(100), min: z.number().int().min(0) });
 
 /** zod → INVALID_ARGUMENT with the offending fields in details. */
@@ -109,7 +120,7 @@ const toHeldTypes = (
 
 /** Approve/Discard: the batch, why, and the version the admin saw (0 = current). */
 const decision = z.object({
-  batchId: z.string().min(1, 'required').max(100),
+  batchId,
   comment: z.string().max(1000),
   version: z.number().int().min(0),
 });
@@ -335,7 +346,7 @@ function heldBatchRpcs(
     GetHeldBatch: unary(async (req: rosterV1.GetHeldBatchRequest__Output, ctx) => {
       const q = parse(
         z.object({
-          batchId: z.string().min(1, 'required').max(100),
+          batchId,
           entityType: z.union([entityType, z.literal('')]),
           query: z.string().max(200),
           page: pageSchema,
