@@ -1,4 +1,4 @@
-import { defineErrors } from '@isams-sync/errors';
+import { AppError, defineErrors, isAppError } from '@isams-sync/errors';
 
 /** The gateway's error catalogue; the HTTP status follows the kind (see `@isams-sync/errors`). */
 export const GatewayErrors = defineErrors({
@@ -110,3 +110,18 @@ export const GatewayErrors = defineErrors({
     message: (d: { upstream: string }) => `Unexpected response from ${d.upstream}`,
   },
 });
+
+/**
+ * A database error (libs/mongo's `MONGO_*`: the gateway's own store, or an upstream's passed on) as
+ * the admin sees it: away → `GATEWAY_UPSTREAM_UNAVAILABLE`, too slow → `GATEWAY_UPSTREAM_TIMEOUT`,
+ * anything else → internal; never the library's code with its collection and driver names.
+ * `undefined` for any other error.
+ */
+export function fromDatabaseError(err: unknown, upstream: string): AppError | undefined {
+  if (!isAppError(err) || !err.code.startsWith('MONGO_')) return undefined;
+  if (err.kind === 'unavailable')
+    return GatewayErrors.GATEWAY_UPSTREAM_UNAVAILABLE({ upstream }, { cause: err });
+  if (err.kind === 'deadline_exceeded')
+    return GatewayErrors.GATEWAY_UPSTREAM_TIMEOUT({ upstream }, { cause: err });
+  return new AppError({ code: 'INTERNAL', kind: 'internal', message: 'Internal error', cause: err });
+}

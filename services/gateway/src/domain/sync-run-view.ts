@@ -13,6 +13,7 @@ export function isTerminalStatus(status: string): boolean {
 export interface SchoolOverview {
   settings: DataSourceSettings;
   activeRun: SyncRun | null;
+  /** The last finished real sync (a dry run keeps nothing, so it is not the school's last sync). */
   lastRun: SyncRun | null;
   lastSuccessfulRun: SyncRun | null;
   nextRunAt: string | null;
@@ -40,7 +41,7 @@ export function buildOverview(
   return {
     settings,
     activeRun: runsNewestFirst.find((r) => ACTIVE.has(r.status)) ?? null,
-    lastRun: runsNewestFirst.find((r) => isTerminalStatus(r.status)) ?? null,
+    lastRun: real.find((r) => isTerminalStatus(r.status)) ?? null,
     lastSuccessfulRun,
     nextRunAt: settings.enabled ? settings.nextRunAt : null,
     dataAsOf: status.dataAsOf,

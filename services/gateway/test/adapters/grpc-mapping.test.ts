@@ -84,6 +84,15 @@ describe('upstreamError', () => {
     );
     expect(isAppError(mapped) && mapped.details).toEqual({ host: 'x' });
   });
+  it('an upstream’s database error reaches the admin as that upstream away or slow, never with its collection names', () => {
+    const driver = { collection: 'changesets', driverError: 'MongoServerSelectionError' };
+    const away = upstreamError(callError(status.UNAVAILABLE, 'MONGO_UNAVAILABLE', driver), 'roster');
+    expect(away).toMatchObject({ code: 'GATEWAY_UPSTREAM_UNAVAILABLE', details: { upstream: 'roster' } });
+    const slow = upstreamError(callError(status.DEADLINE_EXCEEDED, 'MONGO_TIMEOUT', driver), 'roster');
+    expect(slow).toMatchObject({ code: 'GATEWAY_UPSTREAM_TIMEOUT', details: { upstream: 'roster' } });
+    const other = upstreamError(callError(status.ALREADY_EXISTS, 'MONGO_DUPLICATE_KEY', driver), 'roster');
+    expect(other).toMatchObject({ code: 'INTERNAL', kind: 'internal' });
+  });
   it('passes non-gRPC errors through', () => {
     const err = new Error('boom');
     expect(upstreamError(err, 'roster')).toBe(err);

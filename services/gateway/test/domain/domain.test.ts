@@ -91,6 +91,15 @@ describe('buildOverview', () => {
     expect(o.nextRunAt).toBe(settings.nextRunAt);
     expect(buildOverview({ ...settings, enabled: false }, [], status).nextRunAt).toBeNull();
   });
+  it('the last run is the last real sync: a dry run (held or applied, nothing kept) is not it', () => {
+    const runs = [
+      sampleRun({ syncRunId: 'dry', status: 'held', dryRun: true }),
+      sampleRun({ syncRunId: 'real', status: 'applied', fetchedAt: '2026-11-01T11:00:00.000Z' }),
+    ];
+    const o = buildOverview(settings, runs, status);
+    expect(o.lastRun?.syncRunId).toBe('real');
+    expect(o.heldRunIds).toEqual([]);
+  });
   it('knows the terminal statuses', () => {
     expect(['applied', 'unchanged', 'held', 'failed', 'cancelled'].every(isTerminalStatus)).toBe(true);
     expect(['requested', 'fetching', 'published', 'applying'].some(isTerminalStatus)).toBe(false);

@@ -2,7 +2,7 @@ import type { Client } from '@grpc/grpc-js';
 import { GrpcCallError, IDENTITY_ERRORS, callMetadata, callUnary, createGrpcClient } from '@isams-sync/grpc';
 import type { GrpcClientConstructor, ServiceKeyring, UnaryMethod } from '@isams-sync/grpc';
 import { AppError } from '@isams-sync/errors';
-import { GatewayErrors } from '../../domain/gateway-errors';
+import { GatewayErrors, fromDatabaseError } from '../../domain/gateway-errors';
 import type { CallContext } from '../../domain/principal';
 import { refusedFieldIssues, upstreamIssues } from '../../domain/validation-issues';
 
@@ -36,7 +36,8 @@ export function upstreamError(err: unknown, upstream: string): unknown {
       details: { issues },
       cause: err,
     });
-  return err.toAppError();
+  const appError = err.toAppError();
+  return fromDatabaseError(appError, upstream) ?? appError;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { isAppError, toPublicError } from '@isams-sync/errors';
 import type { AppError } from '@isams-sync/errors';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ConnectorGateway } from '../../use-cases/ports';
 import type { AuditLog } from '../../adapters/mongo/audit-log.repository';
@@ -125,7 +126,7 @@ function dataSourceRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
       'Save the data-source settings; fields left out keep their stored values; the key is write-only',
       {
         description:
-          'The stored key is bound to the host of the iSAMS address it was entered for: a new host (scheme, host or port) without `apiKey` is refused with 400 `CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS` and nothing changes. A `timeZone` is checked by the connector with the other fields and, once saved, given to bookings; if bookings does not take it, 503 `GATEWAY_TIME_ZONE_NOT_APPLIED`: the settings are saved, and the same save sent again passes the zone on. Audited (`settings.update`, with `previousOrigin`, `newOrigin` and `hostChanged`).',
+          'The stored key is bound to the host of the iSAMS address it was entered for: a new host (scheme, host or port) without `apiKey` is refused with 400 `CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS` and nothing changes. A `timeZone` is checked by the connector with the other fields and, once saved, given to bookings; if bookings does not take it, 503 `GATEWAY_TIME_ZONE_NOT_APPLIED`: the settings are saved, and the same save sent again passes the zone on. Every other successful save passes the stored zone on too, without failing for it. Audited (`settings.update`, with `previousOrigin`, `newOrigin` and `hostChanged`).',
         params: schoolIdParam,
         body: putSettingsBodySchema,
         response: { 200: dataSourceSettingsSchema },
@@ -159,6 +160,10 @@ function dataSourceRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
             settingsToSave(previous ?? (await connector.getSettings(ctx)), request.body),
           );
           if (request.body.timeZone !== undefined) await passOnTimeZone(opts, ctx, saved.timeZone);
+          else
+            await passOnTimeZone(opts, ctx, saved.timeZone).catch((err: unknown) =>
+              warnNotPassedOn(request, err),
+            );
           return saved;
         },
       );
@@ -195,9 +200,11 @@ function dataSourceRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
 }
 
 /**
- * Gives bookings the school's saved time zone. Its failure fails the save with
+ * Gives bookings the school's saved time zone. Its failure fails a save that sets the zone with
  * `GATEWAY_TIME_ZONE_NOT_APPLIED` although the connector kept the settings: the same save sent again
- * stores the same settings and passes the zone on (docs/admin-api.md › PUT settings).
+ * stores the same settings and passes the zone on (docs/admin-api.md › PUT settings). Every other
+ * save passes the stored zone on too, without failing for it, so any later save (a reloaded dashboard
+ * sends only what changed) brings bookings in line.
  */
 async function passOnTimeZone(
   opts: ConnectorRoutesOptions,
@@ -212,6 +219,10 @@ async function passOnTimeZone(
       { cause: err },
     );
   }
+}
+
+function warnNotPassedOn(request: FastifyRequest, err: unknown): void {
+  request.log.warn({ err }, 'stored time zone not passed on to bookings; the next settings save tries again');
 }
 
 /** Sync runs: trigger, list, detail and cancel. */

@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import { AppError, httpStatusFor, isAppError, toPublicError } from '@isams-sync/errors';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
-import { GatewayErrors } from '../../domain/gateway-errors';
+import { GatewayErrors, fromDatabaseError } from '../../domain/gateway-errors';
 import { validationFailed } from '../../domain/validation-issues';
 
 // HTTP has more precise statuses than the error kinds for these.
@@ -172,6 +172,9 @@ export function installErrorHandlers(app: FastifyInstance, bodyLimit: number): v
       mapped = new AppError({ code: 'INTERNAL', kind: 'internal', message: 'Internal error', cause: err });
     } else if (!isAppError(err)) {
       mapped = fromFastifyError(err, bodyLimit) ?? err;
+    } else {
+      // The gateway's own store (admin tokens, audit log).
+      mapped = fromDatabaseError(err, 'database') ?? err;
     }
     const status = statusOf(mapped);
     if (status >= 500) request.log.error({ err }, 'request failed');
