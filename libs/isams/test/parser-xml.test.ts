@@ -99,6 +99,18 @@ describe('streamBatchDocument (XML): containers and the variations iSAMS sends',
     expect(doc.datasets.currentStaff.records).toHaveLength(1);
   });
 
+  it('reads a document whose XML declaration comes after white space (a blank line written before it), in any chunking', async () => {
+    const xml =
+      '<?xml version="1.0" encoding="utf-8"?>\r\n<iSAMS><HRManager><CurrentStaff><StaffMember Id="1"><Surname>Ångström</Surname></StaffMember></CurrentStaff></HRManager></iSAMS>';
+    for (const lead of ['\r\n', '\n\n', ' \t\r\n', '\uFEFF\r\n'])
+      for (const size of [1, 3, 4096]) {
+        const doc = await parseBatchDocument(chunks(Buffer.from(lead + xml, 'utf8'), size), {
+          format: 'xml',
+        });
+        expect(doc.datasets.currentStaff.records[0]!.children[0]!.text).toBe('Ångström');
+      }
+  });
+
   it('reads genuine UTF-16 LE and BE with BOMs', async () => {
     const xml =
       '<?xml version="1.0" encoding="utf-16"?><iSAMS><HRManager><CurrentStaff><StaffMember Id="1"><Surname>Ångström</Surname></StaffMember></CurrentStaff></HRManager></iSAMS>';

@@ -132,6 +132,8 @@ export class XmlReader {
   private messageDepth = 0;
   private messageField: keyof IsamsMessage | undefined;
   private closing = false;
+  /** Whether the document has begun (white space before it is dropped, see `write`). */
+  private started = false;
   /** Size of the row being built (see {@link ParserLimits.maxRecordBytes}). */
   private recordSize = 0;
   /** saxes's position (characters) at its last event. */
@@ -181,7 +183,16 @@ export class XmlReader {
     });
   }
 
-  write(text: string): void {
+  write(input: string): void {
+    let text = input;
+    if (!this.started) {
+      // White space before the document (a blank line some servers write ahead of the XML
+      // declaration) is dropped: saxes allows the declaration only at the very start.
+      const first = text.search(/[^ \t\r\n\uFEFF]/);
+      if (first === -1) return;
+      text = text.slice(first);
+      this.started = true;
+    }
     for (let i = 0; i < text.length; i += PIECE_CHARS) {
       let piece = text.length <= PIECE_CHARS ? text : text.slice(i, i + PIECE_CHARS);
       // One native scan per piece; a piece with such a character is rare and replaced whole.
