@@ -65,6 +65,13 @@ describe(
         removed: 0,
         held: 0,
       });
+      // The records not imported (excluded groups and their memberships, duplicates, …) are reported
+      // per type as skipped, in the run report and in the roster's own run.
+      expect(Object.values(expected.skipped).reduce((n, k) => n + k, 0)).toBeGreaterThan(0);
+      for (const [type, n] of Object.entries(expected.skipped)) {
+        expect(data(runs[1]!).counts![type]?.skipped, type).toBe(n);
+        expect((cs.counts as Record<string, { skipped: number }> | undefined)?.[type]?.skipped, type).toBe(n);
+      }
 
       // the simulator's quirks are findings, not crashes or silent drops
       const findings = await app.queries.listRunFindings(tenantId, 'run-1', undefined, 1000);

@@ -44,7 +44,7 @@ async function countsTable(runId) {
   try {
     const r = await api.runRoster(runId);
     const rows = r.counts.filter(
-      (c) => c.added + c.updated + c.removed + c.restored + c.held > 0 || c.unchanged > 0,
+      (c) => c.added + c.updated + c.removed + c.restored + c.held + c.skipped > 0 || c.unchanged > 0,
     );
     return h(
       'div',
@@ -54,9 +54,11 @@ async function countsTable(runId) {
         ? h('p', {}, 'No records.')
         : table(
             'Changes per entity',
-            ['Entity', 'Added', 'Updated', 'Removed', 'Restored', 'Held', 'Unchanged'],
+            ['Entity', 'Added', 'Updated', 'Removed', 'Restored', 'Held', 'Unchanged', 'Skipped'],
             rows.map((c) =>
-              [c.entityType, c.added, c.updated, c.removed, c.restored, c.held, c.unchanged].map(String),
+              [c.entityType, c.added, c.updated, c.removed, c.restored, c.held, c.unchanged, c.skipped].map(
+                String,
+              ),
             ),
           ),
       r.dryRun ? await dryRunReview(runId, r) : null,

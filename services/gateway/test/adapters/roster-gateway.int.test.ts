@@ -7,6 +7,18 @@ import type { RosterGateway } from '../../src/use-cases/ports';
 import type { RemovalThresholds } from '../../src/domain/models/roster.models';
 import type { CallContext } from '../../src/domain/principal';
 
+/** One type's counts, every field distinct, as the roster sends them and the gateway returns them. */
+const PUPIL_COUNTS = {
+  entityType: 'pupil',
+  added: 1,
+  updated: 2,
+  removed: 3,
+  restored: 4,
+  held: 5,
+  unchanged: 6,
+  skipped: 7,
+};
+
 /** What the in-process roster received: the RPC, the school and the decoded request. */
 interface Received {
   method: string;
@@ -75,7 +87,7 @@ async function startRecordingRoster(received: Received[]): Promise<GrpcServerHan
     GetRun: answer('GetRun', {
       syncRunId: 'r1',
       state: 'completed',
-      counts: [{ entityType: 'pupil', added: 1, updated: 2, removed: 3, restored: 4, held: 5, unchanged: 6 }],
+      counts: [PUPIL_COUNTS],
       heldBatchId: 'b1',
       changeCount: 9,
       findingCount: 1,
@@ -168,7 +180,7 @@ describe('the roster gateway (gRPC client): entities and runs', () => {
       receivedAt: null,
       processedAt: null,
       completedAt: null,
-      counts: [{ entityType: 'pupil', added: 1, updated: 2, removed: 3, restored: 4, held: 5, unchanged: 6 }],
+      counts: [PUPIL_COUNTS],
       heldBatchId: 'b1',
       errorCode: null,
       errorMessage: null,

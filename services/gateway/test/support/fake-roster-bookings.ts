@@ -183,7 +183,16 @@ function fakeRosterReads(
         processedAt: null,
         completedAt: null,
         counts: [
-          { entityType: 'pupil', added: 1, updated: 2, removed: 0, restored: 0, held: 0, unchanged: 297 },
+          {
+            entityType: 'pupil',
+            added: 1,
+            updated: 2,
+            removed: 0,
+            restored: 0,
+            held: 0,
+            unchanged: 297,
+            skipped: 3,
+          },
         ],
         heldBatchId: held ? state.batch.batchId : null,
         errorCode: null,

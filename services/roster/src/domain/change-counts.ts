@@ -24,13 +24,15 @@ const zero = (): ChangeCounts => ({
 
 /**
  * Per entity type counts of a run: applied changes by kind, held changes (removals, dependents,
- * or every change of a run held whole), and unchanged = incoming entities with no change, applied
- * or held. Types with nothing to report are omitted.
+ * or every change of a run held whole), unchanged = incoming entities with no change, applied
+ * or held, and skipped = source records normalisation did not import. Types with nothing to
+ * report are omitted.
  */
 export function countChanges(
   applied: readonly PlannedChange[],
   held: readonly PlannedChange[],
   incomingCounts: Partial<Record<RosterEntityType, number>>,
+  skipped: Partial<Record<RosterEntityType, number>> = {},
 ): Partial<Record<RosterEntityType, ChangeCounts>> {
   const out: Partial<Record<RosterEntityType, ChangeCounts>> = {};
   const of = (t: RosterEntityType): ChangeCounts => (out[t] ??= zero());
@@ -52,5 +54,6 @@ export function countChanges(
   for (const [t, n] of Object.entries(incomingCounts) as [RosterEntityType, number][]) {
     of(t).unchanged = Math.max(0, n - (changedIncoming.get(t)?.size ?? 0));
   }
+  for (const [t, n] of Object.entries(skipped) as [RosterEntityType, number][]) if (n > 0) of(t).skipped = n;
   return out;
 }

@@ -45,6 +45,12 @@ export interface NormalisedSnapshot {
   keepStored: Partial<Record<RosterEntityType, ReadonlyMap<string, readonly string[]>>>;
   /** Per present dataset, its raw record count (to tell "empty" from "absent"). */
   datasetRecordCounts: Partial<Record<DatasetId, number>>;
+  /**
+   * Per type, the source records not imported: unidentified, duplicates (a repeated membership is
+   * merged into the first), memberships whose set, group or pupil does not exist, excluded custom
+   * groups and their memberships. Each has its finding; the run reports them as `skipped`.
+   */
+  skipped: Partial<Record<RosterEntityType, number>>;
   findings: RosterFinding[];
 }
 
@@ -149,6 +155,7 @@ function finish(
     suspendedTypes,
     keepStored,
     datasetRecordCounts,
+    skipped: Object.fromEntries(ctx.skipped),
     findings: ctx.findings,
   };
 }

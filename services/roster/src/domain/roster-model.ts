@@ -32,6 +32,27 @@ export const SOURCE_DATASET: Readonly<Record<RosterEntityType, DatasetId>> = {
   customGroupMembership: 'customGroupMembership',
 };
 
+/**
+ * The entity type a dataset's records are: a record of the dataset that is not imported counts as a
+ * skipped one of it (departmentsAndSubjects: a department; its subjects nest in it).
+ */
+export const DATASET_ENTITY_TYPE: Readonly<Record<DatasetId, RosterEntityType>> = {
+  currentStaff: 'staff',
+  contacts: 'contact',
+  currentPupils: 'pupil',
+  customGroupMembership: 'customGroupMembership',
+  customGroups: 'customGroup',
+  academicHouses: 'academicHouse',
+  boardingHouses: 'boardingHouse',
+  schoolForms: 'form',
+  schoolDivisions: 'division',
+  yearGroups: 'yearGroup',
+  departmentsAndSubjects: 'department',
+  teachingForms: 'teachingForm',
+  teachingSets: 'teachingSet',
+  teachingSetLists: 'setMembership',
+};
+
 /** Each entity type in plain words, plural (for reasons shown to admins). */
 export const PLAIN_NAMES: Readonly<Record<RosterEntityType, string>> = {
   staff: 'staff',

@@ -991,7 +991,7 @@ export class ChangesetProcessor {
     return {
       changes: planned,
       findings: [...connectorFindings, ...normalised.findings],
-      counts: countChanges(g.apply, heldNow, incomingCounts),
+      counts: countChanges(g.apply, heldNow, incomingCounts, normalised.skipped),
       heldTypes: Object.fromEntries(
         Object.entries(g.heldTypes).filter(([t]) => heldNow.some((c) => c.entityType === t)),
       ),

@@ -195,4 +195,9 @@ describe('countChanges', () => {
       pupil: { added: 1, updated: 1, removed: 0, restored: 0, held: 1, unchanged: 1, skipped: 0 },
     });
   });
+  it('counts the records normalisation did not import as skipped, also of a type with no change', () => {
+    const counts = countChanges([], [], { pupil: 3 }, { pupil: 2, customGroup: 1 });
+    expect(counts.pupil).toMatchObject({ unchanged: 3, skipped: 2 });
+    expect(counts.customGroup).toMatchObject({ added: 0, held: 0, unchanged: 0, skipped: 1 });
+  });
 });

@@ -58,6 +58,8 @@ describe('normalise: the entities of a school, one contact per person', () => {
       'ROSTER_MEMBERSHIP_OF_EXCLUDED_GROUP:customGroupMembership:3',
     ]);
     expect(r.findings.every((f) => f.severity === 'info')).toBe(true);
+    // The records not imported, per type (the run's `skipped` counts).
+    expect(r.skipped).toEqual({ customGroup: 2, customGroupMembership: 2 });
   });
 
   it('splits a joint contact record into one contact per person and merges a person across records', () => {
@@ -183,6 +185,7 @@ describe('normalise: faults in the data become findings, never lost records', ()
       'ROSTER_DANGLING_MEMBERSHIP:4:@PupilId',
       'ROSTER_DANGLING_MEMBERSHIP:5:@SetId',
     ]);
+    expect(r.skipped).toMatchObject({ setMembership: 2 });
     // a user code is personal-ish: not copied into the finding
     expect(dangling.find((f) => f.field === 'Tutor')).not.toHaveProperty('ref');
   });
@@ -199,6 +202,7 @@ describe('normalise: faults in the data become findings, never lost records', ()
       'ROSTER_CONFLICTING_DUPLICATE:currentStaff:2',
       'ROSTER_DUPLICATE_SET_MEMBERSHIP:teachingSetLists:9',
     ]);
+    expect(r.skipped).toMatchObject({ staff: 2, setMembership: 1 });
   });
 
   it('turns invalid records into findings with the typed view code', () => {
@@ -207,6 +211,7 @@ describe('normalise: faults in the data become findings, never lost records', ()
     );
     expect([...r.entities.pupil.keys()]).toEqual(['1']);
     expect(r.findings[0]).toMatchObject({ code: 'ISAMS_RECORD_MISSING_ID', datasetId: 'currentPupils' });
+    expect(r.skipped).toEqual({ pupil: 1 });
   });
 });
 

@@ -98,6 +98,7 @@ function toRun(r: rosterV1.Run__Output): RosterRun {
       restored: c.restored,
       held: c.held,
       unchanged: c.unchanged,
+      skipped: c.skipped,
     })),
     changeCount: r.changeCount,
     findingCount: r.findingCount,

@@ -37,6 +37,8 @@ export const typeCountsSchema = z.object({
   restored: z.number().int(),
   held: z.number().int(),
   unchanged: z.number().int(),
+  /** Source records not imported (duplicates, unidentified, dangling memberships, excluded groups). */
+  skipped: z.number().int(),
 });
 
 export const rosterRunSchema = z

@@ -2,7 +2,7 @@ import { DATASETS, toTyped } from '@isams-sync/isams';
 import type { DatasetId, RawElement, TypedFieldPath, TypedRecord } from '@isams-sync/isams';
 import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
 import type { RosterEntityType } from '@isams-sync/events';
-import { ROSTER_FINDING_CODES as F } from '../roster-model';
+import { DATASET_ENTITY_TYPE, ROSTER_FINDING_CODES as F } from '../roster-model';
 import type { EntitiesByType, JsonValue, RosterEntity, RosterFinding } from '../roster-model';
 
 /** The raw records of one snapshot: a dataset missing from `datasets` was not returned by the key. */
@@ -61,6 +61,8 @@ export interface NormaliseContext {
   readonly suspended: Set<RosterEntityType>;
   /** Per type and id: roster fields that keep their stored value. */
   readonly keepStored: Map<RosterEntityType, Map<string, Set<string>>>;
+  /** Per type: source records not imported (unidentified, duplicate, dangling, excluded). */
+  readonly skipped: Map<RosterEntityType, number>;
 }
 
 export function createContext(snapshot: RawSnapshot): NormaliseContext {
@@ -73,7 +75,13 @@ export function createContext(snapshot: RawSnapshot): NormaliseContext {
     unidentified: new Map(),
     suspended: new Set(),
     keepStored: new Map(),
+    skipped: new Map(),
   };
+}
+
+/** Counts one source record of `type` that is not imported (the run's `skipped` count). */
+export function skip(ctx: NormaliseContext, type: RosterEntityType): void {
+  ctx.skipped.set(type, (ctx.skipped.get(type) ?? 0) + 1);
 }
 
 export function addFinding(ctx: NormaliseContext, f: NewFinding): void {
@@ -164,12 +172,14 @@ export function readDataset<D extends DatasetId>(
     }
     if (!r.ok) {
       ctx.unidentified.set(datasetId, (ctx.unidentified.get(datasetId) ?? 0) + 1);
+      skip(ctx, DATASET_ENTITY_TYPE[datasetId]);
       continue;
     }
     const row: ReadRow<D> = { value: r.value, unreadable: new Set(r.unreadable) };
     const key = keyOf ? keyOf(row) : (r.value as unknown as { id: string }).id;
     if (key === undefined) {
       ctx.unidentified.set(datasetId, (ctx.unidentified.get(datasetId) ?? 0) + 1);
+      skip(ctx, DATASET_ENTITY_TYPE[datasetId]);
       continue;
     }
     if (seen.has(key)) {
@@ -180,6 +190,7 @@ export function readDataset<D extends DatasetId>(
         recordId: key,
         message: `${DATASETS[datasetId].row} ${key} appears more than once${same ? '' : ' with different content'}; the first is kept.`,
       });
+      skip(ctx, DATASET_ENTITY_TYPE[datasetId]);
       continue;
     }
     seen.set(key, r.value);

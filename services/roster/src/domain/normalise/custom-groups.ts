@@ -1,5 +1,5 @@
 import { ROSTER_FINDING_CODES as F } from '../roster-model';
-import { addFinding, entity, keepUnreadable, readDataset } from './context';
+import { addFinding, entity, keepUnreadable, readDataset, skip } from './context';
 import type { FieldSources, NormaliseContext, ReadRow } from './context';
 import { addMembership, idSet, staffByCode } from './references';
 import type { References } from './references';
@@ -59,6 +59,7 @@ export function normaliseCustomGroups(ctx: NormaliseContext, refs: References): 
       });
       if (!stored) {
         excluded.set(g.id, 'unknown');
+        skip(ctx, 'customGroup');
         continue;
       }
     } else if (status !== 'active') {
@@ -70,6 +71,7 @@ export function normaliseCustomGroups(ctx: NormaliseContext, refs: References): 
         recordId: g.id,
         message: `Custom group ${g.id} is ${status}; it and its memberships are not imported.`,
       });
+      skip(ctx, 'customGroup');
       continue;
     }
     ctx.entities.customGroup.set(
@@ -113,6 +115,7 @@ function normaliseMemberships(
             ? `Membership ${m.id} belongs to custom group ${m.customGroupId}, which is not imported (its status cannot be read).`
             : `Membership ${m.id} belongs to excluded custom group ${m.customGroupId}; not imported.`,
       });
+      skip(ctx, 'customGroupMembership');
       continue;
     }
     addMembership(

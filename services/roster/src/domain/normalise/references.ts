@@ -2,7 +2,7 @@ import { DATASETS } from '@isams-sync/isams';
 import type { DatasetId } from '@isams-sync/isams';
 import type { RosterEntityType } from '@isams-sync/events';
 import { ROSTER_FINDING_CODES as F, SOURCE_DATASET } from '../roster-model';
-import { addFinding, entity, has, sortedUnique } from './context';
+import { addFinding, entity, has, skip, sortedUnique } from './context';
 import type { NewFinding, NormaliseContext } from './context';
 
 /** Ids a reference may point at; `undefined` = unknown (the dataset is absent and nothing is stored): unchecked. */
@@ -230,6 +230,7 @@ export function addMembership(
         ref: value,
         message: `${DATASETS[datasetId].row} ${rowId}: ${source} "${value}" matches no ${targetName}; the row is not imported.`,
       });
+      skip(ctx, type);
       return;
     }
   }
@@ -241,5 +242,6 @@ export function addMembership(
     return;
   }
   addFinding(ctx, { ...duplicate, datasetId, recordId: rowId });
+  skip(ctx, type);
   existing.rowIds = sortedUnique([...(existing.rowIds as string[]), rowId]);
 }

@@ -106,6 +106,7 @@ const toCounts = (counts: Partial<Record<string, ChangeCounts>> | undefined): ro
     restored: c!.restored,
     held: c!.held,
     unchanged: c!.unchanged,
+    skipped: c!.skipped,
   }));
 
 const toHeldTypes = (
