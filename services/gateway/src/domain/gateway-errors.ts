@@ -123,5 +123,10 @@ export function fromDatabaseError(err: unknown, upstream: string): AppError | un
     return GatewayErrors.GATEWAY_UPSTREAM_UNAVAILABLE({ upstream }, { cause: err });
   if (err.kind === 'deadline_exceeded')
     return GatewayErrors.GATEWAY_UPSTREAM_TIMEOUT({ upstream }, { cause: err });
-  return new AppError({ code: 'INTERNAL', kind: 'internal', message: 'Internal error', cause: err });
+  return internalError(err);
+}
+
+/** An internal error as the edge sends it (`INTERNAL`, nothing else revealed), keeping its cause for the log. */
+export function internalError(cause: unknown): AppError {
+  return new AppError({ code: 'INTERNAL', kind: 'internal', message: 'Internal error', cause });
 }

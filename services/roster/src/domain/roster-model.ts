@@ -36,22 +36,12 @@ export const SOURCE_DATASET: Readonly<Record<RosterEntityType, DatasetId>> = {
  * The entity type a dataset's records are: a record of the dataset that is not imported counts as a
  * skipped one of it (departmentsAndSubjects: a department; its subjects nest in it).
  */
-export const DATASET_ENTITY_TYPE: Readonly<Record<DatasetId, RosterEntityType>> = {
-  currentStaff: 'staff',
-  contacts: 'contact',
-  currentPupils: 'pupil',
-  customGroupMembership: 'customGroupMembership',
-  customGroups: 'customGroup',
-  academicHouses: 'academicHouse',
-  boardingHouses: 'boardingHouse',
-  schoolForms: 'form',
-  schoolDivisions: 'division',
-  yearGroups: 'yearGroup',
-  departmentsAndSubjects: 'department',
-  teachingForms: 'teachingForm',
-  teachingSets: 'teachingSet',
-  teachingSetLists: 'setMembership',
-};
+export const DATASET_ENTITY_TYPE = Object.fromEntries(
+  // Reversed so that the first type of a shared dataset (department before subject) wins.
+  Object.entries(SOURCE_DATASET)
+    .reverse()
+    .map(([type, dataset]) => [dataset, type]),
+) as Readonly<Record<DatasetId, RosterEntityType>>;
 
 /** Each entity type in plain words, plural (for reasons shown to admins). */
 export const PLAIN_NAMES: Readonly<Record<RosterEntityType, string>> = {

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { diff } from '../../src/domain/diff';
 import type { StoredByType } from '../../src/domain/diff';
 import { normalise } from '../../src/domain/normalise';
+import { DATASET_ENTITY_TYPE } from '../../src/domain/roster-model';
+import { DATASET_IDS } from '@isams-sync/isams';
 import type { RawSnapshot } from '../../src/domain/normalise';
 import { contact, el, pupil, setList, smallSchool, staff } from '../support/raw';
 
@@ -212,6 +214,14 @@ describe('normalise: faults in the data become findings, never lost records', ()
     expect([...r.entities.pupil.keys()]).toEqual(['1']);
     expect(r.findings[0]).toMatchObject({ code: 'ISAMS_RECORD_MISSING_ID', datasetId: 'currentPupils' });
     expect(r.skipped).toEqual({ pupil: 1 });
+  });
+});
+
+describe('DATASET_ENTITY_TYPE', () => {
+  it('names the type of every dataset’s records (a department for departments and subjects)', () => {
+    expect(Object.keys(DATASET_ENTITY_TYPE).sort()).toEqual([...DATASET_IDS].sort());
+    expect(DATASET_ENTITY_TYPE.departmentsAndSubjects).toBe('department');
+    expect(DATASET_ENTITY_TYPE.teachingSetLists).toBe('setMembership');
   });
 });
 

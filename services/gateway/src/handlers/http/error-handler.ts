@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { AppError, httpStatusFor, isAppError, toPublicError } from '@isams-sync/errors';
+import { httpStatusFor, isAppError, toPublicError } from '@isams-sync/errors';
+import type { AppError } from '@isams-sync/errors';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
-import { GatewayErrors, fromDatabaseError } from '../../domain/gateway-errors';
+import { GatewayErrors, fromDatabaseError, internalError } from '../../domain/gateway-errors';
 import { validationFailed } from '../../domain/validation-issues';
 
 // HTTP has more precise statuses than the error kinds for these.
@@ -169,7 +170,7 @@ export function installErrorHandlers(app: FastifyInstance, bodyLimit: number): v
       );
     } else if (isResponseSerializationError(err)) {
       request.log.error({ err, url: request.routeOptions.url }, 'response failed its schema');
-      mapped = new AppError({ code: 'INTERNAL', kind: 'internal', message: 'Internal error', cause: err });
+      mapped = internalError(err);
     } else if (!isAppError(err)) {
       mapped = fromFastifyError(err, bodyLimit) ?? err;
     } else {
