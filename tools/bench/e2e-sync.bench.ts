@@ -40,18 +40,19 @@ import { EventuallyTimedOut, startSystem, type AdminSyncRun } from '@isams-sync/
 import { argValue, emitResult, progress, row, type BenchRow } from '../system-client/bench-output';
 import { isCutOff } from './bench-report';
 import { repoRoot, resolveInfra } from '../system-client/infra-endpoints';
-import { peakRssMb, waitForQuiet } from '../system-client/process-memory';
+import { peakRssMb, startCpuMeter, waitForQuiet, type CpuUse } from '../system-client/process-memory';
 import {
   bareInsert,
   bareProduce,
   bareReproduce,
+  bareWriteChanged,
   batchUrl,
   fetchParse,
   plainFetch,
   readPublished,
   type PublishedRecord,
 } from '../system-client/raw-cost';
-import { changedCount, runTotals, schoolApiClient } from '../system-client/school-client';
+import { changedCount, runTotals, schoolApiClient, writtenChanges } from '../system-client/school-client';
 
 const args = process.argv.slice(2);
 const log = progress('e2e-sync');
@@ -68,6 +69,8 @@ interface BaselineInput {
   records: number;
   recordBytes: number;
   changed: number;
+  /** The churn's changes as written: inserted (added) and replaced (updated, removed). */
+  written: { inserted: number; replaced: number };
   /** A JSON file of {@link Published}: the records the roster published for each run. */
   publishedFile: string;
 }
@@ -81,6 +84,7 @@ interface BaselineResult {
   produceSeconds: number;
   insertSeconds: number;
   insertChangedSeconds: number;
+  writeChangedSeconds: number;
   fetchParseSeconds: number;
   republishFirstSeconds: number;
   republishChurnSeconds: number;
@@ -98,6 +102,11 @@ async function baselineChild(input: BaselineInput): Promise<BaselineResult> {
   const produce = await bareProduce(input.brokers, scratchTopic(), input.messages, input.bytesEach);
   const insert = await bareInsert(input.mongoUrl, input.records, input.recordBytes);
   const insertChanged = await bareInsert(input.mongoUrl, Math.max(1, input.changed), input.recordBytes);
+  const writeChanged = await bareWriteChanged(input.mongoUrl, {
+    stored: input.records,
+    ...input.written,
+    bytesEach: input.recordBytes,
+  });
   const parsed = await fetchParse(input.url);
   const published = JSON.parse(readFileSync(input.publishedFile, 'utf8')) as Published;
   const republishFirst = await bareReproduce(input.brokers, scratchTopic(), published.first);
@@ -107,6 +116,7 @@ async function baselineChild(input: BaselineInput): Promise<BaselineResult> {
     produceSeconds: produce.seconds,
     insertSeconds: insert.seconds,
     insertChangedSeconds: insertChanged.seconds,
+    writeChangedSeconds: writeChanged.seconds,
     fetchParseSeconds: parsed.seconds,
     republishFirstSeconds: republishFirst.seconds,
     republishChurnSeconds: republishChurn.seconds,
@@ -154,6 +164,29 @@ async function timedSync(
   }
 }
 
+/**
+ * A sync's CPU profile: the whole machine's CPU time during it against its cores for the sync's wall
+ * time (ratio 1 = every core busy throughout: the sync waited for CPU, not for I/O), with each
+ * service's share and the rest (the database, Kafka, this benchmark's client, anything else running).
+ */
+function cpuRow(phase: string, use: CpuUse | undefined): BenchRow[] {
+  if (use === undefined) return [];
+  const services = Object.values(use.processes).reduce((n, s) => n + s, 0);
+  const each = Object.entries(use.processes)
+    .map(([name, s]) => `${name} ${s.toFixed(2)} s`)
+    .join(', ');
+  const rest = Math.max(0, use.machineSeconds - services);
+  return [
+    row(
+      `${phase}: CPU of the machine`,
+      use.machineSeconds,
+      'core-s',
+      use.cores * use.wallSeconds,
+      `CPU time of every process on the machine during the sync (${use.wallSeconds.toFixed(2)} s wall, timed from the trigger by this script); baseline: its ${use.cores} cores for that time, so the ratio is the share of the machine that was busy (1 = every core throughout); ${each}; the rest (the database, Kafka, this script, anything else running) ${rest.toFixed(2)} s`,
+    ),
+  ];
+}
+
 function cutOffRow(metric: string, limitS: number, note: string): BenchRow {
   return row(
     metric,
@@ -197,7 +230,14 @@ async function main(): Promise<void> {
     const school = schoolApiClient(system.gatewayUrl, schoolId, await system.issueToken(schoolId, 'bench'));
     await school.saveSettings({ isamsUrl: system.simulator.url, apiKey });
 
+    const pids = Object.fromEntries(
+      Object.entries({ ...system.processes, simulator: system.simulator.process }).map(([name, p]) => [
+        name,
+        p.pid(),
+      ]),
+    );
     log(`first sync of a ${size} school…`);
+    const firstMeter = startCpuMeter(pids);
     const first = await timedSync(
       (timeoutMs) => school.syncAndWatch({ timeoutMs, onStatus: (s) => log(`  first sync: ${s}`) }),
       phaseLimitS,
@@ -209,6 +249,7 @@ async function main(): Promise<void> {
       emitResult(RESULT_NAME, rows, args.includes('--json'));
       return;
     }
+    const firstCpu = firstMeter.stop();
     const totals = runTotals(first.run);
     log(
       `  ${first.seconds.toFixed(1)} s, ${totals.records} records, ${(totals.bytes / 1e6).toFixed(1)} MB, ${totals.chunks} chunks`,
@@ -250,28 +291,27 @@ async function main(): Promise<void> {
     const pupilCount = summary.rowCounts.currentPupils ?? 0;
     const churn = Math.max(1, Math.round(pupilCount / 100));
     let churned: { run: AdminSyncRun; seconds: number } | undefined;
+    let churnCpu: CpuUse | undefined;
     if (unchanged !== undefined) {
       await system.simulator.admin('POST', `/admin/schools/${schoolId}/churn`, {
         leavers: churn,
         joiners: churn,
       });
       log(`1 % churn resync (${churn} leavers + ${churn} joiners of ${pupilCount} pupils)…`);
+      const churnMeter = startCpuMeter(pids);
       churned = await timedSync(
         (timeoutMs) => school.syncAndWatch({ timeoutMs }),
         phaseLimitS,
         'applied',
         'churn resync',
       );
+      churnCpu = churnMeter.stop();
     }
     const changed = churned === undefined ? 0 : changedCount(churned.run);
+    const written = churned === undefined ? { inserted: 0, replaced: 0 } : writtenChanges(churned.run);
     if (churned !== undefined) log(`  ${churned.seconds.toFixed(1)} s, ${changed} entities changed`);
 
-    const rss = Object.fromEntries(
-      Object.entries({ ...system.processes, simulator: system.simulator.process }).map(([name, p]) => [
-        name,
-        peakRssMb(p.pid()),
-      ]),
-    );
+    const rss = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, peakRssMb(pid)]));
     // The services (not the simulator the baseline fetches from) stop before the baseline, so a
     // cut-off phase's work does not load the database under it.
     await Promise.all(Object.values(system.processes).map((p) => p.stop(15_000)));
@@ -307,30 +347,32 @@ async function main(): Promise<void> {
         records: totals.records,
         recordBytes: Math.ceil(totals.bytes / Math.max(1, totals.records)),
         changed,
+        written,
         publishedFile,
       });
     } finally {
       rmSync(scratchDir, { recursive: true, force: true });
     }
     log(
-      `  fetch ${base.fetchSeconds.toFixed(2)} s, produce ${base.produceSeconds.toFixed(2)} s, insert ${base.insertSeconds.toFixed(2)} s, insert changed ${base.insertChangedSeconds.toFixed(2)} s, fetch + parse ${base.fetchParseSeconds.toFixed(2)} s, republish ${base.republishFirstSeconds.toFixed(2)} s / ${base.republishChurnSeconds.toFixed(2)} s`,
+      `  fetch ${base.fetchSeconds.toFixed(2)} s, produce ${base.produceSeconds.toFixed(2)} s, insert ${base.insertSeconds.toFixed(2)} s, insert changed ${base.insertChangedSeconds.toFixed(2)} s, write changed among stored ${base.writeChangedSeconds.toFixed(2)} s, fetch + parse ${base.fetchParseSeconds.toFixed(2)} s, republish ${base.republishFirstSeconds.toFixed(2)} s / ${base.republishChurnSeconds.toFixed(2)} s`,
     );
 
     const moveAll = base.fetchSeconds + base.produceSeconds + base.insertSeconds;
     const moveChurn = base.fetchSeconds + base.produceSeconds + base.insertChangedSeconds;
     // The floors: the work no implementation of the contract avoids, done bare — the document fetched
-    // and stream-parsed (the Batch API has no delta), the raw chunks produced, the entities inserted,
-    // and the very records the roster published for the run (state, change and directory events)
-    // produced again.
-    const floorOf = (insertSeconds: number, republishSeconds: number) =>
-      base.fetchParseSeconds + base.produceSeconds + insertSeconds + republishSeconds;
+    // and stream-parsed (the Batch API has no delta), the raw chunks produced, the entities written
+    // (a first sync's inserted; a resync's changed ones inserted or replaced among the school's stored
+    // documents, as a store of one document per entity must), and the very records the roster
+    // published for the run (state, change and directory events) produced again.
+    const floorOf = (writeSeconds: number, republishSeconds: number) =>
+      base.fetchParseSeconds + base.produceSeconds + writeSeconds + republishSeconds;
     const floorNote = (
-      docs: number,
-      insertSeconds: number,
+      writes: string,
+      writeSeconds: number,
       records: PublishedRecord[],
       republishSeconds: number,
     ) =>
-      `floor: the document fetched + stream-parsed alone (${base.fetchParseSeconds.toFixed(2)} s) + bare produce of ${totals.chunks} msgs (${base.produceSeconds.toFixed(2)} s) + bare insertMany of ${docs} docs (${insertSeconds.toFixed(2)} s) + bare produce of the ${records.length} records the roster published for the run on its four topics (${mb(publishedBytes(records))} MB, ${republishSeconds.toFixed(2)} s); lower is better`;
+      `floor: the document fetched + stream-parsed alone (${base.fetchParseSeconds.toFixed(2)} s) + bare produce of ${totals.chunks} msgs (${base.produceSeconds.toFixed(2)} s) + ${writes} (${writeSeconds.toFixed(2)} s) + bare produce of the ${records.length} records the roster published for the run on its four topics (${mb(publishedBytes(records))} MB, ${republishSeconds.toFixed(2)} s); lower is better`;
     // The document's own size (the plain fetch's body), and its records' size as the connector
     // spools and publishes them (canonical JSON).
     const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
@@ -348,7 +390,12 @@ async function main(): Promise<void> {
         first.seconds,
         's',
         floorOf(base.insertSeconds, base.republishFirstSeconds),
-        floorNote(totals.records, base.insertSeconds, published.first, base.republishFirstSeconds),
+        floorNote(
+          `bare insertMany of ${totals.records} docs`,
+          base.insertSeconds,
+          published.first,
+          base.republishFirstSeconds,
+        ),
       ),
       unchanged === undefined
         ? cutOffRow('unchanged resync (trigger → unchanged)', phaseLimitS!, what)
@@ -382,10 +429,17 @@ async function main(): Promise<void> {
           '1 % churn resync (trigger → applied) against its floor',
           churned.seconds,
           's',
-          floorOf(base.insertChangedSeconds, base.republishChurnSeconds),
-          floorNote(changed, base.insertChangedSeconds, published.churn, base.republishChurnSeconds),
+          floorOf(base.writeChangedSeconds, base.republishChurnSeconds),
+          floorNote(
+            `the ${changed} changed docs written bare among ${totals.records} stored docs (the document's record count; insertMany of the ${written.inserted} added, replaceOne by _id of the ${written.replaced} updated or removed, 20 a command, 4 commands at once)`,
+            base.writeChangedSeconds,
+            published.churn,
+            base.republishChurnSeconds,
+          ),
         ),
       );
+    rows.push(...cpuRow('first sync (trigger → applied)', firstCpu));
+    if (churned !== undefined) rows.push(...cpuRow('1 % churn resync (trigger → applied)', churnCpu));
     for (const [name, mb] of Object.entries(rss)) {
       if (mb === undefined) continue;
       rows.push(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { argValue, percentile, round, row } from './bench-output';
 import type { AdminSyncRun } from '@isams-sync/testing';
-import { changedCount, runTotals } from './school-client';
+import { changedCount, runTotals, writtenChanges } from './school-client';
 
 describe('bench output helpers', () => {
   it('takes nearest-rank percentiles', () => {
@@ -39,8 +39,8 @@ describe('run summaries', () => {
       { datasetId: 'contacts', recordCount: 600, bytes: 3000, chunkCount: 3 },
     ],
     rosterCounts: {
-      pupil: { added: 3, removed: 3, unchanged: 294 },
-      contact: { updated: 2, unchanged: 598 },
+      pupil: { added: 3, removed: 3, unchanged: 294, skipped: 4 },
+      contact: { updated: 2, unchanged: 598, held: 1 },
     },
   } as unknown as AdminSyncRun;
 
@@ -48,7 +48,11 @@ describe('run summaries', () => {
     expect(runTotals(run)).toEqual({ records: 900, bytes: 4000, chunks: 5 });
   });
 
-  it('counts every change except unchanged', () => {
-    expect(changedCount(run)).toBe(8);
+  it('counts every change, not the unchanged nor the skipped source records', () => {
+    expect(changedCount(run)).toBe(9);
+  });
+
+  it('splits the written changes into inserts (added) and replaces (updated, removed)', () => {
+    expect(writtenChanges(run)).toEqual({ inserted: 3, replaced: 5 });
   });
 });

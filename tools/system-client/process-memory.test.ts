@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { cpuSeconds, waitForQuiet } from './process-memory';
+import { cpuSeconds, machineCpu, startCpuMeter, waitForQuiet } from './process-memory';
 
 describe('process CPU', () => {
   it('counts the CPU time a process used, and nothing for one that is gone', () => {
@@ -33,5 +33,28 @@ describe('process CPU', () => {
       idle.kill();
       busy.kill();
     }
+  });
+});
+
+describe('machine CPU', () => {
+  it('reads the machine’s cores and busy time, and meters a busy process within the machine’s', () => {
+    const machine = machineCpu()!;
+    expect(machine.cores).toBeGreaterThan(0);
+    expect(machine.busySeconds).toBeGreaterThan(0);
+    const meter = startCpuMeter({ self: process.pid, gone: 999_999_999 });
+    const start = process.cpuUsage();
+    const used = () => {
+      const { user, system } = process.cpuUsage(start);
+      return (user + system) / 1e6;
+    };
+    while (used() < 0.2);
+    const use = meter.stop()!;
+    expect(use.cores).toBe(machine.cores);
+    expect(use.processes.self).toBeGreaterThanOrEqual(0.18);
+    expect(use.processes).not.toHaveProperty('gone');
+    // The machine's count includes this process's and cannot pass every core busy for the whole wall
+    // time (both counted in ticks of 10 ms, the machine's per core).
+    expect(use.machineSeconds).toBeGreaterThanOrEqual(use.processes.self! - 0.05);
+    expect(use.machineSeconds).toBeLessThanOrEqual(use.cores * (use.wallSeconds + 0.01) + 0.05);
   });
 });

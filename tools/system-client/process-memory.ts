@@ -31,6 +31,63 @@ export function cpuSeconds(pid: number | undefined): number | undefined {
 const CLOCK_TICKS = 100;
 
 /**
+ * The whole machine's CPU time since boot (`/proc/stat`, Linux only): `busySeconds` summed over its
+ * cores (every state but idle and I/O wait), and how many cores it has; undefined when unreadable.
+ */
+export function machineCpu(): { busySeconds: number; cores: number } | undefined {
+  try {
+    const stat = readFileSync('/proc/stat', 'utf8');
+    const total = /^cpu\s+(.*)$/m.exec(stat);
+    if (!total) return undefined;
+    // user nice system idle iowait irq softirq steal (guest time is already counted in user)
+    const [user, nice, system, , , irq, softirq, steal] = total[1]!.trim().split(/\s+/).map(Number);
+    const busy = [user, nice, system, irq, softirq, steal].reduce<number>((n, v) => n + (v ?? 0), 0);
+    const cores = stat.match(/^cpu\d+\s/gm)?.length ?? 0;
+    return cores > 0 ? { busySeconds: busy / CLOCK_TICKS, cores } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What {@link startCpuMeter} measured between its start and `stop()`. */
+export interface CpuUse {
+  wallSeconds: number;
+  /** CPU seconds the whole machine used (every process), summed over its cores. */
+  machineSeconds: number;
+  cores: number;
+  /** CPU seconds of each named process (absent: it was gone or unreadable at either end). */
+  processes: Record<string, number>;
+}
+
+/**
+ * Starts measuring the CPU the named processes and the whole machine use; `stop()` gives what they
+ * used since. A benchmark's profile of a phase: whether its wall time was spent waiting for CPU
+ * (the machine's cores busy throughout) and which process used it.
+ */
+export function startCpuMeter(pids: Record<string, number | undefined>): { stop: () => CpuUse | undefined } {
+  const started = performance.now();
+  const machineBefore = machineCpu();
+  const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuSeconds(pid)]));
+  return {
+    stop: () => {
+      const machineAfter = machineCpu();
+      if (machineBefore === undefined || machineAfter === undefined) return undefined;
+      const processes: Record<string, number> = {};
+      for (const [name, pid] of Object.entries(pids)) {
+        const [b, a] = [before[name], cpuSeconds(pid)];
+        if (b !== undefined && a !== undefined) processes[name] = a - b;
+      }
+      return {
+        wallSeconds: (performance.now() - started) / 1000,
+        machineSeconds: machineAfter.busySeconds - machineBefore.busySeconds,
+        cores: machineAfter.cores,
+        processes,
+      };
+    },
+  };
+}
+
+/**
  * Waits until the processes together use less than `share` of one core over `windowMs`, at most
  * `timeoutMs`; resolves to the seconds waited and whether they went quiet. What a benchmark does
  * after a big sync (the services still working through its events) before it times a small one.

@@ -2,7 +2,8 @@
  * Baselines for the end-to-end benchmarks: the raw cost of moving the same bytes without the
  * system's logic — a plain HTTP fetch of the iSAMS document (and the same fetched and stream-parsed),
  * a bare produce (libs/kafka's raw producer) of the same number and size of messages or of the very
- * records a service published, a bare `insertMany` of the same number of documents.
+ * records a service published, a bare `insertMany` of the same number of documents, and the changed
+ * documents of a resync written bare among the school's stored ones.
  */
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -177,6 +178,72 @@ export async function bareInsert(
         { ordered: false },
       );
     }
+    return { seconds: (performance.now() - started) / 1000 };
+  } finally {
+    await db.dropDatabase().catch(() => undefined);
+    await client.close();
+  }
+}
+
+/** Replacing commands in flight at once in {@link bareWriteChanged}. */
+const REPLACES_IN_FLIGHT = 4;
+
+/**
+ * A resync's changed documents written bare, as any store of one document per entity must write
+ * them: `inserted` new documents by `insertMany`, and `replaced` of the `stored` documents already
+ * there (spread over them) by `replaceOne` on `_id`, 20 a command and REPLACES_IN_FLIGHT commands at
+ * once (what was fastest on FerretDB/PostgreSQL, which runs writers side by side; the roster writes
+ * the same way) — into a collection that holds the school's `stored` documents first (that part
+ * untimed). Only the writes are timed.
+ */
+export async function bareWriteChanged(
+  mongoUrl: string,
+  {
+    stored,
+    inserted,
+    replaced,
+    bytesEach,
+  }: { stored: number; inserted: number; replaced: number; bytesEach: number },
+): Promise<{ seconds: number }> {
+  const client = new MongoClient(mongoUrl, { serverSelectionTimeoutMS: 10_000 });
+  await client.connect();
+  const db = client.db(`bench_baseline_${randomBytes(4).toString('hex')}`);
+  const records = db.collection<RecordDoc>('records');
+  const payload = 'x'.repeat(Math.max(1, bytesEach - 60));
+  try {
+    for (let i = 0; i < stored; i += 1000)
+      await records.insertMany(
+        Array.from({ length: Math.min(1000, stored - i) }, (_, j) => ({
+          _id: `r${i + j}`,
+          tenantId: 'bench',
+          data: payload,
+        })),
+        { ordered: false },
+      );
+    const replacedIds = Array.from(
+      { length: Math.min(replaced, stored) },
+      (_, k) => `r${Math.floor((k * stored) / Math.max(1, replaced))}`,
+    );
+    const started = performance.now();
+    if (inserted > 0)
+      await records.insertMany(
+        Array.from({ length: inserted }, (_, j) => ({ _id: `n${j}`, tenantId: 'bench', data: payload })),
+        { ordered: false },
+      );
+    const commands: string[][] = [];
+    for (let i = 0; i < replacedIds.length; i += 20) commands.push(replacedIds.slice(i, i + 20));
+    // REPLACES_IN_FLIGHT commands at once, each a worker taking the next command.
+    await Promise.all(
+      Array.from({ length: REPLACES_IN_FLIGHT }, async () => {
+        for (let part = commands.shift(); part !== undefined; part = commands.shift())
+          await records.bulkWrite(
+            part.map((_id) => ({
+              replaceOne: { filter: { _id }, replacement: { _id, tenantId: 'bench', data: `${payload}.` } },
+            })),
+            { ordered: false },
+          );
+      }),
+    );
     return { seconds: (performance.now() - started) / 1000 };
   } finally {
     await db.dropDatabase().catch(() => undefined);

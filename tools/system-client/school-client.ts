@@ -22,10 +22,25 @@ export function runTotals(run: AdminSyncRun): { records: number; bytes: number; 
   );
 }
 
-/** Changed entities (everything but `unchanged`) in a run's roster counts. */
+/** Changed entities (added, updated, removed, held: not `unchanged` nor `skipped`) in a run's roster counts. */
 export function changedCount(run: AdminSyncRun): number {
   let n = 0;
   for (const counts of Object.values(run.rosterCounts ?? {}))
-    for (const [kind, v] of Object.entries(counts)) if (kind !== 'unchanged' && typeof v === 'number') n += v;
+    for (const [kind, v] of Object.entries(counts))
+      if (kind !== 'unchanged' && kind !== 'skipped' && typeof v === 'number') n += v;
   return n;
+}
+
+/**
+ * A run's applied changes as a store of one document per entity writes them: the added inserted,
+ * the updated and removed (kept, marked removed) replaced. Held changes are not written.
+ */
+export function writtenChanges(run: AdminSyncRun): { inserted: number; replaced: number } {
+  let inserted = 0;
+  let replaced = 0;
+  for (const counts of Object.values(run.rosterCounts ?? {})) {
+    inserted += counts.added ?? 0;
+    replaced += (counts.updated ?? 0) + (counts.removed ?? 0);
+  }
+  return { inserted, replaced };
 }
