@@ -15,10 +15,14 @@
  *    count) — "the raw cost of moving the same bytes"; ratio = how many times that the system takes;
  *  - their floors (the "against its floor" rows): the work no implementation of the contract avoids,
  *    done bare — the document fetched and stream-parsed (the Batch API has no delta), the raw chunks
- *    produced, the entities inserted, and the very records the roster published for the run (state,
- *    change and directory events, read back from its four topics) produced again;
+ *    produced, the roster's very entity documents written again (read back from its database: all
+ *    of them inserted for the first sync; the churn's inserted or replaced by `_id` among them), and
+ *    the very records the roster published for the run (state, change and directory events, read
+ *    back from its four topics) produced again;
  *  - unchanged resync: the plain fetch alone (the least an unchanged run can do);
- *  - peak RSS: the baseline child's own peak RSS.
+ *  - peak RSS: the baseline child's own peak RSS;
+ *  - the CPU rows: the machine's CPU time during each sync against its cores for that time, with
+ *    each service's share (a profile of where the sync's time went).
  *
  *   npx tsx tools/bench/e2e-sync.bench.ts [--json] [--size large|medium|small] [--quick] [--phase-limit-s N]
  *
@@ -37,6 +41,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EventuallyTimedOut, startSystem, type AdminSyncRun } from '@isams-sync/testing';
+import { BSON, type Document } from 'mongodb';
 import { argValue, emitResult, progress, row, type BenchRow } from '../system-client/bench-output';
 import { isCutOff } from './bench-report';
 import { repoRoot, resolveInfra } from '../system-client/infra-endpoints';
@@ -45,10 +50,11 @@ import {
   bareInsert,
   bareProduce,
   bareReproduce,
-  bareWriteChanged,
+  bareWriteDocuments,
   batchUrl,
   fetchParse,
   plainFetch,
+  readDocuments,
   readPublished,
   type PublishedRecord,
 } from '../system-client/raw-cost';
@@ -71,6 +77,8 @@ interface BaselineInput {
   changed: number;
   /** The churn's changes as written: inserted (added) and replaced (updated, removed). */
   written: { inserted: number; replaced: number };
+  /** An EJSON file of {@link StoredEntities}: the roster's entity documents after the runs. */
+  entitiesFile: string;
   /** A JSON file of {@link Published}: the records the roster published for each run. */
   publishedFile: string;
 }
@@ -84,6 +92,7 @@ interface BaselineResult {
   produceSeconds: number;
   insertSeconds: number;
   insertChangedSeconds: number;
+  writeFirstSeconds: number;
   writeChangedSeconds: number;
   fetchParseSeconds: number;
   republishFirstSeconds: number;
@@ -91,6 +100,16 @@ interface BaselineResult {
   documentBytes: number;
   peakRssMb: number;
 }
+
+/** The roster's entity documents of the school after the runs: all of them, and the churn's. */
+interface StoredEntities {
+  all: Document[];
+  churn: Document[];
+}
+/** The roster's declared index of its `entities` collection (services/roster: roster-store.ts). */
+const ENTITY_INDEXES = [{ key: { tenantId: 1, entityType: 1, entityId: 1 } as const, unique: true }];
+const INSERTS_PER_COMMAND_NOTE =
+  'into a collection with the roster’s index, 50 inserts or 20 replaces a command, 4 commands at once, as the roster writes';
 
 /** A fresh topic name for one bare produce (each is deleted after it). */
 const scratchTopic = () => `bench-baseline-${randomBytes(4).toString('hex')}`;
@@ -102,10 +121,23 @@ async function baselineChild(input: BaselineInput): Promise<BaselineResult> {
   const produce = await bareProduce(input.brokers, scratchTopic(), input.messages, input.bytesEach);
   const insert = await bareInsert(input.mongoUrl, input.records, input.recordBytes);
   const insertChanged = await bareInsert(input.mongoUrl, Math.max(1, input.changed), input.recordBytes);
-  const writeChanged = await bareWriteChanged(input.mongoUrl, {
-    stored: input.records,
-    ...input.written,
-    bytesEach: input.recordBytes,
+  const entities = BSON.EJSON.parse(readFileSync(input.entitiesFile, 'utf8')) as StoredEntities;
+  const writeFirst = await bareWriteDocuments(input.mongoUrl, {
+    indexes: ENTITY_INDEXES,
+    inserted: entities.all,
+  });
+  // The churn's written documents: as many inserted (under ids of their own) as it added, as many
+  // replaced (a field changed, as an update changes one) as it updated or removed.
+  const { inserted, replaced } = input.written;
+  const writeChanged = await bareWriteDocuments(input.mongoUrl, {
+    indexes: ENTITY_INDEXES,
+    stored: entities.all,
+    inserted: entities.churn
+      .slice(0, inserted)
+      .map((d) => ({ ...d, _id: `${String(d._id)}|new`, entityId: `${String(d.entityId)}|new` })),
+    replaced: entities.churn
+      .slice(inserted, inserted + replaced)
+      .map((d) => ({ ...d, changedAt: new Date().toISOString() })),
   });
   const parsed = await fetchParse(input.url);
   const published = JSON.parse(readFileSync(input.publishedFile, 'utf8')) as Published;
@@ -116,6 +148,7 @@ async function baselineChild(input: BaselineInput): Promise<BaselineResult> {
     produceSeconds: produce.seconds,
     insertSeconds: insert.seconds,
     insertChangedSeconds: insertChanged.seconds,
+    writeFirstSeconds: writeFirst.seconds,
     writeChangedSeconds: writeChanged.seconds,
     fetchParseSeconds: parsed.seconds,
     republishFirstSeconds: republishFirst.seconds,
@@ -331,9 +364,23 @@ async function main(): Promise<void> {
     log(
       `  the roster published ${published.first.length} records for the first sync, ${published.churn.length} for the churn (of ${all.length})`,
     );
+    // The roster's entity documents of the school (the first sync's, as the churn left them) and the
+    // churn's, to be written again bare: the database's part of the floors below.
+    const allEntities = await readDocuments(infra.mongoUrl, system.databases.roster, 'entities', {
+      tenantId: schoolId,
+    });
+    const entities: StoredEntities = {
+      all: allEntities,
+      churn:
+        churned === undefined ? [] : allEntities.filter((d) => d.lastSyncRunId === churned.run.syncRunId),
+    };
+    if (entities.all.length === 0)
+      throw new Error(`no entity document of ${schoolId} in the roster's database`);
     const scratchDir = mkdtempSync(join(tmpdir(), 'e2e-sync-bench-'));
     const publishedFile = join(scratchDir, 'published.json');
     writeFileSync(publishedFile, JSON.stringify(published));
+    const entitiesFile = join(scratchDir, 'entities.json');
+    writeFileSync(entitiesFile, BSON.EJSON.stringify(entities, { relaxed: false }));
 
     log('baseline: plain fetch + bare produce + bare insertMany of the same sizes (own process)…');
     let base: BaselineResult;
@@ -349,21 +396,23 @@ async function main(): Promise<void> {
         changed,
         written,
         publishedFile,
+        entitiesFile,
       });
     } finally {
       rmSync(scratchDir, { recursive: true, force: true });
     }
     log(
-      `  fetch ${base.fetchSeconds.toFixed(2)} s, produce ${base.produceSeconds.toFixed(2)} s, insert ${base.insertSeconds.toFixed(2)} s, insert changed ${base.insertChangedSeconds.toFixed(2)} s, write changed among stored ${base.writeChangedSeconds.toFixed(2)} s, fetch + parse ${base.fetchParseSeconds.toFixed(2)} s, republish ${base.republishFirstSeconds.toFixed(2)} s / ${base.republishChurnSeconds.toFixed(2)} s`,
+      `  fetch ${base.fetchSeconds.toFixed(2)} s, produce ${base.produceSeconds.toFixed(2)} s, insert ${base.insertSeconds.toFixed(2)} s, insert changed ${base.insertChangedSeconds.toFixed(2)} s, the roster's documents: all ${base.writeFirstSeconds.toFixed(2)} s, the churn's among them ${base.writeChangedSeconds.toFixed(2)} s, fetch + parse ${base.fetchParseSeconds.toFixed(2)} s, republish ${base.republishFirstSeconds.toFixed(2)} s / ${base.republishChurnSeconds.toFixed(2)} s`,
     );
 
     const moveAll = base.fetchSeconds + base.produceSeconds + base.insertSeconds;
     const moveChurn = base.fetchSeconds + base.produceSeconds + base.insertChangedSeconds;
     // The floors: the work no implementation of the contract avoids, done bare — the document fetched
-    // and stream-parsed (the Batch API has no delta), the raw chunks produced, the entities written
-    // (a first sync's inserted; a resync's changed ones inserted or replaced among the school's stored
-    // documents, as a store of one document per entity must), and the very records the roster
-    // published for the run (state, change and directory events) produced again.
+    // and stream-parsed (the Batch API has no delta), the raw chunks produced, the roster's very
+    // entity documents written again (a first sync's inserted; a resync's inserted or replaced by
+    // `_id` among the school's, as a store of one document per entity must: on FerretDB a document
+    // costs by its fields, so flat documents of the same bytes would understate it), and the very
+    // records the roster published for the run (state, change and directory events) produced again.
     const floorOf = (writeSeconds: number, republishSeconds: number) =>
       base.fetchParseSeconds + base.produceSeconds + writeSeconds + republishSeconds;
     const floorNote = (
@@ -371,8 +420,9 @@ async function main(): Promise<void> {
       writeSeconds: number,
       records: PublishedRecord[],
       republishSeconds: number,
+      aside?: string,
     ) =>
-      `floor: the document fetched + stream-parsed alone (${base.fetchParseSeconds.toFixed(2)} s) + bare produce of ${totals.chunks} msgs (${base.produceSeconds.toFixed(2)} s) + ${writes} (${writeSeconds.toFixed(2)} s) + bare produce of the ${records.length} records the roster published for the run on its four topics (${mb(publishedBytes(records))} MB, ${republishSeconds.toFixed(2)} s); lower is better`;
+      `floor: the document fetched + stream-parsed alone (${base.fetchParseSeconds.toFixed(2)} s) + bare produce of ${totals.chunks} msgs (${base.produceSeconds.toFixed(2)} s) + ${writes} (${writeSeconds.toFixed(2)} s${aside === undefined ? '' : `; ${aside}`}) + bare produce of the ${records.length} records the roster published for the run on its four topics (${mb(publishedBytes(records))} MB, ${republishSeconds.toFixed(2)} s); lower is better`;
     // The document's own size (the plain fetch's body), and its records' size as the connector
     // spools and publishes them (canonical JSON).
     const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
@@ -389,12 +439,13 @@ async function main(): Promise<void> {
         'first sync (trigger → applied) against its floor',
         first.seconds,
         's',
-        floorOf(base.insertSeconds, base.republishFirstSeconds),
+        floorOf(base.writeFirstSeconds, base.republishFirstSeconds),
         floorNote(
-          `bare insertMany of ${totals.records} docs`,
-          base.insertSeconds,
+          `the roster's ${entities.all.length} entity documents inserted again bare, ${INSERTS_PER_COMMAND_NOTE}`,
+          base.writeFirstSeconds,
           published.first,
           base.republishFirstSeconds,
+          `${totals.records} flat documents of the same bytes: ${base.insertSeconds.toFixed(2)} s`,
         ),
       ),
       unchanged === undefined
@@ -431,7 +482,7 @@ async function main(): Promise<void> {
           's',
           floorOf(base.writeChangedSeconds, base.republishChurnSeconds),
           floorNote(
-            `the ${changed} changed docs written bare among ${totals.records} stored docs (the document's record count; insertMany of the ${written.inserted} added, replaceOne by _id of the ${written.replaced} updated or removed, 20 a command, 4 commands at once)`,
+            `the churn's entity documents written again bare among the school's ${entities.all.length}: ${written.inserted} inserted (as many as it added), ${written.replaced} replaced by _id (as many as it updated or removed), ${INSERTS_PER_COMMAND_NOTE}`,
             base.writeChangedSeconds,
             published.churn,
             base.republishChurnSeconds,

@@ -18,7 +18,7 @@ import {
   type RawProducer,
 } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
-import { MongoClient } from 'mongodb';
+import { MongoClient, type Document } from 'mongodb';
 
 /** The simulator's (or iSAMS's) Batch API URL for a key. */
 export function batchUrl(baseUrl: string, apiKey: string, format: 'xml' | 'json' = 'xml'): string {
@@ -185,65 +185,78 @@ export async function bareInsert(
   }
 }
 
-/** Replacing commands in flight at once in {@link bareWriteChanged}. */
-const REPLACES_IN_FLIGHT = 4;
+/** The documents of a collection matching `filter`, read with the bare driver (e.g. a service's stored entities). */
+export async function readDocuments(
+  mongoUrl: string,
+  dbName: string,
+  collection: string,
+  filter: Document = {},
+): Promise<Document[]> {
+  const client = new MongoClient(mongoUrl, { serverSelectionTimeoutMS: 10_000 });
+  await client.connect();
+  try {
+    return await client.db(dbName).collection(collection).find(filter).toArray();
+  } finally {
+    await client.close();
+  }
+}
+
+/** Writes in flight at once in {@link bareWriteDocuments} (FerretDB/PostgreSQL runs writers side by side). */
+const WRITES_IN_FLIGHT = 4;
+/** Documents per command in {@link bareWriteDocuments} (what the roster uses). */
+const INSERTS_PER_COMMAND = 50;
+const REPLACES_PER_COMMAND = 20;
 
 /**
- * A resync's changed documents written bare, as any store of one document per entity must write
- * them: `inserted` new documents by `insertMany`, and `replaced` of the `stored` documents already
- * there (spread over them) by `replaceOne` on `_id`, 20 a command and REPLACES_IN_FLIGHT commands at
- * once (what was fastest on FerretDB/PostgreSQL, which runs writers side by side; the roster writes
- * the same way) — into a collection that holds the school's `stored` documents first (that part
- * untimed). Only the writes are timed.
+ * Given documents written bare, as any store of them must write them: into a fresh collection with
+ * the `indexes` given (created first) and the `stored` documents (inserted first, untimed), the
+ * `inserted` ones by `insertMany` and the `replaced` ones by `replaceOne` on `_id` (each must be
+ * one of `stored`'s ids), WRITES_IN_FLIGHT commands at once. Only those writes are timed. With the
+ * service's own stored documents this is the database's share of its writes: on FerretDB a
+ * document's cost grows with its fields, not only its bytes.
  */
-export async function bareWriteChanged(
+export async function bareWriteDocuments(
   mongoUrl: string,
   {
-    stored,
-    inserted,
-    replaced,
-    bytesEach,
-  }: { stored: number; inserted: number; replaced: number; bytesEach: number },
+    indexes = [],
+    stored = [],
+    inserted = [],
+    replaced = [],
+  }: {
+    indexes?: Array<{ key: Record<string, 1 | -1>; unique?: boolean }>;
+    stored?: Document[];
+    inserted?: Document[];
+    replaced?: Document[];
+  },
 ): Promise<{ seconds: number }> {
   const client = new MongoClient(mongoUrl, { serverSelectionTimeoutMS: 10_000 });
   await client.connect();
   const db = client.db(`bench_baseline_${randomBytes(4).toString('hex')}`);
-  const records = db.collection<RecordDoc>('records');
-  const payload = 'x'.repeat(Math.max(1, bytesEach - 60));
-  try {
-    for (let i = 0; i < stored; i += 1000)
-      await records.insertMany(
-        Array.from({ length: Math.min(1000, stored - i) }, (_, j) => ({
-          _id: `r${i + j}`,
-          tenantId: 'bench',
-          data: payload,
-        })),
-        { ordered: false },
-      );
-    const replacedIds = Array.from(
-      { length: Math.min(replaced, stored) },
-      (_, k) => `r${Math.floor((k * stored) / Math.max(1, replaced))}`,
-    );
-    const started = performance.now();
-    if (inserted > 0)
-      await records.insertMany(
-        Array.from({ length: inserted }, (_, j) => ({ _id: `n${j}`, tenantId: 'bench', data: payload })),
-        { ordered: false },
-      );
-    const commands: string[][] = [];
-    for (let i = 0; i < replacedIds.length; i += 20) commands.push(replacedIds.slice(i, i + 20));
-    // REPLACES_IN_FLIGHT commands at once, each a worker taking the next command.
+  const docs = db.collection<Document>('documents');
+  const inCommands = async <T>(list: T[], size: number, write: (part: T[]) => Promise<unknown>) => {
+    const commands: T[][] = [];
+    for (let i = 0; i < list.length; i += size) commands.push(list.slice(i, i + size));
     await Promise.all(
-      Array.from({ length: REPLACES_IN_FLIGHT }, async () => {
-        for (let part = commands.shift(); part !== undefined; part = commands.shift())
-          await records.bulkWrite(
-            part.map((_id) => ({
-              replaceOne: { filter: { _id }, replacement: { _id, tenantId: 'bench', data: `${payload}.` } },
-            })),
-            { ordered: false },
-          );
+      Array.from({ length: WRITES_IN_FLIGHT }, async () => {
+        for (let part = commands.shift(); part !== undefined; part = commands.shift()) await write(part);
       }),
     );
+  };
+  try {
+    await db.createCollection('documents');
+    for (const { key, unique } of indexes) await docs.createIndex(key, { unique: unique ?? false });
+    await inCommands(stored, 1000, (part) => docs.insertMany(part, { ordered: false }));
+    const started = performance.now();
+    await inCommands(inserted, INSERTS_PER_COMMAND, (part) => docs.insertMany(part, { ordered: false }));
+    await inCommands(replaced, REPLACES_PER_COMMAND, async (part) => {
+      const { matchedCount } = await docs.bulkWrite(
+        part.map((d) => ({ replaceOne: { filter: { _id: d._id }, replacement: d } })),
+        { ordered: false },
+      );
+      // A replace that matched nothing wrote nothing: the floor would leave out its cost.
+      if (matchedCount !== part.length)
+        throw new Error(`bare replace: ${part.length - matchedCount} of ${part.length} ids not stored`);
+    });
     return { seconds: (performance.now() - started) / 1000 };
   } finally {
     await db.dropDatabase().catch(() => undefined);
