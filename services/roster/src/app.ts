@@ -52,7 +52,7 @@ export interface RosterApp extends shell.BackendServiceApp {
   readonly memory: RosterMemory;
   /** Cross-replica exclusion per school (its `owner` is unique per app). */
   readonly leases: TenantLeases;
-  /** One sweep: refresh the held-batch metrics, fail incomplete runs, create the changesets of stranded approvals, resume unfinished changesets, purge after grace, prune old changesets, drop abandoned staged chunks, prune leases. */
+  /** One sweep: refresh the held-batch metrics, fail incomplete runs, create the changesets of stranded approvals, report discards not yet reported, resume unfinished changesets, purge after grace, prune old changesets, drop abandoned staged chunks, prune leases. */
   sweep(now?: Date): Promise<void>;
   /** Resolves when no changeset is running in the background. */
   idle(): Promise<void>;
@@ -220,13 +220,14 @@ function backgroundWork(logger: Logger): BackgroundWork {
 
 // ---- sweeps -------------------------------------------------------------------------------------
 
-/** One sweep: refresh the held-batch metrics, fail incomplete runs, create the changesets of stranded approvals, resume unfinished changesets, purge after grace, prune old changesets, drop abandoned staged chunks, prune leases. */
+/** One sweep: refresh the held-batch metrics, fail incomplete runs, create the changesets of stranded approvals, report discards not yet reported, resume unfinished changesets, purge after grace, prune old changesets, drop abandoned staged chunks, prune leases. */
 async function sweepOnce(w: Wiring, r: Running, at: Date): Promise<void> {
   const steps: ReadonlyArray<readonly [step: string, run: () => Promise<unknown>]> = [
     ['held-batch metrics', () => measureHeld(w, r.store!, at)],
     ['memory', async () => expireMemory(w, r.memory!)],
     ['fail incomplete runs', () => r.processor!.failIncompleteRuns(at)],
     ['stranded approvals', () => resumeStrandedApprovals(w, r.heldBatches!, at)],
+    ['unreported discards', () => resumeDiscardReports(w, r.heldBatches!, at)],
     ['resume changesets', () => r.processor!.resumeAll()],
     ['purge after grace', () => r.sweeper!.purgeExpired(at)],
     ['prune changesets', () => r.sweeper!.pruneOldChangesets(at)],
@@ -259,6 +260,18 @@ async function resumeStrandedApprovals(w: Wiring, heldBatches: HeldBatches, at: 
     w.logger.warn({ batchIds: resumed }, 'approved held batches had no changeset (a process died); created');
   for (const { tenantId, batchId, err } of failed)
     w.logger.warn({ err, tenantId, batchId }, 'stranded approval not resumed; tried again at the next sweep');
+}
+
+/** Discards whose process died before reporting them (HeldBatches.resumeDiscardReports). */
+async function resumeDiscardReports(w: Wiring, heldBatches: HeldBatches, at: Date): Promise<void> {
+  const { resumed, failed } = await heldBatches.resumeDiscardReports(at);
+  if (resumed.length > 0)
+    w.logger.warn(
+      { batchIds: resumed },
+      'discarded held batches had not been reported (a process died); reported',
+    );
+  for (const { tenantId, batchId, err } of failed)
+    w.logger.warn({ err, tenantId, batchId }, 'discard not reported; tried again at the next sweep');
 }
 
 /**
@@ -374,7 +387,7 @@ function buildUseCases(
     images: new ImageMemory(config.IMAGE_MEMORY_ENTITIES),
   });
   const processor = (r.processor = createProcessor(w, store, leases, publisher, memory));
-  const heldBatches = (r.heldBatches = new HeldBatches(store, processor, now));
+  const heldBatches = (r.heldBatches = new HeldBatches(store, processor, publisher, now));
   const queries = (r.queries = new RosterQueries(
     store,
     processor,

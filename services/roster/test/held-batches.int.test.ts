@@ -155,6 +155,51 @@ describe('a pending held batch stays decidable across later runs', () => {
   });
 });
 
+describe('a discarded batch is reported, so its runs are decided', () => {
+  it('a discard is reported on the run that opened the batch (sequence 3 `discarded`, with the batch, at the decision)', async () => {
+    const t = uniqueName('school');
+    await run(t, 'seed', miniSchool(40));
+    await run(t, 'r2', miniSchool(40, { without: [1, 2, 3, 4, 5, 6] }));
+    expect(await run(t, 'r3', miniSchool(40, { without: [1, 2, 3, 4, 5, 6, 7] }))).toMatchObject({
+      outcome: 'held',
+      heldBatchId: 'held-r2',
+    });
+    const batch = await roster.rpc.call('discardHeldBatch')(
+      { batchId: 'held-r2', comment: 'feed glitch', version: 2 },
+      t,
+      'admin:3',
+    );
+    expect(batch).toMatchObject({ status: 'discarded', decidedBy: 'admin:3' });
+    const reports = await eventsFor(roster.h.events.runs, of(t, 'r2'), 3, 'r2 reports after the discard');
+    expect(reports.map((e) => `${d(e).sequence}:${d(e).status}`)).toEqual([
+      '1:applying',
+      '2:held',
+      '3:discarded',
+    ]);
+    const discarded = reports[2]!;
+    expect(discarded.data).toMatchObject({
+      reportedBy: 'roster',
+      heldBatchId: 'held-r2',
+      holdKind: 'removals',
+      dryRun: false,
+      at: batch.decidedAt,
+    });
+    // No counts: the run's own (what it applied and held) stay as reported.
+    expect(discarded.data).not.toHaveProperty('counts');
+    // The report is recorded as sent (the sweeper re-sends an unrecorded one); a repeated discard
+    // changes nothing of the decision.
+    expect((await roster.app.store.heldBatch(t, 'held-r2'))?.discardReportedAt).toBeInstanceOf(Date);
+    await roster.rpc.call('discardHeldBatch')({ batchId: 'held-r2', comment: 'again' }, t, 'admin:4');
+    expect((await roster.rpc.call('getHeldBatch')({ batchId: 'held-r2' }, t)).batch).toMatchObject({
+      decidedBy: 'admin:3',
+      comment: 'feed glitch',
+    });
+    // The later run that held the same batch keeps its own report; the connector settles it with the batch.
+    const r3 = roster.h.events.runs.filter(of(t, 'r3'));
+    expect(r3.map((e) => `${d(e).sequence}:${d(e).status}`)).toEqual(['1:applying', '2:held']);
+  });
+});
+
 describe('approving a held batch: answered at once, applied in the background, never lost', () => {
   it('approve records the decision and answers at once; the approval applies in the background (a long apply never times the admin out)', async () => {
     const t = uniqueName('school');

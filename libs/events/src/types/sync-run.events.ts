@@ -2,7 +2,11 @@ import { z } from 'zod';
 import { datasetIdSchema, syncTriggerSchema } from './raw-dataset.events';
 import { defineEventType } from '../define-event-type';
 
-/** Every state a sync run passes through, in order (terminal: applied, unchanged, held, failed, cancelled). */
+/**
+ * Every state a sync run passes through, in order (terminal: applied, unchanged, held, failed,
+ * cancelled; a held run then ends `applied` when an admin approves its held batch, or `discarded`
+ * when an admin discards it).
+ */
 export const SYNC_RUN_STATUSES = [
   'requested',
   'fetching',
@@ -14,6 +18,7 @@ export const SYNC_RUN_STATUSES = [
   'held',
   'failed',
   'cancelled',
+  'discarded',
 ] as const;
 export type SyncRunStatus = (typeof SYNC_RUN_STATUSES)[number];
 export const TERMINAL_SYNC_RUN_STATUSES: readonly SyncRunStatus[] = [
@@ -22,6 +27,7 @@ export const TERMINAL_SYNC_RUN_STATUSES: readonly SyncRunStatus[] = [
   'held',
   'failed',
   'cancelled',
+  'discarded',
 ];
 
 /** A whole number of records, bytes, datasets or changes. */
@@ -36,14 +42,17 @@ const changeCounts = countsOf(['added', 'updated', 'removed', 'restored', 'held'
 
 /**
  * A sync run changed state. Emitted by the connector (requested … published, failed, cancelled,
- * unchanged) and by the roster (applying, applied, held, failed). `sequence` increases per run and
- * reporter, so a consumer keeps the latest state per (syncRunId, reportedBy).
+ * unchanged) and by the roster (applying, applied, held, failed; after an admin's decision on the
+ * run's held batch, applied or discarded). `sequence` increases per run and reporter, so a consumer
+ * keeps the latest state per (syncRunId, reportedBy).
  */
 export const syncRunUpdatedV1 = defineEventType({
   type: 'com.schoolcloud.isams-sync.sync.run.updated.v1',
   source: '/isams-sync/sync',
+  // 1.1.0: status `discarded` — an admin discarded the run's held batch (additive: a new enum value).
+  schemaVersion: '1.1.0',
   description:
-    'A sync run changed state (requested, fetching, fetched, published, applying, applied, unchanged, held, failed, cancelled), with progress, counts and, on failure, an error code and what the admin should do.',
+    'A sync run changed state (requested, fetching, fetched, published, applying, applied, unchanged, held, failed, cancelled, discarded), with progress, counts and, on failure, an error code and what the admin should do.',
   schema: z
     .object({
       syncRunId: z.string().min(1).max(64),
@@ -74,9 +83,10 @@ export const syncRunUpdatedV1 = defineEventType({
         .optional(),
       /** Per entity type (e.g. `pupil`, `staff`, `setMembership`) counts of changes, from the roster. */
       counts: z.record(z.string(), changeCounts).optional(),
+      /** With `held` and `discarded`: the held batch. */
       heldBatchId: z.string().optional(),
       /**
-       * With `held`: `removals` (additions and updates were applied; removals wait for an admin) or
+       * With `held` and `discarded`: `removals` (additions and updates were applied; removals wait for an admin) or
        * `whole_run` (nothing was applied: the document looked like another school's).
        */
       holdKind: z.enum(['removals', 'whole_run']).optional(),

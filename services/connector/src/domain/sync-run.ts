@@ -1,3 +1,4 @@
+import { TERMINAL_SYNC_RUN_STATUSES } from '@isams-sync/events';
 import { FINDING_CODES } from '@isams-sync/isams';
 import type { DatasetId, ParserLimits } from '@isams-sync/isams';
 import type { RunFinding, RunRecord } from './run-record';
@@ -12,15 +13,11 @@ export type RunStatus =
   | 'unchanged'
   | 'held'
   | 'failed'
-  | 'cancelled';
+  | 'cancelled'
+  | 'discarded';
 
-export const TERMINAL_STATUSES: readonly RunStatus[] = [
-  'applied',
-  'unchanged',
-  'held',
-  'failed',
-  'cancelled',
-];
+/** The statuses of an ended run (a held one still becomes `applied` or `discarded` when its batch is decided). */
+export const TERMINAL_STATUSES: readonly RunStatus[] = TERMINAL_SYNC_RUN_STATUSES;
 /** Every status of a run that has not ended (the others are {@link TERMINAL_STATUSES}). */
 export const IN_FLIGHT_STATUSES: readonly RunStatus[] = [
   'requested',
@@ -31,8 +28,8 @@ export const IN_FLIGHT_STATUSES: readonly RunStatus[] = [
 ];
 /** Statuses in which the connector itself is working on the run (needs a live lease). */
 export const CONNECTOR_ACTIVE_STATUSES: readonly RunStatus[] = ['fetching', 'fetched'];
-/** The statuses the roster reports after the marker. */
-export const ROSTER_STATUSES: readonly RunStatus[] = ['applying', 'applied', 'held', 'failed'];
+/** The statuses the roster reports after the marker (`discarded`: an admin discarded the run's held batch). */
+export const ROSTER_STATUSES: readonly RunStatus[] = ['applying', 'applied', 'held', 'failed', 'discarded'];
 
 export function isTerminal(status: RunStatus): boolean {
   return TERMINAL_STATUSES.includes(status);

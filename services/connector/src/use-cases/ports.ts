@@ -70,6 +70,12 @@ export interface RunStore {
     sequence: number,
     set: Partial<RunRecord>,
   ): Promise<RunRecord | null>;
+  /**
+   * Ends the school's real runs still `held` on the held batch `heldBatchId` as `discarded` (the
+   * roster reports an admin's discard on the run that opened the batch; the later runs held on it
+   * are decided with it). Idempotent; resolves to how many runs it ended.
+   */
+  discardHeldRuns(tenantId: string, heldBatchId: string): Promise<number>;
   /** Runs not yet finished by the connector (requested, fetching, fetched). */
   unfinished(): Promise<UnfinishedRun[]>;
 

@@ -26,7 +26,7 @@ export interface RosterReportDeps {
 }
 
 /**
- * Applies a roster report (applying/applied/held/failed). Resolves to true when this call applied
+ * Applies a roster report (applying/applied/held/failed/discarded). Resolves to true when this call applied
  * it; false for an unknown run, an old or repeated report (a repeat of the run's newest report moves
  * on again what it moves on, in case the process that took it stopped first), or a run the roster
  * cannot have had a marker of.
@@ -81,12 +81,15 @@ export async function applyRosterReport(
 
 /**
  * What a run that took a roster report moves on: the school's data-as-of time (an applied run, or a
- * held one: its additions and updates were applied) and, for an applied run, the applied snapshot
- * the next run is compared with. Idempotent: called again for the same run, it changes nothing.
+ * held one: its additions and updates were applied), for an applied run the applied snapshot the
+ * next run is compared with, and for a discarded one the school's other runs held on the same batch
+ * (they are decided with it). Idempotent: called again for the same run, it changes nothing.
  */
 export async function rosterReportTaken(deps: RosterReportDeps, run: RunRecord): Promise<void> {
   const dataAsOf = dataAsOfOf(run);
   if (dataAsOf) await deps.freshness.advance(run.tenantId, dataAsOf, run._id);
   if (run.status === 'applied' && !run.dryRun)
     await deps.snapshots.put(run.tenantId, appliedSnapshotOf(run), new Date());
+  if (run.status === 'discarded' && run.heldBatchId !== undefined)
+    await deps.runs.discardHeldRuns(run.tenantId, run.heldBatchId);
 }

@@ -39,6 +39,14 @@ describe('data as of: which finished runs bring SchoolCloud up to date', () => {
       dataAsOfOf(run({ status: 'held', holdKind: 'whole_run', rosterCounts: counts(0, 300) })),
     ).toBeNull();
   });
+  it('discarding the held changes takes nothing back: a removals hold still counts, a whole-run hold still does not', () => {
+    expect(
+      dataAsOfOf(run({ status: 'discarded', holdKind: 'removals', rosterCounts: counts(0, 9) })),
+    ).toEqual(fetchedAt);
+    expect(
+      dataAsOfOf(run({ status: 'discarded', holdKind: 'whole_run', rosterCounts: counts(0, 300) })),
+    ).toBeNull();
+  });
   it('a held report without a hold kind (an older roster) counts only when something was applied', () => {
     expect(dataAsOfOf(run({ status: 'held', rosterCounts: counts(3, 9) }))).toEqual(fetchedAt);
     expect(dataAsOfOf(run({ status: 'held', rosterCounts: counts(0, 9) }))).toBeNull();

@@ -87,6 +87,7 @@ describe('run retention', () => {
       held: true,
       failed: true,
       cancelled: true,
+      discarded: true,
     };
     expect([...IN_FLIGHT_STATUSES, ...TERMINAL_STATUSES].sort()).toEqual(Object.keys(all).sort());
   });

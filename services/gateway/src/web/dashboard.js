@@ -16,6 +16,7 @@ const STATUS_TEXT = {
   held: 'Finished — held for review',
   failed: 'Failed',
   cancelled: 'Cancelled',
+  discarded: 'Finished — held changes discarded',
 };
 const statusText = (s) => STATUS_TEXT[s] ?? s;
 /** How a dry run ended: nothing of it was applied or held, whatever a real run would have done. */
@@ -38,6 +39,21 @@ const GROUPS_REASON = {
 const groupsReason = (code) => GROUPS_REASON[code] ?? 'iSAMS could not deliver the whole document at once';
 const statusClass = (s) =>
   s === 'failed' ? 'bad' : s === 'held' ? 'warn' : s === 'applied' || s === 'unchanged' ? 'ok' : '';
+
+/** A real run's held batch: to decide it, or — once discarded — what was discarded, by whom and when. */
+function heldBatchLink(run) {
+  if (run.dryRun || !run.heldBatchId || !['held', 'discarded'].includes(run.status)) return null;
+  const href = `#/held/${encodeURIComponent(run.heldBatchId)}`;
+  return h(
+    'p',
+    {},
+    h(
+      'a',
+      { href },
+      run.status === 'held' ? 'Review the held changes' : 'See what was discarded, and by whom',
+    ),
+  );
+}
 
 /** Counts per entity and change from the roster (typed), shown once the roster has processed the run. */
 async function countsTable(runId) {
@@ -386,7 +402,8 @@ export async function renderDashboard(root) {
       detailEl,
       h('h2', { id: 'detail-h' }, `Run of ${when(run.requestedAt)}`),
       progressView(run),
-      (run.status === 'applied' || run.status === 'held') && !run.dryRun
+      heldBatchLink(run),
+      ['applied', 'held', 'discarded'].includes(run.status) && !run.dryRun
         ? h('p', {}, h('a', { href: `#/undo/${encodeURIComponent(run.syncRunId)}` }, 'Undo this sync'))
         : null,
       await countsTable(run.syncRunId),

@@ -100,8 +100,21 @@ describe('buildOverview', () => {
     expect(o.lastRun?.syncRunId).toBe('real');
     expect(o.heldRunIds).toEqual([]);
   });
+  it('a run whose held batch was discarded is finished and decided: the last run, not awaiting a decision', () => {
+    const runs = [
+      sampleRun({ syncRunId: 'later', status: 'discarded', heldBatchId: 'held-first' }),
+      sampleRun({ syncRunId: 'first', status: 'discarded', heldBatchId: 'held-first' }),
+      sampleRun({ syncRunId: 'older', status: 'held', heldBatchId: 'held-older' }),
+    ];
+    const o = buildOverview(settings, runs, status);
+    expect(o.lastRun?.syncRunId).toBe('later');
+    expect(o.activeRun).toBeNull();
+    expect(o.heldRunIds).toEqual(['older']);
+  });
   it('knows the terminal statuses', () => {
-    expect(['applied', 'unchanged', 'held', 'failed', 'cancelled'].every(isTerminalStatus)).toBe(true);
+    expect(['applied', 'unchanged', 'held', 'failed', 'cancelled', 'discarded'].every(isTerminalStatus)).toBe(
+      true,
+    );
     expect(['requested', 'fetching', 'published', 'applying'].some(isTerminalStatus)).toBe(false);
   });
 });

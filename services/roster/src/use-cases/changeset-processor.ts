@@ -558,7 +558,7 @@ export class ChangesetProcessor {
       }
       case 'reporting': {
         await this.hook('report-outcome', cs);
-        const sequence = cs.kind === 'approval' ? REPORT_SEQUENCE.approved : REPORT_SEQUENCE.outcome;
+        const sequence = cs.kind === 'approval' ? REPORT_SEQUENCE.decision : REPORT_SEQUENCE.outcome;
         await fence.check();
         // An undo leaves the run's own report as it was: the undo is the roster's record, not a run state.
         if (cs.kind !== 'undo')

@@ -1,9 +1,10 @@
-import type { HeldBatchDoc } from './records';
+import type { ChangesetDoc, HeldBatchDoc } from './records';
 import { ids } from './records';
-import type { ChangesetStore, HeldLease } from './ports';
+import type { ChangesetStore, HeldLease, RosterPublisher } from './ports';
 import { contentHash } from '../domain/held-batch';
 import { RosterErrors } from '../domain/roster-errors';
 import type { ChangesetProcessor } from './changeset-processor';
+import { runDiscardedEvent } from './roster-events';
 
 /**
  * How far back the sweeper looks for approvals whose changeset was never created: well inside the
@@ -14,7 +15,7 @@ export const APPROVAL_RECOVERY_WINDOW_MS = 7 * 86_400_000;
 /** At most this many recent approvals are checked per sweep (a school approves a few a term). */
 const APPROVAL_RECOVERY_LIMIT = 500;
 
-/** What one sweep's check of recent approvals did: batch ids resumed, and the ones that failed. */
+/** What one sweep's check of recent decisions did: batch ids resumed, and the ones that failed. */
 export interface StrandedApprovals {
   resumed: string[];
   failed: Array<{ tenantId: string; batchId: string; err: unknown }>;
@@ -40,6 +41,8 @@ export class HeldBatches {
   constructor(
     private readonly store: ChangesetStore,
     private readonly processor: ChangesetProcessor,
+    /** Where a discard is reported (`sync.runs.v1`); an approval reports through its changeset. */
+    private readonly reports: Pick<RosterPublisher, 'publishRunUpdate'>,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -201,7 +204,10 @@ export class HeldBatches {
    * remembered with the content it was decided on (`discardedChanges`), so later runs neither apply
    * nor hold the same change again until that person's data changes (or they come back and leave
    * again) — then it is a new decision. The memory is written first (not in force while the batch is
-   * pending), then the status: a crash in between is finished by retrying.
+   * pending), then the status, then the report on the run that opened the batch (`sync.runs.v1`
+   * sequence 3 `discarded`: the run is decided, no longer held for review), then that the report
+   * was sent. A crash in between is finished by retrying, or — the report — by the sweeper
+   * ({@link resumeDiscardReports}).
    */
   discard(request: HeldBatchDecisionRequest): Promise<HeldBatchDoc> {
     const { tenantId, batchId, actor, comment, version, deadline } = request;
@@ -209,7 +215,10 @@ export class HeldBatches {
       tenantId,
       async (lease) => {
         const batch = await this.get(tenantId, batchId);
-        if (batch.status === 'discarded') return batch;
+        if (batch.status === 'discarded') {
+          if (batch.discardReportedAt === undefined) await this.reportDiscard(batch, lease);
+          return this.get(tenantId, batchId);
+        }
         if (batch.status !== 'pending')
           throw RosterErrors.ROSTER_HELD_BATCH_NOT_PENDING({ batchId, status: batch.status });
         this.assertVersion(batch, version);
@@ -240,9 +249,58 @@ export class HeldBatches {
           { decidedAt: discardedAt, comment, ...(actor === undefined ? {} : { decidedBy: actor }) },
           lease.fence,
         );
+        await this.reportDiscard(await this.get(tenantId, batchId), lease);
         return this.get(tenantId, batchId);
       },
       deadline,
     );
+  }
+
+  /**
+   * The sweeper's repair of a discard whose process died before its report was acknowledged: every
+   * batch discarded within `APPROVAL_RECOVERY_WINDOW_MS` whose report is owed is reported now (the
+   * same idempotent step a retried discard takes). A school another replica holds is left to the
+   * next sweep, and one that fails does not stop the others. Returns what it reported and what failed.
+   */
+  async resumeDiscardReports(now: Date): Promise<StrandedApprovals> {
+    const since = new Date(now.getTime() - APPROVAL_RECOVERY_WINDOW_MS);
+    const result: StrandedApprovals = { resumed: [], failed: [] };
+    for (const owed of await this.store.discardsToReport(since, APPROVAL_RECOVERY_LIMIT)) {
+      try {
+        const ran = await this.processor.tryWithTenant(owed.tenantId, async (lease) => {
+          const batch = await this.get(owed.tenantId, owed.batchId);
+          if (batch.status === 'discarded' && batch.discardReportedAt === undefined)
+            await this.reportDiscard(batch, lease);
+        });
+        if (ran) result.resumed.push(owed.batchId);
+      } catch (err) {
+        result.failed.push({ tenantId: owed.tenantId, batchId: owed.batchId, err });
+      }
+    }
+    return result;
+  }
+
+  /**
+   * Reports a discarded batch on the run that opened it (the connector settles every run held on
+   * the batch), then records that it was sent. Idempotent: a re-send keeps the event's id and time.
+   */
+  private async reportDiscard(batch: HeldBatchDoc, lease: HeldLease): Promise<void> {
+    const { tenantId, syncRunId } = batch;
+    const opening: ChangesetDoc = (await this.store.getChangeset(
+      tenantId,
+      ids.changeset(tenantId, syncRunId),
+    )) ?? {
+      // A run's changeset outlives its batch's decision window; without it the report says less.
+      _id: ids.changeset(tenantId, syncRunId),
+      tenantId,
+      syncRunId,
+      kind: 'sync',
+      state: 'done',
+      dryRun: false,
+      receivedAt: batch.createdAt,
+    };
+    await lease.fence.check();
+    await this.reports.publishRunUpdate(runDiscardedEvent(opening, batch));
+    await this.store.discardReported(batch, this.now(), lease.fence);
   }
 }

@@ -260,6 +260,14 @@ export interface ChangesetStore {
    * `limit` — the sweeper's check for approvals whose changeset was never created.
    */
   approvedBatchesSince(since: Date, limit: number): Promise<records.HeldBatchDoc[]>;
+  /**
+   * Discarded batches of every school decided at or after `since` whose report was not recorded
+   * as sent (`discardReportedAt`), oldest decision first, at most `limit` — the sweeper's check for
+   * discards whose process died before reporting them.
+   */
+  discardsToReport(since: Date, limit: number): Promise<records.HeldBatchDoc[]>;
+  /** Records that a discarded batch's report was acknowledged. */
+  discardReported(batch: records.HeldBatchDoc, at: Date, fence: WriteFence): Promise<void>;
   /** The held changes of a batch's current version, in order. */
   heldItems(batch: records.HeldBatchDoc): Promise<records.StoredChange[]>;
   /** Opens the school's pending batch (an existing one of the same id is left as it is). */

@@ -278,6 +278,11 @@ export interface HeldBatchDoc {
   decidedAt?: Date;
   comment?: string;
   approvalChangesetId?: string;
+  /**
+   * A discarded batch: when its report (`sync.runs.v1` sequence 3 `discarded` on the opening run)
+   * was acknowledged. Absent while it is owed: a retried discard or the sweeper sends it.
+   */
+  discardReportedAt?: Date;
 }
 
 export const CHANGE_CHUNK_SIZE = 500;

@@ -9,7 +9,7 @@ import {
   syncRunUpdatedV1,
 } from '@isams-sync/events';
 import type { CloudEvent, DirectoryEntityType, SyncRunStatus } from '@isams-sync/events';
-import type { ChangesetDoc, EntityRecord, StoredChange } from './records';
+import type { ChangesetDoc, EntityRecord, HeldBatchDoc, StoredChange } from './records';
 import { ids } from './records';
 
 const subjectOf = (c: Pick<StoredChange, 'entityType' | 'entityId'>): string =>
@@ -188,8 +188,11 @@ export function purgedDirectoryStateEvent(...args: Parameters<typeof purgedState
   return rosterDirectoryStateV1.create({ ...state, data: { ...state.data, entityType } });
 }
 
-/** Sequence of the roster's run reports: applying 1, outcome 2, outcome after approval 3. */
-export const REPORT_SEQUENCE = { applying: 1, outcome: 2, approved: 3 } as const;
+/**
+ * Sequence of the roster's run reports: applying 1, outcome 2, and 3 after an admin's decision on
+ * the run's held batch (`applied` once an approval is applied, or `discarded`; a batch is decided once).
+ */
+export const REPORT_SEQUENCE = { applying: 1, outcome: 2, decision: 3 } as const;
 
 export function runUpdateEvent(
   tenantId: string,
@@ -211,12 +214,28 @@ export function runUpdateEvent(
       at: at.toISOString(),
       trigger: cs.marker?.trigger ?? { kind: 'manual' },
       dryRun: cs.dryRun,
-      ...(cs.counts === undefined ? {} : { counts: cs.counts as Record<string, never> }),
-      ...(cs.heldBatchId === undefined || status !== 'held' ? {} : { heldBatchId: cs.heldBatchId }),
-      ...(status === 'held' && cs.heldBatchId !== undefined
-        ? { holdKind: cs.holdKind ?? ('removals' as const) }
+      // A discard applies nothing: the run's own counts (what it applied and held) stay as reported.
+      ...(cs.counts === undefined || status === 'discarded'
+        ? {}
+        : { counts: cs.counts as Record<string, never> }),
+      ...(cs.heldBatchId !== undefined && (status === 'held' || status === 'discarded')
+        ? { heldBatchId: cs.heldBatchId, holdKind: cs.holdKind ?? ('removals' as const) }
         : {}),
       ...(cs.error === undefined ? {} : { error: cs.error }),
     },
   });
+}
+
+/**
+ * The report that an admin discarded the held batch `batch` of the run `cs` opened: sequence 3
+ * `discarded`, with the batch and its kind, at the decision's time (a re-send keeps id and time).
+ */
+export function runDiscardedEvent(cs: ChangesetDoc, batch: HeldBatchDoc): CloudEvent {
+  return runUpdateEvent(
+    batch.tenantId,
+    { ...cs, heldBatchId: batch.batchId, holdKind: batch.kind ?? cs.holdKind ?? 'removals' },
+    'discarded',
+    REPORT_SEQUENCE.decision,
+    batch.decidedAt ?? cs.completedAt ?? batch.createdAt,
+  );
 }

@@ -15,7 +15,7 @@ import type { Datasets } from './school-feed';
 /**
  * What happens to a school, in order: a run's feed (chunks, then its marker; `only` one of them: a
  * version of a dataset the connector published and then abandoned is chunks without its marker),
- * or an admin's approval.
+ * or an admin's approval or discard of a held batch.
  */
 export type WorldStep =
   | {
@@ -29,7 +29,7 @@ export type WorldStep =
       /** When the connector fetched the run's document (ISO; default the world's `NOW`). */
       fetchedAt?: string;
     }
-  | { kind: 'approve'; tenantId: string; batchId: string; actor: string };
+  | { kind: 'approve' | 'discard'; tenantId: string; batchId: string; actor: string };
 
 /** Where the first process dies: right before, or right after, its `call`-th store or publisher call. */
 export interface CrashPoint {
@@ -42,7 +42,8 @@ const NOW = new Date('2026-11-30T09:00:00Z');
 
 /** One delivery of the consumer: a raw-datasets event, or an admin call. */
 type Delivery =
-  { kind: 'event'; event: CloudEvent } | { kind: 'approve'; step: WorldStep & { kind: 'approve' } };
+  | { kind: 'event'; event: CloudEvent }
+  | { kind: 'decide'; step: WorldStep & { kind: 'approve' | 'discard' } };
 
 const made = new WeakMap<WorldStep, Delivery[]>();
 
@@ -58,7 +59,7 @@ function deliveries(steps: readonly WorldStep[]): Delivery[] {
 }
 
 function deliveriesOf(s: WorldStep): Delivery[] {
-  if (s.kind === 'approve') return [{ kind: 'approve', step: s }];
+  if (s.kind !== 'feed') return [{ kind: 'decide', step: s }];
   const { chunks, marker } = snapshotEvents(s.tenantId, s.syncRunId, s.datasets, {
     fetchedAt: s.fetchedAt ?? NOW.toISOString(),
     ...(s.dryRun === true ? { dryRun: true } : {}),
@@ -68,7 +69,7 @@ function deliveriesOf(s: WorldStep): Delivery[] {
   return events.map((event) => ({ kind: 'event', event }));
 }
 
-/** Consecutive events in groups of up to `size` (a fetched batch each); an approval alone. */
+/** Consecutive events in groups of up to `size` (a fetched batch each); an admin's decision alone. */
 function grouped(queue: readonly Delivery[], size: number): Delivery[][] {
   const out: Delivery[][] = [];
   for (const d of queue) {
@@ -145,7 +146,7 @@ function startProcess(
     now: () => NOW,
     ...(memory === undefined ? {} : { memory }),
   });
-  const heldBatches = new HeldBatches(store, processor, () => NOW);
+  const heldBatches = new HeldBatches(store, processor, publisher, () => NOW);
   const { handler, batchHandler } = rawDatasetsHandlers({
     store,
     processor,
@@ -164,9 +165,13 @@ function startProcess(
   };
   return {
     processor,
-    /** One sweep of the service (app.ts `sweepOnce`, its changeset parts): stranded approvals, then unfinished changesets. */
+    /**
+     * One sweep of the service (app.ts `sweepOnce`, its changeset parts): stranded approvals,
+     * unreported discards, then unfinished changesets.
+     */
     async sweep(): Promise<void> {
       await heldBatches.resumeStrandedApprovals(NOW);
+      await heldBatches.resumeDiscardReports(NOW);
       await this.drain();
       await processor.resumeAll();
     },
@@ -188,8 +193,10 @@ function startProcess(
         } as BatchConsumerContext);
       } else if (d.kind === 'event') await handler(d.event, ctx as ConsumerContext);
       else {
-        const { tenantId, batchId, actor } = d.step;
-        await heldBatches.approve({ tenantId, batchId, actor, comment: 'leavers confirmed' });
+        const { kind, tenantId, batchId, actor } = d.step;
+        if (kind === 'approve')
+          await heldBatches.approve({ tenantId, batchId, actor, comment: 'leavers confirmed' });
+        else await heldBatches.discard({ tenantId, batchId, actor, comment: 'feed glitch' });
       }
     },
     /** Waits for the work started in the background (a failure is the crash: it rejects). */
@@ -224,8 +231,8 @@ export interface Played {
  * Plays `steps` on the world. With a crash point, the first process dies there; a fresh process on
  * the same state then starts as the service does (resume every unfinished changeset, rebuilding the
  * list), gets the deliveries that were not answered yet (the consumer's uncommitted offsets, an
- * admin's retried approval — or, with `adminRetries: false`, not the approval the crash cut off:
- * its admin gave up), and a sweep resumes whatever is still unfinished. With `storeLatency`, the first
+ * admin's retried approval or discard — or, with `adminRetries: false`, not the decision the crash
+ * cut off: its admin gave up), and a sweep resumes whatever is still unfinished. With `storeLatency`, the first
  * process's store calls take effect a turn later (the order of calls then matters as it does on a database).
  * Each process keeps its own memory of staged chunks and images, as the service does (`memory: false`:
  * none; a given one: the first process's — the same process as an earlier play that had it).
@@ -276,7 +283,7 @@ export async function play(
   );
   await second.processor.resumeAll({ rebuild: true });
   const cutOff = queue[answered];
-  const gaveUp = options.adminRetries === false && cutOff?.kind === 'approve';
+  const gaveUp = options.adminRetries === false && cutOff?.kind === 'decide';
   // The batch the crash cut off is fetched again from its first event.
   for (const group of grouped(queue.slice(gaveUp ? answered + 1 : answered), batch)) {
     await second.deliver(group);

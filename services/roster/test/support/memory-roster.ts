@@ -563,6 +563,24 @@ export class MemoryRosterStore implements ChangesetStore, ChunkStaging, RosterRe
       .map((b) => copy(b));
   }
 
+  async discardsToReport(since: Date, limit: number): Promise<HeldBatchDoc[]> {
+    return [...this.state.heldBatches.values()]
+      .filter(
+        (b) =>
+          b.status === 'discarded' &&
+          b.decidedAt !== undefined &&
+          b.decidedAt >= since &&
+          b.discardReportedAt === undefined,
+      )
+      .sort((a, b) => a.decidedAt!.getTime() - b.decidedAt!.getTime())
+      .slice(0, limit)
+      .map((b) => copy(b));
+  }
+
+  discardReported(batch: HeldBatchDoc, at: Date, fence: WriteFence): Promise<void> {
+    return this.setBatch(batch, { discardReportedAt: at }, fence);
+  }
+
   async heldBatch(tenantId: string, batchId: string): Promise<HeldBatchDoc | null> {
     const b = this.state.heldBatches.get(ids.heldBatch(tenantId, batchId));
     return b === undefined ? null : copy(b);

@@ -41,6 +41,7 @@ const HELD: WorldStep = {
   datasets: miniSchool(40, { without: LEAVERS }),
 };
 const APPROVE: WorldStep = { kind: 'approve', tenantId: T, batchId: 'held-run-h', actor: 'admin:1' };
+const DISCARD: WorldStep = { kind: 'discard', tenantId: T, batchId: 'held-run-h', actor: 'admin:1' };
 
 /** Everything the tests compare: the stored roster, its manifest, the changesets, the published events. */
 async function outcome(world: World) {
@@ -99,6 +100,7 @@ const READS = new Set([
   'heldBatch',
   'heldItems',
   'discarded',
+  'discardsToReport',
 ]);
 
 /** Every change event was sent after the state record of the same change was acknowledged. */
@@ -127,6 +129,10 @@ interface Scenario {
   removed: number[];
   /** The school's changesets at the end: id, state, outcome. */
   finished: string[];
+  /** The run reports on sync.runs.v1 (`<run>:<sequence>:<status>`, distinct), when the scenario pins them. */
+  reports?: string[];
+  /** No change is published (a run that only held removals, which were then discarded). */
+  noChanges?: boolean;
   /** The raw-datasets events handed over this many at a time (fetched batches; default one by one). */
   batch?: number;
 }
@@ -179,6 +185,17 @@ const SCENARIOS: Scenario[] = [
     steps: [HELD, APPROVE],
     removed: LEAVERS,
     finished: [`${T}|run-a:done:applied`, `${T}|run-h:done:held`, `${T}|run-h|approval:done:applied`],
+    reports: ['run-h:1:applying', 'run-h:2:held', 'run-h:3:applied'],
+  },
+  {
+    // The discard is reported on the run (sequence 3 `discarded`), so the run is no longer held for review.
+    name: 'a resync whose removals are held, then discarded',
+    base: afterFirstSync,
+    steps: [HELD, DISCARD],
+    removed: [],
+    finished: [`${T}|run-a:done:applied`, `${T}|run-h:done:held`],
+    reports: ['run-h:1:applying', 'run-h:2:held', 'run-h:3:discarded'],
+    noChanges: true,
   },
 ];
 
@@ -192,7 +209,8 @@ for (const s of SCENARIOS) {
       expect(removedPupils(want)).toEqual(s.removed);
       expect(want.unfinished).toEqual([]);
       expect(want.changesets.map((c) => c.split(':').slice(0, 3).join(':'))).toEqual(s.finished);
-      expect(want.changes.length).toBeGreaterThan(0);
+      expect(want.changes.length > 0).toBe(s.noChanges !== true);
+      if (s.reports !== undefined) expect(want.runs).toEqual(s.reports);
     });
 
     const points = calls.flatMap((name, call) =>
@@ -221,42 +239,77 @@ for (const s of SCENARIOS) {
   });
 }
 
-describe('an approval recorded when the process died, whose admin never retried, is applied by the next sweep', async () => {
-  const held = SCENARIOS.find((s) => s.name.startsWith('a resync whose removals are held'))!;
-  const reference = await held.base();
-  const { calls } = await play(reference, held.steps);
-  const want = await outcome(reference);
-  // From the approval taking effect to its changeset being created: the admin's call is unanswered.
-  const recorded = calls.indexOf('store.approveHeldBatch');
-  const created = calls.indexOf('store.createChangeset', recorded);
-  const points = [
-    { call: recorded, when: 'after' as const },
-    ...calls.slice(recorded + 1, created + 1).flatMap((_, i) =>
-      [recorded + 1 + i].flatMap((call) => [
-        { call, when: 'before' as const },
-        { call, when: 'after' as const },
-      ]),
-    ),
-  ].map((p) => ({ ...p, name: calls[p.call]! }));
+/**
+ * An admin's decision whose process died inside `window` — from the call recording the decision to
+ * the call that finishes what it owes — and whose admin never retried: the next sweep must end it as
+ * the crash-free run does.
+ */
+function decisionLeftToTheSweep(
+  title: string,
+  scenario: Scenario,
+  window: { recorded: string; finished: string; what: string },
+  also: (world: World) => Promise<void> = async () => {},
+): void {
+  describe(title, async () => {
+    const reference = await scenario.base();
+    const { calls } = await play(reference, scenario.steps);
+    const want = await outcome(reference);
+    // Inside the window the admin's call is unanswered.
+    const recorded = calls.indexOf(window.recorded);
+    const finished = calls.indexOf(window.finished, recorded);
+    const points = [
+      { call: recorded, when: 'after' as const },
+      ...calls.slice(recorded + 1, finished + 1).flatMap((_, i) =>
+        [recorded + 1 + i].flatMap((call) => [
+          { call, when: 'before' as const },
+          { call, when: 'after' as const },
+        ]),
+      ),
+    ].map((p) => ({ ...p, name: calls[p.call]! }));
 
-  it('the window is the approval record to its changeset', () => {
-    expect(recorded).toBeGreaterThan(0);
-    expect(created).toBeGreaterThan(recorded);
-  });
+    it(`the window is the ${window.what}`, () => {
+      expect(recorded).toBeGreaterThan(0);
+      expect(finished).toBeGreaterThan(recorded);
+    });
 
-  it.each(points)('crash $when call #$call ($name), no retried approval', async ({ call, when }) => {
-    const world = await held.base();
-    const played = await play(world, held.steps, { call, when }, { adminRetries: false });
-    expect(played.crashedAt).toBeDefined();
-    const got = await outcome(world);
-    expect(got.changesets).toEqual(want.changesets);
-    expect(got.roster).toEqual(want.roster);
-    expect(removedPupils(got)).toEqual(held.removed);
-    expect(got.unfinished).toEqual([]);
-    expect(got.changes).toEqual(want.changes);
-    expect(got.runs).toEqual(want.runs);
+    it.each(points)('crash $when call #$call ($name), no retried decision', async ({ call, when }) => {
+      const world = await scenario.base();
+      const played = await play(world, scenario.steps, { call, when }, { adminRetries: false });
+      expect(played.crashedAt).toBeDefined();
+      const got = await outcome(world);
+      expect(got.changesets).toEqual(want.changesets);
+      expect(got.roster).toEqual(want.roster);
+      expect(removedPupils(got)).toEqual(scenario.removed);
+      expect(got.unfinished).toEqual([]);
+      expect(got.changes).toEqual(want.changes);
+      expect(got.runs).toEqual(want.runs);
+      await also(world);
+    });
   });
-});
+}
+
+decisionLeftToTheSweep(
+  'an approval recorded when the process died, whose admin never retried, is applied by the next sweep',
+  SCENARIOS.find((s) => s.name.endsWith('then approved'))!,
+  {
+    recorded: 'store.approveHeldBatch',
+    finished: 'store.createChangeset',
+    what: 'approval record to its changeset',
+  },
+);
+
+decisionLeftToTheSweep(
+  'a discard recorded when the process died before its report, whose admin never retried, is reported by the next sweep',
+  SCENARIOS.find((s) => s.name.endsWith('then discarded'))!,
+  {
+    recorded: 'store.discardHeldBatch',
+    finished: 'publisher.publishRunUpdate',
+    what: 'discard record to its report',
+  },
+  // Reported: no later sweep sends it again.
+  async (world) =>
+    expect(await new MemoryRosterStore(world.state).discardsToReport(new Date(0), 10)).toEqual([]),
+);
 
 describe('the in-memory ports keep the rules the processor relies on', () => {
   it('a write with a stale fence is refused, and a step decided by a newer holder is not overwritten', async () => {

@@ -31,15 +31,16 @@ function setUp() {
   const state = emptyRosterState();
   const store = new MemoryRosterStore(state);
   const background: Promise<void>[] = [];
+  const publisher = new MemoryPublisher();
   const processor = memoryProcessor(state, {
     store,
-    publisher: new MemoryPublisher(),
+    publisher,
     logger: createLogger({ service: 'roster-test', level: 'silent' }),
     background: (work) => background.push(work.catch(() => undefined)),
     now: () => NOW,
   });
   const add = (b: HeldBatchDoc) => state.heldBatches.set(b._id, b);
-  return { state, store, held: new HeldBatches(store, processor, () => NOW), add };
+  return { state, store, held: new HeldBatches(store, processor, publisher, () => NOW), add };
 }
 
 describe('HeldBatches.resumeStrandedApprovals (the sweeper)', () => {

@@ -199,6 +199,23 @@ export class RunsRepository implements RunStore, RunHistory, RunRetentionStore {
     );
   }
 
+  discardHeldRuns(tenantId: string, heldBatchId: string): Promise<number> {
+    return this.wrap('discardHeldRuns', async () => {
+      const held = { tenantId, heldBatchId, status: 'held' as const, dryRun: false };
+      const runs = await this.coll.find(held, { projection: { _id: 1 } }).toArray();
+      let ended = 0;
+      for (const { _id } of runs) {
+        const { modifiedCount } = await this.coll.updateOne(
+          { ...held, _id },
+          { $set: { status: 'discarded', rosterStatus: 'discarded', updatedAt: new Date() } },
+        );
+        if (modifiedCount > 0) this.onWrite(_id);
+        ended += modifiedCount;
+      }
+      return ended;
+    });
+  }
+
   /**
    * Applies the newest report kept for the run, when the run takes it (domain/sync-run
    * `takesRosterReport`), and reads the run back: on FerretDB an update reads the document and then

@@ -5,15 +5,16 @@ import type { Notifier } from '../../use-cases/notifier';
 import type { SyncEngine } from '../../use-cases/sync-engine';
 
 /**
- * Consumes sync.runs.v1 for the roster's reports (applying/applied/held/failed) so runs show the
- * final outcome and the fingerprints of applied snapshots are remembered. Idempotent: a report is
- * applied once per (run, sequence). With a notifier, a held run (roster) and a failed run (roster
- * or the connector's own event) are then checked for e-mails; the notifier's claims keep a
- * redelivered event from sending twice.
+ * Consumes sync.runs.v1 for the roster's reports (applying/applied/held/failed, and discarded after
+ * an admin's decision) so runs show the final outcome and the fingerprints of applied snapshots are
+ * remembered. Idempotent: a report is applied once per (run, sequence). With a notifier, a held run
+ * (roster) and a failed run (roster or the connector's own event) are then checked for e-mails; the
+ * notifier's claims keep a redelivered event from sending twice.
  *
  * `onRunEnded` is told once per run that reached a final status (applied, unchanged, held, failed,
  * cancelled), for the `connector_sync_runs_finished_total` metric: a roster report when it changed
- * the run (a repeated report does not count), the connector's own final event as it arrives.
+ * the run (a repeated report does not count), the connector's own final event as it arrives. A
+ * discard is an admin's decision on a run already counted when it ended held, not another end.
  */
 export function syncRunsHandler(
   engine: SyncEngine,
@@ -38,7 +39,8 @@ export function syncRunsHandler(
         error,
       });
     }
-    if (changed && isTerminal(d.status)) onRunEnded?.({ status: d.status, errorCode: d.error?.code });
+    if (changed && isTerminal(d.status) && d.status !== 'discarded')
+      onRunEnded?.({ status: d.status, errorCode: d.error?.code });
     const told = d.status === 'failed' || (d.status === 'held' && d.reportedBy === 'roster');
     if (notifier !== undefined && told && !d.dryRun) await notifier.runEnded(event.tenantid, d.syncRunId);
   };

@@ -291,6 +291,16 @@ export class InMemoryRunStore implements RunStore {
     return this.takeReports(tenantId, syncRunId);
   }
 
+  discardHeldRuns(tenantId: string, heldBatchId: string): Promise<number> {
+    return this.life.io('runs.discardHeldRuns', () => {
+      const held = [...this.world.runs.values()].filter(
+        (r) => r.tenantId === tenantId && r.heldBatchId === heldBatchId && r.status === 'held' && !r.dryRun,
+      );
+      for (const run of held) this.update(run, { status: 'discarded', rosterStatus: 'discarded' });
+      return held.length;
+    });
+  }
+
   unfinished(): Promise<UnfinishedRun[]> {
     return this.life.io('runs.unfinished', () =>
       [...this.world.runs.values()]

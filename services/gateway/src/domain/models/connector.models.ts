@@ -1,3 +1,4 @@
+import { TERMINAL_SYNC_RUN_STATUSES } from '@isams-sync/events';
 import { z } from 'zod';
 import { pageInfoSchema } from './common.models';
 
@@ -199,7 +200,7 @@ export const syncRunSchema = z
     status: z
       .string()
       .describe(
-        'requested, fetching, fetched, published, applying, applied, unchanged, held, failed, cancelled',
+        'requested, fetching, fetched, published, applying, applied, unchanged, held, failed, cancelled, discarded (the run was held and an admin discarded its held changes; `heldBatchId` names the batch, which says who and when)',
       ),
     terminal: z.boolean(),
     trigger: z.object({ kind: z.string(), actor: z.string().nullable() }),
@@ -239,7 +240,8 @@ export type SyncRun = z.infer<typeof syncRunSchema>;
 export const syncRunPageSchema = z.object({ runs: z.array(syncRunSchema), page: pageInfoSchema });
 export type SyncRunPage = z.infer<typeof syncRunPageSchema>;
 
-export const SYNC_RUN_TERMINAL_STATUSES = ['applied', 'unchanged', 'held', 'failed', 'cancelled'] as const;
+/** The statuses of an ended run (a held one still becomes `applied` or `discarded` when its batch is decided). */
+export const SYNC_RUN_TERMINAL_STATUSES = TERMINAL_SYNC_RUN_STATUSES;
 
 export const triggerSyncBodySchema = z
   .object({

@@ -71,7 +71,9 @@ const overviewSchema = z.object({
     ),
   notifications: z.array(notificationRecordSchema).describe('E-mails sent in the last 7 days, newest first'),
   isamsCacheNote: z.string(),
-  heldRunIds: z.array(z.string()),
+  heldRunIds: z
+    .array(z.string())
+    .describe('Real runs whose held changes await a decision (not those approved or discarded since)'),
 });
 
 type RouteApp = Parameters<FastifyPluginAsyncZod<ConnectorRoutesOptions>>[0];

@@ -140,7 +140,7 @@ export const ROSTER_INDEXES: CollectionIndexSpec[] = [
       { key: { tenantId: 1, status: 1, createdAt: 1 }, name: 'tenant_status' },
       // `roster_held_batches` metrics: pending batches of every school, oldest first.
       { key: { status: 1, createdAt: 1 }, name: 'status_created' },
-      // The sweeper's stranded-approval check: recently approved batches of every school.
+      // The sweeper's checks of recent decisions: approvals without their changeset, discards not reported.
       { key: { status: 1, decidedAt: 1 }, name: 'status_decided' },
     ],
   },
@@ -963,6 +963,20 @@ export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStor
     return this.raw<HeldBatchDoc>(COLLECTIONS.heldBatches)
       .find({ status: 'approved', decidedAt: { $gte: since } }, { sort: { decidedAt: 1 }, limit })
       .toArray();
+  }
+
+  /** Discarded batches of every school decided at or after `since` whose report is owed, oldest decision first. */
+  async discardsToReport(since: Date, limit: number): Promise<HeldBatchDoc[]> {
+    return this.raw<HeldBatchDoc>(COLLECTIONS.heldBatches)
+      .find(
+        { status: 'discarded', decidedAt: { $gte: since }, discardReportedAt: { $exists: false } },
+        { sort: { decidedAt: 1 }, limit },
+      )
+      .toArray();
+  }
+
+  async discardReported(batch: HeldBatchDoc, at: Date, fence: Fence): Promise<void> {
+    await this.setById(COLLECTIONS.heldBatches, batch.tenantId, batch._id, { discardReportedAt: at }, fence);
   }
 
   /** The held changes of a batch's current version, in order. */
