@@ -4,7 +4,7 @@ import { ReflectionService } from '@grpc/reflection';
 import type { MessageTypeDefinition, PackageDefinition } from '@grpc/proto-loader';
 import type { Logger } from '@isams-sync/logger';
 import { HealthImplementation, service as healthService } from 'grpc-health-check';
-import type { ServingStatusMap } from 'grpc-health-check';
+
 import { bindHandlerLogger, isTenantFreeHandler } from './handlers';
 import { serviceAccessInterceptor } from './service-access';
 import type { MethodAccess, ServiceCallers } from './service-access';
@@ -88,6 +88,12 @@ export interface GrpcServerHandle {
   /** The bound port (the real one when `port` was 0). */
   port: number;
   server: Server;
+  /**
+   * Serves more services on the running server (a service's own, once its start has made the
+   * use-cases: until then its health listens, and calls of them are refused). With reflection on,
+   * every service must come in one call (at creation or here).
+   */
+  addServices(services: GrpcServiceRegistration[]): void;
   /** Marks one service (by name) or the whole server (`''`) SERVING / NOT_SERVING in health checks. */
   setServing(name: string, serving: boolean): void;
   /**
@@ -166,41 +172,47 @@ export async function createGrpcServer(options: GrpcServerOptions): Promise<Grpc
   const { logger, services } = options;
   const host = options.host ?? '0.0.0.0';
   const reflection = options.reflection ?? false;
+  // Filled as services are registered (at creation or later by `addServices`); read per call.
+  const access = new Map<string, MethodAccess>();
   const server = new Server({
     ...GRPC_SERVER_LIMITS,
     ...options.serverOptions,
     interceptors: [
-      serviceAccessInterceptor({
-        keyring: options.identity,
-        methods: methodAccess(services),
-        reflection,
-        logger,
-      }),
+      serviceAccessInterceptor({ keyring: options.identity, methods: access, reflection, logger }),
       ...(options.serverOptions?.interceptors ?? []),
     ],
   });
 
-  const names = ['', ...services.map((s) => s.name)];
-  if (services.some((s) => s.name === LIVENESS_HEALTH_NAME))
-    throw new Error(`"${LIVENESS_HEALTH_NAME}" is the liveness health key, not a service name`);
-  const health = new HealthImplementation(
-    Object.fromEntries([...names, LIVENESS_HEALTH_NAME].map((n) => [n, 'NOT_SERVING'])) as ServingStatusMap,
-  );
+  const names = [''];
+  const health = new HealthImplementation({ '': 'NOT_SERVING', [LIVENESS_HEALTH_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
+  let reflecting = false;
+  let stopping: Promise<void> | undefined;
+  let ready = (): boolean => options.readiness?.isReady() ?? true;
 
-  for (const svc of services) {
-    const implementation: UntypedServiceImplementation = {};
-    for (const [method, fn] of Object.entries(svc.implementation)) {
-      implementation[method] = bindHandlerLogger(fn, logger);
+  const addServices = (added: GrpcServiceRegistration[]): void => {
+    if (added.length === 0) return;
+    if (added.some((s) => s.name === LIVENESS_HEALTH_NAME))
+      throw new Error(`"${LIVENESS_HEALTH_NAME}" is the liveness health key, not a service name`);
+    if (reflecting) throw new Error('gRPC reflection already lists the services: add them all at once');
+    for (const [path, rule] of methodAccess(added)) access.set(path, rule);
+    for (const svc of added) {
+      const implementation: UntypedServiceImplementation = {};
+      for (const [method, fn] of Object.entries(svc.implementation)) {
+        implementation[method] = bindHandlerLogger(fn, logger);
+      }
+      server.addService(svc.definition, implementation);
+      names.push(svc.name);
+      health.setStatus(svc.name, !stopping && ready() ? 'SERVING' : 'NOT_SERVING');
     }
-    server.addService(svc.definition, implementation);
-  }
-
-  if (reflection) {
-    const definitions = [...services.map((s) => s.definition), healthService as ServiceDefinition];
-    const fqNames = definitions.map(serviceNameOf).filter((n): n is string => n !== undefined);
-    new ReflectionService(reflectionRoot(definitions), { services: fqNames }).addToServer(server);
-  }
+    if (reflection) {
+      reflecting = true;
+      const definitions = [...added.map((s) => s.definition), healthService as ServiceDefinition];
+      const fqNames = definitions.map(serviceNameOf).filter((n): n is string => n !== undefined);
+      new ReflectionService(reflectionRoot(definitions), { services: fqNames }).addToServer(server);
+    }
+  };
+  addServices(services);
 
   const address =
     host.includes(':') && !host.startsWith('[') ? `[${host}]:${options.port}` : `${host}:${options.port}`;
@@ -209,10 +221,10 @@ export async function createGrpcServer(options: GrpcServerOptions): Promise<Grpc
       err ? reject(err) : resolve(bound),
     ),
   );
-  let stopping: Promise<void> | undefined;
-  const follow = (ready: boolean) => {
+  const follow = (isReady: boolean) => {
     if (stopping) return;
-    for (const n of names) health.setStatus(n, ready ? 'SERVING' : 'NOT_SERVING');
+    ready = () => isReady;
+    for (const n of names) health.setStatus(n, isReady ? 'SERVING' : 'NOT_SERVING');
   };
   health.setStatus(LIVENESS_HEALTH_NAME, 'SERVING');
   follow(options.readiness?.isReady() ?? true);
@@ -221,7 +233,7 @@ export async function createGrpcServer(options: GrpcServerOptions): Promise<Grpc
     {
       port,
       host,
-      services: services.map((s) => s.name),
+      services: names.slice(1),
       reflection,
       callers: [...options.identity.verifying.keys()],
     },
@@ -248,6 +260,7 @@ export async function createGrpcServer(options: GrpcServerOptions): Promise<Grpc
   return {
     port,
     server,
+    addServices,
     setServing(name, serving) {
       health.setStatus(name, serving ? 'SERVING' : 'NOT_SERVING');
     },

@@ -19,6 +19,8 @@ export interface ServiceBrokerOptions {
   onTopicMismatch: 'error' | 'warn';
   /** Producer settings beyond the environment's (e.g. a smaller `maxBatchSize` for large events). */
   producer?: Pick<EventProducerOptions, 'maxBatchSize'>;
+  /** The client to use (one made before, e.g. for readiness probes); by default one is made from the environment. */
+  kafka?: KafkaClient;
   /** Given the producer before it connects, so the caller's stop closes it also when connecting fails. */
   onProducer(producer: EventProducer): void;
 }
@@ -32,7 +34,8 @@ export async function serviceBroker(
   opts: ServiceBrokerOptions,
 ): Promise<{ kafka: KafkaClient; producer: EventProducer }> {
   const { logger } = opts;
-  const kafka = createKafkaClient(kafkaClientOptionsFromConfig(config, { service: opts.service, logger }));
+  const kafka =
+    opts.kafka ?? createKafkaClient(kafkaClientOptionsFromConfig(config, { service: opts.service, logger }));
   if (config.KAFKA_ENSURE_TOPICS) {
     await ensureTopics(kafka, opts.topics, {
       replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,

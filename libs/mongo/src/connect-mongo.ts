@@ -56,6 +56,25 @@ export interface MongoConnection {
  * ```
  */
 export async function connectMongo(options: ConnectMongoOptions): Promise<MongoConnection> {
+  const mongo = openMongo(options);
+  try {
+    await verifyMongo(mongo);
+  } catch (err) {
+    await mongo.client.close().catch(() => undefined);
+    throw err;
+  }
+  return mongo;
+}
+
+/** The logger and the credential-free URL of each handle {@link openMongo} made. */
+const HANDLES = new WeakMap<MongoConnection, { log: Logger; safeUrl: string; appName: string }>();
+
+/**
+ * The handle of {@link connectMongo} without connecting: nothing is sent until the first operation
+ * (the driver connects then) or {@link verifyMongo}. For a process that must come up while the
+ * database is away (the gateway builds its stores on it, then waits for the database in `start`).
+ */
+export function openMongo(options: ConnectMongoOptions): MongoConnection {
   const log = options.logger.child({ component: 'mongo', dbName: options.dbName });
   const safeUrl = redactMongoUrl(options.url);
   let client: MongoClient;
@@ -77,23 +96,11 @@ export async function connectMongo(options: ConnectMongoOptions): Promise<MongoC
   } catch (err) {
     throw toMongoError(err, { operation: 'connect' });
   }
-
   const db = client.db(options.dbName);
-  try {
-    await client.connect();
-    await db.command({ ping: 1 });
-  } catch (err) {
-    await client.close().catch(() => undefined);
-    const mapped = toMongoError(err, { operation: 'connect' });
-    log.error({ url: safeUrl, code: mapped.code }, 'mongo connection failed');
-    throw mapped;
-  }
-
   client.on('connectionPoolCleared', () => log.warn({ url: safeUrl }, 'mongo connection pool cleared'));
-  log.info({ url: safeUrl, appName: options.appName }, 'mongo connected');
 
   let closing: Promise<void> | undefined;
-  return {
+  const mongo: MongoConnection = {
     client,
     db,
     close() {
@@ -112,6 +119,25 @@ export async function connectMongo(options: ConnectMongoOptions): Promise<MongoC
       }
     },
   };
+  HANDLES.set(mongo, { log, safeUrl, appName: options.appName });
+  return mongo;
+}
+
+/**
+ * Connects a handle of {@link openMongo} and checks it with a `ping`; fails with `MONGO_UNAVAILABLE`
+ * within the server-selection timeout while the server is unreachable (the handle stays usable: a
+ * later call tries again).
+ */
+export async function verifyMongo(mongo: MongoConnection): Promise<void> {
+  const handle = HANDLES.get(mongo);
+  try {
+    await mongo.client.connect();
+    await mongo.db.command({ ping: 1 });
+  } catch (err) {
+    // Not logged here: the caller says what a failure means (a start waits and retries, a CLI exits).
+    throw toMongoError(err, { operation: 'connect' });
+  }
+  handle?.log.info({ url: handle.safeUrl, appName: handle.appName }, 'mongo connected');
 }
 
 /**

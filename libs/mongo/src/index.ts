@@ -3,7 +3,7 @@
  * MongoDB 7 (production) and FerretDB 1.24 (local/CI) by staying inside their common subset.
  * @packageDocumentation
  */
-export { connectMongo, mongoReadinessCheck } from './connect-mongo';
+export { connectMongo, mongoReadinessCheck, openMongo, verifyMongo } from './connect-mongo';
 export type { ConnectMongoOptions, MongoConnection } from './connect-mongo';
 export { mongoOptionsFromConfig } from './mongo-service-config';
 export type { MongoServiceConfig } from './mongo-service-config';

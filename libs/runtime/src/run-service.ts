@@ -14,19 +14,13 @@ export interface RunServiceOptions {
 }
 
 /**
- * The lifecycle every service's `main.ts` shares: start, then on the first SIGINT/SIGTERM stop
- * gracefully within a deadline and exit 0 (1 when stopping failed or timed out). A start failure is
- * logged and exits 1, so the orchestrator restarts the pod.
+ * The lifecycle every service's `main.ts` shares: signal handlers first, then start; on the first
+ * SIGINT/SIGTERM — also while the start is still waiting for Kafka or MongoDB — stop gracefully
+ * within a deadline and exit 0 (1 when stopping failed or timed out). A start that fails (a failure
+ * no waiting fixes: the services retry unreachable dependencies themselves) is logged and exits 1.
  */
 export async function runService(opts: RunServiceOptions): Promise<void> {
   const proc = opts.process ?? process;
-  try {
-    await opts.start();
-  } catch (err) {
-    opts.logger.error({ err }, 'start-up failed');
-    proc.exit(1);
-    return;
-  }
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -47,4 +41,13 @@ export async function runService(opts: RunServiceOptions): Promise<void> {
   };
   proc.on('SIGINT', () => stop('SIGINT'));
   proc.on('SIGTERM', () => stop('SIGTERM'));
+  try {
+    await opts.start();
+  } catch (err) {
+    // A start cut short by the stop ends with it (exit 0 once stopped).
+    if (stopping) return;
+    stopping = true;
+    opts.logger.error({ err }, 'start-up failed');
+    proc.exit(1);
+  }
 }

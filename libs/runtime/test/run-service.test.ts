@@ -36,7 +36,7 @@ describe('runService', () => {
     expect(p.exits).toEqual([0]);
   });
 
-  it('exits 1 when start-up fails, without installing handlers', async () => {
+  it('exits 1 when start-up fails, and a later signal stops nothing', async () => {
     const p = fakeProcess();
     const stop = vi.fn(async () => undefined);
     await runService({
@@ -50,6 +50,27 @@ describe('runService', () => {
     await tick();
     expect(p.exits).toEqual([1]);
     expect(stop).not.toHaveBeenCalled();
+  });
+
+  it('a signal while the start still waits (a dependency down) stops it and exits 0', async () => {
+    const p = fakeProcess();
+    const errors = vi.fn();
+    let cut: (err: Error) => void = () => undefined;
+    const stop = vi.fn(async () => cut(new Error('stopping')));
+    const running = runService({
+      logger: { ...logger, error: errors },
+      start: () => new Promise<void>((_, reject) => (cut = reject)),
+      stop,
+      shutdownTimeoutMs: 1000,
+      process: p.proc,
+    });
+    await tick();
+    p.emit('SIGTERM');
+    await running;
+    await tick();
+    expect(stop).toHaveBeenCalledTimes(1);
+    expect(p.exits).toEqual([0]);
+    expect(errors).not.toHaveBeenCalled();
   });
 
   it('exits 1 when stopping fails or outlives the deadline', async () => {

@@ -5,7 +5,12 @@
  * @packageDocumentation
  */
 export { backendServiceConfig, mongoServiceConfig } from './service-config';
-export { connectServiceDatabase, startServiceInfra, startServiceOps } from './service-infra';
+export {
+  connectServiceDatabase,
+  serviceKafkaClient,
+  startServiceInfra,
+  startServiceOps,
+} from './service-infra';
 export type {
   ServiceDatabaseOptions,
   ServiceInfra,
@@ -13,12 +18,16 @@ export type {
   ServiceInfraOptions,
   ServiceInfraParts,
 } from './service-infra';
-export { protosDirOption, startServiceGrpc } from './service-grpc';
+export { protosDirOption, serveServiceGrpc } from './service-grpc';
 export type { GrpcServerSettings, ServiceGrpcOptions } from './service-grpc';
 export { serviceConsumerOptions, shortSessionOverride, startConsumerLagSampler } from './service-consumer';
 export type { ServiceConsumerGroup, ServiceConsumerOptions } from './service-consumer';
 export { GRPC_SHUTDOWN_MAX_MS, grpcShutdownDeadlineMs, stopService } from './service-stop';
 export type { ServiceShellParts, ServiceStopSteps } from './service-stop';
+export { openServiceHealth, serviceStarted } from './service-health';
+export type { ServiceHealthOptions } from './service-health';
+export { START_RETRY_BACKOFF, isRetryableAtStart, startGate, untilReachable } from './service-start';
+export type { StartGate, UntilReachableOptions } from './service-start';
 export { serviceApp } from './service-app';
 export { serviceBasics } from './service-basics';
 export type { ServiceBasics } from './service-basics';

@@ -39,7 +39,8 @@ export interface ServiceStopSteps {
 }
 
 /**
- * One stop sequence for every service. Readiness off and the sampler told to stop (not awaited: a
+ * One stop sequence for every service. A start still waiting for a dependency told to give up
+ * (`parts.abortStart`), readiness off and the sampler told to stop (not awaited: a
  * sample waiting on an unreachable broker must not hold the shutdown up); then, by `stopInOrder`
  * (a part that fails is logged and the rest still stop): the gRPC server (with
  * {@link grpcShutdownDeadlineMs}), the other `servers`, the `drain` steps, the producer, the
@@ -52,6 +53,7 @@ export async function stopService(
   parts: ServiceShellParts,
   steps: ServiceStopSteps,
 ): Promise<void> {
+  parts.abortStart?.abort(new Error('stopping'));
   parts.readiness?.stop();
   void parts.sampler?.stop();
   await stopInOrder(logger, [

@@ -33,6 +33,9 @@ vi.mock('@isams-sync/kafka', () => ({
     throw new Error('broker away');
   },
   kafkaReadinessCheck: () => ({ name: 'kafka', check: async () => undefined }),
+  createKafkaClient: () => ({}),
+  kafkaClientOptionsFromConfig: () => ({}),
+  backoffDelay: () => 0,
 }));
 
 const logger = {
@@ -55,12 +58,11 @@ describe('startServiceInfra', () => {
   });
 
   it('records each part as it opens, so the stop of a start that failed half-way closes them', async () => {
-    const parts: ServiceShellParts = {};
+    const parts: ServiceShellParts = { readiness: { stop: () => undefined } as never };
     await expect(
       startServiceInfra(config, {
         service: 'svc',
         logger: logger as never,
-        metrics: {} as never,
         parts,
         indexes: [],
         prepare: async () => void events.push('stores ready'),
@@ -70,7 +72,6 @@ describe('startServiceInfra', () => {
     ).rejects.toThrow('broker away');
     expect(parts.mongo).toBe(fakeMongo);
     expect(parts.producer).toBe(fakeProducer);
-    expect(parts.readiness).toBeUndefined();
 
     await stopService(logger, config, parts, {});
     expect(events).toEqual([

@@ -108,6 +108,8 @@ describe('stopService', () => {
       producer: { disconnect: record('producer') } as never,
       ops: { close: record('ops server') } as never,
       mongo: { close: record('mongo') } as never,
+      kafka: {} as never,
+      abortStart: { abort: () => events.push('start aborted') } as never,
     };
   }
 
@@ -119,6 +121,7 @@ describe('stopService', () => {
       clients: [['roster client', () => events.push('roster client')]],
     });
     expect(events).toEqual([
+      'start aborted',
       'readiness off',
       'sampler told',
       'grpc(2000)',

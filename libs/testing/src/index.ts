@@ -53,3 +53,4 @@ export { testClientIdentity, testServiceIdentityDir } from './service-identity';
 export { startRosterStandIn, type RosterStandInOptions } from './roster-stand-in';
 export { expectEveryMethodUnauthenticated, grpcHealthStatus, probeEveryMethod } from './grpc-probe';
 export { startSmtpServer, type TestSmtpServer, type ReceivedMail } from './smtp-server';
+export { failedStartAttempts, httpStatus, startTcpGate, type TcpGate } from './outage';

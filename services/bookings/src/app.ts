@@ -6,7 +6,7 @@ import type { ConsumerHandle, EventProducer, KafkaClient, RunConsumerOptions } f
 import type { Logger } from '@isams-sync/logger';
 import { startPeriodic, startRetention } from '@isams-sync/runtime';
 import type { PeriodicTask } from '@isams-sync/runtime';
-import type { Counter, Histogram, Metrics, OpsServer, Readiness, Sampler } from '@isams-sync/metrics';
+import type { Counter, Histogram, Metrics, OpsServer, Sampler } from '@isams-sync/metrics';
 import type { MongoConnection } from '@isams-sync/mongo';
 import * as shell from '@isams-sync/service-shell';
 import type { BookingsConfig } from './config';
@@ -51,8 +51,10 @@ function topicSpecs(config: BookingsConfig): TopicSpec[] {
 interface BookingsParts {
   mongo?: MongoConnection;
   store?: MongoBookingsStore;
+  kafka?: KafkaClient;
   producer?: EventProducer;
-  readiness?: Readiness;
+  readiness?: shell.StartGate;
+  abortStart?: AbortController;
   rosterHandle?: RosterDirectoryHandle;
   useCases?: BookingsUseCases;
   consumer?: ConsumerHandle;
@@ -87,14 +89,24 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
     parts,
     {
       async start() {
+        // Health first (live, not ready), so a start during an outage waits instead of exiting.
+        // Readiness is Kafka and MongoDB only: the roster's gRPC API is not a readiness dependency
+        // (a roster outage must not take bookings' own API out of service; its calls fail on their own).
+        await shell.openServiceHealth(config, {
+          ...ctx,
+          service: 'bookings',
+          parts,
+          kafka: { config },
+          grpc: { config, identity: ctx.identity },
+        });
         const kafka = await startStorageAndKafka(ctx, parts);
         const { rosterChanges, useCases } = wireUseCases(ctx, parts);
+        serveGrpc(ctx, parts.grpc!, useCases);
         parts.consumer = await runConsumer(
           rosterChangesConsumerOptions(ctx, kafka, rosterChanges, rosterChangeMetrics),
         );
         await parts.consumer.ready;
         parts.sampler = startLagSampler(ctx, kafka);
-        parts.grpc = await startGrpcServer(ctx, parts.readiness!, useCases);
         parts.sweep = startEveningSweep(useCases, config.EVENING_SWEEP_INTERVAL_MS, ctx.logger);
         // Processed-event records older than PROCESSED_EVENTS_RETENTION_DAYS (docs/security.md › Retention).
         const store = parts.store!;
@@ -105,8 +117,8 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
           intervalMs: overrides.retentionIntervalMs ?? 3_600_000,
           logger: ctx.logger,
         });
-        parts.ops = await shell.startServiceOps(config, { ...ctx, readiness: parts.readiness! });
-        ctx.logger.info({ grpcPort: parts.grpc.port, opsPort: parts.ops.port }, 'bookings started');
+        shell.serviceStarted(parts);
+        ctx.logger.info({ grpcPort: parts.grpc!.port, opsPort: parts.ops!.port }, 'bookings started');
       },
       stop: () => stopBookings(parts, config, ctx.logger),
     },
@@ -129,14 +141,11 @@ function rosterChangeMetricsOf(metrics: Metrics): { outcomes: Counter<'status'>;
   };
 }
 
-/** MongoDB and the store, the topics, the producer, the readiness probes; returns the Kafka client. */
+/** MongoDB and the store, the topics, the producer (each awaited while unreachable); returns the Kafka client. */
 async function startStorageAndKafka(ctx: BookingsContext, parts: BookingsParts): Promise<KafkaClient> {
-  // Kafka and MongoDB only: the roster's gRPC API is not a readiness dependency (a roster outage
-  // must not take bookings' own API out of service; its calls fail on their own).
   const { kafka } = await shell.startServiceInfra(ctx.config, {
     service: 'bookings',
     logger: ctx.logger,
-    metrics: ctx.metrics,
     parts,
     prepare: async (mongo) => {
       parts.store = await MongoBookingsStore.create(mongo.db);
@@ -197,15 +206,9 @@ function startLagSampler(ctx: BookingsContext, kafka: KafkaClient): Sampler {
   return shell.startConsumerLagSampler(ctx.config, { ...ctx, kafka, group: rosterChangesGroup(ctx.config) });
 }
 
-/** The BookingsService gRPC server (callers: `BOOKINGS_CALLERS`). */
-function startGrpcServer(
-  ctx: BookingsContext,
-  readiness: Readiness,
-  useCases: BookingsUseCases,
-): Promise<GrpcServerHandle> {
-  return shell.startServiceGrpc<BookingsServiceProtoGrpcType>(ctx.config, {
-    ...ctx,
-    readiness,
+/** The BookingsService on the gRPC server (callers: `BOOKINGS_CALLERS`). */
+function serveGrpc(ctx: BookingsContext, grpc: GrpcServerHandle, useCases: BookingsUseCases): void {
+  shell.serveServiceGrpc<BookingsServiceProtoGrpcType>(ctx.config, grpc, {
     proto: 'isams_sync/bookings/v1/bookings_service.proto',
     name: 'isams_sync.bookings.v1.BookingsService',
     definition: (pkg) => pkg.isams_sync.bookings.v1.BookingsService.service,

@@ -6,7 +6,7 @@ import type { ConnectorServiceProtoGrpcType, GrpcServerHandle, ServiceKeyring } 
 import { runConsumer } from '@isams-sync/kafka';
 import type { ConsumerHandle, EventProducer, KafkaClient } from '@isams-sync/kafka';
 import type { Logger } from '@isams-sync/logger';
-import type { Metrics, OpsServer, Readiness, Sampler } from '@isams-sync/metrics';
+import type { Metrics, OpsServer, Sampler } from '@isams-sync/metrics';
 import { LeaseKeeper, mongoLeaseStore } from '@isams-sync/mongo';
 import type { LeaseDocument, MongoConnection } from '@isams-sync/mongo';
 import * as shell from '@isams-sync/service-shell';
@@ -100,8 +100,10 @@ interface Running {
   mongo?: MongoConnection;
   /** The documents' parse threads (none with CONNECTOR_PARSE_WORKERS=0). */
   parsers?: ParseWorkerPool;
+  kafka?: KafkaClient;
   producer?: EventProducer;
-  readiness?: Readiness;
+  readiness?: shell.StartGate;
+  abortStart?: AbortController;
   runs?: RunsRepository;
   notifier?: Notifier;
   retention?: RunRetention;
@@ -202,8 +204,9 @@ function isamsClientSettings(config: ConnectorConfig, overrides: ConnectorAppOve
 // ---- start and stop -----------------------------------------------------------------------------
 
 /**
- * Database and broker, readiness, use-cases, then the sync-runs consumer, the gRPC server, the
- * samplers and the ops server; the engine's and the notifier's background work last.
+ * Health first (ops and gRPC health listening, not ready), then database and broker (awaited while
+ * unreachable), use-cases, the sync-runs consumer, the ConnectorService and the samplers; the
+ * engine's and the notifier's background work last, then ready.
  */
 async function startConnector(w: Wiring, r: Running): Promise<void> {
   const { config, logger } = w;
@@ -213,10 +216,16 @@ async function startConnector(w: Wiring, r: Running): Promise<void> {
       'private egress is ON: the connector will request private, loopback and cluster-internal iSAMS addresses (development only; never in production)',
     );
   }
-  const { mongo, kafka, producer, readiness } = await shell.startServiceInfra(config, {
+  await shell.openServiceHealth(config, {
+    ...w,
+    service: 'connector',
+    parts: r,
+    kafka: { config },
+    grpc: { config, identity: w.identity },
+  });
+  const { mongo, kafka, producer } = await shell.startServiceInfra(config, {
     service: 'connector',
     logger,
-    metrics: w.metrics,
     parts: r,
     indexes: CONNECTOR_INDEXES,
     topics: topicSpecs(config),
@@ -229,9 +238,8 @@ async function startConnector(w: Wiring, r: Running): Promise<void> {
     ...shell.serviceConsumerOptions(config, { ...w, kafka, group: syncRunsGroup(config) }),
     handler: syncRunsHandler(core.engine, core.notifier, w.own.runEnded),
   });
-  const grpc = (r.grpc = await startGrpcServer(w, readiness, core));
+  serveGrpc(w, r.grpc!, core);
   r.sampler = startMetricsSampler(w, kafka, core);
-  const ops = (r.ops = await shell.startServiceOps(config, { ...w, readiness }));
   await core.engine.start();
   core.notifier?.start();
   r.retention = new RunRetention(
@@ -245,7 +253,8 @@ async function startConnector(w: Wiring, r: Running): Promise<void> {
   );
   r.retention.start();
   logNotificationsState(config, logger);
-  logger.info({ grpcPort: grpc.port, opsPort: ops.port, owner: w.owner }, 'connector started');
+  shell.serviceStarted(r);
+  logger.info({ grpcPort: r.grpc!.port, opsPort: r.ops!.port, owner: w.owner }, 'connector started');
 }
 
 /** How often each replica drops what is past its retention (use-cases/run-retention). */
@@ -441,11 +450,9 @@ function createSyncEngine(
 
 // ---- servers and background work ----------------------------------------------------------------
 
-/** The ConnectorService gRPC server (callers: `CONNECTOR_CALLERS`). */
-function startGrpcServer(w: Wiring, readiness: Readiness, core: UseCases): Promise<GrpcServerHandle> {
-  return shell.startServiceGrpc<ConnectorServiceProtoGrpcType>(w.config, {
-    ...w,
-    readiness,
+/** The ConnectorService on the gRPC server (callers: `CONNECTOR_CALLERS`). */
+function serveGrpc(w: Wiring, grpc: GrpcServerHandle, core: UseCases): void {
+  shell.serveServiceGrpc<ConnectorServiceProtoGrpcType>(w.config, grpc, {
     proto: 'isams_sync/connector/v1/connector_service.proto',
     name: 'isams_sync.connector.v1.ConnectorService',
     definition: (pkg) => pkg.isams_sync.connector.v1.ConnectorService.service,

@@ -2,18 +2,20 @@ import { fileURLToPath } from 'node:url';
 import { serviceKeyringFromConfig } from '@isams-sync/grpc';
 import { createLogger } from '@isams-sync/logger';
 import type { Logger } from '@isams-sync/logger';
-import { createMetrics, readinessFromConfig } from '@isams-sync/metrics';
-import type { Metrics, OpsServer, Readiness } from '@isams-sync/metrics';
-import { mongoReadinessCheck } from '@isams-sync/mongo';
+import { createMetrics } from '@isams-sync/metrics';
+import type { Metrics, OpsServer } from '@isams-sync/metrics';
+import { ensureIndexes, mongoOptionsFromConfig, openMongo, verifyMongo } from '@isams-sync/mongo';
 import { startRetention } from '@isams-sync/runtime';
 import type { PeriodicTask } from '@isams-sync/runtime';
 import type { MongoConnection } from '@isams-sync/mongo';
 import {
-  connectServiceDatabase,
+  openServiceHealth,
   protosDirOption,
-  startServiceOps,
+  serviceStarted,
   stopService,
+  untilReachable,
 } from '@isams-sync/service-shell';
+import type { StartGate } from '@isams-sync/service-shell';
 import type { FastifyInstance } from 'fastify';
 import type { GatewayConfig } from './config';
 import { createJwtVerifier } from './adapters/auth/jwt-verifier';
@@ -55,6 +57,7 @@ export interface GatewayApp {
   readonly operatorPort: number;
   readonly opsPort: number;
   readonly mongo: MongoConnection;
+  /** Listens, then waits for the database (not ready meanwhile); a second call returns the first one's promise. */
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -88,22 +91,26 @@ interface Built {
   readonly mongo: MongoConnection;
   readonly http: FastifyInstance;
   readonly operatorHttp: FastifyInstance | undefined;
-  readonly readiness: Readiness;
   readonly auditLog: AuditLog;
   readonly retentionIntervalMs: number;
 }
 
 /**
- * What the gateway has brought up so far, filled as the parts come up (the database, the upstream
- * clients, the servers and readiness when it is created; the bound ports and the ops server when it
- * starts): `stopGateway` closes exactly that, also after a creation or a start that failed half-way.
+ * What the gateway has brought up so far, filled as the parts come up (the database handle, the
+ * upstream clients and the servers when it is created; readiness, the ops server and the bound ports
+ * when it starts): `stopGateway` closes exactly that, also after a creation or a start that failed
+ * half-way.
  */
 interface Running {
   mongo?: MongoConnection;
   upstreams?: Upstreams;
   http?: FastifyInstance;
   operatorHttp?: FastifyInstance | undefined;
-  readiness?: Readiness;
+  readiness?: StartGate;
+  /** Aborted by the stop: a start still waiting for the database gives up at once. */
+  abortStart?: AbortController;
+  /** The one start (a second `start()` returns it: test harnesses start the app, and tests again). */
+  starting?: Promise<void>;
   httpPort: number;
   operatorPort: number;
   ops?: OpsServer;
@@ -112,7 +119,10 @@ interface Running {
   stopping?: Promise<void>;
 }
 
-/** Composition root: connects Mongo, builds adapters, the upstream gateways and the HTTP server. */
+/**
+ * Composition root: the database handle (not connected yet: `start` waits for the database), the
+ * adapters, the upstream gateways and the HTTP servers.
+ */
 export async function createGatewayApp(
   config: GatewayConfig,
   overrides: GatewayAppOverrides = {},
@@ -144,7 +154,10 @@ export async function createGatewayApp(
     get opsPort() {
       return running.ops?.port ?? 0;
     },
-    start: () => startGateway(w, built, running),
+    start() {
+      running.starting ??= startGateway(w, built, running);
+      return running.starting;
+    },
     stop() {
       running.stopping ??= stopGateway(w, running);
       return running.stopping;
@@ -152,25 +165,20 @@ export async function createGatewayApp(
   };
 }
 
-/** The database, who may call, the upstream clients, the servers, then readiness (none listening yet). */
+/** The database handle, who may call, the upstream clients, the servers (none listening, nothing connected yet). */
 async function buildGateway(w: Wiring, overrides: GatewayAppOverrides, r: Running): Promise<Built> {
-  const mongo = await connectServiceDatabase(w.config, {
-    service: 'gateway',
-    logger: w.logger,
-    parts: r,
-    indexes: GATEWAY_INDEXES,
-  });
+  const mongo = (r.mongo = openMongo(
+    mongoOptionsFromConfig(w.config, { appName: 'gateway', logger: w.logger }),
+  ));
   const access = createAccess(w.config, mongo);
   const upstreams = (r.upstreams = createUpstreams(w.config, overrides));
   const { http, operatorHttp } = await buildServers(w, access, upstreams);
   r.http = http;
   r.operatorHttp = operatorHttp;
-  const readiness = (r.readiness = createGatewayReadiness(w, mongo));
   return {
     mongo,
     http,
     operatorHttp,
-    readiness,
     auditLog: access.auditLog,
     retentionIntervalMs: overrides.retentionIntervalMs ?? 3_600_000,
   };
@@ -178,16 +186,31 @@ async function buildGateway(w: Wiring, overrides: GatewayAppOverrides, r: Runnin
 
 // ---- start and stop -----------------------------------------------------------------------------
 
-/** The public listener, the operator listener (when configured), readiness, then the ops server. */
+/**
+ * Readiness and the ops server first (live, not ready), the public listener, the operator listener
+ * (when configured), then the database — awaited while unreachable, its indexes ensured — and the
+ * audit retention; ready last. Readiness is MongoDB only: the gateway has no Kafka connection, and
+ * the back-end services are not readiness dependencies (their outage shows as 503s of the calls
+ * that need them, not as a gateway outage).
+ */
 async function startGateway(w: Wiring, b: Built, r: Running): Promise<void> {
   const { config, logger } = w;
+  await openServiceHealth(config, { ...w, service: 'gateway', parts: r });
   await b.http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
   r.httpPort = boundPort(b.http, config.HTTP_PORT);
   if (b.operatorHttp !== undefined) {
     await b.operatorHttp.listen({ host: config.GATEWAY_OPERATOR_HOST, port: config.GATEWAY_OPERATOR_PORT });
     r.operatorPort = boundPort(b.operatorHttp, config.GATEWAY_OPERATOR_PORT);
   }
-  await b.readiness.start();
+  await untilReachable(
+    'mongo',
+    async () => {
+      await verifyMongo(b.mongo);
+      await ensureIndexes(b.mongo.db, GATEWAY_INDEXES);
+    },
+    { logger, signal: r.abortStart?.signal, readiness: r.readiness },
+  );
+  await r.readiness!.start();
   // Audit-log entries older than AUDIT_RETENTION_DAYS, on every replica (docs/security.md › Retention).
   r.retention = startRetention((before) => b.auditLog.dropOlderThan(before), {
     name: 'audit retention',
@@ -196,8 +219,11 @@ async function startGateway(w: Wiring, b: Built, r: Running): Promise<void> {
     intervalMs: b.retentionIntervalMs,
     logger: w.logger,
   });
-  const ops = (r.ops = await startServiceOps(config, { ...w, readiness: b.readiness }));
-  logger.info({ httpPort: r.httpPort, operatorPort: r.operatorPort, opsPort: ops.port }, 'gateway listening');
+  serviceStarted(r);
+  logger.info(
+    { httpPort: r.httpPort, operatorPort: r.operatorPort, opsPort: r.ops!.port },
+    'gateway listening',
+  );
 }
 
 /**
@@ -339,14 +365,4 @@ async function buildServers(
           onRevoked: (tokenId) => streams.endActor(`token:${tokenId}`),
         });
   return { http, operatorHttp };
-}
-
-// MongoDB only: the gateway has no Kafka connection, and the back-end services are not readiness
-// dependencies (their outage shows as 503s of the calls that need them, not as a gateway outage).
-function createGatewayReadiness(w: Wiring, mongo: MongoConnection): Readiness {
-  return readinessFromConfig(w.config, {
-    checks: [mongoReadinessCheck(mongo)],
-    logger: w.logger,
-    metrics: w.metrics,
-  });
 }

@@ -4,7 +4,7 @@ import type { GrpcServerHandle, RosterServiceProtoGrpcType, ServiceKeyring } fro
 import type { Logger } from '@isams-sync/logger';
 import { startPeriodic } from '@isams-sync/runtime';
 import type { PeriodicTask } from '@isams-sync/runtime';
-import type { Counter, Gauge, Metrics, OpsServer, Readiness, Sampler } from '@isams-sync/metrics';
+import type { Counter, Gauge, Metrics, OpsServer, Sampler } from '@isams-sync/metrics';
 import type { MongoConnection } from '@isams-sync/mongo';
 import * as shell from '@isams-sync/service-shell';
 import { createRosterPublisher } from './adapters/kafka/roster-publisher';
@@ -98,8 +98,10 @@ interface Running {
   mongo?: MongoConnection;
   store?: RosterStore;
   leases?: TenantLeases;
+  kafka?: KafkaClient;
   producer?: EventProducer;
-  readiness?: Readiness;
+  readiness?: shell.StartGate;
+  abortStart?: AbortController;
   processor?: ChangesetProcessor;
   heldBatches?: HeldBatches;
   queries?: RosterQueries;
@@ -315,15 +317,22 @@ function startSweeps(w: Wiring, r: Running, sweep: () => Promise<void>): Periodi
 // ---- start and stop -----------------------------------------------------------------------------
 
 /**
- * Database and broker, readiness, use-cases, the legacy migration and the resume of unfinished
- * work, then the gRPC server, the ops server, the raw-datasets consumer, the sampler and the sweeper.
+ * Health first (ops and gRPC health listening, not ready), then database and broker (awaited while
+ * unreachable), use-cases, the legacy migration and the resume of unfinished work, then the
+ * RosterService, the raw-datasets consumer, the sampler and the sweeper; ready last.
  */
 async function startRoster(w: Wiring, r: Running, sweep: () => Promise<void>): Promise<void> {
   const { config, logger } = w;
-  const { kafka, producer, readiness } = await shell.startServiceInfra(config, {
+  await shell.openServiceHealth(config, {
+    ...w,
+    service: 'roster',
+    parts: r,
+    kafka: { config },
+    grpc: { config, identity: w.identity },
+  });
+  const { kafka, producer } = await shell.startServiceInfra(config, {
     service: 'roster',
     logger,
-    metrics: w.metrics,
     parts: r,
     prepare: (mongo) => prepareDatabase(w, r, mongo),
     // Change events carry before/after images: requests are cut by bytes (the producer's default ~900 kB).
@@ -333,13 +342,16 @@ async function startRoster(w: Wiring, r: Running, sweep: () => Promise<void>): P
   });
   const core = buildUseCases(w, r, r.store!, r.leases!, producer);
   await finishPreviousWork(w, core.processor);
-  const grpc = (r.grpc = await startGrpcServer(w, readiness, core));
-  const ops = (r.ops = await shell.startServiceOps(config, { ...w, readiness }));
+  serveGrpc(w, r.grpc!, core);
   const consumer = (r.consumer = await runConsumer(rawDatasetsConsumerOptions(w, kafka, core)));
   await consumer.ready;
   r.sampler = startLagSampler(w, kafka);
   if (!w.overrides.disableSweeper) r.sweeps = startSweeps(w, r, sweep);
-  logger.info({ grpcPort: grpc.port, opsPort: ops.port, leaseOwner: r.leases!.owner }, 'roster started');
+  shell.serviceStarted(r);
+  logger.info(
+    { grpcPort: r.grpc!.port, opsPort: r.ops!.port, leaseOwner: r.leases!.owner },
+    'roster started',
+  );
 }
 
 /**
@@ -460,12 +472,10 @@ async function finishPreviousWork(w: Wiring, processor: ChangesetProcessor): Pro
 
 // ---- servers and background work ----------------------------------------------------------------
 
-/** The RosterService gRPC server (callers: `ROSTER_CALLERS`). */
-function startGrpcServer(w: Wiring, readiness: Readiness, core: UseCases): Promise<GrpcServerHandle> {
+/** The RosterService on the gRPC server (callers: `ROSTER_CALLERS`). */
+function serveGrpc(w: Wiring, grpc: GrpcServerHandle, core: UseCases): void {
   const { config } = w;
-  return shell.startServiceGrpc<RosterServiceProtoGrpcType>(config, {
-    ...w,
-    readiness,
+  shell.serveServiceGrpc<RosterServiceProtoGrpcType>(config, grpc, {
     proto: 'isams_sync/roster/v1/roster_service.proto',
     name: 'isams_sync.roster.v1.RosterService',
     definition: (pkg) => pkg.isams_sync.roster.v1.RosterService.service,

@@ -66,7 +66,7 @@ describe('gateway app start and stop', () => {
     expect(messages()).toContain('mongo connection closed');
   });
 
-  it('stops what a start that failed half-way opened: the public listener and the database', async () => {
+  it('stops what a start that failed half-way opened: the ops server, the public listener and the database', async () => {
     const db = await createTestDatabase('gw');
     cleanups.push(() => db.drop());
     const held = await occupiedPort();
@@ -77,8 +77,9 @@ describe('gateway app start and stop', () => {
     });
     await expect(app.start()).rejects.toThrow(/EADDRINUSE/);
     expect(app.http.server.listening).toBe(true);
-    expect(app.opsPort).toBe(0);
+    expect(app.opsPort).toBeGreaterThan(0);
     await app.stop();
+    expect(await fetch(`http://127.0.0.1:${app.opsPort}/health`).catch(() => 'closed')).toBe('closed');
     expect(app.http.server.listening).toBe(false);
     expect(messages()).toContain('mongo connection closed');
   });

@@ -80,12 +80,9 @@ export interface GatewayHarnessOptions {
   logger?: Logger;
 }
 
-export async function startGatewayHarness(
-  env: Record<string, string> = {},
-  options: GatewayHarnessOptions = {},
-): Promise<GatewayHarness> {
-  const db = await createTestDatabase('gw');
-  const config = loadGatewayConfig({
+/** The harness's gateway configuration on `db` (fake upstreams, test identities, every port 0), with `env` over it. */
+export function gatewayTestConfig(db: Pick<TestDatabase, 'url' | 'name'>, env: Record<string, string> = {}) {
+  return loadGatewayConfig({
     MONGO_URL: db.url,
     MONGO_DB: db.name,
     HTTP_PORT: '0',
@@ -100,6 +97,14 @@ export async function startGatewayHarness(
     GATEWAY_OPERATOR_TOKEN: OPERATOR_TOKEN,
     ...env,
   });
+}
+
+export async function startGatewayHarness(
+  env: Record<string, string> = {},
+  options: GatewayHarnessOptions = {},
+): Promise<GatewayHarness> {
+  const db = await createTestDatabase('gw');
+  const config = gatewayTestConfig(db, env);
   const connector = createFakeConnector();
   const upstream = createFakeRosterBookings();
   const app = await createGatewayApp(config, {
@@ -108,6 +113,8 @@ export async function startGatewayHarness(
     bookings: upstream.bookings,
     ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
+  // The start waits for the database and ensures its indexes (the listeners bind port 0).
+  await app.start();
   const operator: GatewayHarness['operator'] = (method, url, payload, credential = OPERATOR_TOKEN) =>
     app.operatorHttp!.inject({
       method,

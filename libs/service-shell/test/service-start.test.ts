@@ -1,0 +1,107 @@
+import { describe, expect, it, vi } from 'vitest';
+import { KafkaErrors } from '@isams-sync/kafka';
+import { MongoErrors } from '@isams-sync/mongo';
+import { isRetryableAtStart, startGate, untilReachable } from '../src/service-start';
+
+const logger = () => ({ warn: vi.fn(), info: vi.fn(), error: vi.fn(), debug: vi.fn() });
+
+describe('isRetryableAtStart', () => {
+  it('waits out an unreachable database or broker', () => {
+    expect(isRetryableAtStart(MongoErrors.MONGO_UNAVAILABLE())).toBe(true);
+    expect(
+      isRetryableAtStart(
+        KafkaErrors.KAFKA_UNAVAILABLE({ operation: 'ensureTopics', reason: 'ECONNREFUSED' }),
+      ),
+    ).toBe(true);
+  });
+
+  it('fails at once on what no waiting fixes: a refused credential or permission, a spec mismatch, a bug', () => {
+    const sasl = Object.assign(new Error('SASL SCRAM-SHA-512 authentication failed'), {
+      name: 'KafkaJSSASLAuthenticationError',
+    });
+    const acl = Object.assign(new Error('Not authorized'), {
+      name: 'KafkaJSProtocolError',
+      type: 'TOPIC_AUTHORIZATION_FAILED',
+    });
+    for (const cause of [sasl, acl])
+      expect(
+        isRetryableAtStart(
+          KafkaErrors.KAFKA_UNAVAILABLE({ operation: 'ensureTopics', reason: cause.name }, { cause }),
+        ),
+      ).toBe(false);
+    expect(isRetryableAtStart(MongoErrors.MONGO_AUTH_FAILED())).toBe(false);
+    expect(
+      isRetryableAtStart(KafkaErrors.KAFKA_TOPIC_MISMATCH({ mismatches: ['x: 3 partitions, not 6'] })),
+    ).toBe(false);
+    expect(isRetryableAtStart(new TypeError('x is undefined'))).toBe(false);
+  });
+});
+
+describe('untilReachable', () => {
+  it('tries again after each unreachable attempt, logging it once at warn with its code', async () => {
+    const log = logger();
+    let calls = 0;
+    const value = await untilReachable(
+      'mongo',
+      async () => {
+        calls += 1;
+        if (calls < 3) throw MongoErrors.MONGO_UNAVAILABLE();
+        return 'connected';
+      },
+      { logger: log as never, backoff: { initialMs: 1, maxMs: 1 } },
+    );
+    expect(value).toBe('connected');
+    expect(log.warn).toHaveBeenCalledTimes(2);
+    expect(
+      log.warn.mock.calls.map(([fields]) => [fields.dependency, fields.attempt, fields.errCode]),
+    ).toEqual([
+      ['mongo', 1, 'MONGO_UNAVAILABLE'],
+      ['mongo', 2, 'MONGO_UNAVAILABLE'],
+    ]);
+  });
+
+  it('throws a failure no waiting fixes at once', async () => {
+    const log = logger();
+    const step = vi.fn(async () => Promise.reject(MongoErrors.MONGO_AUTH_FAILED()));
+    await expect(untilReachable('mongo', step, { logger: log as never })).rejects.toMatchObject({
+      code: 'MONGO_AUTH_FAILED',
+    });
+    expect(step).toHaveBeenCalledTimes(1);
+    expect(log.warn).not.toHaveBeenCalled();
+  });
+
+  it('gives up waiting as soon as the stop aborts it', async () => {
+    const stop = new AbortController();
+    const waiting = untilReachable('kafka', async () => Promise.reject(MongoErrors.MONGO_UNAVAILABLE()), {
+      logger: logger() as never,
+      signal: stop.signal,
+    });
+    stop.abort(new Error('stopping'));
+    await expect(waiting).rejects.toThrow('stopping');
+  });
+});
+
+describe('startGate', () => {
+  it('is ready only once the start opened it and while the probes answer', () => {
+    let ready = false;
+    const listeners: Array<(r: boolean) => void> = [];
+    const inner = {
+      isReady: () => ready,
+      status: () => ({ ready, checks: {} }),
+      subscribe: (l: (r: boolean) => void) => (listeners.push(l), () => undefined),
+      start: async () => undefined,
+      stop: () => undefined,
+    };
+    const gate = startGate(inner);
+    const seen: boolean[] = [];
+    gate.subscribe((r) => seen.push(r));
+    ready = true;
+    for (const l of listeners) l(true);
+    expect(gate.isReady()).toBe(false);
+    gate.open();
+    expect(gate.isReady()).toBe(true);
+    ready = false;
+    for (const l of listeners) l(false);
+    expect(seen).toEqual([true, false]);
+  });
+});
