@@ -35,6 +35,26 @@ export function isTerminal(status: RunStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
 }
 
+/** The sequence of the roster's report of an admin's decision on a run's held batch (docs/events.md). */
+export const HELD_BATCH_DECISION_SEQUENCE = 3;
+
+/** An admin's decision on a held batch, as the runs held on it end: approved (`applied`) or `discarded`. */
+export type HeldBatchDecision = Extract<RunStatus, 'applied' | 'discarded'>;
+
+/**
+ * The decision a real run held on a batch ended with, or undefined for any other run. A run has a
+ * `heldBatchId` only from a `held` report; after it, `applied` (the roster's sequence 3 once the
+ * approval is applied) or `discarded` is the batch's decision.
+ */
+export function heldBatchDecisionOf(run: {
+  status: RunStatus;
+  dryRun: boolean;
+  heldBatchId?: string | undefined;
+}): HeldBatchDecision | undefined {
+  if (run.dryRun || run.heldBatchId === undefined) return undefined;
+  return run.status === 'applied' || run.status === 'discarded' ? run.status : undefined;
+}
+
 /**
  * Whether a requested run may start, from its school's settings as the start reads them: a school
  * whose sync was paused meanwhile gets its run cancelled (`sync-disabled`); a run already fetching

@@ -7,7 +7,13 @@ import type { QueuedRun, RunFinding, RunRecord, RunStepPatch, SchoolSlot } from 
 import type { SchoolSchedule } from '../domain/schedule';
 import type { EncryptedKey, SchoolSettings } from '../domain/school-settings';
 import type { SourceFormat } from '../domain/settings-rules';
-import type { AppliedSnapshot, RunDatasetStats, RunProgress, RunStatus } from '../domain/sync-run';
+import type {
+  AppliedSnapshot,
+  HeldBatchDecision,
+  RunDatasetStats,
+  RunProgress,
+  RunStatus,
+} from '../domain/sync-run';
 
 // The ports of the connector's use-cases: what the sync engine needs from storage, the run leases,
 // the broker, iSAMS and the local spool, and what the key vault, the settings service, the
@@ -71,11 +77,12 @@ export interface RunStore {
     set: Partial<RunRecord>,
   ): Promise<RunRecord | null>;
   /**
-   * Ends the school's real runs still `held` on the held batch `heldBatchId` as `discarded` (the
-   * roster reports an admin's discard on the run that opened the batch; the later runs held on it
-   * are decided with it). Idempotent; resolves to how many runs it ended.
+   * Ends the school's real runs still `held` on the held batch `heldBatchId` as `decision` —
+   * `applied` (approved) or `discarded` (the roster reports an admin's decision on the run that
+   * opened the batch; the later runs held on it are decided with it). Idempotent; resolves to every
+   * real run of the school on that batch with that status now (those it ended, and those ended before).
    */
-  discardHeldRuns(tenantId: string, heldBatchId: string): Promise<number>;
+  decideHeldRuns(tenantId: string, heldBatchId: string, decision: HeldBatchDecision): Promise<RunRecord[]>;
   /** Runs not yet finished by the connector (requested, fetching, fetched). */
   unfinished(): Promise<UnfinishedRun[]>;
 

@@ -2,7 +2,7 @@ import { dataAsOfOf } from '../domain/data-freshness';
 import { ConnectorErrors } from '../domain/connector-errors';
 import { runStep } from '../domain/run-record';
 import type { RunRecord } from '../domain/run-record';
-import { appliedSnapshotOf, isTerminal, takesRosterReport } from '../domain/sync-run';
+import { appliedSnapshotOf, heldBatchDecisionOf, isTerminal, takesRosterReport } from '../domain/sync-run';
 import type { RunError, RunStatus } from '../domain/sync-run';
 import type { AppliedSnapshotStore, FreshnessStore, RunStore } from './ports';
 
@@ -81,15 +81,28 @@ export async function applyRosterReport(
 
 /**
  * What a run that took a roster report moves on: the school's data-as-of time (an applied run, or a
- * held one: its additions and updates were applied), for an applied run the applied snapshot the
- * next run is compared with, and for a discarded one the school's other runs held on the same batch
- * (they are decided with it). Idempotent: called again for the same run, it changes nothing.
+ * held one: its additions and updates were applied) and, for an applied run, the applied snapshot
+ * the next run is compared with. A decision on the run's held batch (approved: `applied`, or
+ * `discarded`) first ends the school's other runs still held on that batch the same way: they are
+ * decided with it. An approval applied the version the admin saw, which holds the held changes of
+ * the newest run held on the batch (each run that held some made them the batch's next version), so
+ * SchoolCloud is then as of that run's document: its data-as-of time and snapshot are the ones moved
+ * on (neither goes back over a newer one). Idempotent: called again for the same run — or for any
+ * run on the batch — it changes nothing, and finishes what a stopped call left.
  */
 export async function rosterReportTaken(deps: RosterReportDeps, run: RunRecord): Promise<void> {
-  const dataAsOf = dataAsOfOf(run);
-  if (dataAsOf) await deps.freshness.advance(run.tenantId, dataAsOf, run._id);
-  if (run.status === 'applied' && !run.dryRun)
-    await deps.snapshots.put(run.tenantId, appliedSnapshotOf(run), new Date());
-  if (run.status === 'discarded' && run.heldBatchId !== undefined)
-    await deps.runs.discardHeldRuns(run.tenantId, run.heldBatchId);
+  const decision = heldBatchDecisionOf(run);
+  const decided =
+    decision === undefined ? [] : await deps.runs.decideHeldRuns(run.tenantId, run.heldBatchId!, decision);
+  const latest = decision === 'applied' ? newestFetched([run, ...decided]) : run;
+  const dataAsOf = dataAsOfOf(latest);
+  if (dataAsOf) await deps.freshness.advance(run.tenantId, dataAsOf, latest._id);
+  if (latest.status === 'applied' && !latest.dryRun)
+    await deps.snapshots.put(run.tenantId, appliedSnapshotOf(latest), new Date());
+}
+
+/** The run fetched last (the first of `runs` when none is newer). */
+function newestFetched(runs: readonly [RunRecord, ...RunRecord[]]): RunRecord {
+  const at = (r: RunRecord) => r.fetchedAt?.getTime() ?? -Infinity;
+  return runs.reduce((newest, r) => (at(r) > at(newest) ? r : newest));
 }

@@ -272,3 +272,94 @@ describe('what a taken report moves on', () => {
     expect(world.snapshots.get(TENANT)?.syncRunId).toBe(third.run._id);
   });
 });
+
+describe('an approved held batch', () => {
+  // Two real runs held the same batch: the one that opened it, and a later one whose held changes
+  // became the batch's next version (the roster's updateHeldBatch). The admin approves that version,
+  // and the roster reports the opening run `applied` (sequence 3) once the approval is applied.
+  const BATCH = 'held-opening';
+  const minutesAgo = (n: number) => new Date(Date.now() - n * 60_000);
+  function heldWorld(holdKind: 'removals' | 'whole_run'): ConnectorWorld {
+    const world = worldOf();
+    const held = (id: string, fetchedAt: Date, batchId = BATCH) =>
+      runRecord(TENANT, id, fetchedAt, {
+        status: 'held',
+        rosterStatus: 'held',
+        rosterSequence: 2,
+        fetchedAt,
+        finishedAt: fetchedAt,
+        heldBatchId: batchId,
+        holdKind,
+        rosterCounts: { pupil: { added: 1, held: 3 } },
+      });
+    world.runs.set('opening', held('opening', minutesAgo(30)));
+    world.runs.set('later', held('later', minutesAgo(20)));
+    world.runs.set('other-batch', held('other-batch', minutesAgo(10), 'held-other'));
+    world.runs.set('dry', { ...held('dry', minutesAgo(5)), dryRun: true });
+    return world;
+  }
+  const approval: RosterReport = { tenantId: TENANT, syncRunId: 'opening', status: 'applied', sequence: 3 };
+  const engineOf = (world: ConnectorWorld, life = new ProcessLife()) => {
+    const engine = new SyncEngine({ ...inMemoryPorts(world, life), logger }, OPTIONS);
+    engines.push(engine);
+    return engine;
+  };
+
+  it('ends every real run held on it `applied` — the approved version carried their held changes — and moves data-as-of and the applied snapshot to the newest of them', async () => {
+    const world = heldWorld('whole_run');
+    expect(await engineOf(world).applyRosterReport(approval)).toBe(true);
+    expect(world.runs.get('opening')).toMatchObject({ status: 'applied', rosterSequence: 3 });
+    expect(world.runs.get('later')).toMatchObject({
+      status: 'applied',
+      rosterStatus: 'applied',
+      heldBatchId: BATCH,
+      rosterCounts: { pupil: { added: 1, held: 3 } },
+    });
+    // Another batch's run, and a dry run (it holds nothing), are not decided by it.
+    expect(world.runs.get('other-batch')?.status).toBe('held');
+    expect(world.runs.get('dry')?.status).toBe('held');
+    // SchoolCloud now has the later run's document: the next run is compared with it.
+    expect(world.snapshots.get(TENANT)?.syncRunId).toBe('later');
+    expect(world.freshness.get(TENANT)).toEqual({
+      dataAsOf: world.runs.get('later')!.fetchedAt,
+      syncRunId: 'later',
+    });
+  });
+
+  it('a repeated report changes nothing, and a newer snapshot and data-as-of stay', async () => {
+    const world = heldWorld('removals');
+    const engine = engineOf(world);
+    // A run fetched after both was applied before the approval came.
+    const newer = minutesAgo(1);
+    world.snapshots.set(TENANT, { syncRunId: 'newer', fetchedAt: newer, fingerprints: {}, absent: [] });
+    world.freshness.set(TENANT, { dataAsOf: newer, syncRunId: 'newer' });
+    expect(await engine.applyRosterReport(approval)).toBe(true);
+    expect(world.runs.get('later')?.status).toBe('applied');
+    expect(await engine.applyRosterReport(approval)).toBe(false);
+    expect(
+      await engine.applyRosterReport({ ...approval, syncRunId: 'later', status: 'held', sequence: 2 }),
+    ).toBe(false);
+    expect(world.runs.get('later')).toMatchObject({ status: 'applied', rosterSequence: 2 });
+    expect(world.snapshots.get(TENANT)?.syncRunId).toBe('newer');
+    expect(world.freshness.get(TENANT)?.syncRunId).toBe('newer');
+  });
+
+  it('the connector stops anywhere after taking the report: its event handled again finishes what it moves on', async () => {
+    const probe = new ProcessLife();
+    await engineOf(heldWorld('whole_run'), probe).applyRosterReport(approval);
+    const taken = probe.steps.indexOf('runs.takeReports ✓') + 1;
+    const steps = probe.steps.length;
+    expect(steps).toBeGreaterThan(taken);
+    for (let at = taken; at <= steps; at += 1) {
+      const world = heldWorld('whole_run');
+      const life = new ProcessLife(at);
+      await life.untilDeath(engineOf(world, life).applyRosterReport(approval));
+      expect(life.dead).toBe(true);
+      engines.pop();
+      await engineOf(world).applyRosterReport(approval);
+      expect(world.runs.get('later')?.status, `stopped at ${probe.steps[at]}`).toBe('applied');
+      expect(world.snapshots.get(TENANT)?.syncRunId, `stopped at ${probe.steps[at]}`).toBe('later');
+      expect(world.freshness.get(TENANT)?.syncRunId, `stopped at ${probe.steps[at]}`).toBe('later');
+    }
+  });
+});

@@ -15,7 +15,7 @@ import {
   TERMINAL_STATUSES,
   takesRosterReport,
 } from '../../domain/sync-run';
-import type { RunProgress, RunStatus } from '../../domain/sync-run';
+import type { HeldBatchDecision, RunProgress, RunStatus } from '../../domain/sync-run';
 import type {
   RunFence,
   RunHistory,
@@ -199,20 +199,19 @@ export class RunsRepository implements RunStore, RunHistory, RunRetentionStore {
     );
   }
 
-  discardHeldRuns(tenantId: string, heldBatchId: string): Promise<number> {
-    return this.wrap('discardHeldRuns', async () => {
-      const held = { tenantId, heldBatchId, status: 'held' as const, dryRun: false };
+  decideHeldRuns(tenantId: string, heldBatchId: string, decision: HeldBatchDecision): Promise<RunRecord[]> {
+    return this.wrap('decideHeldRuns', async () => {
+      const onBatch = { tenantId, heldBatchId, dryRun: false };
+      const held = { ...onBatch, status: 'held' as const };
       const runs = await this.coll.find(held, { projection: { _id: 1 } }).toArray();
-      let ended = 0;
       for (const { _id } of runs) {
         const { modifiedCount } = await this.coll.updateOne(
           { ...held, _id },
-          { $set: { status: 'discarded', rosterStatus: 'discarded', updatedAt: new Date() } },
+          { $set: { status: decision, rosterStatus: decision, updatedAt: new Date() } },
         );
         if (modifiedCount > 0) this.onWrite(_id);
-        ended += modifiedCount;
       }
-      return ended;
+      return this.coll.find({ ...onBatch, status: decision }).toArray();
     });
   }
 

@@ -1,5 +1,5 @@
 import { syncRunUpdatedV1 } from '@isams-sync/events';
-import { isTerminal } from '../../domain/sync-run';
+import { HELD_BATCH_DECISION_SEQUENCE, isTerminal } from '../../domain/sync-run';
 import type { EventHandler } from '@isams-sync/kafka';
 import type { Notifier } from '../../use-cases/notifier';
 import type { SyncEngine } from '../../use-cases/sync-engine';
@@ -13,8 +13,9 @@ import type { SyncEngine } from '../../use-cases/sync-engine';
  *
  * `onRunEnded` is told once per run that reached a final status (applied, unchanged, held, failed,
  * cancelled), for the `connector_sync_runs_finished_total` metric: a roster report when it changed
- * the run (a repeated report does not count), the connector's own final event as it arrives. A
- * discard is an admin's decision on a run already counted when it ended held, not another end.
+ * the run (a repeated report does not count), the connector's own final event as it arrives. An
+ * admin's decision on a held batch (the roster's sequence 3: `applied` once approved, or
+ * `discarded`) is not another end: its runs were counted when they ended held.
  */
 export function syncRunsHandler(
   engine: SyncEngine,
@@ -39,7 +40,8 @@ export function syncRunsHandler(
         error,
       });
     }
-    if (changed && isTerminal(d.status) && d.status !== 'discarded')
+    const decision = d.reportedBy === 'roster' && d.sequence === HELD_BATCH_DECISION_SEQUENCE;
+    if (changed && isTerminal(d.status) && !decision)
       onRunEnded?.({ status: d.status, errorCode: d.error?.code });
     const told = d.status === 'failed' || (d.status === 'held' && d.reportedBy === 'roster');
     if (notifier !== undefined && told && !d.dryRun) await notifier.runEnded(event.tenantid, d.syncRunId);

@@ -10,7 +10,13 @@ import type { SchoolSchedule } from '../../../src/domain/schedule';
 import type { SchoolSettings } from '../../../src/domain/school-settings';
 import { scheduleClaimKey } from '../../../src/domain/schedule';
 import { takesRosterReport } from '../../../src/domain/sync-run';
-import type { AppliedSnapshot, RunDatasetStats, RunProgress, RunStatus } from '../../../src/domain/sync-run';
+import type {
+  AppliedSnapshot,
+  HeldBatchDecision,
+  RunDatasetStats,
+  RunProgress,
+  RunStatus,
+} from '../../../src/domain/sync-run';
 import type {
   AppliedSnapshotStore,
   BatchSource,
@@ -291,13 +297,14 @@ export class InMemoryRunStore implements RunStore {
     return this.takeReports(tenantId, syncRunId);
   }
 
-  discardHeldRuns(tenantId: string, heldBatchId: string): Promise<number> {
-    return this.life.io('runs.discardHeldRuns', () => {
-      const held = [...this.world.runs.values()].filter(
-        (r) => r.tenantId === tenantId && r.heldBatchId === heldBatchId && r.status === 'held' && !r.dryRun,
+  decideHeldRuns(tenantId: string, heldBatchId: string, decision: HeldBatchDecision): Promise<RunRecord[]> {
+    return this.life.io('runs.decideHeldRuns', () => {
+      const onBatch = [...this.world.runs.values()].filter(
+        (r) => r.tenantId === tenantId && r.heldBatchId === heldBatchId && !r.dryRun,
       );
-      for (const run of held) this.update(run, { status: 'discarded', rosterStatus: 'discarded' });
-      return held.length;
+      for (const run of onBatch.filter((r) => r.status === 'held'))
+        this.update(run, { status: decision, rosterStatus: decision });
+      return onBatch.map((r) => copy(this.world.runs.get(r._id)!)).filter((r) => r.status === decision);
     });
   }
 
