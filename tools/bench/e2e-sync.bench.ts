@@ -49,6 +49,7 @@ import { peakRssMb, startCpuMeter, waitForQuiet, type CpuUse } from '../system-c
 import {
   bareInsert,
   bareProduce,
+  BARE_WRITES,
   bareReproduce,
   bareWriteDocuments,
   batchUrl,
@@ -108,8 +109,7 @@ interface StoredEntities {
 }
 /** The roster's declared index of its `entities` collection (services/roster: roster-store.ts). */
 const ENTITY_INDEXES = [{ key: { tenantId: 1, entityType: 1, entityId: 1 } as const, unique: true }];
-const INSERTS_PER_COMMAND_NOTE =
-  'into a collection with the roster’s index, 50 inserts or 20 replaces a command, 4 commands at once, as the roster writes';
+const INSERTS_PER_COMMAND_NOTE = `into a collection with the roster’s index, ${BARE_WRITES.insertsPerCommand} inserts or ${BARE_WRITES.replacesPerCommand} replaces a command, ${BARE_WRITES.inFlight} commands at once, as the roster writes`;
 
 /** A fresh topic name for one bare produce (each is deleted after it). */
 const scratchTopic = () => `bench-baseline-${randomBytes(4).toString('hex')}`;

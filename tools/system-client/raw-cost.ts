@@ -201,17 +201,14 @@ export async function readDocuments(
   }
 }
 
-/** Writes in flight at once in {@link bareWriteDocuments} (FerretDB/PostgreSQL runs writers side by side). */
-const WRITES_IN_FLIGHT = 4;
-/** Documents per command in {@link bareWriteDocuments} (what the roster uses). */
-const INSERTS_PER_COMMAND = 50;
-const REPLACES_PER_COMMAND = 20;
+/** How {@link bareWriteDocuments} writes: what the roster uses (FerretDB/PostgreSQL runs writers side by side). */
+export const BARE_WRITES = { inFlight: 4, insertsPerCommand: 50, replacesPerCommand: 20 } as const;
 
 /**
  * Given documents written bare, as any store of them must write them: into a fresh collection with
  * the `indexes` given (created first) and the `stored` documents (inserted first, untimed), the
  * `inserted` ones by `insertMany` and the `replaced` ones by `replaceOne` on `_id` (each must be
- * one of `stored`'s ids), WRITES_IN_FLIGHT commands at once. Only those writes are timed. With the
+ * one of `stored`'s ids: one that is not fails), {@link BARE_WRITES}. Only those writes are timed. With the
  * service's own stored documents this is the database's share of its writes: on FerretDB a
  * document's cost grows with its fields, not only its bytes.
  */
@@ -237,7 +234,7 @@ export async function bareWriteDocuments(
     const commands: T[][] = [];
     for (let i = 0; i < list.length; i += size) commands.push(list.slice(i, i + size));
     await Promise.all(
-      Array.from({ length: WRITES_IN_FLIGHT }, async () => {
+      Array.from({ length: BARE_WRITES.inFlight }, async () => {
         for (let part = commands.shift(); part !== undefined; part = commands.shift()) await write(part);
       }),
     );
@@ -247,8 +244,10 @@ export async function bareWriteDocuments(
     for (const { key, unique } of indexes) await docs.createIndex(key, { unique: unique ?? false });
     await inCommands(stored, 1000, (part) => docs.insertMany(part, { ordered: false }));
     const started = performance.now();
-    await inCommands(inserted, INSERTS_PER_COMMAND, (part) => docs.insertMany(part, { ordered: false }));
-    await inCommands(replaced, REPLACES_PER_COMMAND, async (part) => {
+    await inCommands(inserted, BARE_WRITES.insertsPerCommand, (part) =>
+      docs.insertMany(part, { ordered: false }),
+    );
+    await inCommands(replaced, BARE_WRITES.replacesPerCommand, async (part) => {
       const { matchedCount } = await docs.bulkWrite(
         part.map((d) => ({ replaceOne: { filter: { _id: d._id }, replacement: d } })),
         { ordered: false },
