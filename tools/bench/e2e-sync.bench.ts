@@ -22,7 +22,9 @@
  *  - unchanged resync: the plain fetch alone (the least an unchanged run can do);
  *  - peak RSS: the baseline child's own peak RSS;
  *  - the CPU rows: the machine's CPU time during each sync against its cores for that time, with
- *    each service's share (a profile of where the sync's time went).
+ *    each service's share (a profile of where the sync's time went); and the same CPU against the
+ *    machine's CPU during the floor's steps done bare, with the budget the goal's time gives the
+ *    cores once the floor's work is done (what the services may add, against what they added).
  *
  *   npx tsx tools/bench/e2e-sync.bench.ts [--json] [--size large|medium|small] [--quick] [--phase-limit-s N]
  *
@@ -43,8 +45,10 @@ import { join, resolve } from 'node:path';
 import { EventuallyTimedOut, startSystem, type AdminSyncRun } from '@isams-sync/testing';
 import { BSON, type Document } from 'mongodb';
 import { argValue, emitResult, progress, row, type BenchRow } from '../system-client/bench-output';
+import { SYNC_GOALS } from './bench-goals';
 import { isCutOff } from './bench-report';
 import { repoRoot, resolveInfra } from '../system-client/infra-endpoints';
+import { cpuFloorRow, cpuRow } from '../system-client/cpu-rows';
 import { peakRssMb, startCpuMeter, waitForQuiet, type CpuUse } from '../system-client/process-memory';
 import {
   bareInsert,
@@ -98,6 +102,15 @@ interface BaselineResult {
   fetchParseSeconds: number;
   republishFirstSeconds: number;
   republishChurnSeconds: number;
+  /** The machine's CPU during each floor step (core-seconds; {@link StepCost}), where it could be read. */
+  floorCpu: {
+    fetchParse?: number | undefined;
+    produce?: number | undefined;
+    writeFirst?: number | undefined;
+    writeChanged?: number | undefined;
+    republishFirst?: number | undefined;
+    republishChurn?: number | undefined;
+  };
   documentBytes: number;
   peakRssMb: number;
 }
@@ -153,6 +166,14 @@ async function baselineChild(input: BaselineInput): Promise<BaselineResult> {
     fetchParseSeconds: parsed.seconds,
     republishFirstSeconds: republishFirst.seconds,
     republishChurnSeconds: republishChurn.seconds,
+    floorCpu: {
+      fetchParse: parsed.cpuSeconds,
+      produce: produce.cpuSeconds,
+      writeFirst: writeFirst.cpuSeconds,
+      writeChanged: writeChanged.cpuSeconds,
+      republishFirst: republishFirst.cpuSeconds,
+      republishChurn: republishChurn.cpuSeconds,
+    },
     documentBytes: Buffer.byteLength(f2.text),
     peakRssMb: process.resourceUsage().maxRSS / 1024,
   };
@@ -195,29 +216,6 @@ async function timedSync(
     log(`  ${what}: cut off after ${limitS} s (${String(err).slice(0, 160)})`);
     return undefined;
   }
-}
-
-/**
- * A sync's CPU profile: the whole machine's CPU time during it against its cores for the sync's wall
- * time (ratio 1 = every core busy throughout: the sync waited for CPU, not for I/O), with each
- * service's share and the rest (the database, Kafka, this benchmark's client, anything else running).
- */
-function cpuRow(phase: string, use: CpuUse | undefined): BenchRow[] {
-  if (use === undefined) return [];
-  const services = Object.values(use.processes).reduce((n, s) => n + s, 0);
-  const each = Object.entries(use.processes)
-    .map(([name, s]) => `${name} ${s.toFixed(2)} s`)
-    .join(', ');
-  const rest = Math.max(0, use.machineSeconds - services);
-  return [
-    row(
-      `${phase}: CPU of the machine`,
-      use.machineSeconds,
-      'core-s',
-      use.cores * use.wallSeconds,
-      `CPU time of every process on the machine during the sync (${use.wallSeconds.toFixed(2)} s wall, timed from the trigger by this script); baseline: its ${use.cores} cores for that time, so the ratio is the share of the machine that was busy (1 = every core throughout); ${each}; the rest (the database, Kafka, this script, anything else running) ${rest.toFixed(2)} s`,
-    ),
-  ];
 }
 
 function cutOffRow(metric: string, limitS: number, note: string): BenchRow {
@@ -489,8 +487,36 @@ async function main(): Promise<void> {
           ),
         ),
       );
-    rows.push(...cpuRow('first sync (trigger → applied)', firstCpu));
-    if (churned !== undefined) rows.push(...cpuRow('1 % churn resync (trigger → applied)', churnCpu));
+    const { floorCpu } = base;
+    rows.push(
+      ...cpuRow('first sync (trigger → applied)', firstCpu),
+      ...cpuFloorRow(
+        'first sync (trigger → applied)',
+        firstCpu,
+        {
+          'fetch + parse': floorCpu.fetchParse,
+          produce: floorCpu.produce,
+          writes: floorCpu.writeFirst,
+          republish: floorCpu.republishFirst,
+        },
+        { ratio: SYNC_GOALS.firstSync, seconds: SYNC_GOALS.firstSync * moveAll },
+      ),
+    );
+    if (churned !== undefined)
+      rows.push(
+        ...cpuRow('1 % churn resync (trigger → applied)', churnCpu),
+        ...cpuFloorRow(
+          '1 % churn resync (trigger → applied)',
+          churnCpu,
+          {
+            'fetch + parse': floorCpu.fetchParse,
+            produce: floorCpu.produce,
+            writes: floorCpu.writeChanged,
+            republish: floorCpu.republishChurn,
+          },
+          { ratio: SYNC_GOALS.churn, seconds: SYNC_GOALS.churn * moveChurn },
+        ),
+      );
     for (const [name, mb] of Object.entries(rss)) {
       if (mb === undefined) continue;
       rows.push(

@@ -39,6 +39,8 @@ describe('bare writes of given documents (real database)', () => {
       ],
     });
     expect(written.seconds).toBeGreaterThan(0);
+    // The machine's CPU meanwhile (Linux: /proc/stat): measured, not left out.
+    expect(written.cpuSeconds).toBeGreaterThanOrEqual(0);
     // A replace that matches nothing writes nothing: the floor would leave its cost out.
     await expect(
       bareWriteDocuments(mongoUrl, { indexes, stored, replaced: [doc('s1'), doc('missing')] }),

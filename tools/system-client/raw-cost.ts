@@ -19,6 +19,28 @@ import {
 } from '@isams-sync/kafka';
 import { createLogger } from '@isams-sync/logger';
 import { MongoClient, type Document } from 'mongodb';
+import { startCpuMeter } from './process-memory';
+
+/**
+ * What a bare step took: its wall time, and the CPU the whole machine used meanwhile (core-seconds,
+ * every process: this one, Kafka, the database; absent where `/proc/stat` cannot be read). A floor's
+ * CPU is the sum of its steps': what the work done bare costs the machine.
+ */
+export interface StepCost {
+  seconds: number;
+  cpuSeconds?: number;
+}
+
+/** Starts timing a step; the returned function ends it ({@link StepCost}). */
+function stepTimer(): () => StepCost {
+  const cpu = startCpuMeter({});
+  const started = performance.now();
+  return () => {
+    const seconds = (performance.now() - started) / 1000;
+    const use = cpu.stop();
+    return use === undefined ? { seconds } : { seconds, cpuSeconds: use.machineSeconds };
+  };
+}
 
 /** The simulator's (or iSAMS's) Batch API URL for a key. */
 export function batchUrl(baseUrl: string, apiKey: string, format: 'xml' | 'json' = 'xml'): string {
@@ -26,20 +48,20 @@ export function batchUrl(baseUrl: string, apiKey: string, format: 'xml' | 'json'
 }
 
 /** Fetches the whole document with plain `fetch`; returns its text and the time taken. */
-export async function plainFetch(url: string): Promise<{ seconds: number; text: string }> {
-  const started = performance.now();
+export async function plainFetch(url: string): Promise<StepCost & { text: string }> {
+  const done = stepTimer();
   const res = await fetch(url);
   if (!res.ok) throw new Error(`plain fetch: HTTP ${res.status}`);
   const text = await res.text();
-  return { seconds: (performance.now() - started) / 1000, text };
+  return { ...done(), text };
 }
 
 /**
  * The document fetched and stream-parsed by libs/isams, its records only counted (no canonical JSON,
  * fingerprint, spool or publish): the least any sync does with a Batch API document, which has no delta.
  */
-export async function fetchParse(url: string): Promise<{ seconds: number; records: number; bytes: number }> {
-  const started = performance.now();
+export async function fetchParse(url: string): Promise<StepCost & { records: number; bytes: number }> {
+  const done = stepTimer();
   const res = await fetch(url);
   if (!res.ok || !res.body) throw new Error(`baseline fetch: HTTP ${res.status}`);
   let bytes = 0;
@@ -52,7 +74,7 @@ export async function fetchParse(url: string): Promise<{ seconds: number; record
     }
   })();
   for await (const e of streamBatchDocument(counted, { format: 'xml' })) if (e.type === 'record') records++;
-  return { seconds: (performance.now() - started) / 1000, records, bytes };
+  return { ...done(), records, bytes };
 }
 
 /** The baselines' Kafka client (its logs silent). */
@@ -68,7 +90,7 @@ async function onScratchTopic(
   brokers: string[],
   topic: string,
   send: (producer: RawProducer) => Promise<void>,
-): Promise<{ seconds: number }> {
+): Promise<StepCost> {
   const client = baselineClient(brokers);
   await ensureTopics(client, [
     {
@@ -82,10 +104,10 @@ async function onScratchTopic(
   ]);
   const producer = createRawProducer(client);
   await producer.connect();
-  const started = performance.now();
+  const done = stepTimer();
   try {
     await send(producer);
-    return { seconds: (performance.now() - started) / 1000 };
+    return done();
   } finally {
     await producer.disconnect();
     await deleteTopics(client, [topic]).catch(() => undefined);
@@ -98,7 +120,7 @@ export function bareProduce(
   topic: string,
   messages: number,
   bytesEach: number,
-): Promise<{ seconds: number }> {
+): Promise<StepCost> {
   const value = Buffer.alloc(bytesEach, 120);
   return onScratchTopic(brokers, topic, async (producer) => {
     for (let i = 0; i < messages; i += 4) {
@@ -146,7 +168,7 @@ export function bareReproduce(
   topic: string,
   records: readonly PublishedRecord[],
   perRequest = 500,
-): Promise<{ seconds: number }> {
+): Promise<StepCost> {
   return onScratchTopic(brokers, topic, async (producer) => {
     for (let i = 0; i < records.length; i += perRequest)
       await producer.send(topic, records.slice(i, i + perRequest));
@@ -160,16 +182,12 @@ interface RecordDoc {
 }
 
 /** Inserts `count` documents of about `bytesEach` bytes with unordered `insertMany` batches of 1,000. */
-export async function bareInsert(
-  mongoUrl: string,
-  count: number,
-  bytesEach: number,
-): Promise<{ seconds: number }> {
+export async function bareInsert(mongoUrl: string, count: number, bytesEach: number): Promise<StepCost> {
   const client = new MongoClient(mongoUrl, { serverSelectionTimeoutMS: 10_000 });
   await client.connect();
   const db = client.db(`bench_baseline_${randomBytes(4).toString('hex')}`);
   const payload = 'x'.repeat(Math.max(1, bytesEach - 60));
-  const started = performance.now();
+  const done = stepTimer();
   try {
     for (let i = 0; i < count; i += 1000) {
       const n = Math.min(1000, count - i);
@@ -178,7 +196,7 @@ export async function bareInsert(
         { ordered: false },
       );
     }
-    return { seconds: (performance.now() - started) / 1000 };
+    return done();
   } finally {
     await db.dropDatabase().catch(() => undefined);
     await client.close();
@@ -225,7 +243,7 @@ export async function bareWriteDocuments(
     inserted?: Document[];
     replaced?: Document[];
   },
-): Promise<{ seconds: number }> {
+): Promise<StepCost> {
   const client = new MongoClient(mongoUrl, { serverSelectionTimeoutMS: 10_000 });
   await client.connect();
   const db = client.db(`bench_baseline_${randomBytes(4).toString('hex')}`);
@@ -243,7 +261,7 @@ export async function bareWriteDocuments(
     await db.createCollection('documents');
     for (const { key, unique } of indexes) await docs.createIndex(key, { unique: unique ?? false });
     await inCommands(stored, 1000, (part) => docs.insertMany(part, { ordered: false }));
-    const started = performance.now();
+    const done = stepTimer();
     await inCommands(inserted, BARE_WRITES.insertsPerCommand, (part) =>
       docs.insertMany(part, { ordered: false }),
     );
@@ -256,7 +274,7 @@ export async function bareWriteDocuments(
       if (matchedCount !== part.length)
         throw new Error(`bare replace: ${part.length - matchedCount} of ${part.length} ids not stored`);
     });
-    return { seconds: (performance.now() - started) / 1000 };
+    return done();
   } finally {
     await db.dropDatabase().catch(() => undefined);
     await client.close();
