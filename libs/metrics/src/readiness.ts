@@ -46,6 +46,12 @@ export interface Readiness {
   subscribe(listener: (ready: boolean) => void): () => void;
   /** Runs the first round of probes (awaited), then keeps probing in the background. */
   start(): Promise<void>;
+  /**
+   * Runs a round of probes now (awaited), beside the background ones: a change the caller knows of
+   * (a start that just finished after waiting out an outage) is seen without waiting for the next
+   * round. Does nothing before {@link Readiness.start} or after {@link Readiness.stop}.
+   */
+  refresh(): Promise<void>;
   /** Stops probing; readiness is false from now on (shutdown). */
   stop(): void;
 }
@@ -162,6 +168,10 @@ export function createReadiness(options: ReadinessOptions): Readiness {
       started = true;
       await round();
       loop.next();
+    },
+    async refresh() {
+      if (!started || loop.stopped) return;
+      await round();
     },
     stop() {
       loop.stop();

@@ -8,6 +8,7 @@ export { backendServiceConfig, mongoServiceConfig } from './service-config';
 export {
   connectServiceDatabase,
   serviceKafkaClient,
+  serviceStartStep,
   startServiceInfra,
   startServiceOps,
 } from './service-infra';
@@ -17,16 +18,32 @@ export type {
   ServiceInfraConfig,
   ServiceInfraOptions,
   ServiceInfraParts,
+  ServiceStartStepOptions,
 } from './service-infra';
 export { protosDirOption, serveServiceGrpc } from './service-grpc';
 export type { GrpcServerSettings, ServiceGrpcOptions } from './service-grpc';
-export { serviceConsumerOptions, shortSessionOverride, startConsumerLagSampler } from './service-consumer';
-export type { ServiceConsumerGroup, ServiceConsumerOptions } from './service-consumer';
+export {
+  serviceConsumerOptions,
+  shortSessionOverride,
+  startConsumerLagSampler,
+  startServiceConsumer,
+} from './service-consumer';
+export type {
+  ServiceConsumerGroup,
+  ServiceConsumerOptions,
+  ServiceConsumerStartOptions,
+} from './service-consumer';
 export { GRPC_SHUTDOWN_MAX_MS, grpcShutdownDeadlineMs, stopService } from './service-stop';
 export type { ServiceShellParts, ServiceStopSteps } from './service-stop';
 export { openServiceHealth, serviceStarted } from './service-health';
 export type { ServiceHealthOptions } from './service-health';
-export { START_RETRY_BACKOFF, isRetryableAtStart, startGate, untilReachable } from './service-start';
+export {
+  START_RETRY_BACKOFF,
+  isRetryableAtStart,
+  startGate,
+  untilReachable,
+  untilStepDone,
+} from './service-start';
 export type { StartGate, UntilReachableOptions } from './service-start';
 export { serviceApp } from './service-app';
 export { serviceBasics } from './service-basics';

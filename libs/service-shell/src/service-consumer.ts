@@ -1,9 +1,11 @@
 import type { CommonServiceConfig } from '@isams-sync/config';
-import { consumerGroupLag, kafkaConsumerOptionsFromConfig } from '@isams-sync/kafka';
-import type { KafkaClient, KafkaServiceConfig, RunConsumerOptions } from '@isams-sync/kafka';
+import { consumerGroupLag, kafkaConsumerOptionsFromConfig, runConsumer } from '@isams-sync/kafka';
+import type { ConsumerHandle, KafkaClient, KafkaServiceConfig, RunConsumerOptions } from '@isams-sync/kafka';
 import type { Logger } from '@isams-sync/logger';
 import { consumerLagSample, deadLetterCounter, startSampler } from '@isams-sync/metrics';
 import type { Metrics, Sample, Sampler } from '@isams-sync/metrics';
+import { serviceStartStep } from './service-infra';
+import type { ServiceStartStepOptions } from './service-infra';
 
 /** The consumer group a service runs: the same for its consumer and its lag gauge. */
 export interface ServiceConsumerGroup {
@@ -84,4 +86,38 @@ export function startConsumerLagSampler(
       ...(opts.samples ?? []),
     ],
   });
+}
+
+/** Options of {@link startServiceConsumer}. */
+export interface ServiceConsumerStartOptions extends ServiceStartStepOptions {
+  /** Where the consumer is recorded the moment it runs, so the service's stop stops it. */
+  parts: ServiceStartStepOptions['parts'] & { consumer?: ConsumerHandle };
+}
+
+/**
+ * The service's consumer (`runConsumer`) up to its first join (`ready`), a start-up step
+ * ({@link serviceStartStep}): one that could not connect or join because Kafka was lost meanwhile
+ * (`KAFKA_CONSUMER_FAILED`) is stopped and started again with the same back-off, so the start waits,
+ * not ready, instead of failing. Nothing is consumed before the join, so starting again is harmless.
+ */
+export function startServiceConsumer(
+  options: RunConsumerOptions,
+  opts: ServiceConsumerStartOptions,
+): Promise<ConsumerHandle> {
+  const { parts } = opts;
+  return serviceStartStep(
+    'consumer',
+    async () => {
+      const consumer = (parts.consumer = runConsumer(options));
+      try {
+        await consumer.ready;
+        return consumer;
+      } catch (err) {
+        parts.consumer = undefined;
+        await consumer.stop().catch(() => undefined);
+        throw err;
+      }
+    },
+    opts,
+  );
 }

@@ -7,7 +7,7 @@ import { startOpsServer } from '@isams-sync/metrics';
 import type { Metrics, OpsServer } from '@isams-sync/metrics';
 import { connectMongo, ensureIndexes, mongoOptionsFromConfig } from '@isams-sync/mongo';
 import type { CollectionIndexSpec, MongoConnection, MongoServiceConfig } from '@isams-sync/mongo';
-import { isRetryableAtStart, untilReachable } from './service-start';
+import { isRetryableAtStart, untilReachable, untilStepDone } from './service-start';
 import type { StartGate } from './service-start';
 
 /**
@@ -68,6 +68,31 @@ export function connectServiceDatabase(
     },
     { logger, signal: parts.abortStart?.signal, readiness: parts.readiness },
   );
+}
+
+/** Where {@link serviceStartStep} finds the service's stop and readiness. */
+export interface ServiceStartStepOptions {
+  logger: Logger;
+  parts: Pick<ServiceInfraParts, 'abortStart' | 'readiness'>;
+}
+
+/**
+ * A step of the service's start after {@link startServiceInfra} (a migration, the binding of legacy
+ * keys, a consumer's first join), tried again while MongoDB or Kafka, lost meanwhile, is unreachable
+ * (`untilStepDone`: the same back-off and warn line as the first connection, with the `step`), given
+ * up at once by the service's stop. `run` must be idempotent.
+ */
+export function serviceStartStep<T>(
+  step: string,
+  run: () => Promise<T>,
+  opts: ServiceStartStepOptions,
+): Promise<T> {
+  const { parts } = opts;
+  return untilStepDone(step, run, {
+    logger: opts.logger,
+    signal: parts.abortStart?.signal,
+    readiness: parts.readiness,
+  });
 }
 
 /** Options of {@link startServiceInfra}. */

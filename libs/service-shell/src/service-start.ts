@@ -48,28 +48,63 @@ export interface UntilReachableOptions {
   readiness?: Pick<Readiness, 'start'> | undefined;
 }
 
+/** The dependency an error is of: `mongo` for `MONGO_*`, `kafka` for `KAFKA_*`, else `fallback`. */
+function dependencyOf(err: unknown, fallback: string): string {
+  if (!isAppError(err)) return fallback;
+  if (err.code.startsWith('MONGO_')) return 'mongo';
+  if (err.code.startsWith('KAFKA_')) return 'kafka';
+  return fallback;
+}
+
 /**
  * Runs one start-up step (`what`: `mongo`, `kafka`) until it succeeds, with capped exponential
  * back-off and jitter ({@link START_RETRY_BACKOFF}) while it fails in a way {@link isRetryableAtStart}
  * accepts, logging each failed attempt once at warn with its error code and message (never the
  * connection string). Any other failure is thrown at once.
  */
-export async function untilReachable<T>(
+export function untilReachable<T>(
   what: string,
   step: () => Promise<T>,
+  opts: UntilReachableOptions,
+): Promise<T> {
+  return retryAtStart(() => what, undefined, step, opts);
+}
+
+/**
+ * A step of the start after the dependencies first answered (a migration, a key binding, a
+ * consumer's first join), run as {@link untilReachable} runs the first connection: while MongoDB or
+ * Kafka, lost meanwhile, is unreachable, it is tried again with the same back-off, each failed attempt
+ * logged with the same warn line (`<mongo|kafka> not reachable yet at start-up: not ready, retrying`,
+ * the dependency its error is of) and the `step`. Any other failure is thrown at once. The step must
+ * be idempotent: it runs again from its beginning after failing half-way.
+ */
+export function untilStepDone<T>(
+  step: string,
+  run: () => Promise<T>,
+  opts: UntilReachableOptions,
+): Promise<T> {
+  return retryAtStart((err) => dependencyOf(err, 'dependency'), step, run, opts);
+}
+
+async function retryAtStart<T>(
+  dependency: (err: unknown) => string,
+  step: string | undefined,
+  run: () => Promise<T>,
   opts: UntilReachableOptions,
 ): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
     opts.signal?.throwIfAborted();
     try {
-      return await step();
+      return await run();
     } catch (err) {
       opts.signal?.throwIfAborted();
       if (!isRetryableAtStart(err)) throw err;
       const retryInMs = backoffDelay(attempt, opts.backoff ?? START_RETRY_BACKOFF);
+      const what = dependency(err);
       opts.logger.warn(
         {
           dependency: what,
+          ...(step === undefined ? {} : { step }),
           attempt,
           retryInMs,
           errCode: isAppError(err) ? err.code : undefined,
@@ -85,7 +120,11 @@ export async function untilReachable<T>(
 
 /** A {@link Readiness} that also waits for the service's start to finish ({@link StartGate.open}). */
 export interface StartGate extends Readiness {
-  /** The start has finished (servers, consumers, schedulers up): ready from now on while the dependencies are. */
+  /**
+   * The start has finished (servers, consumers, schedulers up): ready from now on while the
+   * dependencies are — a round of probes runs at once, so a start that waited out an outage is ready
+   * without waiting for the next round.
+   */
   open(): void;
 }
 
@@ -114,6 +153,7 @@ export function startGate(inner: Readiness): StartGate {
       return () => listeners.delete(listener);
     },
     start: () => inner.start(),
+    refresh: () => inner.refresh(),
     stop() {
       inner.stop();
       publish();
@@ -121,6 +161,9 @@ export function startGate(inner: Readiness): StartGate {
     open() {
       opened = true;
       publish();
+      // A start that waited out an outage may finish before the probes' next round sees the
+      // dependency back (up to READINESS_INTERVAL_MS): a round now, so ready follows at once.
+      void inner.refresh();
     },
   };
 }

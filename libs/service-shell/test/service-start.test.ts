@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { KafkaErrors } from '@isams-sync/kafka';
+import { createReadiness } from '@isams-sync/metrics';
 import { MongoErrors } from '@isams-sync/mongo';
-import { isRetryableAtStart, startGate, untilReachable } from '../src/service-start';
+import { isRetryableAtStart, startGate, untilReachable, untilStepDone } from '../src/service-start';
 
 const logger = () => ({ warn: vi.fn(), info: vi.fn(), error: vi.fn(), debug: vi.fn() });
 
@@ -81,7 +82,80 @@ describe('untilReachable', () => {
   });
 });
 
+describe('untilStepDone', () => {
+  it('tries a later step again while the dependency its error is of is lost, with the same warn line and the step', async () => {
+    const log = logger();
+    const failures = [
+      MongoErrors.MONGO_UNAVAILABLE(),
+      KafkaErrors.KAFKA_CONSUMER_FAILED({ groupId: 'g', reason: 'ECONNREFUSED' }),
+    ];
+    const step = vi.fn(async () => {
+      const failure = failures.shift();
+      if (failure !== undefined) throw failure;
+      return 'migrated';
+    });
+    expect(
+      await untilStepDone('legacy migration', step, {
+        logger: log as never,
+        backoff: { initialMs: 1, maxMs: 1 },
+      }),
+    ).toBe('migrated');
+    expect(step).toHaveBeenCalledTimes(3);
+    expect(
+      log.warn.mock.calls.map(([fields, msg]) => [fields.dependency, fields.step, fields.errCode, msg]),
+    ).toEqual([
+      [
+        'mongo',
+        'legacy migration',
+        'MONGO_UNAVAILABLE',
+        'mongo not reachable yet at start-up: not ready, retrying',
+      ],
+      [
+        'kafka',
+        'legacy migration',
+        'KAFKA_CONSUMER_FAILED',
+        'kafka not reachable yet at start-up: not ready, retrying',
+      ],
+    ]);
+  });
+
+  it('throws a failure no waiting fixes at once, and gives up when the stop aborts it', async () => {
+    const refused = vi.fn(async () => Promise.reject(new TypeError('x is undefined')));
+    await expect(untilStepDone('consumer', refused, { logger: logger() as never })).rejects.toThrow(
+      'x is undefined',
+    );
+    expect(refused).toHaveBeenCalledTimes(1);
+    const stop = new AbortController();
+    const waiting = untilStepDone('consumer', async () => Promise.reject(MongoErrors.MONGO_UNAVAILABLE()), {
+      logger: logger() as never,
+      signal: stop.signal,
+    });
+    stop.abort(new Error('stopping'));
+    await expect(waiting).rejects.toThrow('stopping');
+  });
+});
+
 describe('startGate', () => {
+  it("turns ready as soon as the start opens it after an outage, without waiting for the probes' next round", async () => {
+    let up = false;
+    const inner = createReadiness({
+      checks: [{ name: 'mongo', probe: async () => up }],
+      // An hour: only a round the gate asks for can see the database back.
+      intervalMs: 3_600_000,
+      timeoutMs: 1_000,
+      logger: logger() as never,
+    });
+    const gate = startGate(inner);
+    await gate.start();
+    expect(inner.status().checks).toEqual({ mongo: false });
+    up = true;
+    const ready = new Promise<void>((resolve) => gate.subscribe((r) => r && resolve()));
+    gate.open();
+    await ready;
+    expect(gate.isReady()).toBe(true);
+    gate.stop();
+  });
+
   it('is ready only once the start opened it and while the probes answer', () => {
     let ready = false;
     const listeners: Array<(r: boolean) => void> = [];
@@ -90,6 +164,7 @@ describe('startGate', () => {
       status: () => ({ ready, checks: {} }),
       subscribe: (l: (r: boolean) => void) => (listeners.push(l), () => undefined),
       start: async () => undefined,
+      refresh: async () => undefined,
       stop: () => undefined,
     };
     const gate = startGate(inner);

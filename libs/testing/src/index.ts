@@ -53,4 +53,23 @@ export { testClientIdentity, testServiceIdentityDir } from './service-identity';
 export { startRosterStandIn, type RosterStandInOptions } from './roster-stand-in';
 export { expectEveryMethodUnauthenticated, grpcHealthStatus, probeEveryMethod } from './grpc-probe';
 export { startSmtpServer, type TestSmtpServer, type ReceivedMail } from './smtp-server';
-export { failedStartAttempts, httpStatus, startTcpGate, type TcpGate } from './outage';
+export {
+  capturedLogger,
+  dependencyGates,
+  expectExitsOnSigterm,
+  expectLiveNotReady,
+  expectReadyAfterOutage,
+  expectStepOutagesWaitedOut,
+  failedStartAttempts,
+  gatesLosingAt,
+  httpStatus,
+  mongoCommandBytes,
+  mongoUrlThrough,
+  spawnWatchedService,
+  startTcpGate,
+  watchStart,
+  type DependencyGates,
+  type TcpGate,
+  type WatchedService,
+  type WatchedStart,
+} from './outage';

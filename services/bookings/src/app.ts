@@ -1,7 +1,6 @@
 import { TopicNames, topicsAs } from '@isams-sync/events';
 import type { TopicSpec } from '@isams-sync/events';
 import type { BookingsServiceProtoGrpcType, GrpcServerHandle, ServiceKeyring } from '@isams-sync/grpc';
-import { runConsumer } from '@isams-sync/kafka';
 import type { ConsumerHandle, EventProducer, KafkaClient, RunConsumerOptions } from '@isams-sync/kafka';
 import type { Logger } from '@isams-sync/logger';
 import { startPeriodic, startRetention } from '@isams-sync/runtime';
@@ -102,10 +101,10 @@ export function createBookingsApp(config: BookingsConfig, overrides: BookingsApp
         const kafka = await startStorageAndKafka(ctx, parts);
         const { rosterChanges, useCases } = wireUseCases(ctx, parts);
         serveGrpc(ctx, parts.grpc!, useCases);
-        parts.consumer = await runConsumer(
+        await shell.startServiceConsumer(
           rosterChangesConsumerOptions(ctx, kafka, rosterChanges, rosterChangeMetrics),
+          { logger: ctx.logger, parts },
         );
-        await parts.consumer.ready;
         parts.sampler = startLagSampler(ctx, kafka);
         parts.sweep = startEveningSweep(useCases, config.EVENING_SWEEP_INTERVAL_MS, ctx.logger);
         // Processed-event records older than PROCESSED_EVENTS_RETENTION_DAYS (docs/security.md › Retention).

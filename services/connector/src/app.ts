@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { TopicNames, topicsAs } from '@isams-sync/events';
 import type { TopicSpec } from '@isams-sync/events';
 import type { ConnectorServiceProtoGrpcType, GrpcServerHandle, ServiceKeyring } from '@isams-sync/grpc';
-import { runConsumer } from '@isams-sync/kafka';
 import type { ConsumerHandle, EventProducer, KafkaClient } from '@isams-sync/kafka';
 import type { Logger } from '@isams-sync/logger';
 import type { Metrics, OpsServer, Sampler } from '@isams-sync/metrics';
@@ -204,9 +203,11 @@ function isamsClientSettings(config: ConnectorConfig, overrides: ConnectorAppOve
 // ---- start and stop -----------------------------------------------------------------------------
 
 /**
- * Health first (ops and gRPC health listening, not ready), then database and broker (awaited while
- * unreachable), use-cases, the sync-runs consumer, the ConnectorService and the samplers; the
- * engine's and the notifier's background work last, then ready.
+ * Health first (ops and gRPC health listening, not ready), then database and broker, use-cases (legacy
+ * keys bound, schedules reconciled), the sync-runs consumer (up to its first join), the
+ * ConnectorService and the samplers; the engine's and the notifier's background work last, then
+ * ready. Each step waits while the dependency it needs is unreachable, also one lost after the first
+ * connection.
  */
 async function startConnector(w: Wiring, r: Running): Promise<void> {
   const { config, logger } = w;
@@ -234,13 +235,17 @@ async function startConnector(w: Wiring, r: Running): Promise<void> {
   if (config.CONNECTOR_PARSE_WORKERS > 0)
     r.parsers = new ParseWorkerPool(config.CONNECTOR_PARSE_WORKERS, logger);
   const core = await buildUseCases(w, r, mongo, producer);
-  r.consumer = await runConsumer({
-    ...shell.serviceConsumerOptions(config, { ...w, kafka, group: syncRunsGroup(config) }),
-    handler: syncRunsHandler(core.engine, core.notifier, w.own.runEnded),
-  });
+  await shell.startServiceConsumer(
+    {
+      ...shell.serviceConsumerOptions(config, { ...w, kafka, group: syncRunsGroup(config) }),
+      handler: syncRunsHandler(core.engine, core.notifier, w.own.runEnded),
+    },
+    { logger, parts: r },
+  );
   serveGrpc(w, r.grpc!, core);
   r.sampler = startMetricsSampler(w, kafka, core);
-  await core.engine.start();
+  // Its queue restored and leftover spools removed (idempotent) before its timers start.
+  await shell.serviceStartStep('sync engine', () => core.engine.start(), { logger, parts: r });
   core.notifier?.start();
   r.retention = new RunRetention(
     { runs: core.runs, settingsAudit: core.settingsAudit, notifications: core.notifications },
@@ -299,10 +304,13 @@ async function buildUseCases(
   const schedules = new ScheduleRepository(mongo.db);
   const fetchPlans = new FetchPlansRepository(mongo.db);
   const keys = new KeyVault(settingsRepo, w.cipher, logger);
+  // Both idempotent, tried again while the database, lost meanwhile, is unreachable.
+  const step = <T>(name: string, run: () => Promise<T>) =>
+    shell.serviceStartStep(name, run, { logger, parts: r });
   // Before any call is served: keys stored before the host binding are bound to their address.
-  await keys.bindLegacyKeys();
+  await step('legacy key binding', () => keys.bindLegacyKeys());
   // Before the scheduler starts: every school's settings get the schedule they need (adapters/mongo).
-  const reconciled = await schedules.reconcile(new Date());
+  const reconciled = await step('schedule reconcile', () => schedules.reconcile(new Date()));
   if (reconciled.adopted + reconciled.scheduled > 0)
     logger.info(reconciled, 'schedules adopted from the settings or started (sync_schedules)');
   const leases = new LeaseKeeper(mongoLeaseStore(mongo.db.collection<LeaseDocument>(COLLECTIONS.leases)), {

@@ -1,4 +1,3 @@
-import { runConsumer } from '@isams-sync/kafka';
 import type { ConsumerHandle, EventProducer, KafkaClient, RunConsumerOptions } from '@isams-sync/kafka';
 import type { GrpcServerHandle, RosterServiceProtoGrpcType, ServiceKeyring } from '@isams-sync/grpc';
 import type { Logger } from '@isams-sync/logger';
@@ -317,9 +316,10 @@ function startSweeps(w: Wiring, r: Running, sweep: () => Promise<void>): Periodi
 // ---- start and stop -----------------------------------------------------------------------------
 
 /**
- * Health first (ops and gRPC health listening, not ready), then database and broker (awaited while
- * unreachable), use-cases, the legacy migration and the resume of unfinished work, then the
- * RosterService, the raw-datasets consumer, the sampler and the sweeper; ready last.
+ * Health first (ops and gRPC health listening, not ready), then database and broker, use-cases, the
+ * legacy migration and the resume of unfinished work, then the RosterService, the raw-datasets
+ * consumer (up to its first join), the sampler and the sweeper; ready last. Each step waits while
+ * the dependency it needs is unreachable, also one lost after the first connection.
  */
 async function startRoster(w: Wiring, r: Running, sweep: () => Promise<void>): Promise<void> {
   const { config, logger } = w;
@@ -341,10 +341,9 @@ async function startRoster(w: Wiring, r: Running, sweep: () => Promise<void>): P
     onTopicMismatch: 'error',
   });
   const core = buildUseCases(w, r, r.store!, r.leases!, producer);
-  await finishPreviousWork(w, core.processor);
+  await finishPreviousWork(w, r, core.processor);
   serveGrpc(w, r.grpc!, core);
-  const consumer = (r.consumer = await runConsumer(rawDatasetsConsumerOptions(w, kafka, core)));
-  await consumer.ready;
+  await shell.startServiceConsumer(rawDatasetsConsumerOptions(w, kafka, core), { logger, parts: r });
   r.sampler = startLagSampler(w, kafka);
   if (!w.overrides.disableSweeper) r.sweeps = startSweeps(w, r, sweep);
   shell.serviceStarted(r);
@@ -460,10 +459,17 @@ function createProcessor(
   });
 }
 
-/** Before taking new work: migrate a pre-#17 roster, then finish what a previous process left half done. */
-async function finishPreviousWork(w: Wiring, processor: ChangesetProcessor): Promise<void> {
+/**
+ * Before taking new work: migrate a pre-#17 roster (tried again while the database, lost meanwhile,
+ * is unreachable: each school's migration is idempotent), then finish what a previous process left
+ * half done.
+ */
+async function finishPreviousWork(w: Wiring, r: Running, processor: ChangesetProcessor): Promise<void> {
   // A roster stored before #17 (packed buckets) becomes entity documents + manifests first.
-  await processor.migrateLegacyRoster();
+  await shell.serviceStartStep('legacy migration', () => processor.migrateLegacyRoster(), {
+    logger: w.logger,
+    parts: r,
+  });
   // Finish whatever a previous process left half done before taking new work.
   await processor
     .resumeAll({ rebuild: true })

@@ -1,3 +1,4 @@
+import { isAppError, isTransientKind } from '@isams-sync/errors';
 import type { Logger } from '@isams-sync/logger';
 import { isamsOrigin } from '../domain/key-binding';
 import type { KeyBinding } from '../domain/key-binding';
@@ -57,7 +58,9 @@ export class KeyVault implements KeyRevealer {
 
   /**
    * Binds every legacy key to its stored address (start-up). A key that cannot be decrypted is
-   * logged and left as it is: runs report it, and entering the key again replaces it.
+   * logged and left as it is: runs report it, and entering the key again replaces it. A database
+   * that does not answer (a transient failure) is thrown: the start tries the binding again
+   * (idempotent: a key bound is no longer listed, a replace is conditional on the stored key).
    */
   async bindLegacyKeys(): Promise<{ bound: number; failed: number }> {
     let bound = 0;
@@ -66,6 +69,7 @@ export class KeyVault implements KeyRevealer {
       try {
         if (await this.reencrypt(s)) bound += 1;
       } catch (err) {
+        if (isAppError(err) && isTransientKind(err.kind)) throw err;
         failed += 1;
         this.logger.warn(
           { tenantId: s.tenantId, code: (err as { code?: string }).code },

@@ -16,6 +16,7 @@ import {
 } from '../../src/use-cases/records';
 import type { EntityRecord } from '../../src/use-cases/records';
 import { COLLECTIONS, RosterStore } from '../../src/adapters/mongo/roster-store';
+import { pupilRecord } from '../support/entity-record';
 
 let db: TestDatabase;
 let store: RosterStore;
@@ -27,20 +28,7 @@ beforeAll(async () => {
 });
 afterAll(async () => db?.drop());
 
-const record = (entityId: string, surname = `S${entityId}`): EntityRecord => ({
-  entityType: 'pupil',
-  entityId,
-  status: 'active',
-  data: { id: entityId, surname } as never,
-  lastChangeId: 'run#0',
-  lastSyncRunId: 'run',
-  changedAt: '2026-11-01T09:00:00.000Z',
-  removedAt: null,
-  graceUntil: null,
-  removal: null,
-  purged: false,
-  purgedAt: null,
-});
+const record = pupilRecord;
 
 describe('RosterStore (integration)', () => {
   it('stores one plain document per entity and a packed manifest; reads back exactly the tenant’s own', async () => {

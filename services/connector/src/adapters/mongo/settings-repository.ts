@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import { withMongoErrors } from '@isams-sync/mongo';
+import { toMongoError, withMongoErrors } from '@isams-sync/mongo';
 import type { EncryptedKey, SchoolSettings } from '../../domain/school-settings';
 import type { SettingsRecords, SettingsStore, StoredKeys } from '../../use-cases/ports';
 import { COLLECTIONS } from './collections';
@@ -51,10 +51,22 @@ export class SettingsRepository implements SettingsStore, SettingsRecords, Store
 
   /** Settings whose key is stored without its host binding (legacy). */
   withUnboundKeys(): AsyncIterable<SchoolSettings> {
-    return this.coll.find({ 'key.binding': { $exists: false } });
+    return this.each('withUnboundKeys', this.coll.find({ 'key.binding': { $exists: false } }));
   }
 
   all(): AsyncIterable<SchoolSettings> {
-    return this.coll.find({});
+    return this.each('all', this.coll.find({}));
+  }
+
+  /** The documents of `cursor`, a failure of the driver's mapped as the other reads' are (`MONGO_UNAVAILABLE` …). */
+  private async *each(
+    operation: string,
+    cursor: AsyncIterable<SchoolSettings>,
+  ): AsyncIterable<SchoolSettings> {
+    try {
+      for await (const doc of cursor) yield doc;
+    } catch (err) {
+      throw toMongoError(err, { operation, collection: COLLECTIONS.settings });
+    }
   }
 }
