@@ -155,15 +155,51 @@ describe('a pending held batch stays decidable across later runs', () => {
   });
 });
 
+/** A school of 40 pupils: 6 leave (`r2`, held as `held-r2`), then a seventh (`r3`, held on the same batch). */
+async function heldOnTwoRuns(): Promise<string> {
+  const t = uniqueName('school');
+  await run(t, 'seed', miniSchool(40));
+  await run(t, 'r2', miniSchool(40, { without: [1, 2, 3, 4, 5, 6] }));
+  expect(await run(t, 'r3', miniSchool(40, { without: [1, 2, 3, 4, 5, 6, 7] }))).toMatchObject({
+    outcome: 'held',
+    heldBatchId: 'held-r2',
+  });
+  return t;
+}
+
+describe('a superseded batch is reported, so its runs are decided', () => {
+  it('a batch a later run left nothing of is reported on the run that opened it (sequence 3 `superseded`, with the batch, at the later run)', async () => {
+    const t = await heldOnTwoRuns();
+    // everyone back: nothing left to decide
+    expect(await run(t, 'r4', miniSchool(40))).toMatchObject({ outcome: 'applied' });
+    const batch = (await roster.rpc.call('getHeldBatch')({ batchId: 'held-r2' }, t)).batch!;
+    expect(batch).toMatchObject({ status: 'superseded', lastSyncRunId: 'r4' });
+    const reports = await eventsFor(roster.h.events.runs, of(t, 'r2'), 3, 'r2 reports after r4');
+    expect(reports.map((e) => `${d(e).sequence}:${d(e).status}`)).toEqual([
+      '1:applying',
+      '2:held',
+      '3:superseded',
+    ]);
+    expect(reports[2]!.data).toMatchObject({
+      reportedBy: 'roster',
+      heldBatchId: 'held-r2',
+      holdKind: 'removals',
+      dryRun: false,
+      at: batch.decidedAt,
+    });
+    // No counts: the run's own (what it applied and held) stay as reported.
+    expect(reports[2]!.data).not.toHaveProperty('counts');
+    // Recorded as sent: the sweeper re-sends only an unrecorded one.
+    expect((await roster.app.store.heldBatch(t, 'held-r2'))?.decisionReportedAt).toBeInstanceOf(Date);
+    // The later run that held the same batch keeps its own report; the connector settles it with the batch.
+    const r3 = roster.h.events.runs.filter(of(t, 'r3'));
+    expect(r3.map((e) => `${d(e).sequence}:${d(e).status}`)).toEqual(['1:applying', '2:held']);
+  });
+});
+
 describe('a discarded batch is reported, so its runs are decided', () => {
   it('a discard is reported on the run that opened the batch (sequence 3 `discarded`, with the batch, at the decision)', async () => {
-    const t = uniqueName('school');
-    await run(t, 'seed', miniSchool(40));
-    await run(t, 'r2', miniSchool(40, { without: [1, 2, 3, 4, 5, 6] }));
-    expect(await run(t, 'r3', miniSchool(40, { without: [1, 2, 3, 4, 5, 6, 7] }))).toMatchObject({
-      outcome: 'held',
-      heldBatchId: 'held-r2',
-    });
+    const t = await heldOnTwoRuns();
     const batch = await roster.rpc.call('discardHeldBatch')(
       { batchId: 'held-r2', comment: 'feed glitch', version: 2 },
       t,
@@ -188,7 +224,7 @@ describe('a discarded batch is reported, so its runs are decided', () => {
     expect(discarded.data).not.toHaveProperty('counts');
     // The report is recorded as sent (the sweeper re-sends an unrecorded one); a repeated discard
     // changes nothing of the decision.
-    expect((await roster.app.store.heldBatch(t, 'held-r2'))?.discardReportedAt).toBeInstanceOf(Date);
+    expect((await roster.app.store.heldBatch(t, 'held-r2'))?.decisionReportedAt).toBeInstanceOf(Date);
     await roster.rpc.call('discardHeldBatch')({ batchId: 'held-r2', comment: 'again' }, t, 'admin:4');
     expect((await roster.rpc.call('getHeldBatch')({ batchId: 'held-r2' }, t)).batch).toMatchObject({
       decidedBy: 'admin:3',

@@ -4,8 +4,8 @@ import { defineEventType } from '../define-event-type';
 
 /**
  * Every state a sync run passes through, in order (terminal: applied, unchanged, held, failed,
- * cancelled; a held run then ends `applied` when an admin approves its held batch, or `discarded`
- * when an admin discards it).
+ * cancelled; a held run then ends `applied` when an admin approves its held batch, `discarded`
+ * when an admin discards it, or `superseded` when a later run left nothing of it to decide).
  */
 export const SYNC_RUN_STATUSES = [
   'requested',
@@ -19,6 +19,7 @@ export const SYNC_RUN_STATUSES = [
   'failed',
   'cancelled',
   'discarded',
+  'superseded',
 ] as const;
 export type SyncRunStatus = (typeof SYNC_RUN_STATUSES)[number];
 export const TERMINAL_SYNC_RUN_STATUSES: readonly SyncRunStatus[] = [
@@ -28,6 +29,7 @@ export const TERMINAL_SYNC_RUN_STATUSES: readonly SyncRunStatus[] = [
   'failed',
   'cancelled',
   'discarded',
+  'superseded',
 ];
 
 /** A whole number of records, bytes, datasets or changes. */
@@ -43,16 +45,18 @@ const changeCounts = countsOf(['added', 'updated', 'removed', 'restored', 'held'
 /**
  * A sync run changed state. Emitted by the connector (requested … published, failed, cancelled,
  * unchanged) and by the roster (applying, applied, held, failed; after an admin's decision on the
- * run's held batch, applied or discarded). `sequence` increases per run and reporter, so a consumer
- * keeps the latest state per (syncRunId, reportedBy).
+ * run's held batch, applied or discarded; superseded when a later run left nothing of the batch to
+ * decide). `sequence` increases per run and reporter, so a consumer keeps the latest state per
+ * (syncRunId, reportedBy).
  */
 export const syncRunUpdatedV1 = defineEventType({
   type: 'com.schoolcloud.isams-sync.sync.run.updated.v1',
   source: '/isams-sync/sync',
   // 1.1.0: status `discarded` — an admin discarded the run's held batch (additive: a new enum value).
-  schemaVersion: '1.1.0',
+  // 1.2.0: status `superseded` — a later run left nothing of the run's held batch to decide (additive).
+  schemaVersion: '1.2.0',
   description:
-    'A sync run changed state (requested, fetching, fetched, published, applying, applied, unchanged, held, failed, cancelled, discarded), with progress, counts and, on failure, an error code and what the admin should do.',
+    'A sync run changed state (requested, fetching, fetched, published, applying, applied, unchanged, held, failed, cancelled, discarded, superseded), with progress, counts and, on failure, an error code and what the admin should do.',
   schema: z
     .object({
       syncRunId: z.string().min(1).max(64),
@@ -83,10 +87,10 @@ export const syncRunUpdatedV1 = defineEventType({
         .optional(),
       /** Per entity type (e.g. `pupil`, `staff`, `setMembership`) counts of changes, from the roster. */
       counts: z.record(z.string(), changeCounts).optional(),
-      /** With `held` and `discarded`: the held batch. */
+      /** With `held`, `discarded` and `superseded`: the held batch. */
       heldBatchId: z.string().optional(),
       /**
-       * With `held` and `discarded`: `removals` (additions and updates were applied; removals wait for an admin) or
+       * With `held`, `discarded` and `superseded`: `removals` (additions and updates were applied; removals wait for an admin) or
        * `whole_run` (nothing was applied: the document looked like another school's).
        */
       holdKind: z.enum(['removals', 'whole_run']).optional(),

@@ -5,7 +5,7 @@ export interface FreshnessRun {
   status: RunStatus;
   dryRun: boolean;
   fetchedAt?: Date;
-  /** With `held` (and `discarded`): removals only (the rest applied) or the whole run (nothing applied). */
+  /** With `held` (and `discarded`, `superseded`): removals only (the rest applied) or the whole run (nothing applied). */
   holdKind?: 'removals' | 'whole_run';
   rosterCounts?: Record<string, unknown>;
 }
@@ -26,14 +26,14 @@ function appliedSomething(counts: Record<string, unknown> | undefined): boolean 
  * When the data a run leaves in SchoolCloud was fetched from iSAMS, or null when the run did not
  * bring SchoolCloud up to date. Applied and unchanged runs count; so does a run whose removals are
  * held, because its additions and updates were applied (only the held removals wait) — and still
- * once an admin discarded them. A run held whole (another school's data), a failed, cancelled or
- * dry run does not. A held report from a roster older than `holdKind` counts when its counts show
- * applied changes.
+ * once an admin discarded them or a later run superseded them. A run held whole (another school's
+ * data), a failed, cancelled or dry run does not. A held report from a roster older than `holdKind`
+ * counts when its counts show applied changes.
  */
 export function dataAsOfOf(run: FreshnessRun): Date | null {
   if (run.dryRun || run.fetchedAt === undefined) return null;
   if (run.status === 'applied' || run.status === 'unchanged') return run.fetchedAt;
-  if (run.status !== 'held' && run.status !== 'discarded') return null;
+  if (run.status !== 'held' && run.status !== 'discarded' && run.status !== 'superseded') return null;
   if (run.holdKind === 'removals') return run.fetchedAt;
   if (run.holdKind === 'whole_run') return null;
   return appliedSomething(run.rosterCounts) ? run.fetchedAt : null;

@@ -59,14 +59,14 @@ export interface StreakRun {
 /**
  * The error of the last `streak` real runs when they all failed with the same code, else null.
  * Dry runs and cancelled runs are not outcomes of the school's sync and are skipped; any other
- * finished run (applied, unchanged, held, or held and then discarded) ends the streak.
+ * finished run (applied, unchanged, held, or held and then discarded or superseded) ends the streak.
  */
 export function failureStreak(runsNewestFirst: readonly StreakRun[], streak: number): RunError | null {
   const outcomes = runsNewestFirst.filter(
     (r) =>
       !r.dryRun &&
       r.status !== 'cancelled' &&
-      ['applied', 'unchanged', 'held', 'discarded', 'failed'].includes(r.status),
+      ['applied', 'unchanged', 'held', 'discarded', 'superseded', 'failed'].includes(r.status),
   );
   if (streak < 1 || outcomes.length < streak) return null;
   const last = outcomes.slice(0, streak);

@@ -14,9 +14,13 @@ export type RunStatus =
   | 'held'
   | 'failed'
   | 'cancelled'
-  | 'discarded';
+  | 'discarded'
+  | 'superseded';
 
-/** The statuses of an ended run (a held one still becomes `applied` or `discarded` when its batch is decided). */
+/**
+ * The statuses of an ended run (a held one still becomes `applied`, `discarded` or `superseded` when
+ * its batch is decided).
+ */
 export const TERMINAL_STATUSES: readonly RunStatus[] = TERMINAL_SYNC_RUN_STATUSES;
 /** Every status of a run that has not ended (the others are {@link TERMINAL_STATUSES}). */
 export const IN_FLIGHT_STATUSES: readonly RunStatus[] = [
@@ -28,8 +32,18 @@ export const IN_FLIGHT_STATUSES: readonly RunStatus[] = [
 ];
 /** Statuses in which the connector itself is working on the run (needs a live lease). */
 export const CONNECTOR_ACTIVE_STATUSES: readonly RunStatus[] = ['fetching', 'fetched'];
-/** The statuses the roster reports after the marker (`discarded`: an admin discarded the run's held batch). */
-export const ROSTER_STATUSES: readonly RunStatus[] = ['applying', 'applied', 'held', 'failed', 'discarded'];
+/**
+ * The statuses the roster reports after the marker (`discarded`: an admin discarded the run's held
+ * batch; `superseded`: a later run left nothing of it to decide).
+ */
+export const ROSTER_STATUSES: readonly RunStatus[] = [
+  'applying',
+  'applied',
+  'held',
+  'failed',
+  'discarded',
+  'superseded',
+];
 
 export function isTerminal(status: RunStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
@@ -38,13 +52,18 @@ export function isTerminal(status: RunStatus): boolean {
 /** The sequence of the roster's report of an admin's decision on a run's held batch (docs/events.md). */
 export const HELD_BATCH_DECISION_SEQUENCE = 3;
 
-/** An admin's decision on a held batch, as the runs held on it end: approved (`applied`) or `discarded`. */
-export type HeldBatchDecision = Extract<RunStatus, 'applied' | 'discarded'>;
+/**
+ * How a held batch was decided, as the runs held on it end: approved (`applied`), `discarded` by an
+ * admin, or `superseded` (the roster closed it: a later run left nothing of it to decide).
+ */
+export type HeldBatchDecision = Extract<RunStatus, 'applied' | 'discarded' | 'superseded'>;
+export const HELD_BATCH_DECISIONS: readonly HeldBatchDecision[] = ['applied', 'discarded', 'superseded'];
 
 /**
  * The decision a real run held on a batch ended with, or undefined for any other run. A run has a
- * `heldBatchId` only from a `held` report; after it, `applied` (the roster's sequence 3 once the
- * approval is applied) or `discarded` is the batch's decision.
+ * `heldBatchId` only from a `held` report (or a decision's report that names the batch); after it,
+ * `applied` (the roster's sequence 3 once the approval is applied), `discarded` or `superseded` is
+ * the batch's decision.
  */
 export function heldBatchDecisionOf(run: {
   status: RunStatus;
@@ -52,7 +71,7 @@ export function heldBatchDecisionOf(run: {
   heldBatchId?: string | undefined;
 }): HeldBatchDecision | undefined {
   if (run.dryRun || run.heldBatchId === undefined) return undefined;
-  return run.status === 'applied' || run.status === 'discarded' ? run.status : undefined;
+  return HELD_BATCH_DECISIONS.find((d) => d === run.status);
 }
 
 /**

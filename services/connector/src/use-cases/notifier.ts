@@ -20,7 +20,7 @@ import type { RunStatus } from '../domain/sync-run';
 import type { FreshnessReader, NotificationClaims, RunHistory, SettingsRecords } from './ports';
 
 /** The runs a failure streak and the last error are read from (finished, dry runs filtered out later). */
-const FINISHED: readonly RunStatus[] = ['applied', 'unchanged', 'held', 'discarded', 'failed'];
+const FINISHED: readonly RunStatus[] = ['applied', 'unchanged', 'held', 'discarded', 'superseded', 'failed'];
 
 export interface NotifierOptions {
   /** Replica identity (recorded on the claims it makes). */
@@ -119,7 +119,7 @@ export class Notifier {
   /**
    * Tells the school's contacts of its held run — the newest real run that reached the roster (a
    * failed one did not; an approval reports the held run itself `applied`, a discard `discarded`,
-   * and neither is told) — when the roster's report of it came today. A run held on an earlier day
+   * a batch a later run left nothing of `superseded`, and none is told) — when the roster's report of it came today. A run held on an earlier day
    * is told by `runEnded` of each later run that is still held, not here.
    */
   async checkHeld(settings: SchoolSettings): Promise<NotifyOutcome> {

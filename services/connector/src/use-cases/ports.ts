@@ -78,11 +78,17 @@ export interface RunStore {
   ): Promise<RunRecord | null>;
   /**
    * Ends the school's real runs still `held` on the held batch `heldBatchId` as `decision` —
-   * `applied` (approved) or `discarded` (the roster reports an admin's decision on the run that
-   * opened the batch; the later runs held on it are decided with it). Idempotent; resolves to every
+   * `applied` (approved), `discarded` or `superseded` (the roster reports the batch's decision on the
+   * run that opened it; the later runs held on it are decided with it). Idempotent; resolves to every
    * real run of the school on that batch with that status now (those it ended, and those ended before).
    */
   decideHeldRuns(tenantId: string, heldBatchId: string, decision: HeldBatchDecision): Promise<RunRecord[]>;
+  /**
+   * The decision recorded on the school's real runs of the held batch `heldBatchId` (a run that ended
+   * `applied`, `discarded` or `superseded` on it), or undefined while none is: the connector remembers
+   * a batch's decision on its runs.
+   */
+  heldBatchDecision(tenantId: string, heldBatchId: string): Promise<HeldBatchDecision | undefined>;
   /** Runs not yet finished by the connector (requested, fetching, fetched). */
   unfinished(): Promise<UnfinishedRun[]>;
 

@@ -3,7 +3,7 @@ import { ConnectorErrors } from '../domain/connector-errors';
 import { runStep } from '../domain/run-record';
 import type { RunRecord } from '../domain/run-record';
 import { appliedSnapshotOf, heldBatchDecisionOf, isTerminal, takesRosterReport } from '../domain/sync-run';
-import type { RunError, RunStatus } from '../domain/sync-run';
+import type { HeldBatchDecision, RunError, RunStatus } from '../domain/sync-run';
 import type { AppliedSnapshotStore, FreshnessStore, RunStore } from './ports';
 
 /** A roster report from sync.runs.v1. */
@@ -26,8 +26,8 @@ export interface RosterReportDeps {
 }
 
 /**
- * Applies a roster report (applying/applied/held/failed/discarded). Resolves to true when this call applied
- * it; false for an unknown run, an old or repeated report (a repeat of the run's newest report moves
+ * Applies a roster report (applying/applied/held/failed/discarded/superseded). Resolves to true when
+ * this call applied it; false for an unknown run, an old or repeated report (a repeat of the run's newest report moves
  * on again what it moves on, in case the process that took it stopped first), or a run the roster
  * cannot have had a marker of.
  *
@@ -82,27 +82,36 @@ export async function applyRosterReport(
 /**
  * What a run that took a roster report moves on: the school's data-as-of time (an applied run, or a
  * held one: its additions and updates were applied) and, for an applied run, the applied snapshot
- * the next run is compared with. A decision on the run's held batch (approved: `applied`, or
- * `discarded`) first ends the school's other runs still held on that batch the same way: they are
- * decided with it. An approval applied the version the admin saw, which holds the held changes of
- * the newest run held on the batch (each run that held some made them the batch's next version), so
- * SchoolCloud is then as of that run's document: its data-as-of time and snapshot are the ones moved
- * on (neither goes back over a newer one). Idempotent: called again for the same run — or for any
- * run on the batch — it changes nothing, and finishes what a stopped call left.
+ * the next run is compared with. A decision on the run's held batch (approved: `applied`,
+ * `discarded`, or `superseded`) first ends the school's other runs still held on that batch the same
+ * way: they are decided with it. So does a `held` report on a batch already decided (reports of
+ * different runs come in any order: the decision's can come first): the run ends as decided at once.
+ * An approval applied the version the admin saw, which holds the held changes of the newest run held
+ * on the batch (each run that held some made them the batch's next version), so SchoolCloud is then
+ * as of that run's document: its data-as-of time and snapshot are the ones moved on (neither goes
+ * back over a newer one). Idempotent: called again for the same run — or for any run on the batch —
+ * it changes nothing, and finishes what a stopped call left.
  */
 export async function rosterReportTaken(deps: RosterReportDeps, run: RunRecord): Promise<void> {
-  const decision = heldBatchDecisionOf(run);
+  const decision = heldBatchDecisionOf(run) ?? (await decidedBefore(deps, run));
   const decided =
     decision === undefined ? [] : await deps.runs.decideHeldRuns(run.tenantId, run.heldBatchId!, decision);
-  const latest = decision === 'applied' ? newestFetched([run, ...decided]) : run;
+  // The runs as decided first: a run that took its `held` report after the decision is among them.
+  const latest = decision === 'applied' ? newestFetched([...decided, run]) : run;
   const dataAsOf = dataAsOfOf(latest);
   if (dataAsOf) await deps.freshness.advance(run.tenantId, dataAsOf, latest._id);
   if (latest.status === 'applied' && !latest.dryRun)
     await deps.snapshots.put(run.tenantId, appliedSnapshotOf(latest), new Date());
 }
 
+/** The decision of the batch a real run took its `held` report on, when the batch was decided before. */
+async function decidedBefore(deps: RosterReportDeps, run: RunRecord): Promise<HeldBatchDecision | undefined> {
+  if (run.status !== 'held' || run.dryRun || run.heldBatchId === undefined) return undefined;
+  return deps.runs.heldBatchDecision(run.tenantId, run.heldBatchId);
+}
+
 /** The run fetched last (the first of `runs` when none is newer). */
-function newestFetched(runs: readonly [RunRecord, ...RunRecord[]]): RunRecord {
+function newestFetched(runs: readonly [RunRecord, ...RunRecord[]] | [...RunRecord[], RunRecord]): RunRecord {
   const at = (r: RunRecord) => r.fetchedAt?.getTime() ?? -Infinity;
   return runs.reduce((newest, r) => (at(r) > at(newest) ? r : newest));
 }

@@ -298,7 +298,7 @@ type ChangeCount = 'added' | 'updated' | 'removed' | 'restored' | 'unchanged' | 
 export function rosterReportEvent(report: {
   tenantId: string;
   syncRunId: string;
-  status: 'applying' | 'applied' | 'held' | 'discarded';
+  status: 'applying' | 'applied' | 'held' | 'discarded' | 'superseded';
   sequence: number;
   /** Per entity type; the counts not given are 0. */
   counts?: Record<string, Partial<Record<ChangeCount, number>>>;

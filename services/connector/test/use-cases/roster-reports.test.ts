@@ -273,31 +273,37 @@ describe('what a taken report moves on', () => {
   });
 });
 
+const BATCH = 'held-opening';
+const minutesAgo = (n: number) => new Date(Date.now() - n * 60_000);
+
+/**
+ * Two real runs held the same batch: the one that opened it, and a later one whose held changes
+ * became the batch's next version (the roster's updateHeldBatch); beside them a run held on another
+ * batch and a dry run.
+ */
+function heldWorld(holdKind: 'removals' | 'whole_run'): ConnectorWorld {
+  const world = worldOf();
+  const held = (id: string, fetchedAt: Date, batchId = BATCH) =>
+    runRecord(TENANT, id, fetchedAt, {
+      status: 'held',
+      rosterStatus: 'held',
+      rosterSequence: 2,
+      fetchedAt,
+      finishedAt: fetchedAt,
+      heldBatchId: batchId,
+      holdKind,
+      rosterCounts: { pupil: { added: 1, held: 3 } },
+    });
+  world.runs.set('opening', held('opening', minutesAgo(30)));
+  world.runs.set('later', held('later', minutesAgo(20)));
+  world.runs.set('other-batch', held('other-batch', minutesAgo(10), 'held-other'));
+  world.runs.set('dry', { ...held('dry', minutesAgo(5)), dryRun: true });
+  return world;
+}
+
 describe('an approved held batch', () => {
-  // Two real runs held the same batch: the one that opened it, and a later one whose held changes
-  // became the batch's next version (the roster's updateHeldBatch). The admin approves that version,
-  // and the roster reports the opening run `applied` (sequence 3) once the approval is applied.
-  const BATCH = 'held-opening';
-  const minutesAgo = (n: number) => new Date(Date.now() - n * 60_000);
-  function heldWorld(holdKind: 'removals' | 'whole_run'): ConnectorWorld {
-    const world = worldOf();
-    const held = (id: string, fetchedAt: Date, batchId = BATCH) =>
-      runRecord(TENANT, id, fetchedAt, {
-        status: 'held',
-        rosterStatus: 'held',
-        rosterSequence: 2,
-        fetchedAt,
-        finishedAt: fetchedAt,
-        heldBatchId: batchId,
-        holdKind,
-        rosterCounts: { pupil: { added: 1, held: 3 } },
-      });
-    world.runs.set('opening', held('opening', minutesAgo(30)));
-    world.runs.set('later', held('later', minutesAgo(20)));
-    world.runs.set('other-batch', held('other-batch', minutesAgo(10), 'held-other'));
-    world.runs.set('dry', { ...held('dry', minutesAgo(5)), dryRun: true });
-    return world;
-  }
+  // The admin approves the batch's version, and the roster reports the opening run `applied`
+  // (sequence 3) once the approval is applied.
   const approval: RosterReport = { tenantId: TENANT, syncRunId: 'opening', status: 'applied', sequence: 3 };
   const engineOf = (world: ConnectorWorld, life = new ProcessLife()) => {
     const engine = new SyncEngine({ ...inMemoryPorts(world, life), logger }, OPTIONS);
@@ -360,6 +366,133 @@ describe('an approved held batch', () => {
       expect(world.runs.get('later')?.status, `stopped at ${probe.steps[at]}`).toBe('applied');
       expect(world.snapshots.get(TENANT)?.syncRunId, `stopped at ${probe.steps[at]}`).toBe('later');
       expect(world.freshness.get(TENANT)?.syncRunId, `stopped at ${probe.steps[at]}`).toBe('later');
+    }
+  });
+});
+
+describe('a superseded held batch', () => {
+  // A later run left nothing of the pending batch to decide (every held change stopped applying):
+  // the roster closes it `superseded` and reports that on the run that opened it (sequence 3).
+  const superseded: RosterReport = {
+    tenantId: TENANT,
+    syncRunId: 'opening',
+    status: 'superseded',
+    sequence: 3,
+    heldBatchId: BATCH,
+    holdKind: 'removals',
+  };
+
+  it('ends every real run held on it `superseded`, keeping batch and counts; a repeated report changes nothing', async () => {
+    const world = heldWorld('removals');
+    const engine = new SyncEngine({ ...inMemoryPorts(world, new ProcessLife()), logger }, OPTIONS);
+    engines.push(engine);
+    expect(await engine.applyRosterReport(superseded)).toBe(true);
+    for (const id of ['opening', 'later'])
+      expect(world.runs.get(id), id).toMatchObject({
+        status: 'superseded',
+        rosterStatus: 'superseded',
+        heldBatchId: BATCH,
+        rosterCounts: { pupil: { added: 1, held: 3 } },
+      });
+    expect(world.runs.get('other-batch')?.status).toBe('held');
+    expect(world.runs.get('dry')?.status).toBe('held');
+    expect(await engine.applyRosterReport(superseded)).toBe(false);
+    expect(world.runs.get('later')?.status).toBe('superseded');
+  });
+});
+
+describe('a `held` report taken after its batch was decided', () => {
+  // Reports of different runs can reach the connector in any order (restarts, partitions): the
+  // decision on the batch (sequence 3, on the run that opened it) before a later run's `held`
+  // report naming the same batch. That run was held on a batch already decided: it ends decided.
+  function decidedWorld(): ConnectorWorld {
+    const world = worldOf();
+    world.runs.set(
+      'opening',
+      runRecord(TENANT, 'opening', minutesAgo(30), {
+        status: 'held',
+        rosterStatus: 'held',
+        rosterSequence: 2,
+        fetchedAt: minutesAgo(30),
+        heldBatchId: BATCH,
+        holdKind: 'removals',
+      }),
+    );
+    world.runs.set('late', runRecord(TENANT, 'late', minutesAgo(20), { fetchedAt: minutesAgo(20) }));
+    return world;
+  }
+  const decisionOf = (status: 'applied' | 'discarded' | 'superseded'): RosterReport => ({
+    tenantId: TENANT,
+    syncRunId: 'opening',
+    status,
+    sequence: 3,
+    ...(status === 'applied' ? {} : { heldBatchId: BATCH, holdKind: 'removals' as const }),
+  });
+  const lateHeld: RosterReport = {
+    tenantId: TENANT,
+    syncRunId: 'late',
+    status: 'held',
+    sequence: 2,
+    counts: { pupil: { added: 0, held: 2 } },
+    heldBatchId: BATCH,
+    holdKind: 'removals',
+  };
+  const engineOf = (world: ConnectorWorld, life = new ProcessLife()) => {
+    const engine = new SyncEngine({ ...inMemoryPorts(world, life), logger }, OPTIONS);
+    engines.push(engine);
+    return engine;
+  };
+
+  for (const decision of ['applied', 'discarded', 'superseded'] as const)
+    it(`${decision}: the late run ends ${decision} at once, keeping its batch and counts; a repeated report changes nothing`, async () => {
+      const world = decidedWorld();
+      const engine = engineOf(world);
+      expect(await engine.applyRosterReport(decisionOf(decision))).toBe(true);
+      expect(world.runs.get('opening')?.status).toBe(decision);
+      expect(await engine.applyRosterReport(lateHeld)).toBe(true);
+      expect(world.runs.get('late')).toMatchObject({
+        status: decision,
+        rosterStatus: decision,
+        rosterSequence: 2,
+        heldBatchId: BATCH,
+        rosterCounts: { pupil: { added: 0, held: 2 } },
+      });
+      expect(await engine.applyRosterReport(lateHeld)).toBe(false);
+      expect(world.runs.get('late')?.status).toBe(decision);
+      // The approved version carried the late run's held changes: SchoolCloud is as of its fetch.
+      if (decision === 'applied') {
+        expect(world.snapshots.get(TENANT)?.syncRunId).toBe('late');
+        expect(world.freshness.get(TENANT)?.syncRunId).toBe('late');
+      }
+    });
+
+  it('a `held` report on another batch, or on a batch not yet decided, leaves the run held', async () => {
+    const world = decidedWorld();
+    const engine = engineOf(world);
+    expect(await engine.applyRosterReport({ ...lateHeld, heldBatchId: 'held-other' })).toBe(true);
+    expect(world.runs.get('late')?.status).toBe('held');
+    expect(world.runs.get('opening')?.status).toBe('held');
+  });
+
+  it('the connector stops anywhere after taking the late report: its event handled again ends the run decided', async () => {
+    const probe = new ProcessLife();
+    const probeEngine = engineOf(decidedWorld(), probe);
+    await probeEngine.applyRosterReport(decisionOf('discarded'));
+    const from = probe.steps.length;
+    await probeEngine.applyRosterReport(lateHeld);
+    const taken = probe.steps.indexOf('runs.takeReports ✓', from) + 1;
+    const steps = probe.steps.length;
+    expect(taken).toBeGreaterThan(from);
+    for (let at = taken; at <= steps; at += 1) {
+      const world = decidedWorld();
+      const life = new ProcessLife(at);
+      const engine = engineOf(world, life);
+      await engine.applyRosterReport(decisionOf('discarded'));
+      await life.untilDeath(engine.applyRosterReport(lateHeld));
+      expect(life.dead, `stopped at ${probe.steps[at - 1]}`).toBe(true);
+      engines.pop();
+      await engineOf(world).applyRosterReport(lateHeld);
+      expect(world.runs.get('late')?.status, `stopped at ${probe.steps[at - 1]}`).toBe('discarded');
     }
   });
 });

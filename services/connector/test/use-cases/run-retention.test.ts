@@ -88,6 +88,7 @@ describe('run retention', () => {
       failed: true,
       cancelled: true,
       discarded: true,
+      superseded: true,
     };
     expect([...IN_FLIGHT_STATUSES, ...TERMINAL_STATUSES].sort()).toEqual(Object.keys(all).sort());
   });

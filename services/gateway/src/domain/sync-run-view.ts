@@ -27,7 +27,10 @@ export interface SchoolOverview {
   notifications: NotificationRecord[];
   /** iSAMS serves a key's output from its cache for up to this long (the key's cache setting). */
   isamsCacheNote: string;
-  /** Real runs whose held changes await an admin's decision (a decided run is `applied` or `discarded`). */
+  /**
+   * Real runs whose held changes await an admin's decision (a decided run is `applied`, `discarded`
+   * or `superseded`).
+   */
   heldRunIds: string[];
 }
 

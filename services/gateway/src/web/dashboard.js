@@ -17,6 +17,7 @@ const STATUS_TEXT = {
   failed: 'Failed',
   cancelled: 'Cancelled',
   discarded: 'Finished — held changes discarded',
+  superseded: 'Finished — held changes superseded by a later sync',
 };
 const statusText = (s) => STATUS_TEXT[s] ?? s;
 /** How a dry run ended: nothing of it was applied or held, whatever a real run would have done. */
@@ -40,19 +41,18 @@ const groupsReason = (code) => GROUPS_REASON[code] ?? 'iSAMS could not deliver t
 const statusClass = (s) =>
   s === 'failed' ? 'bad' : s === 'held' ? 'warn' : s === 'applied' || s === 'unchanged' ? 'ok' : '';
 
-/** A real run's held batch: to decide it, or — once discarded — what was discarded, by whom and when. */
+/** What a real run's held batch link says: to decide it, or — once decided — what was decided, and when. */
+const HELD_BATCH_LINK = {
+  held: 'Review the held changes',
+  discarded: 'See what was discarded, and by whom',
+  superseded: 'See why nothing is left to decide',
+};
+
+/** A real run's held batch: to decide it, or what was decided (discarded, or superseded by a later sync). */
 function heldBatchLink(run) {
-  if (run.dryRun || !run.heldBatchId || !['held', 'discarded'].includes(run.status)) return null;
-  const href = `#/held/${encodeURIComponent(run.heldBatchId)}`;
-  return h(
-    'p',
-    {},
-    h(
-      'a',
-      { href },
-      run.status === 'held' ? 'Review the held changes' : 'See what was discarded, and by whom',
-    ),
-  );
+  const text = HELD_BATCH_LINK[run.status];
+  if (run.dryRun || !run.heldBatchId || text === undefined) return null;
+  return h('p', {}, h('a', { href: `#/held/${encodeURIComponent(run.heldBatchId)}` }, text));
 }
 
 /** Counts per entity and change from the roster (typed), shown once the roster has processed the run. */
@@ -403,7 +403,7 @@ export async function renderDashboard(root) {
       h('h2', { id: 'detail-h' }, `Run of ${when(run.requestedAt)}`),
       progressView(run),
       heldBatchLink(run),
-      ['applied', 'held', 'discarded'].includes(run.status) && !run.dryRun
+      ['applied', 'held', 'discarded', 'superseded'].includes(run.status) && !run.dryRun
         ? h('p', {}, h('a', { href: `#/undo/${encodeURIComponent(run.syncRunId)}` }, 'Undo this sync'))
         : null,
       await countsTable(run.syncRunId),

@@ -12,7 +12,7 @@ const SCHOOL_A = { tenantId: 'school-a', actor: 'test' } as CallContext;
 /**
  * What an admin typed or another admin saved is not lost, and the dashboard says what happened:
  * two admins' settings pages, the skip link, an over-long decision comment, a dry run's end, a run
- * whose held changes were discarded (not "held for review") — in
+ * whose held changes were discarded or superseded by a later sync (not "held for review") — in
  * Debian's chromium on the gateway with in-process fakes of the connector, roster and bookings ports.
  */
 describe('the dashboard keeps what admins typed and saved, in a browser', () => {
@@ -161,16 +161,38 @@ describe('the dashboard keeps what admins typed and saved, in a browser', () => 
     expect(await accessibilityViolations(page, 'edits-03-dry-run-last-sync')).toEqual([]);
   }, 60_000);
 
-  it('a run whose held changes were discarded shows as decided', () => showsDiscardedRun(h, page, url));
+  it.each(DECIDED)('a run whose held changes were $status shows as decided', (decided) =>
+    showsDecidedRun(h, page, url, decided),
+  );
 });
 
+/** How a decided run shows: discarded by an admin, or superseded (a later sync left nothing of its batch). */
+const DECIDED = [
+  {
+    status: 'discarded',
+    text: 'Finished — held changes discarded',
+    link: 'See what was discarded, and by whom',
+  },
+  {
+    status: 'superseded',
+    text: 'Finished — held changes superseded by a later sync',
+    link: 'See why nothing is left to decide',
+  },
+] as const;
+
 /**
- * The run history, the "Last sync" and a run's details of a run whose held changes an admin
- * discarded: decided, not "held for review".
+ * The run history, the "Last sync" and a run's details of a run whose held batch was decided — an
+ * admin discarded it, or a later sync left nothing of it to decide: decided, not "held for review".
  */
-async function showsDiscardedRun(h: GatewayHarness, page: Page, url: string): Promise<void> {
+async function showsDecidedRun(
+  h: GatewayHarness,
+  page: Page,
+  url: string,
+  decided: (typeof DECIDED)[number],
+): Promise<void> {
+  const { status, text, link } = decided;
   h.connector.runs.set('school-a', [
-    sampleRun({ syncRunId: 'run-2', status: 'discarded', heldBatchId: 'batch-1' }),
+    sampleRun({ syncRunId: 'run-2', status, heldBatchId: 'batch-1' }),
     sampleRun({ syncRunId: 'run-1' }),
   ]);
   // The page is on the dashboard already (the test before): load it again with these runs.
@@ -178,18 +200,13 @@ async function showsDiscardedRun(h: GatewayHarness, page: Page, url: string): Pr
   await page.reload();
   const history = page.getByRole('table', { name: 'Run history' });
   await history.waitFor();
-  await expect(page.locator('#last-sync').textContent()).resolves.toMatch(
-    /^Finished — held changes discarded · /,
-  );
+  await expect(page.locator('#last-sync').textContent()).resolves.toMatch(new RegExp(`^${text} · `));
   const statuses = await history.locator('tbody tr td:nth-child(3)').allTextContents();
-  expect(statuses).toEqual(['Finished — held changes discarded', 'Finished']);
+  expect(statuses).toEqual([text, 'Finished']);
   await history.locator('tbody tr').first().getByRole('button', { name: 'Details' }).click();
-  await expect(page.locator('#run-progress h3').first().textContent()).resolves.toBe(
-    'Run — Finished — held changes discarded',
-  );
-  // Who discarded them, and when, is on the batch (and in the audit log).
-  await expect(
-    page.getByRole('link', { name: 'See what was discarded, and by whom' }).getAttribute('href'),
-  ).resolves.toBe('#/held/batch-1');
-  expect(await accessibilityViolations(page, 'edits-04-discarded-run')).toEqual([]);
+  await expect(page.locator('#run-progress h3').first().textContent()).resolves.toBe(`Run — ${text}`);
+  // The batch says what was decided: who discarded it and when (also in the audit log), or when a
+  // later sync left nothing of it to decide.
+  await expect(page.getByRole('link', { name: link }).getAttribute('href')).resolves.toBe('#/held/batch-1');
+  expect(await accessibilityViolations(page, `edits-04-${status}-run`)).toEqual([]);
 }

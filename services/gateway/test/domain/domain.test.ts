@@ -112,9 +112,11 @@ describe('buildOverview', () => {
     expect(o.heldRunIds).toEqual(['older']);
   });
   it('knows the terminal statuses', () => {
-    expect(['applied', 'unchanged', 'held', 'failed', 'cancelled', 'discarded'].every(isTerminalStatus)).toBe(
-      true,
-    );
+    expect(
+      ['applied', 'unchanged', 'held', 'failed', 'cancelled', 'discarded', 'superseded'].every(
+        isTerminalStatus,
+      ),
+    ).toBe(true);
     expect(['requested', 'fetching', 'published', 'applying'].some(isTerminalStatus)).toBe(false);
   });
 });

@@ -60,6 +60,7 @@ import {
   runUpdateEvent,
   stateEvent,
 } from './roster-events';
+import { reportHeldBatchDecision } from './held-batches';
 
 const defined = <T>(list: readonly (T | undefined)[]): T[] => list.filter((x): x is T => x !== undefined);
 
@@ -1007,8 +1008,8 @@ export class ChangesetProcessor {
    * batches): its items become the run's held changes plus the earlier items of types the run could
    * not judge; when they differ from the batch's, they are written as a new version (change chunks
    * under deterministic ids, then the batch document); an empty batch is closed (`superseded`:
-   * nothing left to decide). With no pending batch, held changes open one (`held-<run>`). Discards
-   * that no longer cover anything are forgotten. Every write is idempotent, and re-planning the run
+   * nothing left to decide) and that is reported on the run that opened it. With no pending batch,
+   * held changes open one (`held-<run>`). Discards that no longer cover anything are forgotten. Every write is idempotent, and re-planning the run
    * after any of them gives the same plan, so a crash anywhere here ends in the same state.
    * Returns the batch the run's held changes are in.
    */
@@ -1064,6 +1065,15 @@ export class ChangesetProcessor {
       const current = pending.itemsHash ?? itemsFingerprint(pendingItems);
       if (items.length === 0) {
         await store.supersedeHeldBatch(pending, at, cs.syncRunId, fence);
+        // Its runs are no longer held for review: reported on the run that opened it (a crash before
+        // the report leaves it owed, and the sweeper sends it: the batch is no longer pending here).
+        const closed = await store.heldBatch(tenantId, pending.batchId);
+        if (closed !== null)
+          await reportHeldBatchDecision(
+            { store, reports: this.deps.publisher, now: this.now },
+            closed,
+            fence,
+          );
       } else {
         batchId = pending.batchId;
         if (itemsHash !== current) {

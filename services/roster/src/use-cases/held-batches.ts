@@ -1,10 +1,12 @@
+import { syncRunUpdatedV1 } from '@isams-sync/events';
+import type { CloudEvent } from '@isams-sync/events';
 import type { ChangesetDoc, HeldBatchDoc } from './records';
 import { ids } from './records';
-import type { ChangesetStore, HeldLease, RosterPublisher } from './ports';
+import type { ChangesetStore, HeldLease, RosterPublisher, WriteFence } from './ports';
 import { contentHash } from '../domain/held-batch';
 import { RosterErrors } from '../domain/roster-errors';
 import type { ChangesetProcessor } from './changeset-processor';
-import { runDiscardedEvent } from './roster-events';
+import { REPORT_SEQUENCE, runDiscardedEvent } from './roster-events';
 
 /**
  * How far back the sweeper looks for approvals whose changeset was never created: well inside the
@@ -216,7 +218,7 @@ export class HeldBatches {
       async (lease) => {
         const batch = await this.get(tenantId, batchId);
         if (batch.status === 'discarded') {
-          if (batch.discardReportedAt === undefined) await this.reportDiscard(batch, lease);
+          if (batch.decisionReportedAt === undefined) await this.report(batch, lease);
           return this.get(tenantId, batchId);
         }
         if (batch.status !== 'pending')
@@ -249,7 +251,7 @@ export class HeldBatches {
           { decidedAt: discardedAt, comment, ...(actor === undefined ? {} : { decidedBy: actor }) },
           lease.fence,
         );
-        await this.reportDiscard(await this.get(tenantId, batchId), lease);
+        await this.report(await this.get(tenantId, batchId), lease);
         return this.get(tenantId, batchId);
       },
       deadline,
@@ -257,20 +259,21 @@ export class HeldBatches {
   }
 
   /**
-   * The sweeper's repair of a discard whose process died before its report was acknowledged: every
-   * batch discarded within `APPROVAL_RECOVERY_WINDOW_MS` whose report is owed is reported now (the
-   * same idempotent step a retried discard takes). A school another replica holds is left to the
-   * next sweep, and one that fails does not stop the others. Returns what it reported and what failed.
+   * The sweeper's repair of a discard — or a supersede (ChangesetProcessor `updateHeldBatch`) — whose
+   * process died before its report was acknowledged: every batch discarded or superseded within
+   * `APPROVAL_RECOVERY_WINDOW_MS` whose report is owed is reported now (the same idempotent step a
+   * retried discard takes). A school another replica holds is left to the next sweep, and one that
+   * fails does not stop the others. Returns what it reported and what failed.
    */
   async resumeDiscardReports(now: Date): Promise<StrandedApprovals> {
     const since = new Date(now.getTime() - APPROVAL_RECOVERY_WINDOW_MS);
     const result: StrandedApprovals = { resumed: [], failed: [] };
-    for (const owed of await this.store.discardsToReport(since, APPROVAL_RECOVERY_LIMIT)) {
+    for (const owed of await this.store.decisionsToReport(since, APPROVAL_RECOVERY_LIMIT)) {
       try {
         const ran = await this.processor.tryWithTenant(owed.tenantId, async (lease) => {
           const batch = await this.get(owed.tenantId, owed.batchId);
-          if (batch.status === 'discarded' && batch.discardReportedAt === undefined)
-            await this.reportDiscard(batch, lease);
+          if (isReportedDecision(batch) && batch.decisionReportedAt === undefined)
+            await this.report(batch, lease);
         });
         if (ran) result.resumed.push(owed.batchId);
       } catch (err) {
@@ -280,27 +283,76 @@ export class HeldBatches {
     return result;
   }
 
-  /**
-   * Reports a discarded batch on the run that opened it (the connector settles every run held on
-   * the batch), then records that it was sent. Idempotent: a re-send keeps the event's id and time.
-   */
-  private async reportDiscard(batch: HeldBatchDoc, lease: HeldLease): Promise<void> {
-    const { tenantId, syncRunId } = batch;
-    const opening: ChangesetDoc = (await this.store.getChangeset(
-      tenantId,
-      ids.changeset(tenantId, syncRunId),
-    )) ?? {
-      // A run's changeset outlives its batch's decision window; without it the report says less.
-      _id: ids.changeset(tenantId, syncRunId),
-      tenantId,
-      syncRunId,
-      kind: 'sync',
-      state: 'done',
-      dryRun: false,
-      receivedAt: batch.createdAt,
-    };
-    await lease.fence.check();
-    await this.reports.publishRunUpdate(runDiscardedEvent(opening, batch));
-    await this.store.discardReported(batch, this.now(), lease.fence);
+  private report(batch: HeldBatchDoc, lease: HeldLease): Promise<void> {
+    return reportHeldBatchDecision(
+      { store: this.store, reports: this.reports, now: this.now },
+      batch,
+      lease.fence,
+    );
   }
+}
+
+/** A batch whose decision is reported by itself (an approval reports through its changeset). */
+function isReportedDecision(batch: HeldBatchDoc): boolean {
+  return batch.status === 'discarded' || batch.status === 'superseded';
+}
+
+/**
+ * Reports a discarded or superseded batch on the run that opened it (`sync.runs.v1` sequence 3: the
+ * connector settles every run held on the batch), then records that it was sent
+ * (`decisionReportedAt`). Idempotent: a re-send keeps the event's id and time. Called by a discard,
+ * by the run that supersedes a batch, and by the sweeper for a report a crash left owed.
+ */
+export async function reportHeldBatchDecision(
+  deps: { store: ChangesetStore; reports: Pick<RosterPublisher, 'publishRunUpdate'>; now: () => Date },
+  batch: HeldBatchDoc,
+  fence: WriteFence,
+): Promise<void> {
+  const { tenantId, syncRunId } = batch;
+  const opening: ChangesetDoc = (await deps.store.getChangeset(
+    tenantId,
+    ids.changeset(tenantId, syncRunId),
+  )) ?? {
+    // A run's changeset outlives its batch's decision window; without it the report says less.
+    _id: ids.changeset(tenantId, syncRunId),
+    tenantId,
+    syncRunId,
+    kind: 'sync',
+    state: 'done',
+    dryRun: false,
+    receivedAt: batch.createdAt,
+  };
+  await fence.check();
+  await deps.reports.publishRunUpdate(
+    batch.status === 'superseded' ? runSupersededEvent(opening, batch) : runDiscardedEvent(opening, batch),
+  );
+  await deps.store.decisionReported(batch, deps.now(), fence);
+}
+
+/**
+ * The report that a later run (the batch's `lastSyncRunId`) left nothing of the held batch `batch`
+ * of the run `cs` opened to decide: sequence 3 `superseded`, with the batch and its kind, at the time
+ * the batch was closed; no counts (the run's own, what it applied and held, stay as reported). A
+ * re-send keeps id and time.
+ */
+function runSupersededEvent(cs: ChangesetDoc, batch: HeldBatchDoc): CloudEvent {
+  const at = batch.decidedAt ?? batch.updatedAt ?? batch.createdAt;
+  const sequence = REPORT_SEQUENCE.decision;
+  return syncRunUpdatedV1.create({
+    tenantId: batch.tenantId,
+    idParts: [cs.syncRunId, 'roster', String(sequence)],
+    syncRunId: cs.syncRunId,
+    time: at,
+    data: {
+      syncRunId: cs.syncRunId,
+      status: 'superseded',
+      reportedBy: 'roster',
+      sequence,
+      at: at.toISOString(),
+      trigger: cs.marker?.trigger ?? { kind: 'manual' },
+      dryRun: false,
+      heldBatchId: batch.batchId,
+      holdKind: batch.kind ?? cs.holdKind ?? 'removals',
+    },
+  });
 }

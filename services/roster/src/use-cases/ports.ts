@@ -261,13 +261,13 @@ export interface ChangesetStore {
    */
   approvedBatchesSince(since: Date, limit: number): Promise<records.HeldBatchDoc[]>;
   /**
-   * Discarded batches of every school decided at or after `since` whose report was not recorded
-   * as sent (`discardReportedAt`), oldest decision first, at most `limit` — the sweeper's check for
-   * discards whose process died before reporting them.
+   * Discarded and superseded batches of every school decided at or after `since` whose report was
+   * not recorded as sent (`decisionReportedAt`), oldest decision first, at most `limit` — the
+   * sweeper's check for decisions whose process died before reporting them.
    */
-  discardsToReport(since: Date, limit: number): Promise<records.HeldBatchDoc[]>;
-  /** Records that a discarded batch's report was acknowledged. */
-  discardReported(batch: records.HeldBatchDoc, at: Date, fence: WriteFence): Promise<void>;
+  decisionsToReport(since: Date, limit: number): Promise<records.HeldBatchDoc[]>;
+  /** Records that a discarded or superseded batch's report was acknowledged. */
+  decisionReported(batch: records.HeldBatchDoc, at: Date, fence: WriteFence): Promise<void>;
   /** The held changes of a batch's current version, in order. */
   heldItems(batch: records.HeldBatchDoc): Promise<records.StoredChange[]>;
   /** Opens the school's pending batch (an existing one of the same id is left as it is). */

@@ -279,10 +279,11 @@ export interface HeldBatchDoc {
   comment?: string;
   approvalChangesetId?: string;
   /**
-   * A discarded batch: when its report (`sync.runs.v1` sequence 3 `discarded` on the opening run)
-   * was acknowledged. Absent while it is owed: a retried discard or the sweeper sends it.
+   * A discarded or superseded batch: when its report (`sync.runs.v1` sequence 3 `discarded` or
+   * `superseded` on the opening run) was acknowledged. Absent while it is owed: a retried discard or
+   * the sweeper sends it.
    */
-  discardReportedAt?: Date;
+  decisionReportedAt?: Date;
 }
 
 export const CHANGE_CHUNK_SIZE = 500;

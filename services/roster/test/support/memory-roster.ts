@@ -563,22 +563,22 @@ export class MemoryRosterStore implements ChangesetStore, ChunkStaging, RosterRe
       .map((b) => copy(b));
   }
 
-  async discardsToReport(since: Date, limit: number): Promise<HeldBatchDoc[]> {
+  async decisionsToReport(since: Date, limit: number): Promise<HeldBatchDoc[]> {
     return [...this.state.heldBatches.values()]
       .filter(
         (b) =>
-          b.status === 'discarded' &&
+          (b.status === 'discarded' || b.status === 'superseded') &&
           b.decidedAt !== undefined &&
           b.decidedAt >= since &&
-          b.discardReportedAt === undefined,
+          b.decisionReportedAt === undefined,
       )
       .sort((a, b) => a.decidedAt!.getTime() - b.decidedAt!.getTime())
       .slice(0, limit)
       .map((b) => copy(b));
   }
 
-  discardReported(batch: HeldBatchDoc, at: Date, fence: WriteFence): Promise<void> {
-    return this.setBatch(batch, { discardReportedAt: at }, fence);
+  decisionReported(batch: HeldBatchDoc, at: Date, fence: WriteFence): Promise<void> {
+    return this.setBatch(batch, { decisionReportedAt: at }, fence);
   }
 
   async heldBatch(tenantId: string, batchId: string): Promise<HeldBatchDoc | null> {

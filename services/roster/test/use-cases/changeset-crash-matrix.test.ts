@@ -42,6 +42,8 @@ const HELD: WorldStep = {
 };
 const APPROVE: WorldStep = { kind: 'approve', tenantId: T, batchId: 'held-run-h', actor: 'admin:1' };
 const DISCARD: WorldStep = { kind: 'discard', tenantId: T, batchId: 'held-run-h', actor: 'admin:1' };
+// Everyone who left is back: nothing of the pending batch is left to decide (closed `superseded`).
+const BACK: WorldStep = { kind: 'feed', tenantId: T, syncRunId: 'run-s', datasets: miniSchool(40) };
 
 /** Everything the tests compare: the stored roster, its manifest, the changesets, the published events. */
 async function outcome(world: World) {
@@ -100,7 +102,7 @@ const READS = new Set([
   'heldBatch',
   'heldItems',
   'discarded',
-  'discardsToReport',
+  'decisionsToReport',
 ]);
 
 /** Every change event was sent after the state record of the same change was acknowledged. */
@@ -195,6 +197,23 @@ const SCENARIOS: Scenario[] = [
     removed: [],
     finished: [`${T}|run-a:done:applied`, `${T}|run-h:done:held`],
     reports: ['run-h:1:applying', 'run-h:2:held', 'run-h:3:discarded'],
+    noChanges: true,
+  },
+  {
+    // The supersede is reported on the run that opened the batch (sequence 3 `superseded`), so
+    // that run is no longer held for review; a crash before the report leaves it to the sweep.
+    name: 'a resync whose removals are held, then superseded by a run in which everyone is back',
+    base: afterFirstSync,
+    steps: [HELD, BACK],
+    removed: [],
+    finished: [`${T}|run-a:done:applied`, `${T}|run-h:done:held`, `${T}|run-s:done:applied`],
+    reports: [
+      'run-h:1:applying',
+      'run-h:2:held',
+      'run-h:3:superseded',
+      'run-s:1:applying',
+      'run-s:2:applied',
+    ],
     noChanges: true,
   },
 ];
@@ -308,7 +327,7 @@ decisionLeftToTheSweep(
   },
   // Reported: no later sweep sends it again.
   async (world) =>
-    expect(await new MemoryRosterStore(world.state).discardsToReport(new Date(0), 10)).toEqual([]),
+    expect(await new MemoryRosterStore(world.state).decisionsToReport(new Date(0), 10)).toEqual([]),
 );
 
 describe('the in-memory ports keep the rules the processor relies on', () => {

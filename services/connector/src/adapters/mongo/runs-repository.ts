@@ -10,6 +10,7 @@ import type { StepClaimDocument } from '@isams-sync/mongo';
 import { recordRunStep, runStep } from '../../domain/run-record';
 import type { QueuedRun, RunRecord, RunStep, RunStepPatch, SchoolSlot } from '../../domain/run-record';
 import {
+  HELD_BATCH_DECISIONS,
   IN_FLIGHT_STATUSES,
   REPORTED_STATUSES,
   TERMINAL_STATUSES,
@@ -212,6 +213,16 @@ export class RunsRepository implements RunStore, RunHistory, RunRetentionStore {
         if (modifiedCount > 0) this.onWrite(_id);
       }
       return this.coll.find({ ...onBatch, status: decision }).toArray();
+    });
+  }
+
+  heldBatchDecision(tenantId: string, heldBatchId: string): Promise<HeldBatchDecision | undefined> {
+    return this.wrap('heldBatchDecision', async () => {
+      const decided = await this.coll.findOne(
+        { tenantId, heldBatchId, dryRun: false, status: { $in: [...HELD_BATCH_DECISIONS] } },
+        { projection: { status: 1 } },
+      );
+      return decided === null ? undefined : (decided.status as HeldBatchDecision);
     });
   }
 

@@ -5,8 +5,8 @@ import type { Notifier } from '../../use-cases/notifier';
 import type { SyncEngine } from '../../use-cases/sync-engine';
 
 /**
- * Consumes sync.runs.v1 for the roster's reports (applying/applied/held/failed, and discarded after
- * an admin's decision) so runs show the final outcome and the fingerprints of applied snapshots are
+ * Consumes sync.runs.v1 for the roster's reports (applying/applied/held/failed, and discarded or
+ * superseded once the run's held batch is decided) so runs show the final outcome and the fingerprints of applied snapshots are
  * remembered. Idempotent: a report is applied once per (run, sequence). With a notifier, a held run
  * (roster) and a failed run (roster or the connector's own event) are then checked for e-mails; the
  * notifier's claims keep a redelivered event from sending twice.
@@ -14,8 +14,10 @@ import type { SyncEngine } from '../../use-cases/sync-engine';
  * `onRunEnded` is told once per run that reached a final status (applied, unchanged, held, failed,
  * cancelled), for the `connector_sync_runs_finished_total` metric: a roster report when it changed
  * the run (a repeated report does not count), the connector's own final event as it arrives. An
- * admin's decision on a held batch (the roster's sequence 3: `applied` once approved, or
- * `discarded`) is not another end: its runs were counted when they ended held.
+ * admin's decision on a held batch (the roster's sequence 3: `applied` once approved, `discarded`,
+ * or `superseded` when a later run left nothing of it to decide) is not another end: its runs were
+ * counted when they ended held — a run whose `held` report comes after the decision too (counted
+ * held, then decided at once).
  */
 export function syncRunsHandler(
   engine: SyncEngine,

@@ -9,7 +9,7 @@ import type { QueuedRun, RunRecord, RunStep, RunStepPatch, SchoolSlot } from '..
 import type { SchoolSchedule } from '../../../src/domain/schedule';
 import type { SchoolSettings } from '../../../src/domain/school-settings';
 import { scheduleClaimKey } from '../../../src/domain/schedule';
-import { takesRosterReport } from '../../../src/domain/sync-run';
+import { heldBatchDecisionOf, takesRosterReport } from '../../../src/domain/sync-run';
 import type {
   AppliedSnapshot,
   HeldBatchDecision,
@@ -306,6 +306,15 @@ export class InMemoryRunStore implements RunStore {
         this.update(run, { status: decision, rosterStatus: decision });
       return onBatch.map((r) => copy(this.world.runs.get(r._id)!)).filter((r) => r.status === decision);
     });
+  }
+
+  heldBatchDecision(tenantId: string, heldBatchId: string): Promise<HeldBatchDecision | undefined> {
+    return this.life.io('runs.heldBatchDecision', () =>
+      [...this.world.runs.values()]
+        .filter((r) => r.tenantId === tenantId && r.heldBatchId === heldBatchId && !r.dryRun)
+        .map((r) => heldBatchDecisionOf(r))
+        .find((d) => d !== undefined),
+    );
   }
 
   unfinished(): Promise<UnfinishedRun[]> {

@@ -200,7 +200,7 @@ export const syncRunSchema = z
     status: z
       .string()
       .describe(
-        'requested, fetching, fetched, published, applying, applied, unchanged, held, failed, cancelled, discarded (the run was held and an admin discarded its held changes; `heldBatchId` names the batch, which says who and when)',
+        'requested, fetching, fetched, published, applying, applied, unchanged, held, failed, cancelled, discarded (the run was held and an admin discarded its held changes; `heldBatchId` names the batch, which says who and when), superseded (the run was held and a later sync left nothing of its held batch to decide: its held changes were never applied, and no decision is needed)',
       ),
     terminal: z.boolean(),
     trigger: z.object({ kind: z.string(), actor: z.string().nullable() }),
@@ -240,7 +240,10 @@ export type SyncRun = z.infer<typeof syncRunSchema>;
 export const syncRunPageSchema = z.object({ runs: z.array(syncRunSchema), page: pageInfoSchema });
 export type SyncRunPage = z.infer<typeof syncRunPageSchema>;
 
-/** The statuses of an ended run (a held one still becomes `applied` or `discarded` when its batch is decided). */
+/**
+ * The statuses of an ended run (a held one still becomes `applied`, `discarded` or `superseded` when
+ * its batch is decided).
+ */
 export const SYNC_RUN_TERMINAL_STATUSES = TERMINAL_SYNC_RUN_STATUSES;
 
 export const triggerSyncBodySchema = z

@@ -73,7 +73,9 @@ const overviewSchema = z.object({
   isamsCacheNote: z.string(),
   heldRunIds: z
     .array(z.string())
-    .describe('Real runs whose held changes await a decision (not those approved or discarded since)'),
+    .describe(
+      'Real runs whose held changes await a decision (not those approved, discarded or superseded since)',
+    ),
 });
 
 type RouteApp = Parameters<FastifyPluginAsyncZod<ConnectorRoutesOptions>>[0];

@@ -965,18 +965,22 @@ export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStor
       .toArray();
   }
 
-  /** Discarded batches of every school decided at or after `since` whose report is owed, oldest decision first. */
-  async discardsToReport(since: Date, limit: number): Promise<HeldBatchDoc[]> {
+  /** Discarded and superseded batches of every school decided at or after `since` whose report is owed, oldest decision first. */
+  async decisionsToReport(since: Date, limit: number): Promise<HeldBatchDoc[]> {
     return this.raw<HeldBatchDoc>(COLLECTIONS.heldBatches)
       .find(
-        { status: 'discarded', decidedAt: { $gte: since }, discardReportedAt: { $exists: false } },
+        {
+          status: { $in: ['discarded', 'superseded'] },
+          decidedAt: { $gte: since },
+          decisionReportedAt: { $exists: false },
+        },
         { sort: { decidedAt: 1 }, limit },
       )
       .toArray();
   }
 
-  async discardReported(batch: HeldBatchDoc, at: Date, fence: Fence): Promise<void> {
-    await this.setById(COLLECTIONS.heldBatches, batch.tenantId, batch._id, { discardReportedAt: at }, fence);
+  async decisionReported(batch: HeldBatchDoc, at: Date, fence: Fence): Promise<void> {
+    await this.setById(COLLECTIONS.heldBatches, batch.tenantId, batch._id, { decisionReportedAt: at }, fence);
   }
 
   /** The held changes of a batch's current version, in order. */
