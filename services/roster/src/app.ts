@@ -228,7 +228,7 @@ async function sweepOnce(w: Wiring, r: Running, at: Date): Promise<void> {
     ['memory', async () => expireMemory(w, r.memory!)],
     ['fail incomplete runs', () => r.processor!.failIncompleteRuns(at)],
     ['stranded approvals', () => resumeStrandedApprovals(w, r.heldBatches!, at)],
-    ['unreported discards', () => resumeDiscardReports(w, r.heldBatches!, at)],
+    ['unreported decisions', () => resumeDecisionReports(w, r.heldBatches!, at)],
     ['resume changesets', () => r.processor!.resumeAll()],
     ['purge after grace', () => r.sweeper!.purgeExpired(at)],
     ['prune changesets', () => r.sweeper!.pruneOldChangesets(at)],
@@ -263,16 +263,19 @@ async function resumeStrandedApprovals(w: Wiring, heldBatches: HeldBatches, at: 
     w.logger.warn({ err, tenantId, batchId }, 'stranded approval not resumed; tried again at the next sweep');
 }
 
-/** Discards whose process died before reporting them (HeldBatches.resumeDiscardReports). */
-async function resumeDiscardReports(w: Wiring, heldBatches: HeldBatches, at: Date): Promise<void> {
-  const { resumed, failed } = await heldBatches.resumeDiscardReports(at);
+/** Discarded or superseded batches whose process died before reporting them (HeldBatches.resumeDecisionReports). */
+async function resumeDecisionReports(w: Wiring, heldBatches: HeldBatches, at: Date): Promise<void> {
+  const { resumed, failed } = await heldBatches.resumeDecisionReports(at);
   if (resumed.length > 0)
     w.logger.warn(
       { batchIds: resumed },
-      'discarded held batches had not been reported (a process died); reported',
+      'discarded or superseded held batches had not been reported (a process died); reported',
     );
   for (const { tenantId, batchId, err } of failed)
-    w.logger.warn({ err, tenantId, batchId }, 'discard not reported; tried again at the next sweep');
+    w.logger.warn(
+      { err, tenantId, batchId },
+      'held batch decision not reported; tried again at the next sweep',
+    );
 }
 
 /**

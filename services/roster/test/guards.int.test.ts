@@ -103,6 +103,9 @@ describe('input guards: removals above the threshold, held for an admin to decid
     expect((await roster.app.store.loadStored(t)).activeCounts.pupil).toBe(35);
     const runs = await eventsFor(roster.h.events.runs, of(t, 'r2'), 3, 'r2 reports after approval');
     expect(runs.map((e) => `${d(e).sequence}:${d(e).status}`)).toEqual(['1:applying', '2:held', '3:applied']);
+    // The decision's report names the batch it decided, as a discard's does: a connector that takes it
+    // before the run's `held` report still ends the other runs held on that batch.
+    expect(d(runs[2]!)).toMatchObject({ heldBatchId: 'held-r2', holdKind: 'removals' });
 
     // approving again changes nothing; discarding an approved batch is refused; thresholds untouched
     await roster.rpc.call('approveHeldBatch')({ batchId: 'held-r2', comment: 'again' }, t, 'admin:8');

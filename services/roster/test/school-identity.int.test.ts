@@ -138,6 +138,7 @@ describe('school identity: another school’s document under the same tenant', (
     ).toBe(true);
     const runs = await eventsFor(roster.h.events.runs, of(t, 'b1'), 3, 'b1 reports after approval');
     expect(runs.map((e) => `${d(e).sequence}:${d(e).status}`)).toEqual(['1:applying', '2:held', '3:applied']);
+    expect(d(runs[2]!)).toMatchObject({ heldBatchId: 'held-b1', holdKind: 'whole_run' });
 
     // The roster is now the other school's, as a first sync of its document would have made it.
     const reference = uniqueName('school');

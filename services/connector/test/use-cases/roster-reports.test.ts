@@ -350,6 +350,24 @@ describe('an approved held batch', () => {
     expect(world.freshness.get(TENANT)?.syncRunId).toBe('newer');
   });
 
+  it('an approval that names its batch, taken before the opening run’s own `held` report, still ends the runs held on that batch `applied`', async () => {
+    const world = heldWorld('removals');
+    // The opening run's `held` report has not reached the connector: it is at its marker, no batch known.
+    world.runs.set('opening', runRecord(TENANT, 'opening', minutesAgo(30), { fetchedAt: minutesAgo(30) }));
+    const engine = engineOf(world);
+    expect(await engine.applyRosterReport({ ...approval, heldBatchId: BATCH, holdKind: 'removals' })).toBe(
+      true,
+    );
+    expect(world.runs.get('opening')).toMatchObject({ status: 'applied', heldBatchId: BATCH });
+    expect(world.runs.get('later')?.status).toBe('applied');
+    expect(world.runs.get('other-batch')?.status).toBe('held');
+    // Its own `held` report, late, is older than the decision: it changes nothing.
+    expect(
+      await engine.applyRosterReport({ ...approval, status: 'held', sequence: 2, heldBatchId: BATCH }),
+    ).toBe(false);
+    expect(world.runs.get('opening')?.status).toBe('applied');
+  });
+
   it('the connector stops anywhere after taking the report: its event handled again finishes what it moves on', async () => {
     const probe = new ProcessLife();
     await engineOf(heldWorld('whole_run'), probe).applyRosterReport(approval);

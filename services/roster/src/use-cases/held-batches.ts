@@ -1,12 +1,10 @@
-import { syncRunUpdatedV1 } from '@isams-sync/events';
-import type { CloudEvent } from '@isams-sync/events';
 import type { ChangesetDoc, HeldBatchDoc } from './records';
 import { ids } from './records';
 import type { ChangesetStore, HeldLease, RosterPublisher, WriteFence } from './ports';
 import { contentHash } from '../domain/held-batch';
 import { RosterErrors } from '../domain/roster-errors';
 import type { ChangesetProcessor } from './changeset-processor';
-import { REPORT_SEQUENCE, runDiscardedEvent } from './roster-events';
+import { runDecisionEvent } from './roster-events';
 
 /**
  * How far back the sweeper looks for approvals whose changeset was never created: well inside the
@@ -190,6 +188,7 @@ export class HeldBatches {
         kind: 'approval',
         state: 'staged',
         heldBatchId: batch.batchId,
+        holdKind: batch.kind ?? source?.holdKind ?? 'removals',
         dryRun: false,
         ...(source?.marker === undefined ? {} : { marker: source.marker }),
         receivedAt: batch.decidedAt ?? this.now(),
@@ -209,7 +208,7 @@ export class HeldBatches {
    * pending), then the status, then the report on the run that opened the batch (`sync.runs.v1`
    * sequence 3 `discarded`: the run is decided, no longer held for review), then that the report
    * was sent. A crash in between is finished by retrying, or — the report — by the sweeper
-   * ({@link resumeDiscardReports}).
+   * ({@link resumeDecisionReports}).
    */
   discard(request: HeldBatchDecisionRequest): Promise<HeldBatchDoc> {
     const { tenantId, batchId, actor, comment, version, deadline } = request;
@@ -265,7 +264,7 @@ export class HeldBatches {
    * retried discard takes). A school another replica holds is left to the next sweep, and one that
    * fails does not stop the others. Returns what it reported and what failed.
    */
-  async resumeDiscardReports(now: Date): Promise<StrandedApprovals> {
+  async resumeDecisionReports(now: Date): Promise<StrandedApprovals> {
     const since = new Date(now.getTime() - APPROVAL_RECOVERY_WINDOW_MS);
     const result: StrandedApprovals = { resumed: [], failed: [] };
     for (const owed of await this.store.decisionsToReport(since, APPROVAL_RECOVERY_LIMIT)) {
@@ -323,36 +322,6 @@ export async function reportHeldBatchDecision(
     receivedAt: batch.createdAt,
   };
   await fence.check();
-  await deps.reports.publishRunUpdate(
-    batch.status === 'superseded' ? runSupersededEvent(opening, batch) : runDiscardedEvent(opening, batch),
-  );
+  await deps.reports.publishRunUpdate(runDecisionEvent(opening, batch));
   await deps.store.decisionReported(batch, deps.now(), fence);
-}
-
-/**
- * The report that a later run (the batch's `lastSyncRunId`) left nothing of the held batch `batch`
- * of the run `cs` opened to decide: sequence 3 `superseded`, with the batch and its kind, at the time
- * the batch was closed; no counts (the run's own, what it applied and held, stay as reported). A
- * re-send keeps id and time.
- */
-function runSupersededEvent(cs: ChangesetDoc, batch: HeldBatchDoc): CloudEvent {
-  const at = batch.decidedAt ?? batch.updatedAt ?? batch.createdAt;
-  const sequence = REPORT_SEQUENCE.decision;
-  return syncRunUpdatedV1.create({
-    tenantId: batch.tenantId,
-    idParts: [cs.syncRunId, 'roster', String(sequence)],
-    syncRunId: cs.syncRunId,
-    time: at,
-    data: {
-      syncRunId: cs.syncRunId,
-      status: 'superseded',
-      reportedBy: 'roster',
-      sequence,
-      at: at.toISOString(),
-      trigger: cs.marker?.trigger ?? { kind: 'manual' },
-      dryRun: false,
-      heldBatchId: batch.batchId,
-      holdKind: batch.kind ?? cs.holdKind ?? 'removals',
-    },
-  });
 }

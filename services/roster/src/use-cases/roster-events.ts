@@ -214,11 +214,13 @@ export function runUpdateEvent(
       at: at.toISOString(),
       trigger: cs.marker?.trigger ?? { kind: 'manual' },
       dryRun: cs.dryRun,
-      // A discard applies nothing: the run's own counts (what it applied and held) stay as reported.
-      ...(cs.counts === undefined || status === 'discarded'
+      // A discard or a supersede applies nothing: the run's own counts (what it applied and held) stay as reported.
+      ...(cs.counts === undefined || status === 'discarded' || status === 'superseded'
         ? {}
         : { counts: cs.counts as Record<string, never> }),
-      ...(cs.heldBatchId !== undefined && (status === 'held' || status === 'discarded')
+      // The batch a run held, and the batch a decision (approval, discard, supersede) settled: the
+      // connector ends every run held on it, whichever of the run's reports it takes first.
+      ...(cs.heldBatchId !== undefined && (status === 'held' || sequence === REPORT_SEQUENCE.decision)
         ? { heldBatchId: cs.heldBatchId, holdKind: cs.holdKind ?? ('removals' as const) }
         : {}),
       ...(cs.error === undefined ? {} : { error: cs.error }),
@@ -227,15 +229,21 @@ export function runUpdateEvent(
 }
 
 /**
- * The report that an admin discarded the held batch `batch` of the run `cs` opened: sequence 3
- * `discarded`, with the batch and its kind, at the decision's time (a re-send keeps id and time).
+ * The report of the decision on the held batch `batch` the run `cs` opened, when the batch reports it
+ * itself (an approval reports through its changeset): sequence 3 `discarded` (an admin discarded it)
+ * or `superseded` (a later run, the batch's `lastSyncRunId`, left nothing of it to decide), with the
+ * batch and its kind and no counts (the run's own, what it applied and held, stay as reported), at
+ * the decision's time. A re-send keeps id and time.
  */
-export function runDiscardedEvent(cs: ChangesetDoc, batch: HeldBatchDoc): CloudEvent {
+export function runDecisionEvent(cs: ChangesetDoc, batch: HeldBatchDoc): CloudEvent {
+  const superseded = batch.status === 'superseded';
   return runUpdateEvent(
     batch.tenantId,
     { ...cs, heldBatchId: batch.batchId, holdKind: batch.kind ?? cs.holdKind ?? 'removals' },
-    'discarded',
+    superseded ? 'superseded' : 'discarded',
     REPORT_SEQUENCE.decision,
-    batch.decidedAt ?? cs.completedAt ?? batch.createdAt,
+    superseded
+      ? (batch.decidedAt ?? batch.updatedAt ?? batch.createdAt)
+      : (batch.decidedAt ?? cs.completedAt ?? batch.createdAt),
   );
 }

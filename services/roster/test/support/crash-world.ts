@@ -167,11 +167,11 @@ function startProcess(
     processor,
     /**
      * One sweep of the service (app.ts `sweepOnce`, its changeset parts): stranded approvals,
-     * unreported discards, then unfinished changesets.
+     * unreported decisions, then unfinished changesets.
      */
     async sweep(): Promise<void> {
       await heldBatches.resumeStrandedApprovals(NOW);
-      await heldBatches.resumeDiscardReports(NOW);
+      await heldBatches.resumeDecisionReports(NOW);
       await this.drain();
       await processor.resumeAll();
     },
