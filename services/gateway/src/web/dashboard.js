@@ -28,9 +28,12 @@ const DRY_RUN_END_TEXT = {
   failed: 'Dry run — failed',
   cancelled: 'Dry run — cancelled',
 };
-/** A run's status in words; a dry run's end says it was a dry run. */
+/** A real run that held changes and ended applied: an admin approved them (its batch says who and when). */
+const approvedHeld = (run) => !run.dryRun && run.status === 'applied' && Boolean(run.heldBatchId);
+/** A run's status in words; a dry run's end says it was a dry run, an approved run that it was approved. */
 const runStatusText = (run) =>
-  (run.dryRun ? DRY_RUN_END_TEXT[run.status] : undefined) ?? statusText(run.status);
+  (run.dryRun ? DRY_RUN_END_TEXT[run.status] : undefined) ??
+  (approvedHeld(run) ? 'Finished — held changes approved' : statusText(run.status));
 /** Why the school is fetched in method groups, by the failure of the whole-key request. */
 const GROUPS_REASON = {
   ISAMS_TIMEOUT: 'iSAMS took too long to generate the whole document at once',
@@ -44,11 +47,12 @@ const statusClass = (s) =>
 /** What a real run's held batch link says: to decide it, or — once decided — what was decided, and when. */
 const HELD_BATCH_LINK = {
   held: 'Review the held changes',
+  applied: 'See what was approved, and by whom',
   discarded: 'See what was discarded, and by whom',
   superseded: 'See why nothing is left to decide',
 };
 
-/** A real run's held batch: to decide it, or what was decided (discarded, or superseded by a later sync). */
+/** A real run's held batch: to decide it, or what was decided (approved, discarded, or superseded by a later sync). */
 function heldBatchLink(run) {
   const text = HELD_BATCH_LINK[run.status];
   if (run.dryRun || !run.heldBatchId || text === undefined) return null;

@@ -166,8 +166,16 @@ describe('the dashboard keeps what admins typed and saved, in a browser', () => 
   );
 });
 
-/** How a decided run shows: discarded by an admin, or superseded (a later sync left nothing of its batch). */
+/**
+ * How a decided run shows: its held changes approved (and applied) or discarded by an admin, or
+ * superseded (a later sync left nothing of its batch).
+ */
 const DECIDED = [
+  {
+    status: 'applied',
+    text: 'Finished — held changes approved',
+    link: 'See what was approved, and by whom',
+  },
   {
     status: 'discarded',
     text: 'Finished — held changes discarded',
@@ -182,7 +190,8 @@ const DECIDED = [
 
 /**
  * The run history, the "Last sync" and a run's details of a run whose held batch was decided — an
- * admin discarded it, or a later sync left nothing of it to decide: decided, not "held for review".
+ * admin approved or discarded it, or a later sync left nothing of it to decide: decided, not "held
+ * for review" (and an approved run says so, not just "Finished").
  */
 async function showsDecidedRun(
   h: GatewayHarness,
@@ -205,8 +214,8 @@ async function showsDecidedRun(
   expect(statuses).toEqual([text, 'Finished']);
   await history.locator('tbody tr').first().getByRole('button', { name: 'Details' }).click();
   await expect(page.locator('#run-progress h3').first().textContent()).resolves.toBe(`Run — ${text}`);
-  // The batch says what was decided: who discarded it and when (also in the audit log), or when a
-  // later sync left nothing of it to decide.
+  // The batch says what was decided: who approved or discarded it and when (also in the audit log),
+  // or when a later sync left nothing of it to decide.
   await expect(page.getByRole('link', { name: link }).getAttribute('href')).resolves.toBe('#/held/batch-1');
   expect(await accessibilityViolations(page, `edits-04-${status}-run`)).toEqual([]);
 }
