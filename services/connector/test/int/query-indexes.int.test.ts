@@ -114,6 +114,23 @@ describe(
         async () => (await client.listSyncRuns({}, client.md(b))).runs.some((r) => r.status === 'published'),
         'the scheduled run of b',
       );
+      // A held run, then its batch's decision: the runs held on a batch are found and decided, and a
+      // held report reads whether its batch was decided before.
+      const scheduled = (await client.listSyncRuns({}, client.md(b))).runs.find(
+        (r) => r.status === 'published',
+      )!;
+      const hold = { batchId: 'qi-batch', kind: 'removals' as const };
+      await producer.publish(suite.env.runsTopic, [
+        rosterReportEvent({ tenantId: b, syncRunId: scheduled.syncRunId, status: 'held', sequence: 2, hold }),
+        rosterReportEvent({
+          tenantId: b,
+          syncRunId: scheduled.syncRunId,
+          status: 'discarded',
+          sequence: 3,
+          hold,
+        }),
+      ]);
+      await client.runReaching(b, scheduled.syncRunId, ['discarded'], 'the held batch discarded');
       // Sweeps, the notifier's checks, the metrics sampler, the KEK rotation.
       await app.engine.sweepStale();
       await app.notifier!.sweep();
