@@ -100,9 +100,14 @@ describe('connector: a decided held batch ends its runs with the decision', () =
     const later = await runToEnd();
     await report(first, 'held', 2, { pupil: { added: 2, held: 6 } });
     await report(later, 'held', 2, { pupil: { held: 7 } });
-    await eventually(async () => (await run(later)).status === 'held', 'later run held');
-    const dataAsOf = (await suite.client.getSyncStatus({}, md())).dataAsOf;
+    // A removals hold's additions and updates were applied: data as of moves to the later run — after
+    // its status shows (the handling records the report first), so wait for it, not for the status.
+    const dataAsOf = (await run(later)).fetchedAt;
     expect(dataAsOf).not.toBe('');
+    await eventually(
+      async () => (await suite.client.getSyncStatus({}, md())).dataAsOf === dataAsOf,
+      'data as of the later held run',
+    );
 
     await report(first, 'discarded', 3);
     await eventually(
