@@ -22,16 +22,47 @@ function causes(err: unknown): unknown[] {
   return chain;
 }
 
+/** kafkajs's errors of a broker out of reach (its connection refused, closed or timed out, no broker or coordinator yet). */
+const KAFKA_UNREACHABLE = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSNoBrokerAvailableError',
+  'KafkaJSGroupCoordinatorNotFound',
+  'KafkaJSLockTimeout',
+  'KafkaJSTimeout',
+]);
+
+/**
+ * Whether a consumer's failed start (`KAFKA_CONSUMER_FAILED`, whatever its cause) is one waiting can
+ * fix: kafkajs's own cause is the broker out of reach, or an error the protocol marks retriable (a
+ * topic not served yet, a coordinator moving) — and no request the broker refused as such (a
+ * protocol error marked not retriable: an invalid topic name, a bad override). A cause that is not
+ * kafkajs's (a bug in the handler's set-up) or none at all is not.
+ */
+function consumerStartIsTransient(chain: readonly unknown[]): boolean {
+  const kafkajs = chain.slice(1).map((e) => e as { name?: unknown; retriable?: unknown });
+  if (kafkajs.some((e) => e.name === 'KafkaJSProtocolError' && e.retriable === false)) return false;
+  return kafkajs.some(
+    (e) =>
+      KAFKA_UNREACHABLE.has(String(e.name)) || (String(e.name).startsWith('KafkaJS') && e.retriable === true),
+  );
+}
+
 /**
  * True when a failed start-up step may succeed later by itself: a dependency unreachable, slow or
- * busy (an `AppError` of a transient kind, e.g. `MONGO_UNAVAILABLE`, `KAFKA_UNAVAILABLE`) — but not
- * a credential or permission the broker refused, which kafkajs reports as a connection failure.
- * Anything else (bad configuration, `MONGO_AUTH_FAILED`, a topic or index that differs from its spec,
- * a migration that refuses, a bug) is not: the start fails at once.
+ * busy (an `AppError` of a transient kind, e.g. `MONGO_UNAVAILABLE`, `KAFKA_UNAVAILABLE`; for a
+ * consumer's `KAFKA_CONSUMER_FAILED`, only when its cause is — {@link consumerStartIsTransient}) —
+ * but not a credential or permission the broker refused, which kafkajs reports as a connection
+ * failure. Anything else (bad configuration, `MONGO_AUTH_FAILED`, a topic or index that differs from
+ * its spec, a migration that refuses, a request the broker refused, a bug) is not: the start fails at once.
  */
 export function isRetryableAtStart(err: unknown): boolean {
   if (!isAppError(err) || !isTransientKind(err.kind)) return false;
-  return !causes(err).some((e) => {
+  const chain = causes(err);
+  if (err.code === 'KAFKA_CONSUMER_FAILED' && !consumerStartIsTransient(chain)) return false;
+  return !chain.some((e) => {
     const { name, type } = e as { name?: unknown; type?: unknown };
     return REFUSED.test(`${String(name)} ${String(type)}`);
   });

@@ -1,3 +1,4 @@
+import { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } from 'kafkajs';
 import { describe, expect, it, vi } from 'vitest';
 import { KafkaErrors } from '@isams-sync/kafka';
 import { createReadiness } from '@isams-sync/metrics';
@@ -35,6 +36,40 @@ describe('isRetryableAtStart', () => {
       isRetryableAtStart(KafkaErrors.KAFKA_TOPIC_MISMATCH({ mismatches: ['x: 3 partitions, not 6'] })),
     ).toBe(false);
     expect(isRetryableAtStart(new TypeError('x is undefined'))).toBe(false);
+  });
+
+  // A consumer's start fails as KAFKA_CONSUMER_FAILED whatever the cause: only a cause that is the
+  // broker out of reach (or a topic not served yet) is waited out; the broker refusing the request
+  // (an invalid topic name, a bad override) or a bug fails the start at once.
+  const consumerFailed = (cause: unknown) =>
+    KafkaErrors.KAFKA_CONSUMER_FAILED({ groupId: 'g', reason: String(cause) }, { cause });
+  it('waits out a consumer that could not reach the broker or find its topic yet', () => {
+    const refused = new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:9092');
+    expect(isRetryableAtStart(consumerFailed(refused))).toBe(true);
+    expect(
+      isRetryableAtStart(
+        consumerFailed(new KafkaJSNumberOfRetriesExceeded(refused, { retryCount: 5, retryTime: 3000 })),
+      ),
+    ).toBe(true);
+    const notServed = new KafkaJSProtocolError({
+      type: 'UNKNOWN_TOPIC_OR_PARTITION',
+      code: 3,
+      retriable: true,
+      message: 'This server does not host this topic-partition',
+    });
+    expect(isRetryableAtStart(consumerFailed(notServed))).toBe(true);
+  });
+
+  it('fails at once on a consumer start the broker refused or a bug broke', () => {
+    const invalidTopic = new KafkaJSProtocolError({
+      type: 'INVALID_TOPIC_EXCEPTION',
+      code: 17,
+      retriable: false,
+      message: 'The request attempted to perform an operation on an invalid topic',
+    });
+    expect(isRetryableAtStart(consumerFailed(invalidTopic))).toBe(false);
+    expect(isRetryableAtStart(consumerFailed(new TypeError('handler is not a function')))).toBe(false);
+    expect(isRetryableAtStart(KafkaErrors.KAFKA_CONSUMER_FAILED({ groupId: 'g', reason: 'x' }))).toBe(false);
   });
 });
 
@@ -87,7 +122,10 @@ describe('untilStepDone', () => {
     const log = logger();
     const failures = [
       MongoErrors.MONGO_UNAVAILABLE(),
-      KafkaErrors.KAFKA_CONSUMER_FAILED({ groupId: 'g', reason: 'ECONNREFUSED' }),
+      KafkaErrors.KAFKA_CONSUMER_FAILED(
+        { groupId: 'g', reason: 'ECONNREFUSED' },
+        { cause: new KafkaJSConnectionError('Connection error: connect ECONNREFUSED') },
+      ),
     ];
     const step = vi.fn(async () => {
       const failure = failures.shift();
