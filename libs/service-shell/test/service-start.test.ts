@@ -41,6 +41,9 @@ describe('isRetryableAtStart', () => {
   // A consumer's start fails as KAFKA_CONSUMER_FAILED whatever the cause: only a cause that is the
   // broker out of reach (or a topic not served yet) is waited out; the broker refusing the request
   // (an invalid topic name, a bad override) or a bug fails the start at once.
+  // kafkajs builds a protocol error from the broker's error code's entry (type, code, retriable, message).
+  const protocolError = (type: string, code: number, retriable: boolean, message: string) =>
+    new KafkaJSProtocolError(Object.assign(new Error(message), { type, code, retriable }));
   const consumerFailed = (cause: unknown) =>
     KafkaErrors.KAFKA_CONSUMER_FAILED({ groupId: 'g', reason: String(cause) }, { cause });
   it('waits out a consumer that could not reach the broker or find its topic yet', () => {
@@ -51,22 +54,22 @@ describe('isRetryableAtStart', () => {
         consumerFailed(new KafkaJSNumberOfRetriesExceeded(refused, { retryCount: 5, retryTime: 3000 })),
       ),
     ).toBe(true);
-    const notServed = new KafkaJSProtocolError({
-      type: 'UNKNOWN_TOPIC_OR_PARTITION',
-      code: 3,
-      retriable: true,
-      message: 'This server does not host this topic-partition',
-    });
+    const notServed = protocolError(
+      'UNKNOWN_TOPIC_OR_PARTITION',
+      3,
+      true,
+      'This server does not host this topic-partition',
+    );
     expect(isRetryableAtStart(consumerFailed(notServed))).toBe(true);
   });
 
   it('fails at once on a consumer start the broker refused or a bug broke', () => {
-    const invalidTopic = new KafkaJSProtocolError({
-      type: 'INVALID_TOPIC_EXCEPTION',
-      code: 17,
-      retriable: false,
-      message: 'The request attempted to perform an operation on an invalid topic',
-    });
+    const invalidTopic = protocolError(
+      'INVALID_TOPIC_EXCEPTION',
+      17,
+      false,
+      'The request attempted to perform an operation on an invalid topic',
+    );
     expect(isRetryableAtStart(consumerFailed(invalidTopic))).toBe(false);
     expect(isRetryableAtStart(consumerFailed(new TypeError('handler is not a function')))).toBe(false);
     expect(isRetryableAtStart(KafkaErrors.KAFKA_CONSUMER_FAILED({ groupId: 'g', reason: 'x' }))).toBe(false);
