@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isAppError, isTransientKind } from '@isams-sync/errors';
-import { backoffDelay } from '@isams-sync/kafka';
+import { backoffDelay, isPermanentKafkaError } from '@isams-sync/kafka';
 import type { BackoffOptions } from '@isams-sync/kafka';
 import type { Logger } from '@isams-sync/logger';
 import type { Readiness } from '@isams-sync/metrics';
@@ -22,32 +22,15 @@ function causes(err: unknown): unknown[] {
   return chain;
 }
 
-/** kafkajs's errors of a broker out of reach (its connection refused, closed or timed out, no broker or coordinator yet). */
-const KAFKA_UNREACHABLE = new Set([
-  'KafkaJSConnectionError',
-  'KafkaJSConnectionClosedError',
-  'KafkaJSRequestTimeoutError',
-  'KafkaJSBrokerNotFound',
-  'KafkaJSNoBrokerAvailableError',
-  'KafkaJSGroupCoordinatorNotFound',
-  'KafkaJSLockTimeout',
-  'KafkaJSTimeout',
-]);
-
 /**
- * Whether a consumer's failed start (`KAFKA_CONSUMER_FAILED`, whatever its cause) is one waiting can
- * fix: kafkajs's own cause is the broker out of reach, or an error the protocol marks retriable (a
- * topic not served yet, a coordinator moving) — and no request the broker refused as such (a
- * protocol error marked not retriable: an invalid topic name, a bad override). A cause that is not
- * kafkajs's (a bug in the handler's set-up) or none at all is not.
+ * Whether a consumer's failed start (`KAFKA_CONSUMER_FAILED`, transient whatever its cause) is one
+ * waiting can fix: its cause is a Kafka client failure libs/kafka does not judge permanent (the
+ * broker out of reach, a topic not served yet, a coordinator moving — not a request the broker
+ * refused, such as an invalid topic name). No cause, or one that is not Kafka's (a bug in the
+ * handler's set-up), is not.
  */
-function consumerStartIsTransient(chain: readonly unknown[]): boolean {
-  const kafkajs = chain.slice(1).map((e) => e as { name?: unknown; retriable?: unknown });
-  if (kafkajs.some((e) => e.name === 'KafkaJSProtocolError' && e.retriable === false)) return false;
-  return kafkajs.some(
-    (e) =>
-      KAFKA_UNREACHABLE.has(String(e.name)) || (String(e.name).startsWith('KafkaJS') && e.retriable === true),
-  );
+function consumerStartIsTransient(err: { cause?: unknown }): boolean {
+  return err.cause !== undefined && !isPermanentKafkaError(err.cause);
 }
 
 /**
@@ -60,9 +43,8 @@ function consumerStartIsTransient(chain: readonly unknown[]): boolean {
  */
 export function isRetryableAtStart(err: unknown): boolean {
   if (!isAppError(err) || !isTransientKind(err.kind)) return false;
-  const chain = causes(err);
-  if (err.code === 'KAFKA_CONSUMER_FAILED' && !consumerStartIsTransient(chain)) return false;
-  return !chain.some((e) => {
+  if (err.code === 'KAFKA_CONSUMER_FAILED' && !consumerStartIsTransient(err)) return false;
+  return !causes(err).some((e) => {
     const { name, type } = e as { name?: unknown; type?: unknown };
     return REFUSED.test(`${String(name)} ${String(type)}`);
   });
