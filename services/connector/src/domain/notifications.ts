@@ -1,4 +1,5 @@
 import { DEFAULT_TIME_ZONE } from './settings-rules';
+import { OUTCOME_STATUSES } from './sync-run';
 import type { RunError, RunStatus } from './sync-run';
 
 /** The three moments a school's contacts are told about (docs/architecture.md › Being told). */
@@ -62,12 +63,7 @@ export interface StreakRun {
  * finished run (applied, unchanged, held, or held and then discarded or superseded) ends the streak.
  */
 export function failureStreak(runsNewestFirst: readonly StreakRun[], streak: number): RunError | null {
-  const outcomes = runsNewestFirst.filter(
-    (r) =>
-      !r.dryRun &&
-      r.status !== 'cancelled' &&
-      ['applied', 'unchanged', 'held', 'discarded', 'superseded', 'failed'].includes(r.status),
-  );
+  const outcomes = runsNewestFirst.filter((r) => !r.dryRun && OUTCOME_STATUSES.includes(r.status));
   if (streak < 1 || outcomes.length < streak) return null;
   const last = outcomes.slice(0, streak);
   const first = last[0]!.error;

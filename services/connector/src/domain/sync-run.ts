@@ -22,6 +22,11 @@ export type RunStatus =
  * its batch is decided).
  */
 export const TERMINAL_STATUSES: readonly RunStatus[] = TERMINAL_SYNC_RUN_STATUSES;
+/**
+ * The ended statuses that are an outcome of the school's sync (every terminal one but `cancelled`:
+ * nobody's sync happened): what a failure streak and the notifier's checks read.
+ */
+export const OUTCOME_STATUSES: readonly RunStatus[] = TERMINAL_STATUSES.filter((s) => s !== 'cancelled');
 /** Every status of a run that has not ended (the others are {@link TERMINAL_STATUSES}). */
 export const IN_FLIGHT_STATUSES: readonly RunStatus[] = [
   'requested',

@@ -16,11 +16,8 @@ import {
   runsFailingMessage,
 } from '../domain/notifications';
 import type { NotificationMessage } from '../domain/notifications';
-import type { RunStatus } from '../domain/sync-run';
+import { OUTCOME_STATUSES } from '../domain/sync-run';
 import type { FreshnessReader, NotificationClaims, RunHistory, SettingsRecords } from './ports';
-
-/** The runs a failure streak and the last error are read from (finished, dry runs filtered out later). */
-const FINISHED: readonly RunStatus[] = ['applied', 'unchanged', 'held', 'discarded', 'superseded', 'failed'];
 
 export interface NotifierOptions {
   /** Replica identity (recorded on the claims it makes). */
@@ -201,7 +198,11 @@ export class Notifier {
 
   /** The school's newest finished real runs (enough to see a streak past interleaved dry runs). */
   private async recentRuns(tenantId: string) {
-    const runs = await this.deps.runs.newest(tenantId, FINISHED, Math.max(10, this.opts.failureStreak * 4));
+    const runs = await this.deps.runs.newest(
+      tenantId,
+      OUTCOME_STATUSES,
+      Math.max(10, this.opts.failureStreak * 4),
+    );
     return runs.filter((r) => !r.dryRun);
   }
 

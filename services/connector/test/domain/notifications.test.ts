@@ -71,6 +71,13 @@ describe('failure streak', () => {
     const cancelled: StreakRun = { status: 'cancelled', dryRun: false };
     expect(failureStreak([failed('A'), dry, failed('A'), cancelled, failed('A')], 3)?.code).toBe('A');
   });
+  it('a run held, and one whose held batch was later approved, discarded or superseded, breaks it', () => {
+    for (const status of ['held', 'applied', 'discarded', 'superseded'] as const)
+      expect(
+        failureStreak([failed('A'), { status, dryRun: false }, failed('A'), failed('A')], 3),
+        status,
+      ).toBeNull();
+  });
 });
 
 describe('old data', () => {
