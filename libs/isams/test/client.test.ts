@@ -547,3 +547,38 @@ describe('egress proxy', () => {
     expect(s.requests).toHaveLength(0);
   });
 });
+
+describe('a response whose head or framing cannot be read', () => {
+  it('response headers over the 16 KB limit: ISAMS_RESPONSE_HEADERS_TOO_LARGE, not retried, not a reset', async () => {
+    const s = await server([
+      (_q, res) => {
+        res.setHeader('set-cookie', `session=${'a'.repeat(100_000)}`);
+        ok(_q, res, 0, '');
+      },
+    ]);
+    const err = await failure(options(s.url));
+    expect(err).toMatchObject({ code: 'ISAMS_RESPONSE_HEADERS_TOO_LARGE', transient: false });
+    expect(err.details).toMatchObject({ errorCode: 'UND_ERR_HEADERS_OVERFLOW' });
+    expect(err.message).toMatch(/headers/i);
+    expect(err.adminAction).toMatch(/headers/i);
+    expect(err.adminAction).toMatch(/cookie/i);
+    expect(s.requests).toHaveLength(1);
+  });
+
+  it('a body whose length contradicts its Content-Length (sent chunked as well): ISAMS_MALFORMED_DOCUMENT, not retried, not a reset', async () => {
+    const s = await server([
+      (_q, res) => {
+        const doc = sample.slice(0, 2000);
+        res.socket!.end(
+          'HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n' +
+            `${Buffer.byteLength(doc).toString(16)}\r\n${doc}\r\n0\r\n\r\n`,
+        );
+      },
+    ]);
+    const err = await failure(options(s.url));
+    expect(err).toMatchObject({ code: 'ISAMS_MALFORMED_DOCUMENT', transient: false });
+    expect(err.details).toMatchObject({ errorCode: 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' });
+    expect(err.message).toMatch(/Content-Length/);
+    expect(s.requests).toHaveLength(1);
+  });
+});

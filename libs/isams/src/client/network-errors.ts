@@ -25,6 +25,9 @@ const INCOMPLETE_CHAIN_CODES = new Set([
 const INCOMPLETE_CHAIN_ACTION =
   "The iSAMS server's TLS certificate could not be traced to a trusted authority: the iSAMS server must send its intermediate certificate(s) along with its own. Browsers hide this by fetching missing intermediates themselves, so the site can look fine in a browser. Ask the school's IT to install the full certificate chain on the iSAMS host (or, if the certificate comes from a private authority, a certificate from a public one).";
 
+const CONTENT_LENGTH_MISMATCH_ACTION =
+  'The iSAMS server (or a proxy in front of it) sent a response whose body does not match its Content-Length header — typically one sent both with a Content-Length and in chunks — so SchoolCloud did not read it and changed nothing. Ask whoever runs the iSAMS server or the proxy to correct the response framing; nothing in iSAMS itself needs to change.';
+
 interface NodeishError {
   name?: string;
   /** A string for Node and undici errors; a number on a DOMException (e.g. 23 for TimeoutError). */
@@ -71,6 +74,38 @@ export interface NetworkErrorContext {
   phase: 'connect' | 'response' | 'body';
   /** The time-out of the whole exchange, to name it when it fires while the body streams. */
   totalTimeoutMs?: number;
+}
+
+/**
+ * A response undici could not take as HTTP — not the connection reset, and not worth a retry: the
+ * same server answers the same way.
+ */
+function unreadableResponse(
+  code: string,
+  host: string,
+  details: Record<string, unknown>,
+  cause: Error,
+): IsamsError | undefined {
+  // A response head over undici's 16 KB limit (Node's default).
+  if (code === 'UND_ERR_HEADERS_OVERFLOW') {
+    return new IsamsError({
+      code: 'ISAMS_RESPONSE_HEADERS_TOO_LARGE',
+      message: `The response headers from ${host} are larger than the 16 KB SchoolCloud reads (${code}).`,
+      details,
+      cause,
+    });
+  }
+  // A body whose length contradicts its Content-Length (a chunked body that also declares one).
+  if (code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
+    return new IsamsError({
+      code: 'ISAMS_MALFORMED_DOCUMENT',
+      message: `The response from ${host} has a body whose length does not match its Content-Length header (${code}).`,
+      details,
+      cause,
+      adminAction: CONTENT_LENGTH_MISMATCH_ACTION,
+    });
+  }
+  return undefined;
 }
 
 /** Classifies an error thrown by undici or the socket layer. */
@@ -157,6 +192,8 @@ export function classifyNetworkError(err: unknown, ctx: NetworkErrorContext): Is
       cause,
     });
   }
+  const unreadable = unreadableResponse(code, ctx.host, details, cause);
+  if (unreadable !== undefined) return unreadable;
   if (
     TLS_CODES.has(code) ||
     code.startsWith('ERR_TLS') ||

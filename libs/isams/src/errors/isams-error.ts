@@ -14,6 +14,7 @@ export const ISAMS_ERROR_CODES = [
   'ISAMS_MALFORMED_DOCUMENT',
   'ISAMS_TRUNCATED_DOCUMENT',
   'ISAMS_RESPONSE_TOO_LARGE',
+  'ISAMS_RESPONSE_HEADERS_TOO_LARGE',
   'ISAMS_DOCUMENT_TOO_DEEP',
   'ISAMS_RECORD_TOO_LARGE',
   'ISAMS_TOO_MANY_RECORDS',
@@ -99,6 +100,12 @@ export const ISAMS_ERRORS: Readonly<Record<IsamsErrorCode, IsamsErrorSpec>> = {
     transient: false,
     adminAction:
       "The document iSAMS sent is larger than SchoolCloud's response-size limit. SchoolCloud fetches the data in smaller method groups automatically, so each response is smaller; nothing to change in iSAMS. If a single dataset alone is over the limit, contact SchoolCloud support (the limit is ours).",
+  },
+  ISAMS_RESPONSE_HEADERS_TOO_LARGE: {
+    kind: 'failed_precondition',
+    transient: false,
+    adminAction:
+      'The iSAMS server (or a proxy or load balancer in front of it) sent response headers larger than the 16 KB SchoolCloud reads — usually a very large cookie or a header repeated many times — so SchoolCloud did not read the document and changed nothing. Ask whoever runs the iSAMS server or the proxy to remove or shorten the oversized header; nothing in the Batch API key needs to change.',
   },
   ISAMS_DOCUMENT_TOO_DEEP: {
     kind: 'invalid_argument',
