@@ -1,4 +1,4 @@
-import type { BookingCancellationReason } from '@isams-sync/events';
+import type { BookingCancellationReason, RosterRevision } from '@isams-sync/events';
 import type { BookableEvent, Booking, NotReinstatedReason, PersonKind, RosterCause } from './booking-model';
 import { personKey, personOf } from './booking-model';
 import { overlaps } from './booking-rules';
@@ -27,8 +27,12 @@ export interface RemovalDecision {
    * before its `booking.cancellation-held.v1` went out. Publish that event again (same id).
    */
   republishHeld: Booking[];
-  /** Named but left alone, with why (finished events keep their history). */
-  untouched: Array<{ booking: Booking; why: 'event_finished' | 'already_cancelled' }>;
+  /**
+   * Named but left alone, with why: finished events keep their history; `undone_since` — this very
+   * removal cancelled or held it before and a later change reinstated or released it (a replica
+   * that stalled over this removal while another applied it and the person's restore).
+   */
+  untouched: Array<{ booking: Booking; why: 'event_finished' | 'already_cancelled' | 'undone_since' }>;
 }
 
 /**
@@ -83,6 +87,10 @@ export function decideRemoval(
       decision.untouched.push({ booking, why: 'event_finished' });
       continue;
     }
+    if (undoneSince(booking, removal.rosterEventId)) {
+      decision.untouched.push({ booking, why: 'undone_since' });
+      continue;
+    }
     if (removal.reason !== 'approved_held_batch' && isLiveEvening(event, now, timeZone))
       decision.hold.push(booking);
     else decision.cancel.push(booking);
@@ -90,11 +98,25 @@ export function decideRemoval(
   return decision;
 }
 
+/**
+ * Whether a booking still booked was cancelled or held by this very removal before, and reinstated or
+ * released since: only a later change (the person's restore) does that.
+ */
+function undoneSince(booking: Booking, rosterEventId: string): boolean {
+  if (booking.cancellation?.roster?.rosterEventId === rosterEventId) return true;
+  const heldByIt = booking.history.some(
+    (h) => h.action === 'cancellation_held' && h.rosterEventId === rosterEventId,
+  );
+  return heldByIt && !booking.pendingCancellation?.causes.some((c) => c.rosterEventId === rosterEventId);
+}
+
 /** A removal of a batch: the removal plus the roster change that causes it. */
 export interface BatchRemoval extends RemovalInput {
   cause: RosterCause;
   /** The removal's grace deadline (a `restored` before it reinstates). */
   graceUntil?: Date;
+  /** The roster change's revision (absent on changes from before revisions existed). */
+  revision?: RosterRevision;
 }
 
 /** The cancellation a removal writes on a booking it cancels. */
@@ -144,6 +166,8 @@ export interface RestoreInput {
   personId: string;
   rosterEventId: string;
   at: Date;
+  /** The roster change's revision (absent on changes from before revisions existed). */
+  revision?: RosterRevision;
 }
 
 export interface ReinstatementContext {

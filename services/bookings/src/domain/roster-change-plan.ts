@@ -5,7 +5,7 @@ import { personOf } from './booking-model';
 import type { BatchRemoval, RemovalDecision, RestoreInput } from './removal-decision';
 import { cancellationReasonFor, remainingHoldCauses, removalCancellation } from './removal-decision';
 import type { PersonRosterState } from './roster-ordering';
-import { isStaleChange } from './roster-ordering';
+import { changeOrderOf, isStaleChange } from './roster-ordering';
 
 /**
  * What roster change events mean for bookings, as plain data: which events bookings acts on, how a
@@ -93,7 +93,7 @@ export function indexesBySchool(
 /** The removal a `removed` roster change stands for (reason, grace deadline and its cause). */
 export function removalOf(event: RosterChangeEvent): BatchRemoval {
   const { kind, personId } = personOfChange(event);
-  const removal = event.data.removal;
+  const { removal, revision } = event.data;
   const graceUntil = removal?.graceUntil ? new Date(removal.graceUntil) : undefined;
   const cause: RosterCause = {
     rosterEventId: event.id,
@@ -110,6 +110,7 @@ export function removalOf(event: RosterChangeEvent): BatchRemoval {
     rosterEventId: event.id,
     cause,
     ...(graceUntil ? { graceUntil } : {}),
+    ...(revision ? { revision } : {}),
   };
 }
 
@@ -117,8 +118,9 @@ export function removalOf(event: RosterChangeEvent): BatchRemoval {
 export function restoreOf(event: RosterChangeEvent): { restore: RestoreInput; cause: RosterCause } {
   const { kind, personId } = personOfChange(event);
   const at = new Date(event.time);
+  const revision = event.data.revision;
   return {
-    restore: { kind, personId, rosterEventId: event.id, at },
+    restore: { kind, personId, rosterEventId: event.id, at, ...(revision ? { revision } : {}) },
     cause: { rosterEventId: event.id, personKind: kind, personId, at, syncRunId: event.data.syncRunId },
   };
 }
@@ -143,7 +145,7 @@ export function sortRemovals(
   const removals: BatchRemovalOf[] = [];
   for (const e of events) {
     if (processed.has(e.id)) outcomes.set(e.id, unchanged('duplicate'));
-    else if (isStaleChange(states.get(`${e.data.entityType}:${e.data.entityId}`), new Date(e.time), e.id))
+    else if (isStaleChange(states.get(`${e.data.entityType}:${e.data.entityId}`), changeOrderOf(e)))
       outcomes.set(e.id, unchanged('stale'));
     else removals.push({ event: e, removal: removalOf(e) });
   }
@@ -263,6 +265,7 @@ export function removedState(removal: BatchRemoval): PersonRosterState {
     state: 'removed',
     changedAt: removal.cause.at,
     rosterEventId: removal.rosterEventId,
+    ...(removal.revision ? { revision: removal.revision } : {}),
     ...(removal.graceUntil ? { graceUntil: removal.graceUntil } : {}),
   };
 }
@@ -275,6 +278,7 @@ export function presentState(restore: RestoreInput): PersonRosterState {
     state: 'present',
     changedAt: restore.at,
     rosterEventId: restore.rosterEventId,
+    ...(restore.revision ? { revision: restore.revision } : {}),
   };
 }
 

@@ -109,7 +109,8 @@ export interface BookingsStore {
   /** Bookings held as pending cancellation in an event. */
   pendingInEvent(tenantId: string, eventId: string): Promise<Booking[]>;
   /**
-   * Cancels a booking if it is still booked (conditional update: a second run changes nothing).
+   * Cancels a booking if it is still booked and not reinstated since `booking` was read (conditional
+   * update: a second run changes nothing, nor a replica that stalled past the person's restore).
    * Returns the cancelled booking, or undefined when it was not booked any more.
    */
   cancel(
@@ -171,13 +172,14 @@ export interface BookingsStore {
     tenantId: string,
     people: ReadonlyArray<{ kind: PersonKind; personId: string }>,
   ): Promise<Set<string>>;
+  /** Records what bookings applied for a person, unless a newer change is recorded (`isStaleChange`'s order). */
   putPersonState(tenantId: string, state: PersonRosterState): Promise<void>;
   /** The applied roster states of these people (one query), by `kind:personId`. */
   personStatesOf(
     tenantId: string,
     people: ReadonlyArray<{ kind: PersonKind; personId: string }>,
   ): Promise<Map<string, PersonRosterState>>;
-  /** Records what bookings applied for several people, in one round trip (upserts). */
+  /** Records what bookings applied for several people (one round trip), each unless a newer change is recorded. */
   putPersonStates(tenantId: string, states: readonly PersonRosterState[]): Promise<void>;
   /** Which of these roster event ids are recorded as applied (one query). */
   processedAmong(tenantId: string, eventIds: readonly string[]): Promise<Set<string>>;

@@ -4,7 +4,7 @@ import type { BookingsStore } from './ports';
 import type { BookingEventPublisher } from '../domain/booking-event-publisher.port';
 import { concernsBookings, personOfChange, planBatch, unchanged } from '../domain/roster-change-plan';
 import type { RosterChangeOutcome } from '../domain/roster-change-plan';
-import { isStaleChange } from '../domain/roster-ordering';
+import { changeOrderOf, isStaleChange } from '../domain/roster-ordering';
 import { applyRemoval, applyRemovals } from './roster-removal.steps';
 import { applyRestore } from './roster-restore.steps';
 
@@ -13,8 +13,9 @@ import { applyRestore } from './roster-restore.steps';
  * - a processed-event record (tenant, event id) written AFTER the effects skips duplicates;
  * - every effect is a conditional, idempotent write and every published event has a deterministic
  *   id, so a crash between effects and the record re-runs harmlessly (same events re-published);
- * - per person, the CloudEvent `time` of the last applied change orders changes: an older one
- *   (a replay) changes nothing.
+ * - per person, the last applied change's revision (its `time` when either change has none) orders
+ *   changes: an older one (a replay, or a replica that stalled) changes nothing, and the person's
+ *   state is written only over an older one ({@link isStaleChange}).
  * What a change means is decided in `domain/roster-change-plan.ts` and `domain/removal-decision.ts`;
  * `roster-removal.steps.ts` and `roster-restore.steps.ts` carry it out.
  */
@@ -35,7 +36,7 @@ export function createRosterChangeHandler(deps: {
     const { kind, personId } = personOfChange(event);
     const state = await store.getPersonState(tenantId, kind, personId);
     let outcome: RosterChangeOutcome;
-    if (isStaleChange(state, new Date(event.time), event.id)) outcome = unchanged('stale');
+    if (isStaleChange(state, changeOrderOf(event))) outcome = unchanged('stale');
     else if (event.data.change === 'removed') outcome = await applyRemoval(steps, event);
     else outcome = await applyRestore(steps, event);
     await store.markProcessed(tenantId, event.id, event.type, { ...outcome });

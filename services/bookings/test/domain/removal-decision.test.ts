@@ -167,6 +167,44 @@ describe('decideRemoval', () => {
   });
 });
 
+describe('decideRemoval after a replica stalled', () => {
+  it('leaves alone what this very removal cancelled or held and a later restore reinstated or released (a stalled replica)', () => {
+    const r1 = { rosterEventId: 'r1', personKind: 'pupil' as const, personId: 'p1', at: NOW };
+    const reinstated = booking('b1', {
+      cancellation: { reason: 'roster_removal', at: NOW, roster: r1 },
+      reinstatement: { at: NOW, rosterEventId: 'y1', outcome: 'reinstated' },
+    });
+    const released = booking('lv', {
+      eventId: 'live',
+      history: [
+        { at: NOW, action: 'cancellation_held', reason: 'absent_from_feed', rosterEventId: 'r1' },
+        { at: NOW, action: 'hold_cleared', rosterEventId: 'y1' },
+      ],
+    });
+    const stillHeld = booking('td', {
+      eventId: 'today',
+      pendingCancellation: { causes: [r1] },
+      history: [{ at: NOW, action: 'cancellation_held', reason: 'absent_from_feed', rosterEventId: 'r1' }],
+    });
+    const removal = { kind: 'pupil' as const, personId: 'p1', reason: 'absent_from_feed' as const };
+    const d = decideRemoval(
+      { ...removal, rosterEventId: 'r1' },
+      [reinstated, released, stillHeld],
+      events,
+      NOW,
+    );
+    expect(d.cancel).toEqual([]);
+    expect(ids(d.hold)).toEqual(['td']);
+    expect(d.untouched.map((u) => [u.booking.id, u.why])).toEqual([
+      ['b1', 'undone_since'],
+      ['lv', 'undone_since'],
+    ]);
+    const later = decideRemoval({ ...removal, rosterEventId: 'r2' }, [reinstated, released], events, NOW);
+    expect(ids(later.cancel)).toEqual(['b1']);
+    expect(ids(later.hold)).toEqual(['lv']);
+  });
+});
+
 describe('decideReinstatement', () => {
   const graceUntil = new Date('2026-03-24T00:00:00Z');
   const cancelled = booking('b1', {

@@ -112,11 +112,33 @@ describe('isStaleChange', () => {
     changedAt: new Date('2026-03-10T10:00:00Z'),
     rosterEventId: 'm',
   };
+  const change = (at: string, rosterEventId: string, revision?: { changeset: number; change: number }) => ({
+    changedAt: new Date(at),
+    rosterEventId,
+    ...(revision ? { revision } : {}),
+  });
   it('is stale when older than the applied change; ties are decided by event id', () => {
-    expect(isStaleChange(undefined, NOW, 'x')).toBe(false);
-    expect(isStaleChange(state, new Date('2026-03-10T09:00:00Z'), 'z')).toBe(true);
-    expect(isStaleChange(state, new Date('2026-03-10T11:00:00Z'), 'a')).toBe(false);
-    expect(isStaleChange(state, state.changedAt, 'a')).toBe(true);
-    expect(isStaleChange(state, state.changedAt, 'm')).toBe(false);
+    expect(isStaleChange(undefined, change('2026-03-10T10:00:00Z', 'x'))).toBe(false);
+    expect(isStaleChange(state, change('2026-03-10T09:00:00Z', 'z'))).toBe(true);
+    expect(isStaleChange(state, change('2026-03-10T11:00:00Z', 'a'))).toBe(false);
+    expect(isStaleChange(state, change('2026-03-10T10:00:00Z', 'a'))).toBe(true);
+    expect(isStaleChange(state, change('2026-03-10T10:00:00Z', 'm'))).toBe(false);
+  });
+  it('orders by revision, whatever the times, when both have one; by time when either has none', () => {
+    const applied = { ...state, revision: { changeset: 4, change: 2 } };
+    const rev = (changeset: number, position: number) => ({ changeset, change: position });
+    const cases: Array<[typeof state, ReturnType<typeof change>, boolean]> = [
+      [applied, change('2026-03-10T11:00:00Z', 'z', rev(4, 1)), true],
+      [applied, change('2026-03-10T11:00:00Z', 'z', rev(3, 9)), true],
+      [applied, change('2026-03-10T09:00:00Z', 'a', rev(4, 3)), false],
+      [applied, change('2026-03-10T09:00:00Z', 'a', rev(5, 0)), false],
+      [applied, change('2026-03-10T09:00:00Z', 'a', rev(4, 2)), true],
+      [applied, change('2026-03-10T09:00:00Z', 'm', rev(4, 2)), false],
+      // Mixed: the applied change or the new one from before revisions existed.
+      [applied, change('2026-03-10T09:00:00Z', 'z'), true],
+      [state, change('2026-03-10T09:00:00Z', 'z', rev(9, 0)), true],
+      [state, change('2026-03-10T11:00:00Z', 'a', rev(1, 0)), false],
+    ];
+    for (const [current, next, stale] of cases) expect(isStaleChange(current, next)).toBe(stale);
   });
 });

@@ -181,6 +181,8 @@ export function rosterEvent(
     reason?: 'absent_from_feed' | 'approved_held_batch';
     graceUntil?: Date;
     heldBatchId?: string;
+    /** The change's place in the school's changesets (absent: a change from before revisions existed). */
+    revision?: { changeset: number; change: number };
   } = {},
 ): CloudEvent<RosterChangeData> {
   const syncRunId = opts.syncRunId ?? 'run-1';
@@ -199,6 +201,7 @@ export function rosterEvent(
           },
         }
       : { before: { id: entityId }, after: { id: entityId } }),
+    ...(opts.revision ? { revision: opts.revision } : {}),
   };
   return rosterChangeEventTypes[kind][change].create({
     tenantId,

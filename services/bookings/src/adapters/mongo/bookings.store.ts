@@ -18,7 +18,7 @@ import type {
 } from '../../domain/booking-model';
 import { claimKeys } from '../../domain/booking-rules';
 import { EVENING_ENDED } from '../../domain/roster-change-plan';
-import type { PersonRosterState } from '../../domain/roster-ordering';
+import type { ChangeOrder, PersonRosterState } from '../../domain/roster-ordering';
 import type {
   BookingFilter,
   BookingsStore,
@@ -124,9 +124,39 @@ function strip<T>(value: T): T {
   return out as T;
 }
 
-/** The filter of a conditional cancel: the booking, only while it is still booked. */
-function stillBooked(tenantId: string, booking: Booking) {
-  return { _id: `${tenantId}:${booking.id}`, status: 'booked' as const };
+/**
+ * The filter of a conditional cancel: the booking, only while it is still booked and not reinstated
+ * since it was read (a replica that stalled between its read and its write must not cancel a booking
+ * the person's restore has reinstated meanwhile on another replica).
+ */
+function stillBooked(tenantId: string, booking: Booking): Filter<BookingDoc> {
+  return {
+    _id: `${tenantId}:${booking.id}`,
+    status: 'booked',
+    ...(booking.reinstatement
+      ? { 'reinstatement.rosterEventId': booking.reinstatement.rosterEventId }
+      : { reinstatement: { $exists: false } }),
+  };
+}
+
+/**
+ * The filter of a person state that `change` may replace: one not newer than it, as
+ * {@link isStaleChange} orders them (revisions when both have one, else times; then the event id).
+ * Filters every FerretDB 1.24 update evaluates (`$or`, ranges, `$exists`, dotted keys).
+ */
+function notNewerThan(change: ChangeOrder): Filter<PersonStateDoc> {
+  const upToId = { rosterEventId: { $lte: change.rosterEventId } };
+  const byTime = [{ changedAt: { $lt: change.changedAt } }, { changedAt: change.changedAt, ...upToId }];
+  if (!change.revision) return { $or: byTime };
+  const { changeset, change: position } = change.revision;
+  return {
+    $or: [
+      { 'revision.changeset': { $lt: changeset } },
+      { 'revision.changeset': changeset, 'revision.change': { $lt: position } },
+      { 'revision.changeset': changeset, 'revision.change': position, ...upToId },
+      ...byTime.map((c) => ({ revision: { $exists: false }, ...c })),
+    ],
+  } as Filter<PersonStateDoc>;
 }
 
 /** The update that cancels a booking: its cancellation, its released claim keys, its history entry. */
@@ -367,7 +397,7 @@ export class MongoBookingsStore implements BookingsStore {
     if (items.length === 0) return [];
     const result = await this.bookings(tenantId).updateEach(
       items.map(({ booking, cancellation, entry }) => ({
-        filter: stillBooked(tenantId, booking) as Filter<BookingDoc>,
+        filter: stillBooked(tenantId, booking),
         update: cancelUpdate(booking, cancellation, entry),
       })),
     );
@@ -422,8 +452,9 @@ export class MongoBookingsStore implements BookingsStore {
   }
 
   /**
-   * Cancels a booking if it is still booked (conditional update: a second run changes nothing).
-   * Returns the cancelled booking, or undefined when it was not booked any more.
+   * Cancels a booking if it is still booked and not reinstated since `booking` was read (conditional
+   * update, {@link stillBooked}: a second run changes nothing). Returns the cancelled booking, or
+   * undefined when it was not cancelled.
    */
   async cancel(
     tenantId: string,
@@ -447,10 +478,10 @@ export class MongoBookingsStore implements BookingsStore {
     entry: HistoryEntry,
   ): Promise<Booking | undefined> {
     if (!booking.pendingCancellation) return undefined;
-    const held = {
+    const held: Filter<BookingDoc> = {
       ...stillBooked(tenantId, booking),
       pendingCancellation: strip(booking.pendingCancellation),
-    } as Filter<BookingDoc>;
+    };
     return this.cancelWhere(tenantId, held, booking, cancellation, entry);
   }
 
@@ -646,13 +677,9 @@ export class MongoBookingsStore implements BookingsStore {
     return out;
   }
 
+  /** Records what bookings applied for a person, unless a newer change is recorded ({@link putPersonStates}). */
   async putPersonState(tenantId: string, state: PersonRosterState): Promise<void> {
-    const s = strip(state);
-    await tenantCollection<PersonStateDoc>(this.db, COLLECTIONS.personStates, tenantId).updateOne(
-      { _id: personStateId(tenantId, state.kind, state.personId) },
-      { $set: s },
-      { upsert: true },
-    );
+    await this.putPersonStates(tenantId, [state]);
   }
 
   /** The applied roster states of these people (one query), by `kind:personId`. */
@@ -671,18 +698,21 @@ export class MongoBookingsStore implements BookingsStore {
 
   /**
    * Records what bookings applied for several people: the states of people seen for the first time
-   * inserted in one round trip, then those already stored updated (upserts, as {@link putPersonState}).
+   * inserted in one round trip, then those already stored replaced in one — each only over a state
+   * not newer than it ({@link notNewerThan}): a replica that stalled over an older change never sets
+   * a person back. The same change written again (a re-run) is written again.
    */
   async putPersonStates(tenantId: string, states: readonly PersonRosterState[]): Promise<void> {
     const coll = tenantCollection<PersonStateDoc>(this.db, COLLECTIONS.personStates, tenantId);
     const idOf = (state: PersonRosterState) => personStateId(tenantId, state.kind, state.personId);
     const stored = await coll.insertAbsent(states.map((state) => ({ _id: idOf(state), ...strip(state) })));
-    const upsert = (state: PersonRosterState) => ({
-      filter: { _id: idOf(state) } as Filter<PersonStateDoc>,
-      update: { $set: strip(state) },
-      upsert: true,
+    const replace = (state: PersonRosterState) => ({
+      filter: { _id: idOf(state), ...notNewerThan(state) } as Filter<PersonStateDoc>,
+      update: state.revision
+        ? { $set: strip(state) }
+        : { $set: strip(state), $unset: { revision: '' as const } },
     });
-    await coll.updateEach(stored.map((k) => upsert(states[k]!)));
+    await coll.updateEach(stored.map((k) => replace(states[k]!)));
   }
 
   /** Which of these roster event ids are recorded as applied (one query). */

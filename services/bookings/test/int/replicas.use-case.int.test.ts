@@ -1,0 +1,234 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CloudEvent } from '@isams-sync/events';
+import { uniqueName } from '@isams-sync/testing';
+import type { BookingsStore } from '../../src/use-cases/ports';
+import { createRosterChangeHandler } from '../../src/use-cases/roster-change.use-case';
+import { logger, rosterEvent } from '../support/harness';
+import { createOpenEvent, flakyPublisher, seedingUseCases, testStore } from '../support/use-case-kit';
+
+// Several bookings replicas, and several roster replicas whose clocks disagree (audit replicas-s50).
+// One store (real FerretDB) for the file; every test seeds a school of its own in it.
+
+const DAY = 86_400_000;
+const MINUTE = 60_000;
+
+let store: BookingsStore;
+let drop: (() => Promise<void>) | undefined;
+beforeAll(async () => ({ store, drop } = await testStore('bookings-replicas')));
+afterAll(async () => drop?.());
+
+/** A school with pupil p1's booking (contact c1, teacher t1) in an evening five days ahead. */
+async function pupilBooking(tenant: string) {
+  const uc = seedingUseCases(store);
+  const startsAt = new Date(Date.now() + 5 * DAY);
+  await createOpenEvent(uc, tenant, {
+    id: 'ev',
+    kind: 'parents_evening',
+    title: 'Y9',
+    startsAt,
+    durationMs: 3_600_000,
+  });
+  await uc.createSlots(tenant, 'ev', [
+    { id: 's0', staffId: 't1', startsAt, endsAt: new Date(startsAt.getTime() + 600_000), capacity: 1 },
+  ]);
+  return uc.createBooking(tenant, { slotId: 's0', pupilId: 'p1', contactId: 'c1' });
+}
+
+const statusOf = async (tenant: string, bookingId: string) =>
+  (await store.getBooking(tenant, bookingId))?.status;
+const typeOf = (e: CloudEvent) => e.type.split('.').slice(-2, -1)[0];
+
+describe('roster replicas whose clocks disagree: bookings orders a person’s changes by their revision', () => {
+  // The removal was applied by a roster replica whose clock is 3 minutes ahead, the restore (a later
+  // changeset) by one with the true clock: the restore's `time` is before the removal's.
+  const t0 = Date.now() - 10 * MINUTE;
+  const removedAt = new Date(t0 + 3 * MINUTE);
+  const restoredAt = new Date(t0 + 10_000);
+
+  it('a restore of a later changeset reinstates the booking though its time is earlier than the removal’s', async () => {
+    const tenant = uniqueName('school');
+    const booking = await pupilBooking(tenant);
+    const handler = createRosterChangeHandler({ store, publisher: flakyPublisher(), logger });
+    const removed = rosterEvent(tenant, 'pupil', 'removed', 'p1', {
+      syncRunId: 'r2',
+      time: removedAt,
+      revision: { changeset: 2, change: 7 },
+    });
+    const restored = rosterEvent(tenant, 'pupil', 'restored', 'p1', {
+      syncRunId: 'r3',
+      time: restoredAt,
+      revision: { changeset: 3, change: 0 },
+    });
+
+    expect((await handler.handle(removed)).status).toBe('applied');
+    expect((await handler.handle(restored)).status).toBe('applied');
+
+    expect(await statusOf(tenant, booking.id)).toBe('booked');
+    expect(await store.getPersonState(tenant, 'pupil', 'p1')).toMatchObject({
+      state: 'present',
+      rosterEventId: restored.id,
+      revision: { changeset: 3, change: 0 },
+    });
+  });
+
+  it('a replayed removal of an earlier changeset is stale though its time is later (one by one and in a batch)', async () => {
+    const tenant = uniqueName('school');
+    const booking = await pupilBooking(tenant);
+    const handler = createRosterChangeHandler({ store, publisher: flakyPublisher(), logger });
+    const removed = (syncRunId: string, changeset: number) =>
+      rosterEvent(tenant, 'pupil', 'removed', 'p1', {
+        syncRunId,
+        time: removedAt,
+        revision: { changeset, change: 1 },
+      });
+    const restored = rosterEvent(tenant, 'pupil', 'restored', 'p1', {
+      syncRunId: 'r3',
+      time: restoredAt,
+      revision: { changeset: 3, change: 0 },
+    });
+    await handler.handle(removed('r2', 2));
+    await handler.handle(restored);
+
+    expect((await handler.handle(removed('r2b', 2))).status).toBe('stale');
+    expect((await handler.handleBatch([removed('r2c', 2)]))[0]!.status).toBe('stale');
+    expect(await statusOf(tenant, booking.id)).toBe('booked');
+    expect((await store.getPersonState(tenant, 'pupil', 'p1'))?.state).toBe('present');
+  });
+
+  it('when the applied change or the new one has no revision (from before revisions existed), `time` orders them', async () => {
+    const tenant = uniqueName('school');
+    const booking = await pupilBooking(tenant);
+    const handler = createRosterChangeHandler({ store, publisher: flakyPublisher(), logger });
+    await handler.handle(
+      rosterEvent(tenant, 'pupil', 'removed', 'p1', { syncRunId: 'r1', time: new Date(t0) }),
+    );
+
+    const olderRestore = rosterEvent(tenant, 'pupil', 'restored', 'p1', {
+      syncRunId: 'r2',
+      time: new Date(t0 - 1_000),
+      revision: { changeset: 9, change: 0 },
+    });
+    expect((await handler.handle(olderRestore)).status).toBe('stale');
+    const laterRestore = rosterEvent(tenant, 'pupil', 'restored', 'p1', {
+      syncRunId: 'r3',
+      time: new Date(t0 + 1_000),
+      revision: { changeset: 10, change: 0 },
+    });
+    expect((await handler.handle(laterRestore)).status).toBe('applied');
+    expect(await statusOf(tenant, booking.id)).toBe('booked');
+  });
+});
+
+type StoreMethod = (...args: unknown[]) => Promise<unknown>;
+
+/** `store` with the methods in `methods` replaced by `wrap` of the real one. */
+function storeWith(methods: ReadonlyArray<keyof BookingsStore>, wrap: (real: StoreMethod) => StoreMethod) {
+  return new Proxy(store, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (typeof value !== 'function') return value;
+      const bound = (value as StoreMethod).bind(target);
+      return methods.includes(prop as keyof BookingsStore) ? wrap(bound) : bound;
+    },
+  });
+}
+
+/**
+ * `store` whose method `method` waits, when first called, until `release()` (a replica stalled by a GC
+ * pause or a slow database, or that lost its group membership); `reached` settles when it got there.
+ */
+function stalledAt(method: keyof BookingsStore) {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let reach!: () => void;
+  const reached = new Promise<void>((r) => (reach = r));
+  let stalled = false;
+  const stalling = storeWith([method], (real) => async (...args) => {
+    if (!stalled) {
+      stalled = true;
+      reach();
+      await gate;
+    }
+    return real(...args);
+  });
+  return { store: stalling, reached, release };
+}
+
+describe('two bookings replicas, one stalled across a rebalance: a removal the other replica already undid changes nothing', () => {
+  const cases: Array<{ name: string; at: keyof BookingsStore; batch: boolean }> = [
+    { name: 'stalled before its cancellation (one event)', at: 'cancel', batch: false },
+    { name: 'stalled before reading the bookings (one event)', at: 'bookingsOfPerson', batch: false },
+    { name: 'stalled before its cancellations (a batch)', at: 'cancelBookings', batch: true },
+    { name: 'stalled before reading the bookings (a batch)', at: 'bookingsNamingAny', batch: true },
+  ];
+  for (const { name, at, batch } of cases) {
+    it(`${name}: the reinstated booking stays booked, the person present, and it publishes nothing`, async () => {
+      const tenant = uniqueName('school');
+      const booking = await pupilBooking(tenant);
+      const t0 = Date.now() - MINUTE;
+      const removed = rosterEvent(tenant, 'pupil', 'removed', 'p1', {
+        syncRunId: 'r2',
+        time: new Date(t0 + 1_000),
+        revision: { changeset: 2, change: 0 },
+      });
+      const restored = rosterEvent(tenant, 'pupil', 'restored', 'p1', {
+        syncRunId: 'r3',
+        time: new Date(t0 + 2_000),
+        revision: { changeset: 3, change: 0 },
+      });
+      const stall = stalledAt(at);
+      const publishedByA = flakyPublisher();
+      const a = createRosterChangeHandler({ store: stall.store, publisher: publishedByA, logger });
+      const b = createRosterChangeHandler({ store, publisher: flakyPublisher(), logger });
+
+      const aDone = batch ? a.handleBatch([removed]) : a.handle(removed);
+      await stall.reached;
+      // The partition moved to B, which delivers from the last commit: the removal, then the restore.
+      await b.handle(removed);
+      await b.handle(restored);
+      expect(await statusOf(tenant, booking.id)).toBe('booked');
+      stall.release();
+      await aDone;
+
+      const final = await store.getBooking(tenant, booking.id);
+      expect(final?.status).toBe('booked');
+      expect(final?.history.map((h) => h.action)).toEqual(['booked', 'cancelled', 'reinstated']);
+      expect(await store.getPersonState(tenant, 'pupil', 'p1')).toMatchObject({
+        state: 'present',
+        rosterEventId: restored.id,
+      });
+      expect(publishedByA.sent.map(typeOf)).toEqual([]);
+    });
+  }
+
+  it('a removal delivered again after a crash before its record still ends in the same state with the same event ids', async () => {
+    const tenant = uniqueName('school');
+    const booking = await pupilBooking(tenant);
+    let crash = true;
+    const crashing = storeWith(
+      ['markProcessed', 'markAllProcessed'],
+      (real) =>
+        (...args) =>
+          crash ? Promise.reject(new Error('crash')) : real(...args),
+    );
+    const publisher = flakyPublisher();
+    const removed = rosterEvent(tenant, 'pupil', 'removed', 'p1', { revision: { changeset: 2, change: 0 } });
+    const second = rosterEvent(tenant, 'contact', 'removed', 'c9', { revision: { changeset: 2, change: 1 } });
+
+    await expect(
+      createRosterChangeHandler({ store: crashing, publisher, logger }).handleBatch([removed, second]),
+    ).rejects.toThrow('crash');
+    crash = false;
+    const outcome = await createRosterChangeHandler({ store, publisher, logger }).handle(removed);
+
+    expect(outcome.status).toBe('applied');
+    expect(await statusOf(tenant, booking.id)).toBe('cancelled');
+    expect(await store.getPersonState(tenant, 'pupil', 'p1')).toMatchObject({
+      state: 'removed',
+      rosterEventId: removed.id,
+      revision: { changeset: 2, change: 0 },
+    });
+    expect(publisher.sent.map(typeOf)).toEqual(['cancelled', 'cancelled']);
+    expect(new Set(publisher.sent.map((e) => e.id)).size).toBe(1);
+  });
+});
