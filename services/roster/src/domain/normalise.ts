@@ -4,7 +4,7 @@ import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
 import type { RosterEntityType } from '@isams-sync/events';
 import { ROSTER_FINDING_CODES as F, SOURCE_DATASET } from './roster-model';
 import type { EntitiesByType, RosterFinding } from './roster-model';
-import { addFinding, createContext, has, readDataset } from './normalise/context';
+import { addFinding, createContext, everyCopy, has, readDataset } from './normalise/context';
 import type { NormaliseContext, RawSnapshot } from './normalise/context';
 import { normaliseContacts } from './normalise/contacts';
 import { normaliseCustomGroups } from './normalise/custom-groups';
@@ -77,25 +77,25 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
   const boarding = readDataset(ctx, 'boardingHouses');
   const forms = readDataset(ctx, 'schoolForms');
   const departments = readDataset(ctx, 'departmentsAndSubjects');
-  const named = (rows: readonly { value: { id: string; name?: string | undefined } }[]) =>
-    rows.map((r) => ({ id: r.value.id, key: r.value.name }));
+  // Keys (names, user codes) of every copy of a repeated record: a reference by either finds it.
+  const named = (copies: readonly { id: string; name?: string | undefined }[]) =>
+    copies.map((c) => ({ id: c.id, key: c.name }));
   const refs: References = {
     staffIds: idSet(ctx, 'currentStaff', rowIds(staff), 'staff'),
     staffByUserCode: keyMap(
       ctx,
       'currentStaff',
-      staff.map((r) => ({ id: r.value.id, key: r.value.userCode })),
+      everyCopy(staff).map((c) => ({ id: c.id, key: c.userCode })),
       'staff',
       'userCode',
-      false,
     ),
     yearIds: idSet(ctx, 'yearGroups', rowIds(years), 'yearGroup'),
     divisionIds: idSet(ctx, 'schoolDivisions', rowIds(divisions), 'division'),
-    divisionByName: keyMap(ctx, 'schoolDivisions', named(divisions), 'division', 'name', true),
+    divisionByName: keyMap(ctx, 'schoolDivisions', named(everyCopy(divisions)), 'division', 'name'),
     academicIds: idSet(ctx, 'academicHouses', rowIds(academic), 'academicHouse'),
-    academicByName: keyMap(ctx, 'academicHouses', named(academic), 'academicHouse', 'name', true),
+    academicByName: keyMap(ctx, 'academicHouses', named(everyCopy(academic)), 'academicHouse', 'name'),
     boardingIds: idSet(ctx, 'boardingHouses', rowIds(boarding), 'boardingHouse'),
-    boardingByName: keyMap(ctx, 'boardingHouses', named(boarding), 'boardingHouse', 'name', true),
+    boardingByName: keyMap(ctx, 'boardingHouses', named(everyCopy(boarding)), 'boardingHouse', 'name'),
     formIds: idSet(ctx, 'schoolForms', rowIds(forms), 'form'),
   };
   refs.subjectIds = normaliseDepartments(ctx, departments);

@@ -110,7 +110,10 @@ export const ROSTER_FINDING_CODES = {
   GROUP_EXPIRED: 'ROSTER_GROUP_EXPIRED',
   /** A membership of an excluded (deleted/expired) group: not imported. */
   MEMBERSHIP_OF_EXCLUDED_GROUP: 'ROSTER_MEMBERSHIP_OF_EXCLUDED_GROUP',
-  /** Two rows with the same Id and different content. */
+  /**
+   * Two rows with the same Id and different content: read from the first, what they disagree on
+   * keeps its stored value and what only the other names is still read (nothing of it is removed).
+   */
   CONFLICTING_DUPLICATE: 'ROSTER_CONFLICTING_DUPLICATE',
   /**
    * A dataset had records (or nested entries) whose identity could not be read: nothing of the

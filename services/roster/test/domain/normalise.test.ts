@@ -5,7 +5,7 @@ import { normalise } from '../../src/domain/normalise';
 import { DATASET_ENTITY_TYPE } from '../../src/domain/roster-model';
 import { DATASET_IDS } from '@isams-sync/isams';
 import type { RawSnapshot } from '../../src/domain/normalise';
-import { contact, el, pupil, setList, smallSchool, staff } from '../support/raw';
+import { contact, el, form, pupil, setList, smallSchool, staff } from '../support/raw';
 
 const asOf = new Date('2026-01-10T00:00:00Z');
 const snap = (datasets: Record<string, unknown>): RawSnapshot => ({
@@ -190,6 +190,29 @@ describe('normalise: faults in the data become findings, never lost records', ()
     expect(r.skipped).toMatchObject({ setMembership: 2 });
     // a user code is personal-ish: not copied into the finding
     expect(dangling.find((f) => f.field === 'Tutor')).not.toHaveProperty('ref');
+  });
+
+  it('links a form id or tutor user code that differs only in case; one matching two that differ only in case stays dangling', () => {
+    const school = smallSchool();
+    school.schoolForms!.push(form('Ab', '9'), form('aB', '9'));
+    school.currentStaff!.push(staff('4', 'Uc4'), staff('5', 'uC4'));
+    school.currentPupils!.push(
+      pupil('103', [el('Form', {}, '9a'), el('Tutor', {}, 'uc1')]),
+      pupil('104', [el('Form', {}, 'AB'), el('Tutor', {}, 'UC4')]),
+      pupil('105', [el('Form', {}, 'aB'), el('Tutor', {}, 'uC4')]),
+    );
+    const r = normalise(snap(school));
+    expect(r.entities.pupil.get('103')).toMatchObject({ formId: '9A', tutorStaffId: '1' });
+    expect(r.entities.pupil.get('104')).not.toHaveProperty('formId');
+    expect(r.entities.pupil.get('104')).not.toHaveProperty('tutorStaffId');
+    expect(r.entities.pupil.get('105')).toMatchObject({ formId: 'aB', tutorStaffId: '5' });
+    const found = r.findings.filter((f) => ['103', '104', '105'].includes(f.recordId ?? ''));
+    expect(found.map((f) => `${f.code}:${f.recordId}:${f.field}`)).toEqual([
+      'ROSTER_DANGLING_REFERENCE:104:Form',
+      'ROSTER_DANGLING_REFERENCE:104:Tutor',
+    ]);
+    for (const f of found) expect(f.message).toMatch(/differ only in (letter )?case/);
+    expect(found[1]).not.toHaveProperty('ref');
   });
 
   it('reports duplicates (identical and conflicting) and de-duplicates set memberships', () => {

@@ -6,7 +6,7 @@ import type { StoredByType, StoredEntity } from '../../src/domain/diff';
 import { normalise } from '../../src/domain/normalise';
 import type { RawSnapshot } from '../../src/domain/normalise';
 import type { EntitiesByType } from '../../src/domain/roster-model';
-import { el, smallSchool, staff } from '../support/raw';
+import { department, el, group, groupMember, setList, smallSchool, staff } from '../support/raw';
 
 /**
  * Issue #14 item 1: a record the reader cannot fully read must keep its entity. It appears in the
@@ -278,5 +278,84 @@ describe('a partially read record that is new, restored or not valid text', () =
       expect(x.message).toMatch(/not valid text.*In iSAMS.*retype/);
       expect(x.message).not.toMatch(/Zo|Ren/);
     }
+  });
+});
+
+/**
+ * A record repeated with the same id and different content (a join that emits one row per child, a
+ * row id reused): which copy is right is not known, so nothing only one copy carries is removed or
+ * unlinked — a membership is keyed by its (set/group, pupil), and what the copies of an entity
+ * disagree on keeps its stored value.
+ */
+describe('a record repeated with the same id and different content removes and unlinks nothing', () => {
+  const codesOf = (n: ReturnType<typeof run>['n'], code: string) =>
+    n.findings.filter((f) => f.code === code).map((f) => `${f.datasetId}:${f.recordId}`);
+
+  it('a set list or group membership row id repeated for another pupil is two memberships; other removals still apply', () => {
+    const first = school();
+    first.customGroupMembership!.push(groupMember('4', '40', '101'));
+    const next = school();
+    // row 2's membership (70:101) now comes under row id 1; row 3 (71:102) is really gone
+    next.teachingSetLists = [setList('1', '70', '100'), setList('1', '70', '101')];
+    next.customGroupMembership = [groupMember('1', '40', '100'), groupMember('1', '40', '101')];
+    const { changes, n } = run(first, next);
+    expect(summary(changes)).toEqual([
+      'setMembership:updated:70:101',
+      'setMembership:removed:71:102',
+      'customGroupMembership:updated:40:101',
+    ]);
+    expect(n.entities.setMembership.get('70:101')).toMatchObject({ rowIds: ['1'] });
+    expect(n.suspendedTypes.size).toBe(0);
+    expect(codesOf(n, 'ROSTER_CONFLICTING_DUPLICATE')).toEqual([]);
+  });
+
+  it('a department repeated with other subjects removes none of them and keeps its stored subject list', () => {
+    const first = school();
+    first.departmentsAndSubjects![0] = department('1', [
+      ['21', 'Maths'],
+      ['22', 'Physics'],
+      ['23', 'Chemistry'],
+    ]);
+    const next = school();
+    next.departmentsAndSubjects = [
+      department('1', [
+        ['21', 'Maths'],
+        ['22', 'Physics'],
+      ]),
+      department('1', [['23', 'Chemistry']]),
+      department('2', [['22', 'Physics']]),
+    ];
+    const { changes, n } = run(first, next);
+    expect(summary(changes)).toEqual([]);
+    expect(n.entities.subject.get('23')).toMatchObject({ departmentIds: ['1'] });
+    expect(codesOf(n, 'ROSTER_CONFLICTING_DUPLICATE')).toEqual(['departmentsAndSubjects:1']);
+    const finding = n.findings.find((f) => f.code === 'ROSTER_CONFLICTING_DUPLICATE')!;
+    expect(finding.message).toMatch(/Subjects/);
+    expect(finding.message).toMatch(/stored/);
+  });
+
+  it('a pupil, staff member or custom group repeated with other values: what the copies disagree on keeps its stored value; an identical repeat is harmless', () => {
+    const next = school();
+    const [p100, p101, p102] = next.currentPupils!;
+    // pupil 100's first copy names another form; pupil 101's tutor is staff 1's user code in
+    // staff 1's second copy; group 40's first copy says deleted; pupil 102 is repeated identically
+    const p100b = setChild(p100!, 'Form', '10A');
+    next.currentPupils = [p100b, p100!, setChild(p101!, 'Tutor', 'UC1B'), p102!, p102!];
+    next.currentStaff = [...next.currentStaff!, staff('1', 'UC1B')];
+    next.customGroups = [group('40', 'Choir', { deleted: true }), ...next.customGroups!];
+    const { changes, n } = run(school(), next);
+    expect(summary(changes)).toEqual(['pupil:updated:101']);
+    expect(changes[0]).toMatchObject({ changedFields: ['tutorStaffId'], after: { tutorStaffId: '1' } });
+    expect(n.keepStored.pupil?.get('100')).toEqual(['formId']);
+    expect(codesOf(n, 'ROSTER_CONFLICTING_DUPLICATE').sort()).toEqual([
+      'currentPupils:100',
+      'currentStaff:1',
+      'customGroups:40',
+    ]);
+    expect(codesOf(n, 'ROSTER_DUPLICATE_RECORD')).toEqual(['currentPupils:102']);
+    expect(n.suspendedTypes.size).toBe(0);
+    expect(
+      n.findings.find((f) => f.recordId === '100' && f.code === 'ROSTER_CONFLICTING_DUPLICATE')!.message,
+    ).toMatch(/Form/);
   });
 });

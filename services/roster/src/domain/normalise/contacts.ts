@@ -126,7 +126,7 @@ export function normaliseContacts(ctx: NormaliseContext, refs: References): void
       }
       return compact({ pupilId: l.id, status: l.status, relationship: c.relationship, contactId: c.id });
     });
-    keepUnreadable(ctx, 'contact', personKey, row.unreadable, CONTACT_SOURCES);
+    keepUnreadable(ctx, 'contact', personKey, row, CONTACT_SOURCES);
     mergePerson(ctx, personKey, row, links);
   }
   for (const c of ctx.entities.contact.values())

@@ -1,4 +1,4 @@
-import { DATASETS, toTyped } from '@isams-sync/isams';
+import { DATASET_TABLES, DATASETS, toTyped } from '@isams-sync/isams';
 import type { DatasetId, RawElement, TypedFieldPath, TypedRecord } from '@isams-sync/isams';
 import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
 import type { RosterEntityType } from '@isams-sync/events';
@@ -17,11 +17,34 @@ export interface RawSnapshot {
   fallback?: Partial<Record<RosterEntityType, ReadonlyMap<string, RosterEntity>>>;
 }
 
-/** One record of a dataset as the typed view read it: its value and the fields it could not read. */
+/**
+ * One record of a dataset as the typed view read it: its value and the fields it could not read.
+ * A record repeated under its key with other content (a join emitting one row per child, a reused
+ * row id) is read once: `value` is the first copy, `disputed` the fields its copies disagree on
+ * (they keep their stored value, like unreadable ones) and `repeats` the differing copies, for the
+ * entities and keys only they name.
+ */
 export interface ReadRow<D extends DatasetId> {
   value: TypedRecord<D>;
+  /** Fields that could not be read, in any copy. */
   unreadable: ReadonlySet<TypedFieldPath<D>>;
+  disputed: ReadonlySet<TypedFieldPath<D>>;
+  repeats: readonly TypedRecord<D>[];
 }
+
+interface BuildingRow<D extends DatasetId> extends ReadRow<D> {
+  unreadable: Set<TypedFieldPath<D>>;
+  disputed: Set<TypedFieldPath<D>>;
+  repeats: TypedRecord<D>[];
+}
+
+/** Every copy of every record read: the first and its differing repeats (for keys and nested entities). */
+export const everyCopy = <D extends DatasetId>(rows: readonly ReadRow<D>[]): TypedRecord<D>[] =>
+  rows.flatMap((r) => [r.value, ...r.repeats]);
+
+/** Whether a field of a row is not known for sure: unreadable, or its copies disagree. */
+export const unsure = <D extends DatasetId>(row: ReadRow<D>, path: TypedFieldPath<D>): boolean =>
+  row.unreadable.has(path) || row.disputed.has(path);
 
 /**
  * Which typed fields (table paths) each roster field of an entity is made from. A roster field whose
@@ -107,24 +130,24 @@ export function keepStored(
   }
 }
 
-/** The roster fields of `sources` made from a typed field that could not be read. */
-function unreadableFields<D extends DatasetId>(
-  unreadable: ReadonlySet<TypedFieldPath<D>>,
-  sources: FieldSources<D>,
-): string[] {
-  if (unreadable.size === 0) return [];
-  return Object.keys(sources).filter((field) => sources[field]!.some((p) => unreadable.has(p)));
+/** The roster fields of `sources` made from a typed field of `row` that is not known for sure ({@link unsure}). */
+function unsureFields<D extends DatasetId>(row: ReadRow<D>, sources: FieldSources<D>): string[] {
+  if (row.unreadable.size === 0 && row.disputed.size === 0) return [];
+  return Object.keys(sources).filter((field) => sources[field]!.some((p) => unsure(row, p)));
 }
 
-/** Marks the roster fields of one entity made (by `sources`) from an `unreadable` typed field as "keep the stored value". */
+/**
+ * Marks the roster fields of one entity made (by `sources`) from a typed field of `row` that could
+ * not be read, or that the row's copies disagree on, as "keep the stored value".
+ */
 export function keepUnreadable<D extends DatasetId>(
   ctx: NormaliseContext,
   type: RosterEntityType,
   id: string,
-  unreadable: ReadonlySet<TypedFieldPath<D>>,
+  row: ReadRow<D>,
   sources: FieldSources<D>,
 ): void {
-  keepStored(ctx, type, id, unreadableFields(unreadable, sources));
+  keepStored(ctx, type, id, unsureFields(row, sources));
 }
 
 /**
@@ -138,26 +161,28 @@ export function addRowEntities<D extends DatasetId>(
   sources: FieldSources<D>,
   build: (value: TypedRecord<D>) => RosterEntity,
 ): void {
-  for (const { value, unreadable } of rows) {
-    const made = build(value);
+  for (const row of rows) {
+    const made = build(row.value);
     ctx.entities[type].set(made.id, made);
-    keepUnreadable(ctx, type, made.id, unreadable, sources);
+    keepUnreadable(ctx, type, made.id, row, sources);
   }
 }
 
 /**
  * The typed records of a dataset. A record whose identity cannot be read is reported (the typed
  * view's finding) and counted in `unidentified` (its type then has no removals this run); fields
- * that cannot be read are reported and listed per row; duplicate keys are reported (first wins).
+ * that cannot be read are reported and listed per row. A record repeated under its key (`keyOf`,
+ * else its id) is read once: an identical repeat is reported and dropped; one with other content
+ * is reported, and the fields the copies disagree on are `disputed` (kept as stored) and the copy
+ * kept in `repeats`, so that nothing only it names is removed or unlinked.
  */
 export function readDataset<D extends DatasetId>(
   ctx: NormaliseContext,
   datasetId: D,
   keyOf?: (r: ReadRow<D>) => string | undefined,
 ): ReadRow<D>[] {
-  const out: ReadRow<D>[] = [];
-  // The first row of each key; its JSON is only taken when a second row with the key comes.
-  const seen = new Map<string, unknown>();
+  const out: BuildingRow<D>[] = [];
+  const byKey = new Map<string, BuildingRow<D>>();
   for (const raw of ctx.snapshot.datasets[datasetId] ?? []) {
     const r = toTyped(datasetId, raw);
     const reported = r.ok ? r.findings : [r.finding];
@@ -175,26 +200,64 @@ export function readDataset<D extends DatasetId>(
       skip(ctx, DATASET_ENTITY_TYPE[datasetId]);
       continue;
     }
-    const row: ReadRow<D> = { value: r.value, unreadable: new Set(r.unreadable) };
+    const row: BuildingRow<D> = {
+      value: r.value,
+      unreadable: new Set(r.unreadable),
+      disputed: new Set(),
+      repeats: [],
+    };
     const key = keyOf ? keyOf(row) : (r.value as unknown as { id: string }).id;
     if (key === undefined) {
       ctx.unidentified.set(datasetId, (ctx.unidentified.get(datasetId) ?? 0) + 1);
       skip(ctx, DATASET_ENTITY_TYPE[datasetId]);
       continue;
     }
-    if (seen.has(key)) {
-      const same = JSON.stringify(seen.get(key)) === JSON.stringify(r.value);
-      addFinding(ctx, {
-        code: same ? F.DUPLICATE_RECORD : F.CONFLICTING_DUPLICATE,
-        datasetId,
-        recordId: key,
-        message: `${DATASETS[datasetId].row} ${key} appears more than once${same ? '' : ' with different content'}; the first is kept.`,
-      });
-      skip(ctx, DATASET_ENTITY_TYPE[datasetId]);
+    const first = byKey.get(key);
+    if (first === undefined) {
+      byKey.set(key, row);
+      out.push(row);
       continue;
     }
-    seen.set(key, r.value);
-    out.push(row);
+    addRepeat(ctx, datasetId, key, first, row);
+    skip(ctx, DATASET_ENTITY_TYPE[datasetId]);
   }
   return out;
+}
+
+/** Folds a repeat of a record into its first copy ({@link readDataset}), with its finding. */
+function addRepeat<D extends DatasetId>(
+  ctx: NormaliseContext,
+  datasetId: D,
+  key: string,
+  first: BuildingRow<D>,
+  repeat: ReadRow<D>,
+): void {
+  const a = first.value as Record<string, unknown>;
+  const b = repeat.value as Record<string, unknown>;
+  const differing = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter(
+    (k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]),
+  ) as TypedFieldPath<D>[];
+  const { row } = DATASETS[datasetId];
+  if (differing.length === 0) {
+    addFinding(ctx, {
+      code: F.DUPLICATE_RECORD,
+      datasetId,
+      recordId: key,
+      message: `${row} ${key} appears more than once; the first is kept.`,
+    });
+    return;
+  }
+  for (const p of repeat.unreadable) first.unreadable.add(p);
+  for (const p of differing) first.disputed.add(p);
+  first.repeats.push(repeat.value);
+  const fields = DATASET_TABLES[datasetId].fields as Record<string, { label: string }>;
+  addFinding(ctx, {
+    code: F.CONFLICTING_DUPLICATE,
+    datasetId,
+    recordId: key,
+    message:
+      `${row} ${key} appears more than once with different content (${differing.map((k) => fields[k]?.label ?? k).join(', ')}): ` +
+      `which copy is right is not known, so what they disagree on keeps its stored value (a new record is added ` +
+      `without it) and nothing only one copy names is removed. Correct the record in iSAMS.`,
+  });
 }

@@ -1,5 +1,5 @@
 import { ROSTER_FINDING_CODES as F } from '../roster-model';
-import { addFinding, entity, keepUnreadable, readDataset, skip } from './context';
+import { addFinding, entity, keepUnreadable, readDataset, skip, unsure } from './context';
 import type { FieldSources, NormaliseContext, ReadRow } from './context';
 import { addMembership, idSet, staffByCode } from './references';
 import type { References } from './references';
@@ -26,15 +26,17 @@ type GroupStatus = 'active' | 'deleted' | 'expired' | 'unknown';
 
 /**
  * Deleted and expired groups are excluded — but only on readable evidence: a group whose
- * `Deleted`, `ExpiryDate` or (once expired) `ExpiryDisable` cannot be read has an unknown status.
+ * `Deleted`, `ExpiryDate` or (once expired) `ExpiryDisable` cannot be read, or is not the same in
+ * the copies of a repeated record, has an unknown status.
  */
 function statusOf(row: ReadRow<'customGroups'>, asOf: number): GroupStatus {
-  const { value: g, unreadable } = row;
+  const g = row.value;
+  if (unsure(row, 'deleted')) return 'unknown';
   if (g.deleted === true) return 'deleted';
-  if (unreadable.has('deleted') || unreadable.has('expiryDate')) return 'unknown';
+  if (unsure(row, 'expiryDate')) return 'unknown';
   const expiry = parseIsamsDate(g.expiryDate);
   if (expiry === undefined || expiry >= asOf || g.expiryDisable === true) return 'active';
-  return unreadable.has('expiryDisable') ? 'unknown' : 'expired';
+  return unsure(row, 'expiryDisable') ? 'unknown' : 'expired';
 }
 
 /**
@@ -55,7 +57,7 @@ export function normaliseCustomGroups(ctx: NormaliseContext, refs: References): 
         code: F.GROUP_STATUS_UNREADABLE,
         datasetId: 'customGroups',
         recordId: g.id,
-        message: `Custom group ${g.id}: whether it is deleted or expired cannot be read; ${stored ? 'it is kept as it is' : 'it is not imported until it can be read'}.`,
+        message: `Custom group ${g.id}: whether it is deleted or expired cannot be read (or its copies disagree); ${stored ? 'it is kept as it is' : 'it is not imported until it can be read'}.`,
       });
       if (!stored) {
         excluded.set(g.id, 'unknown');
@@ -89,19 +91,28 @@ export function normaliseCustomGroups(ctx: NormaliseContext, refs: References): 
         }),
       }),
     );
-    keepUnreadable(ctx, 'customGroup', g.id, row.unreadable, GROUP_SOURCES);
+    keepUnreadable(ctx, 'customGroup', g.id, row, GROUP_SOURCES);
   }
   normaliseMemberships(ctx, refs, excluded);
 }
 
-/** Custom group memberships `<groupId>:<pupilId>`, de-duplicated; those of excluded groups not imported. */
+/**
+ * Custom group memberships `<groupId>:<pupilId>`, de-duplicated; those of excluded groups not
+ * imported. A row is read by its id and membership: one row id repeated for other pupils is as
+ * many memberships.
+ */
 function normaliseMemberships(
   ctx: NormaliseContext,
   refs: References,
   excluded: ReadonlyMap<string, 'deleted' | 'expired' | 'unknown'>,
 ): void {
   const groupIds = idSet(ctx, 'customGroups', ctx.entities.customGroup.keys(), 'customGroup');
-  for (const { value: m } of readDataset(ctx, 'customGroupMembership')) {
+  const rows = readDataset(
+    ctx,
+    'customGroupMembership',
+    (r) => `${r.value.id}/${r.value.customGroupId}:${r.value.pupilId}`,
+  );
+  for (const { value: m } of rows) {
     const reason = excluded.get(m.customGroupId);
     if (reason !== undefined) {
       addFinding(ctx, {

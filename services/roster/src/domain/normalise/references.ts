@@ -7,8 +7,32 @@ import type { NewFinding, NormaliseContext } from './context';
 
 /** Ids a reference may point at; `undefined` = unknown (the dataset is absent and nothing is stored): unchecked. */
 export type IdSet = ReadonlySet<string> | undefined;
-/** A key (user code, name) → id lookup; `undefined` = unknown: the reference stays unresolved. */
-export type KeyMap = ReadonlyMap<string, string> | undefined;
+/** Ids (or keyed ids) by their lower-cased key: the targets a reference differing only in letter case may mean. */
+type Folded = ReadonlyMap<string, readonly string[]>;
+/**
+ * A key (user code, name) → id lookup: the exact keys and the lower-cased ones; `undefined` =
+ * unknown: the reference stays unresolved.
+ */
+export type KeyMap = { exact: ReadonlyMap<string, string>; folded: Folded } | undefined;
+
+/** Adds `id` under the lower-cased `key` (once). */
+function addFolded(m: Map<string, string[]>, key: string, id: string): void {
+  const ids = m.get(key.toLowerCase());
+  if (ids === undefined) m.set(key.toLowerCase(), [id]);
+  else if (!ids.includes(id)) ids.push(id);
+}
+
+/** The lower-cased index of an id set, made on the first reference that misses it exactly. */
+const foldedIdSets = new WeakMap<ReadonlySet<string>, Folded>();
+function foldedIds(ids: ReadonlySet<string>): Folded {
+  let folded = foldedIdSets.get(ids);
+  if (folded === undefined) {
+    const m = new Map<string, string[]>();
+    for (const id of ids) addFolded(m, id, id);
+    foldedIdSets.set(ids, (folded = m));
+  }
+  return folded;
+}
 
 /** Where a reference sits, for its finding. */
 export interface RefSite {
@@ -49,8 +73,9 @@ export function idSet(
 }
 
 /**
- * A key → id lookup (first wins) from `rows`, plus the stored entities' `field` when needed.
- * `caseInsensitive` also matches lower-cased keys (names); user codes match exactly.
+ * A key → id lookup from `rows`, plus the stored entities' `field` when needed. An exact key wins
+ * (the first row with it, then the stored); a key differing only in letter case (iSAMS's database
+ * compares text that way) finds the one target it can mean — or none when it can mean several.
  */
 export function keyMap(
   ctx: NormaliseContext,
@@ -58,21 +83,28 @@ export function keyMap(
   rows: readonly { id: string; key: string | undefined }[],
   type: RosterEntityType,
   field: string,
-  caseInsensitive: boolean,
 ): KeyMap {
   const stored = ctx.snapshot.fallback?.[type];
   if (!has(ctx, d) && stored === undefined) return undefined;
-  const m = new Map<string, string>();
-  const add = (key: string | undefined, id: string) => {
-    if (key === undefined) return;
-    if (!m.has(key)) m.set(key, id);
-    if (caseInsensitive && !m.has(key.toLowerCase())) m.set(key.toLowerCase(), id);
-  };
-  if (has(ctx, d)) for (const r of rows) add(r.key, r.id);
-  if (withStored(ctx, d, type) && stored !== undefined)
-    for (const e of stored.values())
-      add(typeof e[field] === 'string' ? (e[field] as string) : undefined, e.id);
-  return m;
+  const exact = new Map<string, string>();
+  const folded = new Map<string, string[]>();
+  if (has(ctx, d)) {
+    for (const r of rows) {
+      if (r.key === undefined) continue;
+      if (!exact.has(r.key)) exact.set(r.key, r.id);
+      addFolded(folded, r.key, r.id);
+    }
+  }
+  if (withStored(ctx, d, type) && stored !== undefined) {
+    const fromRows = new Set(folded.keys());
+    for (const e of stored.values()) {
+      const key = e[field];
+      if (typeof key !== 'string') continue;
+      if (!exact.has(key)) exact.set(key, e.id);
+      if (!fromRows.has(key.toLowerCase())) addFolded(folded, key, e.id);
+    }
+  }
+  return { exact, folded };
 }
 
 /** The sites of one record's references: `site(field, targetName)` for {@link refById} / {@link refByKey}. */
@@ -95,7 +127,38 @@ export function refsById(
     .filter((id): id is string => id !== undefined);
 }
 
-/** Checks an id reference against a target set; an unknown target = unchecked. */
+/** The one target a value differing only in letter case means; `ambiguous` when it could be several. */
+function byCase(folded: Folded, value: string): string | 'ambiguous' | undefined {
+  const ids = folded.get(value.toLowerCase());
+  if (ids === undefined || ids.length === 0) return undefined;
+  return ids.length === 1 ? ids[0] : 'ambiguous';
+}
+
+/** The finding of a reference that matches no target (or, ignoring case, several): the link is left empty. */
+function dangling(
+  ctx: NormaliseContext,
+  site: RefSite,
+  value: string,
+  ambiguous: boolean,
+  quoted: boolean,
+): void {
+  const what = quoted ? `${site.field} "${value}"` : site.field;
+  addFinding(ctx, {
+    code: F.DANGLING_REFERENCE,
+    datasetId: site.datasetId,
+    recordId: site.recordId,
+    field: site.field,
+    ...(site.personal ? {} : { ref: value }),
+    message: ambiguous
+      ? `${DATASETS[site.datasetId].row} ${site.recordId}: ${what} matches several ${site.targetName}s that differ only in letter case; the link is left empty.`
+      : `${DATASETS[site.datasetId].row} ${site.recordId}: ${what} matches no ${site.targetName}; the link is left empty.`,
+  });
+}
+
+/**
+ * Checks an id reference against a target set; an unknown target = unchecked. An id differing only
+ * in letter case from one target (a form `9w` for `9W`) links to it.
+ */
 export function refById(
   ctx: NormaliseContext,
   target: IdSet,
@@ -104,18 +167,16 @@ export function refById(
 ): string | undefined {
   if (value === undefined) return undefined;
   if (target === undefined || target.has(value)) return value;
-  addFinding(ctx, {
-    code: F.DANGLING_REFERENCE,
-    datasetId: site.datasetId,
-    recordId: site.recordId,
-    field: site.field,
-    ref: value,
-    message: `${DATASETS[site.datasetId].row} ${site.recordId}: ${site.field} "${value}" matches no ${site.targetName}; the link is left empty.`,
-  });
+  const hit = byCase(foldedIds(target), value);
+  if (hit !== undefined && hit !== 'ambiguous') return hit;
+  dangling(ctx, site, value, hit === 'ambiguous', true);
   return undefined;
 }
 
-/** Resolves a user code or name through a lookup; an unknown lookup = unresolvable (no finding). */
+/**
+ * Resolves a user code or name through a lookup (exactly, else differing only in letter case from
+ * one key); an unknown lookup = unresolvable (no finding).
+ */
 export function refByKey(
   ctx: NormaliseContext,
   lookup: KeyMap,
@@ -123,16 +184,9 @@ export function refByKey(
   site: RefSite,
 ): string | undefined {
   if (value === undefined || lookup === undefined) return undefined;
-  const hit = lookup.get(value) ?? lookup.get(value.toLowerCase());
-  if (hit !== undefined) return hit;
-  addFinding(ctx, {
-    code: F.DANGLING_REFERENCE,
-    datasetId: site.datasetId,
-    recordId: site.recordId,
-    field: site.field,
-    ...(site.personal ? {} : { ref: value }),
-    message: `${DATASETS[site.datasetId].row} ${site.recordId}: ${site.field} matches no ${site.targetName}; the link is left empty.`,
-  });
+  const hit = lookup.exact.get(value) ?? byCase(lookup.folded, value);
+  if (hit !== undefined && hit !== 'ambiguous') return hit;
+  dangling(ctx, site, value, hit === 'ambiguous', false);
   return undefined;
 }
 

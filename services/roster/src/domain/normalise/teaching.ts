@@ -50,17 +50,19 @@ export const TEACHING_FORM_SOURCES = {
 /**
  * Departments, and subjects de-duplicated across them. A department whose subject list could not be
  * fully read keeps its stored `subjectIds`, and no subject is removed in this run (the unreadable
- * item may be one of them); so too when a department itself could not be identified.
+ * item may be one of them); so too when a department itself could not be identified. A department
+ * repeated with other subjects keeps its stored `subjectIds`, and the subjects of every copy are read.
  */
 export function normaliseDepartments(
   ctx: NormaliseContext,
   rows: readonly ReadRow<'departmentsAndSubjects'>[],
 ): IdSet {
   const subjects = ctx.entities.subject;
-  for (const { value: dept, unreadable } of rows) {
-    if (unreadable.has('subjects')) ctx.suspended.add('subject');
-    for (const s of dept.subjects) {
-      keepUnreadable(ctx, 'subject', s.id, unreadable, SUBJECT_SOURCES);
+  for (const row of rows) {
+    const dept = row.value;
+    if (row.unreadable.has('subjects')) ctx.suspended.add('subject');
+    for (const s of [dept, ...row.repeats].flatMap((copy) => copy.subjects)) {
+      keepUnreadable(ctx, 'subject', s.id, row, SUBJECT_SOURCES);
       const existing = subjects.get(s.id);
       if (existing === undefined) {
         subjects.set(s.id, entity({ id: s.id, name: s.name, code: s.code, departmentIds: [dept.id] }));
@@ -131,9 +133,18 @@ export function normaliseSets(ctx: NormaliseContext, refs: References): IdSet {
   return idSet(ctx, 'teachingSets', rowIds(rows), 'teachingSet');
 }
 
-/** Set memberships `<setId>:<pupilId>`, de-duplicated; rows whose set or pupil does not exist are not imported. */
+/**
+ * Set memberships `<setId>:<pupilId>`, de-duplicated; rows whose set or pupil does not exist are not
+ * imported. A row is read by its id and membership: one row id repeated for other pupils is as
+ * many memberships.
+ */
 export function normaliseSetLists(ctx: NormaliseContext, refs: References): void {
-  for (const { value: row } of readDataset(ctx, 'teachingSetLists')) {
+  const rows = readDataset(
+    ctx,
+    'teachingSetLists',
+    (r) => `${r.value.id}/${r.value.setId}:${r.value.pupilId}`,
+  );
+  for (const { value: row } of rows) {
     addMembership(
       ctx,
       'setMembership',
