@@ -161,6 +161,8 @@ export const snapshotDatasetSchema = z
 export const datasetSnapshotCompletedV1 = defineEventType({
   type: 'com.schoolcloud.isams-sync.connector.dataset-snapshot.completed.v1',
   source: CONNECTOR_SOURCE,
+  // 1.1.0: fetchSequence — the school's fetch order, which no replica's clock decides (additive).
+  schemaVersion: '1.1.0',
   description:
     'Run-complete marker: every dataset chunk of the run has been published. Lists each dataset with its chunk count and fingerprint and every dataset the key did not return (absent datasets must never cause removals).',
   schema: z
@@ -169,7 +171,14 @@ export const datasetSnapshotCompletedV1 = defineEventType({
       trigger: syncTriggerSchema,
       /** Dry run: process and report the diff, commit nothing. */
       dryRun: z.boolean(),
+      /** When the fetch ended, by the clock of the connector replica that fetched it (shown; not an order). */
       fetchedAt: z.iso.datetime({ offset: true }),
+      /**
+       * The run's place in its school's fetch order: greater than that of every run of the school
+       * fetched before it (taken as the run starts fetching; gaps are possible). Absent from markers
+       * of connectors before 1.1.0: consumers then order by `fetchedAt`.
+       */
+      fetchSequence: z.number().int().positive().optional(),
       sourceFormat: z.enum(['xml', 'json']),
       datasets: z.array(snapshotDatasetSchema),
       absentDatasets: z.array(datasetIdSchema),

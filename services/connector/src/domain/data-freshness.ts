@@ -1,10 +1,20 @@
 import type { RunStatus } from './sync-run';
 
+/** What SchoolCloud's data of a school is as of: the run that brought it up to date, and when it fetched. */
+export interface FreshnessMove {
+  /** The run's `fetchedAt`. */
+  dataAsOf: Date;
+  syncRunId: string;
+  /** The run's place in the school's fetch order (absent on runs started before it was kept). */
+  fetchSequence?: number;
+}
+
 /** What a finished run tells about the data now in SchoolCloud. */
 export interface FreshnessRun {
   status: RunStatus;
   dryRun: boolean;
   fetchedAt?: Date;
+  fetchSequence?: number;
   /** With `held` (and `discarded`, `superseded`): removals only (the rest applied) or the whole run (nothing applied). */
   holdKind?: 'removals' | 'whole_run';
   rosterCounts?: Record<string, unknown>;
@@ -37,6 +47,17 @@ export function dataAsOfOf(run: FreshnessRun): Date | null {
   if (run.holdKind === 'removals') return run.fetchedAt;
   if (run.holdKind === 'whole_run') return null;
   return appliedSomething(run.rosterCounts) ? run.fetchedAt : null;
+}
+
+/** {@link dataAsOfOf} with the run it comes from and its place in the fetch order; null likewise. */
+export function freshnessMoveOf(run: FreshnessRun & { _id: string }): FreshnessMove | null {
+  const dataAsOf = dataAsOfOf(run);
+  if (dataAsOf === null) return null;
+  return {
+    dataAsOf,
+    syncRunId: run._id,
+    ...(run.fetchSequence === undefined ? {} : { fetchSequence: run.fetchSequence }),
+  };
 }
 
 /** How long ago the enabled schools last had a good sync, all together (no school named). */

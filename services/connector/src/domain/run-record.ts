@@ -28,6 +28,13 @@ export interface RunRecord {
   dryRun: boolean;
   requestedAt: Date;
   fetchStartedAt?: Date;
+  /**
+   * The run's place in its school's fetch order, taken as it starts fetching (sent in its marker):
+   * greater than that of every run of the school fetched before it. `fetchedAt` is the clock of the
+   * replica that fetched the run, which may disagree with another's: what orders a school's runs is
+   * this. Absent on runs started before it was kept.
+   */
+  fetchSequence?: number;
   fetchedAt?: Date;
   publishedAt?: Date;
   finishedAt?: Date;

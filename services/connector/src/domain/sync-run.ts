@@ -151,13 +151,33 @@ export interface FetchSummary {
   bytes: number;
 }
 
+/** Where a run stands in its school's fetch order (the run record's fields of the same names). */
+export interface FetchOrder {
+  /** The school's fetch sequence the run took as it started fetching (RunRecord.fetchSequence). */
+  fetchSequence?: number;
+  /** When the fetch ended, by the clock of the replica that fetched it. */
+  fetchedAt?: Date;
+}
+
+/**
+ * Whether the run at `a` was fetched after the one at `b`. A school's runs are fetched one at a
+ * time, each numbered as it starts: the higher fetch sequence is the newer document, whatever the
+ * clocks of the replicas that fetched them said (they may disagree). When either has no sequence (a
+ * run started before they were kept), the fetch times decide; a run without one counts as earliest.
+ */
+export function fetchedAfter(a: FetchOrder, b: FetchOrder): boolean {
+  if (a.fetchSequence !== undefined && b.fetchSequence !== undefined)
+    return a.fetchSequence > b.fetchSequence;
+  return (a.fetchedAt?.getTime() ?? -Infinity) > (b.fetchedAt?.getTime() ?? -Infinity);
+}
+
 /** The fingerprints of the snapshot the roster last applied for a school. */
-export interface AppliedSnapshot {
+export interface AppliedSnapshot extends FetchOrder {
   syncRunId: string;
   /**
-   * When its run's document was fetched. A school's runs never overlap, so the later fetched is the
-   * newer run: a snapshot is never replaced by one fetched before it (a late repeat of an older
-   * run's report). Absent in snapshots stored before it was kept.
+   * When its run's document was fetched, and (`fetchSequence`) its place in the school's fetch
+   * order: a snapshot is never replaced by that of a run fetched before it ({@link fetchedAfter}; a
+   * late repeat of an older run's report). Absent in snapshots stored before each was kept.
    */
   fetchedAt?: Date;
   fingerprints: Partial<Record<DatasetId, string>>;
@@ -207,6 +227,7 @@ export function appliedSnapshotOf(run: RunRecord): AppliedSnapshot {
   return {
     syncRunId: run._id,
     ...(run.fetchedAt ? { fetchedAt: run.fetchedAt } : {}),
+    ...(run.fetchSequence === undefined ? {} : { fetchSequence: run.fetchSequence }),
     fingerprints: Object.fromEntries(datasets.map((d) => [d.datasetId, d.fingerprint])),
     absent,
     ...(repeatedContainers.length > 0 ? { repeatedContainers } : {}),

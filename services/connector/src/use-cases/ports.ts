@@ -2,6 +2,7 @@ import type { DatasetId } from '@isams-sync/isams';
 import type { Logger } from '@isams-sync/logger';
 import type { KeyBinding } from '../domain/key-binding';
 import type { FetchPlan, RunFetch } from '../domain/method-groups';
+import type { FreshnessMove } from '../domain/data-freshness';
 import type { NotificationCondition } from '../domain/notifications';
 import type { QueuedRun, RunFinding, RunRecord, RunStepPatch, SchoolSlot } from '../domain/run-record';
 import type { SchoolSchedule } from '../domain/schedule';
@@ -98,6 +99,12 @@ export interface RunStore {
   queuedRuns(limit?: number): Promise<QueuedRun[]>;
   dequeueRun(tenantId: string, syncRunId: string): Promise<void>;
 
+  /**
+   * The school's next fetch sequence (1, 2, …; atomic: two callers never get the same one), taken
+   * by the run about to start fetching while it holds the school's slot. A number taken by a start
+   * that then did not happen is skipped (gaps are fine).
+   */
+  nextFetchSequence(tenantId: string): Promise<number>;
   /** Claims the school's slot for the run (atomic: two requests can't both win). */
   claimSchoolSlot(tenantId: string, syncRunId: string): Promise<SlotClaim>;
   schoolSlot(tenantId: string): Promise<SchoolSlot | null>;
@@ -138,9 +145,12 @@ export interface FetchPlanStore {
   put(tenantId: string, plan: FetchPlan): Promise<void>;
 }
 
-/** When the data now in SchoolCloud was fetched, per school (moved forward, never back). */
+/**
+ * When the data now in SchoolCloud was fetched, per school: moved on by a run fetched after the one
+ * recorded (domain/sync-run `fetchedAfter`), never back to an earlier run.
+ */
 export interface FreshnessStore {
-  advance(tenantId: string, dataAsOf: Date, syncRunId: string): Promise<void>;
+  advance(tenantId: string, move: FreshnessMove): Promise<void>;
 }
 
 /** The fingerprints of the snapshot the roster last applied (the unchanged skip). */

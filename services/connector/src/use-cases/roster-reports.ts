@@ -1,8 +1,14 @@
-import { dataAsOfOf } from '../domain/data-freshness';
+import { freshnessMoveOf } from '../domain/data-freshness';
 import { ConnectorErrors } from '../domain/connector-errors';
 import { runStep } from '../domain/run-record';
 import type { RunRecord } from '../domain/run-record';
-import { appliedSnapshotOf, heldBatchDecisionOf, isTerminal, takesRosterReport } from '../domain/sync-run';
+import {
+  appliedSnapshotOf,
+  fetchedAfter,
+  heldBatchDecisionOf,
+  isTerminal,
+  takesRosterReport,
+} from '../domain/sync-run';
 import type { HeldBatchDecision, RunError, RunStatus } from '../domain/sync-run';
 import type { AppliedSnapshotStore, FreshnessStore, RunStore } from './ports';
 
@@ -98,8 +104,8 @@ export async function rosterReportTaken(deps: RosterReportDeps, run: RunRecord):
     decision === undefined ? [] : await deps.runs.decideHeldRuns(run.tenantId, run.heldBatchId!, decision);
   // The runs as decided first: a run that took its `held` report after the decision is among them.
   const latest = decision === 'applied' ? newestFetched([...decided, run]) : run;
-  const dataAsOf = dataAsOfOf(latest);
-  if (dataAsOf) await deps.freshness.advance(run.tenantId, dataAsOf, latest._id);
+  const freshness = freshnessMoveOf(latest);
+  if (freshness) await deps.freshness.advance(run.tenantId, freshness);
   if (latest.status === 'applied' && !latest.dryRun)
     await deps.snapshots.put(run.tenantId, appliedSnapshotOf(latest), new Date());
 }
@@ -110,8 +116,7 @@ async function decidedBefore(deps: RosterReportDeps, run: RunRecord): Promise<He
   return deps.runs.heldBatchDecision(run.tenantId, run.heldBatchId);
 }
 
-/** The run fetched last (the first of `runs` when none is newer). */
+/** The run fetched last (domain/sync-run `fetchedAfter`; the first of `runs` when none is newer). */
 function newestFetched(runs: readonly [RunRecord, ...RunRecord[]] | [...RunRecord[], RunRecord]): RunRecord {
-  const at = (r: RunRecord) => r.fetchedAt?.getTime() ?? -Infinity;
-  return runs.reduce((newest, r) => (at(r) > at(newest) ? r : newest));
+  return runs.reduce((newest, r) => (fetchedAfter(r, newest) ? r : newest));
 }

@@ -7,6 +7,7 @@ import type { FetchPlan, RunFetch } from '../domain/method-groups';
 import type { RunRecord } from '../domain/run-record';
 import { nextScheduledRun } from '../domain/schedule';
 import type { SchoolSettings } from '../domain/school-settings';
+import { freshnessMoveOf } from '../domain/data-freshness';
 import { isUnchanged, knownDocumentOf } from '../domain/sync-run';
 import type { AppliedSnapshot, RunDatasetStats, RunError, RunStatus } from '../domain/sync-run';
 import { ChunkPublishing, versionOf } from './chunk-publishing';
@@ -250,14 +251,14 @@ export class RunExecution {
 
   /**
    * `fetching → fetched` (or straight to `unchanged`, a run with nothing to publish) with what the
-   * fetch found; resolves to when the fetch ended.
+   * fetch found.
    */
   private async markFetched(
     settings: SchoolSettings,
     result: FetchResult,
     fetchStart: number,
     status: 'fetched' | 'unchanged',
-  ): Promise<Date> {
+  ): Promise<void> {
     await this.progressWrite;
     this.abort.signal.throwIfAborted();
     this.countedVersions = new Map(result.datasets.map((d) => [d.datasetId, versionOf(d)]));
@@ -298,7 +299,6 @@ export class RunExecution {
       },
       'iSAMS document fetched',
     );
-    return fetchedAt;
   }
 
   /**
@@ -323,9 +323,10 @@ export class RunExecution {
    * fresh and its failure streak ends.
    */
   private async finishUnchanged(settings: SchoolSettings, fetched: Fetched): Promise<void> {
-    const fetchedAt = await this.markFetched(settings, fetched.result, fetched.fetchStart, 'unchanged');
+    await this.markFetched(settings, fetched.result, fetched.fetchStart, 'unchanged');
     this.log.info('data unchanged since the last applied sync; nothing published');
-    await this.deps.freshness.advance(this.tenantId, fetchedAt, this.run._id);
+    const freshness = freshnessMoveOf(this.run);
+    if (freshness) await this.deps.freshness.advance(this.tenantId, freshness);
     await this.endFailureStreak();
   }
 

@@ -412,10 +412,23 @@ export class SyncEngine {
         await this.endPausedRun(run, lease);
         return;
       }
+      // The school's fetch order, taken here — holding its slot and lease, right before the fetch —
+      // rather than when the run was requested: the slot is held from one run's start to its end
+      // (marker sent), so every run numbered before this one has fetched and every later one fetches
+      // after; a run requested first may start later (its slot lost while it was being inserted, it
+      // claims one again once the other ends). The number is decided with the start, so the run and
+      // its marker (re-sent after a crash too) keep it; a number whose start lost is skipped.
+      const fetchSequence = await this.deps.runs.nextFetchSequence(run.tenantId);
       // A cancel racing the start is decided by the same step claim: exactly one wins.
       const start = await this.deps.runs.recordStep(
         run,
-        { status: 'fetching', owner: this.opts.owner, heartbeatAt: new Date(), fetchStartedAt: new Date() },
+        {
+          status: 'fetching',
+          owner: this.opts.owner,
+          heartbeatAt: new Date(),
+          fetchStartedAt: new Date(),
+          fetchSequence,
+        },
         { sequence: 1 },
         lease.fence,
       );

@@ -137,11 +137,13 @@ describe('connector: a replica that stalls past its run lease', () => {
   }) => {
     const t = 'stall-after-marker';
     const { runId, reached, schedule } = await takeOverThenWake(connectors, t, 'marker-attempted');
-    expect(await readRun(world.env, t, runId)).toMatchObject({
-      status: 'published',
-      publishedAt: reached.publishedAt,
-    });
-    expect(await markersOf(runId)).toHaveLength(1);
+    const after = await readRun(world.env, t, runId);
+    expect(after).toMatchObject({ status: 'published', publishedAt: reached.publishedAt });
+    const markers = await markersOf(runId);
+    expect(markers).toHaveLength(1);
+    // The re-sent marker has the fetch sequence the run took as A started it.
+    expect(after?.fetchSequence).toBeGreaterThanOrEqual(1);
+    expect((markers[0]!.event.data as { fetchSequence?: number }).fetchSequence).toBe(after?.fetchSequence);
     expect((await decidedBy(runId, 'marker-attempted'))?.token).toBe(2);
     // The run was published: the stalled replica does not back the schedule off as if it had failed.
     expect(await scheduleOf(t)).toEqual(schedule);

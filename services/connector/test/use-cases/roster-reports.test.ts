@@ -332,6 +332,17 @@ describe('an approved held batch', () => {
     });
   });
 
+  it('the newest of them is the one fetched last by the fetch sequences, not by its replica’s clock', async () => {
+    const world = heldWorld('whole_run');
+    // The opening run's replica's clock was 30 s ahead; the later run's was right.
+    const skewed = { fetchSequence: 1, fetchedAt: new Date(Date.now() - 19.5 * 60_000) };
+    world.runs.set('opening', { ...world.runs.get('opening')!, ...skewed });
+    world.runs.set('later', { ...world.runs.get('later')!, fetchSequence: 2 });
+    expect(await engineOf(world).applyRosterReport(approval)).toBe(true);
+    expect(world.snapshots.get(TENANT)).toMatchObject({ syncRunId: 'later', fetchSequence: 2 });
+    expect(world.freshness.get(TENANT)?.syncRunId).toBe('later');
+  });
+
   it('a repeated report changes nothing, and a newer snapshot and data-as-of stay', async () => {
     const world = heldWorld('removals');
     const engine = engineOf(world);

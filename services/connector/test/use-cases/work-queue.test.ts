@@ -151,3 +151,26 @@ describe('the work queue and a run requested here', () => {
     expect(world.runs.get(run._id)?.status).toBe('published');
   });
 });
+
+describe("a school's fetch order", () => {
+  it('numbers each run of the school as it starts fetching, on whichever engine sharing the database starts it; the marker carries the number', async () => {
+    const { world, engine } = await started();
+    const other = new SyncEngine(
+      { ...inMemoryPorts(world, new ProcessLife()), logger },
+      { ...testEngineOptions(30_000), owner: 'replica-2' },
+    );
+    engines.push(other);
+    await other.start();
+    const ids: string[] = [];
+    for (const e of [engine, other, engine]) {
+      const { run } = await trigger(e);
+      await e.drain();
+      ids.push(run._id);
+    }
+    const markers = ids.map((id) =>
+      world.events.flatMap((e) => (e.kind === 'marker' && e.syncRunId === id ? [e.data.fetchSequence] : [])),
+    );
+    expect(markers).toEqual([[1], [2], [3]]);
+    expect(ids.map((id) => world.runs.get(id)?.fetchSequence)).toEqual([1, 2, 3]);
+  });
+});

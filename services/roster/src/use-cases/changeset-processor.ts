@@ -9,6 +9,7 @@ import type {
   ChangesetStore,
   HeldLease,
   RosterPublisher,
+  SyncApplying,
   TenantLeasing,
   WriteFence,
 } from './ports';
@@ -527,7 +528,7 @@ export class ChangesetProcessor {
         // a time, so (number, seq) orders every change of an entity (the events' `revision`).
         const number = await store.nextChangesetNumber(cs.tenantId, fence, {
           changesetId: cs._id,
-          ...(cs.kind === 'sync' ? { syncFetchedAt: new Date(cs.marker!.fetchedAt) } : {}),
+          ...(cs.kind === 'sync' ? syncFetchOf(cs.marker!) : {}),
         });
         return set({ state: 'applying', number });
       }
@@ -1242,14 +1243,29 @@ class ImagesOnDemand implements ReadonlyMap<string, RosterEntity> {
 /** The dataset ids in catalogue order (for reports). */
 export const ALL_DATASETS: readonly DatasetId[] = DATASET_IDS;
 
+/** A sync run's fetch, as it moves the school's changeset order on. */
+function syncFetchOf(marker: StoredMarker): Pick<SyncApplying, 'syncFetchedAt' | 'syncFetchSequence'> {
+  return {
+    syncFetchedAt: new Date(marker.fetchedAt),
+    ...(marker.fetchSequence === undefined ? {} : { syncFetchSequence: marker.fetchSequence }),
+  };
+}
+
 /**
- * When `cs` is a sync run (not a dry run) older than the newest sync run of its school that started
- * applying, that run's fetch time; else undefined. Runs of a school are fetched one at a time under
- * the connector's lease, so a later fetch is a newer document.
+ * When `cs` is a sync run (not a dry run) fetched before a sync run of its school that started
+ * applying, the newest fetch time recorded (for the error's message); else undefined. Runs of a
+ * school are fetched one at a time, each numbered from the school's counter as it starts fetching
+ * (the marker's `fetchSequence`), so the higher number is the newer document whatever the clocks of
+ * the connector replicas that fetched them said. Only when either side has no number (a marker from
+ * a connector before it, or a school whose newest applied run came before it) are the fetch times
+ * compared — the replicas' clocks then decide, as they did before.
  */
 function supersededBy(cs: ChangesetDoc, order: ChangesetOrder): Date | undefined {
   if (cs.kind !== 'sync' || cs.dryRun || order.lastSyncFetchedAt === undefined) return undefined;
-  return order.lastSyncFetchedAt.getTime() > new Date(cs.marker!.fetchedAt).getTime()
-    ? order.lastSyncFetchedAt
-    : undefined;
+  const { fetchSequence, fetchedAt } = cs.marker!;
+  const fetchedBefore =
+    fetchSequence !== undefined && order.lastSyncFetchSequence !== undefined
+      ? order.lastSyncFetchSequence > fetchSequence
+      : order.lastSyncFetchedAt.getTime() > new Date(fetchedAt).getTime();
+  return fetchedBefore ? order.lastSyncFetchedAt : undefined;
 }

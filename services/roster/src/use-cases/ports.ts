@@ -100,6 +100,15 @@ export interface ChangesetOrder {
   applying?: string;
   /** The newest `fetchedAt` of a sync run (not a dry run) that started applying. */
   lastSyncFetchedAt?: Date;
+  /** The highest marker `fetchSequence` of a sync run (not a dry run) that started applying. */
+  lastSyncFetchSequence?: number;
+}
+
+/** The changeset that starts applying and, for a sync run, its fetch (moves {@link ChangesetOrder} on). */
+export interface SyncApplying {
+  changesetId: string;
+  syncFetchedAt?: Date;
+  syncFetchSequence?: number;
 }
 
 /**
@@ -147,14 +156,10 @@ export interface ChangesetStore {
   unfinishedChangesets(opts?: { rebuild?: boolean }): Promise<records.ChangesetDoc[]>;
   /**
    * The school's next changeset number (1, 2, …), taken as a changeset starts applying; recorded
-   * with it, atomically, which changeset is applying and (for a sync run) the newest fetch time
-   * applied so far ({@link ChangesetOrder}).
+   * with it, atomically, which changeset is applying and (for a sync run) the newest fetch time and
+   * fetch sequence applied so far ({@link ChangesetOrder}).
    */
-  nextChangesetNumber(
-    tenantId: string,
-    fence: WriteFence,
-    applying?: { changesetId: string; syncFetchedAt?: Date },
-  ): Promise<number>;
+  nextChangesetNumber(tenantId: string, fence: WriteFence, applying?: SyncApplying): Promise<number>;
   /** What orders the school's changesets: the one that last started applying, the newest sync fetch applied. */
   changesetOrder(tenantId: string): Promise<ChangesetOrder>;
 

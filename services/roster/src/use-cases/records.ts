@@ -87,7 +87,13 @@ export type RunState = (typeof RUN_STATES)[number];
 export interface StoredMarker {
   trigger: { kind: 'schedule' | 'manual'; actor?: string };
   dryRun: boolean;
+  /** When the fetch ended, by the clock of the connector replica that fetched it. */
   fetchedAt: string;
+  /**
+   * The run's place in its school's fetch order (the marker's `fetchSequence`): what orders the
+   * school's sync runs. Absent from markers of connectors before it (then `fetchedAt` does).
+   */
+  fetchSequence?: number;
   datasets: { datasetId: DatasetId; chunkCount: number; recordCount: number; fingerprint: string }[];
   absentDatasets: DatasetId[];
 }

@@ -414,4 +414,37 @@ describe('RosterStore: what orders a school’s changesets (integration)', () =>
     expect(await store.changesetOrder(t)).toEqual({ applying: `${t}|approval`, lastSyncFetchedAt: nine });
     expect(await store.changesetOrder(uniqueName('t'))).toEqual({});
   });
+
+  it('records the newest sync fetch sequence beside the newest fetch time, never moving either back', async () => {
+    const t = uniqueName('t');
+    const at = (s: string) => new Date(`2026-11-30T${s}Z`);
+    const start = (run: string, syncFetchedAt: Date, syncFetchSequence?: number) =>
+      store.nextChangesetNumber(t, fence(t), {
+        changesetId: `${t}|${run}`,
+        syncFetchedAt,
+        ...(syncFetchSequence === undefined ? {} : { syncFetchSequence }),
+      });
+    // A run of the school applied before fetch sequences: no sequence recorded.
+    await start('run-0', at('08:00:00'));
+    expect(await store.changesetOrder(t)).toEqual({
+      applying: `${t}|run-0`,
+      lastSyncFetchedAt: at('08:00:00'),
+    });
+    // Its replica's clock ahead: the newer run's time is earlier, its sequence higher.
+    await start('run-1', at('09:00:30'), 7);
+    await start('run-2', at('09:00:10'), 8);
+    expect(await store.changesetOrder(t)).toEqual({
+      applying: `${t}|run-2`,
+      lastSyncFetchedAt: at('09:00:30'),
+      lastSyncFetchSequence: 8,
+    });
+    // An older run (and one without a sequence) starting later move neither back.
+    await start('run-old', at('10:00:00'), 3);
+    await start('run-legacy', at('07:00:00'));
+    expect(await store.changesetOrder(t)).toEqual({
+      applying: `${t}|run-legacy`,
+      lastSyncFetchedAt: at('10:00:00'),
+      lastSyncFetchSequence: 8,
+    });
+  });
 });

@@ -28,6 +28,8 @@ export type WorldStep =
       only?: 'chunks' | 'marker';
       /** When the connector fetched the run's document (ISO; default the world's `NOW`). */
       fetchedAt?: string;
+      /** The run's place in the school's fetch order (the marker's `fetchSequence`; default none). */
+      fetchSequence?: number;
     }
   | { kind: 'approve' | 'discard'; tenantId: string; batchId: string; actor: string };
 
@@ -62,6 +64,7 @@ function deliveriesOf(s: WorldStep): Delivery[] {
   if (s.kind !== 'feed') return [{ kind: 'decide', step: s }];
   const { chunks, marker } = snapshotEvents(s.tenantId, s.syncRunId, s.datasets, {
     fetchedAt: s.fetchedAt ?? NOW.toISOString(),
+    ...(s.fetchSequence === undefined ? {} : { fetchSequence: s.fetchSequence }),
     ...(s.dryRun === true ? { dryRun: true } : {}),
     ...(s.chunkSize === undefined ? {} : { chunkSize: s.chunkSize }),
   });

@@ -13,6 +13,7 @@ import type {
   HeldLease,
   RosterPublisher,
   RosterReadStore,
+  SyncApplying,
   TenantLeasing,
   WriteFence,
 } from '../../src/use-cases/ports';
@@ -289,25 +290,18 @@ export class MemoryRosterStore implements ChangesetStore, ChunkStaging, RosterRe
     return out.sort(byReceived);
   }
 
-  async nextChangesetNumber(
-    tenantId: string,
-    fence: WriteFence,
-    applying?: { changesetId: string; syncFetchedAt?: Date },
-  ): Promise<number> {
+  async nextChangesetNumber(tenantId: string, fence: WriteFence, applying?: SyncApplying): Promise<number> {
     return fenced(fence, () => {
       const n = (this.state.changesetNumbers.get(tenantId) ?? 0) + 1;
       this.state.changesetNumbers.set(tenantId, n);
       if (applying !== undefined) {
         const order = this.state.changesetOrders.get(tenantId) ?? {};
-        const newest = order.lastSyncFetchedAt;
-        const at = applying.syncFetchedAt;
+        const lastSyncFetchedAt = newestOf(order.lastSyncFetchedAt, applying.syncFetchedAt);
+        const lastSyncFetchSequence = newestOf(order.lastSyncFetchSequence, applying.syncFetchSequence);
         this.state.changesetOrders.set(tenantId, {
           applying: applying.changesetId,
-          ...(newest === undefined && at === undefined
-            ? {}
-            : {
-                lastSyncFetchedAt: newest === undefined || (at !== undefined && at > newest) ? at! : newest,
-              }),
+          ...(lastSyncFetchedAt === undefined ? {} : { lastSyncFetchedAt }),
+          ...(lastSyncFetchSequence === undefined ? {} : { lastSyncFetchSequence }),
         });
       }
       return n;
@@ -693,4 +687,10 @@ export class MemoryPublisher implements RosterPublisher {
       return p.kind === 'run' ? [p.event] : p.events;
     });
   }
+}
+
+/** The greater of two values, either of which may be missing (MongoDB's `$max` on an absent field). */
+function newestOf<T extends Date | number>(stored: T | undefined, given: T | undefined): T | undefined {
+  if (stored === undefined) return given;
+  return given !== undefined && given > stored ? given : stored;
 }

@@ -51,6 +51,8 @@ export function snapshotEvents(
   opts: {
     dryRun?: boolean;
     fetchedAt?: string;
+    /** The run's place in the school's fetch order (the marker's `fetchSequence`); absent: none. */
+    fetchSequence?: number;
     chunkSize?: number;
     trigger?: { kind: 'schedule' | 'manual'; actor?: string };
   } = {},
@@ -92,6 +94,7 @@ export function snapshotEvents(
       trigger: opts.trigger ?? { kind: 'manual', actor: 'admin:test' },
       dryRun: opts.dryRun ?? false,
       fetchedAt: opts.fetchedAt ?? '2026-11-01T09:00:00Z',
+      ...(opts.fetchSequence === undefined ? {} : { fetchSequence: opts.fetchSequence }),
       sourceFormat: 'xml',
       datasets: listed,
       absentDatasets: DATASET_IDS.filter((d) => datasets[d] === undefined),

@@ -23,7 +23,16 @@ const feed = (
   datasets: Datasets,
   fetchedAt: string,
   only?: 'chunks' | 'marker',
-): WorldStep => ({ kind: 'feed', tenantId: T, syncRunId, datasets, fetchedAt, ...(only ? { only } : {}) });
+  fetchSequence?: number,
+): WorldStep => ({
+  kind: 'feed',
+  tenantId: T,
+  syncRunId,
+  datasets,
+  fetchedAt,
+  ...(only ? { only } : {}),
+  ...(fetchSequence === undefined ? {} : { fetchSequence }),
+});
 
 const activePupils = async (world: World) =>
   (await storedRoster(new MemoryRosterStore(world.state), T)).filter(
@@ -112,5 +121,67 @@ describe('runs completing out of the order they were fetched', () => {
     expect(changeset(world, 'run-2')).toMatchObject({ state: 'done', outcome: 'applied' });
     expect(await activePupils(world)).toBe(43);
     expect(removals(world)).toEqual([]);
+  });
+});
+
+// The connector's replicas' clocks may disagree (by less than its run lease, 60 s): a run's
+// `fetchedAt` is the clock of the replica that fetched it. The marker's `fetchSequence`, taken from
+// the school's counter as the run starts fetching, is the order no clock decides.
+describe("runs ordered by the connector's fetch sequence, not its replicas' clocks", () => {
+  const expectSuperseded = (world: World, run: string) =>
+    expect(changeset(world, run)).toMatchObject({
+      state: 'done',
+      outcome: 'failed',
+      error: { code: 'ROSTER_RUN_SUPERSEDED' },
+    });
+
+  it('a newer run fetched by a replica whose clock is 20 s behind the last one’s is applied (its joiners too)', async () => {
+    const world = newWorld();
+    await play(world, [
+      feed('run-1', miniSchool(40), '2026-11-30T08:00:30Z', undefined, 1),
+      feed('run-2', miniSchool(43), '2026-11-30T08:00:10Z', undefined, 2),
+    ]);
+    expect(changeset(world, 'run-2')).toMatchObject({ state: 'done', outcome: 'applied' });
+    expect(await activePupils(world)).toBe(43);
+  });
+
+  it('an older run completing after a newer one is not applied, though its replica’s clock was ahead', async () => {
+    const world = newWorld();
+    await play(world, [
+      feed('run-0', miniSchool(40), '2026-11-30T07:00:00Z', undefined, 1),
+      feed('run-1', miniSchool(40), '2026-11-30T08:00:30Z', 'chunks', 2),
+      feed('run-2', miniSchool(43), '2026-11-30T08:00:10Z', undefined, 3),
+      feed('run-1', miniSchool(40), '2026-11-30T08:00:30Z', 'marker', 2),
+    ]);
+    expect(changeset(world, 'run-2')).toMatchObject({ state: 'done', outcome: 'applied' });
+    expectSuperseded(world, 'run-1');
+    expect(await activePupils(world)).toBe(43);
+    expect(removals(world)).toEqual([]);
+  });
+
+  it('a marker without a sequence (from a connector before it) is ordered by fetchedAt against one with', async () => {
+    const world = newWorld();
+    await play(world, [
+      feed('run-1', miniSchool(40), '2026-11-30T08:00:00Z', 'chunks'),
+      feed('run-2', miniSchool(43), '2026-11-30T09:00:00Z', undefined, 5),
+      feed('run-1', miniSchool(40), '2026-11-30T08:00:00Z', 'marker'),
+    ]);
+    expectSuperseded(world, 'run-1');
+    expect(await activePupils(world)).toBe(43);
+  });
+
+  it('a run with a sequence after one applied without (before the deploy) is ordered by fetchedAt', async () => {
+    const world = newWorld();
+    await play(world, [
+      feed('run-1', miniSchool(43), '2026-11-30T09:00:00Z'),
+      feed('run-2', miniSchool(40), '2026-11-30T08:59:00Z', undefined, 1),
+      feed('run-3', miniSchool(41), '2026-11-30T09:30:00Z', undefined, 2),
+      // Both sides have one now: the sequence decides, not this replica's clock (behind).
+      feed('run-4', miniSchool(42), '2026-11-30T09:29:50Z', undefined, 3),
+    ]);
+    expectSuperseded(world, 'run-2');
+    expect(changeset(world, 'run-3')).toMatchObject({ state: 'done', outcome: 'applied' });
+    expect(changeset(world, 'run-4')).toMatchObject({ state: 'done', outcome: 'applied' });
+    expect(await activePupils(world)).toBe(42);
   });
 });

@@ -42,6 +42,7 @@ export function markerData(run: RunRecord) {
       : { kind: run.trigger.kind },
     dryRun: run.dryRun,
     fetchedAt: (run.fetchedAt ?? run.updatedAt).toISOString(),
+    ...(run.fetchSequence === undefined ? {} : { fetchSequence: run.fetchSequence }),
     sourceFormat: run.sourceFormat ?? 'xml',
     datasets: run.datasets.map((d) => ({
       datasetId: d.datasetId,

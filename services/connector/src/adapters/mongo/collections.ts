@@ -18,6 +18,8 @@ export const COLLECTIONS = {
   fetchPlans: 'fetch_plans',
   /** Append-only record of iSAMS address changes (who, when, old and new host; never the key). */
   settingsAudit: 'settings_audit',
+  /** Per school: the last fetch sequence taken (`_id` = tenant id; RunStore.nextFetchSequence). */
+  fetchSequences: 'fetch_sequences',
   /** Per school: when the data now in SchoolCloud was fetched (`_id` = tenant id). */
   dataFreshness: 'data_freshness',
   /** One per (school, condition, local day): the claim that lets one replica send that e-mail. */
@@ -62,6 +64,7 @@ export const CONNECTOR_INDEXES: CollectionIndexSpec[] = [
   { collection: COLLECTIONS.scheduleClaims, indexes: [{ key: { claimedAt: 1 }, name: 'claims_claimed_at' }] },
   // Read and written by `_id` only.
   { collection: COLLECTIONS.dataFreshness, indexes: [] },
+  { collection: COLLECTIONS.fetchSequences, indexes: [] },
   {
     collection: COLLECTIONS.notifications,
     indexes: [

@@ -1,15 +1,19 @@
 import type { Collection, Db } from 'mongodb';
 import { isDuplicateKeyError, toMongoError } from '@isams-sync/mongo';
+import type { FreshnessMove } from '../../domain/data-freshness';
 import type { RunRecord } from '../../domain/run-record';
 import type { SchoolSettings } from '../../domain/school-settings';
 import type { FreshnessReader, FreshnessStore } from '../../use-cases/ports';
 import { COLLECTIONS } from './collections';
+import { fetchedNoLaterThan } from './fetch-order';
 
 interface DataFreshnessDocument {
   _id: string;
   tenantId: string;
   dataAsOf: Date;
   syncRunId: string;
+  /** That run's place in the school's fetch order (absent: a run started before it was kept). */
+  fetchSequence?: number;
   updatedAt: Date;
 }
 
@@ -19,8 +23,11 @@ export interface DataFreshness {
 }
 
 /**
- * When the data now in SchoolCloud was fetched, per school: moved forward by every run that brought
- * it up to date (domain/data-freshness), never back, and never derived from a window of recent runs.
+ * When the data now in SchoolCloud was fetched, per school: moved on by every run that brought it up
+ * to date (domain/data-freshness) and was fetched after the one recorded (domain/sync-run
+ * `fetchedAfter`: by fetch sequence, else by time), never back to an earlier run, and never derived
+ * from a window of recent runs. Ordered by sequence, the time can step back by as much as two
+ * replicas' clocks disagree: it is the time the newer run's replica read.
  */
 export class DataFreshnessRepository implements FreshnessStore, FreshnessReader {
   private readonly coll: Collection<DataFreshnessDocument>;
@@ -32,14 +39,31 @@ export class DataFreshnessRepository implements FreshnessStore, FreshnessReader 
   }
 
   /**
-   * Records `dataAsOf` unless a newer one is stored. The conditional upsert is atomic on MongoDB; on
-   * FerretDB two racing writers can leave the older of two times until the next good run moves it on.
+   * Records the move unless a run fetched as late or later is stored. The conditional upsert is
+   * atomic on MongoDB; on FerretDB two racing writers can leave the older of two runs until the next
+   * good run moves it on.
    */
-  async advance(tenantId: string, dataAsOf: Date, syncRunId: string): Promise<void> {
+  async advance(tenantId: string, { dataAsOf, syncRunId, fetchSequence }: FreshnessMove): Promise<void> {
     try {
       await this.coll.updateOne(
-        { _id: tenantId, tenantId, dataAsOf: { $lt: dataAsOf } },
-        { $set: { dataAsOf, syncRunId, updatedAt: new Date() } },
+        {
+          _id: tenantId,
+          tenantId,
+          ...fetchedNoLaterThan<DataFreshnessDocument>(
+            { fetchedAt: dataAsOf, fetchSequence },
+            'dataAsOf',
+            false,
+          ),
+        },
+        {
+          $set: {
+            dataAsOf,
+            syncRunId,
+            updatedAt: new Date(),
+            ...(fetchSequence === undefined ? {} : { fetchSequence }),
+          },
+          ...(fetchSequence === undefined ? { $unset: { fetchSequence: '' as const } } : {}),
+        },
         { upsert: true },
       );
     } catch (err) {
@@ -87,7 +111,11 @@ export class DataFreshnessRepository implements FreshnessStore, FreshnessReader 
         .limit(1)
         .toArray();
       if (run?.fetchedAt === undefined) return null;
-      await this.advance(tenantId, run.fetchedAt, run._id);
+      await this.advance(tenantId, {
+        dataAsOf: run.fetchedAt,
+        syncRunId: run._id,
+        ...(run.fetchSequence === undefined ? {} : { fetchSequence: run.fetchSequence }),
+      });
       return { dataAsOf: run.fetchedAt, syncRunId: run._id };
     } catch (err) {
       throw toMongoError(err, { operation: 'get', collection: COLLECTIONS.dataFreshness });

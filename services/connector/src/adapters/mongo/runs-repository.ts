@@ -52,6 +52,13 @@ interface KeptReport {
   keptAt: Date;
 }
 
+/** A school's last fetch sequence taken, in `fetch_sequences` (`_id` = tenant id). */
+interface FetchSequenceDocument {
+  _id: string;
+  tenantId: string;
+  last: number;
+}
+
 /** Writes of {@link RunsRepository.takeReports} at most, each read back. */
 const REPORT_PASSES = 5;
 
@@ -65,6 +72,7 @@ export class RunsRepository implements RunStore, RunHistory, RunRetentionStore {
   readonly queue: Collection<QueuedRun>;
   private readonly steps: Collection<StepClaimDocument<RunStepPatch>>;
   private readonly reports: Collection<KeptReport>;
+  private readonly fetchSequences: Collection<FetchSequenceDocument>;
 
   /**
    * `onWrite` hears the id of every run this repository wrote (inserted, stepped, progressed or
@@ -79,6 +87,7 @@ export class RunsRepository implements RunStore, RunHistory, RunRetentionStore {
     this.queue = db.collection<QueuedRun>(COLLECTIONS.runQueue);
     this.steps = db.collection<StepClaimDocument<RunStepPatch>>(COLLECTIONS.runSteps);
     this.reports = db.collection<KeptReport>(COLLECTIONS.runReports);
+    this.fetchSequences = db.collection<FetchSequenceDocument>(COLLECTIONS.fetchSequences);
   }
 
   private wrap<R>(
@@ -350,6 +359,26 @@ export class RunsRepository implements RunStore, RunHistory, RunRetentionStore {
         await this.queue.deleteOne({ _id: syncRunId, tenantId });
       },
       COLLECTIONS.runQueue,
+    );
+  }
+
+  /**
+   * The school's next fetch sequence: one `$inc` of its counter (upserted at 1). Only the run holding
+   * the school's slot and lease takes one, so two never race for a school; should they (a stalled
+   * holder's late write), each still gets its own number.
+   */
+  nextFetchSequence(tenantId: string): Promise<number> {
+    return this.wrap(
+      'nextFetchSequence',
+      async () => {
+        const doc = await this.fetchSequences.findOneAndUpdate(
+          { _id: tenantId, tenantId },
+          { $inc: { last: 1 } },
+          { upsert: true, returnDocument: 'after' },
+        );
+        return doc!.last;
+      },
+      COLLECTIONS.fetchSequences,
     );
   }
 

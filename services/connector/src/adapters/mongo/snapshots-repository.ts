@@ -4,6 +4,7 @@ import type { AppliedSnapshot } from '../../domain/sync-run';
 import { scheduleClaimKey } from '../../domain/schedule';
 import type { AppliedSnapshotStore, ScheduleClaimStore } from '../../use-cases/ports';
 import { COLLECTIONS } from './collections';
+import { fetchedNoLaterThan } from './fetch-order';
 import { SchoolDocuments } from './school-documents';
 import type { SchoolDocument } from './school-documents';
 
@@ -27,10 +28,11 @@ export class AppliedSnapshotsRepository implements AppliedSnapshotStore {
   async get(tenantId: string): Promise<AppliedSnapshot | null> {
     const doc = await this.docs.find(tenantId);
     if (!doc) return null;
-    const { syncRunId, fetchedAt, fingerprints, absent, repeatedContainers, document } = doc;
+    const { syncRunId, fetchedAt, fetchSequence, fingerprints, absent, repeatedContainers, document } = doc;
     return {
       syncRunId,
       ...(fetchedAt ? { fetchedAt } : {}),
+      ...(fetchSequence === undefined ? {} : { fetchSequence }),
       fingerprints,
       absent,
       ...(repeatedContainers ? { repeatedContainers } : {}),
@@ -39,17 +41,21 @@ export class AppliedSnapshotsRepository implements AppliedSnapshotStore {
   }
 
   /**
-   * Replaced only by a snapshot fetched at or after the stored one's (or the stored one has no time):
-   * otherwise the filter matches nothing, the upsert's insert meets the school's `_id` and the newer
-   * snapshot stands (as `DataFreshnessRepository.advance`). Atomic on MongoDB; on FerretDB, whose
-   * updates read then write, two puts sent at the same instant can still end with the older.
+   * Replaced only by the snapshot of a run fetched at or after the stored one's (domain/sync-run
+   * `fetchedAfter`: by fetch sequence, else by time; or the stored one has no time): otherwise the
+   * filter matches nothing, the upsert's insert meets the school's `_id` and the newer snapshot
+   * stands (as `DataFreshnessRepository.advance`). Atomic on MongoDB; on FerretDB, whose updates read
+   * then write, two puts sent at the same instant can still end with the older.
    */
   put(tenantId: string, snapshot: AppliedSnapshot, appliedAt: Date): Promise<void> {
     const doc = { tenantId, ...snapshot, appliedAt };
-    if (snapshot.fetchedAt === undefined) return this.docs.replace(tenantId, doc);
-    return this.docs.replace(tenantId, doc, {
-      $or: [{ fetchedAt: { $exists: false } }, { fetchedAt: { $lte: snapshot.fetchedAt } }],
-    });
+    const { fetchedAt, fetchSequence } = snapshot;
+    if (fetchedAt === undefined) return this.docs.replace(tenantId, doc);
+    return this.docs.replace(
+      tenantId,
+      doc,
+      fetchedNoLaterThan({ fetchedAt, fetchSequence }, 'fetchedAt', true),
+    );
   }
 }
 

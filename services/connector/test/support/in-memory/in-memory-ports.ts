@@ -3,13 +3,14 @@ import { DATASET_IDS, FINDING_CODES, IsamsError } from '@isams-sync/isams';
 import type { DatasetId } from '@isams-sync/isams';
 import { MongoErrors, confirmFenceAfterClaim, fencedWrite, settleExistingClaim } from '@isams-sync/mongo';
 import { markerData } from '../../../src/adapters/kafka/run-publisher';
+import type { FreshnessMove } from '../../../src/domain/data-freshness';
 import type { FetchPlan, RunFetch } from '../../../src/domain/method-groups';
 import { recordRunStep, runStep } from '../../../src/domain/run-record';
 import type { QueuedRun, RunRecord, RunStep, RunStepPatch, SchoolSlot } from '../../../src/domain/run-record';
 import type { SchoolSchedule } from '../../../src/domain/schedule';
 import type { SchoolSettings } from '../../../src/domain/school-settings';
 import { scheduleClaimKey } from '../../../src/domain/schedule';
-import { heldBatchDecisionOf, takesRosterReport } from '../../../src/domain/sync-run';
+import { fetchedAfter, heldBatchDecisionOf, takesRosterReport } from '../../../src/domain/sync-run';
 import type {
   AppliedSnapshot,
   HeldBatchDecision,
@@ -129,11 +130,13 @@ export class ConnectorWorld {
     { tenantId: string; syncRunId: string; sequence: number; set: Partial<RunRecord> }
   >();
   readonly slots = new Map<string, SchoolSlot>();
+  /** Each school's last fetch sequence taken. */
+  readonly fetchSequences = new Map<string, number>();
   readonly queue = new Map<string, QueuedRun>();
   readonly settings = new Map<string, SchoolSettings>();
   readonly schedules = new Map<string, SchoolSchedule>();
   readonly plans = new Map<string, FetchPlan>();
-  readonly freshness = new Map<string, { dataAsOf: Date; syncRunId: string }>();
+  readonly freshness = new Map<string, FreshnessMove>();
   readonly snapshots = new Map<string, AppliedSnapshot>();
   readonly claims = new Map<string, Date>();
   readonly leases = new Map<string, LeaseRecord>();
@@ -343,6 +346,14 @@ export class InMemoryRunStore implements RunStore {
   dequeueRun(tenantId: string, syncRunId: string): Promise<void> {
     return this.life.io('queue.remove', () => {
       if (this.world.queue.get(syncRunId)?.tenantId === tenantId) this.world.queue.delete(syncRunId);
+    });
+  }
+
+  nextFetchSequence(tenantId: string): Promise<number> {
+    return this.life.io('runs.nextFetchSequence', () => {
+      const next = (this.world.fetchSequences.get(tenantId) ?? 0) + 1;
+      this.world.fetchSequences.set(tenantId, next);
+      return next;
     });
   }
 
@@ -685,19 +696,24 @@ export function inMemoryPorts(
   });
   const plans: FetchPlanStore = perSchool('plans', world.plans);
   const freshness: FreshnessStore = {
-    advance: (t, dataAsOf, syncRunId) =>
+    // As the repository: moved on only by a run fetched after the one recorded.
+    advance: (t, move) =>
       life.io('freshness.advance', () => {
         const known = world.freshness.get(t);
-        if (!known || known.dataAsOf < dataAsOf) world.freshness.set(t, { dataAsOf, syncRunId });
+        if (
+          !known ||
+          fetchedAfter({ ...move, fetchedAt: move.dataAsOf }, { ...known, fetchedAt: known.dataAsOf })
+        )
+          world.freshness.set(t, copy(move));
       }),
   };
   const snapshots: AppliedSnapshotStore = {
     get: (t) => life.io('snapshots.get', () => copy(world.snapshots.get(t) ?? null)),
-    // As the repository: never replaced by a snapshot fetched before the stored one's.
+    // As the repository: never replaced by the snapshot of a run fetched before the stored one's.
     put: (t, snapshot) =>
       life.io('snapshots.put', () => {
-        const stored = world.snapshots.get(t)?.fetchedAt;
-        if (stored && snapshot.fetchedAt && snapshot.fetchedAt < stored) return;
+        const stored = world.snapshots.get(t);
+        if (stored?.fetchedAt && snapshot.fetchedAt && fetchedAfter(stored, snapshot)) return;
         world.snapshots.set(t, copy(snapshot));
       }),
   };

@@ -41,6 +41,7 @@ import type {
   ChunkStaging,
   HeldBatchRevision,
   RosterReadStore,
+  SyncApplying,
 } from '../../use-cases/ports';
 import {
   RUN_STATES,
@@ -900,17 +901,19 @@ export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStor
    * changeset starts applying, so numbers follow the order in which a school's changesets are
    * applied. A number taken by a holder that crashed before recording it is skipped (gaps are fine).
    */
-  async nextChangesetNumber(
-    tenantId: string,
-    fence: Fence,
-    applying?: { changesetId: string; syncFetchedAt?: Date },
-  ): Promise<number> {
+  async nextChangesetNumber(tenantId: string, fence: Fence, applying?: SyncApplying): Promise<number> {
     const id = `${tenantId}|changesets`;
     this.assertTenant(tenantId, id);
+    const newest = {
+      ...(applying?.syncFetchedAt ? { lastSyncFetchedAt: applying.syncFetchedAt } : {}),
+      ...(applying?.syncFetchSequence === undefined
+        ? {}
+        : { lastSyncFetchSequence: applying.syncFetchSequence }),
+    };
     const update: Document = {
       $inc: { lastChangesetNumber: 1 },
       $set: { tenantId, fence: fence.token, ...(applying ? { applying: applying.changesetId } : {}) },
-      ...(applying?.syncFetchedAt ? { $max: { lastSyncFetchedAt: applying.syncFetchedAt } } : {}),
+      ...(Object.keys(newest).length > 0 ? { $max: newest } : {}),
     };
     const doc = await this.fenced(fence, () =>
       withMongoErrors({ operation: 'findOneAndUpdate', collection: COLLECTIONS.settings }, () =>
@@ -929,13 +932,15 @@ export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStor
     const doc = await withMongoErrors({ operation: 'findOne', collection: COLLECTIONS.settings }, () =>
       this.raw<Document>(COLLECTIONS.settings).findOne({ _id: id as never }),
     );
-    const { applying, lastSyncFetchedAt } = (doc ?? {}) as {
+    const { applying, lastSyncFetchedAt, lastSyncFetchSequence } = (doc ?? {}) as {
       applying?: unknown;
       lastSyncFetchedAt?: unknown;
+      lastSyncFetchSequence?: unknown;
     };
     return {
       ...(typeof applying === 'string' ? { applying } : {}),
       ...(lastSyncFetchedAt instanceof Date ? { lastSyncFetchedAt } : {}),
+      ...(typeof lastSyncFetchSequence === 'number' ? { lastSyncFetchSequence } : {}),
     };
   }
 

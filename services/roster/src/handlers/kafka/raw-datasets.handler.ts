@@ -121,6 +121,7 @@ async function onOther(
     trigger: data.trigger,
     dryRun: data.dryRun,
     fetchedAt: data.fetchedAt,
+    ...(data.fetchSequence === undefined ? {} : { fetchSequence: data.fetchSequence }),
     datasets: data.datasets.map((d) => ({
       datasetId: d.datasetId,
       chunkCount: d.chunkCount,
