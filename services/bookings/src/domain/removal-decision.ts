@@ -1,5 +1,12 @@
 import type { BookingCancellationReason, RosterRevision } from '@isams-sync/events';
-import type { BookableEvent, Booking, NotReinstatedReason, PersonKind, RosterCause } from './booking-model';
+import type {
+  BookableEvent,
+  Booking,
+  HistoryEntry,
+  NotReinstatedReason,
+  PersonKind,
+  RosterCause,
+} from './booking-model';
 import { personKey, personOf } from './booking-model';
 import { overlaps } from './booking-rules';
 import { DEFAULT_SCHOOL_TIME_ZONE, eveningState } from './school-calendar';
@@ -129,6 +136,16 @@ export function removalCancellation(removal: BatchRemoval): NonNullable<Booking[
   };
 }
 
+/** The history entry of a removal's hold. */
+export function heldEntry(removal: BatchRemoval): HistoryEntry {
+  return {
+    at: removal.cause.at,
+    action: 'cancellation_held',
+    reason: removal.reason,
+    rosterEventId: removal.rosterEventId,
+  };
+}
+
 /**
  * Decides a batch of removals, in order, as if each were applied before the next is decided: the
  * bookings one removal cancels or holds are seen cancelled or held by the next (a booking naming two
@@ -154,7 +171,11 @@ export function decideRemovals(
     for (const b of decision.hold) {
       const causes = b.pendingCancellation?.causes ?? [];
       if (!causes.some((c) => c.rosterEventId === removal.rosterEventId))
-        current.set(b.id, { ...b, pendingCancellation: { causes: [...causes, removal.cause] } });
+        current.set(b.id, {
+          ...b,
+          pendingCancellation: { causes: [...causes, removal.cause] },
+          history: [...b.history, heldEntry(removal)],
+        });
     }
     return decision;
   });

@@ -3,7 +3,12 @@ import { cancellationHeldEvent, cancelledEvent } from './booking-events';
 import type { Booking, HistoryEntry, NotReinstatedReason, PersonKind, RosterCause } from './booking-model';
 import { personOf } from './booking-model';
 import type { BatchRemoval, RemovalDecision, RestoreInput } from './removal-decision';
-import { cancellationReasonFor, remainingHoldCauses, removalCancellation } from './removal-decision';
+import {
+  cancellationReasonFor,
+  heldEntry,
+  remainingHoldCauses,
+  removalCancellation,
+} from './removal-decision';
 import type { PersonRosterState } from './roster-ordering';
 import { changeOrderOf, isStaleChange } from './roster-ordering';
 
@@ -188,18 +193,7 @@ export function holdsToWrite(
   return decision.hold.flatMap((booking) => {
     const causes = booking.pendingCancellation?.causes ?? [];
     if (causes.some((c) => c.rosterEventId === removal.rosterEventId)) return [];
-    return [
-      {
-        booking,
-        causes: [...causes, removal.cause],
-        entry: {
-          at: removal.cause.at,
-          action: 'cancellation_held' as const,
-          reason: removal.reason,
-          rosterEventId: removal.rosterEventId,
-        },
-      },
-    ];
+    return [{ booking, causes: [...causes, removal.cause], entry: heldEntry(removal) }];
   });
 }
 
@@ -322,8 +316,10 @@ export function isRestoreCandidate(booking: Booking, rosterEventId: string): boo
 
 /**
  * What a restore does with one of its candidates before anything is read: publish again what this
- * very restore already did before a crash (same ids), skip one an earlier restore already decided,
- * or `decide` it ({@link decideReinstatement}).
+ * very restore already did before a crash (same ids), skip one an earlier restore already decided —
+ * or this very restore reinstated and a newer removal cancelled again (a replica that stalled over
+ * this restore while another applied it and the person's next removal) — or `decide` it
+ * ({@link decideReinstatement}).
  */
 export function restoreStepOf(
   booking: Booking,
@@ -335,8 +331,10 @@ export function restoreStepOf(
   | { step: 'decide' } {
   if (booking.status === 'booked') return { step: 'republish_reinstated' };
   const earlier = booking.reinstatement;
-  if (earlier && earlier.rosterEventId === rosterEventId && earlier.outcome !== 'reinstated')
-    return { step: 'republish_not_reinstated', reason: earlier.outcome };
+  if (earlier && earlier.rosterEventId === rosterEventId)
+    return earlier.outcome === 'reinstated'
+      ? { step: 'already_decided' }
+      : { step: 'republish_not_reinstated', reason: earlier.outcome };
   if (earlier && earlier.at.getTime() > booking.cancellation!.at.getTime())
     return { step: 'already_decided' };
   return { step: 'decide' };

@@ -34,7 +34,7 @@ export async function resolveEvening(
   for (const b of await store.pendingInEvent(tenantId, event.id)) {
     const decision = decideHeldAtEveningEnd(b);
     if (decision.outcome === 'release') {
-      await store.clearPending(tenantId, b.id, { at, action: 'hold_cleared', reason: EVENING_ENDED });
+      await store.clearPending(tenantId, b, { at, action: 'hold_cleared', reason: EVENING_ENDED });
       continue;
     }
     const done = await store.cancelHeld(

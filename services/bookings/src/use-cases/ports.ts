@@ -34,6 +34,12 @@ export interface BookingFilter {
 /** Outcome of writing a booking whose unique claims may collide. */
 export type ClaimResult = 'ok' | 'slot_taken' | 'teacher_busy' | 'exists';
 
+/**
+ * Outcome of a reinstatement: a {@link ClaimResult}, or `changed` — nothing was written, the booking
+ * is no longer cancelled as it was read (a newer removal cancelled it again, a newer restore decided it).
+ */
+export type ReinstateResult = ClaimResult | 'changed';
+
 /** One booking of a batch cancellation, with the cancellation and history entry to record. */
 export interface BookingToCancel {
   booking: Booking;
@@ -130,24 +136,33 @@ export interface BookingsStore {
     cancellation: NonNullable<Booking['cancellation']>,
     entry: HistoryEntry,
   ): Promise<Booking | undefined>;
+  /**
+   * Holds a booking as pending cancellation by `causes`, only while it is booked and held as `booking`
+   * (as read) says: the same `pendingCancellation` (or none) and no history entry since (a hold
+   * written and released meanwhile by a replica that took over while this one stalled). false when
+   * it was not written.
+   */
   setPending(
     tenantId: string,
-    bookingId: string,
+    booking: Booking,
     causes: NonNullable<Booking['pendingCancellation']>['causes'],
     entry?: HistoryEntry,
-  ): Promise<void>;
-  clearPending(tenantId: string, bookingId: string, entry: HistoryEntry): Promise<void>;
+  ): Promise<boolean>;
+  /** Releases a booking's hold, only while it is held as `booking` (as read) says, like {@link setPending}. */
+  clearPending(tenantId: string, booking: Booking, entry: HistoryEntry): Promise<boolean>;
   /**
-   * Reinstates a cancelled booking into `seat`; the unique claims refuse it when the place or the
-   * teacher's time was taken meanwhile.
+   * Reinstates a cancelled booking into `seat`, only while it is cancelled as read (the same
+   * cancellation and `reinstatement`): `changed` when it is not (nothing written); the unique claims
+   * refuse it when the place or the teacher's time was taken meanwhile.
    */
-  reinstate(tenantId: string, request: BookingToReinstate): Promise<ClaimResult>;
+  reinstate(tenantId: string, request: BookingToReinstate): Promise<ReinstateResult>;
+  /** Records why a booking was not reinstated, only while it is cancelled as read (like {@link reinstate}); false when not. */
   recordNotReinstated(
     tenantId: string,
-    bookingId: string,
+    booking: Booking,
     reinstatement: NonNullable<Booking['reinstatement']>,
     entry: HistoryEntry,
-  ): Promise<void>;
+  ): Promise<boolean>;
   /** Bookings cancelled by a roster removal of this person. */
   cancelledByRemovalOf(tenantId: string, kind: PersonKind, personId: string): Promise<Booking[]>;
   /** Bookings a roster removal of this sync run cancelled (whatever happened to them since). */

@@ -67,25 +67,34 @@ export async function applyRemoval(
     const done = await store.cancel(tenantId, b, removalCancellation(removal), cancelledEntry(removal));
     if (done) cancelledByIt.push(done);
   }
-  await writeHolds(store, tenantId, removal, decision);
-  await publisher.publish(removalEvents(tenantId, removal, decision, cancelledByIt));
-  await resolveIfEnded(deps, tenantId, eveningsHeldBy(removal, decision, bookings), timeZone);
+  const held = await writeHolds(store, tenantId, removal, decision);
+  await publisher.publish(removalEvents(tenantId, removal, held, cancelledByIt));
+  await resolveIfEnded(deps, tenantId, eveningsHeldBy(removal, held, bookings), timeZone);
   await store.putPersonState(tenantId, removedState(removal));
-  return removalApplied(cancelledByIt.length, decision.hold.length);
+  return removalApplied(cancelledByIt.length, held.hold.length);
 }
 
-/** Marks the bookings a removal holds as pending cancellation (those not marked by it already). */
-async function writeHolds(
+/**
+ * Marks the bookings a removal holds as pending cancellation (those not marked by it already), each
+ * only while it is held as read. Returns the decision without the bookings whose hold changed since
+ * they were read (nothing written: another replica held and released them while this one stalled),
+ * so nothing is published or counted for them.
+ */
+async function writeHolds<D extends Pick<RemovalDecision, 'hold'>>(
   store: BookingsStore,
   tenantId: string,
   removal: BatchRemoval,
-  decision: Pick<RemovalDecision, 'hold'>,
-): Promise<void> {
+  decision: D,
+): Promise<D> {
+  const changed = new Set<string>();
   for (const { booking, causes, entry } of holdsToWrite(removal, decision)) {
     // On the end-of-evening sweep's work list before the hold exists, so no hold is ever missed.
     await store.noteHeldEvening(tenantId, booking.eventId, removal.cause.at);
-    await store.setPending(tenantId, booking.id, causes, entry);
+    if (!(await store.setPending(tenantId, booking, causes, entry))) changed.add(booking.id);
   }
+  return changed.size === 0
+    ? decision
+    : { ...decision, hold: decision.hold.filter((b) => !changed.has(b.id)) };
 }
 
 /**
@@ -170,11 +179,12 @@ async function applyFreshRemovals(
     bookings.map((b) => b.eventId),
   );
   const timeZone = await schoolTimeZone(store, tenantId);
-  const decisions = decideRemovals(batch, bookings, bookableEvents, deps.now(), timeZone);
+  const decided = decideRemovals(batch, bookings, bookableEvents, deps.now(), timeZone);
 
   // Holds (live evenings; rare) first, one by one in order: a held booking that a later removal
   // of the batch cancels (an approved held batch) gets both history entries, as one by one.
-  for (const [k, d] of decisions.entries()) await writeHolds(store, tenantId, batch[k]!, d);
+  const decisions: RemovalDecision[] = [];
+  for (const [k, d] of decided.entries()) decisions.push(await writeHolds(store, tenantId, batch[k]!, d));
   const cancelled = await store.cancelBookings(tenantId, cancellationsOf(batch, decisions));
   const outcomes = await publishTraced(
     deps.publisher,

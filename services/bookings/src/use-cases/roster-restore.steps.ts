@@ -88,9 +88,11 @@ export async function applyRestore(
 }
 
 /**
- * Held (pending) cancellations of the restored person (among the bookings naming them) are released.
- * Returns the bookings whose hold this restore cleared — now, or before a crash (their release event
- * is published again) — and not those it only narrowed (another removal still holds them).
+ * Held (pending) cancellations of the restored person (among the bookings naming them) are released,
+ * each only while it is held as read (a hold changed since — e.g. released by another replica and
+ * held again by the person's next removal while this one stalled — is left as it is). Returns the
+ * bookings whose hold this restore cleared — now, or before a crash (their release event is published
+ * again) — and not those it only narrowed (another removal still holds them).
  */
 async function releaseHolds(
   store: BookingsStore,
@@ -101,14 +103,11 @@ async function releaseHolds(
   const released: Booking[] = [];
   for (const b of named) {
     const release = holdRelease(b, restore);
-    if (release.release === 'clear')
-      await store.clearPending(tenantId, b.id, {
-        at: restore.at,
-        action: 'hold_cleared',
-        rosterEventId: restore.rosterEventId,
-      });
-    else if (release.release === 'narrow') await store.setPending(tenantId, b.id, release.causes);
-    if (release.release === 'clear' || release.release === 'republish') released.push(b);
+    if (release.release === 'clear') {
+      const entry = { at: restore.at, action: 'hold_cleared' as const, rosterEventId: restore.rosterEventId };
+      if (await store.clearPending(tenantId, b, entry)) released.push(b);
+    } else if (release.release === 'narrow') await store.setPending(tenantId, b, release.causes);
+    else if (release.release === 'republish') released.push(b);
   }
   return released;
 }
@@ -125,7 +124,9 @@ interface RestoreOf {
  * One booking this restore considers (cancelled by the restored person's removal, or reconsidered):
  * the event to publish about it, and whether this run reinstated it or recorded why not (nothing
  * counted when it only re-publishes what a run before a crash did; undefined when an earlier restore
- * already decided it, or when a reconsidered booking is still kept by someone else's removal).
+ * already decided it, when a reconsidered booking is still kept by someone else's removal, or when
+ * the booking is no longer cancelled as it was read — nothing written, as a replica that stalled
+ * between its read and its write while another applied newer changes).
  */
 async function restoreCandidate(
   store: BookingsStore,
@@ -142,6 +143,7 @@ async function restoreCandidate(
   if (step.step === 'already_decided' || step.step === 'skip') return undefined;
 
   const result = await reinstateIfPossible(store, tenantId, b, restore, event, calendar);
+  if (result.outcome === 'changed') return undefined;
   if (result.outcome === 'reinstated')
     return {
       publish: reinstatedEvent(tenantId, { ...b, seat: result.seat }, cause, cancelledBy),
@@ -151,18 +153,20 @@ async function restoreCandidate(
   if (result.outcome === b.reinstatement?.outcome && !isOwnRemoval(b, restore)) return undefined;
   const reason = result.outcome;
   const at = restore.at;
-  await store.recordNotReinstated(
+  const recorded = await store.recordNotReinstated(
     tenantId,
-    b.id,
+    b,
     { at, rosterEventId: restore.rosterEventId, outcome: reason },
     { at, action: 'not_reinstated', reason, rosterEventId: restore.rosterEventId },
   );
+  if (!recorded) return undefined;
   return { publish: notReinstatedEvent(tenantId, b, cause, reason), counts: 'not_reinstated' };
 }
 
 /**
  * Reads what {@link decideReinstatement} needs and, when it says so, claims the place back (the claim
- * can still lose a race: then the place or the teacher was taken meanwhile).
+ * can still lose a race: then the place or the teacher was taken meanwhile; `changed` when the booking
+ * is no longer cancelled as read, nothing written).
  */
 async function reinstateIfPossible(
   store: BookingsStore,
@@ -171,7 +175,7 @@ async function reinstateIfPossible(
   restore: RestoreInput,
   event: BookableEvent | undefined,
   calendar: Calendar,
-): Promise<{ outcome: 'reinstated'; seat: number } | { outcome: NotReinstatedReason }> {
+): Promise<{ outcome: 'reinstated'; seat: number } | { outcome: NotReinstatedReason | 'changed' }> {
   const [slot] = await store.getSlotsByIds(tenantId, [b.slotId]);
   const slotCapacity = slot?.capacity ?? 1;
   const decision = decideReinstatement(b, restore, {
@@ -191,6 +195,7 @@ async function reinstateIfPossible(
     reinstatement: { at, rosterEventId: restore.rosterEventId, outcome: 'reinstated' },
     entry: { at, action: 'reinstated', rosterEventId: restore.rosterEventId },
   });
+  if (claim === 'changed') return { outcome: claim };
   const outcome = claimOutcome(claim);
   return outcome === 'reinstated' ? { outcome, seat: decision.seat } : { outcome };
 }

@@ -430,6 +430,14 @@ describe('what a restore does', () => {
         's1',
       ),
     ).toEqual({ step: 'decide' });
+    // Unless this very restore reinstated it and a newer removal cancelled it again (a replica that
+    // stalled over this restore while another applied it and the person's next removal).
+    expect(
+      restoreStepOf(
+        cancelled({ reinstatement: { at: earlier, rosterEventId: 's1', outcome: 'reinstated' } }),
+        's1',
+      ),
+    ).toEqual({ step: 'already_decided' });
   });
 
   it('decides again a booking another person’s removal cancelled that was kept only because someone else was removed', () => {

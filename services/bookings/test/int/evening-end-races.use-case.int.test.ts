@@ -169,7 +169,7 @@ describe('a released hold is published, also when the publish failed the first t
     const { booking } = await liveEvening(tenant);
     // A hold naming no removal: the only one the evening's end releases rather than cancels.
     await store.noteHeldEvening(tenant, 'tonight', new Date());
-    await store.setPending(tenant, booking.id, []);
+    await store.setPending(tenant, booking, []);
 
     // The admin finishes the evening; the resolution's publish fails, the sweep runs it again.
     const publisher = flakyPublisher(1);

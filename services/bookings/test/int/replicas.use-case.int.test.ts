@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CloudEvent } from '@isams-sync/events';
+import type { CloudEvent, RosterChangeData } from '@isams-sync/events';
 import { uniqueName } from '@isams-sync/testing';
 import type { BookingsStore } from '../../src/use-cases/ports';
 import { createRosterChangeHandler } from '../../src/use-cases/roster-change.use-case';
@@ -11,26 +11,31 @@ import { createOpenEvent, flakyPublisher, seedingUseCases, testStore } from '../
 
 const DAY = 86_400_000;
 const MINUTE = 60_000;
+const HOUR = 3_600_000;
 
 let store: BookingsStore;
 let drop: (() => Promise<void>) | undefined;
 beforeAll(async () => ({ store, drop } = await testStore('bookings-replicas')));
 afterAll(async () => drop?.());
 
-/** A school with pupil p1's booking (contact c1, teacher t1) in an evening five days ahead. */
-async function pupilBooking(tenant: string) {
+/**
+ * A school with pupil p1's booking (contact c1, teacher t1) in an evening five days ahead, or, `live`,
+ * in one that started an hour ago and is marked live (a removal holds its bookings).
+ */
+async function pupilBooking(tenant: string, { live = false } = {}) {
   const uc = seedingUseCases(store);
-  const startsAt = new Date(Date.now() + 5 * DAY);
+  const startsAt = new Date(Date.now() + (live ? -HOUR : 5 * DAY));
   await createOpenEvent(uc, tenant, {
     id: 'ev',
     kind: 'parents_evening',
     title: 'Y9',
     startsAt,
-    durationMs: 3_600_000,
+    durationMs: 4 * HOUR,
   });
   await uc.createSlots(tenant, 'ev', [
     { id: 's0', staffId: 't1', startsAt, endsAt: new Date(startsAt.getTime() + 600_000), capacity: 1 },
   ]);
+  if (live) await uc.updateEvent(tenant, 'ev', { status: 'live' });
   return uc.createBooking(tenant, { slotId: 's0', pupilId: 'p1', contactId: 'c1' });
 }
 
@@ -230,5 +235,146 @@ describe('two bookings replicas, one stalled across a rebalance: a removal the o
     });
     expect(publisher.sent.map(typeOf)).toEqual(['cancelled', 'cancelled']);
     expect(new Set(publisher.sent.map((e) => e.id)).size).toBe(1);
+  });
+});
+
+/** p1's (or `who`'s) roster change of changeset `changeset`, applied `changeset` seconds after a minute ago. */
+function changeOf(
+  tenant: string,
+  change: 'removed' | 'restored',
+  changeset: number,
+  who: { kind: 'pupil' | 'contact'; id: string } = { kind: 'pupil', id: 'p1' },
+) {
+  return rosterEvent(tenant, who.kind, change, who.id, {
+    syncRunId: `r${changeset}`,
+    time: new Date(Date.now() - MINUTE + changeset * 1_000),
+    revision: { changeset, change: 0 },
+  });
+}
+
+/** p1's removal (changeset 2), restore (3) and next removal (4). */
+const removedRestoredRemoved = (tenant: string) =>
+  [changeOf(tenant, 'removed', 2), changeOf(tenant, 'restored', 3), changeOf(tenant, 'removed', 4)] as const;
+
+type RosterChangeHandler = ReturnType<typeof createRosterChangeHandler>;
+
+/**
+ * Replica A runs `run` over a store that stalls at `method` ({@link stalledAt}); while it stalls,
+ * replica B (which took the partition) applies `meanwhile`, in order; then A wakes. A's outcome and
+ * the types of what A published.
+ */
+async function stalledAcross(
+  method: keyof BookingsStore,
+  run: (a: RosterChangeHandler) => Promise<unknown>,
+  meanwhile: ReadonlyArray<CloudEvent<RosterChangeData>>,
+) {
+  const stall = stalledAt(method);
+  const publishedByA = flakyPublisher();
+  const done = run(createRosterChangeHandler({ store: stall.store, publisher: publishedByA, logger }));
+  await stall.reached;
+  const b = createRosterChangeHandler({ store, publisher: flakyPublisher(), logger });
+  for (const event of meanwhile) await b.handle(event);
+  stall.release();
+  return { outcome: await done, publishedByA: publishedByA.sent.map(typeOf) };
+}
+
+const handlerOf = () => createRosterChangeHandler({ store, publisher: flakyPublisher(), logger });
+
+describe('two bookings replicas, one stalled over a restore: it writes only over the booking as it read it', () => {
+  const cases: Array<{ name: string; at: keyof BookingsStore }> = [
+    { name: 'stalled before its reinstatement', at: 'reinstate' },
+    { name: 'stalled before reading the cancelled bookings', at: 'cancelledByRemovalOf' },
+  ];
+  for (const { name, at } of cases) {
+    it(`${name}: a booking a newer removal cancelled again stays cancelled, and it publishes nothing`, async () => {
+      const tenant = uniqueName('school');
+      const booking = await pupilBooking(tenant);
+      const [removed, restored, removedAgain] = removedRestoredRemoved(tenant);
+      await handlerOf().handle(removed);
+
+      // B applies the restore, then the person's next removal.
+      const a = await stalledAcross(at, (h) => h.handle(restored), [restored, removedAgain]);
+
+      expect(a.outcome).toMatchObject({ reinstated: 0, notReinstated: 0 });
+      const final = await store.getBooking(tenant, booking.id);
+      expect(final?.status).toBe('cancelled');
+      expect(final?.cancellation?.roster?.rosterEventId).toBe(removedAgain.id);
+      expect(final?.history.map((h) => h.action)).toEqual(['booked', 'cancelled', 'reinstated', 'cancelled']);
+      expect(await store.getPersonState(tenant, 'pupil', 'p1')).toMatchObject({
+        state: 'removed',
+        rosterEventId: removedAgain.id,
+      });
+      expect(a.publishedByA).toEqual([]);
+    });
+  }
+
+  it('stalled before recording why not: a booking the other person’s restore reinstated meanwhile stays booked', async () => {
+    const tenant = uniqueName('school');
+    const booking = await pupilBooking(tenant);
+    const contact = { kind: 'contact' as const, id: 'c1' };
+    await handlerOf().handle(changeOf(tenant, 'removed', 2));
+    await handlerOf().handle(changeOf(tenant, 'removed', 3, contact));
+    const restored = changeOf(tenant, 'restored', 4);
+    const contactRestored = changeOf(tenant, 'restored', 5, contact);
+
+    // A decides p1's booking is not reinstated (c1 is removed too) and stalls before recording it;
+    // B applies p1's restore (the same decision) and c1's, which reinstates the booking.
+    const a = await stalledAcross('recordNotReinstated', (h) => h.handle(restored), [
+      restored,
+      contactRestored,
+    ]);
+
+    expect(a.outcome).toMatchObject({ reinstated: 0, notReinstated: 0 });
+    const final = await store.getBooking(tenant, booking.id);
+    expect(final?.status).toBe('booked');
+    expect(final?.reinstatement).toMatchObject({ rosterEventId: contactRestored.id, outcome: 'reinstated' });
+    expect(final?.history.map((h) => h.action)).toEqual([
+      'booked',
+      'cancelled',
+      'not_reinstated',
+      'reinstated',
+    ]);
+    expect(a.publishedByA).toEqual([]);
+  });
+});
+
+describe('two bookings replicas, one stalled over a hold or its release: it writes only over the hold as it read it', () => {
+  for (const batch of [false, true]) {
+    it(`stalled before its hold (${batch ? 'a batch' : 'one event'}): a booking held and released meanwhile is not held again`, async () => {
+      const tenant = uniqueName('school');
+      const booking = await pupilBooking(tenant, { live: true });
+      const [removed, restored] = [changeOf(tenant, 'removed', 2), changeOf(tenant, 'restored', 3)];
+
+      const a = await stalledAcross(
+        'setPending',
+        (h) => (batch ? h.handleBatch([removed]) : h.handle(removed)),
+        [removed, restored],
+      );
+
+      const final = await store.getBooking(tenant, booking.id);
+      expect(final?.status).toBe('booked');
+      expect(final?.pendingCancellation).toBeUndefined();
+      expect(final?.history.map((h) => h.action)).toEqual(['booked', 'cancellation_held', 'hold_cleared']);
+      expect(a.publishedByA).toEqual([]);
+    });
+  }
+
+  it('stalled before releasing the hold: a hold a newer removal wrote meanwhile stays', async () => {
+    const tenant = uniqueName('school');
+    const booking = await pupilBooking(tenant, { live: true });
+    const [removed, restored, removedAgain] = removedRestoredRemoved(tenant);
+    await handlerOf().handle(removed);
+
+    const a = await stalledAcross('clearPending', (h) => h.handle(restored), [restored, removedAgain]);
+
+    const final = await store.getBooking(tenant, booking.id);
+    expect(final?.pendingCancellation?.causes.map((c) => c.rosterEventId)).toEqual([removedAgain.id]);
+    expect(final?.history.map((h) => h.action)).toEqual([
+      'booked',
+      'cancellation_held',
+      'hold_cleared',
+      'cancellation_held',
+    ]);
+    expect(a.publishedByA).toEqual([]);
   });
 });

@@ -26,6 +26,7 @@ import type {
   BookingToReinstate,
   ClaimResult,
   HeldEvening,
+  ReinstateResult,
   SchoolSettings,
 } from '../../use-cases/ports';
 
@@ -130,13 +131,54 @@ function strip<T>(value: T): T {
  * the person's restore has reinstated meanwhile on another replica).
  */
 function stillBooked(tenantId: string, booking: Booking): Filter<BookingDoc> {
+  return { _id: `${tenantId}:${booking.id}`, status: 'booked', ...reinstatementAsRead(booking) };
+}
+
+/** The part of a conditional write's filter that matches a booking's `reinstatement` as read (or none). */
+function reinstatementAsRead(booking: Booking): Filter<BookingDoc> {
+  return booking.reinstatement
+    ? { 'reinstatement.rosterEventId': booking.reinstatement.rosterEventId }
+    : { reinstatement: { $exists: false } };
+}
+
+/**
+ * The filter of a restore's write over a cancelled booking (its reinstatement, or why not): the
+ * booking, only while it is still cancelled by the same cancellation (its roster event and time) and
+ * carries the same `reinstatement` as read. A replica that stalled between its read and its write must
+ * not reinstate a booking a newer removal cancelled again meanwhile on another replica, nor record its
+ * decision over a newer restore's.
+ */
+function stillCancelled(tenantId: string, booking: Booking): Filter<BookingDoc> {
+  const cancellation = booking.cancellation;
+  const cause = cancellation?.roster;
+  return {
+    _id: `${tenantId}:${booking.id}`,
+    status: 'cancelled',
+    ...(cancellation ? { 'cancellation.at': cancellation.at } : { cancellation: { $exists: false } }),
+    ...(cause
+      ? { 'cancellation.roster.rosterEventId': cause.rosterEventId }
+      : { 'cancellation.roster': { $exists: false } }),
+    ...reinstatementAsRead(booking),
+  };
+}
+
+/**
+ * The filter of a write of a booking's hold (a removal's hold, a restore's release or narrowing, the
+ * evening's end releasing it): the booking, only while it is still booked and held as read — the same
+ * `pendingCancellation` (or none) and no history entry since. A hold and its release each add one, so
+ * a hold another replica wrote and released while this one stalled between its read and its write no
+ * longer matches. (An update's filter on FerretDB does not match through an array of documents, hence
+ * the whole hold's equality and the history's length.)
+ */
+function heldAsRead(tenantId: string, booking: Booking): Filter<BookingDoc> {
   return {
     _id: `${tenantId}:${booking.id}`,
     status: 'booked',
-    ...(booking.reinstatement
-      ? { 'reinstatement.rosterEventId': booking.reinstatement.rosterEventId }
-      : { reinstatement: { $exists: false } }),
-  };
+    pendingCancellation: booking.pendingCancellation
+      ? strip(booking.pendingCancellation)
+      : { $exists: false },
+    history: { $size: booking.history.length },
+  } as Filter<BookingDoc>;
 }
 
 /**
@@ -501,68 +543,72 @@ export class MongoBookingsStore implements BookingsStore {
     return updated ? withoutMongo(updated) : undefined;
   }
 
+  /**
+   * Holds a booking as pending cancellation by `causes`, only while it is booked and held as `booking`
+   * says ({@link heldAsRead}). false when it was not written (the hold changed since it was read).
+   */
   async setPending(
     tenantId: string,
-    bookingId: string,
+    booking: Booking,
     causes: NonNullable<Booking['pendingCancellation']>['causes'],
     entry?: HistoryEntry,
-  ): Promise<void> {
-    await this.bookings(tenantId).updateOne(
-      { _id: `${tenantId}:${bookingId}`, status: 'booked' },
-      {
-        $set: { pendingCancellation: strip({ causes }) },
-        ...(entry ? { $push: { history: strip(entry) } } : {}),
-      },
-    );
+  ): Promise<boolean> {
+    const result = await this.bookings(tenantId).updateOne(heldAsRead(tenantId, booking), {
+      $set: { pendingCancellation: strip({ causes }) },
+      ...(entry ? { $push: { history: strip(entry) } } : {}),
+    });
+    return result.matchedCount > 0;
   }
 
-  async clearPending(tenantId: string, bookingId: string, entry: HistoryEntry): Promise<void> {
-    await this.bookings(tenantId).updateOne(
-      { _id: `${tenantId}:${bookingId}` },
-      { $unset: { pendingCancellation: '' }, $push: { history: strip(entry) } },
-    );
+  /** Releases a booking's hold, only while it is held as `booking` says ({@link heldAsRead}); false when not. */
+  async clearPending(tenantId: string, booking: Booking, entry: HistoryEntry): Promise<boolean> {
+    const result = await this.bookings(tenantId).updateOne(heldAsRead(tenantId, booking), {
+      $unset: { pendingCancellation: '' },
+      $push: { history: strip(entry) },
+    });
+    return result.matchedCount > 0;
   }
 
   /**
-   * Reinstates a cancelled booking into `seat`; the unique claims refuse it when the place or the
+   * Reinstates a cancelled booking into `seat`, only while it is cancelled as read
+   * ({@link stillCancelled}; `changed` when not); the unique claims refuse it when the place or the
    * teacher's time was taken meanwhile.
    */
-  async reinstate(tenantId: string, request: BookingToReinstate): Promise<ClaimResult> {
+  async reinstate(tenantId: string, request: BookingToReinstate): Promise<ReinstateResult> {
     const { booking, seat, slotCapacity, reinstatement, entry } = request;
     const next = { ...booking, status: 'booked' as const, seat };
     try {
-      await this.bookings(tenantId).updateOne(
-        { _id: `${tenantId}:${booking.id}`, status: 'cancelled' },
-        {
-          $set: {
-            status: 'booked',
-            seat,
-            reinstatement: strip(reinstatement),
-            ...claimKeys(next, slotCapacity),
-          },
-          $push: { history: strip(entry) },
+      const result = await this.bookings(tenantId).updateOne(stillCancelled(tenantId, booking), {
+        $set: {
+          status: 'booked',
+          seat,
+          reinstatement: strip(reinstatement),
+          ...claimKeys(next, slotCapacity),
         },
-      );
-      return 'ok';
+        $push: { history: strip(entry) },
+      });
+      return result.matchedCount > 0 ? 'ok' : 'changed';
     } catch (err) {
       if (MongoErrors.MONGO_DUPLICATE_KEY.is(err)) return this.whichClaim(tenantId, next, slotCapacity);
       throw err;
     }
   }
 
+  /**
+   * Records why a cancelled booking was not reinstated, only while it is cancelled as read
+   * ({@link stillCancelled}). false when it was not written.
+   */
   async recordNotReinstated(
     tenantId: string,
-    bookingId: string,
+    booking: Booking,
     reinstatement: NonNullable<Booking['reinstatement']>,
     entry: HistoryEntry,
-  ): Promise<void> {
-    await this.bookings(tenantId).updateOne(
-      {
-        _id: `${tenantId}:${bookingId}`,
-        'reinstatement.rosterEventId': { $ne: reinstatement.rosterEventId },
-      },
-      { $set: { reinstatement: strip(reinstatement) }, $push: { history: strip(entry) } },
-    );
+  ): Promise<boolean> {
+    const result = await this.bookings(tenantId).updateOne(stillCancelled(tenantId, booking), {
+      $set: { reinstatement: strip(reinstatement) },
+      $push: { history: strip(entry) },
+    });
+    return result.matchedCount > 0;
   }
 
   /** Bookings cancelled by a roster removal of this person. */
