@@ -76,4 +76,14 @@ export const BookingsErrors = defineErrors({
     kind: 'unavailable',
     message: 'The roster service could not be reached to check the people named; try again',
   },
+  /**
+   * A roster change's conditional write missed: the booking changed between the change's read and its
+   * write. The roster-change handler decides the change again on what is there (see
+   * `roster-change.use-case.ts`); past its attempts, the consumer retries the event.
+   */
+  BOOKINGS_WRITE_CONFLICT: {
+    kind: 'aborted',
+    message: (d: { bookingId: string }) =>
+      `Booking ${d.bookingId} changed while a roster change was being applied to it; the change is decided again`,
+  },
 });

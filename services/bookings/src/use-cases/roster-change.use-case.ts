@@ -2,6 +2,7 @@ import type { CloudEvent, RosterChangeData } from '@isams-sync/events';
 import type { Logger } from '@isams-sync/logger';
 import type { BookingsStore } from './ports';
 import type { BookingEventPublisher } from '../domain/booking-event-publisher.port';
+import { BookingsErrors } from '../domain/bookings-errors';
 import { concernsBookings, personOfChange, planBatch, unchanged } from '../domain/roster-change-plan';
 import type { RosterChangeOutcome } from '../domain/roster-change-plan';
 import { changeOrderOf, isStaleChange } from '../domain/roster-ordering';
@@ -15,10 +16,14 @@ import { applyRestore } from './roster-restore.steps';
  *   id, so a crash between effects and the record re-runs harmlessly (same events re-published);
  * - per person, the last applied change's revision (its `time` when either change has none) orders
  *   changes: an older one (a replay, or a replica that stalled) changes nothing, and the person's
- *   state is written only over an older one ({@link isStaleChange}).
+ *   state is written only over an older one ({@link isStaleChange});
+ * - a write over a booking as read that misses (it changed since) decides the change again.
  * What a change means is decided in `domain/roster-change-plan.ts` and `domain/removal-decision.ts`;
  * `roster-removal.steps.ts` and `roster-restore.steps.ts` carry it out.
  */
+/** Attempts of one roster change whose conditional writes keep missing (each decides it again). */
+export const WRITE_CONFLICT_ATTEMPTS = 5;
+
 export function createRosterChangeHandler(deps: {
   store: BookingsStore;
   publisher: BookingEventPublisher;
@@ -28,8 +33,27 @@ export function createRosterChangeHandler(deps: {
   const { store } = deps;
   const steps = { store, publisher: deps.publisher, now: deps.now ?? (() => new Date()) };
 
-  /** Applies one roster change event. */
+  /**
+   * Applies one roster change event. A conditional write that missed (BOOKINGS_WRITE_CONFLICT: a booking
+   * changed between the change's read and its write) decides the change again from its start — what
+   * the first attempt wrote is what a crash would have left, which every step takes up — up to
+   * {@link WRITE_CONFLICT_ATTEMPTS} times; past them the error reaches the consumer, which retries.
+   */
   async function handle(event: CloudEvent<RosterChangeData>): Promise<RosterChangeOutcome> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await handleOnce(event);
+      } catch (err) {
+        if (!BookingsErrors.BOOKINGS_WRITE_CONFLICT.is(err) || attempt >= WRITE_CONFLICT_ATTEMPTS) throw err;
+        deps.logger.info(
+          { tenantId: event.tenantid, eventId: event.id, attempt, code: err.code },
+          'a booking changed while a roster change was applied to it; deciding it again',
+        );
+      }
+    }
+  }
+
+  async function handleOnce(event: CloudEvent<RosterChangeData>): Promise<RosterChangeOutcome> {
     if (!concernsBookings(event.data)) return unchanged('ignored');
     const tenantId = event.tenantid;
     if (await store.isProcessed(tenantId, event.id)) return unchanged('duplicate');
@@ -62,10 +86,14 @@ export function createRosterChangeHandler(deps: {
         outcomes[step.index] = await handle(events[step.index]!);
         continue;
       }
-      const done = await applyRemovals(
-        steps,
-        step.indexes.map((i) => events[i]!),
-      );
+      const group = step.indexes.map((i) => events[i]!);
+      const done = await applyRemovals(steps, group).catch(async (err: unknown) => {
+        // A booking changed under the bulk write: each event of the group decided again, alone.
+        if (!BookingsErrors.BOOKINGS_WRITE_CONFLICT.is(err)) throw err;
+        const alone: RosterChangeOutcome[] = [];
+        for (const event of group) alone.push(await handle(event));
+        return alone;
+      });
       step.indexes.forEach((i, k) => (outcomes[i] = done[k]!));
     }
     return outcomes;

@@ -8,6 +8,7 @@ import {
 } from '@isams-sync/telemetry';
 import type { Span } from '@isams-sync/telemetry';
 import type { BookingsStore } from './ports';
+import { BookingsErrors } from '../domain/bookings-errors';
 import type { BookingEventPublisher } from '../domain/booking-event-publisher.port';
 import type { Booking } from '../domain/booking-model';
 import { decideRemoval, decideRemovals, removalCancellation } from '../domain/removal-decision';
@@ -67,34 +68,31 @@ export async function applyRemoval(
     const done = await store.cancel(tenantId, b, removalCancellation(removal), cancelledEntry(removal));
     if (done) cancelledByIt.push(done);
   }
-  const held = await writeHolds(store, tenantId, removal, decision);
-  await publisher.publish(removalEvents(tenantId, removal, held, cancelledByIt));
-  await resolveIfEnded(deps, tenantId, eveningsHeldBy(removal, held, bookings), timeZone);
+  await writeHolds(store, tenantId, removal, decision);
+  await publisher.publish(removalEvents(tenantId, removal, decision, cancelledByIt));
+  await resolveIfEnded(deps, tenantId, eveningsHeldBy(removal, decision, bookings), timeZone);
   await store.putPersonState(tenantId, removedState(removal));
-  return removalApplied(cancelledByIt.length, held.hold.length);
+  return removalApplied(cancelledByIt.length, decision.hold.length);
 }
 
 /**
  * Marks the bookings a removal holds as pending cancellation (those not marked by it already), each
- * only while it is held as read. Returns the decision without the bookings whose hold changed since
- * they were read (nothing written: another replica held and released them while this one stalled),
- * so nothing is published or counted for them.
+ * only while it is held as read: a hold written, released or narrowed since it was read (another
+ * person's removal or restore, the end-of-evening sweep, a replica that took the partition while this
+ * one stalled) fails with BOOKINGS_WRITE_CONFLICT, and the change is decided again on what is there.
  */
-async function writeHolds<D extends Pick<RemovalDecision, 'hold'>>(
+async function writeHolds(
   store: BookingsStore,
   tenantId: string,
   removal: BatchRemoval,
-  decision: D,
-): Promise<D> {
-  const changed = new Set<string>();
+  decision: Pick<RemovalDecision, 'hold'>,
+): Promise<void> {
   for (const { booking, causes, entry } of holdsToWrite(removal, decision)) {
     // On the end-of-evening sweep's work list before the hold exists, so no hold is ever missed.
     await store.noteHeldEvening(tenantId, booking.eventId, removal.cause.at);
-    if (!(await store.setPending(tenantId, booking, causes, entry))) changed.add(booking.id);
+    if (!(await store.setPending(tenantId, booking, causes, entry)))
+      throw BookingsErrors.BOOKINGS_WRITE_CONFLICT({ bookingId: booking.id });
   }
-  return changed.size === 0
-    ? decision
-    : { ...decision, hold: decision.hold.filter((b) => !changed.has(b.id)) };
 }
 
 /**
@@ -179,12 +177,17 @@ async function applyFreshRemovals(
     bookings.map((b) => b.eventId),
   );
   const timeZone = await schoolTimeZone(store, tenantId);
-  const decided = decideRemovals(batch, bookings, bookableEvents, deps.now(), timeZone);
 
   // Holds (live evenings; rare) first, one by one in order: a held booking that a later removal
   // of the batch cancels (an approved held batch) gets both history entries, as one by one.
-  const decisions: RemovalDecision[] = [];
-  for (const [k, d] of decided.entries()) decisions.push(await writeHolds(store, tenantId, batch[k]!, d));
+  const decisions: readonly RemovalDecision[] = decideRemovals(
+    batch,
+    bookings,
+    bookableEvents,
+    deps.now(),
+    timeZone,
+  );
+  for (const [k, d] of decisions.entries()) await writeHolds(store, tenantId, batch[k]!, d);
   const cancelled = await store.cancelBookings(tenantId, cancellationsOf(batch, decisions));
   const outcomes = await publishTraced(
     deps.publisher,

@@ -1,5 +1,6 @@
 import type { CloudEvent, RosterChangeData } from '@isams-sync/events';
 import type { BookingsStore } from './ports';
+import { BookingsErrors } from '../domain/bookings-errors';
 import type { BookingEventPublisher } from '../domain/booking-event-publisher.port';
 import { cancellationReleasedEvent, notReinstatedEvent, reinstatedEvent } from '../domain/booking-events';
 import type { BookableEvent, Booking, NotReinstatedReason, RosterCause } from '../domain/booking-model';
@@ -17,6 +18,9 @@ import {
 } from '../domain/roster-change-plan';
 import type { RosterChangeOutcome } from '../domain/roster-change-plan';
 import { DEFAULT_SCHOOL_TIME_ZONE } from '../domain/school-calendar';
+
+/** A write over `b` as read missed: it changed since (see BOOKINGS_WRITE_CONFLICT). */
+const conflict = (b: Booking) => BookingsErrors.BOOKINGS_WRITE_CONFLICT({ bookingId: b.id });
 
 /** Whether the removal of `restore`'s person is the one that cancelled the booking. */
 const isOwnRemoval = (b: Booking, restore: RestoreInput) =>
@@ -89,8 +93,9 @@ export async function applyRestore(
 
 /**
  * Held (pending) cancellations of the restored person (among the bookings naming them) are released,
- * each only while it is held as read (a hold changed since — e.g. released by another replica and
- * held again by the person's next removal while this one stalled — is left as it is). Returns the
+ * each only while it is held as read (a hold changed since — by another removal, the end-of-evening
+ * sweep, or a replica that took the partition while this one stalled — fails with
+ * BOOKINGS_WRITE_CONFLICT: the change is decided again on what is there). Returns the
  * bookings whose hold this restore cleared — now, or before a crash (their release event is published
  * again) — and not those it only narrowed (another removal still holds them).
  */
@@ -105,9 +110,11 @@ async function releaseHolds(
     const release = holdRelease(b, restore);
     if (release.release === 'clear') {
       const entry = { at: restore.at, action: 'hold_cleared' as const, rosterEventId: restore.rosterEventId };
-      if (await store.clearPending(tenantId, b, entry)) released.push(b);
-    } else if (release.release === 'narrow') await store.setPending(tenantId, b, release.causes);
-    else if (release.release === 'republish') released.push(b);
+      if (!(await store.clearPending(tenantId, b, entry))) throw conflict(b);
+      released.push(b);
+    } else if (release.release === 'narrow') {
+      if (!(await store.setPending(tenantId, b, release.causes))) throw conflict(b);
+    } else if (release.release === 'republish') released.push(b);
   }
   return released;
 }
@@ -124,9 +131,9 @@ interface RestoreOf {
  * One booking this restore considers (cancelled by the restored person's removal, or reconsidered):
  * the event to publish about it, and whether this run reinstated it or recorded why not (nothing
  * counted when it only re-publishes what a run before a crash did; undefined when an earlier restore
- * already decided it, when a reconsidered booking is still kept by someone else's removal, or when
- * the booking is no longer cancelled as it was read — nothing written, as a replica that stalled
- * between its read and its write while another applied newer changes).
+ * already decided it, or when a reconsidered booking is still kept by someone else's removal). A
+ * booking no longer cancelled as it was read (nothing written) fails with BOOKINGS_WRITE_CONFLICT:
+ * the change is decided again on what is there.
  */
 async function restoreCandidate(
   store: BookingsStore,
@@ -143,7 +150,7 @@ async function restoreCandidate(
   if (step.step === 'already_decided' || step.step === 'skip') return undefined;
 
   const result = await reinstateIfPossible(store, tenantId, b, restore, event, calendar);
-  if (result.outcome === 'changed') return undefined;
+  if (result.outcome === 'changed') throw conflict(b);
   if (result.outcome === 'reinstated')
     return {
       publish: reinstatedEvent(tenantId, { ...b, seat: result.seat }, cause, cancelledBy),
@@ -159,7 +166,7 @@ async function restoreCandidate(
     { at, rosterEventId: restore.rosterEventId, outcome: reason },
     { at, action: 'not_reinstated', reason, rosterEventId: restore.rosterEventId },
   );
-  if (!recorded) return undefined;
+  if (!recorded) throw conflict(b);
   return { publish: notReinstatedEvent(tenantId, b, cause, reason), counts: 'not_reinstated' };
 }
 

@@ -378,3 +378,38 @@ describe('two bookings replicas, one stalled over a hold or its release: it writ
     expect(a.publishedByA).toEqual([]);
   });
 });
+
+describe('another writer changes a booking between a roster change’s read and its write: the change looks again', () => {
+  // Here the other writer is another person's removal applied in between (a replica that took the
+  // partition, the end-of-evening sweep or an admin acting on the booking change it the same way):
+  // the write as read misses, and the change must not be lost — it is decided again on what is there.
+  for (const batch of [false, true]) {
+    it(`the contact's hold (${batch ? 'a batch' : 'one event'}) is written beside the pupil's hold written meanwhile`, async () => {
+      const tenant = uniqueName('school');
+      const booking = await pupilBooking(tenant, { live: true });
+      const pupilRemoved = changeOf(tenant, 'removed', 2);
+      const contactRemoved = changeOf(tenant, 'removed', 3, { kind: 'contact', id: 'c1' });
+
+      const a = await stalledAcross(
+        'setPending',
+        (h) => (batch ? h.handleBatch([contactRemoved]) : h.handle(contactRemoved)),
+        [pupilRemoved],
+      );
+
+      const held = await store.getBooking(tenant, booking.id);
+      expect(held?.status).toBe('booked');
+      expect(held?.pendingCancellation?.causes.map((c) => c.rosterEventId).sort()).toEqual(
+        [pupilRemoved.id, contactRemoved.id].sort(),
+      );
+      expect(a.outcome).toMatchObject(
+        batch ? [{ status: 'applied', held: 1 }] : { status: 'applied', held: 1 },
+      );
+      expect(a.publishedByA).toEqual(['cancellation-held']);
+
+      // The pupil comes back; the contact is still removed: the booking stays held by the contact.
+      await handlerOf().handle(changeOf(tenant, 'restored', 4));
+      const final = await store.getBooking(tenant, booking.id);
+      expect(final?.pendingCancellation?.causes.map((c) => c.rosterEventId)).toEqual([contactRemoved.id]);
+    });
+  }
+});
