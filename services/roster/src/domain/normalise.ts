@@ -4,7 +4,7 @@ import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
 import type { RosterEntityType } from '@isams-sync/events';
 import { ROSTER_FINDING_CODES as F, SOURCE_DATASET } from './roster-model';
 import type { EntitiesByType, RosterFinding } from './roster-model';
-import { addFinding, createContext, everyCopy, has, readDataset } from './normalise/context';
+import { addFinding, copyKeys, createContext, has, readDataset } from './normalise/context';
 import type { NormaliseContext, RawSnapshot } from './normalise/context';
 import { normaliseContacts } from './normalise/contacts';
 import { normaliseCustomGroups } from './normalise/custom-groups';
@@ -77,25 +77,25 @@ export function normalise(snapshot: RawSnapshot): NormalisedSnapshot {
   const boarding = readDataset(ctx, 'boardingHouses');
   const forms = readDataset(ctx, 'schoolForms');
   const departments = readDataset(ctx, 'departmentsAndSubjects');
-  // Keys (names, user codes) of every copy of a repeated record: a reference by either finds it.
-  const named = (copies: readonly { id: string; name?: string | undefined }[]) =>
-    copies.map((c) => ({ id: c.id, key: c.name }));
+  // Keys (names, user codes) of every copy of a repeated record: a reference by either finds it,
+  // unless another record has the key (keyMap).
+  const name = (c: { name?: string | undefined }) => c.name;
   const refs: References = {
     staffIds: idSet(ctx, 'currentStaff', rowIds(staff), 'staff'),
     staffByUserCode: keyMap(
       ctx,
       'currentStaff',
-      everyCopy(staff).map((c) => ({ id: c.id, key: c.userCode })),
+      copyKeys(staff, (c) => c.userCode),
       'staff',
       'userCode',
     ),
     yearIds: idSet(ctx, 'yearGroups', rowIds(years), 'yearGroup'),
     divisionIds: idSet(ctx, 'schoolDivisions', rowIds(divisions), 'division'),
-    divisionByName: keyMap(ctx, 'schoolDivisions', named(everyCopy(divisions)), 'division', 'name'),
+    divisionByName: keyMap(ctx, 'schoolDivisions', copyKeys(divisions, name), 'division', 'name'),
     academicIds: idSet(ctx, 'academicHouses', rowIds(academic), 'academicHouse'),
-    academicByName: keyMap(ctx, 'academicHouses', named(everyCopy(academic)), 'academicHouse', 'name'),
+    academicByName: keyMap(ctx, 'academicHouses', copyKeys(academic, name), 'academicHouse', 'name'),
     boardingIds: idSet(ctx, 'boardingHouses', rowIds(boarding), 'boardingHouse'),
-    boardingByName: keyMap(ctx, 'boardingHouses', named(everyCopy(boarding)), 'boardingHouse', 'name'),
+    boardingByName: keyMap(ctx, 'boardingHouses', copyKeys(boarding, name), 'boardingHouse', 'name'),
     formIds: idSet(ctx, 'schoolForms', rowIds(forms), 'form'),
   };
   refs.subjectIds = normaliseDepartments(ctx, departments);

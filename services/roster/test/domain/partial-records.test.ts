@@ -6,7 +6,18 @@ import type { StoredByType, StoredEntity } from '../../src/domain/diff';
 import { normalise } from '../../src/domain/normalise';
 import type { RawSnapshot } from '../../src/domain/normalise';
 import type { EntitiesByType } from '../../src/domain/roster-model';
-import { department, el, group, groupMember, setList, smallSchool, staff } from '../support/raw';
+import {
+  department,
+  division,
+  el,
+  group,
+  groupMember,
+  house,
+  pupil,
+  setList,
+  smallSchool,
+  staff,
+} from '../support/raw';
 
 /**
  * Issue #14 item 1: a record the reader cannot fully read must keep its entity. It appears in the
@@ -357,5 +368,34 @@ describe('a record repeated with the same id and different content removes and u
     expect(
       n.findings.find((f) => f.recordId === '100' && f.code === 'ROSTER_CONFLICTING_DUPLICATE')!.message,
     ).toMatch(/Form/);
+  });
+
+  it('a repeat’s user code or name links only where no record has it; one two records’ repeats name dangles', () => {
+    const next = school();
+    // staff 1's repeat names staff 2's code UC2, and staff 1's and staff 3's repeats both name UC9;
+    // house Kestrel's repeat is named Falcon (house 2's name); division 3's repeat is named Junior
+    // (division 4's); staff 3's repeat alone names UC3B
+    next.currentStaff!.push(staff('1', 'UC2'), staff('1', 'UC9'), staff('3', 'UC9'), staff('3', 'UC3B'));
+    next.academicHouses!.push(house('1', 'Falcon'));
+    next.schoolDivisions!.push(division('4', 'Junior', ['9']), division('3', 'Junior', ['9', '10']));
+    next.currentPupils!.push(
+      pupil('150', [t('Tutor', 'UC2'), t('AcademicHouse', 'Falcon'), t('DivisionName', 'Junior')]),
+      pupil('151', [t('Tutor', 'uc2'), t('AcademicHouse', 'falcon')]),
+      pupil('152', [t('Tutor', 'UC9')]),
+      pupil('153', [t('Tutor', 'UC3B')]),
+    );
+    const n = normalise({ datasets: next, asOf });
+    const pupils = n.entities.pupil;
+    expect(pupils.get('150')).toMatchObject({ tutorStaffId: '2', academicHouseId: '2', divisionId: '4' });
+    expect(pupils.get('151')).toMatchObject({ tutorStaffId: '2', academicHouseId: '2' });
+    expect(pupils.get('152')).not.toHaveProperty('tutorStaffId');
+    expect(pupils.get('153')).toMatchObject({ tutorStaffId: '3' });
+    const found = n.findings.filter((f) => ['150', '151', '152', '153'].includes(f.recordId ?? ''));
+    expect(found.map((f) => `${f.code}:${f.recordId}:${f.field}`)).toEqual([
+      'ROSTER_DANGLING_REFERENCE:152:Tutor',
+    ]);
+    expect(found[0]!.message).toMatch(/several current staff members/);
+    expect(found[0]!.message).toMatch(/repeated/);
+    expect(found[0]).not.toHaveProperty('ref');
   });
 });

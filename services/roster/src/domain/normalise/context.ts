@@ -38,9 +38,21 @@ interface BuildingRow<D extends DatasetId> extends ReadRow<D> {
   repeats: TypedRecord<D>[];
 }
 
-/** Every copy of every record read: the first and its differing repeats (for keys and nested entities). */
-export const everyCopy = <D extends DatasetId>(rows: readonly ReadRow<D>[]): TypedRecord<D>[] =>
-  rows.flatMap((r) => [r.value, ...r.repeats]);
+/** A key (user code, name) of one copy of a record, for a lookup (`keyMap`): `repeat` = a differing later copy's. */
+export interface CopyKey {
+  id: string;
+  key: string | undefined;
+  repeat?: boolean;
+}
+
+/** The `key` of every copy of every record read: each first copy's, then each differing repeat's. */
+export const copyKeys = <R extends { id: string }>(
+  rows: readonly { value: R; repeats: readonly R[] }[],
+  key: (copy: R) => string | undefined,
+): CopyKey[] => [
+  ...rows.map((r) => ({ id: r.value.id, key: key(r.value) })),
+  ...rows.flatMap((r) => r.repeats.map((c) => ({ id: c.id, key: key(c), repeat: true }))),
+];
 
 /** Whether a field of a row is not known for sure: unreadable, or its copies disagree. */
 export const unsure = <D extends DatasetId>(row: ReadRow<D>, path: TypedFieldPath<D>): boolean =>

@@ -3,17 +3,19 @@ import type { DatasetId } from '@isams-sync/isams';
 import type { RosterEntityType } from '@isams-sync/events';
 import { ROSTER_FINDING_CODES as F, SOURCE_DATASET } from '../roster-model';
 import { addFinding, entity, has, skip, sortedUnique } from './context';
-import type { NewFinding, NormaliseContext } from './context';
+import type { CopyKey, NewFinding, NormaliseContext } from './context';
 
 /** Ids a reference may point at; `undefined` = unknown (the dataset is absent and nothing is stored): unchecked. */
 export type IdSet = ReadonlySet<string> | undefined;
 /** Ids (or keyed ids) by their lower-cased key: the targets a reference differing only in letter case may mean. */
 type Folded = ReadonlyMap<string, readonly string[]>;
 /**
- * A key (user code, name) → id lookup: the exact keys and the lower-cased ones; `undefined` =
- * unknown: the reference stays unresolved.
+ * A key (user code, name) → id lookup: the exact keys, the lower-cased ones, and the lower-cased keys
+ * that only repeats of several records name (`contested`: a reference to one matches none);
+ * `undefined` = unknown: the reference stays unresolved.
  */
-export type KeyMap = { exact: ReadonlyMap<string, string>; folded: Folded } | undefined;
+export type KeyMap =
+  { exact: ReadonlyMap<string, string>; folded: Folded; contested: ReadonlySet<string> } | undefined;
 
 /** Adds `id` under the lower-cased `key` (once). */
 function addFolded(m: Map<string, string[]>, key: string, id: string): void {
@@ -74,13 +76,16 @@ export function idSet(
 
 /**
  * A key → id lookup from `rows`, plus the stored entities' `field` when needed. An exact key wins
- * (the first row with it, then the stored); a key differing only in letter case (iSAMS's database
- * compares text that way) finds the one target it can mean — or none when it can mean several.
+ * (the first record's first copy with it, then the stored); a key differing only in letter case
+ * (iSAMS's database compares text that way) finds the one target it can mean — or none when it can
+ * mean several. A repeat's key (a differing later copy of a record) counts only where no record's
+ * first copy has it, even differing in case: a key of another record is that record's. One that
+ * repeats of several records name matches none (`contested`).
  */
 export function keyMap(
   ctx: NormaliseContext,
   d: DatasetId,
-  rows: readonly { id: string; key: string | undefined }[],
+  rows: readonly CopyKey[],
   type: RosterEntityType,
   field: string,
 ): KeyMap {
@@ -88,23 +93,35 @@ export function keyMap(
   if (!has(ctx, d) && stored === undefined) return undefined;
   const exact = new Map<string, string>();
   const folded = new Map<string, string[]>();
+  const contested = new Set<string>();
   if (has(ctx, d)) {
     for (const r of rows) {
-      if (r.key === undefined) continue;
+      if (r.repeat || r.key === undefined) continue;
       if (!exact.has(r.key)) exact.set(r.key, r.id);
       addFolded(folded, r.key, r.id);
     }
+    const repeats = rows.filter(
+      (r): r is CopyKey & { key: string } =>
+        r.repeat === true && r.key !== undefined && !folded.has(r.key.toLowerCase()),
+    );
+    const byRepeats = new Map<string, string[]>();
+    for (const r of repeats) addFolded(byRepeats, r.key, r.id);
+    for (const r of repeats) {
+      if (byRepeats.get(r.key.toLowerCase())!.length > 1) contested.add(r.key.toLowerCase());
+      else if (!exact.has(r.key)) exact.set(r.key, r.id);
+    }
+    for (const [key, ids] of byRepeats) folded.set(key, ids);
   }
   if (withStored(ctx, d, type) && stored !== undefined) {
     const fromRows = new Set(folded.keys());
     for (const e of stored.values()) {
       const key = e[field];
       if (typeof key !== 'string') continue;
-      if (!exact.has(key)) exact.set(key, e.id);
+      if (!exact.has(key) && !contested.has(key.toLowerCase())) exact.set(key, e.id);
       if (!fromRows.has(key.toLowerCase())) addFolded(folded, key, e.id);
     }
   }
-  return { exact, folded };
+  return { exact, folded, contested };
 }
 
 /** The sites of one record's references: `site(field, targetName)` for {@link refById} / {@link refByKey}. */
@@ -134,24 +151,27 @@ function byCase(folded: Folded, value: string): string | 'ambiguous' | undefined
   return ids.length === 1 ? ids[0] : 'ambiguous';
 }
 
-/** The finding of a reference that matches no target (or, ignoring case, several): the link is left empty. */
-function dangling(
-  ctx: NormaliseContext,
-  site: RefSite,
-  value: string,
-  ambiguous: boolean,
-  quoted: boolean,
-): void {
+/**
+ * Why a reference matched no one target: none matches; several, ignoring case, that differ only in
+ * letter case; several through the repeated copies of their records (a `contested` key).
+ */
+type Miss = 'none' | 'case' | 'repeats';
+
+/** The finding of a reference that matches no one target ({@link Miss}): the link is left empty. */
+function dangling(ctx: NormaliseContext, site: RefSite, value: string, miss: Miss, quoted: boolean): void {
   const what = quoted ? `${site.field} "${value}"` : site.field;
+  const matches = {
+    none: `matches no ${site.targetName}`,
+    case: `matches several ${site.targetName}s that differ only in letter case`,
+    repeats: `matches several ${site.targetName}s: repeated copies of their records (ROSTER_CONFLICTING_DUPLICATE) name it`,
+  }[miss];
   addFinding(ctx, {
     code: F.DANGLING_REFERENCE,
     datasetId: site.datasetId,
     recordId: site.recordId,
     field: site.field,
     ...(site.personal ? {} : { ref: value }),
-    message: ambiguous
-      ? `${DATASETS[site.datasetId].row} ${site.recordId}: ${what} matches several ${site.targetName}s that differ only in letter case; the link is left empty.`
-      : `${DATASETS[site.datasetId].row} ${site.recordId}: ${what} matches no ${site.targetName}; the link is left empty.`,
+    message: `${DATASETS[site.datasetId].row} ${site.recordId}: ${what} ${matches}; the link is left empty.`,
   });
 }
 
@@ -169,13 +189,13 @@ export function refById(
   if (target === undefined || target.has(value)) return value;
   const hit = byCase(foldedIds(target), value);
   if (hit !== undefined && hit !== 'ambiguous') return hit;
-  dangling(ctx, site, value, hit === 'ambiguous', true);
+  dangling(ctx, site, value, hit === 'ambiguous' ? 'case' : 'none', true);
   return undefined;
 }
 
 /**
  * Resolves a user code or name through a lookup (exactly, else differing only in letter case from
- * one key); an unknown lookup = unresolvable (no finding).
+ * one key; a contested key matches none); an unknown lookup = unresolvable (no finding).
  */
 export function refByKey(
   ctx: NormaliseContext,
@@ -184,9 +204,12 @@ export function refByKey(
   site: RefSite,
 ): string | undefined {
   if (value === undefined || lookup === undefined) return undefined;
-  const hit = lookup.exact.get(value) ?? byCase(lookup.folded, value);
+  const exact = lookup.exact.get(value);
+  if (exact !== undefined) return exact;
+  const contested = lookup.contested.has(value.toLowerCase());
+  const hit = contested ? 'ambiguous' : byCase(lookup.folded, value);
   if (hit !== undefined && hit !== 'ambiguous') return hit;
-  dangling(ctx, site, value, hit === 'ambiguous', false);
+  dangling(ctx, site, value, contested ? 'repeats' : hit === 'ambiguous' ? 'case' : 'none', false);
   return undefined;
 }
 
