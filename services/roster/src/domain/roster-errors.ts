@@ -1,5 +1,14 @@
 import { defineErrors } from '@isams-sync/errors';
 
+/**
+ * How a sync run was found fetched before one already applied (`ROSTER_RUN_SUPERSEDED`): by the
+ * connector's per-school fetch numbers (`fetchSequence`), or — when either run has none — by the fetch
+ * times (the fetching connector replicas' clocks).
+ */
+export type FetchOrder =
+  | { by: 'sequence'; fetchSequence: number; newerFetchSequence: number }
+  | { by: 'time'; fetchedAt: string; newerFetchedAt: string };
+
 /** The roster service's error catalogue. */
 export const RosterErrors = defineErrors({
   ROSTER_ENTITY_NOT_FOUND: {
@@ -45,8 +54,10 @@ export const RosterErrors = defineErrors({
   },
   ROSTER_RUN_SUPERSEDED: {
     kind: 'failed_precondition',
-    message: (d: { syncRunId: string; fetchedAt: string; newerFetchedAt: string }) =>
-      `Run ${d.syncRunId} (fetched ${d.fetchedAt}) was not applied: a newer run of this school (fetched ${d.newerFetchedAt}) was applied first, and applying the older document would undo it`,
+    message: (d: { syncRunId: string } & FetchOrder) =>
+      d.by === 'sequence'
+        ? `Run ${d.syncRunId} was not applied: a run of this school fetched after it (fetch #${d.newerFetchSequence}; this run #${d.fetchSequence}) was applied first, and applying the older document would undo it`
+        : `Run ${d.syncRunId} (fetched ${d.fetchedAt}) was not applied: a run of this school fetched after it (at ${d.newerFetchedAt}; with no fetch number on one of them, their fetch times decided) was applied first, and applying the older document would undo it`,
   },
   ROSTER_RUN_TIMED_OUT: {
     kind: 'deadline_exceeded',

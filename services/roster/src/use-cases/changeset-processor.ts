@@ -48,6 +48,7 @@ import { planRunUndo } from '../domain/run-undo';
 import type { CurrentEntity, UndoSkipReason } from '../domain/run-undo';
 import { normalise } from '../domain/normalise';
 import { RosterErrors } from '../domain/roster-errors';
+import type { FetchOrder } from '../domain/roster-errors';
 import type { RosterEntity, RosterFinding } from '../domain/roster-model';
 import { PERSON_TYPES } from '../domain/roster-model';
 import { checkSchoolIdentity } from '../domain/school-identity';
@@ -437,14 +438,10 @@ export class ChangesetProcessor {
   }
 
   /** Fails a sync run a newer one was applied before (ROSTER_RUN_SUPERSEDED; reported as failed). */
-  private async supersede(cs: ChangesetDoc, newerFetchedAt: Date, lease: HeldLease): Promise<RunState> {
-    const err = RosterErrors.ROSTER_RUN_SUPERSEDED({
-      syncRunId: cs.syncRunId,
-      fetchedAt: cs.marker!.fetchedAt,
-      newerFetchedAt: newerFetchedAt.toISOString(),
-    });
+  private async supersede(cs: ChangesetDoc, order: FetchOrder, lease: HeldLease): Promise<RunState> {
+    const err = RosterErrors.ROSTER_RUN_SUPERSEDED({ syncRunId: cs.syncRunId, ...order });
     this.deps.logger.warn(
-      { tenantId: cs.tenantId, syncRunId: cs.syncRunId, newerFetchedAt },
+      { tenantId: cs.tenantId, syncRunId: cs.syncRunId, ...order },
       'run not applied: a newer run of the school was applied first',
     );
     await this.fail(cs, { code: err.code, message: err.message, transient: false }, lease);
@@ -1253,19 +1250,23 @@ function syncFetchOf(marker: StoredMarker): Pick<SyncApplying, 'syncFetchedAt' |
 
 /**
  * When `cs` is a sync run (not a dry run) fetched before a sync run of its school that started
- * applying, the newest fetch time recorded (for the error's message); else undefined. Runs of a
+ * applying, how that was decided (the fetch numbers, else the times: for the error's message); else
+ * undefined. Runs of a
  * school are fetched one at a time, each numbered from the school's counter as it starts fetching
  * (the marker's `fetchSequence`), so the higher number is the newer document whatever the clocks of
  * the connector replicas that fetched them said. Only when either side has no number (a marker from
  * a connector before it, or a school whose newest applied run came before it) are the fetch times
  * compared — the replicas' clocks then decide, as they did before.
  */
-function supersededBy(cs: ChangesetDoc, order: ChangesetOrder): Date | undefined {
+function supersededBy(cs: ChangesetDoc, order: ChangesetOrder): FetchOrder | undefined {
   if (cs.kind !== 'sync' || cs.dryRun || order.lastSyncFetchedAt === undefined) return undefined;
   const { fetchSequence, fetchedAt } = cs.marker!;
-  const fetchedBefore =
-    fetchSequence !== undefined && order.lastSyncFetchSequence !== undefined
-      ? order.lastSyncFetchSequence > fetchSequence
-      : order.lastSyncFetchedAt.getTime() > new Date(fetchedAt).getTime();
-  return fetchedBefore ? order.lastSyncFetchedAt : undefined;
+  const { lastSyncFetchSequence, lastSyncFetchedAt } = order;
+  if (fetchSequence !== undefined && lastSyncFetchSequence !== undefined)
+    return lastSyncFetchSequence > fetchSequence
+      ? { by: 'sequence', fetchSequence, newerFetchSequence: lastSyncFetchSequence }
+      : undefined;
+  return lastSyncFetchedAt.getTime() > new Date(fetchedAt).getTime()
+    ? { by: 'time', fetchedAt, newerFetchedAt: lastSyncFetchedAt.toISOString() }
+    : undefined;
 }

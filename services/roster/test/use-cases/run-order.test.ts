@@ -155,6 +155,10 @@ describe("runs ordered by the connector's fetch sequence, not its replicas' cloc
     ]);
     expect(changeset(world, 'run-2')).toMatchObject({ state: 'done', outcome: 'applied' });
     expectSuperseded(world, 'run-1');
+    // The message names the order the roster used: the fetch numbers, not the replicas' clocks.
+    expect(changeset(world, 'run-1')?.error?.message).toBe(
+      'Run run-1 was not applied: a run of this school fetched after it (fetch #3; this run #2) was applied first, and applying the older document would undo it',
+    );
     expect(await activePupils(world)).toBe(43);
     expect(removals(world)).toEqual([]);
   });
@@ -167,6 +171,9 @@ describe("runs ordered by the connector's fetch sequence, not its replicas' cloc
       feed('run-1', miniSchool(40), '2026-11-30T08:00:00Z', 'marker'),
     ]);
     expectSuperseded(world, 'run-1');
+    expect(changeset(world, 'run-1')?.error?.message).toBe(
+      'Run run-1 (fetched 2026-11-30T08:00:00Z) was not applied: a run of this school fetched after it (at 2026-11-30T09:00:00.000Z; with no fetch number on one of them, their fetch times decided) was applied first, and applying the older document would undo it',
+    );
     expect(await activePupils(world)).toBe(43);
   });
 
