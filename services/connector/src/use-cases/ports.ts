@@ -100,9 +100,10 @@ export interface RunStore {
   dequeueRun(tenantId: string, syncRunId: string): Promise<void>;
 
   /**
-   * The school's next fetch sequence (1, 2, …; atomic: two callers never get the same one), taken
-   * by the run about to start fetching while it holds the school's slot. A number taken by a start
-   * that then did not happen is skipped (gaps are fine).
+   * The school's next fetch sequence (1, 2, …), taken by the run about to start fetching while it
+   * holds the school's slot. Not atomic on FerretDB: concurrent callers may get the same number; only
+   * the run whose fenced start step wins records it, so the numbers recorded for a school are
+   * distinct. A number taken by a start that then did not happen is skipped (gaps are fine).
    */
   nextFetchSequence(tenantId: string): Promise<number>;
   /** Claims the school's slot for the run (atomic: two requests can't both win). */

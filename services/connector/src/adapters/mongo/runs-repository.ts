@@ -363,9 +363,12 @@ export class RunsRepository implements RunStore, RunHistory, RunRetentionStore {
   }
 
   /**
-   * The school's next fetch sequence: one `$inc` of its counter (upserted at 1). Only the run holding
-   * the school's slot and lease takes one, so two never race for a school; should they (a stalled
-   * holder's late write), each still gets its own number.
+   * The school's next fetch sequence: one `$inc` of its counter (upserted at 1). On FerretDB two
+   * concurrent `$inc`s can return the same number (it reads, then writes: docs/architecture.md
+   * decision 5), so uniqueness comes from the caller, not from here: only the run holding the
+   * school's slot under a valid fence records its number (the fenced start step), so two numbers
+   * recorded for one school never collide; a stalled holder's late `$inc` may repeat one, but its
+   * start step loses.
    */
   nextFetchSequence(tenantId: string): Promise<number> {
     return this.wrap(
