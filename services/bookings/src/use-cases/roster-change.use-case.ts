@@ -86,14 +86,12 @@ export function createRosterChangeHandler(deps: {
         outcomes[step.index] = await handle(events[step.index]!);
         continue;
       }
-      const group = step.indexes.map((i) => events[i]!);
-      const done = await applyRemovals(steps, group).catch(async (err: unknown) => {
-        // A booking changed under the bulk write: each event of the group decided again, alone.
-        if (!BookingsErrors.BOOKINGS_WRITE_CONFLICT.is(err)) throw err;
-        const alone: RosterChangeOutcome[] = [];
-        for (const event of group) alone.push(await handle(event));
-        return alone;
-      });
+      // A school whose bulk write met a booking changed since its read: its removals decided again alone.
+      const done = await applyRemovals(
+        steps,
+        step.indexes.map((i) => events[i]!),
+        handle,
+      );
       step.indexes.forEach((i, k) => (outcomes[i] = done[k]!));
     }
     return outcomes;

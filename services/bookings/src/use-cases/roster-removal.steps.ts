@@ -113,18 +113,27 @@ async function resolveIfEnded(
     if (eveningState(event, now, timeZone) === 'ended') await resolveEvening(deps, tenantId, event);
 }
 
-/** Removals of distinct people (any schools): applied per school, in bulk. Outcomes in order. */
+/**
+ * Removals of distinct people (any schools): applied per school, in bulk. Outcomes in order. A
+ * school whose bulk write missed a booking that changed since it was read (BOOKINGS_WRITE_CONFLICT)
+ * has its removals decided again one by one by `alone`; the schools before it stay as applied.
+ */
 export async function applyRemovals(
   deps: RemovalDeps,
   events: readonly RosterChangeEvent[],
+  alone: (event: RosterChangeEvent) => Promise<RosterChangeOutcome>,
 ): Promise<RosterChangeOutcome[]> {
   const outcomes: RosterChangeOutcome[] = new Array<RosterChangeOutcome>(events.length);
   for (const [tenantId, indexes] of indexesBySchool(events)) {
-    const done = await applyRemovalsOfSchool(
-      deps,
-      tenantId,
-      indexes.map((i) => events[i]!),
-    );
+    const ofSchool = indexes.map((i) => events[i]!);
+    let done: RosterChangeOutcome[];
+    try {
+      done = await applyRemovalsOfSchool(deps, tenantId, ofSchool);
+    } catch (err) {
+      if (!BookingsErrors.BOOKINGS_WRITE_CONFLICT.is(err)) throw err;
+      done = [];
+      for (const event of ofSchool) done.push(await alone(event));
+    }
     indexes.forEach((i, k) => (outcomes[i] = done[k]!));
   }
   return outcomes;
