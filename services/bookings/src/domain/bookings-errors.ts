@@ -86,4 +86,14 @@ export const BookingsErrors = defineErrors({
     message: (d: { bookingId: string }) =>
       `Booking ${d.bookingId} changed while a roster change was being applied to it; the change is decided again`,
   },
+  /**
+   * A roster change's conditional write missed on every attempt (WRITE_CONFLICT_ATTEMPTS, each on a
+   * fresh read): not a race but a write that cannot match. Permanent, so the consumer dead-letters the
+   * event (replayable, docs/runbooks) instead of retrying it for ever and holding up its partition.
+   */
+  BOOKINGS_WRITE_CONFLICT_PERSISTS: {
+    kind: 'failed_precondition',
+    message: (d: { bookingId: string; attempts: number }) =>
+      `Booking ${d.bookingId} did not match the roster change's write in ${d.attempts} attempts, each on a fresh read; the change is dead-lettered`,
+  },
 });

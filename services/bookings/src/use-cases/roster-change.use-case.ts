@@ -37,14 +37,24 @@ export function createRosterChangeHandler(deps: {
    * Applies one roster change event. A conditional write that missed (BOOKINGS_WRITE_CONFLICT: a booking
    * changed between the change's read and its write) decides the change again from its start — what
    * the first attempt wrote is what a crash would have left, which every step takes up — up to
-   * {@link WRITE_CONFLICT_ATTEMPTS} times; past them the error reaches the consumer, which retries.
+   * {@link WRITE_CONFLICT_ATTEMPTS} times; a write that misses on every fresh read is not a race, and
+   * fails with the permanent BOOKINGS_WRITE_CONFLICT_PERSISTS (the consumer dead-letters the event
+   * rather than retry it for ever and hold up its partition).
    */
   async function handle(event: CloudEvent<RosterChangeData>): Promise<RosterChangeOutcome> {
     for (let attempt = 1; ; attempt += 1) {
       try {
         return await handleOnce(event);
       } catch (err) {
-        if (!BookingsErrors.BOOKINGS_WRITE_CONFLICT.is(err) || attempt >= WRITE_CONFLICT_ATTEMPTS) throw err;
+        if (!BookingsErrors.BOOKINGS_WRITE_CONFLICT.is(err)) throw err;
+        if (attempt >= WRITE_CONFLICT_ATTEMPTS)
+          throw BookingsErrors.BOOKINGS_WRITE_CONFLICT_PERSISTS(
+            {
+              bookingId: String((err.details as { bookingId?: unknown } | undefined)?.bookingId),
+              attempts: attempt,
+            },
+            { cause: err },
+          );
         deps.logger.info(
           { tenantId: event.tenantid, eventId: event.id, attempt, code: err.code },
           'a booking changed while a roster change was applied to it; deciding it again',

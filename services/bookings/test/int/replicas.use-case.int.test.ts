@@ -1,8 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudEvent, RosterChangeData } from '@isams-sync/events';
+import { isAppError, isPermanentKind } from '@isams-sync/errors';
 import { uniqueName } from '@isams-sync/testing';
 import type { BookingsStore } from '../../src/use-cases/ports';
-import { createRosterChangeHandler } from '../../src/use-cases/roster-change.use-case';
+import { BookingsErrors } from '../../src/domain/bookings-errors';
+import {
+  createRosterChangeHandler,
+  WRITE_CONFLICT_ATTEMPTS,
+} from '../../src/use-cases/roster-change.use-case';
 import { logger, rosterEvent } from '../support/harness';
 import { createOpenEvent, flakyPublisher, seedingUseCases, testStore } from '../support/use-case-kit';
 
@@ -412,4 +417,32 @@ describe('another writer changes a booking between a roster change’s read and 
       expect(final?.pendingCancellation?.causes.map((c) => c.rosterEventId)).toEqual([contactRemoved.id]);
     });
   }
+});
+
+describe('a write that misses every time (a bug, not a race): the change is dead-lettered, not retried for ever', () => {
+  it(`after ${WRITE_CONFLICT_ATTEMPTS} attempts the handler fails with a permanent error naming the booking`, async () => {
+    const tenant = uniqueName('school');
+    const booking = await pupilBooking(tenant, { live: true });
+    const never = storeWith(['setPending'], () => async () => false);
+    let tries = 0;
+    const counting = new Proxy(never, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target) as unknown;
+        if (prop !== 'bookingsOfPerson' || typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          tries += 1;
+          return (value as StoreMethod)(...args);
+        };
+      },
+    });
+    const handler = createRosterChangeHandler({ store: counting, publisher: flakyPublisher(), logger });
+    const err = await handler.handle(changeOf(tenant, 'removed', 2)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(BookingsErrors.BOOKINGS_WRITE_CONFLICT_PERSISTS.is(err)).toBe(true);
+    expect(isAppError(err) && isPermanentKind(err.kind)).toBe(true);
+    expect((err as Error).message).toContain(booking.id);
+    expect(tries).toBe(WRITE_CONFLICT_ATTEMPTS);
+  });
 });
