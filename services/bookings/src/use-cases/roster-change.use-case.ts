@@ -50,7 +50,7 @@ export function createRosterChangeHandler(deps: {
         if (attempt >= WRITE_CONFLICT_ATTEMPTS)
           throw BookingsErrors.BOOKINGS_WRITE_CONFLICT_PERSISTS(
             {
-              bookingId: String((err.details as { bookingId?: unknown } | undefined)?.bookingId),
+              bookingId: String(err.details?.bookingId),
               attempts: attempt,
             },
             { cause: err },

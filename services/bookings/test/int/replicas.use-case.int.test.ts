@@ -446,3 +446,32 @@ describe('a write that misses every time (a bug, not a race): the change is dead
     expect(tries).toBe(WRITE_CONFLICT_ATTEMPTS);
   });
 });
+
+describe('a batch of two schools whose second school meets a changed booking', () => {
+  it('keeps the first school as applied and decides only the second again', async () => {
+    const [first, second] = [uniqueName('school'), uniqueName('school')];
+    const [kept, held] = [await pupilBooking(first), await pupilBooking(second, { live: true })];
+    let missed = false;
+    // The second school's first hold misses once (another writer changed the booking meanwhile).
+    const missOnce = storeWith(['setPending'], (real) => async (...args) => {
+      if (!missed && args[0] === second) {
+        missed = true;
+        return false;
+      }
+      return real(...args);
+    });
+    const handler = createRosterChangeHandler({ store: missOnce, publisher: flakyPublisher(), logger });
+    const outcomes = await handler.handleBatch([
+      changeOf(first, 'removed', 2),
+      changeOf(second, 'removed', 2),
+    ]);
+
+    expect(missed).toBe(true);
+    expect(outcomes).toMatchObject([
+      { status: 'applied', cancelled: 1 },
+      { status: 'applied', held: 1 },
+    ]);
+    expect(await statusOf(first, kept.id)).toBe('cancelled');
+    expect((await store.getBooking(second, held.id))?.pendingCancellation?.causes).toHaveLength(1);
+  });
+});
