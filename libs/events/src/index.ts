@@ -17,6 +17,8 @@ export {
 } from './cloud-event';
 export type { CloudEvent } from './cloud-event';
 export { deterministicEventId } from './event-id';
+export { compareFetchOrder } from './fetch-order';
+export type { FetchComparison, FetchPosition } from './fetch-order';
 export { defineEventType } from './define-event-type';
 export type { EventType, EventTypeDefinition, CreateEventInput } from './define-event-type';
 export { createEventRegistry } from './event-registry';

@@ -1,4 +1,4 @@
-import { TERMINAL_SYNC_RUN_STATUSES } from '@isams-sync/events';
+import { compareFetchOrder, TERMINAL_SYNC_RUN_STATUSES } from '@isams-sync/events';
 import { FINDING_CODES } from '@isams-sync/isams';
 import type { DatasetId, ParserLimits } from '@isams-sync/isams';
 import type { RunFinding, RunRecord } from './run-record';
@@ -160,15 +160,13 @@ export interface FetchOrder {
 }
 
 /**
- * Whether the run at `a` was fetched after the one at `b`. A school's runs are fetched one at a
- * time, each numbered as it starts: the higher fetch sequence is the newer document, whatever the
- * clocks of the replicas that fetched them said (they may disagree). When either has no sequence (a
- * run started before they were kept), the fetch times decide; a run without one counts as earliest.
+ * Whether the run at `a` was fetched after the one at `b`, by the marker's contract
+ * (libs/events `compareFetchOrder`): the higher fetch sequence is the newer document, whatever the
+ * clocks of the replicas that fetched them said; when either has no sequence (a run started before
+ * they were kept), the fetch times decide, and a run without one counts as earliest.
  */
 export function fetchedAfter(a: FetchOrder, b: FetchOrder): boolean {
-  if (a.fetchSequence !== undefined && b.fetchSequence !== undefined)
-    return a.fetchSequence > b.fetchSequence;
-  return (a.fetchedAt?.getTime() ?? -Infinity) > (b.fetchedAt?.getTime() ?? -Infinity);
+  return compareFetchOrder(a, b).order > 0;
 }
 
 /** The fingerprints of the snapshot the roster last applied for a school. */

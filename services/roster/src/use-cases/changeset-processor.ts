@@ -43,7 +43,7 @@ import { releaseHeld } from '../domain/held-release';
 import { DiscardMemory, entityKey, itemsFingerprint, mergeBatchItems } from '../domain/held-batch';
 import type { DiscardedChange } from '../domain/held-batch';
 import type { PlannedChange } from '../domain/diff';
-import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
+import { compareFetchOrder, ROSTER_ENTITY_TYPES } from '@isams-sync/events';
 import { planRunUndo } from '../domain/run-undo';
 import type { CurrentEntity, UndoSkipReason } from '../domain/run-undo';
 import { normalise } from '../domain/normalise';
@@ -1250,23 +1250,20 @@ function syncFetchOf(marker: StoredMarker): Pick<SyncApplying, 'syncFetchedAt' |
 
 /**
  * When `cs` is a sync run (not a dry run) fetched before a sync run of its school that started
- * applying, how that was decided (the fetch numbers, else the times: for the error's message); else
- * undefined. Runs of a
- * school are fetched one at a time, each numbered from the school's counter as it starts fetching
- * (the marker's `fetchSequence`), so the higher number is the newer document whatever the clocks of
- * the connector replicas that fetched them said. Only when either side has no number (a marker from
- * a connector before it, or a school whose newest applied run came before it) are the fetch times
- * compared — the replicas' clocks then decide, as they did before.
+ * applying, how that was decided (for the error's message); else undefined. The marker's contract
+ * orders them (libs/events `compareFetchOrder`): by fetch sequence — taken as each run starts
+ * fetching, so the higher is the newer document whatever the connector replicas' clocks said — and
+ * by the fetch times only when either side has none (a marker from a connector before it, or a
+ * school whose newest applied run came before it).
  */
 function supersededBy(cs: ChangesetDoc, order: ChangesetOrder): FetchOrder | undefined {
   if (cs.kind !== 'sync' || cs.dryRun || order.lastSyncFetchedAt === undefined) return undefined;
   const { fetchSequence, fetchedAt } = cs.marker!;
   const { lastSyncFetchSequence, lastSyncFetchedAt } = order;
-  if (fetchSequence !== undefined && lastSyncFetchSequence !== undefined)
-    return lastSyncFetchSequence > fetchSequence
-      ? { by: 'sequence', fetchSequence, newerFetchSequence: lastSyncFetchSequence }
-      : undefined;
-  return lastSyncFetchedAt.getTime() > new Date(fetchedAt).getTime()
-    ? { by: 'time', fetchedAt, newerFetchedAt: lastSyncFetchedAt.toISOString() }
-    : undefined;
+  const newest = { fetchSequence: lastSyncFetchSequence, fetchedAt: lastSyncFetchedAt };
+  const { order: cmp, by } = compareFetchOrder(newest, { fetchSequence, fetchedAt });
+  if (cmp <= 0) return undefined;
+  return by === 'sequence'
+    ? { by, fetchSequence: fetchSequence!, newerFetchSequence: lastSyncFetchSequence! }
+    : { by, fetchedAt, newerFetchedAt: lastSyncFetchedAt.toISOString() };
 }
