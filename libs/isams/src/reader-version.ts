@@ -10,4 +10,10 @@
 // 2: a JSON body without an `iSAMS` object (`{}`, an ASP.NET `{"Message": "…"}`) is refused; it read
 // as a complete document with every dataset absent, and a skip keyed by version 1 would keep reusing
 // such a reading for the same bytes.
-export const ISAMS_READER_VERSION = 2;
+// 3: a body is decoded in the charset its Content-Type names (it read as UTF-8: names unreadable or
+// other letters), and text where a dataset's rows belong refuses the document (it was dropped, and a
+// row damaged into text read as removed). An element directly inside a dataset's container that is
+// not its row (`<Pupl>` beside the `<Pupil>` rows, a JSON key beside "Pupil") is also passed on as a
+// record with its name only, no identity (it was only a finding, and the row it may stand for read as
+// removed); an array inside a JSON row list is a record without identity (it was dropped).
+export const ISAMS_READER_VERSION = 3;

@@ -173,6 +173,50 @@ describe('a compressed body', () => {
     expect(err.code).toBe('ISAMS_TRUNCATED_DOCUMENT');
   });
 
+  it('reads a gzip body of several members (valid gzip) whole, record for record', async () => {
+    const expected = await plain();
+    const cut = sample.indexOf('<SchoolManager>');
+    const body = Buffer.concat([gzipSync(sample.slice(0, cut)), gzipSync(sample.slice(cut))]);
+    const s = await server([answer(200, body, { 'content-encoding': 'gzip' })]);
+    const events = await run(options(s.url));
+    expect(events.at(-1)).toMatchObject({ type: 'end', absent: [] });
+    expect(records(events)).toEqual(expected);
+  });
+
+  it('bytes after the gzip data that are not another member: refused by a specific error, nothing read', async () => {
+    for (const trailer of ['garbage\r\n', '<html>oops</html>']) {
+      const body = Buffer.concat([gzipSync(sample), Buffer.from(trailer)]);
+      const s = await server([answer(200, body, { 'content-encoding': 'gzip' })]);
+      const err = await failure(options(s.url));
+      expect(err.code, JSON.stringify(trailer)).toBe('ISAMS_MALFORMED_DOCUMENT');
+      expect(err.message).toMatch(/bytes after its compressed data/);
+      expect(err.details).toMatchObject({ contentEncoding: 'gzip', reason: 'bytes after the gzip data' });
+      expect(err.adminAction).toMatch(/changed nothing/);
+    }
+    // zero bytes there are padding, as zlib reads them: the document is read
+    const padded = Buffer.concat([gzipSync(sample), Buffer.alloc(4)]);
+    const s = await server([answer(200, padded, { 'content-encoding': 'gzip' })]);
+    expect((await run(options(s.url))).at(-1)).toMatchObject({ type: 'end', absent: [] });
+  });
+
+  it('a first gzip member that ends mid-document, then garbage, is never accepted', async () => {
+    const cut = sample.indexOf('<SchoolManager>');
+    const body = Buffer.concat([gzipSync(sample.slice(0, cut)), Buffer.from('garbage')]);
+    const s = await server([answer(200, body, { 'content-encoding': 'gzip' })]);
+    const err = await failure(options(s.url, { retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } }));
+    expect(err.code).toBe('ISAMS_MALFORMED_DOCUMENT');
+  });
+
+  it('a second gzip member that is corrupt is a malformed document', async () => {
+    const cut = sample.indexOf('<SchoolManager>');
+    const second = gzipSync(sample.slice(cut));
+    second.fill(0x41, 12, 40);
+    const body = Buffer.concat([gzipSync(sample.slice(0, cut)), second]);
+    const s = await server([answer(200, body, { 'content-encoding': 'gzip' })]);
+    const err = await failure(options(s.url));
+    expect(err.code).toBe('ISAMS_MALFORMED_DOCUMENT');
+  });
+
   it('the size limit applies to the decompressed document (a small body that inflates past it)', async () => {
     const bomb = gzipSync(Buffer.alloc(5_000_000, 0x20));
     expect(bomb.length).toBeLessThan(100_000);

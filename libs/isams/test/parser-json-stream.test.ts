@@ -343,9 +343,9 @@ describe('JSON reader: the rows of a chunk, parsed and mapped together, read as 
         ['1 },{', '2 {', '3 }'],
       ],
       [
-        'a scalar and an array among the rows (the array is no row)',
+        'a scalar and an array among the rows (each a record without identity)',
         ['{"@Id":"1"}', '"loose"', '{"@Id":"2"}', '["x"]', '{"@Id":"3"}'],
-        ['1 ', 'undefined loose', '2 ', '3 '],
+        ['1 ', 'undefined loose', '2 ', 'undefined x', '3 '],
       ],
       [
         'a number in a middle row',

@@ -155,15 +155,17 @@ describe('streamBatchDocument (XML): containers and the variations iSAMS sends',
     expect(codes).toEqual(['ISAMS_DUPLICATE_CONTAINER', 'ISAMS_DUPLICATE_RECORD_ID']);
   });
 
-  it('collects duplicate set memberships and unexpected elements as findings', async () => {
+  it('collects duplicate set memberships and unexpected elements as findings (the latter also a record without identity)', async () => {
     const xml =
       '<iSAMS><TeachingManager><SetLists><SetList Id="1" SetId="5" PupilId="9"/><SetList Id="2" SetId="5" PupilId="9"/><Junk/></SetLists></TeachingManager></iSAMS>';
     const doc = await parseBatchDocument(xml, { format: 'xml' });
     expect(doc.datasets.teachingSetLists.findings.map((f) => f.code)).toEqual([
       'ISAMS_DUPLICATE_SET_MEMBERSHIP',
       'ISAMS_UNEXPECTED_ELEMENT',
+      'ISAMS_RECORD_MISSING_ID',
     ]);
-    expect(doc.datasets.teachingSetLists.records).toHaveLength(2);
+    expect(doc.datasets.teachingSetLists.records).toHaveLength(3);
+    expect(doc.datasets.teachingSetLists.records[2]).toEqual({ name: 'Junk', attributes: {}, children: [] });
   });
 });
 

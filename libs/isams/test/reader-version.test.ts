@@ -16,6 +16,11 @@ const READINGS: Record<number, { xml: string; json: string }> = {
     xml: '7bf6a892420f9fd575ba38a24fcf4270056b014e6661dc649514c0424707d181',
     json: '177654c655e820473c4081fc364a8f42ee10e5181a9673fe9e5b4ef7cdce070d',
   },
+  // The fixtures read the same; bodies in a declared charset and text where rows belong no longer do.
+  3: {
+    xml: '7bf6a892420f9fd575ba38a24fcf4270056b014e6661dc649514c0424707d181',
+    json: '177654c655e820473c4081fc364a8f42ee10e5181a9673fe9e5b4ef7cdce070d',
+  },
 };
 
 /** The digest of a fixture's events, the same whatever the network's chunk size (7 bytes or 4 KiB). */

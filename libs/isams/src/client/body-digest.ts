@@ -48,16 +48,22 @@ export class DigestedBody implements AsyncIterable<Uint8Array> {
   /** The whole body's digest, once its last byte arrived. */
   digest: BodyDigest | undefined;
 
+  /**
+   * `salt`: what else decides how the body reads (`charset=windows-1252\n`), hashed before it, so
+   * the same bytes sent another way are not the known body; `bytes` counts the body alone.
+   */
   constructor(
     source: AsyncIterable<Uint8Array>,
     private readonly options: BodyDigestOptions,
+    salt?: string,
   ) {
     this.limit = Math.max(0, options.readAheadBytes ?? 0);
-    void this.pump(source);
+    void this.pump(source, salt);
   }
 
-  private async pump(source: AsyncIterable<Uint8Array>): Promise<void> {
+  private async pump(source: AsyncIterable<Uint8Array>, salt: string | undefined): Promise<void> {
     const hash = createHash('sha256');
+    if (salt !== undefined) hash.update(salt);
     let bytes = 0;
     try {
       for await (const chunk of source) {

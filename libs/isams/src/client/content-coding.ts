@@ -65,8 +65,35 @@ async function* undo(source: AsyncIterable<Uint8Array>, coding: string): AsyncGe
   // pipeline: an error of the body (a reset, the size limit) reaches the decoder's reader, and a
   // reader that stops early (the parse failed or was cancelled) ends the body's reading too.
   pipeline(Readable.from(replay(first.value, it), { objectMode: false }), decoder, () => undefined);
-  yield* decoder;
+  try {
+    yield* decoder;
+  } catch (err) {
+    // zlib reads bytes after a gzip member as the next member: a header error when the body began
+    // with a good gzip header is such bytes after the compressed data, not a damaged document.
+    if (
+      (coding === 'gzip' || coding === 'x-gzip') &&
+      isGzipHeader(first.value) &&
+      GZIP_HEADER_ERROR.test(errorMessage(err))
+    )
+      throw new IsamsError({
+        code: 'ISAMS_MALFORMED_DOCUMENT',
+        message: `The iSAMS document sent with Content-Encoding "${coding}" has bytes after its compressed data that are not another gzip member; it was not read.`,
+        details: { contentEncoding: coding, reason: 'bytes after the gzip data' },
+        adminAction:
+          'The server sent the compressed document with extra bytes after it, so SchoolCloud did not read it and changed nothing. Check that the host name points at the iSAMS server (not a proxy that rewrites responses); if it does, contact SchoolCloud support with this message.',
+      });
+    throw err;
+  }
 }
+
+/** zlib's errors for bytes that do not start a gzip member. */
+const GZIP_HEADER_ERROR = /incorrect header check|unknown compression method|unknown header flags set/i;
+
+/** A gzip member's header (RFC 1952): ID1 ID2, deflate, no reserved flag. */
+const isGzipHeader = (b: Uint8Array): boolean =>
+  b.length >= 4 && b[0] === 0x1f && b[1] === 0x8b && b[2] === 8 && (b[3]! & 0xe0) === 0;
+
+const errorMessage = (err: unknown): string => String((err as Error | undefined)?.message ?? '');
 
 /**
  * The decoded body of a response sent with `codings` (as {@link contentCodings} gives them, all

@@ -211,6 +211,16 @@ function discard(body: { on(event: 'error', listener: () => void): unknown; dest
   body.destroy();
 }
 
+/**
+ * The `charset` parameter of a `Content-Type` (`text/xml; charset="windows-1252"` → `windows-1252`),
+ * or undefined when there is none. The body is decoded in it (README › Text encoding).
+ */
+export function charsetOf(contentType: string | undefined): string | undefined {
+  const m = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(contentType ?? '');
+  const value = (m?.[1] ?? m?.[2])?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
 async function* once(value: Uint8Array): AsyncGenerator<Uint8Array> {
   yield value;
 }
@@ -230,10 +240,15 @@ async function readLimited(body: AsyncIterable<Uint8Array>, limit: number): Prom
 /** Classifies a non-2xx response from its status and (if any) its `<Message>` body. */
 // Error bodies are `<Message>` XML on both endpoints (the reference: "same for XML and, as far as can
 // be seen, JSON"), so the body is sniffed rather than parsed in the endpoint's format.
-export async function classifyErrorResponse(status: number, body: Buffer): Promise<IsamsError> {
+export async function classifyErrorResponse(
+  status: number,
+  body: Buffer,
+  charset?: string,
+): Promise<IsamsError> {
   try {
     const format = bodyFormat(body, 'xml') ?? 'xml';
-    for await (const _ of streamBatchDocument(once(body), { format })) void _;
+    for await (const _ of streamBatchDocument(once(body), { format, ...(charset ? { charset } : {}) }))
+      void _;
   } catch (err) {
     if (err instanceof IsamsError && typeof err.details?.messageId === 'string') {
       const d = err.details as { messageId: string; title?: string; description?: string };
@@ -457,7 +472,12 @@ export async function fetchBatch(opts: FetchBatchOptions): Promise<BatchResponse
         };
       }
       const body = await readLimited(res.body, ERROR_BODY_LIMIT);
-      failure = await classifyErrorResponse(res.statusCode, body);
+      const errorType = res.headers['content-type'];
+      failure = await classifyErrorResponse(
+        res.statusCode,
+        body,
+        charsetOf(Array.isArray(errorType) ? errorType[0] : errorType),
+      );
       // 429 and 503 say how long to wait (RFC 9110 §10.2.3), capped at the policy's maximum below.
       if (res.statusCode === 429 || res.statusCode === 503) wait = retryAfterMs(res.headers['retry-after']);
     } catch (err) {
@@ -533,7 +553,11 @@ export async function* fetchAndParseBatches<E>(
   for (;;) {
     const res = await fetchBatch({ ...opts, retry: { ...opts.retry, maxAttempts: maxAttempts - used } });
     used += res.attempts;
-    const body = opts.digest ? new DigestedBody(res.body, opts.digest) : undefined;
+    const charset = charsetOf(res.contentType);
+    // The same bytes read differently in another charset: the digest covers the charset too.
+    const body = opts.digest
+      ? new DigestedBody(res.body, opts.digest, charset === undefined ? undefined : `charset=${charset}\n`)
+      : undefined;
     let yielded = false;
     try {
       if (await body?.known()) {
@@ -544,6 +568,7 @@ export async function* fetchAndParseBatches<E>(
       const sniffed = await sniffBodyFormat(body ?? res.body, opts.format);
       for await (const batch of parse(sniffed.body, {
         format: sniffed.format,
+        ...(charset === undefined ? {} : { charset }),
         maxBytes: opts.maxBytes,
         ...(opts.parserLimits ? { limits: opts.parserLimits } : {}),
       })) {

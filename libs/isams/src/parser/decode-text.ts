@@ -1,4 +1,5 @@
 import { TextDecoder } from 'node:util';
+import { boundText } from '../errors/bound-text';
 import { IsamsError } from '../errors/isams-error';
 
 /** Shared counter so the caller can report how many bytes were read. */
@@ -6,7 +7,8 @@ export interface ByteCounter {
   bytes: number;
 }
 
-type Encoding = 'utf-8' | 'utf-16le' | 'utf-16be';
+/** A WHATWG encoding name, as `TextDecoder.encoding` gives it (`utf-8`, `utf-16le`, `windows-1252` …). */
+type Encoding = string;
 
 /** Bytes of leading UTF-16 whitespace looked at, at most, before the encoding is decided. */
 const SNIFF_LIMIT = 4096;
@@ -19,7 +21,7 @@ const isStart = (b: number | undefined): boolean => b === 0x3c || b === 0x7b || 
  * body): code units whose other byte is zero — `\r\0\n\0<\0` is little-endian, `\0 \0{` big-endian.
  * Undefined while only whitespace units were seen and more bytes may come.
  */
-function bomlessUtf16(head: Uint8Array, final: boolean): Encoding | undefined {
+function bomlessUtf16(head: Uint8Array, final: boolean): 'utf-8' | 'utf-16le' | 'utf-16be' | undefined {
   for (const [encoding, low] of [
     ['utf-16le', 0],
     ['utf-16be', 1],
@@ -39,18 +41,56 @@ function bomlessUtf16(head: Uint8Array, final: boolean): Encoding | undefined {
 }
 
 /**
- * Sniffs the real encoding from the first bytes: a BOM (UTF-8, UTF-16 LE/BE) or BOM-less UTF-16
- * (whitespace, then `<`, `{` or `[`). The XML declaration is deliberately ignored — iSAMS error
- * documents declare `encoding="utf-16"` while being UTF-8/ASCII. Undefined until enough bytes
- * arrived to tell (`final`: no more will).
+ * The encoding of the bytes, in this order: a BOM (UTF-8, UTF-16 LE/BE); BOM-less UTF-16 (whitespace,
+ * then `<`, `{` or `[`, each with a zero byte); the response's charset (`charset`, already resolved,
+ * see {@link resolveCharset}) unless it names UTF-16 over bytes that are not; otherwise UTF-8. The
+ * XML declaration is deliberately ignored — iSAMS error documents declare `encoding="utf-16"` while
+ * being UTF-8/ASCII. Undefined until enough bytes arrived to tell (`final`: no more will).
  */
-function sniff(head: Uint8Array, final = false): { encoding: Encoding; skip: number } | undefined {
+function sniff(
+  head: Uint8Array,
+  charset: Encoding | undefined,
+  final = false,
+): { encoding: Encoding; skip: number } | undefined {
   if (head.length < 4 && !final) return undefined;
   if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return { encoding: 'utf-8', skip: 3 };
   if (head[0] === 0xff && head[1] === 0xfe) return { encoding: 'utf-16le', skip: 2 };
   if (head[0] === 0xfe && head[1] === 0xff) return { encoding: 'utf-16be', skip: 2 };
   const encoding = bomlessUtf16(head, final);
-  return encoding === undefined ? undefined : { encoding, skip: 0 };
+  if (encoding === undefined) return undefined;
+  // A charset naming UTF-16 over bytes whose `<`, `{` or `[` has no zero byte beside it is false,
+  // like the XML declaration's: such text is not UTF-16.
+  if (encoding === 'utf-8' && charset !== undefined && !charset.startsWith('utf-16'))
+    return { encoding: charset, skip: 0 };
+  return { encoding, skip: 0 };
+}
+
+/**
+ * The encoding a response's charset label names (WHATWG labels, any case: `utf8` is `utf-8`;
+ * `latin1`, `iso-8859-1` and `us-ascii` are `windows-1252` …). A label no decoder knows — or one WHATWG maps to its
+ * "replacement" decoder, which reads everything as U+FFFD — is refused by name: read as UTF-8, its
+ * names would come out as U+FFFD or, worse, as other letters.
+ */
+export function resolveCharset(label: string): Encoding {
+  let encoding: string | undefined;
+  try {
+    encoding = new TextDecoder(label).encoding;
+  } catch {
+    encoding = undefined;
+  }
+  if (encoding !== undefined && encoding !== 'replacement') return encoding;
+  const shown = boundText(label, 40);
+  return unsupportedCharset(shown);
+}
+
+function unsupportedCharset(charset: string): never {
+  throw new IsamsError({
+    code: 'ISAMS_MALFORMED_DOCUMENT',
+    message: `iSAMS sent the document in charset "${charset}" (its Content-Type), which SchoolCloud cannot read.`,
+    details: { charset },
+    adminAction:
+      'The server sent the document in a character set SchoolCloud cannot read, so SchoolCloud did not read it and changed nothing. Check that the host name points at the iSAMS server (not a proxy that rewrites responses); if it does, contact SchoolCloud support with this message.',
+  });
 }
 
 function tooLarge(maxBytes: number): IsamsError {
@@ -72,13 +112,17 @@ function utf16beToLe(bytes: Uint8Array): Uint8Array {
 
 /**
  * Decodes a byte stream to text chunks (string chunks pass through), counting bytes and enforcing
- * `maxBytes`. A leading U+FEFF is dropped from the text either way.
+ * `maxBytes`; `charset` is the label the response's Content-Type names, if any ({@link sniff} says
+ * when it counts; one no decoder knows is refused before any byte is read). A leading U+FEFF is
+ * dropped from the text either way.
  */
 export async function* decodeText(
   input: AsyncIterable<Uint8Array | string>,
   counter: ByteCounter,
   maxBytes?: number,
+  charset?: string,
 ): AsyncGenerator<string> {
+  const declared = charset === undefined ? undefined : resolveCharset(charset);
   let decoder: TextDecoder | undefined;
   let bigEndian = false;
   let carry: Uint8Array | undefined; // odd byte of a UTF-16BE pair split across chunks
@@ -105,7 +149,7 @@ export async function* decodeText(
     let bytes = chunk;
     if (decoder === undefined) {
       head = head === undefined ? bytes : concat(head, bytes);
-      const sniffed = sniff(head);
+      const sniffed = sniff(head, declared);
       if (sniffed === undefined) continue;
       const { encoding, skip } = sniffed;
       bigEndian = encoding === 'utf-16be';
@@ -123,7 +167,7 @@ export async function* decodeText(
     if (text.length > 0) yield text;
   }
   if (decoder === undefined && head !== undefined) {
-    const { encoding, skip } = sniff(head, true)!;
+    const { encoding, skip } = sniff(head, declared, true)!;
     decoder = new TextDecoder(encoding === 'utf-16be' ? 'utf-16le' : encoding, { ignoreBOM: true });
     const rest = encoding === 'utf-16be' ? utf16beToLe(head.subarray(skip)) : head.subarray(skip);
     const text = emit(decoder.decode(rest, { stream: true }));

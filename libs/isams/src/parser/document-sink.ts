@@ -1,6 +1,8 @@
 import { DATASETS, DATASET_IDS } from '../datasets';
 import type { DatasetId } from '../datasets';
 import { boundText } from '../errors/bound-text';
+import { IsamsError } from '../errors/isams-error';
+import { NO_ATTRIBUTES, NO_CHILDREN } from '../raw-element';
 import type { RawElement } from '../raw-element';
 import { attr, attrOrElement, clean } from '../typed/raw-access';
 import { CompactIdSet } from './compact-id-set';
@@ -23,6 +25,28 @@ const BY_PATH = new Map<string, DatasetId>(
 /** Resolves `Module/Container` (case-insensitively) to a canonical dataset id. */
 export function datasetForContainer(module: string, container: string): DatasetId | undefined {
   return BY_PATH.get(`${module.toLowerCase()}/${container.toLowerCase()}`);
+}
+
+/**
+ * Text directly inside a dataset's container, where only its rows belong (`<CurrentPupils>junk<Pupil>`,
+ * JSON `"CurrentPupils": "junk"` or a `#text` beside the rows). iSAMS never writes it; it may be a row
+ * mangled into text, and the dataset read without that row would look complete — the row's record
+ * would be removed. So the document is refused (the text itself is never quoted).
+ */
+export function textWhereRowsBelong(
+  datasetId: DatasetId,
+  module: string,
+  container: string,
+  position: number,
+): IsamsError {
+  const path = boundText(`${module}/${container}`, 200);
+  return new IsamsError({
+    code: 'ISAMS_MALFORMED_DOCUMENT',
+    message: `The iSAMS document has text directly inside ${path}, where only ${DATASETS[datasetId].row} rows belong (at character ${position}): a row may have been damaged, so the document was not used.`,
+    details: { path, position, datasetId },
+    adminAction:
+      'The document has text where records belong, which iSAMS does not write, so SchoolCloud stopped reading it and changed nothing. Check that the host name points at the iSAMS server (not a proxy that rewrites responses); if it does, contact SchoolCloud support with this message.',
+  });
 }
 
 /** True when `name` is the dataset's row element name (case-insensitively). */
@@ -133,13 +157,31 @@ export class DocumentSink {
     }
   }
 
-  unexpected(path: string, datasetId?: DatasetId): void {
+  /**
+   * An element directly inside `datasetId`'s container whose name is not the dataset's row
+   * (`<Pupl Id="2">` beside the `<Pupil>` rows; in JSON a key beside "Pupil", each item of its list
+   * one element). iSAMS writes only rows there, so it may be a row damaged or renamed: the dataset
+   * read without it would look complete and the record it stands for would be removed. It is
+   * reported (`ISAMS_UNEXPECTED_ELEMENT`, its path) and passed on as a record of the dataset that
+   * has its name and nothing else: no identity (the typed view reports `ISAMS_RECORD_MISSING_ID`),
+   * so a consumer that removes what a complete dataset lacks treats the dataset as not fully read
+   * (the roster suspends the type's removals). Its attributes and content are not read: nothing
+   * says they are a row's. It counts as a record towards the limits, so a document of many of them
+   * stops at `ISAMS_TOO_MANY_RECORDS`.
+   */
+  notARow(datasetId: DatasetId, module: string, container: string, name: string): void {
+    const { row } = DATASETS[datasetId];
+    const path = `${module}/${container}/${name}`;
     this.finding({
       code: FINDING_CODES.UNEXPECTED_ELEMENT,
-      ...(datasetId === undefined ? {} : { datasetId }),
+      datasetId,
       path,
-      message: `Unexpected element ${path}; ignored.`,
+      message:
+        `Unexpected element ${boundText(path, 300)}, where only ${row} rows belong: it may be a damaged ${row}, ` +
+        `so it is passed on as a ${row} record that cannot be identified (its content is not read) and nothing ` +
+        `missing from ${container} is taken as removed while it is there.`,
     });
+    this.record(datasetId, { name, attributes: NO_ATTRIBUTES, children: NO_CHILDREN });
   }
 
   /** Reports a finding; its texts (which quote the document) are bounded ({@link boundText}). */

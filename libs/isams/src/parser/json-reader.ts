@@ -3,7 +3,7 @@ import { classifyMessage } from '../errors/classify-message';
 import { IsamsError } from '../errors/isams-error';
 import type { RawElement } from '../raw-element';
 import type { DocumentSink } from './document-sink';
-import { isRowName } from './document-sink';
+import { isRowName, textWhereRowsBelong } from './document-sink';
 import { jsonToRaw, jsonToRawExact } from './json-to-raw';
 import type { JsonValue } from './json-to-raw';
 import { NODE_OVERHEAD, documentTooDeep, recordTooLarge } from './limits';
@@ -23,7 +23,17 @@ const COMMA = 0x2c;
 
 const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
-type Role = 'root' | 'isams' | 'moduleList' | 'module' | 'containerList' | 'container' | 'rowList' | 'skip';
+type Role =
+  | 'root'
+  | 'isams'
+  | 'moduleList'
+  | 'module'
+  | 'containerList'
+  | 'container'
+  | 'rowList'
+  /** The list under a key of a container that is not its row name: each item is an element that is not a row. */
+  | 'otherList'
+  | 'skip';
 
 /** An object or array of the document's envelope (everything above and around the rows). */
 interface Frame {
@@ -39,6 +49,8 @@ interface Frame {
   afterComma: boolean;
   dataset?: DatasetId;
   module?: string;
+  /** For an `otherList`: the container it is in. */
+  container?: string;
 }
 
 /**
@@ -94,6 +106,11 @@ function notIsamsDocument(reason: string): IsamsError {
   });
 }
 
+/** Json.NET's keys for an element's text (`#text`) and CDATA (`#cdata-section`). */
+const TEXT_KEYS = new Set(['#text', '#cdata-section']);
+/** Json.NET's empty element: `null`, or text that is only white space. */
+const isBlank = (value: JsonValue): boolean =>
+  value === null || (typeof value === 'string' && value.trim().length === 0);
 const isMeta = (key: string): boolean => key.startsWith('@') || key.startsWith('#') || key.startsWith('?');
 
 /** `JSON.parse` reviver keeping every number as its source text, so ids never lose precision. */
@@ -630,18 +647,26 @@ export class JsonReader {
         this.rootPrimitive(key.toLowerCase(), value);
         break;
       case 'module':
-        if (!isMeta(key)) this.emptyContainer(top.name, key);
+        if (!isMeta(key)) this.emptyContainer(top.name, key, value, at);
         break;
       case 'containerList':
-        this.emptyContainer(top.module ?? '', top.name);
+        this.emptyContainer(top.module ?? '', top.name, value, at);
         break;
       case 'container':
-        if (isMeta(key)) break;
+        if (isMeta(key)) {
+          // Json.NET's form of text beside the rows: `<CurrentPupils>junk<Pupil …>`.
+          if (TEXT_KEYS.has(key.toLowerCase()) && !isBlank(value))
+            throw textWhereRowsBelong(top.dataset!, top.module ?? '', top.name, at);
+          break;
+        }
         if (isRowName(top.dataset!, key)) this.sink.record(top.dataset!, jsonToRaw(key, value));
-        else this.sink.unexpected(`${top.module}/${top.name}/${key}`, top.dataset);
+        else this.sink.notARow(top.dataset!, top.module ?? '', top.name, key);
         break;
       case 'rowList':
         this.sink.record(top.dataset!, jsonToRaw(top.name, value));
+        break;
+      case 'otherList':
+        this.sink.notARow(top.dataset!, top.module ?? '', top.container ?? '', top.name);
         break;
       default:
         break;
@@ -659,8 +684,12 @@ export class JsonReader {
     }
   }
 
-  private emptyContainer(module: string, container: string): void {
-    if (this.sink.containerStart(module, container) !== undefined) this.sink.containerEnd();
+  /** A container written as a single value: empty when null or blank, else text where rows belong. */
+  private emptyContainer(module: string, container: string, value: JsonValue, at: number): void {
+    const dataset = this.sink.containerStart(module, container);
+    if (dataset === undefined) return;
+    if (!isBlank(value)) throw textWhereRowsBelong(dataset, module, container, at);
+    this.sink.containerEnd();
   }
 
   /**
@@ -722,7 +751,14 @@ export class JsonReader {
         case 'container': {
           if (isMeta(key)) break;
           if (!isRowName(parent.dataset!, key)) {
-            this.sink.unexpected(`${parent.module}/${parent.name}/${key}`, parent.dataset);
+            // Not a row (DocumentSink.notARow); its content is walked, not read.
+            if (kind === 'object') this.sink.notARow(parent.dataset!, parent.module ?? '', parent.name, key);
+            else {
+              frame.role = 'otherList';
+              frame.dataset = parent.dataset!;
+              frame.module = parent.module ?? '';
+              frame.container = parent.name;
+            }
             break;
           }
           if (kind === 'array') {
@@ -735,11 +771,14 @@ export class JsonReader {
           break;
         }
         case 'rowList':
-          if (kind === 'object') {
-            target = 'record';
-            dataset = parent.dataset;
-            name = parent.name;
-          }
+          // An array in the row list is no row of Json.NET's either, but it may be a damaged one:
+          // read as a record whose items are its children, it has no identity (jsonToRaw).
+          target = 'record';
+          dataset = parent.dataset;
+          name = parent.name;
+          break;
+        case 'otherList':
+          this.sink.notARow(parent.dataset!, parent.module ?? '', parent.container ?? '', parent.name);
           break;
         default:
           break;

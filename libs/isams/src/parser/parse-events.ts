@@ -95,6 +95,12 @@ export interface StreamBatchOptions {
   /** Depth, record-size and record-count limits; unset ones take {@link DEFAULT_PARSER_LIMITS}. */
   limits?: Partial<ParserLimits>;
   format: 'xml' | 'json';
+  /**
+   * The charset the response's `Content-Type` names (its `charset` parameter), if any: the bytes are
+   * decoded in it unless a byte-order mark or UTF-16 bytes say otherwise (README › Text encoding).
+   * A charset no decoder knows is `ISAMS_MALFORMED_DOCUMENT`. Input given as strings ignores it.
+   */
+  charset?: string;
   /** Stop with ISAMS_RESPONSE_TOO_LARGE once more bytes than this were read. */
   maxBytes?: number;
   /**

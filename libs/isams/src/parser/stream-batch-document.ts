@@ -97,7 +97,7 @@ export async function* streamBatchDocumentBatches(
   const sink = new DocumentSink(opts.detectDuplicates ?? true, limits);
   const reader = opts.format === 'json' ? new JsonReader(sink, limits) : new XmlReader(sink, limits);
   // Errors of the input stream itself (e.g. a network error) pass through unchanged.
-  for await (const text of decodeText(input, counter, opts.maxBytes)) {
+  for await (const text of decodeText(input, counter, opts.maxBytes, opts.charset)) {
     reader.write(text);
     if (sink.out.length > 0) yield sink.drain();
   }

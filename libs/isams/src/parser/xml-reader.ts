@@ -7,7 +7,7 @@ import { IsamsError } from '../errors/isams-error';
 import { NO_ATTRIBUTES, NO_CHILDREN } from '../raw-element';
 import type { RawElement } from '../raw-element';
 import type { DocumentSink } from './document-sink';
-import { isRowName } from './document-sink';
+import { isRowName, textWhereRowsBelong } from './document-sink';
 import { NODE_OVERHEAD, documentTooDeep, recordTooLarge } from './limits';
 import type { ParserLimits } from './parse-events';
 
@@ -138,6 +138,12 @@ export class XmlReader {
   private recordSize = 0;
   /** saxes's position (characters) at its last event. */
   private lastEvent = 0;
+  /**
+   * Characters handed to saxes so far. Between two writes saxes's `position` counts the last piece
+   * twice (its chunk offset has moved past the piece, its index not reset yet), so the gap since the
+   * last event is measured from this instead.
+   */
+  private written = 0;
 
   constructor(
     private readonly sink: DocumentSink,
@@ -198,7 +204,8 @@ export class XmlReader {
       // One native scan per piece; a piece with such a character is rare and replaced whole.
       if (DISALLOWED_CHAR.test(piece)) piece = piece.replace(DISALLOWED_CHARS, '\uFFFD');
       this.parser.write(piece);
-      if (this.parser.position - this.lastEvent > this.limits.maxRecordBytes) {
+      this.written += piece.length;
+      if (this.written - this.lastEvent > this.limits.maxRecordBytes) {
         throw recordTooLarge(this.limits.maxRecordBytes, this.dataset, 'value (text, tag or comment)');
       }
     }
@@ -251,7 +258,8 @@ export class XmlReader {
     if (this.dataset === undefined) return;
     if (d === 4) {
       if (!isRowName(this.dataset, tag.name)) {
-        this.sink.unexpected(`${this.module}/${this.container}/${tag.name}`, this.dataset);
+        // Its content is skipped (nothing is built while the stack is empty).
+        this.sink.notARow(this.dataset, this.module, this.container, tag.name);
         return;
       }
       this.recordSize = 0;
@@ -289,6 +297,10 @@ export class XmlReader {
       const field = this.message[this.messageField] ?? '';
       if (field.length < MESSAGE_FIELD_MAX_CHARS)
         this.message[this.messageField] = (field + t).slice(0, MESSAGE_FIELD_MAX_CHARS);
+    } else if (this.depth === 3 && this.dataset !== undefined && t.trim().length > 0) {
+      // Text in the root or a module is ignored: what it may have damaged reads as absent, which
+      // removes nothing. In a dataset's container it may be a damaged row (textWhereRowsBelong).
+      throw textWhereRowsBelong(this.dataset, this.module, this.container, this.parser.position);
     }
   }
 

@@ -18,6 +18,10 @@ export const BOMBS = {
   'rows-xml': { format: 'xml', about: '4,000,000 tiny rows with distinct ids (~80 MB)' },
   /** 4,000,000 tiny pupil rows without ids (~40 MB): no duplicate set, only the count. */
   'count-xml': { format: 'xml', about: '4,000,000 tiny rows without ids (~40 MB)' },
+  /** 4,000,000 elements that are not rows (`<Pupl/>`) in the pupils container: each one a record. */
+  'others-xml': { format: 'xml', about: '4,000,000 elements that are not rows (~170 MB)' },
+  /** The same in JSON: 4,000,000 items of a list under a key beside "Pupil". */
+  'others-json': { format: 'json', about: '4,000,000 items under a key that is not the row name (~44 MB)' },
 } as const satisfies Record<string, { format: 'xml' | 'json'; about: string }>;
 
 export type BombName = keyof typeof BOMBS;
@@ -72,6 +76,16 @@ export async function* bomb(name: BombName): AsyncGenerator<string> {
       yield XML_HEAD;
       yield* repeat('<Pupil/>', 4_000_000);
       yield XML_TAIL;
+      return;
+    case 'others-xml':
+      yield XML_HEAD;
+      yield* repeat('<Pupl Id="1"><Forename>A</Forename></Pupl>', 4_000_000);
+      yield XML_TAIL;
+      return;
+    case 'others-json':
+      yield '{"iSAMS":{"PupilManager":{"CurrentPupils":{"Pupil":{"@Id":"1"},"Pupl":[null';
+      yield* repeat(',{"@Id":"2"}', 4_000_000);
+      yield ']}}}}';
       return;
   }
 }
