@@ -39,8 +39,10 @@ export interface NormalisedSnapshot {
    */
   suspendedTypes: Set<RosterEntityType>;
   /**
-   * Per type and entity id: fields that could not be read in this run. They keep the stored image's
-   * value (merged at diff time, `keepStoredFields`); a new entity is added without them.
+   * Per type and entity id: fields that could not be read in this run (or list items the copies of
+   * a repeated record give differently: `pupils[pupilId=101]`). They keep the stored image's value
+   * (merged at diff time, `keepStoredFields`); a new entity is added without them (an item, with
+   * what its copies agree on).
    */
   keepStored: Partial<Record<RosterEntityType, ReadonlyMap<string, readonly string[]>>>;
   /** Per present dataset, its raw record count (to tell "empty" from "absent"). */

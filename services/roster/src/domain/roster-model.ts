@@ -112,7 +112,8 @@ export const ROSTER_FINDING_CODES = {
   MEMBERSHIP_OF_EXCLUDED_GROUP: 'ROSTER_MEMBERSHIP_OF_EXCLUDED_GROUP',
   /**
    * Two rows with the same Id and different content: read from the first, what they disagree on
-   * keeps its stored value and what only the other names is still read (nothing of it is removed).
+   * keeps its stored value, lists of child items are the union of every copy's, and what only the
+   * other names is still read (nothing of it is removed).
    */
   CONFLICTING_DUPLICATE: 'ROSTER_CONFLICTING_DUPLICATE',
   /**

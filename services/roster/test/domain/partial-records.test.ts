@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { RosterEntityType } from '@isams-sync/events';
 import type { RawElement } from '@isams-sync/isams';
-import { diff } from '../../src/domain/diff';
+import { canonicalJson, diff } from '../../src/domain/diff';
 import type { StoredByType, StoredEntity } from '../../src/domain/diff';
+import { itemField, keepStoredFields } from '../../src/domain/keep-stored';
 import { normalise } from '../../src/domain/normalise';
 import type { RawSnapshot } from '../../src/domain/normalise';
-import type { EntitiesByType } from '../../src/domain/roster-model';
+import type { EntitiesByType, JsonValue, RosterEntity } from '../../src/domain/roster-model';
 import {
+  contact,
   department,
   division,
   el,
@@ -14,6 +16,7 @@ import {
   groupMember,
   house,
   pupil,
+  set,
   setList,
   smallSchool,
   staff,
@@ -320,7 +323,7 @@ describe('a record repeated with the same id and different content removes and u
     expect(codesOf(n, 'ROSTER_CONFLICTING_DUPLICATE')).toEqual([]);
   });
 
-  it('a department repeated with other subjects removes none of them and keeps its stored subject list', () => {
+  it('a department repeated with other subjects removes none of them; its subject list is read from every copy', () => {
     const first = school();
     first.departmentsAndSubjects![0] = department('1', [
       ['21', 'Maths'],
@@ -397,5 +400,226 @@ describe('a record repeated with the same id and different content removes and u
     expect(found[0]!.message).toMatch(/several current staff members/);
     expect(found[0]!.message).toMatch(/repeated/);
     expect(found[0]).not.toHaveProperty('ref');
+  });
+});
+
+/**
+ * SQL Server's `FOR XML AUTO` sends one copy of a parent row per joined child row it cannot group:
+ * a parent with two children at the school comes as two contacts with the same id, one pupil each.
+ * A list of child items is therefore read from every copy (the union, de-duplicated, sorted): no
+ * link one copy names is dropped, none every copy names is lost, and the order of the copies does
+ * not matter.
+ */
+/** An entity as a run leaves it: its change's image, else the stored one. */
+const completed = (r: ReturnType<typeof run>, type: RosterEntityType, id: string) =>
+  r.changes.find((c) => c.entityType === type && c.entityId === id)?.after ?? r.stored[type]!.get(id)!.data;
+
+describe('a list a joined repeat splits across its copies is read from every copy', () => {
+  it('a new contact sent once per child is added with both pupils', () => {
+    const next = school();
+    next.contacts!.push(
+      contact('510', '5100', true, [['100', 'Current']]),
+      contact('510', '5100', true, [['101', 'Current']]),
+    );
+    const { changes } = run(school(), next);
+    expect(summary(changes)).toEqual(['contact:added:5100']);
+    expect(changes[0]!.after).toMatchObject({
+      contactIds: ['510'],
+      relationship: 'Mother',
+      pupils: [
+        { pupilId: '100', status: 'Current', relationship: 'Mother', contactId: '510' },
+        { pupilId: '101', status: 'Current', relationship: 'Mother', contactId: '510' },
+      ],
+    });
+  });
+
+  it('a stored contact with pupil A sent as (A) and (B) links both; one whose copies name (A, B) and (A) loses no link', () => {
+    const first = school();
+    first.contacts!.push(contact('510', '5100', true, [['100', 'Current']]));
+    first.contacts!.push(
+      contact('511', '5110', true, [
+        ['100', 'Current'],
+        ['101', 'Current'],
+      ]),
+    );
+    const next = school();
+    next.contacts!.push(
+      contact('510', '5100', true, [['100', 'Current']]),
+      contact('510', '5100', true, [['101', 'Current']]),
+      contact('511', '5110', true, [
+        ['100', 'Current'],
+        ['101', 'Current'],
+      ]),
+      contact('511', '5110', true, [['100', 'Current']]),
+    );
+    const r = run(first, next);
+    expect(summary(r.changes)).toEqual(['contact:updated:5100']);
+    expect(r.changes[0]).toMatchObject({ changedFields: ['pupils'] });
+    const pupilsOf = (id: string) =>
+      (completed(r, 'contact', id).pupils as { pupilId: string }[]).map((l) => l.pupilId);
+    expect(pupilsOf('5100')).toEqual(['100', '101']);
+    expect(pupilsOf('5110')).toEqual(['100', '101']);
+    expect(r.n.keepStored.contact?.get('5100')).toBeUndefined();
+  });
+
+  it('new staff, divisions, departments and sets sent once per child keep every child of every copy', () => {
+    const role = (id: string, name: string) => el('Role', { Id: id }, [t('Name', name)]);
+    const next = school();
+    next.currentStaff!.push(
+      staff('4', 'UC4', [el('Roles', {}, [role('4', 'Teacher - Maths')])]),
+      staff('4', 'UC4', [el('Roles', {}, [role('9', 'Form Tutor')])]),
+    );
+    next.schoolDivisions!.push(division('6', 'Prep', ['9']), division('6', 'Prep', ['10']));
+    next.departmentsAndSubjects!.push(
+      department('7', [['21', 'Maths']]),
+      department('7', [['22', 'Physics']]),
+    );
+    next.teachingSets!.push(set('72', '21', [['1', true]]), set('72', '21', [['2', false]]));
+    const { changes } = run(school(), next);
+    expect(summary(changes)).toEqual([
+      'staff:added:4',
+      'division:added:6',
+      'department:added:7',
+      'subject:updated:21',
+      'subject:updated:22',
+      'teachingSet:added:72',
+    ]);
+    const after = (type: string, id: string) =>
+      changes.find((c) => c.entityType === type && c.entityId === id)!.after;
+    expect(after('staff', '4')).toMatchObject({
+      roles: [
+        { id: '4', name: 'Teacher - Maths' },
+        { id: '9', name: 'Form Tutor' },
+      ],
+    });
+    expect(after('division', '6')).toMatchObject({ yearGroupIds: ['9', '10'] });
+    expect(after('department', '7')).toMatchObject({ subjectIds: ['21', '22'] });
+    expect(after('subject', '21')).toMatchObject({ departmentIds: ['1', '7'] });
+    expect(after('teachingSet', '72')).toMatchObject({
+      teachers: [
+        { staffId: '1', primary: true },
+        { staffId: '2', primary: false },
+      ],
+      primaryTeacherStaffId: '1',
+    });
+  });
+});
+
+describe('a list read from every copy: in either order, and an item its copies give differently', () => {
+  it('the copies in either order give the same images, so a resync does not flap', () => {
+    // pupil 102 is Former in one copy, Current in the other: added without a status either way
+    const copies = [
+      contact('510', '5100', true, [
+        ['100', 'Current'],
+        ['102', 'Former'],
+      ]),
+      contact('510', '5100', true, [
+        ['101', 'Former'],
+        ['102', 'Current'],
+      ]),
+    ];
+    const roles = [
+      staff('2', 'UC2', [el('Roles', {}, [el('Role', { Id: '9' }, [t('Name', 'Form Tutor')])])]),
+      staff('2', 'UC2', [el('Roles', {}, [el('Role', { Id: '12' }, [t('Name', 'Head of Year')])])]),
+    ];
+    const sets = [
+      set('70', '21', [['2', false]]),
+      set('70', '21', [
+        ['1', true],
+        ['3', false],
+      ]),
+    ];
+    const inOrder = (reversed: boolean) => {
+      const o = <T>(xs: T[]) => (reversed ? [...xs].reverse() : xs);
+      const next = school();
+      next.contacts!.push(...o(copies));
+      next.currentStaff![1] = o(roles)[0]!;
+      next.currentStaff!.push(o(roles)[1]!);
+      next.teachingSets![0] = o(sets)[0]!;
+      next.teachingSets!.push(o(sets)[1]!);
+      const r = run(school(), next);
+      return {
+        changes: r.changes.map((c) => `${summary([c])[0]} ${canonicalJson(c.after)}`),
+        images: (['contact', 'staff', 'teachingSet'] as const).map((type) =>
+          [...r.n.entities[type].keys()].map((id) => canonicalJson(completed(r, type, id))),
+        ),
+        keepStored: r.n.keepStored,
+      };
+    };
+    const a = inOrder(false);
+    const b = inOrder(true);
+    expect(b).toEqual(a);
+    expect(a.images[0]![a.images[0]!.length - 1]).toContain(
+      '{"contactId":"510","pupilId":"102","relationship":"Mother"}',
+    );
+    expect(a.changes.map((c) => c.split(' ')[0])).toEqual([
+      'staff:updated:2',
+      'contact:added:5100',
+      'teachingSet:updated:70',
+    ]);
+  });
+
+  it('a pupil two copies give with different details keeps its stored link, or what the copies agree on when new', () => {
+    const first = school();
+    first.contacts!.push(
+      contact('510', '5100', true, [
+        ['100', 'Current'],
+        ['101', 'Current'],
+      ]),
+    );
+    const repeat = (s: School) =>
+      s.contacts!.push(
+        contact('520', '5200', true, [
+          ['100', 'Current'],
+          ['101', 'Current'],
+        ]),
+        contact('520', '5200', true, [
+          ['100', 'Current'],
+          ['101', 'Former'],
+        ]),
+        contact('510', '5100', true, [
+          ['100', 'Current'],
+          ['101', 'Former'],
+        ]),
+        contact('510', '5100', true, [
+          ['100', 'Current'],
+          ['101', 'Current'],
+          ['102', 'Current'],
+        ]),
+      );
+    const next = school();
+    repeat(next);
+    const r = run(first, next);
+    expect(summary(r.changes)).toEqual(['contact:added:5200', 'contact:updated:5100']);
+    const links = (id: string) => completed(r, 'contact', id).pupils;
+    // stored 5100: 101 keeps its stored link (Current), 102 that only one copy names is added
+    expect(links('5100')).toEqual([
+      { pupilId: '100', status: 'Current', relationship: 'Mother', contactId: '510' },
+      { pupilId: '101', status: 'Current', relationship: 'Mother', contactId: '510' },
+      { pupilId: '102', status: 'Current', relationship: 'Mother', contactId: '510' },
+    ]);
+    // new 5200: both links, 101 without the status its copies disagree on
+    expect(links('5200')).toEqual([
+      { pupilId: '100', status: 'Current', relationship: 'Mother', contactId: '520' },
+      { pupilId: '101', relationship: 'Mother', contactId: '520' },
+    ]);
+  });
+
+  it('a kept list item takes the stored item with its key, else stays as read; a whole list kept wins', () => {
+    const read: RosterEntity = {
+      id: '5100',
+      pupils: [{ pupilId: '100', status: 'Current' }, { pupilId: '101' }],
+    };
+    const stored: RosterEntity = { id: '5100', pupils: [{ pupilId: '101', status: 'Former' }] };
+    const item = itemField('pupils', 'pupilId', '101');
+    expect(item).toBe('pupils[pupilId=101]');
+    expect(keepStoredFields(read, [item], stored).pupils).toEqual([
+      { pupilId: '100', status: 'Current' },
+      { pupilId: '101', status: 'Former' },
+    ]);
+    expect(keepStoredFields(read, [item], undefined)).toEqual(read);
+    expect(keepStoredFields(read, [item], { id: '5100' })).toEqual(read);
+    expect(keepStoredFields(read, ['pupils', item], stored).pupils).toEqual(stored.pupils);
+    expect((read.pupils as JsonValue[])[1]).toEqual({ pupilId: '101' });
   });
 });

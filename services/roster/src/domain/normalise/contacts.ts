@@ -1,15 +1,19 @@
+import { itemField } from '../keep-stored';
 import { ROSTER_FINDING_CODES as F } from '../roster-model';
 import type { JsonValue } from '../roster-model';
 import {
   addFinding,
   compact,
   compareIds,
+  copiesOf,
   entity,
+  everyCopyItems,
+  keepStored,
   keepUnreadable,
   readDataset,
   sortedUnique,
 } from './context';
-import type { FieldSources, NormaliseContext, ReadRow } from './context';
+import type { EveryCopy, FieldSources, NormaliseContext, ReadRow } from './context';
 import type { References } from './references';
 
 /** Roster contact (person) fields ← Contacts table fields; links and contact ids merge over records. */
@@ -37,6 +41,14 @@ export const CONTACT_SOURCES = {
   isFirstPersonContact: ['isFirstPersonContact'],
   pupils: ['pupils', 'pupils.id', 'pupils.status', 'relationship'],
 } as const satisfies FieldSources<'contacts'>;
+
+/**
+ * Read from every copy of a repeated contact: a join sends a parent once per child. Each link
+ * carries the relationship of the copy it comes from.
+ */
+export const CONTACT_EVERY_COPY = {
+  pupils: CONTACT_SOURCES.pupils,
+} as const satisfies EveryCopy<'contacts'>;
 
 type Link = { [key: string]: JsonValue };
 
@@ -109,25 +121,44 @@ export function normaliseContacts(ctx: NormaliseContext, refs: References): void
         message: `Contact ${c.id} has no PersonId; the person is keyed as ${personKey}.`,
       });
     }
-    const links = c.pupils.map((l): Link => {
-      if (
-        refs.pupilIds !== undefined &&
-        !refs.pupilIds.has(l.id) &&
-        (l.status ?? 'Current').toLowerCase() === 'current'
-      ) {
-        addFinding(ctx, {
-          code: F.DANGLING_REFERENCE,
-          datasetId: 'contacts',
-          recordId: c.id,
-          field: 'Pupils/Pupil/@Id',
-          ref: l.id,
-          message: `Contact ${c.id}: linked pupil ${l.id} is marked Current but is not a current pupil.`,
-        });
-      }
-      return compact({ pupilId: l.id, status: l.status, relationship: c.relationship, contactId: c.id });
-    });
-    keepUnreadable(ctx, 'contact', personKey, row, CONTACT_SOURCES);
-    mergePerson(ctx, personKey, row, links);
+    const dangling = new Set<string>();
+    const links = everyCopyItems(
+      copiesOf(row).map((copy) =>
+        copy.pupils.map((l): Link => {
+          if (
+            refs.pupilIds !== undefined &&
+            !refs.pupilIds.has(l.id) &&
+            (l.status ?? 'Current').toLowerCase() === 'current' &&
+            !dangling.has(l.id)
+          ) {
+            dangling.add(l.id);
+            addFinding(ctx, {
+              code: F.DANGLING_REFERENCE,
+              datasetId: 'contacts',
+              recordId: c.id,
+              field: 'Pupils/Pupil/@Id',
+              ref: l.id,
+              message: `Contact ${c.id}: linked pupil ${l.id} is marked Current but is not a current pupil.`,
+            });
+          }
+          return compact({
+            pupilId: l.id,
+            status: l.status,
+            relationship: copy.relationship,
+            contactId: c.id,
+          });
+        }),
+      ),
+      (l) => String(l.pupilId),
+    );
+    keepUnreadable(ctx, 'contact', personKey, row, CONTACT_SOURCES, CONTACT_EVERY_COPY);
+    keepStored(
+      ctx,
+      'contact',
+      personKey,
+      links.conflicting.map((id) => itemField('pupils', 'pupilId', id)),
+    );
+    mergePerson(ctx, personKey, row, links.items);
   }
   for (const c of ctx.entities.contact.values())
     (c.pupils as Link[]).sort((a, b) => compareIds(String(a.pupilId), String(b.pupilId)));

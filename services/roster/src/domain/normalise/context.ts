@@ -21,8 +21,9 @@ export interface RawSnapshot {
  * One record of a dataset as the typed view read it: its value and the fields it could not read.
  * A record repeated under its key with other content (a join emitting one row per child, a reused
  * row id) is read once: `value` is the first copy, `disputed` the fields its copies disagree on
- * (they keep their stored value, like unreadable ones) and `repeats` the differing copies, for the
- * entities and keys only they name.
+ * (they keep their stored value, like unreadable ones, unless the roster field is read from every
+ * copy: {@link EveryCopy}) and `repeats` the differing copies, for the entities, list items and
+ * keys only they name.
  */
 export interface ReadRow<D extends DatasetId> {
   value: TypedRecord<D>;
@@ -54,6 +55,43 @@ export const copyKeys = <R extends { id: string }>(
   ...rows.flatMap((r) => r.repeats.map((c) => ({ id: c.id, key: key(c), repeat: true }))),
 ];
 
+/** Every copy of a row: the first, then each differing repeat. */
+export const copiesOf = <D extends DatasetId>(row: ReadRow<D>): TypedRecord<D>[] => [
+  row.value,
+  ...row.repeats,
+];
+
+type Item = { [key: string]: JsonValue };
+
+/**
+ * The items of a list read from every copy of a row (`lists`, one per copy): a join sends a parent
+ * once per child, so the copies' lists are parts of one. Each item once, by `key`, sorted by it
+ * (the copies' order does not matter). An item that copies give with other content is
+ * `conflicting`: it keeps only the fields every copy gives it alike (the normaliser marks it to keep
+ * its stored item: `itemField`). One copy: its list as it is.
+ */
+export function everyCopyItems<T extends Item>(
+  lists: readonly (readonly T[])[],
+  key: (item: T) => string,
+): { items: T[]; conflicting: string[] } {
+  if (lists.length === 1) return { items: [...lists[0]!], conflicting: [] };
+  const byKey = new Map<string, T[]>();
+  for (const item of lists.flat()) byKey.set(key(item), [...(byKey.get(key(item)) ?? []), item]);
+  const conflicting: string[] = [];
+  const items = [...byKey.keys()].sort(compareIds).map((k) => {
+    const given = byKey.get(k)!;
+    const first = JSON.stringify(given[0]);
+    if (given.every((i) => JSON.stringify(i) === first)) return given[0]!;
+    conflicting.push(k);
+    const fields = [...new Set(given.flatMap((i) => Object.keys(i)))].sort();
+    const agreed = fields.filter((f) =>
+      given.every((i) => i[f] !== undefined && JSON.stringify(i[f]) === JSON.stringify(given[0]![f])),
+    );
+    return Object.fromEntries(agreed.map((f) => [f, given[0]![f]])) as T;
+  });
+  return { items, conflicting };
+}
+
 /** Whether a field of a row is not known for sure: unreadable, or its copies disagree. */
 export const unsure = <D extends DatasetId>(row: ReadRow<D>, path: TypedFieldPath<D>): boolean =>
   row.unreadable.has(path) || row.disputed.has(path);
@@ -63,6 +101,13 @@ export const unsure = <D extends DatasetId>(row: ReadRow<D>, path: TypedFieldPat
  * source could not be read keeps its stored value (`keepStored`, merged at diff time).
  */
 export type FieldSources<D extends DatasetId> = Readonly<Record<string, readonly TypedFieldPath<D>[]>>;
+
+/**
+ * The roster fields read from every copy of a repeated record (lists of child items, which a join
+ * splits across the copies) and the sources whose copies are read so: that the copies disagree on
+ * them is how a join sends them, so only an unreadable one keeps the stored value.
+ */
+export type EveryCopy<D extends DatasetId> = FieldSources<D>;
 
 type Fields = Record<string, JsonValue | undefined>;
 
@@ -142,15 +187,28 @@ export function keepStored(
   }
 }
 
-/** The roster fields of `sources` made from a typed field of `row` that is not known for sure ({@link unsure}). */
-function unsureFields<D extends DatasetId>(row: ReadRow<D>, sources: FieldSources<D>): string[] {
+/**
+ * The roster fields of `sources` made from a typed field of `row` that is not known for sure
+ * ({@link unsure}); for a field read from every copy (`everyCopy`), its sources listed there only
+ * when unreadable.
+ */
+function unsureFields<D extends DatasetId>(
+  row: ReadRow<D>,
+  sources: FieldSources<D>,
+  everyCopy: EveryCopy<D> = {},
+): string[] {
   if (row.unreadable.size === 0 && row.disputed.size === 0) return [];
-  return Object.keys(sources).filter((field) => sources[field]!.some((p) => unsure(row, p)));
+  return Object.keys(sources).filter((field) =>
+    sources[field]!.some((p) =>
+      everyCopy[field]?.includes(p) === true ? row.unreadable.has(p) : unsure(row, p),
+    ),
+  );
 }
 
 /**
  * Marks the roster fields of one entity made (by `sources`) from a typed field of `row` that could
- * not be read, or that the row's copies disagree on, as "keep the stored value".
+ * not be read, or that the row's copies disagree on (unless `everyCopy` reads it from every copy),
+ * as "keep the stored value".
  */
 export function keepUnreadable<D extends DatasetId>(
   ctx: NormaliseContext,
@@ -158,25 +216,29 @@ export function keepUnreadable<D extends DatasetId>(
   id: string,
   row: ReadRow<D>,
   sources: FieldSources<D>,
+  everyCopy?: EveryCopy<D>,
 ): void {
-  keepStored(ctx, type, id, unsureFields(row, sources));
+  keepStored(ctx, type, id, unsureFields(row, sources, everyCopy));
 }
 
 /**
- * Adds one `type` entity per row, made by `build` (which reports its references' findings), and
- * marks its roster fields made from a typed field that could not be read as "keep the stored value".
+ * Adds one `type` entity per row, made by `build` from the first copy and every copy (which reports
+ * its references' findings, and reads the `everyCopy` fields from every copy), and marks its roster
+ * fields made from a typed field that could not be read, or that the copies disagree on, as "keep
+ * the stored value".
  */
 export function addRowEntities<D extends DatasetId>(
   ctx: NormaliseContext,
   type: RosterEntityType,
   rows: readonly ReadRow<D>[],
   sources: FieldSources<D>,
-  build: (value: TypedRecord<D>) => RosterEntity,
+  build: (value: TypedRecord<D>, copies: readonly TypedRecord<D>[]) => RosterEntity,
+  everyCopy?: EveryCopy<D>,
 ): void {
   for (const row of rows) {
-    const made = build(row.value);
+    const made = build(row.value, copiesOf(row));
     ctx.entities[type].set(made.id, made);
-    keepUnreadable(ctx, type, made.id, row, sources);
+    keepUnreadable(ctx, type, made.id, row, sources, everyCopy);
   }
 }
 
@@ -270,6 +332,7 @@ function addRepeat<D extends DatasetId>(
     message:
       `${row} ${key} appears more than once with different content (${differing.map((k) => fields[k]?.label ?? k).join(', ')}): ` +
       `which copy is right is not known, so what they disagree on keeps its stored value (a new record is added ` +
-      `without it) and nothing only one copy names is removed. Correct the record in iSAMS.`,
+      `without it), the lists of child items a database join sends one per copy (subjects, pupils, roles, teachers, …) ` +
+      `are read from every copy, and nothing only one copy names is removed. Correct the record in iSAMS.`,
   });
 }

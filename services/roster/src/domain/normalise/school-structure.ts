@@ -1,5 +1,5 @@
 import { addRowEntities, entity, sortedUnique } from './context';
-import type { FieldSources, NormaliseContext, ReadRow } from './context';
+import type { EveryCopy, FieldSources, NormaliseContext, ReadRow } from './context';
 import { recordStaffLinks, refById, refsById } from './references';
 import type { References } from './references';
 
@@ -15,6 +15,11 @@ export const DIVISION_SOURCES = {
   code: ['code'],
   yearGroupIds: ['years', 'years.yearId'],
 } as const satisfies FieldSources<'schoolDivisions'>;
+
+/** Read from every copy of a repeated division (a join sends one per year). */
+export const DIVISION_EVERY_COPY = {
+  yearGroupIds: DIVISION_SOURCES.yearGroupIds,
+} as const satisfies EveryCopy<'schoolDivisions'>;
 
 export const HOUSE_SOURCES = {
   name: ['name'],
@@ -52,21 +57,33 @@ export function normaliseYears(
   });
 }
 
-/** School divisions with the year groups they cover. */
+/** School divisions with the year groups they cover (those of every copy of a repeated division). */
 export function normaliseDivisions(
   ctx: NormaliseContext,
   rows: readonly ReadRow<'schoolDivisions'>[],
   refs: References,
 ): void {
-  addRowEntities(ctx, 'division', rows, DIVISION_SOURCES, (d) => {
-    const years = refsById(
-      ctx,
-      refs.yearIds,
-      d.years.map((y) => y.yearId),
-      { datasetId: 'schoolDivisions', recordId: d.id, field: 'Years/Year/@YearId', targetName: 'year group' },
-    );
-    return entity({ id: d.id, name: d.name, code: d.code, yearGroupIds: sortedUnique(years) });
-  });
+  addRowEntities(
+    ctx,
+    'division',
+    rows,
+    DIVISION_SOURCES,
+    (d, copies) => {
+      const years = refsById(
+        ctx,
+        refs.yearIds,
+        [...new Set(copies.flatMap((c) => c.years.map((y) => y.yearId)))],
+        {
+          datasetId: 'schoolDivisions',
+          recordId: d.id,
+          field: 'Years/Year/@YearId',
+          targetName: 'year group',
+        },
+      );
+      return entity({ id: d.id, name: d.name, code: d.code, yearGroupIds: sortedUnique(years) });
+    },
+    DIVISION_EVERY_COPY,
+  );
 }
 
 /** Academic or boarding houses (one table) with their house masters. */

@@ -9,7 +9,7 @@ import {
   readDataset,
   sortedUnique,
 } from './context';
-import type { FieldSources, NormaliseContext, ReadRow } from './context';
+import type { EveryCopy, FieldSources, NormaliseContext, ReadRow } from './context';
 import { addMembership, idSet, recordSites, refById, rowIds, staffByCode } from './references';
 import type { IdSet, References } from './references';
 
@@ -17,6 +17,11 @@ export const DEPARTMENT_SOURCES = {
   name: ['name'],
   subjectIds: ['subjects'],
 } as const satisfies FieldSources<'departmentsAndSubjects'>;
+
+/** Read from every copy of a repeated department (a join sends one per subject). */
+export const DEPARTMENT_EVERY_COPY = {
+  subjectIds: DEPARTMENT_SOURCES.subjectIds,
+} as const satisfies EveryCopy<'departmentsAndSubjects'>;
 
 /** Subject fields come from a department's `Subjects/Subject` items. */
 export const SUBJECT_SOURCES = {
@@ -41,6 +46,15 @@ export const SET_SOURCES = {
   ],
 } as const satisfies FieldSources<'teachingSets'>;
 
+/**
+ * Read from every copy of a repeated set (a join sends one per teacher); the primary teacher too,
+ * but a disputed legacy `Teacher` user code keeps the stored one.
+ */
+export const SET_EVERY_COPY = {
+  teachers: SET_SOURCES.teachers,
+  primaryTeacherStaffId: SET_SOURCES.teachers,
+} as const satisfies EveryCopy<'teachingSets'>;
+
 export const TEACHING_FORM_SOURCES = {
   formId: ['formCode'],
   subjectId: ['subjectId'],
@@ -50,8 +64,8 @@ export const TEACHING_FORM_SOURCES = {
 /**
  * Departments, and subjects de-duplicated across them. A department whose subject list could not be
  * fully read keeps its stored `subjectIds`, and no subject is removed in this run (the unreadable
- * item may be one of them); so too when a department itself could not be identified. A department
- * repeated with other subjects keeps its stored `subjectIds`, and the subjects of every copy are read.
+ * item may be one of them); so too when a department itself could not be identified. The subjects
+ * of every copy of a repeated department are read, and are its `subjectIds`.
  */
 export function normaliseDepartments(
   ctx: NormaliseContext,
@@ -83,53 +97,75 @@ export function normaliseDepartments(
     ctx.suspended.add('subject');
     for (const id of subjects.keys()) keepStored(ctx, 'subject', id, ['departmentIds']);
   }
-  addRowEntities(ctx, 'department', rows, DEPARTMENT_SOURCES, (dept) =>
-    entity({ id: dept.id, name: dept.name, subjectIds: sortedUnique(dept.subjects.map((s) => s.id)) }),
+  addRowEntities(
+    ctx,
+    'department',
+    rows,
+    DEPARTMENT_SOURCES,
+    (dept, copies) =>
+      entity({
+        id: dept.id,
+        name: dept.name,
+        subjectIds: sortedUnique(copies.flatMap((c) => c.subjects.map((s) => s.id))),
+      }),
+    DEPARTMENT_EVERY_COPY,
   );
   return idSet(ctx, 'departmentsAndSubjects', subjects.keys(), 'subject');
 }
 
-/** Teaching sets with subject, year, teachers and primary teacher. Returns the set ids for set lists. */
+/**
+ * Teaching sets with subject, year, teachers and primary teacher. Returns the set ids for set lists.
+ * The teachers of every copy of a repeated set are read; one listed as primary anywhere is primary.
+ */
 export function normaliseSets(ctx: NormaliseContext, refs: References): IdSet {
   const rows = readDataset(ctx, 'teachingSets');
-  addRowEntities(ctx, 'teachingSet', rows, SET_SOURCES, (s) => {
-    const teachers = new Map<string, boolean>();
-    for (const t of s.teachers) {
-      const staffId = refById(ctx, refs.staffIds, t.staffId, {
-        datasetId: 'teachingSets',
-        recordId: s.id,
-        field: 'Teachers/Teacher/@StaffId',
-        targetName: 'current staff member',
+  addRowEntities(
+    ctx,
+    'teachingSet',
+    rows,
+    SET_SOURCES,
+    (s, copies) => {
+      const listed = new Map<string, boolean>();
+      for (const t of copies.flatMap((c) => c.teachers))
+        listed.set(t.staffId, (listed.get(t.staffId) ?? false) || (t.primaryTeacher ?? false));
+      const teachers = new Map<string, boolean>();
+      for (const [raw, isPrimary] of listed) {
+        const staffId = refById(ctx, refs.staffIds, raw, {
+          datasetId: 'teachingSets',
+          recordId: s.id,
+          field: 'Teachers/Teacher/@StaffId',
+          targetName: 'current staff member',
+        });
+        if (staffId !== undefined) teachers.set(staffId, (teachers.get(staffId) ?? false) || isPrimary);
+      }
+      const teacherList = [...teachers.entries()]
+        .sort((a, b) => compareIds(a[0], b[0]))
+        .map(([staffId, primary]) => ({ staffId, primary }));
+      const primary =
+        teacherList.find((t) => t.primary)?.staffId ??
+        (listed.size === 0
+          ? staffByCode(ctx, refs, s.primaryTeacherUserCode, {
+              datasetId: 'teachingSets',
+              recordId: s.id,
+              field: 'Teacher',
+            })
+          : undefined);
+      const site = recordSites('teachingSets', s.id);
+      return entity({
+        id: s.id,
+        name: s.name ?? s.setCode,
+        setCode: s.setCode,
+        setNumber: s.setNumber,
+        block: s.block,
+        description: s.description,
+        subjectId: refById(ctx, refs.subjectIds, s.subjectId, site('@SubjectId', 'subject')),
+        yearGroupId: refById(ctx, refs.yearIds, s.yearId, site('@YearId', 'year group')),
+        teachers: teacherList,
+        primaryTeacherStaffId: primary,
       });
-      if (staffId !== undefined)
-        teachers.set(staffId, (teachers.get(staffId) ?? false) || (t.primaryTeacher ?? false));
-    }
-    const teacherList = [...teachers.entries()]
-      .sort((a, b) => compareIds(a[0], b[0]))
-      .map(([staffId, primary]) => ({ staffId, primary }));
-    const primary =
-      teacherList.find((t) => t.primary)?.staffId ??
-      (s.teachers.length === 0
-        ? staffByCode(ctx, refs, s.primaryTeacherUserCode, {
-            datasetId: 'teachingSets',
-            recordId: s.id,
-            field: 'Teacher',
-          })
-        : undefined);
-    const site = recordSites('teachingSets', s.id);
-    return entity({
-      id: s.id,
-      name: s.name ?? s.setCode,
-      setCode: s.setCode,
-      setNumber: s.setNumber,
-      block: s.block,
-      description: s.description,
-      subjectId: refById(ctx, refs.subjectIds, s.subjectId, site('@SubjectId', 'subject')),
-      yearGroupId: refById(ctx, refs.yearIds, s.yearId, site('@YearId', 'year group')),
-      teachers: teacherList,
-      primaryTeacherStaffId: primary,
-    });
-  });
+    },
+    SET_EVERY_COPY,
+  );
   return idSet(ctx, 'teachingSets', rowIds(rows), 'teachingSet');
 }
 
