@@ -9,6 +9,7 @@ import { RosterErrors } from '../domain/roster-errors';
 import type { RosterFinding } from '../domain/roster-model';
 import { matchesWords, searchText, searchWords } from '../domain/search-text';
 import type { ChangesetProcessor, SnapshotPlan } from './changeset-processor';
+import { SharedLoads } from './shared-loads';
 
 export interface Page<T> {
   items: T[];
@@ -64,29 +65,58 @@ function filterChanges(all: StoredChange[], f: ChangeFilter): StoredChange[] {
 /** A filter matches an entity that has the field with that value; a missing field never matches. */
 const hasValue = (v: unknown, value: string): boolean => v !== undefined && v !== null && String(v) === value;
 
-/** Read side of the roster: entities, runs, changesets, findings, held batches, dry runs, thresholds. */
+/** A school's entities of one type and status, in id order, as a list page reads them (shared). */
+class LoadedEntities {
+  private texts: (string | undefined)[];
+  constructor(readonly records: EntityRecord[]) {
+    this.texts = new Array<string | undefined>(records.length);
+  }
+  /** The record's search text, worked out once for every caller sharing the load. */
+  text(i: number): string {
+    const r = this.records[i]!;
+    return (this.texts[i] ??= searchText(r.entityType, r.data));
+  }
+}
+
+/**
+ * Read side of the roster: entities, runs, changesets, findings, held batches, dry runs, thresholds.
+ * The reads that load a whole set (a type's entities, a run's changes or findings, a held batch's
+ * items, a dry run's plan) go through {@link SharedLoads}: shared by concurrent callers, bounded, and
+ * dropped when their callers give up (`signal`: the gRPC call's cancel and deadline).
+ */
 export class RosterQueries {
   constructor(
     private readonly store: RosterReadStore,
     private readonly processor: ChangesetProcessor,
     private readonly defaultThreshold: RemovalThreshold,
     private readonly now: () => Date = () => new Date(),
+    private readonly loads: SharedLoads = new SharedLoads(),
   ) {}
 
-  async listEntities(tenantId: string, q: ListEntitiesQuery): Promise<Page<EntityRecord>> {
+  async listEntities(
+    tenantId: string,
+    q: ListEntitiesQuery,
+    signal?: AbortSignal,
+  ): Promise<Page<EntityRecord>> {
+    const status = q.status === 'all' ? undefined : q.status;
+    const loaded = await this.loads.get(
+      tenantId,
+      `entities|${q.entityType}|${q.status}`,
+      signal,
+      async (abandoned) => {
+        const docs = await this.store.listEntityDocs(tenantId, q.entityType, status);
+        abandoned.throwIfAborted();
+        const records = docs.map(toRecord).filter((e) => status === undefined || e.status === status);
+        return new LoadedEntities(records.sort((a, b) => compareIds(a.entityId, b.entityId)));
+      },
+    );
     const words = searchWords(q.query);
-    const all = (
-      await this.store.listEntityDocs(tenantId, q.entityType, q.status === 'all' ? undefined : q.status)
-    )
-      .map(toRecord)
-      .filter(
-        (e) =>
-          (q.status === 'all' || e.status === q.status) &&
-          (words.length === 0 || matchesWords(searchText(e.entityType, e.data), words)) &&
-          q.filters.every((f) => hasValue(e.data[f.field], f.value)),
-      )
-      .sort((a, b) => compareIds(a.entityId, b.entityId));
-    return this.page(all, q.pageSize, q.pageToken);
+    const matching = loaded.records.filter(
+      (e, i) =>
+        (words.length === 0 || matchesWords(loaded.text(i), words)) &&
+        q.filters.every((f) => hasValue(e.data[f.field], f.value)),
+    );
+    return this.page(matching, q.pageSize, q.pageToken);
   }
 
   async getEntity(tenantId: string, entityType: RosterEntityType, entityId: string): Promise<EntityRecord> {
@@ -101,12 +131,21 @@ export class RosterQueries {
     return cs;
   }
 
-  /** All stored changes of a changeset, filtered (changesets are chunked; filtering is in memory). */
-  private async changes(cs: ChangesetDoc, f: ChangeFilter): Promise<StoredChange[]> {
-    const all: StoredChange[] = [];
-    for (let i = 0; i < (cs.chunkCount ?? 0); i += 1)
-      all.push(...((await this.store.changeChunk(cs.tenantId, cs._id, i))?.changes ?? []));
-    return filterChanges(all, f);
+  /** All stored changes of a changeset (changesets are chunked; filtering is in memory), shared. */
+  private changes(cs: ChangesetDoc, signal: AbortSignal | undefined): Promise<StoredChange[]> {
+    return this.loads.get(
+      cs.tenantId,
+      `changes|${cs._id}|${cs.chunkCount ?? 0}`,
+      signal,
+      async (abandoned) => {
+        const all: StoredChange[] = [];
+        for (let i = 0; i < (cs.chunkCount ?? 0); i += 1) {
+          abandoned.throwIfAborted();
+          all.push(...((await this.store.changeChunk(cs.tenantId, cs._id, i))?.changes ?? []));
+        }
+        return all;
+      },
+    );
   }
 
   async listRunChanges(
@@ -115,9 +154,10 @@ export class RosterQueries {
     f: ChangeFilter,
     pageSize: number,
     pageToken?: string,
+    signal?: AbortSignal,
   ): Promise<Page<StoredChange>> {
     const cs = await this.getRun(tenantId, syncRunId);
-    return this.page(await this.changes(cs, f), pageSize, pageToken);
+    return this.page(filterChanges(await this.changes(cs, signal), f), pageSize, pageToken);
   }
 
   async listRunFindings(
@@ -126,11 +166,18 @@ export class RosterQueries {
     code: string | undefined,
     pageSize: number,
     pageToken?: string,
+    signal?: AbortSignal,
   ): Promise<Page<RosterFinding>> {
     const cs = await this.getRun(tenantId, syncRunId);
-    const all: RosterFinding[] = [];
-    for (let i = 0; i * FINDING_CHUNK_SIZE < (cs.findingCount ?? 0); i += 1)
-      all.push(...((await this.store.findingChunk(tenantId, syncRunId, i))?.findings ?? []));
+    const count = cs.findingCount ?? 0;
+    const all = await this.loads.get(tenantId, `findings|${cs._id}|${count}`, signal, async (abandoned) => {
+      const found: RosterFinding[] = [];
+      for (let i = 0; i * FINDING_CHUNK_SIZE < count; i += 1) {
+        abandoned.throwIfAborted();
+        found.push(...((await this.store.findingChunk(tenantId, syncRunId, i))?.findings ?? []));
+      }
+      return found;
+    });
     const matching = all.filter((x) => !code || x.code === code);
     return this.page(matching, pageSize, pageToken);
   }
@@ -151,20 +198,28 @@ export class RosterQueries {
     f: ChangeFilter,
     pageSize: number,
     pageToken?: string,
+    signal?: AbortSignal,
   ): Promise<{ batch: HeldBatchDoc; records: Page<StoredChange> }> {
     const batch = await this.store.heldBatch(tenantId, batchId);
     if (batch === null) throw RosterErrors.ROSTER_HELD_BATCH_NOT_FOUND({ batchId });
-    const records = filterChanges(await this.store.heldItems(batch), f);
-    return { batch, records: this.page(records, pageSize, pageToken) };
+    const items = await this.loads.get(tenantId, `held|${batchId}`, signal, () =>
+      this.store.heldItems(batch),
+    );
+    return { batch, records: this.page(filterChanges(items, f), pageSize, pageToken) };
   }
 
-  /** Normalise + diff + guard a staged snapshot against the current roster; nothing is stored or published. */
-  async dryRunSnapshot(tenantId: string, syncRunId: string): Promise<SnapshotPlan> {
+  /**
+   * Normalise + diff + guard a staged snapshot against the current roster; nothing is stored or
+   * published. The plan is shared by the callers that ask for it at once.
+   */
+  async dryRunSnapshot(tenantId: string, syncRunId: string, signal?: AbortSignal): Promise<SnapshotPlan> {
     const cs = await this.getRun(tenantId, syncRunId);
     const complete =
       cs.marker !== undefined && markerStaged(cs.marker, await this.store.stagedChunks(tenantId, syncRunId));
     if (!complete) throw RosterErrors.ROSTER_SNAPSHOT_INCOMPLETE({ syncRunId });
-    return this.processor.planSnapshot(tenantId, { ...cs, processedAt: this.now() });
+    return this.loads.get(tenantId, `dry-run|${syncRunId}`, signal, () =>
+      this.processor.planSnapshot(tenantId, { ...cs, processedAt: this.now() }),
+    );
   }
 
   async thresholds(tenantId: string): Promise<RemovalThresholds> {

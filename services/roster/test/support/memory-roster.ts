@@ -3,7 +3,7 @@ import type { DatasetId } from '@isams-sync/isams';
 import type { RemovalThresholds } from '../../src/domain/guard';
 import type { DiscardedChange } from '../../src/domain/held-batch';
 import { RosterErrors } from '../../src/domain/roster-errors';
-import type { RosterFinding } from '../../src/domain/roster-model';
+import type { RosterEntity, RosterFinding } from '../../src/domain/roster-model';
 import type {
   ChangesetOrder,
   BatchDecision,
@@ -83,6 +83,33 @@ export interface MemoryRosterState {
   changesetOrders: Map<string, ChangesetOrder>;
   /** Per tenant, the newest lease generation and its holder (null: free). */
   leases: Map<string, { generation: number; holder: string | null }>;
+}
+
+/** Stores `image` in `state` as an active entity of `tenantId`, written by run `r1` (read-side tests). */
+export function putActiveEntity(
+  state: MemoryRosterState,
+  tenantId: string,
+  entityType: RosterEntityType,
+  image: RosterEntity,
+): void {
+  const _id = ids.entity(tenantId, entityType, image.id);
+  state.entities.set(_id, {
+    _id,
+    tenantId,
+    hash: 'h',
+    image,
+    entityType,
+    entityId: image.id,
+    status: 'active',
+    lastChangeId: 'r1#1',
+    lastSyncRunId: 'r1',
+    changedAt: '2026-01-01T00:00:00.000Z',
+    removedAt: null,
+    graceUntil: null,
+    removal: null,
+    purged: false,
+    purgedAt: null,
+  });
 }
 
 export function emptyRosterState(): MemoryRosterState {

@@ -7,7 +7,12 @@ import { searchText } from '../../src/domain/search-text';
 import { ids } from '../../src/use-cases/records';
 import type { StoredChange } from '../../src/use-cases/records';
 import { RosterQueries } from '../../src/use-cases/roster-queries';
-import { MemoryPublisher, MemoryRosterStore, emptyRosterState } from '../support/memory-roster';
+import {
+  MemoryPublisher,
+  MemoryRosterStore,
+  emptyRosterState,
+  putActiveEntity,
+} from '../support/memory-roster';
 
 const T = 'school-a';
 
@@ -15,24 +20,7 @@ const T = 'school-a';
 function setUp(entities: { entityType?: RosterEntityType; image: RosterEntity }[] = []) {
   const state = emptyRosterState();
   const store = new MemoryRosterStore(state);
-  for (const { entityType = 'pupil', image } of entities)
-    state.entities.set(ids.entity(T, entityType, image.id), {
-      _id: ids.entity(T, entityType, image.id),
-      tenantId: T,
-      hash: 'h',
-      image,
-      entityType,
-      entityId: image.id,
-      status: 'active',
-      lastChangeId: 'r1#1',
-      lastSyncRunId: 'r1',
-      changedAt: '2026-01-01T00:00:00.000Z',
-      removedAt: null,
-      graceUntil: null,
-      removal: null,
-      purged: false,
-      purgedAt: null,
-    });
+  for (const { entityType = 'pupil', image } of entities) putActiveEntity(state, T, entityType, image);
   const processor = memoryProcessor(state, {
     store,
     publisher: new MemoryPublisher(),

@@ -248,14 +248,18 @@ function entityRpcs(queries: RosterQueries): Pick<Handlers, 'ListEntities' | 'Ge
         }),
         req,
       );
-      const page = await queries.listEntities(ctx.tenantId, {
-        entityType: q.entityType,
-        query: q.query,
-        status: q.status,
-        filters: q.filters,
-        pageSize: q.page.pageSize,
-        ...(q.page.pageToken === undefined ? {} : { pageToken: q.page.pageToken }),
-      });
+      const page = await queries.listEntities(
+        ctx.tenantId,
+        {
+          entityType: q.entityType,
+          query: q.query,
+          status: q.status,
+          filters: q.filters,
+          pageSize: q.page.pageSize,
+          ...(q.page.pageToken === undefined ? {} : { pageToken: q.page.pageToken }),
+        },
+        ctx.signal,
+      );
       return { entities: page.items.map(toEntity), page: pageInfo(page) };
     }),
     GetEntity: unary(async (req: rosterV1.GetEntityRequest__Output, ctx) => {
@@ -289,6 +293,7 @@ function runRpcs(queries: RosterQueries): Pick<Handlers, 'GetRun' | 'ListRunChan
         q,
         q.page.pageSize,
         q.page.pageToken,
+        ctx.signal,
       );
       return { changes: page.items.map(toChange), page: pageInfo(page) };
     }),
@@ -300,6 +305,7 @@ function runRpcs(queries: RosterQueries): Pick<Handlers, 'GetRun' | 'ListRunChan
         q.code || undefined,
         q.page.pageSize,
         q.page.pageToken,
+        ctx.signal,
       );
       return {
         findings: page.items.map((f) => ({
@@ -360,6 +366,7 @@ function heldBatchRpcs(
         { entityType: q.entityType, query: q.query },
         q.page.pageSize,
         q.page.pageToken,
+        ctx.signal,
       );
       return {
         batch: await withState(ctx.tenantId)(batch),
@@ -386,7 +393,7 @@ function guardRpcs(
   return {
     DryRunSnapshot: unary(async (req: rosterV1.DryRunSnapshotRequest__Output, ctx) => {
       const q = parse(z.object({ syncRunId: runId, maxChanges: z.number().int().min(0).max(MAX_PAGE) }), req);
-      const plan = await queries.dryRunSnapshot(ctx.tenantId, q.syncRunId);
+      const plan = await queries.dryRunSnapshot(ctx.tenantId, q.syncRunId, ctx.signal);
       const heldCounts: Partial<Record<RosterEntityType, number>> = {};
       for (const c of plan.changes)
         if (c.disposition === 'held') heldCounts[c.entityType] = (heldCounts[c.entityType] ?? 0) + 1;
