@@ -19,7 +19,14 @@ export {
 export type { CallMetadataInput } from './call-metadata';
 export { TENANT_INVALID, TENANT_REQUIRED } from './call-context';
 export type { CallContext, TenantFreeCallContext } from './call-context';
-export { toGrpcStatus, readErrorDetails } from './error-status';
+export {
+  MAX_ERROR_DETAILS_BYTES,
+  MAX_STATUS_MESSAGE_CHARS,
+  boundErrorDetails,
+  boundStatusMessage,
+  readErrorDetails,
+  toGrpcStatus,
+} from './error-status';
 export { unary, serverStreaming, isWrappedHandler } from './handlers';
 export type { MethodOptions, TenantFreeMethodOptions, StreamSend, WrappedHandler } from './handlers';
 export {
@@ -70,6 +77,7 @@ export {
   parseKeyFile,
   serviceKeyFileName,
   serviceKeyringFrom,
+  ServiceTokenError,
   verifyServiceToken,
   writeServiceKeys,
 } from './service-identity';

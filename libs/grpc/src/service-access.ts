@@ -5,7 +5,12 @@ import type { Logger } from '@isams-sync/logger';
 import { TENANT_INVALID, TENANT_REQUIRED } from './call-context';
 import { TENANT_ID_KEY, isValidTenantId, metadataString } from './call-metadata';
 import { toGrpcStatus } from './error-status';
-import { AUTHORIZATION_KEY, IDENTITY_ERRORS, verifyServiceToken } from './service-identity';
+import {
+  AUTHORIZATION_KEY,
+  IDENTITY_ERRORS,
+  ServiceTokenError,
+  verifyServiceToken,
+} from './service-identity';
 import type { ServiceKeyring, VerifiedCaller } from './service-identity';
 
 /** Who may call a service's methods: the callers of every method, and per-method exceptions. */
@@ -144,7 +149,9 @@ export function serviceAccessInterceptor(options: {
                 {
                   method: path,
                   errCode: err instanceof AppError ? err.code : 'INTERNAL',
-                  reason: err instanceof AppError ? err.details?.reason : undefined,
+                  // Which check failed stays here: the caller gets the generic status only.
+                  reason: err instanceof ServiceTokenError ? err.reason : undefined,
+                  claimedCaller: err instanceof ServiceTokenError ? err.claimedCaller : undefined,
                   grpcCode: st.code,
                 },
                 'gRPC call refused',

@@ -207,13 +207,34 @@ export function mintServiceToken(keyring: ServiceKeyring, options: MintOptions):
   return `${signingInput}.${sign(key, signingInput).toString('base64url')}`;
 }
 
-function invalid(reason: string): AppError {
-  return new AppError({
-    code: IDENTITY_ERRORS.invalid,
-    kind: 'unauthenticated',
-    message: 'Service token is not valid',
-    details: { reason },
-  });
+/** Longest claimed caller (`iss`, unverified) a {@link ServiceTokenError} keeps for the log. */
+const CLAIMED_CALLER_MAX_CHARS = 64;
+
+/**
+ * A refused service token: sent as `UNAUTHENTICATED` / `GRPC_SERVICE_TOKEN_INVALID` / "Service token
+ * is not valid" with no details, so a forger does not learn which check failed. `reason` (`malformed`,
+ * `unknown caller`, `bad signature`, `wrong audience`, `wrong method`, `lifetime too long`, `issued in
+ * the future`, `expired`) and the caller the token claims to be are for the server's log only.
+ */
+export class ServiceTokenError extends AppError {
+  /** Which check failed. Never sent. */
+  readonly reason: string;
+  /** The token's `iss` (unverified; cut to 64 characters), when it could be read. Never sent. */
+  readonly claimedCaller?: string;
+
+  constructor(reason: string, claimedCaller?: string) {
+    super({ code: IDENTITY_ERRORS.invalid, kind: 'unauthenticated', message: 'Service token is not valid' });
+    this.reason = reason;
+    if (claimedCaller !== undefined)
+      this.claimedCaller =
+        claimedCaller.length > CLAIMED_CALLER_MAX_CHARS
+          ? `${claimedCaller.slice(0, CLAIMED_CALLER_MAX_CHARS)}…`
+          : claimedCaller;
+  }
+}
+
+function invalid(reason: string, claims?: TokenClaims): ServiceTokenError {
+  return new ServiceTokenError(reason, claims?.iss);
 }
 
 function parseClaims(part: string): TokenClaims | undefined {
@@ -231,8 +252,8 @@ function parseClaims(part: string): TokenClaims | undefined {
 
 /**
  * Verifies a token addressed to `keyring.self` for `method`: signature under a key of the claimed
- * caller, audience, method, time window and lifetime (the `sub` is the caller's to check). Throws an
- * `unauthenticated` {@link AppError} (`GRPC_SERVICE_TOKEN_INVALID`, the reason in its details).
+ * caller, audience, method, time window and lifetime (the `sub` is the caller's to check). Throws a
+ * {@link ServiceTokenError} (`GRPC_SERVICE_TOKEN_INVALID`; the reason is on the error, not in its details).
  */
 export function verifyServiceToken(
   keyring: ServiceKeyring,
@@ -246,20 +267,20 @@ export function verifyServiceToken(
   const claims = parseClaims(payload);
   if (claims === undefined) throw invalid('malformed');
   const keys = keyring.verifying.get(claims.iss);
-  if (keys === undefined) throw invalid('unknown caller');
+  if (keys === undefined) throw invalid('unknown caller', claims);
   const given = Buffer.from(signature, 'base64url');
   const signingInput = `${header}.${payload}`;
   const signed = keys.some((key) => {
     const expected = sign(key, signingInput);
     return given.length === expected.length && timingSafeEqual(given, expected);
   });
-  if (!signed) throw invalid('bad signature');
-  if (claims.aud !== keyring.self) throw invalid('wrong audience');
-  if (claims.mth !== method) throw invalid('wrong method');
+  if (!signed) throw invalid('bad signature', claims);
+  if (claims.aud !== keyring.self) throw invalid('wrong audience', claims);
+  if (claims.mth !== method) throw invalid('wrong method', claims);
   const nowSeconds = Math.floor(now() / 1000);
   if (claims.exp <= claims.iat || claims.exp - claims.iat > MAX_TOKEN_TTL_SECONDS)
-    throw invalid('lifetime too long');
-  if (claims.iat > nowSeconds + CLOCK_SKEW_SECONDS) throw invalid('issued in the future');
-  if (claims.exp + CLOCK_SKEW_SECONDS <= nowSeconds) throw invalid('expired');
+    throw invalid('lifetime too long', claims);
+  if (claims.iat > nowSeconds + CLOCK_SKEW_SECONDS) throw invalid('issued in the future', claims);
+  if (claims.exp + CLOCK_SKEW_SECONDS <= nowSeconds) throw invalid('expired', claims);
   return claims.sub === ANY_TENANT ? { service: claims.iss } : { service: claims.iss, tenantId: claims.sub };
 }

@@ -2,8 +2,15 @@ import { Metadata, status } from '@grpc/grpc-js';
 import type { Client, ServiceError } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { reflectionClient } from './helpers/reflection-client';
-import type { GrpcServerHandle } from '../src';
-import { bareEchoClient, startEchoServer } from './helpers/echo-service';
+import { generateServiceKeys, mintServiceToken, serviceKeyringFrom } from '../src';
+import type { GrpcServerHandle, MintOptions } from '../src';
+import {
+  bareEchoClient,
+  captureLogger,
+  ECHO_KEYS,
+  ECHO_SERVICE,
+  startEchoServer,
+} from './helpers/echo-service';
 import type { EchoClient, EchoResponse } from './helpers/echo-service';
 
 // Issue 15 defects, shown over real gRPC sockets with a bare grpc-js client (no library helpers): a
@@ -63,5 +70,52 @@ describe('service identity defects (issue 15)', () => {
       stream.end();
     });
     expect(outcome).toBe(status.UNIMPLEMENTED);
+  });
+});
+
+// Audit s51 #3: docs/security.md says a refused token's reason "is logged, not sent", but the status
+// carried it in `x-error-details-bin` ({"reason":"bad signature"}), telling a forger which check failed.
+describe('a refused service token (audit s51)', () => {
+  const ECHO = `/${ECHO_SERVICE}/Echo`;
+  const mint = (as: string, keys = ECHO_KEYS, options: Partial<MintOptions> = {}) =>
+    mintServiceToken(serviceKeyringFrom(as, keys), {
+      audience: 'echo',
+      method: ECHO,
+      tenant: 'school-a',
+      ...options,
+    });
+
+  it('is answered with the generic code and message only; the reason and the claimed caller are logged', async () => {
+    const { logger, lines } = captureLogger();
+    const { handle, address } = await startEchoServer(logger);
+    servers.push(handle);
+    const client = bareClient(address);
+    const forged: Array<[string, string]> = [
+      ['bad signature', mint('gateway', generateServiceKeys([['gateway', 'echo']]))],
+      ['wrong method', mint('gateway', ECHO_KEYS, { method: `/${ECHO_SERVICE}/Ping` })],
+      ['expired', mint('gateway', ECHO_KEYS, { now: () => Date.now() - 10 * 60_000 })],
+      ['unknown caller', mint('roster', generateServiceKeys([['roster', 'echo']]))],
+    ];
+    for (const [reason, token] of forged) {
+      const md = new Metadata();
+      md.set('authorization', `Bearer ${token}`);
+      const err = await echo(client, md).then(
+        () => undefined,
+        (e: ServiceError) => e,
+      );
+      expect(err, reason).toMatchObject({
+        code: status.UNAUTHENTICATED,
+        details: 'Service token is not valid',
+      });
+      expect(err!.metadata.get('x-error-code'), reason).toEqual(['GRPC_SERVICE_TOKEN_INVALID']);
+      expect(err!.metadata.get('x-error-details-bin'), reason).toEqual([]);
+    }
+    const refused = lines.filter((l) => l.msg === 'gRPC call refused');
+    expect(refused.map((l) => [l.reason, l.claimedCaller])).toEqual([
+      ['bad signature', 'gateway'],
+      ['wrong method', 'gateway'],
+      ['expired', 'gateway'],
+      ['unknown caller', 'roster'],
+    ]);
   });
 });

@@ -7,9 +7,18 @@ const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (v === '' || v === 0 || v === null ? undefined : v), schema.optional());
 
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, '1–64 of A-Za-z0-9_-, starting alphanumeric');
+/**
+ * A roster person id, as the roster publishes it (libs/events `entityId`: any non-empty string; from
+ * iSAMS a whole number, possibly negative, or `c<contact id>-<1|2>`). Any character but a control
+ * character or a lone surrogate, up to the 200 the roster's GetEntity looks up: an id is only ever
+ * compared, stored as a value or as the tail of a key, never put in a regex or a URL.
+ */
 const personId = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/, '1–128 of A-Za-z0-9_.:@-, starting alphanumeric');
+  .min(1, 'required')
+  .max(200, 'at most 200 characters')
+  // With the `u` flag a surrogate pair is one code point: only a lone surrogate is `Cs`.
+  .regex(/^[^\p{Cc}\p{Cs}]*$/u, 'no control characters');
 const time = z.iso.datetime({ offset: true, message: 'an RFC 3339 date-time' }).transform((s) => new Date(s));
 const title = z.string().trim().min(1, 'required').max(200);
 const page = z
@@ -138,11 +147,18 @@ export const setSchoolTimeZoneRequest = z.object({
 
 const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
-/** Parses a request, or throws `BOOKINGS_INVALID_REQUEST` (→ INVALID_ARGUMENT) naming every bad field. */
+/** Problems a refused request names; the rest are counted (20,000 bad removals would be a 1 MB error). */
+const LISTED_PROBLEMS = 10;
+
+/**
+ * Parses a request, or throws `BOOKINGS_INVALID_REQUEST` (→ INVALID_ARGUMENT) naming the first
+ * {@link LISTED_PROBLEMS} bad fields, then `{ field: '(request)', problem: 'N more problems not listed' }`.
+ */
 export function parseRequest<S extends z.ZodType>(schema: S, request: unknown): z.output<S> {
   const result = schema.safeParse(request);
   if (result.success) return result.data;
-  const fields = result.error.issues.map((issue) => ({
+  const { issues } = result.error;
+  const fields = issues.slice(0, LISTED_PROBLEMS).map((issue) => ({
     field:
       issue.path
         .map((p) => (typeof p === 'number' ? `[${p}]` : snake(String(p))))
@@ -150,6 +166,11 @@ export function parseRequest<S extends z.ZodType>(schema: S, request: unknown): 
         .replace(/\.\[/g, '[') || '(request)',
     problem: issue.message,
   }));
+  if (issues.length > LISTED_PROBLEMS)
+    fields.push({
+      field: '(request)',
+      problem: `${issues.length - LISTED_PROBLEMS} more problems not listed`,
+    });
   throw BookingsErrors.BOOKINGS_INVALID_REQUEST({ fields });
 }
 
