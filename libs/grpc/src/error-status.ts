@@ -62,7 +62,8 @@ export function boundStatusMessage(message: string): string {
 
 /**
  * The JSON of `details` as sent, at most {@link MAX_ERROR_DETAILS_BYTES} bytes. Longer details keep
- * their top-level scalars and the first items of each top-level array that fit (in key order), with
+ * their top-level scalars and, of each top-level array (in key order), the items that fit, in order
+ * (one too big for what is left is skipped, a smaller one after it may still fit), with
  * `truncated: true` and `omitted: { <key>: <items left out> }`; when even that does not fit, they are
  * `{ "truncated": true }`. Undefined when `details` cannot be serialised (a cycle, a BigInt).
  */
@@ -83,8 +84,9 @@ export function boundErrorDetails(details: Record<string, unknown>): string | un
   for (const [key, items] of arrays) {
     const kept = shortened[key] as unknown[];
     for (const item of items) {
+      // An item too big for what is left is left out (counted); a smaller one after it may still fit.
       const itemSize = Buffer.byteLength(safeJson(item) ?? 'null') + (kept.length > 0 ? 1 : 0);
-      if (size + itemSize > MAX_ERROR_DETAILS_BYTES) break;
+      if (size + itemSize > MAX_ERROR_DETAILS_BYTES) continue;
       kept.push(item);
       size += itemSize;
     }

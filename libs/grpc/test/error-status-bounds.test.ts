@@ -195,4 +195,30 @@ describe('toGrpcStatus', () => {
     expect(details.a.length + (details.omitted.a ?? 0)).toBe(400);
     expect(details.b.length + (details.omitted.b ?? 0)).toBe(400);
   });
+  it('a list item too big to send is left out, counted, and the items after it that fit are still sent', () => {
+    const st = toGrpcStatus(
+      new AppError({
+        code: 'TEST_ONE_HUGE',
+        kind: 'invalid_argument',
+        message: 'Invalid request',
+        details: {
+          fields: [
+            { field: 'note', problem: 'x'.repeat(5000) },
+            { field: 'removals[0].id', problem: 'required' },
+            { field: 'removals[1].id', problem: 'required' },
+          ],
+        },
+      }),
+    );
+    const [raw] = st.metadata.get(ERROR_DETAILS_KEY);
+    expect((raw as Buffer).length).toBeLessThanOrEqual(MAX_ERROR_DETAILS_BYTES);
+    expect(JSON.parse((raw as Buffer).toString('utf8'))).toEqual({
+      fields: [
+        { field: 'removals[0].id', problem: 'required' },
+        { field: 'removals[1].id', problem: 'required' },
+      ],
+      truncated: true,
+      omitted: { fields: 1 },
+    });
+  });
 });

@@ -96,6 +96,25 @@ describe('a success body in the charset its Content-Type names', () => {
     expect(forenameOf(await fetchEvents(options(s.url)))?.forename).toBe('Zoë');
   });
 
+  it.each(['us-ascii', 'ASCII', 'ansi_x3.4-1968'])(
+    'charset=%s over UTF-8 bytes is read as UTF-8: ASCII is a subset of UTF-8, and a byte over 0x7F proves the label wrong',
+    async (label) => {
+      const s = await server([
+        answer(Buffer.from(pupilDocument('Zoë', 'xml')), `text/xml; charset=${label}`),
+      ]);
+      expect(forenameOf(await fetchEvents(options(s.url)))).toEqual({ forename: 'Zoë', unreadable: [] });
+    },
+  );
+
+  it('charset=us-ascii over bytes that are not UTF-8 either: the name is unreadable, never guessed', async () => {
+    const body = Buffer.from(pupilDocument('Zoë', 'xml'), 'latin1');
+    const s = await server([answer(body, 'text/xml; charset=us-ascii')]);
+    expect(forenameOf(await fetchEvents(options(s.url)))).toEqual({
+      forename: undefined,
+      unreadable: ['forename'],
+    });
+  });
+
   it('charset=utf-8 (any label of it): UTF-8', async () => {
     const s = await server([answer(Buffer.from(pupilDocument('Zoë', 'xml')), 'text/xml; charset=UTF8')]);
     expect(forenameOf(await fetchEvents(options(s.url)))?.forename).toBe('Zoë');

@@ -31,6 +31,13 @@ describe('XML: text directly inside a dataset container', () => {
       '{"iSAMS":{"PupilManager":{"CurrentPupils":"junk"}}}',
       '{"iSAMS":{"PupilManager":{"CurrentPupils":["junk",{"Pupil":{"@Id":"710"}}]}}}',
       '{"iSAMS":{"PupilManager":{"CurrentPupils":12}}}',
+      // Json.NET writes several text nodes of one element as a list (review s51: these read as a
+      // complete dataset): text split by a row, CDATA pieces, and an object where text belongs.
+      '{"iSAMS":{"PupilManager":{"CurrentPupils":{"#text":["junk","x"],"Pupil":[{"@Id":"710"},{"@Id":"712"}]}}}}',
+      '{"iSAMS":{"PupilManager":{"CurrentPupils":{"#cdata-section":["junk","x"],"Pupil":{"@Id":"710"}}}}}',
+      '{"iSAMS":{"PupilManager":{"CurrentPupils":{"#text":["  ","junk"],"Pupil":{"@Id":"710"}}}}}',
+      '{"iSAMS":{"PupilManager":{"CurrentPupils":{"#text":{"x":"junk"},"Pupil":{"@Id":"710"}}}}}',
+      '{"iSAMS":{"PupilManager":{"CurrentPupils":{"#text":[["junk"]],"Pupil":{"@Id":"710"}}}}}',
     ]) {
       const err = await errorOf(collect(doc, 'json'));
       expect(err.code, doc).toBe('ISAMS_MALFORMED_DOCUMENT');
@@ -45,6 +52,7 @@ describe('XML: text directly inside a dataset container', () => {
       [pupils(`&#x20;${ROW}`), 'xml'],
       ['{"iSAMS":{"PupilManager":{"CurrentPupils":{"#text":"  ","Pupil":{"@Id":"710"}}}}}', 'json'],
       ['{"iSAMS":{"PupilManager":{"CurrentPupils":[null,"",{"Pupil":{"@Id":"711"}}]}}}', 'json'],
+      ['{"iSAMS":{"PupilManager":{"CurrentPupils":{"#text":["  ","\\n"],"Pupil":{"@Id":"710"}}}}}', 'json'],
     ] as const) {
       const events = await collect(doc, format);
       expect(events.at(-1)?.type, doc).toBe('end');

@@ -65,13 +65,29 @@ function sniff(
   return { encoding, skip: 0 };
 }
 
+/** Labels of US-ASCII (RFC 2046's default text charset) and its IANA aliases. */
+const ASCII_LABELS = new Set([
+  'us-ascii',
+  'ascii',
+  'ansi_x3.4-1968',
+  'iso-ir-6',
+  'iso646-us',
+  'us',
+  'cp367',
+  'ibm367',
+]);
+
 /**
- * The encoding a response's charset label names (WHATWG labels, any case: `utf8` is `utf-8`;
- * `latin1`, `iso-8859-1` and `us-ascii` are `windows-1252` …). A label no decoder knows — or one WHATWG maps to its
- * "replacement" decoder, which reads everything as U+FFFD — is refused by name: read as UTF-8, its
- * names would come out as U+FFFD or, worse, as other letters.
+ * The encoding a response's charset label names (WHATWG labels, any case: `utf8` is `utf-8`,
+ * `latin1` and `iso-8859-1` are `windows-1252` …; an ASCII label is read as UTF-8, its superset).
+ * A label no decoder knows — or one WHATWG maps to its "replacement" decoder, which reads everything
+ * as U+FFFD — is refused by name: read as UTF-8, its names would come out as U+FFFD or, worse, as
+ * other letters.
  */
 export function resolveCharset(label: string): Encoding {
+  // ASCII is a subset of UTF-8, and WHATWG's windows-1252 for its labels would read a UTF-8 "ë" as
+  // "Ã«": a byte over 0x7F proves such a label wrong, and UTF-8 is what iSAMS writes.
+  if (ASCII_LABELS.has(label.trim().toLowerCase())) return 'utf-8';
   let encoding: string | undefined;
   try {
     encoding = new TextDecoder(label).encoding;

@@ -33,6 +33,8 @@ type Role =
   | 'rowList'
   /** The list under a key of a container that is not its row name: each item is an element that is not a row. */
   | 'otherList'
+  /** Json.NET's list of an element's text pieces (`"#text": ["junk", "x"]`) in a dataset's container. */
+  | 'containerText'
   | 'skip';
 
 /** An object or array of the document's envelope (everything above and around the rows). */
@@ -49,7 +51,7 @@ interface Frame {
   afterComma: boolean;
   dataset?: DatasetId;
   module?: string;
-  /** For an `otherList`: the container it is in. */
+  /** For an `otherList` or a `containerText`: the container it is in. */
   container?: string;
 }
 
@@ -668,6 +670,10 @@ export class JsonReader {
       case 'otherList':
         this.sink.notARow(top.dataset!, top.module ?? '', top.container ?? '', top.name);
         break;
+      case 'containerText':
+        if (!isBlank(value))
+          throw textWhereRowsBelong(top.dataset!, top.module ?? '', top.container ?? '', at);
+        break;
       default:
         break;
     }
@@ -749,6 +755,17 @@ export class JsonReader {
           if (kind === 'object') this.startContainer(frame, parent.module ?? '', parent.name);
           break;
         case 'container': {
+          if (TEXT_KEYS.has(key.toLowerCase())) {
+            // Several text pieces beside the rows are a list (each checked as it comes); text is never
+            // an object.
+            if (kind === 'object')
+              throw textWhereRowsBelong(parent.dataset!, parent.module ?? '', parent.name, at);
+            frame.role = 'containerText';
+            frame.dataset = parent.dataset!;
+            frame.module = parent.module ?? '';
+            frame.container = parent.name;
+            break;
+          }
           if (isMeta(key)) break;
           if (!isRowName(parent.dataset!, key)) {
             // Not a row (DocumentSink.notARow); its content is walked, not read.
@@ -780,6 +797,9 @@ export class JsonReader {
         case 'otherList':
           this.sink.notARow(parent.dataset!, parent.module ?? '', parent.container ?? '', parent.name);
           break;
+        case 'containerText':
+          // A text piece is a string; anything else there is not what Json.NET writes for text.
+          throw textWhereRowsBelong(parent.dataset!, parent.module ?? '', parent.container ?? '', at);
         default:
           break;
       }

@@ -202,8 +202,11 @@ export class RosterQueries {
   ): Promise<{ batch: HeldBatchDoc; records: Page<StoredChange> }> {
     const batch = await this.store.heldBatch(tenantId, batchId);
     if (batch === null) throw RosterErrors.ROSTER_HELD_BATCH_NOT_FOUND({ batchId });
-    const items = await this.loads.get(tenantId, `held|${batchId}`, signal, () =>
-      this.store.heldItems(batch),
+    const items = await this.loads.get(
+      tenantId,
+      `held|${batchId}|${batch.version ?? 1}|${batch.itemsChangesetId ?? ''}`,
+      signal,
+      () => this.store.heldItems(batch),
     );
     return { batch, records: this.page(filterChanges(items, f), pageSize, pageToken) };
   }

@@ -12,7 +12,9 @@
  *   others wait in arrival order (a school's waiting loads are distinct keys, so few).
  * - **Abandoned work is dropped.** A caller that gives up (its `signal`: a cancel, the deadline)
  *   stops waiting at once; a load no caller waits for any more is taken out of the queue before it
- *   starts, and one already running is told by its own signal (checked between its steps).
+ *   starts, and one already running is told by its own signal: a load of several reads (a run's
+ *   change or finding chunks) stops at its next read, a load of one read or a dry run's plan
+ *   finishes it — and keeps its place in the limits until then, which is what bounds the memory.
  */
 export interface SharedLoadsOptions {
   /** Loads of one school running at once (default 2). */

@@ -3,7 +3,8 @@ import type { RosterEntityType } from '@isams-sync/events';
 import { createLogger } from '@isams-sync/logger';
 import { memoryProcessor } from '../support/memory-processor';
 import type { RosterEntity } from '../../src/domain/roster-model';
-import type { EntityDoc } from '../../src/use-cases/records';
+import { ids } from '../../src/use-cases/records';
+import type { EntityDoc, HeldBatchDoc, StoredChange } from '../../src/use-cases/records';
 import { RosterQueries } from '../../src/use-cases/roster-queries';
 import {
   MemoryPublisher,
@@ -65,7 +66,7 @@ function setUp() {
       { entityType, status: 'active', filters: [], pageSize: 50, ...(query ? { query } : {}) },
       signal,
     );
-  return { store, add, list };
+  return { state, store, queries, add, list };
 }
 
 /** Lets every promise callback that can run now run. */
@@ -133,5 +134,57 @@ describe('RosterQueries: whole-set reads under many callers', () => {
     store.release();
     expect((await first).items.map((e) => e.entityId)).toEqual(['1']);
     expect((await second).items.map((e) => e.entityId)).toEqual(['1', '2']);
+  });
+  it('a held batch asked for after a later run changed it is answered with that version’s items, not the version another caller’s queued load read', async () => {
+    const { state, store, queries, add, list } = setUp();
+    add('school-a', 'contact', '1');
+    add('school-a', 'pupil', '1');
+    const removal = (id: string): StoredChange =>
+      ({
+        entityType: 'pupil',
+        entityId: id,
+        change: 'removed',
+        disposition: 'held',
+        before: { id },
+      }) as never;
+    const version = (n: number, items: StoredChange[]): HeldBatchDoc => {
+      const changesetId = ids.heldItems('school-a', 'held-r2', n);
+      state.changeChunks.set(ids.changeChunk(changesetId, 0), {
+        _id: ids.changeChunk(changesetId, 0),
+        tenantId: 'school-a',
+        changesetId,
+        chunkNo: 0,
+        changes: items,
+      });
+      return {
+        _id: ids.heldBatch('school-a', 'held-r2'),
+        tenantId: 'school-a',
+        batchId: 'held-r2',
+        syncRunId: 'r2',
+        status: 'pending',
+        createdAt: new Date('2026-01-02T00:00:00Z'),
+        version: n,
+        itemsChangesetId: changesetId,
+        itemChunkCount: 1,
+        heldTypes: {},
+        countsByType: { pupil: items.length },
+        total: items.length,
+        kind: 'removals',
+      } as HeldBatchDoc;
+    };
+    state.heldBatches.set(ids.heldBatch('school-a', 'held-r2'), version(1, [removal('7')]));
+    const busy = [list('school-a', 'contact'), list('school-a', 'pupil')];
+    await settle();
+    const first = queries.getHeldBatch('school-a', 'held-r2', {}, 50);
+    await settle();
+    state.heldBatches.set(ids.heldBatch('school-a', 'held-r2'), version(2, [removal('7'), removal('8')]));
+    const second = queries.getHeldBatch('school-a', 'held-r2', {}, 50);
+    await settle();
+    store.release();
+    await Promise.all(busy);
+    expect((await first).records.items.map((c) => c.entityId)).toEqual(['7']);
+    const latest = await second;
+    expect(latest.batch.version).toBe(2);
+    expect(latest.records.items.map((c) => c.entityId)).toEqual(['7', '8']);
   });
 });
