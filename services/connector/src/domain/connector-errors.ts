@@ -37,6 +37,11 @@ export const ConnectorErrors = defineErrors({
     kind: 'not_found',
     message: (d: { syncRunId: string }) => `Sync run ${d.syncRunId} not found`,
   },
+  CONNECTOR_WATCH_CAPACITY_EXHAUSTED: {
+    kind: 'resource_exhausted',
+    message: (d: { limit: number }) =>
+      `Too many live views of sync runs are open for this school on this connector (at most ${d.limit}); close one and try again.`,
+  },
   CONNECTOR_RUN_NOT_CANCELLABLE: {
     kind: 'failed_precondition',
     message: (d: { syncRunId: string; status: string }) =>

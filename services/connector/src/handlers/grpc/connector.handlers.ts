@@ -2,7 +2,6 @@ import { serverStreaming, unary } from '@isams-sync/grpc';
 import type { connectorV1, ServiceCallers } from '@isams-sync/grpc';
 import { z } from 'zod';
 import { ConnectorErrors } from '../../domain/connector-errors';
-import { isTerminal } from '../../domain/sync-run';
 import type { RunStatus } from '../../domain/sync-run';
 import type { RunsRepository } from '../../adapters/mongo/runs-repository';
 import type { DataFreshnessRepository } from '../../adapters/mongo/data-freshness-repository';
@@ -10,6 +9,7 @@ import type { NotificationsRepository } from '../../adapters/mongo/notifications
 import type { SettingsService } from '../../use-cases/settings-service';
 import type { SyncEngine } from '../../use-cases/sync-engine';
 import type { RunChanges } from './run-changes';
+import { RunWatches } from './run-watches';
 import { toRunProto, toSettingsProto } from './sync-run.mapper';
 import { SYNC_RUN_STATUSES } from '@isams-sync/events';
 
@@ -72,7 +72,10 @@ export interface ConnectorHandlerDeps {
   notifications: NotificationsRepository;
   /** Wakes WatchSyncRun at this replica's writes of the run. */
   runChanges: RunChanges;
-  /** WatchSyncRun re-reads the run at least this often (another replica's writes). */
+  /**
+   * WatchSyncRun re-reads the run at least this often (another replica's writes) — once for all the
+   * streams of the run in this process (`RunWatches`).
+   */
   watchPollMs: number;
 }
 
@@ -83,6 +86,11 @@ export function connectorHandlers(deps: ConnectorHandlerDeps): connectorV1.Conne
     if (!run) throw ConnectorErrors.CONNECTOR_RUN_NOT_FOUND({ syncRunId });
     return run;
   };
+  const watches = new RunWatches({
+    runs: deps.runs,
+    changes: deps.runChanges,
+    pollMs: deps.watchPollMs,
+  });
   return {
     GetSettings: unary(async (_req, ctx) =>
       toSettingsProto(await deps.settings.get(ctx.tenantId), await deps.settings.fetchPlan(ctx.tenantId)),
@@ -154,25 +162,7 @@ export function connectorHandlers(deps: ConnectorHandlerDeps): connectorV1.Conne
     ),
     WatchSyncRun: serverStreaming(async (req, ctx, send) => {
       const { syncRunId } = parse(runIdSchema, req);
-      // Woken by this replica's writes of the run (at once) or by the poll (another replica's).
-      const ended = new AbortController();
-      const signal = AbortSignal.any([ctx.signal, ended.signal]);
-      let lastSeen = '';
-      try {
-        while (!ctx.signal.aborted) {
-          const changed = deps.runChanges.next(syncRunId, deps.watchPollMs, signal);
-          const run = await getRun(ctx.tenantId, syncRunId);
-          const stamp = `${run.updatedAt.getTime()}:${run.status}`;
-          if (stamp !== lastSeen) {
-            lastSeen = stamp;
-            await send(toRunProto(run));
-          }
-          if (isTerminal(run.status)) return;
-          await changed;
-        }
-      } finally {
-        ended.abort();
-      }
+      await watches.watch(ctx.tenantId, syncRunId, ctx.signal, (run) => send(toRunProto(run)));
     }),
     RotateKeyEncryption: unary(
       async () => {

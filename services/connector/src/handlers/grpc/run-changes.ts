@@ -2,8 +2,8 @@
  * Wakes the live views of runs (WatchSyncRun) when this replica writes a run: the run it executes,
  * a roster report it took. A run another replica writes is still seen by the view's poll.
  *
- * Only open views are remembered (each a timer and a listener, dropped when it wakes), so the
- * memory is bounded by the streams the gateway lets open.
+ * Only waiting readers are remembered (each a timer and a listener, dropped when it wakes): one per
+ * watched run, shared by the run's streams (`RunWatches`, which caps each school's streams).
  */
 export class RunChanges {
   private readonly waiting = new Map<string, Set<() => void>>();
