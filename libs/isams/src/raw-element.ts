@@ -9,6 +9,10 @@
  * Note: Json.NET groups repeated siblings into one array, so for JSON input the relative order
  * of differently named siblings is not recoverable; compare JSON-derived elements order-insensitively
  * across names.
+ *
+ * One exception to "exactly as sent": an element inside a dataset's container that is not its row
+ * (`<Pupl Id="2">` beside the `<Pupil>` rows) is passed on with its name alone — no attributes, no
+ * children — so that it reads as a record without an identity (`DocumentSink.notARow`).
  */
 export interface RawElement {
   /** Element name exactly as sent (case preserved), e.g. `Pupil`, `Preferredname`. */

@@ -15,5 +15,7 @@
 // row damaged into text read as removed). An element directly inside a dataset's container that is
 // not its row (`<Pupl>` beside the `<Pupil>` rows, a JSON key beside "Pupil") is also passed on as a
 // record with its name only, no identity (it was only a finding, and the row it may stand for read as
-// removed); an array inside a JSON row list is a record without identity (it was dropped).
+// removed); an array inside a JSON row list is a record without identity (it was dropped). Also in
+// 3 (the same release, session 51): Json.NET's list of text pieces beside the rows refuses the
+// document, and an ASCII charset label is read as UTF-8.
 export const ISAMS_READER_VERSION = 3;

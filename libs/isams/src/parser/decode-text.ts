@@ -69,7 +69,10 @@ function sniff(
 const ASCII_LABELS = new Set([
   'us-ascii',
   'ascii',
+  'csascii',
   'ansi_x3.4-1968',
+  'ansi_x3.4-1986',
+  'iso_646.irv:1991',
   'iso-ir-6',
   'iso646-us',
   'us',
