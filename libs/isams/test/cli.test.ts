@@ -81,6 +81,28 @@ describe('isams inspect CLI', () => {
     expect((await cli(['inspect', s.url, '--key-env', 'UNSET'])).code).toBe(2);
   });
 
+  it('reads a fetched document in the charset its Content-Type names, as the connector does', async () => {
+    const doc =
+      '<iSAMS><PupilManager><CurrentPupils><Pupil Id="710"><Forename>Zoë</Forename><Surname>Novak</Surname></Pupil></CurrentPupils></PupilManager></iSAMS>';
+    const s = await startServer([
+      (_q, res) => {
+        res.writeHead(200, { 'content-type': 'text/xml; charset=windows-1252' });
+        res.end(Buffer.from(doc, 'latin1'));
+      },
+    ]);
+    cleanups.push(s.close);
+    const r = await cli(['inspect', '--json', s.url, '--key-env', 'MY_KEY'], {
+      MY_KEY: '0A1C996B-8E74-4388-A3C4-8DA1E40ADA57',
+    });
+    expect(r.code).toBe(0);
+    const pupils = JSON.parse(r.stdout).datasets.currentPupils as {
+      count: number;
+      findings: { code: string }[];
+    };
+    expect(pupils.count).toBe(1);
+    expect(pupils.findings.map((f) => f.code)).not.toContain('ISAMS_FIELD_UNREADABLE');
+  });
+
   it('exits non-zero for a failed fetch, without the key in the output', async () => {
     const key = '{0A1C996B-8E74-4388-A3C4-8DA1E40ADA57}';
     const s = await startServer([

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { DATASET_IDS } from '../datasets';
 import type { DatasetId } from '../datasets';
-import { fetchBatch } from '../client/fetch-batch';
+import { charsetOf, fetchBatch } from '../client/fetch-batch';
 import { IsamsError } from '../errors/isams-error';
 import { redactSecrets } from '../errors/redact';
 import type { Finding } from '../parser/parse-events';
@@ -49,6 +49,7 @@ export async function inspectStream(
   input: AsyncIterable<Uint8Array>,
   format: 'xml' | 'json' | 'auto',
   maxBytes?: number,
+  charset?: string,
 ): Promise<InspectReport> {
   let fmt: 'xml' | 'json' = format === 'auto' ? 'xml' : format;
   let source: AsyncIterable<Uint8Array> = input;
@@ -77,6 +78,7 @@ export async function inspectStream(
   for await (const event of streamBatchDocument(source, {
     format: fmt,
     ...(maxBytes === undefined ? {} : { maxBytes }),
+    ...(charset === undefined ? {} : { charset }),
   })) {
     switch (event.type) {
       case 'dataset':
@@ -220,7 +222,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           }
         },
       });
-      report = await inspectStream(res.body, fmt);
+      // Read as the connector reads it: in the charset the response's Content-Type names.
+      report = await inspectStream(res.body, fmt, undefined, charsetOf(res.contentType));
     } else {
       report = await inspectStream(createReadStream(target), format);
     }
