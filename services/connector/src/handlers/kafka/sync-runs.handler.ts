@@ -24,6 +24,7 @@ export function syncRunsHandler(
   notifier?: Notifier,
   onRunEnded?: (run: { status: string; errorCode: string | undefined }) => void,
 ): EventHandler {
+  const counted = new RecentlyCounted(COUNTED_ENDS_KEPT);
   return async (raw) => {
     if (!syncRunUpdatedV1.matches(raw)) return;
     const event = syncRunUpdatedV1.parse(raw);
@@ -43,9 +44,36 @@ export function syncRunsHandler(
       });
     }
     const decision = d.reportedBy === 'roster' && d.sequence === HELD_BATCH_DECISION_SEQUENCE;
-    if (changed && isTerminal(d.status) && !decision)
+    // The connector's own final event may arrive twice (a redelivery; an end announced again by
+    // whoever frees a slot left behind): an end this process counted is not counted again.
+    if (
+      changed &&
+      isTerminal(d.status) &&
+      !decision &&
+      counted.add(`${event.tenantid}|${d.syncRunId}|${d.status}`)
+    )
       onRunEnded?.({ status: d.status, errorCode: d.error?.code });
     const told = d.status === 'failed' || (d.status === 'held' && d.reportedBy === 'roster');
     if (notifier !== undefined && told && !d.dryRun) await notifier.runEnded(event.tenantid, d.syncRunId);
   };
+}
+
+/**
+ * Run ends counted by this process, the newest {@link COUNTED_ENDS_KEPT}: far more than the runs
+ * that end between a delivery and its redelivery. Per process, so a redelivery to another replica
+ * after a rebalance can still count an end twice (the metric is a rate, not a ledger).
+ */
+const COUNTED_ENDS_KEPT = 10_000;
+
+class RecentlyCounted {
+  private readonly keys = new Set<string>();
+  constructor(private readonly max: number) {}
+
+  /** True when `key` was not counted yet (it is now). */
+  add(key: string): boolean {
+    if (this.keys.has(key)) return false;
+    this.keys.add(key);
+    if (this.keys.size > this.max) this.keys.delete(this.keys.values().next().value!);
+    return true;
+  }
 }
