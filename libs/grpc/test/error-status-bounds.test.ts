@@ -5,25 +5,16 @@ import {
   callMetadata,
   callUnary,
   createGrpcClient,
-  createGrpcServer,
   ERROR_DETAILS_KEY,
   GrpcCallError,
   MAX_ERROR_DETAILS_BYTES,
   MAX_STATUS_MESSAGE_CHARS,
   serverStreaming,
-  serviceKeyringFrom,
   toGrpcStatus,
   unary,
 } from '../src';
 import type { GrpcServerHandle } from '../src';
-import {
-  captureLogger,
-  ECHO_CALLERS,
-  ECHO_KEYS,
-  ECHO_SERVICE,
-  echoIdentity,
-  loadEchoPackage,
-} from './helpers/echo-service';
+import { captureLogger, echoIdentity, loadEchoPackage, startEchoServer } from './helpers/echo-service';
 import type { EchoClient, EchoResponse } from './helpers/echo-service';
 
 // Audit s51 #1: an error listing thousands of problems (every bad entry of a 20,000-item request) put
@@ -61,27 +52,15 @@ let handle: GrpcServerHandle;
 let client: EchoClient;
 
 beforeAll(async () => {
-  const pkg = loadEchoPackage();
-  handle = await createGrpcServer({
-    logger: captureLogger().logger,
-    port: 0,
-    host: '127.0.0.1',
-    identity: serviceKeyringFrom('echo', ECHO_KEYS),
-    services: [
-      {
-        name: ECHO_SERVICE,
-        definition: pkg.isams_sync.testing.v1.EchoService.service,
-        implementation: {
-          Fail: unary<{ key: string }, EchoResponse>((req) => {
-            throw THROWN[req.key]!();
-          }),
-          Repeat: serverStreaming<{ count: number }, EchoResponse>(() => Promise.reject(manyProblems(5000))),
-        },
-        callers: ECHO_CALLERS,
-      },
-    ],
-  });
-  client = createGrpcClient(pkg.isams_sync.testing.v1.EchoService, `127.0.0.1:${handle.port}`, {
+  ({ handle } = await startEchoServer(captureLogger().logger, {
+    handlers: {
+      Fail: unary<{ key: string }, EchoResponse>((req) => {
+        throw THROWN[req.key]!();
+      }),
+      Repeat: serverStreaming<{ count: number }, EchoResponse>(() => Promise.reject(manyProblems(5000))),
+    },
+  }));
+  client = createGrpcClient(loadEchoPackage().isams_sync.testing.v1.EchoService, `127.0.0.1:${handle.port}`, {
     identity: echoIdentity(),
   });
 });

@@ -1,27 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BodyDigest } from '../src/client/body-digest';
 import type { KnownBodyEvent } from '../src/client/fetch-batch';
 import type { BatchParseEvent } from '../src/parser/parse-events';
 import { parseBatchDocument } from '../src/parser/parse-batch-document';
 import { toTyped } from '../src/typed/to-typed';
 import { fetchEvents, fetchFailure, testFetchOptions as options } from './helpers';
-import { startServer } from './local-servers';
+import { serversClosedAfterEach } from './local-servers';
 import type { Handler } from './local-servers';
 
 // How a success body's bytes become text (README › Text encoding): a byte-order mark, then the
 // HTTP charset, then BOM-less UTF-16 told from the bytes, else UTF-8. The XML declaration's
 // encoding is never honoured (iSAMS's says utf-16 over UTF-8 bytes).
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
-
-async function server(handlers: Handler[]) {
-  const s = await startServer(handlers);
-  cleanups.push(s.close);
-  return s;
-}
+const server = serversClosedAfterEach();
 
 const answer =
   (body: Buffer, contentType: string | undefined): Handler =>

@@ -1,26 +1,17 @@
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { KnownBodyEvent } from '../src/client/fetch-batch';
 import { ISAMS_MESSAGES, renderMessageDocument } from '../src/isams-messages';
 import type { BatchParseEvent } from '../src/parser/parse-events';
 import { fetchEvents, fetchFailure, fixture, TEST_KEY as KEY, testFetchOptions as options } from './helpers';
-import { startServer } from './local-servers';
+import { serversClosedAfterEach } from './local-servers';
 import type { Handler } from './local-servers';
 
 // What real servers in front of iSAMS do that the simulator does not: echo the key in their error
 // text, answer the JSON endpoint with an XML error, compress the body, ask for a pause on 503.
 
 const sample = fixture('reference-sample.xml');
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
-
-async function server(handlers: Handler[]) {
-  const s = await startServer(handlers);
-  cleanups.push(s.close);
-  return s;
-}
+const server = serversClosedAfterEach();
 
 const answer =
   (status: number, body: string | Buffer, headers: Record<string, string> = {}): Handler =>

@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import { createServer, request as httpRequest } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { connect } from 'node:net';
@@ -33,6 +34,24 @@ export async function startServer(
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   return { url: `http://127.0.0.1:${port}`, port, requests, close: () => closeServer(server, sockets) };
+}
+
+export type LocalServer = Awaited<ReturnType<typeof startServer>>;
+
+/**
+ * Starts servers for one test file's tests, each closed after its test (registers an `afterEach`):
+ * `const server = serversClosedAfterEach(); … const s = await server([handler]);`.
+ */
+export function serversClosedAfterEach(): (handlers: Handler[]) => Promise<LocalServer> {
+  const open: LocalServer[] = [];
+  afterEach(async () => {
+    while (open.length > 0) await open.pop()!.close();
+  });
+  return async (handlers) => {
+    const s = await startServer(handlers);
+    open.push(s);
+    return s;
+  };
 }
 
 async function closeServer(server: Server, sockets: Set<Socket>): Promise<void> {

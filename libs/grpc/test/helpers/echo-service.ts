@@ -127,7 +127,12 @@ export interface EchoState {
 
 export async function startEchoServer(
   logger: Logger = captureLogger().logger,
-  options: { reflection?: boolean; readiness?: ReadinessSignal } = {},
+  options: {
+    reflection?: boolean;
+    readiness?: ReadinessSignal;
+    /** Handlers that replace the echo service's own (e.g. a `Fail` that throws what a test needs). */
+    handlers?: Record<string, unknown>;
+  } = {},
 ): Promise<{ handle: GrpcServerHandle; state: EchoState; address: string }> {
   const pkg = loadEchoPackage();
   let resolveAborted!: (reason: unknown) => void;
@@ -193,7 +198,7 @@ export async function startEchoServer(
       {
         name: ECHO_SERVICE,
         definition: pkg.isams_sync.testing.v1.EchoService.service,
-        implementation,
+        implementation: { ...implementation, ...options.handlers },
         callers: ECHO_CALLERS,
       },
     ],

@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { RosterEntityType } from '@isams-sync/events';
 import type { RawElement } from '@isams-sync/isams';
 import { canonicalJson, diff } from '../../src/domain/diff';
-import type { StoredByType, StoredEntity } from '../../src/domain/diff';
+import type { StoredByType } from '../../src/domain/diff';
 import { itemField, keepStoredFields } from '../../src/domain/keep-stored';
 import { normalise } from '../../src/domain/normalise';
 import type { RawSnapshot } from '../../src/domain/normalise';
-import type { EntitiesByType, JsonValue, RosterEntity } from '../../src/domain/roster-model';
+import type { JsonValue, RosterEntity } from '../../src/domain/roster-model';
 import {
   contact,
   department,
@@ -21,6 +21,7 @@ import {
   smallSchool,
   staff,
 } from '../support/raw';
+import { storedOf } from '../support/stored-roster';
 
 /**
  * Issue #14 item 1: a record the reader cannot fully read must keep its entity. It appears in the
@@ -43,23 +44,6 @@ function school(): School {
     ]),
   ]);
   return s;
-}
-
-/** Stores a normalised snapshot as the active roster (what the first sync leaves behind). */
-function storedOf(entities: EntitiesByType): StoredByType {
-  const out: StoredByType = {};
-  for (const [type, m] of Object.entries(entities) as [
-    RosterEntityType,
-    EntitiesByType[RosterEntityType],
-  ][]) {
-    out[type] = new Map(
-      [...m.values()].map((data): [string, StoredEntity] => [
-        data.id,
-        { entityType: type, id: data.id, status: 'active', data: structuredClone(data) },
-      ]),
-    );
-  }
-  return out;
 }
 
 const fallbackOf = (stored: StoredByType): RawSnapshot['fallback'] =>

@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { RosterEntityType } from '@isams-sync/events';
 import { streamBatchDocument } from '@isams-sync/isams';
 import type { DatasetId, Finding, RawElement } from '@isams-sync/isams';
 import { diff } from '../../src/domain/diff';
-import type { StoredByType, StoredEntity } from '../../src/domain/diff';
 import { normalise } from '../../src/domain/normalise';
-import type { EntitiesByType } from '../../src/domain/roster-model';
+import { storedOf } from '../support/stored-roster';
 
 /**
  * An element inside a dataset's container that is not the dataset's row (`<Pupl Id="2">` beside the
@@ -48,22 +46,6 @@ async function read(doc: string, format: 'xml' | 'json') {
   }
   expect(ended, 'the document was read to its end').toBe(true);
   return { datasets, findings };
-}
-
-function storedOf(entities: EntitiesByType): StoredByType {
-  const out: StoredByType = {};
-  for (const [type, m] of Object.entries(entities) as [
-    RosterEntityType,
-    EntitiesByType[RosterEntityType],
-  ][]) {
-    out[type] = new Map(
-      [...m.values()].map((data): [string, StoredEntity] => [
-        data.id,
-        { entityType: type, id: data.id, status: 'active', data: structuredClone(data) },
-      ]),
-    );
-  }
-  return out;
 }
 
 /** Stores the roster of `first` (pupils 1 and 2), then normalises and diffs `next` against it. */

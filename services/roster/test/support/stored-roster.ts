@@ -1,3 +1,6 @@
+import type { RosterEntityType } from '@isams-sync/events';
+import type { StoredByType, StoredEntity } from '../../src/domain/diff';
+import type { EntitiesByType } from '../../src/domain/roster-model';
 import type { RosterReadStore } from '../../src/use-cases/ports';
 import { toRecord } from '../../src/use-cases/records';
 
@@ -15,4 +18,21 @@ export async function storedRoster(store: Pick<RosterReadStore, 'listEntityDocs'
       lastChangeId: e.lastChangeId,
     }))
     .sort((x, y) => `${x.t}/${x.id}`.localeCompare(`${y.t}/${y.id}`));
+}
+
+/** Stores a normalised snapshot as the active roster (what the first sync leaves behind), for the domain's diff. */
+export function storedOf(entities: EntitiesByType): StoredByType {
+  const out: StoredByType = {};
+  for (const [type, m] of Object.entries(entities) as [
+    RosterEntityType,
+    EntitiesByType[RosterEntityType],
+  ][]) {
+    out[type] = new Map(
+      [...m.values()].map((data): [string, StoredEntity] => [
+        data.id,
+        { entityType: type, id: data.id, status: 'active', data: structuredClone(data) },
+      ]),
+    );
+  }
+  return out;
 }
