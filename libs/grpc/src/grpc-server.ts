@@ -97,8 +97,17 @@ export interface GrpcServerHandle {
   /** Marks one service (by name) or the whole server (`''`) SERVING / NOT_SERVING in health checks. */
   setServing(name: string, serving: boolean): void;
   /**
-   * Graceful stop: every health status becomes NOT_SERVING, new calls are refused, in-flight calls
-   * get until `deadlineMs` to finish, then the rest are cancelled.
+   * Aborted when {@link GrpcServerHandle.shutdown | shutdown} begins, before it waits for the calls
+   * in flight. A call that never ends by itself (a server stream following something live) must end
+   * on it, with a status that sends its caller elsewhere (`UNAVAILABLE` and the service's own code):
+   * the server cannot choose that status, and such a call would otherwise hold the stop until its
+   * deadline and then be cut. Listeners run synchronously inside `shutdown` and must not throw.
+   */
+  readonly stopping: AbortSignal;
+  /**
+   * Graceful stop: every health status becomes NOT_SERVING, {@link GrpcServerHandle.stopping} is
+   * aborted, new calls are refused, in-flight calls get until `deadlineMs` to finish, then the rest
+   * are cancelled.
    */
   shutdown(deadlineMs: number): Promise<void>;
 }
@@ -188,6 +197,7 @@ export async function createGrpcServer(options: GrpcServerOptions): Promise<Grpc
   health.addToServer(server);
   let reflecting = false;
   let stopping: Promise<void> | undefined;
+  const stopSignal = new AbortController();
   let ready = (): boolean => options.readiness?.isReady() ?? true;
 
   const addServices = (added: GrpcServiceRegistration[]): void => {
@@ -244,6 +254,8 @@ export async function createGrpcServer(options: GrpcServerOptions): Promise<Grpc
     stopping ??= new Promise<void>((resolve) => {
       unsubscribe?.();
       for (const n of [...names, LIVENESS_HEALTH_NAME]) health.setStatus(n, 'NOT_SERVING');
+      // Before tryShutdown waits for them: the calls that never end by themselves end now.
+      stopSignal.abort(new Error('gRPC server stopping'));
       const timer = setTimeout(() => {
         logger.warn({ deadlineMs }, 'gRPC graceful shutdown deadline passed; cancelling remaining calls');
         server.forceShutdown();
@@ -264,6 +276,7 @@ export async function createGrpcServer(options: GrpcServerOptions): Promise<Grpc
     setServing(name, serving) {
       health.setStatus(name, serving ? 'SERVING' : 'NOT_SERVING');
     },
+    stopping: stopSignal.signal,
     shutdown,
   };
 }

@@ -2,6 +2,7 @@ import { credentials, loadPackageDefinition, status } from '@grpc/grpc-js';
 import type { Client, ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
+import { AppError } from '@isams-sync/errors';
 import { afterEach, describe, expect, it } from 'vitest';
 import { reflectionClient } from './helpers/reflection-client';
 import {
@@ -10,12 +11,15 @@ import {
   GrpcCallError,
   LIVENESS_HEALTH_NAME,
   promisifyUnary,
+  serverStreaming,
   serviceTokenInterceptor,
+  unary,
 } from '../src';
-import type { GrpcServerHandle } from '../src';
+import type { CallContext, GrpcServerHandle } from '../src';
 import {
   ECHO_SERVICE,
   echoIdentity,
+  type EchoResponse,
   loadEchoPackage,
   nextSlowStart,
   startEchoServer,
@@ -179,5 +183,90 @@ describe('createGrpcServer', () => {
     expect(err).toBeInstanceOf(GrpcCallError);
     expect([status.CANCELLED, status.UNAVAILABLE]).toContain((err as GrpcCallError).code);
     await expect(state.slowAborted).resolves.toMatchObject({ code: 'GRPC_CALL_CANCELLED' });
+  });
+});
+
+/**
+ * Echo handlers for a stop: an Echo that answers only once `release` is called, and a Repeat that
+ * sends once and never ends by itself — it ends on the server's `stopping`, with a status that sends
+ * the caller elsewhere.
+ */
+function stopHandlers(stoppingOf: () => AbortSignal) {
+  const reply = (ctx: CallContext, text: string): EchoResponse => ({
+    text,
+    tenantId: ctx.tenantId,
+    requestId: ctx.requestId,
+    actor: '',
+    index: 0,
+    big: '0',
+  });
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let entered!: () => void;
+  const inEcho = new Promise<void>((resolve) => (entered = resolve));
+  const handlers = {
+    Echo: unary<{ text: string }, EchoResponse>(async (req, ctx) => {
+      entered();
+      await held;
+      return reply(ctx, req.text);
+    }),
+    Repeat: serverStreaming<{ text: string }, EchoResponse>(async (req, ctx, send) => {
+      await send(reply(ctx, req.text));
+      const stopping = stoppingOf();
+      if (!stopping.aborted && !ctx.signal.aborted)
+        await new Promise((resolve) => {
+          stopping.addEventListener('abort', resolve, { once: true });
+          ctx.signal.addEventListener('abort', resolve, { once: true });
+        });
+      if (stopping.aborted)
+        throw new AppError({ code: 'TEST_SERVER_STOPPING', kind: 'unavailable', message: 'Go elsewhere' });
+    }),
+  };
+  return { handlers, release, inEcho };
+}
+
+describe('createGrpcServer: stopping', () => {
+  it('raises `stopping` before it waits for calls in flight: a stream ended on it lets the stop finish, a unary call in flight still finishes', async () => {
+    const started: { handle?: GrpcServerHandle } = {};
+    const { handlers, release, inEcho } = stopHandlers(() => started.handle!.stopping);
+    const { handle, address } = await startEchoServer(undefined, { handlers });
+    started.handle = handle;
+    const client = echoClient(address, 60_000);
+    const stream = client.repeat({ count: 1, text: 'live' }, callMetadata({ tenantId: 'school-1' }));
+    const seen: string[] = [];
+    let first!: () => void;
+    const firstSeen = new Promise<void>((resolve) => (first = resolve));
+    const ended = new Promise<GrpcCallError | 'end'>((resolve) => {
+      stream.on('data', (r: EchoResponse) => {
+        seen.push(r.text);
+        first();
+      });
+      stream.on('end', () => resolve('end'));
+      stream.on('error', (err: ServiceError) => resolve(new GrpcCallError(err, 'Repeat')));
+    });
+    await firstSeen;
+    const echoed = promisifyUnary(client, 'echo')(
+      { text: 'in flight' },
+      callMetadata({ tenantId: 'school-1' }),
+    )
+      .then((r) => r.text)
+      .catch((err: unknown) => err);
+    await inEcho;
+    expect(handle.stopping.aborted).toBe(false);
+
+    // A deadline far past the test's timeout: a stream holding the stop would fail the test.
+    const stopped = handle.shutdown(10 * 60_000);
+    expect(handle.stopping.aborted).toBe(true);
+    const end = await ended;
+    release();
+
+    expect(end).toBeInstanceOf(GrpcCallError);
+    expect([(end as GrpcCallError).code, (end as GrpcCallError).errorCode]).toEqual([
+      status.UNAVAILABLE,
+      'TEST_SERVER_STOPPING',
+    ]);
+    expect(seen).toEqual(['live']);
+    expect(await echoed).toBe('in flight');
+    await stopped;
   });
 });

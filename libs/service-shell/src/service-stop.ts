@@ -11,7 +11,8 @@ export const GRPC_SHUTDOWN_MAX_MS = 2_000;
 
 /**
  * The one rule of a gRPC server's shutdown deadline: 2 s, and never more than half of
- * `SHUTDOWN_TIMEOUT_MS`. The calls in flight are short unary calls (streams are cut anyway), and the
+ * `SHUTDOWN_TIMEOUT_MS`. The calls in flight are short unary calls (a server stream — the
+ * connector's WatchSyncRun — ends on the server's `stopping`, raised before this wait), and the
  * rest of the deadline belongs to the stateful drains after it — the consumer, the work under way
  * (the roster's changesets, the connector's runs). With the default 10 s that is 2 s (as bookings
  * and the connector had; the roster had half, 5 s); with a deadline under 4 s, half (as the roster

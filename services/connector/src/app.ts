@@ -472,6 +472,7 @@ function serveGrpc(w: Wiring, grpc: GrpcServerHandle, core: UseCases): void {
       notifications: core.notifications,
       runChanges: core.runChanges,
       watchPollMs: w.overrides.watchPollMs ?? 500,
+      stopping: grpc.stopping,
     }),
     callers: CONNECTOR_CALLERS,
   });

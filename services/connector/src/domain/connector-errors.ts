@@ -42,6 +42,13 @@ export const ConnectorErrors = defineErrors({
     message: (d: { limit: number }) =>
       `Too many live views of sync runs are open for this school on this connector (at most ${d.limit}); close one and try again.`,
   },
+  // A live view (WatchSyncRun) never ends by itself: a replica that stops ends each of its own at
+  // once with this, and refuses one asked for while it stops; the caller opens it again elsewhere.
+  CONNECTOR_SHUTTING_DOWN: {
+    kind: 'unavailable',
+    message:
+      'This connector replica is stopping; open the live view of the run again (another replica serves it) or poll the run.',
+  },
   CONNECTOR_RUN_NOT_CANCELLABLE: {
     kind: 'failed_precondition',
     message: (d: { syncRunId: string; status: string }) =>

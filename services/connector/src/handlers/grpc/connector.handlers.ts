@@ -77,6 +77,11 @@ export interface ConnectorHandlerDeps {
    * streams of the run in this process (`RunWatches`).
    */
   watchPollMs: number;
+  /**
+   * The gRPC server's `stopping`: WatchSyncRun streams end on it at once (`CONNECTOR_SHUTTING_DOWN`)
+   * instead of holding the server's stop, and a stream asked for after it is refused so.
+   */
+  stopping: AbortSignal;
 }
 
 /** gRPC ConnectorService: translate, call the use cases, translate back. */
@@ -90,6 +95,7 @@ export function connectorHandlers(deps: ConnectorHandlerDeps): connectorV1.Conne
     runs: deps.runs,
     changes: deps.runChanges,
     pollMs: deps.watchPollMs,
+    stopping: deps.stopping,
   });
   return {
     GetSettings: unary(async (_req, ctx) =>

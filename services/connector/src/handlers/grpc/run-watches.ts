@@ -138,8 +138,9 @@ function sentUnlessAborted(sending: Promise<void>, signal: AbortSignal): Promise
 
 /**
  * The live views of runs (WatchSyncRun) in this process: the streams of one run of one school share
- * one {@link SharedRunReader}, so N admins watching a run cost one read per wake, not N; and a
- * school holds at most {@link MAX_WATCH_STREAMS_PER_SCHOOL} streams.
+ * one {@link SharedRunReader}, so N admins watching a run cost one read per wake, not N; a school
+ * holds at most {@link MAX_WATCH_STREAMS_PER_SCHOOL} streams; and when the process stops (`stopping`)
+ * every stream ends at once with `CONNECTOR_SHUTTING_DOWN` instead of holding the gRPC server's stop.
  */
 export class RunWatches {
   private readonly readers = new Map<string, SharedRunReader>();
@@ -154,6 +155,8 @@ export class RunWatches {
       pollMs: number;
       /** Streams per school (default {@link MAX_WATCH_STREAMS_PER_SCHOOL}). */
       maxStreamsPerSchool?: number;
+      /** Aborted when the process stops serving (the gRPC server's `stopping`). */
+      stopping: AbortSignal;
     },
   ) {}
 
@@ -161,7 +164,8 @@ export class RunWatches {
    * Sends the run now and at every change of its `updatedAt` and status until it is terminal (then
    * resolves) or `signal` aborts (then resolves too). Rejects with `CONNECTOR_RUN_NOT_FOUND` for a
    * run the school does not have, with `CONNECTOR_WATCH_CAPACITY_EXHAUSTED` when the school holds
-   * its maximum of streams already, and with the error of a failed read.
+   * its maximum of streams already, with the error of a failed read, and with
+   * `CONNECTOR_SHUTTING_DOWN` (`UNAVAILABLE`) at once when the process stops or has begun to.
    */
   async watch(
     tenantId: string,
@@ -169,27 +173,39 @@ export class RunWatches {
     signal: AbortSignal,
     send: (run: RunRecord) => Promise<void>,
   ): Promise<void> {
+    const { stopping } = this.deps;
+    if (stopping.aborted) throw ConnectorErrors.CONNECTOR_SHUTTING_DOWN();
     this.admit(tenantId);
     const reader = this.readerOf(tenantId, syncRunId);
     reader.join();
+    // The stream stops at the client's cancel or the process' stop, whichever comes first.
+    const ended = new AbortController();
+    const end = (): void => ended.abort();
+    if (signal.aborted) end();
+    signal.addEventListener('abort', end, { once: true });
+    stopping.addEventListener('abort', end, { once: true });
     try {
       let seen = 0;
       let lastStamp = '';
       for (;;) {
-        const next = await reader.after(seen, signal);
-        if (next === undefined) return;
+        const next = await reader.after(seen, ended.signal);
+        if (next === undefined) break;
         seen = next.version;
         if ('error' in next.reading) throw next.reading.error;
         const { run } = next.reading;
         const stamp = `${run.updatedAt.getTime()}:${run.status}`;
         if (stamp !== lastStamp) {
           lastStamp = stamp;
-          // A send the client never takes (an unread stream) must not keep its place once it cancels.
-          if (!(await sentUnlessAborted(send(run), signal))) return;
+          // A send the client never takes (an unread stream) must not keep its place once it ends.
+          if (!(await sentUnlessAborted(send(run), ended.signal))) break;
         }
         if (isTerminal(run.status)) return;
       }
+      // Ended early: by the client (nothing more to say) or by the process' stop (go elsewhere).
+      if (!signal.aborted) throw ConnectorErrors.CONNECTOR_SHUTTING_DOWN();
     } finally {
+      signal.removeEventListener('abort', end);
+      stopping.removeEventListener('abort', end);
       reader.leave();
       this.release(tenantId);
     }

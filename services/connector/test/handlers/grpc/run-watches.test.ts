@@ -58,14 +58,17 @@ class Stream {
 function world(pollMs = NO_POLL, maxStreamsPerSchool?: number) {
   const runs = new CountingRuns();
   const changes = new RunChanges();
+  /** The gRPC server's `stopping`: aborted when this process stops. */
+  const server = new AbortController();
   const watches = new RunWatches({
     runs,
     changes,
     pollMs,
+    stopping: server.signal,
     ...(maxStreamsPerSchool ? { maxStreamsPerSchool } : {}),
   });
   const open = (tenantId: string, id: string) => new Stream(watches, tenantId, id);
-  return { runs, changes, watches, open };
+  return { runs, changes, watches, open, server };
 }
 
 const until = (check: () => boolean, what: string) => eventually(check, what, { intervalMs: 1 });
@@ -279,5 +282,40 @@ describe('RunWatches: streams per school', () => {
     one.cancel.abort();
     await one.done;
     expect(watches.streamsOf('a')).toBe(0);
+  });
+});
+
+describe('RunWatches: the process stopping', () => {
+  it('ends every open stream at once with CONNECTOR_SHUTTING_DOWN (UNAVAILABLE), also one whose send never completes; nothing is left running', async () => {
+    const { runs, changes, watches, open, server } = world();
+    runs.put('a', 'r1', 'fetching');
+    runs.put('a', 'r2', 'fetching');
+    runs.put('b', 'r3', 'applying');
+    const stuck = open('a', 'r1');
+    stuck.hold = new Promise<void>(() => undefined);
+    const streams = [stuck, open('a', 'r1'), open('a', 'r2'), open('b', 'r3')];
+    await allSent(streams, 1, 'every stream to send its run');
+    expect(watches.readerCount).toBe(3);
+
+    server.abort();
+    await Promise.all(streams.map((s) => s.done));
+    for (const s of streams)
+      expect(s.outcome).toMatchObject({ code: 'CONNECTOR_SHUTTING_DOWN', kind: 'unavailable' });
+    expect(streams.map((s) => s.sent)).toEqual([['fetching'], ['fetching'], ['fetching'], ['applying']]);
+    expect(watches.readerCount).toBe(0);
+    expect([watches.streamsOf('a'), watches.streamsOf('b')]).toEqual([0, 0]);
+    await until(() => changes.waitingCount === 0, 'the readers to stop waiting');
+  });
+
+  it('refuses a stream asked for while stopping with CONNECTOR_SHUTTING_DOWN, reading nothing and counting it nowhere', async () => {
+    const { runs, watches, open, server } = world();
+    runs.put('a', 'r1', 'fetching');
+    server.abort();
+    const late = open('a', 'r1');
+    await late.done;
+    expect(late.outcome).toMatchObject({ code: 'CONNECTOR_SHUTTING_DOWN', kind: 'unavailable' });
+    expect(late.sent).toEqual([]);
+    expect(runs.readsOf('a', 'r1')).toBe(0);
+    expect([watches.readerCount, watches.streamsOf('a')]).toEqual([0, 0]);
   });
 });
