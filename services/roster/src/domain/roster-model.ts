@@ -102,6 +102,16 @@ export const ROSTER_FINDING_CODES = {
   DANGLING_MEMBERSHIP: 'ROSTER_DANGLING_MEMBERSHIP',
   /** A contact row without PersonId: keyed on contact id + first/second person instead. */
   CONTACT_WITHOUT_PERSON_ID: 'ROSTER_CONTACT_WITHOUT_PERSON_ID',
+  /**
+   * A contact row whose key changed because iSAMS started or stopped sending its PersonId: it is the
+   * stored contact of the same record and position, and keeps that contact's key (updated in place).
+   */
+  CONTACT_KEY_KEPT: 'ROSTER_CONTACT_KEY_KEPT',
+  /**
+   * A contact row under a key not stored that several stored contacts (or none for sure) could be:
+   * not imported, and no contact is removed in the run.
+   */
+  CONTACT_KEY_AMBIGUOUS: 'ROSTER_CONTACT_KEY_AMBIGUOUS',
   /** The same contact person in two rows with different personal details; the first wins. */
   CONTACT_CONFLICT: 'ROSTER_CONTACT_CONFLICT',
   /** A deleted custom group: excluded with its memberships. */

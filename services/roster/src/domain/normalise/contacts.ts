@@ -1,6 +1,6 @@
 import { itemField } from '../keep-stored';
 import { ROSTER_FINDING_CODES as F } from '../roster-model';
-import type { JsonValue } from '../roster-model';
+import type { JsonValue, RosterEntity } from '../roster-model';
 import {
   addFinding,
   compact,
@@ -11,6 +11,7 @@ import {
   keepStored,
   keepUnreadable,
   readDataset,
+  skip,
   sortedUnique,
 } from './context';
 import type { EveryCopy, FieldSources, NormaliseContext, ReadRow } from './context';
@@ -96,6 +97,112 @@ function untoldJointRows(ctx: NormaliseContext, rows: ReadRow<'contacts'>[]): Re
   return rows.filter((r) => !untold.has(r));
 }
 
+/** A row's position in its record — 1 first person, 2 second — or undefined when it cannot be read or is not sent. */
+function positionOf(row: ReadRow<'contacts'>): 1 | 2 | undefined {
+  const first = row.value.isFirstPersonContact;
+  if (row.unreadable.has('isFirstPersonContact') || first === undefined) return undefined;
+  return first ? 1 : 2;
+}
+
+const positionName = (row: ReadRow<'contacts'>): string =>
+  ({ 1: 'first person', 2: 'second person', none: 'person' })[positionOf(row) ?? 'none'];
+
+/** A key `c<ContactId>-<1|2>`: a person stored without PersonId (its record and position are in the key). */
+const RECORD_KEY = /^c.+-[12]$/;
+
+/** What a stored contact says about the rows it was made from: its record, and its position there if known. */
+interface StoredClaim {
+  key: string;
+  position: 1 | 2 | undefined;
+}
+
+/**
+ * The stored contacts by contact record id: each with its position in the record — unknown for a
+ * person merged from several records, whose image holds one `isFirstPersonContact` for all of them.
+ */
+function storedClaims(stored: ReadonlyMap<string, RosterEntity>): Map<string, StoredClaim[]> {
+  const out = new Map<string, StoredClaim[]>();
+  for (const image of stored.values()) {
+    const records = Array.isArray(image.contactIds) ? image.contactIds.map(String) : [];
+    const position = records.length === 1 ? (image.isFirstPersonContact === false ? 2 : 1) : undefined;
+    for (const r of records) out.set(r, [...(out.get(r) ?? []), { key: image.id, position }]);
+  }
+  return out;
+}
+
+/**
+ * The key of each row: the one it is read under (`PersonId`, else `c<ContactId>-<1|2>`), or — when
+ * that key is not stored and iSAMS started or stopped sending the row's `PersonId` — the key of the
+ * stored contact that is the same record's same person, so that a changed key does not remove the
+ * person (and cancel their bookings) and add them again. A stored contact is that person only when
+ * it is the one stored contact of that record and position that no other row of this run is read
+ * under, and no other row takes it. Where the stored roster cannot tell — several stored contacts
+ * may be the row's person, one merged from several records (its position in each is not stored),
+ * the row's position unknown, two rows for one stored contact — the row is not imported and counted
+ * unidentified: no contact is removed in this run. A `PersonId` changed from one value to another
+ * is not matched (a new person; the stored one is gone). Stored images are read only when a row's
+ * key is new and a stored contact could be it (the processor loads them on demand).
+ */
+function storedKeys(ctx: NormaliseContext, rows: ReadRow<'contacts'>[]): Map<ReadRow<'contacts'>, string> {
+  const keys = new Map(rows.map((r) => [r, personKeyOf(r)!]));
+  const stored = ctx.snapshot.fallback?.contact;
+  if (stored === undefined) return keys;
+  const readAs = new Set(keys.values());
+  const storedWithPersonId = [...stored.keys()].some((k) => !RECORD_KEY.test(k));
+  let claims: Map<string, StoredClaim[]> | undefined;
+  const found = new Map<ReadRow<'contacts'>, { told: boolean; candidates: string[] }>();
+  for (const row of rows) {
+    const key = keys.get(row)!;
+    if (stored.has(key)) continue;
+    const { id, personId } = row.value;
+    const position = positionOf(row);
+    const byKey = ([1, 2] as const)
+      .filter((p) => position === undefined || p === position)
+      .some((p) => stored.has(`c${id}-${p}`));
+    if (!byKey && (personId !== undefined || !storedWithPersonId)) continue;
+    claims ??= storedClaims(stored);
+    const candidates = (claims.get(id) ?? []).filter(
+      (s) =>
+        !readAs.has(s.key) && (position === undefined || s.position === undefined || s.position === position),
+    );
+    if (candidates.length === 0) continue;
+    const told = candidates.length === 1 && position !== undefined && candidates[0]!.position === position;
+    found.set(row, { told, candidates: candidates.map((s) => s.key) });
+  }
+  const takers = new Map<string, number>();
+  for (const { candidates } of found.values())
+    for (const k of candidates) takers.set(k, (takers.get(k) ?? 0) + 1);
+  for (const [row, { told, candidates }] of found) {
+    const [first] = candidates as [string];
+    if (told && takers.get(first) === 1) {
+      keys.set(row, first);
+      continue;
+    }
+    keys.delete(row);
+    ctx.unidentified.set('contacts', (ctx.unidentified.get('contacts') ?? 0) + 1);
+    skip(ctx, 'contact');
+    const { id } = row.value;
+    const why = told
+      ? `another row of this run could be that contact too`
+      : candidates.length > 1
+        ? `each of the stored contacts ${candidates.join(', ')} could be it`
+        : positionOf(row) === undefined
+          ? `the stored contact ${first} could be it, but whether the row is the first or second person of its record is not known`
+          : `the stored contact ${first} could be it, but it is in several contact records and its position in each is not stored`;
+    addFinding(ctx, {
+      code: F.CONTACT_KEY_AMBIGUOUS,
+      severity: 'warning',
+      datasetId: 'contacts',
+      recordId: id,
+      message:
+        `Contact ${id} (${positionName(row)}) is not stored as ${personKeyOf(row)!} (iSAMS started or stopped sending its ` +
+        `PersonId?) and ${why}: it is not imported and no contact is removed in this run. Have iSAMS send the ` +
+        `contact's PersonId as before (or for every row of the record).`,
+    });
+  }
+  return keys;
+}
+
 /** Contacts: one entity per person; joint records (two people, one Id) are split, a person's records merged. */
 export function normaliseContacts(ctx: NormaliseContext, refs: References): void {
   // Unflagged rows get a key of their own here (their order), so that two people of one record are
@@ -109,10 +216,23 @@ export function normaliseContacts(ctx: NormaliseContext, refs: References): void
       : `${r.value.id}/${r.value.personId ?? person.slice(-1)}`;
   });
   const rows = dropRepeats(ctx, untoldJointRows(ctx, read));
+  const keys = storedKeys(ctx, rows);
   for (const row of rows) {
     const c = row.value;
-    const personKey = personKeyOf(row)!;
-    if (c.personId === undefined) {
+    const personKey = keys.get(row);
+    if (personKey === undefined) continue;
+    if (personKey !== personKeyOf(row)) {
+      addFinding(ctx, {
+        code: F.CONTACT_KEY_KEPT,
+        severity: 'info',
+        datasetId: 'contacts',
+        recordId: c.id,
+        message:
+          c.personId === undefined
+            ? `Contact ${c.id} (${positionName(row)}) has no PersonId in this run; the stored roster has this record's ${positionName(row)} as contact ${personKey}, so it keeps that key and is updated in place (not removed and added again as ${personKeyOf(row)!}).`
+            : `Contact ${c.id} (${positionName(row)}) has a PersonId in this run; the stored roster has this record's ${positionName(row)} without one, as contact ${personKey}, so it keeps that key and is updated in place (not removed and added again under its PersonId).`,
+      });
+    } else if (c.personId === undefined) {
       addFinding(ctx, {
         code: F.CONTACT_WITHOUT_PERSON_ID,
         severity: 'info',
