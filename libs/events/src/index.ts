@@ -38,6 +38,7 @@ export {
 export { SYNC_RUN_STATUSES, TERMINAL_SYNC_RUN_STATUSES, syncRunUpdatedV1 } from './types/sync-run.events';
 export type { SyncRunStatus } from './types/sync-run.events';
 export {
+  ENTITY_ID_MAX_CHARS,
   ROSTER_ENTITY_TYPES,
   ROSTER_CHANGES,
   REMOVAL_REASONS,

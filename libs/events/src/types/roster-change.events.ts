@@ -1,6 +1,15 @@
+import { ID_MAX_CHARS } from '@isams-sync/isams';
 import { z } from 'zod';
 import { defineEventType, type EventType } from '../define-event-type';
 import { anyRosterEntitySchema, rosterEntitySchemas } from './roster-entities';
+
+/**
+ * The longest roster entity id a service looks up (the roster's GetEntity, bookings' person ids, the
+ * gateway's `/roster/:type/:id`). It is the typed reader's bound on an iSAMS identity
+ * (`ID_MAX_CHARS` in `@isams-sync/isams`, which leaves out a record whose identity is longer),
+ * passed on here for the services that may not depend on the iSAMS library (bookings, gateway).
+ */
+export const ENTITY_ID_MAX_CHARS = ID_MAX_CHARS;
 
 /** Every roster entity type that has change events. */
 export const ROSTER_ENTITY_TYPES = [

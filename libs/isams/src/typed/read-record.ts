@@ -5,8 +5,9 @@ import {
   BLANK,
   NOT_TEXT,
   Unreadable,
-  checkText,
+  checkIdLength,
   childrenNamed,
+  isText,
   parseBool,
   parseDate,
   parseId,
@@ -46,10 +47,13 @@ export interface TableRead {
 
 const join = (prefix: string, source: string): string => (prefix === '' ? source : `${prefix}/${source}`);
 
-function parse(kind: FieldSpec['kind'], text: string): unknown {
-  switch (kind) {
+function parse(spec: FieldSpec, text: string): unknown {
+  switch (spec.kind) {
     case 'id':
       return parseId(text);
+    case 'text':
+      // A text identity (a form's Id) is bounded like a numeric one.
+      return spec.identity === undefined ? text : checkIdLength(text);
     case 'bool':
       return parseBool(text);
     case 'date':
@@ -80,7 +84,7 @@ function readScalar(spec: FieldSpec, el: RawElement, prefix: string): ScalarRead
     if (text === ABSENT) continue;
     r.present = true;
     if (text === BLANK) continue;
-    const parsed = text instanceof Unreadable ? text : parse(spec.kind, text);
+    const parsed = text instanceof Unreadable ? text : parse(spec, text);
     if (!(parsed instanceof Unreadable)) {
       if (r.problem) r.problem.usedInstead = join(prefix, source);
       r.value = parsed;
@@ -130,10 +134,10 @@ function readTexts(
   });
   for (const c of container.children) {
     if (c.children.length > 0) return unreadable(c, { problem: 'holds elements instead of a value' });
+    if (c.text !== undefined && !isText(c.text))
+      return unreadable(c, { problem: NOT_TEXT.problem, notText: true });
     const v = clean(c.text);
-    if (v === undefined) continue;
-    if (checkText(v) === NOT_TEXT) return unreadable(c, { problem: NOT_TEXT.problem, notText: true });
-    lines.push(v);
+    if (v !== undefined) lines.push(v);
   }
   return { value: lines };
 }

@@ -13,18 +13,43 @@ export class Unreadable {
 /**
  * A value with characters that are not text. Invalid UTF-8 bytes are decoded as U+FFFD (the
  * replacement character), so is a control character in an XML document (`&#x0B;`: the XML reader),
- * and a JSON `\ud800` escape gives a lone surrogate; either way part of the
- * value was lost on its way, so it is unreadable (its stored value stays) rather than a new name.
- * U+FFFD is never real text in iSAMS: where it was stored as such, the value was damaged before.
+ * a JSON `\ud800` escape gives a lone surrogate, and a JSON `\u0000` or `\u000b` escape the C0
+ * control itself (PostgreSQL, under FerretDB, cannot even store U+0000); either way part of the value
+ * was lost or is not what anyone typed, so it is unreadable (its stored value stays) rather than a
+ * new name. U+FFFD is never real text in iSAMS: where it was stored as such, the value was damaged
+ * before.
  */
 export const NOT_TEXT = new Unreadable(
-  'is not valid text (some of its characters arrived as bytes that are not UTF-8, or as control characters an XML document cannot carry)',
+  'is not valid text (some of its characters arrived as bytes that are not UTF-8, or as control characters)',
   true,
 );
 
-/** `text` as read, or {@link NOT_TEXT} when it holds U+FFFD or a lone surrogate. */
-export function checkText(text: string): string | Unreadable {
-  return text.isWellFormed() && !text.includes('\uFFFD') ? text : NOT_TEXT;
+// U+FFFD and the C0 controls XML 1.0 does not allow (all but tab, LF and CR): one native regex test.
+const NOT_TEXT_CHAR = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffd]/;
+
+/**
+ * Whether `text` is text: no U+FFFD, no lone surrogate, no C0 control other than tab, LF and CR.
+ * Test the value as received, before trimming: `trim()` drops U+000B and U+000C at the ends.
+ */
+export function isText(text: string): boolean {
+  return !NOT_TEXT_CHAR.test(text) && text.isWellFormed();
+}
+
+/**
+ * The longest identity (a record's or a list item's id, a form's Id) the typed reader accepts, in
+ * UTF-16 code units; a longer one leaves its record out (`ISAMS_RECORD_INVALID_FIELD`), as an
+ * unreadable id does. iSAMS ids are SQL Server integers (at most 11 characters) and form codes are
+ * short: this bounds what a damaged document can make the services store, publish and look up —
+ * the roster's GetEntity, bookings' person ids and the gateway's `/roster/:type/:id` take ids up to
+ * this length (`ENTITY_ID_MAX_CHARS` in `@isams-sync/events` is this constant).
+ */
+export const ID_MAX_CHARS = 200;
+
+const TOO_LONG = new Unreadable(`is longer than the ${ID_MAX_CHARS} characters an id may have`);
+
+/** `id` as read, or unreadable when it is longer than {@link ID_MAX_CHARS}. */
+export function checkIdLength(id: string): string | Unreadable {
+  return id.length > ID_MAX_CHARS ? TOO_LONG : id;
 }
 
 /** Nothing at the source (NULL: the element or attribute is omitted). */
@@ -72,8 +97,8 @@ export function readSource(el: RawElement, source: string): SourceRead {
   if (source.charCodeAt(0) === 64 /* @ */) {
     const v = attr(el, source.slice(1));
     if (v === undefined) return ABSENT;
-    const text = clean(v);
-    return text === undefined ? BLANK : checkText(text);
+    if (!isText(v)) return NOT_TEXT;
+    return clean(v) ?? BLANK;
   }
   let parent: RawElement | undefined = el;
   let leaf = source;
@@ -89,10 +114,12 @@ export function readSource(el: RawElement, source: string): SourceRead {
   let seen = 0;
   let value: string | undefined;
   let conflict = false;
+  let notText = false;
   for (const c of parent.children) {
     if (c.name !== leaf && (c.name.length !== leaf.length || c.name.toLowerCase() !== l)) continue;
     seen += 1;
     if (c.children.length > 0) return HOLDS_ELEMENTS;
+    if (c.text !== undefined && !isText(c.text)) notText = true;
     const text = clean(c.text);
     if (text === undefined) continue;
     if (value !== undefined && value !== text) conflict = true;
@@ -100,17 +127,21 @@ export function readSource(el: RawElement, source: string): SourceRead {
   }
   if (seen === 0) return ABSENT;
   if (conflict) return new Unreadable(`appears ${seen} times with different values`);
-  return value === undefined ? BLANK : checkText(value);
+  if (notText) return NOT_TEXT;
+  return value ?? BLANK;
 }
 
 const quote = (text: string): string => JSON.stringify(text.length > 24 ? `${text.slice(0, 24)}…` : text);
 
-/** iSAMS ids and numbers: whole numbers, possibly negative (NC years), without leading zeros. */
+/**
+ * iSAMS ids and numbers: whole numbers, possibly negative (NC years), without leading zeros, at most
+ * {@link ID_MAX_CHARS} characters so written.
+ */
 export function parseId(text: string): string | Unreadable {
   const m = /^(-?)0*(\d+)$/.exec(text);
   if (!m) return new Unreadable(`is ${quote(text)}, not a whole-number id`);
   if (m[2] === '0') return '0';
-  return m[1]!.length + m[2]!.length === text.length ? text : `${m[1]}${m[2]}`;
+  return checkIdLength(m[1]!.length + m[2]!.length === text.length ? text : `${m[1]}${m[2]}`);
 }
 
 const TRUE = new Set(['1', 'true', 'y', 'yes']);

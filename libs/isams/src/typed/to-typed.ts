@@ -9,6 +9,8 @@ import type { ReadProblem } from './read-record';
 import { DATASET_TABLES } from './generated/tables';
 import type { TypedFieldPath, TypedRecord } from './generated/tables';
 
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g;
+
 /** Result of {@link toTyped}. */
 export type TypedResult<D extends DatasetId> =
   | {
@@ -64,7 +66,9 @@ export function toTyped<D extends DatasetId>(datasetId: D, raw: RawElement): Typ
   const read = readTable(fields, raw);
   if (read.identity !== undefined) {
     const p = read.identity;
-    const rawId = clean(attr(raw, 'Id'));
+    // Shown as the XML reader would have read it: a C0 control (a JSON escape) as U+FFFD, so the
+    // finding can be stored (PostgreSQL refuses U+0000) and reads the same from either endpoint.
+    const rawId = clean(attr(raw, 'Id')?.replace(CONTROL, '\uFFFD'));
     const recordId = rawId === undefined ? undefined : rawId.slice(0, 40);
     const missingId = p.field === 'id' && p.missing;
     const which = recordId === undefined ? `A ${row} record` : `${row} ${recordId}`;

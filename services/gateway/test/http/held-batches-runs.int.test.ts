@@ -104,6 +104,17 @@ describe('sync-run and roster routes: live events, progress, overview, browsing 
     const findings = await req('GET', '/api/v1/schools/school-a/sync-runs/run-1/findings', tokenA);
     expect(findings.json().findings[0].code).toBe('PUPIL_NO_YEAR_GROUP');
   });
+
+  it('looks one entity up by an id of up to 200 characters, as the roster and bookings do', async () => {
+    // The typed reader leaves out a record whose identity is longer (libs/isams ID_MAX_CHARS).
+    const id200 = '9'.repeat(200);
+    const found = await req('GET', `/api/v1/schools/school-a/roster/pupil/${id200}`, tokenA);
+    expect(found.statusCode).toBe(200);
+    expect(found.json()).toMatchObject({ entityType: 'pupil', entityId: id200 });
+    const tooLong = await req('GET', `/api/v1/schools/school-a/roster/pupil/${id200}9`, tokenA);
+    expect(tooLong.statusCode).toBe(400);
+    expect(tooLong.json().error.code).toBe('GATEWAY_VALIDATION_FAILED');
+  });
 });
 
 describe('held-batch routes: impact, versions, tenancy and decisions (real FerretDB, fake upstreams)', () => {

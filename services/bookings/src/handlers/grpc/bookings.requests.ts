@@ -1,3 +1,4 @@
+import { ENTITY_ID_MAX_CHARS } from '@isams-sync/events';
 import { z } from 'zod';
 import { EVENT_KINDS, EVENT_STATUSES } from '../../domain/booking-model';
 import { BookingsErrors } from '../../domain/bookings-errors';
@@ -10,13 +11,13 @@ const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, '1–64 of A-Za-
 /**
  * A roster person id, as the roster publishes it (libs/events `entityId`: any non-empty string; from
  * iSAMS a whole number, possibly negative, or `c<contact id>-<1|2>`). Any character but a control
- * character or a lone surrogate, up to the 200 the roster's GetEntity looks up: an id is only ever
- * compared, stored as a value or as the tail of a key, never put in a regex or a URL.
+ * character or a lone surrogate, up to the `ENTITY_ID_MAX_CHARS` the roster's GetEntity looks up:
+ * an id is only ever compared, stored as a value or as the tail of a key, never put in a regex or a URL.
  */
 const personId = z
   .string()
   .min(1, 'required')
-  .max(200, 'at most 200 characters')
+  .max(ENTITY_ID_MAX_CHARS, `at most ${ENTITY_ID_MAX_CHARS} characters`)
   // With the `u` flag a surrogate pair is one code point: only a lone surrogate is `Cs`.
   .regex(/^[^\p{Cc}\p{Cs}]*$/u, 'no control characters');
 const time = z.iso.datetime({ offset: true, message: 'an RFC 3339 date-time' }).transform((s) => new Date(s));

@@ -1,3 +1,4 @@
+import { ENTITY_ID_MAX_CHARS } from '@isams-sync/events';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { BookingsGateway } from '../../use-cases/ports';
@@ -92,7 +93,10 @@ function rosterRoutes(app: RouteApp, { roster, bookings }: RosterBookingsRoutesO
   app.get(
     '/api/v1/schools/:schoolId/roster/:entityType/:entityId',
     schoolRoute(['roster'], 'One roster entity (also removed ones)', {
-      params: schoolIdParam.extend({ entityType: entityTypeSchema, entityId: z.string().min(1).max(128) }),
+      params: schoolIdParam.extend({
+        entityType: entityTypeSchema,
+        entityId: z.string().min(1).max(ENTITY_ID_MAX_CHARS),
+      }),
       response: { 200: entitySchema },
     }),
     async (request, reply) =>

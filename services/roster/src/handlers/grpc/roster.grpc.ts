@@ -2,7 +2,7 @@ import { unary } from '@isams-sync/grpc';
 import type { RunUndo, RunUndoView } from '../../use-cases/run-undo';
 import type { CallContext, rosterV1, ServiceCallers } from '@isams-sync/grpc';
 import { AppError } from '@isams-sync/errors';
-import { ROSTER_ENTITY_TYPES } from '@isams-sync/events';
+import { ENTITY_ID_MAX_CHARS, ROSTER_ENTITY_TYPES } from '@isams-sync/events';
 import type { RosterEntityType } from '@isams-sync/events';
 import { z } from 'zod';
 import type { ChangesetDoc, EntityRecord, HeldBatchDoc, StoredChange } from '../../use-cases/records';
@@ -263,7 +263,10 @@ function entityRpcs(queries: RosterQueries): Pick<Handlers, 'ListEntities' | 'Ge
       return { entities: page.items.map(toEntity), page: pageInfo(page) };
     }),
     GetEntity: unary(async (req: rosterV1.GetEntityRequest__Output, ctx) => {
-      const q = parse(z.object({ entityType, entityId: z.string().min(1, 'required').max(200) }), req);
+      const q = parse(
+        z.object({ entityType, entityId: z.string().min(1, 'required').max(ENTITY_ID_MAX_CHARS) }),
+        req,
+      );
       return toEntity(await queries.getEntity(ctx.tenantId, q.entityType, q.entityId));
     }),
   };
