@@ -112,6 +112,11 @@ export const ROSTER_FINDING_CODES = {
    * not imported, and no contact is removed in the run.
    */
   CONTACT_KEY_AMBIGUOUS: 'ROSTER_CONTACT_KEY_AMBIGUOUS',
+  /**
+   * A contact row without PersonId whose record Id would make a key (`c<Id>-<1|2>`) longer than the
+   * ids the services look up (`ENTITY_ID_MAX_CHARS`): not imported, and no contact is removed in the run.
+   */
+  CONTACT_KEY_TOO_LONG: 'ROSTER_CONTACT_KEY_TOO_LONG',
   /** The same contact person in two rows with different personal details; the first wins. */
   CONTACT_CONFLICT: 'ROSTER_CONTACT_CONFLICT',
   /** A deleted custom group: excluded with its memberships. */

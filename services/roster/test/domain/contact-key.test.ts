@@ -306,3 +306,18 @@ describe('through the changeset processor (stored images loaded on demand)', () 
     },
   );
 });
+
+describe('a contact key stays within the ids the services look up', () => {
+  it('a contact without PersonId whose record id would make a key over 200 characters is left out, removals suspended', () => {
+    const longId = '9'.repeat(199); // a whole-number id the reader accepts (≤ 200); c<id>-1 has 202
+    const r = run(
+      withContacts([...family500('5001', '5002'), record501('5003')]),
+      withContacts([...family500('5001', '5002'), record501('5003'), contact(longId, undefined, true, [])]),
+    );
+    expect([...r.n.entities.contact.keys()].every((k) => k.length <= 200)).toBe(true);
+    expect(r.n.entities.contact.has(`c${longId}-1`)).toBe(false);
+    expect(r.findings).toContain(`ROSTER_CONTACT_KEY_TOO_LONG:warning:${longId.slice(0, 40)}`);
+    expect(r.changes.filter((c) => c.includes(':removed:'))).toEqual([]);
+    expect([...r.n.suspendedTypes]).toContain('contact');
+  });
+});

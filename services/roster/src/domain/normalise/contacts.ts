@@ -1,3 +1,4 @@
+import { ID_MAX_CHARS } from '@isams-sync/isams';
 import { itemField } from '../keep-stored';
 import { ROSTER_FINDING_CODES as F } from '../roster-model';
 import type { JsonValue, RosterEntity } from '../roster-model';
@@ -211,6 +212,16 @@ export function normaliseContacts(ctx: NormaliseContext, refs: References): void
   const read = readDataset(ctx, 'contacts', (r) => {
     const person = personKeyOf(r);
     if (person === undefined) return undefined;
+    if (person.length > ID_MAX_CHARS) {
+      addFinding(ctx, {
+        code: F.CONTACT_KEY_TOO_LONG,
+        severity: 'warning',
+        datasetId: 'contacts',
+        recordId: r.value.id.slice(0, 40),
+        message: `Contact ${r.value.id.slice(0, 40)}… has no PersonId, and its Id is too long to key the person by (${person.length} characters, at most ${ID_MAX_CHARS}): it is not imported and no contact is removed in this run.`,
+      });
+      return undefined;
+    }
     return unflagged(r)
       ? `${r.value.id}/?${order++}`
       : `${r.value.id}/${r.value.personId ?? person.slice(-1)}`;
