@@ -321,3 +321,82 @@ describe('a contact key stays within the ids the services look up', () => {
     expect([...r.n.suspendedTypes]).toContain('contact');
   });
 });
+
+describe('a kept key is the person’s, for every row of their PersonId (review of session 52)', () => {
+  const anna500 = (personId: string | undefined) =>
+    contact('500', personId, true, [['100', 'Current']], 'Anna');
+  const bob500 = contact('500', '5002', false, [['100', 'Current']], 'Bob');
+  const anna700 = (personId = '5001') => contact('700', personId, true, [['102', 'Current']], 'Anna');
+  /** Normalises each school in turn against what the runs before stored; the last run's result and changes. */
+  function runs(...schools: School[]) {
+    let stored = storedOf(normalise({ datasets: schools[0]!, asOf }).entities);
+    let last: { n: ReturnType<typeof normalise>; changes: string[] } | undefined;
+    for (const school of schools.slice(1)) {
+      const n = normalise({ datasets: school, asOf, fallback: fallbackOf(stored) });
+      last = {
+        n,
+        changes: diff(stored, n.entities, n.presentTypes, n).map((c) => `${c.change}:${c.entityId}`),
+      };
+      stored = storedOf(n.entities);
+    }
+    return last!;
+  }
+  const personId5001 = (n: ReturnType<typeof normalise>) =>
+    [...n.entities.contact.values()].filter((c) => c.personId === '5001').map((c) => c.id);
+
+  it('PersonId appears with a second record of the same person: one contact, under the kept key', () => {
+    const r = runs(
+      withContacts([anna500(undefined), bob500]),
+      withContacts([anna500('5001'), bob500, anna700()]),
+    );
+    expect(personId5001(r.n)).toEqual(['c500-1']);
+    expect(r.changes).toEqual(['updated:c500-1']);
+  });
+
+  it('the run after: the kept contact stays, one contact, nothing removed', () => {
+    const same = withContacts([anna500('5001'), bob500, anna700()]);
+    const r = runs(withContacts([anna500(undefined), bob500]), same, same);
+    expect(personId5001(r.n)).toEqual(['c500-1']);
+    expect(r.changes).toEqual([]);
+  });
+
+  it('the first record gone later, the person still sent through the second: still the kept key', () => {
+    const r = runs(
+      withContacts([anna500(undefined), bob500]),
+      withContacts([anna500('5001'), bob500, anna700()]),
+      withContacts([bob500, anna700()]),
+    );
+    expect(personId5001(r.n)).toEqual(['c500-1']);
+    expect(r.changes.filter((c) => c.startsWith('removed:') || c.startsWith('added:'))).toEqual([]);
+  });
+
+  it('a kept key whose PersonId then changes to another value: the new value is a new person', () => {
+    const r = runs(
+      withContacts([anna500(undefined), bob500]),
+      withContacts([anna500('5001'), bob500]),
+      withContacts([anna500('6000'), bob500]),
+    );
+    expect(r.changes).toEqual(expect.arrayContaining(['added:6000', 'removed:c500-1']));
+  });
+
+  it('processor: three runs, Anna stays one active contact under c500-1', async () => {
+    const T = 'school-1';
+    const step = (syncRunId: string, datasets: School) => ({
+      kind: 'feed' as const,
+      tenantId: T,
+      syncRunId,
+      datasets: datasets as Datasets,
+    });
+    const world = newWorld();
+    for (const [id, school] of [
+      ['run-1', withContacts([anna500(undefined), bob500])],
+      ['run-2', withContacts([anna500('5001'), bob500, anna700()])],
+      ['run-3', withContacts([anna500('5001'), bob500, anna700()])],
+    ] as const)
+      await play(world, [step(id, school)], undefined, { memory: false });
+    const contacts = (await storedRoster(new MemoryRosterStore(world.state), T)).filter(
+      (e) => e.t === 'contact',
+    );
+    expect(contacts.map((e) => `${e.id}:${e.status}`)).toEqual(['5002:active', 'c500-1:active']);
+  });
+});

@@ -115,6 +115,8 @@ const RECORD_KEY = /^c.+-[12]$/;
 interface StoredClaim {
   key: string;
   position: 1 | 2 | undefined;
+  /** The `PersonId` its image holds (a contact kept under `c<Id>-<n>` after iSAMS began sending one). */
+  personId: string | undefined;
 }
 
 /**
@@ -126,36 +128,77 @@ function storedClaims(stored: ReadonlyMap<string, RosterEntity>): Map<string, St
   for (const image of stored.values()) {
     const records = Array.isArray(image.contactIds) ? image.contactIds.map(String) : [];
     const position = records.length === 1 ? (image.isFirstPersonContact === false ? 2 : 1) : undefined;
-    for (const r of records) out.set(r, [...(out.get(r) ?? []), { key: image.id, position }]);
+    const personId = typeof image.personId === 'string' ? image.personId : undefined;
+    for (const r of records) out.set(r, [...(out.get(r) ?? []), { key: image.id, position, personId }]);
   }
   return out;
 }
 
 /**
+ * The stored contacts kept under `c<Id>-<n>` whose image holds a `PersonId` (iSAMS began sending it
+ * after the person was stored), by that `PersonId`.
+ */
+function keptByPersonId(stored: ReadonlyMap<string, RosterEntity>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [key, image] of stored)
+    if (RECORD_KEY.test(key) && typeof image.personId === 'string')
+      out.set(image.personId, [...(out.get(image.personId) ?? []), key]);
+  return out;
+}
+
+/** Who claims a stored key: one person (all the rows of a `PersonId`), or one row without a `PersonId`. */
+type Claimant = string | ReadRow<'contacts'>;
+
+/**
  * The key of each row: the one it is read under (`PersonId`, else `c<ContactId>-<1|2>`), or — when
  * that key is not stored and iSAMS started or stopped sending the row's `PersonId` — the key of the
- * stored contact that is the same record's same person, so that a changed key does not remove the
- * person (and cancel their bookings) and add them again. A stored contact is that person only when
- * it is the one stored contact of that record and position that no other row of this run is read
- * under, and no other row takes it. Where the stored roster cannot tell — several stored contacts
- * may be the row's person, one merged from several records (its position in each is not stored),
- * the row's position unknown, two rows for one stored contact — the row is not imported and counted
- * unidentified: no contact is removed in this run. A `PersonId` changed from one value to another
- * is not matched (a new person; the stored one is gone). Stored images are read only when a row's
- * key is new and a stored contact could be it (the processor loads them on demand).
+ * stored contact that is the same person, so that a changed key does not remove the person (and
+ * cancel their bookings) and add them again. Decided per person: every row of one `PersonId` gets
+ * the same key. A stored contact is that person when
+ * - it was kept under `c<Id>-<n>` for this very `PersonId` in an earlier run (its image holds it), or
+ * - it is the one stored contact of the row's record and position, holds no other `PersonId`, no
+ *   other row of this run is read under its key, and no other person or row takes it.
+ * Where the stored roster cannot tell — several stored contacts may be the person, one merged from
+ * several records (its position in each is not stored), the row's position unknown, the rows of one
+ * `PersonId` pointing at different stored contacts, two people for one stored contact — the person's
+ * rows are not imported and counted unidentified: no contact is removed in this run. A `PersonId`
+ * changed from one value to another is not matched (a new person; the stored one is gone). Stored
+ * images are read only when a row's key is new and a stored contact could be it: a stored
+ * `c<Id>-<n>` for its record, any stored `c<Id>-<n>` (for a row with a `PersonId`: one may have been
+ * kept for it), or a stored contact keyed by `PersonId` (for a row without one).
  */
 function storedKeys(ctx: NormaliseContext, rows: ReadRow<'contacts'>[]): Map<ReadRow<'contacts'>, string> {
   const keys = new Map(rows.map((r) => [r, personKeyOf(r)!]));
   const stored = ctx.snapshot.fallback?.contact;
   if (stored === undefined) return keys;
   const readAs = new Set(keys.values());
-  const storedWithPersonId = [...stored.keys()].some((k) => !RECORD_KEY.test(k));
+  const storedKeysList = [...stored.keys()];
+  const storedWithPersonId = storedKeysList.some((k) => !RECORD_KEY.test(k));
+  const storedByRecord = storedKeysList.some((k) => RECORD_KEY.test(k));
   let claims: Map<string, StoredClaim[]> | undefined;
-  const found = new Map<ReadRow<'contacts'>, { told: boolean; candidates: string[] }>();
+  let kept: Map<string, string[]> | undefined;
+  const claimantOf = (row: ReadRow<'contacts'>): Claimant => row.value.personId ?? row;
+  /** Per claimant: the stored keys its rows point at, and whether each row told its one for sure. */
+  const found = new Map<Claimant, { told: boolean; candidates: Set<string> }>();
+  const note = (row: ReadRow<'contacts'>, told: boolean, candidates: readonly string[]): void => {
+    const c = claimantOf(row);
+    const f = found.get(c) ?? { told: true, candidates: new Set<string>() };
+    f.told &&= told;
+    for (const k of candidates) f.candidates.add(k);
+    found.set(c, f);
+  };
   for (const row of rows) {
     const key = keys.get(row)!;
     if (stored.has(key)) continue;
     const { id, personId } = row.value;
+    if (personId !== undefined && storedByRecord) {
+      kept ??= keptByPersonId(stored);
+      const mine = (kept.get(personId) ?? []).filter((k) => !readAs.has(k));
+      if (mine.length > 0) {
+        note(row, mine.length === 1, mine);
+        continue;
+      }
+    }
     const position = positionOf(row);
     const byKey = ([1, 2] as const)
       .filter((p) => position === undefined || p === position)
@@ -166,16 +209,27 @@ function storedKeys(ctx: NormaliseContext, rows: ReadRow<'contacts'>[]): Map<Rea
       (s) =>
         !readAs.has(s.key) && (position === undefined || s.position === undefined || s.position === position),
     );
-    if (candidates.length === 0) continue;
+    // One that holds another PersonId is someone else (a changed PersonId is a new person), but it
+    // still makes the row's match uncertain when there are others.
+    const same = candidates.filter(
+      (s) => personId === undefined || s.personId === undefined || s.personId === personId,
+    );
+    if (same.length === 0) continue;
     const told = candidates.length === 1 && position !== undefined && candidates[0]!.position === position;
-    found.set(row, { told, candidates: candidates.map((s) => s.key) });
+    note(
+      row,
+      told,
+      candidates.map((s) => s.key),
+    );
   }
   const takers = new Map<string, number>();
   for (const { candidates } of found.values())
     for (const k of candidates) takers.set(k, (takers.get(k) ?? 0) + 1);
-  for (const [row, { told, candidates }] of found) {
-    const [first] = candidates as [string];
-    if (told && takers.get(first) === 1) {
+  for (const row of rows) {
+    const f = found.get(claimantOf(row));
+    if (f === undefined) continue;
+    const [first] = [...f.candidates] as [string];
+    if (f.told && f.candidates.size === 1 && takers.get(first) === 1) {
       keys.set(row, first);
       continue;
     }
@@ -183,13 +237,14 @@ function storedKeys(ctx: NormaliseContext, rows: ReadRow<'contacts'>[]): Map<Rea
     ctx.unidentified.set('contacts', (ctx.unidentified.get('contacts') ?? 0) + 1);
     skip(ctx, 'contact');
     const { id } = row.value;
-    const why = told
-      ? `another row of this run could be that contact too`
-      : candidates.length > 1
-        ? `each of the stored contacts ${candidates.join(', ')} could be it`
-        : positionOf(row) === undefined
-          ? `the stored contact ${first} could be it, but whether the row is the first or second person of its record is not known`
-          : `the stored contact ${first} could be it, but it is in several contact records and its position in each is not stored`;
+    const why =
+      f.candidates.size > 1
+        ? `each of the stored contacts ${[...f.candidates].join(', ')} could be it`
+        : !f.told
+          ? positionOf(row) === undefined
+            ? `the stored contact ${first} could be it, but whether the row is the first or second person of its record is not known`
+            : `the stored contact ${first} could be it, but it is in several contact records and its position in each is not stored`
+          : `another person or row of this run could be that contact too`;
     addFinding(ctx, {
       code: F.CONTACT_KEY_AMBIGUOUS,
       severity: 'warning',
