@@ -94,14 +94,16 @@ export function toTyped<D extends DatasetId>(datasetId: D, raw: RawElement): Typ
     const key = `${p.source}|${p.item ?? ''}`;
     if (seen.has(key)) continue;
     seen.add(key);
+    // A source names a JSON key, which may hold a control character (shown as U+FFFD, as above).
+    const source = p.source.replace(CONTROL, '\uFFFD');
     findings.push({
       code: FINDING_CODES.FIELD_UNREADABLE,
       datasetId,
       recordId,
-      path: `${rowPath}/${p.source}`,
-      field: p.source,
+      path: `${rowPath}/${source}`,
+      field: source,
       message:
-        `${row} ${recordId} (${adminName}): ${p.item === undefined ? '' : `${p.item}: `}"${p.label}" (${p.source}) ` +
+        `${row} ${recordId} (${adminName}): ${p.item === undefined ? '' : `${p.item}: `}"${p.label}" (${source}) ` +
         `${p.problem}; ${outcome(p)}. In iSAMS, open ${where}, find ${row} ${recordId}${action(p)}.`,
     });
   }
