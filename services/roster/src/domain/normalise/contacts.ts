@@ -149,21 +149,28 @@ function keptByPersonId(stored: ReadonlyMap<string, RosterEntity>): Map<string, 
 /** Who claims a stored key: one person (all the rows of a `PersonId`), or one row without a `PersonId`. */
 type Claimant = string | ReadRow<'contacts'>;
 
+/** Where a row whose key is not stored goes: a stored key, undecided (`ambiguous`), or its own key (absent). */
+type Settled = { key: string } | 'ambiguous';
+
 /**
  * The key of each row: the one it is read under (`PersonId`, else `c<ContactId>-<1|2>`), or — when
  * that key is not stored and iSAMS started or stopped sending the row's `PersonId` — the key of the
  * stored contact that is the same person, so that a changed key does not remove the person (and
- * cancel their bookings) and add them again. Decided per person: every row of one `PersonId` gets
- * the same key. A stored contact is that person when
- * - it was kept under `c<Id>-<n>` for this very `PersonId` in an earlier run (its image holds it), or
- * - it is the one stored contact of the row's record and position, holds no other `PersonId`, no
- *   other row of this run is read under its key, and no other person or row takes it.
- * Where the stored roster cannot tell — several stored contacts may be the person, one merged from
- * several records (its position in each is not stored), the row's position unknown, the rows of one
- * `PersonId` pointing at different stored contacts, two people for one stored contact — the person's
- * rows are not imported and counted unidentified: no contact is removed in this run. A `PersonId`
- * changed from one value to another is not matched (a new person; the stored one is gone). Stored
- * images are read only when a row's key is new and a stored contact could be it: a stored
+ * cancel their bookings) and add them again. A row whose key is not stored is decided, in order:
+ * 1. by its own record: the one stored contact of the row's record and position (not merged from
+ *    several records, holding no other `PersonId`, not read under its key by another row);
+ * 2. by its `PersonId`: the one stored contact kept under `c<Id>-<n>` that holds it (several: the one
+ *    of the row's record) — also when a row of its record without the `PersonId` reads it, the same
+ *    person sent with and without it;
+ * 3. by the other rows of its `PersonId`: the one stored key they were decided to (a parent whose
+ *    `PersonId` appears while a new record links them to another child).
+ * A person whose rows go to different stored contacts keeps them all (one `PersonId` on two contacts,
+ * as the stored roster had that parent): merging them would remove one. Where the stored roster cannot
+ * tell — several stored contacts could be the row's person, one merged from several records whose
+ * position in each is not stored, the row's position unknown, two people taking one stored contact —
+ * the person's rows are not imported and counted unidentified: no contact is removed in this run. A
+ * `PersonId` changed from one value to another is not matched (a new person; the stored one is gone).
+ * Stored images are read only when a row's key is new and a stored contact could be it: a stored
  * `c<Id>-<n>` for its record, any stored `c<Id>-<n>` (for a row with a `PersonId`: one may have been
  * kept for it), or a stored contact keyed by `PersonId` (for a row without one).
  */
@@ -178,33 +185,20 @@ function storedKeys(ctx: NormaliseContext, rows: ReadRow<'contacts'>[]): Map<Rea
   let claims: Map<string, StoredClaim[]> | undefined;
   let kept: Map<string, string[]> | undefined;
   const claimantOf = (row: ReadRow<'contacts'>): Claimant => row.value.personId ?? row;
-  /** Per claimant: the stored keys its rows point at, and whether each row told its one for sure. */
-  const found = new Map<Claimant, { told: boolean; candidates: Set<string> }>();
-  const note = (row: ReadRow<'contacts'>, told: boolean, candidates: readonly string[]): void => {
-    const c = claimantOf(row);
-    const f = found.get(c) ?? { told: true, candidates: new Set<string>() };
-    f.told &&= told;
-    for (const k of candidates) f.candidates.add(k);
-    found.set(c, f);
-  };
+  const settled = new Map<ReadRow<'contacts'>, Settled>();
+  const open: ReadRow<'contacts'>[] = [];
   for (const row of rows) {
     const key = keys.get(row)!;
     if (stored.has(key)) continue;
     const { id, personId } = row.value;
-    if (personId !== undefined && storedByRecord) {
-      kept ??= keptByPersonId(stored);
-      const mine = (kept.get(personId) ?? []).filter((k) => !readAs.has(k));
-      if (mine.length > 0) {
-        note(row, mine.length === 1, mine);
-        continue;
-      }
-    }
     const position = positionOf(row);
     const byKey = ([1, 2] as const)
       .filter((p) => position === undefined || p === position)
       .some((p) => stored.has(`c${id}-${p}`));
-    if (!byKey && (personId !== undefined || !storedWithPersonId)) continue;
+    const mayBeKept = personId !== undefined && storedByRecord;
+    if (!byKey && !mayBeKept && (personId !== undefined || !storedWithPersonId)) continue;
     claims ??= storedClaims(stored);
+    // 1. Its own record and position.
     const candidates = (claims.get(id) ?? []).filter(
       (s) =>
         !readAs.has(s.key) && (position === undefined || s.position === undefined || s.position === position),
@@ -214,46 +208,74 @@ function storedKeys(ctx: NormaliseContext, rows: ReadRow<'contacts'>[]): Map<Rea
     const same = candidates.filter(
       (s) => personId === undefined || s.personId === undefined || s.personId === personId,
     );
-    if (same.length === 0) continue;
-    const told = candidates.length === 1 && position !== undefined && candidates[0]!.position === position;
-    note(
-      row,
-      told,
-      candidates.map((s) => s.key),
-    );
+    if (
+      candidates.length === 1 &&
+      same.length === 1 &&
+      position !== undefined &&
+      same[0]!.position === position
+    ) {
+      settled.set(row, { key: same[0]!.key });
+      continue;
+    }
+    // 2. Its PersonId, held by a contact kept under c<Id>-<n>.
+    if (personId !== undefined && storedByRecord) {
+      kept ??= keptByPersonId(stored);
+      const holders = (kept.get(personId) ?? []).filter((k) => {
+        const records = (claims!.get(id) ?? []).some((s) => s.key === k);
+        return !readAs.has(k) || records;
+      });
+      const ofRecord = holders.filter((k) => (claims!.get(id) ?? []).some((s) => s.key === k));
+      const pick = holders.length > 1 ? ofRecord : holders;
+      if (pick.length === 1 && (same.length === 0 || same.some((s) => s.key === pick[0]))) {
+        settled.set(row, { key: pick[0]! });
+        continue;
+      }
+      if (pick.length > 1 || (pick.length === 1 && same.length > 0)) {
+        settled.set(row, 'ambiguous');
+        continue;
+      }
+    }
+    if (same.length > 0) settled.set(row, 'ambiguous');
+    else open.push(row);
   }
-  const takers = new Map<string, number>();
-  for (const { candidates } of found.values())
-    for (const k of candidates) takers.set(k, (takers.get(k) ?? 0) + 1);
+  // 3. The other rows of its PersonId.
+  for (const row of open) {
+    const { personId } = row.value;
+    if (personId === undefined) continue;
+    const siblings = new Set<string>();
+    for (const [r, d] of settled) if (r.value.personId === personId && d !== 'ambiguous') siblings.add(d.key);
+    if (siblings.size === 1) settled.set(row, { key: [...siblings][0]! });
+  }
+  // A person with an undecided row is undecided: a new key for their other rows would leave the
+  // stored contact of the undecided one unread, and remove it in the next run.
+  const undecided = new Set<Claimant>();
+  for (const [r, d] of settled) if (d === 'ambiguous') undecided.add(claimantOf(r));
+  // Two people (or rows without a PersonId) taking one stored contact: neither is decided.
+  const takers = new Map<string, Set<Claimant>>();
+  for (const [r, d] of settled)
+    if (d !== 'ambiguous') takers.set(d.key, (takers.get(d.key) ?? new Set()).add(claimantOf(r)));
+  for (const who of takers.values()) if (who.size > 1) for (const c of who) undecided.add(c);
   for (const row of rows) {
-    const f = found.get(claimantOf(row));
-    if (f === undefined) continue;
-    const [first] = [...f.candidates] as [string];
-    if (f.told && f.candidates.size === 1 && takers.get(first) === 1) {
-      keys.set(row, first);
+    const c = claimantOf(row);
+    const d = settled.get(row);
+    if (!undecided.has(c)) {
+      if (d !== undefined && d !== 'ambiguous') keys.set(row, d.key);
       continue;
     }
     keys.delete(row);
     ctx.unidentified.set('contacts', (ctx.unidentified.get('contacts') ?? 0) + 1);
     skip(ctx, 'contact');
     const { id } = row.value;
-    const why =
-      f.candidates.size > 1
-        ? `each of the stored contacts ${[...f.candidates].join(', ')} could be it`
-        : !f.told
-          ? positionOf(row) === undefined
-            ? `the stored contact ${first} could be it, but whether the row is the first or second person of its record is not known`
-            : `the stored contact ${first} could be it, but it is in several contact records and its position in each is not stored`
-          : `another person or row of this run could be that contact too`;
     addFinding(ctx, {
       code: F.CONTACT_KEY_AMBIGUOUS,
       severity: 'warning',
       datasetId: 'contacts',
       recordId: id,
       message:
-        `Contact ${id} (${positionName(row)}) is not stored as ${personKeyOf(row)!} (iSAMS started or stopped sending its ` +
-        `PersonId?) and ${why}: it is not imported and no contact is removed in this run. Have iSAMS send the ` +
-        `contact's PersonId as before (or for every row of the record).`,
+        `Contact ${id} (${positionName(row)}) is not stored as ${personKeyOf(row)!} (iSAMS started or stopped sending ` +
+        `a PersonId?) and the stored roster cannot tell which stored contact is this person: it is not imported ` +
+        `and no contact is removed in this run. Have iSAMS send the contact's PersonId as before (or for every ` +
+        `row of the record).`,
     });
   }
   return keys;
