@@ -1,24 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import type { RawElement } from '@isams-sync/isams';
 import { diff } from '../../src/domain/diff';
 import type { StoredByType } from '../../src/domain/diff';
 import { normalise } from '../../src/domain/normalise';
-import type { RawSnapshot } from '../../src/domain/normalise';
-import { contact, smallSchool } from '../support/raw';
+import { contact } from '../support/raw';
 import { storedOf, storedRoster } from '../support/stored-roster';
 import { newWorld, play } from '../support/crash-world';
 import { MemoryRosterStore } from '../support/memory-roster';
-import type { Datasets } from '../support/school-feed';
+import { fallbackOf, feedStep, withContacts } from '../support/contact-runs';
+import type { School } from '../support/contact-runs';
 
 // A contact's key over several runs while iSAMS sends a parent's PersonId in some records and runs and
 // not in others (session 52's second review: each case failed on the code before it).
 const asOf = new Date('2026-01-10T00:00:00Z');
-type School = Record<string, RawElement[]>;
-const fallbackOf = (stored: StoredByType): RawSnapshot['fallback'] =>
-  Object.fromEntries(
-    Object.entries(stored).map(([type, m]) => [type, new Map([...m.values()].map((e) => [e.id, e.data]))]),
-  );
-const withContacts = (contacts: RawElement[]): School => ({ ...smallSchool(), contacts });
 
 /** Every run after the first against what the runs before stored: per run, its changes and whether contact removals were suspended. */
 function runs(...schools: School[]) {
@@ -126,12 +119,7 @@ describe('contact keys over several runs: a parent in two contact records', () =
 
 describe('contact keys over several runs, through the changeset processor', () => {
   const T = 'school-1';
-  const step = (syncRunId: string, datasets: School) => ({
-    kind: 'feed' as const,
-    tenantId: T,
-    syncRunId,
-    datasets: datasets as Datasets,
-  });
+  const step = (syncRunId: string, datasets: School) => feedStep(T, syncRunId, datasets);
   async function statusAfter(schools: School[]) {
     const world = newWorld();
     let i = 0;

@@ -6,11 +6,12 @@ import type { StoredByType } from '../../src/domain/diff';
 import { normalise } from '../../src/domain/normalise';
 import type { RawSnapshot } from '../../src/domain/normalise';
 import type { RosterEntity } from '../../src/domain/roster-model';
-import { contact, smallSchool } from '../support/raw';
+import { contact } from '../support/raw';
 import { storedOf, storedRoster } from '../support/stored-roster';
 import { newWorld, play } from '../support/crash-world';
 import { MemoryRosterStore } from '../support/memory-roster';
-import type { Datasets } from '../support/school-feed';
+import { fallbackOf, feedStep, withContacts } from '../support/contact-runs';
+import type { School } from '../support/contact-runs';
 
 /**
  * A contact is keyed by its `PersonId`, else by its record and position (`c<ContactId>-<1|2>`). The
@@ -22,12 +23,6 @@ import type { Datasets } from '../support/school-feed';
  */
 
 const asOf = new Date('2026-01-10T00:00:00Z');
-type School = Record<string, RawElement[]>;
-
-const fallbackOf = (stored: StoredByType): RawSnapshot['fallback'] =>
-  Object.fromEntries(
-    Object.entries(stored).map(([type, m]) => [type, new Map([...m.values()].map((e) => [e.id, e.data]))]),
-  );
 
 /** Normalises `next` against the stored result of `first` and diffs them, as the processor does. */
 function run(first: School, next: School, fallback = fallbackOf) {
@@ -46,8 +41,6 @@ function run(first: School, next: School, fallback = fallbackOf) {
   };
 }
 
-/** The small school with its contacts replaced (500: a joint record 5001 + 5002; 501: 5003). */
-const withContacts = (contacts: RawElement[]): School => ({ ...smallSchool(), contacts });
 const family500 = (first: string | undefined, second: string | undefined): RawElement[] => [
   contact(
     '500',
@@ -262,12 +255,7 @@ class IdsOnly extends Map<string, RosterEntity> {
 
 describe('through the changeset processor (stored images loaded on demand)', () => {
   const T = 'school-1';
-  const step = (syncRunId: string, datasets: School) => ({
-    kind: 'feed' as const,
-    tenantId: T,
-    syncRunId,
-    datasets: datasets as Datasets,
-  });
+  const step = (syncRunId: string, datasets: School) => feedStep(T, syncRunId, datasets);
 
   it.each([
     ['dropped', '5001', undefined, '5001'],
@@ -381,12 +369,7 @@ describe('a kept key is the person’s, for every row of their PersonId (review 
 
   it('processor: three runs, Anna stays one active contact under c500-1', async () => {
     const T = 'school-1';
-    const step = (syncRunId: string, datasets: School) => ({
-      kind: 'feed' as const,
-      tenantId: T,
-      syncRunId,
-      datasets: datasets as Datasets,
-    });
+    const step = (syncRunId: string, datasets: School) => feedStep(T, syncRunId, datasets);
     const world = newWorld();
     for (const [id, school] of [
       ['run-1', withContacts([anna500(undefined), bob500])],
