@@ -91,6 +91,8 @@ export interface PartialRead {
   keepStored?: Partial<Record<RosterEntityType, ReadonlyMap<string, readonly string[]>>>;
   /** Types whose dataset had records that could not be identified: no removals this run. */
   suspendedTypes?: ReadonlySet<RosterEntityType>;
+  /** Per type: stored entities not incoming that are not removed (the person is still sent under another key). */
+  retained?: Partial<Record<RosterEntityType, ReadonlySet<string>>>;
 }
 
 /**
@@ -100,7 +102,8 @@ export interface PartialRead {
  * - incoming, stored removed and not purged → `restored` (same identity)
  * - stored active, not incoming, its type present in the snapshot → `removed`
  * A type whose source dataset was absent (`presentTypes` lacks it) or whose dataset had records
- * that could not be identified (`partial.suspendedTypes`) produces no removals. Fields that could
+ * that could not be identified (`partial.suspendedTypes`) produces no removals, nor does a stored
+ * entity whose person is still sent under another key (`partial.retained`). Fields that could
  * not be read (`partial.keepStored`) take the stored image's value first (`keepStoredFields`), so
  * they never show as changed; a new entity is added without them.
  * The result is in a deterministic order: entity type (catalogue order), change, id.
@@ -147,8 +150,9 @@ export function diff(
       }
     }
     if (presentTypes.has(entityType) && partial.suspendedTypes?.has(entityType) !== true) {
+      const retained = partial.retained?.[entityType];
       for (const [id, prior] of have) {
-        if (prior.status === 'active' && !want.has(id))
+        if (prior.status === 'active' && !want.has(id) && retained?.has(id) !== true)
           changes.push({ entityType, entityId: id, change: 'removed', before: prior.data });
       }
     }

@@ -45,6 +45,12 @@ export interface NormalisedSnapshot {
    * what its copies agree on).
    */
   keepStored: Partial<Record<RosterEntityType, ReadonlyMap<string, readonly string[]>>>;
+  /**
+   * Per type: stored entities not read in this run that are not removed, because the person is
+   * still sent under another key (a contact whose records iSAMS sends with a `PersonId` it did not
+   * send before: `ROSTER_CONTACT_RETAINED`). They stay as stored.
+   */
+  retained: Partial<Record<RosterEntityType, ReadonlySet<string>>>;
   /** Per present dataset, its raw record count (to tell "empty" from "absent"). */
   datasetRecordCounts: Partial<Record<DatasetId, number>>;
   /**
@@ -156,6 +162,7 @@ function finish(
     presentTypes,
     suspendedTypes,
     keepStored,
+    retained: Object.fromEntries(ctx.retained),
     datasetRecordCounts,
     skipped: Object.fromEntries(ctx.skipped),
     findings: ctx.findings,

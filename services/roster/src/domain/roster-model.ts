@@ -117,6 +117,11 @@ export const ROSTER_FINDING_CODES = {
    * ids the services look up (`ENTITY_ID_MAX_CHARS`): not imported, and no contact is removed in the run.
    */
   CONTACT_KEY_TOO_LONG: 'ROSTER_CONTACT_KEY_TOO_LONG',
+  /**
+   * A stored contact not read in the run whose person is still sent under another key (its record and
+   * position, or its PersonId, are in the feed): not removed, it stays as stored.
+   */
+  CONTACT_RETAINED: 'ROSTER_CONTACT_RETAINED',
   /** The same contact person in two rows with different personal details; the first wins. */
   CONTACT_CONFLICT: 'ROSTER_CONTACT_CONFLICT',
   /** A deleted custom group: excluded with its memberships. */

@@ -130,6 +130,19 @@ describe('contact keys over several runs, through the changeset processor', () =
       .map((e) => `${e.id}:${e.status}`);
   }
 
+  it('a parent split over two contacts whose rows now read as one: the other stays active (the stored image read on demand)', async () => {
+    const s = await statusAfter([
+      withContacts([anna500(undefined), bob500('5002'), anna700('5001')]),
+      withContacts([anna500('5001'), bob500('5002'), anna700('5001')]),
+    ]);
+    expect(s).toEqual(['5001:active', '5002:active', 'c500-1:active']);
+  });
+
+  it('the second person of a joint record who is no longer sent is removed, the retained rule notwithstanding', () => {
+    const r = runs(withContacts([anna500(undefined), bob500(undefined)]), withContacts([anna500(undefined)]));
+    expect(r[0]!.changes).toEqual(['removed:c500-2']);
+  });
+
   it('control: Anna in one record only — Dave who left is removed', async () => {
     const s = await statusAfter([
       withContacts([anna500(undefined), bob500(undefined), dave800]),
@@ -147,5 +160,52 @@ describe('contact keys over several runs, through the changeset processor', () =
       withContacts([anna500('5001'), bob500('5002'), anna700('5001')]),
     ]);
     expect(s).toContain('8001:removed');
+  });
+});
+
+const removals = (r: { changes: string[] }) => r.changes.filter((c) => c.startsWith('removed:'));
+const eve800 = (pid: string | undefined) => contact('800', pid, true, [['101', 'Current']], 'Eve');
+const anna800 = (pid: string | undefined) => contact('800', pid, false, [['101', 'Current']], 'Anna');
+
+describe('contact keys over several runs: a parent split over two contacts is not removed while sent (third review)', () => {
+  it('PersonId sent for a parent in one record but not the other, then in both — her contact for the other record is not removed', () => {
+    const r = runs(
+      withContacts([anna500(undefined), bob500('5002'), anna700('5001')]),
+      withContacts([anna500('5001'), bob500('5002'), anna700('5001')]),
+    );
+    expect(removals(r[0]!)).toEqual([]);
+  });
+
+  it('a parent kept as c500-1 and c700-1 (PersonIds appeared) gets a new record for a new child — her contacts are not removed the run after', () => {
+    const all = (pid: boolean) => [
+      anna500(pid ? '5001' : undefined),
+      bob500(pid ? '5002' : undefined),
+      anna700(pid ? '5001' : undefined),
+    ];
+    const withNew = withContacts([...all(true), eve800('5005'), anna800('5001')]);
+    const r = runs(withContacts(all(false)), withContacts(all(true)), withNew, withNew);
+    expect(r.flatMap(removals)).toEqual([]);
+  });
+
+  it('PersonIds appear for everyone in the run that links a parent in two records to a new record — none of her contacts removed the run after', () => {
+    const withNew = withContacts([
+      anna500('5001'),
+      bob500('5002'),
+      anna700('5001'),
+      eve800('5005'),
+      anna800('5001'),
+    ]);
+    const r = runs(
+      withContacts([anna500(undefined), bob500(undefined), anna700(undefined)]),
+      withNew,
+      withNew,
+    );
+    expect(r.flatMap(removals)).toEqual([]);
+  });
+
+  it('a parent in two records whose PersonId drops out of one record and comes back — the contact made meanwhile is not removed', () => {
+    const both = withContacts([anna500('5001'), bob500('5002'), anna700('5001')]);
+    const r = runs(both, withContacts([anna500(undefined), bob500('5002'), anna700('5001')]), both);
+    expect(r.flatMap(removals)).toEqual([]);
   });
 });

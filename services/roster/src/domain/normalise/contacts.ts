@@ -370,6 +370,57 @@ export function normaliseContacts(ctx: NormaliseContext, refs: References): void
   }
   for (const c of ctx.entities.contact.values())
     (c.pupils as Link[]).sort((a, b) => compareIds(String(a.pupilId), String(b.pupilId)));
+  retainSent(ctx, rows);
+}
+
+/**
+ * Stored contacts that no row of this run is read under, but whose person is still sent under
+ * another key, are not removed (`ctx.retained`): one kept as `c<Id>-<n>` whose record still sends
+ * that position, one keyed by a `PersonId` that a row still carries. That happens when iSAMS sends a
+ * `PersonId` for a parent it had sent without one in another record (the parent was two contacts
+ * and the rows now all read as one): a removal would cancel the bookings made under the other key
+ * while the parent is still at the school. The contact stays as stored; when the parent's records
+ * all go, it is removed. A `c<Id>-<n>` kept for a `PersonId` whose place now only sends other
+ * `PersonId`s is not retained (a changed PersonId is a new person). Read from the keys, and a stored
+ * image only for a place sent under another key.
+ */
+function retainSent(ctx: NormaliseContext, rows: readonly ReadRow<'contacts'>[]): void {
+  const stored = ctx.snapshot.fallback?.contact;
+  if (stored === undefined) return;
+  /** Per place (`c<Id>-<n>`) sent: the PersonIds its rows carry (undefined: a row without one). */
+  const places = new Map<string, Set<string | undefined>>();
+  const sentPersons = new Set<string>();
+  for (const r of rows) {
+    const position = positionOf(r);
+    for (const p of position === undefined ? [1, 2] : [position]) {
+      const place = `c${r.value.id}-${p}`;
+      places.set(place, (places.get(place) ?? new Set()).add(r.value.personId));
+    }
+    if (r.value.personId !== undefined) sentPersons.add(r.value.personId);
+  }
+  /** A stored `c<Id>-<n>` whose place is sent, unless every row there carries another PersonId than it holds. */
+  const placeSent = (key: string): boolean => {
+    const sent = places.get(key);
+    if (sent === undefined) return false;
+    if (sent.has(undefined)) return true;
+    // Only now is the stored image read (rare: a place sent under another key).
+    const held = stored.get(key)?.personId;
+    return typeof held !== 'string' || sent.has(held);
+  };
+  for (const key of stored.keys()) {
+    if (ctx.entities.contact.has(key)) continue;
+    if (!(RECORD_KEY.test(key) ? placeSent(key) : sentPersons.has(key))) continue;
+    const kept = ctx.retained.get('contact') ?? new Set<string>();
+    ctx.retained.set('contact', kept.add(key));
+    addFinding(ctx, {
+      code: F.CONTACT_RETAINED,
+      severity: 'info',
+      datasetId: 'contacts',
+      message: RECORD_KEY.test(key)
+        ? `Contact ${key} is not read under its key in this run, but its record still sends that person (now under another key, iSAMS having started to send a PersonId?): it is not removed and stays as stored.`
+        : `Contact ${key} is not read under its key in this run, but a row still carries that PersonId under another key: it is not removed and stays as stored.`,
+    });
+  }
 }
 
 /** Adds the person of one contact row, or merges the row's links into the person seen before. */

@@ -143,6 +143,8 @@ export interface NormaliseContext {
   readonly keepStored: Map<RosterEntityType, Map<string, Set<string>>>;
   /** Per type: source records not imported (unidentified, duplicate, dangling, excluded). */
   readonly skipped: Map<RosterEntityType, number>;
+  /** Per type: stored entities not read this run that must not be removed (their person is still sent). */
+  readonly retained: Map<RosterEntityType, Set<string>>;
 }
 
 export function createContext(snapshot: RawSnapshot): NormaliseContext {
@@ -156,6 +158,7 @@ export function createContext(snapshot: RawSnapshot): NormaliseContext {
     suspended: new Set(),
     keepStored: new Map(),
     skipped: new Map(),
+    retained: new Map(),
   };
 }
 
