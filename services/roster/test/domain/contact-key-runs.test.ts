@@ -1,45 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { diff } from '../../src/domain/diff';
-import type { StoredByType } from '../../src/domain/diff';
-import { normalise } from '../../src/domain/normalise';
+import type { RawElement } from '@isams-sync/isams';
 import { contact } from '../support/raw';
-import { storedOf, storedRoster } from '../support/stored-roster';
+import { storedRoster } from '../support/stored-roster';
 import { newWorld, play } from '../support/crash-world';
 import { MemoryRosterStore } from '../support/memory-roster';
-import { fallbackOf, feedStep, withContacts } from '../support/contact-runs';
+import { contactRuns, feedStep, withContacts } from '../support/contact-runs';
 import type { School } from '../support/contact-runs';
 
 // A contact's key over several runs while iSAMS sends a parent's PersonId in some records and runs and
 // not in others (session 52's second review: each case failed on the code before it).
-const asOf = new Date('2026-01-10T00:00:00Z');
 
 /** Every run after the first against what the runs before stored: per run, its changes and whether contact removals were suspended. */
-function runs(...schools: School[]) {
-  let stored = storedOf(normalise({ datasets: schools[0]!, asOf }).entities);
-  const out: { changes: string[]; suspended: boolean; keys: string[] }[] = [];
-  for (const school of schools.slice(1)) {
-    const n = normalise({ datasets: school, asOf, fallback: fallbackOf(stored) });
-    const changes = diff(stored, n.entities, n.presentTypes, n);
-    out.push({
-      changes: changes.filter((c) => c.entityType === 'contact').map((c) => `${c.change}:${c.entityId}`),
-      suspended: n.suspendedTypes.has('contact'),
-      keys: [...n.entities.contact.keys()].sort(),
-    });
-    // As the processor applies it: what is not read and not removed (removals suspended) stays stored.
-    const removed = new Set(
-      changes.filter((c) => c.change === 'removed').map((c) => `${c.entityType}/${c.entityId}`),
-    );
-    const next = storedOf(n.entities);
-    for (const [type, m] of Object.entries(stored) as [
-      keyof StoredByType,
-      NonNullable<StoredByType[keyof StoredByType]>,
-    ][])
-      for (const [id, e] of m)
-        if (!next[type]?.has(id) && !removed.has(`${type}/${id}`)) (next[type] ??= new Map()).set(id, e);
-    stored = next;
-  }
-  return out;
-}
+const runs = contactRuns;
 
 // Anna: first person of joint record 500 (with Bob, 5002) and sole contact of record 700 (another child).
 const anna500 = (pid: string | undefined) => contact('500', pid, true, [['100', 'Current']], 'Anna');
@@ -100,8 +72,8 @@ describe('contact keys over several runs: a parent in two contact records', () =
     const s = withContacts([anna500('5001'), bob500('5002'), anna700('5001')]);
     const r = runs(s, s, s);
     expect(r).toEqual([
-      { changes: [], suspended: false, keys: ['5001', '5002'] },
-      { changes: [], suspended: false, keys: ['5001', '5002'] },
+      { changes: [], retained: [], suspended: false, keys: ['5001', '5002'] },
+      { changes: [], retained: [], suspended: false, keys: ['5001', '5002'] },
     ]);
   });
 
@@ -141,6 +113,15 @@ describe('contact keys over several runs, through the changeset processor', () =
   it('the second person of a joint record who is no longer sent is removed, the retained rule notwithstanding', () => {
     const r = runs(withContacts([anna500(undefined), bob500(undefined)]), withContacts([anna500(undefined)]));
     expect(r[0]!.changes).toEqual(['removed:c500-2']);
+  });
+
+  it('the first person of a joint record leaves and the second moves up: the leaver is removed (no throw on demand)', async () => {
+    const s = await statusAfter([
+      withContacts([anna500(undefined), bob500('5002')]),
+      withContacts([contact('500', '5002', true, [['100', 'Current']], 'Bob')]),
+      withContacts([contact('500', '5002', true, [['100', 'Current']], 'Bob')]),
+    ]);
+    expect(s).toContain('c500-1:removed');
   });
 
   it('control: Anna in one record only — Dave who left is removed', async () => {
@@ -207,5 +188,61 @@ describe('contact keys over several runs: a parent split over two contacts is no
     const both = withContacts([anna500('5001'), bob500('5002'), anna700('5001')]);
     const r = runs(both, withContacts([anna500(undefined), bob500('5002'), anna700('5001')]), both);
     expect(r.flatMap(removals)).toEqual([]);
+  });
+});
+
+/** A contact row without IsFirstPersonContact. */
+const noFlag = (row: RawElement): RawElement => {
+  const { IsFirstPersonContact: _, ...attributes } = row.attributes;
+  return { ...row, attributes };
+};
+const bobAt500 = (pid: string | undefined, first = false) =>
+  contact('500', pid, first, [['100', 'Current']], 'Bob');
+const zoe700 = contact('700', undefined, true, [['102', 'Current']], 'Zoe');
+const everyRemoval = (r: { changes: string[] }[]) =>
+  r.flatMap((x) => x.changes).filter((c) => c.startsWith('removed:'));
+
+describe('contact keys over several runs: a person who really left a record is removed, not retained (fourth review)', () => {
+  it('first person (no PersonId) of a joint record leaves, the second (PersonId) becomes first — the leaver is removed', () => {
+    const after = withContacts([bobAt500('5002', true)]);
+    const r = runs(withContacts([anna500(undefined), bobAt500('5002')]), after, after, after);
+    expect(everyRemoval(r), JSON.stringify(r)).toContain('removed:c500-1');
+  });
+
+  it('first person (no PersonId) of a record replaced by a parent already stored under her PersonId — the leaver is removed', () => {
+    const after = withContacts([anna500('5001'), anna700('5001')]);
+    const r = runs(withContacts([anna500('5001'), zoe700]), after, after, after);
+    expect(everyRemoval(r), JSON.stringify(r)).toContain('removed:c700-1');
+  });
+
+  it('a school that sends no IsFirstPersonContact — the joint record’s person without PersonId leaves, and is removed', () => {
+    const after = withContacts([noFlag(bobAt500('5002'))]);
+    const r = runs(withContacts([noFlag(anna500(undefined)), noFlag(bobAt500('5002'))]), after, after);
+    expect(everyRemoval(r), JSON.stringify(r)).toContain('removed:c500-1');
+  });
+
+  it('the second person (stored with the flag) leaves and the first is sent without the flag — the leaver is removed', () => {
+    const after = withContacts([noFlag(anna500(undefined))]);
+    const r = runs(withContacts([anna500(undefined), bobAt500(undefined)]), after, after);
+    expect(everyRemoval(r), JSON.stringify(r)).toContain('removed:c500-2');
+  });
+
+  it('control: the intended case, then the parent’s second record goes — the retained contact is removed', () => {
+    const r = runs(
+      withContacts([anna500('5001'), contact('700', undefined, true, [['102', 'Current']], 'Anna')]),
+      withContacts([anna500('5001'), anna700('5001')]),
+      withContacts([anna500('5001')]),
+    );
+    expect(r[0]!.retained).toEqual(['c700-1']);
+    expect(r[1]!.changes).toContain('removed:c700-1');
+  });
+
+  it('control: joint record with PersonIds, second person (kept as c500-2) leaves — removed', () => {
+    const r = runs(
+      withContacts([anna500(undefined), bobAt500(undefined)]),
+      withContacts([anna500('5001'), bobAt500('5002')]),
+      withContacts([anna500('5001')]),
+    );
+    expect(r[1]!.changes).toContain('removed:c500-2');
   });
 });

@@ -380,32 +380,43 @@ export function normaliseContacts(ctx: NormaliseContext, refs: References): void
  * `PersonId` for a parent it had sent without one in another record (the parent was two contacts
  * and the rows now all read as one): a removal would cancel the bookings made under the other key
  * while the parent is still at the school. The contact stays as stored; when the parent's records
- * all go, it is removed. A `c<Id>-<n>` kept for a `PersonId` whose place now only sends other
- * `PersonId`s is not retained (a changed PersonId is a new person). Read from the keys, and a stored
+ * all go, it is removed. A `c<Id>-<n>` is retained only for a row at its place with the stored
+ * name and no other `PersonId` than the one it holds (a changed `PersonId` is a new person; the
+ * second person moved up or a parent replaced is another person). Read from the keys, and a stored
  * image only for a place sent under another key.
  */
 function retainSent(ctx: NormaliseContext, rows: readonly ReadRow<'contacts'>[]): void {
   const stored = ctx.snapshot.fallback?.contact;
   if (stored === undefined) return;
-  /** Per place (`c<Id>-<n>`) sent: the PersonIds its rows carry (undefined: a row without one). */
-  const places = new Map<string, Set<string | undefined>>();
+  /** Per place (`c<Id>-<n>`) sent: the rows there. */
+  const places = new Map<string, ReadRow<'contacts'>[]>();
   const sentPersons = new Set<string>();
   for (const r of rows) {
     const position = positionOf(r);
     for (const p of position === undefined ? [1, 2] : [position]) {
       const place = `c${r.value.id}-${p}`;
-      places.set(place, (places.get(place) ?? new Set()).add(r.value.personId));
+      places.set(place, [...(places.get(place) ?? []), r]);
     }
     if (r.value.personId !== undefined) sentPersons.add(r.value.personId);
   }
-  /** A stored `c<Id>-<n>` whose place is sent, unless every row there carries another PersonId than it holds. */
+  /**
+   * A stored `c<Id>-<n>` whose place is sent by the same person: a row there with the stored name
+   * (forename and surname, case and spacing aside; a name missing on either side does not tell them
+   * apart) that carries no other PersonId than the one it holds. Another person in that place (the
+   * second person moved up, a parent replaced) does not keep it. Only now is the stored image read
+   * (rare: a place sent under another key).
+   */
   const placeSent = (key: string): boolean => {
-    const sent = places.get(key);
-    if (sent === undefined) return false;
-    if (sent.has(undefined)) return true;
-    // Only now is the stored image read (rare: a place sent under another key).
-    const held = stored.get(key)?.personId;
-    return typeof held !== 'string' || sent.has(held);
+    const there = places.get(key);
+    if (there === undefined) return false;
+    const image = stored.get(key);
+    if (image === undefined) return false;
+    const held = typeof image.personId === 'string' ? image.personId : undefined;
+    return there.some(
+      (r) =>
+        (r.value.personId === undefined || held === undefined || r.value.personId === held) &&
+        sameName(image, r),
+    );
   };
   for (const key of stored.keys()) {
     if (ctx.entities.contact.has(key)) continue;
@@ -421,6 +432,19 @@ function retainSent(ctx: NormaliseContext, rows: readonly ReadRow<'contacts'>[])
         : `Contact ${key} is not read under its key in this run, but a row still carries that PersonId under another key: it is not removed and stays as stored.`,
     });
   }
+}
+
+const nameOf = (v: unknown): string | undefined =>
+  typeof v === 'string' && v.trim() !== '' ? v.trim().replace(/\s+/g, ' ').toLowerCase() : undefined;
+
+/** Whether a stored contact and a row may be the same person by name: no part that both have differs. */
+function sameName(image: RosterEntity, row: ReadRow<'contacts'>): boolean {
+  for (const part of ['forename', 'surname'] as const) {
+    const was = nameOf(image[part]);
+    const now = nameOf(row.value[part]);
+    if (was !== undefined && now !== undefined && was !== now) return false;
+  }
+  return true;
 }
 
 /** Adds the person of one contact row, or merges the row's links into the person seen before. */
