@@ -239,12 +239,13 @@ function storedKeys(ctx: NormaliseContext, rows: ReadRow<'contacts'>[]): Map<Rea
     else open.push(row);
   }
   // 3. The other rows of its PersonId.
+  const decidedOf = new Map<string, Set<string>>();
+  for (const [r, d] of settled)
+    if (r.value.personId !== undefined && d !== 'ambiguous')
+      decidedOf.set(r.value.personId, (decidedOf.get(r.value.personId) ?? new Set()).add(d.key));
   for (const row of open) {
-    const { personId } = row.value;
-    if (personId === undefined) continue;
-    const siblings = new Set<string>();
-    for (const [r, d] of settled) if (r.value.personId === personId && d !== 'ambiguous') siblings.add(d.key);
-    if (siblings.size === 1) settled.set(row, { key: [...siblings][0]! });
+    const siblings = row.value.personId === undefined ? undefined : decidedOf.get(row.value.personId);
+    if (siblings?.size === 1) settled.set(row, { key: [...siblings][0]! });
   }
   // A person with an undecided row is undecided: a new key for their other rows would leave the
   // stored contact of the undecided one unread, and remove it in the next run.
