@@ -389,6 +389,9 @@ export function normaliseContacts(ctx: NormaliseContext, refs: References): void
 function retainSent(ctx: NormaliseContext, rows: readonly ReadRow<'contacts'>[]): void {
   const stored = ctx.snapshot.fallback?.contact;
   if (stored === undefined) return;
+  // Most runs leave no stored contact unread but the people who left: only those are looked at.
+  const unread = [...stored.keys()].filter((k) => !ctx.entities.contact.has(k));
+  if (unread.length === 0) return;
   /** Per place (`c<Id>-<n>`) sent: the rows there. */
   const places = new Map<string, ReadRow<'contacts'>[]>();
   const sentPersons = new Set<string>();
@@ -419,8 +422,7 @@ function retainSent(ctx: NormaliseContext, rows: readonly ReadRow<'contacts'>[])
         sameName(image, r),
     );
   };
-  for (const key of stored.keys()) {
-    if (ctx.entities.contact.has(key)) continue;
+  for (const key of unread) {
     if (!(RECORD_KEY.test(key) ? placeSent(key) : sentPersons.has(key))) continue;
     const kept = ctx.retained.get('contact') ?? new Set<string>();
     ctx.retained.set('contact', kept.add(key));
