@@ -48,7 +48,7 @@ await build({
   platform: 'node',
   target: 'node20',
   external: ['zod'],
-  // The events library uses only the dataset ids of @isams-sync/isams (and a type): take that module
+  // The events library uses only the dataset ids and the id bound of @isams-sync/isams (and a type): take that module
   // alone, not the whole library (its HTTP client and parser have no place in a contracts package).
   // An import the module lacks fails the build.
   alias: { '@isams-sync/isams': join(root, 'libs/isams/src/datasets.ts') },
@@ -58,11 +58,11 @@ await build({
 
 // 2. Declarations: tsc over the library (and the workspace files it imports), then workspace
 // specifiers rewritten to the emitted files so the package needs nothing of the monorepo.
-// @isams-sync/isams contributes only DATASET_IDS and the RawElement type: a subset module stands in.
+// @isams-sync/isams contributes only DATASET_IDS, ID_MAX_CHARS and the RawElement type: a subset module stands in.
 const isamsSubset = join(lib, 'dist/isams-subset.ts');
 writeFileSync(
   isamsSubset,
-  `export { DATASET_IDS } from '../../isams/src/datasets';\nexport type { RawElement } from '../../isams/src/raw-element';\n`,
+  `export { DATASET_IDS, ID_MAX_CHARS } from '../../isams/src/datasets';\nexport type { RawElement } from '../../isams/src/raw-element';\n`,
 );
 /** Workspace libs the declarations refer to → the source tsc compiles (and emits) in their place. */
 const WORKSPACE_SOURCES: Record<string, string> = {

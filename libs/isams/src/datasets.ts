@@ -176,3 +176,14 @@ export const DATASET_ARTICLE_NAMES: readonly string[] = DATASET_IDS.map(datasetA
 export function isDatasetId(value: string): value is DatasetId {
   return (DATASET_IDS as readonly string[]).includes(value);
 }
+
+/**
+ * The longest identity (a record's or a list item's id, a form's Id) the typed reader accepts, in
+ * UTF-16 code units; a longer one leaves its record out (`ISAMS_RECORD_INVALID_FIELD`), as an
+ * unreadable id does. iSAMS ids are SQL Server integers (at most 11 characters) and form codes are
+ * short: this bounds what a damaged document can make the services store, publish and look up —
+ * the roster's GetEntity, bookings' person ids and the gateway's `/roster/:type/:id` take ids up to
+ * this length (`ENTITY_ID_MAX_CHARS` in `@isams-sync/events` is this constant). Kept here, beside the
+ * dataset ids, because the contracts package takes this module alone from the iSAMS library.
+ */
+export const ID_MAX_CHARS = 200;

@@ -24,7 +24,7 @@ export { boundText, SERVER_TEXT_MAX_CHARS } from './errors/bound-text';
 export { jsonToRaw } from './parser/json-to-raw';
 
 export { toTyped } from './typed/to-typed';
-export { ID_MAX_CHARS } from './typed/read-value';
+export { ID_MAX_CHARS } from './datasets';
 export type { TypedResult } from './typed/to-typed';
 export { DATASET_TABLES } from './typed/generated/tables';
 export type { TypedRecord, TypedFieldPath } from './typed/generated/tables';

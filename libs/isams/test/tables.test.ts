@@ -5,7 +5,7 @@ import type { RawElement } from '../src/raw-element';
 import type { FieldSpec, FieldTable } from '../src/typed/table';
 import { DATASET_TABLES } from '../src/typed/generated/tables';
 import { toTyped } from '../src/typed/to-typed';
-import { ID_MAX_CHARS } from '../src/typed/read-value';
+import { ID_MAX_CHARS } from '../src/datasets';
 
 /**
  * Per dataset table: every scalar field (also inside lists and groups), given odd values of its

@@ -1,3 +1,4 @@
+import { ID_MAX_CHARS } from '../datasets';
 import type { RawElement } from '../raw-element';
 import { attr, clean } from './raw-access';
 
@@ -35,19 +36,9 @@ export function isText(text: string): boolean {
   return !NOT_TEXT_CHAR.test(text) && text.isWellFormed();
 }
 
-/**
- * The longest identity (a record's or a list item's id, a form's Id) the typed reader accepts, in
- * UTF-16 code units; a longer one leaves its record out (`ISAMS_RECORD_INVALID_FIELD`), as an
- * unreadable id does. iSAMS ids are SQL Server integers (at most 11 characters) and form codes are
- * short: this bounds what a damaged document can make the services store, publish and look up —
- * the roster's GetEntity, bookings' person ids and the gateway's `/roster/:type/:id` take ids up to
- * this length (`ENTITY_ID_MAX_CHARS` in `@isams-sync/events` is this constant).
- */
-export const ID_MAX_CHARS = 200;
-
 const TOO_LONG = new Unreadable(`is longer than the ${ID_MAX_CHARS} characters an id may have`);
 
-/** `id` as read, or unreadable when it is longer than {@link ID_MAX_CHARS}. */
+/** `id` as read, or unreadable when it is longer than `ID_MAX_CHARS` (`../datasets`). */
 export function checkIdLength(id: string): string | Unreadable {
   return id.length > ID_MAX_CHARS ? TOO_LONG : id;
 }
@@ -135,7 +126,7 @@ const quote = (text: string): string => JSON.stringify(text.length > 24 ? `${tex
 
 /**
  * iSAMS ids and numbers: whole numbers, possibly negative (NC years), without leading zeros, at most
- * {@link ID_MAX_CHARS} characters so written.
+ * `ID_MAX_CHARS` characters so written.
  */
 export function parseId(text: string): string | Unreadable {
   const m = /^(-?)0*(\d+)$/.exec(text);
