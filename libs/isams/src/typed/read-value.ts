@@ -25,8 +25,20 @@ export const NOT_TEXT = new Unreadable(
   true,
 );
 
-// U+FFFD and the C0 controls XML 1.0 does not allow (all but tab, LF and CR): one native regex test.
-const NOT_TEXT_CHAR = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffd]/;
+// The C0 controls XML 1.0 does not allow (all but tab, LF and CR).
+const CONTROLS = '\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f';
+// Those and U+FFFD: one native regex test.
+const NOT_TEXT_CHAR = new RegExp(`[${CONTROLS}\\ufffd]`);
+const CONTROL_CHAR = new RegExp(`[${CONTROLS}]`, 'g');
+
+/**
+ * `text` as the XML reader would have read it: each control character {@link isText} refuses (a JSON
+ * escape) as U+FFFD — for names and ids quoted in a finding, so that it can be stored (PostgreSQL
+ * refuses U+0000) and reads the same from either endpoint.
+ */
+export function asXmlReads(text: string): string {
+  return text.replace(CONTROL_CHAR, '\uFFFD');
+}
 
 /**
  * Whether `text` is text: no U+FFFD, no lone surrogate, no C0 control other than tab, LF and CR.

@@ -5,11 +5,10 @@ import type { Finding } from '../parser/parse-events';
 import type { RawElement } from '../raw-element';
 import { attr, clean } from './raw-access';
 import { readTable } from './read-record';
+import { asXmlReads } from './read-value';
 import type { ReadProblem } from './read-record';
 import { DATASET_TABLES } from './generated/tables';
 import type { TypedFieldPath, TypedRecord } from './generated/tables';
-
-const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g;
 
 /** Result of {@link toTyped}. */
 export type TypedResult<D extends DatasetId> =
@@ -66,9 +65,8 @@ export function toTyped<D extends DatasetId>(datasetId: D, raw: RawElement): Typ
   const read = readTable(fields, raw);
   if (read.identity !== undefined) {
     const p = read.identity;
-    // Shown as the XML reader would have read it: a C0 control (a JSON escape) as U+FFFD, so the
-    // finding can be stored (PostgreSQL refuses U+0000) and reads the same from either endpoint.
-    const rawId = clean(attr(raw, 'Id')?.replace(CONTROL, '\uFFFD'));
+    const id = attr(raw, 'Id');
+    const rawId = clean(id === undefined ? undefined : asXmlReads(id));
     const recordId = rawId === undefined ? undefined : rawId.slice(0, 40);
     const missingId = p.field === 'id' && p.missing;
     const which = recordId === undefined ? `A ${row} record` : `${row} ${recordId}`;
@@ -94,8 +92,8 @@ export function toTyped<D extends DatasetId>(datasetId: D, raw: RawElement): Typ
     const key = `${p.source}|${p.item ?? ''}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    // A source names a JSON key, which may hold a control character (shown as U+FFFD, as above).
-    const source = p.source.replace(CONTROL, '\uFFFD');
+    // A source names a JSON key, which may hold a control character.
+    const source = asXmlReads(p.source);
     findings.push({
       code: FINDING_CODES.FIELD_UNREADABLE,
       datasetId,
