@@ -383,3 +383,17 @@ describe('a kept key is the person’s, for every row of their PersonId (review 
     expect(contacts.map((e) => `${e.id}:${e.status}`)).toEqual(['5002:active', 'c500-1:active']);
   });
 });
+
+describe('a retained contact is reported', () => {
+  it('a parent split over two contacts whose rows now read as one: the other is retained with an info finding', () => {
+    const anna = (record: string, personId: string | undefined) =>
+      contact(record, personId, true, [['100', 'Current']], 'Anna');
+    const r = run(
+      withContacts([anna('500', undefined), anna('700', '5001')]),
+      withContacts([anna('500', '5001'), anna('700', '5001')]),
+    );
+    expect([...(r.n.retained.contact ?? [])]).toEqual(['c500-1']);
+    expect(r.changes.filter((c) => c.includes(':removed:'))).toEqual([]);
+    expect(r.findings).toContain('ROSTER_CONTACT_RETAINED:info:');
+  });
+});
