@@ -2,7 +2,7 @@
  * docs/benchmarks.md from one `npm run bench` run: a pure function of the run's record, so a saved
  * record (`.cache/bench/last-run.json`) can be rendered again (`npm run bench -- --render <file>`).
  */
-import type { BenchRow } from '../system-client/bench-output';
+import { median, type BenchRow } from '../system-client/bench-output';
 import { goalsSection } from './bench-goals';
 
 /** What a row ran on: a FerretDB backend, real MongoDB, or no database at all. */
@@ -83,8 +83,6 @@ function everyRow(record: RunRecord): string[] {
     ),
   ];
 }
-
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
 
 /**
  * Two backends side by side, per metric: each backend's ratio to its own same-run baseline, the

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { argValue, percentile, round, row } from './bench-output';
+import { argValue, median, percentile, round, row } from './bench-output';
 import type { AdminSyncRun } from '@isams-sync/testing';
 import { changedCount, runTotals, writtenChanges } from './school-client';
 
@@ -10,6 +10,12 @@ describe('bench output helpers', () => {
     expect(percentile(xs, 99)).toBe(99);
     expect(percentile([7], 99)).toBe(7);
     expect(percentile([], 50)).toBeNaN();
+  });
+
+  it('takes the median of an unsorted list, a measured value for an even count', () => {
+    expect(median([0.3, 0.1, 0.2])).toBe(0.2);
+    expect(median([4, 1, 3, 2])).toBe(3);
+    expect(median([])).toBeNaN();
   });
 
   it('rounds to three significant figures and fills the ratio', () => {

@@ -46,6 +46,12 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
+/** The median of a list in any order (of an even count, the upper middle one: always a measured value). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+}
+
 export function round(n: number): number {
   if (!Number.isFinite(n) || n === 0) return n;
   const digits = Math.max(0, 2 - Math.floor(Math.log10(Math.abs(n))));
