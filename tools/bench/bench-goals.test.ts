@@ -137,11 +137,39 @@ describe('goalsSection', () => {
     );
     // The bare floor alone over the goal: ×3.08 against ≤ ×3.
     expect(lineOf(md, 'connector fetch + parse + publish, large school')).toContain(
-      '| ×3.03 | ×3.08 | not met |',
+      '| ×3.03 | ×3.08 | not met: its floor alone is over the goal |',
     );
     expect(lineOf(md, 'end-to-end first sync (trigger → applied)')).toContain(
       '| PostgreSQL: ×6.06; SQLite: ×2.20 | PostgreSQL: ×2.25 | met on SQLite only |',
     );
+  });
+
+  it('says a missed goal’s floor is over it only when every missing row’s floor is', () => {
+    const churn = (pgFloor: number, sqliteFloor: number | undefined) =>
+      lineOf(
+        goalsSection(
+          record([
+            bench('end-to-end sync via the gateway', 'postgresql', [
+              timed('1 % churn resync (trigger → applied)', 8, 1),
+              timed('1 % churn resync (trigger → applied) against its floor', 8, pgFloor),
+            ]),
+            bench('end-to-end sync via the gateway', 'sqlite', [
+              timed('1 % churn resync (trigger → applied)', 9, 1),
+              ...(sqliteFloor === undefined
+                ? []
+                : [timed('1 % churn resync (trigger → applied) against its floor', 9, sqliteFloor)]),
+            ]),
+          ]),
+          false,
+        ),
+        '1 % churn resync (trigger → applied)',
+      );
+    expect(churn(3.5, 4)).toContain('| not met: its floor alone is over the goal |');
+    expect(churn(3.5, 2)).toContain('| not met |');
+    // A backend without a floor row is not shown to be over the goal.
+    expect(churn(3.5, undefined)).toContain('| not met |');
+    // The floor at the goal is not over it.
+    expect(churn(3, 3)).toContain('| not met |');
   });
 
   it('meets the load goal only with the rate, every school applied and the lag p99 all within it', () => {
