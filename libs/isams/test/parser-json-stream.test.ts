@@ -172,6 +172,17 @@ describe('JSON reader: limits apply inside and outside rows', () => {
 });
 
 /** A document whose current pupils are `rows` (JSON texts), in one row list. */
+/** How many times `JSON.parse` is given text holding a row (`"@Id"`) while `read` runs. */
+async function rowParses(read: () => Promise<unknown>): Promise<number> {
+  const parse = vi.spyOn(JSON, 'parse');
+  try {
+    await read();
+    return parse.mock.calls.filter(([text]) => String(text).includes('"@Id"')).length;
+  } finally {
+    parse.mockRestore();
+  }
+}
+
 const doc = (rows: string[]) => `{"iSAMS":{"PupilManager":{"CurrentPupils":{"Pupil":[${rows.join(',')}]}}}}`;
 
 describe('JSON reader: rows read whole by JSON.parse give the same result as the character walk', () => {
@@ -384,6 +395,67 @@ describe('JSON reader: the rows of a chunk, parsed and mapped together, read as 
       expect(parse.mock.calls.length).toBeLessThan(10);
     } finally {
       parse.mockRestore();
+    }
+  });
+});
+
+describe('JSON reader: values of every kind, mapped after one parse of the rows, read as walked', () => {
+  it('lists inside lists, and every kind of value without numbers, read the same in one piece as walked', async () => {
+    const rows = [
+      '{"@Id":"1","L":{"I":[["a",["b",null]],{"x":"y"},[],""]}}',
+      '{"@Id":"2","T":true,"F":false,"N":null,"E":"","W":" ","O":{},"A":[]}',
+      '{"@Id":"3","@B":false,"@N":null,"@E":"","#text":"t","#comment":"c","?pi":"p","K":{"#text":"u","@X":"v"}}',
+    ];
+    const d = doc(rows);
+    // Read the fast way: the three rows by one parse.
+    expect(await rowParses(() => run([d]))).toBe(1);
+    const whole = await readWholeAndWalked(d);
+    const raws = whole.events.flatMap((e) => (e.type === 'record' ? [e.raw] : []));
+    expect(raws[0]!.children[0]!.children.map((c) => [c.text, c.children.length])).toEqual([
+      [undefined, 2],
+      [undefined, 1],
+      [undefined, 0],
+      [undefined, 0],
+    ]);
+    expect(raws[1]!.children.map((c) => c.text)).toEqual([
+      'true',
+      'false',
+      undefined,
+      undefined,
+      ' ',
+      undefined,
+    ]);
+    expect(raws[2]).toMatchObject({
+      attributes: { Id: '3', B: 'false', N: '', E: '' },
+      text: 't',
+      children: [{ name: 'K', attributes: { X: 'v' }, text: 'u' }],
+    });
+  });
+
+  it('the record size falls at the same count in one piece as walked, whatever kinds of value count', async () => {
+    // Each value counts its name, 16 and its text (4 for null): these rows count more than their
+    // text, so the count — not the text's length — decides where the limit falls.
+    const rows = [
+      '{"@Id":"1","N":null,"T":true,"F":false,"E":"","S":"abc"}',
+      '{"@Id":"2","@A":null,"@B":true,"#text":"x","?p":"","#c":null}',
+      '{"@Id":"3","L":[null,"a",["b",[null,false]],{"k":true}],"O":{"P":{"Q":null}}}',
+    ];
+    for (const row of rows) {
+      const d = doc([row]);
+      const outcome = async (list: string[], maxRecordBytes: number) => {
+        const { events, error } = await run(list, { maxRecordBytes });
+        return error?.code ?? events.filter((e) => e.type === 'record');
+      };
+      // The smallest limit the walk reads the row within.
+      let limit = row.length;
+      while ((await outcome([...d], limit)) === 'ISAMS_RECORD_TOO_LARGE') limit++;
+      expect(limit, row).toBeGreaterThan(row.length + 16);
+      for (const l of [limit - 1, limit, limit + 1]) {
+        expect(await outcome([d], l), `${row} within ${l}`).toEqual(await outcome([...d], l));
+      }
+      expect(await outcome([d], limit - 1)).toBe('ISAMS_RECORD_TOO_LARGE');
+      // At the limit the fast way reads it (one parse; a row it gives up on is parsed again).
+      expect(await rowParses(() => run([d], { maxRecordBytes: limit })), row).toBe(1);
     }
   });
 });

@@ -54,11 +54,24 @@ export function isRowName(datasetId: DatasetId, name: string): boolean {
   return DATASETS[datasetId].row.toLowerCase() === name.toLowerCase();
 }
 
-function duplicateKey(datasetId: DatasetId, raw: RawElement, id: string): string {
-  // One contact record can hold two people that may share Contact/@Id (reference §2.2.3).
+/**
+ * Adds the record's key to `ids`; false when it was there. One contact record can hold two people
+ * that may share Contact/@Id (reference §2.2.3): its key is `id|PersonId|IsFirstPersonContact`.
+ */
+function addKey(ids: CompactIdSet, datasetId: DatasetId, raw: RawElement, id: string): boolean {
   if (datasetId === 'contacts')
-    return `${id}|${clean(attr(raw, 'PersonId')) ?? ''}|${clean(attr(raw, 'IsFirstPersonContact')) ?? ''}`;
-  return id;
+    return ids.addJoined(
+      id,
+      clean(attr(raw, 'PersonId')) ?? '',
+      clean(attr(raw, 'IsFirstPersonContact')) ?? '',
+    );
+  return ids.add(id);
+}
+
+/** What is counted of one dataset: its records so far, and its ids when duplicates are detected. */
+interface Tally {
+  total: number;
+  ids: CompactIdSet | undefined;
 }
 
 /**
@@ -69,8 +82,7 @@ export class DocumentSink {
   readonly out: BatchParseEvent[] = [];
   private readonly seen = new Set<DatasetId>();
   private readonly occurrences = new Map<DatasetId, number>();
-  private readonly totals = new Map<DatasetId, number>();
-  private readonly ids = new Map<DatasetId, CompactIdSet>();
+  private readonly tallies = new Map<DatasetId, Tally>();
   private readonly memberships = new CompactIdSet();
   private readonly unknown = new Set<string>();
   private records = 0;
@@ -108,7 +120,7 @@ export class DocumentSink {
   containerEnd(): void {
     if (this.current === undefined) return;
     const { datasetId, count } = this.current;
-    this.out.push({ type: 'dataset-end', datasetId, count, total: this.totals.get(datasetId) ?? 0 });
+    this.out.push({ type: 'dataset-end', datasetId, count, total: this.tallies.get(datasetId)?.total ?? 0 });
     this.current = undefined;
   }
 
@@ -118,22 +130,22 @@ export class DocumentSink {
    * ({@link CompactIdSet}): the finding is only a report, every record is passed on either way.
    */
   record(datasetId: DatasetId, raw: RawElement): void {
-    const total = (this.totals.get(datasetId) ?? 0) + 1;
-    if (total > this.limits.maxRecordsPerDataset)
+    let tally = this.tallies.get(datasetId);
+    if (tally === undefined) this.tallies.set(datasetId, (tally = { total: 0, ids: undefined }));
+    if (tally.total + 1 > this.limits.maxRecordsPerDataset)
       throw tooManyRecords(this.limits.maxRecordsPerDataset, datasetId);
     this.records += 1;
     if (this.records > this.limits.maxRecordsPerDocument)
       throw tooManyRecords(this.limits.maxRecordsPerDocument);
     if (this.current !== undefined) this.current.count += 1;
-    this.totals.set(datasetId, total);
+    tally.total += 1;
     this.out.push({ type: 'record', datasetId, raw });
-    const { module, container, row } = DATASETS[datasetId];
     const id = clean(attr(raw, 'Id'));
     // A missing id is a record-level problem reported by toTyped (ISAMS_RECORD_MISSING_ID).
     if (id === undefined || !this.detectDuplicates) return;
-    let ids = this.ids.get(datasetId);
-    if (ids === undefined) this.ids.set(datasetId, (ids = new CompactIdSet()));
-    if (!ids.add(duplicateKey(datasetId, raw, id))) {
+    const ids = (tally.ids ??= new CompactIdSet());
+    if (!addKey(ids, datasetId, raw, id)) {
+      const { module, container, row } = DATASETS[datasetId];
       const shown = boundText(id, FINDING_ID_MAX_CHARS);
       this.finding({
         code: FINDING_CODES.DUPLICATE_RECORD_ID,
@@ -146,7 +158,7 @@ export class DocumentSink {
     if (datasetId === 'teachingSetLists') {
       const setId = attrOrElement(raw, 'SetId');
       const pupilId = clean(attr(raw, 'PupilId'));
-      if (setId !== undefined && pupilId !== undefined && !this.memberships.add(`${setId}|${pupilId}`)) {
+      if (setId !== undefined && pupilId !== undefined && !this.memberships.addJoined(setId, pupilId)) {
         this.finding({
           code: FINDING_CODES.DUPLICATE_SET_MEMBERSHIP,
           datasetId,
