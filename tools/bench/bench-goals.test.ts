@@ -100,8 +100,10 @@ describe('goalsSection', () => {
 
   it('says met with no gap, not run for goals without rows, and not measured for full-only goals in quick mode', () => {
     const parse = bench('isams parse', 'none', [
-      timed('json large school (13.3 MB) parse throughput', 24, 48, 'higher is better'),
-      timed('json ~10 MB (9.9 MB) parse throughput', 21, 40, 'higher is better'),
+      timed('json large school (13.3 MB) parse throughput, warmed up', 24, 48, 'higher is better'),
+      timed('json ~10 MB (9.9 MB) parse throughput, warmed up', 21, 40, 'higher is better'),
+      // A fresh process's first document is shown among every row; the goal is a running parser's.
+      timed('json ~10 MB (9.9 MB) parse throughput', 10, 40, 'higher is better'),
       timed('xml large school (14.6 MB) parse throughput', 1, 40, 'higher is better'),
     ]);
     const load = bench('load: mixed schools, one replica each', 'postgresql', [
@@ -109,7 +111,7 @@ describe('goalsSection', () => {
     ]);
     const quick = goalsSection(record([parse, load]), false);
     expect(lineOf(quick, 'JSON Batch API document parse')).toMatch(
-      /\| json large school \(13\.3 MB\) parse throughput: ×0\.500; json ~10 MB \(9\.9 MB\) parse throughput: ×0\.525 \| – \| met \| +\|$/,
+      /\| json large school \(13\.3 MB\) parse throughput, warmed up: ×0\.500; json ~10 MB \(9\.9 MB\) parse throughput, warmed up: ×0\.525 \| – \| met \| +\|$/,
     );
     expect(lineOf(quick, 'connector fetch + parse + publish, large school')).toContain('| not run | – | – |');
     expect(lineOf(quick, 'mixed schools, one replica each')).toContain('not measured (the quick mode');
