@@ -63,10 +63,8 @@ export async function readFetchInputs(deps: SyncEngineDeps, tenantId: string): P
 export class RunExecution {
   private readonly tenantId: string;
   private readonly log: Logger;
-  /** The run's spool: {@link guarded}, each use after the first reset ({@link resetting}). */
-  private readonly spool: Spool;
   /** The run's spool, through {@link ChunkPublishing.guard}. */
-  private readonly guarded: Spool;
+  private readonly spool: Spool;
   private readonly chunks: ChunkPublishing;
   /** The applied snapshot read before the fetch (what a dataset read is compared with). */
   private before: AppliedSnapshot | null = null;
@@ -96,12 +94,6 @@ export class RunExecution {
    */
   private stepWriting = false;
   private lastProgress = 0;
-  /** The spool's first reset, begun with the run beside the `fetching` event and the fetch. */
-  private resetting: Promise<void> = Promise.resolve();
-  /** The run's lifecycle events published so far, in order ({@link announce}). */
-  private announced: Promise<void> = Promise.resolve();
-  /** The run's `fetching` event. */
-  private fetchingAnnounced: Promise<void> = Promise.resolve();
 
   /** `inputs`: {@link readFetchInputs}, begun while the run was being started. */
   constructor(
@@ -119,8 +111,7 @@ export class RunExecution {
       differs: (dataset) => this.run.dryRun || differsFrom(this.before, dataset),
       signal: abort.signal,
     });
-    this.guarded = this.chunks.guard(deps.spools.forRun(initial._id));
-    this.spool = afterReset(this.guarded, () => this.resetting);
+    this.spool = this.chunks.guard(deps.spools.forRun(initial._id));
     this.run = initial;
   }
 
@@ -152,10 +143,8 @@ export class RunExecution {
   // ---- steps ------------------------------------------------------------------------------------
 
   /**
-   * Begins announcing the started run (`fetching`) and emptying its spool — both go on beside the
-   * fetch, which awaits them before it decides anything — and takes what the fetch needs (read while
-   * the run was being started): the school's settings and key, its fetch plan and its applied
-   * snapshot.
+   * Announces the started run, empties its spool and takes what the fetch needs (read while the run
+   * was being started): the school's settings and key, its fetch plan and its applied snapshot.
    */
   private async begin(): Promise<{
     settings: SchoolSettings;
@@ -163,12 +152,11 @@ export class RunExecution {
     plan: FetchPlan | null;
     before: AppliedSnapshot | null;
   }> {
-    // Neither is awaited here (fetchIntoSpool awaits both); the spool's every use waits for the reset.
-    this.fetchingAnnounced = this.announce(this.run);
-    this.fetchingAnnounced.catch(() => undefined);
-    this.resetting = this.guarded.reset();
-    this.resetting.catch(() => undefined);
-    const { settings, consecutiveFailures, plan, before } = await this.inputs;
+    const [, { settings, consecutiveFailures, plan, before }] = await Promise.all([
+      this.deps.publisher.publishRunUpdate(this.run),
+      this.inputs,
+      this.spool.reset(),
+    ]);
     if (!settings) throw ConnectorErrors.CONNECTOR_SETTINGS_NOT_FOUND();
     this.failuresAtStart = consecutiveFailures;
     this.before = before;
@@ -197,14 +185,7 @@ export class RunExecution {
       throw err;
     };
     let fetched = await this.fetchDocument(settings, apiKey, plan, known?.sha256).catch(failed);
-    // The applied snapshot read again now that the document is in (did the roster apply another run
-    // meanwhile?), beside the `fetching` event and the spool's first reset, begun with the fetch:
-    // nothing is decided before both landed (a failure of either fails the run, as before the fetch).
-    let [, , snapshot] = await Promise.all([
-      this.fetchingAnnounced,
-      this.resetting,
-      this.deps.snapshots.get(this.tenantId),
-    ]);
+    let snapshot = await this.deps.snapshots.get(this.tenantId);
     if ('known' in fetched) {
       if (known && snapshot?.syncRunId === before?.syncRunId) {
         this.log.info(
@@ -460,9 +441,9 @@ export class RunExecution {
     }
     const failed = await this.markFailed(error);
     if (failed)
-      await this.announce(failed).catch((e: unknown) =>
-        this.log.warn({ err: e }, 'run update not published'),
-      );
+      await this.deps.publisher
+        .publishRunUpdate(failed)
+        .catch((e: unknown) => this.log.warn({ err: e }, 'run update not published'));
   }
 
   /**
@@ -545,18 +526,8 @@ export class RunExecution {
       ),
     );
     if (!won || !updated) throw new RunInterrupted(`run left ${this.run.status} unexpectedly`);
-    await this.announce(updated);
+    await this.deps.publisher.publishRunUpdate(updated);
     return updated;
-  }
-
-  /**
-   * Publishes a lifecycle event of the run after those before it (one published or failed), so they
-   * reach Kafka in the order they were issued even when one is not awaited.
-   */
-  private announce(run: RunRecord): Promise<void> {
-    const next = this.announced.catch(() => undefined).then(() => this.deps.publisher.publishRunUpdate(run));
-    this.announced = next;
-    return next;
   }
 
   /**
@@ -599,7 +570,7 @@ export class RunExecution {
     );
     if (updated) {
       run.progress = progress;
-      await this.announce(updated);
+      await this.deps.publisher.publishRunUpdate(updated);
     }
   }
 }
@@ -613,21 +584,4 @@ function differsFrom(before: AppliedSnapshot | null, dataset: RunDatasetStats): 
   if (before === null) return true;
   if (before.repeatedContainers?.includes(dataset.datasetId)) return false;
   return before.fingerprints[dataset.datasetId] !== dataset.fingerprint;
-}
-
-/** `spool` whose every use waits for `resetting()` to settle (the run's first reset, begun beside the fetch). */
-function afterReset(spool: Spool, resetting: () => Promise<void>): Spool {
-  const ready = () => resetting().catch(() => undefined);
-  return {
-    reset: async () => (await ready(), spool.reset()),
-    remove: async () => (await ready(), spool.remove()),
-    discard: async (datasetIds) => (await ready(), spool.discard(datasetIds)),
-    appendLines: async (datasetId, lines) => (await ready(), spool.appendLines(datasetId, lines)),
-    touch: async (datasetId) => (await ready(), spool.touch(datasetId)),
-    close: async () => (await ready(), spool.close()),
-    chunks: async function* (datasetId, chunkRecords, opts) {
-      await ready();
-      yield* spool.chunks(datasetId, chunkRecords, opts);
-    },
-  };
 }

@@ -105,7 +105,7 @@ export class SyncEngine {
   private pumping: Promise<void> | undefined;
   private pumpAgain = false;
   /** Runs this replica just requested, as it recorded them: the queue starts them without a read. */
-  private readonly handedOff = new Map<string, { run: RunRecord; announced: Promise<void> }>();
+  private readonly handedOff = new Map<string, RunRecord>();
 
   constructor(
     private readonly deps: SyncEngineDeps,
@@ -235,12 +235,9 @@ export class SyncEngine {
       await this.deps.runs.recordRequested(run);
       await this.deps.onStep?.('run-requested', run);
       this.deps.logger.info({ tenantId, syncRunId: id, trigger: trigger.kind, dryRun }, 'sync run requested');
-      // The run starts beside its `requested` event (its lease, slot mark and start step do not wait
-      // for Kafka); its own events wait for this one, so `requested` is still the first on Kafka.
-      const announced = this.deps.publisher.publishRunUpdate(run);
-      this.handedOff.set(run._id, { run, announced: announced.catch(() => undefined) });
+      await this.deps.publisher.publishRunUpdate(run);
+      this.handedOff.set(run._id, run);
       this.wake();
-      await announced;
       return { run, alreadyActive: false };
     }
     const active = await this.activeRun(tenantId);
@@ -373,9 +370,9 @@ export class SyncEngine {
     // between is decided by the start's step claim); one that cannot start now stays queued.
     const handedOff = [...this.handedOff.values()];
     this.handedOff.clear();
-    for (const { run, announced } of handedOff) {
+    for (const run of handedOff) {
       if (this.stopping || this.inFlight.size >= this.opts.concurrency) return;
-      if (!this.inFlight.has(run._id)) await this.startRun(run, announced);
+      if (!this.inFlight.has(run._id)) await this.startRun(run);
     }
     if (this.stopping || this.inFlight.size >= this.opts.concurrency) return;
     const candidates = await this.deps.runs.queuedRuns(this.opts.concurrency * 4);
@@ -395,16 +392,13 @@ export class SyncEngine {
   }
 
   /** Starts a requested run under the school's lease, unless another replica or run has the school. */
-  private async startRun(run: RunRecord, announced: Promise<void> = Promise.resolve()): Promise<void> {
+  private async startRun(run: RunRecord): Promise<void> {
     const inputs = readFetchInputs(this.deps, run.tenantId);
     inputs.catch(() => undefined); // a run that does not start drops them; one that does awaits them
     const lease = await this.deps.leases.acquire(leaseKey(run.tenantId));
     if (!lease) return;
     let started: RunRecord | null = null;
     try {
-      // The school's fetch number, taken beside the slot mark (below, where the start step takes it).
-      const sequence = this.deps.runs.nextFetchSequence(run.tenantId);
-      sequence.catch(() => undefined); // a run that does not start skips its number
       // The mark comes first: the stale-run sweep only looks at marked slots, so a crash right after
       // `requested → fetching` must find the slot already marked.
       if (!(await this.markSlot(run.tenantId, run._id))) return;
@@ -415,18 +409,16 @@ export class SyncEngine {
         () => null,
       );
       if (startRefusal(settings) === 'sync-disabled') {
-        await this.endPausedRun(run, lease, announced);
+        await this.endPausedRun(run, lease);
         return;
       }
-      // The school's fetch order, taken at the start — holding the school's lease, beside the slot
-      // mark, right before the fetch — rather than when the run was requested: the slot is held from
-      // one run's start to its end (marker sent) and the lease from before its number to after its
-      // slot is freed, so every run numbered before this one has fetched and every later one fetches
-      // after (a run that finds the slot held by another, or loses its start step, skips its number);
-      // a run requested first may start later (its slot lost while it was being inserted, it claims
-      // one again once the other ends). The number is decided with the start, so the run and its
-      // marker (re-sent after a crash too) keep it.
-      const fetchSequence = await sequence;
+      // The school's fetch order, taken here — holding its slot and lease, right before the fetch —
+      // rather than when the run was requested: the slot is held from one run's start to its end
+      // (marker sent), so every run numbered before this one has fetched and every later one fetches
+      // after; a run requested first may start later (its slot lost while it was being inserted, it
+      // claims one again once the other ends). The number is decided with the start, so the run and
+      // its marker (re-sent after a crash too) keep it; a number whose start lost is skipped.
+      const fetchSequence = await this.deps.runs.nextFetchSequence(run.tenantId);
       // A cancel racing the start is decided by the same step claim: exactly one wins.
       const start = await this.deps.runs.recordStep(
         run,
@@ -445,19 +437,14 @@ export class SyncEngine {
       if (started === null) await lease.release();
     }
     if (started === null) return;
-    // The started run's queue entry goes beside its run (one left by a crash is dropped by the work
-    // queue, as the run is no longer requested); the run waits for its `requested` event.
-    const dequeued = this.deps.runs
+    await this.deps.runs
       .dequeueRun(run.tenantId, run._id)
       .catch((err: unknown) => this.deps.logger.warn({ err }, 'started run not dequeued'));
     const abort = new AbortController();
-    const executed = announced.then(() => this.execute(started, abort, lease, inputs));
-    const done = Promise.all([dequeued, executed])
-      .then(() => undefined)
-      .finally(() => {
-        this.inFlight.delete(run._id);
-        this.wake();
-      });
+    const done = this.execute(started, abort, lease, inputs).finally(() => {
+      this.inFlight.delete(run._id);
+      this.wake();
+    });
     this.inFlight.set(run._id, { abort, done });
   }
 
@@ -465,10 +452,9 @@ export class SyncEngine {
    * `requested → cancelled` (CONNECTOR_SYNC_DISABLED) under the school's lease, for a run whose school
    * was paused while it waited; decided against an admin's cancel by the same step claim. Announced
    * before its queue entry and slot go: killed in between, the work queue drops the entry and
-   * whoever finds the slot left behind announces the end again (the same event) and frees it. The
-   * end is published after the run's `requested` event (`announced`, published beside the start).
+   * whoever finds the slot left behind announces the end again (the same event) and frees it.
    */
-  private async endPausedRun(run: RunRecord, lease: ports.RunLease, announced: Promise<void>): Promise<void> {
+  private async endPausedRun(run: RunRecord, lease: ports.RunLease): Promise<void> {
     const { run: ended } = await this.deps.runs.recordStep(
       run,
       { status: 'cancelled', error: syncPausedRunError(), finishedAt: new Date() },
@@ -482,7 +468,6 @@ export class SyncEngine {
       { tenantId: run.tenantId, syncRunId: run._id },
       'queued sync run cancelled: sync is paused for the school',
     );
-    await announced;
     await this.deps.publisher.publishRunUpdate(ended);
     await this.deps.runs.dequeueRun(run.tenantId, run._id);
     await this.deps.leases.fencedWrite(lease.fence, () =>

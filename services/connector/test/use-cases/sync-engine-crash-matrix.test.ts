@@ -44,31 +44,12 @@ const SCHOOL_LINES = Object.fromEntries(
 
 const FINAL_STATUSES: readonly RunStatus[] = ['published', 'failed', 'cancelled', 'unchanged'];
 
-type BaseScenarioName =
+type ScenarioName =
   | 'scheduled run'
   | 'manual run'
   | 'run whose iSAMS fetch fails part-way'
   | 'run whose document is the last applied one, byte for byte'
   | 'run queued, then the school paused before it starts';
-type ScenarioName = BaseScenarioName | `${BaseScenarioName}, ${typeof LATE}`;
-
-/**
- * What the sync engine overlaps, landing as late as it may (the in-memory ports land every other
- * call at once): a requested run starts beside its `requested` event, the slot mark beside the
- * school's fetch number, and the fetch beside the run's `fetching` event, the spool's first reset
- * and the queue entry's removal. A crash can then fall after the iSAMS request and before any of
- * these landed.
- */
-const LATE_LANDING: ReadonlyMap<string, number> = new Map([
-  // Lands once the run started (and its queue entry went) — the run's own events wait for it.
-  ['broker.runUpdate requested', 3],
-  ['runs.nextFetchSequence', 1],
-  ['queue.remove', 1],
-  ['spool.reset', 1],
-  // Lands after the document was fetched (a known one is fetched in one step).
-  ['broker.runUpdate fetching', 2],
-]);
-const LATE = 'what it overlaps landing late';
 
 interface Scenario {
   name: ScenarioName;
@@ -84,13 +65,11 @@ interface Scenario {
    * is recorded `requested` — or when the process died, if that was sooner; no one can ask again.
    */
   pausedOnceRequested?: boolean;
-  /** The first process's calls landing late ({@link LATE_LANDING}). */
-  lateLanding?: ReadonlyMap<string, number>;
 }
 
 const APPLIED_SHA256 = 'sha256-of-the-applied-document';
 
-const BASE_SCENARIOS: (Scenario & { name: BaseScenarioName })[] = [
+const SCENARIOS: Scenario[] = [
   { name: 'scheduled run', school: SCHOOL, request: 'schedule', endsWith: (r) => r.status === 'published' },
   { name: 'manual run', school: SCHOOL, request: 'manual', endsWith: (r) => r.status === 'published' },
   {
@@ -116,15 +95,6 @@ const BASE_SCENARIOS: (Scenario & { name: BaseScenarioName })[] = [
       r.error?.code === 'CONNECTOR_SYNC_DISABLED' &&
       r.fetchStartedAt === undefined,
   },
-];
-
-const SCENARIOS: Scenario[] = [
-  ...BASE_SCENARIOS,
-  ...BASE_SCENARIOS.filter((s) => s.request === 'manual').map((s): Scenario => ({
-    ...s,
-    name: `${s.name}, ${LATE}`,
-    lateLanding: LATE_LANDING,
-  })),
 ];
 
 const OPTIONS = testEngineOptions(LEASE_TTL_MS);
@@ -180,7 +150,7 @@ async function requestRun(engine: SyncEngine, scenario: Scenario): Promise<void>
 
 /** The first process: asks for the run and works until it is done, or dies at `crashAt`. */
 async function firstLife(world: ConnectorWorld, scenario: Scenario, crashAt?: number): Promise<ProcessLife> {
-  const life = new ProcessLife(crashAt, scenario.lateLanding);
+  const life = new ProcessLife(crashAt);
   const engine = engineFor(world, life, 'doomed', scenario);
   await life.untilDeath(
     (async () => {
@@ -378,72 +348,6 @@ describe('the sync engine without a crash', () => {
     }
     expect(marker).toEqual([]);
   });
-});
-
-describe('what the sync engine overlaps keeps the order the design relies on (no crash)', () => {
-  const stepsOf = (name: ScenarioName) => baselines.get(name)!.steps;
-  const at = (steps: string[], step: string, from = 0) => steps.indexOf(step, from);
-  const firstStarting = (steps: string[], prefix: string) => steps.findIndex((s) => s.startsWith(prefix));
-
-  it.each(SCENARIOS.map((s) => ({ name: s.name })))(
-    '$name: iSAMS is asked only once the run was started under its lease',
-    ({ name }) => {
-      const steps = stepsOf(name);
-      const fetch = firstStarting(steps, 'isams.fetch');
-      if (name.startsWith('run queued, then the school paused')) {
-        expect(fetch).toBe(-1);
-        return;
-      }
-      expect(fetch).toBeGreaterThan(0);
-      for (const landed of [
-        'leases.acquire ✓',
-        'slots.markStarted ✓',
-        'runs.nextFetchSequence ✓',
-        'runs.applyStep ✓', // requested → fetching
-      ]) {
-        expect(at(steps, landed), landed).toBeGreaterThan(0);
-        expect(at(steps, landed), landed).toBeLessThan(fetch);
-      }
-      // The school's fetch number is taken under the lease (the order of its fetches rests on it).
-      expect(at(steps, 'runs.nextFetchSequence')).toBeGreaterThan(at(steps, 'leases.acquire ✓'));
-    },
-  );
-
-  it.each(SCENARIOS.map((s) => ({ name: s.name })))(
-    '$name: the run’s events reach the broker one after the other, `requested` first',
-    ({ name }) => {
-      const steps = stepsOf(name);
-      const sends = steps.flatMap((s, i) =>
-        s.startsWith('broker.runUpdate ') && !s.endsWith(' ✓') ? [i] : [],
-      );
-      expect(steps[sends[0]!]).toBe('broker.runUpdate requested');
-      for (let k = 1; k < sends.length; k++) {
-        const landed = at(steps, `${steps[sends[k - 1]!]} ✓`, sends[k - 1]);
-        expect(landed, `${steps[sends[k]!]} sent at ${sends[k]}`).toBeGreaterThan(0);
-        expect(landed, `${steps[sends[k]!]} sent at ${sends[k]}`).toBeLessThan(sends[k]!);
-      }
-    },
-  );
-
-  it.each(
-    SCENARIOS.filter((s) => !s.pausedOnceRequested && s.school.failAfterDatasets === undefined).map((s) => ({
-      name: s.name,
-    })),
-  )(
-    '$name: the fetch’s outcome is decided on the snapshot read after the document, once the `fetching` event and the spool’s reset landed',
-    ({ name }) => {
-      const steps = stepsOf(name);
-      const fetch = firstStarting(steps, 'isams.fetch');
-      const lastFetched = steps.findLastIndex((s) => s.startsWith('isams.fetch') && s.endsWith(' ✓'));
-      const reread = at(steps, 'snapshots.get', fetch);
-      expect(reread).toBeGreaterThan(lastFetched);
-      const decided = at(steps, 'runs.claimStep', reread); // fetching → fetched | unchanged
-      expect(decided).toBeGreaterThan(at(steps, 'snapshots.get ✓', reread));
-      expect(decided).toBeGreaterThan(at(steps, 'broker.runUpdate fetching ✓'));
-      expect(decided).toBeGreaterThan(at(steps, 'spool.reset ✓'));
-      expect(at(steps, 'spool.remove')).toBeGreaterThan(at(steps, 'spool.reset ✓'));
-    },
-  );
 });
 
 for (const scenario of SCENARIOS) {

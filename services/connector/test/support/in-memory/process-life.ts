@@ -13,17 +13,7 @@ export class ProcessLife {
   private markDied!: () => void;
   readonly died = new Promise<void>((resolve) => (this.markDied = resolve));
 
-  private readonly landed = new Set<string>();
-
-  /**
-   * `lateLanding`: calls that land late, like an event still in flight while the fetch goes on —
-   * the first call of each name takes effect only after the process ran out of other work that
-   * many times (a macrotask each; the in-memory calls land at once, within one).
-   */
-  constructor(
-    private readonly crashAt?: number,
-    private readonly lateLanding: ReadonlyMap<string, number> = new Map(),
-  ) {}
+  constructor(private readonly crashAt?: number) {}
 
   get dead(): boolean {
     return this.deadFlag;
@@ -32,18 +22,9 @@ export class ProcessLife {
   /** Performs one I/O call as steps `name` and `name ✓` (before and after it took effect). */
   async io<T>(name: string, call: () => T | Promise<T>): Promise<T> {
     await this.step(name);
-    await this.landing(name);
     const result = await call();
     await this.step(`${name} ✓`);
     return result;
-  }
-
-  /** Resolves once the call may land: at once, or the first time a `lateLanding` call is made, turns later. */
-  private async landing(name: string): Promise<void> {
-    const turns = this.lateLanding.get(name) ?? 0;
-    if (turns === 0 || this.landed.has(name)) return;
-    this.landed.add(name);
-    for (let turn = 0; turn < turns; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   /** One step: hangs once the process died, or dies here when this is the planned crash. */
