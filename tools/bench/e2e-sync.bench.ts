@@ -20,7 +20,7 @@
  *    the very records the roster published for the run (state, change and directory events, read
  *    back from its four topics) produced again;
  *  - unchanged resync: the plain fetch alone (the least an unchanged run can do), measured by this
- *    process right before each counted resync (not by the child: see the unchanged phase);
+ *    process in pairs with the counted resyncs (not by the child: see the unchanged phase);
  *  - peak RSS: the baseline child's own peak RSS;
  *  - the CPU rows: the machine's CPU time during each sync against its cores for that time, with
  *    each service's share (a profile of where the sync's time went); and the same CPU against the
@@ -295,19 +295,30 @@ async function main(): Promise<void> {
       ? `timed once the services were quiet (${settled.seconds.toFixed(0)} s after the first sync)`
       : `timed with the services still busy ${settled.seconds.toFixed(0)} s after the first sync`;
     log(`  ${settledNote}`);
-    // A sub-second run on a noisy machine: the median of UNCHANGED_RUNS runs, one after the other,
-    // after one that is not counted (the first takes code paths the first sync did not warm up: the
-    // known document, the step to `unchanged`; an hourly resync runs in a process that has). Its
-    // baseline is measured beside it: a plain fetch of the same document right before each counted
-    // run, by this process (warm, as the connector is), and the median of those — the machine's load
-    // moves a 0.1 s fetch by half its time within one run, so a fetch timed minutes later (the
-    // baseline child's) says more about the machine then than about the resync's overhead.
-    log(`unchanged resync, 1 + ${UNCHANGED_RUNS}, each counted one after a plain fetch…`);
+    // A sub-second run on a noisy machine: the median of UNCHANGED_RUNS runs after one that is not
+    // counted (the first takes code paths the first sync did not warm up: the known document, the
+    // step to `unchanged`; an hourly resync runs in a process that has). Its baseline is measured in
+    // pairs with it: a plain fetch of the same document by this process (warm, as the connector is;
+    // the simulator renders the document for both), the pair's order alternating, and each of the
+    // two timed only once the services and the simulator are quiet — so neither pays for the other's
+    // trailing work. A fetch timed minutes later by the baseline child (shown in the note) measures
+    // the machine at another moment: within one run the same fetch has taken 0.10 and 0.33 s.
+    log(`unchanged resync, 1 + ${UNCHANGED_RUNS}, each paired with a plain fetch, both after quiet…`);
     const documentUrl = batchUrl(system.simulator.url, apiKey);
+    const quietPids = [
+      ...Object.values(system.processes).map((p) => p.pid()),
+      system.simulator.process.pid(),
+    ];
+    const quiet = () => waitForQuiet(quietPids, { windowMs: 500, timeoutMs: 20_000 });
     const unchangedRuns: { run: AdminSyncRun; seconds: number }[] = [];
     const pairedFetches: number[] = [];
+    const fetchOnce = async () => {
+      await quiet();
+      pairedFetches.push((await plainFetch(documentUrl)).seconds);
+    };
     for (let i = -1; i < UNCHANGED_RUNS; i++) {
-      if (i >= 0) pairedFetches.push((await plainFetch(documentUrl)).seconds);
+      if (i >= 0 && i % 2 === 0) await fetchOnce();
+      await quiet();
       const one = await timedSync(
         (timeoutMs) => school.syncAndWatch({ timeoutMs }),
         phaseLimitS,
@@ -317,13 +328,17 @@ async function main(): Promise<void> {
       if (one === undefined) break;
       if (i < 0) log(`  not counted: ${one.seconds.toFixed(3)} s`);
       else unchangedRuns.push(one);
+      if (i >= 0 && i % 2 === 1) await fetchOnce();
     }
     const unchanged =
       unchangedRuns.length < UNCHANGED_RUNS ? undefined : median(unchangedRuns.map((r) => r.seconds));
     const unchangedFetch = median(pairedFetches);
+    const pairRatios = unchangedRuns.map((r, i) => r.seconds / pairedFetches[i]!);
     const seconds = (values: number[]) => values.map((v) => `${v.toFixed(3)} s`).join(', ');
     const unchangedSeconds = seconds(unchangedRuns.map((r) => r.seconds));
-    if (unchanged !== undefined) log(`  ${unchangedSeconds}; plain fetches ${seconds(pairedFetches)}`);
+    const pairNote = `per pair ×${pairRatios.map((r) => r.toFixed(2)).join(', ×')}, their median ×${median(pairRatios).toFixed(2)}`;
+    if (unchanged !== undefined)
+      log(`  ${unchangedSeconds}; plain fetches ${seconds(pairedFetches)}; ${pairNote}`);
 
     const summary = (await system.simulator.admin('GET', `/admin/schools/${schoolId}`)) as {
       rowCounts: Record<string, number>;
@@ -462,7 +477,7 @@ async function main(): Promise<void> {
             unchanged,
             's',
             unchangedFetch,
-            `median of ${UNCHANGED_RUNS} runs (${unchangedSeconds}) after one not counted, ${settledNote}; baseline: the median of plain fetches of the same document, one right before each counted run (${seconds(pairedFetches)}; the baseline child's best of two, minutes later: ${base.fetchSeconds.toFixed(3)} s); lower is better`,
+            `median of ${UNCHANGED_RUNS} runs (${unchangedSeconds}) after one not counted, ${settledNote}; baseline: the median of plain fetches of the same document, one paired with each counted run, the pair's order alternating, each of the two timed once the services and the simulator were quiet (${seconds(pairedFetches)}; ${pairNote}; the baseline child's best of two, minutes later: ${base.fetchSeconds.toFixed(3)} s); lower is better`,
           ),
     );
     if (unchanged !== undefined)
