@@ -215,11 +215,12 @@ export function goalsSection(record: RunRecord, full: boolean): string[] {
     const beside = (backend: BackendLabel, row: BenchRow): string => {
       if (!goal.alongside) return '';
       const wanted = goal.alongside.metric(row.metric);
+      if (wanted === row.metric) return '';
       const other = record.results
         .filter((r) => r.name === goal.benchmark && r.backend === backend)
         .flatMap((r) => r.rows)
         .find((r) => r.metric === wanted);
-      return other ? ` (${goal.alongside.label}: ${goal.show(other)})` : '';
+      return ` (${goal.alongside.label}: ${other ? goal.show(other) : 'not run'})`;
     };
     const figures = found
       .map(

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { cpuSeconds, machineCpu, startCpuMeter, waitForQuiet } from './process-memory';
+import { cpuSeconds, machineCpu, startCpuMeter, waitForIdleMachine, waitForQuiet } from './process-memory';
 
 describe('process CPU', () => {
   it('counts the CPU time a process used, and nothing for one that is gone', () => {
@@ -37,6 +37,17 @@ describe('process CPU', () => {
 });
 
 describe('machine CPU', () => {
+  it('does not call a machine idle while a process spins on one of its cores', async () => {
+    const busy = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+    try {
+      const wait = await waitForIdleMachine({ windowMs: 300, timeoutMs: 900 });
+      expect(wait.quiet).toBe(false);
+      expect(wait.seconds).toBeGreaterThanOrEqual(0.9);
+    } finally {
+      busy.kill();
+    }
+  });
+
   it('reads the machine’s cores and busy time, and meters a busy process within the machine’s', () => {
     const machine = machineCpu()!;
     expect(machine.cores).toBeGreaterThan(0);

@@ -92,12 +92,35 @@ export function startCpuMeter(pids: Record<string, number | undefined>): { stop:
  * `timeoutMs`; resolves to the seconds waited and whether they went quiet. What a benchmark does
  * after a big sync (the services still working through its events) before it times a small one.
  */
-export async function waitForQuiet(
+export function waitForQuiet(
   pids: readonly (number | undefined)[],
   { share = 0.1, windowMs = 1000, timeoutMs = 120_000 } = {},
 ): Promise<{ seconds: number; quiet: boolean }> {
+  return waitUntilQuiet(() => pids.reduce<number>((n, pid) => n + (cpuSeconds(pid) ?? 0), 0), {
+    share,
+    windowMs,
+    timeoutMs,
+  });
+}
+
+/**
+ * {@link waitForQuiet} for the whole machine (every process: the database, the broker, the benchmark
+ * itself): until all of them together use less than `share` of one core over `windowMs`. What a
+ * benchmark does before each of two measurements it compares, so neither pays for the other's
+ * trailing work wherever it runs. Never quiet where `/proc/stat` is unreadable.
+ */
+export function waitForIdleMachine({ share = 0.25, windowMs = 500, timeoutMs = 5_000 } = {}): Promise<{
+  seconds: number;
+  quiet: boolean;
+}> {
+  return waitUntilQuiet(() => machineCpu()?.busySeconds ?? Number.NaN, { share, windowMs, timeoutMs });
+}
+
+async function waitUntilQuiet(
+  used: () => number,
+  { share, windowMs, timeoutMs }: { share: number; windowMs: number; timeoutMs: number },
+): Promise<{ seconds: number; quiet: boolean }> {
   const started = performance.now();
-  const used = () => pids.reduce<number>((n, pid) => n + (cpuSeconds(pid) ?? 0), 0);
   for (;;) {
     const before = used();
     await new Promise((resolve) => setTimeout(resolve, windowMs));
