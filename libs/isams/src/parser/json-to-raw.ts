@@ -56,6 +56,20 @@ const textSize = (v: JsonValue): number => (v === null ? 4 : typeof v === 'strin
 /** A value whose {@link scalar} does not depend on a number's source text. */
 const isText = (v: JsonValue): boolean => typeof v === 'string' || v === null || typeof v === 'boolean';
 
+/** An element of what a walk collected (none: the shared frozen empty ones; empty text: none). */
+function element(
+  name: string,
+  attributes: Record<string, string> | undefined,
+  children: RawElement[] | undefined,
+  text: string | undefined,
+): RawElement {
+  const a = attributes ?? NO_ATTRIBUTES;
+  const c = children ?? NO_CHILDREN;
+  return text === undefined || text === ''
+    ? { name, attributes: a, children: c }
+    : { name, attributes: a, text, children: c };
+}
+
 /** The element of `value` (numbers already their source text, as the walked rows give them). */
 function toRaw(name: string, value: JsonValue): RawElement {
   if (typeof value !== 'object' || value === null) {
@@ -84,11 +98,7 @@ function toRaw(name: string, value: JsonValue): RawElement {
       for (const item of v) children.push(toRaw(key, item));
     } else (children ??= []).push(toRaw(key, v));
   }
-  const a = attributes ?? NO_ATTRIBUTES;
-  const c = children ?? NO_CHILDREN;
-  return text === undefined || text === ''
-    ? { name, attributes: a, children: c }
-    : { name, attributes: a, text, children: c };
+  return element(name, attributes, children, text);
 }
 
 /** {@link exactValue} of a leaf: text, `null` or a boolean (a number throws {@link NOT_EXACT}). */
@@ -158,11 +168,7 @@ function exactObject(name: string, value: { [key: string]: JsonValue }, depth: n
       (children ??= []).push(exactObject(key, v, depth - 1));
     }
   }
-  const a = attributes ?? NO_ATTRIBUTES;
-  const c = children ?? NO_CHILDREN;
-  return text === undefined || text === ''
-    ? { name, attributes: a, children: c }
-    : { name, attributes: a, text, children: c };
+  return element(name, attributes, children, text);
 }
 
 /**
