@@ -1,5 +1,6 @@
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { retryAfterMs } from '../src/client/fetch-batch';
 import type { KnownBodyEvent } from '../src/client/fetch-batch';
 import { ISAMS_MESSAGES, renderMessageDocument } from '../src/isams-messages';
 import type { BatchParseEvent } from '../src/parser/parse-events';
@@ -217,9 +218,93 @@ describe('a compressed body', () => {
   });
 });
 
+describe('a compressed body: how many codings, how far each inflates, error responses', () => {
+  it('more than 5 codings in a row are refused by a specific error, nothing decoded (curl CVE-2022-32206)', async () => {
+    const wrapped = (n: number): Buffer => {
+      let body = Buffer.from(sample);
+      for (let i = 0; i < n; i++) body = gzipSync(body);
+      return body;
+    };
+    const five = await server([
+      answer(200, wrapped(5), { 'content-encoding': 'gzip, gzip, gzip, gzip, gzip' }),
+    ]);
+    expect((await run(options(five.url))).at(-1)).toMatchObject({ type: 'end', absent: [] });
+    for (const n of [6, 2500]) {
+      const s = await server([
+        answer(200, wrapped(n), { 'content-encoding': Array(n).fill('gzip').join(',') }),
+      ]);
+      const err = await failure(options(s.url));
+      expect(err, String(n)).toMatchObject({ code: 'ISAMS_MALFORMED_DOCUMENT', transient: false });
+      expect(err.message).toContain(`${n} content codings`);
+      expect(err.message.length).toBeLessThan(400);
+      expect(err.details).toMatchObject({ contentCodings: n });
+      expect(s.requests).toHaveLength(1);
+    }
+  });
+
+  it('every decoding step is held to the size limit (a step that inflates past it, the document small again after)', async () => {
+    // Raw deflate of 1 MB of empty stored blocks, then the document: the gzip over it is a few kB,
+    // its inflated deflate stream 1 MB, the document ~10 kB.
+    const empty = Buffer.alloc(5 * 200_000).map((_, i) => [0, 0, 0, 0xff, 0xff][i % 5]!);
+    const deflated = Buffer.concat([empty, deflateRawSync(sample)]);
+    const body = gzipSync(deflated);
+    expect(body.length).toBeLessThan(20_000);
+    const s = await server([answer(200, body, { 'content-encoding': 'deflate, gzip' })]);
+    const err = await failure(options(s.url, { maxBytes: 500_000 }));
+    expect(err).toMatchObject({ code: 'ISAMS_RESPONSE_TOO_LARGE', transient: false });
+    expect((await run(options(s.url, { maxBytes: 2_000_000 }))).at(-1)).toMatchObject({ type: 'end' });
+  });
+
+  it.each([
+    ['gzip', gzipSync],
+    ['br', brotliCompressSync],
+  ] as const)(
+    'an iSAMS error message sent compressed (%s) is decoded and classified',
+    async (coding, zip) => {
+      const notAllocated = renderMessageDocument(ISAMS_MESSAGES.methodsNotAllocated, {
+        methods: 'teaching_getteachingsets',
+      });
+      const s = await server([answer(403, zip(Buffer.from(notAllocated)), { 'content-encoding': coding })]);
+      const err = await failure(options(s.url));
+      expect(err.code).toBe('ISAMS_METHODS_NOT_ALLOCATED');
+      expect(err.details).toMatchObject({ datasets: ['teachingSets'] });
+      const busy = await server([
+        answer(500, zip(Buffer.from(renderMessageDocument(ISAMS_MESSAGES.deadlock, {}))), {
+          'content-encoding': coding,
+        }),
+        answer(200, sample),
+      ]);
+      expect((await run(options(busy.url))).at(-1)).toMatchObject({ type: 'end' });
+      expect(busy.requests).toHaveLength(2);
+    },
+  );
+
+  it('an error body labelled with a coding it is not in, or one SchoolCloud cannot read, is read as it came', async () => {
+    const deadlock = Buffer.from(renderMessageDocument(ISAMS_MESSAGES.deadlock, {}));
+    for (const coding of ['gzip', 'x-made-up']) {
+      const s = await server([answer(500, deadlock, { 'content-encoding': coding })]);
+      expect((await failure(options(s.url))).code, coding).toBe('ISAMS_SERVER_BUSY');
+    }
+  });
+
+  it('an error body that inflates without end, or has too many codings, is classified by its status', async () => {
+    for (const coding of ['gzip', Array(9).fill('gzip').join(', ')]) {
+      const s = await server([
+        answer(500, gzipSync(Buffer.alloc(20_000_000, 0x20)), { 'content-encoding': coding }),
+      ]);
+      const err = await failure(options(s.url));
+      expect(err, coding).toMatchObject({
+        code: 'ISAMS_HTTP_ERROR',
+        transient: false,
+        details: { httpStatus: 500 },
+      });
+    }
+  });
+});
+
 describe('Retry-After', () => {
   /** The delays the client decided on before each retry (from its log line), in order. */
-  async function delays(handlers: Handler[]): Promise<number[]> {
+  async function delays(handlers: Handler[], maxDelayMs = 5_000): Promise<number[]> {
     const decided: number[] = [];
     const log = (obj: object, msg?: string) => {
       if (msg === 'iSAMS request failed transiently; retrying')
@@ -228,7 +313,7 @@ describe('Retry-After', () => {
     const logger = { debug: () => undefined, info: log, warn: () => undefined, error: () => undefined };
     const s = await server(handlers);
     const events = await run(
-      options(s.url, { logger, retry: { maxAttempts: 2, baseDelayMs: 400, maxDelayMs: 5_000 } }),
+      options(s.url, { logger, retry: { maxAttempts: 2, baseDelayMs: 400, maxDelayMs } }),
     );
     expect(events.at(-1)!.type).toBe('end');
     return decided;
@@ -246,7 +331,25 @@ describe('Retry-After', () => {
     expect(delay).toBeLessThanOrEqual(2_000);
   });
 
-  it.each(['', '  ', 'soon', '-5'])(
+  it.each(['99999999999999999999', 'Fri, 31 Dec 9999 23:59:59 GMT'])(
+    'an absurdly long Retry-After (%s) waits the policy’s maximum delay, no longer',
+    async (value) => {
+      expect(await delays([answer(429, '', { 'retry-after': value }), ok], 300)).toEqual([300]);
+    },
+  );
+
+  it('reads the three HTTP-date forms of RFC 9110 (asctime is GMT too)', () => {
+    const now = Date.UTC(1994, 10, 6, 8, 49, 0);
+    for (const date of [
+      'Sun, 06 Nov 1994 08:49:37 GMT',
+      'Sunday, 06-Nov-94 08:49:37 GMT',
+      'Sun Nov  6 08:49:37 1994',
+    ])
+      expect(retryAfterMs(date, now), date).toBe(37_000);
+  });
+
+  // 'Retry 5' and 'later 12': V8's Date.parse reads them as dates in 2001.
+  it.each(['', '  ', 'soon', '-5', 'Retry 5', 'later 12', '1.5'])(
     'a 429 with an unusable Retry-After (%j) backs off as usual',
     async (value) => {
       const [delay] = await delays([answer(429, '', { 'retry-after': value }), ok]);

@@ -8,7 +8,7 @@ import { ISAMS_ERRORS } from '../src/errors/isams-error';
 import type { IsamsError } from '../src/errors/isams-error';
 import { decideRedirect, MAX_REDIRECTS, redirectAddress } from '../src/client/redirects';
 import { fetchEvents, fetchFailure, fixture, TEST_KEY as KEY, testFetchOptions } from './helpers';
-import { startForwardProxy, startServer } from './local-servers';
+import { startForwardProxy, startServer, startSilentServer } from './local-servers';
 import type { Handler } from './local-servers';
 
 const sample = fixture('reference-sample.xml');
@@ -580,5 +580,61 @@ describe('a response whose head or framing cannot be read', () => {
     expect(err.details).toMatchObject({ errorCode: 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' });
     expect(err.message).toMatch(/Content-Length/);
     expect(s.requests).toHaveLength(1);
+  });
+  it.each([
+    ['a status line that is not HTTP', 'garbage garbage\r\n\r\n'],
+    ['a header name with a space', 'HTTP/1.1 200 OK\r\nBad Header: x\r\nContent-Length: 2\r\n\r\nok'],
+    [
+      'a chunk size that is not hex, after the first chunk',
+      `HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n${sample.slice(0, 16)}\r\nzz\r\n`,
+    ],
+  ])(
+    'a response that is not HTTP (%s): ISAMS_MALFORMED_DOCUMENT naming the parser error, not retried, not a reset',
+    async (_name, response) => {
+      const s = await server([(_q, res) => res.socket!.end(response)]);
+      const err = await failure(options(s.url));
+      expect(err).toMatchObject({ code: 'ISAMS_MALFORMED_DOCUMENT', transient: false });
+      expect(err.details).toMatchObject({ errorCode: 'HTTPParserError' });
+      expect(err.message).toMatch(/could not be read as HTTP \(.+\)/);
+      expect(err.adminAction).toMatch(/HTTP/);
+      expect(s.requests).toHaveLength(1);
+    },
+  );
+});
+
+describe('a host that stalls or answers slowly', () => {
+  const once = { retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } };
+
+  it('response headers that trickle in and never end: ISAMS_TIMEOUT', async () => {
+    const s = await server([
+      (_q, res) => {
+        res.socket!.write('HTTP/1.1 200 OK\r\n');
+        const drip = setInterval(
+          () => (res.socket!.destroyed ? clearInterval(drip) : res.socket!.write('X')),
+          20,
+        );
+      },
+    ]);
+    const err = await failure(options(s.url, { readTimeoutMs: 200, totalTimeoutMs: 1000, ...once }));
+    expect(err).toMatchObject({ code: 'ISAMS_TIMEOUT', transient: true });
+  });
+
+  it('a TLS handshake the server never answers: ISAMS_TIMEOUT while connecting', async () => {
+    const silent = await startSilentServer();
+    cleanups.push(silent.close);
+    const err = await failure(
+      options(`https://127.0.0.1:${silent.port}`, { connectTimeoutMs: 200, ...once }),
+    );
+    expect(err).toMatchObject({ code: 'ISAMS_TIMEOUT', details: { errorCode: 'UND_ERR_CONNECT_TIMEOUT' } });
+  });
+
+  it('informational 103 Early Hints before the response are passed over', async () => {
+    const s = await server([
+      (_q, res) => {
+        res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
+        ok(_q, res, 0, '');
+      },
+    ]);
+    expect((await run(options(s.url))).at(-1)).toMatchObject({ type: 'end', absent: [] });
   });
 });

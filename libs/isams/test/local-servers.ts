@@ -1,8 +1,8 @@
 import { afterEach } from 'vitest';
 import { createServer, request as httpRequest } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { connect } from 'node:net';
-import type { AddressInfo, Socket } from 'node:net';
+import { connect, createServer as createNetServer } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 
 export interface Recorded {
   method: string;
@@ -54,7 +54,7 @@ export function serversClosedAfterEach(): (handlers: Handler[]) => Promise<Local
   };
 }
 
-async function closeServer(server: Server, sockets: Set<Socket>): Promise<void> {
+async function closeServer(server: Server | NetServer, sockets: Set<Socket>): Promise<void> {
   for (const s of sockets) s.destroy();
   await new Promise<void>((r) => server.close(() => r()));
 }
@@ -112,4 +112,16 @@ export async function startForwardProxy(
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   return { url: `http://127.0.0.1:${port}`, seen, close: () => closeServer(server, sockets) };
+}
+
+/** A TCP server that accepts connections and never sends a byte (a handshake or response that never comes). */
+export async function startSilentServer(): Promise<{ port: number; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createNetServer((s) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: (server.address() as AddressInfo).port, close: () => closeServer(server, sockets) };
 }

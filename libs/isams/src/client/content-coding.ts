@@ -20,8 +20,23 @@ export function contentCodings(header: string | string[] | undefined): string[] 
 
 const READABLE = new Set(['gzip', 'x-gzip', 'deflate', 'br']);
 
-/** An error naming the first coding of `codings` this client cannot read, if any. */
+/**
+ * Codings read in a row at most: each is a decoder of its own, and a header can name thousands
+ * (curl CVE-2022-32206, urllib3 GHSA-gm62-xv2j-4w53; undici's fetch also stops at 5).
+ */
+export const MAX_CONTENT_CODINGS = 5;
+
+/**
+ * An error naming why `codings` cannot be read, if they cannot: more than
+ * {@link MAX_CONTENT_CODINGS} of them, or the first one this client does not read.
+ */
 export function unreadableCoding(codings: readonly string[]): IsamsError | undefined {
+  if (codings.length > MAX_CONTENT_CODINGS)
+    return new IsamsError({
+      code: 'ISAMS_MALFORMED_DOCUMENT',
+      message: `iSAMS sent the document with ${codings.length} content codings in a row (Content-Encoding); SchoolCloud reads at most ${MAX_CONTENT_CODINGS}.`,
+      details: { contentCodings: codings.length },
+    });
   const unknown = codings.find((c) => !READABLE.has(c));
   if (unknown === undefined) return undefined;
   const coding = boundText(unknown, 40);
@@ -86,6 +101,25 @@ async function* undo(source: AsyncIterable<Uint8Array>, coding: string): AsyncGe
   }
 }
 
+/** `source`, failing with ISAMS_RESPONSE_TOO_LARGE once it gave more than `maxBytes`. */
+async function* atMost(
+  source: AsyncIterable<Uint8Array>,
+  maxBytes: number,
+  codings: readonly string[],
+): AsyncGenerator<Uint8Array> {
+  let bytes = 0;
+  for await (const chunk of source) {
+    bytes += chunk.byteLength;
+    if (bytes > maxBytes)
+      throw new IsamsError({
+        code: 'ISAMS_RESPONSE_TOO_LARGE',
+        message: `The iSAMS document, decompressed, is larger than the limit of ${maxBytes} bytes.`,
+        details: { maxBytes, contentEncoding: codings.join(', ') },
+      });
+    yield chunk;
+  }
+}
+
 /** zlib's errors for bytes that do not start a gzip member. */
 const GZIP_HEADER_ERROR = /incorrect header check|unknown compression method|unknown header flags set/i;
 
@@ -106,20 +140,12 @@ export async function* decodeBody(
   codings: readonly string[],
   maxBytes: number,
 ): AsyncGenerator<Uint8Array> {
+  // Every step is held to the limit, not only the last: a step may inflate to gigabytes that the
+  // next one turns back into a small document (empty deflate blocks), all of it work.
   let decoded: AsyncIterable<Uint8Array> = body;
-  for (const coding of [...codings].reverse()) decoded = undo(decoded, coding);
-  let bytes = 0;
+  for (const coding of [...codings].reverse()) decoded = atMost(undo(decoded, coding), maxBytes, codings);
   try {
-    for await (const chunk of decoded) {
-      bytes += chunk.byteLength;
-      if (bytes > maxBytes)
-        throw new IsamsError({
-          code: 'ISAMS_RESPONSE_TOO_LARGE',
-          message: `The iSAMS document, decompressed, is larger than the limit of ${maxBytes} bytes.`,
-          details: { maxBytes, contentEncoding: codings.join(', ') },
-        });
-      yield chunk;
-    }
+    yield* decoded;
   } catch (err) {
     if (err instanceof IsamsError || (err as Error | undefined)?.name === 'AbortError') throw err;
     const message = String((err as Error | undefined)?.message ?? '');

@@ -92,6 +92,8 @@ export interface BatchResponse {
 }
 
 const ERROR_BODY_LIMIT = 256 * 1024;
+/** What each decoding step of a compressed error body may give (the first 256 KiB are kept). */
+const ERROR_BODY_DECODE_LIMIT = 16 * ERROR_BODY_LIMIT;
 const TRANSIENT_STATUSES = new Set([408, 429, 502, 503, 504]);
 
 // The endpoint path as the iSAMS FAQ prints it (`/api/batch/1.0/xml.ashx`), or its folder, at the end
@@ -159,6 +161,15 @@ export function backoffDelay(
   return Math.round(exp / 2 + (random() * exp) / 2);
 }
 
+const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
+const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
+const TIME = '\\d{2}:\\d{2}:\\d{2}';
+/** RFC 9110 §5.6.7: IMF-fixdate, the obsolete RFC 850 form and asctime (which is GMT too). */
+const HTTP_DATE = new RegExp(
+  `^(?:${DAY}, \\d{2} ${MONTH} \\d{4} ${TIME} GMT|${DAY}[a-z]*, \\d{2}-${MONTH}-\\d{2} ${TIME} GMT|${DAY} ${MONTH} [ \\d]\\d ${TIME} \\d{4})$`,
+  'i',
+);
+
 /**
  * The wait a `Retry-After` asks for (RFC 9110 §10.2.3: delay-seconds or an HTTP date), or undefined
  * when there is none or it is unusable (blank, negative, not a number or a date): then the usual
@@ -168,8 +179,9 @@ export function retryAfterMs(value: string | string[] | undefined, now = Date.no
   const v = (Array.isArray(value) ? value[0] : value)?.trim();
   if (v === undefined || v === '') return undefined;
   if (/^\d+$/.test(v)) return Number(v) * 1000;
-  if (!/[a-z]/i.test(v)) return undefined;
-  const at = Date.parse(v);
+  // Only the three HTTP-date forms: V8's Date.parse also reads garbage ("Retry 5" is May 2001).
+  if (!HTTP_DATE.test(v)) return undefined;
+  const at = Date.parse(/GMT$/i.test(v) ? v : `${v} GMT`);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
@@ -235,6 +247,25 @@ async function readLimited(body: AsyncIterable<Uint8Array>, limit: number): Prom
     if (size >= limit) break;
   }
   return Buffer.concat(parts);
+}
+
+/**
+ * The first {@link ERROR_BODY_LIMIT} bytes of an error body, decoded when a server compressed it
+ * anyway (a `<Message>` says what to fix). A body that does not decode, or whose codings cannot be
+ * read, is given as it came: it is only classified, and a plain body labelled gzip reads that way.
+ */
+async function errorBodyOf(
+  body: AsyncIterable<Uint8Array>,
+  encoding: string | string[] | undefined,
+): Promise<Buffer> {
+  const raw = await readLimited(body, ERROR_BODY_LIMIT);
+  const codings = contentCodings(encoding);
+  if (codings.length === 0 || unreadableCoding(codings) !== undefined) return raw;
+  try {
+    return await readLimited(decodeBody(once(raw), codings, ERROR_BODY_DECODE_LIMIT), ERROR_BODY_LIMIT);
+  } catch {
+    return raw;
+  }
 }
 
 /** Classifies a non-2xx response from its status and (if any) its `<Message>` body. */
@@ -471,7 +502,7 @@ export async function fetchBatch(opts: FetchBatchOptions): Promise<BatchResponse
           },
         };
       }
-      const body = await readLimited(res.body, ERROR_BODY_LIMIT);
+      const body = await errorBodyOf(res.body, res.headers['content-encoding']);
       const errorType = res.headers['content-type'];
       failure = await classifyErrorResponse(
         res.statusCode,

@@ -1,4 +1,5 @@
 import { IsamsError } from '../errors/isams-error';
+import { boundText } from '../errors/bound-text';
 import { redactSecrets } from '../errors/redact';
 
 const TLS_CODES = new Set([
@@ -24,6 +25,9 @@ const INCOMPLETE_CHAIN_CODES = new Set([
 ]);
 const INCOMPLETE_CHAIN_ACTION =
   "The iSAMS server's TLS certificate could not be traced to a trusted authority: the iSAMS server must send its intermediate certificate(s) along with its own. Browsers hide this by fetching missing intermediates themselves, so the site can look fine in a browser. Ask the school's IT to install the full certificate chain on the iSAMS host (or, if the certificate comes from a private authority, a certificate from a public one).";
+
+const NOT_HTTP_ACTION =
+  'The iSAMS server (or a proxy or firewall in front of it) answered with something that is not a valid HTTP response, so SchoolCloud did not read it and changed nothing. Check that the iSAMS address points at the iSAMS web server (not another service on that port); if it does, ask whoever runs the server or the proxy to correct its responses.';
 
 const CONTENT_LENGTH_MISMATCH_ACTION =
   'The iSAMS server (or a proxy in front of it) sent a response whose body does not match its Content-Length header — typically one sent both with a Content-Length and in chunks — so SchoolCloud did not read it and changed nothing. Ask whoever runs the iSAMS server or the proxy to correct the response framing; nothing in iSAMS itself needs to change.';
@@ -85,7 +89,20 @@ function unreadableResponse(
   host: string,
   details: Record<string, unknown>,
   cause: Error,
+  parserError: NodeishError | undefined,
 ): IsamsError | undefined {
+  // Bytes llhttp cannot read as an HTTP response (a status line, a header or a chunk size): undici
+  // sets no code on these (its HPE_ table is looked up the wrong way round), so they go by name.
+  if (parserError !== undefined) {
+    const reason = /\(([^()]*)\)\s*$/.exec(String(parserError.message ?? ''))?.[1];
+    return new IsamsError({
+      code: 'ISAMS_MALFORMED_DOCUMENT',
+      message: `The response from ${host} could not be read as HTTP (${boundText(reason || code || 'HTTPParserError', 100)}).`,
+      details: { ...details, errorCode: code || 'HTTPParserError' },
+      cause,
+      adminAction: NOT_HTTP_ACTION,
+    });
+  }
   // A response head over undici's 16 KB limit (Node's default).
   if (code === 'UND_ERR_HEADERS_OVERFLOW') {
     return new IsamsError({
@@ -192,7 +209,8 @@ export function classifyNetworkError(err: unknown, ctx: NetworkErrorContext): Is
       cause,
     });
   }
-  const unreadable = unreadableResponse(code, ctx.host, details, cause);
+  const parserError = [top, root].find((e) => e.name === 'HTTPParserError' || /^HPE_/.test(String(e.code)));
+  const unreadable = unreadableResponse(code, ctx.host, details, cause, parserError);
   if (unreadable !== undefined) return unreadable;
   if (
     TLS_CODES.has(code) ||
