@@ -80,8 +80,9 @@ export function headerValue(headers: KafkaIncomingMessage['headers'], name: stri
 
 /**
  * Maps a binary-mode Kafka record back to a CloudEvent and validates the envelope.
- * @throws AppError `KAFKA_MESSAGE_INVALID` when a required `ce_` header is missing, the content type
- * is not JSON, the value is empty or not JSON, or the envelope is invalid.
+ * @throws AppError `KAFKA_MESSAGE_INVALID` when a required `ce_` header is missing, the key is not the
+ * `ce_tenantid` (or `<ce_tenantid>/<subject>`), the content type is not JSON, the value is empty or not
+ * JSON, or the envelope is invalid.
  */
 export function fromKafkaMessage(message: KafkaIncomingMessage): CloudEvent<unknown> {
   const attrs: Record<string, unknown> = {};
@@ -106,6 +107,13 @@ export function fromKafkaMessage(message: KafkaIncomingMessage): CloudEvent<unkn
       reason: `missing headers ${missing.map((a) => CE_HEADER_PREFIX + a).join(', ')}`,
     });
   }
+  // The key places the record (per-school order) and the header says whose it is: a record whose key
+  // names no school, or another one, is refused rather than handled as the header's school's.
+  if (!keyOfTenant(message.key, attrs.tenantid as string)) {
+    throw KafkaErrors.KAFKA_MESSAGE_INVALID({
+      reason: 'the record key does not name the tenant of ce_tenantid (its own, or its own and a subject)',
+    });
+  }
   const contentType = headerValue(message.headers, CONTENT_TYPE_HEADER) ?? 'application/json';
   // Parameters such as `; charset=utf-8` are allowed by the binding.
   if (contentType.split(';')[0]?.trim().toLowerCase() !== 'application/json') {
@@ -126,4 +134,11 @@ export function fromKafkaMessage(message: KafkaIncomingMessage): CloudEvent<unkn
     const reason = isAppError(err) ? err.message : 'invalid envelope';
     throw KafkaErrors.KAFKA_MESSAGE_INVALID({ reason }, { cause: err });
   }
+}
+
+/** Whether a record's key is `tenantId` or `<tenantId>/<subject>` (the keys {@link toKafkaMessage} writes). */
+function keyOfTenant(key: KafkaIncomingMessage['key'], tenantId: string): boolean {
+  if (key === null || key === undefined) return false;
+  const text = typeof key === 'string' ? key : key.toString('utf8');
+  return text === tenantId || (text.length > tenantId.length && text.startsWith(`${tenantId}/`));
 }

@@ -72,6 +72,25 @@ describe('fromKafkaMessage', () => {
     },
   );
 
+  it('accepts a key of its tenant or of its tenant and a subject (compacted topics)', () => {
+    const m = asReceived(toKafkaMessage(event, { key: 'school-1/ping-1' }));
+    expect(fromKafkaMessage(m)).toEqual(event);
+    expect(fromKafkaMessage({ ...m, key: 'school-1' })).toEqual(event);
+  });
+
+  it.each([
+    ['another tenant', Buffer.from('school-2')],
+    ['another tenant and a subject', Buffer.from('school-2/ping-1')],
+    ['a tenant that only starts like it', Buffer.from('school-10')],
+    ['no key', null],
+    ['an empty key', Buffer.alloc(0)],
+  ])('rejects a record keyed by %s, not by its ce_tenantid', (_what, key) => {
+    const m = asReceived(toKafkaMessage(event));
+    expect(() => fromKafkaMessage({ ...m, key })).toThrow(
+      expect.objectContaining({ code: 'KAFKA_MESSAGE_INVALID', message: expect.stringContaining('key') }),
+    );
+  });
+
   it('rejects a non-JSON value and an empty value', () => {
     const m = asReceived(toKafkaMessage(event));
     expect(() => fromKafkaMessage({ ...m, value: Buffer.from('not json{') })).toThrow(/not JSON/);

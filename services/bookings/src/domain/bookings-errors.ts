@@ -72,6 +72,16 @@ export const BookingsErrors = defineErrors({
     message: (d: { timeZone: string }) =>
       `"${d.timeZone}" is not a time zone: give an IANA name such as Europe/London`,
   },
+  /**
+   * A roster change event of a type bookings acts on that is not what its type says (its `data.change`
+   * disagrees with the type) or lacks what bookings acts on (a removal without `removal`). Permanent:
+   * the consumer dead-letters it at once and applies the events after it. No personal data.
+   */
+  BOOKINGS_ROSTER_CHANGE_INVALID: {
+    kind: 'invalid_argument',
+    message: (d: { eventId: string; type: string; problems: string[] }) =>
+      `Roster change event ${d.eventId} (${d.type}) is not applied: ${d.problems.join('; ')}`,
+  },
   BOOKINGS_ROSTER_UNAVAILABLE: {
     kind: 'unavailable',
     message: 'The roster service could not be reached to check the people named; try again',

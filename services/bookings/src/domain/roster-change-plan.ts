@@ -46,6 +46,28 @@ export function concernsBookings(data: Pick<RosterChangeData, 'entityType' | 'ch
   return PEOPLE.has(data.entityType) && (data.change === 'removed' || data.change === 'restored');
 }
 
+/**
+ * What is wrong with a roster change bookings acts on, given the change its event type names (empty:
+ * nothing). The contract's schemas are looser than the roster's guarantee (docs/events.md › What each
+ * change guarantees): they let `data.change` disagree with the type and a removal come without its
+ * `removal`. Such an event is not what it claims to be, so it must neither cancel nor reinstate: a
+ * `…restored.v1` saying `removed` would cancel, a `…removed.v1` saying `restored` would reinstate, and
+ * a removal without its reason and grace deadline would cancel for good (no grace, no reinstatement).
+ * The fields bookings does not read (`before`, `after`, `changedFields`) are not required. The
+ * problems name fields, never values (they are logged and kept in the dead letter).
+ */
+export function rosterChangeProblems(
+  typeChange: 'removed' | 'restored',
+  data: Pick<RosterChangeData, 'change' | 'removal'>,
+): string[] {
+  const problems: string[] = [];
+  if (data.change !== typeChange)
+    problems.push(`data.change "${data.change}" disagrees with the event type's "${typeChange}"`);
+  if (typeChange === 'removed' && data.change === 'removed' && !data.removal)
+    problems.push('data.removal is missing (a removal names its reason and grace deadline)');
+  return problems;
+}
+
 /** The person a roster change is about. */
 export function personOfChange(event: RosterChangeEvent): { kind: PersonKind; personId: string } {
   return { kind: event.data.entityType as PersonKind, personId: event.data.entityId };

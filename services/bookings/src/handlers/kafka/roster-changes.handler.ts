@@ -7,31 +7,48 @@ import type {
   EventHandler,
 } from '@isams-sync/kafka';
 import type { Counter, Histogram } from '@isams-sync/metrics';
+import { BookingsErrors } from '../../domain/bookings-errors';
+import { rosterChangeProblems } from '../../domain/roster-change-plan';
 import type { RosterChangeOutcome } from '../../domain/roster-change-plan';
 
 /** The roster change types bookings acts on: pupil/staff/contact removed and restored. */
-const RELEVANT = new Map<string, EventType>(
+const RELEVANT = new Map<string, { type: EventType; change: 'removed' | 'restored' }>(
   (['pupil', 'staff', 'contact'] as const).flatMap((kind) =>
     (['removed', 'restored'] as const).map((change) => {
       const t = rosterChangeEventTypes[kind][change];
-      return [t.type, t] as [string, EventType];
+      return [t.type, { type: t, change }] as const;
     }),
   ),
 );
 
 /**
+ * The event validated against its type's contract and against what bookings acts on
+ * ({@link rosterChangeProblems}); undefined for a type bookings skips.
+ * @throws `EVENT_DATA_INVALID` / `BOOKINGS_ROSTER_CHANGE_INVALID` (invalid_argument: dead-lettered)
+ */
+function validated(event: CloudEvent<unknown>): CloudEvent<RosterChangeData> | undefined {
+  const relevant = RELEVANT.get(event.type);
+  if (!relevant) return undefined;
+  const typed = relevant.type.parse(event) as CloudEvent<RosterChangeData>;
+  const problems = rosterChangeProblems(relevant.change, typed.data);
+  if (problems.length > 0)
+    throw BookingsErrors.BOOKINGS_ROSTER_CHANGE_INVALID({ eventId: event.id, type: event.type, problems });
+  return typed;
+}
+
+/**
  * The `roster.changes.v1` consumer handler: other types are skipped; relevant ones are validated
- * against their contract (bad data → `invalid_argument` → dead-lettered, not retried) and applied.
+ * against their contract and against what bookings acts on (bad data, or data that disagrees with its
+ * type → `invalid_argument` → dead-lettered, not retried) and applied.
  */
 export function rosterChangesHandler(
   apply: (event: CloudEvent<RosterChangeData>) => Promise<RosterChangeOutcome>,
   metrics?: { outcomes: Counter<'status'>; duration: Histogram },
 ): EventHandler {
   return async (event: CloudEvent<unknown>, ctx: ConsumerContext) => {
-    const type = RELEVANT.get(event.type);
-    if (!type) return;
+    const typed = validated(event);
+    if (!typed) return;
     const started = performance.now();
-    const typed = type.parse(event) as CloudEvent<RosterChangeData>;
     const outcome = await apply(typed);
     metrics?.outcomes.inc({ status: outcome.status });
     metrics?.duration.observe((performance.now() - started) / 1000);
@@ -62,8 +79,8 @@ export function rosterChangesBatchHandler(
   return async (events: CloudEvent<unknown>[], ctx: BatchConsumerContext) => {
     const typed: Array<CloudEvent<RosterChangeData>> = [];
     for (const event of events) {
-      const type = RELEVANT.get(event.type);
-      if (type) typed.push(type.parse(event) as CloudEvent<RosterChangeData>);
+      const valid = validated(event);
+      if (valid) typed.push(valid);
     }
     if (typed.length === 0) return;
     const started = performance.now();
