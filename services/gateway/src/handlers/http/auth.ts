@@ -90,16 +90,21 @@ export function authenticateOperator(operatorToken: string) {
 
 /** The upstream call context of an authenticated request; aborts when the client disconnects. */
 export function callContext(request: FastifyRequest, reply: FastifyReply): CallContext {
-  const principal = request.principal;
-  if (principal === undefined) throw GatewayErrors.GATEWAY_UNAUTHENTICATED();
   const controller = new AbortController();
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) controller.abort();
   });
-  return {
-    tenantId: principal.tenantId,
-    requestId: request.id,
-    actor: principal.actor,
-    signal: controller.signal,
-  };
+  return { ...writeContext(request), signal: controller.signal };
+}
+
+/**
+ * The upstream call context of a request that changes something (a save, a run, a decision, an
+ * undo): not cancelled when the client goes away. A cancelled call may still have been carried out
+ * upstream, and its audit entry would then say `failed` — an admin could approve and hang up to have
+ * the approval recorded as failed. The upstream deadline still bounds it.
+ */
+export function writeContext(request: FastifyRequest): CallContext {
+  const principal = request.principal;
+  if (principal === undefined) throw GatewayErrors.GATEWAY_UNAUTHENTICATED();
+  return { tenantId: principal.tenantId, requestId: request.id, actor: principal.actor };
 }

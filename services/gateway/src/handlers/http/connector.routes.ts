@@ -21,7 +21,7 @@ import {
 import { buildOverview } from '../../domain/sync-run-view';
 import { settingsToSave } from '../../domain/settings-update';
 import { auditedAs } from './audit';
-import { callContext } from './auth';
+import { callContext, writeContext } from './auth';
 import { queryPaging, runParams, schoolIdParam, schoolRoute } from './route-schemas';
 import type { LiveEventCheck } from '../../domain/live-events';
 import { bearerCredential } from '../../domain/admin-token';
@@ -136,8 +136,8 @@ function dataSourceRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
         response: { 200: dataSourceSettingsSchema },
       },
     ),
-    async (request, reply) => {
-      const ctx = callContext(request, reply);
+    async (request) => {
+      const ctx = writeContext(request);
       // For the admin's audit log; the connector decides (and records the change in its own audit).
       const previous = await connector.getSettings(ctx).catch(() => undefined);
       const previousOrigin = originOf(previous?.isamsUrl);
@@ -246,7 +246,7 @@ function syncRunRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
       }),
     },
     async (request, reply) => {
-      const ctx = callContext(request, reply);
+      const ctx = writeContext(request);
       const body = parseRequest(triggerSyncBodySchema, request.body ?? {}, 'body');
       if (!body.dryRun && !body.confirmLiveEvents && opts.liveEvents !== undefined) {
         await opts.liveEvents.assertNoneLive(ctx);
@@ -294,8 +294,8 @@ function syncRunRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
       params: runParams,
       response: { 200: syncRunSchema },
     }),
-    async (request, reply) => {
-      const ctx = callContext(request, reply);
+    async (request) => {
+      const ctx = writeContext(request);
       return auditedAs(auditLog, request, ctx, 'sync.cancel', { syncRunId: request.params.syncRunId }, () =>
         connector.cancelSyncRun(ctx, request.params.syncRunId),
       );

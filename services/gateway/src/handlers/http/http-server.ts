@@ -257,8 +257,11 @@ async function createBaseServer(
     crossOriginEmbedderPolicy: true,
     referrerPolicy: { policy: 'no-referrer' },
   });
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+  // Decided by the response, never by the raw `request.url`: a request target in absolute form
+  // (`GET http://host/api/… HTTP/1.1`) is routed like its path, but its URL does not start with `/api/`.
+  // Only the dashboard's own files set their caching (`no-cache`); everything else is `no-store`.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     return payload;
   });
 

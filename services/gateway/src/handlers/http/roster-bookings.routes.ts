@@ -26,7 +26,7 @@ import {
 import { dryRunImpact, heldBatchImpact } from '../../use-cases/removal-impact';
 import { runUndoWithBookings } from '../../use-cases/run-undo';
 import { auditComment, auditedAs } from './audit';
-import { callContext } from './auth';
+import { callContext, writeContext } from './auth';
 import { queryPaging, runParams, schoolIdParam, schoolRoute } from './route-schemas';
 
 /** Dependencies of the roster, held-batch and bookings routes. */
@@ -227,8 +227,8 @@ function heldBatchRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBo
           response: { 200: heldBatchSchema },
         },
       ),
-      async (request, reply) => {
-        const ctx = callContext(request, reply);
+      async (request) => {
+        const ctx = writeContext(request);
         const comment = request.body?.comment ?? '';
         const version = request.body?.version;
         return auditedAs(
@@ -318,8 +318,8 @@ function runUndoRoutes(app: RouteApp, { roster, bookings, auditLog }: RosterBook
       body: decideBodySchema.nullish(),
       response: { 200: runUndoWithBookingsSchema },
     }),
-    async (request, reply) => {
-      const ctx = callContext(request, reply);
+    async (request) => {
+      const ctx = writeContext(request);
       const comment = request.body?.comment ?? '';
       const undo = await auditedAs(
         auditLog,

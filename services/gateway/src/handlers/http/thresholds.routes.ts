@@ -8,7 +8,7 @@ import {
 } from '../../domain/models/roster.models';
 import type { RemovalThresholds } from '../../domain/models/roster.models';
 import { auditedAs } from './audit';
-import { callContext } from './auth';
+import { callContext, writeContext } from './auth';
 import { schoolIdParam, schoolRoute } from './route-schemas';
 
 /** Dependencies of the removal-threshold routes. */
@@ -41,8 +41,8 @@ export const thresholdsRoutes: FastifyPluginAsyncZod<ThresholdsRoutesOptions> = 
       body: putRemovalThresholdsBodySchema,
       response: { 200: removalThresholdsSchema },
     }),
-    async (request, reply) => {
-      const ctx = callContext(request, reply);
+    async (request) => {
+      const ctx = writeContext(request);
       const body = request.body;
       return auditedAs(
         auditLog,
