@@ -8,15 +8,22 @@ import type { EntityRecord, ManifestEntry } from '../../use-cases/records';
 // (`use-cases/records.ts`); these are the documents only the MongoDB store knows.
 
 /**
- * `entityManifests` (`<tenant>|<type>|m<n>`): per school and type, MANIFEST_CHUNKS documents listing
+ * `entityManifests` (`<tenant>|<type>|m<n>`): per school and type, MANIFEST_CHUNKS chunks listing
  * the entities of the type whose id hashes to chunk n (`chunkOf`), sorted by id, with each entity's
  * image hash and status; `entries` is stored packed. A resync reads these instead of every image.
+ * A chunk too large for one document is stored in 2^`level` parts (`manifest-parts.ts`), part p
+ * at `m<n + MANIFEST_CHUNKS × p>`; a document without `level` is a whole chunk (level 0).
  */
 export interface ManifestChunkDoc {
   _id: string;
   tenantId: string;
   entityType: RosterEntityType;
+  /** The stored chunk number: the chunk (`chunkOf`) + MANIFEST_CHUNKS × the part. */
   chunk: number;
+  /** How many times the chunk is split in two (absent: 0, one document). */
+  level?: number;
+  /** The part of the chunk (absent: 0). */
+  part?: number;
   entries: ManifestEntry[];
 }
 
@@ -77,7 +84,8 @@ export interface SettingsDoc {
 
 /**
  * Manifest chunks per tenant and entity type (`chunkOf`). A large school's 30,000 set memberships make
- * four documents of ~0.3 MB packed; a run rewrites only the chunks its changes touch. Also the number
+ * four documents of ~0.3 MB packed; a run rewrites only the chunks its changes touch (a chunk past
+ * 8 MiB packed is stored in parts: `manifest-parts.ts`). Also the number
  * of the legacy `entityBuckets` per type (same hash), which the migration relies on. Changing it needs
  * a migration of stored manifests.
  */

@@ -25,6 +25,7 @@ import type { RosterFinding } from '../../domain/roster-model';
 import { forEachConcurrently } from '@isams-sync/runtime';
 import { traceCarrierOf } from '@isams-sync/telemetry';
 import { MANIFEST_CHUNKS, chunkOf } from './documents';
+import { layoutChunk, mergeParts, partOfStored, storedChunkOf, writeWaves } from './manifest-parts';
 import type {
   ChunkReceiptDoc,
   DiscardedChangesDoc,
@@ -622,27 +623,53 @@ export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStor
 
   /**
    * The school's manifest: per type, every stored entity's image hash and status (one query on
-   * `tenant_type_chunk`, a few packed documents per type).
+   * `tenant_type_chunk`, a few packed documents per type; a chunk split in parts is merged,
+   * `mergeParts`). The levels its chunks are stored at are kept beside the returned object for
+   * `updateManifest`.
    */
   async loadManifest(tenantId: string): Promise<Manifest> {
-    const out: Manifest = {};
-    for (const stored of await tenantCollection<Document & { tenantId: string }>(
+    const { manifest, levels } = await this.readManifestParts(tenantId);
+    this.manifestLevels.set(manifest, levels);
+    return manifest;
+  }
+
+  /** Per manifest returned by `loadManifest`: the level each of its chunks is stored at (`<type>|<chunk>`). */
+  private readonly manifestLevels = new WeakMap<Manifest, Map<string, number>>();
+
+  /** The school's manifest chunks (of one type, or all), merged per chunk, with each chunk's stored level. */
+  private async readManifestParts(
+    tenantId: string,
+    entityType?: RosterEntityType,
+  ): Promise<{ manifest: Manifest; levels: Map<string, number> }> {
+    const stored = await tenantCollection<Document & { tenantId: string }>(
       this.db,
       COLLECTIONS.entityManifests,
       tenantId,
-    ).find({})) {
-      const chunk = unpackDoc<ManifestChunkDoc>(COLLECTIONS.entityManifests, stored);
-      const m = (out[chunk.entityType] ??= new Map<string, ManifestEntry>());
-      for (const e of chunk.entries) m.set(e.id, e);
+    ).find(entityType === undefined ? {} : { entityType });
+    const byChunk = new Map<string, { entityType: RosterEntityType; docs: ManifestChunkDoc[] }>();
+    for (const raw of stored) {
+      const doc = unpackDoc<ManifestChunkDoc>(COLLECTIONS.entityManifests, raw);
+      const key = `${doc.entityType}|${partOfStored(doc.chunk).chunk}`;
+      const group = byChunk.get(key) ?? { entityType: doc.entityType, docs: [] };
+      group.docs.push(doc);
+      byChunk.set(key, group);
     }
-    return out;
+    const manifest: Manifest = {};
+    const levels = new Map<string, number>();
+    for (const [key, group] of byChunk) {
+      mergeParts(group.docs, (manifest[group.entityType] ??= new Map<string, ManifestEntry>()));
+      levels.set(key, Math.max(...group.docs.map((d) => d.level ?? 0)));
+    }
+    return { manifest, levels };
   }
 
   /**
    * Updates the manifest chunks the given entries fall in: each touched chunk is rewritten whole
-   * (from `current`, the school's manifest as just read, or else read by `_id`), untouched ones are
-   * left alone; all of them under one check of `fence` either side, each recording its token and
-   * none replacing a chunk a newer holder wrote (`replaceEach`).
+   * (from `current`, the school's manifest as `loadManifest` just read it, or else read by type),
+   * untouched ones are left alone; all of them under one check of `fence` either side, each recording
+   * its token and none replacing a chunk a newer holder wrote (`replaceEach`). A chunk whose packed
+   * entries would pass MANIFEST_PART_MAX_BYTES is written in parts (`layoutChunk`), in the order
+   * that loses no entry when a crash cuts the write short (`writeWaves`).
    * Idempotent: writing the same entries again gives the same chunks.
    */
   async updateManifest(
@@ -657,34 +684,51 @@ export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStor
     >();
     for (const u of updates) {
       const chunk = chunkOf(u.entry.id);
-      const key = ids.manifest(tenantId, u.entityType, chunk);
+      const key = `${u.entityType}|${chunk}`;
       const group = byChunk.get(key) ?? { entityType: u.entityType, chunk, entries: [] };
       group.entries.push(u.entry);
       byChunk.set(key, group);
     }
-    const docs: Document[] = [];
+    const known = current === undefined ? undefined : this.manifestLevels.get(current);
+    const read = new Map<RosterEntityType, Promise<{ manifest: Manifest; levels: Map<string, number> }>>();
+    const priorOf = (entityType: RosterEntityType) => {
+      if (current !== undefined && known !== undefined) return { manifest: current, levels: known };
+      const pending = read.get(entityType) ?? this.readManifestParts(tenantId, entityType);
+      read.set(entityType, pending);
+      return pending;
+    };
+    const parts: Array<{ part: number; doc: Document }> = [];
     await forEachConcurrently([...byChunk], REPLACES_IN_FLIGHT, async ([key, group]) => {
-      const prior =
-        current === undefined
-          ? ((await this.packedById<ManifestChunkDoc>(COLLECTIONS.entityManifests, tenantId, key))?.entries ??
-            [])
-          : [...(current[group.entityType]?.values() ?? [])].filter((e) => chunkOf(e.id) === group.chunk);
-      const entries = new Map(prior.map((e) => [e.id, e]));
+      const prior = await priorOf(group.entityType);
+      const entries = new Map<string, ManifestEntry>();
+      for (const e of prior.manifest[group.entityType]?.values() ?? [])
+        if (chunkOf(e.id) === group.chunk) entries.set(e.id, e);
       for (const e of group.entries) entries.set(e.id, e);
-      const doc: ManifestChunkDoc = {
-        _id: key,
-        tenantId,
-        entityType: group.entityType,
-        chunk: group.chunk,
-        entries: [...entries.values()].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0)),
-      };
-      this.assertTenant(tenantId, key);
-      const packed = packDoc(COLLECTIONS.entityManifests, doc) as Document;
-      docs.push(fence === undefined ? packed : { ...packed, fence: fence.token });
+      const sorted = [...entries.values()].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+      for (const p of layoutChunk(sorted, prior.levels.get(key) ?? 0)) {
+        const _id = ids.manifest(tenantId, group.entityType, storedChunkOf(group.chunk, p.part));
+        this.assertTenant(tenantId, _id);
+        const doc: Document = {
+          _id,
+          tenantId,
+          entityType: group.entityType,
+          chunk: storedChunkOf(group.chunk, p.part),
+          ...(p.level === 0 ? {} : { level: p.level, part: p.part }),
+          packed: p.packed,
+        };
+        parts.push({ part: p.part, doc: fence === undefined ? doc : { ...doc, fence: fence.token } });
+      }
     });
     // Every touched chunk under one fence check either side (a fenced replace each was three round
-    // trips a chunk: ~120 ms of a 1 % churn's 13 chunks).
-    await this.fenced(fence, () => this.replaceEach(COLLECTIONS.entityManifests, docs, fence));
+    // trips a chunk: ~120 ms of a 1 % churn's 13 chunks); the parts of split chunks band by band.
+    await this.fenced(fence, async () => {
+      for (const wave of writeWaves(parts))
+        await this.replaceEach(
+          COLLECTIONS.entityManifests,
+          wave.map((p) => p.doc),
+          fence,
+        );
+    });
   }
 
   /**
