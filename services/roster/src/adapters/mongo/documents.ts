@@ -24,6 +24,8 @@ export interface ManifestChunkDoc {
   level?: number;
   /** The part of the chunk (absent: 0). */
   part?: number;
+  /** The lease token it was written under (absent: written without one). */
+  fence?: number;
   entries: ManifestEntry[];
 }
 

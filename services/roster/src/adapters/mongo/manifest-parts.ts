@@ -83,15 +83,23 @@ export function writeWaves<T extends { part: number }>(parts: readonly T[]): T[]
 }
 
 /**
- * A chunk's entries from its stored parts, whatever mix of levels a crash left: where an id is in
- * parts of several levels, the highest level's entry is the newest (a chunk's level never falls, and
- * one write is at one level).
+ * A chunk's entries from its stored parts, whatever mix of levels a crash or a stale holder left:
+ * where an id is in several parts, the entry of the part written under the newest lease (`fence`)
+ * wins, and among those of one lease the highest level's (a chunk's level never falls, and one write
+ * is at one level). The lease first: a holder that stalled past its lease can still land parts that
+ * did not exist yet (nothing stored to refuse them; only the parts a newer holder wrote are refused),
+ * and those must not win over what the newer holder wrote at a lower level — a purge undone.
  */
 export function mergeParts(
-  parts: ReadonlyArray<{ level?: number; entries: readonly ManifestEntry[] }>,
+  parts: ReadonlyArray<{ level?: number; fence?: number; entries: readonly ManifestEntry[] }>,
   into: Map<string, ManifestEntry> = new Map(),
 ): Map<string, ManifestEntry> {
-  for (const p of [...parts].sort((a, b) => (a.level ?? 0) - (b.level ?? 0)))
-    for (const e of p.entries) into.set(e.id, e);
+  const order = (p: { level?: number; fence?: number }): [number, number] => [p.fence ?? -1, p.level ?? 0];
+  const sorted = [...parts].sort((a, b) => {
+    const [fa, la] = order(a);
+    const [fb, lb] = order(b);
+    return fa - fb || la - lb;
+  });
+  for (const p of sorted) for (const e of p.entries) into.set(e.id, e);
   return into;
 }

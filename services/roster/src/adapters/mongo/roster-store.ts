@@ -667,9 +667,10 @@ export class RosterStore implements ChangesetStore, ChunkStaging, RosterReadStor
    * Updates the manifest chunks the given entries fall in: each touched chunk is rewritten whole
    * (from `current`, the school's manifest as `loadManifest` just read it, or else read by type),
    * untouched ones are left alone; all of them under one check of `fence` either side, each recording
-   * its token and none replacing a chunk a newer holder wrote (`replaceEach`). A chunk whose packed
+   * its token and none replacing a document a newer holder wrote (`replaceEach`). A chunk whose packed
    * entries would pass MANIFEST_PART_MAX_BYTES is written in parts (`layoutChunk`), in the order
-   * that loses no entry when a crash cuts the write short (`writeWaves`).
+   * that loses no entry when a crash cuts the write short (`writeWaves`). A stale holder can still
+   * land parts no one wrote yet; the reader ranks every part by its token first (`mergeParts`).
    * Idempotent: writing the same entries again gives the same chunks.
    */
   async updateManifest(
