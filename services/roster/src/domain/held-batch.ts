@@ -43,18 +43,27 @@ export interface DiscardedChange {
 /**
  * The items of the pending batch after a run: every change the run holds, plus the batch's earlier
  * items of types the run could not judge (dataset absent, or records that could not be identified —
- * `judgedTypes` lacks them) that the run does not hold itself. An earlier item of a judged type the
- * run no longer holds no longer applies (the person is back in the feed, or already gone) and is
- * dropped. Idempotent: merging the same run again gives the same items. Ordered like a plan.
+ * `judgedTypes` lacks them) that the run does not hold itself and whose entity the run did not send
+ * (`sent`: the entities the run sent of the types it could not judge). An earlier item of a judged
+ * type the run no longer holds no longer applies (the person is back in the feed, or already gone)
+ * and is dropped; so is one of an unjudged type whose entity the run sent: the run's own record of it
+ * is the newest word (its change, if any, is the run's), and approving the earlier item would remove
+ * someone iSAMS still sends — or, for a whole-run batch of another school's document, put that
+ * school's image over ours. Idempotent: merging the same run again gives the same items. Ordered
+ * like a plan.
  */
 export function mergeBatchItems(
   earlier: readonly PlannedChange[],
   runHeld: readonly PlannedChange[],
   judgedTypes: ReadonlySet<RosterEntityType>,
+  sent: ReadonlySet<EntityKey> = new Set(),
 ): PlannedChange[] {
   const heldNow = new Set(runHeld.map((c) => `${entityKey(c)}:${c.change}`));
   const kept = earlier.filter(
-    (c) => !judgedTypes.has(c.entityType) && !heldNow.has(`${entityKey(c)}:${c.change}`),
+    (c) =>
+      !judgedTypes.has(c.entityType) &&
+      !heldNow.has(`${entityKey(c)}:${c.change}`) &&
+      !sent.has(entityKey(c)),
   );
   return [...runHeld, ...kept];
 }

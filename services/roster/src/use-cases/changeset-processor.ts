@@ -41,12 +41,13 @@ import { guard } from '../domain/guard';
 import type { HoldKind, HoldReason, RemovalThresholds } from '../domain/guard';
 import { releaseHeld } from '../domain/held-release';
 import { DiscardMemory, entityKey, itemsFingerprint, mergeBatchItems } from '../domain/held-batch';
-import type { DiscardedChange } from '../domain/held-batch';
+import type { DiscardedChange, EntityKey } from '../domain/held-batch';
 import type { PlannedChange } from '../domain/diff';
 import { compareFetchOrder, ROSTER_ENTITY_TYPES } from '@isams-sync/events';
 import { planRunUndo } from '../domain/run-undo';
 import type { CurrentEntity, UndoSkipReason } from '../domain/run-undo';
 import { normalise } from '../domain/normalise';
+import type { NormalisedSnapshot } from '../domain/normalise';
 import { RosterErrors } from '../domain/roster-errors';
 import type { FetchOrder } from '../domain/roster-errors';
 import type { RosterEntity, RosterFinding } from '../domain/roster-model';
@@ -132,6 +133,8 @@ export interface SnapshotPlan {
     pendingItems: StoredChange[];
     /** Types this run could judge removals of (dataset present, every record identified). */
     judgedTypes: ReadonlySet<RosterEntityType>;
+    /** The entities this run sent of the present types it could not judge (`mergeBatchItems`). */
+    sentUnjudged: ReadonlySet<EntityKey>;
     /** The stored discard entries, and those this run's changes matched. */
     discards: DiscardedChange[];
     covered: DiscardedChange[];
@@ -921,6 +924,7 @@ export class ChangesetProcessor {
     const judgedTypes = new Set(
       [...normalised.presentTypes].filter((t) => normalised.suspendedTypes?.has(t) !== true),
     );
+    const sentUnjudged = sentOfUnjudgedTypes(normalised, judgedTypes);
     const covered: DiscardedChange[] = [];
     const wholeRun = identity.verdict === 'different_school';
     // A removal an admin discarded (same person, same stored image) is not counted against the thresholds.
@@ -997,7 +1001,7 @@ export class ChangesetProcessor {
       heldCount: heldNow.length,
       ...(g.hold === undefined || heldNow.length === 0 ? {} : { hold: g.hold }),
       ...(discardedCount > 0 ? { discardedCount } : {}),
-      batchContext: { pending, pendingItems, judgedTypes, discards, covered },
+      batchContext: { pending, pendingItems, judgedTypes, sentUnjudged, discards, covered },
     };
   }
 
@@ -1020,9 +1024,10 @@ export class ChangesetProcessor {
     const { fence } = lease;
     const { tenantId } = cs;
     const at = cs.processedAt!;
-    const { pending, pendingItems, judgedTypes, discards, covered } = plan.batchContext!;
+    const { pending, pendingItems, judgedTypes, sentUnjudged, discards, covered } = plan.batchContext!;
     const runHeld = plan.changes.filter((c) => c.disposition === 'held');
-    const items: StoredChange[] = mergeBatchItems(pendingItems, runHeld, judgedTypes).map((c, seq) => ({
+    const merged = mergeBatchItems(pendingItems, runHeld, judgedTypes, sentUnjudged);
+    const items: StoredChange[] = merged.map((c, seq) => ({
       ...(c as StoredChange),
       seq,
       disposition: 'held',
@@ -1266,4 +1271,17 @@ function supersededBy(cs: ChangesetDoc, order: ChangesetOrder): FetchOrder | und
   return by === 'sequence'
     ? { by, fetchSequence: fetchSequence!, newerFetchSequence: lastSyncFetchSequence! }
     : { by, fetchedAt, newerFetchedAt: lastSyncFetchedAt.toISOString() };
+}
+
+/** The entities a run sent of the present types it could not judge (`mergeBatchItems`'s `sent`). */
+function sentOfUnjudgedTypes(
+  normalised: Pick<NormalisedSnapshot, 'presentTypes' | 'entities'>,
+  judgedTypes: ReadonlySet<RosterEntityType>,
+): Set<EntityKey> {
+  const sent = new Set<EntityKey>();
+  for (const t of normalised.presentTypes)
+    if (!judgedTypes.has(t))
+      for (const entityId of normalised.entities[t]?.keys() ?? [])
+        sent.add(entityKey({ entityType: t, entityId }));
+  return sent;
 }

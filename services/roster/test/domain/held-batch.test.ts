@@ -36,6 +36,13 @@ describe('the pending batch across runs (mergeBatchItems)', () => {
     expect(summary(merged)).toEqual(['pupil:removed:1', 'staff:removed:9']);
   });
 
+  it('drops earlier items of an unjudged type whose entity the run sent (it is in the feed)', () => {
+    const merged = mergeBatchItems(earlier, [], new Set(['pupil']), new Set(['staff/9' as const]));
+    expect(summary(merged)).toEqual([]);
+    const kept = mergeBatchItems(earlier, [], new Set(['pupil']), new Set(['staff/8' as const]));
+    expect(summary(kept)).toEqual(['staff:removed:9']);
+  });
+
   it('is idempotent: merging the same run again gives the same items and fingerprint', () => {
     const run = [removal('pupil', '2'), removal('pupil', '4')];
     const judged = new Set<RosterEntityType>(['pupil']);
