@@ -6,7 +6,7 @@ import type { FreshnessMove } from '../domain/data-freshness';
 import type { NotificationCondition } from '../domain/notifications';
 import type { QueuedRun, RunFinding, RunRecord, RunStepPatch, SchoolSlot } from '../domain/run-record';
 import type { SchoolSchedule } from '../domain/schedule';
-import type { EncryptedKey, SchoolSettings, VersionedSettings } from '../domain/school-settings';
+import type { EncryptedKey, SchoolSettings } from '../domain/school-settings';
 import type { SourceFormat } from '../domain/settings-rules';
 import type {
   AppliedSnapshot,
@@ -373,13 +373,8 @@ export interface StoredKeys {
 /** The schools' data-source settings as the settings service saves and lists them. */
 export interface SettingsRecords {
   get(tenantId: string): Promise<SchoolSettings | null>;
-  /**
-   * Saves the school's settings whole as `settings.version`, only over `settings.version - 1`
-   * (compare and set; version 1 only where none are stored). Of saves sent at once over one version
-   * exactly one is stored, on every backend. False when the settings are no longer at that version:
-   * nothing was stored.
-   */
-  save(settings: VersionedSettings): Promise<boolean>;
+  /** Saves the school's settings whole (replacing what was stored). */
+  put(settings: SchoolSettings): Promise<void>;
   all(): AsyncIterable<SchoolSettings>;
 }
 

@@ -12,8 +12,7 @@ import { firstScheduledRun } from '../domain/schedule';
 import * as rules from '../domain/settings-rules';
 import { addressChange, assertStoredKeyUsableFor, isamsOrigin } from '../domain/key-binding';
 import type { SchoolSchedule } from '../domain/schedule';
-import { settingsVersion } from '../domain/school-settings';
-import type { SchoolSettings, VersionedSettings } from '../domain/school-settings';
+import type { SchoolSettings } from '../domain/school-settings';
 import type { FetchPlan } from '../domain/method-groups';
 import { toRunError } from './run-errors';
 import type { RunError } from '../domain/sync-run';
@@ -37,12 +36,6 @@ export interface PutSettingsInput {
   timeZone?: string;
   /** Replaces the stored list; absent keeps it. */
   notificationEmails?: readonly string[];
-  /**
-   * The version the save was made from (`SchoolSettings.version`): a save over any other is refused
-   * with `CONNECTOR_SETTINGS_CHANGED`. -1: only while the school has no settings. 0 or absent: not
-   * checked (saves sent at once still never both land).
-   */
-  expectedVersion?: number;
 }
 
 export interface TestConnectionResult {
@@ -140,10 +133,8 @@ export class SettingsService {
   }
 
   /**
-   * Saves the settings, as the next version of the stored ones: a save made from another version
-   * than the stored one (`input.expectedVersion`), or beaten by a save sent at the same time, is
-   * refused with `CONNECTOR_SETTINGS_CHANGED` and stores nothing. The stored key stays bound to its
-   * host: a new host needs the key entered again (`CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS`, nothing saved), and every address change is
+   * Saves the settings. The stored key stays bound to its host: a new host needs the key entered
+   * again (`CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS`, nothing saved), and every address change is
    * recorded in the settings audit before it is saved. The next run time goes to the school's
    * schedule, before the settings when the save sets one and after them when it clears it
    * (domain/schedule): a save cut off in between never leaves sync on without a time.
@@ -160,16 +151,7 @@ export class SettingsService {
     const givenEmails = input.notificationEmails
       ? rules.validateNotificationEmails(input.notificationEmails)
       : undefined;
-    const expectedVersion = input.expectedVersion ?? 0;
-    if (!Number.isInteger(expectedVersion) || expectedVersion < -1)
-      throw ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({
-        field: 'expectedVersion',
-        reason: 'must be the version the settings were loaded at, -1 (none were stored) or 0 (not checked)',
-      });
     const [existing, schedule] = await Promise.all([this.repo.get(tenantId), this.schedules.get(tenantId)]);
-    const currentVersion = settingsVersion(existing);
-    if (expectedVersion !== 0 && expectedVersion !== (currentVersion === 0 ? -1 : currentVersion))
-      throw ConnectorErrors.CONNECTOR_SETTINGS_CHANGED({ expectedVersion, currentVersion });
     const change = addressChange(existing?.isamsUrl, isamsUrl);
     if (change === 'new-host' && plain === undefined)
       throw ConnectorErrors.CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS();
@@ -193,7 +175,7 @@ export class SettingsService {
         ? schedule.nextRunAt
         : firstScheduledRun(tenantId, now, this.opts.scheduleJitterMs)
       : null;
-    const doc: VersionedSettings = {
+    const doc: SchoolSettings = {
       _id: tenantId,
       tenantId,
       isamsUrl,
@@ -207,7 +189,6 @@ export class SettingsService {
       notificationEmails: givenEmails ?? existing?.notificationEmails ?? [],
       updatedAt: now,
       updatedBy: caller.actor ?? '',
-      version: currentVersion + 1,
     };
     // Recorded first, so no address change is ever saved without its audit record.
     const auditId =
@@ -226,11 +207,7 @@ export class SettingsService {
         : undefined;
     try {
       if (nextRunAt && !keepSchedule) await this.schedules.setNext(tenantId, nextRunAt);
-      if (!(await this.repo.save(doc)))
-        throw ConnectorErrors.CONNECTOR_SETTINGS_CHANGED({
-          expectedVersion: expectedVersion || currentVersion || -1,
-          currentVersion: settingsVersion(await this.repo.get(tenantId)),
-        });
+      await this.repo.put(doc);
     } catch (err) {
       if (auditId !== undefined) await this.audit?.settle(tenantId, auditId, 'failed').catch(() => undefined);
       throw err;

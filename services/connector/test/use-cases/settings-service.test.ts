@@ -254,57 +254,6 @@ describe('settings service: the schedule beside the settings', () => {
   });
 });
 
-describe('settings service: versions', () => {
-  it('a save names the version it was made from: over another one it is refused and changes nothing', async () => {
-    const w = setup();
-    expect(await w.service.put(T, input({ apiKey: KEY, expectedVersion: -1 }))).toMatchObject({ version: 1 });
-    await expect(w.service.put(T, input({ apiKey: KEY, expectedVersion: -1 }))).rejects.toMatchObject({
-      code: 'CONNECTOR_SETTINGS_CHANGED',
-      details: { expectedVersion: -1, currentVersion: 1 },
-    });
-    expect(await w.service.put(T, input({ enabled: false, expectedVersion: 1 }))).toMatchObject({
-      version: 2,
-    });
-    // A page loaded at version 1 changes the address (same host): refused before its audit record.
-    await expect(
-      w.service.put(T, input({ isamsUrl: `${URL_A}/v2`, expectedVersion: 1 })),
-    ).rejects.toMatchObject({
-      code: 'CONNECTOR_SETTINGS_CHANGED',
-      message: expect.stringContaining('reload the settings'),
-      details: { expectedVersion: 1, currentVersion: 2 },
-    });
-    expect(w.settings.docs.get(T)).toMatchObject({ enabled: false, isamsUrl: URL_A, version: 2 });
-    expect(w.audit.entries).toEqual([]);
-    // Not checked: saved over whatever is stored.
-    expect(await w.service.put(T, input({ format: 'json' }))).toMatchObject({ version: 3 });
-    for (const expectedVersion of [-2, 1.5, Number.NaN])
-      await expect(w.service.put(T, input({ expectedVersion }))).rejects.toMatchObject({
-        code: 'CONNECTOR_INVALID_ARGUMENT',
-        details: { field: 'expectedVersion' },
-      });
-    expect(w.settings.docs.get(T)!.version).toBe(3);
-  });
-
-  it('a save beaten by another sent at the same time is refused; its address-change record is settled failed', async () => {
-    const w = setup();
-    await w.service.put(T, input({ apiKey: KEY }));
-    // The other save lands between this save's read and its write.
-    const save = w.settings.save.bind(w.settings);
-    w.settings.save = async (doc) => {
-      await w.settings.put({ ...w.settings.docs.get(T)!, enabled: false, version: 2 });
-      return save(doc);
-    };
-    await expect(
-      w.service.put(T, input({ isamsUrl: `${URL_A}/v2`, expectedVersion: 1 })),
-    ).rejects.toMatchObject({
-      code: 'CONNECTOR_SETTINGS_CHANGED',
-      details: { expectedVersion: 1, currentVersion: 2 },
-    });
-    expect(w.settings.docs.get(T)).toMatchObject({ enabled: false, isamsUrl: URL_A });
-    expect(w.audit.entries.map((e) => e.outcome)).toEqual(['failed']);
-  });
-});
-
 describe('settings service: test connection', () => {
   it('uses the stored key for the stored address the way runs fetch it, and reports each dataset', async () => {
     const w = setup();

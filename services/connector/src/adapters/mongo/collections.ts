@@ -3,8 +3,6 @@ import { leaseIndexes } from '@isams-sync/mongo';
 
 export const COLLECTIONS = {
   settings: 'data_source_settings',
-  /** One per saved settings version (`<tenant>#<version>`): the unique insert that decides a save. */
-  settingsVersions: 'settings_versions',
   /** When each school next runs and its failure streak (`_id` = tenant id; domain/schedule). */
   schedules: 'sync_schedules',
   runs: 'sync_runs',
@@ -65,7 +63,6 @@ export const CONNECTOR_INDEXES: CollectionIndexSpec[] = [
   },
   { collection: COLLECTIONS.scheduleClaims, indexes: [{ key: { claimedAt: 1 }, name: 'claims_claimed_at' }] },
   // Read and written by `_id` only.
-  { collection: COLLECTIONS.settingsVersions, indexes: [] },
   { collection: COLLECTIONS.dataFreshness, indexes: [] },
   { collection: COLLECTIONS.fetchSequences, indexes: [] },
   {

@@ -50,7 +50,6 @@ export function toSettings(s: connectorV1.DataSourceSettings__Output): DataSourc
     fetchPlan: fetchPlan(s.fetchPlan),
     timeZone: s.timeZone || DEFAULT_TIME_ZONE,
     notificationEmails: s.notificationEmails ?? [],
-    version: s.version,
   };
 }
 
@@ -144,7 +143,6 @@ export function createConnectorGateway(options: ConnectorGatewayOptions): Connec
             enabled: input.enabled,
             timeZone: input.timeZone,
             notificationEmails: input.notificationEmails,
-            expectedVersion: input.expectedVersion,
           },
           ctx,
         ),
