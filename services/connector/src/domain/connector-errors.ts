@@ -11,6 +11,13 @@ export const ConnectorErrors = defineErrors({
     message:
       'The school has no iSAMS data-source settings yet; save the iSAMS address and Batch API key first.',
   },
+  CONNECTOR_SETTINGS_CHANGED: {
+    kind: 'failed_precondition',
+    message: (d: { expectedVersion: number; currentVersion: number }) =>
+      `The settings were changed since they were loaded (${
+        d.expectedVersion < 0 ? 'none were stored then' : `version ${d.expectedVersion}`
+      }, now version ${d.currentVersion}: another admin or another tab saved them); nothing was saved — reload the settings and make your change again.`,
+  },
   CONNECTOR_KEY_REQUIRED: {
     kind: 'invalid_argument',
     message: 'A Batch API key is required the first time the settings are saved.',

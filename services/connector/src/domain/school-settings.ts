@@ -44,4 +44,17 @@ export interface SchoolSettings {
   notificationEmails?: string[];
   updatedAt: Date;
   updatedBy: string;
+  /**
+   * Goes up by one with every save (optimistic concurrency: a save names the version it was made
+   * from); absent in documents stored before versions, which count as version 1.
+   */
+  version?: number;
+}
+
+/** Settings as a save stores them: with the version they become. */
+export type VersionedSettings = SchoolSettings & { version: number };
+
+/** The version of stored settings (0: none stored; 1: stored before versions existed). */
+export function settingsVersion(settings: SchoolSettings | null): number {
+  return settings ? (settings.version ?? 1) : 0;
 }

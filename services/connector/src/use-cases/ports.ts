@@ -6,7 +6,7 @@ import type { FreshnessMove } from '../domain/data-freshness';
 import type { NotificationCondition } from '../domain/notifications';
 import type { QueuedRun, RunFinding, RunRecord, RunStepPatch, SchoolSlot } from '../domain/run-record';
 import type { SchoolSchedule } from '../domain/schedule';
-import type { EncryptedKey, SchoolSettings } from '../domain/school-settings';
+import type { EncryptedKey, SchoolSettings, VersionedSettings } from '../domain/school-settings';
 import type { SourceFormat } from '../domain/settings-rules';
 import type {
   AppliedSnapshot,
@@ -373,8 +373,14 @@ export interface StoredKeys {
 /** The schools' data-source settings as the settings service saves and lists them. */
 export interface SettingsRecords {
   get(tenantId: string): Promise<SchoolSettings | null>;
-  /** Saves the school's settings whole (replacing what was stored). */
-  put(settings: SchoolSettings): Promise<void>;
+  /**
+   * Saves the school's settings whole as `settings.version`, only over `settings.version - 1`
+   * (one conditional write: version 1 only where none are stored). Atomic on MongoDB; on FerretDB
+   * 1.24 the condition is checked before the write, so two saves sent in the same instant over one
+   * version can both be stored (libs/mongo README › compareAndSet). False when the settings are no
+   * longer at that version: nothing was stored.
+   */
+  save(settings: VersionedSettings): Promise<boolean>;
   all(): AsyncIterable<SchoolSettings>;
 }
 

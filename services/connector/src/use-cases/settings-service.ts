@@ -12,7 +12,8 @@ import { firstScheduledRun } from '../domain/schedule';
 import * as rules from '../domain/settings-rules';
 import { addressChange, assertStoredKeyUsableFor, isamsOrigin } from '../domain/key-binding';
 import type { SchoolSchedule } from '../domain/schedule';
-import type { SchoolSettings } from '../domain/school-settings';
+import { settingsVersion } from '../domain/school-settings';
+import type { SchoolSettings, VersionedSettings } from '../domain/school-settings';
 import type { FetchPlan } from '../domain/method-groups';
 import { toRunError } from './run-errors';
 import type { RunError } from '../domain/sync-run';
@@ -36,6 +37,12 @@ export interface PutSettingsInput {
   timeZone?: string;
   /** Replaces the stored list; absent keeps it. */
   notificationEmails?: readonly string[];
+  /**
+   * The version the save was made from (`SchoolSettings.version`): a save over any other is refused
+   * with `CONNECTOR_SETTINGS_CHANGED`. -1: only while the school has no settings. 0 or absent: not
+   * checked (the save is still stored only over the version it read).
+   */
+  expectedVersion?: number;
 }
 
 export interface TestConnectionResult {
@@ -133,8 +140,34 @@ export class SettingsService {
   }
 
   /**
-   * Saves the settings. The stored key stays bound to its host: a new host needs the key entered
-   * again (`CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS`, nothing saved), and every address change is
+   * A refused save moved the school's next run to `ours` before it wrote the settings: the time goes
+   * back to `before`, unless another writer moved it since (their time stands), or `before` had no
+   * time and the settings stored now are on (sync on without a time never runs: ours is as soon as
+   * theirs). A failure to set it back is logged; the save is refused either way.
+   */
+  private async setScheduleBack(
+    tenantId: string,
+    before: SchoolSchedule | null,
+    ours: Date,
+    stored: SchoolSettings | null,
+  ): Promise<void> {
+    try {
+      const now = await this.schedules.get(tenantId);
+      if (now?.nextRunAt?.getTime() !== ours.getTime()) return;
+      const previous = before?.nextRunAt ?? null;
+      if (previous === null && stored?.enabled) return;
+      await this.schedules.setNext(tenantId, previous);
+    } catch (err) {
+      this.logger.warn({ err, tenantId }, "save refused; the school's next run could not be set back");
+    }
+  }
+
+  /**
+   * Saves the settings, as the next version of the stored ones: a save made from another version
+   * than the stored one (`input.expectedVersion`), or overtaken by a save stored between its read and its write, is
+   * refused with `CONNECTOR_SETTINGS_CHANGED` and changes nothing (a next run it had already moved
+   * is set back; its address-change record is settled `failed`). The stored key stays bound to its
+   * host: a new host needs the key entered again (`CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS`, nothing saved), and every address change is
    * recorded in the settings audit before it is saved. The next run time goes to the school's
    * schedule, before the settings when the save sets one and after them when it clears it
    * (domain/schedule): a save cut off in between never leaves sync on without a time.
@@ -151,7 +184,16 @@ export class SettingsService {
     const givenEmails = input.notificationEmails
       ? rules.validateNotificationEmails(input.notificationEmails)
       : undefined;
+    const expectedVersion = input.expectedVersion ?? 0;
+    if (!Number.isInteger(expectedVersion) || expectedVersion < -1)
+      throw ConnectorErrors.CONNECTOR_INVALID_ARGUMENT({
+        field: 'expectedVersion',
+        reason: 'must be the version the settings were loaded at, -1 (none were stored) or 0 (not checked)',
+      });
     const [existing, schedule] = await Promise.all([this.repo.get(tenantId), this.schedules.get(tenantId)]);
+    const currentVersion = settingsVersion(existing);
+    if (expectedVersion !== 0 && expectedVersion !== (currentVersion === 0 ? -1 : currentVersion))
+      throw ConnectorErrors.CONNECTOR_SETTINGS_CHANGED({ expectedVersion, currentVersion });
     const change = addressChange(existing?.isamsUrl, isamsUrl);
     if (change === 'new-host' && plain === undefined)
       throw ConnectorErrors.CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS();
@@ -175,7 +217,7 @@ export class SettingsService {
         ? schedule.nextRunAt
         : firstScheduledRun(tenantId, now, this.opts.scheduleJitterMs)
       : null;
-    const doc: SchoolSettings = {
+    const doc: VersionedSettings = {
       _id: tenantId,
       tenantId,
       isamsUrl,
@@ -189,6 +231,7 @@ export class SettingsService {
       notificationEmails: givenEmails ?? existing?.notificationEmails ?? [],
       updatedAt: now,
       updatedBy: caller.actor ?? '',
+      version: currentVersion + 1,
     };
     // Recorded first, so no address change is ever saved without its audit record.
     const auditId =
@@ -205,9 +248,17 @@ export class SettingsService {
             keyEntered: plain !== undefined,
           })
         : undefined;
+    const movesSchedule = nextRunAt !== null && !keepSchedule;
     try {
-      if (nextRunAt && !keepSchedule) await this.schedules.setNext(tenantId, nextRunAt);
-      await this.repo.put(doc);
+      if (movesSchedule) await this.schedules.setNext(tenantId, nextRunAt);
+      if (!(await this.repo.save(doc))) {
+        const stored = await this.repo.get(tenantId);
+        if (movesSchedule) await this.setScheduleBack(tenantId, schedule, nextRunAt, stored);
+        throw ConnectorErrors.CONNECTOR_SETTINGS_CHANGED({
+          expectedVersion: expectedVersion || currentVersion || -1,
+          currentVersion: settingsVersion(stored),
+        });
+      }
     } catch (err) {
       if (auditId !== undefined) await this.audit?.settle(tenantId, auditId, 'failed').catch(() => undefined);
       throw err;

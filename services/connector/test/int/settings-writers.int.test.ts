@@ -4,7 +4,7 @@ import type { Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScheduleRepository } from '../../src/adapters/mongo/schedule-repository';
 import { SettingsRepository } from '../../src/adapters/mongo/settings-repository';
-import type { SchoolSettings } from '../../src/domain/school-settings';
+import type { VersionedSettings } from '../../src/domain/school-settings';
 
 // An admin's save and the scheduler's writes of the same school, sent together, on the real
 // database. FerretDB 1.24 runs an update as a read and a whole-document write, so any two writers of
@@ -24,7 +24,7 @@ beforeAll(async () => {
 });
 afterAll(() => testDb?.drop());
 
-const saved = (round: number): SchoolSettings => ({
+const saved = (round: number): VersionedSettings => ({
   _id: T,
   tenantId: T,
   isamsUrl: `https://school-${round}.isams.cloud`,
@@ -38,19 +38,20 @@ const saved = (round: number): SchoolSettings => ({
   notificationEmails: [`office-${round}@school.example`],
   updatedAt: new Date(),
   updatedBy: `admin-${round}@school.example`,
+  version: round + 1,
 });
 
 describe("connector: the scheduler's writes beside an admin's save", () => {
   it("never put back the address, key or e-mails the admin's save replaced", async () => {
     const repo = new SettingsRepository(db);
     const schedules = new ScheduleRepository(db);
-    await repo.put(saved(0));
+    expect(await repo.save(saved(0))).toBe(true);
     const lost: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       // The scheduler starts a run (its next slot), a failed run backs off, and the admin saves.
       await Promise.all([
         schedules.setNext(T, new Date(Date.now() + round * 60_000)),
-        repo.put(saved(round)),
+        repo.save(saved(round)),
         schedules.setNext(T, new Date(Date.now() + round * 120_000), 1),
       ]);
       const now = await repo.get(T);

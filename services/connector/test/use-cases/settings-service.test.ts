@@ -254,6 +254,93 @@ describe('settings service: the schedule beside the settings', () => {
   });
 });
 
+describe('settings service: versions', () => {
+  it('a save names the version it was made from: over another one it is refused and changes nothing', async () => {
+    const w = setup();
+    expect(await w.service.put(T, input({ apiKey: KEY, expectedVersion: -1 }))).toMatchObject({ version: 1 });
+    await expect(w.service.put(T, input({ apiKey: KEY, expectedVersion: -1 }))).rejects.toMatchObject({
+      code: 'CONNECTOR_SETTINGS_CHANGED',
+      details: { expectedVersion: -1, currentVersion: 1 },
+    });
+    expect(await w.service.put(T, input({ enabled: false, expectedVersion: 1 }))).toMatchObject({
+      version: 2,
+    });
+    // A page loaded at version 1 changes the address (same host): refused before its audit record.
+    await expect(
+      w.service.put(T, input({ isamsUrl: `${URL_A}/v2`, expectedVersion: 1 })),
+    ).rejects.toMatchObject({
+      code: 'CONNECTOR_SETTINGS_CHANGED',
+      message: expect.stringContaining('reload the settings'),
+      details: { expectedVersion: 1, currentVersion: 2 },
+    });
+    expect(w.settings.docs.get(T)).toMatchObject({ enabled: false, isamsUrl: URL_A, version: 2 });
+    expect(w.audit.entries).toEqual([]);
+    // Not checked: saved over whatever is stored.
+    expect(await w.service.put(T, input({ format: 'json' }))).toMatchObject({ version: 3 });
+    for (const expectedVersion of [-2, 1.5, Number.NaN])
+      await expect(w.service.put(T, input({ expectedVersion }))).rejects.toMatchObject({
+        code: 'CONNECTOR_INVALID_ARGUMENT',
+        details: { field: 'expectedVersion' },
+      });
+    expect(w.settings.docs.get(T)!.version).toBe(3);
+  });
+
+  it('a save beaten by another sent at the same time is refused; its address-change record is settled failed', async () => {
+    const w = setup();
+    await w.service.put(T, input({ apiKey: KEY }));
+    // The other save lands between this save's read and its write.
+    const save = w.settings.save.bind(w.settings);
+    w.settings.save = async (doc) => {
+      await w.settings.put({ ...w.settings.docs.get(T)!, enabled: false, version: 2 });
+      return save(doc);
+    };
+    await expect(
+      w.service.put(T, input({ isamsUrl: `${URL_A}/v2`, expectedVersion: 1 })),
+    ).rejects.toMatchObject({
+      code: 'CONNECTOR_SETTINGS_CHANGED',
+      details: { expectedVersion: 1, currentVersion: 2 },
+    });
+    expect(w.settings.docs.get(T)).toMatchObject({ enabled: false, isamsUrl: URL_A });
+    expect(w.audit.entries.map((e) => e.outcome)).toEqual(['failed']);
+  });
+  it("a refused save leaves the school's next run where it was (its own move of the schedule set back)", async () => {
+    const w = setup();
+    await w.service.put(T, input({ apiKey: KEY }));
+    const before = schoolSchedule(T, new Date('2030-01-01T00:00:00Z'), 2);
+    w.schedules.docs.set(T, before);
+    // Another admin pauses the school between this save's read and its write; this save changes the
+    // interval, so it moves the next run before it writes the settings (domain/schedule).
+    const save = w.settings.save.bind(w.settings);
+    w.settings.save = async (doc) => {
+      await w.settings.put({ ...w.settings.docs.get(T)!, enabled: false, version: 2 });
+      return save(doc);
+    };
+    await expect(w.service.put(T, input({ scheduleMinutes: 120, expectedVersion: 1 }))).rejects.toMatchObject(
+      { code: 'CONNECTOR_SETTINGS_CHANGED' },
+    );
+    expect(w.settings.docs.get(T)).toMatchObject({ enabled: false, scheduleMinutes: 60, version: 2 });
+    expect(w.schedules.docs.get(T), 'the next run as it was before the refused save').toEqual(before);
+  });
+
+  it('a refused save does not take back a next run another save set meanwhile', async () => {
+    const w = setup();
+    await w.service.put(T, input({ apiKey: KEY }));
+    w.schedules.docs.set(T, schoolSchedule(T, new Date('2030-01-01T00:00:00Z')));
+    const theirs = schoolSchedule(T, new Date('2031-06-01T00:00:00Z'));
+    const save = w.settings.save.bind(w.settings);
+    w.settings.save = async (doc) => {
+      // The other save moves the schedule after this one did, then stores its settings.
+      w.schedules.docs.set(T, theirs);
+      await w.settings.put({ ...w.settings.docs.get(T)!, scheduleMinutes: 90, version: 2 });
+      return save(doc);
+    };
+    await expect(w.service.put(T, input({ scheduleMinutes: 120, expectedVersion: 1 }))).rejects.toMatchObject(
+      { code: 'CONNECTOR_SETTINGS_CHANGED' },
+    );
+    expect(w.schedules.docs.get(T)).toEqual(theirs);
+  });
+});
+
 describe('settings service: test connection', () => {
   it('uses the stored key for the stored address the way runs fetch it, and reports each dataset', async () => {
     const w = setup();

@@ -7,7 +7,10 @@ export const FIRST_SAVE_DEFAULTS = { format: 'xml', scheduleMinutes: 60, enabled
  * The complete settings to store when an admin saves `body` over `current`: every field the body
  * leaves out keeps its stored value (the first time: {@link FIRST_SAVE_DEFAULTS}), so a form that
  * shows only some fields (the Getting Started wizard shows no schedule) cannot reset the others.
- * An empty address is left for the connector to refuse with its own message.
+ * An empty address is left for the connector to refuse with its own message. The save is made over
+ * the version the admin's page was loaded at (`body.version`), else over `current`'s: either way
+ * the connector refuses it if the settings were saved since (a version of 0 — none stored — is
+ * sent as -1: "only while there are none").
  */
 export function settingsToSave(current: DataSourceSettings, body: PutSettingsBody): PutSettingsInput {
   const stored = current.configured ? current : null;
@@ -19,5 +22,6 @@ export function settingsToSave(current: DataSourceSettings, body: PutSettingsBod
     enabled: body.enabled ?? stored?.enabled ?? FIRST_SAVE_DEFAULTS.enabled,
     timeZone: body.timeZone ?? stored?.timeZone ?? '',
     notificationEmails: body.notificationEmails ?? stored?.notificationEmails ?? [],
+    expectedVersion: (body.version ?? current.version) || -1,
   };
 }

@@ -32,16 +32,18 @@ export function emailProblems(lines) {
 
 /**
  * Runs `save` (which saves and refreshes the form) with `button` disabled meanwhile, then says in
- * `result` "<done>." (screen readers hear it too), or why it failed under `failedTitle`.
+ * `result` "<done>." (screen readers hear it too), or why it failed under `failedTitle` — or as
+ * `explain(err)` shows it, when that returns anything.
  */
-async function saveWith(button, result, done, failedTitle, save) {
+async function saveWith(button, result, done, failedTitle, save, explain = () => null) {
   button.disabled = true;
   try {
     await save();
     replace(result, h('div', { class: 'success-box', role: 'status' }, `${done}.`));
     announce(done);
   } catch (err) {
-    replace(result, errorBox(err, failedTitle));
+    const explained = explain(err);
+    replace(result, ...(explained ?? [errorBox(err, failedTitle)]));
   } finally {
     button.disabled = false;
   }
@@ -196,17 +198,21 @@ function thresholdsPanel(initial) {
 }
 
 /**
- * What a save sends: the fields changed since the form showed `shown` (and a typed key), so a page
- * opened before another admin saved does not put back what it showed (the API keeps every field
- * left out); the first save sends everything.
+ * What a save sends: the fields changed since the form showed `shown` (and a typed key), so it
+ * changes only what the admin changed (the API keeps every field left out); the first save sends
+ * everything. With them the `version` the form showed: if another admin (or another tab) saved
+ * since, the API refuses the save (409 CONNECTOR_SETTINGS_CHANGED) rather than laying this page's
+ * changes over settings it never showed.
  */
 function changedSettings(shown, values) {
-  if (!shown.configured) return values;
-  return Object.fromEntries(
-    Object.entries(values).filter(
-      ([name, value]) => name === 'apiKey' || JSON.stringify(value) !== JSON.stringify(shown[name]),
-    ),
-  );
+  const changed = !shown.configured
+    ? values
+    : Object.fromEntries(
+        Object.entries(values).filter(
+          ([name, value]) => name === 'apiKey' || JSON.stringify(value) !== JSON.stringify(shown[name]),
+        ),
+      );
+  return { ...changed, version: shown.version ?? 0 };
 }
 
 /** Settings › Data Input Source: connection, schedule and pause, time zone, contacts, thresholds. */
@@ -323,16 +329,62 @@ export async function renderSettings(root) {
           schedule.focus();
           return;
         }
-        await saveWith(saveButton, saveResult, 'Settings saved', 'Settings were not saved', async () => {
-          const values = {
-            ...fields.values(),
-            scheduleMinutes: minutes,
-            enabled: !paused.checked,
-            timeZone: timeZone.value,
-            notificationEmails: lines,
-          };
-          show(await api.saveSettings(changedSettings(shown, values)));
-        });
+        await saveWith(
+          saveButton,
+          saveResult,
+          'Settings saved',
+          'Settings were not saved',
+          async () => {
+            const values = {
+              ...fields.values(),
+              scheduleMinutes: minutes,
+              enabled: !paused.checked,
+              timeZone: timeZone.value,
+              notificationEmails: lines,
+            };
+            show(await api.saveSettings(changedSettings(shown, values)));
+          },
+          (err) => {
+            // The settings were saved (only bookings missed the zone): the form takes their new
+            // version, so saving again goes through and passes the zone on.
+            if (err?.code === 'GATEWAY_TIME_ZONE_NOT_APPLIED')
+              void api.settings().then(show, () => undefined);
+            return err?.code === 'CONNECTOR_SETTINGS_CHANGED'
+              ? [
+                  errorBox(
+                    err,
+                    'Someone else saved these settings after this page showed them: nothing was saved',
+                  ),
+                  h(
+                    'p',
+                    {},
+                    'Show the saved settings, check what they changed, then make your change again.',
+                  ),
+                  h(
+                    'button',
+                    {
+                      type: 'button',
+                      id: 'reload-settings',
+                      onclick: async () => {
+                        show(await api.settings());
+                        replace(
+                          saveResult,
+                          h(
+                            'div',
+                            { class: 'success-box', role: 'status' },
+                            'These are the saved settings now. Make your change again and save.',
+                          ),
+                        );
+                        announce('Saved settings shown');
+                        fields.url.focus();
+                      },
+                    },
+                    'Show the saved settings',
+                  ),
+                ]
+              : null;
+          },
+        );
       },
     },
     panel(

@@ -240,6 +240,7 @@ describe('toSettings', () => {
     fetchPlan: null,
     timeZone: 'Europe/Dublin',
     notificationEmails: ['office@school.org'],
+    version: 4,
   };
   it('carries the time zone and who is notified', () => {
     expect(toSettings(proto)).toMatchObject({
@@ -248,6 +249,7 @@ describe('toSettings', () => {
       nextRunAt: null,
       timeZone: 'Europe/Dublin',
       notificationEmails: ['office@school.org'],
+      version: 4,
     });
   });
   it('reads a connector that predates them as Europe/London and nobody', () => {

@@ -9,6 +9,39 @@ import type { GatewayHarness } from '../support/gateway-harness';
 
 const SCHOOL_A = { tenantId: 'school-a', actor: 'test' } as CallContext;
 
+/** Presses "Save thresholds" and waits for the gateway's answer. */
+async function saveThresholds(tab: Page): Promise<void> {
+  const saved = tab.waitForResponse(
+    (r) => r.request().method() === 'PUT' && r.url().endsWith('/removal-thresholds'),
+  );
+  await tab.getByRole('button', { name: 'Save thresholds' }).click();
+  expect((await saved).status()).toBe(200);
+  await tab.getByText('Removal thresholds saved.').waitFor();
+}
+
+/** Presses "Save settings" and waits for "Settings saved.". */
+async function saveSettings(tab: Page): Promise<void> {
+  await tab.getByRole('button', { name: 'Save settings' }).click();
+  await tab.getByText('Settings saved.').waitFor();
+}
+
+/** Presses "Save settings" on a page older than the stored settings: the refusal shown, the body sent. */
+async function saveRefusedAsStale(tab: Page): Promise<unknown> {
+  const put = tab.waitForRequest((r) => r.method() === 'PUT' && r.url().endsWith('/settings'));
+  await tab.getByRole('button', { name: 'Save settings' }).click();
+  await tab
+    .getByText('Someone else saved these settings after this page showed them: nothing was saved')
+    .waitFor();
+  await tab.getByText('Code CONNECTOR_SETTINGS_CHANGED').waitFor();
+  return (await put).postDataJSON();
+}
+
+/** Presses "Show the saved settings" after a refused save and waits for the form to show them. */
+async function showSavedSettings(tab: Page): Promise<void> {
+  await tab.getByRole('button', { name: 'Show the saved settings' }).click();
+  await tab.getByText('These are the saved settings now. Make your change again and save.').waitFor();
+}
+
 /**
  * What an admin typed or another admin saved is not lost, and the dashboard says what happened:
  * two admins' settings pages, the skip link, an over-long decision comment, a dry run's end, a run
@@ -38,36 +71,34 @@ describe('the dashboard keeps what admins typed and saved, in a browser', () => 
     await tab.getByLabel('Pause scheduled syncs').waitFor();
   }
 
-  /** Presses "Save thresholds" and waits for the gateway's answer. */
-  async function saveThresholds(tab: Page): Promise<void> {
-    const saved = tab.waitForResponse(
-      (r) => r.request().method() === 'PUT' && r.url().endsWith('/removal-thresholds'),
-    );
-    await tab.getByRole('button', { name: 'Save thresholds' }).click();
-    expect((await saved).status()).toBe(200);
-    await tab.getByText('Removal thresholds saved.').waitFor();
-  }
-
-  it('a settings page opened before another admin paused saves only its own change: the pause stays', async () => {
+  it('a settings page opened before another admin paused is told so and saves nothing; shown the saved settings, its change goes through and the pause stays', async () => {
     await openSettings(page);
     await openSettings(other);
+    const loaded = (await h.connector.getSettings(SCHOOL_A)).version;
 
     await page.getByLabel('Pause scheduled syncs').check();
-    await page.getByRole('button', { name: 'Save settings' }).click();
-    await page.getByText('Settings saved.').waitFor();
+    await saveSettings(page);
     expect((await h.connector.getSettings(SCHOOL_A)).enabled).toBe(false);
 
     // The other page still shows the schedule running; its admin adds an address only.
     await other.getByLabel('Who is notified (e-mail addresses)').fill('office@school.org');
-    const put = other.waitForRequest((r) => r.method() === 'PUT' && r.url().endsWith('/settings'));
-    await other.getByRole('button', { name: 'Save settings' }).click();
-    await other.getByText('Settings saved.').waitFor();
+    // The page sent only its change, with the version it showed: the API refused it.
+    expect(await saveRefusedAsStale(other)).toEqual({
+      notificationEmails: ['office@school.org'],
+      version: loaded,
+    });
+    expect(await h.connector.getSettings(SCHOOL_A)).toMatchObject({ enabled: false, notificationEmails: [] });
+    expect(await accessibilityViolations(other, 'edits-01-stale-settings-refused')).toEqual([]);
 
-    expect((await put).postDataJSON()).toEqual({ notificationEmails: ['office@school.org'] });
-    const saved = await h.connector.getSettings(SCHOOL_A);
-    expect(saved).toMatchObject({ enabled: false, notificationEmails: ['office@school.org'] });
-    // The page now shows what is stored, the pause included.
+    // Shown the saved settings (the pause included), the admin makes the change again.
+    await showSavedSettings(other);
     await expect(other.getByLabel('Pause scheduled syncs').isChecked()).resolves.toBe(true);
+    await other.getByLabel('Who is notified (e-mail addresses)').fill('office@school.org');
+    await saveSettings(other);
+    expect(await h.connector.getSettings(SCHOOL_A)).toMatchObject({
+      enabled: false,
+      notificationEmails: ['office@school.org'],
+    });
     expect(await accessibilityViolations(other, 'edits-01-stale-settings-saved')).toEqual([]);
   }, 60_000);
 

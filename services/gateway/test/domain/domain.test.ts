@@ -72,6 +72,7 @@ describe('buildOverview', () => {
     },
     timeZone: 'Europe/London',
     notificationEmails: [],
+    version: 3,
   };
   const status = { dataAsOf: '2026-11-01T10:00:00.000Z', dataAsOfRunId: 'r1', notifications: [] };
   it("finds the active, last and last successful runs; data as of is the connector's stored time", () => {

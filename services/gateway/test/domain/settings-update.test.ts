@@ -16,6 +16,7 @@ const stored: DataSourceSettings = {
   fetchPlan: { mode: 'whole', groups: [], contactsMethod: null, switchedBecause: null, switchedAt: null },
   timeZone: 'Europe/Dublin',
   notificationEmails: ['office@school.org'],
+  version: 7,
 };
 const unconfigured: DataSourceSettings = {
   ...stored,
@@ -27,6 +28,7 @@ const unconfigured: DataSourceSettings = {
   enabled: false,
   timeZone: 'Europe/London',
   notificationEmails: [],
+  version: 0,
 };
 
 describe('settingsToSave: a save keeps what the form did not send', () => {
@@ -38,6 +40,7 @@ describe('settingsToSave: a save keeps what the form did not send', () => {
       enabled: false,
       timeZone: 'Europe/Dublin',
       notificationEmails: ['office@school.org'],
+      expectedVersion: 7,
     });
   });
 
@@ -61,8 +64,21 @@ describe('settingsToSave: a save keeps what the form did not send', () => {
       enabled: true,
       timeZone: '',
       notificationEmails: [],
+      expectedVersion: -1,
     });
     // No address at all: left empty for the connector to refuse ("isamsUrl: is required").
     expect(settingsToSave(unconfigured, {}).isamsUrl).toBe('');
+  });
+});
+
+describe('settingsToSave: the version the save is made over', () => {
+  it('is the version the page was loaded at, else the one just read; none stored is -1', () => {
+    expect(settingsToSave(stored, { enabled: true, version: 5 }).expectedVersion).toBe(5);
+    expect(settingsToSave(stored, { enabled: true }).expectedVersion).toBe(7);
+    // A page that showed no settings: saved only while there are none, whatever was read since.
+    expect(settingsToSave(stored, { isamsUrl: 'https://new.isams.cloud', version: 0 }).expectedVersion).toBe(
+      -1,
+    );
+    expect(settingsToSave(unconfigured, { isamsUrl: 'https://new.isams.cloud' }).expectedVersion).toBe(-1);
   });
 });

@@ -1,5 +1,7 @@
+import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { useGatewayHarness } from '../support/gateway-harness';
+import { receivedFrom } from '../support/upstream-errors';
 
 describe('data-source settings over HTTP (real FerretDB, fake connector)', () => {
   const gw = useGatewayHarness('school-s');
@@ -95,5 +97,32 @@ describe('data-source settings over HTTP (real FerretDB, fake connector)', () =>
     expect(audit.json().entries.map((e: { action: string }) => e.action)).toContain(
       'removal-thresholds.update',
     );
+  });
+
+  it('a save without a version overtaken by another is laid over the new settings again; one with a version is refused (409)', async () => {
+    const overtaken = () =>
+      receivedFrom(
+        'connector',
+        status.FAILED_PRECONDITION,
+        'CONNECTOR_SETTINGS_CHANGED',
+        'The settings were changed since they were loaded; reload the settings and make your change again.',
+        { expectedVersion: 1, currentVersion: 2 },
+      );
+    const puts = () => gw.h.connector.calls.filter((c) => c.method === 'putSettings').length;
+    const loaded = (await get()).json() as { version: number };
+
+    gw.h.connector.failOn.set('putSettings', overtaken());
+    const before = puts();
+    const unversioned = await put({ scheduleMinutes: 180 });
+    expect(unversioned.statusCode).toBe(200);
+    expect(unversioned.json()).toMatchObject({ scheduleMinutes: 180, version: loaded.version + 1 });
+    expect(puts() - before, 'sent again after the refusal').toBe(2);
+
+    gw.h.connector.failOn.set('putSettings', overtaken());
+    const versioned = await put({ scheduleMinutes: 240, version: loaded.version + 1 });
+    expect(versioned.statusCode).toBe(409);
+    expect(versioned.json().error.code).toBe('CONNECTOR_SETTINGS_CHANGED');
+    expect(puts() - before, 'not sent again').toBe(3);
+    expect((await get()).json()).toMatchObject({ scheduleMinutes: 180 });
   });
 });

@@ -70,6 +70,7 @@ const EMPTY_SETTINGS: DataSourceSettings = {
   fetchPlan: WHOLE_KEY,
   timeZone: 'Europe/London',
   notificationEmails: [],
+  version: 0,
 };
 
 /**
@@ -90,6 +91,18 @@ function connectorTimeZone(value: string): string {
   throw receivedFrom('connector', grpcStatus.INVALID_ARGUMENT, 'CONNECTOR_INVALID_ARGUMENT', reason, {
     field: 'timeZone',
     reason,
+  });
+}
+
+/** As the connector: a save is stored only over the version it names (-1: none stored; 0: unchecked). */
+function refuseStaleSave(expected: number, version: number): void {
+  if (expected === 0 || expected === (version || -1)) return;
+  throw new AppError({
+    code: 'CONNECTOR_SETTINGS_CHANGED',
+    kind: 'failed_precondition',
+    message:
+      'The settings were changed since they were loaded; reload the settings and make your change again.',
+    details: { expectedVersion: expected, currentVersion: version },
   });
 }
 
@@ -143,6 +156,8 @@ export function createFakeConnector(): ConnectorGateway & {
     },
     async putSettings(ctx: CallContext, input: Parameters<ConnectorGateway['putSettings']>[1]) {
       record('putSettings', ctx, input);
+      const version = settings.get(ctx.tenantId)?.version ?? 0;
+      refuseStaleSave(input.expectedVersion ?? 0, version);
       const timeZone = input.timeZone ? connectorTimeZone(input.timeZone) : undefined;
       const s: DataSourceSettings = {
         configured: true,
@@ -159,6 +174,7 @@ export function createFakeConnector(): ConnectorGateway & {
         fetchPlan: WHOLE_KEY,
         timeZone: timeZone ?? settings.get(ctx.tenantId)?.timeZone ?? 'Europe/London',
         notificationEmails: input.notificationEmails ?? [],
+        version: version + 1,
       };
       settings.set(ctx.tenantId, s);
       return s;

@@ -1,9 +1,16 @@
-import type { Collection, Db } from 'mongodb';
-import { toMongoError, withMongoErrors } from '@isams-sync/mongo';
-import type { EncryptedKey, SchoolSettings } from '../../domain/school-settings';
+import type { Collection, Db, Filter } from 'mongodb';
+import { insertIfAbsent, toMongoError, withMongoErrors } from '@isams-sync/mongo';
+import type { EncryptedKey, SchoolSettings, VersionedSettings } from '../../domain/school-settings';
 import type { SettingsRecords, SettingsStore, StoredKeys } from '../../use-cases/ports';
 import { COLLECTIONS } from './collections';
 
+/**
+ * The schools' settings. A save is one conditional write on `version`: the first an insert (a
+ * duplicate `_id` refuses it), each later one a `replaceOne` that matches only the version before.
+ * Atomic on MongoDB; FerretDB 1.24 checks a conditional update's filter before its write (libs/mongo
+ * README › compareAndSet), so there two saves sent in the same instant over one version can both be
+ * stored, the later winning — a save made from an older version is still refused.
+ */
 export class SettingsRepository implements SettingsStore, SettingsRecords, StoredKeys {
   readonly coll: Collection<SchoolSettings>;
 
@@ -19,9 +26,15 @@ export class SettingsRepository implements SettingsStore, SettingsRecords, Store
     return this.wrap('get', () => this.coll.findOne({ _id: tenantId, tenantId }));
   }
 
-  put(doc: SchoolSettings): Promise<void> {
-    return this.wrap('put', async () => {
-      await this.coll.replaceOne({ _id: doc._id, tenantId: doc.tenantId }, doc, { upsert: true });
+  save(doc: VersionedSettings): Promise<boolean> {
+    return this.wrap('save', async () => {
+      if (doc.version === 1) return insertIfAbsent(this.coll, doc);
+      const before = doc.version - 1;
+      // Settings stored before versions count as version 1.
+      const atBefore: Filter<SchoolSettings> =
+        before === 1 ? { $or: [{ version: 1 }, { version: { $exists: false } }] } : { version: before };
+      const r = await this.coll.replaceOne({ _id: doc._id, tenantId: doc.tenantId, ...atBefore }, doc);
+      return r.matchedCount === 1;
     });
   }
 

@@ -113,6 +113,7 @@ export function connectorHandlers(deps: ConnectorHandlerDeps): connectorV1.Conne
             enabled: req.enabled,
             timeZone: req.timeZone,
             notificationEmails: req.notificationEmails,
+            expectedVersion: req.expectedVersion,
           },
           { actor: ctx.actor, requestId: ctx.requestId },
         ),

@@ -3,6 +3,7 @@ import type { connectorV1 } from '@isams-sync/grpc';
 import type { RunRecord } from '../../domain/run-record';
 import type { FetchPlan, RunFetch } from '../../domain/method-groups';
 import { DEFAULT_TIME_ZONE } from '../../domain/settings-rules';
+import { settingsVersion } from '../../domain/school-settings';
 import type { SettingsView } from '../../use-cases/settings-service';
 
 const iso = (d: Date | undefined | null): string => (d ? d.toISOString() : '');
@@ -45,6 +46,7 @@ export function toSettingsProto(
     fetchPlan: toFetchPlanProto(plan ?? { mode: 'whole', groups: [] }),
     timeZone: s.timeZone ?? DEFAULT_TIME_ZONE,
     notificationEmails: s.notificationEmails ?? [],
+    version: settingsVersion(s),
   };
 }
 

@@ -4,7 +4,8 @@ import type { OutgoingMail, Mailer } from '../../../src/domain/mailer.port';
 import type { FetchPlan } from '../../../src/domain/method-groups';
 import type { RunRecord } from '../../../src/domain/run-record';
 import type { SchoolSchedule } from '../../../src/domain/schedule';
-import type { EncryptedKey, SchoolSettings } from '../../../src/domain/school-settings';
+import { settingsVersion } from '../../../src/domain/school-settings';
+import type { EncryptedKey, SchoolSettings, VersionedSettings } from '../../../src/domain/school-settings';
 import type { RunStatus } from '../../../src/domain/sync-run';
 import type {
   AddressChangeEntry,
@@ -27,8 +28,8 @@ import type {
 // In-memory twins of the ports of the key vault, the settings service, the connection tests and the
 // notifier (src/use-cases/ports.ts). They keep the rules those use-cases rely on from the MongoDB
 // adapters: a key is replaced only while the stored address and key are as read (compare and set),
-// one holder per exclusive lease, one claim per notification id (insert if absent), the newest runs
-// first. Left out: lease expiry and renewal (a lost lease is simulated with `lose`), FerretDB's
+// a settings save is stored only over the version before it, one holder per exclusive lease, one
+// claim per notification id (insert if absent), the newest runs first. Left out: lease expiry and renewal (a lost lease is simulated with `lose`), FerretDB's
 // non-atomic paths, and the storage errors of the real driver (a failure is injected by hand).
 
 const copy = <T>(value: T): T => structuredClone(value);
@@ -48,15 +49,23 @@ export class InMemorySettingsRecords implements SettingsRecords, StoredKeys {
     return Promise.resolve(copy(this.docs.get(tenantId) ?? null));
   }
 
+  /** Tests: stores `settings` as they are (no version check). */
   put(settings: SchoolSettings): Promise<void> {
+    this.docs.set(settings.tenantId, copy(settings));
+    return Promise.resolve();
+  }
+
+  save(settings: VersionedSettings): Promise<boolean> {
     if (this.failNextPut) {
       const err = this.failNextPut;
       this.failNextPut = undefined;
       return Promise.reject(err);
     }
+    if (settingsVersion(this.docs.get(settings.tenantId) ?? null) !== settings.version - 1)
+      return Promise.resolve(false);
     this.puts += 1;
     this.docs.set(settings.tenantId, copy(settings));
-    return Promise.resolve();
+    return Promise.resolve(true);
   }
 
   async *all(): AsyncIterable<SchoolSettings> {

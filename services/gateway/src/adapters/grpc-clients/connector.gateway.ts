@@ -50,6 +50,7 @@ export function toSettings(s: connectorV1.DataSourceSettings__Output): DataSourc
     fetchPlan: fetchPlan(s.fetchPlan),
     timeZone: s.timeZone || DEFAULT_TIME_ZONE,
     notificationEmails: s.notificationEmails ?? [],
+    version: s.version,
   };
 }
 
@@ -143,6 +144,7 @@ export function createConnectorGateway(options: ConnectorGatewayOptions): Connec
             enabled: input.enabled,
             timeZone: input.timeZone,
             notificationEmails: input.notificationEmails,
+            expectedVersion: input.expectedVersion,
           },
           ctx,
         ),

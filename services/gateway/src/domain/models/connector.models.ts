@@ -61,6 +61,10 @@ export const dataSourceSettingsSchema = z
     notificationEmails: z
       .array(z.string())
       .describe('Who is e-mailed about held removals, failing runs and stale data'),
+    version: z
+      .number()
+      .int()
+      .describe('Goes up by one with every save (0: nothing saved yet); send it with PUT …/settings'),
   })
   .meta({ id: 'DataSourceSettings' });
 export type DataSourceSettings = z.infer<typeof dataSourceSettingsSchema>;
@@ -123,6 +127,15 @@ export const putSettingsBodySchema = z
       .describe(
         'Who is e-mailed about held removals, failing runs and stale data; replaces the list; omit to keep it',
       ),
+    version: z
+      .number()
+      .int()
+      .min(0)
+      .max(2_147_483_647)
+      .optional()
+      .describe(
+        'The settings version the form was loaded at (0: the school had none); settings saved since are refused (409 CONNECTOR_SETTINGS_CHANGED: reload, then save again) and nothing changes. Absent: saved over the current settings',
+      ),
   })
   .strict()
   .describe('Fields left out keep their stored values, so a form saves only what it shows');
@@ -137,6 +150,11 @@ export interface PutSettingsInput {
   enabled: boolean;
   timeZone: string;
   notificationEmails: string[];
+  /**
+   * The version the settings are saved over: the connector stores them only while the stored ones
+   * are at it (-1: only while there are none), else refuses with `CONNECTOR_SETTINGS_CHANGED`.
+   */
+  expectedVersion: number;
 }
 
 export const testConnectionBodySchema = z

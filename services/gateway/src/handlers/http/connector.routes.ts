@@ -5,6 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ConnectorGateway } from '../../use-cases/ports';
 import type { AuditLog } from '../../adapters/mongo/audit-log.repository';
+import type { DataSourceSettings, PutSettingsBody } from '../../domain/models/connector.models';
 import {
   dataSourceSettingsSchema,
   egressInfoSchema,
@@ -130,7 +131,7 @@ function dataSourceRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
       'Save the data-source settings; fields left out keep their stored values; the key is write-only',
       {
         description:
-          'The stored key is bound to the host of the iSAMS address it was entered for: a new host (scheme, host or port) without `apiKey` is refused with 400 `CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS` and nothing changes. A `timeZone` is checked by the connector with the other fields and, once saved, given to bookings; if bookings does not take it, 503 `GATEWAY_TIME_ZONE_NOT_APPLIED`: the settings are saved, and the same save sent again passes the zone on. Every other successful save passes the stored zone on too, without failing for it. Audited (`settings.update`, with `previousOrigin`, `newOrigin` and `hostChanged`).',
+          'Send the `version` the settings were loaded at: settings saved since (another admin, another tab) → 409 `CONNECTOR_SETTINGS_CHANGED` and nothing changes (reload, then save again). Without it the fields sent are laid over the settings as stored at that moment, never undoing a save sent at the same moment. The stored key is bound to the host of the iSAMS address it was entered for: a new host (scheme, host or port) without `apiKey` is refused with 400 `CONNECTOR_KEY_REQUIRED_FOR_NEW_ADDRESS` and nothing changes. A `timeZone` is checked by the connector with the other fields and, once saved, given to bookings; if bookings does not take it, 503 `GATEWAY_TIME_ZONE_NOT_APPLIED`: the settings are saved, and the same save sent again passes the zone on. Every other successful save passes the stored zone on too, without failing for it. Audited (`settings.update`, with `previousOrigin`, `newOrigin` and `hostChanged`).',
         params: schoolIdParam,
         body: putSettingsBodySchema,
         response: { 200: dataSourceSettingsSchema },
@@ -152,6 +153,7 @@ function dataSourceRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
           keyChanged: request.body.apiKey !== undefined,
           fields: Object.keys(request.body).sort().join(','),
           ...(request.body.enabled === undefined ? {} : { enabled: request.body.enabled }),
+          ...(request.body.version === undefined ? {} : { version: request.body.version }),
           ...(previousOrigin === undefined ? {} : { previousOrigin }),
           newOrigin,
           hostChanged: previousOrigin !== undefined && previousOrigin !== newOrigin,
@@ -159,10 +161,7 @@ function dataSourceRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
         async () => {
           // The connector first: it validates every field, the zone included, so a refused save
           // changes nothing anywhere. Bookings then gets the zone as the connector stored it.
-          const saved = await connector.putSettings(
-            ctx,
-            settingsToSave(previous ?? (await connector.getSettings(ctx)), request.body),
-          );
+          const saved = await saveSettings(connector, ctx, request.body, previous);
           if (request.body.timeZone !== undefined) await passOnTimeZone(opts, ctx, saved.timeZone);
           else
             await passOnTimeZone(opts, ctx, saved.timeZone).catch((err: unknown) =>
@@ -201,6 +200,34 @@ function dataSourceRoutes(app: RouteApp, opts: ConnectorRoutesOptions): void {
     }),
     async (request, reply) => connector.getEgressInfo(callContext(request, reply)),
   );
+}
+
+/** How often a save without a version is laid over the settings again when another save got in first. */
+const UNVERSIONED_SAVE_ATTEMPTS = 3;
+
+/**
+ * Saves `body` over the stored settings (read as `loaded`, else now), as the connector's next
+ * version. A save that names the version its page was loaded at is refused once the settings were
+ * saved since (409 `CONNECTOR_SETTINGS_CHANGED`: the admin reloads). One without a version means
+ * "these fields over whatever is stored": when another save got in between this read and this
+ * write, it is laid over the new settings again (a few times, then refused the same way), so it
+ * never puts back what the other changed.
+ */
+async function saveSettings(
+  connector: ConnectorGateway,
+  ctx: CallContext,
+  body: PutSettingsBody,
+  loaded: DataSourceSettings | undefined,
+): Promise<DataSourceSettings> {
+  for (let attempt = 1; ; attempt++) {
+    const current = (attempt === 1 ? loaded : undefined) ?? (await connector.getSettings(ctx));
+    try {
+      return await connector.putSettings(ctx, settingsToSave(current, body));
+    } catch (err) {
+      const overtaken = isAppError(err) && err.code === 'CONNECTOR_SETTINGS_CHANGED';
+      if (!overtaken || body.version !== undefined || attempt >= UNVERSIONED_SAVE_ATTEMPTS) throw err;
+    }
+  }
 }
 
 /**
