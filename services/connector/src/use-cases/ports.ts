@@ -133,6 +133,8 @@ export interface ScheduleStore {
   due(now: Date, limit: number): Promise<SchoolSchedule[]>;
   /** Sets the school's next run (and its failure streak, when given; 0 for a new schedule). */
   setNext(tenantId: string, nextRunAt: Date | null, consecutiveFailures?: number): Promise<void>;
+  /** Sets the school's next run only while it is still `expected` (one conditional write); true when it did. */
+  setNextIf(tenantId: string, expected: Date, nextRunAt: Date | null): Promise<boolean>;
   /**
    * Ends the school's failure streak (a run that ended well) and nothing else: the next run time is
    * the scheduler's or the admin's, whoever set it last.
@@ -378,9 +380,11 @@ export interface SettingsRecords {
    * (one conditional write: version 1 only where none are stored). Atomic on MongoDB; on FerretDB
    * 1.24 the condition is checked before the write, so two saves sent in the same instant over one
    * version can both be stored (libs/mongo README › compareAndSet). False when the settings are no
-   * longer at that version: nothing was stored.
+   * longer at that version: nothing was stored. `keptKey`: the stored key the save read and keeps —
+   * the write is then also conditional on it, so a save that read the key before the KEK rotation
+   * re-encrypted it (`replaceKey`, which leaves the version) cannot put the old encryption back.
    */
-  save(settings: VersionedSettings): Promise<boolean>;
+  save(settings: VersionedSettings, keptKey?: EncryptedKey): Promise<boolean>;
   all(): AsyncIterable<SchoolSettings>;
 }
 

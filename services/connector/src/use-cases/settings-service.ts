@@ -140,6 +140,21 @@ export class SettingsService {
   }
 
   /**
+   * Whether `doc` is what is stored now (its version, written at its `updatedAt`); undefined when the
+   * settings cannot be read (the address-change record then stays pending rather than say `failed`).
+   */
+  private async landed(doc: VersionedSettings): Promise<boolean | undefined> {
+    try {
+      const stored = await this.repo.get(doc.tenantId);
+      return (
+        settingsVersion(stored) === doc.version && stored?.updatedAt?.getTime() === doc.updatedAt.getTime()
+      );
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
    * A refused save moved the school's next run to `ours` before it wrote the settings: the time goes
    * back to `before`, unless another writer moved it since (their time stands), or `before` had no
    * time and the settings stored now are on (sync on without a time never runs: ours is as soon as
@@ -152,11 +167,10 @@ export class SettingsService {
     stored: SchoolSettings | null,
   ): Promise<void> {
     try {
-      const now = await this.schedules.get(tenantId);
-      if (now?.nextRunAt?.getTime() !== ours.getTime()) return;
       const previous = before?.nextRunAt ?? null;
       if (previous === null && stored?.enabled) return;
-      await this.schedules.setNext(tenantId, previous);
+      // One conditional write: a time another writer set since (even a moment ago) stands.
+      await this.schedules.setNextIf(tenantId, ours, previous);
     } catch (err) {
       this.logger.warn({ err, tenantId }, "save refused; the school's next run could not be set back");
     }
@@ -251,7 +265,8 @@ export class SettingsService {
     const movesSchedule = nextRunAt !== null && !keepSchedule;
     try {
       if (movesSchedule) await this.schedules.setNext(tenantId, nextRunAt);
-      if (!(await this.repo.save(doc))) {
+      const keptKey = plain === undefined ? existing?.key : undefined;
+      if (!(await this.repo.save(doc, keptKey))) {
         const stored = await this.repo.get(tenantId);
         if (movesSchedule) await this.setScheduleBack(tenantId, schedule, nextRunAt, stored);
         throw ConnectorErrors.CONNECTOR_SETTINGS_CHANGED({
@@ -260,7 +275,12 @@ export class SettingsService {
         });
       }
     } catch (err) {
-      if (auditId !== undefined) await this.audit?.settle(tenantId, auditId, 'failed').catch(() => undefined);
+      if (auditId !== undefined) {
+        // A storage error may come after the write landed (its answer lost): the record says what is stored.
+        const landed = ConnectorErrors.CONNECTOR_SETTINGS_CHANGED.is(err) ? false : await this.landed(doc);
+        if (landed !== undefined)
+          await this.audit?.settle(tenantId, auditId, landed ? 'saved' : 'failed').catch(() => undefined);
+      }
       throw err;
     }
     if (auditId !== undefined)

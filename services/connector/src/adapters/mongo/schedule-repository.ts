@@ -59,6 +59,16 @@ export class ScheduleRepository implements ScheduleStore {
     });
   }
 
+  setNextIf(tenantId: string, expected: Date, nextRunAt: Date | null): Promise<boolean> {
+    return this.wrap('setNextIf', async () => {
+      const r = await this.coll.updateOne(
+        { _id: tenantId, tenantId, nextRunAt: expected },
+        { $set: { nextRunAt } },
+      );
+      return r.matchedCount === 1;
+    });
+  }
+
   clearFailures(tenantId: string): Promise<void> {
     return this.wrap('clearFailures', async () => {
       await this.coll.updateOne({ _id: tenantId, tenantId }, { $set: { consecutiveFailures: 0 } });

@@ -26,14 +26,20 @@ export class SettingsRepository implements SettingsStore, SettingsRecords, Store
     return this.wrap('get', () => this.coll.findOne({ _id: tenantId, tenantId }));
   }
 
-  save(doc: VersionedSettings): Promise<boolean> {
+  save(doc: VersionedSettings, keptKey?: EncryptedKey): Promise<boolean> {
     return this.wrap('save', async () => {
       if (doc.version === 1) return insertIfAbsent(this.coll, doc);
       const before = doc.version - 1;
       // Settings stored before versions count as version 1.
       const atBefore: Filter<SchoolSettings> =
         before === 1 ? { $or: [{ version: 1 }, { version: { $exists: false } }] } : { version: before };
-      const r = await this.coll.replaceOne({ _id: doc._id, tenantId: doc.tenantId, ...atBefore }, doc);
+      // The key as read, when the save keeps it: a KEK rotation in between re-encrypted it in place.
+      const sameKey: Filter<SchoolSettings> =
+        keptKey === undefined ? {} : { 'key.iv': keptKey.iv, 'key.ciphertext': keptKey.ciphertext };
+      const r = await this.coll.replaceOne(
+        { _id: doc._id, tenantId: doc.tenantId, ...atBefore, ...sameKey },
+        doc,
+      );
       return r.matchedCount === 1;
     });
   }

@@ -55,13 +55,18 @@ export class InMemorySettingsRecords implements SettingsRecords, StoredKeys {
     return Promise.resolve();
   }
 
-  save(settings: VersionedSettings): Promise<boolean> {
+  save(settings: VersionedSettings, keptKey?: EncryptedKey): Promise<boolean> {
     if (this.failNextPut) {
       const err = this.failNextPut;
       this.failNextPut = undefined;
       return Promise.reject(err);
     }
-    if (settingsVersion(this.docs.get(settings.tenantId) ?? null) !== settings.version - 1)
+    const stored = this.docs.get(settings.tenantId) ?? null;
+    if (settingsVersion(stored) !== settings.version - 1) return Promise.resolve(false);
+    if (
+      keptKey !== undefined &&
+      (stored?.key?.iv !== keptKey.iv || stored?.key?.ciphertext !== keptKey.ciphertext)
+    )
       return Promise.resolve(false);
     this.puts += 1;
     this.docs.set(settings.tenantId, copy(settings));
@@ -326,6 +331,15 @@ export class InMemorySchedules implements ScheduleStore {
         nextRunAt,
         consecutiveFailures: consecutiveFailures ?? s.consecutiveFailures,
       });
+    });
+  }
+
+  setNextIf(tenantId: string, expected: Date, nextRunAt: Date | null): Promise<boolean> {
+    return this.io('schedules.setNextIf', () => {
+      const s = this.docs.get(tenantId);
+      if (s?.nextRunAt?.getTime() !== expected.getTime()) return false;
+      this.docs.set(tenantId, { ...s, nextRunAt });
+      return true;
     });
   }
 
