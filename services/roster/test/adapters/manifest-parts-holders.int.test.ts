@@ -1,7 +1,6 @@
 import { hash as hashText } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MongoErrors } from '@isams-sync/mongo';
-import type { Fence } from '@isams-sync/mongo';
 import { createTestDatabase, uniqueName } from '@isams-sync/testing';
 import type { TestDatabase } from '@isams-sync/testing';
 import { chunkOf } from '../../src/adapters/mongo/documents';
@@ -9,6 +8,7 @@ import { partOf } from '../../src/adapters/mongo/manifest-parts';
 import type * as ManifestParts from '../../src/adapters/mongo/manifest-parts';
 import { COLLECTIONS, RosterStore } from '../../src/adapters/mongo/roster-store';
 import type { ManifestEntry } from '../../src/use-cases/records';
+import { testLease } from '../support/test-lease';
 
 // The parts of a manifest chunk under two holders of the school's lease. The store's
 // part limit is lowered to 4,000 packed bytes so that a few hundred entries make a split chunk
@@ -32,17 +32,7 @@ beforeAll(async () => {
 });
 afterAll(async () => db?.drop());
 
-const lease = (t: string, current: number) => {
-  const state = { current };
-  const fenceOf = (token: number): Fence => ({
-    key: `school:${t}`,
-    token,
-    check: async () => {
-      if (token !== state.current) throw MongoErrors.MONGO_FENCED({ key: `school:${t}`, token });
-    },
-  });
-  return { state, fenceOf };
-};
+const lease = testLease;
 
 const entryOf = (id: string, status: ManifestEntry['status'] = 'active'): ManifestEntry => ({
   id,

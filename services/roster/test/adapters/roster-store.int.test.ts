@@ -17,6 +17,7 @@ import {
 import type { EntityRecord } from '../../src/use-cases/records';
 import { COLLECTIONS, RosterStore } from '../../src/adapters/mongo/roster-store';
 import { pupilRecord } from '../support/entity-record';
+import { testLease } from '../support/test-lease';
 
 let db: TestDatabase;
 let store: RosterStore;
@@ -339,18 +340,7 @@ describe('RosterStore: finding the runs whose staged chunks the sweep judges (in
 });
 
 describe('roster store: fenced manifest writes (integration)', () => {
-  /** A school's lease whose current token the test moves; `fenceOf(token)` checks against it. */
-  const lease = (t: string, current: number) => {
-    const state = { current };
-    const fenceOf = (token: number): Fence => ({
-      key: `school:${t}`,
-      token,
-      check: async () => {
-        if (token !== state.current) throw MongoErrors.MONGO_FENCED({ key: `school:${t}`, token });
-      },
-    });
-    return { state, fenceOf };
-  };
+  const lease = testLease;
 
   it('manifest chunks are written under the writer’s fence: refused once a newer holder exists, each chunk recording the token', async () => {
     const t = uniqueName('t');
